@@ -1,0 +1,286 @@
+"""Every knob of a GAN run in one frozen, validated dataclass.
+
+`GANConfig` is the single source of truth for a run: the command line builds one from flags, the
+dashboard from sidebar widgets, a run folder stores one as ``config.json`` and every checkpoint carries
+one. A config that exists is valid: construction checks every field and raises `ConfigError` naming the
+field, the bad value and what is allowed. Unknown keys are rejected by `GANConfig.from_dict`.
+
+Fields listed in `MUTABLE_FIELDS` may change while a run trains (the runner records each change as an
+event); every other field needs a new run.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+POINT_DATASETS = ("ring8", "grid25", "spiral", "moons", "gaussian", "points")
+IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
+DATASETS = POINT_DATASETS + IMAGE_DATASETS
+MODELS = ("mlp", "dcgan")
+LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp")
+DCGAN_SIZES = (28, 32, 64)
+
+# Fields a running run accepts without restarting; everything else is fixed at start.
+MUTABLE_FIELDS = (
+    "lr_g",
+    "lr_d",
+    "beta1",
+    "beta2",
+    "d_steps",
+    "label_smoothing",
+    "instance_noise",
+    "gp_weight",
+    "clip_value",
+    "steps",
+    "sample_every",
+    "eval_every",
+    "checkpoint_every",
+)
+
+_DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+class ConfigError(ValueError):
+    """A config value is invalid; the message names the field, the value and what is allowed."""
+
+    def __init__(self, field_name: str, value: Any, allowed: str, message: str | None = None):
+        self.field = field_name
+        self.value = value
+        self.allowed = allowed
+        super().__init__(message or f"{field_name}={value!r} is invalid: allowed {allowed}")
+
+
+def _doc(text: str, **extra: Any) -> dict[str, Any]:
+    return {"doc": text, **extra}
+
+
+@dataclass(frozen=True)
+class GANConfig:
+    """All hyperparameters of one GAN run. See each field's ``doc`` metadata (shown by ``--help``)."""
+
+    # --- Data ---
+    dataset: str = field(
+        default="digits",
+        metadata=_doc("data by name: " + ", ".join(DATASETS), choices=DATASETS, group="Data"),
+    )
+    data_path: str = field(
+        default="",
+        metadata=_doc(
+            "points: CSV file of 2D points; folder: folder of images; mnist/fashion-mnist/cifar10: "
+            "torchvision root folder (default ./data)",
+            group="Data",
+        ),
+    )
+    download: bool = field(
+        default=False,
+        metadata=_doc("let torchvision download mnist/fashion-mnist/cifar10 if missing", group="Data"),
+    )
+    image_size: int = field(
+        default=0,
+        metadata=_doc(
+            "image side in pixels (4..128); 0 = the dataset's own (digits 8, mnist 28, cifar10 32, "
+            "folder 32); dcgan needs 28, 32 or 64",
+            group="Data",
+        ),
+    )
+    channels: int = field(
+        default=0,
+        metadata=_doc("image channels: 0 = the dataset's own, 1 = grayscale, 3 = RGB", group="Data"),
+    )
+    # --- Model ---
+    model: str = field(
+        default="mlp", metadata=_doc("network family: mlp or dcgan", choices=MODELS, group="Model")
+    )
+    latent_dim: int = field(default=32, metadata=_doc("size of the noise vector z (1..1024)", group="Model"))
+    width: int = field(
+        default=256,
+        metadata=_doc("hidden units (mlp) or base channels (dcgan), 4..2048", group="Model"),
+    )
+    spectral_norm: bool = field(
+        default=False, metadata=_doc("spectral normalisation on D's layers", group="Model")
+    )
+    # --- Loss ---
+    loss: str = field(
+        default="nonsaturating",
+        metadata=_doc("GAN objective: " + ", ".join(LOSSES), choices=LOSSES, group="Loss"),
+    )
+    gp_weight: float = field(
+        default=10.0, metadata=_doc("gradient-penalty weight for wgan-gp (0..1000)", group="Loss")
+    )
+    clip_value: float = field(
+        default=0.01, metadata=_doc("weight clipping bound for wgan (>0, <=10)", group="Loss")
+    )
+    label_smoothing: float = field(
+        default=0.0,
+        metadata=_doc(
+            "one-sided label smoothing: D's real target is 1 - value (0..0.5; minimax, "
+            "nonsaturating and lsgan only)",
+            group="Loss",
+        ),
+    )
+    instance_noise: float = field(
+        default=0.0,
+        metadata=_doc("std of Gaussian noise added to D's inputs, real and fake (0..10)", group="Loss"),
+    )
+    # --- Optimizer ---
+    batch_size: int = field(default=64, metadata=_doc("samples per batch (1..4096)", group="Optimizer"))
+    lr_g: float = field(default=2e-4, metadata=_doc("generator Adam learning rate (0..1]", group="Optimizer"))
+    lr_d: float = field(
+        default=2e-4, metadata=_doc("discriminator Adam learning rate (0..1]", group="Optimizer")
+    )
+    beta1: float = field(default=0.5, metadata=_doc("Adam beta1 [0..1)", group="Optimizer"))
+    beta2: float = field(default=0.999, metadata=_doc("Adam beta2 [0..1)", group="Optimizer"))
+    d_steps: int = field(default=1, metadata=_doc("D updates per G update (1..100)", group="Optimizer"))
+    # --- Run ---
+    steps: int = field(default=3000, metadata=_doc("G updates to train; 0 = until stopped", group="Run"))
+    sample_every: int = field(
+        default=100, metadata=_doc("fixed-noise snapshot every N steps (>=1)", group="Run")
+    )
+    eval_every: int = field(default=500, metadata=_doc("quality metrics every N steps (>=1)", group="Run"))
+    checkpoint_every: int = field(
+        default=1000,
+        metadata=_doc("checkpoint every N steps; 0 = only when the run ends", group="Run"),
+    )
+    keep_checkpoints: int = field(
+        default=3, metadata=_doc("rolling checkpoints kept per run (1..100)", group="Run")
+    )
+    seed: int = field(default=0, metadata=_doc("random seed (0..2**31-1)", group="Run"))
+    device: str = field(
+        default="auto",
+        metadata=_doc("auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="Run"),
+    )
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = _checked(f, getattr(self, f.name))
+            # ints are accepted for float fields (JSON "lr_g": 1) but stored as float, so that a JSON
+            # round trip gives back an equal config.
+            object.__setattr__(self, f.name, value)
+        self._validate()
+
+    # ------------------------------------------------------------------ validation
+    def _validate(self) -> None:
+        def choice(name: str, options: tuple[str, ...]) -> None:
+            if getattr(self, name) not in options:
+                raise ConfigError(name, getattr(self, name), "one of " + ", ".join(options))
+
+        def in_range(name: str, lo: float, hi: float, lo_open: bool = False) -> None:
+            v = getattr(self, name)
+            if isinstance(v, float) and not math.isfinite(v):
+                raise ConfigError(name, v, f"a finite number in {'(' if lo_open else '['}{lo}, {hi}]")
+            if v < lo or v > hi or (lo_open and v == lo):
+                raise ConfigError(name, v, f"a number in {'(' if lo_open else '['}{lo}, {hi}]")
+
+        choice("dataset", DATASETS)
+        choice("model", MODELS)
+        choice("loss", LOSSES)
+        if not _DEVICE_RE.match(self.device):
+            raise ConfigError("device", self.device, "auto, cpu, cuda, cuda:N or mps")
+        if self.image_size != 0:
+            in_range("image_size", 4, 128)
+        if self.channels not in (0, 1, 3):
+            raise ConfigError("channels", self.channels, "0 (dataset's own), 1 or 3")
+        in_range("latent_dim", 1, 1024)
+        in_range("width", 4, 2048)
+        in_range("gp_weight", 0.0, 1000.0)
+        in_range("clip_value", 0.0, 10.0, lo_open=True)
+        if not (0.0 <= self.label_smoothing < 0.5):
+            raise ConfigError("label_smoothing", self.label_smoothing, "a number in [0, 0.5)")
+        in_range("instance_noise", 0.0, 10.0)
+        in_range("batch_size", 1, 4096)
+        in_range("lr_g", 0.0, 1.0, lo_open=True)
+        in_range("lr_d", 0.0, 1.0, lo_open=True)
+        for beta in ("beta1", "beta2"):
+            if not (0.0 <= getattr(self, beta) < 1.0):
+                raise ConfigError(beta, getattr(self, beta), "a number in [0, 1)")
+        in_range("d_steps", 1, 100)
+        in_range("steps", 0, 10**9)
+        in_range("sample_every", 1, 10**9)
+        in_range("eval_every", 1, 10**9)
+        in_range("checkpoint_every", 0, 10**9)
+        in_range("keep_checkpoints", 1, 100)
+        in_range("seed", 0, 2**31 - 1)
+        if self.dataset in ("points", "folder") and not self.data_path.strip():
+            raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")
+        if self.is_points and self.model == "dcgan":
+            raise ConfigError("model", self.model, "mlp for 2D point data (dcgan is for images)")
+        if self.model == "dcgan" and self.resolved_image_size not in DCGAN_SIZES:
+            raise ConfigError(
+                "image_size",
+                self.image_size,
+                "28, 32 or 64 for dcgan (dataset "
+                f"{self.dataset} is {self.resolved_image_size} px by default)",
+            )
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def is_points(self) -> bool:
+        """True for 2D point data, False for images."""
+        return self.dataset in POINT_DATASETS
+
+    @property
+    def resolved_image_size(self) -> int:
+        """The image side actually used (image_size, or the dataset's own when 0)."""
+        if self.image_size:
+            return self.image_size
+        return {"digits": 8, "mnist": 28, "fashion-mnist": 28, "cifar10": 32}.get(self.dataset, 32)
+
+    # ------------------------------------------------------------------ (de)serialisation
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GANConfig:
+        """Build a config from a mapping; unknown keys and wrong types raise `ConfigError`."""
+        if not isinstance(data, dict):
+            raise ConfigError("config", type(data).__name__, "a JSON object of field: value")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            allowed = "known fields: " + ", ".join(sorted(known))
+            raise ConfigError(
+                unknown[0], data[unknown[0]], allowed, f"unknown field {unknown[0]!r}: {allowed}"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> GANConfig:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError("config", text[:40], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+        return cls.from_dict(data)
+
+    def replace(self, **changes: Any) -> GANConfig:
+        """A validated copy with ``changes`` applied (unknown names raise `ConfigError`)."""
+        return GANConfig.from_dict({**self.to_dict(), **changes})
+
+    def diff(self, other: GANConfig) -> dict[str, tuple[Any, Any]]:
+        """Fields whose values differ: name -> (self's, other's)."""
+        a, b = self.to_dict(), other.to_dict()
+        return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
+
+
+def field_docs() -> dict[str, str]:
+    """Field name -> one-line documentation."""
+    return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(GANConfig)}
+
+
+_TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+
+
+def _checked(f: dataclasses.Field, value: Any) -> Any:
+    expected = f.type if isinstance(f.type, type) else _TYPES[f.type]
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
+        return value
+    raise ConfigError(f.name, value, f"a value of type {expected.__name__}")
