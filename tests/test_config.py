@@ -1,0 +1,143 @@
+"""GANConfig: defaults, every validation error, unknown keys, types and the exact JSON round trip."""
+
+import dataclasses
+
+import pytest
+
+from gan_core.config import DATASETS, LOSSES, MUTABLE_FIELDS, ConfigError, GANConfig, field_docs
+
+
+def test_defaults_are_valid_and_cover_the_issue_fields():
+    cfg = GANConfig()
+    names = {f.name for f in dataclasses.fields(cfg)}
+    required = {
+        "dataset", "data_path", "image_size", "model", "loss", "latent_dim", "width", "batch_size",
+        "lr_g", "lr_d", "beta1", "beta2", "d_steps", "gp_weight", "clip_value", "label_smoothing",
+        "instance_noise", "spectral_norm", "steps", "sample_every", "eval_every", "checkpoint_every",
+        "seed", "device",
+    }  # fmt: skip
+    assert required <= names
+    assert cfg.dataset == "digits" and cfg.resolved_image_size == 8
+
+
+def test_every_field_is_documented():
+    docs = field_docs()
+    assert all(len(docs[f.name]) > 10 for f in dataclasses.fields(GANConfig))
+
+
+def test_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        GANConfig().lr_g = 1.0
+
+
+@pytest.mark.parametrize(
+    "field,value,allowed",
+    [
+        ("dataset", "imagenet", "one of ring8"),
+        ("model", "resnet", "mlp, dcgan"),
+        ("loss", "l1", "minimax"),
+        ("device", "tpu", "auto, cpu, cuda"),
+        ("device", "cuda:x", "cuda:N"),
+        ("image_size", 2, "[4, 128]"),
+        ("image_size", 256, "[4, 128]"),
+        ("channels", 2, "0 (dataset's own), 1 or 3"),
+        ("latent_dim", 0, "[1, 1024]"),
+        ("width", 3, "[4, 2048]"),
+        ("gp_weight", -1.0, "[0.0, 1000.0]"),
+        ("clip_value", 0.0, "(0.0, 10.0]"),
+        ("label_smoothing", 0.5, "[0, 0.5)"),
+        ("label_smoothing", -0.1, "[0, 0.5)"),
+        ("instance_noise", -0.1, "[0.0, 10.0]"),
+        ("batch_size", 0, "[1, 4096]"),
+        ("batch_size", 5000, "[1, 4096]"),
+        ("lr_g", 0.0, "(0.0, 1.0]"),
+        ("lr_d", 1.5, "(0.0, 1.0]"),
+        ("lr_g", float("nan"), "finite"),
+        ("lr_d", float("inf"), "finite"),
+        ("beta1", 1.0, "[0, 1)"),
+        ("beta2", -0.1, "[0, 1)"),
+        ("d_steps", 0, "[1, 100]"),
+        ("d_steps", 101, "[1, 100]"),
+        ("steps", -1, "[0, 1000000000]"),
+        ("sample_every", 0, "[1, "),
+        ("eval_every", 0, "[1, "),
+        ("checkpoint_every", -1, "[0, "),
+        ("keep_checkpoints", 0, "[1, 100]"),
+        ("seed", -1, "[0, 2147483647]"),
+    ],
+)
+def test_out_of_range_values_name_field_value_and_allowed(field, value, allowed):
+    with pytest.raises(ConfigError) as info:
+        GANConfig(**{field: value})
+    err = info.value
+    assert err.field == field
+    assert repr(value) in str(err) or str(value) in str(err)
+    assert allowed in str(err)
+
+
+@pytest.mark.parametrize(
+    "field,value",
+    [("batch_size", 64.0), ("batch_size", "64"), ("batch_size", True), ("lr_g", "0.1"), ("spectral_norm", 1),
+     ("dataset", 3), ("lr_d", None)],
+)  # fmt: skip
+def test_wrong_types_are_rejected(field, value):
+    with pytest.raises(ConfigError, match=f"{field}=.*type"):
+        GANConfig.from_dict({field: value})
+
+
+def test_int_for_float_is_accepted_and_stored_as_float():
+    cfg = GANConfig.from_dict({"lr_g": 1, "gp_weight": 5})
+    assert isinstance(cfg.lr_g, float) and cfg.lr_g == 1.0
+    assert isinstance(cfg.gp_weight, float)
+
+
+def test_unknown_keys_rejected_with_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown field 'learning_rate'.*lr_g"):
+        GANConfig.from_dict({"learning_rate": 0.1})
+
+
+def test_cross_field_rules():
+    with pytest.raises(ConfigError, match="data_path"):
+        GANConfig(dataset="points")
+    with pytest.raises(ConfigError, match="data_path"):
+        GANConfig(dataset="folder", data_path="  ")
+    with pytest.raises(ConfigError, match="model='dcgan'.*mlp for 2D"):
+        GANConfig(dataset="ring8", model="dcgan")
+    with pytest.raises(ConfigError, match="28, 32 or 64 for dcgan"):
+        GANConfig(dataset="digits", model="dcgan")
+    assert GANConfig(dataset="digits", model="dcgan", image_size=32).resolved_image_size == 32
+    assert GANConfig(dataset="mnist", model="dcgan").resolved_image_size == 28
+
+
+@pytest.mark.parametrize("dataset", [d for d in DATASETS if d not in ("points", "folder")])
+@pytest.mark.parametrize("loss", LOSSES)
+def test_json_round_trip_is_exact(dataset, loss):
+    cfg = GANConfig(dataset=dataset, loss=loss, lr_g=1e-4 / 3, beta2=0.9, seed=7, spectral_norm=True)
+    again = GANConfig.from_json(cfg.to_json())
+    assert again == cfg
+    assert again.to_json() == cfg.to_json()
+
+
+def test_from_json_errors():
+    with pytest.raises(ConfigError, match="valid JSON"):
+        GANConfig.from_json("{not json")
+    with pytest.raises(ConfigError, match="JSON object"):
+        GANConfig.from_json("[1, 2]")
+
+
+def test_replace_validates_and_diff_lists_changes():
+    cfg = GANConfig()
+    new = cfg.replace(lr_g=1e-3, d_steps=5)
+    assert new.diff(cfg) == {"lr_g": (1e-3, cfg.lr_g), "d_steps": (5, 1)}
+    with pytest.raises(ConfigError, match="d_steps"):
+        cfg.replace(d_steps=0)
+    with pytest.raises(ConfigError, match="unknown field"):
+        cfg.replace(nope=1)
+
+
+def test_mutable_fields_are_config_fields():
+    names = {f.name for f in dataclasses.fields(GANConfig)}
+    assert set(MUTABLE_FIELDS) <= names
+    assert {"lr_g", "lr_d", "d_steps", "label_smoothing", "instance_noise", "gp_weight"} <= set(
+        MUTABLE_FIELDS
+    )

@@ -1,0 +1,150 @@
+"""Each loss on known inputs, the gradient penalty, and the accuracy semantics of every loss."""
+
+import math
+
+import pytest
+import torch
+
+from gan_core.losses import LOSSES, get_loss, gradient_penalty
+
+LN2 = math.log(2.0)
+
+
+def t(*values):
+    return torch.tensor(values, dtype=torch.float32)
+
+
+def softplus(x):
+    return math.log1p(math.exp(x))
+
+
+@pytest.mark.parametrize("name", ["minimax", "nonsaturating"])
+def test_bce_losses_at_equilibrium_sum_to_2ln2(name):
+    loss = get_loss(name)
+    real, fake = loss.d(t(0.0, 0.0), t(0.0, 0.0))
+    assert real.item() == pytest.approx(LN2, rel=1e-6)
+    assert fake.item() == pytest.approx(LN2, rel=1e-6)
+    assert (real + fake).item() == pytest.approx(2 * LN2, rel=1e-6)
+    assert loss.output(t(0.0)).item() == pytest.approx(0.5)
+    assert loss.midpoint == 0.5
+
+
+def test_bce_d_loss_known_values_and_label_smoothing():
+    loss = get_loss("minimax")
+    real, fake = loss.d(t(2.0), t(-1.0))
+    assert real.item() == pytest.approx(softplus(-2.0), rel=1e-6)
+    assert fake.item() == pytest.approx(softplus(-1.0), rel=1e-6)
+    smoothed, _ = loss.d(t(2.0), t(-1.0), 0.9)
+    assert smoothed.item() == pytest.approx(0.9 * softplus(-2.0) + 0.1 * softplus(2.0), rel=1e-6)
+
+
+def test_generator_losses_known_values():
+    fake = t(1.5)
+    assert get_loss("minimax").g(fake).item() == pytest.approx(-softplus(1.5), rel=1e-6)
+    assert get_loss("nonsaturating").g(fake).item() == pytest.approx(softplus(-1.5), rel=1e-6)
+    assert get_loss("lsgan").g(t(1.0)).item() == pytest.approx(0.0, abs=1e-7)
+    assert get_loss("lsgan").g(t(0.0)).item() == pytest.approx(0.5)
+    assert get_loss("hinge").g(t(3.0, 1.0)).item() == pytest.approx(-2.0)
+    assert get_loss("wgan").g(t(3.0, 1.0)).item() == pytest.approx(-2.0)
+    assert get_loss("wgan-gp").g(t(-4.0)).item() == pytest.approx(4.0)
+
+
+def test_minimax_saturates_where_nonsaturating_does_not():
+    # D confidently rejects the fake (logit -8): the saturating G loss has almost no gradient.
+    logits = t(-8.0).requires_grad_(True)
+    get_loss("minimax").g(logits).backward()
+    saturating = abs(logits.grad.item())
+    logits.grad = None
+    get_loss("nonsaturating").g(logits).backward()
+    assert saturating == pytest.approx(1 / (1 + math.exp(8)), rel=1e-4)
+    assert abs(logits.grad.item()) == pytest.approx(1 / (1 + math.exp(-8)), rel=1e-4)
+
+
+def test_lsgan_d_loss():
+    loss = get_loss("lsgan")
+    real, fake = loss.d(t(1.0), t(0.0))
+    assert (real.item(), fake.item()) == pytest.approx((0.0, 0.0), abs=1e-7)
+    real, fake = loss.d(t(0.0), t(1.0))
+    assert (real.item(), fake.item()) == pytest.approx((0.5, 0.5))
+    real, _ = loss.d(t(0.8), t(0.0), 0.8)
+    assert real.item() == pytest.approx(0.0, abs=1e-7)
+
+
+def test_hinge_d_loss():
+    loss = get_loss("hinge")
+    assert [v.item() for v in loss.d(t(2.0), t(-2.0))] == pytest.approx([0.0, 0.0])
+    assert [v.item() for v in loss.d(t(0.0), t(0.0))] == pytest.approx([1.0, 1.0])
+    assert [v.item() for v in loss.d(t(0.5), t(0.5))] == pytest.approx([0.5, 1.5])
+
+
+@pytest.mark.parametrize("name", ["wgan", "wgan-gp"])
+def test_wasserstein_d_loss(name):
+    real, fake = get_loss(name).d(t(1.0, 3.0), t(1.0))
+    assert real.item() == pytest.approx(-2.0)
+    assert fake.item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("scale,expected", [(1.0, 0.0), (3.0, 4.0), (0.5, 0.25)])
+def test_gradient_penalty_of_linear_critic(scale, expected):
+    w = torch.tensor([0.6, 0.8]) * scale  # |w| = scale, so |grad| = scale everywhere
+
+    def critic(x):
+        return x @ w
+
+    real, fake = torch.randn(64, 2), torch.randn(64, 2)
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(expected, rel=1e-5, abs=1e-6)
+
+
+def test_gradient_penalty_is_differentiable_in_critic_weights():
+    w = torch.tensor([3.0, 0.0], requires_grad=True)
+    gp = gradient_penalty(lambda x: x @ w, torch.randn(8, 2), torch.randn(8, 2))
+    gp.backward()
+    assert w.grad[0].item() == pytest.approx(2 * (3.0 - 1.0), rel=1e-5)  # d/dw (|w|-1)^2
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_accuracy_perfect_separation_is_one(name):
+    loss = get_loss(name)
+    # scores on each side of every loss's threshold (0 for logits / hinge, 0.5 for lsgan)
+    real, fake = t(3.0, 2.0, 4.0, 5.0), t(-3.0, -2.0, -4.0, -1.5)
+    acc_real, acc_fake = loss.accuracy(real, fake)
+    assert (acc_real.item(), acc_fake.item()) == (1.0, 1.0)
+    acc_real, acc_fake = loss.accuracy(fake, real)  # D has it backwards
+    assert acc_real.item() <= 0.5 and acc_fake.item() <= 0.5
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_accuracy_near_half_when_d_cannot_tell(name):
+    loss = get_loss(name)
+    gen = torch.Generator().manual_seed(0)
+    centre = 0.5 if name == "lsgan" else 0.0
+    real = centre + 0.1 * torch.randn(20000, generator=gen)
+    fake = centre + 0.1 * torch.randn(20000, generator=gen)
+    acc_real, acc_fake = loss.accuracy(real, fake)
+    assert acc_real.item() == pytest.approx(0.5, abs=0.02)
+    assert acc_fake.item() == pytest.approx(0.5, abs=0.02)
+
+
+@pytest.mark.parametrize("name", ["wgan", "wgan-gp"])
+def test_critic_accuracy_ignores_score_offset(name):
+    loss = get_loss(name)
+    real, fake = 1000.0 + t(3.0, 2.0, 4.0), 1000.0 + t(-3.0, -2.0, -4.0)
+    assert [v.item() for v in loss.accuracy(real, fake)] == [1.0, 1.0]
+    gen = torch.Generator().manual_seed(1)
+    same = 1000.0 + torch.randn(2, 10000, generator=gen)
+    acc_real, acc_fake = loss.accuracy(same[0], same[1])
+    assert acc_real.item() == pytest.approx(0.5, abs=0.02)
+    assert acc_fake.item() == pytest.approx(0.5, abs=0.02)
+
+
+def test_unknown_loss_names_the_allowed_ones():
+    with pytest.raises(ValueError, match="unknown loss 'bogus'.*minimax.*wgan-gp"):
+        get_loss("bogus")
+
+
+def test_output_kind_per_loss():
+    for name in ("minimax", "nonsaturating"):
+        assert get_loss(name).output(t(100.0)).item() == pytest.approx(1.0)
+    for name in ("lsgan", "hinge", "wgan", "wgan-gp"):
+        assert get_loss(name).output(t(7.0)).item() == pytest.approx(7.0)
+    assert get_loss("hinge").midpoint is None and get_loss("wgan").midpoint is None
