@@ -1,0 +1,122 @@
+"""Runner overhead: steps/s of the full runner against a bare PyTorch loop, interleaved in one process.
+
+The runner trains with everything it does for the dashboard at default settings: all metrics of every
+step, the in-memory store, metrics.csv, fixed-noise snapshots and checkpoints. The bare loop is the
+textbook GAN loop with the same models, loss, data tensor and batch size, and nothing else. Rounds of
+each alternate so that machine noise hits both alike; the ratio is the figure to read.
+
+    python -m benchmarks.overhead [--rounds 5] [--scenarios ring8-mlp,digits-mlp,dcgan32] [--device cpu]
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import tempfile
+import time
+
+import torch
+import torch.nn.functional as F
+
+from gan_core.config import GANConfig
+from gan_core.data import load_data
+from gan_core.models import build_models
+from gan_core.runner import Runner
+from gan_core.trainer import resolve_device
+
+SCENARIOS = {
+    # name: (config overrides, steps per round on the CPU)
+    "ring8-mlp": (dict(dataset="ring8", model="mlp"), 400),
+    "digits-mlp": (dict(dataset="digits", model="mlp"), 300),
+    "dcgan32": (dict(dataset="digits", model="dcgan", image_size=32, width=32), 15),
+}
+
+
+class BareLoop:
+    """The textbook loop (non-saturating loss, one D update per G update), nothing measured."""
+
+    def __init__(self, cfg: GANConfig, device: torch.device):
+        self.cfg = cfg
+        self.data = load_data(cfg, device)
+        torch.manual_seed(cfg.seed)
+        G, D = build_models(cfg, self.data.sample_shape)
+        self.G, self.D = G.to(device), D.to(device)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        self.rng = torch.Generator(device=device).manual_seed(cfg.seed)
+        self.device = device
+
+    def run(self, steps: int) -> None:
+        batch, latent = self.cfg.batch_size, self.cfg.latent_dim
+        for _ in range(steps):
+            real = self.data.sample(batch, self.rng)
+            z = torch.randn(batch, latent, device=self.device, generator=self.rng)
+            fake = self.G(z)
+            d_loss = F.softplus(-self.D(real)).mean() + F.softplus(self.D(fake.detach())).mean()
+            self.opt_d.zero_grad()
+            d_loss.backward()
+            self.opt_d.step()
+            g_loss = F.softplus(-self.D(fake)).mean()
+            self.opt_g.zero_grad()
+            g_loss.backward()
+            self.opt_g.step()
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+
+
+def measure(name: str, rounds: int, device_name: str, steps_scale: float) -> dict:
+    overrides, steps = SCENARIOS[name]
+    steps = max(1, int(steps * steps_scale))
+    cfg = GANConfig(**overrides, loss="nonsaturating", steps=0, device=device_name)
+    device = resolve_device(device_name)
+    bare = BareLoop(cfg, device)
+    with tempfile.TemporaryDirectory() as tmp:
+        runner = Runner(cfg, tmp, data=load_data(cfg, device)).start(paused=True)
+        bare.run(steps)  # warm-up both
+        runner.run_to(steps)
+        runner.wait_until(lambda r: r.status == "paused" and r.current_step >= steps, timeout=600)
+        t_bare = t_runner = 0.0
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            bare.run(steps)
+            t_bare += time.perf_counter() - t0
+            target = runner.current_step + steps
+            t0 = time.perf_counter()
+            runner.run_to(target)
+            runner.wait_until(lambda r, target=target: r.status == "paused" and r.current_step >= target, 600)
+            t_runner += time.perf_counter() - t0
+        runner.stop()
+        runner.wait()
+    total = steps * rounds
+    return {
+        "scenario": name,
+        "device": str(device),
+        "bare_steps_s": total / t_bare,
+        "runner_steps_s": total / t_runner,
+        "ratio": t_bare / t_runner,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply steps per round")
+    args = parser.parse_args(argv)
+    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, rounds {args.rounds}")
+    print(f"{'scenario':<12} {'device':<7} {'bare steps/s':>12} {'runner steps/s':>14} {'ratio':>6}")
+    ratios = []
+    for name in args.scenarios.split(","):
+        r = measure(name.strip(), args.rounds, args.device, args.steps_scale)
+        ratios.append(r["ratio"])
+        print(
+            f"{r['scenario']:<12} {r['device']:<7} {r['bare_steps_s']:>12.1f} {r['runner_steps_s']:>14.1f} "
+            f"{r['ratio']:>6.3f}",
+            flush=True,
+        )
+    print(f"geometric mean ratio {math.exp(sum(map(math.log, ratios)) / len(ratios)):.3f}")
+
+
+if __name__ == "__main__":
+    main()

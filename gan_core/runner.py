@@ -1,0 +1,311 @@
+"""The background thread around a `Trainer`: commands in, records out.
+
+A `Runner` owns one run. The UI (or the command line) calls its methods — `start`, `pause`, `resume`,
+`step`, `stop`, `set_hparams` — from any thread; they only queue a command, and the training thread
+applies it between two steps, so pause and stop take effect within one step. Records flow out to sinks
+the loop does not know about beyond their interface: the in-memory `MetricStore` (for the charts) and the
+`RunDir` (metrics.csv, events.csv, snapshots, checkpoints).
+
+Statuses: idle -> running <-> paused -> finished | stopped | failed (with the error).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from gan_core.config import MUTABLE_FIELDS, GANConfig
+from gan_core.data import DataSource
+from gan_core.rundir import RunDir, image_grid
+from gan_core.store import MetricStore
+from gan_core.trainer import RECORD_COLUMNS, Trainer
+
+STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
+ENDED = ("finished", "stopped", "failed")
+STEP_MODES = ("full", "d", "g")
+MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned; every snapshot stays on disk
+STATUS_WRITE_SECONDS = 2.0
+
+
+class RunnerError(RuntimeError):
+    """A command that does not fit the run's state (e.g. pausing a finished run)."""
+
+
+class Runner:
+    """One run trained in a background thread."""
+
+    def __init__(
+        self,
+        cfg: GANConfig,
+        runs_root: str | Path = "runs",
+        run_id: str | None = None,
+        *,
+        data: DataSource | None = None,
+    ):
+        self.cfg = cfg
+        self.run_dir = RunDir.create(runs_root, cfg, run_id)
+        self.run_id = self.run_dir.run_id
+        self.store = MetricStore(RECORD_COLUMNS)
+        self.events: list[dict[str, Any]] = []
+        self.snapshots: list[tuple[int, np.ndarray]] = []  # (step, points (N, 2) or grid (H, W, 3) uint8)
+        self.trainer: Trainer | None = None
+        self.device: str | None = None
+        self.error: str | None = None
+        self.last_d_step: dict[str, float] | None = None
+        self._data = data
+        self._status = "idle"
+        self._commands: collections.deque[tuple[str, Any]] = collections.deque()
+        self._cond = threading.Condition()
+        self._thread: threading.Thread | None = None
+        self._started_at: float | None = None
+        self._last_status_write = 0.0
+        self._pause_at: int | None = None
+        self.traceback: str | None = None
+
+    # ------------------------------------------------------------------ state
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @property
+    def current_step(self) -> int:
+        """Generator steps done so far."""
+        return self.trainer.step_count if self.trainer else 0
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    @property
+    def hparams(self) -> dict[str, Any]:
+        """The mid-run hyperparameters now in force."""
+        if self.trainer is not None:
+            return dict(self.trainer.hparams)
+        return {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
+
+    # ------------------------------------------------------------------ commands (any thread)
+    def start(self, paused: bool = False) -> Runner:
+        if self._thread is not None:
+            raise RunnerError(f"run {self.run_id} was already started")
+        self._status = "paused" if paused else "running"
+        self._started_at = time.monotonic()
+        self._thread = threading.Thread(target=self._main, name=f"gan-run-{self.run_id}", daemon=True)
+        self._thread.start()
+        return self
+
+    def pause(self) -> None:
+        self._command("pause")
+
+    def resume(self) -> None:
+        self._command("resume")
+
+    def step(self, mode: str = "full") -> None:
+        """One step while paused: ``full`` (d_steps D updates + one G update), ``d`` or ``g`` alone."""
+        if mode not in STEP_MODES:
+            raise RunnerError(f"step mode {mode!r} is invalid: allowed {', '.join(STEP_MODES)}")
+        self._command("step", mode)
+
+    def stop(self) -> None:
+        self._command("stop")
+
+    def run_to(self, step: int) -> None:
+        """Train (resuming if paused) until generator step ``step``, then pause there."""
+        if step <= self.current_step:
+            raise RunnerError(
+                f"run {self.run_id} is already at step {self.current_step}; run_to needs a later step"
+            )
+        self._command("run_to", int(step))
+
+    def set_hparams(self, **changes: Any) -> None:
+        """Queue mid-run changes; validated now (ConfigError / ValueError), applied before the next step."""
+        bad = [k for k in changes if k not in MUTABLE_FIELDS]
+        if bad:
+            raise ValueError(
+                f"{bad[0]!r} cannot change mid-run (start a new run): allowed {', '.join(MUTABLE_FIELDS)}"
+            )
+        self.cfg.replace(**{**self.hparams, **changes})  # raises ConfigError naming the bad field
+        self._command("hparams", changes)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait for the thread to end; True if it has."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.alive
+
+    def wait_until(self, predicate: Callable[[Runner], bool], timeout: float = 30.0) -> bool:
+        """Block until ``predicate(self)`` holds, checked on every status change, event and snapshot.
+
+        Not woken per step (that would cost the training thread the GIL): to wait for a step, use
+        `run_to` and wait for the pause.
+        """
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(remaining)
+        return True
+
+    def _command(self, name: str, arg: Any = None) -> None:
+        if self._thread is None:
+            raise RunnerError(f"run {self.run_id} has not been started")
+        if self._status in ENDED:
+            raise RunnerError(f"run {self.run_id} is {self._status}: start a new run")
+        with self._cond:
+            self._commands.append((name, arg))
+            self._cond.notify_all()
+
+    # ------------------------------------------------------------------ the training thread
+    def _main(self) -> None:
+        final = "stopped"
+        try:
+            self.trainer = Trainer(self.cfg, self._data)
+            self._data = None
+            self.device = str(self.trainer.device)
+            self.run_dir.open_metrics(RECORD_COLUMNS)
+            self._event("status", self._status)
+            self._write_status()
+            self._snapshot()
+            while True:
+                if self._handle_commands():
+                    break
+                if self._status == "running":
+                    self._emit(self.trainer.step())
+                    if self._finished():
+                        final = "finished"
+                        break
+            if self._finished():
+                final = "finished"
+        except Exception as exc:
+            final = "failed"
+            self.error = f"{type(exc).__name__}: {exc}"
+            self.traceback = traceback.format_exc()
+        finally:
+            self._shutdown(final)
+
+    def _finished(self) -> bool:
+        steps = self.trainer.hparams["steps"]
+        return steps > 0 and self.trainer.step_count >= steps
+
+    def _handle_commands(self) -> bool:
+        """Apply queued commands; block while paused. True when the run must end."""
+        while True:
+            with self._cond:
+                if not self._commands:
+                    if self._status != "paused":
+                        return False
+                    self._cond.wait()
+                    continue
+                name, arg = self._commands.popleft()
+            if name == "stop":
+                return True
+            if name == "pause" and self._status == "running":
+                self._set_status("paused")
+            elif name == "resume" and self._status == "paused":
+                self._set_status("running")
+            elif name == "run_to":
+                self._pause_at = arg
+                if self._status == "paused":
+                    self._set_status("running")
+            elif name == "hparams":
+                for field, (old, new) in self.trainer.set_hparams(**arg).items():
+                    self._event("hparam", f"{field}: {old} -> {new}", step=self.trainer.step_count + 1)
+            elif name == "step" and self._status == "paused":
+                self._single_step(arg)
+                if self._finished():
+                    return True
+
+    def _single_step(self, mode: str) -> None:
+        if mode == "d":
+            metrics = self.trainer.d_step()
+            self.last_d_step = metrics
+            detail = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+            self._event("step_d", detail, step=self.trainer.step_count)
+            return
+        record = self.trainer.step() if mode == "full" else self.trainer.g_step()
+        self._emit(record)
+        self._event(f"step_{mode}", "single step while paused")
+
+    def _emit(self, record: tuple[float, ...]) -> None:
+        self.store.append(record)
+        self.run_dir.append_record(record)
+        step = self.trainer.step_count
+        hp = self.trainer.hparams
+        if step % hp["sample_every"] == 0:
+            self._snapshot()
+        if hp["checkpoint_every"] and step % hp["checkpoint_every"] == 0:
+            self.run_dir.save_checkpoint(self.trainer.state_dict(), self.cfg.keep_checkpoints)
+        now = time.monotonic()
+        if now - self._last_status_write >= STATUS_WRITE_SECONDS:
+            self._write_status()
+        if step == self._pause_at:
+            self._pause_at = None
+            if self._status == "running":
+                self._set_status("paused")
+
+    def _snapshot(self) -> None:
+        samples = self.trainer.snapshot()
+        self.run_dir.save_snapshot(self.trainer.step_count, samples)
+        view = samples if samples.ndim == 2 else image_grid(samples)
+        with self._cond:
+            self.snapshots.append((self.trainer.step_count, view))
+            if len(self.snapshots) > MAX_SNAPSHOTS_IN_MEMORY:
+                # keep the newest snapshot and every other older one: bounded memory, full time span
+                self.snapshots = self.snapshots[:-1:2] + self.snapshots[-1:]
+            self._cond.notify_all()
+
+    def _set_status(self, status: str) -> None:
+        with self._cond:
+            self._status = status
+            self._cond.notify_all()
+        self._event("status", status)
+        self._write_status()
+
+    def _event(self, kind: str, detail: str, step: int | None = None) -> None:
+        step = self.current_step if step is None else step
+        event = self.run_dir.append_event(step, kind, detail)
+        with self._cond:
+            self.events.append(event)
+            self._cond.notify_all()
+
+    def _write_status(self) -> None:
+        self._last_status_write = time.monotonic()
+        self.run_dir.write_status(
+            {
+                "status": self._status,
+                "step": self.current_step,
+                "error": self.error,
+                "device": self.device,
+                "torch": torch.__version__,
+                "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
+            }
+        )
+
+    def _shutdown(self, final: str) -> None:
+        """Whatever happened: checkpoint what was trained, flush files, record the final status."""
+        try:
+            if self.trainer is not None and self.trainer.step_count > 0 and final != "failed":
+                if self.trainer.step_count % self.trainer.hparams["sample_every"]:
+                    self._snapshot()
+                self.run_dir.save_checkpoint(self.trainer.state_dict(), self.cfg.keep_checkpoints)
+        except Exception as exc:  # a failing final checkpoint must not hide the run's status
+            final, self.error = "failed", self.error or f"final checkpoint failed: {exc}"
+        finally:
+            self.run_dir.close()
+            with self._cond:
+                self._status = final
+                self._commands.clear()
+                self._cond.notify_all()
+            self._event("status", final if not self.error else f"{final}: {self.error}")
+            self._write_status()
+            with self._cond:
+                self._cond.notify_all()

@@ -1,0 +1,354 @@
+"""One GAN training step and its metrics: no threads, no files, no UI.
+
+`Trainer` owns the data source, G, D, their Adam optimizers and the run's random generator. A *full*
+step is ``d_steps`` discriminator updates followed by one generator update and yields one record (a
+tuple in `RECORD_COLUMNS` order). `d_step` and `g_step` do one update of one network, for single-stepping
+from the dashboard. Host syncs are deliberate: each update gathers its scalars into one tensor, and a step
+moves them to the host in one transfer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gan_core.config import MUTABLE_FIELDS, GANConfig
+from gan_core.data import DataSource, load_data
+from gan_core.losses import GANLoss, get_loss, gradient_penalty
+from gan_core.models import build_models
+
+# One record per generator step. The same names are the CSV header and the chart legends.
+RECORD_COLUMNS = (
+    "step",
+    "time_s",
+    "d_loss",
+    "d_loss_real",
+    "d_loss_fake",
+    "g_loss",
+    "d_acc_real",
+    "d_acc_fake",
+    "d_real",
+    "d_fake",
+    "d_grad_norm",
+    "g_grad_norm",
+    "lr_g",
+    "lr_d",
+    "d_steps",
+    "samples_per_s",
+    # the other hyperparameters that may change mid-run, so every row says what was in force
+    "beta1",
+    "beta2",
+    "label_smoothing",
+    "instance_noise",
+    "gp_weight",
+    "clip_value",
+)
+HPARAM_COLUMNS = (
+    "lr_g",
+    "lr_d",
+    "d_steps",
+    "beta1",
+    "beta2",
+    "label_smoothing",
+    "instance_noise",
+    "gp_weight",
+    "clip_value",
+)
+# Order of the scalars each D update gathers on the device before the one host transfer.
+_D_METRICS = (
+    "d_loss",
+    "d_loss_real",
+    "d_loss_fake",
+    "d_acc_real",
+    "d_acc_fake",
+    "d_real",
+    "d_fake",
+    "d_grad_norm",
+)
+FIXED_NOISE_IMAGES = 64  # an 8 x 8 grid
+FIXED_NOISE_POINTS = 1000
+
+
+def generator_from_checkpoint(
+    state: dict[str, Any], device: str | torch.device = "cpu"
+) -> tuple[GANConfig, Any]:
+    """(config, G in eval mode) rebuilt from a checkpoint dict, without loading the data."""
+    cfg = GANConfig.from_dict(state["config"])
+    G, _ = build_models(cfg, tuple(int(v) for v in state["sample_shape"]))
+    G.load_state_dict(state["generator"])
+    return cfg, G.to(device).eval()
+
+
+def resolve_device(name: str) -> torch.device:
+    """`auto` picks CUDA, then MPS, then the CPU; an unavailable explicit device is an error."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise ValueError(f"device={name!r} is not available here: no CUDA GPU; use auto or cpu")
+        index = int(name.split(":")[1]) if ":" in name else 0
+        if index >= torch.cuda.device_count():
+            raise ValueError(f"device={name!r}: only {torch.cuda.device_count()} CUDA device(s) here")
+    if name == "mps" and not torch.backends.mps.is_available():
+        raise ValueError("device='mps' is not available here; use auto or cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """G, D, optimizers and data for one run; call `step()` to train."""
+
+    def __init__(self, cfg: GANConfig, data: DataSource | None = None):
+        self.cfg = cfg
+        self.device = resolve_device(cfg.device)
+        self.data = (data or load_data(cfg, self.device)).to(self.device)
+        self.loss: GANLoss = get_loss(cfg.loss)
+        torch.manual_seed(cfg.seed)  # model initialisation
+        G, D = build_models(cfg, self.data.sample_shape)
+        self.G, self.D = G.to(self.device), D.to(self.device)
+        self.g_params = [p for p in self.G.parameters() if p.requires_grad]
+        self.d_params = [p for p in self.D.parameters() if p.requires_grad]
+        self.opt_g = torch.optim.Adam(self.g_params, lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
+        self.opt_d = torch.optim.Adam(self.d_params, lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
+        # One generator for every random draw of training (data, z, penalty mixing, instance noise), on
+        # the device, so a seed fixes the whole run.
+        self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        n_fixed = FIXED_NOISE_POINTS if self.data.kind == "points" else FIXED_NOISE_IMAGES
+        fixed_rng = torch.Generator().manual_seed(cfg.seed + 1)
+        self.fixed_noise = torch.randn(n_fixed, cfg.latent_dim, generator=fixed_rng).to(self.device)
+        self.hparams: dict[str, Any] = {k: getattr(cfg, k) for k in MUTABLE_FIELDS}
+        self.step_count = 0  # generator updates done
+        self.train_seconds = 0.0  # time spent inside steps (pauses excluded)
+
+    # ------------------------------------------------------------------ hyperparameters
+    def set_hparams(self, **changes: Any) -> dict[str, tuple[Any, Any]]:
+        """Apply mid-run changes (validated through the config); returns name -> (old, new)."""
+        unknown = [k for k in changes if k not in MUTABLE_FIELDS]
+        if unknown:
+            raise ValueError(f"{unknown[0]!r} cannot change mid-run: allowed {', '.join(MUTABLE_FIELDS)}")
+        checked = self.cfg.replace(**{**self.hparams, **changes})
+        applied = {}
+        for k in changes:
+            new = getattr(checked, k)
+            if new != self.hparams[k]:
+                applied[k] = (self.hparams[k], new)
+                self.hparams[k] = new
+        for group in self.opt_g.param_groups:
+            group["lr"], group["betas"] = self.hparams["lr_g"], (self.hparams["beta1"], self.hparams["beta2"])
+        for group in self.opt_d.param_groups:
+            group["lr"], group["betas"] = self.hparams["lr_d"], (self.hparams["beta1"], self.hparams["beta2"])
+        return applied
+
+    # ------------------------------------------------------------------ updates
+    def _noisy(self, x: Tensor, std: float) -> Tensor:
+        if std <= 0:
+            return x
+        return x + std * torch.randn(x.shape, device=x.device, generator=self.rng)
+
+    def _latent(self, n: int) -> Tensor:
+        return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=self.rng)
+
+    def _d_update(self, keep_fake: bool = False) -> tuple[Tensor, Tensor | None]:
+        """One D update; returns its scalars (`_D_METRICS` order) as one device tensor, and with
+        ``keep_fake`` the fake batch still attached to G's graph, for the G update that follows (the
+        textbook loop's reuse: one G forward per step instead of two)."""
+        hp, loss = self.hparams, self.loss
+        batch = self.cfg.batch_size
+        real = self.data.sample(batch, self.rng)
+        with torch.set_grad_enabled(keep_fake):
+            fake_graph = self.G(self._latent(batch))
+        fake = fake_graph.detach()
+        real_in, fake_in = self._noisy(real, hp["instance_noise"]), self._noisy(fake, hp["instance_noise"])
+        real_logits, fake_logits = self.D(real_in), self.D(fake_in)
+        target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
+        loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
+        d_loss = loss_real + loss_fake
+        objective = d_loss
+        if loss.gradient_penalty and hp["gp_weight"] > 0:
+            objective = d_loss + hp["gp_weight"] * gradient_penalty(self.D, real_in, fake_in, self.rng)
+        self.opt_d.zero_grad(set_to_none=True)
+        objective.backward()
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.d_params, math.inf)  # measures, never clips
+        self.opt_d.step()
+        if loss.clips_weights:
+            with torch.no_grad():
+                torch._foreach_clamp_min_(self.d_params, -hp["clip_value"])
+                torch._foreach_clamp_max_(self.d_params, hp["clip_value"])
+        with torch.no_grad():
+            real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
+            acc_real, acc_fake = loss.accuracy(real_logits, fake_logits)
+            metrics = torch.stack(
+                [
+                    d_loss.detach(),
+                    loss_real.detach(),
+                    loss_fake.detach(),
+                    acc_real,
+                    acc_fake,
+                    loss.output(real_logits).mean(),
+                    loss.output(fake_logits).mean(),
+                    grad_norm,
+                ]
+            )
+        return metrics, (fake_graph if keep_fake else None)
+
+    def _g_update(self, fake: Tensor | None = None) -> Tensor:
+        """One G update (on ``fake`` from the last D update, or a fresh batch); returns
+        (g_loss, g_grad_norm) as one device tensor."""
+        if fake is None:
+            fake = self.G(self._latent(self.cfg.batch_size))
+        fake = self._noisy(fake, self.hparams["instance_noise"])
+        g_loss = self.loss.g(self.D(fake))
+        self.opt_g.zero_grad(set_to_none=True)
+        # Only G's weights need gradients here: skipping D's weight gradients saves work.
+        g_loss.backward(inputs=self.g_params)
+        grad_norm = torch.nn.utils.clip_grad_norm_(self.g_params, math.inf)
+        self.opt_g.step()
+        return torch.stack([g_loss.detach(), grad_norm])
+
+    def step(self) -> tuple[float, ...]:
+        """A full step: d_steps D updates, then one G update. Returns the record (`RECORD_COLUMNS`)."""
+        started = time.perf_counter()
+        self.G.train()
+        self.D.train()
+        d_steps = self.hparams["d_steps"]
+        for i in range(d_steps):
+            d_metrics, fake = self._d_update(keep_fake=i == d_steps - 1)
+        g_metrics = self._g_update(fake)
+        # The one host transfer of the step (a CPU-GPU sync point on CUDA).
+        values = torch.cat([d_metrics, g_metrics]).tolist()
+        return self._record(values, started, d_steps)
+
+    def g_step(self) -> tuple[float, ...]:
+        """One G update alone (D unchanged); D's columns are D's verdict on the same kind of batch."""
+        started = time.perf_counter()
+        with torch.no_grad():
+            d_metrics = self.evaluate_d()
+        g_metrics = self._g_update()
+        values = torch.cat([d_metrics, g_metrics]).tolist()
+        return self._record(values, started, 0)
+
+    def d_step(self) -> dict[str, float]:
+        """One D update alone; it does not advance the generator step, so it yields no record."""
+        started = time.perf_counter()
+        values = self._d_update()[0].tolist()
+        self.train_seconds += time.perf_counter() - started
+        return dict(zip(_D_METRICS, values))
+
+    @torch.no_grad()
+    def evaluate_d(self) -> Tensor:
+        """D's metrics on a fresh real and fake batch without updating anything (`_D_METRICS` order)."""
+        hp, loss = self.hparams, self.loss
+        batch = self.cfg.batch_size
+        real = self._noisy(self.data.sample(batch, self.rng), hp["instance_noise"])
+        fake = self._noisy(self.G(self._latent(batch)), hp["instance_noise"])
+        real_logits, fake_logits = self.D(real), self.D(fake)
+        target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
+        loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
+        acc_real, acc_fake = loss.accuracy(real_logits, fake_logits)
+        nan = torch.tensor(float("nan"), device=self.device)
+        return torch.stack(
+            [
+                loss_real + loss_fake,
+                loss_real,
+                loss_fake,
+                acc_real,
+                acc_fake,
+                loss.output(real_logits).mean(),
+                loss.output(fake_logits).mean(),
+                nan,
+            ]
+        )
+
+    def _record(self, values: list[float], started: float, d_updates: int) -> tuple[float, ...]:
+        self.step_count += 1
+        elapsed = time.perf_counter() - started
+        self.train_seconds += elapsed
+        hp = self.hparams
+        d_loss, d_loss_real, d_loss_fake, acc_real, acc_fake, d_real, d_fake, d_norm, g_loss, g_norm = values
+        return (
+            float(self.step_count),
+            self.train_seconds,
+            d_loss,
+            d_loss_real,
+            d_loss_fake,
+            g_loss,
+            acc_real,
+            acc_fake,
+            d_real,
+            d_fake,
+            d_norm,
+            g_norm,
+            hp["lr_g"],
+            hp["lr_d"],
+            float(hp["d_steps"]),
+            self.cfg.batch_size * d_updates / elapsed if elapsed > 0 else 0.0,
+            hp["beta1"],
+            hp["beta2"],
+            hp["label_smoothing"],
+            hp["instance_noise"],
+            hp["gp_weight"],
+            hp["clip_value"],
+        )
+
+    # ------------------------------------------------------------------ views for the UI
+    @torch.no_grad()
+    def snapshot(self) -> np.ndarray:
+        """G's output for the run's fixed noise: (N, 2) points or (N, C, H, W) images in [-1, 1]."""
+        was_training = self.G.training
+        self.G.eval()
+        try:
+            return self.G(self.fixed_noise).float().cpu().numpy()
+        finally:
+            self.G.train(was_training)
+
+    @torch.no_grad()
+    def generate(self, n: int, seed: int = 0) -> np.ndarray:
+        """``n`` fresh samples from G (eval mode) with their own noise seed."""
+        self.G.eval()
+        try:
+            rng = torch.Generator().manual_seed(seed)
+            chunks = []
+            for start in range(0, n, 1024):
+                z = torch.randn(min(1024, n - start), self.cfg.latent_dim, generator=rng).to(self.device)
+                chunks.append(self.G(z).float().cpu())
+            return torch.cat(chunks).numpy() if chunks else np.zeros((0, *self.data.sample_shape), np.float32)
+        finally:
+            self.G.train()
+
+    # ------------------------------------------------------------------ checkpoints
+    def state_dict(self) -> dict[str, Any]:
+        """Everything needed to continue exactly: weights, optimizers, step, config, hparams, RNG."""
+        return {
+            "generator": self.G.state_dict(),
+            "discriminator": self.D.state_dict(),
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step_count,
+            "train_seconds": self.train_seconds,
+            "config": self.cfg.to_dict(),
+            "sample_shape": list(self.data.sample_shape),
+            "hparams": dict(self.hparams),
+            "rng": self.rng.get_state(),
+            "torch_rng": torch.get_rng_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.G.load_state_dict(state["generator"])
+        self.D.load_state_dict(state["discriminator"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step_count = int(state["step"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+        self.set_hparams(**state.get("hparams", {}))
+        if "rng" in state:
+            self.rng.set_state(state["rng"])
+        if "torch_rng" in state:
+            torch.set_rng_state(state["torch_rng"])

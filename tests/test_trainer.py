@@ -1,0 +1,155 @@
+"""Trainer: every loss on every data family for a few steps, updates, determinism, live changes, state."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from gan_core.config import LOSSES, GANConfig
+from gan_core.trainer import RECORD_COLUMNS, Trainer, generator_from_checkpoint, resolve_device
+
+TINY = dict(width=16, latent_dim=4, batch_size=16, device="cpu")
+FAMILIES = {
+    "points": dict(dataset="ring8"),
+    "image-mlp": dict(dataset="digits"),
+    "image-dcgan": dict(dataset="digits", model="dcgan", image_size=28, width=4),
+}
+
+
+def col(record, name):
+    return record[RECORD_COLUMNS.index(name)]
+
+
+@pytest.mark.parametrize("family", list(FAMILIES))
+@pytest.mark.parametrize("loss", LOSSES)
+def test_every_loss_trains_on_every_data_family(loss, family):
+    cfg = GANConfig(**{**TINY, **FAMILIES[family]}, loss=loss, d_steps=2)
+    trainer = Trainer(cfg)
+    g_before = [p.detach().clone() for p in trainer.G.parameters()]
+    records = [trainer.step() for _ in range(3)]
+    assert [col(r, "step") for r in records] == [1.0, 2.0, 3.0]
+    for r in records:
+        assert len(r) == len(RECORD_COLUMNS)
+        assert all(math.isfinite(v) for v in r), dict(zip(RECORD_COLUMNS, r))
+        assert 0.0 <= col(r, "d_acc_real") <= 1.0 and 0.0 <= col(r, "d_acc_fake") <= 1.0
+        assert col(r, "d_loss") == pytest.approx(
+            col(r, "d_loss_real") + col(r, "d_loss_fake"), rel=1e-5, abs=1e-6
+        )
+        assert col(r, "d_grad_norm") > 0 and col(r, "g_grad_norm") > 0
+        assert col(r, "d_steps") == 2.0 and col(r, "lr_g") == cfg.lr_g
+        assert col(r, "samples_per_s") > 0
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, trainer.G.parameters()))
+    if cfg.loss in ("minimax", "nonsaturating"):
+        assert 0.0 < col(records[-1], "d_real") < 1.0
+
+
+def test_d_steps_updates_discriminator_that_many_times():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8", d_steps=3))
+    trainer.step()
+    trainer.step()
+    d_state = trainer.opt_d.state[trainer.d_params[0]]
+    g_state = trainer.opt_g.state[trainer.g_params[0]]
+    assert float(d_state["step"]) == 6.0 and float(g_state["step"]) == 2.0
+
+
+def test_d_step_leaves_g_and_step_counter_alone():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8"))
+    g_before = [p.detach().clone() for p in trainer.G.parameters()]
+    d_before = [p.detach().clone() for p in trainer.D.parameters()]
+    metrics = trainer.d_step()
+    assert trainer.step_count == 0
+    assert set(metrics) >= {"d_loss", "d_acc_real", "d_acc_fake", "d_grad_norm"}
+    assert all(torch.equal(a, b) for a, b in zip(g_before, trainer.G.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, trainer.D.parameters()))
+
+
+def test_g_step_leaves_d_alone_and_records_a_step():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8"))
+    d_before = [p.detach().clone() for p in trainer.D.parameters()]
+    record = trainer.g_step()
+    assert trainer.step_count == 1 and col(record, "step") == 1.0
+    assert all(torch.equal(a, b) for a, b in zip(d_before, trainer.D.parameters()))
+    assert math.isnan(col(record, "d_grad_norm"))  # D was not updated
+    assert math.isfinite(col(record, "d_loss")) and col(record, "d_steps") == 1.0  # the setting in force
+
+
+def test_wgan_clips_discriminator_weights():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8", loss="wgan", clip_value=0.05, lr_d=0.1))
+    for _ in range(3):
+        trainer.step()
+    assert max(p.abs().max().item() for p in trainer.D.parameters()) <= 0.05 + 1e-7
+
+
+def test_same_seed_gives_identical_records_apart_from_time():
+    timing = {RECORD_COLUMNS.index("time_s"), RECORD_COLUMNS.index("samples_per_s")}
+
+    def run(seed):
+        trainer = Trainer(GANConfig(**TINY, dataset="digits", seed=seed, instance_noise=0.1))
+        return [[v for i, v in enumerate(trainer.step()) if i not in timing] for _ in range(5)]
+
+    assert run(3) == run(3)
+    assert run(3) != run(4)
+
+
+def test_set_hparams_changes_optimizers_and_rejects_fixed_fields():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8"))
+    changed = trainer.set_hparams(lr_g=1e-3, beta1=0.0, d_steps=2)
+    assert changed == {"lr_g": (2e-4, 1e-3), "beta1": (0.5, 0.0), "d_steps": (1, 2)}
+    assert trainer.opt_g.param_groups[0]["lr"] == 1e-3
+    assert trainer.opt_d.param_groups[0]["betas"] == (0.0, 0.999)
+    record = trainer.step()
+    assert col(record, "lr_g") == 1e-3 and col(record, "d_steps") == 2.0 and col(record, "beta1") == 0.0
+    with pytest.raises(ValueError, match="'width' cannot change mid-run"):
+        trainer.set_hparams(width=8)
+    with pytest.raises(ValueError, match="lr_d"):
+        trainer.set_hparams(lr_d=-1.0)
+
+
+def test_state_dict_round_trip_continues_exactly():
+    cfg = GANConfig(**TINY, dataset="ring8")
+    timing = {RECORD_COLUMNS.index("time_s"), RECORD_COLUMNS.index("samples_per_s")}
+    straight = Trainer(cfg)
+    for _ in range(3):
+        straight.step()
+    expected = [straight.step() for _ in range(3)]
+    first = Trainer(cfg)
+    for _ in range(3):
+        first.step()
+    state = first.state_dict()
+    resumed = Trainer(cfg)
+    resumed.load_state_dict(state)
+    got = [resumed.step() for _ in range(3)]
+    strip = lambda rows: [[v for i, v in enumerate(r) if i not in timing] for r in rows]  # noqa: E731
+    assert strip(got) == strip(expected)
+
+
+def test_snapshot_uses_fixed_noise():
+    trainer = Trainer(GANConfig(**TINY, dataset="digits"))
+    a, b = trainer.snapshot(), trainer.snapshot()
+    assert a.shape == (64, 1, 8, 8) and np.array_equal(a, b)
+    assert a.min() >= -1.0 and a.max() <= 1.0
+    trainer.step()
+    assert not np.array_equal(a, trainer.snapshot())
+    points = Trainer(GANConfig(**TINY, dataset="ring8")).snapshot()
+    assert points.shape == (1000, 2)
+
+
+def test_generator_from_checkpoint_matches_trainer():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8"))
+    trainer.step()
+    cfg, G = generator_from_checkpoint(trainer.state_dict())
+    z = torch.randn(5, cfg.latent_dim)
+    with torch.no_grad():
+        torch.testing.assert_close(G(z), trainer.G.eval()(z))
+
+
+def test_resolve_device(monkeypatch):
+    assert resolve_device("cpu") == torch.device("cpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        resolve_device("cuda:0")
+    with pytest.raises(ValueError, match="mps"):
+        resolve_device("mps")
