@@ -1,0 +1,447 @@
+"""Datasets by name, held or generated as float32 tensors so that drawing a batch is a few tensor ops.
+
+`load_data(cfg, device)` turns ``cfg.dataset`` into a `DataSource`:
+
+- 2D toys, generated on the fly on the device (no stored set):
+
+  * ``ring8``: 8 Gaussians, centres at radius 2 and angles 2πk/8, std 0.02 (the Unrolled-GAN benchmark);
+  * ``grid25``: 25 Gaussians, centres {-4, -2, 0, 2, 4}², std 0.05;
+  * ``spiral``: t = √u with u ~ U(0, 1), angle θ = 3πt (1.5 turns), radius r = 2t,
+    x = r·(cos θ, sin θ) + 0.05·ε. Taking t = √u spreads points about evenly along the curve, whose
+    arc length grows like t²;
+  * ``moons``: sklearn's ``make_moons`` in torch: the upper half circle (cos θ, sin θ) and the lower one
+    (1 - cos θ, 0.5 - sin θ), θ ~ U(0, π), one moon per point with probability 1/2, noise 0.05, shifted
+    by (-0.5, -0.25) so the mean is the origin;
+  * ``gaussian``: one Gaussian, mean (1, 1), covariance 0.25·[[1, 0.8], [0.8, 1]] (std 0.5 per axis,
+    correlation 0.8).
+
+- ``points``: the user's CSV of 2D points, held in memory.
+- Images, held as one (N, C, H, W) tensor in [-1, 1] on the device: ``digits`` (scikit-learn's bundled
+  8x8 digits), ``mnist``, ``fashion-mnist``, ``cifar10`` (torchvision files) and ``folder`` (a folder of
+  image files; class subfolders give labels). Resizing and channel conversion happen once, at load.
+
+`DataSource.sample` is the training hot path: it draws only from the generator it is given (so a seed
+fixes the batches), makes no host syncs and runs no Python loop per sample. Nothing is cached on disk.
+"""
+
+from __future__ import annotations
+
+import math
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+
+from gan_core.config import GANConfig
+
+MAX_POINTS_ROWS = 500_000
+MAX_FOLDER_IMAGES = 50_000
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+EXAMPLES_FOR_TOYS = 10_000
+EXAMPLES_SEED = 1234
+
+# Images go through resizing in chunks so that a large set never needs two float copies at full size.
+_CHUNK = 8192
+
+Draw = Callable[[int, torch.Generator, torch.device], torch.Tensor]
+
+
+class DataError(ValueError):
+    """Data cannot be loaded: message says what is wrong and what is allowed."""
+
+
+class DataSource:
+    """One dataset ready for training: `sample` draws batches, `examples` gives the reference set.
+
+    A finite set (``points`` and every image set) holds its examples in ``_data`` on ``device``; a toy
+    holds a ``_draw(n, generator, device)`` function instead and has ``num_examples = None``.
+
+    ``centers`` (ring8 / grid25 mode centres, for plots and mode counting) stays on the CPU whatever the
+    device; everything `sample` and `examples` read moves with `to`.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        kind: str,
+        sample_shape: tuple[int, ...],
+        *,
+        data: torch.Tensor | None = None,
+        draw: Draw | None = None,
+        labels: torch.Tensor | None = None,
+        centers: torch.Tensor | None = None,
+        mode_std: float | None = None,
+        bounds: tuple[float, float, float, float] | None = None,
+        skipped_files: int = 0,
+        device: torch.device | str = "cpu",
+    ):
+        if (data is None) == (draw is None):
+            raise ValueError("a DataSource needs exactly one of data (finite set) or draw (generated toy)")
+        self.name = name
+        self.kind = kind
+        self.sample_shape = sample_shape
+        self.centers = centers
+        self.mode_std = mode_std
+        self.bounds = bounds
+        self.labels = labels
+        # files found but unreadable (folder only), so a view can say "3 files skipped"
+        self.skipped_files = skipped_files
+        self.num_examples = None if data is None else int(data.shape[0])
+        self.device = torch.device("cpu")
+        self._data = data
+        self._draw = draw
+        self._toy_examples: torch.Tensor | None = None
+        self.to(device)
+
+    def __repr__(self) -> str:
+        size = "generated" if self.num_examples is None else f"{self.num_examples} examples"
+        return f"DataSource({self.name!r}, {self.kind}, shape={self.sample_shape}, {size}, {self.device})"
+
+    def to(self, device: torch.device | str) -> DataSource:
+        """Move the held tensors to ``device``; returns self."""
+        self.device = torch.device(device)
+        if self._data is not None:
+            self._data = self._data.to(self.device)
+        if self.labels is not None:
+            self.labels = self.labels.to(self.device)
+        if self._toy_examples is not None:
+            self._toy_examples = self._toy_examples.to(self.device)
+        return self
+
+    def sample(self, n: int, generator: torch.Generator) -> torch.Tensor:
+        """A batch (n, *sample_shape), float32 on ``self.device``, drawn only from ``generator``.
+
+        The generator must live on ``self.device``. Finite sets draw indices uniformly with replacement.
+        """
+        if self._draw is not None:
+            return self._draw(n, generator, self.device)
+        index = torch.randint(self.num_examples, (n,), generator=generator, device=self.device)
+        return self._data[index]
+
+    def examples(self) -> torch.Tensor:
+        """The whole held set; for a toy a fixed 10,000-point sample (seed 1234) for plots and metrics."""
+        if self._data is not None:
+            return self._data
+        if self._toy_examples is None:
+            # Drawn on the CPU so that the reference set is the same whatever device trains.
+            generator = torch.Generator().manual_seed(EXAMPLES_SEED)
+            points = self._draw(EXAMPLES_FOR_TOYS, generator, torch.device("cpu"))
+            self._toy_examples = points.to(self.device)
+        return self._toy_examples
+
+
+def load_data(cfg: GANConfig, device: torch.device | str = "cpu") -> DataSource:
+    """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded."""
+    return _LOADERS[cfg.dataset](cfg, torch.device(device))
+
+
+# ---------------------------------------------------------------------------------------------- 2D toys
+_RING8_ANGLES = torch.arange(8, dtype=torch.float32) * (2 * math.pi / 8)
+_RING8_CENTRES = 2.0 * torch.stack((torch.cos(_RING8_ANGLES), torch.sin(_RING8_ANGLES)), dim=1)
+_GRID25_CENTRES = torch.cartesian_prod(*[torch.arange(-4.0, 5.0, 2.0)] * 2)
+
+
+def _mixture(centres: torch.Tensor, std: float) -> Draw:
+    """Equal-weight Gaussians with the given centres and per-axis std: a centre plus std·noise."""
+    tables: dict[torch.device, torch.Tensor] = {}  # centres copied to a device once, not once per batch
+
+    def draw(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+        if device not in tables:
+            tables[device] = centres.to(device)
+        k = torch.randint(len(centres), (n,), generator=generator, device=device)
+        noise = torch.randn(n, 2, generator=generator, device=device, dtype=torch.float32)
+        return torch.add(tables[device][k], noise, alpha=std)
+
+    return draw
+
+
+def _draw_spiral(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    t = torch.rand(n, generator=generator, device=device, dtype=torch.float32).sqrt()
+    angle = 3 * math.pi * t
+    radius = 2.0 * t
+    curve = torch.stack((radius * torch.cos(angle), radius * torch.sin(angle)), dim=1)
+    return curve + 0.05 * torch.randn(n, 2, generator=generator, device=device, dtype=torch.float32)
+
+
+def _draw_moons(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    u = torch.rand(n, 2, generator=generator, device=device, dtype=torch.float32)
+    angle = math.pi * u[:, 0]
+    lower = (u[:, 1] < 0.5).to(torch.float32)  # 0: upper moon (cos, sin); 1: lower (1 - cos, 0.5 - sin)
+    sign = 1.0 - 2.0 * lower
+    x = lower + sign * torch.cos(angle) - 0.5
+    y = 0.5 * lower + sign * torch.sin(angle) - 0.25
+    noise = torch.randn(n, 2, generator=generator, device=device, dtype=torch.float32)
+    return torch.stack((x, y), dim=1) + 0.05 * noise
+
+
+def _draw_gaussian(n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
+    z = torch.randn(n, 2, generator=generator, device=device, dtype=torch.float32)
+    # x = mean + L z with L the Cholesky factor of 0.25·[[1, 0.8], [0.8, 1]]: 0.5·[[1, 0], [0.8, 0.6]].
+    x = 1.0 + 0.5 * z[:, 0]
+    y = 1.0 + 0.5 * (0.8 * z[:, 0] + 0.6 * z[:, 1])
+    return torch.stack((x, y), dim=1)
+
+
+# name -> (draw, plot window, mode centres or None, per-mode std or None)
+_TOYS: dict[str, tuple[Draw, tuple[float, float, float, float], torch.Tensor | None, float | None]] = {
+    "ring8": (_mixture(_RING8_CENTRES, 0.02), (-2.5, 2.5, -2.5, 2.5), _RING8_CENTRES, 0.02),
+    "grid25": (_mixture(_GRID25_CENTRES, 0.05), (-5.0, 5.0, -5.0, 5.0), _GRID25_CENTRES, 0.05),
+    "spiral": (_draw_spiral, (-2.5, 2.5, -2.5, 2.5), None, None),
+    "moons": (_draw_moons, (-2.0, 2.0, -1.5, 1.5), None, None),
+    "gaussian": (_draw_gaussian, (-1.0, 3.0, -1.0, 3.0), None, None),  # mean ± 4 std on each axis
+}
+
+
+def _load_toy(cfg: GANConfig, device: torch.device) -> DataSource:
+    draw, bounds, centers, mode_std = _TOYS[cfg.dataset]
+    return DataSource(
+        cfg.dataset,
+        "points",
+        (2,),
+        draw=draw,
+        centers=None if centers is None else centers.clone(),
+        mode_std=mode_std,
+        bounds=bounds,
+        device=device,
+    )
+
+
+# ---------------------------------------------------------------------------------------------- points CSV
+def _load_points(cfg: GANConfig, device: torch.device) -> DataSource:
+    points = _read_points_csv(Path(cfg.data_path).expanduser())
+    low, high = points.min(dim=0).values, points.max(dim=0).values
+    span = high - low
+    margin = torch.where(span > 0, 0.1 * span, torch.ones_like(span))  # one point-wide axis: ±1 around it
+    (xmin, ymin), (xmax, ymax) = (low - margin).tolist(), (high + margin).tolist()
+    return DataSource("points", "points", (2,), data=points, bounds=(xmin, xmax, ymin, ymax), device=device)
+
+
+def _read_points_csv(path: Path) -> torch.Tensor:
+    """The CSV's rows as an (N, 2) float32 tensor; every problem is a `DataError` naming path and cell."""
+
+    def fail(problem: str) -> DataError:
+        allowed = (
+            f"need two numeric columns x,y (a header row is optional), 2 to {MAX_POINTS_ROWS} rows "
+            "of finite numbers"
+        )
+        return DataError(f"points CSV {path}: {problem}; {allowed}")
+
+    if not path.exists():
+        raise fail("file not found")
+    if not path.is_file():
+        raise fail("not a file")
+    try:
+        # Read as text: a bad cell can then be quoted back to the user as written. Reading two rows past
+        # the limit (a header plus one too many) is enough to tell that the file is too long.
+        table = pd.read_csv(
+            path,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skipinitialspace=True,
+            nrows=MAX_POINTS_ROWS + 2,
+        )
+    except pd.errors.EmptyDataError:
+        raise fail("the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise fail(f"cannot parse it ({' '.join(str(exc).split())})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(f"cannot read it ({exc})") from None
+
+    if table.shape[1] != 2:
+        raise fail(f"it has {table.shape[1]} column{'s' if table.shape[1] != 1 else ''}")
+    raw = table.fillna("").apply(lambda column: column.str.strip())
+    values = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    blank = (raw == "").to_numpy()
+    nan_word = raw.apply(lambda column: column.str.lower().isin(("nan", "+nan", "-nan"))).to_numpy()
+    text = np.isnan(values) & ~blank & ~nan_word
+
+    first_row = 0
+    if text[0].all():  # no cell of the first row is a number: it is a header
+        first_row = 1
+    rows = table.shape[0] - first_row
+    if rows > MAX_POINTS_ROWS:
+        raise fail(f"it has more than {MAX_POINTS_ROWS} rows")
+    if rows < 2:
+        raise fail(f"it has {rows} data row{'s' if rows != 1 else ''}")
+
+    with np.errstate(over="ignore"):  # a value beyond float32 becomes inf and is reported just below
+        points = values[first_row:].astype(np.float32)
+    bad = text[first_row:] | ~np.isfinite(points)  # float32 also catches values too large, like 1e300
+    if bad.any():
+        i, j = np.argwhere(bad)[0]
+        cell = raw.iat[first_row + i, j]
+        if cell == "":
+            what = "an empty cell"
+        elif text[first_row + i, j]:
+            what = f"text {cell!r}"
+        else:
+            what = f"non-finite value {cell!r}"
+        raise fail(f"column {j + 1} has {what} at row {first_row + i + 1}")
+    return torch.from_numpy(points)
+
+
+# ---------------------------------------------------------------------------------------------- images
+def _image_source(
+    name: str,
+    raw: torch.Tensor,
+    scale: float,
+    labels: torch.Tensor | None,
+    cfg: GANConfig,
+    device: torch.device,
+    skipped_files: int = 0,
+) -> DataSource:
+    """Store raw images (N, C, H, W) with values 0..scale as float32 in [-1, 1] at the configured size.
+
+    Channels: cfg.channels 0 keeps C; 1 takes luma (0.299 R + 0.587 G + 0.114 B); 3 repeats a gray
+    channel. Resizing uses antialiased bilinear interpolation. The work runs on ``device`` chunk by chunk.
+    """
+    count, own_channels = raw.shape[:2]
+    channels = cfg.channels or own_channels
+    size = cfg.resolved_image_size
+    images = torch.empty(count, channels, size, size, dtype=torch.float32, device=device)
+    for start in range(0, count, _CHUNK):
+        chunk = raw[start : start + _CHUNK].to(device=device, dtype=torch.float32) / scale
+        if channels == 1 and own_channels == 3:  # before resizing: a third of the work
+            chunk = 0.299 * chunk[:, 0:1] + 0.587 * chunk[:, 1:2] + 0.114 * chunk[:, 2:3]
+        if chunk.shape[-2:] != (size, size):
+            chunk = F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True)
+        if channels == 3 and own_channels == 1:
+            chunk = chunk.expand(-1, 3, -1, -1)
+        images[start : start + _CHUNK] = (chunk * 2.0 - 1.0).clamp_(-1.0, 1.0)
+    return DataSource(
+        name,
+        "image",
+        (channels, size, size),
+        data=images,
+        labels=labels,
+        skipped_files=skipped_files,
+        device=device,
+    )
+
+
+def _load_digits(cfg: GANConfig, device: torch.device) -> DataSource:
+    from sklearn.datasets import load_digits  # imported here: scikit-learn takes a second to import
+
+    digits = load_digits()  # bundled with scikit-learn: 1797 images of 8x8, values 0..16
+    raw = torch.from_numpy(digits.images).unsqueeze(1)
+    labels = torch.from_numpy(digits.target).to(torch.int64)
+    return _image_source("digits", raw, 16.0, labels, cfg, device)
+
+
+# name -> (torchvision class name, where its files live under the root)
+_TORCHVISION_SETS = {
+    "mnist": ("MNIST", "MNIST/raw/train-images-idx3-ubyte etc."),
+    "fashion-mnist": ("FashionMNIST", "FashionMNIST/raw/train-images-idx3-ubyte etc."),
+    "cifar10": ("CIFAR10", "cifar-10-batches-py/data_batch_1 etc."),
+}
+
+
+def _load_torchvision(cfg: GANConfig, device: torch.device) -> DataSource:
+    import torchvision.datasets  # imported here: torchvision takes seconds to import
+
+    class_name, files = _TORCHVISION_SETS[cfg.dataset]
+    root = cfg.data_path or "data"
+    try:
+        dataset = getattr(torchvision.datasets, class_name)(root=root, train=True, download=cfg.download)
+    except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision raises RuntimeError too
+        if cfg.download:
+            reason = " ".join(str(exc.reason if isinstance(exc, URLError) else exc).split())[:300]
+            raise DataError(
+                f"{cfg.dataset}: download into {root!r} failed ({reason}); check the network, or place "
+                f"the torchvision files there ({files}) and set download=False"
+            ) from exc
+        raise DataError(
+            f"{cfg.dataset} not found under {root!r}: place the torchvision files there ({files}) "
+            "or set download=True (needs a network)"
+        ) from exc
+    except (AssertionError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
+        raise DataError(
+            f"{cfg.dataset} files under {root!r} cannot be read ({type(exc).__name__}: {exc}); replace "
+            "them with the original torchvision files"
+        ) from exc
+
+    # The raw arrays torchvision already holds: uint8 (N, 28, 28) tensor for MNIST-likes, uint8
+    # (N, 32, 32, 3) numpy array for CIFAR-10. No per-image PIL round trip.
+    data = torch.as_tensor(dataset.data)
+    raw = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
+    labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
+    return _image_source(cfg.dataset, raw, 255.0, labels, cfg, device)
+
+
+def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
+    from PIL import Image, ImageOps
+
+    root = Path(cfg.data_path).expanduser()
+    kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
+    if not root.exists():
+        raise DataError(f"image folder {root} not found; need a folder of images ({kinds})")
+    if not root.is_dir():
+        raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
+    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    if len(files) > MAX_FOLDER_IMAGES:
+        raise DataError(
+            f"image folder {root} has {len(files)} images; at most {MAX_FOLDER_IMAGES} are allowed "
+            "(use a subfolder or a sample)"
+        )
+
+    size = cfg.resolved_image_size
+    gray_modes = {"1", "L", "LA", "I", "I;16", "F"}
+    arrays: list[np.ndarray] = []
+    kept: list[Path] = []
+    for path in files:
+        try:
+            with Image.open(path) as image:
+                image.draft(image.mode, (size, size))  # JPEG: decode at a reduced scale, much faster
+                image = ImageOps.exif_transpose(image)
+                gray = image.mode in gray_modes
+                if "A" in image.mode or (image.mode == "P" and "transparency" in image.info):
+                    # Transparent pixels hold arbitrary colour (often black); show them as white paper.
+                    backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))
+                    image = Image.alpha_composite(backdrop, image.convert("RGBA"))
+                image = image.convert("L" if gray else "RGB")
+                # Crop first, then resize: resizing with a crop box (ImageOps.fit) lets the filter
+                # reach past the box and bleed cropped-off pixels into the edges.
+                width, height = image.size
+                side = min(width, height)
+                left, top = (width - side) // 2, (height - side) // 2
+                image = image.crop((left, top, left + side, top + side))
+                image = image.resize((size, size), Image.Resampling.LANCZOS)
+                arrays.append(np.asarray(image, dtype=np.uint8))
+                kept.append(path)
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            continue  # not an image PIL can read, despite its name: counted in skipped_files
+    if not arrays:
+        unreadable = f": {len(files)} files with such a name could not be read" if files else ""
+        raise DataError(f"no images ({kinds}) found under {root}{unreadable}")
+
+    if any(array.ndim == 3 for array in arrays):  # any colour image: the set is RGB
+        arrays = [np.repeat(a[:, :, None], 3, axis=2) if a.ndim == 2 else a for a in arrays]
+        raw = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
+    else:
+        raw = torch.from_numpy(np.stack(arrays)).unsqueeze(1)
+
+    # Images sorted into two or more top-level subfolders are classes; anything else has no labels.
+    parts = [path.relative_to(root).parts for path in kept]
+    top = [part[0] if len(part) > 1 else None for part in parts]
+    labels = None
+    if None not in top and len(set(top)) >= 2:
+        class_index = {name: i for i, name in enumerate(sorted(set(top)))}
+        labels = torch.tensor([class_index[name] for name in top], dtype=torch.int64)
+    return _image_source("folder", raw, 255.0, labels, cfg, device, skipped_files=len(files) - len(kept))
+
+
+_LOADERS: dict[str, Callable[[GANConfig, torch.device], DataSource]] = {
+    **dict.fromkeys(_TOYS, _load_toy),
+    "points": _load_points,
+    "digits": _load_digits,
+    "mnist": _load_torchvision,
+    "fashion-mnist": _load_torchvision,
+    "cifar10": _load_torchvision,
+    "folder": _load_folder,
+}
