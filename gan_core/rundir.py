@@ -109,7 +109,7 @@ class RunDir:
     @classmethod
     def create(cls, root: str | Path, cfg: GANConfig, run_id: str | None = None) -> RunDir:
         root = Path(root)
-        run_id = validate_run_id(run_id or new_run_id(cfg))
+        run_id = validate_run_id(new_run_id(cfg) if run_id is None else run_id)
         root.mkdir(parents=True, exist_ok=True)
         path = inside(root, root / run_id)
         if path.exists():
@@ -167,7 +167,7 @@ class RunDir:
         self._metrics_writer = csv.writer(self._metrics_file)
         if fresh:
             self._metrics_writer.writerow(columns)
-        self._last_flush = time.monotonic()
+        self.flush()
 
     def append_record(self, record: tuple[float, ...]) -> None:
         self._metrics_writer.writerow([_cell(v) for v in record])
