@@ -1,0 +1,1 @@
+"""Benchmarks: python -m benchmarks runs the runner-overhead benchmark (see overhead.py)."""

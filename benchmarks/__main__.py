@@ -1,0 +1,5 @@
+"""python -m benchmarks: the runner-overhead benchmark."""
+
+from benchmarks.overhead import main
+
+main()

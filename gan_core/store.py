@@ -1,0 +1,335 @@
+"""The in-memory metric store the live charts read: constant-cost appends, bounded memory, bounded reads.
+
+The training thread appends one row of floats per generator step (`RECORD_COLUMNS` order, step first);
+the dashboard reads a downsampled `view()` about once a second. Keeping every row would grow without
+bound, so the store keeps a multi-resolution summary instead:
+
+- a fixed number (``capacity``) of buckets, each summarising ``bucket_size`` consecutive rows by, per
+  column, the min, max, sum and count of finite values, plus the first and last step it covers;
+- ``bucket_size`` starts at 1, so a run shorter than ``capacity`` rows is kept exactly; when the buckets
+  are full and another one must be committed, adjacent pairs are merged in place (count halves,
+  ``bucket_size`` doubles), so memory is the same for a thousand steps or a hundred million;
+- the rows of the bucket still filling (the "partial" bucket) are summarised in small vectors and shown
+  by `view()`, so the latest step is always on the chart.
+
+NaN (and ±inf, which no chart can draw) is a blank: it is not counted, and a column that is blank over
+a whole point reads NaN there (e.g. evaluation columns filled only every N steps).
+
+Appends go to a small staging block of raw rows that is folded into the summary, vectorised, every
+`STAGE_ROWS` rows or when a reader looks; one numpy row assignment under the lock (about 1 µs) measured
+several times cheaper than updating per-column accumulators on every row.
+
+Every method takes one `threading.Lock`, so a reader never sees a half-merged summary; `view()` copies
+what it needs under the lock and does the downsampling and the DataFrame outside it.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections.abc import Iterable, Sequence
+from numbers import Integral
+
+import numpy as np
+import pandas as pd
+
+STAGE_ROWS = 64  # raw rows buffered before a vectorised fold; 64 x 30 floats is 15 KB
+EXTEND_CHUNK_ROWS = 65_536  # extend() releases the lock between chunks so readers are not starved
+MIN_CAPACITY = 16
+
+
+class MetricStore:
+    """Thread-safe, bounded summary of a run's metric rows for live plotting.
+
+    ``columns[0]`` is the step column; the others are metrics. ``capacity`` buckets (even, at least 16)
+    are kept: memory is about ``capacity * len(columns) * 32`` bytes whatever the run length.
+    """
+
+    def __init__(self, columns: Sequence[str], capacity: int = 4096):
+        columns = tuple(columns)
+        if not columns or not all(isinstance(c, str) and c for c in columns):
+            raise ValueError(f"columns must be a non-empty sequence of non-empty strings, got {columns!r}")
+        if len(set(columns)) != len(columns):
+            raise ValueError(f"columns must be unique, got {columns!r}")
+        output_names = ["step", "rows"] + [f"{c}{s}" for c in columns[1:] for s in ("", "_min", "_max")]
+        if len(set(output_names)) != len(output_names):
+            # e.g. metrics "loss" and "loss_min", or a metric called "rows": the view's names would clash
+            raise ValueError(f"columns {columns!r} give clashing view column names {sorted(output_names)}")
+        if isinstance(capacity, bool) or not isinstance(capacity, Integral):
+            raise ValueError(f"capacity must be an int, got {capacity!r}")
+        if capacity < MIN_CAPACITY or capacity % 2:
+            # even, because a full set of buckets is merged in adjacent pairs
+            raise ValueError(f"capacity must be an even number >= {MIN_CAPACITY}, got {capacity}")
+        self._columns = columns
+        self._index = {c: i for i, c in enumerate(columns)}
+        self._capacity = int(capacity)
+        self._lock = threading.Lock()
+        ncol = len(columns)
+        self._min = np.empty((self._capacity, ncol))
+        self._max = np.empty((self._capacity, ncol))
+        self._sum = np.empty((self._capacity, ncol))
+        self._count = np.empty((self._capacity, ncol), dtype=np.int64)
+        self._first_step = np.empty(self._capacity)
+        self._last_step = np.empty(self._capacity)
+        self._p_min = np.empty(ncol)
+        self._p_max = np.empty(ncol)
+        self._p_sum = np.empty(ncol)
+        self._p_count = np.empty(ncol, dtype=np.int64)
+        self._stage = np.empty((STAGE_ROWS, ncol))
+        self._last_row = np.empty(ncol)  # the last appended row as given (inf kept), once the stage is folded
+        self._reset()
+
+    def _reset(self) -> None:
+        self._n_rows = 0
+        self._n_buckets = 0
+        self._bucket_size = 1
+        self._n_stage = 0
+        self._reset_partial()
+
+    def _reset_partial(self) -> None:
+        self._p_min.fill(np.nan)
+        self._p_max.fill(np.nan)
+        self._p_sum.fill(0.0)
+        self._p_count.fill(0)
+        self._p_rows = 0
+        self._p_first = math.nan
+        self._p_last = math.nan
+
+    # ----------------------------------------------------------------------------------------- writing
+
+    def append(self, row: Sequence[float]) -> None:
+        """Add one row (floats in `columns` order). Constant cost; the hot path of the training loop."""
+        if len(row) != len(self._columns):
+            raise ValueError(f"row has {len(row)} values, expected {len(self._columns)} ({self._columns})")
+        with self._lock:
+            self._stage[self._n_stage] = row
+            self._n_stage += 1
+            self._n_rows += 1
+            if self._n_stage == STAGE_ROWS:
+                self._fold_stage()
+
+    def extend(self, rows: Iterable[Sequence[float]] | np.ndarray) -> None:
+        """Add many rows at once (e.g. a finished run's CSV); same result as appending them one by one."""
+        block = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows), dtype=np.float64)
+        if block.size == 0:
+            return
+        if block.ndim != 2 or block.shape[1] != len(self._columns):
+            raise ValueError(
+                f"rows must be (n, {len(self._columns)}) in columns order {self._columns}, got {block.shape}"
+            )
+        for start in range(0, len(block), EXTEND_CHUNK_ROWS):
+            chunk = np.array(block[start : start + EXTEND_CHUNK_ROWS])  # a copy: blanked below, caller's kept
+            with self._lock:
+                self._fold_stage()  # the staged rows come first
+                self._last_row[:] = chunk[-1]
+                self._n_rows += len(chunk)
+                self._fold(chunk)
+
+    def clear(self) -> None:
+        """Forget every row (capacity and columns stay)."""
+        with self._lock:
+            self._reset()
+
+    def _fold_stage(self) -> None:
+        """Fold the staged raw rows into the summary. Caller holds the lock."""
+        if self._n_stage == 0:
+            return
+        block = self._stage[: self._n_stage]
+        self._last_row[:] = block[-1]
+        self._n_stage = 0
+        self._fold(block)
+
+    def _fold(self, block: np.ndarray) -> None:
+        """Summarise raw rows into the partial bucket and whole buckets. Caller holds the lock.
+
+        ``block`` is overwritten (non-finite values become NaN).
+        """
+        block[~np.isfinite(block)] = np.nan
+        n_block = len(block)
+        i = 0
+        while i < n_block:
+            size = self._bucket_size
+            if self._p_rows or n_block - i < size:
+                take = min(size - self._p_rows, n_block - i)
+                self._absorb_partial(block[i : i + take])
+                i += take
+                if self._p_rows == size:
+                    self._commit_partial()
+                continue
+            if self._n_buckets == self._capacity:
+                self._merge()
+                continue
+            # Whole buckets straight from the block, as many as fit before the next merge.
+            n_new = min((n_block - i) // size, self._capacity - self._n_buckets)
+            rows = block[i : i + n_new * size].reshape(n_new, size, -1)
+            at = slice(self._n_buckets, self._n_buckets + n_new)
+            blank = np.isnan(rows)
+            np.fmin.reduce(rows, axis=1, out=self._min[at])
+            np.fmax.reduce(rows, axis=1, out=self._max[at])
+            np.sum(np.where(blank, 0.0, rows), axis=1, out=self._sum[at])
+            np.sum(~blank, axis=1, out=self._count[at])
+            self._first_step[at] = rows[:, 0, 0]
+            self._last_step[at] = rows[:, -1, 0]
+            self._n_buckets += n_new
+            i += n_new * size
+
+    def _absorb_partial(self, rows: np.ndarray) -> None:
+        if self._p_rows == 0:
+            self._p_first = rows[0, 0]
+        self._p_last = rows[-1, 0]
+        self._p_rows += len(rows)
+        blank = np.isnan(rows)
+        np.fmin(self._p_min, np.fmin.reduce(rows, axis=0), out=self._p_min)
+        np.fmax(self._p_max, np.fmax.reduce(rows, axis=0), out=self._p_max)
+        self._p_sum += np.where(blank, 0.0, rows).sum(axis=0)
+        self._p_count += (~blank).sum(axis=0)
+
+    def _commit_partial(self) -> None:
+        if self._n_buckets == self._capacity:
+            self._merge()
+            # The partial bucket held the old bucket_size rows, half the new one: it keeps filling.
+            return
+        at = self._n_buckets
+        self._min[at] = self._p_min
+        self._max[at] = self._p_max
+        self._sum[at] = self._p_sum
+        self._count[at] = self._p_count
+        self._first_step[at] = self._p_first
+        self._last_step[at] = self._p_last
+        self._n_buckets += 1
+        self._reset_partial()
+
+    def _merge(self) -> None:
+        """Merge adjacent bucket pairs: half as many buckets, each twice as many rows."""
+        n = self._n_buckets  # == capacity, which is even
+        half = n // 2
+        # Inputs and output overlap (bucket j <- 2j, 2j+1); numpy buffers overlapping ufunc operands.
+        np.fmin(self._min[0:n:2], self._min[1:n:2], out=self._min[:half])
+        np.fmax(self._max[0:n:2], self._max[1:n:2], out=self._max[:half])
+        np.add(self._sum[0:n:2], self._sum[1:n:2], out=self._sum[:half])
+        np.add(self._count[0:n:2], self._count[1:n:2], out=self._count[:half])
+        self._first_step[:half] = self._first_step[0:n:2]
+        self._last_step[:half] = self._last_step[1:n:2]
+        self._n_buckets = half
+        self._bucket_size *= 2
+
+    # ----------------------------------------------------------------------------------------- reading
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self._columns
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def bucket_size(self) -> int:
+        """Rows per committed bucket (1 until the first merge)."""
+        with self._lock:
+            self._fold_stage()
+            return self._bucket_size
+
+    def __len__(self) -> int:
+        """Rows appended since construction or the last `clear()`."""
+        with self._lock:
+            return self._n_rows
+
+    def _latest_row(self) -> np.ndarray | None:
+        if self._n_rows == 0:
+            return None
+        return self._stage[self._n_stage - 1] if self._n_stage else self._last_row
+
+    def latest(self) -> dict[str, float] | None:
+        """The last appended row as given (column -> float), or None when empty."""
+        with self._lock:
+            row = self._latest_row()
+            values = None if row is None else row.tolist()
+        return None if values is None else dict(zip(self._columns, values))
+
+    @property
+    def last_step(self) -> float | None:
+        """The step of the last appended row, or None when empty."""
+        with self._lock:
+            row = self._latest_row()
+            return None if row is None else float(row[0])
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the store's arrays: fixed at construction, whatever the run length."""
+        arrays = (
+            self._min,
+            self._max,
+            self._sum,
+            self._count,
+            self._first_step,
+            self._last_step,
+            self._p_min,
+            self._p_max,
+            self._p_sum,
+            self._p_count,
+            self._stage,
+            self._last_row,
+        )
+        return sum(a.nbytes for a in arrays)
+
+    def view(self, max_points: int = 1000, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """At most ``max_points`` points summarising every row appended so far, oldest first.
+
+        Columns: ``step`` (the last step each point covers, so the final point sits at the latest step
+        and a point covers the steps after the previous point's up to its own), then for each metric
+        ``c`` (default: all but the step column): ``c`` (mean of its finite values, NaN if none),
+        ``c_min`` and ``c_max`` (extremes, so spikes survive downsampling), and ``rows`` (rows summarised
+        by the point). Its cost is bounded by ``capacity``, not by the run length.
+        """
+        if isinstance(max_points, bool) or not isinstance(max_points, Integral) or max_points < 1:
+            raise ValueError(f"max_points must be a positive int, got {max_points!r}")
+        metrics = self._columns[1:] if columns is None else tuple(columns)
+        unknown = [c for c in metrics if c not in self._index]
+        if unknown:
+            raise ValueError(f"unknown columns {unknown}; the store has {self._columns}")
+        # The step column is always the `step` output; asking for it as a metric is a no-op.
+        metrics = tuple(dict.fromkeys(c for c in metrics if c != self._columns[0]))
+        idx = [self._index[c] for c in metrics]
+
+        with self._lock:
+            self._fold_stage()
+            n = self._n_buckets
+            size = self._bucket_size
+            partial_rows = self._p_rows
+            has_partial = partial_rows > 0
+            # Fancy indexing copies; the partial bucket rides along as one more row.
+            mins = self._min[:n, idx]
+            maxs = self._max[:n, idx]
+            sums = self._sum[:n, idx]
+            counts = self._count[:n, idx]
+            last_steps = self._last_step[:n].copy()
+            if has_partial:
+                mins = np.vstack([mins, self._p_min[idx]])
+                maxs = np.vstack([maxs, self._p_max[idx]])
+                sums = np.vstack([sums, self._p_sum[idx]])
+                counts = np.vstack([counts, self._p_count[idx]])
+                last_steps = np.append(last_steps, self._p_last)
+
+        rows = np.full(len(last_steps), size, dtype=np.int64)
+        if has_partial:
+            rows[-1] = partial_rows
+        n_points = len(rows)
+        group = max(1, -(-n_points // max_points))
+        if group > 1:
+            # Groups aligned from the first bucket, so points stay put between reads as the run grows.
+            starts = np.arange(0, n_points, group)
+            mins = np.fmin.reduceat(mins, starts, axis=0)
+            maxs = np.fmax.reduceat(maxs, starts, axis=0)
+            sums = np.add.reduceat(sums, starts, axis=0)
+            counts = np.add.reduceat(counts, starts, axis=0)
+            rows = np.add.reduceat(rows, starts)
+            last_steps = last_steps[np.append(starts[1:], n_points) - 1]
+        means = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
+
+        frame: dict[str, np.ndarray] = {"step": last_steps}
+        for j, c in enumerate(metrics):
+            frame[c] = means[:, j]
+            frame[f"{c}_min"] = mins[:, j]
+            frame[f"{c}_max"] = maxs[:, j]
+        frame["rows"] = rows
+        return pd.DataFrame(frame)

@@ -1,0 +1,116 @@
+"""The command line end to end on tiny budgets, in a subprocess like a user runs it."""
+
+import json
+import subprocess
+import sys
+from types import SimpleNamespace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from gan_core.__main__ import main
+
+ROOT = Path(__file__).resolve().parents[1]
+TINY = ["--width", "16", "--latent-dim", "4", "--batch-size", "16", "--device", "cpu", "--quiet"]
+
+
+def subprocess_cli(*args):
+    """As a user runs it: a fresh interpreter (slow to import torch, so used once)."""
+    return subprocess.run(
+        [sys.executable, "-m", "gan_core", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+
+
+@pytest.fixture
+def cli(capsys):
+    """The same entry point in-process: main(argv) -> result with returncode, stdout, stderr."""
+
+    def run(*args):
+        try:
+            code = main(list(args))
+        except SystemExit as exc:  # argparse's own errors and --help
+            code = exc.code
+        out = capsys.readouterr()
+        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
+
+    return run
+
+
+def test_help_documents_every_subcommand_and_flag(cli):
+    top = cli("--help")
+    assert top.returncode == 0 and "train" in top.stdout and "sample" in top.stdout
+    train = cli("train", "--help").stdout
+    for flag in ("--dataset", "--loss", "--lr-g", "--d-steps", "--steps", "--seed", "--config", "--out",
+                 "--run-id", "--spectral-norm", "--gp-weight", "--instance-noise", "--device"):  # fmt: skip
+        assert flag in train
+    assert "wgan-gp" in train
+    assert "--n" in cli("sample", "--help").stdout
+
+
+def test_train_then_sample_points(tmp_path, cli):
+    out = subprocess_cli("train", "--dataset", "ring8", "--loss", "wgan-gp", "--steps", "20", "--seed", "0", "--lr-g", "1e-4",
+              "--d-steps", "2", "--out", str(tmp_path / "runs"), "--run-id", "r", *TINY)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    run = Path(out.stdout.strip().splitlines()[-1])
+    assert run == (tmp_path / "runs" / "r").resolve()
+    config = json.loads((run / "config.json").read_text())
+    assert config["loss"] == "wgan-gp" and config["lr_g"] == 1e-4 and config["d_steps"] == 2
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert len(metrics) == 20 and (metrics["d_steps"] == 2).all()
+    for suffix in ("csv", "npy"):
+        target = tmp_path / f"s.{suffix}"
+        res = cli("sample", "--run", str(run), "--n", "50", "--out", str(target))
+        assert res.returncode == 0, res.stderr
+    assert pd.read_csv(tmp_path / "s.csv").shape == (50, 2)
+    assert np.load(tmp_path / "s.npy").shape == (50, 2)
+    bad = cli("sample", "--run", str(run), "--n", "5", "--out", str(tmp_path / "s.png"))
+    assert bad.returncode == 2 and "2D points" in bad.stderr
+
+
+def test_train_with_config_file_and_sample_images(tmp_path, cli):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps({"dataset": "digits", "steps": 6, "loss": "hinge", "width": 16}))
+    out = cli("train", "--config", str(cfg), "--steps", "4", "--out", str(tmp_path), "--run-id", "img", *TINY)
+    assert out.returncode == 0, out.stderr
+    run = tmp_path / "img"
+    assert json.loads((run / "config.json").read_text())["steps"] == 4  # the flag wins over the file
+    assert cli("sample", "--run", str(run), "--n", "9", "--out", str(tmp_path / "g.png")).returncode == 0
+    assert cli("sample", "--run", str(run), "--n", "9", "--out", str(tmp_path / "g.npy")).returncode == 0
+    images = np.load(tmp_path / "g.npy")
+    assert images.shape == (9, 1, 8, 8) and 0.0 <= images.min() and images.max() <= 1.0
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--lr-g", "5"], "lr_g=5.0 is invalid"),
+        (["--dataset", "points"], "data_path"),
+        (["--dataset", "points", "--data-path", "/nope.csv"], "/nope.csv"),
+        (["--run-id", "../escape"], "run id '../escape' is invalid"),
+        (["--device", "cuda:7"], "cuda:7"),
+        (["--config", "/nope.json"], "--config /nope.json: cannot read"),
+    ],
+)
+def test_bad_input_exits_nonzero_with_one_line(tmp_path, cli, args, message):
+    res = cli("train", "--steps", "2", "--out", str(tmp_path / "runs"), *TINY, *args)
+    assert res.returncode == 2
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0]
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_bad_config_file_and_unknown_choice(tmp_path, cli):
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"dataset": "ring8", "learning_rate": 1}')
+    res = cli("train", "--config", str(cfg), "--out", str(tmp_path), *TINY)
+    assert res.returncode == 2 and "unknown field 'learning_rate'" in res.stderr
+    res = cli("train", "--loss", "l1", *TINY)
+    assert res.returncode == 2 and "invalid choice" in res.stderr
+
+
+def test_sample_errors(tmp_path, cli):
+    assert "no such run folder" in cli("sample", "--run", str(tmp_path / "x"), "--out", "a.csv").stderr
+    res = cli("sample", "--run", str(tmp_path), "--out", str(tmp_path / "a.txt"))
+    assert res.returncode == 2 and "allowed .csv, .npy, .png" in res.stderr

@@ -1,0 +1,167 @@
+"""Runner: the background thread's commands, statuses, live changes, run folder and determinism."""
+
+import math
+
+import pandas as pd
+import pytest
+
+from gan_core.config import ConfigError, GANConfig
+from gan_core.rundir import RunDir
+from gan_core.runner import Runner, RunnerError
+from gan_core.trainer import RECORD_COLUMNS
+
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", sample_every=5)
+TIMEOUT = 60
+
+
+def paused_at(step):
+    return lambda r: r.status == "paused" and r.current_step == step
+
+
+def ended(r):
+    return r.status in ("finished", "stopped", "failed")
+
+
+def test_runs_to_the_end_and_writes_the_folder(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=12, checkpoint_every=5), tmp_path, "done").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    run = RunDir.open(tmp_path, "done")
+    metrics = run.read_metrics()
+    assert list(metrics.columns) == list(RECORD_COLUMNS)
+    assert metrics["step"].tolist() == list(range(1, 13))
+    assert metrics[["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]].notna().all().all()
+    assert run.read_status()["status"] == "finished" and run.read_status()["step"] == 12
+    assert run.read_status()["device"] == "cpu"
+    assert [s for s, _ in run.snapshot_steps()] == [0, 5, 10, 12]
+    assert [s for s, _ in run.checkpoints()] == [5, 10, 12]
+    events = run.read_events()
+    assert events[events.kind == "status"].detail.tolist() == ["running", "finished"]
+    assert len(runner.store) == 12 and runner.store.latest()["step"] == 12.0
+    assert [s for s, _ in runner.snapshots] == [0, 5, 10, 12]
+
+
+def test_pause_step_resume_stop(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "ctl").start(paused=True)
+    assert runner.wait_until(lambda r: r.trainer is not None and len(r.snapshots) == 1, TIMEOUT)
+    assert runner.status == "paused" and runner.current_step == 0
+    runner.step()  # full step
+    runner.step("g")
+    runner.step("d")  # no record: D only
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_d" for e in r.events), TIMEOUT)
+    assert runner.current_step == 2 and runner.status == "paused"
+    kinds = [e["kind"] for e in runner.events]
+    assert kinds.count("step_full") == 1 and kinds.count("step_g") == 1
+    assert runner.last_d_step is not None and 0.0 <= runner.last_d_step["d_acc_real"] <= 1.0
+    runner.run_to(7)
+    assert runner.wait_until(paused_at(7), TIMEOUT)
+    runner.resume()
+    assert runner.wait_until(lambda r: r.status == "running", TIMEOUT)
+    runner.pause()
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    at_pause = runner.current_step
+    assert at_pause >= 7 and len(runner.store) == at_pause
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    assert runner.current_step == at_pause  # stop from pause trains nothing more
+    assert RunDir.open(tmp_path, "ctl").read_metrics()["step"].tolist() == list(range(1, at_pause + 1))
+    with pytest.raises(RunnerError, match="stopped"):
+        runner.resume()
+
+
+def test_stop_while_running_takes_effect_within_a_step(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "stop").start()
+    runner.run_to(5)
+    assert runner.wait_until(paused_at(5), TIMEOUT)
+    runner.resume()
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    metrics = RunDir.open(tmp_path, "stop").read_metrics()
+    assert len(metrics) == runner.current_step and metrics["step"].is_monotonic_increasing
+    assert RunDir.open(tmp_path, "stop").latest_checkpoint() is not None  # checkpoint at stop
+
+
+def test_live_hyperparameter_change_is_recorded_with_its_step(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "live").start(paused=True)
+    runner.run_to(4)
+    assert runner.wait_until(paused_at(4), TIMEOUT)
+    runner.set_hparams(lr_g=1e-3, d_steps=2, label_smoothing=0.1)
+    runner.run_to(8)
+    assert runner.wait_until(paused_at(8), TIMEOUT)
+    runner.stop()
+    runner.wait(TIMEOUT)
+    run = RunDir.open(tmp_path, "live")
+    metrics = run.read_metrics().set_index("step")
+    assert metrics.loc[4, "lr_g"] == pytest.approx(2e-4) and metrics.loc[5, "lr_g"] == pytest.approx(1e-3)
+    assert metrics.loc[4, "d_steps"] == 1 and metrics.loc[5, "d_steps"] == 2
+    assert metrics.loc[8, "label_smoothing"] == pytest.approx(0.1)
+    hp = run.read_events().query("kind == 'hparam'")
+    assert sorted(hp.detail) == ["d_steps: 1 -> 2", "label_smoothing: 0.0 -> 0.1", "lr_g: 0.0002 -> 0.001"]
+    assert set(hp.step) == {5}
+
+
+def test_bad_live_changes_are_refused_without_harm(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "bad").start(paused=True)
+    with pytest.raises(ConfigError, match="lr_g"):
+        runner.set_hparams(lr_g=5.0)
+    with pytest.raises(ValueError, match="'width' cannot change mid-run"):
+        runner.set_hparams(width=8)
+    with pytest.raises(RunnerError, match="step mode 'x'"):
+        runner.step("x")
+    runner.run_to(2)
+    assert runner.wait_until(paused_at(2), TIMEOUT)
+    assert runner.hparams["lr_g"] == pytest.approx(2e-4)
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+
+
+def test_failure_is_reported_and_records_kept(tmp_path, monkeypatch):
+    from gan_core import trainer as trainer_mod
+
+    original = trainer_mod.Trainer.step
+    calls = {"n": 0}
+
+    def flaky(self):
+        calls["n"] += 1
+        if calls["n"] == 4:
+            raise RuntimeError("boom")
+        return original(self)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "step", flaky)
+    runner = Runner(GANConfig(**TINY, steps=10), tmp_path, "fail").start()
+    assert runner.wait(TIMEOUT) and runner.status == "failed"
+    assert runner.error == "RuntimeError: boom"
+    run = RunDir.open(tmp_path, "fail")
+    assert run.read_status()["status"] == "failed" and "boom" in run.read_status()["error"]
+    assert run.read_metrics()["step"].tolist() == [1, 2, 3]
+    assert run.read_events().detail.iloc[-1] == "failed: RuntimeError: boom"
+
+
+def test_same_seed_gives_identical_metrics_csv_apart_from_time(tmp_path):
+    frames = []
+    for name in ("a", "b"):
+        Runner(GANConfig(**{**TINY, "dataset": "digits"}, steps=15, seed=5), tmp_path, name).start().wait(
+            TIMEOUT
+        )
+        frames.append(RunDir.open(tmp_path, name).read_metrics().drop(columns=["time_s", "samples_per_s"]))
+    pd.testing.assert_frame_equal(frames[0], frames[1])
+    assert len(frames[0]) == 15 and not frames[0].isna().any().any()
+
+
+def test_commands_before_start_are_refused(tmp_path):
+    runner = Runner(GANConfig(**TINY), tmp_path, "early")
+    with pytest.raises(RunnerError, match="not been started"):
+        runner.pause()
+    runner.start(paused=True)
+    with pytest.raises(RunnerError, match="already started"):
+        runner.start()
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+
+
+def test_image_run_snapshots_are_grids(tmp_path):
+    runner = Runner(GANConfig(**{**TINY, "dataset": "digits"}, steps=5), tmp_path, "img").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    step, grid = runner.snapshots[-1]
+    assert step == 5 and grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype.name == "uint8"
+    latest = runner.store.latest()
+    assert math.isfinite(latest["d_loss"])
