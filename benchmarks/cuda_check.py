@@ -61,9 +61,11 @@ def main() -> int:
                 syncs = count_syncs(Trainer(cfg), 50)
                 ok = runner.status == "finished" and runner.device == "cuda" and finite and syncs == 1.0
                 failures += not ok
+                status = "ok  " if ok else "FAIL"
+                d_loss = latest.get("d_loss", math.nan)
                 print(
-                    f"{'ok  ' if ok else 'FAIL'} {case:<11} {loss:<14} status={runner.status} device={runner.device} "
-                    f"steps={runner.current_step} syncs/step={syncs:.2f} d_loss={latest.get('d_loss', math.nan):.3f}"
+                    f"{status} {case:<11} {loss:<14} status={runner.status} device={runner.device} "
+                    f"steps={runner.current_step} syncs/step={syncs:.2f} d_loss={d_loss:.3f}"
                     + (f" error={runner.error}" if runner.error else ""),
                     flush=True,
                 )
