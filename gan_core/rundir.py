@@ -6,7 +6,8 @@ Layout of ``<runs_root>/<run_id>/``::
     status.json        status, step, error, device, times (rewritten atomically)
     metrics.csv        one row per generator step (RECORD_COLUMNS); flushed at least every second
     events.csv         step,time,kind,detail: status changes, hyperparameter changes, single steps
-    samples/           fixed-noise snapshots: step_00000100.png (images) or step_00000100.npy (points)
+    samples/           fixed-noise snapshots: step_00000100.png (image grid) or .npz (points, D's
+                       heatmap, G's gradient arrows); real.png / real.npz (real data shown beside them)
     checkpoints/       step_00001000.pt: G, D, optimizers, step, config, RNG (the last K kept)
 
 Run ids are validated (letters, digits, ``.``, ``_``, ``-``; no ``..``), and every path is resolved and
@@ -36,7 +37,7 @@ from gan_core.config import ConfigError, GANConfig
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 EVENT_COLUMNS = ("step", "time", "kind", "detail")
 FLUSH_SECONDS = 1.0
-_SNAPSHOT_RE = re.compile(r"^step_(\d+)\.(png|npy)$")
+_SNAPSHOT_RE = re.compile(r"^step_(\d+)\.(png|npz)$")
 _CHECKPOINT_RE = re.compile(r"^step_(\d+)\.pt$")
 
 
@@ -207,16 +208,19 @@ class RunDir:
         return pd.read_csv(path, dtype={"kind": str, "detail": str}, keep_default_na=False)
 
     # ------------------------------------------------------------------ samples
-    def save_snapshot(self, step: int, samples: np.ndarray) -> Path:
-        """Points as .npy (N, 2); images as a PNG grid. Returns the file written."""
-        if samples.ndim == 2:
-            path = self.path / "samples" / f"step_{step:08d}.npy"
-            np.save(path, samples.astype(np.float32))
-        else:
+    def save_snapshot(self, name: str | int, snapshot: dict[str, np.ndarray]) -> Path:
+        """A view from `Trainer.snapshot` (or `real_view`): ``{"grid"}`` as PNG, point views as .npz.
+
+        ``name`` is a step (file step_00000100.*) or a plain name such as "real"."""
+        stem = f"step_{name:08d}" if isinstance(name, int) else name
+        if "grid" in snapshot:
             from PIL import Image
 
-            path = self.path / "samples" / f"step_{step:08d}.png"
-            Image.fromarray(image_grid(samples)).save(path)
+            path = self.path / "samples" / f"{stem}.png"
+            Image.fromarray(snapshot["grid"]).save(path)
+        else:
+            path = self.path / "samples" / f"{stem}.npz"
+            np.savez(path, **{k: np.asarray(v, dtype=np.float32) for k, v in snapshot.items()})
         return path
 
     def snapshot_steps(self) -> list[tuple[int, Path]]:
@@ -227,15 +231,23 @@ class RunDir:
                 found.append((int(m.group(1)), p))
         return sorted(found)
 
-    def load_snapshot(self, path: Path) -> np.ndarray:
-        """(N, 2) points or an (H, W, C) uint8 grid image."""
+    def load_snapshot(self, path: Path | str) -> dict[str, np.ndarray]:
+        """A saved view: ``{"grid": (H, W, 3) uint8}`` or ``{"points", "heatmap"?, "grads"?}``.
+
+        A plain name (e.g. "real") is looked up in samples/."""
+        if isinstance(path, str):
+            matches = sorted((self.path / "samples").glob(f"{path}.*"))
+            if not matches:
+                raise RunDirError(f"run {self.run_id!r} has no sample view {path!r}")
+            path = matches[0]
         path = inside(self.path, path)
-        if path.suffix == ".npy":
-            return np.load(path, allow_pickle=False)
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as data:
+                return {k: data[k] for k in data.files}
         from PIL import Image
 
         with Image.open(path) as im:
-            return np.asarray(im.convert("RGB"))
+            return {"grid": np.asarray(im.convert("RGB"))}
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, state: dict[str, Any], keep: int) -> Path:

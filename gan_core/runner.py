@@ -24,7 +24,7 @@ import torch
 
 from gan_core.config import MUTABLE_FIELDS, GANConfig
 from gan_core.data import DataSource
-from gan_core.rundir import RunDir, image_grid
+from gan_core.rundir import RunDir
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS, Trainer
 
@@ -55,7 +55,8 @@ class Runner:
         self.run_id = self.run_dir.run_id
         self.store = MetricStore(RECORD_COLUMNS)
         self.events: list[dict[str, Any]] = []
-        self.snapshots: list[tuple[int, np.ndarray]] = []  # (step, points (N, 2) or grid (H, W, 3) uint8)
+        self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (step, Trainer.snapshot())
+        self.real_view: dict[str, np.ndarray] | None = None
         self.trainer: Trainer | None = None
         self.device: str | None = None
         self.error: str | None = None
@@ -174,6 +175,8 @@ class Runner:
             self.run_dir.open_metrics(RECORD_COLUMNS)
             self._event("status", self._status)
             self._write_status()
+            self.real_view = self.trainer.real_view()
+            self.run_dir.save_snapshot("real", self.real_view)
             self._snapshot()
             while True:
                 if self._handle_commands():
@@ -253,9 +256,8 @@ class Runner:
                 self._set_status("paused")
 
     def _snapshot(self) -> None:
-        samples = self.trainer.snapshot()
-        self.run_dir.save_snapshot(self.trainer.step_count, samples)
-        view = samples if samples.ndim == 2 else image_grid(samples)
+        view = self.trainer.snapshot()
+        self.run_dir.save_snapshot(self.trainer.step_count, view)
         with self._cond:
             self.snapshots.append((self.trainer.step_count, view))
             if len(self.snapshots) > MAX_SNAPSHOTS_IN_MEMORY:

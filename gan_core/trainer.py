@@ -20,6 +20,7 @@ from gan_core.config import MUTABLE_FIELDS, GANConfig
 from gan_core.data import DataSource, load_data
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import build_models
+from gan_core.rundir import image_grid
 
 # One record per generator step. The same names are the CSV header and the chart legends.
 RECORD_COLUMNS = (
@@ -71,6 +72,7 @@ _D_METRICS = (
 )
 FIXED_NOISE_IMAGES = 64  # an 8 x 8 grid
 FIXED_NOISE_POINTS = 1000
+HEATMAP_RESOLUTION = 48
 
 
 def _grad_norm(params: list[Tensor]) -> Tensor:
@@ -303,29 +305,49 @@ class Trainer:
         )
 
     # ------------------------------------------------------------------ views for the UI
-    @torch.no_grad()
-    def snapshot(self) -> np.ndarray:
-        """G's output for the run's fixed noise: (N, 2) points or (N, C, H, W) images in [-1, 1]."""
-        was_training = self.G.training
-        self.G.eval()
-        try:
-            return self.G(self.fixed_noise).float().cpu().numpy()
-        finally:
-            self.G.train(was_training)
+    def snapshot(self, resolution: int = HEATMAP_RESOLUTION) -> dict[str, np.ndarray]:
+        """What the UI shows of G and D now, from the run's fixed noise.
 
-    @torch.no_grad()
-    def generate(self, n: int, seed: int = 0) -> np.ndarray:
-        """``n`` fresh samples from G (eval mode) with their own noise seed."""
+        Images: ``{"grid": (H, W, 3) uint8}``. 2D points, as GAN Lab draws them: ``{"points": (N, 2)
+        generated, "heatmap": (R, R) D's output on a grid over the data's bounds (row = y), "grads":
+        (N, 2) the direction in which G's loss falls at each generated point}``. G and D run in eval
+        mode so that the view changes nothing (spectral norm's power iteration, BatchNorm statistics).
+        """
+        was_training = self.G.training, self.D.training
         self.G.eval()
+        self.D.eval()
         try:
-            rng = torch.Generator().manual_seed(seed)
-            chunks = []
-            for start in range(0, n, 1024):
-                z = torch.randn(min(1024, n - start), self.cfg.latent_dim, generator=rng).to(self.device)
-                chunks.append(self.G(z).float().cpu())
-            return torch.cat(chunks).numpy() if chunks else np.zeros((0, *self.data.sample_shape), np.float32)
+            with torch.no_grad():
+                fake = self.G(self.fixed_noise).float()
+            if self.data.kind != "points":
+                return {"grid": image_grid(fake.cpu().numpy())}
+            xmin, xmax, ymin, ymax = self.data.bounds
+            xs = torch.linspace(xmin, xmax, resolution, device=self.device)
+            ys = torch.linspace(ymin, ymax, resolution, device=self.device)
+            grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
+            with torch.no_grad():
+                heatmap = self.loss.output(self.D(grid)).reshape(resolution, resolution)
+            points = fake.detach().requires_grad_(True)
+            # Summed, not averaged, so each point's arrow does not shrink with the batch size.
+            g_loss = self.loss.g(self.D(points)) * points.shape[0]
+            (grads,) = torch.autograd.grad(g_loss, points)
+            return {
+                "points": fake.cpu().numpy(),
+                "heatmap": heatmap.float().cpu().numpy(),
+                "grads": (-grads).float().cpu().numpy(),
+            }
         finally:
-            self.G.train()
+            self.G.train(was_training[0])
+            self.D.train(was_training[1])
+
+    def real_view(self) -> dict[str, np.ndarray]:
+        """Real data to show beside G's output: 1000 points or a 64-image grid (fixed per run)."""
+        examples = self.data.examples()
+        rng = torch.Generator().manual_seed(self.cfg.seed + 2)
+        n = FIXED_NOISE_POINTS if self.data.kind == "points" else FIXED_NOISE_IMAGES
+        idx = torch.randint(0, examples.shape[0], (n,), generator=rng, device="cpu").to(examples.device)
+        chosen = examples[idx].float().cpu().numpy()
+        return {"points": chosen} if self.data.kind == "points" else {"grid": image_grid(chosen)}
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gan_core.config import GANConfig
-from gan_core.rundir import RunDir, RunDirError, list_runs, validate_run_id
+from gan_core.rundir import RunDir, RunDirError, image_grid, list_runs, validate_run_id
 
 CFG = GANConfig(dataset="ring8", width=16, latent_dim=4, device="cpu")
 
@@ -90,14 +90,30 @@ def test_events(tmp_path):
 
 def test_snapshots_points_and_images(tmp_path):
     run = RunDir.create(tmp_path, CFG, "s")
-    points = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    points = {
+        "points": rng.normal(size=(10, 2)),
+        "heatmap": rng.uniform(size=(4, 4)),
+        "grads": rng.normal(size=(10, 2)),
+    }
     run.save_snapshot(100, points)
-    images = np.random.default_rng(0).uniform(-1, 1, size=(4, 1, 8, 8)).astype(np.float32)
-    run.save_snapshot(200, images)
+    grid = rng.integers(0, 256, size=(19, 19, 3), dtype=np.uint8)
+    run.save_snapshot(200, {"grid": grid})
+    run.save_snapshot("real", {"points": points["points"]})
     steps = run.snapshot_steps()
-    assert [s for s, _ in steps] == [100, 200]
-    np.testing.assert_array_equal(run.load_snapshot(steps[0][1]), points)
-    grid = run.load_snapshot(steps[1][1])
+    assert [s for s, _ in steps] == [100, 200]  # "real" is not a step
+    loaded = run.load_snapshot(steps[0][1])
+    assert set(loaded) == {"points", "heatmap", "grads"}
+    for key in loaded:
+        np.testing.assert_allclose(loaded[key], points[key], rtol=1e-6)  # stored as float32
+    np.testing.assert_array_equal(run.load_snapshot(steps[1][1])["grid"], grid)  # PNG is lossless
+    np.testing.assert_allclose(run.load_snapshot("real")["points"], points["points"], rtol=1e-6)
+    with pytest.raises(RunDirError, match="no sample view 'fake'"):
+        run.load_snapshot("fake")
+
+
+def test_image_grid_layout():
+    grid = image_grid(np.zeros((4, 1, 8, 8), dtype=np.float32))
     assert grid.dtype == np.uint8 and grid.shape == (2 * 8 + 3, 2 * 8 + 3, 3)
 
 

@@ -161,7 +161,10 @@ def test_commands_before_start_are_refused(tmp_path):
 def test_image_run_snapshots_are_grids(tmp_path):
     runner = Runner(GANConfig(**{**TINY, "dataset": "digits"}, steps=5), tmp_path, "img").start()
     assert runner.wait(TIMEOUT) and runner.status == "finished"
-    step, grid = runner.snapshots[-1]
+    step, view = runner.snapshots[-1]
+    grid = view["grid"]
     assert step == 5 and grid.ndim == 3 and grid.shape[2] == 3 and grid.dtype.name == "uint8"
+    assert runner.real_view["grid"].shape == grid.shape
+    assert (runner.run_dir.path / "samples" / "real.png").is_file()
     latest = runner.store.latest()
     assert math.isfinite(latest["d_loss"])

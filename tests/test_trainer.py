@@ -124,15 +124,39 @@ def test_state_dict_round_trip_continues_exactly():
     assert strip(got) == strip(expected)
 
 
-def test_snapshot_uses_fixed_noise():
+def test_image_snapshot_uses_fixed_noise():
     trainer = Trainer(GANConfig(**TINY, dataset="digits"))
-    a, b = trainer.snapshot(), trainer.snapshot()
-    assert a.shape == (64, 1, 8, 8) and np.array_equal(a, b)
-    assert a.min() >= -1.0 and a.max() <= 1.0
+    a, b = trainer.snapshot()["grid"], trainer.snapshot()["grid"]
+    assert a.shape == (8 * 8 + 9, 8 * 8 + 9, 3) and a.dtype == np.uint8 and np.array_equal(a, b)
     trainer.step()
-    assert not np.array_equal(a, trainer.snapshot())
-    points = Trainer(GANConfig(**TINY, dataset="ring8")).snapshot()
-    assert points.shape == (1000, 2)
+    assert not np.array_equal(a, trainer.snapshot()["grid"])
+    assert trainer.real_view()["grid"].shape == a.shape
+
+
+def test_points_snapshot_has_heatmap_and_gradient_arrows():
+    trainer = Trainer(GANConfig(**TINY, dataset="ring8", spectral_norm=True))
+    d_before = {k: v.clone() for k, v in trainer.D.state_dict().items()}
+    view = trainer.snapshot(resolution=16)
+    assert view["points"].shape == (1000, 2) and view["grads"].shape == (1000, 2)
+    assert view["heatmap"].shape == (16, 16)
+    assert ((view["heatmap"] > 0) & (view["heatmap"] < 1)).all()  # probabilities for nonsaturating
+    # the view changes nothing in D (spectral norm's power iteration runs only in training mode)
+    assert all(torch.equal(d_before[k], v) for k, v in trainer.D.state_dict().items())
+    # arrows point where G's loss falls: a small move along them lowers it
+    points = torch.as_tensor(view["points"])
+    grads = torch.as_tensor(view["grads"])
+    with torch.no_grad():
+        trainer.D.eval()
+        before = trainer.loss.g(trainer.D(points)).item()
+        after = trainer.loss.g(trainer.D(points + 1e-3 * grads / grads.norm(dim=1, keepdim=True))).item()
+    assert after < before
+    # heatmap rows are y, columns are x: the corner cells are D's output at the bounds' corners
+    xmin, xmax, ymin, ymax = trainer.data.bounds
+    corner = torch.tensor([[xmax, ymin]])
+    with torch.no_grad():
+        expected = trainer.loss.output(trainer.D(corner)).item()
+    assert view["heatmap"][0, -1] == pytest.approx(expected, rel=1e-4)
+    assert trainer.real_view()["points"].shape == (1000, 2)
 
 
 def test_generator_from_checkpoint_matches_trainer():
