@@ -1,0 +1,125 @@
+"""Exports of a run, and user uploads turned into data the engine can read — both with limits.
+
+- `metrics_csv_bytes`: the run's metrics.csv as it stands: every step, every column, one row per step,
+  with the hyperparameters in force at that step (they are columns of every row). A live run's file
+  trails it by at most a second and may end in a half-written line, which is cut off.
+- `run_zip_bytes`: the whole run folder as a ZIP.
+- `save_points_upload` / `extract_images_zip`: a CSV of 2D points or a ZIP of images from the browser,
+  written under an uploads folder. The ZIP is checked entry by entry: no absolute paths or ``..``, no
+  symlinks, only image files, and caps on entry count and uncompressed size (decompression bombs).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import secrets
+import stat
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from gan_core.data import IMAGE_EXTENSIONS
+from gan_core.rundir import RunDir
+
+MAX_UPLOAD_BYTES = 200 * 1024 * 1024
+MAX_ZIP_ENTRIES = 50_000
+MAX_ZIP_UNCOMPRESSED = 1024 * 1024 * 1024
+MAX_COMPRESSION_RATIO = 200  # per entry: larger is a decompression bomb, not an image
+
+
+class UploadError(ValueError):
+    """An upload cannot be used; the message says what is wrong and what is allowed."""
+
+
+def metrics_csv_bytes(run_dir: RunDir) -> bytes:
+    # A live run's writer flushes at least every second from its own thread; flushing it from here
+    # would race that thread, so the export may trail the run by up to a second.
+    path = run_dir.path / "metrics.csv"
+    if not path.exists():
+        return b""
+    data = path.read_bytes()
+    end = data.rfind(b"\n")
+    return data[: end + 1] if end >= 0 else b""
+
+
+def run_zip_bytes(run_dir: RunDir) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for path in sorted(run_dir.path.rglob("*")):
+            if path.is_file() and not path.is_symlink() and not path.name.endswith(".tmp"):
+                arcname = f"{run_dir.run_id}/{path.relative_to(run_dir.path).as_posix()}"
+                if path.name == "metrics.csv":
+                    zf.writestr(arcname, metrics_csv_bytes(run_dir))
+                else:
+                    zf.write(path, arcname)
+    return buffer.getvalue()
+
+
+def _too_large(name: str, data: bytes) -> str:
+    return f"{name}: {len(data) / 2**20:.0f} MiB is too large; allowed up to {MAX_UPLOAD_BYTES // 2**20} MiB"
+
+
+def _upload_folder(uploads_root: Path, stem: str) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", stem)[:40].strip("._") or "upload"
+    folder = Path(uploads_root) / f"{safe}-{secrets.token_hex(4)}"
+    folder.mkdir(parents=True)
+    return folder
+
+
+def save_points_upload(data: bytes, name: str, uploads_root: Path) -> Path:
+    """Write an uploaded CSV of points; its content is checked when the data loads (gan_core.data)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(
+            f"{name}: {len(data) / 1e6:.0f} MB is too large; allowed up to {MAX_UPLOAD_BYTES // 2**20} MiB"
+        )
+    if not name.lower().endswith(".csv"):
+        raise UploadError(f"{name}: points must come as a .csv file of two numeric columns x,y")
+    path = _upload_folder(uploads_root, Path(name).stem) / "points.csv"
+    path.write_bytes(data)
+    return path
+
+
+def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
+    """Extract the image files of an uploaded ZIP into a fresh folder; returns the folder."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise UploadError(
+            f"{name}: {len(data) / 1e6:.0f} MB is too large; allowed up to {MAX_UPLOAD_BYTES // 2**20} MiB"
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile:
+        raise UploadError(f"{name}: not a readable ZIP archive") from None
+    with archive:
+        members = [m for m in archive.infolist() if not m.is_dir()]
+        if len(members) > MAX_ZIP_ENTRIES:
+            raise UploadError(f"{name}: {len(members)} files; allowed up to {MAX_ZIP_ENTRIES}")
+        total = 0
+        images = []
+        for m in members:
+            parts = PurePosixPath(m.filename.replace("\\", "/")).parts
+            if m.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
+                raise UploadError(f"{name}: entry {m.filename!r} points outside the archive; refused")
+            if stat.S_ISLNK(m.external_attr >> 16):
+                raise UploadError(f"{name}: entry {m.filename!r} is a symbolic link; refused")
+            total += m.file_size
+            if total > MAX_ZIP_UNCOMPRESSED:
+                raise UploadError(f"{name}: expands beyond {MAX_ZIP_UNCOMPRESSED // 2**20} MiB; refused")
+            if m.compress_size and m.file_size / m.compress_size > MAX_COMPRESSION_RATIO:
+                raise UploadError(
+                    f"{name}: entry {m.filename!r} is compressed {m.file_size // m.compress_size}x; refused"
+                )
+            if Path(parts[-1]).suffix.lower() in IMAGE_EXTENSIONS and not parts[-1].startswith("."):
+                images.append((m, parts))
+        if not images:
+            raise UploadError(f"{name}: no images ({', '.join(IMAGE_EXTENSIONS)}) inside")
+        folder = _upload_folder(uploads_root, Path(name).stem)
+        for m, parts in images:
+            target = folder.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with archive.open(m) as src, open(target, "wb") as dst:
+                # read at most the declared size + 1: a lying header cannot write more than it declared
+                chunk = src.read(m.file_size + 1)
+                if len(chunk) > m.file_size:
+                    raise UploadError(f"{name}: entry {m.filename!r} is larger than it declares; refused")
+                dst.write(chunk)
+    return folder
