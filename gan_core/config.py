@@ -269,6 +269,16 @@ class GANConfig:
         return {k: (a[k], b[k]) for k in a if a[k] != b[k]}
 
 
+def split_changes(
+    wanted: GANConfig, running: GANConfig, hparams: dict[str, Any]
+) -> tuple[dict[str, Any], list[str]]:
+    """What it takes to get from a running run to ``wanted``: (mid-run changes the run can apply now,
+    given its ``hparams`` in force; names of other changed fields, which need a new run)."""
+    live = {k: getattr(wanted, k) for k in MUTABLE_FIELDS if getattr(wanted, k) != hparams.get(k)}
+    fixed = [k for k in wanted.diff(running) if k not in MUTABLE_FIELDS]
+    return live, fixed
+
+
 def field_docs() -> dict[str, str]:
     """Field name -> one-line documentation."""
     return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(GANConfig)}

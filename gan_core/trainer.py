@@ -310,7 +310,8 @@ class Trainer:
 
         Images: ``{"grid": (H, W, 3) uint8}``. 2D points, as GAN Lab draws them: ``{"points": (N, 2)
         generated, "heatmap": (R, R) D's output on a grid over the data's bounds (row = y), "grads":
-        (N, 2) the direction in which G's loss falls at each generated point}``. G and D run in eval
+        (N, 2) the direction in which G's loss falls at each generated point, "bounds": (4,) the window
+        xmin, xmax, ymin, ymax}``. G and D run in eval
         mode so that the view changes nothing (spectral norm's power iteration, BatchNorm statistics).
         """
         was_training = self.G.training, self.D.training
@@ -335,6 +336,7 @@ class Trainer:
                 "points": fake.cpu().numpy(),
                 "heatmap": heatmap.float().cpu().numpy(),
                 "grads": (-grads).float().cpu().numpy(),
+                "bounds": np.array(self.data.bounds, dtype=np.float32),
             }
         finally:
             self.G.train(was_training[0])

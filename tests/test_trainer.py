@@ -139,6 +139,7 @@ def test_points_snapshot_has_heatmap_and_gradient_arrows():
     view = trainer.snapshot(resolution=16)
     assert view["points"].shape == (1000, 2) and view["grads"].shape == (1000, 2)
     assert view["heatmap"].shape == (16, 16)
+    assert tuple(view["bounds"]) == pytest.approx(trainer.data.bounds)
     assert ((view["heatmap"] > 0) & (view["heatmap"] < 1)).all()  # probabilities for nonsaturating
     # the view changes nothing in D (spectral norm's power iteration runs only in training mode)
     assert all(torch.equal(d_before[k], v) for k, v in trainer.D.state_dict().items())

@@ -1,0 +1,279 @@
+"""Train view: configure a GAN in the sidebar, start it, and watch G and D contend, live.
+
+Run with ``streamlit run dashboard.py``. The page is a thin view: runs are trained by gan_core runners
+held in a server-wide registry; this page sends them commands and draws what their stores and
+snapshots hold, refreshing once a second in a fragment while a run trains and not at all otherwise.
+"""
+
+from __future__ import annotations
+
+import time
+
+import streamlit as st
+
+from gan_core import charts
+from gan_core.config import MUTABLE_FIELDS, GANConfig, split_changes
+from gan_core.data import DataError, load_data
+from gan_core.export import metrics_csv_bytes, run_zip_bytes
+from gan_core.losses import get_loss
+from gan_core.registry import RegistryError, RunView
+from gan_core.runner import ENDED, RunnerError
+from gan_core.trainer import resolve_device
+from ui.common import registry, runs_root, watch, watched_view
+from ui.sidebar import config_form
+
+REFRESH_SECONDS = 1.0
+CHART_POINTS = 600
+
+st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
+
+
+@st.cache_resource(show_spinner=False)
+def device_line() -> str:
+    import torch
+
+    device = resolve_device("auto")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    return f"Device (auto): **{device}** — {name}"
+
+
+# ---------------------------------------------------------------------------------------------- actions
+def start_run(cfg: GANConfig) -> None:
+    try:
+        device = resolve_device(cfg.device)
+        data = load_data(cfg, device)  # errors here leave no run folder behind
+        runner = registry().start(cfg, data=data)
+    except (DataError, RegistryError, ValueError) as exc:
+        st.session_state["_flash"] = ("error", str(exc))
+        return
+    watch(runner.run_id)
+    st.session_state["_rate"] = []
+
+
+def command(view: RunView, action: str, *args) -> None:
+    try:
+        getattr(view.runner, action)(*args)
+    except (RunnerError, ValueError) as exc:
+        st.session_state["_flash"] = ("error", str(exc))
+
+
+def apply_changes(view: RunView, changes: dict) -> None:
+    try:
+        view.runner.set_hparams(**changes)
+        st.session_state["_flash"] = (
+            "success",
+            "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
+        )
+    except (RunnerError, ValueError) as exc:
+        st.session_state["_flash"] = ("error", str(exc))
+
+
+# ---------------------------------------------------------------------------------------------- sidebar
+with st.sidebar:
+    st.session_state["_device_line"] = device_line()
+    st.header("Hyperparameters")
+    form_cfg, form_error = config_form(runs_root() / ".uploads")
+    if form_error:
+        st.error(form_error)
+
+view = watched_view()
+
+# ---------------------------------------------------------------------------------------------- header
+st.title("Watch a GAN learn")
+flash = st.session_state.pop("_flash", None)
+if flash:
+    getattr(st, flash[0])(flash[1])
+
+live = view is not None and view.live and view.status not in ENDED
+status = view.status if view is not None else "idle"
+
+controls = st.container(horizontal=True)
+controls.button(
+    "Start",
+    key="btn_start",
+    type="primary",
+    disabled=form_cfg is None,
+    on_click=start_run,
+    args=(form_cfg,),
+    help="Start a new run with the sidebar's settings",
+)
+controls.button(
+    "Pause", key="btn_pause", disabled=status != "running", on_click=command, args=(view, "pause")
+)
+controls.button(
+    "Resume", key="btn_resume", disabled=status != "paused", on_click=command, args=(view, "resume")
+)
+controls.button(
+    "Step",
+    key="btn_step",
+    disabled=status != "paused",
+    on_click=command,
+    args=(view, "step", "full"),
+    help="One full step: d_steps D updates, then one G update",
+)
+if status == "paused":
+    controls.button(
+        "D step", key="btn_step_d", on_click=command, args=(view, "step", "d"), help="One D update only"
+    )
+    controls.button(
+        "G step", key="btn_step_g", on_click=command, args=(view, "step", "g"), help="One G update only"
+    )
+controls.button("Stop", key="btn_stop", disabled=not live, on_click=command, args=(view, "stop"))
+
+if live and form_cfg is not None:
+    changes, fixed = split_changes(form_cfg, view.cfg, view.hparams)
+    if changes:
+        label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
+        st.button(label, key="btn_apply", on_click=apply_changes, args=(view, changes), type="primary")
+    if fixed:
+        st.caption(
+            "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
+            "Only " + ", ".join(MUTABLE_FIELDS) + " change mid-run."
+        )
+
+if view is None:
+    st.info(
+        "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
+        "digits in about a minute on a CPU), or open an earlier run on the **Runs** page."
+    )
+    st.stop()
+
+
+# ---------------------------------------------------------------------------------------------- live part
+def progress_line(view: RunView) -> None:
+    step, target = view.current_step, view.hparams["steps"]
+    now = time.monotonic()
+    rate_log = [p for p in st.session_state.setdefault("_rate", []) if now - p[0] < 5.0]
+    rate_log.append((now, step))
+    st.session_state["_rate"] = rate_log
+    t0, s0 = rate_log[0]
+    rate = (step - s0) / (now - t0) if now - t0 > 0.5 else None
+    rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
+    latest = view.store.latest()
+    elapsed = latest["time_s"] if latest else 0.0
+    if target:
+        left = f", about {(target - step) / rate:.0f} s left" if rate and view.status == "running" else ""
+        st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}")
+    else:
+        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt} · {elapsed:.0f} s elapsed")
+
+
+def status_line(view: RunView) -> None:
+    cfg = view.cfg
+    text = f"**Status:** `{view.status}` · run `{view.run_id}` · {cfg.dataset} · {cfg.model} · {cfg.loss}"
+    if view.device:
+        text += f" · on {view.device}"
+    if not view.live:
+        text += " · read-only"
+    st.markdown(text)
+    if view.status == "failed":
+        st.error(f"The run failed: {view.error}")
+    if view.runner is not None and view.runner.last_d_step and view.status == "paused":
+        d = view.runner.last_d_step
+        st.caption(
+            f"Last D-only step: d_loss {d['d_loss']:.4f}, "
+            f"acc real {d['d_acc_real']:.2f}, acc fake {d['d_acc_fake']:.2f}"
+        )
+
+
+def sample_panel(view: RunView) -> None:
+    steps = view.snapshot_steps()
+    if not steps:
+        st.caption("No snapshot yet.")
+        return
+    follow = st.session_state.get("snap_follow", True)
+    if len(steps) > 1:
+        chosen = st.select_slider(
+            "Snapshot at step", options=steps, value=steps[-1] if follow else None, key="snap_step"
+        )
+        st.session_state["snap_follow"] = chosen == steps[-1]
+    else:
+        chosen = steps[-1]
+    found = view.snapshot(chosen)
+    if found is None:
+        return
+    step, snap = found
+    real = view.real_view()
+    if "grid" in snap:
+        left, right = st.columns(2)
+        left.plotly_chart(
+            charts.image_grid_figure(snap["grid"], title=f"G(z), fixed noise, step {step}"),
+            key="chart_samples",
+        )
+        if real is not None:
+            right.plotly_chart(charts.image_grid_figure(real["grid"], title="real"), key="chart_real")
+    else:
+        arrows = st.toggle("G's gradient arrows", key="show_arrows", value=False)
+        fig = charts.points_figure(
+            real["points"] if real is not None else snap["points"][:0],
+            snap["points"],
+            bounds=tuple(float(v) for v in snap["bounds"]),
+            heatmap=snap.get("heatmap"),
+            grads=snap.get("grads") if arrows else None,
+            midpoint=get_loss(view.cfg.loss).midpoint,
+            title=f"step {step}: real vs generated over D's verdict",
+        )
+        st.plotly_chart(fig, key="chart_samples")
+
+
+def charts_panel(view: RunView) -> None:
+    smoothing = st.session_state.get("smoothing", 0.6)
+    log_y = st.session_state.get("log_y", False)
+    frame = view.store.view(CHART_POINTS)
+    events = view.events
+    midpoint = get_loss(view.cfg.loss).midpoint
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.loss_figure(frame, events, smoothing=smoothing, log_y=log_y, loss_name=view.cfg.loss),
+        key="chart_loss",
+    )
+    right.plotly_chart(charts.accuracy_figure(frame, events, smoothing=smoothing), key="chart_acc")
+    left, right = st.columns(2)
+    left.plotly_chart(
+        charts.d_output_figure(frame, events, smoothing=smoothing, midpoint=midpoint), key="chart_dout"
+    )
+    right.plotly_chart(
+        charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True), key="chart_grad"
+    )
+
+
+def live_body() -> None:
+    current = watched_view()
+    if current is None:
+        return
+    status_line(current)
+    progress_line(current)
+    charts_panel(current)
+    sample_panel(current)
+    # The run ended while we watched: one full rerun turns the controls and the refresh off.
+    if st.session_state.get("_was_live") and current.status in ENDED:
+        st.session_state["_was_live"] = False
+        st.rerun(scope="app")
+    st.session_state["_was_live"] = current.live and current.status not in ENDED
+
+
+opts = st.container(horizontal=True)
+opts.slider("EMA smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", width=280)
+opts.toggle("log scale (losses)", key="log_y")
+
+st.fragment(live_body, run_every=REFRESH_SECONDS if status == "running" else None)()
+
+with st.container(horizontal=True):
+    st.download_button(
+        "Download CSV",
+        data=lambda: metrics_csv_bytes(view.run_dir),
+        file_name=f"{view.run_id}.csv",
+        mime="text/csv",
+        key="dl_csv",
+        on_click="ignore",
+        help="Every step, every column, with the hyperparameters in force at each step",
+    )
+    st.download_button(
+        "Download ZIP",
+        data=lambda: run_zip_bytes(view.run_dir),
+        file_name=f"{view.run_id}.zip",
+        mime="application/zip",
+        key="dl_zip",
+        on_click="ignore",
+        help="The whole run folder: config, metrics, events, samples, checkpoints",
+    )

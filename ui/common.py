@@ -1,0 +1,58 @@
+"""Streamlit glue shared by the pages: the server-wide run registry and which run a session watches.
+
+Thin on purpose: everything a test of gan_core can cover lives in gan_core.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+from pathlib import Path
+
+import streamlit as st
+
+from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
+from gan_core.rundir import RunDirError
+
+APP_DIR = Path(__file__).resolve().parents[1]
+RUNS_ENV = "GAN_DASHBOARD_RUNS"
+MAX_RUNS_ENV = "GAN_DASHBOARD_MAX_RUNS"
+
+
+def runs_root() -> Path:
+    return Path(os.environ.get(RUNS_ENV) or APP_DIR / "runs")
+
+
+@st.cache_resource(show_spinner=False)
+def _registry(root: str, max_active: int) -> RunRegistry:
+    registry = RunRegistry(root, max_active)
+    # Streamlit stops its server on SIGTERM / SIGINT and the interpreter then exits normally, which
+    # runs this hook: every live run stops cleanly (final checkpoint, files flushed, status written).
+    atexit.register(registry.stop_all)
+    return registry
+
+
+def registry() -> RunRegistry:
+    """The one registry of this server (shared by every session and page)."""
+    try:
+        max_active = int(os.environ.get(MAX_RUNS_ENV, DEFAULT_MAX_ACTIVE))
+    except ValueError:
+        max_active = DEFAULT_MAX_ACTIVE
+    return _registry(str(runs_root().resolve()), max(1, max_active))
+
+
+def watched_view() -> RunView | None:
+    """The run this browser session watches, or None (shows an error if it vanished)."""
+    run_id = st.session_state.get("run_id")
+    if not run_id:
+        return None
+    try:
+        return registry().view(run_id)
+    except (RunDirError, RegistryError) as exc:
+        st.session_state.run_id = None
+        st.error(f"Run {run_id!r} cannot be shown: {exc}")
+        return None
+
+
+def watch(run_id: str | None) -> None:
+    st.session_state.run_id = run_id

@@ -1,0 +1,163 @@
+"""The sidebar's hyperparameter form: one widget per GANConfig field, grouped as the config is.
+
+Widget ranges mirror the config's validation, so most invalid values cannot be entered at all; what can
+still be wrong (a path, an upload, a dcgan image size) is caught by GANConfig / load_data and shown as
+an error naming the field. Widget keys are ``cfg_<field>``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from gan_core.config import DATASETS, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
+
+DEFAULTS = GANConfig()
+TORCHVISION_SETS = ("mnist", "fashion-mnist", "cifar10")
+LR_FORMAT = "%.1e"
+
+# field -> (widget, options): "number" takes (min, max, step, format)
+NUMBER_SPECS: dict[str, tuple[float, float, float, str | None]] = {
+    "latent_dim": (1, 1024, 1, None),
+    "width": (4, 2048, 4, None),
+    "gp_weight": (0.0, 1000.0, 1.0, "%.1f"),
+    "clip_value": (0.001, 10.0, 0.005, "%.3f"),
+    "instance_noise": (0.0, 10.0, 0.05, "%.2f"),
+    "batch_size": (1, 4096, 16, None),
+    "lr_g": (1e-6, 1.0, 1e-5, LR_FORMAT),
+    "lr_d": (1e-6, 1.0, 1e-5, LR_FORMAT),
+    "beta1": (0.0, 0.99, 0.05, "%.2f"),
+    "beta2": (0.0, 0.9999, 0.001, "%.4f"),
+    "d_steps": (1, 100, 1, None),
+    "steps": (0, 10**9, 500, None),
+    "sample_every": (1, 10**9, 10, None),
+    "eval_every": (1, 10**9, 100, None),
+    "checkpoint_every": (0, 10**9, 100, None),
+    "keep_checkpoints": (1, 100, 1, None),
+    "seed": (0, 2**31 - 1, 1, None),
+}
+GROUPS = ("Data", "Model", "Loss", "Optimizer", "Run")
+
+
+def _help(name: str) -> str:
+    doc = {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(GANConfig)}[name]
+    live = " Can change while a run trains." if name in MUTABLE_FIELDS else ""
+    return doc + "." + live
+
+
+def _init_state() -> None:
+    for f in dataclasses.fields(GANConfig):
+        st.session_state.setdefault(f"cfg_{f.name}", getattr(DEFAULTS, f.name))
+
+
+def load_into_form(cfg: GANConfig) -> None:
+    """Put a config's values into the form (e.g. to start from an earlier run's settings)."""
+    for f in dataclasses.fields(GANConfig):
+        st.session_state[f"cfg_{f.name}"] = getattr(cfg, f.name)
+
+
+def _number(name: str) -> Any:
+    lo, hi, step, fmt = NUMBER_SPECS[name]
+    is_int = isinstance(getattr(DEFAULTS, name), int)
+    if is_int:
+        lo, hi, step = int(lo), int(hi), int(step)
+    return st.number_input(
+        name, min_value=lo, max_value=hi, step=step, format=fmt, key=f"cfg_{name}", help=_help(name)
+    )
+
+
+def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
+    """Draw the form; return (config, None) or (None, error message)."""
+    _init_state()
+    device_line = st.session_state.get("_device_line")
+    if device_line:
+        st.caption(device_line)
+    with st.expander("Data", expanded=True):
+        dataset = st.selectbox("dataset", DATASETS, key="cfg_dataset", help=_help("dataset"))
+        if dataset in ("points", "folder"):
+            _upload(dataset, uploads_root)
+            st.text_input("data_path", key="cfg_data_path", help=_help("data_path"))
+        elif dataset in TORCHVISION_SETS:
+            st.text_input("data_path", key="cfg_data_path", placeholder="data", help=_help("data_path"))
+            st.checkbox("download", key="cfg_download", help=_help("download"))
+        if dataset not in ("ring8", "grid25", "spiral", "moons", "gaussian", "points"):
+            st.selectbox(
+                "image_size",
+                (0, 8, 16, 28, 32, 64),
+                key="cfg_image_size",
+                format_func=lambda v: "dataset's own" if v == 0 else f"{v} px",
+                help=_help("image_size"),
+            )
+            st.selectbox(
+                "channels",
+                (0, 1, 3),
+                key="cfg_channels",
+                format_func=lambda v: {0: "dataset's own", 1: "grayscale", 3: "RGB"}[v],
+                help=_help("channels"),
+            )
+    with st.expander("Model"):
+        st.selectbox("model", MODELS, key="cfg_model", help=_help("model"))
+        _number("latent_dim")
+        _number("width")
+        st.checkbox("spectral_norm", key="cfg_spectral_norm", help=_help("spectral_norm"))
+    with st.expander("Loss"):
+        loss = st.selectbox("loss", LOSSES, key="cfg_loss", help=_help("loss"))
+        if loss == "wgan-gp":
+            _number("gp_weight")
+        if loss == "wgan":
+            _number("clip_value")
+        if loss in ("minimax", "nonsaturating", "lsgan"):
+            st.slider(
+                "label_smoothing",
+                0.0,
+                0.45,
+                step=0.05,
+                key="cfg_label_smoothing",
+                help=_help("label_smoothing"),
+            )
+        _number("instance_noise")
+    with st.expander("Optimizer"):
+        for name in ("batch_size", "lr_g", "lr_d", "beta1", "beta2", "d_steps"):
+            _number(name)
+    with st.expander("Run"):
+        for name in ("steps", "sample_every", "eval_every", "checkpoint_every", "keep_checkpoints", "seed"):
+            _number(name)
+        st.selectbox("device", ("auto", "cpu", "cuda", "mps"), key="cfg_device", help=_help("device"))
+    values = {f.name: st.session_state[f"cfg_{f.name}"] for f in dataclasses.fields(GANConfig)}
+    try:
+        return GANConfig.from_dict(values), None
+    except ConfigError as exc:
+        return None, str(exc)
+
+
+def _upload(dataset: str, uploads_root: Path) -> None:
+    kind = "csv" if dataset == "points" else "zip"
+    what = "a CSV of 2D points (x,y)" if dataset == "points" else "a ZIP of images (png, jpg, webp, bmp)"
+    file = st.file_uploader(
+        f"Upload {what}",
+        type=[kind],
+        key=f"upload_{dataset}",
+        max_upload_size=MAX_UPLOAD_BYTES // 2**20,
+        help=f"Up to {MAX_UPLOAD_BYTES // 2**20} MiB; saved under {uploads_root} and used as data_path.",
+    )
+    if file is None:
+        return
+    marker = f"{dataset}:{file.file_id}"
+    if st.session_state.get("_upload_done") == marker:
+        return
+    try:
+        data = file.getvalue()
+        if dataset == "points":
+            path = save_points_upload(data, file.name, uploads_root)
+        else:
+            path = extract_images_zip(data, file.name, uploads_root)
+    except UploadError as exc:
+        st.error(str(exc))
+        return
+    st.session_state["_upload_done"] = marker
+    st.session_state["cfg_data_path"] = str(path)
+    st.success(f"Uploaded {file.name}: data_path set to {path}")
