@@ -1,0 +1,568 @@
+"""Chart builders against views of a real MetricStore: smoothing against its closed forms, the traces and
+shapes each builder draws (lines, min-max bands, reference lines, event markers), log axes, empty views,
+the GAN Lab points picture and image grids, and every figure passing plotly's own validation."""
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from gan_core import charts
+from gan_core.store import MetricStore
+from gan_core.trainer import RECORD_COLUMNS
+
+N_ROWS = 300
+
+
+def record_rows(n, start=1):
+    """n rows in RECORD_COLUMNS order: metric j is 1.5 + sin(step / (5 + j)), except g_loss = sin(step / 9),
+    which crosses zero (for the log-axis tests)."""
+    steps = np.arange(start, start + n, dtype=np.float64)
+    rows = np.empty((n, len(RECORD_COLUMNS)))
+    rows[:, 0] = steps
+    for j in range(1, len(RECORD_COLUMNS)):
+        rows[:, j] = 1.5 + np.sin(steps / (5 + j))
+    rows[:, RECORD_COLUMNS.index("g_loss")] = np.sin(steps / 9)
+    return rows
+
+
+@pytest.fixture
+def view():
+    # capacity 64 for 300 rows: buckets have been merged, so each point's min, mean and max differ
+    store = MetricStore(RECORD_COLUMNS, capacity=64)
+    for row in record_rows(N_ROWS):
+        store.append(tuple(row))
+    result = store.view(max_points=1000)
+    assert (result["rows"] > 1).any()
+    return result
+
+
+@pytest.fixture
+def empty_view():
+    return MetricStore(RECORD_COLUMNS, capacity=64).view()
+
+
+def traces_named(fig, name):
+    return [t for t in fig.data if t.name == name]
+
+
+def only_trace(fig, name):
+    (trace,) = traces_named(fig, name)
+    return trace
+
+
+def event_shapes(fig):
+    return [s for s in fig.layout.shapes if s.yref == "paper"]
+
+
+def reference_shapes(fig):
+    return [s for s in fig.layout.shapes if s.yref == "y"]
+
+
+EVENTS = [
+    {"step": 20, "time": "t", "kind": "status", "detail": "running"},
+    {"step": 50, "time": "t", "kind": "hparam", "detail": "lr_g: 0.0002 -> 0.001"},
+    {"step": 80, "time": "t", "kind": "step_d", "detail": "single step while paused"},
+    {"step": 90, "time": "t", "kind": "step_g", "detail": "single step while paused"},
+    {"step": 100, "time": "t", "kind": "step_full", "detail": "single step while paused"},
+    {"step": 150, "time": "t", "kind": "flag", "detail": "mode_collapse: 2 of 8 modes covered"},
+]
+
+
+# ------------------------------------------------------------------------------------ smooth
+
+
+def tensorboard_smooth(values, weight):
+    """TensorBoard's loop, written out: debiased EMA over the finite values, blanks passed through."""
+    out = np.array(values, dtype=np.float64)
+    last, count = 0.0, 0
+    for i, v in enumerate(values):
+        if not math.isfinite(v):
+            continue
+        last = last * weight + (1 - weight) * v
+        count += 1
+        out[i] = last / (1 - weight**count)
+    return out
+
+
+def test_smooth_weight_zero_returns_the_input():
+    values = np.array([3.0, np.nan, -1.0, 7.5, np.inf])
+    smoothed = charts.smooth(values, 0.0)
+    np.testing.assert_array_equal(smoothed, values)
+    assert smoothed is not values
+
+
+def test_smooth_constant_stays_constant_and_starts_at_the_first_value():
+    np.testing.assert_allclose(charts.smooth(np.full(500, 3.7), 0.99), 3.7, rtol=1e-12, atol=0)
+    values = np.random.default_rng(0).normal(size=100)
+    for weight in (0.5, 0.9, 0.999):
+        assert charts.smooth(values, weight)[0] == pytest.approx(values[0], rel=1e-12, abs=1e-12)
+
+
+def test_smooth_step_response_matches_closed_form():
+    # zeros then ones from index k: s_n = (1 - w^(n-k+1)) / (1 - w^(n+1)) for n >= k, 0 before
+    weight, k, n_total = 0.8, 10, 60
+    values = np.r_[np.zeros(k), np.ones(n_total - k)]
+    n = np.arange(n_total)
+    expected = np.where(n >= k, (1 - weight ** (n - k + 1)) / (1 - weight ** (n + 1)), 0.0)
+    np.testing.assert_allclose(charts.smooth(values, weight), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_smooth_skips_blanks_without_poisoning_later_values():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=200)
+    blanks = np.zeros(200, dtype=bool)
+    blanks[[0, 5, 6, 7, 100, 199]] = True
+    values[blanks] = np.nan
+    values[50] = np.inf
+    blanks[50] = True
+    smoothed = charts.smooth(values, 0.9)
+    assert np.isnan(smoothed[blanks & np.isnan(values)]).all()
+    assert smoothed[50] == np.inf
+    assert np.isfinite(smoothed[~blanks]).all()
+    # the same as smoothing the finite values alone, and as TensorBoard's loop
+    np.testing.assert_allclose(smoothed[~blanks], charts.smooth(values[~blanks], 0.9), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(smoothed, tensorboard_smooth(values, 0.9), rtol=1e-10, atol=1e-12)
+
+
+def test_smooth_edge_inputs():
+    assert charts.smooth(np.array([]), 0.5).shape == (0,)
+    assert np.isnan(charts.smooth(np.full(4, np.nan), 0.5)).all()
+    np.testing.assert_allclose(charts.smooth([1.0, 3.0], 0.999), [1.0, (0.999 + 3.0) / (1 + 0.999)])
+
+
+@pytest.mark.parametrize("weight", [-0.01, 0.9991, 1.0, 2.0, float("nan"), True, "0.5", None])
+def test_smooth_rejects_bad_weight(weight):
+    with pytest.raises(ValueError, match="smoothing weight"):
+        charts.smooth(np.ones(3), weight)
+
+
+def test_smooth_rejects_non_vector():
+    with pytest.raises(ValueError, match="1-D"):
+        charts.smooth(np.ones((2, 2)), 0.5)
+
+
+# ----------------------------------------------------------------------------- metric_figure
+
+
+def test_metric_figure_lines_raw_and_envelope(view):
+    columns = ["d_loss", "d_real"]
+    fig = charts.metric_figure(view, columns, title="t", smoothing=0.6)
+    assert {"d_loss", "d_loss (raw)", "d_loss_min", "d_loss_max", "d_real", "d_real (raw)"} <= {
+        t.name for t in fig.data
+    }
+    step = view["step"].to_numpy()
+    for c in columns:
+        line = only_trace(fig, c)
+        np.testing.assert_array_equal(line.x, step)
+        np.testing.assert_allclose(line.y, charts.smooth(view[c].to_numpy(), 0.6), rtol=1e-12, atol=0)
+        assert line.showlegend is not False
+        raw = only_trace(fig, f"{c} (raw)")
+        np.testing.assert_array_equal(raw.y, view[c].to_numpy())
+        assert raw.showlegend is False
+        assert raw.legendgroup == line.legendgroup == c
+        assert raw.line.color == line.line.color
+        assert 0 < raw.opacity < 0.5
+        # the band: c_max first, then c_min filled down to it
+        names = [t.name for t in fig.data]
+        upper, lower = fig.data[names.index(f"{c}_max")], fig.data[names.index(f"{c}_min")]
+        assert names.index(f"{c}_min") == names.index(f"{c}_max") + 1
+        np.testing.assert_array_equal(upper.y, view[f"{c}_max"].to_numpy())
+        np.testing.assert_array_equal(lower.y, view[f"{c}_min"].to_numpy())
+        assert lower.fill == "tonexty"
+        assert upper.showlegend is False and lower.showlegend is False
+        # the band is drawn behind the lines
+        assert names.index(f"{c}_min") < names.index(f"{c} (raw)") < names.index(c)
+    assert fig.layout.hovermode == "x unified"
+    assert fig.layout.xaxis.title.text == "step"
+    assert fig.layout.template.layout.plot_bgcolor == "white"  # plotly_white
+    assert 250 <= fig.layout.height <= 350
+    assert fig.layout.legend.orientation == "h"
+
+
+def test_metric_figure_without_smoothing_draws_the_mean_only(view):
+    fig = charts.metric_figure(view, ["d_fake"], title="t")
+    assert [t.name for t in fig.data] == ["d_fake_max", "d_fake_min", "d_fake"]
+    np.testing.assert_array_equal(only_trace(fig, "d_fake").y, view["d_fake"].to_numpy())
+
+
+def test_metric_figure_marks_hparam_and_flag_events_only(view):
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=EVENTS)
+    markers = event_shapes(fig)
+    assert [(s.x0, s.x1) for s in markers] == [(50.0, 50.0), (150.0, 150.0)]
+    assert [s.label.text for s in markers] == ["lr_g 0.001", "mode_collapse"]
+    assert all((s.y0, s.y1) == (0.0, 1.0) and s.line.dash == "dot" for s in markers)
+    assert markers[0].line.color != markers[1].line.color  # a flag stands out from a setting change
+    quiet = [e for e in EVENTS if e["kind"] not in ("hparam", "flag")]
+    assert event_shapes(charts.metric_figure(view, ["d_loss"], title="t", events=quiet)) == []
+
+
+def test_event_markers_merge_same_step_keep_latest_and_accept_a_frame(view):
+    events = [
+        {"step": s, "time": "t", "kind": "hparam", "detail": f"lr_d: 0.1 -> {s}"} for s in range(100, 0, -2)
+    ]
+    events.append({"step": 98, "time": "t", "kind": "flag", "detail": "d_wins: accuracy 1.0"})
+    markers = charts.event_markers(events)
+    assert len(markers) == charts.MAX_EVENT_LABELS == 30
+    assert [m[0] for m in markers] == [float(s) for s in range(42, 101, 2)]
+    assert markers[-2] == (98.0, "lr_d 98, d_wins", "flag")
+    assert markers[-1] == (100.0, "lr_d 100", "hparam")
+    assert charts.event_markers(pd.DataFrame(EVENTS)) == [
+        (50.0, "lr_g 0.001", "hparam"),
+        (150.0, "mode_collapse", "flag"),
+    ]
+    fig = charts.loss_figure(view, events=events)
+    assert len(event_shapes(fig)) == 30
+
+
+def test_metric_figure_hlines_and_axis_options(view):
+    fig = charts.metric_figure(
+        view,
+        ["d_acc_real"],
+        title="acc",
+        hlines=[(0.5, "half"), (0.9, "high")],
+        y_title="accuracy",
+        yrange=(0, 1),
+    )
+    refs = reference_shapes(fig)
+    assert [(s.y0, s.y1, s.label.text) for s in refs] == [(0.5, 0.5, "half"), (0.9, 0.9, "high")]
+    assert all(s.xref == "paper" and (s.x0, s.x1) == (0.0, 1.0) and s.line.dash == "dash" for s in refs)
+    assert fig.layout.yaxis.title.text == "accuracy"
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.0)
+    assert fig.layout.title.text == "acc"
+
+
+def test_metric_figure_log_y_drops_non_positive_values(view):
+    fig = charts.metric_figure(
+        view, ["g_loss"], title="t", log_y=True, hlines=[(-1.0, "gone"), (2.0, "kept")]
+    )
+    assert fig.layout.yaxis.type == "log"
+    g_loss = view["g_loss"].to_numpy()
+    assert (g_loss <= 0).any() and (g_loss > 0).any()
+    line = only_trace(fig, "g_loss").y
+    assert np.isnan(line[g_loss <= 0]).all()
+    np.testing.assert_array_equal(line[g_loss > 0], g_loss[g_loss > 0])
+    upper, lower = only_trace(fig, "g_loss_max").y, only_trace(fig, "g_loss_min").y
+    assert np.nanmin(upper) > 0 and np.nanmin(lower) > 0
+    # a band bottom at or below 0 sits on the chart's smallest positive value, reaching the bottom
+    lows = view["g_loss_min"].to_numpy()
+    assert (lows <= 0).any()
+    floor = min(v[v > 0].min() for v in (lows, view["g_loss_max"].to_numpy(), g_loss))
+    np.testing.assert_array_equal(lower[lows <= 0], floor)
+    assert [s.y0 for s in reference_shapes(fig)] == [2.0]
+    log_range = charts.metric_figure(view, ["d_loss"], title="t", log_y=True, yrange=(0.01, 100))
+    assert tuple(log_range.layout.yaxis.range) == pytest.approx((-2.0, 2.0), abs=1e-12)
+    linear = charts.metric_figure(view, ["d_loss"], title="t")
+    assert linear.layout.yaxis.type == "linear"
+
+
+def test_metric_figure_log_y_smooths_only_the_positive_values(view):
+    fig = charts.metric_figure(view, ["g_loss"], title="t", log_y=True, smoothing=0.5)
+    g_loss = view["g_loss"].to_numpy()
+    expected = charts.smooth(np.where(g_loss > 0, g_loss, np.nan), 0.5)
+    np.testing.assert_allclose(only_trace(fig, "g_loss").y, expected, rtol=1e-12, atol=0)
+
+
+def test_metric_figure_empty_view_is_a_placeholder(empty_view):
+    assert len(empty_view) == 0
+    fig = charts.metric_figure(empty_view, ["d_loss"], title="Losses", events=EVENTS)
+    assert fig.data == ()
+    assert [a.text for a in fig.layout.annotations] == ["no data yet"]
+    assert fig.layout.title.text == "Losses"
+    assert charts.metric_figure(None, ["d_loss"], title="t").layout.annotations[0].text == "no data yet"
+    for builder in (
+        charts.loss_figure,
+        charts.accuracy_figure,
+        charts.d_output_figure,
+        charts.grad_norm_figure,
+    ):
+        assert builder(empty_view).layout.annotations[0].text == "no data yet"
+
+
+def test_metric_figure_single_point_shows_a_marker():
+    store = MetricStore(RECORD_COLUMNS, capacity=64)
+    store.append(tuple(record_rows(1)[0]))
+    fig = charts.metric_figure(store.view(), ["d_loss"], title="t")
+    line = only_trace(fig, "d_loss")
+    assert "markers" in line.mode
+    assert list(line.x) == [1.0]
+
+
+def test_metric_figure_errors(view):
+    with pytest.raises(ValueError, match="lacks columns"):
+        charts.metric_figure(view, ["d_loss", "nope"], title="t")
+    with pytest.raises(ValueError, match="smoothing weight"):
+        charts.metric_figure(view, ["d_loss"], title="t", smoothing=1.5)
+
+
+# ---------------------------------------------------------------------- convenience builders
+
+
+def test_builders_use_record_column_names(view):
+    figs = [
+        charts.loss_figure(view),
+        charts.accuracy_figure(view),
+        charts.d_output_figure(view),
+        charts.grad_norm_figure(view),
+    ]
+    legend = [t.name for fig in figs for t in fig.data if t.showlegend is not False]
+    assert legend == [
+        "d_loss",
+        "g_loss",
+        "d_loss_real",
+        "d_loss_fake",
+        "d_acc_real",
+        "d_acc_fake",
+        "d_real",
+        "d_fake",
+        "d_grad_norm",
+        "g_grad_norm",
+    ]
+    assert set(legend) <= set(RECORD_COLUMNS)
+    assert set(charts.METRIC_COLORS) <= set(RECORD_COLUMNS)
+
+
+@pytest.mark.parametrize(
+    "loss_name, has_line",
+    [
+        ("minimax", True),
+        ("nonsaturating", True),
+        ("lsgan", False),
+        ("hinge", False),
+        ("wgan", False),
+        ("wgan-gp", False),
+        (None, False),
+    ],
+)
+def test_loss_figure_equilibrium_line_only_for_bce(view, loss_name, has_line):
+    fig = charts.loss_figure(view, events=EVENTS, smoothing=0.3, loss_name=loss_name)
+    refs = reference_shapes(fig)
+    if has_line:
+        assert [(s.y0, s.label.text) for s in refs] == [
+            (pytest.approx(2 * math.log(2), rel=1e-12, abs=0), "minimax equilibrium 2 ln 2")
+        ]
+    else:
+        assert refs == []
+    assert len(event_shapes(fig)) == 2
+    assert only_trace(fig, "d_loss_real").line.dash == "dash"
+    assert only_trace(fig, "d_loss_fake").line.width < only_trace(fig, "d_loss").line.width
+    assert only_trace(fig, "d_loss").line.dash == "solid"
+
+
+def test_loss_figure_log_y(view):
+    assert charts.loss_figure(view, log_y=True).layout.yaxis.type == "log"
+    assert charts.loss_figure(view).layout.yaxis.type == "linear"
+
+
+def test_accuracy_figure_has_chance_line_and_fixed_range(view):
+    fig = charts.accuracy_figure(view, events=EVENTS, smoothing=0.5)
+    assert [(s.y0, s.label.text) for s in reference_shapes(fig)] == [(0.5, "chance (D cannot tell)")]
+    assert tuple(fig.layout.yaxis.range) == (0.0, 1.02)
+    assert len(event_shapes(fig)) == 2
+
+
+def test_d_output_figure_midpoint_line(view):
+    fig = charts.d_output_figure(view, events=EVENTS, midpoint=0.5)
+    assert [s.y0 for s in reference_shapes(fig)] == [0.5]
+    assert fig.layout.yaxis.title.text == "D(x) and D(G(z))"
+    assert {"d_real", "d_fake"} <= {t.name for t in fig.data}
+    critic = charts.d_output_figure(view, events=EVENTS, midpoint=None)
+    assert reference_shapes(critic) == []
+    assert len(event_shapes(critic)) == 2
+
+
+def test_grad_norm_figure_is_log_by_default(view):
+    fig = charts.grad_norm_figure(view, events=EVENTS)
+    assert fig.layout.yaxis.type == "log"
+    assert {"d_grad_norm", "g_grad_norm"} <= {t.name for t in fig.data}
+    assert len(event_shapes(fig)) == 2
+    assert charts.grad_norm_figure(view, log_y=False).layout.yaxis.type == "linear"
+
+
+# ---------------------------------------------------------------------------- compare_figure
+
+
+def test_compare_figure_one_line_per_run(view):
+    store = MetricStore(RECORD_COLUMNS, capacity=64)
+    store.extend(record_rows(120, start=1))
+    other = store.view()
+    empty = MetricStore(RECORD_COLUMNS, capacity=64).view()
+    views = {"run-a": view, "run-b": other, "run-empty": empty, "run-old": view.drop(columns=["d_loss"])}
+    fig = charts.compare_figure(views, "d_loss", smoothing=0.7)
+    shown = [t for t in fig.data if t.showlegend is not False]
+    assert [t.name for t in shown] == ["run-a", "run-b"]
+    for trace, run_view in zip(shown, (view, other)):
+        np.testing.assert_allclose(
+            trace.y, charts.smooth(run_view["d_loss"].to_numpy(), 0.7), rtol=1e-12, atol=0
+        )
+        np.testing.assert_array_equal(trace.x, run_view["step"].to_numpy())
+    raw = [t for t in fig.data if t.showlegend is False]
+    assert [t.name for t in raw] == ["run-a (raw)", "run-b (raw)"]
+    assert shown[0].line.color != shown[1].line.color
+    assert fig.layout.title.text == "d_loss"
+    plain = charts.compare_figure(views, "d_loss")
+    assert [t.name for t in plain.data] == ["run-a", "run-b"]
+    assert charts.compare_figure(views, "d_loss", log_y=True).layout.yaxis.type == "log"
+
+
+def test_compare_figure_without_data_is_a_placeholder(empty_view):
+    fig = charts.compare_figure({"run-a": empty_view}, "d_loss")
+    assert fig.data == ()
+    assert fig.layout.annotations[0].text == "no data yet"
+    assert charts.compare_figure({}, "d_loss").layout.annotations[0].text == "no data yet"
+
+
+# ----------------------------------------------------------------------------- points_figure
+
+
+BOUNDS = (-2.0, 4.0, -1.0, 3.0)
+
+
+@pytest.fixture
+def points():
+    rng = np.random.default_rng(2)
+    real = rng.normal(size=(500, 2))
+    fake = rng.normal(size=(1000, 2))
+    xs = np.linspace(BOUNDS[0], BOUNDS[1], 40)
+    ys = np.linspace(BOUNDS[2], BOUNDS[3], 30)
+    heatmap = 1 / (1 + np.exp(-(xs[None, :] - ys[:, None])))  # rows = y
+    grads = rng.normal(size=(1000, 2)) * rng.uniform(0.1, 5.0, size=(1000, 1))
+    return real, fake, heatmap, grads
+
+
+def test_points_figure_heatmap_points_and_axes(points):
+    real, fake, heatmap, _ = points
+    fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, title="step 10")
+    (heat,) = [t for t in fig.data if isinstance(t, go.Heatmap)]
+    np.testing.assert_array_equal(heat.z, heatmap)
+    np.testing.assert_allclose(heat.x, np.linspace(-2, 4, 40))
+    np.testing.assert_allclose(heat.y, np.linspace(-1, 3, 30))
+    assert (heat.zmin, heat.zmax) == (0.0, 1.0)  # probabilities: a fixed scale around 0.5
+    assert fig.data[0] is heat  # behind the points
+    real_trace, fake_trace = only_trace(fig, "real"), only_trace(fig, "generated")
+    np.testing.assert_array_equal(real_trace.x, real[:, 0])
+    np.testing.assert_array_equal(real_trace.y, real[:, 1])
+    np.testing.assert_array_equal(fake_trace.x, fake[:, 0])
+    np.testing.assert_array_equal(fake_trace.y, fake[:, 1])
+    assert real_trace.marker.color != fake_trace.marker.color
+    assert traces_named(fig, "G's gradient") == []
+    assert tuple(fig.layout.xaxis.range) == (-2.0, 4.0)
+    assert tuple(fig.layout.yaxis.range) == (-1.0, 3.0)
+    assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
+    assert 380 <= fig.layout.height <= 460
+    assert fig.layout.title.text == "step 10"
+
+
+def test_points_figure_colour_scale_centre(points):
+    real, fake, heatmap, _ = points
+    scores = 3.0 * heatmap + 10.0  # a critic's raw scores in [10, 13]
+    fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=scores, midpoint=None)
+    heat = fig.data[0]
+    centre = np.median(scores)
+    assert (heat.zmin + heat.zmax) / 2 == pytest.approx(centre, rel=1e-12)
+    assert heat.zmax - heat.zmin == pytest.approx(2 * np.abs(scores - centre).max(), rel=1e-12)
+    # a D near chance stays pale: the range is at least 0.5 either side of the midpoint
+    near_chance = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=0.5 + 0.01 * heatmap).data[0]
+    assert (near_chance.zmin, near_chance.zmax) == (0.0, 1.0)
+
+
+def test_points_figure_gradient_arrows(points):
+    real, fake, heatmap, grads = points
+    fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, grads=grads)
+    arrows = only_trace(fig, "G's gradient")
+    x = np.asarray(arrows.x, dtype=np.float64).reshape(-1, 3)
+    y = np.asarray(arrows.y, dtype=np.float64).reshape(-1, 3)
+    assert len(x) == charts.MAX_ARROWS == 200
+    assert np.isnan(x[:, 2]).all() and np.isnan(y[:, 2]).all()
+    base = np.column_stack([x[:, 0], y[:, 0]])
+    tip = np.column_stack([x[:, 1], y[:, 1]])
+    # each base is a generated point, and the arrow points along its gradient
+    chosen = [int(np.flatnonzero((fake == b).all(axis=1))[0]) for b in base]
+    assert len(set(chosen)) == 200
+    step, g = tip - base, grads[chosen]
+    cross = step[:, 0] * g[:, 1] - step[:, 1] * g[:, 0]
+    np.testing.assert_allclose(cross, 0.0, atol=1e-12)
+    assert ((step * g).sum(axis=1) > 0).all()
+    lengths = np.hypot(*step.T)
+    ratios = lengths / np.hypot(*g.T)
+    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)  # one scale for all arrows
+    assert lengths.max() == pytest.approx(0.08 * (BOUNDS[1] - BOUNDS[0]), rel=1e-9)
+    assert fig.data[-1] is arrows  # on top of the points
+    few = charts.points_figure(real[:5], fake[:5], bounds=BOUNDS, grads=grads[:5])
+    assert len(only_trace(few, "G's gradient").x) == 15
+
+
+def test_points_figure_zero_gradients_and_input_checks(points):
+    real, fake, heatmap, grads = points
+    still = charts.points_figure(real, fake, bounds=BOUNDS, grads=np.zeros_like(fake))
+    x = np.asarray(only_trace(still, "G's gradient").x, dtype=np.float64).reshape(-1, 3)
+    np.testing.assert_array_equal(x[:, 0], x[:, 1])
+    with pytest.raises(ValueError, match="fake"):
+        charts.points_figure(real, fake[:, :1], bounds=BOUNDS)
+    with pytest.raises(ValueError, match="grads"):
+        charts.points_figure(real, fake, bounds=BOUNDS, grads=grads[:10])
+    with pytest.raises(ValueError, match="bounds"):
+        charts.points_figure(real, fake, bounds=(1.0, 0.0, 0.0, 1.0))
+    with pytest.raises(ValueError, match="heatmap"):
+        charts.points_figure(real, fake, bounds=BOUNDS, heatmap=np.ones(5))
+
+
+# ------------------------------------------------------------------------- image_grid_figure
+
+
+def test_image_grid_figure():
+    grid = np.random.default_rng(3).integers(0, 256, size=(73, 146, 3), dtype=np.uint8)
+    fig = charts.image_grid_figure(grid, title="samples")
+    (image,) = fig.data
+    assert isinstance(image, go.Image)
+    assert image.z.shape == (73, 146, 3)
+    np.testing.assert_array_equal(image.z, grid)
+    assert fig.layout.xaxis.visible is False and fig.layout.yaxis.visible is False
+    # half as tall as wide: a shorter chart than a square grid, never over 420
+    square = charts.image_grid_figure(np.zeros((50, 50, 3), dtype=np.uint8))
+    assert square.layout.height <= 420
+    assert fig.layout.height < square.layout.height
+    assert fig.layout.title.text == "samples"
+    with pytest.raises(ValueError, match="uint8"):
+        charts.image_grid_figure(grid.astype(np.float32))
+    with pytest.raises(ValueError, match="uint8"):
+        charts.image_grid_figure(grid[:, :, 0])
+
+
+# ---------------------------------------------------------------------------------- validity
+
+
+def all_figures(view, empty_view):
+    rng = np.random.default_rng(4)
+    fake = rng.normal(size=(50, 2))
+    return [
+        charts.loss_figure(view, EVENTS, 0.5, loss_name="minimax"),
+        charts.loss_figure(view, EVENTS, 0.0, log_y=True),
+        charts.accuracy_figure(view, EVENTS, 0.2),
+        charts.d_output_figure(view, EVENTS, midpoint=None),
+        charts.grad_norm_figure(view, EVENTS, 0.9),
+        charts.metric_figure(view, ["lr_g"], title="lr", hlines=[(1.0, "one")], yrange=(0, 3)),
+        charts.metric_figure(empty_view, ["d_loss"], title="empty"),
+        charts.compare_figure({"a": view, "b": view}, "g_loss", smoothing=0.5),
+        charts.points_figure(
+            rng.normal(size=(50, 2)), fake, bounds=BOUNDS, heatmap=rng.random((8, 8)), grads=-fake, title="p"
+        ),
+        charts.image_grid_figure(np.zeros((10, 20, 3), dtype=np.uint8), "g"),
+    ]
+
+
+def test_every_figure_passes_plotly_validation(view, empty_view):
+    # The builders skip plotly's validation for speed; this is where a misspelt property would show up.
+    for fig in all_figures(view, empty_view):
+        rebuilt = go.Figure(fig.to_dict())
+        assert rebuilt.to_plotly_json()["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+        assert len(rebuilt.data) == len(fig.data)
+        fig.to_json()  # serialises as the page will send it
+
+
+def test_charts_do_not_import_streamlit():
+    source = Path(charts.__file__).read_text(encoding="utf-8")
+    assert "import streamlit" not in source and "from streamlit" not in source
