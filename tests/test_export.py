@@ -1,0 +1,117 @@
+"""Exports (CSV, ZIP) and uploads (points CSV, images ZIP) with their limits and refusals."""
+
+import io
+import stat
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from gan_core import export
+from gan_core.config import GANConfig
+from gan_core.data import load_data
+from gan_core.export import (
+    UploadError,
+    extract_images_zip,
+    metrics_csv_bytes,
+    run_zip_bytes,
+    save_points_upload,
+)
+from gan_core.runner import Runner
+from gan_core.trainer import RECORD_COLUMNS
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    cfg = GANConfig(
+        dataset="ring8", width=16, latent_dim=4, batch_size=16, steps=12, sample_every=5, device="cpu"
+    )
+    runner = Runner(cfg, tmp_path_factory.mktemp("runs"), "r").start()
+    assert runner.wait(60) and runner.status == "finished"
+    return runner.run_dir
+
+
+def test_csv_export_has_every_step_and_column(run):
+    frame = pd.read_csv(io.BytesIO(metrics_csv_bytes(run)))
+    assert list(frame.columns) == list(RECORD_COLUMNS)
+    assert frame["step"].tolist() == list(range(1, 13))
+
+
+def test_csv_export_cuts_a_torn_last_line(run, tmp_path):
+    torn = (run.path / "metrics.csv").read_bytes() + b"13,0.1,0.2"
+    fake = type("R", (), {"path": tmp_path})()
+    (tmp_path / "metrics.csv").write_bytes(torn)
+    frame = pd.read_csv(io.BytesIO(metrics_csv_bytes(fake)))
+    assert frame["step"].iloc[-1] == 12
+
+
+def test_zip_export_holds_the_folder(run):
+    with zipfile.ZipFile(io.BytesIO(run_zip_bytes(run))) as zf:
+        names = set(zf.namelist())
+    assert {"r/config.json", "r/metrics.csv", "r/events.csv", "r/status.json", "r/samples/real.npz"} <= names
+    assert "r/checkpoints/step_00000012.pt" in names
+
+
+def png_bytes(color=(255, 0, 0), size=(12, 10)):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def make_zip(entries, symlink=None):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+        if symlink:
+            info = zipfile.ZipInfo(symlink)
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            zf.writestr(info, "/etc/passwd")
+    return buffer.getvalue()
+
+
+def test_images_zip_is_extracted_and_loads(tmp_path):
+    data = make_zip({"cats/a.png": png_bytes(), "dogs/b.png": png_bytes((0, 255, 0)), "notes.txt": b"hi"})
+    folder = extract_images_zip(data, "pets.zip", tmp_path)
+    assert folder.parent == tmp_path and sorted(p.name for p in folder.rglob("*.png")) == ["a.png", "b.png"]
+    assert not list(folder.rglob("*.txt"))  # non-images are left out
+    source = load_data(GANConfig(dataset="folder", data_path=str(folder), image_size=8))
+    assert source.num_examples == 2 and source.labels is not None
+
+
+@pytest.mark.parametrize(
+    "entries,symlink,message",
+    [
+        ({"../evil.png": png_bytes()}, None, "outside the archive"),
+        ({"/abs/evil.png": png_bytes()}, None, "outside the archive"),
+        ({"ok.png": png_bytes()}, "link.png", "symbolic link"),
+        ({"bomb.png": b"\0" * 5_000_000}, None, "compressed"),
+        ({"readme.txt": b"no images"}, None, "no images"),
+    ],
+)
+def test_hostile_zips_are_refused(tmp_path, entries, symlink, message):
+    with pytest.raises(UploadError, match=message):
+        extract_images_zip(make_zip(entries, symlink), "x.zip", tmp_path / "up")
+    assert not (tmp_path / "up").exists() or not any((tmp_path / "up").rglob("*.png"))
+
+
+def test_zip_limits(tmp_path, monkeypatch):
+    with pytest.raises(UploadError, match="not a readable ZIP"):
+        extract_images_zip(b"PK\x03\x04broken", "x.zip", tmp_path)
+    monkeypatch.setattr(export, "MAX_ZIP_ENTRIES", 2)
+    with pytest.raises(UploadError, match="allowed up to 2"):
+        extract_images_zip(make_zip({f"{i}.png": png_bytes() for i in range(3)}), "x.zip", tmp_path)
+    monkeypatch.setattr(export, "MAX_UPLOAD_BYTES", 10)
+    with pytest.raises(UploadError, match="too large"):
+        extract_images_zip(make_zip({"a.png": png_bytes()}), "x.zip", tmp_path)
+
+
+def test_points_upload(tmp_path):
+    path = save_points_upload(b"x,y\n0,1\n2,3\n", "my pts.csv", tmp_path)
+    assert path.read_bytes() == b"x,y\n0,1\n2,3\n" and path.is_relative_to(tmp_path)
+    source = load_data(GANConfig(dataset="points", data_path=str(path)))
+    np.testing.assert_allclose(source.examples().numpy(), [[0, 1], [2, 3]])
+    with pytest.raises(UploadError, match=r"\.csv"):
+        save_points_upload(b"x", "pts.txt", tmp_path)
