@@ -181,14 +181,13 @@ def sample_panel(view: RunView) -> None:
     if not steps:
         st.caption("No snapshot yet.")
         return
-    follow = st.session_state.get("snap_follow", True)
-    if len(steps) > 1:
-        chosen = st.select_slider(
-            "Snapshot at step", options=steps, value=steps[-1] if follow else None, key="snap_step"
-        )
-        st.session_state["snap_follow"] = chosen == steps[-1]
-    else:
-        chosen = steps[-1]
+    key = f"snap_step_{view.run_id}"
+    # Follow the newest snapshot unless the user scrubbed back; a step thinned away resets to the newest.
+    if st.session_state.get("snap_follow", True) or st.session_state.get(key) not in steps:
+        st.session_state[key] = steps[-1]
+    # (a slider needs two stops; with one snapshot there is nothing to scrub)
+    chosen = st.select_slider("Snapshot at step", options=steps, key=key) if len(steps) > 1 else steps[-1]
+    st.session_state["snap_follow"] = chosen == steps[-1]
     found = view.snapshot(chosen)
     if found is None:
         return
