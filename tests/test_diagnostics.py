@@ -1,0 +1,77 @@
+"""Quality metrics on constructed samples with known answers."""
+
+import math
+
+import numpy as np
+import pytest
+
+from gan_core.config import GANConfig
+from gan_core.data import load_data
+from gan_core.diagnostics import (
+    class_metrics,
+    diversity,
+    grid_divergences,
+    mean_pairwise_distance,
+    mode_metrics,
+)
+
+RING = load_data(GANConfig(dataset="ring8"))
+CENTERS, STD = RING.centers.numpy(), RING.mode_std
+
+
+def test_real_ring8_samples_cover_every_mode_with_high_quality():
+    real = RING.examples().numpy()[:2500]
+    m = mode_metrics(real, CENTERS, STD)
+    assert m["modes_covered"] == 8
+    assert m["hq_pct"] == pytest.approx(98.9, abs=1.0)  # P(|N(0, I)| <= 3) in 2D is 1 - e^-4.5 = 98.9%
+    assert m["mode_kl"] == pytest.approx(0.0, abs=0.01)
+
+
+def test_collapsed_onto_one_mode():
+    rng = np.random.default_rng(0)
+    points = CENTERS[3] + STD * rng.normal(size=(2500, 2))
+    m = mode_metrics(points, CENTERS, STD)
+    assert m["modes_covered"] == 1 and m["mode_kl"] == pytest.approx(math.log(8), rel=1e-9)
+
+
+def test_stray_point_covers_a_mode_but_kl_sees_it():
+    rng = np.random.default_rng(1)
+    points = np.concatenate([CENTERS[0] + STD * rng.normal(size=(2499, 2)), CENTERS[5:6]])
+    m = mode_metrics(points, CENTERS, STD)
+    assert m["modes_covered"] == 2
+    assert m["mode_kl"] > 0.95 * math.log(8)
+
+
+def test_low_quality_points_count_for_nothing():
+    points = np.zeros((100, 2))  # the centre of the ring: far from every mode
+    points[:10] = np.nan
+    m = mode_metrics(points, CENTERS, STD)
+    assert m == {"modes_covered": 0.0, "hq_pct": 0.0, "mode_kl": pytest.approx(math.log(8))}
+
+
+def test_grid_divergences():
+    real = RING.examples().numpy()
+    same = grid_divergences(real[:5000], real[5000:], RING.bounds)
+    assert same["grid_kl"] == pytest.approx(0.0, abs=0.15) and same["grid_js"] == pytest.approx(0.0, abs=0.05)
+    collapsed = CENTERS[0] + STD * np.random.default_rng(2).normal(size=(5000, 2))
+    far = grid_divergences(real, collapsed, RING.bounds)
+    assert far["grid_js"] > 0.5 and far["grid_js"] <= math.log(2) + 1e-9
+    assert far["grid_kl"] > 5.0
+
+
+def test_diversity():
+    rng = np.random.default_rng(3)
+    real = rng.uniform(-1, 1, size=(64, 1, 8, 8))
+    assert diversity(rng.uniform(-1, 1, size=(64, 1, 8, 8)), real) == pytest.approx(1.0, abs=0.05)
+    collapsed = np.repeat(real[:1], 64, axis=0) + 0.01 * rng.normal(size=(64, 1, 8, 8))
+    assert diversity(collapsed, real) < 0.05
+    assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_class_metrics():
+    uniform = class_metrics(np.repeat(np.arange(10), 100))
+    assert uniform == {"classes_covered": 10.0, "class_kl": pytest.approx(0.0, abs=1e-12)}
+    one = class_metrics(np.full(500, 7))
+    assert one == {"classes_covered": 1.0, "class_kl": pytest.approx(math.log(10))}
+    two = class_metrics(np.array([0] * 50 + [1] * 50))
+    assert two["classes_covered"] == 2 and two["class_kl"] == pytest.approx(math.log(5))
