@@ -5,17 +5,19 @@ named flags. Signals are smoothed with an exponential moving average over about 
 and a flag changes only after its condition has held (or failed) for `HOLD_STEPS` consecutive steps
 (`HOLD_EVALS` evaluations for coverage flags): hysteresis, so flags do not flicker.
 
-Thresholds (the Guide page shows the same table):
+Thresholds (the Guide page shows the same):
 
-| flag | raised when |
-| --- | --- |
-| ``d_overpowers`` | smoothed d_acc_real and d_acc_fake both above 0.95 |
-| ``g_overpowers`` | smoothed d_acc_fake below 0.35: D calls most fakes real, well below chance |
-| ``vanishing_gradients`` | smoothed g_grad_norm below 5% of its peak while D is near-perfect (> 0.9 on both) |
-| ``exploding_gradients`` | d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) |
-| ``mode_collapse`` | modes/classes covered at most half the best seen so far (or ≤ 2), or diversity below half its best or below 0.2 |
-| ``diverged`` | a NaN or Inf in a loss or gradient norm: immediate, never cleared, and the run stops as failed |
-| ``equilibrium`` | (healthy) smoothed accuracies within 0.35–0.65 and, for probability outputs, D(x) and D(G(z)) within 0.3–0.7, with no failure flag up |
+- ``d_overpowers``: smoothed d_acc_real and d_acc_fake both above 0.95.
+- ``g_overpowers``: smoothed d_acc_fake below 0.35 (D calls most fakes real, well below chance).
+- ``vanishing_gradients``: smoothed g_grad_norm below 5% of its peak while D is near-perfect (both
+  smoothed accuracies above 0.9).
+- ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) for 5 steps.
+- ``mode_collapse``: modes or classes covered at most half the best seen so far (or at most 2), or
+  diversity at most half its best or at most 0.2.
+- ``diverged``: a NaN or Inf in a loss or gradient norm: immediate, never cleared; the run stops as
+  failed.
+- ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
+  and D(G(z)) within 0.3-0.7, with no failure flag up.
 """
 
 from __future__ import annotations
