@@ -296,6 +296,9 @@ def _hline_shapes(hlines: Iterable[tuple[float, str]], log_y: bool) -> list[dict
 
 def _y_axis(y_title: str | None, log_y: bool, yrange: tuple[float, float] | None) -> dict[str, Any]:
     axis: dict[str, Any] = {"title": {"text": y_title or ""}, "type": "log" if log_y else "linear"}
+    if log_y:
+        # plain numbers on every labelled tick (plotly's default labels minor ticks by their digit only)
+        axis["tickformat"] = ".2~g"
     if yrange is not None:
         low, high = (float(v) for v in yrange)
         if not log_y:
