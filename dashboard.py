@@ -50,11 +50,27 @@ def start_run(cfg: GANConfig) -> None:
     st.session_state["_rate"] = []
 
 
+ACK_SECONDS = 5.0
+
+
 def command(view: RunView, action: str, *args) -> None:
+    """Send a command and wait (briefly) until the training thread has acted on it, so that the rerun
+    this click triggers draws the new state rather than the one before it."""
+    runner = view.runner
+    events_before = len(runner.events)
+    done = {
+        "pause": lambda r: r.status != "running",
+        "resume": lambda r: r.status != "paused",
+        "stop": lambda r: r.status in ENDED,
+        "step": lambda r: len(r.events) > events_before or r.status in ENDED,
+    }[action]
     try:
-        getattr(view.runner, action)(*args)
+        getattr(runner, action)(*args)
     except (RunnerError, ValueError) as exc:
         st.session_state["_flash"] = ("error", str(exc))
+        return
+    if not runner.wait_until(done, timeout=ACK_SECONDS):
+        st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
 
 
 def apply_changes(view: RunView, changes: dict) -> None:
@@ -86,6 +102,7 @@ if flash:
 
 live = view is not None and view.live and view.status not in ENDED
 status = view.status if view is not None else "idle"
+st.session_state["_drawn_status"] = status
 
 controls = st.container(horizontal=True)
 controls.button(
@@ -244,11 +261,10 @@ def live_body() -> None:
     progress_line(current)
     charts_panel(current)
     sample_panel(current)
-    # The run ended while we watched: one full rerun turns the controls and the refresh off.
-    if st.session_state.get("_was_live") and current.status in ENDED:
-        st.session_state["_was_live"] = False
+    # The status changed since the page was drawn (the run ended, or another tab paused it): one full
+    # rerun redraws the controls and turns the refresh on or off.
+    if current.status != st.session_state.get("_drawn_status"):
         st.rerun(scope="app")
-    st.session_state["_was_live"] = current.live and current.status not in ENDED
 
 
 opts = st.container(horizontal=True)

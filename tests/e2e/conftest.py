@@ -1,0 +1,167 @@
+"""Fixtures for the browser tests: a real ``streamlit run`` server and Debian's headless Chromium.
+
+Each server trains into its own temporary runs folder (GAN_DASHBOARD_RUNS) and is always shut down:
+SIGTERM first (the app stops its live runs cleanly on the way out), SIGKILL only if it hangs.
+Playwright's own browser download is not used; scripts/test.sh installs /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HEALTH_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+
+@dataclass
+class Server:
+    url: str
+    runs_root: Path
+    process: subprocess.Popen
+    log_path: Path
+
+    def log_tail(self, chars: int = 3000) -> str:
+        return self.log_path.read_text(errors="replace")[-chars:]
+
+    def stop(self) -> int:
+        """SIGTERM and wait; SIGKILL if it has not exited within STOP_TIMEOUT. Returns the exit code."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(STOP_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(STOP_TIMEOUT)
+        return self.process.returncode
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+            return response.read().strip() == b"ok"
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def serve(runs_root: Path, log_path: Path) -> Iterator[Server]:
+    """Run the dashboard on a free port until the block ends; yields once /_stcore/health says ok."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GAN_DASHBOARD_RUNS": str(runs_root),
+        # On a small shared machine torch's intra-op pool spins against busy cores and a tiny step
+        # takes 100x longer; one thread keeps the test runs at a few milliseconds a step.
+        "OMP_NUM_THREADS": "1",
+    }
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "dashboard.py",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.headless=true",
+        "--browser.gatherUsageStats=false",
+        "--server.fileWatcherType=none",
+    ]
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    server = Server(f"http://127.0.0.1:{port}", runs_root, process, log_path)
+    try:
+        deadline = time.monotonic() + HEALTH_TIMEOUT
+        while not _healthy(server.url):
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"streamlit did not report healthy within {HEALTH_TIMEOUT:.0f} s:\n{server.log_tail()}"
+                )
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                # doubles as the pause between polls, and notices a server that died on start
+                process.wait(0.25)
+                pytest.fail(f"streamlit exited with {process.returncode} on start:\n{server.log_tail()}")
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def streamlit_server(tmp_path_factory) -> Iterator[Server]:
+    """One server shared by a module's tests, with its own runs folder."""
+    folder = tmp_path_factory.mktemp("e2e-server")
+    with serve(folder / "runs", folder / "streamlit.log") as server:
+        yield server
+
+
+@pytest.fixture
+def start_server(tmp_path) -> Iterator[Callable[[], Server]]:
+    """A factory for dedicated servers (e.g. one a test shuts down itself); all stopped at the end."""
+    numbers = itertools.count()
+    with contextlib.ExitStack() as stack:
+
+        def start() -> Server:
+            folder = tmp_path / f"server{next(numbers)}"
+            folder.mkdir()
+            return stack.enter_context(serve(folder / "runs", folder / "streamlit.log"))
+
+        yield start
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail(
+            f"{CHROMIUM} is missing: the browser tests drive Debian's Chromium "
+            "(run scripts/test.sh, or `apt-get install chromium`)"
+        )
+    playwright = sync_playwright().start()
+    try:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        yield page
+    finally:
+        context.close()

@@ -1,0 +1,188 @@
+"""The dashboard in a real browser: a run started, watched live, paused, stepped, resumed, stopped,
+exported and found on the other pages; and a server shutdown that stops a live run cleanly.
+
+What only a browser shows is checked here: the live fragment refreshing by itself, the chart's SVG
+changing, the buttons' enabled state following the run, and the file a download hands over.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, WebSocket, expect
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+from gan_core.trainer import RECORD_COLUMNS
+
+pytestmark = pytest.mark.e2e
+
+UI_TIMEOUT = 30_000  # ms: the machine is slow and shared
+TARGET_STEPS = 100_000  # far more than a test trains: every run here ends by Stop or shutdown
+
+STEP_ABOVE = """(before) => {
+  const bar = document.querySelector('[data-testid="stProgress"]');
+  const match = bar && bar.innerText.match(/^step (\\d+)/);
+  return match !== null && Number(match[1]) > before;
+}"""
+LOSS_PATHS = """() => [...document.querySelectorAll('.st-key-chart_loss path.js-line')]
+  .map(p => p.getAttribute("d")).join("|")"""
+LOSS_CHANGED = f"(before) => {{ const now = ({LOSS_PATHS})(); return now !== '' && now !== before; }}"
+
+
+def script_finished(payload: str | bytes) -> bool:
+    """Whether a websocket frame from the server says a full script run finished."""
+    if isinstance(payload, str):
+        return False
+    msg = ForwardMsg.FromString(payload)
+    return msg.HasField("script_finished") and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
+
+
+def open_app(page: Page, url: str) -> WebSocket:
+    """Load the app; returns the session's websocket (its frames tell when a script run finished)."""
+    with page.expect_websocket(lambda ws: ws.url.endswith("/_stcore/stream")) as socket:
+        page.goto(url)
+    page.wait_for_selector('[data-testid="stApp"]')
+    expect(button(page, "Start")).to_be_enabled(timeout=UI_TIMEOUT)
+    return socket.value
+
+
+def button(page: Page, name: str):
+    return page.get_by_role("button", name=name, exact=True)
+
+
+def set_number(page: Page, socket: WebSocket, group: str, name: str, value: int) -> None:
+    """Type a sidebar number and wait until the script run it triggers has finished on the server
+    (Start's callback is bound to the config of the last finished run)."""
+    sidebar = page.get_by_test_id("stSidebar")
+    field = sidebar.get_by_role("spinbutton", name=name, exact=True)
+    if not field.is_visible():
+        sidebar.get_by_text(group, exact=True).click()
+    field.fill(str(value))
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        field.press("Enter")
+
+
+def status(page: Page):
+    return page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^Status:"))
+
+
+def shown_step(page: Page) -> int:
+    text = page.get_by_test_id("stProgress").inner_text()
+    match = re.match(r"step (\d+) ", text)
+    assert match, f"unexpected progress text {text!r}"
+    return int(match.group(1))
+
+
+def wait_step_above(page: Page, step: int) -> int:
+    page.wait_for_function(STEP_ABOVE, arg=step, timeout=UI_TIMEOUT)
+    return shown_step(page)
+
+
+def watched_run_id(page: Page) -> str:
+    match = re.search(r"· run (\S+) ·", status(page).inner_text())
+    assert match, status(page).inner_text()
+    return match.group(1)
+
+
+def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, page, tmp_path):
+    socket = open_app(page, streamlit_server.url)
+    set_number(page, socket, "Run", "steps", TARGET_STEPS)
+    set_number(page, socket, "Model", "width", 32)
+    set_number(page, socket, "Optimizer", "batch_size", 32)
+
+    button(page, "Start").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+    run_id = watched_run_id(page)
+    assert (streamlit_server.runs_root / run_id / "config.json").is_file()
+    config = json.loads((streamlit_server.runs_root / run_id / "config.json").read_text())
+    assert (config["steps"], config["width"], config["batch_size"]) == (TARGET_STEPS, 32, 32)
+
+    # The live fragment refreshes by itself: the step count and the loss chart move on.
+    first = wait_step_above(page, 0)
+    expect(page.get_by_test_id("stProgress")).to_contain_text(f" / {TARGET_STEPS}")
+    wait_step_above(page, first)
+    loss_before = page.evaluate(LOSS_PATHS)
+    page.wait_for_function(LOSS_CHANGED, arg=loss_before, timeout=UI_TIMEOUT)
+    for key in ("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_samples", "chart_real"):
+        expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible(timeout=UI_TIMEOUT)
+
+    button(page, "Pause").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: paused"), timeout=UI_TIMEOUT)
+    expect(button(page, "Resume")).to_be_enabled(timeout=UI_TIMEOUT)
+    expect(button(page, "Step")).to_be_enabled(timeout=UI_TIMEOUT)
+    expect(button(page, "Pause")).to_be_disabled()
+    paused = shown_step(page)
+
+    button(page, "Step").click()
+    expect(page.get_by_test_id("stProgress")).to_have_text(
+        re.compile(rf"^step {paused + 1} / {TARGET_STEPS}"), timeout=UI_TIMEOUT
+    )
+    expect(status(page)).to_have_text(re.compile(r"^Status: paused"))
+
+    button(page, "Resume").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: running"), timeout=UI_TIMEOUT)
+    expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
+    wait_step_above(page, paused + 1)
+
+    button(page, "Stop").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
+    expect(button(page, "Stop")).to_be_disabled(timeout=UI_TIMEOUT)
+    expect(button(page, "Start")).to_be_enabled()
+    final = shown_step(page)
+    assert final > paused + 1
+    on_disk = json.loads((streamlit_server.runs_root / run_id / "status.json").read_text())
+    assert (on_disk["status"], on_disk["step"]) == ("stopped", final)
+
+    with page.expect_download(timeout=UI_TIMEOUT) as download_info:
+        button(page, "Download CSV").click()
+    download = download_info.value
+    assert download.suggested_filename == f"{run_id}.csv"
+    saved = tmp_path / download.suggested_filename
+    download.save_as(saved)
+    metrics = pd.read_csv(saved)
+    assert list(metrics.columns) == list(RECORD_COLUMNS)
+    assert metrics["step"].tolist() == list(range(1, final + 1))
+    assert metrics[["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]].notna().all().all()
+
+    page.get_by_role("link", name="Runs").click()
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=UI_TIMEOUT)
+    table = page.locator(".st-key-runs_table")
+    expect(table).to_be_visible(timeout=UI_TIMEOUT)
+    expect(table.get_by_text(run_id, exact=True)).to_have_count(1)  # the grid's accessible copy
+    expect(page.get_by_role("combobox", name="Run")).to_have_value(run_id)  # the newest is picked
+
+    page.get_by_role("link", name="Compare").click()
+    expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=UI_TIMEOUT)
+    chart = page.locator(".st-key-cmp_chart_d_loss")
+    expect(chart.locator("path.js-line").first).to_be_visible(timeout=UI_TIMEOUT)
+    expect(chart).to_contain_text(run_id)  # the legend names the run
+
+    page.get_by_role("link", name="Guide").click()
+    expect(page.get_by_role("heading", name="How to read the dashboard")).to_be_visible(timeout=UI_TIMEOUT)
+
+
+def test_server_shutdown_stops_a_live_run_cleanly(start_server, page):
+    server = start_server()
+    socket = open_app(page, server.url)
+    set_number(page, socket, "Run", "steps", 0)  # until stopped: only the shutdown can end it
+    set_number(page, socket, "Model", "width", 32)
+    button(page, "Start").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+    run_id = watched_run_id(page)
+    shown = wait_step_above(page, 0)
+
+    exit_code = server.stop()  # SIGTERM, as a service manager stops it
+    assert exit_code == 0, f"streamlit exited with {exit_code} on SIGTERM:\n{server.log_tail()}"
+    run = server.runs_root / run_id
+    on_disk = json.loads((run / "status.json").read_text())
+    assert on_disk["status"] == "stopped" and on_disk["error"] is None
+    assert on_disk["step"] >= shown
+    events = pd.read_csv(run / "events.csv")
+    assert events[events.kind == "status"]["detail"].tolist() == ["running", "stopped"]
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert metrics["step"].tolist() == list(range(1, on_disk["step"] + 1))  # flushed to the last step
+    checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
+    assert checkpoints[-1] == f"step_{on_disk['step']:08d}.pt"  # the final checkpoint

@@ -1,0 +1,373 @@
+"""The Streamlit pages, run in-process through `AppTest`: every page renders, and the Train view's
+controls drive a real (tiny) run through the server-wide registry.
+
+Each test gets its own runs folder through GAN_DASHBOARD_RUNS, so it also gets its own registry (the
+registry is cached per runs folder); the fixture stops every run the test left alive. Fragments do not
+re-run by themselves under AppTest, so a test waits on the runner and then calls ``at.run()`` again.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+from streamlit.runtime.state.common import user_key_from_element_id
+from streamlit.testing.v1 import AppTest
+
+from gan_core.config import GANConfig
+from gan_core.export import metrics_csv_bytes
+from gan_core.rundir import RunDir
+from gan_core.runner import Runner
+from gan_core.trainer import RECORD_COLUMNS
+from ui.common import RUNS_ENV, registry
+
+APP_DIR = Path(__file__).resolve().parents[1]
+PAGES = ["dashboard.py", "pages/1_Runs.py", "pages/2_Compare.py", "pages/3_Guide.py"]
+TIMEOUT = 60  # seconds: generous, the test machine is slow and shared
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
+# The sidebar's values for a tiny open-ended run: it trains until a test pauses or stops it.
+TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
+LIVE_CHARTS = {"chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_samples"}
+
+
+# ---------------------------------------------------------------------------------------------- fixtures
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # On a small shared machine torch's intra-op pool spins against busy cores and a tiny step takes
+    # 100x longer; one thread keeps these runs at a few milliseconds a step.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv(RUNS_ENV, str(root))
+    yield root
+    reg = registry()
+    reg.stop_all(timeout=TIMEOUT)
+    assert not [r.run_id for r in reg.active()], "a run outlived its test"
+
+
+def finished_run(root: Path, run_id: str, **overrides) -> Runner:
+    cfg = GANConfig(**{**TINY, "steps": 20, **overrides})
+    runner = Runner(cfg, root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    return runner
+
+
+def app(page: str = "dashboard.py", **form) -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / page), default_timeout=TIMEOUT)
+    for field, value in form.items():
+        at.session_state[f"cfg_{field}"] = value
+    return at
+
+
+def status_line(at: AppTest) -> str:
+    lines = [m.value for m in at.markdown if m.value.startswith("**Status:**")]
+    assert len(lines) == 1, f"expected one status line, got {lines}"
+    return lines[0]
+
+
+def chart_keys(at: AppTest) -> set[str]:
+    return {user_key_from_element_id(chart.proto.id) for chart in at.get("plotly_chart")}
+
+
+def watched(at: AppTest) -> str | None:
+    # AppTest's session state has no .get(); the app sets run_id only once a run is watched.
+    return at.session_state["run_id"] if "run_id" in at.session_state else None  # noqa: SIM401
+
+
+def enabled(at: AppTest, key: str) -> bool:
+    return not at.button(key=key).disabled
+
+
+def start(at: AppTest) -> Runner:
+    """Press Start; return the runner the session now watches."""
+    at.button(key="btn_start").click().run()
+    assert not at.exception
+    run_id = watched(at)
+    assert run_id
+    runner = registry().runner(run_id)
+    assert runner is not None
+    return runner
+
+
+def pause(at: AppTest, runner: Runner) -> int:
+    """Press Pause, wait until the run is paused, re-render; return the step it paused at."""
+    at.button(key="btn_pause").click().run()
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    at.run()
+    return runner.current_step
+
+
+def paused_at(step: int):
+    return lambda r: r.status == "paused" and r.current_step == step
+
+
+def count(runner: Runner, kind: str) -> int:
+    return sum(e["kind"] == kind for e in runner.events)
+
+
+# ---------------------------------------------------------------------------------------------- every page
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_runs(runs_root, page):
+    at = app(page).run()
+    assert not at.exception
+    assert len(at.title) == 1
+    if page == "dashboard.py":
+        assert enabled(at, "btn_start")
+        assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
+    if page in ("pages/1_Runs.py", "pages/2_Compare.py"):
+        assert "No runs yet" in at.info[0].value
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_with_a_finished_run(runs_root, page):
+    finished_run(runs_root, "r1")
+    at = app(page).run()
+    assert not at.exception
+    assert len(at.title) == 1
+    if page == "pages/1_Runs.py":
+        assert at.dataframe[0].value["run_id"].tolist() == ["r1"]
+    if page == "pages/2_Compare.py":
+        assert at.multiselect(key="cmp_runs").value == ["r1"]
+        assert chart_keys(at) == {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
+
+
+@pytest.mark.parametrize(
+    ("dataset", "sample_charts"), [("ring8", {"chart_samples"}), ("digits", {"chart_samples", "chart_real"})]
+)
+def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_charts):
+    finished_run(runs_root, "done", dataset=dataset, sample_every=10)
+    at = app()
+    at.session_state["run_id"] = "done"
+    at.run()
+    assert not at.exception
+    line = status_line(at)
+    assert line.startswith("**Status:** `finished`") and "run `done`" in line and "read-only" in line
+    assert at.get("progress")[0].text.startswith("step 20 / 20")
+    assert chart_keys(at) == LIVE_CHARTS - {"chart_samples"} | sample_charts
+    (snapshots,) = [s for s in at.select_slider if s.label == "Snapshot at step"]
+    assert snapshots.options == ["0", "10", "20"] and snapshots.value == 20  # on the newest
+    # A finished run takes no commands; Start still starts a new one.
+    assert enabled(at, "btn_start")
+    assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
+
+
+# ---------------------------------------------------------------------------------------------- train view
+def test_start_creates_a_run_and_its_metrics_appear(runs_root):
+    at = app(**TINY_FORM).run()
+    assert not at.exception and watched(at) is None
+    runner = start(at)
+    assert (runs_root / runner.run_id / "config.json").is_file()
+    assert runner.cfg == GANConfig(**TINY_FORM)
+    # Snapshots every 5 steps wake the waiter, so this needs no polling.
+    assert runner.wait_until(lambda r: len(r.store) >= 10, TIMEOUT)
+    at.run()
+    assert not at.exception
+    assert status_line(at).startswith(f"**Status:** `running` · run `{runner.run_id}` · ring8")
+    assert chart_keys(at) == LIVE_CHARTS
+    assert at.get("progress")[0].text.startswith("step ")
+    assert runner.store.latest()["step"] >= 10
+    assert enabled(at, "btn_pause") and enabled(at, "btn_stop")
+    assert not enabled(at, "btn_resume") and not enabled(at, "btn_step")
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+
+
+def test_pause_step_d_step_g_step_resume_stop(runs_root):
+    at = app(**TINY_FORM).run()
+    runner = start(at)
+    step = pause(at, runner)
+    assert status_line(at).startswith("**Status:** `paused`")
+    assert at.get("progress")[0].text.startswith(f"step {step} ")
+    assert enabled(at, "btn_resume") and enabled(at, "btn_step") and enabled(at, "btn_stop")
+    assert not enabled(at, "btn_pause")
+    assert at.button(key="btn_step_d").label == "D step" and at.button(key="btn_step_g").label == "G step"
+
+    # Step: exactly one full step, still paused.
+    at.button(key="btn_step").click().run()
+    assert runner.wait_until(lambda r: count(r, "step_full") == 1, TIMEOUT)
+    at.run()
+    assert runner.current_step == step + 1 and runner.status == "paused"
+    assert at.get("progress")[0].text.startswith(f"step {step + 1} ")
+    assert status_line(at).startswith("**Status:** `paused`")
+
+    # D step: D alone, so no generator step and no record.
+    rows = len(runner.store)
+    at.button(key="btn_step_d").click().run()
+    assert runner.wait_until(lambda r: count(r, "step_d") == 1, TIMEOUT)
+    at.run()
+    assert runner.current_step == step + 1 and len(runner.store) == rows
+    assert any(c.value.startswith("Last D-only step: d_loss") for c in at.caption)
+    assert status_line(at).startswith("**Status:** `paused`")
+
+    # G step: one generator update, one record.
+    at.button(key="btn_step_g").click().run()
+    assert runner.wait_until(lambda r: count(r, "step_g") == 1, TIMEOUT)
+    at.run()
+    assert runner.current_step == step + 2 and len(runner.store) == rows + 1
+    assert status_line(at).startswith("**Status:** `paused`")
+
+    at.button(key="btn_resume").click().run()
+    assert runner.wait_until(lambda r: r.status == "running", TIMEOUT)
+    at.run()
+    assert status_line(at).startswith("**Status:** `running`")
+    assert enabled(at, "btn_pause") and not enabled(at, "btn_resume")
+    assert not {"btn_step_d", "btn_step_g"} & {b.key for b in at.button}  # only while paused
+
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    at.run()
+    assert status_line(at).startswith("**Status:** `stopped`")
+    assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
+    assert enabled(at, "btn_start")
+    assert RunDir.open(runs_root, runner.run_id).read_status()["status"] == "stopped"
+
+
+def test_mid_run_learning_rate_change(runs_root):
+    old_lr, new_lr = 2e-4, 1e-3
+    at = app(**TINY_FORM, lr_g=old_lr).run()
+    runner = start(at)
+    step = pause(at, runner)
+    before = step + 3
+    runner.run_to(before)
+    assert runner.wait_until(paused_at(before), TIMEOUT)
+    at.run()
+    assert "btn_apply" not in {b.key for b in at.button}  # the sidebar matches the run
+
+    at.session_state["cfg_lr_g"] = new_lr
+    at.run()
+    apply = at.button(key="btn_apply")
+    assert apply.label.startswith("Apply changes") and "lr_g" in apply.label
+    apply.click().run()
+    assert not at.exception
+    assert at.success[0].value == f"Applied: lr_g = {new_lr}"
+    assert runner.wait_until(lambda r: count(r, "hparam") == 1, TIMEOUT)
+    assert runner.hparams["lr_g"] == pytest.approx(new_lr, rel=1e-12)
+    at.run()
+    assert "btn_apply" not in {b.key for b in at.button}  # applied: nothing left to apply
+
+    after = before + 4
+    runner.run_to(after)
+    assert runner.wait_until(paused_at(after), TIMEOUT)
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+
+    run = RunDir.open(runs_root, runner.run_id)
+    metrics = run.read_metrics().set_index("step")
+    assert metrics.index.tolist() == list(range(1, after + 1))
+    assert metrics.loc[:before, "lr_g"].to_numpy() == pytest.approx([old_lr] * before, rel=1e-9)
+    assert metrics.loc[before + 1 :, "lr_g"].to_numpy() == pytest.approx([new_lr] * 4, rel=1e-9)
+    assert metrics["lr_d"].to_numpy() == pytest.approx([2e-4] * after, rel=1e-9)  # untouched
+    events = run.read_events()
+    hparam = events[events.kind == "hparam"]
+    assert hparam["step"].tolist() == [before + 1]
+    assert "lr_g" in hparam["detail"].iloc[0]
+
+
+def test_csv_download_holds_every_step_and_column(runs_root):
+    at = app(**TINY_FORM).run()
+    runner = start(at)
+    step = pause(at, runner)
+    runner.run_to(step + 5)
+    assert runner.wait_until(paused_at(step + 5), TIMEOUT)
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    at.run()
+    button = at.get("download_button")
+    by_key = {user_key_from_element_id(b.proto.id): b for b in button}
+    assert by_key["dl_csv"].proto.label == "Download CSV"
+    assert by_key["dl_zip"].proto.label == "Download ZIP"
+    # AppTest drops the mock runtime that holds the button's deferred data after each run, so read
+    # the export through the function the button calls.
+    view = registry().view(runner.run_id)
+    frame = pd.read_csv(io.BytesIO(metrics_csv_bytes(view.run_dir)))
+    assert list(frame.columns) == list(RECORD_COLUMNS)
+    assert frame["step"].tolist() == list(range(1, step + 6))
+    assert runner.current_step == step + 5
+    assert frame[["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]].notna().all().all()
+    assert frame["lr_g"].to_numpy() == pytest.approx([2e-4] * (step + 5), rel=1e-9)
+
+
+# ---------------------------------------------------------------------------------------------- bad input
+def test_points_without_data_path_shows_an_error_and_cannot_start(runs_root):
+    at = app(**{**TINY_FORM, "dataset": "points", "data_path": ""}).run()
+    assert not at.exception
+    assert any("data_path" in e.value for e in at.error)
+    assert at.button(key="btn_start").disabled
+    assert watched(at) is None
+    assert not list(runs_root.glob("*/config.json"))
+
+
+def test_mnist_without_files_shows_an_error_and_leaves_no_run(runs_root, tmp_path):
+    empty = tmp_path / "no-mnist-here"
+    empty.mkdir()
+    at = app(**{**TINY_FORM, "dataset": "mnist", "data_path": str(empty), "download": False}).run()
+    assert not at.exception and not at.error
+    assert enabled(at, "btn_start")  # nothing the form can check: the data loads only at Start
+    at.button(key="btn_start").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and "mnist" in errors[0] and str(empty) in errors[0]
+    assert watched(at) is None
+    assert not list(runs_root.glob("*/config.json"))
+    assert registry().active() == []
+
+
+# ---------------------------------------------------------------------------------------------- other pages
+def test_runs_page_lists_runs_and_opens_one_in_the_train_view(runs_root):
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", seed=1)
+    at = app().run()
+    at.switch_page("pages/1_Runs.py").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert sorted(table["run_id"]) == ["r1", "r2"]
+    assert set(table["status"]) == {"finished"} and set(table["step"]) == {20}
+    keys = {user_key_from_element_id(b.proto.id) for b in at.get("download_button")}
+    assert keys == {"runs_dl_csv", "runs_dl_zip"}
+
+    at.selectbox(key="runs_pick").select("r1").run()
+    at.button(key="runs_open").click().run()  # sets the watched run, then switches to the Train view
+    assert not at.exception
+    assert watched(at) == "r1"
+    assert at.title[0].value == "Watch a GAN learn"
+    assert status_line(at).startswith("**Status:** `finished` · run `r1`")
+
+
+def test_runs_page_deletes_a_finished_run(runs_root):
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", seed=1)
+    at = app().run()
+    at.switch_page("pages/1_Runs.py").run()
+    at.selectbox(key="runs_pick").select("r2").run()
+    at.button(key="runs_delete").click().run()
+    assert not at.exception
+    assert at.success[0].value == "Deleted run r2."
+    assert not (runs_root / "r2").exists() and (runs_root / "r1" / "config.json").is_file()
+    assert at.dataframe[0].value["run_id"].tolist() == ["r1"]
+
+
+def test_compare_page_overlays_two_runs_and_lists_differing_fields(runs_root):
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", lr_g=1e-3)
+    at = app("pages/2_Compare.py").run()
+    assert not at.exception
+    assert sorted(at.multiselect(key="cmp_runs").value) == ["r1", "r2"]
+    assert chart_keys(at) == {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
+    diff = at.dataframe[0].value
+    assert diff.index.tolist() == ["lr_g"]
+    assert sorted(diff.columns) == ["r1", "r2"]
+    assert float(diff.loc["lr_g", "r1"]) == pytest.approx(2e-4, rel=1e-9)
+    assert float(diff.loc["lr_g", "r2"]) == pytest.approx(1e-3, rel=1e-9)
+
+    at.multiselect(key="cmp_metrics").set_value(["g_grad_norm"]).run()
+    assert chart_keys(at) == {"cmp_chart_g_grad_norm"}
