@@ -4,7 +4,7 @@ Layout of ``<runs_root>/<run_id>/``::
 
     config.json        the GANConfig (written once, atomically)
     status.json        status, step, error, device, times (rewritten atomically)
-    metrics.csv        one row per generator step (RECORD_COLUMNS); flushed at least every second
+    metrics.csv        one row per generator step (CSV_COLUMNS); flushed at least every second
     events.csv         step,time,kind,detail: status changes, hyperparameter changes, single steps
     samples/           fixed-noise snapshots: step_00000100.png (image grid) or .npz (points, D's
                        heatmap, G's gradient arrows); real.png / real.npz (real data shown beside them)
@@ -85,7 +85,9 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def _cell(value: float) -> str:
+def _cell(value: float | str) -> str:
+    if isinstance(value, str):
+        return value
     # NaN means "not measured at this step" (e.g. evaluation columns): a blank cell.
     if value != value:
         return ""
@@ -170,7 +172,7 @@ class RunDir:
             self._metrics_writer.writerow(columns)
         self.flush()
 
-    def append_record(self, record: tuple[float, ...]) -> None:
+    def append_record(self, record: tuple[float | str, ...]) -> None:
         self._metrics_writer.writerow([_cell(v) for v in record])
         now = time.monotonic()
         if now - self._last_flush >= FLUSH_SECONDS:

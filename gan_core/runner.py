@@ -12,6 +12,7 @@ Statuses: idle -> running <-> paused -> finished | stopped | failed (with the er
 from __future__ import annotations
 
 import collections
+import math
 import threading
 import time
 import traceback
@@ -24,15 +25,22 @@ import torch
 
 from gan_core.config import MUTABLE_FIELDS, GANConfig
 from gan_core.data import DataSource
+from gan_core.evaluation import EVAL_COLUMNS, Evaluator
+from gan_core.flags import FLAGS, FlagMonitor
+from gan_core.losses import get_loss
 from gan_core.rundir import RunDir
 from gan_core.store import MetricStore
-from gan_core.trainer import RECORD_COLUMNS, Trainer
+from gan_core.trainer import CSV_COLUMNS, RECORD_COLUMNS, Trainer
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
 STEP_MODES = ("full", "d", "g")
 MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned; every snapshot stays on disk
 STATUS_WRITE_SECONDS = 2.0
+
+
+class DivergedError(RuntimeError):
+    """A loss or gradient became NaN or Inf: the run stops as failed, its records kept."""
 
 
 class RunnerError(RuntimeError):
@@ -61,6 +69,9 @@ class Runner:
         self.device: str | None = None
         self.error: str | None = None
         self.last_d_step: dict[str, float] | None = None
+        self.monitor = FlagMonitor(get_loss(cfg.loss).midpoint)
+        self.evaluator: Evaluator | None = None
+        self.last_eval: dict[str, float] = {}
         self._data = data
         self._status = "idle"
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
@@ -172,7 +183,8 @@ class Runner:
             self.trainer = Trainer(self.cfg, self._data)
             self._data = None
             self.device = str(self.trainer.device)
-            self.run_dir.open_metrics(RECORD_COLUMNS)
+            self.evaluator = Evaluator(self.cfg, self.trainer.data, self.trainer.fixed_noise)
+            self.run_dir.open_metrics(CSV_COLUMNS)
             self._event("status", self._status)
             self._write_status()
             self.real_view = self.trainer.real_view()
@@ -239,10 +251,28 @@ class Runner:
         self._event(f"step_{mode}", "single step while paused")
 
     def _emit(self, record: tuple[float, ...]) -> None:
-        self.store.append(record)
-        self.run_dir.append_record(record)
         step = self.trainer.step_count
         hp = self.trainer.hparams
+        values = dict(zip(RECORD_COLUMNS, record))
+        changes = self.monitor.update(values)
+        if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
+            self.last_eval = self.evaluator.evaluate(self.trainer.G)
+            record = record[: -len(EVAL_COLUMNS)] + tuple(
+                self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS
+            )
+            changes += self.monitor.update_eval(self.last_eval)
+        self.store.append(record)
+        self.run_dir.append_record((*record, "|".join(sorted(self.monitor.active))))
+        for name, raised in changes:
+            if raised:
+                self._event("flag", f"{name}: {FLAGS[name].explanation}")
+            else:
+                self._event("flag_cleared", name)
+        if "diverged" in self.monitor.active:
+            bad = [
+                k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(values[k])
+            ]
+            raise DivergedError(f"diverged at step {step}: {', '.join(bad)} not finite")
         if step % hp["sample_every"] == 0:
             self._snapshot()
         if hp["checkpoint_every"] and step % hp["checkpoint_every"] == 0:
@@ -289,6 +319,7 @@ class Runner:
                 "device": self.device,
                 "torch": torch.__version__,
                 "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
+                "flags": sorted(self.monitor.active),
             }
         )
 

@@ -9,6 +9,7 @@ moves them to the host in one transfer.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from torch import Tensor
 
 from gan_core.config import MUTABLE_FIELDS, GANConfig
 from gan_core.data import DataSource, load_data
+from gan_core.evaluation import EVAL_COLUMNS
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import build_models
 from gan_core.rundir import image_grid
@@ -47,7 +49,11 @@ RECORD_COLUMNS = (
     "instance_noise",
     "gp_weight",
     "clip_value",
+    # quality metrics, measured every eval_every steps and blank (NaN) on the other steps
+    *EVAL_COLUMNS,
 )
+# metrics.csv adds the failure flags up at each step ("|"-separated names) to the numeric record.
+CSV_COLUMNS = (*RECORD_COLUMNS, "flags")
 HPARAM_COLUMNS = (
     "lr_g",
     "lr_d",
@@ -70,6 +76,7 @@ _D_METRICS = (
     "d_fake",
     "d_grad_norm",
 )
+_NO_EVAL = (math.nan,) * len(EVAL_COLUMNS)
 FIXED_NOISE_IMAGES = 64  # an 8 x 8 grid
 FIXED_NOISE_POINTS = 1000
 HEATMAP_RESOLUTION = 48
@@ -302,6 +309,7 @@ class Trainer:
             hp["instance_noise"],
             hp["gp_weight"],
             hp["clip_value"],
+            *_NO_EVAL,
         )
 
     # ------------------------------------------------------------------ views for the UI

@@ -21,7 +21,7 @@ from gan_core.config import GANConfig
 from gan_core.export import metrics_csv_bytes
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
-from gan_core.trainer import RECORD_COLUMNS
+from gan_core.trainer import CSV_COLUMNS
 from ui.common import RUNS_ENV, registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -290,7 +290,7 @@ def test_csv_download_holds_every_step_and_column(runs_root):
     # the export through the function the button calls.
     view = registry().view(runner.run_id)
     frame = pd.read_csv(io.BytesIO(metrics_csv_bytes(view.run_dir)))
-    assert list(frame.columns) == list(RECORD_COLUMNS)
+    assert list(frame.columns) == list(CSV_COLUMNS)
     assert frame["step"].tolist() == list(range(1, step + 6))
     assert runner.current_step == step + 5
     assert frame[["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]].notna().all().all()

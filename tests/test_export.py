@@ -20,7 +20,7 @@ from gan_core.export import (
     save_points_upload,
 )
 from gan_core.runner import Runner
-from gan_core.trainer import RECORD_COLUMNS
+from gan_core.trainer import CSV_COLUMNS
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +35,7 @@ def run(tmp_path_factory):
 
 def test_csv_export_has_every_step_and_column(run):
     frame = pd.read_csv(io.BytesIO(metrics_csv_bytes(run)))
-    assert list(frame.columns) == list(RECORD_COLUMNS)
+    assert list(frame.columns) == list(CSV_COLUMNS)
     assert frame["step"].tolist() == list(range(1, 13))
 
 

@@ -6,9 +6,10 @@ import pandas as pd
 import pytest
 
 from gan_core.config import ConfigError, GANConfig
+from gan_core.evaluation import EVAL_COLUMNS
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner, RunnerError
-from gan_core.trainer import RECORD_COLUMNS
+from gan_core.trainer import CSV_COLUMNS
 
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", sample_every=5)
 TIMEOUT = 60
@@ -27,7 +28,7 @@ def test_runs_to_the_end_and_writes_the_folder(tmp_path):
     assert runner.wait(TIMEOUT) and runner.status == "finished"
     run = RunDir.open(tmp_path, "done")
     metrics = run.read_metrics()
-    assert list(metrics.columns) == list(RECORD_COLUMNS)
+    assert list(metrics.columns) == list(CSV_COLUMNS)
     assert metrics["step"].tolist() == list(range(1, 13))
     assert metrics[["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]].notna().all().all()
     assert run.read_status()["status"] == "finished" and run.read_status()["step"] == 12
@@ -144,7 +145,43 @@ def test_same_seed_gives_identical_metrics_csv_apart_from_time(tmp_path):
         )
         frames.append(RunDir.open(tmp_path, name).read_metrics().drop(columns=["time_s", "samples_per_s"]))
     pd.testing.assert_frame_equal(frames[0], frames[1])
-    assert len(frames[0]) == 15 and not frames[0].isna().any().any()
+    measured = [c for c in frames[0].columns if c not in (*EVAL_COLUMNS, "flags")]
+    assert len(frames[0]) == 15 and not frames[0][measured].isna().any().any()
+
+
+def test_evaluations_fill_quality_columns_every_eval_every_steps(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=10, eval_every=4), tmp_path, "eval").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    metrics = RunDir.open(tmp_path, "eval").read_metrics().set_index("step")
+    evaluated = metrics["modes_covered"].dropna()
+    assert evaluated.index.tolist() == [4, 8]
+    assert ((evaluated >= 0) & (evaluated <= 8)).all()
+    assert metrics.loc[[4, 8], ["hq_pct", "mode_kl", "grid_kl", "grid_js"]].notna().all().all()
+    assert metrics.loc[[4, 8], ["classes_covered", "diversity"]].isna().all().all()  # image metrics only
+    assert runner.store.view(100)["modes_covered"].notna().sum() == 2
+
+
+def test_divergence_stops_the_run_as_failed_and_keeps_records(tmp_path, monkeypatch):
+    from gan_core import trainer as trainer_mod
+
+    original = trainer_mod.Trainer.step
+
+    def nan_at_six(self):
+        record = original(self)
+        if self.step_count == 6:
+            record = (record[0], record[1], float("nan"), *record[3:])  # d_loss
+        return record
+
+    monkeypatch.setattr(trainer_mod.Trainer, "step", nan_at_six)
+    runner = Runner(GANConfig(**TINY, steps=20), tmp_path, "div").start()
+    assert runner.wait(TIMEOUT) and runner.status == "failed"
+    assert "diverged at step 6: d_loss not finite" in runner.error
+    run = RunDir.open(tmp_path, "div")
+    metrics = run.read_metrics()
+    assert metrics["step"].tolist() == list(range(1, 7)) and metrics["flags"].iloc[-1] == "diverged"
+    flags = run.read_events().query("kind == 'flag'")
+    assert flags.detail.str.startswith("diverged").tolist() == [True] and flags.step.tolist() == [6]
+    assert run.read_status()["flags"] == ["diverged"]
 
 
 def test_commands_before_start_are_refused(tmp_path):

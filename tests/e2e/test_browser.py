@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Page, WebSocket, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
-from gan_core.trainer import RECORD_COLUMNS
+from gan_core.trainer import CSV_COLUMNS
 
 pytestmark = pytest.mark.e2e
 
@@ -143,7 +143,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     saved = tmp_path / download.suggested_filename
     download.save_as(saved)
     metrics = pd.read_csv(saved)
-    assert list(metrics.columns) == list(RECORD_COLUMNS)
+    assert list(metrics.columns) == list(CSV_COLUMNS)
     assert metrics["step"].tolist() == list(range(1, final + 1))
     assert metrics[["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]].notna().all().all()
 
