@@ -15,6 +15,7 @@ from gan_core import charts
 from gan_core.config import MUTABLE_FIELDS, GANConfig, split_changes
 from gan_core.data import DataError, load_data
 from gan_core.export import metrics_csv_bytes, run_zip_bytes
+from gan_core.flags import FLAGS
 from gan_core.losses import get_loss
 from gan_core.registry import RegistryError, RunView
 from gan_core.runner import ENDED, RunnerError
@@ -185,6 +186,13 @@ def status_line(view: RunView) -> None:
     st.markdown(text)
     if view.status == "failed":
         st.error(f"The run failed: {view.error}")
+    for name in view.flags:
+        info = FLAGS[name]
+        show = st.success if info.healthy else st.warning
+        show(
+            f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}",
+            icon="✅" if info.healthy else "⚠️",
+        )
     if view.runner is not None and view.runner.last_d_step and view.status == "paused":
         d = view.runner.last_d_step
         st.caption(
@@ -251,6 +259,7 @@ def charts_panel(view: RunView) -> None:
     right.plotly_chart(
         charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True), key="chart_grad"
     )
+    st.plotly_chart(charts.quality_figure(frame, events), key="chart_quality")
 
 
 def live_body() -> None:

@@ -690,3 +690,30 @@ def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     layout["yaxis"] = dict(hidden)
     trace = {"type": "image", "z": grid, "name": title or "samples", "hoverinfo": "skip"}
     return _figure([trace], layout)
+
+
+QUALITY_COLUMNS = {
+    # 2D mixtures, other 2D data, images: which measured columns a quality chart shows
+    "modes": ("modes_covered", "hq_pct"),
+    "grid": ("grid_js",),
+    "classes": ("classes_covered", "diversity"),
+    "diversity": ("diversity",),
+}
+
+
+def quality_figure(view: pd.DataFrame | None, events: Events = ()) -> go.Figure:
+    """The quality metrics measured so far (every ``eval_every`` steps), whichever apply to the data.
+
+    Only evaluated steps are kept, so the sparse measurements draw as connected lines rather than
+    isolated points between blanks."""
+    title = "Quality (every eval_every steps)"
+    if _is_empty(view):
+        return _message_figure(title, "no evaluation yet", METRIC_HEIGHT, None)
+    for kind in ("modes", "classes", "diversity", "grid"):
+        columns = [c for c in QUALITY_COLUMNS[kind] if c in view and view[c].notna().any()]
+        if columns:
+            measured = view.dropna(subset=columns[:1])
+            fig = metric_figure(measured, columns, title=title, events=events, y_title="quality")
+            fig.update_traces(mode="lines+markers")
+            return fig
+    return _message_figure(title, "no evaluation yet", METRIC_HEIGHT, None)

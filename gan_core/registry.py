@@ -72,6 +72,13 @@ class RunView:
         return int(self.store.last_step or 0)
 
     @property
+    def flags(self) -> list[str]:
+        """Flags up now (live) or when the run last wrote its status (on disk)."""
+        if self.runner is not None:
+            return sorted(self.runner.monitor.active)
+        return list((self._disk_status or {}).get("flags") or [])
+
+    @property
     def events(self) -> list[dict[str, Any]]:
         if self.runner is not None:
             return list(self.runner.events)
@@ -233,6 +240,9 @@ class RunRegistry:
                     "step": runner.current_step if runner else int(status.get("step", 0)),
                     "steps": cfg.steps,
                     "created": status.get("created", ""),
+                    "flags": ", ".join(
+                        sorted(runner.monitor.active) if runner else status.get("flags") or []
+                    ),
                     "error": (runner.error if runner else status.get("error")) or "",
                     "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
                 }

@@ -566,3 +566,22 @@ def test_every_figure_passes_plotly_validation(view, empty_view):
 def test_charts_do_not_import_streamlit():
     source = Path(charts.__file__).read_text(encoding="utf-8")
     assert "import streamlit" not in source and "from streamlit" not in source
+
+
+def test_quality_figure_connects_sparse_evaluations():
+    store = MetricStore(RECORD_COLUMNS, capacity=64)
+    nan = float("nan")
+    for step in range(1, 31):
+        row = dict.fromkeys(RECORD_COLUMNS, 0.5)
+        row.update({c: nan for c in ("modes_covered", "hq_pct", "mode_kl", "grid_kl", "grid_js",
+                                     "classes_covered", "class_kl", "diversity")})  # fmt: skip
+        row["step"] = float(step)
+        if step % 10 == 0:
+            row.update(modes_covered=float(step // 10 + 5), hq_pct=80.0)
+        store.append([row[c] for c in RECORD_COLUMNS])
+    fig = charts.quality_figure(store.view())
+    line = next(t for t in fig.data if t.name == "modes_covered")
+    assert list(line.x) == [10, 20, 30] and list(line.y) == [6, 7, 8]
+    assert "markers" in line.mode
+    empty = charts.quality_figure(MetricStore(RECORD_COLUMNS, capacity=64).view())
+    assert "no evaluation yet" in str(empty.layout.annotations[0].text)
