@@ -24,6 +24,7 @@ from ui.common import registry, runs_root, watch, watched_view
 from ui.sidebar import config_form
 
 REFRESH_SECONDS = 1.0
+FIRST_POINT_WAIT = 3.0
 CHART_POINTS = 600
 
 st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
@@ -49,6 +50,8 @@ def start_run(cfg: GANConfig) -> None:
         return
     watch(runner.run_id)
     st.session_state["_rate"] = []
+    # Draw the first point in the rerun this click triggers, not a refresh later.
+    runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
 
 
 ACK_SECONDS = 5.0

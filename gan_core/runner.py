@@ -153,7 +153,8 @@ class Runner:
         return not self.alive
 
     def wait_until(self, predicate: Callable[[Runner], bool], timeout: float = 30.0) -> bool:
-        """Block until ``predicate(self)`` holds, checked on every status change, event and snapshot.
+        """Block until ``predicate(self)`` holds, checked on every status change, event and snapshot,
+        and on the first record.
 
         Not woken per step (that would cost the training thread the GIL): to wait for a step, use
         `run_to` and wait for the pause.
@@ -256,13 +257,20 @@ class Runner:
         values = dict(zip(RECORD_COLUMNS, record))
         changes = self.monitor.update(values)
         if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
-            self.last_eval = self.evaluator.evaluate(self.trainer.G)
+            try:
+                self.last_eval = self.evaluator.evaluate(self.trainer.G)
+            except Exception as exc:  # a failing measurement must not end the training it measures
+                self.last_eval = {}
+                self._event("eval_error", f"{type(exc).__name__}: {exc}")
             record = record[: -len(EVAL_COLUMNS)] + tuple(
                 self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS
             )
             changes += self.monitor.update_eval(self.last_eval)
         self.store.append(record)
         self.run_dir.append_record((*record, "|".join(sorted(self.monitor.active))))
+        if len(self.store) == 1:  # wake whoever waits for the first point (once; not every step)
+            with self._cond:
+                self._cond.notify_all()
         for name, raised in changes:
             if raised:
                 self._event("flag", f"{name}: {FLAGS[name].explanation}")

@@ -30,7 +30,7 @@ TIMEOUT = 60  # seconds: generous, the test machine is slow and shared
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
 # The sidebar's values for a tiny open-ended run: it trains until a test pauses or stops it.
 TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
-LIVE_CHARTS = {"chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_samples"}
+LIVE_CHARTS = {"chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_quality", "chart_samples"}
 
 
 # ---------------------------------------------------------------------------------------------- fixtures

@@ -205,3 +205,16 @@ def test_image_run_snapshots_are_grids(tmp_path):
     assert (runner.run_dir.path / "samples" / "real.png").is_file()
     latest = runner.store.latest()
     assert math.isfinite(latest["d_loss"])
+
+
+def test_a_failing_evaluation_is_recorded_and_training_goes_on(tmp_path, monkeypatch):
+    from gan_core import evaluation
+
+    def broken(self, G):
+        raise RuntimeError("classifier unavailable")
+
+    monkeypatch.setattr(evaluation.Evaluator, "evaluate", broken)
+    runner = Runner(GANConfig(**TINY, steps=8, eval_every=4), tmp_path, "evalfail").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    errors = RunDir.open(tmp_path, "evalfail").read_events().query("kind == 'eval_error'")
+    assert errors.step.tolist() == [4, 8] and (errors.detail == "RuntimeError: classifier unavailable").all()

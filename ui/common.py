@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import threading
 from pathlib import Path
 
 import streamlit as st
@@ -26,10 +27,19 @@ def runs_root() -> Path:
 @st.cache_resource(show_spinner=False)
 def _registry(root: str, max_active: int) -> RunRegistry:
     registry = RunRegistry(root, max_active)
+    # The default data needs scikit-learn, whose first import takes seconds: pay it now, in the
+    # background, rather than when the user presses Start.
+    threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     # Streamlit stops its server on SIGTERM / SIGINT and the interpreter then exits normally, which
     # runs this hook: every live run stops cleanly (final checkpoint, files flushed, status written).
     atexit.register(registry.stop_all)
     return registry
+
+
+def _warm_up() -> None:
+    from sklearn.datasets import load_digits
+
+    load_digits()
 
 
 def registry() -> RunRegistry:
@@ -42,17 +52,30 @@ def registry() -> RunRegistry:
 
 
 def watched_view() -> RunView | None:
-    """The run this browser session watches, or None (shows an error if it vanished)."""
-    run_id = st.session_state.get("run_id")
+    """The run this browser session watches, or None (shows an error if it vanished).
+
+    A new session (a page refresh, a second tab) has no session state: it takes the run named in the
+    URL (``?run=ID``, which `watch` keeps current), else the newest run training in this server."""
+    run_id = st.session_state.get("run_id") or st.query_params.get("run")
+    if not run_id and "run_id" not in st.session_state:
+        active = registry().active()
+        run_id = active[-1].run_id if active else None
     if not run_id:
         return None
     try:
-        return registry().view(run_id)
-    except (RunDirError, RegistryError) as exc:
-        st.session_state.run_id = None
+        view = registry().view(run_id)
+    except (RunDirError, RegistryError, ValueError) as exc:
+        watch(None)
         st.error(f"Run {run_id!r} cannot be shown: {exc}")
         return None
+    st.session_state.run_id = run_id
+    return view
 
 
 def watch(run_id: str | None) -> None:
+    """Watch ``run_id`` in this session, and name it in the URL so a refresh keeps it."""
     st.session_state.run_id = run_id
+    if run_id:
+        st.query_params["run"] = run_id
+    else:
+        st.query_params.pop("run", None)
