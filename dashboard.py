@@ -25,7 +25,7 @@ from ui.sidebar import config_form
 
 REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
-CHART_POINTS = 600
+CHART_POINTS = 300
 
 st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
 

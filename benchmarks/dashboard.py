@@ -31,7 +31,7 @@ from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
-CHART_POINTS = 600  # as dashboard.py
+CHART_POINTS = 300  # as dashboard.py
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -136,8 +136,8 @@ class Server:
 
 
 def metrics_rows(runs: Path) -> int:
-    files = list(runs.glob("*/metrics.csv"))
-    return max(0, sum(1 for _ in open(files[0], "rb")) - 1) if files else 0
+    files = sorted(runs.glob("*/metrics.csv"), key=lambda p: p.stat().st_mtime)
+    return max(0, sum(1 for _ in open(files[-1], "rb")) - 1) if files else 0  # the newest run
 
 
 def bench_browser(window: float, rounds: int) -> None:
@@ -159,11 +159,19 @@ def bench_browser(window: float, rounds: int) -> None:
         steps_box.fill("0")
         steps_box.press("Enter")
         page.wait_for_timeout(500)
-        t0 = time.perf_counter()
-        page.get_by_role("button", name="Start", exact=True).click()
-        page.locator('[data-testid="stPlotlyChart"] path.js-line').first.wait_for(timeout=60_000)
-        first_point = time.perf_counter() - t0
-        print(f"3. Start -> first plotted point: {first_point:.2f} s (target < 3 s)")
+        first_points = []
+        for attempt in ("cold server", "warm server"):
+            if attempt == "warm server":
+                page.get_by_role("button", name="Stop", exact=True).click()
+                page.get_by_text("stopped").first.wait_for(timeout=60_000)
+            t0 = time.perf_counter()
+            page.get_by_role("button", name="Start", exact=True).click()
+            page.locator('[data-testid="stPlotlyChart"] path.js-line').first.wait_for(timeout=60_000)
+            first_points.append(time.perf_counter() - t0)
+        print(
+            f"3. Start -> first plotted point: {first_points[0]:.2f} s (first run of a fresh server), "
+            f"{first_points[1]:.2f} s (next run) (target < 3 s)"
+        )
 
         print(f"4. steps/s watched vs unwatched, {rounds} rounds of {window:.0f} s windows")
         watched_rates, unwatched_rates = [], []
