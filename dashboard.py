@@ -14,13 +14,12 @@ import streamlit as st
 from gan_core import charts
 from gan_core.config import MUTABLE_FIELDS, GANConfig, split_changes
 from gan_core.data import DataError, load_data
-from gan_core.export import metrics_csv_bytes, run_zip_bytes
 from gan_core.flags import FLAGS
 from gan_core.losses import get_loss
 from gan_core.registry import RegistryError, RunView
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
-from ui.common import registry, runs_root, watch, watched_view
+from ui.common import download_buttons, registry, runs_root, watch, watched_view
 from ui.sidebar import config_form
 
 REFRESH_SECONDS = 1.0
@@ -285,22 +284,4 @@ opts.toggle("log scale (losses)", key="log_y")
 
 st.fragment(live_body, run_every=REFRESH_SECONDS if status == "running" else None)()
 
-with st.container(horizontal=True):
-    st.download_button(
-        "Download CSV",
-        data=lambda: metrics_csv_bytes(view.run_dir),
-        file_name=f"{view.run_id}.csv",
-        mime="text/csv",
-        key="dl_csv",
-        on_click="ignore",
-        help="Every step, every column, with the hyperparameters in force at each step",
-    )
-    st.download_button(
-        "Download ZIP",
-        data=lambda: run_zip_bytes(view.run_dir),
-        file_name=f"{view.run_id}.zip",
-        mime="application/zip",
-        key="dl_zip",
-        on_click="ignore",
-        help="The whole run folder: config, metrics, events, samples, checkpoints",
-    )
+download_buttons(st.container(horizontal=True), view, "dl_")

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gan_core.export import metrics_csv_bytes, run_zip_bytes
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDirError
-from ui.common import registry, runs_root, watch
+from ui.common import download_buttons, registry, runs_root, watch
 
 st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layout="wide")
 st.title("Runs")
@@ -67,22 +66,7 @@ if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
 ):
     st.switch_page("dashboard.py")
-actions.download_button(
-    "Download CSV",
-    data=lambda: metrics_csv_bytes(view.run_dir),
-    file_name=f"{run_id}.csv",
-    mime="text/csv",
-    key="runs_dl_csv",
-    on_click="ignore",
-)
-actions.download_button(
-    "Download ZIP",
-    data=lambda: run_zip_bytes(view.run_dir),
-    file_name=f"{run_id}.zip",
-    mime="application/zip",
-    key="runs_dl_zip",
-    on_click="ignore",
-)
+download_buttons(actions, view, "runs_dl_")
 with actions.popover("Delete", key="runs_delete_pop"):
     st.write(f"Delete run **{run_id}** and all its files? This cannot be undone.")
     st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))

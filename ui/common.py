@@ -13,6 +13,7 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from gan_core.export import metrics_csv_bytes, run_zip_bytes
 from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
 from gan_core.rundir import RunDirError
 
@@ -88,3 +89,25 @@ def watch(run_id: str | None) -> None:
         st.query_params["run"] = run_id
     else:
         st.query_params.pop("run", None)
+
+
+def download_buttons(container, view: RunView, key_prefix: str) -> None:
+    """Download CSV (every step, every column) and Download ZIP (the run folder), built on click."""
+    container.download_button(
+        "Download CSV",
+        data=lambda: metrics_csv_bytes(view.run_dir),
+        file_name=f"{view.run_id}.csv",
+        mime="text/csv",
+        key=f"{key_prefix}csv",
+        on_click="ignore",
+        help="Every step, every column, with the hyperparameters in force at each step",
+    )
+    container.download_button(
+        "Download ZIP",
+        data=lambda: run_zip_bytes(view.run_dir),
+        file_name=f"{view.run_id}.zip",
+        mime="application/zip",
+        key=f"{key_prefix}zip",
+        on_click="ignore",
+        help="The whole run folder: config, metrics, events, samples, checkpoints",
+    )
