@@ -127,7 +127,9 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
     wait_step_above(page, paused + 1)
 
-    button(page, "Stop").click()
+    # the download below must not race the script run this click triggers
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        button(page, "Stop").click()
     expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
     expect(button(page, "Stop")).to_be_disabled(timeout=UI_TIMEOUT)
     expect(button(page, "Start")).to_be_enabled()
