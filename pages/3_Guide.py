@@ -6,6 +6,8 @@ import math
 
 import streamlit as st
 
+from gan_core import flags
+
 st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", layout="wide")
 st.title("How to read the dashboard")
 
@@ -38,16 +40,15 @@ still about 50% when D cannot tell and 100% when it separates real from fake per
 
 **Equilibrium (healthy).** Accuracies hover around 50%, D(x) and D(G(z)) around 0.5, `d_loss` near
 2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data.
-*Try:* dataset `ring8`, loss `nonsaturating`, the default learning rates.
 
 **D overpowers G.** D's accuracy on real and fake climbs to ~100% and stays there, D(x) → 1 and
 D(G(z)) → 0, `d_loss` → 0, and G's gradient fades (`g_grad_norm` falls) so G stops improving.
-*Try:* `lr_d` 10× `lr_g` with `d_steps` 5, or the saturating `minimax` loss (vanishing gradients: G's
+*Settings that tend to show it:* `lr_d` 10× `lr_g` with `d_steps` 5, or the saturating `minimax` loss (vanishing gradients: G's
 loss log(1 - D(G(z))) is flat where D confidently rejects the fakes). *Remedies:* the non-saturating
 loss, a lower `lr_d`, fewer `d_steps`, label smoothing, instance noise, spectral norm.
 
 **G outruns D.** `d_acc_fake` falls below 50% and stays there: D is fooled, but it never learned the real
-data, so G gets meaningless guidance and its samples drift. *Try:* `lr_g` 10× `lr_d`. *Remedies:* more
+data, so G gets meaningless guidance and its samples drift. *Settings that tend to show it:* `lr_g` 10× `lr_d`. *Remedies:* more
 `d_steps`, a lower `lr_g`.
 
 **Mode collapse.** The losses can look fine, but the samples show only a few kinds of output: on
@@ -56,7 +57,7 @@ digit over and over. Scrub the snapshots: collapsed G often hops from mode to mo
 `wgan-gp`, a lower learning rate, a larger batch.
 
 **Divergence.** A loss shoots off, gradient norms explode (above ~100, as the GAN hacks advise
-watching), then values turn NaN and the run fails. *Try:* learning rates near 1e-2 with `beta1` 0.9.
+watching), then values turn NaN and the run fails. *Settings that tend to show it:* learning rates near 1e-2 with `beta1` 0.9.
 *Remedies:* lower learning rates, gradient penalty, spectral norm.
 
 ### Stepping through training
@@ -67,4 +68,20 @@ D(G(z)) rise as G chases D's current verdict). Change `lr_g`, `lr_d`, `d_steps`,
 instance noise or the gradient-penalty weight while the run trains and press **Apply changes**; the change
 is recorded with its step and drawn on every chart.
 """
+)
+
+st.subheader("Failure flags")
+st.markdown(
+    "The run watches itself and raises these flags — it never changes your settings; you decide. Each flag "
+    "appears as a banner with a suggestion, as a red marker on every chart, in `events.csv` and in the "
+    "`flags` column of the CSV. Signals are smoothed over about 50 steps and a flag changes only after its "
+    "condition has held (or stopped holding) for 100 steps, or 2 evaluations for coverage, so flags do "
+    "not flicker."
+)
+st.markdown(flags.__doc__.split("Thresholds (the Guide page shows the same):", 1)[1])
+st.markdown(
+    "| flag | what it means | what to try |\n| --- | --- | --- |\n"
+    + "\n".join(
+        f"| `{name}` | {info.explanation} | {info.suggestion} |" for name, info in flags.FLAGS.items()
+    )
 )
