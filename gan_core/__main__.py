@@ -1,9 +1,10 @@
-"""The command line: ``python -m gan_core {train,sample} ...``.
+"""The command line: ``python -m gan_core {train,sample,evaluate} ...``.
 
 ``train`` builds a config from ``--config FILE.json`` and flags that mirror every config field
 (``--lr-g 1e-4`` for ``lr_g``), trains it in a `Runner` with a progress bar, and prints the run folder.
-``sample`` writes samples from a run's latest checkpoint. Bad input exits non-zero with one line on
-stderr saying what is wrong and what is allowed.
+``sample`` writes samples from a run's latest checkpoint. ``evaluate`` scores a file of samples from any
+model with the yardstick a run uses (`gan_core.diagnostics`) and prints the metrics as one JSON object.
+Bad input exits with status 2 and one line on stderr saying what is wrong and what is allowed.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan_core.config import ConfigError, GANConfig
-from gan_core.data import DataError, load_data
+from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
+from gan_core.config import DATASETS, ConfigError, GANConfig
+from gan_core.data import MAX_POINTS_ROWS, DataError, _read_points_csv, load_data
+from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.rundir import RunDir, RunDirError, image_grid
 from gan_core.runner import Runner
 from gan_core.trainer import generator_from_checkpoint, resolve_device
@@ -41,7 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m gan_core",
         description="Train GANs and inspect their runs (the engine behind the GAN dashboard).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate}")
 
     train = sub.add_parser(
         "train",
@@ -80,6 +83,47 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--out", type=Path, required=True, help="output file: .csv, .npy or .png")
     sample.add_argument("--seed", type=int, default=0, help="noise seed")
     sample.add_argument("--checkpoint", type=Path, help="a checkpoint file of the run (default: latest)")
+
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a file of samples against a dataset; prints JSON",
+        description="Score samples from any model with the metrics a run records, and print them as one "
+        "JSON object. 2D point datasets: modes_covered, hq_pct and mode_kl (ring8, grid25) and "
+        "grid_kl, grid_js (all). Image datasets: diversity, and for digits, mnist and fashion-mnist "
+        "classes_covered, class_kl and the accuracy of the classifier behind them.",
+    )
+    evaluate.add_argument(
+        "--dataset",
+        required=True,
+        choices=DATASETS,
+        metavar="NAME",
+        help="the real data to score against: " + ", ".join(DATASETS),
+    )
+    evaluate.add_argument(
+        "--samples",
+        type=Path,
+        required=True,
+        help="the samples: 2D points as .csv (two numeric columns, header optional) or .npy (N x 2); "
+        "images as .npy (N x C x H x W or N x H x W, values in [0, 1], as `sample --out X.npy` writes)",
+    )
+    evaluate.add_argument(
+        "--data-path",
+        default="",
+        help="where the real data is: points: its CSV; folder: the image folder; mnist/fashion-mnist/"
+        "cifar10: the torchvision root (default ./data)",
+    )
+    evaluate.add_argument(
+        "--image-size",
+        type=int,
+        default=0,
+        help="image side the samples have, as the run's image_size (default 0: the dataset's own)",
+    )
+    evaluate.add_argument(
+        "--channels",
+        type=int,
+        default=0,
+        help="image channels the samples have, as the run's channels: 0 = the dataset's own, 1 or 3",
+    )
     return parser
 
 
@@ -189,10 +233,139 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    cfg = GANConfig(
+        dataset=args.dataset,
+        data_path=args.data_path,
+        image_size=args.image_size,
+        channels=args.channels,
+        device="cpu",
+    )
+    samples = read_samples(args.samples, cfg)
+    print(json.dumps(evaluate_samples(samples, cfg, f"--samples {args.samples}"), indent=2))
+    return 0
+
+
+IMAGE_FORMAT = "images as .npy (N x C x H x W or N x H x W, values in [0, 1])"
+POINTS_FORMAT = "2D points as .csv (two numeric columns) or .npy (N x 2)"
+
+
+def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
+    """The samples file: (N, 2) float64 points for a point dataset, else float32 images (N, [C,] H, W).
+
+    Checks what needs no real data: the format, the kind (points or images) against ``cfg.dataset``,
+    finite values, images in [0, 1]. `evaluate_samples` checks image sizes against the loaded data.
+    """
+    want = POINTS_FORMAT if cfg.is_points else IMAGE_FORMAT
+    where = f"--samples {path}"
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npy"):
+        raise CLIError(
+            f"{where}: unknown format {suffix or '(none)'}; allowed .csv or .npy "
+            f"(dataset {cfg.dataset} takes {want})"
+        )
+    if not path.is_file():
+        raise CLIError(f"{where}: {'not a file' if path.exists() else 'no such file'}")
+    if suffix == ".csv":
+        if not cfg.is_points:
+            raise CLIError(f"{where}: a .csv holds 2D points; dataset {cfg.dataset} takes {want}")
+        return _read_points_csv(path).numpy().astype(np.float64)  # DataError names any bad cell
+
+    with path.open("rb") as file:
+        magic = file.read(6)
+    if magic.startswith(b"PK\x03\x04"):  # what np.savez writes
+        raise CLIError(f"{where}: holds an .npz archive, not one array; allowed {want}")
+    if magic != b"\x93NUMPY":
+        raise CLIError(f"{where}: not a .npy file (no .npy header); allowed {want}")
+    try:
+        array = np.load(path, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe to read
+    except ValueError as exc:
+        if "allow_pickle" in str(exc):
+            raise CLIError(f"{where}: holds Python objects, not numbers; allowed {want}") from None
+        raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+    except (OSError, EOFError) as exc:
+        raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+        raise CLIError(f"{where}: values of type {array.dtype} are not real numbers; allowed {want}")
+    shape = " x ".join(map(str, array.shape))
+    looks_like_points = array.ndim == 2 and array.shape[1] == 2
+    if cfg.is_points:
+        if not looks_like_points:
+            kind = "images" if array.ndim in (3, 4) else "an array"
+            raise CLIError(f"{where}: holds {kind} of shape {shape}; dataset {cfg.dataset} takes {want}")
+        if not 2 <= len(array) <= MAX_POINTS_ROWS:
+            raise CLIError(f"{where}: has {_count(len(array), 'point')}; allowed 2 to {MAX_POINTS_ROWS}")
+    else:
+        if looks_like_points:
+            raise CLIError(f"{where}: holds 2D points (shape {shape}); dataset {cfg.dataset} takes {want}")
+        if array.ndim not in (3, 4):
+            raise CLIError(f"{where}: has shape {shape}; allowed {want}")
+        if not 2 <= len(array) <= MAX_SAMPLES:  # diversity compares pairs
+            raise CLIError(f"{where}: has {_count(len(array), 'image')}; allowed 2 to {MAX_SAMPLES}")
+    # float32 for images: as the models make them, and half the memory of 100,000 large images
+    array = array.astype(np.float64 if cfg.is_points else np.float32)
+    finite = np.isfinite(array)
+    if not finite.all():
+        first = tuple(int(i) for i in np.argwhere(~finite)[0])
+        raise CLIError(
+            f"{where}: {_count(int((~finite).sum()), 'non-finite value')} (NaN or inf), the first at index "
+            f"{first}; allowed finite numbers"
+        )
+    if not cfg.is_points and (array.min() < 0.0 or array.max() > 1.0):
+        raise CLIError(
+            f"{where}: values span [{array.min():.4g}, {array.max():.4g}]; allowed [0, 1] "
+            "(map [-1, 1] images with (x + 1) / 2, 0..255 ones with x / 255)"
+        )
+    return array
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def evaluate_samples(samples: np.ndarray, cfg: GANConfig, source: str = "samples") -> dict:
+    """The metrics of samples read by `read_samples` against ``cfg``'s real data, JSON-ready.
+
+    ``source`` names the samples in errors (image sizes are checked here, against the loaded data).
+    """
+    data = load_data(cfg, "cpu")
+    real = data.examples().numpy()
+    metrics: dict = {}
+    if cfg.is_points:
+        if data.centers is not None:  # ring8 / grid25: modes to count
+            metrics.update(mode_metrics(samples, data.centers.numpy(), data.mode_std))
+        metrics.update(grid_divergences(real, samples, data.bounds))
+    else:
+        channels, height, width = data.sample_shape
+        images = samples[:, None] if samples.ndim == 3 else samples
+        if images.shape[1:] != (channels, height, width):
+            fits = f"N x {channels} x {height} x {width}" + (
+                f" or N x {height} x {width}" if channels == 1 else ""
+            )
+            raise CLIError(
+                f"{source}: images are {' x '.join(map(str, samples.shape[1:]))}; dataset {cfg.dataset} at "
+                f"image size {height} with {channels} channel{'s' if channels > 1 else ''} takes {fits} "
+                "(set --image-size and --channels as the run had them)"
+            )
+        fake = (images * 2.0 - 1.0).astype(np.float32)  # to the [-1, 1] the real images are held in
+        classifier = None
+        if cfg.dataset in CLASSIFIED_DATASETS:
+            classifier = get_classifier(cfg)
+        metrics.update(image_metrics(fake, real, classifier))
+        if classifier is not None:
+            metrics["classifier_accuracy"] = classifier.held_out_accuracy
+    for name in ("modes_covered", "classes_covered"):  # counts: 8, not 8.0
+        if name in metrics:
+            metrics[name] = int(metrics[name])
+    # NaN (e.g. diversity against a one-image folder) is not JSON: print null
+    clean = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in metrics.items()}
+    return {"dataset": cfg.dataset, "n_samples": len(samples), **clean}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "sample": cmd_sample}[args.command](args)
+        return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command](args)
     except (CLIError, ConfigError, DataError, RunDirError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

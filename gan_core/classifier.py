@@ -1,61 +1,193 @@
 """A classifier trained once on the real data, to tell which classes G's digit-like samples show.
 
-`get_classifier(cfg)` trains on the data exactly as the run sees it (same image size and channels) and
-keeps the result for the life of the process. Its held-out accuracy (a stratified 20% split) is kept
-with it, so users can see how far to trust ``classes_covered`` and ``class_kl``.
+`get_classifier(cfg)` trains on the data exactly as the run sees it (``load_data`` with the run's image
+size and channels) and keeps the result for the life of the process, one per (dataset, data path, image
+size, channels); concurrent callers wait for one training rather than each starting their own. Its
+held-out accuracy (on a stratified 20% split it never trained on) travels with it, so users can see how
+far to trust ``classes_covered`` and ``class_kl``.
+
+Models:
+
+- ``digits`` (1,797 images): an RBF `SVC` on the 64 pixels: 99.4% of the 360 held out, trained in 0.1 s.
+- ``mnist`` / ``fashion-mnist``: a one-hidden-layer MLP in torch on up to 20,000 training images (a
+  stratified subset). On the real Fashion-MNIST, two CPU cores: 86.8% of 5,000 held out, 4.5 s with
+  loading; a small CNN reached 87.1% in twice the time, so the MLP stays.
+
+Training is deterministic: fixed split seeds, and the MLP draws its weights and batch order from its own
+`torch.Generator`, never the global RNG (a run seeds that for its own models, maybe in another thread).
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.svm import SVC
+import torch
+import torch.nn.functional as F
+from torch import nn
 
 from gan_core.config import GANConfig
 from gan_core.data import load_data
 
-CLASSIFIED = ("digits", "mnist", "fashion-mnist")
+CLASSIFIED_DATASETS = ("digits", "mnist", "fashion-mnist")
+# The sets' own image side. Larger (resized) images are average-pooled back to it before classifying:
+# upscaling adds no information, and the fit then costs the same at image_size 64 as at 28.
+NATIVE_SIZE = {"digits": 8, "mnist": 28, "fashion-mnist": 28}
 MAX_TRAIN = 20_000
-_cache: dict[tuple, DigitClassifier] = {}
-_lock = threading.Lock()
+HELD_OUT_FRACTION = 0.2
+SEED = 0
+
+MLP_HIDDEN = 256
+MLP_EPOCHS = 10
+# A small set (a user's few hundred images) gets more passes, so that it is not judged on an MLP that
+# took a few dozen steps.
+MLP_MIN_STEPS = 500
+MLP_BATCH = 128
+MLP_LR = 1e-3
+_PREDICT_CHUNK = 4096
 
 
-@dataclass
+class _Model(Protocol):
+    def fit(self, x: np.ndarray, y: np.ndarray) -> object: ...
+    def predict(self, x: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
 class DigitClassifier:
-    model: object
-    held_out_accuracy: float
+    """A trained classifier of (N, C, H, W) images; `predict` gives class indices 0..n_classes-1."""
+
+    dataset: str
+    sample_shape: tuple[int, int, int]  # (C, H, W) of the images it was trained on
+    model: _Model
+    held_out_accuracy: float  # fraction correct on the held-out split
+    held_out: np.ndarray  # indices into the loaded data's examples() of that split, never trained on
+    train_seconds: float
     n_classes: int = 10
 
     def predict(self, images: np.ndarray, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
-        """Class of each image, (N, C, H, W) or (N, H, W), values in ``value_range``."""
-        x = np.asarray(images, dtype=np.float32).reshape(len(images), -1)
+        """Class of each image, (N, C, H, W) or (N, H, W) with values in ``value_range``; int64 (N,)."""
+        x = np.asarray(images, dtype=np.float32)
+        if x.ndim == 3:
+            x = x[:, None]
+        channels, height, width = self.sample_shape
+        if x.ndim != 4 or x.shape[2:] != (height, width) or x.shape[1] not in (1, channels):
+            raise ValueError(
+                f"{self.dataset} classifier: images of shape {tuple(np.shape(images))} given; allowed "
+                f"(N, {channels}, {height}, {width}) or (N, {height}, {width})"
+            )
         lo, hi = value_range
-        x = (x - lo) / (hi - lo) * 2.0 - 1.0  # to [-1, 1], as trained
-        return self.model.predict(x).astype(np.int64)
+        x = (x - lo) * (2.0 / (hi - lo)) - 1.0  # to [-1, 1], as trained
+        if len(x) == 0:
+            return np.zeros(0, dtype=np.int64)
+        return np.asarray(self.model.predict(_features(x, NATIVE_SIZE[self.dataset])), dtype=np.int64)
+
+
+_cache: dict[tuple, DigitClassifier] = {}
+_key_locks: dict[tuple, threading.Lock] = {}
+_registry_lock = threading.Lock()
 
 
 def get_classifier(cfg: GANConfig) -> DigitClassifier:
-    if cfg.dataset not in CLASSIFIED:
-        raise ValueError(f"no classifier for dataset {cfg.dataset!r}: allowed {', '.join(CLASSIFIED)}")
-    key = (cfg.dataset, cfg.data_path, cfg.resolved_image_size, cfg.channels)
-    with _lock:
+    """The classifier for ``cfg``'s data, trained on first use; `DataError` if the data cannot load."""
+    if cfg.dataset not in CLASSIFIED_DATASETS:
+        raise ValueError(
+            f"no classifier for dataset {cfg.dataset!r}: allowed {', '.join(CLASSIFIED_DATASETS)}"
+        )
+    # digits ignores data_path; the torchvision sets read it, "" meaning ./data
+    where = "" if cfg.dataset == "digits" else str(Path(cfg.data_path or "data").expanduser().resolve())
+    key = (cfg.dataset, where, cfg.resolved_image_size, cfg.channels or 1)  # all three sets are grayscale
+    with _registry_lock:
+        lock = _key_locks.setdefault(key, threading.Lock())
+    # One lock per key: a second caller for the same data waits for the first training; other data
+    # trains in parallel. A failed load caches nothing, so the next call tries again.
+    with lock:
         if key not in _cache:
             _cache[key] = _train(cfg)
         return _cache[key]
 
 
+def _features(images: np.ndarray, native: int) -> np.ndarray:
+    """(N, C, H, W) in [-1, 1] -> (N, F): channels averaged (these sets are gray, so 3 channels are one
+    gray repeated), sides above the set's own size average-pooled back down to it."""
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).mean(dim=1, keepdim=True)
+    if x.shape[-1] > native:
+        x = F.adaptive_avg_pool2d(x, native)
+    return x.reshape(len(x), -1).numpy()
+
+
 def _train(cfg: GANConfig) -> DigitClassifier:
+    from sklearn.model_selection import train_test_split  # imported here: scikit-learn is slow to import
+    from sklearn.svm import SVC
+
+    started = time.perf_counter()
     data = load_data(cfg.replace(device="cpu"), "cpu")
-    x = data.examples().numpy().reshape(data.num_examples, -1)
-    y = data.labels.numpy()
-    if len(x) > MAX_TRAIN / 0.8:
-        x, _, y, _ = train_test_split(x, y, train_size=int(MAX_TRAIN / 0.8), stratify=y, random_state=0)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.2, stratify=y, random_state=0)
-    # SVC: 99.4% held out on the 8x8 digits; larger sets get a linear model that trains in seconds
-    model = SVC(C=10.0, gamma="scale") if cfg.dataset == "digits" else LogisticRegression(max_iter=200)
-    model.fit(x_train, y_train)
-    return DigitClassifier(model, float((model.predict(x_test) == y_test).mean()))
+    images = data.examples().numpy()
+    labels = data.labels.numpy()
+    index = np.arange(len(images))
+    limit = int(MAX_TRAIN / (1.0 - HELD_OUT_FRACTION))
+    if len(index) > limit:  # a stratified subset: 20k to train on, 5k held out
+        index = train_test_split(index, train_size=limit, stratify=labels, random_state=SEED)[0]
+    train, test = train_test_split(
+        index, test_size=HELD_OUT_FRACTION, stratify=labels[index], random_state=SEED
+    )
+    native = NATIVE_SIZE[cfg.dataset]
+    model: _Model = SVC(C=10.0, gamma="scale") if cfg.dataset == "digits" else _MLP(seed=SEED)
+    model.fit(_features(images[train], native), labels[train])
+    accuracy = float((model.predict(_features(images[test], native)) == labels[test]).mean())
+    return DigitClassifier(
+        cfg.dataset,
+        data.sample_shape,
+        model,
+        accuracy,
+        np.sort(test),
+        time.perf_counter() - started,
+        n_classes=10,
+    )
+
+
+class _MLP:
+    """A one-hidden-layer MLP with an sklearn-like fit / predict on float32 feature rows."""
+
+    def __init__(self, seed: int, n_classes: int = 10):
+        self.seed = seed
+        self.n_classes = n_classes
+        self.net: nn.Sequential | None = None
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> _MLP:
+        generator = torch.Generator().manual_seed(self.seed)
+        net = nn.Sequential(
+            nn.Linear(x.shape[1], MLP_HIDDEN), nn.ReLU(), nn.Linear(MLP_HIDDEN, self.n_classes)
+        )
+        # nn.Linear's own initialisation (Kaiming-uniform weights, uniform biases) redrawn from our generator
+        for layer in (net[0], net[2]):
+            bound = 1.0 / layer.in_features**0.5
+            nn.init.kaiming_uniform_(layer.weight, a=5**0.5, generator=generator)
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+        inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        targets = torch.from_numpy(np.asarray(y, dtype=np.int64))
+        optimizer = torch.optim.Adam(net.parameters(), lr=MLP_LR)
+        epochs = max(MLP_EPOCHS, math.ceil(MLP_MIN_STEPS / math.ceil(len(inputs) / MLP_BATCH)))
+        for _ in range(epochs):
+            order = torch.randperm(len(inputs), generator=generator)
+            for start in range(0, len(inputs), MLP_BATCH):
+                batch = order[start : start + MLP_BATCH]
+                loss = F.cross_entropy(net(inputs[batch]), targets[batch])
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+        self.net = net.eval()
+        return self
+
+    @torch.no_grad()
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        inputs = torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+        chunks = [
+            self.net(inputs[i : i + _PREDICT_CHUNK]).argmax(dim=1)
+            for i in range(0, len(inputs), _PREDICT_CHUNK)
+        ]
+        return torch.cat(chunks).numpy()

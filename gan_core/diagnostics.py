@@ -13,7 +13,7 @@ with the same yardstick the runner applies every ``eval_every`` steps:
 - Images: `diversity` = mean pairwise distance among generated samples over the same among real
   samples (≈ 1 healthy, → 0 for collapse); `class_metrics` gives ``classes_covered`` and ``class_kl``
   = KL(generated class histogram ‖ uniform) from a classifier's labels (0 for all ten classes equally,
-  ln 10 for one class).
+  ln 10 for one class). `image_metrics` puts the two together for a set of images.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+# Samples of each side that `image_metrics` compares for diversity. On the digits, real against real, the
+# ratio from 1,000 varies by std 0.003 between random draws (0.015 from 64), for a 1000 x 1000 matrix.
+DIVERSITY_SAMPLES = 1000
 
 GRID_BINS = 50
 # Added to every histogram cell before normalising, so KL stays finite where one density is empty.
@@ -94,3 +98,30 @@ def class_metrics(predicted: np.ndarray, n_classes: int = 10) -> dict[str, float
     """``classes_covered`` (classes predicted at least once) and ``class_kl`` (‖ uniform)."""
     counts = np.bincount(np.asarray(predicted, dtype=np.int64), minlength=n_classes)[:n_classes]
     return {"classes_covered": float((counts > 0).sum()), "class_kl": _kl_to_uniform(counts)}
+
+
+def image_metrics(
+    fake: np.ndarray,
+    real: np.ndarray,
+    classifier=None,
+    diversity_samples: int = DIVERSITY_SAMPLES,
+    seed: int = 0,
+) -> dict[str, float]:
+    """``diversity`` of generated images against real ones, both in the same value range, plus
+    `class_metrics` of every fake image's predicted class when a classifier (``.predict(images)``,
+    ``.n_classes``, images in [-1, 1]) is given.
+
+    Diversity compares a random subset of at most ``diversity_samples`` of each side, drawn with
+    ``seed``, so that a set scores the same every time and a large set costs no more than 1000 x 1000.
+    """
+    rng = np.random.default_rng(seed)
+
+    def subset(images: np.ndarray) -> np.ndarray:
+        if len(images) <= diversity_samples:
+            return images
+        return images[np.sort(rng.choice(len(images), diversity_samples, replace=False))]
+
+    metrics = {"diversity": diversity(subset(fake), subset(real))}
+    if classifier is not None:
+        metrics.update(class_metrics(classifier.predict(fake), classifier.n_classes))
+    return metrics
