@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import GANConfig
 from gan_core.data import DataSource
 from gan_core.diagnostics import class_metrics, diversity, grid_divergences, mode_metrics
@@ -28,7 +29,6 @@ EVAL_COLUMNS = (
 EVAL_POINTS = 2500
 EVAL_IMAGES = 1000
 DIVERSITY_SAMPLES = 64  # the fixed-noise grid's size
-CLASSIFIED_DATASETS = ("digits", "mnist", "fashion-mnist")
 
 
 class Evaluator:
@@ -49,8 +49,6 @@ class Evaluator:
         if self.cfg.dataset not in CLASSIFIED_DATASETS:
             return None
         if self._classifier is None:
-            from gan_core.classifier import get_classifier
-
             self._classifier = get_classifier(self.cfg)
         return self._classifier.predict(images)
 

@@ -77,7 +77,6 @@ class Runner:
         self._commands: collections.deque[tuple[str, Any]] = collections.deque()
         self._cond = threading.Condition()
         self._thread: threading.Thread | None = None
-        self._started_at: float | None = None
         self._last_status_write = 0.0
         self._pause_at: int | None = None
         self.traceback: str | None = None
@@ -108,7 +107,6 @@ class Runner:
         if self._thread is not None:
             raise RunnerError(f"run {self.run_id} was already started")
         self._status = "paused" if paused else "running"
-        self._started_at = time.monotonic()
         self._thread = threading.Thread(target=self._main, name=f"gan-run-{self.run_id}", daemon=True)
         self._thread.start()
         return self

@@ -54,17 +54,6 @@ RECORD_COLUMNS = (
 )
 # metrics.csv adds the failure flags up at each step ("|"-separated names) to the numeric record.
 CSV_COLUMNS = (*RECORD_COLUMNS, "flags")
-HPARAM_COLUMNS = (
-    "lr_g",
-    "lr_d",
-    "d_steps",
-    "beta1",
-    "beta2",
-    "label_smoothing",
-    "instance_noise",
-    "gp_weight",
-    "clip_value",
-)
 # Order of the scalars each D update gathers on the device before the one host transfer.
 _D_METRICS = (
     "d_loss",
