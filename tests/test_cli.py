@@ -4,13 +4,10 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import pytest
-
-from gan_core.__main__ import main
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--width", "16", "--latent-dim", "4", "--batch-size", "16", "--device", "cpu", "--quiet"]
@@ -21,21 +18,6 @@ def subprocess_cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "gan_core", *args], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
-
-
-@pytest.fixture
-def cli(capsys):
-    """The same entry point in-process: main(argv) -> result with returncode, stdout, stderr."""
-
-    def run(*args):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's own errors and --help
-            code = exc.code
-        out = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
-
-    return run
 
 
 def test_help_documents_every_subcommand_and_flag(cli):

@@ -2,30 +2,13 @@
 
 import json
 import math
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
 
-from gan_core.__main__ import main
 from gan_core.config import GANConfig
 from gan_core.data import load_data
-
-
-@pytest.fixture
-def cli(capsys):
-    """main(argv) in-process -> result with returncode, stdout, stderr (as in test_cli)."""
-
-    def run(*args):
-        try:
-            code = main(list(args))
-        except SystemExit as exc:  # argparse's own errors and --help
-            code = exc.code
-        out = capsys.readouterr()
-        return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
-
-    return run
 
 
 def evaluate(cli, *args):
