@@ -95,6 +95,10 @@ with st.sidebar:
     if form_error:
         st.error(form_error)
 
+# A preset button (sidebar or Guide) loads its config into the form and asks for a start in one click.
+if st.session_state.pop("_autostart", False) and form_cfg is not None:
+    start_run(form_cfg)
+
 view = watched_view()
 
 # ---------------------------------------------------------------------------------------------- header
