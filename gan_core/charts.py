@@ -17,6 +17,8 @@ plotly's validation off (see `_figure`); the tests validate them instead.
 
 from __future__ import annotations
 
+import base64
+import io
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -77,7 +79,7 @@ HEATMAP_REAL_TINT = "#bfe5c9"
 
 RAW_OPACITY = 0.25
 BAND_ALPHA = 0.12
-MARGIN = {"l": 40, "r": 10, "t": 40, "b": 36}
+MARGIN = {"l": 40, "r": 10, "t": 40, "b": 36, "autoexpand": False}
 
 Events = Iterable[Mapping[str, Any]] | pd.DataFrame
 
@@ -117,6 +119,26 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------- helpers
+
+
+def _wire(values: np.ndarray) -> np.ndarray:
+    """Values as the browser gets them: float32, half the bytes of float64 to serialise, send and parse
+    every second (7 significant digits, far more than a chart can show)."""
+    return np.asarray(values, dtype=np.float32)
+
+
+def _wire_steps(step: np.ndarray) -> np.ndarray:
+    """Steps as int32 when they are whole numbers that fit (always, for a run's steps), else float64
+    (float32 would round steps above 2**24)."""
+    step = np.asarray(step, dtype=np.float64)
+    if (
+        step.size
+        and np.isfinite(step).all()
+        and np.abs(step).max() < 2**31
+        and (step == np.round(step)).all()
+    ):
+        return step.astype(np.int32)
+    return step
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -324,6 +346,7 @@ def _line_traces(
 ) -> list[dict[str, Any]]:
     """The raw mean (faint, behind) when smoothing, then the smoothed line that carries legend and hover."""
     traces = []
+    step = _wire_steps(step)
     width = 1.2 if dashed else 2.0
     dash = "dash" if dashed else "solid"
     mode = "lines+markers" if single_point else "lines"  # a line through one point draws nothing
@@ -334,7 +357,7 @@ def _line_traces(
             {
                 "type": "scatter",
                 "x": step,
-                "y": raw,
+                "y": _wire(raw),
                 "mode": mode,
                 "name": f"{name} (raw)",
                 "legendgroup": name,
@@ -344,11 +367,11 @@ def _line_traces(
                 "line": {"color": color, "width": 1.0, "dash": dash},
             }
         )
-        shown["y"] = smooth(raw, smoothing)
-        shown["customdata"] = raw
+        shown["y"] = _wire(smooth(raw, smoothing))
+        shown["customdata"] = _wire(raw)
         shown["hovertemplate"] = "%{y:.4g} (raw %{customdata:.4g})"
     else:
-        shown["y"] = raw
+        shown["y"] = _wire(raw)
         shown["hovertemplate"] = "%{y:.4g}"
     traces.append(shown)
     return traces
@@ -413,12 +436,18 @@ def metric_figure(
         if c in bands:
             low, high = bands[c]
             edge = {"color": _rgba(color, 0.0), "width": 0}
-            common = {"type": "scatter", "x": step, "mode": "lines", "legendgroup": c, "showlegend": False}
-            traces.append({**common, "y": high, "name": f"{c}_max", "line": edge, "hoverinfo": "skip"})
+            common = {
+                "type": "scatter",
+                "x": _wire_steps(step),
+                "mode": "lines",
+                "legendgroup": c,
+                "showlegend": False,
+            }
+            traces.append({**common, "y": _wire(high), "name": f"{c}_max", "line": edge, "hoverinfo": "skip"})
             traces.append(
                 {
                     **common,
-                    "y": low,
+                    "y": _wire(low),
                     "name": f"{c}_min",
                     "line": edge,
                     "hoverinfo": "skip",
@@ -639,7 +668,9 @@ def points_figure(
                 "zmin": centre - half,
                 "zmax": centre + half,
                 "colorscale": [[0.0, HEATMAP_FAKE_TINT], [0.5, "#ffffff"], [1.0, HEATMAP_REAL_TINT]],
-                "zsmooth": "best",
+                # "fast": the browser scales the 48 x 48 grid itself (smoothly); "best" interpolates every
+                # pixel in JavaScript, a cost paid on every refresh.
+                "zsmooth": "fast",
                 "name": "D's output",
                 "showlegend": False,
                 "colorbar": {"title": {"text": "D", "side": "top"}, "thickness": 10, "len": 0.8},
@@ -673,6 +704,15 @@ def points_figure(
     return _figure(traces, layout)
 
 
+def png_data_uri(image: np.ndarray) -> str:
+    """An (H, W, 3) uint8 image as a ``data:image/png;base64,...`` URI."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image).save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     """An (H, W, 3) uint8 image grid (e.g. `Trainer.snapshot()["grid"]`), no axes, height fitted to it."""
     grid = np.asarray(grid)
@@ -688,7 +728,9 @@ def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     hidden = {"visible": False, "showgrid": False, "zeroline": False}
     layout["xaxis"] = dict(hidden)
     layout["yaxis"] = dict(hidden)
-    trace = {"type": "image", "z": grid, "name": title or "samples", "hoverinfo": "skip"}
+    # Sent as a PNG (a few KB) rather than as z values: the browser then shows an image it is given
+    # instead of painting a canvas from 16,000+ numbers and encoding it itself, every refresh.
+    trace = {"type": "image", "source": png_data_uri(grid), "name": title or "samples", "hoverinfo": "skip"}
     return _figure([trace], layout)
 
 
