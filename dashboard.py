@@ -7,6 +7,7 @@ snapshots hold, refreshing once a second in a fragment while a run trains and no
 
 from __future__ import annotations
 
+import functools
 import time
 
 import streamlit as st
@@ -17,6 +18,7 @@ from gan_core.data import DataError, load_data
 from gan_core.flags import FLAGS
 from gan_core.losses import get_loss
 from gan_core.registry import RegistryError, RunView
+from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
 from ui.common import download_buttons, registry, runs_root, watch, watched_view
@@ -217,7 +219,17 @@ def sample_panel(view: RunView) -> None:
     if st.session_state.get("snap_follow", True) or st.session_state.get(key) not in steps:
         st.session_state[key] = steps[-1]
     # (a slider needs two stops; with one snapshot there is nothing to scrub)
-    chosen = st.select_slider("Snapshot at step", options=steps, key=key) if len(steps) > 1 else steps[-1]
+    chosen = (
+        st.select_slider(
+            "Snapshot at step",
+            options=steps,
+            key=key,
+            help="Scrub back through the saved snapshots, or click a point on any chart above to show "
+            "the snapshot nearest that step.",
+        )
+        if len(steps) > 1
+        else steps[-1]
+    )
     st.session_state["snap_follow"] = chosen == steps[-1]
     found = view.snapshot(chosen)
     if found is None:
@@ -246,6 +258,32 @@ def sample_panel(view: RunView) -> None:
         st.plotly_chart(fig, key="chart_samples")
 
 
+def show_picked_snapshot(chart_key: str) -> None:
+    """A click on a metric chart (a Plotly selection event) shows the snapshot nearest that step."""
+    event = st.session_state.get(chart_key)
+    points = event.selection.points if event is not None else []
+    steps = [p["x"] for p in points if isinstance(p.get("x"), int | float)]
+    run_id = st.session_state.get("run_id")
+    if not steps or not run_id:
+        return
+    try:
+        nearest = registry().view(run_id).nearest_snapshot_step(steps[0])
+    except (RunDirError, RegistryError, ValueError):
+        return
+    if nearest is not None:
+        st.session_state[f"snap_step_{run_id}"] = nearest
+        st.session_state["snap_follow"] = False
+
+
+def metric_chart(container, figure, key: str) -> None:
+    container.plotly_chart(
+        figure,
+        key=key,
+        on_select=functools.partial(show_picked_snapshot, key),
+        selection_mode="points",
+    )
+
+
 def charts_panel(view: RunView) -> None:
     smoothing = st.session_state.get("smoothing", 0.6)
     log_y = st.session_state.get("log_y", False)
@@ -253,19 +291,24 @@ def charts_panel(view: RunView) -> None:
     events = view.events
     midpoint = get_loss(view.cfg.loss).midpoint
     left, right = st.columns(2)
-    left.plotly_chart(
+    metric_chart(
+        left,
         charts.loss_figure(frame, events, smoothing=smoothing, log_y=log_y, loss_name=view.cfg.loss),
-        key="chart_loss",
+        "chart_loss",
     )
-    right.plotly_chart(charts.accuracy_figure(frame, events, smoothing=smoothing), key="chart_acc")
+    metric_chart(right, charts.accuracy_figure(frame, events, smoothing=smoothing), "chart_acc")
     left, right = st.columns(2)
-    left.plotly_chart(
-        charts.d_output_figure(frame, events, smoothing=smoothing, midpoint=midpoint), key="chart_dout"
+    metric_chart(
+        left,
+        charts.d_output_figure(frame, events, smoothing=smoothing, midpoint=midpoint),
+        "chart_dout",
     )
-    right.plotly_chart(
-        charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True), key="chart_grad"
+    metric_chart(
+        right,
+        charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True),
+        "chart_grad",
     )
-    st.plotly_chart(charts.quality_figure(frame, events), key="chart_quality")
+    metric_chart(st, charts.quality_figure(frame, events), "chart_quality")
 
 
 def live_body() -> None:

@@ -352,6 +352,12 @@ def _line_traces(
     mode = "lines+markers" if single_point else "lines"  # a line through one point draws nothing
     line: dict[str, Any] = {"color": color, "width": width, "dash": dash}
     shown = {"type": "scatter", "x": step, "mode": mode, "name": name, "legendgroup": name, "line": line}
+    if not single_point:
+        # Plotly selects marker points only: invisible markers, of which at most one is drawn, let a
+        # click on the chart select the step under the cursor (the dashboard shows that step's
+        # snapshot) at no drawing cost.
+        shown["mode"] = "lines+markers"
+        shown["marker"] = {"maxdisplayed": 1, "opacity": 0}
     if smoothing > 0:
         traces.append(
             {
@@ -469,6 +475,7 @@ def metric_figure(
 
     layout = _base_layout(title, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
+    layout["dragmode"] = "zoom"  # a chart that reports selections would default to pan
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
     layout["yaxis"] = _y_axis(y_title, log_y, yrange)
     layout["shapes"] = _hline_shapes(hlines, log_y) + _event_shapes(events)

@@ -102,6 +102,11 @@ class RunView:
             return [step for step, _ in list(self.runner.snapshots)]
         return sorted(self._snapshot_paths or {})
 
+    def nearest_snapshot_step(self, step: float) -> int | None:
+        """The saved snapshot step closest to ``step`` (the earlier on a tie), or None if there is none."""
+        steps = self.snapshot_steps()
+        return min(steps, key=lambda s: (abs(s - step), s)) if steps else None
+
     def snapshot(self, step: int | None = None) -> tuple[int, dict[str, np.ndarray]] | None:
         """The snapshot at the latest saved step <= ``step`` (the newest when None)."""
         if self.runner is not None:

@@ -93,3 +93,19 @@ def test_view_cache_follows_the_files(tmp_path):
 def test_bad_max_active():
     with pytest.raises(ValueError, match="max_active=0"):
         RunRegistry("/tmp", max_active=0)
+
+
+def test_nearest_snapshot_step(tmp_path):
+    finished_run(tmp_path, "snaps", steps=12)  # snapshots at 0, 5, 10 and the last step, 12
+    view = RunRegistry(tmp_path).view("snaps")
+    assert view.snapshot_steps() == [0, 5, 10, 12]
+    assert [view.nearest_snapshot_step(x) for x in (-3, 2, 2.5, 3, 7.9, 11, 11.5, 400)] == [
+        0,
+        0,
+        0,
+        5,
+        10,
+        10,
+        12,
+        12,
+    ]

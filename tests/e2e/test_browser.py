@@ -30,6 +30,13 @@ STEP_ABOVE = """(before) => {
 LOSS_PATHS = """() => [...document.querySelectorAll('.st-key-chart_loss path.js-line')]
   .map(p => p.getAttribute("d")).join("|")"""
 LOSS_CHANGED = f"(before) => {{ const now = ({LOSS_PATHS})(); return now !== '' && now !== before; }}"
+SAMPLE_EVERY = 10
+SNAPSHOT_TITLE = ".st-key-chart_samples .gtitle"
+SNAPSHOT_BELOW = """(before) => {
+  const title = document.querySelector('.st-key-chart_samples .gtitle');
+  const match = title && title.textContent.match(/step (\\d+)/);
+  return match !== null && Number(match[1]) < before;
+}"""
 
 
 def script_finished(payload: str | bytes) -> bool:
@@ -81,6 +88,14 @@ def wait_step_above(page: Page, step: int) -> int:
     return shown_step(page)
 
 
+def snapshot_step(page: Page) -> int:
+    """The step of the fixed-noise snapshot on show (from the sample grid's title)."""
+    text = page.locator(SNAPSHOT_TITLE).first.text_content()
+    match = re.search(r"step (\d+)", text or "")
+    assert match, f"unexpected snapshot title {text!r}"
+    return int(match.group(1))
+
+
 def watched_run_id(page: Page) -> str:
     match = re.search(r"· run (\S+) ·", status(page).inner_text())
     assert match, status(page).inner_text()
@@ -92,6 +107,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     set_number(page, socket, "Run", "steps", TARGET_STEPS)
     set_number(page, socket, "Model", "width", 32)
     set_number(page, socket, "Optimizer", "batch_size", 32)
+    set_number(page, socket, "Run", "sample_every", SAMPLE_EVERY)
 
     button(page, "Start").click()
     expect(status(page)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
@@ -122,10 +138,21 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     )
     expect(status(page)).to_have_text(re.compile(r"^Status: paused"))
 
+    # Replay: a click early on the loss chart (a Plotly selection event) shows an early snapshot, and
+    # the view stays there while the run trains on.
+    newest = snapshot_step(page)
+    assert newest >= 2 * SAMPLE_EVERY, "too few snapshots to pick an earlier one"
+    plot = page.locator(".st-key-chart_loss .nsewdrag").first.bounding_box()
+    page.mouse.click(plot["x"] + plot["width"] * 0.1, plot["y"] + plot["height"] * 0.5)
+    page.wait_for_function(SNAPSHOT_BELOW, arg=newest, timeout=UI_TIMEOUT)
+    picked = snapshot_step(page)
+    assert 0 <= picked <= newest // 2 and picked % SAMPLE_EVERY == 0
+
     button(page, "Resume").click()
     expect(status(page)).to_have_text(re.compile(r"^Status: running"), timeout=UI_TIMEOUT)
     expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
-    wait_step_above(page, paused + 1)
+    wait_step_above(page, wait_step_above(page, paused + 1))  # two refreshes later
+    assert snapshot_step(page) == picked
 
     # the download below must not race the script run this click triggers
     with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
