@@ -162,6 +162,17 @@ if view is None:
         "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
         "digits in about a minute on a CPU), or open an earlier run on the **Runs** page."
     )
+    # The chart panels, empty until a run starts: the page keeps its layout, and the browser loads its
+    # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s
+    # Start-to-first-point on a loaded 2-core machine went to that first chart).
+    placeholders = {
+        "idle_loss": charts.loss_figure(None),
+        "idle_acc": charts.accuracy_figure(None),
+        "idle_dout": charts.d_output_figure(None),
+        "idle_grad": charts.grad_norm_figure(None),
+    }
+    for column, (key, figure) in zip(st.columns(2) + st.columns(2), placeholders.items()):
+        column.plotly_chart(figure, key=key)
     st.stop()
 
 
