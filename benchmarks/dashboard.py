@@ -135,6 +135,18 @@ class Server:
             self.proc.kill()
 
 
+def open_with_open_ended_steps(page, url: str) -> None:
+    """Open the Train view and set the sidebar's steps to 0 (train until stopped)."""
+    page.goto(url)
+    page.get_by_role("button", name="Start", exact=True).wait_for()
+    steps_box = page.get_by_label("steps", exact=True)
+    if not steps_box.is_visible():
+        page.get_by_text("Run", exact=True).click()
+    steps_box.fill("0")
+    steps_box.press("Enter")
+    page.wait_for_timeout(1000)  # the rerun that binds Start's callback to the new value
+
+
 def metrics_rows(runs: Path) -> int:
     files = sorted(runs.glob("*/metrics.csv"), key=lambda p: p.stat().st_mtime)
     return max(0, sum(1 for _ in open(files[-1], "rb")) - 1) if files else 0  # the newest run
@@ -150,15 +162,7 @@ def bench_browser(window: float, rounds: int) -> None:
     browser = pw.chromium.launch(executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.goto(server.url)
-        page.get_by_role("button", name="Start", exact=True).wait_for()
-        # open-ended run, so the same run is measured watched and unwatched
-        steps_box = page.get_by_label("steps", exact=True)
-        if not steps_box.is_visible():
-            page.get_by_text("Run", exact=True).click()
-        steps_box.fill("0")
-        steps_box.press("Enter")
-        page.wait_for_timeout(500)
+        open_with_open_ended_steps(page, server.url)  # the same run is measured watched and unwatched
         first_points = []
         for attempt in ("cold server", "warm server"):
             if attempt == "warm server":

@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.dashboard import CHROMIUM_ARGS, Server
+from benchmarks.dashboard import CHROMIUM_ARGS, Server, open_with_open_ended_steps
 
 VIEWPORT = {"width": 1400, "height": 1800}
 
@@ -60,14 +60,7 @@ NEW_RUN = f"(before) => {{ const run = ({URL_RUN})(); return run && run !== befo
 
 def start_open_ended_run(page, url: str, before: str | None = None) -> str:
     """Start an open-ended run from a fresh page; returns its id (the page names it in ?run=)."""
-    page.goto(url)
-    page.get_by_role("button", name="Start", exact=True).wait_for()
-    steps = page.get_by_label("steps", exact=True)
-    if not steps.is_visible():
-        page.get_by_text("Run", exact=True).click()
-    steps.fill("0")
-    steps.press("Enter")
-    page.wait_for_timeout(1000)  # the rerun that binds Start to the new value
+    open_with_open_ended_steps(page, url)
     page.get_by_role("button", name="Start", exact=True).click()
     page.wait_for_function(NEW_RUN, arg=before, timeout=60_000)
     return page.evaluate(URL_RUN)

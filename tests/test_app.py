@@ -25,7 +25,7 @@ from gan_core.trainer import CSV_COLUMNS
 from ui.common import RUNS_ENV, registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
-PAGES = ["dashboard.py", "pages/1_Runs.py", "pages/2_Compare.py", "pages/3_Guide.py"]
+PAGES = ["dashboard.py", "pages/1_Runs.py", "pages/2_Compare.py", "pages/3_Guide.py", "pages/4_Probe.py"]
 TIMEOUT = 60  # seconds: generous, the test machine is slow and shared
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
 # The sidebar's values for a tiny open-ended run: it trains until a test pauses or stops it.
