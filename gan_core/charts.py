@@ -636,6 +636,9 @@ def points_figure(
     grads: np.ndarray | None = None,
     midpoint: float | None = 0.5,
     title: str = "",
+    fake_name: str = "generated",
+    fake_labels: Sequence[str] | None = None,
+    path: np.ndarray | None = None,
 ) -> go.Figure:
     """A 2D run as GAN Lab draws it: D's output behind, real and generated points, G's gradient arrows.
 
@@ -647,9 +650,17 @@ def points_figure(
     raw scores, meaningful only relative to each other) it is centred on the heatmap's median and spans
     its extremes. ``grads`` (one row per generated point, the direction in which G's loss falls) gives
     arrows for at most `MAX_ARROWS` evenly chosen points, the longest `ARROW_FRACTION` of the width.
+
+    For the probe page: ``fake_name`` names the second set of points (say, points handed to D), and
+    ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart). ``path``
+    (n, 2) is a latent walk, G's outputs along a line in z: one connected line with markers in G's
+    colour, "A" at its first point and "B" at its last. A point set with no rows draws nothing (no empty
+    legend entry).
     """
     real = _points("real", real)
     fake = _points("fake", fake)
+    if fake_labels is not None and len(fake_labels) != len(fake):
+        raise ValueError(f"fake_labels needs one label per fake point ({len(fake)}), got {len(fake_labels)}")
     xmin, xmax, ymin, ymax = (float(v) for v in bounds)
     if not (xmin < xmax and ymin < ymax):
         raise ValueError(f"bounds must be (xmin, xmax, ymin, ymax) with min < max, got {bounds!r}")
@@ -684,18 +695,50 @@ def points_figure(
                 "hovertemplate": "(%{x:.2f}, %{y:.2f})<br>D %{z:.3g}<extra></extra>",
             }
         )
-    for name, data, color in (("real", real, REAL_COLOR), ("generated", fake, FAKE_COLOR)):
-        traces.append(
-            {
-                "type": "scatter",
-                "x": data[:, 0],
-                "y": data[:, 1],
-                "mode": "markers",
-                "name": name,
-                "marker": {"color": color, "size": 4, "opacity": 0.8},
-                "hovertemplate": f"{name} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
-            }
-        )
+    for name, data, color, labels in (
+        ("real", real, REAL_COLOR, None),
+        (fake_name, fake, FAKE_COLOR, fake_labels),
+    ):
+        if not len(data):
+            continue
+        trace = {
+            "type": "scatter",
+            "x": data[:, 0],
+            "y": data[:, 1],
+            "mode": "markers",
+            "name": name,
+            "marker": {"color": color, "size": 4, "opacity": 0.8},
+            "hovertemplate": f"{name} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
+        }
+        if labels is not None:
+            trace["mode"] = "markers+text"
+            trace["text"] = [str(label) for label in labels]
+            trace["textposition"] = "top right"
+            trace["textfont"] = {"size": 11, "color": color}
+            trace["marker"] = {"color": color, "size": 8, "line": {"color": "#ffffff", "width": 1}}
+            trace["hovertemplate"] = f"{name} %{{text}} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
+        traces.append(trace)
+    if path is not None:
+        path = _points("path", path)
+        if len(path):
+            ends = [""] * len(path)
+            ends[0], ends[-1] = "A", "B"
+            traces.append(
+                {
+                    "type": "scatter",
+                    "x": path[:, 0],
+                    "y": path[:, 1],
+                    "mode": "lines+markers+text",
+                    "name": "latent walk",
+                    "line": {"color": G_COLOR, "width": 2},
+                    "marker": {"color": G_COLOR, "size": 7, "line": {"color": "#ffffff", "width": 1}},
+                    "text": ends,
+                    "textposition": "top center",
+                    "textfont": {"size": 13, "color": G_COLOR},
+                    "customdata": np.arange(len(path)),
+                    "hovertemplate": "walk point %{customdata} (%{x:.2f}, %{y:.2f})<extra></extra>",
+                }
+            )
     if grads is not None:
         grads = np.asarray(grads, dtype=np.float64)
         if grads.shape != fake.shape:

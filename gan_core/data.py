@@ -30,6 +30,7 @@ import math
 import pickle
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 from urllib.error import URLError
 
 import numpy as np
@@ -221,15 +222,17 @@ def _load_points(cfg: GANConfig, device: torch.device) -> DataSource:
     return DataSource("points", "points", (2,), data=points, bounds=(xmin, xmax, ymin, ymax), device=device)
 
 
-def _read_points_csv(path: Path) -> torch.Tensor:
-    """The CSV's rows as an (N, 2) float32 tensor; every problem is a `DataError` naming path and cell."""
+def _read_points_csv(path: Path, name: str | None = None, max_rows: int | None = None) -> torch.Tensor:
+    """The CSV's rows as an (N, 2) float32 tensor; every problem is a `DataError` naming the file (``name``,
+    e.g. an upload's own name, else ``path``) and the cell. ``max_rows`` (default `MAX_POINTS_ROWS`): the
+    probe asks D about fewer points than training reads."""
+    max_rows = MAX_POINTS_ROWS if max_rows is None else max_rows
 
     def fail(problem: str) -> DataError:
         allowed = (
-            f"need two numeric columns x,y (a header row is optional), 2 to {MAX_POINTS_ROWS} rows "
-            "of finite numbers"
+            f"need two numeric columns x,y (a header row is optional), 2 to {max_rows} rows of finite numbers"
         )
-        return DataError(f"points CSV {path}: {problem}; {allowed}")
+        return DataError(f"points CSV {name or path}: {problem}; {allowed}")
 
     if not path.exists():
         raise fail("file not found")
@@ -244,7 +247,7 @@ def _read_points_csv(path: Path) -> torch.Tensor:
             dtype=str,
             keep_default_na=False,
             skipinitialspace=True,
-            nrows=MAX_POINTS_ROWS + 2,
+            nrows=max_rows + 2,
         )
     except pd.errors.EmptyDataError:
         raise fail("the file is empty") from None
@@ -265,8 +268,8 @@ def _read_points_csv(path: Path) -> torch.Tensor:
     if text[0].all():  # no cell of the first row is a number: it is a header
         first_row = 1
     rows = table.shape[0] - first_row
-    if rows > MAX_POINTS_ROWS:
-        raise fail(f"it has more than {MAX_POINTS_ROWS} rows")
+    if rows > max_rows:
+        raise fail(f"it has more than {max_rows} rows")
     if rows < 2:
         raise fail(f"it has {rows} data row{'s' if rows != 1 else ''}")
 
@@ -374,8 +377,38 @@ def _load_torchvision(cfg: GANConfig, device: torch.device) -> DataSource:
     return _image_source(cfg.dataset, raw, 255.0, labels, cfg, device)
 
 
-def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
+def decode_image(source: str | Path | BinaryIO, size: int) -> np.ndarray:
+    """One image file (a path or a binary file object) as the ``folder`` dataset reads it: a (size, size)
+    uint8 array for a gray image, (size, size, 3) for a colour one.
+
+    Transparent pixels become white, then the centred square is cut out and resized (Lanczos). Raises
+    what PIL raises for a file it cannot read (OSError, SyntaxError, ValueError, DecompressionBombError).
+    The Ask D probe reads uploaded images through this too, so they look exactly like training images.
+    """
     from PIL import Image, ImageOps
+
+    gray_modes = {"1", "L", "LA", "I", "I;16", "F"}
+    with Image.open(source) as image:
+        image.draft(image.mode, (size, size))  # JPEG: decode at a reduced scale, much faster
+        image = ImageOps.exif_transpose(image)
+        gray = image.mode in gray_modes
+        if "A" in image.mode or (image.mode == "P" and "transparency" in image.info):
+            # Transparent pixels hold arbitrary colour (often black); show them as white paper.
+            backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))
+            image = Image.alpha_composite(backdrop, image.convert("RGBA"))
+        image = image.convert("L" if gray else "RGB")
+        # Crop first, then resize: resizing with a crop box (ImageOps.fit) lets the filter reach past
+        # the box and bleed cropped-off pixels into the edges.
+        width, height = image.size
+        side = min(width, height)
+        left, top = (width - side) // 2, (height - side) // 2
+        image = image.crop((left, top, left + side, top + side))
+        image = image.resize((size, size), Image.Resampling.LANCZOS)
+        return np.asarray(image, dtype=np.uint8)
+
+
+def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
+    from PIL import Image
 
     root = Path(cfg.data_path).expanduser()
     kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
@@ -391,29 +424,12 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
         )
 
     size = cfg.resolved_image_size
-    gray_modes = {"1", "L", "LA", "I", "I;16", "F"}
     arrays: list[np.ndarray] = []
     kept: list[Path] = []
     for path in files:
         try:
-            with Image.open(path) as image:
-                image.draft(image.mode, (size, size))  # JPEG: decode at a reduced scale, much faster
-                image = ImageOps.exif_transpose(image)
-                gray = image.mode in gray_modes
-                if "A" in image.mode or (image.mode == "P" and "transparency" in image.info):
-                    # Transparent pixels hold arbitrary colour (often black); show them as white paper.
-                    backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                    image = Image.alpha_composite(backdrop, image.convert("RGBA"))
-                image = image.convert("L" if gray else "RGB")
-                # Crop first, then resize: resizing with a crop box (ImageOps.fit) lets the filter
-                # reach past the box and bleed cropped-off pixels into the edges.
-                width, height = image.size
-                side = min(width, height)
-                left, top = (width - side) // 2, (height - side) // 2
-                image = image.crop((left, top, left + side, top + side))
-                image = image.resize((size, size), Image.Resampling.LANCZOS)
-                arrays.append(np.asarray(image, dtype=np.uint8))
-                kept.append(path)
+            arrays.append(decode_image(path, size))
+            kept.append(path)
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
             continue  # not an image PIL can read, despite its name: counted in skipped_files
     if not arrays:

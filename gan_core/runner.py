@@ -166,6 +166,49 @@ class Runner:
                 self._cond.wait(remaining)
         return True
 
+    # ------------------------------------------------------------------ the models now (for the probe)
+    def models_state(self, timeout: float = 10.0) -> dict[str, Any]:
+        """A CPU copy of the weights now: ``{generator, discriminator, config, sample_shape, step}``, the
+        model part of a checkpoint, so that `gan_core.probe` reads a live run and a checkpoint alike.
+
+        While the run is live the training thread takes the copy itself, between two steps (never half
+        way through an update), and hands it back through an Event; once the run has ended the copy is
+        taken here, as the thread trains no more. The copy shares no memory with the live weights.
+        RunnerError if the run has no models (not started, or failed before building them) or the thread
+        does not answer within ``timeout`` seconds.
+        """
+        if self._thread is None:
+            raise RunnerError(f"run {self.run_id} has not been started: it has no models yet")
+        handover: dict[str, Any] = {"done": threading.Event()}
+        if self._status not in ENDED:
+            with self._cond:
+                self._commands.append(("models_state", handover))
+                self._cond.notify_all()
+            # Woken by the hand-over (it notifies) or by the run ending, which drops queued commands.
+            self.wait_until(lambda r: handover["done"].is_set() or r.status in ENDED, timeout)
+        if handover["done"].is_set():
+            return handover["state"]
+        if self._status in ENDED:
+            if self.trainer is None:
+                raise RunnerError(f"run {self.run_id} {self._status} before its models were built")
+            return self._models_copy()
+        raise RunnerError(
+            f"run {self.run_id} did not hand over its weights within {timeout:g} s (a slow step?); try again"
+        )
+
+    def _models_copy(self) -> dict[str, Any]:
+        def cpu_copy(module: torch.nn.Module) -> dict[str, torch.Tensor]:
+            return {k: v.detach().to("cpu", copy=True) for k, v in module.state_dict().items()}
+
+        trainer = self.trainer
+        return {
+            "generator": cpu_copy(trainer.G),
+            "discriminator": cpu_copy(trainer.D),
+            "config": self.cfg.to_dict(),
+            "sample_shape": list(trainer.data.sample_shape),
+            "step": trainer.step_count,
+        }
+
     def _command(self, name: str, arg: Any = None) -> None:
         if self._thread is None:
             raise RunnerError(f"run {self.run_id} has not been started")
@@ -233,6 +276,11 @@ class Runner:
             elif name == "hparams":
                 for field, (old, new) in self.trainer.set_hparams(**arg).items():
                     self._event("hparam", f"{field}: {old} -> {new}", step=self.trainer.step_count + 1)
+            elif name == "models_state":  # Runner.models_state: a copy between two steps
+                arg["state"] = self._models_copy()
+                with self._cond:
+                    arg["done"].set()
+                    self._cond.notify_all()
             elif name == "step" and self._status == "paused":
                 self._single_step(arg)
                 if self._finished():

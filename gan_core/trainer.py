@@ -86,6 +86,20 @@ def generator_from_checkpoint(
     return cfg, G.to(device).eval()
 
 
+@torch.no_grad()
+def d_heatmap(
+    D: torch.nn.Module, loss: GANLoss, bounds: tuple[float, float, float, float], resolution: int
+) -> Tensor:
+    """D's output (`GANLoss.output`) on a ``resolution`` x ``resolution`` grid over ``bounds`` = (xmin, xmax,
+    ymin, ymax), rows = y, on D's device. The 2D view's background, for `Trainer.snapshot` and the probe."""
+    device = next(D.parameters()).device
+    xmin, xmax, ymin, ymax = bounds
+    xs = torch.linspace(xmin, xmax, resolution, device=device)
+    ys = torch.linspace(ymin, ymax, resolution, device=device)
+    grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
+    return loss.output(D(grid)).reshape(resolution, resolution)
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` picks CUDA, then MPS, then the CPU; an unavailable explicit device is an error."""
     if name == "auto":
@@ -319,12 +333,7 @@ class Trainer:
                 fake = self.G(self.fixed_noise).float()
             if self.data.kind != "points":
                 return {"grid": image_grid(fake.cpu().numpy())}
-            xmin, xmax, ymin, ymax = self.data.bounds
-            xs = torch.linspace(xmin, xmax, resolution, device=self.device)
-            ys = torch.linspace(ymin, ymax, resolution, device=self.device)
-            grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
-            with torch.no_grad():
-                heatmap = self.loss.output(self.D(grid)).reshape(resolution, resolution)
+            heatmap = d_heatmap(self.D, self.loss, self.data.bounds, resolution)
             points = fake.detach().requires_grad_(True)
             # Summed, not averaged, so each point's arrow does not shrink with the batch size.
             g_loss = self.loss.g(self.D(points)) * points.shape[0]

@@ -536,6 +536,38 @@ def test_points_figure_zero_gradients_and_input_checks(points):
         charts.points_figure(real, fake, bounds=BOUNDS, heatmap=np.ones(5))
 
 
+def test_points_figure_latent_walk_path(points):
+    real, _, heatmap, _ = points
+    path = np.column_stack([np.linspace(-1, 3, 7), np.linspace(0, 2, 7)])
+    fig = charts.points_figure(real, np.zeros((0, 2)), bounds=BOUNDS, heatmap=heatmap, path=path)
+    walk = only_trace(fig, "latent walk")
+    np.testing.assert_array_equal(walk.x, path[:, 0])
+    np.testing.assert_array_equal(walk.y, path[:, 1])
+    assert walk.mode == "lines+markers+text"
+    assert list(walk.text) == ["A", "", "", "", "", "", "B"]
+    assert walk.line.color == walk.marker.color == charts.G_COLOR
+    assert list(walk.customdata) == list(range(7))
+    # no empty "generated" entry when there are no generated points
+    assert traces_named(fig, "generated") == []
+    assert [t.name for t in fig.data] == ["D's output", "real", "latent walk"]
+    with pytest.raises(ValueError, match="path"):
+        charts.points_figure(real, real, bounds=BOUNDS, path=np.ones((4, 3)))
+
+
+def test_points_figure_names_and_labels_the_second_point_set(points):
+    real, fake, _, _ = points
+    fig = charts.points_figure(real, fake[:4], bounds=BOUNDS, fake_name="asked", fake_labels=[1, 2, 3, 4])
+    asked = only_trace(fig, "asked")
+    assert traces_named(fig, "generated") == []
+    assert asked.mode == "markers+text" and list(asked.text) == ["1", "2", "3", "4"]
+    assert "asked %{text}" in asked.hovertemplate
+    np.testing.assert_array_equal(asked.x, fake[:4, 0])
+    plain = only_trace(charts.points_figure(real, fake, bounds=BOUNDS), "generated")
+    assert plain.mode == "markers" and plain.text is None
+    with pytest.raises(ValueError, match="fake_labels needs one label per fake point"):
+        charts.points_figure(real, fake[:4], bounds=BOUNDS, fake_labels=["1"])
+
+
 # ------------------------------------------------------------------------- image_grid_figure
 
 
@@ -579,6 +611,9 @@ def all_figures(view, empty_view):
             rng.normal(size=(50, 2)), fake, bounds=BOUNDS, heatmap=rng.random((8, 8)), grads=-fake, title="p"
         ),
         charts.image_grid_figure(np.zeros((10, 20, 3), dtype=np.uint8), "g"),
+        charts.points_figure(
+            fake, fake[:3], bounds=BOUNDS, fake_name="asked", fake_labels=["1", "2", "3"], path=fake[:6]
+        ),
     ]
 
 

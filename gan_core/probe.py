@@ -1,0 +1,424 @@
+"""The two networks as tools: walk G's latent space, and ask D for its verdict on chosen samples.
+
+Works on the weights of any saved checkpoint (`RunDir.load_checkpoint`, ``weights_only=True``) or of a
+live run (`Runner.models_state`, a copy taken between two steps): `load_models` rebuilds both networks,
+in eval mode on the CPU, from either.
+
+- Latent walk: `latent` turns a seed into a noise vector (the same seed, the same vector, so "the noise
+  decides the output"), `interpolate` goes from one vector to another in a straight line or along the
+  great circle (slerp), and `latent_walk` shows G's outputs along the way. `heatmap` is D's output over
+  the 2D view, computed as the training snapshots compute it (`trainer.d_heatmap`).
+- Ask D: `ask_d` gives each sample D's raw score, its output (a probability for minimax and
+  nonsaturating) and a verdict, real or fake, by the rule the run's accuracy metrics use (see
+  `gan_core.losses`): a fixed threshold for minimax, nonsaturating, lsgan and hinge. The Wasserstein
+  critic's scores have no fixed zero: adding a constant to every score changes neither its loss nor G's,
+  so no fixed threshold means anything. There the verdict compares a score with a reference measured on
+  the same critic (`wasserstein_reference`): half-way between its mean score on a batch of real data and
+  on a batch of G's samples. A sample above it looks to D more like the real data than like G's output
+  now. (The training metrics use the median of a real-and-fake batch instead, which needs both batches
+  at hand; when D separates the two batches, both thresholds fall in the gap between them.)
+- User input for Ask D: `parse_points_upload` (a CSV of 2D points, read by the training data's own CSV
+  reader) and `parse_image_uploads` (a few PNG/JPEG/WebP/BMP files, decoded, cropped, resized and
+  converted to the run's channels exactly as the ``folder`` dataset reads training images). Every
+  problem is a `ProbeError` naming the file and what is allowed.
+
+No Streamlit here: pages/4_Probe.py shows what these functions return.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor, nn
+
+from gan_core.config import ConfigError, GANConfig
+from gan_core.data import (
+    IMAGE_EXTENSIONS,
+    DataError,
+    _image_source,
+    _read_points_csv,
+    decode_image,
+    load_data,
+)
+from gan_core.losses import GANLoss, get_loss
+from gan_core.models import build_models
+from gan_core.rundir import RunDir, RunDirError, image_grid
+from gan_core.trainer import HEATMAP_RESOLUTION, d_heatmap
+
+WALK_MODES = ("slerp", "linear")
+MIN_WALK_STEPS, MAX_WALK_STEPS = 2, 32
+MAX_SEED = 2**63 - 1  # torch.Generator.manual_seed's range
+MAX_IMAGE_FILES = 16
+MAX_IMAGE_BYTES = 10 * 2**20
+MAX_IMAGE_PIXELS = 40_000_000  # checked from the header, before decoding: no decompression bombs
+IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # what PIL must find inside, whatever the file's name
+MAX_CSV_BYTES = 2**20
+MAX_ASK_POINTS = 1000
+MAX_ASK_GENERATED = 256
+REFERENCE_BATCH = 256
+THUMBNAIL_PX = 48
+# Fixed thresholds on D's raw score, the same as `gan_core.losses`' accuracy rule (its docstring says why;
+# tests/test_probe.py checks that the two agree): a sample scoring above is called real.
+FIXED_THRESHOLDS = {"minimax": 0.0, "nonsaturating": 0.0, "lsgan": 0.5, "hinge": 0.0}
+_RULES = {
+    "minimax": "D(x) = sigmoid(score) > 0.5, i.e. score > 0",
+    "nonsaturating": "D(x) = sigmoid(score) > 0.5, i.e. score > 0",
+    "lsgan": "score > 0.5, half-way between the targets 0 (fake) and 1 (real)",
+    "hinge": "score > 0, half-way between the margins -1 (fake) and +1 (real)",
+}
+
+
+class ProbeError(ValueError):
+    """Input the probe cannot use (an upload, a seed, a setting, a model); the message says what is
+    wrong and what is allowed."""
+
+
+# ---------------------------------------------------------------------------------------------- models
+@dataclass(frozen=True)
+class ProbeModels:
+    """G and D of one run at one step, in eval mode on the CPU."""
+
+    cfg: GANConfig
+    G: nn.Module
+    D: nn.Module
+    sample_shape: tuple[int, ...]
+    step: int
+
+    @property
+    def loss(self) -> GANLoss:
+        return get_loss(self.cfg.loss)
+
+    @property
+    def is_points(self) -> bool:
+        return self.sample_shape == (2,)
+
+
+def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModels:
+    """Both networks from a checkpoint dict (or `Runner.models_state`'s copy); ``source`` names it in
+    errors. A state that does not fit its own config, or weights holding NaN or inf, is a ProbeError."""
+    missing = [k for k in ("generator", "discriminator", "config", "sample_shape", "step") if k not in state]
+    if missing:
+        raise ProbeError(f"{source} lacks {', '.join(missing)}: not a checkpoint of this dashboard")
+    try:
+        cfg = GANConfig.from_dict(state["config"])
+        sample_shape = tuple(int(v) for v in state["sample_shape"])
+        G, D = build_models(cfg, sample_shape)
+        G.load_state_dict(state["generator"])
+        D.load_state_dict(state["discriminator"])
+    except (ConfigError, ValueError, TypeError, RuntimeError, KeyError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise ProbeError(f"{source} cannot be rebuilt into G and D ({reason})") from None
+    for name, net in (("G", G), ("D", D)):
+        if not all(torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point()):
+            raise ProbeError(
+                f"{source}: {name}'s weights hold NaN or inf (the run diverged); pick an earlier checkpoint"
+            )
+    return ProbeModels(cfg, G.eval(), D.eval(), sample_shape, int(state["step"]))
+
+
+def checkpoint_models(run_dir: RunDir, path: Path) -> ProbeModels:
+    """A saved checkpoint's networks; RunDirError if the file cannot be loaded (corrupt, foreign)."""
+    return load_models(
+        run_dir.load_checkpoint(path), source=f"checkpoint {path.name} of run {run_dir.run_id!r}"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- latent walk
+def latent(seed: int, latent_dim: int, n: int = 1) -> Tensor:
+    """``n`` noise vectors z ~ N(0, I) drawn from ``seed`` alone: (n, latent_dim), float32 on the CPU."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_SEED:
+        raise ProbeError(f"seed={seed!r} is invalid: allowed a whole number from 0 to {MAX_SEED}")
+    generator = torch.Generator().manual_seed(int(seed))
+    return torch.randn(n, latent_dim, generator=generator)
+
+
+def interpolate(z_start: Tensor, z_end: Tensor, n: int, mode: str = "slerp") -> Tensor:
+    """``n`` points from ``z_start`` to ``z_end`` (both (latent_dim,) or (1, latent_dim)), ends included
+    exactly: (n, latent_dim).
+
+    ``linear``: the straight line. ``slerp``: the great circle (White 2016, "Sampling generative
+    networks"), with the length interpolated linearly. A Gaussian vector's length stays near
+    sqrt(latent_dim), and the straight line's midpoints are shorter, so slerp keeps G on the kind of
+    noise it was trained on. Nearly parallel ends fall back to the straight line.
+    """
+    if mode not in WALK_MODES:
+        raise ProbeError(f"mode={mode!r} is invalid: allowed {', '.join(WALK_MODES)}")
+    if isinstance(n, bool) or not isinstance(n, int) or not MIN_WALK_STEPS <= n <= MAX_WALK_STEPS:
+        raise ProbeError(
+            f"steps={n!r} is invalid: allowed a whole number from {MIN_WALK_STEPS} to {MAX_WALK_STEPS}"
+        )
+    a, b = z_start.reshape(-1).double(), z_end.reshape(-1).double()
+    if a.shape != b.shape:
+        raise ProbeError(
+            f"the two ends differ in size ({a.numel()} and {b.numel()}): both need latent_dim values"
+        )
+    t = torch.linspace(0.0, 1.0, n, dtype=torch.float64)[:, None]  # exactly 0 and 1 at the ends
+    if mode == "linear":
+        path = (1 - t) * a + t * b
+    else:
+        norm_a, norm_b = a.norm(), b.norm()
+        cos = torch.dot(a, b) / (norm_a * norm_b).clamp_min(1e-12)
+        omega = torch.arccos(cos.clamp(-1.0, 1.0))
+        if omega.abs() < 1e-6:
+            path = (1 - t) * a + t * b
+        else:
+            direction_a, direction_b = a / norm_a, b / norm_b
+            on_sphere = (
+                torch.sin((1 - t) * omega) * direction_a + torch.sin(t * omega) * direction_b
+            ) / torch.sin(omega)
+            path = on_sphere * ((1 - t) * norm_a + t * norm_b)
+        path[0], path[-1] = a, b  # the ends exactly, not up to rounding
+    return path.to(z_start.dtype)
+
+
+@torch.no_grad()
+def latent_walk(G: nn.Module, z_start: Tensor, z_end: Tensor, n: int, mode: str = "slerp") -> Tensor:
+    """G's outputs along `interpolate`'s path: (n, *sample_shape), float32 on the CPU; the first is
+    G(z_start) and the last G(z_end)."""
+    return G(interpolate(z_start, z_end, n, mode)).float().cpu()
+
+
+def walk(models: ProbeModels, seed_start: int, seed_end: int, n: int, mode: str = "slerp") -> np.ndarray:
+    """The walk between the noise of two seeds: (n, 2) points or (n, C, H, W) images in [-1, 1]."""
+    z_start = latent(seed_start, models.cfg.latent_dim)
+    z_end = latent(seed_end, models.cfg.latent_dim)
+    return latent_walk(models.G, z_start, z_end, n, mode).numpy()
+
+
+def strip(images: np.ndarray) -> np.ndarray:
+    """Images (N, C, H, W) in [-1, 1] as one row: an (H', W', 3) uint8 grid."""
+    return image_grid(images, nrow=len(images))
+
+
+@torch.no_grad()
+def generate(models: ProbeModels, seed: int, n: int) -> np.ndarray:
+    """``n`` samples of G from the noise of ``seed``, for "pick generated ones"."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ASK_GENERATED:
+        raise ProbeError(f"n={n!r} is invalid: allowed a whole number from 1 to {MAX_ASK_GENERATED}")
+    return models.G(latent(seed, models.cfg.latent_dim, n)).float().numpy()
+
+
+def heatmap(models: ProbeModels, bounds: Sequence[float], resolution: int = HEATMAP_RESOLUTION) -> np.ndarray:
+    """D's output over the 2D view (rows = y), as the training snapshots draw it."""
+    if not models.is_points:
+        raise ProbeError("a heatmap of D needs a run on 2D points; this run's samples are images")
+    bounds = tuple(float(v) for v in bounds)
+    return d_heatmap(models.D, models.loss, bounds, resolution).float().numpy()
+
+
+def fit_bounds(bounds: Sequence[float], points: np.ndarray, margin: float = 0.05) -> tuple[float, ...]:
+    """``bounds`` (xmin, xmax, ymin, ymax) grown to hold every finite point of ``points`` (N, 2), with a
+    ``margin`` (a fraction of the window's size) around the points that lie outside: a walk or an asked
+    point off the run's usual window is still drawn, over D's output computed there too."""
+    xmin, xmax, ymin, ymax = (float(v) for v in bounds)
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    points = points[np.isfinite(points).all(axis=1)]
+    if not len(points):
+        return xmin, xmax, ymin, ymax
+    pad_x, pad_y = margin * (xmax - xmin), margin * (ymax - ymin)
+    low, high = points.min(axis=0), points.max(axis=0)
+    return (
+        float(low[0] - pad_x) if low[0] < xmin else xmin,
+        float(high[0] + pad_x) if high[0] > xmax else xmax,
+        float(low[1] - pad_y) if low[1] < ymin else ymin,
+        float(high[1] + pad_y) if high[1] > ymax else ymax,
+    )
+
+
+def view_bounds(run_dir: RunDir, cfg: GANConfig) -> tuple[float, float, float, float]:
+    """The 2D window the run's own snapshots use: from its newest saved snapshot, else from its data."""
+    for _, path in reversed(run_dir.snapshot_steps()):
+        if path.suffix == ".npz":
+            snap = run_dir.load_snapshot(path)
+            if "bounds" in snap:
+                return tuple(float(v) for v in snap["bounds"])
+    bounds = load_data(cfg).bounds
+    if bounds is None:
+        raise ProbeError(f"run {run_dir.run_id!r} has no 2D view: its data are not points")
+    return bounds
+
+
+def real_samples(run_dir: RunDir, cfg: GANConfig, n: int = REFERENCE_BATCH, seed: int = 0) -> np.ndarray:
+    """``n`` real samples of the run's data (fewer if the set is smaller), chosen by ``seed``.
+
+    2D runs read the real points the run saved beside its snapshots (samples/real.npz) when they are
+    there; images (and 2D runs without that file) load the data again: `DataError` if it is gone."""
+    examples: Tensor | None = None
+    if cfg.is_points:
+        try:
+            examples = torch.as_tensor(run_dir.load_snapshot("real")["points"], dtype=torch.float32)
+        except (RunDirError, KeyError, OSError, ValueError):
+            examples = None
+    if examples is None:
+        examples = load_data(cfg).examples()
+    generator = torch.Generator().manual_seed(seed)
+    chosen = torch.randperm(examples.shape[0], generator=generator)[: min(n, examples.shape[0])]
+    return examples[chosen].float().cpu().numpy()
+
+
+# ---------------------------------------------------------------------------------------------- ask D
+@dataclass(frozen=True)
+class Reference:
+    """The threshold a Wasserstein critic's verdict compares with, and the two means it lies between."""
+
+    value: float
+    mean_real: float
+    mean_fake: float
+
+
+@torch.no_grad()
+def d_scores(D: nn.Module, samples: np.ndarray | Tensor) -> np.ndarray:
+    """D's raw score (logit) per sample, float64."""
+    x = torch.as_tensor(np.asarray(samples, dtype=np.float32))
+    scores = [D(x[i : i + 1024]).double() for i in range(0, x.shape[0], 1024)]
+    return torch.cat(scores).numpy() if scores else np.zeros(0)
+
+
+def wasserstein_reference(models: ProbeModels, real: np.ndarray, seed: int = 0) -> Reference:
+    """Half-way between D's mean score on ``real`` samples and on as many of G's samples (from ``seed``)."""
+    if len(real) == 0:
+        raise ProbeError("the reference needs at least one real sample")
+    mean_real = float(d_scores(models.D, real).mean())
+    fake = generate(models, seed, min(len(real), MAX_ASK_GENERATED))
+    mean_fake = float(d_scores(models.D, fake).mean())
+    return Reference((mean_real + mean_fake) / 2.0, mean_real, mean_fake)
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """D's view of each sample: raw score, output (`GANLoss.output`), verdict (True = real)."""
+
+    scores: np.ndarray
+    outputs: np.ndarray
+    real: np.ndarray
+    threshold: float
+    rule: str
+
+    def table(self) -> pd.DataFrame:
+        verdict = np.where(self.real, "real", "fake").astype(object)
+        verdict[~np.isfinite(self.scores)] = "none (score not finite)"
+        return pd.DataFrame({"d_score": self.scores, "d_output": self.outputs, "verdict": verdict})
+
+
+def ask_d(
+    D: nn.Module, loss_name: str, samples: np.ndarray | Tensor, reference: Reference | float | None = None
+) -> Verdicts:
+    """D's verdict on each sample (points (N, 2) or images (N, C, H, W) in [-1, 1]).
+
+    Losses with a fixed threshold use it (`FIXED_THRESHOLDS`, the accuracy rule of `gan_core.losses`);
+    ``reference`` is ignored there. For wgan and wgan-gp the threshold is ``reference`` (see
+    `wasserstein_reference` and this module's docstring): without one it is a ProbeError.
+    """
+    loss = get_loss(loss_name)
+    scores = d_scores(D, samples)
+    outputs = loss.output(torch.from_numpy(scores)).numpy()
+    if loss_name in FIXED_THRESHOLDS:
+        threshold, rule = FIXED_THRESHOLDS[loss_name], _RULES[loss_name]
+    else:
+        if reference is None:
+            raise ProbeError(
+                f"{loss_name} has no fixed threshold: a verdict needs a reference score "
+                "(wasserstein_reference: half-way between D's mean score on real data and on G's samples)"
+            )
+        threshold = float(reference.value if isinstance(reference, Reference) else reference)
+        rule = f"score > {threshold:.4g}, half-way between D's mean score on real data and on G's samples"
+        if isinstance(reference, Reference):
+            rule += f" ({reference.mean_real:.4g} and {reference.mean_fake:.4g})"
+            if reference.mean_fake > reference.mean_real:
+                rule += "; D now scores G's samples above the real data, so G fools it on average"
+        if not math.isfinite(threshold):
+            raise ProbeError(f"the reference score is {threshold}: D's scores are not finite")
+    return Verdicts(scores, outputs, scores > threshold, threshold, rule)
+
+
+# ---------------------------------------------------------------------------------------------- uploads
+def parse_points_upload(data: bytes, name: str) -> np.ndarray:
+    """An uploaded CSV of 2D points, checked by the training data's CSV reader: (N, 2) float32."""
+    if not name.lower().endswith(".csv"):
+        raise ProbeError(f"{name}: points must come as a .csv file of two numeric columns x,y")
+    if len(data) > MAX_CSV_BYTES:
+        raise ProbeError(
+            f"{name}: {len(data) / 2**20:.1f} MiB is too large; allowed up to {MAX_CSV_BYTES // 2**20} MiB"
+        )
+    with tempfile.TemporaryDirectory(prefix="gan-probe-") as folder:
+        path = Path(folder) / "points.csv"
+        path.write_bytes(data)
+        try:
+            return _read_points_csv(path, name=name, max_rows=MAX_ASK_POINTS).numpy()
+        except DataError as exc:
+            raise ProbeError(str(exc)) from None
+
+
+def parse_image_uploads(files: Sequence[tuple[str, bytes]], models: ProbeModels) -> np.ndarray:
+    """Uploaded image files as the run's training images: (N, C, H, W) float32 in [-1, 1].
+
+    Each file is decoded, centre-cropped and resized as the ``folder`` dataset reads images
+    (`gan_core.data.decode_image`), then scaled and given the run's channels (luma for gray, gray
+    repeated for colour) by the same code that prepares every training set (`gan_core.data._image_source`).
+    """
+    if models.is_points:
+        raise ProbeError("this run's samples are 2D points: upload a CSV of points, not images")
+    kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
+    if not files:
+        raise ProbeError(f"no image uploaded: allowed 1 to {MAX_IMAGE_FILES} files ({kinds})")
+    if len(files) > MAX_IMAGE_FILES:
+        raise ProbeError(f"{len(files)} images uploaded; allowed up to {MAX_IMAGE_FILES} at once")
+    channels, size = models.sample_shape[0], models.sample_shape[1]
+    # The run's own config, pinned to the shape its models were built for.
+    cfg = models.cfg.replace(channels=channels, image_size=size)
+    images = []
+    for name, data in files:
+        raw = _decode_upload(name, data, size, kinds)
+        # torch.tensor copies: PIL's array is read-only
+        raw = torch.tensor(raw[None, None] if raw.ndim == 2 else raw.transpose(2, 0, 1)[None])
+        images.append(_image_source("upload", raw, 255.0, None, cfg, "cpu").examples())
+    return torch.cat(images).numpy()
+
+
+def _decode_upload(name: str, data: bytes, size: int, kinds: str) -> np.ndarray:
+    from PIL import Image
+
+    if Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+        raise ProbeError(f"{name}: not an image file name; allowed {kinds}")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise ProbeError(
+            f"{name}: {len(data) / 2**20:.1f} MiB is too large; allowed up to {MAX_IMAGE_BYTES // 2**20} MiB"
+        )
+    unreadable = f"{name}: not a readable image; allowed {', '.join(IMAGE_FORMATS)} files"
+    try:
+        with Image.open(io.BytesIO(data)) as image:  # reads the header only
+            found, (width, height) = image.format, image.size
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+        raise ProbeError(unreadable) from None
+    if found not in IMAGE_FORMATS:
+        raise ProbeError(f"{name}: a {found} image inside; allowed {', '.join(IMAGE_FORMATS)} files")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise ProbeError(
+            f"{name}: {width}x{height} pixels is too large; "
+            f"allowed up to {MAX_IMAGE_PIXELS // 10**6} megapixels"
+        )
+    try:
+        return decode_image(io.BytesIO(data), size)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:  # a truncated file
+        reason = " ".join(str(exc).split())[:200]
+        raise ProbeError(f"{unreadable} ({reason})") from None
+
+
+def thumbnails(images: np.ndarray, px: int = THUMBNAIL_PX) -> list[np.ndarray]:
+    """Each image (C, H, W) in [-1, 1] as an (H', W', 3) uint8 picture about ``px`` wide (whole-pixel
+    upscaling, so small images stay crisp), for a table column."""
+    pictures = []
+    for image in np.asarray(images):
+        picture = image_grid(image[None], nrow=1)
+        factor = max(1, px // picture.shape[1])
+        pictures.append(np.repeat(np.repeat(picture, factor, axis=0), factor, axis=1))
+    return pictures

@@ -1,0 +1,230 @@
+"""Probe the networks: walk G's latent space, and ask D for its verdict on samples you choose.
+
+A thin view over `gan_core.probe`, for the live weights of a run training in this server or for any of
+a run's saved checkpoints.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from gan_core import charts, probe
+from gan_core.data import IMAGE_EXTENSIONS, DataError
+from gan_core.registry import RegistryError
+from gan_core.rundir import RunDir, RunDirError
+from gan_core.runner import RunnerError
+from ui.common import registry, watched_view
+
+CURRENT = "current"
+LABELLED_POINTS = 50
+MAX_PAGE_SEED = 2**31 - 1  # a browser number input is exact up to 2**53; a round limit is easier to read
+# Errors that mean "this input or this checkpoint cannot be used": shown, never raised.
+PROBE_ERRORS = (probe.ProbeError, DataError, RunDirError, RunnerError, RegistryError)
+
+st.set_page_config(page_title="GAN dashboard — Probe", page_icon="⚔️", layout="wide")
+st.title("Probe the networks")
+st.caption(
+    "Walk between two noise vectors and see what G makes along the way, or ask D what it makes of samples "
+    "you choose — with the live weights of a run training here, or with any saved checkpoint."
+)
+
+
+# ----------------------------------------------------------------------------------------------- cached reads
+@st.cache_resource(max_entries=8, show_spinner=False)
+def checkpoint_models(root: str, run_id: str, name: str, mtime_ns: int) -> probe.ProbeModels:
+    # Keyed by the file's mtime too: a checkpoint rewritten under the same name is read again. The
+    # models are only ever run in eval mode under no_grad, so sessions can share them.
+    run_dir = RunDir.open(root, run_id)
+    return probe.checkpoint_models(run_dir, run_dir.path / "checkpoints" / name)
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def real_batch(root: str, run_id: str) -> np.ndarray:
+    run_dir = RunDir.open(root, run_id)
+    return probe.real_samples(run_dir, run_dir.read_config())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def view_bounds(root: str, run_id: str) -> tuple[float, float, float, float]:
+    run_dir = RunDir.open(root, run_id)
+    return probe.view_bounds(run_dir, run_dir.read_config())
+
+
+# -------------------------------------------------------------------------------------------- run and weights
+rows = registry().summaries()
+if not rows:
+    st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
+    st.stop()
+run_ids = [r["run_id"] for r in rows]
+watched = watched_view()
+default = watched.run_id if watched is not None and watched.run_id in run_ids else run_ids[0]
+
+pick = st.container(horizontal=True)
+run_id = pick.selectbox("Run", run_ids, index=run_ids.index(default), key="probe_run", width=420)
+try:
+    view = registry().view(run_id)
+except (RunDirError, RegistryError, ValueError) as exc:
+    st.error(f"Run {run_id!r} cannot be opened: {exc}")
+    st.stop()
+
+root = str(registry().runs_root)
+saved = {step: path for step, path in view.run_dir.checkpoints()}
+options = ([CURRENT] if view.live else []) + sorted(saved, reverse=True)
+if not options:
+    st.info(
+        f"Run {run_id} has no saved checkpoint yet and is not training in this server: nothing to probe. "
+        "Checkpoints are saved every checkpoint_every steps and when a run stops."
+    )
+    st.stop()
+
+
+def weights_label(option) -> str:
+    # No changing text (status, step) in a label: Streamlit would take it for a new widget and reset it.
+    return "current (live weights)" if option == CURRENT else f"checkpoint at step {option}"
+
+
+weights = pick.selectbox(
+    "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=260
+)
+if weights == CURRENT:
+    pick.button("Take the current weights again", key="probe_refresh", help="Copies G and D as they are now")
+
+try:
+    if weights == CURRENT:
+        models = probe.load_models(view.runner.models_state(), source=f"the live weights of run {run_id}")
+    else:
+        path = saved[weights]
+        models = checkpoint_models(root, run_id, path.name, path.stat().st_mtime_ns)
+except (*PROBE_ERRORS, OSError) as exc:
+    st.error(f"These weights cannot be probed: {exc}")
+    st.stop()
+
+cfg, loss = models.cfg, models.loss
+st.caption(
+    f"`{run_id}` ({view.status}) · {cfg.dataset} · {cfg.model} · {cfg.loss} · latent_dim {cfg.latent_dim} · "
+    f"G and D at step {models.step}"
+)
+
+
+def real_points() -> np.ndarray:
+    real = view.real_view()
+    return real["points"] if real is not None and "points" in real else np.zeros((0, 2))
+
+
+walk_tab, ask_tab = st.tabs(["Latent walk", "Ask D"])
+
+# ------------------------------------------------------------------------------------------------ latent walk
+with walk_tab:
+    st.caption(
+        "Each seed fixes one noise vector z ~ N(0, I): the same seed always gives G the same input. The walk "
+        "goes from seed A's vector to seed B's, in a straight line (linear) or along the great circle "
+        "(slerp, which keeps z as long as a typical noise vector)."
+    )
+    row = st.container(horizontal=True)
+    seed_a = row.number_input("Seed A", 0, MAX_PAGE_SEED, 0, 1, key="walk_seed_a", width=150)
+    seed_b = row.number_input("Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", width=150)
+    steps = row.slider("Steps", probe.MIN_WALK_STEPS, probe.MAX_WALK_STEPS, 10, key="walk_steps", width=280)
+    mode = row.radio("Path", probe.WALK_MODES, key="walk_mode", horizontal=True)
+    try:
+        samples = probe.walk(models, int(seed_a), int(seed_b), int(steps), mode)
+        if models.is_points:
+            bounds = probe.fit_bounds(view_bounds(root, run_id), samples)
+            fig = charts.points_figure(
+                real_points(),
+                np.zeros((0, 2)),
+                bounds=bounds,
+                heatmap=probe.heatmap(models, bounds),
+                midpoint=loss.midpoint,
+                path=samples,
+                title=f"G along the {mode} path from seed {seed_a} (A) to seed {seed_b} (B), over D's output",
+            )
+        else:
+            fig = charts.image_grid_figure(
+                probe.strip(samples),
+                title=f"G along the {mode} path: seed {seed_a} (left) to {seed_b} (right)",
+            )
+        st.plotly_chart(fig, key="probe_walk_chart", width="stretch")
+    except PROBE_ERRORS as exc:
+        st.error(str(exc))
+
+# ------------------------------------------------------------------------------------------------------ ask D
+with ask_tab:
+    upload_label = "Upload a CSV of points" if models.is_points else "Upload images"
+    source = st.radio(
+        "Samples", ["generated", "upload"], key="ask_source", horizontal=True,
+        format_func=lambda s: "G's samples from a seed" if s == "generated" else upload_label,
+    )  # fmt: skip
+    samples = None
+    try:
+        if source == "generated":
+            row = st.container(horizontal=True)
+            n = row.number_input("How many", 1, 64, 8, 1, key="ask_n", width=150)
+            seed = row.number_input("Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", width=150)
+            samples = probe.generate(models, int(seed), int(n))
+        elif models.is_points:
+            file = st.file_uploader(
+                "CSV of 2D points: two numeric columns x,y, header optional",
+                type=["csv"],
+                key="ask_csv",
+                help=f"Up to {probe.MAX_ASK_POINTS} points, {probe.MAX_CSV_BYTES // 2**20} MiB",
+            )
+            if file is not None:
+                samples = probe.parse_points_upload(file.getvalue(), file.name)
+        else:
+            files = st.file_uploader(
+                "Images (shown to D as the run's training images: centre square, resized, its channels)",
+                type=[ext[1:] for ext in IMAGE_EXTENSIONS],
+                accept_multiple_files=True,
+                key="ask_images",
+                help=f"Up to {probe.MAX_IMAGE_FILES} files of {probe.MAX_IMAGE_BYTES // 2**20} MiB each",
+            )
+            if files:
+                samples = probe.parse_image_uploads([(f.name, f.getvalue()) for f in files], models)
+        if samples is None:
+            st.caption("Upload a file to see D's verdict on it.")
+        else:
+            reference = None
+            if cfg.loss not in probe.FIXED_THRESHOLDS:
+                reference = probe.wasserstein_reference(models, real_batch(root, run_id))
+            verdicts = probe.ask_d(models.D, cfg.loss, samples, reference)
+            table = verdicts.table()
+            table.insert(0, "#", np.arange(1, len(table) + 1))
+            column_config = {
+                "d_score": st.column_config.NumberColumn("D's score", format="%.4f"),
+                "d_output": st.column_config.NumberColumn(
+                    "D's output",
+                    format="%.4f",
+                    help="sigmoid(score) for minimax/nonsaturating, else the score",
+                ),
+            }
+            if models.is_points:
+                table.insert(1, "x", samples[:, 0])
+                table.insert(2, "y", samples[:, 1])
+            else:
+                table.insert(1, "sample", [charts.png_data_uri(t) for t in probe.thumbnails(samples)])
+                column_config["sample"] = st.column_config.ImageColumn("sample")
+            called_real = int(verdicts.real.sum())
+            st.markdown(
+                f"D calls **{called_real} of {len(table)}** real. Rule for {cfg.loss}: {verdicts.rule}."
+            )
+            if models.is_points:  # the table beside the picture, numbered alike
+                left, right = st.columns([2, 3])
+                left.dataframe(table, key="ask_table", hide_index=True, column_config=column_config)
+                bounds = probe.fit_bounds(view_bounds(root, run_id), samples)
+                fig = charts.points_figure(
+                    real_points(),
+                    samples,
+                    bounds=bounds,
+                    heatmap=probe.heatmap(models, bounds),
+                    midpoint=loss.midpoint,
+                    fake_name="asked",
+                    # numbers beside a few points; beyond that they would hide the points
+                    fake_labels=[str(i) for i in table["#"]] if len(table) <= LABELLED_POINTS else None,
+                    title="The asked points (numbered as in the table) over D's output",
+                )
+                right.plotly_chart(fig, key="probe_ask_chart", width="stretch")
+            else:
+                st.dataframe(table, key="ask_table", hide_index=True, column_config=column_config)
+    except PROBE_ERRORS as exc:
+        st.error(str(exc))

@@ -1,0 +1,472 @@
+"""Probe: the latent walk, D's verdicts, the upload checks, a live run's weights, and the Probe page."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from streamlit.runtime.state.common import user_key_from_element_id
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+from gan_core import probe
+from gan_core.config import GANConfig
+from gan_core.data import load_data
+from gan_core.losses import get_loss
+from gan_core.models import build_models
+from gan_core.rundir import RunDir, RunDirError
+from gan_core.runner import Runner, RunnerError
+from gan_core.trainer import Trainer
+from ui.common import RUNS_ENV, registry
+
+APP_DIR = Path(__file__).resolve().parents[1]
+PAGE = str(APP_DIR / "pages" / "4_Probe.py")
+TIMEOUT = 60
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_torch_thread():
+    # As in test_app.py: on a small shared machine one intra-op thread keeps tiny steps fast.
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def tiny_models(**overrides) -> probe.ProbeModels:
+    cfg = GANConfig(**{**TINY, **overrides})
+    shape = (2,) if cfg.is_points else (1 if cfg.dataset == "digits" else 3, 8, 8)
+    torch.manual_seed(0)
+    G, D = build_models(cfg, shape)
+    return probe.ProbeModels(cfg, G.eval(), D.eval(), shape, 0)
+
+
+def finished_run(root: Path, run_id: str, **overrides) -> Runner:
+    cfg = GANConfig(**{**TINY, "steps": 20, **overrides})
+    runner = Runner(cfg, root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    return runner
+
+
+# ---------------------------------------------------------------------------------------------- latent walk
+def test_latent_noise_is_decided_by_the_seed():
+    torch.testing.assert_close(probe.latent(7, 4), probe.latent(7, 4), rtol=0, atol=0)
+    assert not torch.equal(probe.latent(7, 4), probe.latent(8, 4))
+    assert probe.latent(7, 4, n=3).shape == (3, 4)
+    torch.testing.assert_close(probe.latent(7, 4, n=3)[0], probe.latent(7, 4)[0], rtol=0, atol=0)
+    for bad in (-1, 2**63, 1.5, True, "3"):
+        with pytest.raises(probe.ProbeError, match="seed"):
+            probe.latent(bad, 4)
+
+
+@pytest.mark.parametrize("mode", probe.WALK_MODES)
+@pytest.mark.parametrize("dataset", ["ring8", "digits"])
+def test_walk_starts_at_G_of_A_and_ends_at_G_of_B(mode, dataset):
+    models = tiny_models(dataset=dataset)
+    z_a, z_b = probe.latent(3, 4), probe.latent(11, 4)
+    path = probe.latent_walk(models.G, z_a, z_b, 9, mode)
+    assert path.shape == (9, *models.sample_shape)
+    with torch.no_grad():
+        torch.testing.assert_close(path[0], models.G(z_a)[0])
+        torch.testing.assert_close(path[-1], models.G(z_b)[0])
+        # the ones between are G's outputs too, not a blend of the two ends' outputs
+        assert not torch.allclose(path[4], (path[0] + path[-1]) / 2, atol=1e-4)
+    # the same seeds give the same walk
+    np.testing.assert_array_equal(probe.walk(models, 3, 11, 9, mode), probe.walk(models, 3, 11, 9, mode))
+    np.testing.assert_allclose(probe.walk(models, 3, 11, 9, mode), path.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_linear_and_slerp_paths():
+    a, b = torch.tensor([[2.0, 0.0, 0.0]]), torch.tensor([[0.0, 2.0, 0.0]])
+    linear = probe.interpolate(a, b, 5, "linear")
+    slerp = probe.interpolate(a, b, 5, "slerp")
+    assert linear.shape == slerp.shape == (5, 3)
+    for path in (linear, slerp):
+        torch.testing.assert_close(path[0], a[0], rtol=0, atol=0)
+        torch.testing.assert_close(path[-1], b[0], rtol=0, atol=0)
+    torch.testing.assert_close(linear[2], torch.tensor([1.0, 1.0, 0.0]))
+    # slerp stays on the circle of radius 2 and turns by equal angles: the midpoint is at 45 degrees
+    torch.testing.assert_close(slerp.norm(dim=1), torch.full((5,), 2.0))
+    torch.testing.assert_close(slerp[2], torch.tensor([math.sqrt(2), math.sqrt(2), 0.0]))
+    angles = torch.atan2(slerp[:, 1], slerp[:, 0])
+    torch.testing.assert_close(angles.diff(), torch.full((4,), math.pi / 8))
+    # different lengths: the length goes linearly from one to the other
+    lengths = probe.interpolate(a, 3 * b, 5, "slerp").norm(dim=1)
+    torch.testing.assert_close(lengths, torch.linspace(2.0, 6.0, 5))
+    # parallel ends: the straight line
+    torch.testing.assert_close(probe.interpolate(a, 2 * a, 3, "slerp")[1], torch.tensor([3.0, 0.0, 0.0]))
+
+
+def test_walk_settings_are_checked():
+    a, b = probe.latent(0, 4), probe.latent(1, 4)
+    with pytest.raises(probe.ProbeError, match="mode='cubic' is invalid: allowed slerp, linear"):
+        probe.interpolate(a, b, 5, "cubic")
+    for n in (1, probe.MAX_WALK_STEPS + 1):
+        with pytest.raises(probe.ProbeError, match=f"steps={n} is invalid: allowed a whole number from 2"):
+            probe.interpolate(a, b, n)
+    with pytest.raises(probe.ProbeError, match="differ in size"):
+        probe.interpolate(a, probe.latent(1, 5), 5)
+
+
+def test_heatmap_is_the_training_snapshots_heatmap():
+    trainer = Trainer(GANConfig(**TINY))
+    trainer.step()
+    models = probe.ProbeModels(trainer.cfg, trainer.G.eval(), trainer.D.eval(), (2,), 1)
+    np.testing.assert_array_equal(probe.heatmap(models, trainer.data.bounds), trainer.snapshot()["heatmap"])
+    with pytest.raises(probe.ProbeError, match="2D points"):
+        probe.heatmap(tiny_models(dataset="digits"), (0, 1, 0, 1))
+
+
+def test_fit_bounds_grows_the_window_to_hold_the_points():
+    bounds = (-2.0, 2.0, -1.0, 1.0)
+    assert probe.fit_bounds(bounds, np.array([[0.0, 0.0], [1.5, -0.5]])) == bounds
+    assert probe.fit_bounds(bounds, np.zeros((0, 2))) == bounds
+    grown = probe.fit_bounds(bounds, np.array([[-3.0, 0.0], [0.0, 2.0], [np.nan, 9.0]]))
+    assert grown == pytest.approx((-3.0 - 0.05 * 4, 2.0, -1.0, 2.0 + 0.05 * 2))
+
+
+# ---------------------------------------------------------------------------------------------- ask D
+class FirstCoordinate(nn.Module):
+    """A constructed D: its logit is the sample's first coordinate."""
+
+    def forward(self, x):
+        return x.flatten(1)[:, 0]
+
+
+class ConstantG(nn.Module):
+    """A constructed G: every sample is the point (-1, 0)."""
+
+    def forward(self, z):
+        return torch.tensor([-1.0, 0.0]).expand(z.shape[0], 2)
+
+
+POINTS = np.column_stack([np.linspace(-1.5, 1.5, 31), np.zeros(31)]).astype(np.float32)
+
+
+@pytest.mark.parametrize("loss_name", ["minimax", "nonsaturating", "lsgan", "hinge"])
+def test_ask_d_follows_the_losses_accuracy_rule(loss_name):
+    loss = get_loss(loss_name)
+    verdicts = probe.ask_d(FirstCoordinate(), loss_name, POINTS)
+    np.testing.assert_allclose(verdicts.scores, POINTS[:, 0], rtol=0, atol=0)
+    np.testing.assert_allclose(
+        verdicts.outputs, loss.output(torch.from_numpy(POINTS[:, 0])).numpy(), rtol=1e-6
+    )
+    # the training metrics' rule, one sample at a time: acc_real is 1 exactly when D calls it real
+    scores = torch.from_numpy(POINTS[:, 0])
+    expected = [bool(loss.accuracy(scores[i : i + 1], scores[:0])[0] == 1.0) for i in range(len(POINTS))]
+    assert verdicts.real.tolist() == expected
+    assert 0 < verdicts.real.sum() < len(POINTS)  # the threshold lies inside the range tried
+    table = verdicts.table()
+    assert list(table.columns) == ["d_score", "d_output", "verdict"]
+    assert table["verdict"].tolist() == ["real" if r else "fake" for r in expected]
+
+
+def test_ask_d_wasserstein_compares_with_the_midpoint_of_real_and_fake():
+    cfg = GANConfig(**{**TINY, "loss": "wgan-gp"})
+    models = probe.ProbeModels(cfg, ConstantG(), FirstCoordinate(), (2,), 0)
+    real = np.tile(np.array([[2.0, 0.0]], dtype=np.float32), (10, 1))
+    reference = probe.wasserstein_reference(models, real)
+    assert reference.mean_real == pytest.approx(2.0) and reference.mean_fake == pytest.approx(-1.0)
+    assert reference.value == pytest.approx(0.5)
+    verdicts = probe.ask_d(models.D, "wgan-gp", POINTS, reference)
+    assert verdicts.real.tolist() == (POINTS[:, 0] > 0.5).tolist()
+    assert verdicts.threshold == pytest.approx(0.5)
+    assert "half-way" in verdicts.rule
+    # a real and a fake batch that D separates: every real one is called real, every fake one fake,
+    # as the training metric (median rule) finds too
+    fake = probe.generate(models, 0, 10)
+    assert probe.ask_d(models.D, "wgan", real, reference).real.all()
+    assert not probe.ask_d(models.D, "wgan", fake, reference).real.any()
+    acc_real, acc_fake = get_loss("wgan").accuracy(torch.full((10,), 2.0), torch.full((10,), -1.0))
+    assert acc_real == acc_fake == 1.0
+    with pytest.raises(probe.ProbeError, match="no fixed threshold"):
+        probe.ask_d(models.D, "wgan", POINTS)
+
+
+def test_ask_d_marks_a_non_finite_score():
+    points = np.array([[0.5, 0.0], [np.nan, 0.0]], dtype=np.float32)
+    table = probe.ask_d(FirstCoordinate(), "minimax", points).table()
+    assert table["verdict"].tolist() == ["real", "none (score not finite)"]
+
+
+# ---------------------------------------------------------------------------------------------- uploads
+def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+RED = np.zeros((10, 20, 3), dtype=np.uint8)
+RED[..., 0] = 255
+
+
+def test_images_are_read_as_the_training_data_reads_them(tmp_path):
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, size=(30, 50, 3), dtype=np.uint8)
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(png_bytes(photo))
+    for channels in (1, 3):
+        cfg = GANConfig(
+            **{**TINY, "dataset": "folder", "data_path": str(folder), "image_size": 8, "channels": channels}
+        )
+        G, D = build_models(cfg, (channels, 8, 8))
+        models = probe.ProbeModels(cfg, G, D, (channels, 8, 8), 0)
+        uploaded = probe.parse_image_uploads([("a.png", png_bytes(photo))], models)
+        training = load_data(cfg).examples().numpy()
+        assert uploaded.shape == training.shape == (1, channels, 8, 8)
+        np.testing.assert_allclose(uploaded, training, rtol=0, atol=1e-6)
+
+
+def test_images_get_the_runs_channels_and_size():
+    gray_run = tiny_models(dataset="digits")  # (1, 8, 8)
+    red, gray = png_bytes(RED), png_bytes(np.full((12, 12), 64, dtype=np.uint8))
+    images = probe.parse_image_uploads([("red.png", red), ("gray.bmp", png_bytes(RED, "BMP"))], gray_run)
+    assert images.shape == (2, 1, 8, 8)
+    # pure red -> luma 0.299 -> 2 * 0.299 - 1 in [-1, 1]
+    np.testing.assert_allclose(images, 2 * 0.299 - 1, atol=1e-3)
+    colour_run = tiny_models(dataset="cifar10")  # (3, 8, 8)
+    (image,) = probe.parse_image_uploads([("gray.png", gray)], colour_run)
+    np.testing.assert_allclose(image, 2 * 64 / 255 - 1, atol=1e-3)  # gray repeated into R, G, B
+
+
+def test_bad_image_uploads_give_clear_errors():
+    models = tiny_models(dataset="digits")
+    good = png_bytes(RED)
+    cases = {
+        "broken.png": (
+            good[: len(good) // 2],
+            r"broken\.png: not a readable image; allowed PNG, JPEG, WEBP, BMP",
+        ),
+        "notes.png": (b"just some text, not an image\n" * 10, r"notes\.png: not a readable image"),
+        "huge.png": (
+            good + b"\0" * probe.MAX_IMAGE_BYTES,
+            r"huge\.png: .* MiB is too large; allowed up to 10 MiB",
+        ),
+        "anim.png": (png_bytes(RED, "GIF"), r"anim\.png: a GIF image inside; allowed PNG, JPEG, WEBP, BMP"),
+        "notes.txt": (good, r"notes\.txt: not an image file name; allowed png, jpg, jpeg, webp, bmp"),
+    }
+    for name, (data, message) in cases.items():
+        with pytest.raises(probe.ProbeError, match=message):
+            probe.parse_image_uploads([("fine.png", good), (name, data)], models)
+    with pytest.raises(probe.ProbeError, match="17 images uploaded; allowed up to 16"):
+        probe.parse_image_uploads([("a.png", good)] * 17, models)
+    with pytest.raises(probe.ProbeError, match="no image uploaded"):
+        probe.parse_image_uploads([], models)
+    with pytest.raises(probe.ProbeError, match="2D points: upload a CSV"):
+        probe.parse_image_uploads([("a.png", good)], tiny_models())
+
+
+def test_points_upload():
+    points = probe.parse_points_upload(b"x,y\n1,2\n-3.5,4e-1\n", "mine.csv")
+    np.testing.assert_array_equal(points, np.array([[1, 2], [-3.5, 0.4]], dtype=np.float32))
+    cases = {
+        "text.csv": (b"1,2\n3,abc\n", r"points CSV text\.csv: column 2 has text 'abc' at row 2; need two"),
+        "one.csv": (b"1\n2\n3\n", r"points CSV one\.csv: it has 1 column; need two numeric columns"),
+        "nan.csv": (b"1,2\n3,nan\n", r"nan\.csv: column 2 has non-finite value 'nan'"),
+        "empty.csv": (b"", r"empty\.csv: the file is empty"),
+        "big.csv": (
+            b"1,2\n" * (probe.MAX_CSV_BYTES // 4 + 1),
+            r"big\.csv: .* too large; allowed up to 1 MiB",
+        ),
+        "many.csv": (
+            b"1,2\n" * (probe.MAX_ASK_POINTS + 1),
+            r"many\.csv: it has more than 1000 rows; need two numeric columns .* 2 to 1000 rows",
+        ),
+        "pts.txt": (b"1,2\n3,4\n", r"pts\.txt: points must come as a \.csv file"),
+    }
+    for name, (data, message) in cases.items():
+        with pytest.raises(probe.ProbeError, match=message):
+            probe.parse_points_upload(data, name)
+
+
+# ---------------------------------------------------------------------------------------------- weights
+def test_models_state_is_a_detached_copy_taken_between_steps(tmp_path):
+    runner = Runner(GANConfig(**TINY, steps=0, sample_every=5, checkpoint_every=0), tmp_path, "live")
+    with pytest.raises(RunnerError, match="not been started"):
+        runner.models_state()
+    runner.start()
+    try:
+        assert runner.wait_until(lambda r: len(r.store) >= 3, TIMEOUT)
+        state = runner.models_state(timeout=TIMEOUT)  # while it trains
+        assert set(state) == {"generator", "discriminator", "config", "sample_shape", "step"}
+        assert state["config"] == runner.cfg.to_dict() and state["sample_shape"] == [2]
+        assert state["step"] >= 3
+        live = {id(t.untyped_storage()) for t in runner.trainer.G.state_dict().values()}
+        assert all(t.device.type == "cpu" for t in state["generator"].values())
+        assert not live & {id(t.untyped_storage()) for t in state["generator"].values()}
+        assert probe.load_models(state).step == state["step"]
+        # it keeps training after the hand-over
+        assert runner.wait_until(lambda r: len(r.store) >= state["step"] + 5, TIMEOUT)
+
+        runner.pause()
+        assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+        paused = runner.models_state(timeout=TIMEOUT)
+        assert paused["step"] == runner.current_step
+        for name, net in (("generator", runner.trainer.G), ("discriminator", runner.trainer.D)):
+            for key, value in net.state_dict().items():
+                torch.testing.assert_close(paused[name][key], value, rtol=0, atol=0)
+                assert paused[name][key].data_ptr() != value.data_ptr()
+        first = next(iter(paused["generator"]))
+        before = runner.trainer.G.state_dict()[first].clone()
+        paused["generator"][first].fill_(7.0)  # the copy is the page's to change
+        torch.testing.assert_close(runner.trainer.G.state_dict()[first], before, rtol=0, atol=0)
+    finally:
+        runner.stop()
+        assert runner.wait(TIMEOUT)
+    # once ended, the copy is the final weights, the same as the final checkpoint
+    ended = runner.models_state()
+    saved = runner.run_dir.load_checkpoint()
+    assert ended["step"] == saved["step"] == runner.current_step
+    for key, value in saved["discriminator"].items():
+        torch.testing.assert_close(ended["discriminator"][key], value, rtol=0, atol=0)
+
+
+def test_bad_checkpoints_are_refused(tmp_path):
+    runner = finished_run(tmp_path, "r")
+    run_dir = RunDir.open(tmp_path, "r")
+    path = run_dir.latest_checkpoint()
+    assert probe.checkpoint_models(run_dir, path).step == 20
+    state = run_dir.load_checkpoint(path)
+
+    corrupt = path.parent / "step_00000021.pt"
+    corrupt.write_bytes(path.read_bytes()[:500])
+    with pytest.raises(RunDirError, match=r"checkpoint step_00000021\.pt of run 'r' cannot be loaded"):
+        probe.checkpoint_models(run_dir, corrupt)
+
+    with pytest.raises(probe.ProbeError, match="lacks sample_shape"):
+        probe.load_models({k: v for k, v in state.items() if k != "sample_shape"}, "ckpt")
+    with pytest.raises(probe.ProbeError, match="ckpt cannot be rebuilt into G and D"):
+        probe.load_models({**state, "sample_shape": [3]}, "ckpt")
+    broken = {**state, "discriminator": dict(state["discriminator"])}
+    key = next(iter(broken["discriminator"]))
+    broken["discriminator"][key] = torch.full_like(broken["discriminator"][key], float("nan"))
+    with pytest.raises(probe.ProbeError, match="D's weights hold NaN or inf"):
+        probe.load_models(broken, "ckpt")
+    assert runner.status == "finished"
+
+
+# ---------------------------------------------------------------------------------------------- the page
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv(RUNS_ENV, str(root))
+    yield root
+    reg = registry()
+    reg.stop_all(timeout=TIMEOUT)
+    assert not [r.run_id for r in reg.active()], "a run outlived its test"
+
+
+def page(run_id: str | None = None) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
+    if run_id:
+        at.session_state["probe_run"] = run_id
+    return at
+
+
+def charts_by_key(at: AppTest) -> dict[str, dict]:
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def trace_xy(spec: dict, name: str) -> np.ndarray:
+    (trace,) = [t for t in spec["data"] if t.get("name") == name]
+
+    def values(v):  # plotly sends numpy arrays as typed base64 ({"dtype", "bdata"})
+        if isinstance(v, dict):
+            return np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v["dtype"])).astype(np.float64)
+        return np.asarray(v, dtype=np.float64)
+
+    return np.column_stack([values(trace["x"]), values(trace["y"])])
+
+
+def test_page_without_runs(runs_root):
+    at = page().run()
+    assert not at.exception
+    assert at.title[0].value == "Probe the networks"
+    assert "No runs yet" in at.info[0].value
+
+
+def test_page_walks_and_asks_d_on_a_finished_2d_run(runs_root):
+    finished_run(runs_root, "pts", loss="wgan-gp")
+    at = page("pts").run()
+    assert not at.exception and not at.error
+    assert at.selectbox(key="probe_weights_pts").value == 20  # the newest checkpoint
+    at.number_input(key="walk_seed_b").set_value(5)
+    at.slider(key="walk_steps").set_value(6)
+    at.run()
+    assert not at.exception and not at.error
+    figures = charts_by_key(at)
+    assert set(figures) == {"probe_walk_chart", "probe_ask_chart"}
+    run_dir = RunDir.open(runs_root, "pts")
+    models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
+    expected = probe.walk(models, 0, 5, 6, "slerp")
+    np.testing.assert_allclose(
+        trace_xy(figures["probe_walk_chart"], "latent walk"), expected, rtol=1e-5, atol=1e-6
+    )
+    # Ask D on G's samples from seed 0: the table is D's verdict, by the wgan reference rule
+    table = at.dataframe[0].value
+    samples = probe.generate(models, 0, 8)
+    assert table["#"].tolist() == list(range(1, 9))
+    np.testing.assert_allclose(table[["x", "y"]].to_numpy(), samples, rtol=1e-5, atol=1e-6)
+    reference = probe.wasserstein_reference(models, probe.real_samples(run_dir, models.cfg))
+    verdicts = probe.ask_d(models.D, "wgan-gp", samples, reference)
+    np.testing.assert_allclose(table["d_score"].to_numpy(), verdicts.scores, rtol=1e-5, atol=1e-6)
+    assert table["verdict"].tolist() == verdicts.table()["verdict"].tolist()
+    np.testing.assert_allclose(trace_xy(figures["probe_ask_chart"], "asked"), samples, rtol=1e-5, atol=1e-6)
+    assert any("half-way" in m.value for m in at.markdown)
+
+
+def test_page_on_an_image_run_and_a_corrupt_checkpoint(runs_root):
+    finished_run(runs_root, "img", dataset="digits")
+    at = page("img").run()
+    assert not at.exception and not at.error
+    assert set(charts_by_key(at)) == {"probe_walk_chart"}
+    table = at.dataframe[0].value
+    assert len(table) == 8 and set(table["verdict"]) <= {"real", "fake"}
+    assert table["sample"].str.startswith("data:image/png;base64,").all()
+    # a checkpoint that cannot be read: an error on the page, the page stays up
+    checkpoints = runs_root / "img" / "checkpoints"
+    (checkpoints / "step_00000030.pt").write_bytes(b"not a checkpoint")
+    at = page("img").run()
+    assert not at.exception
+    assert at.selectbox(key="probe_weights_img").value == 30
+    assert (
+        len(at.error) == 1
+        and "step_00000030.pt" in at.error[0].value
+        and "cannot be loaded" in at.error[0].value
+    )
+    at.selectbox(key="probe_weights_img").set_value(20).run()
+    assert not at.exception and not at.error and len(at.dataframe) == 1
+
+
+def test_page_probes_the_current_weights_of_a_live_run(runs_root):
+    runner = registry().start(GANConfig(**TINY, steps=0, sample_every=5, checkpoint_every=0), paused=True)
+    assert runner.wait_until(lambda r: len(r.snapshots) == 1, TIMEOUT)
+    runner.run_to(4)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 4, TIMEOUT)
+    at = page(runner.run_id).run()
+    assert not at.exception and not at.error
+    weights = at.selectbox(key=f"probe_weights_{runner.run_id}")
+    assert weights.options == ["current (live weights)"]  # no checkpoint yet: only the live weights
+    assert any("G and D at step 4" in c.value for c in at.caption)
+    models = probe.load_models(runner.models_state())
+    expected = probe.walk(models, 0, 1, 10, "slerp")
+    walk = trace_xy(charts_by_key(at)["probe_walk_chart"], "latent walk")
+    np.testing.assert_allclose(walk, expected, rtol=1e-5, atol=1e-6)
+    # while it trains: the page takes the weights between two steps, at a later step
+    runner.resume()
+    assert runner.wait_until(lambda r: len(r.snapshots) >= 3, TIMEOUT)  # a snapshot every 5 steps
+    at.run()
+    assert not at.exception and not at.error
+    (line,) = [c.value for c in at.caption if "G and D at step" in c.value]
+    assert int(line.rsplit(" ", 1)[1]) >= 10
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 8
