@@ -2,6 +2,10 @@
 
 ``train`` builds a config from ``--config FILE.json`` and flags that mirror every config field
 (``--lr-g 1e-4`` for ``lr_g``), trains it in a `Runner` with a progress bar, and prints the run folder.
+``train --resume DIR`` continues a stopped or interrupted run from its latest checkpoint; ``train
+--rewind DIR --from-step N`` branches a new run from one of its kept checkpoints (DIR stays untouched);
+with either, flags may change only the mid-run fields. Ctrl-C or SIGTERM stops a run cleanly (final
+checkpoint, files flushed).
 ``sample`` writes samples from a run's latest checkpoint. ``evaluate`` scores a file of samples from any
 model with the yardstick a run uses (`gan_core.diagnostics`) and prints the metrics as one JSON object.
 Bad input exits with status 2 and one line on stderr saying what is wrong and what is allowed.
@@ -20,11 +24,11 @@ import numpy as np
 import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
-from gan_core.config import DATASETS, ConfigError, GANConfig
+from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, _read_points_csv, load_data
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.rundir import RunDir, RunDirError, image_grid
-from gan_core.runner import Runner
+from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
 MAX_SAMPLES = 100_000
@@ -55,6 +59,27 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", type=Path, default=Path("runs"), help="runs folder")
     train.add_argument("--run-id", help="name of the run folder (default: dataset-loss-time-random)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    continued = train.add_mutually_exclusive_group()
+    continued.add_argument(
+        "--resume",
+        type=Path,
+        metavar="DIR",
+        help="continue the stopped or interrupted run in folder DIR from its latest checkpoint (its "
+        "config is kept: flags may change only " + ", ".join(MUTABLE_FIELDS) + ")",
+    )
+    continued.add_argument(
+        "--rewind",
+        type=Path,
+        metavar="DIR",
+        help="branch a new run beside DIR from one of its kept checkpoints (see --from-step); DIR is left "
+        "untouched, and the new run records it as its parent (flags as with --resume)",
+    )
+    train.add_argument(
+        "--from-step",
+        type=int,
+        metavar="N",
+        help="with --rewind: the kept checkpoint's step to branch from (default: the latest)",
+    )
     defaults = GANConfig()
     group_parsers: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(GANConfig):
@@ -148,20 +173,32 @@ def config_from_args(args: argparse.Namespace) -> GANConfig:
 def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    cfg = config_from_args(args)
-    device = resolve_device(cfg.device)
-    data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
-    runner = Runner(cfg, args.out, args.run_id, data=data).start()
-    interrupted = False
+    if args.resume is not None or args.rewind is not None:
+        runner = continued_runner(args).start()
+    else:
+        if args.from_step is not None:
+            raise CLIError("--from-step goes with --rewind DIR")
+        cfg = config_from_args(args)
+        device = resolve_device(cfg.device)
+        data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
+        runner = Runner(cfg, args.out, args.run_id, data=data).start()
+    interrupted = 0
 
-    def on_sigint(signum, frame):  # stop cleanly: checkpoint and flush, then report
+    def on_signal(signum, frame):  # Ctrl-C or SIGTERM: stop cleanly (checkpoint and flush), then report
         nonlocal interrupted
-        interrupted = True
+        interrupted = signum
         if runner.status in ("running", "paused"):
             runner.stop()
 
-    previous = signal.signal(signal.SIGINT, on_sigint)
-    bar = tqdm(total=cfg.steps or None, unit="step", disable=args.quiet, file=sys.stderr, dynamic_ncols=True)
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    bar = tqdm(
+        total=runner.cfg.steps or None,
+        initial=runner.start_step,
+        unit="step",
+        disable=args.quiet,
+        file=sys.stderr,
+        dynamic_ncols=True,
+    )
     try:
         # Poll a few times a second: waking on every step would steal the GIL from training.
         while not runner.wait(timeout=0.25):
@@ -169,16 +206,47 @@ def cmd_train(args: argparse.Namespace) -> int:
         _update_bar(bar, runner)
     finally:
         bar.close()
-        signal.signal(signal.SIGINT, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if runner.status == "failed":
         print(f"error: run failed: {runner.error}", file=sys.stderr)
         print(runner.run_dir.path)
         return 1
     print(runner.run_dir.path)
-    return 130 if interrupted else 0
+    return 128 + interrupted if interrupted else 0  # 130 after Ctrl-C, 143 after SIGTERM
+
+
+def continued_runner(args: argparse.Namespace) -> Runner:
+    """``--resume DIR`` (the run goes on in DIR) or ``--rewind DIR`` (a new run branched from DIR), not
+    started yet. The config is DIR's; field flags are changes, allowed for the mid-run fields only."""
+    option, folder = ("--resume", args.resume) if args.resume is not None else ("--rewind", args.rewind)
+    if args.config is not None:
+        raise CLIError(
+            f"--config cannot be used with {option}: the run keeps its config.json; change the mid-run "
+            "fields with flags (e.g. --lr-g 1e-4)"
+        )
+    if option == "--resume" and (args.run_id is not None or args.from_step is not None):
+        flag = "--run-id" if args.run_id is not None else "--from-step"
+        raise CLIError(f"{flag} cannot be used with --resume (it goes with --rewind DIR)")
+    if not folder.is_dir():
+        raise CLIError(f"{option} {folder}: no such run folder")
+    run_dir = RunDir.from_path(folder)
+    names = {f.name for f in dataclasses.fields(GANConfig)}
+    changes = {k: v for k, v in vars(args).items() if k in names}
+    cfg = run_dir.read_config()
+    data = load_data(cfg, resolve_device(cfg.device))  # before anything is written: bad data changes nothing
+    try:
+        if option == "--resume":
+            return Runner.reopen(run_dir, changes, data=data)
+        return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data)
+    except RunnerError as exc:
+        raise CLIError(f"{option} {folder}: {exc}") from None
 
 
 def _update_bar(bar, runner: Runner) -> None:
+    steps = runner.hparams["steps"] or None
+    if bar.total != steps:  # a resumed run may train to another steps
+        bar.total = steps
     bar.update(runner.current_step - bar.n)
     latest = runner.store.latest()
     if latest:

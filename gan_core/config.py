@@ -151,6 +151,15 @@ class GANConfig:
     keep_checkpoints: int = field(
         default=3, metadata=_doc("rolling checkpoints kept per run (1..100)", group="Run")
     )
+    # Bounds a run's disk use whatever its length (a 32 px RGB grid is ~150 KB, a 2D view ~25 KB).
+    keep_snapshots: int = field(
+        default=200,
+        metadata=_doc(
+            "sample snapshots kept on disk per run (2..100000); beyond that older ones are thinned, "
+            "keeping the first, the newest and a spread over the whole run",
+            group="Run",
+        ),
+    )
     seed: int = field(default=0, metadata=_doc("random seed (0..2**31-1)", group="Run"))
     device: str = field(
         default="auto",
@@ -206,6 +215,7 @@ class GANConfig:
         in_range("eval_every", 1, 10**9)
         in_range("checkpoint_every", 0, 10**9)
         in_range("keep_checkpoints", 1, 100)
+        in_range("keep_snapshots", 2, 100_000)
         in_range("seed", 0, 2**31 - 1)
         if self.dataset in ("points", "folder") and not self.data_path.strip():
             raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")

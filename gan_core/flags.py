@@ -22,6 +22,7 @@ Thresholds (the Guide page shows the same):
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -92,6 +93,10 @@ class _Hysteresis:
         return None
 
 
+def _hysteresis_map(value: object) -> bool:
+    return isinstance(value, dict) and bool(value) and all(isinstance(v, _Hysteresis) for v in value.values())
+
+
 class FlagMonitor:
     """Raises and clears flags from a run's records; `update` returns the changes."""
 
@@ -108,6 +113,37 @@ class FlagMonitor:
         }
         self._states["exploding_gradients"] = _Hysteresis(5)
         self.active: set[str] = set()
+        self.steps_seen = 0  # records fed to `update`: the clock of the collapse warm-up
+
+    # ------------------------------------------------------------------ checkpoint state
+    def state_dict(self) -> dict:
+        """What the monitor has learnt from the records so far (averages, peaks, hysteresis counters,
+        flags up), in plain containers for a checkpoint, so that a resumed run raises the same flags
+        at the same steps as one never stopped. Every attribute is taken, not a list of them, so that
+        state added to the monitor later is checkpointed without anyone remembering to list it here."""
+        state = {}
+        for name, value in vars(self).items():
+            if _hysteresis_map(value):
+                value = {k: dict(vars(h)) for k, h in value.items()}
+            elif isinstance(value, set):
+                value = sorted(value)  # a checkpoint loads with weights_only: lists, not sets
+            state[name] = copy.deepcopy(value)
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue from `state_dict`; names this monitor lacks (from another version) are ignored."""
+        for name, value in state.items():
+            if name not in vars(self):
+                continue
+            current = getattr(self, name)
+            if _hysteresis_map(current):
+                for key, fields in value.items():
+                    if key in current:
+                        vars(current[key]).update(fields)
+            elif isinstance(current, set):
+                setattr(self, name, set(value))
+            else:
+                setattr(self, name, copy.deepcopy(value))
 
     def _smooth(self, name: str, value: float) -> float:
         previous = self._ema.get(name)

@@ -4,6 +4,11 @@ The dashboard keeps one `RunRegistry` for the whole server (``st.cache_resource`
 a page switch or a second tab sees the same live run; a browser session only remembers which run id it
 watches. `RunRegistry.view` gives the same read interface (`RunView`) for a live run and for a run on
 disk (opened read-only), so pages never care which it is.
+
+`RunRegistry.resume` continues a stopped or interrupted run in its own folder; `RunRegistry.branch`
+starts a new run from any kept checkpoint of another, which records its ``parent`` and ``parent_step``
+and leaves the parent untouched. A run whose folder says running or paused, with no runner in this
+server and no other live process training it (a server killed mid-run), is reported as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -20,12 +25,23 @@ import numpy as np
 
 from gan_core.config import GANConfig
 from gan_core.data import DataSource
-from gan_core.rundir import RunDir, RunDirError, inside, list_runs, validate_run_id
+from gan_core.rundir import (
+    RunDir,
+    RunDirError,
+    current_events,
+    inside,
+    list_runs,
+    trained_elsewhere,
+    validate_run_id,
+)
 from gan_core.runner import ENDED, Runner, RunnerError
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
+# Ended runners kept in memory (their charts and snapshots at hand); older ones are dropped and read back
+# from disk when viewed, so that starting and stopping runs for days does not grow the server's memory.
+KEEP_ENDED_RUNNERS = 8
 
 
 class RegistryError(RuntimeError):
@@ -53,9 +69,25 @@ class RunView:
     def status(self) -> str:
         if self.runner is not None:
             return self.runner.status
-        status = (self._disk_status or {}).get("status", "unknown")
-        # A run folder that says running/paused but has no runner in this server was cut off.
-        return "interrupted" if status in ("running", "paused", "idle") else status
+        return disk_status(self._disk_status or {})
+
+    @property
+    def parent(self) -> str | None:
+        """The run this one was branched from, or None."""
+        if self.runner is not None:
+            return self.runner.lineage.get("parent")
+        return (self._disk_status or {}).get("parent")
+
+    @property
+    def parent_step(self) -> int | None:
+        """The parent's step this run was branched at, or None."""
+        if self.runner is not None:
+            return self.runner.lineage.get("parent_step")
+        return (self._disk_status or {}).get("parent_step")
+
+    def checkpoint_steps(self) -> list[int]:
+        """Steps of the checkpoints kept on disk (what `RunRegistry.branch` can start from)."""
+        return [step for step, _ in self.run_dir.checkpoints()]
 
     @property
     def error(self) -> str | None:
@@ -152,16 +184,76 @@ class RunRegistry:
         paused: bool = False,
     ) -> Runner:
         with self._lock:
-            active = [r for r in self._runners.values() if r.status not in ENDED]
-            if len(active) >= self.max_active:
-                names = ", ".join(r.run_id for r in active)
-                raise RegistryError(
-                    f"{len(active)} runs are already training ({names}); the limit is {self.max_active}: "
-                    "stop one first (or raise GAN_DASHBOARD_MAX_RUNS)"
-                )
+            self._check_room()
             runner = Runner(cfg, self.runs_root, run_id, data=data)
-            self._runners[runner.run_id] = runner
+            self._add(runner)
         return runner.start(paused=paused)
+
+    def resume(
+        self,
+        run_id: str,
+        changes: dict[str, Any] | GANConfig | None = None,
+        *,
+        data: DataSource | None = None,
+        paused: bool = False,
+    ) -> Runner:
+        """Continue a stopped, interrupted (or ended) run in its folder from its latest checkpoint.
+
+        ``changes`` (field -> value, or a whole config such as the sidebar's) may set the mid-run fields
+        (`MUTABLE_FIELDS`); a different value of any other field is refused (`ConfigError`). Refused
+        with `RegistryError` while the run trains here or when the active-run limit is reached,
+        `RunnerError` if another live process trains it or it already trained its steps (raise
+        ``steps`` in ``changes`` to train on), `RunDirError` if it has no checkpoint. Returns the
+        started runner."""
+        validate_run_id(run_id)
+        with self._lock:
+            current = self._runners.get(run_id)
+            if current is not None and current.status not in ENDED:
+                raise RegistryError(f"run {run_id!r} is {current.status} here: it needs no resume")
+            run_dir = RunDir.open(self.runs_root, run_id)
+            self._check_room()
+            runner = Runner.reopen(run_dir, changes, data=data)
+            self._add(runner)
+            self._disk_cache.pop(run_id, None)
+        return runner.start(paused=paused)
+
+    def branch(
+        self,
+        run_id: str,
+        step: int | None = None,
+        changes: dict[str, Any] | GANConfig | None = None,
+        *,
+        new_run_id: str | None = None,
+        data: DataSource | None = None,
+        paused: bool = False,
+    ) -> Runner:
+        """Rewind: a new run started from run ``run_id``'s kept checkpoint at ``step`` (the latest when
+        None), which records ``parent`` and ``parent_step``; the parent's folder is only read. The new
+        run has the parent's config and history up to ``step``; ``changes`` as in `resume`.
+        """
+        parent = RunDir.open(self.runs_root, run_id)
+        with self._lock:
+            self._check_room()
+            runner = Runner.branch(parent, step, changes, run_id=new_run_id, data=data)
+            self._add(runner)
+        return runner.start(paused=paused)
+
+    def _check_room(self) -> None:
+        active = [r for r in self._runners.values() if r.status not in ENDED]
+        if len(active) >= self.max_active:
+            names = ", ".join(r.run_id for r in active)
+            raise RegistryError(
+                f"{len(active)} runs are already training ({names}); the limit is {self.max_active}: "
+                "stop one first (or raise GAN_DASHBOARD_MAX_RUNS)"
+            )
+
+    def _add(self, runner: Runner) -> None:
+        """Hold ``runner`` (under the lock), forgetting the oldest ended runners beyond KEEP_ENDED_RUNNERS."""
+        self._runners.pop(runner.run_id, None)
+        self._runners[runner.run_id] = runner
+        ended = [run_id for run_id, r in self._runners.items() if r.status in ENDED]
+        for run_id in ended[: max(0, len(ended) - KEEP_ENDED_RUNNERS)]:
+            del self._runners[run_id]
 
     def runner(self, run_id: str) -> Runner | None:
         with self._lock:
@@ -177,7 +269,9 @@ class RunRegistry:
             with contextlib.suppress(RunnerError):  # it may have ended between the listing and the stop
                 runner.stop()
         deadline = time.monotonic() + timeout
-        for runner in list(self._runners.values()):
+        with self._lock:
+            runners = list(self._runners.values())
+        for runner in runners:
             runner.wait(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ every run
@@ -210,7 +304,7 @@ class RunRegistry:
             if missing:
                 raise RunDirError(f"run {run_dir.run_id!r}: metrics.csv lacks columns {', '.join(missing)}")
             store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
-        events = run_dir.read_events().to_dict("records")
+        events = current_events(run_dir.read_events().to_dict("records"))
         return RunView(
             run_dir.run_id,
             cfg,
@@ -232,9 +326,7 @@ class RunRegistry:
                 cfg = run_dir.read_config()
             except RunDirError:
                 continue  # a folder that is not (or no longer) a readable run
-            state = runner.status if runner else status.get("status", "unknown")
-            if runner is None and state in ("running", "paused", "idle"):
-                state = "interrupted"
+            state = runner.status if runner else disk_status(status)
             rows.append(
                 {
                     "run_id": run_dir.run_id,
@@ -250,6 +342,8 @@ class RunRegistry:
                     ),
                     "error": (runner.error if runner else status.get("error")) or "",
                     "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
+                    "parent": status.get("parent") or "",
+                    "parent_step": status.get("parent_step"),
                 }
             )
         return rows
@@ -267,6 +361,15 @@ class RunRegistry:
         with self._lock:
             self._runners.pop(run_id, None)
             self._disk_cache.pop(run_id, None)
+
+
+def disk_status(status: dict[str, Any]) -> str:
+    """A run's status as status.json tells it to a server that has no runner for it: ``interrupted`` if
+    it says running, paused or idle and no other live process trains it (it was cut off)."""
+    state = status.get("status", "unknown")
+    if state in ("running", "paused", "idle") and not trained_elsewhere(status):
+        return "interrupted"
+    return state
 
 
 def folder_bytes(path: Path) -> int:

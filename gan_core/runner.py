@@ -7,12 +7,19 @@ the loop does not know about beyond their interface: the in-memory `MetricStore`
 `RunDir` (metrics.csv, events.csv, snapshots, checkpoints).
 
 Statuses: idle -> running <-> paused -> finished | stopped | failed (with the error).
+
+`Runner.reopen` continues an existing run folder from its latest checkpoint (a run that was stopped,
+or interrupted by a crash or a kill): the step counter, the RNG and the flag monitor go on where the
+checkpoint left them, metric rows after it are replaced, and the store is refilled from metrics.csv,
+so the run reads as one history. Only `MUTABLE_FIELDS` may change on the way (recorded as ``hparam``
+events). A branch is the same, on a new folder made by `RunDir.branch`.
 """
 
 from __future__ import annotations
 
 import collections
 import math
+import shutil
 import threading
 import time
 import traceback
@@ -23,20 +30,54 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_core.config import MUTABLE_FIELDS, GANConfig
+from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
-from gan_core.rundir import RunDir
+from gan_core.rundir import RunDir, RunDirError, current_events, thinned, this_process, trained_elsewhere
 from gan_core.store import MetricStore
 from gan_core.trainer import CSV_COLUMNS, RECORD_COLUMNS, Trainer
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
 STEP_MODES = ("full", "d", "g")
-MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned; every snapshot stays on disk
+MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned (on disk: keep_snapshots, thinned alike)
 STATUS_WRITE_SECONDS = 2.0
+
+
+def _in_force(cfg: GANConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
+    """The mid-run hyperparameters in force at a checkpoint (older checkpoints: the config's)."""
+    return {**{k: getattr(cfg, k) for k in MUTABLE_FIELDS}, **checkpoint.get("hparams", {})}
+
+
+def resume_changes(
+    cfg: GANConfig, in_force: dict[str, Any], changes: dict[str, Any] | GANConfig | None
+) -> dict[str, Any]:
+    """The mid-run changes to apply when a run of ``cfg`` continues with the hyperparameters ``in_force``
+    at its checkpoint: the `MUTABLE_FIELDS` in ``changes`` whose values differ from those in force.
+
+    Any other field in ``changes`` must keep the run's value (a different model, data or loss cannot go on
+    from these weights): `ConfigError` names it. Values are validated as the config validates them.
+    """
+    if changes is None:
+        return {}
+    if isinstance(changes, GANConfig):
+        changes = changes.to_dict()
+    wanted = cfg.replace(**{**in_force, **changes})  # unknown fields and bad values: ConfigError
+    for name in changes:
+        if name not in MUTABLE_FIELDS and getattr(wanted, name) != getattr(cfg, name):
+            raise ConfigError(
+                name,
+                changes[name],
+                f"{getattr(cfg, name)!r}",
+                f"{name}={changes[name]!r} cannot change when a run continues: it was trained with "
+                f"{name}={getattr(cfg, name)!r}. Only {', '.join(MUTABLE_FIELDS)} may change; start a new "
+                f"run to change {name}",
+            )
+    return {
+        k: getattr(wanted, k) for k in MUTABLE_FIELDS if k in changes and getattr(wanted, k) != in_force[k]
+    }
 
 
 class DivergedError(RuntimeError):
@@ -57,10 +98,20 @@ class Runner:
         run_id: str | None = None,
         *,
         data: DataSource | None = None,
+        run_dir: RunDir | None = None,
     ):
+        """A new run folder in ``runs_root``, or with ``run_dir`` an existing one (see `reopen`)."""
         self.cfg = cfg
-        self.run_dir = RunDir.create(runs_root, cfg, run_id)
+        self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
         self.run_id = self.run_dir.run_id
+        status = self.run_dir.read_status()
+        # A branch's origin: {"parent": run id, "parent_step": step}, or {} for a run of its own.
+        self.lineage = {k: status[k] for k in ("parent", "parent_step") if k in status}
+        self.start_step = 0  # the step it starts from: a resumed run's checkpoint step
+        self._resume: tuple[dict[str, Any], dict[str, Any]] | None = None  # (checkpoint, changes)
+        self._process = this_process()
+        self._snapshot_cap = min(MAX_SNAPSHOTS_IN_MEMORY, cfg.keep_snapshots)
+        self._disk_stride = self._memory_stride = 1  # snapshots kept every stride-th step (see `thinned`)
         self.store = MetricStore(RECORD_COLUMNS)
         self.events: list[dict[str, Any]] = []
         self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (step, Trainer.snapshot())
@@ -81,6 +132,81 @@ class Runner:
         self._pause_at: int | None = None
         self.traceback: str | None = None
 
+    @classmethod
+    def reopen(
+        cls,
+        run_dir: RunDir,
+        changes: dict[str, Any] | GANConfig | None = None,
+        *,
+        data: DataSource | None = None,
+    ) -> Runner:
+        """A runner (not started yet) that continues ``run_dir`` from its latest checkpoint.
+
+        ``changes`` (field -> value, or a whole config) may set any of `MUTABLE_FIELDS`; they apply from
+        the first step after the checkpoint. Raises `RunDirError` if there is no loadable checkpoint,
+        `ConfigError` for a change to any other field, `RunnerError` if the run has already trained the
+        steps it would run to. The caller makes sure no other runner is training the folder.
+        """
+        status = run_dir.read_status()
+        if trained_elsewhere(status):
+            raise RunnerError(
+                f"run {run_dir.run_id} is being trained by another process (pid {status['pid']}): "
+                "stop it there first"
+            )
+        cfg = run_dir.read_config()
+        kept = run_dir.checkpoints()
+        # The latest checkpoint that metrics.csv reaches (runs of this version always write rows first;
+        # a folder from elsewhere might not), so the history has no gap.
+        last_row = run_dir.last_metrics_step()
+        reached = [path for step, path in kept if last_row is None or step <= last_row]
+        path = (reached or [path for _, path in kept] or [None])[-1]
+        if path is None:
+            raise RunDirError(
+                f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "
+                f"checkpoint_every={cfg.checkpoint_every}); start a new run"
+            )
+        state = run_dir.load_checkpoint(path)  # weights_only
+        in_force = _in_force(cfg, state)
+        applied = resume_changes(cfg, in_force, changes)
+        step, steps = int(state["step"]), applied.get("steps", in_force["steps"])
+        if steps and step >= steps:
+            raise RunnerError(
+                f"run {run_dir.run_id} has trained its steps={steps} (checkpoint at step {step}): continue "
+                "it with a larger steps, or steps=0 to train until stopped"
+            )
+        runner = cls(cfg, run_dir.root, data=data, run_dir=run_dir)
+        runner._resume = (state, applied)
+        runner.start_step = step
+        return runner
+
+    @classmethod
+    def branch(
+        cls,
+        parent: RunDir,
+        step: int | None = None,
+        changes: dict[str, Any] | GANConfig | None = None,
+        *,
+        run_id: str | None = None,
+        data: DataSource | None = None,
+    ) -> Runner:
+        """A runner (not started yet) for a new run folder beside ``parent`` that starts from the parent's
+        kept checkpoint at ``step`` (the latest when None); see `RunDir.branch`. ``changes`` as in
+        `reopen`; a bad one is refused before the folder is made. The parent's folder is only read."""
+        kept = dict(parent.checkpoints())
+        if step is None and kept:
+            step = max(kept)
+        if step not in kept:
+            steps = ", ".join(map(str, kept)) or "none"
+            raise RunDirError(f"run {parent.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
+        cfg = parent.read_config()
+        resume_changes(cfg, _in_force(cfg, parent.load_checkpoint(kept[step])), changes)
+        child = parent.branch(step, run_id)
+        try:
+            return cls.reopen(child, changes, data=data)
+        except BaseException:
+            shutil.rmtree(child.path, ignore_errors=True)
+            raise
+
     # ------------------------------------------------------------------ state
     @property
     def status(self) -> str:
@@ -89,7 +215,7 @@ class Runner:
     @property
     def current_step(self) -> int:
         """Generator steps done so far."""
-        return self.trainer.step_count if self.trainer else 0
+        return self.trainer.step_count if self.trainer else self.start_step
 
     @property
     def alive(self) -> bool:
@@ -222,16 +348,23 @@ class Runner:
     def _main(self) -> None:
         final = "stopped"
         try:
-            self.trainer = Trainer(self.cfg, self._data)
+            trainer = Trainer(self.cfg, self._data)
+            if self._resume is not None:  # before it is seen: current_step never reads 0 on the way
+                trainer.load_state_dict(self._resume[0])
+            self.trainer = trainer
             self._data = None
             self.device = str(self.trainer.device)
             self.evaluator = Evaluator(self.cfg, self.trainer.data, self.trainer.fixed_noise)
-            self.run_dir.open_metrics(CSV_COLUMNS)
-            self._event("status", self._status)
-            self._write_status()
-            self.real_view = self.trainer.real_view()
-            self.run_dir.save_snapshot("real", self.real_view)
-            self._snapshot()
+            if self._resume is not None:
+                self._restore(*self._resume)
+                self._resume = None
+            else:
+                self.run_dir.open_metrics(CSV_COLUMNS)
+                self._event("status", self._status)
+                self._write_status()
+                self.real_view = self.trainer.real_view()
+                self.run_dir.save_snapshot("real", self.real_view)
+                self._snapshot()
             while True:
                 if self._handle_commands():
                     break
@@ -249,6 +382,39 @@ class Runner:
         finally:
             self._shutdown(final)
 
+    def _restore(self, state: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Continue from checkpoint ``state``: the folder is cut back to its step, and the store, events
+        and snapshots are refilled from the folder, so the run reads as one history."""
+        trainer = self.trainer  # its state is loaded already
+        self.monitor.load_state_dict(state.get("flags", {}))  # none in older checkpoints: starts afresh
+        step = trainer.step_count
+        dropped = self.run_dir.rewind_to(step)
+        frame = self.run_dir.read_metrics()
+        if len(frame):
+            self.store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
+        try:
+            self.real_view = self.run_dir.load_snapshot("real")
+        except RunDirError:
+            self.real_view = trainer.real_view()
+            self.run_dir.save_snapshot("real", self.real_view)
+        self._disk_stride = int(state.get("snapshot_stride", 1))
+        kept, self._memory_stride = thinned(
+            self.run_dir.snapshot_steps(), self._snapshot_cap, self._disk_stride
+        )
+        self.snapshots = [(s, self.run_dir.load_snapshot(path)) for s, path in kept]
+        self.run_dir.open_metrics(CSV_COLUMNS)
+        replaced = f"; {dropped} row{'s' * (dropped != 1)} logged after it replaced" if dropped else ""
+        self._event("resume", f"from the checkpoint at step {step}{replaced}", step=step)
+        # The log so far, less the stretch the run goes back on (see `current_events`).
+        with self._cond:
+            self.events = current_events(self.run_dir.read_events().to_dict("records"))
+        for field, (old, new) in trainer.set_hparams(**changes).items():
+            self._event("hparam", f"{field}: {old} -> {new}", step=step + 1)
+        self._event("status", self._status)
+        self._write_status()
+        if not self.snapshots or self.snapshots[-1][0] != step:
+            self._snapshot()
+
     def _finished(self) -> bool:
         steps = self.trainer.hparams["steps"]
         return steps > 0 and self.trainer.step_count >= steps
@@ -257,11 +423,17 @@ class Runner:
         """Apply queued commands; block while paused. True when the run must end."""
         while True:
             with self._cond:
-                if not self._commands:
-                    if self._status != "paused":
-                        return False
-                    self._cond.wait()
-                    continue
+                idle = not self._commands and self._status == "paused"
+                if not self._commands and not idle:
+                    return False
+            if idle:
+                # Paused: no row follows soon, so the pending ones are written now, not a kill's loss.
+                self.run_dir.flush()
+                with self._cond:
+                    if not self._commands:
+                        self._cond.wait()
+                continue
+            with self._cond:
                 name, arg = self._commands.popleft()
             if name == "stop":
                 return True
@@ -330,7 +502,7 @@ class Runner:
         if step % hp["sample_every"] == 0:
             self._snapshot()
         if hp["checkpoint_every"] and step % hp["checkpoint_every"] == 0:
-            self.run_dir.save_checkpoint(self.trainer.state_dict(), self.cfg.keep_checkpoints)
+            self._save_checkpoint()
         now = time.monotonic()
         if now - self._last_status_write >= STATUS_WRITE_SECONDS:
             self._write_status()
@@ -342,12 +514,22 @@ class Runner:
     def _snapshot(self) -> None:
         view = self.trainer.snapshot()
         self.run_dir.save_snapshot(self.trainer.step_count, view)
+        self._disk_stride = self.run_dir.thin_snapshots(self.cfg.keep_snapshots, self._disk_stride)
         with self._cond:
-            self.snapshots.append((self.trainer.step_count, view))
-            if len(self.snapshots) > MAX_SNAPSHOTS_IN_MEMORY:
-                # keep the newest snapshot and every other older one: bounded memory, full time span
-                self.snapshots = self.snapshots[:-1:2] + self.snapshots[-1:]
+            # bounded memory over the full time span: spread evenly, and the newest
+            self.snapshots, self._memory_stride = thinned(
+                [*self.snapshots, (self.trainer.step_count, view)], self._snapshot_cap, self._memory_stride
+            )
             self._cond.notify_all()
+
+    def _save_checkpoint(self) -> None:
+        # Rows first: metrics.csv must hold every step up to a checkpoint, or a run resumed from it
+        # after a kill would have a gap where rows were still pending.
+        self.run_dir.flush()
+        state = self.trainer.state_dict()
+        state["flags"] = self.monitor.state_dict()  # so a resumed run raises flags as an unbroken one
+        state["snapshot_stride"] = self._disk_stride  # and thins its snapshots as an unbroken one
+        self.run_dir.save_checkpoint(state, self.cfg.keep_checkpoints)
 
     def _set_status(self, status: str) -> None:
         with self._cond:
@@ -374,6 +556,7 @@ class Runner:
                 "torch": torch.__version__,
                 "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
                 "flags": sorted(self.monitor.active),
+                **self._process,  # who trains it: a run another live process trains is not interrupted
             }
         )
 
@@ -383,7 +566,7 @@ class Runner:
             if self.trainer is not None and self.trainer.step_count > 0 and final != "failed":
                 if self.trainer.step_count % self.trainer.hparams["sample_every"]:
                     self._snapshot()
-                self.run_dir.save_checkpoint(self.trainer.state_dict(), self.cfg.keep_checkpoints)
+                self._save_checkpoint()
         except Exception as exc:  # a failing final checkpoint must not hide the run's status
             final, self.error = "failed", self.error or f"final checkpoint failed: {exc}"
         finally:

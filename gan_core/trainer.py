@@ -371,6 +371,7 @@ class Trainer:
             "sample_shape": list(self.data.sample_shape),
             "hparams": dict(self.hparams),
             "rng": self.rng.get_state(),
+            "device": self.device.type,
             "torch_rng": torch.get_rng_state(),
         }
 
@@ -382,7 +383,9 @@ class Trainer:
         self.step_count = int(state["step"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
         self.set_hparams(**state.get("hparams", {}))
-        if "rng" in state:
+        # The generator's state is device-specific: a run moved to another kind of device goes on with
+        # the stream its seed gives there (same weights and step; later records differ from an unmoved run's).
+        if "rng" in state and state.get("device", self.device.type) == self.device.type:
             self.rng.set_state(state["rng"])
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])

@@ -1,18 +1,24 @@
-"""Runs: every run in the runs folder; open one in the Train view, export it, or delete it."""
+"""Runs: every run in the runs folder, with its size and lineage; open one in the Train view, resume it,
+branch a new run from one of its checkpoints, export it, or delete it."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
+from gan_core.data import DataError, load_data
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDirError
+from gan_core.runner import RunnerError
+from gan_core.trainer import resolve_device
 from ui.common import download_buttons, registry, runs_root, watch
 
 st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layout="wide")
 st.title("Runs")
 st.caption(f"Runs folder: `{runs_root()}` (set GAN_DASHBOARD_RUNS to use another)")
 
+if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
+    st.switch_page("dashboard.py")
 flash = st.session_state.pop("_runs_flash", None)
 if flash:
     getattr(st, flash[0])(flash[1])
@@ -29,10 +35,28 @@ picked = st.dataframe(
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
+    # lineage and size up front, where they are seen without scrolling
+    column_order=[
+        "run_id",
+        "status",
+        "step",
+        "steps",
+        "parent",
+        "parent_step",
+        "size_mb",
+        "dataset",
+        "model",
+        "loss",
+        "flags",
+        "error",
+        "created",
+    ],  # fmt: skip
     column_config={
         "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f"),
         "step": st.column_config.NumberColumn("step"),
         "steps": st.column_config.NumberColumn("target steps", help="0 = until stopped"),
+        "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
+        "parent_step": st.column_config.NumberColumn("from step", help="the parent's step it branched at"),
     },
 )
 selected_rows = picked.selection.rows if picked is not None else []
@@ -43,6 +67,36 @@ run_id = st.selectbox("Run", run_ids, index=run_ids.index(default), key="runs_pi
 
 def open_in_train(run_id: str) -> None:
     watch(run_id)
+
+
+CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueError)
+
+
+def _data(run_id: str):
+    """The run's data, loaded here so that a missing dataset is an error on this page, not a failed run."""
+    cfg = registry().view(run_id).cfg
+    return load_data(cfg, resolve_device(cfg.device))
+
+
+def resume(run_id: str) -> None:
+    try:
+        registry().resume(run_id, data=_data(run_id))
+    except CONTINUE_ERRORS as exc:
+        st.session_state["_runs_flash"] = ("error", f"Cannot resume {run_id}: {exc}")
+        return
+    watch(run_id)
+    st.session_state["_runs_to_train"] = True
+
+
+def branch(run_id: str) -> None:
+    step, steps = st.session_state["runs_branch_step"], st.session_state["runs_branch_steps"]
+    try:
+        runner = registry().branch(run_id, step, {"steps": int(steps)}, data=_data(run_id))
+    except CONTINUE_ERRORS as exc:
+        st.session_state["_runs_flash"] = ("error", f"Cannot branch {run_id} at step {step}: {exc}")
+        return
+    watch(runner.run_id)
+    st.session_state["_runs_to_train"] = True
 
 
 def delete(run_id: str) -> None:
@@ -66,11 +120,45 @@ if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
 ):
     st.switch_page("dashboard.py")
+if view.status in ("interrupted", "stopped", "failed"):
+    actions.button(
+        "Resume",
+        key="runs_resume",
+        on_click=resume,
+        args=(run_id,),
+        disabled=not view.checkpoint_steps(),
+        help="Continue this run from its latest checkpoint; the rows after it are replaced"
+        if view.checkpoint_steps()
+        else "This run has no checkpoint to continue from",
+    )
+kept = view.checkpoint_steps()
+with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
+    st.write(
+        f"Start a new run from a kept checkpoint of **{run_id}**, with its history up to there. "
+        "This run stays as it is."
+    )
+    st.selectbox(
+        "From the checkpoint at", kept[::-1], key="runs_branch_step", format_func=lambda s: f"step {s}"
+    )
+    st.number_input(
+        "steps",
+        min_value=0,
+        value=view.cfg.steps,
+        step=500,
+        key="runs_branch_steps",
+        help="G updates the new run trains to; 0 = until stopped",
+    )
+    st.button("Branch", key="runs_branch", type="primary", on_click=branch, args=(run_id,))
 download_buttons(actions, view, "runs_dl_")
 with actions.popover("Delete", key="runs_delete_pop"):
     st.write(f"Delete run **{run_id}** and all its files? This cannot be undone.")
     st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
 
+if view.parent:
+    st.markdown(f"Branched from **{view.parent}** at step {view.parent_step}.")
+children = [r for r in rows if r["parent"] == run_id]
+if children:
+    st.markdown("Branches: " + ", ".join(f"**{r['run_id']}** at step {r['parent_step']}" for r in children))
 with st.expander("Configuration"):
     st.json(view.cfg.to_dict(), expanded=False)
 events = pd.DataFrame(view.events)

@@ -1,4 +1,5 @@
-"""Compare: overlay chosen runs' metrics on shared axes, and list the config fields that differ."""
+"""Compare: overlay chosen runs' metrics on shared axes, list the config fields that differ, and show
+which runs were branched from which (a branch shares its parent's curves up to the branch step)."""
 
 from __future__ import annotations
 
@@ -55,3 +56,19 @@ elif differing.empty:
     st.caption("Same configuration (they may differ in mid-run changes: see each run's events).")
 else:
     st.dataframe(differing.astype(str), key="cmp_diff")
+
+lineage = pd.DataFrame(
+    [
+        {"run": run_id, "parent": view.parent or "", "parent_step": view.parent_step}
+        for run_id, view in views.items()
+    ]
+)
+if (lineage["parent"] != "").any():
+    st.subheader("Lineage")
+    st.caption("A branch's curves are its parent's up to the step it was branched at.")
+    st.dataframe(
+        lineage,
+        key="cmp_lineage",
+        hide_index=True,
+        column_config={"parent_step": st.column_config.NumberColumn("from step")},
+    )

@@ -98,3 +98,51 @@ def test_sample_errors(tmp_path, cli):
     assert "no such run folder" in cli("sample", "--run", str(tmp_path / "x"), "--out", "a.csv").stderr
     res = cli("sample", "--run", str(tmp_path), "--out", str(tmp_path / "a.txt"))
     assert res.returncode == 2 and "allowed .csv, .npy, .png" in res.stderr
+
+
+def test_resume_and_rewind_from_the_command_line(tmp_path, cli):
+    root = tmp_path / "runs"
+    res = cli("train", "--dataset", "ring8", "--steps", "12", "--checkpoint-every", "4", "--seed", "1",
+              "--out", str(root), "--run-id", "r", *TINY)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    run = root / "r"
+
+    def fails(*args):
+        res = cli("train", *args)
+        assert res.returncode == 2
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ")
+        return lines[0]
+
+    assert "trained its steps=12" in fails("--resume", str(run), "--quiet")
+    assert "width=32 cannot change when a run continues" in fails("--resume", str(run), "--width", "32")
+    assert "--config cannot be used with --resume" in fails("--resume", str(run), "--config", "c.json")
+    assert "--run-id cannot be used with --resume" in fails("--resume", str(run), "--run-id", "x")
+    assert "--from-step goes with --rewind" in fails("--from-step", "4", "--out", str(root))
+    assert "no such run folder" in fails("--resume", str(tmp_path / "nope"))
+    assert "kept steps 4, 8, 12" in fails("--rewind", str(run), "--from-step", "5", "--steps", "20")
+    assert cli("train", "--resume", str(run), "--rewind", str(run)).returncode == 2  # one or the other
+
+    res = cli("train", "--resume", str(run), "--steps", "16", "--lr-g", "1e-3", "--quiet")
+    assert res.returncode == 0, res.stderr
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert metrics["step"].tolist() == list(range(1, 17))
+    assert (metrics["lr_g"] == [2e-4] * 12 + [1e-3] * 4).all()
+    events = pd.read_csv(run / "events.csv")
+    assert set(events.query("kind == 'hparam'").detail) == {"steps: 12 -> 16", "lr_g: 0.0002 -> 0.001"}
+
+    before = {p: p.read_bytes() for p in run.rglob("*") if p.is_file()}
+    res = cli("train", "--rewind", str(run), "--from-step", "12", "--run-id", "b", "--steps", "14", "--quiet")
+    assert res.returncode == 0, res.stderr
+    assert Path(res.stdout.strip().splitlines()[-1]) == (root / "b").resolve()
+    status = json.loads((root / "b" / "status.json").read_text())
+    assert (status["status"], status["parent"], status["parent_step"], status["step"]) == (
+        "finished",
+        "r",
+        12,
+        14,
+    )
+    branch = pd.read_csv(root / "b" / "metrics.csv")
+    assert branch["step"].tolist() == list(range(1, 15))
+    pd.testing.assert_frame_equal(branch.iloc[:12], metrics.iloc[:12])
+    assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # the parent untouched

@@ -63,6 +63,8 @@ def test_frozen():
         ("eval_every", 0, "[1, "),
         ("checkpoint_every", -1, "[0, "),
         ("keep_checkpoints", 0, "[1, 100]"),
+        ("keep_snapshots", 1, "[2, 100000]"),
+        ("keep_snapshots", 100_001, "[2, 100000]"),
         ("seed", -1, "[0, 2147483647]"),
     ],
 )

@@ -1,13 +1,27 @@
 """Run directory: id validation, containment, atomic files, CSV round trip, snapshots, checkpoints."""
 
 import math
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from gan_core.config import GANConfig
-from gan_core.rundir import RunDir, RunDirError, image_grid, list_runs, validate_run_id
+from gan_core.rundir import (
+    RunDir,
+    RunDirError,
+    current_events,
+    image_grid,
+    list_runs,
+    thinned,
+    this_process,
+    trained_elsewhere,
+    validate_run_id,
+)
 
 CFG = GANConfig(dataset="ring8", width=16, latent_dim=4, device="cpu")
 
@@ -66,17 +80,158 @@ def test_metrics_round_trip_with_blank_cells(tmp_path):
     assert math.isnan(frame["b"][0]) and frame["b"][1] == 2.0
 
 
-def test_metrics_are_flushed_within_a_second(tmp_path, monkeypatch):
+def test_metrics_are_written_within_a_second_as_whole_lines(tmp_path, monkeypatch):
     import gan_core.rundir as rundir
 
-    clock = iter([100.0, 100.2, 101.3, 101.4])
-    monkeypatch.setattr(rundir.time, "monotonic", lambda: next(clock))
+    now = {"t": 100.0}
+    monkeypatch.setattr(rundir.time, "monotonic", lambda: now["t"])
     run = RunDir.create(tmp_path, CFG, "f")
-    run.open_metrics(("step",))  # t=100.0
-    run.append_record((1.0,))  # t=100.2: still buffered
-    assert (run.path / "metrics.csv").read_text() == "step\n"
-    run.append_record((2.0,))  # t=101.3: flushed
-    assert (run.path / "metrics.csv").read_text() == "step\n1\n2\n"
+    run.open_metrics(("step", "flags"))
+    path = run.path / "metrics.csv"
+
+    def append(step, at):
+        now["t"] = at
+        run.append_record((float(step), "a|b"))
+        return path.read_text()
+
+    # Fast steps (0.1 s apart): pending until the oldest would near a second (0.75 s) by the next step.
+    for step in range(1, 8):  # at 100.1 ... 100.7
+        assert append(step, 100.0 + step / 10) == "step,flags\n"
+    assert append(8, 100.8) == "step,flags\n" + "".join(f"{i},a|b\n" for i in range(1, 9))
+    for step in (9, 10):
+        assert append(step, 100.0 + step / 10).endswith("8,a|b\n")
+    # Slow steps (2 s apart): each row is written at once, whole.
+    assert append(11, 103.0).endswith("10,a|b\n11,a|b\n")
+    assert append(12, 105.0).endswith("11,a|b\n12,a|b\n")
+    # Pending rows are written on flush (the runner flushes when it pauses) and on close.
+    assert append(13, 105.1).endswith("12,a|b\n")
+    run.flush()
+    assert path.read_text().endswith("12,a|b\n13,a|b\n")
+    append(14, 105.2)
+    run.close()
+    assert run.read_metrics()["step"].tolist() == list(range(1, 15))
+
+
+def test_a_torn_last_line_is_never_read_and_is_cut_on_reopen(tmp_path):
+    run = RunDir.create(tmp_path, CFG, "torn")
+    run.open_metrics(("step", "a"))
+    for step in (1, 2, 3):
+        run.append_record((float(step), 0.5))
+    run.close()
+    path = run.path / "metrics.csv"
+    with open(path, "ab") as f:
+        f.write(b"4,0.")  # what a writer killed mid-row would leave
+    with open(run.path / "events.csv", "ab") as f:
+        f.write(b"9,2026-01-01,fla")
+    assert run.read_metrics()["step"].tolist() == [1, 2, 3]
+    assert len(run.read_events()) == 0
+    run.open_metrics(("step", "a"))  # a resumed run's writer
+    assert path.read_bytes() == b"step,a\n1,0.5\n2,0.5\n3,0.5\n"
+    run.append_record((4.0, 0.25))
+    run.close()
+    assert run.read_metrics()["a"].tolist() == [0.5, 0.5, 0.5, 0.25]
+
+
+def test_rewind_to_drops_later_rows_snapshots_checkpoints_and_temp_files(tmp_path):
+    run = RunDir.create(tmp_path, CFG, "rw")
+    run.open_metrics(("step", "a"))
+    for step in range(1, 13):
+        run.append_record((float(step), step / 10))
+    run.close()
+    for step in (0, 5, 10, 12):
+        run.save_snapshot(step, {"points": np.zeros((3, 2))})
+    for step in (5, 10, 12):
+        run.save_checkpoint({"generator": {}, "discriminator": {}, "step": step, "config": {}}, keep=3)
+    (run.path / "samples" / ".step_00000015.npz.x1.tmp").write_bytes(b"half")
+    (run.path / ".status.json.x2.tmp").write_text("{")
+    before = (run.path / "metrics.csv").stat().st_ino
+    assert run.rewind_to(10) == 2
+    assert run.read_metrics()["step"].tolist() == list(range(1, 11))
+    assert (run.path / "metrics.csv").stat().st_ino != before  # a new file renamed over the old
+    assert [s for s, _ in run.snapshot_steps()] == [0, 5, 10]
+    assert [s for s, _ in run.checkpoints()] == [5, 10]
+    assert not list(run.path.rglob("*.tmp"))
+    assert run.rewind_to(10) == 0
+
+
+def test_last_metrics_step(tmp_path):
+    run = RunDir.create(tmp_path, CFG, "last")
+    assert run.last_metrics_step() is None
+    run.open_metrics(("step", "a"))
+    assert run.last_metrics_step() is None  # the header only
+    for step in range(1, 3001):
+        run.append_record((float(step), 1e-3 * step))
+    run.close()
+    with open(run.path / "metrics.csv", "ab") as f:
+        f.write(b"3001,0.")  # torn
+    assert run.last_metrics_step() == 3000
+
+
+def test_thinning_keeps_an_even_spread_and_the_newest():
+    assert thinned(list(range(5)), 5) == ([0, 1, 2, 3, 4], 1)
+    assert thinned(list(range(6)), 5) == ([0, 2, 4, 5], 2)
+    assert thinned(list(range(101)), 10) == ([0, 16, 32, 48, 64, 80, 96, 100], 16)
+    kept, stride = [0, 1, 2], 1
+    for step in range(3, 1000):  # one at a time, as a run adds them
+        kept, stride = thinned([*kept, step], 20, stride)
+        assert 2 <= len(kept) <= 20 and kept[0] == 0 and kept[-1] == step
+        assert all(s % stride == 0 for s in kept[:-1])  # evenly spread over the run, the newest aside
+    assert stride == 64 and len(kept) == 17
+    # steps that are multiples of a sample_every: the stride combines with it
+    kept, stride = thinned([(s, "view") for s in range(0, 2100, 100)], 12)
+    assert [s for s, _ in kept] == [0, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000]
+
+
+def test_thin_snapshots_on_disk(tmp_path):
+    run = RunDir.create(tmp_path, CFG, "thin")
+    stride = 1
+    for step in [*range(0, 60, 5), 57]:  # 57: the snapshot a stop takes between two sample steps
+        run.save_snapshot(step, {"points": np.zeros((3, 2))})
+        stride = run.thin_snapshots(6, stride)
+    assert [s for s, _ in run.snapshot_steps()] == [0, 20, 40, 57]
+    run.save_snapshot("real", {"points": np.zeros((3, 2))})
+    assert run.thin_snapshots(2, stride) == 16
+    assert [s for s, _ in run.snapshot_steps()] == [0, 57]
+    assert (run.path / "samples" / "real.npz").is_file()  # not a step: never thinned
+
+
+def test_a_failing_snapshot_write_leaves_no_file(tmp_path, monkeypatch):
+    run = RunDir.create(tmp_path, CFG, "atomic")
+
+    def broken(file, **arrays):
+        file.write(b"PK half an archive")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", broken)
+    with pytest.raises(OSError, match="disk full"):
+        run.save_snapshot(5, {"points": np.zeros((3, 2))})
+    assert list((run.path / "samples").iterdir()) == []
+
+
+def test_current_events_leave_out_a_stretch_gone_back_on():
+    log = [
+        {"step": 0, "kind": "status", "detail": "running"},
+        {"step": 8, "kind": "flag", "detail": "x"},
+        {"step": 12, "kind": "flag", "detail": "y"},
+        {"step": 14, "kind": "status", "detail": "stopped"},
+        {"step": 10, "kind": "resume", "detail": "from 10"},
+        {"step": 12, "kind": "flag", "detail": "z"},
+    ]
+    assert [e["detail"] for e in current_events(log)] == ["running", "x", "from 10", "z"]
+    assert current_events(log[:4]) == log[:4]
+
+
+def test_trained_elsewhere_tells_a_live_process_from_a_gone_one():
+    assert not trained_elsewhere(this_process())  # this process: not "elsewhere"
+    assert not trained_elsewhere({})
+    child = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    try:
+        start = Path(f"/proc/{child.pid}/stat").read_text().rpartition(")")[2].split()[19]
+        assert trained_elsewhere({"pid": child.pid, "pid_start": start})
+        assert not trained_elsewhere({"pid": child.pid, "pid_start": "1"})  # the pid, reused
+    finally:
+        child.communicate(b"")
+    assert not trained_elsewhere({"pid": child.pid, "pid_start": start})  # it has exited
 
 
 def test_events(tmp_path):
@@ -158,3 +313,26 @@ def test_bad_checkpoints_are_refused(tmp_path, content):
 def test_no_checkpoint_is_a_clear_error(tmp_path):
     with pytest.raises(RunDirError, match="no checkpoint yet"):
         RunDir.create(tmp_path, CFG, "empty").load_checkpoint()
+
+
+def test_a_generated_run_id_that_clashes_is_drawn_again(tmp_path, monkeypatch):
+    import gan_core.rundir as rundir
+
+    ids = iter(["same", "same", "other"])
+    monkeypatch.setattr(rundir, "new_run_id", lambda cfg: next(ids))
+    assert RunDir.create(tmp_path, CFG).run_id == "same"
+    assert RunDir.create(tmp_path, CFG).run_id == "other"  # "same" again was taken: drawn anew
+    with pytest.raises(RunDirError, match="'same' already exists"):
+        RunDir.create(tmp_path, CFG, "same")  # a chosen id is never changed
+
+
+def test_atomic_files_get_the_usual_permissions(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        run = RunDir.create(tmp_path, CFG, "perm")
+        run.save_snapshot(0, {"points": np.zeros((3, 2))})
+        run.save_checkpoint({"generator": {}, "discriminator": {}, "step": 1, "config": {}}, keep=1)
+    finally:
+        os.umask(previous)
+    for path in (run.path / "status.json", run.path / "config.json", *run.path.glob("*/step_*")):
+        assert path.stat().st_mode & 0o777 == 0o644, path  # not mkstemp's private 0600

@@ -38,6 +38,7 @@ NUMBER_SPECS: dict[str, tuple[float, float, float, str | None]] = {
     "eval_every": (1, 10**9, 100, None),
     "checkpoint_every": (0, 10**9, 100, None),
     "keep_checkpoints": (1, 100, 1, None),
+    "keep_snapshots": (2, 100_000, 10, None),
     "seed": (0, 2**31 - 1, 1, None),
 }
 GROUPS = ("Data", "Model", "Loss", "Optimizer", "Run")
