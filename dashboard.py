@@ -21,8 +21,8 @@ from gan_core.registry import RegistryError, RunView
 from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
-from ui.common import download_buttons, registry, runs_root, watch, watched_view
-from ui.sidebar import config_form
+from ui.common import download_buttons, registry, resume_run, runs_root, watch, watched_view
+from ui.sidebar import config_form, load_into_form
 
 REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
@@ -78,6 +78,17 @@ def command(view: RunView, action: str, *args) -> None:
         st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
 
 
+def resume_clicked(view: RunView) -> None:
+    if view.status == "paused":
+        command(view, "resume")
+        return
+    error = resume_run(view.run_id)
+    if error:
+        st.session_state["_flash"] = ("error", error)
+    else:
+        load_into_form(view.cfg)  # the sidebar shows the resumed run's settings, not a pending change
+
+
 def apply_changes(view: RunView, changes: dict) -> None:
     try:
         view.runner.set_hparams(**changes)
@@ -126,8 +137,17 @@ controls.button(
 controls.button(
     "Pause", key="btn_pause", disabled=status != "running", on_click=command, args=(view, "pause")
 )
+# Resume continues a paused run, or a stopped, failed or interrupted one from its latest checkpoint.
+resumable = status in ("stopped", "failed", "interrupted") and bool(view.checkpoint_steps())
 controls.button(
-    "Resume", key="btn_resume", disabled=status != "paused", on_click=command, args=(view, "resume")
+    "Resume",
+    key="btn_resume",
+    disabled=not (status == "paused" or resumable),
+    on_click=resume_clicked,
+    args=(view,),
+    help="Continue this run from its latest checkpoint (the rows after it are replaced)"
+    if resumable
+    else "Continue the paused run",
 )
 controls.button(
     "Step",

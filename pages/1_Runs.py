@@ -6,12 +6,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from gan_core.data import DataError, load_data
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDirError
-from gan_core.runner import RunnerError
-from gan_core.trainer import resolve_device
-from ui.common import download_buttons, registry, runs_root, watch
+from ui.common import CONTINUE_ERRORS, download_buttons, registry, resume_run, run_data, runs_root, watch
 
 st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layout="wide")
 st.title("Runs")
@@ -69,29 +66,18 @@ def open_in_train(run_id: str) -> None:
     watch(run_id)
 
 
-CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueError)
-
-
-def _data(run_id: str):
-    """The run's data, loaded here so that a missing dataset is an error on this page, not a failed run."""
-    cfg = registry().view(run_id).cfg
-    return load_data(cfg, resolve_device(cfg.device))
-
-
 def resume(run_id: str) -> None:
-    try:
-        registry().resume(run_id, data=_data(run_id))
-    except CONTINUE_ERRORS as exc:
-        st.session_state["_runs_flash"] = ("error", f"Cannot resume {run_id}: {exc}")
-        return
-    watch(run_id)
-    st.session_state["_runs_to_train"] = True
+    error = resume_run(run_id)
+    if error:
+        st.session_state["_runs_flash"] = ("error", error)
+    else:
+        st.session_state["_runs_to_train"] = True
 
 
 def branch(run_id: str) -> None:
     step, steps = st.session_state["runs_branch_step"], st.session_state["runs_branch_steps"]
     try:
-        runner = registry().branch(run_id, step, {"steps": int(steps)}, data=_data(run_id))
+        runner = registry().branch(run_id, step, {"steps": int(steps)}, data=run_data(run_id))
     except CONTINUE_ERRORS as exc:
         st.session_state["_runs_flash"] = ("error", f"Cannot branch {run_id} at step {step}: {exc}")
         return

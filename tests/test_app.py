@@ -182,6 +182,30 @@ def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
 
 
+def test_resume_continues_a_stopped_run_in_its_folder(runs_root):
+    at = app(**TINY_FORM).run()
+    runner = start(at)
+    assert runner.wait_until(lambda r: len(r.store) >= 10, TIMEOUT)
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    stopped_at = runner.current_step
+    at.run()
+    assert status_line(at).startswith("**Status:** `stopped`")
+    assert enabled(at, "btn_resume") and not enabled(at, "btn_pause")
+
+    at.button(key="btn_resume").click().run()
+    assert not at.exception and not at.error
+    resumed = registry().runner(runner.run_id)
+    assert resumed is not runner and watched(at) == runner.run_id  # the same run, in the same folder
+    assert resumed.wait_until(lambda r: r.current_step >= stopped_at + 5, TIMEOUT)
+    at.run()
+    assert status_line(at).startswith(f"**Status:** `running` · run `{runner.run_id}`")
+    at.button(key="btn_stop").click().run()
+    assert resumed.wait(TIMEOUT) and resumed.status == "stopped"
+    steps = RunDir.open(runs_root, runner.run_id).read_metrics()["step"].tolist()
+    assert steps == list(range(1, resumed.current_step + 1))  # one history, no gap, no duplicate
+
+
 def test_pause_step_d_step_g_step_resume_stop(runs_root):
     at = app(**TINY_FORM).run()
     runner = start(at)
@@ -227,7 +251,10 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
     at.run()
     assert status_line(at).startswith("**Status:** `stopped`")
-    assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
+    # a stopped run takes no commands but Resume, from the checkpoint it saved as it stopped
+    assert not any(enabled(at, k) for k in ("btn_pause", "btn_step", "btn_stop")) and enabled(
+        at, "btn_resume"
+    )
     assert enabled(at, "btn_start")
     assert RunDir.open(runs_root, runner.run_id).read_status()["status"] == "stopped"
 

@@ -13,9 +13,12 @@ from pathlib import Path
 import streamlit as st
 import torch
 
+from gan_core.data import DataError, DataSource, load_data
 from gan_core.export import metrics_csv_bytes, run_zip_bytes
 from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
 from gan_core.rundir import RunDirError
+from gan_core.runner import RunnerError
+from gan_core.trainer import resolve_device
 
 APP_DIR = Path(__file__).resolve().parents[1]
 RUNS_ENV = "GAN_DASHBOARD_RUNS"
@@ -89,6 +92,27 @@ def watch(run_id: str | None) -> None:
         st.query_params["run"] = run_id
     else:
         st.query_params.pop("run", None)
+
+
+# What can refuse a resume or a branch: the registry (limit, live here), the folder (no checkpoint), the
+# runner (trained elsewhere, steps done), the data (gone) and the config (a fixed field changed).
+CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueError)
+
+
+def run_data(run_id: str) -> DataSource:
+    """A run's data, loaded before anything starts: missing data is an error now, not a failed run."""
+    cfg = registry().view(run_id).cfg
+    return load_data(cfg, resolve_device(cfg.device))
+
+
+def resume_run(run_id: str) -> str | None:
+    """Resume ``run_id`` from its latest checkpoint and watch it; returns what went wrong, or None."""
+    try:
+        registry().resume(run_id, data=run_data(run_id))
+    except CONTINUE_ERRORS as exc:
+        return f"Cannot resume {run_id}: {exc}"
+    watch(run_id)
+    return None
 
 
 def download_buttons(container, view: RunView, key_prefix: str) -> None:
