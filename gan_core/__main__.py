@@ -272,7 +272,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if args.checkpoint is not None:
         path = args.checkpoint if args.checkpoint.is_absolute() else Path.cwd() / args.checkpoint
     state = run.load_checkpoint(path)
-    cfg, G = generator_from_checkpoint(state)
+    name = (path or run.latest_checkpoint()).name
+    cfg, G = generator_from_checkpoint(state, source=f"checkpoint {name} of run {run.run_id!r}")
     rng = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         chunks = [
@@ -435,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command](args)
     except (CLIError, ConfigError, DataError, RunDirError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        # One line whatever the message holds (torch's own load errors span several)
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

@@ -190,7 +190,8 @@ class GANConfig:
         choice("dataset", DATASETS)
         choice("model", MODELS)
         choice("loss", LOSSES)
-        if not _DEVICE_RE.match(self.device):
+        # fullmatch: ``$`` would also accept a trailing newline ("cpu\n"), which torch then refuses
+        if not _DEVICE_RE.fullmatch(self.device):
             raise ConfigError("device", self.device, "auto, cpu, cuda, cuda:N or mps")
         if self.image_size != 0:
             in_range("image_size", 4, 128)
@@ -219,6 +220,8 @@ class GANConfig:
         in_range("seed", 0, 2**31 - 1)
         if self.dataset in ("points", "folder") and not self.data_path.strip():
             raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")
+        if "\x00" in self.data_path:  # no file system takes it; os calls would fail later, less clearly
+            raise ConfigError("data_path", self.data_path, "a path without NUL characters")
         if self.is_points and self.model == "dcgan":
             raise ConfigError("model", self.model, "mlp for 2D point data (dcgan is for images)")
         if self.model == "dcgan" and self.resolved_image_size not in DCGAN_SIZES:
@@ -255,7 +258,7 @@ class GANConfig:
         if not isinstance(data, dict):
             raise ConfigError("config", type(data).__name__, "a JSON object of field: value")
         known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - known, key=repr)  # repr: keys that are not strings sort too
         if unknown:
             allowed = "known fields: " + ", ".join(sorted(known))
             raise ConfigError(
@@ -302,7 +305,10 @@ _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 def _checked(f: dataclasses.Field, value: Any) -> Any:
     expected = f.type if isinstance(f.type, type) else _TYPES[f.type]
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:  # a JSON integer of hundreds of digits
+            raise ConfigError(f.name, value, "a finite number") from None
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
     raise ConfigError(f.name, value, f"a value of type {expected.__name__}")

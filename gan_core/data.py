@@ -22,13 +22,15 @@
 
 `DataSource.sample` is the training hot path: it draws only from the generator it is given (so a seed
 fixes the batches), makes no host syncs and runs no Python loop per sample. Nothing is cached on disk.
+
+`check_data_path` keeps what a server reads inside the folders it allows (the dashboard calls it).
 """
 
 from __future__ import annotations
 
 import math
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import BinaryIO
 from urllib.error import URLError
@@ -139,6 +141,28 @@ class DataSource:
 def load_data(cfg: GANConfig, device: torch.device | str = "cpu") -> DataSource:
     """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded."""
     return _LOADERS[cfg.dataset](cfg, torch.device(device))
+
+
+def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Path:
+    """``path`` resolved (``~`` expanded, symlinks followed, relative to the working folder as the loaders
+    read it), or `DataError` naming it and the allowed folders unless it lies inside one of
+    ``allowed_roots``. For a server that must not read whatever a browser names; the command line, on
+    the user's own machine, does not call it."""
+    listed = ", ".join(str(Path(root).expanduser().resolve()) for root in allowed_roots) or "none"
+    try:
+        resolved = Path(path).expanduser().resolve()
+    except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop; a NUL character
+        raise DataError(
+            f"data_path {str(path)!r} cannot be resolved ({exc}); allowed: a path inside {listed}"
+        ) from None
+    for root in allowed_roots:
+        root = Path(root).expanduser().resolve()
+        if resolved == root or root in resolved.parents:
+            return resolved
+    shown = repr(str(path)) + (f" ({resolved})" if str(resolved) != str(path) else "")
+    raise DataError(
+        f"data_path {shown} is outside the folders data may be read from; allowed: a path inside {listed}"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- 2D toys

@@ -14,8 +14,10 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import shutil
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from gan_core.data import IMAGE_EXTENSIONS
@@ -113,13 +115,24 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
         if not images:
             raise UploadError(f"{name}: no images ({', '.join(IMAGE_EXTENSIONS)}) inside")
         folder = _upload_folder(uploads_root, Path(name).stem)
-        for m, parts in images:
-            target = folder.joinpath(*parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            with archive.open(m) as src, open(target, "wb") as dst:
-                # read at most the declared size + 1: a lying header cannot write more than it declared
-                chunk = src.read(m.file_size + 1)
-                if len(chunk) > m.file_size:
-                    raise UploadError(f"{name}: entry {m.filename!r} is larger than it declares; refused")
-                dst.write(chunk)
+        try:
+            for m, parts in images:
+                target = folder.joinpath(*parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                with archive.open(m) as src, open(target, "wb") as dst:
+                    # read at most the declared size + 1: a lying header cannot write more than it declared
+                    chunk = src.read(m.file_size + 1)
+                    if len(chunk) > m.file_size:
+                        raise UploadError(f"{name}: entry {m.filename!r} is larger than it declares; refused")
+                    dst.write(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            # found only while reading: a damaged entry, or a header that lies about the size (zipfile
+            # stops at the declared size, and the CRC then fails)
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UploadError(
+                f"{name}: entry {m.filename!r} is damaged or not what its header says ({exc}); refused"
+            ) from None
+        except BaseException:  # a refused archive leaves nothing half-extracted behind
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
     return folder

@@ -316,16 +316,21 @@ class RunRegistry:
             _events=events,
         )
 
-    def summaries(self) -> list[dict[str, Any]]:
-        """One row per run folder, newest first: id, status, data, model, loss, steps, created, size."""
+    def summaries(self, unreadable: bool = False) -> list[dict[str, Any]]:
+        """One row per run folder, newest first: id, status, data, model, loss, steps, created, size.
+
+        A folder whose config.json cannot be read is left out, or with ``unreadable`` listed with status
+        ``unreadable`` and the reason as its error (so that the Runs page can show and delete it)."""
         rows = []
         for run_dir in list_runs(self.runs_root):
             status = run_dir.read_status()
             runner = self.runner(run_dir.run_id)
             try:
                 cfg = run_dir.read_config()
-            except RunDirError:
-                continue  # a folder that is not (or no longer) a readable run
+            except RunDirError as exc:
+                if unreadable:
+                    rows.append(_unreadable_row(run_dir, status, str(exc)))
+                continue
             state = runner.status if runner else disk_status(status)
             rows.append(
                 {
@@ -374,3 +379,22 @@ def disk_status(status: dict[str, Any]) -> str:
 
 def folder_bytes(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+
+
+def _unreadable_row(run_dir: RunDir, status: dict[str, Any], error: str) -> dict[str, Any]:
+    """A summaries() row for a run folder whose config cannot be read."""
+    return {
+        "run_id": run_dir.run_id,
+        "status": "unreadable",
+        "dataset": "",
+        "model": "",
+        "loss": "",
+        "step": status["step"] if isinstance(status.get("step"), int) else 0,
+        "steps": 0,
+        "created": str(status.get("created", "")),
+        "flags": "",
+        "error": error,
+        "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
+        "parent": str(status.get("parent") or ""),
+        "parent_step": None,
+    }

@@ -32,10 +32,12 @@ import io
 import json
 import math
 import os
+import pickle
 import re
 import secrets
 import shutil
 import time
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -282,10 +284,12 @@ class RunDir:
         atomic_write_text(self.path / "status.json", json.dumps(current, indent=2) + "\n")
 
     def read_status(self) -> dict[str, Any]:
+        """status.json, or {} where it is missing, unreadable or not a JSON object."""
         try:
-            return json.loads((self.path / "status.json").read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError):
+            status = json.loads((self.path / "status.json").read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
             return {}
+        return status if isinstance(status, dict) else {}
 
     # ------------------------------------------------------------------ metrics
     def open_metrics(self, columns: tuple[str, ...]) -> None:
@@ -471,12 +475,25 @@ class RunDir:
         if path is None:
             raise RunDirError(f"run {self.run_id!r} has no checkpoint yet")
         path = inside(self.path, path)
+        what = f"checkpoint {path.name} of run {self.run_id!r}"
+        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is refused early
+            raise RunDirError(
+                f"{what} is not a PyTorch checkpoint (not a zip archive: truncated, damaged or another "
+                "format); allowed: a checkpoint saved by this dashboard"
+            )
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
-        except Exception as exc:  # corrupt, truncated, foreign or carrying code: all refused alike
+        except pickle.UnpicklingError as exc:  # weights_only refused an object: pickled code or a class
+            found = " ".join(str(exc).split())
+            named = re.search(r"unsupported GLOBAL \S+", found, re.IGNORECASE)  # the code it would call
+            found = named.group(0).rstrip(".") if named else found[:200]
             raise RunDirError(
-                f"checkpoint {path.name} of run {self.run_id!r} cannot be loaded: {exc}"
+                f"{what} holds objects other than tensors and plain values ({found}); refused: "
+                "checkpoints load with weights_only and never run pickled code"
             ) from None
+        except Exception as exc:  # corrupt or truncated inside the archive: refused alike
+            reason = " ".join(str(exc).split())[:300]
+            raise RunDirError(f"{what} cannot be loaded ({reason})") from None
         required = {"generator", "discriminator", "step", "config"}
         if not isinstance(state, dict) or not required <= set(state):
             raise RunDirError(

@@ -35,6 +35,7 @@ from gan_core.data import DataSource
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
+from gan_core.models import build_models
 from gan_core.rundir import RunDir, RunDirError, current_events, thinned, this_process, trained_elsewhere
 from gan_core.store import MetricStore
 from gan_core.trainer import CSV_COLUMNS, RECORD_COLUMNS, Trainer
@@ -44,6 +45,20 @@ ENDED = ("finished", "stopped", "failed")
 STEP_MODES = ("full", "d", "g")
 MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned (on disk: keep_snapshots, thinned alike)
 STATUS_WRITE_SECONDS = 2.0
+
+
+def _check_fits(cfg: GANConfig, state: dict[str, Any], source: str) -> None:
+    """RunDirError unless the checkpoint's weights load into the networks ``cfg`` builds: refused before
+    a thread starts (and before anything is written), not as a failed run."""
+    try:
+        G, D = build_models(cfg, tuple(int(v) for v in state["sample_shape"]))
+        G.load_state_dict(state["generator"])
+        D.load_state_dict(state["discriminator"])
+    except (ValueError, TypeError, RuntimeError, KeyError) as exc:
+        reason = " ".join(str(exc).split())[:300]
+        raise RunDirError(
+            f"{source} cannot be rebuilt into G and D ({reason}); allowed: a checkpoint this run saved"
+        ) from None
 
 
 def _in_force(cfg: GANConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
@@ -166,6 +181,7 @@ class Runner:
                 f"checkpoint_every={cfg.checkpoint_every}); start a new run"
             )
         state = run_dir.load_checkpoint(path)  # weights_only
+        _check_fits(cfg, state, f"checkpoint {path.name} of run {run_dir.run_id!r}")
         in_force = _in_force(cfg, state)
         applied = resume_changes(cfg, in_force, changes)
         step, steps = int(state["step"]), applied.get("steps", in_force["steps"])

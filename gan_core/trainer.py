@@ -77,12 +77,23 @@ def _grad_norm(params: list[Tensor]) -> Tensor:
 
 
 def generator_from_checkpoint(
-    state: dict[str, Any], device: str | torch.device = "cpu"
+    state: dict[str, Any], device: str | torch.device = "cpu", source: str = "the checkpoint"
 ) -> tuple[GANConfig, Any]:
-    """(config, G in eval mode) rebuilt from a checkpoint dict, without loading the data."""
-    cfg = GANConfig.from_dict(state["config"])
-    G, _ = build_models(cfg, tuple(int(v) for v in state["sample_shape"]))
-    G.load_state_dict(state["generator"])
+    """(config, G in eval mode) rebuilt from a checkpoint dict, without loading the data.
+
+    A state that does not rebuild (a foreign or damaged checkpoint that has the right keys) is a
+    ValueError naming ``source`` and the reason, not a KeyError or a size mismatch from torch."""
+    try:
+        cfg = GANConfig.from_dict(state["config"])
+        G, _ = build_models(cfg, tuple(int(v) for v in state["sample_shape"]))
+        G.load_state_dict(state["generator"])
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ConfigError is a ValueError
+        # torch lists every mismatched tensor, one a line: the first says enough
+        lines = f"{type(exc).__name__}: {exc}".strip().splitlines()
+        reason = " ".join(" ".join(lines[:2]).split())[:300] + (" ..." if len(lines) > 2 else "")
+        raise ValueError(
+            f"{source} cannot be rebuilt into G ({reason}); allowed: a checkpoint saved by this dashboard"
+        ) from None
     return cfg, G.to(device).eval()
 
 

@@ -20,7 +20,7 @@ flash = st.session_state.pop("_runs_flash", None)
 if flash:
     getattr(st, flash[0])(flash[1])
 
-rows = registry().summaries()
+rows = registry().summaries(unreadable=True)
 if not rows:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
     st.stop()
@@ -95,10 +95,17 @@ def delete(run_id: str) -> None:
         st.session_state["_runs_flash"] = ("error", str(exc))
 
 
+def delete_popover(where) -> None:
+    with where.popover("Delete", key="runs_delete_pop"):
+        st.write(f"Delete run **{run_id}** and all its files? This cannot be undone.")
+        st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
+
+
 try:
     view = registry().view(run_id)
 except (RunDirError, RegistryError) as exc:
     st.error(f"Run {run_id!r} cannot be opened: {exc}")
+    delete_popover(st)  # an unreadable folder can still be removed from here
     st.stop()
 
 actions = st.container(horizontal=True)
@@ -136,9 +143,7 @@ with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept
     )
     st.button("Branch", key="runs_branch", type="primary", on_click=branch, args=(run_id,))
 download_buttons(actions, view, "runs_dl_")
-with actions.popover("Delete", key="runs_delete_pop"):
-    st.write(f"Delete run **{run_id}** and all its files? This cannot be undone.")
-    st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
+delete_popover(actions)
 
 if view.parent:
     st.markdown(f"Branched from **{view.parent}** at step {view.parent_step}.")

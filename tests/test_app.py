@@ -334,9 +334,10 @@ def test_points_without_data_path_shows_an_error_and_cannot_start(runs_root):
     assert not list(runs_root.glob("*/config.json"))
 
 
-def test_mnist_without_files_shows_an_error_and_leaves_no_run(runs_root, tmp_path):
+def test_mnist_without_files_shows_an_error_and_leaves_no_run(runs_root, tmp_path, monkeypatch):
     empty = tmp_path / "no-mnist-here"
     empty.mkdir()
+    monkeypatch.setenv("GAN_DASHBOARD_DATA", str(empty))  # a folder the dashboard may read
     at = app(**{**TINY_FORM, "dataset": "mnist", "data_path": str(empty), "download": False}).run()
     assert not at.exception and not at.error
     assert enabled(at, "btn_start")  # nothing the form can check: the data loads only at Start

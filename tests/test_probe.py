@@ -339,7 +339,8 @@ def test_bad_checkpoints_are_refused(tmp_path):
 
     corrupt = path.parent / "step_00000021.pt"
     corrupt.write_bytes(path.read_bytes()[:500])
-    with pytest.raises(RunDirError, match=r"checkpoint step_00000021\.pt of run 'r' cannot be loaded"):
+    not_torch = r"checkpoint step_00000021\.pt of run 'r' is not a PyTorch checkpoint"
+    with pytest.raises(RunDirError, match=not_torch):
         probe.checkpoint_models(run_dir, corrupt)
 
     with pytest.raises(probe.ProbeError, match="lacks sample_shape"):
@@ -442,7 +443,7 @@ def test_page_on_an_image_run_and_a_corrupt_checkpoint(runs_root):
     assert (
         len(at.error) == 1
         and "step_00000030.pt" in at.error[0].value
-        and "cannot be loaded" in at.error[0].value
+        and "is not a PyTorch checkpoint" in at.error[0].value
     )
     at.selectbox(key="probe_weights_img").set_value(20).run()
     assert not at.exception and not at.error and len(at.dataframe) == 1

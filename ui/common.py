@@ -23,10 +23,19 @@ from gan_core.trainer import resolve_device
 APP_DIR = Path(__file__).resolve().parents[1]
 RUNS_ENV = "GAN_DASHBOARD_RUNS"
 MAX_RUNS_ENV = "GAN_DASHBOARD_MAX_RUNS"
+DATA_ENV = "GAN_DASHBOARD_DATA"
 
 
 def runs_root() -> Path:
     return Path(os.environ.get(RUNS_ENV) or APP_DIR / "runs")
+
+
+def data_roots() -> list[Path]:
+    """The folders the dashboard may read data from: uploads (runs folder / .uploads), ``data/`` beside the
+    app, and the folders listed in GAN_DASHBOARD_DATA (separated by os.pathsep). A browser must not make
+    the server read any other file on its machine."""
+    listed = os.environ.get(DATA_ENV, "").split(os.pathsep)
+    return [runs_root() / ".uploads", APP_DIR / "data", *(Path(p) for p in listed if p.strip())]
 
 
 @st.cache_resource(show_spinner=False)

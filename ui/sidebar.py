@@ -14,10 +14,13 @@ from typing import Any
 import streamlit as st
 
 from gan_core.config import DATASETS, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.data import DataError, check_data_path
 from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
+from ui.common import DATA_ENV, data_roots
 
 DEFAULTS = GANConfig()
 TORCHVISION_SETS = ("mnist", "fashion-mnist", "cifar10")
+DATA_PATH_SETS = ("points", "folder", *TORCHVISION_SETS)  # the datasets that read data_path
 LR_FORMAT = "%.1e"
 
 # field -> (widget, options): "number" takes (min, max, step, format)
@@ -125,14 +128,30 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
         for name in ("batch_size", "lr_g", "lr_d", "beta1", "beta2", "d_steps"):
             _number(name)
     with st.expander("Run"):
-        for name in ("steps", "sample_every", "eval_every", "checkpoint_every", "keep_checkpoints", "seed"):
+        for name in (
+            "steps",
+            "sample_every",
+            "eval_every",
+            "checkpoint_every",
+            "keep_checkpoints",
+            "keep_snapshots",
+            "seed",
+        ):
             _number(name)
         st.selectbox("device", ("auto", "cpu", "cuda", "mps"), key="cfg_device", help=_help("device"))
     values = {f.name: st.session_state[f"cfg_{f.name}"] for f in dataclasses.fields(GANConfig)}
     try:
-        return GANConfig.from_dict(values), None
+        cfg, error = GANConfig.from_dict(values), None
     except ConfigError as exc:
-        return None, str(exc)
+        cfg, error = None, str(exc)
+    if cfg is not None and cfg.dataset in DATA_PATH_SETS:
+        # The server reads data_path: only inside the allowed folders, never anywhere a browser names.
+        # An empty one means torchvision's default, data/ (read relative to the working folder).
+        try:
+            check_data_path(cfg.data_path or "data", data_roots())
+        except DataError as exc:
+            cfg, error = None, f"{exc} (upload the data, or list its folder in {DATA_ENV})"
+    return cfg, error
 
 
 def _upload(dataset: str, uploads_root: Path) -> None:

@@ -1,0 +1,103 @@
+"""Hostile uploads through the sidebar's real file uploader, in a real browser: a ZIP with a ``../`` entry,
+a ZIP bomb and a CSV with text in a cell. Each shows its error in the page, nothing lands outside the
+uploads folder, and the app keeps working: Start still trains a run afterwards.
+
+What only a browser shows: the file goes through Streamlit's upload endpoint and the rerun it triggers,
+as a user's file does (tests/test_hostile.py covers every case in-process).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import zipfile
+
+import numpy as np
+import pytest
+from PIL import Image
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, script_finished, status, watched_run_id
+
+pytestmark = pytest.mark.e2e
+
+
+def png_bytes() -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(np.full((8, 8), 128, dtype=np.uint8)).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def zip_bytes(entries: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in entries.items():
+            zf.writestr(name, data)
+    return buffer.getvalue()
+
+
+def choose_dataset(page: Page, socket, name: str) -> None:
+    sidebar = page.get_by_test_id("stSidebar")
+    sidebar.get_by_role("combobox", name="dataset").click()
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        page.get_by_role("option", name=name, exact=True).click()
+
+
+def upload(page: Page, socket, name: str, data: bytes, mime: str) -> None:
+    """Put one file into the sidebar's uploader and wait for the script run it triggers to finish."""
+    field = page.get_by_test_id("stSidebar").get_by_test_id("stFileUploaderDropzoneInput")
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        field.set_input_files(files=[{"name": name, "mimeType": mime, "buffer": data}])
+
+
+def alert(page: Page, text: str):
+    return page.get_by_test_id("stAlertContentError").filter(has_text=text)
+
+
+def test_hostile_uploads_show_errors_and_the_app_keeps_working(streamlit_server, page):
+    root = streamlit_server.runs_root
+    socket = open_app(page, streamlit_server.url)
+
+    choose_dataset(page, socket, "folder")
+    upload(
+        page,
+        socket,
+        "escape.zip",
+        zip_bytes({"ok.png": png_bytes(), "../../escape.png": png_bytes()}),
+        "application/zip",
+    )
+    expect(
+        alert(page, "escape.zip: entry '../../escape.png' points outside the archive; refused")
+    ).to_be_visible(timeout=UI_TIMEOUT)
+    assert not list(root.parent.rglob("escape.png"))
+
+    # 100 MiB of zeros in about 100 KB
+    bomb = zip_bytes({"ok.png": png_bytes(), "bomb.png": b"\0" * (100 * 2**20)})
+    upload(page, socket, "bomb.zip", bomb, "application/zip")
+    expect(
+        alert(page, re.compile(r"bomb\.zip: entry 'bomb\.png' is compressed \d+x; refused"))
+    ).to_be_visible(timeout=UI_TIMEOUT)
+    assert not list(root.rglob("bomb.png"))
+    expect(button(page, "Start")).to_be_disabled()  # a folder run with no data_path cannot start
+
+    choose_dataset(page, socket, "points")
+    upload(page, socket, "text.csv", b"x,y\n1,2\n3,abc\n5,6\n", "text/csv")
+    expect(page.get_by_test_id("stAlertContentSuccess").filter(has_text="Uploaded text.csv")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        button(page, "Start").click()
+    expect(alert(page, "column 2 has text 'abc' at row 3; need two numeric columns x,y")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    assert not list(root.glob("*/config.json"))  # no run folder for data that cannot load
+
+    # The app keeps working: a toy dataset trains.
+    choose_dataset(page, socket, "ring8")
+    button(page, "Start").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: (running|finished) · run "), timeout=UI_TIMEOUT)
+    run_id = watched_run_id(page)
+    assert (root / run_id / "config.json").is_file()
+    if button(page, "Stop").is_enabled():
+        button(page, "Stop").click()
+        expect(status(page)).to_have_text(re.compile(r"^Status: (stopped|finished)"), timeout=UI_TIMEOUT)
