@@ -1,7 +1,8 @@
 """The command line: ``python -m gan_core {train,sample,evaluate} ...``.
 
-``train`` builds a config from ``--config FILE.json`` and flags that mirror every config field
-(``--lr-g 1e-4`` for ``lr_g``), trains it in a `Runner` with a progress bar, and prints the run folder.
+``train`` builds a config from ``--preset NAME`` (a scenario of `gan_core.presets`), ``--config
+FILE.json`` and flags that mirror every config field (``--lr-g 1e-4`` for ``lr_g``), each over the one
+before, trains it in a `Runner` with a progress bar, and prints the run folder.
 ``train --resume DIR`` continues a stopped or interrupted run from its latest checkpoint; ``train
 --rewind DIR --from-step N`` branches a new run from one of its kept checkpoints (DIR stays untouched);
 with either, flags may change only the mid-run fields. Ctrl-C or SIGTERM stops a run cleanly (final
@@ -27,6 +28,7 @@ from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, _read_points_csv, load_data
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
+from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import generator_from_checkpoint, resolve_device
@@ -53,7 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser(
         "train",
         help="train a GAN into a run folder",
-        description="Train a GAN. Flags override --config, which overrides the defaults.",
+        description="Train a GAN. Flags override --config, which overrides --preset, which overrides the "
+        "defaults.",
+    )
+    train.add_argument(
+        "--preset",
+        metavar="NAME",
+        help="start from a scenario preset (the dashboard's one-click scenarios): "
+        + "; ".join(f"{name}: {preset.title}" for name, preset in PRESETS.items()),
     )
     train.add_argument("--config", type=Path, help="JSON file of config fields (see config.json in any run)")
     train.add_argument("--out", type=Path, default=Path("runs"), help="runs folder")
@@ -153,18 +162,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> GANConfig:
-    data: dict = {}
+    """The preset's fields, then the --config file's, then the flags' (each wins over the one before)."""
+    data: dict = get_preset(args.preset).config().to_dict() if args.preset is not None else {}
     if args.config is not None:
         try:
-            data = json.loads(args.config.read_text(encoding="utf-8"))
+            from_file = json.loads(args.config.read_text(encoding="utf-8"))
         except OSError as exc:
             raise CLIError(f"--config {args.config}: cannot read ({exc.strerror})") from None
         except json.JSONDecodeError as exc:
             raise CLIError(
                 f"--config {args.config}: not valid JSON ({exc.msg} at line {exc.lineno})"
             ) from None
-        if not isinstance(data, dict):
+        if not isinstance(from_file, dict):
             raise CLIError(f"--config {args.config}: must hold a JSON object of config fields")
+        data.update(from_file)
     names = {f.name for f in dataclasses.fields(GANConfig)}
     data.update({k: v for k, v in vars(args).items() if k in names})
     return GANConfig.from_dict(data)
@@ -174,6 +185,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     if args.resume is not None or args.rewind is not None:
+        if args.preset is not None:
+            raise CLIError("--preset cannot be used with --resume or --rewind: the run keeps its config.json")
         runner = continued_runner(args).start()
     else:
         if args.from_step is not None:

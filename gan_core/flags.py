@@ -13,11 +13,23 @@ Thresholds (the Guide page shows the same):
   smoothed accuracies above 0.9).
 - ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) for 5 steps.
 - ``mode_collapse``: modes or classes covered at most half the best seen so far (or at most 2), or
-  diversity at most half its best or at most 0.2.
+  diversity at most half its best or at most 0.2; judged from step 2,000 (below).
 - ``diverged``: a NaN or Inf in a loss or gradient norm: immediate, never cleared; the run stops as
   failed.
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
   and D(G(z)) within 0.3-0.7, with no failure flag up.
+
+Two warm-ups keep the start of training from reading as failure:
+
+- The flags about the balance of G and D (``d_overpowers``, ``g_overpowers``, ``vanishing_gradients``
+  and ``equilibrium``) are judged after step 200 (`BALANCE_WARMUP_STEPS`). At initialisation D's
+  verdict is arbitrary: it calls every fake real (or every fake fake) until it has learned something,
+  which on the default digits took D up to 187 steps (40 seeds, widths 64 and 128) and read as
+  ``g_overpowers`` at step 100.
+- ``mode_collapse`` is judged from step 2,000 (`COLLAPSE_WARMUP_STEPS`). G starts from noise, and a G
+  that has not yet found the modes covers few of them without having collapsed onto any: a healthy
+  ring8 run can sit at 0-3 modes for its first thousand steps. The best coverage counts from the
+  start, so coverage lost after the warm-up is still caught.
 """
 
 from __future__ import annotations
@@ -30,6 +42,8 @@ SMOOTH_STEPS = 50
 HOLD_STEPS = 100
 HOLD_EVALS = 2
 EXPLODING_NORM = 100.0
+BALANCE_WARMUP_STEPS = 200
+COLLAPSE_WARMUP_STEPS = 2000
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,7 @@ class FlagMonitor:
     def update(self, record: dict[str, float]) -> list[tuple[str, bool]]:
         """Feed one step's record; returns [(flag, raised?)] for flags that changed state."""
         changes: list[tuple[str, bool]] = []
+        self.steps_seen += 1
         watched = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
         # d_grad_norm is blank (NaN) after a G-only step, which is not a divergence
         values = [record[k] for k in watched if not (k == "d_grad_norm" and math.isnan(record[k]))]
@@ -173,11 +188,12 @@ class FlagMonitor:
         self._peak_g_norm = max(self._peak_g_norm, g_norm)
         d_real = self._smooth("d_real", record["d_real"])
         d_fake = self._smooth("d_fake", record["d_fake"])
-        self._set("d_overpowers", acc_real > 0.95 and acc_fake > 0.95, changes)
-        self._set("g_overpowers", acc_fake < 0.35, changes)
+        judged = self.steps_seen > BALANCE_WARMUP_STEPS  # the balance flags wait for D to learn anything
+        self._set("d_overpowers", judged and acc_real > 0.95 and acc_fake > 0.95, changes)
+        self._set("g_overpowers", judged and acc_fake < 0.35, changes)
         self._set(
             "vanishing_gradients",
-            acc_real > 0.9 and acc_fake > 0.9 and g_norm < 0.05 * self._peak_g_norm,
+            judged and acc_real > 0.9 and acc_fake > 0.9 and g_norm < 0.05 * self._peak_g_norm,
             changes,
         )
         norms = [record["g_grad_norm"]] + (
@@ -188,18 +204,19 @@ class FlagMonitor:
         if self.midpoint is not None:
             calm = calm and 0.3 < d_real < 0.7 and 0.3 < d_fake < 0.7
         failing = any(name in self.active for name in FAILURE_FLAGS)
-        self._set("equilibrium", calm and not failing, changes)
+        self._set("equilibrium", judged and calm and not failing, changes)
         return changes
 
     def update_eval(self, metrics: dict[str, float]) -> list[tuple[str, bool]]:
         """Feed one evaluation (modes_covered / classes_covered / diversity, where measured)."""
         collapsed = False
+        warmed_up = self.steps_seen >= COLLAPSE_WARMUP_STEPS
         for name, floor in (("modes_covered", 2.0), ("classes_covered", 2.0), ("diversity", 0.2)):
             value = metrics.get(name)
             if value is None or not math.isfinite(value):
                 continue
             best = self._best[name] = max(self._best.get(name, value), value)
-            collapsed = collapsed or value <= 0.5 * best or value <= floor
+            collapsed = collapsed or (warmed_up and (value <= 0.5 * best or value <= floor))
         changes: list[tuple[str, bool]] = []
         self._set("mode_collapse", collapsed, changes)
         return changes

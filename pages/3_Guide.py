@@ -7,8 +7,12 @@ import math
 import streamlit as st
 
 from gan_core import flags
+from gan_core.presets import PRESETS
+from ui.sidebar import start_preset
 
 st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", layout="wide")
+if st.session_state.pop("_goto_train", False):  # a preset button was pressed: the Train view starts it
+    st.switch_page("dashboard.py")
 st.title("How to read the dashboard")
 
 st.markdown(
@@ -36,30 +40,102 @@ For the Wasserstein and hinge losses D is a *critic* that outputs unbounded scor
 there is no 0.5 line, and accuracy is measured against the median of the batch's pooled scores (so it is
 still about 50% when D cannot tell and 100% when it separates real from fake perfectly).
 
-### What to look for
+"""
+)
 
-**Equilibrium (healthy).** Accuracies hover around 50%, D(x) and D(G(z)) around 0.5, `d_loss` near
-2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data.
+st.subheader("What to look for")
+st.caption(
+    "Each scenario links its preset: the button loads it into the Train view's form and starts it. "
+    "Every preset shows its phenomenon, and raises its flag, within about two minutes on a 2-core CPU."
+)
 
-**D overpowers G.** D's accuracy on real and fake climbs to ~100% and stays there, D(x) → 1 and
+
+def run_preset(name: str) -> None:
+    """Button callback: load the preset into the Train view's form and ask that view to start it."""
+    start_preset(name)
+    st.session_state["_goto_train"] = True
+
+
+def scenario(text: str, *names: str) -> None:
+    """One scenario: its description, then for each preset the settings it uses and a button."""
+    st.markdown(text)
+    for name in names:
+        preset = PRESETS[name]
+        settings = ", ".join(f"`{k}` {_value(v)}" for k, v in preset.overrides.items())
+        flags_text = ", ".join(f"`{f}`" for f in preset.expected_flags) or "no failure flag"
+        st.caption(f"Preset **{preset.title}** (`--preset {name}`): {settings}. Expected: {flags_text}.")
+        st.button(
+            f"Run preset: {preset.title}",
+            key=f"guide_preset_{name}",
+            help=preset.watch_for,
+            on_click=run_preset,
+            args=(name,),
+        )
+
+
+def _value(v: object) -> str:
+    if isinstance(v, bool):
+        return "on" if v else "off"
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+scenario(
+    """**Equilibrium (healthy).** Accuracies hover around 50%, D(x) and D(G(z)) around 0.5, `d_loss` near
+2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data. On the
+digits the defaults are healthy. The eight tight clusters of `ring8` take more: a D without spectral
+norm (it caps D's slope, so D cannot see how tight each cluster is), a 2D noise vector, a batch of 256,
+and equal, modest learning rates; with those, the original minimax loss reaches all eight modes with
+over 90% of the samples on them.""",
+    "healthy-ring8",
+    "healthy-grid25",
+    "healthy-digits",
+)
+scenario(
+    """**D overpowers G.** D's accuracy on real and fake climbs to ~100% and stays there, D(x) → 1 and
 D(G(z)) → 0, `d_loss` → 0, and G's gradient fades (`g_grad_norm` falls) so G stops improving.
-*Settings that tend to show it:* `lr_d` 10× `lr_g` with `d_steps` 5, or the saturating `minimax` loss (vanishing gradients: G's
-loss log(1 - D(G(z))) is flat where D confidently rejects the fakes). *Remedies:* the non-saturating
-loss, a lower `lr_d`, fewer `d_steps`, label smoothing, instance noise, spectral norm.
-
-**G outruns D.** `d_acc_fake` falls below 50% and stays there: D is fooled, but it never learned the real
-data, so G gets meaningless guidance and its samples drift. *Settings that tend to show it:* `lr_g` 10× `lr_d`. *Remedies:* more
-`d_steps`, a lower `lr_g`.
-
-**Mode collapse.** The losses can look fine, but the samples show only a few kinds of output: on
+*Settings that tend to show it:* `lr_d` 10× `lr_g` with `d_steps` 5 and no spectral norm. *Remedies:*
+the non-saturating loss, a lower `lr_d`, fewer `d_steps`, label smoothing, instance noise, spectral
+norm.""",
+    "d-overpowers",
+)
+scenario(
+    """**Vanishing gradients.** The saturating `minimax` loss with a D that wins: G's loss
+log(1 - D(G(z))) is flat where D confidently rejects the fakes, so `g_grad_norm` falls to a few percent
+of its peak and G stops learning while D's accuracies sit near 100%. *Settings that tend to show it:*
+`minimax` with the strong D above. *Remedies:* the non-saturating loss (same fixed point, strong
+gradients where D wins), or a weaker D.""",
+    "vanishing-gradients",
+)
+scenario(
+    """**G outruns D.** `d_acc_fake` falls below 50% and stays there: D is fooled, but it never learned the
+real data, so G gets meaningless guidance and its samples drift. *Settings that tend to show it:* a
+critic that learns far slower than G: `wgan-gp` with `lr_d` 100× below `lr_g` and one critic step per G
+step (WGAN-GP wants five). The critic then scores the fakes above the real data. *Remedies:* more
+`d_steps`, a higher `lr_d` or a lower `lr_g`.""",
+    "g-outruns",
+)
+scenario(
+    """**Mode collapse.** The losses can look fine, but the samples show only a few kinds of output: on
 `ring8` the generated points sit on one or two of the eight clusters; on digits the grid shows the same
-digit over and over. Scrub the snapshots: collapsed G often hops from mode to mode. *Remedies:*
-`wgan-gp`, a lower learning rate, a larger batch.
+digit over and over. Scrub the snapshots: collapsed G often hops from mode to mode. *Settings that
+tend to show it:* a G that learns 10× faster than D on `ring8`: G piles every sample onto the point D
+currently rates most real, D marks it fake, and the whole blob jumps to the next cluster. *Remedies:*
+balanced learning rates, `wgan-gp`, a larger batch, a smaller noise vector (the healthy ring8
+preset).""",
+    "mode-collapse",
+)
+scenario(
+    """**Divergence.** A loss shoots off, gradient norms explode (above ~100, as the GAN hacks advise
+watching), then values turn NaN and the run fails. *Settings that tend to show it:* learning rates far
+too high, or Adam without its average of squared gradients (`beta2` 0 with `beta1` 0.9): each step
+divides a long average of gradients by the latest gradient alone, so a small gradient makes a huge
+step. *Remedies:* lower learning rates, Adam's usual `beta2` (0.99-0.999), gradient penalty, spectral
+norm.""",
+    "divergence",
+)
 
-**Divergence.** A loss shoots off, gradient norms explode (above ~100, as the GAN hacks advise
-watching), then values turn NaN and the run fails. *Settings that tend to show it:* learning rates near 1e-2 with `beta1` 0.9.
-*Remedies:* lower learning rates, gradient penalty, spectral norm.
-
+st.markdown(
+    """
 ### Stepping through training
 
 Pause a run, then **Step** (one full step: `d_steps` D updates and one G update), **D step** (one D

@@ -43,6 +43,7 @@ def quick_flags(monkeypatch):
     """Flags that change within a tiny run (averages over 2 steps, hold 2 steps, 1 evaluation), so that
     the flags column is tested on real changes, and a monitor restarted from scratch would show."""
     monkeypatch.setattr(flags_mod, "SMOOTH_STEPS", 2)
+    monkeypatch.setattr(flags_mod, "BALANCE_WARMUP_STEPS", 0)  # no warm-up: flags from the first steps
     monkeypatch.setattr(runner_mod, "FlagMonitor", functools.partial(FlagMonitor, hold_steps=2, hold_evals=1))
 
 

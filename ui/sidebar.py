@@ -3,6 +3,9 @@
 Widget ranges mirror the config's validation, so most invalid values cannot be entered at all; what can
 still be wrong (a path, an upload, a dcgan image size) is caught by GANConfig / load_data and shown as
 an error naming the field. Widget keys are ``cfg_<field>``.
+
+Above the form, one button per scenario preset (`gan_core.presets`) loads the preset into the form and
+starts it in one click; a caption then says which preset is loaded and what to watch for.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import streamlit as st
 from gan_core.config import DATASETS, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataError, check_data_path
 from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
+from gan_core.presets import PRESETS, get_preset
 from ui.common import DATA_ENV, data_roots
 
 DEFAULTS = GANConfig()
@@ -64,6 +68,40 @@ def load_into_form(cfg: GANConfig) -> None:
         st.session_state[f"cfg_{f.name}"] = getattr(cfg, f.name)
 
 
+def start_preset(name: str) -> None:
+    """Load preset ``name`` into the form and ask the Train view to start it (a button callback: it runs
+    before the next script run draws any widget, so the widgets pick the new values up)."""
+    load_into_form(get_preset(name).config())
+    st.session_state["_preset"] = name
+    st.session_state["_autostart"] = True  # dashboard.py starts the form's config when it finds this
+
+
+def _presets_part() -> None:
+    with st.expander("Scenario presets", expanded=True):
+        st.caption("One click loads a scenario into the form below and starts it.")
+        for name, preset in PRESETS.items():
+            st.button(
+                preset.title,
+                key=f"preset_{name}",
+                help=preset.watch_for,
+                on_click=start_preset,
+                args=(name,),
+                width="stretch",
+            )
+
+
+def _preset_caption(caption: Any, cfg: GANConfig | None) -> None:
+    """Which preset the form holds and what to watch for; says so when the form has been edited since."""
+    name = st.session_state.get("_preset")
+    if name not in PRESETS:
+        return
+    preset = PRESETS[name]
+    edited = cfg is None or cfg != preset.config()
+    caption.caption(
+        f"Preset: **{preset.title}**{' (edited since)' if edited else ''}. Watch for: {preset.watch_for}"
+    )
+
+
 def _number(name: str) -> Any:
     lo, hi, step, fmt = NUMBER_SPECS[name]
     is_int = isinstance(getattr(DEFAULTS, name), int)
@@ -80,6 +118,8 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
     device_line = st.session_state.get("_device_line")
     if device_line:
         st.caption(device_line)
+    _presets_part()
+    caption = st.empty()  # which preset is loaded: filled once the form's values are known
     with st.expander("Data", expanded=True):
         dataset = st.selectbox("dataset", DATASETS, key="cfg_dataset", help=_help("dataset"))
         if dataset in ("points", "folder"):
@@ -151,6 +191,7 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
             check_data_path(cfg.data_path or "data", data_roots())
         except DataError as exc:
             cfg, error = None, f"{exc} (upload the data, or list its folder in {DATA_ENV})"
+    _preset_caption(caption, cfg)
     return cfg, error
 
 

@@ -1,0 +1,206 @@
+"""Scenario presets: one click (or ``train --preset NAME``) to a run that shows one phenomenon.
+
+`PRESETS` maps a short name to a `Preset`: a title, what a student should watch for, the failure flags
+the run is expected to raise (none for the healthy ones) and the config fields it changes from the
+`GANConfig` defaults. `preset_config(name, **overrides)` builds the validated config; the dashboard's
+sidebar and Guide load it into the form, the command line starts from it.
+
+Each preset was tuned to show its phenomenon, and raise its flag, on the CPU within about two minutes
+(``python -m benchmarks.presets`` measures them all on several seeds; the table is in BENCHMARKS.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from gan_core.config import ConfigError, GANConfig
+from gan_core.flags import FLAGS
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str  # short, for the command line: --preset NAME
+    title: str
+    watch_for: str  # one or two sentences a student understands
+    expected_flags: tuple[str, ...]  # failure flags the run should raise; () for a healthy run
+    overrides: Mapping[str, Any] = field(default_factory=dict)  # fields changed from GANConfig's defaults
+
+    def __post_init__(self) -> None:
+        # read-only, like the frozen config it describes: no caller can change a preset for the others
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+
+    @property
+    def healthy(self) -> bool:
+        return not self.expected_flags
+
+    def config(self, **overrides: Any) -> GANConfig:
+        """The preset's config with ``overrides`` on top (validated: bad values raise `ConfigError`)."""
+        return GANConfig.from_dict({**self.overrides, **overrides})
+
+
+# The healthy ring8 recipe: 8/8 modes and >= 80% high-quality samples on seeds 0, 1 and 2 (measured
+# 97.4 / 93.0 / 94.1% at 24,000 steps, about a minute on one CPU thread; BENCHMARKS.md). Each choice was
+# measured against the alternative on the same seeds:
+# - no spectral norm on D: it caps D's slope, so D cannot tell a cluster of std 0.02 from one three
+#   times wider and the samples stay smeared (0.3% high quality at the defaults);
+# - latent_dim 2: G maps a 2D noise plane onto the ring; with 32 dimensions (batch 256) it kept 1 mode;
+# - batch 256: steadier coverage than 64;
+# - the original (saturating) minimax loss, healthy while D is balanced: G's push fades where D is
+#   sure, so G does not overshoot the clusters; the non-saturating loss lost modes on one seed in three
+#   (4 of 8 modes at 10,000 steps);
+# - width 64 and beta2 0.99: the high-quality share of a wider net or Adam's default beta2 rises as
+#   fast but keeps dipping (to 30-70% for one evaluation) as G's clusters jolt; these damp the jolts and
+#   make each step twice as fast.
+_RING8_HEALTHY = dict(
+    dataset="ring8",
+    loss="minimax",
+    spectral_norm=False,
+    latent_dim=2,
+    width=64,
+    batch_size=256,
+    lr_g=3e-4,
+    lr_d=3e-4,
+    beta2=0.99,
+    steps=24000,
+    sample_every=200,
+    eval_every=500,
+    checkpoint_every=5000,
+)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        Preset(
+            "healthy-ring8",
+            "Healthy equilibrium (ring8)",
+            "D's accuracies settle near 50% and its outputs near 0.5 while G's points find all eight "
+            "clusters of the ring and tighten onto them.",
+            (),
+            _RING8_HEALTHY,
+        ),
+        Preset(
+            "healthy-grid25",
+            "Healthy equilibrium (grid25)",
+            "The ring8 recipe with a wider network and faster learning rates for 25 clusters: G's points "
+            "spread over the whole 5x5 grid, then tighten onto every cluster while D stays near 50%.",
+            (),
+            # 25 clusters need the capacity: at width 64 the ring8 recipe covers 20-22 of them with 35%
+            # of the samples high quality at 24,000 steps; width 128 at lr 5e-4 reaches 25 of 25.
+            {**_RING8_HEALTHY, "dataset": "grid25", "width": 128, "lr_g": 5e-4, "lr_d": 5e-4, "steps": 16000},
+        ),
+        Preset(
+            "healthy-digits",
+            "Healthy digits",
+            "The 8x8 digits sharpen out of noise and the grid shows most of the ten digits; D's accuracies "
+            "stay well away from 100%.",
+            (),
+            dict(dataset="digits", steps=4000, eval_every=500),
+        ),
+        Preset(
+            "d-overpowers",
+            "Discriminator overpowers",
+            "D learns ten times faster and trains five times per G step, without spectral norm: its "
+            "accuracy on real and fake climbs to 100%, D(x) goes to 1 and D(G(z)) to 0, and the digits stay "
+            "blurred and few (D's own gradient norm may explode as well).",
+            ("d_overpowers",),
+            dict(dataset="digits", spectral_norm=False, lr_d=2e-3, d_steps=5, steps=2000, eval_every=500),
+        ),
+        Preset(
+            "g-outruns",
+            "Generator outruns the discriminator",
+            "The critic (wgan-gp) learns a hundred times slower than G and gets one step per G step: it "
+            "scores G's fakes higher than the real digits (d_acc_fake far below 50%, D(G(z)) above D(x)), "
+            "so G gets no useful guidance and its samples drift into a few smudges.",
+            ("g_overpowers",),
+            # WGAN-GP wants its critic trained more than G (5 critic steps per G step in the paper);
+            # starving it instead shows G running ahead on every seed. With the BCE losses a slow D
+            # only stays undecided (D(x) = D(G(z)) = 0.5, accuracies a coin toss): no contest to lose.
+            dict(dataset="digits", loss="wgan-gp", lr_g=2e-3, lr_d=2e-5, steps=2000, eval_every=500),
+        ),
+        Preset(
+            "mode-collapse",
+            "Mode collapse",
+            "The losses and accuracies look calm, but all the generated points sit in one small blob by "
+            "one of the eight clusters; scrub the snapshots: the blob hops from cluster to cluster.",
+            ("mode_collapse",),
+            # G ten times faster than D: G piles every sample onto the point D rates most real before
+            # D can answer; D then marks it fake and the whole blob jumps (measured: all 2,500
+            # evaluation samples nearest one cluster, spread ~0.03-0.1, on seeds 0-2).
+            dict(
+                dataset="ring8",
+                spectral_norm=False,
+                batch_size=256,
+                lr_g=1e-3,
+                lr_d=1e-4,
+                steps=6000,
+                sample_every=50,
+                eval_every=500,
+            ),
+        ),
+        Preset(
+            "vanishing-gradients",
+            "Vanishing gradients (saturating minimax loss)",
+            "With the original minimax loss and a D that wins, G's loss log(1 - D(G(z))) goes flat: "
+            "g_grad_norm fades to a few percent of its peak and G stops improving.",
+            ("vanishing_gradients",),
+            dict(
+                dataset="digits",
+                loss="minimax",
+                spectral_norm=False,
+                lr_d=2e-3,
+                d_steps=5,
+                steps=2000,
+                eval_every=500,
+            ),
+        ),
+        Preset(
+            "divergence",
+            "Divergence",
+            "Adam without its running average of squared gradients (beta2 0) takes huge steps whenever a "
+            "gradient shrinks: gradient norms shoot above 100, a loss turns NaN within a few hundred steps "
+            "and the run stops as failed, with every record up to that step kept.",
+            ("exploding_gradients", "diverged"),
+            # Adam's step is its momentum over the root of its average squared gradient; with beta2 0
+            # that average is the latest gradient alone, so the step is unbounded (NaN at steps 72-214
+            # on seeds 0-2 even at lr 1e-4; huge learning rates alone do not get there: Adam caps each
+            # step near lr, and ReLU units die first). sample_every 10: snapshots up to the end.
+            dict(
+                dataset="ring8",
+                spectral_norm=False,
+                lr_g=1e-4,
+                lr_d=1e-4,
+                beta1=0.9,
+                beta2=0.0,
+                steps=3000,
+                sample_every=10,
+            ),
+        ),
+    )
+}
+
+
+def get_preset(name: str) -> Preset:
+    """The preset called ``name``; an unknown name raises `ConfigError` listing the known ones."""
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ConfigError("preset", name, "one of " + ", ".join(PRESETS)) from None
+
+
+def preset_config(name: str, **overrides: Any) -> GANConfig:
+    """The config of preset ``name`` with ``overrides`` on top."""
+    return get_preset(name).config(**overrides)
+
+
+def _check() -> None:
+    for preset in PRESETS.values():
+        preset.config()  # a misspelt or invalid field fails at import, naming the field
+        unknown = [f for f in preset.expected_flags if f not in FLAGS or FLAGS[f].healthy]
+        if unknown:  # a typo here would make the tests and the benchmark look for a flag never raised
+            raise ValueError(f"preset {preset.name}: {unknown[0]!r} is not a failure flag")
+
+
+_check()
