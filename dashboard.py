@@ -109,7 +109,7 @@ with st.sidebar:
         st.error(form_error)
 
 # A preset button (sidebar or Guide) loads its config into the form and asks for a start in one click.
-if st.session_state.pop("_autostart", False) and form_cfg is not None:
+if st.session_state.pop("_autostart", False) and form_cfg is not None and not form_error:
     start_run(form_cfg)
 
 view = watched_view()
@@ -129,7 +129,7 @@ controls.button(
     "Start",
     key="btn_start",
     type="primary",
-    disabled=form_cfg is None,
+    disabled=form_cfg is None or bool(form_error),
     on_click=start_run,
     args=(form_cfg,),
     help="Start a new run with the sidebar's settings",

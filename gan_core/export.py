@@ -103,6 +103,15 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
                 raise UploadError(f"{name}: entry {m.filename!r} points outside the archive; refused")
             if stat.S_ISLNK(m.external_attr >> 16):
                 raise UploadError(f"{name}: entry {m.filename!r} is a symbolic link; refused")
+            if m.flag_bits & 0x1:
+                raise UploadError(
+                    f"{name}: entry {m.filename!r} is encrypted; allowed: a ZIP without a password"
+                )
+            if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                raise UploadError(
+                    f"{name}: entry {m.filename!r} uses compression method {m.compress_type}; allowed: "
+                    "stored or deflated (what every zip tool writes by default)"
+                )
             total += m.file_size
             if total > MAX_ZIP_UNCOMPRESSED:
                 raise UploadError(f"{name}: expands beyond {MAX_ZIP_UNCOMPRESSED // 2**20} MiB; refused")
@@ -131,6 +140,11 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
             shutil.rmtree(folder, ignore_errors=True)
             raise UploadError(
                 f"{name}: entry {m.filename!r} is damaged or not what its header says ({exc}); refused"
+            ) from None
+        except OSError as exc:  # e.g. both "a.png" and "a.png/b.png": one path cannot be file and folder
+            shutil.rmtree(folder, ignore_errors=True)
+            raise UploadError(
+                f"{name}: entry {m.filename!r} cannot be written ({exc.strerror or exc}); refused"
             ) from None
         except BaseException:  # a refused archive leaves nothing half-extracted behind
             shutil.rmtree(folder, ignore_errors=True)

@@ -476,6 +476,9 @@ class RunDir:
             raise RunDirError(f"run {self.run_id!r} has no checkpoint yet")
         path = inside(self.path, path)
         what = f"checkpoint {path.name} of run {self.run_id!r}"
+        if not path.is_file():  # a typo, or thinned away by keep_checkpoints since it was listed
+            kept = ", ".join(p.name for _, p in self.checkpoints()) or "none"
+            raise RunDirError(f"{what} does not exist; kept: {kept}")
         if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is refused early
             raise RunDirError(
                 f"{what} is not a PyTorch checkpoint (not a zip archive: truncated, damaged or another "
@@ -484,9 +487,9 @@ class RunDir:
         try:
             state = torch.load(path, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as exc:  # weights_only refused an object: pickled code or a class
-            found = " ".join(str(exc).split())
-            named = re.search(r"unsupported GLOBAL \S+", found, re.IGNORECASE)  # the code it would call
-            found = named.group(0).rstrip(".") if named else found[:200]
+            found = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())  # no terminal colours
+            named = re.search(r"GLOBAL ([\w.]+)", found)  # the code (or class) it would have called
+            found = f"it would call {named.group(1).rstrip('.')}" if named else found[:200]
             raise RunDirError(
                 f"{what} holds objects other than tensors and plain values ({found}); refused: "
                 "checkpoints load with weights_only and never run pickled code"

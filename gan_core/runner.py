@@ -215,8 +215,10 @@ class Runner:
             steps = ", ".join(map(str, kept)) or "none"
             raise RunDirError(f"run {parent.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
         cfg = parent.read_config()
-        resume_changes(cfg, _in_force(cfg, parent.load_checkpoint(kept[step])), changes)
-        child = parent.branch(step, run_id)
+        state = parent.load_checkpoint(kept[step])
+        _check_fits(cfg, state, f"checkpoint {kept[step].name} of run {parent.run_id!r}")
+        resume_changes(cfg, _in_force(cfg, state), changes)
+        child = parent.branch(step, run_id)  # only now is anything written
         try:
             return cls.reopen(child, changes, data=data)
         except BaseException:
@@ -402,8 +404,11 @@ class Runner:
         """Continue from checkpoint ``state``: the folder is cut back to its step, and the store, events
         and snapshots are refilled from the folder, so the run reads as one history."""
         trainer = self.trainer  # its state is loaded already
-        self.monitor.load_state_dict(state.get("flags", {}))  # none in older checkpoints: starts afresh
+        flags_state = state.get("flags", {})  # none in older checkpoints: starts afresh
+        self.monitor.load_state_dict(flags_state)
         step = trainer.step_count
+        if "steps_seen" not in flags_state:  # older checkpoints: the warm-ups are over where it was
+            self.monitor.steps_seen = step
         dropped = self.run_dir.rewind_to(step)
         frame = self.run_dir.read_metrics()
         if len(frame):

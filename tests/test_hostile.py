@@ -265,6 +265,33 @@ class PickledCode:
         return (os.system, (f"touch {self.marker}",))
 
 
+def test_missing_checkpoint(runs_root, cli, tmp_path):
+    path = target_checkpoint(runs_root)
+    gone = path.with_name("step_00000099.pt")
+    refused(cli_sample(cli, runs_root, gone, tmp_path), f"{gone.name} of run 'target' does not exist; kept: ")
+
+
+def test_checkpoint_carrying_pickled_code_other_than_os(runs_root, cli, tmp_path):
+    # torch words the refusal differently for modules it blocks outright (os) and for any other global
+    path = target_checkpoint(runs_root)
+    marker = tmp_path / "code-ran"
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, "generator": CopyingCode(marker)}, path)
+    line = refused(cli_sample(cli, runs_root, path, tmp_path), "it would call shutil.copyfile")
+    assert "\x1b" not in line and "never run pickled code" in line
+    assert not marker.exists(), "the pickled code ran"
+
+
+class CopyingCode:
+    """Unpickling this copies this file to ``marker`` through shutil.copyfile."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (shutil.copyfile, (__file__, str(self.marker)))
+
+
 def test_checkpoint_carrying_pickled_code(runs_root, cli, tmp_path):
     path = target_checkpoint(runs_root)
     marker = tmp_path / "code-ran"
@@ -338,6 +365,24 @@ def test_zip_of_non_images(runs_root, monkeypatch):
     ]
     assert "run_id" not in at.session_state and registry().active() == []
     trains_afterwards(at)
+
+
+def test_zip_encrypted_or_in_an_unusual_compression(runs_root, monkeypatch):
+    # the "encrypted" bit, in the local header and the central directory: zipfile would ask for a
+    # password while reading (zipfile itself cannot write an encrypted entry)
+    secret = bytearray(make_zip({"secret.png": png_bytes()}))
+    secret[6] |= 0x1
+    secret[secret.find(b"PK\x01\x02") + 8] |= 0x1
+    ui_refuses_zip(monkeypatch, runs_root, bytes(secret), "'secret.png' is encrypted")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_BZIP2) as zf:
+        zf.writestr("b.png", png_bytes())
+    ui_refuses_zip(monkeypatch, runs_root, buffer.getvalue(), "compression method 12", "stored or deflated")
+
+
+def test_zip_with_a_file_and_a_folder_of_one_name(runs_root, monkeypatch):
+    data = make_zip({"a.png": png_bytes(), "a.png/b.png": png_bytes()})
+    trains_afterwards(ui_refuses_zip(monkeypatch, runs_root, data, "'a.png/b.png' cannot be written"))
 
 
 def test_zip_decompression_bomb(runs_root, monkeypatch):

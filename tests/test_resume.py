@@ -236,6 +236,21 @@ def test_flag_monitor_state_round_trips_through_a_checkpoint(tmp_path):
     assert not hasattr(second, "a_field_of_another_version")
 
 
+def test_a_checkpoint_without_the_monitors_step_count_resumes_past_the_warm_ups(tmp_path):
+    # Checkpoints saved before the monitor counted its steps: the warm-ups are over where they stopped,
+    # not restarted (which would clear the flags raised before and hold mode collapse back 2,000 steps).
+    stopped_at(tmp_path, "old", 12, checkpoint_every=12)
+    path = RunDir.open(tmp_path, "old").latest_checkpoint()
+    state = torch.load(path, weights_only=True)
+    assert state["flags"].pop("steps_seen") == 12
+    torch.save(state, path)
+    runner = Runner.reopen(RunDir.open(tmp_path, "old")).start(paused=True)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.trainer is not None, TIMEOUT)
+    assert runner.monitor.steps_seen == 12
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+
+
 # ---------------------------------------------------------------------------------------------- rewind
 def test_branch_records_its_parent_and_leaves_it_untouched(tmp_path):
     finished(Runner(GANConfig(**TINY, steps=20, seed=3, checkpoint_every=5), tmp_path, "parent").start())

@@ -32,10 +32,13 @@ def runs_root() -> Path:
 
 def data_roots() -> list[Path]:
     """The folders the dashboard may read data from: uploads (runs folder / .uploads), ``data/`` beside the
-    app, and the folders listed in GAN_DASHBOARD_DATA (separated by os.pathsep). A browser must not make
-    the server read any other file on its machine."""
+    app and in the working folder, and the folders listed in GAN_DASHBOARD_DATA (separated by
+    os.pathsep). A browser must not make the server read any other file on its machine."""
     listed = os.environ.get(DATA_ENV, "").split(os.pathsep)
-    return [runs_root() / ".uploads", APP_DIR / "data", *(Path(p) for p in listed if p.strip())]
+    # data/ beside the app, and data/ where the server was started (torchvision's default path is
+    # relative to the working folder)
+    defaults = [APP_DIR / "data", Path.cwd() / "data"]
+    return [runs_root() / ".uploads", *defaults, *(Path(p) for p in listed if p.strip())]
 
 
 @st.cache_resource(show_spinner=False)

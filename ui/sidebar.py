@@ -66,6 +66,7 @@ def load_into_form(cfg: GANConfig) -> None:
     """Put a config's values into the form (e.g. to start from an earlier run's settings)."""
     for f in dataclasses.fields(GANConfig):
         st.session_state[f"cfg_{f.name}"] = getattr(cfg, f.name)
+    st.session_state.pop("_preset", None)  # the form no longer holds a preset (start_preset sets it again)
 
 
 def start_preset(name: str) -> None:
@@ -113,7 +114,8 @@ def _number(name: str) -> Any:
 
 
 def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
-    """Draw the form; return (config, None) or (None, error message)."""
+    """Draw the form; return (config, None), (None, error) for values that make no config, or (config,
+    error) for a config the server will not start: data_path outside the folders data may be read from."""
     _init_state()
     device_line = st.session_state.get("_device_line")
     if device_line:
@@ -185,12 +187,14 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
     except ConfigError as exc:
         cfg, error = None, str(exc)
     if cfg is not None and cfg.dataset in DATA_PATH_SETS:
-        # The server reads data_path: only inside the allowed folders, never anywhere a browser names.
+        # The server reads data_path only inside the allowed folders, never anywhere a browser names. The
+        # config stays (the running run's Apply changes needs it); the error keeps Start disabled.
         # An empty one means torchvision's default, data/ (read relative to the working folder).
         try:
             check_data_path(cfg.data_path or "data", data_roots())
         except DataError as exc:
-            cfg, error = None, f"{exc} (upload the data, or list its folder in {DATA_ENV})"
+            how = "upload the data, or " if cfg.dataset in ("points", "folder") else ""
+            error = f"{exc} ({how}list its folder in {DATA_ENV})"
     _preset_caption(caption, cfg)
     return cfg, error
 
