@@ -18,6 +18,7 @@ plotly's validation off (see `_figure`); the tests validate them instead.
 from __future__ import annotations
 
 import base64
+import copy
 import io
 import math
 import numbers
@@ -151,7 +152,7 @@ def _metric_color(column: str, position: int) -> str:
 
 
 def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
-    """Build the Figure without plotly's per-property validation.
+    """The figure of ``traces`` and ``layout`` (plain dicts), without plotly's per-property validation.
 
     Validation (and the deep copy of the template it makes) cost about 30 ms for a loss chart with 30
     event markers; without it, about 5 ms, and a page redraws several charts every second. What it
@@ -159,7 +160,89 @@ def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     every builder's figure with validation on instead. ``_validate`` is plotly's own switch (its
     template registry builds templates with it) and has been in BaseFigure since plotly 4.
     """
-    return go.Figure(data=traces, layout=layout, _validate=False)
+    return _SpecFigure(traces, layout)
+
+
+_SHORT_DTYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
+                 "uint32": "u4", "float32": "f4", "float64": "f8"}  # fmt: skip
+_UNENCODED_KEYS = frozenset({"geojson", "layer", "layers", "range"})  # plotly.py leaves these as lists
+
+
+def _wire_value(value: Any, key: str = "") -> Any:
+    """``value`` as plotly.py's ``Figure.to_dict`` gives it (numeric numpy arrays as base64 typed-array
+    specs, plotly objects as plain dicts), without the Figure: a fresh dict and list walk."""
+    if isinstance(value, dict):
+        return {k: _wire_value(v, k) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_wire_value(v) for v in value]
+    if isinstance(value, np.ndarray):
+        dtype = str(value.dtype)
+        if dtype == "int64" and value.size:  # as plotly.py: the smallest int type that holds them
+            lo, hi = value.min(), value.max()
+            small = next(
+                (t for t in (np.int8, np.int16, np.int32) if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max),
+                None,
+            )
+            if small is not None:
+                value, dtype = value.astype(small), np.dtype(small).name
+        if dtype not in _SHORT_DTYPES or key in _UNENCODED_KEYS or value.size == 0:
+            return value.tolist()
+        spec = {
+            "dtype": _SHORT_DTYPES[dtype],
+            "bdata": base64.b64encode(np.ascontiguousarray(value)).decode(),
+        }
+        if value.ndim > 1:
+            spec["shape"] = str(value.shape)[1:-1]
+        return spec
+    if isinstance(value, np.generic):
+        return value.item()
+    if hasattr(value, "to_plotly_json"):  # a plotly object, e.g. the layout's template
+        return _template_json(value) if isinstance(value, go.layout.Template) else value.to_plotly_json()
+    return value
+
+
+_TEMPLATE_JSON: dict[int, tuple[Any, dict[str, Any]]] = {}
+
+
+def _template_json(template: go.layout.Template) -> dict[str, Any]:
+    """A template's dict, made once per template object (a fresh copy each call: callers may edit it)."""
+    cached = _TEMPLATE_JSON.get(id(template))
+    if cached is None or cached[0] is not template:
+        cached = _TEMPLATE_JSON[id(template)] = (template, _wire_value(template.to_plotly_json()))
+    return copy.deepcopy(cached[1])
+
+
+class _SpecFigure(go.Figure):
+    """A go.Figure that is built only when something uses it as one.
+
+    The Train view redraws up to seven charts every second and Streamlit asks each only for
+    ``to_dict()``. Building the Figure (about 5 ms a chart, unvalidated) and plotly's ``to_dict`` (a
+    deep copy, then a walk turning arrays into base64: 5 ms more) hold the GIL the training thread
+    needs, so ``to_dict`` here encodes the builders' plain dicts directly (`_wire_value`), the same
+    output. Anything else (``fig.data``, ``fig.layout``, ``fig.update_layout``...) first builds the real
+    Figure, which from then on is what every method, ``to_dict`` included, works on.
+    """
+
+    def __init__(self, data: list[dict[str, Any]], layout: dict[str, Any]):  # noqa: D107
+        object.__setattr__(self, "_spec", (data, layout))  # not go.Figure.__init__: built on first use
+
+    def _ensure_built(self) -> None:
+        if "_spec" in self.__dict__:
+            data, layout = self.__dict__.pop("_spec")
+            go.Figure.__init__(self, data=data, layout=layout, _validate=False)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for names not found the usual way: before the build, the Figure's own attributes
+        if "_spec" not in self.__dict__ or name.startswith("__"):
+            raise AttributeError(name)
+        self._ensure_built()
+        return getattr(self, name)
+
+    def to_dict(self) -> dict[str, Any]:
+        if "_spec" not in self.__dict__:
+            return super().to_dict()
+        data, layout = self.__dict__["_spec"]
+        return {"data": _wire_value(data), "layout": _wire_value(layout)}
 
 
 def _base_layout(title: str, height: int) -> dict[str, Any]:

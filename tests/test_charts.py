@@ -4,12 +4,14 @@ the GAN Lab points picture and image grids, and every figure passing plotly's ow
 
 import base64
 import io
+import json
 import math
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 import pytest
 from PIL import Image
 
@@ -624,6 +626,19 @@ def test_every_figure_passes_plotly_validation(view, empty_view):
         assert rebuilt.to_plotly_json()["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
         assert len(rebuilt.data) == len(fig.data)
         fig.to_json()  # serialises as the page will send it
+
+
+def test_the_dict_streamlit_gets_is_plotlys_own(view, empty_view):
+    # st.plotly_chart asks a figure only for to_dict(), which the builders answer without building the
+    # Figure (for speed); once anything reads the figure it is built, and plotly's to_dict answers.
+    for fig in all_figures(view, empty_view):
+        fast = json.loads(pio.to_json(fig.to_dict(), validate=False))
+        assert len(fig.data) == len(fast["data"])  # builds the real Figure
+        slow = json.loads(pio.to_json(fig.to_dict(), validate=False))
+        assert fast == slow
+    fig = charts.loss_figure(view, EVENTS)
+    fig.update_layout(height=123)  # a change made after building shows in to_dict
+    assert fig.to_dict()["layout"]["height"] == 123
 
 
 def test_charts_do_not_import_streamlit():
