@@ -2,7 +2,8 @@
 
 - `metrics_csv_bytes`: the run's metrics.csv as it stands: every step, every column, one row per step,
   with the hyperparameters in force at that step (they are columns of every row). A live run's file
-  trails it by at most a second and may end in a half-written line, which is cut off.
+  holds every step trained so far (each row is written as its step ends); a line being written as it
+  is read is cut off.
 - `run_zip_bytes`: the whole run folder as a ZIP.
 - `save_points_upload` / `extract_images_zip`: a CSV of 2D points or a ZIP of images from the browser,
   written under an uploads folder. The ZIP is checked entry by entry: no absolute paths or ``..``, no
@@ -34,8 +35,6 @@ class UploadError(ValueError):
 
 
 def metrics_csv_bytes(run_dir: RunDir) -> bytes:
-    # A live run's writer flushes at least every second from its own thread; flushing it from here
-    # would race that thread, so the export may trail the run by up to a second.
     path = run_dir.path / "metrics.csv"
     if not path.exists():
         return b""

@@ -448,8 +448,6 @@ class Runner:
                 if not self._commands and not idle:
                     return False
             if idle:
-                # Paused: no row follows soon, so the pending ones are written now, not a kill's loss.
-                self.run_dir.flush()
                 with self._cond:
                     if not self._commands:
                         self._cond.wait()
@@ -544,9 +542,6 @@ class Runner:
             self._cond.notify_all()
 
     def _save_checkpoint(self) -> None:
-        # Rows first: metrics.csv must hold every step up to a checkpoint, or a run resumed from it
-        # after a kill would have a gap where rows were still pending.
-        self.run_dir.flush()
         state = self.trainer.state_dict()
         state["flags"] = self.monitor.state_dict()  # so a resumed run raises flags as an unbroken one
         state["snapshot_stride"] = self._disk_stride  # and thins its snapshots as an unbroken one

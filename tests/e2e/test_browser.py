@@ -1,5 +1,6 @@
 """The dashboard in a real browser: a run started, watched live, paused, stepped, resumed, stopped,
-exported and found on the other pages; and a server shutdown that stops a live run cleanly.
+exported and found on the other pages; a server shutdown that stops a live run cleanly; and a kill -9
+of the server that loses no row the page had shown.
 
 What only a browser shows is checked here: the live fragment refreshing by itself, the chart's SVG
 changing, the buttons' enabled state following the run, and the file a download hands over.
@@ -9,12 +10,14 @@ from __future__ import annotations
 
 import json
 import re
+import signal
 
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, WebSocket, expect
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
+from gan_core.registry import RunRegistry
 from gan_core.trainer import CSV_COLUMNS
 
 pytestmark = pytest.mark.e2e
@@ -215,3 +218,29 @@ def test_server_shutdown_stops_a_live_run_cleanly(start_server, page):
     assert metrics["step"].tolist() == list(range(1, on_disk["step"] + 1))  # flushed to the last step
     checkpoints = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert checkpoints[-1] == f"step_{on_disk['step']:08d}.pt"  # the final checkpoint
+
+
+def test_kill_9_of_the_server_keeps_every_row_shown_and_the_run_is_interrupted(start_server, page):
+    server = start_server()
+    socket = open_app(page, server.url)
+    set_number(page, socket, "Run", "steps", 0)
+    set_number(page, socket, "Model", "width", 32)
+    button(page, "Start").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+    run_id = watched_run_id(page)
+    shown = wait_step_above(page, 20)  # a step the page has drawn, so one the server had trained
+
+    server.process.send_signal(signal.SIGKILL)  # no handler, no flush: what the disk holds is all
+    assert server.process.wait(30) == -signal.SIGKILL
+    run = server.runs_root / run_id
+    raw = (run / "metrics.csv").read_bytes()
+    metrics = pd.read_csv(run / "metrics.csv")
+    assert raw.endswith(b"\n") and (run / "events.csv").read_bytes().endswith(b"\n")  # whole lines
+    assert len(metrics) >= shown  # every step the page had shown is on disk
+    assert metrics["step"].tolist() == list(range(1, len(metrics) + 1))  # no gap, no duplicate
+    assert metrics[["d_loss", "g_loss"]].notna().all().all()
+    assert json.loads((run / "status.json").read_text())["status"] == "running"  # as it was at the kill
+    summaries = RunRegistry(server.runs_root).summaries()  # what the next server lists
+    assert [(r["run_id"], r["status"], r["step"]) for r in summaries] == [
+        (run_id, "interrupted", json.loads((run / "status.json").read_text())["step"])
+    ]
