@@ -26,6 +26,7 @@ from ui.sidebar import config_form, load_into_form
 
 REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
+RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 CHART_POINTS = 300
 
 st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
@@ -78,15 +79,53 @@ def command(view: RunView, action: str, *args) -> None:
         st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
 
 
-def resume_clicked(view: RunView) -> None:
+def resume_clicked(view: RunView, changes: dict) -> None:
     if view.status == "paused":
         command(view, "resume")
         return
-    error = resume_run(view.run_id)
+    in_force = {**view.hparams, **changes}  # read before the resume: then the view is the new runner's
+    error = resume_run(view.run_id, changes)
     if error:
         st.session_state["_flash"] = ("error", error)
+        return
+    # The sidebar now shows the resumed run's settings as in force, not a pending change.
+    load_into_form(view.cfg.replace(**in_force))
+    if changes:
+        st.session_state["_flash"] = (
+            "success",
+            "Resumed with: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
+        )
+
+
+def resume_plan(view: RunView | None, form_cfg: GANConfig | None) -> tuple[bool, dict, str]:
+    """For an ended run: whether Resume can continue it, the sidebar's mid-run changes it will apply,
+    and a line that says so. The sidebar counts as this run's settings only when every field a resume
+    cannot change matches the run; otherwise it holds another configuration and the run resumes as it
+    was (Start trains the sidebar's)."""
+    if view is None or view.status not in RESUMABLE or not view.checkpoint_steps():
+        return False, {}, ""
+    changes, fixed = split_changes(form_cfg, view.cfg, view.hparams) if form_cfg is not None else ({}, [])
+    if fixed:
+        named = ", ".join(fixed[:4]) + (", …" if len(fixed) > 4 else "")
+        changes = {}
+        note = (
+            "Resume continues this run with its own settings; the sidebar holds another configuration "
+            f"({named} differ), which Start would train as a new run."
+        )
+    elif changes:
+        note = "Resume applies the sidebar's changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
     else:
-        load_into_form(view.cfg)  # the sidebar shows the resumed run's settings, not a pending change
+        note = ""
+    steps = changes.get("steps", view.hparams["steps"])
+    if steps and view.current_step >= steps:  # it trained its steps: only more steps let it go on
+        load = "load its settings (below), " if fixed else ""
+        more = f"{load}raise steps in the sidebar (Run), or set 0 for open-ended, then Resume"
+        return False, changes, f"This run has trained all its {steps} steps: to go on, {more}."
+    return True, changes, note
+
+
+def load_run_settings(view: RunView) -> None:
+    load_into_form(view.cfg.replace(**view.hparams))
 
 
 def apply_changes(view: RunView, changes: dict) -> None:
@@ -137,16 +176,17 @@ controls.button(
 controls.button(
     "Pause", key="btn_pause", disabled=status != "running", on_click=command, args=(view, "pause")
 )
-# Resume continues a paused run, or a stopped, failed or interrupted one from its latest checkpoint.
-resumable = status in ("stopped", "failed", "interrupted") and bool(view.checkpoint_steps())
+# Resume continues a paused run, or an ended one from its latest checkpoint, with the sidebar's mid-run
+# changes (a finished one only with more steps).
+resumable, resume_changes, resume_note = resume_plan(view, None if form_error else form_cfg)
 controls.button(
     "Resume",
     key="btn_resume",
     disabled=not (status == "paused" or resumable),
     on_click=resume_clicked,
-    args=(view,),
+    args=(view, resume_changes),
     help="Continue this run from its latest checkpoint (the rows after it are replaced)"
-    if resumable
+    if status != "paused"
     else "Continue the paused run",
 )
 controls.button(
@@ -176,6 +216,19 @@ if live and form_cfg is not None:
             "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
             "Only " + ", ".join(MUTABLE_FIELDS) + " change mid-run."
         )
+
+if resume_note:
+    st.caption(resume_note)
+form_is_other = bool(view and form_cfg and split_changes(form_cfg, view.cfg, view.hparams)[1])
+if form_is_other and not live:
+    st.button(
+        "Load this run's settings",
+        key="btn_load_settings",
+        on_click=load_run_settings,
+        args=(view,),
+        help="Put this run's configuration, with the hyperparameters in force at its end, into the sidebar: "
+        "to resume it with changes, or to start a run like it",
+    )
 
 if view is None:
     st.info(
@@ -240,6 +293,12 @@ def status_line(view: RunView) -> None:
         )
 
 
+def scrubbed(key: str, newest: int) -> None:
+    """The snapshot slider moved: stay where the user put it, or follow new snapshots again if that is
+    the newest (a callback: it runs before the next script run resets the slider to follow)."""
+    st.session_state["snap_follow"] = st.session_state[key] >= newest
+
+
 def sample_panel(view: RunView) -> None:
     steps = view.snapshot_steps()
     if not steps:
@@ -257,6 +316,8 @@ def sample_panel(view: RunView) -> None:
             key=key,
             help="Scrub back through the saved snapshots, or click a point on any chart above to show "
             "the snapshot nearest that step.",
+            on_change=scrubbed,
+            args=(key, steps[-1]),
         )
         if len(steps) > 1
         else steps[-1]
@@ -339,7 +400,9 @@ def charts_panel(view: RunView) -> None:
         charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True),
         "chart_grad",
     )
-    metric_chart(st, charts.quality_figure(frame, events), "chart_quality")
+    quality = charts.quality_figures(frame, events)
+    for column, (name, figure) in zip(st.columns(len(quality)), quality.items()):
+        metric_chart(column, figure, f"chart_quality_{name}")
 
 
 def live_body() -> None:

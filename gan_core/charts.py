@@ -481,13 +481,15 @@ def metric_figure(
     y_title: str | None = None,
     yrange: tuple[float, float] | None = None,
     dashed: Iterable[str] = (),
+    markers: bool = False,
 ) -> go.Figure:
     """One line per metric column of a `MetricStore.view()` frame, against ``step``.
 
     Per column: a faint min-max band (``c_min`` to ``c_max``, when the view has them) so that a spike
     averaged away by downsampling still shows; the raw mean as a faint line when ``smoothing`` > 0; and
     the (smoothed) mean, which carries the legend entry and the hover. ``dashed`` columns are drawn
-    dashed and thinner (the parts of a sum, say). ``hlines`` are dashed reference lines ``(y, label)``;
+    dashed and thinner (the parts of a sum, say); ``markers`` marks each point (sparse measurements).
+    ``hlines`` are dashed reference lines ``(y, label)``;
     ``hparam`` and ``flag`` events are dotted vertical markers with a short label (see `event_markers`).
 
     ``log_y``: non-positive values have no place on a log axis. Means and band tops that are <= 0 become
@@ -556,6 +558,10 @@ def metric_figure(
             )
         )
 
+    if markers:
+        for trace in traces:
+            if trace["mode"] == "lines" and trace.get("hoverinfo") != "skip":
+                trace["mode"] = "lines+markers"
     layout = _base_layout(title, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # a chart that reports selections would default to pan
@@ -867,28 +873,46 @@ def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     return _figure([trace], layout)
 
 
-QUALITY_COLUMNS = {
-    # 2D mixtures, other 2D data, images: which measured columns a quality chart shows
-    "modes": ("modes_covered", "hq_pct"),
-    "grid": ("grid_js",),
-    "classes": ("classes_covered", "diversity"),
-    "diversity": ("diversity",),
+# The quality metrics (every eval_every steps) in three charts of one scale each: (name, title, columns,
+# y-axis title, reference lines). Which columns are measured depends on the data: modes_covered, hq_pct,
+# mode_kl, grid_kl, grid_js on ring8/grid25; grid_kl, grid_js on other 2D data; classes_covered,
+# class_kl, diversity on digit-like images; diversity alone on other images.
+QUALITY_GROUPS = (
+    ("coverage", "Coverage", ("modes_covered", "classes_covered"), ()),
+    ("samples", "Sample quality", ("hq_pct", "diversity"), ((1.0, "diversity of real data"),)),
+    ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl", "grid_js"), ()),
+)
+QUALITY_UNITS = {
+    "modes_covered": "modes covered",
+    "classes_covered": "classes covered",
+    "hq_pct": "% high quality",
+    "diversity": "diversity (real = 1)",
+    "mode_kl": "nats (0 = matches)",
+    "class_kl": "nats (0 = matches)",
+    "grid_kl": "nats (0 = matches)",
+    "grid_js": "nats (0 = matches)",
 }
+QUALITY_TITLE = "Quality (every eval_every steps)"
 
 
-def quality_figure(view: pd.DataFrame | None, events: Events = ()) -> go.Figure:
-    """The quality metrics measured so far (every ``eval_every`` steps), whichever apply to the data.
+def quality_figures(view: pd.DataFrame | None, events: Events = ()) -> dict[str, go.Figure]:
+    """The quality metrics measured so far, one chart per scale that the data has measurements on
+    (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``.
 
-    Only evaluated steps are kept, so the sparse measurements draw as connected lines rather than
-    isolated points between blanks."""
-    title = "Quality (every eval_every steps)"
-    if _is_empty(view):
-        return _message_figure(title, "no evaluation yet", METRIC_HEIGHT, None)
-    for kind in ("modes", "classes", "diversity", "grid"):
-        columns = [c for c in QUALITY_COLUMNS[kind] if c in view and view[c].notna().any()]
-        if columns:
-            measured = view.dropna(subset=columns[:1])
-            fig = metric_figure(measured, columns, title=title, events=events, y_title="quality")
-            fig.update_traces(mode="lines+markers")
-            return fig
-    return _message_figure(title, "no evaluation yet", METRIC_HEIGHT, None)
+    Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
+    evaluation rather than isolated points between blanks."""
+    figures: dict[str, go.Figure] = {}
+    for name, title, wanted, hlines in QUALITY_GROUPS:
+        if _is_empty(view):
+            break
+        columns = [c for c in wanted if c in view and view[c].notna().any()]
+        if not columns:
+            continue
+        measured = view.dropna(subset=columns[:1])
+        # the reference line only where its metric is drawn (diversity 1.0 means nothing for hq_pct)
+        lines = [h for h in hlines if "diversity" in columns]
+        y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))
+        figures[name] = metric_figure(
+            measured, columns, title=title, events=events, y_title=y_title, hlines=lines, markers=True
+        )
+    return figures or {"pending": _message_figure(QUALITY_TITLE, "no evaluation yet", METRIC_HEIGHT, None)}

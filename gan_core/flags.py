@@ -127,6 +127,7 @@ class FlagMonitor:
         }
         self._states["exploding_gradients"] = _Hysteresis(5)
         self.active: set[str] = set()
+        self.raised: set[str] = set()  # every flag raised so far, up now or not
         self.steps_seen = 0  # records fed to `update`: the clock of the collapse warm-up
 
     # ------------------------------------------------------------------ checkpoint state
@@ -168,6 +169,8 @@ class FlagMonitor:
         changed = self._states[name].update(condition)
         if changed is not None:
             (self.active.add if changed else self.active.discard)(name)
+            if changed:
+                self.raised.add(name)
             changes.append((name, changed))
 
     def update(self, record: dict[str, float]) -> list[tuple[str, bool]]:
@@ -180,6 +183,7 @@ class FlagMonitor:
         if any(not math.isfinite(v) for v in values):
             if "diverged" not in self.active:
                 self.active.add("diverged")
+                self.raised.add("diverged")
                 changes.append(("diverged", True))
             return changes
         acc_real = self._smooth("d_acc_real", record["d_acc_real"])

@@ -124,6 +124,14 @@ class RunView:
         from gan_core.config import MUTABLE_FIELDS
 
         values = {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
+        # Fields without a metrics column (steps, sample_every, ...) from their hparam events, in order.
+        for event in self.events:
+            name, _, change = str(event.get("detail", "")).partition(": ")
+            if event.get("kind") == "hparam" and name in values and " -> " in change:
+                try:
+                    values[name] = type(values[name])(change.rpartition(" -> ")[2])
+                except ValueError:
+                    continue
         for k in values:
             if k in latest and latest[k] == latest[k]:
                 values[k] = type(values[k])(latest[k])
@@ -345,6 +353,9 @@ class RunRegistry:
                     "flags": ", ".join(
                         sorted(runner.monitor.active) if runner else status.get("flags") or []
                     ),
+                    "flags_raised": ", ".join(
+                        sorted(runner.monitor.raised) if runner else status.get("flags_raised") or []
+                    ),
                     "error": (runner.error if runner else status.get("error")) or "",
                     "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
                     "parent": status.get("parent") or "",
@@ -393,6 +404,7 @@ def _unreadable_row(run_dir: RunDir, status: dict[str, Any], error: str) -> dict
         "steps": 0,
         "created": str(status.get("created", "")),
         "flags": "",
+        "flags_raised": "",
         "error": error,
         "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
         "parent": str(status.get("parent") or ""),

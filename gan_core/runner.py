@@ -572,6 +572,7 @@ class Runner:
                 "torch": torch.__version__,
                 "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
                 "flags": sorted(self.monitor.active),
+                "flags_raised": sorted(self.monitor.raised),
                 **self._process,  # who trains it: a run another live process trains is not interrupted
             }
         )

@@ -45,6 +45,7 @@ picked = st.dataframe(
         "model",
         "loss",
         "flags",
+        "flags_raised",
         "error",
         "created",
     ],  # fmt: skip
@@ -54,6 +55,10 @@ picked = st.dataframe(
         "steps": st.column_config.NumberColumn("target steps", help="0 = until stopped"),
         "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
         "parent_step": st.column_config.NumberColumn("from step", help="the parent's step it branched at"),
+        "flags": st.column_config.TextColumn("flags up", help="flags up now, or when the run ended"),
+        "flags_raised": st.column_config.TextColumn(
+            "flags raised", help="every flag raised during the run, cleared since or not"
+        ),
     },
 )
 selected_rows = picked.selection.rows if picked is not None else []

@@ -29,6 +29,9 @@ and fails when one side overpowers the other, or when G settles on a few kinds o
 | **D accuracy** | `d_acc_real`: share of real samples D calls real; `d_acc_fake`: share of fakes D calls fake | both near the dashed 50% line (D cannot tell) |
 | **D(x) and D(G(z))** | `d_real`, `d_fake`: D's mean output on real and fake batches | both near 0.5 when D's output is a probability (minimax, non-saturating, lsgan) |
 | **Gradient norms** | `d_grad_norm`, `g_grad_norm` (log scale) | steady; no collapse to ~0 and no runaway |
+| **Coverage** | every `eval_every` steps: `modes_covered` (ring8, grid25: modes with a high-quality sample) or `classes_covered` (digits, mnist, fashion-mnist: classes a classifier finds among G's samples) | all of the data's modes or classes (8, 25, 10), and staying there |
+| **Sample quality** | `hq_pct`: % of 2,500 generated points within 3 standard deviations of a mode centre; or `diversity`: spread of G's fixed-noise samples over the real data's (dashed line: 1) | `hq_pct` high; `diversity` near 1 (→ 0 is collapse) |
+| **Divergence from the data** | in nats, 0 = matches: `mode_kl` / `class_kl` (how unevenly G's samples fall over the modes or classes; ln 10 ≈ 2.30 = one class only), `grid_kl`, `grid_js` (real and generated 2D densities on a grid) | falling towards 0 |
 | **Samples** | G's output for the same fixed noise, every `sample_every` steps; for 2D data the generated points over D's decision heatmap (as GAN Lab draws it), optionally with G's gradient arrows | samples look like the real ones and cover all of their variety |
 
 Dotted vertical markers on every chart show hyperparameter changes, labelled with the new value. The

@@ -9,6 +9,7 @@ re-run by themselves under AppTest, so a test waits on the runner and then calls
 from __future__ import annotations
 
 import io
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +31,10 @@ TIMEOUT = 60  # seconds: generous, the test machine is slow and shared
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
 # The sidebar's values for a tiny open-ended run: it trains until a test pauses or stops it.
 TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
-LIVE_CHARTS = {"chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_quality", "chart_samples"}
+# (quality: the placeholder until the first evaluation, which these short runs do not reach)
+LIVE_CHARTS = {
+    *("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_quality_pending", "chart_samples")
+}
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -204,6 +208,135 @@ def test_resume_continues_a_stopped_run_in_its_folder(runs_root):
     assert resumed.wait(TIMEOUT) and resumed.status == "stopped"
     steps = RunDir.open(runs_root, runner.run_id).read_metrics()["step"].tolist()
     assert steps == list(range(1, resumed.current_step + 1))  # one history, no gap, no duplicate
+
+
+def test_resume_of_a_finished_run_takes_more_steps_from_the_sidebar(runs_root):
+    finished_run(runs_root, "done")  # 20 steps, trained in full
+    at = app()  # the sidebar holds the defaults: another configuration than this run's
+    at.session_state["run_id"] = "done"
+    at.run()
+    assert not enabled(at, "btn_resume")
+    assert any("trained all its 20 steps" in c.value and "load its settings" in c.value for c in at.caption)
+
+    at.button(key="btn_load_settings").click().run()
+    assert not at.exception
+    assert at.session_state["cfg_dataset"] == "ring8" and at.session_state["cfg_steps"] == 20
+    assert "btn_load_settings" not in {b.key for b in at.button}  # the sidebar is this run's now
+    assert not enabled(at, "btn_resume")  # still 20 steps: nothing to resume to
+
+    at.session_state["cfg_steps"] = 35
+    at.run()
+    assert enabled(at, "btn_resume")
+    assert any(c.value == "Resume applies the sidebar's changes: steps → 35" for c in at.caption)
+    at.button(key="btn_resume").click().run()
+    assert not at.exception and not at.error
+    assert at.success[0].value == "Resumed with: steps = 35"
+    resumed = registry().runner("done")
+    assert resumed.wait(TIMEOUT) and resumed.status == "finished" and resumed.current_step == 35
+    run = RunDir.open(runs_root, "done")
+    assert run.read_metrics()["step"].tolist() == list(range(1, 36))
+    events = run.read_events()
+    assert events[events.kind == "hparam"]["detail"].tolist() == ["steps: 20 -> 35"]
+    # read back from disk, the run's steps in force are the resumed ones, not config.json's 20
+    assert registry().view("done").hparams["steps"] == 35
+    at.run()
+    assert any("trained all its 35 steps" in c.value for c in at.caption)
+
+
+def test_resume_of_a_stopped_run_keeps_its_own_settings_when_the_sidebar_holds_others(runs_root):
+    at = app(**TINY_FORM).run()
+    runner = start(at)
+    step = pause(at, runner)
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    other = app(**{**TINY_FORM, "width": 32, "lr_g": 1e-3})  # a second tab with other settings
+    other.session_state["run_id"] = runner.run_id
+    other.run()
+    notes = [c.value for c in other.caption if c.value.startswith("Resume continues this run")]
+    assert len(notes) == 1 and "width" in notes[0]
+    assert enabled(other, "btn_resume") and "btn_load_settings" in {b.key for b in other.button}
+
+    other.button(key="btn_resume").click().run()
+    assert not other.exception and not other.error
+    resumed = registry().runner(runner.run_id)
+    assert resumed is not runner and resumed.cfg == runner.cfg  # width unchanged: no refusal either
+    assert resumed.wait_until(lambda r: r.current_step >= step + 3, TIMEOUT)
+    assert resumed.hparams["lr_g"] == pytest.approx(2e-4, rel=1e-12)  # the sidebar's lr_g not applied
+    resumed.stop()
+    assert resumed.wait(TIMEOUT)
+    assert other.session_state["cfg_width"] == 16  # the sidebar now shows the resumed run's settings
+
+
+def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
+    finished_run(runs_root, "old")
+    at = app(**TINY_FORM).run()
+    runner = start(at)
+    fresh = app().run()  # a refresh or a second tab: no session state, no ?run=
+    assert not fresh.exception
+    assert watched(fresh) == runner.run_id
+    assert status_line(fresh).startswith(f"**Status:** `running` · run `{runner.run_id}`")
+    linked = app()
+    linked.query_params["run"] = "old"
+    linked.run()
+    assert watched(linked) == "old" and status_line(linked).startswith("**Status:** `finished` · run `old`")
+    missing = app()
+    missing.query_params["run"] = "no-such-run"
+    missing.run()
+    assert not missing.exception and watched(missing) is None
+    assert any("no-such-run" in e.value for e in missing.error)
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT)
+
+
+def test_the_limit_on_training_runs_refuses_start_with_a_clear_error(runs_root, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_MAX_RUNS", "1")
+    at = app(**TINY_FORM).run()
+    runner = start(at)
+    second = app(**TINY_FORM).run()
+    second.button(key="btn_start").click().run()
+    assert not second.exception
+    (error,) = [e.value for e in second.error]
+    assert f"1 runs are already training ({runner.run_id}); the limit is 1" in error
+    assert "GAN_DASHBOARD_MAX_RUNS" in error
+    assert [r.run_id for r in registry().active()] == [runner.run_id]  # the first run untouched
+    assert runner.status == "running"
+    at.button(key="btn_stop").click().run()
+    assert runner.wait(TIMEOUT)
+
+
+def test_flags_show_as_a_banner_with_a_suggestion_and_on_the_runs_page(runs_root):
+    finished_run(runs_root, "flagged")
+    RunDir.open(runs_root, "flagged").write_status(
+        {"flags": ["d_overpowers"], "flags_raised": ["d_overpowers", "exploding_gradients"]}
+    )
+    at = app()
+    at.session_state["run_id"] = "flagged"
+    at.run()
+    (banner,) = [w.value for w in at.warning]
+    assert banner.startswith("**d_overpowers** — D tells real from fake almost perfectly")
+    assert "*Suggestion:* Lower lr_d or d_steps" in banner
+    at.switch_page("pages/1_Runs.py").run()
+    row = at.dataframe[0].value.set_index("run_id").loc["flagged"]
+    assert row["flags"] == "d_overpowers" and row["flags_raised"] == "d_overpowers, exploding_gradients"
+
+
+def test_log_scale_and_the_snapshot_slider_change_what_is_drawn(runs_root):
+    finished_run(runs_root, "done", sample_every=10)
+    at = app()
+    at.session_state["run_id"] = "done"
+    at.run()
+
+    def spec(key: str) -> dict:
+        (chart,) = [c for c in at.get("plotly_chart") if user_key_from_element_id(c.proto.id) == key]
+        return json.loads(chart.proto.spec)
+
+    assert spec("chart_loss")["layout"]["yaxis"]["type"] == "linear"
+    at.toggle(key="log_y").set_value(True).run()
+    assert spec("chart_loss")["layout"]["yaxis"]["type"] == "log"
+    assert spec("chart_samples")["layout"]["title"]["text"].startswith("step 20:")
+    (slider,) = [s for s in at.select_slider if s.label == "Snapshot at step"]
+    slider.set_value(10).run()
+    assert spec("chart_samples")["layout"]["title"]["text"].startswith("step 10:")
 
 
 def test_pause_step_d_step_g_step_resume_stop(runs_root):

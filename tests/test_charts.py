@@ -16,6 +16,7 @@ import pytest
 from PIL import Image
 
 from gan_core import charts
+from gan_core.evaluation import EVAL_COLUMNS
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
@@ -608,6 +609,7 @@ def all_figures(view, empty_view):
         charts.grad_norm_figure(view, EVENTS, 0.9),
         charts.metric_figure(view, ["lr_g"], title="lr", hlines=[(1.0, "one")], yrange=(0, 3)),
         charts.metric_figure(empty_view, ["d_loss"], title="empty"),
+        charts.metric_figure(view, ["d_loss", "g_loss"], title="marked", markers=True),
         charts.compare_figure({"a": view, "b": view}, "g_loss", smoothing=0.5),
         charts.points_figure(
             rng.normal(size=(50, 2)), fake, bounds=BOUNDS, heatmap=rng.random((8, 8)), grads=-fake, title="p"
@@ -646,20 +648,58 @@ def test_charts_do_not_import_streamlit():
     assert "import streamlit" not in source and "from streamlit" not in source
 
 
-def test_quality_figure_connects_sparse_evaluations():
+QUALITY = EVAL_COLUMNS
+
+
+def quality_store(measured: dict[str, float]) -> MetricStore:
+    """30 steps, an evaluation every 10: ``measured`` columns get value + step // 10, the rest blank."""
     store = MetricStore(RECORD_COLUMNS, capacity=64)
-    nan = float("nan")
     for step in range(1, 31):
         row = dict.fromkeys(RECORD_COLUMNS, 0.5)
-        row.update({c: nan for c in ("modes_covered", "hq_pct", "mode_kl", "grid_kl", "grid_js",
-                                     "classes_covered", "class_kl", "diversity")})  # fmt: skip
+        row.update(dict.fromkeys(QUALITY, float("nan")))
         row["step"] = float(step)
         if step % 10 == 0:
-            row.update(modes_covered=float(step // 10 + 5), hq_pct=80.0)
+            row.update({c: v + step // 10 for c, v in measured.items()})
         store.append([row[c] for c in RECORD_COLUMNS])
-    fig = charts.quality_figure(store.view())
-    line = next(t for t in fig.data if t.name == "modes_covered")
-    assert list(line.x) == [10, 20, 30] and list(line.y) == [6, 7, 8]
-    assert "markers" in line.mode
-    empty = charts.quality_figure(MetricStore(RECORD_COLUMNS, capacity=64).view())
-    assert "no evaluation yet" in str(empty.layout.annotations[0].text)
+    return store
+
+
+@pytest.mark.parametrize(
+    ("measured", "charts_of"),
+    [
+        (  # ring8 / grid25
+            {"modes_covered": 5, "hq_pct": 80, "mode_kl": 0.1, "grid_kl": 0.2, "grid_js": 0.05},
+            {
+                "coverage": ["modes_covered"],
+                "samples": ["hq_pct"],
+                "divergence": ["mode_kl", "grid_kl", "grid_js"],
+            },
+        ),
+        ({"grid_kl": 0.2, "grid_js": 0.05}, {"divergence": ["grid_kl", "grid_js"]}),  # other 2D data
+        (  # digit-like images
+            {"classes_covered": 7, "class_kl": 0.3, "diversity": 0.8},
+            {"coverage": ["classes_covered"], "samples": ["diversity"], "divergence": ["class_kl"]},
+        ),
+        ({"diversity": 0.8}, {"samples": ["diversity"]}),  # other images
+    ],
+)
+def test_quality_figures_chart_every_measured_metric_on_its_own_scale(measured, charts_of):
+    figures = charts.quality_figures(quality_store(measured).view())
+    lines = {
+        name: [t for t in fig.data if t.hoverinfo != "skip"] for name, fig in figures.items()
+    }  # no bands
+    assert {name: [t.name for t in traces] for name, traces in lines.items()} == charts_of
+    for traces in lines.values():
+        for line in traces:  # the sparse evaluations connected, each marked
+            assert list(line.x) == [10, 20, 30] and "markers" in line.mode
+            assert list(line.y) == pytest.approx([measured[line.name] + k for k in (1, 2, 3)])
+    if "diversity" in measured:  # the real data's diversity as the reference
+        assert [s.y0 for s in figures["samples"].layout.shapes if s.y0 == s.y1] == [1.0]
+
+
+def test_quality_figures_before_the_first_evaluation_are_one_placeholder():
+    empty = charts.quality_figures(MetricStore(RECORD_COLUMNS, capacity=64).view())
+    assert list(empty) == ["pending"]
+    assert "no evaluation yet" in str(empty["pending"].layout.annotations[0].text)
+    unmeasured = charts.quality_figures(quality_store({}).view())  # rows, but no evaluation yet
+    assert list(unmeasured) == ["pending"]

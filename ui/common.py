@@ -9,6 +9,7 @@ import atexit
 import os
 import threading
 from pathlib import Path
+from typing import Any
 
 import streamlit as st
 import torch
@@ -117,10 +118,11 @@ def run_data(run_id: str) -> DataSource:
     return load_data(cfg, resolve_device(cfg.device))
 
 
-def resume_run(run_id: str) -> str | None:
-    """Resume ``run_id`` from its latest checkpoint and watch it; returns what went wrong, or None."""
+def resume_run(run_id: str, changes: dict[str, Any] | None = None) -> str | None:
+    """Resume ``run_id`` from its latest checkpoint, with mid-run ``changes``, and watch it; returns
+    what went wrong, or None."""
     try:
-        registry().resume(run_id, data=run_data(run_id))
+        registry().resume(run_id, changes, data=run_data(run_id))
     except CONTINUE_ERRORS as exc:
         return f"Cannot resume {run_id}: {exc}"
     watch(run_id)
