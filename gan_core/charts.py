@@ -558,10 +558,11 @@ def metric_figure(
             )
         )
 
-    if markers:
+    if markers:  # visible markers on the lines that carry the legend (not the bands or raw lines)
         for trace in traces:
-            if trace["mode"] == "lines" and trace.get("hoverinfo") != "skip":
+            if trace["name"] in columns:
                 trace["mode"] = "lines+markers"
+                trace["marker"] = {"size": 6}
     layout = _base_layout(title, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # a chart that reports selections would default to pan

@@ -691,7 +691,8 @@ def test_quality_figures_chart_every_measured_metric_on_its_own_scale(measured, 
     assert {name: [t.name for t in traces] for name, traces in lines.items()} == charts_of
     for traces in lines.values():
         for line in traces:  # the sparse evaluations connected, each marked
-            assert list(line.x) == [10, 20, 30] and "markers" in line.mode
+            assert list(line.x) == [10, 20, 30] and "markers" in line.mode and line.marker.size == 6
+            assert line.marker.opacity is None  # drawn, unlike the metric charts' invisible ones
             assert list(line.y) == pytest.approx([measured[line.name] + k for k in (1, 2, 3)])
     if "diversity" in measured:  # the real data's diversity as the reference
         assert [s.y0 for s in figures["samples"].layout.shapes if s.y0 == s.y1] == [1.0]
