@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import signal
 import sys
 from pathlib import Path
@@ -29,7 +30,7 @@ from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, _read_points_csv, load_data
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.presets import PRESETS, get_preset
-from gan_core.rundir import RunDir, RunDirError, image_grid
+from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
@@ -65,7 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
         + "; ".join(f"{name}: {preset.title}" for name, preset in PRESETS.items()),
     )
     train.add_argument("--config", type=Path, help="JSON file of config fields (see config.json in any run)")
-    train.add_argument("--out", type=Path, default=Path("runs"), help="runs folder")
+    train.add_argument(
+        "--out",
+        type=Path,
+        default=Path(os.environ.get(RUNS_ENV) or "runs"),
+        help=f"runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
+    )
     train.add_argument("--run-id", help="name of the run folder (default: dataset-loss-time-random)")
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     continued = train.add_mutually_exclusive_group()

@@ -42,7 +42,7 @@ class Preset:
 
 
 # The healthy ring8 recipe: 8/8 modes and >= 80% high-quality samples on seeds 0, 1 and 2 (measured
-# 97.4 / 93.0 / 94.1% at 24,000 steps, about a minute on one CPU thread; BENCHMARKS.md). Each choice was
+# 90.7 / 92.3 / 94.0% at 24,000 steps, 44-70 s on one CPU thread; BENCHMARKS.md). Each choice was
 # measured against the alternative on the same seeds:
 # - no spectral norm on D: it caps D's slope, so D cannot tell a cluster of std 0.02 from one three
 #   times wider and the samples stay smeared (0.3% high quality at the defaults);

@@ -46,6 +46,7 @@ import torch
 
 from gan_core.config import ConfigError, GANConfig
 
+RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
 RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 EVENT_COLUMNS = ("step", "time", "kind", "detail")
 _SNAPSHOT_RE = re.compile(r"^step_(\d+)\.(png|npz)$")

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from gan_core.registry import RunRegistry
+
 ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--width", "16", "--latent-dim", "4", "--batch-size", "16", "--device", "cpu", "--quiet"]
 
@@ -146,3 +148,20 @@ def test_resume_and_rewind_from_the_command_line(tmp_path, cli):
     assert branch["step"].tolist() == list(range(1, 15))
     pd.testing.assert_frame_equal(branch.iloc[:12], metrics.iloc[:12])
     assert {p: p.read_bytes() for p in run.rglob("*") if p.is_file()} == before  # the parent untouched
+
+
+def test_train_writes_to_the_dashboards_runs_folder_when_one_is_set(tmp_path, cli, monkeypatch):
+    shared = tmp_path / "shared-runs"
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(shared))
+    monkeypatch.chdir(tmp_path)  # not the app folder: the run must still land where the dashboard looks
+    res = cli("train", "--dataset", "ring8", "--steps", "5", "--run-id", "cli-run", *TINY)
+    assert res.returncode == 0, res.stderr
+    assert Path(res.stdout.strip().splitlines()[-1]) == (shared / "cli-run").resolve()
+    assert not (tmp_path / "runs").exists()
+    assert [(r["run_id"], r["status"], r["step"]) for r in RunRegistry(shared).summaries()] == [
+        ("cli-run", "finished", 5)
+    ]
+    monkeypatch.delenv("GAN_DASHBOARD_RUNS")
+    res = cli("train", "--dataset", "ring8", "--steps", "3", "--run-id", "here", *TINY)
+    assert res.returncode == 0, res.stderr
+    assert Path(res.stdout.strip().splitlines()[-1]) == (tmp_path / "runs" / "here").resolve()

@@ -17,12 +17,11 @@ import torch
 from gan_core.data import DataError, DataSource, load_data
 from gan_core.export import metrics_csv_bytes, run_zip_bytes
 from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
-from gan_core.rundir import RunDirError
+from gan_core.rundir import RUNS_ENV, RunDirError
 from gan_core.runner import RunnerError
 from gan_core.trainer import resolve_device
 
 APP_DIR = Path(__file__).resolve().parents[1]
-RUNS_ENV = "GAN_DASHBOARD_RUNS"
 MAX_RUNS_ENV = "GAN_DASHBOARD_MAX_RUNS"
 DATA_ENV = "GAN_DASHBOARD_DATA"
 
