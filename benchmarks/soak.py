@@ -8,6 +8,9 @@ session 3 opens run A too (``?run=``), so A is watched twice and B once. Every `
 prints the server's resident memory and thread count, Chromium's total resident memory, and each run's
 steps/s over the interval. At the end it compares the server's memory over the second half of the soak
 with the first: a store, snapshot list or page cache that grew with the run would show as a steady climb.
+The CPU columns (in cores: 1.0 = one core busy over the interval, the server with its training threads,
+and every Chromium process together) tell a browser that takes more of the machine over time from a
+server that slows by itself.
 """
 
 from __future__ import annotations
@@ -33,6 +36,38 @@ def proc_status(pid: int) -> dict[str, int]:
             if key in ("VmRSS", "Threads"):
                 fields[key] = int(value.split()[0])
     return fields
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far, from /proc/<pid>/stat."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime, stime: fields 14 and 15 of the line
+
+
+def chromium_pids() -> list[int]:
+    pids = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as f:
+                if f.read().startswith("chromium"):
+                    pids.append(int(pid))
+        except OSError:
+            continue  # a process that ended between the listing and the read
+    return pids
+
+
+def chromium_cpu_seconds() -> float:
+    total = 0.0
+    for pid in chromium_pids():
+        try:
+            total += cpu_seconds(pid)
+        except OSError:
+            continue
+    return total
 
 
 def chromium_rss_mib() -> float:
@@ -86,11 +121,20 @@ def main(argv: list[str] | None = None) -> None:
         metrics = {name: runs / run_id / "metrics.csv" for name, run_id in (("A", run_a), ("B", run_b))}
 
         print(f"server pid {server.proc.pid}; run A {run_a} (2 tabs), run B {run_b} (1 tab)")
-        header = ("t (s)", 6), ("server RSS MiB", 15), ("threads", 8), ("chromium MiB", 13)
+        header = (
+            ("t (s)", 6),
+            ("server RSS MiB", 15),
+            ("threads", 8),
+            ("chromium MiB", 13),
+            ("server CPU", 11),
+            ("chromium CPU", 13),
+        )
         print(" ".join(f"{name:>{width}}" for name, width in header), f"{'A steps/s':>10} {'B steps/s':>10}")
         samples = []
         start = time.monotonic()
         last = {name: (rows(path), start) for name, path in metrics.items()}
+        # CPU in cores over each interval (1.0 = one core busy), the server's and all of Chromium's
+        cpu_last = (cpu_seconds(server.proc.pid), chromium_cpu_seconds(), start)
         while time.monotonic() - start < args.minutes * 60:
             time.sleep(args.interval)  # a sampling period, not a wait for an event
             now = time.monotonic()
@@ -100,11 +144,16 @@ def main(argv: list[str] | None = None) -> None:
                 count = rows(path)
                 rates[name] = (count - last[name][0]) / (now - last[name][1])
                 last[name] = (count, now)
-            sample = (now - start, status["VmRSS"] / 1024, status["Threads"], chromium_rss_mib(), rates)
+            cpu_now = (cpu_seconds(server.proc.pid), chromium_cpu_seconds(), now)
+            span = cpu_now[2] - cpu_last[2]
+            cores = ((cpu_now[0] - cpu_last[0]) / span, (cpu_now[1] - cpu_last[1]) / span)
+            cpu_last = cpu_now
+            rss, threads = status["VmRSS"] / 1024, status["Threads"]
+            sample = (now - start, rss, threads, chromium_rss_mib(), rates, cores)
             samples.append(sample)
             print(
                 f"{sample[0]:6.0f} {sample[1]:15.1f} {sample[2]:8d} {sample[3]:13.0f} "
-                f"{rates['A']:10.1f} {rates['B']:10.1f}",
+                f"{cores[0]:11.2f} {max(cores[1], 0.0):13.2f} {rates['A']:10.1f} {rates['B']:10.1f}",
                 flush=True,
             )
         half = len(samples) // 2
@@ -116,6 +165,11 @@ def main(argv: list[str] | None = None) -> None:
             f"{rise_first:+.1f} MiB, over the second half {rise_second:+.1f} MiB"
         )
         print(f"threads: {sorted({s[2] for s in samples})}")
+        third = max(1, len(samples) // 3)
+        for index, name in ((0, "server"), (1, "chromium")):
+            early = statistics.median(s[5][index] for s in samples[:third])
+            late = statistics.median(s[5][index] for s in samples[-third:])
+            print(f"{name} CPU (cores): median {early:.2f} over the first third, {late:.2f} over the last")
         for name in ("A", "B"):
             rates = [s[4][name] for s in samples]
             print(
