@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, script_finished, status, watched_run_id
 
@@ -37,10 +38,21 @@ def zip_bytes(entries: dict[str, bytes]) -> bytes:
 
 
 def choose_dataset(page: Page, socket, name: str) -> None:
-    sidebar = page.get_by_test_id("stSidebar")
-    sidebar.get_by_role("combobox", name="dataset").click()
+    """Pick ``name`` in the sidebar's dataset box. Typing filters the list, so the option is rendered
+    whatever its place in the (virtualised) list; a rerun that redraws the sidebar closes an open list,
+    so the box is opened again until the option shows."""
+    box = page.get_by_test_id("stSidebar").get_by_role("combobox", name="dataset")
+    option = page.get_by_role("option", name=name, exact=True)
+    for _ in range(5):
+        box.click()
+        box.press_sequentially(name)
+        try:
+            option.wait_for(state="visible", timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            page.keyboard.press("Escape")
     with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
-        page.get_by_role("option", name=name, exact=True).click()
+        option.click()
 
 
 def upload(page: Page, socket, name: str, data: bytes, mime: str) -> None:
