@@ -97,14 +97,14 @@ def resume_clicked(view: RunView, changes: dict) -> None:
         )
 
 
-def resume_plan(view: RunView | None, form_cfg: GANConfig | None) -> tuple[bool, dict, str]:
+def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[bool, dict, str]:
     """For an ended run: whether Resume can continue it, the sidebar's mid-run changes it will apply,
-    and a line that says so. The sidebar counts as this run's settings only when every field a resume
-    cannot change matches the run; otherwise it holds another configuration and the run resumes as it
-    was (Start trains the sidebar's)."""
+    and a line that says so, given the sidebar's differences from the run (`split_changes`). The
+    sidebar counts as this run's settings only when no ``fixed`` field (one a resume cannot change)
+    differs; otherwise it holds another configuration and the run resumes as it was (Start trains the
+    sidebar's)."""
     if view is None or view.status not in RESUMABLE or not view.checkpoint_steps():
         return False, {}, ""
-    changes, fixed = split_changes(form_cfg, view.cfg, view.hparams) if form_cfg is not None else ({}, [])
     if fixed:
         named = ", ".join(fixed[:4]) + (", …" if len(fixed) > 4 else "")
         changes = {}
@@ -178,7 +178,10 @@ controls.button(
 )
 # Resume continues a paused run, or an ended one from its latest checkpoint, with the sidebar's mid-run
 # changes (a finished one only with more steps).
-resumable, resume_changes, resume_note = resume_plan(view, None if form_error else form_cfg)
+form_changes, form_fixed = {}, []  # how the sidebar differs from a run that has ended or is only on disk
+if view is not None and not live and form_cfg is not None and not form_error:
+    form_changes, form_fixed = split_changes(form_cfg, view.cfg, view.hparams)
+resumable, resume_changes, resume_note = resume_plan(view, form_changes, form_fixed)
 controls.button(
     "Resume",
     key="btn_resume",
@@ -219,8 +222,7 @@ if live and form_cfg is not None:
 
 if resume_note:
     st.caption(resume_note)
-form_is_other = bool(view and form_cfg and split_changes(form_cfg, view.cfg, view.hparams)[1])
-if form_is_other and not live:
+if form_fixed:
     st.button(
         "Load this run's settings",
         key="btn_load_settings",
