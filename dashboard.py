@@ -15,6 +15,7 @@ import streamlit as st
 from gan_core import charts
 from gan_core.config import MUTABLE_FIELDS, GANConfig, split_changes
 from gan_core.data import DataError, load_data
+from gan_core.evaluation import coverage_total
 from gan_core.flags import FLAGS
 from gan_core.losses import get_loss
 from gan_core.registry import RegistryError, RunView
@@ -402,7 +403,7 @@ def charts_panel(view: RunView) -> None:
         charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True),
         "chart_grad",
     )
-    quality = charts.quality_figures(frame, events)
+    quality = charts.quality_figures(frame, events, coverage_total=coverage_total(view.cfg.dataset))
     for column, (name, figure) in zip(st.columns(len(quality)), quality.items()):
         metric_chart(column, figure, f"chart_quality_{name}")
 

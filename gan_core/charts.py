@@ -896,9 +896,12 @@ QUALITY_UNITS = {
 QUALITY_TITLE = "Quality (every eval_every steps)"
 
 
-def quality_figures(view: pd.DataFrame | None, events: Events = ()) -> dict[str, go.Figure]:
+def quality_figures(
+    view: pd.DataFrame | None, events: Events = (), *, coverage_total: int | None = None
+) -> dict[str, go.Figure]:
     """The quality metrics measured so far, one chart per scale that the data has measurements on
     (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``.
+    ``coverage_total`` (the data's modes or classes) is drawn as the Coverage chart's target line.
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
     evaluation rather than isolated points between blanks."""
@@ -912,6 +915,8 @@ def quality_figures(view: pd.DataFrame | None, events: Events = ()) -> dict[str,
         measured = view.dropna(subset=columns[:1])
         # the reference line only where its metric is drawn (diversity 1.0 means nothing for hq_pct)
         lines = [h for h in hlines if "diversity" in columns]
+        if name == "coverage" and coverage_total:
+            lines.append((float(coverage_total), f"all {coverage_total}"))
         y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))
         figures[name] = metric_figure(
             measured, columns, title=title, events=events, y_title=y_title, hlines=lines, markers=True

@@ -222,6 +222,12 @@ _TOYS: dict[str, tuple[Draw, tuple[float, float, float, float], torch.Tensor | N
 }
 
 
+def mode_count(dataset: str) -> int | None:
+    """How many mode centres a 2D mixture has (ring8: 8, grid25: 25); None for other data."""
+    centres = _TOYS.get(dataset, (None, None, None, None))[2]
+    return None if centres is None else len(centres)
+
+
 def _load_toy(cfg: GANConfig, device: torch.device) -> DataSource:
     draw, bounds, centers, mode_std = _TOYS[cfg.dataset]
     return DataSource(

@@ -13,7 +13,7 @@ import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import GANConfig
-from gan_core.data import DataSource
+from gan_core.data import DataSource, mode_count
 from gan_core.diagnostics import class_metrics, diversity, grid_divergences, mode_metrics
 
 EVAL_COLUMNS = (
@@ -26,6 +26,15 @@ EVAL_COLUMNS = (
     "class_kl",
     "diversity",
 )
+N_CLASSES = 10  # digits, mnist and fashion-mnist
+
+
+def coverage_total(dataset: str) -> int | None:
+    """What full coverage is for ``dataset``: its modes (ring8 8, grid25 25) or classes (10 for the
+    digit-like sets), or None where coverage is not measured."""
+    return N_CLASSES if dataset in CLASSIFIED_DATASETS else mode_count(dataset)
+
+
 EVAL_POINTS = 2500
 EVAL_IMAGES = 1000
 DIVERSITY_SAMPLES = 64  # the fixed-noise grid's size

@@ -696,6 +696,11 @@ def test_quality_figures_chart_every_measured_metric_on_its_own_scale(measured, 
             assert list(line.y) == pytest.approx([measured[line.name] + k for k in (1, 2, 3)])
     if "diversity" in measured:  # the real data's diversity as the reference
         assert [s.y0 for s in figures["samples"].layout.shapes if s.y0 == s.y1] == [1.0]
+    if "coverage" in figures:  # no target line unless the data's total is given
+        assert not [s for s in figures["coverage"].layout.shapes if s.y0 == s.y1]
+        with_total = charts.quality_figures(quality_store(measured).view(), coverage_total=8)["coverage"]
+        assert [s.y0 for s in with_total.layout.shapes if s.y0 == s.y1] == [8.0]
+        assert [s.label.text for s in with_total.layout.shapes if s.y0 == s.y1] == ["all 8"]
 
 
 def test_quality_figures_before_the_first_evaluation_are_one_placeholder():

@@ -14,6 +14,7 @@ from gan_core.diagnostics import (
     mean_pairwise_distance,
     mode_metrics,
 )
+from gan_core.evaluation import coverage_total
 
 RING = load_data(GANConfig(dataset="ring8"))
 CENTERS, STD = RING.centers.numpy(), RING.mode_std
@@ -75,3 +76,14 @@ def test_class_metrics():
     assert one == {"classes_covered": 1.0, "class_kl": pytest.approx(math.log(10))}
     two = class_metrics(np.array([0] * 50 + [1] * 50))
     assert two["classes_covered"] == 2 and two["class_kl"] == pytest.approx(math.log(5))
+
+
+@pytest.mark.parametrize(
+    ("dataset", "total"),
+    [("ring8", 8), ("grid25", 25), ("digits", 10), ("mnist", 10), ("fashion-mnist", 10), ("moons", None),
+     ("points", None), ("cifar10", None), ("folder", None)],
+)  # fmt: skip
+def test_coverage_total_is_the_datas_modes_or_classes(dataset, total):
+    assert coverage_total(dataset) == total
+    if dataset in ("ring8", "grid25"):  # the same centres the mode metrics count against
+        assert len(load_data(GANConfig(dataset=dataset)).centers) == total
