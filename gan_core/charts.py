@@ -874,15 +874,16 @@ def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     return _figure([trace], layout)
 
 
-# The quality metrics (every eval_every steps) in three charts of one scale each: (name, title, columns,
-# y-axis title, reference lines). Which columns are measured depends on the data: modes_covered, hq_pct,
-# mode_kl, grid_kl, grid_js on ring8/grid25; grid_kl, grid_js on other 2D data; classes_covered,
-# class_kl, diversity on digit-like images; diversity alone on other images.
+# The quality metrics (every eval_every steps) in three charts of one scale each: (name, title, columns).
+# Which columns are measured depends on the data: modes_covered, hq_pct, mode_kl, grid_kl, grid_js on
+# ring8/grid25; grid_kl, grid_js on other 2D data; classes_covered, class_kl, diversity on digit-like
+# images; diversity alone on other images.
 QUALITY_GROUPS = (
-    ("coverage", "Coverage", ("modes_covered", "classes_covered"), ()),
-    ("samples", "Sample quality", ("hq_pct", "diversity"), ((1.0, "diversity of real data"),)),
-    ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl", "grid_js"), ()),
+    ("coverage", "Coverage", ("modes_covered", "classes_covered")),
+    ("samples", "Sample quality", ("hq_pct", "diversity")),
+    ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl", "grid_js")),
 )
+QUALITY_REFERENCES = {"diversity": (1.0, "diversity of real data")}  # drawn with their column
 QUALITY_UNITS = {
     "modes_covered": "modes covered",
     "classes_covered": "classes covered",
@@ -906,15 +907,14 @@ def quality_figures(
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
     evaluation rather than isolated points between blanks."""
     figures: dict[str, go.Figure] = {}
-    for name, title, wanted, hlines in QUALITY_GROUPS:
+    for name, title, wanted in QUALITY_GROUPS:
         if _is_empty(view):
             break
         columns = [c for c in wanted if c in view and view[c].notna().any()]
         if not columns:
             continue
         measured = view.dropna(subset=columns[:1])
-        # the reference line only where its metric is drawn (diversity 1.0 means nothing for hq_pct)
-        lines = [h for h in hlines if "diversity" in columns]
+        lines = [QUALITY_REFERENCES[c] for c in columns if c in QUALITY_REFERENCES]
         if name == "coverage" and coverage_total:
             lines.append((float(coverage_total), f"all {coverage_total}"))
         y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))

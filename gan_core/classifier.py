@@ -35,6 +35,7 @@ from gan_core.config import GANConfig
 from gan_core.data import load_data
 
 CLASSIFIED_DATASETS = ("digits", "mnist", "fashion-mnist")
+N_CLASSES = 10  # each of them: ten digits, or ten kinds of clothing
 # The sets' own image side. Larger (resized) images are average-pooled back to it before classifying:
 # upscaling adds no information, and the fit then costs the same at image_size 64 as at 28.
 NATIVE_SIZE = {"digits": 8, "mnist": 28, "fashion-mnist": 28}
@@ -67,7 +68,7 @@ class DigitClassifier:
     held_out_accuracy: float  # fraction correct on the held-out split
     held_out: np.ndarray  # indices into the loaded data's examples() of that split, never trained on
     train_seconds: float
-    n_classes: int = 10
+    n_classes: int = N_CLASSES
 
     def predict(self, images: np.ndarray, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
         """Class of each image, (N, C, H, W) or (N, H, W) with values in ``value_range``; int64 (N,)."""
@@ -146,14 +147,14 @@ def _train(cfg: GANConfig) -> DigitClassifier:
         accuracy,
         np.sort(test),
         time.perf_counter() - started,
-        n_classes=10,
+        n_classes=N_CLASSES,
     )
 
 
 class _MLP:
     """A one-hidden-layer MLP with an sklearn-like fit / predict on float32 feature rows."""
 
-    def __init__(self, seed: int, n_classes: int = 10):
+    def __init__(self, seed: int, n_classes: int = N_CLASSES):
         self.seed = seed
         self.n_classes = n_classes
         self.net: nn.Sequential | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
+from gan_core.classifier import CLASSIFIED_DATASETS, N_CLASSES, get_classifier
 from gan_core.config import GANConfig
 from gan_core.data import DataSource, mode_count
 from gan_core.diagnostics import class_metrics, diversity, grid_divergences, mode_metrics
@@ -26,7 +26,6 @@ EVAL_COLUMNS = (
     "class_kl",
     "diversity",
 )
-N_CLASSES = 10  # digits, mnist and fashion-mnist
 
 
 def coverage_total(dataset: str) -> int | None:

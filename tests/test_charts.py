@@ -648,15 +648,12 @@ def test_charts_do_not_import_streamlit():
     assert "import streamlit" not in source and "from streamlit" not in source
 
 
-QUALITY = EVAL_COLUMNS
-
-
 def quality_store(measured: dict[str, float]) -> MetricStore:
     """30 steps, an evaluation every 10: ``measured`` columns get value + step // 10, the rest blank."""
     store = MetricStore(RECORD_COLUMNS, capacity=64)
     for step in range(1, 31):
         row = dict.fromkeys(RECORD_COLUMNS, 0.5)
-        row.update(dict.fromkeys(QUALITY, float("nan")))
+        row.update(dict.fromkeys(EVAL_COLUMNS, float("nan")))
         row["step"] = float(step)
         if step % 10 == 0:
             row.update({c: v + step // 10 for c, v in measured.items()})
