@@ -13,7 +13,7 @@ import time
 import streamlit as st
 
 from gan_core import charts
-from gan_core.config import MUTABLE_FIELDS, GANConfig, split_changes
+from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig, split_changes
 from gan_core.data import DataError, load_data
 from gan_core.evaluation import coverage_total
 from gan_core.flags import FLAGS
@@ -90,12 +90,10 @@ def resume_clicked(view: RunView, changes: dict) -> None:
         st.session_state["_flash"] = ("error", error)
         return
     # The sidebar now shows the resumed run's settings as in force, not a pending change.
-    load_into_form(view.cfg.replace(**in_force))
-    if changes:
-        st.session_state["_flash"] = (
-            "success",
-            "Resumed with: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
-        )
+    load_run_settings(view, in_force)
+    if changes:  # setdefault: an error loading the settings is the message to show
+        applied = ", ".join(f"{k} = {v}" for k, v in changes.items())
+        st.session_state.setdefault("_flash", ("success", f"Resumed with: {applied}"))
 
 
 def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[bool, dict, str]:
@@ -125,8 +123,12 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
     return True, changes, note
 
 
-def load_run_settings(view: RunView) -> None:
-    load_into_form(view.cfg.replace(**view.hparams))
+def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
+    """The run's config with the hyperparameters in force (``in_force``, else read now) into the form."""
+    try:
+        load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)))
+    except ConfigError as exc:  # a run folder edited by hand
+        st.session_state["_flash"] = ("error", f"Cannot load the settings of {view.run_id}: {exc}")
 
 
 def apply_changes(view: RunView, changes: dict) -> None:

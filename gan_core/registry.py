@@ -124,14 +124,17 @@ class RunView:
         from gan_core.config import MUTABLE_FIELDS
 
         values = {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
-        # Fields without a metrics column (steps, sample_every, ...) from their hparam events, in order.
+        # Fields without a metrics column (steps, sample_every, ...) from their hparam events, in order;
+        # a value the config would refuse (a hand-edited events.csv) is skipped, not passed on.
         for event in self.events:
             name, _, change = str(event.get("detail", "")).partition(": ")
             if event.get("kind") == "hparam" and name in values and " -> " in change:
                 try:
-                    values[name] = type(values[name])(change.rpartition(" -> ")[2])
-                except ValueError:
+                    value = type(values[name])(change.rpartition(" -> ")[2])
+                    self.cfg.replace(**{name: value})
+                except ValueError:  # ConfigError is one
                     continue
+                values[name] = value
         for k in values:
             if k in latest and latest[k] == latest[k]:
                 values[k] = type(values[k])(latest[k])

@@ -243,6 +243,23 @@ def test_resume_of_a_finished_run_takes_more_steps_from_the_sidebar(runs_root):
     assert any("trained all its 35 steps" in c.value for c in at.caption)
 
 
+def test_hand_edited_hparam_events_are_skipped_and_load_settings_still_works(runs_root):
+    finished_run(runs_root, "edited")
+    run = RunDir.open(runs_root, "edited")
+    run.append_event(5, "hparam", "steps: 20 -> -5")  # refused by the config
+    run.append_event(6, "hparam", "sample_every: 5 -> many")  # not a number
+    run.append_event(7, "hparam", "eval_every: 500 -> 250")  # a valid change
+    view = registry().view("edited")
+    assert view.hparams["steps"] == 20 and view.hparams["eval_every"] == 250
+    assert view.hparams["sample_every"] == GANConfig(**TINY).sample_every
+    at = app()
+    at.session_state["run_id"] = "edited"
+    at.run()
+    at.button(key="btn_load_settings").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["cfg_steps"] == 20 and at.session_state["cfg_eval_every"] == 250
+
+
 def test_resume_of_a_stopped_run_keeps_its_own_settings_when_the_sidebar_holds_others(runs_root):
     at = app(**TINY_FORM).run()
     runner = start(at)
