@@ -29,10 +29,11 @@ fixes the batches), makes no host syncs and runs no Python loop per sample. Noth
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.error import URLError
 
 import numpy as np
@@ -41,6 +42,9 @@ import torch
 import torch.nn.functional as F
 
 from gan_core.config import GANConfig
+
+if TYPE_CHECKING:  # PIL is imported where images are read: it takes a moment to import
+    from PIL import Image
 
 MAX_POINTS_ROWS = 500_000
 MAX_FOLDER_IMAGES = 50_000
@@ -407,26 +411,97 @@ def _load_torchvision(cfg: GANConfig, device: torch.device) -> DataSource:
     return _image_source(cfg.dataset, raw, 255.0, labels, cfg, device)
 
 
+# Pillow modes holding one gray channel: they decode to (H, W); every other mode decodes to RGB (H, W, 3).
+GRAY_MODES = frozenset({"1", "L", "LA", "La", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+# Modes whose samples are wider than 8 bits: scaled to 0..255 here, because Pillow's own conversion to "L"
+# clips them (a 16-bit ramp 0..65535 would come out almost all white).
+_WIDE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
+
+
+def is_hidden_name(name: str) -> bool:
+    """Whether a file or folder name marks something that is not data: hidden ones (a leading ".":
+    .ipynb_checkpoints, .Trash-1000, .git, macOS's ._name AppleDouble files) and ``__MACOSX``, the folder
+    of ._ files that macOS puts into the ZIPs it makes. Both the ``folder`` loader and the ZIP upload
+    (`gan_core.export.extract_images_zip`) skip every path part it flags, so a folder and its ZIP give
+    the same training set."""
+    return name.startswith(".") or name == "__MACOSX"
+
+
+def _integer_top(image: Image.Image) -> int:
+    """The largest value a mode "I" image's samples can hold, as its file declares it: a TIFF names its
+    bits per sample and whether they are signed (Pillow reads 8-, 16- and 32-bit integer TIFFs into
+    "I"); anything else in "I" (a 16-bit PNG, which older Pillow opened as "I") holds 16 bits."""
+    tags = getattr(image, "tag_v2", None)
+    if image.mode != "I" or tags is None:
+        return 65535
+    bits, sample_format = tags.get(258, (16,)), tags.get(339, (1,))
+    bits = bits[0] if isinstance(bits, tuple) else bits
+    signed = (sample_format[0] if isinstance(sample_format, tuple) else sample_format) == 2
+    return 2 ** (int(bits) - signed) - 1
+
+
+def image_array(image: Image.Image, integer_top: int | None = None) -> np.ndarray:
+    """The decoding rule for every picture the product reads: a PIL image, in any mode and bit depth, as
+    the 8-bit picture a viewer shows: (H, W) uint8 for the `GRAY_MODES`, else (H, W, 3).
+
+    - Samples wider than 8 bits are scaled, never clipped: 16-bit ("I;16*", and "I" from a PNG) by
+      v / 257 rounded, so 0..65535 spans 0..255; "I" from a TIFF by the range it declares (32-bit signed:
+      0..2**31 - 1, negatives black; ``integer_top`` overrides it); float "F" is read as 0..1 (values
+      outside clipped, NaN black).
+    - 1-bit, palette, CMYK, YCbCr, LAB and HSV go through Pillow's own conversions to L or RGB, which
+      scale correctly.
+    - Transparency in any form PNG allows (an alpha channel, a palette's transparent index or tRNS alpha
+      table, a tRNS colour key in gray, 16-bit gray or RGB) becomes white paper: each pixel is composited
+      alpha-over-white, round((c * a + 255 * (255 - a)) / 255), one formula for every mode, so one
+      picture stored any of these ways decodes to the same array.
+    """
+    mode, key = image.mode, image.info.get("transparency")
+    alpha = None
+    if mode in _WIDE_MODES:
+        values = np.asarray(image).astype(np.float64)
+        if mode == "F":
+            level = np.nan_to_num(values, nan=0.0) * 255.0
+        else:
+            top = _integer_top(image) if integer_top is None else integer_top
+            if top > 2**31 - 1:  # unsigned 32-bit samples: Pillow holds them as signed, wrapped
+                values %= 2.0**32
+            level = values * (255.0 / top)
+        if isinstance(key, (int, float)):  # a 16-bit PNG's tRNS: the one gray value that is transparent
+            alpha = np.where(values == key, 0, 255).astype(np.uint8)
+        colour = np.clip(np.rint(level), 0, 255).astype(np.uint8)
+    elif mode in GRAY_MODES:  # 1, L, LA, La
+        if mode == "L" and key is None:
+            return np.asarray(image, dtype=np.uint8)
+        gray_alpha = np.asarray(image.convert("LA"))  # Pillow scales "1" to 0/255, applies L's tRNS key
+        colour, alpha = gray_alpha[..., 0], gray_alpha[..., 1]
+    elif "A" in mode or "a" in mode or key is not None:  # RGBA, RGBa, PA, P or RGB with transparency
+        rgba = np.asarray(image.convert("RGBA"))
+        colour, alpha = rgba[..., :3], rgba[..., 3]
+    else:  # RGB, RGBX, P, CMYK, YCbCr, LAB, HSV
+        return np.asarray(image if mode == "RGB" else image.convert("RGB"), dtype=np.uint8)
+    if alpha is None:
+        return colour
+    # Transparent pixels hold arbitrary colour (often black); show them on white paper.
+    a = alpha.astype(np.uint32)[..., None] if colour.ndim == 3 else alpha.astype(np.uint32)
+    flat = (colour.astype(np.uint32) * a + 255 * (255 - a) + 127) // 255
+    return flat.astype(np.uint8)
+
+
 def decode_image(source: str | Path | BinaryIO, size: int) -> np.ndarray:
     """One image file (a path or a binary file object) as the ``folder`` dataset reads it: a (size, size)
     uint8 array for a gray image, (size, size, 3) for a colour one.
 
-    Transparent pixels become white, then the centred square is cut out and resized (Lanczos). Raises
-    what PIL raises for a file it cannot read (OSError, SyntaxError, ValueError, DecompressionBombError).
-    The Ask D probe reads uploaded images through this too, so they look exactly like training images.
+    Every mode and bit depth decodes by `image_array` (scaled, never clipped; transparent pixels white),
+    then the centred square is cut out and resized (Lanczos). Raises what PIL raises for a file it cannot
+    read (OSError, SyntaxError, ValueError, DecompressionBombError). The Ask D probe reads uploaded
+    images through this too, so they look exactly like training images.
     """
     from PIL import Image, ImageOps
 
-    gray_modes = {"1", "L", "LA", "I", "I;16", "F"}
     with Image.open(source) as image:
         image.draft(image.mode, (size, size))  # JPEG: decode at a reduced scale, much faster
-        image = ImageOps.exif_transpose(image)
-        gray = image.mode in gray_modes
-        if "A" in image.mode or (image.mode == "P" and "transparency" in image.info):
-            # Transparent pixels hold arbitrary colour (often black); show them as white paper.
-            backdrop = Image.new("RGBA", image.size, (255, 255, 255, 255))
-            image = Image.alpha_composite(backdrop, image.convert("RGBA"))
-        image = image.convert("L" if gray else "RGB")
+        integer_top = _integer_top(image)  # read from the file's tags, which exif_transpose's copy drops
+        image = Image.fromarray(image_array(ImageOps.exif_transpose(image), integer_top))
         # Crop first, then resize: resizing with a crop box (ImageOps.fit) lets the filter reach past
         # the box and bleed cropped-off pixels into the edges.
         width, height = image.size
@@ -435,6 +510,20 @@ def decode_image(source: str | Path | BinaryIO, size: int) -> np.ndarray:
         image = image.crop((left, top, left + side, top + side))
         image = image.resize((size, size), Image.Resampling.LANCZOS)
         return np.asarray(image, dtype=np.uint8)
+
+
+def image_files(root: Path) -> list[Path]:
+    """The files under ``root`` whose names end in one of `IMAGE_EXTENSIONS`, sorted by path, without
+    any whose path below ``root`` has a hidden part (`is_hidden_name`): hidden folders are not entered.
+    ``root`` itself may lie in a hidden folder (the dashboard's uploads live in ``.uploads``)."""
+    files = []
+    for folder, subfolders, names in os.walk(root):
+        subfolders[:] = [name for name in subfolders if not is_hidden_name(name)]
+        for name in names:
+            path = Path(folder, name)
+            if not is_hidden_name(name) and path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file():
+                files.append(path)
+    return sorted(files)
 
 
 def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
@@ -446,7 +535,7 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
         raise DataError(f"image folder {root} not found; need a folder of images ({kinds})")
     if not root.is_dir():
         raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file())
+    files = image_files(root)
     if len(files) > MAX_FOLDER_IMAGES:
         raise DataError(
             f"image folder {root} has {len(files)} images; at most {MAX_FOLDER_IMAGES} are allowed "
@@ -472,11 +561,15 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
     else:
         raw = torch.from_numpy(np.stack(arrays)).unsqueeze(1)
 
-    # Images sorted into two or more top-level subfolders are classes; anything else has no labels.
-    parts = [path.relative_to(root).parts for path in kept]
-    top = [part[0] if len(part) > 1 else None for part in parts]
+    # Classes: images sorted into two or more subfolders, every image inside one of them. One folder
+    # wrapping them all is looked through (a ZIP made by "Compress" wraps the folder so), so a folder
+    # and its ZIP, wrapped or not, give the same labels; anything else has no labels.
+    folders = [path.relative_to(root).parts[:-1] for path in kept]
+    while all(folders) and len({parts[0] for parts in folders}) == 1:
+        folders = [parts[1:] for parts in folders]
     labels = None
-    if None not in top and len(set(top)) >= 2:
+    if all(folders):
+        top = [parts[0] for parts in folders]
         class_index = {name: i for i, name in enumerate(sorted(set(top)))}
         labels = torch.tensor([class_index[name] for name in top], dtype=torch.int64)
     return _image_source("folder", raw, 255.0, labels, cfg, device, skipped_files=len(files) - len(kept))

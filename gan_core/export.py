@@ -8,6 +8,7 @@
 - `save_points_upload` / `extract_images_zip`: a CSV of 2D points or a ZIP of images from the browser,
   written under an uploads folder. The ZIP is checked entry by entry: no absolute paths or ``..``, no
   symlinks, only image files, and caps on entry count and uncompressed size (decompression bombs).
+  Hidden files and folders and ``__MACOSX`` are left out, as the ``folder`` loader leaves them out.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from gan_core.data import IMAGE_EXTENSIONS
+from gan_core.data import IMAGE_EXTENSIONS, is_hidden_name
 from gan_core.rundir import RunDir
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -118,7 +119,8 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
                 raise UploadError(
                     f"{name}: entry {m.filename!r} is compressed {m.file_size // m.compress_size}x; refused"
                 )
-            if Path(parts[-1]).suffix.lower() in IMAGE_EXTENSIONS and not parts[-1].startswith("."):
+            # Hidden files and folders (and macOS's __MACOSX) are not data, as for a folder given by path
+            if Path(parts[-1]).suffix.lower() in IMAGE_EXTENSIONS and not any(map(is_hidden_name, parts)):
                 images.append((m, parts))
         if not images:
             raise UploadError(f"{name}: no images ({', '.join(IMAGE_EXTENSIONS)}) inside")
