@@ -13,7 +13,7 @@ import time
 import streamlit as st
 
 from gan_core import charts
-from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig, split_changes
+from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig, split_changes
 from gan_core.data import DataError, load_data
 from gan_core.evaluation import coverage_total
 from gan_core.flags import FLAGS
@@ -22,7 +22,7 @@ from gan_core.registry import RegistryError, RunView
 from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
-from ui.common import download_buttons, registry, resume_run, runs_root, watch, watched_view
+from ui.common import download_buttons, literal, registry, resume_run, runs_root, watch, watched_view
 from ui.sidebar import config_form, load_into_form
 
 REFRESH_SECONDS = 1.0
@@ -49,7 +49,7 @@ def start_run(cfg: GANConfig) -> None:
         data = load_data(cfg, device)  # errors here leave no run folder behind
         runner = registry().start(cfg, data=data)
     except (DataError, RegistryError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", str(exc))
+        st.session_state["_flash"] = ("error", literal(exc))
         return
     watch(runner.run_id)
     st.session_state["_rate"] = []
@@ -74,7 +74,7 @@ def command(view: RunView, action: str, *args) -> None:
     try:
         getattr(runner, action)(*args)
     except (RunnerError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", str(exc))
+        st.session_state["_flash"] = ("error", literal(exc))
         return
     if not runner.wait_until(done, timeout=ACK_SECONDS):
         st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
@@ -128,7 +128,10 @@ def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
     try:
         load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)))
     except ConfigError as exc:  # a run folder edited by hand
-        st.session_state["_flash"] = ("error", f"Cannot load the settings of {view.run_id}: {exc}")
+        st.session_state["_flash"] = (
+            "error",
+            f"Cannot load the settings of {literal(view.run_id)}: {literal(exc)}",
+        )
 
 
 def apply_changes(view: RunView, changes: dict) -> None:
@@ -139,7 +142,7 @@ def apply_changes(view: RunView, changes: dict) -> None:
             "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
         )
     except (RunnerError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", str(exc))
+        st.session_state["_flash"] = ("error", literal(exc))
 
 
 # ---------------------------------------------------------------------------------------------- sidebar
@@ -148,7 +151,7 @@ with st.sidebar:
     st.header("Hyperparameters")
     form_cfg, form_error = config_form(runs_root() / ".uploads")
     if form_error:
-        st.error(form_error)
+        st.error(literal(form_error))
 
 # A preset button (sidebar or Guide) loads its config into the form and asks for a start in one click.
 if st.session_state.pop("_autostart", False) and form_cfg is not None and not form_error:
@@ -184,6 +187,12 @@ controls.button(
 form_changes, form_fixed = {}, []  # how the sidebar differs from a run that has ended or is only on disk
 if view is not None and not live and form_cfg is not None and not form_error:
     form_changes, form_fixed = split_changes(form_cfg, view.cfg, view.hparams)
+    # Where it trains is the sidebar's to choose when a run continues (CONTINUE_FIELDS): a run trained
+    # on a GPU goes on on this machine's CPU.
+    for name in CONTINUE_FIELDS:
+        if name in form_fixed:
+            form_fixed.remove(name)
+            form_changes[name] = getattr(form_cfg, name)
 resumable, resume_changes, resume_note = resume_plan(view, form_changes, form_fixed)
 controls.button(
     "Resume",
@@ -277,14 +286,19 @@ def status_line(view: RunView) -> None:
     cfg = view.cfg
     text = f"**Status:** `{view.status}` · run `{view.run_id}` · {cfg.dataset} · {cfg.model} · {cfg.loss}"
     if view.device:
-        text += f" · on {view.device}"
+        text += f" · on {literal(view.device)}"
     if not view.live:
         text += " · read-only"
     st.markdown(text)
     if view.status == "failed":
-        st.error(f"The run failed: {view.error}")
+        st.error(f"The run failed: {literal(view.error)}")
+    for problem in view.problems:  # what its files had wrong: shown without it
+        st.warning(literal(problem), icon="⚠️")
     for name in view.flags:
-        info = FLAGS[name]
+        info = FLAGS.get(name)
+        if info is None:  # a flag of another version, from status.json: named, as text
+            st.info(f"Flag {literal(name)}: not one this version knows.")
+            continue
         show = st.success if info.healthy else st.warning
         show(
             f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}",
@@ -328,7 +342,11 @@ def sample_panel(view: RunView) -> None:
         else steps[-1]
     )
     st.session_state["snap_follow"] = chosen == steps[-1]
-    found = view.snapshot(chosen)
+    try:
+        found = view.snapshot(chosen)
+    except RunDirError as exc:  # a damaged file: that step cannot be shown, the others can
+        st.warning(f"Snapshot unreadable: {literal(exc)}")
+        return
     if found is None:
         return
     step, snap = found
@@ -339,12 +357,14 @@ def sample_panel(view: RunView) -> None:
             charts.image_grid_figure(snap["grid"], title=f"G(z), fixed noise, step {step}"),
             key="chart_samples",
         )
-        if real is not None:
+        if real is not None and "grid" in real:
             right.plotly_chart(charts.image_grid_figure(real["grid"], title="real"), key="chart_real")
+    elif "bounds" not in snap:
+        st.warning(f"Snapshot unreadable: the one at step {step} has no bounds (the window it was drawn in).")
     else:
         arrows = st.toggle("G's gradient arrows", key="show_arrows", value=False)
         fig = charts.points_figure(
-            real["points"] if real is not None else snap["points"][:0],
+            real["points"] if real is not None and "points" in real else snap["points"][:0],
             snap["points"],
             bounds=tuple(float(v) for v in snap["bounds"]),
             heatmap=snap.get("heatmap"),

@@ -26,12 +26,12 @@ import numpy as np
 import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
-from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, _read_points_csv, load_data
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
-from gan_core.runner import Runner, RunnerError
+from gan_core.runner import Runner, RunnerError, continue_device
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
 MAX_SAMPLES = 100_000
@@ -80,7 +80,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="continue the stopped or interrupted run in folder DIR from its latest checkpoint (its "
-        "config is kept: flags may change only " + ", ".join(MUTABLE_FIELDS) + ")",
+        "config is kept: flags may change only " + ", ".join(MUTABLE_FIELDS + CONTINUE_FIELDS) + "; "
+        "--device is auto unless given, whatever device the run trained on)",
     )
     continued.add_argument(
         "--rewind",
@@ -253,7 +254,9 @@ def continued_runner(args: argparse.Namespace) -> Runner:
     names = {f.name for f in dataclasses.fields(GANConfig)}
     changes = {k: v for k, v in vars(args).items() if k in names}
     cfg = run_dir.read_config()
-    data = load_data(cfg, resolve_device(cfg.device))  # before anything is written: bad data changes nothing
+    # Where it trains now (auto unless --device), not where it trained before: before anything is written,
+    # so that bad data or an unavailable device changes nothing.
+    data = load_data(cfg, resolve_device(continue_device(changes)))
     try:
         if option == "--resume":
             return Runner.reopen(run_dir, changes, data=data)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import html
 import io
 import math
 import numbers
@@ -309,7 +310,10 @@ def _short_label(kind: str, detail: str) -> str:
         label = f"{name} {rest.rpartition('->')[2].strip()}"
     else:
         label = name
-    return label if len(label) <= 32 else label[:31] + "…"
+    label = label if len(label) <= 32 else label[:31] + "…"
+    # Plotly renders a subset of HTML in text (links, <b>, <br>); a label comes from events.csv, a file
+    # anyone may have written: escaped, it shows as written (plotly turns the entities back into text).
+    return html.escape(label)
 
 
 def event_markers(events: Events) -> list[tuple[float, str, str]]:

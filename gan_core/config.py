@@ -42,6 +42,11 @@ MUTABLE_FIELDS = (
     "checkpoint_every",
 )
 
+DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # what a menu offers; cuda:N is allowed too
+# Fields a run may take anew when it continues (resume, rewind) but not while it trains: where a run trains
+# is not part of what the run is, so a run trained on a GPU goes on on a CPU and the reverse.
+CONTINUE_FIELDS = ("device",)
+
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 
 

@@ -235,10 +235,14 @@ def fit_bounds(bounds: Sequence[float], points: np.ndarray, margin: float = 0.05
 
 
 def view_bounds(run_dir: RunDir, cfg: GANConfig) -> tuple[float, float, float, float]:
-    """The 2D window the run's own snapshots use: from its newest saved snapshot, else from its data."""
+    """The 2D window the run's own snapshots use: from its newest readable saved snapshot, else from its
+    data."""
     for _, path in reversed(run_dir.snapshot_steps()):
         if path.suffix == ".npz":
-            snap = run_dir.load_snapshot(path)
+            try:
+                snap = run_dir.load_snapshot(path)
+            except RunDirError:  # a damaged file: an older snapshot has the same window
+                continue
             if "bounds" in snap:
                 return tuple(float(v) for v in snap["bounds"])
     bounds = load_data(cfg).bounds

@@ -9,6 +9,10 @@ disk (opened read-only), so pages never care which it is.
 starts a new run from any kept checkpoint of another, which records its ``parent`` and ``parent_step``
 and leaves the parent untouched. A run whose folder says running or paused, with no runner in this
 server and no other live process training it (a server killed mid-run), is reported as ``interrupted``.
+
+One bad folder never takes a listing down: `RunRegistry.summaries` lists a folder that cannot be read
+as ``unreadable`` with its reason, `RunRegistry.view` refuses it with one `RunDirError`, and what is
+wrong inside a readable one (a field of the wrong type, a text cell) is in `RunView.problems`.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import contextlib
 import shutil
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,12 +30,15 @@ import numpy as np
 from gan_core.config import GANConfig
 from gan_core.data import DataSource
 from gan_core.rundir import (
+    LOCK_NAME,
+    RunBusyError,
     RunDir,
     RunDirError,
+    RunLock,
+    UnreadableRun,
     current_events,
     inside,
-    list_runs,
-    trained_elsewhere,
+    scan_runs,
     validate_run_id,
 )
 from gan_core.runner import ENDED, Runner, RunnerError
@@ -60,6 +67,9 @@ class RunView:
     _disk_status: dict | None = None
     _snapshot_paths: dict[int, Path] | None = None
     _events: list[dict[str, Any]] | None = None
+    # What its files had wrong (a field of the wrong type, a text cell, ...), one line each naming the
+    # file and the field: the run is shown without it, and a page shows these beside it.
+    problems: list[str] = field(default_factory=list)
 
     @property
     def live(self) -> bool:
@@ -69,7 +79,8 @@ class RunView:
     def status(self) -> str:
         if self.runner is not None:
             return self.runner.status
-        return disk_status(self._disk_status or {})
+        status = self._disk_status or {}
+        return disk_status(status, self.run_dir.in_use(status))  # probed each time: a writer may die
 
     @property
     def parent(self) -> str | None:
@@ -132,12 +143,19 @@ class RunView:
                 try:
                     value = type(values[name])(change.rpartition(" -> ")[2])
                     self.cfg.replace(**{name: value})
-                except ValueError:  # ConfigError is one
+                except (ValueError, OverflowError):  # ConfigError is a ValueError
                     continue
                 values[name] = value
+        # The metrics columns of the last row; a value the config would refuse (inf, out of range: a
+        # hand-edited metrics.csv) is skipped alike.
         for k in values:
             if k in latest and latest[k] == latest[k]:
-                values[k] = type(values[k])(latest[k])
+                try:
+                    value = type(values[k])(latest[k])
+                    self.cfg.replace(**{k: value})
+                except (ValueError, OverflowError):
+                    continue
+                values[k] = value
         return values
 
     def snapshot_steps(self) -> list[int]:
@@ -151,7 +169,8 @@ class RunView:
         return min(steps, key=lambda s: (abs(s - step), s)) if steps else None
 
     def snapshot(self, step: int | None = None) -> tuple[int, dict[str, np.ndarray]] | None:
-        """The snapshot at the latest saved step <= ``step`` (the newest when None)."""
+        """The snapshot at the latest saved step <= ``step`` (the newest when None); `RunDirError` naming
+        the file if that one cannot be read."""
         if self.runner is not None:
             snaps = list(self.runner.snapshots)
             chosen = [s for s in snaps if step is None or s[0] <= step] or snaps[:1]
@@ -287,129 +306,174 @@ class RunRegistry:
 
     # ------------------------------------------------------------------ every run
     def view(self, run_id: str) -> RunView:
-        """A live run, or a run folder opened read-only (cached until its metrics.csv changes)."""
+        """A live run, or a run folder opened read-only (cached until its metrics.csv, status.json or
+        events.csv changes). A folder that cannot be read is one `RunDirError` that says why; what is
+        wrong inside a readable one is in `RunView.problems`."""
         validate_run_id(run_id)
         runner = self.runner(run_id)
         if runner is not None:
             return RunView(run_id, runner.cfg, runner.run_dir, runner.store, runner)
         run_dir = RunDir.open(self.runs_root, run_id)
-        metrics = run_dir.path / "metrics.csv"
-        stamp = max(
-            (p.stat().st_mtime for p in (metrics, run_dir.path / "status.json") if p.exists()), default=0.0
-        )
+        stamp = tuple(_mtime(run_dir.path / name) for name in ("metrics.csv", "status.json", "events.csv"))
         with self._lock:
             cached = self._disk_cache.get(run_id)
         if cached and cached[0] == stamp:
             return cached[1]
-        view = self._load(run_dir)
+        try:
+            view = self._load(run_dir)
+        except OSError as exc:  # a file gone or unreadable while it was read (permissions, a lost mount)
+            where = Path(exc.filename).name if exc.filename else "its folder"
+            raise RunDirError(
+                f"run {run_id!r}: {where} cannot be read ({exc.strerror or type(exc).__name__})"
+            ) from None
         with self._lock:
             self._disk_cache[run_id] = (stamp, view)
         return view
 
     def _load(self, run_dir: RunDir) -> RunView:
         cfg = run_dir.read_config()
+        status, problems = run_dir.read_status_checked()
         store = MetricStore(RECORD_COLUMNS)
-        frame = run_dir.read_metrics()
+        frame, found = run_dir.read_metrics_checked(RECORD_COLUMNS)
+        problems += found
         if len(frame):
-            missing = [c for c in RECORD_COLUMNS if c not in frame.columns]
-            if missing:
-                raise RunDirError(f"run {run_dir.run_id!r}: metrics.csv lacks columns {', '.join(missing)}")
             store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
-        events = current_events(run_dir.read_events().to_dict("records"))
+        events, found = run_dir.read_events_checked()
+        problems += found
         return RunView(
             run_dir.run_id,
             cfg,
             run_dir,
             store,
             None,
-            _disk_status=run_dir.read_status(),
+            _disk_status=status,
             _snapshot_paths=dict(run_dir.snapshot_steps()),
-            _events=events,
+            _events=current_events(events.to_dict("records")),
+            problems=problems,
         )
 
     def summaries(self, unreadable: bool = False) -> list[dict[str, Any]]:
-        """One row per run folder, newest first: id, status, data, model, loss, steps, created, size.
+        """One row per run folder, newest first: id, status, data, model, loss, steps, created, size,
+        and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), "; "-joined.
 
-        A folder whose config.json cannot be read is left out, or with ``unreadable`` listed with status
-        ``unreadable`` and the reason as its error (so that the Runs page can show and delete it)."""
+        A folder that cannot be read (its config.json, or one never read: a symlink, see
+        `scan_runs`) is left out, or with ``unreadable`` listed with status ``unreadable`` and the
+        reason as its error (so that the Runs page can show and delete it). Never raises for a folder."""
         rows = []
-        for run_dir in list_runs(self.runs_root):
-            status = run_dir.read_status()
-            runner = self.runner(run_dir.run_id)
-            try:
-                cfg = run_dir.read_config()
-            except RunDirError as exc:
+        for run in scan_runs(self.runs_root):
+            if isinstance(run, UnreadableRun):
                 if unreadable:
-                    rows.append(_unreadable_row(run_dir, status, str(exc)))
+                    rows.append(_unreadable_row(run.run_id, None, {}, f"run {run.run_id!r} {run.reason}"))
                 continue
-            state = runner.status if runner else disk_status(status)
-            rows.append(
-                {
-                    "run_id": run_dir.run_id,
-                    "status": state,
-                    "dataset": cfg.dataset,
-                    "model": cfg.model,
-                    "loss": cfg.loss,
-                    "step": runner.current_step if runner else int(status.get("step", 0)),
-                    "steps": cfg.steps,
-                    "created": status.get("created", ""),
-                    "flags": ", ".join(
-                        sorted(runner.monitor.active) if runner else status.get("flags") or []
-                    ),
-                    "flags_raised": ", ".join(
-                        sorted(runner.monitor.raised) if runner else status.get("flags_raised") or []
-                    ),
-                    "error": (runner.error if runner else status.get("error")) or "",
-                    "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
-                    "parent": status.get("parent") or "",
-                    "parent_step": status.get("parent_step"),
-                }
-            )
+            try:
+                rows.append(self._summary(run))
+            except Exception as exc:  # whatever a damaged folder throws, the listing of the others goes on
+                if unreadable:
+                    error = str(exc) if isinstance(exc, RunDirError) else f"cannot be read ({exc!r})"
+                    rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
         return rows
 
+    def _summary(self, run_dir: RunDir) -> dict[str, Any]:
+        status, problems = run_dir.read_status_checked()
+        runner = self.runner(run_dir.run_id)
+        cfg = run_dir.read_config()
+        state = runner.status if runner else disk_status(status, run_dir.in_use(status))
+        return {
+            "run_id": run_dir.run_id,
+            "status": state,
+            "dataset": cfg.dataset,
+            "model": cfg.model,
+            "loss": cfg.loss,
+            "step": runner.current_step if runner else status.get("step", 0),
+            "steps": cfg.steps,
+            "created": status.get("created") or "",
+            "flags": ", ".join(sorted(runner.monitor.active) if runner else status.get("flags", [])),
+            "flags_raised": ", ".join(
+                sorted(runner.monitor.raised) if runner else status.get("flags_raised", [])
+            ),
+            "error": (runner.error if runner else status.get("error")) or "",
+            "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
+            "parent": status.get("parent") or "",
+            "parent_step": status.get("parent_step"),
+            "problems": "; ".join(problems),
+        }
+
     def delete(self, run_id: str) -> None:
-        """Remove a run folder; refused while its run trains."""
+        """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it
+        is) while its run trains here or while any other writer holds it (`RunLock`: a CLI run, another
+        server on the same runs folder); the claim is held while the files go, so no writer can start on a
+        half-deleted folder. A run folder that is a symlink loses only the link, never what it points to."""
         validate_run_id(run_id)
         runner = self.runner(run_id)
         if runner is not None and runner.status not in ENDED:
             raise RegistryError(f"run {run_id!r} is {runner.status}: stop it before deleting")
-        path = inside(self.runs_root, self.runs_root / run_id)
-        if not (path / "config.json").is_file():
-            raise RegistryError(f"no run {run_id!r} in {self.runs_root}")
-        shutil.rmtree(path)
+        link = self.runs_root / run_id
+        if link.is_symlink():
+            link.unlink()
+        else:
+            path = inside(self.runs_root, link)
+            if not path.is_dir():
+                raise RegistryError(f"no run {run_id!r} in {self.runs_root}")
+            planted = path / LOCK_NAME
+            if planted.is_symlink():  # never a writer's: claiming through it would write where it points
+                planted.unlink()
+            try:
+                claim = RunLock.acquire(path, run_id, "deleting it")
+            except RunBusyError as exc:
+                raise RegistryError(f"cannot delete: {exc}") from None
+            try:
+                shutil.rmtree(path)
+            finally:
+                claim.release()
         with self._lock:
             self._runners.pop(run_id, None)
             self._disk_cache.pop(run_id, None)
 
 
-def disk_status(status: dict[str, Any]) -> str:
+def disk_status(status: dict[str, Any], in_use: bool) -> str:
     """A run's status as status.json tells it to a server that has no runner for it: ``interrupted`` if
-    it says running, paused or idle and no other live process trains it (it was cut off)."""
+    it says running, paused or idle and no writer holds the folder (`RunDir.in_use`): it was cut off (a
+    kill, a crash, a full disk that kept even status.json from being written)."""
     state = status.get("status", "unknown")
-    if state in ("running", "paused", "idle") and not trained_elsewhere(status):
+    if state in ("running", "paused", "idle") and not in_use:
         return "interrupted"
     return state
 
 
 def folder_bytes(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file() and not p.is_symlink())
+    """The bytes of the files under ``path``; symlinks are not followed, files gone meanwhile skipped."""
+    total = 0
+    for p in path.rglob("*"):
+        with contextlib.suppress(OSError):
+            if not p.is_symlink() and p.is_file():
+                total += p.stat().st_size
+    return total
 
 
-def _unreadable_row(run_dir: RunDir, status: dict[str, Any], error: str) -> dict[str, Any]:
-    """A summaries() row for a run folder whose config cannot be read."""
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], error: str) -> dict[str, Any]:
+    """A summaries() row for a run folder that cannot be read (``path`` None: one never read, not even
+    for its size). ``status`` is a checked one (`RunDir.read_status`)."""
     return {
-        "run_id": run_dir.run_id,
+        "run_id": run_id,
         "status": "unreadable",
         "dataset": "",
         "model": "",
         "loss": "",
-        "step": status["step"] if isinstance(status.get("step"), int) else 0,
+        "step": status.get("step", 0),
         "steps": 0,
-        "created": str(status.get("created", "")),
+        "created": status.get("created") or "",
         "flags": "",
         "flags_raised": "",
         "error": error,
-        "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
-        "parent": str(status.get("parent") or ""),
+        "size_mb": round(folder_bytes(path) / 1e6, 2) if path is not None else 0.0,
+        "parent": status.get("parent") or "",
         "parent_step": None,
+        "problems": "",
     }

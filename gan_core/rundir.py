@@ -20,13 +20,22 @@ in one ``write`` call on an unbuffered file (Python's buffered writer may flush 
 buffer fills), and every reader drops a final line without its newline, should one ever be torn. Each
 metric row is written as its step ends, so a kill loses no step that was trained.
 
-Run ids are validated (letters, digits, ``.``, ``_``, ``-``; no ``..``), and every path is resolved and
-checked to lie inside the runs root before anything is written.
+Run ids are validated (ASCII letters, digits, ``.``, ``_``, ``-``; no ``..``), and every path is resolved
+and checked to lie inside the runs root before anything is written.
+
+Readers forgive and say what they forgave (see "readers" below): a wrong-typed field, a text cell, an
+extra field or a torn tail is one "problem" line naming the file and the field, shown beside that run; a
+file that cannot be read at all is a `RunDirError` naming it; a run folder that is a symlink, or whose
+files lead out of the runs folder, is never read (`unsafe_reason`, `scan_runs`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import csv
 import datetime as dt
+import errno
+import fcntl
 import io
 import json
 import math
@@ -35,8 +44,13 @@ import pickle
 import re
 import secrets
 import shutil
+import socket
+import sys
+import time
+import weakref
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +61,16 @@ import torch
 from gan_core.config import ConfigError, GANConfig
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
-RUN_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# Used with fullmatch only: ``match`` with ``$`` also accepts a trailing newline ("abc\n").
+RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 EVENT_COLUMNS = ("step", "time", "kind", "detail")
-_SNAPSHOT_RE = re.compile(r"^step_(\d+)\.(png|npz)$")
-_CHECKPOINT_RE = re.compile(r"^step_(\d+)\.pt$")
+_SNAPSHOT_RE = re.compile(r"step_(\d+)\.(png|npz)")
+_CHECKPOINT_RE = re.compile(r"step_(\d+)\.pt")
 # Event kinds after which the events of a discarded stretch (steps beyond the one resumed from) are
 # no longer part of the run's history; see `current_events`.
 REWIND_EVENTS = ("resume", "branch")
+LOCK_NAME = ".lock"  # the file a writer's claim (`RunLock`) is taken on
+CLAIM_WAIT_SECONDS = 1.0
 
 
 class RunDirError(ValueError):
@@ -65,9 +82,9 @@ def now_iso() -> str:
 
 
 def validate_run_id(run_id: str) -> str:
-    if not isinstance(run_id, str) or not RUN_ID_RE.match(run_id) or ".." in run_id:
+    if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
         raise RunDirError(
-            f"run id {run_id!r} is invalid: use 1-100 letters, digits, '.', '_' or '-', "
+            f"run id {run_id!r} is invalid: use 1-100 ASCII letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, without '..' or slashes"
         )
     return run_id
@@ -80,7 +97,10 @@ def new_run_id(cfg: GANConfig) -> str:
 
 def inside(root: Path, path: Path) -> Path:
     """``path`` resolved, or RunDirError if it is not inside ``root`` (symlinks followed)."""
-    root_r, path_r = Path(root).resolve(), Path(path).resolve()
+    try:
+        root_r, path_r = Path(root).resolve(), Path(path).resolve()
+    except (OSError, RuntimeError) as exc:  # a loop of symlinks (RuntimeError before Python 3.13)
+        raise RunDirError(f"path {str(path)!r} cannot be resolved ({exc})") from None
     if path_r != root_r and root_r not in path_r.parents:
         raise RunDirError(f"path {str(path)!r} is outside the runs folder {str(root_r)!r}")
     return path_r
@@ -113,12 +133,43 @@ def _write_all(fd: int, data: bytes) -> None:
         view = view[os.write(fd, view) :]
 
 
-def _append_lines(path: Path, data: bytes) -> None:
-    """Append whole lines to ``path`` in one write call (O_APPEND: at the end even if another writer
-    has appended meanwhile)."""
-    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+def repair_tail(fd: int) -> int:
+    """Cut a torn last line (no newline at the end: a kill or a full disk mid-write) off the file open
+    as ``fd``, so that the next append starts a line of its own; returns the file's length after."""
+    size = os.fstat(fd).st_size
+    end = size
+    while end > 0:  # back from the end, a block at a time, to the last newline
+        start = max(0, end - 65536)
+        block = os.pread(fd, end - start, start)
+        newline = block.rfind(b"\n")
+        if newline >= 0:
+            end = start + newline + 1
+            break
+        end = start
+    if end != size:
+        os.ftruncate(fd, end)
+    return end
+
+
+def append_whole(fd: int, data: bytes, size: int) -> int:
+    """Append ``data`` (whole lines) to the file open as ``fd`` (O_APPEND) whose length is ``size``, and
+    return the new length. If the write fails part way (ENOSPC, EFBIG: the kernel wrote what fitted),
+    the file is cut back to ``size`` before the error goes on, so no torn line stays behind."""
     try:
         _write_all(fd, data)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
+        raise
+    return size + len(data)
+
+
+def _append_lines(path: Path, data: bytes) -> None:
+    """Append whole lines to ``path`` (O_APPEND), after cutting off a torn last line; a write that fails
+    half way is cut back off (`append_whole`)."""
+    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    try:
+        append_whole(fd, data, repair_tail(fd))
     finally:
         os.close(fd)
 
@@ -215,14 +266,196 @@ def trained_elsewhere(status: dict[str, Any]) -> bool:
     return True
 
 
+class RunBusyError(RunDirError):
+    """The run folder is claimed by another writer (another process, or another runner in this one)."""
+
+
+def _describe_holder(info: dict[str, Any]) -> str:
+    """``info`` from a lock file, as a reader wants it: who, where, doing what, since when."""
+    pid = info.get("pid")
+    if not isinstance(pid, int):
+        return "another process"
+    who = "this process" if pid == os.getpid() and info.get("host") == socket.gethostname() else "process"
+    text = f"{who} {pid}"
+    if isinstance(info.get("host"), str):
+        text += f" on {info['host']}"
+    if isinstance(info.get("purpose"), str):
+        text += f", {info['purpose']}"
+    if isinstance(info.get("since"), str):
+        text += f" since {info['since']}"
+    if isinstance(info.get("command"), str) and info["command"]:
+        text += f" ({info['command'][:120]})"
+    return text
+
+
+class RunLock:
+    """An exclusive claim on one run folder: ``fcntl.flock`` on its ``.lock`` file.
+
+    Every writer of a run folder (a new run, a resume, a rewind's new folder, a delete) takes the claim
+    before it writes anything and keeps it until it is done. The lock belongs to the open file, so the
+    kernel drops it when the process ends in any way (kill -9 included): a claim is never stale. Two
+    claims of one folder never both succeed, whether they come from two processes or two threads of one
+    (each claim opens the file anew). The holder writes who it is (pid, host, purpose, command line)
+    into the file, so a refused claimant can name it.
+
+    POSIX only (Linux, macOS): ``fcntl`` is not on Windows.
+    """
+
+    def __init__(self, fd: int, path: Path):
+        self._fd: int | None = fd
+        self.path = path
+        # Closing the descriptor releases the lock: also when the holder is dropped without `release`.
+        self._finalizer = weakref.finalize(self, os.close, fd)
+
+    @classmethod
+    def acquire(cls, folder: Path, run_id: str, purpose: str, wait: float = CLAIM_WAIT_SECONDS) -> RunLock:
+        """Claim ``folder``, or `RunBusyError` naming the holder if another writer has it.
+
+        A reader that probes the lock (`lock_holder`) holds it shared for microseconds; the claim retries
+        for up to ``wait`` seconds so that a probe never makes it fail."""
+        path = folder / LOCK_NAME
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                # O_NOFOLLOW: a .lock planted as a symlink must not make a claim write to the file it names.
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as exc:  # the folder is gone, or .lock is a symlink (ELOOP) or unwritable
+                reason = "its .lock is a symlink" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+                raise RunDirError(f"run {run_id!r} cannot be claimed for writing: {reason}") from None
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if time.monotonic() < deadline:
+                    time.sleep(0.01)  # a poll: flock has no timed wait
+                    continue
+                held = lock_holder(folder)
+                who = _describe_holder(held) if held else "another process"
+                raise RunBusyError(
+                    f"run {run_id!r} is in use by {who}; allowed: one writer at a time (stop it there "
+                    "first, or wait until it ends)"
+                ) from None
+            # The lock file may have been removed (a delete) between open and flock: then this lock guards
+            # nothing. Only the file still at the path counts.
+            try:
+                same = os.fstat(fd).st_ino == os.lstat(path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+            if not folder.is_dir():
+                raise RunDirError(f"run {run_id!r} no longer exists (deleted meanwhile)")
+        lock = cls(fd, path)
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "purpose": purpose,
+            "since": now_iso(),
+            "command": " ".join(sys.argv)[:300],
+        }
+        data = (json.dumps(info) + "\n").encode("utf-8")
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, data, 0)
+        return lock
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+    def release(self) -> None:
+        """Give the claim up (idempotent). The file stays, emptied (removing it would race a new
+        claimant): a claim that came to nothing leaves the folder as it found it."""
+        if self._fd is not None:
+            fd, self._fd = self._fd, None
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)
+            self._finalizer()  # closes the descriptor, which drops the lock
+
+
+def lock_holder(folder: Path) -> dict[str, Any] | None:
+    """Who holds ``folder``'s claim (the holder's info, ``{}`` if it wrote none yet), or None if nobody
+    does. Takes the lock shared for an instant and never creates the file; a folder without a lock file
+    (never claimed by this version) is not held."""
+    try:
+        fd = os.open(folder / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            try:
+                info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+                info = {}
+            return info if isinstance(info, dict) else {}
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
 class RunDir:
-    """One run's folder; create with `RunDir.create` or open an existing one with `RunDir.open`."""
+    """One run's folder; create with `RunDir.create` or open an existing one with `RunDir.open`.
+
+    Reading needs nothing; writing needs the folder's claim (`claim`, a `RunLock`), which `create` takes
+    for the folder it makes. Every write names the file and the cause when it fails (a full disk), and
+    leaves no partial line in an append-only file."""
 
     def __init__(self, path: Path, root: Path):
         self.root = Path(root).resolve()
         self.path = inside(self.root, path)
         self.run_id = self.path.name
         self._metrics_fd: int | None = None
+        self._metrics_size = 0  # metrics.csv's length after the last whole row: a failed write goes back
+        self._lock: RunLock | None = None
+
+    # ------------------------------------------------------------------ the writer's claim
+    def claim(self, purpose: str, wait: float = CLAIM_WAIT_SECONDS) -> RunDir:
+        """Take the folder's claim (`RunLock`) for writing; `RunBusyError` names the holder if another
+        writer has it. Returns self. A claim this object already holds is kept."""
+        if self._lock is None or not self._lock.held:
+            self._lock = RunLock.acquire(self.path, self.run_id, purpose, wait)
+        return self
+
+    @property
+    def claimed(self) -> bool:
+        """True while this object holds the folder's claim."""
+        return self._lock is not None and self._lock.held
+
+    def release(self) -> None:
+        """Close metrics.csv and give the claim up (idempotent)."""
+        try:
+            self.close()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def holder(self) -> dict[str, Any] | None:
+        """Who holds the folder's claim now, or None (see `lock_holder`)."""
+        return lock_holder(self.path)
+
+    def in_use(self, status: dict[str, Any] | None = None) -> bool:
+        """True while a writer holds the folder (its claim is taken). A folder never claimed (written by
+        an earlier version, which recorded only its pid) is in use while that process lives."""
+        if self.holder() is not None:
+            return True
+        if (self.path / LOCK_NAME).exists():
+            return False
+        return trained_elsewhere(self.read_status() if status is None else status)
+
+    @contextlib.contextmanager
+    def _writing(self, name: str):
+        """Around every write: the claim must be held, and an OSError (a full disk, a lost mount) becomes
+        one `RunDirError` naming the run, the file and the cause."""
+        if not self.claimed:
+            raise RunDirError(f"run {self.run_id!r}: {name} written without the folder's claim (a bug)")
+        try:
+            yield
+        except OSError as exc:
+            cause = exc.strerror or str(exc) or type(exc).__name__
+            raise RunDirError(f"run {self.run_id!r}: cannot write {name}: {cause}") from exc
 
     # ------------------------------------------------------------------ creation and lookup
     @classmethod
@@ -241,18 +474,27 @@ class RunDir:
                 continue
         else:
             raise RunDirError(f"run {run_id!r} already exists in {str(root)!r}: choose another run id")
-        (path / "samples").mkdir()
-        (path / "checkpoints").mkdir()
-        run = cls(path, root)
-        atomic_write_text(path / "config.json", cfg.to_json() + "\n")
-        run.write_status({"status": "idle", "step": 0, "created": now_iso()})
-        atomic_write_text(path / "events.csv", ",".join(EVENT_COLUMNS) + "\n")
+        run = cls(path, root).claim("training it")  # before anything else is written
+        try:
+            with run._writing("the run folder"):
+                (path / "samples").mkdir()
+                (path / "checkpoints").mkdir()
+                atomic_write_text(path / "config.json", cfg.to_json() + "\n")
+                atomic_write_text(path / "events.csv", ",".join(EVENT_COLUMNS) + "\n")
+            run.write_status({"status": "idle", "step": 0, "created": now_iso()})
+        except BaseException:  # a full disk: no half-made folder stays behind
+            run.discard()
+            raise
         return run
 
     @classmethod
     def open(cls, root: str | Path, run_id: str) -> RunDir:
-        """An existing run by id inside ``root``."""
+        """An existing run by id inside ``root``; `RunDirError` for a folder that must not be read (a
+        symlink, or one whose files lead out of the runs folder: see `unsafe_reason`)."""
         path = Path(root) / validate_run_id(run_id)
+        reason = unsafe_reason(root, path)
+        if reason:
+            raise RunDirError(f"run {run_id!r} {reason}")
         run = cls(path, root)
         if not (run.path / "config.json").is_file():
             raise RunDirError(f"no run {run_id!r} in {str(Path(root))!r} (config.json missing)")
@@ -268,49 +510,73 @@ class RunDir:
     def read_config(self) -> GANConfig:
         try:
             return GANConfig.from_json((self.path / "config.json").read_text(encoding="utf-8"))
-        except (OSError, ConfigError) as exc:
-            raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {exc}") from None
+        except (OSError, ConfigError, UnicodeDecodeError, RecursionError) as exc:
+            reason = _os_reason(exc) if isinstance(exc, OSError) else exc
+            raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {reason}") from None
 
     def write_status(self, status: dict[str, Any]) -> None:
         current = self.read_status()
         current.update(status, updated=now_iso())
-        atomic_write_text(self.path / "status.json", json.dumps(current, indent=2) + "\n")
+        with self._writing("status.json"):
+            atomic_write_text(self.path / "status.json", json.dumps(current, indent=2) + "\n")
 
     def read_status(self) -> dict[str, Any]:
-        """status.json, or {} where it is missing, unreadable or not a JSON object."""
+        """status.json with every known field of the right type (`checked_status`); {} where it is
+        missing, unreadable or not a JSON object."""
+        return self.read_status_checked()[0]
+
+    def read_status_checked(self) -> tuple[dict[str, Any], list[str]]:
+        """status.json as `read_status` gives it, and one line per thing wrong with it, naming the file
+        and the field (a field of the wrong type is left out)."""
+        path = self.path / "status.json"
         try:
-            status = json.loads((self.path / "status.json").read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            return {}
-        return status if isinstance(status, dict) else {}
+            raw = json.loads(path.read_bytes().decode("utf-8"))
+        except FileNotFoundError:
+            return {}, ["status.json is missing"]
+        except OSError as exc:
+            return {}, [f"status.json cannot be read ({_os_reason(exc)})"]
+        except UnicodeDecodeError as exc:
+            return {}, [f"status.json is not UTF-8 text (byte {exc.start})"]
+        except json.JSONDecodeError as exc:
+            return {}, [f"status.json is not valid JSON ({exc.msg} at line {exc.lineno})"]
+        except RecursionError:
+            return {}, ["status.json is nested too deeply to read"]
+        return checked_status(raw)
 
     # ------------------------------------------------------------------ metrics
     def open_metrics(self, columns: tuple[str, ...]) -> None:
-        """Start (or continue) metrics.csv with ``columns`` as its header."""
-        target = self.path / "metrics.csv"
-        if target.exists():
-            data = target.read_bytes()
-            if not data.endswith(b"\n") and data:  # a torn last line (older writers): cut it off
-                os.truncate(target, len(complete_lines(data)))
-        fresh = not target.exists() or target.stat().st_size == 0
-        self._metrics_fd = os.open(target, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        if fresh:
-            _write_all(self._metrics_fd, _csv_line(columns))
+        """Start (or continue) metrics.csv with ``columns`` as its header; a torn last line is cut off
+        first (`repair_tail`)."""
+        with self._writing("metrics.csv"):
+            fd = os.open(self.path / "metrics.csv", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                self._metrics_size = repair_tail(fd)
+                if self._metrics_size == 0:
+                    self._metrics_size = append_whole(fd, _csv_line(columns), 0)
+            except BaseException:
+                os.close(fd)
+                raise
+            self._metrics_fd = fd
 
     def append_record(self, record: tuple[float | str, ...]) -> None:
         """Write one row at once, as a whole line in one append: a kill -9 at any moment leaves every
-        row appended before it (the kernel holds written data for a killed process) and no torn one.
+        row appended before it (the kernel holds written data for a killed process) and no torn one; a
+        write that fails half way (a full disk) is cut back off before the error is raised.
         One small write per step costs about 5 µs, against a step of milliseconds; buffering rows for a
         second would save that and lose the newest second of a run, or more behind a slow
         evaluation."""
         if self._metrics_fd is not None:
-            _write_all(self._metrics_fd, _csv_line(record))
+            with self._writing("metrics.csv"):
+                self._metrics_size = append_whole(self._metrics_fd, _csv_line(record), self._metrics_size)
 
     def close(self) -> None:
+        """Flush metrics.csv to disk and close it (idempotent; a failing flush is still a close)."""
         if self._metrics_fd is not None:
-            os.fsync(self._metrics_fd)
-            os.close(self._metrics_fd)
-            self._metrics_fd = None
+            fd, self._metrics_fd = self._metrics_fd, None
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
 
     def metrics_bytes(self) -> bytes:
         """metrics.csv's complete lines (a live run's file trails it by at most about a second)."""
@@ -318,28 +584,35 @@ class RunDir:
         return complete_lines(path.read_bytes()) if path.exists() else b""
 
     def last_metrics_step(self) -> int | None:
-        """The step of metrics.csv's last complete row, or None if it has none."""
+        """The step of metrics.csv's last complete row, or None if it has none (or it cannot be read)."""
         path = self.path / "metrics.csv"
-        if not path.exists():
-            return None
-        with open(path, "rb") as f:
-            f.seek(max(0, path.stat().st_size - 64 * 1024))  # a row is well under 64 KiB
-            lines = complete_lines(f.read()).splitlines()
         try:
-            return int(float(lines[-1].split(b",", 1)[0]))
-        except (IndexError, ValueError):  # no rows, only the header
+            with open(path, "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - 64 * 1024))  # a row is well under 64 KiB
+                lines = complete_lines(f.read()).splitlines()
+        except OSError:
             return None
+        return _row_step(lines[-1]) if lines else None
 
-    def read_metrics(self) -> pd.DataFrame:
-        data = self.metrics_bytes()
-        if not data:
-            return pd.DataFrame()
-        frame = pd.read_csv(io.BytesIO(data))
-        if "step" in frame and frame["step"].duplicated().any():
-            # Never written by this code (a resume rewrites the file first); kept as a guard so that no
-            # page ever shows two rows for one step: the later row is the one the run went on from.
-            frame = frame.drop_duplicates("step", keep="last").sort_values("step", ignore_index=True)
-        return frame
+    def read_metrics(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """metrics.csv as numbers, forgiving (see `read_metrics_checked`)."""
+        return self.read_metrics_checked(columns)[0]
+
+    def read_metrics_checked(self, columns: Sequence[str] | None = None) -> tuple[pd.DataFrame, list[str]]:
+        """metrics.csv, and one line per thing wrong with it, naming the file, the column and the row.
+
+        Every column but `METRICS_TEXT_COLUMNS` holds numbers: a cell that is not one is a gap (NaN).
+        ``columns`` are the numeric columns the caller needs; one the file lacks is all gaps. Rows
+        without a usable step, and rows with more fields than the header, are left out; one row per
+        step (the later one, the one the run went on from), in step order. Only a file without a
+        ``step`` column at all is refused (`RunDirError`): nothing in it can be placed."""
+        try:
+            data = self.metrics_bytes()
+        except OSError as exc:
+            raise RunDirError(
+                f"run {self.run_id!r}: metrics.csv cannot be read ({_os_reason(exc)})"
+            ) from None
+        return _metrics_frame(data, columns, self.run_id)
 
     def truncate_metrics(self, step: int) -> int:
         """Drop the rows after ``step`` (atomically: a new file renamed over the old); returns how many.
@@ -350,7 +623,8 @@ class RunDir:
             return 0
         data, dropped = self._metrics_up_to(step)
         if dropped or data != path.read_bytes():  # rows to drop, or a torn last line
-            _atomic_write(path, lambda f: f.write(data))
+            with self._writing("metrics.csv"):
+                _atomic_write(path, lambda f: f.write(data))
         return dropped
 
     def _metrics_up_to(self, step: int) -> tuple[bytes, int]:
@@ -359,23 +633,35 @@ class RunDir:
         if not header:
             return b"", 0
         rows = body.splitlines(keepends=True)
-        kept = [row for row in rows if int(float(row.split(b",", 1)[0])) <= step]
+        # A row without a usable step (a hand edit) is left out, as the readers leave it out.
+        steps = [_row_step(row) for row in rows]
+        kept = [row for row, row_step in zip(rows, steps) if row_step is not None and row_step <= step]
         return header + b"\n" + b"".join(kept), len(rows) - len(kept)
 
     # ------------------------------------------------------------------ events
     def append_event(self, step: int, kind: str, detail: str) -> dict[str, Any]:
         event = {"step": int(step), "time": now_iso(), "kind": kind, "detail": detail}
-        _append_lines(self.path / "events.csv", _csv_line([str(event[c]) for c in EVENT_COLUMNS]))
+        with self._writing("events.csv"):
+            _append_lines(self.path / "events.csv", _csv_line([str(event[c]) for c in EVENT_COLUMNS]))
         return event
 
     def read_events(self) -> pd.DataFrame:
+        """events.csv, forgiving (see `read_events_checked`)."""
+        return self.read_events_checked()[0]
+
+    def read_events_checked(self) -> tuple[pd.DataFrame, list[str]]:
+        """events.csv (columns `EVENT_COLUMNS`, step a whole number, the others text) and one line per
+        kind of thing wrong with it, naming the file and the first line. A row with extra fields keeps
+        them in its detail, a row short of fields gets empty ones, a row without a usable step is left
+        out; a torn last line is dropped."""
         path = self.path / "events.csv"
-        if not path.exists():
-            return pd.DataFrame(columns=EVENT_COLUMNS)
-        data = complete_lines(path.read_bytes())
-        if not data:
-            return pd.DataFrame(columns=EVENT_COLUMNS)
-        return pd.read_csv(io.BytesIO(data), dtype={"kind": str, "detail": str}, keep_default_na=False)
+        try:
+            data = complete_lines(path.read_bytes())
+        except FileNotFoundError:
+            return pd.DataFrame(columns=EVENT_COLUMNS), []
+        except OSError as exc:
+            return pd.DataFrame(columns=EVENT_COLUMNS), [f"events.csv cannot be read ({_os_reason(exc)})"]
+        return _events_frame(data)
 
     # ------------------------------------------------------------------ samples
     def save_snapshot(self, name: str | int, snapshot: dict[str, np.ndarray]) -> Path:
@@ -388,61 +674,70 @@ class RunDir:
 
             path = self.path / "samples" / f"{stem}.png"
             image = Image.fromarray(snapshot["grid"])
-            _atomic_write(path, lambda f: image.save(f, format="PNG"))
+            with self._writing(f"samples/{path.name}"):
+                _atomic_write(path, lambda f: image.save(f, format="PNG"))
         else:
             path = self.path / "samples" / f"{stem}.npz"
             arrays = {k: np.asarray(v, dtype=np.float32) for k, v in snapshot.items()}
-            _atomic_write(path, lambda f: np.savez(f, **arrays))
+            with self._writing(f"samples/{path.name}"):
+                _atomic_write(path, lambda f: np.savez(f, **arrays))
         return path
 
     def thin_snapshots(self, keep: int, stride: int = 1) -> int:
         """Delete snapshots as `thinned` drops them (at most ``keep``); returns the stride now in force."""
         found = self.snapshot_steps()
         kept, stride = thinned(found, keep, stride)
-        for item in set(found) - set(kept):
-            item[1].unlink(missing_ok=True)
+        with self._writing("samples/"):
+            for item in set(found) - set(kept):
+                item[1].unlink(missing_ok=True)
         return stride
 
     def snapshot_steps(self) -> list[tuple[int, Path]]:
         found = []
         for p in (self.path / "samples").iterdir() if (self.path / "samples").is_dir() else ():
-            m = _SNAPSHOT_RE.match(p.name)
+            m = _SNAPSHOT_RE.fullmatch(p.name)
             if m:
                 found.append((int(m.group(1)), p))
         return sorted(found)
 
     def load_snapshot(self, path: Path | str) -> dict[str, np.ndarray]:
-        """A saved view: ``{"grid": (H, W, 3) uint8}`` or ``{"points", "heatmap"?, "grads"?}``.
+        """A saved view: ``{"grid": (H, W, 3) uint8}`` or ``{"points", "heatmap"?, "grads"?, "bounds"?}``.
 
-        A plain name (e.g. "real") is looked up in samples/."""
+        A plain name (e.g. "real") is looked up in samples/. A file that cannot be decoded, or holds
+        something else than such a view, is a `RunDirError` naming it."""
         if isinstance(path, str):
-            matches = sorted((self.path / "samples").glob(f"{path}.*"))
+            matches = sorted(
+                p for p in (self.path / "samples").glob(f"{path}.*") if p.suffix in (".png", ".npz")
+            )
             if not matches:
                 raise RunDirError(f"run {self.run_id!r} has no sample view {path!r}")
             path = matches[0]
         path = inside(self.path, path)
-        if path.suffix == ".npz":
-            with np.load(path, allow_pickle=False) as data:
-                return {k: data[k] for k in data.files}
-        from PIL import Image
-
-        with Image.open(path) as im:
-            return {"grid": np.asarray(im.convert("RGB"))}
+        what = f"{path.parent.name}/{path.name} of run {self.run_id!r}"
+        try:
+            view = _load_npz(path) if path.suffix == ".npz" else _load_png(path)
+        except Exception as exc:  # a damaged file fails in as many ways as its decoders have errors
+            raise RunDirError(f"{what} is unreadable ({_short_reason(exc)})") from None
+        problem = _view_problem(view)
+        if problem:
+            raise RunDirError(f"{what} is not a view this dashboard can show: {problem}")
+        return view
 
     # ------------------------------------------------------------------ checkpoints
     def save_checkpoint(self, state: dict[str, Any], keep: int) -> Path:
         step = int(state["step"])
         path = self.path / "checkpoints" / f"step_{step:08d}.pt"
-        _atomic_write(path, lambda f: torch.save(state, f))
-        for _, old in self.checkpoints()[:-keep]:
-            old.unlink(missing_ok=True)
+        with self._writing(f"checkpoints/{path.name}"):
+            _atomic_write(path, lambda f: torch.save(state, f))
+            for _, old in self.checkpoints()[:-keep]:
+                old.unlink(missing_ok=True)
         return path
 
     def checkpoints(self) -> list[tuple[int, Path]]:
         folder = self.path / "checkpoints"
         found = []
         for p in folder.iterdir() if folder.is_dir() else ():
-            m = _CHECKPOINT_RE.match(p.name)
+            m = _CHECKPOINT_RE.fullmatch(p.name)
             if m:
                 found.append((int(m.group(1)), p))
         return sorted(found)
@@ -492,13 +787,14 @@ class RunDir:
         """Make the folder end at ``step``, for a run resumed from its checkpoint there: temp files a kill
         left behind are removed, metric rows, snapshots and checkpoints after ``step`` dropped (events are
         a log and stay). Returns the number of metric rows dropped."""
-        for folder in (self.path, self.path / "samples", self.path / "checkpoints"):
-            for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
-                tmp.unlink(missing_ok=True)
-        for found in (self.snapshot_steps(), self.checkpoints()):
-            for s, path in found:
-                if s > step:
-                    path.unlink(missing_ok=True)
+        with self._writing("the run folder"):
+            for folder in (self.path, self.path / "samples", self.path / "checkpoints"):
+                for tmp in folder.glob(".*.tmp") if folder.is_dir() else ():
+                    tmp.unlink(missing_ok=True)
+            for found in (self.snapshot_steps(), self.checkpoints()):
+                for s, path in found:
+                    if s > step:
+                        path.unlink(missing_ok=True)
         return self.truncate_metrics(step)
 
     def branch(self, step: int, run_id: str | None = None) -> RunDir:
@@ -507,7 +803,7 @@ class RunDir:
         It gets this run's config, its metric rows, snapshots and current events up to ``step``, the
         checkpoint, a ``branch`` event, and ``parent`` / ``parent_step`` in its status.json. This folder
         is only read. Files are hard links where the file system allows (nothing here is ever rewritten
-        in place, only replaced), else copies."""
+        in place, only replaced), else copies. The new folder is returned claimed (`claim`)."""
         kept = dict(self.checkpoints())
         if step not in kept:
             steps = ", ".join(map(str, kept)) or "none"
@@ -515,27 +811,38 @@ class RunDir:
         cfg = self.read_config()
         child = RunDir.create(self.root, cfg, run_id or self._branch_id(step))
         try:
-            _link_or_copy(kept[step], child.path / "checkpoints" / kept[step].name)
-            metrics, _ = self._metrics_up_to(step)
-            if metrics:
-                _atomic_write(child.path / "metrics.csv", lambda f: f.write(metrics))
-            # A live parent may thin a snapshot away meanwhile: a missing one is skipped.
-            for s, path in self.snapshot_steps():
-                if s <= step:
+            with child._writing("the branch's files"):
+                _link_or_copy(kept[step], child.path / "checkpoints" / kept[step].name)
+                metrics, _ = self._metrics_up_to(step)
+                if metrics:
+                    _atomic_write(child.path / "metrics.csv", lambda f: f.write(metrics))
+                # A live parent may thin a snapshot away meanwhile: a missing one is skipped.
+                for s, path in self.snapshot_steps():
+                    if s <= step:
+                        _link_or_copy(path, child.path / "samples" / path.name, missing_ok=True)
+                for path in (self.path / "samples").glob("real.*"):
                     _link_or_copy(path, child.path / "samples" / path.name, missing_ok=True)
-            for path in (self.path / "samples").glob("real.*"):
-                _link_or_copy(path, child.path / "samples" / path.name, missing_ok=True)
-            events = [e for e in current_events(self.read_events().to_dict("records")) if _step_of(e) <= step]
-            lines = b"".join(_csv_line([str(e[c]) for c in EVENT_COLUMNS]) for e in events)
-            _append_lines(child.path / "events.csv", lines)
+                events = [
+                    e for e in current_events(self.read_events().to_dict("records")) if _step_of(e) <= step
+                ]
+                lines = b"".join(_csv_line([str(e[c]) for c in EVENT_COLUMNS]) for e in events)
+                _append_lines(child.path / "events.csv", lines)
             child.append_event(step, "branch", f"from run {self.run_id} at step {step}")
             child.write_status(
                 {"status": "stopped", "step": step, "parent": self.run_id, "parent_step": step}
             )
         except BaseException:
-            shutil.rmtree(child.path, ignore_errors=True)
+            child.discard()
             raise
         return child
+
+    def discard(self) -> None:
+        """Remove this folder, made by this process and claimed, after a failed start (a branch whose
+        checkpoint does not fit, say); then give the claim up."""
+        if self.claimed:
+            self.close()
+            shutil.rmtree(self.path, ignore_errors=True)
+        self.release()
 
     def _branch_id(self, step: int) -> str:
         suffix = f"-at{step}"
@@ -569,12 +876,391 @@ def image_grid(images: np.ndarray, nrow: int | None = None) -> np.ndarray:
 
 
 def list_runs(root: str | Path) -> list[RunDir]:
-    """Every run folder (one holding config.json) directly inside ``root``, newest first."""
+    """Every run folder (one holding config.json) directly inside ``root`` that may be read, newest
+    first; `scan_runs` lists the others too."""
+    return [run for run in scan_runs(root) if isinstance(run, RunDir)]
+
+
+# ---------------------------------------------------------------------------------------------- readers
+# Readers forgive, and say what they forgave: a reader of a run file survives a torn tail, a missing or
+# extra column or field and a value of the wrong type, and reports each as one line that names the file
+# and the field ("problems"), which a page shows beside that run only. What cannot be read at all is a
+# `RunDirError` naming the file; a run folder that must not be read is an `UnreadableRun`.
+
+# The entries of a run folder a reader opens: one that is a symlink out of the runs folder makes the whole
+# run unreadable (the files of samples/ and checkpoints/ are checked as they are read: `inside`).
+RUN_ENTRIES = (
+    *("config.json", "status.json", "metrics.csv", "events.csv", "samples", "checkpoints", LOCK_NAME),
+)
+# metrics.csv's columns that hold text (trainer.CSV_COLUMNS); every other column holds numbers.
+METRICS_TEXT_COLUMNS = ("flags",)
+MAX_SNAPSHOT_BYTES = 256 * 2**20  # uncompressed, one .npz: a real snapshot is well under 1 MiB
+MAX_SNAPSHOT_PIXELS = 8192 * 8192  # one .png: a 64-image grid of 64 px images is 520 x 520
+
+
+@dataclass(frozen=True)
+class UnreadableRun:
+    """An entry of the runs folder that looks like a run but is never read; ``reason`` says why. Delete
+    removes it (a symlink loses only the link)."""
+
+    run_id: str
+    path: Path  # the entry itself, not resolved
+    reason: str
+
+
+def _within(root: Path, path: Path) -> bool:
+    return path == root or root in path.parents
+
+
+def unsafe_reason(root: str | Path, folder: Path) -> str | None:
+    """Why run folder ``folder`` in ``root`` must not be read, or None: it is a symlink (read through
+    it, a run could show, and a delete could remove, files that are not its own), or one of its
+    `RUN_ENTRIES` is a symlink to a place outside the runs folder. Only links are looked at."""
+    root_r = Path(os.path.realpath(root))  # (realpath: a loop of links is no error here)
+    if folder.is_symlink():
+        target = Path(os.path.realpath(folder))
+        if not _within(root_r, target):
+            return "is a symlink to a place outside the runs folder; it is never read"
+        return (
+            f"is a symlink (to {str(target.relative_to(root_r))!r} in the runs folder); a run is a folder "
+            "of its own and is never read through a link"
+        )
+    for name in RUN_ENTRIES:
+        entry = folder / name
+        if entry.is_symlink() and not _within(root_r, Path(os.path.realpath(entry))):
+            return f"has a {name} that is a symlink to a place outside the runs folder; it is never read"
+    return None
+
+
+def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
+    """Every entry directly inside ``root`` named like a run and holding config.json, newest first: a
+    `RunDir`, or an `UnreadableRun` for one that must not or cannot be read. Never raises."""
     root = Path(root)
-    if not root.is_dir():
+    try:
+        entries = list(root.iterdir())
+    except OSError:
         return []
-    runs = []
-    for p in root.iterdir():
-        if p.is_dir() and RUN_ID_RE.match(p.name) and (p / "config.json").is_file():
-            runs.append(RunDir(p, root))
-    return sorted(runs, key=lambda r: r.path.stat().st_mtime, reverse=True)
+    found: list[tuple[float, RunDir | UnreadableRun]] = []
+    for entry in entries:
+        if not RUN_ID_RE.fullmatch(entry.name) or ".." in entry.name:
+            continue
+        try:
+            # (for a symlink these look through it: its target's metadata, never its content)
+            if not entry.is_dir() or not os.path.lexists(entry / "config.json"):
+                continue
+            reason = unsafe_reason(root, entry)
+            item: RunDir | UnreadableRun = (
+                UnreadableRun(entry.name, entry, reason) if reason else RunDir(entry, root)
+            )
+            mtime = entry.lstat().st_mtime
+        except (OSError, RunDirError) as exc:  # gone meanwhile, no permission, a loop of links
+            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            item, mtime = UnreadableRun(entry.name, entry, f"cannot be read ({reason})"), 0.0
+        found.append((mtime, item))
+    return [item for _, item in sorted(found, key=lambda f: f[0], reverse=True)]
+
+
+def _os_reason(exc: OSError) -> str:
+    return exc.strerror or str(exc) or type(exc).__name__
+
+
+def _short_reason(exc: BaseException, limit: int = 200) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _shown(value: Any, limit: int = 60) -> str:
+    """A value from a file as a problem line quotes it: JSON's words, a text repr'd and cut short."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[: limit - 1] + "…"
+        return f"the text {text!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "an object"
+    return repr(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _text_or_null(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
+    """status.json's known fields: field -> (check, what is allowed)."""
+    from gan_core.runner import STATUSES  # (the runner imports this module)
+
+    return {
+        "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
+        "step": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
+        "parent": (
+            lambda v: (
+                v is None or isinstance(v, str) and RUN_ID_RE.fullmatch(v) is not None and ".." not in v
+            ),
+            "a run id or null",
+        ),
+        "parent_step": (lambda v: v is None or _is_int(v) and v >= 0, "an integer ≥ 0 or null"),
+        "pid": (lambda v: v is None or _is_int(v) and v > 0, "a process id (an integer > 0) or null"),
+        "train_seconds": (
+            lambda v: not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v) and v >= 0,
+            "a number ≥ 0",
+        ),
+        **{
+            name: (_text_or_null, "a text or null")
+            for name in ("error", "device", "created", "updated", "pid_start", "torch")
+        },
+    }
+
+
+def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
+    """status.json's content with each known field of the right type, and one line per field that was
+    not (left out: a page shows the run without it). ``flags`` and ``flags_raised`` are lists of flag
+    names: an entry that is not a text is left out; a name this version does not know (a newer version
+    wrote it) is kept, as text, and reported. Fields this version does not know are kept as they are."""
+    from gan_core.flags import FLAGS
+
+    if not isinstance(raw, dict):
+        return {}, [f"status.json holds {_shown(raw)}, not a JSON object of fields"]
+    status, problems = dict(raw), []
+    for name, (check, allowed) in _status_fields().items():
+        if name in status and not check(status[name]):
+            problems.append(f"status.json: field {name!r} is {_shown(status.pop(name))}; expected {allowed}")
+    if "parent" not in status and status.pop("parent_step", None) is not None:  # a step of no known run
+        problems.append("status.json: field 'parent_step' left out with the parent it belongs to")
+    for name in ("flags", "flags_raised"):
+        if name not in status:
+            continue
+        value = status[name]
+        if not isinstance(value, list):
+            status.pop(name)
+            problems.append(f"status.json: field {name!r} is {_shown(value)}; expected a list of flag names")
+            continue
+        names = [v for v in value if isinstance(v, str)]
+        if len(names) < len(value):
+            odd = next(v for v in value if not isinstance(v, str))
+            problems.append(
+                f"status.json: field {name!r} holds {_shown(odd)}; expected flag names (texts), left out"
+            )
+        for unknown in [v for v in names if v not in FLAGS][:1]:
+            problems.append(
+                f"status.json: field {name!r} names {_shown(unknown)}, a flag this version does not know "
+                "(written by another version?); shown as it is"
+            )
+        status[name] = names
+    return status, problems
+
+
+def _row_step(row: bytes) -> int | None:
+    """The step a metrics.csv row starts with, or None if it has none a run could have."""
+    try:
+        value = float(row.split(b",", 1)[0])
+    except ValueError:
+        return None
+    return int(value) if math.isfinite(value) else None
+
+
+def _whole_step(text: str) -> int | None:
+    """An event's step: a whole number ≥ 0 (also written as 12.0), or None."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return int(value) if math.isfinite(value) and value.is_integer() and value >= 0 else None
+
+
+def _decoded(data: bytes, name: str, problems: list[str]) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{name}: bytes that are not UTF-8 text (the first at byte {exc.start}), shown as �")
+        return data.decode("utf-8", errors="replace")
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' if n != 1 else ''}"
+
+
+def _read_csv_text(text: str, name: str, run_id: str, problems: list[str]) -> pd.DataFrame:
+    """A CSV text as pandas reads it, every row with as many fields as the header or fewer (rows with
+    more are left out and reported); stray quotes are read as plain characters if need be."""
+    attempts: tuple[dict[str, Any], ...] = (
+        {"low_memory": False},  # the fast parser: every file this code writes
+        {"engine": "python"},  # rows with more fields than the header
+        {"engine": "python", "quoting": csv.QUOTE_NONE},  # an unmatched quote
+    )
+    for options in attempts:
+        skipped: list[list[str]] = []
+        if options.get("engine") == "python":
+            options = {**options, "on_bad_lines": skipped.append}  # append returns None: skip the row
+        try:
+            frame = pd.read_csv(io.StringIO(text), index_col=False, **options)
+        except pd.errors.EmptyDataError:
+            return pd.DataFrame()
+        except (pd.errors.ParserError, csv.Error):
+            continue
+        if skipped:
+            problems.append(
+                f"{name}: {_plural(len(skipped), 'row')} with more fields than its header left out"
+            )
+        return frame
+    raise RunDirError(f"run {run_id!r}: {name} cannot be read as CSV")
+
+
+def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> tuple[pd.DataFrame, list[str]]:
+    """metrics.csv's complete lines ``data`` read as `RunDir.read_metrics_checked` says."""
+    problems: list[str] = []
+    text = _decoded(data, "metrics.csv", problems)
+    frame = _read_csv_text(text, "metrics.csv", run_id, problems) if text.strip() else pd.DataFrame()
+    frame.columns = [str(c) for c in frame.columns]
+    if columns is None:
+        numeric = [c for c in frame.columns if c not in METRICS_TEXT_COLUMNS]
+    else:
+        numeric = list(columns)
+        missing = [c for c in numeric if c not in frame.columns]
+        if len(frame.columns) and missing:
+            if "step" in missing:
+                header = text.partition("\n")[0]
+                header = header if len(header) <= 80 else header[:79] + "…"
+                raise RunDirError(
+                    f"run {run_id!r}: metrics.csv has no 'step' column (its header: {header!r}); "
+                    "nothing in it can be placed"
+                )
+            named = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+            problems.append(f"metrics.csv lacks {_plural(len(missing), 'column')} ({named}); shown as gaps")
+        for c in missing:
+            frame[c] = np.nan
+    raw_steps = frame["step"].copy() if "step" in frame.columns else None
+    for c in numeric:
+        cells = frame[c]
+        if cells.dtype.kind in "iuf":
+            continue
+        values = pd.to_numeric(cells, errors="coerce").astype(np.float64)
+        text_rows = np.flatnonzero((values.isna() & cells.notna()).to_numpy())
+        if c != "step" and len(text_rows):
+            first = text_rows[0]
+            more = f" and {_plural(len(text_rows) - 1, 'more row')}" if len(text_rows) > 1 else ""
+            problems.append(
+                f"metrics.csv: column {c!r} has {_shown(str(cells.iloc[first]), 40)} at row {first + 1}"
+                f"{more}, not a number; shown as a gap"
+            )
+        frame[c] = values
+    if raw_steps is not None and len(frame):
+        usable = np.isfinite(frame["step"].to_numpy(dtype=np.float64))
+        if not usable.all():
+            first = int(np.flatnonzero(~usable)[0])
+            problems.append(
+                f"metrics.csv: {_plural(int((~usable).sum()), 'row')} without a usable step (the first: row "
+                f"{first + 1}, step {_shown(raw_steps.iloc[first], 40)}) left out"
+            )
+            frame = frame[usable]
+        steps = frame["step"]
+        if not steps.is_monotonic_increasing or steps.duplicated().any():
+            # Never written by this code (a resume rewrites the file first): no page ever shows two rows
+            # for one step, and the later row is the one the run went on from.
+            frame = frame.drop_duplicates("step", keep="last").sort_values("step", kind="stable")
+        frame = frame.reset_index(drop=True)
+    return frame, problems
+
+
+def _events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
+    """events.csv's complete lines ``data`` read as `RunDir.read_events_checked` says."""
+    problems: list[str] = []
+    text = _decoded(data, "events.csv", problems)
+    records: list[dict[str, Any]] = []
+    found: dict[str, list[tuple[int, str]]] = {"long": [], "short": [], "step": [], "csv": []}
+    header_seen = False
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.rstrip("\r")
+        if not line.strip():
+            continue
+        try:
+            fields = next(csv.reader([line]))
+        except (csv.Error, StopIteration):
+            found["csv"].append((number, line))
+            continue
+        if not header_seen:
+            header_seen = True
+            if [f.strip() for f in fields] == list(EVENT_COLUMNS):
+                continue
+            problems.append(f"events.csv does not start with its header {','.join(EVENT_COLUMNS)}")
+        if len(fields) > len(EVENT_COLUMNS):
+            found["long"].append((number, line))
+            fields = [*fields[:3], ",".join(fields[3:])]
+        elif len(fields) < len(EVENT_COLUMNS):
+            found["short"].append((number, line))
+            fields = fields + [""] * (len(EVENT_COLUMNS) - len(fields))
+        step = _whole_step(fields[0])
+        if step is None:
+            found["step"].append((number, fields[0]))
+            continue
+        records.append({"step": step, "time": fields[1], "kind": fields[2], "detail": fields[3]})
+    said = {
+        "long": "with more than 4 fields: the extra ones are kept in its detail",
+        "short": "with fewer than 4 fields: the missing ones are empty",
+        "step": "whose step is not a whole number ≥ 0 left out",
+        "csv": "that cannot be read as CSV left out",
+    }
+    for kind, rows in found.items():
+        if rows:
+            number, value = rows[0]
+            example = f", {_shown(value, 40)}" if kind == "step" else ""
+            problems.append(
+                f"events.csv: {_plural(len(rows), 'row')} {said[kind]} (the first at line {number}{example})"
+            )
+    return pd.DataFrame(records, columns=list(EVENT_COLUMNS)), problems
+
+
+def _load_npz(path: Path) -> dict[str, np.ndarray]:
+    data = np.load(path, allow_pickle=False)
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise ValueError("not an .npz archive")
+    with data:
+        size = sum(info.file_size for info in data.zip.infolist())
+        if size > MAX_SNAPSHOT_BYTES:
+            raise ValueError(
+                f"{size / 2**20:.0f} MiB unpacked; allowed up to {MAX_SNAPSHOT_BYTES // 2**20} MiB"
+            )
+        return {k: np.asarray(data[k]) for k in data.files}
+
+
+def _load_png(path: Path) -> dict[str, np.ndarray]:
+    from PIL import Image
+
+    with Image.open(path, formats=["PNG"]) as im:
+        if im.width * im.height > MAX_SNAPSHOT_PIXELS:
+            raise ValueError(f"{im.width} x {im.height} pixels; allowed up to {MAX_SNAPSHOT_PIXELS} pixels")
+        return {"grid": np.asarray(im.convert("RGB"))}
+
+
+def _view_problem(view: dict[str, np.ndarray]) -> str | None:
+    """What keeps ``view`` from being drawn as a saved view, or None."""
+    if "grid" in view:
+        return None  # from a PNG, converted to RGB: always (H, W, 3) uint8
+    arrays = {k: v for k, v in view.items() if k in ("points", "heatmap", "grads", "bounds")}
+    for name, array in arrays.items():
+        if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
+            return f"{name!r} holds {array.dtype} values, not real numbers"
+    points = arrays.get("points")
+    if points is None or points.ndim != 2 or points.shape[1] != 2:
+        return (
+            "no 'points' of shape (N, 2)"
+            if points is None
+            else f"'points' has shape {points.shape}; expected (N, 2)"
+        )
+    if "grads" in arrays and arrays["grads"].shape != points.shape:
+        return f"'grads' has shape {arrays['grads'].shape}; expected {points.shape}, as 'points'"
+    if "heatmap" in arrays and (arrays["heatmap"].ndim != 2 or 0 in arrays["heatmap"].shape):
+        return f"'heatmap' has shape {arrays['heatmap'].shape}; expected (R, C)"
+    bounds = arrays.get("bounds")
+    if bounds is not None and not (
+        bounds.shape == (4,) and np.isfinite(bounds).all() and bounds[0] < bounds[1] and bounds[2] < bounds[3]
+    ):
+        return "'bounds' is not 4 finite numbers xmin < xmax, ymin < ymax"
+    return None

@@ -18,8 +18,8 @@ events). A branch is the same, on a new folder made by `RunDir.branch`.
 from __future__ import annotations
 
 import collections
+import contextlib
 import math
-import shutil
 import threading
 import time
 import traceback
@@ -30,15 +30,15 @@ from typing import Any
 import numpy as np
 import torch
 
-from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.models import build_models
-from gan_core.rundir import RunDir, RunDirError, current_events, thinned, this_process, trained_elsewhere
+from gan_core.rundir import RunDir, RunDirError, current_events, thinned, this_process
 from gan_core.store import MetricStore
-from gan_core.trainer import CSV_COLUMNS, RECORD_COLUMNS, Trainer
+from gan_core.trainer import CSV_COLUMNS, RECORD_COLUMNS, Trainer, resolve_device
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
@@ -73,26 +73,38 @@ def resume_changes(
     at its checkpoint: the `MUTABLE_FIELDS` in ``changes`` whose values differ from those in force.
 
     Any other field in ``changes`` must keep the run's value (a different model, data or loss cannot go on
-    from these weights): `ConfigError` names it. Values are validated as the config validates them.
+    from these weights): `ConfigError` names it, except `CONTINUE_FIELDS` (the device: see
+    `continue_device`). Values are validated as the config validates them.
     """
     if changes is None:
         return {}
     if isinstance(changes, GANConfig):
         changes = changes.to_dict()
     wanted = cfg.replace(**{**in_force, **changes})  # unknown fields and bad values: ConfigError
+    may_change = MUTABLE_FIELDS + CONTINUE_FIELDS
     for name in changes:
-        if name not in MUTABLE_FIELDS and getattr(wanted, name) != getattr(cfg, name):
+        if name not in may_change and getattr(wanted, name) != getattr(cfg, name):
             raise ConfigError(
                 name,
                 changes[name],
                 f"{getattr(cfg, name)!r}",
                 f"{name}={changes[name]!r} cannot change when a run continues: it was trained with "
-                f"{name}={getattr(cfg, name)!r}. Only {', '.join(MUTABLE_FIELDS)} may change; start a new "
+                f"{name}={getattr(cfg, name)!r}. Only {', '.join(may_change)} may change; start a new "
                 f"run to change {name}",
             )
     return {
         k: getattr(wanted, k) for k in MUTABLE_FIELDS if k in changes and getattr(wanted, k) != in_force[k]
     }
+
+
+def continue_device(changes: dict[str, Any] | GANConfig | None) -> str:
+    """The device a continued run (resume, rewind) trains on: the ``device`` in ``changes``, else
+    ``auto``, whatever device the run was trained on before (`CONTINUE_FIELDS`). Checked now: an
+    unavailable device is a `ValueError` before anything starts."""
+    device = changes.device if isinstance(changes, GANConfig) else (changes or {}).get("device", "auto")
+    GANConfig(device=device)  # a malformed name: ConfigError naming the field
+    resolve_device(device)
+    return device
 
 
 class DivergedError(RuntimeError):
@@ -160,14 +172,24 @@ class Runner:
         ``changes`` (field -> value, or a whole config) may set any of `MUTABLE_FIELDS`; they apply from
         the first step after the checkpoint. Raises `RunDirError` if there is no loadable checkpoint,
         `ConfigError` for a change to any other field, `RunnerError` if the run has already trained the
-        steps it would run to. The caller makes sure no other runner is training the folder.
+        steps it would run to, `RunBusyError` (naming the holder) if another writer holds the folder.
+
+        The folder's claim (`RunDir.claim`) is taken before anything is read or written and kept by the
+        runner until its run ends; a refused resume gives it back.
         """
-        status = run_dir.read_status()
-        if trained_elsewhere(status):
-            raise RunnerError(
-                f"run {run_dir.run_id} is being trained by another process (pid {status['pid']}): "
-                "stop it there first"
-            )
+        claimed_here = not run_dir.claimed  # a branch's new folder comes claimed (and is discarded on error)
+        run_dir.claim("training it")
+        try:
+            return cls._reopen_claimed(run_dir, changes, data)
+        except BaseException:
+            if claimed_here:
+                run_dir.release()
+            raise
+
+    @classmethod
+    def _reopen_claimed(
+        cls, run_dir: RunDir, changes: dict[str, Any] | GANConfig | None, data: DataSource | None
+    ) -> Runner:
         cfg = run_dir.read_config()
         kept = run_dir.checkpoints()
         # The latest checkpoint that metrics.csv reaches (runs of this version always write rows first;
@@ -190,7 +212,8 @@ class Runner:
                 f"run {run_dir.run_id} has trained its steps={steps} (checkpoint at step {step}): continue "
                 "it with a larger steps, or steps=0 to train until stopped"
             )
-        runner = cls(cfg, run_dir.root, data=data, run_dir=run_dir)
+        device = continue_device(changes)
+        runner = cls(cfg.replace(device=device), run_dir.root, data=data, run_dir=run_dir)
         runner._resume = (state, applied)
         runner.start_step = step
         return runner
@@ -218,11 +241,11 @@ class Runner:
         state = parent.load_checkpoint(kept[step])
         _check_fits(cfg, state, f"checkpoint {kept[step].name} of run {parent.run_id!r}")
         resume_changes(cfg, _in_force(cfg, state), changes)
-        child = parent.branch(step, run_id)  # only now is anything written
+        child = parent.branch(step, run_id)  # only now is anything written (the child is claimed)
         try:
             return cls.reopen(child, changes, data=data)
         except BaseException:
-            shutil.rmtree(child.path, ignore_errors=True)
+            child.discard()
             raise
 
     # ------------------------------------------------------------------ state
@@ -410,7 +433,7 @@ class Runner:
         if "steps_seen" not in flags_state:  # older checkpoints: the warm-ups are over where it was
             self.monitor.steps_seen = step
         dropped = self.run_dir.rewind_to(step)
-        frame = self.run_dir.read_metrics()
+        frame = self.run_dir.read_metrics(RECORD_COLUMNS)
         if len(frame):
             self.store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
         try:
@@ -422,13 +445,22 @@ class Runner:
         kept, self._memory_stride = thinned(
             self.run_dir.snapshot_steps(), self._snapshot_cap, self._disk_stride
         )
-        self.snapshots = [(s, self.run_dir.load_snapshot(path)) for s, path in kept]
+        self.snapshots = []
+        for s, path in kept:
+            try:
+                self.snapshots.append((s, self.run_dir.load_snapshot(path)))
+            except RunDirError as exc:  # a damaged file costs that picture, never the run
+                self._event("snapshot_unreadable", str(exc), step=step)
         self.run_dir.open_metrics(CSV_COLUMNS)
         replaced = f"; {dropped} row{'s' * (dropped != 1)} logged after it replaced" if dropped else ""
         self._event("resume", f"from the checkpoint at step {step}{replaced}", step=step)
         # The log so far, less the stretch the run goes back on (see `current_events`).
         with self._cond:
             self.events = current_events(self.run_dir.read_events().to_dict("records"))
+        trained_on, now_on = state.get("device"), trainer.device.type
+        if isinstance(trained_on, str) and trained_on != now_on:
+            # The random stream is device-specific (see `Trainer.load_state_dict`): it restarts from the seed.
+            self._event("device", f"device: {trained_on} -> {now_on}", step=step + 1)
         for field, (old, new) in trainer.set_hparams(**changes).items():
             self._event("hparam", f"{field}: {old} -> {new}", step=step + 1)
         self._event("status", self._status)
@@ -578,7 +610,12 @@ class Runner:
         )
 
     def _shutdown(self, final: str) -> None:
-        """Whatever happened: checkpoint what was trained, flush files, record the final status."""
+        """Whatever happened: checkpoint what was trained, flush files, record the final status, and give
+        the folder's claim up, so that any process can resume the run.
+
+        Each part is tried on its own: on a full disk the final checkpoint, the status event and even
+        status.json may fail, and the run still ends here as ``failed`` with the first error (naming
+        the file and the cause), its claim released; no exception leaves the thread."""
         try:
             if self.trainer is not None and self.trainer.step_count > 0 and final != "failed":
                 if self.trainer.step_count % self.trainer.hparams["sample_every"]:
@@ -586,13 +623,21 @@ class Runner:
                 self._save_checkpoint()
         except Exception as exc:  # a failing final checkpoint must not hide the run's status
             final, self.error = "failed", self.error or f"final checkpoint failed: {exc}"
-        finally:
+        try:
             self.run_dir.close()
-            with self._cond:
-                self._status = final
-                self._commands.clear()
-                self._cond.notify_all()
-            self._event("status", final if not self.error else f"{final}: {self.error}")
-            self._write_status()
-            with self._cond:
-                self._cond.notify_all()
+        except OSError as exc:
+            final, self.error = "failed", self.error or f"closing metrics.csv failed: {exc}"
+        with self._cond:
+            self._status = final
+            self._commands.clear()
+            self._cond.notify_all()
+        for record in (
+            lambda: self._event("status", final if not self.error else f"{final}: {self.error}"),
+            self._write_status,
+        ):
+            # Already failed (a full disk): the error in memory is the one to keep.
+            with contextlib.suppress(OSError, RunDirError):
+                record()
+        self.run_dir.release()
+        with self._cond:
+            self._cond.notify_all()

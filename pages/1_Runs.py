@@ -6,13 +6,23 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from gan_core.config import DEVICE_CHOICES
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDirError
-from ui.common import CONTINUE_ERRORS, download_buttons, registry, resume_run, run_data, runs_root, watch
+from ui.common import (
+    CONTINUE_ERRORS,
+    download_buttons,
+    literal,
+    registry,
+    resume_run,
+    run_data,
+    runs_root,
+    watch,
+)
 
 st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layout="wide")
 st.title("Runs")
-st.caption(f"Runs folder: `{runs_root()}` (set GAN_DASHBOARD_RUNS to use another)")
+st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
 
 if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
     st.switch_page("dashboard.py")
@@ -47,6 +57,7 @@ picked = st.dataframe(
         "flags",
         "flags_raised",
         "error",
+        "problems",
         "created",
     ],  # fmt: skip
     column_config={
@@ -58,6 +69,9 @@ picked = st.dataframe(
         "flags": st.column_config.TextColumn("flags up", help="flags up now, or when the run ended"),
         "flags_raised": st.column_config.TextColumn(
             "flags raised", help="every flag raised during the run, cleared since or not"
+        ),
+        "problems": st.column_config.TextColumn(
+            "problems", help="what its status.json has wrong: the run is shown without it"
         ),
     },
 )
@@ -71,8 +85,14 @@ def open_in_train(run_id: str) -> None:
     watch(run_id)
 
 
+def chosen_device() -> dict[str, str]:
+    """Where Resume and Rewind train: this page's device menu (auto by default, whatever the run trained
+    on before: a run trained on a GPU goes on on a CPU)."""
+    return {"device": st.session_state.get("runs_device", "auto")}
+
+
 def resume(run_id: str) -> None:
-    error = resume_run(run_id)
+    error = resume_run(run_id, chosen_device())
     if error:
         st.session_state["_runs_flash"] = ("error", error)
     else:
@@ -82,9 +102,13 @@ def resume(run_id: str) -> None:
 def branch(run_id: str) -> None:
     step, steps = st.session_state["runs_branch_step"], st.session_state["runs_branch_steps"]
     try:
-        runner = registry().branch(run_id, step, {"steps": int(steps)}, data=run_data(run_id))
+        changes = {"steps": int(steps), **chosen_device()}
+        runner = registry().branch(run_id, step, changes, data=run_data(run_id, changes))
     except CONTINUE_ERRORS as exc:
-        st.session_state["_runs_flash"] = ("error", f"Cannot branch {run_id} at step {step}: {exc}")
+        st.session_state["_runs_flash"] = (
+            "error",
+            f"Cannot branch {literal(run_id)} at step {step}: {literal(exc)}",
+        )
         return
     watch(runner.run_id)
     st.session_state["_runs_to_train"] = True
@@ -93,25 +117,29 @@ def branch(run_id: str) -> None:
 def delete(run_id: str) -> None:
     try:
         registry().delete(run_id)
-        st.session_state["_runs_flash"] = ("success", f"Deleted run {run_id}.")
+        st.session_state["_runs_flash"] = ("success", f"Deleted run {literal(run_id)}.")
         if st.session_state.get("run_id") == run_id:
             watch(None)
     except (RegistryError, RunDirError) as exc:
-        st.session_state["_runs_flash"] = ("error", str(exc))
+        st.session_state["_runs_flash"] = ("error", literal(exc))
 
 
 def delete_popover(where) -> None:
     with where.popover("Delete", key="runs_delete_pop"):
-        st.write(f"Delete run **{run_id}** and all its files? This cannot be undone.")
+        st.write(f"Delete run **{literal(run_id)}** and all its files? This cannot be undone.")
         st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
 
 
 try:
     view = registry().view(run_id)
 except (RunDirError, RegistryError) as exc:
-    st.error(f"Run {run_id!r} cannot be opened: {exc}")
+    st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
     delete_popover(st)  # an unreadable folder can still be removed from here
     st.stop()
+if view.status == "failed" and view.error:
+    st.error(f"The run failed: {literal(view.error)}")
+for problem in view.problems:  # what its files have wrong: the run is shown without it
+    st.warning(literal(problem), icon="⚠️")
 
 actions = st.container(horizontal=True)
 if actions.button(
@@ -132,7 +160,7 @@ if view.status in ("interrupted", "stopped", "failed"):
 kept = view.checkpoint_steps()
 with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
     st.write(
-        f"Start a new run from a kept checkpoint of **{run_id}**, with its history up to there. "
+        f"Start a new run from a kept checkpoint of **{literal(run_id)}**, with its history up to there. "
         "This run stays as it is."
     )
     st.selectbox(
@@ -147,14 +175,25 @@ with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept
         help="G updates the new run trains to; 0 = until stopped",
     )
     st.button("Branch", key="runs_branch", type="primary", on_click=branch, args=(run_id,))
+actions.selectbox(
+    "device",
+    DEVICE_CHOICES,
+    key="runs_device",
+    label_visibility="collapsed",
+    width=110,
+    help="Where Resume and Rewind / branch train this run: auto (a GPU if there is one), or a device named. "
+    "A run trained on one device goes on on any other.",
+)
 download_buttons(actions, view, "runs_dl_")
 delete_popover(actions)
 
 if view.parent:
-    st.markdown(f"Branched from **{view.parent}** at step {view.parent_step}.")
+    st.markdown(f"Branched from **{literal(view.parent)}** at step {view.parent_step}.")
 children = [r for r in rows if r["parent"] == run_id]
 if children:
-    st.markdown("Branches: " + ", ".join(f"**{r['run_id']}** at step {r['parent_step']}" for r in children))
+    st.markdown(
+        "Branches: " + ", ".join(f"**{literal(r['run_id'])}** at step {r['parent_step']}" for r in children)
+    )
 with st.expander("Configuration"):
     st.json(view.cfg.to_dict(), expanded=False)
 events = pd.DataFrame(view.events)

@@ -10,7 +10,7 @@ from gan_core import charts
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDirError
 from gan_core.trainer import RECORD_COLUMNS
-from ui.common import registry
+from ui.common import literal, registry
 
 CHART_POINTS = 600
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
@@ -18,11 +18,15 @@ DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", layout="wide")
 st.title("Compare runs")
 
-rows = registry().summaries()
-if len(rows) < 1:
+rows = registry().summaries(unreadable=True)
+run_ids = [r["run_id"] for r in rows if r["status"] != "unreadable"]
+left_out = [r for r in rows if r["status"] == "unreadable"]
+if left_out:  # (the Runs page shows why, and can delete them)
+    names = ", ".join(literal(r["run_id"]) for r in left_out)
+    st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
+if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()
-run_ids = [r["run_id"] for r in rows]
 chosen = st.multiselect("Runs", run_ids, default=run_ids[: min(2, len(run_ids))], key="cmp_runs")
 metrics = st.multiselect(
     "Metrics", [c for c in RECORD_COLUMNS if c != "step"], default=DEFAULT_METRICS, key="cmp_metrics"
@@ -36,7 +40,10 @@ for run_id in chosen:
     try:
         views[run_id] = registry().view(run_id)
     except (RunDirError, RegistryError) as exc:
-        st.error(f"Run {run_id!r} cannot be opened: {exc}")
+        st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
+        continue
+    for problem in views[run_id].problems:  # what its files have wrong: the run is shown without it
+        st.warning(f"{literal(run_id)}: {literal(problem)}", icon="⚠️")
 if not views:
     st.stop()
 

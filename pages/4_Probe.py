@@ -14,7 +14,7 @@ from gan_core.data import IMAGE_EXTENSIONS, DataError
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import RunnerError
-from ui.common import registry, watched_view
+from ui.common import literal, registry, watched_view
 
 CURRENT = "current"
 LABELLED_POINTS = 50
@@ -52,11 +52,15 @@ def view_bounds(root: str, run_id: str) -> tuple[float, float, float, float]:
 
 
 # -------------------------------------------------------------------------------------------- run and weights
-rows = registry().summaries()
-if not rows:
+rows = registry().summaries(unreadable=True)
+run_ids = [r["run_id"] for r in rows if r["status"] != "unreadable"]
+left_out = [r for r in rows if r["status"] == "unreadable"]
+if left_out:  # (the Runs page shows why, and can delete them)
+    names = ", ".join(literal(r["run_id"]) for r in left_out)
+    st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
+if not run_ids:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
     st.stop()
-run_ids = [r["run_id"] for r in rows]
 watched = watched_view()
 default = watched.run_id if watched is not None and watched.run_id in run_ids else run_ids[0]
 
@@ -65,15 +69,18 @@ run_id = pick.selectbox("Run", run_ids, index=run_ids.index(default), key="probe
 try:
     view = registry().view(run_id)
 except (RunDirError, RegistryError, ValueError) as exc:
-    st.error(f"Run {run_id!r} cannot be opened: {exc}")
+    st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
     st.stop()
+for problem in view.problems:  # what its files have wrong: the run is shown without it
+    st.warning(literal(problem), icon="⚠️")
 
 root = str(registry().runs_root)
 saved = {step: path for step, path in view.run_dir.checkpoints()}
 options = ([CURRENT] if view.live else []) + sorted(saved, reverse=True)
 if not options:
     st.info(
-        f"Run {run_id} has no saved checkpoint yet and is not training in this server: nothing to probe. "
+        f"Run {literal(run_id)} has no saved checkpoint yet and is not training in this server: nothing to "
+        "probe. "
         "Checkpoints are saved every checkpoint_every steps and when a run stops."
     )
     st.stop()
@@ -97,7 +104,7 @@ try:
         path = saved[weights]
         models = checkpoint_models(root, run_id, path.name, path.stat().st_mtime_ns)
 except (*PROBE_ERRORS, OSError) as exc:
-    st.error(f"These weights cannot be probed: {exc}")
+    st.error(f"These weights cannot be probed: {literal(exc)}")
     st.stop()
 
 cfg, loss = models.cfg, models.loss
@@ -146,7 +153,7 @@ with walk_tab:
             )
         st.plotly_chart(fig, key="probe_walk_chart", width="stretch")
     except PROBE_ERRORS as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
 
 # ------------------------------------------------------------------------------------------------------ ask D
 with ask_tab:
@@ -227,4 +234,4 @@ with ask_tab:
             else:
                 st.dataframe(table, key="ask_table", hide_index=True, column_config=column_config)
     except PROBE_ERRORS as exc:
-        st.error(str(exc))
+        st.error(literal(exc))

@@ -1,10 +1,16 @@
 """Fixtures shared by the test modules."""
 
+import contextlib
+import subprocess
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from gan_core.__main__ import main
+
+APP_DIR = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -20,3 +26,31 @@ def cli(capsys):
         return SimpleNamespace(returncode=code, stdout=out.out, stderr=out.err)
 
     return run
+
+
+_HOLD = """
+import sys
+from gan_core.rundir import RunDir
+held = RunDir.from_path(sys.argv[1]).claim("training it")  # kept: dropping it releases the claim
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+@contextlib.contextmanager
+def claimed_elsewhere(folder: Path):
+    """Another process holds ``folder``'s claim (`RunLock`) while the block runs, as a CLI run training
+    it would; yields that process. Its claim goes when the block ends (its stdin closes, it exits)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _HOLD, str(folder)],
+        cwd=APP_DIR,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        yield proc
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=60)

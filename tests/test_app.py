@@ -245,10 +245,11 @@ def test_resume_of_a_finished_run_takes_more_steps_from_the_sidebar(runs_root):
 
 def test_hand_edited_hparam_events_are_skipped_and_load_settings_still_works(runs_root):
     finished_run(runs_root, "edited")
-    run = RunDir.open(runs_root, "edited")
+    run = RunDir.open(runs_root, "edited").claim("editing it by hand")
     run.append_event(5, "hparam", "steps: 20 -> -5")  # refused by the config
     run.append_event(6, "hparam", "sample_every: 5 -> many")  # not a number
     run.append_event(7, "hparam", "eval_every: 500 -> 250")  # a valid change
+    run.release()
     view = registry().view("edited")
     assert view.hparams["steps"] == 20 and view.hparams["eval_every"] == 250
     assert view.hparams["sample_every"] == GANConfig(**TINY).sample_every
@@ -263,6 +264,7 @@ def test_hand_edited_hparam_events_are_skipped_and_load_settings_still_works(run
 def test_resume_of_a_stopped_run_keeps_its_own_settings_when_the_sidebar_holds_others(runs_root):
     at = app(**TINY_FORM).run()
     runner = start(at)
+    assert runner.wait_until(lambda r: len(r.store) > 0, TIMEOUT)  # a step trained: a checkpoint at stop
     step = pause(at, runner)
     at.button(key="btn_stop").click().run()
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
@@ -276,7 +278,9 @@ def test_resume_of_a_stopped_run_keeps_its_own_settings_when_the_sidebar_holds_o
     other.button(key="btn_resume").click().run()
     assert not other.exception and not other.error
     resumed = registry().runner(runner.run_id)
-    assert resumed is not runner and resumed.cfg == runner.cfg  # width unchanged: no refusal either
+    assert resumed is not runner and resumed.cfg.width == runner.cfg.width  # no refusal either
+    # its own settings, but for where it trains: a continued run takes the device anew (auto by default)
+    assert resumed.cfg == runner.cfg.replace(device="auto")
     assert resumed.wait_until(lambda r: r.current_step >= step + 3, TIMEOUT)
     assert resumed.hparams["lr_g"] == pytest.approx(2e-4, rel=1e-12)  # the sidebar's lr_g not applied
     resumed.stop()
@@ -323,9 +327,9 @@ def test_the_limit_on_training_runs_refuses_start_with_a_clear_error(runs_root, 
 
 def test_flags_show_as_a_banner_with_a_suggestion_and_on_the_runs_page(runs_root):
     finished_run(runs_root, "flagged")
-    RunDir.open(runs_root, "flagged").write_status(
-        {"flags": ["d_overpowers"], "flags_raised": ["d_overpowers", "exploding_gradients"]}
-    )
+    edited = RunDir.open(runs_root, "flagged").claim("editing it by hand")
+    edited.write_status({"flags": ["d_overpowers"], "flags_raised": ["d_overpowers", "exploding_gradients"]})
+    edited.release()
     at = app()
     at.session_state["run_id"] = "flagged"
     at.run()

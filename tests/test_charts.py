@@ -3,6 +3,7 @@ shapes each builder draws (lines, min-max bands, reference lines, event markers)
 the GAN Lab points picture and image grids, and every figure passing plotly's own validation."""
 
 import base64
+import html
 import io
 import json
 import math
@@ -706,3 +707,11 @@ def test_quality_figures_before_the_first_evaluation_are_one_placeholder():
     assert "no evaluation yet" in str(empty["pending"].layout.annotations[0].text)
     unmeasured = charts.quality_figures(quality_store({}).view())  # rows, but no evaluation yet
     assert list(unmeasured) == ["pending"]
+
+
+def test_event_labels_from_a_file_are_shown_as_text():
+    """events.csv is a file anyone may write: plotly's HTML subset in a label (a link) is escaped."""
+    crafted = "<a href=//evil.example>x</a>"  # no colon: the whole detail is the label
+    markers = charts.event_markers([{"step": 3, "kind": "flag", "detail": crafted}])
+    assert markers == [(3.0, html.escape(crafted), "flag")]
+    assert "<" not in markers[0][1] and html.unescape(markers[0][1]) == crafted

@@ -32,6 +32,7 @@ from gan_core.config import GANConfig
 from gan_core.data import MAX_POINTS_ROWS
 from gan_core.models import build_models
 from gan_core.runner import Runner
+from tests.test_literal import shown
 from ui.common import DATA_ENV, RUNS_ENV, registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -144,7 +145,8 @@ def still_up(at: AppTest, title: str = "Watch a GAN learn") -> None:
 
 
 def errors(at: AppTest) -> list[str]:
-    return [e.value for e in at.error]
+    """The page's errors as a reader sees them (text from files and exceptions is in code spans)."""
+    return [shown(e.value) for e in at.error]
 
 
 def trains_afterwards(at: AppTest) -> None:
@@ -474,7 +476,9 @@ def test_folder_without_images(runs_root, cli, monkeypatch, tmp_path):
 
 
 # ------------------------------------------------------------------------------------- run ids and paths
-RUN_ID_ALLOWED = "use 1-100 letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'"
+RUN_ID_ALLOWED = (
+    "use 1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'"
+)
 
 
 def cli_refuses_run_id(cli, root: Path, run_id: str) -> None:

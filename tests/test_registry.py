@@ -4,6 +4,7 @@ import pytest
 
 from gan_core.config import GANConfig
 from gan_core.registry import RegistryError, RunRegistry
+from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", sample_every=5)
@@ -51,12 +52,15 @@ def test_live_view_and_limit(tmp_path):
 def test_interrupted_run_is_reported(tmp_path):
     run = Runner(GANConfig(**TINY, steps=0), tmp_path, "cut").start(paused=True)
     run.wait_until(lambda r: r.trainer is not None and len(r.snapshots) == 1, TIMEOUT)
-    # another server (a fresh registry) sees a folder that says paused, with no runner behind it
+    # another server (a fresh registry) sees a folder that says paused, held by a live writer: paused
     fresh = RunRegistry(tmp_path)
-    assert fresh.view("cut").status == "interrupted"
-    assert [r["status"] for r in fresh.summaries()] == ["interrupted"]
+    assert fresh.view("cut").status == "paused"
     run.stop()
     run.wait(TIMEOUT)
+    # the writer gone (as after a kill -9) and status.json still saying paused: cut off
+    RunDir.open(tmp_path, "cut").claim("test").write_status({"status": "paused"})
+    assert fresh.view("cut").status == "interrupted"
+    assert [r["status"] for r in fresh.summaries()] == ["interrupted"]
 
 
 def test_summaries_and_delete(tmp_path):

@@ -3,7 +3,6 @@ a branch records its parent and leaves it untouched; the Runs and Compare pages 
 
 import functools
 import hashlib
-import os
 from pathlib import Path
 
 import pandas as pd
@@ -16,8 +15,9 @@ from gan_core import runner as runner_mod
 from gan_core.config import ConfigError, GANConfig
 from gan_core.flags import FlagMonitor
 from gan_core.registry import RegistryError, RunRegistry
-from gan_core.rundir import RunDir, RunDirError
+from gan_core.rundir import RunBusyError, RunDir, RunDirError
 from gan_core.runner import Runner, RunnerError
+from tests.conftest import claimed_elsewhere
 from ui.common import RUNS_ENV, registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -116,7 +116,8 @@ def test_registry_resume_after_a_crash_replaces_the_rows_after_the_checkpoint(tm
     run = RunDir.open(tmp_path, "crash")
     # What a kill -9 after step 13 leaves: the last checkpoint at 10, rows to 13, a status of running.
     run.checkpoints()[-1][1].unlink()
-    run.write_status({"status": "running"})
+    run.claim("test").write_status({"status": "running"})
+    run.release()
     (run.path / "samples" / ".step_00000015.npz.abc.tmp").write_bytes(b"half a file")
     registry = RunRegistry(tmp_path)  # a server started after the crash
     assert [r["status"] for r in registry.summaries()] == ["interrupted"]
@@ -187,15 +188,15 @@ def test_resume_refusals(tmp_path):
     with pytest.raises(RunDirError, match="no checkpoint to continue from"):
         registry.resume("bare")
 
-    # A run that another live process trains (here: this test's parent process, as if a CLI run) is
-    # neither interrupted nor resumable.
+    # A run whose folder another live process holds (as a CLI run training it would) is neither
+    # interrupted nor resumable; once that process is gone it is interrupted.
     stopped_at(tmp_path, "elsewhere", 4)
-    ppid = os.getppid()
-    start = Path(f"/proc/{ppid}/stat").read_text().rpartition(")")[2].split()[19]
-    RunDir.open(tmp_path, "elsewhere").write_status({"status": "running", "pid": ppid, "pid_start": start})
-    assert registry.view("elsewhere").status == "running"
-    with pytest.raises(RunnerError, match=f"being trained by another process \\(pid {ppid}\\)"):
-        registry.resume("elsewhere")
+    RunDir.open(tmp_path, "elsewhere").claim("test").write_status({"status": "running"})
+    with claimed_elsewhere(tmp_path / "elsewhere") as holder:
+        assert registry.view("elsewhere").status == "running"
+        with pytest.raises(RunBusyError, match=f"'elsewhere' is in use by process {holder.pid} on "):
+            registry.resume("elsewhere")
+    assert registry.view("elsewhere").status == "interrupted"
 
     registry.start(GANConfig(**TINY, steps=0), paused=True)  # the limit of 1 is reached
     with pytest.raises(RegistryError, match="limit is 1"):
@@ -207,7 +208,9 @@ def test_resume_takes_the_latest_checkpoint_the_rows_reach(tmp_path):
     stopped_at(tmp_path, "gap", 13, checkpoint_every=5, steps=0)
     run = RunDir.open(tmp_path, "gap")
     assert [s for s, _ in run.checkpoints()] == [5, 10, 13]
-    run.truncate_metrics(12)  # rows lost after 12 (a folder from elsewhere): 13 would leave a gap
+    # rows lost after 12 (a folder from elsewhere): 13 would leave a gap
+    run.claim("test").truncate_metrics(12)
+    run.release()
     runner = Runner.reopen(run, {"steps": 15})
     assert runner.start_step == 10
     finished(runner.start())

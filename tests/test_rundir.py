@@ -186,7 +186,7 @@ def test_a_failing_snapshot_write_leaves_no_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(np, "savez", broken)
-    with pytest.raises(OSError, match="disk full"):
+    with pytest.raises(RunDirError, match="'atomic': cannot write samples/step_00000005.npz: disk full"):
         run.save_snapshot(5, {"points": np.zeros((3, 2))})
     assert list((run.path / "samples").iterdir()) == []
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,54 @@ from gan_core.data import DataError, DataSource, load_data
 from gan_core.export import metrics_csv_bytes, run_zip_bytes
 from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
 from gan_core.rundir import RUNS_ENV, RunDirError
-from gan_core.runner import RunnerError
+from gan_core.runner import RunnerError, continue_device
 from gan_core.trainer import resolve_device
 
 APP_DIR = Path(__file__).resolve().parents[1]
 MAX_RUNS_ENV = "GAN_DASHBOARD_MAX_RUNS"
 DATA_ENV = "GAN_DASHBOARD_DATA"
+
+
+# Text that is already literal Markdown: words of ASCII letters and digits joined by single spaces, '_' or
+# '-' (no construct starts inside a word, and no text pattern of Streamlit's matches).
+_PLAIN = re.compile(r"[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*")
+
+
+def literal(text: object) -> str:
+    """``text`` as Markdown that Streamlit shows exactly as written: for every string that comes from a
+    run file, an upload or an exception, wherever a message is Markdown (st.error, st.warning,
+    st.markdown, st.caption, ...).
+
+    Escaping Markdown's characters is not enough there: after parsing, Streamlit turns patterns in the
+    text itself into elements (bare URLs and e-mail addresses into links, ``:streamlit:`` into an
+    image, ``:smile:`` into an emoji, ``->`` into an arrow), and escapes do not stop those. So the text
+    goes into code spans, which are never parsed: one per line, with a fence longer than any run of
+    backticks inside, lines joined by hard line breaks. The one pattern Streamlit rewrites before
+    parsing, ``:material/``, is split around its ``/``. Plain words (`_PLAIN`) stay as they are."""
+    text = str(text)
+    if _PLAIN.fullmatch(text):
+        return text
+    lines = re.split(r"\r\n|\r|\n", text)
+    while len(lines) > 1 and not lines[-1]:  # a final line break shows nothing
+        lines.pop()
+    return "\\\n".join(_code_line(line) for line in lines)
+
+
+def _code_line(line: str) -> str:
+    pieces = line.split(":material/")
+    return "\\/".join(_code(piece + ":material") for piece in pieces[:-1]) + (
+        ("\\/" if len(pieces) > 1 else "") + _code(pieces[-1])
+    )
+
+
+def _code(text: str) -> str:
+    """One code span showing ``text`` (no line breaks). CommonMark strips one space from each end of a
+    span's content when both are spaces: the padding here, unless the text is only spaces."""
+    if not text:
+        return ""
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = "" if not text.strip(" ") else " "
+    return f"{fence}{pad}{text}{pad}{fence}"
 
 
 def runs_root() -> Path:
@@ -91,7 +134,7 @@ def watched_view() -> RunView | None:
         view = registry().view(run_id)
     except (RunDirError, RegistryError, ValueError) as exc:
         watch(None)
-        st.error(f"Run {run_id!r} cannot be shown: {exc}")
+        st.error(f"Run {literal(repr(run_id))} cannot be shown: {literal(exc)}")
         return None
     st.session_state.run_id = run_id
     return view
@@ -111,19 +154,20 @@ def watch(run_id: str | None) -> None:
 CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueError)
 
 
-def run_data(run_id: str) -> DataSource:
-    """A run's data, loaded before anything starts: missing data is an error now, not a failed run."""
+def run_data(run_id: str, changes: dict[str, Any] | None = None) -> DataSource:
+    """A run's data, loaded before anything starts (missing data is an error now, not a failed run), on
+    the device the continued run will train on (`continue_device`: ``changes``' device, else auto)."""
     cfg = registry().view(run_id).cfg
-    return load_data(cfg, resolve_device(cfg.device))
+    return load_data(cfg, resolve_device(continue_device(changes)))
 
 
 def resume_run(run_id: str, changes: dict[str, Any] | None = None) -> str | None:
     """Resume ``run_id`` from its latest checkpoint, with mid-run ``changes``, and watch it; returns
     what went wrong, or None."""
     try:
-        registry().resume(run_id, changes, data=run_data(run_id))
+        registry().resume(run_id, changes, data=run_data(run_id, changes))
     except CONTINUE_ERRORS as exc:
-        return f"Cannot resume {run_id}: {exc}"
+        return f"Cannot resume {literal(run_id)}: {literal(exc)}"
     watch(run_id)
     return None
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import streamlit as st
 
-from gan_core.config import DATASETS, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import DATASETS, DEVICE_CHOICES, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataError, check_data_path
 from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
 from gan_core.presets import PRESETS, get_preset
-from ui.common import DATA_ENV, data_roots
+from ui.common import DATA_ENV, data_roots, literal
 
 DEFAULTS = GANConfig()
 TORCHVISION_SETS = ("mnist", "fashion-mnist", "cifar10")
@@ -180,7 +180,12 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
             "seed",
         ):
             _number(name)
-        st.selectbox("device", ("auto", "cpu", "cuda", "mps"), key="cfg_device", help=_help("device"))
+        st.selectbox(
+            "device",
+            DEVICE_CHOICES,
+            key="cfg_device",
+            help=_help("device") + " A stopped run resumes on the device chosen here (auto by default).",
+        )
     values = {f.name: st.session_state[f"cfg_{f.name}"] for f in dataclasses.fields(GANConfig)}
     try:
         cfg, error = GANConfig.from_dict(values), None
@@ -221,8 +226,8 @@ def _upload(dataset: str, uploads_root: Path) -> None:
         else:
             path = extract_images_zip(data, file.name, uploads_root)
     except UploadError as exc:
-        st.error(str(exc))
+        st.error(literal(exc))
         return
     st.session_state["_upload_done"] = marker
     st.session_state["cfg_data_path"] = str(path)
-    st.success(f"Uploaded {file.name}: data_path set to {path}")
+    st.success(f"Uploaded {literal(file.name)}: data_path set to {literal(path)}")
