@@ -180,7 +180,8 @@ actions.selectbox(
     DEVICE_CHOICES,
     key="runs_device",
     label_visibility="collapsed",
-    width=110,
+    format_func=lambda device: f"device: {device}",
+    width=150,
     help="Where Resume and Rewind / branch train this run: auto (a GPU if there is one), or a device named. "
     "A run trained on one device goes on on any other.",
 )
