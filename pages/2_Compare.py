@@ -10,7 +10,7 @@ from gan_core import charts
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDirError
 from gan_core.trainer import RECORD_COLUMNS
-from ui.common import literal, registry
+from ui.common import literal, readable_run_ids, registry
 
 CHART_POINTS = 600
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
@@ -18,12 +18,7 @@ DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", layout="wide")
 st.title("Compare runs")
 
-rows = registry().summaries(unreadable=True)
-run_ids = [r["run_id"] for r in rows if r["status"] != "unreadable"]
-left_out = [r for r in rows if r["status"] == "unreadable"]
-if left_out:  # (the Runs page shows why, and can delete them)
-    names = ", ".join(literal(r["run_id"]) for r in left_out)
-    st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
+run_ids = readable_run_ids()
 if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()

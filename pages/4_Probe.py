@@ -14,7 +14,7 @@ from gan_core.data import IMAGE_EXTENSIONS, DataError
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import RunnerError
-from ui.common import literal, registry, watched_view
+from ui.common import literal, readable_run_ids, registry, watched_view
 
 CURRENT = "current"
 LABELLED_POINTS = 50
@@ -52,12 +52,7 @@ def view_bounds(root: str, run_id: str) -> tuple[float, float, float, float]:
 
 
 # -------------------------------------------------------------------------------------------- run and weights
-rows = registry().summaries(unreadable=True)
-run_ids = [r["run_id"] for r in rows if r["status"] != "unreadable"]
-left_out = [r for r in rows if r["status"] == "unreadable"]
-if left_out:  # (the Runs page shows why, and can delete them)
-    names = ", ".join(literal(r["run_id"]) for r in left_out)
-    st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
+run_ids = readable_run_ids()
 if not run_ids:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
     st.stop()

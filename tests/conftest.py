@@ -7,10 +7,22 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import torch
 
 from gan_core.__main__ import main
 
 APP_DIR = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_torch_thread():
+    """One intra-op thread for every test: on a small shared machine torch's pool spins against busy
+    cores and a tiny step takes 100x longer (the dashboard gives torch half the cores for the same
+    reason). Processes a test starts choose their own."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import torch
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 
@@ -38,16 +37,6 @@ LIVE_CHARTS = {
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a small shared machine torch's intra-op pool spins against busy cores and a tiny step takes
-    # 100x longer; one thread keeps these runs at a few milliseconds a step.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture
 def runs_root(tmp_path, monkeypatch):
     """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""

@@ -20,7 +20,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from streamlit.testing.v1 import AppTest
@@ -46,16 +45,6 @@ OUTSIDE = "is a symlink to a place outside the runs folder; it is never read"
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a small shared machine torch's intra-op pool spins against busy cores; one thread keeps the
-    # tiny runs at a few milliseconds a step.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     """A runs folder trained once per module: ``good`` (ring8, snapshots every 5 steps, checkpoints at

@@ -44,16 +44,6 @@ CSV_ALLOWED = "need two numeric columns x,y"
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # On a small shared machine torch's intra-op pool spins against busy cores; one thread keeps the
-    # tiny runs at a few milliseconds a step.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
     """A runs folder trained once per module: ``bystander`` finished, ``target`` stopped (resumable)."""

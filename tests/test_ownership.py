@@ -45,14 +45,6 @@ TINY_FLAGS = ["--dataset", "ring8", "--width", "16", "--latent-dim", "4", "--bat
 HOST = os.uname().nodename
 
 
-@pytest.fixture(autouse=True)
-def one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def stopped_run(root: Path, run_id: str, steps: int = 10, **fields) -> Path:
     """A run trained to ``steps`` and stopped there (checkpoint at ``steps``), its claim given back."""
     runner = Runner(GANConfig(**{**TINY, "checkpoint_every": 5, **fields}, steps=steps), root, run_id).start()

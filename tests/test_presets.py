@@ -8,7 +8,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 from gan_core.config import ConfigError, GANConfig
 from gan_core.evaluation import Evaluator
@@ -29,16 +28,6 @@ ISSUE_SCENARIOS = {
     "vanishing-gradients",
     "divergence",
 }
-
-
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # One intra-op thread: on this small shared machine more only spin against each other (as in
-    # test_app.py), and the dashboard gives torch one thread on two cores too.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 # ---------------------------------------------------------------------------------------------- registry

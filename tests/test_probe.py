@@ -32,15 +32,6 @@ TIMEOUT = 60
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_torch_thread():
-    # As in test_app.py: on a small shared machine one intra-op thread keeps tiny steps fast.
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def tiny_models(**overrides) -> probe.ProbeModels:
     cfg = GANConfig(**{**TINY, **overrides})
     shape = (2,) if cfg.is_points else (1 if cfg.dataset == "digits" else 3, 8, 8)

@@ -140,6 +140,17 @@ def watched_view() -> RunView | None:
     return view
 
 
+def readable_run_ids() -> list[str]:
+    """The ids of the runs a page can open, newest first; the unreadable ones are named in a caption
+    (the Runs page says why, and can delete them)."""
+    rows = registry().summaries(unreadable=True)
+    left_out = [r["run_id"] for r in rows if r["status"] == "unreadable"]
+    if left_out:
+        names = ", ".join(literal(run_id) for run_id in left_out)
+        st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
+    return [r["run_id"] for r in rows if r["status"] != "unreadable"]
+
+
 def watch(run_id: str | None) -> None:
     """Watch ``run_id`` in this session, and name it in the URL so a refresh keeps it."""
     st.session_state.run_id = run_id
