@@ -69,7 +69,14 @@ def refresh_once(store: MetricStore, events: list[dict]) -> None:
 def bench_refresh(repeats: int) -> None:
     print("1. chart refresh (view + 4 figures + JSON), median of", repeats)
     events = [
-        {"step": 10 * i, "time": "", "kind": "hparam", "detail": f"lr_g: 0.0002 -> 0.00{i}"} for i in range(5)
+        {
+            "step": 10 * i,
+            "time": "",
+            "kind": "hparam",
+            "detail": f"lr_g: 0.0002 -> 0.00{i}",
+            "fields": {"field": "lr_g", "old": 0.0002, "new": i / 1000},
+        }
+        for i in range(5)
     ]
     results = {}
     for rows in (1_000, 100_000, 1_000_000):

@@ -39,7 +39,7 @@ def flags_raised(runner: Runner) -> dict[str, int]:
     raised: dict[str, int] = {}
     for event in runner.events:
         if event["kind"] == "flag":
-            name = event["detail"].split(":", 1)[0]
+            name = event["fields"]["flag"]
             if not FLAGS[name].healthy:
                 raised.setdefault(name, int(event["step"]))
     return raised

@@ -300,16 +300,15 @@ def _is_empty(view: pd.DataFrame | None) -> bool:
     return view is None or len(view) == 0
 
 
-def _short_label(kind: str, detail: str) -> str:
-    """'lr_g: 0.0002 -> 0.001' -> 'lr_g 0.001'; 'mode_collapse: 3 of 8 modes' -> 'mode_collapse'."""
-    name, sep, rest = str(detail).partition(":")
-    name = name.strip()
-    if not sep:
-        label = name
-    elif kind == "hparam":
-        label = f"{name} {rest.rpartition('->')[2].strip()}"
+def _short_label(kind: str, fields: Mapping[str, Any]) -> str:
+    """An event's marker label from its fields: ``hparam`` {field: lr_g, new: 0.001} -> 'lr_g 0.001';
+    ``flag`` {flag: mode_collapse} -> 'mode_collapse'."""
+    if kind == "hparam":
+        new = fields.get("new")
+        shown = f"{new:.3g}" if isinstance(new, float) else str(new)
+        label = f"{fields.get('field', '?')} {shown}"
     else:
-        label = name
+        label = str(fields.get("flag", kind))
     label = label if len(label) <= 32 else label[:31] + "…"
     # Plotly renders a subset of HTML in text (links, <b>, <br>); a label comes from events.csv, a file
     # anyone may have written: escaped, it shows as written (plotly turns the entities back into text).
@@ -338,7 +337,7 @@ def event_markers(events: Events) -> list[tuple[float, str, str]]:
         if not math.isfinite(step):
             continue
         labels, marker_kind = by_step.get(step, ([], kind))
-        labels.append(_short_label(kind, event.get("detail", "")))
+        labels.append(_short_label(kind, event.get("fields") or {}))
         by_step[step] = (labels, "flag" if "flag" in (kind, marker_kind) else marker_kind)
     latest = sorted(by_step)[-MAX_EVENT_LABELS:]
     return [(step, ", ".join(dict.fromkeys(by_step[step][0])), by_step[step][1]) for step in latest]

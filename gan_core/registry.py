@@ -138,12 +138,13 @@ class RunView:
         # Fields without a metrics column (steps, sample_every, ...) from their hparam events, in order;
         # a value the config would refuse (a hand-edited events.csv) is skipped, not passed on.
         for event in self.events:
-            name, _, change = str(event.get("detail", "")).partition(": ")
-            if event.get("kind") == "hparam" and name in values and " -> " in change:
+            fields = event.get("fields") or {}
+            name = fields.get("field")
+            if event.get("kind") == "hparam" and name in values and "new" in fields:
                 try:
-                    value = type(values[name])(change.rpartition(" -> ")[2])
+                    value = type(values[name])(fields["new"])
                     self.cfg.replace(**{name: value})
-                except (ValueError, OverflowError):  # ConfigError is a ValueError
+                except (TypeError, ValueError, OverflowError):  # ConfigError is a ValueError
                     continue
                 values[name] = value
         # The metrics columns of the last row; a value the config would refuse (inf, out of range: a

@@ -63,7 +63,11 @@ from gan_core.config import ConfigError, GANConfig
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
 # Used with fullmatch only: ``match`` with ``$`` also accepts a trailing newline ("abc\n").
 RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
-EVENT_COLUMNS = ("step", "time", "kind", "detail")
+# events.csv: ``fields`` is the event's data as a JSON object (a hyperparameter change: field, old, new; a
+# flag: flag; ...), so that no reader parses the human-readable ``detail`` back into values. Files
+# written before it have the first four columns only (see `legacy_event_fields`).
+EVENT_COLUMNS = ("step", "time", "kind", "detail", "fields")
+LEGACY_EVENT_COLUMNS = EVENT_COLUMNS[:4]
 _SNAPSHOT_RE = re.compile(r"step_(\d+)\.(png|npz)")
 _CHECKPOINT_RE = re.compile(r"step_(\d+)\.pt")
 # Event kinds after which the events of a discarded stretch (steps beyond the one resumed from) are
@@ -224,6 +228,53 @@ def current_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
             kept = [e for e in kept if _step_of(e) <= int(event["step"])]
         kept.append(event)
     return kept
+
+
+def _json_safe(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and non-finite floats as None: strict JSON."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _event_line(event: dict[str, Any]) -> bytes:
+    fields = json.dumps(event.get("fields") or {}, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return _csv_line([str(event[c]) for c in LEGACY_EVENT_COLUMNS] + [fields])
+
+
+_HPARAM_DETAIL = re.compile(r"(?P<field>\w+): (?P<old>.*) -> (?P<new>.*)")
+
+
+def _number(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def legacy_event_fields(kind: str, detail: str) -> dict[str, Any]:
+    """The ``fields`` of an event from a file written before events had them (four columns), derived once,
+    here, from its ``detail`` as that version wrote it: ``hparam`` "lr_g: 0.0002 -> 0.001" gives field,
+    old and new; ``flag`` "name: explanation" and ``flag_cleared`` "name" give the flag; ``status``
+    "failed: error" gives the status. Other kinds have none."""
+    if kind in ("hparam", "device"):
+        match = _HPARAM_DETAIL.fullmatch(detail)
+        if match is None:
+            return {}
+        return {"field": match["field"], "old": _number(match["old"]), "new": _number(match["new"])}
+    if kind in ("flag", "flag_cleared"):
+        return {"flag": detail.partition(":")[0].strip()}
+    if kind == "status":
+        return {"status": detail.partition(":")[0].strip()}
+    return {}
 
 
 def _step_of(event: dict[str, Any]) -> float:
@@ -639,10 +690,20 @@ class RunDir:
         return header + b"\n" + b"".join(kept), len(rows) - len(kept)
 
     # ------------------------------------------------------------------ events
-    def append_event(self, step: int, kind: str, detail: str) -> dict[str, Any]:
-        event = {"step": int(step), "time": now_iso(), "kind": kind, "detail": detail}
+    def append_event(
+        self, step: int, kind: str, detail: str, fields: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Log one event: its ``kind``, a line for people (``detail``) and its data (``fields``, JSON
+        values; non-finite numbers are stored as null). Returns the event as readers give it back."""
+        event = {
+            "step": int(step),
+            "time": now_iso(),
+            "kind": kind,
+            "detail": detail,
+            "fields": _json_safe(fields or {}),
+        }
         with self._writing("events.csv"):
-            _append_lines(self.path / "events.csv", _csv_line([str(event[c]) for c in EVENT_COLUMNS]))
+            _append_lines(self.path / "events.csv", _event_line(event))
         return event
 
     def read_events(self) -> pd.DataFrame:
@@ -825,9 +886,14 @@ class RunDir:
                 events = [
                     e for e in current_events(self.read_events().to_dict("records")) if _step_of(e) <= step
                 ]
-                lines = b"".join(_csv_line([str(e[c]) for c in EVENT_COLUMNS]) for e in events)
+                lines = b"".join(_event_line(e) for e in events)
                 _append_lines(child.path / "events.csv", lines)
-            child.append_event(step, "branch", f"from run {self.run_id} at step {step}")
+            child.append_event(
+                step,
+                "branch",
+                f"from run {self.run_id} at step {step}",
+                {"parent": self.run_id, "parent_step": step},
+            )
             child.write_status(
                 {"status": "stopped", "step": step, "parent": self.run_id, "parent_step": step}
             )
@@ -1170,47 +1236,67 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
 
 
 def _events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
-    """events.csv's complete lines ``data`` read as `RunDir.read_events_checked` says."""
+    """events.csv's complete lines ``data`` read as `RunDir.read_events_checked` says: columns
+    `EVENT_COLUMNS`, ``fields`` a dict (from its JSON, or from the detail of a file of the older four
+    columns, `legacy_event_fields`)."""
     problems: list[str] = []
     text = _decoded(data, "events.csv", problems)
     records: list[dict[str, Any]] = []
-    found: dict[str, list[tuple[int, str]]] = {"long": [], "short": [], "step": [], "csv": []}
-    header_seen = False
+    found: dict[str, list[tuple[int, str]]] = {"long": [], "short": [], "step": [], "csv": [], "json": []}
+    header_seen, columns = False, EVENT_COLUMNS
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")
         if not line.strip():
             continue
         try:
-            fields = next(csv.reader([line]))
+            cells = next(csv.reader([line]))
         except (csv.Error, StopIteration):
             found["csv"].append((number, line))
             continue
         if not header_seen:
             header_seen = True
-            if [f.strip() for f in fields] == list(EVENT_COLUMNS):
+            named = [c.strip() for c in cells]
+            if named in (list(EVENT_COLUMNS), list(LEGACY_EVENT_COLUMNS)):
+                columns = tuple(named)
                 continue
             problems.append(f"events.csv does not start with its header {','.join(EVENT_COLUMNS)}")
-        if len(fields) > len(EVENT_COLUMNS):
+        width = len(columns)
+        if len(cells) > width:
             found["long"].append((number, line))
-            fields = [*fields[:3], ",".join(fields[3:])]
-        elif len(fields) < len(EVENT_COLUMNS):
+            if width == len(LEGACY_EVENT_COLUMNS):
+                cells = [*cells[:3], ",".join(cells[3:])]
+            else:  # the last cell is still the fields
+                cells = [*cells[:3], ",".join(cells[3:-1]), cells[-1]]
+        elif len(cells) < width:
             found["short"].append((number, line))
-            fields = fields + [""] * (len(EVENT_COLUMNS) - len(fields))
-        step = _whole_step(fields[0])
+            cells = cells + [""] * (width - len(cells))
+        step = _whole_step(cells[0])
         if step is None:
-            found["step"].append((number, fields[0]))
+            found["step"].append((number, cells[0]))
             continue
-        records.append({"step": step, "time": fields[1], "kind": fields[2], "detail": fields[3]})
+        kind, detail = cells[2], cells[3]
+        if width == len(LEGACY_EVENT_COLUMNS):
+            fields = legacy_event_fields(kind, detail)
+        else:
+            try:
+                fields = json.loads(cells[4]) if cells[4].strip() else {}
+            except (json.JSONDecodeError, RecursionError):
+                fields = None
+            if not isinstance(fields, dict):
+                found["json"].append((number, cells[4]))
+                fields = {}
+        records.append({"step": step, "time": cells[1], "kind": kind, "detail": detail, "fields": fields})
     said = {
-        "long": "with more than 4 fields: the extra ones are kept in its detail",
-        "short": "with fewer than 4 fields: the missing ones are empty",
+        "long": f"with more than {len(columns)} fields: the extra ones are kept in its detail",
+        "short": f"with fewer than {len(columns)} fields: the missing ones are empty",
         "step": "whose step is not a whole number ≥ 0 left out",
         "csv": "that cannot be read as CSV left out",
+        "json": "whose fields are not a JSON object: read without them",
     }
     for kind, rows in found.items():
         if rows:
             number, value = rows[0]
-            example = f", {_shown(value, 40)}" if kind == "step" else ""
+            example = f", {_shown(value, 40)}" if kind in ("step", "json") else ""
             problems.append(
                 f"events.csv: {_plural(len(rows), 'row')} {said[kind]} (the first at line {number}{example})"
             )

@@ -401,7 +401,7 @@ class Runner:
                 self._resume = None
             else:
                 self.run_dir.open_metrics(CSV_COLUMNS)
-                self._event("status", self._status)
+                self._event("status", self._status, status=self._status)
                 self._write_status()
                 self.real_view = self.trainer.real_view()
                 self.run_dir.save_snapshot("real", self.real_view)
@@ -450,20 +450,33 @@ class Runner:
             try:
                 self.snapshots.append((s, self.run_dir.load_snapshot(path)))
             except RunDirError as exc:  # a damaged file costs that picture, never the run
-                self._event("snapshot_unreadable", str(exc), step=step)
+                self._event("snapshot_unreadable", str(exc), step=step, snapshot_step=s)
         self.run_dir.open_metrics(CSV_COLUMNS)
         replaced = f"; {dropped} row{'s' * (dropped != 1)} logged after it replaced" if dropped else ""
-        self._event("resume", f"from the checkpoint at step {step}{replaced}", step=step)
+        self._event(
+            "resume",
+            f"from the checkpoint at step {step}{replaced}",
+            step=step,
+            from_step=step,
+            replaced=dropped,
+        )
         # The log so far, less the stretch the run goes back on (see `current_events`).
         with self._cond:
             self.events = current_events(self.run_dir.read_events().to_dict("records"))
         trained_on, now_on = state.get("device"), trainer.device.type
         if isinstance(trained_on, str) and trained_on != now_on:
             # The random stream is device-specific (see `Trainer.load_state_dict`): it restarts from the seed.
-            self._event("device", f"device: {trained_on} -> {now_on}", step=step + 1)
+            self._event(
+                "device",
+                f"device: {trained_on} -> {now_on}",
+                step=step + 1,
+                field="device",
+                old=trained_on,
+                new=now_on,
+            )
         for field, (old, new) in trainer.set_hparams(**changes).items():
-            self._event("hparam", f"{field}: {old} -> {new}", step=step + 1)
-        self._event("status", self._status)
+            self._event("hparam", f"{field}: {old} -> {new}", step=step + 1, field=field, old=old, new=new)
+        self._event("status", self._status, status=self._status)
         self._write_status()
         if not self.snapshots or self.snapshots[-1][0] != step:
             self._snapshot()
@@ -498,7 +511,14 @@ class Runner:
                     self._set_status("running")
             elif name == "hparams":
                 for field, (old, new) in self.trainer.set_hparams(**arg).items():
-                    self._event("hparam", f"{field}: {old} -> {new}", step=self.trainer.step_count + 1)
+                    self._event(
+                        "hparam",
+                        f"{field}: {old} -> {new}",
+                        step=self.trainer.step_count + 1,
+                        field=field,
+                        old=old,
+                        new=new,
+                    )
             elif name == "models_state":  # Runner.models_state: a copy between two steps
                 arg["state"] = self._models_copy()
                 with self._cond:
@@ -514,7 +534,8 @@ class Runner:
             metrics = self.trainer.d_step()
             self.last_d_step = metrics
             detail = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
-            self._event("step_d", detail, step=self.trainer.step_count)
+            # the D-only update's own metrics, as fields: it trains no G step, so it has no metrics row
+            self._event("step_d", detail, step=self.trainer.step_count, **metrics)
             return
         record = self.trainer.step() if mode == "full" else self.trainer.g_step()
         self._emit(record)
@@ -530,7 +551,9 @@ class Runner:
                 self.last_eval = self.evaluator.evaluate(self.trainer.G)
             except Exception as exc:  # a failing measurement must not end the training it measures
                 self.last_eval = {}
-                self._event("eval_error", f"{type(exc).__name__}: {exc}")
+                self._event(
+                    "eval_error", f"{type(exc).__name__}: {exc}", error=f"{type(exc).__name__}: {exc}"
+                )
             record = record[: -len(EVAL_COLUMNS)] + tuple(
                 self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS
             )
@@ -542,9 +565,9 @@ class Runner:
                 self._cond.notify_all()
         for name, raised in changes:
             if raised:
-                self._event("flag", f"{name}: {FLAGS[name].explanation}")
+                self._event("flag", f"{name}: {FLAGS[name].explanation}", flag=name)
             else:
-                self._event("flag_cleared", name)
+                self._event("flag_cleared", name, flag=name)
         if "diverged" in self.monitor.active:
             bad = [
                 k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(values[k])
@@ -583,12 +606,13 @@ class Runner:
         with self._cond:
             self._status = status
             self._cond.notify_all()
-        self._event("status", status)
+        self._event("status", status, status=status)
         self._write_status()
 
-    def _event(self, kind: str, detail: str, step: int | None = None) -> None:
+    def _event(self, kind: str, detail: str, step: int | None = None, **fields: Any) -> None:
+        """Log an event: ``detail`` for people, ``fields`` for programs (see `RunDir.append_event`)."""
         step = self.current_step if step is None else step
-        event = self.run_dir.append_event(step, kind, detail)
+        event = self.run_dir.append_event(step, kind, detail, fields)
         with self._cond:
             self.events.append(event)
             self._cond.notify_all()
@@ -632,7 +656,12 @@ class Runner:
             self._commands.clear()
             self._cond.notify_all()
         for record in (
-            lambda: self._event("status", final if not self.error else f"{final}: {self.error}"),
+            lambda: self._event(
+                "status",
+                final if not self.error else f"{final}: {self.error}",
+                status=final,
+                error=self.error,
+            ),
             self._write_status,
         ):
             # Already failed (a full disk): the error in memory is the one to keep.

@@ -235,9 +235,9 @@ def test_resume_of_a_finished_run_takes_more_steps_from_the_sidebar(runs_root):
 def test_hand_edited_hparam_events_are_skipped_and_load_settings_still_works(runs_root):
     finished_run(runs_root, "edited")
     run = RunDir.open(runs_root, "edited").claim("editing it by hand")
-    run.append_event(5, "hparam", "steps: 20 -> -5")  # refused by the config
-    run.append_event(6, "hparam", "sample_every: 5 -> many")  # not a number
-    run.append_event(7, "hparam", "eval_every: 500 -> 250")  # a valid change
+    run.append_event(5, "hparam", "steps: 20 -> -5", {"field": "steps", "new": -5})  # refused by the config
+    run.append_event(6, "hparam", "sample_every: 5 -> many", {"field": "sample_every", "new": "many"})
+    run.append_event(7, "hparam", "eval_every: 500 -> 250", {"field": "eval_every", "new": 250})  # valid
     run.release()
     view = registry().view("edited")
     assert view.hparams["steps"] == 20 and view.hparams["eval_every"] == 250

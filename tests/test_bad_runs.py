@@ -102,7 +102,8 @@ def set_status(**fields) -> Callable[[Path, Path], None]:
 
 def extra_event_field(run: Path, outside: Path) -> None:
     with open(run / "events.csv", "a") as f:
-        f.write("7,2025-01-01T00:00:00.000+00:00,hparam,lr_g: 0.0002 -> 0.001,an extra field\n")
+        fields = '"{""field"":""lr_g"",""new"":0.001}"'
+        f.write(f"7,2025-01-01T00:00:00.000+00:00,hparam,lr_g: 0.0002 -> 0.001,an extra field,{fields}\n")
 
 
 def text_in_metrics(run: Path, outside: Path) -> None:
@@ -149,7 +150,7 @@ CASES = {
     "events_row_with_an_extra_field": (
         extra_event_field,
         "warning",
-        ["events.csv: 1 row with more than 4 fields: the extra ones are kept in its detail (the first at"],
+        ["events.csv: 1 row with more than 5 fields: the extra ones are kept in its detail (the first at"],
     ),
     "text_in_metrics": (
         text_in_metrics,

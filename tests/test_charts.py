@@ -69,13 +69,18 @@ def reference_shapes(fig):
     return [s for s in fig.layout.shapes if s.yref == "y"]
 
 
+def event(step: int, kind: str, detail: str, **fields) -> dict:
+    """An event as a run folder gives it back: its fields as the runner writes them."""
+    return {"step": step, "time": "t", "kind": kind, "detail": detail, "fields": fields}
+
+
 EVENTS = [
-    {"step": 20, "time": "t", "kind": "status", "detail": "running"},
-    {"step": 50, "time": "t", "kind": "hparam", "detail": "lr_g: 0.0002 -> 0.001"},
-    {"step": 80, "time": "t", "kind": "step_d", "detail": "single step while paused"},
-    {"step": 90, "time": "t", "kind": "step_g", "detail": "single step while paused"},
-    {"step": 100, "time": "t", "kind": "step_full", "detail": "single step while paused"},
-    {"step": 150, "time": "t", "kind": "flag", "detail": "mode_collapse: 2 of 8 modes covered"},
+    event(20, "status", "running", status="running"),
+    event(50, "hparam", "lr_g: 0.0002 -> 0.001", field="lr_g", old=0.0002, new=0.001),
+    event(80, "step_d", "d_loss=1.2, d_acc_real=0.5", d_loss=1.2, d_acc_real=0.5),
+    event(90, "step_g", "single step while paused"),
+    event(100, "step_full", "single step while paused"),
+    event(150, "flag", "mode_collapse: 2 of 8 modes covered", flag="mode_collapse"),
 ]
 
 
@@ -231,10 +236,8 @@ def test_metric_figure_marks_hparam_and_flag_events_only(view):
 
 
 def test_event_markers_merge_same_step_keep_latest_and_accept_a_frame(view):
-    events = [
-        {"step": s, "time": "t", "kind": "hparam", "detail": f"lr_d: 0.1 -> {s}"} for s in range(100, 0, -2)
-    ]
-    events.append({"step": 98, "time": "t", "kind": "flag", "detail": "d_wins: accuracy 1.0"})
+    events = [event(s, "hparam", f"lr_d: 0.1 -> {s}", field="lr_d", new=s) for s in range(100, 0, -2)]
+    events.append(event(98, "flag", "d_wins: accuracy 1.0", flag="d_wins"))
     markers = charts.event_markers(events)
     assert len(markers) == charts.MAX_EVENT_LABELS == 30
     assert [m[0] for m in markers] == [float(s) for s in range(42, 101, 2)]
@@ -712,6 +715,6 @@ def test_quality_figures_before_the_first_evaluation_are_one_placeholder():
 def test_event_labels_from_a_file_are_shown_as_text():
     """events.csv is a file anyone may write: plotly's HTML subset in a label (a link) is escaped."""
     crafted = "<a href=//evil.example>x</a>"  # no colon: the whole detail is the label
-    markers = charts.event_markers([{"step": 3, "kind": "flag", "detail": crafted}])
+    markers = charts.event_markers([event(3, "flag", crafted, flag=crafted)])
     assert markers == [(3.0, html.escape(crafted), "flag")]
     assert "<" not in markers[0][1] and html.unescape(markers[0][1]) == crafted

@@ -42,7 +42,7 @@ def test_create_writes_config_status_events(tmp_path):
     assert run.path == (tmp_path / "runs" / "r1").resolve()
     assert run.read_config() == CFG
     assert run.read_status()["status"] == "idle"
-    assert list(run.read_events().columns) == ["step", "time", "kind", "detail"]
+    assert list(run.read_events().columns) == ["step", "time", "kind", "detail", "fields"]
     assert (run.path / "samples").is_dir() and (run.path / "checkpoints").is_dir()
     with pytest.raises(RunDirError, match="already exists"):
         RunDir.create(tmp_path / "runs", CFG, "r1")
@@ -219,11 +219,41 @@ def test_trained_elsewhere_tells_a_live_process_from_a_gone_one():
 
 def test_events(tmp_path):
     run = RunDir.create(tmp_path, CFG, "e")
-    run.append_event(5, "hparam", "lr_g: 0.0002 -> 0.001")
+    change = {"field": "lr_g", "old": 0.0002, "new": 0.001}
+    run.append_event(5, "hparam", "lr_g: 0.0002 -> 0.001", change)
+    run.append_event(6, "step_d", "d_loss=nan", {"d_loss": float("nan"), "d_acc_real": np.float32(0.5)})
     events = run.read_events()
-    assert events.iloc[-1].to_dict() | {"time": None} == {
-        "step": 5, "time": None, "kind": "hparam", "detail": "lr_g: 0.0002 -> 0.001"
+    assert events.iloc[-2].to_dict() | {"time": None} == {
+        "step": 5, "time": None, "kind": "hparam", "detail": "lr_g: 0.0002 -> 0.001", "fields": change
     }  # fmt: skip
+    assert events.iloc[-1]["fields"] == {"d_loss": None, "d_acc_real": 0.5}  # strict JSON: NaN as null
+    line = (run.path / "events.csv").read_text().splitlines()[-2]
+    assert line.endswith(',"{""field"":""lr_g"",""new"":0.001,""old"":0.0002}"')
+
+
+def test_events_of_the_older_four_columns_get_their_fields_from_the_detail(tmp_path):
+    """Run folders written before events had fields keep opening: their fields are derived once, by
+    `legacy_event_fields`, from the detail that version wrote."""
+    run = RunDir.create(tmp_path, CFG, "old")
+    (run.path / "events.csv").write_text(
+        "step,time,kind,detail\n"
+        "5,t,hparam,lr_g: 0.0002 -> 0.001\n"
+        "7,t,hparam,steps: 3000 -> 4000\n"
+        "9,t,flag,mode_collapse: 2 of 8 modes covered\n"
+        "12,t,flag_cleared,mode_collapse\n"
+        "13,t,status,failed: RuntimeError: x\n"
+        '14,t,step_d,"d_loss=1.2, d_acc_real=0.5"\n'
+    )
+    events, problems = run.read_events_checked()
+    assert problems == []
+    assert events["fields"].tolist() == [
+        {"field": "lr_g", "old": 0.0002, "new": 0.001},
+        {"field": "steps", "old": 3000, "new": 4000},
+        {"flag": "mode_collapse"},
+        {"flag": "mode_collapse"},
+        {"status": "failed"},
+        {},
+    ]
 
 
 def test_snapshots_points_and_images(tmp_path):
