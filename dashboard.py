@@ -23,7 +23,18 @@ from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
 from ui.common import download_buttons, literal, registry, resume_run, runs_root, watch, watched_view
-from ui.sidebar import config_form, load_into_form
+from ui.sidebar import (
+    AUTOSTART_KEY,
+    config_form,
+    edited_fields,
+    form_baseline_run,
+    form_preset,
+    load_into_form,
+    next_start_request,
+    rebase_form,
+    set_form_baseline,
+    start_request,
+)
 
 REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
@@ -43,15 +54,25 @@ def device_line() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- actions
-def start_run(cfg: GANConfig) -> None:
+def start_run(cfg: GANConfig, request: str) -> None:
+    """Start ``cfg`` as a new run and watch it; ``request`` is the click's id (`start_request`).
+
+    A browser can deliver one click twice: Streamlit's frontend marks a button clicked and sends that a
+    moment later, and a fragment's auto-refresh timer firing in between (the live view refreshes once a
+    second) sends the click too. The second message, a full rerun, starts a second script thread beside
+    the first (runner.fastReruns), so this runs twice, at once. The registry starts one run per
+    request: both watch that run, or show the one refusal."""
     try:
         device = resolve_device(cfg.device)
         data = load_data(cfg, device)  # errors here leave no run folder behind
-        runner = registry().start(cfg, data=data)
+        runner = registry().start(cfg, data=data, name=form_preset(cfg), request_id=request)
     except (DataError, RegistryError, ValueError) as exc:
         st.session_state["_flash"] = ("error", literal(exc))
         return
+    finally:
+        next_start_request()  # a click after this one is a new request
     watch(runner.run_id)
+    set_form_baseline(runner.run_id)  # the form holds the settings it started with
     st.session_state["_rate"] = []
     # Draw the first point in the rerun this click triggers, not a refresh later.
     runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
@@ -124,14 +145,25 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
 
 
 def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
-    """The run's config with the hyperparameters in force (``in_force``, else read now) into the form."""
+    """The run's config with the hyperparameters in force (``in_force``, else read now) into the form, as
+    what the form shows for this run (the baseline of `user_changes`)."""
     try:
-        load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)))
+        load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)), view.run_id)
     except ConfigError as exc:  # a run folder edited by hand
+        set_form_baseline(view.run_id)  # the form keeps its values; asked once, not on every rerun
         st.session_state["_flash"] = (
             "error",
             f"Cannot load the settings of {literal(view.run_id)}: {literal(exc)}",
         )
+
+
+def user_changes(form: GANConfig, view: RunView) -> tuple[dict, list[str]]:
+    """How the form differs from run ``view`` (`split_changes`: mid-run changes, other fields), counting
+    only the fields the user edited since the form showed this run's settings: a value another tab
+    applied meanwhile is no change of this user's to undo."""
+    edited = edited_fields(view.run_id)
+    changes, fixed = split_changes(form, view.cfg, view.hparams)
+    return {k: v for k, v in changes.items() if k in edited}, [k for k in fixed if k in edited]
 
 
 def apply_changes(view: RunView, changes: dict) -> None:
@@ -141,11 +173,17 @@ def apply_changes(view: RunView, changes: dict) -> None:
             "success",
             "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
         )
+        rebase_form(view.run_id, changes)  # the run's settings now, no longer a pending edit
     except (RunnerError, ValueError) as exc:
         st.session_state["_flash"] = ("error", literal(exc))
 
 
 # ---------------------------------------------------------------------------------------------- sidebar
+view = watched_view()
+if view is not None and form_baseline_run() != view.run_id:
+    # The session starts watching this run (opened, branched or resumed on the Runs page, a link, a second
+    # tab joining it): the form shows its settings, and Apply and Resume offer what the user changes.
+    load_run_settings(view)
 with st.sidebar:
     st.session_state["_device_line"] = device_line()
     st.header("Hyperparameters")
@@ -154,10 +192,10 @@ with st.sidebar:
         st.error(literal(form_error))
 
 # A preset button (sidebar or Guide) loads its config into the form and asks for a start in one click.
-if st.session_state.pop("_autostart", False) and form_cfg is not None and not form_error:
-    start_run(form_cfg)
-
-view = watched_view()
+autostart = st.session_state.pop(AUTOSTART_KEY, None)
+if autostart and form_cfg is not None and not form_error:
+    start_run(form_cfg, autostart)
+    view = watched_view()
 
 # ---------------------------------------------------------------------------------------------- header
 st.title("Watch a GAN learn")
@@ -176,7 +214,7 @@ controls.button(
     type="primary",
     disabled=form_cfg is None or bool(form_error),
     on_click=start_run,
-    args=(form_cfg,),
+    args=(form_cfg, start_request()),
     help="Start a new run with the sidebar's settings",
 )
 controls.button(
@@ -186,7 +224,7 @@ controls.button(
 # changes (a finished one only with more steps).
 form_changes, form_fixed = {}, []  # how the sidebar differs from a run that has ended or is only on disk
 if view is not None and not live and form_cfg is not None and not form_error:
-    form_changes, form_fixed = split_changes(form_cfg, view.cfg, view.hparams)
+    form_changes, form_fixed = user_changes(form_cfg, view)
     # Where it trains is the sidebar's to choose when a run continues (CONTINUE_FIELDS): a run trained
     # on a GPU goes on on this machine's CPU.
     for name in CONTINUE_FIELDS:
@@ -222,7 +260,7 @@ if status == "paused":
 controls.button("Stop", key="btn_stop", disabled=not live, on_click=command, args=(view, "stop"))
 
 if live and form_cfg is not None:
-    changes, fixed = split_changes(form_cfg, view.cfg, view.hparams)
+    changes, fixed = user_changes(form_cfg, view)
     if changes:
         label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
         st.button(label, key="btn_apply", on_click=apply_changes, args=(view, changes), type="primary")

@@ -72,7 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=Path(os.environ.get(RUNS_ENV) or "runs"),
         help=f"runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
     )
-    train.add_argument("--run-id", help="name of the run folder (default: dataset-loss-time-random)")
+    train.add_argument(
+        "--run-id",
+        help="name of the run folder (default: the preset's name with --preset, else dataset-loss; then "
+        "time-random)",
+    )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     continued = train.add_mutually_exclusive_group()
     continued.add_argument(
@@ -201,7 +205,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         cfg = config_from_args(args)
         device = resolve_device(cfg.device)
         data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
-        runner = Runner(cfg, args.out, args.run_id, data=data).start()
+        # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
+        run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
+        runner = Runner(cfg, args.out, data=data, run_dir=run_dir).start()
     interrupted = 0
 
     def on_signal(signum, frame):  # Ctrl-C or SIGTERM: stop cleanly (checkpoint and flush), then report

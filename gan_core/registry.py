@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from gan_core.config import GANConfig
+from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.rundir import (
     LOCK_NAME,
@@ -41,7 +41,7 @@ from gan_core.rundir import (
     scan_runs,
     validate_run_id,
 )
-from gan_core.runner import ENDED, Runner, RunnerError
+from gan_core.runner import ENDED, Runner, RunnerError, _in_force
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
@@ -49,6 +49,7 @@ DEFAULT_MAX_ACTIVE = 2
 # Ended runners kept in memory (their charts and snapshots at hand); older ones are dropped and read back
 # from disk when viewed, so that starting and stopping runs for days does not grow the server's memory.
 KEEP_ENDED_RUNNERS = 8
+KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts nothing (`RunRegistry.start`)
 
 
 class RegistryError(RuntimeError):
@@ -100,6 +101,22 @@ class RunView:
         """Steps of the checkpoints kept on disk (what `RunRegistry.branch` can start from)."""
         return [step for step, _ in self.run_dir.checkpoints()]
 
+    def hparams_at(self, step: int) -> dict[str, Any]:
+        """The mid-run hyperparameters in force at the kept checkpoint of ``step``: what a branch from it
+        trains with unless it changes them. `RunDirError` if that checkpoint cannot be read or holds
+        values the config refuses."""
+        kept = dict(self.run_dir.checkpoints())
+        if step not in kept:
+            steps = ", ".join(map(str, kept)) or "none"
+            raise RunDirError(f"run {self.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
+        state = self.run_dir.load_checkpoint(kept[step])
+        values = _in_force(self.cfg, state)
+        try:
+            checked = self.cfg.replace(**values)
+        except (ConfigError, TypeError) as exc:
+            raise RunDirError(f"checkpoint {kept[step].name} of run {self.run_id!r}: {exc}") from None
+        return {k: getattr(checked, k) for k in MUTABLE_FIELDS}
+
     @property
     def error(self) -> str | None:
         return self.runner.error if self.runner is not None else (self._disk_status or {}).get("error")
@@ -132,8 +149,6 @@ class RunView:
         if self.runner is not None:
             return self.runner.hparams
         latest = self.store.latest() or {}
-        from gan_core.config import MUTABLE_FIELDS
-
         values = {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
         # Fields without a metrics column (steps, sample_every, ...) from their hparam events, in order;
         # a value the config would refuse (a hand-edited events.csv) is skipped, not passed on.
@@ -203,6 +218,8 @@ class RunRegistry:
         self.max_active = max_active
         self._runners: dict[str, Runner] = {}
         self._disk_cache: dict[str, tuple[float, RunView]] = {}
+        # start request id -> (the run id it started, or None; the refusal's message, or None)
+        self._requests: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ live runs
@@ -212,13 +229,42 @@ class RunRegistry:
         *,
         data: DataSource | None = None,
         run_id: str | None = None,
+        name: str | None = None,
         paused: bool = False,
+        request_id: str | None = None,
     ) -> Runner:
+        """Start a new run of ``cfg`` in a new folder: ``run_id``, else a fresh id that starts with
+        ``name`` (the preset that made it) or the config's data and loss (`new_run_id`). Refused with
+        `RegistryError` when the active-run limit is reached.
+
+        ``request_id`` names one request to start, such as one click of a Start button: the same id
+        again gets what the first request got, the runner it started or its refusal, and never starts
+        another run. A browser can deliver one click twice, to two script runs of one session at
+        once (see `start_run` in dashboard.py); only this lock sees both."""
         with self._lock:
-            self._check_room()
-            runner = Runner(cfg, self.runs_root, run_id, data=data)
+            if request_id is not None and request_id in self._requests:
+                started, refusal = self._requests[request_id]
+                if started in self._runners:
+                    return self._runners[started]
+                raise RegistryError(refusal or f"run {started!r} was started by this request already")
+            try:
+                self._check_room()
+                run_dir = RunDir.create(self.runs_root, cfg, run_id, name)
+                runner = Runner(cfg, self.runs_root, data=data, run_dir=run_dir)
+            except Exception as exc:
+                self._answered(request_id, None, str(exc))  # the message: no traceback holding the data
+                raise
             self._add(runner)
+            self._answered(request_id, runner.run_id, None)
         return runner.start(paused=paused)
+
+    def _answered(self, request_id: str | None, started: str | None, refusal: str | None) -> None:
+        """Remember (under the lock) what request ``request_id`` got: the run it started, or a refusal."""
+        if request_id is None:
+            return
+        self._requests[request_id] = (started, refusal)
+        while len(self._requests) > KEEP_REQUESTS:  # a repeat comes within seconds: keep only the last few
+            del self._requests[next(iter(self._requests))]
 
     def resume(
         self,

@@ -94,9 +94,12 @@ def validate_run_id(run_id: str) -> str:
     return run_id
 
 
-def new_run_id(cfg: GANConfig) -> str:
+def new_run_id(cfg: GANConfig, name: str | None = None) -> str:
+    """A fresh run id that says what made the run: ``name`` (the scenario preset it was started from,
+    e.g. ``healthy-digits-20261130-120102-ab12``), else the config's data and loss
+    (``digits-nonsaturating-...``); then the time and 4 random hex digits."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{cfg.dataset}-{cfg.loss}-{stamp}-{secrets.token_hex(2)}"
+    return f"{name or f'{cfg.dataset}-{cfg.loss}'}-{stamp}-{secrets.token_hex(2)}"
 
 
 def inside(root: Path, path: Path) -> Path:
@@ -510,13 +513,16 @@ class RunDir:
 
     # ------------------------------------------------------------------ creation and lookup
     @classmethod
-    def create(cls, root: str | Path, cfg: GANConfig, run_id: str | None = None) -> RunDir:
+    def create(
+        cls, root: str | Path, cfg: GANConfig, run_id: str | None = None, name: str | None = None
+    ) -> RunDir:
+        """A new run folder: ``run_id``, else a fresh id from ``name`` or the config (`new_run_id`)."""
         root = Path(root)
         chosen = run_id is not None
         root.mkdir(parents=True, exist_ok=True)
         # A generated id is retried on a clash (same second, same 4 hex digits: two runs started at once).
         for _ in range(1 if chosen else 20):
-            run_id = validate_run_id(run_id if chosen else new_run_id(cfg))
+            run_id = validate_run_id(run_id if chosen else new_run_id(cfg, name))
             path = inside(root, root / run_id)
             try:
                 path.mkdir()  # atomic: of two creators of one id, one fails here

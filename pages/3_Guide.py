@@ -8,7 +8,7 @@ import streamlit as st
 
 from gan_core import flags
 from gan_core.presets import PRESETS
-from ui.sidebar import start_preset
+from ui.sidebar import start_preset, start_request
 
 st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", layout="wide")
 if st.session_state.pop("_goto_train", False):  # a preset button was pressed: the Train view starts it
@@ -53,9 +53,10 @@ st.caption(
 )
 
 
-def run_preset(name: str) -> None:
-    """Button callback: load the preset into the Train view's form and ask that view to start it."""
-    start_preset(name)
+def run_preset(name: str, request: str) -> None:
+    """Button callback: load the preset into the Train view's form and ask that view to start it (as
+    start request ``request``: one click starts one run)."""
+    start_preset(name, request)
     st.session_state["_goto_train"] = True
 
 
@@ -72,7 +73,7 @@ def scenario(text: str, *names: str) -> None:
             key=f"guide_preset_{name}",
             help=preset.watch_for,
             on_click=run_preset,
-            args=(name,),
+            args=(name, start_request()),
         )
 
 

@@ -4,6 +4,12 @@ Widget ranges mirror the config's validation, so most invalid values cannot be e
 still be wrong (a path, an upload, a dcgan image size) is caught by GANConfig / load_data and shown as
 an error naming the field. Widget keys are ``cfg_<field>``.
 
+The form's values outlive its widgets: Streamlit drops a widget's value after a script run that did not
+draw it (a visit to another page, a field hidden for the chosen loss), so they are kept under FORM_KEY
+and the widget keys are seeded from there (`_restore_widgets`). The form also remembers what it showed
+for the run the session watches (FORM_BASE_KEY), so that Apply and Resume offer only what the user
+changed (`edited_fields`), never a difference left by opening another run.
+
 Above the form, one button per scenario preset (`gan_core.presets`) loads the preset into the form and
 starts it in one click; a caption then says which preset is loaded and what to watch for.
 """
@@ -11,6 +17,7 @@ starts it in one click; a caption then says which preset is loaded and what to w
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +30,14 @@ from gan_core.presets import PRESETS, get_preset
 from ui.common import DATA_ENV, data_roots, literal
 
 DEFAULTS = GANConfig()
+FIELDS = tuple(f.name for f in dataclasses.fields(GANConfig))
+
+# Session-state keys of the form, read by the Train view and by the pages that start runs (Guide).
+FORM_KEY = "_form_values"  # field -> value: what the form holds, drawn or not
+FORM_BASE_KEY = "_form_base"  # {"run_id", "values"}: what the form showed for the run the session watches
+PRESET_KEY = "_preset"  # the preset last loaded into the form
+AUTOSTART_KEY = "_autostart"  # a preset button's start request: the Train view starts the form's config
+START_KEY = "_start_request"  # the id the next start click sends: one click starts at most one run
 TORCHVISION_SETS = ("mnist", "fashion-mnist", "cifar10")
 DATA_PATH_SETS = ("points", "folder", *TORCHVISION_SETS)  # the datasets that read data_path
 LR_FORMAT = "%.1e"
@@ -40,6 +55,7 @@ NUMBER_SPECS: dict[str, tuple[float, float, float, str | None]] = {
     "beta1": (0.0, 0.99, 0.05, "%.2f"),
     "beta2": (0.0, 0.9999, 0.001, "%.4f"),
     "d_steps": (1, 100, 1, None),
+    "label_smoothing": (0.0, 0.45, 0.05, "%.2f"),  # (a slider in the sidebar; a number on the Runs page)
     "steps": (0, 10**9, 500, None),
     "sample_every": (1, 10**9, 10, None),
     "eval_every": (1, 10**9, 100, None),
@@ -57,66 +73,152 @@ def _help(name: str) -> str:
     return doc + "." + live
 
 
-def _init_state() -> None:
-    for f in dataclasses.fields(GANConfig):
-        st.session_state.setdefault(f"cfg_{f.name}", getattr(DEFAULTS, f.name))
+def form_values() -> dict[str, Any]:
+    """The form's values, field -> value (the defaults until the user or a run sets them)."""
+    return st.session_state.setdefault(FORM_KEY, DEFAULTS.to_dict())
 
 
-def load_into_form(cfg: GANConfig) -> None:
-    """Put a config's values into the form (e.g. to start from an earlier run's settings)."""
-    for f in dataclasses.fields(GANConfig):
-        st.session_state[f"cfg_{f.name}"] = getattr(cfg, f.name)
-    st.session_state.pop("_preset", None)  # the form no longer holds a preset (start_preset sets it again)
+def _restore_widgets() -> None:
+    """Seed each widget key that Streamlit dropped (the widget was not drawn in the last script run) from
+    the form's values, and take the value of every other one: a widget key holds the newest value (the
+    user's edit, or one set by code). Streamlit's documented way to keep a widget's value across pages
+    ("save your widget values into a separate key"); its preferred one, widgets in an `st.navigation`
+    entrypoint, does not apply to an app of pages/ files."""
+    values = form_values()
+    for name in FIELDS:
+        key = f"cfg_{name}"
+        if key in st.session_state:
+            values[name] = st.session_state[key]
+        else:
+            st.session_state[key] = values[name]
 
 
-def start_preset(name: str) -> None:
-    """Load preset ``name`` into the form and ask the Train view to start it (a button callback: it runs
-    before the next script run draws any widget, so the widgets pick the new values up)."""
+def load_into_form(cfg: GANConfig, run_id: str | None = None) -> None:
+    """Put a config's values into the form, before it is drawn (a callback, or the top of the Train view).
+    With ``run_id`` they are that run's settings, shown as the session starts watching it: the baseline
+    that Apply and Resume compare the form with (`edited_fields`)."""
+    values = cfg.to_dict()
+    st.session_state[FORM_KEY] = dict(values)
+    for name, value in values.items():
+        st.session_state[f"cfg_{name}"] = value
+    st.session_state.pop(PRESET_KEY, None)  # the form no longer holds a preset (start_preset sets it again)
+    if run_id is not None:
+        set_form_baseline(run_id, values)
+
+
+def set_form_baseline(run_id: str, values: dict[str, Any] | None = None) -> None:
+    """Remember ``values`` (the form's own when None) as what the form showed for run ``run_id``."""
+    st.session_state[FORM_BASE_KEY] = {"run_id": run_id, "values": dict(values or form_values())}
+
+
+def form_baseline_run() -> str | None:
+    """The run whose settings the form last showed, or None."""
+    base = st.session_state.get(FORM_BASE_KEY)
+    return base["run_id"] if base else None
+
+
+def edited_fields(run_id: str) -> set[str]:
+    """The fields the user changed in the form since it showed run ``run_id``'s settings (every field
+    if it never did): what Apply and Resume may offer to change."""
+    base = st.session_state.get(FORM_BASE_KEY)
+    values = form_values()
+    if not base or base["run_id"] != run_id:
+        return set(values)
+    return {name for name, value in values.items() if base["values"].get(name) != value}
+
+
+def rebase_form(run_id: str, applied: dict[str, Any]) -> None:
+    """Changes applied to run ``run_id`` are what the form shows for it now, not pending edits."""
+    base = st.session_state.get(FORM_BASE_KEY)
+    if base and base["run_id"] == run_id:
+        st.session_state[FORM_BASE_KEY] = {"run_id": run_id, "values": {**base["values"], **applied}}
+
+
+def start_request() -> str:
+    """The id the next click of a start button (Start, a preset) sends, bound into its callback's args
+    as the button is drawn: every delivery of one click carries the same id, and the registry starts
+    one run per id (`RunRegistry.start`). `next_start_request` makes the next click a new request."""
+    return st.session_state.setdefault(START_KEY, secrets.token_hex(8))
+
+
+def next_start_request() -> None:
+    st.session_state[START_KEY] = secrets.token_hex(8)
+
+
+def start_preset(name: str, request: str) -> None:
+    """Load preset ``name`` into the form and ask the Train view to start it as start request
+    ``request`` (a button callback: it runs before the next script run draws any widget, so the widgets
+    pick the new values up)."""
     load_into_form(get_preset(name).config())
-    st.session_state["_preset"] = name
-    st.session_state["_autostart"] = True  # dashboard.py starts the form's config when it finds this
+    st.session_state[PRESET_KEY] = name
+    st.session_state[AUTOSTART_KEY] = request  # dashboard.py starts the form's config when it finds this
+    next_start_request()  # the buttons drawn next (before that start) carry a new request
+
+
+def form_preset(cfg: GANConfig | None) -> str | None:
+    """The preset the form holds: the one loaded last, unless the form was edited since (then it holds
+    the user's own configuration)."""
+    name = st.session_state.get(PRESET_KEY)
+    if name in PRESETS and cfg is not None and cfg == PRESETS[name].config():
+        return name
+    return None
 
 
 def _presets_part() -> None:
     with st.expander("Scenario presets", expanded=True):
         st.caption("One click loads a scenario into the form below and starts it.")
+        request = start_request()
         for name, preset in PRESETS.items():
             st.button(
                 preset.title,
                 key=f"preset_{name}",
                 help=preset.watch_for,
                 on_click=start_preset,
-                args=(name,),
+                args=(name, request),
                 width="stretch",
             )
 
 
 def _preset_caption(caption: Any, cfg: GANConfig | None) -> None:
     """Which preset the form holds and what to watch for; says so when the form has been edited since."""
-    name = st.session_state.get("_preset")
+    name = st.session_state.get(PRESET_KEY)
     if name not in PRESETS:
         return
     preset = PRESETS[name]
-    edited = cfg is None or cfg != preset.config()
+    edited = form_preset(cfg) != name
     caption.caption(
         f"Preset: **{preset.title}**{' (edited since)' if edited else ''}. Watch for: {preset.watch_for}"
     )
 
 
-def _number(name: str) -> Any:
+def number_bounds(name: str, value: Any = None) -> tuple[Any, Any, Any, str | None]:
+    """(min, max, step, format) of field ``name``'s number input, widened to take ``value``: a run's
+    setting outside the usual range (set on the command line) is shown as it is, not refused."""
     lo, hi, step, fmt = NUMBER_SPECS[name]
-    is_int = isinstance(getattr(DEFAULTS, name), int)
-    if is_int:
+    if isinstance(getattr(DEFAULTS, name), int):
         lo, hi, step = int(lo), int(hi), int(step)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        lo, hi = min(lo, value), max(hi, value)
+    return lo, hi, step, fmt
+
+
+def _number(name: str) -> Any:
+    lo, hi, step, fmt = number_bounds(name, st.session_state.get(f"cfg_{name}"))
     return st.number_input(
         name, min_value=lo, max_value=hi, step=step, format=fmt, key=f"cfg_{name}", help=_help(name)
     )
 
 
+def _choices(name: str, options: tuple) -> tuple:
+    """A menu's options, with the form's value added when it is not one of them (cuda:1, a 48 px size)."""
+    value = st.session_state.get(f"cfg_{name}")
+    return options if value in options or value is None else (*options, value)
+
+
 def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
     """Draw the form; return (config, None), (None, error) for values that make no config, or (config,
     error) for a config the server will not start: data_path outside the folders data may be read from."""
-    _init_state()
+    _restore_widgets()
     device_line = st.session_state.get("_device_line")
     if device_line:
         st.caption(device_line)
@@ -133,7 +235,7 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
         if dataset not in ("ring8", "grid25", "spiral", "moons", "gaussian", "points"):
             st.selectbox(
                 "image_size",
-                (0, 8, 16, 28, 32, 64),
+                _choices("image_size", (0, 8, 16, 28, 32, 64)),
                 key="cfg_image_size",
                 format_func=lambda v: "dataset's own" if v == 0 else f"{v} px",
                 help=_help("image_size"),
@@ -160,7 +262,7 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
             st.slider(
                 "label_smoothing",
                 0.0,
-                0.45,
+                max(0.45, st.session_state["cfg_label_smoothing"]),
                 step=0.05,
                 key="cfg_label_smoothing",
                 help=_help("label_smoothing"),
@@ -182,11 +284,12 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
             _number(name)
         st.selectbox(
             "device",
-            DEVICE_CHOICES,
+            _choices("device", DEVICE_CHOICES),
             key="cfg_device",
             help=_help("device") + " A stopped run resumes on the device chosen here (auto by default).",
         )
-    values = {f.name: st.session_state[f"cfg_{f.name}"] for f in dataclasses.fields(GANConfig)}
+    values = form_values()
+    values.update({name: st.session_state[f"cfg_{name}"] for name in FIELDS})  # an upload sets data_path
     try:
         cfg, error = GANConfig.from_dict(values), None
     except ConfigError as exc:
