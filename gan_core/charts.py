@@ -31,11 +31,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from gan_core.flags import FLAGS
+from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF
+
 MAX_SMOOTHING = 0.999
 MAX_EVENT_LABELS = 30  # the latest markers; older ones would only pile up into an unreadable comb
 MAX_ARROWS = 200
 ARROW_FRACTION = 0.08  # the longest gradient arrow, as a fraction of the plot's width
-MARKED_EVENT_KINDS = ("hparam", "flag")
+MARKED_EVENT_KINDS = ("hparam", "flag", "flag_cleared")
 MINIMAX_EQUILIBRIUM = 2.0 * math.log(2.0)  # D's BCE loss when D(x) = 0.5 everywhere: 2 · (-ln 0.5)
 
 METRIC_HEIGHT = 300
@@ -73,15 +76,64 @@ PALETTE = (  # Tableau 10: for metrics without a colour of their own and for run
     "#9c755f",
     "#bab0ac",
 )
-EVENT_COLORS = {"hparam": "#6c757d", "flag": "#d62728"}
+# Event markers, by kind: (colour, dash, width). A raised failure flag is a solid red line, its clearing
+# a lighter dashed one; the healthy flag (equilibrium) the same in green; a setting change grey, dotted.
+EVENT_STYLES = {
+    "flag": ("#d62728", "solid", 1.6),
+    "flag_cleared": ("#e99a9b", "dash", 1.2),
+    "healthy": ("#2a9d52", "solid", 1.6),
+    "healthy_cleared": ("#95cfa8", "dash", 1.2),
+    "watch": ("#1f77b4", "solid", 1.4),  # a flag worth knowing that is not a failure (d_leads)
+    "watch_cleared": ("#9ec5e8", "dash", 1.1),
+    "hparam": ("#6c757d", "dot", 1.0),
+}
+EVENT_PRIORITY = tuple(EVENT_STYLES)  # the kind a marker shared by several events at one step takes
+KEY_COLOR = "#444444"  # legend keys of marks drawn in their metric's (or run's) colour
 REFERENCE_COLOR = "#555555"
 # D's output heatmap: pale tints, so the points drawn over it stay the strongest marks on the chart.
 HEATMAP_FAKE_TINT = "#dcc3e8"
 HEATMAP_REAL_TINT = "#bfe5c9"
+COLORBAR_PX = 200  # the heatmap's colour bar: its length under the plot (labels overhang its ends)
+COLORBAR_MARGIN_PX = 84  # the bottom margin that holds it: x tick labels, its title, the bar, its labels
 
 RAW_OPACITY = 0.25
 BAND_ALPHA = 0.12
-MARGIN = {"l": 40, "r": 10, "t": 40, "b": 36, "autoexpand": False}
+# Fixed margins (autoexpand off: plotly would otherwise lay a chart out twice on a refresh whose legend
+# or colour bar pushes them). What sits in a margin is therefore given its room here: the top margin is
+# computed from the legend's entries (`_fit_legend`), the colour bar's from its size.
+# ``l``: a y title is kept inside the margin, so the margin holds tick labels ("1e+12") and the title
+# side by side (at 40 px the title was drawn over the labels).
+MARGIN = {"l": 58, "r": 10, "t": 40, "b": 36, "autoexpand": False}
+
+# The legend is a band of rows between the title and the plot. Each entry gets an equal share of the
+# plot's width (entrywidthmode "fraction"), so the number of rows is the same however wide the page makes
+# the chart, and each row is reserved in the top margin: no entry is cut off, whatever their number. The
+# shares are sized for the narrowest plot a page gives (`MIN_PLOT_PX`, a half-width column on a 1280 px
+# window); a wider chart only spaces them further apart.
+MIN_PLOT_PX = 340
+LEGEND_FONT_PX = 11
+LEGEND_CHAR_PX = 6.3  # measured in Chromium: 5.0-6.1 px per character of these names at 11 px
+LEGEND_SYMBOL_PX = 44  # the entry's symbol (a 30 px line) and the gaps around its text
+LEGEND_ROW_PX = 20
+TITLE_ROW_PX = 30
+# Marks pinned to the plot's edge (values a log axis cannot place, NaN and infinities), by kind: legend
+# name, marker symbol, height on the pinned axis (0 = bottom edge, 1 = top edge).
+EDGE_MARKS = {
+    "nonpositive": ("≤ 0, off log axis", "triangle-down", 0.04),
+    "neginf": ("-inf", "arrow-bar-down", 0.04),
+    "nan": ("NaN", "x", 0.96),
+    "posinf": ("+inf", "arrow-bar-up", 0.96),
+}
+# Single steps taken while paused, by event kind: legend name and marker symbol.
+SINGLE_STEP_MARKS = {
+    "step_d": ("D-only step", "diamond"),
+    "step_g": ("G-only step", "square"),
+    "step_full": ("single full step", "circle"),
+}
+# Columns left blank, not NaN, by a G-only step: it updates no D, so it has no D gradient.
+BLANK_AFTER_G_STEP = ("d_grad_norm",)
+LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
+MAX_LABEL_CHARS = 36  # a marker label, cut to fit the plot's height (the hover has it whole)
 
 Events = Iterable[Mapping[str, Any]] | pd.DataFrame
 
@@ -254,17 +306,60 @@ def _base_layout(title: str, height: int) -> dict[str, Any]:
             "text": title,
             "x": 0.01,
             "xanchor": "left",
-            "y": 0.98,
+            "yref": "container",
+            "y": 1.0,
             "yanchor": "top",
+            "pad": {"t": 8},
             "font": {"size": 14},
         },
         "height": height,
         "margin": dict(MARGIN),
-        "legend": {"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1.0},
+        "showlegend": False,  # until `_fit_legend` has made room for one
         # A constant uirevision keeps the user's zoom and legend toggles when the page redraws the chart
         # every second with new data.
         "uirevision": title,
     }
+
+
+def _legend_names(traces: Sequence[Mapping[str, Any]]) -> list[str]:
+    """The names the legend lists: scatter traces not hidden from it (plotly lists no heatmap or image)."""
+    return [
+        str(t.get("name", ""))
+        for t in traces
+        if t.get("type") == "scatter" and t.get("showlegend", True) is not False
+    ]
+
+
+def _fit_legend(layout: dict[str, Any], traces: Sequence[Mapping[str, Any]]) -> None:
+    """Put the legend of ``traces`` between the title and the plot, with room for every row of it.
+
+    The rows: each entry gets ``1 / per_row`` of the plot's width, ``per_row`` as many of the widest
+    entry as fit in `MIN_PLOT_PX`. The top margin is the title's row and those rows, and the figure grows
+    by what the legend adds, so that the plot keeps its height however many entries there are.
+    """
+    names = _legend_names(traces)
+    if not names:
+        return
+    widest = max(len(html.unescape(name)) for name in names) * LEGEND_CHAR_PX + LEGEND_SYMBOL_PX
+    per_row = max(1, min(len(names), int(MIN_PLOT_PX // widest)))
+    rows = -(-len(names) // per_row)
+    top = TITLE_ROW_PX + rows * LEGEND_ROW_PX
+    layout["showlegend"] = True
+    layout["legend"] = {
+        "orientation": "h",
+        "x": 0.0,
+        "xanchor": "left",
+        "y": 1.0,
+        "yanchor": "bottom",
+        # under 1/per_row: plotly wraps an entry whose share, with the legend's padding, would reach
+        # the row's end, so per_row full shares would make per_row - 1 a row
+        "entrywidth": 0.94 / per_row,
+        "entrywidthmode": "fraction",
+        "font": {"size": LEGEND_FONT_PX},
+        "tracegroupgap": 0,
+    }
+    layout["height"] += top - layout["margin"]["t"]
+    layout["margin"]["t"] = top
 
 
 def _message_figure(title: str, message: str, height: int, y_title: str | None = None) -> go.Figure:
@@ -300,16 +395,45 @@ def _is_empty(view: pd.DataFrame | None) -> bool:
     return view is None or len(view) == 0
 
 
+def _records(events: Events) -> list[Mapping[str, Any]]:
+    """Event dicts, from a list of them or the DataFrame `RunDir.read_events()` returns."""
+    if isinstance(events, pd.DataFrame):
+        return events.to_dict("records")
+    return list(events)
+
+
+def _event_step(event: Mapping[str, Any]) -> float | None:
+    try:
+        step = float(event.get("step"))
+    except (TypeError, ValueError):
+        return None
+    return step if math.isfinite(step) else None
+
+
+def _flag_marker_kind(kind: str, fields: Mapping[str, Any]) -> str:
+    """`EVENT_STYLES`' key for an event: a flag drawn by its severity (a healthy flag, equilibrium, in
+    green; a flag to watch, d_leads, in blue; a failure, or a flag this version does not know, in red)."""
+    if kind == "hparam":
+        return "hparam"
+    info = FLAGS.get(str(fields.get("flag", "")))
+    style = {"healthy": "healthy", "watch": "watch"}.get(info.severity if info is not None else "", "flag")
+    return style + ("_cleared" if kind == "flag_cleared" else "")
+
+
 def _short_label(kind: str, fields: Mapping[str, Any]) -> str:
     """An event's marker label from its fields: ``hparam`` {field: lr_g, new: 0.001} -> 'lr_g 0.001';
-    ``flag`` {flag: mode_collapse} -> 'mode_collapse'."""
+    ``flag`` {flag: mode_collapse} -> 'mode_collapse'; ``flag_cleared`` -> 'mode_collapse cleared'."""
     if kind == "hparam":
         new = fields.get("new")
         shown = f"{new:.3g}" if isinstance(new, float) else str(new)
         label = f"{fields.get('field', '?')} {shown}"
     else:
         label = str(fields.get("flag", kind))
-    label = label if len(label) <= 32 else label[:31] + "…"
+        if len(label) > 32:
+            label = label[:31] + "…"
+        if kind == "flag_cleared":
+            label += " cleared"
+    label = label if len(label) <= 40 else label[:39] + "…"
     # Plotly renders a subset of HTML in text (links, <b>, <br>); a label comes from events.csv, a file
     # anyone may have written: escaped, it shows as written (plotly turns the entities back into text).
     return html.escape(label)
@@ -317,41 +441,62 @@ def _short_label(kind: str, fields: Mapping[str, Any]) -> str:
 
 def event_markers(events: Events) -> list[tuple[float, str, str]]:
     """The markers a metric chart draws: ``(step, label, kind)`` for the latest `MAX_EVENT_LABELS` steps
-    with an ``hparam`` or ``flag`` event, oldest first.
+    with an ``hparam``, ``flag`` or ``flag_cleared`` event, oldest first; ``kind`` is an `EVENT_STYLES`
+    key (a flag raised, a flag cleared, the healthy flag raised or cleared, a setting changed).
 
-    Events at the same step share one marker (labels joined by ", "; a flag wins the colour), so that
-    changing lr_g and lr_d together draws one line, not two on top of each other. ``events`` is a list of
-    event dicts or the DataFrame `RunDir.read_events()` returns.
+    Events at the same step share one marker (labels joined by ", "; the kind first in
+    `EVENT_PRIORITY` wins the style), so that changing lr_g and lr_d together draws one line, not two on
+    top of each other. ``events`` is a list of event dicts or the DataFrame `RunDir.read_events()`
+    returns.
     """
-    if isinstance(events, pd.DataFrame):
-        events = events.to_dict("records")
-    by_step: dict[float, tuple[list[str], str]] = {}
-    for event in events:
+    by_step: dict[float, tuple[list[str], list[str]]] = {}
+    for event in _records(events):
         kind = event.get("kind")
-        if kind not in MARKED_EVENT_KINDS:
+        step = _event_step(event)
+        if kind not in MARKED_EVENT_KINDS or step is None:
             continue
-        try:
-            step = float(event.get("step"))
-        except (TypeError, ValueError):
-            continue
-        if not math.isfinite(step):
-            continue
-        labels, marker_kind = by_step.get(step, ([], kind))
-        labels.append(_short_label(kind, event.get("fields") or {}))
-        by_step[step] = (labels, "flag" if "flag" in (kind, marker_kind) else marker_kind)
+        fields = event.get("fields")
+        fields = fields if isinstance(fields, Mapping) else {}
+        labels, kinds = by_step.setdefault(step, ([], []))
+        labels.append(_short_label(kind, fields))
+        kinds.append(_flag_marker_kind(kind, fields))
     latest = sorted(by_step)[-MAX_EVENT_LABELS:]
-    return [(step, ", ".join(dict.fromkeys(by_step[step][0])), by_step[step][1]) for step in latest]
+    return [
+        (step, ", ".join(dict.fromkeys(by_step[step][0])), min(by_step[step][1], key=EVENT_PRIORITY.index))
+        for step in latest
+    ]
 
 
-def _event_shapes(events: Events) -> list[dict[str, Any]]:
-    """Dotted vertical lines across the whole plot height (yref paper), each with its label at the top.
+def _cut_label(label: str) -> str:
+    """An escaped label cut to `MAX_LABEL_CHARS` characters as shown (never inside an entity)."""
+    text = html.unescape(label)
+    return label if len(text) <= MAX_LABEL_CHARS else html.escape(text[: MAX_LABEL_CHARS - 1] + "…")
 
-    Layout shapes rather than traces: they span the plot whatever the y range, add nothing to the
-    hover, and need no second axis.
+
+def _event_layers(
+    markers: Sequence[tuple[float, str, str, str, str]], x_span: float
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Shapes, annotations and one hover trace for vertical event markers.
+
+    ``markers`` are ``(step, label, kind, colour, hover)``, oldest first: a line across the whole plot
+    height (yref paper) in the kind's dash and width and the given colour; the label written down from
+    the plot's top edge, inside the plot, so that it is never cut off by the edge of the figure; a small
+    cap at the top edge (filled for a raised flag, open for a cleared one) that carries the hover text.
+
+    Labels never print over each other: going from the newest marker back, a label nearer than
+    `LABEL_GAP_PX` (on the narrowest plot, `MIN_PLOT_PX`, showing ``x_span`` steps) to the last one
+    written is left out; its line stays, and its cap's hover still says what it marks.
     """
-    shapes = []
-    for step, label, kind in event_markers(events):
-        color = EVENT_COLORS[kind]
+    gap = x_span * LABEL_GAP_PX / MIN_PLOT_PX if x_span > 0 else 0.0
+    labelled: set[int] = set()
+    last = math.inf
+    for i in range(len(markers) - 1, -1, -1):
+        if last - markers[i][0] >= gap or not labelled:
+            labelled.add(i)
+            last = markers[i][0]
+    shapes, annotations = [], []
+    for i, (step, label, kind, color, hover) in enumerate(markers):
+        _, dash, width = EVENT_STYLES[kind]
         shapes.append(
             {
                 "type": "line",
@@ -362,17 +507,228 @@ def _event_shapes(events: Events) -> list[dict[str, Any]]:
                 "y0": 0.0,
                 "y1": 1.0,
                 "layer": "below",
-                "line": {"color": color, "width": 1, "dash": "dot"},
-                "label": {
-                    "text": label,
-                    "textposition": "end",
-                    "textangle": -90,
-                    "xanchor": "right",
-                    "font": {"size": 9, "color": color},
-                },
+                "line": {"color": color, "width": width, "dash": dash},
             }
         )
-    return shapes
+        if i in labelled:
+            annotations.append(
+                {
+                    "text": _cut_label(label),
+                    "hovertext": hover,
+                    "xref": "x",
+                    "yref": "paper",
+                    "x": step,
+                    "y": 1.0,
+                    "xanchor": "right",
+                    "yanchor": "top",
+                    "textangle": -90,
+                    "showarrow": False,
+                    "font": {"size": 10, "color": color},
+                    "bgcolor": "rgba(255,255,255,0.75)",
+                    "borderpad": 1,
+                }
+            )
+    traces = []
+    if markers:
+        steps, _, kinds, colors, hovers = zip(*markers)
+        traces.append(
+            {
+                "type": "scatter",
+                "x": np.asarray(steps, dtype=np.float64),
+                "y": np.ones(len(markers), dtype=np.float32),
+                "yaxis": "y2",
+                "mode": "markers",
+                "name": "events",
+                "showlegend": False,
+                "cliponaxis": False,
+                "marker": {
+                    "symbol": [
+                        "triangle-down-open" if k.endswith("_cleared") else "triangle-down" for k in kinds
+                    ],
+                    "size": 8,
+                    "color": list(colors),
+                },
+                "text": list(hovers),
+                "hovertemplate": "%{text}<extra></extra>",
+            }
+        )
+    return shapes, annotations, traces
+
+
+def _edge_axis() -> dict[str, Any]:
+    """A hidden y axis over the plot from 0 (bottom edge) to 1 (top edge), for marks pinned to an edge
+    whatever the main axis' range, type or zoom."""
+    return {"overlaying": "y", "range": [0.0, 1.0], "visible": False, "fixedrange": True}
+
+
+def _edge_positions(
+    step: np.ndarray,
+    mean: np.ndarray,
+    low: np.ndarray | None,
+    high: np.ndarray | None,
+    bits: np.ndarray | None,
+    *,
+    log_y: bool,
+    nan_is_blank: bool,
+) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Where a column has values a chart cannot place, by `EDGE_MARKS` kind: the points' indices and a
+    hover text for each. On a log axis, a point whose smallest value is 0 or less ("0", or "≤ 0" with it);
+    on any axis, a point among whose rows was a NaN, +inf or -inf (``bits``, from
+    `MetricStore.view(nonfinite=True)`; NaN skipped when ``nan_is_blank``: a column measured only now and
+    then)."""
+    found: dict[str, tuple[np.ndarray, list[str]]] = {}
+    if log_y:
+        smallest = mean if low is None else np.fmin(low, mean)
+        with np.errstate(invalid="ignore"):
+            at = np.flatnonzero(np.isfinite(smallest) & (smallest <= 0))
+        if at.size:
+            top = mean if high is None else np.fmax(high, mean)
+            texts = [
+                "0" if smallest[i] == 0 and top[i] == 0 else f"≤ 0 (lowest {smallest[i]:.3g})" for i in at
+            ]
+            found["nonpositive"] = (at, texts)
+    if bits is not None:
+        bits = np.nan_to_num(np.asarray(bits, dtype=np.float64), nan=0.0).astype(np.int64)
+        for kind, bit, text in (
+            ("nan", NONFINITE_NAN, "NaN"),
+            ("posinf", NONFINITE_POSINF, "+inf"),
+            ("neginf", NONFINITE_NEGINF, "-inf"),
+        ):
+            if kind == "nan" and nan_is_blank:
+                continue
+            at = np.flatnonzero(bits & bit)
+            if at.size:
+                found[kind] = (at, [text] * at.size)
+    return found
+
+
+def _edge_traces(
+    marks: Mapping[str, list[tuple[np.ndarray, str, list[str]]]],
+) -> list[dict[str, Any]]:
+    """One trace per `EDGE_MARKS` kind found, pinned to its edge: ``marks[kind]`` is a list of
+    ``(steps, colour, hover texts)``, one per line (a metric, or a run), each point in its line's colour;
+    and a grey legend key per kind, which also shows and hides them."""
+    traces = []
+    for kind, parts in marks.items():
+        parts = [p for p in parts if len(p[0])]
+        if not parts:
+            continue
+        name, symbol, height = EDGE_MARKS[kind]
+        x = np.concatenate([p[0] for p in parts])
+        colors = [color for steps, color, _ in parts for _ in range(len(steps))]
+        texts = [text for _, _, part_texts in parts for text in part_texts]
+        common = {"type": "scatter", "yaxis": "y2", "mode": "markers", "legendgroup": f"edge_{kind}"}
+        traces.append(
+            {
+                **common,
+                "x": [None],
+                "y": [None],
+                "name": name,
+                "marker": {"symbol": symbol, "size": 9, "color": KEY_COLOR},
+                "hoverinfo": "skip",
+            }
+        )
+        traces.append(
+            {
+                **common,
+                "x": _wire_steps(x),
+                "y": np.full(len(x), height, dtype=np.float32),
+                "name": name,
+                "showlegend": False,
+                "cliponaxis": False,
+                "marker": {"symbol": symbol, "size": 9, "color": colors, "line": {"width": 0}},
+                "text": texts,
+                "hovertemplate": "%{text}<extra></extra>",
+            }
+        )
+    return traces
+
+
+def _covering_points(step: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """For each step in ``at``, the index of the view point that covers it (a point covers the steps after
+    the previous point's up to its own), or -1 beyond the last point."""
+    index = np.searchsorted(step, at, side="left")
+    return np.where(index < len(step), index, -1)
+
+
+def _single_step_traces(
+    view: pd.DataFrame, columns: Sequence[str], records: Sequence[Mapping[str, Any]], log_y: bool
+) -> list[dict[str, Any]]:
+    """Marks for the single steps taken while paused (`SINGLE_STEP_MARKS`), on each of ``columns`` they
+    have a value for, in the column's colour, with a grey legend key per kind.
+
+    A D-only step (``step_d``) has no metrics row, since it advances no generator step: its values are
+    the event's fields, drawn just after the step it followed (several after one step spread between it
+    and the next). A G-only or full single step is a row: its mark sits on that row's values, read from
+    the view point covering the step (the hover says when that point averages several rows)."""
+    step = view["step"].to_numpy(dtype=np.float64)
+    by_kind: dict[str, list[tuple[float, float, str, str]]] = {}
+    d_steps: dict[float, list[Mapping[str, Any]]] = {}
+    for event in records:
+        kind, at = event.get("kind"), _event_step(event)
+        if kind not in SINGLE_STEP_MARKS or at is None:
+            continue
+        if kind == "step_d":
+            fields = event.get("fields")
+            d_steps.setdefault(at, []).append(fields if isinstance(fields, Mapping) else {})
+            continue
+        (point,) = _covering_points(step, np.array([at]))
+        if point < 0:
+            continue
+        rows = int(view["rows"].iloc[point]) if "rows" in view.columns else 1
+        note = "" if rows <= 1 else f" (mean of the {rows} steps around it)"
+        for position, c in enumerate(columns):
+            value = float(view[c].iloc[point])
+            if math.isfinite(value) and (value > 0 or not log_y):
+                label = f"{SINGLE_STEP_MARKS[kind][0]} {int(at)}: {c} {value:.4g}{note}"
+                by_kind.setdefault(kind, []).append((at, value, _metric_color(c, position), label))
+    for at, group in d_steps.items():
+        for k, fields in enumerate(group):
+            x = at + (k + 1) / (len(group) + 1)
+            for position, c in enumerate(columns):
+                value = fields.get(c)
+                number = isinstance(value, int | float) and not isinstance(value, bool)
+                if number and math.isfinite(value) and (value > 0 or not log_y):
+                    label = f"D-only step after step {int(at)}: {c} {value:.4g}"
+                    by_kind.setdefault("step_d", []).append(
+                        (x, float(value), _metric_color(c, position), label)
+                    )
+    traces = []
+    for kind in SINGLE_STEP_MARKS:
+        points = by_kind.get(kind)
+        if not points:
+            continue
+        name, symbol = SINGLE_STEP_MARKS[kind]
+        x, y, colors, texts = zip(*points)
+        common = {"type": "scatter", "mode": "markers", "legendgroup": kind}
+        traces.append(
+            {
+                **common,
+                "x": [None],
+                "y": [None],
+                "name": name,
+                "marker": {"symbol": symbol, "size": 9, "color": KEY_COLOR},
+                "hoverinfo": "skip",
+            }
+        )
+        traces.append(
+            {
+                **common,
+                "x": np.asarray(x, dtype=np.float64),
+                "y": _wire(np.asarray(y)),
+                "name": name,
+                "showlegend": False,
+                "marker": {
+                    "symbol": symbol,
+                    "size": 10,
+                    "color": list(colors),
+                    "line": {"color": "#222222", "width": 1},
+                },
+                "text": list(texts),
+                "hovertemplate": "%{text}<extra></extra>",
+            }
+        )
+    return traces
 
 
 def _hline_shapes(hlines: Iterable[tuple[float, str]], log_y: bool) -> list[dict[str, Any]]:
@@ -418,6 +774,48 @@ def _y_axis(y_title: str | None, log_y: bool, yrange: tuple[float, float] | None
 
 def _positive(values: np.ndarray) -> np.ndarray:
     return np.where(values > 0, values, np.nan)
+
+
+def _band_trace(
+    step: np.ndarray, low: np.ndarray, high: np.ndarray, *, group: str, color: str
+) -> dict[str, Any]:
+    """The min-max band of the line ``group`` as closed polygons, one per run of points where both
+    edges are drawable (named ``"<group> min-max"``, in the line's legend group).
+
+    A ``fill: tonexty`` pair of lines would join the pieces of a band with gaps (plotly fills from one
+    piece straight to the next), painting steps with no value at all; ``toself`` polygons separated by
+    a blank close each piece on itself. Built without a Python loop: each piece is its points forwards
+    along the top edge, back along the bottom edge, then a blank."""
+    ok = np.flatnonzero(np.isfinite(low) & np.isfinite(high))
+    n = ok.size
+    new_piece = np.r_[True, np.diff(ok) > 1] if n else np.zeros(0, dtype=bool)
+    start = np.flatnonzero(new_piece)  # each piece's first position in `ok`
+    size = max(2 * n + len(start) - 1, 0)  # the pieces, forwards and back, with a blank between two
+    x = np.full(size, np.nan)
+    y = np.full(size, np.nan)
+    if n:
+        piece = np.cumsum(new_piece) - 1  # the piece each drawable point belongs to
+        end = np.r_[start[1:], n] - 1  # each piece's last position in `ok`
+        p = np.arange(n)
+        s, e = start[piece], end[piece]
+        offset = 2 * s + piece  # where the piece begins in the output: earlier pieces and their blanks
+        forward = offset + (p - s)
+        backward = offset + (e - s + 1) + (e - p)
+        x[forward], y[forward] = step[ok], high[ok]
+        x[backward], y[backward] = step[ok], low[ok]
+    return {
+        "type": "scatter",
+        "x": x,
+        "y": _wire(y),
+        "mode": "lines",
+        "name": f"{group} min-max",
+        "legendgroup": group,
+        "showlegend": False,
+        "hoverinfo": "skip",
+        "line": {"color": _rgba(color, 0.0), "width": 0},
+        "fill": "toself",
+        "fillcolor": _rgba(color, BAND_ALPHA),
+    }
 
 
 def _line_traces(
@@ -469,6 +867,31 @@ def _line_traces(
     return traces
 
 
+def _x_span(steps: Iterable[np.ndarray], markers: Sequence[tuple[float, ...]]) -> float:
+    """The steps a chart spans: its points' and its event markers' (what the x axis autoranges over)."""
+    values = [s[np.isfinite(s)] for s in steps] + [np.array([m[0] for m in markers], dtype=np.float64)]
+    values = np.concatenate(values) if values else np.zeros(0)
+    return float(values.max() - values.min()) if values.size else 0.0
+
+
+def _finish(
+    traces: list[dict[str, Any]],
+    layout: dict[str, Any],
+    markers: Sequence[tuple[float, str, str, str, str]],
+    x_span: float,
+    shapes: list[dict[str, Any]],
+) -> go.Figure:
+    """Add the event markers and the pinned axis, make room for the legend, and build the figure."""
+    marker_shapes, annotations, marker_traces = _event_layers(markers, x_span)
+    layout["shapes"] = shapes + marker_shapes
+    layout["annotations"] = annotations
+    traces = traces + marker_traces
+    if any(t.get("yaxis") == "y2" for t in traces):
+        layout["yaxis2"] = _edge_axis()
+    _fit_legend(layout, traces)
+    return _figure(traces, layout)
+
+
 # --------------------------------------------------------------------------------------------- metric charts
 
 
@@ -485,6 +908,7 @@ def metric_figure(
     yrange: tuple[float, float] | None = None,
     dashed: Iterable[str] = (),
     markers: bool = False,
+    nan_is_blank: bool = False,
 ) -> go.Figure:
     """One line per metric column of a `MetricStore.view()` frame, against ``step``.
 
@@ -492,14 +916,23 @@ def metric_figure(
     averaged away by downsampling still shows; the raw mean as a faint line when ``smoothing`` > 0; and
     the (smoothed) mean, which carries the legend entry and the hover. ``dashed`` columns are drawn
     dashed and thinner (the parts of a sum, say); ``markers`` marks each point (sparse measurements).
-    ``hlines`` are dashed reference lines ``(y, label)``;
-    ``hparam`` and ``flag`` events are dotted vertical markers with a short label (see `event_markers`).
+    ``hlines`` are dashed reference lines ``(y, label)``.
 
-    ``log_y``: non-positive values have no place on a log axis. Means and band tops that are <= 0 become
-    gaps (before smoothing, so the smoothed line averages only what the chart shows); a band bottom <= 0
-    is drawn at the chart's smallest positive value, so the band reaches the bottom rather than
-    vanishing. ``yrange`` is in data units on either axis type. An empty view gives a "no data yet"
-    placeholder, not an error.
+    ``events``: ``hparam``, ``flag`` and ``flag_cleared`` events are vertical markers with a short label
+    (`event_markers`, `_event_layers`); single steps taken while paused are marked on the columns they
+    have values for (`_single_step_traces`: D-only, G-only and full steps, each its own symbol).
+
+    Nothing is dropped silently. Values a chart cannot place are marks pinned to the plot's edge, in the
+    column's colour, with the value in the hover (`EDGE_MARKS`): on a log axis a point whose values
+    reach 0 or below (at the bottom), and on any axis a NaN (top), +inf (top) or -inf (bottom) among
+    a point's rows, read from the view's ``c_nonfinite`` columns (`MetricStore.view(nonfinite=True)`).
+    ``nan_is_blank``: NaN means "not measured here" (evaluation columns), not a failure. A G-only step's
+    blank D gradient (`BLANK_AFTER_G_STEP`) is not a NaN either.
+
+    ``log_y``: means <= 0 become gaps in the line (before smoothing, so the smoothed line averages only
+    what the chart shows); the band is left out where its top is <= 0, and where only its bottom is, it
+    reaches down to the chart's smallest positive value. ``yrange`` is in data units on either axis
+    type. An empty view gives a "no data yet" placeholder, not an error.
     """
     smoothing = _check_smoothing(smoothing)
     columns = list(columns)
@@ -511,44 +944,36 @@ def metric_figure(
     dashed = set(dashed)
     step = view["step"].to_numpy(dtype=np.float64)
     single_point = len(view) < 2
+    records = _records(events)
 
-    means = {c: view[c].to_numpy(dtype=np.float64) for c in columns}
+    raw_means = {c: view[c].to_numpy(dtype=np.float64) for c in columns}
+    means = dict(raw_means)
     bands = {
         c: (view[f"{c}_min"].to_numpy(dtype=np.float64), view[f"{c}_max"].to_numpy(dtype=np.float64))
         for c in columns
         if f"{c}_min" in view.columns and f"{c}_max" in view.columns
     }
+    raw_bands = dict(bands)
     if log_y:
         means = {c: _positive(v) for c, v in means.items()}
         positives = [v[v > 0] for pair in bands.values() for v in pair] + [v[v > 0] for v in means.values()]
         floor = min((p.min() for p in positives if p.size), default=np.nan)
-        bands = {c: (np.where(low > 0, low, floor), _positive(high)) for c, (low, high) in bands.items()}
+        bands = {
+            c: (np.where(high > 0, np.where(low > 0, low, floor), np.nan), _positive(high))
+            for c, (low, high) in bands.items()
+        }
 
+    g_steps = np.array(
+        [s for e in records if e.get("kind") == "step_g" and (s := _event_step(e)) is not None],
+        dtype=np.float64,
+    )
     traces: list[dict[str, Any]] = []
+    edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
     for position, c in enumerate(columns):
         color = _metric_color(c, position)
         if c in bands:
             low, high = bands[c]
-            edge = {"color": _rgba(color, 0.0), "width": 0}
-            common = {
-                "type": "scatter",
-                "x": _wire_steps(step),
-                "mode": "lines",
-                "legendgroup": c,
-                "showlegend": False,
-            }
-            traces.append({**common, "y": _wire(high), "name": f"{c}_max", "line": edge, "hoverinfo": "skip"})
-            traces.append(
-                {
-                    **common,
-                    "y": _wire(low),
-                    "name": f"{c}_min",
-                    "line": edge,
-                    "hoverinfo": "skip",
-                    "fill": "tonexty",  # down to the previous trace: this column's c_max
-                    "fillcolor": _rgba(color, BAND_ALPHA),
-                }
-            )
+            traces.append(_band_trace(step, low, high, group=c, color=color))
         traces.extend(
             _line_traces(
                 step,
@@ -560,19 +985,33 @@ def metric_figure(
                 single_point=single_point,
             )
         )
+        bits = view[f"{c}_nonfinite"].to_numpy() if f"{c}_nonfinite" in view.columns else None
+        if bits is not None and c in BLANK_AFTER_G_STEP and g_steps.size:
+            covered = _covering_points(step, g_steps)
+            bits = bits.copy()
+            bits[covered[covered >= 0]] &= ~np.uint8(NONFINITE_NAN)
+        low, high = raw_bands.get(c, (None, None))
+        found = _edge_positions(step, raw_means[c], low, high, bits, log_y=log_y, nan_is_blank=nan_is_blank)
+        for kind, (at, texts) in found.items():
+            edges[kind].append((step[at], color, [f"{c} {text}" for text in texts]))
 
     if markers:  # visible markers on the lines that carry the legend (not the bands or raw lines)
         for trace in traces:
             if trace["name"] in columns:
                 trace["mode"] = "lines+markers"
                 trace["marker"] = {"size": 6}
+    traces.extend(_single_step_traces(view, columns, records, log_y))
+    traces.extend(_edge_traces(edges))
     layout = _base_layout(title, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # a chart that reports selections would default to pan
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
     layout["yaxis"] = _y_axis(y_title, log_y, yrange)
-    layout["shapes"] = _hline_shapes(hlines, log_y) + _event_shapes(events)
-    return _figure(traces, layout)
+    event_list = [
+        (at, label, kind, EVENT_STYLES[kind][0], f"step {at:g}: {label}")
+        for at, label, kind in event_markers(records)
+    ]
+    return _finish(traces, layout, event_list, _x_span([step], event_list), _hline_shapes(hlines, log_y))
 
 
 def loss_figure(
@@ -649,35 +1088,67 @@ def grad_norm_figure(
 
 
 def compare_figure(
-    views: Mapping[str, pd.DataFrame | None], column: str, *, smoothing: float = 0.0, log_y: bool = False
+    views: Mapping[str, pd.DataFrame | None],
+    column: str,
+    *,
+    smoothing: float = 0.0,
+    log_y: bool = False,
+    events: Mapping[str, Events] | None = None,
 ) -> go.Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
-    ``column`` (an older run without that metric), are left out; with none left it is a placeholder."""
+    ``column`` (an older run without that metric), are left out; with none left it is a placeholder.
+
+    ``events`` (run id -> its events): each run's flags raised and cleared, as vertical markers in the
+    run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
+    the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour. The legend
+    lists every run in full, in as many rows as it takes (`_fit_legend`)."""
     smoothing = _check_smoothing(smoothing)
+    events = events or {}
     traces: list[dict[str, Any]] = []
+    edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
+    markers: list[tuple[float, str, str, str, str]] = []
+    steps = []
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
-        values = view[column].to_numpy(dtype=np.float64)
-        if log_y:
-            values = _positive(values)
+        color = PALETTE[position % len(PALETTE)]
+        step = view["step"].to_numpy(dtype=np.float64)
+        steps.append(step)
+        raw = view[column].to_numpy(dtype=np.float64)
         traces.extend(
             _line_traces(
-                view["step"].to_numpy(dtype=np.float64),
-                values,
+                step,
+                _positive(raw) if log_y else raw,
                 name=str(run_id),
-                color=PALETTE[position % len(PALETTE)],
+                color=color,
                 smoothing=smoothing,
                 single_point=len(view) < 2,
             )
         )
+        bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
+        low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
+        bits = view[f"{column}_nonfinite"].to_numpy() if f"{column}_nonfinite" in view.columns else None
+        found = _edge_positions(step, raw, low, high, bits, log_y=log_y, nan_is_blank=False)
+        for kind, (at, texts) in found.items():
+            edges[kind].append((step[at], color, [f"{html.escape(str(run_id))}: {text}" for text in texts]))
+        for event in _records(events.get(run_id, ())):
+            kind, at = event.get("kind"), _event_step(event)
+            if kind not in ("flag", "flag_cleared") or at is None:
+                continue
+            fields = event.get("fields")
+            fields = fields if isinstance(fields, Mapping) else {}
+            label = _short_label(kind, fields)
+            hover = f"{html.escape(str(run_id))}, step {at:g}: {label}"
+            markers.append((at, label, _flag_marker_kind(kind, fields), color, hover))
     if not traces:
         return _message_figure(column, "no data yet", METRIC_HEIGHT, column)
+    markers = sorted(markers, key=lambda m: m[0])[-MAX_EVENT_LABELS:]
+    traces.extend(_edge_traces(edges))
     layout = _base_layout(column, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
     layout["yaxis"] = _y_axis(column, log_y, None)
-    return _figure(traces, layout)
+    return _finish(traces, layout, markers, _x_span(steps, markers), [])
 
 
 # --------------------------------------------------------------------------------------------- snapshots
@@ -720,6 +1191,37 @@ def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str,
     }
 
 
+def _verdict_colorbar(low: float, centre: float, high: float, probability: bool) -> dict[str, Any]:
+    """The heatmap's colour scale as a horizontal bar under the plot, centred below it whatever the
+    figure's width, in the bottom margin that `points_figure` reserves for it: its ends say which colour
+    is D saying "fake" and which "real", its title what is measured."""
+    return {
+        "orientation": "h",
+        "xref": "paper",
+        "x": 0.5,
+        "xanchor": "center",
+        "yref": "container",
+        "y": 0.0,
+        "yanchor": "bottom",
+        "ypad": 4,
+        "lenmode": "pixels",
+        "len": COLORBAR_PX,
+        "thickness": 10,
+        "outlinewidth": 0,
+        "title": {
+            "text": f"D(x), {low:.2g} to {high:.2g}"
+            if probability
+            else f"D's score, {low:.3g} to {high:.3g}",
+            "side": "top",
+            "font": {"size": 11},
+        },
+        "tickvals": [low, centre, high],
+        "ticktext": ["D says fake", f"{centre:.2g}", "D says real"],
+        "ticklabeloverflow": "allow",
+        "tickfont": {"size": 10},
+    }
+
+
 def points_figure(
     real: np.ndarray,
     fake: np.ndarray,
@@ -732,6 +1234,8 @@ def points_figure(
     fake_name: str = "generated",
     fake_labels: Sequence[str] | None = None,
     path: np.ndarray | None = None,
+    height: int = POINTS_HEIGHT,
+    legend: bool = True,
 ) -> go.Figure:
     """A 2D run as GAN Lab draws it: D's output behind, real and generated points, G's gradient arrows.
 
@@ -741,14 +1245,19 @@ def points_figure(
     ``midpoint``. With a midpoint (probability-like outputs) the colour range is ``midpoint ± 0.5`` or
     wider, so a D near chance looks pale rather than saturated at every step; with None (a critic's
     raw scores, meaningful only relative to each other) it is centred on the heatmap's median and spans
-    its extremes. ``grads`` (one row per generated point, the direction in which G's loss falls) gives
-    arrows for at most `MAX_ARROWS` evenly chosen points, the longest `ARROW_FRACTION` of the width.
+    its extremes. A colour bar under the plot says which end is D saying "fake" and which "real"
+    (`_verdict_colorbar`). ``grads`` (one row per generated point, the direction in which G's loss
+    falls) gives arrows for at most `MAX_ARROWS` evenly chosen points, the longest `ARROW_FRACTION` of
+    the width.
 
     For the probe page: ``fake_name`` names the second set of points (say, points handed to D), and
     ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart). ``path``
     (n, 2) is a latent walk, G's outputs along a line in z: one connected line with markers in G's
     colour, "A" at its first point and "B" at its last. A point set with no rows draws nothing (no empty
     legend entry).
+
+    ``height`` is the figure's, in pixels; ``legend=False`` leaves out the legend and D's colour bar (a
+    small multiple beside a full view that carries them).
     """
     real = _points("real", real)
     fake = _points("fake", fake)
@@ -784,8 +1293,10 @@ def points_figure(
                 "zsmooth": "fast",
                 "name": "D's output",
                 "showlegend": False,
-                "colorbar": {"title": {"text": "D", "side": "top"}, "thickness": 10, "len": 0.8},
-                "hovertemplate": "(%{x:.2f}, %{y:.2f})<br>D %{z:.3g}<extra></extra>",
+                "showscale": legend,
+                "colorbar": _verdict_colorbar(centre - half, centre, centre + half, midpoint is not None),
+                "hovertemplate": f"(%{{x:.2f}}, %{{y:.2f}})<br>D %{{z:.3g}} (D says real above {centre:.3g})"
+                "<extra></extra>",
             }
         )
     for name, data, color, labels in (
@@ -838,7 +1349,12 @@ def points_figure(
             raise ValueError(f"grads must match fake's shape {fake.shape}, got {grads.shape}")
         traces.append(_arrow_trace(fake, grads, xmax - xmin))
 
-    layout = _base_layout(title, POINTS_HEIGHT)
+    layout = _base_layout(title, height)
+    if legend:
+        _fit_legend(layout, traces)
+        if heatmap is not None:  # room below the plot for the colour bar, the plot keeping its height
+            layout["height"] += COLORBAR_MARGIN_PX - layout["margin"]["b"]
+            layout["margin"]["b"] = COLORBAR_MARGIN_PX
     layout["hovermode"] = "closest"
     axis = {"showgrid": False, "zeroline": False, "autorange": False, "constrain": "domain"}
     layout["xaxis"] = {**axis, "range": [xmin, xmax]}
@@ -922,6 +1438,13 @@ def quality_figures(
             lines.append((float(coverage_total), f"all {coverage_total}"))
         y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))
         figures[name] = metric_figure(
-            measured, columns, title=title, events=events, y_title=y_title, hlines=lines, markers=True
+            measured,
+            columns,
+            title=title,
+            events=events,
+            y_title=y_title,
+            hlines=lines,
+            markers=True,
+            nan_is_blank=True,  # a quality column is blank between evaluations, not failed
         )
     return figures or {"pending": _message_figure(QUALITY_TITLE, "no evaluation yet", METRIC_HEIGHT, None)}

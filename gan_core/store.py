@@ -13,7 +13,10 @@ bound, so the store keeps a multi-resolution summary instead:
   by `view()`, so the latest step is always on the chart.
 
 NaN (and ±inf, which no chart can draw) is a blank: it is not counted, and a column that is blank over
-a whole point reads NaN there (e.g. evaluation columns filled only every N steps).
+a whole point reads NaN there (e.g. evaluation columns filled only every N steps). Which non-finite
+values a point held is kept beside it, one byte per bucket and column (`NONFINITE_NAN` | `NONFINITE_POSINF`
+| `NONFINITE_NEGINF`), and `view(nonfinite=True)` gives it, so that a chart can show a NaN or an
+infinity (a diverged step) rather than a gap that looks like a value not measured.
 
 Appends go to a small staging block of raw rows that is folded into the summary, vectorised, every
 `STAGE_ROWS` rows or when a reader looks; one numpy row assignment under the lock (about 1 µs) measured
@@ -36,6 +39,18 @@ import pandas as pd
 STAGE_ROWS = 64  # raw rows buffered before a vectorised fold; 64 x 30 floats is 15 KB
 EXTEND_CHUNK_ROWS = 65_536  # extend() releases the lock between chunks so readers are not starved
 MIN_CAPACITY = 16
+# Bits of a point's ``<column>_nonfinite`` value in `MetricStore.view(nonfinite=True)`
+NONFINITE_NAN = 1
+NONFINITE_POSINF = 2
+NONFINITE_NEGINF = 4
+
+
+def _nonfinite_bits(block: np.ndarray) -> np.ndarray:
+    return (
+        np.isnan(block) * np.uint8(NONFINITE_NAN)
+        | np.isposinf(block) * np.uint8(NONFINITE_POSINF)
+        | np.isneginf(block) * np.uint8(NONFINITE_NEGINF)
+    ).astype(np.uint8)
 
 
 class MetricStore:
@@ -51,7 +66,9 @@ class MetricStore:
             raise ValueError(f"columns must be a non-empty sequence of non-empty strings, got {columns!r}")
         if len(set(columns)) != len(columns):
             raise ValueError(f"columns must be unique, got {columns!r}")
-        output_names = ["step", "rows"] + [f"{c}{s}" for c in columns[1:] for s in ("", "_min", "_max")]
+        output_names = ["step", "rows"] + [
+            f"{c}{s}" for c in columns[1:] for s in ("", "_min", "_max", "_nonfinite")
+        ]
         if len(set(output_names)) != len(output_names):
             # e.g. metrics "loss" and "loss_min", or a metric called "rows": the view's names would clash
             raise ValueError(f"columns {columns!r} give clashing view column names {sorted(output_names)}")
@@ -69,12 +86,14 @@ class MetricStore:
         self._max = np.empty((self._capacity, ncol))
         self._sum = np.empty((self._capacity, ncol))
         self._count = np.empty((self._capacity, ncol), dtype=np.int64)
+        self._bad = np.empty((self._capacity, ncol), dtype=np.uint8)  # non-finite kinds seen, OR-ed
         self._first_step = np.empty(self._capacity)
         self._last_step = np.empty(self._capacity)
         self._p_min = np.empty(ncol)
         self._p_max = np.empty(ncol)
         self._p_sum = np.empty(ncol)
         self._p_count = np.empty(ncol, dtype=np.int64)
+        self._p_bad = np.empty(ncol, dtype=np.uint8)
         self._stage = np.empty((STAGE_ROWS, ncol))
         self._last_row = np.empty(ncol)  # the last appended row as given (inf kept), once the stage is folded
         self._reset()
@@ -91,6 +110,7 @@ class MetricStore:
         self._p_max.fill(np.nan)
         self._p_sum.fill(0.0)
         self._p_count.fill(0)
+        self._p_bad.fill(0)
         self._p_rows = 0
         self._p_first = math.nan
         self._p_last = math.nan
@@ -142,8 +162,9 @@ class MetricStore:
     def _fold(self, block: np.ndarray) -> None:
         """Summarise raw rows into the partial bucket and whole buckets. Caller holds the lock.
 
-        ``block`` is overwritten (non-finite values become NaN).
+        ``block`` is overwritten (non-finite values become NaN, their kinds kept as bits).
         """
+        bits = _nonfinite_bits(block)
         block[~np.isfinite(block)] = np.nan
         n_block = len(block)
         i = 0
@@ -151,7 +172,7 @@ class MetricStore:
             size = self._bucket_size
             if self._p_rows or n_block - i < size:
                 take = min(size - self._p_rows, n_block - i)
-                self._absorb_partial(block[i : i + take])
+                self._absorb_partial(block[i : i + take], bits[i : i + take])
                 i += take
                 if self._p_rows == size:
                     self._commit_partial()
@@ -168,12 +189,15 @@ class MetricStore:
             np.fmax.reduce(rows, axis=1, out=self._max[at])
             np.sum(np.where(blank, 0.0, rows), axis=1, out=self._sum[at])
             np.sum(~blank, axis=1, out=self._count[at])
+            np.bitwise_or.reduce(
+                bits[i : i + n_new * size].reshape(n_new, size, -1), axis=1, out=self._bad[at]
+            )
             self._first_step[at] = rows[:, 0, 0]
             self._last_step[at] = rows[:, -1, 0]
             self._n_buckets += n_new
             i += n_new * size
 
-    def _absorb_partial(self, rows: np.ndarray) -> None:
+    def _absorb_partial(self, rows: np.ndarray, bits: np.ndarray) -> None:
         if self._p_rows == 0:
             self._p_first = rows[0, 0]
         self._p_last = rows[-1, 0]
@@ -183,6 +207,7 @@ class MetricStore:
         np.fmax(self._p_max, np.fmax.reduce(rows, axis=0), out=self._p_max)
         self._p_sum += np.where(blank, 0.0, rows).sum(axis=0)
         self._p_count += (~blank).sum(axis=0)
+        self._p_bad |= np.bitwise_or.reduce(bits, axis=0)
 
     def _commit_partial(self) -> None:
         if self._n_buckets == self._capacity:
@@ -194,6 +219,7 @@ class MetricStore:
         self._max[at] = self._p_max
         self._sum[at] = self._p_sum
         self._count[at] = self._p_count
+        self._bad[at] = self._p_bad
         self._first_step[at] = self._p_first
         self._last_step[at] = self._p_last
         self._n_buckets += 1
@@ -208,6 +234,7 @@ class MetricStore:
         np.fmax(self._max[0:n:2], self._max[1:n:2], out=self._max[:half])
         np.add(self._sum[0:n:2], self._sum[1:n:2], out=self._sum[:half])
         np.add(self._count[0:n:2], self._count[1:n:2], out=self._count[:half])
+        np.bitwise_or(self._bad[0:n:2], self._bad[1:n:2], out=self._bad[:half])
         self._first_step[:half] = self._first_step[0:n:2]
         self._last_step[:half] = self._last_step[1:n:2]
         self._n_buckets = half
@@ -261,25 +288,31 @@ class MetricStore:
             self._max,
             self._sum,
             self._count,
+            self._bad,
             self._first_step,
             self._last_step,
             self._p_min,
             self._p_max,
             self._p_sum,
             self._p_count,
+            self._p_bad,
             self._stage,
             self._last_row,
         )
         return sum(a.nbytes for a in arrays)
 
-    def view(self, max_points: int = 1000, columns: Sequence[str] | None = None) -> pd.DataFrame:
+    def view(
+        self, max_points: int = 1000, columns: Sequence[str] | None = None, *, nonfinite: bool = False
+    ) -> pd.DataFrame:
         """At most ``max_points`` points summarising every row appended so far, oldest first.
 
         Columns: ``step`` (the last step each point covers, so the final point sits at the latest step
         and a point covers the steps after the previous point's up to its own), then for each metric
         ``c`` (default: all but the step column): ``c`` (mean of its finite values, NaN if none),
         ``c_min`` and ``c_max`` (extremes, so spikes survive downsampling), and ``rows`` (rows summarised
-        by the point). Its cost is bounded by ``capacity``, not by the run length.
+        by the point). Its cost is bounded by ``capacity``, not by the run length. ``nonfinite`` adds
+        ``c_nonfinite`` after each ``c_max``: the non-finite values among the point's rows, as bits
+        (`NONFINITE_NAN`, `NONFINITE_POSINF`, `NONFINITE_NEGINF`; 0 when every value was finite).
         """
         if isinstance(max_points, bool) or not isinstance(max_points, Integral) or max_points < 1:
             raise ValueError(f"max_points must be a positive int, got {max_points!r}")
@@ -302,12 +335,14 @@ class MetricStore:
             maxs = self._max[:n, idx]
             sums = self._sum[:n, idx]
             counts = self._count[:n, idx]
+            bad = self._bad[:n, idx]
             last_steps = self._last_step[:n].copy()
             if has_partial:
                 mins = np.vstack([mins, self._p_min[idx]])
                 maxs = np.vstack([maxs, self._p_max[idx]])
                 sums = np.vstack([sums, self._p_sum[idx]])
                 counts = np.vstack([counts, self._p_count[idx]])
+                bad = np.vstack([bad, self._p_bad[idx]])
                 last_steps = np.append(last_steps, self._p_last)
 
         rows = np.full(len(last_steps), size, dtype=np.int64)
@@ -322,6 +357,7 @@ class MetricStore:
             maxs = np.fmax.reduceat(maxs, starts, axis=0)
             sums = np.add.reduceat(sums, starts, axis=0)
             counts = np.add.reduceat(counts, starts, axis=0)
+            bad = np.bitwise_or.reduceat(bad, starts, axis=0)
             rows = np.add.reduceat(rows, starts)
             last_steps = last_steps[np.append(starts[1:], n_points) - 1]
         means = np.divide(sums, counts, out=np.full(sums.shape, np.nan), where=counts > 0)
@@ -331,5 +367,7 @@ class MetricStore:
             frame[c] = means[:, j]
             frame[f"{c}_min"] = mins[:, j]
             frame[f"{c}_max"] = maxs[:, j]
+            if nonfinite:
+                frame[f"{c}_nonfinite"] = bad[:, j]
         frame["rows"] = rows
         return pd.DataFrame(frame)

@@ -1,5 +1,6 @@
-"""Compare: overlay chosen runs' metrics on shared axes, list the config fields that differ, and show
-which runs were branched from which (a branch shares its parent's curves up to the branch step)."""
+"""Compare: overlay chosen runs' metrics on shared axes with each run's flags, show their samples side by
+side at a chosen step, list the config fields that differ, and show which runs were branched from which
+(a branch shares its parent's curves up to the branch step)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import pandas as pd
 import streamlit as st
 
 from gan_core import charts
-from gan_core.registry import RegistryError
+from gan_core.losses import get_loss
+from gan_core.registry import RegistryError, RunView
 from gan_core.rundir import RunDirError
 from gan_core.trainer import RECORD_COLUMNS
 from ui.common import literal, readable_run_ids, registry
 
 CHART_POINTS = 600
+SAMPLES_PER_ROW = 3
+SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 
 st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", layout="wide")
@@ -38,15 +42,73 @@ for run_id in chosen:
         st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
         continue
     for problem in views[run_id].problems:  # what its files have wrong: the run is shown without it
-        st.warning(f"{literal(run_id)}: {literal(problem)}", icon="⚠️")
+        st.warning(f"{literal(run_id)}: {literal(problem)}", icon=":material/warning:")
 if not views:
     st.stop()
 
-frames = {run_id: view.store.view(CHART_POINTS) for run_id, view in views.items()}
-columns = st.columns(2)
+frames = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
+events = {run_id: view.events for run_id, view in views.items()}
 for i, metric in enumerate(metrics):
-    fig = charts.compare_figure(frames, metric, smoothing=smoothing, log_y=log_y)
+    if i % 2 == 0:  # a row of two: charts side by side start level, whatever their legends' heights
+        columns = st.columns(2)
+    fig = charts.compare_figure(frames, metric, smoothing=smoothing, log_y=log_y, events=events)
     columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
+
+
+def sample_figure(view: RunView, step: int):
+    """The run's snapshot nearest ``step`` as the Train view draws it, or a line saying why there is none."""
+    nearest = view.nearest_snapshot_step(step)
+    if nearest is None:
+        return "no snapshot yet"
+    try:
+        found = view.snapshot(nearest)
+    except RunDirError as exc:  # a damaged file: this run's picture cannot be shown, the others can
+        return f"snapshot unreadable: {literal(exc)}"
+    if found is None:
+        return "no snapshot yet"
+    shown, snap = found
+    if "grid" in snap:
+        return charts.image_grid_figure(snap["grid"], title=f"step {shown}")
+    if "bounds" not in snap:
+        return f"snapshot unreadable: the one at step {shown} has no bounds (the window it was drawn in)"
+    real = view.real_view()
+    return charts.points_figure(
+        real["points"] if real is not None and "points" in real else snap["points"][:0],
+        snap["points"],
+        bounds=tuple(float(v) for v in snap["bounds"]),
+        heatmap=snap.get("heatmap"),
+        midpoint=get_loss(view.cfg.loss).midpoint,
+        title=f"step {shown}",
+        height=SAMPLES_HEIGHT,
+    )
+
+
+st.subheader("Samples at step")
+snapshot_steps = sorted({step for view in views.values() for step in view.snapshot_steps()})
+if not snapshot_steps:
+    st.caption("No snapshots yet in the chosen runs.")
+else:
+    if st.session_state.get("cmp_sample_step") not in snapshot_steps:  # new runs chosen: the newest
+        st.session_state["cmp_sample_step"] = snapshot_steps[-1]
+    sample_step = (
+        st.select_slider(
+            "Samples at step",
+            options=snapshot_steps,
+            key="cmp_sample_step",
+            help="Each run's saved snapshot nearest this step (runs save them every sample_every steps).",
+        )
+        if len(snapshot_steps) > 1
+        else snapshot_steps[0]
+    )
+    for row_start in range(0, len(views), SAMPLES_PER_ROW):
+        row = list(views.items())[row_start : row_start + SAMPLES_PER_ROW]
+        for offset, (column, (run_id, view)) in enumerate(zip(st.columns(SAMPLES_PER_ROW), row)):
+            column.caption(literal(run_id))
+            figure = sample_figure(view, sample_step)
+            if isinstance(figure, str):
+                column.caption(figure)
+            else:
+                column.plotly_chart(figure, key=f"cmp_samples_{row_start + offset}")
 
 st.subheader("Config fields that differ")
 configs = {run_id: view.cfg.to_dict() for run_id, view in views.items()}

@@ -65,6 +65,43 @@ def event_shapes(fig):
     return [s for s in fig.layout.shapes if s.yref == "paper"]
 
 
+def event_labels(fig):
+    return [a for a in fig.layout.annotations if a.xref == "x"]
+
+
+def edge_marks(fig, kind):
+    """The marks pinned to the plot's edge of one `charts.EDGE_MARKS` kind: (x, colour, hover) per point,
+    after checking that they come with one grey legend key."""
+    group = [t for t in fig.data if t.legendgroup == f"edge_{kind}"]
+    if not group:
+        return []
+    key, marks = group
+    assert key.showlegend is not False and list(key.x) == [None] and key.name == charts.EDGE_MARKS[kind][0]
+    assert marks.showlegend is False and marks.yaxis == "y2" and marks.cliponaxis is False
+    np.testing.assert_allclose(marks.y, charts.EDGE_MARKS[kind][2], rtol=1e-6)
+    assert fig.layout.yaxis2.overlaying == "y" and tuple(fig.layout.yaxis2.range) == (0.0, 1.0)
+    return list(zip(np.asarray(marks.x).tolist(), marks.marker.color, marks.text))
+
+
+def band_polygons(trace):
+    """A band trace's closed pieces: (x, y) of each, split at the blanks between them."""
+    x = np.asarray(trace.x, dtype=np.float64)
+    y = np.asarray(trace.y, dtype=np.float64)
+    cuts = np.flatnonzero(np.isnan(x))
+    return [(px, py) for px, py in zip(np.split(x, cuts), np.split(y, cuts))]
+
+
+def band_pieces(trace):
+    """Each closed piece of a band as (steps, top edge, bottom edge): forwards along the top, back."""
+    pieces = []
+    for px, py in band_polygons(trace):
+        px, py = px[~np.isnan(px)], py[~np.isnan(px)]
+        half = len(px) // 2
+        np.testing.assert_array_equal(px[:half], px[half:][::-1])  # back over the same steps
+        pieces.append((px[:half], py[:half], py[half:][::-1]))
+    return pieces
+
+
 def reference_shapes(fig):
     return [s for s in fig.layout.shapes if s.yref == "y"]
 
@@ -163,7 +200,7 @@ def test_smooth_rejects_non_vector():
 def test_metric_figure_lines_raw_and_envelope(view):
     columns = ["d_loss", "d_real"]
     fig = charts.metric_figure(view, columns, title="t", smoothing=0.6)
-    assert {"d_loss", "d_loss (raw)", "d_loss_min", "d_loss_max", "d_real", "d_real (raw)"} <= {
+    assert {"d_loss", "d_loss (raw)", "d_loss min-max", "d_real", "d_real (raw)", "d_real min-max"} <= {
         t.name for t in fig.data
     }
     step = view["step"].to_numpy()
@@ -180,16 +217,16 @@ def test_metric_figure_lines_raw_and_envelope(view):
         assert raw.legendgroup == line.legendgroup == c
         assert raw.line.color == line.line.color
         assert 0 < raw.opacity < 0.5
-        # the band: c_max first, then c_min filled down to it
+        # the band: one closed polygon, forwards along c_max and back along c_min
         names = [t.name for t in fig.data]
-        upper, lower = fig.data[names.index(f"{c}_max")], fig.data[names.index(f"{c}_min")]
-        assert names.index(f"{c}_min") == names.index(f"{c}_max") + 1
-        np.testing.assert_array_equal(upper.y, view[f"{c}_max"].to_numpy().astype(np.float32))
-        np.testing.assert_array_equal(lower.y, view[f"{c}_min"].to_numpy().astype(np.float32))
-        assert lower.fill == "tonexty"
-        assert upper.showlegend is False and lower.showlegend is False
+        band = only_trace(fig, f"{c} min-max")
+        ((steps, top, bottom),) = band_pieces(band)
+        np.testing.assert_array_equal(steps, step)
+        np.testing.assert_array_equal(top, view[f"{c}_max"].to_numpy().astype(np.float32))
+        np.testing.assert_array_equal(bottom, view[f"{c}_min"].to_numpy().astype(np.float32))
+        assert band.fill == "toself" and band.showlegend is False and band.legendgroup == c
         # the band is drawn behind the lines
-        assert names.index(f"{c}_min") < names.index(f"{c} (raw)") < names.index(c)
+        assert names.index(f"{c} min-max") < names.index(f"{c} (raw)") < names.index(c)
     assert fig.layout.hovermode == "x unified"
     assert fig.layout.xaxis.title.text == "step"
     assert fig.layout.template.layout.plot_bgcolor == "white"  # plotly_white
@@ -220,7 +257,7 @@ def test_metric_lines_can_be_clicked_to_select_a_step(view):
 
 def test_metric_figure_without_smoothing_draws_the_mean_only(view):
     fig = charts.metric_figure(view, ["d_fake"], title="t")
-    assert [t.name for t in fig.data] == ["d_fake_max", "d_fake_min", "d_fake"]
+    assert [t.name for t in fig.data] == ["d_fake min-max", "d_fake"]
     np.testing.assert_array_equal(only_trace(fig, "d_fake").y, view["d_fake"].to_numpy().astype(np.float32))
 
 
@@ -228,11 +265,80 @@ def test_metric_figure_marks_hparam_and_flag_events_only(view):
     fig = charts.metric_figure(view, ["d_loss"], title="t", events=EVENTS)
     markers = event_shapes(fig)
     assert [(s.x0, s.x1) for s in markers] == [(50.0, 50.0), (150.0, 150.0)]
-    assert [s.label.text for s in markers] == ["lr_g 0.001", "mode_collapse"]
-    assert all((s.y0, s.y1) == (0.0, 1.0) and s.line.dash == "dot" for s in markers)
+    assert all((s.y0, s.y1) == (0.0, 1.0) for s in markers)
+    assert [s.line.dash for s in markers] == ["dot", "solid"]
     assert markers[0].line.color != markers[1].line.color  # a flag stands out from a setting change
+    # labels inside the plot, written down from its top edge: never cut off at the figure's edge
+    labels = event_labels(fig)
+    assert [(a.x, a.text) for a in labels] == [(50.0, "lr_g 0.001"), (150.0, "mode_collapse")]
+    assert all((a.yref, a.y, a.yanchor, a.textangle) == ("paper", 1.0, "top", -90) for a in labels)
+    # a cap on each marker carries its hover text
+    caps = only_trace(fig, "events")
+    assert list(caps.x) == [50.0, 150.0] and caps.yaxis == "y2" and list(caps.y) == [1.0, 1.0]
+    assert [t.split(": ", 1)[1] for t in caps.text] == ["lr_g 0.001", "mode_collapse"]
     quiet = [e for e in EVENTS if e["kind"] not in ("hparam", "flag")]
-    assert event_shapes(charts.metric_figure(view, ["d_loss"], title="t", events=quiet)) == []
+    quiet_fig = charts.metric_figure(view, ["d_loss"], title="t", events=quiet)
+    assert event_shapes(quiet_fig) == [] and event_labels(quiet_fig) == []
+    assert traces_named(quiet_fig, "events") == []
+
+
+def test_flag_raised_and_cleared_markers_are_told_apart(view):
+    events = [
+        event(40, "flag", "exploding_gradients: ...", flag="exploding_gradients"),
+        event(160, "flag_cleared", "exploding_gradients", flag="exploding_gradients"),
+        event(200, "flag", "equilibrium: ...", flag="equilibrium"),
+        event(280, "flag_cleared", "equilibrium", flag="equilibrium"),
+    ]
+    assert charts.event_markers(events) == [
+        (40.0, "exploding_gradients", "flag"),
+        (160.0, "exploding_gradients cleared", "flag_cleared"),
+        (200.0, "equilibrium", "healthy"),
+        (280.0, "equilibrium cleared", "healthy_cleared"),
+    ]
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=events)
+    raised, cleared, healthy, healthy_cleared = event_shapes(fig)
+    assert raised.line.dash == "solid" and cleared.line.dash == "dash"
+    assert raised.line.width > cleared.line.width
+    assert raised.line.color != cleared.line.color and healthy.line.color != raised.line.color
+    assert healthy.line.dash == "solid" and healthy_cleared.line.dash == "dash"
+    symbols = list(only_trace(fig, "events").marker.symbol)
+    assert symbols == ["triangle-down", "triangle-down-open", "triangle-down", "triangle-down-open"]
+
+
+def test_marker_labels_never_print_over_each_other(view):
+    # five raise/clear pairs 7-9 steps apart, as the issue saw between steps 161 and 463, on a chart of
+    # 300 steps: on the narrowest plot (MIN_PLOT_PX) a label needs LABEL_GAP_PX of it
+    steps = [161, 169, 230, 238, 300, 309, 360, 367, 455, 463]
+    events = [
+        event(s, "flag" if i % 2 == 0 else "flag_cleared", "x", flag="exploding_gradients")
+        for i, s in enumerate(steps)
+    ]
+    span = 463 - 1  # from the view's first step to the last marker
+    gap = span * charts.LABEL_GAP_PX / charts.MIN_PLOT_PX
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=events)
+    labelled = [a.x for a in event_labels(fig)]
+    assert labelled == [169.0, 238.0, 309.0, 367.0, 463.0]  # the newest of each close pair
+    assert all(b - a >= gap for a, b in zip(labelled, labelled[1:]))
+    assert len(event_shapes(fig)) == 10  # every marker keeps its line
+    caps = only_trace(fig, "events")
+    assert list(caps.x) == [float(s) for s in steps]  # and its hover, labelled or not
+    assert "exploding_gradients cleared" in caps.text[1] and "cleared" not in caps.text[0]
+    # markers far enough apart all keep their labels
+    apart = [event(s, "hparam", "x", field="lr_g", new=float(s)) for s in (20, 120, 220)]
+    assert [a.x for a in event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=apart))] == [
+        20.0,
+        120.0,
+        220.0,
+    ]
+
+
+def test_long_marker_labels_are_cut_to_the_plot_and_whole_in_the_hover(view):
+    fields = [("learning_rate_of_the_generator", 0.00012345), ("learning_rate_of_the_discriminator", 0.5)]
+    events = [event(100, "hparam", "x", field=f, new=v) for f, v in fields]
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=events)
+    (label,) = event_labels(fig)
+    assert len(html.unescape(label.text)) == charts.MAX_LABEL_CHARS and label.text.endswith("…")
+    assert "learning_rate_of_the_discriminator 0.5" in only_trace(fig, "events").text[0]
 
 
 def test_event_markers_merge_same_step_keep_latest_and_accept_a_frame(view):
@@ -278,13 +384,24 @@ def test_metric_figure_log_y_drops_non_positive_values(view):
     line = only_trace(fig, "g_loss").y
     assert np.isnan(line[g_loss <= 0]).all()
     np.testing.assert_array_equal(line[g_loss > 0], g_loss[g_loss > 0].astype(np.float32))
-    upper, lower = only_trace(fig, "g_loss_max").y, only_trace(fig, "g_loss_min").y
-    assert np.nanmin(upper) > 0 and np.nanmin(lower) > 0
-    # a band bottom at or below 0 sits on the chart's smallest positive value, reaching the bottom
-    lows = view["g_loss_min"].to_numpy()
-    assert (lows <= 0).any()
-    floor = min(v[v > 0].min() for v in (lows, view["g_loss_max"].to_numpy(), g_loss))
-    np.testing.assert_array_equal(lower[lows <= 0], np.float32(floor))
+    pieces = band_pieces(only_trace(fig, "g_loss min-max"))
+    band_steps = np.concatenate([p[0] for p in pieces])
+    upper = np.concatenate([p[1] for p in pieces])
+    lower = np.concatenate([p[2] for p in pieces])
+    assert upper.min() > 0 and lower.min() > 0
+    # where the band's top is <= 0 it is left out; where only its bottom is, the bottom sits on the
+    # chart's smallest positive value, reaching the bottom
+    lows, highs, steps = (view[c].to_numpy() for c in ("g_loss_min", "g_loss_max", "step"))
+    np.testing.assert_array_equal(band_steps, steps[highs > 0])
+    floor = min(v[v > 0].min() for v in (lows, highs, g_loss))
+    np.testing.assert_array_equal(lower[lows[highs > 0] <= 0], np.float32(floor))
+    # each point whose values reach 0 or below is marked at the bottom edge, in the column's colour
+    zeros = edge_marks(fig, "nonpositive")
+    assert [x for x, _, _ in zeros] == steps[lows <= 0].tolist()
+    assert {color for _, color, _ in zeros} == {charts.G_COLOR}
+    assert all(text.startswith("g_loss ≤ 0 (lowest -") for _, _, text in zeros)
+    # on a linear axis the same values are drawn: no marks
+    assert edge_marks(charts.metric_figure(view, ["g_loss"], title="t"), "nonpositive") == []
     assert [s.y0 for s in reference_shapes(fig)] == [2.0]
     log_range = charts.metric_figure(view, ["d_loss"], title="t", log_y=True, yrange=(0.01, 100))
     assert tuple(log_range.layout.yaxis.range) == pytest.approx((-2.0, 2.0), abs=1e-12)
@@ -485,7 +602,9 @@ def test_points_figure_heatmap_points_and_axes(points):
     assert tuple(fig.layout.xaxis.range) == (-2.0, 4.0)
     assert tuple(fig.layout.yaxis.range) == (-1.0, 3.0)
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
-    assert 380 <= fig.layout.height <= 460
+    # the plot keeps its height: the figure grows by the legend's row and the colour bar's margin
+    margin = fig.layout.margin
+    assert fig.layout.height - margin.t - margin.b == charts.POINTS_HEIGHT - 40 - 36
     assert fig.layout.title.text == "step 10"
 
 
@@ -718,3 +837,256 @@ def test_event_labels_from_a_file_are_shown_as_text():
     markers = charts.event_markers([event(3, "flag", crafted, flag=crafted)])
     assert markers == [(3.0, html.escape(crafted), "flag")]
     assert "<" not in markers[0][1] and html.unescape(markers[0][1]) == crafted
+
+
+# ------------------------------------------------------------ legends, edge marks, single steps
+
+
+def store_view(rows: np.ndarray, **kwargs) -> pd.DataFrame:
+    store = MetricStore(RECORD_COLUMNS, capacity=kwargs.pop("capacity", 4096))
+    store.extend(rows)
+    return store.view(nonfinite=True, **kwargs)
+
+
+def plot_height(fig) -> int:
+    return fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+
+
+def legend_rows(fig) -> int:
+    """Rows the legend takes: entries over the entries per row that its entry width allows."""
+    shown = [t for t in fig.data if t.type == "scatter" and t.showlegend is not False]
+    per_row = int(1 / fig.layout.legend.entrywidth)
+    return -(-len(shown) // per_row)
+
+
+@pytest.mark.parametrize("n_runs", [1, 2, 3, 5, 10])
+def test_compare_legend_has_room_for_every_run(view, n_runs):
+    # run ids as the registry makes them: 40 characters, too long for two to a row on a half-width chart
+    views = {f"vanishing-gradients-20261130-1243{i:02d}-ab{i:02d}": view for i in range(n_runs)}
+    fig = charts.compare_figure(views, "d_loss")
+    legend = fig.layout.legend
+    assert fig.layout.showlegend is True
+    assert (legend.orientation, legend.yanchor, legend.y, legend.entrywidthmode) == (
+        "h",
+        "bottom",
+        1.0,
+        "fraction",
+    )
+    assert legend.entrywidth * charts.MIN_PLOT_PX >= 40 * charts.LEGEND_CHAR_PX  # a whole run id fits
+    assert legend_rows(fig) == n_runs  # one to a row
+    # the top margin holds the title's row and every legend row; the plot keeps its height
+    assert fig.layout.margin.t == charts.TITLE_ROW_PX + n_runs * charts.LEGEND_ROW_PX
+    assert plot_height(fig) == charts.METRIC_HEIGHT - 40 - 36
+    assert [t.name for t in fig.data if t.showlegend is not False] == list(views)  # in full
+
+
+def test_metric_legend_rows_follow_the_entries(view):
+    short = charts.metric_figure(view, ["d_acc_real", "d_acc_fake"], title="t")
+    assert legend_rows(short) == 1 and short.layout.legend.entrywidth * 2 <= 1
+    assert short.layout.margin.t == charts.TITLE_ROW_PX + charts.LEGEND_ROW_PX
+    losses = charts.loss_figure(view)  # four names of up to 11 characters: three to a row
+    assert legend_rows(losses) == 2
+    assert losses.layout.margin.t == charts.TITLE_ROW_PX + 2 * charts.LEGEND_ROW_PX
+    assert plot_height(losses) == plot_height(short) == charts.METRIC_HEIGHT - 40 - 36
+    # the title sits above the legend's rows, pinned to the figure's top
+    assert (losses.layout.title.yref, losses.layout.title.y, losses.layout.title.yanchor) == (
+        "container",
+        1.0,
+        "top",
+    )
+    # placeholders and pictures without a legend reserve nothing
+    empty = charts.metric_figure(None, ["d_loss"], title="t")
+    assert empty.layout.showlegend is False and empty.layout.margin.t == 40
+
+
+def divergence_rows() -> np.ndarray:
+    """The issue's divergence run: g_grad_norm positive up to step 32, exactly 0 from step 33, while
+    d_grad_norm explodes; NaN in g_loss and g_grad_norm at the last step (80), +inf in d_loss at 79."""
+    rows = record_rows(80)
+    g_norm = RECORD_COLUMNS.index("g_grad_norm")
+    d_norm = RECORD_COLUMNS.index("d_grad_norm")
+    rows[:, g_norm] = np.linspace(0.02, 0.4, 80)
+    rows[32:, g_norm] = 0.0
+    rows[:, d_norm] = np.logspace(0, 19, 80)
+    rows[78, RECORD_COLUMNS.index("d_loss")] = np.inf
+    rows[79, RECORD_COLUMNS.index("g_loss")] = np.nan
+    rows[79, g_norm] = np.nan
+    return rows
+
+
+def test_zeros_on_a_log_axis_are_marked_and_the_band_stays_where_values_are():
+    frame = store_view(divergence_rows())
+    fig = charts.grad_norm_figure(frame, smoothing=0.6)
+    assert fig.layout.yaxis.type == "log"
+    line = np.asarray(only_trace(fig, "g_grad_norm").y, dtype=np.float64)
+    assert np.isfinite(line[:32]).all() and np.isnan(line[32:]).all()  # no value to draw from step 33
+    zeros = edge_marks(fig, "nonpositive")
+    assert [x for x, _, _ in zeros] == list(range(33, 80))  # step 80 is a NaN, marked as such
+    assert {text for _, _, text in zeros} == {"g_grad_norm 0"}
+    assert {color for _, color, _ in zeros} == {charts.G_COLOR}
+    # the band covers steps 1-32 only, not the zeros after them (the issue saw it fill steps 0-80)
+    ((steps, top, bottom),) = band_pieces(only_trace(fig, "g_grad_norm min-max"))
+    assert steps.tolist() == list(range(1, 33)) and (bottom > 0).all() and (top >= bottom).all()
+    # the NaN at the last step is marked at the top edge, on a log and on a linear axis
+    for log_y in (True, False):
+        nan = edge_marks(charts.grad_norm_figure(frame, log_y=log_y), "nan")
+        assert nan == [(80, charts.G_COLOR, "g_grad_norm NaN")]
+    # and d_grad_norm, positive throughout, has no marks at all
+    assert all(color != charts.D_COLOR for kind in charts.EDGE_MARKS for _, color, _ in edge_marks(fig, kind))
+
+
+def test_infinities_and_nan_are_marked_on_linear_and_log_axes():
+    rows = divergence_rows()
+    rows[10, RECORD_COLUMNS.index("d_loss_fake")] = -np.inf
+    frame = store_view(rows)
+    for log_y in (False, True):
+        fig = charts.loss_figure(frame, log_y=log_y)
+        assert edge_marks(fig, "posinf") == [(79, charts.D_COLOR, "d_loss +inf")]
+        assert edge_marks(fig, "nan") == [(80, charts.G_COLOR, "g_loss NaN")]
+        assert edge_marks(fig, "neginf") == [(11, charts.FAKE_COLOR, "d_loss_fake -inf")]  # row 10: step 11
+        keys = [t.name for t in fig.data if t.showlegend is not False]
+        assert {"+inf", "NaN", "-inf"} <= set(keys)
+    # a view without the non-finite columns (an older caller) draws no such marks
+    plain = MetricStore(RECORD_COLUMNS, capacity=4096)
+    plain.extend(rows)
+    assert edge_marks(charts.loss_figure(plain.view()), "posinf") == []
+
+
+def test_nan_marks_in_merged_points_and_what_is_not_a_nan():
+    rows = record_rows(1000)
+    rows[500, RECORD_COLUMNS.index("g_loss")] = np.nan
+    frame = store_view(rows, capacity=64)  # 16 rows a point: the NaN is inside a point's mean
+    assert np.isfinite(frame["g_loss"]).all()
+    marks = edge_marks(charts.loss_figure(frame), "nan")
+    (at,) = np.flatnonzero(frame["g_loss_nonfinite"].to_numpy())
+    assert marks == [(frame["step"].iloc[at], charts.G_COLOR, "g_loss NaN")]
+    # a G-only step leaves d_grad_norm blank: that is not a NaN
+    g_only = record_rows(50)
+    g_only[29, RECORD_COLUMNS.index("d_grad_norm")] = np.nan
+    frame = store_view(g_only)
+    assert edge_marks(charts.grad_norm_figure(frame), "nan")[0][0] == 30
+    steps = [event(30, "step_g", "single step while paused")]
+    assert edge_marks(charts.grad_norm_figure(frame, events=steps), "nan") == []
+    # quality columns are blank between evaluations: not marked (nan_is_blank)
+    quality = quality_store({"diversity": 0.5})
+    quality_view = quality.view(nonfinite=True)
+    assert (quality_view["diversity_nonfinite"] != 0).any()
+    (samples,) = charts.quality_figures(quality_view).values()
+    assert edge_marks(samples, "nan") == []
+
+
+def test_band_pieces_are_closed_separately_across_blanks():
+    rows = record_rows(60)
+    column = RECORD_COLUMNS.index("d_real")
+    rows[20:30, column] = np.nan  # ten blank steps
+    rows[45, column] = np.nan
+    fig = charts.d_output_figure(store_view(rows))
+    pieces = band_pieces(only_trace(fig, "d_real min-max"))
+    assert [(p[0][0], p[0][-1]) for p in pieces] == [(1, 20), (31, 45), (47, 60)]
+    for px, _ in band_polygons(only_trace(fig, "d_real min-max")):
+        px = px[~np.isnan(px)]
+        assert px[0] == px[-1]  # each polygon ends where it began: nothing drawn across a gap
+
+
+def test_single_steps_are_marked_as_their_own_points(view):
+    events = [
+        event(80, "step_d", "x", d_loss=1.2, d_acc_real=0.61, d_acc_fake=0.72, d_real=0.55, d_fake=0.41),
+        event(80, "step_d", "x", d_loss=1.1, d_acc_real=0.66, d_acc_fake=0.8, d_real=0.57, d_fake=0.4),
+        event(90, "step_g", "single step while paused"),
+        event(100, "step_full", "single step while paused"),
+    ]
+    fig = charts.accuracy_figure(view, events)
+    keys = {t.name: t for t in fig.data if t.showlegend is not False and list(t.x) == [None]}
+    assert {"D-only step", "G-only step", "single full step"} <= set(keys)
+    d_only = [t for t in fig.data if t.name == "D-only step" and t.showlegend is False]
+    (d_only,) = d_only
+    # two D-only steps after step 80: between it and step 81, in order, on each accuracy
+    assert list(d_only.x) == pytest.approx([80 + 1 / 3, 80 + 1 / 3, 80 + 2 / 3, 80 + 2 / 3])
+    assert list(d_only.y) == pytest.approx([0.61, 0.72, 0.66, 0.8], rel=1e-6)
+    assert list(d_only.marker.color) == [charts.REAL_COLOR, charts.FAKE_COLOR] * 2
+    assert (
+        d_only.marker.symbol == "diamond" and "D-only step after step 80: d_acc_real 0.61" in d_only.text[0]
+    )
+    (g_only,) = [t for t in fig.data if t.name == "G-only step" and t.showlegend is False]
+    point = int(np.searchsorted(view["step"].to_numpy(), 90))
+    assert list(g_only.x) == [90.0, 90.0]
+    expected = [view["d_acc_real"].iloc[point], view["d_acc_fake"].iloc[point]]
+    assert list(g_only.y) == pytest.approx(expected, rel=1e-6)
+    assert (
+        g_only.marker.symbol == "square" and f"mean of the {view['rows'].iloc[point]} steps" in g_only.text[0]
+    )
+    # the loss chart marks the D-only step's loss, the grad chart nothing it has no value for
+    losses = charts.loss_figure(view, events)
+    (d_loss,) = [t for t in losses.data if t.name == "D-only step" and t.showlegend is False]
+    assert list(d_loss.y) == pytest.approx([1.2, 1.1], rel=1e-6)
+    grads = charts.grad_norm_figure(view, events=events[:2])
+    assert [t for t in grads.data if t.name == "D-only step"] == []
+    # no single steps, no keys
+    assert [t.name for t in charts.accuracy_figure(view).data if t.showlegend is not False] == [
+        "d_acc_real",
+        "d_acc_fake",
+    ]
+
+
+def test_compare_marks_each_runs_flags_in_its_colour(view):
+    store = MetricStore(RECORD_COLUMNS, capacity=64)
+    store.extend(divergence_rows())
+    frames = {"run-a": view, "run-b": store.view(nonfinite=True), "run-c": view}
+    events = {
+        "run-a": [
+            event(60, "flag", "x", flag="d_overpowers"),
+            event(200, "flag_cleared", "x", flag="d_overpowers"),
+        ],
+        "run-b": [
+            event(30, "flag", "x", flag="exploding_gradients"),
+            event(80, "flag", "x", flag="diverged"),
+        ],
+        "run-c": [event(90, "hparam", "x", field="lr_g", new=0.1)],  # settings are not drawn here
+    }
+    fig = charts.compare_figure(frames, "g_grad_norm", log_y=True, events=events)
+    shapes = event_shapes(fig)
+    assert [(s.x0, s.line.color, s.line.dash) for s in shapes] == [
+        (30.0, charts.PALETTE[1], "solid"),
+        (60.0, charts.PALETTE[0], "solid"),
+        (80.0, charts.PALETTE[1], "solid"),
+        (200.0, charts.PALETTE[0], "dash"),
+    ]
+    caps = only_trace(fig, "events")
+    assert caps.text[0] == "run-b, step 30: exploding_gradients"
+    assert caps.text[3] == "run-a, step 200: d_overpowers cleared"
+    # run-b's zeros and NaN, pinned to the edges in its colour
+    assert {c for _, c, _ in edge_marks(fig, "nonpositive")} == {charts.PALETTE[1]}
+    assert edge_marks(fig, "nan") == [(80, charts.PALETTE[1], "run-b: NaN")]
+    assert (
+        legend_rows(fig) >= 2
+        and fig.layout.margin.t == charts.TITLE_ROW_PX + legend_rows(fig) * charts.LEGEND_ROW_PX
+    )
+
+
+def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
+    real, fake, heatmap, _ = points
+    fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap)
+    heat = fig.data[0]
+    bar = heat.colorbar
+    assert heat.showscale is not False
+    # horizontal, centred under the plot, at the bottom of the figure: in the margin kept for it
+    assert (bar.orientation, bar.yref, bar.y, bar.yanchor) == ("h", "container", 0.0, "bottom")
+    assert (bar.xref, bar.x, bar.xanchor, bar.lenmode) == ("paper", 0.5, "center", "pixels")
+    assert fig.layout.margin.b == charts.COLORBAR_MARGIN_PX > bar.ypad + bar.thickness + 40
+    assert bar.len <= charts.MIN_PLOT_PX - 100  # its end labels overhang it, inside a narrow figure
+    assert bar.title.text == "D(x), 0 to 1"
+    assert list(bar.tickvals) == [0.0, 0.5, 1.0]
+    assert list(bar.ticktext) == ["D says fake", "0.5", "D says real"]
+    assert "D says real above 0.5" in heat.hovertemplate
+    # a critic's scores: its own range, the same words at the ends
+    critic = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=3.0 * heatmap + 10, midpoint=None)
+    bar = critic.data[0].colorbar
+    assert bar.title.text.startswith("D's score") and list(bar.ticktext)[::2] == [
+        "D says fake",
+        "D says real",
+    ]
+    assert list(bar.tickvals) == pytest.approx(
+        [critic.data[0].zmin, (critic.data[0].zmin + critic.data[0].zmax) / 2, critic.data[0].zmax]
+    )
+    # without a heatmap no room is kept for a bar
+    assert charts.points_figure(real, fake, bounds=BOUNDS).layout.margin.b == 36

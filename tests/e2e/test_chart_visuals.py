@@ -1,0 +1,295 @@
+"""The charts as Chromium draws them: what the figure data alone cannot show.
+
+Issue 11 saw, in a real browser: Compare's legend cut off at the top of every chart, D's heatmap without a
+visible colour scale, zeros vanishing from log axes, marker labels printed over each other or cut off.
+Each is checked here on the drawn SVG, against run folders trained before the server starts: three tiny
+ring8 runs with 40-character ids (one stepped by hand: single D and G steps, a setting change), and one
+tiny run that diverges within a second (Adam with beta2 0), whose G gradient is exactly 0 for most of
+its steps and which raises exploding_gradients and diverged. The Train view's colour bar is also watched
+on a live run for several refreshes.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from playwright.sync_api import Page, expect
+
+from gan_core.config import GANConfig
+from gan_core.runner import Runner
+
+from .conftest import Server, serve
+
+pytestmark = pytest.mark.e2e
+
+UI_TIMEOUT = 30_000  # ms: the machine is slow and shared
+TRAIN_TIMEOUT = 120  # s, for a tiny run
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", checkpoint_every=0)
+# as the registry names runs: data, loss, time, 4 hex digits (40 characters: two do not fit a row)
+RUN_IDS = [f"ring8-nonsaturating-20261130-12430{i}-ab1{i}" for i in range(3)]
+STEPPED = RUN_IDS[0]
+DIVERGING = "divergence-20261130-124427-5f3a"
+LIVE = "ring8-open-ended-20261130-124500-cd01"  # stopped early: the colour bar test resumes it
+WATCH_SECONDS = 2.0
+
+# Every drawn box of a chart, in page coordinates: the figure's SVG, its plot area (plotly's own
+# numbers), legend entries, annotations, the colour bar and its texts, and the points of each trace.
+CHART_BOXES = """(key) => {
+  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  if (!gd || !gd._fullLayout || !gd._fullData) return null;
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height}; };
+  const svg = box(gd.querySelector('svg.main-svg'));
+  const size = gd._fullLayout._size;
+  const plot = {left: svg.left + size.l, top: svg.top + size.t, right: svg.left + size.l + size.w,
+                bottom: svg.top + size.t + size.h};
+  const traces = gd._fullData.map((t) => ({
+    name: t.name, legendgroup: t.legendgroup, showlegend: t.showlegend,
+    points: [...gd.querySelectorAll(`.trace${t.uid} path.point`)].map(box),
+  }));
+  const colorbar = gd.querySelector('.colorbar');
+  return {
+    svg, plot, traces,
+    legend: [...gd.querySelectorAll('.legend .traces')].map((e) =>
+      ({...box(e), text: e.querySelector('.legendtext').textContent})),
+    annotations: [...gd.querySelectorAll('.annotation-text-g')].map((e) =>
+      ({...box(e), text: e.textContent})),
+    colorbar: colorbar && {...box(colorbar),
+                           texts: [...colorbar.querySelectorAll('text')].map((e) => e.textContent)},
+  };
+}"""
+
+
+def tiny_run(root: Path, run_id: str, paused: bool = False, **overrides) -> Runner:
+    return Runner(GANConfig(**{**TINY, **overrides}), root, run_id).start(paused=paused)
+
+
+def wait_paused_at(runner: Runner, step: int) -> None:
+    runner.run_to(step)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step >= step, TRAIN_TIMEOUT)
+
+
+def single_step(runner: Runner, mode: str) -> None:
+    before = len(runner.events)
+    runner.step(mode)
+    assert runner.wait_until(lambda r: len(r.events) > before, TRAIN_TIMEOUT)
+
+
+@pytest.fixture(scope="module")
+def chart_runs(tmp_path_factory) -> Path:
+    """The run folders the tests look at, trained before the server starts (about ten seconds)."""
+    root = tmp_path_factory.mktemp("chart-visuals") / "runs"
+    # Adam as the divergence preset has it (beta1 0.9, beta2 0) at lr 1e-3: D's ReLUs die, so G's
+    # gradient is exactly 0 from step 11, norms pass 100 and a NaN ends the run at step 40 (seed 0),
+    # every record up to it kept. Trained alone first: runs trained side by side draw their initial
+    # weights from one shared generator, and this one's numbers are the point.
+    diverging = tiny_run(
+        root,
+        DIVERGING,
+        steps=600,
+        sample_every=10,
+        spectral_norm=False,
+        lr_g=1e-3,
+        lr_d=1e-3,
+        beta1=0.9,
+        beta2=0.0,
+    )
+    assert diverging.wait(TRAIN_TIMEOUT) and diverging.status == "failed"
+    stepped = tiny_run(root, STEPPED, paused=True, steps=0, sample_every=10, seed=1)
+    wait_paused_at(stepped, 30)
+    for mode in ("d", "d", "g", "full"):
+        single_step(stepped, mode)
+    stepped.set_hparams(lr_d=1e-3, lr_g=5e-4)
+    wait_paused_at(stepped, 60)
+    stepped.stop()
+    runners = [stepped]
+    for i, run_id in enumerate(RUN_IDS[1:], start=2):
+        runners.append(tiny_run(root, run_id, steps=60, sample_every=10, seed=i))
+    live = tiny_run(root, LIVE, paused=True, steps=0, sample_every=5, seed=5)
+    wait_paused_at(live, 10)
+    live.stop()
+    runners.append(live)
+    for runner in runners:
+        assert runner.wait(TRAIN_TIMEOUT), f"{runner.run_id} did not end"
+    kinds = pd.read_csv(root / DIVERGING / "events.csv")["kind"].tolist()
+    assert kinds.count("flag") >= 2, kinds  # exploding_gradients and diverged
+    return root
+
+
+@pytest.fixture(scope="module")
+def chart_server(chart_runs, tmp_path_factory) -> Iterator[Server]:
+    with serve(chart_runs, tmp_path_factory.mktemp("chart-visuals-log") / "streamlit.log") as server:
+        yield server
+
+
+def chart_boxes(page: Page, key: str) -> dict:
+    page.wait_for_function(f"(key) => ({CHART_BOXES})(key) !== null", arg=key, timeout=UI_TIMEOUT)
+    return page.evaluate(CHART_BOXES, key)
+
+
+def inside(box: dict, outer: dict, tolerance: float = 0.5) -> bool:
+    return (
+        box["left"] >= outer["left"] - tolerance
+        and box["top"] >= outer["top"] - tolerance
+        and box["right"] <= outer["right"] + tolerance
+        and box["bottom"] <= outer["bottom"] + tolerance
+    )
+
+
+def centre_inside(box: dict, outer: dict) -> bool:
+    """A marker's centre inside ``outer``: a mark on the plot's edge (an accuracy of 1) is drawn there,
+    half over the edge, as plotly draws every point on an axis' end."""
+    x, y = (box["left"] + box["right"]) / 2, (box["top"] + box["bottom"]) / 2
+    return outer["left"] <= x <= outer["right"] and outer["top"] <= y <= outer["bottom"]
+
+
+def overlap(a: dict, b: dict) -> bool:
+    return min(a["right"], b["right"]) - max(a["left"], b["left"]) > 1 and (
+        min(a["bottom"], b["bottom"]) - max(a["top"], b["top"]) > 1
+    )
+
+
+def choose(page: Page, picker: int, name: str) -> None:
+    """Add ``name`` to one of Compare's multiselects: type the end of it (each key redraws the list),
+    pick it, and wait until the page has drawn with it."""
+    box = page.get_by_test_id("stMultiSelect").nth(picker)
+    box.locator("input").click()
+    page.keyboard.type(name[-6:])
+    page.get_by_role("option", name=name, exact=True).click()
+    page.keyboard.press("Escape")
+    expect(box).to_contain_text(name, timeout=UI_TIMEOUT)
+
+
+def open_compare(page: Page, server: Server, metrics: list[str] = ()) -> None:
+    """Compare with all four runs chosen, and ``metrics`` added to the default ones."""
+    page.goto(f"{server.url}/Compare")
+    expect(page.get_by_role("heading", name="Compare runs")).to_be_visible(timeout=UI_TIMEOUT)
+    picker = page.get_by_test_id("stMultiSelect").first
+    expect(picker).to_contain_text("-", timeout=UI_TIMEOUT)  # the default runs
+    for run_id in [r for r in [*RUN_IDS, DIVERGING] if r not in picker.inner_text()]:
+        choose(page, 0, run_id)
+    for metric in metrics:
+        choose(page, 1, metric)
+    for metric in ("d_loss", *metrics):
+        legend = page.locator(f".st-key-cmp_chart_{metric} .legend .traces")
+        expect(legend.filter(has_text=DIVERGING)).to_have_count(1, timeout=UI_TIMEOUT)
+
+
+def assert_legend_readable(boxes: dict, run_ids: list[str]) -> None:
+    entries = [e for e in boxes["legend"] if e["text"] in run_ids]
+    assert [e["text"] for e in entries] == run_ids, "every run is listed, in full"
+    assert inside(entries[0], boxes["svg"]), f"first entry {entries[0]} cut off by the chart {boxes['svg']}"
+    for entry in boxes["legend"]:
+        assert inside(entry, boxes["svg"]), f"{entry['text']!r} is cut off"
+        assert entry["bottom"] <= boxes["plot"]["top"] + 0.5, f"{entry['text']!r} lies over the plot"
+    for i, a in enumerate(boxes["legend"]):
+        for b in boxes["legend"][i + 1 :]:
+            assert not overlap(a, b), f"legend entries {a['text']!r} and {b['text']!r} overlap"
+
+
+def zero_marks(boxes: dict) -> list[dict]:
+    (marks,) = [t for t in boxes["traces"] if t["legendgroup"] == "edge_nonpositive" and not t["showlegend"]]
+    return marks["points"]
+
+
+def test_compare_legends_stay_inside_the_charts_and_log_zeros_are_drawn(chart_server, chart_runs, page):
+    zeros = int((pd.read_csv(chart_runs / DIVERGING / "metrics.csv")["g_grad_norm"] == 0).sum())
+    assert zeros >= 10  # the diverging run's G gradient really is 0 for a stretch
+    open_compare(page, chart_server, metrics=["g_grad_norm"])
+    run_ids = [e["text"] for e in chart_boxes(page, "cmp_chart_d_loss")["legend"]]
+    assert set(run_ids) >= {*RUN_IDS, DIVERGING} and len(run_ids) <= 5  # LIVE if it is a default
+    keys = ["cmp_chart_d_loss", "cmp_chart_g_loss", "cmp_chart_d_acc_real", "cmp_chart_d_acc_fake"]
+    for key in [*keys, "cmp_chart_g_grad_norm"]:
+        assert_legend_readable(chart_boxes(page, key), run_ids)
+    # a while later, and after a rerun has redrawn every chart on log axes (more legend entries: the
+    # keys of the marks for zeros), every entry is still inside
+    time.sleep(WATCH_SECONDS / 2)
+    page.get_by_text("log scale", exact=True).click()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.st-key-cmp_chart_g_grad_norm .legendtext')]"
+        ".some((e) => e.textContent.startsWith('≤ 0'))",
+        timeout=UI_TIMEOUT,
+    )
+    for key in [*keys, "cmp_chart_g_grad_norm"]:
+        assert_legend_readable(chart_boxes(page, key), run_ids)
+    # the diverging run's zero G gradients: one mark per step, near the bottom, inside the plot
+    boxes = chart_boxes(page, "cmp_chart_g_grad_norm")
+    points = zero_marks(boxes)
+    assert len(points) == zeros, "one mark per zero step"
+    plot = boxes["plot"]
+    for point in points:
+        assert point["width"] > 3 and inside(point, plot), f"zero mark {point} outside the plot {plot}"
+        assert point["top"] > plot["bottom"] - 0.15 * (plot["bottom"] - plot["top"]), "not at the bottom"
+    # its flags, in its colour, on every chart
+    labels = [a["text"] for a in boxes["annotations"]]
+    assert "diverged" in labels and all(inside(a, plot) for a in boxes["annotations"])
+
+
+def test_train_view_marks_are_whole_apart_and_inside(chart_server, chart_runs, page):
+    page.goto(f"{chart_server.url}/?run={STEPPED}")
+    for key in ("chart_loss", "chart_acc", "chart_dout"):
+        boxes = chart_boxes(page, key)
+        labels = boxes["annotations"]
+        assert any(label["text"] == "lr_d 0.001, lr_g 0.0005" for label in labels), labels
+        for label in labels:
+            assert inside(label, boxes["plot"]), f"label {label['text']!r} cut off or outside the plot"
+        for i, a in enumerate(labels):
+            for b in labels[i + 1 :]:
+                assert not overlap(a, b), f"labels {a['text']!r} and {b['text']!r} print over each other"
+        # two D-only steps on each of the chart's D metrics, as their own points, inside the plot
+        (d_only,) = [t for t in boxes["traces"] if t["name"] == "D-only step" and t["showlegend"] is False]
+        assert len(d_only["points"]) >= 4 and all(centre_inside(p, boxes["plot"]) for p in d_only["points"])
+        assert "D-only step" in [e["text"] for e in boxes["legend"]]
+    # the divergence: G's zero gradients and the NaN that ended the run, on the log gradient chart
+    page.goto(f"{chart_server.url}/?run={DIVERGING}")
+    boxes = chart_boxes(page, "chart_grad")
+    metrics = pd.read_csv(chart_runs / DIVERGING / "metrics.csv")
+    assert len(zero_marks(boxes)) == int((metrics["g_grad_norm"] == 0).sum())
+    assert all(inside(p, boxes["plot"]) for p in zero_marks(boxes))
+    (nan,) = [t for t in boxes["traces"] if t["legendgroup"] == "edge_nan" and not t["showlegend"]]
+    assert len(nan["points"]) == 1 and inside(nan["points"][0], boxes["plot"])
+    texts = [label["text"] for label in boxes["annotations"]]
+    assert "diverged" in texts and set(texts) <= {"exploding_gradients", "diverged"}, texts
+    for label in boxes["annotations"]:
+        assert inside(label, boxes["plot"])
+
+
+def assert_colorbar_inside(boxes: dict) -> None:
+    bar = boxes["colorbar"]
+    assert bar is not None, "no colour bar drawn"
+    assert inside(bar, boxes["svg"]), f"colour bar {bar} outside the figure {boxes['svg']}"
+    assert bar["width"] > 100 and bar["height"] > 20
+    assert not overlap(bar, boxes["plot"]), "the colour bar covers the plot"
+    assert any(re.match(r"D\(x\)", text) for text in bar["texts"]), bar["texts"]  # its title
+    assert "D says real" in bar["texts"] and "D says fake" in bar["texts"]
+
+
+def test_heatmap_colour_bar_is_inside_the_figure(chart_server, page):
+    page.goto(f"{chart_server.url}/?run={RUN_IDS[1]}")
+    assert_colorbar_inside(chart_boxes(page, "chart_samples"))
+    page.goto(f"{chart_server.url}/Probe?run={RUN_IDS[1]}")
+    assert_colorbar_inside(chart_boxes(page, "probe_walk_chart"))
+
+
+def test_heatmap_colour_bar_stays_inside_while_a_run_trains(chart_server, page):
+    page.goto(f"{chart_server.url}/?run={LIVE}")
+    page.get_by_role("button", name="Resume", exact=True).click()
+    running = page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^Status: running"))
+    expect(running).to_be_visible(timeout=UI_TIMEOUT)
+    title = page.locator(".st-key-chart_samples .gtitle")
+    expect(title.first).to_contain_text("step", timeout=UI_TIMEOUT)
+    seen = set()
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline and len(seen) < 4:  # four snapshots drawn, each checked
+        assert_colorbar_inside(chart_boxes(page, "chart_samples"))
+        seen.add(title.first.text_content())
+        page.wait_for_timeout(500)
+    assert len(seen) >= 3, f"the live view did not move on: {seen}"
+    page.get_by_role("button", name="Stop", exact=True).click()
+    stopped = page.get_by_test_id("stMarkdown").filter(has_text=re.compile(r"^Status: stopped"))
+    expect(stopped).to_be_visible(timeout=UI_TIMEOUT)

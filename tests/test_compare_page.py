@@ -1,0 +1,106 @@
+"""The Compare page through AppTest: each run's flags on the metric charts, and the runs' samples side by
+side at a step chosen on a slider (each run's snapshot nearest it; a damaged one named, the others shown)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from streamlit.runtime.state.common import user_key_from_element_id
+from streamlit.testing.v1 import AppTest
+
+from gan_core.config import GANConfig
+from gan_core.rundir import RunDir
+from gan_core.runner import Runner
+from ui.common import RUNS_ENV, registry
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+TINY = dict(
+    dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=30, checkpoint_every=0
+)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    monkeypatch.setenv(RUNS_ENV, str(root))
+    yield root
+    registry().stop_all(timeout=TIMEOUT)
+
+
+def finished(root: Path, run_id: str, **overrides) -> None:
+    runner = Runner(GANConfig(**{**TINY, **overrides}), root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    """Each plotly chart on the page by its key, as the figure JSON the browser gets."""
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+def compare() -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    return at
+
+
+def test_samples_side_by_side_at_the_chosen_step(runs_root):
+    finished(runs_root, "every5", sample_every=5)
+    finished(runs_root, "every10", sample_every=10, seed=1)
+    at = compare()
+    assert sorted(at.multiselect(key="cmp_runs").value) == ["every10", "every5"]
+    (slider,) = [s for s in at.select_slider if s.key == "cmp_sample_step"]
+    assert [int(o) for o in slider.options] == [0, 5, 10, 15, 20, 25, 30]  # every run's snapshot steps
+    assert int(slider.value) == 30  # the newest
+    order = at.multiselect(key="cmp_runs").value
+    titles = {key: fig["layout"]["title"]["text"] for key, fig in charts(at).items() if "samples" in key}
+    assert titles == {"cmp_samples_0": "step 30", "cmp_samples_1": "step 30"}
+    slider.set_value(15).run()
+    titles = {key: fig["layout"]["title"]["text"] for key, fig in charts(at).items() if "samples" in key}
+    # the nearest snapshot of each: 15 itself, and 10 for the run that saves every 10 (the earlier on a tie)
+    expected = {"every5": "step 15", "every10": "step 10"}
+    assert titles == {f"cmp_samples_{i}": expected[run_id] for i, run_id in enumerate(order)}
+    # each picture is the Train view's: D's heatmap with its colour bar, real and generated points
+    figure = charts(at)["cmp_samples_0"]
+    assert [t["type"] for t in figure["data"]][:3] == ["heatmap", "scatter", "scatter"]
+    assert figure["data"][0]["colorbar"]["ticktext"] == ["D says fake", "0.5", "D says real"]
+    captions = [c.value for c in at.caption]
+    assert "every5" in captions and "every10" in captions  # each picture named by its run
+
+
+def test_a_damaged_snapshot_is_named_and_the_other_runs_shown(runs_root):
+    finished(runs_root, "good", sample_every=10)
+    finished(runs_root, "bad", sample_every=10, seed=1)
+    (runs_root / "bad" / "samples" / "step_00000030.npz").write_bytes(np.random.default_rng(0).bytes(2048))
+    at = compare()
+    samples = [key for key in charts(at) if "samples" in key]
+    assert len(samples) == 1
+    assert any(
+        c.value.startswith("snapshot unreadable: ") and "step_00000030.npz" in c.value for c in at.caption
+    )
+
+
+def test_each_runs_flags_are_marked_in_its_colour(runs_root):
+    finished(runs_root, "calm")
+    finished(runs_root, "flagged", seed=1)
+    run_dir = RunDir.open(runs_root, "flagged").claim("adding flag events")
+    try:
+        run_dir.append_event(12, "flag", "d_overpowers: ...", {"flag": "d_overpowers"})
+        run_dir.append_event(25, "flag_cleared", "d_overpowers", {"flag": "d_overpowers"})
+    finally:
+        run_dir.release()
+    at = compare()
+    order = at.multiselect(key="cmp_runs").value
+    figure = charts(at)["cmp_chart_d_loss"]
+    lines = [s for s in figure["layout"]["shapes"] if s.get("yref") == "paper"]
+    colour = figure["data"][[t["name"] for t in figure["data"]].index("flagged")]["line"]["color"]
+    assert [(s["x0"], s["line"]["dash"], s["line"]["color"]) for s in lines] == [
+        (12, "solid", colour),
+        (25, "dash", colour),
+    ]
+    (caps,) = [t for t in figure["data"] if t["name"] == "events"]
+    assert caps["text"] == ["flagged, step 12: d_overpowers", "flagged, step 25: d_overpowers cleared"]
+    assert sorted(order) == ["calm", "flagged"]
