@@ -3,7 +3,9 @@
 `FlagMonitor` reads each step's record (and each evaluation's quality metrics) and raises or clears
 named flags. Signals are smoothed with an exponential moving average over about `SMOOTH_STEPS` steps,
 and a flag changes only after its condition has held (or failed) for `HOLD_STEPS` consecutive steps
-(`HOLD_EVALS` evaluations for coverage flags): hysteresis, so flags do not flicker.
+(`HOLD_EVALS` evaluations for coverage flags): hysteresis, so flags do not flicker. The one exception
+is by design: ``exploding_gradients`` is raised after `EXPLODING_RAISE_STEPS` (its clearing waits the
+full `HOLD_STEPS`).
 
 Thresholds (the Guide page shows the same):
 
@@ -11,13 +13,23 @@ Thresholds (the Guide page shows the same):
 - ``g_overpowers``: smoothed d_acc_fake below 0.35 (D calls most fakes real, well below chance).
 - ``vanishing_gradients``: smoothed g_grad_norm below 5% of its peak while D is near-perfect (both
   smoothed accuracies above 0.9).
-- ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) for 5 steps.
+- ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) for 5 steps,
+  unsmoothed, so the warning comes before a NaN ends the run; cleared, like the other flags, only after
+  100 steps in a row below 100.
 - ``mode_collapse``: modes or classes covered at most half the best seen so far (or at most 2), or
   diversity at most half its best or at most 0.2; judged from step 2,000 (below).
 - ``diverged``: a NaN or Inf in a loss or gradient norm: immediate, never cleared; the run stops as
   failed.
+- ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8 while
+  ``d_overpowers`` is not up: D is clearly ahead on at least one side (it catches most fakes, or is sure of
+  the reals) but G still gets a signal. Common on the default digits run, whose D ends catching about 96%
+  of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides.
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
-  and D(G(z)) within 0.3-0.7, with no failure flag up.
+  and D(G(z)) within 0.3-0.7, with no failure flag up, and only while the last evaluation said the
+  samples are good (`quality_poor`): coverage at least half the modes or classes, ``hq_pct`` at least
+  50, ``diversity`` at least 0.5 where they are measured. A collapsed G can fool D as well as a good
+  one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor is it before the
+  first evaluation.
 
 Two warm-ups keep the start of training from reading as failure:
 
@@ -42,15 +54,34 @@ SMOOTH_STEPS = 50
 HOLD_STEPS = 100
 HOLD_EVALS = 2
 EXPLODING_NORM = 100.0
+# Raw norms, not smoothed: a norm above 100 is a warning worth giving within a few steps, before a NaN
+# ends the run. Clearing it still takes HOLD_STEPS calm steps: norms that swing above and below 100
+# (the divergence preset's do) would otherwise raise and clear it every few steps.
+EXPLODING_RAISE_STEPS = 5
 BALANCE_WARMUP_STEPS = 200
 COLLAPSE_WARMUP_STEPS = 2000
 
 
+# Quality floors for `equilibrium` (see `quality_poor`): below any of them, the samples are not good.
+QUALITY_COVERAGE_FRACTION = 0.5  # of the modes (ring8 8, grid25 25) or classes (10)
+QUALITY_HQ_PCT = 50.0  # % of generated points within 3 std of a mode
+QUALITY_DIVERSITY = 0.5  # generated spread over real spread
+LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this
+SEVERITIES = ("failure", "watch", "healthy")
+
+
 @dataclass(frozen=True)
 class FlagInfo:
+    """What a flag means. ``severity``: ``failure`` (training is failing; drawn red, a warning banner),
+    ``watch`` (worth knowing, not a failure: blue, an info banner) or ``healthy`` (green)."""
+
     explanation: str
     suggestion: str
-    healthy: bool = False
+    severity: str = "failure"
+
+    @property
+    def healthy(self) -> bool:
+        return self.severity == "healthy"
 
 
 FLAGS: dict[str, FlagInfo] = {
@@ -78,20 +109,49 @@ FLAGS: dict[str, FlagInfo] = {
         "A loss or gradient became NaN or infinite; the run was stopped.",
         "Lower the learning rates (e.g. 10x) and restart; wgan-gp or spectral norm help stability.",
     ),
+    "d_leads": FlagInfo(
+        "D is clearly ahead on one side (it catches most fakes, or is sure of the reals) while G still "
+        "learns: the 'police' are winning, but not yet a failure.",
+        "Watch D's accuracy and the samples: if they stop improving, lower lr_d or add instance noise or "
+        "label smoothing; if both accuracies pass 95%, d_overpowers is raised.",
+        severity="watch",
+    ),
     "equilibrium": FlagInfo(
-        "D can no longer tell real from fake: the healthy signature of a GAN at equilibrium.",
+        "D can no longer tell real from fake and the last evaluation says the samples are good: the "
+        "healthy signature of a GAN at equilibrium.",
         "Keep training and watch that the samples keep improving.",
-        healthy=True,
+        severity="healthy",
     ),
 }
-FAILURE_FLAGS = tuple(name for name, info in FLAGS.items() if not info.healthy)
+FAILURE_FLAGS = tuple(name for name, info in FLAGS.items() if info.severity == "failure")
+
+
+def quality_poor(metrics: dict[str, float], coverage_total: int | None) -> bool:
+    """Whether one evaluation says the samples are poor: coverage (``modes_covered`` or
+    ``classes_covered``) below `QUALITY_COVERAGE_FRACTION` of ``coverage_total``, ``hq_pct`` below
+    `QUALITY_HQ_PCT`, or ``diversity`` below `QUALITY_DIVERSITY`. Metrics not measured (absent or NaN)
+    say nothing."""
+
+    def below(name: str, floor: float) -> bool:
+        value = metrics.get(name)
+        return value is not None and math.isfinite(value) and value < floor
+
+    coverage_floor = QUALITY_COVERAGE_FRACTION * coverage_total if coverage_total else -math.inf
+    return (
+        below("modes_covered", coverage_floor)
+        or below("classes_covered", coverage_floor)
+        or below("hq_pct", QUALITY_HQ_PCT)
+        or below("diversity", QUALITY_DIVERSITY)
+    )
 
 
 class _Hysteresis:
-    """A boolean that turns on after ``hold`` consecutive True inputs and off after ``hold`` False."""
+    """A boolean that turns on after ``hold`` consecutive True inputs and off after ``clear_hold``
+    consecutive False inputs (``hold`` again when not given)."""
 
-    def __init__(self, hold: int):
+    def __init__(self, hold: int, clear_hold: int | None = None):
         self.hold = hold
+        self.clear_hold = hold if clear_hold is None else clear_hold
         self.on = False
         self.run = 0
 
@@ -99,7 +159,7 @@ class _Hysteresis:
         """Feed one observation; returns the new state when it changes, else None."""
         if condition != self.on:
             self.run += 1
-            if self.run >= self.hold:
+            if self.run >= (self.clear_hold if self.on else self.hold):
                 self.on, self.run = condition, 0
                 return self.on
         else:
@@ -115,9 +175,19 @@ class FlagMonitor:
     """Raises and clears flags from a run's records; `update` returns the changes."""
 
     def __init__(
-        self, midpoint: float | None = 0.5, hold_steps: int = HOLD_STEPS, hold_evals: int = HOLD_EVALS
+        self,
+        midpoint: float | None = 0.5,
+        hold_steps: int = HOLD_STEPS,
+        hold_evals: int = HOLD_EVALS,
+        coverage_total: int | None = None,
     ):
+        """``midpoint``: D's output at "cannot tell" (0.5 for probabilities; None for a critic, whose
+        output is no probability); ``coverage_total``: the data's modes or classes
+        (`gan_core.evaluation.coverage_total`), for `quality_poor`."""
         self.midpoint = midpoint
+        self.coverage_total = coverage_total
+        self.evaluated = False  # an evaluation with metrics seen: equilibrium waits for one
+        self.quality_poor = False  # what the last evaluation said (`quality_poor`)
         self._alpha = 1.0 / SMOOTH_STEPS
         self._ema: dict[str, float] = {}
         self._peak_g_norm = 0.0
@@ -125,7 +195,7 @@ class FlagMonitor:
         self._states = {
             name: _Hysteresis(hold_evals if name == "mode_collapse" else hold_steps) for name in FLAGS
         }
-        self._states["exploding_gradients"] = _Hysteresis(5)
+        self._states["exploding_gradients"] = _Hysteresis(EXPLODING_RAISE_STEPS, clear_hold=hold_steps)
         self.active: set[str] = set()
         self.raised: set[str] = set()  # every flag raised so far, up now or not
         self.steps_seen = 0  # records fed to `update`: the clock of the collapse warm-up
@@ -173,6 +243,15 @@ class FlagMonitor:
                 self.raised.add(name)
             changes.append((name, changed))
 
+    def _drop(self, name: str, changes: list[tuple[str, bool]]) -> None:
+        """Clear ``name`` now, without its hysteresis (another flag or an evaluation supersedes it)."""
+        state = self._states[name]
+        state.run = 0
+        if state.on:
+            state.on = False
+            self.active.discard(name)
+            changes.append((name, False))
+
     def update(self, record: dict[str, float]) -> list[tuple[str, bool]]:
         """Feed one step's record; returns [(flag, raised?)] for flags that changed state."""
         changes: list[tuple[str, bool]] = []
@@ -207,8 +286,13 @@ class FlagMonitor:
         calm = 0.35 < acc_real < 0.65 and 0.35 < acc_fake < 0.65
         if self.midpoint is not None:
             calm = calm and 0.3 < d_real < 0.7 and 0.3 < d_fake < 0.7
+        if "d_overpowers" in self.active:  # the stronger flag says it: one banner, not two
+            self._drop("d_leads", changes)
+        else:
+            self._set("d_leads", judged and max(acc_real, acc_fake) > LEAD_ACCURACY, changes)
         failing = any(name in self.active for name in FAILURE_FLAGS)
-        self._set("equilibrium", judged and calm and not failing, changes)
+        good = self.evaluated and not self.quality_poor
+        self._set("equilibrium", judged and calm and good and not failing, changes)
         return changes
 
     def update_eval(self, metrics: dict[str, float]) -> list[tuple[str, bool]]:
@@ -223,4 +307,9 @@ class FlagMonitor:
             collapsed = collapsed or (warmed_up and (value <= 0.5 * best or value <= floor))
         changes: list[tuple[str, bool]] = []
         self._set("mode_collapse", collapsed, changes)
+        if any(isinstance(v, float | int) and math.isfinite(v) for v in metrics.values()):
+            self.evaluated = True
+            self.quality_poor = quality_poor(metrics, self.coverage_total) or "mode_collapse" in self.active
+        if self.quality_poor:  # at once: the samples say otherwise
+            self._drop("equilibrium", changes)
         return changes

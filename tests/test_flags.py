@@ -1,17 +1,26 @@
 """Failure flags on constructed metric sequences: each raises, holds without flicker, and clears."""
 
 import math
+from pathlib import Path
 
 import pytest
 
+import gan_core.flags
 from gan_core.flags import (
     BALANCE_WARMUP_STEPS,
     COLLAPSE_WARMUP_STEPS,
+    EXPLODING_RAISE_STEPS,
+    FAILURE_FLAGS,
     FLAGS,
     HOLD_EVALS,
     HOLD_STEPS,
+    LEAD_ACCURACY,
     FlagMonitor,
+    quality_poor,
 )
+
+# An evaluation of a good ring8 G: every mode, most points on one (`quality_poor` says no)
+GOOD_EVAL = {"modes_covered": 8.0, "hq_pct": 85.0, "mode_kl": 0.01}
 
 
 def record(
@@ -30,8 +39,14 @@ def feed(monitor, rec, n):
     return events
 
 
+def evaluated(monitor, metrics=GOOD_EVAL):
+    """The monitor after one evaluation (``metrics``), as the runner feeds it every eval_every steps."""
+    monitor.update_eval(metrics)
+    return monitor
+
+
 def test_healthy_run_raises_equilibrium_only():
-    monitor = FlagMonitor()
+    monitor = evaluated(FlagMonitor(coverage_total=8))
     events = feed(monitor, record(), BALANCE_WARMUP_STEPS + 3 * HOLD_STEPS)
     assert [(name, up) for _, name, up in events] == [("equilibrium", True)]
     # after the warm-up and then exactly HOLD_STEPS calm steps (i counts from 0)
@@ -40,7 +55,7 @@ def test_healthy_run_raises_equilibrium_only():
 
 
 def test_d_overpowers_needs_a_sustained_stretch_and_clears_with_hysteresis():
-    monitor = FlagMonitor()
+    monitor = evaluated(FlagMonitor(coverage_total=8))
     feed(monitor, record(), 200)
     # a short burst of D winning does not raise it
     assert not any(n == "d_overpowers" for _, n, _ in feed(monitor, record(1.0, 1.0, 0.99, 0.01), 60))
@@ -66,7 +81,7 @@ def test_g_overpowers():
 def test_d_learning_from_its_initial_verdict_is_not_g_overpowering():
     # At initialisation D calls every fake real (accuracy on fakes 0) until it has learned something;
     # measured: up to 187 steps on the default digits. Balance flags wait out that start.
-    monitor = FlagMonitor()
+    monitor = evaluated(FlagMonitor(coverage_total=8))
     events = feed(monitor, record(acc_real=1.0, acc_fake=0.0, d_real=0.6, d_fake=0.6), 180)
     events += feed(monitor, record(), 500)
     assert [(n, up) for _, n, up in events] == [("equilibrium", True)]
@@ -89,6 +104,41 @@ def test_exploding_gradients_after_five_steps():
     feed(monitor, record(), 10)
     events = feed(monitor, record(d_norm=500.0), 10)
     assert [(i, n) for i, n, up in events if up] == [(4, "exploding_gradients")]
+    assert EXPLODING_RAISE_STEPS == 5
+
+
+def exploding_changes(norms):
+    """(index, raised?) of every exploding_gradients change over a sequence of g_grad_norm values."""
+    monitor = FlagMonitor()
+    changes = []
+    for i, norm in enumerate(norms):
+        changes += [
+            (i, up) for name, up in monitor.update(record(g_norm=norm)) if name == "exploding_gradients"
+        ]
+    return changes
+
+
+def test_exploding_gradients_clears_only_after_the_documented_hold():
+    # Norms that swing across 100 every few steps, as the divergence preset's did between steps 161 and
+    # 463 (raised and cleared five times, each clear 7-9 steps after the raise): one raise, no clear
+    # while the swings go on, and one clear HOLD_STEPS calm steps after the last swing.
+    swings = ([500.0] * 6 + [3.0] * 8) * 20
+    changes = exploding_changes([1.0] * 10 + swings + [1.0] * (HOLD_STEPS + 20))
+    last_high = 10 + max(i for i, v in enumerate(swings) if v > 100)
+    assert changes == [(10 + EXPLODING_RAISE_STEPS - 1, True), (last_high + HOLD_STEPS, False)]
+    # a calm stretch one step short of the hold does not clear it
+    short = exploding_changes([500.0] * 10 + [1.0] * (HOLD_STEPS - 1) + [500.0] * 3 + [1.0] * 5)
+    assert short == [(EXPLODING_RAISE_STEPS - 1, True)]
+
+
+def test_exploding_gradients_rule_is_documented_as_implemented():
+    # README's table and the flags docstring (the Guide shows it) both say: raised after 5, cleared after
+    # HOLD_STEPS
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    (row,) = [line for line in readme.splitlines() if line.startswith("| `exploding_gradients` |")]
+    assert f"for {EXPLODING_RAISE_STEPS} steps" in row and f"cleared after {HOLD_STEPS} steps" in row
+    doc = " ".join(gan_core.flags.__doc__.split())
+    assert f"for {EXPLODING_RAISE_STEPS} steps" in doc and f"only after {HOLD_STEPS} steps in a row" in doc
 
 
 @pytest.mark.parametrize("bad", [dict(d_loss=math.nan), dict(g_loss=math.inf), dict(g_norm=math.nan)])
@@ -158,11 +208,12 @@ def test_coverage_lost_after_the_warm_up_counts_against_the_best_seen_before_it(
     feed(monitor, record(), COLLAPSE_WARMUP_STEPS)
     assert monitor.update_eval({"classes_covered": 6.0}) == []  # 6 > half of 10: fine
     assert monitor.update_eval({"classes_covered": 5.0}) == []
-    assert monitor.update_eval({"classes_covered": 5.0}) == [("mode_collapse", True)]
+    # (and equilibrium, up until then, is cleared at once: a collapsed G is not in equilibrium)
+    assert monitor.update_eval({"classes_covered": 5.0}) == [("mode_collapse", True), ("equilibrium", False)]
 
 
 def test_no_midpoint_for_critics():
-    monitor = FlagMonitor(midpoint=None)
+    monitor = evaluated(FlagMonitor(midpoint=None, coverage_total=8))
     events = feed(monitor, record(d_real=40.0, d_fake=-3.0), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
     assert ("equilibrium", True) in [(n, up) for _, n, up in events]
 
@@ -170,3 +221,88 @@ def test_no_midpoint_for_critics():
 def test_every_flag_explains_and_suggests():
     for info in FLAGS.values():
         assert info.explanation.endswith(".") and info.suggestion.endswith(".")
+
+
+def test_equilibrium_waits_for_an_evaluation_that_says_the_samples_are_good():
+    # Balanced accuracies alone are not equilibrium: a G collapsed onto one mode fools D as well
+    # (measured: the mode-collapse preset raised it at steps 1,093-2,496 with 0-1 modes covered).
+    monitor = FlagMonitor(coverage_total=8)
+    assert feed(monitor, record(), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS) == []  # no evaluation yet
+    monitor.update_eval({"modes_covered": 1.0, "hq_pct": 1.7})  # balanced, but collapsed
+    assert monitor.quality_poor and feed(monitor, record(), 2 * HOLD_STEPS) == []
+    monitor.update_eval(GOOD_EVAL)
+    events = feed(monitor, record(), 2 * HOLD_STEPS)
+    assert [(i, n, up) for i, n, up in events] == [(HOLD_STEPS - 1, "equilibrium", True)]
+
+
+@pytest.mark.parametrize(
+    "poor",
+    [
+        {"modes_covered": 3.0, "hq_pct": 90.0},  # under half of 8 modes
+        {"modes_covered": 8.0, "hq_pct": 49.0},  # most points between the modes
+        {"classes_covered": 4.0, "diversity": 0.9},  # under half of 10 classes
+        {"classes_covered": 10.0, "diversity": 0.45},  # the grid's samples nearly alike
+    ],
+)
+def test_a_poor_evaluation_clears_equilibrium_at_once(poor):
+    total = 10 if "classes_covered" in poor else 8
+    monitor = evaluated(FlagMonitor(coverage_total=total), {k: v + 100 for k, v in poor.items()})
+    feed(monitor, record(), BALANCE_WARMUP_STEPS + HOLD_STEPS)
+    assert monitor.active == {"equilibrium"}
+    assert monitor.update_eval(poor) == [("equilibrium", False)]  # no hysteresis: the samples say so
+    assert feed(monitor, record(), 3 * HOLD_STEPS) == [] and monitor.active == set()
+
+
+def test_quality_poor_reads_only_what_was_measured():
+    assert not quality_poor({}, 8)
+    assert not quality_poor({"modes_covered": math.nan, "hq_pct": math.nan, "diversity": 0.5}, 8)
+    assert quality_poor({"modes_covered": 3.9}, 8) and not quality_poor({"modes_covered": 4.0}, 8)
+    assert not quality_poor({"modes_covered": 0.0}, None)  # data without modes: coverage says nothing
+    assert quality_poor({"diversity": 0.49}, None) and not quality_poor({"diversity": 0.5}, None)
+    assert quality_poor({"hq_pct": 49.9}, 25) and not quality_poor({"hq_pct": 50.0}, 25)
+
+
+def test_a_failed_evaluation_keeps_the_last_verdict():
+    monitor = evaluated(FlagMonitor(coverage_total=8))
+    monitor.update_eval({})  # the runner feeds {} when the measurement raised
+    assert monitor.evaluated and not monitor.quality_poor
+
+
+def test_d_leads_is_raised_for_the_default_digits_signature_and_is_not_a_failure():
+    # The default digits run's last 1,000 steps: D right on 96% of fakes and 81% of reals, D(x) 0.59,
+    # D(G(z)) 0.41. Not d_overpowers (needs both above 95%), not equilibrium: D leads.
+    assert "d_leads" not in FAILURE_FLAGS and FLAGS["d_leads"].severity == "watch"
+    monitor = evaluated(FlagMonitor(coverage_total=10), {"classes_covered": 10.0, "diversity": 0.87})
+    events = feed(monitor, record(0.81, 0.96, 0.59, 0.41), BALANCE_WARMUP_STEPS + 3 * HOLD_STEPS)
+    assert [(n, up) for _, n, up in events] == [("d_leads", True)]
+    assert events[0][0] == BALANCE_WARMUP_STEPS + HOLD_STEPS - 1  # (constant input: the EMA is exact)
+    # back to balance: cleared after the hold, then equilibrium
+    events = feed(monitor, record(), 4 * HOLD_STEPS)
+    assert [n for _, n, up in events if not up] == ["d_leads"] and monitor.active == {"equilibrium"}
+
+
+@pytest.mark.parametrize("side", ["real", "fake"])
+def test_d_leads_on_either_side_only_above_its_threshold(side):
+    def leads(accuracy):
+        monitor = FlagMonitor()
+        values = {"acc_real": 0.5, "acc_fake": 0.5, f"acc_{side}": accuracy}
+        feed(monitor, record(**values), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+        return "d_leads" in monitor.active
+
+    assert leads(LEAD_ACCURACY + 0.02) and not leads(LEAD_ACCURACY - 0.02)
+
+
+def test_d_overpowers_supersedes_d_leads():
+    monitor = FlagMonitor()
+    events = feed(monitor, record(0.6, 0.9, 0.6, 0.3), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)  # D ahead
+    events += feed(monitor, record(1.0, 1.0, 0.99, 0.01), 3 * HOLD_STEPS)  # then near-perfect
+    changes = [(n, up) for _, n, up in events]
+    assert changes == [("d_leads", True), ("d_overpowers", True), ("d_leads", False)]
+    assert monitor.active == {"d_overpowers"}
+
+
+def test_monitor_state_round_trips_the_quality_verdict():
+    monitor = evaluated(FlagMonitor(coverage_total=8), {"modes_covered": 1.0})
+    restored = FlagMonitor(coverage_total=8)
+    restored.load_state_dict(monitor.state_dict())
+    assert restored.evaluated and restored.quality_poor
