@@ -32,7 +32,7 @@ import torch
 
 from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
-from gan_core.evaluation import EVAL_COLUMNS, Evaluator
+from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.models import build_models
@@ -147,7 +147,7 @@ class Runner:
         self.device: str | None = None
         self.error: str | None = None
         self.last_d_step: dict[str, float] | None = None
-        self.monitor = FlagMonitor(get_loss(cfg.loss).midpoint)
+        self.monitor = FlagMonitor(get_loss(cfg.loss).midpoint, coverage_total=coverage_total(cfg.dataset))
         self.evaluator: Evaluator | None = None
         self.last_eval: dict[str, float] = {}
         self._data = data
@@ -265,6 +265,10 @@ class Runner:
     @property
     def hparams(self) -> dict[str, Any]:
         """The mid-run hyperparameters now in force."""
+        resume = self._resume  # read once: the training thread drops it once its changes are applied
+        if resume is not None:  # a run continuing from a checkpoint: in force there, with its changes
+            state, applied = resume
+            return {**_in_force(self.cfg, state), **applied}
         if self.trainer is not None:
             return dict(self.trainer.hparams)
         return {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}

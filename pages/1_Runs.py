@@ -1,13 +1,18 @@
 """Runs: every run in the runs folder, with its size and lineage; open one in the Train view, resume it,
-branch a new run from one of its checkpoints, export it, or delete it."""
+branch a new run from one of its checkpoints (with other mid-run settings: "what if"), export it, or
+delete it."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from gan_core.config import DEVICE_CHOICES
-from gan_core.registry import RegistryError
+from gan_core.config import DEVICE_CHOICES, MUTABLE_FIELDS, field_docs
+from gan_core.losses import get_loss
+from gan_core.registry import RegistryError, RunView
 from gan_core.rundir import RunDirError
 from ui.common import (
     CONTINUE_ERRORS,
@@ -19,6 +24,7 @@ from ui.common import (
     runs_root,
     watch,
 )
+from ui.sidebar import number_bounds
 
 st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layout="wide")
 st.title("Runs")
@@ -36,17 +42,25 @@ if not rows:
     st.stop()
 
 table = pd.DataFrame(rows)
+# When it was created, in this machine's time zone as the run ids are; a value that is no time is left blank.
+created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="ISO8601")
+table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
 picked = st.dataframe(
     table,
     key="runs_table",
     hide_index=True,
     on_select="rerun",
     selection_mode="single-row",
-    # lineage and size up front, where they are seen without scrolling
+    # What tells runs apart first, seen without scrolling at 1,500 px: the id, how it stands, its flags and
+    # when it was made; lineage, size and config after; the long texts last (the run picked below shows
+    # its error and problems in full).
     column_order=[
         "run_id",
         "status",
         "step",
+        "flags",
+        "flags_raised",
+        "created",
         "steps",
         "parent",
         "parent_step",
@@ -54,22 +68,24 @@ picked = st.dataframe(
         "dataset",
         "model",
         "loss",
-        "flags",
-        "flags_raised",
         "error",
         "problems",
-        "created",
     ],  # fmt: skip
     column_config={
-        "size_mb": st.column_config.NumberColumn("size (MB)", format="%.2f"),
-        "step": st.column_config.NumberColumn("step"),
-        "steps": st.column_config.NumberColumn("target steps", help="0 = until stopped"),
-        "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
-        "parent_step": st.column_config.NumberColumn("from step", help="the parent's step it branched at"),
-        "flags": st.column_config.TextColumn("flags up", help="flags up now, or when the run ended"),
-        "flags_raised": st.column_config.TextColumn(
-            "flags raised", help="every flag raised during the run, cleared since or not"
+        "run_id": st.column_config.TextColumn("run", width=300),
+        "status": st.column_config.TextColumn("status", width=80),
+        "step": st.column_config.NumberColumn("step", width=55),
+        "flags": st.column_config.TextColumn(
+            "flags up", width=190, help="flags up now, or when the run ended"
         ),
+        "flags_raised": st.column_config.TextColumn(
+            "flags raised", width=230, help="every flag raised during the run, cleared since or not"
+        ),
+        "created": st.column_config.DatetimeColumn("created", width=105, format="MMM D HH:mm"),
+        "steps": st.column_config.NumberColumn("of steps", width=70, help="target steps; 0 = until stopped"),
+        "size_mb": st.column_config.NumberColumn("MB", format="%.2f", width=60, help="size on disk"),
+        "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
+        "parent_step": st.column_config.NumberColumn("at step", help="the parent's step it branched at"),
         "problems": st.column_config.TextColumn(
             "problems", help="what its status.json has wrong: the run is shown without it"
         ),
@@ -99,10 +115,13 @@ def resume(run_id: str) -> None:
         st.session_state["_runs_to_train"] = True
 
 
-def branch(run_id: str) -> None:
-    step, steps = st.session_state["runs_branch_step"], st.session_state["runs_branch_steps"]
+def branch(run_id: str, step: int, in_force: dict[str, Any]) -> None:
+    """Branch from the checkpoint at ``step`` with the settings the user changed from those ``in_force``
+    there (only those are passed), on the device menu's device."""
+    wanted = {name: st.session_state.get(f"runs_branch_{name}", in_force[name]) for name in MUTABLE_FIELDS}
+    changes = {name: value for name, value in wanted.items() if value != in_force[name]}
+    changes.update(chosen_device())
     try:
-        changes = {"steps": int(steps), **chosen_device()}
         runner = registry().branch(run_id, step, changes, data=run_data(run_id, changes))
     except CONTINUE_ERRORS as exc:
         st.session_state["_runs_flash"] = (
@@ -139,7 +158,7 @@ except (RunDirError, RegistryError) as exc:
 if view.status == "failed" and view.error:
     st.error(f"The run failed: {literal(view.error)}")
 for problem in view.problems:  # what its files have wrong: the run is shown without it
-    st.warning(literal(problem), icon="⚠️")
+    st.warning(literal(problem), icon=":material/warning:")
 
 actions = st.container(horizontal=True)
 if actions.button(
@@ -157,24 +176,74 @@ if view.status in ("interrupted", "stopped", "failed"):
         if view.checkpoint_steps()
         else "This run has no checkpoint to continue from",
     )
-kept = view.checkpoint_steps()
-with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
-    st.write(
-        f"Start a new run from a kept checkpoint of **{literal(run_id)}**, with its history up to there. "
-        "This run stays as it is."
-    )
-    st.selectbox(
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _hparams_at(root: str, run_id: str, step: int, stamp: tuple[int, int]) -> dict[str, Any]:
+    """`RunView.hparams_at`, read once per checkpoint file (``stamp``: its mtime and size)."""
+    return registry().view(run_id).hparams_at(step)
+
+
+def hparams_at(view: RunView, step: int) -> dict[str, Any]:
+    path = dict(view.run_dir.checkpoints()).get(step)
+    info = path.stat() if path is not None else None
+    stamp = (info.st_mtime_ns, info.st_size) if info is not None else (0, 0)
+    return _hparams_at(str(runs_root()), view.run_id, step, stamp)
+
+
+def branch_fields(loss_name: str) -> list[str]:
+    """The mid-run fields a branch can change, without those this run's loss does not use (its label
+    smoothing, weight clipping or gradient penalty)."""
+    loss = get_loss(loss_name)
+    unused = {
+        "label_smoothing": not loss.uses_label_smoothing,
+        "clip_value": not loss.clips_weights,
+        "gp_weight": not loss.gradient_penalty,
+    }
+    return [name for name in MUTABLE_FIELDS if not unused.get(name)]
+
+
+def branch_form(view: RunView, kept: list[int]) -> None:
+    """The popover's form: a checkpoint, then the mid-run settings, prefilled with those in force at that
+    checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?")."""
+    step = st.selectbox(
         "From the checkpoint at", kept[::-1], key="runs_branch_step", format_func=lambda s: f"step {s}"
     )
-    st.number_input(
-        "steps",
-        min_value=0,
-        value=view.cfg.steps,
-        step=500,
-        key="runs_branch_steps",
-        help="G updates the new run trains to; 0 = until stopped",
+    try:
+        in_force = hparams_at(view, step)
+    except (RunDirError, OSError) as exc:
+        st.warning(f"The checkpoint at step {step} cannot be read: {literal(exc)}")
+        return
+    keys = {name: f"runs_branch_{name}" for name in branch_fields(view.cfg.loss)}
+    # Prefilled when another run or checkpoint is picked, and again after a visit to another page (which
+    # drops the widgets' values).
+    if st.session_state.get("_runs_branch_from") != (view.run_id, step) or any(
+        key not in st.session_state for key in keys.values()
+    ):
+        for name, key in keys.items():
+            st.session_state[key] = in_force[name]
+        st.session_state["_runs_branch_from"] = (view.run_id, step)
+    st.caption(
+        f"A new run from there, with **{literal(view.run_id)}**'s history up to step {step} (that run stays "
+        "as it is) and its settings at that step: change any to ask what if. It trains on the device "
+        f"chosen beside ({literal(chosen_device()['device'])})."
     )
-    st.button("Branch", key="runs_branch", type="primary", on_click=branch, args=(run_id,))
+    docs = field_docs()
+    columns = st.columns(4)
+    for i, (name, key) in enumerate(keys.items()):
+        lo, hi, increment, fmt = number_bounds(name, in_force[name])
+        columns[i % 4].number_input(
+            name, min_value=lo, max_value=hi, step=increment, format=fmt, key=key, help=docs[name]
+        )
+    st.button(
+        "Branch", key="runs_branch", type="primary", on_click=branch, args=(view.run_id, step, in_force)
+    )
+
+
+kept = view.checkpoint_steps()
+with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
+    if kept:
+        branch_form(view, kept)
 actions.selectbox(
     "device",
     DEVICE_CHOICES,

@@ -332,7 +332,7 @@ def test_a_generated_run_id_that_clashes_is_drawn_again(tmp_path, monkeypatch):
     import gan_core.rundir as rundir
 
     ids = iter(["same", "same", "other"])
-    monkeypatch.setattr(rundir, "new_run_id", lambda cfg: next(ids))
+    monkeypatch.setattr(rundir, "new_run_id", lambda cfg, name=None: next(ids))
     assert RunDir.create(tmp_path, CFG).run_id == "same"
     assert RunDir.create(tmp_path, CFG).run_id == "other"  # "same" again was taken: drawn anew
     with pytest.raises(RunDirError, match="'same' already exists"):

@@ -1,0 +1,130 @@
+"""The Train view's controls in a real browser (issue 11): one Start click in a second tab starts exactly
+one run or is refused once, and the tab shows the run it started; the sidebar keeps a preset across a
+visit to another page, and a branch made on the Runs page offers nothing to apply.
+
+Why a browser: Streamlit's frontend marks a clicked button and sends the click a moment later; when the
+live view's one-second auto-refresh fires in between, that refresh carries the click too, and the server
+gets it twice. On a loaded machine this happened by chance (1 click in 3); `CLICK_AS_THE_REFRESH_FIRES`
+makes it happen on every click by keeping the page busy until the refresh is due.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, WebSocket, expect
+
+from gan_core.presets import get_preset
+
+from .test_browser import UI_TIMEOUT, button, open_app, set_number, status, watched_run_id
+
+pytestmark = pytest.mark.e2e
+
+# Hold the page's thread past the live view's 1 s auto-refresh, then click Start: the refresh timer, due
+# meanwhile, runs before the click's own message goes out, and sends the click's trigger as well.
+CLICK_AS_THE_REFRESH_FIRES = """() => {
+  const until = performance.now() + 1300;
+  while (performance.now() < until) {}
+  document.querySelector('.st-key-btn_start button').click();
+}"""
+SETTLE_MS = 1500  # after a click is handled: time for a second delivery of it to land, if there were one
+LIMIT = 3  # GAN_DASHBOARD_MAX_RUNS for the Start test: the first run and two more fit, then a refusal
+
+
+FIRST_LOAD_TIMEOUT = 90_000  # ms: a fresh server's first page imports torch & co. on a shared machine
+
+
+def open_fresh(page: Page, url: str) -> WebSocket:
+    """`open_app` on a server's first page load, which takes longer than a UI step may."""
+    page.goto(url)
+    expect(button(page, "Start")).to_be_enabled(timeout=FIRST_LOAD_TIMEOUT)
+    return open_app(page, url)
+
+
+def run_folders(root: Path) -> set[str]:
+    return {p.name for p in root.iterdir() if not p.name.startswith(".")} if root.is_dir() else set()
+
+
+def limit_errors(page: Page):
+    return page.get_by_test_id("stAlert").filter(has_text="runs are already training")
+
+
+def sidebar_value(page: Page, group: str, name: str) -> str:
+    sidebar = page.get_by_test_id("stSidebar")
+    field = sidebar.get_by_role("spinbutton", name=name, exact=True)
+    if not field.is_visible():
+        sidebar.get_by_text(group, exact=True).click()
+    expect(field).to_be_visible(timeout=UI_TIMEOUT)
+    return field.input_value()
+
+
+def test_one_start_click_in_a_second_tab_starts_one_run_or_one_refusal(start_server, browser, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_MAX_RUNS", str(LIMIT))
+    server = start_server()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        first = context.new_page()
+        socket = open_fresh(first, server.url)
+        set_number(first, socket, "Run", "steps", 0)  # open-ended tiny runs: each trains until shutdown
+        set_number(first, socket, "Model", "width", 16)
+        button(first, "Start").click()
+        expect(status(first)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+        (oldest,) = run_folders(server.runs_root)
+
+        second = context.new_page()  # joins the training run; its live view refreshes once a second
+        open_app(second, server.url)
+        expect(status(second)).to_have_text(re.compile(rf"· run {oldest} ·"), timeout=UI_TIMEOUT)
+        for _ in range(LIMIT - 1):  # each click: exactly one new run, shown in the tab that started it
+            before, watching = run_folders(server.runs_root), watched_run_id(second)
+            second.evaluate(CLICK_AS_THE_REFRESH_FIRES)
+            expect(status(second)).not_to_have_text(re.compile(rf"· run {watching} ·"), timeout=UI_TIMEOUT)
+            second.wait_for_timeout(SETTLE_MS)
+            new = run_folders(server.runs_root) - before
+            assert len(new) == 1, f"one click started {sorted(new)}"
+            (started,) = new
+            assert watched_run_id(second) == started and second.url.endswith(f"?run={started}")
+            expect(limit_errors(second)).to_have_count(0)
+            expect(status(second)).to_have_text(re.compile(r"^Status: running"))
+
+        # At the limit: one refusal, no run, and the tab stays on the run it shows.
+        before, watching = run_folders(server.runs_root), watched_run_id(second)
+        second.evaluate(CLICK_AS_THE_REFRESH_FIRES)
+        expect(limit_errors(second)).to_have_count(1, timeout=UI_TIMEOUT)
+        second.wait_for_timeout(SETTLE_MS)
+        expect(limit_errors(second)).to_have_count(1)
+        assert run_folders(server.runs_root) == before and watched_run_id(second) == watching
+    finally:
+        context.close()
+
+
+def test_the_sidebar_keeps_a_preset_across_pages_and_a_branch_offers_nothing_to_apply(start_server, page):
+    preset = get_preset("d-overpowers")  # d_steps 5, lr_d 2e-3, no spectral norm: far from the defaults
+    server = start_server()
+    open_fresh(page, server.url)
+    page.get_by_test_id("stSidebar").get_by_role("button", name=preset.title, exact=True).click()
+    expect(status(page)).to_have_text(
+        re.compile(r"^Status: running · run d-overpowers-20"), timeout=UI_TIMEOUT
+    )
+    button(page, "Stop").click()  # (a checkpoint as it stops: something to branch from)
+    expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
+
+    page.get_by_role("link", name="Runs").click()
+    expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=UI_TIMEOUT)
+    page.get_by_role("link", name="dashboard").click()
+    expect(page.get_by_role("heading", name="Watch a GAN learn")).to_be_visible(timeout=UI_TIMEOUT)
+    assert sidebar_value(page, "Optimizer", "d_steps") == "5"  # was 1: the form had reset to the defaults
+    assert float(sidebar_value(page, "Optimizer", "lr_d")) == pytest.approx(2e-3)
+    caption = page.get_by_test_id("stSidebar").get_by_text(re.compile(r"^Preset: "))
+    expect(caption).to_have_text(re.compile(rf"^Preset: {re.escape(preset.title)}\. Watch for"))
+
+    page.get_by_role("link", name="Runs").click()
+    button(page, "Rewind / branch").click()
+    button(page, "Branch").click()  # then the Train view, watching the branch
+    expect(status(page)).to_have_text(
+        re.compile(r"^Status: running · run d-overpowers-\S+-at\d+ "), timeout=UI_TIMEOUT
+    )
+    expect(button(page, "Stop")).to_be_enabled(timeout=UI_TIMEOUT)  # the controls are drawn for it
+    expect(page.get_by_role("button", name=re.compile(r"^Apply changes"))).to_have_count(0)
+    assert sidebar_value(page, "Optimizer", "d_steps") == "5"

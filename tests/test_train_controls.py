@@ -1,0 +1,284 @@
+"""The Train view's controls and sidebar through `AppTest` (issue 11): the form keeps what the user set
+across pages, Apply lists only the user's changes (never a difference left by opening a run, a branch or
+a second tab), one Start click starts at most one run, a branch can take other learning rates, and a
+preset's run is named after it.
+
+Tiny open-ended runs as in tests/test_app.py; runs a test starts itself start paused where it only needs
+them live. Each test gets its own runs folder, hence its own registry.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+# Imported now, in the main thread: torch imports its compiler stack lazily on a run's first optimizer step,
+# and that import calls ast.parse. On CPython before 3.11.8 two threads parsing at once can fail with
+# "SystemError: AST constructor recursion depth mismatch" (python/cpython#106905): here the Streamlit
+# script thread compiling the page a branch or resume switches to, while the new run's thread imports.
+import torch._dynamo  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from gan_core.config import GANConfig
+from gan_core.presets import get_preset
+from gan_core.registry import RegistryError, RunRegistry
+from gan_core.rundir import RunDir, new_run_id
+from gan_core.runner import Runner
+from ui.common import RUNS_ENV, registry
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
+TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
+    root = tmp_path / "runs"
+    monkeypatch.setenv(RUNS_ENV, str(root))
+    yield root
+    reg = registry()
+    reg.stop_all(timeout=TIMEOUT)
+    assert not [r.run_id for r in reg.active()], "a run outlived its test"
+
+
+def app(**form) -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT)
+    for name, value in form.items():
+        at.session_state[f"cfg_{name}"] = value
+    return at
+
+
+def edit(at: AppTest, **form) -> AppTest:
+    """The user changes sidebar fields (each widget's value, as a browser would send it), then the rerun."""
+    for name, value in form.items():
+        at.session_state[f"cfg_{name}"] = value
+    return at.run()
+
+
+def watched(at: AppTest) -> str | None:
+    return at.session_state["run_id"] if "run_id" in at.session_state else None  # noqa: SIM401
+
+
+def keys(at: AppTest) -> set[str]:
+    return {b.key for b in at.button}
+
+
+def apply_label(at: AppTest) -> str | None:
+    return at.button(key="btn_apply").label if "btn_apply" in keys(at) else None
+
+
+def visit_runs_and_come_back(at: AppTest) -> AppTest:
+    at.switch_page("pages/1_Runs.py").run()
+    assert not at.exception
+    return at.switch_page("dashboard.py").run()
+
+
+def live_run(cfg: GANConfig, step: int = 3) -> Runner:
+    """A run training in this server (its registry), paused at ``step``."""
+    runner = registry().start(cfg, paused=True)
+    runner.run_to(step)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == step, TIMEOUT)
+    return runner
+
+
+def stopped_run(root: Path, run_id: str, **overrides) -> Runner:
+    """A run in ``root`` trained to step 10 with checkpoints at 5 and 10, then stopped."""
+    cfg = GANConfig(**{**TINY, "steps": 0, "checkpoint_every": 5, **overrides})
+    runner = Runner(cfg, root, run_id).start(paused=True)
+    runner.run_to(10)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 10, TIMEOUT)
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    return runner
+
+
+def stop(run_id: str) -> None:
+    runner = registry().runner(run_id)
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+
+
+# ---------------------------------------------------------------------------------------------- the form
+def test_the_form_keeps_what_the_user_set_across_a_page_visit(runs_root):
+    at = app().run()
+    assert at.session_state["cfg_dataset"] == "digits"  # the defaults, nothing watched
+    edit(at, **TINY_FORM, lr_g=1e-3, loss="wgan-gp", gp_weight=5.0)
+    edit(at, loss="hinge")  # gp_weight is not drawn for hinge: Streamlit drops its widget's value ...
+    visit_runs_and_come_back(at)
+    assert not at.exception
+    form = {name: at.session_state[f"cfg_{name}"] for name in (*TINY_FORM, "lr_g", "loss")}
+    assert form == {**TINY_FORM, "lr_g": 1e-3, "loss": "hinge"}
+    edit(at, loss="wgan-gp")
+    assert at.session_state["cfg_gp_weight"] == 5.0  # ... and the form kept it all the same
+
+
+def test_a_preset_stays_in_the_form_after_a_visit_to_another_page(runs_root):
+    preset = get_preset("d-overpowers")
+    at = app().run()
+    at.button(key="preset_d-overpowers").click().run()
+    assert not at.exception and watched(at)
+    stop(watched(at))
+    at.run()
+    visit_runs_and_come_back(at)
+    assert not at.exception
+    form = {name: at.session_state[f"cfg_{name}"] for name in preset.overrides}
+    assert form == dict(preset.overrides)
+    captions = [c.value for c in at.sidebar.caption if c.value.startswith("Preset:")]
+    assert captions == [f"Preset: **{preset.title}**. Watch for: {preset.watch_for}"]  # not "edited since"
+
+
+# ---------------------------------------------------------------------------------------------- apply
+def test_after_a_branch_the_train_view_offers_no_apply_and_the_form_shows_the_branch(runs_root):
+    stopped_run(runs_root, "parent", lr_d=5e-4)
+    at = app().run()  # a form at the defaults, nothing watched: far from the parent's settings
+    at.switch_page("pages/1_Runs.py").run()
+    at.selectbox(key="runs_branch_step").select(5).run()
+    assert at.number_input(key="runs_branch_lr_d").value == pytest.approx(5e-4)  # prefilled: in force at 5
+    at.number_input(key="runs_branch_lr_g").set_value(1e-3).run()  # the user's "what if"
+    at.button(key="runs_branch").click().run()  # branches, then switches to the Train view
+    assert not at.exception and not at.error
+    child = watched(at)
+    assert child == "parent-at5" and at.title[0].value == "Watch a GAN learn"
+    runner = registry().runner(child)
+    assert runner.wait_until(lambda r: r.current_step > 5, TIMEOUT)
+    assert runner.hparams["lr_g"] == pytest.approx(1e-3) and runner.hparams["lr_d"] == pytest.approx(5e-4)
+    # Only the value the user changed was passed: one hparam change recorded, lr_g.
+    hparam = [e for e in runner.events if e["kind"] == "hparam"]
+    assert [e["detail"].split(":")[0] for e in hparam] == ["lr_g"]
+    at.switch_page("dashboard.py").run()  # where the browser is now (AppTest's own page is still Runs)
+    assert apply_label(at) is None and not [c for c in at.caption if c.value.startswith("Changed in")]
+    assert at.session_state["cfg_lr_g"] == pytest.approx(1e-3) and at.session_state["cfg_width"] == 16
+    edit(at, lr_d=1e-4)
+    assert apply_label(at) == "Apply changes: lr_d → 0.0001"  # what the user changed, nothing else
+    at.button(key="btn_apply").click().run()
+    assert at.success[0].value == "Applied: lr_d = 0.0001"
+    at.run()
+    assert apply_label(at) is None
+    stop(child)
+
+
+def test_a_second_session_watching_a_long_run_offers_only_its_own_changes(runs_root):
+    runner = live_run(GANConfig(**TINY, steps=4000, checkpoint_every=0))
+    second = app().run()  # a second tab: no session state, it joins the live run
+    assert watched(second) == runner.run_id and not second.exception
+    assert second.session_state["cfg_steps"] == 4000 and second.session_state["cfg_dataset"] == "ring8"
+    assert apply_label(second) is None  # was "Apply changes: steps → 3000", from a defaults form
+    # Another tab changes lr_d: this one has nothing to undo ...
+    runner.set_hparams(lr_d=1e-3)
+    runner.run_to(4)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 4, TIMEOUT)
+    second.run()
+    assert apply_label(second) is None
+    # ... and what its user changes is all it offers.
+    edit(second, lr_g=5e-4)
+    assert apply_label(second) == "Apply changes: lr_g → 0.0005"
+
+
+def test_opening_another_run_loads_its_settings_and_offers_nothing_to_apply(runs_root):
+    stopped_run(runs_root, "other", width=32, lr_g=1e-3)
+    runner = live_run(GANConfig(**TINY_FORM))
+    at = app().run()
+    assert watched(at) == runner.run_id and apply_label(at) is None
+    at.switch_page("pages/1_Runs.py").run()
+    at.selectbox(key="runs_pick").select("other").run()
+    at.button(key="runs_open").click().run()
+    assert watched(at) == "other" and not at.exception
+    assert at.session_state["cfg_width"] == 32 and at.session_state["cfg_lr_g"] == pytest.approx(1e-3)
+    assert not [c for c in at.caption if "Resume" in c.value] and "btn_load_settings" not in keys(at)
+    at.switch_page("pages/1_Runs.py").run()
+    at.selectbox(key="runs_pick").select(runner.run_id).run()
+    at.button(key="runs_open").click().run()  # back to the live run: the form shows its settings again
+    assert watched(at) == runner.run_id
+    assert at.session_state["cfg_width"] == 16 and apply_label(at) is None
+
+
+# ---------------------------------------------------------------------------------------------- start
+def test_a_repeated_start_request_starts_one_run_and_a_new_click_another(runs_root, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_MAX_RUNS", "4")
+    at = app(**TINY_FORM).run()
+    first = at.session_state["_start_request"]
+    at.button(key="btn_start").click().run()
+    run_id = watched(at)
+    assert run_id and at.query_params["run"] == run_id
+    # The same click delivered again (the browser can send one click twice): the button carries it again.
+    at.session_state["_start_request"] = first
+    at.run()
+    at.button(key="btn_start").click().run()
+    assert not at.exception and not at.error
+    assert watched(at) == run_id and [r.run_id for r in registry().active()] == [run_id]
+    at.button(key="btn_start").click().run()  # a new click is a new request
+    assert watched(at) != run_id and len(registry().active()) == 2
+
+
+def test_a_repeated_refusal_is_one_message_and_no_run(runs_root, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_MAX_RUNS", "1")
+    runner = live_run(GANConfig(**TINY_FORM))
+    at = app(**TINY_FORM).run()
+    request = at.session_state["_start_request"]
+    at.button(key="btn_start").click().run()
+    (error,) = [e.value for e in at.error]
+    assert "1 runs are already training" in error and watched(at) == runner.run_id
+    at.session_state["_start_request"] = request
+    at.run()
+    at.button(key="btn_start").click().run()
+    assert [e.value for e in at.error] == [error]
+    assert [r.run_id for r in registry().active()] == [runner.run_id]
+    assert sorted(p.name for p in runs_root.iterdir() if not p.name.startswith(".")) == [runner.run_id]
+
+
+def test_the_registry_starts_one_run_per_request_even_at_once(tmp_path):
+    registry_ = RunRegistry(tmp_path / "runs", max_active=4)
+    cfg = GANConfig(**TINY_FORM)
+    barrier = threading.Barrier(4)
+    got = []
+
+    def click() -> None:
+        barrier.wait()
+        got.append(registry_.start(cfg, paused=True, request_id="one-click"))
+
+    threads = [threading.Thread(target=click) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    assert len(got) == 4 and len({id(r) for r in got}) == 1
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == [got[0].run_id]
+    other = registry_.start(cfg, paused=True, request_id="another-click")
+    assert other is not got[0]
+    full = RunRegistry(tmp_path / "full", max_active=1)
+    full.start(cfg, paused=True)
+    for _ in range(2):  # refused, and refused again the same way: no run either time
+        with pytest.raises(RegistryError, match="1 runs are already training"):
+            full.start(cfg, paused=True, request_id="late")
+    assert len(list((tmp_path / "full").iterdir())) == 1
+    registry_.stop_all(TIMEOUT)
+    full.stop_all(TIMEOUT)
+
+
+# ---------------------------------------------------------------------------------------------- run ids
+def test_run_ids_name_the_preset_that_made_them(runs_root, cli, tmp_path):
+    assert new_run_id(GANConfig(), "healthy-digits").startswith("healthy-digits-")
+    assert new_run_id(GANConfig()).startswith("digits-nonsaturating-")
+    at = app().run()
+    at.button(key="preset_healthy-ring8").click().run()
+    preset_run = watched(at)
+    assert preset_run.startswith("healthy-ring8-20")
+    stop(preset_run)
+    edit(at, seed=1)  # no longer the preset: the caption says so, and the run is the user's own
+    assert any("(edited since)" in c.value for c in at.sidebar.caption)
+    at.button(key="btn_start").click().run()
+    assert watched(at).startswith("ring8-minimax-20")
+    stop(watched(at))
+    guide = app().run().switch_page("pages/3_Guide.py").run()
+    guide.button(key="guide_preset_g-outruns").click().run()
+    assert watched(guide).startswith("g-outruns-20")
+    stop(watched(guide))
+    out = cli("train", "--preset", "healthy-ring8", "--steps", "2", "--out", str(tmp_path / "cli"), "--quiet")
+    assert out.returncode == 0, out.stderr
+    folder = out.stdout.strip().splitlines()[-1]  # train prints the run folder last
+    assert Path(folder).name.startswith("healthy-ring8-20")
+    RunDir.from_path(folder)  # a valid run folder
