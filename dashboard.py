@@ -7,7 +7,6 @@ snapshots hold, refreshing once a second in a fragment while a run trains and no
 
 from __future__ import annotations
 
-import functools
 import time
 
 import streamlit as st
@@ -23,6 +22,7 @@ from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
 from ui.common import download_buttons, literal, registry, resume_run, runs_root, watch, watched_view
+from ui.live_chart import live_chart
 from ui.sidebar import (
     AUTOSTART_KEY,
     config_form,
@@ -297,7 +297,8 @@ if view is None:
         "idle_grad": charts.grad_norm_figure(None),
     }
     for column, (key, figure) in zip(st.columns(2) + st.columns(2), placeholders.items()):
-        column.plotly_chart(figure, key=key)
+        with column:
+            live_chart(figure, key)
     st.stop()
 
 
@@ -331,17 +332,18 @@ def status_line(view: RunView) -> None:
     if view.status == "failed":
         st.error(f"The run failed: {literal(view.error)}")
     for problem in view.problems:  # what its files had wrong: shown without it
-        st.warning(literal(problem), icon="⚠️")
+        st.warning(literal(problem), icon=":material/warning:")
     for name in view.flags:
         info = FLAGS.get(name)
         if info is None:  # a flag of another version, from status.json: named, as text
             st.info(f"Flag {literal(name)}: not one this version knows.")
             continue
-        show = st.success if info.healthy else st.warning
-        show(
-            f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}",
-            icon="✅" if info.healthy else "⚠️",
-        )
+        # (Material icons ship with Streamlit: drawn the same on every machine, with or without emoji fonts)
+        show, icon = {
+            "healthy": (st.success, ":material/check_circle:"),
+            "watch": (st.info, ":material/visibility:"),
+        }.get(info.severity, (st.warning, ":material/warning:"))
+        show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
     if view.runner is not None and view.runner.last_d_step and view.status == "paused":
         d = view.runner.last_d_step
         st.caption(
@@ -350,99 +352,144 @@ def status_line(view: RunView) -> None:
         )
 
 
-def scrubbed(key: str, newest: int) -> None:
-    """The snapshot slider moved: stay where the user put it, or follow new snapshots again if that is
-    the newest (a callback: it runs before the next script run resets the slider to follow)."""
-    st.session_state["snap_follow"] = st.session_state[key] >= newest
+# The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the
+# slider's value stays the same (see `snapshot_slider`).
+NEWEST = "newest"
+POINTS_VIEW_HEIGHT = 560  # the 2D view, square: about as wide as half the page
+HISTORY_VIEWS = 4  # earlier snapshots beside the 2D view, two by two
+HISTORY_HEIGHT = POINTS_VIEW_HEIGHT // 2 - 8  # (the gap between the two rows)
+
+
+def snapshot_slider(view: RunView, steps: list[int]) -> int:
+    """The snapshot step to show: the newest, unless the user moved the slider (or clicked a chart) back.
+
+    The slider's stops are the saved steps with the newest replaced by `NEWEST`. Following the newest
+    snapshot is that stop, so new snapshots change the slider's stops but never its value: only the user
+    stops the following, and only the user resumes it. (When the script wrote the newest step into the
+    slider at every refresh, it raced the browser: a rerun request carries the value the browser last
+    showed, Streamlit took that older step for a move of the user's, and the view froze on it.)"""
+    key = f"snap_step_{view.run_id}"
+    options = [*steps[:-1], NEWEST]
+    if st.session_state.get(key) not in options:  # its first draw, or a step since thinned away
+        st.session_state[key] = NEWEST
+    chosen = st.select_slider(
+        "Snapshot at step",
+        options=options,
+        key=key,
+        help="Scrub back through the saved snapshots, or click a point on any chart above to show the "
+        "snapshot nearest that step. At the last stop, newest, the view follows each new snapshot.",
+    )
+    return steps[-1] if chosen == NEWEST else chosen
 
 
 def sample_panel(view: RunView) -> None:
     steps = view.snapshot_steps()
+    controls = st.container(key="sample_controls")  # the pictures below stay put whatever this holds
     if not steps:
-        st.caption("No snapshot yet.")
+        controls.caption("No snapshot yet.")
         return
-    key = f"snap_step_{view.run_id}"
-    # Follow the newest snapshot unless the user scrubbed back; a step thinned away resets to the newest.
-    if st.session_state.get("snap_follow", True) or st.session_state.get(key) not in steps:
-        st.session_state[key] = steps[-1]
-    # (a slider needs two stops; with one snapshot there is nothing to scrub)
-    chosen = (
-        st.select_slider(
-            "Snapshot at step",
-            options=steps,
-            key=key,
-            help="Scrub back through the saved snapshots, or click a point on any chart above to show "
-            "the snapshot nearest that step.",
-            on_change=scrubbed,
-            args=(key, steps[-1]),
-        )
-        if len(steps) > 1
-        else steps[-1]
-    )
-    st.session_state["snap_follow"] = chosen == steps[-1]
+    with controls:
+        # (a slider needs two stops; with one snapshot there is nothing to scrub)
+        wanted = snapshot_slider(view, steps) if len(steps) > 1 else steps[-1]
     try:
-        found = view.snapshot(chosen)
+        found = view.snapshot(wanted)
     except RunDirError as exc:  # a damaged file: that step cannot be shown, the others can
         st.warning(f"Snapshot unreadable: {literal(exc)}")
         return
     if found is None:
         return
     step, snap = found
-    real = view.real_view()
     if "grid" in snap:
-        left, right = st.columns(2)
-        left.plotly_chart(
-            charts.image_grid_figure(snap["grid"], title=f"G(z), fixed noise, step {step}"),
-            key="chart_samples",
-        )
-        if real is not None and "grid" in real:
-            right.plotly_chart(charts.image_grid_figure(real["grid"], title="real"), key="chart_real")
+        image_samples(view, step, snap)
     elif "bounds" not in snap:
         st.warning(f"Snapshot unreadable: the one at step {step} has no bounds (the window it was drawn in).")
     else:
-        arrows = st.toggle("G's gradient arrows", key="show_arrows", value=False)
-        fig = charts.points_figure(
-            real["points"] if real is not None and "points" in real else snap["points"][:0],
-            snap["points"],
-            bounds=tuple(float(v) for v in snap["bounds"]),
-            heatmap=snap.get("heatmap"),
-            grads=snap.get("grads") if arrows else None,
-            midpoint=get_loss(view.cfg.loss).midpoint,
-            title=f"step {step}: real vs generated over D's verdict",
+        arrows = controls.toggle("G's gradient arrows", key="show_arrows", value=False)
+        points_samples(view, steps, step, snap, arrows)
+
+
+def image_samples(view: RunView, step: int, snap: dict) -> None:
+    """G's grid beside the real one, drawn the same size: one height for both, in columns of one width,
+    each grid fitted into that box whatever its pixels or its number of tiles."""
+    height = charts.IMAGE_MAX_HEIGHT
+    left, right = st.columns(2)
+    with left:
+        generated = charts.image_grid_figure(snap["grid"], title=f"G(z), fixed noise, step {step}")
+        live_chart(generated, "chart_samples", height=height)
+    real = view.real_view()
+    if real is not None and "grid" in real:
+        with right:
+            live_chart(charts.image_grid_figure(real["grid"], title="real"), "chart_real", height=height)
+
+
+def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrows: bool) -> None:
+    """The 2D view, square and as wide as half the page, and beside it `HISTORY_VIEWS` earlier snapshots
+    evenly spaced from the first: where G's points were on the way (a mode collapse shows as points
+    leaving clusters they had found, an equilibrium as a picture that settles)."""
+    real = view.real_view()
+    real_points = real["points"] if real is not None and "points" in real else snap["points"][:0]
+    midpoint = get_loss(view.cfg.loss).midpoint
+
+    def figure(snapshot: dict, title: str, **kwargs):
+        return charts.points_figure(
+            real_points,
+            snapshot["points"],
+            bounds=tuple(float(v) for v in snapshot["bounds"]),
+            heatmap=snapshot.get("heatmap"),
+            midpoint=midpoint,
+            title=title,
+            **kwargs,
         )
-        st.plotly_chart(fig, key="chart_samples")
+
+    main, history = st.columns(2)
+    with main:
+        grads = snap.get("grads") if arrows else None
+        title = f"step {step}: real vs generated over D's verdict"
+        live_chart(figure(snap, title, grads=grads, height=POINTS_VIEW_HEIGHT), "chart_samples")
+    earlier = [s for s in steps if s < step]
+    if not earlier:
+        history.caption("Earlier snapshots appear here as the run goes on.")
+        return
+    last = len(earlier) - 1
+    picked = sorted({earlier[round(i * last / (HISTORY_VIEWS - 1))] for i in range(HISTORY_VIEWS)})
+    cells = history.columns(2) + history.columns(2)
+    for i, (cell, earlier_step) in enumerate(zip(cells, picked)):
+        try:
+            found = view.snapshot(earlier_step)
+        except RunDirError:  # a damaged file: left out here, named when it is the one shown
+            continue
+        if found is None or "bounds" not in found[1]:
+            continue
+        with cell:
+            small = figure(found[1], f"step {found[0]}", height=HISTORY_HEIGHT, legend=False)
+            live_chart(small, f"chart_history_{i}")
 
 
-def show_picked_snapshot(chart_key: str) -> None:
-    """A click on a metric chart (a Plotly selection event) shows the snapshot nearest that step."""
-    event = st.session_state.get(chart_key)
-    points = event.selection.points if event is not None else []
-    steps = [p["x"] for p in points if isinstance(p.get("x"), int | float)]
+def show_picked_snapshot(step: float) -> None:
+    """A click on a metric chart shows the snapshot nearest the clicked step (a callback, before the
+    rerun). The newest is the slider's last stop: a click there follows new snapshots again."""
     run_id = st.session_state.get("run_id")
-    if not steps or not run_id:
+    if not run_id:
         return
     try:
-        nearest = registry().view(run_id).nearest_snapshot_step(steps[0])
+        view = registry().view(run_id)
+        steps = view.snapshot_steps()
+        nearest = view.nearest_snapshot_step(step)
     except (RunDirError, RegistryError, ValueError):
         return
     if nearest is not None:
-        st.session_state[f"snap_step_{run_id}"] = nearest
-        st.session_state["snap_follow"] = False
+        st.session_state[f"snap_step_{run_id}"] = NEWEST if nearest == steps[-1] else nearest
 
 
 def metric_chart(container, figure, key: str) -> None:
-    container.plotly_chart(
-        figure,
-        key=key,
-        on_select=functools.partial(show_picked_snapshot, key),
-        selection_mode="points",
-    )
+    with container:
+        live_chart(figure, key, on_pick=show_picked_snapshot)
 
 
 def charts_panel(view: RunView) -> None:
     smoothing = st.session_state.get("smoothing", 0.6)
     log_y = st.session_state.get("log_y", False)
-    frame = view.store.view(CHART_POINTS)
+    frame = view.store.view(CHART_POINTS, nonfinite=True)  # NaN and inf shown as such, not as gaps
     events = view.events
     midpoint = get_loss(view.cfg.loss).midpoint
     left, right = st.columns(2)
@@ -463,19 +510,31 @@ def charts_panel(view: RunView) -> None:
         charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True),
         "chart_grad",
     )
+    # One column per quality group however many have measurements yet, each chart keyed by its place:
+    # the "no evaluation yet" placeholder turns into the first quality chart, in place.
     quality = charts.quality_figures(frame, events, coverage_total=coverage_total(view.cfg.dataset))
-    for column, (name, figure) in zip(st.columns(len(quality)), quality.items()):
-        metric_chart(column, figure, f"chart_quality_{name}")
+    for i, (column, figure) in enumerate(zip(st.columns(len(charts.QUALITY_GROUPS)), quality.values())):
+        metric_chart(column, figure, f"chart_quality_{i}")
 
 
 def live_body() -> None:
     current = watched_view()
     if current is None:
         return
-    status_line(current)
-    progress_line(current)
-    charts_panel(current)
-    sample_panel(current)
+    # Each part in a container of its own key: a message that comes or goes in one (a flag raised, a
+    # file warning, the slider's first appearance) moves nothing in the others. The samples are drawn
+    # right after the progress line, before the slower charts above them: the browser gets the newest
+    # snapshot with the step count, not a chart-drawing later.
+    status_box = st.container(key="live_status")
+    charts_box = st.container(key="live_charts")
+    samples_box = st.container(key="live_samples")
+    with status_box:
+        status_line(current)
+        progress_line(current)
+    with samples_box:
+        sample_panel(current)
+    with charts_box:
+        charts_panel(current)
     # The status changed since the page was drawn (the run ended, or another tab paused it): one full
     # rerun redraws the controls and turns the refresh on or off.
     if current.status != st.session_state.get("_drawn_status"):

@@ -177,7 +177,7 @@ def bench_browser(window: float, rounds: int) -> None:
                 page.get_by_text("stopped").first.wait_for(timeout=60_000)
             t0 = time.perf_counter()
             page.get_by_role("button", name="Start", exact=True).click()
-            page.locator('[data-testid="stPlotlyChart"] path.js-line').first.wait_for(timeout=60_000)
+            page.locator(".st-key-chart_loss path.js-line").first.wait_for(timeout=60_000)
             first_points.append(time.perf_counter() - t0)
         print(
             f"3. Start -> first plotted point: {first_points[0]:.2f} s (first run of a fresh server), "
@@ -193,7 +193,7 @@ def bench_browser(window: float, rounds: int) -> None:
                 if watched:
                     page = browser.new_page(viewport={"width": 1400, "height": 1800})
                     page.goto(server.url)
-                    page.locator('[data-testid="stPlotlyChart"]').first.wait_for(timeout=60_000)
+                    page.locator(".st-key-chart_loss .main-svg").first.wait_for(timeout=60_000)
                     page.wait_for_timeout(2000)  # past the page's first full render, to its steady refresh
                 a, ta = metrics_rows(runs), time.monotonic()
                 time.sleep(window)  # a measurement window, not a wait for an event

@@ -18,6 +18,12 @@ from ui.common import literal, readable_run_ids, registry, watched_view
 
 CURRENT = "current"
 LABELLED_POINTS = 50
+# Ask D's table rows for images: tall enough to show each sample at about 64 px. The pictures are made
+# twice that, in whole pixels (`probe.thumbnails`), so that the table only ever shrinks them: an 8x8 digit
+# stays a sharp 8x8 of blocks rather than a blur.
+THUMBNAIL_ROW_PX = 72
+THUMBNAIL_ROWS_SHOWN = 10
+TABLE_HEADER_PX = 38  # st.dataframe's header row and borders
 MAX_PAGE_SEED = 2**31 - 1  # a browser number input is exact up to 2**53; a round limit is easier to read
 # Errors that mean "this input or this checkpoint cannot be used": shown, never raised.
 PROBE_ERRORS = (probe.ProbeError, DataError, RunDirError, RunnerError, RegistryError)
@@ -67,7 +73,7 @@ except (RunDirError, RegistryError, ValueError) as exc:
     st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
     st.stop()
 for problem in view.problems:  # what its files have wrong: the run is shown without it
-    st.warning(literal(problem), icon="⚠️")
+    st.warning(literal(problem), icon=":material/warning:")
 
 root = str(registry().runs_root)
 saved = {step: path for step, path in view.run_dir.checkpoints()}
@@ -204,7 +210,8 @@ with ask_tab:
                 table.insert(1, "x", samples[:, 0])
                 table.insert(2, "y", samples[:, 1])
             else:
-                table.insert(1, "sample", [charts.png_data_uri(t) for t in probe.thumbnails(samples)])
+                pictures = probe.thumbnails(samples, px=2 * THUMBNAIL_ROW_PX)
+                table.insert(1, "sample", [charts.png_data_uri(p) for p in pictures])
                 column_config["sample"] = st.column_config.ImageColumn("sample")
             called_real = int(verdicts.real.sum())
             st.markdown(
@@ -227,6 +234,14 @@ with ask_tab:
                 )
                 right.plotly_chart(fig, key="probe_ask_chart", width="stretch")
             else:
-                st.dataframe(table, key="ask_table", hide_index=True, column_config=column_config)
+                st.dataframe(
+                    table,
+                    key="ask_table",
+                    hide_index=True,
+                    column_config=column_config,
+                    row_height=THUMBNAIL_ROW_PX,
+                    # every row in view up to THUMBNAIL_ROWS_SHOWN, then a scrolling table
+                    height=THUMBNAIL_ROW_PX * min(len(table), THUMBNAIL_ROWS_SHOWN) + TABLE_HEADER_PX,
+                )
     except PROBE_ERRORS as exc:
         st.error(literal(exc))

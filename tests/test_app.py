@@ -31,9 +31,7 @@ TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu"
 # The sidebar's values for a tiny open-ended run: it trains until a test pauses or stops it.
 TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
 # (quality: the placeholder until the first evaluation, which these short runs do not reach)
-LIVE_CHARTS = {
-    *("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_quality_pending", "chart_samples")
-}
+LIVE_CHARTS = {*("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_quality_0", "chart_samples")}
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -69,7 +67,9 @@ def status_line(at: AppTest) -> str:
 
 
 def chart_keys(at: AppTest) -> set[str]:
-    return {user_key_from_element_id(chart.proto.id) for chart in at.get("plotly_chart")}
+    # (the Train view draws its charts as live charts, a custom component: ui/live_chart.py)
+    charts = [*at.get("plotly_chart"), *at.get("bidi_component")]
+    return {user_key_from_element_id(chart.proto.id) for chart in charts}
 
 
 def watched(at: AppTest) -> str | None:
@@ -131,11 +131,17 @@ def test_every_page_renders_with_a_finished_run(runs_root, page):
         assert at.dataframe[0].value["run_id"].tolist() == ["r1"]
     if page == "pages/2_Compare.py":
         assert at.multiselect(key="cmp_runs").value == ["r1"]
-        assert chart_keys(at) == {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
+        # the four default metrics, and the run's samples at the chosen step
+        metrics = {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
+        assert chart_keys(at) == metrics | {"cmp_samples_0"}
 
 
 @pytest.mark.parametrize(
-    ("dataset", "sample_charts"), [("ring8", {"chart_samples"}), ("digits", {"chart_samples", "chart_real"})]
+    ("dataset", "sample_charts"),
+    [
+        ("ring8", {"chart_samples", "chart_history_0", "chart_history_1"}),  # the earlier snapshots beside it
+        ("digits", {"chart_samples", "chart_real"}),
+    ],
 )
 def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_charts):
     finished_run(runs_root, "done", dataset=dataset, sample_every=10)
@@ -148,7 +154,7 @@ def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_ch
     assert at.get("progress")[0].text.startswith("step 20 / 20")
     assert chart_keys(at) == LIVE_CHARTS - {"chart_samples"} | sample_charts
     (snapshots,) = [s for s in at.select_slider if s.label == "Snapshot at step"]
-    assert snapshots.options == ["0", "10", "20"] and snapshots.value == 20  # on the newest
+    assert snapshots.options == ["0", "10", "newest"] and snapshots.value == "newest"  # follows the newest
     # A finished run takes no commands; Start still starts a new one.
     assert enabled(at, "btn_start")
     assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
@@ -166,7 +172,7 @@ def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     at.run()
     assert not at.exception
     assert status_line(at).startswith(f"**Status:** `running` · run `{runner.run_id}` · ring8")
-    assert chart_keys(at) == LIVE_CHARTS
+    assert {key for key in chart_keys(at) if not key.startswith("chart_history_")} == LIVE_CHARTS
     assert at.get("progress")[0].text.startswith("step ")
     assert runner.store.latest()["step"] >= 10
     assert enabled(at, "btn_pause") and enabled(at, "btn_stop")
@@ -201,16 +207,22 @@ def test_resume_continues_a_stopped_run_in_its_folder(runs_root):
 
 def test_resume_of_a_finished_run_takes_more_steps_from_the_sidebar(runs_root):
     finished_run(runs_root, "done")  # 20 steps, trained in full
-    at = app()  # the sidebar holds the defaults: another configuration than this run's
+    at = app()  # the sidebar holds the defaults
     at.session_state["run_id"] = "done"
     at.run()
+    # Opening a run shows its settings in the sidebar (tests/test_train_controls.py has more on that).
+    assert at.session_state["cfg_dataset"] == "ring8" and at.session_state["cfg_steps"] == 20
     assert not enabled(at, "btn_resume")
-    assert any("trained all its 20 steps" in c.value and "load its settings" in c.value for c in at.caption)
+    assert any("trained all its 20 steps" in c.value and "raise steps" in c.value for c in at.caption)
+    assert "btn_load_settings" not in {b.key for b in at.button}
 
+    at.session_state["cfg_width"] = 32  # the user edits a field that a resume cannot change
+    at.run()
+    assert any("trained all its 20 steps" in c.value and "load its settings" in c.value for c in at.caption)
     at.button(key="btn_load_settings").click().run()
     assert not at.exception
-    assert at.session_state["cfg_dataset"] == "ring8" and at.session_state["cfg_steps"] == 20
-    assert "btn_load_settings" not in {b.key for b in at.button}  # the sidebar is this run's now
+    assert at.session_state["cfg_width"] == 16 and at.session_state["cfg_steps"] == 20
+    assert "btn_load_settings" not in {b.key for b in at.button}  # the sidebar is this run's again
     assert not enabled(at, "btn_resume")  # still 20 steps: nothing to resume to
 
     at.session_state["cfg_steps"] = 35
@@ -244,10 +256,15 @@ def test_hand_edited_hparam_events_are_skipped_and_load_settings_still_works(run
     assert view.hparams["sample_every"] == GANConfig(**TINY).sample_every
     at = app()
     at.session_state["run_id"] = "edited"
+    at.run()  # opening the run puts its settings into the sidebar
+    assert not at.exception and not at.error
+    assert at.session_state["cfg_steps"] == 20 and at.session_state["cfg_eval_every"] == 250
+    at.session_state["cfg_width"] = 32  # an edit a resume cannot take: the button offers them back
     at.run()
     at.button(key="btn_load_settings").click().run()
     assert not at.exception and not at.error
     assert at.session_state["cfg_steps"] == 20 and at.session_state["cfg_eval_every"] == 250
+    assert at.session_state["cfg_width"] == 16
 
 
 def test_resume_of_a_stopped_run_keeps_its_own_settings_when_the_sidebar_holds_others(runs_root):
@@ -257,8 +274,12 @@ def test_resume_of_a_stopped_run_keeps_its_own_settings_when_the_sidebar_holds_o
     step = pause(at, runner)
     at.button(key="btn_stop").click().run()
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
-    other = app(**{**TINY_FORM, "width": 32, "lr_g": 1e-3})  # a second tab with other settings
+    other = app()  # a second tab: opening the run shows its settings ...
     other.session_state["run_id"] = runner.run_id
+    other.run()
+    assert other.session_state["cfg_width"] == 16 and not [c for c in other.caption if "Resume" in c.value]
+    other.session_state["cfg_width"] = 32  # ... which its user changes, one field a resume cannot take
+    other.session_state["cfg_lr_g"] = 1e-3
     other.run()
     notes = [c.value for c in other.caption if c.value.startswith("Resume continues this run")]
     assert len(notes) == 1 and "width" in notes[0]
@@ -337,8 +358,8 @@ def test_log_scale_and_the_snapshot_slider_change_what_is_drawn(runs_root):
     at.run()
 
     def spec(key: str) -> dict:
-        (chart,) = [c for c in at.get("plotly_chart") if user_key_from_element_id(c.proto.id) == key]
-        return json.loads(chart.proto.spec)
+        (chart,) = [c for c in at.get("bidi_component") if user_key_from_element_id(c.proto.id) == key]
+        return json.loads(json.loads(chart.proto.json)["figure"])  # a live chart (ui/live_chart.py)
 
     assert spec("chart_loss")["layout"]["yaxis"]["type"] == "linear"
     at.toggle(key="log_y").set_value(True).run()
@@ -533,7 +554,8 @@ def test_compare_page_overlays_two_runs_and_lists_differing_fields(runs_root):
     at = app("pages/2_Compare.py").run()
     assert not at.exception
     assert sorted(at.multiselect(key="cmp_runs").value) == ["r1", "r2"]
-    assert chart_keys(at) == {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
+    metrics = {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
+    assert chart_keys(at) == metrics | {"cmp_samples_0", "cmp_samples_1"}  # the runs' samples side by side
     diff = at.dataframe[0].value
     assert diff.index.tolist() == ["lr_g"]
     assert sorted(diff.columns) == ["r1", "r2"]
@@ -541,4 +563,4 @@ def test_compare_page_overlays_two_runs_and_lists_differing_fields(runs_root):
     assert float(diff.loc["lr_g", "r2"]) == pytest.approx(1e-3, rel=1e-9)
 
     at.multiselect(key="cmp_metrics").set_value(["g_grad_norm"]).run()
-    assert chart_keys(at) == {"cmp_chart_g_grad_norm"}
+    assert chart_keys(at) == {"cmp_chart_g_grad_norm", "cmp_samples_0", "cmp_samples_1"}
