@@ -311,14 +311,18 @@ def progress_line(view: RunView) -> None:
     st.session_state["_rate"] = rate_log
     t0, s0 = rate_log[0]
     rate = (step - s0) / (now - t0) if now - t0 > 0.5 else None
-    rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     latest = view.store.latest()
     elapsed = latest["time_s"] if latest else 0.0
+    if view.status == "running":
+        rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
+    else:  # nothing moves: how long it trained says more than a rate of 0
+        rate_txt = f"{view.status}, {elapsed:.0f} s of training"
     if target:
         left = f", about {(target - step) / rate:.0f} s left" if rate and view.status == "running" else ""
         st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}")
     else:
-        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt} · {elapsed:.0f} s elapsed")
+        tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
+        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}")
 
 
 def status_line(view: RunView) -> None:

@@ -151,7 +151,9 @@ def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_ch
     assert not at.exception
     line = status_line(at)
     assert line.startswith("**Status:** `finished`") and "run `done`" in line and "read-only" in line
-    assert at.get("progress")[0].text.startswith("step 20 / 20")
+    progress = at.get("progress")[0].text
+    # a run that has ended says how long it trained, not a rate that reads as stalled
+    assert progress.startswith("step 20 / 20 · finished, ") and progress.endswith(" s of training")
     assert chart_keys(at) == LIVE_CHARTS - {"chart_samples"} | sample_charts
     (snapshots,) = [s for s in at.select_slider if s.label == "Snapshot at step"]
     assert snapshots.options == ["0", "10", "newest"] and snapshots.value == "newest"  # follows the newest
