@@ -7,7 +7,7 @@ import math
 import streamlit as st
 
 from gan_core import flags
-from gan_core.presets import PRESETS
+from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures
 from ui.sidebar import start_preset, start_request
 
 st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", layout="wide")
@@ -34,8 +34,13 @@ and fails when one side overpowers the other, or when G settles on a few kinds o
 | **Divergence from the data** | in nats, 0 = matches: `mode_kl` / `class_kl` (how unevenly G's samples fall over the modes or classes; ln 10 ≈ 2.30 = one class only), `grid_kl`, `grid_js` (real and generated 2D densities on a grid) | falling towards 0 |
 | **Samples** | G's output for the same fixed noise, every `sample_every` steps; for 2D data the generated points over D's decision heatmap (as GAN Lab draws it), optionally with G's gradient arrows | samples look like the real ones and cover all of their variety |
 
-Dotted vertical markers on every chart show hyperparameter changes, labelled with the new value. The
-**EMA smoothing** slider smooths the curves (the raw curve stays faint behind), and a faint band shows
+Vertical markers on every chart show hyperparameter changes (grey, dotted, labelled with the new value)
+and failure flags: a solid red line where a flag was raised, a lighter dashed one where it cleared
+(`equilibrium`, the healthy flag, in green). A label too close to a newer one is left out so that labels
+never print over each other; hover the small triangle at the marker's top for it. Values a chart cannot
+place are pinned to its edge in the metric's colour rather than dropped: on a log scale a value of 0 or
+below is a ▼ at the bottom (a gradient norm falling to exactly 0 shows as a row of them), and a NaN or an
+infinity is a ✕ or an arrow at the top or bottom edge. The **EMA smoothing** slider smooths the curves (the raw curve stays faint behind), and a faint band shows
 the minimum and maximum hidden inside each plotted point, so spikes survive downsampling. Use the
 **Snapshot at step** slider to scrub back through saved samples.
 
@@ -60,9 +65,31 @@ def run_preset(name: str, request: str) -> None:
     st.session_state["_goto_train"] = True
 
 
+@st.cache_data(show_spinner=False)
+def pictures() -> dict[str, dict]:
+    return read_pictures()  # docs/guide: made by scripts/guide_pictures.py, current for each preset
+
+
+def picture(name: str, title: str) -> None:
+    """The Train view at the end of a run of preset ``name`` (or the defaults), in an expander."""
+    entry = pictures().get(name)
+    if entry is None:  # no current picture (tests/test_guide_pictures.py keeps them current)
+        return
+    raised = ", ".join(f"{flag} at step {step}" for flag, step in entry["flags_raised"].items())
+    with st.expander(f"See it: the Train view at the end of a run of {title}"):
+        st.image(
+            str(entry["file"]),
+            caption=f"{title}, seed {entry['seed']}: {entry['status']} at step {entry['steps']}; "
+            f"flags raised: {raised or 'none'}.",
+        )
+
+
 def scenario(text: str, *names: str) -> None:
-    """One scenario: its description, then for each preset the settings it uses and a button."""
+    """One scenario: its description, then for each preset the settings it uses, a button and a
+    picture of the Train view at the end of its run."""
     st.markdown(text)
+    if "healthy-digits" in names:
+        picture(DEFAULT_PICTURE, "the defaults (digits, 3,000 steps)")
     for name in names:
         preset = PRESETS[name]
         settings = ", ".join(f"`{k}` {_value(v)}" for k, v in preset.overrides.items())
@@ -75,6 +102,7 @@ def scenario(text: str, *names: str) -> None:
             on_click=run_preset,
             args=(name, start_request()),
         )
+        picture(name, preset.title)
 
 
 def _value(v: object) -> str:
@@ -85,8 +113,13 @@ def _value(v: object) -> str:
 
 scenario(
     """**Equilibrium (healthy).** Accuracies hover around 50%, D(x) and D(G(z)) around 0.5, `d_loss` near
-2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data. On the
-digits the defaults are healthy. The eight tight clusters of `ring8` take more: a D without spectral
+2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data. The
+green `equilibrium` flag says so, and only while the last evaluation says the samples are good (a G
+collapsed onto one cluster fools D just as well). **The defaults on the digits do not get there:** G
+learns the digits (9 or 10 classes, diversity near the real data's), but D stays ahead on the fakes: over
+the default run's last 1,000 steps D caught about 97% of fakes and called 81% of reals real, with D(x)
+about 0.6 and D(G(z)) about 0.4. The charts show it as the blue `d_leads` flag, worth watching but no
+failure: the samples keep improving. The eight tight clusters of `ring8` take more: a D without spectral
 norm (it caps D's slope, so D cannot see how tight each cluster is), a 2D noise vector, a batch of 256,
 and equal, modest learning rates; with those, the original minimax loss reaches all eight modes with
 over 90% of the samples on them.""",
@@ -144,7 +177,9 @@ st.markdown(
 
 Pause a run, then **Step** (one full step: `d_steps` D updates and one G update), **D step** (one D
 update only: watch D's accuracy rise while G stands still) or **G step** (one G update only: watch
-D(G(z)) rise as G chases D's current verdict). Change `lr_g`, `lr_d`, `d_steps`, label smoothing,
+D(G(z)) rise as G chases D's current verdict). Each single step is drawn on the loss, accuracy and D
+output charts as its own point in the metric's colour: a ◆ for a D-only step (the values of that D
+update, just after the step it followed), a ■ for a G-only step, a ● for a full step. Change `lr_g`, `lr_d`, `d_steps`, label smoothing,
 instance noise or the gradient-penalty weight while the run trains and press **Apply changes**; the change
 is recorded with its step and drawn on every chart.
 """
@@ -153,10 +188,11 @@ is recorded with its step and drawn on every chart.
 st.subheader("Failure flags")
 st.markdown(
     "The run watches itself and raises these flags — it never changes your settings; you decide. Each flag "
-    "appears as a banner with a suggestion, as a red marker on every chart, in `events.csv` and in the "
-    "`flags` column of the CSV. Signals are smoothed over about 50 steps and a flag changes only after its "
-    "condition has held (or stopped holding) for 100 steps, or 2 evaluations for coverage, so flags do "
-    "not flicker."
+    "appears as a banner with a suggestion, as a marker on every chart (solid where it was raised, dashed "
+    "where it cleared), in `events.csv` and in the `flags` column of the CSV. Signals are smoothed over "
+    "about 50 steps and a flag changes only after its condition has held (or stopped holding) for 100 "
+    "steps, or 2 evaluations for coverage, so flags do not flicker; `exploding_gradients` alone is raised "
+    "after 5 steps, a warning before a NaN ends the run, and clears after 100."
 )
 st.markdown(flags.__doc__.split("Thresholds (the Guide page shows the same):", 1)[1])
 st.markdown(
