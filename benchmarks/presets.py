@@ -58,6 +58,7 @@ def run_one(label: str, cfg: GANConfig, expected: tuple[str, ...], root: Path) -
     kind = "points" if cfg.is_points else "images"
     return {
         "preset": label,
+        "run_id": runner.run_id,
         "seed": cfg.seed,
         "wall_s": wall,
         "steps": runner.current_step,

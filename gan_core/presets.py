@@ -11,8 +11,11 @@ Each preset was tuned to show its phenomenon, and raise its flag, on the CPU wit
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -39,6 +42,13 @@ class Preset:
     def config(self, **overrides: Any) -> GANConfig:
         """The preset's config with ``overrides`` on top (validated: bad values raise `ConfigError`)."""
         return GANConfig.from_dict({**self.overrides, **overrides})
+
+    def fingerprint(self) -> str:
+        """SHA-256 (hex) of the preset's whole config (`GANConfig.to_dict`, keys sorted): it changes when
+        the preset or a default it keeps changes, so a picture made from the preset can tell it is stale
+        (``scripts/guide_pictures.py``)."""
+        text = json.dumps(self.config().to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(text.encode()).hexdigest()
 
 
 # The healthy ring8 recipe: 8/8 modes and >= 80% high-quality samples on seeds 0, 1 and 2 (measured
@@ -193,6 +203,46 @@ def get_preset(name: str) -> Preset:
 def preset_config(name: str, **overrides: Any) -> GANConfig:
     """The config of preset ``name`` with ``overrides`` on top."""
     return get_preset(name).config(**overrides)
+
+
+# The Guide's picture of each preset (and of the defaults): the Train view at the end of a run, made by
+# scripts/guide_pictures.py, with a manifest of what each was made from.
+PICTURES_DIR = Path(__file__).resolve().parents[1] / "docs" / "guide"
+PICTURES_MANIFEST = PICTURES_DIR / "manifest.json"
+DEFAULT_PICTURE = "default"  # the sidebar's defaults, pictured beside the presets
+
+
+def picture_fingerprint(name: str) -> str:
+    """What a picture of preset ``name`` (or of `DEFAULT_PICTURE`, the defaults) is current for."""
+    if name == DEFAULT_PICTURE:
+        return Preset(DEFAULT_PICTURE, "Defaults", "", ()).fingerprint()
+    return get_preset(name).fingerprint()
+
+
+def read_pictures(manifest: Path = PICTURES_MANIFEST) -> dict[str, dict[str, Any]]:
+    """The manifest's pictures that are current: name -> its entry (``file``, an absolute path; the run's
+    ``steps``, ``status``, ``seed``, ``flags_raised`` {flag: first step} and ``quality`` {metric: value}).
+    A picture whose preset changed since it was made, whose file is missing, or a manifest that cannot be
+    read, is left out; `stale_pictures` names them."""
+    try:
+        entries = json.loads(manifest.read_text(encoding="utf-8"))["pictures"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    current = {}
+    for name, entry in entries.items() if isinstance(entries, dict) else ():
+        if (name not in PRESETS and name != DEFAULT_PICTURE) or not isinstance(entry, dict):
+            continue
+        path = manifest.parent / str(entry.get("file", ""))
+        if entry.get("fingerprint") == picture_fingerprint(name) and path.is_file():
+            current[name] = {**entry, "file": path}
+    return current
+
+
+def stale_pictures(manifest: Path = PICTURES_MANIFEST) -> list[str]:
+    """The presets (and `DEFAULT_PICTURE`) without a current picture: run
+    ``python scripts/guide_pictures.py --presets NAME ...`` for them."""
+    current = read_pictures(manifest)
+    return [name for name in (DEFAULT_PICTURE, *PRESETS) if name not in current]
 
 
 def _check() -> None:
