@@ -618,16 +618,7 @@ def _edge_traces(
         colors = [color for steps, color, _ in parts for _ in range(len(steps))]
         texts = [text for _, _, part_texts in parts for text in part_texts]
         common = {"type": "scatter", "yaxis": "y2", "mode": "markers", "legendgroup": f"edge_{kind}"}
-        traces.append(
-            {
-                **common,
-                "x": [None],
-                "y": [None],
-                "name": name,
-                "marker": {"symbol": symbol, "size": 9, "color": KEY_COLOR},
-                "hoverinfo": "skip",
-            }
-        )
+        traces.append(_legend_key(common, name, symbol))
         traces.append(
             {
                 **common,
@@ -701,16 +692,7 @@ def _single_step_traces(
         name, symbol = SINGLE_STEP_MARKS[kind]
         x, y, colors, texts = zip(*points)
         common = {"type": "scatter", "mode": "markers", "legendgroup": kind}
-        traces.append(
-            {
-                **common,
-                "x": [None],
-                "y": [None],
-                "name": name,
-                "marker": {"symbol": symbol, "size": 9, "color": KEY_COLOR},
-                "hoverinfo": "skip",
-            }
-        )
+        traces.append(_legend_key(common, name, symbol))
         traces.append(
             {
                 **common,
@@ -729,6 +711,18 @@ def _single_step_traces(
             }
         )
     return traces
+
+
+def _legend_key(common: dict[str, Any], name: str, symbol: str) -> dict[str, Any]:
+    """A legend entry alone (no points): the key of marks drawn in their metric's or run's colour."""
+    return {
+        **common,
+        "x": [None],
+        "y": [None],
+        "name": name,
+        "marker": {"symbol": symbol, "size": 9, "color": KEY_COLOR},
+        "hoverinfo": "skip",
+    }
 
 
 def _hline_shapes(hlines: Iterable[tuple[float, str]], log_y: bool) -> list[dict[str, Any]]:

@@ -38,6 +38,7 @@ import torch  # noqa: E402
 from PIL import Image  # noqa: E402  (Pillow, torchvision's dependency)
 from playwright.sync_api import sync_playwright  # noqa: E402
 
+from benchmarks.dashboard import CHROMIUM_ARGS  # noqa: E402
 from benchmarks.presets import run_one  # noqa: E402
 from gan_core.config import GANConfig  # noqa: E402
 from gan_core.presets import (  # noqa: E402
@@ -49,14 +50,6 @@ from gan_core.presets import (  # noqa: E402
 )
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 VIEWPORT = {"width": 1500, "height": 3400}  # tall enough for the whole Train view: nothing scrolls
 PICTURE_WIDTH = 1100  # px, after scaling down: the Guide's column width, charts still legible
 DRAWN_TIMEOUT_MS = 120_000

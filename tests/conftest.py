@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from gan_core.__main__ import main
+from gan_core.rundir import RUNS_ENV
 
 APP_DIR = Path(__file__).resolve().parents[1]
 
@@ -23,6 +24,20 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+@pytest.fixture
+def runs_root(tmp_path, monkeypatch):
+    """A fresh runs folder for the app (GAN_DASHBOARD_RUNS, hence a fresh registry); every run still
+    live at the end is stopped. (Modules whose runs folder starts from a template define their own.)"""
+    from ui.common import registry  # (imports streamlit: only for the tests that use the app)
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv(RUNS_ENV, str(root))
+    yield root
+    reg = registry()
+    reg.stop_all(timeout=60)
+    assert not [r.run_id for r in reg.active()], "a run outlived its test"
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from gan_core.export import metrics_csv_bytes
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from gan_core.trainer import CSV_COLUMNS
-from ui.common import RUNS_ENV, registry
+from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 PAGES = ["dashboard.py", "pages/1_Runs.py", "pages/2_Compare.py", "pages/3_Guide.py", "pages/4_Probe.py"]
@@ -35,15 +35,6 @@ LIVE_CHARTS = {*("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_q
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
-    root = tmp_path / "runs"
-    monkeypatch.setenv(RUNS_ENV, str(root))
-    yield root
-    reg = registry()
-    reg.stop_all(timeout=TIMEOUT)
-    assert not [r.run_id for r in reg.active()], "a run outlived its test"
 
 
 def finished_run(root: Path, run_id: str, **overrides) -> Runner:

@@ -7,28 +7,18 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
-from ui.common import RUNS_ENV, registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 TINY = dict(
     dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=30, checkpoint_every=0
 )
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv(RUNS_ENV, str(root))
-    yield root
-    registry().stop_all(timeout=TIMEOUT)
 
 
 def finished(root: Path, run_id: str, **overrides) -> None:

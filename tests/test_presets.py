@@ -164,17 +164,6 @@ def test_healthy_point_presets_raise_no_failure_flag_and_spread_over_the_modes(n
 
 
 # ---------------------------------------------------------------------------------------------- the app
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
-    from ui.common import RUNS_ENV
-
-    root = tmp_path / "runs"
-    monkeypatch.setenv(RUNS_ENV, str(root))
-    yield root
-    reg = registry()
-    reg.stop_all(timeout=TIMEOUT)
-    assert not [r.run_id for r in reg.active()], "a run outlived its test"
 
 
 def app(page: str = "dashboard.py"):

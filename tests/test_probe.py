@@ -24,7 +24,7 @@ from gan_core.models import build_models
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import Trainer
-from ui.common import RUNS_ENV, registry
+from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 PAGE = str(APP_DIR / "pages" / "4_Probe.py")
@@ -347,15 +347,6 @@ def test_bad_checkpoints_are_refused(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- the page
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
-    root = tmp_path / "runs"
-    monkeypatch.setenv(RUNS_ENV, str(root))
-    yield root
-    reg = registry()
-    reg.stop_all(timeout=TIMEOUT)
-    assert not [r.run_id for r in reg.active()], "a run outlived its test"
 
 
 def page(run_id: str | None = None) -> AppTest:

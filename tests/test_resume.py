@@ -18,7 +18,7 @@ from gan_core.registry import RegistryError, RunRegistry
 from gan_core.rundir import RunBusyError, RunDir, RunDirError
 from gan_core.runner import Runner, RunnerError
 from tests.conftest import claimed_elsewhere
-from ui.common import RUNS_ENV, registry
+from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TINY = dict(
@@ -313,12 +313,6 @@ def test_snapshots_on_disk_stay_within_keep_snapshots(tmp_path):
 
 
 # ---------------------------------------------------------------------------------------------- pages
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    root = tmp_path / "runs"
-    monkeypatch.setenv(RUNS_ENV, str(root))
-    yield root
-    registry().stop_all(timeout=TIMEOUT)
 
 
 def page(path):

@@ -26,23 +26,12 @@ from gan_core.presets import get_preset
 from gan_core.registry import RegistryError, RunRegistry
 from gan_core.rundir import RunDir, new_run_id
 from gan_core.runner import Runner
-from ui.common import RUNS_ENV, registry
+from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
 TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
-
-
-@pytest.fixture
-def runs_root(tmp_path, monkeypatch):
-    """A fresh runs folder (hence a fresh registry); every run still live at the end is stopped."""
-    root = tmp_path / "runs"
-    monkeypatch.setenv(RUNS_ENV, str(root))
-    yield root
-    reg = registry()
-    reg.stop_all(timeout=TIMEOUT)
-    assert not [r.run_id for r in reg.active()], "a run outlived its test"
 
 
 def app(**form) -> AppTest:
