@@ -74,7 +74,9 @@ def test_a_fingerprint_follows_the_preset_config():
 
 
 def test_the_guide_shows_each_picture():
-    at = AppTest.from_file("pages/3_Guide.py", default_timeout=60).run()
+    at = AppTest.from_file(
+        str(PICTURES_MANIFEST.parents[2] / "pages" / "3_Guide.py"), default_timeout=60
+    ).run()
     assert not at.exception
     captions = [image.proto.imgs[0].caption for image in at.get("image")]
     assert len(captions) == len(PRESETS) + 1
