@@ -107,7 +107,11 @@ def test_the_sidebar_keeps_a_preset_across_pages_and_a_branch_offers_nothing_to_
     expect(status(page)).to_have_text(
         re.compile(r"^Status: running · run d-overpowers-20"), timeout=UI_TIMEOUT
     )
-    button(page, "Stop").click()  # (a checkpoint as it stops: something to branch from)
+    # a step trained before Stop, so that it leaves a checkpoint to branch from (a run stopped at step 0
+    # has none, and Rewind / branch stays disabled)
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_have_text(re.compile(r"^step [1-9]"), timeout=UI_TIMEOUT)
+    button(page, "Stop").click()
     expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
 
     page.get_by_role("link", name="Runs").click()
