@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from gan_core.data import IMAGE_EXTENSIONS, is_hidden_name
-from gan_core.rundir import RunDir
+from gan_core.rundir import LOCK_NAME, RunDir
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 50_000
@@ -45,10 +45,17 @@ def metrics_csv_bytes(run_dir: RunDir) -> bytes:
 
 
 def run_zip_bytes(run_dir: RunDir) -> bytes:
+    """The run folder as a ZIP (under ``<run_id>/``), as it is now: metrics.csv up to its last whole row;
+    temp files, symlinks and the writer's claim file (`LOCK_NAME`: who trains it, not the run) left out."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
         for path in sorted(run_dir.path.rglob("*")):
-            if path.is_file() and not path.is_symlink() and not path.name.endswith(".tmp"):
+            if (
+                path.is_file()
+                and not path.is_symlink()
+                and not path.name.endswith(".tmp")
+                and path.name != LOCK_NAME
+            ):
                 arcname = f"{run_dir.run_id}/{path.relative_to(run_dir.path).as_posix()}"
                 if path.name == "metrics.csv":
                     zf.writestr(arcname, metrics_csv_bytes(run_dir))

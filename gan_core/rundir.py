@@ -268,7 +268,7 @@ def legacy_event_fields(kind: str, detail: str) -> dict[str, Any]:
     here, from its ``detail`` as that version wrote it: ``hparam`` "lr_g: 0.0002 -> 0.001" gives field,
     old and new; ``flag`` "name: explanation" and ``flag_cleared`` "name" give the flag; ``status``
     "failed: error" gives the status. Other kinds have none."""
-    if kind in ("hparam", "device"):
+    if kind == "hparam":
         match = _HPARAM_DETAIL.fullmatch(detail)
         if match is None:
             return {}
@@ -464,6 +464,7 @@ class RunDir:
         self._metrics_fd: int | None = None
         self._metrics_size = 0  # metrics.csv's length after the last whole row: a failed write goes back
         self._lock: RunLock | None = None
+        self._events_current = False  # events.csv checked to have today's columns (`_upgrade_events`)
 
     # ------------------------------------------------------------------ the writer's claim
     def claim(self, purpose: str, wait: float = CLAIM_WAIT_SECONDS) -> RunDir:
@@ -709,8 +710,29 @@ class RunDir:
             "fields": _json_safe(fields or {}),
         }
         with self._writing("events.csv"):
+            if not self._events_current:
+                self._upgrade_events()
+                self._events_current = True
             _append_lines(self.path / "events.csv", _event_line(event))
         return event
+
+    def _upgrade_events(self) -> None:
+        """An events.csv of the older four columns (written before events had fields) rewritten, once and
+        atomically, in today's `EVENT_COLUMNS`, each event's fields derived by `legacy_event_fields`:
+        rows of five columns appended under a four-column header would read as malformed, their fields
+        glued onto the detail. The caller holds the claim. Rows no reader can use (no whole step, a
+        torn last line) are not carried over."""
+        path = self.path / "events.csv"
+        try:
+            with path.open("rb") as file:
+                header = file.readline().decode("utf-8", "replace").strip()
+        except FileNotFoundError:
+            return
+        if [c.strip() for c in header.split(",")] != list(LEGACY_EVENT_COLUMNS):
+            return
+        events = self.read_events().to_dict("records")
+        data = (",".join(EVENT_COLUMNS) + "\n").encode() + b"".join(_event_line(e) for e in events)
+        _atomic_write(path, lambda f: f.write(data))
 
     def read_events(self) -> pd.DataFrame:
         """events.csv, forgiving (see `read_events_checked`)."""

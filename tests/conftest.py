@@ -1,8 +1,10 @@
 """Fixtures shared by the test modules."""
 
 import contextlib
+import io
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -81,3 +83,12 @@ def claimed_elsewhere(folder: Path):
     finally:
         proc.stdin.close()
         proc.wait(timeout=60)
+
+
+def zip_of(entries: dict[str, bytes]) -> bytes:
+    """A ZIP archive (deflated) holding ``entries``: {name inside the archive: bytes}."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    return buffer.getvalue()

@@ -52,6 +52,8 @@ def test_zip_export_holds_the_folder(run):
         names = set(zf.namelist())
     assert {"r/config.json", "r/metrics.csv", "r/events.csv", "r/status.json", "r/samples/real.npz"} <= names
     assert "r/checkpoints/step_00000012.pt" in names
+    # the writer's claim file says who trained it (pid, host, command): not part of the run
+    assert (run.path / ".lock").exists() and "r/.lock" not in names
 
 
 def png_bytes(color=(255, 0, 0), size=(12, 10)):

@@ -5,7 +5,6 @@ way into training (the ``folder`` set, a ZIP upload) and into Ask D; hidden file
 from __future__ import annotations
 
 import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from gan_core.data import decode_image, image_array, load_data
 from gan_core.export import extract_images_zip
 from gan_core.models import build_models
 from gan_core.trainer import Trainer
+from tests.conftest import zip_of
 
 SIDE = 16  # every picture is 16x16 and decoded at 16 px: no resampling, so lossless formats compare exactly
 Y, X = np.mgrid[0:SIDE, 0:SIDE]
@@ -319,14 +319,6 @@ def write_tree(root: Path, entries: dict[str, bytes]) -> Path:
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(data)
     return root
-
-
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, data in entries.items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def training_set(folder: Path):

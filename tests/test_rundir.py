@@ -256,6 +256,28 @@ def test_events_of_the_older_four_columns_get_their_fields_from_the_detail(tmp_p
     ]
 
 
+def test_a_writer_appending_to_events_of_the_older_four_columns_upgrades_them_first(tmp_path):
+    # A run of the previous version resumed by this one: its new events have five columns, so the file is
+    # rewritten in five first (else each new row read as malformed, its fields glued onto its detail).
+    run = RunDir.create(tmp_path, CFG, "old")
+    (run.path / "events.csv").write_text(
+        "step,time,kind,detail\n5,t,hparam,lr_g: 0.0002 -> 0.001\n9,t,flag,mode_collapse: 2 of 8\n"
+    )
+    change = {"field": "lr_d", "old": 0.0002, "new": 0.0005}
+    run.append_event(12, "hparam", "lr_d: 0.0002 -> 0.0005", change)
+    run.append_event(13, "status", "running")
+    events, problems = run.read_events_checked()
+    assert problems == []
+    assert events["fields"].tolist() == [
+        {"field": "lr_g", "old": 0.0002, "new": 0.001},
+        {"flag": "mode_collapse"},
+        change,
+        {},
+    ]
+    assert events["detail"].tolist()[2] == "lr_d: 0.0002 -> 0.0005"
+    assert (run.path / "events.csv").read_text().splitlines()[0] == "step,time,kind,detail,fields"
+
+
 def test_snapshots_points_and_images(tmp_path):
     run = RunDir.create(tmp_path, CFG, "s")
     rng = np.random.default_rng(0)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import io
 import re
-import zipfile
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
+from tests.conftest import zip_of
 from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, script_finished, status, watched_run_id
 
 pytestmark = pytest.mark.e2e
@@ -26,14 +26,6 @@ pytestmark = pytest.mark.e2e
 def png_bytes() -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(np.full((8, 8), 128, dtype=np.uint8)).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def zip_bytes(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        for name, data in entries.items():
-            zf.writestr(name, data)
     return buffer.getvalue()
 
 
@@ -75,7 +67,7 @@ def test_hostile_uploads_show_errors_and_the_app_keeps_working(streamlit_server,
         page,
         socket,
         "escape.zip",
-        zip_bytes({"ok.png": png_bytes(), "../../escape.png": png_bytes()}),
+        zip_of({"ok.png": png_bytes(), "../../escape.png": png_bytes()}),
         "application/zip",
     )
     expect(
@@ -84,7 +76,7 @@ def test_hostile_uploads_show_errors_and_the_app_keeps_working(streamlit_server,
     assert not list(root.parent.rglob("escape.png"))
 
     # 100 MiB of zeros in about 100 KB
-    bomb = zip_bytes({"ok.png": png_bytes(), "bomb.png": b"\0" * (100 * 2**20)})
+    bomb = zip_of({"ok.png": png_bytes(), "bomb.png": b"\0" * (100 * 2**20)})
     upload(page, socket, "bomb.zip", bomb, "application/zip")
     expect(
         alert(page, re.compile(r"bomb\.zip: entry 'bomb\.png' is compressed \d+x; refused"))
