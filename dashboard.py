@@ -405,8 +405,8 @@ def sample_panel(view: RunView) -> None:
     step, snap = found
     if "grid" in snap:
         image_samples(view, step, snap)
-    elif "bounds" not in snap:
-        st.warning(f"Snapshot unreadable: the one at step {step} has no bounds (the window it was drawn in).")
+    elif "bounds" not in snap or "points" not in snap:
+        st.warning(f"Snapshot unreadable: the one at step {step} has no points or no bounds.")
     else:
         arrows = controls.toggle("G's gradient arrows", key="show_arrows", value=False)
         points_samples(view, steps, step, snap, arrows)
@@ -431,25 +431,14 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
     evenly spaced from the first: where G's points were on the way (a mode collapse shows as points
     leaving clusters they had found, an equilibrium as a picture that settles)."""
     real = view.real_view()
-    real_points = real["points"] if real is not None and "points" in real else snap["points"][:0]
     midpoint = get_loss(view.cfg.loss).midpoint
-
-    def figure(snapshot: dict, title: str, **kwargs):
-        return charts.points_figure(
-            real_points,
-            snapshot["points"],
-            bounds=tuple(float(v) for v in snapshot["bounds"]),
-            heatmap=snapshot.get("heatmap"),
-            midpoint=midpoint,
-            title=title,
-            **kwargs,
-        )
-
     main, history = st.columns(2)
     with main:
-        grads = snap.get("grads") if arrows else None
         title = f"step {step}: real vs generated over D's verdict"
-        live_chart(figure(snap, title, grads=grads, height=POINTS_VIEW_HEIGHT), "chart_samples")
+        figure = charts.snapshot_figure(
+            snap, real, midpoint=midpoint, title=title, grads=arrows, height=POINTS_VIEW_HEIGHT
+        )
+        live_chart(figure, "chart_samples")
     earlier = [s for s in steps if s < step]
     if not earlier:
         history.caption("Earlier snapshots appear here as the run goes on.")
@@ -460,12 +449,19 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
     for i, (cell, earlier_step) in enumerate(zip(cells, picked)):
         try:
             found = view.snapshot(earlier_step)
-        except RunDirError:  # a damaged file: left out here, named when it is the one shown
-            continue
-        if found is None or "bounds" not in found[1]:
+            if found is None:
+                continue
+            small = charts.snapshot_figure(
+                found[1],
+                real,
+                midpoint=midpoint,
+                title=f"step {found[0]}",
+                height=HISTORY_HEIGHT,
+                legend=False,
+            )
+        except (RunDirError, ValueError):  # a damaged file: left out here, named when it is the one shown
             continue
         with cell:
-            small = figure(found[1], f"step {found[0]}", height=HISTORY_HEIGHT, legend=False)
             live_chart(small, f"chart_history_{i}")
 
 

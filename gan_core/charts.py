@@ -1366,6 +1366,38 @@ def png_data_uri(image: np.ndarray) -> str:
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+def snapshot_figure(
+    snapshot: Mapping[str, np.ndarray],
+    real_view: Mapping[str, np.ndarray] | None,
+    *,
+    midpoint: float | None,
+    title: str,
+    grads: bool = False,
+    **points_kwargs: Any,
+) -> go.Figure:
+    """One saved snapshot (`Trainer.snapshot`, as `RunDir.snapshot` reads it back) drawn as the Train view
+    draws it: an image grid, or the generated points over D's heatmap with the run's real points
+    (``real_view``, `Trainer.real_view`; none drawn if it has none) and, with ``grads``, G's arrows.
+    ``points_kwargs`` go to `points_figure` (height, legend). Raises ValueError for a points snapshot
+    without its ``bounds`` (the window it was drawn in), naming what is missing."""
+    if "grid" in snapshot:
+        return image_grid_figure(snapshot["grid"], title=title)
+    if "bounds" not in snapshot or "points" not in snapshot:
+        raise ValueError("it has no points or no bounds (the window it was drawn in)")
+    points = snapshot["points"]
+    real = real_view["points"] if real_view is not None and "points" in real_view else points[:0]
+    return points_figure(
+        real,
+        points,
+        bounds=tuple(float(v) for v in snapshot["bounds"]),
+        heatmap=snapshot.get("heatmap"),
+        grads=snapshot.get("grads") if grads else None,
+        midpoint=midpoint,
+        title=title,
+        **points_kwargs,
+    )
+
+
 def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     """An (H, W, 3) uint8 image grid (e.g. `Trainer.snapshot()["grid"]`), no axes, height fitted to it."""
     grid = np.asarray(grid)

@@ -67,20 +67,13 @@ def sample_figure(view: RunView, step: int):
     if found is None:
         return "no snapshot yet"
     shown, snap = found
-    if "grid" in snap:
-        return charts.image_grid_figure(snap["grid"], title=f"step {shown}")
-    if "bounds" not in snap:
-        return f"snapshot unreadable: the one at step {shown} has no bounds (the window it was drawn in)"
-    real = view.real_view()
-    return charts.points_figure(
-        real["points"] if real is not None and "points" in real else snap["points"][:0],
-        snap["points"],
-        bounds=tuple(float(v) for v in snap["bounds"]),
-        heatmap=snap.get("heatmap"),
-        midpoint=get_loss(view.cfg.loss).midpoint,
-        title=f"step {shown}",
-        height=SAMPLES_HEIGHT,
-    )
+    midpoint = get_loss(view.cfg.loss).midpoint
+    try:
+        return charts.snapshot_figure(
+            snap, view.real_view(), midpoint=midpoint, title=f"step {shown}", height=SAMPLES_HEIGHT
+        )
+    except ValueError as exc:
+        return f"snapshot unreadable: the one at step {shown}: {exc}"
 
 
 st.subheader("Samples at step")

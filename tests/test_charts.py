@@ -1090,3 +1090,23 @@ def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
     )
     # without a heatmap no room is kept for a bar
     assert charts.points_figure(real, fake, bounds=BOUNDS).layout.margin.b == 36
+
+
+def test_snapshot_figure_draws_a_grid_or_the_points_with_the_runs_real_ones():
+    grid = np.zeros((16, 16, 3), dtype=np.uint8)
+    assert [t.type for t in charts.snapshot_figure({"grid": grid}, None, midpoint=0.5, title="s").data] == [
+        "image"
+    ]
+    points = np.random.default_rng(0).normal(size=(30, 2)).astype(np.float32)
+    snap = {"points": points, "bounds": np.array([-3, 3, -3, 3]), "heatmap": np.full((8, 8), 0.5)}
+    real = {"points": points[:7] + 1}
+    fig = charts.snapshot_figure(snap, real, midpoint=0.5, title="step 5", height=300)
+    by_name = {t.name: t for t in fig.data if t.name in ("real", "generated")}
+    assert len(by_name["real"].x) == 7 and len(by_name["generated"].x) == 30
+    taller = charts.snapshot_figure(snap, real, midpoint=0.5, title="step 5", height=500)
+    assert taller.layout.height - fig.layout.height == 200  # the height asked for (plus the colour bar's)
+    assert list(fig.layout.xaxis.range) == [-3, 3]
+    no_real = charts.snapshot_figure(snap, None, midpoint=0.5, title="t")
+    assert len([t for t in no_real.data if t.name == "real"][0].x) == 0
+    with pytest.raises(ValueError, match="no bounds"):
+        charts.snapshot_figure({"points": points}, real, midpoint=0.5, title="t")
