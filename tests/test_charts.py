@@ -1107,6 +1107,7 @@ def test_snapshot_figure_draws_a_grid_or_the_points_with_the_runs_real_ones():
     assert taller.layout.height - fig.layout.height == 200  # the height asked for (plus the colour bar's)
     assert list(fig.layout.xaxis.range) == [-3, 3]
     no_real = charts.snapshot_figure(snap, None, midpoint=0.5, title="t")
-    assert len([t for t in no_real.data if t.name == "real"][0].x) == 0
+    assert sum(len(t.x) for t in no_real.data if t.name == "real") == 0
+    assert sum(len(t.x) for t in no_real.data if t.name == "generated") == 30
     with pytest.raises(ValueError, match="no bounds"):
         charts.snapshot_figure({"points": points}, real, midpoint=0.5, title="t")
