@@ -21,7 +21,16 @@ from gan_core.registry import RegistryError, RunView
 from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
 from gan_core.trainer import resolve_device
-from ui.common import download_buttons, literal, registry, resume_run, runs_root, watch, watched_view
+from ui.common import (
+    download_buttons,
+    literal,
+    registry,
+    resume_run,
+    run_banners,
+    runs_root,
+    watch,
+    watched_view,
+)
 from ui.live_chart import live_chart
 from ui.sidebar import (
     AUTOSTART_KEY,
@@ -333,10 +342,7 @@ def status_line(view: RunView) -> None:
     if not view.live:
         text += " · read-only"
     st.markdown(text)
-    if view.status == "failed":
-        st.error(f"The run failed: {literal(view.error)}")
-    for problem in view.problems:  # what its files had wrong: shown without it
-        st.warning(literal(problem), icon=":material/warning:")
+    run_banners(view)
     for name in view.flags:
         info = FLAGS.get(name)
         if info is None:  # a flag of another version, from status.json: named, as text

@@ -18,8 +18,10 @@ from ui.common import (
     CONTINUE_ERRORS,
     download_buttons,
     literal,
+    open_view,
     registry,
     resume_run,
+    run_banners,
     run_data,
     runs_root,
     watch,
@@ -149,16 +151,11 @@ def delete_popover(where) -> None:
         st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
 
 
-try:
-    view = registry().view(run_id)
-except (RunDirError, RegistryError) as exc:
-    st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
+view = open_view(run_id)
+if view is None:
     delete_popover(st)  # an unreadable folder can still be removed from here
     st.stop()
-if view.status == "failed" and view.error:
-    st.error(f"The run failed: {literal(view.error)}")
-for problem in view.problems:  # what its files have wrong: the run is shown without it
-    st.warning(literal(problem), icon=":material/warning:")
+run_banners(view)
 
 actions = st.container(horizontal=True)
 if actions.button(

@@ -9,10 +9,10 @@ import streamlit as st
 
 from gan_core import charts
 from gan_core.losses import get_loss
-from gan_core.registry import RegistryError, RunView
+from gan_core.registry import RunView
 from gan_core.rundir import RunDirError
 from gan_core.trainer import RECORD_COLUMNS
-from ui.common import literal, readable_run_ids, registry
+from ui.common import literal, open_view, readable_run_ids, run_banners
 
 CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
@@ -36,13 +36,10 @@ log_y = opts.toggle("log scale", key="cmp_log")
 
 views = {}
 for run_id in chosen:
-    try:
-        views[run_id] = registry().view(run_id)
-    except (RunDirError, RegistryError) as exc:
-        st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
-        continue
-    for problem in views[run_id].problems:  # what its files have wrong: the run is shown without it
-        st.warning(f"{literal(run_id)}: {literal(problem)}", icon=":material/warning:")
+    view = open_view(run_id)
+    if view is not None:
+        views[run_id] = view
+        run_banners(view, prefix=f"{literal(run_id)}: ", failed=False)
 if not views:
     st.stop()
 

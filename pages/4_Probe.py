@@ -14,7 +14,7 @@ from gan_core.data import IMAGE_EXTENSIONS, DataError
 from gan_core.registry import RegistryError
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import RunnerError
-from ui.common import literal, readable_run_ids, registry, watched_view
+from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
 
 CURRENT = "current"
 LABELLED_POINTS = 50
@@ -67,13 +67,10 @@ default = watched.run_id if watched is not None and watched.run_id in run_ids el
 
 pick = st.container(horizontal=True)
 run_id = pick.selectbox("Run", run_ids, index=run_ids.index(default), key="probe_run", width=420)
-try:
-    view = registry().view(run_id)
-except (RunDirError, RegistryError, ValueError) as exc:
-    st.error(f"Run {literal(repr(run_id))} cannot be opened: {literal(exc)}")
+view = open_view(run_id)
+if view is None:
     st.stop()
-for problem in view.problems:  # what its files have wrong: the run is shown without it
-    st.warning(literal(problem), icon=":material/warning:")
+run_banners(view, failed=False)
 
 root = str(registry().runs_root)
 saved = {step: path for step, path in view.run_dir.checkpoints()}

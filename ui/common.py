@@ -130,14 +130,30 @@ def watched_view() -> RunView | None:
         run_id = active[-1].run_id if active else None
     if not run_id:
         return None
-    try:
-        view = registry().view(run_id)
-    except (RunDirError, RegistryError, ValueError) as exc:
+    view = open_view(run_id, to="shown")
+    if view is None:
         watch(None)
-        st.error(f"Run {literal(repr(run_id))} cannot be shown: {literal(exc)}")
         return None
     st.session_state.run_id = run_id
     return view
+
+
+def open_view(run_id: str, *, to: str = "opened") -> RunView | None:
+    """`RunRegistry.view` of ``run_id``, or None after an error that says why it cannot be ``to``."""
+    try:
+        return registry().view(run_id)
+    except (RunDirError, RegistryError, ValueError) as exc:
+        st.error(f"Run {literal(repr(run_id))} cannot be {to}: {literal(exc)}")
+        return None
+
+
+def run_banners(view: RunView, *, prefix: str = "", failed: bool = True) -> None:
+    """What a page says about a run before showing it: that it failed, and with what error (``failed``),
+    and what its files have wrong (the run is shown without it), each line after ``prefix``."""
+    if failed and view.status == "failed":
+        st.error(f"{prefix}The run failed: {literal(view.error) if view.error else 'no error was recorded'}")
+    for problem in view.problems:
+        st.warning(prefix + literal(problem), icon=":material/warning:")
 
 
 def readable_run_ids() -> list[str]:
