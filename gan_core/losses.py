@@ -120,6 +120,17 @@ class GANLoss:
     clips_weights: bool = False
     gradient_penalty: bool = False
 
+    @property
+    def unused_fields(self) -> frozenset[str]:
+        """The config fields this loss ignores, of ``label_smoothing``, ``clip_value`` and ``gp_weight``:
+        forms leave them out for it."""
+        used = {
+            "label_smoothing": self.uses_label_smoothing,
+            "clip_value": self.clips_weights,
+            "gp_weight": self.gradient_penalty,
+        }
+        return frozenset(name for name, uses in used.items() if not uses)
+
 
 def _identity(x: Tensor) -> Tensor:
     return x

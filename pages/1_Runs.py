@@ -189,15 +189,9 @@ def hparams_at(view: RunView, step: int) -> dict[str, Any]:
 
 
 def branch_fields(loss_name: str) -> list[str]:
-    """The mid-run fields a branch can change, without those this run's loss does not use (its label
-    smoothing, weight clipping or gradient penalty)."""
-    loss = get_loss(loss_name)
-    unused = {
-        "label_smoothing": not loss.uses_label_smoothing,
-        "clip_value": not loss.clips_weights,
-        "gp_weight": not loss.gradient_penalty,
-    }
-    return [name for name in MUTABLE_FIELDS if not unused.get(name)]
+    """The mid-run fields a branch can change, without those this run's loss does not use."""
+    unused = get_loss(loss_name).unused_fields
+    return [name for name in MUTABLE_FIELDS if name not in unused]
 
 
 def branch_form(view: RunView, kept: list[int]) -> None:

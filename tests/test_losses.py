@@ -148,3 +148,16 @@ def test_output_kind_per_loss():
     for name in ("lsgan", "hinge", "wgan", "wgan-gp"):
         assert get_loss(name).output(t(7.0)).item() == pytest.approx(7.0)
     assert get_loss("hinge").midpoint is None and get_loss("wgan").midpoint is None
+
+
+def test_each_loss_names_the_fields_it_ignores():
+    # the forms (sidebar, Runs page branch) leave these out for the loss
+    unused = {name: set(loss.unused_fields) for name, loss in LOSSES.items()}
+    assert unused == {
+        "minimax": {"clip_value", "gp_weight"},
+        "nonsaturating": {"clip_value", "gp_weight"},
+        "lsgan": {"clip_value", "gp_weight"},
+        "hinge": {"clip_value", "gp_weight", "label_smoothing"},
+        "wgan": {"gp_weight", "label_smoothing"},
+        "wgan-gp": {"clip_value", "label_smoothing"},
+    }

@@ -26,6 +26,7 @@ import streamlit as st
 from gan_core.config import DATASETS, DEVICE_CHOICES, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataError, check_data_path
 from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
+from gan_core.losses import get_loss
 from gan_core.presets import PRESETS, get_preset
 from ui.common import DATA_ENV, data_roots, literal
 
@@ -254,11 +255,12 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
         st.checkbox("spectral_norm", key="cfg_spectral_norm", help=_help("spectral_norm"))
     with st.expander("Loss"):
         loss = st.selectbox("loss", LOSSES, key="cfg_loss", help=_help("loss"))
-        if loss == "wgan-gp":
+        unused = get_loss(loss).unused_fields
+        if "gp_weight" not in unused:
             _number("gp_weight")
-        if loss == "wgan":
+        if "clip_value" not in unused:
             _number("clip_value")
-        if loss in ("minimax", "nonsaturating", "lsgan"):
+        if "label_smoothing" not in unused:
             st.slider(
                 "label_smoothing",
                 0.0,
