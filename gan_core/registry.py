@@ -41,7 +41,7 @@ from gan_core.rundir import (
     scan_runs,
     validate_run_id,
 )
-from gan_core.runner import ENDED, Runner, RunnerError, _in_force
+from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
@@ -105,16 +105,13 @@ class RunView:
         """The mid-run hyperparameters in force at the kept checkpoint of ``step``: what a branch from it
         trains with unless it changes them. `RunDirError` if that checkpoint cannot be read or holds
         values the config refuses."""
-        kept = dict(self.run_dir.checkpoints())
-        if step not in kept:
-            steps = ", ".join(map(str, kept)) or "none"
-            raise RunDirError(f"run {self.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
-        state = self.run_dir.load_checkpoint(kept[step])
-        values = _in_force(self.cfg, state)
+        _, checkpoint = self.run_dir.checkpoint_at(step)
+        state = self.run_dir.load_checkpoint(checkpoint)
+        values = hparams_in_force(self.cfg, state)
         try:
             checked = self.cfg.replace(**values)
         except (ConfigError, TypeError) as exc:
-            raise RunDirError(f"checkpoint {kept[step].name} of run {self.run_id!r}: {exc}") from None
+            raise RunDirError(f"checkpoint {checkpoint.name} of run {self.run_id!r}: {exc}") from None
         return {k: getattr(checked, k) for k in MUTABLE_FIELDS}
 
     @property

@@ -831,6 +831,17 @@ class RunDir:
                 found.append((int(m.group(1)), p))
         return sorted(found)
 
+
+    def checkpoint_at(self, step: int | None = None) -> tuple[int, Path]:
+        """The kept checkpoint of ``step`` (the latest when None) as (step, path); `RunDirError` naming
+        the kept steps if there is none."""
+        kept = dict(self.checkpoints())
+        if step is None and kept:
+            step = max(kept)
+        if step not in kept:
+            steps = ", ".join(map(str, kept)) or "none"
+            raise RunDirError(f"run {self.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
+        return step, kept[step]
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[-1][1] if found else None
@@ -893,15 +904,12 @@ class RunDir:
         checkpoint, a ``branch`` event, and ``parent`` / ``parent_step`` in its status.json. This folder
         is only read. Files are hard links where the file system allows (nothing here is ever rewritten
         in place, only replaced), else copies. The new folder is returned claimed (`claim`)."""
-        kept = dict(self.checkpoints())
-        if step not in kept:
-            steps = ", ".join(map(str, kept)) or "none"
-            raise RunDirError(f"run {self.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
+        _, checkpoint = self.checkpoint_at(step)
         cfg = self.read_config()
         child = RunDir.create(self.root, cfg, run_id or self._branch_id(step))
         try:
             with child._writing("the branch's files"):
-                _link_or_copy(kept[step], child.path / "checkpoints" / kept[step].name)
+                _link_or_copy(checkpoint, child.path / "checkpoints" / checkpoint.name)
                 metrics, _ = self._metrics_up_to(step)
                 if metrics:
                     _atomic_write(child.path / "metrics.csv", lambda f: f.write(metrics))

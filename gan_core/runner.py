@@ -61,7 +61,7 @@ def _check_fits(cfg: GANConfig, state: dict[str, Any], source: str) -> None:
         ) from None
 
 
-def _in_force(cfg: GANConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
+def hparams_in_force(cfg: GANConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
     """The mid-run hyperparameters in force at a checkpoint (older checkpoints: the config's)."""
     return {**{k: getattr(cfg, k) for k in MUTABLE_FIELDS}, **checkpoint.get("hparams", {})}
 
@@ -204,7 +204,7 @@ class Runner:
             )
         state = run_dir.load_checkpoint(path)  # weights_only
         _check_fits(cfg, state, f"checkpoint {path.name} of run {run_dir.run_id!r}")
-        in_force = _in_force(cfg, state)
+        in_force = hparams_in_force(cfg, state)
         applied = resume_changes(cfg, in_force, changes)
         step, steps = int(state["step"]), applied.get("steps", in_force["steps"])
         if steps and step >= steps:
@@ -231,16 +231,11 @@ class Runner:
         """A runner (not started yet) for a new run folder beside ``parent`` that starts from the parent's
         kept checkpoint at ``step`` (the latest when None); see `RunDir.branch`. ``changes`` as in
         `reopen`; a bad one is refused before the folder is made. The parent's folder is only read."""
-        kept = dict(parent.checkpoints())
-        if step is None and kept:
-            step = max(kept)
-        if step not in kept:
-            steps = ", ".join(map(str, kept)) or "none"
-            raise RunDirError(f"run {parent.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
+        step, checkpoint = parent.checkpoint_at(step)
         cfg = parent.read_config()
-        state = parent.load_checkpoint(kept[step])
-        _check_fits(cfg, state, f"checkpoint {kept[step].name} of run {parent.run_id!r}")
-        resume_changes(cfg, _in_force(cfg, state), changes)
+        state = parent.load_checkpoint(checkpoint)
+        _check_fits(cfg, state, f"checkpoint {checkpoint.name} of run {parent.run_id!r}")
+        resume_changes(cfg, hparams_in_force(cfg, state), changes)
         child = parent.branch(step, run_id)  # only now is anything written (the child is claimed)
         try:
             return cls.reopen(child, changes, data=data)
@@ -268,7 +263,7 @@ class Runner:
         resume = self._resume  # read once: the training thread drops it once its changes are applied
         if resume is not None:  # a run continuing from a checkpoint: in force there, with its changes
             state, applied = resume
-            return {**_in_force(self.cfg, state), **applied}
+            return {**hparams_in_force(self.cfg, state), **applied}
         if self.trainer is not None:
             return dict(self.trainer.hparams)
         return {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
