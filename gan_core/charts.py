@@ -134,6 +134,7 @@ SINGLE_STEP_MARKS = {
 BLANK_AFTER_G_STEP = ("d_grad_norm",)
 LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
 MAX_LABEL_CHARS = 36  # a marker label, cut to fit the plot's height (the hover has it whole)
+MAX_HOVER_CHARS = 200  # an event's label in the hover
 
 Events = Iterable[Mapping[str, Any]] | pd.DataFrame
 
@@ -428,12 +429,10 @@ def _short_label(kind: str, fields: Mapping[str, Any]) -> str:
         shown = f"{new:.3g}" if isinstance(new, float) else str(new)
         label = f"{fields.get('field', '?')} {shown}"
     else:
-        label = str(fields.get("flag", kind))
-        if len(label) > 32:
-            label = label[:31] + "…"
-        if kind == "flag_cleared":
-            label += " cleared"
-    label = label if len(label) <= 40 else label[:39] + "…"
+        label = str(fields.get("flag", kind)) + (" cleared" if kind == "flag_cleared" else "")
+    # whole in the hover (the marker's own text is cut to fit the plot, `_cut_label`), within reason: a
+    # hand-edited events.csv may hold any length
+    label = label if len(label) <= MAX_HOVER_CHARS else label[: MAX_HOVER_CHARS - 1] + "…"
     # Plotly renders a subset of HTML in text (links, <b>, <br>); a label comes from events.csv, a file
     # anyone may have written: escaped, it shows as written (plotly turns the entities back into text).
     return html.escape(label)

@@ -79,9 +79,9 @@ class FlagInfo:
     suggestion: str
     severity: str = "failure"
 
-    @property
-    def healthy(self) -> bool:
-        return self.severity == "healthy"
+    def __post_init__(self) -> None:
+        if self.severity not in SEVERITIES:
+            raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
 
 
 FLAGS: dict[str, FlagInfo] = {

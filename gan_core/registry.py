@@ -276,9 +276,9 @@ class RunRegistry:
         ``changes`` (field -> value, or a whole config such as the sidebar's) may set the mid-run fields
         (`MUTABLE_FIELDS`); a different value of any other field is refused (`ConfigError`). Refused
         with `RegistryError` while the run trains here or when the active-run limit is reached,
-        `RunnerError` if another live process trains it or it already trained its steps (raise
-        ``steps`` in ``changes`` to train on), `RunDirError` if it has no checkpoint. Returns the
-        started runner."""
+        `RunBusyError` (a `RunDirError`) naming the holder if another process holds the folder's claim,
+        `RunnerError` if it already trained its steps (raise ``steps`` in ``changes`` to train on),
+        `RunDirError` if it has no checkpoint. Returns the started runner."""
         validate_run_id(run_id)
         with self._lock:
             current = self._runners.get(run_id)

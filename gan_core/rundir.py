@@ -509,7 +509,7 @@ class RunDir:
         try:
             yield
         except OSError as exc:
-            cause = exc.strerror or str(exc) or type(exc).__name__
+            cause = _os_reason(exc)
             raise RunDirError(f"run {self.run_id!r}: cannot write {name}: {cause}") from exc
 
     # ------------------------------------------------------------------ creation and lookup
@@ -831,7 +831,6 @@ class RunDir:
                 found.append((int(m.group(1)), p))
         return sorted(found)
 
-
     def checkpoint_at(self, step: int | None = None) -> tuple[int, Path]:
         """The kept checkpoint of ``step`` (the latest when None) as (step, path); `RunDirError` naming
         the kept steps if there is none."""
@@ -842,6 +841,7 @@ class RunDir:
             steps = ", ".join(map(str, kept)) or "none"
             raise RunDirError(f"run {self.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
         return step, kept[step]
+
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()
         return found[-1][1] if found else None
