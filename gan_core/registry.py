@@ -417,6 +417,22 @@ class RunRegistry:
                     rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
         return rows
 
+    def run_ids(self) -> tuple[list[str], list[str]]:
+        """(the ids of the runs whose config can be read, the ids of those that cannot), newest first as
+        `summaries` lists them, without reading statuses or walking folders for sizes: what a page's run
+        picker needs on every rerun."""
+        readable, unreadable = [], []
+        for run in scan_runs(self.runs_root):
+            try:
+                if isinstance(run, UnreadableRun):
+                    raise RunDirError(run.reason)
+                run.read_config()
+            except Exception:  # whatever a damaged folder throws, the others are listed
+                unreadable.append(run.run_id)
+            else:
+                readable.append(run.run_id)
+        return readable, unreadable
+
     def _summary(self, run_dir: RunDir) -> dict[str, Any]:
         status, problems = run_dir.read_status_checked()
         runner = self.runner(run_dir.run_id)

@@ -81,6 +81,20 @@ def test_summaries_and_delete(tmp_path):
     assert (tmp_path / "b").exists()
 
 
+def test_run_ids_judge_folders_as_summaries_do(tmp_path):
+    finished_run(tmp_path, "a")
+    finished_run(tmp_path, "b")
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "config.json").write_text("{not json")
+    (tmp_path / "linked").symlink_to(tmp_path / "a")  # never read through
+    registry = RunRegistry(tmp_path)
+    readable, unreadable = registry.run_ids()
+    rows = registry.summaries(unreadable=True)
+    assert readable == [r["run_id"] for r in rows if r["status"] != "unreadable"]
+    assert unreadable == [r["run_id"] for r in rows if r["status"] == "unreadable"]
+    assert sorted(readable) == ["a", "b"] and sorted(unreadable) == ["broken", "linked"]
+
+
 def test_view_cache_follows_the_files(tmp_path):
     finished_run(tmp_path, "c")
     registry = RunRegistry(tmp_path)

@@ -159,12 +159,11 @@ def run_banners(view: RunView, *, prefix: str = "", failed: bool = True) -> None
 def readable_run_ids() -> list[str]:
     """The ids of the runs a page can open, newest first; the unreadable ones are named in a caption
     (the Runs page says why, and can delete them)."""
-    rows = registry().summaries(unreadable=True)
-    left_out = [r["run_id"] for r in rows if r["status"] == "unreadable"]
+    readable, left_out = registry().run_ids()
     if left_out:
         names = ", ".join(literal(run_id) for run_id in left_out)
         st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
-    return [r["run_id"] for r in rows if r["status"] != "unreadable"]
+    return readable
 
 
 def watch(run_id: str | None) -> None:
