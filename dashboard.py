@@ -12,7 +12,7 @@ import time
 import streamlit as st
 
 from gan_core import charts
-from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig, split_changes
+from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig, split_changes
 from gan_core.data import DataError, load_data
 from gan_core.evaluation import coverage_total
 from gan_core.flags import FLAGS
@@ -166,12 +166,12 @@ def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
         )
 
 
-def user_changes(form: GANConfig, view: RunView) -> tuple[dict, list[str]]:
+def user_changes(form: GANConfig, view: RunView, continuing: bool = False) -> tuple[dict, list[str]]:
     """How the form differs from run ``view`` (`split_changes`: mid-run changes, other fields), counting
     only the fields the user edited since the form showed this run's settings: a value another tab
     applied meanwhile is no change of this user's to undo."""
     edited = edited_fields(view.run_id)
-    changes, fixed = split_changes(form, view.cfg, view.hparams)
+    changes, fixed = split_changes(form, view.cfg, view.hparams, continuing=continuing)
     return {k: v for k, v in changes.items() if k in edited}, [k for k in fixed if k in edited]
 
 
@@ -233,13 +233,8 @@ controls.button(
 # changes (a finished one only with more steps).
 form_changes, form_fixed = {}, []  # how the sidebar differs from a run that has ended or is only on disk
 if view is not None and not live and form_cfg is not None and not form_error:
-    form_changes, form_fixed = user_changes(form_cfg, view)
-    # Where it trains is the sidebar's to choose when a run continues (CONTINUE_FIELDS): a run trained
-    # on a GPU goes on on this machine's CPU.
-    for name in CONTINUE_FIELDS:
-        if name in form_fixed:
-            form_fixed.remove(name)
-            form_changes[name] = getattr(form_cfg, name)
+    # (where it trains is the sidebar's to choose too: a run trained on a GPU goes on on this CPU)
+    form_changes, form_fixed = user_changes(form_cfg, view, continuing=True)
 resumable, resume_changes, resume_note = resume_plan(view, form_changes, form_fixed)
 controls.button(
     "Resume",

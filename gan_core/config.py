@@ -290,12 +290,20 @@ class GANConfig:
 
 
 def split_changes(
-    wanted: GANConfig, running: GANConfig, hparams: dict[str, Any]
+    wanted: GANConfig, running: GANConfig, hparams: dict[str, Any], *, continuing: bool = False
 ) -> tuple[dict[str, Any], list[str]]:
-    """What it takes to get from a running run to ``wanted``: (mid-run changes the run can apply now,
-    given its ``hparams`` in force; names of other changed fields, which need a new run)."""
+    """What it takes to get from a run to ``wanted``: (mid-run changes the run can apply now, given its
+    ``hparams`` in force; names of other changed fields, which need a new run). ``continuing``: the run
+    has ended and would continue from its checkpoint, which may also change `CONTINUE_FIELDS` (where it
+    trains): those count as changes, not as another configuration."""
+    changeable = MUTABLE_FIELDS + (CONTINUE_FIELDS if continuing else ())
     live = {k: getattr(wanted, k) for k in MUTABLE_FIELDS if getattr(wanted, k) != hparams.get(k)}
-    fixed = [k for k in wanted.diff(running) if k not in MUTABLE_FIELDS]
+    fixed = []
+    for k in wanted.diff(running):
+        if k not in changeable:
+            fixed.append(k)
+        elif k not in MUTABLE_FIELDS:
+            live[k] = getattr(wanted, k)
     return live, fixed
 
 

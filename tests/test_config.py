@@ -4,7 +4,15 @@ import dataclasses
 
 import pytest
 
-from gan_core.config import DATASETS, LOSSES, MUTABLE_FIELDS, ConfigError, GANConfig, field_docs
+from gan_core.config import (
+    DATASETS,
+    LOSSES,
+    MUTABLE_FIELDS,
+    ConfigError,
+    GANConfig,
+    field_docs,
+    split_changes,
+)
 
 
 def test_defaults_are_valid_and_cover_the_issue_fields():
@@ -143,3 +151,12 @@ def test_mutable_fields_are_config_fields():
     assert {"lr_g", "lr_d", "d_steps", "label_smoothing", "instance_noise", "gp_weight"} <= set(
         MUTABLE_FIELDS
     )
+
+
+def test_split_changes_counts_the_device_as_a_change_only_when_a_run_continues():
+    run = GANConfig(device="cuda")
+    hparams = {k: getattr(run, k) for k in MUTABLE_FIELDS}
+    wanted = run.replace(device="cpu", lr_g=1e-3, width=32)
+    assert split_changes(wanted, run, hparams) == ({"lr_g": 1e-3}, ["width", "device"])
+    live, fixed = split_changes(wanted, run, hparams, continuing=True)
+    assert live == {"lr_g": 1e-3, "device": "cpu"} and fixed == ["width"]
