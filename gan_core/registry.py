@@ -445,7 +445,8 @@ class RunRegistry:
             "model": cfg.model,
             "loss": cfg.loss,
             "step": runner.current_step if runner else status.get("step", 0),
-            "steps": cfg.steps,
+            # the target in force (a resume or an applied change moves it); config.json's for older runs
+            "steps": runner.hparams["steps"] if runner else status.get("steps", cfg.steps),
             "created": status.get("created") or "",
             "flags": ", ".join(sorted(runner.monitor.active) if runner else status.get("flags", [])),
             "flags_raised": ", ".join(

@@ -1102,6 +1102,7 @@ def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
     return {
         "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
         "step": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
+        "steps": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),  # the target in force (0: open)
         "parent": (
             lambda v: (
                 v is None or isinstance(v, str) and RUN_ID_RE.fullmatch(v) is not None and ".." not in v

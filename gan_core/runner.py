@@ -622,6 +622,7 @@ class Runner:
             {
                 "status": self._status,
                 "step": self.current_step,
+                "steps": self.hparams["steps"],  # in force: a resume or a change may have moved it
                 "error": self.error,
                 "device": self.device,
                 "torch": torch.__version__,

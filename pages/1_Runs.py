@@ -47,6 +47,8 @@ table = pd.DataFrame(rows)
 # When it was created, in this machine's time zone as the run ids are; a value that is no time is left blank.
 created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="ISO8601")
 table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
+# a run that is no branch has no branch step: blank, not "None"
+table["parent_step"] = [("" if pd.isna(v) else str(int(v))) for v in table["parent_step"]]
 picked = st.dataframe(
     table,
     key="runs_table",
@@ -87,7 +89,7 @@ picked = st.dataframe(
         "steps": st.column_config.NumberColumn("of steps", width=70, help="target steps; 0 = until stopped"),
         "size_mb": st.column_config.NumberColumn("MB", format="%.2f", width=60, help="size on disk"),
         "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
-        "parent_step": st.column_config.NumberColumn("at step", help="the parent's step it branched at"),
+        "parent_step": st.column_config.TextColumn("at step", help="the parent's step it branched at"),
         "problems": st.column_config.TextColumn(
             "problems", help="what its status.json has wrong: the run is shown without it"
         ),
@@ -194,6 +196,9 @@ def branch_fields(loss_name: str) -> list[str]:
     return [name for name in MUTABLE_FIELDS if name not in unused]
 
 
+MORE_STEPS = 1000  # a branch from the step a run ended at trains this many more unless changed
+
+
 def branch_form(view: RunView, kept: list[int]) -> None:
     """The popover's form: a checkpoint, then the mid-run settings, prefilled with those in force at that
     checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?")."""
@@ -206,6 +211,7 @@ def branch_form(view: RunView, kept: list[int]) -> None:
         st.warning(f"The checkpoint at step {step} cannot be read: {literal(exc)}")
         return
     keys = {name: f"runs_branch_{name}" for name in branch_fields(view.cfg.loss)}
+    trained_out = 0 < in_force["steps"] <= step
     # Prefilled when another run or checkpoint is picked, and again after a visit to another page (which
     # drops the widgets' values).
     if st.session_state.get("_runs_branch_from") != (view.run_id, step) or any(
@@ -213,11 +219,19 @@ def branch_form(view: RunView, kept: list[int]) -> None:
     ):
         for name, key in keys.items():
             st.session_state[key] = in_force[name]
+        if trained_out:  # a branch that trained nothing would be refused: offer more steps
+            st.session_state[keys["steps"]] = step + MORE_STEPS
         st.session_state["_runs_branch_from"] = (view.run_id, step)
     st.caption(
         f"A new run from there, with **{literal(view.run_id)}**'s history up to step {step} (that run stays "
         "as it is) and its settings at that step: change any to ask what if. It trains on the device "
         f"chosen beside ({literal(chosen_device()['device'])})."
+        + (
+            f" The run had trained all its {in_force['steps']} steps there: `steps` is set to "
+            f"{MORE_STEPS:,} more."
+            if trained_out
+            else ""
+        )
     )
     docs = field_docs()
     columns = st.columns(4)

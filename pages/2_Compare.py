@@ -101,7 +101,10 @@ else:
                 column.plotly_chart(figure, key=f"cmp_samples_{row_start + offset}")
 
 st.subheader("Config fields that differ")
-configs = {run_id: view.cfg.to_dict() for run_id, view in views.items()}
+st.caption(
+    "Each run's settings in force now: its config with the mid-run changes it applied or resumed with."
+)
+configs = {run_id: {**view.cfg.to_dict(), **view.hparams} for run_id, view in views.items()}
 table = pd.DataFrame(configs)
 differing = table[table.nunique(axis=1, dropna=False) > 1] if len(views) > 1 else table.iloc[0:0]
 if len(views) < 2:
@@ -113,7 +116,11 @@ else:
 
 lineage = pd.DataFrame(
     [
-        {"run": run_id, "parent": view.parent or "", "parent_step": view.parent_step}
+        {
+            "run": run_id,
+            "parent": view.parent or "",
+            "parent_step": "" if view.parent_step is None else view.parent_step,
+        }
         for run_id, view in views.items()
     ]
 )
@@ -124,5 +131,5 @@ if (lineage["parent"] != "").any():
         lineage,
         key="cmp_lineage",
         hide_index=True,
-        column_config={"parent_step": st.column_config.NumberColumn("from step")},
+        column_config={"parent_step": st.column_config.TextColumn("from step")},
     )

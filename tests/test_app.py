@@ -19,6 +19,7 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core.config import GANConfig
 from gan_core.export import metrics_csv_bytes
+from gan_core.registry import RunRegistry
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from gan_core.trainer import CSV_COLUMNS
@@ -233,6 +234,9 @@ def test_resume_of_a_finished_run_takes_more_steps_from_the_sidebar(runs_root):
     assert events[events.kind == "hparam"]["detail"].tolist() == ["steps: 20 -> 35"]
     # read back from disk, the run's steps in force are the resumed ones, not config.json's 20
     assert registry().view("done").hparams["steps"] == 35
+    # ... and so is the Runs table's target, from a registry that never ran it (status.json)
+    (row,) = RunRegistry(runs_root).summaries()
+    assert (row["step"], row["steps"]) == (35, 35)
     at.run()
     assert any("trained all its 35 steps" in c.value for c in at.caption)
 

@@ -94,3 +94,21 @@ def test_each_runs_flags_are_marked_in_its_colour(runs_root):
     (caps,) = [t for t in figure["data"] if t["name"] == "events"]
     assert caps["text"] == ["flagged, step 12: d_overpowers", "flagged, step 25: d_overpowers cleared"]
     assert sorted(order) == ["calm", "flagged"]
+
+
+def test_differing_fields_are_the_settings_in_force(runs_root):
+    # Two runs with one config; one changed lr_d mid-run (as a branch or a resume with a new lr_d does):
+    # the table shows that run's lr_d now, not config.json's.
+    finished(runs_root, "same")
+    runner = Runner(GANConfig(**{**TINY, "steps": 0}), runs_root, "slowed").start(paused=True)
+    runner.run_to(5)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step >= 5, TIMEOUT)
+    runner.set_hparams(lr_d=5e-5)
+    runner.run_to(10)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step >= 10, TIMEOUT)
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+    at = compare()
+    diff = at.dataframe[0].value
+    assert float(diff.loc["lr_d", "slowed"]) == 5e-5 and float(diff.loc["lr_d", "same"]) == 2e-4
+    assert "steps" in diff.index  # 30 against 0 (open-ended)

@@ -150,6 +150,23 @@ def test_after_a_branch_the_train_view_offers_no_apply_and_the_form_shows_the_br
     stop(child)
 
 
+def test_a_branch_from_the_step_a_run_ended_at_offers_more_steps(runs_root):
+    # A run that trained all its steps: Branch pressed without a change must not be refused for having
+    # nothing to train.
+    finished = Runner(GANConfig(**{**TINY, "steps": 10, "checkpoint_every": 5}), runs_root, "done").start()
+    assert finished.wait(TIMEOUT) and finished.status == "finished"
+    at = app().run()
+    at.switch_page("pages/1_Runs.py").run()
+    assert at.selectbox(key="runs_branch_step").value == 10  # the latest: where it ended
+    assert at.number_input(key="runs_branch_steps").value == 10 + 1000
+    assert any("trained all its 10 steps there" in c.value for c in at.caption)
+    at.button(key="runs_branch").click().run()
+    assert not at.exception and not at.error
+    runner = registry().runner("done-at10")
+    assert runner.wait_until(lambda r: r.current_step > 10, TIMEOUT)
+    stop("done-at10")
+
+
 def test_a_second_session_watching_a_long_run_offers_only_its_own_changes(runs_root):
     runner = live_run(GANConfig(**TINY, steps=4000, checkpoint_every=0))
     second = app().run()  # a second tab: no session state, it joins the live run
