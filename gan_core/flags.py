@@ -22,19 +22,19 @@ Thresholds (the Guide page shows the same):
   failed.
 - ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8 while
   ``d_overpowers`` is not up: D is clearly ahead on at least one side (it catches most fakes, or is sure of
-  the reals) but G still gets a signal. Common on the default digits run, whose D ends catching about 96%
+  the reals) but G still gets a signal. Common on the default digits run, whose D ends catching about 97%
   of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides.
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
   and D(G(z)) within 0.3-0.7, with no failure flag up, and only while the last evaluation said the
-  samples are good (`quality_poor`): coverage at least half the modes or classes, ``hq_pct`` at least
-  50, ``diversity`` at least 0.5 where they are measured. A collapsed G can fool D as well as a good
+  samples are good: coverage at least half the modes or classes, ``hq_pct`` at least 50, ``diversity``
+  at least 0.5 where they are measured. A collapsed G can fool D as well as a good
   one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor is it before the
   first evaluation.
 
 Two warm-ups keep the start of training from reading as failure:
 
-- The flags about the balance of G and D (``d_overpowers``, ``g_overpowers``, ``vanishing_gradients``
-  and ``equilibrium``) are judged after step 200 (`BALANCE_WARMUP_STEPS`). At initialisation D's
+- The flags about the balance of G and D (``d_overpowers``, ``g_overpowers``, ``vanishing_gradients``,
+  ``d_leads`` and ``equilibrium``) are judged after step 200 (`BALANCE_WARMUP_STEPS`). At initialisation D's
   verdict is arbitrary: it calls every fake real (or every fake fake) until it has learned something,
   which on the default digits took D up to 187 steps (40 seeds, widths 64 and 128) and read as
   ``g_overpowers`` at step 100.

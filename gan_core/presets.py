@@ -104,8 +104,8 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "healthy-digits",
             "Healthy digits",
-            "The 8x8 digits sharpen out of noise and the grid shows most of the ten digits; D's accuracies "
-            "stay well away from 100%.",
+            "The 8x8 digits sharpen out of noise and the grid shows most of the ten digits with near-real "
+            "diversity; D stays ahead on the fakes (d_leads, blue) without overpowering G: no failure flag.",
             (),
             dict(dataset="digits", steps=4000, eval_every=500),
         ),

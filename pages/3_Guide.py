@@ -7,6 +7,7 @@ import math
 import streamlit as st
 
 from gan_core import flags
+from gan_core.config import MUTABLE_FIELDS
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures
 from ui.sidebar import start_preset, start_request
 
@@ -36,8 +37,8 @@ and fails when one side overpowers the other, or when G settles on a few kinds o
 
 Vertical markers on every chart show hyperparameter changes (grey, dotted, labelled with the new value)
 and failure flags: a solid red line where a flag was raised, a lighter dashed one where it cleared
-(`equilibrium`, the healthy flag, in green). A label too close to a newer one is left out so that labels
-never print over each other; hover the small triangle at the marker's top for it. Values a chart cannot
+(`d_leads`, worth watching, in blue; `equilibrium`, the healthy flag, in green). A marker label too close
+to a newer one is left out so that marker labels never print over each other; hover the small triangle at the marker's top for it. Values a chart cannot
 place are pinned to its edge in the metric's colour rather than dropped: on a log scale a value of 0 or
 below is a ▼ at the bottom (a gradient norm falling to exactly 0 shows as a row of them), and a NaN or an
 infinity is a ✕ or an arrow at the top or bottom edge. The **EMA smoothing** slider smooths the curves (the raw curve stays faint behind), and a faint band shows
@@ -172,16 +173,16 @@ norm.""",
 )
 
 st.markdown(
-    """
+    f"""
 ### Stepping through training
 
 Pause a run, then **Step** (one full step: `d_steps` D updates and one G update), **D step** (one D
 update only: watch D's accuracy rise while G stands still) or **G step** (one G update only: watch
-D(G(z)) rise as G chases D's current verdict). Each single step is drawn on the loss, accuracy and D
-output charts as its own point in the metric's colour: a ◆ for a D-only step (the values of that D
-update, just after the step it followed), a ■ for a G-only step, a ● for a full step. Change `lr_g`, `lr_d`, `d_steps`, label smoothing,
-instance noise or the gradient-penalty weight while the run trains and press **Apply changes**; the change
-is recorded with its step and drawn on every chart.
+D(G(z)) rise as G chases D's current verdict). Each single step is drawn on the loss, accuracy, D
+output and gradient charts as its own point in the metric's colour: a ◆ for a D-only step (the values
+of that D update, just after the step it followed), a ■ for a G-only step, a ● for a full step. Change
+any mid-run setting ({", ".join(f"`{name}`" for name in MUTABLE_FIELDS)}) while the run trains and press
+**Apply changes**; the change is recorded with its step and drawn on every chart.
 """
 )
 
@@ -189,7 +190,8 @@ st.subheader("Failure flags")
 st.markdown(
     "The run watches itself and raises these flags — it never changes your settings; you decide. Each flag "
     "appears as a banner with a suggestion, as a marker on every chart (solid where it was raised, dashed "
-    "where it cleared), in `events.csv` and in the `flags` column of the CSV. Signals are smoothed over "
+    "where it cleared; red for a failure, blue for `d_leads`, worth watching, green for `equilibrium`), in "
+    "`events.csv` and in the `flags` column of the CSV. Signals are smoothed over "
     "about 50 steps and a flag changes only after its condition has held (or stopped holding) for 100 "
     "steps, or 2 evaluations for coverage, so flags do not flicker; `exploding_gradients` alone is raised "
     "after 5 steps, a warning before a NaN ends the run, and clears after 100."
