@@ -902,6 +902,7 @@ def metric_figure(
     dashed: Iterable[str] = (),
     markers: bool = False,
     nan_is_blank: bool = False,
+    from_zero: bool = False,
 ) -> go.Figure:
     """One line per metric column of a `MetricStore.view()` frame, against ``step``.
 
@@ -920,7 +921,8 @@ def metric_figure(
     reach 0 or below (at the bottom), and on any axis a NaN (top), +inf (top) or -inf (bottom) among
     a point's rows, read from the view's ``c_nonfinite`` columns (`MetricStore.view(nonfinite=True)`).
     ``nan_is_blank``: NaN means "not measured here" (evaluation columns), not a failure. A G-only step's
-    blank D gradient (`BLANK_AFTER_G_STEP`) is not a NaN either.
+    blank D gradient (`BLANK_AFTER_G_STEP`) is not a NaN either. ``from_zero``: both axes start at 0
+    (metrics that are never negative, measured sparsely).
 
     ``log_y``: means <= 0 become gaps in the line (before smoothing, so the smoothed line averages only
     what the chart shows); the band is left out where its top is <= 0, and where only its bottom is, it
@@ -1004,7 +1006,13 @@ def metric_figure(
         (at, label, kind, EVENT_STYLES[kind][0], f"step {at:g}: {label}")
         for at, label, kind in event_markers(records)
     ]
-    return _finish(traces, layout, event_list, _x_span([step], event_list), _hline_shapes(hlines, log_y))
+    spanned = [step]
+    if from_zero:  # both axes from 0: sparse measurements line up with the other charts' steps, and a
+        # single one is not drawn on an axis of plotly's rounding around it (500, 500.5, 501; -1 to 1)
+        layout["xaxis"]["rangemode"] = "tozero"
+        layout["yaxis"]["rangemode"] = "tozero"
+        spanned.append(np.zeros(1))
+    return _finish(traces, layout, event_list, _x_span(spanned, event_list), _hline_shapes(hlines, log_y))
 
 
 def loss_figure(
@@ -1471,5 +1479,6 @@ def quality_figures(
             hlines=lines,
             markers=True,
             nan_is_blank=True,  # a quality column is blank between evaluations, not failed
+            from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
         )
     return figures or {"pending": _message_figure(QUALITY_TITLE, "no evaluation yet", METRIC_HEIGHT, None)}

@@ -1111,3 +1111,13 @@ def test_snapshot_figure_draws_a_grid_or_the_points_with_the_runs_real_ones():
     assert sum(len(t.x) for t in no_real.data if t.name == "generated") == 30
     with pytest.raises(ValueError, match="no bounds"):
         charts.snapshot_figure({"points": points}, real, midpoint=0.5, title="t")
+
+
+def test_quality_charts_start_at_zero_even_with_one_evaluation():
+    # one evaluation at step 500: the axes were plotly's rounding around it (500, 500.5, 501; -1 to 1)
+    view = pd.DataFrame({"step": [500], "hq_pct": [0.0], "modes_covered": [3.0]})
+    figures = charts.quality_figures(view, coverage_total=8)
+    for figure in figures.values():
+        assert figure.layout.xaxis.rangemode == "tozero" and figure.layout.yaxis.rangemode == "tozero"
+    loss = charts.metric_figure(view, ["hq_pct"], title="t")
+    assert loss.layout.xaxis.rangemode is None  # other charts keep plotly's own range

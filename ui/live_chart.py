@@ -63,7 +63,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
     chart.className = "live-chart";
     parentElement.appendChild(chart);
     new ResizeObserver(() => {
-      if (chart.layout !== undefined && window.Plotly) window.Plotly.Plots.resize(chart);
+      // (a chart not displayed, as while Streamlit swaps a page's elements, has no size to fit:
+      // plotly.js refuses it with "Resize must be passed a displayed plot div element")
+      const shown = chart.offsetParent !== null && chart.offsetWidth > 0;
+      if (shown && chart.layout !== undefined && window.Plotly) window.Plotly.Plots.resize(chart);
     }).observe(chart);
   }
   chart.style.height = `${data.height}px`;  // the slot keeps its size until plotly.js is there
