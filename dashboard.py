@@ -546,6 +546,13 @@ opts = st.container(horizontal=True)
 opts.slider("EMA smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", width=280)
 opts.toggle("log scale (losses)", key="log_y")
 
+# Streamlit dims an element while its refresh is pending ("stale"). The live part refreshes every second
+# and its charts are updated in place, so on a busy machine (two runs training on 2 cores) the dimming
+# faded the charts for much of each second while saying nothing the progress line does not: not here.
+st.html(
+    "<style>.st-key-live_status [data-stale='true'], .st-key-live_charts [data-stale='true'], "
+    ".st-key-live_samples [data-stale='true'] {opacity: 1 !important; transition: none !important;}</style>"
+)
 st.fragment(live_body, run_every=REFRESH_SECONDS if status == "running" else None)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")
