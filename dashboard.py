@@ -16,10 +16,10 @@ from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig, split_change
 from gan_core.data import DataError, load_data
 from gan_core.evaluation import coverage_total
 from gan_core.flags import FLAGS
-from gan_core.losses import get_loss
 from gan_core.registry import RegistryError, RunView
 from gan_core.rundir import RunDirError
 from gan_core.runner import ENDED, RunnerError
+from gan_core.tracking.commands import send_command
 from gan_core.trainer import resolve_device
 from ui.common import (
     download_buttons,
@@ -45,6 +45,7 @@ from ui.sidebar import (
     start_request,
 )
 
+SOURCE_NAMES = {"api": "your own loop (gan_core.track)", "lightning": "Lightning (GANTrackingCallback)"}
 REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
@@ -92,7 +93,11 @@ ACK_SECONDS = 5.0
 
 def command(view: RunView, action: str, *args) -> None:
     """Send a command and wait (briefly) until the training thread has acted on it, so that the rerun
-    this click triggers draws the new state rather than the one before it."""
+    this click triggers draws the new state rather than the one before it. A run another process writes
+    gets Pause, Resume and Stop through its command file (`send_command`)."""
+    if view.runner is None:
+        external_command(view, action)
+        return
     runner = view.runner
     events_before = len(runner.events)
     done = {
@@ -108,6 +113,30 @@ def command(view: RunView, action: str, *args) -> None:
         return
     if not runner.wait_until(done, timeout=ACK_SECONDS):
         st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
+
+
+def external_command(view: RunView, action: str) -> None:
+    """Pause, Resume or Stop for a run another process writes, then poll its status.json until the writer
+    has acted (it looks at the command file between two steps)."""
+    done = {"pause": ("paused",), "resume": ("running",), "stop": ENDED + ("interrupted",)}[action]
+    try:
+        send_command(view.run_dir, action)
+    except (RunDirError, ValueError) as exc:
+        st.session_state["_flash"] = ("error", literal(exc))
+        return
+    deadline = time.monotonic() + ACK_SECONDS
+    while time.monotonic() < deadline:
+        try:
+            if registry().view(view.run_id).status in done:
+                return
+        except (RunDirError, RegistryError):
+            return
+        time.sleep(0.1)  # a file written by another process: nothing here to wait on but a poll
+    st.session_state["_flash"] = (
+        "warning",
+        f"{action} is sent; the process writing run {view.run_id} has not acted on it yet (it looks "
+        "between two steps).",
+    )
 
 
 def resume_clicked(view: RunView, changes: dict) -> None:
@@ -154,6 +183,8 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
 
 
 def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
+    if not view.owned:  # a user's own run has no built-in config to put in the form
+        return
     """The run's config with the hyperparameters in force (``in_force``, else read now) into the form, as
     what the form shows for this run (the baseline of `user_changes`)."""
     try:
@@ -212,7 +243,9 @@ flash = st.session_state.pop("_flash", None)
 if flash:
     getattr(st, flash[0])(flash[1])
 
-live = view is not None and view.live and view.status not in ENDED
+live = view is not None and view.live and view.status not in ENDED  # trained by this server
+external = view is not None and view.external  # written by another process, watched through its folder
+owned = view is not None and view.owned  # the product's own training: resume, single steps, changes
 status = view.status if view is not None else "idle"
 st.session_state["_drawn_status"] = status
 
@@ -232,10 +265,12 @@ controls.button(
 # Resume continues a paused run, or an ended one from its latest checkpoint, with the sidebar's mid-run
 # changes (a finished one only with more steps).
 form_changes, form_fixed = {}, []  # how the sidebar differs from a run that has ended or is only on disk
-if view is not None and not live and form_cfg is not None and not form_error:
+if owned and not live and form_cfg is not None and not form_error:
     # (where it trains is the sidebar's to choose too: a run trained on a GPU goes on on this CPU)
     form_changes, form_fixed = user_changes(form_cfg, view, continuing=True)
 resumable, resume_changes, resume_note = resume_plan(view, form_changes, form_fixed)
+if view is not None and not owned:  # a user's loop: only the loop can go on from where it is
+    resumable, resume_note = False, ""
 controls.button(
     "Resume",
     key="btn_resume",
@@ -249,21 +284,23 @@ controls.button(
 controls.button(
     "Step",
     key="btn_step",
-    disabled=status != "paused",
+    disabled=status != "paused" or not live,
     on_click=command,
     args=(view, "step", "full"),
     help="One full step: d_steps D updates, then one G update",
 )
-if status == "paused":
+if status == "paused" and live:
     controls.button(
         "D step", key="btn_step_d", on_click=command, args=(view, "step", "d"), help="One D update only"
     )
     controls.button(
         "G step", key="btn_step_g", on_click=command, args=(view, "step", "g"), help="One G update only"
     )
-controls.button("Stop", key="btn_stop", disabled=not live, on_click=command, args=(view, "stop"))
+controls.button(
+    "Stop", key="btn_stop", disabled=not (live or external), on_click=command, args=(view, "stop")
+)
 
-if live and form_cfg is not None:
+if live and owned and form_cfg is not None:
     changes, fixed = user_changes(form_cfg, view)
     if changes:
         label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
@@ -330,11 +367,16 @@ def progress_line(view: RunView) -> None:
 
 
 def status_line(view: RunView) -> None:
-    cfg = view.cfg
-    text = f"**Status:** `{view.status}` · run `{view.run_id}` · {cfg.dataset} · {cfg.model} · {cfg.loss}"
+    meta = view.meta
+    what = " · ".join(literal(v) for v in (meta.dataset or meta.data_kind, meta.model, meta.loss) if v)
+    text = f"**Status:** `{view.status}` · run `{view.run_id}` · {what}"
     if view.device:
         text += f" · on {literal(view.device)}"
-    if not view.live:
+    if not meta.owned:
+        text += f" · recorded by {SOURCE_NAMES.get(meta.source, literal(meta.source))}"
+    if view.external:
+        text += " · written by another process, watched live"
+    elif not view.live:
         text += " · read-only"
     st.markdown(text)
     run_banners(view)
@@ -432,7 +474,7 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
     evenly spaced from the first: where G's points were on the way (a mode collapse shows as points
     leaving clusters they had found, an equilibrium as a picture that settles)."""
     real = view.real_view()
-    midpoint = get_loss(view.cfg.loss).midpoint
+    midpoint = view.midpoint
     main, history = st.columns(2)
     with main:
         title = f"step {step}: real vs generated over D's verdict"
@@ -492,11 +534,11 @@ def charts_panel(view: RunView) -> None:
     log_y = st.session_state.get("log_y", False)
     frame = view.store.view(CHART_POINTS, nonfinite=True)  # NaN and inf shown as such, not as gaps
     events = view.events
-    midpoint = get_loss(view.cfg.loss).midpoint
+    midpoint = view.midpoint
     left, right = st.columns(2)
     metric_chart(
         left,
-        charts.loss_figure(frame, events, smoothing=smoothing, log_y=log_y, loss_name=view.cfg.loss),
+        charts.loss_figure(frame, events, smoothing=smoothing, log_y=log_y, loss_name=view.meta.loss),
         "chart_loss",
     )
     metric_chart(right, charts.accuracy_figure(frame, events, smoothing=smoothing), "chart_acc")
@@ -513,9 +555,17 @@ def charts_panel(view: RunView) -> None:
     )
     # One column per quality group however many have measurements yet, each chart keyed by its place:
     # the "no evaluation yet" placeholder turns into the first quality chart, in place.
-    quality = charts.quality_figures(frame, events, coverage_total=coverage_total(view.cfg.dataset))
+    total = coverage_total(view.dataset) if view.dataset else None
+    quality = charts.quality_figures(frame, events, coverage_total=total)
     for i, (column, figure) in enumerate(zip(st.columns(len(charts.QUALITY_GROUPS)), quality.values())):
         metric_chart(column, figure, f"chart_quality_{i}")
+    custom = view.custom_columns
+    if custom:  # the run's own metrics (logged through gan_core.track), two to a row
+        st.subheader(charts.CUSTOM_TITLE)
+        figures = charts.custom_metric_figures(frame, custom, events, smoothing=smoothing)
+        for start in range(0, len(custom), 2):
+            for column, name in zip(st.columns(2), custom[start : start + 2]):
+                metric_chart(column, figures[name], f"chart_custom_{name}")
 
 
 def live_body() -> None:
@@ -553,6 +603,6 @@ st.html(
     "<style>.st-key-live_status [data-stale='true'], .st-key-live_charts [data-stale='true'], "
     ".st-key-live_samples [data-stale='true'] {opacity: 1 !important; transition: none !important;}</style>"
 )
-st.fragment(live_body, run_every=REFRESH_SECONDS if status == "running" else None)()
+st.fragment(live_body, run_every=REFRESH_SECONDS if status == "running" or external else None)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")

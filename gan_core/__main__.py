@@ -27,7 +27,7 @@ import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
-from gan_core.data import MAX_POINTS_ROWS, DataError, _read_points_csv, load_data
+from gan_core.data import MAX_POINTS_ROWS, DataError, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
@@ -366,7 +366,7 @@ def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
     if suffix == ".csv":
         if not cfg.is_points:
             raise CLIError(f"{where}: a .csv holds 2D points; dataset {cfg.dataset} takes {want}")
-        return _read_points_csv(path).numpy().astype(np.float64)  # DataError names any bad cell
+        return read_points_csv(path).numpy().astype(np.float64)  # DataError names any bad cell
 
     with path.open("rb") as file:
         magic = file.read(6)

@@ -32,6 +32,7 @@ import plotly.graph_objects as go
 import plotly.io as pio
 
 from gan_core.flags import FLAGS
+from gan_core.losses import LOSSES
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF
 
 MAX_SMOOTHING = 0.999
@@ -39,7 +40,6 @@ MAX_EVENT_LABELS = 30  # the latest markers; older ones would only pile up into 
 MAX_ARROWS = 200
 ARROW_FRACTION = 0.08  # the longest gradient arrow, as a fraction of the plot's width
 MARKED_EVENT_KINDS = ("hparam", "flag", "flag_cleared")
-MINIMAX_EQUILIBRIUM = 2.0 * math.log(2.0)  # D's BCE loss when D(x) = 0.5 everywhere: 2 · (-ln 0.5)
 
 METRIC_HEIGHT = 300
 POINTS_HEIGHT = 420
@@ -1023,12 +1023,13 @@ def loss_figure(
     *,
     loss_name: str | None = None,
 ) -> go.Figure:
-    """D's and G's losses, with D's two halves dashed. The 2·ln 2 line is drawn for the BCE losses only
-    (``loss_name`` minimax or nonsaturating: D's loss is the same for both); the other objectives have no
-    such equilibrium value."""
+    """D's and G's losses, with D's two halves dashed. A line marks D's loss at equilibrium where the loss
+    ``loss_name`` has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses); none for the other
+    objectives, nor for no name or one the registry does not know."""
+    loss = LOSSES.get(loss_name)  # None for no name
     hlines = []
-    if loss_name in ("minimax", "nonsaturating"):
-        hlines.append((MINIMAX_EQUILIBRIUM, "minimax equilibrium 2 ln 2"))
+    if loss is not None and loss.equilibrium_d_loss is not None:
+        hlines.append((loss.equilibrium_d_loss, loss.equilibrium_label))
     return metric_figure(
         view,
         ["d_loss", "g_loss", "d_loss_real", "d_loss_fake"],
@@ -1482,3 +1483,33 @@ def quality_figures(
             from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
         )
     return figures or {"pending": _message_figure(QUALITY_TITLE, "no evaluation yet", METRIC_HEIGHT, None)}
+
+
+CUSTOM_TITLE = "Custom metrics"
+
+
+def custom_metric_figures(
+    view: pd.DataFrame | None, columns: Sequence[str], events: Events = (), smoothing: float = 0.0
+) -> dict[str, go.Figure]:
+    """One chart per custom metric (a run's own metrics.csv columns beyond the schema's, logged through
+    `gan_core.track`), by column name, drawn like the built-in metrics (bands, smoothing, event markers).
+    A metric logged only on some steps (blank on the others) is drawn through its measured steps, with a
+    marker on each."""
+    figures: dict[str, go.Figure] = {}
+    for column in columns:
+        if _is_empty(view) or column not in view:
+            figures[column] = _message_figure(column, "no value yet", METRIC_HEIGHT, None)
+            continue
+        measured = view.dropna(subset=[column])
+        sparse = len(measured) < len(view)
+        figures[column] = metric_figure(
+            measured if sparse else view,
+            [column],
+            title=column,
+            smoothing=0.0 if sparse else smoothing,
+            events=events,
+            y_title=column,
+            markers=sparse,
+            nan_is_blank=sparse,
+        )
+    return figures

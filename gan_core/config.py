@@ -18,12 +18,26 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-POINT_DATASETS = ("ring8", "grid25", "spiral", "moons", "gaussian", "points")
-IMAGE_DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "folder")
-DATASETS = POINT_DATASETS + IMAGE_DATASETS
-MODELS = ("mlp", "dcgan")
-LOSSES = ("minimax", "nonsaturating", "lsgan", "hinge", "wgan", "wgan-gp")
-DCGAN_SIZES = (28, 32, 64)
+from gan_core.data import DATASETS as _DATASET_REGISTRY
+from gan_core.losses import LOSSES as _LOSS_REGISTRY
+from gan_core.models import DCGAN_SIZES  # noqa: F401  (re-exported: importable from here as before)
+from gan_core.models import MODELS as _MODEL_REGISTRY
+
+# The lists of names are the keys of the registries that define them (gan_core.data.DATASETS,
+# gan_core.models.MODELS, gan_core.losses.LOSSES), so a new dataset, model or loss is one entry there and
+# validation, the CLI's choices and the sidebar's menus follow. The dependency runs one way: data and
+# models name GANConfig only in type hints (under TYPE_CHECKING) and losses not at all, so importing them
+# here makes no cycle. The cost: importing the config imports torch, as every user of it already does.
+DATASETS: tuple[str, ...] = tuple(_DATASET_REGISTRY)
+POINT_DATASETS: tuple[str, ...] = tuple(name for name, spec in _DATASET_REGISTRY.items() if spec.is_points)
+IMAGE_DATASETS: tuple[str, ...] = tuple(
+    name for name, spec in _DATASET_REGISTRY.items() if not spec.is_points
+)
+MODELS: tuple[str, ...] = tuple(_MODEL_REGISTRY)
+LOSSES: tuple[str, ...] = tuple(_LOSS_REGISTRY)
+_OWN_IMAGE_SIZES = ", ".join(
+    f"{name} {spec.image_size}" for name, spec in _DATASET_REGISTRY.items() if spec.image_size
+)
 
 # Fields a running run accepts without restarting; everything else is fixed at start.
 MUTABLE_FIELDS = (
@@ -64,6 +78,12 @@ def _doc(text: str, **extra: Any) -> dict[str, Any]:
     return {"doc": text, **extra}
 
 
+def _either(options) -> str:
+    """``a, b or c`` for a help text or an error."""
+    *rest, last = (str(option) for option in options)
+    return f"{', '.join(rest)} or {last}" if rest else last
+
+
 @dataclass(frozen=True)
 class GANConfig:
     """All hyperparameters of one GAN run. See each field's ``doc`` metadata (shown by ``--help``)."""
@@ -88,8 +108,8 @@ class GANConfig:
     image_size: int = field(
         default=0,
         metadata=_doc(
-            "image side in pixels (4..128); 0 = the dataset's own (digits 8, mnist 28, cifar10 32, "
-            "folder 32); dcgan needs 28, 32 or 64",
+            f"image side in pixels (4..128); 0 = the dataset's own ({_OWN_IMAGE_SIZES}); dcgan needs "
+            f"{_either(DCGAN_SIZES)}",
             group="Data",
         ),
     )
@@ -99,7 +119,8 @@ class GANConfig:
     )
     # --- Model ---
     model: str = field(
-        default="mlp", metadata=_doc("network family: mlp or dcgan", choices=MODELS, group="Model")
+        default="mlp",
+        metadata=_doc(f"network family: {_either(MODELS)}", choices=MODELS, group="Model"),
     )
     latent_dim: int = field(default=32, metadata=_doc("size of the noise vector z (1..1024)", group="Model"))
     width: int = field(
@@ -223,17 +244,21 @@ class GANConfig:
         in_range("keep_checkpoints", 1, 100)
         in_range("keep_snapshots", 2, 100_000)
         in_range("seed", 0, 2**31 - 1)
-        if self.dataset in ("points", "folder") and not self.data_path.strip():
+        if _DATASET_REGISTRY[self.dataset].needs_data_path and not self.data_path.strip():
             raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")
         if "\x00" in self.data_path:  # no file system takes it; os calls would fail later, less clearly
             raise ConfigError("data_path", self.data_path, "a path without NUL characters")
-        if self.is_points and self.model == "dcgan":
-            raise ConfigError("model", self.model, "mlp for 2D point data (dcgan is for images)")
-        if self.model == "dcgan" and self.resolved_image_size not in DCGAN_SIZES:
+        model = _MODEL_REGISTRY[self.model]
+        if self.is_points and not model.takes_points:
+            for_points = _either([name for name, spec in _MODEL_REGISTRY.items() if spec.takes_points])
+            raise ConfigError(
+                "model", self.model, f"{for_points} for 2D point data ({self.model} is for images)"
+            )
+        if model.image_sizes is not None and self.resolved_image_size not in model.image_sizes:
             raise ConfigError(
                 "image_size",
                 self.image_size,
-                "28, 32 or 64 for dcgan (dataset "
+                f"{_either(model.image_sizes)} for {self.model} (dataset "
                 f"{self.dataset} is {self.resolved_image_size} px by default)",
             )
 
@@ -246,9 +271,8 @@ class GANConfig:
     @property
     def resolved_image_size(self) -> int:
         """The image side actually used (image_size, or the dataset's own when 0)."""
-        if self.image_size:
-            return self.image_size
-        return {"digits": 8, "mnist": 28, "fashion-mnist": 28, "cifar10": 32}.get(self.dataset, 32)
+        # 32 for 2D points, which have no images: the value is never used for them
+        return self.image_size or _DATASET_REGISTRY[self.dataset].image_size or 32
 
     # ------------------------------------------------------------------ (de)serialisation
     def to_dict(self) -> dict[str, Any]:

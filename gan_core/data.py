@@ -1,6 +1,7 @@
 """Datasets by name, held or generated as float32 tensors so that drawing a batch is a few tensor ops.
 
-`load_data(cfg, device)` turns ``cfg.dataset`` into a `DataSource`:
+`load_data(cfg, device)` turns ``cfg.dataset`` into a `DataSource`, by the loader that `DATASETS` (the one
+registry of dataset names: the config's choices, the sidebar's menu and the CLI come from it) holds for it:
 
 - 2D toys, generated on the fly on the device (no stored set):
 
@@ -32,6 +33,7 @@ import math
 import os
 import pickle
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 from urllib.error import URLError
@@ -41,10 +43,12 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
-from gan_core.config import GANConfig
+if TYPE_CHECKING:
+    from PIL import Image  # imported where images are read: it takes a moment to import
 
-if TYPE_CHECKING:  # PIL is imported where images are read: it takes a moment to import
-    from PIL import Image
+    # For type hints only: gan_core.config imports this module to take its dataset names from `DATASETS`,
+    # so importing the config here at run time would be a cycle.
+    from gan_core.config import GANConfig
 
 MAX_POINTS_ROWS = 500_000
 MAX_FOLDER_IMAGES = 50_000
@@ -144,7 +148,7 @@ class DataSource:
 
 def load_data(cfg: GANConfig, device: torch.device | str = "cpu") -> DataSource:
     """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded."""
-    return _LOADERS[cfg.dataset](cfg, torch.device(device))
+    return DATASETS[cfg.dataset].load(cfg, torch.device(device))
 
 
 def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Path:
@@ -248,7 +252,7 @@ def _load_toy(cfg: GANConfig, device: torch.device) -> DataSource:
 
 # ---------------------------------------------------------------------------------------------- points CSV
 def _load_points(cfg: GANConfig, device: torch.device) -> DataSource:
-    points = _read_points_csv(Path(cfg.data_path).expanduser())
+    points = read_points_csv(Path(cfg.data_path).expanduser())
     low, high = points.min(dim=0).values, points.max(dim=0).values
     span = high - low
     margin = torch.where(span > 0, 0.1 * span, torch.ones_like(span))  # one point-wide axis: ±1 around it
@@ -256,10 +260,15 @@ def _load_points(cfg: GANConfig, device: torch.device) -> DataSource:
     return DataSource("points", "points", (2,), data=points, bounds=(xmin, xmax, ymin, ymax), device=device)
 
 
-def _read_points_csv(path: Path, name: str | None = None, max_rows: int | None = None) -> torch.Tensor:
-    """The CSV's rows as an (N, 2) float32 tensor; every problem is a `DataError` naming the file (``name``,
-    e.g. an upload's own name, else ``path``) and the cell. ``max_rows`` (default `MAX_POINTS_ROWS`): the
-    probe asks D about fewer points than training reads."""
+def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = None) -> torch.Tensor:
+    """A CSV of 2D points (two numeric columns x, y in data units; a header row is optional) as an (N, 2)
+    float32 tensor on the CPU, 2 <= N <= ``max_rows``.
+
+    Every problem is a `DataError` naming the file (``name``, e.g. an upload's own name, else ``path``)
+    and what is wrong: missing, not a file, unreadable or empty, not two columns, too few or too many rows,
+    or the first bad cell (empty, text, NaN or infinite, or beyond float32) by column and row.
+    ``max_rows`` (default `MAX_POINTS_ROWS`): the probe asks D about fewer points than training reads.
+    """
     max_rows = MAX_POINTS_ROWS if max_rows is None else max_rows
 
     def fail(problem: str) -> DataError:
@@ -324,19 +333,26 @@ def _read_points_csv(path: Path, name: str | None = None, max_rows: int | None =
 
 
 # ---------------------------------------------------------------------------------------------- images
-def _image_source(
+def image_source(
     name: str,
     raw: torch.Tensor,
     scale: float,
     labels: torch.Tensor | None,
     cfg: GANConfig,
-    device: torch.device,
+    device: torch.device | str,
     skipped_files: int = 0,
 ) -> DataSource:
-    """Store raw images (N, C, H, W) with values 0..scale as float32 in [-1, 1] at the configured size.
+    """Raw images as the training set ``name``: a `DataSource` holding (N, C', S, S) float32 in [-1, 1] on
+    ``device``, the way every image dataset (and the probe's uploads) is prepared.
 
-    Channels: cfg.channels 0 keeps C; 1 takes luma (0.299 R + 0.587 G + 0.114 B); 3 repeats a gray
-    channel. Resizing uses antialiased bilinear interpolation. The work runs on ``device`` chunk by chunk.
+    ``raw``: (N, C, H, W) with C 1 or 3, any numeric dtype, values 0..``scale`` (255 for 8-bit pixels,
+    16 for scikit-learn's digits); values outside are clipped to [-1, 1] after scaling. ``labels``: (N,)
+    int64 class indices, or None. ``cfg`` gives the side S (`GANConfig.resolved_image_size`) and the
+    channels C': ``cfg.channels`` 0 keeps C; 1 takes luma (0.299 R + 0.587 G + 0.114 B); 3 repeats a gray
+    channel. Resizing uses antialiased bilinear interpolation. The work runs on ``device`` chunk by chunk,
+    so a large set never needs two float copies at full size. ``skipped_files``: unreadable files the
+    caller left out, reported by `DataSource.skipped_files`. It makes no checks of its own (the loaders
+    and the probe hand it well-formed arrays): a ``raw`` of another shape fails inside torch.
     """
     count, own_channels = raw.shape[:2]
     channels = cfg.channels or own_channels
@@ -368,7 +384,7 @@ def _load_digits(cfg: GANConfig, device: torch.device) -> DataSource:
     digits = load_digits()  # bundled with scikit-learn: 1797 images of 8x8, values 0..16
     raw = torch.from_numpy(digits.images).unsqueeze(1)
     labels = torch.from_numpy(digits.target).to(torch.int64)
-    return _image_source("digits", raw, 16.0, labels, cfg, device)
+    return image_source("digits", raw, 16.0, labels, cfg, device)
 
 
 # name -> (torchvision class name, where its files live under the root)
@@ -408,7 +424,7 @@ def _load_torchvision(cfg: GANConfig, device: torch.device) -> DataSource:
     data = torch.as_tensor(dataset.data)
     raw = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
-    return _image_source(cfg.dataset, raw, 255.0, labels, cfg, device)
+    return image_source(cfg.dataset, raw, 255.0, labels, cfg, device)
 
 
 # Pillow modes holding one gray channel: they decode to (H, W); every other mode decodes to RGB (H, W, 3).
@@ -572,15 +588,35 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
         top = [parts[0] for parts in folders]
         class_index = {name: i for i, name in enumerate(sorted(set(top)))}
         labels = torch.tensor([class_index[name] for name in top], dtype=torch.int64)
-    return _image_source("folder", raw, 255.0, labels, cfg, device, skipped_files=len(files) - len(kept))
+    return image_source("folder", raw, 255.0, labels, cfg, device, skipped_files=len(files) - len(kept))
 
 
-_LOADERS: dict[str, Callable[[GANConfig, torch.device], DataSource]] = {
-    **dict.fromkeys(_TOYS, _load_toy),
-    "points": _load_points,
-    "digits": _load_digits,
-    "mnist": _load_torchvision,
-    "fashion-mnist": _load_torchvision,
-    "cifar10": _load_torchvision,
-    "folder": _load_folder,
+# ---------------------------------------------------------------------------------------------- registry
+@dataclass(frozen=True)
+class DatasetSpec:
+    """What the product knows of one dataset besides its loader, so that no caller tests dataset names."""
+
+    load: Callable[[GANConfig, torch.device], DataSource]
+    is_points: bool  # 2D points (mlp only, drawn as a scatter over D's heatmap); else images
+    image_size: int | None = None  # the images' own side in pixels (config image_size 0); None for points
+    needs_data_path: bool = False  # the user's own data (a CSV, a folder): data_path must name it
+    reads_data_path: bool = False  # data_path is read (needed, or a torchvision root defaulting to ./data)
+    downloads: bool = False  # torchvision can download it (config ``download``)
+
+
+_TORCHVISION = dict(load=_load_torchvision, is_points=False, reads_data_path=True, downloads=True)
+
+# The one list of datasets, in menu order: gan_core.config takes its choices (DATASETS, POINT_DATASETS,
+# IMAGE_DATASETS) from it, which the CLI offers; the sidebar reads it for its menu and for which fields to
+# show. A new dataset is one loader and one entry.
+DATASETS: dict[str, DatasetSpec] = {
+    **{name: DatasetSpec(_load_toy, is_points=True) for name in _TOYS},
+    "points": DatasetSpec(_load_points, is_points=True, needs_data_path=True, reads_data_path=True),
+    "digits": DatasetSpec(_load_digits, is_points=False, image_size=8),
+    "mnist": DatasetSpec(**_TORCHVISION, image_size=28),
+    "fashion-mnist": DatasetSpec(**_TORCHVISION, image_size=28),
+    "cifar10": DatasetSpec(**_TORCHVISION, image_size=32),
+    "folder": DatasetSpec(
+        _load_folder, is_points=False, image_size=32, needs_data_path=True, reads_data_path=True
+    ),
 }

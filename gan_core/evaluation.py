@@ -15,17 +15,11 @@ from gan_core.classifier import CLASSIFIED_DATASETS, N_CLASSES, get_classifier
 from gan_core.config import GANConfig
 from gan_core.data import DataSource, mode_count
 from gan_core.diagnostics import class_metrics, diversity, grid_divergences, mode_metrics
+from gan_core.tracking.schema import EVAL_COLUMNS
 
-EVAL_COLUMNS = (
-    "modes_covered",
-    "hq_pct",
-    "mode_kl",
-    "grid_kl",
-    "grid_js",
-    "classes_covered",
-    "class_kl",
-    "diversity",
-)
+__all__ = ["EVAL_COLUMNS", "Evaluator", "coverage_total"]
+
+# The quality columns are named once, in the schema (re-exported here for older callers).
 
 
 def coverage_total(dataset: str) -> int | None:
@@ -40,13 +34,23 @@ DIVERSITY_SAMPLES = 64  # the fixed-noise grid's size
 
 
 class Evaluator:
-    def __init__(self, cfg: GANConfig, data: DataSource, fixed_noise: torch.Tensor):
+    """Quality metrics of one run's G against ``data``'s examples.
+
+    ``fixed_noise``: (N, *latent_shape) on G's device: the evaluation noise has its shape, and its first 64
+    rows are the diversity grid's. ``cfg``: the run's config, whose dataset picks the classifier for the
+    class metrics (digits, mnist, fashion-mnist); None for a run without one (a user's loop through
+    `gan_core.track`: then ``seed`` fixes the evaluation sample and only data-free metrics are measured
+    unless it names a classified dataset)."""
+
+    def __init__(
+        self, cfg: GANConfig | None, data: DataSource, fixed_noise: torch.Tensor, seed: int | None = None
+    ):
         self.cfg = cfg
         self.data = data
         self.points = data.kind == "points"
-        rng = torch.Generator().manual_seed(cfg.seed + 3)
+        rng = torch.Generator().manual_seed((cfg.seed if cfg is not None else seed or 0) + 3)
         n = EVAL_POINTS if self.points else EVAL_IMAGES
-        self.noise = torch.randn(n, cfg.latent_dim, generator=rng).to(fixed_noise.device)
+        self.noise = torch.randn((n, *fixed_noise.shape[1:]), generator=rng).to(fixed_noise.device)
         self.fixed_noise = fixed_noise[:DIVERSITY_SAMPLES]
         examples = data.examples()
         pick = torch.randint(0, examples.shape[0], (min(n, examples.shape[0]),), generator=rng)
@@ -54,7 +58,7 @@ class Evaluator:
         self._classifier = None
 
     def _classify(self, images: np.ndarray) -> np.ndarray | None:
-        if self.cfg.dataset not in CLASSIFIED_DATASETS:
+        if self.cfg is None or self.cfg.dataset not in CLASSIFIED_DATASETS:
             return None
         if self._classifier is None:
             self._classifier = get_classifier(self.cfg)

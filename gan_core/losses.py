@@ -13,13 +13,15 @@ A `GANLoss` bundles, for one objective:
 - ``midpoint``: the output at which D cannot tell (0.5) or None for unbounded critic scores.
 - ``accuracy(real_logits, fake_logits)`` -> (acc_real, acc_fake): the fraction of real samples D calls
   real and of fake samples it calls fake. Near 0.5 each when D cannot tell, 1.0 each when it separates
-  them perfectly. The threshold never looks at labels:
+  them perfectly. The verdict compares each score with the loss's ``threshold``, which never looks at
+  labels:
 
   * minimax, nonsaturating: D(x) = sigmoid(logit) > 0.5, i.e. logit > 0;
   * lsgan: output > 0.5, half-way between its targets 0 (fake) and 1 (real);
   * hinge: score > 0, half-way between its margins -1 and +1;
-  * wgan, wgan-gp: the critic's loss is unchanged by adding a constant to every score, so no fixed
-    threshold means anything; the threshold is the median of the batch's pooled real and fake scores.
+  * wgan, wgan-gp (``is_critic``, ``threshold`` None): the critic's loss is unchanged by adding a
+    constant to every score, so no fixed threshold means anything; the threshold is the median of the
+    batch's pooled real and fake scores.
     With as many real as fake samples, a perfect separation puts the median between the two groups
     (both accuracies 1.0), and indistinguishable scores interleave around it (both near 0.5).
 
@@ -29,6 +31,7 @@ Wasserstein losses have no targets to smooth and ignore it.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -95,30 +98,69 @@ def gradient_penalty(
     return ((grads.flatten(1).norm(2, dim=1) - 1.0) ** 2).mean()
 
 
-def _threshold_accuracy(threshold: float) -> Callable[[Tensor, Tensor], LossPair]:
-    def accuracy(real_logits: Tensor, fake_logits: Tensor) -> LossPair:
-        return (real_logits > threshold).float().mean(), (fake_logits <= threshold).float().mean()
-
-    return accuracy
+def threshold_accuracy(real_logits: Tensor, fake_logits: Tensor, threshold: float | Tensor) -> LossPair:
+    """(acc_real, acc_fake): the fraction of ``real_logits`` above ``threshold`` (called real) and of
+    ``fake_logits`` at or below it (called fake); 0-d float tensors in [0, 1]."""
+    return (real_logits > threshold).float().mean(), (fake_logits <= threshold).float().mean()
 
 
 def median_accuracy(real_logits: Tensor, fake_logits: Tensor) -> LossPair:
     """Accuracy against the median of the pooled scores: needs no labels and no fixed offset."""
-    threshold = torch.cat([real_logits, fake_logits]).median()
-    return (real_logits > threshold).float().mean(), (fake_logits <= threshold).float().mean()
+    return threshold_accuracy(real_logits, fake_logits, torch.cat([real_logits, fake_logits]).median())
+
+
+# D's loss at the equilibrium of the original game (Goodfellow et al. 2014, Theorem 1: there D(x) = 1/2
+# everywhere and the value is -log 4): -ln ½ on the real half plus -ln ½ on the fake half.
+BCE_EQUILIBRIUM_D_LOSS = 2.0 * math.log(2.0)
 
 
 @dataclass(frozen=True)
 class GANLoss:
+    """One GAN objective and what the rest of the engine needs to know about it, so that no caller tests
+    a loss by name (a new loss is one entry in `LOSSES`).
+
+    - ``d``, ``g``: the loss functions (see this module's docstring).
+    - ``output``: what the charts call D's output (a probability for the BCE losses, else the raw score).
+    - ``threshold``: the fixed raw-score threshold of D's verdict: a score above it is called real. It is
+      what `accuracy` and the probe's Ask D use. None for a Wasserstein critic (see `is_critic`), which
+      has no fixed threshold and uses the median rule instead.
+    - ``threshold_rule``: that rule in words, for people (the probe's verdict, the Guide).
+    - ``midpoint``: D's *output* at "cannot tell" (0.5), drawn on the charts; None for unbounded scores.
+    - ``equilibrium_d_loss``: D's loss when it cannot tell, for the objectives that have such a known
+      value (the BCE losses: 2 ln 2); None for the others. ``equilibrium_label`` names it on a chart.
+    - ``uses_label_smoothing``: whether D's real target (``label_smoothing``) enters its loss.
+    - ``clips_weights``: whether the critic's weights are clipped to ``clip_value`` after each step (WGAN).
+    - ``gradient_penalty``: whether D's objective adds the gradient penalty weighted by ``gp_weight``
+      (WGAN-GP); such a D must treat samples independently, so it has no batch norm (`gan_core.models`).
+    """
+
     name: str
     d: Callable[..., LossPair]
     g: Callable[[Tensor], Tensor]
     output: Callable[[Tensor], Tensor]
-    accuracy: Callable[[Tensor, Tensor], LossPair]
+    threshold: float | None
+    threshold_rule: str
     midpoint: float | None
+    equilibrium_d_loss: float | None = None
+    equilibrium_label: str = ""
     uses_label_smoothing: bool = True
     clips_weights: bool = False
     gradient_penalty: bool = False
+
+    @property
+    def is_critic(self) -> bool:
+        """True for a Wasserstein critic (wgan, wgan-gp; Arjovsky et al. 2017): its scores are unbounded
+        and its loss and G's are unchanged by adding a constant to every score, so no fixed threshold means
+        anything (``threshold`` is None). Hinge scores are unbounded too, but its margins -1 and +1 fix a
+        threshold: not a critic in this sense."""
+        return self.threshold is None
+
+    def accuracy(self, real_logits: Tensor, fake_logits: Tensor) -> LossPair:
+        """(acc_real, acc_fake): the fraction of real samples D calls real and of fake samples it calls
+        fake, by ``threshold``, or for a critic by the median of the pooled scores (`median_accuracy`)."""
+        if self.threshold is None:
+            return median_accuracy(real_logits, fake_logits)
+        return threshold_accuracy(real_logits, fake_logits, self.threshold)
 
     @property
     def unused_fields(self) -> frozenset[str]:
@@ -136,35 +178,51 @@ def _identity(x: Tensor) -> Tensor:
     return x
 
 
+_SIGMOID_RULE = "D(x) = sigmoid(score) > 0.5, i.e. score > 0"
+_MEDIAN_RULE = "score > the median of the batch's pooled real and fake scores"
+_BCE = dict(
+    output=torch.sigmoid,
+    threshold=0.0,
+    threshold_rule=_SIGMOID_RULE,
+    midpoint=0.5,
+    equilibrium_d_loss=BCE_EQUILIBRIUM_D_LOSS,
+    equilibrium_label="minimax equilibrium 2 ln 2",
+)
+_CRITIC = dict(
+    output=_identity, threshold=None, threshold_rule=_MEDIAN_RULE, midpoint=None, uses_label_smoothing=False
+)
+
+# The one list of objectives: the config's choices, the sidebar's menu and the CLI's --loss come from it.
 LOSSES: dict[str, GANLoss] = {
-    "minimax": GANLoss("minimax", _bce_d, minimax_g, torch.sigmoid, _threshold_accuracy(0.0), 0.5),
-    "nonsaturating": GANLoss(
-        "nonsaturating", _bce_d, nonsaturating_g, torch.sigmoid, _threshold_accuracy(0.0), 0.5
+    # Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z))), G minimises log(1 - D(G(z))).
+    "minimax": GANLoss("minimax", _bce_d, minimax_g, **_BCE),
+    # The same paper's fix for G's weak gradient early on: G maximises log D(G(z)); D's loss is the same.
+    "nonsaturating": GANLoss("nonsaturating", _bce_d, nonsaturating_g, **_BCE),
+    # Mao et al. 2017: least squares to the targets 0 (fake) and 1 (real).
+    "lsgan": GANLoss(
+        "lsgan",
+        lsgan_d,
+        lsgan_g,
+        output=_identity,
+        threshold=0.5,
+        threshold_rule="score > 0.5, half-way between the targets 0 (fake) and 1 (real)",
+        midpoint=0.5,
     ),
-    "lsgan": GANLoss("lsgan", lsgan_d, lsgan_g, _identity, _threshold_accuracy(0.5), 0.5),
+    # Lim & Ye 2017, as in SNGAN, SAGAN and BigGAN: margins -1 (fake) and +1 (real).
     "hinge": GANLoss(
-        "hinge", hinge_d, hinge_g, _identity, _threshold_accuracy(0.0), None, uses_label_smoothing=False
-    ),
-    "wgan": GANLoss(
-        "wgan",
-        wasserstein_d,
-        wasserstein_g,
-        _identity,
-        median_accuracy,
-        None,
+        "hinge",
+        hinge_d,
+        hinge_g,
+        output=_identity,
+        threshold=0.0,
+        threshold_rule="score > 0, half-way between the margins -1 (fake) and +1 (real)",
+        midpoint=None,
         uses_label_smoothing=False,
-        clips_weights=True,
     ),
-    "wgan-gp": GANLoss(
-        "wgan-gp",
-        wasserstein_d,
-        wasserstein_g,
-        _identity,
-        median_accuracy,
-        None,
-        uses_label_smoothing=False,
-        gradient_penalty=True,
-    ),
+    # Arjovsky et al. 2017: a critic kept 1-Lipschitz by clipping its weights.
+    "wgan": GANLoss("wgan", wasserstein_d, wasserstein_g, **_CRITIC, clips_weights=True),
+    # Gulrajani et al. 2017: the same critic kept near 1-Lipschitz by a gradient penalty instead.
+    "wgan-gp": GANLoss("wgan-gp", wasserstein_d, wasserstein_g, **_CRITIC, gradient_penalty=True),
 }
 
 

@@ -3,17 +3,30 @@
 Every discriminator returns one logit (raw score) per sample, shape (B,); the loss decides how to read
 it (see `gan_core.losses`). Generators return samples in the data's shape: (B, 2) points in data units
 (linear output) or (B, C, H, W) images in [-1, 1] (tanh output).
+
+`MODELS` is the one registry of network families by name (the config's choices, the sidebar's menu and
+the CLI come from it); `build_models` builds the pair the config names.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from torch import Tensor, nn
 from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm as _sn
 
-from gan_core.config import DCGAN_SIZES, GANConfig
+from gan_core.losses import get_loss
+
+if TYPE_CHECKING:
+    # For type hints only: gan_core.config imports this module to take its model names from `MODELS`, so
+    # importing the config here at run time would be a cycle.
+    from gan_core.config import GANConfig
+
+DCGAN_SIZES = (28, 32, 64)  # the image sides the DCGAN pair is built for
 
 
 class MLPGenerator(nn.Module):
@@ -142,20 +155,43 @@ def _dcgan_init(module: nn.Module) -> None:
         nn.init.zeros_(module.bias)
 
 
-def build_models(cfg: GANConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
-    """G and D for ``cfg`` and the data's sample shape ((2,) or (C, H, W)); on the CPU."""
+def _build_mlp(cfg: GANConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
     image = len(sample_shape) == 3
-    if cfg.model == "mlp":
-        return (
-            MLPGenerator(cfg.latent_dim, cfg.width, sample_shape, image),
-            MLPDiscriminator(cfg.width, sample_shape, cfg.spectral_norm),
-        )
-    if not image or sample_shape[1] != sample_shape[2] or sample_shape[1] not in DCGAN_SIZES:
+    return (
+        MLPGenerator(cfg.latent_dim, cfg.width, sample_shape, image),
+        MLPDiscriminator(cfg.width, sample_shape, cfg.spectral_norm),
+    )
+
+
+def _build_dcgan(cfg: GANConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    if len(sample_shape) != 3 or sample_shape[1] != sample_shape[2] or sample_shape[1] not in DCGAN_SIZES:
         raise ValueError(f"dcgan needs square images of {DCGAN_SIZES} px, got shape {sample_shape}")
     channels, size = sample_shape[0], sample_shape[1]
     generator = DCGANGenerator(cfg.latent_dim, cfg.width, channels, size)
-    batch_norm = not (cfg.spectral_norm or cfg.loss == "wgan-gp")
+    batch_norm = not (cfg.spectral_norm or get_loss(cfg.loss).gradient_penalty)
     discriminator = DCGANDiscriminator(cfg.width, channels, size, cfg.spectral_norm, batch_norm)
     generator.apply(_dcgan_init)
     discriminator.apply(_dcgan_init)
     return generator, discriminator
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One network family: how to build its pair, and what data it takes (the config checks these)."""
+
+    build: Callable[[GANConfig, tuple[int, ...]], tuple[nn.Module, nn.Module]]
+    takes_points: bool  # builds a pair for 2D points, not only for images
+    image_sizes: tuple[int, ...] | None = None  # the image sides it is built for; None: any
+
+
+# The one list of network families, in menu order: gan_core.config takes its MODELS choices from it.
+MODELS: dict[str, ModelSpec] = {
+    "mlp": ModelSpec(_build_mlp, takes_points=True),
+    "dcgan": ModelSpec(_build_dcgan, takes_points=False, image_sizes=DCGAN_SIZES),
+}
+
+
+def build_models(cfg: GANConfig, sample_shape: tuple[int, ...]) -> tuple[nn.Module, nn.Module]:
+    """G and D for ``cfg`` and the data's sample shape ((2,) or (C, H, W)); on the CPU. ValueError for a
+    shape the model is not built for."""
+    return MODELS[cfg.model].build(cfg, sample_shape)

@@ -10,7 +10,7 @@ in eval mode on the CPU, from either.
   the 2D view, computed as the training snapshots compute it (`trainer.d_heatmap`).
 - Ask D: `ask_d` gives each sample D's raw score, its output (a probability for minimax and
   nonsaturating) and a verdict, real or fake, by the rule the run's accuracy metrics use (see
-  `gan_core.losses`): a fixed threshold for minimax, nonsaturating, lsgan and hinge. The Wasserstein
+  `gan_core.losses`): the loss's fixed threshold (`GANLoss.threshold`) where it has one. The Wasserstein
   critic's scores have no fixed zero: adding a constant to every score changes neither its loss nor G's,
   so no fixed threshold means anything. There the verdict compares a score with a reference measured on
   the same critic (`wasserstein_reference`): half-way between its mean score on a batch of real data and
@@ -44,10 +44,10 @@ from gan_core.config import ConfigError, GANConfig
 from gan_core.data import (
     IMAGE_EXTENSIONS,
     DataError,
-    _image_source,
-    _read_points_csv,
     decode_image,
+    image_source,
     load_data,
+    read_points_csv,
 )
 from gan_core.losses import GANLoss, get_loss
 from gan_core.models import build_models
@@ -66,15 +66,6 @@ MAX_ASK_POINTS = 1000
 MAX_ASK_GENERATED = 256
 REFERENCE_BATCH = 256
 THUMBNAIL_PX = 48
-# Fixed thresholds on D's raw score, the same as `gan_core.losses`' accuracy rule (its docstring says why;
-# tests/test_probe.py checks that the two agree): a sample scoring above is called real.
-FIXED_THRESHOLDS = {"minimax": 0.0, "nonsaturating": 0.0, "lsgan": 0.5, "hinge": 0.0}
-_RULES = {
-    "minimax": "D(x) = sigmoid(score) > 0.5, i.e. score > 0",
-    "nonsaturating": "D(x) = sigmoid(score) > 0.5, i.e. score > 0",
-    "lsgan": "score > 0.5, half-way between the targets 0 (fake) and 1 (real)",
-    "hinge": "score > 0, half-way between the margins -1 (fake) and +1 (real)",
-}
 
 
 class ProbeError(ValueError):
@@ -318,15 +309,16 @@ def ask_d(
 ) -> Verdicts:
     """D's verdict on each sample (points (N, 2) or images (N, C, H, W) in [-1, 1]).
 
-    Losses with a fixed threshold use it (`FIXED_THRESHOLDS`, the accuracy rule of `gan_core.losses`);
-    ``reference`` is ignored there. For wgan and wgan-gp the threshold is ``reference`` (see
-    `wasserstein_reference` and this module's docstring): without one it is a ProbeError.
+    A loss with a fixed threshold (`GANLoss.threshold`, the one its accuracy metric uses) is judged by
+    it; ``reference`` is ignored there. For a Wasserstein critic (`GANLoss.is_critic`) the threshold is
+    ``reference`` (see `wasserstein_reference` and this module's docstring): without one it is a
+    ProbeError.
     """
     loss = get_loss(loss_name)
     scores = d_scores(D, samples)
     outputs = loss.output(torch.from_numpy(scores)).numpy()
-    if loss_name in FIXED_THRESHOLDS:
-        threshold, rule = FIXED_THRESHOLDS[loss_name], _RULES[loss_name]
+    if loss.threshold is not None:
+        threshold, rule = loss.threshold, loss.threshold_rule
     else:
         if reference is None:
             raise ProbeError(
@@ -357,7 +349,7 @@ def parse_points_upload(data: bytes, name: str) -> np.ndarray:
         path = Path(folder) / "points.csv"
         path.write_bytes(data)
         try:
-            return _read_points_csv(path, name=name, max_rows=MAX_ASK_POINTS).numpy()
+            return read_points_csv(path, name=name, max_rows=MAX_ASK_POINTS).numpy()
         except DataError as exc:
             raise ProbeError(str(exc)) from None
 
@@ -367,7 +359,7 @@ def parse_image_uploads(files: Sequence[tuple[str, bytes]], models: ProbeModels)
 
     Each file is decoded, centre-cropped and resized as the ``folder`` dataset reads images
     (`gan_core.data.decode_image`), then scaled and given the run's channels (luma for gray, gray
-    repeated for colour) by the same code that prepares every training set (`gan_core.data._image_source`).
+    repeated for colour) by the same code that prepares every training set (`gan_core.data.image_source`).
     """
     if models.is_points:
         raise ProbeError("this run's samples are 2D points: upload a CSV of points, not images")
@@ -384,7 +376,7 @@ def parse_image_uploads(files: Sequence[tuple[str, bytes]], models: ProbeModels)
         raw = _decode_upload(name, data, size, kinds)
         # torch.tensor copies: PIL's array is read-only
         raw = torch.tensor(raw[None, None] if raw.ndim == 2 else raw.transpose(2, 0, 1)[None])
-        images.append(_image_source("upload", raw, 255.0, None, cfg, "cpu").examples())
+        images.append(image_source("upload", raw, 255.0, None, cfg, "cpu").examples())
     return torch.cat(images).numpy()
 
 

@@ -29,12 +29,14 @@ import numpy as np
 
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
+from gan_core.losses import GANLoss, get_loss
 from gan_core.rundir import (
     LOCK_NAME,
     RunBusyError,
     RunDir,
     RunDirError,
     RunLock,
+    RunMeta,
     UnreadableRun,
     current_events,
     inside,
@@ -43,6 +45,8 @@ from gan_core.rundir import (
 )
 from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
+from gan_core.tracking.schema import custom_columns
+from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
@@ -61,7 +65,7 @@ class RunView:
     """What a page reads of one run, live or on disk."""
 
     run_id: str
-    cfg: GANConfig
+    cfg: GANConfig | None  # None: a run the product does not train (`meta` says what it is)
     run_dir: RunDir
     store: MetricStore
     runner: Runner | None = None  # None: read-only run from disk
@@ -71,10 +75,54 @@ class RunView:
     # What its files had wrong (a field of the wrong type, a text cell, ...), one line each naming the
     # file and the field: the run is shown without it, and a page shows these beside it.
     problems: list[str] = field(default_factory=list)
+    meta: RunMeta | None = None  # None: from ``cfg`` (`RunMeta.for_config`)
+
+    def __post_init__(self) -> None:
+        if self.meta is None:
+            if self.cfg is None:
+                raise ValueError("a RunView needs a config or a RunMeta")
+            self.meta = RunMeta.for_config(self.cfg)
 
     @property
     def live(self) -> bool:
+        """True while this server trains the run (its runner is here)."""
         return self.runner is not None
+
+    @property
+    def owned(self) -> bool:
+        """True when the product trains this run itself: Resume, branch, single steps and Apply apply."""
+        return self.cfg is not None and self.meta.owned
+
+    @property
+    def external(self) -> bool:
+        """True while another process writes this run (a terminal's ``python -m gan_core train``, a
+        user's loop through `gan_core.track`): watched live by tailing its folder; Pause and Stop reach it
+        through its command file (`send_command`)."""
+        return self.runner is None and self.status in ("running", "paused")
+
+    @property
+    def loss(self) -> GANLoss | None:
+        """The run's objective (its accuracy threshold, midpoint, critic or not), or None when unknown."""
+        return get_loss(self.meta.loss) if self.meta.loss else None
+
+    @property
+    def midpoint(self) -> float | None:
+        """D's output at "cannot tell" (`GANLoss.midpoint`); None for a critic or an unknown loss."""
+        loss = self.loss
+        return loss.midpoint if loss is not None else None
+
+    @property
+    def dataset(self) -> str:
+        return self.meta.dataset
+
+    @property
+    def data_kind(self) -> str:
+        return self.meta.data_kind
+
+    @property
+    def custom_columns(self) -> tuple[str, ...]:
+        """The run's own metric columns beyond the schema's (logged through `gan_core.track`)."""
+        return custom_columns(self.store.columns)
 
     @property
     def status(self) -> str:
@@ -105,6 +153,8 @@ class RunView:
         """The mid-run hyperparameters in force at the kept checkpoint of ``step``: what a branch from it
         trains with unless it changes them. `RunDirError` if that checkpoint cannot be read or holds
         values the config refuses."""
+        if self.cfg is None:
+            raise RunDirError(f"run {self.run_id!r} was trained outside the dashboard: it has no checkpoints")
         _, checkpoint = self.run_dir.checkpoint_at(step)
         state = self.run_dir.load_checkpoint(checkpoint)
         values = hparams_in_force(self.cfg, state)
@@ -145,6 +195,9 @@ class RunView:
     def hparams(self) -> dict[str, Any]:
         if self.runner is not None:
             return self.runner.hparams
+        if self.cfg is None:  # the user's own, free-form, and the target in status.json
+            status = self._disk_status or {}
+            return {**self.meta.hparams, "steps": int(status.get("steps") or 0)}
         latest = self.store.latest() or {}
         values = {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
         # Fields without a metrics column (steps, sample_every, ...) from their hparam events, in order;
@@ -214,7 +267,7 @@ class RunRegistry:
         self.runs_root.mkdir(parents=True, exist_ok=True)
         self.max_active = max_active
         self._runners: dict[str, Runner] = {}
-        self._disk_cache: dict[str, tuple[float, RunView]] = {}
+        self._disk_cache: dict[str, _DiskRun] = {}  # runs read from their folders, by id
         # start request id -> (the run id it started, or None; the refusal's message, or None)
         self._requests: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
@@ -350,50 +403,56 @@ class RunRegistry:
 
     # ------------------------------------------------------------------ every run
     def view(self, run_id: str) -> RunView:
-        """A live run, or a run folder opened read-only (cached until its metrics.csv, status.json or
-        events.csv changes). A folder that cannot be read is one `RunDirError` that says why; what is
-        wrong inside a readable one is in `RunView.problems`."""
+        """A live run, or a run folder opened read-only: the same view until its metrics.csv, status.json
+        or events.csv changes, then one that has read only what was appended to them (a run another
+        process writes is watched this way; `MetricsTail`). A folder that cannot be read is one
+        `RunDirError` that says why; what is wrong inside a readable one is in `RunView.problems`."""
         validate_run_id(run_id)
         runner = self.runner(run_id)
         if runner is not None:
             return RunView(run_id, runner.cfg, runner.run_dir, runner.store, runner)
         run_dir = RunDir.open(self.runs_root, run_id)
-        stamp = tuple(_mtime(run_dir.path / name) for name in ("metrics.csv", "status.json", "events.csv"))
         with self._lock:
-            cached = self._disk_cache.get(run_id)
-        if cached and cached[0] == stamp:
-            return cached[1]
-        try:
-            view = self._load(run_dir)
-        except OSError as exc:  # a file gone or unreadable while it was read (permissions, a lost mount)
-            where = Path(exc.filename).name if exc.filename else "its folder"
-            raise RunDirError(
-                f"run {run_id!r}: {where} cannot be read ({exc.strerror or type(exc).__name__})"
-            ) from None
-        with self._lock:
-            self._disk_cache[run_id] = (stamp, view)
+            disk = self._disk_cache.get(run_id)
+            if disk is None or disk.path != run_dir.path:
+                disk = self._disk_cache[run_id] = _DiskRun(run_dir)
+        with disk.lock:  # one reader of its files at a time; other runs are not held up
+            # Taken before the files are read: what changes while they are read is seen by the next view.
+            stamp = tuple(
+                _stamp(run_dir.path / name) for name in ("metrics.csv", "status.json", "events.csv")
+            )
+            if disk.view is not None and disk.stamp == stamp:
+                return disk.view
+            try:
+                view = self._load(run_dir, disk)
+            except OSError as exc:  # a file gone or unreadable while it was read (permissions, a lost mount)
+                where = Path(exc.filename).name if exc.filename else "its folder"
+                raise RunDirError(
+                    f"run {run_id!r}: {where} cannot be read ({exc.strerror or type(exc).__name__})"
+                ) from None
+            disk.stamp, disk.view = stamp, view
         return view
 
-    def _load(self, run_dir: RunDir) -> RunView:
-        cfg = run_dir.read_config()
+    def _load(self, run_dir: RunDir, disk: _DiskRun) -> RunView:
+        meta = run_dir.read_meta()
+        cfg = run_dir.read_config() if meta.owned else None
         status, problems = run_dir.read_status_checked()
-        store = MetricStore(RECORD_COLUMNS)
-        frame, found = run_dir.read_metrics_checked(RECORD_COLUMNS)
-        problems += found
-        if len(frame):
-            store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
-        events, found = run_dir.read_events_checked()
-        problems += found
+        # Only what was appended since the last view is read; a rewritten file is read again, into a new
+        # store (the one a page may still be drawing from is never cleared).
+        disk.store = disk.metrics.fill(disk.store)
+        disk.events.poll()
+        problems += disk.metrics.problems + disk.events.problems
         return RunView(
             run_dir.run_id,
             cfg,
             run_dir,
-            store,
+            disk.store,
             None,
             _disk_status=status,
             _snapshot_paths=dict(run_dir.snapshot_steps()),
-            _events=current_events(events.to_dict("records")),
+            _events=current_events(disk.events.events),
             problems=problems,
+            meta=meta,
         )
 
     def summaries(self, unreadable: bool = False) -> list[dict[str, Any]]:
@@ -426,7 +485,8 @@ class RunRegistry:
             try:
                 if isinstance(run, UnreadableRun):
                     raise RunDirError(run.reason)
-                run.read_config()
+                if run.read_meta().owned:
+                    run.read_config()
             except Exception:  # whatever a damaged folder throws, the others are listed
                 unreadable.append(run.run_id)
             else:
@@ -436,17 +496,21 @@ class RunRegistry:
     def _summary(self, run_dir: RunDir) -> dict[str, Any]:
         status, problems = run_dir.read_status_checked()
         runner = self.runner(run_dir.run_id)
-        cfg = run_dir.read_config()
+        meta = run_dir.read_meta()
+        cfg = run_dir.read_config() if meta.owned else None
         state = runner.status if runner else disk_status(status, run_dir.in_use(status))
         return {
             "run_id": run_dir.run_id,
             "status": state,
-            "dataset": cfg.dataset,
-            "model": cfg.model,
-            "loss": cfg.loss,
+            "source": meta.source,
+            "dataset": meta.dataset,
+            "model": meta.model,
+            "loss": meta.loss,
             "step": runner.current_step if runner else status.get("step", 0),
             # the target in force (a resume or an applied change moves it); config.json's for older runs
-            "steps": runner.hparams["steps"] if runner else status.get("steps", cfg.steps),
+            "steps": runner.hparams["steps"]
+            if runner
+            else status.get("steps", cfg.steps if cfg is not None else 0),
             "created": status.get("created") or "",
             "flags": ", ".join(sorted(runner.monitor.active) if runner else status.get("flags", [])),
             "flags_raised": ", ".join(
@@ -511,11 +575,29 @@ def folder_bytes(path: Path) -> int:
     return total
 
 
-def _mtime(path: Path) -> float:
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """What says that a file changed: its modification time, size and inode (two appends within one tick
+    of a coarse clock still differ in size; a file renamed over it in inode); None if it is missing."""
     try:
-        return path.stat().st_mtime
+        st = path.stat()
     except OSError:
-        return 0.0
+        return None
+    return st.st_mtime_ns, st.st_size, st.st_ino
+
+
+class _DiskRun:
+    """A run this server reads from its folder (none of its runners trains it): the tails of its
+    metrics.csv and events.csv and the store they fill, kept from one view to the next so that a refresh
+    reads what was appended, not the files; and the view last made, with the files' stamps it saw."""
+
+    def __init__(self, run_dir: RunDir):
+        self.path = run_dir.path
+        self.lock = threading.Lock()  # the tails are read by one thread at a time
+        self.metrics = MetricsTail(run_dir.path / "metrics.csv", run_dir.run_id, RECORD_COLUMNS)
+        self.events = EventsTail(run_dir.path / "events.csv")
+        self.store: MetricStore | None = None
+        self.stamp: tuple[tuple[int, int, int] | None, ...] | None = None
+        self.view: RunView | None = None
 
 
 def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], error: str) -> dict[str, Any]:
@@ -524,6 +606,7 @@ def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], erro
     return {
         "run_id": run_id,
         "status": "unreadable",
+        "source": "",
         "dataset": "",
         "model": "",
         "loss": "",

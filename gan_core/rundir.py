@@ -2,7 +2,14 @@
 
 Layout of ``<runs_root>/<run_id>/``::
 
-    config.json        the GANConfig (written once, atomically)
+    run.json           what the run is (`RunMeta`): the folder's format version, where it came from (the
+                       built-in trainer, a user's loop through `gan_core.track`, Lightning), the loss, the
+                       data kind, the dataset and model when known, the user's hyperparameters
+                       (free-form); written once, atomically. Folders of format 1 have none: their
+                       config.json says it all.
+    config.json        the GANConfig (written once, atomically); only runs of the built-in trainer
+    commands.json      Pause/Resume/Stop for a run another process writes (`send_command`): the one
+                       file a reader may write, atomically; the writer only reads it
     status.json        status, step, error, device, times, the process training it, and for a branch
                        its ``parent`` run and ``parent_step`` (rewritten atomically)
     metrics.csv        one row per generator step (CSV_COLUMNS), written as each step ends
@@ -50,7 +57,7 @@ import time
 import weakref
 import zipfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +66,8 @@ import pandas as pd
 import torch
 
 from gan_core.config import ConfigError, GANConfig
+from gan_core.losses import LOSSES
+from gan_core.tracking.schema import DATA_KINDS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
 # Used with fullmatch only: ``match`` with ``$`` also accepts a trailing newline ("abc\n").
@@ -244,6 +253,18 @@ def _json_safe(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     return value
+
+
+def make_event(step: int, kind: str, detail: str, fields: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An event as events.csv holds it and readers give it back: step, time (now, ISO), kind, ``detail``
+    for people and ``fields`` for programs (JSON values; non-finite numbers become null)."""
+    return {
+        "step": int(step),
+        "time": now_iso(),
+        "kind": kind,
+        "detail": detail,
+        "fields": _json_safe(fields or {}),
+    }
 
 
 def _event_line(event: dict[str, Any]) -> bytes:
@@ -450,6 +471,93 @@ def lock_holder(folder: Path) -> dict[str, Any] | None:
         os.close(fd)
 
 
+META_NAME = "run.json"
+
+
+@dataclass(frozen=True)
+class RunMeta:
+    """What a run is, whoever trained it (run.json).
+
+    ``format``: the folder's layout version (`schema.FORMAT_VERSION`; 1 for folders from before run.json).
+    ``source``: who trained it, one of `schema.SOURCES`. ``loss``: the objective, a name in
+    `gan_core.losses.LOSSES` (D's accuracy threshold and midpoint come from it), or ``""`` when unknown
+    (then accuracies are medians and D's outputs raw scores). ``data_kind``: ``points`` (2D), ``images`` or
+    ``other``. ``dataset`` and ``model``: names when known, else ``""``. ``hparams``: the user's own
+    hyperparameters, free-form JSON values (a built-in run: its config)."""
+
+    source: str
+    loss: str = ""
+    data_kind: str = "other"
+    dataset: str = ""
+    model: str = ""
+    hparams: dict[str, Any] = field(default_factory=dict)
+    format: int = FORMAT_VERSION
+
+    def __post_init__(self) -> None:
+        if self.source not in SOURCES:
+            raise ValueError(f"source={self.source!r} is invalid: allowed {', '.join(SOURCES)}")
+        if self.loss and self.loss not in LOSSES:
+            raise ValueError(f"loss={self.loss!r} is unknown: allowed {', '.join(LOSSES)}, or '' for none")
+        if self.data_kind not in DATA_KINDS:
+            raise ValueError(f"data_kind={self.data_kind!r} is invalid: allowed {', '.join(DATA_KINDS)}")
+
+    @property
+    def owned(self) -> bool:
+        """True when the product trains the run itself (it can resume, branch and single-step it)."""
+        return self.source in OWNED_SOURCES
+
+    @classmethod
+    def for_config(cls, cfg: GANConfig, format: int = FORMAT_VERSION) -> RunMeta:
+        return cls(
+            source="trainer",
+            loss=cfg.loss,
+            data_kind="points" if cfg.is_points else "images",
+            dataset=cfg.dataset,
+            model=cfg.model,
+            hparams=cfg.to_dict(),
+            format=format,
+        )
+
+    def to_json(self) -> str:
+        data = {
+            "format": self.format,
+            "source": self.source,
+            "loss": self.loss,
+            "data_kind": self.data_kind,
+            "dataset": self.dataset,
+            "model": self.model,
+            "hparams": _json_safe(self.hparams),
+        }
+        return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
+
+    @classmethod
+    def from_dict(cls, raw: Any, where: str) -> RunMeta:
+        """A checked RunMeta from run.json's object; `RunDirError` naming ``where`` and the field."""
+        if not isinstance(raw, dict):
+            raise RunDirError(f"{where} is not a JSON object")
+        texts = {}
+        for name in ("source", "loss", "data_kind", "dataset", "model"):
+            value = raw.get(name, "")
+            if not isinstance(value, str):
+                raise RunDirError(f"{where}: {name} is {_shown(value)}, not text")
+            texts[name] = value
+        hparams = raw.get("hparams", {})
+        if not isinstance(hparams, dict):
+            raise RunDirError(f"{where}: hparams is {_shown(hparams)}, not an object")
+        version = raw.get("format", FORMAT_VERSION)
+        if not _is_int(version) or not version >= 1:
+            raise RunDirError(f"{where}: format is {_shown(version)}, not a version number")
+        if version > FORMAT_VERSION:
+            raise RunDirError(
+                f"{where}: format {version} is newer than this version reads ({FORMAT_VERSION}); "
+                "upgrade gan-dashboard"
+            )
+        try:
+            return cls(hparams=hparams, format=int(version), **texts)
+        except ValueError as exc:
+            raise RunDirError(f"{where}: {exc}") from None
+
+
 class RunDir:
     """One run's folder; create with `RunDir.create` or open an existing one with `RunDir.open`.
 
@@ -538,9 +646,54 @@ class RunDir:
                 (path / "samples").mkdir()
                 (path / "checkpoints").mkdir()
                 atomic_write_text(path / "config.json", cfg.to_json() + "\n")
+                atomic_write_text(path / META_NAME, RunMeta.for_config(cfg).to_json())
                 atomic_write_text(path / "events.csv", ",".join(EVENT_COLUMNS) + "\n")
             run.write_status({"status": "idle", "step": 0, "created": now_iso()})
         except BaseException:  # a full disk: no half-made folder stays behind
+            run.discard()
+            raise
+        return run
+
+    @classmethod
+    def create_external(
+        cls, root: str | Path, run_id: str, meta: RunMeta, *, exist_ok: bool = False
+    ) -> RunDir:
+        """A run folder for a run this package does not train (`gan_core.track`, Lightning): run.json from
+        ``meta``, no config.json; claimed. With ``exist_ok`` an existing folder of the same source is
+        claimed and continued (its rows after the last one are the caller's to write); one of another
+        kind, or one another writer holds, is a `RunDirError` naming it."""
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        path = inside(root, root / validate_run_id(run_id))
+        try:
+            path.mkdir()
+        except FileExistsError:
+            if not exist_ok:
+                raise RunDirError(
+                    f"run {run_id!r} already exists in {str(root)!r}: choose another run id, or pass "
+                    "resume=True to continue it"
+                ) from None
+            run = cls.open(root, run_id).claim("training it")
+            try:
+                found = run.read_meta()
+                if found.source != meta.source or (run.path / "config.json").exists():
+                    raise RunDirError(
+                        f"run {run_id!r} was written by {found.source}, not {meta.source}: "
+                        "choose another run id"
+                    )
+            except BaseException:
+                run.release()
+                raise
+            return run
+        run = cls(path, root).claim("training it")
+        try:
+            with run._writing("the run folder"):
+                (path / "samples").mkdir()
+                (path / "checkpoints").mkdir()
+                atomic_write_text(path / META_NAME, meta.to_json())
+                atomic_write_text(path / "events.csv", ",".join(EVENT_COLUMNS) + "\n")
+            run.write_status({"status": "idle", "step": 0, "created": now_iso()})
+        except BaseException:
             run.discard()
             raise
         return run
@@ -554,8 +707,8 @@ class RunDir:
         if reason:
             raise RunDirError(f"run {run_id!r} {reason}")
         run = cls(path, root)
-        if not (run.path / "config.json").is_file():
-            raise RunDirError(f"no run {run_id!r} in {str(Path(root))!r} (config.json missing)")
+        if not ((run.path / "config.json").is_file() or (run.path / META_NAME).is_file()):
+            raise RunDirError(f"no run {run_id!r} in {str(Path(root))!r} (run.json and config.json missing)")
         return run
 
     @classmethod
@@ -571,6 +724,24 @@ class RunDir:
         except (OSError, ConfigError, UnicodeDecodeError, RecursionError) as exc:
             reason = _os_reason(exc) if isinstance(exc, OSError) else exc
             raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {reason}") from None
+
+    @property
+    def has_config(self) -> bool:
+        """True when the run has a built-in config (config.json): one the product trained and can resume."""
+        return (self.path / "config.json").is_file()
+
+    def read_meta(self) -> RunMeta:
+        """What the run is (`RunMeta`): run.json, or for a folder written before it existed, derived from
+        config.json. `RunDirError` naming the file when neither can be read."""
+        path = self.path / META_NAME
+        if not path.exists() and not path.is_symlink():
+            return RunMeta.for_config(self.read_config(), format=1)
+        try:
+            raw = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+            reason = _os_reason(exc) if isinstance(exc, OSError) else _short_reason(exc)
+            raise RunDirError(f"run {self.run_id!r}: unreadable {META_NAME}: {reason}") from None
+        return RunMeta.from_dict(raw, f"run {self.run_id!r}: {META_NAME}")
 
     def write_status(self, status: dict[str, Any]) -> None:
         current = self.read_status()
@@ -626,6 +797,30 @@ class RunDir:
         if self._metrics_fd is not None:
             with self._writing("metrics.csv"):
                 self._metrics_size = append_whole(self._metrics_fd, _csv_line(record), self._metrics_size)
+
+    def widen_metrics(self, columns: Sequence[str]) -> None:
+        """Rewrite metrics.csv (atomically, while it is not open for appends) with header ``columns``: a
+        superset of its present header in the same order with new names inserted, rows blank in the new
+        columns. For a user's metric that first appears mid-run (`gan_core.track`); rare, not per step."""
+        path = self.path / "metrics.csv"
+        data = self.metrics_bytes() if path.exists() else b""
+        header_line, _, body = data.partition(b"\n")
+        old = [c.strip() for c in header_line.decode("utf-8", "replace").split(",")] if header_line else []
+        new = list(columns)
+        if old == new:
+            return
+        missing = [c for c in old if c not in new]
+        if missing:
+            raise RunDirError(f"run {self.run_id!r}: metrics.csv cannot drop columns {missing}")
+        where = [new.index(c) for c in old]
+        out = [_csv_line(new)]
+        for fields in csv.reader(io.StringIO(body.decode("utf-8", "replace"))):
+            row = [""] * len(new)
+            for i, value in zip(where, fields):
+                row[i] = value
+            out.append(_csv_line(row))
+        with self._writing("metrics.csv"):
+            _atomic_write(path, lambda f: f.write(b"".join(out)))
 
     def close(self) -> None:
         """Flush metrics.csv to disk and close it (idempotent; a failing flush is still a close)."""
@@ -702,13 +897,11 @@ class RunDir:
     ) -> dict[str, Any]:
         """Log one event: its ``kind``, a line for people (``detail``) and its data (``fields``, JSON
         values; non-finite numbers are stored as null). Returns the event as readers give it back."""
-        event = {
-            "step": int(step),
-            "time": now_iso(),
-            "kind": kind,
-            "detail": detail,
-            "fields": _json_safe(fields or {}),
-        }
+        return self.write_event(make_event(step, kind, detail, fields))
+
+    def write_event(self, event: dict[str, Any]) -> dict[str, Any]:
+        """Append ``event`` (``{"step", "time", "kind", "detail", "fields"}``, as `append_event` makes it)
+        to events.csv as one whole line; returns it."""
         with self._writing("events.csv"):
             if not self._events_current:
                 self._upgrade_events()
@@ -978,8 +1171,8 @@ def image_grid(images: np.ndarray, nrow: int | None = None) -> np.ndarray:
 
 
 def list_runs(root: str | Path) -> list[RunDir]:
-    """Every run folder (one holding config.json) directly inside ``root`` that may be read, newest
-    first; `scan_runs` lists the others too."""
+    """Every run folder (one holding run.json or config.json) directly inside ``root`` that may be read,
+    newest first; `scan_runs` lists the others too."""
     return [run for run in scan_runs(root) if isinstance(run, RunDir)]
 
 
@@ -992,7 +1185,8 @@ def list_runs(root: str | Path) -> list[RunDir]:
 # The entries of a run folder a reader opens: one that is a symlink out of the runs folder makes the whole
 # run unreadable (the files of samples/ and checkpoints/ are checked as they are read: `inside`).
 RUN_ENTRIES = (
-    *("config.json", "status.json", "metrics.csv", "events.csv", "samples", "checkpoints", LOCK_NAME),
+    *("run.json", "config.json", "status.json", "metrics.csv", "events.csv", "samples", "checkpoints"),
+    *("commands.json", LOCK_NAME),
 )
 # metrics.csv's columns that hold text (trainer.CSV_COLUMNS); every other column holds numbers.
 METRICS_TEXT_COLUMNS = ("flags",)
@@ -1035,7 +1229,8 @@ def unsafe_reason(root: str | Path, folder: Path) -> str | None:
 
 
 def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
-    """Every entry directly inside ``root`` named like a run and holding config.json, newest first: a
+    """Every entry directly inside ``root`` named like a run and holding run.json or config.json, newest
+    first: a
     `RunDir`, or an `UnreadableRun` for one that must not or cannot be read. Never raises."""
     root = Path(root)
     try:
@@ -1048,7 +1243,9 @@ def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
             continue
         try:
             # (for a symlink these look through it: its target's metadata, never its content)
-            if not entry.is_dir() or not os.path.lexists(entry / "config.json"):
+            if not entry.is_dir() or not (
+                os.path.lexists(entry / "config.json") or os.path.lexists(entry / META_NAME)
+            ):
                 continue
             reason = unsafe_reason(root, entry)
             item: RunDir | UnreadableRun = (

@@ -36,9 +36,12 @@ from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.models import build_models
-from gan_core.rundir import RunDir, RunDirError, current_events, thinned, this_process
+from gan_core.rundir import RunDir, RunDirError, current_events, make_event, thinned, this_process
 from gan_core.store import MetricStore
-from gan_core.trainer import CSV_COLUMNS, RECORD_COLUMNS, Trainer, resolve_device
+from gan_core.tracking.commands import CommandPoller
+from gan_core.tracking.schema import CSV_COLUMNS, RECORD_COLUMNS, event_detail
+from gan_core.tracking.sink import RunDirSink, Sink, StoreSink
+from gan_core.trainer import Trainer, resolve_device
 
 STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
 ENDED = ("finished", "stopped", "failed")
@@ -126,8 +129,15 @@ class Runner:
         *,
         data: DataSource | None = None,
         run_dir: RunDir | None = None,
+        sinks: list[Sink] | tuple[Sink, ...] = (),
+        watch_commands: bool = False,
     ):
-        """A new run folder in ``runs_root``, or with ``run_dir`` an existing one (see `reopen`)."""
+        """A new run folder in ``runs_root``, or with ``run_dir`` an existing one (see `reopen`).
+
+        Records, events, snapshots and the final status go to the in-memory store, the run folder and
+        ``sinks`` (e.g. a `TensorBoardSink`). With ``watch_commands`` (a run trained outside the dashboard's
+        server, e.g. ``python -m gan_core train``) Pause, Resume and Stop also come from the folder's
+        command file (`gan_core.tracking.commands`), polled between steps."""
         self.cfg = cfg
         self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
         self.run_id = self.run_dir.run_id
@@ -138,8 +148,11 @@ class Runner:
         self._resume: tuple[dict[str, Any], dict[str, Any]] | None = None  # (checkpoint, changes)
         self._process = this_process()
         self._snapshot_cap = min(MAX_SNAPSHOTS_IN_MEMORY, cfg.keep_snapshots)
-        self._disk_stride = self._memory_stride = 1  # snapshots kept every stride-th step (see `thinned`)
+        self._memory_stride = 1  # snapshots kept every stride-th step (see `thinned`; on disk: the sink's)
         self.store = MetricStore(RECORD_COLUMNS)
+        self._folder_sink = RunDirSink(self.run_dir, RECORD_COLUMNS, cfg.keep_snapshots)
+        self.sinks: list[Sink] = [StoreSink(self.store), self._folder_sink, *sinks]
+        self._poller: CommandPoller | None = CommandPoller(self.run_dir.path) if watch_commands else None
         self.events: list[dict[str, Any]] = []
         self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (step, Trainer.snapshot())
         self.real_view: dict[str, np.ndarray] | None = None
@@ -440,9 +453,9 @@ class Runner:
         except RunDirError:
             self.real_view = trainer.real_view()
             self.run_dir.save_snapshot("real", self.real_view)
-        self._disk_stride = int(state.get("snapshot_stride", 1))
+        self._folder_sink.stride = int(state.get("snapshot_stride", 1))
         kept, self._memory_stride = thinned(
-            self.run_dir.snapshot_steps(), self._snapshot_cap, self._disk_stride
+            self.run_dir.snapshot_steps(), self._snapshot_cap, self._folder_sink.stride
         )
         self.snapshots = []
         for s, path in kept:
@@ -485,8 +498,10 @@ class Runner:
         return steps > 0 and self.trainer.step_count >= steps
 
     def _handle_commands(self) -> bool:
-        """Apply queued commands; block while paused. True when the run must end."""
+        """Apply queued commands (and, for a run watched through its folder, those of its command file);
+        block while paused. True when the run must end."""
         while True:
+            self._poll_command_file()
             with self._cond:
                 idle = not self._commands and self._status == "paused"
                 if not self._commands and not idle:
@@ -494,7 +509,8 @@ class Runner:
             if idle:
                 with self._cond:
                     if not self._commands:
-                        self._cond.wait()
+                        # a run watched through its folder wakes to look at its command file
+                        self._cond.wait(None if self._poller is None else self._poller.interval)
                 continue
             with self._cond:
                 name, arg = self._commands.popleft()
@@ -528,6 +544,15 @@ class Runner:
                 if self._finished():
                     return True
 
+    def _poll_command_file(self) -> None:
+        got = self._poller.poll() if self._poller is not None else None
+        if got is None:
+            return
+        command, source = got
+        self._event("command", command=command, source=source)
+        with self._cond:
+            self._commands.append((command, None))
+
     def _single_step(self, mode: str) -> None:
         if mode == "d":
             metrics = self.trainer.d_step()
@@ -540,25 +565,22 @@ class Runner:
         self._emit(record)
         self._event(f"step_{mode}", "single step while paused")
 
-    def _emit(self, record: tuple[float, ...]) -> None:
+    def _emit(self, record: dict[str, float]) -> None:
         step = self.trainer.step_count
         hp = self.trainer.hparams
-        values = dict(zip(RECORD_COLUMNS, record))
+        values = dict(record)
         changes = self.monitor.update(values)
         if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
             try:
                 self.last_eval = self.evaluator.evaluate(self.trainer.G)
             except Exception as exc:  # a failing measurement must not end the training it measures
                 self.last_eval = {}
-                self._event(
-                    "eval_error", f"{type(exc).__name__}: {exc}", error=f"{type(exc).__name__}: {exc}"
-                )
-            record = record[: -len(EVAL_COLUMNS)] + tuple(
-                self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS
-            )
+                self._event("eval_error", step=None, error=f"{type(exc).__name__}: {exc}")
+            values.update({c: self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS})
             changes += self.monitor.update_eval(self.last_eval)
-        self.store.append(record)
-        self.run_dir.append_record((*record, "|".join(sorted(self.monitor.active))))
+        flags = sorted(self.monitor.active)
+        for sink in self.sinks:
+            sink.log_metrics(step, values, flags)
         if len(self.store) == 1:  # wake whoever waits for the first point (once; not every step)
             with self._cond:
                 self._cond.notify_all()
@@ -566,7 +588,7 @@ class Runner:
             if raised:
                 self._event("flag", f"{name}: {FLAGS[name].explanation}", flag=name)
             else:
-                self._event("flag_cleared", name, flag=name)
+                self._event("flag_cleared", flag=name)
         if "diverged" in self.monitor.active:
             bad = [
                 k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(values[k])
@@ -586,8 +608,8 @@ class Runner:
 
     def _snapshot(self) -> None:
         view = self.trainer.snapshot()
-        self.run_dir.save_snapshot(self.trainer.step_count, view)
-        self._disk_stride = self.run_dir.thin_snapshots(self.cfg.keep_snapshots, self._disk_stride)
+        for sink in self.sinks:
+            sink.log_snapshot(self.trainer.step_count, view)
         with self._cond:
             # bounded memory over the full time span: spread evenly, and the newest
             self.snapshots, self._memory_stride = thinned(
@@ -598,7 +620,7 @@ class Runner:
     def _save_checkpoint(self) -> None:
         state = self.trainer.state_dict()
         state["flags"] = self.monitor.state_dict()  # so a resumed run raises flags as an unbroken one
-        state["snapshot_stride"] = self._disk_stride  # and thins its snapshots as an unbroken one
+        state["snapshot_stride"] = self._folder_sink.stride  # and thins its snapshots as an unbroken one
         self.run_dir.save_checkpoint(state, self.cfg.keep_checkpoints)
 
     def _set_status(self, status: str) -> None:
@@ -608,10 +630,13 @@ class Runner:
         self._event("status", status, status=status)
         self._write_status()
 
-    def _event(self, kind: str, detail: str, step: int | None = None, **fields: Any) -> None:
-        """Log an event: ``detail`` for people, ``fields`` for programs (see `RunDir.append_event`)."""
+    def _event(self, kind: str, detail: str | None = None, step: int | None = None, **fields: Any) -> None:
+        """Log an event to every sink: ``fields`` for programs (`schema.EVENT_FIELDS`), ``detail`` for
+        people (default: made from the fields by `schema.event_detail`)."""
         step = self.current_step if step is None else step
-        event = self.run_dir.append_event(step, kind, detail, fields)
+        event = make_event(step, kind, event_detail(kind, fields) if detail is None else detail, fields)
+        for sink in self.sinks:
+            sink.log_event(event)
         with self._cond:
             self.events.append(event)
             self._cond.notify_all()
@@ -667,6 +692,9 @@ class Runner:
             # Already failed (a full disk): the error in memory is the one to keep.
             with contextlib.suppress(OSError, RunDirError):
                 record()
+        for sink in self.sinks:
+            with contextlib.suppress(Exception):  # a backend that fails to close costs nothing recorded
+                sink.finalize(final)
         self.run_dir.release()
         with self._cond:
             self._cond.notify_all()

@@ -2,9 +2,9 @@
 
 `Trainer` owns the data source, G, D, their Adam optimizers and the run's random generator. A *full*
 step is ``d_steps`` discriminator updates followed by one generator update and yields one record (a
-tuple in `RECORD_COLUMNS` order). `d_step` and `g_step` do one update of one network, for single-stepping
-from the dashboard. Host syncs are deliberate: each update gathers its scalars into one tensor, and a step
-moves them to the host in one transfer.
+dict of named values, `RECORD_COLUMNS`). `d_step` and `g_step` do one update of one network, for
+single-stepping from the dashboard. Host syncs are deliberate: each update gathers its scalars into one
+tensor, and a step moves them to the host in one transfer.
 """
 
 from __future__ import annotations
@@ -19,61 +19,27 @@ from torch import Tensor
 
 from gan_core.config import MUTABLE_FIELDS, GANConfig
 from gan_core.data import DataSource, load_data
-from gan_core.evaluation import EVAL_COLUMNS
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import build_models
 from gan_core.rundir import image_grid
+from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, G_METRICS, RECORD_COLUMNS
 
-# One record per generator step. The same names are the CSV header and the chart legends.
-RECORD_COLUMNS = (
-    "step",
-    "time_s",
-    "d_loss",
-    "d_loss_real",
-    "d_loss_fake",
-    "g_loss",
-    "d_acc_real",
-    "d_acc_fake",
-    "d_real",
-    "d_fake",
-    "d_grad_norm",
-    "g_grad_norm",
-    "lr_g",
-    "lr_d",
-    "d_steps",
-    "samples_per_s",
-    # the other hyperparameters that may change mid-run, so every row says what was in force
-    "beta1",
-    "beta2",
-    "label_smoothing",
-    "instance_noise",
-    "gp_weight",
-    "clip_value",
-    # quality metrics, measured every eval_every steps and blank (NaN) on the other steps
-    *EVAL_COLUMNS,
-)
-# metrics.csv adds the failure flags up at each step ("|"-separated names) to the numeric record.
-CSV_COLUMNS = (*RECORD_COLUMNS, "flags")
-# Order of the scalars each D update gathers on the device before the one host transfer.
-_D_METRICS = (
-    "d_loss",
-    "d_loss_real",
-    "d_loss_fake",
-    "d_acc_real",
-    "d_acc_fake",
-    "d_real",
-    "d_fake",
-    "d_grad_norm",
-)
-_NO_EVAL = (math.nan,) * len(EVAL_COLUMNS)
+__all__ = [
+    "CSV_COLUMNS",
+    "RECORD_COLUMNS",
+    "Trainer",
+    "d_heatmap",
+    "real_view",
+    "resolve_device",
+    "snapshot_view",
+]
+
+# Column names live in the schema (`gan_core.tracking.schema`); re-exported here for older callers.
+_NO_EVAL = dict.fromkeys(EVAL_COLUMNS, math.nan)
 FIXED_NOISE_IMAGES = 64  # an 8 x 8 grid
 FIXED_NOISE_POINTS = 1000
 HEATMAP_RESOLUTION = 48
-
-
-def _grad_norm(params: list[Tensor]) -> Tensor:
-    """Total L2 norm of the gradients, on the device (no sync); measured, never clipped."""
-    return torch.nn.utils.get_total_norm([p.grad for p in params if p.grad is not None])
 
 
 def generator_from_checkpoint(
@@ -130,6 +96,63 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
+def snapshot_view(
+    G: torch.nn.Module,
+    noise: Tensor,
+    kind: str,
+    D: torch.nn.Module | None = None,
+    loss: GANLoss | None = None,
+    bounds: tuple[float, float, float, float] | None = None,
+    resolution: int = HEATMAP_RESOLUTION,
+) -> dict[str, np.ndarray]:
+    """What G makes of ``noise`` (and D's verdict around it), as the Train view draws it.
+
+    ``kind`` ``images``: ``{"grid": (H, W, 3) uint8}`` from G's (N, C, H, W) output in [-1, 1].
+    ``points``, as GAN Lab draws them: ``{"points": (N, 2) generated}``, and with ``D``, ``loss`` and
+    ``bounds`` (xmin, xmax, ymin, ymax) also ``"heatmap"``: (R, R) D's output on a grid over the bounds
+    (row = y), ``"grads"``: (N, 2) the direction in which G's loss falls at each generated point, and
+    ``"bounds"``: (4,). G and D run in eval mode so that the view changes nothing (spectral norm's power
+    iteration, BatchNorm statistics); their modes are restored after."""
+    was_training = G.training, D.training if D is not None else False
+    G.eval()
+    if D is not None:
+        D.eval()
+    try:
+        with torch.no_grad():
+            fake = G(noise).float()
+        if kind != "points":
+            return {"grid": image_grid(fake.cpu().numpy())}
+        fake = fake.reshape(fake.shape[0], -1)
+        if D is None or loss is None or bounds is None:
+            return {"points": fake.cpu().numpy()}
+        heatmap = d_heatmap(D, loss, bounds, resolution)
+        points = fake.detach().requires_grad_(True)
+        with torch.enable_grad():
+            # Summed, not averaged, so each point's arrow does not shrink with the batch size.
+            g_loss = loss.g(D(points)) * points.shape[0]
+            (grads,) = torch.autograd.grad(g_loss, points)
+        return {
+            "points": fake.cpu().numpy(),
+            "heatmap": heatmap.float().cpu().numpy(),
+            "grads": (-grads).float().cpu().numpy(),
+            "bounds": np.array(bounds, dtype=np.float32),
+        }
+    finally:
+        G.train(was_training[0])
+        if D is not None:
+            D.train(was_training[1])
+
+
+def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:
+    """Real data to show beside G's output, fixed by ``seed``: ``{"points": (1000, 2)}`` or ``{"grid"}`` of
+    64 images, drawn with replacement from ``examples`` ((N, 2) points or (N, C, H, W) images in [-1, 1])."""
+    rng = torch.Generator().manual_seed(seed + 2)
+    n = FIXED_NOISE_POINTS if kind == "points" else FIXED_NOISE_IMAGES
+    idx = torch.randint(0, examples.shape[0], (n,), generator=rng, device="cpu").to(examples.device)
+    chosen = examples[idx].float().cpu().numpy()
+    return {"points": chosen} if kind == "points" else {"grid": image_grid(chosen)}
+
+
 class Trainer:
     """G, D, optimizers and data for one run; call `step()` to train."""
 
@@ -184,7 +207,7 @@ class Trainer:
         return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=self.rng)
 
     def _d_update(self, keep_fake: bool = False) -> tuple[Tensor, Tensor | None]:
-        """One D update; returns its scalars (`_D_METRICS` order) as one device tensor, and with
+        """One D update; returns its scalars (`D_METRICS` order) as one device tensor, and with
         ``keep_fake`` the fake batch still attached to G's graph, for the G update that follows (the
         textbook loop's reuse: one G forward per step instead of two)."""
         hp, loss = self.hparams, self.loss
@@ -203,27 +226,13 @@ class Trainer:
             objective = d_loss + hp["gp_weight"] * gradient_penalty(self.D, real_in, fake_in, self.rng)
         self.opt_d.zero_grad(set_to_none=True)
         objective.backward()
-        grad_norm = _grad_norm(self.d_params)
+        d_norm = grad_norm(self.d_params)
         self.opt_d.step()
         if loss.clips_weights:
             with torch.no_grad():
                 torch._foreach_clamp_min_(self.d_params, -hp["clip_value"])
                 torch._foreach_clamp_max_(self.d_params, hp["clip_value"])
-        with torch.no_grad():
-            real_logits, fake_logits = real_logits.detach(), fake_logits.detach()
-            acc_real, acc_fake = loss.accuracy(real_logits, fake_logits)
-            metrics = torch.stack(
-                [
-                    d_loss.detach(),
-                    loss_real.detach(),
-                    loss_fake.detach(),
-                    acc_real,
-                    acc_fake,
-                    loss.output(real_logits).mean(),
-                    loss.output(fake_logits).mean(),
-                    grad_norm,
-                ]
-            )
+        metrics = d_metrics(loss, real_logits, fake_logits, loss_real, loss_fake, d_norm, d_loss)
         return metrics, (fake_graph if keep_fake else None)
 
     def _g_update(self, fake: Tensor | None = None) -> Tensor:
@@ -236,30 +245,31 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         # Only G's weights need gradients here: skipping D's weight gradients saves work.
         g_loss.backward(inputs=self.g_params)
-        grad_norm = _grad_norm(self.g_params)
+        g_norm = grad_norm(self.g_params)
         self.opt_g.step()
-        return torch.stack([g_loss.detach(), grad_norm])
+        return torch.stack([g_loss.detach(), g_norm])
 
-    def step(self) -> tuple[float, ...]:
-        """A full step: d_steps D updates, then one G update. Returns the record (`RECORD_COLUMNS`)."""
+    def step(self) -> dict[str, float]:
+        """A full step: d_steps D updates, then one G update. Returns the record: `RECORD_COLUMNS` -> value
+        (the evaluation columns NaN: the runner measures them)."""
         started = time.perf_counter()
         self.G.train()
         self.D.train()
         d_steps = self.hparams["d_steps"]
         for i in range(d_steps):
-            d_metrics, fake = self._d_update(keep_fake=i == d_steps - 1)
-        g_metrics = self._g_update(fake)
+            d_values, fake = self._d_update(keep_fake=i == d_steps - 1)
+        g_values = self._g_update(fake)
         # The one host transfer of the step (a CPU-GPU sync point on CUDA).
-        values = torch.cat([d_metrics, g_metrics]).tolist()
+        values = torch.cat([d_values, g_values]).tolist()
         return self._record(values, started, d_steps)
 
-    def g_step(self) -> tuple[float, ...]:
+    def g_step(self) -> dict[str, float]:
         """One G update alone (D unchanged); D's columns are D's verdict on the same kind of batch."""
         started = time.perf_counter()
         with torch.no_grad():
-            d_metrics = self.evaluate_d()
-        g_metrics = self._g_update()
-        values = torch.cat([d_metrics, g_metrics]).tolist()
+            d_values = self.evaluate_d()
+        g_values = self._g_update()
+        values = torch.cat([d_values, g_values]).tolist()
         return self._record(values, started, 0)
 
     def d_step(self) -> dict[str, float]:
@@ -267,11 +277,11 @@ class Trainer:
         started = time.perf_counter()
         values = self._d_update()[0].tolist()
         self.train_seconds += time.perf_counter() - started
-        return dict(zip(_D_METRICS, values))
+        return dict(zip(D_METRICS, values))
 
     @torch.no_grad()
     def evaluate_d(self) -> Tensor:
-        """D's metrics on a fresh real and fake batch without updating anything (`_D_METRICS` order)."""
+        """D's metrics on a fresh real and fake batch without updating anything (`D_METRICS` order)."""
         hp, loss = self.hparams, self.loss
         batch = self.cfg.batch_size
         real = self._noisy(self.data.sample(batch, self.rng), hp["instance_noise"])
@@ -279,94 +289,35 @@ class Trainer:
         real_logits, fake_logits = self.D(real), self.D(fake)
         target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
         loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
-        acc_real, acc_fake = loss.accuracy(real_logits, fake_logits)
         nan = torch.tensor(float("nan"), device=self.device)
-        return torch.stack(
-            [
-                loss_real + loss_fake,
-                loss_real,
-                loss_fake,
-                acc_real,
-                acc_fake,
-                loss.output(real_logits).mean(),
-                loss.output(fake_logits).mean(),
-                nan,
-            ]
-        )
+        return d_metrics(loss, real_logits, fake_logits, loss_real, loss_fake, nan)
 
-    def _record(self, values: list[float], started: float, d_updates: int) -> tuple[float, ...]:
+    def _record(self, values: list[float], started: float, d_updates: int) -> dict[str, float]:
         self.step_count += 1
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         hp = self.hparams
-        d_loss, d_loss_real, d_loss_fake, acc_real, acc_fake, d_real, d_fake, d_norm, g_loss, g_norm = values
-        return (
-            float(self.step_count),
-            self.train_seconds,
-            d_loss,
-            d_loss_real,
-            d_loss_fake,
-            g_loss,
-            acc_real,
-            acc_fake,
-            d_real,
-            d_fake,
-            d_norm,
-            g_norm,
-            hp["lr_g"],
-            hp["lr_d"],
-            float(hp["d_steps"]),
-            self.cfg.batch_size * d_updates / elapsed if elapsed > 0 else 0.0,
-            hp["beta1"],
-            hp["beta2"],
-            hp["label_smoothing"],
-            hp["instance_noise"],
-            hp["gp_weight"],
-            hp["clip_value"],
-            *_NO_EVAL,
-        )
+        record = {
+            "step": float(self.step_count),
+            "time_s": self.train_seconds,
+            **dict(zip(D_METRICS + G_METRICS, values)),
+            **{k: float(hp[k]) for k in ("lr_g", "lr_d", "d_steps")},
+            "samples_per_s": self.cfg.batch_size * d_updates / elapsed if elapsed > 0 else 0.0,
+            **{k: float(hp[k]) for k in ("beta1", "beta2", "label_smoothing", "instance_noise")},
+            **{k: float(hp[k]) for k in ("gp_weight", "clip_value")},
+            **_NO_EVAL,
+        }
+        return {k: record[k] for k in RECORD_COLUMNS}
 
     # ------------------------------------------------------------------ views for the UI
     def snapshot(self, resolution: int = HEATMAP_RESOLUTION) -> dict[str, np.ndarray]:
-        """What the UI shows of G and D now, from the run's fixed noise.
-
-        Images: ``{"grid": (H, W, 3) uint8}``. 2D points, as GAN Lab draws them: ``{"points": (N, 2)
-        generated, "heatmap": (R, R) D's output on a grid over the data's bounds (row = y), "grads":
-        (N, 2) the direction in which G's loss falls at each generated point, "bounds": (4,) the window
-        xmin, xmax, ymin, ymax}``. G and D run in eval
-        mode so that the view changes nothing (spectral norm's power iteration, BatchNorm statistics).
-        """
-        was_training = self.G.training, self.D.training
-        self.G.eval()
-        self.D.eval()
-        try:
-            with torch.no_grad():
-                fake = self.G(self.fixed_noise).float()
-            if self.data.kind != "points":
-                return {"grid": image_grid(fake.cpu().numpy())}
-            heatmap = d_heatmap(self.D, self.loss, self.data.bounds, resolution)
-            points = fake.detach().requires_grad_(True)
-            # Summed, not averaged, so each point's arrow does not shrink with the batch size.
-            g_loss = self.loss.g(self.D(points)) * points.shape[0]
-            (grads,) = torch.autograd.grad(g_loss, points)
-            return {
-                "points": fake.cpu().numpy(),
-                "heatmap": heatmap.float().cpu().numpy(),
-                "grads": (-grads).float().cpu().numpy(),
-                "bounds": np.array(self.data.bounds, dtype=np.float32),
-            }
-        finally:
-            self.G.train(was_training[0])
-            self.D.train(was_training[1])
+        """What the UI shows of G and D now, from the run's fixed noise (see `snapshot_view`)."""
+        bounds = self.data.bounds if self.data.kind == "points" else None
+        return snapshot_view(self.G, self.fixed_noise, self.data.kind, self.D, self.loss, bounds, resolution)
 
     def real_view(self) -> dict[str, np.ndarray]:
         """Real data to show beside G's output: 1000 points or a 64-image grid (fixed per run)."""
-        examples = self.data.examples()
-        rng = torch.Generator().manual_seed(self.cfg.seed + 2)
-        n = FIXED_NOISE_POINTS if self.data.kind == "points" else FIXED_NOISE_IMAGES
-        idx = torch.randint(0, examples.shape[0], (n,), generator=rng, device="cpu").to(examples.device)
-        chosen = examples[idx].float().cpu().numpy()
-        return {"points": chosen} if self.data.kind == "points" else {"grid": image_grid(chosen)}
+        return real_view(self.data.examples(), self.data.kind, self.cfg.seed)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

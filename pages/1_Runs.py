@@ -5,6 +5,7 @@ delete it."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 import pandas as pd
@@ -72,6 +73,7 @@ picked = st.dataframe(
         "dataset",
         "model",
         "loss",
+        "source",
         "error",
         "problems",
     ],  # fmt: skip
@@ -90,6 +92,9 @@ picked = st.dataframe(
         "size_mb": st.column_config.NumberColumn("MB", format="%.2f", width=60, help="size on disk"),
         "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
         "parent_step": st.column_config.TextColumn("at step", help="the parent's step it branched at"),
+        "source": st.column_config.TextColumn(
+            "source", help="who trained it: trainer (the dashboard or the CLI), api (your loop), lightning"
+        ),
         "problems": st.column_config.TextColumn(
             "problems", help="what its status.json has wrong: the run is shown without it"
         ),
@@ -164,7 +169,7 @@ if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
 ):
     st.switch_page("dashboard.py")
-if view.status in ("interrupted", "stopped", "failed"):
+if view.owned and view.status in ("interrupted", "stopped", "failed"):
     actions.button(
         "Resume",
         key="runs_resume",
@@ -188,6 +193,16 @@ def hparams_at(view: RunView, step: int) -> dict[str, Any]:
     info = path.stat() if path is not None else None
     stamp = (info.st_mtime_ns, info.st_size) if info is not None else (0, 0)
     return _hparams_at(str(runs_root()), view.run_id, step, stamp)
+
+
+def hparams_table(hparams: dict[str, Any]) -> pd.DataFrame:
+    """A user's free-form hyperparameters as a two-column table of text (nested values as JSON)."""
+    return pd.DataFrame(
+        {
+            "name": list(hparams),
+            "value": [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in hparams.values()],
+        }
+    )
 
 
 def branch_fields(loss_name: str) -> list[str]:
@@ -245,7 +260,7 @@ def branch_form(view: RunView, kept: list[int]) -> None:
     )
 
 
-kept = view.checkpoint_steps()
+kept = view.checkpoint_steps() if view.owned else []
 with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
     if kept:
         branch_form(view, kept)
@@ -269,8 +284,19 @@ if children:
     st.markdown(
         "Branches: " + ", ".join(f"**{literal(r['run_id'])}** at step {r['parent_step']}" for r in children)
     )
-with st.expander("Configuration"):
-    st.json(view.cfg.to_dict(), expanded=False)
+if view.owned:
+    with st.expander("Configuration"):
+        st.json(view.cfg.to_dict(), expanded=False)
+else:  # a user's own run: where it came from, and their hyperparameters as a table
+    meta = view.meta
+    st.markdown(
+        f"Recorded by **{literal(meta.source)}** · loss **{literal(meta.loss or 'unknown')}** · data "
+        f"**{literal(meta.dataset or meta.data_kind)}**"
+        + (f" · model **{literal(meta.model)}**" if meta.model else "")
+        + ". Resume and branching are for runs the dashboard trains; this run goes on only in its own loop."
+    )
+    with st.expander(f"Hyperparameters ({len(meta.hparams)})", expanded=True):
+        st.dataframe(hparams_table(meta.hparams), hide_index=True, key="runs_hparams")
 events = pd.DataFrame(view.events)
 if len(events):
     with st.expander(f"Events ({len(events)})"):

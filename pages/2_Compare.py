@@ -4,14 +4,15 @@ side at a chosen step, list the config fields that differ, and show which runs w
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from gan_core import charts
-from gan_core.losses import get_loss
 from gan_core.registry import RunView
 from gan_core.rundir import RunDirError
-from gan_core.trainer import RECORD_COLUMNS
+from gan_core.tracking.schema import STEP_METRICS
 from ui.common import literal, open_view, readable_run_ids, run_banners
 
 CHART_POINTS = 600
@@ -27,9 +28,7 @@ if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()
 chosen = st.multiselect("Runs", run_ids, default=run_ids[: min(2, len(run_ids))], key="cmp_runs")
-metrics = st.multiselect(
-    "Metrics", [c for c in RECORD_COLUMNS if c != "step"], default=DEFAULT_METRICS, key="cmp_metrics"
-)
+metrics_box = st.container()  # the picker offers the chosen runs' own metrics too: filled once they are open
 opts = st.container(horizontal=True)
 smoothing = opts.slider("EMA smoothing", 0.0, 0.99, 0.6, 0.01, key="cmp_smoothing", width=280)
 log_y = opts.toggle("log scale", key="cmp_log")
@@ -40,6 +39,14 @@ for run_id in chosen:
     if view is not None:
         views[run_id] = view
         run_banners(view, prefix=f"{literal(run_id)}: ", failed=False)
+custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
+metrics = metrics_box.multiselect(
+    "Metrics",
+    [*STEP_METRICS, *custom],
+    default=DEFAULT_METRICS,
+    key="cmp_metrics",
+    help="The schema's metrics, then the chosen runs' own (logged through gan_core.track)",
+)
 if not views:
     st.stop()
 
@@ -64,7 +71,7 @@ def sample_figure(view: RunView, step: int):
     if found is None:
         return "no snapshot yet"
     shown, snap = found
-    midpoint = get_loss(view.cfg.loss).midpoint
+    midpoint = view.midpoint
     try:
         return charts.snapshot_figure(
             snap, view.real_view(), midpoint=midpoint, title=f"step {shown}", height=SAMPLES_HEIGHT
@@ -104,8 +111,22 @@ st.subheader("Config fields that differ")
 st.caption(
     "Each run's settings in force now: its config with the mid-run changes it applied or resumed with."
 )
-configs = {run_id: {**view.cfg.to_dict(), **view.hparams} for run_id, view in views.items()}
-table = pd.DataFrame(configs)
+# A run the dashboard trained: its config with the changes in force; a user's own: its free-form
+# hyperparameters with where it came from (so a tracked run and a built-in one differ visibly).
+configs = {
+    run_id: {**view.cfg.to_dict(), **view.hparams}
+    if view.owned
+    else {"source": view.meta.source, "loss": view.meta.loss, **view.meta.hparams}
+    for run_id, view in views.items()
+}
+# (nested values as JSON text: a list or a dict in a user's config compares as its text)
+table = pd.DataFrame(
+    {
+        run_id: pd.Series({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in config.items()})
+        for run_id, config in configs.items()
+    },
+    dtype=object,
+)
 differing = table[table.nunique(axis=1, dropna=False) > 1] if len(views) > 1 else table.iloc[0:0]
 if len(views) < 2:
     st.caption("Choose two or more runs to see what differs.")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from gan_core import flags
 from gan_core.config import MUTABLE_FIELDS
+from gan_core.losses import LOSSES
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures
 from ui.sidebar import start_preset, start_request
 
@@ -15,6 +16,22 @@ st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", lay
 if st.session_state.pop("_goto_train", False):  # a preset button was pressed: the Train view starts it
     st.switch_page("dashboard.py")
 st.title("How to read the dashboard")
+
+
+def _names(names) -> str:
+    """``a``, ``b`` and ``c`` for the Guide's text."""
+    *rest, last = (f"`{name}`" for name in names)
+    return f"{', '.join(rest)} and {last}" if rest else last
+
+
+# What the text says of each loss comes from the losses themselves (`gan_core.losses.LOSSES`).
+EQUILIBRIUM_LOSSES = _names(name for name, loss in LOSSES.items() if loss.equilibrium_d_loss is not None)
+MIDPOINT_LOSSES = _names(name for name, loss in LOSSES.items() if loss.midpoint is not None)
+CRITICS = _names(name for name, loss in LOSSES.items() if loss.is_critic)
+VERDICT_RULES = "\n".join(
+    f"| `{name}` | {loss.threshold_rule} | {'none (unbounded scores)' if loss.midpoint is None else loss.midpoint} |"
+    for name, loss in LOSSES.items()
+)
 
 st.markdown(
     f"""
@@ -26,9 +43,9 @@ and fails when one side overpowers the other, or when G settles on a few kinds o
 
 | chart | what it shows | healthy |
 | --- | --- | --- |
-| **Losses** | `d_loss` (= `d_loss_real` + `d_loss_fake`) and `g_loss` | both level off and stay there; with the minimax/non-saturating loss, `d_loss` near 2·ln 2 ≈ {2 * math.log(2):.3f} |
+| **Losses** | `d_loss` (= `d_loss_real` + `d_loss_fake`) and `g_loss` | both level off and stay there; with {EQUILIBRIUM_LOSSES}, `d_loss` near 2·ln 2 ≈ {2 * math.log(2):.3f} |
 | **D accuracy** | `d_acc_real`: share of real samples D calls real; `d_acc_fake`: share of fakes D calls fake | both near the dashed 50% line (D cannot tell) |
-| **D(x) and D(G(z))** | `d_real`, `d_fake`: D's mean output on real and fake batches | both near 0.5 when D's output is a probability (minimax, non-saturating, lsgan) |
+| **D(x) and D(G(z))** | `d_real`, `d_fake`: D's mean output on real and fake batches | both near 0.5 for the losses whose output has that midpoint ({MIDPOINT_LOSSES}) |
 | **Gradient norms** | `d_grad_norm`, `g_grad_norm` (log scale) | steady; no collapse to ~0 and no runaway |
 | **Coverage** | every `eval_every` steps: `modes_covered` (ring8, grid25: modes with a high-quality sample) or `classes_covered` (digits, mnist, fashion-mnist: classes a classifier finds among G's samples) | up at the dashed line of all the data's modes or classes (8, 25, 10), and staying there |
 | **Sample quality** | `hq_pct`: % of 2,500 generated points within 3 standard deviations of a mode centre; or `diversity`: spread of G's fixed-noise samples over the real data's (dashed line: 1) | `hq_pct` high; `diversity` near 1 (→ 0 is collapse) |
@@ -45,9 +62,18 @@ infinity is a ✕ or an arrow at the top or bottom edge. The **EMA smoothing** s
 the minimum and maximum hidden inside each plotted point, so spikes survive downsampling. Use the
 **Snapshot at step** slider to scrub back through saved samples.
 
-For the Wasserstein and hinge losses D is a *critic* that outputs unbounded scores, not probabilities:
-there is no 0.5 line, and accuracy is measured against the median of the batch's pooled scores (so it is
-still about 50% when D cannot tell and 100% when it separates real from fake perfectly).
+D's verdict, real or fake, as the accuracy charts count it, by loss (the Probe page's Ask D uses the same
+fixed thresholds; for a critic it compares a score with half-way between D's mean scores on real data and
+on G's samples):
+
+| loss | D calls a sample real when | D's output when it cannot tell |
+| --- | --- | --- |
+{VERDICT_RULES}
+
+For the Wasserstein losses ({CRITICS}) D is a *critic*: its scores are unbounded and adding a constant to
+all of them changes nothing, so no fixed threshold means anything. There is no 0.5 line, and accuracy is
+measured against the median of the batch's pooled scores (so it is still about 50% when D cannot tell and
+100% when it separates real from fake perfectly).
 
 """
 )

@@ -72,6 +72,13 @@ if view is None:
     st.stop()
 run_banners(view, failed=False)
 
+if not view.owned:
+    st.info(
+        f"Run {literal(run_id)} was recorded by {literal(view.meta.source)} (a training loop outside the "
+        "dashboard): the probe asks G and D from the dashboard's own checkpoints, which such a run does not "
+        "have. Its charts, flags and samples are in the Train view."
+    )
+    st.stop()
 root = str(registry().runs_root)
 saved = {step: path for step, path in view.run_dir.checkpoints()}
 options = ([CURRENT] if view.live else []) + sorted(saved, reverse=True)
@@ -190,7 +197,7 @@ with ask_tab:
             st.caption("Upload a file to see D's verdict on it.")
         else:
             reference = None
-            if cfg.loss not in probe.FIXED_THRESHOLDS:
+            if loss.is_critic:  # no fixed threshold: D's verdict needs a reference score
                 reference = probe.wasserstein_reference(models, real_batch(root, run_id))
             verdicts = probe.ask_d(models.D, cfg.loss, samples, reference)
             table = verdicts.table()

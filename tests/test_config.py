@@ -1,13 +1,18 @@
-"""GANConfig: defaults, every validation error, unknown keys, types and the exact JSON round trip."""
+"""GANConfig: defaults, every validation error, unknown keys, types, the exact JSON round trip, and its
+lists of names taken from the registries."""
 
 import dataclasses
 
 import pytest
 
+from gan_core import data, losses, models
 from gan_core.config import (
     DATASETS,
+    IMAGE_DATASETS,
     LOSSES,
+    MODELS,
     MUTABLE_FIELDS,
+    POINT_DATASETS,
     ConfigError,
     GANConfig,
     field_docs,
@@ -119,7 +124,7 @@ def test_cross_field_rules():
     assert GANConfig(dataset="mnist", model="dcgan").resolved_image_size == 28
 
 
-@pytest.mark.parametrize("dataset", [d for d in DATASETS if d not in ("points", "folder")])
+@pytest.mark.parametrize("dataset", [d for d in DATASETS if not data.DATASETS[d].needs_data_path])
 @pytest.mark.parametrize("loss", LOSSES)
 def test_json_round_trip_is_exact(dataset, loss):
     cfg = GANConfig(dataset=dataset, loss=loss, lr_g=1e-4 / 3, beta2=0.9, seed=7, spectral_norm=True)
@@ -160,3 +165,35 @@ def test_split_changes_counts_the_device_as_a_change_only_when_a_run_continues()
     assert split_changes(wanted, run, hparams) == ({"lr_g": 1e-3}, ["width", "device"])
     live, fixed = split_changes(wanted, run, hparams, continuing=True)
     assert live == {"lr_g": 1e-3, "device": "cpu"} and fixed == ["width"]
+
+
+def test_the_configs_choices_are_the_registries_keys():
+    assert tuple(data.DATASETS) == DATASETS
+    assert tuple(name for name, spec in data.DATASETS.items() if spec.is_points) == POINT_DATASETS
+    assert tuple(name for name, spec in data.DATASETS.items() if not spec.is_points) == IMAGE_DATASETS
+    assert set(POINT_DATASETS) | set(IMAGE_DATASETS) == set(DATASETS)
+    assert tuple(models.MODELS) == MODELS
+    assert tuple(losses.LOSSES) == LOSSES
+    # what --help and the CLI's choices show
+    choices = {f.name: f.metadata.get("choices") for f in dataclasses.fields(GANConfig)}
+    assert (choices["dataset"], choices["model"], choices["loss"]) == (DATASETS, MODELS, LOSSES)
+    with pytest.raises(ConfigError, match="allowed one of " + ", ".join(LOSSES)):
+        GANConfig(loss="bogus")
+
+
+@pytest.mark.parametrize("dataset", DATASETS)
+def test_each_dataset_says_what_it_is_and_needs(dataset):
+    spec = data.DATASETS[dataset]
+    path = {"data_path": "somewhere"} if spec.needs_data_path else {}
+    cfg = GANConfig(dataset=dataset, **path)
+    assert cfg.is_points == spec.is_points == (dataset in POINT_DATASETS)
+    if spec.is_points:
+        assert spec.image_size is None
+    else:
+        assert cfg.resolved_image_size == spec.image_size
+        assert GANConfig(dataset=dataset, image_size=16, **path).resolved_image_size == 16
+    if spec.needs_data_path:
+        assert spec.reads_data_path
+        with pytest.raises(ConfigError, match="data_path"):
+            GANConfig(dataset=dataset)
+    assert not (spec.downloads and spec.needs_data_path)  # a download goes to a root with a default

@@ -117,7 +117,7 @@ def test_accuracy_perfect_separation_is_one(name):
 def test_accuracy_near_half_when_d_cannot_tell(name):
     loss = get_loss(name)
     gen = torch.Generator().manual_seed(0)
-    centre = 0.5 if name == "lsgan" else 0.0
+    centre = 0.0 if loss.threshold is None else loss.threshold
     real = centre + 0.1 * torch.randn(20000, generator=gen)
     fake = centre + 0.1 * torch.randn(20000, generator=gen)
     acc_real, acc_fake = loss.accuracy(real, fake)
@@ -161,3 +161,64 @@ def test_each_loss_names_the_fields_it_ignores():
         "wgan": {"gp_weight", "label_smoothing"},
         "wgan-gp": {"clip_value", "label_smoothing"},
     }
+
+
+FIXED = [name for name, loss in LOSSES.items() if loss.threshold is not None]
+CRITICS = [name for name, loss in LOSSES.items() if loss.is_critic]
+
+
+def test_each_loss_says_its_threshold_and_whether_it_is_a_critic():
+    # the papers' decision points: sigmoid(0) = 0.5 (minimax, nonsaturating), half-way between lsgan's
+    # targets 0 and 1, half-way between hinge's margins -1 and +1; none for the Wasserstein critic
+    thresholds = {name: loss.threshold for name, loss in LOSSES.items()}
+    assert thresholds == {
+        "minimax": 0.0,
+        "nonsaturating": 0.0,
+        "lsgan": 0.5,
+        "hinge": 0.0,
+        "wgan": None,
+        "wgan-gp": None,
+    }
+    assert CRITICS == ["wgan", "wgan-gp"]
+    assert [name for name, loss in LOSSES.items() if loss.gradient_penalty] == ["wgan-gp"]
+    assert [name for name, loss in LOSSES.items() if loss.clips_weights] == ["wgan"]
+    for loss in LOSSES.values():
+        assert loss.threshold_rule  # said in words for the probe and the Guide
+        if loss.threshold is not None:
+            assert f"{loss.threshold:g}" in loss.threshold_rule
+
+
+@pytest.mark.parametrize("name", FIXED)
+def test_threshold_is_where_the_accuracy_changes_its_verdict(name):
+    loss = get_loss(name)
+    above, at, below = t(loss.threshold + 1e-3), t(loss.threshold), t(loss.threshold - 1e-3)
+    # a score just above the threshold is called real, one at or just below it fake: both sides checked
+    assert [v.item() for v in loss.accuracy(above, below)] == [1.0, 1.0]
+    assert [v.item() for v in loss.accuracy(at, at)] == [0.0, 1.0]
+    assert [v.item() for v in loss.accuracy(below, above)] == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_only_a_critic_ignores_a_common_offset_in_the_scores(name):
+    loss = get_loss(name)
+    centre = 0.0 if loss.threshold is None else loss.threshold
+    real, fake = centre + t(1.0, 2.0, 3.0), centre + t(-1.0, -2.0, -3.0)
+    assert [v.item() for v in loss.accuracy(real, fake)] == [1.0, 1.0]
+    shifted = [v.item() for v in loss.accuracy(real + 10.0, fake + 10.0)]
+    if loss.is_critic:
+        assert shifted == [1.0, 1.0]  # the median moves with the scores
+    else:
+        assert shifted == [1.0, 0.0]  # a fixed threshold: every fake now scores above it
+
+
+@pytest.mark.parametrize("name", list(LOSSES))
+def test_equilibrium_d_loss_is_ds_loss_when_it_cannot_tell(name):
+    loss = get_loss(name)
+    if loss.equilibrium_d_loss is None:
+        assert name not in ("minimax", "nonsaturating") and not loss.equilibrium_label
+        return
+    # D(x) = 1/2 for every sample, real or fake: logit 0
+    real, fake = loss.d(t(0.0, 0.0), t(0.0, 0.0))
+    assert (real + fake).item() == pytest.approx(loss.equilibrium_d_loss, rel=1e-6)
+    assert loss.equilibrium_d_loss == pytest.approx(2 * LN2, rel=1e-12)
+    assert loss.output(t(0.0)).item() == pytest.approx(loss.midpoint)

@@ -14,7 +14,7 @@ from gan_core.evaluation import Evaluator
 from gan_core.flags import FAILURE_FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.presets import PRESETS, get_preset, preset_config
-from gan_core.trainer import RECORD_COLUMNS, Trainer
+from gan_core.trainer import Trainer
 from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -105,7 +105,7 @@ def train(cfg: GANConfig, expected: tuple[str, ...] = ()) -> tuple[dict[str, int
     raised: dict[str, int] = {}
     metrics: dict[str, float] = {}
     while trainer.step_count < cfg.steps:
-        changes = monitor.update(dict(zip(RECORD_COLUMNS, trainer.step())))
+        changes = monitor.update(trainer.step())
         if "diverged" not in monitor.active and trainer.step_count % cfg.eval_every == 0:
             metrics = evaluator.evaluate(trainer.G)
             changes += monitor.update_eval(metrics)

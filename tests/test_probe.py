@@ -19,7 +19,7 @@ from torch import nn
 from gan_core import probe
 from gan_core.config import GANConfig
 from gan_core.data import load_data
-from gan_core.losses import get_loss
+from gan_core.losses import LOSSES, get_loss
 from gan_core.models import build_models
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import Runner, RunnerError
@@ -142,10 +142,11 @@ class ConstantG(nn.Module):
 POINTS = np.column_stack([np.linspace(-1.5, 1.5, 31), np.zeros(31)]).astype(np.float32)
 
 
-@pytest.mark.parametrize("loss_name", ["minimax", "nonsaturating", "lsgan", "hinge"])
+@pytest.mark.parametrize("loss_name", [name for name, loss in LOSSES.items() if not loss.is_critic])
 def test_ask_d_follows_the_losses_accuracy_rule(loss_name):
     loss = get_loss(loss_name)
     verdicts = probe.ask_d(FirstCoordinate(), loss_name, POINTS)
+    assert (verdicts.threshold, verdicts.rule) == (loss.threshold, loss.threshold_rule)
     np.testing.assert_allclose(verdicts.scores, POINTS[:, 0], rtol=0, atol=0)
     np.testing.assert_allclose(
         verdicts.outputs, loss.output(torch.from_numpy(POINTS[:, 0])).numpy(), rtol=1e-6

@@ -24,6 +24,7 @@ from typing import Any
 import streamlit as st
 
 from gan_core.config import DATASETS, DEVICE_CHOICES, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.data import DATASETS as DATASET_SPECS
 from gan_core.data import DataError, check_data_path
 from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
 from gan_core.losses import get_loss
@@ -39,8 +40,6 @@ FORM_BASE_KEY = "_form_base"  # {"run_id", "values"}: what the form showed for t
 PRESET_KEY = "_preset"  # the preset last loaded into the form
 AUTOSTART_KEY = "_autostart"  # a preset button's start request: the Train view starts the form's config
 START_KEY = "_start_request"  # the id the next start click sends: one click starts at most one run
-TORCHVISION_SETS = ("mnist", "fashion-mnist", "cifar10")
-DATA_PATH_SETS = ("points", "folder", *TORCHVISION_SETS)  # the datasets that read data_path
 LR_FORMAT = "%.1e"
 
 # field -> (widget, options): "number" takes (min, max, step, format)
@@ -227,13 +226,14 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
     caption = st.empty()  # which preset is loaded: filled once the form's values are known
     with st.expander("Data", expanded=True):
         dataset = st.selectbox("dataset", DATASETS, key="cfg_dataset", help=_help("dataset"))
-        if dataset in ("points", "folder"):
+        spec = DATASET_SPECS[dataset]
+        if spec.needs_data_path:
             _upload(dataset, uploads_root)
             st.text_input("data_path", key="cfg_data_path", help=_help("data_path"))
-        elif dataset in TORCHVISION_SETS:
+        elif spec.downloads:
             st.text_input("data_path", key="cfg_data_path", placeholder="data", help=_help("data_path"))
             st.checkbox("download", key="cfg_download", help=_help("download"))
-        if dataset not in ("ring8", "grid25", "spiral", "moons", "gaussian", "points"):
+        if not spec.is_points:
             st.selectbox(
                 "image_size",
                 _choices("image_size", (0, 8, 16, 28, 32, 64)),
@@ -296,22 +296,23 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
         cfg, error = GANConfig.from_dict(values), None
     except ConfigError as exc:
         cfg, error = None, str(exc)
-    if cfg is not None and cfg.dataset in DATA_PATH_SETS:
+    if cfg is not None and DATASET_SPECS[cfg.dataset].reads_data_path:
         # The server reads data_path only inside the allowed folders, never anywhere a browser names. The
         # config stays (the running run's Apply changes needs it); the error keeps Start disabled.
         # An empty one means torchvision's default, data/ (read relative to the working folder).
         try:
             check_data_path(cfg.data_path or "data", data_roots())
         except DataError as exc:
-            how = "upload the data, or " if cfg.dataset in ("points", "folder") else ""
+            how = "upload the data, or " if DATASET_SPECS[cfg.dataset].needs_data_path else ""
             error = f"{exc} ({how}list its folder in {DATA_ENV})"
     _preset_caption(caption, cfg)
     return cfg, error
 
 
 def _upload(dataset: str, uploads_root: Path) -> None:
-    kind = "csv" if dataset == "points" else "zip"
-    what = "a CSV of 2D points (x,y)" if dataset == "points" else "a ZIP of images (png, jpg, webp, bmp)"
+    points = DATASET_SPECS[dataset].is_points
+    kind = "csv" if points else "zip"
+    what = "a CSV of 2D points (x,y)" if points else "a ZIP of images (png, jpg, webp, bmp)"
     file = st.file_uploader(
         f"Upload {what}",
         type=[kind],
@@ -326,7 +327,7 @@ def _upload(dataset: str, uploads_root: Path) -> None:
         return
     try:
         data = file.getvalue()
-        if dataset == "points":
+        if points:
             path = save_points_upload(data, file.name, uploads_root)
         else:
             path = extract_images_zip(data, file.name, uploads_root)

@@ -1,0 +1,91 @@
+"""Pause, Resume and Stop for a run that another process writes, through a small command file.
+
+The dashboard cannot call into a run it does not train (a terminal's ``python -m gan_core train``, a
+user's loop through `gan_core.track`, rank 0 of a torchrun job). It writes ``commands.json`` in the run's
+folder instead, atomically (a temp file renamed over it): ``{"seq": n, "command": "pause", "source":
+"dashboard", "time": ...}``. That is the only file a reader ever writes in a run folder, and the writer
+only reads it: each file has one writer. The writer's `CommandPoller` looks at the file's mtime at most
+once per step and at most every `POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when
+it changed, and acts on a ``seq`` it has not seen; a command sent before the writer started is not acted
+on. Only the newest command counts: Pause then Stop before the writer looks is a Stop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from gan_core.rundir import RunDir, RunDirError, atomic_write_text, now_iso
+
+COMMANDS_NAME = "commands.json"
+COMMANDS = ("pause", "resume", "stop")
+POLL_SECONDS = 0.2
+
+
+def _read(path: Path) -> dict:
+    try:
+        raw = json.loads(path.read_bytes().decode("utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+def _seq(raw: dict) -> int:
+    seq = raw.get("seq")
+    return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+
+
+def send_command(run_dir: RunDir, command: str, source: str = "dashboard") -> int:
+    """Ask the process writing ``run_dir`` to ``command`` (one of `COMMANDS`); returns the command's
+    sequence number. `ValueError` for an unknown command; `RunDirError` when the file cannot be written.
+    Nothing waits here: the writer acts within a step (see the module docstring)."""
+    if command not in COMMANDS:
+        raise ValueError(f"command {command!r} is unknown: allowed {', '.join(COMMANDS)}")
+    path = run_dir.path / COMMANDS_NAME
+    seq = _seq(_read(path)) + 1
+    data = {"seq": seq, "command": command, "source": source, "time": now_iso()}
+    try:
+        atomic_write_text(path, json.dumps(data) + "\n")
+    except OSError as exc:
+        raise RunDirError(
+            f"run {run_dir.run_id!r}: cannot write {COMMANDS_NAME}: {exc.strerror or exc}"
+        ) from None
+    return seq
+
+
+class CommandPoller:
+    """The writer's side: `poll` returns a new command (or None), cheaply enough to call every step."""
+
+    def __init__(self, folder: Path, interval: float = POLL_SECONDS):
+        self.path = Path(folder) / COMMANDS_NAME
+        self.interval = interval
+        self._next = 0.0
+        self._mtime = self._stat()
+        self._seen = _seq(_read(self.path))  # commands from before this writer started are not its own
+
+    def _stat(self) -> int | None:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except OSError:
+            return None
+
+    def poll(self, force: bool = False) -> tuple[str, str] | None:
+        """(command, source) when a command arrived since the last poll, else None. Looks at the file at
+        most every ``interval`` seconds unless ``force``."""
+        now = time.monotonic()
+        if not force and now < self._next:
+            return None
+        self._next = now + self.interval
+        mtime = self._stat()
+        if mtime == self._mtime:
+            return None
+        self._mtime = mtime
+        raw = _read(self.path)
+        seq = _seq(raw)
+        if seq <= self._seen or raw.get("command") not in COMMANDS:
+            return None
+        self._seen = seq
+        source = raw.get("source")
+        return raw["command"], source if isinstance(source, str) else "the dashboard"

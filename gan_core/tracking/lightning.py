@@ -1,0 +1,237 @@
+"""The Lightning side of tracking: `GANTrackingCallback` turns a GAN ``LightningModule`` trained with manual
+optimization into a tracked run (`gan_core.tracking.track`), with the same run folder, columns, flags and
+snapshots as any other run.
+
+The contract, for a module with ``self.automatic_optimization = False`` and two optimizers (D's and G's)
+that it steps through ``self.optimizers()``: D is ``self.D``, G is ``self.G`` (other names: the callback's
+``discriminator_attr`` / ``generator_attr``), and ``training_step`` returns the step's D logits and losses::
+
+    from gan_core.tracking.lightning import GANTrackingCallback
+
+    class GAN(L.LightningModule):
+        def training_step(self, batch, batch_idx):
+            opt_d, opt_g = self.optimizers()
+            ...                                    # D's update: self.manual_backward(d_loss); opt_d.step()
+            ...                                    # G's update: self.manual_backward(g_loss); opt_g.step()
+            return {"real_logits": real_logits, "fake_logits": fake_logits, "d_loss": d_loss, "g_loss": g_loss}
+
+    callback = GANTrackingCallback("my-gan", loss="nonsaturating", real=images, fixed_noise=torch.randn(64, nz))
+    L.Trainer(callbacks=[callback], ...).fit(GAN(), loader)
+
+The callback measures the gradient norms itself (the total L2 norm of each optimizer's parameters'
+gradients, in ``on_before_optimizer_step``: after the backward, before the update and any clipping, with
+AMP's scaling undone), takes D's accuracies and mean outputs from the logits, records ``pl_module.hparams``
+as the run's config, the optimizers' lr and betas in every row, and D's updates per row as ``d_steps``.
+
+One row per batch in which G stepped. With several D updates in a batch (a critic's ``n_critic``), return
+the last one's logits and loss: only the last D update's values go into a row, ``d_steps`` counts them all.
+A batch with D updates but no G update carries its D updates to the next G update's row.
+
+Under a distributed strategy (``ddp``), only global rank 0 writes; its record is of its own shard of the
+batch (the other ranks' logits are not gathered: a later issue). The dashboard's Stop reaches every rank
+(one boolean reduced across ranks per batch; nothing at all on one device).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+try:
+    import lightning.pytorch as pl
+except ImportError:  # the older package name, when only it is installed
+    try:
+        import pytorch_lightning as pl
+    except ImportError:
+        raise ImportError(
+            "gan_core.tracking.lightning needs PyTorch Lightning: install the [lightning] extra "
+            "(pip install 'gan-dashboard[lightning]', or pip install 'lightning>=2.4')"
+        ) from None
+
+from gan_core.tracking import track
+from gan_core.tracking.measures import grad_norm
+
+# init keywords the callback fills in itself.
+_OWN_INIT_KEYS = {"run_id", "root", "loss", "config", "real", "steps", "opt_d", "opt_g", "source"}
+
+
+class GANTrackingCallback(pl.Callback):
+    """Record a GAN ``LightningModule``'s training as a tracked run in ``<root>/<run_id>/``.
+
+    ``run_id``, ``root``, ``loss``, ``real``, ``steps`` and ``init_options`` (``dataset``, ``model``,
+    ``data_kind``, ``sample_every``, ``eval_every``, ``seed``, ``tensorboard``, ``resume``) mean what they
+    mean for `gan_core.track.init`: ``real`` is a batch of real examples, (N, 2) points or (N, C, H, W) images
+    in [-1, 1], any device (moved to the module's); ``steps`` the target number of G steps (rows), 0 for
+    open-ended; reaching it stops the trainer. ``fixed_noise``: G's input for the snapshots,
+    (N, *latent_shape) (64 images make an 8 x 8 grid); None: no snapshots and no quality metrics.
+    ``generator_attr`` / ``discriminator_attr``: the module's attributes holding G and D (``torch.nn.Module``);
+    an optimizer is D's or G's by which of the two own its parameters.
+
+    The module's ``training_step`` returns a dict: ``real_logits`` and ``fake_logits`` (D's raw outputs on
+    the real and fake batch of its last update; shape (B,) or (B, 1)) and ``g_loss`` (a 0-d tensor or a
+    number), optionally ``d_loss`` (default: the loss's own from the logits), ``d_loss_real``,
+    ``d_loss_fake`` and ``log`` (a mapping name -> number of the user's own metrics, `TrackedRun.log`).
+    The optimizers must be stepped through ``self.optimizers()`` (Lightning's wrappers: the raw
+    optimizers' ``step`` bypasses the hook that measures the gradients).
+
+    Errors: `ValueError` at the start of training when the module lacks G or D, or an optimizer's
+    parameters belong to neither or both; `gan_core.tracking.track.TrackingError` at the first batch
+    whose returned dict lacks a key the step needs (and for the arguments `init` refuses). An exception
+    in training ends the run ``failed`` with the error; Ctrl-C ends it ``stopped``. ``run`` is the
+    `TrackedRun` (None before training, and on ranks other than 0; kept after the end, finished).
+    """
+
+    def __init__(
+        self,
+        run_id: str | None = None,
+        *,
+        root: str | None = None,
+        loss: str = "nonsaturating",
+        real: Tensor | None = None,
+        fixed_noise: Tensor | None = None,
+        generator_attr: str = "G",
+        discriminator_attr: str = "D",
+        steps: int = 0,
+        **init_options: Any,
+    ):
+        clash = sorted(_OWN_INIT_KEYS & set(init_options))
+        if clash:
+            raise TypeError(f"GANTrackingCallback does not take {', '.join(clash)}: the callback sets them")
+        self.run_id, self.root, self.loss, self.steps = run_id, root, loss, steps
+        self.real, self.fixed_noise = real, fixed_noise
+        self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr
+        self.init_options = init_options
+        self.run: track.TrackedRun | None = None
+        self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
+        self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
+        self._g_norm: Tensor | None = None
+
+    # ------------------------------------------------------------------ Lightning's hooks
+    def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self.run = None
+        if not trainer.is_global_zero:
+            return
+        G, D = self._network(pl_module, "G"), self._network(pl_module, "D")
+        optimizers = {"d": None, "g": None}
+        self._roles = {}
+        for optimizer in trainer.optimizers:
+            role = self._role(optimizer, G, D)
+            self._roles[id(optimizer)] = role
+            optimizers[role] = optimizers[role] or optimizer
+        device = pl_module.device
+        self.run = track.init(
+            self.run_id,
+            root=self.root,
+            loss=self.loss,
+            config=dict(pl_module.hparams),
+            real=self.real.to(device) if self.real is not None else None,
+            steps=self.steps,
+            opt_d=optimizers["d"],
+            opt_g=optimizers["g"],
+            source="lightning",
+            **self.init_options,
+        )
+        self._d_norms, self._g_norm = [], None
+        if self.fixed_noise is not None:
+            self.run.watch(G, self.fixed_noise.to(device), D=D)
+
+    def on_before_optimizer_step(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: torch.optim.Optimizer
+    ) -> None:
+        # Fired by Lightning's precision plugin inside `LightningOptimizer.step` (manual optimization too),
+        # after the closure and before the update: the gradients are the ones the step will apply.
+        if self.run is None:
+            return
+        role = self._roles.get(id(getattr(optimizer, "_optimizer", optimizer)))
+        if role is None:
+            return  # an optimizer made after the start of training: not D's or G's as far as we know
+        norm = grad_norm(p for group in optimizer.param_groups for p in group["params"])  # on the device
+        if role == "d":
+            self._d_norms.append(norm)
+        else:
+            self._g_norm = norm
+
+    def on_train_batch_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        run = self.run
+        if run is not None:
+            d_norms, g_norm = self._d_norms, self._g_norm
+            self._d_norms, self._g_norm = [], None
+            if d_norms or g_norm is not None:
+                out = self._outputs(outputs, pl_module, need_d=bool(d_norms), need_g=g_norm is not None)
+                for norm in d_norms:  # the row keeps the last update's values; d_steps counts them all
+                    run.d_step(
+                        out["real_logits"],
+                        out["fake_logits"],
+                        d_loss=out.get("d_loss"),
+                        d_loss_real=out.get("d_loss_real"),
+                        d_loss_fake=out.get("d_loss_fake"),
+                        d_grad_norm=norm,
+                    )
+                if out.get("log") is not None:
+                    run.log(out["log"])
+                if g_norm is not None:
+                    run.g_step(out["g_loss"], g_grad_norm=g_norm)  # commits the row: the step's host sync
+        # Every rank takes part (a no-op on one device): a Stop seen by rank 0 alone would leave the other
+        # ranks waiting in their next all-reduce.
+        if trainer.strategy.reduce_boolean_decision(run is not None and run.should_stop, all=False):
+            trainer.should_stop = True
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
+
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        if isinstance(exception, KeyboardInterrupt):
+            self._finish("stopped", "interrupted (Ctrl-C)")
+        else:
+            self._finish("failed", f"{type(exception).__name__}: {exception}")
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        self._finish()  # only if training ended without on_train_end (a no-op otherwise)
+
+    # ------------------------------------------------------------------ inside
+    def _finish(self, status: str | None = None, error: str | None = None) -> None:
+        if self.run is not None:
+            self.run.finish(status, error)  # idempotent: the first of the hooks that end a run decides
+
+    def _network(self, pl_module: pl.LightningModule, which: str) -> torch.nn.Module:
+        attr = self.generator_attr if which == "G" else self.discriminator_attr
+        network = getattr(pl_module, attr, None)
+        if not isinstance(network, torch.nn.Module):
+            option = "generator_attr" if which == "G" else "discriminator_attr"
+            raise ValueError(
+                f"GANTrackingCallback({option}={attr!r}) names {type(pl_module).__name__}.{attr}, which is "
+                f"{'missing' if network is None else type(network).__name__}: pass the attribute that holds "
+                f"{which} (a torch.nn.Module)"
+            )
+        return network
+
+    def _role(self, optimizer: torch.optim.Optimizer, G: torch.nn.Module, D: torch.nn.Module) -> str:
+        params = {id(p) for group in optimizer.param_groups for p in group["params"]}
+        in_d = bool(params & {id(p) for p in D.parameters()})
+        in_g = bool(params & {id(p) for p in G.parameters()})
+        if in_d == in_g:
+            raise ValueError(
+                f"an optimizer ({type(optimizer).__name__}) updates {'both' if in_d else 'neither'} of "
+                f"{self.discriminator_attr} and {self.generator_attr}: GANTrackingCallback needs one optimizer "
+                "for D's parameters and one for G's"
+            )
+        return "d" if in_d else "g"
+
+    def _outputs(self, outputs: Any, pl_module: pl.LightningModule, need_d: bool, need_g: bool) -> Mapping:
+        required = (("real_logits", "fake_logits") if need_d else ()) + (("g_loss",) if need_g else ())
+        missing = [k for k in required if not isinstance(outputs, Mapping) or outputs.get(k) is None]
+        if missing:
+            got = sorted(outputs) if isinstance(outputs, Mapping) else type(outputs).__name__
+            raise track.TrackingError(
+                f"{type(pl_module).__name__}.training_step must return a dict with {', '.join(missing)} "
+                f"for GANTrackingCallback (got {got}); see gan_core.tracking.lightning"
+            )
+        return outputs
+
+
+__all__ = ["GANTrackingCallback"]

@@ -1,0 +1,172 @@
+"""The names every run's records use, defined once: metrics.csv's columns, the event kinds and their
+fields, and the run folder's format version.
+
+The same name is the CSV column, the chart legend and the key in the dict a training step returns
+(CONVENTIONS rule 6). Adding a per-step metric is one entry in `STEP_METRICS` (and the code that computes
+it): the CSV header, the store, the export and the charts' hover read the column list from here, and a
+run folder written before the column existed still opens (readers fill a missing column with gaps).
+
+Columns a run folder holds beyond these (a user's own metric logged through `gan_core.track`) are
+*custom metrics*: kept, exported, and drawn in their own chart group (`custom_columns`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# Version of the run folder's layout, recorded in run.json. 1: folders written before run.json existed
+# (config.json, metrics.csv, events.csv with or without the fields column). 2: run.json (metadata for runs
+# that have no built-in config), extra metrics.csv columns allowed, commands.json for external runs.
+FORMAT_VERSION = 2
+
+# Who trained a run: where its records came from (run.json's ``source``).
+SOURCES = {
+    "trainer": "gan_core's built-in trainer (the dashboard or python -m gan_core train)",
+    "api": "a user's own training loop through gan_core.track",
+    "lightning": "a LightningModule through gan_core.tracking.lightning.GANTrackingCallback",
+}
+OWNED_SOURCES = ("trainer",)  # runs the product can resume, branch and single-step
+DATA_KINDS = ("points", "images", "other")
+
+# What each D update measures, in the order `measures.d_metrics` stacks them on the device.
+D_METRICS = (
+    "d_loss",
+    "d_loss_real",
+    "d_loss_fake",
+    "d_acc_real",
+    "d_acc_fake",
+    "d_real",
+    "d_fake",
+    "d_grad_norm",
+)
+G_METRICS = ("g_loss", "g_grad_norm")
+# The hyperparameters each row records as in force (mid-run changes move them).
+HPARAM_COLUMNS = (
+    "lr_g",
+    "lr_d",
+    "d_steps",
+    "beta1",
+    "beta2",
+    "label_smoothing",
+    "instance_noise",
+    "gp_weight",
+    "clip_value",
+)
+# Quality metrics, measured every eval_every steps and blank (NaN) on the other steps.
+EVAL_COLUMNS = (
+    "modes_covered",
+    "hq_pct",
+    "mode_kl",
+    "grid_kl",
+    "grid_js",
+    "classes_covered",
+    "class_kl",
+    "diversity",
+)
+
+# One record per generator step, in metrics.csv's column order. Units: time_s seconds of training
+# (pauses excluded), samples_per_s real samples D saw per second, grad norms the total L2 norm of the
+# gradients before the optimizer step (measured, never clipped).
+RECORD_COLUMNS = (
+    "step",
+    "time_s",
+    "d_loss",
+    "d_loss_real",
+    "d_loss_fake",
+    "g_loss",
+    "d_acc_real",
+    "d_acc_fake",
+    "d_real",
+    "d_fake",
+    "d_grad_norm",
+    "g_grad_norm",
+    "lr_g",
+    "lr_d",
+    "d_steps",
+    "samples_per_s",
+    # the other hyperparameters that may change mid-run, so every row says what was in force
+    "beta1",
+    "beta2",
+    "label_smoothing",
+    "instance_noise",
+    "gp_weight",
+    "clip_value",
+    *EVAL_COLUMNS,
+)
+STEP_METRICS = tuple(c for c in RECORD_COLUMNS if c != "step")
+# metrics.csv adds the failure flags up at each step ("|"-separated names) to the numeric record.
+TEXT_COLUMNS = ("flags",)
+CSV_COLUMNS = (*RECORD_COLUMNS, *TEXT_COLUMNS)
+
+# Event kinds (events.csv ``kind``) and the fields each carries (events.csv ``fields``, JSON). Programs
+# read the fields; ``detail`` is the line for people, made from them by `event_detail`.
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "status": ("status", "error"),
+    "hparam": ("field", "old", "new"),
+    "device": ("field", "old", "new"),
+    "resume": ("from_step", "replaced"),
+    "branch": ("parent", "parent_step"),
+    "flag": ("flag",),
+    "flag_cleared": ("flag",),
+    "step_d": D_METRICS,
+    "step_g": (),
+    "step_full": (),
+    "eval_error": ("error",),
+    "snapshot_unreadable": ("snapshot_step",),
+    "command": ("command", "source"),  # Pause/Stop/Resume received through an external run's command file
+}
+EVENT_KINDS = tuple(EVENT_FIELDS)
+
+
+def is_custom_column(name: str) -> bool:
+    """True for a metrics.csv column this schema does not define (a user's own metric)."""
+    return name not in RECORD_COLUMNS and name not in TEXT_COLUMNS
+
+
+def custom_columns(columns: Iterable[str]) -> tuple[str, ...]:
+    """The custom metric columns among ``columns``, in their order."""
+    return tuple(c for c in columns if is_custom_column(c))
+
+
+def check_metric_name(name: Any) -> str:
+    """``name`` if it can be a custom metrics.csv column: a non-empty identifier-like string of at most
+    64 characters (letters, digits, ``_ . / -``) that is not a built-in column; `ValueError` otherwise."""
+    allowed = "letters, digits and _ . / - (at most 64 characters, not starting with a digit)"
+    if not isinstance(name, str) or not name or len(name) > 64:
+        raise ValueError(f"metric name {name!r} is invalid: allowed {allowed}")
+    if name[0].isdigit() or not all(ch.isalnum() or ch in "_./-" for ch in name) or not name.isascii():
+        raise ValueError(f"metric name {name!r} is invalid: allowed {allowed}")
+    if not is_custom_column(name):
+        raise ValueError(
+            f"metric name {name!r} is a built-in column, computed by the tracker: log it through "
+            "d_step/g_step, or choose another name"
+        )
+    return name
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, float) and math.isfinite(value):
+        return f"{value:.6g}"
+    return str(value)
+
+
+def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
+    """The line for people that an event of ``kind`` with ``fields`` shows (events.csv ``detail``)."""
+    if kind in ("hparam", "device"):
+        return f"{fields.get('field')}: {_shown(fields.get('old'))} -> {_shown(fields.get('new'))}"
+    if kind == "status":
+        error = fields.get("error")
+        return f"{fields.get('status')}: {error}" if error else str(fields.get("status"))
+    if kind == "flag_cleared":
+        return str(fields.get("flag"))
+    if kind == "command":
+        return f"{fields.get('command')} (from {fields.get('source', 'the dashboard')})"
+    if kind == "step_d":
+        return ", ".join(f"{k}={v:.4g}" for k, v in fields.items() if isinstance(v, int | float))
+    if kind in ("step_g", "step_full"):
+        return "single step while paused"
+    if kind == "eval_error":
+        return str(fields.get("error"))
+    return ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())

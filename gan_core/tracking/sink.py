@@ -1,0 +1,108 @@
+"""Where a run's records go: one small interface, several backends.
+
+In the spirit of Lightning's ``Logger.log_metrics(metrics, step)`` / ``finalize(status)`` and TensorBoard's
+``SummaryWriter``: the training loop (the built-in `Runner`, or a user's loop through `gan_core.track`)
+hands every record, event, snapshot and its final status to a list of sinks and knows nothing else about
+them. The sinks here: `StoreSink` (the in-memory `MetricStore` the live charts read), `RunDirSink`
+(metrics.csv, events.csv and samples/ of the run folder) and `TensorBoardSink` (an event file TensorBoard
+opens; needs the ``tensorboard`` package, the ``[tensorboard]`` extra).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gan_core.rundir import RunDir
+from gan_core.store import MetricStore
+
+
+class Sink:
+    """The interface; every method is a no-op here, so a sink implements only what it keeps."""
+
+    def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
+        """One record: column -> value for generator step ``step`` (``metrics["step"] == step``), and the
+        failure flags up after it."""
+
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        """One event: ``{"step", "time", "kind", "detail", "fields"}`` (`schema.EVENT_FIELDS`)."""
+
+    def log_snapshot(self, step: int, view: Mapping[str, np.ndarray]) -> None:
+        """What G makes of the fixed noise at ``step``: ``{"grid"}`` or ``{"points", "heatmap", ...}``."""
+
+    def finalize(self, status: str) -> None:
+        """The run ended with ``status`` (finished, stopped, failed): flush and close."""
+
+
+class StoreSink(Sink):
+    """Rows into a `MetricStore` (its columns, in its order; a column the record lacks is a gap)."""
+
+    def __init__(self, store: MetricStore):
+        self.store = store
+
+    def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
+        self.store.append([metrics.get(c, math.nan) for c in self.store.columns])
+
+
+class RunDirSink(Sink):
+    """metrics.csv rows (``columns`` then the flags), events and snapshot files of a claimed `RunDir`.
+
+    Snapshots on disk are at most ``keep_snapshots``, thinned evenly over the run (`RunDir.thin_snapshots`);
+    ``stride`` is the thinning's state (a checkpoint keeps it, so a resumed run thins as an unbroken one)."""
+
+    def __init__(self, run_dir: RunDir, columns: Sequence[str], keep_snapshots: int = 0, stride: int = 1):
+        self.run_dir = run_dir
+        self.columns = tuple(columns)
+        self.keep_snapshots = keep_snapshots
+        self.stride = stride
+
+    def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
+        row = [metrics.get(c, math.nan) for c in self.columns]
+        self.run_dir.append_record((*row, "|".join(sorted(flags))))
+
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        self.run_dir.write_event(dict(event))
+
+    def log_snapshot(self, step: int, view: Mapping[str, np.ndarray]) -> None:
+        self.run_dir.save_snapshot(step, dict(view))
+        if self.keep_snapshots:
+            self.stride = self.run_dir.thin_snapshots(self.keep_snapshots, self.stride)
+
+    def finalize(self, status: str) -> None:
+        self.run_dir.close()
+
+
+class TensorBoardSink(Sink):
+    """The same records as TensorBoard scalars (tag = the column name), events as text and image grids as
+    images, written by ``torch.utils.tensorboard.SummaryWriter`` to ``log_dir``. `ImportError` with the
+    install line when the ``tensorboard`` package is missing."""
+
+    def __init__(self, log_dir: str | Path):
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError as exc:  # torch raises this when tensorboard is not installed
+            raise ImportError(
+                "TensorBoard logging needs the tensorboard package: pip install 'gan-dashboard[tensorboard]' "
+                f"(or pip install tensorboard); {exc}"
+            ) from None
+        self.writer = SummaryWriter(log_dir=str(log_dir))
+
+    def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
+        for name, value in metrics.items():
+            if name != "step" and isinstance(value, int | float) and math.isfinite(value):
+                self.writer.add_scalar(name, value, step)
+
+    def log_event(self, event: Mapping[str, Any]) -> None:
+        self.writer.add_text(f"events/{event['kind']}", str(event["detail"]), int(event["step"]))
+
+    def log_snapshot(self, step: int, view: Mapping[str, np.ndarray]) -> None:
+        if "grid" in view:
+            self.writer.add_image("samples", np.asarray(view["grid"]), step, dataformats="HWC")
+
+    def finalize(self, status: str) -> None:
+        self.writer.add_text("status", status)
+        self.writer.close()

@@ -1,0 +1,679 @@
+"""The tracking API: a user's own PyTorch GAN loop, watched like a built-in run.
+
+A handful of lines in any loop give it everything a run of the built-in trainer has: the same metrics.csv
+columns with the same meaning (D's accuracies and mean outputs computed from the logits passed in, with
+the loss's own threshold; gradient norms from the parameters passed in, by `measures`), the same failure
+flags and banners (`FlagMonitor`), fixed-noise snapshots (an image grid, or 2D points over D's heatmap),
+quality metrics from the same `Evaluator`, events, status.json, the run folder's lock and crash safety
+(a kill -9 leaves every file whole, and the dashboard reports the run as interrupted)::
+
+    import gan_core.track as track
+
+    run = track.init("my-dcgan", loss="nonsaturating", config=vars(args), real=real_batch)
+    run.watch(G, fixed_noise, D=D)          # snapshots and quality metrics (optional)
+    for step in range(steps):
+        ...                                  # D's update: logits, loss.backward(), opt_d.step()
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D.parameters())
+        ...                                  # G's update
+        run.g_step(g_loss, g_params=G.parameters())   # commits the step's row
+        if run.should_stop:                  # Stop from the dashboard, or a diverged run
+            break
+    run.finish()                             # or: with track.init(...) as run: ...
+
+On CUDA a step costs one host transfer (in `g_step`, CONVENTIONS rule 7); nothing else waits on the
+device. The dashboard's Pause and Stop reach the loop through the run folder's command file: Pause holds
+the loop inside `g_step` until Resume or Stop; Stop sets `should_stop`.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import os
+import secrets
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from gan_core.data import DataSource
+from gan_core.evaluation import Evaluator, coverage_total
+from gan_core.flags import FLAGS, FlagMonitor
+from gan_core.losses import get_loss
+from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
+from gan_core.store import MetricStore
+from gan_core.tracking.commands import CommandPoller
+from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.schema import (
+    D_METRICS,
+    EVAL_COLUMNS,
+    G_METRICS,
+    RECORD_COLUMNS,
+    SOURCES,
+    check_metric_name,
+    event_detail,
+)
+from gan_core.tracking.sink import RunDirSink, Sink, StoreSink, TensorBoardSink
+from gan_core.trainer import real_view, snapshot_view
+
+STATUS_WRITE_SECONDS = 2.0
+DEFAULT_SAMPLE_EVERY = 100
+DEFAULT_EVAL_EVERY = 500
+KEEP_SNAPSHOTS = 200
+_NAN = float("nan")
+
+
+class TrackingError(ValueError):
+    """A call the tracked run cannot take (a bad argument, a call after `finish`); the message says what
+    is wrong and what is allowed."""
+
+
+def _default_run_id(name: str | None) -> str:
+    stem = "".join(ch if ch.isalnum() or ch in "._-" else "-" for ch in (name or "tracked"))[:60] or "tracked"
+    return f"{stem}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
+
+
+def _data_kind(real: Tensor | None, given: str | None) -> str:
+    if given is not None:
+        return given
+    if real is None:
+        return "other"
+    if real.dim() == 2 and real.shape[1] == 2:
+        return "points"
+    if real.dim() == 4 and real.shape[1] in (1, 3):
+        return "images"
+    return "other"
+
+
+def _scalar(value: Any, what: str) -> Tensor | float:
+    """A 0-d tensor (left on its device: no sync) or a Python float."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise TrackingError(
+                f"{what} must be a scalar (one element), got a tensor of shape {tuple(value.shape)}"
+            )
+        return value.detach().reshape(())
+    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+        raise TrackingError(f"{what} must be a number or a one-element tensor, got {type(value).__name__}")
+    return float(value)
+
+
+class TrackedRun:
+    """One run of a user's own training loop, written to ``<root>/<run_id>/`` as the dashboard reads it.
+
+    Make it with `init`. Per generator step: `d_step` after each D update (any number, `d_steps` counts
+    them), then `g_step` after G's update, which commits the step's row. `log` adds the user's own
+    metrics to the row, `watch` names G (and D) for snapshots and quality metrics, `snapshot` takes one
+    now, `finish` ends the run. Thread-compatible, not thread-safe: call it from the training loop.
+    """
+
+    def __init__(
+        self,
+        run_dir: RunDir,
+        meta: RunMeta,
+        *,
+        real: Tensor | None,
+        steps: int,
+        sample_every: int,
+        eval_every: int,
+        seed: int,
+        optimizers: tuple[torch.optim.Optimizer | None, torch.optim.Optimizer | None],
+        sinks: Iterable[Sink] = (),
+    ):
+        self.run_dir = run_dir
+        self.run_id = run_dir.run_id
+        self.meta = meta
+        self.loss = get_loss(meta.loss) if meta.loss else None
+        self.steps = steps
+        self.sample_every = sample_every
+        self.eval_every = eval_every
+        self.seed = seed
+        self.opt_d, self.opt_g = optimizers
+        self.columns: tuple[str, ...] = RECORD_COLUMNS
+        self.store = MetricStore(RECORD_COLUMNS)
+        self._folder_sink = RunDirSink(run_dir, self.columns, KEEP_SNAPSHOTS)
+        self.sinks: list[Sink] = [StoreSink(self.store), self._folder_sink, *sinks]
+        coverage = coverage_total(meta.dataset) if meta.dataset else None
+        self.monitor = FlagMonitor(self.loss.midpoint if self.loss else None, coverage_total=coverage)
+        self.step = run_dir.last_metrics_step() or 0  # generator steps committed
+        self.status = "idle"
+        self.error: str | None = None
+        self.stop_reason: str | None = None
+        self.events: list[dict[str, Any]] = []
+        self.last_eval: dict[str, float] = {}
+        self._real = real.detach() if real is not None else None
+        self._G: torch.nn.Module | None = None
+        self._D: torch.nn.Module | None = None
+        self._fixed_noise: Tensor | None = None
+        self._evaluator: Evaluator | None = None
+        self._bounds: tuple[float, float, float, float] | None = None
+        self._pending_d: list[Tensor] = []  # this step's D updates' metrics, on the device
+        self._pending_log: dict[str, Tensor | float] = {}
+        self._hparams: dict[str, float] = {}
+        self._poller = CommandPoller(run_dir.path)
+        self._should_stop = False
+        self._paused_s = 0.0
+        self._started = time.perf_counter()
+        self._train_seconds = 0.0
+        self._last_commit = self._started
+        self._last_status_write = 0.0
+        self._process = this_process()
+        self._finished = False
+        # open metrics.csv (a folder continued with resume=True keeps its header and rows)
+        self.run_dir.open_metrics(self.columns)
+        existing = self._header()
+        if existing and existing != self.columns:
+            self._set_columns(existing)
+        if self._real is not None and meta.data_kind in ("points", "images"):
+            self.run_dir.save_snapshot("real", real_view(self._real, meta.data_kind, seed))
+        self._set_status("running")
+
+    # ------------------------------------------------------------------ the loop's calls
+    def watch(self, G: torch.nn.Module, fixed_noise: Tensor, D: torch.nn.Module | None = None) -> TrackedRun:
+        """Name the networks to picture and measure: every ``sample_every`` steps a snapshot of
+        ``G(fixed_noise)`` ((N, *latent_shape) on G's device; 64 images make an 8 x 8 grid; for 2D points
+        with ``D``, D's heatmap and G's gradient arrows too), every ``eval_every`` steps the quality metrics
+        of the built-in runs (needs ``real``, the reference examples, at `init`). Returns self."""
+        if not isinstance(G, torch.nn.Module) or (D is not None and not isinstance(D, torch.nn.Module)):
+            raise TrackingError("watch(G, fixed_noise, D=None) needs G (and D) as torch.nn.Module")
+        if not isinstance(fixed_noise, Tensor) or fixed_noise.dim() < 2:
+            raise TrackingError("fixed_noise must be a tensor of shape (N, *latent_shape), N >= 1")
+        self._G, self._D, self._fixed_noise = G, D, fixed_noise.detach()
+        if self._real is not None and self.meta.data_kind in ("points", "images"):
+            data = self._data_source()
+            self._bounds = data.bounds
+            self._evaluator = Evaluator(self._evaluation_config(), data, self._fixed_noise, seed=self.seed)
+        if self.step == 0:
+            self.snapshot()
+        return self
+
+    def d_step(
+        self,
+        real_logits: Tensor,
+        fake_logits: Tensor,
+        *,
+        d_loss: Tensor | float | None = None,
+        d_loss_real: Tensor | float | None = None,
+        d_loss_fake: Tensor | float | None = None,
+        d_params: Iterable[Tensor] | None = None,
+        d_grad_norm: Tensor | float | None = None,
+    ) -> None:
+        """Record one D update: D's raw outputs (logits; shape (B,) or (B, 1)) on the real and fake batch
+        it trained on, after ``backward()`` (and before the next ``zero_grad``) so that ``d_params``'
+        gradients are there. ``d_loss`` defaults to the loss's d_loss_real + d_loss_fake from the logits;
+        the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
+        L2 norm of ``d_params``' gradients (`measures.grad_norm`), else NaN. Nothing here waits on the
+        device."""
+        self._check_open()
+        if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
+            raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
+        loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
+        with torch.no_grad():
+            real_l, fake_l = real_logits.detach().float(), fake_logits.detach().float()
+            if d_loss_real is None or d_loss_fake is None:
+                own_real, own_fake = loss.d(real_l, fake_l, 1.0)
+            device = real_l.device
+
+            def tensor(value: Any, default: Tensor, what: str) -> Tensor:
+                if value is None:
+                    return default
+                value = _scalar(value, what)
+                return (
+                    value.float().to(device)
+                    if isinstance(value, Tensor)
+                    else torch.tensor(value, device=device)
+                )
+
+            part_real = tensor(d_loss_real, own_real if d_loss_real is None else None, "d_loss_real")
+            part_fake = tensor(d_loss_fake, own_fake if d_loss_fake is None else None, "d_loss_fake")
+            total = None if d_loss is None else tensor(d_loss, None, "d_loss")
+            if d_grad_norm is not None:
+                norm = tensor(d_grad_norm, None, "d_grad_norm")
+            elif d_params is not None:
+                norm = grad_norm(d_params)
+            else:
+                norm = torch.tensor(_NAN)
+            self._pending_d.append(d_metrics(loss, real_l, fake_l, part_real, part_fake, norm, total))
+        self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
+
+    def g_step(
+        self,
+        g_loss: Tensor | float,
+        *,
+        g_params: Iterable[Tensor] | None = None,
+        g_grad_norm: Tensor | float | None = None,
+    ) -> dict[str, float]:
+        """Record G's update (after its ``backward()``) and commit the step's row: every `RECORD_COLUMNS`
+        value (D's columns from the last `d_step` of this step, NaN without one), the `log`-ged metrics,
+        the flags. The step's one host transfer happens here. Every ``sample_every`` steps a snapshot,
+        every ``eval_every`` the quality metrics (see `watch`). While the dashboard has the run paused
+        this call waits until Resume or Stop. Returns the row (column -> float)."""
+        self._check_open()
+        g_value = _scalar(g_loss, "g_loss")
+        if g_grad_norm is not None:
+            g_norm = _scalar(g_grad_norm, "g_grad_norm")
+        elif g_params is not None:
+            g_norm = grad_norm(g_params)
+        else:
+            g_norm = _NAN
+        d_values = self._pending_d[-1] if self._pending_d else None
+        device = (
+            d_values.device
+            if d_values is not None
+            else (g_value.device if isinstance(g_value, Tensor) else None)
+        )
+        parts = [d_values if d_values is not None else torch.full((len(D_METRICS),), _NAN, device=device)]
+        for value in (g_value, g_norm):
+            parts.append(
+                (value.float() if isinstance(value, Tensor) else torch.tensor(float(value)))
+                .reshape(1)
+                .to(device)
+            )
+        logged = list(self._pending_log.items())
+        tensors = [(k, v) for k, v in logged if isinstance(v, Tensor)]
+        parts += [v.float().reshape(1).to(device) for _, v in tensors]
+        # The one host transfer of the step (a CPU-GPU sync point on CUDA).
+        values = torch.cat(parts).tolist()
+        now = time.perf_counter()
+        elapsed = now - self._last_commit
+        self._last_commit = now
+        self._train_seconds += elapsed
+        self.step += 1
+        d_updates = len(self._pending_d)
+        record: dict[str, float] = dict.fromkeys(self.columns, _NAN)
+        record.update(zip(D_METRICS + G_METRICS, values[: len(D_METRICS) + 2]))
+        record.update(zip((k for k, _ in tensors), values[len(D_METRICS) + 2 :]))
+        record.update({k: float(v) for k, v in logged if not isinstance(v, Tensor)})
+        record["step"] = float(self.step)
+        record["time_s"] = self._train_seconds
+        record["d_steps"] = float(d_updates)
+        batch = getattr(self, "_batch", 0)
+        record["samples_per_s"] = batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
+        record.update(self._optimizer_hparams())
+        self._pending_d, self._pending_log = [], {}
+        self._commit(record)
+        self._poll_commands()
+        return {k: record[k] for k in self.columns}
+
+    def log(self, metrics: Mapping[str, Tensor | float]) -> None:
+        """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
+        number or one-element tensor (read in the step's one transfer). Names: see `schema.check_metric_name`;
+        a new name adds a metrics.csv column (earlier rows blank there), drawn under "Custom metrics"."""
+        self._check_open()
+        if not isinstance(metrics, Mapping):
+            raise TrackingError(f"log() takes a mapping name -> number, got {type(metrics).__name__}")
+        checked = {}
+        for name, value in metrics.items():
+            try:
+                check_metric_name(name)
+            except ValueError as exc:
+                raise TrackingError(str(exc)) from None
+            checked[name] = _scalar(value, f"metric {name!r}")
+        new = [n for n in checked if n not in self.columns]
+        if new:
+            self._set_columns((*self.columns, *new))
+        self._pending_log.update(checked)
+
+    def snapshot(self, G: torch.nn.Module | None = None, noise: Tensor | None = None) -> None:
+        """Save what ``G`` (default: the watched one) makes of ``noise`` (default: the watched fixed noise)
+        at the current step, as the Train view shows it; `TrackingError` without a G and noise."""
+        G = G or self._G
+        noise = self._fixed_noise if noise is None else noise
+        if G is None or noise is None:
+            raise TrackingError(
+                "snapshot() needs G and noise: pass them, or call watch(G, fixed_noise) first"
+            )
+        kind = self.meta.data_kind if self.meta.data_kind in ("points", "images") else "images"
+        view = snapshot_view(G, noise, kind, self._D, self.loss or get_loss("wgan"), self._bounds)
+        for sink in self.sinks:
+            sink.log_snapshot(self.step, view)
+
+    @property
+    def should_stop(self) -> bool:
+        """True once the dashboard asked the run to stop, or it diverged (`stop_reason` says which): the
+        loop should end (and call `finish`). Reading it waits on nothing."""
+        return self._should_stop
+
+    def finish(self, status: str | None = None, error: str | None = None) -> None:
+        """End the run: ``finished`` (default; ``stopped`` after a Stop), or ``failed`` with ``error``. The
+        final status and event are written, files closed and the folder's claim released; idempotent."""
+        if self._finished:
+            return
+        self._finished = True
+        if status is None:
+            status = "failed" if self.error else "stopped" if self.stop_reason == "stop" else "finished"
+        if status not in ("finished", "stopped", "failed"):
+            raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
+        self.error = error or self.error
+        try:
+            if self._G is not None and self.step and self.step % self.sample_every:
+                self.snapshot()
+        except Exception as exc:  # a failing last picture must not hide the run's status
+            self.error = self.error or f"final snapshot failed: {exc}"
+        try:
+            self._set_status(status, error=self.error)
+            for sink in self.sinks:
+                sink.finalize(status)
+        finally:
+            self.run_dir.release()
+            _ACTIVE.discard(self)
+
+    def __enter__(self) -> TrackedRun:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.finish()
+        elif issubclass(exc_type, KeyboardInterrupt):
+            self.finish("stopped", error="interrupted (Ctrl-C)")
+        else:
+            self.finish("failed", error=f"{exc_type.__name__}: {exc}")
+
+    # ------------------------------------------------------------------ inside
+    def _check_open(self) -> None:
+        if self._finished:
+            raise TrackingError(f"run {self.run_id!r} is finished: start a new one with gan_core.track.init")
+
+    def _header(self) -> tuple[str, ...]:
+        try:
+            with open(self.run_dir.path / "metrics.csv", "rb") as f:
+                header = f.readline().decode("utf-8", "replace").strip()
+        except OSError:
+            return ()
+        names = tuple(c.strip() for c in header.split(",") if c.strip())
+        return tuple(c for c in names if c != "flags")
+
+    def _set_columns(self, columns: tuple[str, ...]) -> None:
+        """Widen metrics.csv to ``columns`` (rewritten atomically, earlier rows blank in the new ones) and
+        the store with it. Only when a new metric name appears: rare, not per step."""
+        self.run_dir.close()
+        self.run_dir.widen_metrics((*columns, "flags"))
+        self.columns = columns
+        self._folder_sink.columns = columns
+        old = self.store
+        self.store = MetricStore(columns)
+        frame = self.run_dir.read_metrics(columns)
+        if len(frame):
+            self.store.extend(frame[list(columns)].to_numpy(dtype=np.float64))
+        self.sinks = [StoreSink(self.store) if s.__class__ is StoreSink else s for s in self.sinks]
+        del old
+        self.run_dir.open_metrics((*columns, "flags"))
+
+    def _optimizer_hparams(self) -> dict[str, float]:
+        """lr_g, lr_d, beta1, beta2 from the optimizers passed to `init` (host values: no sync); a change
+        since the last step is recorded as an ``hparam`` event, as a change from the dashboard is."""
+        found: dict[str, float] = {}
+        for suffix, opt in (("d", self.opt_d), ("g", self.opt_g)):
+            if opt is None or not opt.param_groups:
+                continue
+            group = opt.param_groups[0]
+            lr = group.get("lr")
+            if isinstance(lr, int | float):
+                found[f"lr_{suffix}"] = float(lr)
+            betas = group.get("betas")
+            if suffix == "d" and isinstance(betas, tuple | list) and len(betas) == 2:
+                found["beta1"], found["beta2"] = float(betas[0]), float(betas[1])
+        for name, value in found.items():
+            old = self._hparams.get(name)
+            if old is not None and old != value:
+                self._event("hparam", step=self.step, field=name, old=old, new=value)
+        self._hparams.update(found)
+        return found
+
+    def _commit(self, record: dict[str, float]) -> None:
+        changes = self.monitor.update(record)
+        if (
+            self._evaluator is not None
+            and self.step % self.eval_every == 0
+            and "diverged" not in self.monitor.active
+        ):
+            try:
+                self.last_eval = self._evaluator.evaluate(self._G)
+            except Exception as exc:  # a failing measurement must not end the training it measures
+                self.last_eval = {}
+                self._event("eval_error", error=f"{type(exc).__name__}: {exc}")
+            record.update({c: self.last_eval.get(c, _NAN) for c in EVAL_COLUMNS})
+            changes += self.monitor.update_eval(self.last_eval)
+        flags = sorted(self.monitor.active)
+        for sink in self.sinks:
+            sink.log_metrics(self.step, record, flags)
+        for name, raised in changes:
+            if raised:
+                self._event("flag", f"{name}: {FLAGS[name].explanation}", flag=name)
+            else:
+                self._event("flag_cleared", flag=name)
+        if "diverged" in self.monitor.active and not self._should_stop:
+            bad = [
+                k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(record[k])
+            ]
+            self.error = f"diverged at step {self.step}: {', '.join(bad) or 'a value'} not finite"
+            self._should_stop, self.stop_reason = True, "diverged"
+        if self._G is not None and self.step % self.sample_every == 0:
+            self.snapshot()
+        if self.steps and self.step >= self.steps and not self._should_stop:
+            self._should_stop, self.stop_reason = True, "steps"
+        if time.monotonic() - self._last_status_write >= STATUS_WRITE_SECONDS:
+            self._write_status()
+
+    def _poll_commands(self) -> None:
+        got = self._poller.poll()
+        while got is not None:
+            command, source = got
+            self._event("command", command=command, source=source)
+            if command == "stop":
+                self._should_stop, self.stop_reason = True, "stop"
+                return
+            if command == "pause" and self.status == "running":
+                self._set_status("paused")
+                paused_at = time.perf_counter()
+                got = None
+                while got is None or got[0] == "pause":  # held here until Resume or Stop
+                    got = self._poller.poll(force=True)
+                    if got is None:
+                        time.sleep(self._poller.interval)  # a file to look at, nothing to wait on
+                    elif got[0] == "pause":
+                        self._event("command", command="pause", source=got[1])
+                self._last_commit += time.perf_counter() - paused_at  # a pause is not training time
+                self._set_status("running")
+                continue
+            got = None
+
+    def _data_source(self) -> DataSource:
+        real = self._real.float()
+        if self.meta.data_kind == "points":
+            lo = real.min(0).values.cpu()
+            hi = real.max(0).values.cpu()
+            pad = (hi - lo) * 0.15 + 1e-3
+            bounds = (
+                float(lo[0] - pad[0]),
+                float(hi[0] + pad[0]),
+                float(lo[1] - pad[1]),
+                float(hi[1] + pad[1]),
+            )
+            return DataSource("tracked", "points", (2,), data=real, bounds=bounds, device=real.device)
+        return DataSource("tracked", "images", tuple(real.shape[1:]), data=real, device=real.device)
+
+    def _evaluation_config(self):
+        """The built-in config whose classifier measures class coverage, for a run on digits, mnist or
+        fashion-mnist at the real images' size; None for any other data (no class metrics)."""
+        from gan_core.classifier import CLASSIFIED_DATASETS
+        from gan_core.config import GANConfig
+
+        if self.meta.dataset not in CLASSIFIED_DATASETS or self._real is None or self._real.dim() != 4:
+            return None
+        channels, size = int(self._real.shape[1]), int(self._real.shape[-1])
+        try:
+            return GANConfig(dataset=self.meta.dataset, image_size=size, channels=channels, seed=self.seed)
+        except ValueError:
+            return None
+
+    def _event(self, kind: str, detail: str | None = None, step: int | None = None, **fields: Any) -> None:
+        event = make_event(
+            self.step if step is None else step,
+            kind,
+            event_detail(kind, fields) if detail is None else detail,
+            fields,
+        )
+        for sink in self.sinks:
+            sink.log_event(event)
+        self.events.append(event)
+
+    def _set_status(self, status: str, error: str | None = None) -> None:
+        self.status = status
+        self._event("status", status=status, error=error)
+        self._write_status()
+
+    def _write_status(self) -> None:
+        self._last_status_write = time.monotonic()
+        self.run_dir.write_status(
+            {
+                "status": self.status,
+                "step": self.step,
+                "steps": self.steps,
+                "error": self.error,
+                "device": str(self._real.device) if self._real is not None else None,
+                "torch": torch.__version__,
+                "train_seconds": self._train_seconds,
+                "flags": sorted(self.monitor.active),
+                "flags_raised": sorted(self.monitor.raised),
+                **self._process,
+            }
+        )
+
+
+# Runs not finished when the interpreter exits: finished then, or failed with the uncaught exception.
+_ACTIVE: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
+_UNCAUGHT: list[BaseException] = []
+_HOOKED = threading.Lock()
+_previous_excepthook = None
+
+
+def _excepthook(exc_type, exc, tb) -> None:
+    _UNCAUGHT.append(exc)
+    (_previous_excepthook or sys.__excepthook__)(exc_type, exc, tb)
+
+
+def _at_exit() -> None:
+    for run in list(_ACTIVE):
+        try:
+            if _UNCAUGHT:
+                exc = _UNCAUGHT[-1]
+                run.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            else:
+                run.finish()
+        except Exception:  # at exit nothing more can be done; the folder reads as interrupted
+            pass
+
+
+def _install_hooks() -> None:
+    global _previous_excepthook
+    with _HOOKED:
+        if _previous_excepthook is None:
+            _previous_excepthook = sys.excepthook
+            sys.excepthook = _excepthook
+            atexit.register(_at_exit)
+
+
+def init(
+    run_id: str | None = None,
+    *,
+    root: str | os.PathLike | None = None,
+    loss: str = "nonsaturating",
+    config: Mapping[str, Any] | None = None,
+    real: Tensor | None = None,
+    data_kind: str | None = None,
+    dataset: str = "",
+    model: str = "",
+    steps: int = 0,
+    sample_every: int = DEFAULT_SAMPLE_EVERY,
+    eval_every: int = DEFAULT_EVAL_EVERY,
+    seed: int = 0,
+    opt_d: torch.optim.Optimizer | None = None,
+    opt_g: torch.optim.Optimizer | None = None,
+    tensorboard: bool | str | os.PathLike = False,
+    resume: bool = False,
+    source: str = "api",
+) -> TrackedRun:
+    """Start recording a run of your own training loop into ``<root>/<run_id>/``.
+
+    ``run_id``: the folder's name (letters, digits, ``. _ -``); default a fresh one. ``root``: the runs
+    folder the dashboard watches (default ``$GAN_DASHBOARD_RUNS`` or ``./runs``). ``loss``: the objective's
+    name in `gan_core.losses.LOSSES` (minimax, nonsaturating, lsgan, hinge, wgan, wgan-gp): D's accuracy
+    threshold, its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw
+    scores). ``config``: your hyperparameters, free-form JSON values (e.g. ``vars(args)``), shown as a table
+    and diffed in Compare. ``real``: a batch of real examples, (N, 2) points or (N, C, H, W) images in
+    [-1, 1], shown beside G's samples and used as the quality metrics' reference (N of 1,000 or more
+    recommended). ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
+    a built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
+    classifier; ring8, grid25: mode coverage). ``steps``: the target, 0 for open-ended (`should_stop`
+    turns True at it). ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records.
+    ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard.
+    ``resume``: continue an existing run folder of the same id written by the API.
+
+    Raises `TrackingError` for a bad argument, `gan_core.rundir.RunBusyError` when another process writes
+    that run, `gan_core.rundir.RunDirError` when the folder cannot be made."""
+    if loss and loss not in _losses():
+        raise TrackingError(f"loss={loss!r} is unknown: allowed {', '.join(_losses())}, or '' for another")
+    if real is not None and not isinstance(real, Tensor):
+        raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
+    kind = _data_kind(real, data_kind)
+    if source not in SOURCES or source == "trainer":
+        raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
+    for name, value, low in (
+        ("steps", steps, 0),
+        ("sample_every", sample_every, 1),
+        ("eval_every", eval_every, 1),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low:
+            raise TrackingError(f"{name}={value!r} is invalid: allowed a whole number >= {low}")
+    try:
+        meta = RunMeta(
+            source=source,
+            loss=loss,
+            data_kind=kind,
+            dataset=dataset,
+            model=model,
+            hparams=dict(config or {}),
+        )
+    except ValueError as exc:
+        raise TrackingError(str(exc)) from None
+    root = Path(root if root is not None else os.environ.get(RUNS_ENV) or "runs")
+    run_dir = RunDir.create_external(root, run_id or _default_run_id(None), meta, exist_ok=resume)
+    try:
+        sinks: list[Sink] = []
+        if tensorboard:
+            log_dir = run_dir.path / "tensorboard" if tensorboard is True else Path(tensorboard)
+            sinks.append(TensorBoardSink(log_dir))
+        run = TrackedRun(
+            run_dir,
+            meta,
+            real=real,
+            steps=steps,
+            sample_every=sample_every,
+            eval_every=eval_every,
+            seed=seed,
+            optimizers=(opt_d, opt_g),
+            sinks=sinks,
+        )
+    except BaseException:
+        run_dir.release()
+        raise
+    _install_hooks()
+    _ACTIVE.add(run)
+    return run
+
+
+def _losses() -> tuple[str, ...]:
+    from gan_core.losses import LOSSES
+
+    return tuple(LOSSES)
+
+
+__all__ = ["TrackedRun", "TrackingError", "init", "now_iso"]

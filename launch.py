@@ -1,0 +1,52 @@
+"""The ``gan-dashboard`` command: start the dashboard that lies beside this file.
+
+``pip install .`` installs dashboard.py, pages/, ui/ and .streamlit/config.toml, with this module, as the
+folder ``gan_dashboard_app`` (see pyproject.toml), so the app keeps the layout it has in the repository and
+Streamlit finds its pages, its helpers (``import ui``) and its settings (a config.toml beside the main
+script) as it does here. Streamlit does the work: this module only picks the runs folder and replaces
+itself with ``python -m streamlit run dashboard.py ARGS``, every argument passed through as given::
+
+    gan-dashboard --server.port 8600 --server.headless true
+
+It imports neither streamlit nor gan_core (torch takes seconds to import), and it replaces its process
+rather than starting a child, so a signal sent to it (Ctrl-C, SIGTERM) reaches the server itself (POSIX,
+as the run folders' lock already requires). From a checkout, ``python launch.py`` does the same.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import NoReturn
+
+DASHBOARD = Path(__file__).resolve().with_name("dashboard.py")
+# gan_core.rundir.RUNS_ENV, written out here so that starting does not import torch; tests/test_packaging.py
+# checks that the two agree.
+RUNS_ENV = "GAN_DASHBOARD_RUNS"
+
+
+def streamlit_command(
+    args: Sequence[str], environ: Mapping[str, str], cwd: Path
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment that serve the dashboard, ``args`` going to ``streamlit run``.
+
+    Without GAN_DASHBOARD_RUNS the runs folder is ``runs/`` in the working folder ``cwd``, where
+    ``python -m gan_core`` puts its runs too: the app's own default, a folder beside dashboard.py, would be
+    inside site-packages once installed."""
+    env = dict(environ)
+    if not env.get(RUNS_ENV):  # unset or empty, as the app reads it (ui.common.runs_root)
+        env[RUNS_ENV] = str(Path(cwd).resolve() / "runs")
+    return [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), *args], env
+
+
+def main(argv: Sequence[str] | None = None) -> NoReturn:
+    command, env = streamlit_command(sys.argv[1:] if argv is None else argv, os.environ, Path.cwd())
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execve(command[0], command, env)
+
+
+if __name__ == "__main__":
+    main()
