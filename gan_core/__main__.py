@@ -32,6 +32,7 @@ from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device
+from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
 MAX_SAMPLES = 100_000
@@ -78,6 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
         "time-random)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also log the run for TensorBoard, into RUN/tensorboard (needs the tensorboard package)",
+    )
     continued = train.add_mutually_exclusive_group()
     continued.add_argument(
         "--resume",
@@ -198,7 +204,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     if args.resume is not None or args.rewind is not None:
         if args.preset is not None:
             raise CLIError("--preset cannot be used with --resume or --rewind: the run keeps its config.json")
-        runner = continued_runner(args).start()
+        runner = continued_runner(args)
     else:
         if args.from_step is not None:
             raise CLIError("--from-step goes with --rewind DIR")
@@ -207,7 +213,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
         # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
         run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
-        runner = Runner(cfg, args.out, data=data, run_dir=run_dir).start()
+        runner = Runner(cfg, args.out, data=data, run_dir=run_dir)
+    # A dashboard on the same runs folder watches this run live and reaches it through its command file.
+    runner.watch_command_file()
+    if args.tensorboard:
+        try:
+            runner.add_sink(TensorBoardSink(runner.run_dir.path / "tensorboard"))
+        except ImportError as exc:
+            runner.run_dir.release()
+            raise CLIError(str(exc)) from None
+    runner.start()
     interrupted = 0
 
     def on_signal(signum, frame):  # Ctrl-C or SIGTERM: stop cleanly (checkpoint and flush), then report

@@ -130,14 +130,11 @@ class Runner:
         data: DataSource | None = None,
         run_dir: RunDir | None = None,
         sinks: list[Sink] | tuple[Sink, ...] = (),
-        watch_commands: bool = False,
     ):
         """A new run folder in ``runs_root``, or with ``run_dir`` an existing one (see `reopen`).
 
         Records, events, snapshots and the final status go to the in-memory store, the run folder and
-        ``sinks`` (e.g. a `TensorBoardSink`). With ``watch_commands`` (a run trained outside the dashboard's
-        server, e.g. ``python -m gan_core train``) Pause, Resume and Stop also come from the folder's
-        command file (`gan_core.tracking.commands`), polled between steps."""
+        ``sinks`` (e.g. a `TensorBoardSink`; see also `add_sink` and `watch_command_file`)."""
         self.cfg = cfg
         self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
         self.run_id = self.run_dir.run_id
@@ -152,7 +149,7 @@ class Runner:
         self.store = MetricStore(RECORD_COLUMNS)
         self._folder_sink = RunDirSink(self.run_dir, RECORD_COLUMNS, cfg.keep_snapshots)
         self.sinks: list[Sink] = [StoreSink(self.store), self._folder_sink, *sinks]
-        self._poller: CommandPoller | None = CommandPoller(self.run_dir.path) if watch_commands else None
+        self._poller: CommandPoller | None = None  # `watch_command_file`
         self.events: list[dict[str, Any]] = []
         self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (step, Trainer.snapshot())
         self.real_view: dict[str, np.ndarray] | None = None
@@ -280,6 +277,23 @@ class Runner:
         if self.trainer is not None:
             return dict(self.trainer.hparams)
         return {k: getattr(self.cfg, k) for k in MUTABLE_FIELDS}
+
+    # ------------------------------------------------------------------ set-up (before start)
+    def add_sink(self, sink: Sink) -> Runner:
+        """One more backend for the run's records, events, snapshots and final status (e.g. a
+        `TensorBoardSink`); before `start`. Returns self."""
+        if self._thread is not None:
+            raise RunnerError(f"run {self.run_id}: sinks are added before it starts")
+        self.sinks.append(sink)
+        return self
+
+    def watch_command_file(self) -> Runner:
+        """Take Pause, Resume and Stop from the run folder's command file too (`gan_core.tracking.commands`):
+        for a run trained outside the dashboard's server (``python -m gan_core train``), which a dashboard
+        watches by tailing its folder. Polled between steps, at most every 0.2 s. Returns self."""
+        if self._poller is None:
+            self._poller = CommandPoller(self.run_dir.path)
+        return self
 
     # ------------------------------------------------------------------ commands (any thread)
     def start(self, paused: bool = False) -> Runner:

@@ -57,6 +57,7 @@ from gan_core.tracking.schema import (
     G_METRICS,
     RECORD_COLUMNS,
     SOURCES,
+    TEXT_COLUMNS,
     check_metric_name,
     event_detail,
 )
@@ -167,7 +168,7 @@ class TrackedRun:
         self._process = this_process()
         self._finished = False
         # open metrics.csv (a folder continued with resume=True keeps its header and rows)
-        self.run_dir.open_metrics(self.columns)
+        self.run_dir.open_metrics((*self.columns, *TEXT_COLUMNS))
         existing = self._header()
         if existing and existing != self.columns:
             self._set_columns(existing)
@@ -388,13 +389,13 @@ class TrackedRun:
         except OSError:
             return ()
         names = tuple(c.strip() for c in header.split(",") if c.strip())
-        return tuple(c for c in names if c != "flags")
+        return tuple(c for c in names if c not in TEXT_COLUMNS)
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         """Widen metrics.csv to ``columns`` (rewritten atomically, earlier rows blank in the new ones) and
         the store with it. Only when a new metric name appears: rare, not per step."""
         self.run_dir.close()
-        self.run_dir.widen_metrics((*columns, "flags"))
+        self.run_dir.widen_metrics((*columns, *TEXT_COLUMNS))
         self.columns = columns
         self._folder_sink.columns = columns
         old = self.store
@@ -404,7 +405,7 @@ class TrackedRun:
             self.store.extend(frame[list(columns)].to_numpy(dtype=np.float64))
         self.sinks = [StoreSink(self.store) if s.__class__ is StoreSink else s for s in self.sinks]
         del old
-        self.run_dir.open_metrics((*columns, "flags"))
+        self.run_dir.open_metrics((*columns, *TEXT_COLUMNS))
 
     def _optimizer_hparams(self) -> dict[str, float]:
         """lr_g, lr_d, beta1, beta2 from the optimizers passed to `init` (host values: no sync); a change

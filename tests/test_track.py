@@ -1,0 +1,372 @@
+"""The tracking API (`gan_core.track`): a user's own loop gets the built-in run's row, flags, events, lock,
+crash safety and the dashboard's Pause/Stop; bad calls get one clear message."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import gan_core.track as track
+from gan_core.config import GANConfig
+from gan_core.registry import RunRegistry
+from gan_core.rundir import RunBusyError, RunDir, RunDirError
+from gan_core.runner import Runner
+from gan_core.tracking.schema import D_METRICS, G_METRICS, RECORD_COLUMNS
+from gan_core.trainer import Trainer
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = Path(__file__).parent / "fixtures" / "format1"
+TIMEOUT = 60.0
+
+
+def poll(condition, timeout: float = TIMEOUT, every: float = 0.05):
+    """Wait for ``condition()`` to be truthy (a file another thread or process writes: nothing to wait
+    on but a poll); returns its value, or fails the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"condition not met within {timeout:g} s")
+
+
+def status_of(root: Path, run_id: str) -> dict:
+    try:
+        return json.loads((root / run_id / "status.json").read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def rows_of(root: Path, run_id: str) -> int:
+    try:
+        return max(0, (root / run_id / "metrics.csv").read_bytes().count(b"\n") - 1)
+    except OSError:
+        return 0
+
+
+class ToyGAN:
+    """A tiny MLP GAN on 2D points, trained the textbook way, recorded through the API."""
+
+    def __init__(self, seed: int = 0):
+        torch.manual_seed(seed)
+        self.G = nn.Sequential(nn.Linear(4, 16), nn.ReLU(), nn.Linear(16, 2))
+        self.D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), 1e-3, betas=(0.5, 0.999))
+        self.opt_d = torch.optim.Adam(self.D.parameters(), 1e-3, betas=(0.5, 0.999))
+        self.real = torch.randn(512, 2) * 0.2 + torch.tensor([1.0, -1.0])
+        self.bce = nn.BCEWithLogitsLoss()
+
+    def step(self, run) -> None:
+        real = self.real[torch.randint(len(self.real), (32,))]
+        fake = self.G(torch.randn(32, 4))
+        real_logits, fake_logits = self.D(real), self.D(fake.detach())
+        d_loss = self.bce(real_logits, torch.ones_like(real_logits)) + self.bce(
+            fake_logits, torch.zeros_like(fake_logits)
+        )
+        self.opt_d.zero_grad()
+        d_loss.backward()
+        self.opt_d.step()
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=self.D.parameters())
+        g_logits = self.D(fake)
+        g_loss = self.bce(g_logits, torch.ones_like(g_logits))
+        self.opt_g.zero_grad()
+        g_loss.backward()
+        self.opt_g.step()
+        run.g_step(g_loss, g_params=self.G.parameters())
+
+
+# ------------------------------------------------------------------------------------------ the same row
+@pytest.mark.parametrize("loss", ["nonsaturating", "lsgan", "hinge", "wgan"])
+def test_the_builtin_trainers_step_through_the_api_gives_the_builtin_row(tmp_path, loss):
+    """The trainer's own D and G updates, done by hand and recorded through the API, give the row the
+    built-in path records, to 1e-6 (same seed, same batches, same updates)."""
+    cfg = GANConfig(
+        dataset="ring8", loss=loss, width=16, batch_size=32, label_smoothing=0.0, instance_noise=0.0, seed=3
+    )
+    builtin = Trainer(cfg)
+    expected = [builtin.step() for _ in range(3)]
+
+    t = Trainer(cfg)
+    run = track.init("same-row", root=tmp_path, loss=loss, opt_d=t.opt_d, opt_g=t.opt_g)
+    rows = []
+    for _ in range(3):
+        batch = cfg.batch_size
+        real = t.data.sample(batch, t.rng)
+        fake_graph = t.G(torch.randn(batch, cfg.latent_dim, generator=t.rng))
+        real_logits, fake_logits = t.D(real), t.D(fake_graph.detach())
+        loss_real, loss_fake = t.loss.d(real_logits, fake_logits, 1.0)
+        d_loss = loss_real + loss_fake
+        t.opt_d.zero_grad(set_to_none=True)
+        d_loss.backward()
+        t.opt_d.step()
+        if t.loss.clips_weights:
+            with torch.no_grad():
+                for p in t.d_params:
+                    p.clamp_(-cfg.clip_value, cfg.clip_value)
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=t.d_params)
+        g_loss = t.loss.g(t.D(fake_graph))
+        t.opt_g.zero_grad(set_to_none=True)
+        g_loss.backward(inputs=t.g_params)
+        t.opt_g.step()
+        rows.append(run.g_step(g_loss, g_params=t.g_params))
+    run.finish()
+    compared = (*D_METRICS, *G_METRICS, "step", "lr_g", "lr_d", "beta1", "beta2", "d_steps")
+    for got, want in zip(rows, expected):
+        for name in compared:
+            assert got[name] == pytest.approx(want[name], rel=1e-6, abs=1e-6), name
+    assert tuple(rows[0]) == RECORD_COLUMNS
+    frame = RunDir.open(tmp_path, "same-row").read_metrics()
+    assert frame["d_acc_real"].tolist() == pytest.approx([r["d_acc_real"] for r in expected], abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ a whole run
+def test_a_tracked_run_writes_what_the_dashboard_reads(tmp_path):
+    gan = ToyGAN()
+    fixed = torch.randn(200, 4)
+    with track.init(
+        "mine", root=tmp_path, loss="nonsaturating", config={"lr": 1e-3, "layers": [16, 16]}, real=gan.real,
+        steps=40, sample_every=10, eval_every=20, opt_d=gan.opt_d, opt_g=gan.opt_g,
+    ) as run:  # fmt: skip
+        run.watch(gan.G, fixed, D=gan.D)
+        while not run.should_stop:
+            if run.step >= 5:
+                run.log({"my_metric": float(run.step), "gap": torch.tensor(0.5)})
+            gan.step(run)
+    assert run.status == "finished" and run.step == 40 and run.stop_reason == "steps"
+    view = RunRegistry(tmp_path).view("mine")
+    assert view.status == "finished" and not view.owned and view.cfg is None
+    assert view.meta.source == "api" and view.meta.data_kind == "points"
+    assert view.meta.hparams == {"lr": 1e-3, "layers": [16, 16]}
+    assert view.custom_columns == ("my_metric", "gap")
+    frame = view.run_dir.read_metrics()
+    assert frame["step"].tolist() == list(range(1, 41))
+    assert frame["my_metric"].isna().sum() == 5 and frame["my_metric"].iloc[-1] == 39.0
+    assert frame["gap"].dropna().tolist() == [0.5] * 35
+    assert frame["lr_d"].tolist() == [1e-3] * 40 and set(frame["d_steps"]) == {1.0}
+    evaluated = frame.dropna(subset=["grid_js"])["step"].tolist()
+    assert evaluated == [20, 40]
+    assert ((frame["d_acc_real"] >= 0) & (frame["d_acc_real"] <= 1)).all()
+    assert view.snapshot_steps() == [0, 10, 20, 30, 40]
+    step, snap = view.snapshot()
+    assert step == 40 and snap["points"].shape == (200, 2) and snap["heatmap"].shape == (48, 48)
+    assert view.real_view()["points"].shape == (1000, 2)
+    kinds = [e["kind"] for e in view.events]
+    assert (
+        kinds[0] == "status" and kinds[-1] == "status" and view.events[-1]["fields"]["status"] == "finished"
+    )
+    assert view.hparams["steps"] == 40
+
+
+def test_an_exception_in_the_loop_marks_the_run_failed_and_releases_it(tmp_path):
+    gan = ToyGAN()
+    with pytest.raises(RuntimeError, match="boom"), track.init("crash", root=tmp_path) as run:
+        for _ in range(3):
+            gan.step(run)
+        raise RuntimeError("boom")
+    status = status_of(tmp_path, "crash")
+    assert status["status"] == "failed" and status["error"] == "RuntimeError: boom" and status["step"] == 3
+    RunDir.open(tmp_path, "crash").claim("a test").release()  # the claim was given back
+
+
+def test_one_writer_per_run_folder_and_resume_continues_the_rows(tmp_path):
+    gan = ToyGAN()
+    first = track.init("one", root=tmp_path)
+    gan.step(first)
+    with pytest.raises(RunBusyError, match="one"):
+        track.init("one", root=tmp_path, resume=True)
+    with pytest.raises(RunDirError, match="already exists"):
+        track.init("one", root=tmp_path)
+    first.finish()
+    again = track.init("one", root=tmp_path, resume=True)
+    gan.step(again)
+    again.finish()
+    assert RunDir.open(tmp_path, "one").read_metrics()["step"].tolist() == [1, 2]
+
+
+def test_bad_calls_get_one_clear_message(tmp_path):
+    with pytest.raises(track.TrackingError, match="loss='bce' is unknown: allowed minimax"):
+        track.init("bad", root=tmp_path, loss="bce")
+    with pytest.raises(track.TrackingError, match="steps=-1 is invalid"):
+        track.init("bad", root=tmp_path, steps=-1)
+    assert not (tmp_path / "bad").exists()
+    run = track.init("ok", root=tmp_path)
+    with pytest.raises(track.TrackingError, match="is a built-in column"):
+        run.log({"d_loss": 1.0})
+    with pytest.raises(track.TrackingError, match="metric name '1st' is invalid"):
+        run.log({"1st": 1.0})
+    with pytest.raises(track.TrackingError, match="must be a scalar"):
+        run.log({"vec": torch.ones(3)})
+    with pytest.raises(track.TrackingError, match="needs real_logits and fake_logits as tensors"):
+        run.d_step([0.1], [0.2])
+    run.finish()
+    with pytest.raises(track.TrackingError, match="is finished"):
+        run.g_step(0.5)
+
+
+# ------------------------------------------------------------------------------------------ commands
+def test_pause_resume_and_stop_from_the_dashboard_reach_the_loop(tmp_path):
+    gan = ToyGAN()
+    run = track.init("ctl", root=tmp_path)
+    errors = []
+
+    def loop():
+        try:
+            while not run.should_stop:
+                gan.step(run)
+            run.finish()
+        except Exception as exc:  # reported by the main thread
+            errors.append(exc)
+
+    worker = threading.Thread(target=loop)
+    worker.start()
+    try:
+        run_dir = RunDir.open(tmp_path, "ctl")
+        poll(lambda: rows_of(tmp_path, "ctl") >= 5)
+        track.send_command(run_dir, "pause")
+        poll(lambda: status_of(tmp_path, "ctl").get("status") == "paused")
+        held = rows_of(tmp_path, "ctl")
+        # Paused: three looks at the command file (0.2 s apart) and not one row more.
+        deadline = time.monotonic() + 0.7
+        while time.monotonic() < deadline:
+            assert rows_of(tmp_path, "ctl") in (held, held + 1)  # the step in flight may land
+            time.sleep(0.05)
+        track.send_command(run_dir, "resume")
+        poll(lambda: rows_of(tmp_path, "ctl") >= held + 5)
+        track.send_command(run_dir, "stop")
+        worker.join(TIMEOUT)
+    finally:
+        if worker.is_alive():
+            run._should_stop = True
+            worker.join(TIMEOUT)
+    assert not errors and not worker.is_alive()
+    assert status_of(tmp_path, "ctl")["status"] == "stopped"
+    events = RunDir.open(tmp_path, "ctl").read_events()
+    commands = [fields["command"] for fields in events.loc[events["kind"] == "command", "fields"]]
+    assert commands == ["pause", "resume", "stop"]
+    statuses = events.loc[events["kind"] == "status", "detail"].tolist()
+    assert statuses == ["running", "paused", "running", "stopped"]
+
+
+def test_a_cli_run_obeys_the_command_file(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    args = [sys.executable, "-m", "gan_core", "train", "--dataset", "ring8", "--steps", "0", "--width", "16"]
+    proc = subprocess.Popen(
+        [*args, "--out", str(tmp_path), "--run-id", "cli", "--quiet"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        poll(lambda: rows_of(tmp_path, "cli") >= 5)
+        registry = RunRegistry(tmp_path)
+        assert registry.view("cli").external and registry.view("cli").status == "running"
+        run_dir = RunDir.open(tmp_path, "cli")
+        track.send_command(run_dir, "pause")
+        poll(lambda: status_of(tmp_path, "cli").get("status") == "paused")
+        track.send_command(run_dir, "stop")
+        out, err = proc.communicate(timeout=TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err.decode()
+    assert status_of(tmp_path, "cli")["status"] == "stopped"
+    assert RunRegistry(tmp_path).view("cli").checkpoint_steps()  # it can be resumed from the dashboard
+
+
+KILLED_LOOP = """
+import sys, torch
+sys.path.insert(0, {root!r})
+from tests.test_track import ToyGAN
+import gan_core.track as track
+gan = ToyGAN()
+run = track.init("killed", root={out!r})
+while True:
+    gan.step(run)
+"""
+
+
+def test_kill_9_leaves_an_interrupted_run_and_no_torn_row(tmp_path):
+    code = KILLED_LOOP.format(root=str(ROOT), out=str(tmp_path))
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, env=env)
+    try:
+        poll(lambda: rows_of(tmp_path, "killed") >= 50)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(TIMEOUT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    view = RunRegistry(tmp_path).view("killed")
+    assert view.status == "interrupted" and not view.problems
+    frame, problems = view.run_dir.read_metrics_checked()
+    assert not problems and frame["step"].tolist() == list(range(1, len(frame) + 1))
+    assert len(frame) >= 50
+
+
+# ------------------------------------------------------------------------------------------ sinks
+def test_tensorboard_sink_holds_the_same_scalars(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    gan = ToyGAN()
+    with track.init("tb", root=tmp_path, tensorboard=True) as run:
+        for _ in range(5):
+            gan.step(run)
+    accumulator = EventAccumulator(str(tmp_path / "tb" / "tensorboard"))
+    accumulator.Reload()
+    logged = [e.value for e in accumulator.Scalars("d_loss")]
+    frame = RunDir.open(tmp_path, "tb").read_metrics()
+    assert [e.step for e in accumulator.Scalars("d_loss")] == [1, 2, 3, 4, 5]
+    np.testing.assert_allclose(logged, frame["d_loss"].to_numpy(), rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------ older folders
+def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
+    """Folders written by the version before run.json (committed under tests/fixtures/format1) open with
+    every chart's data, resume from their checkpoint and compare beside a tracked run."""
+    for folder in FIXTURES.iterdir():
+        shutil.copytree(folder, tmp_path / folder.name)
+    registry = RunRegistry(tmp_path)
+    view = registry.view("format1-ring8")
+    assert view.owned and view.meta.format == 1 and view.meta.source == "trainer"
+    assert view.meta.loss == view.cfg.loss and view.data_kind == "points"
+    assert len(view.store) == 60 and view.status == "finished" and not view.problems
+    assert view.snapshot_steps() == [0, 20, 40, 60] and view.checkpoint_steps() == [30, 60]
+    digits = registry.view("format1-digits")
+    assert digits.data_kind == "images" and digits.snapshot()[1]["grid"].ndim == 3
+
+    runner = Runner.reopen(RunDir.open(tmp_path, "format1-ring8"), {"steps": 70}).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    assert RunDir.open(tmp_path, "format1-ring8").read_metrics()["step"].tolist() == list(range(1, 71))
+
+    gan = ToyGAN()
+    with track.init("tracked", root=tmp_path, config={"lr": 1e-3}) as run:
+        for _ in range(3):
+            gan.step(run)
+    summaries = {row["run_id"]: row for row in RunRegistry(tmp_path).summaries()}
+    assert summaries["format1-ring8"]["source"] == "trainer" and summaries["tracked"]["source"] == "api"
+    assert summaries["format1-ring8"]["step"] == 70
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["GAN_DASHBOARD_RUNS"] = str(tmp_path)
+    try:
+        at = AppTest.from_file(str(ROOT / "pages" / "2_Compare.py"), default_timeout=60)
+        at.session_state["cmp_runs"] = ["format1-ring8", "tracked"]
+        at.run()
+    finally:
+        del os.environ["GAN_DASHBOARD_RUNS"]
+    assert not at.exception and not at.error
+    diff = at.dataframe[0].value  # the config fields that differ
+    assert "source" in diff.index and diff.loc["source", "tracked"] == "api"
