@@ -11,16 +11,23 @@ import time
 
 import streamlit as st
 
-from gan_core import charts
-from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig, split_changes
-from gan_core.data import DataError, load_data
-from gan_core.evaluation import coverage_total
-from gan_core.flags import FLAGS
-from gan_core.registry import RegistryError, RunView
-from gan_core.rundir import RunDirError
-from gan_core.runner import ENDED, RunnerError
-from gan_core.tracking.commands import send_command
-from gan_core.trainer import resolve_device
+from gan_core.app import (
+    ENDED,
+    FLAGS,
+    MUTABLE_FIELDS,
+    ConfigError,
+    DataError,
+    GANConfig,
+    RegistryError,
+    RunDirError,
+    RunnerError,
+    RunView,
+    charts,
+    coverage_total,
+    load_data,
+    resolve_device,
+    split_changes,
+)
 from ui.common import (
     download_buttons,
     literal,
@@ -88,55 +95,17 @@ def start_run(cfg: GANConfig, request: str) -> None:
     runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
 
 
-ACK_SECONDS = 5.0
-
-
 def command(view: RunView, action: str, *args) -> None:
-    """Send a command and wait (briefly) until the training thread has acted on it, so that the rerun
-    this click triggers draws the new state rather than the one before it. A run another process writes
-    gets Pause, Resume and Stop through its command file (`send_command`)."""
-    if view.runner is None:
-        external_command(view, action)
-        return
-    runner = view.runner
-    events_before = len(runner.events)
-    done = {
-        "pause": lambda r: r.status != "running",
-        "resume": lambda r: r.status != "paused",
-        "stop": lambda r: r.status in ENDED,
-        "step": lambda r: len(r.events) > events_before or r.status in ENDED,
-    }[action]
+    """Send a command (`RunView.control`: to this server's runner, or through the command file of a run
+    another process writes) and wait briefly until the run has acted on it, so that the rerun this click
+    triggers draws the new state rather than the one before it."""
     try:
-        getattr(runner, action)(*args)
-    except (RunnerError, ValueError) as exc:
+        acted = view.control(action, *args)
+    except (RunnerError, RunDirError, ValueError) as exc:
         st.session_state["_flash"] = ("error", literal(exc))
         return
-    if not runner.wait_until(done, timeout=ACK_SECONDS):
+    if not acted:
         st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
-
-
-def external_command(view: RunView, action: str) -> None:
-    """Pause, Resume or Stop for a run another process writes, then poll its status.json until the writer
-    has acted (it looks at the command file between two steps)."""
-    done = {"pause": ("paused",), "resume": ("running",), "stop": ENDED + ("interrupted",)}[action]
-    try:
-        send_command(view.run_dir, action)
-    except (RunDirError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", literal(exc))
-        return
-    deadline = time.monotonic() + ACK_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            if registry().view(view.run_id).status in done:
-                return
-        except (RunDirError, RegistryError):
-            return
-        time.sleep(0.1)  # a file written by another process: nothing here to wait on but a poll
-    st.session_state["_flash"] = (
-        "warning",
-        f"{action} is sent; the process writing run {view.run_id} has not acted on it yet (it looks "
-        "between two steps).",
-    )
 
 
 def resume_clicked(view: RunView, changes: dict) -> None:
@@ -208,7 +177,7 @@ def user_changes(form: GANConfig, view: RunView, continuing: bool = False) -> tu
 
 def apply_changes(view: RunView, changes: dict) -> None:
     try:
-        view.runner.set_hparams(**changes)
+        view.apply_changes(**changes)
         st.session_state["_flash"] = (
             "success",
             "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
@@ -391,8 +360,8 @@ def status_line(view: RunView) -> None:
             "watch": (st.info, ":material/visibility:"),
         }.get(info.severity, (st.warning, ":material/warning:"))
         show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
-    if view.runner is not None and view.runner.last_d_step and view.status == "paused":
-        d = view.runner.last_d_step
+    if view.last_d_step and view.status == "paused":
+        d = view.last_d_step
         st.caption(
             f"Last D-only step: d_loss {d['d_loss']:.4f}, "
             f"acc real {d['d_acc_real']:.2f}, acc fake {d['d_acc_fake']:.2f}"

@@ -45,11 +45,14 @@ from gan_core.rundir import (
 )
 from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
+from gan_core.tracking.commands import send_command
 from gan_core.tracking.schema import custom_columns
 from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
+CONTROLS = ("pause", "resume", "stop", "step")
+ACK_SECONDS = 5.0  # how long `RunView.control` waits for the run to act
 # Ended runners kept in memory (their charts and snapshots at hand); older ones are dropped and read back
 # from disk when viewed, so that starting and stopping runs for days does not grow the server's memory.
 KEEP_ENDED_RUNNERS = 8
@@ -255,6 +258,75 @@ class RunView:
             return self.run_dir.load_snapshot("real")
         except RunDirError:
             return None
+
+    # ------------------------------------------------------------------ controls
+    @property
+    def ended(self) -> bool:
+        """True once the run trains no more: finished, stopped, failed, or interrupted (its writer died)."""
+        return self.status in (*ENDED, "interrupted")
+
+    @property
+    def last_d_step(self) -> dict[str, float] | None:
+        """The metrics of the last D-only step taken while paused (it has no metrics row), or None."""
+        return self.runner.last_d_step if self.runner is not None else None
+
+    def control(self, action: str, *args: Any, timeout: float = ACK_SECONDS) -> bool:
+        """``pause``, ``resume``, ``stop`` or ``step`` (mode ``full``, ``d`` or ``g``) the run, then wait up
+        to ``timeout`` seconds until it has acted, so that a page redrawn next shows the new state. True
+        when it acted in time, False while it is still pending (a slow step).
+
+        A run this server trains gets the command through its runner; a run another process writes (a
+        terminal's ``python -m gan_core train``, a user's loop) through its folder's command file
+        (`send_command`: pause, resume and stop only), its status.json polled for the answer. `RunnerError`
+        for a command that does not fit the run (stepping a run trained elsewhere, stopping an ended one),
+        `ValueError` for an unknown one, `RunDirError` when the command file cannot be written."""
+        if action not in CONTROLS:
+            raise ValueError(f"action {action!r} is unknown: allowed {', '.join(CONTROLS)}")
+        runner = self.runner
+        if runner is not None:
+            events_before = len(runner.events)
+            done = {
+                "pause": lambda r: r.status != "running",
+                "resume": lambda r: r.status != "paused",
+                "stop": lambda r: r.status in ENDED,
+                "step": lambda r: len(r.events) > events_before or r.status in ENDED,
+            }[action]
+            getattr(runner, action)(*args)
+            return runner.wait_until(done, timeout=timeout)
+        if action == "step" or not self.external:
+            if action == "step":
+                raise RunnerError(
+                    f"run {self.run_id} is not trained by this server: single steps are for runs it trains"
+                )
+            raise RunnerError(f"run {self.run_id} is {self.status}: {action} is only for a run that trains")
+        send_command(self.run_dir, action)
+        wanted = {"pause": ("paused",), "resume": ("running",), "stop": (*ENDED, "interrupted")}[action]
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.run_dir.read_status()
+            if disk_status(status, self.run_dir.in_use(status)) in wanted:
+                return True
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)  # status.json of another process: nothing here to wait on but a poll
+
+    def apply_changes(self, **changes: Any) -> None:
+        """Mid-run changes (`MUTABLE_FIELDS`) for a run this server trains, applied before its next step;
+        `ConfigError`/`ValueError` for a bad one, `RunnerError` for a run trained elsewhere or ended."""
+        if self.runner is None:
+            raise RunnerError(
+                f"run {self.run_id} is not trained by this server: its settings cannot change here"
+            )
+        self.runner.set_hparams(**changes)
+
+    def models_state(self) -> dict[str, Any]:
+        """A CPU copy of G's and D's weights taken between two steps (`Runner.models_state`), for the probe;
+        `RunnerError` for a run not trained by this server."""
+        if self.runner is None:
+            raise RunnerError(
+                f"run {self.run_id} is not trained by this server: probe one of its checkpoints"
+            )
+        return self.runner.models_state()
 
 
 class RunRegistry:

@@ -39,12 +39,12 @@ from gan_core.models import build_models
 from gan_core.rundir import RunDir, RunDirError, current_events, make_event, thinned, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
-from gan_core.tracking.schema import CSV_COLUMNS, RECORD_COLUMNS, event_detail
+from gan_core.tracking.schema import CSV_COLUMNS, ENDED, RECORD_COLUMNS, STATUSES, event_detail
 from gan_core.tracking.sink import RunDirSink, Sink, StoreSink
 from gan_core.trainer import Trainer, resolve_device
 
-STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
-ENDED = ("finished", "stopped", "failed")
+__all__ = ["ENDED", "STATUSES", "DivergedError", "Runner", "RunnerError", "continue_device", "hparams_in_force"]
+
 STEP_MODES = ("full", "d", "g")
 MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned (on disk: keep_snapshots, thinned alike)
 STATUS_WRITE_SECONDS = 2.0

@@ -11,10 +11,15 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gan_core.config import DEVICE_CHOICES, MUTABLE_FIELDS, field_docs
-from gan_core.losses import get_loss
-from gan_core.registry import RegistryError, RunView
-from gan_core.rundir import RunDirError
+from gan_core.app import (
+    DEVICE_CHOICES,
+    MUTABLE_FIELDS,
+    RegistryError,
+    RunDirError,
+    RunView,
+    field_docs,
+    get_loss,
+)
 from ui.common import (
     CONTINUE_ERRORS,
     download_buttons,

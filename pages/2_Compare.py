@@ -9,10 +9,12 @@ import json
 import pandas as pd
 import streamlit as st
 
-from gan_core import charts
-from gan_core.registry import RunView
-from gan_core.rundir import RunDirError
-from gan_core.tracking.schema import STEP_METRICS
+from gan_core.app import (
+    STEP_METRICS,
+    RunDirError,
+    RunView,
+    charts,
+)
 from ui.common import literal, open_view, readable_run_ids, run_banners
 
 CHART_POINTS = 600

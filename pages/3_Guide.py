@@ -6,10 +6,16 @@ import math
 
 import streamlit as st
 
-from gan_core import flags
-from gan_core.config import MUTABLE_FIELDS
-from gan_core.losses import LOSSES
-from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures
+from gan_core.app import (
+    DEFAULT_PICTURE,
+    MUTABLE_FIELDS,
+    PRESETS,
+    flags,
+    read_pictures,
+)
+from gan_core.app import (
+    LOSS_SPECS as LOSSES,
+)
 from ui.sidebar import start_preset, start_request
 
 st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", layout="wide")

@@ -9,11 +9,16 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gan_core import charts, probe
-from gan_core.data import IMAGE_EXTENSIONS, DataError
-from gan_core.registry import RegistryError
-from gan_core.rundir import RunDir, RunDirError
-from gan_core.runner import RunnerError
+from gan_core.app import (
+    IMAGE_EXTENSIONS,
+    DataError,
+    RegistryError,
+    RunDir,
+    RunDirError,
+    RunnerError,
+    charts,
+    probe,
+)
 from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
 
 CURRENT = "current"
@@ -104,7 +109,7 @@ if weights == CURRENT:
 
 try:
     if weights == CURRENT:
-        models = probe.load_models(view.runner.models_state(), source=f"the live weights of run {run_id}")
+        models = probe.load_models(view.models_state(), source=f"the live weights of run {run_id}")
     else:
         path = saved[weights]
         models = checkpoint_models(root, run_id, path.name, path.stat().st_mtime_ns)

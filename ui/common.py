@@ -6,6 +6,7 @@ Thin on purpose: everything a test of gan_core can cover lives in gan_core.
 from __future__ import annotations
 
 import atexit
+import importlib
 import os
 import re
 import threading
@@ -15,12 +16,22 @@ from typing import Any
 import streamlit as st
 import torch
 
-from gan_core.data import DataError, DataSource, load_data
-from gan_core.export import metrics_csv_bytes, run_zip_bytes
-from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
-from gan_core.rundir import RUNS_ENV, RunDirError
-from gan_core.runner import RunnerError, continue_device
-from gan_core.trainer import resolve_device
+from gan_core.app import (
+    DEFAULT_MAX_ACTIVE,
+    RUNS_ENV,
+    DataError,
+    DataSource,
+    RegistryError,
+    RunDirError,
+    RunnerError,
+    RunRegistry,
+    RunView,
+    continue_device,
+    load_data,
+    metrics_csv_bytes,
+    resolve_device,
+    run_zip_bytes,
+)
 
 APP_DIR = Path(__file__).resolve().parents[1]
 MAX_RUNS_ENV = "GAN_DASHBOARD_MAX_RUNS"
@@ -91,9 +102,15 @@ def _registry(root: str, max_active: int) -> RunRegistry:
     # one intra-op thread per core makes every op wait on all cores; when the UI takes one, OpenMP's
     # barriers stall (measured: 13x slower steps while watched on 2 cores). Half the cores for torch.
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    # The first run pays for slow lazy imports (scikit-learn for the default data, torch's compiler
-    # stack on the first optimizer, torchvision for image grids: ~3 s together on a small CPU): pay
-    # them now, in the background, rather than when the user presses Start.
+    # torch's compiler stack, which the first optimizer imports (torch._dynamo: ~3 s on a small CPU, and
+    # some 300 compile() calls), is imported here, in the script's thread, and never beside one: on
+    # Python 3.11 the AST state is shared by threads, and a compile() in a background thread made a page
+    # script's compile fail at random with "SystemError: AST constructor recursion depth mismatch"
+    # (CPython gh-106905; seen in the tests when this import ran in the warm-up thread).
+    importlib.import_module("torch._dynamo")
+
+    # The other slow lazy imports of a first run (scikit-learn for the default data, torchvision for image
+    # grids) are imports of compiled modules: paid in the background rather than when the user presses Start.
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     # Streamlit stops its server on SIGTERM / SIGINT and the interpreter then exits normally, which
     # runs this hook: every live run stops cleanly (final checkpoint, files flushed, status written).
@@ -106,7 +123,6 @@ def _warm_up() -> None:
     from torchvision.utils import make_grid
 
     load_digits()
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
     make_grid(torch.zeros(1, 1, 2, 2))
 
 

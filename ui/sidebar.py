@@ -23,12 +23,25 @@ from typing import Any
 
 import streamlit as st
 
-from gan_core.config import DATASETS, DEVICE_CHOICES, LOSSES, MODELS, MUTABLE_FIELDS, ConfigError, GANConfig
-from gan_core.data import DATASETS as DATASET_SPECS
-from gan_core.data import DataError, check_data_path
-from gan_core.export import MAX_UPLOAD_BYTES, UploadError, extract_images_zip, save_points_upload
-from gan_core.losses import get_loss
-from gan_core.presets import PRESETS, get_preset
+from gan_core.app import (
+    DATASET_SPECS,
+    DATASETS,
+    DEVICE_CHOICES,
+    LOSSES,
+    MAX_UPLOAD_BYTES,
+    MODELS,
+    MUTABLE_FIELDS,
+    PRESETS,
+    ConfigError,
+    DataError,
+    GANConfig,
+    UploadError,
+    check_data_path,
+    extract_images_zip,
+    get_loss,
+    get_preset,
+    save_points_upload,
+)
 from ui.common import DATA_ENV, data_roots, literal
 
 DEFAULTS = GANConfig()

@@ -13,15 +13,16 @@ that it steps through ``self.optimizers()``: D is ``self.D``, G is ``self.G`` (o
             opt_d, opt_g = self.optimizers()
             ...                                    # D's update: self.manual_backward(d_loss); opt_d.step()
             ...                                    # G's update: self.manual_backward(g_loss); opt_g.step()
-            return {"real_logits": real_logits, "fake_logits": fake_logits, "d_loss": d_loss, "g_loss": g_loss}
+            return dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss, g_loss=g_loss)
 
-    callback = GANTrackingCallback("my-gan", loss="nonsaturating", real=images, fixed_noise=torch.randn(64, nz))
+    callback = GANTrackingCallback("my-gan", loss="nonsaturating", real=images, fixed_noise=noise)
     L.Trainer(callbacks=[callback], ...).fit(GAN(), loader)
 
 The callback measures the gradient norms itself (the total L2 norm of each optimizer's parameters'
 gradients, in ``on_before_optimizer_step``: after the backward, before the update and any clipping, with
-AMP's scaling undone), takes D's accuracies and mean outputs from the logits, records ``pl_module.hparams``
-as the run's config, the optimizers' lr and betas in every row, and D's updates per row as ``d_steps``.
+AMP's scaling undone except for a fused optimizer, which unscales inside its step), takes D's accuracies
+and mean outputs from the logits, records ``pl_module.hparams`` as the run's config, the optimizers' lr
+and betas in every row, and D's updates per row as ``d_steps``.
 
 One row per batch in which G stepped. With several D updates in a batch (a critic's ``n_critic``), return
 the last one's logits and loss: only the last D update's values go into a row, ``d_steps`` counts them all.
@@ -34,14 +35,20 @@ batch (the other ranks' logits are not gathered: a later issue). The dashboard's
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 from torch import Tensor
 
+# A Trainer accepts only its own package's Callback class, and `pip install lightning` brings both packages:
+# a program that already imported the older `pytorch_lightning` (and not `lightning`) gets its Callback.
 try:
-    import lightning.pytorch as pl
+    if "pytorch_lightning" in sys.modules and "lightning" not in sys.modules:
+        import pytorch_lightning as pl
+    else:
+        import lightning.pytorch as pl
 except ImportError:  # the older package name, when only it is installed
     try:
         import pytorch_lightning as pl
@@ -67,8 +74,8 @@ class GANTrackingCallback(pl.Callback):
     in [-1, 1], any device (moved to the module's); ``steps`` the target number of G steps (rows), 0 for
     open-ended; reaching it stops the trainer. ``fixed_noise``: G's input for the snapshots,
     (N, *latent_shape) (64 images make an 8 x 8 grid); None: no snapshots and no quality metrics.
-    ``generator_attr`` / ``discriminator_attr``: the module's attributes holding G and D (``torch.nn.Module``);
-    an optimizer is D's or G's by which of the two own its parameters.
+    ``generator_attr`` / ``discriminator_attr``: the module's attributes holding G and D
+    (``torch.nn.Module``); an optimizer is D's or G's by which of the two own its parameters.
 
     The module's ``training_step`` returns a dict: ``real_logits`` and ``fake_logits`` (D's raw outputs on
     the real and fake batch of its last update; shape (B,) or (B, 1)) and ``g_loss`` (a 0-d tensor or a
@@ -184,7 +191,9 @@ class GANTrackingCallback(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
 
-    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+    def on_exception(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
+    ) -> None:
         if isinstance(exception, KeyboardInterrupt):
             self._finish("stopped", "interrupted (Ctrl-C)")
         else:
@@ -217,8 +226,8 @@ class GANTrackingCallback(pl.Callback):
         if in_d == in_g:
             raise ValueError(
                 f"an optimizer ({type(optimizer).__name__}) updates {'both' if in_d else 'neither'} of "
-                f"{self.discriminator_attr} and {self.generator_attr}: GANTrackingCallback needs one optimizer "
-                "for D's parameters and one for G's"
+                f"{self.discriminator_attr} and {self.generator_attr}: GANTrackingCallback needs one "
+                "optimizer for D's parameters and one for G's"
             )
         return "d" if in_d else "g"
 

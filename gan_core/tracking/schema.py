@@ -27,7 +27,11 @@ SOURCES = {
     "api": "a user's own training loop through gan_core.track",
     "lightning": "a LightningModule through gan_core.tracking.lightning.GANTrackingCallback",
 }
-OWNED_SOURCES = ("trainer",)  # runs the product can resume, branch and single-step
+OWNED_SOURCES = ("trainer",)
+# A run's status (status.json ``status``). A reader that finds running, paused or idle in a folder no
+# writer holds reports ``interrupted`` (the writer was killed or crashed).
+STATUSES = ("idle", "running", "paused", "finished", "stopped", "failed")
+ENDED = ("finished", "stopped", "failed")  # runs the product can resume, branch and single-step
 DATA_KINDS = ("points", "images", "other")
 
 # What each D update measures, in the order `measures.d_metrics` stacks them on the device.

@@ -156,6 +156,7 @@ class TrackedRun:
         self._evaluator: Evaluator | None = None
         self._bounds: tuple[float, float, float, float] | None = None
         self._pending_d: list[Tensor] = []  # this step's D updates' metrics, on the device
+        self._batch = 0  # the last D update's batch size (samples_per_s)
         self._pending_log: dict[str, Tensor | float] = {}
         self._hparams: dict[str, float] = {}
         self._poller = CommandPoller(run_dir.path)
@@ -295,8 +296,7 @@ class TrackedRun:
         record["step"] = float(self.step)
         record["time_s"] = self._train_seconds
         record["d_steps"] = float(d_updates)
-        batch = getattr(self, "_batch", 0)
-        record["samples_per_s"] = batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
+        record["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
         record.update(self._optimizer_hparams())
         self._pending_d, self._pending_log = [], {}
         self._commit(record)

@@ -1,0 +1,89 @@
+"""The engine as the dashboard's pages see it: one door.
+
+Pages and `ui/` import from here only (tests/test_app_door.py checks it). What they need is the run views
+(`RunRegistry`, `RunView`: live or on disk, the dashboard's own or a user's loop; their controls), the
+schema's names (columns, statuses, sources), the configuration form's fields and registries, and the pure
+figure builders (`charts`) and probe functions (`probe`); nothing of how training is done (no runner,
+trainer or run-folder writer).
+"""
+
+from gan_core import charts, flags, probe
+from gan_core.config import (
+    DATASETS,
+    DEVICE_CHOICES,
+    LOSSES,
+    MODELS,
+    MUTABLE_FIELDS,
+    ConfigError,
+    GANConfig,
+    field_docs,
+    split_changes,
+)
+from gan_core.data import DATASETS as DATASET_SPECS
+from gan_core.data import IMAGE_EXTENSIONS, DataError, DataSource, check_data_path, load_data
+from gan_core.evaluation import coverage_total
+from gan_core.export import (
+    MAX_UPLOAD_BYTES,
+    UploadError,
+    extract_images_zip,
+    metrics_csv_bytes,
+    run_zip_bytes,
+    save_points_upload,
+)
+from gan_core.flags import FLAGS
+from gan_core.losses import LOSSES as LOSS_SPECS
+from gan_core.losses import get_loss
+from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, read_pictures
+from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
+from gan_core.rundir import RUNS_ENV, RunDir, RunDirError
+from gan_core.runner import RunnerError, continue_device
+from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
+from gan_core.trainer import resolve_device
+
+__all__ = [
+    "DATASETS",
+    "DATASET_SPECS",
+    "DEFAULT_MAX_ACTIVE",
+    "DEFAULT_PICTURE",
+    "DEVICE_CHOICES",
+    "ENDED",
+    "FLAGS",
+    "IMAGE_EXTENSIONS",
+    "LOSSES",
+    "LOSS_SPECS",
+    "MAX_UPLOAD_BYTES",
+    "MODELS",
+    "MUTABLE_FIELDS",
+    "PRESETS",
+    "RUNS_ENV",
+    "SOURCES",
+    "STEP_METRICS",
+    "ConfigError",
+    "DataError",
+    "DataSource",
+    "GANConfig",
+    "RegistryError",
+    "RunDir",
+    "RunDirError",
+    "RunRegistry",
+    "RunView",
+    "RunnerError",
+    "UploadError",
+    "charts",
+    "flags",
+    "check_data_path",
+    "continue_device",
+    "coverage_total",
+    "extract_images_zip",
+    "field_docs",
+    "get_loss",
+    "get_preset",
+    "load_data",
+    "metrics_csv_bytes",
+    "probe",
+    "read_pictures",
+    "resolve_device",
+    "run_zip_bytes",
+    "save_points_upload",
+    "split_changes",
+]

@@ -1,0 +1,194 @@
+"""gan_core.tracking.lightning: the example's LightningModule trained through GANTrackingCallback writes a
+normal tracked run (rows, gradient norms equal to the ones measured by hand, snapshots, statuses), and
+an error, a broken contract or the dashboard's Stop ends the run as it should."""
+
+import importlib.util
+import json
+import math
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from torch.nn.functional import softplus
+
+from gan_core.rundir import RunDir
+from gan_core.tracking.commands import send_command
+from gan_core.tracking.lightning import GANTrackingCallback
+from gan_core.tracking.track import TrackingError
+
+pytestmark = pytest.mark.filterwarnings("ignore:.*does not have many workers")
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lightning_gan.py"
+STEPS = 20
+
+
+@pytest.fixture(scope="module")
+def example():
+    spec = importlib.util.spec_from_file_location("lightning_gan_example", EXAMPLE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class HandNorms:
+    """Stands in for one of `self.optimizers()` in the example's training_step: notes the total gradient
+    norm of ``params`` (the network's own, not the optimizer's list) right before each step()."""
+
+    def __init__(self, optimizer, params, norms: list[float]):
+        self.optimizer, self.params, self.norms = optimizer, list(params), norms
+
+    def zero_grad(self):
+        self.optimizer.zero_grad()
+
+    def step(self):
+        grads = [p.grad for p in self.params if p.grad is not None]
+        self.norms.append(torch.nn.utils.get_total_norm(grads).item())
+        self.optimizer.step()  # Lightning's wrapper: the callback's hook fires inside
+
+
+def read_json(folder: Path, name: str) -> dict:
+    return json.loads((folder / name).read_text())
+
+
+@pytest.fixture(scope="module")
+def measured(example):
+    """The example's module with its gradient norms noted by hand (``d_norms``, ``g_norms``)."""
+
+    class Measured(example.DigitsGAN):
+        def __init__(self):
+            super().__init__()
+            self.d_norms: list[float] = []
+            self.g_norms: list[float] = []
+
+        def optimizers(self):
+            opt_d, opt_g = super().optimizers()
+            return HandNorms(opt_d, self.D.parameters(), self.d_norms), HandNorms(
+                opt_g, self.G.parameters(), self.g_norms
+            )
+
+    return Measured
+
+
+@pytest.fixture(scope="module")
+def trained(example, measured, tmp_path_factory):
+    """The example's module trained STEPS G steps: (run folder, D's norms, G's norms by hand)."""
+    root = tmp_path_factory.mktemp("runs")
+    module = measured()
+    run = example.train(STEPS, str(root), "lit", module=module)
+    assert run.status == "finished"
+    return root / "lit", module.d_norms, module.g_norms
+
+
+def test_rows_are_a_normal_tracked_run(trained):
+    folder, _, _ = trained
+    rows = RunDir.open(folder.parent, folder.name).read_metrics()
+    assert rows["step"].tolist() == list(range(1, STEPS + 1))
+    for column in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_grad_norm", "g_grad_norm"):
+        assert all(math.isfinite(v) for v in rows[column]), column
+    for column in ("d_acc_real", "d_acc_fake"):
+        assert rows[column].between(0, 1).all(), column
+    assert (rows["d_steps"] == 1).all()
+    assert rows["lr_d"].tolist() == pytest.approx([2e-4] * STEPS)
+    assert rows["beta1"].tolist() == pytest.approx([0.5] * STEPS)
+    assert read_json(folder, "status.json")["status"] == "finished"
+    meta = read_json(folder, "run.json")
+    assert (meta["source"], meta["loss"], meta["dataset"]) == ("lightning", "nonsaturating", "digits")
+    assert meta["hparams"] == {"nz": 32, "lr": 2e-4}
+    samples = {p.name for p in (folder / "samples").glob("step_*.png")}
+    assert {"step_00000000.png", f"step_{STEPS:08d}.png"} <= samples
+
+
+def test_gradient_norms_are_the_ones_before_each_step(trained):
+    folder, d_norms, g_norms = trained
+    rows = RunDir.open(folder.parent, folder.name).read_metrics()
+    assert len(d_norms) == len(g_norms) == STEPS
+    assert rows["d_grad_norm"].tolist() == pytest.approx(d_norms, rel=0, abs=1e-5)
+    assert rows["g_grad_norm"].tolist() == pytest.approx(g_norms, rel=0, abs=1e-5)
+
+
+def test_several_d_updates_make_one_row_with_the_last(example, measured, tmp_path):
+    class Critic(measured):  # one more D update before the example's D and G updates
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            opt_d, _ = self.optimizers()
+            fake = self.G(torch.randn(len(real), self.hparams.nz, 1, 1)).detach()
+            d_loss = softplus(-self.D(real)).mean() + softplus(self.D(fake)).mean()
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+            opt_d.step()
+            return super().training_step(batch, batch_idx)
+
+    module = Critic()
+    run = example.train(5, str(tmp_path), "critic", module=module)  # (max_steps counts 3 steps a batch)
+    rows = RunDir.open(tmp_path, "critic").read_metrics()
+    assert run.step == len(rows) == len(module.g_norms) >= 3
+    assert rows["d_steps"].tolist() == [2] * len(rows)
+    assert rows["d_grad_norm"].tolist() == pytest.approx(module.d_norms[1::2], rel=0, abs=1e-5)
+    assert rows["g_grad_norm"].tolist() == pytest.approx(module.g_norms, rel=0, abs=1e-5)
+
+
+def test_an_error_in_training_step_fails_the_run(example, tmp_path):
+    class Broken(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 3:
+                raise RuntimeError("exploded on purpose")
+            return super().training_step(batch, batch_idx)
+
+    with pytest.raises(RuntimeError, match="exploded on purpose"):
+        example.train(STEPS, str(tmp_path), "broken", module=Broken())
+    status = read_json(tmp_path / "broken", "status.json")
+    assert status["status"] == "failed"
+    assert status["error"] == "RuntimeError: exploded on purpose"
+    assert RunDir.open(tmp_path, "broken").read_metrics()["step"].tolist() == [1, 2, 3]
+
+
+def test_a_step_without_the_contract_keys_says_which(example, tmp_path):
+    class Silent(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            super().training_step(batch, batch_idx)  # returns nothing
+
+    with pytest.raises(TrackingError, match="must return a dict with real_logits, fake_logits, g_loss"):
+        example.train(STEPS, str(tmp_path), "silent", module=Silent())
+    status = read_json(tmp_path / "silent", "status.json")
+    assert status["status"] == "failed" and "real_logits" in status["error"]
+
+
+def test_missing_networks_are_refused_before_a_folder_is_made(example, tmp_path):
+    trainer = example.L.Trainer(
+        accelerator="cpu",
+        max_steps=2,
+        callbacks=[GANTrackingCallback("nogen", root=str(tmp_path), generator_attr="generator")],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        enable_checkpointing=False,
+    )
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.zeros(8, 1, 8, 8)), batch_size=4
+    )
+    with pytest.raises(
+        ValueError, match=r"generator_attr='generator'.*DigitsGAN\.generator, which is missing"
+    ):
+        trainer.fit(example.DigitsGAN(), loader)
+    assert not (tmp_path / "nogen").exists()
+
+
+def test_the_dashboards_stop_stops_the_trainer(example, tmp_path):
+    class Stopped(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 2:
+                send_command(RunDir.open(tmp_path, "stopped"), "stop")
+            return super().training_step(batch, batch_idx)
+
+    run = example.train(1000, str(tmp_path), "stopped", module=Stopped())
+    assert (run.status, run.stop_reason) == ("stopped", "stop")
+    assert read_json(tmp_path / "stopped", "status.json")["status"] == "stopped"
+    assert 3 <= run.step < 1000
+
+
+def test_without_lightning_the_import_names_the_extra(monkeypatch):
+    for name in ("lightning", "lightning.pytorch", "pytorch_lightning"):
+        monkeypatch.setitem(sys.modules, name, None)  # None in sys.modules: importing it raises ImportError
+    monkeypatch.delitem(sys.modules, "gan_core.tracking.lightning")
+    with pytest.raises(ImportError, match=r"the \[lightning\] extra"):
+        importlib.import_module("gan_core.tracking.lightning")
