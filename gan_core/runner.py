@@ -43,7 +43,15 @@ from gan_core.tracking.schema import CSV_COLUMNS, ENDED, RECORD_COLUMNS, STATUSE
 from gan_core.tracking.sink import RunDirSink, Sink, StoreSink
 from gan_core.trainer import Trainer, resolve_device
 
-__all__ = ["ENDED", "STATUSES", "DivergedError", "Runner", "RunnerError", "continue_device", "hparams_in_force"]
+__all__ = [
+    "ENDED",
+    "STATUSES",
+    "DivergedError",
+    "Runner",
+    "RunnerError",
+    "continue_device",
+    "hparams_in_force",
+]
 
 STEP_MODES = ("full", "d", "g")
 MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned (on disk: keep_snapshots, thinned alike)
