@@ -370,3 +370,36 @@ def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
     assert not at.exception and not at.error
     diff = at.dataframe[0].value  # the config fields that differ
     assert "source" in diff.index and diff.loc["source", "tracked"] == "api"
+
+
+# ------------------------------------------------------------------------------------------ the example
+def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, "examples/own_dcgan.py", "--steps", "30", "--out", tmp_path, "--run-id", "mine"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert "run mine: finished at step 30" in done.stdout
+    rows = {row["run_id"]: row for row in RunRegistry(tmp_path).summaries()}
+    assert rows["mine"]["status"] == "finished" and rows["mine"]["source"] == "api"
+    assert rows["mine"]["dataset"] == "digits" and rows["mine"]["step"] == 30
+
+    from streamlit.testing.v1 import AppTest
+
+    from gan_core.export import metrics_csv_bytes
+
+    os.environ["GAN_DASHBOARD_RUNS"] = str(tmp_path)
+    try:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.query_params["run"] = "mine"
+        at.run()
+    finally:
+        del os.environ["GAN_DASHBOARD_RUNS"]
+    assert not at.exception and not at.error
+    status = at.markdown[0].value
+    assert "run `mine`" in status and "recorded by your own loop" in status and "`finished`" in status
+    assert [h.value for h in at.subheader] == ["Custom metrics"]
+    assert at.button(key="btn_resume").disabled and at.button(key="btn_step").disabled
+    header = metrics_csv_bytes(RunDir.open(tmp_path, "mine")).split(b"\n", 1)[0].decode()
+    assert header.startswith("step,time_s,d_loss") and header.endswith("fake_std,flags")
