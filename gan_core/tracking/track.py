@@ -230,7 +230,7 @@ class TrackedRun:
                 return (
                     value.float().to(device)
                     if isinstance(value, Tensor)
-                    else torch.tensor(value, device=device)
+                    else torch.full((), value, device=device)  # a fill on the device: no copy, no sync
                 )
 
             part_real = tensor(d_loss_real, own_real if d_loss_real is None else None, "d_loss_real")
@@ -241,7 +241,7 @@ class TrackedRun:
             elif d_params is not None:
                 norm = grad_norm(d_params)
             else:
-                norm = torch.tensor(_NAN)
+                norm = torch.full((), _NAN, device=device)
             self._pending_d.append(d_metrics(loss, real_l, fake_l, part_real, part_fake, norm, total))
         self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
 
@@ -273,11 +273,9 @@ class TrackedRun:
         )
         parts = [d_values if d_values is not None else torch.full((len(D_METRICS),), _NAN, device=device)]
         for value in (g_value, g_norm):
-            parts.append(
-                (value.float() if isinstance(value, Tensor) else torch.tensor(float(value)))
-                .reshape(1)
-                .to(device)
-            )
+            # a number becomes a fill on the device (no host-to-device copy, no sync)
+            full = value.float() if isinstance(value, Tensor) else torch.full((), float(value), device=device)
+            parts.append(full.reshape(1).to(device))
         logged = list(self._pending_log.items())
         tensors = [(k, v) for k, v in logged if isinstance(v, Tensor)]
         parts += [v.float().reshape(1).to(device) for _, v in tensors]
