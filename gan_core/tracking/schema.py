@@ -76,27 +76,14 @@ EVAL_COLUMNS = (
 RECORD_COLUMNS = (
     "step",
     "time_s",
-    "d_loss",
-    "d_loss_real",
-    "d_loss_fake",
-    "g_loss",
-    "d_acc_real",
-    "d_acc_fake",
-    "d_real",
-    "d_fake",
-    "d_grad_norm",
-    "g_grad_norm",
-    "lr_g",
-    "lr_d",
-    "d_steps",
+    *D_METRICS[:3],  # d_loss, d_loss_real, d_loss_fake
+    G_METRICS[0],  # g_loss
+    *D_METRICS[3:],  # d_acc_real, d_acc_fake, d_real, d_fake, d_grad_norm
+    G_METRICS[1],  # g_grad_norm
+    *HPARAM_COLUMNS[:3],  # lr_g, lr_d, d_steps
     "samples_per_s",
     # the other hyperparameters that may change mid-run, so every row says what was in force
-    "beta1",
-    "beta2",
-    "label_smoothing",
-    "instance_noise",
-    "gp_weight",
-    "clip_value",
+    *HPARAM_COLUMNS[3:],
     *EVAL_COLUMNS,
 )
 STEP_METRICS = tuple(c for c in RECORD_COLUMNS if c != "step")
