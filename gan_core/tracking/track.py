@@ -480,7 +480,10 @@ class TrackedRun:
                     elif got[0] == "pause":
                         self._event("command", command="pause", source=got[1])
                 self._last_commit += time.perf_counter() - paused_at  # a pause is not training time
-                self._set_status("running")
+                if got[0] == "resume":  # a Stop goes on below: paused, then stopped, never running between
+                    self._event("command", command="resume", source=got[1])
+                    self._set_status("running")
+                    got = None
                 continue
             got = None
 
