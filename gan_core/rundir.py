@@ -195,7 +195,7 @@ def complete_lines(data: bytes) -> bytes:
     return data[: data.rfind(b"\n") + 1]
 
 
-def _cell(value: float | str) -> str:
+def csv_cell(value: float | str) -> str:
     if isinstance(value, str):
         # Quoted as csv does it if needed; newlines become spaces so that a row is always one line.
         value = value.replace("\r", " ").replace("\n", " ")
@@ -208,8 +208,8 @@ def _cell(value: float | str) -> str:
     return repr(value)
 
 
-def _csv_line(values) -> bytes:
-    return (",".join(_cell(v) for v in values) + "\n").encode("utf-8")
+def csv_line(values) -> bytes:
+    return (",".join(csv_cell(v) for v in values) + "\n").encode("utf-8")
 
 
 def thinned(items: list, cap: int, stride: int = 1) -> tuple[list, int]:
@@ -269,7 +269,7 @@ def make_event(step: int, kind: str, detail: str, fields: dict[str, Any] | None 
 
 def _event_line(event: dict[str, Any]) -> bytes:
     fields = json.dumps(event.get("fields") or {}, sort_keys=True, separators=(",", ":"), allow_nan=False)
-    return _csv_line([str(event[c]) for c in LEGACY_EVENT_COLUMNS] + [fields])
+    return csv_line([str(event[c]) for c in LEGACY_EVENT_COLUMNS] + [fields])
 
 
 _HPARAM_DETAIL = re.compile(r"(?P<field>\w+): (?P<old>.*) -> (?P<new>.*)")
@@ -539,14 +539,14 @@ class RunMeta:
         for name in ("source", "loss", "data_kind", "dataset", "model"):
             value = raw.get(name, "")
             if not isinstance(value, str):
-                raise RunDirError(f"{where}: {name} is {_shown(value)}, not text")
+                raise RunDirError(f"{where}: {name} is {shown_value(value)}, not text")
             texts[name] = value
         hparams = raw.get("hparams", {})
         if not isinstance(hparams, dict):
-            raise RunDirError(f"{where}: hparams is {_shown(hparams)}, not an object")
+            raise RunDirError(f"{where}: hparams is {shown_value(hparams)}, not an object")
         version = raw.get("format", FORMAT_VERSION)
         if not _is_int(version) or not version >= 1:
-            raise RunDirError(f"{where}: format is {_shown(version)}, not a version number")
+            raise RunDirError(f"{where}: format is {shown_value(version)}, not a version number")
         if version > FORMAT_VERSION:
             raise RunDirError(
                 f"{where}: format {version} is newer than this version reads ({FORMAT_VERSION}); "
@@ -617,7 +617,7 @@ class RunDir:
         try:
             yield
         except OSError as exc:
-            cause = _os_reason(exc)
+            cause = os_reason(exc)
             raise RunDirError(f"run {self.run_id!r}: cannot write {name}: {cause}") from exc
 
     # ------------------------------------------------------------------ creation and lookup
@@ -722,7 +722,7 @@ class RunDir:
         try:
             return GANConfig.from_json((self.path / "config.json").read_text(encoding="utf-8"))
         except (OSError, ConfigError, UnicodeDecodeError, RecursionError) as exc:
-            reason = _os_reason(exc) if isinstance(exc, OSError) else exc
+            reason = os_reason(exc) if isinstance(exc, OSError) else exc
             raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {reason}") from None
 
     @property
@@ -739,7 +739,7 @@ class RunDir:
         try:
             raw = json.loads(path.read_bytes().decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            reason = _os_reason(exc) if isinstance(exc, OSError) else _short_reason(exc)
+            reason = os_reason(exc) if isinstance(exc, OSError) else _short_reason(exc)
             raise RunDirError(f"run {self.run_id!r}: unreadable {META_NAME}: {reason}") from None
         return RunMeta.from_dict(raw, f"run {self.run_id!r}: {META_NAME}")
 
@@ -763,7 +763,7 @@ class RunDir:
         except FileNotFoundError:
             return {}, ["status.json is missing"]
         except OSError as exc:
-            return {}, [f"status.json cannot be read ({_os_reason(exc)})"]
+            return {}, [f"status.json cannot be read ({os_reason(exc)})"]
         except UnicodeDecodeError as exc:
             return {}, [f"status.json is not UTF-8 text (byte {exc.start})"]
         except json.JSONDecodeError as exc:
@@ -781,7 +781,7 @@ class RunDir:
             try:
                 self._metrics_size = repair_tail(fd)
                 if self._metrics_size == 0:
-                    self._metrics_size = append_whole(fd, _csv_line(columns), 0)
+                    self._metrics_size = append_whole(fd, csv_line(columns), 0)
             except BaseException:
                 os.close(fd)
                 raise
@@ -796,7 +796,7 @@ class RunDir:
         evaluation."""
         if self._metrics_fd is not None:
             with self._writing("metrics.csv"):
-                self._metrics_size = append_whole(self._metrics_fd, _csv_line(record), self._metrics_size)
+                self._metrics_size = append_whole(self._metrics_fd, csv_line(record), self._metrics_size)
 
     def widen_metrics(self, columns: Sequence[str]) -> None:
         """Rewrite metrics.csv (atomically, while it is not open for appends) with header ``columns``: a
@@ -813,12 +813,12 @@ class RunDir:
         if missing:
             raise RunDirError(f"run {self.run_id!r}: metrics.csv cannot drop columns {missing}")
         where = [new.index(c) for c in old]
-        out = [_csv_line(new)]
+        out = [csv_line(new)]
         for fields in csv.reader(io.StringIO(body.decode("utf-8", "replace"))):
             row = [""] * len(new)
             for i, value in zip(where, fields):
                 row[i] = value
-            out.append(_csv_line(row))
+            out.append(csv_line(row))
         with self._writing("metrics.csv"):
             _atomic_write(path, lambda f: f.write(b"".join(out)))
 
@@ -862,9 +862,7 @@ class RunDir:
         try:
             data = self.metrics_bytes()
         except OSError as exc:
-            raise RunDirError(
-                f"run {self.run_id!r}: metrics.csv cannot be read ({_os_reason(exc)})"
-            ) from None
+            raise RunDirError(f"run {self.run_id!r}: metrics.csv cannot be read ({os_reason(exc)})") from None
         return _metrics_frame(data, columns, self.run_id)
 
     def truncate_metrics(self, step: int) -> int:
@@ -942,8 +940,8 @@ class RunDir:
         except FileNotFoundError:
             return pd.DataFrame(columns=EVENT_COLUMNS), []
         except OSError as exc:
-            return pd.DataFrame(columns=EVENT_COLUMNS), [f"events.csv cannot be read ({_os_reason(exc)})"]
-        return _events_frame(data)
+            return pd.DataFrame(columns=EVENT_COLUMNS), [f"events.csv cannot be read ({os_reason(exc)})"]
+        return events_frame(data)
 
     # ------------------------------------------------------------------ samples
     def save_snapshot(self, name: str | int, snapshot: dict[str, np.ndarray]) -> Path:
@@ -1253,13 +1251,13 @@ def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
             )
             mtime = entry.lstat().st_mtime
         except (OSError, RunDirError) as exc:  # gone meanwhile, no permission, a loop of links
-            reason = _os_reason(exc) if isinstance(exc, OSError) else str(exc)
+            reason = os_reason(exc) if isinstance(exc, OSError) else str(exc)
             item, mtime = UnreadableRun(entry.name, entry, f"cannot be read ({reason})"), 0.0
         found.append((mtime, item))
     return [item for _, item in sorted(found, key=lambda f: f[0], reverse=True)]
 
 
-def _os_reason(exc: OSError) -> str:
+def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
@@ -1268,7 +1266,7 @@ def _short_reason(exc: BaseException, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _shown(value: Any, limit: int = 60) -> str:
+def shown_value(value: Any, limit: int = 60) -> str:
     """A value from a file as a problem line quotes it: JSON's words, a text repr'd and cut short."""
     if value is None:
         return "null"
@@ -1327,11 +1325,12 @@ def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
     from gan_core.flags import FLAGS
 
     if not isinstance(raw, dict):
-        return {}, [f"status.json holds {_shown(raw)}, not a JSON object of fields"]
+        return {}, [f"status.json holds {shown_value(raw)}, not a JSON object of fields"]
     status, problems = dict(raw), []
     for name, (check, allowed) in _status_fields().items():
         if name in status and not check(status[name]):
-            problems.append(f"status.json: field {name!r} is {_shown(status.pop(name))}; expected {allowed}")
+            value = shown_value(status.pop(name))
+            problems.append(f"status.json: field {name!r} is {value}; expected {allowed}")
     if "parent" not in status and status.pop("parent_step", None) is not None:  # a step of no known run
         problems.append("status.json: field 'parent_step' left out with the parent it belongs to")
     for name in ("flags", "flags_raised"):
@@ -1340,17 +1339,19 @@ def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
         value = status[name]
         if not isinstance(value, list):
             status.pop(name)
-            problems.append(f"status.json: field {name!r} is {_shown(value)}; expected a list of flag names")
+            shown = shown_value(value)
+            problems.append(f"status.json: field {name!r} is {shown}; expected a list of flag names")
             continue
         names = [v for v in value if isinstance(v, str)]
         if len(names) < len(value):
             odd = next(v for v in value if not isinstance(v, str))
             problems.append(
-                f"status.json: field {name!r} holds {_shown(odd)}; expected flag names (texts), left out"
+                f"status.json: field {name!r} holds {shown_value(odd)}; expected flag names (texts), left out"
             )
         for unknown in [v for v in names if v not in FLAGS][:1]:
             problems.append(
-                f"status.json: field {name!r} names {_shown(unknown)}, a flag this version does not know "
+                f"status.json: field {name!r} names {shown_value(unknown)}, a flag this version does not "
+                "know "
                 "(written by another version?); shown as it is"
             )
         status[name] = names
@@ -1383,7 +1384,7 @@ def _decoded(data: bytes, name: str, problems: list[str]) -> str:
         return data.decode("utf-8", errors="replace")
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
@@ -1407,7 +1408,7 @@ def _read_csv_text(text: str, name: str, run_id: str, problems: list[str]) -> pd
             continue
         if skipped:
             problems.append(
-                f"{name}: {_plural(len(skipped), 'row')} with more fields than its header left out"
+                f"{name}: {plural(len(skipped), 'row')} with more fields than its header left out"
             )
         return frame
     raise RunDirError(f"run {run_id!r}: {name} cannot be read as CSV")
@@ -1433,7 +1434,7 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
                     "nothing in it can be placed"
                 )
             named = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-            problems.append(f"metrics.csv lacks {_plural(len(missing), 'column')} ({named}); shown as gaps")
+            problems.append(f"metrics.csv lacks {plural(len(missing), 'column')} ({named}); shown as gaps")
         for c in missing:
             frame[c] = np.nan
     raw_steps = frame["step"].copy() if "step" in frame.columns else None
@@ -1445,9 +1446,9 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         text_rows = np.flatnonzero((values.isna() & cells.notna()).to_numpy())
         if c != "step" and len(text_rows):
             first = text_rows[0]
-            more = f" and {_plural(len(text_rows) - 1, 'more row')}" if len(text_rows) > 1 else ""
+            more = f" and {plural(len(text_rows) - 1, 'more row')}" if len(text_rows) > 1 else ""
             problems.append(
-                f"metrics.csv: column {c!r} has {_shown(str(cells.iloc[first]), 40)} at row {first + 1}"
+                f"metrics.csv: column {c!r} has {shown_value(str(cells.iloc[first]), 40)} at row {first + 1}"
                 f"{more}, not a number; shown as a gap"
             )
         frame[c] = values
@@ -1456,8 +1457,8 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         if not usable.all():
             first = int(np.flatnonzero(~usable)[0])
             problems.append(
-                f"metrics.csv: {_plural(int((~usable).sum()), 'row')} without a usable step (the first: row "
-                f"{first + 1}, step {_shown(raw_steps.iloc[first], 40)}) left out"
+                f"metrics.csv: {plural(int((~usable).sum()), 'row')} without a usable step (the first: row "
+                f"{first + 1}, step {shown_value(raw_steps.iloc[first], 40)}) left out"
             )
             frame = frame[usable]
         steps = frame["step"]
@@ -1469,7 +1470,7 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
     return frame, problems
 
 
-def _events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
+def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
     """events.csv's complete lines ``data`` read as `RunDir.read_events_checked` says: columns
     `EVENT_COLUMNS`, ``fields`` a dict (from its JSON, or from the detail of a file of the older four
     columns, `legacy_event_fields`)."""
@@ -1530,9 +1531,9 @@ def _events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
     for kind, rows in found.items():
         if rows:
             number, value = rows[0]
-            example = f", {_shown(value, 40)}" if kind in ("step", "json") else ""
+            example = f", {shown_value(value, 40)}" if kind in ("step", "json") else ""
             problems.append(
-                f"events.csv: {_plural(len(rows), 'row')} {said[kind]} (the first at line {number}{example})"
+                f"events.csv: {plural(len(rows), 'row')} {said[kind]} (the first at line {number}{example})"
             )
     return pd.DataFrame(records, columns=list(EVENT_COLUMNS)), problems
 
