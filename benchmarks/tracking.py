@@ -170,9 +170,9 @@ def tracked_steps(loop: Loop, run, n: int) -> None:
     """The loop as examples/own_dcgan.py tracks it."""
     for _ in range(n):
         fake, real_logits, fake_logits, _, _, d_loss = loop.d_update()
-        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=loop.D.parameters())
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=loop.D)
         g_loss = loop.g_update(fake)
-        run.g_step(g_loss, g_params=loop.G.parameters())
+        run.g_step(g_loss, g_params=loop.G)
 
 
 class RunnerSteps:
@@ -434,8 +434,8 @@ def profile(scenario: str, steps: int) -> None:
                 (
                     "track: d_step + g_step as examples/own_dcgan.py",
                     lambda: (
-                        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D.parameters()),
-                        run.g_step(g_loss, g_params=G.parameters()),
+                        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D),
+                        run.g_step(g_loss, g_params=G),
                     ),
                 ),
                 (
@@ -447,9 +447,9 @@ def profile(scenario: str, steps: int) -> None:
                             d_loss=d_loss,
                             d_loss_real=loss_real,
                             d_loss_fake=loss_fake,
-                            d_params=D.parameters(),
+                            d_params=D,
                         ),
-                        run.g_step(g_loss, g_params=G.parameters()),
+                        run.g_step(g_loss, g_params=G),
                     ),
                 ),
                 (
@@ -484,8 +484,8 @@ def profile(scenario: str, steps: int) -> None:
             profiler = cProfile.Profile()
             profiler.enable()
             for _ in range(500):
-                run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D.parameters())
-                run.g_step(g_loss, g_params=G.parameters())
+                run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+                run.g_step(g_loss, g_params=G)
             profiler.disable()
         finally:
             run.finish()

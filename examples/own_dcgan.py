@@ -70,7 +70,7 @@ with run:  # track: a crash marks the run failed
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
-        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D.parameters())  # track
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)  # track
 
         g_logits = D(fake)
         g_loss = bce(g_logits, ones)  # the non-saturating G loss
@@ -78,5 +78,5 @@ with run:  # track: a crash marks the run failed
         g_loss.backward()
         opt_g.step()
         run.log({"fake_std": fake.detach().std()})  # track: a metric of your own
-        run.g_step(g_loss, g_params=G.parameters())  # track: commits the step's row
+        run.g_step(g_loss, g_params=G)  # track: commits the step's row
 print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")

@@ -79,13 +79,13 @@ class ToyGAN:
         self.opt_d.zero_grad()
         d_loss.backward()
         self.opt_d.step()
-        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=self.D.parameters())
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=self.D)
         g_logits = self.D(fake)
         g_loss = self.bce(g_logits, torch.ones_like(g_logits))
         self.opt_g.zero_grad()
         g_loss.backward()
         self.opt_g.step()
-        run.g_step(g_loss, g_params=self.G.parameters())
+        run.g_step(g_loss, g_params=self.G)
 
 
 # ------------------------------------------------------------------------------------------ the same row
