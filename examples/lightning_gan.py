@@ -7,7 +7,9 @@ The lines marked "# track" are all the module and the trainer need (see gan_core
 """
 
 import argparse
+import sys
 import warnings
+from pathlib import Path
 
 import lightning as L
 import torch
@@ -16,7 +18,11 @@ from torch import nn
 from torch.nn.functional import softplus
 from torch.utils.data import DataLoader, TensorDataset
 
-from gan_core.tracking.lightning import GANTrackingCallback  # track
+try:
+    from gan_core.tracking.lightning import GANTrackingCallback  # track
+except ModuleNotFoundError:  # run from a checkout, not installed: the repository's own gan_core
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from gan_core.tracking.lightning import GANTrackingCallback
 
 
 class DigitsGAN(L.LightningModule):

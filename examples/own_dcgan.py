@@ -7,12 +7,18 @@ The lines marked "# track" are all the loop needs to get the dashboard's charts,
 """
 
 import argparse
+import sys
+from pathlib import Path
 
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
-import gan_core.track as track  # track
+try:
+    import gan_core.track as track  # track
+except ModuleNotFoundError:  # run from a checkout, not installed: the repository's own gan_core
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    import gan_core.track as track
 
 parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
 parser.add_argument("--steps", type=int, default=2000, help="generator steps to train")
