@@ -152,10 +152,11 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
 
 
 def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
-    if not view.owned:  # a user's own run has no built-in config to put in the form
-        return
     """The run's config with the hyperparameters in force (``in_force``, else read now) into the form, as
-    what the form shows for this run (the baseline of `user_changes`)."""
+    what the form shows for this run (the baseline of `user_changes`); nothing for a user's own run,
+    which has no built-in config."""
+    if not view.owned:
+        return
     try:
         load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)), view.run_id)
     except ConfigError as exc:  # a run folder edited by hand
@@ -214,6 +215,8 @@ if flash:
 
 live = view is not None and view.live and view.status not in ENDED  # trained by this server
 external = view is not None and view.external  # written by another process, watched through its folder
+# Pause/Resume/Stop reach it: trained here, or its writer reads the command file
+controllable = view is not None and view.controllable
 owned = view is not None and view.owned  # the product's own training: resume, single steps, changes
 status = view.status if view is not None else "idle"
 st.session_state["_drawn_status"] = status
@@ -229,7 +232,11 @@ controls.button(
     help="Start a new run with the sidebar's settings",
 )
 controls.button(
-    "Pause", key="btn_pause", disabled=status != "running", on_click=command, args=(view, "pause")
+    "Pause",
+    key="btn_pause",
+    disabled=status != "running" or not controllable,
+    on_click=command,
+    args=(view, "pause"),
 )
 # Resume continues a paused run, or an ended one from its latest checkpoint, with the sidebar's mid-run
 # changes (a finished one only with more steps).
@@ -243,7 +250,7 @@ if view is not None and not owned:  # a user's loop: only the loop can go on fro
 controls.button(
     "Resume",
     key="btn_resume",
-    disabled=not (status == "paused" or resumable),
+    disabled=not (status == "paused" and controllable or resumable),
     on_click=resume_clicked,
     args=(view, resume_changes),
     help="Continue this run from its latest checkpoint (the rows after it are replaced)"
@@ -266,7 +273,11 @@ if status == "paused" and live:
         "G step", key="btn_step_g", on_click=command, args=(view, "step", "g"), help="One G update only"
     )
 controls.button(
-    "Stop", key="btn_stop", disabled=not (live or external), on_click=command, args=(view, "stop")
+    "Stop",
+    key="btn_stop",
+    disabled=not (live or external and controllable),
+    on_click=command,
+    args=(view, "stop"),
 )
 
 if live and owned and form_cfg is not None:

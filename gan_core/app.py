@@ -2,9 +2,11 @@
 
 Pages and `ui/` import from here only (tests/test_app_door.py checks it). What they need is the run views
 (`RunRegistry`, `RunView`: live or on disk, the dashboard's own or a user's loop; their controls), the
-schema's names (columns, statuses, sources), the configuration form's fields and registries, and the pure
-figure builders (`charts`) and probe functions (`probe`); nothing of how training is done (no runner,
-trainer or run-folder writer).
+schema's names (columns, statuses, sources), the configuration form's fields and registries, the pure
+figure builders (`charts`) and probe functions (`probe`), and what starting a run from the form needs
+(`load_data` and the device names, checked before a run folder is made). No runner or trainer: a page
+starts, controls and reads runs through the registry and its views; `RunDir` is here for reading a run's
+files (the probe's checkpoints), never for writing them.
 """
 
 from gan_core import charts, flags, probe

@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 SMOOTH_STEPS = 50
@@ -190,6 +191,9 @@ class FlagMonitor:
         self.quality_poor = False  # what the last evaluation said (`quality_poor`)
         self._alpha = 1.0 / SMOOTH_STEPS
         self._ema: dict[str, float] = {}
+        self._unmeasured: tuple[
+            str, ...
+        ] = ()  # columns the step being judged did not measure (a tuple: checkpointed)
         self._peak_g_norm = 0.0
         self._best: dict[str, float] = {}
         self._states = {
@@ -232,6 +236,8 @@ class FlagMonitor:
 
     def _smooth(self, name: str, value: float) -> float:
         previous = self._ema.get(name)
+        if name in self._unmeasured:  # not measured this step: the average stays as it was
+            return math.nan if previous is None else previous
         self._ema[name] = value if previous is None else previous + self._alpha * (value - previous)
         return self._ema[name]
 
@@ -252,11 +258,14 @@ class FlagMonitor:
             self.active.discard(name)
             changes.append((name, False))
 
-    def update(self, record: dict[str, float]) -> list[tuple[str, bool]]:
-        """Feed one step's record; returns [(flag, raised?)] for flags that changed state."""
+    def update(self, record: dict[str, float], unmeasured: Iterable[str] = ()) -> list[tuple[str, bool]]:
+        """Feed one step's record; returns [(flag, raised?)] for flags that changed state. ``unmeasured``:
+        columns the step did not measure (a tracked loop that passed no parameters for a gradient norm, a
+        step without a D update): blank, neither a divergence nor a value that moves an average."""
         changes: list[tuple[str, bool]] = []
         self.steps_seen += 1
-        watched = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+        self._unmeasured = tuple(unmeasured)
+        watched = [k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if k not in self._unmeasured]
         # d_grad_norm is blank (NaN) after a G-only step, which is not a divergence
         values = [record[k] for k in watched if not (k == "d_grad_norm" and math.isnan(record[k]))]
         if any(not math.isfinite(v) for v in values):
@@ -279,10 +288,8 @@ class FlagMonitor:
             judged and acc_real > 0.9 and acc_fake > 0.9 and g_norm < 0.05 * self._peak_g_norm,
             changes,
         )
-        norms = [record["g_grad_norm"]] + (
-            [] if math.isnan(record["d_grad_norm"]) else [record["d_grad_norm"]]
-        )
-        self._set("exploding_gradients", max(norms) > EXPLODING_NORM, changes)
+        norms = [record[k] for k in ("g_grad_norm", "d_grad_norm") if not math.isnan(record[k])]
+        self._set("exploding_gradients", max(norms, default=0.0) > EXPLODING_NORM, changes)
         calm = 0.35 < acc_real < 0.65 and 0.35 < acc_fake < 0.65
         if self.midpoint is not None:
             calm = calm and 0.3 < d_real < 0.7 and 0.3 < d_fake < 0.7

@@ -104,6 +104,15 @@ class RunView:
         return self.runner is None and self.status in ("running", "paused")
 
     @property
+    def controllable(self) -> bool:
+        """True when Pause, Resume and Stop can reach the run: trained by this server, or written by a
+        process that reads its command file (status.json ``commands``: the CLI, `gan_core.track`,
+        Lightning; not a run another dashboard server trains)."""
+        if self.runner is not None:
+            return True
+        return self.external and bool((self._disk_status or {}).get("commands"))
+
+    @property
     def loss(self) -> GANLoss | None:
         """The run's objective (its accuracy threshold, midpoint, critic or not), or None when unknown."""
         return get_loss(self.meta.loss) if self.meta.loss else None

@@ -694,6 +694,12 @@ class RunDir:
                         f"run {run_id!r} was written by {found.source}, not {meta.source}: "
                         "choose another run id"
                     )
+                for name in ("loss", "data_kind"):  # the charts' thresholds and views follow these
+                    if getattr(found, name) != getattr(meta, name):
+                        raise RunDirError(
+                            f"run {run_id!r} was recorded with {name}={getattr(found, name)!r}, not "
+                            f"{getattr(meta, name)!r}: a run goes on as it began; choose another run id"
+                        )
             except BaseException:
                 run.release()
                 raise
@@ -1305,9 +1311,11 @@ def _text_or_null(value: Any) -> bool:
 
 def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
     """status.json's known fields: field -> (check, what is allowed)."""
-    from gan_core.runner import STATUSES  # (the runner imports this module)
+    from gan_core.tracking.schema import STATUSES
 
     return {
+        # the writer looks at commands.json (`gan_core.tracking.commands`): Pause and Stop can reach it
+        "commands": (lambda v: isinstance(v, bool), "true or false"),
         "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
         "step": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
         "steps": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),  # the target in force (0: open)

@@ -674,6 +674,7 @@ class Runner:
                 "device": self.device,
                 "torch": torch.__version__,
                 "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
+                "commands": self._poller is not None,  # Pause/Stop from another process reach it
                 "flags": sorted(self.monitor.active),
                 "flags_raised": sorted(self.monitor.raised),
                 **self._process,  # who trains it: a run another live process trains is not interrupted

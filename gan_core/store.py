@@ -128,8 +128,11 @@ class MetricStore:
             if self._n_stage == STAGE_ROWS:
                 self._fold_stage()
 
-    def extend(self, rows: Iterable[Sequence[float]] | np.ndarray) -> None:
-        """Add many rows at once (e.g. a finished run's CSV); same result as appending them one by one."""
+    def extend(self, rows: Iterable[Sequence[float]] | np.ndarray, *, owned: bool = False) -> None:
+        """Add many rows at once (e.g. a finished run's CSV); same result as appending them one by one.
+
+        ``owned``: ``rows`` is a float64 array the caller gives up (its non-finite cells are overwritten);
+        it is then not copied (a 1,000,000-row file: 240 MB less to copy)."""
         block = np.asarray(rows if isinstance(rows, np.ndarray) else list(rows), dtype=np.float64)
         if block.size == 0:
             return
@@ -138,7 +141,9 @@ class MetricStore:
                 f"rows must be (n, {len(self._columns)}) in columns order {self._columns}, got {block.shape}"
             )
         for start in range(0, len(block), EXTEND_CHUNK_ROWS):
-            chunk = np.array(block[start : start + EXTEND_CHUNK_ROWS])  # a copy: blanked below, caller's kept
+            chunk = block[start : start + EXTEND_CHUNK_ROWS]
+            if block is rows and not owned:  # the caller's own array: blanked below, so copied first
+                chunk = np.array(chunk)
             with self._lock:
                 self._fold_stage()  # the staged rows come first
                 self._last_row[:] = chunk[-1]

@@ -123,8 +123,10 @@ def snapshot_view(
         if kind != "points":
             return {"grid": image_grid(fake.cpu().numpy())}
         fake = fake.reshape(fake.shape[0], -1)
-        if D is None or loss is None or bounds is None:
+        if bounds is None:
             return {"points": fake.cpu().numpy()}
+        if D is None or loss is None:  # the points in their window, without D's verdict around them
+            return {"points": fake.cpu().numpy(), "bounds": np.array(bounds, dtype=np.float32)}
         heatmap = d_heatmap(D, loss, bounds, resolution)
         points = fake.detach().requires_grad_(True)
         with torch.enable_grad():

@@ -118,7 +118,7 @@ st.caption(
 configs = {
     run_id: {**view.cfg.to_dict(), **view.hparams}
     if view.owned
-    else {"source": view.meta.source, "loss": view.meta.loss, **view.meta.hparams}
+    else {**view.meta.hparams, "(source)": view.meta.source, "(loss)": view.meta.loss}
     for run_id, view in views.items()
 }
 # (nested values as JSON text: a list or a dict in a user's config compares as its text)

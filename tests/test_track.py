@@ -369,7 +369,7 @@ def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
         del os.environ["GAN_DASHBOARD_RUNS"]
     assert not at.exception and not at.error
     diff = at.dataframe[0].value  # the config fields that differ
-    assert "source" in diff.index and diff.loc["source", "tracked"] == "api"
+    assert "(source)" in diff.index and diff.loc["(source)", "tracked"] == "api"
 
 
 # ------------------------------------------------------------------------------------------ the example
@@ -403,3 +403,50 @@ def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
     assert at.button(key="btn_resume").disabled and at.button(key="btn_step").disabled
     header = metrics_csv_bytes(RunDir.open(tmp_path, "mine")).split(b"\n", 1)[0].decode()
     assert header.startswith("step,time_s,d_loss") and header.endswith("fake_std,flags")
+
+
+def test_what_a_loop_does_not_pass_is_blank_not_a_divergence(tmp_path):
+    """No parameters for the norms, D updated every other step only: blank cells, no `diverged`."""
+    gan = ToyGAN()
+    with track.init("sparse", root=tmp_path, steps=6) as run:
+        while not run.should_stop:
+            real = gan.real[:32]
+            fake = gan.G(torch.randn(32, 4))
+            if run.step % 2 == 0:
+                real_logits, fake_logits = gan.D(real), gan.D(fake.detach())
+                run.d_step(real_logits, fake_logits)
+            g_logits = gan.D(fake)
+            run.g_step(gan.bce(g_logits, torch.ones_like(g_logits)))
+    assert run.status == "finished" and run.error is None and "diverged" not in run.monitor.raised
+    frame = RunDir.open(tmp_path, "sparse").read_metrics()
+    assert frame["d_steps"].tolist() == [1, 0, 1, 0, 1, 0]
+    assert frame["d_acc_real"].isna().tolist() == [False, True] * 3
+    assert frame["g_grad_norm"].isna().all() and frame["g_loss"].notna().all()
+
+
+def test_training_time_leaves_out_set_up_and_goes_on_after_a_resume(tmp_path):
+    gan = ToyGAN()
+    run = track.init("clock", root=tmp_path, loss="nonsaturating")
+    time.sleep(0.5)  # the user's own set-up after init: not training time
+    for _ in range(3):
+        gan.step(run)
+    run.finish()
+    first = RunDir.open(tmp_path, "clock").read_metrics()
+    assert 0.0 <= first["time_s"].iloc[0] < 0.4 and first["time_s"].is_monotonic_increasing
+    with pytest.raises(RunDirError, match="loss='nonsaturating', not 'hinge'"):
+        track.init("clock", root=tmp_path, loss="hinge", resume=True)
+    again = track.init("clock", root=tmp_path, loss="nonsaturating", resume=True)
+    gan.step(again)
+    again.finish()
+    frame = RunDir.open(tmp_path, "clock").read_metrics()
+    assert frame["step"].tolist() == [1, 2, 3, 4]
+    assert frame["time_s"].iloc[3] >= frame["time_s"].iloc[2]
+    events = RunDir.open(tmp_path, "clock").read_events()
+    resumed = events[events["kind"] == "resume"]
+    assert len(resumed) == 1 and resumed["fields"].iloc[0]["from_step"] == 3
+
+
+@pytest.mark.parametrize("name", ["rows", "fid_min", "loss_max", "x_nonfinite"])
+def test_metric_names_the_charts_derive_are_refused(tmp_path, name):
+    with track.init("names", root=tmp_path) as run, pytest.raises(track.TrackingError, match="reserved"):
+        run.log({name: 1.0})

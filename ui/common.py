@@ -13,6 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import PIL.Image
 import streamlit as st
 import torch
 
@@ -102,15 +103,20 @@ def _registry(root: str, max_active: int) -> RunRegistry:
     # one intra-op thread per core makes every op wait on all cores; when the UI takes one, OpenMP's
     # barriers stall (measured: 13x slower steps while watched on 2 cores). Half the cores for torch.
     torch.set_num_threads(max(1, (os.cpu_count() or 2) // 2))
-    # torch's compiler stack, which the first optimizer imports (torch._dynamo: ~3 s on a small CPU, and
-    # some 300 compile() calls), is imported here, in the script's thread, and never beside one: on
-    # Python 3.11 the AST state is shared by threads, and a compile() in a background thread made a page
-    # script's compile fail at random with "SystemError: AST constructor recursion depth mismatch"
-    # (CPython gh-106905; seen in the tests when this import ran in the warm-up thread).
-    importlib.import_module("torch._dynamo")
-
-    # The other slow lazy imports of a first run (scikit-learn for the default data, torchvision for image
-    # grids) are imports of compiled modules: paid in the background rather than when the user presses Start.
+    # The slow lazy imports of a first run — torch's compiler stack (the first optimizer: ~3 s on a small
+    # CPU), scikit-learn (the default data, the digit classifier) and torchvision's image grid — are made
+    # here, in the script's thread, never in a training or warm-up thread beside a page: their imports
+    # parse source (typing's forward references, torch.jit's overloads, some 300 compile() calls), and
+    # on Python 3.11 the AST state is shared by threads, so a page script compiled meanwhile failed at
+    # random with "SystemError: AST constructor recursion depth mismatch" (CPython gh-106905; seen in
+    # the tests with the imports in a warm-up thread, then with the classifier's in a training thread).
+    for module in WARM_IMPORTS:
+        importlib.import_module(module)
+    PIL.Image.init()  # Pillow's format plugins, imported on the first snapshot saved otherwise
+    weight = torch.zeros(1, requires_grad=True)  # an optimizer's first step: a type hint it evaluates once
+    weight.sum().backward()
+    torch.optim.Adam([weight]).step()
+    # Reading the default data (no imports left to make) is paid in the background, not at Start.
     threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
     # Streamlit stops its server on SIGTERM / SIGINT and the interpreter then exits normally, which
     # runs this hook: every live run stops cleanly (final checkpoint, files flushed, status written).
@@ -118,12 +124,20 @@ def _registry(root: str, max_active: int) -> RunRegistry:
     return registry
 
 
+WARM_IMPORTS = (
+    "torch._dynamo",
+    "torch.utils.serialization.config",  # the first checkpoint's
+    "torchvision.utils",
+    "sklearn.datasets",
+    "sklearn.svm",
+    "sklearn.model_selection",
+)
+
+
 def _warm_up() -> None:
     from sklearn.datasets import load_digits
-    from torchvision.utils import make_grid
 
     load_digits()
-    make_grid(torch.zeros(1, 1, 2, 2))
 
 
 def registry() -> RunRegistry:

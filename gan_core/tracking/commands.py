@@ -65,11 +65,13 @@ class CommandPoller:
         self._mtime = self._stat()
         self._seen = _seq(_read(self.path))  # commands from before this writer started are not its own
 
-    def _stat(self) -> int | None:
+    def _stat(self) -> tuple[int, int, int] | None:
+        # every atomic rename is a new inode: two commands within one timestamp tick are still told apart
         try:
-            return os.stat(self.path).st_mtime_ns
+            st = os.stat(self.path)
         except OSError:
             return None
+        return st.st_mtime_ns, st.st_ino, st.st_size
 
     def poll(self, force: bool = False) -> tuple[str, str] | None:
         """(command, source) when a command arrived since the last poll, else None. Looks at the file at

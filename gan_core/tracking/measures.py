@@ -22,6 +22,12 @@ def grad_norm(params: Iterable[Tensor]) -> Tensor:
     return torch.nn.utils.get_total_norm(grads)
 
 
+def _as_float(x: Tensor) -> Tensor:
+    # no call at all for the common case (float32 already): inside a training loop each small tensor call
+    # costs microseconds (`benchmarks.tracking --profile`)
+    return x if x.dtype == torch.float32 else x.float()
+
+
 @torch.no_grad()
 def d_metrics(
     loss: GANLoss,
@@ -38,22 +44,24 @@ def d_metrics(
     (means of `GANLoss.output`: probabilities for the BCE losses, raw scores otherwise), d_grad_norm.
 
     ``real_logits`` and ``fake_logits``: D's raw outputs, any shape with the batch first (flattened);
-    the losses are 0-d tensors. Returns a float32 tensor of shape (8,)."""
-    real_logits = real_logits.detach().float().reshape(-1)
-    fake_logits = fake_logits.detach().float().reshape(-1)
-    loss_real, loss_fake = loss_real.detach().float(), loss_fake.detach().float()
-    total = loss_real + loss_fake if d_loss is None else d_loss.detach().float().reshape(())
+    the losses are 0-d tensors. Returns a float32 tensor of shape (8,). No host sync."""
+    real_logits = _as_float(real_logits.detach()).reshape(-1)
+    fake_logits = _as_float(fake_logits.detach()).reshape(-1)
+    loss_real, loss_fake = loss_real.detach(), loss_fake.detach()
+    total = loss_real + loss_fake if d_loss is None else d_loss.detach().reshape(())
     acc_real, acc_fake = loss.accuracy(real_logits, fake_logits)
     device = real_logits.device
-    return torch.stack(
-        [
-            total.to(device),
-            loss_real.to(device),
-            loss_fake.to(device),
-            acc_real,
-            acc_fake,
-            loss.output(real_logits).mean(),
-            loss.output(fake_logits).mean(),
-            d_grad_norm.detach().float().to(device).reshape(()),
-        ]
-    )
+    if d_grad_norm.device != device:  # a NaN norm made on the CPU (no gradients)
+        d_grad_norm = d_grad_norm.to(device)
+    values = [
+        total,
+        loss_real,
+        loss_fake,
+        acc_real,
+        acc_fake,
+        loss.output(real_logits).mean(),
+        loss.output(fake_logits).mean(),
+        d_grad_norm.detach().reshape(()),
+    ]
+    # one stack (torch.stack promotes dtypes: a float64 or half loss comes out float32 below)
+    return _as_float(torch.stack([_as_float(v) for v in values]))

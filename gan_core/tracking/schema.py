@@ -129,6 +129,11 @@ def check_metric_name(name: Any) -> str:
         raise ValueError(f"metric name {name!r} is invalid: allowed {allowed}")
     if name[0].isdigit() or not all(ch.isalnum() or ch in "_./-" for ch in name) or not name.isascii():
         raise ValueError(f"metric name {name!r} is invalid: allowed {allowed}")
+    if name == "rows" or name.endswith(("_min", "_max", "_nonfinite")):  # names the store's view derives
+        raise ValueError(
+            f"metric name {name!r} is reserved (the charts derive rows, NAME_min, NAME_max, NAME_nonfinite): "
+            "choose another name"
+        )
     if not is_custom_column(name):
         raise ValueError(
             f"metric name {name!r} is a built-in column, computed by the tracker: log it through "

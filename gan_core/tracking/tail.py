@@ -311,7 +311,7 @@ class MetricsTail:
             for chunk in self.chunks():
                 if chunk.reset or store is None:
                     store = MetricStore(chunk.columns)
-                store.extend(chunk.rows)
+                store.extend(chunk.rows, owned=True)  # the tail's own array, used once
         except BaseException:
             self._forget()
             raise

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gan_core.data import DataSource
+from gan_core.data import DataSource, load_data, mode_count
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
@@ -159,13 +159,14 @@ class TrackedRun:
         self._batch = 0  # the last D update's batch size (samples_per_s)
         self._parameter_lists: dict[int, tuple[torch.nn.Module, list[Tensor]]] = {}
         self._pending_log: dict[str, Tensor | float] = {}
-        self._hparams: dict[str, float] = {}
+        self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
         self._poller = CommandPoller(run_dir.path)
         self._should_stop = False
         self._paused_s = 0.0
-        self._started = time.perf_counter()
-        self._train_seconds = 0.0
-        self._last_commit = self._started
+        # Training time as the built-in trainer counts it: from the loop's first call, step to step, the
+        # tracker's own evaluations, snapshots and pauses left out (`_last_commit` is set after them).
+        self._train_seconds = float(run_dir.read_status().get("train_seconds") or 0.0)  # resume: goes on
+        self._last_commit: float | None = None
         self._last_status_write = 0.0
         self._process = this_process()
         self._finished = False
@@ -176,6 +177,8 @@ class TrackedRun:
             self._set_columns(existing)
         if self._real is not None and meta.data_kind in ("points", "images"):
             self.run_dir.save_snapshot("real", real_view(self._real, meta.data_kind, seed))
+        if self.step:  # a folder continued (resume=True): its rows go on from the last one
+            self._event("resume", from_step=self.step, replaced=0)
         self._set_status("running")
 
     # ------------------------------------------------------------------ the loop's calls
@@ -218,22 +221,24 @@ class TrackedRun:
         self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
             raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
+        if self._last_commit is None:  # the loop's first call: the clock starts
+            self._last_commit = time.perf_counter()
+        if d_grad_norm is None and d_params is None:
+            self._unmeasured.add("d_grad_norm")
         loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
         with torch.no_grad():
-            real_l, fake_l = real_logits.detach().float(), fake_logits.detach().float()
+            real_l, fake_l = real_logits.detach(), fake_logits.detach()
             if d_loss_real is None or d_loss_fake is None:
-                own_real, own_fake = loss.d(real_l, fake_l, 1.0)
+                own_real, own_fake = loss.d(real_l.float(), fake_l.float(), 1.0)
             device = real_l.device
 
             def tensor(value: Any, default: Tensor, what: str) -> Tensor:
                 if value is None:
                     return default
                 value = _scalar(value, what)
-                return (
-                    value.float().to(device)
-                    if isinstance(value, Tensor)
-                    else torch.full((), value, device=device)  # a fill on the device: no copy, no sync
-                )
+                if not isinstance(value, Tensor):
+                    return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
+                return value if value.device == device else value.to(device)
 
             part_real = tensor(d_loss_real, own_real if d_loss_real is None else None, "d_loss_real")
             part_fake = tensor(d_loss_fake, own_fake if d_loss_fake is None else None, "d_loss_fake")
@@ -260,6 +265,8 @@ class TrackedRun:
         every ``eval_every`` the quality metrics (see `watch`). While the dashboard has the run paused
         this call waits until Resume or Stop. Returns the row (column -> float)."""
         self._check_open()
+        if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
+            self._set_status("running")
         g_value = _scalar(g_loss, "g_loss")
         if g_grad_norm is not None:
             g_norm = _scalar(g_grad_norm, "g_grad_norm")
@@ -267,6 +274,9 @@ class TrackedRun:
             g_norm = grad_norm(self._parameters(g_params))
         else:
             g_norm = _NAN
+            self._unmeasured.add("g_grad_norm")
+        if not self._pending_d:  # no D update this step: D's columns are blank, not a divergence
+            self._unmeasured.update(D_METRICS)
         d_values = self._pending_d[-1] if self._pending_d else None
         device = (
             d_values.device
@@ -284,8 +294,7 @@ class TrackedRun:
         # The one host transfer of the step (a CPU-GPU sync point on CUDA).
         values = torch.cat(parts).tolist()
         now = time.perf_counter()
-        elapsed = now - self._last_commit
-        self._last_commit = now
+        elapsed = now - (self._last_commit or now)
         self._train_seconds += elapsed
         self.step += 1
         d_updates = len(self._pending_d)
@@ -301,6 +310,7 @@ class TrackedRun:
         self._pending_d, self._pending_log = [], {}
         self._commit(record)
         self._poll_commands()
+        self._last_commit = time.perf_counter()  # the next step's time starts after the tracker's work
         return {k: record[k] for k in self.columns}
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
@@ -420,8 +430,8 @@ class TrackedRun:
         self.run_dir.open_metrics((*columns, *TEXT_COLUMNS))
 
     def _optimizer_hparams(self) -> dict[str, float]:
-        """lr_g, lr_d, beta1, beta2 from the optimizers passed to `init` (host values: no sync); a change
-        since the last step is recorded as an ``hparam`` event, as a change from the dashboard is."""
+        """lr_g, lr_d, beta1, beta2 from the optimizers passed to `init` (host values: no sync). Their
+        columns record every change; no event is made of them (a scheduler changes them every step)."""
         found: dict[str, float] = {}
         for suffix, opt in (("d", self.opt_d), ("g", self.opt_g)):
             if opt is None or not opt.param_groups:
@@ -433,15 +443,11 @@ class TrackedRun:
             betas = group.get("betas")
             if suffix == "d" and isinstance(betas, tuple | list) and len(betas) == 2:
                 found["beta1"], found["beta2"] = float(betas[0]), float(betas[1])
-        for name, value in found.items():
-            old = self._hparams.get(name)
-            if old is not None and old != value:
-                self._event("hparam", step=self.step, field=name, old=old, new=value)
-        self._hparams.update(found)
         return found
 
     def _commit(self, record: dict[str, float]) -> None:
-        changes = self.monitor.update(record)
+        changes = self.monitor.update(record, self._unmeasured)
+        self._unmeasured = set()
         if (
             self._evaluator is not None
             and self.step % self.eval_every == 0
@@ -485,7 +491,6 @@ class TrackedRun:
                 return
             if command == "pause" and self.status == "running":
                 self._set_status("paused")
-                paused_at = time.perf_counter()
                 got = None
                 while got is None or got[0] == "pause":  # held here until Resume or Stop
                     got = self._poller.poll(force=True)
@@ -493,7 +498,6 @@ class TrackedRun:
                         time.sleep(self._poller.interval)  # a file to look at, nothing to wait on
                     elif got[0] == "pause":
                         self._event("command", command="pause", source=got[1])
-                self._last_commit += time.perf_counter() - paused_at  # a pause is not training time
                 if got[0] == "resume":  # a Stop goes on below: paused, then stopped, never running between
                     self._event("command", command="resume", source=got[1])
                     self._set_status("running")
@@ -513,7 +517,22 @@ class TrackedRun:
                 float(lo[1] - pad[1]),
                 float(hi[1] + pad[1]),
             )
-            return DataSource("tracked", "points", (2,), data=real, bounds=bounds, device=real.device)
+            centers, mode_std = None, None
+            if self.meta.dataset and mode_count(self.meta.dataset):  # ring8, grid25: the modes to count
+                from gan_core.config import GANConfig
+
+                toy = load_data(GANConfig(dataset=self.meta.dataset))
+                centers, mode_std, bounds = toy.centers, toy.mode_std, toy.bounds
+            return DataSource(
+                "tracked",
+                "points",
+                (2,),
+                data=real,
+                bounds=bounds,
+                centers=centers,
+                mode_std=mode_std,
+                device=real.device,
+            )
         return DataSource("tracked", "images", tuple(real.shape[1:]), data=real, device=real.device)
 
     def _evaluation_config(self):
@@ -557,6 +576,7 @@ class TrackedRun:
                 "device": str(self._real.device) if self._real is not None else None,
                 "torch": torch.__version__,
                 "train_seconds": self._train_seconds,
+                "commands": True,  # Pause/Resume/Stop reach it through commands.json
                 "flags": sorted(self.monitor.active),
                 "flags_raised": sorted(self.monitor.raised),
                 **self._process,
