@@ -38,6 +38,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported: every
 
 import argparse  # noqa: E402
 import datetime  # noqa: E402
+import importlib.util  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -58,24 +59,12 @@ BATCH = 64
 
 
 def _own_dcgan(nz: int) -> tuple[nn.Module, nn.Module]:
-    """G and D of examples/own_dcgan.py (8x8 digits; nz is the latent size), copied: the example trains
-    when imported."""
-    G = nn.Sequential(  # z: (N, nz, 1, 1)
-        nn.ConvTranspose2d(nz, 128, 4, 1, 0, bias=False),  # state size: 128 x 4 x 4
-        nn.BatchNorm2d(128),
-        nn.ReLU(True),
-        nn.ConvTranspose2d(128, 1, 4, 2, 1),  # state size: 1 x 8 x 8
-        nn.Tanh(),
-    )
-    D = nn.Sequential(  # x: (N, 1, 8, 8); returns logits (N,)
-        nn.Conv2d(1, 64, 4, 2, 1),  # state size: 64 x 4 x 4
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(64, 128, 3, 1, 1),  # state size: 128 x 4 x 4
-        nn.LeakyReLU(0.2, True),
-        nn.Conv2d(128, 1, 4, 1, 0),  # state size: 1 x 1 x 1
-        nn.Flatten(0),
-    )
-    return G, D
+    """G and D of examples/own_dcgan.py (8x8 digits; nz is the latent size), from the example itself."""
+    path = Path(__file__).resolve().parents[1] / "examples" / "own_dcgan.py"
+    spec = importlib.util.spec_from_file_location("own_dcgan_example", path)
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)  # defines networks(); trains only when run as a script
+    return example.networks(nz)
 
 
 # name: (steps per round, whether the built-in runner has the equivalent config). Short rounds, many of
@@ -145,22 +134,30 @@ def bare_steps(loop: Loop, n: int) -> None:
         loop.g_update(fake)
 
 
+def log_d_to_tensorboard(writer, step, d_loss, loss_real, loss_fake, real_logits, fake_logits, D) -> None:
+    """D's eight scalars as users log them: each read with its own ``.item()`` (a host sync each)."""
+    writer.add_scalar("d_loss", d_loss.item(), step)
+    writer.add_scalar("d_loss_real", loss_real.item(), step)
+    writer.add_scalar("d_loss_fake", loss_fake.item(), step)
+    writer.add_scalar("d_acc_real", (real_logits > 0).float().mean().item(), step)
+    writer.add_scalar("d_acc_fake", (fake_logits < 0).float().mean().item(), step)
+    writer.add_scalar("d_real", torch.sigmoid(real_logits).mean().item(), step)
+    writer.add_scalar("d_fake", torch.sigmoid(fake_logits).mean().item(), step)
+    writer.add_scalar("d_grad_norm", total_norm(D).item(), step)  # before G's backward adds to D
+
+
+def log_g_to_tensorboard(writer, step, g_loss, G) -> None:
+    writer.add_scalar("g_loss", g_loss.item(), step)
+    writer.add_scalar("g_grad_norm", total_norm(G).item(), step)
+
+
 def tensorboard_steps(loop: Loop, writer, n: int) -> None:
     """The loop as users log it to TensorBoard: every scalar read with its own ``.item()``."""
     for _ in range(n):
         fake, real_logits, fake_logits, loss_real, loss_fake, d_loss = loop.d_update()
         step = loop.step
-        writer.add_scalar("d_loss", d_loss.item(), step)
-        writer.add_scalar("d_loss_real", loss_real.item(), step)
-        writer.add_scalar("d_loss_fake", loss_fake.item(), step)
-        writer.add_scalar("d_acc_real", (real_logits > 0).float().mean().item(), step)
-        writer.add_scalar("d_acc_fake", (fake_logits < 0).float().mean().item(), step)
-        writer.add_scalar("d_real", torch.sigmoid(real_logits).mean().item(), step)
-        writer.add_scalar("d_fake", torch.sigmoid(fake_logits).mean().item(), step)
-        writer.add_scalar("d_grad_norm", total_norm(loop.D).item(), step)  # before G's backward adds to D
-        g_loss = loop.g_update(fake)
-        writer.add_scalar("g_loss", g_loss.item(), step)
-        writer.add_scalar("g_grad_norm", total_norm(loop.G).item(), step)
+        log_d_to_tensorboard(writer, step, d_loss, loss_real, loss_fake, real_logits, fake_logits, loop.D)
+        log_g_to_tensorboard(writer, step, loop.g_update(fake), loop.G)
     # What is queued for the writer's own thread is written before the round's time is taken, so that its
     # work is not counted against the variant timed next.
     writer.flush()
@@ -413,16 +410,8 @@ def profile(scenario: str, steps: int) -> None:
             def tensorboard_logging() -> None:
                 tb_step[0] += 1
                 step = tb_step[0]
-                writer.add_scalar("d_loss", d_loss.item(), step)
-                writer.add_scalar("d_loss_real", loss_real.item(), step)
-                writer.add_scalar("d_loss_fake", loss_fake.item(), step)
-                writer.add_scalar("d_acc_real", (real_logits > 0).float().mean().item(), step)
-                writer.add_scalar("d_acc_fake", (fake_logits < 0).float().mean().item(), step)
-                writer.add_scalar("d_real", torch.sigmoid(real_logits).mean().item(), step)
-                writer.add_scalar("d_fake", torch.sigmoid(fake_logits).mean().item(), step)
-                writer.add_scalar("d_grad_norm", total_norm(D).item(), step)
-                writer.add_scalar("g_loss", g_loss.item(), step)
-                writer.add_scalar("g_grad_norm", total_norm(G).item(), step)
+                log_d_to_tensorboard(writer, step, d_loss, loss_real, loss_fake, real_logits, fake_logits, D)
+                log_g_to_tensorboard(writer, step, g_loss, G)
 
             def foreach_norm(module: nn.Module) -> torch.Tensor:
                 grads = [p.grad for p in module.parameters() if p.grad is not None]

@@ -20,69 +20,79 @@ except ModuleNotFoundError:  # run from a checkout, not installed: the repositor
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     import gan_core.track as track
 
-parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-parser.add_argument("--steps", type=int, default=2000, help="generator steps to train")
-parser.add_argument("--out", default="runs", help="the runs folder the dashboard watches")
-parser.add_argument("--run-id", default=None, help="the run's folder name (default: a fresh one)")
-parser.add_argument("--lr", type=float, default=2e-4)
-parser.add_argument("--batch-size", type=int, default=64)
-parser.add_argument("--nz", type=int, default=32, help="latent size")
-parser.add_argument("--seed", type=int, default=0)
-args = parser.parse_args()
-torch.manual_seed(args.seed)
 
-# The data: 1,797 digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
-images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
+def networks(nz: int) -> tuple[nn.Module, nn.Module]:
+    """G (z: (N, nz, 1, 1) -> (N, 1, 8, 8) in [-1, 1]) and D (images -> logits (N,))."""
+    G = nn.Sequential(  # z: (N, nz, 1, 1)
+        nn.ConvTranspose2d(nz, 128, 4, 1, 0, bias=False),  # state size: 128 x 4 x 4
+        nn.BatchNorm2d(128),
+        nn.ReLU(True),
+        nn.ConvTranspose2d(128, 1, 4, 2, 1),  # state size: 1 x 8 x 8
+        nn.Tanh(),
+    )
+    D = nn.Sequential(  # x: (N, 1, 8, 8); returns logits (N,)
+        nn.Conv2d(1, 64, 4, 2, 1),  # state size: 64 x 4 x 4
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(64, 128, 3, 1, 1),  # state size: 128 x 4 x 4
+        nn.LeakyReLU(0.2, True),
+        nn.Conv2d(128, 1, 4, 1, 0),  # state size: 1 x 1 x 1
+        nn.Flatten(0),
+    )
+    return G, D
 
-G = nn.Sequential(  # z: (N, nz, 1, 1)
-    nn.ConvTranspose2d(args.nz, 128, 4, 1, 0, bias=False),  # state size: 128 x 4 x 4
-    nn.BatchNorm2d(128),
-    nn.ReLU(True),
-    nn.ConvTranspose2d(128, 1, 4, 2, 1),  # state size: 1 x 8 x 8
-    nn.Tanh(),
-)
-D = nn.Sequential(  # x: (N, 1, 8, 8); returns logits (N,)
-    nn.Conv2d(1, 64, 4, 2, 1),  # state size: 64 x 4 x 4
-    nn.LeakyReLU(0.2, True),
-    nn.Conv2d(64, 128, 3, 1, 1),  # state size: 128 x 4 x 4
-    nn.LeakyReLU(0.2, True),
-    nn.Conv2d(128, 1, 4, 1, 0),  # state size: 1 x 1 x 1
-    nn.Flatten(0),
-)
-opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
-opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
-bce = nn.BCEWithLogitsLoss()
-fixed_noise = torch.randn(64, args.nz, 1, 1)
 
-run = track.init(  # track
-    args.run_id,
-    root=args.out,
-    loss="nonsaturating",  # D's accuracy threshold and midpoint follow the loss
-    config=vars(args),
-    real=images,  # shown beside G's samples; the quality metrics' reference
-    dataset="digits",  # class coverage by the bundled digit classifier
-    steps=args.steps,
-    opt_d=opt_d,
-    opt_g=opt_g,
-)
-with run:  # track: a crash marks the run failed
-    run.watch(G, fixed_noise, D=D)  # track: snapshots and quality metrics
-    while not run.should_stop:  # track: the target, a Stop from the dashboard, a divergence
-        real = images[torch.randint(len(images), (args.batch_size,))]
-        fake = G(torch.randn(args.batch_size, args.nz, 1, 1))
-        real_logits, fake_logits = D(real), D(fake.detach())
-        ones, zeros = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
-        d_loss = bce(real_logits, ones) + bce(fake_logits, zeros)
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)  # track
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=2000, help="generator steps to train")
+    parser.add_argument("--out", default="runs", help="the runs folder the dashboard watches")
+    parser.add_argument("--run-id", default=None, help="the run's folder name (default: a fresh one)")
+    parser.add_argument("--lr", type=float, default=2e-4)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--nz", type=int, default=32, help="latent size")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.manual_seed(args.seed)
+    # The data: 1,797 digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
+    images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
 
-        g_logits = D(fake)
-        g_loss = bce(g_logits, ones)  # the non-saturating G loss
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        run.log({"fake_std": fake.detach().std()})  # track: a metric of your own
-        run.g_step(g_loss, g_params=G)  # track: commits the step's row
-print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
+    G, D = networks(args.nz)
+    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    fixed_noise = torch.randn(64, args.nz, 1, 1)
+
+    run = track.init(  # track
+        args.run_id,
+        root=args.out,
+        loss="nonsaturating",  # D's accuracy threshold and midpoint follow the loss
+        config=vars(args),
+        real=images,  # shown beside G's samples; the quality metrics' reference
+        dataset="digits",  # class coverage by the bundled digit classifier
+        steps=args.steps,
+        opt_d=opt_d,
+        opt_g=opt_g,
+    )
+    with run:  # track: a crash marks the run failed
+        run.watch(G, fixed_noise, D=D)  # track: snapshots and quality metrics
+        while not run.should_stop:  # track: the target, a Stop from the dashboard, a divergence
+            real = images[torch.randint(len(images), (args.batch_size,))]
+            fake = G(torch.randn(args.batch_size, args.nz, 1, 1))
+            real_logits, fake_logits = D(real), D(fake.detach())
+            ones, zeros = torch.ones_like(real_logits), torch.zeros_like(fake_logits)
+            d_loss = bce(real_logits, ones) + bce(fake_logits, zeros)
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)  # track
+            g_logits = D(fake)
+            g_loss = bce(g_logits, ones)  # the non-saturating G loss
+            opt_g.zero_grad()
+            g_loss.backward()
+            opt_g.step()
+            run.log({"fake_std": fake.detach().std()})  # track: a metric of your own
+            run.g_step(g_loss, g_params=G)  # track: commits the step's row
+    print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
+
+
+if __name__ == "__main__":
+    main()

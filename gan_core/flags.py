@@ -266,8 +266,7 @@ class FlagMonitor:
         self.steps_seen += 1
         self._unmeasured = tuple(unmeasured)
         watched = [k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if k not in self._unmeasured]
-        # d_grad_norm is blank (NaN) after a G-only step, which is not a divergence
-        values = [record[k] for k in watched if not (k == "d_grad_norm" and math.isnan(record[k]))]
+        values = [record[k] for k in watched]
         if any(not math.isfinite(v) for v in values):
             if "diverged" not in self.active:
                 self.active.add("diverged")
@@ -288,7 +287,7 @@ class FlagMonitor:
             judged and acc_real > 0.9 and acc_fake > 0.9 and g_norm < 0.05 * self._peak_g_norm,
             changes,
         )
-        norms = [record[k] for k in ("g_grad_norm", "d_grad_norm") if not math.isnan(record[k])]
+        norms = [record[k] for k in ("g_grad_norm", "d_grad_norm") if k not in self._unmeasured]
         self._set("exploding_gradients", max(norms, default=0.0) > EXPLODING_NORM, changes)
         calm = 0.35 < acc_real < 0.65 and 0.35 < acc_fake < 0.65
         if self.midpoint is not None:

@@ -583,15 +583,19 @@ class Runner:
             # the D-only update's own metrics, as fields: it trains no G step, so it has no metrics row
             self._event("step_d", detail, step=self.trainer.step_count, **metrics)
             return
-        record = self.trainer.step() if mode == "full" else self.trainer.g_step()
-        self._emit(record)
+        if mode == "full":
+            self._emit(self.trainer.step())
+        else:  # D is not updated: no D gradient to measure
+            self._emit(self.trainer.g_step(), unmeasured=("d_grad_norm",))
         self._event(f"step_{mode}", "single step while paused")
 
-    def _emit(self, record: dict[str, float]) -> None:
+    def _emit(self, record: dict[str, float], unmeasured: tuple[str, ...] = ()) -> None:
+        """Hand one step's record to the flags, the evaluator and the sinks; ``unmeasured``: columns the
+        step left blank (a G-only step measures no D gradient), which no flag reads as a divergence."""
         step = self.trainer.step_count
         hp = self.trainer.hparams
         values = dict(record)
-        changes = self.monitor.update(values)
+        changes = self.monitor.update(values, unmeasured)
         if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
             try:
                 self.last_eval = self.evaluator.evaluate(self.trainer.G)

@@ -151,7 +151,9 @@ def test_diverged_is_immediate_and_sticks(bad):
 
 def test_g_only_step_blank_d_norm_is_not_divergence():
     monitor = FlagMonitor()
-    assert monitor.update(record(d_norm=math.nan)) == []
+    assert monitor.update(record(d_norm=math.nan), unmeasured=("d_grad_norm",)) == []
+    # a D gradient that was measured and is NaN is a divergence, whatever step it came from
+    assert FlagMonitor().update(record(d_norm=math.nan)) == [("diverged", True)]
 
 
 def warmed_up(monitor):

@@ -157,6 +157,14 @@ def test_extra_columns_are_kept_numeric_after_the_known_ones(tmp_path):
     assert store.columns == chunk.columns and len(store) == 2
 
 
+def test_an_extra_column_named_against_the_writers_rule_is_left_out_and_named(tmp_path):
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,d_loss,<b>fid</b>,ok_metric\n1,0.7,3,4\n")
+    tail = MetricsTail(path, "r")
+    assert tail.poll().columns == (*RECORD_COLUMNS, "ok_metric")
+    assert any("column '<b>fid</b>' left out: a metric's name is letters" in p for p in tail.problems)
+
+
 def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
     append(writer, range(1, 5))
     with open(metrics_path(writer), "a") as f:

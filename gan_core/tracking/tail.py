@@ -59,7 +59,7 @@ import pyarrow.csv as pa_csv
 
 from gan_core.rundir import RunDirError, complete_lines, events_frame, os_reason, plural, shown_value
 from gan_core.store import MetricStore
-from gan_core.tracking.schema import RECORD_COLUMNS, TEXT_COLUMNS
+from gan_core.tracking.schema import RECORD_COLUMNS, TEXT_COLUMNS, check_metric_name
 
 CHUNK_BYTES = 8 * 2**20  # new rows parsed per chunk: about 30,000 of ours, 7 MB as floats
 PARSE_BLOCK_BYTES = 2**20  # pyarrow's block: a chunk's blocks are parsed on its threads at once
@@ -269,6 +269,11 @@ class MetricsTail:
             if len(self._missing) > 6:
                 named += f" and {len(self._missing) - 6} more"
             found.append(f"metrics.csv lacks {plural(len(self._missing), 'column')} ({named}); shown as gaps")
+        for name in self._misnamed:
+            found.append(
+                f"metrics.csv: column {name[:60]!r} left out: a metric's name is letters, digits "
+                "and _ . / - (at most 64 characters, not starting with a digit)"
+            )
         for name in self._clashing:
             found.append(
                 f"metrics.csv: column {name!r} left out: its name clashes with a column the charts derive "
@@ -354,6 +359,7 @@ class MetricsTail:
         self._header_not_utf8: int | None = None
         self._missing: tuple[str, ...] = ()
         self._clashing: tuple[str, ...] = ()
+        self._misnamed: tuple[str, ...] = ()
         self._forget_rows()
         self._reset_due = True
 
@@ -408,19 +414,25 @@ class MetricsTail:
         self._header_text = text + "\n"
         self._names = names
         numeric = [n for n, ok in zip(names, named) if ok and n not in TEXT_COLUMNS]
-        columns, clashing = list(self.required), []
+        columns, clashing, misnamed = list(self.required), [], []
         for name in numeric:
             if name in columns:
                 continue
-            if len(set(_view_names([*columns, name]))) == len(_view_names([*columns, name])):
-                columns.append(name)
-            else:
+            if len(set(_view_names([*columns, name]))) != len(_view_names([*columns, name])):
                 clashing.append(name)
+                continue
+            try:  # the rule a writer's custom metric names follow (a foreign file's header: shown as text)
+                check_metric_name(name)
+            except ValueError:
+                misnamed.append(name)
+                continue
+            columns.append(name)
         self.columns = tuple(columns)
         if self.columns != self._given_columns:  # (a file that appeared after an empty poll, say)
             self._reset_due = True
         self._missing = tuple(c for c in self.required if c not in names)
         self._clashing = tuple(clashing)
+        self._misnamed = tuple(misnamed)
         include = [n for n in names if n in self.columns]
         self._read_options = pa_csv.ReadOptions(column_names=names, block_size=PARSE_BLOCK_BYTES)
         self._convert_options = pa_csv.ConvertOptions(

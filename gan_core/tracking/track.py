@@ -140,7 +140,8 @@ class TrackedRun:
         self.columns: tuple[str, ...] = RECORD_COLUMNS
         self.store = MetricStore(RECORD_COLUMNS)
         self._folder_sink = RunDirSink(run_dir, self.columns, KEEP_SNAPSHOTS)
-        self.sinks: list[Sink] = [StoreSink(self.store), self._folder_sink, *sinks]
+        self._store_sink = StoreSink(self.store)
+        self.sinks: list[Sink] = [self._store_sink, self._folder_sink, *sinks]
         coverage = coverage_total(meta.dataset) if meta.dataset else None
         self.monitor = FlagMonitor(self.loss.midpoint if self.loss else None, coverage_total=coverage)
         self.step = run_dir.last_metrics_step() or 0  # generator steps committed
@@ -420,13 +421,12 @@ class TrackedRun:
         self.run_dir.widen_metrics((*columns, *TEXT_COLUMNS))
         self.columns = columns
         self._folder_sink.columns = columns
-        old = self.store
+        # a store's columns are fixed: a new one, refilled from the widened file (rare, not per step)
         self.store = MetricStore(columns)
         frame = self.run_dir.read_metrics(columns)
         if len(frame):
-            self.store.extend(frame[list(columns)].to_numpy(dtype=np.float64))
-        self.sinks = [StoreSink(self.store) if s.__class__ is StoreSink else s for s in self.sinks]
-        del old
+            self.store.extend(frame[list(columns)].to_numpy(dtype=np.float64), owned=True)
+        self._store_sink.store = self.store
         self.run_dir.open_metrics((*columns, *TEXT_COLUMNS))
 
     def _optimizer_hparams(self) -> dict[str, float]:
