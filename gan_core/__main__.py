@@ -15,6 +15,7 @@ Bad input exits with status 2 and one line on stderr saying what is wrong and wh
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -29,9 +30,10 @@ from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
+from gan_core.distributed import DistContext, from_env
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
-from gan_core.runner import Runner, RunnerError, continue_device
+from gan_core.runner import Runner, RunnerError, continue_device, follow
 from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
@@ -199,21 +201,78 @@ def config_from_args(args: argparse.Namespace) -> GANConfig:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+    """Train one run; under torchrun (``WORLD_SIZE`` > 1) one run over all the job's processes: rank 0
+    writes the folder (this function's usual path), the other ranks follow (`follow_train`)."""
+    dist = from_env(getattr(args, "device", None) or "auto")
+    if dist is not None and not dist.is_main:
+        return follow_train(dist)
+    try:
+        runner = _train_runner(args, dist)
+    except BaseException:
+        if dist is not None:  # the other ranks wait for the job's set-up: tell them there is none
+            with contextlib.suppress(Exception):
+                dist.broadcast(None)
+        raise
+    if dist is not None:  # what every rank trains: the config, and the checkpoint it goes on from
+        dist.broadcast({"config": runner.cfg.to_dict(), "resume": runner.resume_state})
+    try:
+        return _train(args, runner)
+    finally:
+        if dist is not None:
+            torch.distributed.destroy_process_group()
 
+
+def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
     if args.resume is not None or args.rewind is not None:
         if args.preset is not None:
             raise CLIError("--preset cannot be used with --resume or --rewind: the run keeps its config.json")
-        runner = continued_runner(args)
-    else:
-        if args.from_step is not None:
-            raise CLIError("--from-step goes with --rewind DIR")
-        cfg = config_from_args(args)
-        device = resolve_device(cfg.device)
-        data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
-        # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
-        run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
-        runner = Runner(cfg, args.out, data=data, run_dir=run_dir)
+        return continued_runner(args, dist)
+    if args.from_step is not None:
+        raise CLIError("--from-step goes with --rewind DIR")
+    cfg = config_from_args(args)
+    device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
+    data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
+    # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
+    run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
+    return Runner(cfg, args.out, data=data, run_dir=run_dir, dist=dist)
+
+
+def follow_train(dist: DistContext) -> int:
+    """A rank other than 0 of ``torchrun ... -m gan_core train``: it gets the config (and the checkpoint)
+    from rank 0, trains its share (`gan_core.runner.follow`) and writes nothing. Exit status: 0 when the
+    job finished or was stopped, 128 + the signal after Ctrl-C or SIGTERM here, 1 when the job ended on
+    another rank or failed here (the error on stderr)."""
+    signalled = 0
+
+    def on_signal(signum, frame):
+        nonlocal signalled
+        signalled = signum
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, on_signal)
+    try:
+        setup = dist.broadcast(None)
+        if setup is None:
+            print(f"rank {dist.rank}: rank 0 could not start the run (its error above)", file=sys.stderr)
+            return 1
+        cfg = GANConfig.from_dict(setup["config"])
+        data = load_data(cfg, dist.device(cfg.device))
+        follow(cfg, dist, data=data, resume=setup["resume"], stop_requested=lambda: bool(signalled))
+    except RuntimeError as exc:  # a collective failed: another rank is gone
+        print(
+            f"rank {dist.rank}: the job ended on another rank ({' '.join(str(exc).split())[:300]})",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        with contextlib.suppress(Exception):
+            torch.distributed.destroy_process_group()
+    return 128 + signalled if signalled else 0
+
+
+def _train(args: argparse.Namespace, runner: Runner) -> int:
+    from tqdm import tqdm
+
     # A dashboard on the same runs folder watches this run live and reaches it through its command file.
     runner.watch_command_file()
     if args.tensorboard:
@@ -257,7 +316,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 128 + interrupted if interrupted else 0  # 130 after Ctrl-C, 143 after SIGTERM
 
 
-def continued_runner(args: argparse.Namespace) -> Runner:
+def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) -> Runner:
     """``--resume DIR`` (the run goes on in DIR) or ``--rewind DIR`` (a new run branched from DIR), not
     started yet. The config is DIR's; field flags are changes, allowed for the mid-run fields only."""
     option, folder = ("--resume", args.resume) if args.resume is not None else ("--rewind", args.rewind)
@@ -277,11 +336,12 @@ def continued_runner(args: argparse.Namespace) -> Runner:
     cfg = run_dir.read_config()
     # Where it trains now (auto unless --device), not where it trained before: before anything is written,
     # so that bad data or an unavailable device changes nothing.
-    data = load_data(cfg, resolve_device(continue_device(changes)))
+    device = continue_device(changes)
+    data = load_data(cfg, dist.device(device) if dist is not None else resolve_device(device))
     try:
         if option == "--resume":
-            return Runner.reopen(run_dir, changes, data=data)
-        return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data)
+            return Runner.reopen(run_dir, changes, data=data, dist=dist)
+        return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data, dist=dist)
     except RunnerError as exc:
         raise CLIError(f"{option} {folder}: {exc}") from None
 

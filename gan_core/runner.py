@@ -32,6 +32,7 @@ import torch
 
 from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
+from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, job_fields
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
@@ -50,6 +51,7 @@ __all__ = [
     "Runner",
     "RunnerError",
     "continue_device",
+    "follow",
     "hparams_in_force",
 ]
 
@@ -108,6 +110,39 @@ def resume_changes(
     }
 
 
+def follow(
+    cfg: GANConfig,
+    dist: DistContext,
+    *,
+    data: DataSource | None = None,
+    resume: tuple[dict[str, Any], dict[str, Any]] | None = None,
+    stop_requested: Callable[[], bool] = lambda: False,
+) -> str:
+    """Train as rank ``dist.rank`` (not 0) of a multi-process job whose rank 0 runs a `Runner`: the same
+    steps on this rank's own batches, DDP averaging the gradients, nothing written. ``resume``: (checkpoint
+    state, changes) as rank 0 continues from. ``stop_requested``: polled at each step boundary (a signal
+    to this process), and passed to the other ranks through `DistContext.agree`.
+
+    Returns how it ended: ``finished`` (steps done), ``stopped`` (any rank asked, or rank 0 ended: Stop,
+    divergence, a failure between steps). Raises what a step raises (an error here, or a collective
+    that fails because another rank is gone)."""
+    trainer = Trainer(cfg, data, dist)
+    if resume is not None:
+        state, changes = resume
+        trainer.load_state_dict(state)
+        trainer.set_hparams(**changes)
+    while True:
+        stop, pause = dist.agree(stop_requested())
+        if stop:
+            return "stopped"
+        if pause:  # rank 0 is paused: meet it again at its next tick
+            continue
+        trainer.step()
+        steps = trainer.hparams["steps"]
+        if steps and trainer.step_count >= steps:
+            return "finished"
+
+
 def continue_device(changes: dict[str, Any] | GANConfig | None) -> str:
     """The device a continued run (resume, rewind) trains on: the ``device`` in ``changes``, else
     ``auto``, whatever device the run was trained on before (`CONTINUE_FIELDS`). Checked now: an
@@ -138,12 +173,22 @@ class Runner:
         data: DataSource | None = None,
         run_dir: RunDir | None = None,
         sinks: list[Sink] | tuple[Sink, ...] = (),
+        dist: DistContext | None = None,
     ):
         """A new run folder in ``runs_root``, or with ``run_dir`` an existing one (see `reopen`).
 
         Records, events, snapshots and the final status go to the in-memory store, the run folder and
-        ``sinks`` (e.g. a `TensorBoardSink`; see also `add_sink` and `watch_command_file`)."""
+        ``sinks`` (e.g. a `TensorBoardSink`; see also `add_sink` and `watch_command_file`).
+
+        ``dist``: rank 0 of a multi-process job (`gan_core.distributed`; the other ranks run `follow`):
+        this runner writes the folder, and meets the other ranks at every step boundary (`DistContext.agree`)
+        so that all of them pause, go on and stop at the same step."""
+        if dist is not None and not dist.is_main:
+            raise RunnerError(f"rank {dist.rank} writes no run folder: it runs gan_core.runner.follow")
         self.cfg = cfg
+        self.dist = dist
+        self._mid_step = False  # inside a step: the ranks are in DDP's collectives, not at a boundary
+        self._job_ended = False  # the ranks agreed to stop: none waits for this one any more
         self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
         self.run_id = self.run_dir.run_id
         status = self.run_dir.read_status()
@@ -184,6 +229,7 @@ class Runner:
         changes: dict[str, Any] | GANConfig | None = None,
         *,
         data: DataSource | None = None,
+        dist: DistContext | None = None,
     ) -> Runner:
         """A runner (not started yet) that continues ``run_dir`` from its latest checkpoint.
 
@@ -198,7 +244,7 @@ class Runner:
         claimed_here = not run_dir.claimed  # a branch's new folder comes claimed (and is discarded on error)
         run_dir.claim("training it")
         try:
-            return cls._reopen_claimed(run_dir, changes, data)
+            return cls._reopen_claimed(run_dir, changes, data, dist)
         except BaseException:
             if claimed_here:
                 run_dir.release()
@@ -206,7 +252,11 @@ class Runner:
 
     @classmethod
     def _reopen_claimed(
-        cls, run_dir: RunDir, changes: dict[str, Any] | GANConfig | None, data: DataSource | None
+        cls,
+        run_dir: RunDir,
+        changes: dict[str, Any] | GANConfig | None,
+        data: DataSource | None,
+        dist: DistContext | None = None,
     ) -> Runner:
         cfg = run_dir.read_config()
         kept = run_dir.checkpoints()
@@ -231,7 +281,7 @@ class Runner:
                 "it with a larger steps, or steps=0 to train until stopped"
             )
         device = continue_device(changes)
-        runner = cls(cfg.replace(device=device), run_dir.root, data=data, run_dir=run_dir)
+        runner = cls(cfg.replace(device=device), run_dir.root, data=data, run_dir=run_dir, dist=dist)
         runner._resume = (state, applied)
         runner.start_step = step
         return runner
@@ -245,6 +295,7 @@ class Runner:
         *,
         run_id: str | None = None,
         data: DataSource | None = None,
+        dist: DistContext | None = None,
     ) -> Runner:
         """A runner (not started yet) for a new run folder beside ``parent`` that starts from the parent's
         kept checkpoint at ``step`` (the latest when None); see `RunDir.branch`. ``changes`` as in
@@ -256,7 +307,7 @@ class Runner:
         resume_changes(cfg, hparams_in_force(cfg, state), changes)
         child = parent.branch(step, run_id)  # only now is anything written (the child is claimed)
         try:
-            return cls.reopen(child, changes, data=data)
+            return cls.reopen(child, changes, data=data, dist=dist)
         except BaseException:
             child.discard()
             raise
@@ -270,6 +321,11 @@ class Runner:
     def current_step(self) -> int:
         """Generator steps done so far."""
         return self.trainer.step_count if self.trainer else self.start_step
+
+    @property
+    def resume_state(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
+        """(checkpoint state, changes applied) this runner continues from (`reopen`), until it starts."""
+        return self._resume
 
     @property
     def alive(self) -> bool:
@@ -322,6 +378,8 @@ class Runner:
         """One step while paused: ``full`` (d_steps D updates + one G update), ``d`` or ``g`` alone."""
         if mode not in STEP_MODES:
             raise RunnerError(f"step mode {mode!r} is invalid: allowed {', '.join(STEP_MODES)}")
+        if self.dist is not None:
+            raise RunnerError(f"run {self.run_id} is a multi-process job: single steps are not offered")
         self._command("step", mode)
 
     def stop(self) -> None:
@@ -423,7 +481,7 @@ class Runner:
     def _main(self) -> None:
         final = "stopped"
         try:
-            trainer = Trainer(self.cfg, self._data)
+            trainer = Trainer(self.cfg, self._data, self.dist)
             if self._resume is not None:  # before it is seen: current_step never reads 0 on the way
                 trainer.load_state_dict(self._resume[0])
             self.trainer = trainer
@@ -440,11 +498,20 @@ class Runner:
                 self.real_view = self.trainer.real_view()
                 self.run_dir.save_snapshot("real", self.real_view)
                 self._snapshot()
+            if self.dist is not None:
+                self._event("job", **self.dist.status_fields())
             while True:
                 if self._handle_commands():
                     break
                 if self._status == "running":
-                    self._emit(self.trainer.step())
+                    if self.dist is not None and self.dist.agree(stop=False)[0]:
+                        self._job_ended = True
+                        self._event("rank_stop")
+                        break
+                    self._mid_step = True
+                    record = self.trainer.step()
+                    self._mid_step = False
+                    self._emit(record)
                     if self._finished():
                         final = "finished"
                         break
@@ -497,6 +564,9 @@ class Runner:
         # The log so far, less the stretch the run goes back on (see `current_events`).
         with self._cond:
             self.events = current_events(self.run_dir.read_events().to_dict("records"))
+        trained_with, now_with = int(state.get("world_size", 1)), trainer.world_size
+        if trained_with != now_with:
+            self._event("world_size", step=step + 1, field="world_size", old=trained_with, new=now_with)
         trained_on, now_on = state.get("device"), trainer.device.type
         if isinstance(trained_on, str) and trained_on != now_on:
             # The random stream is device-specific (see `Trainer.load_state_dict`): it restarts from the seed.
@@ -529,10 +599,19 @@ class Runner:
                 if not self._commands and not idle:
                     return False
             if idle:
+                tick = self._poller.interval if self._poller is not None else None
+                if self.dist is not None:
+                    tick = PAUSE_TICK_SECONDS
                 with self._cond:
                     if not self._commands:
                         # a run watched through its folder wakes to look at its command file
-                        self._cond.wait(None if self._poller is None else self._poller.interval)
+                        self._cond.wait(tick)
+                # a paused job's ranks meet a few times a second: none waits long in a collective, and
+                # a signal to any of them is heard
+                if self.dist is not None and self._status == "paused" and self.dist.agree(False, True)[0]:
+                    self._job_ended = True
+                    self._event("rank_stop")
+                    return True
                 continue
             with self._cond:
                 name, arg = self._commands.popleft()
@@ -679,6 +758,7 @@ class Runner:
                 "torch": torch.__version__,
                 "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
                 "commands": self._poller is not None,  # Pause/Stop from another process reach it
+                **job_fields(self.dist),
                 "flags": sorted(self.monitor.active),
                 "flags_raised": sorted(self.monitor.raised),
                 **self._process,  # who trains it: a run another live process trains is not interrupted
@@ -692,6 +772,13 @@ class Runner:
         Each part is tried on its own: on a full disk the final checkpoint, the status event and even
         status.json may fail, and the run still ends here as ``failed`` with the first error (naming
         the file and the cause), its claim released; no exception leaves the thread."""
+        if self.dist is not None and not (self._mid_step or self._job_ended or final == "finished"):
+            # The other ranks wait at the next step boundary: tell them to end. (After the last step they
+            # end by themselves; when this rank failed inside a step they are inside DDP's collectives
+            # instead, and learn it when this process ends and its connections close.)
+            with contextlib.suppress(Exception):  # they may be gone already
+                self.dist.agree(stop=True)
+            self._job_ended = True
         try:
             if self.trainer is not None and self.trainer.step_count > 0 and final != "failed":
                 if self.trainer.step_count % self.trainer.hparams["sample_every"]:

@@ -19,6 +19,7 @@ from torch import Tensor
 
 from gan_core.config import MUTABLE_FIELDS, GANConfig
 from gan_core.data import DataSource, load_data
+from gan_core.distributed import DistContext
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import build_models
 from gan_core.rundir import image_grid
@@ -40,6 +41,12 @@ _NO_EVAL = dict.fromkeys(EVAL_COLUMNS, math.nan)
 FIXED_NOISE_IMAGES = 64  # an 8 x 8 grid
 FIXED_NOISE_POINTS = 1000
 HEATMAP_RESOLUTION = 48
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of rank ``rank``'s random generator in a run seeded ``seed``: ``seed`` itself on rank 0
+    (one process trains as rank 0 of one), a different stream on every other rank."""
+    return seed if rank == 0 else (seed + 1_000_003 * rank) % (2**63)
 
 
 def generator_from_checkpoint(
@@ -158,21 +165,36 @@ def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:
 class Trainer:
     """G, D, optimizers and data for one run; call `step()` to train."""
 
-    def __init__(self, cfg: GANConfig, data: DataSource | None = None):
+    def __init__(self, cfg: GANConfig, data: DataSource | None = None, dist: DistContext | None = None):
+        """``dist``: this process's place in a multi-process job (`gan_core.distributed`): G and D are then
+        each wrapped in `DistributedDataParallel` on their own (one module holding both would make DDP
+        fail on the parameters a G update leaves unused), the rank draws its own batches from its own
+        generator (`rank_seed`), and each step's scalars are averaged over the ranks in one collective."""
         self.cfg = cfg
-        self.device = resolve_device(cfg.device)
+        self.dist = dist
+        self.device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
         self.data = (data or load_data(cfg, self.device)).to(self.device)
         self.loss: GANLoss = get_loss(cfg.loss)
-        torch.manual_seed(cfg.seed)  # model initialisation
+        torch.manual_seed(cfg.seed)  # model initialisation: the same on every rank
         G, D = build_models(cfg, self.data.sample_shape)
         self.G, self.D = G.to(self.device), D.to(self.device)
+        # What the updates call: the modules themselves, or their DDP wrappers, which average the
+        # gradients over the ranks in backward(). D's forward inside G's update takes D itself: it
+        # computes no D gradient, so D's wrapper must not wait for one.
+        self.G_train: torch.nn.Module = self.G
+        self.D_train: torch.nn.Module = self.D
+        if dist is not None:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.G_train, self.D_train = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
         self.opt_g = torch.optim.Adam(self.g_params, lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.d_params, lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         # One generator for every random draw of training (data, z, penalty mixing, instance noise), on
-        # the device, so a seed fixes the whole run.
-        self.rng = torch.Generator(device=self.device).manual_seed(cfg.seed)
+        # the device, so a seed fixes the whole run; each rank its own (different batches on each).
+        self.rng = torch.Generator(device=self.device).manual_seed(rank_seed(cfg.seed, self.rank))
         n_fixed = FIXED_NOISE_POINTS if self.data.kind == "points" else FIXED_NOISE_IMAGES
         fixed_rng = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_noise = torch.randn(n_fixed, cfg.latent_dim, generator=fixed_rng).to(self.device)
@@ -205,6 +227,14 @@ class Trainer:
             return x
         return x + std * torch.randn(x.shape, device=x.device, generator=self.rng)
 
+    @property
+    def rank(self) -> int:
+        return self.dist.rank if self.dist is not None else 0
+
+    @property
+    def world_size(self) -> int:
+        return self.dist.world_size if self.dist is not None else 1
+
     def _latent(self, n: int) -> Tensor:
         return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=self.rng)
 
@@ -216,10 +246,10 @@ class Trainer:
         batch = self.cfg.batch_size
         real = self.data.sample(batch, self.rng)
         with torch.set_grad_enabled(keep_fake):
-            fake_graph = self.G(self._latent(batch))
+            fake_graph = self.G_train(self._latent(batch))
         fake = fake_graph.detach()
         real_in, fake_in = self._noisy(real, hp["instance_noise"]), self._noisy(fake, hp["instance_noise"])
-        real_logits, fake_logits = self.D(real_in), self.D(fake_in)
+        real_logits, fake_logits = self.D_train(real_in), self.D_train(fake_in)
         target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
         loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
         d_loss = loss_real + loss_fake
@@ -241,7 +271,7 @@ class Trainer:
         """One G update (on ``fake`` from the last D update, or a fresh batch); returns
         (g_loss, g_grad_norm) as one device tensor."""
         if fake is None:
-            fake = self.G(self._latent(self.cfg.batch_size))
+            fake = self.G_train(self._latent(self.cfg.batch_size))
         fake = self._noisy(fake, self.hparams["instance_noise"])
         g_loss = self.loss.g(self.D(fake))
         self.opt_g.zero_grad(set_to_none=True)
@@ -262,8 +292,14 @@ class Trainer:
             d_values, fake = self._d_update(keep_fake=i == d_steps - 1)
         g_values = self._g_update(fake)
         # The one host transfer of the step (a CPU-GPU sync point on CUDA).
-        values = torch.cat([d_values, g_values]).tolist()
+        values = self._reduced(torch.cat([d_values, g_values])).tolist()
         return self._record(values, started, d_steps)
+
+    def _reduced(self, values: Tensor) -> Tensor:
+        """A step's scalars averaged over the ranks (one collective; `DistContext.reduce_mean`): losses,
+        accuracies and D's outputs as means; the gradient norms are those of the averaged gradients DDP
+        applied, the same on every rank. Unchanged in one process."""
+        return values if self.dist is None else self.dist.reduce_mean(values)
 
     def g_step(self) -> dict[str, float]:
         """One G update alone (D unchanged); D's columns are D's verdict on the same kind of batch."""
@@ -271,13 +307,13 @@ class Trainer:
         with torch.no_grad():
             d_values = self.evaluate_d()
         g_values = self._g_update()
-        values = torch.cat([d_values, g_values]).tolist()
+        values = self._reduced(torch.cat([d_values, g_values])).tolist()
         return self._record(values, started, 0)
 
     def d_step(self) -> dict[str, float]:
         """One D update alone; it does not advance the generator step, so it yields no record."""
         started = time.perf_counter()
-        values = self._d_update()[0].tolist()
+        values = self._reduced(self._d_update()[0]).tolist()
         self.train_seconds += time.perf_counter() - started
         return dict(zip(D_METRICS, values))
 
@@ -323,7 +359,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:
-        """Everything needed to continue exactly: weights, optimizers, step, config, hparams, RNG."""
+        """Everything needed to continue exactly: weights, optimizers, step, config, hparams, RNG (rank 0's
+        in a multi-process job; the weights are the modules', not DDP's, so any world size loads them)."""
         return {
             "generator": self.G.state_dict(),
             "discriminator": self.D.state_dict(),
@@ -337,6 +374,7 @@ class Trainer:
             "rng": self.rng.get_state(),
             "device": self.device.type,
             "torch_rng": torch.get_rng_state(),
+            "world_size": self.world_size,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -349,7 +387,11 @@ class Trainer:
         self.set_hparams(**state.get("hparams", {}))
         # The generator's state is device-specific: a run moved to another kind of device goes on with
         # the stream its seed gives there (same weights and step; later records differ from an unmoved run's).
-        if "rng" in state and state.get("device", self.device.type) == self.device.type:
+        if "rng" in state and state.get("device", self.device.type) == self.device.type and self.rank == 0:
             self.rng.set_state(state["rng"])
+        elif self.rank:
+            # A checkpoint holds rank 0's stream: another rank goes on with a fresh one of its own, moved on
+            # by the step so that it does not draw its first batches again.
+            self.rng.manual_seed(rank_seed(self.cfg.seed, self.rank) + self.step_count)
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])

@@ -97,6 +97,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "status": ("status", "error"),
     "hparam": ("field", "old", "new"),
     "device": ("field", "old", "new"),
+    "world_size": ("field", "old", "new"),  # a run resumed with another number of processes
+    "job": ("world_size", "backend", "hosts"),  # a multi-process job starts (or goes on) writing the run
+    "rank_stop": (),  # a rank other than 0 asked the job to stop (Ctrl-C or SIGTERM on it)
     "resume": ("from_step", "replaced"),
     "branch": ("parent", "parent_step"),
     "flag": ("flag",),
@@ -150,7 +153,7 @@ def _shown(value: Any) -> str:
 
 def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
     """The line for people that an event of ``kind`` with ``fields`` shows (events.csv ``detail``)."""
-    if kind in ("hparam", "device"):
+    if kind in ("hparam", "device", "world_size"):
         return f"{fields.get('field')}: {_shown(fields.get('old'))} -> {_shown(fields.get('new'))}"
     if kind == "status":
         error = fields.get("error")
@@ -163,6 +166,14 @@ def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
         return ", ".join(f"{k}={v:.4g}" for k, v in fields.items() if isinstance(v, int | float))
     if kind in ("step_g", "step_full"):
         return "single step while paused"
+    if kind == "job":
+        hosts = fields.get("hosts") or []
+        return (
+            f"{fields.get('world_size')} processes ({fields.get('backend')}) on "
+            f"{', '.join(map(str, hosts)) if isinstance(hosts, list) else hosts}"
+        )
+    if kind == "rank_stop":
+        return "another rank asked the job to stop (a signal)"
     if kind == "eval_error":
         return str(fields.get("error"))
     return ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())

@@ -44,6 +44,7 @@ import torch
 from torch import Tensor
 
 from gan_core.data import DataSource, load_data, mode_count
+from gan_core.distributed import DistContext, current, job_fields
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
@@ -127,7 +128,9 @@ class TrackedRun:
         seed: int,
         optimizers: tuple[torch.optim.Optimizer | None, torch.optim.Optimizer | None],
         sinks: Iterable[Sink] = (),
+        dist: DistContext | None = None,
     ):
+        self._dist = dist  # rank 0 of a multi-process job: the step's values averaged over the ranks
         self.run_dir = run_dir
         self.run_id = run_dir.run_id
         self.meta = meta
@@ -292,8 +295,11 @@ class TrackedRun:
         logged = list(self._pending_log.items())
         tensors = [(k, v) for k, v in logged if isinstance(v, Tensor)]
         parts += [v.float().reshape(1).to(device) for _, v in tensors]
+        values = torch.cat(parts)
+        if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
+            values = self._dist.reduce_mean(values)
         # The one host transfer of the step (a CPU-GPU sync point on CUDA).
-        values = torch.cat(parts).tolist()
+        values = values.tolist()
         now = time.perf_counter()
         elapsed = now - (self._last_commit or now)
         self._train_seconds += elapsed
@@ -311,6 +317,12 @@ class TrackedRun:
         self._pending_d, self._pending_log = [], {}
         self._commit(record)
         self._poll_commands()
+        if self._dist is not None:  # every rank learns the job's stop at the same step
+            stop, paused = self._dist.agree(self._should_stop)
+            while paused:  # rank 0 is paused (its ticks in `_poll_commands`): a `RankRun` waits with it
+                stop, paused = self._dist.agree(self._should_stop)
+            if stop and not self._should_stop:
+                self._should_stop, self.stop_reason = True, "stop"
         self._last_commit = time.perf_counter()  # the next step's time starts after the tracker's work
         return {k: record[k] for k in self.columns}
 
@@ -350,7 +362,8 @@ class TrackedRun:
     @property
     def should_stop(self) -> bool:
         """True once the dashboard asked the run to stop, or it diverged (`stop_reason` says which): the
-        loop should end (and call `finish`). Reading it waits on nothing."""
+        loop should end (and call `finish`). Reading it waits on nothing. In a multi-process job it turns
+        True on every rank after the same `g_step`."""
         return self._should_stop
 
     def finish(self, status: str | None = None, error: str | None = None) -> None:
@@ -496,6 +509,8 @@ class TrackedRun:
                     got = self._poller.poll(force=True)
                     if got is None:
                         time.sleep(self._poller.interval)  # a file to look at, nothing to wait on
+                        if self._dist is not None:  # the other ranks wait with it, meeting it each tick
+                            self._dist.agree(False, pause=True)
                     elif got[0] == "pause":
                         self._event("command", command="pause", source=got[1])
                 if got[0] == "resume":  # a Stop goes on below: paused, then stopped, never running between
@@ -577,11 +592,65 @@ class TrackedRun:
                 "torch": torch.__version__,
                 "train_seconds": self._train_seconds,
                 "commands": True,  # Pause/Resume/Stop reach it through commands.json
+                **job_fields(self._dist),
                 "flags": sorted(self.monitor.active),
                 "flags_raised": sorted(self.monitor.raised),
                 **self._process,
             }
         )
+
+
+class RankRun(TrackedRun):
+    """What `init` returns on a rank other than 0 of a multi-process job (`torch.distributed` initialised,
+    e.g. by torchrun or Lightning's ``strategy="ddp"``): the same calls, nothing written. `d_step` and `log`
+    measure this rank's values, `g_step` averages the step's values over the ranks with rank 0 (one
+    collective) and returns the row rank 0 writes; Pause holds it in `g_step` with rank 0, and
+    `should_stop` turns True on every rank after the same step. ``run_dir`` is None; `watch`, `snapshot`
+    and `finish` record nothing here."""
+
+    def __init__(self, run_id: str, start_step: int, loss: str, steps: int, dist: DistContext, optimizers):
+        self._dist = dist
+        self.run_dir = None  # type: ignore[assignment]
+        self.run_id = run_id
+        self.loss = get_loss(loss) if loss else None
+        self.steps = steps
+        self.opt_d, self.opt_g = optimizers
+        self.columns = RECORD_COLUMNS
+        self.step = start_step
+        self.status = "running"
+        self.error = self.stop_reason = None
+        self.events = []
+        self.last_eval = {}
+        self._G = self._D = None
+        self._pending_d, self._pending_log = [], {}
+        self._batch = 0
+        self._parameter_lists = {}
+        self._unmeasured = set()
+        self._should_stop = False
+        self._train_seconds = 0.0
+        self._last_commit = None
+        self._finished = False
+
+    def watch(self, G: torch.nn.Module, fixed_noise: Tensor, D: torch.nn.Module | None = None) -> TrackedRun:
+        return self
+
+    def snapshot(self, G: torch.nn.Module | None = None, noise: Tensor | None = None) -> None:
+        return None
+
+    def finish(self, status: str | None = None, error: str | None = None) -> None:
+        self._finished = True
+
+    def _set_columns(self, columns: tuple[str, ...]) -> None:
+        self.columns = columns
+
+    def _commit(self, record: dict[str, float]) -> None:
+        self._unmeasured = set()
+
+    def _poll_commands(self) -> None:
+        return None  # rank 0 reads the command file; this rank learns in `agree`
+
+    def _set_status(self, status: str, error: str | None = None) -> None:
+        self.status = status
 
 
 # Runs not finished when the interpreter exits: finished then, or failed with the uncaught exception.
@@ -653,8 +722,52 @@ def init(
     ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard.
     ``resume``: continue an existing run folder of the same id written by the API.
 
+    Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
+    ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a
+    `RankRun` that writes nothing; each step's values are averaged over the ranks (tensors passed to `log`
+    too, so every rank must log the same names; numbers are rank 0's).
+
     Raises `TrackingError` for a bad argument, `gan_core.rundir.RunBusyError` when another process writes
     that run, `gan_core.rundir.RunDirError` when the folder cannot be made."""
+    arguments = dict(locals())
+    dist = current()
+    if dist is not None and not dist.is_main:
+        started = dist.broadcast(None)  # rank 0's run id and step, once its folder is made
+        if started is None:
+            raise TrackingError("rank 0 could not start the run (its error says why)")
+        return RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g))
+    try:
+        run = _init_main(dist=dist, **arguments)
+    except BaseException:
+        if dist is not None:
+            dist.broadcast(None)
+        raise
+    if dist is not None:
+        dist.broadcast((run.run_id, run.step))
+    return run
+
+
+def _init_main(
+    run_id: str | None,
+    *,
+    root: str | os.PathLike | None,
+    loss: str,
+    config: Mapping[str, Any] | None,
+    real: Tensor | None,
+    data_kind: str | None,
+    dataset: str,
+    model: str,
+    steps: int,
+    sample_every: int,
+    eval_every: int,
+    seed: int,
+    opt_d: torch.optim.Optimizer | None,
+    opt_g: torch.optim.Optimizer | None,
+    tensorboard: bool | str | os.PathLike,
+    resume: bool,
+    source: str,
+    dist: DistContext | None,
+) -> TrackedRun:
     if loss and loss not in _losses():
         raise TrackingError(f"loss={loss!r} is unknown: allowed {', '.join(_losses())}, or '' for another")
     if real is not None and not isinstance(real, Tensor):
@@ -697,6 +810,7 @@ def init(
             seed=seed,
             optimizers=(opt_d, opt_g),
             sinks=sinks,
+            dist=dist,
         )
     except BaseException:
         run_dir.release()
@@ -712,4 +826,4 @@ def _losses() -> tuple[str, ...]:
     return tuple(LOSSES)
 
 
-__all__ = ["TrackedRun", "TrackingError", "init", "now_iso"]
+__all__ = ["RankRun", "TrackedRun", "TrackingError", "init", "now_iso"]

@@ -1,0 +1,166 @@
+"""More than one process: training on PyTorch's own distributed engine (`torch.distributed`, launched by
+``torchrun``; `torch.nn.parallel.DistributedDataParallel` for the built-in trainer).
+
+A `DistContext` is this process's place in the job (rank, local rank, world size, backend, the hosts) and
+the few collectives the product needs on top of what DDP does itself:
+
+- `DistContext.reduce_mean`: a step's scalars averaged over the ranks, in one ``all_reduce``;
+- `DistContext.agree`: the ranks' stop and pause wishes combined (MAX) in one ``all_reduce`` at each step
+  boundary, so that every rank stops or pauses at the same step. Rank 0 reads the run's command file
+  (Pause/Stop from the dashboard) and its own verdicts (divergence, steps done); any rank may ask to stop
+  (Ctrl-C or SIGTERM). A paused job ticks `agree` a few times a second, so that no rank waits in a
+  collective longer than that and a signal to any rank is heard while paused.
+- `DistContext.broadcast`: rank 0's choices (the run id, the checkpoint to resume from) to every rank.
+
+Only rank 0 writes the run folder. An exception on any rank ends its process; gloo reports the closed
+connection to the other ranks' next collective at once (a ``RuntimeError``), which ends them too, so no
+rank is left waiting (on NCCL set ``TORCH_NCCL_ASYNC_ERROR_HANDLING=1``, torchrun's default since 2.2).
+"""
+
+from __future__ import annotations
+
+import datetime
+import os
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.distributed as dist
+
+__all__ = ["DistContext", "DistributedError", "current", "from_env", "job_fields", "launched_by_torchrun"]
+
+# A collective waits this long for a rank before it fails (torch's default is 30 min for gloo): a paused
+# job ticks far more often, so only a rank that is gone (killed, hung) makes it fail.
+COLLECTIVE_TIMEOUT = datetime.timedelta(minutes=10)
+PAUSE_TICK_SECONDS = 0.2  # how often a paused job's ranks meet (`agree`)
+
+
+class DistributedError(RuntimeError):
+    """A distributed job that cannot start or go on (a bad environment, another rank gone)."""
+
+
+@dataclass(frozen=True)
+class DistContext:
+    """This process's place in a job of ``world_size`` processes (``rank`` 0 .. world_size - 1;
+    ``local_rank`` on its host), talking over ``backend`` (``gloo`` on the CPU, ``nccl`` on CUDA);
+    ``hosts``: every rank's host name, in rank order."""
+
+    rank: int
+    local_rank: int
+    world_size: int
+    backend: str
+    hosts: tuple[str, ...]
+
+    @property
+    def is_main(self) -> bool:
+        """Rank 0: the one process that writes the run folder."""
+        return self.rank == 0
+
+    def device(self, requested: str) -> torch.device:
+        """The device this rank trains on: ``auto`` or ``cuda`` take the local rank's GPU (``cuda:<local
+        rank>``) when there is one, else the CPU; an explicit ``cuda:N`` or ``cpu`` is kept."""
+        if requested in ("auto", "cuda") and torch.cuda.is_available():
+            return torch.device("cuda", self.local_rank % torch.cuda.device_count())
+        if requested == "cuda":
+            raise DistributedError("device='cuda' is not available here: no CUDA GPU; use auto or cpu")
+        return torch.device(requested if requested not in ("auto", "mps") else "cpu")
+
+    def _collective_device(self) -> torch.device:
+        # NCCL reduces CUDA tensors only; gloo reduces CPU tensors
+        if self.backend == "nccl":
+            return torch.device("cuda", torch.cuda.current_device())
+        return torch.device("cpu")
+
+    def reduce_mean(self, values: torch.Tensor) -> torch.Tensor:
+        """``values`` (any shape, float) averaged over the ranks: one ``all_reduce`` (sum) divided by the
+        world size. A NaN on any rank makes that entry NaN: a divergence on one rank is seen by all."""
+        out = values.to(self._collective_device(), dtype=torch.float32).clone()
+        dist.all_reduce(out, op=dist.ReduceOp.SUM)
+        out /= self.world_size
+        return out.to(values.device)
+
+    def agree(self, stop: bool, pause: bool = False) -> tuple[bool, bool]:
+        """(stop, pause) of the whole job: any rank's wish (MAX over the ranks), in one ``all_reduce``.
+        Every rank calls it at the same points (each step boundary, each paused tick)."""
+        flags = torch.tensor([int(stop), int(pause)], dtype=torch.int32, device=self._collective_device())
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        got = flags.tolist()
+        return bool(got[0]), bool(got[1])
+
+    def broadcast(self, value: Any) -> Any:
+        """Rank 0's ``value`` (any picklable object) on every rank (``broadcast_object_list``)."""
+        box = [value if self.is_main else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
+
+    def status_fields(self) -> dict[str, Any]:
+        """What status.json records of the job: world_size, backend, hosts (distinct, in rank order)."""
+        return {
+            "world_size": self.world_size,
+            "backend": self.backend,
+            "hosts": list(dict.fromkeys(self.hosts)),
+        }
+
+
+def job_fields(ctx: DistContext | None) -> dict[str, Any]:
+    """status.json's fields for the job writing a run: `DistContext.status_fields`, or one process
+    (world_size 1, no backend) on this host, so that a run resumed alone no longer reads as a job."""
+    if ctx is not None:
+        return ctx.status_fields()
+    return {"world_size": 1, "backend": None, "hosts": [socket.gethostname()]}
+
+
+def launched_by_torchrun() -> bool:
+    """True in a process that torchrun (or another launcher setting ``WORLD_SIZE`` > 1) started."""
+    try:
+        return int(os.environ.get("WORLD_SIZE", "1")) > 1
+    except ValueError:
+        return False
+
+
+def _context(backend: str) -> DistContext:
+    rank, world = dist.get_rank(), dist.get_world_size()
+    hosts: list[Any] = [None] * world
+    dist.all_gather_object(hosts, socket.gethostname())
+    local = int(os.environ.get("LOCAL_RANK", rank))
+    return DistContext(rank, local, world, backend, tuple(str(h) for h in hosts))
+
+
+def from_env(device: str = "auto") -> DistContext | None:
+    """Join the job torchrun started (its ``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK``, ``MASTER_ADDR`` and
+    ``MASTER_PORT``): ``nccl`` when this rank trains on CUDA, else ``gloo``. None outside such a job (one
+    process: nothing to join). Raises `DistributedError` for an environment torchrun did not make."""
+    if not launched_by_torchrun():
+        return None
+    if dist.is_initialized():
+        return current()
+    missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    if missing:
+        raise DistributedError(
+            f"WORLD_SIZE={os.environ['WORLD_SIZE']} but {', '.join(missing)} not set: start the job with "
+            "torchrun --nproc-per-node N -m gan_core train ..."
+        )
+    local = int(os.environ.get("LOCAL_RANK", "0"))
+    on_cuda = device in ("auto", "cuda") and torch.cuda.is_available() or device.startswith("cuda:")
+    backend = "nccl" if on_cuda and dist.is_nccl_available() else "gloo"
+    if backend == "nccl":
+        torch.cuda.set_device(local % torch.cuda.device_count())
+    dist.init_process_group(backend, timeout=COLLECTIVE_TIMEOUT)
+    return current()
+
+
+_known: tuple[object, DistContext] | None = None  # (the default group, its context): asked once
+
+
+def current() -> DistContext | None:
+    """The job of an already initialised process group with more than one rank (a user's own torchrun
+    script, Lightning's ``strategy="ddp"``), else None. The first call for a group is a collective (the
+    host names): every rank makes it, at the same point."""
+    global _known
+    if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
+        return None
+    group = dist.group.WORLD
+    if _known is None or _known[0] is not group:
+        _known = (group, _context(str(dist.get_backend())))
+    return _known[1]

@@ -1,0 +1,321 @@
+"""Multi-process training on torch.distributed (gloo, CPU, 2 processes, tiny models): DDP's averaged updates
+equal one process's on the same examples, one run folder written by rank 0, and every way of ending a job
+(finished, Stop and Pause through the command file, SIGTERM to torchrun, an exception on rank 1) ends every
+process and leaves the run resumable under another world size."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from gan_core.config import GANConfig
+from gan_core.data import load_data
+from gan_core.distributed import DistContext, current
+from gan_core.rundir import RunDir
+from gan_core.tracking.commands import send_command
+from gan_core.trainer import Trainer
+
+APP_DIR = Path(__file__).resolve().parents[1]
+FAULTY = APP_DIR / "tests" / "fixtures" / "faulty_train.py"
+B = 16  # per-process batch
+JOB_TIMEOUT = 240  # seconds a whole torchrun job may take here before the test fails (it hangs otherwise)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cfg(batch: int) -> GANConfig:
+    return GANConfig(
+        dataset="ring8", model="mlp", loss="nonsaturating", batch_size=batch, steps=0, device="cpu"
+    )
+
+
+def _fixed_batches(sample_shape):
+    """The 2B real examples and 2B latent vectors of the first step, the same in every process."""
+    g = torch.Generator().manual_seed(123)
+    real = torch.randn(2 * B, *sample_shape, generator=g)
+    z = torch.randn(2 * B, _cfg(B).latent_dim, generator=g)
+    return real, z
+
+
+def _one_step(trainer: Trainer, rows: slice) -> dict:
+    """One full step of ``trainer`` on rows ``rows`` of the fixed batches; its record and gradients."""
+    real, z = _fixed_batches(trainer.data.sample_shape)
+    trainer.data.sample = lambda n, rng: real[rows]
+    trainer._latent = lambda n: z[rows]
+    record = trainer.step()
+    return {
+        "record": record,
+        "d_grads": [p.grad.clone() for p in trainer.d_params],
+        "g_grads": [p.grad.clone() for p in trainer.g_params],
+        "G": {k: v.clone() for k, v in trainer.G.state_dict().items()},
+        "D": {k: v.clone() for k, v in trainer.D.state_dict().items()},
+    }
+
+
+def _rank_main(rank: int, port: int, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOCAL_RANK=str(rank))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        ctx = current()
+        assert isinstance(ctx, DistContext) and ctx.world_size == 2
+        trainer = Trainer(_cfg(B), load_data(_cfg(B)), ctx)
+        result = _one_step(trainer, slice(rank * B, (rank + 1) * B))
+        torch.save(result, Path(out) / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_two_processes_update_as_one_process_with_twice_the_batch(tmp_path):
+    """World size 2, batch B each == one process, batch 2B, on the same examples: DDP averages the
+    gradients, the step's scalars are averaged over the ranks (gradient norms: of the averaged gradients)."""
+    context = mp.start_processes(
+        _rank_main, args=(_free_port(), str(tmp_path)), nprocs=2, join=False, start_method="spawn"
+    )
+    deadline = time.monotonic() + 120
+    while not context.join(timeout=max(0.1, deadline - time.monotonic())):
+        assert time.monotonic() < deadline, "the two ranks did not finish their step"
+    ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
+    single = _one_step(Trainer(_cfg(2 * B), load_data(_cfg(2 * B))), slice(0, 2 * B))
+
+    for kind in ("d_grads", "g_grads"):
+        for got0, got1, want in zip(ranks[0][kind], ranks[1][kind], single[kind], strict=True):
+            torch.testing.assert_close(got0, got1, rtol=0, atol=0)  # DDP gives every rank the same
+            torch.testing.assert_close(got0, want, rtol=1e-5, atol=1e-6)
+    for net in ("G", "D"):
+        for name, want in single[net].items():
+            torch.testing.assert_close(ranks[0][net][name], want, rtol=1e-5, atol=1e-6, msg=f"{net}.{name}")
+            torch.testing.assert_close(ranks[1][net][name], want, rtol=1e-5, atol=1e-6, msg=f"{net}.{name}")
+    for column in (
+        "d_loss",
+        "d_loss_real",
+        "d_loss_fake",
+        "d_acc_real",
+        "d_acc_fake",
+        "d_real",
+        "d_fake",
+        "d_grad_norm",
+        "g_loss",
+        "g_grad_norm",
+    ):
+        want = single["record"][column]
+        for r in range(2):
+            assert ranks[r]["record"][column] == pytest.approx(want, rel=1e-5, abs=1e-6), column
+    assert single["record"]["d_grad_norm"] > 0 and single["record"]["g_grad_norm"] > 0
+
+
+# ---------------------------------------------------------------------- torchrun -m gan_core train
+
+
+def _env() -> dict:
+    return {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(APP_DIR)}
+
+
+def _torchrun(*args: str, script: Path | None = None, nproc: int = 2, **popen) -> subprocess.Popen:
+    target = [str(script)] if script else ["-m", "gan_core"]
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        str(nproc),
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        *target,
+        "train",
+        "--quiet",
+        *args,
+    ]
+    options = dict(cwd=APP_DIR, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(command, start_new_session=True, **{**options, **popen})
+
+
+def _children(pid: int) -> set[int]:
+    """The processes ``pid`` started (Linux /proc), recursively."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            kids = {int(k) for k in (task / "children").read_text().split()}
+        except OSError:
+            continue
+        for kid in kids:
+            found |= {kid, *_children(kid)}
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def _wait_for(predicate, what: str, proc: subprocess.Popen, timeout: float = JOB_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if proc.poll() is not None:
+            out, err = proc.communicate()
+            raise AssertionError(f"the job ended (exit {proc.returncode}) before {what}:\n{err[-3000:]}")
+        assert time.monotonic() < deadline, f"no {what} within {timeout} s"
+        time.sleep(0.1)
+
+
+def _finish(proc: subprocess.Popen, workers: set[int]) -> tuple[int, str]:
+    """Wait for the job; every worker must be gone with it. Returns (exit status, stderr)."""
+    try:
+        out, err = proc.communicate(timeout=JOB_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, err = proc.communicate()
+        raise AssertionError(f"the job hung:\n{err[-3000:]}") from None
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [p for p in workers if _alive(p)], "a rank outlived the job"
+    return proc.returncode, err
+
+
+def _rows(run: Path) -> pd.DataFrame:
+    return RunDir.from_path(run).read_metrics()
+
+
+def _status(run: Path) -> dict:
+    return json.loads((run / "status.json").read_text())
+
+
+def _events(run: Path) -> pd.DataFrame:
+    return RunDir.from_path(run).read_events()
+
+
+def _running_workers(proc: subprocess.Popen, run: Path) -> set[int]:
+    """The job's worker processes, once rank 0 has written rows (the job is up)."""
+    _wait_for(lambda: (run / "metrics.csv").exists() and len(_rows(run)) >= 3, "3 rows", proc)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2, workers
+    return workers
+
+
+def _resume_single(run: Path, steps: int) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gan_core", "train", "--resume", str(run), "--steps", str(steps), "--quiet"],
+        cwd=APP_DIR,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=JOB_TIMEOUT,
+    )
+
+
+def _one_row_per_step(run: Path, last: int) -> None:
+    steps = _rows(run)["step"].astype(int).tolist()
+    assert steps == list(range(1, last + 1))
+
+
+def test_torchrun_job_writes_one_run_then_resumes_on_one_process(tmp_path):
+    proc = _torchrun("--dataset", "ring8", "--steps", "40", "--out", str(tmp_path), "--run-id", "job")
+    code, err = _finish(proc, set())
+    assert code == 0, err
+    run = tmp_path / "job"
+    assert [p.name for p in tmp_path.iterdir()] == ["job"]  # one folder: only rank 0 writes
+    _one_row_per_step(run, 40)
+    status = _status(run)
+    assert status["status"] == "finished" and status["step"] == 40
+    assert status["world_size"] == 2 and status["backend"] == "gloo" and len(status["hosts"]) == 1
+    events = _events(run)
+    job = events[events["kind"] == "job"]
+    assert len(job) == 1 and job["fields"].iloc[0]["world_size"] == 2
+
+    resumed = _resume_single(run, 50)  # the same run, now one process
+    assert resumed.returncode == 0, resumed.stderr
+    _one_row_per_step(run, 50)
+    change = _events(run).query("kind == 'world_size'")
+    assert len(change) == 1
+    assert change["fields"].iloc[0] == {"field": "world_size", "old": 2, "new": 1}
+    assert _status(run)["world_size"] == 1 and _status(run)["backend"] is None
+
+
+def test_pause_and_stop_from_the_command_file_reach_every_rank(tmp_path):
+    run = tmp_path / "cmd"
+    proc = _torchrun("--dataset", "ring8", "--steps", "0", "--out", str(tmp_path), "--run-id", "cmd")
+    workers = _running_workers(proc, run)
+    send_command(RunDir.from_path(run), "pause")
+    _wait_for(lambda: _status(run)["status"] == "paused", "pause", proc)
+    held = len(_rows(run))
+    time.sleep(1.0)  # paused means no new row: a second later still none (ranks tick, nobody steps)
+    assert len(_rows(run)) == held
+    send_command(RunDir.from_path(run), "resume")
+    _wait_for(lambda: len(_rows(run)) > held + 3, "rows after Resume", proc)
+    send_command(RunDir.from_path(run), "stop")
+    code, err = _finish(proc, workers)
+    assert code == 0, err
+    status = _status(run)
+    assert status["status"] == "stopped"
+    last = int(_rows(run)["step"].iloc[-1])
+    _one_row_per_step(run, last)
+    assert RunDir.from_path(run).checkpoints()[-1][0] == last  # the final checkpoint, at the last row
+    commands = _events(run).query("kind == 'command'")["detail"].tolist()
+    assert [c.split()[0] for c in commands] == ["pause", "resume", "stop"]
+
+
+def test_sigterm_to_torchrun_stops_every_rank_with_a_final_checkpoint(tmp_path):
+    run = tmp_path / "term"
+    proc = _torchrun("--dataset", "ring8", "--steps", "0", "--out", str(tmp_path), "--run-id", "term")
+    workers = _running_workers(proc, run)
+    proc.send_signal(signal.SIGTERM)  # to the launcher alone, as a scheduler does
+    code, err = _finish(proc, workers)
+    assert code != 0  # torchrun reports the signal it got
+    status = _status(run)
+    assert status["status"] == "stopped", status
+    last = int(_rows(run)["step"].iloc[-1])
+    _one_row_per_step(run, last)
+    assert RunDir.from_path(run).checkpoints()[-1][0] == last
+    resumed = _resume_single(run, last + 5)
+    assert resumed.returncode == 0, resumed.stderr
+    _one_row_per_step(run, last + 5)
+
+
+def test_an_exception_on_rank_1_ends_every_rank_and_the_run_resumes(tmp_path):
+    run = tmp_path / "fault"
+    proc = _torchrun(
+        "--dataset",
+        "ring8",
+        "--steps",
+        "0",
+        "--checkpoint-every",
+        "2",
+        "--out",
+        str(tmp_path),
+        "--run-id",
+        "fault",
+        script=FAULTY,
+        env={**_env(), "FAULT_STEP": "9"},
+    )
+    code, err = _finish(proc, set())
+    assert code != 0
+    assert "injected failure on rank 1 at step 9" in err  # rank 1's traceback, through torchrun
+    status = _status(run)
+    assert status["status"] == "failed" and status["error"], status
+    assert int(_rows(run)["step"].iloc[-1]) == 8  # rank 0 wrote every step the job completed
+    assert RunDir.from_path(run).checkpoints()[-1][0] == 8
+    resumed = _resume_single(run, 12)
+    assert resumed.returncode == 0, resumed.stderr
+    _one_row_per_step(run, 12)
