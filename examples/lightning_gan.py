@@ -66,8 +66,16 @@ class DigitsGAN(L.LightningModule):
         return dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss, g_loss=g_loss)  # track
 
 
-def train(steps: int, out: str, run_id: str | None = None, module: DigitsGAN | None = None, seed: int = 0):
-    """Train ``module`` (default a fresh DigitsGAN) for ``steps`` G steps on CPU; returns the TrackedRun."""
+def train(
+    steps: int,
+    out: str,
+    run_id: str | None = None,
+    module: DigitsGAN | None = None,
+    seed: int = 0,
+    devices: int = 1,
+):
+    """Train ``module`` (default a fresh DigitsGAN) for ``steps`` G steps on CPU; returns the TrackedRun.
+    ``devices`` > 1: that many processes under DDP (started by torchrun, or by Lightning itself)."""
     torch.manual_seed(seed)
     module = module or DigitsGAN()
     # The 1,797 bundled digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
@@ -83,6 +91,9 @@ def train(steps: int, out: str, run_id: str | None = None, module: DigitsGAN | N
     )
     trainer = L.Trainer(
         accelerator="cpu",
+        devices=devices,
+        # G's update leaves D's parameters without gradients (and D's G's): DDP must look for them
+        strategy="ddp_find_unused_parameters_true" if devices > 1 else "auto",
         max_steps=2 * steps,  # under manual optimization global_step counts D's steps and G's
         callbacks=[callback],  # track
         enable_progress_bar=False,
@@ -99,7 +110,8 @@ if __name__ == "__main__":
     parser.add_argument("--steps", type=int, default=2000, help="generator steps (metrics rows) to train")
     parser.add_argument("--out", default="runs", help="the runs folder the dashboard watches")
     parser.add_argument("--run-id", default=None, help="the run's folder name (default: a fresh one)")
+    parser.add_argument("--devices", type=int, default=1, help="processes (DDP; e.g. under torchrun)")
     args = parser.parse_args()
     warnings.filterwarnings("ignore", ".*does not have many workers.*")  # in-memory data needs none
-    run = train(args.steps, args.out, args.run_id)
+    run = train(args.steps, args.out, args.run_id, devices=args.devices)
     print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")

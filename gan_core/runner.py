@@ -520,6 +520,12 @@ class Runner:
         except Exception as exc:
             final = "failed"
             self.error = f"{type(exc).__name__}: {exc}"
+            if self.dist is not None and self._mid_step and isinstance(exc, RuntimeError):
+                # most often another rank's failure, seen here as a broken collective
+                self.error = (
+                    f"step {self.current_step + 1} of the {self.dist.world_size}-process job failed (another "
+                    f"rank may have ended: its own output says why): {self.error}"
+                )
             self.traceback = traceback.format_exc()
         finally:
             self._shutdown(final)

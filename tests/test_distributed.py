@@ -252,6 +252,14 @@ def test_torchrun_job_writes_one_run_then_resumes_on_one_process(tmp_path):
     assert change["fields"].iloc[0] == {"field": "world_size", "old": 2, "new": 1}
     assert _status(run)["world_size"] == 1 and _status(run)["backend"] is None
 
+    again = _torchrun("--resume", str(run), "--steps", "60")  # and back to two processes
+    code, err = _finish(again, set())
+    assert code == 0, err
+    _one_row_per_step(run, 60)
+    changes = [e["fields"] for e in _events(run).to_dict("records") if e["kind"] == "world_size"]
+    assert [(c["old"], c["new"]) for c in changes] == [(2, 1), (1, 2)]
+    assert _status(run)["world_size"] == 2
+
 
 def test_pause_and_stop_from_the_command_file_reach_every_rank(tmp_path):
     run = tmp_path / "cmd"
@@ -313,9 +321,127 @@ def test_an_exception_on_rank_1_ends_every_rank_and_the_run_resumes(tmp_path):
     assert code != 0
     assert "injected failure on rank 1 at step 9" in err  # rank 1's traceback, through torchrun
     status = _status(run)
-    assert status["status"] == "failed" and status["error"], status
+    assert status["status"] == "failed" and "another rank may have ended" in status["error"], status
     assert int(_rows(run)["step"].iloc[-1]) == 8  # rank 0 wrote every step the job completed
     assert RunDir.from_path(run).checkpoints()[-1][0] == 8
     resumed = _resume_single(run, 12)
     assert resumed.returncode == 0, resumed.stderr
     _one_row_per_step(run, 12)
+
+
+# ---------------------------------------------------------------------- the tracking API in a user's DDP loop
+
+
+def _tracked_rank(rank: int, port: int, root: str) -> None:
+    """A user's own DDP loop on rank ``rank``, tracked on every rank; rank 0 sends itself Stop at step 6
+    (as the dashboard would) and every rank must end after that same step."""
+    import gan_core.track as track
+    from gan_core.tracking.track import RankRun, TrackedRun
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        torch.manual_seed(0)
+        G = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.ReLU(), torch.nn.Linear(16, 2))
+        D = torch.nn.Sequential(torch.nn.Linear(2, 16), torch.nn.ReLU(), torch.nn.Linear(16, 1))
+        G_ddp, D_ddp = (
+            torch.nn.parallel.DistributedDataParallel(G),
+            torch.nn.parallel.DistributedDataParallel(D),
+        )
+        opt_g, opt_d = torch.optim.Adam(G.parameters(), 1e-3), torch.optim.Adam(D.parameters(), 1e-3)
+        bce = torch.nn.BCEWithLogitsLoss()
+        gen = torch.Generator().manual_seed(100 + rank)  # each rank its own batches
+        run = track.init("api-job", root=root, loss="nonsaturating", config={"rank_seeded": True})
+        assert isinstance(run, TrackedRun if rank == 0 else RankRun)
+        local = []
+        for step in range(1, 40):
+            real = torch.randn(32, 2, generator=gen) + 2.0
+            fake = G_ddp(torch.randn(32, 4, generator=gen))
+            real_logits, fake_logits = D_ddp(real), D_ddp(fake.detach())
+            d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
+                fake_logits, torch.zeros_like(fake_logits)
+            )
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+            g_logits = D(fake)  # D itself: no D gradient to reduce in G's update
+            g_loss = bce(g_logits, torch.ones_like(g_logits))
+            opt_g.zero_grad()
+            g_loss.backward(inputs=list(G.parameters()))
+            opt_g.step()
+            run.log({"my_metric": torch.tensor(float(rank))})  # a tensor: averaged over the ranks
+            row = run.g_step(g_loss, g_params=G)
+            local.append({"step": step, "d_loss": d_loss.item(), "g_loss": g_loss.item(), "row": row})
+            if rank == 0 and step == 6:
+                send_command(run.run_dir, "stop")
+            if run.should_stop:
+                break
+        run.finish()
+        torch.save(local, Path(root) / f"local{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_together(tmp_path):
+    context = mp.start_processes(
+        _tracked_rank, args=(_free_port(), str(tmp_path)), nprocs=2, join=False, start_method="spawn"
+    )
+    deadline = time.monotonic() + 120
+    while not context.join(timeout=max(0.1, deadline - time.monotonic())):
+        assert time.monotonic() < deadline, "the tracked ranks did not end"
+    local = [torch.load(tmp_path / f"local{r}.pt", weights_only=False) for r in range(2)]
+    # Stop sent at step 6 is read by rank 0 within a poll interval: every rank ends after the same step
+    assert len(local[0]) == len(local[1])
+    assert 6 <= len(local[0]) < 39
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["api-job"]  # rank 0 alone wrote
+    rows = RunDir.from_path(tmp_path / "api-job").read_metrics()
+    assert rows["step"].astype(int).tolist() == list(range(1, len(local[0]) + 1))
+    for i, row in rows.iterrows():
+        for column in ("d_loss", "g_loss"):
+            mean = (local[0][i][column] + local[1][i][column]) / 2
+            assert row[column] == pytest.approx(mean, rel=1e-5), (i, column)
+            assert local[1][i]["row"][column] == pytest.approx(row[column], rel=1e-6)  # rank 1 sees the row
+        assert row["my_metric"] == pytest.approx(0.5, abs=1e-7)
+        assert 0.0 <= row["d_acc_real"] <= 1.0 and row["d_grad_norm"] > 0
+    status = _status(tmp_path / "api-job")
+    assert status["status"] == "stopped" and status["world_size"] == 2
+
+
+def test_lightning_example_under_torchrun_ddp_writes_one_averaged_run(tmp_path):
+    """examples/lightning_gan.py --devices 2 under torchrun: Lightning's ddp, the callback on every rank,
+    rank 0 alone writing one row per G step."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        str(APP_DIR / "examples" / "lightning_gan.py"),
+        "--steps",
+        "6",
+        "--out",
+        str(tmp_path),
+        "--run-id",
+        "lit-ddp",
+        "--devices",
+        "2",
+    ]
+    done = subprocess.run(
+        command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=JOB_TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [p.name for p in tmp_path.iterdir()] == ["lit-ddp"]
+    run = tmp_path / "lit-ddp"
+    _one_row_per_step(run, 6)
+    status = _status(run)
+    assert status["status"] == "finished" and status["world_size"] == 2
+    rows = _rows(run)
+    assert rows["d_grad_norm"].gt(0).all() and rows["g_grad_norm"].gt(0).all()
+    assert rows["d_acc_real"].between(0, 1).all()
+    assert done.stdout.count("finished at step 6") == 2  # both ranks' runs ended, at the same step

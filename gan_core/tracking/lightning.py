@@ -28,9 +28,11 @@ One row per batch in which G stepped. With several D updates in a batch (a criti
 the last one's logits and loss: only the last D update's values go into a row, ``d_steps`` counts them all.
 A batch with D updates but no G update carries its D updates to the next G update's row.
 
-Under a distributed strategy (``ddp``), only global rank 0 writes; its record is of its own shard of the
-batch (the other ranks' logits are not gathered: a later issue). The dashboard's Stop reaches every rank
-(one boolean reduced across ranks per batch; nothing at all on one device).
+Under a distributed strategy (``ddp``) every rank tracks (`gan_core.track.init` on each; ranks other than
+0 get a `RankRun`) and only global rank 0 writes: each row holds the ranks' values averaged in one
+collective per G step (D's losses, accuracies and outputs over every rank's shard of the batch; the
+gradient norms of the gradients DDP averaged). The dashboard's Stop and Pause reach every rank at the same
+step.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ class GANTrackingCallback(pl.Callback):
     parameters belong to neither or both; `gan_core.tracking.track.TrackingError` at the first batch
     whose returned dict lacks a key the step needs (and for the arguments `init` refuses). An exception
     in training ends the run ``failed`` with the error; Ctrl-C ends it ``stopped``. ``run`` is the
-    `TrackedRun` (None before training, and on ranks other than 0; kept after the end, finished).
+    `TrackedRun` (None before training; a `RankRun`, which writes nothing, on ranks other than 0; kept
+    after the end, finished).
     """
 
     def __init__(
@@ -119,8 +122,6 @@ class GANTrackingCallback(pl.Callback):
     # ------------------------------------------------------------------ Lightning's hooks
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.run = None
-        if not trainer.is_global_zero:
-            return
         G, D = self._network(pl_module, "G"), self._network(pl_module, "D")
         optimizers = {"d": None, "g": None}
         self._roles = {}
@@ -183,9 +184,8 @@ class GANTrackingCallback(pl.Callback):
                     run.log(out["log"])
                 if g_norm is not None:
                     run.g_step(out["g_loss"], g_grad_norm=g_norm)  # commits the row: the step's host sync
-        # Every rank takes part (a no-op on one device): a Stop seen by rank 0 alone would leave the other
-        # ranks waiting in their next all-reduce.
-        if trainer.strategy.reduce_boolean_decision(run is not None and run.should_stop, all=False):
+        # Under ddp every rank learns a Stop in the same g_step (`TrackedRun.g_step`): all end together.
+        if run is not None and run.should_stop:
             trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:

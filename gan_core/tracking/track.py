@@ -638,13 +638,17 @@ class RankRun(TrackedRun):
         return None
 
     def finish(self, status: str | None = None, error: str | None = None) -> None:
-        self._finished = True
+        if not self._finished:
+            self._finished = True
+            self.status = status or ("stopped" if self.stop_reason == "stop" else "finished")
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
 
     def _commit(self, record: dict[str, float]) -> None:
         self._unmeasured = set()
+        if self.steps and self.step >= self.steps and not self._should_stop:  # as rank 0 decides it
+            self._should_stop, self.stop_reason = True, "steps"
 
     def _poll_commands(self) -> None:
         return None  # rank 0 reads the command file; this rank learns in `agree`
