@@ -785,9 +785,13 @@ class Runner:
             with contextlib.suppress(Exception):  # they may be gone already
                 self.dist.agree(stop=True)
             self._job_ended = True
+        trainer = self.trainer
+        # A step that failed before its first update (most often: another rank of the job ended) left the
+        # networks as the last row has them: they are checkpointed too, so the run resumes from there.
+        sound = trainer is not None and (final != "failed" or (self._mid_step and not trainer.updated))
         try:
-            if self.trainer is not None and self.trainer.step_count > 0 and final != "failed":
-                if self.trainer.step_count % self.trainer.hparams["sample_every"]:
+            if trainer is not None and trainer.step_count > 0 and sound:
+                if final != "failed" and trainer.step_count % trainer.hparams["sample_every"]:
                     self._snapshot()
                 self._save_checkpoint()
         except Exception as exc:  # a failing final checkpoint must not hide the run's status

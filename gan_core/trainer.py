@@ -200,6 +200,9 @@ class Trainer:
         self.fixed_noise = torch.randn(n_fixed, cfg.latent_dim, generator=fixed_rng).to(self.device)
         self.hparams: dict[str, Any] = {k: getattr(cfg, k) for k in MUTABLE_FIELDS}
         self.step_count = 0  # generator updates done
+        # Whether the step under way has changed a weight yet: a step that failed before its first
+        # optimizer update left the networks as the last step did (a checkpoint of them is sound).
+        self.updated = False
         self.train_seconds = 0.0  # time spent inside steps (pauses excluded)
 
     # ------------------------------------------------------------------ hyperparameters
@@ -259,6 +262,7 @@ class Trainer:
         self.opt_d.zero_grad(set_to_none=True)
         objective.backward()
         d_norm = grad_norm(self.d_params)
+        self.updated = True
         self.opt_d.step()
         if loss.clips_weights:
             with torch.no_grad():
@@ -278,6 +282,7 @@ class Trainer:
         # Only G's weights need gradients here: skipping D's weight gradients saves work.
         g_loss.backward(inputs=self.g_params)
         g_norm = grad_norm(self.g_params)
+        self.updated = True
         self.opt_g.step()
         return torch.stack([g_loss.detach(), g_norm])
 
@@ -285,6 +290,7 @@ class Trainer:
         """A full step: d_steps D updates, then one G update. Returns the record: `RECORD_COLUMNS` -> value
         (the evaluation columns NaN: the runner measures them)."""
         started = time.perf_counter()
+        self.updated = False
         self.G.train()
         self.D.train()
         d_steps = self.hparams["d_steps"]
@@ -304,6 +310,7 @@ class Trainer:
     def g_step(self) -> dict[str, float]:
         """One G update alone (D unchanged); D's columns are D's verdict on the same kind of batch."""
         started = time.perf_counter()
+        self.updated = False
         with torch.no_grad():
             d_values = self.evaluate_d()
         g_values = self._g_update()
@@ -313,6 +320,7 @@ class Trainer:
     def d_step(self) -> dict[str, float]:
         """One D update alone; it does not advance the generator step, so it yields no record."""
         started = time.perf_counter()
+        self.updated = False
         values = self._reduced(self._d_update()[0]).tolist()
         self.train_seconds += time.perf_counter() - started
         return dict(zip(D_METRICS, values))

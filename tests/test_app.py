@@ -155,6 +155,37 @@ def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_ch
 
 
 # ---------------------------------------------------------------------------------------------- train view
+def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
+    finished_run(runs_root, "solo")
+    job = finished_run(runs_root, "job")
+    # status.json as rank 0 of a two-process job writes it (the host names as the job's hosts report them)
+    path = runs_root / "job" / "status.json"
+    status = json.loads(path.read_text())
+    path.write_text(json.dumps({**status, "world_size": 2, "backend": "gloo", "hosts": ["node-a", "b.lan"]}))
+    at = app()
+    at.session_state["run_id"] = "job"
+    at.run()
+    assert not at.exception
+    line = status_line(at)
+    assert "run `job`" in line and "2 processes" in line
+    # a host name that is not a plain word is shown as text (a code span), never as a link
+    assert line.endswith(" · on cpu · 2 processes (gloo) on node-a, ` b.lan ` · read-only")
+    per_process = job.store.latest()["samples_per_s"]  # metrics.csv: the ranks' average
+    progress = at.get("progress")[0].text
+    assert progress.startswith("step 20 / 20 · finished, ")
+    assert progress.endswith(
+        f" s of training · {per_process:,.0f} samples/s per process, {2 * per_process:,.0f} in all"
+    )
+    # one process: the lines as they always were
+    at.session_state["run_id"] = "solo"
+    at.run()
+    assert not at.exception
+    line = status_line(at)
+    assert "run `solo`" in line and "processes" not in line
+    progress = at.get("progress")[0].text
+    assert progress.endswith(" s of training") and "samples/s" not in progress
+
+
 def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     at = app(**TINY_FORM).run()
     assert not at.exception and watched(at) is None

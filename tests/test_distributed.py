@@ -76,7 +76,9 @@ def _rank_main(rank: int, port: int, out: str) -> None:
         ctx = current()
         assert isinstance(ctx, DistContext) and ctx.world_size == 2
         trainer = Trainer(_cfg(B), load_data(_cfg(B)), ctx)
+        own_batch = trainer.data.sample(B, trainer.rng)  # what this rank would train on first
         result = _one_step(trainer, slice(rank * B, (rank + 1) * B))
+        result["own_batch"] = own_batch
         torch.save(result, Path(out) / f"rank{rank}.pt")
     finally:
         dist.destroy_process_group()
@@ -93,6 +95,12 @@ def test_two_processes_update_as_one_process_with_twice_the_batch(tmp_path):
         assert time.monotonic() < deadline, "the two ranks did not finish their step"
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     single = _one_step(Trainer(_cfg(2 * B), load_data(_cfg(2 * B))), slice(0, 2 * B))
+
+    # Each rank draws its own batches (its own generator, from the seed and the rank); rank 0's stream is
+    # the one a single process of the same seed draws.
+    assert not torch.equal(ranks[0]["own_batch"], ranks[1]["own_batch"])
+    alone = Trainer(_cfg(B), load_data(_cfg(B)))
+    torch.testing.assert_close(ranks[0]["own_batch"], alone.data.sample(B, alone.rng), rtol=0, atol=0)
 
     for kind in ("d_grads", "g_grads"):
         for got0, got1, want in zip(ranks[0][kind], ranks[1][kind], single[kind], strict=True):
@@ -309,21 +317,22 @@ def test_an_exception_on_rank_1_ends_every_rank_and_the_run_resumes(tmp_path):
         "--steps",
         "0",
         "--checkpoint-every",
-        "2",
+        "4",
         "--out",
         str(tmp_path),
         "--run-id",
         "fault",
         script=FAULTY,
-        env={**_env(), "FAULT_STEP": "9"},
+        env={**_env(), "FAULT_STEP": "10"},
     )
     code, err = _finish(proc, set())
     assert code != 0
-    assert "injected failure on rank 1 at step 9" in err  # rank 1's traceback, through torchrun
+    assert "injected failure on rank 1 at step 10" in err  # rank 1's traceback, through torchrun
     status = _status(run)
     assert status["status"] == "failed" and "another rank may have ended" in status["error"], status
-    assert int(_rows(run)["step"].iloc[-1]) == 8  # rank 0 wrote every step the job completed
-    assert RunDir.from_path(run).checkpoints()[-1][0] == 8
+    assert int(_rows(run)["step"].iloc[-1]) == 9  # rank 0 wrote every step the job completed
+    # periodic checkpoints at 4 and 8, and the final one: step 10 failed before any weight changed
+    assert [step for step, _ in RunDir.from_path(run).checkpoints()][-2:] == [8, 9]
     resumed = _resume_single(run, 12)
     assert resumed.returncode == 0, resumed.stderr
     _one_row_per_step(run, 12)

@@ -1,9 +1,12 @@
 """RunRegistry: live runs and runs on disk behind one RunView, the concurrency limit, delete, stop_all."""
 
+import json
+import socket
+
 import pytest
 
 from gan_core.config import GANConfig
-from gan_core.registry import RegistryError, RunRegistry
+from gan_core.registry import Job, RegistryError, RunRegistry, RunView, read_job
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 
@@ -127,3 +130,57 @@ def test_nearest_snapshot_step(tmp_path):
         12,
         12,
     ]
+
+
+def say_job(run_dir, **fields):
+    """Rewrite the run's status.json as a multi-process job's rank 0 writes it (``None``: leave it out)."""
+    path = run_dir / "status.json"
+    status = json.loads(path.read_text())
+    status.update(fields)
+    path.write_text(json.dumps({k: v for k, v in status.items() if v is not None}))
+
+
+def test_a_run_of_two_processes_reads_as_a_job_with_its_throughput(tmp_path):
+    finished_run(tmp_path, "job")
+    say_job(tmp_path / "job", world_size=2, backend="gloo", hosts=["node-a", "node-b"])
+    view = RunRegistry(tmp_path).view("job")
+    assert view.job == Job(2, "gloo", ("node-a", "node-b")) and view.job.distributed
+    assert view.world_size == 2 and view.problems == []
+    per_process = view.store.latest()["samples_per_s"]
+    assert per_process > 0  # samples_per_s in metrics.csv is the ranks' average: the job's is twice that
+    assert view.throughput == pytest.approx((per_process, 2 * per_process), rel=1e-12)
+
+
+def test_one_process_and_an_older_run_read_as_one_process(tmp_path):
+    live = finished_run(tmp_path, "one")
+    # what the runner writes for one process: world_size 1, no backend, this host
+    assert json.loads((tmp_path / "one" / "status.json").read_text())["world_size"] == 1
+    view = RunRegistry(tmp_path).view("one")
+    assert view.job == Job(1, None, (socket.gethostname(),)) and not view.job.distributed
+    per_process = view.store.latest()["samples_per_s"]
+    assert view.throughput == pytest.approx((per_process, per_process), rel=1e-12)
+    # the live view of the same runner: one process on this host
+    live_view = RunView(live.run_id, live.cfg, live.run_dir, live.store, live)
+    assert live_view.job == Job(1, None, (socket.gethostname(),)) and live_view.world_size == 1
+    # a run written before multi-process jobs: none of the fields, one process
+    say_job(tmp_path / "one", world_size=None, backend=None, hosts=None)
+    older = RunRegistry(tmp_path).view("one")
+    assert older.job == Job() and older.world_size == 1 and older.problems == []
+
+
+def test_job_fields_of_the_wrong_type_are_named_and_left_out(tmp_path):
+    finished_run(tmp_path, "odd")
+    say_job(tmp_path / "odd", world_size="2", backend=3, hosts="node-a")
+    view = RunRegistry(tmp_path).view("odd")
+    assert view.job == Job() and view.world_size == 1
+    assert view.problems == [
+        "status.json: field 'world_size' is the text '2'; expected an integer ≥ 1",
+        "status.json: field 'backend' is 3; expected a text or null",
+        "status.json: field 'hosts' is the text 'node-a'; expected a list of host names (texts)",
+    ]
+    for bad in (0, True, -2):
+        assert read_job({"world_size": bad, "hosts": ["a", 1]})[0] == Job()
+    assert read_job({"world_size": 8, "backend": "nccl", "hosts": ["a", "b"]}) == (
+        Job(8, "nccl", ("a", "b")),
+        [],
+    )
