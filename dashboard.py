@@ -57,6 +57,7 @@ REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 CHART_POINTS = 300
+MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
 st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
 
@@ -338,12 +339,19 @@ def progress_line(view: RunView) -> None:
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0
         rate_txt = f"{view.status}, {elapsed:.0f} s of training"
+    # A multi-process job: its latest row's throughput per process (metrics.csv's samples_per_s is the
+    # ranks' average) and for the whole job; one process reads as it always did.
+    throughput = view.throughput if view.world_size > 1 else None
+    job_txt = ""
+    if throughput is not None:
+        per_process, in_all = throughput
+        job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
     if target:
         left = f", about {(target - step) / rate:.0f} s left" if rate and view.status == "running" else ""
-        st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}")
+        st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}{job_txt}")
     else:
         tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
-        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}")
+        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}{job_txt}")
 
 
 def status_line(view: RunView) -> None:
@@ -352,6 +360,15 @@ def status_line(view: RunView) -> None:
     text = f"**Status:** `{view.status}` · run `{view.run_id}` · {what}"
     if view.device:
         text += f" · on {literal(view.device)}"
+    job = view.job
+    if job.distributed:  # backend and host names come from status.json: shown as text
+        text += f" · {job.world_size} processes"
+        if job.backend:
+            text += f" ({literal(job.backend)})"
+        if job.hosts:
+            shown = ", ".join(literal(host) for host in job.hosts[:MAX_HOSTS_SHOWN])
+            more = len(job.hosts) - MAX_HOSTS_SHOWN
+            text += f" on {shown}" + (f" and {more} more" if more > 0 else "")
     if not meta.owned:
         text += f" · recorded by {SOURCE_NAMES.get(meta.source, literal(meta.source))}"
     if view.external:

@@ -13,11 +13,16 @@ server and no other live process training it (a server killed mid-run), is repor
 One bad folder never takes a listing down: `RunRegistry.summaries` lists a folder that cannot be read
 as ``unreadable`` with its reason, `RunRegistry.view` refuses it with one `RunDirError`, and what is
 wrong inside a readable one (a field of the wrong type, a text cell) is in `RunView.problems`.
+
+A run trained by a multi-process job (``torchrun ... -m gan_core train``, a user's torchrun script through
+`gan_core.track`) says so in its status.json (``world_size``, ``backend``, ``hosts``): `RunView.job` reads
+it, and `RunView.throughput` turns the per-process ``samples_per_s`` into the job's.
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import threading
 import time
@@ -29,6 +34,7 @@ import numpy as np
 
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
+from gan_core.distributed import job_fields
 from gan_core.losses import GANLoss, get_loss
 from gan_core.rundir import (
     LOCK_NAME,
@@ -41,6 +47,7 @@ from gan_core.rundir import (
     current_events,
     inside,
     scan_runs,
+    shown_value,
     validate_run_id,
 )
 from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
@@ -61,6 +68,53 @@ KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts 
 
 class RegistryError(RuntimeError):
     """A request the registry refuses (too many active runs, deleting a live run, unknown run)."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """The processes that train a run, or trained it last: ``world_size`` of them talking over ``backend``
+    (``gloo``, ``nccl``; None for one process) on ``hosts`` (the distinct host names, in rank order; empty
+    when the run does not say). Each process trains ``batch_size`` samples a step."""
+
+    world_size: int = 1
+    backend: str | None = None
+    hosts: tuple[str, ...] = ()
+
+    @property
+    def distributed(self) -> bool:
+        """True for a job of more than one process."""
+        return self.world_size > 1
+
+
+def read_job(status: dict[str, Any]) -> tuple[Job, list[str]]:
+    """The `Job` a status.json (its fields as read) records, and one line per job field that is not of the
+    right type, naming the file and the field (left out: one process, no backend, no hosts). A run written
+    before multi-process jobs has none of the fields: one process."""
+    problems: list[str] = []
+
+    def wrong(name: str, allowed: str) -> None:
+        problems.append(f"status.json: field {name!r} is {shown_value(status[name])}; expected {allowed}")
+
+    world_size, backend, hosts = 1, None, ()
+    value = status.get("world_size")
+    if value is not None:
+        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+            world_size = value
+        else:
+            wrong("world_size", "an integer ≥ 1")
+    value = status.get("backend")
+    if value is not None:
+        if isinstance(value, str):
+            backend = value
+        else:
+            wrong("backend", "a text or null")
+    value = status.get("hosts")
+    if value is not None:
+        if isinstance(value, list) and all(isinstance(h, str) for h in value):
+            hosts = tuple(value)
+        else:
+            wrong("hosts", "a list of host names (texts)")
+    return Job(world_size, backend, hosts), problems
 
 
 @dataclass
@@ -183,6 +237,31 @@ class RunView:
     @property
     def device(self) -> str | None:
         return self.runner.device if self.runner is not None else (self._disk_status or {}).get("device")
+
+    @property
+    def job(self) -> Job:
+        """The processes that train the run (its runner here: one process on this host) or, for a run on
+        disk, that trained it last as its status.json says (`read_job`: one process when it does not)."""
+        if self.runner is not None:
+            fields = job_fields(self.runner.dist)
+            return Job(fields["world_size"], fields["backend"], tuple(fields["hosts"]))
+        return read_job(self._disk_status or {})[0]
+
+    @property
+    def world_size(self) -> int:
+        """How many processes train the run (`job`): 1 unless a multi-process job writes it."""
+        return self.job.world_size
+
+    @property
+    def throughput(self) -> tuple[float, float] | None:
+        """(per process, in all): real samples D saw per second in the latest row. metrics.csv's
+        ``samples_per_s`` is per process (the ranks' average), so the job's is that times `world_size`.
+        None before the first row or when the row has no number there (a loop that does not say)."""
+        latest = self.store.latest() or {}
+        per_process = latest.get("samples_per_s")
+        if not isinstance(per_process, int | float) or not math.isfinite(per_process):
+            return None
+        return float(per_process), float(per_process) * self.world_size
 
     @property
     def current_step(self) -> int:
@@ -518,6 +597,7 @@ class RunRegistry:
         meta = run_dir.read_meta()
         cfg = run_dir.read_config() if meta.owned else None
         status, problems = run_dir.read_status_checked()
+        problems += read_job(status)[1]
         # Only what was appended since the last view is read; a rewritten file is read again, into a new
         # store (the one a page may still be drawing from is never cleared).
         disk.store = disk.metrics.fill(disk.store)
