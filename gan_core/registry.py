@@ -44,10 +44,10 @@ from gan_core.rundir import (
     RunLock,
     RunMeta,
     UnreadableRun,
+    checked_status,
     current_events,
     inside,
     scan_runs,
-    shown_value,
     validate_run_id,
 )
 from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
@@ -86,35 +86,20 @@ class Job:
         return self.world_size > 1
 
 
+JOB_FIELDS = ("world_size", "backend", "hosts")
+
+
 def read_job(status: dict[str, Any]) -> tuple[Job, list[str]]:
     """The `Job` a status.json (its fields as read) records, and one line per job field that is not of the
-    right type, naming the file and the field (left out: one process, no backend, no hosts). A run written
-    before multi-process jobs has none of the fields: one process."""
-    problems: list[str] = []
-
-    def wrong(name: str, allowed: str) -> None:
-        problems.append(f"status.json: field {name!r} is {shown_value(status[name])}; expected {allowed}")
-
-    world_size, backend, hosts = 1, None, ()
-    value = status.get("world_size")
-    if value is not None:
-        if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
-            world_size = value
-        else:
-            wrong("world_size", "an integer ≥ 1")
-    value = status.get("backend")
-    if value is not None:
-        if isinstance(value, str):
-            backend = value
-        else:
-            wrong("backend", "a text or null")
-    value = status.get("hosts")
-    if value is not None:
-        if isinstance(value, list) and all(isinstance(h, str) for h in value):
-            hosts = tuple(value)
-        else:
-            wrong("hosts", "a list of host names (texts)")
-    return Job(world_size, backend, hosts), problems
+    right type (`rundir.checked_status`, which leaves it out: one process, no backend, no hosts). A run
+    written before multi-process jobs has none of the fields: one process."""
+    checked, problems = checked_status({k: status[k] for k in JOB_FIELDS if k in status})
+    job = Job(
+        checked.get("world_size", 1),
+        checked.get("backend"),
+        tuple(checked.get("hosts", ())),
+    )
+    return job, problems
 
 
 @dataclass
@@ -596,8 +581,7 @@ class RunRegistry:
     def _load(self, run_dir: RunDir, disk: _DiskRun) -> RunView:
         meta = run_dir.read_meta()
         cfg = run_dir.read_config() if meta.owned else None
-        status, problems = run_dir.read_status_checked()
-        problems += read_job(status)[1]
+        status, problems = run_dir.read_status_checked()  # the job's fields checked with the rest
         # Only what was appended since the last view is read; a rewritten file is read again, into a new
         # store (the one a page may still be drawing from is never cleared).
         disk.store = disk.metrics.fill(disk.store)

@@ -1335,6 +1335,13 @@ def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
             name: (_text_or_null, "a text or null")
             for name in ("error", "device", "created", "updated", "pid_start", "torch")
         },
+        # the job that writes the run (`gan_core.distributed.job_fields`): absent before multi-process jobs
+        "world_size": (lambda v: _is_int(v) and v >= 1, "an integer ≥ 1"),
+        "backend": (_text_or_null, "a text or null"),
+        "hosts": (
+            lambda v: isinstance(v, list) and all(isinstance(h, str) for h in v),
+            "a list of host names (texts)",
+        ),
     }
 
 

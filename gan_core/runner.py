@@ -138,8 +138,7 @@ def follow(
         if pause:  # rank 0 is paused: meet it again at its next tick
             continue
         trainer.step()
-        steps = trainer.hparams["steps"]
-        if steps and trainer.step_count >= steps:
+        if trainer.finished:
             return "finished"
 
 
@@ -592,8 +591,7 @@ class Runner:
             self._snapshot()
 
     def _finished(self) -> bool:
-        steps = self.trainer.hparams["steps"]
-        return steps > 0 and self.trainer.step_count >= steps
+        return self.trainer.finished
 
     def _handle_commands(self) -> bool:
         """Apply queued commands (and, for a run watched through its folder, those of its command file);

@@ -238,6 +238,12 @@ class Trainer:
     def world_size(self) -> int:
         return self.dist.world_size if self.dist is not None else 1
 
+    @property
+    def finished(self) -> bool:
+        """True once the steps in force (``steps`` > 0) are trained."""
+        steps = self.hparams["steps"]
+        return steps > 0 and self.step_count >= steps
+
     def _latent(self, n: int) -> Tensor:
         return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=self.rng)
 

@@ -18,17 +18,18 @@ import pandas as pd
 import pytest
 import torch
 import torch.distributed as dist
-import torch.multiprocessing as mp
 
 from gan_core.config import GANConfig
 from gan_core.data import load_data
 from gan_core.distributed import DistContext, current
 from gan_core.rundir import RunDir
 from gan_core.tracking.commands import send_command
+from gan_core.tracking.schema import D_METRICS, G_METRICS
 from gan_core.trainer import Trainer
 
 APP_DIR = Path(__file__).resolve().parents[1]
 FAULTY = APP_DIR / "tests" / "fixtures" / "faulty_train.py"
+WORKER = APP_DIR / "tests" / "fixtures" / "ddp_worker.py"
 B = 16  # per-process batch
 JOB_TIMEOUT = 240  # seconds a whole torchrun job may take here before the test fails (it hangs otherwise)
 
@@ -68,6 +69,28 @@ def _one_step(trainer: Trainer, rows: slice) -> dict:
     }
 
 
+def _spawn_two(worker, tmp_path: Path, timeout: float = 120) -> None:
+    """``worker(rank, port, str(tmp_path))`` on the two ranks of one gloo job started by torchrun
+    (tests/fixtures/ddp_worker.py); fails the test if either raises or they are not done within
+    ``timeout`` s."""
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-addr",
+        "127.0.0.1",
+        "--master-port",
+        str(_free_port()),
+        str(WORKER),
+        worker.__name__,
+        str(tmp_path),
+    ]
+    done = subprocess.run(command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+
+
 def _rank_main(rank: int, port: int, out: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), LOCAL_RANK=str(rank))
     torch.set_num_threads(1)
@@ -87,12 +110,7 @@ def _rank_main(rank: int, port: int, out: str) -> None:
 def test_two_processes_update_as_one_process_with_twice_the_batch(tmp_path):
     """World size 2, batch B each == one process, batch 2B, on the same examples: DDP averages the
     gradients, the step's scalars are averaged over the ranks (gradient norms: of the averaged gradients)."""
-    context = mp.start_processes(
-        _rank_main, args=(_free_port(), str(tmp_path)), nprocs=2, join=False, start_method="spawn"
-    )
-    deadline = time.monotonic() + 120
-    while not context.join(timeout=max(0.1, deadline - time.monotonic())):
-        assert time.monotonic() < deadline, "the two ranks did not finish their step"
+    _spawn_two(_rank_main, tmp_path)
     ranks = [torch.load(tmp_path / f"rank{r}.pt", weights_only=False) for r in range(2)]
     single = _one_step(Trainer(_cfg(2 * B), load_data(_cfg(2 * B))), slice(0, 2 * B))
 
@@ -110,18 +128,7 @@ def test_two_processes_update_as_one_process_with_twice_the_batch(tmp_path):
         for name, want in single[net].items():
             torch.testing.assert_close(ranks[0][net][name], want, rtol=1e-5, atol=1e-6, msg=f"{net}.{name}")
             torch.testing.assert_close(ranks[1][net][name], want, rtol=1e-5, atol=1e-6, msg=f"{net}.{name}")
-    for column in (
-        "d_loss",
-        "d_loss_real",
-        "d_loss_fake",
-        "d_acc_real",
-        "d_acc_fake",
-        "d_real",
-        "d_fake",
-        "d_grad_norm",
-        "g_loss",
-        "g_grad_norm",
-    ):
+    for column in D_METRICS + G_METRICS:
         want = single["record"][column]
         for r in range(2):
             assert ranks[r]["record"][column] == pytest.approx(want, rel=1e-5, abs=1e-6), column
@@ -394,12 +401,7 @@ def _tracked_rank(rank: int, port: int, root: str) -> None:
 
 
 def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_together(tmp_path):
-    context = mp.start_processes(
-        _tracked_rank, args=(_free_port(), str(tmp_path)), nprocs=2, join=False, start_method="spawn"
-    )
-    deadline = time.monotonic() + 120
-    while not context.join(timeout=max(0.1, deadline - time.monotonic())):
-        assert time.monotonic() < deadline, "the tracked ranks did not end"
+    _spawn_two(_tracked_rank, tmp_path)
     local = [torch.load(tmp_path / f"local{r}.pt", weights_only=False) for r in range(2)]
     # Stop sent at step 6 is read by rank 0 within a poll interval: every rank ends after the same step
     assert len(local[0]) == len(local[1])
