@@ -2,7 +2,8 @@
 
 Run with ``streamlit run dashboard.py``. The page is a thin view: runs are trained by gan_core runners
 held in a server-wide registry; this page sends them commands and draws what their stores and
-snapshots hold, refreshing once a second in a fragment while a run trains and not at all otherwise.
+snapshots hold, refreshing about once a second in a fragment while a run trains (paced by the browser: see
+`ui.live_chart.live_refresh`) and not at all otherwise.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from ui.common import (
     watch,
     watched_view,
 )
-from ui.live_chart import live_chart
+from ui.live_chart import live_chart, live_refresh
 from ui.sidebar import (
     AUTOSTART_KEY,
     config_form,
@@ -376,24 +377,29 @@ def status_line(view: RunView) -> None:
     elif not view.live:
         text += " · read-only"
     st.markdown(text)
-    run_banners(view)
-    for name in view.flags:
-        info = FLAGS.get(name)
-        if info is None:  # a flag of another version, from status.json: named, as text
-            st.info(f"Flag {literal(name)}: not one this version knows.")
-            continue
-        # (Material icons ship with Streamlit: drawn the same on every machine, with or without emoji fonts)
-        show, icon = {
-            "healthy": (st.success, ":material/check_circle:"),
-            "watch": (st.info, ":material/visibility:"),
-        }.get(info.severity, (st.warning, ":material/warning:"))
-        show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
-    if view.last_d_step and view.status == "paused":
-        d = view.last_d_step
-        st.caption(
-            f"Last D-only step: d_loss {d['d_loss']:.4f}, "
-            f"acc real {d['d_acc_real']:.2f}, acc fake {d['d_acc_fake']:.2f}"
-        )
+    # The banners, as many as there are flags, in one container: the progress line after it keeps its
+    # place when a flag is raised or cleared (else, until the refresh ended, the page showed the new
+    # progress line above the old one).
+    with st.container():
+        run_banners(view)
+        for name in view.flags:
+            info = FLAGS.get(name)
+            if info is None:  # a flag of another version, from status.json: named, as text
+                st.info(f"Flag {literal(name)}: not one this version knows.")
+                continue
+            # (Material icons ship with Streamlit: drawn the same on every machine, with or without emoji
+            # fonts)
+            show, icon = {
+                "healthy": (st.success, ":material/check_circle:"),
+                "watch": (st.info, ":material/visibility:"),
+            }.get(info.severity, (st.warning, ":material/warning:"))
+            show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
+        if view.last_d_step and view.status == "paused":
+            d = view.last_d_step
+            st.caption(
+                f"Last D-only step: d_loss {d['d_loss']:.4f}, "
+                f"acc real {d['d_acc_real']:.2f}, acc fake {d['d_acc_fake']:.2f}"
+            )
 
 
 # The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the
@@ -402,6 +408,9 @@ NEWEST = "newest"
 POINTS_VIEW_HEIGHT = 560  # the 2D view, square: about as wide as half the page
 HISTORY_VIEWS = 4  # earlier snapshots beside the 2D view, two by two
 HISTORY_HEIGHT = POINTS_VIEW_HEIGHT // 2 - 8  # (the gap between the two rows)
+# Points drawn of each set in an earlier snapshot: enough to see where G's points were, at a quarter of
+# the bytes of a thousand (four such views are sent on every refresh).
+HISTORY_POINTS = 250
 
 
 def snapshot_slider(view: RunView, steps: list[int]) -> int:
@@ -498,6 +507,7 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
                 title=f"step {found[0]}",
                 height=HISTORY_HEIGHT,
                 legend=False,
+                max_points=HISTORY_POINTS,
             )
         except (RunDirError, ValueError):  # a damaged file: left out here, named when it is the one shown
             continue
@@ -583,6 +593,8 @@ def live_body() -> None:
         sample_panel(current)
     with charts_box:
         charts_panel(current)
+    if refreshing:  # last: the browser asks for the next refresh once it has drawn this one
+        live_refresh("live_refresh", REFRESH_SECONDS)
     # The status changed since the page was drawn (the run ended, or another tab paused it): one full
     # rerun redraws the controls and turns the refresh on or off.
     if current.status != st.session_state.get("_drawn_status"):
@@ -598,8 +610,11 @@ opts.toggle("log scale (losses)", key="log_y")
 # faded the charts for much of each second while saying nothing the progress line does not: not here.
 st.html(
     "<style>.st-key-live_status [data-stale='true'], .st-key-live_charts [data-stale='true'], "
-    ".st-key-live_samples [data-stale='true'] {opacity: 1 !important; transition: none !important;}</style>"
+    ".st-key-live_samples [data-stale='true'] {opacity: 1 !important; transition: none !important;} "
+    # the refresh pacer draws nothing: no gap in the page for it either
+    ".st-key-live_refresh {display: none;}</style>"
 )
-st.fragment(live_body, run_every=REFRESH_SECONDS if status == "running" or external else None)()
+refreshing = status == "running" or external  # a run that moves on (one written elsewhere may resume)
+st.fragment(live_body)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")

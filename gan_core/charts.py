@@ -196,6 +196,16 @@ def _wire_steps(step: np.ndarray) -> np.ndarray:
     return step
 
 
+def _wire_blank_steps(step: np.ndarray) -> np.ndarray:
+    """Steps with blanks (NaN) between them, as float32 when every finite one is a whole number below
+    2**24 (float32 holds those exactly), else float64."""
+    step = np.asarray(step, dtype=np.float64)
+    finite = step[np.isfinite(step)]
+    if (np.abs(finite) < 2**24).all() and (finite == np.round(finite)).all():
+        return step.astype(np.float32)
+    return step
+
+
 def _rgba(hex_color: str, alpha: float) -> str:
     r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
@@ -798,7 +808,7 @@ def _band_trace(
         x[backward], y[backward] = step[ok], low[ok]
     return {
         "type": "scatter",
-        "x": x,
+        "x": _wire_blank_steps(x),
         "y": _wire(y),
         "mode": "lines",
         "name": f"{group} min-max",
@@ -1238,6 +1248,7 @@ def points_figure(
     path: np.ndarray | None = None,
     height: int = POINTS_HEIGHT,
     legend: bool = True,
+    max_points: int | None = None,
 ) -> go.Figure:
     """A 2D run as GAN Lab draws it: D's output behind, real and generated points, G's gradient arrows.
 
@@ -1259,10 +1270,24 @@ def points_figure(
     legend entry).
 
     ``height`` is the figure's, in pixels; ``legend=False`` leaves out the legend and D's colour bar (a
-    small multiple beside a full view that carries them).
+    small multiple beside a full view that carries them). ``max_points`` (>= 1) draws only the first that
+    many real and generated points (with their arrows): for a small multiple, where a thousand points are
+    one blot. Snapshots hold G's outputs on fixed noise drawn i.i.d., so the first rows are a random
+    sample, the same points at every step.
+
+    Coordinates and D's outputs go to the browser as float32 (`_wire`): the figure is sent on every
+    refresh of a live view.
     """
-    real = _points("real", real)
-    fake = _points("fake", fake)
+    if max_points is not None and (
+        isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1
+    ):
+        raise ValueError(f"max_points must be an int >= 1 or None, got {max_points!r}")
+    real = _points("real", real)[:max_points]
+    fake = _points("fake", fake)[:max_points]
+    if grads is not None:
+        grads = np.asarray(grads)[:max_points]
+    if fake_labels is not None:
+        fake_labels = list(fake_labels)[:max_points]
     if fake_labels is not None and len(fake_labels) != len(fake):
         raise ValueError(f"fake_labels needs one label per fake point ({len(fake)}), got {len(fake_labels)}")
     xmin, xmax, ymin, ymax = (float(v) for v in bounds)
@@ -1284,9 +1309,9 @@ def points_figure(
         traces.append(
             {
                 "type": "heatmap",
-                "z": z,
-                "x": np.linspace(xmin, xmax, z.shape[1]),
-                "y": np.linspace(ymin, ymax, z.shape[0]),
+                "z": _wire(z),
+                "x": _wire(np.linspace(xmin, xmax, z.shape[1])),
+                "y": _wire(np.linspace(ymin, ymax, z.shape[0])),
                 "zmin": centre - half,
                 "zmax": centre + half,
                 "colorscale": [[0.0, HEATMAP_FAKE_TINT], [0.5, "#ffffff"], [1.0, HEATMAP_REAL_TINT]],
@@ -1309,8 +1334,8 @@ def points_figure(
             continue
         trace = {
             "type": "scatter",
-            "x": data[:, 0],
-            "y": data[:, 1],
+            "x": _wire(data[:, 0]),
+            "y": _wire(data[:, 1]),
             "mode": "markers",
             "name": name,
             "marker": {"color": color, "size": 4, "opacity": 0.8},

@@ -24,6 +24,7 @@ from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from gan_core.trainer import CSV_COLUMNS
 from ui.common import registry
+from ui.live_chart import live_refresh
 
 APP_DIR = Path(__file__).resolve().parents[1]
 PAGES = ["dashboard.py", "pages/1_Runs.py", "pages/2_Compare.py", "pages/3_Guide.py", "pages/4_Probe.py"]
@@ -58,10 +59,21 @@ def status_line(at: AppTest) -> str:
     return lines[0]
 
 
+def components(at: AppTest) -> set[str]:
+    # (the Train view draws its charts as live charts, a custom component, and paces its refresh with
+    # another: ui/live_chart.py)
+    return {
+        user_key_from_element_id(c.proto.id) for c in [*at.get("plotly_chart"), *at.get("bidi_component")]
+    }
+
+
 def chart_keys(at: AppTest) -> set[str]:
-    # (the Train view draws its charts as live charts, a custom component: ui/live_chart.py)
-    charts = [*at.get("plotly_chart"), *at.get("bidi_component")]
-    return {user_key_from_element_id(chart.proto.id) for chart in charts}
+    return components(at) - {"live_refresh"}
+
+
+def refreshing(at: AppTest) -> bool:
+    """Whether the page asks the browser for its next refresh (`ui.live_chart.live_refresh`)."""
+    return "live_refresh" in components(at)
 
 
 def watched(at: AppTest) -> str | None:
@@ -198,12 +210,15 @@ def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     assert not at.exception
     assert status_line(at).startswith(f"**Status:** `running` · run `{runner.run_id}` · ring8")
     assert {key for key in chart_keys(at) if not key.startswith("chart_history_")} == LIVE_CHARTS
+    assert refreshing(at)  # the live part asks for its next refresh while the run trains
     assert at.get("progress")[0].text.startswith("step ")
     assert runner.store.latest()["step"] >= 10
     assert enabled(at, "btn_pause") and enabled(at, "btn_stop")
     assert not enabled(at, "btn_resume") and not enabled(at, "btn_step")
     at.button(key="btn_stop").click().run()
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    at.run()
+    assert status_line(at).startswith("**Status:** `stopped`") and not refreshing(at)  # nothing moves
 
 
 def test_resume_continues_a_stopped_run_in_its_folder(runs_root):
@@ -592,3 +607,9 @@ def test_compare_page_overlays_two_runs_and_lists_differing_fields(runs_root):
 
     at.multiselect(key="cmp_metrics").set_value(["g_grad_norm"]).run()
     assert chart_keys(at) == {"cmp_chart_g_grad_norm", "cmp_samples_0", "cmp_samples_1"}
+
+
+@pytest.mark.parametrize("seconds", [0, -1.0, float("nan")])
+def test_live_refresh_refuses_an_interval_that_is_not_positive(seconds):
+    with pytest.raises(ValueError, match="seconds must be > 0"):
+        live_refresh("live_refresh", seconds)

@@ -583,20 +583,41 @@ def points():
     return real, fake, heatmap, grads
 
 
+def test_points_figure_max_points_draws_the_first_of_each_set_with_their_arrows(points):
+    real, fake, heatmap, grads = points
+    fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, grads=grads, max_points=120)
+    np.testing.assert_allclose(only_trace(fig, "real").x, real[:120, 0], rtol=1e-6)
+    np.testing.assert_allclose(only_trace(fig, "generated").y, fake[:120, 1], rtol=1e-6)
+    (arrows,) = [t for t in fig.data if t.name == "G's gradient"]
+    bases = np.column_stack([arrows.x[0::3], arrows.y[0::3]])  # base, tip, gap per arrow
+    assert len(bases) == 120  # one on each point drawn (fewer than MAX_ARROWS)
+    np.testing.assert_allclose(bases, fake[:120])
+    full = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, grads=grads)
+    (heat,), (full_heat,) = ([t for t in f.data if isinstance(t, go.Heatmap)] for f in (fig, full))
+    np.testing.assert_array_equal(heat.z, full_heat.z)  # D's picture is the same: only points are fewer
+    labels = [str(i) for i in range(len(fake))]
+    labelled = charts.points_figure(real, fake, bounds=BOUNDS, fake_labels=labels, max_points=3)
+    assert list(only_trace(labelled, "generated").text) == ["0", "1", "2"]
+    for bad in (0, -1, 2.5, True, "10"):
+        with pytest.raises(ValueError, match="max_points must be an int >= 1 or None"):
+            charts.points_figure(real, fake, bounds=BOUNDS, max_points=bad)
+
+
 def test_points_figure_heatmap_points_and_axes(points):
     real, fake, heatmap, _ = points
     fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, title="step 10")
     (heat,) = [t for t in fig.data if isinstance(t, go.Heatmap)]
-    np.testing.assert_array_equal(heat.z, heatmap)
-    np.testing.assert_allclose(heat.x, np.linspace(-2, 4, 40))
-    np.testing.assert_allclose(heat.y, np.linspace(-1, 3, 30))
+    # float32 on the wire (sent on every refresh): 7 significant digits
+    np.testing.assert_allclose(heat.z, heatmap, rtol=1e-6)
+    np.testing.assert_allclose(heat.x, np.linspace(-2, 4, 40), rtol=1e-6)
+    np.testing.assert_allclose(heat.y, np.linspace(-1, 3, 30), rtol=1e-6)
     assert (heat.zmin, heat.zmax) == (0.0, 1.0)  # probabilities: a fixed scale around 0.5
     assert fig.data[0] is heat  # behind the points
     real_trace, fake_trace = only_trace(fig, "real"), only_trace(fig, "generated")
-    np.testing.assert_array_equal(real_trace.x, real[:, 0])
-    np.testing.assert_array_equal(real_trace.y, real[:, 1])
-    np.testing.assert_array_equal(fake_trace.x, fake[:, 0])
-    np.testing.assert_array_equal(fake_trace.y, fake[:, 1])
+    for trace, data in ((real_trace, real), (fake_trace, fake)):
+        assert trace.x.dtype == trace.y.dtype == heat.z.dtype == np.float32
+        np.testing.assert_allclose(trace.x, data[:, 0], rtol=1e-6)
+        np.testing.assert_allclose(trace.y, data[:, 1], rtol=1e-6)
     assert real_trace.marker.color != fake_trace.marker.color
     assert traces_named(fig, "G's gradient") == []
     assert tuple(fig.layout.xaxis.range) == (-2.0, 4.0)
@@ -687,7 +708,7 @@ def test_points_figure_names_and_labels_the_second_point_set(points):
     assert traces_named(fig, "generated") == []
     assert asked.mode == "markers+text" and list(asked.text) == ["1", "2", "3", "4"]
     assert "asked %{text}" in asked.hovertemplate
-    np.testing.assert_array_equal(asked.x, fake[:4, 0])
+    np.testing.assert_allclose(asked.x, fake[:4, 0], rtol=1e-6)  # float32 on the wire
     plain = only_trace(charts.points_figure(real, fake, bounds=BOUNDS), "generated")
     assert plain.mode == "markers" and plain.text is None
     with pytest.raises(ValueError, match="fake_labels needs one label per fake point"):

@@ -56,6 +56,10 @@ function plotlyLibrary(url) {
   return window.__liveChartPlotly;
 }
 
+// Every chart draw in flight on this page: the refresh pacer (`live_refresh`) asks for the next refresh
+// only once they are done.
+const DRAWS = (window.__liveChartDraws = window.__liveChartDraws || new Set());
+
 export default function ({ data, parentElement, setTriggerValue }) {
   let chart = parentElement.querySelector(":scope > .live-chart");
   if (chart === null) {  // first mount: the div that Plotly draws into, for the life of the element
@@ -74,7 +78,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)
   chart.drawn = data.figure;
   chart.pending = JSON.parse(data.figure);  // only the newest is drawn when several arrive during a draw
-  plotlyLibrary(data.library).then(
+  const drawing = plotlyLibrary(data.library).then(
     // each chart's draw a task of its own: a refresh of many charts leaves the page responsive between them
     (Plotly) => new Promise((resolve) => setTimeout(() => resolve(Plotly), 0))
   ).then((Plotly) => {
@@ -95,6 +99,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
     chart.drawn = null;  // not drawn: the next figure is, even if it is the same
     console.error(error);
   });
+  DRAWS.add(drawing);
+  drawing.finally(() => DRAWS.delete(drawing));
 }
 """
 
@@ -137,3 +143,66 @@ def _picked(key: str, on_pick: Callable[[float], None]) -> None:
     x = result.get("pick") if result is not None else None
     if isinstance(x, int | float):
         on_pick(x)
+
+
+# The live view's refresh, paced by the browser. Streamlit's ``st.fragment(run_every=...)`` is a timer in
+# the browser that asks for a rerun every interval whether or not the last one has arrived: when a
+# refresh takes the browser longer than the interval to receive and draw, the refreshes queue up in the
+# WebSocket and the page falls further behind the run at every one. Measured on the 2-core test machine
+# (a ring8 run with a snapshot every 5 steps, about 700 kB of figures per refresh, the browser taking
+# about 450 kB/s): 8 s behind the run after 15 s, 25 s behind after 60 s, and a Stop shown 20 to 45 s
+# after it had stopped the run. The pacer asks for the next refresh only when the last has arrived and
+# every chart it brought is drawn, and no sooner than ``every_ms`` after the last ask: the page is never
+# more than one refresh behind, at whatever rate the browser can draw.
+_PACER_JS = r"""
+const DRAWS = (window.__liveChartDraws = window.__liveChartDraws || new Set());
+
+// every chart draw of this refresh done (draws still starting when the refresh's last element arrives
+// are waited for too: a task later)
+async function drawsDone() {
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  while (DRAWS.size) await Promise.allSettled([...DRAWS]);
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  const pacer = parentElement.livePacer || (parentElement.livePacer = {seq: null, timer: null, asked: 0});
+  // removed from the page (the run ended, another run is watched): no more refreshes
+  const cleanup = () => { pacer.seq = null; clearTimeout(pacer.timer); };
+  if (pacer.seq === data.seq) return cleanup;  // this refresh is already paced
+  pacer.seq = data.seq;
+  clearTimeout(pacer.timer);
+  const ask = () => {
+    pacer.asked = performance.now();
+    setTriggerValue("tick", data.seq);
+    // a refresh that never comes (its request lost in a full rerun of the page) is asked for again
+    pacer.timer = setTimeout(ask, data.retry_ms);
+  };
+  drawsDone().then(() => {
+    if (pacer.seq !== data.seq) return;  // a newer refresh has arrived (or the pacer is gone)
+    pacer.timer = setTimeout(ask, Math.max(0, data.every_ms - (performance.now() - pacer.asked)));
+  });
+  return cleanup;
+}
+"""
+_PACER = st.components.v2.component("gan_dashboard_live_refresh", js=_PACER_JS, isolate_styles=False)
+RETRY_SECONDS = 10.0  # a refresh asked for and not come by then is asked for again
+_REFRESH_COUNT = "_live_refresh_seq"
+
+
+def live_refresh(key: str, seconds: float) -> None:
+    """Rerun the enclosing fragment again about every ``seconds`` (> 0) while this is drawn in it, paced by
+    the browser: the next rerun is asked for once this one has arrived and every `live_chart` on the page
+    has drawn its figure, and no sooner than ``seconds`` after the last was asked for. Place it last in the
+    fragment, in place of ``st.fragment(run_every=...)`` (which is not paced: see the note above).
+
+    Draws nothing visible (a 0-pixel element). ``ValueError`` for ``seconds`` not > 0."""
+    if not seconds > 0:
+        raise ValueError(f"seconds must be > 0, got {seconds!r}")
+    count = st.session_state.get(_REFRESH_COUNT, 0) + 1  # new data each run: the browser paces each one
+    st.session_state[_REFRESH_COUNT] = count
+    data = {"seq": count, "every_ms": round(seconds * 1000), "retry_ms": round(RETRY_SECONDS * 1000)}
+    _PACER(key=key, data=data, height=0, on_tick_change=_ticked)
+
+
+def _ticked() -> None:
+    """The browser asked for the next refresh: the fragment's rerun is the refresh, nothing to do first."""

@@ -5,6 +5,10 @@
   the user scrubbed back to while the run trains on, and follows again from the slider's last stop.
 - No chart leaves the screen while the page refreshes it: the page is checked every 50 ms, in the browser,
   for 15 s of a live run (charts used to be missing, zero-height or blank in a tenth of the checks).
+- The page keeps up with the run itself (its metrics.csv) through 30 s of the heaviest refreshes, a 2D
+  run with D's heatmap in five views, and shows the step a Stop ended it at: refreshes on a fixed timer
+  queued up in the WebSocket faster than the browser took them in; the page fell 25 s behind in a minute,
+  and showed a Stop 20 to 45 s after it.
 
 Both record in the page itself (a timer in the browser), so that what is checked is what the page showed at
 that moment, not what a slower round trip from the test found.
@@ -21,7 +25,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, set_number, status
+from gan_core.config import GANConfig
+from gan_core.runner import Runner
+from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, set_number, shown_step, status
 
 pytestmark = pytest.mark.e2e
 
@@ -32,6 +38,7 @@ FOLLOW_WATCH_S = 32.0
 # behind by the whole watch (it lagged 150 steps 12 s in, in the run this test first failed on).
 LAG_S = 5.0
 HOLD_S = 6.0  # how long a scrubbed-back view must stay put (several refreshes)
+KEEP_UP_WATCH_S = 30.0
 FLICKER_WATCH_S = 16.0
 # Fewer timer checks than this in the flicker watch, or samples in the follow watch, and the browser was too
 # busy to have watched at all (on a 2-core machine at load 12 its 50 ms timer ran about once a second; the
@@ -186,3 +193,61 @@ def test_no_chart_leaves_the_screen_while_the_page_refreshes(streamlit_server, p
         f"only {watched['checks']} timer checks in {FLICKER_WATCH_S:.0f} s"
     )
     assert {"st-key-chart_loss", "st-key-chart_quality_0", "st-key-chart_real"} <= set(watched["drawn"])
+
+
+def last_row_step(metrics_csv) -> int:
+    """The step of the last row the run has written (rows are written whole, one write each)."""
+    with open(metrics_csv, "rb") as f:
+        f.seek(0, 2)
+        f.seek(max(0, f.tell() - 4096))
+        last = f.read().decode().rstrip("\n").rsplit("\n", 1)[-1]
+    return int(last.split(",", 1)[0])
+
+
+def test_the_page_keeps_up_with_a_run_it_refreshes_heavily_and_shows_where_it_stopped(streamlit_server, page):
+    # A ring8 run with a snapshot every 5 steps: each refresh sends D's heatmap five times (the 2D view
+    # and four earlier snapshots) beside the metric charts, several hundred kB. It trains 10 steps here,
+    # stops, and is resumed from the page: the server trains it, open-ended.
+    run_id = "ring8-keep-up"
+    cfg = GANConfig(
+        dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", checkpoint_every=0, steps=0,
+        sample_every=SAMPLE_EVERY, seed=5,
+    )  # fmt: skip
+    runner = Runner(cfg, streamlit_server.runs_root, run_id).start(paused=True)
+    runner.run_to(10)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step >= 10, UI_TIMEOUT / 1000)
+    runner.stop()
+    assert runner.wait(UI_TIMEOUT / 1000)
+    metrics = streamlit_server.runs_root / run_id / "metrics.csv"
+
+    page.goto(f"{streamlit_server.url}/?run={run_id}")
+    button(page, "Resume").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: running"), timeout=UI_TIMEOUT)
+    expect(page.locator(SHOWN_TITLE)).to_be_visible(timeout=UI_TIMEOUT)
+    # The rerun that Resume started has finished: the page before it (its progress line one place lower,
+    # under Resume's caption) is gone.
+    expect(page.get_by_test_id("stProgress")).to_have_count(1, timeout=UI_TIMEOUT)
+    # (time, the run's last step then, the step the page showed just after)
+    samples: list[tuple[float, int, int]] = []
+    start = time.monotonic()
+    while time.monotonic() - start < KEEP_UP_WATCH_S:
+        now, trained = time.monotonic(), last_row_step(metrics)
+        samples.append((now, trained, shown_step(page)))
+        page.wait_for_timeout(500)
+    behind = []
+    for i, (t, _, shown) in enumerate(samples):
+        earlier = [trained for u, trained, _ in samples if u <= t - LAG_S]
+        later = [trained for _, trained, _ in samples[i + 1 :]]
+        # no further behind than the run was LAG_S ago, and never ahead of it
+        if earlier and later and not earlier[-1] <= shown <= later[0]:
+            behind.append((round(t - start, 1), earlier[-1], shown, later[0]))
+    assert len(samples) >= MIN_CHECKS, f"the page was read only {len(samples)} times"
+    assert samples[-1][1] - samples[0][1] >= 20 * SAMPLE_EVERY, f"the run hardly trained: {samples}"
+    assert not behind, (
+        "the page fell behind the run (s into the watch, the run's step LAG_S before, shown, the run's step "
+        f"just after): {behind[:10]}"
+    )
+
+    button(page, "Stop").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
+    assert shown_step(page) == last_row_step(metrics)  # the run's last row, not one from a queued refresh
