@@ -1,0 +1,182 @@
+"""Image quality in a feature space: Fréchet distance, KID, precision, recall, density and coverage.
+
+Each compares G's samples with real data through a feature network (an ``nn.Module`` mapping a batch of
+images to ``(N, num_features)`` rows), and each is computed by the library researchers use for it:
+
+- Fréchet distance (Heusel et al. 2017, "GANs trained by a two time-scale update rule converge to a
+  local Nash equilibrium"): the distance between two Gaussians fitted to the features,
+  ``|mu_r - mu_g|^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))``; torchmetrics' `FrechetInceptionDistance`,
+  which takes any feature network. Named FID only in Inception's feature space: in another it is a
+  Fréchet distance in that space (``fd_cls`` for the project's classifier).
+- KID (Bińkowski et al. 2018, "Demystifying MMD GANs"): the unbiased squared MMD with the cubic
+  polynomial kernel, averaged over random subsets (mean and standard deviation); torchmetrics'
+  `KernelInceptionDistance`. Unlike the Fréchet distance it has no bias in the sample size, and a
+  set against another drawn from the same distribution gives about 0 (slightly negative values occur).
+- Precision and recall (Kynkäänniemi et al. 2019, "Improved precision and recall metric for assessing
+  generative models"), density and coverage (Naeem et al. 2020, "Reliable fidelity and diversity
+  metrics for generative models"): k-nearest-neighbour balls around each real and each generated
+  feature row; the `prdc` package (NAVER's reference code of the 2020 paper).
+
+`ImageQuality` holds the real side once (a run measures the same real set at every evaluation) and
+measures generated batches against it. Sample sizes: the Fréchet distance needs more rows than features
+for a full-rank covariance and is biased upward at small N (compare values at one N only);
+KID's subsets are ``kid_subset_size`` rows (at most the smaller set); precision, recall, density and
+coverage cost O(N_real * N_fake) memory and time, and ``nearest_k`` (5 in both papers) sets the balls.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import warnings
+from collections.abc import Mapping
+
+import numpy as np
+import torch
+from torch import nn
+
+# torchmetrics and prdc are imported where used: both pull in heavy dependencies (scipy, scikit-learn)
+# that a process which never measures image quality should not pay for.
+
+NEAREST_K = 5  # as in Kynkäänniemi et al. 2019 and Naeem et al. 2020
+KID_SUBSETS = 50
+KID_SUBSET_SIZE = 500
+QUALITY_KEYS = ("fd", "kid", "kid_std", "precision", "recall", "density", "coverage")
+
+
+class FeatureRows(nn.Module):
+    """A feature network for rows already extracted: (N, num_features) in, the same out. For measuring
+    features computed elsewhere (a classifier's penultimate layer evaluated once, say)."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(f"num_features must be an int >= 1, got {num_features!r}")
+        self.num_features = num_features
+
+    def forward(self, rows: torch.Tensor) -> torch.Tensor:
+        if rows.ndim != 2 or rows.shape[1] != self.num_features:
+            raise ValueError(f"feature rows of shape {tuple(rows.shape)}; allowed (N, {self.num_features})")
+        return rows
+
+
+class ImageQuality:
+    """Quality of generated images against one fixed real set, in ``feature``'s space.
+
+    ``feature``: an ``nn.Module`` with an int ``num_features`` attribute, mapping a batch (N, ...) to
+    (N, num_features) float rows. ``real``: the real batch, (N, ...) as ``feature`` takes it; at least 2
+    rows, and at least ``nearest_k`` + 2. The real side is computed once, here. ``seed`` draws KID's
+    subsets (the same ones at every call, without touching torch's global random stream).
+
+    `measure(fake)` gives ``fd``, ``kid``, ``kid_std``, ``precision``, ``recall``, ``density`` and
+    ``coverage`` (floats; see the module docstring for the papers and libraries). ``ValueError`` for a
+    batch too small, or whose features are not (N, num_features) or not finite.
+    """
+
+    def __init__(
+        self,
+        feature: nn.Module,
+        real: torch.Tensor,
+        *,
+        nearest_k: int = NEAREST_K,
+        kid_subsets: int = KID_SUBSETS,
+        kid_subset_size: int = KID_SUBSET_SIZE,
+        batch_size: int = 1000,
+        seed: int = 0,
+    ):
+        from torchmetrics.image.fid import FrechetInceptionDistance
+        from torchmetrics.image.kid import KernelInceptionDistance
+
+        num_features = getattr(feature, "num_features", None)
+        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
+            raise ValueError(f"feature needs an int num_features >= 1, got {num_features!r}")
+        for name, value in (("nearest_k", nearest_k), ("kid_subsets", kid_subsets)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be an int >= 1, got {value!r}")
+        if isinstance(kid_subset_size, bool) or not isinstance(kid_subset_size, int) or kid_subset_size < 2:
+            raise ValueError(f"kid_subset_size must be an int >= 2, got {kid_subset_size!r}")
+        self.feature = feature.eval()
+        self.num_features = num_features
+        self.nearest_k = nearest_k
+        self.kid_subsets = kid_subsets
+        self.kid_subset_size = kid_subset_size
+        self.batch_size = batch_size
+        self.seed = seed
+        self.real_features = self._features(real, "real")
+        n_real = len(self.real_features)
+        if n_real < nearest_k + 2:  # each row's k-th neighbour other than itself, in prdc
+            raise ValueError(f"real: {n_real} rows; at least nearest_k + 2 = {nearest_k + 2} needed")
+        rows = FeatureRows(num_features)
+        # reset_real_features=False: reset() clears the generated side only, the real statistics stay
+        self._fd = FrechetInceptionDistance(feature=rows, reset_real_features=False)
+        with warnings.catch_warnings():  # that it keeps every feature row: this is its use here
+            warnings.filterwarnings(
+                "ignore", message=".*will save all extracted features", category=UserWarning
+            )
+            self._kid = KernelInceptionDistance(
+                feature=rows,
+                subsets=kid_subsets,
+                subset_size=min(kid_subset_size, n_real),
+                reset_real_features=False,
+            )
+        real_rows = torch.from_numpy(self.real_features).double()
+        self._fd.update(real_rows, real=True)
+        self._kid.update(real_rows, real=True)
+
+    @torch.no_grad()
+    def _features(self, batch: torch.Tensor, name: str) -> np.ndarray:
+        batch = torch.as_tensor(batch)
+        if len(batch) < 2:
+            raise ValueError(f"{name}: {len(batch)} rows; at least 2 needed")
+        chunks = [self.feature(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)]
+        rows = torch.cat(chunks).detach().to("cpu", torch.float64)
+        if rows.ndim != 2 or rows.shape[1] != self.num_features:
+            raise ValueError(
+                f"{name}: the feature network gave shape {tuple(rows.shape)}; allowed "
+                f"(N, {self.num_features})"
+            )
+        if not torch.isfinite(rows).all():
+            raise ValueError(f"{name}: the feature network gave non-finite values")
+        return rows.numpy()
+
+    def measure(self, fake: torch.Tensor) -> dict[str, float]:
+        """The seven measurements of ``fake`` (N, ...) against the real set; N >= nearest_k + 2."""
+        from prdc import compute_prdc
+
+        fake_features = self._features(fake, "fake")
+        if len(fake_features) < self.nearest_k + 2:
+            raise ValueError(
+                f"fake: {len(fake_features)} rows; at least nearest_k + 2 = {self.nearest_k + 2} needed"
+            )
+        fake_rows = torch.from_numpy(fake_features)
+        self._fd.reset()
+        self._fd.update(fake_rows, real=False)
+        fd = float(self._fd.compute())
+        self._kid.reset()
+        self._kid.subset_size = min(self.kid_subset_size, len(self.real_features), len(fake_features))
+        self._kid.update(fake_rows, real=False)
+        # KID draws its subsets from torch's global generator: drawn here from a fixed seed, in a fork of
+        # it, so the value is reproducible and a training loop's random stream is left as it was
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self.seed)
+            kid_mean, kid_std = (float(v) for v in self._kid.compute())
+        with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the two set sizes on every call
+            prdc = compute_prdc(self.real_features, fake_features, nearest_k=self.nearest_k)
+        return {
+            "fd": fd,
+            "kid": kid_mean,
+            "kid_std": kid_std,
+            **{key: float(prdc[key]) for key in ("precision", "recall", "density", "coverage")},
+        }
+
+
+def real_baseline(
+    feature: nn.Module, real: torch.Tensor, *, seed: int = 0, **options: int
+) -> Mapping[str, float]:
+    """The measurements between two disjoint random halves of ``real`` (N, ...): what "as good as real
+    data" reads as at half the sample size, the line a run's curves are drawn against. ``options`` go to
+    `ImageQuality`; ``seed`` draws the split (a ``numpy`` generator)."""
+    real = torch.as_tensor(real)
+    order = torch.from_numpy(np.random.default_rng(seed).permutation(len(real)))
+    half = len(real) // 2
+    return ImageQuality(feature, real[order[:half]], **options).measure(real[order[half : 2 * half]])
