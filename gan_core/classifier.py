@@ -15,6 +15,12 @@ Models:
 
 Training is deterministic: fixed split seeds, and the MLP draws its weights and batch order from its own
 `torch.Generator`, never the global RNG (a run seeds that for its own models, maybe in another thread).
+
+`DigitClassifier.feature_network()` is the space `gan_core.feature_metrics` measures image quality in (the
+Fréchet distance, KID, precision and recall "in the classifier's space", ``fd_cls`` and its kin): the
+penultimate layer of the classifier's MLP, its 256 ReLU units. The digits' SVC has no such layer, so
+for digits the same MLP is trained on the same split when the space is first asked for (about a second;
+its own held-out accuracy is `ClassifierFeatures.held_out_accuracy`) and the SVC still names classes.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -58,6 +64,32 @@ class _Model(Protocol):
     def predict(self, x: np.ndarray) -> np.ndarray: ...
 
 
+class ClassifierFeatures(nn.Module):
+    """A classifier MLP's penultimate layer as a feature network: (N, C, H, W) images with values in
+    [-1, 1] (C of 1 or the set's channels) -> (N, 256) float32 ReLU activations, the images prepared as
+    for classifying (channels averaged, sides above the set's own average-pooled down to it). For
+    `gan_core.feature_metrics`, which reads ``num_features``. ``held_out_accuracy``: the MLP's, on the
+    classifier's held-out split."""
+
+    def __init__(self, hidden: nn.Sequential, native: int, held_out_accuracy: float):
+        super().__init__()
+        self.hidden = hidden
+        self.native = native
+        self.held_out_accuracy = held_out_accuracy
+        self.num_features = hidden[0].out_features
+        self.requires_grad_(False)
+
+    @torch.no_grad()
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        x = torch.as_tensor(images, dtype=torch.float32)
+        if x.ndim != 4:
+            raise ValueError(f"images of shape {tuple(x.shape)}; allowed (N, C, H, W)")
+        x = x.mean(dim=1, keepdim=True)
+        if x.shape[-1] > self.native:
+            x = F.adaptive_avg_pool2d(x, self.native)
+        return self.hidden(x.reshape(len(x), -1))
+
+
 @dataclass(frozen=True)
 class DigitClassifier:
     """A trained classifier of (N, C, H, W) images; `predict` gives class indices 0..n_classes-1."""
@@ -69,6 +101,27 @@ class DigitClassifier:
     held_out: np.ndarray  # indices into the loaded data's examples() of that split, never trained on
     train_seconds: float
     n_classes: int = N_CLASSES
+    # (digits) the training split's classifier rows and labels, for the feature network's MLP
+    train_rows: np.ndarray | None = None
+    train_labels: np.ndarray | None = None
+    test_rows: np.ndarray | None = None
+    test_labels: np.ndarray | None = None
+    _features_cache: dict = field(default_factory=dict, compare=False, repr=False)
+    _features_lock: threading.Lock = field(default_factory=threading.Lock, compare=False, repr=False)
+
+    def feature_network(self) -> ClassifierFeatures:
+        """The classifier's feature space (see the module docstring), built once per classifier; the
+        digits' MLP is trained on first call (deterministic: the same weights every time)."""
+        with self._features_lock:
+            if "net" not in self._features_cache:
+                if isinstance(self.model, _MLP):
+                    mlp, accuracy = self.model, self.held_out_accuracy
+                else:  # the digits' SVC: the same MLP on the same split
+                    mlp = _MLP(seed=SEED).fit(self.train_rows, self.train_labels)
+                    accuracy = float((mlp.predict(self.test_rows) == self.test_labels).mean())
+                native = NATIVE_SIZE[self.dataset]
+                self._features_cache["net"] = ClassifierFeatures(mlp.net[:2], native, accuracy)
+            return self._features_cache["net"]
 
     def predict(self, images: np.ndarray, value_range: tuple[float, float] = (-1.0, 1.0)) -> np.ndarray:
         """Class of each image, (N, C, H, W) or (N, H, W) with values in ``value_range``; int64 (N,)."""
@@ -137,9 +190,16 @@ def _train(cfg: GANConfig) -> DigitClassifier:
         index, test_size=HELD_OUT_FRACTION, stratify=labels[index], random_state=SEED
     )
     native = NATIVE_SIZE[cfg.dataset]
-    model: _Model = SVC(C=10.0, gamma="scale") if cfg.dataset == "digits" else _MLP(seed=SEED)
-    model.fit(_features(images[train], native), labels[train])
-    accuracy = float((model.predict(_features(images[test], native)) == labels[test]).mean())
+    digits = cfg.dataset == "digits"
+    model: _Model = SVC(C=10.0, gamma="scale") if digits else _MLP(seed=SEED)
+    train_rows, test_rows = _features(images[train], native), _features(images[test], native)
+    model.fit(train_rows, labels[train])
+    accuracy = float((model.predict(test_rows) == labels[test]).mean())
+    kept = {}
+    if digits:  # 1,437 rows of 64: kept for the feature network's MLP (`feature_network`)
+        kept = dict(
+            train_rows=train_rows, train_labels=labels[train], test_rows=test_rows, test_labels=labels[test]
+        )
     return DigitClassifier(
         cfg.dataset,
         data.sample_shape,
@@ -148,6 +208,7 @@ def _train(cfg: GANConfig) -> DigitClassifier:
         np.sort(test),
         time.perf_counter() - started,
         n_classes=N_CLASSES,
+        **kept,
     )
 
 

@@ -7,18 +7,51 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import gan_core.classifier as classifier_module
 from gan_core.classifier import get_classifier
 from gan_core.config import GANConfig
 from gan_core.data import load_data
 from gan_core.diagnostics import class_metrics, image_metrics
+from gan_core.feature_metrics import ImageQuality
 
 
 @pytest.fixture(scope="module")
 def digits():
     cfg = GANConfig(dataset="digits", device="cpu")
     return cfg, get_classifier(cfg), load_data(cfg)
+
+
+def test_the_digits_feature_space_is_an_mlp_penultimate_layer_trained_once(digits):
+    cfg, classifier, data = digits
+    net = classifier.feature_network()
+    assert net is classifier.feature_network()  # built once
+    assert 0.95 <= net.held_out_accuracy <= 1.0  # the MLP's own, on the classifier's held-out fifth
+    images = data.examples()[:50]
+    rows = net(images)
+    assert rows.shape == (50, net.num_features) == (50, classifier_module.MLP_HIDDEN)
+    assert rows.dtype == torch.float32 and (rows >= 0).all()  # ReLU units
+    again = classifier_module._train(cfg).feature_network()  # trained again: the same weights
+    assert torch.equal(again(images), rows)
+    with pytest.raises(ValueError, match=r"allowed \(N, C, H, W\)"):
+        net(images[0])
+
+
+def test_the_feature_space_tells_held_out_digits_from_noise_and_from_one_class(digits):
+    _, classifier, data = digits
+    net = classifier.feature_network()
+    images, labels = data.examples(), data.labels.numpy()
+    held_out = np.zeros(len(images), dtype=bool)
+    held_out[classifier.held_out] = True
+    quality = ImageQuality(net, images[~held_out], kid_subset_size=300)
+    real = quality.measure(images[held_out])  # unseen real digits
+    noise = quality.measure(torch.rand_like(images[held_out]) * 2 - 1)
+    ones = quality.measure(images[torch.from_numpy(labels == 1)])  # a collapse onto one digit
+    assert real["fd"] * 5 < ones["fd"] < noise["fd"]
+    assert real["precision"] >= 0.8 and real["recall"] >= 0.8
+    assert ones["recall"] <= 0.3 and ones["coverage"] <= 0.3  # one class of ten
+    assert noise["precision"] <= 0.1
 
 
 def test_held_out_accuracy_is_measured_on_a_stratified_fifth(digits):

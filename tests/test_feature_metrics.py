@@ -1,4 +1,4 @@
-"""gan_core.image_metrics: Fréchet distance and KID (torchmetrics), precision, recall, density and coverage
+"""gan_core.feature_metrics: Fréchet distance and KID (torchmetrics), precision, recall, density and coverage
 (prdc), against closed forms and hand-computed values."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from gan_core.image_metrics import QUALITY_KEYS, FeatureRows, ImageQuality, real_baseline
+from gan_core.feature_metrics import QUALITY_KEYS, FeatureRows, ImageQuality, real_baseline
 
 
 def gaussian(n: int, mean, std, seed: int) -> torch.Tensor:
