@@ -576,6 +576,14 @@ def charts_panel(view: RunView) -> None:
 
 
 def live_body() -> None:
+    try:
+        live_parts()
+    finally:  # last, and whatever happened above: a refresh that raised does not end the refreshing
+        if refreshing:  # the browser asks for the next refresh once it has drawn this one
+            live_refresh("live_refresh", REFRESH_SECONDS)
+
+
+def live_parts() -> None:
     current = watched_view()
     if current is None:
         return
@@ -593,8 +601,6 @@ def live_body() -> None:
         sample_panel(current)
     with charts_box:
         charts_panel(current)
-    if refreshing:  # last: the browser asks for the next refresh once it has drawn this one
-        live_refresh("live_refresh", REFRESH_SECONDS)
     # The status changed since the page was drawn (the run ended, or another tab paused it): one full
     # rerun redraws the controls and turns the refresh on or off.
     if current.status != st.session_state.get("_drawn_status"):

@@ -1282,14 +1282,17 @@ def points_figure(
         isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1
     ):
         raise ValueError(f"max_points must be an int >= 1 or None, got {max_points!r}")
-    real = _points("real", real)[:max_points]
-    fake = _points("fake", fake)[:max_points]
+    real = _points("real", real)
+    fake = _points("fake", fake)
+    if fake_labels is not None and len(fake_labels) != len(fake):
+        raise ValueError(f"fake_labels needs one label per fake point ({len(fake)}), got {len(fake_labels)}")
+    if grads is not None and np.shape(grads) != fake.shape:
+        raise ValueError(f"grads must match fake's shape {fake.shape}, got {np.shape(grads)}")
+    real, fake = real[:max_points], fake[:max_points]  # checked whole, then cut
     if grads is not None:
         grads = np.asarray(grads)[:max_points]
     if fake_labels is not None:
         fake_labels = list(fake_labels)[:max_points]
-    if fake_labels is not None and len(fake_labels) != len(fake):
-        raise ValueError(f"fake_labels needs one label per fake point ({len(fake)}), got {len(fake_labels)}")
     xmin, xmax, ymin, ymax = (float(v) for v in bounds)
     if not (xmin < xmax and ymin < ymax):
         raise ValueError(f"bounds must be (xmin, xmax, ymin, ymax) with min < max, got {bounds!r}")

@@ -7,28 +7,31 @@ images to ``(N, num_features)`` rows), and each is computed by the library resea
   local Nash equilibrium"): the distance between two Gaussians fitted to the features,
   ``|mu_r - mu_g|^2 + Tr(S_r + S_g - 2 (S_r S_g)^(1/2))``; torchmetrics' `FrechetInceptionDistance`,
   which takes any feature network. Named FID only in Inception's feature space: in another it is a
-  Fréchet distance in that space (``fd_cls`` for the project's classifier).
+  Fréchet distance in that space, to be named after it.
 - KID (Bińkowski et al. 2018, "Demystifying MMD GANs"): the unbiased squared MMD with the cubic
   polynomial kernel, averaged over random subsets (mean and standard deviation); torchmetrics'
-  `KernelInceptionDistance`. Unlike the Fréchet distance it has no bias in the sample size, and a
-  set against another drawn from the same distribution gives about 0 (slightly negative values occur).
+  `poly_mmd` (the kernel and estimator of its `KernelInceptionDistance`), on subsets drawn here from a
+  local generator. Unlike the Fréchet distance it has no bias in the sample size, and a set against
+  another drawn from the same distribution gives about 0 (slightly negative values occur).
 - Precision and recall (Kynkäänniemi et al. 2019, "Improved precision and recall metric for assessing
   generative models"), density and coverage (Naeem et al. 2020, "Reliable fidelity and diversity
   metrics for generative models"): k-nearest-neighbour balls around each real and each generated
-  feature row; the `prdc` package (NAVER's reference code of the 2020 paper).
+  feature row; the `prdc` package (NAVER's reference code of the 2020 paper), its own print of the
+  two set sizes silenced.
 
 `ImageQuality` holds the real side once (a run measures the same real set at every evaluation) and
 measures generated batches against it. Sample sizes: the Fréchet distance needs more rows than features
 for a full-rank covariance and is biased upward at small N (compare values at one N only);
-KID's subsets are ``kid_subset_size`` rows (at most the smaller set); precision, recall, density and
-coverage cost O(N_real * N_fake) memory and time, and ``nearest_k`` (5 in both papers) sets the balls.
+KID's subsets are ``kid_subset_size`` rows (at most the smaller set; when that is the whole of both sets
+every subset is the same and ``kid_std`` is 0); precision, recall, density and coverage (prdc computes
+the real rows' radii again at each call) cost O((N_real + N_fake)^2) time and float64 memory, 32 MB at
+1,000 + 1,000 rows and 3.2 GB at 20,000 real rows, and ``nearest_k`` (5 in both papers) sets the balls.
+Batches go to the feature network as given (on its device, if it does not move them itself).
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
-import warnings
+import threading
 from collections.abc import Mapping
 
 import numpy as np
@@ -70,7 +73,9 @@ class ImageQuality:
 
     `measure(fake)` gives ``fd``, ``kid``, ``kid_std``, ``precision``, ``recall``, ``density`` and
     ``coverage`` (floats; see the module docstring for the papers and libraries). ``ValueError`` for a
-    batch too small, or whose features are not (N, num_features) or not finite.
+    batch too small, or whose features are not (N, num_features) or not finite. Calls on one instance
+    from several threads take turns. The feature network is run in eval mode, and left in the mode it
+    was in.
     """
 
     def __init__(
@@ -85,50 +90,48 @@ class ImageQuality:
         seed: int = 0,
     ):
         from torchmetrics.image.fid import FrechetInceptionDistance
-        from torchmetrics.image.kid import KernelInceptionDistance
 
         num_features = getattr(feature, "num_features", None)
         if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
             raise ValueError(f"feature needs an int num_features >= 1, got {num_features!r}")
-        for name, value in (("nearest_k", nearest_k), ("kid_subsets", kid_subsets)):
+        for name, value in (
+            ("nearest_k", nearest_k),
+            ("kid_subsets", kid_subsets),
+            ("batch_size", batch_size),
+        ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be an int >= 1, got {value!r}")
         if isinstance(kid_subset_size, bool) or not isinstance(kid_subset_size, int) or kid_subset_size < 2:
             raise ValueError(f"kid_subset_size must be an int >= 2, got {kid_subset_size!r}")
-        self.feature = feature.eval()
+        self.feature = feature
         self.num_features = num_features
         self.nearest_k = nearest_k
         self.kid_subsets = kid_subsets
         self.kid_subset_size = kid_subset_size
         self.batch_size = batch_size
         self.seed = seed
+        self._lock = threading.Lock()
         self.real_features = self._features(real, "real")
         n_real = len(self.real_features)
         if n_real < nearest_k + 2:  # each row's k-th neighbour other than itself, in prdc
             raise ValueError(f"real: {n_real} rows; at least nearest_k + 2 = {nearest_k + 2} needed")
-        rows = FeatureRows(num_features)
         # reset_real_features=False: reset() clears the generated side only, the real statistics stay
-        self._fd = FrechetInceptionDistance(feature=rows, reset_real_features=False)
-        with warnings.catch_warnings():  # that it keeps every feature row: this is its use here
-            warnings.filterwarnings(
-                "ignore", message=".*will save all extracted features", category=UserWarning
-            )
-            self._kid = KernelInceptionDistance(
-                feature=rows,
-                subsets=kid_subsets,
-                subset_size=min(kid_subset_size, n_real),
-                reset_real_features=False,
-            )
-        real_rows = torch.from_numpy(self.real_features).double()
-        self._fd.update(real_rows, real=True)
-        self._kid.update(real_rows, real=True)
+        self._fd = FrechetInceptionDistance(feature=FeatureRows(num_features), reset_real_features=False)
+        self._fd.update(torch.from_numpy(self.real_features), real=True)
 
     @torch.no_grad()
     def _features(self, batch: torch.Tensor, name: str) -> np.ndarray:
         batch = torch.as_tensor(batch)
         if len(batch) < 2:
             raise ValueError(f"{name}: {len(batch)} rows; at least 2 needed")
-        chunks = [self.feature(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)]
+        training = self.feature.training
+        self.feature.eval()
+        try:
+            chunks = [
+                self.feature(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)
+            ]
+        finally:
+            self.feature.train(training)
         rows = torch.cat(chunks).detach().to("cpu", torch.float64)
         if rows.ndim != 2 or rows.shape[1] != self.num_features:
             raise ValueError(
@@ -139,35 +142,58 @@ class ImageQuality:
             raise ValueError(f"{name}: the feature network gave non-finite values")
         return rows.numpy()
 
+    def _kid(self, fake_features: np.ndarray) -> tuple[float, float]:
+        """KID's mean and standard deviation over ``kid_subsets`` random subsets, as torchmetrics'
+        `KernelInceptionDistance.compute` draws them, from a generator of this instance's own seed: the
+        same subsets at every call, and torch's global random stream (training threads') untouched."""
+        from torchmetrics.image.kid import poly_mmd
+
+        real, fake = torch.from_numpy(self.real_features), torch.from_numpy(fake_features)
+        size = min(self.kid_subset_size, len(real), len(fake))
+        generator = torch.Generator().manual_seed(self.seed)
+        scores = torch.stack(
+            [
+                poly_mmd(
+                    real[torch.randperm(len(real), generator=generator)[:size]],
+                    fake[torch.randperm(len(fake), generator=generator)[:size]],
+                )
+                for _ in range(self.kid_subsets)
+            ]
+        )
+        return float(scores.mean()), float(scores.std(unbiased=False))
+
     def measure(self, fake: torch.Tensor) -> dict[str, float]:
         """The seven measurements of ``fake`` (N, ...) against the real set; N >= nearest_k + 2."""
-        from prdc import compute_prdc
-
         fake_features = self._features(fake, "fake")
         if len(fake_features) < self.nearest_k + 2:
             raise ValueError(
                 f"fake: {len(fake_features)} rows; at least nearest_k + 2 = {self.nearest_k + 2} needed"
             )
-        fake_rows = torch.from_numpy(fake_features)
-        self._fd.reset()
-        self._fd.update(fake_rows, real=False)
-        fd = float(self._fd.compute())
-        self._kid.reset()
-        self._kid.subset_size = min(self.kid_subset_size, len(self.real_features), len(fake_features))
-        self._kid.update(fake_rows, real=False)
-        # KID draws its subsets from torch's global generator: drawn here from a fixed seed, in a fork of
-        # it, so the value is reproducible and a training loop's random stream is left as it was
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)
-            kid_mean, kid_std = (float(v) for v in self._kid.compute())
-        with contextlib.redirect_stdout(io.StringIO()):  # prdc prints the two set sizes on every call
-            prdc = compute_prdc(self.real_features, fake_features, nearest_k=self.nearest_k)
+        with self._lock:
+            self._fd.reset()
+            self._fd.update(torch.from_numpy(fake_features), real=False)
+            fd = float(self._fd.compute())
+        kid, kid_std = self._kid(fake_features)
+        prdc = _compute_prdc()(self.real_features, fake_features, nearest_k=self.nearest_k)
         return {
             "fd": fd,
-            "kid": kid_mean,
+            "kid": kid,
             "kid_std": kid_std,
             **{key: float(prdc[key]) for key in ("precision", "recall", "density", "coverage")},
         }
+
+
+def _compute_prdc():
+    """prdc's `compute_prdc`, with the print of the two set sizes it makes at every call silenced in
+    its own module (not by redirecting the process's stdout, which other threads write to)."""
+    import prdc.prdc
+
+    vars(prdc.prdc)["print"] = _silent
+    return prdc.prdc.compute_prdc
+
+
+def _silent(*args: object, **kwargs: object) -> None:
+    pass
 
 
 def real_baseline(

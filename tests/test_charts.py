@@ -601,6 +601,11 @@ def test_points_figure_max_points_draws_the_first_of_each_set_with_their_arrows(
     for bad in (0, -1, 2.5, True, "10"):
         with pytest.raises(ValueError, match="max_points must be an int >= 1 or None"):
             charts.points_figure(real, fake, bounds=BOUNDS, max_points=bad)
+    # labels and arrows are checked against every point, not only the ones drawn
+    with pytest.raises(ValueError, match="fake_labels needs one label per fake point"):
+        charts.points_figure(real, fake, bounds=BOUNDS, fake_labels=labels[:10], max_points=10)
+    with pytest.raises(ValueError, match="grads must match fake's shape"):
+        charts.points_figure(real, fake, bounds=BOUNDS, grads=grads[:10], max_points=10)
 
 
 def test_points_figure_heatmap_points_and_axes(points):

@@ -1,6 +1,8 @@
 """The classifier behind classes_covered / class_kl: trained once, honest about its accuracy, cached."""
 
+import dataclasses
 import math
+import pickle
 import struct
 import threading
 from pathlib import Path
@@ -34,8 +36,13 @@ def test_the_digits_feature_space_is_an_mlp_penultimate_layer_trained_once(digit
     assert rows.dtype == torch.float32 and (rows >= 0).all()  # ReLU units
     again = classifier_module._train(cfg).feature_network()  # trained again: the same weights
     assert torch.equal(again(images), rows)
-    with pytest.raises(ValueError, match=r"allowed \(N, C, H, W\)"):
-        net(images[0])
+    for bad in (images[0], images[:, :, :4, :4], images[:, :, :, :7]):  # 3-D, smaller than 8x8, not square
+        with pytest.raises(ValueError, match=r"allowed \(N, C, S, S\) with S >= 8"):
+            net(bad)
+    # copies of the classifier carry no feature network of the original (built again when asked for)
+    copied = pickle.loads(pickle.dumps(classifier))
+    assert torch.equal(copied.feature_network()(images), rows) and copied.feature_network() is not net
+    assert dataclasses.replace(classifier, train_seconds=0.0).feature_network() is not net
 
 
 def test_the_feature_space_tells_held_out_digits_from_noise_and_from_one_class(digits):

@@ -129,9 +129,28 @@ def test_bad_batches_are_refused_with_what_is_allowed(make, message):
         make(quality)
 
 
+def test_the_feature_network_is_run_in_eval_mode_and_left_as_it_was():
+    class Modes(torch.nn.Module):
+        num_features = 1
+
+        def __init__(self):
+            super().__init__()
+            self.seen = set()
+
+        def forward(self, rows: torch.Tensor) -> torch.Tensor:
+            self.seen.add(self.training)
+            return rows[:, :1]
+
+    net = Modes().train()
+    quality = ImageQuality(net, gaussian(50, [0.0], [1.0], seed=13), kid_subset_size=20)
+    quality.measure(gaussian(50, [0.0], [1.0], seed=14))
+    assert net.seen == {False} and net.training  # measured in eval mode, handed back in train mode
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
+        ({"batch_size": 0}, "batch_size must be an int >= 1"),
         ({"nearest_k": 0}, "nearest_k must be an int >= 1"),
         ({"kid_subsets": 1.5}, "kid_subsets must be an int >= 1"),
         ({"kid_subset_size": 1}, "kid_subset_size must be an int >= 2"),

@@ -166,26 +166,38 @@ async function drawsDone() {
 
 export default function ({ data, parentElement, setTriggerValue }) {
   const pacer = parentElement.livePacer || (parentElement.livePacer = {seq: null, timer: null, asked: 0});
-  // removed from the page (the run ended, another run is watched): no more refreshes
-  const cleanup = () => { pacer.seq = null; clearTimeout(pacer.timer); };
-  if (pacer.seq === data.seq) return cleanup;  // this refresh is already paced
-  pacer.seq = data.seq;
-  clearTimeout(pacer.timer);
-  const ask = () => {
-    pacer.asked = performance.now();
-    setTriggerValue("tick", data.seq);
-    // a refresh that never comes (its request lost in a full rerun of the page) is asked for again
-    pacer.timer = setTimeout(ask, data.retry_ms);
+  const seq = data.seq;
+  // removed from the page (the run ended, another run is watched), or replaced by a newer refresh's
+  // call: this refresh's chain ends (and only this one's)
+  const cleanup = () => {
+    if (pacer.seq !== seq) return;
+    pacer.seq = null;
+    clearTimeout(pacer.timer);
   };
+  if (pacer.seq === seq) return cleanup;  // this refresh is already paced
+  pacer.seq = seq;
+  clearTimeout(pacer.timer);
+  // a refresh asked for and never come (its request lost in a full rerun of the page), or a draw that
+  // never ends, is asked for again: after retry_ms, then twice as long each time (a slow server)
+  const ask = (retry) => {
+    if (pacer.seq !== seq) return;
+    pacer.asked = performance.now();
+    setTriggerValue("tick", seq);
+    pacer.timer = setTimeout(() => ask(Math.min(2 * retry, data.max_retry_ms)), retry);
+  };
+  pacer.timer = setTimeout(() => ask(data.retry_ms), data.retry_ms);
   drawsDone().then(() => {
-    if (pacer.seq !== data.seq) return;  // a newer refresh has arrived (or the pacer is gone)
-    pacer.timer = setTimeout(ask, Math.max(0, data.every_ms - (performance.now() - pacer.asked)));
+    if (pacer.seq !== seq) return;  // a newer refresh has arrived (or the pacer is gone)
+    clearTimeout(pacer.timer);
+    const wait = Math.max(0, data.every_ms - (performance.now() - pacer.asked));
+    pacer.timer = setTimeout(() => ask(data.retry_ms), wait);
   });
   return cleanup;
 }
 """
 _PACER = st.components.v2.component("gan_dashboard_live_refresh", js=_PACER_JS, isolate_styles=False)
 RETRY_SECONDS = 10.0  # a refresh asked for and not come by then is asked for again
+MAX_RETRY_SECONDS = 80.0  # (each retry waits twice as long as the last, up to this)
 _REFRESH_COUNT = "_live_refresh_seq"
 
 
@@ -200,7 +212,12 @@ def live_refresh(key: str, seconds: float) -> None:
         raise ValueError(f"seconds must be > 0, got {seconds!r}")
     count = st.session_state.get(_REFRESH_COUNT, 0) + 1  # new data each run: the browser paces each one
     st.session_state[_REFRESH_COUNT] = count
-    data = {"seq": count, "every_ms": round(seconds * 1000), "retry_ms": round(RETRY_SECONDS * 1000)}
+    data = {
+        "seq": count,
+        "every_ms": round(seconds * 1000),
+        "retry_ms": round(RETRY_SECONDS * 1000),
+        "max_retry_ms": round(MAX_RETRY_SECONDS * 1000),
+    }
     _PACER(key=key, data=data, height=0, on_tick_change=_ticked)
 
 
