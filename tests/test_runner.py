@@ -120,15 +120,17 @@ def test_failure_is_reported_and_records_kept(tmp_path, monkeypatch):
 
     original = trainer_mod.Trainer.step
     calls = {"n": 0}
+    marked = 8675309  # this run's seed: a run another test left training in this process is not counted
 
     def flaky(self):
-        calls["n"] += 1
-        if calls["n"] == 4:
-            raise RuntimeError("boom")
+        if self.cfg.seed == marked:
+            calls["n"] += 1
+            if calls["n"] == 4:
+                raise RuntimeError("boom")
         return original(self)
 
     monkeypatch.setattr(trainer_mod.Trainer, "step", flaky)
-    runner = Runner(GANConfig(**TINY, steps=10), tmp_path, "fail").start()
+    runner = Runner(GANConfig(**{**TINY, "seed": marked}, steps=10), tmp_path, "fail").start()
     assert runner.wait(TIMEOUT) and runner.status == "failed"
     assert runner.error == "RuntimeError: boom"
     run = RunDir.open(tmp_path, "fail")
