@@ -30,7 +30,7 @@ from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
-from gan_core.distributed import DistContext, from_env
+from gan_core.distributed import DistContext, from_env, shutdown
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device, follow
@@ -219,7 +219,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         return _train(args, runner)
     finally:
         if dist is not None:
-            torch.distributed.destroy_process_group()
+            del runner  # its trainer's DDP wrappers hold the process group, which shutdown() frees
+            shutdown()
 
 
 def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
@@ -266,7 +267,7 @@ def follow_train(dist: DistContext) -> int:
         return 1
     finally:
         with contextlib.suppress(Exception):
-            torch.distributed.destroy_process_group()
+            shutdown()
     return 128 + signalled if signalled else 0
 
 

@@ -20,8 +20,10 @@ rank is left waiting (on NCCL set ``TORCH_NCCL_ASYNC_ERROR_HANDLING=1``, torchru
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 import socket
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -150,7 +152,9 @@ def from_env(device: str = "auto") -> DistContext | None:
     return current()
 
 
-_known: tuple[object, DistContext] | None = None  # (the default group, its context): asked once
+# (the default group, its context): asked once per group. The group is held weakly: a strong reference
+# here would keep it alive past the user's destroy_process_group() (see `shutdown`).
+_known: tuple[weakref.ref, DistContext] | None = None
 
 
 def current() -> DistContext | None:
@@ -161,6 +165,21 @@ def current() -> DistContext | None:
     if not (dist.is_available() and dist.is_initialized()) or dist.get_world_size() < 2:
         return None
     group = dist.group.WORLD
-    if _known is None or _known[0] is not group:
-        _known = (group, _context(str(dist.get_backend())))
+    if _known is None or _known[0]() is not group:
+        _known = (weakref.ref(group), _context(str(dist.get_backend())))
     return _known[1]
+
+
+def shutdown() -> None:
+    """Leave the job: free what may still hold the process group (a finished trainer's DDP wrappers left
+    in a reference cycle), then `destroy_process_group`.
+
+    A gloo group that outlives ``destroy_process_group`` (a reference kept somewhere) is freed during
+    the interpreter's shutdown, where its worker threads, taking the GIL, abort the process ("terminate
+    called without an active exception", SIGABRT; pytorch/pytorch#179291): torchrun then reports a
+    finished job as failed. Seen on one in three 2-process runs on a fast machine."""
+    global _known
+    _known = None
+    gc.collect()
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()

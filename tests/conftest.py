@@ -4,6 +4,7 @@ import contextlib
 import io
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -26,6 +27,28 @@ def one_torch_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
+
+
+_LEFT_TRAINING: list[tuple[str, list[str]]] = []  # (test, runs still training after it), for the summary
+
+
+@pytest.fixture(autouse=True)
+def note_runs_left_training(request):
+    """After each test, the training threads (``gan-run-<run id>``) that test left alive; listed at the
+    end of the session. A run left training shares the process with the tests after it: a test that
+    patches the trainer, or parses a script while the run imports, can then fail for another's run."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    left = [t.name for t in threading.enumerate() if t.name.startswith("gan-run-") and t.ident not in before]
+    if left:
+        _LEFT_TRAINING.append((request.node.nodeid, left))
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _LEFT_TRAINING:
+        terminalreporter.section("runs left training by a test")
+        for test, names in _LEFT_TRAINING:
+            terminalreporter.write_line(f"{test}: {', '.join(names)}")
 
 
 @pytest.fixture

@@ -348,6 +348,11 @@ def test_an_exception_on_rank_1_ends_every_rank_and_the_run_resumes(tmp_path):
 # ---------------------------------------------------------------------- the tracking API in a user's DDP loop
 
 
+# The loop's bound: far more steps than a poll interval (0.2 s) lasts, on a fast machine too (about
+# 1 ms a step there); the Stop sent at step 6 must end the loop long before it.
+MAX_TRACKED_STEPS = 3000
+
+
 def _tracked_rank(rank: int, port: int, root: str) -> None:
     """A user's own DDP loop on rank ``rank``, tracked on every rank; rank 0 sends itself Stop at step 6
     (as the dashboard would) and every rank must end after that same step."""
@@ -371,7 +376,7 @@ def _tracked_rank(rank: int, port: int, root: str) -> None:
         run = track.init("api-job", root=root, loss="nonsaturating", config={"rank_seeded": True})
         assert isinstance(run, TrackedRun if rank == 0 else RankRun)
         local = []
-        for step in range(1, 40):
+        for step in range(1, MAX_TRACKED_STEPS + 1):
             real = torch.randn(32, 2, generator=gen) + 2.0
             fake = G_ddp(torch.randn(32, 4, generator=gen))
             real_logits, fake_logits = D_ddp(real), D_ddp(fake.detach())
@@ -405,7 +410,7 @@ def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_togethe
     local = [torch.load(tmp_path / f"local{r}.pt", weights_only=False) for r in range(2)]
     # Stop sent at step 6 is read by rank 0 within a poll interval: every rank ends after the same step
     assert len(local[0]) == len(local[1])
-    assert 6 <= len(local[0]) < 39
+    assert 6 <= len(local[0]) < MAX_TRACKED_STEPS
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir()) == ["api-job"]  # rank 0 alone wrote
     rows = RunDir.from_path(tmp_path / "api-job").read_metrics()
     assert rows["step"].astype(int).tolist() == list(range(1, len(local[0]) + 1))
