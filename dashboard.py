@@ -28,6 +28,7 @@ from gan_core.app import (
     load_data,
     resolve_device,
     split_changes,
+    trained_accuracy,
 )
 from ui.common import (
     download_buttons,
@@ -58,6 +59,7 @@ REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 CHART_POINTS = 300
+QUALITY_PER_ROW = 3  # quality charts side by side (up to nine groups are measured on one run)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
 st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
@@ -357,7 +359,12 @@ def progress_line(view: RunView) -> None:
 
 def status_line(view: RunView) -> None:
     meta = view.meta
-    what = " · ".join(literal(v) for v in (meta.dataset or meta.data_kind, meta.model, meta.loss) if v)
+    conditional = (
+        f"{view.cfg.conditioning}-conditional" if view.cfg is not None and view.cfg.is_conditional else ""
+    )
+    what = " · ".join(
+        literal(v) for v in (meta.dataset or meta.data_kind, meta.model, conditional, meta.loss) if v
+    )
     text = f"**Status:** `{view.status}` · run `{view.run_id}` · {what}"
     if view.device:
         text += f" · on {literal(view.device)}"
@@ -467,7 +474,10 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
     height = charts.IMAGE_MAX_HEIGHT
     left, right = st.columns(2)
     with left:
-        generated = charts.image_grid_figure(snap["grid"], title=f"G(z), fixed noise, step {step}")
+        title = f"G(z), fixed noise, step {step}"
+        if view.cfg is not None and view.cfg.is_conditional:
+            title = f"G(z, class): a row per class from the top, a noise per column, step {step}"
+        generated = charts.image_grid_figure(snap["grid"], title=title)
         live_chart(generated, "chart_samples", height=height)
     real = view.real_view()
     if real is not None and "grid" in real:
@@ -560,12 +570,22 @@ def charts_panel(view: RunView) -> None:
         charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True),
         "chart_grad",
     )
-    # One column per quality group however many have measurements yet, each chart keyed by its place:
-    # the "no evaluation yet" placeholder turns into the first quality chart, in place.
+    # The quality groups measured so far, three to a row, each chart keyed by its place: the "no
+    # evaluation yet" placeholder turns into the first quality chart, in place.
     total = coverage_total(view.dataset) if view.dataset else None
-    quality = charts.quality_figures(frame, events, coverage_total=total)
-    for i, (column, figure) in enumerate(zip(st.columns(len(charts.QUALITY_GROUPS)), quality.values())):
-        metric_chart(column, figure, f"chart_quality_{i}")
+    # The standalone classifier's held-out accuracy beside D's class head (acgan), when this server has
+    # it at hand (it trained it for the run's evaluations): never trained here for a page.
+    accuracy = trained_accuracy(view.cfg) if view.cfg is not None else None
+    references = {"d_class_acc": (accuracy, "classifier, held out")} if accuracy is not None else None
+    quality = charts.quality_figures(frame, events, coverage_total=total, references=references)
+    quality = list(quality.values())
+    # One container for all the rows: what follows it (the custom metrics) keeps its place in the page's
+    # element tree when a row is added, so Streamlit does not remount (and blank) those charts.
+    box = st.container()
+    for start in range(0, len(quality), QUALITY_PER_ROW):
+        row = quality[start : start + QUALITY_PER_ROW]
+        for i, (column, figure) in enumerate(zip(box.columns(QUALITY_PER_ROW), row), start):
+            metric_chart(column, figure, f"chart_quality_{i}")
     custom = view.custom_columns
     if custom:  # the run's own metrics (logged through gan_core.track), two to a row
         st.subheader(charts.CUSTOM_TITLE)

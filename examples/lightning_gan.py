@@ -7,6 +7,7 @@ The lines marked "# track" are all the module and the trainer need (see gan_core
 """
 
 import argparse
+import gc
 import sys
 import warnings
 from pathlib import Path
@@ -115,3 +116,9 @@ if __name__ == "__main__":
     warnings.filterwarnings("ignore", ".*does not have many workers.*")  # in-memory data needs none
     run = train(args.steps, args.out, args.run_id, devices=args.devices)
     print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
+    if torch.distributed.is_initialized():
+        # Lightning's ddp leaves the process group to the interpreter's exit, where gloo's threads can
+        # abort the process (pytorch/pytorch#179291): free what holds it (the finished Trainer's DDP
+        # wrapper), then destroy it
+        gc.collect()
+        torch.distributed.destroy_process_group()

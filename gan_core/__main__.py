@@ -8,7 +8,10 @@ before, trains it in a `Runner` with a progress bar, and prints the run folder.
 with either, flags may change only the mid-run fields. Ctrl-C or SIGTERM stops a run cleanly (final
 checkpoint, files flushed).
 ``sample`` writes samples from a run's latest checkpoint. ``evaluate`` scores a file of samples from any
-model with the yardstick a run uses (`gan_core.diagnostics`) and prints the metrics as one JSON object.
+model, or a run's G, with the yardstick a run uses (`gan_core.diagnostics`, `gan_core.evaluation`: the
+feature-space metrics with their baselines; Inception's with ``--inception``) and prints the metrics as
+one JSON object; a class-conditional run's G also gets GAN-train, GAN-test and the augmentation probe
+(`gan_core.downstream`).
 Bad input exits with status 2 and one line on stderr saying what is wrong and what is allowed.
 """
 
@@ -21,6 +24,7 @@ import json
 import os
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +35,19 @@ from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigErr
 from gan_core.data import MAX_POINTS_ROWS, DataError, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.distributed import DistContext, from_env, shutdown
+from gan_core.downstream import DownstreamError, augmentation_probe, gan_train_test
+from gan_core.evaluation import RealSplitQuality, feature_networks, split_seed
+from gan_core.feature_metrics import NEAREST_K
+from gan_core.inception import (
+    INCEPTION_ENV,
+    INCEPTION_FILE,
+    INCEPTION_URL,
+    InceptionError,
+    cached_weights_path,
+    download_inception_weights,
+    inception_weights,
+)
+from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device, follow
@@ -139,23 +156,47 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = sub.add_parser(
         "evaluate",
-        help="score a file of samples against a dataset; prints JSON",
-        description="Score samples from any model with the metrics a run records, and print them as one "
-        "JSON object. 2D point datasets: modes_covered, hq_pct and mode_kl (ring8, grid25) and "
-        "grid_kl, grid_js (all). Image datasets: diversity, and for digits, mnist and fashion-mnist "
-        "classes_covered, class_kl and the accuracy of the classifier behind them.",
+        help="score a file of samples, or a run's G, against a dataset; prints JSON",
+        description="Score samples from any model (--samples) or a run's G (--run) with the metrics a run "
+        "records, and print them as one JSON object. 2D point datasets: modes_covered, hq_pct and "
+        "mode_kl (ring8, grid25) and grid_kl, grid_js (all). Image datasets: diversity, and for digits, "
+        "mnist and fashion-mnist classes_covered, class_kl, the accuracy of the classifier behind them "
+        "and the image quality in its feature space (fd_cls, kid_cls, precision_cls, recall_cls, "
+        "density_cls, coverage_cls, with their real-vs-real baselines); with --inception the same in "
+        "Inception's space (fid, kid, ...). A class-conditional run's G also gets GAN-train and GAN-test "
+        "(Shmelkov et al. 2018) and the augmentation probe.",
     )
     evaluate.add_argument(
         "--dataset",
-        required=True,
         choices=DATASETS,
         metavar="NAME",
-        help="the real data to score against: " + ", ".join(DATASETS),
+        help="the real data to score --samples against: " + ", ".join(DATASETS) + " (--run: the run's)",
+    )
+    source = evaluate.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--run",
+        type=Path,
+        help="a run folder: its G (latest checkpoint, or --checkpoint) draws 1,000 samples (every class "
+        "equally, for a class-conditional G) scored against the run's own data",
+    )
+    evaluate.add_argument("--checkpoint", type=Path, help="with --run: a checkpoint file of the run")
+    evaluate.add_argument(
+        "--augment-k",
+        type=int,
+        default=10,
+        metavar="K",
+        help="with --run, a class-conditional G: the augmentation probe's real images per class (default 10)",
     )
     evaluate.add_argument(
+        "--augment-generated",
+        type=int,
+        default=100,
+        metavar="M",
+        help="with --run: G's samples per class added in the augmentation probe (default 100)",
+    )
+    source.add_argument(
         "--samples",
         type=Path,
-        required=True,
         help="the samples: 2D points as .csv (two numeric columns, header optional) or .npy (N x 2); "
         "images as .npy (N x C x H x W or N x H x W, values in [0, 1], as `sample --out X.npy` writes)",
     )
@@ -176,6 +217,34 @@ def build_parser() -> argparse.ArgumentParser:
         type=int,
         default=0,
         help="image channels the samples have, as the run's channels: 0 = the dataset's own, 1 or 3",
+    )
+    evaluate.add_argument(
+        "--inception",
+        action="store_true",
+        help="images: also measure in Inception-v3's feature space (fid, kid, precision_inception, ...), "
+        f"with the weights of --inception-weights, ${INCEPTION_ENV}, or torch hub's cache "
+        "(about 0.2 s an image on one CPU core)",
+    )
+    evaluate.add_argument(
+        "--inception-weights",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help=f"the FID Inception weights file ({INCEPTION_FILE}); implies --inception",
+    )
+    evaluate.add_argument(
+        "--download",
+        action="store_true",
+        help="with --inception: download the weights into torch hub's cache if they are not on disk "
+        "(needs a network)",
+    )
+    evaluate.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="--samples: the seed of the run they came from (the feature-space metrics then measure "
+        "against the real half that run measured against); --run: the seed of G's noise, the run's own "
+        "seed picking the real half (default 0)",
     )
     return parser
 
@@ -363,12 +432,17 @@ def _update_bar(bar, runner: Runner) -> None:
         )
 
 
-def cmd_sample(args: argparse.Namespace) -> int:
-    if not 1 <= args.n <= MAX_SAMPLES:
-        raise CLIError(f"--n {args.n} is invalid: allowed 1..{MAX_SAMPLES}")
-    suffix = args.out.suffix.lower()
-    if suffix not in (".csv", ".npy", ".png"):
-        raise CLIError(f"--out {args.out}: unknown format {suffix or '(none)'}; allowed .csv, .npy, .png")
+@dataclass(frozen=True)
+class _RunG:
+    cfg: GANConfig
+    G: torch.nn.Module
+    source: str  # "checkpoint NAME of run 'ID'", for messages
+    step: int
+    run_path: Path
+
+
+def _run_generator(args: argparse.Namespace) -> _RunG:
+    """G of ``--run`` at its latest checkpoint or ``--checkpoint``, with its config."""
     if not args.run.is_dir():
         raise CLIError(f"--run {args.run}: no such run folder")
     run = RunDir.from_path(args.run)
@@ -377,7 +451,19 @@ def cmd_sample(args: argparse.Namespace) -> int:
         path = args.checkpoint if args.checkpoint.is_absolute() else Path.cwd() / args.checkpoint
     state = run.load_checkpoint(path)
     name = (path or run.latest_checkpoint()).name
-    cfg, G = generator_from_checkpoint(state, source=f"checkpoint {name} of run {run.run_id!r}")
+    source = f"checkpoint {name} of run {run.run_id!r}"
+    cfg, G = generator_from_checkpoint(state, source=source)
+    return _RunG(cfg, G, source, int(state["step"]), run.path)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    if not 1 <= args.n <= MAX_SAMPLES:
+        raise CLIError(f"--n {args.n} is invalid: allowed 1..{MAX_SAMPLES}")
+    suffix = args.out.suffix.lower()
+    if suffix not in (".csv", ".npy", ".png"):
+        raise CLIError(f"--out {args.out}: unknown format {suffix or '(none)'}; allowed .csv, .npy, .png")
+    loaded = _run_generator(args)
+    cfg, G = loaded.cfg, loaded.G
     rng = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         chunks = [
@@ -402,20 +488,70 @@ def cmd_sample(args: argparse.Namespace) -> int:
         from PIL import Image
 
         Image.fromarray(image_grid(samples)).save(args.out)
-    print(f"wrote {args.n} samples from step {state['step']} of {run.path} to {args.out}")
+    print(f"wrote {args.n} samples from step {loaded.step} of {loaded.run_path} to {args.out}")
     return 0
 
 
+EVALUATE_RUN_SAMPLES = 1000
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    cfg = GANConfig(
-        dataset=args.dataset,
-        data_path=args.data_path,
-        image_size=args.image_size,
-        channels=args.channels,
-        device="cpu",
-    )
-    samples = read_samples(args.samples, cfg)
-    print(json.dumps(evaluate_samples(samples, cfg, f"--samples {args.samples}"), indent=2))
+    if args.run is None and args.dataset is None:
+        raise CLIError("--samples needs --dataset: the real data to score them against")
+    if args.run is None and args.checkpoint is not None:
+        raise CLIError("--checkpoint goes with --run")
+    G = None
+    if args.run is not None:
+        if args.dataset is not None:
+            raise CLIError("--run scores against the run's own data: leave out --dataset")
+        loaded = _run_generator(args)
+        cfg, G, source = loaded.cfg.replace(device="cpu"), loaded.G, loaded.source
+        with torch.no_grad():
+            drawn = G(
+                torch.randn(
+                    EVALUATE_RUN_SAMPLES, cfg.latent_dim, generator=torch.Generator().manual_seed(args.seed)
+                )
+            )
+        drawn = drawn.float().numpy()
+        # to the file format evaluate_samples reads: images in [0, 1]
+        samples = drawn if cfg.is_points else (drawn + 1.0) / 2.0
+    else:
+        cfg = GANConfig(
+            dataset=args.dataset,
+            data_path=args.data_path,
+            image_size=args.image_size,
+            channels=args.channels,
+            device="cpu",
+        )
+        samples = read_samples(args.samples, cfg)
+        source = f"--samples {args.samples}"
+    inception = None
+    if args.inception or args.inception_weights is not None:
+        if cfg.is_points:
+            raise CLIError("--inception measures images; the dataset holds 2D points")
+        try:
+            inception = inception_weights(args.inception_weights)
+            if inception is None and args.download:
+                inception = download_inception_weights()
+        except InceptionError as exc:
+            raise CLIError(str(exc)) from None
+        if inception is None:
+            raise CLIError(
+                f"--inception: no Inception weights on disk (not in ${INCEPTION_ENV}, nor at "
+                f"{cached_weights_path()}); add --download to fetch them ({INCEPTION_URL}), or give "
+                "--inception-weights PATH"
+            )
+    split = cfg.seed if G is not None else args.seed
+    result = evaluate_samples(samples, cfg, source, inception=inception, seed=split)
+    if G is not None and model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS:
+        result["gan_train_test"] = gan_train_test(cfg, G, seed=args.seed)
+        try:
+            result["augmentation"] = augmentation_probe(
+                cfg, G, k=args.augment_k, generated_per_class=args.augment_generated
+            )
+        except DownstreamError as exc:
+            raise CLIError(f"--augment-k / --augment-generated: {exc}") from None
+    print(json.dumps(result, indent=2))
     return 0
 
 
@@ -496,10 +632,19 @@ def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
-def evaluate_samples(samples: np.ndarray, cfg: GANConfig, source: str = "samples") -> dict:
+def evaluate_samples(
+    samples: np.ndarray,
+    cfg: GANConfig,
+    source: str = "samples",
+    *,
+    inception: Path | None = None,
+    seed: int = 0,
+) -> dict:
     """The metrics of samples read by `read_samples` against ``cfg``'s real data, JSON-ready.
 
     ``source`` names the samples in errors (image sizes are checked here, against the loaded data).
+    ``inception``: the Inception weights file, to measure in its space too. ``seed``: the run seed whose
+    real half the feature-space metrics measure against (`evaluation.split_seed`).
     """
     data = load_data(cfg, "cpu")
     real = data.examples().numpy()
@@ -527,6 +672,22 @@ def evaluate_samples(samples: np.ndarray, cfg: GANConfig, source: str = "samples
         metrics.update(image_metrics(fake, real, classifier))
         if classifier is not None:
             metrics["classifier_accuracy"] = classifier.held_out_accuracy
+        # Image quality in the classifier's feature space, against the same real half a run of this
+        # seed measures (`RealSplitQuality`), with the real-vs-real baselines and the sample sizes
+        try:
+            networks = feature_networks(cfg, inception=inception)
+        except InceptionError as exc:
+            raise CLIError(str(exc)) from None
+        split = RealSplitQuality(networks, data.examples(), split_seed(seed))
+        if split.spaces:
+            if len(fake) < NEAREST_K + 2:
+                raise CLIError(
+                    f"{source}: {_count(len(fake), 'image')}; the feature-space metrics need at least "
+                    f"{NEAREST_K + 2} (and {split.rows} to compare with their baselines)"
+                )
+            metrics.update(split.measure(torch.from_numpy(fake)))
+            metrics["baseline"] = split.baselines
+            metrics["feature_rows"] = {"real": split.rows, "generated": min(len(fake), split.rows)}
     for name in ("modes_covered", "classes_covered"):  # counts: 8, not 8.0
         if name in metrics:
             metrics[name] = int(metrics[name])

@@ -2,15 +2,17 @@
 
 Pages and `ui/` import from here only (tests/test_app_door.py checks it). What they need is the run views
 (`RunRegistry`, `RunView`: live or on disk, the dashboard's own or a user's loop; their controls), the
-schema's names (columns, statuses, sources), the configuration form's fields and registries, the pure
-figure builders (`charts`) and probe functions (`probe`), and what starting a run from the form needs
-(`load_data` and the device names, checked before a run folder is made). No runner or trainer: a page
-starts, controls and reads runs through the registry and its views; `RunDir` is here for reading a run's
-files (the probe's checkpoints), never for writing them.
+schema's names (columns, statuses, sources), the configuration form's fields and registries, the pure figure
+builders (`charts`), probe functions (`probe`) and the uses of a trained GAN (`downstream`), and what starting
+a run from the form needs (`load_data` and the device names, checked before a run folder is made). No runner
+or trainer: a page starts, controls and reads runs through the registry and its views; `RunDir` is here for
+reading a run's files (the probe's checkpoints), never for writing them.
 """
 
-from gan_core import charts, flags, probe
+from gan_core import charts, downstream, flags, probe
+from gan_core.classifier import trained_accuracy
 from gan_core.config import (
+    CONDITIONINGS,
     DATASETS,
     DEVICE_CHOICES,
     LOSSES,
@@ -43,6 +45,7 @@ from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 
 __all__ = [
+    "CONDITIONINGS",
     "DATASETS",
     "DATASET_SPECS",
     "DEFAULT_MAX_ACTIVE",
@@ -72,6 +75,7 @@ __all__ = [
     "RunnerError",
     "UploadError",
     "charts",
+    "downstream",
     "flags",
     "check_data_path",
     "continue_device",
@@ -88,4 +92,5 @@ __all__ = [
     "run_zip_bytes",
     "save_points_upload",
     "split_changes",
+    "trained_accuracy",
 ]

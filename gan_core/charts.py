@@ -34,6 +34,7 @@ import plotly.io as pio
 from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF
+from gan_core.tracking.schema import FEATURE_COLUMNS, FEATURE_COLUMNS_BY_SPACE
 
 MAX_SMOOTHING = 0.999
 MAX_EVENT_LABELS = 30  # the latest markers; older ones would only pile up into an unreadable comb
@@ -1455,7 +1456,8 @@ def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
     return _figure([trace], layout)
 
 
-# The quality metrics (every eval_every steps) in three charts of one scale each: (name, title, columns).
+PRDC_COLUMNS = {space: columns[2:] for space, columns in FEATURE_COLUMNS_BY_SPACE.items()}
+# The quality metrics (every eval_every steps) in charts of one scale each: (name, title, columns).
 # Which columns are measured depends on the data: modes_covered, hq_pct, mode_kl, grid_kl, grid_js on
 # ring8/grid25; grid_kl, grid_js on other 2D data; classes_covered, class_kl, diversity on digit-like
 # images; diversity alone on other images.
@@ -1463,8 +1465,21 @@ QUALITY_GROUPS = (
     ("coverage", "Coverage", ("modes_covered", "classes_covered")),
     ("samples", "Sample quality", ("hq_pct", "diversity")),
     ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl", "grid_js")),
+    # class-conditional runs: does G draw the class asked for; (acgan) does D's class head name it
+    ("labels", "Label fidelity", ("label_fidelity", "d_class_acc")),
+    # Image quality in a feature space (gan_core.feature_metrics), one chart per scale and space; each
+    # column's "real vs real" baseline (the run's ``baseline`` event) drawn as its dashed line.
+    ("fd_cls", "Fréchet distance (classifier features)", ("fd_cls",)),
+    ("kid_cls", "KID (classifier features)", ("kid_cls",)),
+    ("prdc_cls", "Precision, recall, density, coverage (classifier features)", PRDC_COLUMNS["cls"]),
+    ("fid", "FID (Inception features)", ("fid",)),
+    ("kid", "KID (Inception features)", ("kid",)),
+    ("prdc_inception", "Precision, recall, density, coverage (Inception)", PRDC_COLUMNS["inception"]),
 )
-QUALITY_REFERENCES = {"diversity": (1.0, "diversity of real data")}  # drawn with their column
+QUALITY_REFERENCES = {  # drawn with their column
+    "diversity": (1.0, "diversity of real data"),
+    "label_fidelity": (1.0, "every sample its class"),
+}
 QUALITY_UNITS = {
     "modes_covered": "modes covered",
     "classes_covered": "classes covered",
@@ -1474,20 +1489,51 @@ QUALITY_UNITS = {
     "class_kl": "nats (0 = matches)",
     "grid_kl": "nats (0 = matches)",
     "grid_js": "nats (0 = matches)",
+    "label_fidelity": "fraction correct (0-1)",
+    "d_class_acc": "fraction correct (0-1)",
+    "fd_cls": "Fréchet distance (0 = matches)",
+    "kid_cls": "KID (0 = matches)",
+    "fid": "FID (0 = matches)",
+    "kid": "KID (0 = matches)",
+    **{c: "fraction (real ≈ baseline)" for columns in PRDC_COLUMNS.values() for c in columns},
 }
 QUALITY_TITLE = "Quality (every eval_every steps)"
 
 
+def quality_baselines(events: Events) -> dict[str, float]:
+    """The feature-space metrics' "real vs real" values (column -> value) from the run's latest
+    ``baseline`` event (a resumed run measures them again); finite numbers only (events.csv is a file
+    anyone may have edited)."""
+    found: dict[str, float] = {}
+    for event in _records(events):
+        if event.get("kind") != "baseline" or not isinstance(event.get("fields"), Mapping):
+            continue
+        found = {}
+        for column, value in event["fields"].items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            if column in FEATURE_COLUMNS and number and math.isfinite(value):
+                found[column] = float(value)
+    return found
+
+
 def quality_figures(
-    view: pd.DataFrame | None, events: Events = (), *, coverage_total: int | None = None
+    view: pd.DataFrame | None,
+    events: Events = (),
+    *,
+    coverage_total: int | None = None,
+    references: Mapping[str, tuple[float, str]] | None = None,
 ) -> dict[str, go.Figure]:
     """The quality metrics measured so far, one chart per scale that the data has measurements on
     (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``.
-    ``coverage_total`` (the data's modes or classes) is drawn as the Coverage chart's target line.
+    ``coverage_total`` (the data's modes or classes) is drawn as the Coverage chart's target line, and
+    the feature-space metrics' baselines (`quality_baselines` of ``events``) as theirs. ``references``:
+    more lines, column -> (value, label), drawn where their column is (e.g. the standalone classifier's
+    held-out accuracy beside ``d_class_acc``).
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
     evaluation rather than isolated points between blanks."""
     figures: dict[str, go.Figure] = {}
+    baselines = quality_baselines(events)
     for name, title, wanted in QUALITY_GROUPS:
         if _is_empty(view):
             break
@@ -1496,6 +1542,12 @@ def quality_figures(
             continue
         measured = view.dropna(subset=columns[:1])
         lines = [QUALITY_REFERENCES[c] for c in columns if c in QUALITY_REFERENCES]
+        known = [baselines[c] for c in columns if c in baselines]
+        if len(known) == 1:
+            lines.append((known[0], f"{columns[0]}: real vs real"))
+        elif known:  # precision, recall, density, coverage: one line for four close values (~0.95)
+            lines.append((sum(known) / len(known), f"real vs real: {min(known):.2f}–{max(known):.2f}"))
+        lines += [(references or {})[c] for c in columns if c in (references or {})]
         if name == "coverage" and coverage_total:
             lines.append((float(coverage_total), f"all {coverage_total}"))
         y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))

@@ -169,9 +169,7 @@ def get_classifier(cfg: GANConfig) -> DigitClassifier:
         raise ValueError(
             f"no classifier for dataset {cfg.dataset!r}: allowed {', '.join(CLASSIFIED_DATASETS)}"
         )
-    # digits ignores data_path; the torchvision sets read it, "" meaning ./data
-    where = "" if cfg.dataset == "digits" else str(Path(cfg.data_path or "data").expanduser().resolve())
-    key = (cfg.dataset, where, cfg.resolved_image_size, cfg.channels or 1)  # all three sets are grayscale
+    key = _key(cfg)
     with _registry_lock:
         lock = _key_locks.setdefault(key, threading.Lock())
     # One lock per key: a second caller for the same data waits for the first training; other data
@@ -180,6 +178,21 @@ def get_classifier(cfg: GANConfig) -> DigitClassifier:
         if key not in _cache:
             _cache[key] = _train(cfg)
         return _cache[key]
+
+
+def trained_accuracy(cfg: GANConfig) -> float | None:
+    """The held-out accuracy of ``cfg``'s classifier if this process has already trained it (the run's
+    evaluations do), else None: never trains, so a page may ask it on every refresh."""
+    if cfg.dataset not in CLASSIFIED_DATASETS:
+        return None
+    classifier = _cache.get(_key(cfg))
+    return None if classifier is None else classifier.held_out_accuracy
+
+
+def _key(cfg: GANConfig) -> tuple:
+    # digits ignores data_path; the torchvision sets read it, "" meaning ./data
+    where = "" if cfg.dataset == "digits" else str(Path(cfg.data_path or "data").expanduser().resolve())
+    return (cfg.dataset, where, cfg.resolved_image_size, cfg.channels or 1)  # all three sets are grayscale
 
 
 def _features(images: np.ndarray, native: int) -> np.ndarray:
@@ -191,24 +204,47 @@ def _features(images: np.ndarray, native: int) -> np.ndarray:
     return x.reshape(len(x), -1).numpy()
 
 
-def _train(cfg: GANConfig) -> DigitClassifier:
+def split_indices(labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(train, held_out): indices into a labelled set's examples ((N,) class ``labels``), the split every
+    classifier here is trained and scored on. A stratified `HELD_OUT_FRACTION` (20%) is held out, from a
+    stratified subset of 25,000 for larger sets (so at most 20,000 to train on and 5,000 held out), with
+    fixed seeds: the same labels give the same split in every process. A class too small to stratify
+    (fewer than two examples, in a user's folder) makes both splits plain random ones.
+
+    A class-conditional ``acgan`` run trains on everything but ``held_out``, so that D's class head and
+    the classifier are scored on the same images, neither having trained on them (``d_class_acc``)."""
     from sklearn.model_selection import train_test_split  # imported here: scikit-learn is slow to import
-    from sklearn.svm import SVC
+
+    def stratifiable(classes: np.ndarray) -> bool:
+        return len(classes) > 0 and np.unique(classes, return_counts=True)[1].min() >= 2
+
+    labels = np.asarray(labels)
+    index = np.arange(len(labels))
+    stratified = stratifiable(labels)
+    limit = int(MAX_TRAIN / (1.0 - HELD_OUT_FRACTION))
+    if len(index) > limit:  # a stratified subset: 20k to train on, 5k held out
+        index = train_test_split(
+            index, train_size=limit, stratify=labels if stratified else None, random_state=SEED
+        )[0]
+    stratified = stratified and stratifiable(labels[index])
+    return train_test_split(
+        index,
+        test_size=HELD_OUT_FRACTION,
+        stratify=labels[index] if stratified else None,
+        random_state=SEED,
+    )
+
+
+def _train(cfg: GANConfig) -> DigitClassifier:
 
     started = time.perf_counter()
     data = load_data(cfg.replace(device="cpu"), "cpu")
     images = data.examples().numpy()
     labels = data.labels.numpy()
-    index = np.arange(len(images))
-    limit = int(MAX_TRAIN / (1.0 - HELD_OUT_FRACTION))
-    if len(index) > limit:  # a stratified subset: 20k to train on, 5k held out
-        index = train_test_split(index, train_size=limit, stratify=labels, random_state=SEED)[0]
-    train, test = train_test_split(
-        index, test_size=HELD_OUT_FRACTION, stratify=labels[index], random_state=SEED
-    )
+    train, test = split_indices(labels)
     native = NATIVE_SIZE[cfg.dataset]
     digits = cfg.dataset == "digits"
-    model: _Model = SVC(C=10.0, gamma="scale") if digits else _MLP(seed=SEED)
+    model = _new_model(cfg.dataset, SEED)
     train_rows, test_rows = _features(images[train], native), _features(images[test], native)
     model.fit(train_rows, labels[train])
     accuracy = float((model.predict(test_rows) == labels[test]).mean())
@@ -229,6 +265,47 @@ def _train(cfg: GANConfig) -> DigitClassifier:
     )
 
 
+@dataclass(frozen=True)
+class FittedClassifier:
+    """A classifier of one data set's images fitted on images given (`fit_classifier`)."""
+
+    dataset: str
+    model: _Model
+
+    def predict(self, images: np.ndarray) -> np.ndarray:
+        """Class of each image, (N, C, H, W) in [-1, 1] (any side at least the set's own); int64 (N,)."""
+        rows = _features(np.asarray(images, dtype=np.float32), NATIVE_SIZE[self.dataset])
+        return np.asarray(self.model.predict(rows), dtype=np.int64)
+
+
+def fit_classifier(
+    dataset: str, images: np.ndarray, labels: np.ndarray, seed: int = SEED
+) -> FittedClassifier:
+    """The kind of classifier `get_classifier` trains for ``dataset`` (digits: the RBF SVC on the 64
+    pixels; mnist, fashion-mnist: the MLP), fitted on ``images`` (N, C, H, W) in [-1, 1] with class
+    ``labels`` (N,): for GAN-train and the augmentation probe (`gan_core.downstream`), whose figures are
+    then comparable with the real-trained classifier's. ``seed`` draws the MLP's weights and batches.
+    ValueError for an unknown dataset or mismatched lengths."""
+
+    if dataset not in CLASSIFIED_DATASETS:
+        raise ValueError(f"no classifier for dataset {dataset!r}: allowed {', '.join(CLASSIFIED_DATASETS)}")
+    images, labels = np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.int64)
+    if images.ndim != 4 or len(images) != len(labels) or len(images) == 0:
+        raise ValueError(
+            f"images {images.shape} and labels {labels.shape}: allowed (N, C, H, W) and (N,), N >= 1"
+        )
+    model = _new_model(dataset, seed)
+    model.fit(_features(images, NATIVE_SIZE[dataset]), labels)
+    return FittedClassifier(dataset, model)
+
+
+def _new_model(dataset: str, seed: int) -> _Model:
+    """digits: an RBF SVC on the 64 pixels; the larger sets: the MLP."""
+    from sklearn.svm import SVC  # imported here: scikit-learn is slow to import
+
+    return SVC(C=10.0, gamma="scale") if dataset == "digits" else _MLP(seed=seed)
+
+
 class _MLP:
     """A one-hidden-layer MLP with an sklearn-like fit / predict on float32 feature rows."""
 
@@ -237,6 +314,7 @@ class _MLP:
         self.n_classes = n_classes
         self.net: nn.Sequential | None = None
 
+    @torch.enable_grad()  # also when asked for under no_grad (a run's evaluation, which trains it lazily)
     def fit(self, x: np.ndarray, y: np.ndarray) -> _MLP:
         generator = torch.Generator().manual_seed(self.seed)
         net = nn.Sequential(

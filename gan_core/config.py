@@ -19,7 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gan_core.data import DATASETS as _DATASET_REGISTRY
+from gan_core.data import LABELLED_DATA
 from gan_core.losses import LOSSES as _LOSS_REGISTRY
+from gan_core.models import CONDITIONINGS as _CONDITIONING_REGISTRY
 from gan_core.models import DCGAN_SIZES  # noqa: F401  (re-exported: importable from here as before)
 from gan_core.models import MODELS as _MODEL_REGISTRY
 
@@ -35,6 +37,7 @@ IMAGE_DATASETS: tuple[str, ...] = tuple(
 )
 MODELS: tuple[str, ...] = tuple(_MODEL_REGISTRY)
 LOSSES: tuple[str, ...] = tuple(_LOSS_REGISTRY)
+CONDITIONINGS: tuple[str, ...] = tuple(_CONDITIONING_REGISTRY)
 _OWN_IMAGE_SIZES = ", ".join(
     f"{name} {spec.image_size}" for name, spec in _DATASET_REGISTRY.items() if spec.image_size
 )
@@ -132,6 +135,23 @@ class GANConfig:
     spectral_norm: bool = field(
         default=True, metadata=_doc("spectral normalisation on D's layers", group="Model")
     )
+    # Fixed for the run: it decides which networks are built. The number of classes comes from the data
+    # and travels in every checkpoint (``n_classes``), so a checkpoint rebuilds the same networks.
+    conditioning: str = field(
+        default="none",
+        metadata=_doc(
+            "class-conditional G and D, for data with class labels ("
+            + LABELLED_DATA
+            + "): "
+            + "; ".join(
+                f"{name} ({spec.source}): {spec.doc}" if spec.source else name
+                for name, spec in _CONDITIONING_REGISTRY.items()
+            )
+            + ". acgan keeps a held-out fifth of the data out of training, to score D's class head on",
+            choices=CONDITIONINGS,
+            group="Model",
+        ),
+    )
     # --- Loss ---
     loss: str = field(
         default="nonsaturating",
@@ -216,6 +236,7 @@ class GANConfig:
         choice("dataset", DATASETS)
         choice("model", MODELS)
         choice("loss", LOSSES)
+        choice("conditioning", CONDITIONINGS)
         # fullmatch: ``$`` would also accept a trailing newline ("cpu\n"), which torch then refuses
         if not _DEVICE_RE.fullmatch(self.device):
             raise ConfigError("device", self.device, "auto, cpu, cuda, cuda:N or mps")
@@ -248,6 +269,16 @@ class GANConfig:
             raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")
         if "\x00" in self.data_path:  # no file system takes it; os calls would fail later, less clearly
             raise ConfigError("data_path", self.data_path, "a path without NUL characters")
+        dataset = _DATASET_REGISTRY[self.dataset]
+        if self.is_conditional and not (dataset.labelled or dataset.labels_from_folders):
+            raise ConfigError(
+                "conditioning",
+                self.conditioning,
+                f"none for dataset {self.dataset}",
+                f"conditioning={self.conditioning!r} needs data with class labels, and dataset "
+                f"{self.dataset} has none: allowed conditioning='none' for it, or labelled data "
+                f"({LABELLED_DATA})",
+            )
         model = _MODEL_REGISTRY[self.model]
         if self.is_points and not model.takes_points:
             for_points = _either([name for name, spec in _MODEL_REGISTRY.items() if spec.takes_points])
@@ -267,6 +298,11 @@ class GANConfig:
     def is_points(self) -> bool:
         """True for 2D point data, False for images."""
         return self.dataset in POINT_DATASETS
+
+    @property
+    def is_conditional(self) -> bool:
+        """True when G and D are class-conditional (``conditioning`` other than none)."""
+        return _CONDITIONING_REGISTRY[self.conditioning].conditional
 
     @property
     def resolved_image_size(self) -> int:

@@ -85,6 +85,8 @@ class DataSource:
         data: torch.Tensor | None = None,
         draw: Draw | None = None,
         labels: torch.Tensor | None = None,
+        class_names: Sequence[str] | None = None,
+        n_classes: int | None = None,
         centers: torch.Tensor | None = None,
         mode_std: float | None = None,
         bounds: tuple[float, float, float, float] | None = None,
@@ -100,6 +102,17 @@ class DataSource:
         self.mode_std = mode_std
         self.bounds = bounds
         self.labels = labels
+        # Classes: labels.max() + 1 (counted once here, on the CPU side of any transfer), or given (a
+        # subset keeps the whole set's count); 0 for data without labels.
+        if labels is None or not len(labels):
+            n_classes = 0
+        elif n_classes is None:
+            n_classes = int(labels.max()) + 1
+        self.n_classes = n_classes
+        # one name per class (digit, clothing kind, CIFAR class, subfolder), for pickers and captions
+        self.class_names = (
+            tuple(class_names) if class_names is not None else tuple(map(str, range(n_classes)))
+        )
         # files found but unreadable (folder only), so a view can say "3 files skipped"
         self.skipped_files = skipped_files
         self.num_examples = None if data is None else int(data.shape[0])
@@ -134,6 +147,36 @@ class DataSource:
         index = torch.randint(self.num_examples, (n,), generator=generator, device=self.device)
         return self._data[index]
 
+    def sample_labelled(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        """A batch and its class labels: ((n, *sample_shape) float32, (n,) int64), both on ``self.device``
+        and drawn only from ``generator`` (one draw of indices, as `sample` makes). DataError for data
+        without labels."""
+        if self.labels is None:
+            raise DataError(f"{self.name} has no class labels; labelled data: {LABELLED_DATA}")
+        index = torch.randint(self.num_examples, (n,), generator=generator, device=self.device)
+        return self._data[index], self.labels[index]
+
+    def subset(self, index: torch.Tensor | np.ndarray) -> DataSource:
+        """The examples at ``index`` (a finite set only) as a source of their own, on the same device,
+        with the same number of classes and class names."""
+        if self._data is None:
+            raise ValueError(f"{self.name} is generated, not a finite set: it has no subset")
+        index = torch.as_tensor(index, dtype=torch.int64, device=self.device)
+        return DataSource(
+            self.name,
+            self.kind,
+            self.sample_shape,
+            data=self._data[index],
+            labels=None if self.labels is None else self.labels[index],
+            class_names=self.class_names,
+            n_classes=self.n_classes,
+            centers=self.centers,
+            mode_std=self.mode_std,
+            bounds=self.bounds,
+            skipped_files=self.skipped_files,
+            device=self.device,
+        )
+
     def examples(self) -> torch.Tensor:
         """The whole held set; for a toy a fixed 10,000-point sample (seed 1234) for plots and metrics."""
         if self._data is not None:
@@ -147,8 +190,22 @@ class DataSource:
 
 
 def load_data(cfg: GANConfig, device: torch.device | str = "cpu") -> DataSource:
-    """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded."""
-    return DATASETS[cfg.dataset].load(cfg, torch.device(device))
+    """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded, or has no
+    class labels for a class-conditional config (`require_labels`)."""
+    return require_labels(cfg, DATASETS[cfg.dataset].load(cfg, torch.device(device)))
+
+
+def require_labels(cfg: GANConfig, source: DataSource) -> DataSource:
+    """``source``, or `DataError` when ``cfg.conditioning`` needs class labels and it has fewer than two
+    classes (a folder of images without class subfolders): the message says which data have labels."""
+    if not cfg.is_conditional or source.n_classes >= 2:
+        return source
+    what = "its images are not sorted into class subfolders" if cfg.dataset == "folder" else "it has none"
+    where = f" {cfg.data_path}" if cfg.data_path else ""
+    raise DataError(
+        f"conditioning={cfg.conditioning!r} needs class labels, and the {cfg.dataset} data{where} has none "
+        f"({what}): allowed labelled data: {LABELLED_DATA}; or conditioning='none'"
+    )
 
 
 def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Path:
@@ -341,6 +398,7 @@ def image_source(
     cfg: GANConfig,
     device: torch.device | str,
     skipped_files: int = 0,
+    class_names: Sequence[str] | None = None,
 ) -> DataSource:
     """Raw images as the training set ``name``: a `DataSource` holding (N, C', S, S) float32 in [-1, 1] on
     ``device``, the way every image dataset (and the probe's uploads) is prepared.
@@ -373,6 +431,7 @@ def image_source(
         (channels, size, size),
         data=images,
         labels=labels,
+        class_names=class_names,
         skipped_files=skipped_files,
         device=device,
     )
@@ -384,7 +443,7 @@ def _load_digits(cfg: GANConfig, device: torch.device) -> DataSource:
     digits = load_digits()  # bundled with scikit-learn: 1797 images of 8x8, values 0..16
     raw = torch.from_numpy(digits.images).unsqueeze(1)
     labels = torch.from_numpy(digits.target).to(torch.int64)
-    return image_source("digits", raw, 16.0, labels, cfg, device)
+    return image_source("digits", raw, 16.0, labels, cfg, device, class_names=[str(d) for d in range(10)])
 
 
 # name -> (torchvision class name, where its files live under the root)
@@ -424,7 +483,7 @@ def _load_torchvision(cfg: GANConfig, device: torch.device) -> DataSource:
     data = torch.as_tensor(dataset.data)
     raw = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
-    return image_source(cfg.dataset, raw, 255.0, labels, cfg, device)
+    return image_source(cfg.dataset, raw, 255.0, labels, cfg, device, class_names=list(dataset.classes))
 
 
 # Pillow modes holding one gray channel: they decode to (H, W); every other mode decodes to RGB (H, W, 3).
@@ -583,12 +642,14 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
     folders = [path.relative_to(root).parts[:-1] for path in kept]
     while all(folders) and len({parts[0] for parts in folders}) == 1:
         folders = [parts[1:] for parts in folders]
-    labels = None
+    labels, class_names = None, None
     if all(folders):
         top = [parts[0] for parts in folders]
-        class_index = {name: i for i, name in enumerate(sorted(set(top)))}
+        class_names = sorted(set(top))
+        class_index = {name: i for i, name in enumerate(class_names)}
         labels = torch.tensor([class_index[name] for name in top], dtype=torch.int64)
-    return image_source("folder", raw, 255.0, labels, cfg, device, skipped_files=len(files) - len(kept))
+    skipped = len(files) - len(kept)
+    return image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -600,6 +661,8 @@ class DatasetSpec:
     is_points: bool  # 2D points (mlp only, drawn as a scatter over D's heatmap); else images
     image_size: int | None = None  # the images' own side in pixels (config image_size 0); None for points
     needs_data_path: bool = False  # the user's own data (a CSV, a folder): data_path must name it
+    labelled: bool = False  # every example has a class label (`DataSource.labels`)
+    labels_from_folders: bool = False  # labelled when its images lie in class subfolders (folder)
     reads_data_path: bool = False  # data_path is read (needed, or a torchvision root defaulting to ./data)
     downloads: bool = False  # torchvision can download it (config ``download``)
 
@@ -612,11 +675,20 @@ _TORCHVISION = dict(load=_load_torchvision, is_points=False, reads_data_path=Tru
 DATASETS: dict[str, DatasetSpec] = {
     **{name: DatasetSpec(_load_toy, is_points=True) for name in _TOYS},
     "points": DatasetSpec(_load_points, is_points=True, needs_data_path=True, reads_data_path=True),
-    "digits": DatasetSpec(_load_digits, is_points=False, image_size=8),
-    "mnist": DatasetSpec(**_TORCHVISION, image_size=28),
-    "fashion-mnist": DatasetSpec(**_TORCHVISION, image_size=28),
-    "cifar10": DatasetSpec(**_TORCHVISION, image_size=32),
+    "digits": DatasetSpec(_load_digits, is_points=False, image_size=8, labelled=True),
+    "mnist": DatasetSpec(**_TORCHVISION, image_size=28, labelled=True),
+    "fashion-mnist": DatasetSpec(**_TORCHVISION, image_size=28, labelled=True),
+    "cifar10": DatasetSpec(**_TORCHVISION, image_size=32, labelled=True),
     "folder": DatasetSpec(
-        _load_folder, is_points=False, image_size=32, needs_data_path=True, reads_data_path=True
+        _load_folder,
+        is_points=False,
+        image_size=32,
+        needs_data_path=True,
+        reads_data_path=True,
+        labels_from_folders=True,
     ),
 }
+# The data with class labels, in words, for help texts and errors (class-conditional runs need them).
+LABELLED_DATA = ", ".join(name for name, spec in DATASETS.items() if spec.labelled) + "".join(
+    f" or a {name} with class subfolders" for name, spec in DATASETS.items() if spec.labels_from_folders
+)

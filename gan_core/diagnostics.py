@@ -14,6 +14,8 @@ with the same yardstick the runner applies every ``eval_every`` steps:
   samples (≈ 1 healthy, → 0 for collapse); `class_metrics` gives ``classes_covered`` and ``class_kl``
   = KL(generated class histogram ‖ uniform) from a classifier's labels (0 for all ten classes equally,
   ln 10 for one class). `image_metrics` puts the two together for a set of images.
+- Class-conditional G: `label_fidelity`, the share of samples the classifier puts in the class asked for
+  (1 = every sample shows its class; 1 / n_classes for a G that ignores the label).
 """
 
 from __future__ import annotations
@@ -98,6 +100,15 @@ def class_metrics(predicted: np.ndarray, n_classes: int = 10) -> dict[str, float
     """``classes_covered`` (classes predicted at least once) and ``class_kl`` (‖ uniform)."""
     counts = np.bincount(np.asarray(predicted, dtype=np.int64), minlength=n_classes)[:n_classes]
     return {"classes_covered": float((counts > 0).sum()), "class_kl": _kl_to_uniform(counts)}
+
+
+def label_fidelity(predicted: np.ndarray, asked: np.ndarray) -> float:
+    """The share (0-1) of a class-conditional G's samples that a classifier assigns to the class each was
+    asked for: ``predicted`` and ``asked`` are (N,) class indices; NaN for none."""
+    predicted, asked = np.asarray(predicted), np.asarray(asked)
+    if predicted.shape != asked.shape:
+        raise ValueError(f"predicted {predicted.shape} and asked {asked.shape}: allowed two (N,) arrays")
+    return float((predicted == asked).mean()) if len(asked) else float("nan")
 
 
 def image_metrics(

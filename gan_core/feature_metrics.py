@@ -112,11 +112,17 @@ class ImageQuality:
         self.seed = seed
         self._lock = threading.Lock()
         self.real_features = self._features(real, "real")
+        self._k_real: torch.Tensor | None = None  # KID's real-real kernel, made at the first measure
         n_real = len(self.real_features)
         if n_real < nearest_k + 2:  # each row's k-th neighbour other than itself, in prdc
             raise ValueError(f"real: {n_real} rows; at least nearest_k + 2 = {nearest_k + 2} needed")
-        # reset_real_features=False: reset() clears the generated side only, the real statistics stay
-        self._fd = FrechetInceptionDistance(feature=FeatureRows(num_features), reset_real_features=False)
+        # reset_real_features=False: reset() clears the generated side only, the real statistics stay.
+        # sync_on_compute=False: this process's rows alone. Under torch.distributed (a torchrun job, whose
+        # rank 0 alone evaluates) torchmetrics would otherwise gather the state from every rank at
+        # compute(), a collective the other ranks never join: the job hung at its first evaluation.
+        self._fd = FrechetInceptionDistance(
+            feature=FeatureRows(num_features), reset_real_features=False, sync_on_compute=False
+        )
         self._fd.update(torch.from_numpy(self.real_features), real=True)
 
     @torch.no_grad()
@@ -145,22 +151,36 @@ class ImageQuality:
     def _kid(self, fake_features: np.ndarray) -> tuple[float, float]:
         """KID's mean and standard deviation over ``kid_subsets`` random subsets, as torchmetrics'
         `KernelInceptionDistance.compute` draws them, from a generator of this instance's own seed: the
-        same subsets at every call, and torch's global random stream (training threads') untouched."""
-        from torchmetrics.image.kid import poly_mmd
+        same subsets at every call, and torch's global random stream (training threads') untouched.
+
+        The kernel matrices are torchmetrics' `poly_kernel` over the whole sets, computed once (the real
+        one at construction), and each subset's estimate torchmetrics' `maximum_mean_discrepancy` on
+        their rows and columns: the same numbers as its `poly_mmd` on each subset (the kernel is
+        elementwise in the rows' dot products), at a fifth of the cost (0.09 against 0.45 s for 50
+        subsets of 500 among 898 rows of 256 features, on one core)."""
+        from torchmetrics.image.kid import maximum_mean_discrepancy, poly_kernel
 
         real, fake = torch.from_numpy(self.real_features), torch.from_numpy(fake_features)
+        if self._k_real is None:
+            self._k_real = poly_kernel(real, real)
+        k_fake, k_cross = poly_kernel(fake, fake), poly_kernel(real, fake)
         size = min(self.kid_subset_size, len(real), len(fake))
+        if size == len(real) == len(fake):  # every subset is both whole sets: one estimate, no spread
+            return float(maximum_mean_discrepancy(self._k_real, k_cross, k_fake)), 0.0
         generator = torch.Generator().manual_seed(self.seed)
-        scores = torch.stack(
-            [
-                poly_mmd(
-                    real[torch.randperm(len(real), generator=generator)[:size]],
-                    fake[torch.randperm(len(fake), generator=generator)[:size]],
+        scores = []
+        for _ in range(self.kid_subsets):
+            r = torch.randperm(len(real), generator=generator)[:size]
+            f = torch.randperm(len(fake), generator=generator)[:size]
+            scores.append(
+                maximum_mean_discrepancy(
+                    self._k_real.index_select(0, r).index_select(1, r),
+                    k_cross.index_select(0, r).index_select(1, f),
+                    k_fake.index_select(0, f).index_select(1, f),
                 )
-                for _ in range(self.kid_subsets)
-            ]
-        )
-        return float(scores.mean()), float(scores.std(unbiased=False))
+            )
+        values = torch.stack(scores)
+        return float(values.mean()), float(values.std(unbiased=False))
 
     def measure(self, fake: torch.Tensor) -> dict[str, float]:
         """The seven measurements of ``fake`` (N, ...) against the real set; N >= nearest_k + 2."""
@@ -173,8 +193,19 @@ class ImageQuality:
             self._fd.reset()
             self._fd.update(torch.from_numpy(fake_features), real=False)
             fd = float(self._fd.compute())
-        kid, kid_std = self._kid(fake_features)
-        prdc = _compute_prdc()(self.real_features, fake_features, nearest_k=self.nearest_k)
+            kid, kid_std = self._kid(fake_features)
+        # float32, the dtype prdc documents (about twice as fast as float64); its distances (scikit-learn's
+        # pairwise_distances, asked for n_jobs=8) in this thread: joblib's sequential backend (a setting
+        # of this thread only), not 8 threads started for each of its three calls, which cost more than
+        # the distances (0.045 against 0.11 s at 898 + 898 rows of 256 on two cores)
+        import joblib
+
+        with joblib.parallel_config(backend="sequential"):
+            prdc = _compute_prdc()(
+                self.real_features.astype(np.float32),
+                fake_features.astype(np.float32),
+                nearest_k=self.nearest_k,
+            )
         return {
             "fd": fd,
             "kid": kid,

@@ -17,6 +17,11 @@ in eval mode on the CPU, from either.
   on a batch of G's samples. A sample above it looks to D more like the real data than like G's output
   now. (The training metrics use the median of a real-and-fake batch instead, which needs both batches
   at hand; when D separates the two batches, both thresholds fall in the gap between them.)
+- Class-conditional runs (``conditioning`` other than ``none``): `generate`, `walk` and `ask_d` take the
+  class to ask for (``label``, checked by `class_labels`; None: G's balanced default, every class in
+  turn); `ProbeModels.class_names` names the classes for a picker. D is asked about a sample *as* that
+  class where it reads labels (concat, projection); the Wasserstein reference asks it about real data
+  under the real labels (`real_labelled`).
 - User input for Ask D: `parse_points_upload` (a CSV of 2D points, read by the training data's own CSV
   reader) and `parse_image_uploads` (a few PNG/JPEG/WebP/BMP files, decoded, cropped, resized and
   converted to the run's channels exactly as the ``folder`` dataset reads training images). Every
@@ -50,7 +55,7 @@ from gan_core.data import (
     read_points_csv,
 )
 from gan_core.losses import GANLoss, get_loss
-from gan_core.models import build_models
+from gan_core.models import balanced_labels, build_models, model_classes
 from gan_core.rundir import RunDir, RunDirError, image_grid
 from gan_core.trainer import HEATMAP_RESOLUTION, d_heatmap
 
@@ -83,6 +88,8 @@ class ProbeModels:
     D: nn.Module
     sample_shape: tuple[int, ...]
     step: int
+    n_classes: int = 0  # the classes G and D are conditioned on; 0 for an unconditional run
+    class_names: tuple[str, ...] = ()  # one name per class (the checkpoint's, else "0", "1", ...)
 
     @property
     def loss(self) -> GANLoss:
@@ -102,7 +109,9 @@ def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModel
     try:
         cfg = GANConfig.from_dict(state["config"])
         sample_shape = tuple(int(v) for v in state["sample_shape"])
-        G, D = build_models(cfg, sample_shape)
+        n_classes = int(state.get("n_classes", 0))  # absent: written before conditioning, unconditional
+        names = [str(name) for name in state.get("class_names") or ()]
+        G, D = build_models(cfg, sample_shape, n_classes)
         G.load_state_dict(state["generator"])
         D.load_state_dict(state["discriminator"])
     except (ConfigError, ValueError, TypeError, RuntimeError, KeyError) as exc:
@@ -113,7 +122,35 @@ def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModel
             raise ProbeError(
                 f"{source}: {name}'s weights hold NaN or inf (the run diverged); pick an earlier checkpoint"
             )
-    return ProbeModels(cfg, G.eval(), D.eval(), sample_shape, int(state["step"]))
+    n_classes = model_classes(G)
+    if len(names) != n_classes:
+        names = [str(i) for i in range(n_classes)]
+    return ProbeModels(cfg, G.eval(), D.eval(), sample_shape, int(state["step"]), n_classes, tuple(names))
+
+
+def class_labels(models: ProbeModels, label: int | None, n: int) -> Tensor | None:
+    """The labels (n,) int64 that ask a conditional G (or D) for class ``label``; None for G's balanced
+    default (``label`` None) or an unconditional run, where ``label`` must be None. A class outside
+    0..n_classes-1 is a ProbeError."""
+    if label is None:
+        return None
+    if not models.n_classes:
+        raise ProbeError(f"label={label!r}: this run is not class-conditional; allowed only no label")
+    if (
+        isinstance(label, bool)
+        or not isinstance(label, (int, np.integer))
+        or not 0 <= label < models.n_classes
+    ):
+        raise ProbeError(
+            f"label={label!r} is invalid: allowed a class from 0 to {models.n_classes - 1} "
+            f"({', '.join(models.class_names)})"
+        )
+    return torch.full((n,), int(label), dtype=torch.int64)
+
+
+def _generated(G: nn.Module, z: Tensor, labels: Tensor | None) -> Tensor:
+    # G(z) alone where there is no label: a generator of one's own need not take one
+    return G(z) if labels is None else G(z, labels)
 
 
 def checkpoint_models(run_dir: RunDir, path: Path) -> ProbeModels:
@@ -172,17 +209,24 @@ def interpolate(z_start: Tensor, z_end: Tensor, n: int, mode: str = "slerp") -> 
 
 
 @torch.no_grad()
-def latent_walk(G: nn.Module, z_start: Tensor, z_end: Tensor, n: int, mode: str = "slerp") -> Tensor:
+def latent_walk(
+    G: nn.Module, z_start: Tensor, z_end: Tensor, n: int, mode: str = "slerp", labels: Tensor | None = None
+) -> Tensor:
     """G's outputs along `interpolate`'s path: (n, *sample_shape), float32 on the CPU; the first is
-    G(z_start) and the last G(z_end)."""
-    return G(interpolate(z_start, z_end, n, mode)).float().cpu()
+    G(z_start) and the last G(z_end). ``labels`` (n,): the classes a conditional G is asked for."""
+    return _generated(G, interpolate(z_start, z_end, n, mode), labels).float().cpu()
 
 
-def walk(models: ProbeModels, seed_start: int, seed_end: int, n: int, mode: str = "slerp") -> np.ndarray:
-    """The walk between the noise of two seeds: (n, 2) points or (n, C, H, W) images in [-1, 1]."""
+def walk(
+    models: ProbeModels, seed_start: int, seed_end: int, n: int, mode: str = "slerp", label: int | None = None
+) -> np.ndarray:
+    """The walk between the noise of two seeds: (n, 2) points or (n, C, H, W) images in [-1, 1]; a
+    conditional run's whole walk asks for class ``label`` (None: G's balanced default)."""
     z_start = latent(seed_start, models.cfg.latent_dim)
     z_end = latent(seed_end, models.cfg.latent_dim)
-    return latent_walk(models.G, z_start, z_end, n, mode).numpy()
+    path = interpolate(z_start, z_end, n, mode)  # checks n and mode
+    with torch.no_grad():
+        return _generated(models.G, path, class_labels(models, label, n)).float().cpu().numpy()
 
 
 def strip(images: np.ndarray) -> np.ndarray:
@@ -191,11 +235,13 @@ def strip(images: np.ndarray) -> np.ndarray:
 
 
 @torch.no_grad()
-def generate(models: ProbeModels, seed: int, n: int) -> np.ndarray:
-    """``n`` samples of G from the noise of ``seed``, for "pick generated ones"."""
+def generate(models: ProbeModels, seed: int, n: int, label: int | None = None) -> np.ndarray:
+    """``n`` samples of G from the noise of ``seed``, for "pick generated ones"; a conditional run's all
+    of class ``label`` (None: G's balanced default, every class in turn)."""
     if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_ASK_GENERATED:
         raise ProbeError(f"n={n!r} is invalid: allowed a whole number from 1 to {MAX_ASK_GENERATED}")
-    return models.G(latent(seed, models.cfg.latent_dim, n)).float().numpy()
+    labels = class_labels(models, label, n)
+    return _generated(models.G, latent(seed, models.cfg.latent_dim, n), labels).float().numpy()
 
 
 def heatmap(models: ProbeModels, bounds: Sequence[float], resolution: int = HEATMAP_RESOLUTION) -> np.ndarray:
@@ -247,17 +293,27 @@ def real_samples(run_dir: RunDir, cfg: GANConfig, n: int = REFERENCE_BATCH, seed
 
     2D runs read the real points the run saved beside its snapshots (samples/real.npz) when they are
     there; images (and 2D runs without that file) load the data again: `DataError` if it is gone."""
+    return real_labelled(run_dir, cfg, n, seed)[0]
+
+
+def real_labelled(
+    run_dir: RunDir, cfg: GANConfig, n: int = REFERENCE_BATCH, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """`real_samples` and their class labels ((n,) int64; None for data without labels, or 2D points
+    read from the run's folder)."""
     examples: Tensor | None = None
+    labels: Tensor | None = None
     if cfg.is_points:
         try:
             examples = torch.as_tensor(run_dir.load_snapshot("real")["points"], dtype=torch.float32)
         except (RunDirError, KeyError, OSError, ValueError):
             examples = None
     if examples is None:
-        examples = load_data(cfg).examples()
+        data = load_data(cfg)
+        examples, labels = data.examples(), data.labels
     generator = torch.Generator().manual_seed(seed)
     chosen = torch.randperm(examples.shape[0], generator=generator)[: min(n, examples.shape[0])]
-    return examples[chosen].float().cpu().numpy()
+    return examples[chosen].float().cpu().numpy(), None if labels is None else labels[chosen].cpu().numpy()
 
 
 # ---------------------------------------------------------------------------------------------- ask D
@@ -271,20 +327,40 @@ class Reference:
 
 
 @torch.no_grad()
-def d_scores(D: nn.Module, samples: np.ndarray | Tensor) -> np.ndarray:
-    """D's raw score (logit) per sample, float64."""
+def d_scores(
+    D: nn.Module, samples: np.ndarray | Tensor, labels: np.ndarray | Tensor | None = None
+) -> np.ndarray:
+    """D's raw score (logit) per sample, float64; ``labels`` (N,): the class a conditional D is asked
+    about for each (None: D(x) alone)."""
     x = torch.as_tensor(np.asarray(samples, dtype=np.float32))
-    scores = [D(x[i : i + 1024]).double() for i in range(0, x.shape[0], 1024)]
+    y = None if labels is None else torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+    scores = [
+        (D(x[i : i + 1024]) if y is None else D(x[i : i + 1024], y[i : i + 1024])).double()
+        for i in range(0, x.shape[0], 1024)
+    ]
     return torch.cat(scores).numpy() if scores else np.zeros(0)
 
 
-def wasserstein_reference(models: ProbeModels, real: np.ndarray, seed: int = 0) -> Reference:
-    """Half-way between D's mean score on ``real`` samples and on as many of G's samples (from ``seed``)."""
+def wasserstein_reference(
+    models: ProbeModels,
+    real: np.ndarray,
+    seed: int = 0,
+    real_labels: np.ndarray | None = None,
+    label: int | None = None,
+) -> Reference:
+    """Half-way between D's mean score on ``real`` samples (a conditional D asked about each under its
+    own class, ``real_labels``) and on as many of G's samples (from ``seed``; of class ``label``)."""
     if len(real) == 0:
         raise ProbeError("the reference needs at least one real sample")
-    mean_real = float(d_scores(models.D, real).mean())
-    fake = generate(models, seed, min(len(real), MAX_ASK_GENERATED))
-    mean_fake = float(d_scores(models.D, fake).mean())
+    if models.n_classes and real_labels is None:
+        raise ProbeError("a class-conditional critic's reference needs the real samples' labels")
+    mean_real = float(d_scores(models.D, real, real_labels if models.n_classes else None).mean())
+    n = min(len(real), MAX_ASK_GENERATED)
+    fake = generate(models, seed, n, label)
+    asked = class_labels(models, label, n)
+    if models.n_classes and asked is None:  # G's balanced default, asked of D alike
+        asked = balanced_labels(n, models.n_classes)
+    mean_fake = float(d_scores(models.D, fake, asked).mean())
     return Reference((mean_real + mean_fake) / 2.0, mean_real, mean_fake)
 
 
@@ -305,9 +381,14 @@ class Verdicts:
 
 
 def ask_d(
-    D: nn.Module, loss_name: str, samples: np.ndarray | Tensor, reference: Reference | float | None = None
+    D: nn.Module,
+    loss_name: str,
+    samples: np.ndarray | Tensor,
+    reference: Reference | float | None = None,
+    labels: np.ndarray | Tensor | None = None,
 ) -> Verdicts:
-    """D's verdict on each sample (points (N, 2) or images (N, C, H, W) in [-1, 1]).
+    """D's verdict on each sample (points (N, 2) or images (N, C, H, W) in [-1, 1]); ``labels`` (N,): the
+    class a conditional D is asked about for each ("is this a real 3?"; `class_labels`).
 
     A loss with a fixed threshold (`GANLoss.threshold`, the one its accuracy metric uses) is judged by
     it; ``reference`` is ignored there. For a Wasserstein critic (`GANLoss.is_critic`) the threshold is
@@ -315,7 +396,7 @@ def ask_d(
     ProbeError.
     """
     loss = get_loss(loss_name)
-    scores = d_scores(D, samples)
+    scores = d_scores(D, samples, labels)
     outputs = loss.output(torch.from_numpy(scores)).numpy()
     if loss.threshold is not None:
         threshold, rule = loss.threshold, loss.threshold_rule

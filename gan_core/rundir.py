@@ -67,7 +67,7 @@ import torch
 
 from gan_core.config import ConfigError, GANConfig
 from gan_core.losses import LOSSES
-from gan_core.tracking.schema import DATA_KINDS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
+from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
 # Used with fullmatch only: ``match`` with ``$`` also accepts a trailing newline ("abc\n").
@@ -792,9 +792,23 @@ class RunDir:
         return checked_status(raw)
 
     # ------------------------------------------------------------------ metrics
-    def open_metrics(self, columns: tuple[str, ...]) -> None:
+    def open_metrics(self, columns: tuple[str, ...], widen: bool = False) -> None:
         """Start (or continue) metrics.csv with ``columns`` as its header; a torn last line is cut off
-        first (`repair_tail`)."""
+        first (`repair_tail`). ``widen`` (the built-in trainer, which writes its rows in ``columns``'
+        order): a file written by an earlier version, whose header lacks columns added since (a quality
+        metric, say), gets them first (`widen_metrics`: its rows blank there), so that the rows appended
+        now line up with the header; a header with a column ``columns`` lacks is a `RunDirError`."""
+        if widen:
+            path = self.path / "metrics.csv"
+            with open(path, "rb") if path.exists() else contextlib.nullcontext(None) as f:
+                first = f.readline() if f is not None else b""
+            header = (
+                [c.strip() for c in first.decode("utf-8", "replace").strip().split(",")]
+                if first.strip()
+                else []
+            )
+            if header and header != list(columns):
+                self.widen_metrics(columns)
         with self._writing("metrics.csv"):
             fd = os.open(self.path / "metrics.csv", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -1453,7 +1467,10 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
     else:
         numeric = list(columns)
         missing = [c for c in numeric if c not in frame.columns]
-        if len(frame.columns) and missing:
+        # A quality column a later version added (fd_cls, label_fidelity, ...) is absent from the files
+        # written before it: measured on some data only, it is a gap there anyway, not a damage to report.
+        reported = [c for c in missing if c not in EVAL_COLUMNS]
+        if len(frame.columns) and reported:
             if "step" in missing:
                 header = text.partition("\n")[0]
                 header = header if len(header) <= 80 else header[:79] + "…"
@@ -1461,8 +1478,8 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
                     f"run {run_id!r}: metrics.csv has no 'step' column (its header: {header!r}); "
                     "nothing in it can be placed"
                 )
-            named = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
-            problems.append(f"metrics.csv lacks {plural(len(missing), 'column')} ({named}); shown as gaps")
+            named = ", ".join(reported[:6]) + (f" and {len(reported) - 6} more" if len(reported) > 6 else "")
+            problems.append(f"metrics.csv lacks {plural(len(reported), 'column')} ({named}); shown as gaps")
         for c in missing:
             frame[c] = np.nan
     raw_steps = frame["step"].copy() if "step" in frame.columns else None

@@ -64,7 +64,8 @@ def _check_fits(cfg: GANConfig, state: dict[str, Any], source: str) -> None:
     """RunDirError unless the checkpoint's weights load into the networks ``cfg`` builds: refused before
     a thread starts (and before anything is written), not as a failed run."""
     try:
-        G, D = build_models(cfg, tuple(int(v) for v in state["sample_shape"]))
+        shape = tuple(int(v) for v in state["sample_shape"])
+        G, D = build_models(cfg, shape, int(state.get("n_classes", 0)))  # 0: written unconditional
         G.load_state_dict(state["generator"])
         D.load_state_dict(state["discriminator"])
     except (ValueError, TypeError, RuntimeError, KeyError) as exc:
@@ -426,8 +427,9 @@ class Runner:
 
     # ------------------------------------------------------------------ the models now (for the probe)
     def models_state(self, timeout: float = 10.0) -> dict[str, Any]:
-        """A CPU copy of the weights now: ``{generator, discriminator, config, sample_shape, step}``, the
-        model part of a checkpoint, so that `gan_core.probe` reads a live run and a checkpoint alike.
+        """A CPU copy of the weights now: ``{generator, discriminator, config, sample_shape, n_classes,
+        class_names, step}``, the model part of a checkpoint, so that `gan_core.probe` reads a live run
+        and a checkpoint alike.
 
         While the run is live the training thread takes the copy itself, between two steps (never half
         way through an update), and hands it back through an Event; once the run has ended the copy is
@@ -464,6 +466,7 @@ class Runner:
             "discriminator": cpu_copy(trainer.D),
             "config": self.cfg.to_dict(),
             "sample_shape": list(trainer.data.sample_shape),
+            **trainer.class_state(),
             "step": trainer.step_count,
         }
 
@@ -486,12 +489,14 @@ class Runner:
             self.trainer = trainer
             self._data = None
             self.device = str(self.trainer.device)
-            self.evaluator = Evaluator(self.cfg, self.trainer.data, self.trainer.fixed_noise)
+            self.evaluator = Evaluator(
+                self.cfg, self.trainer.data, self.trainer.fixed_noise, held_out=self.trainer.held_out
+            )
             if self._resume is not None:
                 self._restore(*self._resume)
                 self._resume = None
             else:
-                self.run_dir.open_metrics(CSV_COLUMNS)
+                self.run_dir.open_metrics(CSV_COLUMNS, widen=True)
                 self._event("status", self._status, status=self._status)
                 self._write_status()
                 self.real_view = self.trainer.real_view()
@@ -557,7 +562,7 @@ class Runner:
                 self.snapshots.append((s, self.run_dir.load_snapshot(path)))
             except RunDirError as exc:  # a damaged file costs that picture, never the run
                 self._event("snapshot_unreadable", str(exc), step=step, snapshot_step=s)
-        self.run_dir.open_metrics(CSV_COLUMNS)
+        self.run_dir.open_metrics(CSV_COLUMNS, widen=True)
         replaced = f"; {dropped} row{'s' * (dropped != 1)} logged after it replaced" if dropped else ""
         self._event(
             "resume",
@@ -681,10 +686,12 @@ class Runner:
         changes = self.monitor.update(values, unmeasured)
         if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
             try:
-                self.last_eval = self.evaluator.evaluate(self.trainer.G)
+                self.last_eval = self.evaluator.evaluate(self.trainer.G, self.trainer.D)
             except Exception as exc:  # a failing measurement must not end the training it measures
                 self.last_eval = {}
                 self._event("eval_error", step=None, error=f"{type(exc).__name__}: {exc}")
+            for kind, fields in self.evaluator.take_events():  # the baselines (the charts' lines), once
+                self._event(kind, **fields)
             values.update({c: self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS})
             changes += self.monitor.update_eval(self.last_eval)
         flags = sorted(self.monitor.active)

@@ -5,6 +5,14 @@ step is ``d_steps`` discriminator updates followed by one generator update and y
 dict of named values, `RECORD_COLUMNS`). `d_step` and `g_step` do one update of one network, for
 single-stepping from the dashboard. Host syncs are deliberate: each update gathers its scalars into one
 tensor, and a step moves them to the host in one transfer.
+
+A class-conditional run (``conditioning`` other than ``none``; see `gan_core.models`) draws each real
+batch's labels with its images (one draw of indices) and G's labels uniformly, all from the run's one
+generator, so a seed still fixes the whole run. With ``acgan`` both losses add the class head's
+cross-entropy (Odena et al. 2017): D's on real and fake images (the class each was drawn with), G's on
+its fakes for the class asked; ``d_loss`` and ``g_loss`` stay the adversarial part, as every loss
+reports it. An acgan run trains on the data less the classifier's held-out split (`held_out`), on which
+the evaluation scores D's class head.
 """
 
 from __future__ import annotations
@@ -15,13 +23,14 @@ from typing import Any
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from gan_core.config import MUTABLE_FIELDS, GANConfig
-from gan_core.data import DataSource, load_data
+from gan_core.data import DataSource, load_data, require_labels
 from gan_core.distributed import DistContext
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
-from gan_core.models import build_models
+from gan_core.models import CONDITIONINGS, build_models
 from gan_core.rundir import image_grid
 from gan_core.tracking.measures import d_metrics, grad_norm
 from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, G_METRICS, RECORD_COLUMNS
@@ -41,6 +50,20 @@ _NO_EVAL = dict.fromkeys(EVAL_COLUMNS, math.nan)
 FIXED_NOISE_IMAGES = 64  # an 8 x 8 grid
 FIXED_NOISE_POINTS = 1000
 HEATMAP_RESOLUTION = 48
+# A class-conditional run's grid: one row per class (the first MAX_GRID_CLASSES of a folder with more),
+# GRID_COLUMNS columns, each column one fixed noise vector.
+GRID_COLUMNS = 8
+MAX_GRID_CLASSES = 32
+
+
+def class_grid(noise: Tensor, n_classes: int, columns: int = GRID_COLUMNS) -> tuple[Tensor, Tensor]:
+    """The inputs of a class-conditional sample grid: (noise (R * columns, latent_dim), labels
+    (R * columns,) int64) for R = min(n_classes, `MAX_GRID_CLASSES`) rows, row r all class r, column c
+    all ``noise[c]``: what changes down a column is the class alone. ``noise``: at least ``columns`` rows."""
+    rows = min(n_classes, MAX_GRID_CLASSES)
+    grid_noise = noise[:columns].repeat(rows, 1)
+    labels = torch.arange(rows, device=noise.device).repeat_interleave(columns)
+    return grid_noise, labels
 
 
 def rank_seed(seed: int, rank: int) -> int:
@@ -58,7 +81,8 @@ def generator_from_checkpoint(
     ValueError naming ``source`` and the reason, not a KeyError or a size mismatch from torch."""
     try:
         cfg = GANConfig.from_dict(state["config"])
-        G, _ = build_models(cfg, tuple(int(v) for v in state["sample_shape"]))
+        shape = tuple(int(v) for v in state["sample_shape"])
+        G, _ = build_models(cfg, shape, int(state.get("n_classes", 0)))  # 0: written unconditional
         G.load_state_dict(state["generator"])
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:  # ConfigError is a ValueError
         # torch lists every mismatched tensor, one a line: the first says enough
@@ -111,10 +135,14 @@ def snapshot_view(
     loss: GANLoss | None = None,
     bounds: tuple[float, float, float, float] | None = None,
     resolution: int = HEATMAP_RESOLUTION,
+    labels: Tensor | None = None,
+    columns: int | None = None,
 ) -> dict[str, np.ndarray]:
     """What G makes of ``noise`` (and D's verdict around it), as the Train view draws it.
 
-    ``kind`` ``images``: ``{"grid": (H, W, 3) uint8}`` from G's (N, C, H, W) output in [-1, 1].
+    ``kind`` ``images``: ``{"grid": (H, W, 3) uint8}`` from G's (N, C, H, W) output in [-1, 1], ``columns``
+    images a row (default: a square); ``labels`` (N,) the classes a conditional G is asked for
+    (`class_grid`).
     ``points``, as GAN Lab draws them: ``{"points": (N, 2) generated}``, and with ``D``, ``loss`` and
     ``bounds`` (xmin, xmax, ymin, ymax) also ``"heatmap"``: (R, R) D's output on a grid over the bounds
     (row = y), ``"grads"``: (N, 2) the direction in which G's loss falls at each generated point, and
@@ -126,9 +154,9 @@ def snapshot_view(
         D.eval()
     try:
         with torch.no_grad():
-            fake = G(noise).float()
+            fake = (G(noise) if labels is None else G(noise, labels)).float()
         if kind != "points":
-            return {"grid": image_grid(fake.cpu().numpy())}
+            return {"grid": image_grid(fake.cpu().numpy(), nrow=columns)}
         fake = fake.reshape(fake.shape[0], -1)
         if bounds is None:
             return {"points": fake.cpu().numpy()}
@@ -173,10 +201,24 @@ class Trainer:
         self.cfg = cfg
         self.dist = dist
         self.device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
-        self.data = (data or load_data(cfg, self.device)).to(self.device)
+        self.data = require_labels(cfg, (data or load_data(cfg, self.device)).to(self.device))
         self.loss: GANLoss = get_loss(cfg.loss)
+        self.conditioning = CONDITIONINGS[cfg.conditioning]
+        # The data's classes (0 unconditional): the networks are built for them, and checkpoints keep
+        # the count, so that a checkpoint rebuilds the same networks without loading the data.
+        self.n_classes = self.data.n_classes if self.conditioning.conditional else 0
+        # (images, labels) on the device that D's class head is scored on, never trained on (acgan only)
+        self.held_out: tuple[Tensor, Tensor] | None = None
+        if self.conditioning.class_head:
+            from gan_core.classifier import split_indices  # scikit-learn: imported only when needed
+
+            _, held = split_indices(self.data.labels.cpu().numpy())
+            keep = np.setdiff1d(np.arange(self.data.num_examples), held)
+            held = torch.as_tensor(np.sort(held), device=self.device)
+            self.held_out = (self.data.examples()[held], self.data.labels[held])
+            self.data = self.data.subset(keep)
         torch.manual_seed(cfg.seed)  # model initialisation: the same on every rank
-        G, D = build_models(cfg, self.data.sample_shape)
+        G, D = build_models(cfg, self.data.sample_shape, self.n_classes)
         self.G, self.D = G.to(self.device), D.to(self.device)
         # What the updates call: the modules themselves, or their DDP wrappers, which average the
         # gradients over the ranks in backward(). D's forward inside G's update takes D itself: it
@@ -198,6 +240,11 @@ class Trainer:
         n_fixed = FIXED_NOISE_POINTS if self.data.kind == "points" else FIXED_NOISE_IMAGES
         fixed_rng = torch.Generator().manual_seed(cfg.seed + 1)
         self.fixed_noise = torch.randn(n_fixed, cfg.latent_dim, generator=fixed_rng).to(self.device)
+        # The snapshots' input: the fixed noise, or for a conditional run one row per class (`class_grid`).
+        self.grid_labels: Tensor | None = None
+        self.grid_noise = self.fixed_noise
+        if self.n_classes:
+            self.grid_noise, self.grid_labels = class_grid(self.fixed_noise, self.n_classes)
         self.hparams: dict[str, Any] = {k: getattr(cfg, k) for k in MUTABLE_FIELDS}
         self.step_count = 0  # generator updates done
         # Whether the step under way has changed a weight yet: a step that failed before its first
@@ -247,24 +294,54 @@ class Trainer:
     def _latent(self, n: int) -> Tensor:
         return torch.randn(n, self.cfg.latent_dim, device=self.device, generator=self.rng)
 
-    def _d_update(self, keep_fake: bool = False) -> tuple[Tensor, Tensor | None]:
+    def _real(self, n: int) -> tuple[Tensor, Tensor | None]:
+        """A real batch and, in a conditional run, its labels (None otherwise: the draw is as it was)."""
+        if not self.n_classes:
+            return self.data.sample(n, self.rng), None
+        return self.data.sample_labelled(n, self.rng)
+
+    def _fake_labels(self, n: int) -> Tensor | None:
+        """The classes G is asked for: uniform over the data's classes (conditional runs), else None."""
+        if not self.n_classes:
+            return None
+        return torch.randint(self.n_classes, (n,), device=self.device, generator=self.rng)
+
+    def _judge(self, D: torch.nn.Module, x: Tensor, labels: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        """D's logits on ``x`` (asked about ``labels`` where D reads them) and, for acgan, its class
+        logits from the same forward pass."""
+        if self.conditioning.class_head:
+            return D(x, labels, with_class_logits=True)
+        return D(x, labels), None
+
+    def _class_loss(self, class_logits: Tensor | None, labels: Tensor | None) -> Tensor | float:
+        """The acgan class head's cross-entropy on a batch drawn as ``labels`` (0 without a head)."""
+        return 0.0 if class_logits is None else F.cross_entropy(class_logits, labels)
+
+    def _d_update(self, keep_fake: bool = False) -> tuple[Tensor, tuple[Tensor, Tensor | None] | None]:
         """One D update; returns its scalars (`D_METRICS` order) as one device tensor, and with
-        ``keep_fake`` the fake batch still attached to G's graph, for the G update that follows (the
-        textbook loop's reuse: one G forward per step instead of two)."""
+        ``keep_fake`` the fake batch still attached to G's graph with the labels it was asked for, for
+        the G update that follows (the textbook loop's reuse: one G forward per step instead of two)."""
         hp, loss = self.hparams, self.loss
         batch = self.cfg.batch_size
-        real = self.data.sample(batch, self.rng)
+        real, real_labels = self._real(batch)
+        fake_labels = self._fake_labels(batch)
         with torch.set_grad_enabled(keep_fake):
-            fake_graph = self.G_train(self._latent(batch))
+            fake_graph = self.G_train(self._latent(batch), fake_labels)
         fake = fake_graph.detach()
         real_in, fake_in = self._noisy(real, hp["instance_noise"]), self._noisy(fake, hp["instance_noise"])
-        real_logits, fake_logits = self.D_train(real_in), self.D_train(fake_in)
+        real_logits, real_classes = self._judge(self.D_train, real_in, real_labels)
+        fake_logits, fake_classes = self._judge(self.D_train, fake_in, fake_labels)
         target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
         loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
         d_loss = loss_real + loss_fake
-        objective = d_loss
+        # acgan: D learns to name the class of real images and of fakes (the class G was asked for)
+        objective = d_loss + self._class_loss(real_classes, real_labels)
+        objective = objective + self._class_loss(fake_classes, fake_labels)
         if loss.gradient_penalty and hp["gp_weight"] > 0:
-            objective = d_loss + hp["gp_weight"] * gradient_penalty(self.D, real_in, fake_in, self.rng)
+            # A conditional critic is asked about the interpolates under the real batch's labels (as
+            # StudioGAN does): the penalty constrains D's slope in x for a fixed class.
+            critic = self.D if real_labels is None else (lambda x: self.D(x, real_labels))
+            objective = objective + hp["gp_weight"] * gradient_penalty(critic, real_in, fake_in, self.rng)
         self.opt_d.zero_grad(set_to_none=True)
         objective.backward()
         d_norm = grad_norm(self.d_params)
@@ -275,18 +352,23 @@ class Trainer:
                 torch._foreach_clamp_min_(self.d_params, -hp["clip_value"])
                 torch._foreach_clamp_max_(self.d_params, hp["clip_value"])
         metrics = d_metrics(loss, real_logits, fake_logits, loss_real, loss_fake, d_norm, d_loss)
-        return metrics, (fake_graph if keep_fake else None)
+        return metrics, ((fake_graph, fake_labels) if keep_fake else None)
 
-    def _g_update(self, fake: Tensor | None = None) -> Tensor:
-        """One G update (on ``fake`` from the last D update, or a fresh batch); returns
-        (g_loss, g_grad_norm) as one device tensor."""
+    def _g_update(self, fake: tuple[Tensor, Tensor | None] | None = None) -> Tensor:
+        """One G update (on ``fake`` = (batch, its labels) from the last D update, or a fresh batch);
+        returns (g_loss, g_grad_norm) as one device tensor."""
         if fake is None:
-            fake = self.G_train(self._latent(self.cfg.batch_size))
+            labels = self._fake_labels(self.cfg.batch_size)
+            fake = self.G_train(self._latent(self.cfg.batch_size), labels), labels
+        fake, labels = fake
         fake = self._noisy(fake, self.hparams["instance_noise"])
-        g_loss = self.loss.g(self.D(fake))
+        fake_logits, fake_classes = self._judge(self.D, fake, labels)
+        g_loss = self.loss.g(fake_logits)
+        # acgan: G is also trained to make D's class head name the class it was asked for
+        objective = g_loss + self._class_loss(fake_classes, labels)
         self.opt_g.zero_grad(set_to_none=True)
         # Only G's weights need gradients here: skipping D's weight gradients saves work.
-        g_loss.backward(inputs=self.g_params)
+        objective.backward(inputs=self.g_params)
         g_norm = grad_norm(self.g_params)
         self.updated = True
         self.opt_g.step()
@@ -336,9 +418,11 @@ class Trainer:
         """D's metrics on a fresh real and fake batch without updating anything (`D_METRICS` order)."""
         hp, loss = self.hparams, self.loss
         batch = self.cfg.batch_size
-        real = self._noisy(self.data.sample(batch, self.rng), hp["instance_noise"])
-        fake = self._noisy(self.G(self._latent(batch)), hp["instance_noise"])
-        real_logits, fake_logits = self.D(real), self.D(fake)
+        real, real_labels = self._real(batch)
+        fake_labels = self._fake_labels(batch)
+        real = self._noisy(real, hp["instance_noise"])
+        fake = self._noisy(self.G(self._latent(batch), fake_labels), hp["instance_noise"])
+        real_logits, fake_logits = self.D(real, real_labels), self.D(fake, fake_labels)
         target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
         loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
         nan = torch.tensor(float("nan"), device=self.device)
@@ -363,9 +447,21 @@ class Trainer:
 
     # ------------------------------------------------------------------ views for the UI
     def snapshot(self, resolution: int = HEATMAP_RESOLUTION) -> dict[str, np.ndarray]:
-        """What the UI shows of G and D now, from the run's fixed noise (see `snapshot_view`)."""
+        """What the UI shows of G and D now, from the run's fixed noise (see `snapshot_view`); for a
+        conditional run the grid has one row per class, one fixed noise vector per column."""
         bounds = self.data.bounds if self.data.kind == "points" else None
-        return snapshot_view(self.G, self.fixed_noise, self.data.kind, self.D, self.loss, bounds, resolution)
+        columns = GRID_COLUMNS if self.grid_labels is not None else None
+        return snapshot_view(
+            self.G,
+            self.grid_noise,
+            self.data.kind,
+            self.D,
+            self.loss,
+            bounds,
+            resolution,
+            labels=self.grid_labels,
+            columns=columns,
+        )
 
     def real_view(self) -> dict[str, np.ndarray]:
         """Real data to show beside G's output: 1000 points or a 64-image grid (fixed per run)."""
@@ -384,12 +480,19 @@ class Trainer:
             "train_seconds": self.train_seconds,
             "config": self.cfg.to_dict(),
             "sample_shape": list(self.data.sample_shape),
+            **self.class_state(),
             "hparams": dict(self.hparams),
             "rng": self.rng.get_state(),
             "device": self.device.type,
             "torch_rng": torch.get_rng_state(),
             "world_size": self.world_size,
         }
+
+    def class_state(self) -> dict[str, Any]:
+        """What a checkpoint keeps of the classes: ``n_classes`` (0 unconditional: the networks are built
+        for it) and ``class_names`` (their names, for the probe's class picker)."""
+        names = list(self.data.class_names[: self.n_classes]) if self.n_classes else []
+        return {"n_classes": self.n_classes, "class_names": names}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.G.load_state_dict(state["generator"])

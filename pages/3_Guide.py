@@ -56,6 +56,9 @@ and fails when one side overpowers the other, or when G settles on a few kinds o
 | **Coverage** | every `eval_every` steps: `modes_covered` (ring8, grid25: modes with a high-quality sample) or `classes_covered` (digits, mnist, fashion-mnist: classes a classifier finds among G's samples) | up at the dashed line of all the data's modes or classes (8, 25, 10), and staying there |
 | **Sample quality** | `hq_pct`: % of 2,500 generated points within 3 standard deviations of a mode centre; or `diversity`: spread of G's fixed-noise samples over the real data's (dashed line: 1) | `hq_pct` high; `diversity` near 1 (→ 0 is collapse) |
 | **Divergence from the data** | in nats, 0 = matches: `mode_kl` / `class_kl` (how unevenly G's samples fall over the modes or classes; ln 10 ≈ 2.30 = one class only), `grid_kl`, `grid_js` (real and generated 2D densities on a grid) | falling towards 0 |
+| **Fréchet distance**, **KID** (digits, mnist, fashion-mnist) | every `eval_every` steps: `fd_cls`, `kid_cls`, how far G's samples are from real images in the feature space of a classifier trained on the real data (0 = matches); `fid`, `kid` in Inception's space when its weights are given | falling toward the dashed "real vs real" line: the same measured between two halves of the real data |
+| **Precision, recall, density, coverage** | `precision_cls`: share of G's samples inside the real data's neighbourhoods (fidelity); `recall_cls`: share of real images inside G's (diversity); `density_cls`, `coverage_cls`: the same, robust to outliers | rising toward their dashed lines (≈ 0.95); precision high with recall low is a collapse onto a few good samples |
+| **Label fidelity** (class-conditional runs) | `label_fidelity`: share of G's samples the classifier reads as the class asked for (digits, mnist, fashion-mnist); `d_class_acc` (acgan): share of held-out real images whose class D's class head names, beside the standalone classifier's accuracy when at hand | `label_fidelity` near its dashed 1.0 line; `d_class_acc` rising toward the classifier's |
 | **Samples** | G's output for the same fixed noise, every `sample_every` steps; for 2D data the generated points over D's decision heatmap (as GAN Lab draws it), optionally with G's gradient arrows | samples look like the real ones and cover all of their variety |
 
 Vertical markers on every chart show hyperparameter changes (grey, dotted, labelled with the new value)
@@ -202,6 +205,17 @@ divides a long average of gradients by the latest gradient alone, so a small gra
 step. *Remedies:* lower learning rates, Adam's usual `beta2` (0.99-0.999), gradient penalty, spectral
 norm.""",
     "divergence",
+)
+scenario(
+    """**Conditional generation.** With class-labelled data, `conditioning` tells G which class to draw:
+the sample grid turns into one row per class (0 at the top), each column one noise vector, so what
+changes down a column is the class alone. `label_fidelity` says how often the classifier reads a sample
+as the class asked for (0.1 for a G that ignores the label). With `acgan` D also names each image's class,
+and `d_class_acc` scores that on real images it never trained on. *What to watch:* label fidelity at 1.0
+while the rows stay varied; acgan's rows often vary little (its class loss rewards easy-to-classify
+samples), `projection` and `concat` vary more but may lose a class for a while. The Probe page draws or
+asks D about one class.""",
+    "conditional-digits",
 )
 
 st.markdown(

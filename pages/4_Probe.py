@@ -17,11 +17,13 @@ from gan_core.app import (
     RunDirError,
     RunnerError,
     charts,
+    downstream,
     probe,
 )
 from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
 
 CURRENT = "current"
+CHART_POINTS = 300  # the run's rows read for its last d_class_acc
 LABELLED_POINTS = 50
 # Ask D's table rows for images: tall enough to show each sample at about 64 px. The pictures are made
 # twice that, in whole pixels (`probe.thumbnails`), so that the table only ever shrinks them: an 8x8 digit
@@ -31,7 +33,14 @@ THUMBNAIL_ROWS_SHOWN = 10
 TABLE_HEADER_PX = 38  # st.dataframe's header row and borders
 MAX_PAGE_SEED = 2**31 - 1  # a browser number input is exact up to 2**53; a round limit is easier to read
 # Errors that mean "this input or this checkpoint cannot be used": shown, never raised.
-PROBE_ERRORS = (probe.ProbeError, DataError, RunDirError, RunnerError, RegistryError)
+PROBE_ERRORS = (
+    probe.ProbeError,
+    DataError,
+    RunDirError,
+    RunnerError,
+    RegistryError,
+    downstream.DownstreamError,
+)
 
 st.set_page_config(page_title="GAN dashboard — Probe", page_icon="⚔️", layout="wide")
 st.title("Probe the networks")
@@ -51,9 +60,9 @@ def checkpoint_models(root: str, run_id: str, name: str, mtime_ns: int) -> probe
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def real_batch(root: str, run_id: str) -> np.ndarray:
+def real_batch(root: str, run_id: str) -> tuple[np.ndarray, np.ndarray | None]:
     run_dir = RunDir.open(root, run_id)
-    return probe.real_samples(run_dir, run_dir.read_config())
+    return probe.real_labelled(run_dir, run_dir.read_config())
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -118,10 +127,22 @@ except (*PROBE_ERRORS, OSError) as exc:
     st.stop()
 
 cfg, loss = models.cfg, models.loss
+conditional = f" · {cfg.conditioning} conditioning, {models.n_classes} classes" if models.n_classes else ""
 st.caption(
-    f"`{run_id}` ({view.status}) · {cfg.dataset} · {cfg.model} · {cfg.loss} · latent_dim {cfg.latent_dim} · "
-    f"G and D at step {models.step}"
+    f"`{run_id}` ({view.status}) · {cfg.dataset} · {cfg.model} · {cfg.loss} · latent_dim {cfg.latent_dim}"
+    f"{conditional} · G and D at step {models.step}"
 )
+label = None  # the class G is asked for (and D asked about): class-conditional runs only
+if models.n_classes:
+    label = st.selectbox(
+        "Class",
+        range(models.n_classes),
+        format_func=lambda i: f"{i}: {models.class_names[i]}" if models.class_names[i] != str(i) else str(i),
+        key=f"probe_class_{run_id}",
+        help="The class G generates (walk and generated samples) and D is asked about (is this a real one "
+        "of this class?)",
+        width=260,
+    )
 
 
 def real_points() -> np.ndarray:
@@ -129,7 +150,7 @@ def real_points() -> np.ndarray:
     return real["points"] if real is not None and "points" in real else np.zeros((0, 2))
 
 
-walk_tab, ask_tab = st.tabs(["Latent walk", "Ask D"])
+walk_tab, ask_tab, uses_tab = st.tabs(["Latent walk", "Ask D", "G and D as tools"])
 
 # ------------------------------------------------------------------------------------------------ latent walk
 with walk_tab:
@@ -144,7 +165,7 @@ with walk_tab:
     steps = row.slider("Steps", probe.MIN_WALK_STEPS, probe.MAX_WALK_STEPS, 10, key="walk_steps", width=280)
     mode = row.radio("Path", probe.WALK_MODES, key="walk_mode", horizontal=True)
     try:
-        samples = probe.walk(models, int(seed_a), int(seed_b), int(steps), mode)
+        samples = probe.walk(models, int(seed_a), int(seed_b), int(steps), mode, label)
         if models.is_points:
             bounds = probe.fit_bounds(view_bounds(root, run_id), samples)
             fig = charts.points_figure(
@@ -159,7 +180,8 @@ with walk_tab:
         else:
             fig = charts.image_grid_figure(
                 probe.strip(samples),
-                title=f"G along the {mode} path: seed {seed_a} (left) to {seed_b} (right)",
+                title=f"G along the {mode} path: seed {seed_a} (left) to {seed_b} (right)"
+                + (f", class {models.class_names[label]}" if label is not None else ""),
             )
         st.plotly_chart(fig, key="probe_walk_chart", width="stretch")
     except PROBE_ERRORS as exc:
@@ -178,7 +200,7 @@ with ask_tab:
             row = st.container(horizontal=True)
             n = row.number_input("How many", 1, 64, 8, 1, key="ask_n", width=150)
             seed = row.number_input("Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", width=150)
-            samples = probe.generate(models, int(seed), int(n))
+            samples = probe.generate(models, int(seed), int(n), label)
         elif models.is_points:
             file = st.file_uploader(
                 "CSV of 2D points: two numeric columns x,y, header optional",
@@ -203,8 +225,10 @@ with ask_tab:
         else:
             reference = None
             if loss.is_critic:  # no fixed threshold: D's verdict needs a reference score
-                reference = probe.wasserstein_reference(models, real_batch(root, run_id))
-            verdicts = probe.ask_d(models.D, cfg.loss, samples, reference)
+                real, real_labels = real_batch(root, run_id)
+                reference = probe.wasserstein_reference(models, real, real_labels=real_labels, label=label)
+            asked = probe.class_labels(models, label, len(samples))
+            verdicts = probe.ask_d(models.D, cfg.loss, samples, reference, asked)
             table = verdicts.table()
             table.insert(0, "#", np.arange(1, len(table) + 1))
             column_config = {
@@ -254,3 +278,71 @@ with ask_tab:
                 )
     except PROBE_ERRORS as exc:
         st.error(literal(exc))
+
+# ------------------------------------------------------------------------------ the uses of a trained GAN
+with uses_tab:
+    st.caption(
+        "A trained class-conditional G is a source of labelled data; an acgan D is a classifier. Scored on "
+        "the held-out real images every classifier here is scored on, beside the classifier trained on the "
+        "real ones (Shmelkov et al. 2018's GAN-train and GAN-test, and an augmentation probe)."
+    )
+    if not models.n_classes:
+        st.info(
+            "These need G's samples labelled: a class-conditional run (conditioning concat, projection or "
+            "acgan, on digits, mnist or fashion-mnist)."
+        )
+    else:
+        row = st.container(horizontal=True)
+        k = row.number_input(
+            "Real images per class (k)", 1, 100, 10, 1, key="uses_k", width=200,
+            help="The augmentation probe's classifier is trained on k real images per class, then on the "
+            "same plus G's",
+        )  # fmt: skip
+        m = row.number_input(
+            "G's images per class added", 1, 1000, 100, 10, key="uses_m", width=200,
+        )  # fmt: skip
+        if row.button("Measure", key="uses_measure", help="A few seconds on digits, up to a minute on mnist"):
+            try:
+                with st.spinner("Training the classifiers…"):
+                    result = downstream.gan_train_test(cfg, models.G)
+                    augment = downstream.augmentation_probe(
+                        cfg, models.G, k=int(k), generated_per_class=int(m)
+                    )
+                st.session_state["uses_result"] = (run_id, models.step, result, augment)
+            except PROBE_ERRORS as exc:
+                st.error(literal(exc))
+        shown = st.session_state.get("uses_result")
+        if shown is not None and shown[:2] == (run_id, models.step):
+            _, _, result, augment = shown
+            cards = st.columns(3)
+            cards[0].metric("Real-trained classifier", f"{result['real_accuracy']:.1%}", border=True)
+            cards[1].metric(
+                "GAN-train", f"{result['gan_train']:.1%}", border=True,
+                help="A classifier trained on G's samples alone, tested on the held-out real images",
+            )  # fmt: skip
+            cards[2].metric(
+                "GAN-test", f"{result['gan_test']:.1%}", border=True,
+                help="The real-trained classifier on G's samples, against the class asked for",
+            )  # fmt: skip
+            cards = st.columns(3)
+            cards[0].metric(f"{augment['k']} real per class", f"{augment['real_only']:.1%}", border=True)
+            cards[1].metric(
+                f"+ {augment['generated_per_class']} of G's per class",
+                f"{augment['with_generated']:.1%}",
+                f"{augment['gain'] * 100:+.1f} points",
+                border=True,
+            )
+            measured = view.store.view(CHART_POINTS)
+            d_class = measured["d_class_acc"].dropna() if "d_class_acc" in measured else []
+            if len(d_class):  # acgan: D's class head on the held-out images, at the run's last evaluation
+                cards[2].metric("D as a classifier (d_class_acc)", f"{d_class.iloc[-1]:.1%}", border=True)
+            st.caption(
+                f"{result['n_test']} held-out real images; GAN-train trained on {result['n_generated']} of "
+                f"G's samples; augmentation: the mean over {len(augment['seeds'])} draws of the real images. "
+                + (
+                    "G never trained on the held-out images (acgan)."
+                    if result["g_saw_test_images"] == "no"
+                    else "G trained on all of the data, the held-out images included: GAN-train is flattered "
+                    "by what G memorised of them."
+                )
+            )

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from gan_core.config import DATASETS, LOSSES, MODELS, ConfigError, GANConfig
+from gan_core.config import CONDITIONINGS, DATASETS, LOSSES, MODELS, ConfigError, GANConfig
 from gan_core.data import DATASETS as DATASET_SPECS
 from gan_core.data import DataError, load_data
 from gan_core.trainer import RECORD_COLUMNS, Trainer, resolve_device
@@ -47,6 +47,7 @@ VALID = {
     "latent_dim": st.integers(1, 8),
     "width": st.integers(4, 24),
     "spectral_norm": st.booleans(),
+    "conditioning": st.sampled_from(CONDITIONINGS),
     "loss": st.sampled_from(LOSSES),
     "gp_weight": st.floats(0.0, 1000.0),
     "clip_value": st.floats(1e-3, 10.0),
@@ -149,6 +150,12 @@ def data_paths(tmp_path_factory) -> dict[str, str]:
 @example(raw={**SMALL, "dataset": "digits", "model": "dcgan", "image_size": 28, "loss": "wgan-gp"})
 @example(raw={**SMALL, "dataset": "folder", "data_path": "<images>", "model": "dcgan", "image_size": 32})
 @example(raw={**SMALL, "dataset": "folder", "data_path": "<images>", "channels": 1, "loss": "hinge"})
+# class-conditional: on digits with both models (a conditional critic's penalty), on data without labels
+@example(raw={**SMALL, "dataset": "digits", "model": "dcgan", "image_size": 28, "conditioning": "projection",
+              "loss": "wgan-gp"})  # fmt: skip
+@example(raw={**SMALL, "dataset": "digits", "conditioning": "acgan", "d_steps": 2, "instance_noise": 0.1})
+@example(raw={**SMALL, "dataset": "folder", "data_path": "<images>", "conditioning": "concat"})
+@example(raw={**SMALL, "dataset": "ring8", "conditioning": "acgan"})
 @example(raw={**SMALL, "dataset": "points", "data_path": "<csv>", "loss": "lsgan", "instance_noise": 0.5})
 @example(raw={**SMALL, "dataset": "points", "data_path": "<missing>"})
 @example(raw={**SMALL, "dataset": "folder", "data_path": "<no-images>"})

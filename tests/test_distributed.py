@@ -276,6 +276,30 @@ def test_torchrun_job_writes_one_run_then_resumes_on_one_process(tmp_path):
     assert _status(run)["world_size"] == 2
 
 
+def test_a_digits_job_measures_image_quality_on_rank_0_and_every_rank_goes_on(tmp_path):
+    """Rank 0 alone evaluates; torchmetrics' Fréchet distance must not gather from the other ranks (it did:
+    the job hung at its first evaluation)."""
+    args = (
+        "--dataset",
+        "digits",
+        "--steps",
+        "30",
+        "--eval-every",
+        "15",
+        "--out",
+        str(tmp_path),
+        "--run-id",
+        "q",
+    )
+    code, err = _finish(_torchrun(*args), set())
+    assert code == 0, err
+    rows = _rows(tmp_path / "q")
+    measured = rows.dropna(subset=["fd_cls"])
+    assert measured["step"].astype(int).tolist() == [15, 30]
+    assert (measured["fd_cls"] > 5).all() and (measured["recall_cls"].between(0, 1)).all()
+    assert (_events(tmp_path / "q")["kind"] == "baseline").sum() == 1
+
+
 def test_pause_and_stop_from_the_command_file_reach_every_rank(tmp_path):
     run = tmp_path / "cmd"
     proc = _torchrun("--dataset", "ring8", "--steps", "0", "--out", str(tmp_path), "--run-id", "cmd")

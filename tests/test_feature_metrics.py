@@ -163,3 +163,29 @@ def test_bad_settings_are_refused(kwargs, message):
         FeatureRows(0)
     with pytest.raises(ValueError, match="feature needs an int num_features"):
         ImageQuality(torch.nn.Identity(), gaussian(100, [0.0] * 2, [1.0] * 2, seed=12))
+
+
+def test_kid_from_the_whole_kernels_equals_torchmetrics_poly_mmd_on_each_subset():
+    """KID's subsets are read out of kernel matrices computed once: the same estimate as torchmetrics'
+    poly_mmd on each subset's rows, drawn from the same generator; with the whole sets as the subset
+    size, one estimate of the whole sets and no spread."""
+    from torchmetrics.image.kid import poly_mmd
+
+    real, fake = gaussian(300, [0.0] * 5, [1.0] * 5, seed=21), gaussian(240, [0.3] * 5, [1.2] * 5, seed=22)
+    got = ImageQuality(FeatureRows(5), real, kid_subsets=7, kid_subset_size=100, seed=3).measure(fake)
+    generator = torch.Generator().manual_seed(3)
+    r, f = real.double(), fake.double()
+    scores = torch.stack(
+        [
+            poly_mmd(
+                r[torch.randperm(300, generator=generator)[:100]],
+                f[torch.randperm(240, generator=generator)[:100]],
+            )
+            for _ in range(7)
+        ]
+    )
+    assert got["kid"] == pytest.approx(float(scores.mean()), rel=1e-9, abs=1e-12)
+    assert got["kid_std"] == pytest.approx(float(scores.std(unbiased=False)), rel=1e-9, abs=1e-12)
+    whole = ImageQuality(FeatureRows(5), real[:240], kid_subset_size=240).measure(fake)
+    assert whole["kid"] == pytest.approx(float(poly_mmd(r[:240], f)), rel=1e-9, abs=1e-12)
+    assert whole["kid_std"] == 0.0

@@ -16,7 +16,7 @@ from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
-from gan_core import probe
+from gan_core import downstream, probe
 from gan_core.config import GANConfig
 from gan_core.data import load_data
 from gan_core.losses import LOSSES, get_loss
@@ -289,7 +289,9 @@ def test_models_state_is_a_detached_copy_taken_between_steps(tmp_path):
     try:
         assert runner.wait_until(lambda r: len(r.store) >= 3, TIMEOUT)
         state = runner.models_state(timeout=TIMEOUT)  # while it trains
-        assert set(state) == {"generator", "discriminator", "config", "sample_shape", "step"}
+        keys = {"generator", "discriminator", "config", "sample_shape", "n_classes", "class_names", "step"}
+        assert set(state) == keys
+        assert state["n_classes"] == 0 and state["class_names"] == []  # an unconditional run
         assert state["config"] == runner.cfg.to_dict() and state["sample_shape"] == [2]
         assert state["step"] >= 3
         live = {id(t.untyped_storage()) for t in runner.trainer.G.state_dict().values()}
@@ -454,3 +456,32 @@ def test_page_probes_the_current_weights_of_a_live_run(runs_root):
     (line,) = [c.value for c in at.caption if "G and D at step" in c.value]
     assert int(line.rsplit(" ", 1)[1]) >= 10
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 8
+
+
+def test_page_measures_g_and_d_as_tools_for_a_conditional_run_only(runs_root):
+    finished_run(runs_root, "cond", dataset="digits", conditioning="acgan", eval_every=10)
+    at = page("cond").run()
+    assert not at.exception and not at.error
+    at.number_input(key="uses_k").set_value(2)
+    at.number_input(key="uses_m").set_value(20)
+    at.button(key="uses_measure").click().run()
+    assert not at.exception and not at.error
+    shown = {m.label: m.value for m in at.metric}
+    run_dir = RunDir.open(runs_root, "cond")
+    models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
+    expected = downstream.gan_train_test(models.cfg, models.G)
+    augment = downstream.augmentation_probe(models.cfg, models.G, k=2, generated_per_class=20)
+    assert shown["Real-trained classifier"] == f"{expected['real_accuracy']:.1%}"
+    assert (
+        shown["GAN-train"] == f"{expected['gan_train']:.1%}"
+        and shown["GAN-test"] == f"{expected['gan_test']:.1%}"
+    )
+    assert shown["2 real per class"] == f"{augment['real_only']:.1%}"
+    assert shown["+ 20 of G's per class"] == f"{augment['with_generated']:.1%}"
+    d_class = run_dir.read_metrics()["d_class_acc"].dropna()
+    assert shown["D as a classifier (d_class_acc)"] == f"{d_class.iloc[-1]:.1%}"
+    # an unconditional run: said, nothing measured
+    finished_run(runs_root, "plain", dataset="digits")
+    at = page("plain").run()
+    assert not at.exception and any("class-conditional run" in i.value for i in at.info)
+    assert "uses_measure" not in [b.key for b in at.button]

@@ -212,7 +212,7 @@ def test_image_run_snapshots_are_grids(tmp_path):
 def test_a_failing_evaluation_is_recorded_and_training_goes_on(tmp_path, monkeypatch):
     from gan_core import evaluation
 
-    def broken(self, G):
+    def broken(self, G, D=None):
         raise RuntimeError("classifier unavailable")
 
     monkeypatch.setattr(evaluation.Evaluator, "evaluate", broken)

@@ -24,6 +24,7 @@ from typing import Any
 import streamlit as st
 
 from gan_core.app import (
+    CONDITIONINGS,
     DATASET_SPECS,
     DATASETS,
     DEVICE_CHOICES,
@@ -266,6 +267,9 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
         _number("latent_dim")
         _number("width")
         st.checkbox("spectral_norm", key="cfg_spectral_norm", help=_help("spectral_norm"))
+        # Shown for every dataset, so that a conditioning left on from labelled data can be set back:
+        # on data without labels the config refuses it with one message naming the data that have them.
+        st.selectbox("conditioning", CONDITIONINGS, key="cfg_conditioning", help=_help("conditioning"))
     with st.expander("Loss"):
         loss = st.selectbox("loss", LOSSES, key="cfg_loss", help=_help("loss"))
         unused = get_loss(loss).unused_fields

@@ -58,6 +58,22 @@ HPARAM_COLUMNS = (
     "gp_weight",
     "clip_value",
 )
+# Image quality in a feature space (gan_core.feature_metrics), every eval_every steps: in the project's
+# classifier's space (digits, mnist, fashion-mnist: suffix _cls; a Fréchet distance there is not an FID)
+# and in Inception's (any image data, when its weights are on disk: fid, kid and the _inception four).
+FEATURE_SPACES = {"cls": "the classifier's penultimate layer", "inception": "Inception-v3's pool features"}
+FEATURE_COLUMNS_BY_SPACE = {
+    "cls": ("fd_cls", "kid_cls", "precision_cls", "recall_cls", "density_cls", "coverage_cls"),
+    "inception": (
+        "fid",
+        "kid",
+        "precision_inception",
+        "recall_inception",
+        "density_inception",
+        "coverage_inception",
+    ),
+}
+FEATURE_COLUMNS = tuple(c for columns in FEATURE_COLUMNS_BY_SPACE.values() for c in columns)
 # Quality metrics, measured every eval_every steps and blank (NaN) on the other steps.
 EVAL_COLUMNS = (
     "modes_covered",
@@ -68,6 +84,11 @@ EVAL_COLUMNS = (
     "classes_covered",
     "class_kl",
     "diversity",
+    *FEATURE_COLUMNS,
+    # class-conditional runs: the share (0-1) of G's samples the classifier puts in the class asked for,
+    # and (acgan) the share of held-out real images whose class D's class head names
+    "label_fidelity",
+    "d_class_acc",
 )
 
 # One record per generator step, in metrics.csv's column order. Units: time_s seconds of training
@@ -110,6 +131,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "eval_error": ("error",),
     "snapshot_unreadable": ("snapshot_step",),
     "command": ("command", "source"),  # Pause/Stop/Resume received through an external run's command file
+    # the feature-space metrics between two disjoint halves of the real data (the "as good as real" lines)
+    "baseline": FEATURE_COLUMNS,
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
 
@@ -176,4 +199,6 @@ def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
         return "another rank asked the job to stop (a signal)"
     if kind == "eval_error":
         return str(fields.get("error"))
+    if kind == "baseline":
+        return "real vs real: " + ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())
     return ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())

@@ -59,7 +59,7 @@ import pyarrow.csv as pa_csv
 
 from gan_core.rundir import RunDirError, complete_lines, events_frame, os_reason, plural, shown_value
 from gan_core.store import MetricStore
-from gan_core.tracking.schema import RECORD_COLUMNS, TEXT_COLUMNS, check_metric_name
+from gan_core.tracking.schema import EVAL_COLUMNS, RECORD_COLUMNS, TEXT_COLUMNS, check_metric_name
 
 CHUNK_BYTES = 8 * 2**20  # new rows parsed per chunk: about 30,000 of ours, 7 MB as floats
 PARSE_BLOCK_BYTES = 2**20  # pyarrow's block: a chunk's blocks are parsed on its threads at once
@@ -430,7 +430,9 @@ class MetricsTail:
         self.columns = tuple(columns)
         if self.columns != self._given_columns:  # (a file that appeared after an empty poll, say)
             self._reset_due = True
-        self._missing = tuple(c for c in self.required if c not in names)
+        # a quality column a later version added is absent from older files: a gap, not a damage (as
+        # `rundir.read_metrics_checked` says)
+        self._missing = tuple(c for c in self.required if c not in names and c not in EVAL_COLUMNS)
         self._clashing = tuple(clashing)
         self._misnamed = tuple(misnamed)
         include = [n for n in names if n in self.columns]

@@ -471,6 +471,8 @@ class TrackedRun:
             except Exception as exc:  # a failing measurement must not end the training it measures
                 self.last_eval = {}
                 self._event("eval_error", error=f"{type(exc).__name__}: {exc}")
+            for kind, fields in self._evaluator.take_events():  # the baselines (the charts' lines), once
+                self._event(kind, **fields)
             record.update({c: self.last_eval.get(c, _NAN) for c in EVAL_COLUMNS})
             changes += self.monitor.update_eval(self.last_eval)
         flags = sorted(self.monitor.active)
