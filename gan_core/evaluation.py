@@ -166,10 +166,12 @@ class Evaluator:
         self._classifier = None
         self._split_seed = split_seed(cfg.seed if cfg is not None else seed or 0)
         self._split: RealSplitQuality | None = None  # the feature spaces, built at the first evaluation
-        self.feature_rows = 0  # n: the images per side of the feature-space metrics (0 until measured)
-        self.baselines: dict[str, float] = {}  # the feature columns, real half against real half
-        self.feature_error: str | None = None
-        self._baselines_taken = False
+        self._events: list[tuple[str, dict[str, object]]] = []  # to record once (`take_events`)
+
+    @property
+    def feature_rows(self) -> int:
+        """n: the images per side of the feature-space metrics (0 before the first evaluation)."""
+        return self._split.rows if self._split is not None else 0
 
     def _feature_split(self) -> RealSplitQuality:
         """The feature spaces and their baselines, built at the first call (the classifier's feature
@@ -182,24 +184,18 @@ class Evaluator:
                 weights = inception_weights(search_cache=False) if images else None
                 networks = feature_networks(self.cfg, images=images, inception=weights)
             except InceptionError as exc:  # measured without it; said once (`take_events`)
-                self.feature_error = str(exc)
+                self._events.append(("eval_error", {"error": str(exc)}))
                 networks = feature_networks(self.cfg, images=images)
             self._split = RealSplitQuality(networks, self.data.examples(), self._split_seed)
-            self.baselines.update(self._split.baselines)
-            self.feature_rows = self._split.rows
+            if self._split.baselines:  # the charts' "real vs real" lines
+                self._events.insert(0, ("baseline", dict(self._split.baselines)))
         return self._split
 
     def take_events(self) -> list[tuple[str, dict[str, object]]]:
         """What the last evaluation has to record once, as (event kind, fields): the ``baseline`` event
         after the evaluation that measured the baselines, and an ``eval_error`` for a feature space left
         out (Inception's weights unreadable). Each is given once; then ``[]``."""
-        events: list[tuple[str, dict[str, object]]] = []
-        if self.baselines and not self._baselines_taken:
-            self._baselines_taken = True
-            events.append(("baseline", dict(self.baselines)))
-        if self.feature_error:
-            events.append(("eval_error", {"error": self.feature_error}))
-            self.feature_error = None
+        events, self._events = self._events, []
         return events
 
     def _classify(self, images: np.ndarray) -> np.ndarray | None:

@@ -313,10 +313,6 @@ class Trainer:
             return D(x, labels, with_class_logits=True)
         return D(x, labels), None
 
-    def _class_loss(self, class_logits: Tensor | None, labels: Tensor | None) -> Tensor | float:
-        """The acgan class head's cross-entropy on a batch drawn as ``labels`` (0 without a head)."""
-        return 0.0 if class_logits is None else F.cross_entropy(class_logits, labels)
-
     def _d_update(self, keep_fake: bool = False) -> tuple[Tensor, tuple[Tensor, Tensor | None] | None]:
         """One D update; returns its scalars (`D_METRICS` order) as one device tensor, and with
         ``keep_fake`` the fake batch still attached to G's graph with the labels it was asked for, for
@@ -335,8 +331,10 @@ class Trainer:
         loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
         d_loss = loss_real + loss_fake
         # acgan: D learns to name the class of real images and of fakes (the class G was asked for)
-        objective = d_loss + self._class_loss(real_classes, real_labels)
-        objective = objective + self._class_loss(fake_classes, fake_labels)
+        objective = d_loss
+        if real_classes is not None:  # no extra op in the hot path of a run without a class head
+            objective = objective + F.cross_entropy(real_classes, real_labels)
+            objective = objective + F.cross_entropy(fake_classes, fake_labels)
         if loss.gradient_penalty and hp["gp_weight"] > 0:
             # A conditional critic is asked about the interpolates under the real batch's labels (as
             # StudioGAN does): the penalty constrains D's slope in x for a fixed class.
@@ -365,7 +363,7 @@ class Trainer:
         fake_logits, fake_classes = self._judge(self.D, fake, labels)
         g_loss = self.loss.g(fake_logits)
         # acgan: G is also trained to make D's class head name the class it was asked for
-        objective = g_loss + self._class_loss(fake_classes, labels)
+        objective = g_loss if fake_classes is None else g_loss + F.cross_entropy(fake_classes, labels)
         self.opt_g.zero_grad(set_to_none=True)
         # Only G's weights need gradients here: skipping D's weight gradients saves work.
         objective.backward(inputs=self.g_params)
