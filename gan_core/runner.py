@@ -42,7 +42,7 @@ from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.schema import CSV_COLUMNS, ENDED, RECORD_COLUMNS, STATUSES, event_detail
 from gan_core.tracking.sink import RunDirSink, Sink, StoreSink
-from gan_core.trainer import Trainer, resolve_device
+from gan_core.trainer import PendingRecord, Trainer, resolve_device
 
 __all__ = [
     "ENDED",
@@ -188,6 +188,7 @@ class Runner:
         self.cfg = cfg
         self.dist = dist
         self._mid_step = False  # inside a step: the ranks are in DDP's collectives, not at a boundary
+        self._pending: PendingRecord | None = None  # the last step, its scalars on their way (`_emit_lagged`)
         self._job_ended = False  # the ranks agreed to stop: none waits for this one any more
         self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
         self.run_id = self.run_dir.run_id
@@ -513,9 +514,9 @@ class Runner:
                         self._event("rank_stop")
                         break
                     self._mid_step = True
-                    record = self.trainer.step()
+                    pending = self.trainer.step_async()
                     self._mid_step = False
-                    self._emit(record)
+                    self._emit_lagged(pending)
                     if self._finished():
                         final = "finished"
                         break
@@ -524,6 +525,8 @@ class Runner:
         except Exception as exc:
             final = "failed"
             self.error = f"{type(exc).__name__}: {exc}"
+            if isinstance(exc, DivergedError):  # the run ends at the diverged row, not the step after it
+                self._pending = None
             if self.dist is not None and self._mid_step and isinstance(exc, RuntimeError):
                 # most often another rank's failure, seen here as a broken collective
                 self.error = (
@@ -607,6 +610,7 @@ class Runner:
                 idle = not self._commands and self._status == "paused"
                 if not self._commands and not idle:
                     return False
+            self._flush()  # a command, or a pause: every trained step is recorded first
             if idle:
                 tick = self._poller.interval if self._poller is not None else None
                 if self.dist is not None:
@@ -677,10 +681,39 @@ class Runner:
             self._emit(self.trainer.g_step(), unmeasured=("d_grad_norm",))
         self._event(f"step_{mode}", "single step while paused")
 
+    def _emit_lagged(self, pending: PendingRecord) -> None:
+        """Emit the previous step's record, whose scalars have reached the host while this step's kernels
+        were queued, and keep this one for the next step (issue 15: records lag the training by one step,
+        and the device never waits for the host). A step that is snapshotted, evaluated, checkpointed,
+        paused at, or the last, is emitted at once: those read the networks as the record's step left
+        them."""
+        previous, self._pending = self._pending, pending
+        if previous is not None:
+            self._emit(previous.result())
+        hp = self.trainer.hparams
+        step = pending.step
+        if (
+            step % hp["sample_every"] == 0
+            or step % hp["eval_every"] == 0
+            or (hp["checkpoint_every"] and step % hp["checkpoint_every"] == 0)
+            or step == self._pause_at
+            or self._finished()
+            or self._commands
+        ):
+            self._flush()
+
+    def _flush(self) -> None:
+        """Emit the step still waiting for its scalars, if any (a wait for the device on CUDA)."""
+        pending, self._pending = self._pending, None
+        if pending is not None:
+            self._emit(pending.result())
+
     def _emit(self, record: dict[str, float], unmeasured: tuple[str, ...] = ()) -> None:
         """Hand one step's record to the flags, the evaluator and the sinks; ``unmeasured``: columns the
-        step left blank (a G-only step measures no D gradient), which no flag reads as a divergence."""
-        step = self.trainer.step_count
+        step left blank (a G-only step measures no D gradient), which no flag reads as a divergence.
+        The networks are those of the record's step (`_emit_lagged` sees to it) when it evaluates,
+        snapshots or checkpoints."""
+        step = int(record["step"])
         hp = self.trainer.hparams
         values = dict(record)
         changes = self.monitor.update(values, unmeasured)
@@ -700,11 +733,11 @@ class Runner:
         if len(self.store) == 1:  # wake whoever waits for the first point (once; not every step)
             with self._cond:
                 self._cond.notify_all()
-        for name, raised in changes:
+        for name, raised in changes:  # at the record's step (the trainer may be a step further)
             if raised:
-                self._event("flag", f"{name}: {FLAGS[name].explanation}", flag=name)
+                self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
             else:
-                self._event("flag_cleared", flag=name)
+                self._event("flag_cleared", step=step, flag=name)
         if "diverged" in self.monitor.active:
             bad = [
                 k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(values[k])
@@ -790,6 +823,11 @@ class Runner:
             with contextlib.suppress(Exception):  # they may be gone already
                 self.dist.agree(stop=True)
             self._job_ended = True
+        try:  # the last trained step whose record was still on its way: recorded like the others
+            self._flush()
+        except Exception as exc:  # its record diverged (or a sink failed): the run ends failed, with it
+            if final != "failed":
+                final, self.error = "failed", f"{type(exc).__name__}: {exc}"
         trainer = self.trainer
         # A step that failed before its first update (most often: another rank of the job ended) left the
         # networks as the last row has them: they are checkpointed too, so the run resumes from there.

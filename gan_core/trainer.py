@@ -33,6 +33,7 @@ from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import CONDITIONINGS, build_models
 from gan_core.rundir import image_grid
 from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.readback import LaggedReadback, PendingValues
 from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, G_METRICS, RECORD_COLUMNS
 
 __all__ = [
@@ -190,6 +191,26 @@ def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:
     return {"points": chosen} if kind == "points" else {"grid": image_grid(chosen)}
 
 
+class PendingRecord:
+    """One step's record whose device scalars may still be on their way to the host (`Trainer.step_async`).
+    ``step`` is known at once; `result` waits for the scalars (at most for their copy) and gives the
+    record, `RECORD_COLUMNS` -> float, the same as `Trainer.step` returns."""
+
+    __slots__ = ("step", "_known", "_values", "_record")
+
+    def __init__(self, step: int, known: dict[str, float], values: PendingValues):
+        self.step = step
+        self._known = known
+        self._values = values
+        self._record: dict[str, float] | None = None
+
+    def result(self) -> dict[str, float]:
+        if self._record is None:
+            record = {**self._known, **dict(zip(D_METRICS + G_METRICS, self._values.tolist()))}
+            self._record = {k: record[k] for k in RECORD_COLUMNS}
+        return self._record
+
+
 class Trainer:
     """G, D, optimizers and data for one run; call `step()` to train."""
 
@@ -251,6 +272,7 @@ class Trainer:
         # optimizer update left the networks as the last step did (a checkpoint of them is sound).
         self.updated = False
         self.train_seconds = 0.0  # time spent inside steps (pauses excluded)
+        self._readback = LaggedReadback()  # each step's scalars to the host without a wait (issue 15)
 
     # ------------------------------------------------------------------ hyperparameters
     def set_hparams(self, **changes: Any) -> dict[str, tuple[Any, Any]]:
@@ -374,7 +396,15 @@ class Trainer:
 
     def step(self) -> dict[str, float]:
         """A full step: d_steps D updates, then one G update. Returns the record: `RECORD_COLUMNS` -> value
-        (the evaluation columns NaN: the runner measures them)."""
+        (the evaluation columns NaN: the runner measures them). Reads the step's scalars at once (on
+        CUDA a wait for the step's kernels); `step_async` reads them later."""
+        return self.step_async().result()
+
+    def step_async(self) -> PendingRecord:
+        """A full step, as `step`, whose scalars are still on their way to the host: the copy is started
+        (`LaggedReadback`) and nothing waits for the device. ``.result()`` gives `step`'s record; the
+        runner calls it one step later, when the next step's kernels are queued (issue 15). The pending
+        record must be read before the second-next step starts."""
         started = time.perf_counter()
         self.updated = False
         self.G.train()
@@ -383,8 +413,8 @@ class Trainer:
         for i in range(d_steps):
             d_values, fake = self._d_update(keep_fake=i == d_steps - 1)
         g_values = self._g_update(fake)
-        # The one host transfer of the step (a CPU-GPU sync point on CUDA).
-        values = self._reduced(torch.cat([d_values, g_values])).tolist()
+        # The step's one host transfer, started here and read by `PendingRecord.result`.
+        values = self._readback.start(self._reduced(torch.cat([d_values, g_values])))
         return self._record(values, started, d_steps)
 
     def _reduced(self, values: Tensor) -> Tensor:
@@ -400,8 +430,8 @@ class Trainer:
         with torch.no_grad():
             d_values = self.evaluate_d()
         g_values = self._g_update()
-        values = self._reduced(torch.cat([d_values, g_values])).tolist()
-        return self._record(values, started, 0)
+        values = self._readback.start(self._reduced(torch.cat([d_values, g_values])))
+        return self._record(values, started, 0).result()
 
     def d_step(self) -> dict[str, float]:
         """One D update alone; it does not advance the generator step, so it yields no record."""
@@ -426,22 +456,23 @@ class Trainer:
         nan = torch.tensor(float("nan"), device=self.device)
         return d_metrics(loss, real_logits, fake_logits, loss_real, loss_fake, nan)
 
-    def _record(self, values: list[float], started: float, d_updates: int) -> dict[str, float]:
+    def _record(self, values: PendingValues, started: float, d_updates: int) -> PendingRecord:
+        """The step's record: what the host knows now (step, time, hyperparameters in force) and the
+        device's scalars when they arrive."""
         self.step_count += 1
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         hp = self.hparams
-        record = {
+        known = {
             "step": float(self.step_count),
             "time_s": self.train_seconds,
-            **dict(zip(D_METRICS + G_METRICS, values)),
             **{k: float(hp[k]) for k in ("lr_g", "lr_d", "d_steps")},
             "samples_per_s": self.cfg.batch_size * d_updates / elapsed if elapsed > 0 else 0.0,
             **{k: float(hp[k]) for k in ("beta1", "beta2", "label_smoothing", "instance_noise")},
             **{k: float(hp[k]) for k in ("gp_weight", "clip_value")},
             **_NO_EVAL,
         }
-        return {k: record[k] for k in RECORD_COLUMNS}
+        return PendingRecord(self.step_count, known, values)
 
     # ------------------------------------------------------------------ views for the UI
     def snapshot(self, resolution: int = HEATMAP_RESOLUTION) -> dict[str, np.ndarray]:

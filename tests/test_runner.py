@@ -118,7 +118,7 @@ def test_bad_live_changes_are_refused_without_harm(tmp_path):
 def test_failure_is_reported_and_records_kept(tmp_path, monkeypatch):
     from gan_core import trainer as trainer_mod
 
-    original = trainer_mod.Trainer.step
+    original = trainer_mod.Trainer.step_async
     calls = {"n": 0}
     marked = 8675309  # this run's seed: a run another test left training in this process is not counted
 
@@ -129,12 +129,13 @@ def test_failure_is_reported_and_records_kept(tmp_path, monkeypatch):
                 raise RuntimeError("boom")
         return original(self)
 
-    monkeypatch.setattr(trainer_mod.Trainer, "step", flaky)
+    monkeypatch.setattr(trainer_mod.Trainer, "step_async", flaky)
     runner = Runner(GANConfig(**{**TINY, "seed": marked}, steps=10), tmp_path, "fail").start()
     assert runner.wait(TIMEOUT) and runner.status == "failed"
     assert runner.error == "RuntimeError: boom"
     run = RunDir.open(tmp_path, "fail")
     assert run.read_status()["status"] == "failed" and "boom" in run.read_status()["error"]
+    # step 3's record was still on its way (records lag a step) when step 4 failed: it is recorded too
     assert run.read_metrics()["step"].tolist() == [1, 2, 3]
     assert run.read_events().detail.iloc[-1] == "failed: RuntimeError: boom"
 
@@ -166,15 +167,15 @@ def test_evaluations_fill_quality_columns_every_eval_every_steps(tmp_path):
 def test_divergence_stops_the_run_as_failed_and_keeps_records(tmp_path, monkeypatch):
     from gan_core import trainer as trainer_mod
 
-    original = trainer_mod.Trainer.step
+    original = trainer_mod.Trainer.step_async
 
     def nan_at_six(self):
-        record = original(self)
-        if self.step_count == 6:
-            record = {**record, "d_loss": float("nan")}
-        return record
+        pending = original(self)
+        if pending.step == 6:
+            pending.result()["d_loss"] = float("nan")  # the record the runner will read, a step later
+        return pending
 
-    monkeypatch.setattr(trainer_mod.Trainer, "step", nan_at_six)
+    monkeypatch.setattr(trainer_mod.Trainer, "step_async", nan_at_six)
     runner = Runner(GANConfig(**TINY, steps=20), tmp_path, "div").start()
     assert runner.wait(TIMEOUT) and runner.status == "failed"
     assert "diverged at step 6: d_loss not finite" in runner.error
@@ -220,3 +221,45 @@ def test_a_failing_evaluation_is_recorded_and_training_goes_on(tmp_path, monkeyp
     assert runner.wait(TIMEOUT) and runner.status == "finished"
     errors = RunDir.open(tmp_path, "evalfail").read_events().query("kind == 'eval_error'")
     assert errors.step.tolist() == [4, 8] and (errors.detail == "RuntimeError: classifier unavailable").all()
+
+
+def test_records_are_read_back_a_step_late_and_exact_where_the_networks_are_read(tmp_path, monkeypatch):
+    """Issue 15: step N's scalars are read while step N + 1 trains (the device never waits for the
+    host); a step that is snapshotted, evaluated, checkpointed or the last is recorded at once."""
+    from gan_core import trainer as trainer_mod
+
+    original = trainer_mod.Trainer.step_async
+    marked = 1234567
+    rows_at_call: dict[int, int] = {}
+
+    def watched(self):
+        if self.cfg.seed == marked:
+            rows_at_call[self.step_count + 1] = len(runner.store)
+        return original(self)
+
+    monkeypatch.setattr(trainer_mod.Trainer, "step_async", watched)
+    cfg = GANConfig(**{**TINY, "seed": marked, "sample_every": 7}, steps=16, eval_every=1000)
+    runner = Runner(cfg, tmp_path, "lagged").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    # when step N starts, step N - 2 is recorded (N - 1 is on its way), unless N - 1 was a snapshot step
+    expected = {n: n - 1 if (n - 1) % 7 == 0 else max(n - 2, 0) for n in range(1, 17)}
+    assert rows_at_call == expected
+    metrics = RunDir.open(tmp_path, "lagged").read_metrics()
+    assert metrics["step"].tolist() == list(range(1, 17))  # the last step too: nothing is left on its way
+    # the records are the synchronous path's, value for value (same seed)
+    twin = trainer_mod.Trainer(cfg)
+    synchronous = [twin.step() for _ in range(16)]
+    for column in ("d_loss", "g_loss", "d_acc_real", "d_fake", "g_grad_norm"):
+        got = metrics[column].to_numpy()
+        assert got == pytest.approx([r[column] for r in synchronous], rel=1e-6, abs=1e-7), column
+
+
+def test_a_pause_records_every_trained_step_first(tmp_path):
+    runner = Runner(GANConfig(**{**TINY, "sample_every": 1000}, eval_every=1000), tmp_path, "held").start()
+    assert runner.wait_until(lambda r: len(r.store) >= 5, TIMEOUT)
+    runner.pause()
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    # paused between two steps: the store holds every step trained, the last one included
+    assert runner.store.latest()["step"] == float(runner.current_step)
+    runner.stop()
+    assert runner.wait(TIMEOUT)

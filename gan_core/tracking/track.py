@@ -52,6 +52,7 @@ from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.readback import LaggedReadback, PendingValues
 from gan_core.tracking.schema import (
     D_METRICS,
     EVAL_COLUMNS,
@@ -105,6 +106,23 @@ def _scalar(value: Any, what: str) -> Tensor | float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise TrackingError(f"{what} must be a number or a one-element tensor, got {type(value).__name__}")
     return float(value)
+
+
+class _PendingRow:
+    """One step's row whose device values may still be on their way to the host (`TrackedRun.g_step`)."""
+
+    __slots__ = ("step", "known", "names", "values", "unmeasured")
+
+    def __init__(
+        self, step: int, known: dict[str, float], names: tuple[str, ...], values: PendingValues, unmeasured
+    ):
+        self.step, self.known, self.names = step, known, names
+        self.values, self.unmeasured = values, unmeasured
+
+    def result(self) -> dict[str, float]:
+        record = dict(self.known)
+        record.update(zip(self.names, self.values.tolist()))
+        return record
 
 
 class TrackedRun:
@@ -164,6 +182,8 @@ class TrackedRun:
         self._parameter_lists: dict[int, tuple[torch.nn.Module, list[Tensor]]] = {}
         self._pending_log: dict[str, Tensor | float] = {}
         self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
+        self._readback = LaggedReadback()  # each step's values to the host without a wait (issue 15)
+        self._pending_row: _PendingRow | None = None  # the last step, its values on their way
         self._poller = CommandPoller(run_dir.path)
         self._should_stop = False
         self._paused_s = 0.0
@@ -262,12 +282,16 @@ class TrackedRun:
         *,
         g_params: torch.nn.Module | Iterable[Tensor] | None = None,
         g_grad_norm: Tensor | float | None = None,
-    ) -> dict[str, float]:
-        """Record G's update (after its ``backward()``) and commit the step's row: every `RECORD_COLUMNS`
-        value (D's columns from the last `d_step` of this step, NaN without one), the `log`-ged metrics,
-        the flags. The step's one host transfer happens here. Every ``sample_every`` steps a snapshot,
-        every ``eval_every`` the quality metrics (see `watch`). While the dashboard has the run paused
-        this call waits until Resume or Stop. Returns the row (column -> float)."""
+    ) -> dict[str, float] | None:
+        """Record G's update (after its ``backward()``), ending the step: its row holds every
+        `RECORD_COLUMNS` value (D's columns from the last `d_step` of this step, NaN without one), the
+        `log`-ged metrics and the flags. The step's one host transfer starts here and is read at the next
+        `g_step`, so that the device never waits for the host (issue 15): rows, flags and a divergence's
+        stop land one step late, by design. A step with a snapshot (every ``sample_every``), quality
+        metrics (every ``eval_every``; see `watch`) or the last of ``steps`` is committed at once;
+        `flush` commits the pending step now, `finish` does it last. While the dashboard has the run
+        paused this call waits until Resume or Stop. Returns the newest row this call committed (column
+        -> float): usually the previous step's; None at a first step that commits nothing."""
         self._check_open()
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
@@ -298,24 +322,25 @@ class TrackedRun:
         values = torch.cat(parts)
         if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
             values = self._dist.reduce_mean(values)
-        # The one host transfer of the step (a CPU-GPU sync point on CUDA).
-        values = values.tolist()
         now = time.perf_counter()
         elapsed = now - (self._last_commit or now)
         self._train_seconds += elapsed
         self.step += 1
         d_updates = len(self._pending_d)
-        record: dict[str, float] = dict.fromkeys(self.columns, _NAN)
-        record.update(zip(D_METRICS + G_METRICS, values[: len(D_METRICS) + 2]))
-        record.update(zip((k for k, _ in tensors), values[len(D_METRICS) + 2 :]))
-        record.update({k: float(v) for k, v in logged if not isinstance(v, Tensor)})
-        record["step"] = float(self.step)
-        record["time_s"] = self._train_seconds
-        record["d_steps"] = float(d_updates)
-        record["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
-        record.update(self._optimizer_hparams())
-        self._pending_d, self._pending_log = [], {}
-        self._commit(record)
+        known: dict[str, float] = dict.fromkeys(self.columns, _NAN)
+        known.update({k: float(v) for k, v in logged if not isinstance(v, Tensor)})
+        known["step"] = float(self.step)
+        known["time_s"] = self._train_seconds
+        known["d_steps"] = float(d_updates)
+        known["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
+        known.update(self._optimizer_hparams())
+        # The step's one host transfer, started here and read at the next step (`_commit_lagged`).
+        names = (*D_METRICS, *G_METRICS, *(k for k, _ in tensors))
+        pending = _PendingRow(self.step, known, names, self._readback.start(values), self._unmeasured)
+        self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
+        row = self._commit_lagged(pending)
+        if self.steps and self.step >= self.steps and not self._should_stop:
+            self._should_stop, self.stop_reason = True, "steps"
         self._poll_commands()
         if self._dist is not None:  # every rank learns the job's stop at the same step
             stop, paused = self._dist.agree(self._should_stop)
@@ -324,7 +349,29 @@ class TrackedRun:
             if stop and not self._should_stop:
                 self._should_stop, self.stop_reason = True, "stop"
         self._last_commit = time.perf_counter()  # the next step's time starts after the tracker's work
-        return {k: record[k] for k in self.columns}
+        return row
+
+    def flush(self) -> dict[str, float] | None:
+        """Commit the step whose values are still on their way to the host (see `g_step`), waiting for
+        them (on CUDA a wait for the device). Returns its row, or None when every step is committed.
+        `finish` and a Pause from the dashboard flush by themselves."""
+        pending, self._pending_row = self._pending_row, None
+        return None if pending is None else self._commit(pending.result(), pending.unmeasured)
+
+    def _commit_lagged(self, pending: _PendingRow) -> dict[str, float] | None:
+        """Commit the previous step, whose values have reached the host while this one ran, and keep
+        this one for the next `g_step` (issue 15). A step that is snapshotted, evaluated or the last is
+        committed at once: those read G as the row's step left it."""
+        previous, self._pending_row = self._pending_row, pending
+        row = None if previous is None else self._commit(previous.result(), previous.unmeasured)
+        step = pending.step
+        if (
+            (self._G is not None and step % self.sample_every == 0)
+            or (self._evaluator is not None and step % self.eval_every == 0)
+            or (self.steps and step >= self.steps)
+        ):
+            row = self.flush()
+        return row
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
@@ -377,6 +424,10 @@ class TrackedRun:
         if status not in ("finished", "stopped", "failed"):
             raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
         self.error = error or self.error
+        try:  # the last step's row, still on its way to the host
+            self.flush()
+        except Exception as exc:  # e.g. a failed device: the run's status is still written
+            self.error = self.error or f"the last row could not be read: {type(exc).__name__}: {exc}"
         try:
             if self._G is not None and self.step and self.step % self.sample_every:
                 self.snapshot()
@@ -458,12 +509,13 @@ class TrackedRun:
                 found["beta1"], found["beta2"] = float(betas[0]), float(betas[1])
         return found
 
-    def _commit(self, record: dict[str, float]) -> None:
-        changes = self.monitor.update(record, self._unmeasured)
-        self._unmeasured = set()
+    def _commit(self, record: dict[str, float], unmeasured: set[str]) -> dict[str, float]:
+        """Write one step's row (flags, quality metrics on evaluation steps, sinks, events); returns it."""
+        step = int(record["step"])
+        changes = self.monitor.update(record, unmeasured)
         if (
             self._evaluator is not None
-            and self.step % self.eval_every == 0
+            and step % self.eval_every == 0
             and "diverged" not in self.monitor.active
         ):
             try:
@@ -477,24 +529,24 @@ class TrackedRun:
             changes += self.monitor.update_eval(self.last_eval)
         flags = sorted(self.monitor.active)
         for sink in self.sinks:
-            sink.log_metrics(self.step, record, flags)
+            sink.log_metrics(step, record, flags)
         for name, raised in changes:
             if raised:
-                self._event("flag", f"{name}: {FLAGS[name].explanation}", flag=name)
+                self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
             else:
-                self._event("flag_cleared", flag=name)
+                self._event("flag_cleared", step=step, flag=name)
         if "diverged" in self.monitor.active and not self._should_stop:
             bad = [
                 k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(record[k])
             ]
-            self.error = f"diverged at step {self.step}: {', '.join(bad) or 'a value'} not finite"
+            self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
             self._should_stop, self.stop_reason = True, "diverged"
-        if self._G is not None and self.step % self.sample_every == 0:
+        if self._G is not None and step % self.sample_every == 0:
             self.snapshot()
-        if self.steps and self.step >= self.steps and not self._should_stop:
-            self._should_stop, self.stop_reason = True, "steps"
         if time.monotonic() - self._last_status_write >= STATUS_WRITE_SECONDS:
             self._write_status()
+        # a column `log` added after this row was made is blank in it
+        return {k: record.get(k, _NAN) for k in self.columns}
 
     def _poll_commands(self) -> None:
         got = self._poller.poll()
@@ -505,6 +557,7 @@ class TrackedRun:
                 self._should_stop, self.stop_reason = True, "stop"
                 return
             if command == "pause" and self.status == "running":
+                self.flush()  # the dashboard shows every trained step while the run is paused
                 self._set_status("paused")
                 got = None
                 while got is None or got[0] == "pause":  # held here until Resume or Stop
@@ -628,6 +681,9 @@ class RankRun(TrackedRun):
         self._batch = 0
         self._parameter_lists = {}
         self._unmeasured = set()
+        self._readback = LaggedReadback()
+        self._pending_row = None
+        self._evaluator = None
         self._should_stop = False
         self._train_seconds = 0.0
         self._last_commit = None
@@ -647,10 +703,8 @@ class RankRun(TrackedRun):
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
 
-    def _commit(self, record: dict[str, float]) -> None:
-        self._unmeasured = set()
-        if self.steps and self.step >= self.steps and not self._should_stop:  # as rank 0 decides it
-            self._should_stop, self.stop_reason = True, "steps"
+    def _commit(self, record: dict[str, float], unmeasured: set[str]) -> dict[str, float]:
+        return {k: record.get(k, _NAN) for k in self.columns}
 
     def _poll_commands(self) -> None:
         return None  # rank 0 reads the command file; this rank learns in `agree`
