@@ -1,4 +1,4 @@
-"""CUDA check: every loss trains on the GPU through the runner, and a step makes exactly one host sync.
+"""CUDA check: every loss trains on the GPU through the runner, and a step makes at most one host sync.
 
     python -m benchmarks.cuda_check
 
@@ -26,20 +26,31 @@ CASES = {
 }
 
 
-def count_syncs(trainer: Trainer, steps: int) -> float:
-    """Host syncs per full step, counted by CUDA's sync debug mode."""
+def count_syncs(trainer: Trainer, steps: int) -> tuple[float, float]:
+    """Host syncs per full step in the runner's loop (each step's scalars read at the next step,
+    `Trainer.step_async`), counted by CUDA's sync debug mode; and the share of those reads that found
+    the copy not yet landed (the CPU then waited on its event: for the previous step only, while this
+    step's kernels are queued)."""
     for _ in range(5):
         trainer.step()  # warm-up (first calls may allocate and sync)
     torch.cuda.synchronize()
+    waited = 0
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         torch.cuda.set_sync_debug_mode("warn")
         try:
+            pending = None
             for _ in range(steps):
-                trainer.step()
+                current = trainer.step_async()
+                if pending is not None:
+                    waited += not pending.ready()
+                    pending.result()
+                pending = current
+            pending.result()
         finally:
             torch.cuda.set_sync_debug_mode("default")
-    return sum("synchronizing" in str(w.message) for w in caught) / steps
+    syncs = sum("synchronizing" in str(w.message) for w in caught) / steps
+    return syncs, waited / max(steps - 1, 1)
 
 
 def main() -> int:
@@ -61,14 +72,15 @@ def main() -> int:
                 finite = all(
                     math.isfinite(latest.get(k, math.nan)) for k in ("d_loss", "g_loss", "d_grad_norm")
                 )
-                syncs = count_syncs(Trainer(cfg), 50)
-                ok = runner.status == "finished" and runner.device == "cuda" and finite and syncs == 1.0
+                syncs, waited = count_syncs(Trainer(cfg), 50)
+                ok = runner.status == "finished" and runner.device == "cuda" and finite and syncs <= 1.0
                 failures += not ok
                 status = "ok  " if ok else "FAIL"
                 d_loss = latest.get("d_loss", math.nan)
                 print(
                     f"{status} {case:<11} {loss:<14} status={runner.status} device={runner.device} "
-                    f"steps={runner.current_step} syncs/step={syncs:.2f} d_loss={d_loss:.3f}"
+                    f"steps={runner.current_step} syncs/step={syncs:.2f} reads that waited={waited:.2f} "
+                    f"d_loss={d_loss:.3f}"
                     + (f" error={runner.error}" if runner.error else ""),
                     flush=True,
                 )

@@ -26,7 +26,8 @@ evaluations included, as many as fell in the timed steps, which the output notes
 of the per-round ratios (a round with an evaluation is the outlier it leaves out); ``CPU-time ratio`` = the
 same from the process's CPU time, which a preempted process does not count.
 
-    python -m benchmarks.tracking [--rounds 50] [--steps-scale 1] [--scenarios digits-mlp,own-dcgan]
+    python -m benchmarks [--rounds 50] [--steps-scale 1] [--scenarios digits-mlp,own-dcgan] [--device cuda]
+    python -m benchmarks.tracking ...                          # the same
     python -m benchmarks.tracking --profile [--profile-steps 800]   # where the tracked step's time goes
 """
 
@@ -53,6 +54,7 @@ import gan_core.track as track  # noqa: E402
 from gan_core.config import GANConfig  # noqa: E402
 from gan_core.data import load_data  # noqa: E402
 from gan_core.models import build_models  # noqa: E402
+from gan_core.trainer import resolve_device  # noqa: E402
 from gan_core.tracking.track import DEFAULT_EVAL_EVERY, DEFAULT_SAMPLE_EVERY  # noqa: E402
 
 BATCH = 64
@@ -74,6 +76,7 @@ def _own_dcgan(nz: int) -> tuple[nn.Module, nn.Module]:
 # 500 steps) and five snapshots (every 100) in proportion; own-dcgan's 100 steps hold one snapshot.
 SCENARIOS = {"digits-mlp": (10, True), "own-dcgan": (2, False)}
 CFG = GANConfig(dataset="digits", model="mlp", loss="nonsaturating", steps=0)
+DEVICE = [torch.device("cpu")]  # where every variant trains (--device)
 
 
 class Loop:
@@ -81,18 +84,21 @@ class Loop:
     the same seed, so each trains the same networks from the same start."""
 
     def __init__(self, scenario: str, seed: int = 0):
-        self.data = load_data(CFG)
+        device = DEVICE[0]
+        self.data = load_data(CFG, device)
         torch.manual_seed(seed)
         if scenario == "digits-mlp":
-            self.G, self.D = build_models(CFG, self.data.sample_shape)
+            G, D = build_models(CFG, self.data.sample_shape)
             self.latent_shape: tuple[int, ...] = (CFG.latent_dim,)
         else:
-            self.G, self.D = _own_dcgan(nz=32)
+            G, D = _own_dcgan(nz=32)
             self.latent_shape = (32, 1, 1)
+        self.G, self.D = G.to(device), D.to(device)
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=2e-4, betas=(0.5, 0.999))
         self.opt_d = torch.optim.Adam(self.D.parameters(), lr=2e-4, betas=(0.5, 0.999))
-        self.rng = torch.Generator().manual_seed(seed)
-        self.fixed_noise = torch.randn(64, *self.latent_shape, generator=self.rng)
+        self.rng = torch.Generator(device=device).manual_seed(seed)
+        self.fixed_noise = torch.randn(64, *self.latent_shape, generator=self.rng, device=device)
+        self.device = device
         self.bce = nn.BCEWithLogitsLoss()
         self.step = 0
 
@@ -100,7 +106,7 @@ class Loop:
         """D's update; returns what a loop logs of it: (fake, real_logits, fake_logits, loss_real,
         loss_fake, d_loss)."""
         real = self.data.sample(BATCH, self.rng)
-        fake = self.G(torch.randn(BATCH, *self.latent_shape, generator=self.rng))
+        fake = self.G(torch.randn(BATCH, *self.latent_shape, generator=self.rng, device=self.device))
         real_logits, fake_logits = self.D(real), self.D(fake.detach())
         loss_real = self.bce(real_logits, torch.ones_like(real_logits))
         loss_fake = self.bce(fake_logits, torch.zeros_like(fake_logits))
@@ -178,7 +184,8 @@ class RunnerSteps:
     def __init__(self, root: str):
         from gan_core.runner import Runner
 
-        self.runner = Runner(CFG, root, data=load_data(CFG)).start(paused=True)
+        cfg = CFG.replace(device=DEVICE[0].type)
+        self.runner = Runner(cfg, root, data=load_data(cfg)).start(paused=True)
 
     def __call__(self, n: int) -> None:
         target = self.runner.current_step + n
@@ -523,8 +530,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=1, help="torch threads (every variant alike)")
     parser.add_argument("--profile", action="store_true", help="only the breakdown of the tracked step")
     parser.add_argument("--profile-steps", type=int, default=800)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (cuda when there is one)")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
+    DEVICE[0] = resolve_device(args.device)
+    if DEVICE[0].type == "cuda":
+        print(f"device: {torch.cuda.get_device_name(DEVICE[0])}")
     load = os.getloadavg()
     print(
         f"{datetime.date.today()}, torch {torch.__version__}, threads {torch.get_num_threads()}, "

@@ -204,6 +204,10 @@ class PendingRecord:
         self._values = values
         self._record: dict[str, float] | None = None
 
+    def ready(self) -> bool:
+        """True when `result` costs no wait (the scalars have landed on the host)."""
+        return self._record is not None or self._values.ready()
+
     def result(self) -> dict[str, float]:
         if self._record is None:
             record = {**self._known, **dict(zip(D_METRICS + G_METRICS, self._values.tolist()))}

@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from gan_core.classifier import fit_classifier, split_indices
+from gan_core.classifier import fit_classifier, get_classifier, split_indices
 from gan_core.config import GANConfig
 from gan_core.data import load_data
 from gan_core.downstream import DownstreamError, augmentation_probe, gan_train_test
@@ -109,10 +109,22 @@ def test_a_short_conditional_run_already_draws_its_classes(tmp_path, cli):
     assert 0.2 <= got["gan_train_test"]["gan_train"] <= got["gan_train_test"]["real_accuracy"]
     assert got["augmentation"]["k"] == 2 and len(got["augmentation"]["per_seed"]) == 3
     assert got["fd_cls"] > got["baseline"]["fd_cls"]
+    # sample --label: every sample of the class asked for, as the classifier reads them
+    out = tmp_path / "threes.npy"
+    result = cli("sample", "--run", str(tmp_path / "cd"), "--label", "3", "--n", "200", "--out", str(out))
+    assert result.returncode == 0 and "of class 3" in result.stdout, result.stderr
+    images = np.load(out)
+    assert images.shape == (200, 1, 8, 8) and 0.0 <= images.min() and images.max() <= 1.0
+    predicted = get_classifier(GANConfig(dataset="digits")).predict(images * 2 - 1)
+    assert 0.8 <= (predicted == 3).mean() <= 1.0
+    refused = cli("sample", "--run", str(tmp_path / "cd"), "--label", "10", "--out", str(out))
+    assert refused.returncode == 2 and "classes are 0..9" in refused.stderr
     # an unconditional run is scored without them
     cli("train", "--steps", "20", "--out", str(tmp_path), "--run-id", "plain", "--quiet")
     plain = json.loads(cli("evaluate", "--run", str(tmp_path / "plain")).stdout)
     assert "gan_train_test" not in plain and "augmentation" not in plain and "fd_cls" in plain
+    refused = cli("sample", "--run", str(tmp_path / "plain"), "--label", "0", "--out", str(out))
+    assert refused.returncode == 2 and "is not class-conditional" in refused.stderr
 
 
 @pytest.mark.parametrize(
