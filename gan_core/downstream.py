@@ -32,10 +32,21 @@ from torch import nn
 from gan_core.classifier import CLASSIFIED_DATASETS, fit_classifier, get_classifier, split_indices
 from gan_core.config import GANConfig
 from gan_core.data import load_data
-from gan_core.models import model_classes
+from gan_core.models import CONDITIONINGS, model_classes
 
 AUGMENT_SEEDS = (0, 1, 2)
 GENERATE_BATCH = 1000
+
+
+def _in_words(names) -> str:
+    names = list(names)
+    return ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else "".join(names)
+
+
+# What GAN-train, GAN-test and the augmentation probe need, in words (from the registries)
+_CONDITIONAL = _in_words(name for name, c in CONDITIONINGS.items() if c.conditional)
+_CLASSIFIED = _in_words(CLASSIFIED_DATASETS)
+CONDITIONAL_RUN = f"a class-conditional run (conditioning {_CONDITIONAL}, on {_CLASSIFIED})"
 
 
 class DownstreamError(ValueError):
@@ -67,8 +78,8 @@ def _check(cfg: GANConfig, G: nn.Module) -> int:
     n_classes = model_classes(G)
     if n_classes < 2:
         raise DownstreamError(
-            "GAN-train, GAN-test and augmentation need G's samples labelled: a class-conditional run "
-            "(conditioning concat, projection or acgan), not an unconditional one"
+            f"GAN-train, GAN-test and augmentation need G's samples labelled: {CONDITIONAL_RUN}, not an "
+            "unconditional one"
         )
     return n_classes
 

@@ -287,10 +287,7 @@ with uses_tab:
         "real ones (Shmelkov et al. 2018's GAN-train and GAN-test, and an augmentation probe)."
     )
     if not models.n_classes:
-        st.info(
-            "These need G's samples labelled: a class-conditional run (conditioning concat, projection or "
-            "acgan, on digits, mnist or fashion-mnist)."
-        )
+        st.info(f"These need G's samples labelled: {downstream.CONDITIONAL_RUN}.")
     else:
         row = st.container(horizontal=True)
         k = row.number_input(
