@@ -32,7 +32,7 @@ import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
-from gan_core.data import MAX_POINTS_ROWS, DataError, load_data, read_points_csv
+from gan_core.data import MAX_POINTS_ROWS, DataError, DataSource, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.distributed import DistContext, from_env, shutdown
 from gan_core.downstream import DownstreamError, augmentation_probe, gan_train_test
@@ -307,7 +307,7 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
         raise CLIError("--from-step goes with --rewind DIR")
     cfg = config_from_args(args)
     device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
-    data = load_data(cfg, device)  # before the run folder exists: bad data leaves nothing behind
+    data = _load_reporting(cfg, device, args)  # before the run folder exists: bad data leaves nothing behind
     # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
     run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
     return Runner(cfg, args.out, data=data, run_dir=run_dir, dist=dist)
@@ -344,6 +344,36 @@ def follow_train(dist: DistContext) -> int:
         with contextlib.suppress(Exception):
             shutdown()
     return 128 + signalled if signalled else 0
+
+
+def _load_reporting(cfg: GANConfig, device, args: argparse.Namespace) -> DataSource:
+    """`load_data` with a progress bar on stderr while a folder's files are decoded, then one line saying
+    how long the load took and how (a cache built, reused or rebuilt); nothing with --quiet."""
+    from tqdm import tqdm
+
+    quiet = getattr(args, "quiet", False)  # continued_runner serves commands without --quiet too
+    bar: tqdm | None = None
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = tqdm(total=total, unit="image", file=sys.stderr, dynamic_ncols=True, disable=quiet)
+        bar.set_description(what, refresh=False)
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        data = load_data(cfg, device, progress)
+    finally:
+        if bar is not None:
+            bar.close()
+    if bar is not None and not quiet:
+        how = f" ({'; '.join(data.notes)})" if data.notes else ""
+        streamed = ", streamed" if data.streamed else ""
+        print(
+            f"loaded {data.num_examples} images in {data.load_seconds:.1f} s{streamed}{how}", file=sys.stderr
+        )
+    return data
 
 
 def _train(args: argparse.Namespace, runner: Runner) -> int:
@@ -413,7 +443,7 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
     # Where it trains now (auto unless --device), not where it trained before: before anything is written,
     # so that bad data or an unavailable device changes nothing.
     device = continue_device(changes)
-    data = load_data(cfg, dist.device(device) if dist is not None else resolve_device(device))
+    data = _load_reporting(cfg, dist.device(device) if dist is not None else resolve_device(device), args)
     try:
         if option == "--resume":
             return Runner.reopen(run_dir, changes, data=data, dist=dist)

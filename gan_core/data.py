@@ -1,4 +1,4 @@
-"""Datasets by name, held or generated as float32 tensors so that drawing a batch is a few tensor ops.
+"""Datasets by name, held as tensors (images as uint8) or generated, so that a batch is a few tensor ops.
 
 `load_data(cfg, device)` turns ``cfg.dataset`` into a `DataSource`, by the loader that `DATASETS` (the one
 registry of dataset names: the config's choices, the sidebar's menu and the CLI come from it) holds for it:
@@ -17,12 +17,18 @@ registry of dataset names: the config's choices, the sidebar's menu and the CLI 
     correlation 0.8).
 
 - ``points``: the user's CSV of 2D points, held in memory.
-- Images, held as one (N, C, H, W) tensor in [-1, 1] on the device: ``digits`` (scikit-learn's bundled
-  8x8 digits), ``mnist``, ``fashion-mnist``, ``cifar10`` (torchvision files) and ``folder`` (a folder of
-  image files; class subfolders give labels). Resizing and channel conversion happen once, at load.
+- Images, held as one (N, C, H, W) uint8 tensor of their raw pixel values on the device (1 byte a value,
+  a quarter of float32): ``digits`` (scikit-learn's bundled 8x8 digits), ``mnist``, ``fashion-mnist``,
+  ``cifar10`` (torchvision files) and ``folder`` (a folder of image files; class subfolders give labels).
+  Each batch is made float32 in [-1, 1] on the device by `ImagePrep` (scaling, channel conversion and
+  resizing, the same operations in the same order as when whole sets were converted at load).
+  A ``folder`` whose pixels would take more than `memory_budget` is *streamed* instead: decoded once
+  into a cache file (`gan_core.image_store`, under `cache_root`) that later runs reuse, and read batch by
+  batch by a `torch.utils.data.DataLoader`'s worker processes.
 
 `DataSource.sample` is the training hot path: it draws only from the generator it is given (so a seed
-fixes the batches), makes no host syncs and runs no Python loop per sample. Nothing is cached on disk.
+fixes the batches), makes no host syncs and runs no Python loop per sample. A streamed source draws its
+indices from a stream of its own, seeded by that generator (`gan_core.image_store.StreamedSource`).
 
 `check_data_path` keeps what a server reads inside the folders it allows (the dashboard calls it).
 """
@@ -32,6 +38,7 @@ from __future__ import annotations
 import math
 import os
 import pickle
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,15 +58,25 @@ if TYPE_CHECKING:
     from gan_core.config import GANConfig
 
 MAX_POINTS_ROWS = 500_000
-MAX_FOLDER_IMAGES = 50_000
+# A folder whose pixels (files x 3 x side², in bytes, as uint8 colour) would take more than this is
+# streamed from a cache file instead of held on the device; $GAN_DASHBOARD_DATA_BUDGET_MB overrides it.
+MEMORY_BUDGET_BYTES = 2 * 2**30
+MEMORY_BUDGET_ENV = "GAN_DASHBOARD_DATA_BUDGET_MB"
+# Where streamed folders' cache files live ($GAN_DASHBOARD_DATA_CACHE, else $XDG_CACHE_HOME or ~/.cache).
+CACHE_ENV = "GAN_DASHBOARD_DATA_CACHE"
+# `DataSource.examples` gives a held set whole up to this many images (every built-in set, and every folder
+# the 50,000-image cap used to allow); a larger or streamed set gives a fixed sample of EXAMPLES_FOR_TOYS.
+MAX_WHOLE_EXAMPLES = 60_000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
 EXAMPLES_FOR_TOYS = 10_000
 EXAMPLES_SEED = 1234
 
-# Images go through resizing in chunks so that a large set never needs two float copies at full size.
+# `DataSource.examples` converts a held image set in chunks, so that it never needs two float copies of it.
 _CHUNK = 8192
 
 Draw = Callable[[int, torch.Generator, torch.device], torch.Tensor]
+# What a loader reports while it reads many files: (files done, files in all, what it is doing).
+Progress = Callable[[int, int, str], None]
 
 
 class DataError(ValueError):
@@ -70,7 +87,9 @@ class DataSource:
     """One dataset ready for training: `sample` draws batches, `examples` gives the reference set.
 
     A finite set (``points`` and every image set) holds its examples in ``_data`` on ``device``; a toy
-    holds a ``_draw(n, generator, device)`` function instead and has ``num_examples = None``.
+    holds a ``_draw(n, generator, device)`` function instead and has ``num_examples = None``. An image set
+    holds its raw pixels (uint8) and a ``prepare`` function (`ImagePrep`) that makes a batch of them the
+    float32 examples in [-1, 1] that `sample`, `take` and `examples` give.
 
     ``centers`` (ring8 / grid25 mode centres, for plots and mode counting) stays on the CPU whatever the
     device; everything `sample` and `examples` read moves with `to`.
@@ -92,6 +111,7 @@ class DataSource:
         bounds: tuple[float, float, float, float] | None = None,
         skipped_files: int = 0,
         device: torch.device | str = "cpu",
+        prepare: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ):
         if (data is None) == (draw is None):
             raise ValueError("a DataSource needs exactly one of data (finite set) or draw (generated toy)")
@@ -119,7 +139,12 @@ class DataSource:
         self.device = torch.device("cpu")
         self._data = data
         self._draw = draw
+        self._prepare = prepare
         self._toy_examples: torch.Tensor | None = None
+        # How the load went, for the CLI and the dashboard to report (`load_data` sets them): seconds,
+        # and notes such as a cache rebuilt or reused.
+        self.load_seconds: float | None = None
+        self.notes: list[str] = []
         self.to(device)
 
     def __repr__(self) -> str:
@@ -145,7 +170,36 @@ class DataSource:
         if self._draw is not None:
             return self._draw(n, generator, self.device)
         index = torch.randint(self.num_examples, (n,), generator=generator, device=self.device)
-        return self._data[index]
+        return self._prepared(self._data[index])
+
+    def _prepared(self, raw: torch.Tensor) -> torch.Tensor:
+        return raw if self._prepare is None else self._prepare(raw)
+
+    @property
+    def streamed(self) -> bool:
+        """True when the examples are read from a file batch by batch, not held (`image_store`)."""
+        return False
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the held examples take on the device (0 for a toy or a streamed set)."""
+        return 0 if self._data is None else self._data.numel() * self._data.element_size()
+
+    def take(self, index: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """The examples at ``index`` (a finite set only), float32 on ``self.device``: a few examples without
+        `examples` converting the whole set."""
+        if self._data is None:
+            raise ValueError(f"{self.name} is generated, not a finite set: it has no examples to take")
+        index = torch.as_tensor(index, dtype=torch.int64, device=self.device)
+        return self._prepared(self._data[index])
+
+    def stream_state(self) -> dict[str, int] | None:
+        """Where a streamed source's batches have got to, for a checkpoint; None for held data (whose
+        batches the run's generator alone fixes)."""
+        return None
+
+    def load_stream_state(self, state: dict[str, int] | None) -> None:
+        """Go on from `stream_state`'s position (a streamed source); nothing for held data."""
 
     def sample_labelled(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         """A batch and its class labels: ((n, *sample_shape) float32, (n,) int64), both on ``self.device``
@@ -154,7 +208,7 @@ class DataSource:
         if self.labels is None:
             raise DataError(f"{self.name} has no class labels; labelled data: {LABELLED_DATA}")
         index = torch.randint(self.num_examples, (n,), generator=generator, device=self.device)
-        return self._data[index], self.labels[index]
+        return self._prepared(self._data[index]), self.labels[index]
 
     def subset(self, index: torch.Tensor | np.ndarray) -> DataSource:
         """The examples at ``index`` (a finite set only) as a source of their own, on the same device,
@@ -175,12 +229,28 @@ class DataSource:
             bounds=self.bounds,
             skipped_files=self.skipped_files,
             device=self.device,
+            prepare=self._prepare,
         )
 
     def examples(self) -> torch.Tensor:
-        """The whole held set; for a toy a fixed 10,000-point sample (seed 1234) for plots and metrics."""
+        """The reference set for plots and metrics, float32 on ``self.device``: the whole held set up to
+        `MAX_WHOLE_EXAMPLES` examples (converted at each call: nothing float is kept); for a larger set a
+        fixed sample of 10,000 examples (seed 1234, drawn without replacement, in index order), and for a
+        toy a fixed 10,000-point sample (seed 1234)."""
         if self._data is not None:
-            return self._data
+            if self.num_examples > MAX_WHOLE_EXAMPLES:
+                return self.take(reference_index(self.num_examples))
+            if self._prepare is None:
+                return self._data
+            # chunk by chunk into one tensor: never two float copies of the set at once
+            first = self._prepare(self._data[:_CHUNK])
+            if self.num_examples <= _CHUNK:
+                return first
+            whole = torch.empty((self.num_examples, *first.shape[1:]), dtype=first.dtype, device=first.device)
+            whole[:_CHUNK] = first
+            for start in range(_CHUNK, self.num_examples, _CHUNK):
+                whole[start : start + _CHUNK] = self._prepare(self._data[start : start + _CHUNK])
+            return whole
         if self._toy_examples is None:
             # Drawn on the CPU so that the reference set is the same whatever device trains.
             generator = torch.Generator().manual_seed(EXAMPLES_SEED)
@@ -189,10 +259,50 @@ class DataSource:
         return self._toy_examples
 
 
-def load_data(cfg: GANConfig, device: torch.device | str = "cpu") -> DataSource:
+def reference_index(count: int) -> torch.Tensor:
+    """The fixed sample `DataSource.examples` gives of a large set: `EXAMPLES_FOR_TOYS` indices below
+    ``count`` drawn without replacement (seed `EXAMPLES_SEED`), sorted (int64, CPU)."""
+    order = torch.randperm(count, generator=torch.Generator().manual_seed(EXAMPLES_SEED))
+    return order[:EXAMPLES_FOR_TOYS].sort().values
+
+
+def load_data(
+    cfg: GANConfig, device: torch.device | str = "cpu", progress: Progress | None = None
+) -> DataSource:
     """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded, or has no
-    class labels for a class-conditional config (`require_labels`)."""
-    return require_labels(cfg, DATASETS[cfg.dataset].load(cfg, torch.device(device)))
+    class labels for a class-conditional config (`require_labels`). ``progress(done, total, what)`` is
+    called as a folder's files are decoded (and once when a cache is reused); the source's
+    ``load_seconds`` says how long the load took."""
+    started = time.perf_counter()
+    source = DATASETS[cfg.dataset].load(cfg, torch.device(device), progress)
+    source.load_seconds = time.perf_counter() - started
+    return require_labels(cfg, source)
+
+
+def memory_budget() -> int:
+    """Bytes of pixels a folder may take held on the device before it is streamed:
+    $GAN_DASHBOARD_DATA_BUDGET_MB (MiB) when set, else `MEMORY_BUDGET_BYTES`."""
+    value = os.environ.get(MEMORY_BUDGET_ENV, "").strip()
+    if not value:
+        return MEMORY_BUDGET_BYTES
+    try:
+        mib = float(value)
+    except ValueError:
+        mib = -1.0
+    if not mib >= 0:  # NaN too
+        raise DataError(
+            f"${MEMORY_BUDGET_ENV}={value!r}: need a number of MiB, 0 or more (0 streams every folder)"
+        )
+    return int(mib * 2**20)
+
+
+def cache_root() -> Path:
+    """The folder of streamed folders' cache files: $GAN_DASHBOARD_DATA_CACHE, else
+    $XDG_CACHE_HOME/gan-dashboard/data, else ~/.cache/gan-dashboard/data. Deleting it is always safe."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "gan-dashboard" / "data"
 
 
 def require_labels(cfg: GANConfig, source: DataSource) -> DataSource:
@@ -293,7 +403,7 @@ def mode_count(dataset: str) -> int | None:
     return None if centres is None else len(centres)
 
 
-def _load_toy(cfg: GANConfig, device: torch.device) -> DataSource:
+def _load_toy(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
     draw, bounds, centers, mode_std = _TOYS[cfg.dataset]
     return DataSource(
         cfg.dataset,
@@ -308,7 +418,7 @@ def _load_toy(cfg: GANConfig, device: torch.device) -> DataSource:
 
 
 # ---------------------------------------------------------------------------------------------- points CSV
-def _load_points(cfg: GANConfig, device: torch.device) -> DataSource:
+def _load_points(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
     points = read_points_csv(Path(cfg.data_path).expanduser())
     low, high = points.min(dim=0).values, points.max(dim=0).values
     span = high - low
@@ -390,6 +500,48 @@ def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = 
 
 
 # ---------------------------------------------------------------------------------------------- images
+@dataclass(frozen=True)
+class ImagePrep:
+    """Raw pixels (a batch (n, C, H, W) of any numeric dtype, values 0..``scale``) to the float32 examples
+    in [-1, 1] that training sees, (n, ``channels``, ``size``, ``size``) on the batch's device.
+
+    One rule for every image set, applied to each batch on the device: divide by ``scale`` (255 for 8-bit
+    pixels, 16 for scikit-learn's digits); ``channels`` 1 from 3 takes luma (0.299 R + 0.587 G + 0.114
+    B, before resizing: a third of the work); a side other than ``size`` is resized by antialiased
+    bilinear interpolation; ``channels`` 3 from 1 repeats the gray channel; then x * 2 - 1, clipped to
+    [-1, 1]. Every operation acts on each image alone, so a batch gets exactly the values its images had
+    when whole sets were converted at load."""
+
+    scale: float
+    own_channels: int
+    channels: int
+    size: int
+
+    def __call__(self, raw: torch.Tensor) -> torch.Tensor:
+        batch = raw.to(dtype=torch.float32) / self.scale
+        if self.channels == 1 and self.own_channels == 3:
+            batch = 0.299 * batch[:, 0:1] + 0.587 * batch[:, 1:2] + 0.114 * batch[:, 2:3]
+        if batch.shape[-2:] != (self.size, self.size):
+            batch = F.interpolate(batch, size=(self.size, self.size), mode="bilinear", antialias=True)
+        if self.channels == 3 and self.own_channels == 1:
+            batch = batch.expand(-1, 3, -1, -1)
+        return (batch * 2.0 - 1.0).clamp_(-1.0, 1.0)
+
+
+def as_uint8(raw: torch.Tensor) -> torch.Tensor:
+    """``raw`` as uint8 when that holds its values exactly (whole numbers 0..255: 8-bit pixels, the
+    digits' 0..16), else as float32 (values a caller scaled itself: kept, at 4 bytes a value)."""
+    if raw.dtype == torch.uint8:
+        return raw
+    if raw.numel() and not raw.is_floating_point() and raw.min() >= 0 and raw.max() <= 255:
+        return raw.to(torch.uint8)
+    if raw.numel() and raw.is_floating_point():
+        whole = torch.isfinite(raw).all() and (raw == raw.round()).all()
+        if whole and raw.min() >= 0 and raw.max() <= 255:
+            return raw.to(torch.uint8)
+    return raw.to(torch.float32)
+
+
 def image_source(
     name: str,
     raw: torch.Tensor,
@@ -400,44 +552,36 @@ def image_source(
     skipped_files: int = 0,
     class_names: Sequence[str] | None = None,
 ) -> DataSource:
-    """Raw images as the training set ``name``: a `DataSource` holding (N, C', S, S) float32 in [-1, 1] on
-    ``device``, the way every image dataset (and the probe's uploads) is prepared.
+    """Raw images as the training set ``name``: a `DataSource` holding them as uint8 (`as_uint8`) on
+    ``device``, whose batches are (N, C', S, S) float32 in [-1, 1] made by `ImagePrep`: the way every
+    image dataset (and the probe's uploads) is prepared.
 
     ``raw``: (N, C, H, W) with C 1 or 3, any numeric dtype, values 0..``scale`` (255 for 8-bit pixels,
     16 for scikit-learn's digits); values outside are clipped to [-1, 1] after scaling. ``labels``: (N,)
     int64 class indices, or None. ``cfg`` gives the side S (`GANConfig.resolved_image_size`) and the
-    channels C': ``cfg.channels`` 0 keeps C; 1 takes luma (0.299 R + 0.587 G + 0.114 B); 3 repeats a gray
-    channel. Resizing uses antialiased bilinear interpolation. The work runs on ``device`` chunk by chunk,
-    so a large set never needs two float copies at full size. ``skipped_files``: unreadable files the
-    caller left out, reported by `DataSource.skipped_files`. It makes no checks of its own (the loaders
-    and the probe hand it well-formed arrays): a ``raw`` of another shape fails inside torch.
+    channels C': ``cfg.channels`` 0 keeps C; 1 takes luma; 3 repeats a gray channel. The raw pixels are
+    held at their own size: a set made larger (digits' 8 px to 32) holds no more bytes for it.
+    ``skipped_files``: unreadable files the caller left out, reported by `DataSource.skipped_files`. It
+    makes no checks of its own (the loaders and the probe hand it well-formed arrays): a ``raw`` of
+    another shape fails inside torch.
     """
-    count, own_channels = raw.shape[:2]
+    own_channels = raw.shape[1]
     channels = cfg.channels or own_channels
     size = cfg.resolved_image_size
-    images = torch.empty(count, channels, size, size, dtype=torch.float32, device=device)
-    for start in range(0, count, _CHUNK):
-        chunk = raw[start : start + _CHUNK].to(device=device, dtype=torch.float32) / scale
-        if channels == 1 and own_channels == 3:  # before resizing: a third of the work
-            chunk = 0.299 * chunk[:, 0:1] + 0.587 * chunk[:, 1:2] + 0.114 * chunk[:, 2:3]
-        if chunk.shape[-2:] != (size, size):
-            chunk = F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True)
-        if channels == 3 and own_channels == 1:
-            chunk = chunk.expand(-1, 3, -1, -1)
-        images[start : start + _CHUNK] = (chunk * 2.0 - 1.0).clamp_(-1.0, 1.0)
     return DataSource(
         name,
         "image",
         (channels, size, size),
-        data=images,
+        data=as_uint8(raw),
         labels=labels,
         class_names=class_names,
         skipped_files=skipped_files,
         device=device,
+        prepare=ImagePrep(float(scale), own_channels, channels, size),
     )
 
 
-def _load_digits(cfg: GANConfig, device: torch.device) -> DataSource:
+def _load_digits(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
     from sklearn.datasets import load_digits  # imported here: scikit-learn takes a second to import
 
     digits = load_digits()  # bundled with scikit-learn: 1797 images of 8x8, values 0..16
@@ -454,7 +598,7 @@ _TORCHVISION_SETS = {
 }
 
 
-def _load_torchvision(cfg: GANConfig, device: torch.device) -> DataSource:
+def _load_torchvision(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
     import torchvision.datasets  # imported here: torchvision takes seconds to import
 
     class_name, files = _TORCHVISION_SETS[cfg.dataset]
@@ -601,8 +745,8 @@ def image_files(root: Path) -> list[Path]:
     return sorted(files)
 
 
-def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
-    from PIL import Image
+def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
+    from gan_core import image_store  # its DataLoader machinery is needed only for folders
 
     root = Path(cfg.data_path).expanduser()
     kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
@@ -611,45 +755,42 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
     if not root.is_dir():
         raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
     files = image_files(root)
-    if len(files) > MAX_FOLDER_IMAGES:
-        raise DataError(
-            f"image folder {root} has {len(files)} images; at most {MAX_FOLDER_IMAGES} are allowed "
-            "(use a subfolder or a sample)"
-        )
-
     size = cfg.resolved_image_size
-    arrays: list[np.ndarray] = []
-    kept: list[Path] = []
-    for path in files:
-        try:
-            arrays.append(decode_image(path, size))
-            kept.append(path)
-        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-            continue  # not an image PIL can read, despite its name: counted in skipped_files
-    if not arrays:
-        unreadable = f": {len(files)} files with such a name could not be read" if files else ""
-        raise DataError(f"no images ({kinds}) found under {root}{unreadable}")
+    if len(files) * 3 * size * size > memory_budget():  # as uint8 colour: what holding it could take
+        return image_store.streamed_folder(cfg, root, files, device, progress)
 
-    if any(array.ndim == 3 for array in arrays):  # any colour image: the set is RGB
-        arrays = [np.repeat(a[:, :, None], 3, axis=2) if a.ndim == 2 else a for a in arrays]
-        raw = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2)
-    else:
-        raw = torch.from_numpy(np.stack(arrays)).unsqueeze(1)
+    pixels, colour, kept = image_store.decode_files(files, size, progress)
+    if not kept:
+        raise no_images_error(root, files)
+    # Any colour image makes the set RGB (gray ones were decoded into all three channels); else one channel.
+    raw = torch.from_numpy(pixels if colour else np.ascontiguousarray(pixels[:, :1]))
+    labels, class_names = folder_labels(root, kept)
+    skipped = len(files) - len(kept)
+    return image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
 
-    # Classes: images sorted into two or more subfolders, every image inside one of them. One folder
-    # wrapping them all is looked through (a ZIP made by "Compress" wraps the folder so), so a folder
-    # and its ZIP, wrapped or not, give the same labels; anything else has no labels.
+
+def no_images_error(root: Path, files: Sequence[Path]) -> DataError:
+    """The error of a folder in which no image could be read."""
+    kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
+    unreadable = f": {len(files)} files with such a name could not be read" if files else ""
+    return DataError(f"no images ({kinds}) found under {root}{unreadable}")
+
+
+def folder_labels(root: Path, kept: Sequence[Path]) -> tuple[torch.Tensor | None, list[str] | None]:
+    """(labels (N,) int64, class names) of the images ``kept`` under ``root``, or (None, None).
+
+    Classes: images sorted into two or more subfolders, every image inside one of them. One folder
+    wrapping them all is looked through (a ZIP made by "Compress" wraps the folder so), so a folder and
+    its ZIP, wrapped or not, give the same labels; anything else has no labels."""
     folders = [path.relative_to(root).parts[:-1] for path in kept]
     while all(folders) and len({parts[0] for parts in folders}) == 1:
         folders = [parts[1:] for parts in folders]
-    labels, class_names = None, None
-    if all(folders):
-        top = [parts[0] for parts in folders]
-        class_names = sorted(set(top))
-        class_index = {name: i for i, name in enumerate(class_names)}
-        labels = torch.tensor([class_index[name] for name in top], dtype=torch.int64)
-    skipped = len(files) - len(kept)
-    return image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
+    if not all(folders):
+        return None, None
+    top = [parts[0] for parts in folders]
+    class_names = sorted(set(top))
+    class_index = {name: i for i, name in enumerate(class_names)}
+    return torch.tensor([class_index[name] for name in top], dtype=torch.int64), class_names
 
 
 # ---------------------------------------------------------------------------------------------- registry
@@ -657,7 +798,7 @@ def _load_folder(cfg: GANConfig, device: torch.device) -> DataSource:
 class DatasetSpec:
     """What the product knows of one dataset besides its loader, so that no caller tests dataset names."""
 
-    load: Callable[[GANConfig, torch.device], DataSource]
+    load: Callable[[GANConfig, torch.device, Progress | None], DataSource]
     is_points: bool  # 2D points (mlp only, drawn as a scatter over D's heatmap); else images
     image_size: int | None = None  # the images' own side in pixels (config image_size 0); None for points
     needs_data_path: bool = False  # the user's own data (a CSV, a folder): data_path must name it

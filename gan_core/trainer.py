@@ -240,7 +240,7 @@ class Trainer:
             _, held = split_indices(self.data.labels.cpu().numpy())
             keep = np.setdiff1d(np.arange(self.data.num_examples), held)
             held = torch.as_tensor(np.sort(held), device=self.device)
-            self.held_out = (self.data.examples()[held], self.data.labels[held])
+            self.held_out = (self.data.take(held), self.data.labels[held])
             self.data = self.data.subset(keep)
         torch.manual_seed(cfg.seed)  # model initialisation: the same on every rank
         G, D = build_models(cfg, self.data.sample_shape, self.n_classes)
@@ -516,6 +516,7 @@ class Trainer:
             **self.class_state(),
             "hparams": dict(self.hparams),
             "rng": self.rng.get_state(),
+            "data_stream": self.data.stream_state(),  # a streamed folder's place in its batches, else None
             "device": self.device.type,
             "torch_rng": torch.get_rng_state(),
             "world_size": self.world_size,
@@ -539,6 +540,8 @@ class Trainer:
         # the stream its seed gives there (same weights and step; later records differ from an unmoved run's).
         if "rng" in state and state.get("device", self.device.type) == self.device.type and self.rank == 0:
             self.rng.set_state(state["rng"])
+        if self.rank == 0:  # a streamed folder goes on from its place (held data: the generator's state)
+            self.data.load_stream_state(state.get("data_stream"))
         elif self.rank:
             # A checkpoint holds rank 0's stream: another rank goes on with a fresh one of its own, moved on
             # by the step so that it does not draw its first batches again.

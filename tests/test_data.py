@@ -455,7 +455,7 @@ def test_one_subfolder_or_loose_files_give_no_labels(tmp_path):
     assert _folder(tmp_path).labels is None
 
 
-def test_folder_errors(tmp_path, monkeypatch):
+def test_folder_errors(tmp_path):
     with pytest.raises(DataError, match=r"no images \(png, jpg, jpeg, webp, bmp\) found under"):
         _folder(tmp_path)
     (tmp_path / "broken.jpg").write_bytes(b"\xff\xd8 not really")
@@ -465,8 +465,3 @@ def test_folder_errors(tmp_path, monkeypatch):
         _folder(tmp_path / "missing")
     with pytest.raises(DataError, match="is not a folder"):
         _folder(tmp_path / "broken.jpg")
-    monkeypatch.setattr(data, "MAX_FOLDER_IMAGES", 2)
-    for name in ("a.png", "b.png", "c.png"):
-        _save(tmp_path / name, "L", (4, 4), 0)
-    with pytest.raises(DataError, match="has 4 images; at most 2 are allowed"):
-        _folder(tmp_path)
