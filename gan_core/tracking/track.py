@@ -15,14 +15,15 @@ quality metrics from the same `Evaluator`, events, status.json, the run folder's
         ...                                  # D's update: logits, loss.backward(), opt_d.step()
         run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
         ...                                  # G's update
-        run.g_step(g_loss, g_params=G)   # commits the step's row
+        run.g_step(g_loss, g_params=G)       # ends the step (its row lands a step later)
         if run.should_stop:                  # Stop from the dashboard, or a diverged run
             break
     run.finish()                             # or: with track.init(...) as run: ...
 
-On CUDA a step costs one host transfer (in `g_step`, CONVENTIONS rule 7); nothing else waits on the
-device. The dashboard's Pause and Stop reach the loop through the run folder's command file: Pause holds
-the loop inside `g_step` until Resume or Stop; Stop sets `should_stop`.
+On CUDA a step costs one host transfer (CONVENTIONS rule 7), started in `g_step` and read at the next
+one (`readback.LaggedReadback`), so the device never waits for the host; nothing else waits on it.
+The dashboard's Pause and Stop reach the loop through the run folder's command file: Pause holds the loop
+inside `g_step` until Resume or Stop; Stop sets `should_stop`.
 """
 
 from __future__ import annotations
