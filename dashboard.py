@@ -83,15 +83,31 @@ def start_run(cfg: GANConfig, request: str) -> None:
     second) sends the click too. The second message, a full rerun, starts a second script thread beside
     the first (runner.fastReruns), so this runs twice, at once. The registry starts one run per
     request: both watch that run, or show the one refusal."""
+    bar = None  # a progress bar while a folder's files are decoded (its load is seconds to minutes)
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        bar = bar or st.progress(0.0)
+        bar.progress(
+            done / total if total else 1.0, text=literal(f"Loading data: {what}, {done:,} of {total:,}")
+        )
+
     try:
         device = resolve_device(cfg.device)
-        data = load_data(cfg, device)  # errors here leave no run folder behind
+        data = load_data(cfg, device, progress)  # errors here leave no run folder behind
         runner = registry().start(cfg, data=data, name=form_preset(cfg), request_id=request)
     except (DataError, RegistryError, ValueError) as exc:
         st.session_state["_flash"] = ("error", literal(exc))
         return
     finally:
         next_start_request()  # a click after this one is a new request
+        if bar is not None:
+            bar.empty()
+    if bar is not None:  # how long the load took, and whether a cache was built or reused
+        how = f" ({'; '.join(data.notes)})" if data.notes else ""
+        streamed = ", streamed from its cache file" if data.streamed else ""
+        loaded = f"Loaded {data.num_examples:,} images in {data.load_seconds:.1f} s{streamed}{how}."
+        st.session_state["_flash"] = ("info", literal(loaded))
     watch(runner.run_id)
     set_form_baseline(runner.run_id)  # the form holds the settings it started with
     st.session_state["_rate"] = []

@@ -271,3 +271,24 @@ def test_a_short_run_trains_on_a_streamed_folder_from_the_command_line(tmp_path,
     assert [[r.split(",")[i] for i in keep] for r in rows[0]] == [
         [r.split(",")[i] for i in keep] for r in rows[1]
     ]
+
+
+def test_the_dashboard_says_how_a_streamed_folder_loaded(tmp_path, streamed_env, runs_root, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.common import registry
+
+    _write_folder(tmp_path / "images")
+    monkeypatch.setenv("GAN_DASHBOARD_DATA", str(tmp_path / "images"))  # a folder the dashboard may read
+    at = AppTest.from_file(str(Path(__file__).resolve().parents[1] / "dashboard.py"), default_timeout=60)
+    form = dict(dataset="folder", data_path=str(tmp_path / "images"), image_size=16, model="mlp", width=16)
+    form.update(latent_dim=4, batch_size=8, device="cpu", steps=3, sample_every=5, checkpoint_every=0)
+    for field, value in form.items():
+        at.session_state[f"cfg_{field}"] = value
+    at.run()
+    at.button(key="btn_start").click().run()
+    assert not at.exception and not at.error
+    (shown,) = [info.value for info in at.info if "Loaded 13 images in" in info.value]
+    assert "streamed from its cache file" in shown and "decoded 14 files into the data cache" in shown
+    for runner in registry().active():  # the 3-step run trains from the stream and finishes
+        assert runner.wait(60) and runner.status == "finished"
