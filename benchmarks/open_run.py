@@ -163,7 +163,7 @@ def child_open(root: Path, run_id: str, path: str) -> dict:
         (store, events), loss = _old_view(root, run_id), CFG.loss
     figure = charts.loss_figure(store.view(CHART_POINTS, nonfinite=True), events, loss_name=loss)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    assert len(figure.data) and len(store) > 0
+    assert len(figure["data"]) and len(store) > 0
     return {
         "wall_s": wall,
         "cpu_s": cpu,

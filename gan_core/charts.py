@@ -1,4 +1,4 @@
-"""The dashboard's charts: pure functions from metric views, events and snapshots to plotly Figures.
+"""The dashboard's charts: pure functions from metric views, events and snapshots to plotly figures.
 
 Owns how a run looks: which metrics share a chart, their colours, smoothing, reference lines (2·ln 2,
 chance, D's midpoint), the hyperparameter-change and failure-flag markers drawn on every metric chart,
@@ -9,16 +9,22 @@ gradient arrows). Nothing here knows about Streamlit or the trainer: a page pass
 Legend names are the metric names themselves (``d_loss``, ``d_acc_real`` ...), the same as the CSV
 columns, so a number seen on a chart can be found in metrics.csv under the same name.
 
+A figure is plotly's plain form of one, a dict ``{"data": [trace dicts], "layout": {...}}`` (`Figure`),
+with numpy arrays for the data: ``st.plotly_chart`` takes it as it is, ``plotly.io.to_json(figure,
+validate=False)`` writes it as the browser gets it (the live view's path, `ui.live_chart`) and
+``go.Figure(figure)`` checks it against the installed plotly's schema and wraps it (the tests do so with
+every figure they read). No plotly object is built on the live view's path: building and validating a
+Figure took about 30 ms a chart, time the training thread waits for the GIL, at every refresh.
+
 Cost: every builder is vectorised over the points of a view (one trace per line, numpy arrays straight
 into the figure); the only Python loops are over at most `MAX_EVENT_LABELS` event markers and the
-columns or runs of a chart. The figures are built from plain dicts in one `go.Figure` call with
-plotly's validation off (see `_figure`); the tests validate them instead.
+columns or runs of a chart.
 """
 
 from __future__ import annotations
 
 import base64
-import copy
+import functools
 import html
 import io
 import math
@@ -28,7 +34,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
 import plotly.io as pio
 
 from gan_core.flags import FLAGS
@@ -138,6 +143,7 @@ MAX_LABEL_CHARS = 36  # a marker label, cut to fit the plot's height (the hover 
 MAX_HOVER_CHARS = 200  # an event's label in the hover
 
 Events = Iterable[Mapping[str, Any]] | pd.DataFrame
+Figure = dict[str, Any]  # {"data": [trace dicts], "layout": {...}}: plotly's plain form of a figure
 
 
 # --------------------------------------------------------------------------------------------- smoothing
@@ -216,104 +222,31 @@ def _metric_color(column: str, position: int) -> str:
     return METRIC_COLORS.get(column) or PALETTE[position % len(PALETTE)]
 
 
-def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
-    """The figure of ``traces`` and ``layout`` (plain dicts), without plotly's per-property validation.
-
-    Validation (and the deep copy of the template it makes) cost about 30 ms for a loss chart with 30
-    event markers; without it, about 5 ms, and a page redraws several charts every second. What it
-    would catch is a wrong property name in this module's fixed dicts, so tests/test_charts.py rebuilds
-    every builder's figure with validation on instead. ``_validate`` is plotly's own switch (its
-    template registry builds templates with it) and has been in BaseFigure since plotly 4.
-    """
-    return _SpecFigure(traces, layout)
+def _figure(traces: list[dict[str, Any]], layout: dict[str, Any]) -> Figure:
+    return {"data": traces, "layout": layout}
 
 
-_SHORT_DTYPES = {"int8": "i1", "uint8": "u1", "int16": "i2", "uint16": "u2", "int32": "i4",
-                 "uint32": "u4", "float32": "f4", "float64": "f8"}  # fmt: skip
-_UNENCODED_KEYS = frozenset({"geojson", "layer", "layers", "range"})  # plotly.py leaves these as lists
+TRACE_TYPES = ("scatter", "heatmap", "image")  # every trace type drawn here
 
 
-def _wire_value(value: Any, key: str = "") -> Any:
-    """``value`` as plotly.py's ``Figure.to_dict`` gives it (numeric numpy arrays as base64 typed-array
-    specs, plotly objects as plain dicts), without the Figure: a fresh dict and list walk."""
-    if isinstance(value, dict):
-        return {k: _wire_value(v, k) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_wire_value(v) for v in value]
-    if isinstance(value, np.ndarray):
-        dtype = str(value.dtype)
-        if dtype == "int64" and value.size:  # as plotly.py: the smallest int type that holds them
-            lo, hi = value.min(), value.max()
-            small = next(
-                (t for t in (np.int8, np.int16, np.int32) if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max),
-                None,
-            )
-            if small is not None:
-                value, dtype = value.astype(small), np.dtype(small).name
-        if dtype not in _SHORT_DTYPES or key in _UNENCODED_KEYS or value.size == 0:
-            return value.tolist()
-        spec = {
-            "dtype": _SHORT_DTYPES[dtype],
-            "bdata": base64.b64encode(np.ascontiguousarray(value)).decode(),
-        }
-        if value.ndim > 1:
-            spec["shape"] = str(value.shape)[1:-1]
-        return spec
-    if isinstance(value, np.generic):
-        return value.item()
-    if hasattr(value, "to_plotly_json"):  # a plotly object, e.g. the layout's template
-        return _template_json(value) if isinstance(value, go.layout.Template) else value.to_plotly_json()
-    return value
+@functools.cache
+def _template() -> dict[str, Any]:
+    """`TEMPLATE` as a dict, plotly's own, with the per-trace defaults of the trace types drawn here only.
 
-
-_TEMPLATE_JSON: dict[int, tuple[Any, dict[str, Any]]] = {}
-
-
-def _template_json(template: go.layout.Template) -> dict[str, Any]:
-    """A template's dict, made once per template object (a fresh copy each call: callers may edit it)."""
-    cached = _TEMPLATE_JSON.get(id(template))
-    if cached is None or cached[0] is not template:
-        cached = _TEMPLATE_JSON[id(template)] = (template, _wire_value(template.to_plotly_json()))
-    return copy.deepcopy(cached[1])
-
-
-class _SpecFigure(go.Figure):
-    """A go.Figure that is built only when something uses it as one.
-
-    The Train view redraws up to seven charts every second and Streamlit asks each only for
-    ``to_dict()``. Building the Figure (about 5 ms a chart, unvalidated) and plotly's ``to_dict`` (a
-    deep copy, then a walk turning arrays into base64: 5 ms more) hold the GIL the training thread
-    needs, so ``to_dict`` here encodes the builders' plain dicts directly (`_wire_value`), the same
-    output. Anything else (``fig.data``, ``fig.layout``, ``fig.update_layout``...) first builds the real
-    Figure, which from then on is what every method, ``to_dict`` included, works on.
-    """
-
-    def __init__(self, data: list[dict[str, Any]], layout: dict[str, Any]):  # noqa: D107
-        object.__setattr__(self, "_spec", (data, layout))  # not go.Figure.__init__: built on first use
-
-    def _ensure_built(self) -> None:
-        if "_spec" in self.__dict__:
-            data, layout = self.__dict__.pop("_spec")
-            go.Figure.__init__(self, data=data, layout=layout, _validate=False)
-
-    def __getattr__(self, name: str) -> Any:
-        # Only for names not found the usual way: before the build, the Figure's own attributes
-        if "_spec" not in self.__dict__ or name.startswith("__"):
-            raise AttributeError(name)
-        self._ensure_built()
-        return getattr(self, name)
-
-    def to_dict(self) -> dict[str, Any]:
-        if "_spec" not in self.__dict__:
-            return super().to_dict()
-        data, layout = self.__dict__["_spec"]
-        return {"data": _wire_value(data), "layout": _wire_value(layout)}
+    A template is resolved in Python, not by plotly.js, so every figure carries it: the whole of
+    plotly_white is 7 kB, mostly defaults for bars, maps and 3D scenes, sent with each chart at every
+    refresh; its layout part and `TRACE_TYPES`' defaults are 3 kB and look the same. One dict shared by
+    every figure: not to be changed (`go.Figure(figure)` copies it; plotly.io only reads it)."""
+    template = pio.templates[TEMPLATE].to_plotly_json()
+    per_trace = {name: value for name, value in template.get("data", {}).items() if name in TRACE_TYPES}
+    return {"layout": template["layout"], "data": per_trace}
 
 
 def _base_layout(title: str, height: int) -> dict[str, Any]:
     return {
-        # The template object, not its name: names are resolved only by validation, skipped here.
-        "template": pio.templates[TEMPLATE],
+        # The template itself, not its name: plotly.py resolves names when it validates a Figure, and the
+        # live view sends these dicts as they are (`Figure`).
+        "template": _template(),
         "title": {
             "text": title,
             "x": 0.01,
@@ -374,7 +307,7 @@ def _fit_legend(layout: dict[str, Any], traces: Sequence[Mapping[str, Any]]) -> 
     layout["margin"]["t"] = top
 
 
-def _message_figure(title: str, message: str, height: int, y_title: str | None = None) -> go.Figure:
+def _message_figure(title: str, message: str, height: int, y_title: str | None = None) -> Figure:
     """A chart-sized placeholder, so the page keeps its layout before the first row arrives."""
     layout = _base_layout(title, height)
     layout["xaxis"] = {
@@ -884,7 +817,7 @@ def _finish(
     markers: Sequence[tuple[float, str, str, str, str]],
     x_span: float,
     shapes: list[dict[str, Any]],
-) -> go.Figure:
+) -> Figure:
     """Add the event markers and the pinned axis, make room for the legend, and build the figure."""
     marker_shapes, annotations, marker_traces = _event_layers(markers, x_span)
     layout["shapes"] = shapes + marker_shapes
@@ -914,7 +847,7 @@ def metric_figure(
     markers: bool = False,
     nan_is_blank: bool = False,
     from_zero: bool = False,
-) -> go.Figure:
+) -> Figure:
     """One line per metric column of a `MetricStore.view()` frame, against ``step``.
 
     Per column: a faint min-max band (``c_min`` to ``c_max``, when the view has them) so that a spike
@@ -1033,7 +966,7 @@ def loss_figure(
     log_y: bool = False,
     *,
     loss_name: str | None = None,
-) -> go.Figure:
+) -> Figure:
     """D's and G's losses, with D's two halves dashed. A line marks D's loss at equilibrium where the loss
     ``loss_name`` has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses); none for the other
     objectives, nor for no name or one the registry does not know."""
@@ -1054,7 +987,7 @@ def loss_figure(
     )
 
 
-def accuracy_figure(view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0) -> go.Figure:
+def accuracy_figure(view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0) -> Figure:
     """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart."""
     return metric_figure(
         view,
@@ -1070,7 +1003,7 @@ def accuracy_figure(view: pd.DataFrame | None, events: Events = (), smoothing: f
 
 def d_output_figure(
     view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0, midpoint: float | None = 0.5
-) -> go.Figure:
+) -> Figure:
     """D's mean output on real (``d_real``) and generated (``d_fake``) samples. ``midpoint`` is the loss'
     `GANLoss.midpoint`: 0.5 for the probability-like losses, None for raw critic scores (no line)."""
     hlines = [] if midpoint is None else [(midpoint, f"midpoint {midpoint:g}: D cannot tell")]
@@ -1087,7 +1020,7 @@ def d_output_figure(
 
 def grad_norm_figure(
     view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0, log_y: bool = True
-) -> go.Figure:
+) -> Figure:
     """Gradient norms of D's and G's parameters; log scale by default, as they span decades."""
     return metric_figure(
         view,
@@ -1107,7 +1040,7 @@ def compare_figure(
     smoothing: float = 0.0,
     log_y: bool = False,
     events: Mapping[str, Events] | None = None,
-) -> go.Figure:
+) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
     ``column`` (an older run without that metric), are left out; with none left it is a placeholder.
 
@@ -1250,7 +1183,7 @@ def points_figure(
     height: int = POINTS_HEIGHT,
     legend: bool = True,
     max_points: int | None = None,
-) -> go.Figure:
+) -> Figure:
     """A 2D run as GAN Lab draws it: D's output behind, real and generated points, G's gradient arrows.
 
     ``bounds`` = (xmin, xmax, ymin, ymax) fixes both axes (equal scale), so the picture does not jump as
@@ -1361,8 +1294,9 @@ def points_figure(
             traces.append(
                 {
                     "type": "scatter",
-                    "x": path[:, 0],
-                    "y": path[:, 1],
+                    # (contiguous copies: plotly.io's orjson engine writes only those without a Python walk)
+                    "x": np.ascontiguousarray(path[:, 0]),
+                    "y": np.ascontiguousarray(path[:, 1]),
                     "mode": "lines+markers+text",
                     "name": "latent walk",
                     "line": {"color": G_COLOR, "width": 2},
@@ -1411,7 +1345,7 @@ def snapshot_figure(
     title: str,
     grads: bool = False,
     **points_kwargs: Any,
-) -> go.Figure:
+) -> Figure:
     """One saved snapshot (`Trainer.snapshot`, as `RunDir.snapshot` reads it back) drawn as the Train view
     draws it: an image grid, or the generated points over D's heatmap with the run's real points
     (``real_view``, `Trainer.real_view`; none drawn if it has none) and, with ``grads``, G's arrows.
@@ -1435,7 +1369,7 @@ def snapshot_figure(
     )
 
 
-def image_grid_figure(grid: np.ndarray, title: str = "") -> go.Figure:
+def image_grid_figure(grid: np.ndarray, title: str = "") -> Figure:
     """An (H, W, 3) uint8 image grid (e.g. `Trainer.snapshot()["grid"]`), no axes, height fitted to it."""
     grid = np.asarray(grid)
     if grid.ndim != 3 or grid.shape[2] != 3 or grid.dtype != np.uint8:
@@ -1522,7 +1456,7 @@ def quality_figures(
     *,
     coverage_total: int | None = None,
     references: Mapping[str, tuple[float, str]] | None = None,
-) -> dict[str, go.Figure]:
+) -> dict[str, Figure]:
     """The quality metrics measured so far, one chart per scale that the data has measurements on
     (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``.
     ``coverage_total`` (the data's modes or classes) is drawn as the Coverage chart's target line, and
@@ -1532,7 +1466,7 @@ def quality_figures(
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
     evaluation rather than isolated points between blanks."""
-    figures: dict[str, go.Figure] = {}
+    figures: dict[str, Figure] = {}
     baselines = quality_baselines(events)
     for name, title, wanted in QUALITY_GROUPS:
         if _is_empty(view):
@@ -1570,12 +1504,12 @@ CUSTOM_TITLE = "Custom metrics"
 
 def custom_metric_figures(
     view: pd.DataFrame | None, columns: Sequence[str], events: Events = (), smoothing: float = 0.0
-) -> dict[str, go.Figure]:
+) -> dict[str, Figure]:
     """One chart per custom metric (a run's own metrics.csv columns beyond the schema's, logged through
     `gan_core.track`), by column name, drawn like the built-in metrics (bands, smoothing, event markers).
     A metric logged only on some steps (blank on the others) is drawn through its measured steps, with a
     marker on each."""
-    figures: dict[str, go.Figure] = {}
+    figures: dict[str, Figure] = {}
     for column in columns:
         if _is_empty(view) or column not in view:
             figures[column] = _message_figure(column, "no value yet", METRIC_HEIGHT, None)

@@ -1,6 +1,8 @@
 """Chart builders against views of a real MetricStore: smoothing against its closed forms, the traces and
 shapes each builder draws (lines, min-max bands, reference lines, event markers), log axes, empty views,
-the GAN Lab points picture and image grids, and every figure passing plotly's own validation."""
+the GAN Lab points picture and image grids, and every figure valid for the installed plotly: each figure a
+test reads goes through plotly's own validation first (`charts` below), and what the browser is sent
+decodes to the figure that was built."""
 
 import base64
 import html
@@ -10,18 +12,43 @@ import math
 from pathlib import Path
 
 import numpy as np
+import orjson
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import pytest
 from PIL import Image
 
-from gan_core import charts
+from gan_core import charts as chart_builders
 from gan_core.evaluation import EVAL_COLUMNS
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
 N_ROWS = 300
+
+
+def validated(figure: dict) -> go.Figure:
+    """A builder's figure (a plain dict) as plotly's validating constructor makes it: a ValueError for a
+    property or value the installed plotly does not accept."""
+    assert set(figure) == {"data", "layout"}, sorted(figure)
+    return go.Figure(figure)
+
+
+class ValidatedCharts:
+    """`gan_core.charts` as these tests read it: what its figure builders return (plain dicts) goes through
+    `validated` first, so every figure of every test is checked against the installed plotly's schema,
+    and read through plotly's object API (``fig.data[0].line.dash``)."""
+
+    def __getattr__(self, name):
+        value = getattr(chart_builders, name)
+        if name.endswith("_figure"):
+            return lambda *args, **kwargs: validated(value(*args, **kwargs))
+        if name.endswith("_figures"):
+            return lambda *args, **kwargs: {k: validated(v) for k, v in value(*args, **kwargs).items()}
+        return value
+
+
+charts = ValidatedCharts()
 
 
 def record_rows(n, start=1):
@@ -748,6 +775,8 @@ def test_image_grid_figure():
 
 
 def all_figures(view, empty_view):
+    """Every builder's figure, as built (plain dicts)."""
+    charts = chart_builders
     rng = np.random.default_rng(4)
     fake = rng.normal(size=(50, 2))
     return [
@@ -770,26 +799,68 @@ def all_figures(view, empty_view):
     ]
 
 
-def test_every_figure_passes_plotly_validation(view, empty_view):
-    # The builders skip plotly's validation for speed; this is where a misspelt property would show up.
-    for fig in all_figures(view, empty_view):
-        rebuilt = go.Figure(fig.to_dict())
-        assert rebuilt.to_plotly_json()["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
-        assert len(rebuilt.data) == len(fig.data)
-        fig.to_json()  # serialises as the page will send it
+def plain(value):
+    """Figure JSON with plotly's typed arrays (``{"dtype", "bdata"}``, plotly 6 and later) as lists."""
+    if isinstance(value, dict) and {"dtype", "bdata"} <= set(value):
+        array = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
+        if "shape" in value:
+            array = array.reshape([int(n) for n in str(value["shape"]).split(",")])
+        return array.tolist()
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
 
 
-def test_the_dict_streamlit_gets_is_plotlys_own(view, empty_view):
-    # st.plotly_chart asks a figure only for to_dict(), which the builders answer without building the
-    # Figure (for speed); once anything reads the figure it is built, and plotly's to_dict answers.
-    for fig in all_figures(view, empty_view):
-        fast = json.loads(pio.to_json(fig.to_dict(), validate=False))
-        assert len(fig.data) == len(fast["data"])  # builds the real Figure
-        slow = json.loads(pio.to_json(fig.to_dict(), validate=False))
-        assert fast == slow
-    fig = charts.loss_figure(view, EVENTS)
-    fig.update_layout(height=123)  # a change made after building shows in to_dict
-    assert fig.to_dict()["layout"]["height"] == 123
+def numeric(value) -> bool:
+    """A number, a blank (null) or a (nested) list of them."""
+    if isinstance(value, list):
+        return all(numeric(v) for v in value)
+    return value is None or isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def numbers(values) -> np.ndarray:
+    return np.array([np.nan if v is None else v for v in np.asarray(values, dtype=object).ravel()], float)
+
+
+def same_values(built, sent, where="figure"):
+    """``sent`` holds what ``built`` holds: the same keys and texts, numbers equal to float32's precision
+    (the data travels as float32), NaN sent as null."""
+    if isinstance(built, dict):
+        assert isinstance(sent, dict) and set(built) == set(sent), (where, sorted(built), sent)
+        for key in built:
+            same_values(built[key], sent[key], f"{where}.{key}")
+    elif isinstance(built, list) and numeric(built):
+        np.testing.assert_allclose(numbers(sent), numbers(built), rtol=1e-6, equal_nan=True, err_msg=where)
+    elif isinstance(built, list):
+        assert isinstance(sent, list) and len(built) == len(sent), where
+        for i, (a, b) in enumerate(zip(built, sent)):
+            same_values(a, b, f"{where}[{i}]")
+    elif isinstance(built, float) and isinstance(sent, float | int | None):
+        np.testing.assert_allclose(numbers([sent]), [built], rtol=1e-6, equal_nan=True, err_msg=where)
+    else:
+        assert sent == built, where
+
+
+def test_every_figure_is_valid_for_the_installed_plotly_and_sent_as_built(view, empty_view):
+    # What the live view sends (plotly.io's encoder on the builder's dict, as ui.live_chart does) is a
+    # figure plotly's validating constructor accepts, and it holds what the validated builder's figure
+    # holds: no property plotly would refuse, drop or change, and every array whole.
+    for figure in all_figures(view, empty_view):
+        # every array one orjson writes as it is (plotly's fast path; a strided one costs a walk in Python)
+        orjson.dumps(figure, option=orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS)
+        sent = json.loads(pio.to_json(figure, validate=False))
+        built = plain(json.loads(validated(figure).to_json()))
+        assert built["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+        same_values(built, plain(json.loads(validated(sent).to_json())))
+
+
+def test_a_figure_is_plain_data_and_the_builders_share_no_mutable_state(view):
+    first = chart_builders.loss_figure(view, EVENTS)
+    assert isinstance(first, dict) and isinstance(first["data"], list) and isinstance(first["layout"], dict)
+    first["layout"]["height"] = 123  # a caller's change to one figure is not in the next
+    assert chart_builders.loss_figure(view, EVENTS)["layout"]["height"] != 123
 
 
 def test_charts_do_not_import_streamlit():

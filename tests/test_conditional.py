@@ -8,6 +8,7 @@ import math
 from pathlib import Path
 
 import numpy as np
+import plotly.graph_objects as go
 import pytest
 import torch
 from PIL import Image
@@ -293,7 +294,7 @@ def test_runner_records_label_fidelity_and_d_class_acc(tmp_path):
     assert measured["step"].tolist() == [10, 20]
     assert measured["label_fidelity"].between(0.0, 1.0).all() and measured["d_class_acc"].between(0, 1).all()
     figures = charts.quality_figures(frame, references={"d_class_acc": (0.99, "classifier, held out")})
-    shapes = figures["labels"].layout.shapes
+    shapes = go.Figure(figures["labels"]).layout.shapes
     assert sorted(round(s.y0, 6) for s in shapes if s.y0 == s.y1) == [0.99, 1.0]  # both reference lines
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 import torch
 
@@ -94,7 +95,8 @@ def test_a_digits_run_records_the_feature_columns_at_each_evaluation_and_one_bas
     # the charts draw each measured column's baseline as a dashed line
     figures = charts.quality_figures(rows, events)
     assert {"fd_cls", "kid_cls", "prdc_cls"} <= set(figures)
-    lines = [s for s in figures["fd_cls"].layout.shapes if s.type == "line" and s.line.dash == "dash"]
+    shapes = go.Figure(figures["fd_cls"]).layout.shapes
+    lines = [s for s in shapes if s.type == "line" and s.line.dash == "dash"]
     assert [round(s.y0, 9) for s in lines] == [round(fields["fd_cls"], 9)]
 
 
@@ -140,7 +142,7 @@ def test_the_four_neighbourhood_baselines_draw_as_one_line_with_their_range():
             },
         }
     ]
-    figure = charts.quality_figures(rows, events)["prdc_cls"]
+    figure = go.Figure(charts.quality_figures(rows, events)["prdc_cls"])
     dashed = [s for s in figure.layout.shapes if s.type == "line" and s.line.dash == "dash"]
     assert [round(s.y0, 6) for s in dashed] == [0.955]
     assert dashed[0].label.text == "real vs real: 0.94–0.97"

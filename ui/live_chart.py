@@ -19,7 +19,7 @@ page (4.8 MB, from this server; nothing is fetched from the internet).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,26 +108,29 @@ _COMPONENT = st.components.v2.component("gan_dashboard_live_chart", js=_JS, isol
 
 
 def live_chart(
-    figure: Any,
+    figure: Mapping[str, Any] | Any,
     key: str,
     *,
     height: int | None = None,
     on_pick: Callable[[float], None] | None = None,
 ) -> None:
-    """Draw ``figure`` (a plotly Figure) in the current container as the element ``key``: the same element,
-    updated in place, whenever a rerun draws another figure under that key. The chart takes the container's
-    width and ``height`` pixels (default: the figure's height).
+    """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
+    a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
+    whenever a rerun draws another figure under that key. The chart takes the container's width and
+    ``height`` pixels (default: the figure's height).
 
     ``on_pick(x)``, if given, is called (as a widget callback, before the rerun) with the x of the point
     under the mouse when the user clicks the chart."""
-    spec = figure.to_dict()
-    layout = spec.setdefault("layout", {})
+    if not isinstance(figure, Mapping):
+        figure = figure.to_plotly_json()
+    layout = figure.get("layout") or {}
     if height is None:
         height = int(layout.get("height") or DEFAULT_HEIGHT)
-    layout["height"] = height
+    figure = {**figure, "layout": {**layout, "height": height}}  # the caller's dict left as it was
     data = {
-        # as st.plotly_chart sends it: plotly's encoder (NaN as null, arrays as typed-array specs)
-        "figure": pio.json.to_json_plotly(spec),
+        # plotly.io's own encoder, as st.plotly_chart uses it (numpy arrays as JSON numbers, NaN as null;
+        # orjson's, when installed)
+        "figure": pio.to_json(figure, validate=False),
         "height": height,
         "library": LIBRARY_URL,
         "pickable": on_pick is not None,
