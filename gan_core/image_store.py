@@ -7,6 +7,9 @@ A ``folder`` whose pixels would take more than `gan_core.data.memory_budget` on 
 `StreamedSource` reads batches from it through a `torch.utils.data.DataLoader` whose worker processes
 prefetch the next batches while the current one trains.
 
+A held folder of `gan_core.data.CACHE_HELD_FROM` files or more goes through the same cache (`held_folder`
+reads the file whole), so that its next load does not decode every image again either.
+
 The cache file is named by a key over what the images are made of: the folder's resolved path, every
 image file's path below it, size and modification time, the image side and this module's format
 version. Another run of the same folder at the same side reuses it; a changed, added or removed file
@@ -25,6 +28,7 @@ checkpoint keeps (seed, k) (`DataSource.stream_state`) so that a resumed run goe
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import itertools
@@ -32,6 +36,7 @@ import json
 import os
 import zlib
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,8 +53,10 @@ from gan_core.data import (
     cache_root,
     decode_image,
     folder_labels,
+    image_source,
     no_images_error,
     reference_index,
+    relative_parts,
 )
 
 if TYPE_CHECKING:
@@ -63,7 +70,8 @@ DECODE_WORKERS = min(8, _CPUS)
 DECODE_IN_WORKERS_FROM = 2048
 DECODE_CHUNK = 256  # files one worker decodes per task
 STREAM_WORKERS = 2
-STREAM_PREFETCH = 4  # batches each stream worker reads ahead
+STREAM_BLOCK = 8  # batches a stream worker reads per task
+STREAM_PREFETCH = 2  # tasks each stream worker reads ahead
 _CRC_BLOCK = 64 * 2**20
 
 # Counts the files this process decoded (tests check that a reused cache decodes nothing).
@@ -147,8 +155,9 @@ def cache_key(root: Path, files: Sequence[Path], size: int) -> str:
     and every file's path below the folder, byte size and modification time (ns)."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}\0{root.resolve()}\0{size}\0".encode())
     for path in files:
-        stat = path.stat()
-        digest.update(f"{path.relative_to(root)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        stat = os.stat(path)
+        relative = "/".join(relative_parts(root, path))
+        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
 
 
@@ -240,13 +249,23 @@ def _build_cache(
     return record
 
 
-def streamed_folder(
-    cfg: GANConfig, root: Path, files: Sequence[Path], device: torch.device, progress: Progress | None = None
-) -> StreamedSource:
-    """The ``folder`` ``root`` (its image ``files``, sorted) as a `StreamedSource`, decoded into its cache
-    file first unless a whole one is there. A damaged or partial cache is rebuilt, and said so in the
-    source's ``notes``."""
-    size = cfg.resolved_image_size
+@dataclass
+class CachedFolder:
+    """A folder's whole cache: its data file, its record, the files it holds (in order) and what was done
+    (built, reused, rebuilt) in words."""
+
+    data_file: Path
+    record: dict[str, Any]
+    kept: list[Path]
+    notes: list[str]
+
+
+def cached_folder(
+    root: Path, files: Sequence[Path], size: int, progress: Progress | None = None, why: str = "streamed"
+) -> CachedFolder:
+    """``root``'s cache at ``size`` (its image ``files``, sorted), decoded into its cache file first unless
+    a whole one is there; a damaged or partial one is rebuilt, and said so in the notes. DataError when
+    the cache folder cannot be made (``why`` the folder needs one) or no image could be read."""
     if not files:
         raise no_images_error(root, files)
     folder = cache_root()
@@ -254,7 +273,7 @@ def streamed_folder(
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DataError(
-            f"image folder {root} is streamed from a cache file, and the cache folder {folder} cannot be "
+            f"image folder {root} is {why} through a cache file, and the cache folder {folder} cannot be "
             f"made ({exc}); set $GAN_DASHBOARD_DATA_CACHE to a writable folder"
         ) from None
     key = cache_key(root, files, size)
@@ -272,6 +291,9 @@ def streamed_folder(
                 if progress is not None:
                     progress(0, len(files), notes[-1])
         if record is None:
+            for stale in folder.glob(f"{key}.*.partial"):  # a build killed midway (under the lock: not live)
+                with contextlib.suppress(OSError):
+                    stale.unlink()
             record = _build_cache(files, size, key, data_file, record_file, progress)
             notes.append(f"decoded {len(files)} files into the data cache {data_file}")
         else:
@@ -282,21 +304,48 @@ def streamed_folder(
         raise no_images_error(root, files)
     skipped = set(record["skipped"])
     kept = [path for i, path in enumerate(files) if i not in skipped]
-    labels, class_names = folder_labels(root, kept)
+    return CachedFolder(data_file, record, kept, notes)
+
+
+def streamed_folder(
+    cfg: GANConfig, root: Path, files: Sequence[Path], device: torch.device, progress: Progress | None = None
+) -> StreamedSource:
+    """The ``folder`` ``root`` (its image ``files``, sorted) as a `StreamedSource` over its cache
+    (`cached_folder`)."""
+    size = cfg.resolved_image_size
+    cache = cached_folder(root, files, size, progress)
+    record = cache.record
+    labels, class_names = folder_labels(root, cache.kept)
     own_channels = 3 if record["colour"] else 1
-    channels = cfg.channels or own_channels
     source = StreamedSource(
-        data_file,
+        cache.data_file,
         record["count"],
         size,
         colour=record["colour"],
-        prepare=ImagePrep(255.0, own_channels, channels, size),
+        prepare=ImagePrep(255.0, own_channels, cfg.channels or own_channels, size),
         labels=labels,
         class_names=class_names,
-        skipped_files=len(skipped),
+        skipped_files=len(files) - len(cache.kept),
         device=device,
     )
-    source.notes.extend(notes)
+    source.notes.extend(cache.notes)
+    return source
+
+
+def held_folder(
+    cfg: GANConfig, root: Path, files: Sequence[Path], device: torch.device, progress: Progress | None = None
+) -> DataSource:
+    """The ``folder`` ``root`` held on ``device`` (as `gan_core.data.image_source` holds it), its pixels read
+    from its cache (`cached_folder`): a large folder that fits the budget is decoded once too."""
+    size = cfg.resolved_image_size
+    cache = cached_folder(root, files, size, progress, why="read")
+    count, colour = cache.record["count"], cache.record["colour"]
+    pixels = np.fromfile(cache.data_file, dtype=np.uint8).reshape(count, 3, size, size)
+    raw = torch.from_numpy(pixels if colour else np.ascontiguousarray(pixels[:, :1]))
+    labels, class_names = folder_labels(root, cache.kept)
+    skipped = len(files) - len(cache.kept)
+    source = image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
+    source.notes.extend(cache.notes)
     return source
 
 
@@ -308,8 +357,10 @@ def batch_indices(seed: int, k: int, n: int, count: int) -> np.ndarray:
 
 
 class _StreamBatches(torch.utils.data.Dataset):
-    """Item k: batch k of the stream, (pixels (n, C, S, S) uint8, labels (n,) int64 or empty), read from the
-    cache file by whichever worker is given k (each opens its own memory map)."""
+    """Item j: batches j * `STREAM_BLOCK` to (j + 1) * `STREAM_BLOCK` - 1 of the stream, (pixels (B, n, C, S,
+    S) uint8, labels (B, n) int64, or (B, 0) without labels), read from the cache file by whichever worker
+    is given j (each opens its own memory map). Batches travel in blocks because handing a tensor from a
+    worker to the trainer costs about a millisecond of the trainer's time, whatever its size."""
 
     def __init__(self, file: Path, shape: tuple[int, ...], colour: bool, rows, labels, seed: int, n: int):
         self.file, self.shape, self.colour = file, shape, colour
@@ -319,17 +370,19 @@ class _StreamBatches(torch.utils.data.Dataset):
     def __len__(self) -> int:  # endless: the sampler says which k
         return 2**62
 
-    def __getitem__(self, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, j: int) -> tuple[torch.Tensor, torch.Tensor]:
         if self._pixels is None:
             self._pixels = np.memmap(self.file, dtype=np.uint8, mode="r", shape=self.shape)
         count = len(self.rows) if self.rows is not None else self.shape[0]
-        index = batch_indices(self.seed, k, self.n, count)
+        ks = range(j * STREAM_BLOCK, (j + 1) * STREAM_BLOCK)
+        index = np.stack([batch_indices(self.seed, k, self.n, count) for k in ks])
         rows = index if self.rows is None else self.rows[index]
+        pixels = read_rows(self._pixels, rows.reshape(-1), self.colour)
         if self.labels is None:
-            labels = torch.empty(0, dtype=torch.int64)
+            labels = torch.empty((STREAM_BLOCK, 0), dtype=torch.int64)
         else:
             labels = torch.from_numpy(self.labels[index])
-        return read_rows(self._pixels, rows, self.colour), labels
+        return pixels.reshape(STREAM_BLOCK, self.n, *pixels.shape[1:]), labels
 
 
 def read_rows(pixels: np.ndarray, rows: np.ndarray, colour: bool) -> torch.Tensor:
@@ -379,6 +432,7 @@ class StreamedSource(DataSource):
         self.position = 0  # batches drawn
         self._batches: Iterator | None = None
         self._batch_size = 0
+        self._ready: collections.deque[tuple[torch.Tensor, torch.Tensor]] = collections.deque()
         self._pixels = np.memmap(self.file, dtype=np.uint8, mode="r", shape=self.file_shape)
         held = count if rows is None else len(rows)
         # DataSource counts a finite set's examples from its held tensor: a zero-width placeholder of the
@@ -415,6 +469,7 @@ class StreamedSource(DataSource):
     def close(self) -> None:
         """End the worker processes (a later `sample` starts them again where the stream was)."""
         self._batches = None  # the DataLoader's iterator shuts its workers down when collected
+        self._ready = collections.deque()
 
     def _next(self, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
         if self.seed is None:
@@ -425,13 +480,20 @@ class StreamedSource(DataSource):
             loader = torch.utils.data.DataLoader(
                 tasks,
                 batch_size=None,
-                sampler=_From(self.position),
+                sampler=_From(self.position // STREAM_BLOCK),
                 num_workers=self.workers,
                 prefetch_factor=STREAM_PREFETCH if self.workers else None,
                 pin_memory=self.device.type == "cuda",
             )
             self._batches, self._batch_size = iter(loader), n
-        pixels, labels = next(self._batches)
+            self._ready = collections.deque()
+            skip = self.position % STREAM_BLOCK  # a stream resumed inside a block
+        else:
+            skip = 0
+        if not self._ready:
+            block_pixels, block_labels = next(self._batches)
+            self._ready.extend(list(zip(block_pixels.unbind(0), block_labels.unbind(0)))[skip:])
+        pixels, labels = self._ready.popleft()
         self.position += 1
         # pinned on CUDA: the copies queue behind the work already queued, without a host wait
         overlap = self.device.type == "cuda"

@@ -146,6 +146,23 @@ def test_a_folder_over_the_budget_streams_from_a_cache_built_once(tmp_path, stre
     torch.testing.assert_close(second.examples(), first.examples(), atol=0, rtol=0)
 
 
+def test_a_large_held_folder_is_read_from_its_cache(tmp_path, monkeypatch):
+    _write_folder(tmp_path / "images")
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    cfg = GANConfig(dataset="folder", data_path=str(tmp_path / "images"), image_size=16)
+    direct = load_data(cfg)
+    assert not direct.notes and not list((tmp_path / "cache").glob("*"))  # a small folder: no cache
+    monkeypatch.setattr(data, "CACHE_HELD_FROM", 10)
+    built = load_data(cfg)
+    before = image_store.decoded_files
+    reused = load_data(cfg)
+    assert image_store.decoded_files == before and "reused the data cache" in reused.notes[0]
+    for source in (built, reused):
+        assert not source.streamed and source._data.dtype == torch.uint8 and source.skipped_files == 1
+        assert source.labels.tolist() == direct.labels.tolist()
+        torch.testing.assert_close(source.examples(), direct.examples(), atol=0, rtol=0)
+
+
 def test_streamed_examples_are_those_of_the_held_folder_and_batches_are_seeded(tmp_path, monkeypatch):
     _write_folder(tmp_path / "images")
     monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
@@ -206,6 +223,42 @@ def test_a_stream_goes_on_from_its_state_and_workers_read_the_same_batches(tmp_p
         torch.testing.assert_close(resumed.sample(8, _generator(99)), expected, atol=0, rtol=0)
 
 
+def test_every_rank_of_a_job_draws_its_own_stream(tmp_path, streamed_env):
+    from gan_core.trainer import rank_seed
+
+    _write_folder(tmp_path / "images")
+    cfg = GANConfig(dataset="folder", data_path=str(tmp_path / "images"), image_size=16)
+    ranks = [load_data(cfg) for _ in range(2)]
+    for source in ranks:
+        source.workers = 0
+    batches = [source.sample(16, _generator(rank_seed(5, rank))) for rank, source in enumerate(ranks)]
+    assert not torch.equal(batches[0], batches[1])
+
+
+def test_a_resumed_trainer_goes_on_with_the_stream_as_if_never_stopped(tmp_path, streamed_env):
+    from gan_core.trainer import Trainer
+
+    _write_folder(tmp_path / "images")
+    cfg = GANConfig(
+        dataset="folder", data_path=str(tmp_path / "images"), image_size=16, model="mlp", width=16,
+        latent_dim=4, batch_size=8, device="cpu", seed=2,
+    )  # fmt: skip
+    straight = Trainer(cfg, load_data(cfg))
+    assert straight.data.streamed
+    expected = [straight.step() for _ in range(6)]
+    first = Trainer(cfg, load_data(cfg))
+    for _ in range(3):
+        first.step()
+    state = first.state_dict()
+    assert state["data_stream"] == {"seed": 2, "position": 3}
+    resumed = Trainer(cfg, load_data(cfg))
+    resumed.load_state_dict(state)
+    for record in expected[3:]:
+        got = resumed.step()
+        for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake"):
+            assert got[name] == pytest.approx(record[name], rel=1e-6, abs=1e-7)
+
+
 @pytest.mark.parametrize("damage", ["flip", "truncate", "record", "no-record"])
 def test_a_damaged_cache_is_found_said_and_rebuilt(tmp_path, streamed_env, damage):
     _write_folder(tmp_path / "images")
@@ -217,8 +270,9 @@ def test_a_damaged_cache_is_found_said_and_rebuilt(tmp_path, streamed_env, damag
         raw = bytearray(data_file.read_bytes())
         raw[len(raw) // 2] ^= 0xFF
         data_file.write_bytes(bytes(raw))
-    elif damage == "truncate":  # a build killed midway
+    elif damage == "truncate":  # a build killed midway, its temporary file left behind
         data_file.write_bytes(data_file.read_bytes()[:1000])
+        data_file.with_name(f"{data_file.name}.99999.partial").write_bytes(b"half")
     elif damage == "record":
         record_file.write_text("{not json")
     else:
@@ -229,6 +283,7 @@ def test_a_damaged_cache_is_found_said_and_rebuilt(tmp_path, streamed_env, damag
     assert "was damaged or incomplete" in rebuilt.notes[0] and "rebuilt" in rebuilt.notes[0]
     torch.testing.assert_close(rebuilt.examples(), good, atol=0, rtol=0)
     assert json.loads(record_file.read_text())["count"] == 13
+    assert not list(streamed_env.glob("*.partial"))
     before = image_store.decoded_files
     assert "reused" in load_data(cfg).notes[0] and image_store.decoded_files == before
 
