@@ -8,6 +8,7 @@ snapshots hold, refreshing about once a second in a fragment while a run trains 
 
 from __future__ import annotations
 
+import functools
 import time
 
 import streamlit as st
@@ -493,12 +494,16 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
         title = f"G(z), fixed noise, step {step}"
         if view.cfg is not None and view.cfg.is_conditional:
             title = f"G(z, class): a row per class from the top, a noise per column, step {step}"
-        generated = charts.image_grid_figure(snap["grid"], title=title)
-        live_chart(generated, "chart_samples", height=height)
+        # (built only when the grid or its title changed: see live_chart's version)
+        generated = lambda: charts.image_grid_figure(snap["grid"], title=title)  # noqa: E731
+        live_chart(
+            generated, "chart_samples", height=height, version=charts.inputs_digest(snap["grid"], title)
+        )
     real = view.real_view()
     if real is not None and "grid" in real:
         with right:
-            live_chart(charts.image_grid_figure(real["grid"], title="real"), "chart_real", height=height)
+            figure = lambda: charts.image_grid_figure(real["grid"], title="real")  # noqa: E731
+            live_chart(figure, "chart_real", height=height, version=charts.inputs_digest(real["grid"]))
 
 
 def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrows: bool) -> None:
@@ -510,10 +515,12 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
     main, history = st.columns(2)
     with main:
         title = f"step {step}: real vs generated over D's verdict"
-        figure = charts.snapshot_figure(
-            snap, real, midpoint=midpoint, title=title, grads=arrows, height=POINTS_VIEW_HEIGHT
+        options = {"midpoint": midpoint, "title": title, "grads": arrows, "height": POINTS_VIEW_HEIGHT}
+        live_chart(
+            lambda: charts.snapshot_figure(snap, real, **options),
+            "chart_samples",
+            version=charts.inputs_digest(snap, real, options),
         )
-        live_chart(figure, "chart_samples")
     earlier = [s for s in steps if s < step]
     if not earlier:
         history.caption("Earlier snapshots appear here as the run goes on.")
@@ -526,19 +533,21 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
             found = view.snapshot(earlier_step)
             if found is None:
                 continue
-            small = charts.snapshot_figure(
-                found[1],
-                real,
-                midpoint=midpoint,
-                title=f"step {found[0]}",
-                height=HISTORY_HEIGHT,
-                legend=False,
-                max_points=HISTORY_POINTS,
-            )
+            options = {
+                "midpoint": midpoint,
+                "title": f"step {found[0]}",
+                "height": HISTORY_HEIGHT,
+                "legend": False,
+                "max_points": HISTORY_POINTS,
+            }
+            with cell:  # each earlier snapshot drawn once, then sent again as it was (live_chart's version)
+                live_chart(
+                    lambda snap=found[1], options=options: charts.snapshot_figure(snap, real, **options),
+                    f"chart_history_{i}",
+                    version=charts.inputs_digest(found[1], real, options),
+                )
         except (RunDirError, ValueError):  # a damaged file: left out here, named when it is the one shown
             continue
-        with cell:
-            live_chart(small, f"chart_history_{i}")
 
 
 def show_picked_snapshot(step: float) -> None:
@@ -557,9 +566,9 @@ def show_picked_snapshot(step: float) -> None:
         st.session_state[f"snap_step_{run_id}"] = NEWEST if nearest == steps[-1] else nearest
 
 
-def metric_chart(container, figure, key: str) -> None:
+def metric_chart(container, figure, key: str, version: str | None = None) -> None:
     with container:
-        live_chart(figure, key, on_pick=show_picked_snapshot)
+        live_chart(figure, key, on_pick=show_picked_snapshot, version=version)
 
 
 def charts_panel(view: RunView) -> None:
@@ -593,15 +602,28 @@ def charts_panel(view: RunView) -> None:
     # it at hand (it trained it for the run's evaluations): never trained here for a page.
     accuracy = trained_accuracy(view.cfg) if view.cfg is not None else None
     references = {"d_class_acc": (accuracy, "classifier, held out")} if accuracy is not None else None
-    quality = charts.quality_figures(frame, events, coverage_total=total, references=references)
-    quality = list(quality.values())
+    # Measured every eval_every steps: between two evaluations the charts are the same, and are neither
+    # built nor encoded again (live_chart's version; building them was half of a refresh's time).
+    values = [c for c in frame.columns if c in charts.QUALITY_COLUMNS]
+    columns = [c for c in frame.columns if c.removesuffix("_nonfinite") in charts.QUALITY_COLUMNS_AND_BANDS]
+    measured = frame.loc[frame[values].notna().any(axis=1), ["step", *columns]]  # its evaluated steps
+    version = charts.inputs_digest(measured, events, total, references)
+
+    @functools.cache
+    def quality() -> list:
+        figures = charts.quality_figures(frame, events, coverage_total=total, references=references)
+        return list(figures.values())
+
+    known = st.session_state.get("_quality_charts")
+    if known is None or known[0] != version:
+        known = st.session_state["_quality_charts"] = (version, len(quality()))
     # One container for all the rows: what follows it (the custom metrics) keeps its place in the page's
     # element tree when a row is added, so Streamlit does not remount (and blank) those charts.
     box = st.container()
-    for start in range(0, len(quality), QUALITY_PER_ROW):
-        row = quality[start : start + QUALITY_PER_ROW]
-        for i, (column, figure) in enumerate(zip(box.columns(QUALITY_PER_ROW), row), start):
-            metric_chart(column, figure, f"chart_quality_{i}")
+    for start in range(0, known[1], QUALITY_PER_ROW):
+        row = range(start, min(start + QUALITY_PER_ROW, known[1]))
+        for column, i in zip(box.columns(QUALITY_PER_ROW), row):
+            metric_chart(column, lambda i=i: quality()[i], f"chart_quality_{i}", version=version)
     custom = view.custom_columns
     if custom:  # the run's own metrics (logged through gan_core.track), two to a row
         st.subheader(charts.CUSTOM_TITLE)

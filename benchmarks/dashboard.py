@@ -204,11 +204,24 @@ def time_first_point(page) -> float:
     return page.evaluate("() => (window.__firstPoint - window.__clicked) / 1000")
 
 
+# Every chart on the page drawn, and none still drawing (ui.live_chart keeps the draws in flight in a set).
+DRAWN = """() => {
+  const charts = [...document.querySelectorAll('.live-chart')];
+  return charts.length > 0 && charts.every((c) => c._fullLayout !== undefined)
+    && (window.__liveChartDraws === undefined || window.__liveChartDraws.size === 0);
+}"""
+
+
+def wait_drawn(page) -> None:
+    page.wait_for_function(DRAWN, timeout=60_000, polling=100)
+    page.wait_for_timeout(500)
+
+
 def stop_run(page) -> None:
     page.get_by_role("button", name="Stop", exact=True).click()
     page.get_by_text("Status: stopped").first.wait_for(timeout=60_000)
     page.get_by_role("button", name="Start", exact=True).wait_for()
-    page.wait_for_timeout(500)  # the rerun that redrew the controls has ended
+    wait_drawn(page)  # the rerun that redrew the page has ended
 
 
 def launch(pw):
@@ -234,7 +247,7 @@ def bench_first_point(fresh: int, warm: int) -> tuple[list[float], list[float], 
                 page.goto(server.url)
                 # the empty chart panels drawn: the page is ready, as a user sees it before pressing Start
                 page.locator(".st-key-idle_loss .main-svg").first.wait_for(timeout=60_000)
-                page.wait_for_timeout(1000)
+                wait_drawn(page)
                 first.append(time_first_point(page))
                 if i == fresh - 1:
                     for _ in range(warm):
@@ -246,7 +259,7 @@ def bench_first_point(fresh: int, warm: int) -> tuple[list[float], list[float], 
                         page = browser.new_page(viewport={"width": 1400, "height": 1800})
                         page.goto(server.url)
                         page.get_by_role("button", name="Start", exact=True).wait_for()
-                        page.wait_for_timeout(1500)  # the page drawn (the stopped run's charts)
+                        wait_drawn(page)  # the stopped run's charts, as a user sees them before Start
                         new_page.append(time_first_point(page))
             finally:
                 browser.close()

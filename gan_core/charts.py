@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import hashlib
 import html
 import io
 import math
@@ -240,6 +241,44 @@ def _template() -> dict[str, Any]:
     template = pio.templates[TEMPLATE].to_plotly_json()
     per_trace = {name: value for name, value in template.get("data", {}).items() if name in TRACE_TYPES}
     return {"layout": template["layout"], "data": per_trace}
+
+
+def inputs_digest(*parts: Any) -> str:
+    """A digest of what a figure is drawn from: the same parts, the same digest. For a page that redraws
+    its figures every second, so that it builds again only a figure whose inputs changed (a quality chart
+    between evaluations, a snapshot already shown, the real samples).
+
+    Parts: numpy arrays and DataFrames (by their values: hashing a 1000-point snapshot takes about 20 µs,
+    far less than drawing it), mappings of them (a snapshot), event lists (their length and last event:
+    a run's events are only ever appended to, and a resumed run appends a ``resume`` event), and plain
+    values (by ``repr``)."""
+    digest = hashlib.blake2b(digest_size=16)
+
+    def add(part: Any) -> None:
+        if isinstance(part, np.ndarray) and part.dtype.hasobject:
+            digest.update(repr(part.tolist()).encode())
+        elif isinstance(part, np.ndarray):
+            array = np.ascontiguousarray(part)
+            digest.update(f"{array.dtype}{array.shape}".encode())
+            digest.update(array.view(np.uint8).reshape(-1) if array.size else b"")
+        elif isinstance(part, pd.DataFrame):
+            digest.update(repr(list(part.columns)).encode())
+            for column in part.columns:
+                add(part[column].to_numpy())
+        elif isinstance(part, Mapping):
+            for key in sorted(part, key=str):
+                digest.update(repr(key).encode())
+                add(part[key])
+        elif isinstance(part, list) and part and isinstance(part[-1], Mapping):  # events
+            digest.update(f"events {len(part)}".encode())
+            add(part[-1])
+        else:
+            digest.update(repr(part).encode())
+        digest.update(b"|")
+
+    for part in parts:
+        add(part)
+    return digest.hexdigest()
 
 
 def _base_layout(title: str, height: int) -> dict[str, Any]:
@@ -1410,6 +1449,9 @@ QUALITY_GROUPS = (
     ("kid", "KID (Inception features)", ("kid",)),
     ("prdc_inception", "Precision, recall, density, coverage (Inception)", PRDC_COLUMNS["inception"]),
 )
+QUALITY_COLUMNS = tuple(dict.fromkeys(c for _, _, columns in QUALITY_GROUPS for c in columns))
+# (and the view's columns a quality chart draws from besides: each one's min-max band)
+QUALITY_COLUMNS_AND_BANDS = frozenset(f"{c}{end}" for c in QUALITY_COLUMNS for end in ("", "_min", "_max"))
 QUALITY_REFERENCES = {  # drawn with their column
     "diversity": (1.0, "diversity of real data"),
     "label_fidelity": (1.0, "every sample its class"),

@@ -613,3 +613,34 @@ def test_compare_page_overlays_two_runs_and_lists_differing_fields(runs_root):
 def test_live_refresh_refuses_an_interval_that_is_not_positive(seconds):
     with pytest.raises(ValueError, match="seconds must be > 0"):
         live_refresh("live_refresh", seconds)
+
+
+def _versioned_chart_script():
+    import streamlit as st
+
+    from ui.live_chart import live_chart
+
+    title = st.session_state.setdefault("title", "a")
+
+    def build():
+        st.session_state["built"] = st.session_state.get("built", 0) + 1
+        return {"data": [{"type": "scatter", "x": [1, 2], "y": [3, 4]}], "layout": {"title": {"text": title}}}
+
+    live_chart(build, "versioned", height=200, version=title)
+
+
+def test_a_live_chart_at_an_unchanged_version_is_sent_again_without_being_built():
+    at = AppTest.from_function(_versioned_chart_script, default_timeout=TIMEOUT)
+
+    def sent() -> dict:
+        (chart,) = at.get("bidi_component")
+        return json.loads(json.loads(chart.proto.json)["figure"])
+
+    at.run()
+    first = sent()
+    at.run()
+    assert at.session_state["built"] == 1 and sent() == first  # the same figure, built once
+    assert first["layout"] == {"title": {"text": "a"}, "height": 200}
+    at.session_state["title"] = "b"
+    at.run()
+    assert at.session_state["built"] == 2 and sent()["layout"]["title"]["text"] == "b"

@@ -1218,3 +1218,24 @@ def test_quality_charts_start_at_zero_even_with_one_evaluation():
         assert figure.layout.xaxis.rangemode == "tozero" and figure.layout.yaxis.rangemode == "tozero"
     loss = charts.metric_figure(view, ["hq_pct"], title="t")
     assert loss.layout.xaxis.rangemode is None  # other charts keep plotly's own range
+
+
+def test_inputs_digest_changes_with_what_a_figure_is_drawn_from_and_only_with_it(view):
+    snapshot = {"points": np.arange(6.0).reshape(3, 2), "bounds": np.array([0.0, 1.0, 0.0, 1.0])}
+    digest = chart_builders.inputs_digest(view, EVENTS, snapshot, {"title": "t"}, 3)
+    again = {k: v.copy() for k, v in snapshot.items()}
+    assert chart_builders.inputs_digest(view.copy(), list(EVENTS), again, {"title": "t"}, 3) == digest
+    moved = {**snapshot, "points": snapshot["points"] + 1e-9}
+    changed_view = view.copy()
+    changed_view.loc[changed_view.index[-1], "d_loss"] += 1.0
+    for parts in (
+        (view, EVENTS, moved, {"title": "t"}, 3),  # a value
+        (changed_view, EVENTS, snapshot, {"title": "t"}, 3),  # one value in a frame
+        (view, [*EVENTS, event(200, "flag", "d_leads", flag="d_leads")], snapshot, {"title": "t"}, 3),
+        (view, EVENTS, snapshot, {"title": "u"}, 3),  # an option
+        (view, EVENTS, {**snapshot, "points": snapshot["points"].T}, {"title": "t"}, 3),  # a shape
+    ):
+        assert chart_builders.inputs_digest(*parts) != digest
+    assert chart_builders.inputs_digest(np.array(["a", None], dtype=object)) != chart_builders.inputs_digest(
+        np.array(["a", "b"], dtype=object)
+    )

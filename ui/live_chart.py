@@ -107,34 +107,50 @@ export default function ({ data, parentElement, setTriggerValue }) {
 _COMPONENT = st.components.v2.component("gan_dashboard_live_chart", js=_JS, isolate_styles=False)
 
 
+_SENT = "_live_chart_sent"  # session state: key -> (version, height, the figure's JSON) last drawn
+
+
 def live_chart(
-    figure: Mapping[str, Any] | Any,
+    figure: Mapping[str, Any] | Any | Callable[[], Mapping[str, Any] | Any],
     key: str,
     *,
     height: int | None = None,
     on_pick: Callable[[float], None] | None = None,
+    version: str | None = None,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
     a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
     whenever a rerun draws another figure under that key. The chart takes the container's width and
     ``height`` pixels (default: the figure's height).
 
+    ``version`` (e.g. `charts.inputs_digest` of what the figure is drawn from) lets a refresh skip the
+    work for a figure that has not changed: when this session last drew ``key`` at the same version (and
+    height), the figure it sent then is sent again, and ``figure``, which may then be a function that
+    builds it, is never called. The browser draws a figure it already shows no second time either.
+
     ``on_pick(x)``, if given, is called (as a widget callback, before the rerun) with the x of the point
     under the mouse when the user clicks the chart."""
-    if not isinstance(figure, Mapping):
-        figure = figure.to_plotly_json()
-    layout = figure.get("layout") or {}
-    if height is None:
-        height = int(layout.get("height") or DEFAULT_HEIGHT)
-    figure = {**figure, "layout": {**layout, "height": height}}  # the caller's dict left as it was
-    data = {
+    sent = st.session_state.setdefault(_SENT, {})
+    last = sent.get(key)
+    if version is not None and last is not None and last[0] == version and height in (None, last[1]):
+        height, text = last[1], last[2]
+    else:
+        if callable(figure):
+            figure = figure()
+        if not isinstance(figure, Mapping):
+            figure = figure.to_plotly_json()
+        layout = figure.get("layout") or {}
+        if height is None:
+            height = int(layout.get("height") or DEFAULT_HEIGHT)
+        figure = {**figure, "layout": {**layout, "height": height}}  # the caller's dict left as it was
         # plotly.io's own encoder, as st.plotly_chart uses it (numpy arrays as JSON numbers, NaN as null;
         # orjson's, when installed)
-        "figure": pio.to_json(figure, validate=False),
-        "height": height,
-        "library": LIBRARY_URL,
-        "pickable": on_pick is not None,
-    }
+        text = pio.to_json(figure, validate=False)
+        if version is not None:
+            sent[key] = (version, height, text)
+        else:
+            sent.pop(key, None)
+    data = {"figure": text, "height": height, "library": LIBRARY_URL, "pickable": on_pick is not None}
     callbacks = {}
     if on_pick is not None:
         callbacks["on_pick_change"] = lambda: _picked(key, on_pick)
