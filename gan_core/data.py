@@ -739,7 +739,13 @@ def image_files(root: Path) -> list[Path]:
     """The files under ``root`` whose names end in one of `IMAGE_EXTENSIONS`, sorted by path, without
     any whose path below ``root`` has a hidden part (`is_hidden_name`): hidden folders are not entered.
     ``root`` itself may lie in a hidden folder (the dashboard's uploads live in ``.uploads``)."""
-    files = []
+    return [Path(path) for path in image_paths(root)]
+
+
+def image_paths(root: Path) -> list[str]:
+    """`image_files` as strings, in the same order: what the ``folder`` loader works with, since making
+    and sorting 200,000 `Path` objects takes seconds of a load that reuses its cache."""
+    files: list[str] = []
     folders = [str(root)]
     while folders:  # os.walk's traversal (no symlinked folder entered, an unreadable one left out), but
         # with scandir's entries, whose file type needs no stat call: it matters for 200,000 files
@@ -752,20 +758,25 @@ def image_files(root: Path) -> list[Path]:
                         if not entry.is_symlink():
                             folders.append(entry.path)
                     elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
-                        files.append(Path(entry.path))
+                        files.append(entry.path)
         except OSError:
             continue
-    return sorted(files)
+    return sorted(files, key=lambda path: path.split(os.sep))  # the order of the paths' parts, as Path sorts
 
 
-def relative_parts(root: Path, path: Path) -> tuple[str, ...]:
-    """``path.relative_to(root).parts``, by string slicing where ``path`` is spelled under ``root`` (every
-    path `image_files` gives), which is many times faster for a large folder."""
+def relative_parts(root: Path, paths: Sequence[str | Path]) -> list[tuple[str, ...]]:
+    """``path.relative_to(root).parts`` of each of ``paths``, by string slicing where a path is spelled
+    under ``root`` (every path `image_paths` gives), which is many times faster for a large folder."""
     prefix = str(root).rstrip(os.sep) + os.sep
-    text = str(path)
-    if text.startswith(prefix):
-        return tuple(text[len(prefix) :].split(os.sep))
-    return path.relative_to(root).parts
+    cut = len(prefix)
+    parts = []
+    for path in paths:
+        text = str(path)
+        if text.startswith(prefix):
+            parts.append(tuple(text[cut:].split(os.sep)))
+        else:
+            parts.append(Path(path).relative_to(root).parts)
+    return parts
 
 
 def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
@@ -777,7 +788,7 @@ def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None
         raise DataError(f"image folder {root} not found; need a folder of images ({kinds})")
     if not root.is_dir():
         raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
-    files = image_files(root)
+    files = image_paths(root)
     size = cfg.resolved_image_size
     if len(files) * 3 * size * size > memory_budget():  # as uint8 colour: what holding it could take
         return image_store.streamed_folder(cfg, root, files, device, progress)
@@ -794,20 +805,20 @@ def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None
     return image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
 
 
-def no_images_error(root: Path, files: Sequence[Path]) -> DataError:
+def no_images_error(root: Path, files: Sequence[str | Path]) -> DataError:
     """The error of a folder in which no image could be read."""
     kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
     unreadable = f": {len(files)} files with such a name could not be read" if files else ""
     return DataError(f"no images ({kinds}) found under {root}{unreadable}")
 
 
-def folder_labels(root: Path, kept: Sequence[Path]) -> tuple[torch.Tensor | None, list[str] | None]:
+def folder_labels(root: Path, kept: Sequence[str | Path]) -> tuple[torch.Tensor | None, list[str] | None]:
     """(labels (N,) int64, class names) of the images ``kept`` under ``root``, or (None, None).
 
     Classes: images sorted into two or more subfolders, every image inside one of them. One folder
     wrapping them all is looked through (a ZIP made by "Compress" wraps the folder so), so a folder and
     its ZIP, wrapped or not, give the same labels; anything else has no labels."""
-    folders = [relative_parts(root, path)[:-1] for path in kept]
+    folders = [parts[:-1] for parts in relative_parts(root, kept)]
     while all(folders) and len({parts[0] for parts in folders}) == 1:
         folders = [parts[1:] for parts in folders]
     if not all(folders):

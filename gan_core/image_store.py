@@ -83,7 +83,7 @@ class _DecodeChunks(torch.utils.data.Dataset):
     """Task i decodes files [i * chunk, (i + 1) * chunk): (i, pixels (m, 3, S, S) uint8 with gray images in
     all three channels, colour (m,) bool, read (m,) bool)."""
 
-    def __init__(self, files: Sequence[Path], size: int, chunk: int):
+    def __init__(self, files: Sequence[str | Path], size: int, chunk: int):
         self.files, self.size, self.chunk = [str(f) for f in files], size, chunk
 
     def __len__(self) -> int:
@@ -111,7 +111,7 @@ class _DecodeChunks(torch.utils.data.Dataset):
 
 
 def _decoded_chunks(
-    files: Sequence[Path], size: int, progress: Progress | None, what: str
+    files: Sequence[str | Path], size: int, progress: Progress | None, what: str
 ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
     """(pixels, colour, read) per chunk of ``files`` in order, decoded by `DECODE_WORKERS` processes for a
     large folder; ``progress(done, total, what)`` after each chunk."""
@@ -131,13 +131,13 @@ def _decoded_chunks(
 
 
 def decode_files(
-    files: Sequence[Path], size: int, progress: Progress | None = None
-) -> tuple[np.ndarray, bool, list[Path]]:
+    files: Sequence[str | Path], size: int, progress: Progress | None = None
+) -> tuple[np.ndarray, bool, list[str | Path]]:
     """Every file of ``files`` decoded as the ``folder`` set reads it (`gan_core.data.decode_image`):
     (pixels (K, 3, size, size) uint8 of the K files that could be read, in order, gray ones in all
     three channels; whether any was in colour; those K files)."""
     pixels = np.empty((len(files), 3, size, size), dtype=np.uint8)
-    kept: list[Path] = []
+    kept: list[str | Path] = []
     colour = False
     start = 0
     for chunk, chunk_colour, read in _decoded_chunks(files, size, progress, "decoding images"):
@@ -150,14 +150,13 @@ def decode_files(
 
 
 # ---------------------------------------------------------------------------------------------- cache
-def cache_key(root: Path, files: Sequence[Path], size: int) -> str:
+def cache_key(root: Path, files: Sequence[str | Path], size: int) -> str:
     """The name of ``root``'s cache at ``size``: a hash of the format version, the resolved folder, the side
     and every file's path below the folder, byte size and modification time (ns)."""
     digest = hashlib.sha256(f"{FORMAT_VERSION}\0{root.resolve()}\0{size}\0".encode())
-    for path in files:
+    for path, parts in zip(files, relative_parts(root, files)):
         stat = os.stat(path)
-        relative = "/".join(relative_parts(root, path))
-        digest.update(f"{relative}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+        digest.update(f"{'/'.join(parts)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()[:32]
 
 
@@ -209,7 +208,12 @@ def _build_lock(path: Path) -> Iterator[None]:
 
 
 def _build_cache(
-    files: Sequence[Path], size: int, key: str, data_file: Path, record_file: Path, progress: Progress | None
+    files: Sequence[str | Path],
+    size: int,
+    key: str,
+    data_file: Path,
+    record_file: Path,
+    progress: Progress | None,
 ) -> dict[str, Any]:
     """Decode ``files`` into ``data_file`` (written under a temporary name, renamed when complete), then
     write its record; returns the record."""
@@ -256,12 +260,16 @@ class CachedFolder:
 
     data_file: Path
     record: dict[str, Any]
-    kept: list[Path]
+    kept: list[str | Path]
     notes: list[str]
 
 
 def cached_folder(
-    root: Path, files: Sequence[Path], size: int, progress: Progress | None = None, why: str = "streamed"
+    root: Path,
+    files: Sequence[str | Path],
+    size: int,
+    progress: Progress | None = None,
+    why: str = "streamed",
 ) -> CachedFolder:
     """``root``'s cache at ``size`` (its image ``files``, sorted), decoded into its cache file first unless
     a whole one is there; a damaged or partial one is rebuilt, and said so in the notes. DataError when
@@ -308,7 +316,11 @@ def cached_folder(
 
 
 def streamed_folder(
-    cfg: GANConfig, root: Path, files: Sequence[Path], device: torch.device, progress: Progress | None = None
+    cfg: GANConfig,
+    root: Path,
+    files: Sequence[str | Path],
+    device: torch.device,
+    progress: Progress | None = None,
 ) -> StreamedSource:
     """The ``folder`` ``root`` (its image ``files``, sorted) as a `StreamedSource` over its cache
     (`cached_folder`)."""
@@ -333,7 +345,11 @@ def streamed_folder(
 
 
 def held_folder(
-    cfg: GANConfig, root: Path, files: Sequence[Path], device: torch.device, progress: Progress | None = None
+    cfg: GANConfig,
+    root: Path,
+    files: Sequence[str | Path],
+    device: torch.device,
+    progress: Progress | None = None,
 ) -> DataSource:
     """The ``folder`` ``root`` held on ``device`` (as `gan_core.data.image_source` holds it), its pixels read
     from its cache (`cached_folder`): a large folder that fits the budget is decoded once too."""
