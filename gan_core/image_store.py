@@ -34,6 +34,7 @@ import hashlib
 import itertools
 import json
 import os
+import signal
 import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -407,6 +408,14 @@ def read_rows(pixels: np.ndarray, rows: np.ndarray, colour: bool) -> torch.Tenso
     return torch.from_numpy(np.ascontiguousarray(pixels[rows] if colour else pixels[rows, :1]))
 
 
+def _ignore_interrupts(worker_id: int) -> None:
+    """A stream worker leaves Ctrl-C to the trainer's process: the terminal sends SIGINT to every process
+    of the job, and the command line stops a run cleanly on it (a last checkpoint), which needs the
+    workers' batches until the step under way is done. A worker ends with its DataLoader, or when its
+    parent is gone (DataLoader's own watchdog)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 class _From:
     """The sampler of an endless stream: k, k + 1, ... from ``start``."""
 
@@ -500,6 +509,7 @@ class StreamedSource(DataSource):
                 num_workers=self.workers,
                 prefetch_factor=STREAM_PREFETCH if self.workers else None,
                 pin_memory=self.device.type == "cuda",
+                worker_init_fn=_ignore_interrupts if self.workers else None,
             )
             self._batches, self._batch_size = iter(loader), n
             self._ready = collections.deque()

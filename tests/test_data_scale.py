@@ -347,3 +347,36 @@ def test_the_dashboard_says_how_a_streamed_folder_loaded(tmp_path, streamed_env,
     assert "streamed from its cache file" in shown and "decoded 14 files into the data cache" in shown
     for runner in registry().active():  # the 3-step run trains from the stream and finishes
         assert runner.wait(60) and runner.status == "finished"
+
+
+def test_ctrl_c_stops_a_streamed_cli_run_cleanly(tmp_path, streamed_env):
+    """The terminal sends SIGINT to every process of the job, the stream's workers too: they leave it to
+    the command line, which stops the run at a step boundary with a last checkpoint."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from gan_core.rundir import RunDir
+
+    _write_folder(tmp_path / "images")
+    root = tmp_path / "runs"
+    args = [sys.executable, "-m", "gan_core", "train", "--dataset", "folder", "--data-path",
+            str(tmp_path / "images"), "--image-size", "16", "--model", "mlp", "--width", "16", "--latent-dim",
+            "4", "--batch-size", "8", "--device", "cpu", "--quiet", "--steps", "0", "--out", str(root),
+            "--run-id", "r"]  # fmt: skip
+    proc = subprocess.Popen(
+        args, cwd=Path(__file__).resolve().parents[1], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True, start_new_session=True, env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )  # fmt: skip
+    metrics = root / "r" / "metrics.csv"
+    deadline = time.monotonic() + 120
+    while not (metrics.exists() and metrics.read_bytes().count(b"\n") > 3):  # a poll of the run's file
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGINT)  # as Ctrl-C in a terminal: the whole process group
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGINT, err
+    status = RunDir.open(root, "r").read_status()
+    assert status["status"] == "stopped" and RunDir.open(root, "r").checkpoints()[-1][0] == status["step"]
