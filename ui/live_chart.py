@@ -208,13 +208,25 @@ export default function ({ data, parentElement, setTriggerValue }) {
   drawsDone().then(() => {
     if (pacer.seq !== seq) return;  // a newer refresh has arrived (or the pacer is gone)
     clearTimeout(pacer.timer);
-    const wait = Math.max(0, data.every_ms - (performance.now() - pacer.asked));
+    const now = performance.now();
+    // a slow refresh (a busy machine: the server's run, the transfer, the charts' drawing) waits longer
+    // before the next: refreshing takes at most 1 / (1 + spacing) of the time, and leaves the rest to
+    // training on a machine it shares with the run
+    const took = pacer.asked > 0 ? now - pacer.asked : 0;
+    const wait = Math.max(0, data.every_ms - took, Math.min(data.spacing * took, data.max_spacing_ms));
     pacer.timer = setTimeout(() => ask(data.retry_ms), wait);
   });
   return cleanup;
 }
 """
 _PACER = st.components.v2.component("gan_dashboard_live_refresh", js=_PACER_JS, isolate_styles=False)
+# After a refresh that took t seconds from its request until its charts were drawn, the next is asked for
+# no sooner than SPACING * t later, MAX_SPACING_SECONDS at most (and no sooner than the interval after the
+# last ask): at 1 s a refresh and about 0.25 s for one on a quiet 2-core machine, the interval decides;
+# where one takes 0.8 s (the machine busy with other work too) the page refreshes every 1.6 s rather
+# than every second, and never less often than every t + 2 s (the page stays within seconds of the run).
+SPACING = 1.0
+MAX_SPACING_SECONDS = 2.0
 RETRY_SECONDS = 10.0  # a refresh asked for and not come by then is asked for again
 MAX_RETRY_SECONDS = 80.0  # (each retry waits twice as long as the last, up to this)
 _REFRESH_COUNT = "_live_refresh_seq"
@@ -223,7 +235,8 @@ _REFRESH_COUNT = "_live_refresh_seq"
 def live_refresh(key: str, seconds: float) -> None:
     """Rerun the enclosing fragment again about every ``seconds`` (> 0) while this is drawn in it, paced by
     the browser: the next rerun is asked for once this one has arrived and every `live_chart` on the page
-    has drawn its figure, and no sooner than ``seconds`` after the last was asked for. Place it last in the
+    has drawn its figure, no sooner than ``seconds`` after the last was asked for, and no sooner than
+    `SPACING` times as long as the last took, from its request to its charts drawn. Place it last in the
     fragment, in place of ``st.fragment(run_every=...)`` (which is not paced: see the note above).
 
     Draws nothing visible (a 0-pixel element). ``ValueError`` for ``seconds`` not > 0."""
@@ -234,6 +247,8 @@ def live_refresh(key: str, seconds: float) -> None:
     data = {
         "seq": count,
         "every_ms": round(seconds * 1000),
+        "spacing": SPACING,
+        "max_spacing_ms": round(MAX_SPACING_SECONDS * 1000),
         "retry_ms": round(RETRY_SECONDS * 1000),
         "max_retry_ms": round(MAX_RETRY_SECONDS * 1000),
     }
