@@ -1,10 +1,12 @@
 """Dashboard benchmarks: refresh cost vs run length, store memory, Start-to-first-point, watched vs unwatched.
 
-    python -m benchmarks.dashboard [--skip-browser | --first-point | --watched]
+    python -m benchmarks.dashboard [--skip-browser | --train-view | --first-point | --watched]
 
 1. Chart refresh at 1e3, 1e5 and 1e6 recorded steps: what the Train view does each second — the store's
    downsampled view, the four metric figures, and their JSON as the page sends it — timed over repeated
    calls; target: 1e6 no more than 1.5x 1e3.
+   ``--train-view`` (1b): the figures of one refresh of a digits run, every chart built against what a
+   refresh between two evaluations builds (the charts whose inputs did not change are skipped).
 2. Store memory at 1e6 steps (target < 100 MB).
 3. ``--first-point``: the time from a click on Start in headless Chromium to the first plotted point of
    the default config, timed in the page: the first run of ``--fresh`` fresh servers (each in a new
@@ -99,6 +101,59 @@ def bench_refresh(repeats: int) -> None:
         "2. store memory at 1e6 steps:",
         f"{filled_store(1_000_000).memory_bytes() / 2**20:.2f} MiB (target < 100 MB)",
     )
+
+
+def bench_train_view(repeats: int) -> None:
+    """The figures of one Train view refresh of a default (digits) run after 1,500 steps, built and written
+    as JSON: every chart, as each refresh did before figures carried a version, against what a refresh
+    between two evaluations builds now (the metric charts; the quality charts and the sample grids only
+    digested, `charts.inputs_digest`). CPU time of this thread, median of ``repeats``."""
+    import torch
+
+    from gan_core.config import GANConfig
+    from gan_core.runner import Runner
+
+    torch.set_num_threads(1)
+    runner = Runner(GANConfig(steps=1500), tempfile.mkdtemp()).start()
+    runner.wait(600)
+    events, snapshot, real = runner.events, runner.snapshots[-1][1], runner.real_view
+
+    def metric_charts():
+        frame = runner.store.view(CHART_POINTS, nonfinite=True)
+        for figure in (
+            charts.loss_figure(frame, events, smoothing=0.6, loss_name=runner.cfg.loss),
+            charts.accuracy_figure(frame, events, smoothing=0.6),
+            charts.d_output_figure(frame, events, smoothing=0.6, midpoint=0.5),
+            charts.grad_norm_figure(frame, events, smoothing=0.6, log_y=True),
+        ):
+            pio.to_json(figure, validate=False)
+        return frame
+
+    def every_chart():
+        frame = metric_charts()
+        for figure in charts.quality_figures(frame, events, coverage_total=10).values():
+            pio.to_json(figure, validate=False)
+        for grid in (snapshot["grid"], real["grid"]):
+            pio.to_json(charts.image_grid_figure(grid, title="g"), validate=False)
+
+    def between_evaluations():
+        frame = metric_charts()
+        values = [c for c in frame.columns if c in charts.QUALITY_COLUMNS]
+        bands = [c for c in frame.columns if c.removesuffix("_nonfinite") in charts.QUALITY_COLUMNS_AND_BANDS]
+        measured = frame.loc[frame[values].notna().any(axis=1), ["step", *bands]]
+        charts.inputs_digest(measured, events, 10, None)
+        charts.inputs_digest(snapshot["grid"], "g")
+        charts.inputs_digest(real["grid"])
+
+    print(f"1b. Train view refresh of a digits run at 1,500 steps, CPU ms, median of {repeats}")
+    for name, refresh in (("every chart built", every_chart), ("between evaluations", between_evaluations)):
+        refresh()
+        times = []
+        for _ in range(repeats):
+            t0 = time.thread_time()
+            refresh()
+            times.append(time.thread_time() - t0)
+        print(f"   {name}: {statistics.median(times) * 1e3:.1f} ms")
 
 
 def free_port() -> int:
@@ -365,10 +420,13 @@ def main(argv: list[str] | None = None) -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--first-point", action="store_true", help="only 3")
     only.add_argument("--watched", action="store_true", help="only 4")
+    only.add_argument("--train-view", action="store_true", help="only 1b")
     args = parser.parse_args(argv)
-    everything = not (args.first_point or args.watched)
+    everything = not (args.first_point or args.watched or args.train_view)
     if everything:
         bench_refresh(args.repeats)
+    if everything or args.train_view:
+        bench_train_view(args.repeats)
     if args.skip_browser:
         return
     if everything or args.first_point:
