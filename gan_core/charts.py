@@ -998,6 +998,14 @@ def metric_figure(
     return _finish(traces, layout, event_list, _x_span(spanned, event_list), _hline_shapes(hlines, log_y))
 
 
+# The columns each metric chart draws (all four: what a page showing them needs of a store's view).
+LOSS_COLUMNS = ("d_loss", "g_loss", "d_loss_real", "d_loss_fake")
+ACCURACY_COLUMNS = ("d_acc_real", "d_acc_fake")
+D_OUTPUT_COLUMNS = ("d_real", "d_fake")
+GRAD_NORM_COLUMNS = ("d_grad_norm", "g_grad_norm")
+METRIC_COLUMNS = LOSS_COLUMNS + ACCURACY_COLUMNS + D_OUTPUT_COLUMNS + GRAD_NORM_COLUMNS
+
+
 def loss_figure(
     view: pd.DataFrame | None,
     events: Events = (),
@@ -1015,7 +1023,7 @@ def loss_figure(
         hlines.append((loss.equilibrium_d_loss, loss.equilibrium_label))
     return metric_figure(
         view,
-        ["d_loss", "g_loss", "d_loss_real", "d_loss_fake"],
+        LOSS_COLUMNS,
         title="Losses",
         smoothing=smoothing,
         log_y=log_y,
@@ -1030,7 +1038,7 @@ def accuracy_figure(view: pd.DataFrame | None, events: Events = (), smoothing: f
     """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart."""
     return metric_figure(
         view,
-        ["d_acc_real", "d_acc_fake"],
+        ACCURACY_COLUMNS,
         title="D accuracy",
         smoothing=smoothing,
         events=events,
@@ -1048,7 +1056,7 @@ def d_output_figure(
     hlines = [] if midpoint is None else [(midpoint, f"midpoint {midpoint:g}: D cannot tell")]
     return metric_figure(
         view,
-        ["d_real", "d_fake"],
+        D_OUTPUT_COLUMNS,
         title="D's output",
         smoothing=smoothing,
         events=events,
@@ -1063,7 +1071,7 @@ def grad_norm_figure(
     """Gradient norms of D's and G's parameters; log scale by default, as they span decades."""
     return metric_figure(
         view,
-        ["d_grad_norm", "g_grad_norm"],
+        GRAD_NORM_COLUMNS,
         title="Gradient norms",
         smoothing=smoothing,
         log_y=log_y,
