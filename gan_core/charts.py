@@ -14,7 +14,8 @@ with numpy arrays for the data: ``st.plotly_chart`` takes it as it is, ``plotly.
 validate=False)`` writes it as the browser gets it (the live view's path, `ui.live_chart`) and
 ``go.Figure(figure)`` checks it against the installed plotly's schema and wraps it (the tests do so with
 every figure they read). No plotly object is built on the live view's path: building and validating a
-Figure took about 30 ms a chart, time the training thread waits for the GIL, at every refresh.
+Figure took about 30 ms for a loss chart with 30 event markers, at every refresh, while the training
+thread waited for the GIL.
 
 Cost: every builder is vectorised over the points of a view (one trace per line, numpy arrays straight
 into the figure); the only Python loops are over at most `MAX_EVENT_LABELS` event markers and the
