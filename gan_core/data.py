@@ -155,6 +155,10 @@ class DataSource:
         size = "generated" if self.num_examples is None else f"{self.num_examples} examples"
         return f"DataSource({self.name!r}, {self.kind}, shape={self.sample_shape}, {size}, {self.device})"
 
+    def close(self) -> None:
+        """Release what the data holds besides memory: a streamed folder's worker processes
+        (`image_store.StreamedSource`); a held set has nothing to release."""
+
     def to(self, device: torch.device | str) -> DataSource:
         """Move the held tensors to ``device``; returns self."""
         self.device = torch.device(device)

@@ -132,15 +132,18 @@ def follow(
         state, changes = resume
         trainer.load_state_dict(state)
         trainer.set_hparams(**changes)
-    while True:
-        stop, pause = dist.agree(stop_requested())
-        if stop:
-            return "stopped"
-        if pause:  # rank 0 is paused: meet it again at its next tick
-            continue
-        trainer.step()
-        if trainer.finished:
-            return "finished"
+    try:
+        while True:
+            stop, pause = dist.agree(stop_requested())
+            if stop:
+                return "stopped"
+            if pause:  # rank 0 is paused: meet it again at its next tick
+                continue
+            trainer.step()
+            if trainer.finished:
+                return "finished"
+    finally:
+        trainer.data.close()  # a streamed folder's workers end with the rank's run
 
 
 def continue_device(changes: dict[str, Any] | GANConfig | None) -> str:
@@ -839,6 +842,9 @@ class Runner:
                 self._save_checkpoint()
         except Exception as exc:  # a failing final checkpoint must not hide the run's status
             final, self.error = "failed", self.error or f"final checkpoint failed: {exc}"
+        if trainer is not None:
+            with contextlib.suppress(Exception):  # a streamed folder's workers end with the run
+                trainer.data.close()
         try:
             self.run_dir.close()
         except OSError as exc:

@@ -383,3 +383,16 @@ def test_ctrl_c_stops_a_streamed_cli_run_cleanly(tmp_path, streamed_env):
     assert proc.returncode == 128 + signal.SIGINT, err
     status = RunDir.open(root, "r").read_status()
     assert status["status"] == "stopped" and RunDir.open(root, "r").checkpoints()[-1][0] == status["step"]
+
+
+def test_a_streamed_runs_workers_end_with_the_run(tmp_path, streamed_env):
+    from gan_core.runner import Runner
+
+    _write_folder(tmp_path / "images")
+    cfg = GANConfig(
+        dataset="folder", data_path=str(tmp_path / "images"), image_size=16, width=8, batch_size=4, steps=3
+    )
+    runner = Runner(cfg, tmp_path / "runs", "streamed").start()
+    assert runner.wait(120) and runner.status == "finished", runner.error
+    source = runner.trainer.data
+    assert isinstance(source, StreamedSource) and source._batches is None  # its DataLoader let go
