@@ -192,6 +192,7 @@ class Runner:
         self.dist = dist
         self._mid_step = False  # inside a step: the ranks are in DDP's collectives, not at a boundary
         self._pending: PendingRecord | None = None  # the last step, its scalars on their way (`_emit_lagged`)
+        self._recorded_step: int | None = None  # the last step emitted (`current_step`)
         self._job_ended = False  # the ranks agreed to stop: none waits for this one any more
         self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
         self.run_id = self.run_dir.run_id
@@ -323,8 +324,9 @@ class Runner:
 
     @property
     def current_step(self) -> int:
-        """Generator steps done so far."""
-        return self.trainer.step_count if self.trainer else self.start_step
+        """Generator steps recorded so far: the rows in the store and metrics.csv (a step whose values are
+        still on their way to the host, `_emit_lagged`, is counted when it is recorded)."""
+        return self.start_step if self._recorded_step is None else self._recorded_step
 
     @property
     def resume_state(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -533,8 +535,8 @@ class Runner:
             if self.dist is not None and self._mid_step and isinstance(exc, RuntimeError):
                 # most often another rank's failure, seen here as a broken collective
                 self.error = (
-                    f"step {self.current_step + 1} of the {self.dist.world_size}-process job failed (another "
-                    f"rank may have ended: its own output says why): {self.error}"
+                    f"step {self.trainer.step_count + 1} of the {self.dist.world_size}-process job failed "
+                    f"(another rank may have ended: its own output says why): {self.error}"
                 )
             self.traceback = traceback.format_exc()
         finally:
@@ -666,6 +668,7 @@ class Runner:
         if got is None:
             return
         command, source = got
+        self._flush()  # the command's event at the last step trained, recorded first
         self._event("command", command=command, source=source)
         with self._cond:
             self._commands.append((command, None))
@@ -696,7 +699,8 @@ class Runner:
         hp = self.trainer.hparams
         step = pending.step
         if (
-            step % hp["sample_every"] == 0
+            step == self.start_step + 1  # the first point on the charts after one step, not two
+            or step % hp["sample_every"] == 0
             or step % hp["eval_every"] == 0
             or (hp["checkpoint_every"] and step % hp["checkpoint_every"] == 0)
             or step == self._pause_at
@@ -725,14 +729,15 @@ class Runner:
                 self.last_eval = self.evaluator.evaluate(self.trainer.G, self.trainer.D)
             except Exception as exc:  # a failing measurement must not end the training it measures
                 self.last_eval = {}
-                self._event("eval_error", step=None, error=f"{type(exc).__name__}: {exc}")
+                self._event("eval_error", step=step, error=f"{type(exc).__name__}: {exc}")
             for kind, fields in self.evaluator.take_events():  # the baselines (the charts' lines), once
-                self._event(kind, **fields)
+                self._event(kind, **{"step": step, **fields})
             values.update({c: self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS})
             changes += self.monitor.update_eval(self.last_eval)
         flags = sorted(self.monitor.active)
         for sink in self.sinks:
             sink.log_metrics(step, values, flags)
+        self._recorded_step = step
         if len(self.store) == 1:  # wake whoever waits for the first point (once; not every step)
             with self._cond:
                 self._cond.notify_all()
