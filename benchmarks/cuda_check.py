@@ -80,8 +80,7 @@ def main() -> int:
                 print(
                     f"{status} {case:<11} {loss:<14} status={runner.status} device={runner.device} "
                     f"steps={runner.current_step} syncs/step={syncs:.2f} reads that waited={waited:.2f} "
-                    f"d_loss={d_loss:.3f}"
-                    + (f" error={runner.error}" if runner.error else ""),
+                    f"d_loss={d_loss:.3f}" + (f" error={runner.error}" if runner.error else ""),
                     flush=True,
                 )
     print(f"{failures} failed")

@@ -54,8 +54,8 @@ import gan_core.track as track  # noqa: E402
 from gan_core.config import GANConfig  # noqa: E402
 from gan_core.data import load_data  # noqa: E402
 from gan_core.models import build_models  # noqa: E402
-from gan_core.trainer import resolve_device  # noqa: E402
 from gan_core.tracking.track import DEFAULT_EVAL_EVERY, DEFAULT_SAMPLE_EVERY  # noqa: E402
+from gan_core.trainer import resolve_device  # noqa: E402
 
 BATCH = 64
 
