@@ -139,7 +139,7 @@ def follow(
                 return "stopped"
             if pause:  # rank 0 is paused: meet it again at its next tick
                 continue
-            trainer.step()
+            trainer.step_async()  # its values are rank 0's to record: this rank never waits to read them
             if trainer.finished:
                 return "finished"
     finally:
@@ -516,6 +516,7 @@ class Runner:
                 if self._status == "running":
                     if self.dist is not None and self.dist.agree(stop=False)[0]:
                         self._job_ended = True
+                        self._flush()  # the last step's record first: the event is after it
                         self._event("rank_stop")
                         break
                     self._mid_step = True
@@ -640,9 +641,13 @@ class Runner:
             elif name == "resume" and self._status == "paused":
                 self._set_status("running")
             elif name == "run_to":
-                self._pause_at = arg
-                if self._status == "paused":
-                    self._set_status("running")
+                if arg <= self.trainer.step_count:  # trained already (the request saw the recorded step)
+                    if self._status == "running":
+                        self._set_status("paused")
+                else:
+                    self._pause_at = arg
+                    if self._status == "paused":
+                        self._set_status("running")
             elif name == "hparams":
                 for field, (old, new) in self.trainer.set_hparams(**arg).items():
                     self._event(
@@ -831,15 +836,20 @@ class Runner:
             with contextlib.suppress(Exception):  # they may be gone already
                 self.dist.agree(stop=True)
             self._job_ended = True
+        diverged = False
         try:  # the last trained step whose record was still on its way: recorded like the others
             self._flush()
         except Exception as exc:  # its record diverged (or a sink failed): the run ends failed, with it
+            diverged = isinstance(exc, DivergedError)
             if final != "failed":
                 final, self.error = "failed", f"{type(exc).__name__}: {exc}"
         trainer = self.trainer
         # A step that failed before its first update (most often: another rank of the job ended) left the
-        # networks as the last row has them: they are checkpointed too, so the run resumes from there.
-        sound = trainer is not None and (final != "failed" or (self._mid_step and not trainer.updated))
+        # networks as the last row has them: they are checkpointed too, so the run resumes from there
+        # (not when that row diverged: no checkpoint holds non-finite weights).
+        sound = trainer is not None and (
+            final != "failed" or (self._mid_step and not trainer.updated and not diverged)
+        )
         try:
             if trainer is not None and trainer.step_count > 0 and sound:
                 if final != "failed" and trainer.step_count % trainer.hparams["sample_every"]:

@@ -264,3 +264,14 @@ def test_a_pause_records_every_trained_step_first(tmp_path):
     assert runner.store.latest()["step"] == float(runner.current_step)
     runner.stop()
     assert runner.wait(TIMEOUT)
+
+
+def test_run_to_a_step_trained_but_not_yet_recorded_pauses_at_once(tmp_path):
+    runner = Runner(GANConfig(**{**TINY, "sample_every": 1000}, eval_every=1000), tmp_path, "runto").start()
+    assert runner.wait_until(lambda r: r.current_step >= 5, TIMEOUT)
+    runner.run_to(runner.current_step + 1)  # while running, the trainer may be a step further already
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    paused_at_step = runner.current_step
+    assert runner.store.latest()["step"] == float(paused_at_step)
+    runner.stop()
+    assert runner.wait(TIMEOUT)

@@ -454,3 +454,22 @@ def test_training_time_leaves_out_set_up_and_goes_on_after_a_resume(tmp_path):
 def test_metric_names_the_charts_derive_are_refused(tmp_path, name):
     with track.init("names", root=tmp_path) as run, pytest.raises(track.TrackingError, match="reserved"):
         run.log({name: 1.0})
+
+
+def test_a_last_row_that_diverged_ends_the_run_failed_and_the_step_after_a_divergence_is_not_kept(tmp_path):
+    """Rows are committed a step late: a NaN in the loop's last g_step is found by finish, which then ends
+    the run failed; a NaN found at the next g_step ends the run at the diverged row."""
+    for name, nan_at, calls in (("last", 5, 5), ("middle", 3, 5)):
+        gan = ToyGAN()
+        run = track.init(name, root=tmp_path, loss="nonsaturating", opt_d=gan.opt_d, opt_g=gan.opt_g)
+        for step in range(1, calls + 1):
+            real_logits, fake_logits = torch.randn(8), torch.randn(8)
+            run.d_step(real_logits, fake_logits, d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(float("nan") if step == nan_at else 0.7))
+            if run.should_stop:
+                break
+        run.finish()
+        assert run.status == "failed" and f"diverged at step {nan_at}" in run.error, name
+        frame = RunDir.open(tmp_path, name).read_metrics()
+        assert frame["step"].tolist() == list(range(1, nan_at + 1)), name
+        assert RunDir.open(tmp_path, name).read_status()["status"] == "failed"

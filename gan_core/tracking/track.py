@@ -419,16 +419,18 @@ class TrackedRun:
         final status and event are written, files closed and the folder's claim released; idempotent."""
         if self._finished:
             return
-        self._finished = True
-        if status is None:
-            status = "failed" if self.error else "stopped" if self.stop_reason == "stop" else "finished"
-        if status not in ("finished", "stopped", "failed"):
+        if status not in (None, "finished", "stopped", "failed"):
             raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
-        self.error = error or self.error
-        try:  # the last step's row, still on its way to the host
+        self._finished = True
+        if self.stop_reason == "diverged":  # the run ends at its diverged row, not the step after it
+            self._pending_row = None
+        try:  # the last step's row, still on its way to the host (it may be the one that diverged)
             self.flush()
         except Exception as exc:  # e.g. a failed device: the run's status is still written
             self.error = self.error or f"the last row could not be read: {type(exc).__name__}: {exc}"
+        if status is None:
+            status = "failed" if self.error else "stopped" if self.stop_reason == "stop" else "finished"
+        self.error = error or self.error
         try:
             if self._G is not None and self.step and self.step % self.sample_every:
                 self.snapshot()
