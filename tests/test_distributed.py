@@ -5,6 +5,7 @@ process and leaves the run resumable under another world size."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -199,6 +200,10 @@ def _finish(proc: subprocess.Popen, workers: set[int]) -> tuple[int, str]:
     try:
         out, err = proc.communicate(timeout=JOB_TIMEOUT)
     except subprocess.TimeoutExpired:
+        # torchrun's ranks may be in sessions of their own: each is killed by its pid, then the launcher
+        for pid in _children(proc.pid) | workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
         os.killpg(proc.pid, signal.SIGKILL)
         out, err = proc.communicate()
         raise AssertionError(f"the job hung:\n{err[-3000:]}") from None
