@@ -44,7 +44,12 @@ LossPair = tuple[Tensor, Tensor]
 
 def _bce_d(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> LossPair:
     # -[t·log σ(r) + (1-t)·log(1-σ(r))] in softplus form; fake target 0: -log(1-σ(f)) = softplus(f).
-    loss_real = (real_target * F.softplus(-real_logits) + (1 - real_target) * F.softplus(real_logits)).mean()
+    if real_target == 1.0:  # the same value and gradient as the general form below, in 3 ops instead of 7
+        loss_real = F.softplus(-real_logits).mean()
+    else:
+        loss_real = (
+            real_target * F.softplus(-real_logits) + (1 - real_target) * F.softplus(real_logits)
+        ).mean()
     loss_fake = F.softplus(fake_logits).mean()
     return loss_real, loss_fake
 

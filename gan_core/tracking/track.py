@@ -52,7 +52,7 @@ from gan_core.losses import get_loss
 from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
-from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.measures import as_float32, d_metrics, grad_norm
 from gan_core.tracking.readback import LaggedReadback, PendingValues
 from gan_core.tracking.schema import (
     D_METRICS,
@@ -103,7 +103,8 @@ def _scalar(value: Any, what: str) -> Tensor | float:
             raise TrackingError(
                 f"{what} must be a scalar (one element), got a tensor of shape {tuple(value.shape)}"
             )
-        return value.detach().reshape(())
+        value = value.detach()
+        return value if value.dim() == 0 else value.reshape(())  # no reshape op for the usual 0-d loss
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise TrackingError(f"{what} must be a number or a one-element tensor, got {type(value).__name__}")
     return float(value)
@@ -251,10 +252,10 @@ class TrackedRun:
         if d_grad_norm is None and d_params is None:
             self._unmeasured.add("d_grad_norm")
         loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
-        with torch.no_grad():
-            real_l, fake_l = real_logits.detach(), fake_logits.detach()
+        with torch.no_grad():  # nothing made here joins the loop's graph (no detach calls needed)
+            real_l, fake_l = as_float32(real_logits), as_float32(fake_logits)
             if d_loss_real is None or d_loss_fake is None:
-                own_real, own_fake = loss.d(real_l.float(), fake_l.float(), 1.0)
+                own_real, own_fake = loss.d(real_l, fake_l, 1.0)
             device = real_l.device
 
             def tensor(value: Any, default: Tensor, what: str) -> Tensor:
@@ -310,17 +311,18 @@ class TrackedRun:
         device = (
             d_values.device
             if d_values is not None
-            else (g_value.device if isinstance(g_value, Tensor) else None)
+            else (g_value.device if isinstance(g_value, Tensor) else torch.device("cpu"))
         )
-        parts = [d_values if d_values is not None else torch.full((len(D_METRICS),), _NAN, device=device)]
-        for value in (g_value, g_norm):
-            # a number becomes a fill on the device (no host-to-device copy, no sync)
-            full = value.float() if isinstance(value, Tensor) else torch.full((), float(value), device=device)
-            parts.append(full.reshape(1).to(device))
+        if d_values is None:
+            d_values = torch.full((len(D_METRICS),), _NAN, device=device)
         logged = list(self._pending_log.items())
         tensors = [(k, v) for k, v in logged if isinstance(v, Tensor)]
-        parts += [v.float().reshape(1).to(device) for _, v in tensors]
-        values = torch.cat(parts)
+        scalars = []  # 0-d: g_loss, g_grad_norm, then the logged tensors
+        for value in (g_value, g_norm, *(v for _, v in tensors)):
+            if not isinstance(value, Tensor):  # a number becomes a fill on the device (no copy, no sync)
+                value = torch.full((), value, device=device)
+            scalars.append(as_float32(value if value.device == device else value.to(device)))
+        values = torch.cat((d_values, torch.stack(scalars)))
         if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
             values = self._dist.reduce_mean(values)
         now = time.perf_counter()

@@ -1,0 +1,119 @@
+"""The per-step measurements (`gan_core.tracking.measures`, `gan_core.losses`) against the library
+functions and the general forms they stand for: equal to the bit, on their fast paths and off them."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from gan_core.losses import _bce_d, get_loss
+from gan_core.tracking.measures import d_metrics, grad_norm
+
+
+def _trained(module: nn.Module, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    module(torch.randn(16, module[0].in_features)).square().mean().backward()
+    return module
+
+
+def test_the_grad_norm_is_get_total_norms_to_the_bit():
+    model = _trained(nn.Sequential(nn.Linear(64, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1)))
+    params = list(model.parameters())
+    expected = torch.nn.utils.get_total_norm([p.grad for p in params])
+    found = grad_norm(params)
+    assert found.shape == () and found.dtype == torch.float32
+    assert torch.equal(found, expected)
+    # the same value by hand, so that the comparison above cannot pass by both being wrong alike
+    by_hand = math.sqrt(sum(float(p.grad.double().square().sum()) for p in params))
+    assert float(found) == pytest.approx(by_hand, rel=1e-5)
+    assert 0.0 < float(found) < 1e3
+
+
+def test_parameters_without_a_gradient_are_left_out_and_none_at_all_is_nan():
+    model = _trained(nn.Sequential(nn.Linear(8, 4), nn.Linear(4, 1)))
+    frozen = nn.Parameter(torch.ones(3))  # never in a backward: its .grad is None
+    params = [*model.parameters(), frozen]
+    assert torch.equal(grad_norm(params), torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]))
+    assert math.isnan(float(grad_norm([frozen])))
+    assert math.isnan(float(grad_norm([])))
+
+
+def test_mixed_dtypes_and_graph_carrying_gradients_take_get_total_norms_own_path():
+    half = nn.Parameter(torch.ones(4, dtype=torch.float64))
+    half.grad = torch.full((4,), 2.0, dtype=torch.float64)
+    single = nn.Parameter(torch.ones(3))
+    single.grad = torch.full((3,), 1.0)
+    mixed = grad_norm([half, single])
+    assert float(mixed) == pytest.approx(math.sqrt(4 * 4.0 + 3 * 1.0), rel=1e-6)
+    assert torch.equal(mixed, torch.nn.utils.get_total_norm([half.grad, single.grad]))
+
+    x = nn.Parameter(torch.tensor([1.0, 2.0]))
+    (x.grad,) = torch.autograd.grad(x.pow(3).sum(), x, create_graph=True)  # 3 x^2 = (3, 12), in a graph
+    assert x.grad.requires_grad
+    norm = grad_norm([x])
+    assert not norm.requires_grad  # measured, not part of the user's graph
+    assert float(norm) == pytest.approx(math.hypot(3.0, 12.0), rel=1e-6)
+
+
+def test_bce_with_no_label_smoothing_is_the_general_form_to_the_bit():
+    torch.manual_seed(1)
+    for scale in (1.0, 30.0):  # ordinary logits, and saturated ones where softplus is its argument
+        real = (torch.randn(64, 1) * scale).requires_grad_(True)
+        fake = (torch.randn(64, 1) * scale).requires_grad_(True)
+        fast_real, fast_fake = _bce_d(real, fake, 1.0)
+        general = (1.0 * nn.functional.softplus(-real) + 0.0 * nn.functional.softplus(real)).mean()
+        assert torch.equal(fast_real, general)
+        (fast_grad,) = torch.autograd.grad(fast_real, real)
+        (general_grad,) = torch.autograd.grad(general, real)
+        assert torch.equal(fast_grad, general_grad)
+        assert torch.equal(fast_fake, nn.functional.softplus(fake).mean())
+    smoothed_real, _ = _bce_d(torch.zeros(4), torch.zeros(4), 0.9)  # the smoothed form is kept
+    assert float(smoothed_real) == pytest.approx(math.log(2.0), rel=1e-6)  # 0.9 ln 2 + 0.1 ln 2
+
+
+@pytest.mark.parametrize("loss_name", ["nonsaturating", "lsgan", "hinge", "wgan"])
+def test_d_metrics_are_the_losss_own_rules(loss_name):
+    loss = get_loss(loss_name)
+    torch.manual_seed(2)
+    middle = loss.threshold or 0.0
+    real, fake = torch.randn(32, 1) + middle + 0.5, torch.randn(32, 1) + middle - 0.5
+    loss_real, loss_fake = loss.d(real, fake, 1.0)
+    norm = torch.tensor(3.5)
+    values = d_metrics(loss, real, fake, loss_real, loss_fake, norm)
+    acc_real, acc_fake = loss.accuracy(real.reshape(-1), fake.reshape(-1))
+    expected = [
+        float(loss_real + loss_fake),
+        float(loss_real),
+        float(loss_fake),
+        float(acc_real),
+        float(acc_fake),
+        float(loss.output(real).mean()),
+        float(loss.output(fake).mean()),
+        3.5,
+    ]
+    assert values.shape == (8,) and values.dtype == torch.float32
+    assert values.tolist() == pytest.approx(expected, rel=1e-6, abs=1e-7)
+    assert 0.5 < float(acc_real) < 1.0 and 0.5 < float(acc_fake) < 1.0  # the shifted batches: mostly told
+    # a score exactly at a fixed threshold is called fake, as `threshold_accuracy` says
+    if loss.threshold is not None:
+        at = torch.full((4,), loss.threshold)
+        zeros = torch.zeros(())
+        tied = d_metrics(loss, at, at, zeros, zeros, norm)
+        assert tied[3:5].tolist() == [0.0, 1.0]
+
+
+def test_batches_of_two_sizes_and_half_precision_take_the_same_rules():
+    loss = get_loss("nonsaturating")
+    real = torch.tensor([[2.0], [-1.0], [0.5], [3.0]])  # 3 of 4 called real
+    fake = torch.tensor([-2.0, 0.0, 1.0])  # 2 of 3 called fake (0.0 is at the threshold: fake)
+    zero = torch.zeros(())
+    for r, f in ((real, fake), (real.half(), fake.half())):
+        values = d_metrics(loss, r, f, zero, zero, torch.tensor(1.0))
+        assert values.dtype == torch.float32
+        assert values[3:5].tolist() == pytest.approx([0.75, 2 / 3], abs=1e-6)
+        assert values[5:7].tolist() == pytest.approx(
+            [float(torch.sigmoid(real).mean()), float(torch.sigmoid(fake).mean())], abs=1e-3
+        )
