@@ -141,7 +141,8 @@ SINGLE_STEP_MARKS = {
 # Columns left blank, not NaN, by a G-only step: it updates no D, so it has no D gradient.
 BLANK_AFTER_G_STEP = ("d_grad_norm",)
 LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
-MAX_LABEL_CHARS = 36  # a marker label, cut to fit the plot's height (the hover has it whole)
+MAX_LABEL_CHARS = 36  # a marker label, cut to fit the plot's height (the hover has it whole) ...
+LABEL_CHARS_AT_PX = 224  # ... of a METRIC_HEIGHT chart's plot; a shorter plot's labels are cut shorter
 MAX_HOVER_CHARS = 200  # an event's label in the hover
 
 Events = Iterable[Mapping[str, Any]] | pd.DataFrame
@@ -315,18 +316,21 @@ def _legend_names(traces: Sequence[Mapping[str, Any]]) -> list[str]:
     ]
 
 
-def _fit_legend(layout: dict[str, Any], traces: Sequence[Mapping[str, Any]]) -> None:
+def _fit_legend(
+    layout: dict[str, Any], traces: Sequence[Mapping[str, Any]], min_plot_px: float = MIN_PLOT_PX
+) -> None:
     """Put the legend of ``traces`` between the title and the plot, with room for every row of it.
 
     The rows: each entry gets ``1 / per_row`` of the plot's width, ``per_row`` as many of the widest
-    entry as fit in `MIN_PLOT_PX`. The top margin is the title's row and those rows, and the figure grows
-    by what the legend adds, so that the plot keeps its height however many entries there are.
+    entry as fit in ``min_plot_px``, the narrowest the plot is drawn. The top margin is the title's row
+    and those rows, and the figure grows by what the legend adds, so that the plot keeps its height
+    however many entries there are.
     """
     names = _legend_names(traces)
     if not names:
         return
     widest = max(len(html.unescape(name)) for name in names) * LEGEND_CHAR_PX + LEGEND_SYMBOL_PX
-    per_row = max(1, min(len(names), int(MIN_PLOT_PX // widest)))
+    per_row = max(1, min(len(names), int(min_plot_px // widest)))
     rows = -(-len(names) // per_row)
     top = TITLE_ROW_PX + rows * LEGEND_ROW_PX
     layout["showlegend"] = True
@@ -450,20 +454,27 @@ def event_markers(events: Events) -> list[tuple[float, str, str]]:
     ]
 
 
-def _cut_label(label: str) -> str:
-    """An escaped label cut to `MAX_LABEL_CHARS` characters as shown (never inside an entity)."""
+def _label_chars(height: int) -> int:
+    """How many characters of a vertical marker label fit the plot of a metric chart ``height`` tall."""
+    plot = height - MARGIN["t"] - MARGIN["b"]
+    return max(8, min(MAX_LABEL_CHARS, int(MAX_LABEL_CHARS * plot / LABEL_CHARS_AT_PX)))
+
+
+def _cut_label(label: str, max_chars: int = MAX_LABEL_CHARS) -> str:
+    """An escaped label cut to ``max_chars`` characters as shown (never inside an entity)."""
     text = html.unescape(label)
-    return label if len(text) <= MAX_LABEL_CHARS else html.escape(text[: MAX_LABEL_CHARS - 1] + "…")
+    return label if len(text) <= max_chars else html.escape(text[: max_chars - 1] + "…")
 
 
 def _event_layers(
-    markers: Sequence[tuple[float, str, str, str, str]], x_span: float
+    markers: Sequence[tuple[float, str, str, str, str]], x_span: float, max_chars: int = MAX_LABEL_CHARS
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Shapes, annotations and one hover trace for vertical event markers.
 
     ``markers`` are ``(step, label, kind, colour, hover)``, oldest first: a line across the whole plot
     height (yref paper) in the kind's dash and width and the given colour; the label written down from
-    the plot's top edge, inside the plot, so that it is never cut off by the edge of the figure; a small
+    the plot's top edge, inside the plot (cut to ``max_chars``, what the plot's height holds), so that
+    it is never cut off by the edge of the figure; a small
     cap at the top edge (filled for a raised flag, open for a cleared one) that carries the hover text.
 
     Labels never print over each other: going from the newest marker back, a label nearer than
@@ -496,7 +507,7 @@ def _event_layers(
         if i in labelled:
             annotations.append(
                 {
-                    "text": _cut_label(label),
+                    "text": _cut_label(label, max_chars),
                     "hovertext": hover,
                     "xref": "x",
                     "yref": "paper",
@@ -859,7 +870,8 @@ def _finish(
     shapes: list[dict[str, Any]],
 ) -> Figure:
     """Add the event markers and the pinned axis, make room for the legend, and build the figure."""
-    marker_shapes, annotations, marker_traces = _event_layers(markers, x_span)
+    max_chars = _label_chars(layout["height"])  # (before the legend adds its rows: the plot's height)
+    marker_shapes, annotations, marker_traces = _event_layers(markers, x_span, max_chars)
     layout["shapes"] = shapes + marker_shapes
     layout["annotations"] = annotations
     traces = traces + marker_traces
@@ -887,6 +899,7 @@ def metric_figure(
     markers: bool = False,
     nan_is_blank: bool = False,
     from_zero: bool = False,
+    height: int = METRIC_HEIGHT,
 ) -> Figure:
     """One line per metric column of a `MetricStore.view()` frame, against ``step``.
 
@@ -911,12 +924,13 @@ def metric_figure(
     ``log_y``: means <= 0 become gaps in the line (before smoothing, so the smoothed line averages only
     what the chart shows); the band is left out where its top is <= 0, and where only its bottom is, it
     reaches down to the chart's smallest positive value. ``yrange`` is in data units on either axis
-    type. An empty view gives a "no data yet" placeholder, not an error.
+    type. An empty view gives a "no data yet" placeholder, not an error. ``height``: the figure's, in
+    pixels, before the legend's rows (which it grows by, the plot keeping its height).
     """
     smoothing = _check_smoothing(smoothing)
     columns = list(columns)
     if _is_empty(view):
-        return _message_figure(title, "no data yet", METRIC_HEIGHT, y_title)
+        return _message_figure(title, "no data yet", height, y_title)
     missing = [c for c in ["step", *columns] if c not in view.columns]
     if missing:
         raise ValueError(f"view lacks columns {missing}; it has {list(view.columns)}")
@@ -981,7 +995,7 @@ def metric_figure(
                 trace["marker"] = {"size": 6}
     traces.extend(_single_step_traces(view, columns, records, log_y))
     traces.extend(_edge_traces(edges))
-    layout = _base_layout(title, METRIC_HEIGHT)
+    layout = _base_layout(title, height)
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # a chart that reports selections would default to pan
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
@@ -1014,10 +1028,12 @@ def loss_figure(
     log_y: bool = False,
     *,
     loss_name: str | None = None,
+    height: int = METRIC_HEIGHT,
 ) -> Figure:
     """D's and G's losses, with D's two halves dashed. A line marks D's loss at equilibrium where the loss
     ``loss_name`` has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses); none for the other
-    objectives, nor for no name or one the registry does not know."""
+    objectives, nor for no name or one the registry does not know. (``height``, here and in the other
+    metric charts: `metric_figure`'s.)"""
     loss = LOSSES.get(loss_name)  # None for no name
     hlines = []
     if loss is not None and loss.equilibrium_d_loss is not None:
@@ -1032,10 +1048,13 @@ def loss_figure(
         hlines=hlines,
         y_title="loss",
         dashed=("d_loss_real", "d_loss_fake"),
+        height=height,
     )
 
 
-def accuracy_figure(view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0) -> Figure:
+def accuracy_figure(
+    view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0, *, height: int = METRIC_HEIGHT
+) -> Figure:
     """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart."""
     return metric_figure(
         view,
@@ -1046,11 +1065,17 @@ def accuracy_figure(view: pd.DataFrame | None, events: Events = (), smoothing: f
         hlines=[(0.5, "chance (D cannot tell)")],
         y_title="accuracy",
         yrange=(0.0, 1.02),
+        height=height,
     )
 
 
 def d_output_figure(
-    view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0, midpoint: float | None = 0.5
+    view: pd.DataFrame | None,
+    events: Events = (),
+    smoothing: float = 0.0,
+    midpoint: float | None = 0.5,
+    *,
+    height: int = METRIC_HEIGHT,
 ) -> Figure:
     """D's mean output on real (``d_real``) and generated (``d_fake``) samples. ``midpoint`` is the loss'
     `GANLoss.midpoint`: 0.5 for the probability-like losses, None for raw critic scores (no line)."""
@@ -1063,11 +1088,17 @@ def d_output_figure(
         events=events,
         hlines=hlines,
         y_title="D(x) and D(G(z))",
+        height=height,
     )
 
 
 def grad_norm_figure(
-    view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0, log_y: bool = True
+    view: pd.DataFrame | None,
+    events: Events = (),
+    smoothing: float = 0.0,
+    log_y: bool = True,
+    *,
+    height: int = METRIC_HEIGHT,
 ) -> Figure:
     """Gradient norms of D's and G's parameters; log scale by default, as they span decades."""
     return metric_figure(
@@ -1078,6 +1109,164 @@ def grad_norm_figure(
         log_y=log_y,
         events=events,
         y_title="gradient norm",
+        height=height,
+    )
+
+
+# The Train view's four metric charts as one figure (`training_figure`): a browser draws a figure in a
+# mostly fixed time (about 75 ms for a metric chart on the 2-core test machine, whatever its points),
+# so four panels in one figure cost it one draw per refresh instead of four. The panels are stacked,
+# one x axis (steps) shared by all: a zoom on steps in one applies to every one.
+PANEL_PLOT_PX = 170  # a panel's plot area: four of them stacked fit a screen
+PANEL_HEIGHT = PANEL_PLOT_PX + MARGIN["t"] + MARGIN["b"]  # a panel built alone, before its legend rows
+PANEL_GAP_PX = 12  # between a panel's plot and the title of the next (its x tick labels are the last's)
+PANELS_TITLE = "Training metrics"
+# A panel is as wide as the page's main column: two half-width charts' plots and their margins
+# (`MIN_PLOT_PX`, on a 1280 px window), the legends' rows sized for that.
+PANEL_MIN_PLOT_PX = 2 * MIN_PLOT_PX
+
+
+def _panel_refs(index: int) -> tuple[str, str, str, str]:
+    """The axis and legend names panel ``index`` (from 0) takes in a figure of panels: its x axis, its
+    y axis, the y axis of its marks pinned to the plot's edges (`_edge_axis`), and its legend. The first
+    panel keeps a lone chart's names (x, y, y2, legend)."""
+    x = "x" if index == 0 else f"x{index + 1}"
+    y = "y" if index == 0 else f"y{2 * index + 1}"
+    legend = "legend" if index == 0 else f"legend{index + 1}"
+    return x, y, f"y{2 * index + 2}", legend
+
+
+def _panel_ref(ref: str, axes: Mapping[str, str]) -> str:
+    """A shape's or annotation's ``xref``/``yref`` in a lone chart, renamed for its panel (``axes``: the
+    lone chart's name -> the panel's; "paper", the chart's plot, becomes the panel's axis domain)."""
+    if ref == "paper":
+        return f"{axes['paper']} domain"
+    return axes.get(ref, ref)
+
+
+def panels_figure(panels: Sequence[Figure], *, title: str = PANELS_TITLE) -> Figure:
+    """Metric charts (as `metric_figure` builds them, placeholders included) stacked as the panels of one
+    figure, every x axis matching the first (a zoom on steps applies to all), the x tick labels and title
+    under the last panel only.
+
+    Each panel keeps what it shows alone: its traces, bands, reference lines and event markers, its
+    y axis (log or linear, its range and title), its marks pinned to the plot's edges (on a y axis of its
+    own over the panel), its title (as an annotation above it) and its legend (one per panel, between
+    its title and its plot, with the rows `_fit_legend` reserves on a plot `PANEL_MIN_PLOT_PX` wide).
+    Legend groups are named per panel, so
+    that a legend entry (the NaN marks, say) shows and hides what it names in its own panel only.
+
+    The figure's height is each panel's plot with its title and legend rows, `PANEL_GAP_PX` between two
+    panels and the bottom margin for the last one's x axis."""
+    if not panels:
+        raise ValueError("panels_figure needs at least one panel")
+    plots, legends = [], []  # each panel's plot height, and its legend refitted to the page's width
+    for panel in panels:
+        source = panel["layout"]
+        plots.append(source["height"] - source["margin"]["t"] - source["margin"]["b"])
+        fitted = {"height": 0, "margin": {"t": TITLE_ROW_PX}}
+        _fit_legend(fitted, panel["data"] if source.get("showlegend") else [], PANEL_MIN_PLOT_PX)
+        legends.append(fitted)
+    bands = [fitted["margin"]["t"] for fitted in legends]  # each panel's title and legend rows
+    bottom = panels[-1]["layout"]["margin"]["b"]
+    height = sum(bands) + sum(plots) + PANEL_GAP_PX * (len(panels) - 1) + bottom
+    area = height - bands[0] - bottom  # the plot area the panels' domains are fractions of
+
+    def paper_y(px: float) -> float:  # pixels from the figure's top -> paper y
+        return 1.0 - (px - bands[0]) / area
+
+    layout = _base_layout(title, height)
+    del layout["title"]  # each panel has its own
+    layout["margin"] = {**MARGIN, "t": bands[0], "b": bottom}
+    first = panels[0]["layout"]
+    for name in ("hovermode", "dragmode"):
+        if name in first:
+            layout[name] = first[name]
+    traces: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    top = 0.0  # the panel's band's top, in pixels from the figure's top
+    for index, (panel, band, plot, fitted) in enumerate(zip(panels, bands, plots, legends)):
+        x, y, edge_y, legend = _panel_refs(index)
+        axes = {"x": x, "y": y, "y2": edge_y}
+        source = panel["layout"]
+        domain = [paper_y(top + band + plot), paper_y(top + band)]
+        last = index == len(panels) - 1
+        x_axis = {**source.get("xaxis", {}), "domain": [0.0, 1.0], "anchor": y}
+        if index:
+            x_axis["matches"] = "x"
+        if not last:
+            x_axis["showticklabels"] = False
+            x_axis["title"] = {"text": ""}
+        layout[f"xaxis{x[1:]}"] = x_axis
+        layout[f"yaxis{y[1:]}"] = {**source.get("yaxis", {}), "domain": domain, "anchor": x}
+        if "yaxis2" in source:
+            layout[f"yaxis{edge_y[1:]}"] = {**source["yaxis2"], "overlaying": y, "anchor": x}
+        for trace in panel["data"]:
+            trace = {**trace, "xaxis": x, "yaxis": axes[trace.get("yaxis", "y")], "legend": legend}
+            if "legendgroup" in trace:
+                trace["legendgroup"] = f"{index}:{trace['legendgroup']}"
+            traces.append(trace)
+        refs = {**axes, "paper": x}
+        for shape in source.get("shapes", ()):
+            shapes.append(
+                {
+                    **shape,
+                    "xref": _panel_ref(shape["xref"], refs),
+                    "yref": _panel_ref(shape["yref"], {**refs, "paper": y}),
+                }
+            )
+        for note in source.get("annotations", ()):
+            annotations.append(
+                {
+                    **note,
+                    "xref": _panel_ref(note["xref"], refs),
+                    "yref": _panel_ref(note["yref"], {**refs, "paper": y}),
+                }
+            )
+        title_font = source["title"].get("font", {})
+        annotations.append(
+            {  # the panel's title, at the top of its band, as a lone chart's (`_base_layout`)
+                "text": source["title"]["text"],
+                "xref": "paper",
+                "yref": "paper",
+                "x": 0.0,
+                "y": paper_y(top),
+                "xanchor": "left",
+                "yanchor": "top",
+                "yshift": -source["title"].get("pad", {}).get("t", 0),
+                "showarrow": False,
+                "font": dict(title_font),
+            }
+        )
+        if fitted.get("showlegend"):
+            layout["showlegend"] = True
+            layout[legend] = {**fitted["legend"], "y": domain[1]}
+        top += band + plot + PANEL_GAP_PX
+    layout["shapes"] = shapes
+    layout["annotations"] = annotations
+    return _figure(traces, layout)
+
+
+def training_figure(
+    view: pd.DataFrame | None,
+    events: Events = (),
+    smoothing: float = 0.0,
+    *,
+    log_y: bool = False,
+    loss_name: str | None = None,
+    midpoint: float | None = 0.5,
+) -> Figure:
+    """The Train view's metric charts as the panels of one figure (`panels_figure`): losses (``log_y``,
+    ``loss_name``: `loss_figure`'s), D's accuracy, D's output (``midpoint``: `d_output_figure`'s) and the
+    gradient norms (log scale), each `PANEL_PLOT_PX` tall."""
+    return panels_figure(
+        [
+            loss_figure(view, events, smoothing, log_y, loss_name=loss_name, height=PANEL_HEIGHT),
+            accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT),
+            d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT),
+            grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT),
+        ]
     )
 
 

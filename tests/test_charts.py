@@ -559,6 +559,155 @@ def test_grad_norm_figure_is_log_by_default(view):
     assert charts.grad_norm_figure(view, log_y=False).layout.yaxis.type == "linear"
 
 
+# ------------------------------------------------------------------------------------ the Train view's panels
+
+PANEL_BUILDERS = ("loss_figure", "accuracy_figure", "d_output_figure", "grad_norm_figure")
+PANEL_AXES = [("x", "y", "y2"), ("x2", "y3", "y4"), ("x3", "y5", "y6"), ("x4", "y7", "y8")]
+
+
+def lone_panels(view, events, smoothing, log_y=False, loss_name=None, midpoint=0.5):
+    """The four charts as `training_figure` builds its panels, each alone."""
+    height = charts.PANEL_HEIGHT
+    return [
+        charts.loss_figure(view, events, smoothing, log_y, loss_name=loss_name, height=height),
+        charts.accuracy_figure(view, events, smoothing, height=height),
+        charts.d_output_figure(view, events, smoothing, midpoint, height=height),
+        charts.grad_norm_figure(view, events, smoothing, log_y=True, height=height),
+    ]
+
+
+def panel_of(fig, index):
+    """Panel ``index``'s traces, shapes, annotations and axes in a figure of panels."""
+    x, y, edge = PANEL_AXES[index]
+    domain = (f"{x} domain", f"{y} domain")
+    return {
+        "traces": [t for t in fig.data if (t.xaxis or "x") == x],
+        "shapes": [s for s in fig.layout.shapes if s.xref in (x, domain[0])],
+        "annotations": [a for a in fig.layout.annotations if a.xref in (x, domain[0])],
+        "xaxis": fig.layout[f"xaxis{x[1:]}"],
+        "yaxis": fig.layout[f"yaxis{y[1:]}"],
+        "edge": fig.layout[f"yaxis{edge[1:]}"],
+    }
+
+
+@pytest.mark.parametrize("log_y", [False, True])
+def test_training_figure_keeps_every_chart_as_a_panel(view, log_y):
+    events = [*EVENTS, event(120, "flag", "d_leads", flag="d_leads")]
+    fig = charts.training_figure(view, events, 0.6, log_y=log_y, loss_name="minimax", midpoint=0.5)
+    alone = lone_panels(view, events, 0.6, log_y=log_y, loss_name="minimax", midpoint=0.5)
+    assert len(fig.data) == sum(len(f.data) for f in alone)
+    for index, lone in enumerate(alone):
+        x, y, edge = PANEL_AXES[index]
+        panel = panel_of(fig, index)
+        # every trace, in order, with its values, on the panel's axes (pinned marks on its edge axis)
+        assert [t.name for t in panel["traces"]] == [t.name for t in lone.data]
+        for mine, theirs in zip(panel["traces"], lone.data):
+            np.testing.assert_array_equal(np.asarray(mine.y, dtype=float), np.asarray(theirs.y, dtype=float))
+            assert mine.yaxis == (edge if theirs.yaxis == "y2" else y)
+            assert mine.line == theirs.line and mine.hovertemplate == theirs.hovertemplate
+            assert mine.legend == ("legend" if index == 0 else f"legend{index + 1}")
+            if theirs.legendgroup:
+                assert mine.legendgroup == f"{index}:{theirs.legendgroup}"
+        # the y axis as the chart had it, placed in the panel's domain
+        assert panel["yaxis"].type == lone.layout.yaxis.type
+        assert panel["yaxis"].title.text == lone.layout.yaxis.title.text
+        assert panel["yaxis"].range == lone.layout.yaxis.range
+        assert panel["yaxis"].anchor == x and panel["xaxis"].anchor == y
+        if lone.layout.yaxis2 is not None and lone.layout.yaxis2.overlaying:
+            assert panel["edge"].overlaying == y and tuple(panel["edge"].range) == (0.0, 1.0)
+        # reference lines in the panel's data units, event markers across its plot only
+        references = [(s.y0, s.label.text) for s in panel["shapes"] if s.yref == y]
+        assert references == [(s.y0, s.label.text) for s in reference_shapes(lone)]
+        assert all(s.xref == f"{x} domain" for s in panel["shapes"] if s.yref == y)
+        markers = [s for s in panel["shapes"] if s.yref == f"{y} domain"]
+        assert [s.x0 for s in markers] == [s.x0 for s in event_shapes(lone)] == [50, 120, 150]
+        assert [a.text for a in panel["annotations"]] == [a.text for a in event_labels(lone)]
+        # its title above it, at the left edge
+        (title,) = [
+            a for a in fig.layout.annotations if a.xref == "paper" and a.text == lone.layout.title.text
+        ]
+        assert title.x == 0 and title.y > panel["yaxis"].domain[1]
+    assert fig.layout.yaxis.type == ("log" if log_y else "linear")
+    assert fig.layout.yaxis7.type == "log"  # gradient norms
+    assert tuple(fig.layout.yaxis3.range) == (0.0, 1.02)  # accuracy
+    assert fig.layout.hovermode == "x unified" and fig.layout.dragmode == "zoom"
+    assert fig.layout.title.text is None  # the panels' titles only
+
+
+def test_training_figure_panels_share_steps_and_stack_without_overlap(view):
+    fig = charts.training_figure(view, EVENTS, 0.6, loss_name="nonsaturating")
+    axes = [panel_of(fig, i) for i in range(4)]
+    # one zoom on steps for all: every x axis matches the first; tick labels and title under the last only
+    assert [a["xaxis"].matches for a in axes] == [None, "x", "x", "x"]
+    assert [a["xaxis"].showticklabels for a in axes] == [False, False, False, None]
+    assert axes[-1]["xaxis"].title.text == "step"
+    # each plot PANEL_PLOT_PX tall, top to bottom in order, its title and legend rows between two
+    layout = fig.layout
+    area = layout.height - layout.margin.t - layout.margin.b
+    domains = [a["yaxis"].domain for a in axes]
+    for low, high in domains:
+        assert (high - low) * area == pytest.approx(charts.PANEL_PLOT_PX, abs=1e-6)
+    assert domains[0][1] == 1.0 and domains[-1][0] == pytest.approx(0.0, abs=1e-9)
+    titles = [a for a in layout.annotations if a.xref == "paper"]
+    legends = [layout.legend, layout.legend2, layout.legend3, layout.legend4]
+    for i in range(1, 4):
+        gap_px = (domains[i - 1][0] - domains[i][1]) * area
+        rows = -(-len({t.name for t in axes[i]["traces"] if t.showlegend is not False}) // 4)
+        assert gap_px == pytest.approx(charts.PANEL_GAP_PX + charts.TITLE_ROW_PX + rows * 20, abs=1e-6)
+        assert titles[i].y == pytest.approx(domains[i - 1][0] - charts.PANEL_GAP_PX / area, abs=1e-9)
+    for legend, (_, high) in zip(legends, domains):  # each between its panel's title and plot
+        assert legend.y == pytest.approx(high) and legend.yanchor == "bottom" and legend.orientation == "h"
+    assert layout.showlegend is True
+
+
+def test_training_figure_legend_entries_stay_in_their_panel(view):
+    # a run whose every chart pins a NaN to its edge: each panel's NaN key shows and hides its own marks
+    nan_view = view.copy()
+    for column in chart_builders.METRIC_COLUMNS:
+        nan_view[f"{column}_nonfinite"] = np.where(np.arange(len(view)) == 5, 1, 0).astype(np.uint8)
+    fig = charts.training_figure(nan_view, [], 0.0)
+    nan_groups = [t.legendgroup for t in fig.data if t.name == "NaN"]
+    assert nan_groups == [f"{i}:edge_nan" for i in range(4) for _ in range(2)]  # a key and the marks
+    for index in range(4):
+        panel = panel_of(fig, index)
+        (marks,) = [t for t in panel["traces"] if t.name == "NaN" and t.showlegend is False]
+        assert marks.yaxis == PANEL_AXES[index][2]
+
+
+def test_training_figure_of_an_empty_view_is_four_placeholders(empty_view):
+    fig = charts.training_figure(empty_view, EVENTS)
+    assert fig.data == ()
+    notes = [a for a in fig.layout.annotations if a.text == "no data yet"]
+    assert [(a.xref, a.yref) for a in notes] == [(f"{x} domain", f"{y} domain") for x, y, _ in PANEL_AXES]
+    assert {a.text for a in fig.layout.annotations} == {
+        "no data yet",
+        "Losses",
+        "D accuracy",
+        "D's output",
+        "Gradient norms",
+    }
+    assert (
+        fig.layout.height == 4 * (charts.TITLE_ROW_PX + charts.PANEL_PLOT_PX) + 3 * charts.PANEL_GAP_PX + 36
+    )
+
+
+def test_panel_marker_labels_are_cut_to_the_shorter_plot(view):
+    events = [event(100, "hparam", "x", field="learning_rate_of_the_discriminator", new=0.5)]
+    fig = charts.training_figure(view, events)
+    labels = [a.text for a in fig.layout.annotations if a.xref.startswith("x")]
+    expected = int(charts.MAX_LABEL_CHARS * charts.PANEL_PLOT_PX / charts.LABEL_CHARS_AT_PX)
+    assert 20 <= expected < charts.MAX_LABEL_CHARS
+    assert [len(html.unescape(text)) for text in labels] == [expected] * 4
+    assert all(text.endswith("…") for text in labels)
+    alone = charts.loss_figure(view, events)  # a lone chart keeps its longer labels
+    assert len(html.unescape(event_labels(alone)[0].text)) == charts.MAX_LABEL_CHARS
+
+
+def test_panels_figure_needs_a_panel():
+    with pytest.raises(ValueError, match="at least one panel"):
+        chart_builders.panels_figure([])
+
+
 # ---------------------------------------------------------------------------- compare_figure
 
 
