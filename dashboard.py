@@ -581,24 +581,12 @@ def charts_panel(view: RunView) -> None:
     frame = view.store.view(CHART_POINTS, columns, nonfinite=True)
     events = view.events
     midpoint = view.midpoint
-    left, right = st.columns(2)
-    metric_chart(
-        left,
-        charts.loss_figure(frame, events, smoothing=smoothing, log_y=log_y, loss_name=view.meta.loss),
-        "chart_loss",
+    # The four metric charts as the panels of one figure: one draw in the browser at each refresh, not
+    # four (each draw's cost is mostly fixed), and a zoom on steps in one panel applies to all.
+    figure = charts.training_figure(
+        frame, events, smoothing, log_y=log_y, loss_name=view.meta.loss, midpoint=midpoint
     )
-    metric_chart(right, charts.accuracy_figure(frame, events, smoothing=smoothing), "chart_acc")
-    left, right = st.columns(2)
-    metric_chart(
-        left,
-        charts.d_output_figure(frame, events, smoothing=smoothing, midpoint=midpoint),
-        "chart_dout",
-    )
-    metric_chart(
-        right,
-        charts.grad_norm_figure(frame, events, smoothing=smoothing, log_y=True),
-        "chart_grad",
-    )
+    metric_chart(st.container(), figure, "chart_metrics")
     # The quality groups measured so far, three to a row, each chart keyed by its place: the "no
     # evaluation yet" placeholder turns into the first quality chart, in place.
     total = coverage_total(view.dataset) if view.dataset else None

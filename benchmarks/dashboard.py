@@ -3,8 +3,8 @@
     python -m benchmarks.dashboard [--skip-browser | --train-view | --first-point | --watched]
 
 1. Chart refresh at 1e3, 1e5 and 1e6 recorded steps: what the Train view does each second — the store's
-   downsampled view, the four metric figures, and their JSON as the page sends it — timed over repeated
-   calls; target: 1e6 no more than 1.5x 1e3.
+   downsampled view, the metric charts (four panels of one figure), and its JSON as the page sends it —
+   timed over repeated calls; target: 1e6 no more than 1.5x 1e3.
    ``--train-view`` (1b): the figures of one refresh of a digits run, every chart built against what a
    refresh between two evaluations builds (the charts whose inputs did not change are skipped).
 2. Store memory at 1e6 steps (target < 100 MB).
@@ -63,18 +63,12 @@ def filled_store(rows: int) -> MetricStore:
 
 def refresh_once(store: MetricStore, events: list[dict]) -> None:
     frame = store.view(CHART_POINTS)
-    figures = [
-        charts.loss_figure(frame, events, smoothing=0.6, loss_name="nonsaturating"),
-        charts.accuracy_figure(frame, events, smoothing=0.6),
-        charts.d_output_figure(frame, events, smoothing=0.6, midpoint=0.5),
-        charts.grad_norm_figure(frame, events, smoothing=0.6),
-    ]
-    for fig in figures:
-        pio.to_json(fig, validate=False)  # as ui.live_chart sends it
+    figure = charts.training_figure(frame, events, 0.6, loss_name="nonsaturating", midpoint=0.5)
+    pio.to_json(figure, validate=False)  # as ui.live_chart sends it
 
 
 def bench_refresh(repeats: int) -> None:
-    print("1. chart refresh (view + 4 figures + their JSON), median of", repeats)
+    print("1. chart refresh (view + the metric charts' figure + its JSON), median of", repeats)
     events = [
         {
             "step": 10 * i,
@@ -120,13 +114,8 @@ def bench_train_view(repeats: int) -> None:
 
     def metric_charts():
         frame = runner.store.view(CHART_POINTS, nonfinite=True)
-        for figure in (
-            charts.loss_figure(frame, events, smoothing=0.6, loss_name=runner.cfg.loss),
-            charts.accuracy_figure(frame, events, smoothing=0.6),
-            charts.d_output_figure(frame, events, smoothing=0.6, midpoint=0.5),
-            charts.grad_norm_figure(frame, events, smoothing=0.6, log_y=True),
-        ):
-            pio.to_json(figure, validate=False)
+        figure = charts.training_figure(frame, events, 0.6, loss_name=runner.cfg.loss, midpoint=0.5)
+        pio.to_json(figure, validate=False)
         return frame
 
     def every_chart():
@@ -214,29 +203,33 @@ def open_with_open_ended_steps(page, url: str) -> None:
     page.wait_for_timeout(1000)  # the rerun that binds Start's callback to the new value
 
 
+# The lines of the metric charts' first panel (the losses: plotly's subplot "xy"), once drawn.
+LOSS_LINES = ".st-key-chart_metrics .subplot.xy path.js-line"
+
+
 def metrics_rows(runs: Path) -> int:
     files = sorted(runs.glob("*/metrics.csv"), key=lambda p: p.stat().st_mtime)
     return max(0, sum(1 for _ in open(files[-1], "rb")) - 1) if files else 0  # the newest run
 
 
 # In the page: the time (performance.now(), ms) of the next click on Start, and of the first moment after it
-# that the loss chart, drawn anew since the click (not the chart of a run stopped before it), shows a
-# plotted point of d_loss (a drawn line, or the marker of a single point). A MutationObserver checks at
-# every change to the page, so the time is when the browser showed it, not when a polling round trip
-# from here found it.
+# that the metric charts (their losses panel), drawn anew since the click (not the chart of a run stopped
+# before it), show a plotted point of d_loss (a drawn line, or the marker of a single point). A
+# MutationObserver checks at every change to the page, so the time is when the browser showed it, not when
+# a polling round trip from here found it.
 TIME_FIRST_POINT = """() => {
   window.__firstPoint = null;
   window.__clicked = null;
-  const shown = document.querySelector('.st-key-chart_loss .live-chart');
+  const shown = document.querySelector('.st-key-chart_metrics .live-chart');
   const before = shown ? shown._fullData : undefined;
   const start = [...document.querySelectorAll('button')].find((b) => b.innerText.trim() === 'Start');
   const clicked = () => { window.__clicked = performance.now(); };
   start.addEventListener('click', clicked, {capture: true, once: true});
   const drawn = () => {
-    const chart = document.querySelector('.st-key-chart_loss .live-chart');
+    const chart = document.querySelector('.st-key-chart_metrics .live-chart');
     if (!chart || !chart._fullData || chart._fullData === before) return false;
-    const i = chart._fullData.findIndex((t) => t.name === 'd_loss');
-    const trace = i >= 0 && chart.querySelectorAll('.scatterlayer .trace')[i];
+    const shown = chart._fullData.find((t) => t.name === 'd_loss');
+    const trace = shown && chart.querySelector(`.scatterlayer .trace${shown.uid}`);
     if (!trace) return false;
     const line = trace.querySelector('path.js-line');
     return (line && (line.getAttribute('d') || '').length > 1) || trace.querySelector('path.point') !== null;
@@ -364,7 +357,7 @@ def bench_watched(window: float, rounds: int) -> None:
         page = browser.new_page(viewport={"width": 1400, "height": 1800})
         open_with_open_ended_steps(page, server.url)
         page.get_by_role("button", name="Start", exact=True).click()
-        page.locator(".st-key-chart_loss path.js-line").first.wait_for(timeout=60_000)
+        page.locator(LOSS_LINES).first.wait_for(timeout=60_000)
         # The page that pressed Start watches too: closed, so "unwatched" has no browser session at all.
         page.close()
         time.sleep(5)  # past the run's first evaluation (step 500 on this machine's kind)
@@ -376,7 +369,7 @@ def bench_watched(window: float, rounds: int) -> None:
                 if watched:
                     page = browser.new_page(viewport={"width": 1400, "height": 1800})
                     page.goto(server.url)
-                    page.locator(".st-key-chart_loss path.js-line").first.wait_for(timeout=60_000)
+                    page.locator(LOSS_LINES).first.wait_for(timeout=60_000)
                     page.wait_for_timeout(3000)  # past the page's first full render, to its steady refresh
                 chromium = [p for p in _descendants(os.getpid()) if p != server.proc.pid]
                 a, ta = metrics_rows(runs), time.monotonic()

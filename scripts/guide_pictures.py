@@ -123,7 +123,7 @@ def photograph(url: str, rows: dict[str, dict]) -> dict[str, bytes]:
             for name, row in rows.items():
                 page = browser.new_page(viewport=VIEWPORT)
                 page.goto(f"{url}/?run={row['run_id']}")
-                for selector in (".st-key-chart_loss .main-svg", ".st-key-chart_samples .main-svg"):
+                for selector in (".st-key-chart_metrics .main-svg", ".st-key-chart_samples .main-svg"):
                     page.locator(selector).first.wait_for(timeout=DRAWN_TIMEOUT_MS)
                 # every chart of the view drawn (each live chart draws in a task of its own)
                 page.wait_for_function(ALL_DRAWN, timeout=DRAWN_TIMEOUT_MS)

@@ -33,7 +33,8 @@ TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu"
 # The sidebar's values for a tiny open-ended run: it trains until a test pauses or stops it.
 TINY_FORM = dict(TINY, steps=0, sample_every=5, checkpoint_every=0)
 # (quality: the placeholder until the first evaluation, which these short runs do not reach)
-LIVE_CHARTS = {*("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_quality_0", "chart_samples")}
+# (the four metric charts are the panels of one figure, chart_metrics)
+LIVE_CHARTS = {"chart_metrics", "chart_quality_0", "chart_samples"}
 
 
 # ---------------------------------------------------------------------------------------------- fixtures
@@ -404,9 +405,14 @@ def test_log_scale_and_the_snapshot_slider_change_what_is_drawn(runs_root):
         (chart,) = [c for c in at.get("bidi_component") if user_key_from_element_id(c.proto.id) == key]
         return json.loads(json.loads(chart.proto.json)["figure"])  # a live chart (ui/live_chart.py)
 
-    assert spec("chart_loss")["layout"]["yaxis"]["type"] == "linear"
+    # the losses are the first panel (yaxis); the gradient norms, the fourth (yaxis7), stay on a log axis
+    titles = [a["text"] for a in spec("chart_metrics")["layout"]["annotations"] if a["xref"] == "paper"]
+    assert titles == ["Losses", "D accuracy", "D's output", "Gradient norms"]
+    assert spec("chart_metrics")["layout"]["yaxis"]["type"] == "linear"
+    assert spec("chart_metrics")["layout"]["yaxis7"]["type"] == "log"
     at.toggle(key="log_y").set_value(True).run()
-    assert spec("chart_loss")["layout"]["yaxis"]["type"] == "log"
+    assert spec("chart_metrics")["layout"]["yaxis"]["type"] == "log"
+    assert spec("chart_metrics")["layout"]["yaxis3"]["type"] == "linear"  # D's accuracy: not a loss
     assert spec("chart_samples")["layout"]["title"]["text"].startswith("step 20:")
     (slider,) = [s for s in at.select_slider if s.label == "Snapshot at step"]
     slider.set_value(10).run()

@@ -30,7 +30,8 @@ STEP_ABOVE = """(before) => {
   const match = bar && bar.innerText.match(/^step (\\d+)/);
   return match !== null && Number(match[1]) > before;
 }"""
-LOSS_PATHS = """() => [...document.querySelectorAll('.st-key-chart_loss path.js-line')]
+# the lines of the metric charts' losses panel (plotly's subplot "xy", the figure's first)
+LOSS_PATHS = """() => [...document.querySelectorAll('.st-key-chart_metrics .subplot.xy path.js-line')]
   .map(p => p.getAttribute("d")).join("|")"""
 LOSS_CHANGED = f"(before) => {{ const now = ({LOSS_PATHS})(); return now !== '' && now !== before; }}"
 SAMPLE_EVERY = 10
@@ -125,7 +126,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     wait_step_above(page, first)
     loss_before = page.evaluate(LOSS_PATHS)
     page.wait_for_function(LOSS_CHANGED, arg=loss_before, timeout=UI_TIMEOUT)
-    for key in ("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_samples", "chart_real"):
+    for key in ("chart_metrics", "chart_samples", "chart_real"):
         expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible(timeout=UI_TIMEOUT)
 
     button(page, "Pause").click()
@@ -145,7 +146,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     # the view stays there while the run trains on.
     newest = snapshot_step(page)
     assert newest >= 2 * SAMPLE_EVERY, "too few snapshots to pick an earlier one"
-    plot = page.locator(".st-key-chart_loss .nsewdrag").first.bounding_box()
+    plot = page.locator(".st-key-chart_metrics .draglayer .xy .nsewdrag").first.bounding_box()  # losses
     page.mouse.click(plot["x"] + plot["width"] * 0.1, plot["y"] + plot["height"] * 0.5)
     page.wait_for_function(SNAPSHOT_BELOW, arg=newest, timeout=UI_TIMEOUT)
     picked = snapshot_step(page)

@@ -65,6 +65,46 @@ CHART_BOXES = """(key) => {
 }"""
 
 
+# The same for one panel of a figure of panels (the Train view's metric charts, `charts.panels_figure`):
+# its plot area, its traces, its legend's entries and its annotations (those on its axes: the marker
+# labels; the panels' titles are the figure's).
+PANEL_BOXES = """([key, panel]) => {
+  const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+  if (!gd || !gd._fullLayout || !gd._fullData) return null;
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, width: r.width, height: r.height}; };
+  const svg = box(gd.querySelector('svg.main-svg'));
+  const x = panel === 0 ? 'x' : `x${panel + 1}`;
+  const y = panel === 0 ? 'y' : `y${2 * panel + 1}`;
+  const xaxis = gd._fullLayout[`xaxis${x.slice(1)}`], yaxis = gd._fullLayout[`yaxis${y.slice(1)}`];
+  if (!xaxis || !yaxis) return null;
+  const left = svg.left + xaxis._offset, top = svg.top + yaxis._offset;
+  const plot = {left, top, right: left + xaxis._length, bottom: top + yaxis._length};
+  const traces = gd._fullData.filter((t) => t.xaxis === x).map((t) => ({
+    name: t.name, legendgroup: t.legendgroup, showlegend: t.showlegend,
+    points: [...gd.querySelectorAll(`.trace${t.uid} path.point`)].map(box),
+  }));
+  const legendId = panel === 0 ? 'legend' : `legend${panel + 1}`;  // (its texts: class legend2text ...)
+  const legend = gd.querySelector(`.infolayer > .${legendId}`);
+  const notes = gd._fullLayout.annotations;
+  return {
+    svg, plot, traces, range: xaxis.range,
+    legend: [...(legend ? legend.querySelectorAll('.traces') : [])].map((e) => {
+      const text = e.querySelector(`.${legendId}text`);
+      return {...box(e), text: text.textContent, written: box(text)};  // the entry, and its text's box
+    }),
+    annotations: [...gd.querySelectorAll('.annotation')]
+      .filter((e) => [x, `${x} domain`].includes(notes[Number(e.dataset.index)].xref))
+      .map((e) => ({...box(e.querySelector('.annotation-text-g')), text: e.textContent})),
+    titles: [...gd.querySelectorAll('.annotation')]
+      .filter((e) => notes[Number(e.dataset.index)].xref === 'paper')
+      .map((e) => ({...box(e.querySelector('.annotation-text-g')), text: e.textContent})),
+  };
+}"""
+# The metric charts' panels, in order (`charts.training_figure`).
+LOSS_PANEL, ACCURACY_PANEL, D_OUTPUT_PANEL, GRAD_PANEL = range(4)
+
+
 def tiny_run(root: Path, run_id: str, paused: bool = False, **overrides) -> Runner:
     return Runner(GANConfig(**{**TINY, **overrides}), root, run_id).start(paused=paused)
 
@@ -132,6 +172,12 @@ def chart_boxes(page: Page, key: str) -> dict:
     return page.evaluate(CHART_BOXES, key)
 
 
+def panel_boxes(page: Page, panel: int, key: str = "chart_metrics") -> dict:
+    args = [key, panel]
+    page.wait_for_function(f"(args) => ({PANEL_BOXES})(args) !== null", arg=args, timeout=UI_TIMEOUT)
+    return page.evaluate(PANEL_BOXES, args)
+
+
 def inside(box: dict, outer: dict, tolerance: float = 0.5) -> bool:
     return (
         box["left"] >= outer["left"] - tolerance
@@ -192,9 +238,19 @@ def assert_legend_readable(boxes: dict, run_ids: list[str]) -> None:
             assert not overlap(a, b), f"legend entries {a['text']!r} and {b['text']!r} overlap"
 
 
+def pinned(boxes: dict, kind: str) -> dict:
+    """A chart's (or a panel's) marks pinned to the plot's edge of one kind: their trace (a panel's legend
+    groups are named after the panel, "3:edge_nan")."""
+    (marks,) = [
+        t
+        for t in boxes["traces"]
+        if t["legendgroup"].split(":")[-1] == f"edge_{kind}" and not t["showlegend"]
+    ]
+    return marks
+
+
 def zero_marks(boxes: dict) -> list[dict]:
-    (marks,) = [t for t in boxes["traces"] if t["legendgroup"] == "edge_nonpositive" and not t["showlegend"]]
-    return marks["points"]
+    return pinned(boxes, "nonpositive")["points"]
 
 
 def test_compare_legends_stay_inside_the_charts_and_log_zeros_are_drawn(chart_server, chart_runs, page):
@@ -232,8 +288,8 @@ def test_compare_legends_stay_inside_the_charts_and_log_zeros_are_drawn(chart_se
 
 def test_train_view_marks_are_whole_apart_and_inside(chart_server, chart_runs, page):
     page.goto(f"{chart_server.url}/?run={STEPPED}")
-    for key in ("chart_loss", "chart_acc", "chart_dout"):
-        boxes = chart_boxes(page, key)
+    for panel in (LOSS_PANEL, ACCURACY_PANEL, D_OUTPUT_PANEL):
+        boxes = panel_boxes(page, panel)
         labels = boxes["annotations"]
         assert any(label["text"] == "lr_d 0.001, lr_g 0.0005" for label in labels), labels
         for label in labels:
@@ -247,16 +303,68 @@ def test_train_view_marks_are_whole_apart_and_inside(chart_server, chart_runs, p
         assert "D-only step" in [e["text"] for e in boxes["legend"]]
     # the divergence: G's zero gradients and the NaN that ended the run, on the log gradient chart
     page.goto(f"{chart_server.url}/?run={DIVERGING}")
-    boxes = chart_boxes(page, "chart_grad")
+    boxes = panel_boxes(page, GRAD_PANEL)
     metrics = pd.read_csv(chart_runs / DIVERGING / "metrics.csv")
     assert len(zero_marks(boxes)) == int((metrics["g_grad_norm"] == 0).sum())
     assert all(inside(p, boxes["plot"]) for p in zero_marks(boxes))
-    (nan,) = [t for t in boxes["traces"] if t["legendgroup"] == "edge_nan" and not t["showlegend"]]
+    nan = pinned(boxes, "nan")
     assert len(nan["points"]) == 1 and inside(nan["points"][0], boxes["plot"])
     texts = [label["text"] for label in boxes["annotations"]]
     assert "diverged" in texts and set(texts) <= {"exploding_gradients", "diverged"}, texts
     for label in boxes["annotations"]:
         assert inside(label, boxes["plot"])
+
+
+def test_train_view_panels_are_readable_and_zoom_together(chart_server, page):
+    # The four metric charts as the panels of one figure: each panel's title, then its legend, then its
+    # plot, top to bottom, nothing printed over anything else; a zoom on steps in one applies to all.
+    page.goto(f"{chart_server.url}/?run={STEPPED}")
+    panels = [panel_boxes(page, panel) for panel in range(4)]
+    titles = panels[0]["titles"]
+    assert [t["text"] for t in titles] == ["Losses", "D accuracy", "D's output", "Gradient norms"]
+    svg = panels[0]["svg"]
+    above = svg["top"]  # the bottom of what the panel above drew (its plot; the figure's top first)
+    for title, boxes in zip(titles, panels):
+        plot = boxes["plot"]
+        assert 150 <= plot["bottom"] - plot["top"] <= 190  # PANEL_PLOT_PX, every panel alike
+        assert plot["right"] - plot["left"] >= 600  # the page's width, not half of it
+        assert above <= title["top"] and title["bottom"] <= plot["top"], (title, plot)
+        entries = boxes["legend"]
+        assert {"d_loss", "d_acc_real", "d_real", "d_grad_norm"} & {e["text"] for e in entries}
+        for entry in entries:
+            assert inside(entry, svg), f"{entry['text']!r} is cut off"
+            # (an entry's box holds its click target, a few pixels taller than its text; text boxes may
+            # touch by a pixel, as `overlap` allows)
+            assert title["bottom"] - 1 <= entry["written"]["top"] and entry["bottom"] <= plot["top"] + 0.5, (
+                f"{entry['text']!r} is not between its panel's title and plot"
+            )
+        for i, a in enumerate(entries):
+            assert not overlap(a["written"], title), f"{a['text']!r} over the title"
+            for b in entries[i + 1 :]:
+                assert not overlap(a, b), f"legend entries {a['text']!r} and {b['text']!r} overlap"
+        above = plot["bottom"]
+    assert panels[-1]["plot"]["bottom"] <= svg["bottom"]
+    # a box zoom on the losses' steps 10 to 40 (of 0 to 60): every panel shows those steps
+    before = panels[0]["range"]
+    assert [p["range"] for p in panels] == [before] * 4
+    plot = panels[0]["plot"]
+    span = before[1] - before[0]
+    left = plot["left"] + (10 - before[0]) / span * (plot["right"] - plot["left"])
+    right = plot["left"] + (40 - before[0]) / span * (plot["right"] - plot["left"])
+    middle = (plot["top"] + plot["bottom"]) / 2
+    page.mouse.move(left, middle)
+    page.mouse.down()
+    page.mouse.move((left + right) / 2, middle + 2, steps=4)
+    page.mouse.move(right, middle + 4, steps=4)
+    page.mouse.up()
+    page.wait_for_function(
+        f"() => {{ const b = ({PANEL_BOXES})(['chart_metrics', 3]); return b && b.range[1] < 45; }}",
+        timeout=UI_TIMEOUT,
+    )
+    ranges = [panel_boxes(page, panel)["range"] for panel in range(4)]
+    for low, high in ranges:
+        assert low == pytest.approx(10, abs=1.5) and high == pytest.approx(40, abs=1.5)
+    assert ranges == [ranges[0]] * 4
 
 
 def assert_colorbar_inside(boxes: dict) -> None:

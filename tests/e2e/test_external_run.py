@@ -51,10 +51,7 @@ MAIN_HEIGHT = """() => {
 }"""
 MAX_SCREENSHOT_HEIGHT = 4000
 CHARTS = (
-    "chart_loss",
-    "chart_acc",
-    "chart_dout",
-    "chart_grad",
+    "chart_metrics",  # the four metric charts, as the panels of one figure
     "chart_quality_0",
     "chart_samples",
     "chart_real",

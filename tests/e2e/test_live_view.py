@@ -179,7 +179,7 @@ def test_no_chart_leaves_the_screen_while_the_page_refreshes(streamlit_server, p
     # Evaluations every 100 steps and snapshots every 10: the quality charts and the samples change
     # during the watch too, not only the metric charts.
     with live_run(page, streamlit_server.url, sample_every=("Run", 10), eval_every=("Run", 100)):
-        for key in ("chart_loss", "chart_acc", "chart_dout", "chart_grad", "chart_samples"):
+        for key in ("chart_metrics", "chart_samples"):
             expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible(timeout=UI_TIMEOUT)
         page.evaluate(WATCH_CHARTS, 50)
         time.sleep(FLICKER_WATCH_S)  # the page checks itself meanwhile
@@ -192,7 +192,7 @@ def test_no_chart_leaves_the_screen_while_the_page_refreshes(streamlit_server, p
     assert watched["checks"] >= MIN_CHECKS, (
         f"only {watched['checks']} timer checks in {FLICKER_WATCH_S:.0f} s"
     )
-    assert {"st-key-chart_loss", "st-key-chart_quality_0", "st-key-chart_real"} <= set(watched["drawn"])
+    assert {"st-key-chart_metrics", "st-key-chart_quality_0", "st-key-chart_real"} <= set(watched["drawn"])
 
 
 def last_row_step(metrics_csv) -> int:
