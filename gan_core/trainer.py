@@ -33,7 +33,7 @@ from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import CONDITIONINGS, build_models
 from gan_core.rundir import image_grid
 from gan_core.tracking.measures import d_metrics, grad_norm
-from gan_core.tracking.readback import LaggedReadback, PendingValues
+from gan_core.tracking.readback import LaggedReadback, PendingRow, PendingValues
 from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, G_METRICS, RECORD_COLUMNS
 
 __all__ = [
@@ -191,28 +191,10 @@ def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:
     return {"points": chosen} if kind == "points" else {"grid": image_grid(chosen)}
 
 
-class PendingRecord:
-    """One step's record whose device scalars may still be on their way to the host (`Trainer.step_async`).
-    ``step`` is known at once; `result` waits for the scalars (at most for their copy) and gives the
-    record, `RECORD_COLUMNS` -> float, the same as `Trainer.step` returns."""
-
-    __slots__ = ("step", "_known", "_values", "_record")
-
-    def __init__(self, step: int, known: dict[str, float], values: PendingValues):
-        self.step = step
-        self._known = known
-        self._values = values
-        self._record: dict[str, float] | None = None
-
-    def ready(self) -> bool:
-        """True when `result` costs no wait (the scalars have landed on the host)."""
-        return self._record is not None or self._values.ready()
-
-    def result(self) -> dict[str, float]:
-        if self._record is None:
-            record = {**self._known, **dict(zip(D_METRICS + G_METRICS, self._values.tolist()))}
-            self._record = {k: record[k] for k in RECORD_COLUMNS}
-        return self._record
+# One step's record whose scalars may still be on their way to the host (`Trainer.step_async`): ``step``
+# at once, `result` the record, `RECORD_COLUMNS` -> float, the same as `Trainer.step` returns.
+PendingRecord = PendingRow
+_MEASURED = D_METRICS + G_METRICS  # the device's scalars, in the order `step_async` stacks them
 
 
 class Trainer:
@@ -467,7 +449,8 @@ class Trainer:
         elapsed = time.perf_counter() - started
         self.train_seconds += elapsed
         hp = self.hparams
-        known = {
+        known = dict.fromkeys(RECORD_COLUMNS, math.nan)  # the record's columns in their order
+        known |= {
             "step": float(self.step_count),
             "time_s": self.train_seconds,
             **{k: float(hp[k]) for k in ("lr_g", "lr_d", "d_steps")},
@@ -476,7 +459,7 @@ class Trainer:
             **{k: float(hp[k]) for k in ("gp_weight", "clip_value")},
             **_NO_EVAL,
         }
-        return PendingRecord(self.step_count, known, values)
+        return PendingRecord(self.step_count, known, _MEASURED, values)
 
     # ------------------------------------------------------------------ views for the UI
     def snapshot(self, resolution: int = HEATMAP_RESOLUTION) -> dict[str, np.ndarray]:

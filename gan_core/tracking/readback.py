@@ -84,3 +84,37 @@ class LaggedReadback:
         event = torch.cuda.Event()
         event.record(torch.cuda.current_stream(values.device))
         return PendingValues(host, event)
+
+
+class PendingRow:
+    """One step's row whose device values may still be on their way to the host: ``step`` and the
+    ``known`` host values (column -> float) at once, the ``names``' values when `result` reads them
+    (`PendingValues`). ``unmeasured``: the columns the step did not measure (`FlagMonitor.update`).
+    Made by `Trainer.step_async` and `TrackedRun.g_step`."""
+
+    __slots__ = ("step", "known", "names", "values", "unmeasured", "_row")
+
+    def __init__(
+        self,
+        step: int,
+        known: dict[str, float],
+        names: tuple[str, ...],
+        values: PendingValues,
+        unmeasured: frozenset[str] | set[str] = frozenset(),
+    ):
+        self.step, self.known, self.names, self.values = step, known, names, values
+        self.unmeasured = unmeasured
+        self._row: dict[str, float] | None = None
+
+    def ready(self) -> bool:
+        """True when `result` costs no wait (the values have landed on the host)."""
+        return self._row is not None or self.values.ready()
+
+    def result(self) -> dict[str, float]:
+        """The row: ``known`` then the named values, in that order; the first call waits for the values
+        (at most for their copy), later calls return the same dict."""
+        if self._row is None:
+            row = dict(self.known)
+            row.update(zip(self.names, self.values.tolist()))
+            self._row = row
+        return self._row

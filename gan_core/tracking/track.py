@@ -53,7 +53,7 @@ from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.measures import as_float32, d_metrics, grad_norm
-from gan_core.tracking.readback import LaggedReadback, PendingValues
+from gan_core.tracking.readback import LaggedReadback, PendingRow
 from gan_core.tracking.schema import (
     D_METRICS,
     EVAL_COLUMNS,
@@ -108,23 +108,6 @@ def _scalar(value: Any, what: str) -> Tensor | float:
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise TrackingError(f"{what} must be a number or a one-element tensor, got {type(value).__name__}")
     return float(value)
-
-
-class _PendingRow:
-    """One step's row whose device values may still be on their way to the host (`TrackedRun.g_step`)."""
-
-    __slots__ = ("step", "known", "names", "values", "unmeasured")
-
-    def __init__(
-        self, step: int, known: dict[str, float], names: tuple[str, ...], values: PendingValues, unmeasured
-    ):
-        self.step, self.known, self.names = step, known, names
-        self.values, self.unmeasured = values, unmeasured
-
-    def result(self) -> dict[str, float]:
-        record = dict(self.known)
-        record.update(zip(self.names, self.values.tolist()))
-        return record
 
 
 class TrackedRun:
@@ -185,7 +168,7 @@ class TrackedRun:
         self._pending_log: dict[str, Tensor | float] = {}
         self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
         self._readback = LaggedReadback()  # each step's values to the host without a wait (issue 15)
-        self._pending_row: _PendingRow | None = None  # the last step, its values on their way
+        self._pending_row: PendingRow | None = None  # the last step, its values on their way
         self._poller = CommandPoller(run_dir.path)
         self._should_stop = False
         self._paused_s = 0.0
@@ -339,7 +322,7 @@ class TrackedRun:
         known.update(self._optimizer_hparams())
         # The step's one host transfer, started here and read at the next step (`_commit_lagged`).
         names = (*D_METRICS, *G_METRICS, *(k for k, _ in tensors))
-        pending = _PendingRow(self.step, known, names, self._readback.start(values), self._unmeasured)
+        pending = PendingRow(self.step, known, names, self._readback.start(values), self._unmeasured)
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
         row = self._commit_lagged(pending)
         if self.steps and self.step >= self.steps and not self._should_stop:
@@ -361,7 +344,7 @@ class TrackedRun:
         pending, self._pending_row = self._pending_row, None
         return None if pending is None else self._commit(pending.result(), pending.unmeasured)
 
-    def _commit_lagged(self, pending: _PendingRow) -> dict[str, float] | None:
+    def _commit_lagged(self, pending: PendingRow) -> dict[str, float] | None:
         """Commit the previous step, whose values have reached the host while this one ran, and keep
         this one for the next `g_step` (issue 15). A step that is snapshotted, evaluated or the last is
         committed at once: those read G as the row's step left it."""
