@@ -15,11 +15,16 @@
 4. ``--watched``: steps/s of one open-ended run while a headless Chromium watches the Train view against
    the same run with no browser session, in ``--rounds`` pairs of ``--window``-second windows whose order
    alternates, with the CPU the server and the browser took (target ≥ 0.95).
+5. ``--draw-cost``: the browser's side of a refresh of the metric charts, alone in a page: Plotly.react
+   of the four charts as four figures (as the Train view drew them before) against the one figure of
+   four panels (`charts.training_figure`, as it draws them now), on ``--repeats`` successive refreshes
+   of a growing run, alternating, each timed from the first call to the frame after the last.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -402,6 +407,85 @@ def bench_watched(window: float, rounds: int) -> None:
         server.close()
 
 
+# In the page: each refresh's figures drawn in turn into their own divs (created on the first), timed from
+# the first Plotly.react to the next animation frame after the last (the drawing the page then paints).
+DRAW_REFRESH = """async (figures) => {
+  const divs = window.__divs || (window.__divs = {});
+  const start = performance.now();
+  for (const [name, figure] of Object.entries(figures)) {
+    if (!divs[name]) {
+      divs[name] = document.createElement('div');
+      divs[name].style.width = name === 'panels' ? '1100px' : '540px';
+      document.body.appendChild(divs[name]);
+    }
+    await Plotly.react(divs[name], figure.data, figure.layout);
+  }
+  await new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+  return performance.now() - start;
+}"""
+
+
+def bench_draw_cost(repeats: int) -> None:
+    """Plotly.react of the metric charts as four figures against one figure of four panels, in Chromium,
+    on ``repeats`` successive refreshes of a run that grows by 10 steps a refresh (a view of 300 points
+    from 1,500 steps on, with five setting changes marked), alternating which is drawn first."""
+    import plotly
+    from playwright.sync_api import sync_playwright
+
+    library = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"  # as ui.live_chart loads it
+    events = [
+        {
+            "step": 100 * (i + 1),
+            "time": "",
+            "kind": "hparam",
+            "detail": "",
+            "fields": {"field": "lr_g", "new": i},
+        }
+        for i in range(5)
+    ]
+    store = filled_store(1_500)
+    rng = np.random.default_rng(1)
+
+    def refresh() -> tuple[dict, dict]:
+        rows = rng.normal(size=(10, len(RECORD_COLUMNS)))
+        rows[:, 0] = np.arange(len(store) + 1, len(store) + 11)
+        store.extend(rows)
+        frame = store.view(CHART_POINTS, nonfinite=True)
+        four = {
+            "loss": charts.loss_figure(frame, events, 0.6, loss_name="nonsaturating"),
+            "accuracy": charts.accuracy_figure(frame, events, 0.6),
+            "d_output": charts.d_output_figure(frame, events, 0.6, midpoint=0.5),
+            "grad_norm": charts.grad_norm_figure(frame, events, 0.6, log_y=True),
+        }
+        panels = {"panels": charts.training_figure(frame, events, 0.6, loss_name="nonsaturating")}
+        return as_sent(four), as_sent(panels)
+
+    def as_sent(figures: dict) -> dict:  # as ui.live_chart writes them, as the page reads them
+        return {name: json.loads(pio.to_json(figure, validate=False)) for name, figure in figures.items()}
+
+    pw = sync_playwright().start()
+    browser = launch(pw)
+    try:
+        times: dict[str, list[float]] = {"four figures": [], "one figure, four panels": []}
+        pages = {name: browser.new_page(viewport={"width": 1200, "height": 1400}) for name in times}
+        for page in pages.values():
+            page.set_content("<html><body></body></html>")
+            page.add_script_tag(path=str(library))
+        for i in range(repeats + 1):
+            four, panels = refresh()
+            order = [("four figures", four), ("one figure, four panels", panels)]
+            for name, figures in order if i % 2 == 0 else order[::-1]:
+                took = pages[name].evaluate(DRAW_REFRESH, figures)
+                if i:  # the first draw builds the charts: not a refresh
+                    times[name].append(took)
+        print(f"5. the metric charts' draw in Chromium, ms a refresh, median (min-max) of {repeats}")
+        for name, values in times.items():
+            print(f"   {name}: {statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})")
+    finally:
+        browser.close()
+        pw.stop()
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
@@ -414,7 +498,11 @@ def main(argv: list[str] | None = None) -> None:
     only.add_argument("--first-point", action="store_true", help="only 3")
     only.add_argument("--watched", action="store_true", help="only 4")
     only.add_argument("--train-view", action="store_true", help="only 1b")
+    only.add_argument("--draw-cost", action="store_true", help="only 5")
     args = parser.parse_args(argv)
+    if args.draw_cost:
+        bench_draw_cost(args.repeats)
+        return
     everything = not (args.first_point or args.watched or args.train_view)
     if everything:
         bench_refresh(args.repeats)
