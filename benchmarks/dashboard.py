@@ -299,7 +299,7 @@ def bench_first_point(fresh: int, warm: int) -> tuple[list[float], list[float], 
                 page = browser.new_page(viewport={"width": 1400, "height": 1800})
                 page.goto(server.url)
                 # the empty chart panels drawn: the page is ready, as a user sees it before pressing Start
-                page.locator(".st-key-idle_loss .main-svg").first.wait_for(timeout=60_000)
+                page.locator(".st-key-idle_metrics .main-svg").first.wait_for(timeout=60_000)
                 wait_drawn(page)
                 first.append(time_first_point(page))
                 if i == fresh - 1:

@@ -1202,6 +1202,8 @@ def panels_figure(panels: Sequence[Figure], *, title: str = PANELS_TITLE) -> Fig
         layout[f"yaxis{y[1:]}"] = {**source.get("yaxis", {}), "domain": domain, "anchor": x}
         if "yaxis2" in source:
             layout[f"yaxis{edge_y[1:]}"] = {**source["yaxis2"], "overlaying": y, "anchor": x}
+        if not panel["data"]:  # a placeholder: plotly.js draws no axes that no trace is on
+            traces.append({"type": "scatter", "x": [], "y": [], "xaxis": x, "yaxis": y, "showlegend": False})
         for trace in panel["data"]:
             trace = {**trace, "xaxis": x, "yaxis": axes[trace.get("yaxis", "y")], "legend": legend}
             if "legendgroup" in trace:

@@ -202,6 +202,7 @@ def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
 def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     at = app(**TINY_FORM).run()
     assert not at.exception and watched(at) is None
+    assert chart_keys(at) == {"idle_metrics"}  # the metric charts' panels, empty until a run starts
     runner = start(at)
     assert (runs_root / runner.run_id / "config.json").is_file()
     assert runner.cfg == GANConfig(**TINY_FORM)

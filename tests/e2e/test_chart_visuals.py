@@ -367,6 +367,20 @@ def test_train_view_panels_are_readable_and_zoom_together(chart_server, page):
     assert ranges == [ranges[0]] * 4
 
 
+def test_idle_view_draws_the_four_empty_panels(chart_server, page):
+    # before a run: each panel's axes and its "no data yet" inside its own plot (plotly.js draws no
+    # axes that no trace is on: the panels below the first were once left without them)
+    page.goto(chart_server.url)
+    plots = []
+    for panel in range(4):
+        boxes = panel_boxes(page, panel, key="idle_metrics")
+        (note,) = boxes["annotations"]
+        assert note["text"] == "no data yet" and inside(note, boxes["plot"]), (note, boxes["plot"])
+        assert boxes["plot"]["bottom"] - boxes["plot"]["top"] > 150
+        plots.append(boxes["plot"])
+    assert all(a["bottom"] < b["top"] for a, b in zip(plots, plots[1:]))
+
+
 def assert_colorbar_inside(boxes: dict) -> None:
     bar = boxes["colorbar"]
     assert bar is not None, "no colour bar drawn"
