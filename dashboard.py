@@ -347,6 +347,10 @@ def progress_line(view: RunView) -> None:
     rate = (step - s0) / (now - t0) if now - t0 > 0.5 else None
     latest = view.store.latest()
     elapsed = latest["time_s"] if latest else 0.0
+    if rate is None and latest and elapsed > 0:
+        # a page's first second of a run (just started, or opened while it trains): no two refreshes
+        # to compare yet, so the run's own rate as recorded, its steps over its training time
+        rate = latest["step"] / elapsed
     if view.status == "running":
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -204,6 +205,10 @@ def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     assert not at.exception and watched(at) is None
     assert chart_keys(at) == {"idle_metrics"}  # the metric charts' panels, empty until a run starts
     runner = start(at)
+    # the first draw has no two refreshes to compare: the rate is the run's own, as recorded
+    rate = re.match(r"^step \d+ \(open-ended\) · ([\d.]+) steps/s", at.get("progress")[0].text)
+    assert rate, at.get("progress")[0].text
+    assert 0.1 < float(rate.group(1)) < 1e5
     assert (runs_root / runner.run_id / "config.json").is_file()
     assert runner.cfg == GANConfig(**TINY_FORM)
     # Snapshots every 5 steps wake the waiter, so this needs no polling.
