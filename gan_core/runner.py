@@ -40,9 +40,10 @@ from gan_core.models import build_models
 from gan_core.rundir import RunDir, RunDirError, current_events, make_event, thinned, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
+from gan_core.tracking.readback import PendingRow
 from gan_core.tracking.schema import CSV_COLUMNS, ENDED, RECORD_COLUMNS, STATUSES, event_detail
 from gan_core.tracking.sink import RunDirSink, Sink, StoreSink
-from gan_core.trainer import PendingRecord, Trainer, resolve_device
+from gan_core.trainer import Trainer, resolve_device
 
 __all__ = [
     "ENDED",
@@ -191,7 +192,7 @@ class Runner:
         self.cfg = cfg
         self.dist = dist
         self._mid_step = False  # inside a step: the ranks are in DDP's collectives, not at a boundary
-        self._pending: PendingRecord | None = None  # the last step, its scalars on their way (`_emit_lagged`)
+        self._pending: PendingRow | None = None  # the last step, its scalars on their way (`_emit_lagged`)
         self._recorded_step: int | None = None  # the last step emitted (`current_step`)
         self._job_ended = False  # the ranks agreed to stop: none waits for this one any more
         self.run_dir = run_dir or RunDir.create(runs_root, cfg, run_id)
@@ -692,7 +693,7 @@ class Runner:
             self._emit(self.trainer.g_step(), unmeasured=("d_grad_norm",))
         self._event(f"step_{mode}", "single step while paused")
 
-    def _emit_lagged(self, pending: PendingRecord) -> None:
+    def _emit_lagged(self, pending: PendingRow) -> None:
         """Emit the previous step's record, whose scalars have reached the host while this step's kernels
         were queued, and keep this one for the next step (issue 15: records lag the training by one step,
         and the device never waits for the host). A step that is snapshotted, evaluated, checkpointed,

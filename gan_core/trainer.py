@@ -191,9 +191,6 @@ def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:
     return {"points": chosen} if kind == "points" else {"grid": image_grid(chosen)}
 
 
-# One step's record whose scalars may still be on their way to the host (`Trainer.step_async`): ``step``
-# at once, `result` the record, `RECORD_COLUMNS` -> float, the same as `Trainer.step` returns.
-PendingRecord = PendingRow
 _MEASURED = D_METRICS + G_METRICS  # the device's scalars, in the order `step_async` stacks them
 
 
@@ -386,7 +383,7 @@ class Trainer:
         CUDA a wait for the step's kernels); `step_async` reads them later."""
         return self.step_async().result()
 
-    def step_async(self) -> PendingRecord:
+    def step_async(self) -> PendingRow:
         """A full step, as `step`, whose scalars are still on their way to the host: the copy is started
         (`LaggedReadback`) and nothing waits for the device. ``.result()`` gives `step`'s record; the
         runner calls it one step later, when the next step's kernels are queued (issue 15). The pending
@@ -399,7 +396,7 @@ class Trainer:
         for i in range(d_steps):
             d_values, fake = self._d_update(keep_fake=i == d_steps - 1)
         g_values = self._g_update(fake)
-        # The step's one host transfer, started here and read by `PendingRecord.result`.
+        # The step's one host transfer, started here and read by `PendingRow.result`.
         values = self._readback.start(self._reduced(torch.cat([d_values, g_values])))
         return self._record(values, started, d_steps)
 
@@ -442,7 +439,7 @@ class Trainer:
         nan = torch.tensor(float("nan"), device=self.device)
         return d_metrics(loss, real_logits, fake_logits, loss_real, loss_fake, nan)
 
-    def _record(self, values: PendingValues, started: float, d_updates: int) -> PendingRecord:
+    def _record(self, values: PendingValues, started: float, d_updates: int) -> PendingRow:
         """The step's record: what the host knows now (step, time, hyperparameters in force) and the
         device's scalars when they arrive."""
         self.step_count += 1
@@ -459,7 +456,7 @@ class Trainer:
             **{k: float(hp[k]) for k in ("gp_weight", "clip_value")},
             **_NO_EVAL,
         }
-        return PendingRecord(self.step_count, known, _MEASURED, values)
+        return PendingRow(self.step_count, known, _MEASURED, values)
 
     # ------------------------------------------------------------------ views for the UI
     def snapshot(self, resolution: int = HEATMAP_RESOLUTION) -> dict[str, np.ndarray]:
