@@ -1,11 +1,14 @@
 """Tracking API vs TensorBoard: steps/s of a user's own GAN loop, bare, logged to TensorBoard and tracked.
 
 One user-style training loop (BCE-with-logits, one D update per G update, the textbook ``g_loss.backward()``
-through D) in up to five variants, each with its own copy of the same models (same seed), timed in the
+through D) in up to six variants, each with its own copy of the same models (same seed), timed in the
 same interleaved rounds (the order rotates every round, ABCDE, BCDEA, ..., then backwards) so that machine
 noise hits all alike:
 
 - ``bare``: the loop, nothing measured;
+- ``bare-again``: the same loop again, over its own copy of the models: the A/A control. Its ratio to
+  ``bare`` is what this machine's noise alone does to a ratio in that run (a few % on a shared 2-core
+  machine), the resolution of every other ratio in the table;
 - ``tensorboard``: the loop as users log it, a ``.item()`` and a ``SummaryWriter.add_scalar`` per scalar per
   step (d_loss, d_loss_real, d_loss_fake, g_loss, d_acc_real, d_acc_fake, d_real, d_fake, d_grad_norm,
   g_grad_norm) into a temporary log folder;
@@ -222,7 +225,7 @@ def variants(scenario: str, stack: ExitStack, tmp: Path, with_runner: bool) -> d
         ) from None
 
     prime_watch(scenario, tmp / "prime")
-    loops = {name: Loop(scenario) for name in ("bare", "tensorboard", "track", "track+watch")}
+    loops = {name: Loop(scenario) for name in ("bare", "bare-again", "tensorboard", "track", "track+watch")}
     writer = SummaryWriter(log_dir=str(tmp / "tensorboard"))
     stack.callback(writer.close)
     runs = {}
@@ -244,6 +247,7 @@ def variants(scenario: str, stack: ExitStack, tmp: Path, with_runner: bool) -> d
     runs["track+watch"].watch(watched.G, watched.fixed_noise, D=watched.D)
     found: dict[str, Steps] = {
         "bare": lambda n: bare_steps(loops["bare"], n),
+        "bare-again": lambda n: bare_steps(loops["bare-again"], n),  # the A/A control: bare vs itself
         "tensorboard": lambda n: tensorboard_steps(loops["tensorboard"], writer, n),
         "track": lambda n: tracked_steps(loops["track"], runs["track"], n),
         "track+watch": lambda n: tracked_steps(watched, runs["track+watch"], n),
@@ -357,9 +361,10 @@ def profile(scenario: str, steps: int) -> None:
     parts = [
         (track_mod.TrackedRun, "d_step", "TrackedRun.d_step (all)"),
         (track_mod, "grad_norm", "  measures.grad_norm (D's here, G's in g_step)"),
-        (track_mod, "d_metrics", "  measures.d_metrics"),
         (track_mod.TrackedRun, "g_step", "TrackedRun.g_step (all)"),
         (track_mod.TrackedRun, "_optimizer_hparams", "  TrackedRun._optimizer_hparams"),
+        (track_mod.TrackedRun, "_send", "  TrackedRun._send (a batch's measures)"),
+        (track_mod, "d_metrics_steps", "    measures.d_metrics_steps"),
         (track_mod.TrackedRun, "_commit", "  TrackedRun._commit (all)"),
         (flags.FlagMonitor, "update", "    FlagMonitor.update"),
         (sink.StoreSink, "log_metrics", "    StoreSink.log_metrics (all)"),

@@ -90,7 +90,7 @@ def main() -> None:
             g_loss.backward()
             opt_g.step()
             run.log({"fake_std": fake.detach().std()})  # track: a metric of your own
-            run.g_step(g_loss, g_params=G)  # track: ends the step (its row lands a step later)
+            run.g_step(g_loss, g_params=G)  # track: ends the step (row written with its batch)
     print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
 
 

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from gan_core.losses import _bce_d, get_loss
-from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.measures import d_metrics, d_metrics_steps, grad_norm
 
 
 def _trained(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -117,3 +117,27 @@ def test_batches_of_two_sizes_and_half_precision_take_the_same_rules():
         assert values[5:7].tolist() == pytest.approx(
             [float(torch.sigmoid(real).mean()), float(torch.sigmoid(fake).mean())], abs=1e-3
         )
+
+
+@pytest.mark.parametrize("loss_name", ["nonsaturating", "lsgan", "hinge", "wgan"])
+def test_many_updates_at_once_are_each_updates_own_d_metrics_to_the_bit(loss_name):
+    """`d_metrics_steps`, the tracking API's batch of steps, is `d_metrics` row by row: on its one-reduction
+    path (a fixed threshold, one batch size), on the row-by-row one (a critic; two sizes), with the
+    total given or not."""
+    loss = get_loss(loss_name)
+    torch.manual_seed(3)
+    sizes = (16, 16, 16) if loss_name != "hinge" else (16, 12, 16)  # hinge: batches of two sizes
+    reals = [torch.randn(n, 1) + 0.5 * k for k, n in enumerate(sizes)]
+    fakes = [torch.randn(n) - 0.5 * k for k, n in enumerate(sizes)]
+    halves = [loss.d(r, f, 1.0) for r, f in zip(reals, fakes)]
+    norms = [torch.tensor(1.5), torch.tensor(float("nan")), torch.tensor(0.25)]
+    totals = [None, torch.tensor([7.0]), None]  # a total the caller gave, as a one-element tensor
+    batch = d_metrics_steps(loss, reals, fakes, [h[0] for h in halves], [h[1] for h in halves], norms, totals)
+    assert batch.shape == (3, 8) and batch.dtype == torch.float32
+    for k in range(3):
+        one = d_metrics(loss, reals[k], fakes[k], *halves[k], norms[k], totals[k])
+        assert torch.equal(batch[k], one) or (
+            torch.equal(batch[k, :7], one[:7]) and batch[k, 7].isnan() and one[7].isnan()
+        ), k
+    assert batch[1, 0] == 7.0 and float(batch[0, 0]) == pytest.approx(float(sum(halves[0])), rel=1e-6)
+    assert not torch.equal(batch[0, 3:7], batch[2, 3:7])  # the rows are their own updates'

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 import gan_core.track as track
+import gan_core.tracking.track as track_module
 from gan_core.config import GANConfig
 from gan_core.registry import RunRegistry
 from gan_core.rundir import RunBusyError, RunDir, RunDirError
@@ -90,9 +91,11 @@ class ToyGAN:
 
 # ------------------------------------------------------------------------------------------ the same row
 @pytest.mark.parametrize("loss", ["nonsaturating", "lsgan", "hinge", "wgan"])
-def test_the_builtin_trainers_step_through_the_api_gives_the_builtin_row(tmp_path, loss):
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_the_builtin_trainers_step_through_the_api_gives_the_builtin_row(tmp_path, loss, commit_every):
     """The trainer's own D and G updates, done by hand and recorded through the API, give the row the
-    built-in path records, to 1e-6 (same seed, same batches, same updates)."""
+    built-in path records, to 1e-6 (same seed, same batches, same updates): step by step
+    (``commit_every=0``) and with the three steps measured as one batch at `flush`."""
     cfg = GANConfig(
         dataset="ring8", loss=loss, width=16, batch_size=32, label_smoothing=0.0, instance_noise=0.0, seed=3
     )
@@ -100,7 +103,9 @@ def test_the_builtin_trainers_step_through_the_api_gives_the_builtin_row(tmp_pat
     expected = [builtin.step() for _ in range(3)]
 
     t = Trainer(cfg)
-    run = track.init("same-row", root=tmp_path, loss=loss, opt_d=t.opt_d, opt_g=t.opt_g)
+    run = track.init(
+        "same-row", root=tmp_path, loss=loss, opt_d=t.opt_d, opt_g=t.opt_g, commit_every=commit_every
+    )
     rows = []
     for _ in range(3):
         batch = cfg.batch_size
@@ -122,10 +127,14 @@ def test_the_builtin_trainers_step_through_the_api_gives_the_builtin_row(tmp_pat
         g_loss.backward(inputs=t.g_params)
         t.opt_g.step()
         rows.append(run.g_step(g_loss, g_params=t.g_params))
-    # each g_step commits the step before it (the device's values are read a step late); flush the last
-    assert rows[0] is None and [r["step"] for r in rows[1:]] == [1.0, 2.0]
-    rows = [*rows[1:], run.flush()]
-    assert run.flush() is None
+    if commit_every == 0:  # each g_step sends its step, and on the CPU its values are there at once
+        assert [r["step"] for r in rows] == [1.0, 2.0, 3.0]
+        assert run.flush() is None
+    else:  # the three wait for their batch: flush measures and commits them together
+        assert rows == [None, None, None] and RunDir.open(tmp_path, "same-row").read_metrics().empty
+        assert run.flush()["step"] == 3.0 and run.flush() is None
+        frame = RunDir.open(tmp_path, "same-row").read_metrics()
+        rows = [dict(zip(RECORD_COLUMNS, row)) for row in frame[list(RECORD_COLUMNS)].to_numpy()]
     run.finish()
     compared = (*D_METRICS, *G_METRICS, "step", "lr_g", "lr_d", "beta1", "beta2", "d_steps")
     for got, want in zip(rows, expected):
@@ -456,12 +465,23 @@ def test_metric_names_the_charts_derive_are_refused(tmp_path, name):
         run.log({name: 1.0})
 
 
-def test_a_last_row_that_diverged_ends_the_run_failed_and_the_step_after_a_divergence_is_not_kept(tmp_path):
-    """Rows are committed a step late: a NaN in the loop's last g_step is found by finish, which then ends
-    the run failed; a NaN found at the next g_step ends the run at the diverged row."""
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_a_last_row_that_diverged_ends_the_run_failed_and_the_step_after_a_divergence_is_not_kept(
+    tmp_path, commit_every
+):
+    """A NaN is found when its row is committed: at once (``commit_every=0`` on the CPU: the loop stops
+    at it), or with its batch, here at finish; either way the run ends failed at the diverged row, and
+    the steps after it in its batch are not kept."""
     for name, nan_at, calls in (("last", 5, 5), ("middle", 3, 5)):
         gan = ToyGAN()
-        run = track.init(name, root=tmp_path, loss="nonsaturating", opt_d=gan.opt_d, opt_g=gan.opt_g)
+        run = track.init(
+            name,
+            root=tmp_path,
+            loss="nonsaturating",
+            opt_d=gan.opt_d,
+            opt_g=gan.opt_g,
+            commit_every=commit_every,
+        )
         for step in range(1, calls + 1):
             real_logits, fake_logits = torch.randn(8), torch.randn(8)
             run.d_step(real_logits, fake_logits, d_loss=torch.tensor(1.0))
@@ -473,3 +493,68 @@ def test_a_last_row_that_diverged_ends_the_run_failed_and_the_step_after_a_diver
         frame = RunDir.open(tmp_path, name).read_metrics()
         assert frame["step"].tolist() == list(range(1, nan_at + 1)), name
         assert RunDir.open(tmp_path, name).read_status()["status"] == "failed"
+
+
+class _Landing:
+    """A CUDA event stand-in: the copy lands when the test says so (`query`), or when waited on."""
+
+    def __init__(self, log: list[str]):
+        self.log, self.done = log, False
+
+    def synchronize(self) -> None:
+        if not self.done:  # a real wait: the copy had not landed
+            self.log.append("wait")
+        self.done = True
+
+    def query(self) -> bool:
+        return self.done
+
+
+def test_batches_on_their_way_are_committed_when_they_land_and_at_most_two_are_in_flight(tmp_path):
+    """The lagged read-back on the CPU with stand-in events (issue 15): a batch whose copy has not landed
+    is left for a later g_step, read as soon as it has, and waited on only when a third would need the
+    read-back's buffer; the rows land in order, none lost."""
+    from gan_core.tracking.readback import PendingValues
+
+    gan = ToyGAN()
+    run = track.init("lagged", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    log: list[str] = []
+    events: list[_Landing] = []
+
+    def start(values):
+        events.append(_Landing(log))
+        return PendingValues(values.detach().clone(), events[-1])
+
+    run._readback.start = start
+    committed = []
+    for step in range(1, 5):
+        gan.step(run)
+        committed.append(run.store.last_step)
+        if step == 2:
+            events[0].done = True  # step 1's copy lands while step 2 trains: step 3 reads it, no wait
+    # step 1: nothing landed; step 2: step 1 not yet; step 3: step 1 landed; step 4: steps 2 and 3 are
+    # in flight, so step 2's is waited for before step 4's copy starts
+    assert committed == [None, None, 1.0, 2.0] and log == ["wait"]
+    assert run.flush()["step"] == 4.0 and log == ["wait"] * 3  # steps 3 and 4 not landed: waited for
+    run.finish()
+    assert RunDir.open(tmp_path, "lagged").read_metrics()["step"].tolist() == [1, 2, 3, 4]
+
+
+def test_steps_wait_for_their_batch_until_commit_every_or_the_cap(tmp_path, monkeypatch):
+    monkeypatch.setattr(track_module, "MAX_PENDING_STEPS", 4)
+    gan = ToyGAN()
+    run = track.init("batched", root=tmp_path, loss="nonsaturating", commit_every=60.0)
+    for _ in range(3):
+        gan.step(run)
+    assert run.store.last_step is None and RunDir.open(tmp_path, "batched").read_metrics().empty
+    gan.step(run)  # the fourth: the cap sends the batch, and on the CPU it commits at once
+    assert run.store.last_step == 4.0
+    run.commit_every = 0.0
+    gan.step(run)
+    assert run.store.last_step == 5.0
+    run.finish()
+    frame = RunDir.open(tmp_path, "batched").read_metrics()
+    assert frame["step"].tolist() == [1, 2, 3, 4, 5]
+    assert frame["d_acc_real"].between(0.0, 1.0).all() and (frame["d_grad_norm"] > 0).all()
+    with pytest.raises(track.TrackingError, match="commit_every=-1 is invalid: allowed seconds from 0 to 60"):
+        track.init("bad", root=tmp_path, commit_every=-1)

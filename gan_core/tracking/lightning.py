@@ -183,7 +183,7 @@ class GANTrackingCallback(pl.Callback):
                 if out.get("log") is not None:
                     run.log(out["log"])
                 if g_norm is not None:
-                    run.g_step(out["g_loss"], g_grad_norm=g_norm)  # ends the step (its row: a step later)
+                    run.g_step(out["g_loss"], g_grad_norm=g_norm)  # ends the step (its row: with its batch)
         # Under ddp every rank learns a Stop in the same g_step (`TrackedRun.g_step`): all end together.
         if run is not None and run.should_stop:
             trainer.should_stop = True

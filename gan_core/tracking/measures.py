@@ -5,7 +5,7 @@ the host in one transfer (CONVENTIONS rule 7)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 import torch
 from torch import Tensor
@@ -68,7 +68,8 @@ def d_metrics(
     (means of `GANLoss.output`: probabilities for the BCE losses, raw scores otherwise), d_grad_norm.
 
     ``real_logits`` and ``fake_logits``: D's raw outputs, any shape with the batch first (flattened);
-    the losses are 0-d tensors. Returns a float32 tensor of shape (8,). No host sync."""
+    the losses are 0-d tensors. Returns a float32 tensor of shape (8,). No host sync. The same numbers
+    as row 0 of `d_metrics_steps` on the one update."""
     # under no_grad nothing made here joins the caller's graph: no detach calls (a few µs each)
     real_logits = as_float32(real_logits).reshape(-1)
     fake_logits = as_float32(fake_logits).reshape(-1)
@@ -76,14 +77,8 @@ def d_metrics(
     device = real_logits.device
     if d_grad_norm.device != device:  # a NaN norm made on the CPU (no gradients)
         d_grad_norm = d_grad_norm.to(device)
-    threshold = loss.threshold
-    if threshold is not None and real_logits.shape == fake_logits.shape:
-        # The four shares and means in one reduction over rows: real > threshold and fake <= threshold
-        # (`losses.threshold_accuracy`'s verdicts), then each batch's `GANLoss.output`. 7 small ops
-        # instead of 10, and in a training loop on the CPU each costs about 10 µs whatever its size.
-        verdicts = torch.stack((real_logits > threshold, fake_logits <= threshold))
-        outputs = loss.output(torch.stack((real_logits, fake_logits)))
-        shares = torch.cat((verdicts, outputs)).mean(1)  # cat promotes the verdicts to float
+    if loss.threshold is not None and real_logits.shape == fake_logits.shape:
+        shares = _threshold_shares(loss, real_logits[None], fake_logits[None])[0]
     else:  # a critic's median rule, or batches of two sizes
         acc_real, acc_fake = loss.accuracy(real_logits, fake_logits)
         shares = torch.stack(
@@ -91,3 +86,62 @@ def d_metrics(
         )
     # torch.cat promotes dtypes: a float64 or half loss comes out float32 below
     return as_float32(torch.cat((torch.stack((total, loss_real, loss_fake)), shares, d_grad_norm.reshape(1))))
+
+
+def _threshold_shares(loss: GANLoss, real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """(K, 4): per row of the (K, B) logits, d_acc_real, d_acc_fake, d_real, d_fake for a loss with a
+    fixed threshold. The four in one reduction over rows: real > threshold and fake <= threshold
+    (`losses.threshold_accuracy`'s verdicts), then each batch's `GANLoss.output`. 7 small ops whatever
+    K is: in a training loop on the CPU each small op costs about 10 µs whatever its size."""
+    threshold = loss.threshold
+    verdicts = torch.stack((real_logits > threshold, fake_logits <= threshold), 1)
+    outputs = loss.output(torch.stack((real_logits, fake_logits), 1))
+    return torch.cat((verdicts, outputs), 1).mean(2)  # cat promotes the verdicts to float
+
+
+@torch.no_grad()
+def d_metrics_steps(
+    loss: GANLoss,
+    real_logits: Sequence[Tensor],
+    fake_logits: Sequence[Tensor],
+    loss_real: Sequence[Tensor],
+    loss_fake: Sequence[Tensor],
+    d_grad_norm: Sequence[Tensor],
+    d_loss: Sequence[Tensor | None],
+) -> Tensor:
+    """`d_metrics` of K D updates at once: the k-th element of each sequence is the k-th update's
+    argument (logits any shape with the batch first, the rest 0-d tensors on the logits' device; a None
+    ``d_loss`` is its ``loss_real + loss_fake``). Returns a float32 tensor of shape (K, 8), row k equal
+    to `d_metrics` of update k (tests/test_measures.py). No host sync.
+
+    When the loss has a fixed threshold and every update's real and fake batches have one size, the
+    shares and means of all K come from one reduction (`_threshold_shares`), so that the tracking API's
+    work per committed batch of steps does not grow with the steps' count; otherwise row by row."""
+    k = len(real_logits)
+    reals = [as_float32(r).reshape(-1) for r in real_logits]
+    fakes = [as_float32(f).reshape(-1) for f in fake_logits]
+    size = reals[0].shape
+    if loss.threshold is None or any(r.shape != size or f.shape != size for r, f in zip(reals, fakes)):
+        return torch.stack(
+            [
+                d_metrics(loss, *args)
+                for args in zip(reals, fakes, loss_real, loss_fake, d_grad_norm, d_loss, strict=True)
+            ]
+        )
+    device = reals[0].device
+    stacked = torch.stack((*reals, *fakes))  # (2K, B): one copy of the logits
+    shares = _threshold_shares(loss, stacked[:k], stacked[k:])
+    parts_real = torch.stack(list(loss_real))
+    parts_fake = torch.stack(list(loss_fake))
+    if all(t is None for t in d_loss):
+        totals = parts_real + parts_fake
+    else:
+        totals = torch.stack(
+            [
+                r + f if t is None else t.reshape(())
+                for r, f, t in zip(loss_real, loss_fake, d_loss, strict=True)
+            ]
+        )
+    norms = torch.stack([n if n.device == device else n.to(device) for n in d_grad_norm])
+    losses = torch.stack((totals, parts_real, parts_fake), 1)
+    return as_float32(torch.cat((losses, shares, norms[:, None]), 1))

@@ -1,4 +1,5 @@
-"""A step's scalars read back to the host one step late, so that the device never waits for the host.
+"""A step's scalars read back to the host one step late (the runner), or a batch of steps' at the next
+batch (the tracking API, `TrackedRun.g_step`), so that the device never waits for the host.
 
 A training step's scalars (losses, D's accuracies and outputs, gradient norms) are gathered into one
 vector on the device. Reading it with ``.tolist()`` right away is a CPU-GPU synchronisation: the CPU
@@ -63,8 +64,9 @@ class LaggedReadback:
     """Start copying a 1-D float vector to the host without waiting; read it later (see the module).
 
     ``start(values)`` returns a `PendingValues`. On CUDA the copy goes into one of two pinned buffers
-    (reallocated when the vector's length changes), so a `PendingValues` must be read before the
-    second-next ``start``: the runner and the tracking API read each step's values at the next step.
+    (grown when a longer vector comes), so a `PendingValues` must be read before the second-next
+    ``start``: the runner reads each step's values at the next step, the tracking API each batch's
+    before it starts the next-but-one.
     """
 
     def __init__(self) -> None:
@@ -76,9 +78,12 @@ class LaggedReadback:
         if values.device.type != "cuda":
             return PendingValues(values.detach(), _NoEvent())
         values = values.detach().float()
-        if not self._buffers or self._buffers[0].numel() != values.numel():
-            self._buffers = [torch.empty(values.numel(), pin_memory=True) for _ in range(2)]
-        host = self._buffers[self._next]
+        size = values.numel()
+        if not self._buffers or self._buffers[0].numel() < size:
+            # grown, never shrunk: the tracking API's batches vary in length, and pinning memory is slow
+            capacity = max(size, 2 * self._buffers[0].numel()) if self._buffers else size
+            self._buffers = [torch.empty(capacity, pin_memory=True) for _ in range(2)]
+        host = self._buffers[self._next][:size]
         self._next ^= 1
         host.copy_(values.reshape(-1), non_blocking=True)
         event = torch.cuda.Event()

@@ -15,13 +15,20 @@ quality metrics from the same `Evaluator`, events, status.json, the run folder's
         ...                                  # D's update: logits, loss.backward(), opt_d.step()
         run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
         ...                                  # G's update
-        run.g_step(g_loss, g_params=G)       # ends the step (its row lands a step later)
+        run.g_step(g_loss, g_params=G)       # ends the step (its row is written with its batch)
         if run.should_stop:                  # Stop from the dashboard, or a diverged run
             break
     run.finish()                             # or: with track.init(...) as run: ...
 
-On CUDA a step costs one host transfer (CONVENTIONS rule 7), started in `g_step` and read at the next
-one (`readback.LaggedReadback`), so the device never waits for the host; nothing else waits on it.
+Steps are committed in batches: `g_step` keeps a step's tensors on the device (a gradient norm or two is
+all it computes), and every ``commit_every`` seconds (0.25 by default) the pending steps' measures are
+computed together and sent to the host in one transfer (CONVENTIONS rule 7; `readback.LaggedReadback`).
+On CUDA that transfer is read at the next batch, or at once when it has landed, so the device never waits
+for the host; nothing else waits on it. Rows, flags and a divergence's stop therefore land up to a batch
+late, by design; a snapshot, evaluation or the last step is committed at once, and `flush` commits now.
+Why batches: inside a training loop on the CPU each small tensor op or Python call of the tracker runs
+with cold caches, about 10 µs, and the per-step measures were most of the API's cost
+(`python -m benchmarks.tracking --profile`; BENCHMARKS.md).
 The dashboard's Pause and Stop reach the loop through the run folder's command file: Pause holds the loop
 inside `g_step` until Resume or Stop; Stop sets `should_stop`.
 """
@@ -52,8 +59,8 @@ from gan_core.losses import get_loss
 from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
-from gan_core.tracking.measures import as_float32, d_metrics, grad_norm
-from gan_core.tracking.readback import LaggedReadback, PendingRow
+from gan_core.tracking.measures import as_float32, d_metrics_steps, grad_norm
+from gan_core.tracking.readback import LaggedReadback, PendingValues
 from gan_core.tracking.schema import (
     D_METRICS,
     EVAL_COLUMNS,
@@ -71,6 +78,8 @@ STATUS_WRITE_SECONDS = 2.0
 DEFAULT_SAMPLE_EVERY = 100
 DEFAULT_EVAL_EVERY = 500
 KEEP_SNAPSHOTS = 200
+COMMIT_SECONDS = 0.25  # `init`'s default commit_every: how often pending steps are measured and written
+MAX_PENDING_STEPS = 512  # a batch is sent at this many steps however fast they come (bounds its memory)
 _NAN = float("nan")
 
 
@@ -110,13 +119,71 @@ def _scalar(value: Any, what: str) -> Tensor | float:
     return float(value)
 
 
+class _Update:
+    """One D update as `TrackedRun.d_step` keeps it until its batch is measured: the logits (detached),
+    the loss halves and total when given (else None: the loss's own, computed with the batch) and the
+    gradient norm, all on the device."""
+
+    __slots__ = ("real", "fake", "loss_real", "loss_fake", "total", "norm")
+
+    def __init__(self, real, fake, loss_real, loss_fake, total, norm):
+        self.real, self.fake, self.loss_real, self.loss_fake = real, fake, loss_real, loss_fake
+        self.total, self.norm = total, norm
+
+
+class _Step:
+    """One generator step waiting for its batch: ``known`` (column -> float, every column in order, the
+    host values filled in), its last D update (or None), and the 0-d device tensors of ``names``."""
+
+    __slots__ = ("known", "update", "tensors", "names", "unmeasured")
+
+    def __init__(self, known, update, tensors, names, unmeasured):
+        self.known, self.update, self.tensors, self.names = known, update, tensors, names
+        self.unmeasured = unmeasured
+
+
+_NO_UPDATE = _Update(None, None, None, None, None, None)  # a rank's step without one: D's columns NaN
+
+
+class _Batch:
+    """Steps whose values are on their way to the host as one vector: first the D updates' rows
+    (`D_METRICS`, 8 each, for the steps with a D update, in order), then each step's named values."""
+
+    __slots__ = ("steps", "values")
+
+    def __init__(self, steps: list[_Step], values: PendingValues | None):
+        self.steps, self.values = steps, values
+
+    def ready(self) -> bool:
+        return self.values is None or self.values.ready()
+
+    def rows(self) -> list[tuple[dict[str, float], set[str]]]:
+        """Each step's row and unmeasured columns; waits for the values (at most for their copy)."""
+        values = [] if self.values is None else self.values.tolist()
+        width = len(D_METRICS)
+        offset = width * sum(step.update is not None for step in self.steps)
+        d_row = 0
+        rows = []
+        for step in self.steps:
+            row = dict(step.known)
+            if step.update is not None:
+                row.update(zip(D_METRICS, values[d_row : d_row + width]))
+                d_row += width
+            if step.names:
+                row.update(zip(step.names, values[offset : offset + len(step.names)]))
+                offset += len(step.names)
+            rows.append((row, step.unmeasured))
+        return rows
+
+
 class TrackedRun:
     """One run of a user's own training loop, written to ``<root>/<run_id>/`` as the dashboard reads it.
 
     Make it with `init`. Per generator step: `d_step` after each D update (any number, `d_steps` counts
-    them), then `g_step` after G's update, which commits the step's row. `log` adds the user's own
-    metrics to the row, `watch` names G (and D) for snapshots and quality metrics, `snapshot` takes one
-    now, `finish` ends the run. Thread-compatible, not thread-safe: call it from the training loop.
+    them), then `g_step` after G's update, which ends the step (its row is written with its batch).
+    `log` adds the user's own metrics to the row, `watch` names G (and D) for snapshots and quality
+    metrics, `snapshot` takes one now, `finish` ends the run. Thread-compatible, not thread-safe: call
+    it from the training loop.
     """
 
     def __init__(
@@ -132,6 +199,7 @@ class TrackedRun:
         optimizers: tuple[torch.optim.Optimizer | None, torch.optim.Optimizer | None],
         sinks: Iterable[Sink] = (),
         dist: DistContext | None = None,
+        commit_every: float = COMMIT_SECONDS,
     ):
         self._dist = dist  # rank 0 of a multi-process job: the step's values averaged over the ranks
         self.run_dir = run_dir
@@ -162,13 +230,12 @@ class TrackedRun:
         self._fixed_noise: Tensor | None = None
         self._evaluator: Evaluator | None = None
         self._bounds: tuple[float, float, float, float] | None = None
-        self._pending_d: list[Tensor] = []  # this step's D updates' metrics, on the device
+        self._pending_d: list[_Update] = []  # this step's D updates (the row keeps the last)
         self._batch = 0  # the last D update's batch size (samples_per_s)
         self._parameter_lists: dict[int, tuple[torch.nn.Module, list[Tensor]]] = {}
         self._pending_log: dict[str, Tensor | float] = {}
         self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
-        self._readback = LaggedReadback()  # each step's values to the host without a wait (issue 15)
-        self._pending_row: PendingRow | None = None  # the last step, its values on their way
+        self._init_batches(commit_every)
         self._poller = CommandPoller(run_dir.path)
         self._should_stop = False
         self._paused_s = 0.0
@@ -225,8 +292,8 @@ class TrackedRun:
         gradients are there. ``d_loss`` defaults to the loss's d_loss_real + d_loss_fake from the logits;
         the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
         L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
-        are listed once, or any iterable of parameters), else NaN. Nothing here waits on the
-        device."""
+        are listed once, or any iterable of parameters), else NaN. Only the gradient norm is computed now;
+        the rest with the step's batch (see the module). Nothing here waits on the device."""
         self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
             raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
@@ -234,31 +301,34 @@ class TrackedRun:
             self._last_commit = time.perf_counter()
         if d_grad_norm is None and d_params is None:
             self._unmeasured.add("d_grad_norm")
-        loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
-        with torch.no_grad():  # nothing made here joins the loop's graph (no detach calls needed)
-            real_l, fake_l = as_float32(real_logits), as_float32(fake_logits)
-            if d_loss_real is None or d_loss_fake is None:
-                own_real, own_fake = loss.d(real_l, fake_l, 1.0)
+        with torch.no_grad():  # nothing made here joins the loop's graph
+            real_l, fake_l = real_logits.detach(), fake_logits.detach()
             device = real_l.device
 
-            def tensor(value: Any, default: Tensor, what: str) -> Tensor:
+            def tensor(value: Any, what: str) -> Tensor | None:
                 if value is None:
-                    return default
+                    return None
                 value = _scalar(value, what)
                 if not isinstance(value, Tensor):
                     return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
                 return value if value.device == device else value.to(device)
 
-            part_real = tensor(d_loss_real, own_real if d_loss_real is None else None, "d_loss_real")
-            part_fake = tensor(d_loss_fake, own_fake if d_loss_fake is None else None, "d_loss_fake")
-            total = None if d_loss is None else tensor(d_loss, None, "d_loss")
             if d_grad_norm is not None:
-                norm = tensor(d_grad_norm, None, "d_grad_norm")
-            elif d_params is not None:
+                norm = tensor(d_grad_norm, "d_grad_norm")
+            elif d_params is not None:  # now: the next zero_grad or G's backward through D changes them
                 norm = grad_norm(self._parameters(d_params))
             else:
                 norm = torch.full((), _NAN, device=device)
-            self._pending_d.append(d_metrics(loss, real_l, fake_l, part_real, part_fake, norm, total))
+            self._pending_d.append(
+                _Update(
+                    real_l,
+                    fake_l,
+                    tensor(d_loss_real, "d_loss_real"),
+                    tensor(d_loss_fake, "d_loss_fake"),
+                    tensor(d_loss, "d_loss"),
+                    norm,
+                )
+            )
         self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
 
     def g_step(
@@ -270,13 +340,15 @@ class TrackedRun:
     ) -> dict[str, float] | None:
         """Record G's update (after its ``backward()``), ending the step: its row holds every
         `RECORD_COLUMNS` value (D's columns from the last `d_step` of this step, NaN without one), the
-        `log`-ged metrics and the flags. The step's one host transfer starts here and is read at the next
-        `g_step`, so that the device never waits for the host (issue 15): rows, flags and a divergence's
-        stop land one step late, by design. A step with a snapshot (every ``sample_every``), quality
-        metrics (every ``eval_every``; see `watch`) or the last of ``steps`` is committed at once;
-        `flush` commits the pending step now, `finish` does it last. While the dashboard has the run
-        paused this call waits until Resume or Stop. Returns the newest row this call committed (column
-        -> float): usually the previous step's; None at a first step that commits nothing."""
+        `log`-ged metrics and the flags. The step waits in a batch: every ``commit_every`` seconds (see
+        `init`) the batch's measures are computed together and started to the host in one transfer, read
+        at the next batch or as soon as it has landed (on the CPU at once), so that the device never
+        waits for the host (issue 15): rows, flags and a divergence's stop land up to a batch late, by
+        design. A step with a snapshot (every ``sample_every``), quality metrics (every ``eval_every``;
+        see `watch`) or the last of ``steps`` is committed at once; `flush` commits every pending step
+        now, `finish` does it last. While the dashboard has the run paused this call waits until Resume
+        or Stop. Returns the newest row this call committed (column -> float), or None when it committed
+        none."""
         self._check_open()
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
@@ -290,41 +362,49 @@ class TrackedRun:
             self._unmeasured.add("g_grad_norm")
         if not self._pending_d:  # no D update this step: D's columns are blank, not a divergence
             self._unmeasured.update(D_METRICS)
-        d_values = self._pending_d[-1] if self._pending_d else None
-        device = (
-            d_values.device
-            if d_values is not None
-            else (g_value.device if isinstance(g_value, Tensor) else torch.device("cpu"))
-        )
-        if d_values is None:
-            d_values = torch.full((len(D_METRICS),), _NAN, device=device)
-        logged = list(self._pending_log.items())
-        tensors = [(k, v) for k, v in logged if isinstance(v, Tensor)]
-        scalars = []  # 0-d: g_loss, g_grad_norm, then the logged tensors
-        for value in (g_value, g_norm, *(v for _, v in tensors)):
-            if not isinstance(value, Tensor):  # a number becomes a fill on the device (no copy, no sync)
-                value = torch.full((), value, device=device)
-            scalars.append(as_float32(value if value.device == device else value.to(device)))
-        values = torch.cat((d_values, torch.stack(scalars)))
-        if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
-            values = self._dist.reduce_mean(values)
         now = time.perf_counter()
         elapsed = now - (self._last_commit or now)
         self._train_seconds += elapsed
         self.step += 1
         d_updates = len(self._pending_d)
         known: dict[str, float] = dict.fromkeys(self.columns, _NAN)
-        known.update({k: float(v) for k, v in logged if not isinstance(v, Tensor)})
+        names: list[str] = []
+        tensors: list[Tensor] = []
+        averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
+        for name, value in (("g_loss", g_value), ("g_grad_norm", g_norm), *self._pending_log.items()):
+            if isinstance(value, Tensor):
+                names.append(name)
+                tensors.append(value)
+            elif averaged and name in G_METRICS:
+                names.append(name)
+                tensors.append(torch.tensor(value))
+            else:
+                known[name] = float(value)
         known["step"] = float(self.step)
         known["time_s"] = self._train_seconds
         known["d_steps"] = float(d_updates)
         known["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
         known.update(self._optimizer_hparams())
-        # The step's one host transfer, started here and read at the next step (`_commit_lagged`).
-        names = (*D_METRICS, *G_METRICS, *(k for k, _ in tensors))
-        pending = PendingRow(self.step, known, names, self._readback.start(values), self._unmeasured)
+        update = self._pending_d[-1] if self._pending_d else None
+        self._steps.append(_Step(known, update, tensors, names, self._unmeasured))
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
-        row = self._commit_lagged(pending)
+        step = self.step
+        at_once = (
+            (self._G is not None and step % self.sample_every == 0)
+            or (self._evaluator is not None and step % self.eval_every == 0)
+            or (self.steps and step >= self.steps)
+        )
+        if at_once:  # those read G as the row's step left it
+            row = self.flush()
+        else:
+            row = None
+            if (
+                averaged
+                or now - self._last_send >= self.commit_every
+                or len(self._steps) >= MAX_PENDING_STEPS
+            ):
+                row = self._send()
+            row = self._commit_batches(wait=False) or row
         if self.steps and self.step >= self.steps and not self._should_stop:
             self._should_stop, self.stop_reason = True, "steps"
         self._poll_commands()
@@ -338,25 +418,91 @@ class TrackedRun:
         return row
 
     def flush(self) -> dict[str, float] | None:
-        """Commit the step whose values are still on their way to the host (see `g_step`), waiting for
-        them (on CUDA a wait for the device). Returns its row, or None when every step is committed.
-        `finish` and a Pause from the dashboard flush by themselves."""
-        pending, self._pending_row = self._pending_row, None
-        return None if pending is None else self._commit(pending.result(), pending.unmeasured)
+        """Commit every step still waiting for its batch or on its way to the host (see `g_step`), waiting
+        for their values (on CUDA a wait for the device). Returns the newest row, or None when every step
+        was committed already. `finish` and a Pause from the dashboard flush by themselves."""
+        row = self._send()
+        return self._commit_batches(wait=True) or row
 
-    def _commit_lagged(self, pending: PendingRow) -> dict[str, float] | None:
-        """Commit the previous step, whose values have reached the host while this one ran, and keep
-        this one for the next `g_step` (issue 15). A step that is snapshotted, evaluated or the last is
-        committed at once: those read G as the row's step left it."""
-        previous, self._pending_row = self._pending_row, pending
-        row = None if previous is None else self._commit(previous.result(), previous.unmeasured)
-        step = pending.step
-        if (
-            (self._G is not None and step % self.sample_every == 0)
-            or (self._evaluator is not None and step % self.eval_every == 0)
-            or (self.steps and step >= self.steps)
-        ):
-            row = self.flush()
+    def _init_batches(self, commit_every: float) -> None:
+        self.commit_every = commit_every
+        self._steps: list[_Step] = []  # steps whose measures are not computed yet
+        self._in_flight: list[_Batch] = []  # batches on their way to the host, oldest first
+        self._readback = LaggedReadback()  # each batch's values to the host without a wait (issue 15)
+        self._last_send = time.perf_counter()
+
+    def _send(self) -> dict[str, float] | None:
+        """Measure the pending steps together and start their one transfer to the host (`_Batch`). The
+        read-back has two buffers: a batch still on its way from the send before the last is committed
+        first (waiting for it); returns the newest row that commits, if any."""
+        steps, self._steps = self._steps, []
+        if not steps:
+            return None
+        row = None
+        while len(self._in_flight) > 1:
+            row = self._commit_batch(self._in_flight.pop(0)) or row
+        self._last_send = time.perf_counter()
+        updates = [step.update for step in steps if step.update is not None]
+        scalars = [t for step in steps for t in step.tensors]
+        device = updates[0].real.device if updates else scalars[0].device if scalars else None
+        if device is None and self._dist is None:  # nothing on a device: every value is known
+            self._in_flight.append(_Batch(steps, None))
+            return row
+        device = device or torch.device("cpu")
+        parts = []
+        with torch.no_grad():
+            if updates:
+                loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
+                halves = []
+                for u in updates:
+                    if u.loss_real is None or u.loss_fake is None:
+                        own = loss.d(as_float32(u.real), as_float32(u.fake), 1.0)
+                        halves.append(
+                            (
+                                own[0] if u.loss_real is None else u.loss_real,
+                                own[1] if u.loss_fake is None else u.loss_fake,
+                            )
+                        )
+                    else:
+                        halves.append((u.loss_real, u.loss_fake))
+                parts.append(
+                    d_metrics_steps(
+                        loss,
+                        [u.real for u in updates],
+                        [u.fake for u in updates],
+                        [h[0] for h in halves],
+                        [h[1] for h in halves],
+                        [u.norm for u in updates],
+                        [u.total for u in updates],
+                    ).reshape(-1)
+                )
+            elif self._dist is not None:  # no D update on this rank: NaN, in the layout every rank sends
+                for step in steps:
+                    step.update = _NO_UPDATE
+                parts.append(torch.full((len(D_METRICS) * len(steps),), _NAN, device=device))
+            if scalars:
+                parts.append(
+                    torch.stack([as_float32(t if t.device == device else t.to(device)) for t in scalars])
+                )
+            values = torch.cat(parts) if len(parts) > 1 else parts[0]
+            if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
+                values = self._dist.reduce_mean(values)
+        self._in_flight.append(_Batch(steps, self._readback.start(values)))
+        return row
+
+    def _commit_batches(self, wait: bool) -> dict[str, float] | None:
+        """Commit the batches whose values have landed (all of them with ``wait``); the newest row."""
+        row = None
+        while self._in_flight and (wait or self._in_flight[0].ready()):
+            row = self._commit_batch(self._in_flight.pop(0)) or row
+        return row
+
+    def _commit_batch(self, batch: _Batch) -> dict[str, float] | None:
+        row = None
+        for record, unmeasured in batch.rows():
+            if self.stop_reason == "diverged":  # the run ends at its diverged row: later ones are not kept
+                break
+            row = self._commit(record, unmeasured)
         return row
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
@@ -407,9 +553,7 @@ class TrackedRun:
         if status not in (None, "finished", "stopped", "failed"):
             raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
         self._finished = True
-        if self.stop_reason == "diverged":  # the run ends at its diverged row, not the step after it
-            self._pending_row = None
-        try:  # the last step's row, still on its way to the host (it may be the one that diverged)
+        try:  # the last steps' rows, still waiting or on their way (one of them may have diverged)
             self.flush()
         except Exception as exc:  # e.g. a failed device: the run's status is still written
             self.error = self.error or f"the last row could not be read: {type(exc).__name__}: {exc}"
@@ -669,8 +813,7 @@ class RankRun(TrackedRun):
         self._batch = 0
         self._parameter_lists = {}
         self._unmeasured = set()
-        self._readback = LaggedReadback()
-        self._pending_row = None
+        self._init_batches(0.0)  # every step is sent at once: the ranks' collectives meet step by step
         self._evaluator = None
         self._should_stop = False
         self._train_seconds = 0.0
@@ -747,6 +890,7 @@ def init(
     steps: int = 0,
     sample_every: int = DEFAULT_SAMPLE_EVERY,
     eval_every: int = DEFAULT_EVAL_EVERY,
+    commit_every: float = COMMIT_SECONDS,
     seed: int = 0,
     opt_d: torch.optim.Optimizer | None = None,
     opt_g: torch.optim.Optimizer | None = None,
@@ -768,7 +912,9 @@ def init(
     classifier; ring8, grid25: mode coverage). ``steps``: the target, 0 for open-ended (`should_stop`
     turns True at it). ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records.
     ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard.
-    ``resume``: continue an existing run folder of the same id written by the API.
+    ``resume``: continue an existing run folder of the same id written by the API. ``commit_every``:
+    seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
+    every step at once, as a multi-process job always does); the dashboard refreshes once a second.
 
     Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
     ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a
@@ -808,6 +954,7 @@ def _init_main(
     steps: int,
     sample_every: int,
     eval_every: int,
+    commit_every: float,
     seed: int,
     opt_d: torch.optim.Optimizer | None,
     opt_g: torch.optim.Optimizer | None,
@@ -830,6 +977,12 @@ def _init_main(
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise TrackingError(f"{name}={value!r} is invalid: allowed a whole number >= {low}")
+    if (
+        isinstance(commit_every, bool)
+        or not isinstance(commit_every, int | float)
+        or not 0 <= commit_every <= 60
+    ):
+        raise TrackingError(f"commit_every={commit_every!r} is invalid: allowed seconds from 0 to 60")
     try:
         meta = RunMeta(
             source=source,
@@ -857,6 +1010,7 @@ def _init_main(
             eval_every=eval_every,
             seed=seed,
             optimizers=(opt_d, opt_g),
+            commit_every=float(commit_every),
             sinks=sinks,
             dist=dist,
         )
