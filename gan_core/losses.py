@@ -5,8 +5,10 @@ stable form (softplus / BCE-with-logits), never Sigmoid + BCELoss.
 
 A `GANLoss` bundles, for one objective:
 
-- ``d(real_logits, fake_logits, real_target)`` -> (loss_real, loss_fake); D's loss is their sum, so
-  for ``minimax`` at equilibrium (D(x) = 0.5 everywhere) it is 2·ln 2 ≈ 1.386.
+- ``d(real_logits, fake_logits, real_target, dim=None)`` -> (loss_real, loss_fake); D's loss is their
+  sum, so for ``minimax`` at equilibrium (D(x) = 0.5 everywhere) it is 2·ln 2 ≈ 1.386. The means are
+  over every element, or over ``dim`` only: (K, B) logits of K batches give each batch's halves, (K,)
+  (the tracking API measures a batch of steps so, `measures.d_metrics_steps`).
 - ``g(fake_logits)`` -> G's loss.
 - ``output(logits)`` -> what the charts call D's output: a probability sigmoid(logit) for the
   probability-type losses, the raw score otherwise.
@@ -42,15 +44,21 @@ from torch import Tensor
 LossPair = tuple[Tensor, Tensor]
 
 
-def _bce_d(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> LossPair:
+def _mean(x: Tensor, dim: int | None) -> Tensor:
+    return x.mean() if dim is None else x.mean(dim)
+
+
+def _bce_d(
+    real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0, dim: int | None = None
+) -> LossPair:
     # -[t·log σ(r) + (1-t)·log(1-σ(r))] in softplus form; fake target 0: -log(1-σ(f)) = softplus(f).
     if real_target == 1.0:  # the same value and gradient as the general form below, in 3 ops instead of 7
-        loss_real = F.softplus(-real_logits).mean()
+        loss_real = _mean(F.softplus(-real_logits), dim)
     else:
-        loss_real = (
-            real_target * F.softplus(-real_logits) + (1 - real_target) * F.softplus(real_logits)
-        ).mean()
-    loss_fake = F.softplus(fake_logits).mean()
+        loss_real = _mean(
+            real_target * F.softplus(-real_logits) + (1 - real_target) * F.softplus(real_logits), dim
+        )
+    loss_fake = _mean(F.softplus(fake_logits), dim)
     return loss_real, loss_fake
 
 
@@ -64,27 +72,33 @@ def nonsaturating_g(fake_logits: Tensor) -> Tensor:
     return F.softplus(-fake_logits).mean()
 
 
-def lsgan_d(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> LossPair:
+def lsgan_d(
+    real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0, dim: int | None = None
+) -> LossPair:
     """Least squares (Mao et al. 2017), targets b=real_target for real, a=0 for fake; ½ as in the paper."""
-    return 0.5 * ((real_logits - real_target) ** 2).mean(), 0.5 * (fake_logits**2).mean()
+    return 0.5 * _mean((real_logits - real_target) ** 2, dim), 0.5 * _mean(fake_logits**2, dim)
 
 
 def lsgan_g(fake_logits: Tensor) -> Tensor:
     return 0.5 * ((fake_logits - 1.0) ** 2).mean()
 
 
-def hinge_d(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> LossPair:
+def hinge_d(
+    real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0, dim: int | None = None
+) -> LossPair:
     """Hinge (Lim & Ye 2017; SAGAN, BigGAN): relu(1 - r) + relu(1 + f)."""
-    return F.relu(1.0 - real_logits).mean(), F.relu(1.0 + fake_logits).mean()
+    return _mean(F.relu(1.0 - real_logits), dim), _mean(F.relu(1.0 + fake_logits), dim)
 
 
 def hinge_g(fake_logits: Tensor) -> Tensor:
     return -fake_logits.mean()
 
 
-def wasserstein_d(real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0) -> LossPair:
+def wasserstein_d(
+    real_logits: Tensor, fake_logits: Tensor, real_target: float = 1.0, dim: int | None = None
+) -> LossPair:
     """Critic loss E[C(fake)] - E[C(real)], split as (-E[C(real)], E[C(fake)])."""
-    return -real_logits.mean(), fake_logits.mean()
+    return -_mean(real_logits, dim), _mean(fake_logits, dim)
 
 
 def wasserstein_g(fake_logits: Tensor) -> Tensor:

@@ -831,6 +831,14 @@ class RunDir:
             with self._writing("metrics.csv"):
                 self._metrics_size = append_whole(self._metrics_fd, csv_line(record), self._metrics_size)
 
+    def append_records(self, records: Sequence[tuple[float | str, ...]]) -> None:
+        """Write many rows in one append (`append_record`'s guarantees: whole lines, none torn): a batch
+        of the tracking API's steps (`gan_core.track`)."""
+        if self._metrics_fd is not None and records:
+            with self._writing("metrics.csv"):
+                data = b"".join(csv_line(record) for record in records)
+                self._metrics_size = append_whole(self._metrics_fd, data, self._metrics_size)
+
     def widen_metrics(self, columns: Sequence[str]) -> None:
         """Rewrite metrics.csv (atomically, while it is not open for appends) with header ``columns``: a
         superset of its present header in the same order with new names inserted, rows blank in the new

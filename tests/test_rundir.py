@@ -95,6 +95,21 @@ def test_each_row_is_on_disk_as_a_whole_line_as_soon_as_it_is_appended(tmp_path)
     assert path.read_bytes().count(b"\n") == 7
 
 
+def test_many_rows_in_one_append_are_the_lines_of_one_append_each(tmp_path):
+    rows = [(1.0, 0.5, "a|b"), (2.0, float("nan"), ""), (3.0, 1e-4 / 3, "x\ny")]
+    one, many = RunDir.create(tmp_path, CFG, "one"), RunDir.create(tmp_path, CFG, "many")
+    for run in (one, many):
+        run.open_metrics(("step", "a", "flags"))
+    for r in rows:
+        one.append_record(r)
+    many.append_records(rows)
+    many.append_records([])  # nothing to write: nothing written
+    assert (many.path / "metrics.csv").read_bytes() == (one.path / "metrics.csv").read_bytes()
+    assert (many.path / "metrics.csv").read_bytes().count(b"\n") == 4
+    many.close()
+    assert many.read_metrics()["step"].tolist() == [1, 2, 3]
+
+
 def test_a_torn_last_line_is_never_read_and_is_cut_on_reopen(tmp_path):
     run = RunDir.create(tmp_path, CFG, "torn")
     run.open_metrics(("step", "a"))

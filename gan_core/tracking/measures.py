@@ -104,43 +104,55 @@ def d_metrics_steps(
     loss: GANLoss,
     real_logits: Sequence[Tensor],
     fake_logits: Sequence[Tensor],
-    loss_real: Sequence[Tensor],
-    loss_fake: Sequence[Tensor],
+    loss_real: Sequence[Tensor | None],
+    loss_fake: Sequence[Tensor | None],
     d_grad_norm: Sequence[Tensor],
     d_loss: Sequence[Tensor | None],
 ) -> Tensor:
     """`d_metrics` of K D updates at once: the k-th element of each sequence is the k-th update's
     argument (logits any shape with the batch first, the rest 0-d tensors on the logits' device; a None
-    ``d_loss`` is its ``loss_real + loss_fake``). Returns a float32 tensor of shape (K, 8), row k equal
-    to `d_metrics` of update k (tests/test_measures.py). No host sync.
+    ``d_loss`` is its ``loss_real + loss_fake``, a None half is the loss's own, ``loss.d(real, fake,
+    1.0)``: target 1, no smoothing). Returns a float32 tensor of shape (K, 8), row k equal to `d_metrics`
+    of update k (tests/test_measures.py). No host sync.
 
     When the loss has a fixed threshold and every update's real and fake batches have one size, the
-    shares and means of all K come from one reduction (`_threshold_shares`), so that the tracking API's
-    work per committed batch of steps does not grow with the steps' count; otherwise row by row."""
+    halves, shares and means of all K come from a few reductions over (K, B) (`_threshold_shares`, the
+    loss's ``d`` with ``dim=1``), so that the tracking API's work per batch of steps does not grow with
+    the steps' count (each small op costs ~10 µs in a training loop on the CPU); otherwise row by row."""
     k = len(real_logits)
     reals = [as_float32(r).reshape(-1) for r in real_logits]
     fakes = [as_float32(f).reshape(-1) for f in fake_logits]
     size = reals[0].shape
     if loss.threshold is None or any(r.shape != size or f.shape != size for r, f in zip(reals, fakes)):
-        return torch.stack(
-            [
-                d_metrics(loss, *args)
-                for args in zip(reals, fakes, loss_real, loss_fake, d_grad_norm, d_loss, strict=True)
-            ]
-        )
+        rows = []
+        for r, f, half_r, half_f, norm, total in zip(
+            reals, fakes, loss_real, loss_fake, d_grad_norm, d_loss, strict=True
+        ):
+            if half_r is None or half_f is None:
+                own = loss.d(r, f, 1.0)
+                half_r = own[0] if half_r is None else half_r
+                half_f = own[1] if half_f is None else half_f
+            rows.append(d_metrics(loss, r, f, half_r, half_f, norm, total))
+        return torch.stack(rows)
     device = reals[0].device
     stacked = torch.stack((*reals, *fakes))  # (2K, B): one copy of the logits
-    shares = _threshold_shares(loss, stacked[:k], stacked[k:])
-    parts_real = torch.stack(list(loss_real))
-    parts_fake = torch.stack(list(loss_fake))
+    real, fake = stacked[:k], stacked[k:]
+    shares = _threshold_shares(loss, real, fake)
+    parts = []
+    for given, index in ((loss_real, 0), (loss_fake, 1)):
+        if all(t is not None for t in given):
+            parts.append(torch.stack(list(given)))
+            continue
+        own = loss.d(real, fake, 1.0, dim=1)[index]  # (K,)
+        if any(t is not None for t in given):
+            own = torch.stack([own[i] if t is None else t for i, t in enumerate(given)])
+        parts.append(own)
+    parts_real, parts_fake = parts
     if all(t is None for t in d_loss):
         totals = parts_real + parts_fake
     else:
         totals = torch.stack(
-            [
-                r + f if t is None else t.reshape(())
-                for r, f, t in zip(loss_real, loss_fake, d_loss, strict=True)
-            ]
+            [parts_real[i] + parts_fake[i] if t is None else t.reshape(()) for i, t in enumerate(d_loss)]
         )
     norms = torch.stack([n if n.device == device else n.to(device) for n in d_grad_norm])
     losses = torch.stack((totals, parts_real, parts_fake), 1)

@@ -28,6 +28,12 @@ class Sink:
         """One record: column -> value for generator step ``step`` (``metrics["step"] == step``), and the
         failure flags up after it."""
 
+    def log_rows(self, rows: Sequence[tuple[int, Mapping[str, float], Sequence[str]]]) -> None:
+        """Several records at once, oldest first, each ``(step, metrics, flags)`` as `log_metrics` takes
+        them (the tracking API commits its steps in batches); by default one `log_metrics` each."""
+        for step, metrics, flags in rows:
+            self.log_metrics(step, metrics, flags)
+
     def log_event(self, event: Mapping[str, Any]) -> None:
         """One event: ``{"step", "time", "kind", "detail", "fields"}`` (`schema.EVENT_FIELDS`)."""
 
@@ -47,6 +53,10 @@ class StoreSink(Sink):
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         self.store.append([metrics.get(c, math.nan) for c in self.store.columns])
 
+    def log_rows(self, rows: Sequence[tuple[int, Mapping[str, float], Sequence[str]]]) -> None:
+        columns = self.store.columns
+        self.store.extend([[metrics.get(c, math.nan) for c in columns] for _, metrics, _ in rows])
+
 
 class RunDirSink(Sink):
     """metrics.csv rows (``columns`` then the flags), events and snapshot files of a claimed `RunDir`.
@@ -63,6 +73,15 @@ class RunDirSink(Sink):
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         row = [metrics.get(c, math.nan) for c in self.columns]
         self.run_dir.append_record((*row, "|".join(sorted(flags))))
+
+    def log_rows(self, rows: Sequence[tuple[int, Mapping[str, float], Sequence[str]]]) -> None:
+        columns = self.columns
+        self.run_dir.append_records(
+            [
+                (*(metrics.get(c, math.nan) for c in columns), "|".join(sorted(flags)))
+                for _, metrics, flags in rows
+            ]
+        )
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.run_dir.write_event(dict(event))

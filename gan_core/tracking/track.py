@@ -453,25 +453,13 @@ class TrackedRun:
         with torch.no_grad():
             if updates:
                 loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
-                halves = []
-                for u in updates:
-                    if u.loss_real is None or u.loss_fake is None:
-                        own = loss.d(as_float32(u.real), as_float32(u.fake), 1.0)
-                        halves.append(
-                            (
-                                own[0] if u.loss_real is None else u.loss_real,
-                                own[1] if u.loss_fake is None else u.loss_fake,
-                            )
-                        )
-                    else:
-                        halves.append((u.loss_real, u.loss_fake))
                 parts.append(
                     d_metrics_steps(
                         loss,
                         [u.real for u in updates],
                         [u.fake for u in updates],
-                        [h[0] for h in halves],
-                        [h[1] for h in halves],
+                        [u.loss_real for u in updates],
+                        [u.loss_fake for u in updates],
                         [u.norm for u in updates],
                         [u.total for u in updates],
                     ).reshape(-1)
@@ -498,12 +486,7 @@ class TrackedRun:
         return row
 
     def _commit_batch(self, batch: _Batch) -> dict[str, float] | None:
-        row = None
-        for record, unmeasured in batch.rows():
-            if self.stop_reason == "diverged":  # the run ends at its diverged row: later ones are not kept
-                break
-            row = self._commit(record, unmeasured)
-        return row
+        return self._commit_rows(batch.rows())
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
@@ -641,44 +624,64 @@ class TrackedRun:
                 found["beta1"], found["beta2"] = float(betas[0]), float(betas[1])
         return found
 
-    def _commit(self, record: dict[str, float], unmeasured: set[str]) -> dict[str, float]:
-        """Write one step's row (flags, quality metrics on evaluation steps, sinks, events); returns it."""
-        step = int(record["step"])
-        changes = self.monitor.update(record, unmeasured)
-        if (
-            self._evaluator is not None
-            and step % self.eval_every == 0
-            and "diverged" not in self.monitor.active
-        ):
-            try:
-                self.last_eval = self._evaluator.evaluate(self._G)
-            except Exception as exc:  # a failing measurement must not end the training it measures
-                self.last_eval = {}
-                self._event("eval_error", error=f"{type(exc).__name__}: {exc}")
-            for kind, fields in self._evaluator.take_events():  # the baselines (the charts' lines), once
-                self._event(kind, **fields)
-            record.update({c: self.last_eval.get(c, _NAN) for c in EVAL_COLUMNS})
-            changes += self.monitor.update_eval(self.last_eval)
-        flags = sorted(self.monitor.active)
-        for sink in self.sinks:
-            sink.log_metrics(step, record, flags)
-        for name, raised in changes:
-            if raised:
-                self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
-            else:
-                self._event("flag_cleared", step=step, flag=name)
-        if "diverged" in self.monitor.active and not self._should_stop:
-            bad = [
-                k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(record[k])
-            ]
-            self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
-            self._should_stop, self.stop_reason = True, "diverged"
-        if self._G is not None and step % self.sample_every == 0:
-            self.snapshot()
+    def _commit_rows(self, rows: list[tuple[dict[str, float], set[str]]]) -> dict[str, float] | None:
+        """Write steps' rows, oldest first: each one's flags and events, the quality metrics on an
+        evaluation step, then every row to the sinks at once (`Sink.log_rows`: one metrics.csv append),
+        the snapshots of their sampling steps and the status. The run ends at a row that diverged: the
+        rows after it are not kept. Returns the newest row written (every column), or None."""
+        written: list[tuple[int, dict[str, float], list[str]]] = []
+        for record, unmeasured in rows:
+            if self.stop_reason == "diverged":
+                break
+            step = int(record["step"])
+            changes = self.monitor.update(record, unmeasured)
+            if (
+                self._evaluator is not None
+                and step % self.eval_every == 0
+                and "diverged" not in self.monitor.active
+            ):
+                self._write_rows(written)  # the rows before it land before the evaluation's events
+                written = []
+                try:
+                    self.last_eval = self._evaluator.evaluate(self._G)
+                except Exception as exc:  # a failing measurement must not end the training it measures
+                    self.last_eval = {}
+                    self._event("eval_error", error=f"{type(exc).__name__}: {exc}")
+                for kind, fields in self._evaluator.take_events():  # the baselines (the charts' lines), once
+                    self._event(kind, **fields)
+                record.update({c: self.last_eval.get(c, _NAN) for c in EVAL_COLUMNS})
+                changes += self.monitor.update_eval(self.last_eval)
+            written.append((step, record, sorted(self.monitor.active)))
+            for name, raised in changes:
+                if raised:
+                    self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
+                else:
+                    self._event("flag_cleared", step=step, flag=name)
+            if "diverged" in self.monitor.active and not self._should_stop:
+                bad = [
+                    k
+                    for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
+                    if not math.isfinite(record[k])
+                ]
+                self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
+                self._should_stop, self.stop_reason = True, "diverged"
+        self._write_rows(written)
+        if not written:
+            return None
         if time.monotonic() - self._last_status_write >= STATUS_WRITE_SECONDS:
             self._write_status()
         # a column `log` added after this row was made is blank in it
-        return {k: record.get(k, _NAN) for k in self.columns}
+        return {k: written[-1][1].get(k, _NAN) for k in self.columns}
+
+    def _write_rows(self, written: list[tuple[int, dict[str, float], list[str]]]) -> None:
+        if not written:
+            return
+        for sink in self.sinks:
+            sink.log_rows(written)
+        if self._G is not None:
+            for step, _, _ in written:
+                if step % self.sample_every == 0:
+                    self.snapshot()
 
     def _poll_commands(self) -> None:
         got = self._poller.poll()
@@ -834,8 +837,8 @@ class RankRun(TrackedRun):
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
 
-    def _commit(self, record: dict[str, float], unmeasured: set[str]) -> dict[str, float]:
-        return {k: record.get(k, _NAN) for k in self.columns}
+    def _commit_rows(self, rows: list[tuple[dict[str, float], set[str]]]) -> dict[str, float] | None:
+        return {k: rows[-1][0].get(k, _NAN) for k in self.columns} if rows else None
 
     def _poll_commands(self) -> None:
         return None  # rank 0 reads the command file; this rank learns in `agree`
