@@ -336,6 +336,7 @@ def profile(scenario: str, steps: int) -> None:
     from gan_core import rundir as rundir_mod
     from gan_core.losses import get_loss
     from gan_core.tracking import commands, sink
+    from gan_core.tracking import measures as measures_mod
     from gan_core.tracking import track as track_mod
     from gan_core.tracking.measures import d_metrics, grad_norm
 
@@ -360,7 +361,7 @@ def profile(scenario: str, steps: int) -> None:
 
     parts = [
         (track_mod.TrackedRun, "d_step", "TrackedRun.d_step (all)"),
-        (track_mod, "grad_norm", "  measures.grad_norm (D's here, G's in g_step)"),
+        (measures_mod.GradNorms, "parts", "  GradNorms.parts (D's here, G's in g_step)"),
         (track_mod.TrackedRun, "g_step", "TrackedRun.g_step (all)"),
         (track_mod.TrackedRun, "_optimizer_hparams", "  TrackedRun._optimizer_hparams"),
         (track_mod.TrackedRun, "_send", "  TrackedRun._send (a batch's measures)"),

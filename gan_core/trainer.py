@@ -32,7 +32,7 @@ from gan_core.distributed import DistContext
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import CONDITIONINGS, build_models
 from gan_core.rundir import image_grid
-from gan_core.tracking.measures import d_metrics, grad_norm
+from gan_core.tracking.measures import GradNorms, d_metrics
 from gan_core.tracking.readback import LaggedReadback, PendingRow, PendingValues
 from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, G_METRICS, RECORD_COLUMNS
 
@@ -236,6 +236,7 @@ class Trainer:
             self.G_train, self.D_train = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
         self.g_params = [p for p in self.G.parameters() if p.requires_grad]
         self.d_params = [p for p in self.D.parameters() if p.requires_grad]
+        self._d_norms, self._g_norms = GradNorms(self.d_params), GradNorms(self.g_params)  # checked once
         self.opt_g = torch.optim.Adam(self.g_params, lr=cfg.lr_g, betas=(cfg.beta1, cfg.beta2))
         self.opt_d = torch.optim.Adam(self.d_params, lr=cfg.lr_d, betas=(cfg.beta1, cfg.beta2))
         # One generator for every random draw of training (data, z, penalty mixing, instance noise), on
@@ -347,7 +348,7 @@ class Trainer:
             objective = objective + hp["gp_weight"] * gradient_penalty(critic, real_in, fake_in, self.rng)
         self.opt_d.zero_grad(set_to_none=True)
         objective.backward()
-        d_norm = grad_norm(self.d_params)
+        d_norm = self._d_norms()
         self.updated = True
         self.opt_d.step()
         if loss.clips_weights:
@@ -372,7 +373,7 @@ class Trainer:
         self.opt_g.zero_grad(set_to_none=True)
         # Only G's weights need gradients here: skipping D's weight gradients saves work.
         objective.backward(inputs=self.g_params)
-        g_norm = grad_norm(self.g_params)
+        g_norm = self._g_norms()
         self.updated = True
         self.opt_g.step()
         return torch.stack([g_loss.detach(), g_norm])

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from gan_core.losses import _bce_d, get_loss
-from gan_core.tracking.measures import d_metrics, d_metrics_steps, grad_norm
+from gan_core.tracking.measures import GradNorms, d_metrics, d_metrics_steps, grad_norm, totals
 
 
 def _trained(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -173,3 +173,40 @@ def test_halves_left_to_the_batch_are_the_losss_own(loss_name):
     per_batch = loss.d(torch.stack(reals)[..., 0], torch.stack(fakes)[..., 0], 1.0, dim=1)
     assert per_batch[0].shape == (3,)
     assert per_batch[0].tolist() == pytest.approx([float(o[0]) for o in own], rel=1e-6)
+
+
+def test_the_totals_of_many_steps_parts_are_each_steps_norm():
+    """`GradNorms.parts` now, `totals` of many steps later (the tracking API's batches): each total is
+    `get_total_norm` of that step's gradients; a step without gradients is NaN; a total given as a
+    tensor (the path off foreach) is kept as it is."""
+    model = nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 1))
+    norms = GradNorms(model.parameters())
+    assert norms.foreach
+    steps, expected = [], []
+    for seed in range(3):
+        model.zero_grad(set_to_none=True)
+        torch.manual_seed(seed)
+        (model(torch.randn(4, 6)) * (seed + 1)).sum().backward()
+        steps.append(norms.parts())
+        expected.append(float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()])))
+    found = totals(steps)
+    assert found.shape == (3,) and found.tolist() == pytest.approx(expected, rel=1e-6)
+    assert len(set(found.tolist())) == 3
+    model.zero_grad(set_to_none=True)
+    assert norms.parts() == () and math.isnan(float(norms()))
+    mixed = totals([steps[0], (), torch.tensor(2.5)])
+    assert mixed[0] == pytest.approx(expected[0], rel=1e-6) and math.isnan(mixed[1]) and mixed[2] == 2.5
+
+
+def test_sparse_gradients_and_mixed_dtypes_are_get_total_norms_values():
+    embedding = nn.Embedding(10, 3, sparse=True)  # a sparse gradient for a dense parameter
+    linear = nn.Linear(3, 1)
+    linear(embedding(torch.tensor([1, 2, 2]))).sum().backward()
+    params = [*embedding.parameters(), *linear.parameters()]
+    assert embedding.weight.grad.layout is torch.sparse_coo
+    assert float(grad_norm(params)) == pytest.approx(
+        float(torch.nn.utils.get_total_norm([p.grad for p in params])), rel=1e-6
+    )
+    wide = nn.Parameter(torch.ones(2, dtype=torch.float64))
+    wide.grad = torch.full((2,), 3.0, dtype=torch.float64)
+    assert not GradNorms([*linear.parameters(), wide]).foreach  # two dtypes: get_total_norm's path

@@ -18,32 +18,84 @@ from gan_core.losses import GANLoss
 _FOREACH_DEVICES = frozenset({"cpu", "cuda", "xpu", "mtia", "privateuseone"})
 
 
-def grad_norm(params: Iterable[Tensor]) -> Tensor:
-    """Total L2 norm of the parameters' gradients, a 0-d tensor on their device, measured, never clipped;
-    NaN when no parameter has a gradient. No host sync.
+_CPU = torch.device("cpu")
+_PLAIN = (Tensor, torch.nn.Parameter)  # not a subclass such as a DTensor: those take get_total_norm's path
 
-    The value is ``torch.nn.utils.get_total_norm``'s (the L2 norm of the per-tensor norms). When every
-    gradient is a dense tensor of one device and dtype (any single-device model) it is computed by the
-    same three ops that function runs, ``torch._foreach_norm``, ``torch.stack`` and
-    ``torch.linalg.vector_norm``, without its per-call grouping and checks: 36 µs instead of 165 µs for
-    the digits MLP's D in the training loop (`python -m benchmarks.tracking --profile`), paid twice a
-    step. Anything else (mixed devices or dtypes, sparse gradients, tensor subclasses) goes through
-    ``get_total_norm``."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
-        return torch.tensor(float("nan"))
-    first = grads[0]
-    device, dtype = first.device, first.dtype
-    if device.type in _FOREACH_DEVICES and all(
-        type(g) is Tensor
-        and g.device == device
-        and g.dtype == dtype
-        and g.layout is torch.strided
-        and not g.requires_grad  # a gradient of create_graph=True: get_total_norm measures it under no_grad
-        for g in grads
-    ):
-        return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-    return torch.nn.utils.get_total_norm(grads)
+# One step's gradient norm as `GradNorms.parts` leaves it: the per-tensor norms (a tuple of 0-d tensors,
+# empty without gradients) or, off the foreach path, the total itself (a 0-d tensor).
+NormParts = tuple[Tensor, ...] | Tensor
+
+
+class GradNorms:
+    """The total L2 norm of one fixed list of parameters' gradients, measured step after step: the
+    trainer's and the tracking API's d_grad_norm and g_grad_norm. Measured, never clipped; no host sync.
+
+    The value is ``torch.nn.utils.get_total_norm``'s: the L2 norm of the per-tensor norms. When every
+    parameter is a plain tensor of one device and dtype (any single-device model; PyTorch keeps each
+    gradient on its parameter's device and dtype) it is computed by that function's own ops,
+    ``torch._foreach_norm`` then ``torch.linalg.vector_norm`` of their stack, with the checks done once
+    here instead of on every call; anything else (mixed devices or dtypes, tensor subclasses such as
+    DTensor) goes through ``get_total_norm``. In two halves: `parts` now, while the gradients are there
+    (the next update changes them), and `totals` later, for many steps' parts in three ops (the tracking
+    API's batches). Inside a training loop on the CPU every small op costs ~10-40 µs with cold caches, and
+    this is paid twice a step (`python -m benchmarks.tracking --profile`)."""
+
+    def __init__(self, params: Iterable[Tensor]):
+        self.params = list(params)
+        first = self.params[0] if self.params else None
+        self.foreach = first is not None and first.device.type in _FOREACH_DEVICES
+        self.foreach = self.foreach and all(
+            type(p) in _PLAIN and p.device == first.device and p.dtype == first.dtype for p in self.params
+        )
+
+    def parts(self) -> NormParts:
+        """This step's norm in parts (`NormParts`): the per-tensor norms of the gradients there now,
+        ``()`` when no parameter has one."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads:
+            return ()
+        with torch.no_grad():  # a gradient of create_graph=True is measured, not joined to its graph
+            if self.foreach:
+                return torch._foreach_norm(grads)
+            return torch.nn.utils.get_total_norm(grads)
+
+    def __call__(self) -> Tensor:
+        """The total now: a 0-d tensor on the parameters' device (NaN on the CPU without gradients)."""
+        parts = self.parts()
+        return _total(
+            parts, parts.device if isinstance(parts, Tensor) else parts[0].device if parts else _CPU
+        )
+
+
+def totals(parts: Sequence[NormParts]) -> Tensor:
+    """The totals of N steps' `GradNorms.parts`, shape (N,), on their device: for N steps of one model
+    (as many per-tensor norms each) one stack and one ``vector_norm`` over rows; NaN for a step without
+    gradients. ``parts`` must not be empty."""
+    first = parts[0]
+    if isinstance(first, tuple) and first and all(type(p) is tuple and len(p) == len(first) for p in parts):
+        stacked = torch.stack([norm for step in parts for norm in step])
+        return torch.linalg.vector_norm(stacked.view(len(parts), len(first)), dim=1)
+    device = torch.device("cpu")  # where a step without gradients puts its NaN, if no step has any
+    for step in parts:
+        if isinstance(step, Tensor) or step:
+            device = step.device if isinstance(step, Tensor) else step[0].device
+            break
+    return torch.stack([_total(p, device) for p in parts])
+
+
+def _total(parts: NormParts, device: torch.device) -> Tensor:
+    if isinstance(parts, Tensor):
+        return parts.reshape(()).to(device)
+    if not parts:
+        return torch.full((), float("nan"), device=device)
+    return torch.linalg.vector_norm(torch.stack(parts)).to(device)
+
+
+def grad_norm(params: Iterable[Tensor]) -> Tensor:
+    """Total L2 norm of the parameters' gradients now (`GradNorms`): a 0-d tensor on their device, NaN
+    when no parameter has a gradient. No host sync. A loop measuring the same parameters every step
+    keeps a `GradNorms` instead, whose checks run once."""
+    return GradNorms(params)()
 
 
 def as_float32(x: Tensor) -> Tensor:
@@ -106,11 +158,12 @@ def d_metrics_steps(
     fake_logits: Sequence[Tensor],
     loss_real: Sequence[Tensor | None],
     loss_fake: Sequence[Tensor | None],
-    d_grad_norm: Sequence[Tensor],
+    d_grad_norm: Sequence[Tensor] | Tensor,
     d_loss: Sequence[Tensor | None],
 ) -> Tensor:
     """`d_metrics` of K D updates at once: the k-th element of each sequence is the k-th update's
-    argument (logits any shape with the batch first, the rest 0-d tensors on the logits' device; a None
+    argument (logits any shape with the batch first, the rest 0-d tensors on the logits' device, the
+    norms also as one (K,) tensor, e.g. `totals` of the updates' `GradNorms.parts`; a None
     ``d_loss`` is its ``loss_real + loss_fake``, a None half is the loss's own, ``loss.d(real, fake,
     1.0)``: target 1, no smoothing). Returns a float32 tensor of shape (K, 8), row k equal to `d_metrics`
     of update k (tests/test_measures.py). No host sync.
@@ -154,6 +207,9 @@ def d_metrics_steps(
         totals = torch.stack(
             [parts_real[i] + parts_fake[i] if t is None else t.reshape(()) for i, t in enumerate(d_loss)]
         )
-    norms = torch.stack([n if n.device == device else n.to(device) for n in d_grad_norm])
+    if isinstance(d_grad_norm, Tensor):
+        norms = d_grad_norm if d_grad_norm.device == device else d_grad_norm.to(device)
+    else:
+        norms = torch.stack([n if n.device == device else n.to(device) for n in d_grad_norm])
     losses = torch.stack((totals, parts_real, parts_fake), 1)
     return as_float32(torch.cat((losses, shares, norms[:, None]), 1))

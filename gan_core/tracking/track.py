@@ -59,7 +59,7 @@ from gan_core.losses import get_loss
 from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
-from gan_core.tracking.measures import as_float32, d_metrics_steps, grad_norm
+from gan_core.tracking.measures import GradNorms, NormParts, as_float32, d_metrics_steps, totals
 from gan_core.tracking.readback import LaggedReadback, PendingValues
 from gan_core.tracking.schema import (
     D_METRICS,
@@ -133,13 +133,14 @@ class _Update:
 
 class _Step:
     """One generator step waiting for its batch: ``known`` (column -> float, every column in order, the
-    host values filled in), its last D update (or None), and the 0-d device tensors of ``names``."""
+    host values filled in), its last D update (or None), G's gradient norm on the device (`NormParts`,
+    or None when it is a host value in ``known``) and the 0-d device tensors of ``names``."""
 
-    __slots__ = ("known", "update", "tensors", "names", "unmeasured")
+    __slots__ = ("known", "update", "g_norm", "tensors", "names", "unmeasured")
 
-    def __init__(self, known, update, tensors, names, unmeasured):
-        self.known, self.update, self.tensors, self.names = known, update, tensors, names
-        self.unmeasured = unmeasured
+    def __init__(self, known, update, g_norm, tensors, names, unmeasured):
+        self.known, self.update, self.g_norm = known, update, g_norm
+        self.tensors, self.names, self.unmeasured = tensors, names, unmeasured
 
 
 _NO_UPDATE = _Update(None, None, None, None, None, None)  # a rank's step without one: D's columns NaN
@@ -147,7 +148,8 @@ _NO_UPDATE = _Update(None, None, None, None, None, None)  # a rank's step withou
 
 class _Batch:
     """Steps whose values are on their way to the host as one vector: first the D updates' rows
-    (`D_METRICS`, 8 each, for the steps with a D update, in order), then each step's named values."""
+    (`D_METRICS`, 8 each, for the steps with a D update, in order), then G's gradient norms (the steps
+    with one on the device), then each step's named values."""
 
     __slots__ = ("steps", "values")
 
@@ -161,7 +163,8 @@ class _Batch:
         """Each step's row and unmeasured columns; waits for the values (at most for their copy)."""
         values = [] if self.values is None else self.values.tolist()
         width = len(D_METRICS)
-        offset = width * sum(step.update is not None for step in self.steps)
+        g_norm = width * sum(step.update is not None for step in self.steps)
+        offset = g_norm + sum(step.g_norm is not None for step in self.steps)
         d_row = 0
         rows = []
         for step in self.steps:
@@ -169,6 +172,9 @@ class _Batch:
             if step.update is not None:
                 row.update(zip(D_METRICS, values[d_row : d_row + width]))
                 d_row += width
+            if step.g_norm is not None:
+                row["g_grad_norm"] = values[g_norm]
+                g_norm += 1
             if step.names:
                 row.update(zip(step.names, values[offset : offset + len(step.names)]))
                 offset += len(step.names)
@@ -232,7 +238,7 @@ class TrackedRun:
         self._bounds: tuple[float, float, float, float] | None = None
         self._pending_d: list[_Update] = []  # this step's D updates (the row keeps the last)
         self._batch = 0  # the last D update's batch size (samples_per_s)
-        self._parameter_lists: dict[int, tuple[torch.nn.Module, list[Tensor]]] = {}
+        self._grad_norms: dict[int, tuple[torch.nn.Module, GradNorms]] = {}
         self._pending_log: dict[str, Tensor | float] = {}
         self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
         self._init_batches(commit_every)
@@ -313,10 +319,11 @@ class TrackedRun:
                     return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
                 return value if value.device == device else value.to(device)
 
+            norm: NormParts
             if d_grad_norm is not None:
                 norm = tensor(d_grad_norm, "d_grad_norm")
             elif d_params is not None:  # now: the next zero_grad or G's backward through D changes them
-                norm = grad_norm(self._parameters(d_params))
+                norm = self._norms(d_params).parts()  # the total with the batch (`measures.totals`)
             else:
                 norm = torch.full((), _NAN, device=device)
             self._pending_d.append(
@@ -353,10 +360,11 @@ class TrackedRun:
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
         g_value = _scalar(g_loss, "g_loss")
+        g_norm: NormParts | float
         if g_grad_norm is not None:
             g_norm = _scalar(g_grad_norm, "g_grad_norm")
         elif g_params is not None:
-            g_norm = grad_norm(self._parameters(g_params))
+            g_norm = self._norms(g_params).parts()  # the total with the batch (`measures.totals`)
         else:
             g_norm = _NAN
             self._unmeasured.add("g_grad_norm")
@@ -371,7 +379,12 @@ class TrackedRun:
         names: list[str] = []
         tensors: list[Tensor] = []
         averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
-        for name, value in (("g_loss", g_value), ("g_grad_norm", g_norm), *self._pending_log.items()):
+        if isinstance(g_norm, float):
+            if averaged:
+                g_norm = torch.tensor(g_norm)
+            else:
+                known["g_grad_norm"], g_norm = g_norm, None
+        for name, value in (("g_loss", g_value), *self._pending_log.items()):
             if isinstance(value, Tensor):
                 names.append(name)
                 tensors.append(value)
@@ -386,7 +399,7 @@ class TrackedRun:
         known["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
         known.update(self._optimizer_hparams())
         update = self._pending_d[-1] if self._pending_d else None
-        self._steps.append(_Step(known, update, tensors, names, self._unmeasured))
+        self._steps.append(_Step(known, update, g_norm, tensors, names, self._unmeasured))
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
         step = self.step
         at_once = (
@@ -443,8 +456,11 @@ class TrackedRun:
             row = self._commit_batch(self._in_flight.pop(0)) or row
         self._last_send = time.perf_counter()
         updates = [step.update for step in steps if step.update is not None]
+        g_norms = [step.g_norm for step in steps if step.g_norm is not None]
         scalars = [t for step in steps for t in step.tensors]
         device = updates[0].real.device if updates else scalars[0].device if scalars else None
+        if device is None and g_norms:
+            device = totals(g_norms[:1]).device
         if device is None and self._dist is None:  # nothing on a device: every value is known
             self._in_flight.append(_Batch(steps, None))
             return row
@@ -460,7 +476,7 @@ class TrackedRun:
                         [u.fake for u in updates],
                         [u.loss_real for u in updates],
                         [u.loss_fake for u in updates],
-                        [u.norm for u in updates],
+                        totals([u.norm for u in updates]),
                         [u.total for u in updates],
                     ).reshape(-1)
                 )
@@ -468,6 +484,9 @@ class TrackedRun:
                 for step in steps:
                     step.update = _NO_UPDATE
                 parts.append(torch.full((len(D_METRICS) * len(steps),), _NAN, device=device))
+            if g_norms:
+                norms = totals(g_norms)
+                parts.append(as_float32(norms if norms.device == device else norms.to(device)))
             if scalars:
                 parts.append(
                     torch.stack([as_float32(t if t.device == device else t.to(device)) for t in scalars])
@@ -572,16 +591,16 @@ class TrackedRun:
         if self._finished:
             raise TrackingError(f"run {self.run_id!r} is finished: start a new one with gan_core.track.init")
 
-    def _parameters(self, given: torch.nn.Module | Iterable[Tensor]) -> Iterable[Tensor]:
-        """The trainable parameters of a module, listed once per module (walking a module tree each step
-        cost about 0.2 ms on a small D with spectral norm: `benchmarks.tracking --profile`); any other
-        iterable as it is."""
+    def _norms(self, given: torch.nn.Module | Iterable[Tensor]) -> GradNorms:
+        """The `GradNorms` of a module's trainable parameters, listed and checked once per module (walking
+        a module tree each step cost about 0.2 ms on a small D with spectral norm: `benchmarks.tracking
+        --profile`); of any other iterable as it is, each call."""
         if not isinstance(given, torch.nn.Module):
-            return given
-        cached = self._parameter_lists.get(id(given))
+            return GradNorms(given)
+        cached = self._grad_norms.get(id(given))
         if cached is None or cached[0] is not given:
-            cached = (given, [p for p in given.parameters() if p.requires_grad])
-            self._parameter_lists[id(given)] = cached
+            cached = (given, GradNorms(p for p in given.parameters() if p.requires_grad))
+            self._grad_norms[id(given)] = cached
         return cached[1]
 
     def _header(self) -> tuple[str, ...]:
@@ -814,7 +833,7 @@ class RankRun(TrackedRun):
         self._G = self._D = None
         self._pending_d, self._pending_log = [], {}
         self._batch = 0
-        self._parameter_lists = {}
+        self._grad_norms = {}
         self._unmeasured = set()
         self._init_batches(0.0)  # every step is sent at once: the ranks' collectives meet step by step
         self._evaluator = None
