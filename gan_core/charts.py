@@ -746,11 +746,22 @@ def _hline_shapes(hlines: Iterable[tuple[float, str]], log_y: bool) -> list[dict
     return shapes
 
 
-def _y_axis(y_title: str | None, log_y: bool, yrange: tuple[float, float] | None) -> dict[str, Any]:
+# The span of a log axis' data, in decades, over which it is labelled 1, 2, 5 per decade (`_y_axis`).
+LOG_TICKS_125_DECADES = (0.5, 2.5)
+
+
+def _y_axis(
+    y_title: str | None, log_y: bool, yrange: tuple[float, float] | None, decades: float = math.nan
+) -> dict[str, Any]:
+    """A metric chart's y axis; ``decades``: how many powers of ten its positive data span (log axes)."""
     axis: dict[str, Any] = {"title": {"text": y_title or ""}, "type": "log" if log_y else "linear"}
     if log_y:
         # plain numbers on every labelled tick (plotly's default labels minor ticks by their digit only)
         axis["tickformat"] = ".2~g"
+        if LOG_TICKS_125_DECADES[0] <= decades <= LOG_TICKS_125_DECADES[1]:
+            # Over about one to two decades plotly labels every digit (0.5 0.6 0.7 0.8 0.9 1 2 3 ...),
+            # which crowds a short panel: 1, 2 and 5 of each decade instead.
+            axis["dtick"] = "D2"
     if yrange is not None:
         low, high = (float(v) for v in yrange)
         if not log_y:
@@ -951,6 +962,8 @@ def metric_figure(
         means = {c: _positive(v) for c, v in means.items()}
         positives = [v[v > 0] for pair in bands.values() for v in pair] + [v[v > 0] for v in means.values()]
         floor = min((p.min() for p in positives if p.size), default=np.nan)
+        top = max((p.max() for p in positives if p.size), default=np.nan)
+        decades = math.log10(top / floor) if floor > 0 else math.nan
         bands = {
             c: (np.where(high > 0, np.where(low > 0, low, floor), np.nan), _positive(high))
             for c, (low, high) in bands.items()
@@ -999,7 +1012,7 @@ def metric_figure(
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # a chart that reports selections would default to pan
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
-    layout["yaxis"] = _y_axis(y_title, log_y, yrange)
+    layout["yaxis"] = _y_axis(y_title, log_y, yrange, decades if log_y else math.nan)
     event_list = [
         (at, label, kind, EVENT_STYLES[kind][0], f"step {at:g}: {label}")
         for at, label, kind in event_markers(records)

@@ -559,6 +559,28 @@ def test_grad_norm_figure_is_log_by_default(view):
     assert charts.grad_norm_figure(view, log_y=False).layout.yaxis.type == "linear"
 
 
+def test_a_log_axis_over_one_or_two_decades_is_labelled_1_2_5(view):
+    """Norms between 0.5 and 5 got a label at every digit (0.5 0.6 0.7 0.8 0.9 1 2 3 4 5), crowded on a
+    panel: such a span is labelled 1, 2, 5 per decade; wider or narrower spans keep plotly's own ticks."""
+    for column, low, high, dtick in (
+        ("d_grad_norm", 0.5, 5.0, "D2"),
+        ("d_grad_norm", 1e-3, 1e3, None),
+        ("d_grad_norm", 0.9, 1.1, None),
+    ):
+        frame = view.copy()
+        for c in ("d_grad_norm", "g_grad_norm"):
+            span = np.geomspace(low, high, len(frame))
+            for suffix in ("", "_min", "_max"):
+                if f"{c}{suffix}" in frame.columns:
+                    frame[f"{c}{suffix}"] = span
+        axis = charts.grad_norm_figure(frame).layout.yaxis
+        assert axis.dtick == dtick, (low, high)
+        panels = charts.training_figure(frame, (), 0.0, loss_name="nonsaturating").layout.to_plotly_json()
+        (log_axis,) = [a for k, a in panels.items() if k.startswith("yaxis") and a.get("type") == "log"]
+        assert log_axis.get("dtick") == dtick, (low, high)  # the panel keeps it
+    assert charts.loss_figure(view).layout.yaxis.dtick is None  # linear axes as plotly sets them
+
+
 # ------------------------------------------------------------------------------------ the Train view's panels
 
 PANEL_BUILDERS = ("loss_figure", "accuracy_figure", "d_output_figure", "grad_norm_figure")
