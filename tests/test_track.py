@@ -558,3 +558,44 @@ def test_steps_wait_for_their_batch_until_commit_every_or_the_cap(tmp_path, monk
     assert frame["d_acc_real"].between(0.0, 1.0).all() and (frame["d_grad_norm"] > 0).all()
     with pytest.raises(track.TrackingError, match="commit_every=-1 is invalid: allowed seconds from 0 to 60"):
         track.init("bad", root=tmp_path, commit_every=-1)
+
+
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_tensors_the_loop_changes_in_place_later_keep_their_steps_values(tmp_path, commit_every):
+    """A reused logits buffer (a compiled graph's output) and a running mean kept in place: each row holds
+    its step's values, whether the step is measured at once or later with its batch."""
+    run = track.init("inplace", root=tmp_path, loss="nonsaturating", commit_every=commit_every)
+    ema, logits = torch.zeros(()), torch.zeros(8)
+    for step in range(1, 5):
+        logits.copy_(torch.linspace(-1, 1, 8) + step)
+        ema.mul_(0.5).add_(step)
+        run.d_step(logits, -logits, d_loss=ema * 0 + step, d_grad_norm=ema)
+        run.log({"ema": ema})
+        run.g_step(ema + 0, g_grad_norm=ema)
+    run.finish()
+    frame = RunDir.open(tmp_path, "inplace").read_metrics()
+    expected_ema = [1.0, 2.5, 4.25, 6.125]
+    assert frame["ema"].tolist() == expected_ema
+    assert frame["d_grad_norm"].tolist() == expected_ema and frame["g_grad_norm"].tolist() == expected_ema
+    assert frame["d_loss"].tolist() == [1.0, 2.0, 3.0, 4.0]
+    d_real = [float(torch.sigmoid(torch.linspace(-1, 1, 8) + s).mean()) for s in range(1, 5)]
+    assert frame["d_real"].tolist() == pytest.approx(d_real, rel=1e-6)
+
+
+def test_a_divergence_found_after_a_stop_still_ends_the_run_failed_at_its_row(tmp_path):
+    """A Stop from the dashboard at step 7, while step 5's NaN waits in the batch: the run ends failed at
+    step 5, its error says so, and steps 6 and 7 are not kept."""
+    run = track.init("stop-nan", root=tmp_path, loss="nonsaturating", commit_every=60.0)
+    for step in range(1, 11):
+        run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+        if step == 7:
+            track.send_command(run.run_dir, "stop")
+            run._poller._next = 0.0  # this g_step reads it (the poller looks at most every 0.2 s)
+        run.g_step(torch.tensor(float("nan") if step == 5 else 0.5), g_grad_norm=1.0)
+        if run.should_stop:
+            break
+    run.finish()
+    assert step == 7 and run.status == "failed" and run.stop_reason == "diverged"
+    assert "diverged at step 5" in run.error
+    assert RunDir.open(tmp_path, "stop-nan").read_metrics()["step"].tolist() == [1, 2, 3, 4, 5]
+    assert RunDir.open(tmp_path, "stop-nan").read_status()["step"] == 5

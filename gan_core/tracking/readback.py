@@ -38,7 +38,8 @@ class _NoEvent:
 
 
 class PendingValues:
-    """One step's scalar vector on its way to the host. `tolist` waits for it (at most for the copy)."""
+    """A step's (the runner) or a batch of steps' (the tracking API) scalar vector on its way to the host.
+    `tolist` waits for it (at most for the copy)."""
 
     __slots__ = ("_host", "_event", "_values")
 
@@ -95,7 +96,7 @@ class PendingRow:
     """One step's row whose device values may still be on their way to the host: ``step`` and the
     ``known`` host values (column -> float) at once, the ``names``' values when `result` reads them
     (`PendingValues`). ``unmeasured``: the columns the step did not measure (`FlagMonitor.update`).
-    Made by `Trainer.step_async` and `TrackedRun.g_step`."""
+    Made by `Trainer.step_async` (the tracking API reads its batches of steps as `track._Batch`)."""
 
     __slots__ = ("step", "known", "names", "values", "unmeasured", "_row")
 

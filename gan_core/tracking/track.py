@@ -120,21 +120,35 @@ def _scalar(value: Any, what: str) -> Tensor | float:
 
 
 class _Update:
-    """One D update as `TrackedRun.d_step` keeps it until its batch is measured: the logits (detached),
-    the loss halves and total when given (else None: the loss's own, computed with the batch) and the
-    gradient norm, all on the device."""
+    """One D update as `TrackedRun.d_step` keeps it until its batch is measured: ``values``, one copy on
+    the device of its real and fake logits (``sizes`` of them) and of the numbers given as tensors
+    (``given``: which of loss_real, loss_fake, total and the gradient norm are in it, in that order),
+    made at once so that a tensor the loop changes in place later (a reused buffer, a compiled graph's
+    output) does not change the row; and the gradient norm's `GradNorms.parts` when it was measured."""
 
-    __slots__ = ("real", "fake", "loss_real", "loss_fake", "total", "norm")
+    __slots__ = ("values", "sizes", "given", "parts")
 
-    def __init__(self, real, fake, loss_real, loss_fake, total, norm):
-        self.real, self.fake, self.loss_real, self.loss_fake = real, fake, loss_real, loss_fake
-        self.total, self.norm = total, norm
+    def __init__(self, values: Tensor, sizes: tuple[int, int], given: tuple[bool, ...], parts: NormParts):
+        self.values, self.sizes, self.given, self.parts = values, sizes, given, parts
+
+    def unpack(self) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None, NormParts]:
+        """(real logits, fake logits, loss_real, loss_fake, total, norm): views of ``values``; None for
+        a number not given; the norm as its parts when it was measured."""
+        real, fake = self.sizes
+        values = self.values
+        found: list[Tensor | None] = []
+        at = real + fake
+        for given in self.given:
+            found.append(values[at] if given else None)
+            at += given
+        norm = found[3] if self.given[3] else self.parts
+        return values[:real], values[real : real + fake], found[0], found[1], found[2], norm
 
 
 class _Step:
     """One generator step waiting for its batch: ``known`` (column -> float, every column in order, the
-    host values filled in), its last D update (or None), G's gradient norm on the device (`NormParts`,
-    or None when it is a host value in ``known``) and the 0-d device tensors of ``names``."""
+    host values filled in), its last D update (or None), G's gradient norm's `NormParts` when measured
+    (else None) and ``tensors``, one copy on the device of the values of ``names`` (or None)."""
 
     __slots__ = ("known", "update", "g_norm", "tensors", "names", "unmeasured")
 
@@ -143,7 +157,7 @@ class _Step:
         self.tensors, self.names, self.unmeasured = tensors, names, unmeasured
 
 
-_NO_UPDATE = _Update(None, None, None, None, None, None)  # a rank's step without one: D's columns NaN
+_NO_UPDATE = _Update(torch.empty(0), (0, 0), (False,) * 4, ())  # a rank's step without one: D's columns NaN
 
 
 class _Batch:
@@ -244,6 +258,7 @@ class TrackedRun:
         self._init_batches(commit_every)
         self._poller = CommandPoller(run_dir.path)
         self._should_stop = False
+        self._diverged_at: int | None = None  # the step whose row diverged: the run's last row
         self._paused_s = 0.0
         # Training time as the built-in trainer counts it: from the loop's first call, step to step, the
         # tracker's own evaluations, snapshots and pauses left out (`_last_commit` is set after them).
@@ -298,8 +313,10 @@ class TrackedRun:
         gradients are there. ``d_loss`` defaults to the loss's d_loss_real + d_loss_fake from the logits;
         the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
         L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
-        are listed once, or any iterable of parameters), else NaN. Only the gradient norm is computed now;
-        the rest with the step's batch (see the module). Nothing here waits on the device."""
+        are listed once, or any iterable of parameters), else NaN. Only the gradient norm is computed now,
+        and the logits and tensors given are copied (one op), so that the loop may change them in place
+        afterwards; the rest is computed with the step's batch (see the module). Nothing here waits on the
+        device."""
         self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
             raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
@@ -308,7 +325,7 @@ class TrackedRun:
         if d_grad_norm is None and d_params is None:
             self._unmeasured.add("d_grad_norm")
         with torch.no_grad():  # nothing made here joins the loop's graph
-            real_l, fake_l = real_logits.detach(), fake_logits.detach()
+            real_l, fake_l = real_logits.reshape(-1), fake_logits.reshape(-1)
             device = real_l.device
 
             def tensor(value: Any, what: str) -> Tensor | None:
@@ -319,23 +336,25 @@ class TrackedRun:
                     return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
                 return value if value.device == device else value.to(device)
 
-            norm: NormParts
+            parts: NormParts = ()
             if d_grad_norm is not None:
                 norm = tensor(d_grad_norm, "d_grad_norm")
             elif d_params is not None:  # now: the next zero_grad or G's backward through D changes them
-                norm = self._norms(d_params).parts()  # the total with the batch (`measures.totals`)
+                norm, parts = None, self._norms(d_params).parts()  # totalled with the batch (`totals`)
             else:
                 norm = torch.full((), _NAN, device=device)
-            self._pending_d.append(
-                _Update(
-                    real_l,
-                    fake_l,
-                    tensor(d_loss_real, "d_loss_real"),
-                    tensor(d_loss_fake, "d_loss_fake"),
-                    tensor(d_loss, "d_loss"),
-                    norm,
-                )
+            if norm is not None and norm.device != device:  # get_total_norm's on another device
+                norm = norm.to(device)
+            numbers = (
+                tensor(d_loss_real, "d_loss_real"),
+                tensor(d_loss_fake, "d_loss_fake"),
+                tensor(d_loss, "d_loss"),
+                norm,
             )
+            # one op copies what the loop may change in place before the batch is measured
+            values = torch.cat((real_l, fake_l, *(t.reshape(1) for t in numbers if t is not None)))
+            sizes = (real_l.numel(), fake_l.numel())
+            self._pending_d.append(_Update(values, sizes, tuple(t is not None for t in numbers), parts))
         self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
 
     def g_step(
@@ -379,12 +398,11 @@ class TrackedRun:
         names: list[str] = []
         tensors: list[Tensor] = []
         averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
-        if isinstance(g_norm, float):
-            if averaged:
-                g_norm = torch.tensor(g_norm)
-            else:
-                known["g_grad_norm"], g_norm = g_norm, None
-        for name, value in (("g_loss", g_value), *self._pending_log.items()):
+        named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
+        if isinstance(g_norm, Tensor | float):  # given (or NaN): a value like g_loss; parts go apart
+            named += (("g_grad_norm", g_norm),)
+            g_norm = None
+        for name, value in (*named, *self._pending_log.items()):
             if isinstance(value, Tensor):
                 names.append(name)
                 tensors.append(value)
@@ -399,7 +417,12 @@ class TrackedRun:
         known["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
         known.update(self._optimizer_hparams())
         update = self._pending_d[-1] if self._pending_d else None
-        self._steps.append(_Step(known, update, g_norm, tensors, names, self._unmeasured))
+        copied = None
+        if tensors:  # one op copies what the loop may change in place before the batch is measured
+            device = update.values.device if update is not None else tensors[0].device
+            with torch.no_grad():
+                copied = torch.stack([t if t.device == device else t.to(device) for t in tensors])
+        self._steps.append(_Step(known, update, g_norm, copied, names, self._unmeasured))
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
         step = self.step
         at_once = (
@@ -455,10 +478,10 @@ class TrackedRun:
         while len(self._in_flight) > 1:
             row = self._commit_batch(self._in_flight.pop(0)) or row
         self._last_send = time.perf_counter()
-        updates = [step.update for step in steps if step.update is not None]
+        updates = [step.update.unpack() for step in steps if step.update is not None]
         g_norms = [step.g_norm for step in steps if step.g_norm is not None]
-        scalars = [t for step in steps for t in step.tensors]
-        device = updates[0].real.device if updates else scalars[0].device if scalars else None
+        scalars = [step.tensors for step in steps if step.tensors is not None]
+        device = updates[0][0].device if updates else scalars[0].device if scalars else None
         if device is None and g_norms:
             device = totals(g_norms[:1]).device
         if device is None and self._dist is None:  # nothing on a device: every value is known
@@ -469,15 +492,16 @@ class TrackedRun:
         with torch.no_grad():
             if updates:
                 loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
+                real, fake, loss_real, loss_fake, total, norm = zip(*updates, strict=True)
                 parts.append(
                     d_metrics_steps(
                         loss,
-                        [u.real for u in updates],
-                        [u.fake for u in updates],
-                        [u.loss_real for u in updates],
-                        [u.loss_fake for u in updates],
-                        totals([u.norm for u in updates]),
-                        [u.total for u in updates],
+                        real,
+                        fake,
+                        loss_real,
+                        loss_fake,
+                        totals(norm),
+                        total,
                     ).reshape(-1)
                 )
             elif self._dist is not None:  # no D update on this rank: NaN, in the layout every rank sends
@@ -488,9 +512,7 @@ class TrackedRun:
                 norms = totals(g_norms)
                 parts.append(as_float32(norms if norms.device == device else norms.to(device)))
             if scalars:
-                parts.append(
-                    torch.stack([as_float32(t if t.device == device else t.to(device)) for t in scalars])
-                )
+                parts.extend(as_float32(t if t.device == device else t.to(device)) for t in scalars)
             values = torch.cat(parts) if len(parts) > 1 else parts[0]
             if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
                 values = self._dist.reduce_mean(values)
@@ -509,8 +531,9 @@ class TrackedRun:
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
-        number or one-element tensor (read in the step's one transfer). Names: see `schema.check_metric_name`;
-        a new name adds a metrics.csv column (earlier rows blank there), drawn under "Custom metrics"."""
+        number or one-element tensor (copied now, read in its batch's one transfer). Names: see
+        `schema.check_metric_name`; a new name adds a metrics.csv column (earlier rows blank there),
+        drawn under "Custom metrics"."""
         self._check_open()
         if not isinstance(metrics, Mapping):
             raise TrackingError(f"log() takes a mapping name -> number, got {type(metrics).__name__}")
@@ -650,7 +673,7 @@ class TrackedRun:
         rows after it are not kept. Returns the newest row written (every column), or None."""
         written: list[tuple[int, dict[str, float], list[str]]] = []
         for record, unmeasured in rows:
-            if self.stop_reason == "diverged":
+            if self._diverged_at is not None:
                 break
             step = int(record["step"])
             changes = self.monitor.update(record, unmeasured)
@@ -676,14 +699,14 @@ class TrackedRun:
                     self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
                 else:
                     self._event("flag_cleared", step=step, flag=name)
-            if "diverged" in self.monitor.active and not self._should_stop:
+            if "diverged" in self.monitor.active:  # before or after a Stop: the run ends failed, here
                 bad = [
                     k
                     for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
                     if not math.isfinite(record[k])
                 ]
                 self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
-                self._should_stop, self.stop_reason = True, "diverged"
+                self._should_stop, self.stop_reason, self._diverged_at = True, "diverged", step
         self._write_rows(written)
         if not written:
             return None
@@ -708,7 +731,8 @@ class TrackedRun:
             command, source = got
             self._event("command", command=command, source=source)
             if command == "stop":
-                self._should_stop, self.stop_reason = True, "stop"
+                if not self._should_stop:  # a divergence or the target already ends it: kept as the reason
+                    self._should_stop, self.stop_reason = True, "stop"
                 return
             if command == "pause" and self.status == "running":
                 self.flush()  # the dashboard shows every trained step while the run is paused
@@ -794,7 +818,7 @@ class TrackedRun:
         self.run_dir.write_status(
             {
                 "status": self.status,
-                "step": self.step,
+                "step": self.step if self._diverged_at is None else self._diverged_at,
                 "steps": self.steps,
                 "error": self.error,
                 "device": str(self._real.device) if self._real is not None else None,
@@ -838,6 +862,7 @@ class RankRun(TrackedRun):
         self._init_batches(0.0)  # every step is sent at once: the ranks' collectives meet step by step
         self._evaluator = None
         self._should_stop = False
+        self._diverged_at = None
         self._train_seconds = 0.0
         self._last_commit = None
         self._finished = False
