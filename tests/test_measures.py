@@ -176,9 +176,9 @@ def test_halves_left_to_the_batch_are_the_losss_own(loss_name):
 
 
 def test_the_totals_of_many_steps_parts_are_each_steps_norm():
-    """`GradNorms.parts` now, `totals` of many steps later (the tracking API's batches): each total is
-    `get_total_norm` of that step's gradients; a step without gradients is NaN; a total given as a
-    tensor (the path off foreach) is kept as it is."""
+    """`GradNorms.parts` now (one tensor of per-tensor norms), `totals` of many steps later (the tracking
+    API's batches): each total is `get_total_norm` of that step's gradients; a step without gradients is
+    NaN; a total (the path off foreach) is kept as it is."""
     model = nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 1))
     norms = GradNorms(model.parameters())
     assert norms.foreach
@@ -193,8 +193,8 @@ def test_the_totals_of_many_steps_parts_are_each_steps_norm():
     assert found.shape == (3,) and found.tolist() == pytest.approx(expected, rel=1e-6)
     assert len(set(found.tolist())) == 3
     model.zero_grad(set_to_none=True)
-    assert norms.parts() == () and math.isnan(float(norms()))
-    mixed = totals([steps[0], (), torch.tensor(2.5)])
+    assert norms.parts().shape == () and math.isnan(float(norms.parts())) and math.isnan(float(norms()))
+    mixed = totals([steps[0], torch.tensor(float("nan")), torch.tensor(2.5)])
     assert mixed[0] == pytest.approx(expected[0], rel=1e-6) and math.isnan(mixed[1]) and mixed[2] == 2.5
 
 

@@ -21,9 +21,10 @@ _FOREACH_DEVICES = frozenset({"cpu", "cuda", "xpu", "mtia", "privateuseone"})
 _CPU = torch.device("cpu")
 _PLAIN = (Tensor, torch.nn.Parameter)  # not a subclass such as a DTensor: those take get_total_norm's path
 
-# One step's gradient norm as `GradNorms.parts` leaves it: the per-tensor norms (a tuple of 0-d tensors,
-# empty without gradients) or, off the foreach path, the total itself (a 0-d tensor).
-NormParts = tuple[Tensor, ...] | Tensor
+# One step's gradient norm as `GradNorms.parts` leaves it, one tensor: the per-tensor norms (1-D) or, off
+# the foreach path or without gradients, the total itself (0-d; NaN without gradients).
+NormParts = Tensor
+_NAN = float("nan")
 
 
 class GradNorms:
@@ -36,9 +37,11 @@ class GradNorms:
     ``torch._foreach_norm`` then ``torch.linalg.vector_norm`` of their stack, with the checks done once
     here instead of on every call; anything else (mixed devices or dtypes, tensor subclasses such as
     DTensor) goes through ``get_total_norm``. In two halves: `parts` now, while the gradients are there
-    (the next update changes them), and `totals` later, for many steps' parts in three ops (the tracking
+    (the next update changes them), and `totals` later, for many steps' parts in two ops (the tracking
     API's batches). Inside a training loop on the CPU every small op costs ~10-40 µs with cold caches, and
-    this is paid twice a step (`python -m benchmarks.tracking --profile`)."""
+    this is paid twice a step (`python -m benchmarks.tracking --profile`). The parts are one tensor, not
+    one per parameter: a batch of steps holds few Python objects, so that it gives Python's garbage
+    collector little to promote and scan (a full collection in a process with torch loaded takes ~0.3 s)."""
 
     def __init__(self, params: Iterable[Tensor]):
         self.params = list(params)
@@ -47,48 +50,37 @@ class GradNorms:
         self.foreach = self.foreach and all(
             type(p) in _PLAIN and p.device == first.device and p.dtype == first.dtype for p in self.params
         )
+        self._device = first.device if first is not None else _CPU
 
     def parts(self) -> NormParts:
-        """This step's norm in parts (`NormParts`): the per-tensor norms of the gradients there now,
-        ``()`` when no parameter has one."""
+        """This step's norm in parts (`NormParts`): the stacked per-tensor norms of the gradients there
+        now, or the total (0-d) off the foreach path; a 0-d NaN when no parameter has a gradient."""
         grads = [p.grad for p in self.params if p.grad is not None]
         if not grads:
-            return ()
+            return torch.full((), _NAN, device=self._device)
         with torch.no_grad():  # a gradient of create_graph=True is measured, not joined to its graph
             if self.foreach:
-                return torch._foreach_norm(grads)
+                return torch.stack(torch._foreach_norm(grads))
             return torch.nn.utils.get_total_norm(grads)
 
     def __call__(self) -> Tensor:
-        """The total now: a 0-d tensor on the parameters' device (NaN on the CPU without gradients)."""
-        parts = self.parts()
-        return _total(
-            parts, parts.device if isinstance(parts, Tensor) else parts[0].device if parts else _CPU
-        )
+        """The total now: a 0-d tensor on the parameters' device (NaN without gradients)."""
+        return _total(self.parts())
 
 
 def totals(parts: Sequence[NormParts]) -> Tensor:
-    """The totals of N steps' `GradNorms.parts`, shape (N,), on their device: for N steps of one model
-    (as many per-tensor norms each) one stack and one ``vector_norm`` over rows; NaN for a step without
-    gradients. ``parts`` must not be empty."""
+    """The totals of N steps' `GradNorms.parts`, shape (N,), on the first one's device: for N steps of
+    one model (as many per-tensor norms each) one stack and one ``vector_norm`` over rows; row by row
+    otherwise. ``parts`` must not be empty."""
     first = parts[0]
-    if isinstance(first, tuple) and first and all(type(p) is tuple and len(p) == len(first) for p in parts):
-        stacked = torch.stack([norm for step in parts for norm in step])
-        return torch.linalg.vector_norm(stacked.view(len(parts), len(first)), dim=1)
-    device = torch.device("cpu")  # where a step without gradients puts its NaN, if no step has any
-    for step in parts:
-        if isinstance(step, Tensor) or step:
-            device = step.device if isinstance(step, Tensor) else step[0].device
-            break
-    return torch.stack([_total(p, device) for p in parts])
+    if first.dim() == 1 and all(p.shape == first.shape for p in parts):
+        return torch.linalg.vector_norm(torch.stack(list(parts)), dim=1)
+    device = first.device
+    return torch.stack([_total(p).to(device) for p in parts])
 
 
-def _total(parts: NormParts, device: torch.device) -> Tensor:
-    if isinstance(parts, Tensor):
-        return parts.reshape(()).to(device)
-    if not parts:
-        return torch.full((), float("nan"), device=device)
-    return torch.linalg.vector_norm(torch.stack(parts)).to(device)
+def _total(parts: NormParts) -> Tensor:
+    return torch.linalg.vector_norm(parts) if parts.dim() == 1 else parts.reshape(())
 
 
 def grad_norm(params: Iterable[Tensor]) -> Tensor:

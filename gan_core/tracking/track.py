@@ -128,7 +128,9 @@ class _Update:
 
     __slots__ = ("values", "sizes", "given", "parts")
 
-    def __init__(self, values: Tensor, sizes: tuple[int, int], given: tuple[bool, ...], parts: NormParts):
+    def __init__(
+        self, values: Tensor, sizes: tuple[int, int], given: tuple[bool, ...], parts: NormParts | None
+    ):
         self.values, self.sizes, self.given, self.parts = values, sizes, given, parts
 
     def unpack(self) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None, NormParts]:
@@ -157,7 +159,7 @@ class _Step:
         self.tensors, self.names, self.unmeasured = tensors, names, unmeasured
 
 
-_NO_UPDATE = _Update(torch.empty(0), (0, 0), (False,) * 4, ())  # a rank's step without one: D's columns NaN
+_NO_UPDATE = _Update(torch.empty(0), (0, 0), (False,) * 4, None)  # a rank's step without one: D's columns NaN
 
 
 class _Batch:
@@ -336,7 +338,7 @@ class TrackedRun:
                     return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
                 return value if value.device == device else value.to(device)
 
-            parts: NormParts = ()
+            parts: NormParts | None = None
             if d_grad_norm is not None:
                 norm = tensor(d_grad_norm, "d_grad_norm")
             elif d_params is not None:  # now: the next zero_grad or G's backward through D changes them
@@ -379,13 +381,14 @@ class TrackedRun:
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
         g_value = _scalar(g_loss, "g_loss")
-        g_norm: NormParts | float
-        if g_grad_norm is not None:
-            g_norm = _scalar(g_grad_norm, "g_grad_norm")
+        g_norm: NormParts | None = None  # measured now, totalled with the batch (`measures.totals`)
+        named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
+        if g_grad_norm is not None:  # given: a value like g_loss
+            named += (("g_grad_norm", _scalar(g_grad_norm, "g_grad_norm")),)
         elif g_params is not None:
-            g_norm = self._norms(g_params).parts()  # the total with the batch (`measures.totals`)
+            g_norm = self._norms(g_params).parts()
         else:
-            g_norm = _NAN
+            named += (("g_grad_norm", _NAN),)
             self._unmeasured.add("g_grad_norm")
         if not self._pending_d:  # no D update this step: D's columns are blank, not a divergence
             self._unmeasured.update(D_METRICS)
@@ -398,10 +401,6 @@ class TrackedRun:
         names: list[str] = []
         tensors: list[Tensor] = []
         averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
-        named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
-        if isinstance(g_norm, Tensor | float):  # given (or NaN): a value like g_loss; parts go apart
-            named += (("g_grad_norm", g_norm),)
-            g_norm = None
         for name, value in (*named, *self._pending_log.items()):
             if isinstance(value, Tensor):
                 names.append(name)
@@ -483,7 +482,7 @@ class TrackedRun:
         scalars = [step.tensors for step in steps if step.tensors is not None]
         device = updates[0][0].device if updates else scalars[0].device if scalars else None
         if device is None and g_norms:
-            device = totals(g_norms[:1]).device
+            device = g_norms[0].device
         if device is None and self._dist is None:  # nothing on a device: every value is known
             self._in_flight.append(_Batch(steps, None))
             return row
