@@ -592,10 +592,7 @@ def charts_panel(view: RunView) -> None:
     references = {"d_class_acc": (accuracy, "classifier, held out")} if accuracy is not None else None
     # Measured every eval_every steps: between two evaluations the charts are the same, and are neither
     # built nor encoded again (live_chart's version; building them was half of a refresh's time).
-    values = [c for c in frame.columns if c in charts.QUALITY_COLUMNS]
-    columns = [c for c in frame.columns if c.removesuffix("_nonfinite") in charts.QUALITY_COLUMNS_AND_BANDS]
-    measured = frame.loc[frame[values].notna().any(axis=1), ["step", *columns]]  # its evaluated steps
-    version = charts.inputs_digest(measured, events, total, references)
+    version = charts.inputs_digest(charts.quality_inputs(frame), events, total, references)
 
     @functools.cache
     def quality() -> list:

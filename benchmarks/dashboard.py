@@ -132,10 +132,7 @@ def bench_train_view(repeats: int) -> None:
 
     def between_evaluations():
         frame = metric_charts()
-        values = [c for c in frame.columns if c in charts.QUALITY_COLUMNS]
-        bands = [c for c in frame.columns if c.removesuffix("_nonfinite") in charts.QUALITY_COLUMNS_AND_BANDS]
-        measured = frame.loc[frame[values].notna().any(axis=1), ["step", *bands]]
-        charts.inputs_digest(measured, events, 10, None)
+        charts.inputs_digest(charts.quality_inputs(frame), events, 10, None)
         charts.inputs_digest(snapshot["grid"], "g")
         charts.inputs_digest(real["grid"])
 

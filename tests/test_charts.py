@@ -1407,3 +1407,45 @@ def test_inputs_digest_changes_with_what_a_figure_is_drawn_from_and_only_with_it
     assert chart_builders.inputs_digest(np.array(["a", None], dtype=object)) != chart_builders.inputs_digest(
         np.array(["a", "b"], dtype=object)
     )
+
+
+def test_quality_inputs_are_the_evaluated_points_and_change_only_with_an_evaluation():
+    rng = np.random.default_rng(3)
+    quality = [i for i, c in enumerate(RECORD_COLUMNS) if c in chart_builders.QUALITY_COLUMNS]
+
+    def rows(first: int, n: int, evaluated: tuple[int, ...] = ()) -> np.ndarray:
+        block = rng.normal(size=(n, len(RECORD_COLUMNS)))
+        block[:, 0] = np.arange(first, first + n)
+        block[:, quality] = np.nan
+        for step in evaluated:
+            block[step - first, quality] = rng.normal(size=len(quality))
+        if evaluated:  # a non-finite bit at an evaluated point
+            block[evaluated[0] - first, quality[1]] = np.inf
+        return block
+
+    store = MetricStore(RECORD_COLUMNS, capacity=4096)
+    store.extend(rows(1, 300, evaluated=(100, 200)))
+    view = store.view(nonfinite=True)
+    got = chart_builders.quality_inputs(view)
+    # the pandas selection it replaces: the step and the quality columns, bands and bits, at evaluated steps
+    names = [
+        c
+        for c in view.columns
+        if c == "step" or c.removesuffix("_nonfinite") in chart_builders.QUALITY_COLUMNS_AND_BANDS
+    ]
+    values = [c for c in view.columns if c in chart_builders.QUALITY_COLUMNS]
+    expected = view.loc[view[values].notna().any(axis=1), names].to_numpy(dtype=np.float64)
+    assert got.shape == (2, len(names)) and got.shape[1] == 1 + 4 * len(quality)
+    np.testing.assert_array_equal(got, expected)
+    assert got[:, 0].tolist() == [100.0, 200.0]
+    assert got[0, names.index(f"{RECORD_COLUMNS[quality[1]]}_nonfinite")] > 0  # the inf's bit
+    digest = chart_builders.inputs_digest(got)
+
+    store.extend(rows(301, 50))  # training steps, no evaluation: the same inputs
+    assert chart_builders.inputs_digest(chart_builders.quality_inputs(store.view(nonfinite=True))) == digest
+    store.extend(rows(351, 50, evaluated=(360,)))
+    grown = chart_builders.quality_inputs(store.view(nonfinite=True))
+    assert grown.shape == (3, len(names)) and grown[-1, 0] == 360.0
+    assert chart_builders.inputs_digest(grown) != digest
+    assert chart_builders.quality_inputs(None).shape == (0, 0)
+    assert chart_builders.quality_inputs(MetricStore(RECORD_COLUMNS).view()).size == 0
