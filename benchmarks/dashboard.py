@@ -1,6 +1,6 @@
 """Dashboard benchmarks: refresh cost vs run length, store memory, Start-to-first-point, watched vs unwatched.
 
-    python -m benchmarks.dashboard [--skip-browser | --train-view | --first-point | --watched]
+    python -m benchmarks.dashboard [--skip-browser | --train-view | --first-point | --watched [--hidden]]
 
 1. Chart refresh at 1e3, 1e5 and 1e6 recorded steps: what the Train view does each second — the store's
    downsampled view, the metric charts (four panels of one figure), and its JSON as the page sends it —
@@ -14,7 +14,8 @@
    (target < 1 s warm, < 3 s always).
 4. ``--watched``: steps/s of one open-ended run while a headless Chromium watches the Train view against
    the same run with no browser session, in ``--rounds`` pairs of ``--window``-second windows whose order
-   alternates, with the CPU the server and the browser took (target ≥ 0.95).
+   alternates, with the CPU the server, its busiest thread (the training) and the browser took (target
+   ≥ 0.95). ``--watched --hidden``: the watching page hidden once drawn, as a background tab is.
 5. ``--draw-cost``: the browser's side of a refresh of the metric charts, alone in a page: Plotly.react
    of the four charts as four figures (as the Train view drew them before) against the one figure of
    four panels (`charts.training_figure`, as it draws them now), on ``--repeats`` successive refreshes
@@ -328,6 +329,18 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _thread_seconds(pid: int) -> dict[int, float]:
+    """CPU seconds of each thread of ``pid`` so far, by thread id (Linux /proc)."""
+    seconds = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return seconds
+
+
 def _descendants(pid: int) -> list[int]:
     """The processes below ``pid`` (from /proc: their parent ids)."""
     parents: dict[int, list[int]] = {}
@@ -345,10 +358,19 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def bench_watched(window: float, rounds: int) -> None:
+# The page as a background tab or a minimised window is (headless Chromium shows every page)
+HIDE_PAGE = """() => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+  Object.defineProperty(document, "visibilityState", {configurable: true, get: () => "hidden"});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
     """Steps/s of one open-ended run (the default config) watched by a headless Chromium on the Train view
     against the same run with no browser session at all, in ``rounds`` pairs of ``window``-second windows
-    whose order alternates (watched first in even rounds); with the CPU the server and the browser used."""
+    whose order alternates (watched first in even rounds); with the CPU the server and the browser used.
+    ``hidden``: the watching page is hidden once drawn (a background tab), its session still open."""
     from playwright.sync_api import sync_playwright
 
     runs = Path(tempfile.mkdtemp()) / "runs"
@@ -363,9 +385,10 @@ def bench_watched(window: float, rounds: int) -> None:
         # The page that pressed Start watches too: closed, so "unwatched" has no browser session at all.
         page.close()
         time.sleep(5)  # past the run's first evaluation (step 500 on this machine's kind)
-        print(f"watched vs unwatched steps/s, {rounds} rounds of {window:.0f} s windows, alternating")
+        shown = "watched by a hidden page" if hidden else "watched"
+        print(f"{shown} vs unwatched steps/s, {rounds} rounds of {window:.0f} s windows, alternating")
         rates: dict[bool, list[float]] = {True: [], False: []}
-        cpu: dict[bool, list[tuple[float, float]]] = {True: [], False: []}
+        cpu: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
         for i in range(rounds):
             for watched in (True, False) if i % 2 == 0 else (False, True):
                 if watched:
@@ -373,15 +396,24 @@ def bench_watched(window: float, rounds: int) -> None:
                     page.goto(server.url)
                     page.locator(LOSS_LINES).first.wait_for(timeout=60_000)
                     page.wait_for_timeout(3000)  # past the page's first full render, to its steady refresh
+                    if hidden:
+                        page.evaluate(HIDE_PAGE)
+                        page.wait_for_timeout(2000)  # past a refresh in flight
                 chromium = [p for p in _descendants(os.getpid()) if p != server.proc.pid]
                 a, ta = metrics_rows(runs), time.monotonic()
                 server_cpu, browser_cpu = _cpu_seconds(server.proc.pid), sum(map(_cpu_seconds, chromium))
+                threads = _thread_seconds(server.proc.pid)
                 time.sleep(window)  # a measurement window, not a wait for an event
                 b, tb = metrics_rows(runs), time.monotonic()
                 server_cpu = _cpu_seconds(server.proc.pid) - server_cpu
+                training_cpu = max(
+                    t - threads.get(i, 0.0) for i, t in _thread_seconds(server.proc.pid).items()
+                )
                 browser_cpu = sum(map(_cpu_seconds, chromium)) - browser_cpu
                 rates[watched].append((b - a) / (tb - ta))
-                cpu[watched].append((server_cpu / (tb - ta), browser_cpu / (tb - ta)))
+                cpu[watched].append(
+                    (server_cpu / (tb - ta), browser_cpu / (tb - ta), training_cpu / (tb - ta))
+                )
                 if watched:
                     page.close()
                     time.sleep(2)  # let the session close before the unwatched window
@@ -396,8 +428,12 @@ def bench_watched(window: float, rounds: int) -> None:
         for watched in (True, False):
             server_cores = statistics.mean(c[0] for c in cpu[watched])
             browser_cores = statistics.mean(c[1] for c in cpu[watched])
+            training_cores = statistics.mean(c[2] for c in cpu[watched])
             name = "watched" if watched else "unwatched"
-            print(f"   CPU while {name}: server {server_cores:.2f} cores, browser {browser_cores:.2f} cores")
+            print(
+                f"   CPU while {name}: server {server_cores:.2f} cores (its busiest thread, the training, "
+                f"{training_cores:.2f}), browser {browser_cores:.2f} cores"
+            )
     finally:
         browser.close()
         pw.stop()
@@ -494,6 +530,9 @@ def main(argv: list[str] | None = None) -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--first-point", action="store_true", help="only 3")
     only.add_argument("--watched", action="store_true", help="only 4")
+    parser.add_argument(
+        "--hidden", action="store_true", help="4 with the watching page hidden (a background tab)"
+    )
     only.add_argument("--train-view", action="store_true", help="only 1b")
     only.add_argument("--draw-cost", action="store_true", help="only 5")
     args = parser.parse_args(argv)
@@ -515,7 +554,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"   next runs, a newly opened page: {[round(t, 2) for t in new_page]}")
     if everything or args.watched:
         print("4. ", end="")
-        bench_watched(args.window, args.rounds)
+        bench_watched(args.window, args.rounds, hidden=args.hidden)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,18 @@ def _picked(key: str, on_pick: Callable[[float], None]) -> None:
 # more than one refresh behind, at whatever rate the browser can draw.
 _PACER_JS = r"""
 const DRAWS = (window.__liveChartDraws = window.__liveChartDraws || new Set());
+// Refreshes due while the page is hidden (a background tab, a minimised window): asked for when it is
+// shown again, so a page that no one sees costs the run nothing (no rerun on the server, no draw here).
+const WAITING = (window.__livePacerWaiting = window.__livePacerWaiting || new Set());
+if (!window.__livePacerVisibility) {
+  window.__livePacerVisibility = true;
+  document.addEventListener("visibilitychange", () => {
+    if (document.hidden) return;
+    const due = [...WAITING];
+    WAITING.clear();
+    due.forEach((ask) => ask());
+  });
+}
 
 // every chart draw of this refresh done (draws still starting when the refresh's last element arrives
 // are waited for too: a task later)
@@ -200,6 +212,10 @@ export default function ({ data, parentElement, setTriggerValue }) {
   // never ends, is asked for again: after retry_ms, then twice as long each time (a slow server)
   const ask = (retry) => {
     if (pacer.seq !== seq) return;
+    if (document.hidden) {  // asked for once the page is shown again (the retry timer with it)
+      WAITING.add(() => ask(retry));
+      return;
+    }
     pacer.asked = performance.now();
     setTriggerValue("tick", seq);
     pacer.timer = setTimeout(() => ask(Math.min(2 * retry, data.max_retry_ms)), retry);
@@ -236,7 +252,9 @@ def live_refresh(key: str, seconds: float) -> None:
     """Rerun the enclosing fragment again about every ``seconds`` (> 0) while this is drawn in it, paced by
     the browser: the next rerun is asked for once this one has arrived and every `live_chart` on the page
     has drawn its figure, no sooner than ``seconds`` after the last was asked for, and no sooner than
-    `SPACING` times as long as the last took, from its request to its charts drawn. Place it last in the
+    `SPACING` times as long as the last took, from its request to its charts drawn. While the page is
+    hidden (``document.hidden``: a background tab, a minimised window) nothing is asked for; the refresh
+    that fell due is asked for as soon as the page is shown again. Place it last in the
     fragment, in place of ``st.fragment(run_every=...)`` (which is not paced: see the note above).
 
     Draws nothing visible (a 0-pixel element). ``ValueError`` for ``seconds`` not > 0."""

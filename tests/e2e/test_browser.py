@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import re
 import signal
+import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -195,6 +197,58 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
 
     page.get_by_role("link", name="Guide").click()
     expect(page.get_by_role("heading", name="How to read the dashboard")).to_be_visible(timeout=UI_TIMEOUT)
+
+
+# The page as a background tab or a minimised window is (Chromium shows every headless page)
+SET_HIDDEN = """(hidden) => {
+  Object.defineProperty(document, "hidden", {configurable: true, get: () => hidden});
+  const state = hidden ? "hidden" : "visible";
+  Object.defineProperty(document, "visibilityState", {configurable: true, get: () => state});
+  document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def rows_on_disk(run: Path) -> int:
+    with open(run / "metrics.csv", "rb") as file:
+        return max(0, file.read().count(b"\n") - 1)  # whole lines, less the header
+
+
+def wait_rows(run: Path, rows: int, until: float = 0.0) -> int:
+    """Poll the run's metrics.csv until it holds at least ``rows`` rows (and ``time.monotonic()`` has
+    passed ``until``); returns the rows it holds."""
+    deadline = max(time.monotonic(), until) + UI_TIMEOUT / 1000
+    while (now := rows_on_disk(run)) < rows or time.monotonic() < until:
+        assert time.monotonic() < deadline, f"{now} rows on disk, waited for {rows}"
+        time.sleep(0.05)
+    return now
+
+
+# The live view's pacer (ui/live_chart.py) holds a refresh that fell due while the page was hidden
+PACER_WAITING = "() => (window.__livePacerWaiting || new Set()).size > 0"
+
+
+def test_a_hidden_page_is_not_refreshed_and_catches_up_once_shown(streamlit_server, page):
+    socket = open_app(page, streamlit_server.url)
+    set_number(page, socket, "Run", "steps", TARGET_STEPS)
+    set_number(page, socket, "Model", "width", 32)
+    button(page, "Start").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+    run = streamlit_server.runs_root / watched_run_id(page)
+    wait_step_above(page, wait_step_above(page, 0))  # refreshing by itself
+
+    page.evaluate(SET_HIDDEN, True)
+    # The refresh in flight when the page was hidden (if any) lands; the next, when due, is held.
+    page.wait_for_function(PACER_WAITING, timeout=UI_TIMEOUT)
+    held = shown_step(page)
+    # 150 steps on and 2.5 s later (a shown page refreshes twice meanwhile), the page shows the same step.
+    later = wait_rows(run, rows_on_disk(run) + 150, until=time.monotonic() + 2.5)
+    assert shown_step(page) == held <= later - 100  # (the store may be some rows ahead of the file)
+
+    page.evaluate(SET_HIDDEN, False)
+    assert wait_step_above(page, later) > later  # asked for at once, and on with the run
+    wait_step_above(page, shown_step(page))  # and refreshing by itself again
+    button(page, "Stop").click()
+    expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
 
 
 def test_server_shutdown_stops_a_live_run_cleanly(start_server, page):
