@@ -320,10 +320,11 @@ def bench_first_point(fresh: int, warm: int) -> tuple[list[float], list[float], 
     return first, again, new_page
 
 
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of process ``pid`` (0 once it has gone)."""
+def _cpu_seconds(pid: int, tid: int | None = None) -> float:
+    """User + system CPU seconds of process ``pid``, or of its thread ``tid`` (0 once it has gone)."""
+    stat = f"/proc/{pid}/stat" if tid is None else f"/proc/{pid}/task/{tid}/stat"
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        fields = Path(stat).read_text().rsplit(")", 1)[1].split()
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -331,14 +332,7 @@ def _cpu_seconds(pid: int) -> float:
 
 def _thread_seconds(pid: int) -> dict[int, float]:
     """CPU seconds of each thread of ``pid`` so far, by thread id (Linux /proc)."""
-    seconds = {}
-    for tid in os.listdir(f"/proc/{pid}/task"):
-        try:
-            fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:  # ended meanwhile
-            continue
-        seconds[int(tid)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return seconds
+    return {int(tid): _cpu_seconds(pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
 
 
 def _descendants(pid: int) -> list[int]:
