@@ -337,7 +337,7 @@ def profile(scenario: str, steps: int) -> None:
     import cProfile
     import pstats
 
-    from gan_core import flags, store
+    from gan_core import flags
     from gan_core import rundir as rundir_mod
     from gan_core.losses import get_loss
     from gan_core.tracking import commands, sink
@@ -366,15 +366,13 @@ def profile(scenario: str, steps: int) -> None:
 
     parts = [
         (track_mod.TrackedRun, "d_step", "TrackedRun.d_step (all)"),
-        (measures_mod.GradNorms, "parts", "  GradNorms.parts (D's here, G's in g_step)"),
+        (measures_mod.GradNorms, "norms", "  GradNorms.norms (D's here, G's in g_step)"),
         (track_mod.TrackedRun, "g_step", "TrackedRun.g_step (all)"),
         (track_mod.TrackedRun, "_optimizer_hparams", "  TrackedRun._optimizer_hparams"),
         (track_mod.TrackedRun, "_send", "  TrackedRun._send (a batch's measures)"),
         (track_mod, "d_metrics_steps", "    measures.d_metrics_steps"),
         (track_mod.TrackedRun, "_commit_rows", "  TrackedRun._commit_rows (all)"),
         (flags.FlagMonitor, "update", "    FlagMonitor.update"),
-        (sink.StoreSink, "log_rows", "    StoreSink.log_rows (all)"),
-        (store.MetricStore, "extend", "      MetricStore.extend"),
         (sink.RunDirSink, "log_rows", "    RunDirSink.log_rows (all)"),
         (rundir_mod.RunDir, "append_records", "      RunDir.append_records"),
         (track_mod.TrackedRun, "_write_status", "    TrackedRun._write_status (every 2 s)"),

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 
 from gan_core.losses import _bce_d, get_loss
-from gan_core.tracking.measures import GradNorms, d_metrics, d_metrics_steps, grad_norm, totals
+from gan_core.tracking.measures import GradNorms, d_metrics, d_metrics_steps, grad_norm, host_total, totals
 
 
 def _trained(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -173,6 +173,30 @@ def test_halves_left_to_the_batch_are_the_losss_own(loss_name):
     per_batch = loss.d(torch.stack(reals)[..., 0], torch.stack(fakes)[..., 0], 1.0, dim=1)
     assert per_batch[0].shape == (3,)
     assert per_batch[0].tolist() == pytest.approx([float(o[0]) for o in own], rel=1e-6)
+
+
+def test_norms_read_back_and_totalled_on_the_host_are_the_total_norm():
+    """`GradNorms.norms` (the tracking API's per-step values, stacked with the step's other numbers):
+    the per-tensor norms on the foreach path, whose `host_total` is `get_total_norm`; the total alone
+    off that path (a half-precision layer beside a float one); NaN without gradients."""
+    model = nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 1))
+    norms = GradNorms(model.parameters())
+    (model(torch.randn(4, 6)) * 3).sum().backward()
+    expected = float(torch.nn.utils.get_total_norm([p.grad for p in model.parameters()]))
+    found = norms.norms(torch.device("cpu"))
+    assert len(found) == 4 and all(t.shape == () for t in found)
+    assert host_total(torch.stack(found).tolist()) == pytest.approx(expected, rel=1e-6)
+    assert 0.1 < expected < 1e3
+    mixed = nn.Sequential(nn.Linear(6, 5), nn.Linear(5, 1).double())
+    mixed_norms = GradNorms(mixed.parameters())
+    assert not mixed_norms.foreach
+    mixed[1](mixed[0](torch.randn(4, 6)).double()).sum().backward()
+    (total,) = mixed_norms.norms(torch.device("cpu"))
+    grads = [p.grad for p in mixed.parameters()]
+    assert host_total([float(total)]) == pytest.approx(float(torch.nn.utils.get_total_norm(grads)), rel=1e-6)
+    model.zero_grad(set_to_none=True)
+    assert math.isnan(host_total([float(t) for t in norms.norms(torch.device("cpu"))]))
+    assert host_total([3.0, 4.0]) == 5.0 and host_total([float("inf"), 1.0]) == float("inf")
 
 
 def test_the_totals_of_many_steps_parts_are_each_steps_norm():

@@ -4,6 +4,7 @@ crash safety and the dashboard's Pause/Stop; bad calls get one clear message."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import signal
@@ -580,6 +581,44 @@ def test_tensors_the_loop_changes_in_place_later_keep_their_steps_values(tmp_pat
     assert frame["d_loss"].tolist() == [1.0, 2.0, 3.0, 4.0]
     d_real = [float(torch.sigmoid(torch.linspace(-1, 1, 8) + s).mean()) for s in range(1, 5)]
     assert frame["d_real"].tolist() == pytest.approx(d_real, rel=1e-6)
+
+
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_logits_of_any_shape_with_the_batch_first_give_the_same_row(tmp_path, commit_every):
+    """D's logits as (B, 1), as (B,), one of each, and batches of two sizes: every row holds the accuracy
+    and mean output of its own logits, and the gradient norms `get_total_norm` gives."""
+    run = track.init("shapes", root=tmp_path, loss="nonsaturating", commit_every=commit_every)
+    D, G = nn.Linear(3, 1), nn.Linear(2, 3)
+    expected = []
+    shapes = [((8, 1), (8, 1)), ((8,), (8,)), ((8, 1), (6,)), ((5,), (7, 1))]
+    for step, (real_shape, fake_shape) in enumerate(shapes, start=1):
+        real = torch.linspace(-2, 3, math.prod(real_shape)).reshape(real_shape) + step
+        fake = torch.linspace(-3, 1, math.prod(fake_shape)).reshape(fake_shape) - step + 0.1
+        D.zero_grad(set_to_none=True)
+        (D(torch.randn(4, 3)) * step).sum().backward()
+        d_norm = float(torch.nn.utils.get_total_norm([p.grad for p in D.parameters()]))
+        run.d_step(real, fake, d_params=D)
+        G.zero_grad(set_to_none=True)
+        (G(torch.randn(4, 2)) ** 2 * step).sum().backward()
+        g_norm = float(torch.nn.utils.get_total_norm([p.grad for p in G.parameters()]))
+        run.g_step(torch.tensor(0.5 * step), g_params=G)
+        expected.append(
+            [
+                float((real > 0).float().mean()),
+                float((fake < 0).float().mean()),
+                float(torch.sigmoid(real).mean()),
+                float(torch.sigmoid(fake).mean()),
+                d_norm,
+                g_norm,
+            ]
+        )
+    run.finish()
+    frame = RunDir.open(tmp_path, "shapes").read_metrics()
+    columns = ["d_acc_real", "d_acc_fake", "d_real", "d_fake", "d_grad_norm", "g_grad_norm"]
+    for row, want in zip(frame[columns].itertuples(index=False), expected, strict=True):
+        assert list(row) == pytest.approx(want, rel=1e-6)
+    assert frame["g_loss"].tolist() == [0.5, 1.0, 1.5, 2.0]
+    assert len({round(x, 6) for x in frame["g_grad_norm"]}) == 4
 
 
 def test_a_divergence_found_after_a_stop_still_ends_the_run_failed_at_its_row(tmp_path):

@@ -5,6 +5,7 @@ the host in one transfer (CONVENTIONS rule 7)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 
 import torch
@@ -50,18 +51,32 @@ class GradNorms:
         self.foreach = self.foreach and all(
             type(p) in _PLAIN and p.device == first.device and p.dtype == first.dtype for p in self.params
         )
-        self._device = first.device if first is not None else _CPU
+        self.device = first.device if first is not None else _CPU
 
     def parts(self) -> NormParts:
         """This step's norm in parts (`NormParts`): the stacked per-tensor norms of the gradients there
         now, or the total (0-d) off the foreach path; a 0-d NaN when no parameter has a gradient."""
         grads = [p.grad for p in self.params if p.grad is not None]
         if not grads:
-            return torch.full((), _NAN, device=self._device)
+            return torch.full((), _NAN, device=self.device)
         with torch.no_grad():  # a gradient of create_graph=True is measured, not joined to its graph
             if self.foreach:
                 return torch.stack(torch._foreach_norm(grads))
             return torch.nn.utils.get_total_norm(grads)
+
+    def norms(self, device: torch.device) -> list[Tensor]:
+        """This step's norm as 0-d tensors on ``device``, for the caller to stack with its other numbers
+        in one op (the tracking API's per-step copy): the per-tensor norms of the gradients there now
+        when they are on ``device`` and on the foreach path (no stack here: each op inside a training
+        loop costs ~25-50 µs on the CPU, `python -m benchmarks.tracking --profile`), else the total
+        alone (`__call__`, moved); their L2 norm is the total (`host_total`)."""
+        if self.foreach and self.device == device:
+            grads = [p.grad for p in self.params if p.grad is not None]
+            if grads:
+                with torch.no_grad():
+                    return list(torch._foreach_norm(grads))
+        total = self()
+        return [total if total.device == device else total.to(device)]
 
     def __call__(self) -> Tensor:
         """The total now: a 0-d tensor on the parameters' device (NaN without gradients)."""
@@ -77,6 +92,12 @@ def totals(parts: Sequence[NormParts]) -> Tensor:
         return torch.linalg.vector_norm(torch.stack(list(parts)), dim=1)
     device = first.device
     return torch.stack([_total(p).to(device) for p in parts])
+
+
+def host_total(norms: Sequence[float]) -> float:
+    """The L2 norm of `GradNorms.norms`' values read back to the host: the total gradient norm, in
+    float64 (``math.fsum``; NaN or inf when a part is)."""
+    return math.sqrt(math.fsum(v * v for v in norms))
 
 
 def _total(parts: NormParts) -> Tensor:

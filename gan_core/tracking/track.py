@@ -59,7 +59,14 @@ from gan_core.losses import get_loss
 from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
-from gan_core.tracking.measures import GradNorms, NormParts, as_float32, d_metrics_steps, totals
+from gan_core.tracking.measures import (
+    GradNorms,
+    NormParts,
+    as_float32,
+    d_metrics_steps,
+    host_total,
+    totals,
+)
 from gan_core.tracking.readback import LaggedReadback, PendingValues
 from gan_core.tracking.schema import (
     D_METRICS,
@@ -71,7 +78,7 @@ from gan_core.tracking.schema import (
     check_metric_name,
     event_detail,
 )
-from gan_core.tracking.sink import RunDirSink, Sink, StoreSink, TensorBoardSink
+from gan_core.tracking.sink import RunDirSink, Sink, TensorBoardSink
 from gan_core.trainer import real_view, snapshot_view
 
 STATUS_WRITE_SECONDS = 2.0
@@ -105,14 +112,16 @@ def _data_kind(real: Tensor | None, given: str | None) -> str:
     return "other"
 
 
-def _scalar(value: Any, what: str) -> Tensor | float:
-    """A 0-d tensor (left on its device: no sync) or a Python float."""
+def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
+    """A 0-d tensor (left on its device: no sync) or a Python float. ``detach=False`` for a value that is
+    only stacked under ``torch.no_grad`` before the call returns (a detach is one more op)."""
     if isinstance(value, Tensor):
         if value.numel() != 1:
             raise TrackingError(
                 f"{what} must be a scalar (one element), got a tensor of shape {tuple(value.shape)}"
             )
-        value = value.detach()
+        if detach:
+            value = value.detach()
         return value if value.dim() == 0 else value.reshape(())  # no reshape op for the usual 0-d loss
     if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
         raise TrackingError(f"{what} must be a number or a one-element tensor, got {type(value).__name__}")
@@ -120,52 +129,52 @@ def _scalar(value: Any, what: str) -> Tensor | float:
 
 
 class _Update:
-    """One D update as `TrackedRun.d_step` keeps it until its batch is measured: ``values``, one copy on
-    the device of its real and fake logits (``sizes`` of them) and of the numbers given as tensors
-    (``given``: which of loss_real, loss_fake, total and the gradient norm are in it, in that order),
-    made at once so that a tensor the loop changes in place later (a reused buffer, a compiled graph's
-    output) does not change the row; and the gradient norm's `GradNorms.parts` when it was measured."""
+    """One D update as `TrackedRun.d_step` keeps it until its batch is measured, in two copies on the
+    device made at once (so that a tensor the loop changes in place later, a reused buffer or a compiled
+    graph's output, does not change the row): ``logits``, its real then fake logits (``sizes``: their
+    element counts; concatenated along the batch, any trailing shape), and ``numbers`` (1-D): the numbers
+    given (``given``: which of loss_real, loss_fake, total and the gradient norm, in that order), then
+    the gradient norm's `GradNorms.norms` when it was measured rather than given."""
 
-    __slots__ = ("values", "sizes", "given", "parts")
+    __slots__ = ("logits", "numbers", "sizes", "given")
 
-    def __init__(
-        self, values: Tensor, sizes: tuple[int, int], given: tuple[bool, ...], parts: NormParts | None
-    ):
-        self.values, self.sizes, self.given, self.parts = values, sizes, given, parts
+    def __init__(self, logits: Tensor, numbers: Tensor, sizes: tuple[int, int], given: tuple[bool, ...]):
+        self.logits, self.numbers, self.sizes, self.given = logits, numbers, sizes, given
 
     def unpack(self) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None, NormParts]:
-        """(real logits, fake logits, loss_real, loss_fake, total, norm): views of ``values``; None for
-        a number not given; the norm as its parts when it was measured."""
+        """(real logits, fake logits, loss_real, loss_fake, total, norm): views of the copies; None for
+        a number not given; the norm as its parts (1-D, `measures.totals`) when it was measured."""
         real, fake = self.sizes
-        values = self.values
+        flat, numbers = self.logits.reshape(-1), self.numbers
         found: list[Tensor | None] = []
-        at = real + fake
+        at = 0
         for given in self.given:
-            found.append(values[at] if given else None)
+            found.append(numbers[at] if given else None)
             at += given
-        norm = found[3] if self.given[3] else self.parts
-        return values[:real], values[real : real + fake], found[0], found[1], found[2], norm
+        norm = found[3] if self.given[3] else numbers[at:]
+        return flat[:real], flat[real : real + fake], found[0], found[1], found[2], norm
 
 
 class _Step:
     """One generator step waiting for its batch: ``known`` (column -> float, every column in order, the
-    host values filled in), its last D update (or None), G's gradient norm's `NormParts` when measured
-    (else None) and ``tensors``, one copy on the device of the values of ``names`` (or None)."""
+    host values filled in), its last D update (or None) and ``tensors``, one copy on the device (or
+    None) of the values of ``names`` followed by the ``g_parts`` values of G's `GradNorms.norms` (0 when
+    G's norm was not measured from its parameters)."""
 
-    __slots__ = ("known", "update", "g_norm", "tensors", "names", "unmeasured")
+    __slots__ = ("known", "update", "g_parts", "tensors", "names", "unmeasured")
 
-    def __init__(self, known, update, g_norm, tensors, names, unmeasured):
-        self.known, self.update, self.g_norm = known, update, g_norm
+    def __init__(self, known, update, g_parts, tensors, names, unmeasured):
+        self.known, self.update, self.g_parts = known, update, g_parts
         self.tensors, self.names, self.unmeasured = tensors, names, unmeasured
 
 
-_NO_UPDATE = _Update(torch.empty(0), (0, 0), (False,) * 4, None)  # a rank's step without one: D's columns NaN
+_NO_UPDATE = _Update(torch.empty(0), torch.empty(0), (0, 0), (False,) * 4)  # a rank's step without one
 
 
 class _Batch:
     """Steps whose values are on their way to the host as one vector: first the D updates' rows
-    (`D_METRICS`, 8 each, for the steps with a D update, in order), then G's gradient norms (the steps
-    with one on the device), then each step's named values."""
+    (`D_METRICS`, 8 each, for the steps with a D update, in order), then each step's named values and
+    G's gradient norm's parts (totalled here, `measures.host_total`)."""
 
     __slots__ = ("steps", "values")
 
@@ -179,8 +188,7 @@ class _Batch:
         """Each step's row and unmeasured columns; waits for the values (at most for their copy)."""
         values = [] if self.values is None else self.values.tolist()
         width = len(D_METRICS)
-        g_norm = width * sum(step.update is not None for step in self.steps)
-        offset = g_norm + sum(step.g_norm is not None for step in self.steps)
+        offset = width * sum(step.update is not None for step in self.steps)
         d_row = 0
         rows = []
         for step in self.steps:
@@ -188,12 +196,12 @@ class _Batch:
             if step.update is not None:
                 row.update(zip(D_METRICS, values[d_row : d_row + width]))
                 d_row += width
-            if step.g_norm is not None:
-                row["g_grad_norm"] = values[g_norm]
-                g_norm += 1
             if step.names:
                 row.update(zip(step.names, values[offset : offset + len(step.names)]))
                 offset += len(step.names)
+            if step.g_parts:
+                row["g_grad_norm"] = host_total(values[offset : offset + step.g_parts])
+                offset += step.g_parts
             rows.append((row, step.unmeasured))
         return rows
 
@@ -234,10 +242,10 @@ class TrackedRun:
         self.seed = seed
         self.opt_d, self.opt_g = optimizers
         self.columns: tuple[str, ...] = RECORD_COLUMNS
-        self.store = MetricStore(RECORD_COLUMNS)
         self._folder_sink = RunDirSink(run_dir, self.columns, KEEP_SNAPSHOTS)
-        self._store_sink = StoreSink(self.store)
-        self.sinks: list[Sink] = [self._store_sink, self._folder_sink, *sinks]
+        # No in-memory store: the dashboard reads the folder, and folding each batch into a `MetricStore`
+        # cost the loop ~35 µs a step (`benchmarks.tracking --profile`); `store` reads the file when asked.
+        self.sinks: list[Sink] = [self._folder_sink, *sinks]
         coverage = coverage_total(meta.dataset) if meta.dataset else None
         self.monitor = FlagMonitor(self.loss.midpoint if self.loss else None, coverage_total=coverage)
         self.step = run_dir.last_metrics_step() or 0  # generator steps committed
@@ -326,37 +334,38 @@ class TrackedRun:
             self._last_commit = time.perf_counter()
         if d_grad_norm is None and d_params is None:
             self._unmeasured.add("d_grad_norm")
-        with torch.no_grad():  # nothing made here joins the loop's graph
-            real_l, fake_l = real_logits.reshape(-1), fake_logits.reshape(-1)
-            device = real_l.device
+        # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
+        # one copy of the logits and one of the numbers, so that the loop may change them in place after.
+        with torch.no_grad():  # nothing made here joins the loop's graph (so no detach either)
+            device = real_logits.device
 
             def tensor(value: Any, what: str) -> Tensor | None:
                 if value is None:
                     return None
-                value = _scalar(value, what)
+                value = _scalar(value, what, detach=False)
                 if not isinstance(value, Tensor):
                     return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
                 return value if value.device == device else value.to(device)
 
-            parts: NormParts | None = None
-            if d_grad_norm is not None:
-                norm = tensor(d_grad_norm, "d_grad_norm")
-            elif d_params is not None:  # now: the next zero_grad or G's backward through D changes them
-                norm, parts = None, self._norms(d_params).parts()  # totalled with the batch (`totals`)
-            else:
-                norm = torch.full((), _NAN, device=device)
-            if norm is not None and norm.device != device:  # get_total_norm's on another device
-                norm = norm.to(device)
-            numbers = (
+            given = [
                 tensor(d_loss_real, "d_loss_real"),
                 tensor(d_loss_fake, "d_loss_fake"),
                 tensor(d_loss, "d_loss"),
-                norm,
-            )
-            # one op copies what the loop may change in place before the batch is measured
-            values = torch.cat((real_l, fake_l, *(t.reshape(1) for t in numbers if t is not None)))
-            sizes = (real_l.numel(), fake_l.numel())
-            self._pending_d.append(_Update(values, sizes, tuple(t is not None for t in numbers), parts))
+                tensor(d_grad_norm, "d_grad_norm"),
+            ]
+            numbers = [t for t in given if t is not None]
+            if d_grad_norm is None:  # now: the next zero_grad or G's backward through D changes them
+                if d_params is not None:
+                    numbers += self._norms(d_params).norms(device)  # totalled with the batch (`totals`)
+                else:
+                    numbers.append(torch.full((), _NAN, device=device))
+            if real_logits.dim() and real_logits.shape[1:] == fake_logits.shape[1:]:
+                logits = torch.cat((real_logits, fake_logits))  # (B_real + B_fake, ...): no reshapes
+            else:
+                logits = torch.cat((real_logits.reshape(-1), fake_logits.reshape(-1)))
+            sizes = (real_logits.numel(), fake_logits.numel())
+            flags = tuple(t is not None for t in given)
+            self._pending_d.append(_Update(logits, torch.stack(numbers), sizes, flags))
         self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
 
     def g_step(
@@ -380,13 +389,13 @@ class TrackedRun:
         self._check_open()
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
-        g_value = _scalar(g_loss, "g_loss")
-        g_norm: NormParts | None = None  # measured now, totalled with the batch (`measures.totals`)
+        g_value = _scalar(g_loss, "g_loss", detach=False)  # stacked under no_grad below
+        g_norms: GradNorms | None = None  # measured below, totalled when read (`measures.host_total`)
         named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
         if g_grad_norm is not None:  # given: a value like g_loss
-            named += (("g_grad_norm", _scalar(g_grad_norm, "g_grad_norm")),)
+            named += (("g_grad_norm", _scalar(g_grad_norm, "g_grad_norm", detach=False)),)
         elif g_params is not None:
-            g_norm = self._norms(g_params).parts()
+            g_norms = self._norms(g_params)
         else:
             named += (("g_grad_norm", _NAN),)
             self._unmeasured.add("g_grad_norm")
@@ -416,12 +425,24 @@ class TrackedRun:
         known["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
         known.update(self._optimizer_hparams())
         update = self._pending_d[-1] if self._pending_d else None
-        copied = None
-        if tensors:  # one op copies what the loop may change in place before the batch is measured
-            device = update.values.device if update is not None else tensors[0].device
+        copied, g_parts = None, 0
+        if tensors or g_norms is not None:  # one op copies them, so that the loop may change them after
+            device = (
+                update.numbers.device
+                if update is not None
+                else tensors[0].device
+                if tensors
+                else g_norms.device
+            )
             with torch.no_grad():
-                copied = torch.stack([t if t.device == device else t.to(device) for t in tensors])
-        self._steps.append(_Step(known, update, g_norm, copied, names, self._unmeasured))
+                tensors = [t if t.device == device else t.to(device) for t in tensors]
+                if g_norms is not None:
+                    # ranks average their values: each sends its total, as the mean of totals is meant
+                    parts = [g_norms().to(device)] if averaged else g_norms.norms(device)
+                    tensors += parts
+                    g_parts = len(parts)
+                copied = torch.stack(tensors)
+        self._steps.append(_Step(known, update, g_parts, copied, names, self._unmeasured))
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
         step = self.step
         at_once = (
@@ -478,11 +499,8 @@ class TrackedRun:
             row = self._commit_batch(self._in_flight.pop(0)) or row
         self._last_send = time.perf_counter()
         updates = [step.update.unpack() for step in steps if step.update is not None]
-        g_norms = [step.g_norm for step in steps if step.g_norm is not None]
         scalars = [step.tensors for step in steps if step.tensors is not None]
         device = updates[0][0].device if updates else scalars[0].device if scalars else None
-        if device is None and g_norms:
-            device = g_norms[0].device
         if device is None and self._dist is None:  # nothing on a device: every value is known
             self._in_flight.append(_Batch(steps, None))
             return row
@@ -507,9 +525,6 @@ class TrackedRun:
                 for step in steps:
                     step.update = _NO_UPDATE
                 parts.append(torch.full((len(D_METRICS) * len(steps),), _NAN, device=device))
-            if g_norms:
-                norms = totals(g_norms)
-                parts.append(as_float32(norms if norms.device == device else norms.to(device)))
             if scalars:
                 parts.extend(as_float32(t if t.device == device else t.to(device)) for t in scalars)
             values = torch.cat(parts) if len(parts) > 1 else parts[0]
@@ -561,6 +576,16 @@ class TrackedRun:
         view = snapshot_view(G, noise, kind, self._D, self.loss or get_loss("wgan"), self._bounds)
         for sink in self.sinks:
             sink.log_snapshot(self.step, view)
+
+    @property
+    def store(self) -> MetricStore:
+        """The rows committed so far (`columns`), as a `MetricStore` read from metrics.csv now: a copy,
+        not kept up to date (the run holds no rows in memory)."""
+        store = MetricStore(self.columns)
+        frame = self.run_dir.read_metrics(self.columns)
+        if len(frame):
+            store.extend(frame[list(self.columns)].to_numpy(dtype=np.float64), owned=True)
+        return store
 
     @property
     def should_stop(self) -> bool:
@@ -635,18 +660,12 @@ class TrackedRun:
         return tuple(c for c in names if c not in TEXT_COLUMNS)
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
-        """Widen metrics.csv to ``columns`` (rewritten atomically, earlier rows blank in the new ones) and
-        the store with it. Only when a new metric name appears: rare, not per step."""
+        """Widen metrics.csv to ``columns`` (rewritten atomically, earlier rows blank in the new ones).
+        Only when a new metric name appears: rare, not per step."""
         self.run_dir.close()
         self.run_dir.widen_metrics((*columns, *TEXT_COLUMNS))
         self.columns = columns
         self._folder_sink.columns = columns
-        # a store's columns are fixed: a new one, refilled from the widened file (rare, not per step)
-        self.store = MetricStore(columns)
-        frame = self.run_dir.read_metrics(columns)
-        if len(frame):
-            self.store.extend(frame[list(columns)].to_numpy(dtype=np.float64), owned=True)
-        self._store_sink.store = self.store
         self.run_dir.open_metrics((*columns, *TEXT_COLUMNS))
 
     def _optimizer_hparams(self) -> dict[str, float]:
