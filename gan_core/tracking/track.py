@@ -43,7 +43,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -156,10 +156,11 @@ class _Update:
 
 
 class _Step:
-    """One generator step waiting for its batch: ``known`` (column -> float, every column in order, the
-    host values filled in), its last D update (or None) and ``tensors``, one copy on the device (or
-    None) of the values of ``names`` followed by the ``g_parts`` values of G's `GradNorms.norms` (0 when
-    G's norm was not measured from its parameters)."""
+    """One generator step waiting for its batch: ``known`` (column -> float: the host values; the row's
+    other columns are filled in with its batch, in a warm loop rather than the training loop's), its
+    last D update (or None) and ``tensors``, one copy on the device (or None) of the values of ``names``
+    followed by the ``g_parts`` values of G's `GradNorms.norms` (0 when G's norm was not measured from
+    its parameters)."""
 
     __slots__ = ("known", "update", "g_parts", "tensors", "names", "unmeasured")
 
@@ -184,15 +185,17 @@ class _Batch:
     def ready(self) -> bool:
         return self.values is None or self.values.ready()
 
-    def rows(self) -> list[tuple[dict[str, float], set[str]]]:
-        """Each step's row and unmeasured columns; waits for the values (at most for their copy)."""
+    def rows(self, columns: Sequence[str]) -> list[tuple[dict[str, float], set[str]]]:
+        """Each step's row (every one of ``columns``, NaN where not measured) and unmeasured columns;
+        waits for the values (at most for their copy)."""
         values = [] if self.values is None else self.values.tolist()
         width = len(D_METRICS)
         offset = width * sum(step.update is not None for step in self.steps)
         d_row = 0
         rows = []
         for step in self.steps:
-            row = dict(step.known)
+            row = dict.fromkeys(columns, _NAN)
+            row.update(step.known)
             if step.update is not None:
                 row.update(zip(D_METRICS, values[d_row : d_row + width]))
                 d_row += width
@@ -406,7 +409,7 @@ class TrackedRun:
         self._train_seconds += elapsed
         self.step += 1
         d_updates = len(self._pending_d)
-        known: dict[str, float] = dict.fromkeys(self.columns, _NAN)
+        known: dict[str, float] = {}
         names: list[str] = []
         tensors: list[Tensor] = []
         averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
@@ -541,7 +544,7 @@ class TrackedRun:
         return row
 
     def _commit_batch(self, batch: _Batch) -> dict[str, float] | None:
-        return self._commit_rows(batch.rows())
+        return self._commit_rows(batch.rows(self.columns))
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
