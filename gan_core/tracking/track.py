@@ -27,8 +27,9 @@ On CUDA that transfer is read at the next batch, or at once when it has landed, 
 for the host; nothing else waits on it. Rows, flags and a divergence's stop therefore land up to a batch
 late, by design; a snapshot, evaluation or the last step is committed at once, and `flush` commits now.
 Why batches: inside a training loop on the CPU each small tensor op or Python call of the tracker runs
-with cold caches, about 10 µs, and the per-step measures were most of the API's cost
-(`python -m benchmarks.tracking --profile`; BENCHMARKS.md).
+with cold caches (a trivial op 25-50 µs, against ~5 µs alone), and the per-step measures were most of the
+API's cost (`python -m benchmarks.tracking --profile`; BENCHMARKS.md). A step now makes three ops in
+`d_step` (the gradient norms, one copy of the logits, one of the numbers) and two in `g_step`.
 The dashboard's Pause and Stop reach the loop through the run folder's command file: Pause holds the loop
 inside `g_step` until Resume or Stop; Stop sets `should_stop`.
 """
