@@ -431,13 +431,7 @@ class TrackedRun:
         update = self._pending_d[-1] if self._pending_d else None
         copied, g_parts = None, 0
         if tensors or g_norms is not None:  # one op copies them, so that the loop may change them after
-            device = (
-                update.numbers.device
-                if update is not None
-                else tensors[0].device
-                if tensors
-                else g_norms.device
-            )
+            device = (update.numbers if update is not None else tensors[0] if tensors else g_norms).device
             with torch.no_grad():
                 tensors = [t if t.device == device else t.to(device) for t in tensors]
                 if g_norms is not None:
