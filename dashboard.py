@@ -2,7 +2,7 @@
 
 Run with ``streamlit run dashboard.py``. The page is a thin view: runs are trained by gan_core runners
 held in a server-wide registry; this page sends them commands and draws what their stores and
-snapshots hold, refreshing about once a second in a fragment while a run trains (paced by the browser: see
+snapshots hold, refreshing every second or two in a fragment while a run trains (paced by the browser: see
 `ui.live_chart.live_refresh`) and not at all otherwise.
 """
 

@@ -238,10 +238,14 @@ export default function ({ data, parentElement, setTriggerValue }) {
 _PACER = st.components.v2.component("gan_dashboard_live_refresh", js=_PACER_JS, isolate_styles=False)
 # After a refresh that took t seconds from its request until its charts were drawn, the next is asked for
 # no sooner than SPACING * t later, MAX_SPACING_SECONDS at most (and no sooner than the interval after the
-# last ask): at 1 s a refresh and about 0.25 s for one on a quiet 2-core machine, the interval decides;
-# where one takes 0.8 s (the machine busy with other work too) the page refreshes every 1.6 s rather
-# than every second, and never less often than every t + 2 s (the page stays within seconds of the run).
-SPACING = 1.0
+# last ask): refreshing takes at most a third of the time, and the page is never more than t + 2 s from
+# a refresh (it stays within seconds of the run). Where a refresh takes 0.3 s or less (a quiet machine,
+# or the browser on another one) the interval decides: once a second. Where the browser shares 2 cores
+# with the training, a digits run's refresh takes about 0.6 s (the server's rerun slowed by the training,
+# then the browser's drawing): the page refreshes about every 2 s there (4-6 refreshes in 10 s, against
+# 8 with SPACING = 1, which let refreshing take half the time), and the browser took 0.35 cores from
+# the training's machine instead of 0.55 (`python -m benchmarks.dashboard --watched`, BENCHMARKS.md).
+SPACING = 2.0
 MAX_SPACING_SECONDS = 2.0
 RETRY_SECONDS = 10.0  # a refresh asked for and not come by then is asked for again
 MAX_RETRY_SECONDS = 80.0  # (each retry waits twice as long as the last, up to this)
