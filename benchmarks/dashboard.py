@@ -360,11 +360,31 @@ HIDE_PAGE = """() => {
 }"""
 
 
+# Before the page's scripts: count the metric figure's draws (ui.live_chart's Plotly.react calls into the
+# chart_metrics element), so that a window says how often the page refreshed its charts.
+COUNT_METRIC_DRAWS = """(() => {
+  window.__metricDraws = 0;
+  Object.defineProperty(window, "Plotly", {
+    configurable: true,
+    get: () => undefined,
+    set: (plotly) => {
+      const react = plotly.react;
+      plotly.react = function (chart) {
+        if (chart.closest && chart.closest(".st-key-chart_metrics")) window.__metricDraws += 1;
+        return react.apply(this, arguments);
+      };
+      Object.defineProperty(window, "Plotly", {configurable: true, writable: true, value: plotly});
+    },
+  });
+})();"""
+
+
 def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
     """Steps/s of one open-ended run (the default config) watched by a headless Chromium on the Train view
     against the same run with no browser session at all, in ``rounds`` pairs of ``window``-second windows
-    whose order alternates (watched first in even rounds); with the CPU the server and the browser used.
-    ``hidden``: the watching page is hidden once drawn (a background tab), its session still open."""
+    whose order alternates (watched first in even rounds); with the CPU the server and the browser used,
+    and how often the watching page redrew its metric charts (its refresh interval). ``hidden``: the
+    watching page is hidden once drawn (a background tab), its session still open."""
     from playwright.sync_api import sync_playwright
 
     runs = Path(tempfile.mkdtemp()) / "runs"
@@ -382,11 +402,13 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
         shown = "watched by a hidden page" if hidden else "watched"
         print(f"{shown} vs unwatched steps/s, {rounds} rounds of {window:.0f} s windows, alternating")
         rates: dict[bool, list[float]] = {True: [], False: []}
+        draws: list[float] = []  # the metric figure's draws a second, in each watched window
         cpu: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
         for i in range(rounds):
             for watched in (True, False) if i % 2 == 0 else (False, True):
                 if watched:
                     page = browser.new_page(viewport={"width": 1400, "height": 1800})
+                    page.add_init_script(COUNT_METRIC_DRAWS)
                     page.goto(server.url)
                     page.locator(LOSS_LINES).first.wait_for(timeout=60_000)
                     page.wait_for_timeout(3000)  # past the page's first full render, to its steady refresh
@@ -394,6 +416,7 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
                         page.evaluate(HIDE_PAGE)
                         page.wait_for_timeout(2000)  # past a refresh in flight
                 chromium = [p for p in _descendants(os.getpid()) if p != server.proc.pid]
+                drawn = page.evaluate("() => window.__metricDraws") if watched else 0
                 a, ta = metrics_rows(runs), time.monotonic()
                 server_cpu, browser_cpu = _cpu_seconds(server.proc.pid), sum(map(_cpu_seconds, chromium))
                 threads = _thread_seconds(server.proc.pid)
@@ -404,6 +427,8 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
                     t - threads.get(i, 0.0) for i, t in _thread_seconds(server.proc.pid).items()
                 )
                 browser_cpu = sum(map(_cpu_seconds, chromium)) - browser_cpu
+                if watched:
+                    draws.append((page.evaluate("() => window.__metricDraws") - drawn) / (tb - ta))
                 rates[watched].append((b - a) / (tb - ta))
                 cpu[watched].append(
                     (server_cpu / (tb - ta), browser_cpu / (tb - ta), training_cpu / (tb - ta))
@@ -419,6 +444,8 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
         print(f"   ratio per round: {[round(r, 3) for r in ratios]} (mean {mean:.3f} ± {spread:.3f})")
         shown = {k: [round(x, 1) for x in v] for k, v in rates.items()}
         print(f"   per window: watched {shown[True]}, unwatched {shown[False]}")
+        every = [round(1 / d, 2) if d else None for d in draws]
+        print(f"   the metric charts redrawn every {every} s in the watched windows")
         for watched in (True, False):
             server_cores = statistics.mean(c[0] for c in cpu[watched])
             browser_cores = statistics.mean(c[1] for c in cpu[watched])

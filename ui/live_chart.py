@@ -241,9 +241,9 @@ _PACER = st.components.v2.component("gan_dashboard_live_refresh", js=_PACER_JS, 
 # last ask): refreshing takes at most a third of the time, and the page is never more than t + 2 s from
 # a refresh (it stays within seconds of the run). Where a refresh takes 0.3 s or less (a quiet machine,
 # or the browser on another one) the interval decides: once a second. Where the browser shares 2 cores
-# with the training, a digits run's refresh takes about 0.6 s (the server's rerun slowed by the training,
-# then the browser's drawing): the page refreshes about every 2 s there (4-6 refreshes in 10 s, against
-# 8 with SPACING = 1, which let refreshing take half the time), and the browser took 0.35 cores from
+# with the training, a digits run's refresh takes about 0.7-0.8 s (the server's rerun slowed by the training,
+# then the browser's drawing): the page refreshes every 2-2.5 s there (every 1.25 s with
+# SPACING = 1, which let refreshing take half the time), and the browser took 0.35 cores from
 # the training's machine instead of 0.55 (`python -m benchmarks.dashboard --watched`, BENCHMARKS.md).
 SPACING = 2.0
 MAX_SPACING_SECONDS = 2.0
