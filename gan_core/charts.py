@@ -1705,6 +1705,12 @@ def quality_baselines(events: Events) -> dict[str, float]:
     return found
 
 
+def _quality_columns(names: Sequence[str]) -> list[str]:
+    """Of a view's column ``names``, in order: ``step`` and what the quality charts draw (each quality
+    column, its band and its non-finite bits)."""
+    return [c for c in names if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS]
+
+
 def quality_inputs(view: pd.DataFrame | None) -> np.ndarray:
     """What `quality_figures` draws from ``view`` (a `MetricStore.view` frame), as one float64 array to
     digest (`inputs_digest`): the step and every quality column with its band and non-finite bits
@@ -1717,11 +1723,7 @@ def quality_inputs(view: pd.DataFrame | None) -> np.ndarray:
         return np.zeros((0, 0))
     names = list(view.columns)
     values = [i for i, c in enumerate(names) if c in QUALITY_COLUMNS]
-    kept = [
-        i
-        for i, c in enumerate(names)
-        if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS
-    ]
+    kept = [names.index(c) for c in _quality_columns(names)]
     if not values:
         return np.zeros((0, len(kept)))
     block = view.to_numpy(dtype=np.float64)  # the non-finite bits (uint8) exactly
@@ -1745,24 +1747,19 @@ def quality_figures(
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
     evaluation rather than isolated points between blanks."""
+    pending = {"pending": _message_figure(QUALITY_TITLE, "no evaluation yet", METRIC_HEIGHT, None)}
+    if _is_empty(view):
+        return pending
     figures: dict[str, Figure] = {}
     baselines = quality_baselines(events)
-    if not _is_empty(view):
-        # The quality columns, their bands and non-finite bits only, selected once: pandas' per-column
-        # access and row selection on the whole view (~170 columns, an Arrow-backed column index) cost
-        # ~20 ms a build, most of it in pandas' checks, not in the data.
-        kept = [
-            c
-            for c in view.columns
-            if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS
-        ]
-        view = view[kept]
-        present = [c for c in QUALITY_COLUMNS if c in view.columns]
-        blank = np.isnan(view[present].to_numpy(dtype=np.float64))  # (points, columns): not measured
-        measured_at = {c: np.flatnonzero(~blank[:, i]) for i, c in enumerate(present)}
+    # The quality columns, their bands and non-finite bits only, selected once: pandas' per-column access
+    # and row selection on the whole view (~170 columns, an Arrow-backed column index) cost ~20 ms a
+    # build, most of it in pandas' checks, not in the data.
+    view = view[_quality_columns(view.columns)]
+    present = [c for c in QUALITY_COLUMNS if c in view.columns]
+    blank = np.isnan(view[present].to_numpy(dtype=np.float64))  # (points, columns): not measured
+    measured_at = {c: np.flatnonzero(~blank[:, i]) for i, c in enumerate(present)}
     for name, title, wanted in QUALITY_GROUPS:
-        if _is_empty(view):
-            break
         columns = [c for c in wanted if c in measured_at and measured_at[c].size]
         if not columns:
             continue
@@ -1788,7 +1785,7 @@ def quality_figures(
             nan_is_blank=True,  # a quality column is blank between evaluations, not failed
             from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
         )
-    return figures or {"pending": _message_figure(QUALITY_TITLE, "no evaluation yet", METRIC_HEIGHT, None)}
+    return figures or pending
 
 
 CUSTOM_TITLE = "Custom metrics"
