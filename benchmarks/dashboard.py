@@ -118,22 +118,22 @@ def bench_train_view(repeats: int) -> None:
     runner.wait(600)
     events, snapshot, real = runner.events, runner.snapshots[-1][1], runner.real_view
 
-    def metric_charts():
-        frame = runner.store.view(CHART_POINTS, nonfinite=True)
+    def metric_charts():  # as dashboard.charts_panel
+        frame, evaluations = charts.train_view_frames(runner.store, CHART_POINTS)
         figure = charts.training_figure(frame, events, 0.6, loss_name=runner.cfg.loss, midpoint=0.5)
         pio.to_json(figure, validate=False)
-        return frame
+        return evaluations
 
     def every_chart():
-        frame = metric_charts()
-        for figure in charts.quality_figures(frame, events, coverage_total=10).values():
+        evaluations = metric_charts()
+        for figure in charts.quality_figures(evaluations, events, coverage_total=10).values():
             pio.to_json(figure, validate=False)
         for grid in (snapshot["grid"], real["grid"]):
             pio.to_json(charts.image_grid_figure(grid, title="g"), validate=False)
 
     def between_evaluations():
-        frame = metric_charts()
-        charts.inputs_digest(charts.quality_inputs(frame), events, 10, None)
+        evaluations = metric_charts()
+        charts.inputs_digest(charts.quality_inputs(evaluations), events, 10, None)
         charts.inputs_digest(snapshot["grid"], "g")
         charts.inputs_digest(real["grid"])
 

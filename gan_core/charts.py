@@ -40,7 +40,7 @@ import plotly.io as pio
 
 from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES
-from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF
+from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
 from gan_core.tracking.schema import FEATURE_COLUMNS, FEATURE_COLUMNS_BY_SPACE
 
 MAX_SMOOTHING = 0.999
@@ -1711,11 +1711,25 @@ def _quality_columns(names: Sequence[str]) -> list[str]:
     return [c for c in names if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS]
 
 
+def train_view_frames(
+    store: MetricStore, points: int, custom: Sequence[str] = ()
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What the Train view's charts draw from a run's ``store``, as two frames: the metric charts' (and the
+    ``custom`` metrics') downsampled view of at most ``points`` points, non-finite bits included
+    (`MetricStore.view`), and the quality charts' evaluations, each at its own step
+    (`MetricStore.exact_view` of the `QUALITY_COLUMNS` it keeps). Only the columns drawn: a view's cost
+    grows with its columns, and it is taken at every refresh."""
+    drawn = [c for c in dict.fromkeys((*METRIC_COLUMNS, *custom)) if c in store.columns]
+    evaluations = store.exact_view([c for c in QUALITY_COLUMNS if c in store.exact_columns])
+    return store.view(points, drawn, nonfinite=True), evaluations
+
+
 def quality_inputs(view: pd.DataFrame | None) -> np.ndarray:
-    """What `quality_figures` draws from ``view`` (a `MetricStore.view` frame), as one float64 array to
-    digest (`inputs_digest`): the step and every quality column with its band and non-finite bits
-    (`QUALITY_COLUMNS_AND_BANDS`), at the points where a quality metric was measured; shape (points,
-    1 + columns), (0, 0) for no view. Between two evaluations it stays the same while the run grows.
+    """What `quality_figures` draws from ``view`` (a `MetricStore.exact_view` frame, or a `view`), as one
+    float64 array to digest (`inputs_digest`): the step and every quality column with its band and
+    non-finite bits (`QUALITY_COLUMNS_AND_BANDS`), at the points where a quality metric was measured;
+    shape (points, 1 + columns), (0, 0) for no view. Between two evaluations it stays the same while the
+    run grows.
 
     One conversion of the whole frame and numpy indexing (about 1 ms for a 300-point view of 174
     columns, where pandas' selection of the same rows and columns took about 14 ms)."""

@@ -22,6 +22,11 @@ Appends go to a small staging block of raw rows that is folded into the summary,
 `STAGE_ROWS` rows or when a reader looks; one numpy row assignment under the lock (about 1 µs) measured
 several times cheaper than updating per-column accumulators on every row.
 
+Columns measured only on some rows (the quality metrics, every ``eval_every`` steps: `EVAL_COLUMNS`) are
+also kept row by row, exactly, at the rows that hold a value of one of them (`exact_view`): a chart of
+evaluations then shows each one at its own step and changes only when an evaluation is added, where the
+summary would put it at its bucket's last step and move it when buckets merge.
+
 Every method takes one `threading.Lock`, so a reader never sees a half-merged summary; `view()` copies
 what it needs under the lock and does the downsampling and the DataFrame outside it.
 """
@@ -35,6 +40,8 @@ from numbers import Integral
 
 import numpy as np
 import pandas as pd
+
+from gan_core.tracking.schema import EVAL_COLUMNS
 
 STAGE_ROWS = 64  # raw rows buffered before a vectorised fold; 64 x 30 floats is 15 KB
 EXTEND_CHUNK_ROWS = 65_536  # extend() releases the lock between chunks so readers are not starved
@@ -58,9 +65,14 @@ class MetricStore:
 
     ``columns[0]`` is the step column; the others are metrics. ``capacity`` buckets (even, at least 16)
     are kept: memory is about ``capacity * len(columns) * 32`` bytes whatever the run length.
+
+    ``exact``: metrics that are blank (NaN) on most rows and also kept row by row at the rows where one of
+    them holds a value (`exact_view`), at most ``capacity`` such rows (``capacity * (1 + len(exact)) * 8``
+    bytes); None (the default) means the columns of `schema.EVAL_COLUMNS` among ``columns``. `ValueError`
+    for a name that is not a metric of ``columns``.
     """
 
-    def __init__(self, columns: Sequence[str], capacity: int = 4096):
+    def __init__(self, columns: Sequence[str], capacity: int = 4096, *, exact: Sequence[str] | None = None):
         columns = tuple(columns)
         if not columns or not all(isinstance(c, str) and c for c in columns):
             raise ValueError(f"columns must be a non-empty sequence of non-empty strings, got {columns!r}")
@@ -96,6 +108,17 @@ class MetricStore:
         self._p_bad = np.empty(ncol, dtype=np.uint8)
         self._stage = np.empty((STAGE_ROWS, ncol))
         self._last_row = np.empty(ncol)  # the last appended row as given (inf kept), once the stage is folded
+        if exact is None:
+            exact = [c for c in columns[1:] if c in EVAL_COLUMNS]
+        exact = tuple(dict.fromkeys(exact))
+        strays = [c for c in exact if c not in self._index or c == columns[0]]
+        if strays:
+            raise ValueError(f"exact columns {strays} are not metrics of {columns!r}")
+        self._exact = exact
+        self._exact_idx = [self._index[c] for c in exact]
+        # (step, the exact columns as given) at the rows where one of them holds a value, oldest first
+        self._x = np.empty((self._capacity, 1 + len(exact)))
+        self._x_last = np.empty(1 + len(exact))  # the newest of them, kept or not
         self._reset()
 
     def _reset(self) -> None:
@@ -103,6 +126,10 @@ class MetricStore:
         self._n_buckets = 0
         self._bucket_size = 1
         self._n_stage = 0
+        self._n_exact = 0
+        self._exact_stride = 1  # rows kept in `_x`: every stride-th of those measured (see `_keep_exact`)
+        self._exact_seen = 0  # rows with a value in an exact column, since the start
+        self._x_last_kept = True
         self._reset_partial()
 
     def _reset_partial(self) -> None:
@@ -170,6 +197,10 @@ class MetricStore:
         ``block`` is overwritten (non-finite values become NaN, their kinds kept as bits).
         """
         bits = _nonfinite_bits(block)
+        if self._exact_idx:  # before the non-finite values are blanked: an inf is kept as given
+            measured = (bits[:, self._exact_idx] != NONFINITE_NAN).any(axis=1)
+            if measured.any():
+                self._keep_exact(block[measured][:, [0, *self._exact_idx]])
         block[~np.isfinite(block)] = np.nan
         n_block = len(block)
         i = 0
@@ -201,6 +232,24 @@ class MetricStore:
             self._last_step[at] = rows[:, -1, 0]
             self._n_buckets += n_new
             i += n_new * size
+
+    def _keep_exact(self, rows: np.ndarray) -> None:
+        """Keep measured rows (step, exact columns) in `_x`. Full, it keeps every other row from the first
+        and from then on every other measured row (a stride that doubles, as the buckets' size does):
+        memory stays fixed and the rows kept stay evenly spread over the run. The newest measured row is
+        kept beside them whatever the stride (`exact_view` ends with it). Caller holds the lock."""
+        for row in rows:
+            self._exact_seen += 1
+            self._x_last[:] = row
+            if self._n_exact == self._capacity and not (self._exact_seen - 1) % self._exact_stride:
+                half = self._capacity // 2
+                self._x[:half] = self._x[0 : self._capacity : 2]
+                self._n_exact = half
+                self._exact_stride *= 2
+            self._x_last_kept = not (self._exact_seen - 1) % self._exact_stride
+            if self._x_last_kept:
+                self._x[self._n_exact] = row
+                self._n_exact += 1
 
     def _absorb_partial(self, rows: np.ndarray, bits: np.ndarray) -> None:
         if self._p_rows == 0:
@@ -256,6 +305,11 @@ class MetricStore:
         return self._capacity
 
     @property
+    def exact_columns(self) -> tuple[str, ...]:
+        """The metrics kept row by row (`exact_view`)."""
+        return self._exact
+
+    @property
     def bucket_size(self) -> int:
         """Rows per committed bucket (1 until the first merge)."""
         with self._lock:
@@ -303,6 +357,8 @@ class MetricStore:
             self._p_bad,
             self._stage,
             self._last_row,
+            self._x,
+            self._x_last,
         )
         return sum(a.nbytes for a in arrays)
 
@@ -375,4 +431,38 @@ class MetricStore:
             if nonfinite:
                 frame[f"{c}_nonfinite"] = bad[:, j]
         frame["rows"] = rows
+        return pd.DataFrame(frame)
+
+    def exact_view(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The rows where one of ``columns`` (default: every `exact_columns` metric) holds a value, each at
+        its own step, oldest first, in `view(nonfinite=True)`'s shape so that a chart takes either:
+        ``step``, then per column ``c`` (the value; NaN where it is not finite or not measured),
+        ``c_min`` and ``c_max`` (the value again), ``c_nonfinite`` (`NONFINITE_NAN`, `NONFINITE_POSINF`,
+        `NONFINITE_NEGINF` bits; NaN also where the row did not measure it), and ``rows`` (1).
+
+        Every measured row while there are at most ``capacity`` of them; past that every 2nd, 4th, ...
+        (evenly spread) and always the newest. Its cost follows the rows kept, not the run's length.
+        `ValueError` for a name that is not an exact column."""
+        wanted = self._exact if columns is None else tuple(dict.fromkeys(columns))
+        unknown = [c for c in wanted if c not in self._exact]
+        if unknown:
+            raise ValueError(f"{unknown} are not kept exactly; the exact columns are {self._exact}")
+        with self._lock:
+            self._fold_stage()
+            kept = self._x[: self._n_exact, [0, *(1 + self._exact.index(c) for c in wanted)]]
+            if not self._x_last_kept:
+                kept = np.vstack([kept, self._x_last[[0, *(1 + self._exact.index(c) for c in wanted)]]])
+        values = kept[:, 1:]
+        if len(values):  # the rows that hold none of the columns asked for (another exact one's) go
+            kept = kept[~np.isnan(values).all(axis=1)]
+            values = kept[:, 1:]
+        bits = _nonfinite_bits(values)
+        finite = np.where(bits == 0, values, np.nan)
+        frame: dict[str, np.ndarray] = {"step": kept[:, 0]}
+        for j, c in enumerate(wanted):
+            frame[c] = finite[:, j]
+            frame[f"{c}_min"] = finite[:, j]
+            frame[f"{c}_max"] = finite[:, j]
+            frame[f"{c}_nonfinite"] = bits[:, j]
+        frame["rows"] = np.ones(len(kept), dtype=np.int64)
         return pd.DataFrame(frame)
