@@ -572,7 +572,8 @@ def charts_panel(view: RunView) -> None:
     log_y = st.session_state.get("log_y", False)
     # The columns the charts draw, not every column of the store (learning rates, samples/s...), NaN and
     # inf shown as such, not as gaps; the quality metrics from the rows that measured them.
-    frame, evaluations = charts.train_view_frames(view.store, CHART_POINTS, view.custom_columns)
+    store = view.store
+    frame = charts.metric_view(store, CHART_POINTS, view.custom_columns)
     events = view.events
     midpoint = view.midpoint
     # The four metric charts as the panels of one figure: one draw in the browser at each refresh, not
@@ -590,11 +591,12 @@ def charts_panel(view: RunView) -> None:
     references = {"d_class_acc": (accuracy, "classifier, held out")} if accuracy is not None else None
     # Measured every eval_every steps: between two evaluations the charts are the same, and are neither
     # built nor encoded again (live_chart's version; building them was half of a refresh's time).
-    version = charts.inputs_digest(charts.quality_inputs(evaluations), events, total, references)
+    version = charts.inputs_digest(store.exact_version, events, total, references)
 
     @functools.cache
     def quality() -> list:
-        figures = charts.quality_figures(evaluations, events, coverage_total=total, references=references)
+        measured = charts.evaluations(store)
+        figures = charts.quality_figures(measured, events, coverage_total=total, references=references)
         return list(figures.values())
 
     known = st.session_state.get("_quality_charts")

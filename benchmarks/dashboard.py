@@ -119,21 +119,21 @@ def bench_train_view(repeats: int) -> None:
     events, snapshot, real = runner.events, runner.snapshots[-1][1], runner.real_view
 
     def metric_charts():  # as dashboard.charts_panel
-        frame, evaluations = charts.train_view_frames(runner.store, CHART_POINTS)
+        frame = charts.metric_view(runner.store, CHART_POINTS)
         figure = charts.training_figure(frame, events, 0.6, loss_name=runner.cfg.loss, midpoint=0.5)
         pio.to_json(figure, validate=False)
-        return evaluations
+        charts.inputs_digest(runner.store.exact_version, events, 10, None)
 
     def every_chart():
-        evaluations = metric_charts()
-        for figure in charts.quality_figures(evaluations, events, coverage_total=10).values():
+        metric_charts()
+        quality = charts.quality_figures(charts.evaluations(runner.store), events, coverage_total=10)
+        for figure in quality.values():
             pio.to_json(figure, validate=False)
         for grid in (snapshot["grid"], real["grid"]):
             pio.to_json(charts.image_grid_figure(grid, title="g"), validate=False)
 
     def between_evaluations():
-        evaluations = metric_charts()
-        charts.inputs_digest(charts.quality_inputs(evaluations), events, 10, None)
+        metric_charts()
         charts.inputs_digest(snapshot["grid"], "g")
         charts.inputs_digest(real["grid"])
 

@@ -7,11 +7,12 @@ cell as `append_record` writes it, events.csv, status.json): one of ``--rows`` r
 of ``--small`` rows (1,000). Then, each in a fresh process:
 
 - open: from ``RunRegistry(root).view(run_id)`` to the first chart's figure built (`charts.loss_figure` on
-  ``view.store.view(CHART_POINTS, nonfinite=True)``, as dashboard.py's charts_panel draws it), wall and CPU
+  `charts.metric_view` of the store, as dashboard.py's charts_panel draws it), wall and CPU
   time, and the growth of the process's peak resident memory (VmHWM, reset before the open where Linux
   allows). Plotly has drawn a figure before the clock starts, as it has in a running server;
 - refresh: the run is live (a writer holds it and appends rows as the runner does); one refresh is one
-  row appended, then ``view(run_id)`` and ``view.store.view(...)``, timed, median of ``--rounds``, the small
+  row appended, then ``view(run_id)``, `charts.metric_view` and the evaluations' version, as a Train view
+  refresh takes them, timed, median of ``--rounds``, the small
   and the large run in alternate rounds; the ratio large / small is the figure to read (the old path's
   large refresh is one whole read, timed once).
 
@@ -161,7 +162,10 @@ def child_open(root: Path, run_id: str, path: str) -> dict:
         store, events, loss = view.store, view.events, view.cfg.loss
     else:
         (store, events), loss = _old_view(root, run_id), CFG.loss
-    figure = charts.loss_figure(store.view(CHART_POINTS, nonfinite=True), events, loss_name=loss)
+    frame = (
+        charts.metric_view(store, CHART_POINTS) if path == "new" else store.view(CHART_POINTS, nonfinite=True)
+    )
+    figure = charts.loss_figure(frame, events, loss_name=loss)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     assert len(figure["data"]) and len(store) > 0
     return {
@@ -175,6 +179,7 @@ def child_open(root: Path, run_id: str, path: str) -> dict:
 
 
 def child_refresh(root: Path, small: str, large: str, rounds: int, path: str) -> dict:
+    from gan_core import charts
     from gan_core.registry import RunRegistry
 
     registry = RunRegistry(root)
@@ -193,9 +198,10 @@ def child_refresh(root: Path, small: str, large: str, rounds: int, path: str) ->
             steps[run_id] += 1
             writers[run_id].append_record(record(steps[run_id]))
             start = time.perf_counter()
-            if path == "new":
+            if path == "new":  # what the Train view takes at a refresh (`dashboard.charts_panel`)
                 view = registry.view(run_id)
-                view.store.view(CHART_POINTS, nonfinite=True)
+                charts.metric_view(view.store, CHART_POINTS)
+                _ = view.store.exact_version
                 current = view.current_step
             else:
                 store, _ = _old_view(root, run_id)
@@ -272,7 +278,7 @@ def main(argv: list[str] | None = None) -> None:
         note = "" if result["peak_reset"] else "  (peak not reset: growth over the peak before)"
         figures = f"{result['wall_s']:8.2f}{result['cpu_s']:8.2f}{result['rss_growth_mb']:15.0f}"
         print(f"  {names[path]:18}{figures}{note}")
-    print(f"\nrefresh of a live run: append 1 row, view(run_id) + store.view ({args.rounds} rounds, median)")
+    print(f"\nrefresh of a live run: append 1 row, view(run_id) + metric_view ({args.rounds} rounds, median)")
     print(f"  {'':18}{f'{args.small:,} rows':>14}{f'{args.rows:,} rows':>16}{'ratio':>9}")
     for path, result in refreshed.items():
         ratio = result["large_s"] / result["small_s"]

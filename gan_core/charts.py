@@ -1711,38 +1711,20 @@ def _quality_columns(names: Sequence[str]) -> list[str]:
     return [c for c in names if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS]
 
 
-def train_view_frames(
-    store: MetricStore, points: int, custom: Sequence[str] = ()
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """What the Train view's charts draw from a run's ``store``, as two frames: the metric charts' (and the
-    ``custom`` metrics') downsampled view of at most ``points`` points, non-finite bits included
-    (`MetricStore.view`), and the quality charts' evaluations, each at its own step
-    (`MetricStore.exact_view` of the `QUALITY_COLUMNS` it keeps). Only the columns drawn: a view's cost
-    grows with its columns, and it is taken at every refresh."""
+def metric_view(store: MetricStore, points: int, custom: Sequence[str] = ()) -> pd.DataFrame:
+    """What the Train view's metric charts (and the ``custom`` metrics' charts) draw from a run's
+    ``store``: its downsampled view of at most ``points`` points, non-finite bits included
+    (`MetricStore.view`), of the columns drawn only (a view's cost grows with its columns, and it is taken
+    at every refresh). The quality charts draw from `evaluations`."""
     drawn = [c for c in dict.fromkeys((*METRIC_COLUMNS, *custom)) if c in store.columns]
-    evaluations = store.exact_view([c for c in QUALITY_COLUMNS if c in store.exact_columns])
-    return store.view(points, drawn, nonfinite=True), evaluations
+    return store.view(points, drawn, nonfinite=True)
 
 
-def quality_inputs(view: pd.DataFrame | None) -> np.ndarray:
-    """What `quality_figures` draws from ``view`` (a `MetricStore.exact_view` frame, or a `view`), as one
-    float64 array to digest (`inputs_digest`): the step and every quality column with its band and
-    non-finite bits (`QUALITY_COLUMNS_AND_BANDS`), at the points where a quality metric was measured;
-    shape (points, 1 + columns), (0, 0) for no view. Between two evaluations it stays the same while the
-    run grows.
-
-    One conversion of the whole frame and numpy indexing (about 1 ms for a 300-point view of 174
-    columns, where pandas' selection of the same rows and columns took about 14 ms)."""
-    if _is_empty(view):
-        return np.zeros((0, 0))
-    names = list(view.columns)
-    values = [i for i, c in enumerate(names) if c in QUALITY_COLUMNS]
-    kept = [names.index(c) for c in _quality_columns(names)]
-    if not values:
-        return np.zeros((0, len(kept)))
-    block = view.to_numpy(dtype=np.float64)  # the non-finite bits (uint8) exactly
-    measured = ~np.isnan(block[:, values]).all(axis=1)
-    return block[np.ix_(measured, kept)]
+def evaluations(store: MetricStore) -> pd.DataFrame:
+    """What the quality charts (`quality_figures`) draw from a run's ``store``: the rows of its
+    evaluations, each at its own step (`MetricStore.exact_view` of the `QUALITY_COLUMNS` measured so far).
+    It changes when `MetricStore.exact_version` does."""
+    return store.exact_view([c for c in QUALITY_COLUMNS if c in store.exact_measured])
 
 
 def quality_figures(

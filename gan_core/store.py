@@ -33,6 +33,7 @@ what it needs under the lock and does the downsampling and the DataFrame outside
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Iterable, Sequence
@@ -43,6 +44,7 @@ import pandas as pd
 
 from gan_core.tracking.schema import EVAL_COLUMNS
 
+_GENERATIONS = itertools.count()  # `MetricStore.exact_version`: no two stores (or clears) share one
 STAGE_ROWS = 64  # raw rows buffered before a vectorised fold; 64 x 30 floats is 15 KB
 EXTEND_CHUNK_ROWS = 65_536  # extend() releases the lock between chunks so readers are not starved
 MIN_CAPACITY = 16
@@ -130,6 +132,8 @@ class MetricStore:
         self._exact_stride = 1  # rows kept in `_x`: every stride-th of those measured (see `_keep_exact`)
         self._exact_seen = 0  # rows with a value in an exact column, since the start
         self._x_last_kept = True
+        self._exact_generation = next(_GENERATIONS)
+        self._x_measured = np.zeros(len(self._exact), dtype=bool)  # which exact columns held a value
         self._reset_partial()
 
     def _reset_partial(self) -> None:
@@ -196,19 +200,28 @@ class MetricStore:
 
         ``block`` is overwritten (non-finite values become NaN, their kinds kept as bits).
         """
-        bits = _nonfinite_bits(block)
-        if self._exact_idx:  # before the non-finite values are blanked: an inf is kept as given
+        # Each pass over a block costs about as much as a reduction: the NaN and inf masks once each, the
+        # bits and the blanking only when an infinity is there (a run's NaN is common: every evaluation
+        # column between evaluations; inf is rare). NONFINITE_NAN is 1, so the NaN mask is the bits.
+        blank = np.isnan(block)
+        infinite = np.isinf(block)
+        any_infinite = infinite.any()
+        bits = _nonfinite_bits(block) if any_infinite else blank.view(np.uint8)
+        if self._exact_idx:  # the rows where one of them is not NaN, as given (an inf kept)
             measured = (bits[:, self._exact_idx] != NONFINITE_NAN).any(axis=1)
             if measured.any():
                 self._keep_exact(block[measured][:, [0, *self._exact_idx]])
-        block[~np.isfinite(block)] = np.nan
+        if any_infinite:
+            block[infinite] = np.nan
+            blank |= infinite
         n_block = len(block)
         i = 0
         while i < n_block:
             size = self._bucket_size
             if self._p_rows or n_block - i < size:
                 take = min(size - self._p_rows, n_block - i)
-                self._absorb_partial(block[i : i + take], bits[i : i + take])
+                part = slice(i, i + take)
+                self._absorb_partial(block[part], bits[part], blank[part])
                 i += take
                 if self._p_rows == size:
                     self._commit_partial()
@@ -218,18 +231,21 @@ class MetricStore:
                 continue
             # Whole buckets straight from the block, as many as fit before the next merge.
             n_new = min((n_block - i) // size, self._capacity - self._n_buckets)
-            rows = block[i : i + n_new * size].reshape(n_new, size, -1)
+            whole = slice(i, i + n_new * size)
+            rows = block[whole].reshape(n_new, size, -1)
+            blanks = blank[whole].reshape(n_new, size, -1)
             at = slice(self._n_buckets, self._n_buckets + n_new)
-            blank = np.isnan(rows)
-            np.fmin.reduce(rows, axis=1, out=self._min[at])
-            np.fmax.reduce(rows, axis=1, out=self._max[at])
-            np.sum(np.where(blank, 0.0, rows), axis=1, out=self._sum[at])
-            np.sum(~blank, axis=1, out=self._count[at])
-            np.bitwise_or.reduce(
-                bits[i : i + n_new * size].reshape(n_new, size, -1), axis=1, out=self._bad[at]
-            )
             self._first_step[at] = rows[:, 0, 0]
             self._last_step[at] = rows[:, -1, 0]
+            np.fmin.reduce(rows, axis=1, out=self._min[at])
+            np.fmax.reduce(rows, axis=1, out=self._max[at])
+            np.copyto(rows, 0.0, where=blanks)  # in place (the block is the store's to overwrite): sums
+            np.add.reduce(rows, axis=1, out=self._sum[at])
+            np.subtract(size, np.add.reduce(blanks, axis=1, dtype=np.int64), out=self._count[at])
+            if any_infinite:
+                np.bitwise_or.reduce(bits[whole].reshape(n_new, size, -1), axis=1, out=self._bad[at])
+            else:  # NaN is the only non-finite kind here: a point holds one where it is not full
+                np.less(self._count[at], size, out=self._bad[at], casting="unsafe")
             self._n_buckets += n_new
             i += n_new * size
 
@@ -238,6 +254,7 @@ class MetricStore:
         and from then on every other measured row (a stride that doubles, as the buckets' size does):
         memory stays fixed and the rows kept stay evenly spread over the run. The newest measured row is
         kept beside them whatever the stride (`exact_view` ends with it). Caller holds the lock."""
+        self._x_measured |= ~np.isnan(rows[:, 1:]).all(axis=0)
         for row in rows:
             self._exact_seen += 1
             self._x_last[:] = row
@@ -251,16 +268,15 @@ class MetricStore:
                 self._x[self._n_exact] = row
                 self._n_exact += 1
 
-    def _absorb_partial(self, rows: np.ndarray, bits: np.ndarray) -> None:
+    def _absorb_partial(self, rows: np.ndarray, bits: np.ndarray, blank: np.ndarray) -> None:
         if self._p_rows == 0:
             self._p_first = rows[0, 0]
         self._p_last = rows[-1, 0]
         self._p_rows += len(rows)
-        blank = np.isnan(rows)
         np.fmin(self._p_min, np.fmin.reduce(rows, axis=0), out=self._p_min)
         np.fmax(self._p_max, np.fmax.reduce(rows, axis=0), out=self._p_max)
         self._p_sum += np.where(blank, 0.0, rows).sum(axis=0)
-        self._p_count += (~blank).sum(axis=0)
+        self._p_count += len(rows) - blank.sum(axis=0)
         self._p_bad |= np.bitwise_or.reduce(bits, axis=0)
 
     def _commit_partial(self) -> None:
@@ -308,6 +324,22 @@ class MetricStore:
     def exact_columns(self) -> tuple[str, ...]:
         """The metrics kept row by row (`exact_view`)."""
         return self._exact
+
+    @property
+    def exact_version(self) -> tuple[int, int]:
+        """Changes whenever `exact_view` may: (this store's generation, renewed by `clear`; the measured
+        rows appended so far). A page compares it between refreshes instead of hashing the rows."""
+        with self._lock:
+            self._fold_stage()
+            return self._exact_generation, self._exact_seen
+
+    @property
+    def exact_measured(self) -> tuple[str, ...]:
+        """The `exact_columns` that have held a value (finite or infinite) on some row so far: on a digits
+        run the classifier's measures, not the 2D data's or Inception's."""
+        with self._lock:
+            self._fold_stage()
+            return tuple(c for c, seen in zip(self._exact, self._x_measured) if seen)
 
     @property
     def bucket_size(self) -> int:

@@ -54,8 +54,10 @@ def test_extend_keeps_the_same_rows_as_appends_and_clear_forgets_them():
     at_once.extend(rows)
     assert one_by_one.exact_view().equals(at_once.exact_view())
     assert len(at_once.exact_view()) == 30
+    assert at_once.exact_measured == ("fid", "kid")
     at_once.clear()
     assert len(at_once.exact_view()) == 0 and list(at_once.exact_view().columns)[0] == "step"
+    assert at_once.exact_measured == ()
 
 
 def test_infinities_are_kept_as_bits_and_rows_of_another_column_are_left_out():
@@ -63,7 +65,10 @@ def test_infinities_are_kept_as_bits_and_rows_of_another_column_are_left_out():
     rows[199, 2] = np.inf  # step 200: fid infinite (kid measured)
     rows[249, 3] = 0.5  # step 250: kid alone
     store = MetricStore(COLUMNS, exact=("fid", "kid"))
-    store.extend(rows)
+    assert store.exact_measured == ()
+    store.extend(rows[:200])
+    assert store.exact_measured == ("fid", "kid")  # an infinity is a value measured
+    store.extend(rows[200:])
     fid = store.exact_view(["fid"])
     assert fid["step"].tolist() == [100, 200, 300, 400]
     assert np.isnan(fid["fid"].iloc[1]) and fid["fid_nonfinite"].iloc[1] == NONFINITE_POSINF
@@ -104,8 +109,9 @@ def test_default_exact_columns_are_the_evaluation_columns_and_names_are_checked(
 
 
 def test_train_view_draws_each_evaluation_at_its_step():
-    """The quality charts of the Train view (`charts.train_view_frames`) after 10,000 steps, where the
-    downsampled view's buckets cover several steps: the Coverage chart's points are the evaluations'."""
+    """The Train view's charts after 10,000 steps, where the downsampled view's buckets cover several
+    steps: the Coverage chart's points are the evaluations' (`charts.evaluations`), and its version
+    (`MetricStore.exact_version`) changes with an evaluation only."""
     n = 10_000
     rows = np.full((n, len(RECORD_COLUMNS)), np.nan)
     rows[:, 0] = np.arange(1, n + 1)
@@ -116,9 +122,18 @@ def test_train_view_draws_each_evaluation_at_its_step():
         rows[step - 1, covered] = step % 10
     store = MetricStore(RECORD_COLUMNS)
     store.extend(rows)
-    frame, evaluations = charts.train_view_frames(store, 300)
-    assert len(frame) <= 300 and "classes_covered" not in frame
-    coverage = go.Figure(charts.quality_figures(evaluations)["coverage"])  # validated by plotly
+    frame = charts.metric_view(store, 300)
+    assert len(frame) <= 300 and "classes_covered" not in frame and "g_loss" in frame
+    version = store.exact_version
+    coverage = go.Figure(charts.quality_figures(charts.evaluations(store))["coverage"])  # validated
     (line,) = [t for t in coverage.data if t.name == "classes_covered"]
     assert list(line.x) == sorted(evaluated)
     assert list(line.y) == [s % 10 for s in sorted(evaluated)]
+    store.append([n + 1, *[np.nan] * (len(RECORD_COLUMNS) - 1)])  # a step without evaluation
+    assert store.exact_version == version
+    row = rows[-1].copy()
+    row[0], row[covered] = n + 2, 7.0  # then one with
+    store.append(row)
+    assert store.exact_version == (version[0], version[1] + 1)
+    assert charts.evaluations(store)["step"].iloc[-1] == n + 2
+    assert MetricStore(RECORD_COLUMNS).exact_version[0] != version[0]  # another store: another version
