@@ -253,20 +253,28 @@ class MetricStore:
         """Keep measured rows (step, exact columns) in `_x`. Full, it keeps every other row from the first
         and from then on every other measured row (a stride that doubles, as the buckets' size does):
         memory stays fixed and the rows kept stay evenly spread over the run. The newest measured row is
-        kept beside them whatever the stride (`exact_view` ends with it). Caller holds the lock."""
+        kept beside them whatever the stride (`exact_view` ends with it). Vectorised: a file whose
+        evaluation columns are filled on every row costs no Python loop per row. Caller holds the lock."""
         self._x_measured |= ~np.isnan(rows[:, 1:]).all(axis=0)
-        for row in rows:
-            self._exact_seen += 1
-            self._x_last[:] = row
-            if self._n_exact == self._capacity and not (self._exact_seen - 1) % self._exact_stride:
-                half = self._capacity // 2
-                self._x[:half] = self._x[0 : self._capacity : 2]
-                self._n_exact = half
-                self._exact_stride *= 2
-            self._x_last_kept = not (self._exact_seen - 1) % self._exact_stride
-            if self._x_last_kept:
-                self._x[self._n_exact] = row
-                self._n_exact += 1
+        index = np.arange(self._exact_seen, self._exact_seen + len(rows))  # each row's count, from 0
+        self._exact_seen += len(rows)
+        self._x_last[:] = rows[-1]
+        at = 0
+        while at < len(rows):
+            chosen = at + np.flatnonzero(index[at:] % self._exact_stride == 0)
+            room = self._capacity - self._n_exact
+            fits = chosen[:room]
+            self._x[self._n_exact : self._n_exact + len(fits)] = rows[fits]
+            self._n_exact += len(fits)
+            if len(chosen) <= room:
+                break
+            # full, and a row on the stride is left: keep every other row, double the stride, go on from it
+            half = self._capacity // 2
+            self._x[:half] = self._x[0 : self._capacity : 2]
+            self._n_exact = half
+            self._exact_stride *= 2
+            at = int(chosen[room])
+        self._x_last_kept = not index[-1] % self._exact_stride
 
     def _absorb_partial(self, rows: np.ndarray, bits: np.ndarray, blank: np.ndarray) -> None:
         if self._p_rows == 0:
