@@ -131,7 +131,6 @@ class MetricStore:
         self._n_exact = 0
         self._exact_stride = 1  # rows kept in `_x`: every stride-th of those measured (see `_keep_exact`)
         self._exact_seen = 0  # rows with a value in an exact column, since the start
-        self._x_last_kept = True
         self._exact_generation = next(_GENERATIONS)
         self._x_measured = np.zeros(len(self._exact), dtype=bool)  # which exact columns held a value
         self._reset_partial()
@@ -274,7 +273,6 @@ class MetricStore:
             self._n_exact = half
             self._exact_stride *= 2
             at = int(chosen[room])
-        self._x_last_kept = not index[-1] % self._exact_stride
 
     def _absorb_partial(self, rows: np.ndarray, bits: np.ndarray, blank: np.ndarray) -> None:
         if self._p_rows == 0:
@@ -489,9 +487,10 @@ class MetricStore:
             raise ValueError(f"{unknown} are not kept exactly; the exact columns are {self._exact}")
         with self._lock:
             self._fold_stage()
-            kept = self._x[: self._n_exact, [0, *(1 + self._exact.index(c) for c in wanted)]]
-            if not self._x_last_kept:
-                kept = np.vstack([kept, self._x_last[[0, *(1 + self._exact.index(c) for c in wanted)]]])
+            at = [0, *(1 + self._exact.index(c) for c in wanted)]
+            kept = self._x[: self._n_exact, at]
+            if self._exact_seen and (self._exact_seen - 1) % self._exact_stride:  # the newest is off stride
+                kept = np.vstack([kept, self._x_last[at]])
         values = kept[:, 1:]
         if len(values):  # the rows that hold none of the columns asked for (another exact one's) go
             kept = kept[~np.isnan(values).all(axis=1)]
