@@ -33,11 +33,13 @@ from gan_core.app import (
 )
 from ui.common import (
     download_buttons,
+    flash_drawn,
     literal,
     registry,
     resume_run,
     run_banners,
     runs_root,
+    show_flash,
     watch,
     watched_view,
 )
@@ -230,9 +232,7 @@ if autostart and form_cfg is not None and not form_error:
 
 # ---------------------------------------------------------------------------------------------- header
 st.title("Watch a GAN learn")
-flash = st.session_state.pop("_flash", None)
-if flash:
-    getattr(st, flash[0])(flash[1])
+flash = show_flash("_flash")  # removed once this page is drawn to its end (`flash_drawn`)
 
 live = view is not None and view.live and view.status not in ENDED  # trained by this server
 external = view is not None and view.external  # written by another process, watched through its folder
@@ -333,6 +333,7 @@ if view is None:
     # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s
     # Start-to-first-point on a loaded 2-core machine went to that first chart).
     live_chart(charts.training_figure(None), "idle_metrics")  # the metric charts' four empty panels
+    flash_drawn("_flash", flash)
     st.stop()
 
 
@@ -667,3 +668,4 @@ refreshing = status == "running" or external  # a run that moves on (one written
 st.fragment(live_body)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")
+flash_drawn("_flash", flash)  # the page is drawn: the message has reached the browser

@@ -23,6 +23,7 @@ from gan_core.app import (
 from ui.common import (
     CONTINUE_ERRORS,
     download_buttons,
+    flash_drawn,
     literal,
     open_view,
     registry,
@@ -30,6 +31,7 @@ from ui.common import (
     run_banners,
     run_data,
     runs_root,
+    show_flash,
     watch,
 )
 from ui.sidebar import number_bounds
@@ -40,13 +42,12 @@ st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use 
 
 if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
     st.switch_page("dashboard.py")
-flash = st.session_state.pop("_runs_flash", None)
-if flash:
-    getattr(st, flash[0])(flash[1])
+flash = show_flash("_runs_flash")  # removed once this page is drawn to its end (`flash_drawn`)
 
 rows = registry().summaries(unreadable=True)
 if not rows:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
+    flash_drawn("_runs_flash", flash)
     st.stop()
 
 table = pd.DataFrame(rows)
@@ -166,6 +167,7 @@ def delete_popover(where) -> None:
 view = open_view(run_id)
 if view is None:
     delete_popover(st)  # an unreadable folder can still be removed from here
+    flash_drawn("_runs_flash", flash)
     st.stop()
 run_banners(view)
 
@@ -306,3 +308,4 @@ events = pd.DataFrame(view.events)
 if len(events):
     with st.expander(f"Events ({len(events)})"):
         st.dataframe(events, hide_index=True, key="runs_events")
+flash_drawn("_runs_flash", flash)

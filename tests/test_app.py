@@ -656,3 +656,37 @@ def test_a_live_chart_at_an_unchanged_version_is_sent_again_without_being_built(
     at.session_state["title"] = "b"
     at.run()
     assert at.session_state["built"] == 2 and sent()["layout"]["title"]["text"] == "b"
+
+
+def _flash_script():
+    import streamlit as st
+
+    from ui.common import flash_drawn, show_flash
+
+    flash = show_flash("_flash")
+    if st.session_state.get("newer"):  # a second delivery's callback, while this run draws the page
+        st.session_state["_flash"] = ("warning", "newer")
+    if st.session_state.get("stopped"):  # a run stopped midway: what it drew never reached a browser
+        st.stop()
+    st.write("end of page")
+    flash_drawn("_flash", flash)
+
+
+def test_a_message_is_drawn_until_a_run_draws_the_whole_page_and_a_newer_one_is_kept():
+    at = AppTest.from_function(_flash_script, default_timeout=TIMEOUT)
+    at.session_state["_flash"] = ("error", "refused")
+    at.session_state["stopped"] = True
+    at.run()
+    assert [e.value for e in at.error] == ["refused"] and "_flash" in at.session_state
+    at.session_state["stopped"] = False
+    at.run()  # drawn again, to the end this time: then it goes
+    assert [e.value for e in at.error] == ["refused"] and "_flash" not in at.session_state
+    at.run()
+    assert not at.error and not at.warning
+    at.session_state["_flash"] = ("error", "refused")
+    at.session_state["newer"] = True
+    at.run()  # the page drew the older one; the newer stays for the next run
+    assert [e.value for e in at.error] == ["refused"] and at.session_state["_flash"] == ("warning", "newer")
+    at.session_state["newer"] = False
+    at.run()
+    assert [e.value for e in at.warning] == ["newer"] and not at.error and "_flash" not in at.session_state

@@ -81,6 +81,31 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
+def show_flash(key: str) -> tuple[str, str] | None:
+    """Draw the message an action's callback left in ``st.session_state[key]`` (``(kind, text)``: kind an
+    ``st`` function name such as "error", text Markdown) and return it, for `flash_drawn` at the end of
+    the page's script.
+
+    Not popped here: with ``runner.fastReruns`` a second delivery of one click (see dashboard.py's
+    `start_run`) starts a new script thread while the first is being stopped, and both threads' callbacks
+    set the message. A pop by the first, which is then stopped before its page reaches the browser, left
+    the second with nothing to draw: the message was lost. The message goes only once a run that drew it
+    reaches the end of the page (`flash_drawn`)."""
+    flash = st.session_state.get(key)
+    if flash:
+        getattr(st, flash[0])(flash[1])
+    return flash
+
+
+def flash_drawn(key: str, flash: tuple[str, str] | None) -> None:
+    """The page's script reached its end (or an ``st.stop()``) having drawn ``flash`` (`show_flash`):
+    remove it, unless a callback has left a newer message meanwhile (another delivery's: it is drawn
+    next). Call it before each ``st.stop()`` and last in the script, never in a ``finally`` (a run
+    stopped midway has not drawn anything the browser keeps)."""
+    if flash is not None and st.session_state.get(key) is flash:
+        del st.session_state[key]
+
+
 def runs_root() -> Path:
     return Path(os.environ.get(RUNS_ENV) or APP_DIR / "runs")
 
