@@ -89,6 +89,7 @@ def train(
         fixed_noise=torch.randn(64, module.hparams.nz, 1, 1),  # the snapshots' input
         dataset="digits",  # class coverage by the bundled digit classifier
         steps=steps,
+        eval_every=100,  # quality metrics every 100 steps (default 500): a short run gets some
     )
     trainer = L.Trainer(
         accelerator="cpu",

@@ -69,6 +69,7 @@ def main() -> None:
         real=images,  # shown beside G's samples; the quality metrics' reference
         dataset="digits",  # class coverage by the bundled digit classifier
         steps=args.steps,
+        eval_every=100,  # quality metrics every 100 steps (default 500): a short run gets some
         opt_d=opt_d,
         opt_g=opt_g,
     )

@@ -51,6 +51,7 @@ from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device, follow
+from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
@@ -482,6 +483,14 @@ def _run_generator(args: argparse.Namespace) -> _RunG:
     if not args.run.is_dir():
         raise CLIError(f"--run {args.run}: no such run folder")
     run = RunDir.from_path(args.run)
+    if args.checkpoint is None and run.latest_checkpoint() is None:
+        meta = run.read_meta()
+        if not meta.owned:  # its writer keeps no checkpoints of ours: there will never be one
+            raise CLIError(
+                f"--run {args.run}: recorded by {SOURCES[meta.source]}, which keeps no checkpoints; "
+                "sample and evaluate --run need a run of the built-in trainer (python -m gan_core train, "
+                "or Start in the dashboard)"
+            )
     path = None
     if args.checkpoint is not None:
         path = args.checkpoint if args.checkpoint.is_absolute() else Path.cwd() / args.checkpoint

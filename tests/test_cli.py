@@ -165,3 +165,20 @@ def test_train_writes_to_the_dashboards_runs_folder_when_one_is_set(tmp_path, cl
     res = cli("train", "--dataset", "ring8", "--steps", "3", "--run-id", "here", *TINY)
     assert res.returncode == 0, res.stderr
     assert Path(res.stdout.strip().splitlines()[-1]) == (tmp_path / "runs" / "here").resolve()
+
+
+def test_sample_and_evaluate_of_a_run_from_a_users_own_loop_say_why_it_has_no_checkpoint(tmp_path, cli):
+    import torch
+
+    import gan_core.track as track
+
+    with track.init("mine", root=tmp_path, loss="nonsaturating") as run:
+        for _ in range(3):
+            run.d_step(torch.randn(4, 1), torch.randn(4, 1), d_loss=1.0)
+            run.g_step(0.5)
+    for argv in (("sample", "--out", str(tmp_path / "x.png")), ("evaluate",)):
+        out = cli(*argv, "--run", str(tmp_path / "mine"))
+        assert out.returncode == 2
+        assert "a user's own training loop through gan_core.track, which keeps no checkpoints" in out.stderr
+        assert "need a run of the built-in trainer" in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1

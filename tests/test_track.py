@@ -390,14 +390,17 @@ def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
 def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
-        [sys.executable, "examples/own_dcgan.py", "--steps", "30", "--out", tmp_path, "--run-id", "mine"],
+        [sys.executable, "examples/own_dcgan.py", "--steps", "100", "--out", tmp_path, "--run-id", "mine"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    assert "run mine: finished at step 30" in done.stdout
+    assert "run mine: finished at step 100" in done.stdout
     rows = {row["run_id"]: row for row in RunRegistry(tmp_path).summaries()}
     assert rows["mine"]["status"] == "finished" and rows["mine"]["source"] == "api"
-    assert rows["mine"]["dataset"] == "digits" and rows["mine"]["step"] == 30
+    assert rows["mine"]["dataset"] == "digits" and rows["mine"]["step"] == 100
+    measured = RunDir.open(tmp_path, "mine").read_metrics().dropna(subset=["classes_covered"])
+    assert measured["step"].tolist() == [100]  # its quality metrics, every 100 steps (eval_every)
+    assert 1 <= measured["classes_covered"].iloc[0] <= 10
 
     from streamlit.testing.v1 import AppTest
 
