@@ -26,6 +26,7 @@ import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -67,8 +68,17 @@ def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (its subcommands' too) with a usage error in one line, as every other bad input
+    here: the message and where the flags are listed, not argparse's whole usage first (35 lines for
+    train). Exit status 2, argparse's own."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_BAD_INPUT, f"error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m gan_core",
         description="Train GANs and inspect their runs (the engine behind the GAN dashboard).",
     )

@@ -94,6 +94,11 @@ def test_bad_config_file_and_unknown_choice(tmp_path, cli):
     assert res.returncode == 2 and "unknown field 'learning_rate'" in res.stderr
     res = cli("train", "--loss", "l1", *TINY)
     assert res.returncode == 2 and "invalid choice" in res.stderr
+    for argv in (("train", "--dataset", "ring9"), ("train", "--steps", "many"), ("nonsense",)):
+        res = cli(*argv)  # argparse's own errors: one line too, with where the flags are listed
+        assert res.returncode == 2 and len(res.stderr.strip().splitlines()) == 1, res.stderr
+        assert res.stderr.startswith("error: ") and res.stderr.rstrip().endswith("--help)")
+    assert "invalid choice: 'ring9'" in cli("train", "--dataset", "ring9").stderr
 
 
 def test_sample_errors(tmp_path, cli):
