@@ -592,12 +592,15 @@ def charts_panel(view: RunView) -> None:
     references = {"d_class_acc": (accuracy, "classifier, held out")} if accuracy is not None else None
     # Measured every eval_every steps: between two evaluations the charts are the same, and are neither
     # built nor encoded again (live_chart's version; building them was half of a refresh's time).
-    version = charts.inputs_digest(store.exact_version, events, total, references)
+    ended = view.status in ENDED  # before a first evaluation: "yet", or that the run ended before it
+    version = charts.inputs_digest(store.exact_version, events, total, references, ended)
 
     @functools.cache
     def quality() -> list:
         measured = charts.evaluations(store)
-        figures = charts.quality_figures(measured, events, coverage_total=total, references=references)
+        figures = charts.quality_figures(
+            measured, events, coverage_total=total, references=references, ended=ended
+        )
         return list(figures.values())
 
     known = st.session_state.get("_quality_charts")

@@ -1094,6 +1094,11 @@ def test_quality_figures_before_the_first_evaluation_are_one_placeholder():
     assert "no evaluation yet" in str(empty["pending"].layout.annotations[0].text)
     unmeasured = charts.quality_figures(quality_store({}).view())  # rows, but no evaluation yet
     assert list(unmeasured) == ["pending"]
+    ended = charts.quality_figures(quality_store({}).view(), ended=True)  # shorter than its eval_every
+    assert list(ended) == ["pending"]
+    assert str(ended["pending"].layout.annotations[0].text) == "no evaluation: the run ended before its first"
+    measured = charts.quality_figures(quality_store({"diversity": 0.5}).view(), ended=True)
+    assert "pending" not in measured and measured
 
 
 def test_event_labels_from_a_file_are_shown_as_text():
