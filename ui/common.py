@@ -121,7 +121,8 @@ def data_roots() -> list[Path]:
     return [runs_root() / ".uploads", *defaults, *(Path(p) for p in listed if p.strip())]
 
 
-@st.cache_resource(show_spinner=False)
+# A fresh server's first page waits here for its imports (~5-15 s on a small CPU): said, not a blank page.
+@st.cache_resource(show_spinner="Starting the dashboard: loading torch and its libraries (first page only)")
 def _registry(root: str, max_active: int) -> RunRegistry:
     registry = RunRegistry(root, max_active)
     # Training shares this machine with the server and the browsers that watch it. Torch's default of
