@@ -175,6 +175,7 @@ actions = st.container(horizontal=True)
 if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
 ):
+    flash_drawn("_runs_flash", flash)  # the page is left: not shown again on a later visit
     st.switch_page("dashboard.py")
 if view.owned and view.status in ("interrupted", "stopped", "failed"):
     actions.button(
