@@ -147,6 +147,9 @@ MAX_HOVER_CHARS = 200  # an event's label in the hover
 
 Events = Iterable[Mapping[str, Any]] | pd.DataFrame
 Figure = dict[str, Any]  # {"data": [trace dicts], "layout": {...}}: plotly's plain form of a figure
+# A `MetricStore` view: its DataFrame (`MetricStore.view`), or its columns as 1-D numpy arrays of one length
+# (`MetricStore.view_columns`, which the live charts read: no DataFrame to build and read at each refresh).
+View = pd.DataFrame | Mapping[str, np.ndarray]
 
 
 # --------------------------------------------------------------------------------------------- smoothing
@@ -160,7 +163,8 @@ def _check_smoothing(weight: float) -> float:
 
 
 def smooth(values: np.ndarray, weight: float) -> np.ndarray:
-    """TensorBoard's smoothing: an exponential moving average with debiasing, skipping blanks.
+    """TensorBoard's smoothing: an exponential moving average with debiasing, skipping blanks; of a 1-D
+    array, or of each column of a 2-D one (n points, k series: one pandas call for all of them).
 
     ``s_k = weight · s_{k-1} + (1 - weight) · x_k`` over the finite values, divided by
     ``1 - weight**(k+1)`` so that the start is not dragged towards 0: the first output equals the first
@@ -170,16 +174,17 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
     """
     weight = _check_smoothing(weight)
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim != 1:
-        raise ValueError(f"values must be 1-D, got shape {values.shape}")
-    out = values.copy()
+    if values.ndim not in (1, 2):
+        raise ValueError(f"values must be 1-D or 2-D (points, series), got shape {values.shape}")
     if weight == 0.0 or values.size == 0:
-        return out
+        return values.copy()
     finite = np.isfinite(values)
-    if finite.any():
-        # pandas' adjusted EWM is exactly the debiased EMA (sum w^i x_{k-i} / sum w^i), in compiled code;
-        # running it on the finite values alone is what makes blanks skipped rather than decayed over.
-        out[finite] = pd.Series(values[finite]).ewm(alpha=1.0 - weight, adjust=True).mean().to_numpy()
+    # pandas' adjusted EWM is exactly the debiased EMA (sum w^i x_{k-i} / sum w^i), in compiled code;
+    # with ignore_na its weights count the finite values only, so blanks are skipped rather than decayed
+    # over (the value it gives at a blank is not used: a blank is returned as it was).
+    blanked = pd.DataFrame(np.where(finite, values, np.nan))
+    smoothed = blanked.ewm(alpha=1.0 - weight, adjust=True, ignore_na=True).mean().to_numpy()
+    out = np.where(finite, smoothed.reshape(values.shape), values)
     return out
 
 
@@ -380,8 +385,27 @@ def _message_figure(title: str, message: str, height: int, y_title: str | None =
     return _figure([], layout)
 
 
-def _is_empty(view: pd.DataFrame | None) -> bool:
-    return view is None or len(view) == 0
+def _is_empty(view: View | None) -> bool:
+    if view is None:
+        return True
+    if isinstance(view, pd.DataFrame):
+        return len(view) == 0
+    step = view.get("step")
+    return step is None or len(step) == 0
+
+
+def _names(view: View) -> list[str]:
+    return list(view.columns) if isinstance(view, pd.DataFrame) else list(view)
+
+
+def _table(view: View, columns: Iterable[str] | None = None) -> Mapping[str, np.ndarray]:
+    """A view's ``columns`` (default: all; names it lacks left out) as numpy arrays:
+    `MetricStore.view_columns`' as they are, a DataFrame's each read once."""
+    if columns is None:
+        columns = _names(view)
+    if isinstance(view, pd.DataFrame):
+        return {c: view[c].to_numpy() for c in dict.fromkeys(columns) if c in view.columns}
+    return {c: view[c] for c in columns if c in view}
 
 
 def _records(events: Events) -> list[Mapping[str, Any]]:
@@ -637,7 +661,7 @@ def _covering_points(step: np.ndarray, at: np.ndarray) -> np.ndarray:
 
 
 def _single_step_traces(
-    view: pd.DataFrame, columns: Sequence[str], records: Sequence[Mapping[str, Any]], log_y: bool
+    view: Mapping[str, np.ndarray], columns: Sequence[str], records: Sequence[Mapping[str, Any]], log_y: bool
 ) -> list[dict[str, Any]]:
     """Marks for the single steps taken while paused (`SINGLE_STEP_MARKS`), on each of ``columns`` they
     have a value for, in the column's colour, with a grey legend key per kind.
@@ -646,7 +670,7 @@ def _single_step_traces(
     the event's fields, drawn just after the step it followed (several after one step spread between it
     and the next). A G-only or full single step is a row: its mark sits on that row's values, read from
     the view point covering the step (the hover says when that point averages several rows)."""
-    step = view["step"].to_numpy(dtype=np.float64)
+    step = np.asarray(view["step"], dtype=np.float64)
     by_kind: dict[str, list[tuple[float, float, str, str]]] = {}
     d_steps: dict[float, list[Mapping[str, Any]]] = {}
     for event in records:
@@ -660,10 +684,10 @@ def _single_step_traces(
         (point,) = _covering_points(step, np.array([at]))
         if point < 0:
             continue
-        rows = int(view["rows"].iloc[point]) if "rows" in view.columns else 1
+        rows = int(view["rows"][point]) if "rows" in view else 1
         note = "" if rows <= 1 else f" (mean of the {rows} steps around it)"
         for position, c in enumerate(columns):
-            value = float(view[c].iloc[point])
+            value = float(view[c][point])
             if math.isfinite(value) and (value > 0 or not log_y):
                 label = f"{SINGLE_STEP_MARKS[kind][0]} {int(at)}: {c} {value:.4g}{note}"
                 by_kind.setdefault(kind, []).append((at, value, _metric_color(c, position), label))
@@ -785,7 +809,12 @@ def _band_trace(
     piece straight to the next), painting steps with no value at all; ``toself`` polygons separated by
     a blank close each piece on itself. Built without a Python loop: each piece is its points forwards
     along the top edge, back along the bottom edge, then a blank."""
-    ok = np.flatnonzero(np.isfinite(low) & np.isfinite(high))
+    drawable = np.isfinite(low) & np.isfinite(high)
+    if drawable.all() and drawable.size:  # one piece, the usual case: forwards along the top, back along
+        # the bottom
+        x, y = np.concatenate([step, step[::-1]]), np.concatenate([high, low[::-1]])
+        return _band_dict(x, y, group, color)
+    ok = np.flatnonzero(drawable)
     n = ok.size
     new_piece = np.r_[True, np.diff(ok) > 1] if n else np.zeros(0, dtype=bool)
     start = np.flatnonzero(new_piece)  # each piece's first position in `ok`
@@ -802,6 +831,10 @@ def _band_trace(
         backward = offset + (e - s + 1) + (e - p)
         x[forward], y[forward] = step[ok], high[ok]
         x[backward], y[backward] = step[ok], low[ok]
+    return _band_dict(x, y, group, color)
+
+
+def _band_dict(x: np.ndarray, y: np.ndarray, group: str, color: str) -> dict[str, Any]:
     return {
         "type": "scatter",
         "x": _wire_blank_steps(x),
@@ -826,8 +859,11 @@ def _line_traces(
     smoothing: float,
     dashed: bool = False,
     single_point: bool = False,
+    smoothed: np.ndarray | None = None,
 ) -> list[dict[str, Any]]:
-    """The raw mean (faint, behind) when smoothing, then the smoothed line that carries legend and hover."""
+    """The raw mean (faint, behind) when smoothing, then the smoothed line that carries legend and hover.
+    ``smoothed``: ``smooth(raw, smoothing)`` when the caller has it already (a chart smooths all its lines
+    in one call)."""
     traces = []
     step = _wire_steps(step)
     width = 1.2 if dashed else 2.0
@@ -856,7 +892,7 @@ def _line_traces(
                 "line": {"color": color, "width": 1.0, "dash": dash},
             }
         )
-        shown["y"] = _wire(smooth(raw, smoothing))
+        shown["y"] = _wire(smooth(raw, smoothing) if smoothed is None else smoothed)
         shown["customdata"] = _wire(raw)
         shown["hovertemplate"] = "%{y:.4g} (raw %{customdata:.4g})"
     else:
@@ -896,7 +932,7 @@ def _finish(
 
 
 def metric_figure(
-    view: pd.DataFrame | None,
+    view: View | None,
     columns: Sequence[str],
     *,
     title: str,
@@ -942,20 +978,22 @@ def metric_figure(
     columns = list(columns)
     if _is_empty(view):
         return _message_figure(title, "no data yet", height, y_title)
-    missing = [c for c in ["step", *columns] if c not in view.columns]
+    parts = ("", "_min", "_max", "_nonfinite")
+    view = _table(view, ["step", "rows", *(f"{c}{part}" for c in columns for part in parts)])
+    missing = [c for c in ["step", *columns] if c not in view]
     if missing:
-        raise ValueError(f"view lacks columns {missing}; it has {list(view.columns)}")
+        raise ValueError(f"view lacks columns {missing}; it has {list(view)}")
     dashed = set(dashed)
-    step = view["step"].to_numpy(dtype=np.float64)
-    single_point = len(view) < 2
+    step = np.asarray(view["step"], dtype=np.float64)
+    single_point = len(step) < 2
     records = _records(events)
 
-    raw_means = {c: view[c].to_numpy(dtype=np.float64) for c in columns}
+    raw_means = {c: np.asarray(view[c], dtype=np.float64) for c in columns}
     means = dict(raw_means)
     bands = {
-        c: (view[f"{c}_min"].to_numpy(dtype=np.float64), view[f"{c}_max"].to_numpy(dtype=np.float64))
+        c: (np.asarray(view[f"{c}_min"], dtype=np.float64), np.asarray(view[f"{c}_max"], dtype=np.float64))
         for c in columns
-        if f"{c}_min" in view.columns and f"{c}_max" in view.columns
+        if f"{c}_min" in view and f"{c}_max" in view
     }
     raw_bands = dict(bands)
     if log_y:
@@ -975,6 +1013,7 @@ def metric_figure(
     )
     traces: list[dict[str, Any]] = []
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
+    smoothed = smooth(np.column_stack([means[c] for c in columns]), smoothing) if smoothing > 0 else None
     for position, c in enumerate(columns):
         color = _metric_color(c, position)
         if c in bands:
@@ -989,9 +1028,10 @@ def metric_figure(
                 smoothing=smoothing,
                 dashed=c in dashed,
                 single_point=single_point,
+                smoothed=None if smoothed is None else smoothed[:, position],
             )
         )
-        bits = view[f"{c}_nonfinite"].to_numpy() if f"{c}_nonfinite" in view.columns else None
+        bits = view.get(f"{c}_nonfinite")
         if bits is not None and c in BLANK_AFTER_G_STEP and g_steps.size:
             covered = _covering_points(step, g_steps)
             bits = bits.copy()
@@ -1035,7 +1075,7 @@ METRIC_COLUMNS = LOSS_COLUMNS + ACCURACY_COLUMNS + D_OUTPUT_COLUMNS + GRAD_NORM_
 
 
 def loss_figure(
-    view: pd.DataFrame | None,
+    view: View | None,
     events: Events = (),
     smoothing: float = 0.0,
     log_y: bool = False,
@@ -1066,7 +1106,7 @@ def loss_figure(
 
 
 def accuracy_figure(
-    view: pd.DataFrame | None, events: Events = (), smoothing: float = 0.0, *, height: int = METRIC_HEIGHT
+    view: View | None, events: Events = (), smoothing: float = 0.0, *, height: int = METRIC_HEIGHT
 ) -> Figure:
     """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart."""
     return metric_figure(
@@ -1083,7 +1123,7 @@ def accuracy_figure(
 
 
 def d_output_figure(
-    view: pd.DataFrame | None,
+    view: View | None,
     events: Events = (),
     smoothing: float = 0.0,
     midpoint: float | None = 0.5,
@@ -1106,7 +1146,7 @@ def d_output_figure(
 
 
 def grad_norm_figure(
-    view: pd.DataFrame | None,
+    view: View | None,
     events: Events = (),
     smoothing: float = 0.0,
     log_y: bool = True,
@@ -1264,7 +1304,7 @@ def panels_figure(panels: Sequence[Figure], *, title: str = PANELS_TITLE) -> Fig
 
 
 def training_figure(
-    view: pd.DataFrame | None,
+    view: View | None,
     events: Events = (),
     smoothing: float = 0.0,
     *,
@@ -1711,13 +1751,13 @@ def _quality_columns(names: Sequence[str]) -> list[str]:
     return [c for c in names if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS]
 
 
-def metric_view(store: MetricStore, points: int, custom: Sequence[str] = ()) -> pd.DataFrame:
+def metric_view(store: MetricStore, points: int, custom: Sequence[str] = ()) -> dict[str, np.ndarray]:
     """What the Train view's metric charts (and the ``custom`` metrics' charts) draw from a run's
-    ``store``: its downsampled view of at most ``points`` points, non-finite bits included
-    (`MetricStore.view`), of the columns drawn only (a view's cost grows with its columns, and it is taken
-    at every refresh). The quality charts draw from `evaluations`."""
+    ``store``: its downsampled view of at most ``points`` points, non-finite bits included, as arrays
+    (`MetricStore.view_columns`), of the columns drawn only (a view's cost grows with its columns, and it
+    is taken at every refresh). The quality charts draw from `evaluations`."""
     drawn = [c for c in dict.fromkeys((*METRIC_COLUMNS, *custom)) if c in store.columns]
-    return store.view(points, drawn, nonfinite=True)
+    return store.view_columns(points, drawn, nonfinite=True)
 
 
 def evaluations(store: MetricStore) -> pd.DataFrame:
@@ -1728,7 +1768,7 @@ def evaluations(store: MetricStore) -> pd.DataFrame:
 
 
 def quality_figures(
-    view: pd.DataFrame | None,
+    view: View | None,
     events: Events = (),
     *,
     coverage_total: int | None = None,
@@ -1754,15 +1794,14 @@ def quality_figures(
     # The quality columns, their bands and non-finite bits only, selected once: pandas' per-column access
     # and row selection on the whole view (~170 columns, an Arrow-backed column index) cost ~20 ms a
     # build, most of it in pandas' checks, not in the data.
-    view = view[_quality_columns(view.columns)]
-    present = [c for c in QUALITY_COLUMNS if c in view.columns]
-    blank = np.isnan(view[present].to_numpy(dtype=np.float64))  # (points, columns): not measured
-    measured_at = {c: np.flatnonzero(~blank[:, i]) for i, c in enumerate(present)}
+    view = _table(view, _quality_columns(_names(view)))
+    present = [c for c in QUALITY_COLUMNS if c in view]
+    measured_at = {c: np.flatnonzero(~np.isnan(np.asarray(view[c], dtype=np.float64))) for c in present}
     for name, title, wanted in QUALITY_GROUPS:
         columns = [c for c in wanted if c in measured_at and measured_at[c].size]
         if not columns:
             continue
-        measured = view.take(measured_at[columns[0]])
+        measured = {c: np.asarray(values)[measured_at[columns[0]]] for c, values in view.items()}
         lines = [QUALITY_REFERENCES[c] for c in columns if c in QUALITY_REFERENCES]
         known = [baselines[c] for c in columns if c in baselines]
         if len(known) == 1:
@@ -1791,7 +1830,7 @@ CUSTOM_TITLE = "Custom metrics"
 
 
 def custom_metric_figures(
-    view: pd.DataFrame | None, columns: Sequence[str], events: Events = (), smoothing: float = 0.0
+    view: View | None, columns: Sequence[str], events: Events = (), smoothing: float = 0.0
 ) -> dict[str, Figure]:
     """One chart per custom metric (a run's own metrics.csv columns beyond the schema's, logged through
     `gan_core.track`), by column name, drawn like the built-in metrics (bands, smoothing, event markers).
@@ -1802,10 +1841,11 @@ def custom_metric_figures(
         if _is_empty(view) or column not in view:
             figures[column] = _message_figure(column, "no value yet", METRIC_HEIGHT, None)
             continue
-        measured = view.dropna(subset=[column])
-        sparse = len(measured) < len(view)
+        table = _table(view)
+        kept = ~np.isnan(np.asarray(table[column], dtype=np.float64))
+        sparse = not kept.all()
         figures[column] = metric_figure(
-            measured if sparse else view,
+            {c: np.asarray(values)[kept] for c, values in table.items()} if sparse else table,
             [column],
             title=column,
             smoothing=0.0 if sparse else smoothing,

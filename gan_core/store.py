@@ -403,7 +403,16 @@ class MetricStore:
     def view(
         self, max_points: int = 1000, columns: Sequence[str] | None = None, *, nonfinite: bool = False
     ) -> pd.DataFrame:
-        """At most ``max_points`` points summarising every row appended so far, oldest first.
+        """`view_columns` as a DataFrame (its columns in the same order)."""
+        return pd.DataFrame(self.view_columns(max_points, columns, nonfinite=nonfinite))
+
+    def view_columns(
+        self, max_points: int = 1000, columns: Sequence[str] | None = None, *, nonfinite: bool = False
+    ) -> dict[str, np.ndarray]:
+        """At most ``max_points`` points summarising every row appended so far, oldest first, as a dict of
+        1-D numpy arrays of one length (column name -> values); `view` gives the same as a DataFrame.
+        The charts read these arrays directly: with pandas 3 a DataFrame costs ~0.7 ms to build and
+        ~30 µs per column read, about a third of a live chart's refresh when it was the view's form.
 
         Columns: ``step`` (the last step each point covers, so the final point sits at the latest step
         and a point covers the steps after the previous point's up to its own), then for each metric
@@ -469,7 +478,7 @@ class MetricStore:
             if nonfinite:
                 frame[f"{c}_nonfinite"] = bad[:, j]
         frame["rows"] = rows
-        return pd.DataFrame(frame)
+        return frame
 
     def exact_view(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows where one of ``columns`` (default: every `exact_columns` metric) holds a value, each at

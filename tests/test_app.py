@@ -25,7 +25,7 @@ from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from gan_core.trainer import CSV_COLUMNS
 from ui.common import registry
-from ui.live_chart import live_refresh
+from ui.live_chart import live_refresh, payload, read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
 PAGES = ["dashboard.py", "pages/1_Runs.py", "pages/2_Compare.py", "pages/3_Guide.py", "pages/4_Probe.py"]
@@ -409,7 +409,7 @@ def test_log_scale_and_the_snapshot_slider_change_what_is_drawn(runs_root):
 
     def spec(key: str) -> dict:
         (chart,) = [c for c in at.get("bidi_component") if user_key_from_element_id(c.proto.id) == key]
-        return json.loads(json.loads(chart.proto.json)["figure"])  # a live chart (ui/live_chart.py)
+        return read_payload(chart.proto.bytes)["figure"]  # a live chart (ui/live_chart.py)
 
     # the losses are the first panel (yaxis); the gradient norms, the fourth (yaxis7), stay on a log axis
     titles = [a["text"] for a in spec("chart_metrics")["layout"]["annotations"] if a["xref"] == "paper"]
@@ -646,7 +646,7 @@ def test_a_live_chart_at_an_unchanged_version_is_sent_again_without_being_built(
 
     def sent() -> dict:
         (chart,) = at.get("bidi_component")
-        return json.loads(json.loads(chart.proto.json)["figure"])
+        return read_payload(chart.proto.bytes)["figure"]
 
     at.run()
     first = sent()
@@ -656,6 +656,19 @@ def test_a_live_chart_at_an_unchanged_version_is_sent_again_without_being_built(
     at.session_state["title"] = "b"
     at.run()
     assert at.session_state["built"] == 2 and sent()["layout"]["title"]["text"] == "b"
+
+
+def test_a_live_charts_payload_is_its_settings_then_the_figures_json_as_it_was_written():
+    figure = {"data": [{"type": "scatter", "x": [1, 2], "y": [0.5, None], "name": 'a "quoted" \\ é'}]}
+    text = json.dumps(figure)
+    data = payload(text, height=320, pickable=True)
+    assert isinstance(data, bytes) and data.endswith(text.encode())  # the figure's bytes, not re-escaped
+    fields = read_payload(data)
+    assert fields["figure"] == figure and fields["height"] == 320 and fields["pickable"] is True
+    assert fields["library"].endswith("plotly.min.js")
+    assert read_payload(payload(text.encode(), height=10))["pickable"] is False
+    with pytest.raises(ValueError, match="no header line"):
+        read_payload(text.encode())
 
 
 def _flash_script():

@@ -216,9 +216,30 @@ def test_smooth_rejects_bad_weight(weight):
         charts.smooth(np.ones(3), weight)
 
 
-def test_smooth_rejects_non_vector():
-    with pytest.raises(ValueError, match="1-D"):
-        charts.smooth(np.ones((2, 2)), 0.5)
+def test_smooth_rejects_more_than_two_dimensions():
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        charts.smooth(np.ones((2, 2, 2)), 0.5)
+    with pytest.raises(ValueError, match="1-D or 2-D"):
+        charts.smooth(np.float64(1.0), 0.5)
+
+
+def test_smooth_of_columns_is_each_column_smoothed_alone():
+    # a chart smooths its lines in one call: each column as if alone, blanks (different in each) skipped
+    rng = np.random.default_rng(2)
+    values = rng.normal(size=(120, 4))
+    values[[0, 3, 4], 1] = np.nan
+    values[60, 2] = -np.inf
+    values[:, 3] = np.nan  # a column with no value at all stays blank
+    values[7, 3] = 5.0
+    smoothed = charts.smooth(values, 0.85)
+    assert smoothed.shape == values.shape
+    for j in range(values.shape[1]):
+        np.testing.assert_allclose(smoothed[:, j], charts.smooth(values[:, j], 0.85), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(
+            smoothed[:, j], tensorboard_smooth(values[:, j], 0.85), rtol=1e-10, atol=1e-12, equal_nan=True
+        )
+    assert smoothed[7, 3] == 5.0 and np.isnan(np.delete(smoothed[:, 3], 7)).all()
+    assert smoothed[60, 2] == -np.inf
 
 
 # ----------------------------------------------------------------------------- metric_figure
@@ -259,6 +280,40 @@ def test_metric_figure_lines_raw_and_envelope(view):
     assert fig.layout.template.layout.plot_bgcolor == "white"  # plotly_white
     assert 250 <= fig.layout.height <= 350
     assert fig.layout.legend.orientation == "h"
+
+
+def test_a_view_as_arrays_draws_what_its_dataframe_draws():
+    # the live view reads MetricStore.view_columns (arrays); a DataFrame view, as other callers pass, must
+    # give the same figures byte for byte: blanks, infinities, single steps and a sparse custom metric too
+    columns = (*RECORD_COLUMNS, "fid_like")
+    store = MetricStore(columns, capacity=64)
+    rows = np.column_stack([record_rows(N_ROWS), np.full(N_ROWS, np.nan)])
+    rows[40, RECORD_COLUMNS.index("d_loss")] = np.nan
+    rows[90, RECORD_COLUMNS.index("g_grad_norm")] = np.inf
+    rows[::50, -1] = np.arange(len(rows[::50]))  # measured every 50th step only
+    for row in rows:
+        store.append(tuple(row))
+    events = [
+        {"step": 120, "kind": "hparam", "fields": {"field": "lr_g", "old": 0.1, "new": 0.2}},
+        {"step": 200, "kind": "step_g", "fields": {}},
+    ]
+    arrays = store.view_columns(100, nonfinite=True)
+    frame = store.view(100, nonfinite=True)
+    assert list(arrays) == list(frame.columns)
+    for name, values in arrays.items():
+        np.testing.assert_array_equal(values, frame[name].to_numpy())
+    assert charts.metric_view(store, 100).keys() <= arrays.keys()
+    for smoothing, log_y in ((0.0, False), (0.6, True)):
+        built = [
+            chart_builders.training_figure(v, events, smoothing, log_y=log_y, loss_name="nonsaturating")
+            for v in (arrays, frame)
+        ]
+        assert pio.to_json(built[0], validate=False) == pio.to_json(built[1], validate=False)
+    custom = [chart_builders.custom_metric_figures(v, ["fid_like"], events, 0.6) for v in (arrays, frame)]
+    assert pio.to_json(custom[0], validate=False) == pio.to_json(custom[1], validate=False)
+    line = only_trace(validated(custom[0]["fid_like"]), "fid_like")
+    assert 1 <= len(line.x) <= N_ROWS // 50 + 1  # the measured points only, with markers
+    assert line.mode == "lines+markers"
 
 
 def test_wire_steps_are_int32_when_whole_and_small_else_float64():

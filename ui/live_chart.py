@@ -19,6 +19,7 @@ page (4.8 MB, from this server; nothing is fetched from the internet).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -60,7 +61,15 @@ function plotlyLibrary(url) {
 // only once they are done.
 const DRAWS = (window.__liveChartDraws = window.__liveChartDraws || new Set());
 
-export default function ({ data, parentElement, setTriggerValue }) {
+// A chart's data: one line of JSON (its height, the library's URL, whether a click reports the step),
+// then the figure's JSON (`live_chart`'s payload, sent as bytes: no JSON string escaped inside JSON).
+const DECODER = new TextDecoder();
+
+export default function ({ data: payload, parentElement, setTriggerValue }) {
+  const text = DECODER.decode(payload);
+  const cut = text.indexOf("\n");
+  const data = JSON.parse(text.slice(0, cut));
+  data.figure = text.slice(cut + 1);
   let chart = parentElement.querySelector(":scope > .live-chart");
   if (chart === null) {  // first mount: the div that Plotly draws into, for the life of the element
     chart = document.createElement("div");
@@ -110,6 +119,28 @@ _COMPONENT = st.components.v2.component("gan_dashboard_live_chart", js=_JS, isol
 _SENT = "_live_chart_sent"  # session state: key -> (version, height, the figure's JSON) last drawn
 
 
+def payload(figure_json: str | bytes, *, height: int, pickable: bool = False) -> bytes:
+    """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
+    plotly.js and whether a click reports the step (``pickable``), then ``figure_json`` (a figure written
+    by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes` data),
+    where a dict holding the figure's text is written as JSON twice per rerun (once to send, once to name
+    the element), escaping every quote of the figure each time, and parsed twice by the browser."""
+    head = json.dumps({"height": height, "library": LIBRARY_URL, "pickable": pickable})
+    body = figure_json.encode() if isinstance(figure_json, str) else figure_json
+    return head.encode() + b"\n" + body
+
+
+def read_payload(data: bytes) -> dict[str, Any]:
+    """`payload`'s fields back, the figure as a dict (``"figure"``): what the browser reads (for tests).
+    ``ValueError`` for bytes that are not a payload."""
+    head, sep, body = bytes(data).partition(b"\n")
+    if not sep:
+        raise ValueError("not a live chart's payload: no header line")
+    fields = json.loads(head)
+    fields["figure"] = json.loads(body)
+    return fields
+
+
 def live_chart(
     figure: Mapping[str, Any] | Any | Callable[[], Mapping[str, Any] | Any],
     key: str,
@@ -133,7 +164,7 @@ def live_chart(
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
-        height, text = last[1], last[2]
+        height, body = last[1], last[2]
     else:
         if callable(figure):
             figure = figure()
@@ -145,12 +176,12 @@ def live_chart(
         figure = {**figure, "layout": {**layout, "height": height}}  # the caller's dict left as it was
         # plotly.io's own encoder, as st.plotly_chart uses it (numpy arrays as JSON numbers, NaN as null;
         # orjson's, when installed)
-        text = pio.to_json(figure, validate=False)
+        body = pio.to_json(figure, validate=False).encode()
         if version is not None:
-            sent[key] = (version, height, text)
+            sent[key] = (version, height, body)
         else:
             sent.pop(key, None)
-    data = {"figure": text, "height": height, "library": LIBRARY_URL, "pickable": on_pick is not None}
+    data = payload(body, height=height, pickable=on_pick is not None)
     callbacks = {}
     if on_pick is not None:
         callbacks["on_pick_change"] = lambda: _picked(key, on_pick)
