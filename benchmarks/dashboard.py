@@ -15,7 +15,8 @@
 4. ``--watched``: steps/s of one open-ended run while a headless Chromium watches the Train view against
    the same run with no browser session, in ``--rounds`` pairs of ``--window``-second windows whose order
    alternates, with the CPU the server, its busiest thread (the training) and the browser took (target
-   ≥ 0.95). ``--watched --hidden``: the watching page hidden once drawn, as a background tab is.
+   ≥ 0.95), and the share of time the training thread was runnable but waiting for a core (Linux
+   schedstat). ``--watched --hidden``: the watching page hidden once drawn, as a background tab is.
 5. ``--draw-cost``: the browser's side of a refresh of the metric charts, alone in a page: Plotly.react
    of the four charts as four figures (as the Train view drew them before) against the one figure of
    four panels (`charts.training_figure`, as it draws them now), on ``--repeats`` successive refreshes
@@ -330,6 +331,15 @@ def _cpu_seconds(pid: int, tid: int | None = None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _runqueue_seconds(pid: int, tid: int) -> float:
+    """Seconds thread ``tid`` of ``pid`` has waited on a CPU's run queue so far: runnable, but another
+    thread had the core (Linux /proc schedstat; 0 once it has gone)."""
+    try:
+        return int(Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def _thread_seconds(pid: int) -> dict[int, float]:
     """CPU seconds of each thread of ``pid`` so far, by thread id (Linux /proc)."""
     return {int(tid): _cpu_seconds(pid, int(tid)) for tid in os.listdir(f"/proc/{pid}/task")}
@@ -384,7 +394,9 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
     against the same run with no browser session at all, in ``rounds`` pairs of ``window``-second windows
     whose order alternates (watched first in even rounds); with the CPU the server and the browser used,
     and how often the watching page redrew its metric charts (its refresh interval). ``hidden``: the
-    watching page is hidden once drawn (a background tab), its session still open."""
+    watching page is hidden once drawn (a background tab), its session still open. Besides its CPU, the
+    training thread's time on a run queue: runnable while other threads (the browser's, the server's
+    others) had both cores."""
     from playwright.sync_api import sync_playwright
 
     runs = Path(tempfile.mkdtemp()) / "runs"
@@ -403,7 +415,7 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
         print(f"{shown} vs unwatched steps/s, {rounds} rounds of {window:.0f} s windows, alternating")
         rates: dict[bool, list[float]] = {True: [], False: []}
         draws: list[float] = []  # the metric figure's draws a second, in each watched window
-        cpu: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+        cpu: dict[bool, list[tuple[float, float, float, float]]] = {True: [], False: []}
         for i in range(rounds):
             for watched in (True, False) if i % 2 == 0 else (False, True):
                 if watched:
@@ -420,18 +432,25 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
                 a, ta = metrics_rows(runs), time.monotonic()
                 server_cpu, browser_cpu = _cpu_seconds(server.proc.pid), sum(map(_cpu_seconds, chromium))
                 threads = _thread_seconds(server.proc.pid)
+                queued = {i: _runqueue_seconds(server.proc.pid, i) for i in threads}
                 time.sleep(window)  # a measurement window, not a wait for an event
                 b, tb = metrics_rows(runs), time.monotonic()
                 server_cpu = _cpu_seconds(server.proc.pid) - server_cpu
-                training_cpu = max(
-                    t - threads.get(i, 0.0) for i, t in _thread_seconds(server.proc.pid).items()
-                )
+                now = _thread_seconds(server.proc.pid)
+                training = max(now, key=lambda i: now[i] - threads.get(i, 0.0))
+                training_cpu = now[training] - threads.get(training, 0.0)
+                training_queued = _runqueue_seconds(server.proc.pid, training) - queued.get(training, 0.0)
                 browser_cpu = sum(map(_cpu_seconds, chromium)) - browser_cpu
                 if watched:
                     draws.append((page.evaluate("() => window.__metricDraws") - drawn) / (tb - ta))
                 rates[watched].append((b - a) / (tb - ta))
                 cpu[watched].append(
-                    (server_cpu / (tb - ta), browser_cpu / (tb - ta), training_cpu / (tb - ta))
+                    (
+                        server_cpu / (tb - ta),
+                        browser_cpu / (tb - ta),
+                        training_cpu / (tb - ta),
+                        training_queued / (tb - ta),
+                    )
                 )
                 if watched:
                     page.close()
@@ -450,10 +469,12 @@ def bench_watched(window: float, rounds: int, hidden: bool = False) -> None:
             server_cores = statistics.mean(c[0] for c in cpu[watched])
             browser_cores = statistics.mean(c[1] for c in cpu[watched])
             training_cores = statistics.mean(c[2] for c in cpu[watched])
+            training_queued = statistics.mean(c[3] for c in cpu[watched])
             name = "watched" if watched else "unwatched"
             print(
                 f"   CPU while {name}: server {server_cores:.2f} cores (its busiest thread, the training, "
-                f"{training_cores:.2f}), browser {browser_cores:.2f} cores"
+                f"{training_cores:.2f}, and {training_queued:.3f} of the time runnable on a run queue), "
+                f"browser {browser_cores:.2f} cores"
             )
     finally:
         browser.close()
