@@ -13,49 +13,54 @@ import time
 
 import streamlit as st
 
-from gan_core.app import (
-    ENDED,
-    FLAGS,
-    MUTABLE_FIELDS,
-    ConfigError,
-    DataError,
-    GANConfig,
-    RegistryError,
-    RunDirError,
-    RunnerError,
-    RunView,
-    charts,
-    coverage_total,
-    load_data,
-    resolve_device,
-    split_changes,
-    trained_accuracy,
-)
-from ui.common import (
-    download_buttons,
-    flash_drawn,
-    literal,
-    registry,
-    resume_run,
-    run_banners,
-    runs_root,
-    show_flash,
-    watch,
-    watched_view,
-)
-from ui.live_chart import live_chart, live_refresh
-from ui.sidebar import (
-    AUTOSTART_KEY,
-    config_form,
-    edited_fields,
-    form_baseline_run,
-    form_preset,
-    load_into_form,
-    next_start_request,
-    rebase_form,
-    set_form_baseline,
-    start_request,
-)
+from ui.starting import engine_loading
+
+st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
+
+with engine_loading():
+    from gan_core.app import (
+        ENDED,
+        FLAGS,
+        MUTABLE_FIELDS,
+        ConfigError,
+        DataError,
+        GANConfig,
+        RegistryError,
+        RunDirError,
+        RunnerError,
+        RunView,
+        charts,
+        coverage_total,
+        load_data,
+        resolve_device,
+        split_changes,
+        trained_accuracy,
+    )
+    from ui.common import (
+        download_buttons,
+        flash_drawn,
+        literal,
+        registry,
+        resume_run,
+        run_banners,
+        runs_root,
+        show_flash,
+        watch,
+        watched_view,
+    )
+    from ui.live_chart import live_chart, live_refresh
+    from ui.sidebar import (
+        AUTOSTART_KEY,
+        config_form,
+        edited_fields,
+        form_baseline_run,
+        form_preset,
+        load_into_form,
+        next_start_request,
+        rebase_form,
+        set_form_baseline,
+        start_request,
+    )
 
 SOURCE_NAMES = {"api": "your own loop (gan_core.track)", "lightning": "Lightning (GANTrackingCallback)"}
 REFRESH_SECONDS = 1.0
@@ -64,8 +69,6 @@ RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 CHART_POINTS = 300
 QUALITY_PER_ROW = 3  # quality charts side by side (up to nine groups are measured on one run)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
-
-st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)

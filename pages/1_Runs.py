@@ -11,32 +11,35 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from gan_core.app import (
-    DEVICE_CHOICES,
-    MUTABLE_FIELDS,
-    RegistryError,
-    RunDirError,
-    RunView,
-    field_docs,
-    get_loss,
-)
-from ui.common import (
-    CONTINUE_ERRORS,
-    download_buttons,
-    flash_drawn,
-    literal,
-    open_view,
-    registry,
-    resume_run,
-    run_banners,
-    run_data,
-    runs_root,
-    show_flash,
-    watch,
-)
-from ui.sidebar import number_bounds
+from ui.starting import engine_loading
 
 st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layout="wide")
+
+with engine_loading():
+    from gan_core.app import (
+        DEVICE_CHOICES,
+        MUTABLE_FIELDS,
+        RegistryError,
+        RunDirError,
+        RunView,
+        field_docs,
+        get_loss,
+    )
+    from ui.common import (
+        CONTINUE_ERRORS,
+        download_buttons,
+        flash_drawn,
+        literal,
+        open_view,
+        registry,
+        resume_run,
+        run_banners,
+        run_data,
+        runs_root,
+        show_flash,
+        watch,
+    )
+    from ui.sidebar import number_bounds
 st.title("Runs")
 st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
 

@@ -9,20 +9,24 @@ import json
 import pandas as pd
 import streamlit as st
 
-from gan_core.app import (
-    STEP_METRICS,
-    RunDirError,
-    RunView,
-    charts,
-)
-from ui.common import literal, open_view, readable_run_ids, run_banners
+from ui.starting import engine_loading
+
+st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", layout="wide")
+
+with engine_loading():
+    from gan_core.app import (
+        STEP_METRICS,
+        RunDirError,
+        RunView,
+        charts,
+    )
+    from ui.common import literal, open_view, readable_run_ids, run_banners
 
 CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 
-st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", layout="wide")
 st.title("Compare runs")
 
 run_ids = readable_run_ids()

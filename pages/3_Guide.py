@@ -6,19 +6,23 @@ import math
 
 import streamlit as st
 
-from gan_core.app import (
-    DEFAULT_PICTURE,
-    MUTABLE_FIELDS,
-    PRESETS,
-    flags,
-    read_pictures,
-)
-from gan_core.app import (
-    LOSS_SPECS as LOSSES,
-)
-from ui.sidebar import start_preset, start_request
+from ui.starting import engine_loading
 
 st.set_page_config(page_title="GAN dashboard — Guide", page_icon="⚔️", layout="wide")
+
+with engine_loading():
+    from gan_core.app import (
+        DEFAULT_PICTURE,
+        MUTABLE_FIELDS,
+        PRESETS,
+        flags,
+        read_pictures,
+    )
+    from gan_core.app import (
+        LOSS_SPECS as LOSSES,
+    )
+    from ui.sidebar import start_preset, start_request
+
 if st.session_state.pop("_goto_train", False):  # a preset button was pressed: the Train view starts it
     st.switch_page("dashboard.py")
 st.title("How to read the dashboard")

@@ -9,18 +9,23 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from gan_core.app import (
-    IMAGE_EXTENSIONS,
-    DataError,
-    RegistryError,
-    RunDir,
-    RunDirError,
-    RunnerError,
-    charts,
-    downstream,
-    probe,
-)
-from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
+from ui.starting import engine_loading
+
+st.set_page_config(page_title="GAN dashboard — Probe", page_icon="⚔️", layout="wide")
+
+with engine_loading():
+    from gan_core.app import (
+        IMAGE_EXTENSIONS,
+        DataError,
+        RegistryError,
+        RunDir,
+        RunDirError,
+        RunnerError,
+        charts,
+        downstream,
+        probe,
+    )
+    from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
 
 CURRENT = "current"
 CHART_POINTS = 300  # the run's rows read for its last d_class_acc
@@ -42,7 +47,6 @@ PROBE_ERRORS = (
     downstream.DownstreamError,
 )
 
-st.set_page_config(page_title="GAN dashboard — Probe", page_icon="⚔️", layout="wide")
 st.title("Probe the networks")
 st.caption(
     "Walk between two noise vectors and see what G makes along the way, or ask D what it makes of samples "

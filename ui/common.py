@@ -122,7 +122,7 @@ def data_roots() -> list[Path]:
 
 
 # A fresh server's first page waits here for its imports (~5-15 s on a small CPU): said, not a blank page.
-@st.cache_resource(show_spinner="Starting the dashboard: loading torch and its libraries (first page only)")
+@st.cache_resource(show_spinner="Starting the dashboard: preparing the training engine (first page only)")
 def _registry(root: str, max_active: int) -> RunRegistry:
     registry = RunRegistry(root, max_active)
     # Training shares this machine with the server and the browsers that watch it. Torch's default of
