@@ -743,11 +743,30 @@ def _legend_key(common: dict[str, Any], name: str, symbol: str) -> dict[str, Any
     }
 
 
-def _hline_shapes(hlines: Iterable[tuple[float, str]], log_y: bool) -> list[dict[str, Any]]:
+# A reference line's label sits above it, or below it when the line is in this top share of the axis'
+# span (the line at a chart's top, as D's loss at equilibrium often is: above it, the label would fall
+# outside the plot, under the panel's legend).
+LABEL_BELOW_TOP_SHARE = 0.2
+
+
+def _hline_shapes(
+    hlines: Iterable[tuple[float, str]], log_y: bool, span: tuple[float, float] | None = None
+) -> list[dict[str, Any]]:
+    """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end. ``span``: the
+    y axis' extent in data units (what it will show), which puts a label in the top
+    `LABEL_BELOW_TOP_SHARE` of it below its line; without one every label is above its line."""
+    # (a log axis has no place for a line at 0 or below)
+    hlines = [(float(y), label) for y, label in hlines if not log_y or y > 0]
+
+    def position(y: float) -> float:
+        return math.log10(y) if log_y else y
+
     shapes = []
     for y, label in hlines:
-        if log_y and not y > 0:
-            continue  # no place for it on a log axis
+        below = False
+        if span is not None and all(math.isfinite(v) and (v > 0 or not log_y) for v in span):
+            low, high = (position(v) for v in span)
+            below = high > low and position(y) > high - LABEL_BELOW_TOP_SHARE * (high - low)
         shapes.append(
             {
                 "type": "line",
@@ -762,7 +781,7 @@ def _hline_shapes(hlines: Iterable[tuple[float, str]], log_y: bool) -> list[dict
                 "label": {
                     "text": label,
                     "textposition": "start",
-                    "yanchor": "bottom",
+                    "yanchor": "top" if below else "bottom",
                     "font": {"size": 9, "color": REFERENCE_COLOR},
                 },
             }
@@ -900,6 +919,22 @@ def _line_traces(
         shown["hovertemplate"] = "%{y:.4g}"
     traces.append(shown)
     return traces
+
+
+def _y_span(
+    values: Iterable[np.ndarray | tuple[np.ndarray, np.ndarray]],
+    hlines: Sequence[tuple[float, str]],
+    log_y: bool,
+) -> tuple[float, float] | None:
+    """The y extent a chart autoranges over: its drawn values (lines, band edges) and its reference lines,
+    positive ones only on a log axis; None when nothing is drawable."""
+    arrays = [
+        np.asarray(part, dtype=np.float64) for v in values for part in (v if isinstance(v, tuple) else (v,))
+    ]
+    arrays.append(np.array([y for y, _ in hlines], dtype=np.float64))
+    found = np.concatenate([a.ravel() for a in arrays])
+    found = found[np.isfinite(found) & ((found > 0) if log_y else True)]
+    return (float(found.min()), float(found.max())) if found.size else None
 
 
 def _x_span(steps: Iterable[np.ndarray], markers: Sequence[tuple[float, ...]]) -> float:
@@ -1063,7 +1098,11 @@ def metric_figure(
         layout["xaxis"]["rangemode"] = "tozero"
         layout["yaxis"]["rangemode"] = "tozero"
         spanned.append(np.zeros(1))
-    return _finish(traces, layout, event_list, _x_span(spanned, event_list), _hline_shapes(hlines, log_y))
+    hlines = list(hlines)
+    references = _hline_shapes(
+        hlines, log_y, yrange or _y_span([*means.values(), *bands.values()], hlines, log_y)
+    )
+    return _finish(traces, layout, event_list, _x_span(spanned, event_list), references)
 
 
 # The columns each metric chart draws (all four: what a page showing them needs of a store's view).

@@ -456,6 +456,26 @@ def test_metric_figure_hlines_and_axis_options(view):
     assert fig.layout.title.text == "acc"
 
 
+def test_a_reference_line_at_the_top_of_its_chart_is_labelled_below_it(view):
+    # d_acc_real spans 0.5..2.5 here: a line at its top (2.45, and one above every value, 3.0) is labelled
+    # under the line, inside the plot; lines lower down above theirs, as is a line on a fixed range's middle
+    fig = charts.metric_figure(view, ["d_acc_real"], title="t", hlines=[(1.0, "low"), (2.45, "top")])
+    assert {s.label.text: s.label.yanchor for s in reference_shapes(fig)} == {"low": "bottom", "top": "top"}
+    fig = charts.metric_figure(view, ["d_acc_real"], title="t", hlines=[(1.0, "low"), (3.0, "above all")])
+    anchors = {s.label.text: s.label.yanchor for s in reference_shapes(fig)}
+    assert anchors == {"low": "bottom", "above all": "top"}
+    fixed = charts.metric_figure(view, ["d_acc_real"], title="t", hlines=[(0.5, "mid")], yrange=(0, 1))
+    assert [s.label.yanchor for s in reference_shapes(fixed)] == ["bottom"]
+    # on a log axis the share is of decades: 10 is the top fifth of 0.01..20, 1 is not
+    logged = charts.metric_figure(
+        view, ["d_acc_real"], title="t", log_y=True, hlines=[(1.0, "one"), (10.0, "ten")], yrange=(0.01, 20)
+    )
+    assert {s.label.text: s.label.yanchor for s in reference_shapes(logged)} == {
+        "one": "bottom",
+        "ten": "top",
+    }
+
+
 def test_metric_figure_log_y_drops_non_positive_values(view):
     fig = charts.metric_figure(
         view, ["g_loss"], title="t", log_y=True, hlines=[(-1.0, "gone"), (2.0, "kept")]
