@@ -1048,7 +1048,8 @@ def metric_figure(
     )
     traces: list[dict[str, Any]] = []
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
-    smoothed = smooth(np.column_stack([means[c] for c in columns]), smoothing) if smoothing > 0 else None
+    lines = [means[c] for c in columns]
+    smoothed = smooth(np.column_stack(lines), smoothing) if smoothing > 0 and lines else None
     for position, c in enumerate(columns):
         color = _metric_color(c, position)
         if c in bands:

@@ -456,6 +456,12 @@ def test_metric_figure_hlines_and_axis_options(view):
     assert fig.layout.title.text == "acc"
 
 
+def test_a_chart_of_no_columns_is_an_empty_chart_smoothed_or_not(view):
+    for smoothing in (0.0, 0.6):
+        fig = charts.metric_figure(view, [], title="none", smoothing=smoothing)
+        assert len(fig.data) == 0 and fig.layout.title.text == "none"
+
+
 def test_a_reference_line_at_the_top_of_its_chart_is_labelled_below_it(view):
     # d_acc_real spans 0.5..2.5 here: a line at its top (2.45, and one above every value, 3.0) is labelled
     # under the line, inside the plot; lines lower down above theirs, as is a line on a fixed range's middle
