@@ -753,7 +753,8 @@ def _hline_shapes(
     hlines: Iterable[tuple[float, str]], log_y: bool, span: tuple[float, float] | None = None
 ) -> list[dict[str, Any]]:
     """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end. ``span``: the
-    y axis' extent in data units (what it will show), which puts a label in the top
+    extent of the chart's data and reference lines in data units (plotly pads its axis a little
+    beyond it), which puts a label in the top
     `LABEL_BELOW_TOP_SHARE` of it below its line; without one every label is above its line."""
     # (a log axis has no place for a line at 0 or below)
     hlines = [(float(y), label) for y, label in hlines if not log_y or y > 0]
@@ -926,8 +927,9 @@ def _y_span(
     hlines: Sequence[tuple[float, str]],
     log_y: bool,
 ) -> tuple[float, float] | None:
-    """The y extent a chart autoranges over: its drawn values (lines, band edges) and its reference lines,
-    positive ones only on a log axis; None when nothing is drawable."""
+    """The y extent of a chart's data: its drawn values (lines, band edges) and its reference lines,
+    positive ones only on a log axis (plotly's autorange pads a little beyond it); None when nothing is
+    drawable."""
     arrays = [
         np.asarray(part, dtype=np.float64) for v in values for part in (v if isinstance(v, tuple) else (v,))
     ]
@@ -983,7 +985,8 @@ def metric_figure(
     from_zero: bool = False,
     height: int = METRIC_HEIGHT,
 ) -> Figure:
-    """One line per metric column of a `MetricStore.view()` frame, against ``step``.
+    """One line per metric column of a `MetricStore` view (`View`: its DataFrame, or its columns as
+    arrays), against ``step``.
 
     Per column: a faint min-max band (``c_min`` to ``c_max``, when the view has them) so that a spike
     averaged away by downsampling still shows; the raw mean as a faint line when ``smoothing`` > 0; and

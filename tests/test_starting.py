@@ -24,26 +24,31 @@ class Slot:
 def log(monkeypatch):
     drawn: list = []
     monkeypatch.setattr(starting.st, "empty", lambda: drawn.append(("slot", None)) or Slot(drawn))
+    monkeypatch.setattr(starting, "_loaded", False)  # a fresh server
     return drawn
 
 
-def test_the_message_is_shown_while_the_engine_loads_then_cleared(log, monkeypatch):
-    monkeypatch.setattr(starting, "ENGINE", "a_module_nobody_imported")
+def test_the_message_is_shown_while_the_engine_loads_then_cleared_and_not_shown_again(log):
     with starting.engine_loading():
         assert log == [("slot", None), ("info", starting.MESSAGE)]  # shown before the imports run
     assert log[-1] == ("empty", None)
+    log.clear()
+    with starting.engine_loading():  # every page after: nothing said, the slot kept (the same tree)
+        pass
+    assert log == [("slot", None)]
 
 
-def test_the_message_is_cleared_when_an_import_fails(log, monkeypatch):
-    monkeypatch.setattr(starting, "ENGINE", "a_module_nobody_imported")
+def test_a_page_opened_while_another_imports_says_so_too(log):
+    # the first page, still importing, and a second tab meanwhile (it waits on the same imports)
+    with starting.engine_loading(), starting.engine_loading():
+        assert log.count(("info", starting.MESSAGE)) == 2
+    assert log.count(("empty", None)) == 2
+
+
+def test_the_message_is_cleared_when_an_import_fails_and_shown_again_next_time(log):
     with pytest.raises(ImportError), starting.engine_loading():
         raise ImportError("no module named torch")
     assert log == [("slot", None), ("info", starting.MESSAGE), ("empty", None)]
-
-
-def test_nothing_is_said_once_the_engine_is_loaded_but_the_slot_stays(log):
-    import gan_core.app  # noqa: F401  (loaded: every page after a server's first)
-
+    log.clear()
     with starting.engine_loading():
-        pass
-    assert log == [("slot", None)]  # the same element tree as the first run, an empty slot first
+        assert log == [("slot", None), ("info", starting.MESSAGE)]

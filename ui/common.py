@@ -121,7 +121,8 @@ def data_roots() -> list[Path]:
     return [runs_root() / ".uploads", *defaults, *(Path(p) for p in listed if p.strip())]
 
 
-# A fresh server's first page waits here for its imports (~5-15 s on a small CPU): said, not a blank page.
+# A fresh server's first page waits here for the slow lazy imports of a first run (several seconds on a
+# small CPU, after the engine's own: ui/starting.py): said, not a blank page.
 @st.cache_resource(show_spinner="Starting the dashboard: preparing the training engine (first page only)")
 def _registry(root: str, max_active: int) -> RunRegistry:
     registry = RunRegistry(root, max_active)

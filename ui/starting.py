@@ -2,36 +2,42 @@
 
 Importing `gan_core.app` (torch, torchvision, pandas, scikit-learn, plotly) takes about 4 s on the 2-core
 test machine, and a page whose first lines import it shows nothing at all meanwhile: the first page a
-new user opens was blank for 5 s or more. This module needs only Streamlit, so a page imports it first
-and loads the engine inside `engine_loading`, which says what is happening until the imports are done.
+new user opens was blank for 5 s or more (the whole first page, with the registry's warm-up after this,
+takes about 15 s there). This module needs only Streamlit, so a page imports it first and loads the
+engine inside `engine_loading`, which says what is happening until the imports are done.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
 
-ENGINE = "gan_core.app"
 MESSAGE = (
     "Starting the dashboard: loading torch and its libraries. This takes a few seconds on the first "
     "page a new server shows, and no time after that."
 )
 
 
+_loaded = False  # a block of `engine_loading` has completed in this process
+
+
 @contextmanager
 def engine_loading() -> Iterator[None]:
     """Show `MESSAGE` in the page's first slot while the ``with`` block runs (the page's engine imports),
-    unless the engine is loaded already (every page after the server's first). The slot is there, empty,
-    either way, so the page's elements keep their places from one run to the next."""
-    loaded = ENGINE in sys.modules
+    until one such block has completed in this server (then every page's imports are done at once). A
+    page opened while another is still importing shows it too: it waits on the same imports (Python puts
+    a module in ``sys.modules`` when its import starts, so that is no sign of a finished one). The slot
+    is there, empty, either way, so the page's elements keep their places from one run to the next."""
+    global _loaded
+    loaded = _loaded
     note = st.empty()
     if not loaded:
         note.info(MESSAGE, icon=":material/hourglass_top:")
     try:
         yield
+        _loaded = True
     finally:
         if not loaded:
             note.empty()
