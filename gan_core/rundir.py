@@ -53,6 +53,7 @@ import secrets
 import shutil
 import socket
 import sys
+import threading
 import time
 import weakref
 import zipfile
@@ -1591,17 +1592,26 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
     return pd.DataFrame(records, columns=list(EVENT_COLUMNS)), problems
 
 
+# numpy reads each .npy header with `ast.literal_eval`. CPython 3.11 keeps the AST converter's recursion
+# counter in state shared by every thread, so two threads parsing at once (a run resuming in its
+# thread while a page reads the same run's pictures) can fail with "SystemError: AST constructor
+# recursion depth mismatch" when a garbage collection runs Python code mid-parse (see CPython
+# gh-106905). Every .npz this process reads goes through this lock.
+_NPZ_READ_LOCK = threading.Lock()
+
+
 def _load_npz(path: Path) -> dict[str, np.ndarray]:
-    data = np.load(path, allow_pickle=False)
-    if not isinstance(data, np.lib.npyio.NpzFile):
-        raise ValueError("not an .npz archive")
-    with data:
-        size = sum(info.file_size for info in data.zip.infolist())
-        if size > MAX_SNAPSHOT_BYTES:
-            raise ValueError(
-                f"{size / 2**20:.0f} MiB unpacked; allowed up to {MAX_SNAPSHOT_BYTES // 2**20} MiB"
-            )
-        return {k: np.asarray(data[k]) for k in data.files}
+    with _NPZ_READ_LOCK:
+        data = np.load(path, allow_pickle=False)
+        if not isinstance(data, np.lib.npyio.NpzFile):
+            raise ValueError("not an .npz archive")
+        with data:
+            size = sum(info.file_size for info in data.zip.infolist())
+            if size > MAX_SNAPSHOT_BYTES:
+                raise ValueError(
+                    f"{size / 2**20:.0f} MiB unpacked; allowed up to {MAX_SNAPSHOT_BYTES // 2**20} MiB"
+                )
+            return {k: np.asarray(data[k]) for k in data.files}
 
 
 def _load_png(path: Path) -> dict[str, np.ndarray]:

@@ -1,9 +1,11 @@
 """Run directory: id validation, containment, atomic files, CSV round trip, snapshots, checkpoints."""
 
+import gc
 import math
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -386,3 +388,51 @@ def test_atomic_files_get_the_usual_permissions(tmp_path):
         os.umask(previous)
     for path in (run.path / "status.json", run.path / "config.json", *run.path.glob("*/step_*")):
         assert path.stat().st_mode & 0o777 == 0o644, path  # not mkstemp's private 0600
+
+
+class _Finalised:
+    """Garbage whose collection runs Python code: what lets another thread in during a parse."""
+
+    def __del__(self):
+        sum(range(20))
+
+
+def test_two_threads_read_snapshots_at_once_while_garbage_is_collected(tmp_path):
+    # CPython 3.11 shares the AST converter's recursion counter between threads (gh-106905) and numpy
+    # parses every .npy header with ast.literal_eval: without rundir's read lock, two threads reading
+    # .npz views at once (a run resuming while a page shows its pictures) fail with a SystemError.
+    run = RunDir.create(tmp_path, CFG, "s")
+    rng = np.random.default_rng(0)
+    view = {
+        "points": rng.normal(size=(6, 2)),
+        "heatmap": rng.uniform(size=(3, 3)),
+        "grads": rng.normal(size=(6, 2)),
+    }
+    run.save_snapshot(10, view)
+    path = run.snapshot_steps()[0][1]
+    failures: list[str] = []
+
+    def read(times: int) -> None:
+        for _ in range(times):
+            a = _Finalised()
+            a.cycle = _Finalised()
+            a.cycle.cycle = a  # only the cyclic collector frees these: it runs at an allocation
+            try:
+                run.load_snapshot(path)
+            except RunDirError as exc:
+                failures.append(str(exc))
+
+    threshold, interval = gc.get_threshold(), sys.getswitchinterval()
+    gc.set_threshold(20)  # a collection every few allocations,
+    sys.setswitchinterval(1e-6)  # and a thread switch at every chance
+    try:
+        threads = [threading.Thread(target=read, args=(150,)) for _ in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        gc.set_threshold(*threshold)
+        sys.setswitchinterval(interval)
+    assert failures == []
+    assert set(run.load_snapshot(path)) == {"points", "heatmap", "grads"}
