@@ -1,4 +1,4 @@
-"""The command line: ``python -m gan_core {train,sample,evaluate} ...``.
+"""The command line: ``python -m gan_core {train,sample,evaluate,runs} ...``.
 
 ``train`` builds a config from ``--preset NAME`` (a scenario of `gan_core.presets`), ``--config
 FILE.json`` and flags that mirror every config field (``--lr-g 1e-4`` for ``lr_g``), each over the one
@@ -11,7 +11,8 @@ checkpoint, files flushed).
 model, or a run's G, with the yardstick a run uses (`gan_core.diagnostics`, `gan_core.evaluation`: the
 feature-space metrics with their baselines; Inception's with ``--inception``) and prints the metrics as
 one JSON object; a class-conditional run's G also gets GAN-train, GAN-test and the augmentation probe
-(`gan_core.downstream`).
+(`gan_core.downstream`). ``runs`` lists a runs folder's runs as the dashboard's Runs page does, with
+each run's latest losses and accuracies (``--json`` for programs).
 Bad input exits with status 2 and one line on stderr saying what is wrong and what is allowed.
 """
 
@@ -20,13 +21,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import datetime as dt
 import json
 import os
 import signal
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import numpy as np
 import torch
@@ -50,6 +52,7 @@ from gan_core.inception import (
 )
 from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
+from gan_core.registry import RunRegistry
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device, follow
 from gan_core.tracking.schema import SOURCES
@@ -82,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m gan_core",
         description="Train GANs and inspect their runs (the engine behind the GAN dashboard).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate,runs}")
 
     train = sub.add_parser(
         "train",
@@ -262,6 +265,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="--samples: the seed of the run they came from (the feature-space metrics then measure "
         "against the real half that run measured against); --run: the seed of G's noise, the run's own "
         "seed picking the real half (default 0)",
+    )
+    runs = sub.add_parser(
+        "runs",
+        help="list the runs of a runs folder: status, step, flags, latest losses",
+        description="List every run of a runs folder, newest first, as the dashboard's Runs page does: "
+        "its status (a run whose writer is gone reads interrupted), step of its target, the failure flags "
+        "up, its latest d_loss, g_loss, d_acc_real and d_acc_fake, when it was made, who recorded it and "
+        "its data, model and loss; a run's error and what its files have wrong on a line below it. A "
+        "folder that cannot be read is listed as unreadable, with why.",
+    )
+    runs.add_argument(
+        "folder",
+        nargs="?",
+        type=Path,
+        default=Path(os.environ.get(RUNS_ENV) or "runs"),
+        help=f"the runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
+    )
+    runs.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON list instead: per run the Runs page's fields and `last`, the numbers of its "
+        "metrics.csv's last row (blank cells left out)",
     )
     return parser
 
@@ -768,10 +793,100 @@ def evaluate_samples(
     return {"dataset": cfg.dataset, "n_samples": len(samples), **clean}
 
 
+# The latest values `runs` shows of each run, from its metrics.csv's last row.
+RUNS_LATEST = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+RUNS_TEXT_LIMIT = 40  # characters of a text cell in the `runs` table; the rest is cut ("…")
+
+
+def run_listing(folder: Path) -> list[dict[str, Any]]:
+    """Every run folder in ``folder``, newest first: `RunRegistry.summaries` (the Runs page's rows,
+    unreadable folders included with status ``unreadable``) and ``last``, the finite numbers of the run's
+    metrics.csv's last row (`RunDir.last_metrics`; ``{}`` for an unreadable folder). Read only: nothing
+    is written, nothing claimed. Raises `CLIError` when ``folder`` is no folder."""
+    if not folder.is_dir():
+        raise CLIError(f"no runs folder {str(folder)!r}: give a folder that holds run folders")
+    rows = RunRegistry(folder).summaries(unreadable=True)
+    for row in rows:
+        last = {}
+        if row["status"] != "unreadable":
+            last = RunDir(folder / row["run_id"], folder).last_metrics()
+        row["last"] = {name: value for name, value in last.items() if np.isfinite(value)}
+    return rows
+
+
+def terminal_text(value: Any, limit: int | None = None) -> str:
+    """A value from a run's files as one line a terminal shows as written: control characters (an escape
+    sequence in a run's error could recolour or clear the screen) as Python writes them (``\\x1b``),
+    cut to ``limit`` characters with "…"."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    if limit is not None and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text
+
+
+def _runs_table(rows: list[dict[str, Any]]) -> str:
+    def number(value: float | None) -> str:
+        return "-" if value is None else f"{value:.4g}"
+
+    def created(stamp: str) -> str:  # in this machine's time zone, as the run ids are
+        try:
+            return dt.datetime.fromisoformat(stamp).astimezone().strftime("%Y-%m-%d %H:%M")
+        except (TypeError, ValueError):
+            return "-"
+
+    header = ("run", "status", "step", "flags up", *RUNS_LATEST, "created", "source", "data · model · loss")
+    lines: list[tuple[tuple[str, ...], list[str]]] = []
+    for row in rows:
+        steps = row.get("steps") or 0
+        what = " · ".join(str(v) for v in (row.get("dataset"), row.get("model"), row.get("loss")) if v)
+        cells = (
+            terminal_text(row["run_id"]),
+            terminal_text(row.get("status", ""), 12),
+            "-" if row["status"] == "unreadable" else f"{row.get('step', 0)}/{steps if steps else 'open'}",
+            terminal_text(row.get("flags") or "-", RUNS_TEXT_LIMIT),
+            *(number(row["last"].get(name)) for name in RUNS_LATEST),
+            created(row.get("created", "")),
+            terminal_text(row.get("source") or "-", 12),
+            terminal_text(what or "-", RUNS_TEXT_LIMIT),
+        )
+        notes = [
+            f"{label}: {terminal_text(row[key])}"
+            for key, label in (("error", "error"), ("problems", "problems"))
+            if row.get(key)
+        ]
+        lines.append((cells, notes))
+    widths = [max(len(h), *(len(cells[i]) for cells, _ in lines)) for i, h in enumerate(header)]
+    numeric = {2, *range(4, 4 + len(RUNS_LATEST))}  # right-aligned
+
+    def line(cells: tuple[str, ...]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in numeric else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))
+        ).rstrip()
+
+    out = [line(header)]
+    for cells, notes in lines:
+        out.append(line(cells))
+        out.extend(f"    {note}" for note in notes)
+    return "\n".join(out)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    rows = run_listing(args.folder)
+    if args.json:
+        print(json.dumps(rows, indent=1, default=str))
+    elif not rows:
+        folder = terminal_text(args.folder)
+        print(f"No runs in {folder}: train one with `python -m gan_core train --out {folder}`.")
+    else:
+        print(_runs_table(rows))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate}[args.command](args)
+        commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "runs": cmd_runs}
+        return commands[args.command](args)
     except (CLIError, ConfigError, DataError, RunDirError, ValueError) as exc:
         # One line whatever the message holds (torch's own load errors span several)
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)

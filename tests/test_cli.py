@@ -24,7 +24,7 @@ def subprocess_cli(*args):
 
 def test_help_documents_every_subcommand_and_flag(cli):
     top = cli("--help")
-    assert top.returncode == 0 and "train" in top.stdout and "sample" in top.stdout
+    assert top.returncode == 0 and all(name in top.stdout for name in ("train", "sample", "evaluate", "runs"))
     train = cli("train", "--help").stdout
     for flag in ("--dataset", "--loss", "--lr-g", "--d-steps", "--steps", "--seed", "--config", "--out",
                  "--run-id", "--spectral-norm", "--gp-weight", "--instance-noise", "--device"):  # fmt: skip
@@ -187,3 +187,68 @@ def test_sample_and_evaluate_of_a_run_from_a_users_own_loop_say_why_it_has_no_ch
         assert "a user's own training loop through gan_core.track, which keeps no checkpoints" in out.stderr
         assert "need a run of the built-in trainer" in out.stderr
         assert len(out.stderr.strip().splitlines()) == 1
+
+
+def test_runs_lists_each_run_with_its_latest_row_and_shows_file_text_as_text(tmp_path, cli, monkeypatch):
+    root = tmp_path / "runs"
+    for run_id, steps in (("first", "12"), ("second", "20")):
+        trained = cli("train", "--steps", steps, "--out", str(root), "--run-id", run_id, *TINY)
+        assert trained.returncode == 0, trained.stderr
+    status = json.loads((root / "first" / "status.json").read_text())
+    # text from a file that a terminal would obey: an escape sequence that clears the screen and recolours
+    status.update(status="failed", error="boom\x1b[2J\x1b[31m red\nsecond line")
+    (root / "first" / "status.json").write_text(json.dumps(status))
+    (root / "cut").mkdir()  # looks like a run, cannot be read
+    (root / "cut" / "run.json").write_text("{torn")
+
+    listed = cli("runs", str(root), "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["run_id"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {"first", "second", "cut"}
+    assert (
+        rows["cut"]["status"] == "unreadable"
+        and "run.json" in rows["cut"]["error"]
+        and rows["cut"]["last"] == {}
+    )
+    for run_id, steps in (("first", 12), ("second", 20)):
+        row, last_row = rows[run_id], pd.read_csv(root / run_id / "metrics.csv").iloc[-1]
+        assert (
+            row["step"] == row["steps"] == steps and row["dataset"] == "digits" and row["source"] == "trainer"
+        )
+        assert row["last"]["step"] == steps
+        for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_grad_norm"):
+            assert row["last"][name] == pytest.approx(last_row[name], rel=1e-9, abs=1e-12)
+        assert all(np.isfinite(v) for v in row["last"].values())  # blank cells left out: valid JSON
+    assert rows["first"]["status"] == "failed" and rows["second"]["status"] == "finished"
+
+    table = cli("runs", str(root))
+    assert table.returncode == 0, table.stderr
+    assert "\x1b" not in table.stdout  # shown as text: the escape written out, never sent to the terminal
+    lines = table.stdout.splitlines()
+    assert lines[0].split()[:8] == ["run", "status", "step", "flags", "up", "d_loss", "g_loss", "d_acc_real"]
+    second = next(line.split() for line in lines if line.startswith("second "))
+    assert second[1:3] == ["finished", "20/20"]
+    assert float(second[4]) == pytest.approx(rows["second"]["last"]["d_loss"], rel=1e-3)  # 4 digits shown
+    assert float(second[7]) == pytest.approx(rows["second"]["last"]["d_acc_fake"], rel=1e-3)
+    error = lines[lines.index(next(line for line in lines if line.startswith("first "))) + 1]
+    assert error == "    error: boom\\x1b[2J\\x1b[31m red\\nsecond line"
+    cut = lines.index(next(line for line in lines if line.startswith("cut ")))
+    assert lines[cut].split()[1:3] == ["unreadable", "-"] and lines[cut + 1].startswith(
+        "    error: run 'cut'"
+    )
+
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(root))  # the dashboard's runs folder is the default
+    assert cli("runs").stdout == table.stdout
+
+
+def test_runs_of_a_missing_or_empty_folder(tmp_path, cli):
+    missing = cli("runs", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and missing.stdout == ""
+    assert (
+        missing.stderr
+        == f"error: no runs folder {str(tmp_path / 'nowhere')!r}: give a folder that holds run folders\n"
+    )
+    assert not (tmp_path / "nowhere").exists()  # listing creates nothing
+    empty = cli("runs", str(tmp_path))
+    assert empty.returncode == 0 and empty.stdout.startswith(f"No runs in {tmp_path}:")
+    assert cli("runs", str(tmp_path), "--json").stdout == "[]\n"

@@ -436,3 +436,24 @@ def test_two_threads_read_snapshots_at_once_while_garbage_is_collected(tmp_path)
         sys.setswitchinterval(interval)
     assert failures == []
     assert set(run.load_snapshot(path)) == {"points", "heatmap", "grads"}
+
+
+def test_last_metrics_reads_the_last_whole_row_of_any_length_of_file(tmp_path):
+    run = RunDir.create(tmp_path, CFG, "long")
+    run.open_metrics(("step", "d_loss", "flags"))
+    run.append_records([(s, s / 7, "mode_collapse" if s % 2 else "") for s in range(1, 6001)])  # ~100 kB
+    run.close()
+    path = run.path / "metrics.csv"
+    assert path.stat().st_size > 2 * 64 * 1024  # the tail read starts inside a row
+    assert run.last_metrics() == {"step": 6000.0, "d_loss": pytest.approx(6000 / 7, rel=1e-6)}
+    with open(path, "ab") as f:
+        f.write(b"6001,85")  # a row a kill cut short: not a row yet
+    assert run.last_metrics()["step"] == 6000.0
+    with open(path, "ab") as f:
+        f.write(b"7.1,x\n6002,,\n")  # then whole rows, a cell that is no number and a blank one: NaN
+    last = run.last_metrics()
+    assert last["step"] == 6002.0 and math.isnan(last["d_loss"])
+    path.write_bytes(b"step,d_loss\n")  # a header, no row
+    assert run.last_metrics() == {}
+    path.unlink()
+    assert run.last_metrics() == {}
