@@ -3,8 +3,9 @@
     python -m benchmarks.listing [--rows 1000000] [--repeats 30]
 
 Writes a runs folder (under a temporary folder) holding a run of ``--rows`` rows and one of 10
-(`benchmarks.open_run.make_run`: digits-shaped rows), then times `RunDir.last_metrics` on each and the
-whole listing (`gan_core.__main__.run_listing`: the Runs page's summaries and each run's last row),
+(`benchmarks.open_run.make_run`: digits-shaped rows, an evaluation every 500th), then times
+`RunDir.last_metrics` and `RunDir.last_measured` on each and the whole listing
+(`gan_core.__main__.run_listing`: the Runs page's summaries and each run's last row and evaluation),
 medians of ``--repeats``, wall time in this process.
 """
 
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from benchmarks.open_run import make_run
 from gan_core.__main__ import run_listing
+from gan_core.tracking.schema import EVAL_COLUMNS
 
 
 def timed(fn, repeats: int) -> list[float]:
@@ -45,9 +47,13 @@ def main() -> None:
         )
         short = make_run(root, "short", 10)
         for name, run in ((f"{10:,} rows", short), (f"{args.rows:,} rows", long)):
-            times = timed(run.last_metrics, args.repeats)
-            median, least = statistics.median(times) * 1e3, min(times) * 1e3
-            print(f"last_metrics, {name}: median {median:.2f} ms, min {least:.2f}")
+            for what, read in (
+                ("last_metrics", run.last_metrics),
+                ("last_measured(EVAL_COLUMNS)", lambda run=run: run.last_measured(EVAL_COLUMNS)),
+            ):
+                times = timed(read, args.repeats)
+                median, least = statistics.median(times) * 1e3, min(times) * 1e3
+                print(f"{what}, {name}: median {median:.2f} ms, min {least:.2f}")
         times = timed(lambda: run_listing(root), max(3, args.repeats // 3))
         print(f"run_listing of both runs: median {statistics.median(times) * 1e3:.1f} ms")
     finally:

@@ -915,6 +915,44 @@ class RunDir:
         row = frame.iloc[-1]
         return {c: float(row[c]) for c in frame.columns if c not in METRICS_TEXT_COLUMNS}
 
+    def last_measured(
+        self, columns: Sequence[str], max_bytes: int = 16 * 2**20
+    ) -> tuple[int, dict[str, float]] | None:
+        """The latest metrics.csv row in which any of ``columns`` holds a finite number (an evaluation's
+        row, for `EVAL_COLUMNS`: measured every eval_every steps, blank between) as ``(step, {column:
+        value})``, the columns the file has, a blank or unreadable cell NaN. Read backwards from the
+        file's end in 64 KiB blocks, at most ``max_bytes`` of it (16 MiB: some 50,000 rows back), so a
+        run of any length is read in milliseconds. None when no such row is found there, or the file is
+        missing or cannot be read."""
+        path = self.path / "metrics.csv"
+        try:
+            with open(path, "rb") as f:
+                header_line = f.readline(64 * 1024)
+                names = next(csv.reader([header_line.decode("utf-8", "replace")]), [])
+                wanted = {c: names.index(c) for c in columns if c in names}
+                if not header_line.endswith(b"\n") or "step" not in names or not wanted:
+                    return None
+                step_at, body_start = names.index("step"), f.tell()
+                end = os.fstat(f.fileno()).st_size
+                # Each block is read with the head of the line that the block after it started inside.
+                pos, carry = end, b""
+                while pos > body_start and end - pos < max_bytes:
+                    start = max(body_start, pos - min(_TAIL_BLOCK, max_bytes - (end - pos)))
+                    f.seek(start)
+                    block = f.read(pos - start) + carry
+                    if pos == end:  # a last line a kill cut short is no row yet
+                        block = complete_lines(block)
+                    pos = start
+                    lines = block.split(b"\n")
+                    carry = lines.pop(0) if pos > body_start else b""  # may start inside a row
+                    for line in reversed(lines):
+                        found = _measured_row(line, step_at, wanted)
+                        if found is not None:
+                            return found
+        except OSError:
+            return None
+        return None
+
     def read_metrics(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """metrics.csv as numbers, forgiving (see `read_metrics_checked`)."""
         return self.read_metrics_checked(columns)[0]
@@ -1433,6 +1471,29 @@ def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
             )
         status[name] = names
     return status, problems
+
+
+_TAIL_BLOCK = 64 * 1024  # bytes a backward read of metrics.csv takes at a time (`RunDir.last_measured`)
+
+
+def _measured_row(line: bytes, step_at: int, wanted: dict[str, int]) -> tuple[int, dict[str, float]] | None:
+    """A metrics.csv line's (step, values of ``wanted``: column -> index) if it has a whole step and a
+    finite number in any wanted column; else None."""
+    if not line.strip():
+        return None
+    cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+
+    def number(i: int) -> float:
+        try:
+            return float(cells[i])
+        except (IndexError, ValueError):
+            return math.nan
+
+    step = number(step_at)
+    values = {c: number(i) for c, i in wanted.items()}
+    if not (math.isfinite(step) and step >= 0 and step == int(step)):
+        return None
+    return (int(step), values) if any(math.isfinite(v) for v in values.values()) else None
 
 
 def _row_step(row: bytes) -> int | None:

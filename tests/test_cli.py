@@ -191,8 +191,10 @@ def test_sample_and_evaluate_of_a_run_from_a_users_own_loop_say_why_it_has_no_ch
 
 def test_runs_lists_each_run_with_its_latest_row_and_shows_file_text_as_text(tmp_path, cli, monkeypatch):
     root = tmp_path / "runs"
-    for run_id, steps in (("first", "12"), ("second", "20")):
-        trained = cli("train", "--steps", steps, "--out", str(root), "--run-id", run_id, *TINY)
+    for run_id, steps in (("first", "12"), ("second", "20")):  # the second evaluated at steps 8 and 16
+        trained = cli(
+            "train", "--steps", steps, "--eval-every", "8", "--out", str(root), "--run-id", run_id, *TINY
+        )
         assert trained.returncode == 0, trained.stderr
     status = json.loads((root / "first" / "status.json").read_text())
     # text from a file that a terminal would obey: an escape sequence that clears the screen and recolours
@@ -219,6 +221,11 @@ def test_runs_lists_each_run_with_its_latest_row_and_shows_file_text_as_text(tmp
         for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_grad_norm"):
             assert row["last"][name] == pytest.approx(last_row[name], rel=1e-9, abs=1e-12)
         assert all(np.isfinite(v) for v in row["last"].values())  # blank cells left out: valid JSON
+        evaluated = pd.read_csv(root / run_id / "metrics.csv").dropna(subset=["fd_cls"]).iloc[-1]
+        assert evaluated["step"] == 8 * (steps // 8) == row["last_eval"]["step"]
+        for name in ("fd_cls", "classes_covered", "diversity", "coverage_cls"):
+            assert row["last_eval"][name] == pytest.approx(evaluated[name], rel=1e-9, abs=1e-12)
+        assert "modes_covered" not in row["last_eval"]  # not measured on digits: left out
     assert rows["first"]["status"] == "failed" and rows["second"]["status"] == "finished"
 
     table = cli("runs", str(root))
@@ -230,6 +237,8 @@ def test_runs_lists_each_run_with_its_latest_row_and_shows_file_text_as_text(tmp
     assert second[1:3] == ["finished", "20/20"]
     assert float(second[4]) == pytest.approx(rows["second"]["last"]["d_loss"], rel=1e-3)  # 4 digits shown
     assert float(second[7]) == pytest.approx(rows["second"]["last"]["d_acc_fake"], rel=1e-3)
+    assert second[8] == "fd_cls" and second[10] == "@16"  # the latest evaluation's headline metric
+    assert float(second[9]) == pytest.approx(rows["second"]["last_eval"]["fd_cls"], rel=1e-3)
     error = lines[lines.index(next(line for line in lines if line.startswith("first "))) + 1]
     assert error == "    error: boom\\x1b[2J\\x1b[31m red\\nsecond line"
     cut = lines.index(next(line for line in lines if line.startswith("cut ")))

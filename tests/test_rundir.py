@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import torch
 
+from gan_core import rundir
 from gan_core.config import GANConfig
 from gan_core.rundir import (
     RunDir,
@@ -457,3 +458,40 @@ def test_last_metrics_reads_the_last_whole_row_of_any_length_of_file(tmp_path):
     assert run.last_metrics() == {}
     path.unlink()
     assert run.last_metrics() == {}
+
+
+def test_last_measured_finds_the_latest_evaluation_reading_back_from_the_end(tmp_path, monkeypatch):
+    run = RunDir.create(tmp_path, CFG, "evals")
+    run.open_metrics(("step", "d_loss", "fd_cls", "modes_covered", "flags"))
+    nan = float("nan")
+    rows = []
+    for s in range(1, 20001):  # ~600 kB: the evaluation at 19,500 is 500 rows, several blocks, back
+        measured = s % 500 == 0
+        rows.append(
+            (s, s / 7, s / 3 if measured else nan, 8.0 if s % 1000 == 0 else nan, "a, b" if s % 3 else "")
+        )
+    run.append_records(rows)
+    run.close()
+    assert run.last_measured(("fd_cls", "modes_covered")) == (
+        20000,
+        {"fd_cls": pytest.approx(20000 / 3), "modes_covered": 8.0},
+    )
+    step, values = run.last_measured(("fd_cls", "mode_kl"))  # a column the file lacks is left out
+    assert step == 20000 and set(values) == {"fd_cls"}
+    path = run.path / "metrics.csv"
+    data = path.read_bytes()
+    path.write_bytes(data[: data.rindex(b"\n20000,")] + b"\n20000,1.5,12")  # its last row torn: no row
+    step, values = run.last_measured(("fd_cls", "modes_covered"))
+    assert step == 19500 and values["fd_cls"] == pytest.approx(6500) and math.isnan(values["modes_covered"])
+    assert run.last_measured(("fd_cls",), max_bytes=1000) is None  # not within the bytes it may read
+    for block in (7, 100, 4096):  # blocks of any size: rows (and the quoted flags' commas) across edges
+        monkeypatch.setattr(rundir, "_TAIL_BLOCK", block)
+        assert run.last_measured(("fd_cls", "modes_covered"), max_bytes=20_000)[0] == 19500
+    monkeypatch.undo()
+    assert run.last_measured(("no_such_column",)) is None
+    path.write_bytes(b"step,fd_cls\n1,\n2,\n")
+    assert run.last_measured(("fd_cls",)) is None
+    path.write_bytes(b"step,fd_cls\n1,4.5\n")  # the only row, right after the header
+    assert run.last_measured(("fd_cls",)) == (1, {"fd_cls": 4.5})
+    path.unlink()
+    assert run.last_measured(("fd_cls",)) is None
