@@ -891,29 +891,11 @@ class RunDir:
 
     def last_metrics(self) -> dict[str, float]:
         """metrics.csv's last complete row as ``{column: value}``, numbers only (a blank or unreadable
-        cell is NaN; `METRICS_TEXT_COLUMNS` left out), read from the header and the file's last 64 KiB,
-        so as fast for a run of a million rows as for one of ten. ``{}`` when the file is missing, cannot
-        be read or has no row."""
-        path = self.path / "metrics.csv"
-        try:
-            with open(path, "rb") as f:
-                header = f.readline(64 * 1024)
-                start = max(f.tell(), os.fstat(f.fileno()).st_size - 64 * 1024)
-                cut = start > f.tell()  # the tail may start inside a row: its first line is no row then
-                f.seek(start)
-                lines = complete_lines(f.read()).splitlines()[cut:]
-        except OSError:
-            return {}
-        if not header.endswith(b"\n") or not lines:
-            return {}
-        try:
-            frame, _ = _metrics_frame(header + lines[-1] + b"\n", None, self.run_id)
-        except RunDirError:  # no step column: no row can be placed
-            return {}
-        if not len(frame):
-            return {}
-        row = frame.iloc[-1]
-        return {c: float(row[c]) for c in frame.columns if c not in METRICS_TEXT_COLUMNS}
+        cell is NaN; `METRICS_TEXT_COLUMNS` left out), read from the file's end, so as fast for a run of
+        a million rows as for one of ten. ``{}`` when the file is missing, cannot be read or has no row
+        with a whole step in its last 64 KiB."""
+        found = self._last_row(None, 64 * 1024, measured=False)
+        return found[1] if found is not None else {}
 
     def last_measured(
         self, columns: Sequence[str], max_bytes: int = 16 * 2**20
@@ -921,14 +903,23 @@ class RunDir:
         """The latest metrics.csv row in which any of ``columns`` holds a finite number (an evaluation's
         row, for `EVAL_COLUMNS`: measured every eval_every steps, blank between) as ``(step, {column:
         value})``, the columns the file has, a blank or unreadable cell NaN. Read backwards from the
-        file's end in 64 KiB blocks, at most ``max_bytes`` of it (16 MiB: some 50,000 rows back), so a
-        run of any length is read in milliseconds. None when no such row is found there, or the file is
-        missing or cannot be read."""
+        file's end, at most ``max_bytes`` of it (16 MiB: some 50,000 rows back), so a run of any length
+        is read in about a millisecond. None when no such row is found there, or the file is missing or
+        cannot be read."""
+        return self._last_row(columns, max_bytes, measured=True)
+
+    def _last_row(
+        self, columns: Sequence[str] | None, max_bytes: int, measured: bool
+    ) -> tuple[int, dict[str, float]] | None:
+        """The last complete row with a whole step (and with ``measured``, a finite number in one of
+        ``columns``; None: every numeric column), read backwards in blocks of `_TAIL_BLOCK` bytes."""
         path = self.path / "metrics.csv"
         try:
             with open(path, "rb") as f:
                 header_line = f.readline(64 * 1024)
                 names = next(csv.reader([header_line.decode("utf-8", "replace")]), [])
+                if columns is None:
+                    columns = [c for c in names if c not in METRICS_TEXT_COLUMNS]
                 wanted = {c: names.index(c) for c in columns if c in names}
                 if not header_line.endswith(b"\n") or "step" not in names or not wanted:
                     return None
@@ -946,7 +937,7 @@ class RunDir:
                     lines = block.split(b"\n")
                     carry = lines.pop(0) if pos > body_start else b""  # may start inside a row
                     for line in reversed(lines):
-                        found = _measured_row(line, step_at, wanted)
+                        found = _row_values(line, step_at, wanted, measured)
                         if found is not None:
                             return found
         except OSError:
@@ -1476,9 +1467,11 @@ def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
 _TAIL_BLOCK = 64 * 1024  # bytes a backward read of metrics.csv takes at a time (`RunDir.last_measured`)
 
 
-def _measured_row(line: bytes, step_at: int, wanted: dict[str, int]) -> tuple[int, dict[str, float]] | None:
-    """A metrics.csv line's (step, values of ``wanted``: column -> index) if it has a whole step and a
-    finite number in any wanted column; else None."""
+def _row_values(
+    line: bytes, step_at: int, wanted: dict[str, int], measured: bool
+) -> tuple[int, dict[str, float]] | None:
+    """A metrics.csv line's (step, values of ``wanted``: column -> index), a cell that is no number NaN;
+    None if its step is no whole number ≥ 0, or with ``measured`` if no wanted value is finite."""
     if not line.strip():
         return None
     cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
@@ -1490,10 +1483,12 @@ def _measured_row(line: bytes, step_at: int, wanted: dict[str, int]) -> tuple[in
             return math.nan
 
     step = number(step_at)
-    values = {c: number(i) for c, i in wanted.items()}
     if not (math.isfinite(step) and step >= 0 and step == int(step)):
         return None
-    return (int(step), values) if any(math.isfinite(v) for v in values.values()) else None
+    values = {c: number(i) for c, i in wanted.items()}
+    if measured and not any(math.isfinite(v) for v in values.values()):
+        return None
+    return int(step), values
 
 
 def _row_step(row: bytes) -> int | None:
