@@ -52,10 +52,10 @@ from gan_core.inception import (
 )
 from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
-from gan_core.registry import RunRegistry
+from gan_core.registry import HEADLINE_QUALITY, RunRegistry
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device, follow
-from gan_core.tracking.schema import EVAL_COLUMNS, SOURCES
+from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
@@ -272,7 +272,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List every run of a runs folder, newest first, as the dashboard's Runs page does: "
         "its status (a run whose writer is gone reads interrupted), step of its target, the failure flags "
         "up, its latest d_loss, g_loss, d_acc_real and d_acc_fake, its latest evaluation's headline quality "
-        "metric (" + ", ".join(RUNS_QUALITY) + ": the first measured), when it was made, who recorded it and "
+        "metric ("
+        + ", ".join(HEADLINE_QUALITY)
+        + ": the first measured), when it was made, who recorded it and "
         "its data, model and loss; a run's error and what its files have wrong on a line below it. A "
         "folder that cannot be read is listed as unreadable, with why.",
     )
@@ -798,33 +800,15 @@ def evaluate_samples(
 # The latest values `runs` shows of each run, from its metrics.csv's last row.
 RUNS_LATEST = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 RUNS_TEXT_LIMIT = 40  # characters of a text cell in the `runs` table; the rest is cut ("…")
-# The quality metric `runs` shows of each run's latest evaluation: the first of these it measured (FID in
-# Inception's space, else the Fréchet distance in the digit classifier's, else the 2D modes or classes
-# found, else the divergence from the real grid, else the images' diversity).
-RUNS_QUALITY = ("fid", "fd_cls", "modes_covered", "classes_covered", "grid_js", "diversity")
 
 
 def run_listing(folder: Path) -> list[dict[str, Any]]:
-    """Every run folder in ``folder``, newest first: `RunRegistry.summaries` (the Runs page's rows,
-    unreadable folders included with status ``unreadable``) and ``last``, the finite numbers of the run's
-    metrics.csv's last row (`RunDir.last_metrics`), and ``last_eval``, its latest evaluation's quality
-    metrics with their ``step`` (`RunDir.last_measured` of `EVAL_COLUMNS`; None before one): finite
-    numbers only, blank cells left out; ``{}`` and None for an unreadable folder. Read only: nothing is
-    written, nothing claimed. Raises `CLIError` when ``folder`` is no folder."""
+    """Every run folder in ``folder``, newest first, as the Runs page lists them (`RunRegistry.summaries`,
+    unreadable folders included with status ``unreadable``; each run's latest values: `latest_values`).
+    Read only: nothing is written, nothing claimed. Raises `CLIError` when ``folder`` is no folder."""
     if not folder.is_dir():
         raise CLIError(f"no runs folder {str(folder)!r}: give a folder that holds run folders")
-    rows = RunRegistry(folder).summaries(unreadable=True)
-    for row in rows:
-        last, measured = {}, None
-        if row["status"] != "unreadable":
-            run = RunDir(folder / row["run_id"], folder)
-            last, measured = run.last_metrics(), run.last_measured(EVAL_COLUMNS)
-        row["last"] = {name: value for name, value in last.items() if np.isfinite(value)}
-        row["last_eval"] = None
-        if measured is not None:
-            step, values = measured
-            row["last_eval"] = {"step": step, **{c: v for c, v in values.items() if np.isfinite(v)}}
-    return rows
+    return RunRegistry(folder).summaries(unreadable=True)
 
 
 def terminal_text(value: Any, limit: int | None = None) -> str:
@@ -847,10 +831,6 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
         except (TypeError, ValueError):
             return "-"
 
-    def quality(measured: dict[str, float] | None) -> str:  # "fd_cls 3.2 @1500"
-        name = next((c for c in RUNS_QUALITY if measured and c in measured), None)
-        return "-" if name is None else f"{name} {measured[name]:.4g} @{measured['step']}"
-
     header = (
         *("run", "status", "step", "flags up", *RUNS_LATEST),
         *("quality (step)", "created", "source", "data · model · loss"),
@@ -865,7 +845,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
             "-" if row["status"] == "unreadable" else f"{row.get('step', 0)}/{steps if steps else 'open'}",
             terminal_text(row.get("flags") or "-", RUNS_TEXT_LIMIT),
             *(number(row["last"].get(name)) for name in RUNS_LATEST),
-            quality(row["last_eval"]),
+            terminal_text(row["quality"] or "-"),
             created(row.get("created", "")),
             terminal_text(row.get("source") or "-", 12),
             terminal_text(what or "-", RUNS_TEXT_LIMIT),

@@ -38,7 +38,7 @@ from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES as LOSS_SPECS
 from gan_core.losses import get_loss
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, read_pictures
-from gan_core.registry import DEFAULT_MAX_ACTIVE, RegistryError, RunRegistry, RunView
+from gan_core.registry import DEFAULT_MAX_ACTIVE, HEADLINE_QUALITY, RegistryError, RunRegistry, RunView
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError
 from gan_core.runner import RunnerError, continue_device
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
@@ -53,6 +53,7 @@ __all__ = [
     "DEVICE_CHOICES",
     "ENDED",
     "FLAGS",
+    "HEADLINE_QUALITY",
     "IMAGE_EXTENSIONS",
     "LOSSES",
     "LOSS_SPECS",

@@ -53,7 +53,7 @@ from gan_core.rundir import (
 from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
-from gan_core.tracking.schema import custom_columns
+from gan_core.tracking.schema import EVAL_COLUMNS, custom_columns
 from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import RECORD_COLUMNS
 
@@ -666,6 +666,7 @@ class RunRegistry:
             "parent": status.get("parent") or "",
             "parent_step": status.get("parent_step"),
             "problems": "; ".join(problems),
+            **latest_values(run_dir),
         }
 
     def delete(self, run_id: str) -> None:
@@ -698,6 +699,29 @@ class RunRegistry:
         with self._lock:
             self._runners.pop(run_id, None)
             self._disk_cache.pop(run_id, None)
+
+
+# The quality metric a run's listing shows of its latest evaluation: the first of these it measured (FID in
+# Inception's space, else the Fréchet distance in the digit classifier's, else the 2D modes or the classes
+# found, else the divergence from the real grid, else the images' diversity).
+HEADLINE_QUALITY = ("fid", "fd_cls", "modes_covered", "classes_covered", "grid_js", "diversity")
+
+
+def latest_values(run_dir: RunDir) -> dict[str, Any]:
+    """What a listing shows of how a run is doing, read from the end of its metrics.csv (about a
+    millisecond whatever its length; a live run's file trails it by about a second): ``last``, the
+    finite numbers of its last row (`RunDir.last_metrics`); ``last_eval``, its latest evaluation's finite
+    quality metrics with their ``step`` (`RunDir.last_measured` of `EVAL_COLUMNS`), None before one; and
+    ``quality``, that evaluation's `HEADLINE_QUALITY` metric as text (``"fd_cls 3.21 @1500"``), "" before
+    one."""
+    last = {c: v for c, v in run_dir.last_metrics().items() if math.isfinite(v)}
+    measured, last_eval, quality = run_dir.last_measured(EVAL_COLUMNS), None, ""
+    if measured is not None:
+        step, values = measured
+        last_eval = {"step": step, **{c: v for c, v in values.items() if math.isfinite(v)}}
+        name = next((c for c in HEADLINE_QUALITY if c in last_eval), None)
+        quality = f"{name} {last_eval[name]:.4g} @{step}" if name else ""
+    return {"last": last, "last_eval": last_eval, "quality": quality}
 
 
 def disk_status(status: dict[str, Any], in_use: bool) -> str:
@@ -765,4 +789,7 @@ def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], erro
         "parent": status.get("parent") or "",
         "parent_step": None,
         "problems": "",
+        "last": {},
+        "last_eval": None,
+        "quality": "",
     }

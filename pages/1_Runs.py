@@ -18,6 +18,7 @@ st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layo
 with engine_loading():
     from gan_core.app import (
         DEVICE_CHOICES,
+        HEADLINE_QUALITY,
         MUTABLE_FIELDS,
         RegistryError,
         RunDirError,
@@ -53,7 +54,8 @@ if not rows:
     flash_drawn("_runs_flash", flash)
     st.stop()
 
-table = pd.DataFrame(rows)
+# (each run's latest row and evaluation in full are for programs: `python -m gan_core runs --json`)
+table = pd.DataFrame(rows).drop(columns=["last", "last_eval"])
 # When it was created, in this machine's time zone as the run ids are; a value that is no time is left blank.
 created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="ISO8601")
 table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
@@ -72,6 +74,7 @@ picked = st.dataframe(
         "run_id",
         "status",
         "step",
+        "quality",
         "flags",
         "flags_raised",
         "created",
@@ -90,6 +93,13 @@ picked = st.dataframe(
         "run_id": st.column_config.TextColumn("run", width=300),
         "status": st.column_config.TextColumn("status", width=80),
         "step": st.column_config.NumberColumn("step", width=55),
+        "quality": st.column_config.TextColumn(
+            "quality",
+            width=150,
+            help="the latest evaluation's headline metric, at its step: "
+            + ", ".join(HEADLINE_QUALITY)
+            + " (the first measured; lower is better for fid, fd_cls and grid_js)",
+        ),
         "flags": st.column_config.TextColumn(
             "flags up", width=190, help="flags up now, or when the run ended"
         ),

@@ -135,11 +135,28 @@ def test_every_page_renders_with_a_finished_run(runs_root, page):
     assert len(at.title) == 1
     if page == "pages/1_Runs.py":
         assert at.dataframe[0].value["run_id"].tolist() == ["r1"]
+        assert at.dataframe[0].value["quality"].tolist() == [""]  # no evaluation in 20 steps
     if page == "pages/2_Compare.py":
         assert at.multiselect(key="cmp_runs").value == ["r1"]
         # the four default metrics, and the run's samples at the chosen step
         metrics = {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
         assert chart_keys(at) == metrics | {"cmp_samples_0"}
+
+
+def test_the_runs_table_shows_each_runs_latest_evaluation(runs_root):
+    finished_run(runs_root, "evaluated", dataset="digits", eval_every=8)  # measured at steps 8 and 16
+    finished_run(runs_root, "points", dataset="ring8", eval_every=5)
+    at = app("pages/1_Runs.py").run()
+    table = at.dataframe[0].value.set_index("run_id")
+    assert "last" not in table.columns and "last_eval" not in table.columns  # the dicts are for --json
+    measured = pd.read_csv(runs_root / "evaluated" / "metrics.csv").set_index("step")
+    name, value, step = table.loc["evaluated", "quality"].split()
+    assert (name, step) == ("fd_cls", "@16") and float(value) == pytest.approx(
+        measured.loc[16, "fd_cls"], rel=1e-3
+    )
+    name, value, step = table.loc["points", "quality"].split()
+    modes = pd.read_csv(runs_root / "points" / "metrics.csv").set_index("step").loc[20, "modes_covered"]
+    assert (name, step) == ("modes_covered", "@20") and float(value) == modes and 0 <= modes <= 8
 
 
 @pytest.mark.parametrize(
