@@ -26,6 +26,7 @@ CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
+ABSENT = "—"  # a config field one compared run has and another has not
 
 st.title("Compare runs")
 
@@ -117,20 +118,33 @@ st.subheader("Config fields that differ")
 st.caption(
     "Each run's settings in force now: its config with the mid-run changes it applied or resumed with."
 )
-# A run the dashboard trained: its config with the changes in force; a user's own: its free-form
-# hyperparameters with where it came from (so a tracked run and a built-in one differ visibly).
+# Every run: who recorded it and its loss (run.json's, so a tracked run and a built-in one compare on
+# the same rows); then a run the dashboard trained: its config with the changes in force (its loss is
+# the row above); a user's own: its free-form hyperparameters.
 configs = {
-    run_id: {**view.cfg.to_dict(), **view.hparams}
-    if view.owned
-    else {**view.meta.hparams, "(source)": view.meta.source, "(loss)": view.meta.loss}
+    run_id: {
+        "(source)": view.meta.source,
+        "(loss)": view.meta.loss,
+        **(
+            {k: v for k, v in {**view.cfg.to_dict(), **view.hparams}.items() if k != "loss"}
+            if view.owned
+            else view.meta.hparams
+        ),
+    }
     for run_id, view in views.items()
 }
-# (nested values as JSON text: a list or a dict in a user's config compares as its text)
+# Nested values as JSON text (a list or a dict in a user's config compares as its text), None as JSON's
+# null, and a field a run does not have as ABSENT.
+fields = list(dict.fromkeys(k for config in configs.values() for k in config))
 table = pd.DataFrame(
     {
-        run_id: pd.Series({k: json.dumps(v) if isinstance(v, dict | list) else v for k, v in config.items()})
+        run_id: [
+            json.dumps(v) if isinstance(v, dict | list) or v is None else v
+            for v in (config.get(k, ABSENT) for k in fields)
+        ]
         for run_id, config in configs.items()
     },
+    index=fields,
     dtype=object,
 )
 differing = table[table.nunique(axis=1, dropna=False) > 1] if len(views) > 1 else table.iloc[0:0]

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import numpy as np
+import torch
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 
+from gan_core import track
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
@@ -112,3 +114,26 @@ def test_differing_fields_are_the_settings_in_force(runs_root):
     diff = at.dataframe[0].value
     assert float(diff.loc["lr_d", "slowed"]) == 5e-5 and float(diff.loc["lr_d", "same"]) == 2e-4
     assert "steps" in diff.index  # 30 against 0 (open-ended)
+
+
+def test_a_built_in_run_and_ones_own_loop_compare_on_source_and_loss(runs_root):
+    finished(runs_root, "built")
+    with track.init(
+        "mine", root=runs_root, loss="hinge", config={"lr": 1e-4, "layers": [8, 8], "note": None}
+    ) as run:
+        for _ in range(3):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+    at = compare()
+    assert at.multiselect(key="cmp_runs").value == ["mine", "built"]
+    diff = at.dataframe[0].value
+    # where each came from, from run.json: never None for the built-in run
+    assert diff.loc["(source)"].to_dict() == {"mine": "api", "built": "trainer"}
+    assert diff.loc["(loss)"].to_dict() == {"mine": "hinge", "built": "nonsaturating"}
+    assert "loss" not in diff.index  # the built-in run's loss is the row above
+    # a field one run has and the other has not: a dash, not "None"; a value None: JSON's null
+    assert diff.loc["lr"].to_dict() == {"mine": "0.0001", "built": "—"}
+    assert diff.loc["layers"].to_dict() == {"mine": "[8, 8]", "built": "—"}
+    assert diff.loc["note"].to_dict() == {"mine": "null", "built": "—"}
+    assert diff.loc["lr_d"].to_dict() == {"mine": "—", "built": "0.0002"}
+    assert "None" not in diff.to_numpy()
