@@ -3,8 +3,7 @@
     python examples/own_dcgan.py --steps 300 --out runs --run-id mine
     streamlit run dashboard.py        # Runs page: "mine", live while it trains
 
-The lines marked "# track" are all the loop needs to get the dashboard's charts, flags and snapshots.
-"""
+The lines marked "# track" are all the loop needs to get the dashboard's charts, flags and snapshots."""
 
 import argparse
 import sys
@@ -56,23 +55,24 @@ def main() -> None:
     images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
 
     G, D = networks(args.nz)
-    opt_g = torch.optim.Adam(G.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=args.lr, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    fixed_noise = torch.randn(64, args.nz, 1, 1)
+    opt_g, opt_d = (torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.5, 0.999)) for net in (G, D))
+    bce, fixed_noise = nn.BCEWithLogitsLoss(), torch.randn(64, args.nz, 1, 1)
 
-    run = track.init(  # track
-        args.run_id,
-        root=args.out,
-        loss="nonsaturating",  # D's accuracy threshold and midpoint follow the loss
-        config=vars(args),
-        real=images,  # shown beside G's samples; the quality metrics' reference
-        dataset="digits",  # class coverage by the bundled digit classifier
-        steps=args.steps,
-        eval_every=100,  # quality metrics every 100 steps (default 500): a short run gets some
-        opt_d=opt_d,
-        opt_g=opt_g,
-    )
+    try:
+        run = track.init(  # track
+            args.run_id,
+            root=args.out,
+            loss="nonsaturating",  # D's accuracy threshold and midpoint follow the loss
+            config=vars(args),
+            real=images,  # shown beside G's samples; the quality metrics' reference
+            dataset="digits",  # class coverage by the bundled digit classifier
+            steps=args.steps,
+            eval_every=100,  # quality metrics every 100 steps (default 500): a short run gets some
+            opt_d=opt_d,
+            opt_g=opt_g,
+        )
+    except ValueError as exc:  # a run id taken already, or not a valid one: one line, no traceback
+        sys.exit(f"error: {exc} (this example starts a new run each time: give another --run-id)")
     with run:  # track: a crash marks the run failed
         run.watch(G, fixed_noise, D=D)  # track: snapshots and quality metrics
         while not run.should_stop:  # track: the target, a Stop from the dashboard, a divergence

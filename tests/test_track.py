@@ -395,6 +395,13 @@ def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "run mine: finished at step 100" in done.stdout
+    again = subprocess.run(  # the same command again: the id is taken, said in one line
+        [sys.executable, "examples/own_dcgan.py", "--steps", "5", "--out", tmp_path, "--run-id", "mine"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert again.returncode == 1 and again.stdout == ""
+    assert again.stderr.startswith("error: run 'mine' already exists in ") and again.stderr.count("\n") == 1
+    assert "give another --run-id" in again.stderr
     rows = {row["run_id"]: row for row in RunRegistry(tmp_path).summaries()}
     assert rows["mine"]["status"] == "finished" and rows["mine"]["source"] == "api"
     assert rows["mine"]["dataset"] == "digits" and rows["mine"]["step"] == 100
