@@ -31,16 +31,19 @@ registry of dataset names: the config's choices, the sidebar's menu and the CLI 
 fixes the batches), makes no host syncs and runs no Python loop per sample. A streamed source draws its
 indices from a stream of its own, seeded by that generator (`gan_core.image_store.StreamedSource`).
 
-`check_data_path` keeps what a server reads inside the folders it allows (the dashboard calls it).
+`check_data_path` keeps what a server reads inside the folders it allows (the dashboard calls it). A failed
+torchvision download leaves nothing behind: what the attempt wrote is removed (`removed_if_failed`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
+import shutil
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -331,7 +334,10 @@ def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Pa
     read it), or `DataError` naming it and the allowed folders unless it lies inside one of
     ``allowed_roots``. For a server that must not read whatever a browser names; the command line, on
     the user's own machine, does not call it."""
-    listed = ", ".join(str(Path(root).expanduser().resolve()) for root in allowed_roots) or "none"
+    # each folder once: two roots can be one folder (the app's data/ when the server runs in the app's folder)
+    listed = (
+        ", ".join(dict.fromkeys(str(Path(root).expanduser().resolve()) for root in allowed_roots)) or "none"
+    )
     try:
         resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop; a NUL character
@@ -598,31 +604,42 @@ def _load_digits(cfg: GANConfig, device: torch.device, progress: Progress | None
     return image_source("digits", raw, 16.0, labels, cfg, device, class_names=[str(d) for d in range(10)])
 
 
-# name -> (torchvision class name, where its files live under the root)
+# name -> (torchvision class name, where its files live under the root, what its download writes in the root)
 _TORCHVISION_SETS = {
-    "mnist": ("MNIST", "MNIST/raw/train-images-idx3-ubyte etc."),
-    "fashion-mnist": ("FashionMNIST", "FashionMNIST/raw/train-images-idx3-ubyte etc."),
-    "cifar10": ("CIFAR10", "cifar-10-batches-py/data_batch_1 etc."),
+    "mnist": ("MNIST", "MNIST/raw/train-images-idx3-ubyte etc.", ("MNIST",)),
+    "fashion-mnist": ("FashionMNIST", "FashionMNIST/raw/train-images-idx3-ubyte etc.", ("FashionMNIST",)),
+    "cifar10": (
+        "CIFAR10",
+        "cifar-10-batches-py/data_batch_1 etc.",
+        ("cifar-10-python.tar.gz", "cifar-10-batches-py"),
+    ),
 }
+# The config field ``download`` as each way of setting it names it: the messages hold for all of them.
+_DOWNLOAD_ON = (
+    "tick download in the dashboard's sidebar, pass --download on the command line, or set download=True"
+)
+_DOWNLOAD_OFF = "untick download in the sidebar, pass --no-download, or set download=False"
 
 
 def _load_torchvision(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
     import torchvision.datasets  # imported here: torchvision takes seconds to import
 
-    class_name, files = _TORCHVISION_SETS[cfg.dataset]
+    class_name, files, written = _TORCHVISION_SETS[cfg.dataset]
     root = cfg.data_path or "data"
     try:
-        dataset = getattr(torchvision.datasets, class_name)(root=root, train=True, download=cfg.download)
+        # (torchvision expands ~ in a root given as a string; so does the clean-up)
+        with removed_if_failed(Path(root).expanduser(), written):
+            dataset = getattr(torchvision.datasets, class_name)(root=root, train=True, download=cfg.download)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision raises RuntimeError too
         if cfg.download:
             reason = " ".join(str(exc.reason if isinstance(exc, URLError) else exc).split())[:300]
             raise DataError(
                 f"{cfg.dataset}: download into {root!r} failed ({reason}); check the network, or place "
-                f"the torchvision files there ({files}) and set download=False"
+                f"the torchvision files there ({files}) and turn download off ({_DOWNLOAD_OFF})"
             ) from exc
         raise DataError(
-            f"{cfg.dataset} not found under {root!r}: place the torchvision files there ({files}) "
-            "or set download=True (needs a network)"
+            f"{cfg.dataset} not found under {root!r}: place the torchvision files there ({files}), or let "
+            f"torchvision download them (needs a network): {_DOWNLOAD_ON}"
         ) from exc
     except (AssertionError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
         raise DataError(
@@ -636,6 +653,49 @@ def _load_torchvision(cfg: GANConfig, device: torch.device, progress: Progress |
     raw = data.unsqueeze(1) if data.ndim == 3 else data.permute(0, 3, 1, 2)
     labels = torch.as_tensor(dataset.targets, dtype=torch.int64)
     return image_source(cfg.dataset, raw, 255.0, labels, cfg, device, class_names=list(dataset.classes))
+
+
+def _paths_under(root: Path, names: Sequence[str]) -> set[str]:
+    """Every path that exists of ``root``/name for each of ``names``, and everything inside those that are
+    folders (symlinked folders not entered)."""
+    found: set[str] = set()
+    for name in names:
+        top = os.path.join(root, name)
+        if not os.path.lexists(top):
+            continue
+        found.add(top)
+        for folder, subfolders, filenames in os.walk(top):
+            found.update(os.path.join(folder, entry) for entry in (*subfolders, *filenames))
+    return found
+
+
+@contextlib.contextmanager
+def removed_if_failed(root: Path, names: Sequence[str]) -> Iterator[None]:
+    """Remove what the block (a torchvision download into ``root``) created, when it raises, and only
+    that: when ``root`` did not exist, the first folder made on the way to it (everything in it is new);
+    else, of ``names`` in ``root`` (what the download writes: the dataset's folder, its archive), each one
+    that was not there and each file or folder inside one that was not there. Other data in ``root`` and
+    files that were there are left alone. (A second download of the same set into the same folder at the
+    same moment could lose its new files to this one's failure; a retry downloads them again.)"""
+    made = None  # the first missing folder on the way to root, if any
+    path = root.absolute()
+    while not os.path.lexists(path):
+        made, path = path, path.parent
+    before = set() if made is not None else _paths_under(root, names)
+    try:
+        yield
+    except BaseException:
+        if made is not None:
+            shutil.rmtree(made, ignore_errors=True)
+        else:
+            # sorted: a folder comes before what is inside it, which goes with it
+            for new in sorted(_paths_under(root, names) - before):
+                if os.path.isdir(new) and not os.path.islink(new):
+                    shutil.rmtree(new, ignore_errors=True)
+                else:
+                    with contextlib.suppress(OSError):  # (gone with its folder)
+                        os.unlink(new)
+        raise
 
 
 # Pillow modes holding one gray channel: they decode to (H, W); every other mode decodes to RGB (H, W, 3).

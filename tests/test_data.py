@@ -334,6 +334,80 @@ def test_download_without_network_is_a_data_error(tmp_path, monkeypatch):
             load_data(GANConfig(dataset=name, data_path=str(tmp_path), download=True))
 
 
+def _offline_after_a_partial_file(monkeypatch) -> None:
+    """torchvision's downloads fail as they do without a network, after writing part of a file (its
+    folders made, as torchvision makes them)."""
+
+    def partial(url, download_root, filename=None, md5=None, **kwargs):
+        Path(download_root).mkdir(parents=True, exist_ok=True)
+        (Path(download_root) / (filename or "download")).write_bytes(b"\x1f\x8b partial")
+        raise URLError("no network")
+
+    monkeypatch.setattr(torchvision.datasets.mnist, "download_and_extract_archive", partial)
+    monkeypatch.setattr(torchvision.datasets.cifar, "download_and_extract_archive", partial)
+
+
+def _tree(root: Path) -> dict[str, bytes | None]:
+    """Every path under ``root``, relative, with a file's bytes (None for a folder)."""
+    return {
+        path.relative_to(root).as_posix(): None if path.is_dir() else path.read_bytes()
+        for path in sorted(root.rglob("*"))
+    }
+
+
+@pytest.mark.parametrize("name", ["mnist", "fashion-mnist", "cifar10"])
+def test_a_failed_download_into_the_default_folder_leaves_nothing_behind(tmp_path, monkeypatch, name):
+    _offline_after_a_partial_file(monkeypatch)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(DataError, match=f"{name}: download into 'data' failed .*no network"):
+        load_data(GANConfig(dataset=name, download=True))
+    assert list(tmp_path.iterdir()) == []  # no data/, no data/MNIST/raw/, no partial archive
+    nested = tmp_path / "new" / "deeper" / "root"  # every folder made on the way goes too
+    with pytest.raises(DataError, match="download into .* failed"):
+        load_data(GANConfig(dataset=name, data_path=str(nested), download=True))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_failed_download_removes_only_what_it_wrote(tmp_path, monkeypatch):
+    _offline_after_a_partial_file(monkeypatch)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "keep.csv").write_text("1,2\n")
+    (tmp_path / "MNIST" / "raw").mkdir(parents=True)  # a set the user began to place by hand
+    (tmp_path / "MNIST" / "raw" / "train-labels-idx1-ubyte").write_bytes(b"labels")
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    (tmp_path / "cifar-10-batches-py" / "batches.meta").write_bytes(b"meta")
+    before = _tree(tmp_path)
+    for name in ("mnist", "fashion-mnist", "cifar10"):
+        with pytest.raises(DataError, match="download into .* failed"):
+            load_data(GANConfig(dataset=name, data_path=str(tmp_path), download=True))
+        assert _tree(tmp_path) == before
+
+
+def test_missing_files_say_how_to_download_them_wherever_download_is_set(tmp_path, monkeypatch):
+    with pytest.raises(DataError) as missing:
+        load_data(GANConfig(dataset="mnist", data_path=str(tmp_path)))
+    assert str(missing.value) == (
+        f"mnist not found under '{tmp_path}': place the torchvision files there (MNIST/raw/"
+        "train-images-idx3-ubyte etc.), or let torchvision download them (needs a network): tick "
+        "download in the dashboard's sidebar, pass --download on the command line, or set download=True"
+    )
+    _offline_after_a_partial_file(monkeypatch)
+    with pytest.raises(DataError) as failed:
+        load_data(GANConfig(dataset="cifar10", data_path=str(tmp_path), download=True))
+    assert str(failed.value).endswith(
+        "; check the network, or place the torchvision files there (cifar-10-batches-py/data_batch_1 "
+        "etc.) and turn download off (untick download in the sidebar, pass --no-download, or set "
+        "download=False)"
+    )
+
+
+def test_allowed_folders_are_listed_once(tmp_path):
+    data_dir = tmp_path / "data"
+    with pytest.raises(DataError) as refused:
+        data.check_data_path("/etc/passwd", [tmp_path / "uploads", data_dir, tmp_path / "." / "data"])
+    assert str(refused.value).endswith(f"allowed: a path inside {tmp_path / 'uploads'}, {data_dir}")
+
+
 def test_corrupt_mnist_file_is_a_data_error(tmp_path):
     _write_mnist(tmp_path, "MNIST")
     (tmp_path / "MNIST" / "raw" / "train-images-idx3-ubyte").write_bytes(b"\x00\x00\x08\x07broken")
