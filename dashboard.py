@@ -31,6 +31,7 @@ with engine_loading():
         RunView,
         charts,
         coverage_total,
+        get_preset,
         load_data,
         resolve_device,
         split_changes,
@@ -50,13 +51,13 @@ with engine_loading():
     )
     from ui.live_chart import live_chart, live_refresh
     from ui.sidebar import (
-        AUTOSTART_KEY,
         config_form,
         edited_fields,
         form_baseline_run,
         form_preset,
         load_into_form,
         next_start_request,
+        preset_request,
         rebase_form,
         set_form_baseline,
         start_request,
@@ -81,8 +82,10 @@ def device_line() -> str:
 
 
 # ---------------------------------------------------------------------------------------------- actions
-def start_run(cfg: GANConfig, request: str) -> None:
+def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
     """Start ``cfg`` as a new run and watch it; ``request`` is the click's id (`start_request`).
+    ``preset``: the scenario preset ``cfg`` is, loaded into the form only once its run has started (a
+    preset refused leaves the form as it was: no Apply of its values to the run the page watches).
 
     A browser can deliver one click twice: Streamlit's frontend marks a button clicked and sends that a
     moment later, and a fragment's auto-refresh timer firing in between (the live view refreshes once a
@@ -101,9 +104,12 @@ def start_run(cfg: GANConfig, request: str) -> None:
     try:
         device = resolve_device(cfg.device)
         data = load_data(cfg, device, progress)  # errors here leave no run folder behind
-        runner = registry().start(cfg, data=data, name=form_preset(cfg), request_id=request)
+        runner = registry().start(cfg, data=data, name=preset or form_preset(cfg), request_id=request)
     except (DataError, RegistryError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", literal(exc))
+        refused = (
+            f"Preset “{get_preset(preset).title}” was not started (the form is as it was): " if preset else ""
+        )
+        st.session_state["_flash"] = ("error", refused + literal(exc))
         return
     finally:
         next_start_request()  # a click after this one is a new request
@@ -115,7 +121,10 @@ def start_run(cfg: GANConfig, request: str) -> None:
         loaded = f"Loaded {data.num_examples:,} images in {data.load_seconds:.1f} s{streamed}{how}."
         st.session_state["_flash"] = ("info", literal(loaded))
     watch(runner.run_id)
-    set_form_baseline(runner.run_id)  # the form holds the settings it started with
+    if preset is not None:  # the form shows the preset now, as the settings of its run
+        load_into_form(cfg, runner.run_id, preset=preset)
+    else:
+        set_form_baseline(runner.run_id)  # the form holds the settings it started with
     st.session_state["_rate"] = []
     # Draw the first point in the rerun this click triggers, not a refresh later.
     runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
@@ -215,6 +224,13 @@ def apply_changes(view: RunView, changes: dict) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- sidebar
+# A preset button (sidebar or Guide) asks for its preset's run in one click: started here, before the form
+# is drawn, so that the form's widgets show the preset once its run has started (and nothing changed when
+# the server refused it).
+asked = preset_request()
+if asked is not None:
+    preset_name, preset_cfg, preset_click = asked
+    start_run(preset_cfg, preset_click, preset=preset_name)
 view = watched_view()
 if view is not None and form_baseline_run() != view.run_id:
     # The session starts watching this run (opened, branched or resumed on the Runs page, a link, a second
@@ -223,15 +239,7 @@ if view is not None and form_baseline_run() != view.run_id:
 with st.sidebar:
     st.session_state["_device_line"] = device_line()
     st.header("Hyperparameters")
-    form_cfg, form_error = config_form(runs_root() / ".uploads")
-    if form_error:
-        st.error(literal(form_error))
-
-# A preset button (sidebar or Guide) loads its config into the form and asks for a start in one click.
-autostart = st.session_state.pop(AUTOSTART_KEY, None)
-if autostart and form_cfg is not None and not form_error:
-    start_run(form_cfg, autostart)
-    view = watched_view()
+    form_cfg, form_error, start_note = config_form(runs_root() / ".uploads")  # (errors shown where they are)
 
 # ---------------------------------------------------------------------------------------------- header
 st.title("Watch a GAN learn")
@@ -303,6 +311,8 @@ controls.button(
     on_click=command,
     args=(view, "stop"),
 )
+if start_note:  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
+    st.caption(start_note)
 
 if live and owned and form_cfg is not None:
     changes, fixed = user_changes(form_cfg, view)

@@ -10,16 +10,23 @@ and the widget keys are seeded from there (`_restore_widgets`). The form also re
 for the run the session watches (FORM_BASE_KEY), so that Apply and Resume offer only what the user
 changed (`edited_fields`), never a difference left by opening another run.
 
-Above the form, one button per scenario preset (`gan_core.presets`) loads the preset into the form and
-starts it in one click; a caption then says which preset is loaded and what to watch for.
+Above the form, one button per scenario preset (`gan_core.presets`) starts the preset in one click; the
+form takes the preset's values once its run has started (a preset the server refuses leaves the form as it
+was), and a caption then says which preset is loaded and what to watch for.
+
+A form that makes no config the server will start says so where the problem is (a data_path problem under
+data_path, in the Data section) and gives the Train view a line to show beside its disabled Start
+(`FormCheck.start_note`); an upload is read when it arrives, by the loader a run uses, and a file that
+would not load is refused then.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import secrets
+import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import streamlit as st
 
@@ -41,6 +48,7 @@ from gan_core.app import (
     extract_images_zip,
     get_loss,
     get_preset,
+    load_data,
     save_points_upload,
 )
 from ui.common import DATA_ENV, data_roots, literal
@@ -52,8 +60,10 @@ FIELDS = tuple(f.name for f in dataclasses.fields(GANConfig))
 FORM_KEY = "_form_values"  # field -> value: what the form holds, drawn or not
 FORM_BASE_KEY = "_form_base"  # {"run_id", "values"}: what the form showed for the run the session watches
 PRESET_KEY = "_preset"  # the preset last loaded into the form
-AUTOSTART_KEY = "_autostart"  # a preset button's start request: the Train view starts the form's config
+AUTOSTART_KEY = "_autostart"  # a preset button's (name, start request): the Train view starts that preset
 START_KEY = "_start_request"  # the id the next start click sends: one click starts at most one run
+UPLOAD_DONE_KEY = "_upload_done"  # "<dataset>:<file id>" of the upload data_path was last set to
+UPLOAD_REFUSED_KEY = "_upload_refused"  # ("<dataset>:<file id>", message) of the last upload refused
 LR_FORMAT = "%.1e"
 
 # field -> (widget, options): "number" takes (min, max, step, format)
@@ -107,15 +117,19 @@ def _restore_widgets() -> None:
             st.session_state[key] = values[name]
 
 
-def load_into_form(cfg: GANConfig, run_id: str | None = None) -> None:
+def load_into_form(cfg: GANConfig, run_id: str | None = None, preset: str | None = None) -> None:
     """Put a config's values into the form, before it is drawn (a callback, or the top of the Train view).
     With ``run_id`` they are that run's settings, shown as the session starts watching it: the baseline
-    that Apply and Resume compare the form with (`edited_fields`)."""
+    that Apply and Resume compare the form with (`edited_fields`). ``preset``: the preset they are (its
+    caption is shown); otherwise the form holds no preset any more."""
     values = cfg.to_dict()
     st.session_state[FORM_KEY] = dict(values)
     for name, value in values.items():
         st.session_state[f"cfg_{name}"] = value
-    st.session_state.pop(PRESET_KEY, None)  # the form no longer holds a preset (start_preset sets it again)
+    if preset is None:
+        st.session_state.pop(PRESET_KEY, None)
+    else:
+        st.session_state[PRESET_KEY] = preset
     if run_id is not None:
         set_form_baseline(run_id, values)
 
@@ -160,13 +174,22 @@ def next_start_request() -> None:
 
 
 def start_preset(name: str, request: str) -> None:
-    """Load preset ``name`` into the form and ask the Train view to start it as start request
-    ``request`` (a button callback: it runs before the next script run draws any widget, so the widgets
-    pick the new values up)."""
-    load_into_form(get_preset(name).config())
-    st.session_state[PRESET_KEY] = name
-    st.session_state[AUTOSTART_KEY] = request  # dashboard.py starts the form's config when it finds this
+    """Ask the Train view to start preset ``name`` as start request ``request`` (a button callback, here
+    or on the Guide). The form is left alone: the Train view loads the preset into it once the run has
+    started (`preset_request`, `load_into_form`), so a preset the server refuses (the run limit reached)
+    changes nothing in the form, and offers no Apply of its values to the run the page watches."""
+    st.session_state[AUTOSTART_KEY] = (name, request)
     next_start_request()  # the buttons drawn next (before that start) carry a new request
+
+
+def preset_request() -> tuple[str, GANConfig, str] | None:
+    """The preset start a button asked for since the last script run, taken (at most once): (name, its
+    config, the click's start request), or None."""
+    asked = st.session_state.pop(AUTOSTART_KEY, None)
+    if not asked:
+        return None
+    name, request = asked
+    return name, get_preset(name).config(), request
 
 
 def form_preset(cfg: GANConfig | None) -> str | None:
@@ -180,7 +203,7 @@ def form_preset(cfg: GANConfig | None) -> str | None:
 
 def _presets_part() -> None:
     with st.expander("Scenario presets", expanded=True):
-        st.caption("One click loads a scenario into the form below and starts it.")
+        st.caption("One click starts a scenario and loads it into the form below.")
         request = start_request()
         for name, preset in PRESETS.items():
             st.button(
@@ -229,23 +252,48 @@ def _choices(name: str, options: tuple) -> tuple:
     return options if value in options or value is None else (*options, value)
 
 
-def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
-    """Draw the form; return (config, None), (None, error) for values that make no config, or (config,
-    error) for a config the server will not start: data_path outside the folders data may be read from."""
+class FormCheck(NamedTuple):
+    """What the form holds: ``cfg``, its config (None for values that make none); ``error``, why the
+    server will not start it (shown in the sidebar already), None when it will; ``start_note``, a line
+    for beside the disabled Start that says what is missing and where to fix it."""
+
+    cfg: GANConfig | None
+    error: str | None
+    start_note: str | None
+
+
+def _upload_what(dataset: str) -> str:
+    """What the upload for ``dataset`` takes, in words."""
+    return (
+        "a CSV of 2D points (x,y)"
+        if DATASET_SPECS[dataset].is_points
+        else "a ZIP of images (png, jpg, webp, bmp)"
+    )
+
+
+def config_form(uploads_root: Path) -> FormCheck:
+    """Draw the form, with what is wrong in it; return the config it makes and why the server would not
+    start it (`FormCheck`): values that make no config, or a config whose data_path lies outside the
+    folders data may be read from. A data_path problem is shown under data_path, any other at the foot
+    of the form."""
     _restore_widgets()
     device_line = st.session_state.get("_device_line")
     if device_line:
         st.caption(device_line)
     _presets_part()
     caption = st.empty()  # which preset is loaded: filled once the form's values are known
+    at_data_path = None  # where a data_path problem is shown: right under the field
+    upload_refused = False
     with st.expander("Data", expanded=True):
         dataset = st.selectbox("dataset", DATASETS, key="cfg_dataset", help=_help("dataset"))
         spec = DATASET_SPECS[dataset]
         if spec.needs_data_path:
-            _upload(dataset, uploads_root)
+            upload_refused = _upload(dataset, uploads_root)
             st.text_input("data_path", key="cfg_data_path", help=_help("data_path"))
+            at_data_path = st.empty()
         elif spec.downloads:
             st.text_input("data_path", key="cfg_data_path", placeholder="data", help=_help("data_path"))
+            at_data_path = st.empty()
             st.checkbox("download", key="cfg_download", help=_help("download"))
         if not spec.is_points:
             st.selectbox(
@@ -309,10 +357,17 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
         )
     values = form_values()
     values.update({name: st.session_state[f"cfg_{name}"] for name in FIELDS})  # an upload sets data_path
+    cfg, error, field, note = None, None, None, None
+    missing = spec.needs_data_path and not str(values["data_path"]).strip()  # no data given yet
     try:
-        cfg, error = GANConfig.from_dict(values), None
+        cfg = GANConfig.from_dict(values)
     except ConfigError as exc:
-        cfg, error = None, str(exc)
+        error, field = str(exc), exc.field
+        if field == "data_path" and missing:
+            note = (
+                f"Start needs the {dataset} data: upload {_upload_what(dataset)} in the sidebar (Data), "
+                "or enter its path in data_path."
+            )
     if cfg is not None and DATASET_SPECS[cfg.dataset].reads_data_path:
         # The server reads data_path only inside the allowed folders, never anywhere a browser names. The
         # config stays (the running run's Apply changes needs it); the error keeps Start disabled.
@@ -321,36 +376,68 @@ def config_form(uploads_root: Path) -> tuple[GANConfig | None, str | None]:
             check_data_path(cfg.data_path or "data", data_roots())
         except DataError as exc:
             how = "upload the data, or " if DATASET_SPECS[cfg.dataset].needs_data_path else ""
-            error = f"{exc} ({how}list its folder in {DATA_ENV})"
+            error, field = f"{exc} ({how}list its folder in {DATA_ENV})", "data_path"
+            note = (
+                "Start needs a data_path inside the folders data may be read from: see the message under "
+                "data_path in the sidebar (Data)."
+            )
+    if error and field == "data_path" and at_data_path is not None:
+        if not (missing and upload_refused):  # (then the upload's refusal, just above, says why)
+            at_data_path.error(literal(error))
+        note = note or "Start needs a valid data_path: see the message under data_path in the sidebar (Data)."
+    elif error:
+        st.error(literal(error))
+        note = f"Start needs a valid {field}: see the message in the sidebar."
     _preset_caption(caption, cfg)
-    return cfg, error
+    return FormCheck(cfg, error, note)
 
 
-def _upload(dataset: str, uploads_root: Path) -> None:
+def _upload(dataset: str, uploads_root: Path) -> bool:
+    """The uploader of ``dataset``'s own data; a file that arrives is saved under ``uploads_root`` and
+    checked (a CSV read as a run will read it, `_check_points`), and only a file that passes becomes
+    data_path. Returns whether the file in the uploader was refused (its message is shown, as long as it
+    stays there; read once, not at every rerun)."""
     points = DATASET_SPECS[dataset].is_points
     kind = "csv" if points else "zip"
-    what = "a CSV of 2D points (x,y)" if points else "a ZIP of images (png, jpg, webp, bmp)"
     file = st.file_uploader(
-        f"Upload {what}",
+        f"Upload {_upload_what(dataset)}",
         type=[kind],
         key=f"upload_{dataset}",
         max_upload_size=MAX_UPLOAD_BYTES // 2**20,
         help=f"Up to {MAX_UPLOAD_BYTES // 2**20} MiB; saved under {uploads_root} and used as data_path.",
     )
     if file is None:
-        return
+        return False
     marker = f"{dataset}:{file.file_id}"
-    if st.session_state.get("_upload_done") == marker:
-        return
+    if st.session_state.get(UPLOAD_DONE_KEY) == marker:
+        return False
+    refused = st.session_state.get(UPLOAD_REFUSED_KEY)
+    if refused and refused[0] == marker:
+        st.error(literal(refused[1]))
+        return True
     try:
         data = file.getvalue()
         if points:
             path = save_points_upload(data, file.name, uploads_root)
+            _check_points(path, file.name)
         else:
             path = extract_images_zip(data, file.name, uploads_root)
     except UploadError as exc:
+        st.session_state[UPLOAD_REFUSED_KEY] = (marker, str(exc))
         st.error(literal(exc))
-        return
-    st.session_state["_upload_done"] = marker
+        return True
+    st.session_state[UPLOAD_DONE_KEY] = marker
     st.session_state["cfg_data_path"] = str(path)
     st.success(f"Uploaded {literal(file.name)}: data_path set to {literal(path)}")
+    return False
+
+
+def _check_points(path: Path, name: str) -> None:
+    """`UploadError` unless the CSV saved at ``path`` loads as a run's data would (`load_data`, the reader
+    Start uses): the message names the file as the user sent it (``name``), and the saved copy (the
+    upload's own folder, made for it by `save_points_upload`) is removed."""
+    try:
+        load_data(GANConfig(dataset="points", data_path=str(path)))
+    except DataError as exc:
+        shutil.rmtree(path.parent, ignore_errors=True)
+        raise UploadError(str(exc).replace(str(path), name)) from None

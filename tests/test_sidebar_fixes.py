@@ -1,0 +1,207 @@
+"""The sidebar's form as a user met its rough edges, through `AppTest`: a preset the server refuses leaves
+the form as it was (and offers no Apply to the run the page watches); a dataset without its data says so
+beside Start and under data_path; an uploaded CSV is read when it arrives, by the reader a run uses, and a
+bad one is refused then, with data_path left as it was.
+
+Uploads go through the sidebar's own code with `st.file_uploader` stood in for (AppTest cannot upload a
+file), as in tests/test_hostile.py. Each test gets its own runs folder, hence its own registry.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+
+# Imported now, in the main thread (see tests/test_train_controls.py: CPython gh-106905).
+import torch._dynamo  # noqa: F401
+from streamlit.testing.v1 import AppTest
+
+from gan_core.config import GANConfig
+from gan_core.presets import get_preset
+from gan_core.runner import Runner
+from tests.test_literal import shown
+from ui.common import registry
+from ui.sidebar import FIELDS
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=0, checkpoint_every=0)
+CSV_ALLOWED = "need two numeric columns x,y (a header row is optional), 2 to 500000 rows of finite numbers"
+
+
+def app(**form) -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT)
+    for name, value in form.items():
+        at.session_state[f"cfg_{name}"] = value
+    return at
+
+
+def form(at: AppTest) -> dict:
+    return {name: at.session_state[f"cfg_{name}"] for name in FIELDS}
+
+
+def watched(at: AppTest) -> str | None:
+    return at.session_state["run_id"] if "run_id" in at.session_state else None  # noqa: SIM401
+
+
+def paused_run(**overrides) -> Runner:
+    """A run training in this server (its registry), paused at step 2."""
+    runner = registry().start(GANConfig(**{**TINY, **overrides}), paused=True)
+    runner.run_to(2)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 2, TIMEOUT)
+    return runner
+
+
+def errors(at, where=None) -> list[str]:
+    """The errors of the page (or of block ``where``) as a reader sees them (`literal`'s code spans)."""
+    return [shown(e.value) for e in (where or at).error]
+
+
+def data_expander(at: AppTest):
+    (data,) = [e for e in at.sidebar.expander if e.label == "Data"]
+    return data
+
+
+def start_notes(at: AppTest) -> list[str]:
+    """The captions of the main area (beside the controls), not the sidebar's."""
+    return [c.value for c in at.main.caption]
+
+
+class Upload:
+    """What st.file_uploader returns for one file."""
+
+    def __init__(self, name: str, data: bytes):
+        self.name, self._data = name, data
+        self.file_id = hashlib.sha256(name.encode() + data).hexdigest()[:16]
+
+    def getvalue(self) -> bytes:
+        return self._data
+
+
+def uploading(monkeypatch, dataset: str, name: str, text: str) -> None:
+    """From now on the sidebar's uploader for ``dataset`` holds file ``name`` with ``text``."""
+    upload = Upload(name, text.encode())
+    monkeypatch.setattr(
+        st, "file_uploader", lambda *args, key=None, **kwargs: upload if key == f"upload_{dataset}" else None
+    )
+
+
+def uploads(root: Path) -> list[Path]:
+    folder = root / ".uploads"
+    return sorted(folder.iterdir()) if folder.is_dir() else []
+
+
+# ---------------------------------------------------------------------------------------------- presets
+def test_a_refused_preset_leaves_the_form_as_it_was_and_offers_no_apply(runs_root, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_MAX_RUNS", "2")
+    first = paused_run()
+    second = paused_run(seed=1, lr_g=5e-4)
+    at = app().run()
+    assert watched(at) == second.run_id and not at.exception  # the newest run, its settings in the form
+    before = form(at)
+    assert before["lr_g"] == 5e-4 and before["seed"] == 1
+    preset = get_preset("g-outruns")
+    at.button(key="preset_g-outruns").click().run()
+    assert not at.exception
+    (error,) = errors(at)
+    assert error.startswith(f"Preset “{preset.title}” was not started (the form is as it was): ")
+    assert "2 runs are already training" in error
+    assert form(at) == before
+    assert {b.key for b in at.button if b.key} >= {"btn_start", "btn_pause"}
+    assert "btn_apply" not in {b.key for b in at.button}
+    assert not [c for c in at.caption if c.value.startswith(("Preset:", "Changed in the sidebar"))]
+    assert watched(at) == second.run_id
+    assert sorted(r.run_id for r in registry().active()) == sorted((first.run_id, second.run_id))
+    # and once a slot is free, the same button starts the preset, which the form then shows
+    first.stop()
+    assert first.wait(TIMEOUT)
+    at.button(key="preset_g-outruns").click().run()
+    assert not at.exception and not at.error
+    started = registry().runner(watched(at))
+    assert started.run_id not in (first.run_id, second.run_id) and started.cfg == preset.config()
+    assert {name: at.session_state[f"cfg_{name}"] for name in preset.overrides} == dict(preset.overrides)
+    assert [c.value for c in at.sidebar.caption if c.value.startswith("Preset:")] == [
+        f"Preset: **{preset.title}**. Watch for: {preset.watch_for}"
+    ]
+    assert "btn_apply" not in {b.key for b in at.button}  # the form holds the new run's own settings
+    started.stop()
+    assert started.wait(TIMEOUT)
+
+
+# ---------------------------------------------------------------------------------------------- data_path
+def test_points_without_data_says_why_beside_start_and_under_data_path(runs_root):
+    at = app(**{**TINY, "dataset": "points", "data_path": ""}).run()
+    assert not at.exception
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at) == [
+        "Start needs the points data: upload a CSV of 2D points (x,y) in the sidebar (Data), or enter "
+        "its path in data_path."
+    ]
+    # one message, in the Data section where data_path is, not at the foot of the sidebar
+    (error,) = errors(at)
+    assert errors(at, data_expander(at)) == [error]
+    assert error.startswith("data_path='' is invalid")
+    at.session_state["cfg_dataset"] = "folder"
+    at.run()
+    assert start_notes(at) == [
+        "Start needs the folder data: upload a ZIP of images (png, jpg, webp, bmp) in the sidebar (Data), "
+        "or enter its path in data_path."
+    ]
+    at.session_state["cfg_dataset"] = "ring8"  # data of its own: Start is on, nothing to say
+    at.run()
+    assert not at.button(key="btn_start").disabled and not at.error and start_notes(at) == []
+
+
+def test_a_data_path_outside_the_allowed_folders_is_shown_at_data_path(runs_root):
+    at = app(**{**TINY, "dataset": "points", "data_path": "/etc/passwd"}).run()
+    (error,) = errors(at)
+    assert errors(at, data_expander(at)) == [error]
+    assert "is outside the folders data may be read from" in error
+    # each allowed folder once (the app's data/ and the working folder's are one folder here)
+    allowed = error.split("allowed: a path inside ", 1)[1].split(" (upload the data", 1)[0].split(", ")
+    assert len(allowed) == len(set(allowed)) >= 2
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at) == [
+        "Start needs a data_path inside the folders data may be read from: see the message under "
+        "data_path in the sidebar (Data)."
+    ]
+
+
+def test_another_form_error_is_named_beside_start(runs_root):
+    at = app(**{**TINY, "dataset": "digits", "model": "dcgan", "image_size": 48}).run()
+    (error,) = errors(at)
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at) == ["Start needs a valid image_size: see the message in the sidebar."]
+    assert "image_size" in error
+
+
+# ---------------------------------------------------------------------------------------------- uploads
+def test_a_bad_csv_is_refused_when_it_is_uploaded(runs_root, monkeypatch):
+    uploading(monkeypatch, "points", "bad.csv", "x,y\n1,2\nfoo,3\nnan,4\n")
+    at = app(**{**TINY, "dataset": "points"}).run()
+    assert not at.exception and not at.success
+    # the reader a run uses, naming the file the user sent (not the server's copy, which is gone)
+    assert errors(at) == [f"points CSV bad.csv: column 1 has text 'foo' at row 3; {CSV_ALLOWED}"]
+    assert at.session_state["cfg_data_path"] == "" and uploads(runs_root) == []
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at)[0].startswith("Start needs the points data: upload a CSV")
+    at.run()  # a rerun neither reads the file again nor says it twice
+    assert errors(at) == [f"points CSV bad.csv: column 1 has text 'foo' at row 3; {CSV_ALLOWED}"]
+    assert uploads(runs_root) == []
+    # a good file is taken; a bad one after it leaves data_path on the good one
+    uploading(monkeypatch, "points", "good.csv", "x,y\n1,2\n3,4\n5,6\n")
+    at.run()
+    (folder,) = uploads(runs_root)
+    good = str(folder / "points.csv")
+    assert at.session_state["cfg_data_path"] == good and not at.error
+    assert [shown(s.value) for s in at.success] == [f"Uploaded good.csv: data_path set to {good}"]
+    assert not at.button(key="btn_start").disabled
+    uploading(monkeypatch, "points", "worse.csv", "1,2\n3,nan\n")
+    at.run()
+    assert errors(at) == [
+        f"points CSV worse.csv: column 2 has non-finite value 'nan' at row 2; {CSV_ALLOWED}"
+    ]
+    assert at.session_state["cfg_data_path"] == good and uploads(runs_root) == [folder]
+    assert not at.button(key="btn_start").disabled
