@@ -61,6 +61,16 @@ created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="IS
 table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
 # a run that is no branch has no branch step: blank, not "None"
 table["parent_step"] = [("" if pd.isna(v) else str(int(v))) for v in table["parent_step"]]
+
+
+def run_column_width(run_ids: list[str]) -> int:
+    """Pixels that show the longest id whole, so that what tells a branch from its parent (its "-at2000"
+    end) is never cut, and no more ("created" is to its right): 7.5 px a character at the table's 14 px
+    (Chromium draws an id at 6.6 px a character in Source Sans, and at 7.2 in the sans-serif it uses until
+    that font has loaded), plus the cell's padding; at least the header's width, at most 520 px."""
+    return min(max(int(max(map(len, run_ids)) * 7.5) + 24, 120), 520)
+
+
 picked = st.dataframe(
     table,
     key="runs_table",
@@ -90,7 +100,7 @@ picked = st.dataframe(
         "problems",
     ],  # fmt: skip
     column_config={
-        "run_id": st.column_config.TextColumn("run", width=300),
+        "run_id": st.column_config.TextColumn("run", width=run_column_width(table["run_id"].tolist())),
         "status": st.column_config.TextColumn("status", width=80),
         "step": st.column_config.NumberColumn("step", width=55),
         "quality": st.column_config.TextColumn(
@@ -161,7 +171,16 @@ def branch(run_id: str, step: int, in_force: dict[str, Any]) -> None:
     st.session_state["_runs_to_train"] = True
 
 
+def delete_popover_key(run_id: str) -> str:
+    """The delete confirmation's key: one per run, so that a confirmation opened for one run is never
+    shown for another (after a delete the page shows the next run in the same place)."""
+    return f"runs_delete_pop:{run_id}"
+
+
 def delete(run_id: str) -> None:
+    """Delete ``run_id``, the run its confirmation was opened for, and close that confirmation whatever
+    came of it (the outcome is shown above the table)."""
+    st.session_state[delete_popover_key(run_id)] = False
     try:
         registry().delete(run_id)
         st.session_state["_runs_flash"] = ("success", f"Deleted run {literal(run_id)}.")
@@ -171,20 +190,21 @@ def delete(run_id: str) -> None:
         st.session_state["_runs_flash"] = ("error", literal(exc))
 
 
-def delete_popover(where) -> None:
-    with where.popover("Delete", key="runs_delete_pop"):
+def delete_popover(where, run_id: str) -> None:
+    # The popover keeps its open state on the server (on_change="rerun") so that `delete` can close it.
+    with where.popover("Delete", key=delete_popover_key(run_id), on_change="rerun"):
         st.write(f"Delete run **{literal(run_id)}** and all its files? This cannot be undone.")
         st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
 
 
 view = open_view(run_id)
 if view is None:
-    delete_popover(st)  # an unreadable folder can still be removed from here
+    delete_popover(st, run_id)  # an unreadable folder can still be removed from here
     flash_drawn("_runs_flash", flash)
     st.stop()
 run_banners(view)
 
-actions = st.container(horizontal=True)
+actions = st.container(horizontal=True, vertical_alignment="bottom")  # buttons level with the menu
 if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
 ):
@@ -285,18 +305,17 @@ kept = view.checkpoint_steps() if view.owned else []
 with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
     if kept:
         branch_form(view, kept)
-actions.selectbox(
-    "device",
-    DEVICE_CHOICES,
-    key="runs_device",
-    label_visibility="collapsed",
-    format_func=lambda device: f"device: {device}",
-    width=150,
-    help="Where Resume and Rewind / branch train this run: auto (a GPU if there is one), or a device named. "
-    "A run trained on one device goes on on any other.",
-)
+if kept:  # Resume and branch need a checkpoint of ours: without one the device has nothing to choose for
+    actions.selectbox(
+        "Resume / branch on",
+        DEVICE_CHOICES,
+        key="runs_device",
+        width=150,
+        help="Where Resume and Rewind / branch train this run: auto (a GPU if there is one), or a device "
+        "named. A run trained on one device goes on on any other.",
+    )
 download_buttons(actions, view, "runs_dl_")
-delete_popover(actions)
+delete_popover(actions, run_id)
 
 if view.parent:
     st.markdown(f"Branched from **{literal(view.parent)}** at step {view.parent_step}.")

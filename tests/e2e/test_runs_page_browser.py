@@ -1,0 +1,55 @@
+"""The Runs page's delete confirmation in a real browser: whether a popover is open is the browser's to
+show, and a confirmation left open after a delete, naming the run now shown in the deleted one's place,
+was one click from deleting a second run."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from gan_core.config import GANConfig
+from gan_core.runner import Runner
+from tests.e2e.conftest import Server
+from tests.e2e.test_browser import script_finished
+
+pytestmark = pytest.mark.e2e
+
+TIMEOUT = 60  # seconds, for a tiny run on a slow shared machine
+FIRST_LOAD_MS = 90_000  # a fresh server's first page imports torch and the rest
+UI_TIMEOUT = 30_000
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=20)
+
+
+def finished_run(server: Server, run_id: str, **overrides) -> None:
+    runner = Runner(GANConfig(**{**TINY, **overrides}), server.runs_root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+
+
+def test_a_delete_closes_its_confirmation_instead_of_offering_the_next_run(streamlit_server, page):
+    finished_run(streamlit_server, "r1")
+    finished_run(streamlit_server, "r2", seed=1)
+    with page.expect_websocket(lambda ws: ws.url.endswith("/_stcore/stream")) as socket:
+        page.goto(f"{streamlit_server.url}/Runs")
+    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    shown = page.get_by_role("combobox", name="Run", exact=True)
+    expect(shown).to_have_value("r2", timeout=UI_TIMEOUT)  # the newest run is shown first
+    confirm = page.get_by_role("button", name="Delete for good", exact=True)
+    question = page.get_by_text(re.compile(r"^Delete run r\d and all its files\?"))
+
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(question).to_have_text(re.compile(r"^Delete run r2 "), timeout=UI_TIMEOUT)
+    with socket.value.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        confirm.click()  # (the page drawn after the delete is its final state: no passing frame is judged)
+
+    expect(page.get_by_text("Deleted run r2.", exact=True)).to_be_visible(timeout=UI_TIMEOUT)
+    expect(shown).to_have_value("r1")
+    expect(confirm).to_be_hidden(timeout=UI_TIMEOUT)  # closed: no "Delete run r1 ...?" one click away
+    expect(question).to_be_hidden()
+    assert not (streamlit_server.runs_root / "r2").exists()
+    assert (streamlit_server.runs_root / "r1" / "config.json").is_file()
+
+    # opened again, it asks about the run shown now
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(question).to_have_text(re.compile(r"^Delete run r1 "), timeout=UI_TIMEOUT)

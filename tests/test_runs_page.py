@@ -1,0 +1,144 @@
+"""The Runs page (pages/1_Runs.py) through `AppTest`: a delete's confirmation closes with the delete and
+never passes to another run; the device menu is offered, labelled, only for a run the dashboard can resume
+or branch; the run column is wide enough for the longest run id.
+
+AppTest cannot click a popover open: a test opens one as the browser does, by setting the popover's state
+(its key, in session state); tests/e2e/test_runs_page_browser.py presses the buttons in Chromium.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from streamlit.proto.LabelVisibility_pb2 import LabelVisibility
+from streamlit.testing.v1 import AppTest
+
+import gan_core.track as track
+from gan_core.config import GANConfig
+from gan_core.rundir import RunDir
+from gan_core.runner import Runner
+from tests.test_track import ToyGAN
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60  # seconds: the test machine is slow and shared
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=20)
+# A branch's id as the dashboard names it (the parent's id, then "-at<step>"), of the length the user saw cut
+BRANCH_ID = "d-overpowers-20261202-160751-00f4-at2000"
+# BRANCH_ID's width in Chromium at the table's 14 px: 260 px in Source Sans, 286 px in the sans-serif
+# drawn until that font has loaded; a cell has 8 px of padding on each side (glide-data-grid's default).
+BRANCH_ID_PX, CELL_PADDING_PX = 286, 2 * 8
+
+
+def finished_run(root: Path, run_id: str, **overrides) -> None:
+    runner = Runner(GANConfig(**{**TINY, **overrides}), root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+
+
+def own_loop_run(root: Path, run_id: str) -> None:
+    """A run of a user's own loop, recorded through `gan_core.track` (source "api")."""
+    gan = ToyGAN()
+    with track.init(run_id, root=root, real=gan.real, steps=5, opt_d=gan.opt_d, opt_g=gan.opt_g) as run:
+        while not run.should_stop:
+            gan.step(run)
+    assert run.status == "finished"
+
+
+def runs_page() -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    return at
+
+
+def delete_confirmations(at: AppTest) -> dict[str, bool]:
+    """The delete popovers drawn, by key, each with whether it is sent open."""
+    return {p.key: p.proto.popover.open for p in at.get("popover") if p.key.startswith("runs_delete")}
+
+
+def test_a_delete_closes_its_confirmation_and_the_next_run_shown_gets_a_closed_one(runs_root):
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", seed=1)
+    at = runs_page()
+    at.selectbox(key="runs_pick").select("r2").run()
+    assert delete_confirmations(at) == {"runs_delete_pop:r2": False}
+    at.session_state["runs_delete_pop:r2"] = True  # the user opens the confirmation
+    at.run()
+    assert delete_confirmations(at) == {"runs_delete_pop:r2": True}
+
+    at.button(key="runs_delete").click().run()
+    assert not at.exception
+    assert [s.value for s in at.success] == ["Deleted run r2."]
+    assert not (runs_root / "r2").exists() and (runs_root / "r1" / "config.json").is_file()
+    # the page now shows r1 where r2 was: its confirmation is its own, and closed
+    assert at.selectbox(key="runs_pick").value == "r1"
+    assert delete_confirmations(at) == {"runs_delete_pop:r1": False}
+    assert (runs_root / "r1" / "config.json").is_file()
+
+
+def test_a_confirmation_open_for_one_run_is_closed_for_the_next_picked(runs_root):
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", seed=1)
+    at = runs_page()
+    at.selectbox(key="runs_pick").select("r1").run()
+    at.session_state["runs_delete_pop:r1"] = True
+    at.run()
+    assert delete_confirmations(at) == {"runs_delete_pop:r1": True}
+    at.selectbox(key="runs_pick").select("r2").run()
+    assert delete_confirmations(at) == {"runs_delete_pop:r2": False}
+    # and the button inside deletes the run it names: r2, not the r1 it was opened for
+    at.button(key="runs_delete").click().run()
+    assert not (runs_root / "r2").exists() and (runs_root / "r1" / "config.json").is_file()
+
+
+def test_a_refused_delete_closes_its_confirmation_too(runs_root):
+    finished_run(runs_root, "r1")
+    at = runs_page()
+    at.session_state["runs_delete_pop:r1"] = True
+    at.run()
+    writer = RunDir.open(runs_root, "r1").claim("a test")  # another writer holds the folder
+    try:
+        at.button(key="runs_delete").click().run()
+    finally:
+        writer.release()
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("` cannot delete: ") and "a test" in errors[0], errors
+    assert delete_confirmations(at) == {"runs_delete_pop:r1": False}
+    assert (runs_root / "r1" / "config.json").is_file()
+
+
+def test_the_device_menu_is_offered_labelled_only_for_a_run_the_dashboard_can_resume_or_branch(runs_root):
+    own_loop_run(runs_root, "mine")
+    finished_run(runs_root, "ours")
+    at = runs_page()
+
+    at.selectbox(key="runs_pick").select("mine").run()
+    assert at.button(key="runs_open")  # the page is drawn for "mine" ...
+    assert not [s for s in at.selectbox if s.key == "runs_device"]  # ... with no device to choose
+
+    at.selectbox(key="runs_pick").select("ours").run()
+    device = at.selectbox(key="runs_device")
+    assert device.label == "Resume / branch on" and device.value == "auto"
+    assert device.proto.label_visibility.value == LabelVisibility.LabelVisibilityOptions.VISIBLE
+    assert list(device.options) == ["auto", "cpu", "cuda", "mps"]
+    assert not device.disabled
+
+
+def run_column_width(at: AppTest) -> int:
+    columns = json.loads(at.dataframe(key="runs_table").proto.columns)
+    return columns["run_id"]["width"]
+
+
+def test_the_run_column_fits_a_branchs_whole_id(runs_root):
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, BRANCH_ID, seed=1)
+    at = runs_page()
+    assert BRANCH_ID in at.dataframe(key="runs_table").value["run_id"].tolist()
+    width = run_column_width(at)
+    # the whole id, in either font, and not much more ("created" is further right)
+    assert BRANCH_ID_PX + CELL_PADDING_PX <= width <= BRANCH_ID_PX + CELL_PADDING_PX + 40
+
+
+def test_the_run_column_is_narrow_when_the_ids_are_short(runs_root):
+    finished_run(runs_root, "r1")
+    at = runs_page()
+    assert 60 <= run_column_width(at) <= 150
