@@ -406,13 +406,11 @@ def csv_refused(cli, monkeypatch, root: Path, tmp_path: Path, text: str | bytes,
     )
     assert len(line) < 400
     at = upload_in_sidebar(monkeypatch, "points", "points.csv", data)
-    (folder,) = uploads(root)
-    saved = folder / "points.csv"
-    assert at.session_state["cfg_data_path"] == str(saved)  # the content is checked when it loads
-    assert not at.button(key="btn_start").disabled
-    at.button(key="btn_start").click().run()
+    # read when it arrives, by the reader Start uses: refused then, named as uploaded, nothing kept
     still_up(at)
-    assert errors(at) == [line.removeprefix("error: ").replace(str(path), str(saved))]
+    assert errors(at) == [line.removeprefix("error: ").replace(str(path), "points.csv")]
+    assert at.session_state["cfg_data_path"] == "" and uploads(root) == []
+    assert at.button(key="btn_start").disabled
     assert "run_id" not in at.session_state and registry().active() == []
     trains_afterwards(at)
 
