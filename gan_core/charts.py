@@ -124,6 +124,9 @@ LEGEND_CHAR_PX = 6.3  # measured in Chromium: 5.0-6.1 px per character of these 
 LEGEND_SYMBOL_PX = 44  # the entry's symbol (a 30 px line) and the gaps around its text
 LEGEND_ROW_PX = 20
 TITLE_ROW_PX = 30
+TITLE_LINE_PX = 18  # each further line of a title written on several (``<br>``), at its 14 px
+MULTILINE_TITLE_RAISE_PX = 10  # how much higher plotly.js draws a title of several lines (`_base_layout`)
+TITLE_CHAR_PX = 7.5  # a title's characters at 14 px, with room to spare (5.8 measured in Chromium)
 # Marks pinned to the plot's edge (values a log axis cannot place, NaN and infinities), by kind: legend
 # name, marker symbol, height on the pinned axis (0 = bottom edge, 1 = top edge).
 EDGE_MARKS = {
@@ -288,7 +291,34 @@ def inputs_digest(*parts: Any) -> str:
     return digest.hexdigest()
 
 
+def _title_px(title: str) -> int:
+    """The height a chart's title takes at the top of the figure: its first line's row, and
+    `TITLE_LINE_PX` for each further line (``<br>``)."""
+    return TITLE_ROW_PX + TITLE_LINE_PX * title.count("<br>")
+
+
+def _wrap_title(title: str, width_px: float) -> str:
+    """``title`` broken into lines (``<br>``) at spaces, each within ``width_px`` (at `TITLE_CHAR_PX`), so
+    that a chart as narrow as that shows it whole instead of cutting it at its right edge; before its
+    parenthesis when that makes two lines that fit ("Fréchet distance<br>(classifier features)")."""
+    fits = max(8, int(width_px // TITLE_CHAR_PX))
+    if len(title) <= fits:
+        return title
+    head, bracket, tail = title.partition(" (")
+    if bracket and len(head) <= fits and len(tail) + 1 <= fits:
+        return f"{head}<br>({tail}"
+    lines: list[str] = []
+    for word in title.split(" "):
+        if lines and len(lines[-1]) + 1 + len(word) <= fits:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return "<br>".join(lines)
+
+
 def _base_layout(title: str, height: int) -> dict[str, Any]:
+    # A title on several lines pushes the plot down by its further lines, the plot keeping its height.
+    extra = _title_px(title) - TITLE_ROW_PX
     return {
         # The template itself, not its name: plotly.py resolves names when it validates a Figure, and the
         # live view sends these dicts as they are (`Figure`).
@@ -300,11 +330,14 @@ def _base_layout(title: str, height: int) -> dict[str, Any]:
             "yref": "container",
             "y": 1.0,
             "yanchor": "top",
-            "pad": {"t": 8},
+            # plotly.js draws a title of several lines about 10 px higher than one of one line, whatever
+            # their number (measured in Chromium at 14 px): pushed down by as much, its top is where a
+            # one-line title's is
+            "pad": {"t": 8 + (MULTILINE_TITLE_RAISE_PX if "<br>" in title else 0)},
             "font": {"size": 14},
         },
-        "height": height,
-        "margin": dict(MARGIN),
+        "height": height + extra,
+        "margin": {**MARGIN, "t": MARGIN["t"] + extra},
         "showlegend": False,  # until `_fit_legend` has made room for one
         # A constant uirevision keeps the user's zoom and legend toggles when the page redraws the chart
         # every second with new data.
@@ -327,9 +360,9 @@ def _fit_legend(
     """Put the legend of ``traces`` between the title and the plot, with room for every row of it.
 
     The rows: each entry gets ``1 / per_row`` of the plot's width, ``per_row`` as many of the widest
-    entry as fit in ``min_plot_px``, the narrowest the plot is drawn. The top margin is the title's row
-    and those rows, and the figure grows by what the legend adds, so that the plot keeps its height
-    however many entries there are.
+    entry as fit in ``min_plot_px``, the narrowest the plot is drawn. The top margin is the title's
+    lines (`_title_px`) and those rows, and the figure grows by what the legend adds, so that the plot
+    keeps its height however many entries there are.
     """
     names = _legend_names(traces)
     if not names:
@@ -337,7 +370,7 @@ def _fit_legend(
     widest = max(len(html.unescape(name)) for name in names) * LEGEND_CHAR_PX + LEGEND_SYMBOL_PX
     per_row = max(1, min(len(names), int(min_plot_px // widest)))
     rows = -(-len(names) // per_row)
-    top = TITLE_ROW_PX + rows * LEGEND_ROW_PX
+    top = _title_px(str(layout.get("title", {}).get("text", ""))) + rows * LEGEND_ROW_PX
     layout["showlegend"] = True
     layout["legend"] = {
         "orientation": "h",
@@ -478,9 +511,8 @@ def event_markers(events: Events) -> list[tuple[float, str, str]]:
     ]
 
 
-def _label_chars(height: int) -> int:
-    """How many characters of a vertical marker label fit the plot of a metric chart ``height`` tall."""
-    plot = height - MARGIN["t"] - MARGIN["b"]
+def _label_chars(plot: int) -> int:
+    """How many characters of a vertical marker label fit a metric chart's plot ``plot`` pixels tall."""
     return max(8, min(MAX_LABEL_CHARS, int(MAX_LABEL_CHARS * plot / LABEL_CHARS_AT_PX)))
 
 
@@ -491,7 +523,10 @@ def _cut_label(label: str, max_chars: int = MAX_LABEL_CHARS) -> str:
 
 
 def _event_layers(
-    markers: Sequence[tuple[float, str, str, str, str]], x_span: float, max_chars: int = MAX_LABEL_CHARS
+    markers: Sequence[tuple[float, str, str, str, str]],
+    x_span: float,
+    max_chars: int = MAX_LABEL_CHARS,
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Shapes, annotations and one hover trace for vertical event markers.
 
@@ -502,10 +537,10 @@ def _event_layers(
     cap at the top edge (filled for a raised flag, open for a cleared one) that carries the hover text.
 
     Labels never print over each other: going from the newest marker back, a label nearer than
-    `LABEL_GAP_PX` (on the narrowest plot, `MIN_PLOT_PX`, showing ``x_span`` steps) to the last one
+    `LABEL_GAP_PX` (on the narrowest plot, ``min_plot_px``, showing ``x_span`` steps) to the last one
     written is left out; its line stays, and its cap's hover still says what it marks.
     """
-    gap = x_span * LABEL_GAP_PX / MIN_PLOT_PX if x_span > 0 else 0.0
+    gap = x_span * LABEL_GAP_PX / min_plot_px if x_span > 0 else 0.0
     labelled: set[int] = set()
     last = math.inf
     for i in range(len(markers) - 1, -1, -1):
@@ -653,11 +688,21 @@ def _edge_traces(
     return traces
 
 
-def _covering_points(step: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """For each step in ``at``, the index of the view point that covers it (a point covers the steps after
-    the previous point's up to its own), or -1 beyond the last point."""
+def _covering_points(step: np.ndarray, rows: np.ndarray | None, at: np.ndarray) -> np.ndarray:
+    """For each step in ``at``, the index of the view point whose rows hold it, or -1 where none does.
+
+    A point summarises ``rows`` consecutive steps up to its own (`MetricStore.view_columns`: the steps
+    ``step - rows + 1`` to ``step``; one step each when the view has no ``rows``, as `MetricStore.exact_view`
+    and a table of raw rows). A step that no point's rows hold (one between two evaluations, in a view of the
+    evaluated rows only) has none: the next point is another step's row, not this one's."""
+    at = np.asarray(at, dtype=np.float64)
+    if not len(step):
+        return np.full(at.shape, -1, dtype=np.int64)
     index = np.searchsorted(step, at, side="left")
-    return np.where(index < len(step), index, -1)
+    inside = index < len(step)
+    index = np.where(inside, index, 0)
+    held = 1.0 if rows is None else np.asarray(rows, dtype=np.float64)[index]
+    return np.where(inside & (at > step[index] - held), index, -1)
 
 
 def _single_step_traces(
@@ -668,10 +713,19 @@ def _single_step_traces(
 
     A D-only step (``step_d``) has no metrics row, since it advances no generator step: its values are
     the event's fields, drawn just after the step it followed (several after one step spread between it
-    and the next). A G-only or full single step is a row: its mark sits on that row's values, read from
-    the view point covering the step (the hover says when that point averages several rows)."""
+    and the next). A G-only or full single step is a row, marked at its step with what the view holds of
+    that row (`_covering_points`):
+
+    - the view's point is that row alone (one row a point: a short run, the quality charts' evaluated
+      rows): its own value, a filled mark, the hover "G-only step 2045: d_loss 0.6931";
+    - the point averages several rows (a long run's downsampled view): that mean, an open mark, the hover
+      naming the steps averaged ("..., mean of steps 2041–2050"): two single steps in one point show the
+      same value, and the chart says why;
+    - no point holds the row (a quality chart between two evaluations: the step was not evaluated): no
+      mark on that chart. The next point is another step's row, whose value this step never had."""
     step = np.asarray(view["step"], dtype=np.float64)
-    by_kind: dict[str, list[tuple[float, float, str, str]]] = {}
+    rows = view.get("rows")
+    by_kind: dict[str, list[tuple[float, float, str, str, bool]]] = {}
     d_steps: dict[float, list[Mapping[str, Any]]] = {}
     for event in records:
         kind, at = event.get("kind"), _event_step(event)
@@ -681,16 +735,17 @@ def _single_step_traces(
             fields = event.get("fields")
             d_steps.setdefault(at, []).append(fields if isinstance(fields, Mapping) else {})
             continue
-        (point,) = _covering_points(step, np.array([at]))
+        (point,) = _covering_points(step, rows, np.array([at]))
         if point < 0:
             continue
-        rows = int(view["rows"][point]) if "rows" in view else 1
-        note = "" if rows <= 1 else f" (mean of the {rows} steps around it)"
+        held = int(rows[point]) if rows is not None else 1
+        own = held <= 1
+        note = "" if own else f", mean of steps {int(step[point]) - held + 1}–{int(step[point])}"
         for position, c in enumerate(columns):
             value = float(view[c][point])
             if math.isfinite(value) and (value > 0 or not log_y):
                 label = f"{SINGLE_STEP_MARKS[kind][0]} {int(at)}: {c} {value:.4g}{note}"
-                by_kind.setdefault(kind, []).append((at, value, _metric_color(c, position), label))
+                by_kind.setdefault(kind, []).append((at, value, _metric_color(c, position), label, own))
     for at, group in d_steps.items():
         for k, fields in enumerate(group):
             x = at + (k + 1) / (len(group) + 1)
@@ -700,7 +755,7 @@ def _single_step_traces(
                 if number and math.isfinite(value) and (value > 0 or not log_y):
                     label = f"D-only step after step {int(at)}: {c} {value:.4g}"
                     by_kind.setdefault("step_d", []).append(
-                        (x, float(value), _metric_color(c, position), label)
+                        (x, float(value), _metric_color(c, position), label, True)
                     )
     traces = []
     for kind in SINGLE_STEP_MARKS:
@@ -708,7 +763,7 @@ def _single_step_traces(
         if not points:
             continue
         name, symbol = SINGLE_STEP_MARKS[kind]
-        x, y, colors, texts = zip(*points)
+        x, y, colors, texts, own = zip(*points)
         common = {"type": "scatter", "mode": "markers", "legendgroup": kind}
         traces.append(_legend_key(common, name, symbol))
         traces.append(
@@ -719,10 +774,12 @@ def _single_step_traces(
                 "name": name,
                 "showlegend": False,
                 "marker": {
-                    "symbol": symbol,
+                    # open: the mean of the chart's point the step falls in, not the step's own value
+                    "symbol": symbol if all(own) else [symbol if o else f"{symbol}-open" for o in own],
                     "size": 10,
                     "color": list(colors),
-                    "line": {"color": "#222222", "width": 1},
+                    # (an open mark is drawn in its colour, at the outline's width)
+                    "line": {"color": "#222222", "width": 1 if all(own) else [1 if o else 2 for o in own]},
                 },
                 "text": list(texts),
                 "hovertemplate": "%{text}<extra></extra>",
@@ -747,15 +804,36 @@ def _legend_key(common: dict[str, Any], name: str, symbol: str) -> dict[str, Any
 # span (the line at a chart's top, as D's loss at equilibrium often is: above it, the label would fall
 # outside the plot, under the panel's legend).
 LABEL_BELOW_TOP_SHARE = 0.2
+REFERENCE_CHAR_PX = 5.5  # a reference line's label at 9 px: `LEGEND_CHAR_PX` scaled (4.4-5.0 measured)
+MARKER_LABEL_PX = 16  # a vertical event label's width at 10 px, with its padding, left of its line
 
 
 def _hline_shapes(
-    hlines: Iterable[tuple[float, str]], log_y: bool, span: tuple[float, float] | None = None
+    hlines: Iterable[tuple[float, str]],
+    log_y: bool,
+    span: tuple[float, float] | None = None,
+    *,
+    avoid: Iterable[float] = (),
+    plot_px: float = MIN_PLOT_PX,
 ) -> list[dict[str, Any]]:
     """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end. ``span``: the
     extent of the chart's data and reference lines in data units (plotly pads its axis a little
     beyond it), which puts a label in the top
-    `LABEL_BELOW_TOP_SHARE` of it below its line; without one every label is above its line."""
+    `LABEL_BELOW_TOP_SHARE` of it below its line; without one every label is above its line.
+
+    ``avoid``: where event markers cross the plot, as fractions of its width (0 its left edge, 1 its
+    right), each a line with its label written down its left side (`_event_layers`). A label that one
+    would print over, on a plot ``plot_px`` wide (the narrowest it is drawn), goes to the line's right
+    end, or its middle, whichever is clear (it stays at the left when none is)."""
+    avoid = [float(a) for a in avoid]
+    # Each marker's line and its label, in pixels of the plot: the label's box ends at the line.
+    marker_spans = [(a * plot_px - MARKER_LABEL_PX, a * plot_px + 2.0) for a in avoid]
+
+    def clear(end: str, label: str) -> bool:
+        width = len(html.unescape(label)) * REFERENCE_CHAR_PX + 6.0
+        start = {"start": 0.0, "middle": (plot_px - width) / 2, "end": plot_px - width}[end]
+        return not any(low < start + width and start < high for low, high in marker_spans)
+
     # (a log axis has no place for a line at 0 or below)
     hlines = [(float(y), label) for y, label in hlines if not log_y or y > 0]
 
@@ -768,6 +846,7 @@ def _hline_shapes(
         if span is not None and all(math.isfinite(v) and (v > 0 or not log_y) for v in span):
             low, high = (position(v) for v in span)
             below = high > low and position(y) > high - LABEL_BELOW_TOP_SHARE * (high - low)
+        end = next((e for e in ("start", "end", "middle") if clear(e, label)), "start")
         shapes.append(
             {
                 "type": "line",
@@ -781,7 +860,7 @@ def _hline_shapes(
                 "line": {"color": REFERENCE_COLOR, "width": 1, "dash": "dash"},
                 "label": {
                     "text": label,
-                    "textposition": "start",
+                    "textposition": end,
                     "yanchor": "top" if below else "bottom",
                     "font": {"size": 9, "color": REFERENCE_COLOR},
                 },
@@ -952,16 +1031,19 @@ def _finish(
     markers: Sequence[tuple[float, str, str, str, str]],
     x_span: float,
     shapes: list[dict[str, Any]],
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
-    """Add the event markers and the pinned axis, make room for the legend, and build the figure."""
-    max_chars = _label_chars(layout["height"])  # (before the legend adds its rows: the plot's height)
-    marker_shapes, annotations, marker_traces = _event_layers(markers, x_span, max_chars)
+    """Add the event markers and the pinned axis, make room for the legend (on a plot as narrow as
+    ``min_plot_px``), and build the figure."""
+    margin = layout["margin"]
+    max_chars = _label_chars(layout["height"] - margin["t"] - margin["b"])  # (before the legend's rows)
+    marker_shapes, annotations, marker_traces = _event_layers(markers, x_span, max_chars, min_plot_px)
     layout["shapes"] = shapes + marker_shapes
     layout["annotations"] = annotations
     traces = traces + marker_traces
     if any(t.get("yaxis") == "y2" for t in traces):
         layout["yaxis2"] = _edge_axis()
-    _fit_legend(layout, traces)
+    _fit_legend(layout, traces, min_plot_px)
     return _figure(traces, layout)
 
 
@@ -984,6 +1066,7 @@ def metric_figure(
     nan_is_blank: bool = False,
     from_zero: bool = False,
     height: int = METRIC_HEIGHT,
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """One line per metric column of a `MetricStore` view (`View`: its DataFrame, or its columns as
     arrays), against ``step``.
@@ -1010,7 +1093,10 @@ def metric_figure(
     what the chart shows); the band is left out where its top is <= 0, and where only its bottom is, it
     reaches down to the chart's smallest positive value. ``yrange`` is in data units on either axis
     type. An empty view gives a "no data yet" placeholder, not an error. ``height``: the figure's, in
-    pixels, before the legend's rows (which it grows by, the plot keeping its height).
+    pixels, before the legend's rows (which it grows by, the plot keeping its height); ``min_plot_px``:
+    the narrowest its plot is drawn, which the legend's rows and the marker labels' spacing are fitted
+    to. A reference line's label is written at the end of its line that no event marker crosses
+    (`_hline_shapes`).
     """
     smoothing = _check_smoothing(smoothing)
     columns = list(columns)
@@ -1072,7 +1158,7 @@ def metric_figure(
         )
         bits = view.get(f"{c}_nonfinite")
         if bits is not None and c in BLANK_AFTER_G_STEP and g_steps.size:
-            covered = _covering_points(step, g_steps)
+            covered = _covering_points(step, view.get("rows"), g_steps)
             bits = bits.copy()
             bits[covered[covered >= 0]] &= ~np.uint8(NONFINITE_NAN)
         low, high = raw_bands.get(c, (None, None))
@@ -1103,10 +1189,17 @@ def metric_figure(
         layout["yaxis"]["rangemode"] = "tozero"
         spanned.append(np.zeros(1))
     hlines = list(hlines)
+    marked = np.array([m[0] for m in event_list], dtype=np.float64)
+    steps_drawn = np.concatenate([s[np.isfinite(s)] for s in spanned] + [marked])
+    first, last = (steps_drawn.min(), steps_drawn.max()) if steps_drawn.size else (0.0, 0.0)
     references = _hline_shapes(
-        hlines, log_y, yrange or _y_span([*means.values(), *bands.values()], hlines, log_y)
+        hlines,
+        log_y,
+        yrange or _y_span([*means.values(), *bands.values()], hlines, log_y),
+        avoid=(marked - first) / (last - first) if last > first else (),
+        plot_px=min_plot_px,
     )
-    return _finish(traces, layout, event_list, _x_span(spanned, event_list), references)
+    return _finish(traces, layout, event_list, _x_span(spanned, event_list), references, min_plot_px)
 
 
 # The columns each metric chart draws (all four: what a page showing them needs of a store's view).
@@ -1503,6 +1596,106 @@ def _verdict_colorbar(low: float, centre: float, high: float, probability: bool)
     }
 
 
+OFF_VIEW_NOTE_INSET_PX = 12  # the off-view note's distance from the plot's edges (`_off_view_annotation`)
+
+
+def _placement(points: np.ndarray, bounds: tuple[float, float, float, float]) -> tuple[np.ndarray, ...]:
+    """Which of (n, 2) ``points`` a view of ``bounds`` (xmin, xmax, ymin, ymax) can draw, as three boolean
+    masks of n: inside the bounds (edges included); beyond them but with a direction (finite, or ±inf:
+    pinned to the edge, `_beyond_trace`); and NaN in a coordinate, which has no place at all."""
+    xmin, xmax, ymin, ymax = bounds
+    unplaced = np.isnan(points).any(axis=1)
+    x, y = points[:, 0], points[:, 1]
+    with np.errstate(invalid="ignore"):
+        inside = ~unplaced & (x >= xmin) & (x <= xmax) & (y >= ymin) & (y <= ymax)
+    return inside, ~inside & ~unplaced, unplaced
+
+
+def _beyond_trace(
+    name: str,
+    points: np.ndarray,
+    color: str,
+    bounds: tuple[float, float, float, float],
+    labels: Sequence[str] | None,
+) -> dict[str, Any]:
+    """Points beyond the view's fixed bounds, drawn at the edge where they left it: each an arrow in its
+    set's colour pointing the way it went (from the nearest point of the view towards it), its true
+    coordinates in the hover. In ``name``'s legend group, with no legend entry of its own: the note over
+    the plot (`_off_view_note`) says what the arrows are."""
+    xmin, xmax, ymin, ymax = bounds
+    pinned = np.column_stack([np.clip(points[:, 0], xmin, xmax), np.clip(points[:, 1], ymin, ymax)])
+    away = np.sign(points - pinned)  # (+1, 0): beyond the right edge; ±inf gives ±1 too
+    # plotly turns a marker clockwise from pointing up: atan2(dx, dy)
+    angle = np.degrees(np.arctan2(away[:, 0], away[:, 1]))
+    named = [f"{name} {label}" for label in labels] if labels is not None else [name] * len(points)
+    text = [f"{who} at ({x:.3g}, {y:.3g}): beyond the view's edge" for who, (x, y) in zip(named, points)]
+    return {
+        "type": "scatter",
+        "x": _wire(pinned[:, 0]),
+        "y": _wire(pinned[:, 1]),
+        "mode": "markers",
+        "name": f"{name} beyond the edge",
+        "legendgroup": name,
+        "showlegend": False,
+        "cliponaxis": False,  # on the edge: drawn whole, not cut in half
+        "marker": {
+            "symbol": "arrow",
+            "angle": _wire(angle),
+            "size": 11,
+            "color": color,
+            "line": {"color": "#ffffff", "width": 1},
+        },
+        "text": text,
+        "hovertemplate": "%{text}<extra></extra>",
+    }
+
+
+def _off_view_note(
+    name: str, points: np.ndarray, beyond: np.ndarray, unplaced: np.ndarray, short: bool
+) -> str:
+    """A line saying how many of ``name``'s points the view does not show where they are, and how far
+    they went ("", when it shows them all); ``short`` for a small multiple."""
+    n_beyond, n_unplaced = int(beyond.sum()), int(unplaced.sum())
+    if not n_beyond and not n_unplaced:
+        return ""
+    total = len(points)
+    largest = f"{float(np.abs(points[beyond]).max()):.2g}" if n_beyond else ""
+    if short:  # a small multiple's plot is about 150 px wide: two short lines
+        details = ([f"to {largest}"] if n_beyond else []) + ([f"{n_unplaced} NaN"] if n_unplaced else [])
+        lines = [f"{n_beyond + n_unplaced}/{total} {name} off view", ", ".join(details)]
+        return "<br>".join(html.escape(line) for line in lines)
+    lines = []
+    if n_beyond:
+        lines.append(f"{n_beyond} of {total} {name} points outside this view")
+        lines.append(f"(|x| or |y| up to {largest}): arrows at its edge")
+    if n_unplaced:
+        lines.append(f"{n_unplaced} of {total} {name} points NaN: not drawn")
+    return "<br>".join(html.escape(line) for line in lines)
+
+
+def _off_view_annotation(notes: Sequence[str], short: bool) -> dict[str, Any]:
+    """The notes of `_off_view_note` in the plot's top left corner, over a pale box so that they read
+    over D's heatmap: the plot's axes stay fixed, so the figure itself says what it does not show. (Placed
+    on the axes' domains, not the paper: equal scale shrinks the plot inside the paper.)"""
+    return {
+        "text": "<br>".join(notes),
+        "xref": "x domain",
+        "yref": "y domain",
+        "x": 0.0,
+        "y": 1.0,
+        "xanchor": "left",
+        "yanchor": "top",
+        # clear of the plot's edges, where the marks of the points beyond them are
+        "xshift": OFF_VIEW_NOTE_INSET_PX,
+        "yshift": -OFF_VIEW_NOTE_INSET_PX,
+        "align": "left",
+        "showarrow": False,
+        "font": {"size": 10 if short else 11, "color": "#222222"},
+        "bgcolor": "rgba(255,255,255,0.85)",
+        "borderpad": 3,
+    }
+
+
 def points_figure(
     real: np.ndarray,
     fake: np.ndarray,
@@ -1537,6 +1730,12 @@ def points_figure(
     (n, 2) is a latent walk, G's outputs along a line in z: one connected line with markers in G's
     colour, "A" at its first point and "B" at its last. A point set with no rows draws nothing (no empty
     legend entry).
+
+    The axes stay fixed whatever the points do, so the figure says what they do not show: a point beyond
+    the bounds (a diverged G's, say, at 1e16) is drawn at the edge where it left, as an arrow pointing
+    its way (`_beyond_trace`, its coordinates in the hover), and a point with a NaN coordinate is not
+    drawn; a note in the plot's corner counts both, per set, with the farthest coordinate
+    (`_off_view_note`).
 
     ``height`` is the figure's, in pixels; ``legend=False`` leaves out the legend and D's colour bar (a
     small multiple beside a full view that carries them). ``max_points`` (>= 1) draws only the first that
@@ -1598,29 +1797,42 @@ def points_figure(
                 "<extra></extra>",
             }
         )
+    notes = []
     for name, data, color, labels in (
         ("real", real, REAL_COLOR, None),
         (fake_name, fake, FAKE_COLOR, fake_labels),
     ):
         if not len(data):
             continue
+        inside, beyond, unplaced = _placement(data, (xmin, xmax, ymin, ymax))
+        drawn = data[inside]
+        # None of them in the view: a blank point keeps the set's legend entry (plotly lists no trace
+        # without points), which shows and hides its marks at the edge
+        x, y = (_wire(drawn[:, 0]), _wire(drawn[:, 1])) if len(drawn) else ([None], [None])
         trace = {
             "type": "scatter",
-            "x": _wire(data[:, 0]),
-            "y": _wire(data[:, 1]),
+            "x": x,
+            "y": y,
             "mode": "markers",
             "name": name,
+            "legendgroup": name,  # with its marks at the edge (`_beyond_trace`): shown and hidden together
             "marker": {"color": color, "size": 4, "opacity": 0.8},
             "hovertemplate": f"{name} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>",
         }
         if labels is not None:
             trace["mode"] = "markers+text"
-            trace["text"] = [str(label) for label in labels]
+            trace["text"] = [str(label) for label, kept in zip(labels, inside) if kept]
             trace["textposition"] = "top right"
             trace["textfont"] = {"size": 11, "color": color}
             trace["marker"] = {"color": color, "size": 8, "line": {"color": "#ffffff", "width": 1}}
             trace["hovertemplate"] = f"{name} %{{text}} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
         traces.append(trace)
+        if beyond.any():
+            shown = None if labels is None else [str(label) for label, out in zip(labels, beyond) if out]
+            traces.append(_beyond_trace(name, data[beyond], color, (xmin, xmax, ymin, ymax), shown))
+        note = _off_view_note(name, data, beyond, unplaced, short=not legend)
+        if note:
+            notes.append(note)
     if path is not None:
         path = _points("path", path)
         if len(path):
@@ -1650,6 +1862,8 @@ def points_figure(
         traces.append(_arrow_trace(fake, grads, xmax - xmin))
 
     layout = _base_layout(title, height)
+    if notes:
+        layout["annotations"] = [_off_view_annotation(notes, short=not legend)]
     if legend:
         _fit_legend(layout, traces)
         if heatmap is not None:  # room below the plot for the colour bar, the plot keeping its height
@@ -1770,6 +1984,12 @@ QUALITY_UNITS = {
     **{c: "fraction (real ≈ baseline)" for columns in PRDC_COLUMNS.values() for c in columns},
 }
 QUALITY_TITLE = "Quality (every eval_every steps)"
+# The page draws the quality charts three to a row: on a 1400 px window with the sidebar open each is
+# about 300 px wide (303 measured), its plot 232. Their titles are wrapped to that width and their legends'
+# rows fitted to that plot.
+QUALITY_MIN_FIGURE_PX = 300
+QUALITY_MIN_PLOT_PX = QUALITY_MIN_FIGURE_PX - MARGIN["l"] - MARGIN["r"]
+QUALITY_TITLE_PX = QUALITY_MIN_FIGURE_PX - 10  # (the title starts a few pixels in)
 
 
 def quality_baselines(events: Events) -> dict[str, float]:
@@ -1858,13 +2078,14 @@ def quality_figures(
         figures[name] = metric_figure(
             measured,
             columns,
-            title=title,
+            title=_wrap_title(title, QUALITY_TITLE_PX),
             events=events,
             y_title=y_title,
             hlines=lines,
             markers=True,
             nan_is_blank=True,  # a quality column is blank between evaluations, not failed
             from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
+            min_plot_px=QUALITY_MIN_PLOT_PX,
         )
     return figures or pending
 

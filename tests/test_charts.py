@@ -9,6 +9,7 @@ import html
 import io
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -850,8 +851,10 @@ BOUNDS = (-2.0, 4.0, -1.0, 3.0)
 @pytest.fixture
 def points():
     rng = np.random.default_rng(2)
-    real = rng.normal(size=(500, 2))
-    fake = rng.normal(size=(1000, 2))
+    # inside BOUNDS, all of them (points beyond them are drawn at the edge: `test_points_beyond_the_view...`)
+    low, high = (BOUNDS[0] + 0.1, BOUNDS[2] + 0.1), (BOUNDS[1] - 0.1, BOUNDS[3] - 0.1)
+    real = rng.uniform(low, high, size=(500, 2))
+    fake = rng.uniform(low, high, size=(1000, 2))
     xs = np.linspace(BOUNDS[0], BOUNDS[1], 40)
     ys = np.linspace(BOUNDS[2], BOUNDS[3], 30)
     heatmap = 1 / (1 + np.exp(-(xs[None, :] - ys[:, None])))  # rows = y
@@ -1363,9 +1366,11 @@ def test_single_steps_are_marked_as_their_own_points(view):
     assert list(g_only.x) == [90.0, 90.0]
     expected = [view["d_acc_real"].iloc[point], view["d_acc_fake"].iloc[point]]
     assert list(g_only.y) == pytest.approx(expected, rel=1e-6)
-    assert (
-        g_only.marker.symbol == "square" and f"mean of the {view['rows'].iloc[point]} steps" in g_only.text[0]
-    )
+    # the view's point averages several rows (capacity 64 for 300 rows): an open mark, the steps named
+    last, held = int(view["step"].iloc[point]), int(view["rows"].iloc[point])
+    assert held > 1 and last - held < 90 <= last
+    assert list(g_only.marker.symbol) == ["square-open"] * 2
+    assert g_only.text[0].endswith(f", mean of steps {last - held + 1}–{last}")
     # the loss chart marks the D-only step's loss, the grad chart nothing it has no value for
     losses = charts.loss_figure(view, events)
     (d_loss,) = [t for t in losses.data if t.name == "D-only step" and t.showlegend is False]
@@ -1493,3 +1498,281 @@ def test_inputs_digest_changes_with_what_a_figure_is_drawn_from_and_only_with_it
     assert chart_builders.inputs_digest(np.array(["a", None], dtype=object)) != chart_builders.inputs_digest(
         np.array(["a", "b"], dtype=object)
     )
+
+
+# ------------------------------------------------------------ single steps on a live run's charts
+
+
+DIGITS_QUALITY = (
+    "classes_covered",
+    "class_kl",
+    "diversity",
+    "fd_cls",
+    "kid_cls",
+    *chart_builders.PRDC_COLUMNS["cls"],
+)
+SINGLE_STEP_NAMES = {name for name, _ in chart_builders.SINGLE_STEP_MARKS.values()}
+
+
+def live_store(n_steps: int, eval_steps: Sequence[int]) -> tuple[MetricStore, np.ndarray]:
+    """A store filled as the runner fills a digits run's: one row a generator step (`record_rows`' values),
+    the quality columns blank except at ``eval_steps``, where each is 10 + its position + step / 1000 (a
+    value of its own at every evaluation). Returns the store and the rows given to it."""
+    rows = record_rows(n_steps)
+    for c in EVAL_COLUMNS:
+        rows[:, RECORD_COLUMNS.index(c)] = np.nan
+    for position, c in enumerate(DIGITS_QUALITY):
+        at = np.asarray(eval_steps) - 1
+        rows[at, RECORD_COLUMNS.index(c)] = 10 + position + rows[at, 0] / 1000
+    store = MetricStore(RECORD_COLUMNS)  # the Train view's capacity
+    store.extend(rows.copy())
+    return store, rows
+
+
+def single_step_marks(fig) -> dict[str, list[tuple[float, float, str, str]]]:
+    """A chart's single-step marks by legend name: (step, value, marker symbol, hover) per mark."""
+    found: dict[str, list[tuple[float, float, str, str]]] = {}
+    for trace in fig.data:
+        if trace.name in SINGLE_STEP_NAMES and trace.showlegend is False:
+            symbols = trace.marker.symbol
+            symbols = [symbols] * len(trace.x) if isinstance(symbols, str) else list(symbols)
+            found[trace.name] = list(zip(trace.x, trace.y, symbols, trace.text))
+    return found
+
+
+# Paused at step 2043 of a 3000-step run evaluated every 500 steps: Step, D step, G step, Step, then
+# resumed; and, paused again at 1499, one G step, which is step 1500: an evaluated one.
+PAUSED_STEPS = [
+    event(2044, "step_full", "single step while paused"),
+    event(2044, "step_d", "x", d_loss=1.25, d_acc_real=0.6, d_acc_fake=0.7, d_real=0.55, d_fake=0.4),
+    event(2045, "step_g", "single step while paused"),
+    event(2046, "step_full", "single step while paused"),
+    event(1500, "step_g", "single step while paused"),
+]
+
+
+def test_quality_charts_mark_a_single_step_only_where_it_was_evaluated():
+    """The user's run: single steps at 2044-2046 between the evaluations at 2000 and 2500 were marked on
+    every quality chart with step 2500's values (the next evaluated row taken for theirs)."""
+    store, rows = live_store(3000, range(500, 3001, 500))
+    figures = charts.quality_figures(charts.evaluations(store), PAUSED_STEPS)
+    assert {"coverage", "samples", "divergence", "fd_cls", "kid_cls", "prdc_cls"} <= set(figures)
+    for name, fig in figures.items():
+        marks = single_step_marks(fig)
+        # only the G step at 1500, evaluated there, on each of the chart's columns, with step 1500's values
+        assert set(marks) == {"G-only step"}, name
+        columns = [t.name for t in fig.data if t.name in DIGITS_QUALITY and t.mode == "lines+markers"]
+        assert columns, name
+        expected = [rows[1499, RECORD_COLUMNS.index(c)] for c in columns]
+        assert [m[0] for m in marks["G-only step"]] == [1500.0] * len(columns), name
+        assert [m[1] for m in marks["G-only step"]] == pytest.approx(expected, rel=1e-6, abs=1e-9)
+        assert {m[2] for m in marks["G-only step"]} == {"square"}  # the step's own value: filled
+        assert all(", mean of" not in m[3] for m in marks["G-only step"])
+        # their keys: only the kind drawn
+        keys = [t.name for t in fig.data if t.name in SINGLE_STEP_NAMES and t.showlegend is not False]
+        assert keys == ["G-only step"], name
+    fd = single_step_marks(figures["fd_cls"])["G-only step"]
+    assert fd[0][3] == f"G-only step 1500: fd_cls {rows[1499, RECORD_COLUMNS.index('fd_cls')]:.4g}"
+
+
+def test_a_single_step_mark_says_which_steps_its_value_averages():
+    """A 3000-step run drawn in 300 points: each point the mean of 10 steps. The marks at steps 2044 and
+    2046 are both point 2041-2050's mean, said as such and drawn open; on a short run, where each point is
+    one step, a mark is that step's own value, filled."""
+    store, rows = live_store(3000, range(500, 3001, 500))
+    view = chart_builders.metric_view(store, 300)  # the Train view's CHART_POINTS
+    assert list(view["step"][204:206]) == [2050, 2060] and view["rows"][204] == 10
+    marks = single_step_marks(charts.loss_figure(view, PAUSED_STEPS))
+    d_loss = rows[2040:2050, RECORD_COLUMNS.index("d_loss")]  # steps 2041-2050
+    full = [m for m in marks["single full step"] if m[3].split(": ")[1].startswith("d_loss ")]
+    assert [m[0] for m in full] == [2044.0, 2046.0]
+    for at, value, symbol, hover in full:
+        assert value == pytest.approx(d_loss.mean(), rel=1e-6)
+        assert value != pytest.approx(rows[int(at) - 1, RECORD_COLUMNS.index("d_loss")], rel=1e-3)
+        assert symbol == "circle-open"
+        assert hover == f"single full step {int(at)}: d_loss {d_loss.mean():.4g}, mean of steps 2041–2050"
+    # the same steps on a short run's view, one row a point: each mark is its step's own row
+    short_store, short_rows = live_store(2100, [2000])
+    short = chart_builders.metric_view(short_store, 2100)
+    assert (short["rows"] == 1).all()
+    marks = single_step_marks(charts.loss_figure(short, PAUSED_STEPS))
+    full = [m for m in marks["single full step"] if m[3].split(": ")[1].startswith("d_loss ")]
+    assert [m[0] for m in full] == [2044.0, 2046.0]
+    for at, value, symbol, hover in full:
+        own = short_rows[int(at) - 1, RECORD_COLUMNS.index("d_loss")]
+        assert value == pytest.approx(own, rel=1e-6)
+        assert symbol == "circle" and hover == f"single full step {int(at)}: d_loss {own:.4g}"
+
+
+# ------------------------------------------------------------ points beyond a 2D view's fixed axes
+
+
+def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
+    """A diverged ring8 run (the Divergence preset): its snapshots hold generated points near 1e16, far
+    outside the fixed axes, and the view showed none of them, with "generated" in the legend."""
+    rng = np.random.default_rng(5)
+    bounds = np.array([-3.0, 3.0, -2.0, 2.0])
+    real = {"points": rng.uniform(-1.5, 1.5, size=(200, 2))}
+    fake = rng.uniform(-1.0, 1.0, size=(300, 2))
+    fake[:250] *= 1e16  # flown off, every way
+    fake[250] = [1.2e16, 0.5]  # straight off the right edge: the farthest
+    fake[251] = [0.5, -np.inf]  # below
+    fake[252] = [np.nan, 0.0]  # nowhere
+    fake[253] = [3.5, 1.0]  # just past the right edge
+    snap = {"points": fake.astype(np.float32), "bounds": bounds, "heatmap": np.full((8, 8), 0.5)}
+    fig = charts.snapshot_figure(snap, real, midpoint=0.5, title="step 150")
+    # the axes stay where they were: snapshots stay comparable
+    assert tuple(fig.layout.xaxis.range) == (-3.0, 3.0) and tuple(fig.layout.yaxis.range) == (-2.0, 2.0)
+    inside = only_trace(fig, "generated")
+    assert len(inside.x) == 46  # 300 - 250 flown off - the four above
+    assert ((np.abs(inside.x) <= 3) & (np.abs(inside.y) <= 2)).all()
+    edge = only_trace(fig, "generated beyond the edge")
+    assert edge.showlegend is False and edge.legendgroup == inside.legendgroup == "generated"
+    assert len(edge.x) == 253 and edge.marker.symbol == "arrow" and edge.cliponaxis is False
+    xs, ys = np.asarray(edge.x, dtype=np.float64), np.asarray(edge.y, dtype=np.float64)
+    assert ((np.abs(xs) == 3) | (np.abs(ys) == 2)).all()  # every one on the edge, none past it
+    assert ((np.abs(xs) <= 3) & (np.abs(ys) <= 2)).all()
+    angles = np.asarray(edge.marker.angle, dtype=np.float64) % 360  # (plotly keeps them in [-180, 180))
+    # the right edge's point points right (90° clockwise from up), the one below points down
+    assert (xs[250], ys[250], angles[250]) == pytest.approx((3.0, 0.5, 90.0))
+    assert (xs[251], ys[251], angles[251]) == pytest.approx((0.5, -2.0, 180.0))
+    assert (xs[-1], ys[-1], angles[-1]) == pytest.approx((3.0, 1.0, 90.0))
+    assert edge.text[250] == "generated at (1.2e+16, 0.5): beyond the view's edge"
+    assert edge.text[251] == "generated at (0.5, -inf): beyond the view's edge"
+    # the real points are all inside: drawn as they are, none at the edge, not in the note
+    assert len(only_trace(fig, "real").x) == 200 and traces_named(fig, "real beyond the edge") == []
+    (note,) = fig.layout.annotations
+    assert note.text.split("<br>") == [
+        "253 of 300 generated points outside this view",
+        "(|x| or |y| up to inf): arrows at its edge",
+        "1 of 300 generated points NaN: not drawn",
+    ]
+    assert (note.xref, note.yref, note.x, note.y) == ("x domain", "y domain", 0.0, 1.0)  # the plot's corner
+    # sent as valid JSON (no NaN or Infinity tokens, which a browser's JSON.parse refuses)
+    sent = orjson.loads(pio.to_json(chart_builders.snapshot_figure(snap, real, midpoint=0.5, title="t")))
+    assert len(sent["data"]) == len(fig.data)
+    # without the infinity, the farthest finite coordinate; a small multiple says it in one short line
+    finite = {**snap, "points": snap["points"][[0, 250, 253, 260]]}
+    small = charts.snapshot_figure(finite, real, midpoint=0.5, title="s", legend=False, max_points=250)
+    (note,) = small.layout.annotations
+    assert note.text == "3/4 generated off view<br>to 1.2e+16"
+    assert note.font.size < fig.layout.annotations[0].font.size
+    # nothing off the view: no note, no edge marks
+    calm = charts.snapshot_figure({**snap, "points": snap["points"][260:]}, real, midpoint=0.5, title="c")
+    assert not calm.layout.annotations and traces_named(calm, "generated beyond the edge") == []
+    # every one gone: the set keeps its legend entry (a blank point), its marks at the edge in its group
+    gone = charts.snapshot_figure({**snap, "points": snap["points"][:250]}, real, midpoint=0.5, title="g")
+    kept = only_trace(gone, "generated")
+    assert list(kept.x) == [None] and kept.showlegend is not False and kept.legendgroup == "generated"
+    assert len(only_trace(gone, "generated beyond the edge").x) == 250
+    assert gone.layout.annotations[0].text.startswith("250 of 250 generated points outside this view")
+
+
+def test_points_off_the_view_keep_their_labels():
+    """The Probe page numbers the points it asks D about: one beyond the view keeps its number."""
+    asked = np.array([[0.0, 0.0], [9.0, 0.5], [np.nan, 1.0], [1.0, 1.0]])
+    fig = charts.points_figure(
+        np.zeros((0, 2)), asked, bounds=BOUNDS, fake_name="asked", fake_labels=["1", "2", "3", "4"]
+    )
+    assert list(only_trace(fig, "asked").text) == ["1", "4"]
+    assert list(only_trace(fig, "asked beyond the edge").text) == [
+        "asked 2 at (9, 0.5): beyond the view's edge"
+    ]
+    assert fig.layout.annotations[0].text.split("<br>")[-1] == "1 of 4 asked points NaN: not drawn"
+
+
+# ------------------------------------------------------------ quality charts three to a row
+
+
+def digits_quality(events=()) -> dict:
+    """The quality charts of a 3000-step digits run evaluated every 500 steps (`live_store`)."""
+    store, _ = live_store(3000, range(500, 3001, 500))
+    return charts.quality_figures(charts.evaluations(store), list(events), coverage_total=10)
+
+
+BASELINE = event(
+    0,
+    "baseline",
+    "real vs real",
+    fd_cls=3.1,
+    kid_cls=0.001,
+    precision_cls=0.95,
+    recall_cls=0.96,
+    density_cls=0.97,
+    coverage_cls=0.94,
+)
+
+
+def test_quality_titles_are_wrapped_to_a_third_of_the_page_and_keep_the_plot_height():
+    """Three to a row, a chart is about 300 px wide (a 1400 px window, sidebar open): the PRDC chart's
+    title ran past its right edge. Wrapped, its second line has its own room: the plot keeps its height."""
+    figures = digits_quality([BASELINE])
+    fits = int(charts.QUALITY_TITLE_PX // charts.TITLE_CHAR_PX)
+    single = figures["fd_cls"]
+    plot = single.layout.height - single.layout.margin.t - single.layout.margin.b
+    for name, fig in figures.items():
+        lines = fig.layout.title.text.split("<br>")
+        assert all(len(line) <= fits for line in lines), (name, lines)
+        rows = legend_rows(fig)
+        title_px = charts.TITLE_ROW_PX + charts.TITLE_LINE_PX * (len(lines) - 1)
+        assert fig.layout.margin.t == title_px + rows * charts.LEGEND_ROW_PX, name
+        assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot, name
+        assert fig.layout.title.pad.t == 8 + (charts.MULTILINE_TITLE_RAISE_PX if len(lines) > 1 else 0)
+    prdc = figures["prdc_cls"].layout.title.text
+    assert prdc == "Precision, recall, density, coverage<br>(classifier features)"
+    assert figures["fd_cls"].layout.title.text == "Fréchet distance (classifier features)"  # fits: one line
+    assert plot == charts.METRIC_HEIGHT - 40 - 36
+    # words are kept whole, and a title that fits is left as it is
+    wrapped = chart_builders._wrap_title("alpha beta gamma delta epsilon", 11 * charts.TITLE_CHAR_PX)
+    assert wrapped == "alpha beta<br>gamma delta<br>epsilon"
+    assert chart_builders._wrap_title("Coverage", 100) == "Coverage"
+
+
+def test_quality_legends_fit_the_narrowest_chart():
+    """The Divergence chart's three entries were fitted to a 340 px plot, three to a row; on a 232 px
+    plot plotly wrapped them to two rows, the second drawn over the title."""
+    store = quality_store({"modes_covered": 5, "hq_pct": 80, "mode_kl": 0.1, "grid_kl": 0.2, "grid_js": 0.05})
+    figures = charts.quality_figures(store.view())
+    for name, fig in figures.items():
+        names = [t.name for t in fig.data if t.showlegend is not False]
+        widest = max(len(n) for n in names) * charts.LEGEND_CHAR_PX + charts.LEGEND_SYMBOL_PX
+        assert fig.layout.legend.entrywidth * charts.QUALITY_MIN_PLOT_PX >= 0.94 * widest, name
+        per_row = round(0.94 / fig.layout.legend.entrywidth)
+        assert legend_rows(fig) == -(-len(names) // per_row), name
+    divergence = figures["divergence"]
+    assert legend_rows(divergence) == 2
+    assert divergence.layout.margin.t == charts.TITLE_ROW_PX + 2 * charts.LEGEND_ROW_PX
+    assert charts.QUALITY_MIN_PLOT_PX == 300 - 58 - 10
+
+
+@pytest.mark.parametrize(
+    ("flag_step", "label_at"),
+    [
+        (None, "start"),  # nothing in the way: at the line's left end, as before
+        (260, "end"),  # d_leads near the left: the label goes to the right end
+        (2900, "start"),  # near the right: it stays
+    ],
+)
+def test_a_reference_label_keeps_clear_of_the_event_markers(flag_step, label_at):
+    """On the PRDC chart a d_leads marker near the start was printed over "real vs real: 0.94–0.97"."""
+    events = [BASELINE]
+    if flag_step is not None:
+        events.append(event(flag_step, "flag", "d_leads", flag="d_leads"))
+    prdc = digits_quality(events)["prdc_cls"]
+    (line,) = reference_shapes(prdc)
+    assert line.label.text == "real vs real: 0.94–0.97"
+    assert line.label.textposition == label_at
+    if flag_step is not None:
+        (marker,) = event_shapes(prdc)
+        assert marker.x0 == flag_step
+
+
+def test_reference_labels_take_the_end_no_marker_crosses():
+    hlines = [(0.5, "chance (D cannot tell)")]
+    ends = [
+        chart_builders._hline_shapes(hlines, False, (0.0, 1.0), avoid=avoid)[0]["label"]["textposition"]
+        for avoid in ((), (0.05,), (0.05, 0.98), (0.05, 0.5, 0.98))
+    ]
+    # its label is about 130 px of a 340 px plot (`MIN_PLOT_PX`): a marker at 0.5 is clear of both ends,
+    # not of the middle; with every place crossed it stays at the left
+    assert ends == ["start", "end", "middle", "start"]
