@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import dataclasses
 import math
 import threading
 import time
@@ -157,6 +158,18 @@ def continue_device(changes: dict[str, Any] | GANConfig | None) -> str:
     return device
 
 
+@dataclasses.dataclass(frozen=True)
+class _Pictures:
+    """The saved views a resumed run shows again (`Runner._read_pictures`): the real samples (None: to be
+    made again), the snapshots kept in memory as ``(step, view)`` or ``(step, why it is unreadable)``, and
+    the strides of the folder's and of memory's thinning (see `thinned`)."""
+
+    real: dict[str, np.ndarray] | None
+    views: list[tuple[int, dict[str, np.ndarray] | str]]
+    stride: int
+    memory_stride: int
+
+
 class DivergedError(RuntimeError):
     """A loss or gradient became NaN or Inf: the run stops as failed, its records kept."""
 
@@ -202,6 +215,7 @@ class Runner:
         self.lineage = {k: status[k] for k in ("parent", "parent_step") if k in status}
         self.start_step = 0  # the step it starts from: a resumed run's checkpoint step
         self._resume: tuple[dict[str, Any], dict[str, Any]] | None = None  # (checkpoint, changes)
+        self._resume_pictures: _Pictures | None = None  # the saved views it shows again (`_read_pictures`)
         self._process = this_process()
         self._snapshot_cap = min(MAX_SNAPSHOTS_IN_MEMORY, cfg.keep_snapshots)
         self._memory_stride = 1  # snapshots kept every stride-th step (see `thinned`; on disk: the sink's)
@@ -226,7 +240,7 @@ class Runner:
         self._thread: threading.Thread | None = None
         self._last_status_write = 0.0
         self._pause_at: int | None = None
-        self.traceback: str | None = None
+        self._exception: traceback.TracebackException | None = None  # why it failed (see `traceback`)
 
     @classmethod
     def reopen(
@@ -290,7 +304,35 @@ class Runner:
         runner = cls(cfg.replace(device=device), run_dir.root, data=data, run_dir=run_dir, dist=dist)
         runner._resume = (state, applied)
         runner.start_step = step
+        runner._resume_pictures = runner._read_pictures(step, state)
         return runner
+
+    def _read_pictures(self, step: int, state: dict[str, Any]) -> _Pictures:
+        """The saved views a resume at ``step`` shows again: the real samples (None if unreadable) and the
+        snapshots up to ``step`` thinned as the run keeps them in memory, each ``(step, view)``, or
+        ``(step, error)`` for a file that cannot be read.
+
+        Read here, in the thread that reopens the run, never in the training thread: numpy parses each
+        .npy header with `ast.literal_eval`, and on CPython 3.11 a parse in one thread while another
+        thread compiles a page (Streamlit's script thread, as the Runs page's Resume switches to the
+        Train view) can fail with "SystemError: AST constructor recursion depth mismatch" in either
+        (CPython gh-106905; rundir's read lock keeps this process's own reads apart)."""
+        try:
+            real = self.run_dir.load_snapshot("real")
+        except RunDirError:
+            real = None
+        stride = int(state.get("snapshot_stride", 1))
+        upto = [
+            (s, path) for s, path in self.run_dir.snapshot_steps() if s <= step
+        ]  # rewind_to drops the rest
+        kept, memory_stride = thinned(upto, self._snapshot_cap, stride)
+        views: list[tuple[int, dict[str, np.ndarray] | str]] = []
+        for s, path in kept:
+            try:
+                views.append((s, self.run_dir.load_snapshot(path)))
+            except RunDirError as exc:  # a damaged file costs that picture, never the run
+                views.append((s, str(exc)))
+        return _Pictures(real, views, stride, memory_stride)
 
     @classmethod
     def branch(
@@ -328,6 +370,11 @@ class Runner:
         """Generator steps recorded so far: the rows in the store and metrics.csv (a step whose values are
         still on their way to the host, `_emit_lagged`, is counted when it is recorded)."""
         return self.start_step if self._recorded_step is None else self._recorded_step
+
+    @property
+    def traceback(self) -> str | None:
+        """The failed run's traceback as Python prints it (None unless it failed), formatted when read."""
+        return "".join(self._exception.format()) if self._exception is not None else None
 
     @property
     def resume_state(self) -> tuple[dict[str, Any], dict[str, Any]] | None:
@@ -540,7 +587,10 @@ class Runner:
                     f"step {self.trainer.step_count + 1} of the {self.dist.world_size}-process job failed "
                     f"(another rank may have ended: its own output says why): {self.error}"
                 )
-            self.traceback = traceback.format_exc()
+            # Captured here, formatted when read: formatting parses each line's source with ast.parse (to
+            # place its carets), which must not run in this thread beside a page being compiled (see
+            # `_read_pictures`: CPython gh-106905).
+            self._exception = traceback.TracebackException.from_exception(exc)
         finally:
             self._shutdown(final)
 
@@ -557,21 +607,21 @@ class Runner:
         frame = self.run_dir.read_metrics(RECORD_COLUMNS)
         if len(frame):
             self.store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
-        try:
-            self.real_view = self.run_dir.load_snapshot("real")
-        except RunDirError:
+        pictures = self._resume_pictures  # read when the run was reopened (see `_read_pictures`)
+        self._resume_pictures = None
+        if pictures is None:  # never reopened: nothing to read again
+            pictures = _Pictures(None, [], int(state.get("snapshot_stride", 1)), 1)
+        self.real_view = pictures.real
+        if self.real_view is None:
             self.real_view = trainer.real_view()
             self.run_dir.save_snapshot("real", self.real_view)
-        self._folder_sink.stride = int(state.get("snapshot_stride", 1))
-        kept, self._memory_stride = thinned(
-            self.run_dir.snapshot_steps(), self._snapshot_cap, self._folder_sink.stride
-        )
+        self._folder_sink.stride, self._memory_stride = pictures.stride, pictures.memory_stride
         self.snapshots = []
-        for s, path in kept:
-            try:
-                self.snapshots.append((s, self.run_dir.load_snapshot(path)))
-            except RunDirError as exc:  # a damaged file costs that picture, never the run
-                self._event("snapshot_unreadable", str(exc), step=step, snapshot_step=s)
+        for s, view in pictures.views:
+            if isinstance(view, str):
+                self._event("snapshot_unreadable", view, step=step, snapshot_step=s)
+            else:
+                self.snapshots.append((s, view))
         self.run_dir.open_metrics(CSV_COLUMNS, widen=True)
         replaced = f"; {dropped} row{'s' * (dropped != 1)} logged after it replaced" if dropped else ""
         self._event(

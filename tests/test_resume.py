@@ -1,8 +1,10 @@
 """Resume and rewind: a run continued from a checkpoint is one history, identical to a run never stopped;
 a branch records its parent and leaves it untouched; the Runs and Compare pages offer and show both."""
 
+import ast
 import functools
 import hashlib
+import threading
 from pathlib import Path
 
 import pandas as pd
@@ -360,3 +362,40 @@ def test_runs_page_resumes_a_stopped_run_and_branches_a_new_one(runs_root):
     assert not cmp.exception
     (lineage,) = [d.value for d in cmp.dataframe if "parent" in d.value.columns]
     assert lineage.set_index("run")["parent"].to_dict() == {"r1": "", child: "r1"}
+
+
+def test_a_training_thread_never_parses_python_source_as_it_resumes_or_fails(tmp_path, monkeypatch):
+    # numpy reads every .npy header with ast.literal_eval, and a traceback is formatted with ast.parse;
+    # on CPython 3.11 a parse in a training thread while a page is compiled in Streamlit's script thread
+    # can fail in either with "AST constructor recursion depth mismatch" (gh-106905). So a resume reads
+    # its pictures in the thread that reopens the run, and a failed run's traceback is formatted when read.
+    stopped_at(tmp_path, "r", 10)
+    parsed_in: list[str] = []
+    parse = ast.parse
+
+    def recording(*args, **kwargs):
+        parsed_in.append(threading.current_thread().name)
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(ast, "parse", recording)  # ast.literal_eval calls it too
+    runner = Runner.reopen(RunDir.open(tmp_path, "r"), {"steps": 14})
+    assert parsed_in and set(parsed_in) == {threading.current_thread().name}  # the snapshots, read here
+    parsed_in.clear()
+    finished(runner.start())
+    assert [s for s, _ in runner.snapshots] == [0, 5, 10, 14]  # those read, then the last step's
+    assert runner.real_view is not None and runner.real_view["points"].shape[1] == 2
+    assert parsed_in == []
+    assert len(metrics(tmp_path, "r")) == 14
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("injected failure")
+
+    monkeypatch.setattr(runner_mod.Trainer, "step_async", boom)
+    failed = Runner.reopen(RunDir.open(tmp_path, "r"), {"steps": 20})
+    parsed_in.clear()
+    failed.start()
+    assert failed.wait(TIMEOUT) and failed.status == "failed"
+    assert failed.error == "RuntimeError: injected failure" and parsed_in == []
+    text = failed.traceback  # formatted now, in this thread
+    assert text.startswith("Traceback (most recent call last):") and "in boom" in text
+    assert text.rstrip().endswith("RuntimeError: injected failure")
