@@ -105,7 +105,7 @@ picked = st.dataframe(
         "step": st.column_config.NumberColumn("step", width=55),
         "quality": st.column_config.TextColumn(
             "quality",
-            width=150,
+            width=180,
             help="the latest evaluation's headline metric, at its step: "
             + ", ".join(HEADLINE_QUALITY)
             + " (the first measured; lower is better for fid, fd_cls and grid_js)",
