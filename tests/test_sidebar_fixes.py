@@ -9,7 +9,6 @@ file), as in tests/test_hostile.py. Each test gets its own runs folder, hence it
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import streamlit as st
@@ -21,6 +20,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core.config import GANConfig
 from gan_core.presets import get_preset
 from gan_core.runner import Runner
+from tests.test_hostile import Upload
 from tests.test_literal import shown
 from ui.common import registry
 from ui.sidebar import FIELDS
@@ -67,17 +67,6 @@ def data_expander(at: AppTest):
 def start_notes(at: AppTest) -> list[str]:
     """The captions of the main area (beside the controls), not the sidebar's."""
     return [c.value for c in at.main.caption]
-
-
-class Upload:
-    """What st.file_uploader returns for one file."""
-
-    def __init__(self, name: str, data: bytes):
-        self.name, self._data = name, data
-        self.file_id = hashlib.sha256(name.encode() + data).hexdigest()[:16]
-
-    def getvalue(self) -> bytes:
-        return self._data
 
 
 def uploading(monkeypatch, dataset: str, name: str, text: str) -> None:
