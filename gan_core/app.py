@@ -24,7 +24,14 @@ from gan_core.config import (
     split_changes,
 )
 from gan_core.data import DATASETS as DATASET_SPECS
-from gan_core.data import IMAGE_EXTENSIONS, DataError, DataSource, check_data_path, load_data
+from gan_core.data import (
+    IMAGE_EXTENSIONS,
+    DataError,
+    DataSource,
+    check_data_path,
+    load_data,
+    read_points_csv,
+)
 from gan_core.evaluation import coverage_total
 from gan_core.export import (
     MAX_UPLOAD_BYTES,
@@ -89,6 +96,7 @@ __all__ = [
     "metrics_csv_bytes",
     "probe",
     "read_pictures",
+    "read_points_csv",
     "resolve_device",
     "run_zip_bytes",
     "save_points_upload",

@@ -879,15 +879,10 @@ class RunDir:
         return complete_lines(path.read_bytes()) if path.exists() else b""
 
     def last_metrics_step(self) -> int | None:
-        """The step of metrics.csv's last complete row, or None if it has none (or it cannot be read)."""
-        path = self.path / "metrics.csv"
-        try:
-            with open(path, "rb") as f:
-                f.seek(max(0, os.fstat(f.fileno()).st_size - 64 * 1024))  # a row is well under 64 KiB
-                lines = complete_lines(f.read()).splitlines()
-        except OSError:
-            return None
-        return _row_step(lines[-1]) if lines else None
+        """The step of metrics.csv's last complete row with a whole step, or None if it has none in its
+        last 64 KiB (or it cannot be read)."""
+        found = self._last_row(None, 64 * 1024, measured=False)
+        return found[0] if found is not None else None
 
     def last_metrics(self) -> dict[str, float]:
         """metrics.csv's last complete row as ``{column: value}``, numbers only (a blank or unreadable

@@ -322,9 +322,8 @@ class Runner:
         except RunDirError:
             real = None
         stride = int(state.get("snapshot_stride", 1))
-        upto = [
-            (s, path) for s, path in self.run_dir.snapshot_steps() if s <= step
-        ]  # rewind_to drops the rest
+        # (those after ``step`` are the ones `rewind_to` deletes)
+        upto = [(s, path) for s, path in self.run_dir.snapshot_steps() if s <= step]
         kept, memory_stride = thinned(upto, self._snapshot_cap, stride)
         views: list[tuple[int, dict[str, np.ndarray] | str]] = []
         for s, path in kept:
@@ -608,9 +607,8 @@ class Runner:
         if len(frame):
             self.store.extend(frame[list(RECORD_COLUMNS)].to_numpy(dtype=np.float64))
         pictures = self._resume_pictures  # read when the run was reopened (see `_read_pictures`)
+        assert pictures is not None  # (`_reopen_claimed` sets both it and `_resume`)
         self._resume_pictures = None
-        if pictures is None:  # never reopened: nothing to read again
-            pictures = _Pictures(None, [], int(state.get("snapshot_stride", 1)), 1)
         self.real_view = pictures.real
         if self.real_view is None:
             self.real_view = trainer.real_view()

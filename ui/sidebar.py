@@ -48,7 +48,7 @@ from gan_core.app import (
     extract_images_zip,
     get_loss,
     get_preset,
-    load_data,
+    read_points_csv,
     save_points_upload,
 )
 from ui.common import DATA_ENV, data_roots, literal
@@ -433,11 +433,11 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
 
 
 def _check_points(path: Path, name: str) -> None:
-    """`UploadError` unless the CSV saved at ``path`` loads as a run's data would (`load_data`, the reader
-    Start uses): the message names the file as the user sent it (``name``), and the saved copy (the
-    upload's own folder, made for it by `save_points_upload`) is removed."""
+    """`UploadError` unless the CSV saved at ``path`` reads as a run's data would (`read_points_csv`, the
+    reader Start's `load_data` uses): the message names the file as the user sent it (``name``), and the
+    saved copy (the upload's own folder, made for it by `save_points_upload`) is removed."""
     try:
-        load_data(GANConfig(dataset="points", data_path=str(path)))
+        read_points_csv(path, name=name)
     except DataError as exc:
         shutil.rmtree(path.parent, ignore_errors=True)
-        raise UploadError(str(exc).replace(str(path), name)) from None
+        raise UploadError(str(exc)) from None
