@@ -10,7 +10,15 @@ import torch
 from torch import nn
 
 from gan_core.losses import _bce_d, get_loss
-from gan_core.tracking.measures import GradNorms, d_metrics, d_metrics_steps, grad_norm, host_total, totals
+from gan_core.tracking.measures import (
+    GradNorms,
+    d_metrics,
+    d_metrics_stacked,
+    d_metrics_steps,
+    grad_norm,
+    host_total,
+    totals,
+)
 
 
 def _trained(module: nn.Module, seed: int = 0) -> nn.Module:
@@ -234,3 +242,18 @@ def test_sparse_gradients_and_mixed_dtypes_are_get_total_norms_values():
     wide = nn.Parameter(torch.ones(2, dtype=torch.float64))
     wide.grad = torch.full((2,), 3.0, dtype=torch.float64)
     assert not GradNorms([*linear.parameters(), wide]).foreach  # two dtypes: get_total_norm's path
+
+
+def test_stacked_updates_need_a_fixed_threshold_and_equal_the_sequence_form():
+    """`d_metrics_stacked` (the tracking API's usual batch, two stacks of its copies) is `d_metrics_steps`
+    of the same updates; a critic's median rule has no stacked form and is refused by name."""
+    loss = get_loss("nonsaturating")
+    torch.manual_seed(5)
+    real, fake = torch.randn(4, 32), torch.randn(4, 32) - 1.0
+    norms = torch.tensor([0.5, 1.0, 2.0, float("inf")])
+    stacked = d_metrics_stacked(loss, real, fake, None, None, norms, None)
+    rows = d_metrics_steps(loss, list(real), list(fake), [None] * 4, [None] * 4, norms, [None] * 4)
+    assert stacked.shape == (4, 8) and torch.equal(stacked, rows)
+    assert stacked[3, 7] == float("inf") and 0.0 < float(stacked[0, 3]) < 1.0
+    with pytest.raises(ValueError, match="'wgan'"):
+        d_metrics_stacked(get_loss("wgan"), real, fake, None, None, norms, None)

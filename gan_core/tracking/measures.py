@@ -73,6 +73,8 @@ class GradNorms:
         if self.foreach and self.device == device:
             grads = [p.grad for p in self.params if p.grad is not None]
             if grads:
+                if not torch.is_grad_enabled():  # the tracking API calls it under no_grad already
+                    return list(torch._foreach_norm(grads))
                 with torch.no_grad():
                     return list(torch._foreach_norm(grads))
         total = self()
@@ -202,27 +204,55 @@ def d_metrics_steps(
         return torch.stack(rows)
     device = reals[0].device
     stacked = torch.stack((*reals, *fakes))  # (2K, B): one copy of the logits
-    real, fake = stacked[:k], stacked[k:]
-    shares = _threshold_shares(loss, real, fake)
-    parts = []
-    for given, index in ((loss_real, 0), (loss_fake, 1)):
+    halves = []
+    for given in (loss_real, loss_fake):
         if all(t is not None for t in given):
-            parts.append(torch.stack(list(given)))
-            continue
-        own = loss.d(real, fake, 1.0, dim=1)[index]  # (K,)
-        if any(t is not None for t in given):
-            own = torch.stack([own[i] if t is None else t for i, t in enumerate(given)])
-        parts.append(own)
-    parts_real, parts_fake = parts
+            halves.append(torch.stack(list(given)))
+        elif any(t is not None for t in given):  # some given, some the loss's own: row by row
+            own = loss.d(stacked[:k], stacked[k:], 1.0, dim=1)[len(halves)]  # (K,)
+            halves.append(torch.stack([own[i] if t is None else t for i, t in enumerate(given)]))
+        else:
+            halves.append(None)
     if all(t is None for t in d_loss):
-        totals = parts_real + parts_fake
+        total = None
     else:
-        totals = torch.stack(
-            [parts_real[i] + parts_fake[i] if t is None else t.reshape(()) for i, t in enumerate(d_loss)]
+        if any(t is None for t in d_loss) and (halves[0] is None or halves[1] is None):
+            own = loss.d(stacked[:k], stacked[k:], 1.0, dim=1)
+            halves = [own[i] if h is None else h for i, h in enumerate(halves)]
+        total = torch.stack(
+            [halves[0][i] + halves[1][i] if t is None else t.reshape(()) for i, t in enumerate(d_loss)]
         )
     if isinstance(d_grad_norm, Tensor):
         norms = d_grad_norm if d_grad_norm.device == device else d_grad_norm.to(device)
     else:
         norms = torch.stack([n if n.device == device else n.to(device) for n in d_grad_norm])
-    losses = torch.stack((totals, parts_real, parts_fake), 1)
-    return as_float32(torch.cat((losses, shares, norms[:, None]), 1))
+    return d_metrics_stacked(loss, stacked[:k], stacked[k:], halves[0], halves[1], norms, total)
+
+
+def d_metrics_stacked(
+    loss: GANLoss,
+    real_logits: Tensor,
+    fake_logits: Tensor,
+    loss_real: Tensor | None,
+    loss_fake: Tensor | None,
+    d_grad_norm: Tensor,
+    d_loss: Tensor | None,
+) -> Tensor:
+    """`d_metrics_steps` of K D updates already stacked, for a loss with a fixed threshold: the logits
+    (K, B) (every update's real and fake batch of one size B), the rest (K,) on their device; a None
+    half is the loss's own (``loss.d(real, fake, 1.0, dim=1)``: target 1, no smoothing), a None
+    ``d_loss`` is ``loss_real + loss_fake``. Returns float32 (K, 8), row k equal to `d_metrics` of update
+    k. About ten ops whatever K is (the tracking API's batch: `TrackedRun` stacks its updates' copies in
+    two). `ValueError` for a loss without a fixed threshold (a critic: `d_metrics_steps` row by row)."""
+    if loss.threshold is None:
+        raise ValueError(f"d_metrics_stacked needs a loss with a fixed threshold, not {loss.name!r}")
+    real_logits, fake_logits = as_float32(real_logits), as_float32(fake_logits)
+    shares = _threshold_shares(loss, real_logits, fake_logits)
+    if loss_real is None or loss_fake is None:
+        own = loss.d(real_logits, fake_logits, 1.0, dim=1)
+        loss_real = own[0] if loss_real is None else loss_real
+        loss_fake = own[1] if loss_fake is None else loss_fake
+    total = loss_real + loss_fake if d_loss is None else d_loss
+    losses = torch.stack((total, loss_real, loss_fake), 1)
+    # torch.cat promotes dtypes: a float64 or half loss comes out float32 below
+    return as_float32(torch.cat((losses, shares, d_grad_norm[:, None]), 1))

@@ -64,6 +64,7 @@ from gan_core.tracking.measures import (
     GradNorms,
     NormParts,
     as_float32,
+    d_metrics_stacked,
     d_metrics_steps,
     host_total,
     totals,
@@ -170,6 +171,8 @@ class _Step:
         self.tensors, self.names, self.unmeasured = tensors, names, unmeasured
 
 
+_G_LOSS = ("g_loss",)  # `_Step.names` of the usual g_step
+_LOSS_GIVEN = (False, False, True, False)  # `_Update.given` of the usual d_step: d_loss, the norm measured
 _NO_UPDATE = _Update(torch.empty(0), torch.empty(0), (0, 0), (False,) * 4)  # a rank's step without one
 
 
@@ -331,46 +334,67 @@ class TrackedRun:
         and the logits and tensors given are copied (one op), so that the loop may change them in place
         afterwards; the rest is computed with the step's batch (see the module). Nothing here waits on the
         device."""
-        self._check_open()
+        if self._finished:
+            self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
             raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
         if self._last_commit is None:  # the loop's first call: the clock starts
             self._last_commit = time.perf_counter()
-        if d_grad_norm is None and d_params is None:
-            self._unmeasured.add("d_grad_norm")
         # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
         # one copy of the logits and one of the numbers, so that the loop may change them in place after.
+        device = real_logits.device
         with torch.no_grad():  # nothing made here joins the loop's graph (so no detach either)
-            device = real_logits.device
-
-            def tensor(value: Any, what: str) -> Tensor | None:
-                if value is None:
-                    return None
-                value = _scalar(value, what, detach=False)
-                if not isinstance(value, Tensor):
-                    return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
-                return value if value.device == device else value.to(device)
-
-            given = [
-                tensor(d_loss_real, "d_loss_real"),
-                tensor(d_loss_fake, "d_loss_fake"),
-                tensor(d_loss, "d_loss"),
-                tensor(d_grad_norm, "d_grad_norm"),
-            ]
-            numbers = [t for t in given if t is not None]
-            if d_grad_norm is None:  # now: the next zero_grad or G's backward through D changes them
-                if d_params is not None:
-                    numbers += self._norms(d_params).norms(device)  # totalled with the batch (`totals`)
-                else:
-                    numbers.append(torch.full((), _NAN, device=device))
+            if (
+                type(d_loss) is Tensor
+                and d_params is not None
+                and d_loss_real is None
+                and d_loss_fake is None
+                and d_grad_norm is None
+                and d_loss.device == device
+            ):  # the usual call, as examples/own_dcgan.py makes it: as little Python as the ops allow
+                if d_loss.numel() != 1:
+                    _scalar(d_loss, "d_loss")  # raises, saying what is wrong
+                numbers = self._norms(d_params).norms(device)
+                numbers.insert(0, d_loss if not d_loss.dim() else d_loss.reshape(()))
+                flags = _LOSS_GIVEN
+            else:
+                numbers, flags = self._d_numbers(
+                    device, d_loss, d_loss_real, d_loss_fake, d_params, d_grad_norm
+                )
             if real_logits.dim() and real_logits.shape[1:] == fake_logits.shape[1:]:
                 logits = torch.cat((real_logits, fake_logits))  # (B_real + B_fake, ...): no reshapes
             else:
                 logits = torch.cat((real_logits.reshape(-1), fake_logits.reshape(-1)))
             sizes = (real_logits.numel(), fake_logits.numel())
-            flags = tuple(t is not None for t in given)
             self._pending_d.append(_Update(logits, torch.stack(numbers), sizes, flags))
         self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
+
+    def _d_numbers(self, device, d_loss, d_loss_real, d_loss_fake, d_params, d_grad_norm):
+        """`d_step`'s numbers (0-d tensors on ``device``, in `_Update`'s order) and which were given, for
+        any call: numbers filled on the device (no copy, no sync), tensors moved, the norm measured."""
+
+        def tensor(value: Any, what: str) -> Tensor | None:
+            if value is None:
+                return None
+            value = _scalar(value, what, detach=False)
+            if not isinstance(value, Tensor):
+                return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
+            return value if value.device == device else value.to(device)
+
+        given = [
+            tensor(d_loss_real, "d_loss_real"),
+            tensor(d_loss_fake, "d_loss_fake"),
+            tensor(d_loss, "d_loss"),
+            tensor(d_grad_norm, "d_grad_norm"),
+        ]
+        numbers = [t for t in given if t is not None]
+        if d_grad_norm is None:  # now: the next zero_grad or G's backward through D changes them
+            if d_params is not None:
+                numbers += self._norms(d_params).norms(device)  # totalled with the batch (`totals`)
+            else:
+                numbers.append(torch.full((), _NAN, device=device))
+                self._unmeasured.add("d_grad_norm")
+        return numbers, tuple(t is not None for t in given)
 
     def g_step(
         self,
@@ -390,57 +414,42 @@ class TrackedRun:
         now, `finish` does it last. While the dashboard has the run paused this call waits until Resume
         or Stop. Returns the newest row this call committed (column -> float), or None when it committed
         none."""
-        self._check_open()
+        if self._finished:
+            self._check_open()
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
-        g_value = _scalar(g_loss, "g_loss", detach=False)  # stacked under no_grad below
-        g_norms: GradNorms | None = None  # measured below, totalled when read (`measures.host_total`)
-        named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
-        if g_grad_norm is not None:  # given: a value like g_loss
-            named += (("g_grad_norm", _scalar(g_grad_norm, "g_grad_norm", detach=False)),)
-        elif g_params is not None:
-            g_norms = self._norms(g_params)
-        else:
-            named += (("g_grad_norm", _NAN),)
-            self._unmeasured.add("g_grad_norm")
-        if not self._pending_d:  # no D update this step: D's columns are blank, not a divergence
-            self._unmeasured.update(D_METRICS)
         now = time.perf_counter()
         elapsed = now - (self._last_commit or now)
         self._train_seconds += elapsed
         self.step += 1
         d_updates = len(self._pending_d)
-        known: dict[str, float] = {}
-        names: list[str] = []
-        tensors: list[Tensor] = []
-        averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
-        for name, value in (*named, *self._pending_log.items()):
-            if isinstance(value, Tensor):
-                names.append(name)
-                tensors.append(value)
-            elif averaged and name in G_METRICS:
-                names.append(name)
-                tensors.append(torch.tensor(value))
-            else:
-                known[name] = float(value)
-        known["step"] = float(self.step)
-        known["time_s"] = self._train_seconds
-        known["d_steps"] = float(d_updates)
-        known["samples_per_s"] = self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN
+        update = self._pending_d[-1] if d_updates else None
+        known = {
+            "step": float(self.step),
+            "time_s": self._train_seconds,
+            "d_steps": float(d_updates),
+            "samples_per_s": self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN,
+        }
         known.update(self._optimizer_hparams())
-        update = self._pending_d[-1] if self._pending_d else None
-        copied, g_parts = None, 0
-        if tensors or g_norms is not None:  # one op copies them, so that the loop may change them after
-            device = (update.numbers if update is not None else tensors[0] if tensors else g_norms).device
-            with torch.no_grad():
-                tensors = [t if t.device == device else t.to(device) for t in tensors]
-                if g_norms is not None:
-                    # ranks average their values: each sends its total, as the mean of totals is meant
-                    parts = [g_norms().to(device)] if averaged else g_norms.norms(device)
-                    tensors += parts
-                    g_parts = len(parts)
-                copied = torch.stack(tensors)
-        self._steps.append(_Step(known, update, g_parts, copied, names, self._unmeasured))
+        if (
+            update is not None
+            and type(g_loss) is Tensor
+            and g_params is not None
+            and g_grad_norm is None
+            and not self._pending_log
+            and self._dist is None
+            and g_loss.device == update.numbers.device
+        ):  # the usual call, as examples/own_dcgan.py makes it: as little Python as the ops allow
+            if g_loss.numel() != 1:
+                _scalar(g_loss, "g_loss")  # raises, saying what is wrong
+            with torch.no_grad():  # one op copies them, so that the loop may change them after
+                parts = self._norms(g_params).norms(g_loss.device)
+                g_parts = len(parts)
+                parts.insert(0, g_loss if not g_loss.dim() else g_loss.reshape(()))
+                copied = torch.stack(parts)
+            self._steps.append(_Step(known, update, g_parts, copied, _G_LOSS, self._unmeasured))
+        else:
+            self._g_record(known, update, g_loss, g_params, g_grad_norm)
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
         step = self.step
         at_once = (
@@ -453,7 +462,7 @@ class TrackedRun:
         else:
             row = None
             if (
-                averaged
+                self._dist is not None
                 or now - self._last_send >= self.commit_every
                 or len(self._steps) >= MAX_PENDING_STEPS
             ):
@@ -470,6 +479,47 @@ class TrackedRun:
                 self._should_stop, self.stop_reason = True, "stop"
         self._last_commit = time.perf_counter()  # the next step's time starts after the tracker's work
         return row
+
+    def _g_record(self, known, update, g_loss, g_params, g_grad_norm) -> None:
+        """`g_step`'s pending step for any call: its numbers and `log`-ged values, on the device in one
+        copy (tensors moved there; in a multi-process job host numbers too, so that every rank sends one
+        layout), host values into ``known``; G's norm measured now."""
+        g_value = _scalar(g_loss, "g_loss", detach=False)  # stacked under no_grad below
+        g_norms: GradNorms | None = None  # measured below, totalled when read (`measures.host_total`)
+        named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
+        if g_grad_norm is not None:  # given: a value like g_loss
+            named += (("g_grad_norm", _scalar(g_grad_norm, "g_grad_norm", detach=False)),)
+        elif g_params is not None:
+            g_norms = self._norms(g_params)
+        else:
+            named += (("g_grad_norm", _NAN),)
+            self._unmeasured.add("g_grad_norm")
+        if update is None:  # no D update this step: D's columns are blank, not a divergence
+            self._unmeasured.update(D_METRICS)
+        names: list[str] = []
+        tensors: list[Tensor] = []
+        averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
+        for name, value in (*named, *self._pending_log.items()):
+            if isinstance(value, Tensor):
+                names.append(name)
+                tensors.append(value)
+            elif averaged and name in G_METRICS:
+                names.append(name)
+                tensors.append(torch.tensor(value))
+            else:
+                known[name] = float(value)
+        copied, g_parts = None, 0
+        if tensors or g_norms is not None:  # one op copies them, so that the loop may change them after
+            device = (update.numbers if update is not None else tensors[0] if tensors else g_norms).device
+            with torch.no_grad():
+                tensors = [t if t.device == device else t.to(device) for t in tensors]
+                if g_norms is not None:
+                    # ranks average their values: each sends its total, as the mean of totals is meant
+                    parts = [g_norms().to(device)] if averaged else g_norms.norms(device)
+                    tensors += parts
+                    g_parts = len(parts)
+                copied = torch.stack(tensors)
+        self._steps.append(_Step(known, update, g_parts, copied, tuple(names), self._unmeasured))
 
     def flush(self) -> dict[str, float] | None:
         """Commit every step still waiting for its batch or on its way to the host (see `g_step`), waiting
@@ -496,9 +546,9 @@ class TrackedRun:
         while len(self._in_flight) > 1:
             row = self._commit_batch(self._in_flight.pop(0)) or row
         self._last_send = time.perf_counter()
-        updates = [step.update.unpack() for step in steps if step.update is not None]
+        updates = [step.update for step in steps if step.update is not None]
         scalars = [step.tensors for step in steps if step.tensors is not None]
-        device = updates[0][0].device if updates else scalars[0].device if scalars else None
+        device = updates[0].logits.device if updates else scalars[0].device if scalars else None
         if device is None and self._dist is None:  # nothing on a device: every value is known
             self._in_flight.append(_Batch(steps, None))
             return row
@@ -506,19 +556,7 @@ class TrackedRun:
         parts = []
         with torch.no_grad():
             if updates:
-                loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
-                real, fake, loss_real, loss_fake, total, norm = zip(*updates, strict=True)
-                parts.append(
-                    d_metrics_steps(
-                        loss,
-                        real,
-                        fake,
-                        loss_real,
-                        loss_fake,
-                        totals(norm),
-                        total,
-                    ).reshape(-1)
-                )
+                parts.append(self._d_rows(updates).reshape(-1))
             elif self._dist is not None:  # no D update on this rank: NaN, in the layout every rank sends
                 for step in steps:
                     step.update = _NO_UPDATE
@@ -530,6 +568,40 @@ class TrackedRun:
                 values = self._dist.reduce_mean(values)
         self._in_flight.append(_Batch(steps, self._readback.start(values)))
         return row
+
+    def _d_rows(self, updates: list[_Update]) -> Tensor:
+        """`D_METRICS` of the batch's D updates, (K, 8) on their device. The usual batch (every update
+        alike: real and fake batches of one size, the same numbers given, a loss with a fixed
+        threshold) is measured from two stacks of the updates' copies (`measures.d_metrics_stacked`),
+        so that its ops do not grow with its steps (each small op costs ~10-30 µs in a training loop on
+        the CPU); any other batch update by update (`measures.d_metrics_steps`)."""
+        loss = self.loss or get_loss("wgan")  # no loss named: median accuracy, raw scores
+        first = updates[0]
+        if (
+            loss.threshold is not None
+            and first.sizes[0] == first.sizes[1]
+            and all(
+                u.sizes == first.sizes
+                and u.given == first.given
+                and u.logits.shape == first.logits.shape
+                and u.numbers.shape == first.numbers.shape
+                for u in updates
+            )
+        ):
+            real, fake = first.sizes
+            logits = torch.stack([u.logits for u in updates]).reshape(len(updates), -1)
+            numbers = torch.stack([u.numbers for u in updates])  # (K, n): given, then the norm's parts
+            columns: list[Tensor | None] = []
+            at = 0
+            for given in first.given:
+                columns.append(numbers[:, at] if given else None)
+                at += given
+            norm = columns[3] if first.given[3] else torch.linalg.vector_norm(numbers[:, at:], dim=1)
+            real_logits, fake_logits = logits[:, :real], logits[:, real : real + fake]
+            return d_metrics_stacked(loss, real_logits, fake_logits, columns[0], columns[1], norm, columns[2])
+        unpacked = [u.unpack() for u in updates]
+        real, fake, loss_real, loss_fake, total, norm = zip(*unpacked, strict=True)
+        return d_metrics_steps(loss, real, fake, loss_real, loss_fake, totals(norm), total)
 
     def _commit_batches(self, wait: bool) -> dict[str, float] | None:
         """Commit the batches whose values have landed (all of them with ``wait``); the newest row."""
