@@ -370,7 +370,7 @@ def profile(scenario: str, steps: int) -> None:
         (track_mod.TrackedRun, "g_step", "TrackedRun.g_step (all)"),
         (track_mod.TrackedRun, "_optimizer_hparams", "  TrackedRun._optimizer_hparams"),
         (track_mod.TrackedRun, "_send", "  TrackedRun._send (a batch's measures)"),
-        (track_mod, "d_metrics_steps", "    measures.d_metrics_steps"),
+        (track_mod, "d_metrics_stacked", "    measures.d_metrics_stacked"),
         (track_mod.TrackedRun, "_commit_rows", "  TrackedRun._commit_rows (all)"),
         (flags.FlagMonitor, "update", "    FlagMonitor.update"),
         (sink.RunDirSink, "log_rows", "    RunDirSink.log_rows (all)"),
