@@ -131,8 +131,16 @@ picked = st.dataframe(
 )
 selected_rows = picked.selection.rows if picked is not None else []
 run_ids = table["run_id"].tolist()
-default = run_ids[selected_rows[0]] if selected_rows else run_ids[0]
-run_id = st.selectbox("Run", run_ids, index=run_ids.index(default), key="runs_pick")
+ticked = run_ids[selected_rows[0]] if selected_rows and selected_rows[0] < len(run_ids) else None
+# A row ticked in the table picks its run below (the menu keeps its own state once drawn, so it is set
+# here, before it is drawn); untick it and the menu stays where it is. A run that left the folder (a
+# delete) gives way to the newest.
+if ticked is not None and ticked != st.session_state.get("_runs_ticked"):
+    st.session_state["runs_pick"] = ticked
+st.session_state["_runs_ticked"] = ticked
+if st.session_state.get("runs_pick") not in run_ids:
+    st.session_state["runs_pick"] = run_ids[0]
+run_id = st.selectbox("Run", run_ids, key="runs_pick")
 
 
 def open_in_train(run_id: str) -> None:

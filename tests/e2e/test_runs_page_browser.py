@@ -53,3 +53,37 @@ def test_a_delete_closes_its_confirmation_instead_of_offering_the_next_run(strea
     # opened again, it asks about the run shown now
     page.get_by_role("button", name="Delete", exact=True).click()
     expect(question).to_have_text(re.compile(r"^Delete run r1 "), timeout=UI_TIMEOUT)
+
+
+def tick_row(page, run_id: str) -> None:
+    """Tick the table's row of ``run_id`` by its row marker, as a person does: the grid is drawn on a
+    canvas (35 px rows under a 35 px header), its rows found in the grid's accessible copy."""
+    table = page.locator(".st-key-runs_table")
+    rows = table.locator('[role="row"]')
+    cells = [rows.nth(i).locator('[role="gridcell"]').all_text_contents() for i in range(rows.count())]
+    index = next(i for i, texts in enumerate(cells) if run_id in texts)  # 0 is the header
+    box = table.bounding_box()
+    page.mouse.click(box["x"] + 12, box["y"] + 35 * index + 18)
+
+
+def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit_server, page):
+    """Ticking a row was shown as picked while the menu under the table, which Open, Download and Delete
+    act on, stayed on the run it showed before."""
+    finished_run(streamlit_server, "t1", seed=2)
+    finished_run(streamlit_server, "t2", seed=3)
+    page.goto(f"{streamlit_server.url}/Runs")
+    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    shown = page.get_by_role("combobox", name="Run", exact=True)
+    expect(shown).to_have_value("t2", timeout=UI_TIMEOUT)  # the newest
+
+    tick_row(page, "t1")
+    expect(shown).to_have_value("t1", timeout=UI_TIMEOUT)
+    page.get_by_role("button", name="Delete", exact=True).click()
+    expect(page.get_by_text(re.compile(r"^Delete run t1 "))).to_be_visible(timeout=UI_TIMEOUT)
+    page.keyboard.press("Escape")
+
+    tick_row(page, "t2")
+    expect(shown).to_have_value("t2", timeout=UI_TIMEOUT)
+    shown.click()  # the menu still picks by itself, the row left ticked
+    page.get_by_role("option", name="t1", exact=True).click()
+    expect(shown).to_have_value("t1", timeout=UI_TIMEOUT)
