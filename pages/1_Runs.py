@@ -30,6 +30,7 @@ with engine_loading():
         CONTINUE_ERRORS,
         download_buttons,
         flash_drawn,
+        go_to_train,
         literal,
         open_view,
         registry,
@@ -45,7 +46,7 @@ st.title("Runs")
 st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
 
 if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
-    st.switch_page("dashboard.py")
+    go_to_train()
 flash = show_flash("_runs_flash")  # removed once this page is drawn to its end (`flash_drawn`)
 
 rows = registry().summaries(unreadable=True)
@@ -217,7 +218,7 @@ if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
 ):
     flash_drawn("_runs_flash", flash)  # the page is left: not shown again on a later visit
-    st.switch_page("dashboard.py")
+    go_to_train()
 if view.owned and view.status in ("interrupted", "stopped", "failed"):
     actions.button(
         "Resume",

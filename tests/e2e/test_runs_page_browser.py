@@ -68,7 +68,8 @@ def tick_row(page, run_id: str) -> None:
 
 def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit_server, page):
     """Ticking a row was shown as picked while the menu under the table, which Open, Download and Delete
-    act on, stayed on the run it showed before."""
+    act on, stayed on the run it showed before; and a run opened from here was lost on a refresh of the
+    Train view (its URL did not name it)."""
     finished_run(streamlit_server, "t1", seed=2)
     finished_run(streamlit_server, "t2", seed=3)
     page.goto(f"{streamlit_server.url}/Runs")
@@ -87,3 +88,11 @@ def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit
     shown.click()  # the menu still picks by itself, the row left ticked
     page.get_by_role("option", name="t1", exact=True).click()
     expect(shown).to_have_value("t1", timeout=UI_TIMEOUT)
+
+    # opened in the Train view, the run is named in the URL, so that a refresh keeps it
+    page.get_by_role("button", name="Open in Train view", exact=True).click()
+    expect(page).to_have_url(re.compile(r"\?run=t1$"), timeout=UI_TIMEOUT)
+    status = page.get_by_text(re.compile(r"^Status: finished · run t1 ·"))
+    expect(status).to_be_visible(timeout=UI_TIMEOUT)
+    page.reload()
+    expect(status).to_be_visible(timeout=FIRST_LOAD_MS)
