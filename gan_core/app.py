@@ -45,13 +45,22 @@ from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES as LOSS_SPECS
 from gan_core.losses import get_loss
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, read_pictures
-from gan_core.registry import DEFAULT_MAX_ACTIVE, HEADLINE_QUALITY, RegistryError, RunRegistry, RunView
+from gan_core.registry import (
+    ABSENT,
+    DEFAULT_MAX_ACTIVE,
+    HEADLINE_QUALITY,
+    RegistryError,
+    RunRegistry,
+    RunView,
+    settings_tables,
+)
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError
 from gan_core.runner import RunnerError, continue_device
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 
 __all__ = [
+    "ABSENT",
     "CONDITIONINGS",
     "DATASETS",
     "DATASET_SPECS",
@@ -100,6 +109,7 @@ __all__ = [
     "resolve_device",
     "run_zip_bytes",
     "save_points_upload",
+    "settings_tables",
     "split_changes",
     "trained_accuracy",
 ]

@@ -22,6 +22,7 @@ it, and `RunView.throughput` turns the per-process ``samples_per_s`` into the jo
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import shutil
 import threading
@@ -31,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
@@ -100,6 +102,12 @@ def read_job(status: dict[str, Any]) -> tuple[Job, list[str]]:
         tuple(checked.get("hosts", ())),
     )
     return job, problems
+
+
+# Settings a run's rows record (`schema.HPARAM_COLUMNS`) that a user's own run shows in Compare from its
+# last row: the tracking API reads them from the optimizers it is given; d_steps is D's updates a step.
+SETTINGS_FROM_ROWS = ("lr_g", "lr_d", "beta1", "beta2", "d_steps")
+ABSENT = "—"  # a setting one compared run has and another has not (`settings_tables`)
 
 
 @dataclass
@@ -195,6 +203,34 @@ class RunView:
         if self.runner is not None:
             return self.runner.lineage.get("parent_step")
         return (self._disk_status or {}).get("parent_step")
+
+    def settings(self) -> dict[str, Any]:
+        """The run's settings in force now, as Compare lines runs up: first what run.json says it is
+        (``(source)``, ``(loss)``, ``(dataset)``, ``(model)``: the same rows whoever trained it, left out
+        where unknown); then a run the product trains: its config with the mid-run changes in force
+        (`hparams`); a user's own: its free-form hyperparameters, and the optimizer settings its last
+        row recorded (`SETTINGS_FROM_ROWS`: the tracking API reads them from the optimizers) where it
+        did not name them itself."""
+        what = {  # "" is unknown (a user's run that named none): no value, not an empty one
+            name: value
+            for name, value in (
+                ("(source)", self.meta.source),
+                ("(loss)", self.meta.loss),
+                ("(dataset)", self.meta.dataset),
+                ("(model)", self.meta.model),
+            )
+            if value
+        }
+        if self.owned:
+            own = {**self.cfg.to_dict(), **self.hparams}
+            return {**what, **{k: v for k, v in own.items() if k not in ("loss", "dataset", "model")}}
+        last = self.run_dir.last_metrics()
+        recorded = {
+            k: (int(v) if k == "d_steps" and float(v).is_integer() else v)
+            for k in SETTINGS_FROM_ROWS
+            if math.isfinite(v := last.get(k, math.nan))
+        }
+        return {**what, **recorded, **self.meta.hparams}
 
     def checkpoint_steps(self) -> list[int]:
         """Steps of the checkpoints kept on disk (what `RunRegistry.branch` can start from)."""
@@ -705,6 +741,33 @@ class RunRegistry:
 # Inception's space, else the Fréchet distance in the digit classifier's, else the 2D modes or the classes
 # found, else the divergence from the real grid, else the images' diversity).
 HEADLINE_QUALITY = ("fid", "fd_cls", "modes_covered", "classes_covered", "grid_js", "diversity")
+
+
+def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Compare's two tables of the runs' `RunView.settings` (one column per run id, one row per field,
+    in order of first appearance): the fields every run has whose values differ, and the fields only
+    some runs have (a built-in run's ``gp_weight`` beside a user's ``nz``), shown as `ABSENT` where a run
+    lacks one. Values are text: a list or dict as JSON, None as ``null``. Both empty for fewer than two
+    runs."""
+    settings = {run_id: view.settings() for run_id, view in views.items()}
+    fields = list(dict.fromkeys(k for values in settings.values() for k in values))
+
+    def text(value: Any) -> str:
+        return json.dumps(value) if isinstance(value, dict | list) or value is None else str(value)
+
+    table = pd.DataFrame(
+        {
+            run_id: [text(values[k]) if k in values else ABSENT for k in fields]
+            for run_id, values in settings.items()
+        },
+        index=pd.Index(fields, name="field"),
+        dtype=object,
+    )
+    if len(views) < 2:
+        return table.iloc[0:0], table.iloc[0:0]
+    shared = np.array([all(k in values for values in settings.values()) for k in fields], dtype=bool)
+    differ = (table.nunique(axis=1) > 1).to_numpy()
+    return table[differ & shared], table[~shared]
 
 
 def latest_values(run_dir: RunDir) -> dict[str, Any]:

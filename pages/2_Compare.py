@@ -4,8 +4,6 @@ side at a chosen step, list the config fields that differ, and show which runs w
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
@@ -15,10 +13,12 @@ st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", l
 
 with engine_loading():
     from gan_core.app import (
+        ABSENT,
         STEP_METRICS,
         RunDirError,
         RunView,
         charts,
+        settings_tables,
     )
     from ui.common import literal, open_view, readable_run_ids, run_banners
 
@@ -26,7 +26,6 @@ CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
-ABSENT = "—"  # a config field one compared run has and another has not
 
 st.title("Compare runs")
 
@@ -114,46 +113,30 @@ else:
             else:
                 column.plotly_chart(figure, key=f"cmp_samples_{row_start + offset}")
 
-st.subheader("Config fields that differ")
+st.subheader("Settings that differ")
 st.caption(
-    "Each run's settings in force now: its config with the mid-run changes it applied or resumed with."
+    "Each run's settings in force now: a run the dashboard trains, its config with the mid-run changes it "
+    "applied or resumed with; your own loop's run, the hyperparameters it was given and the optimizer "
+    "settings its last step recorded."
 )
-# Every run: who recorded it and its loss (run.json's, so a tracked run and a built-in one compare on
-# the same rows); then a run the dashboard trained: its config with the changes in force (its loss is
-# the row above); a user's own: its free-form hyperparameters.
-configs = {
-    run_id: {
-        "(source)": view.meta.source,
-        "(loss)": view.meta.loss,
-        **(
-            {k: v for k, v in {**view.cfg.to_dict(), **view.hparams}.items() if k != "loss"}
-            if view.owned
-            else view.meta.hparams
-        ),
-    }
-    for run_id, view in views.items()
-}
-# Nested values as JSON text (a list or a dict in a user's config compares as its text), None as JSON's
-# null, and a field a run does not have as ABSENT.
-fields = list(dict.fromkeys(k for config in configs.values() for k in config))
-table = pd.DataFrame(
-    {
-        run_id: [
-            json.dumps(v) if isinstance(v, dict | list) or v is None else v
-            for v in (config.get(k, ABSENT) for k in fields)
-        ]
-        for run_id, config in configs.items()
-    },
-    index=fields,
-    dtype=object,
+differing, partial = settings_tables(views)
+# The field names whole (the index column is as narrow as a value otherwise), at 7.5 px a character.
+field_width = min(
+    max(int(max((len(k) for k in [*differing.index, *partial.index]), default=5) * 7.5) + 24, 80), 320
 )
-differing = table[table.nunique(axis=1, dropna=False) > 1] if len(views) > 1 else table.iloc[0:0]
+field_column = {"_index": st.column_config.TextColumn("field", width=field_width)}
 if len(views) < 2:
     st.caption("Choose two or more runs to see what differs.")
 elif differing.empty:
-    st.caption("Same configuration (they may differ in mid-run changes: see each run's events).")
+    st.caption(
+        "The settings they all have are the same (they may differ in mid-run changes: see each run's events)."
+    )
 else:
-    st.dataframe(differing.astype(str), key="cmp_diff")
+    st.dataframe(differing, key="cmp_diff", column_config=field_column)
+if len(views) >= 2 and not partial.empty:
+    with st.expander(f"Settings only some of these runs have ({len(partial)})"):
+        st.caption(f"{ABSENT} where a run has no such setting: a built-in run's and your own loop's differ.")
+        st.dataframe(partial, key="cmp_partial", column_config=field_column)
 
 lineage = pd.DataFrame(
     [

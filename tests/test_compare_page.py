@@ -126,14 +126,39 @@ def test_a_built_in_run_and_ones_own_loop_compare_on_source_and_loss(runs_root):
             run.g_step(torch.tensor(0.7))
     at = compare()
     assert at.multiselect(key="cmp_runs").value == ["mine", "built"]
-    diff = at.dataframe[0].value
+    diff, partial = at.dataframe[0].value, at.dataframe[1].value
     # where each came from, from run.json: never None for the built-in run
     assert diff.loc["(source)"].to_dict() == {"mine": "api", "built": "trainer"}
     assert diff.loc["(loss)"].to_dict() == {"mine": "hinge", "built": "nonsaturating"}
-    assert "loss" not in diff.index  # the built-in run's loss is the row above
-    # a field one run has and the other has not: a dash, not "None"; a value None: JSON's null
-    assert diff.loc["lr"].to_dict() == {"mine": "0.0001", "built": "—"}
-    assert diff.loc["layers"].to_dict() == {"mine": "[8, 8]", "built": "—"}
-    assert diff.loc["note"].to_dict() == {"mine": "null", "built": "—"}
-    assert diff.loc["lr_d"].to_dict() == {"mine": "—", "built": "0.0002"}
-    assert "None" not in diff.to_numpy()
+    assert "loss" not in diff.index and "loss" not in partial.index  # the built-in run's is the row above
+    # a field one run has and the other has not: apart, a dash, not "None"; a value None: JSON's null
+    assert set(diff.index).isdisjoint(partial.index)
+    assert partial.loc["lr"].to_dict() == {"mine": "0.0001", "built": "—"}
+    assert partial.loc["layers"].to_dict() == {"mine": "[8, 8]", "built": "—"}
+    assert partial.loc["note"].to_dict() == {"mine": "null", "built": "—"}
+    assert partial.loc["lr_d"].to_dict() == {"mine": "—", "built": "0.0002"}  # no optimizer passed
+    assert partial.loc["(dataset)"].to_dict() == {"mine": "—", "built": "ring8"}  # none named
+    assert partial.loc["gp_weight"].to_dict() == {"mine": "—", "built": "10.0"}
+    assert "None" not in diff.to_numpy() and "None" not in partial.to_numpy()
+
+
+def test_ones_own_loop_compares_with_a_built_in_run_on_its_dataset_and_optimizer_settings(runs_root):
+    """A user's run named its dataset and passed its optimizers: those compare on the built-in run's rows
+    (the settings its last step recorded), so that only real differences are listed as such."""
+    finished(runs_root, "built", lr_g=1e-3)
+    G, D = torch.nn.Linear(4, 2), torch.nn.Linear(2, 1)
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-3, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=5e-4, betas=(0.5, 0.999))
+    with track.init(
+        "mine", root=runs_root, loss="nonsaturating", dataset="ring8", opt_d=opt_d, opt_g=opt_g
+    ) as run:
+        for _ in range(3):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+    at = compare()
+    assert not at.error
+    diff, partial = at.dataframe[0].value, at.dataframe[1].value
+    assert list(diff.index) == ["(source)", "lr_d"]  # the same loss, dataset, lr_g, betas and d_steps
+    assert float(diff.loc["lr_d", "mine"]) == 5e-4 and float(diff.loc["lr_d", "built"]) == 2e-4
+    assert partial.loc["(model)"].to_dict() == {"mine": "—", "built": "mlp"}
+    assert "lr_g" not in partial.index and "beta2" not in partial.index
