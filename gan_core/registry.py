@@ -657,10 +657,11 @@ class RunRegistry:
                     rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
         return rows
 
-    def run_ids(self) -> tuple[list[str], list[str]]:
+    def run_ids(self, owned_only: bool = False) -> tuple[list[str], list[str]]:
         """(the ids of the runs whose config can be read, the ids of those that cannot), newest first as
         `summaries` lists them, without reading statuses or walking folders for sizes: what a page's run
-        picker needs on every rerun."""
+        picker needs on every rerun. ``owned_only``: only the runs the product trains (`RunMeta.owned`:
+        those with checkpoints, which the probe reads); a user's own are left out of both lists."""
         readable, unreadable = [], []
         for run in scan_runs(self.runs_root):
             try:
@@ -668,6 +669,8 @@ class RunRegistry:
                     raise RunDirError(run.reason)
                 if run.read_meta().owned:
                     run.read_config()
+                elif owned_only:
+                    continue
             except Exception:  # whatever a damaged folder throws, the others are listed
                 unreadable.append(run.run_id)
             else:

@@ -76,10 +76,22 @@ def view_bounds(root: str, run_id: str) -> tuple[float, float, float, float]:
 
 
 # -------------------------------------------------------------------------------------------- run and weights
-run_ids = readable_run_ids()
+# Only the runs the dashboard trains have the checkpoints the probe reads G and D from.
+run_ids = readable_run_ids(owned_only=True)
+others = len(registry().run_ids()[0]) - len(run_ids)  # read again: its unreadable ones are named once
+elsewhere = (
+    f"{others} run{'s' if others != 1 else ''} recorded by a training loop outside the dashboard "
+    "(gan_core.track, Lightning) cannot be probed: the probe reads G and D from the dashboard's own "
+    "checkpoints. Their charts, flags and samples are in the Train view."
+)
 if not run_ids:
-    st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
+    st.info(
+        "No run to probe yet: press Start in the Train view, or train one with `python -m gan_core train`."
+        + (f" {elsewhere}" if others else "")
+    )
     st.stop()
+if others:
+    st.caption(elsewhere)
 watched = watched_view()
 default = watched.run_id if watched is not None and watched.run_id in run_ids else run_ids[0]
 

@@ -378,7 +378,31 @@ def test_page_without_runs(runs_root):
     at = page().run()
     assert not at.exception
     assert at.title[0].value == "Probe the networks"
-    assert "No runs yet" in at.info[0].value
+    assert "No run to probe yet" in at.info[0].value
+
+
+def test_page_offers_only_the_runs_it_can_probe(runs_root):
+    """A run recorded by a user's own loop has no checkpoints: the page does not open on it (it did, the
+    newest, as a page of one message) nor offer it, and says why it is not there."""
+    from gan_core import track
+
+    with track.init("mine", root=runs_root, loss="nonsaturating") as run:
+        run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+        run.g_step(torch.tensor(0.7))
+    at = page().run()
+    assert not at.exception
+    assert (
+        "No run to probe yet" in at.info[0].value and "1 run recorded by a training loop" in at.info[0].value
+    )
+
+    finished_run(runs_root, "pts")
+    with track.init("mine2", root=runs_root, loss="nonsaturating") as run:  # the newest
+        run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+        run.g_step(torch.tensor(0.7))
+    at = page().run()
+    assert not at.exception and not any("recorded by" in i.value for i in at.info)
+    assert at.selectbox(key="probe_run").options == ["pts"] and at.selectbox(key="probe_run").value == "pts"
+    assert any("2 runs recorded by a training loop" in c.value for c in at.caption)
 
 
 def test_page_walks_and_asks_d_on_a_finished_2d_run(runs_root):

@@ -213,10 +213,11 @@ def run_banners(view: RunView, *, prefix: str = "", failed: bool = True) -> None
         st.warning(prefix + literal(problem), icon=":material/warning:")
 
 
-def readable_run_ids() -> list[str]:
-    """The ids of the runs a page can open, newest first; the unreadable ones are named in a caption
-    (the Runs page says why, and can delete them)."""
-    readable, left_out = registry().run_ids()
+def readable_run_ids(owned_only: bool = False) -> list[str]:
+    """The ids of the runs a page can open, newest first (``owned_only``: of those the dashboard trains,
+    `RunRegistry.run_ids`); the unreadable ones are named in a caption (the Runs page says why, and can
+    delete them)."""
+    readable, left_out = registry().run_ids(owned_only)
     if left_out:
         names = ", ".join(literal(run_id) for run_id in left_out)
         st.caption(f"Left out, as they cannot be read: {names} (see the Runs page).")
