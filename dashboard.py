@@ -340,7 +340,7 @@ if form_fixed:
 if view is None:
     st.info(
         "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
-        "digits in about a minute on a CPU), or open an earlier run on the **Runs** page."
+        "digits in under a minute on a CPU), or open an earlier run on the **Runs** page."
     )
     # The chart panels, empty until a run starts: the page keeps its layout, and the browser loads its
     # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s

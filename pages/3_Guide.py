@@ -156,7 +156,7 @@ scenario(
 2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data. The
 green `equilibrium` flag says so, and only while the last evaluation says the samples are good (a G
 collapsed onto one cluster fools D just as well). **The defaults on the digits do not get there:** G
-learns the digits (9 or 10 classes, diversity near the real data's), but D stays ahead on the fakes: over
+learns the digits (8 to 10 of the 10 classes, diversity near the real data's), but D stays ahead on the fakes: over
 the default run's last 1,000 steps D caught about 97% of fakes and called 81% of reals real, with D(x)
 about 0.6 and D(G(z)) about 0.4. The charts show it as the blue `d_leads` flag, worth watching but no
 failure: the samples keep improving. The eight tight clusters of `ring8` take more: a D without spectral

@@ -194,3 +194,15 @@ def test_a_bad_csv_is_refused_when_it_is_uploaded(runs_root, monkeypatch):
     ]
     assert at.session_state["cfg_data_path"] == good and uploads(runs_root) == [folder]
     assert not at.button(key="btn_start").disabled
+
+
+def test_each_number_says_its_allowed_range_in_its_help(runs_root):
+    """A value typed outside a number's range is only outlined in red, and not taken: the range is in the
+    help beside the field, from the bounds the field enforces."""
+    at = app().run()
+    assert not at.exception
+    lr_d = at.sidebar.number_input(key="cfg_lr_d")
+    assert lr_d.min == 1e-6 and lr_d.max == 1.0
+    assert lr_d.help.endswith(" Allowed: 1e-06 to 1.") and "Can change while a run trains." in lr_d.help
+    batch = at.sidebar.number_input(key="cfg_batch_size")  # its doc gives the range: not said twice
+    assert "(1..4096)" in batch.help and "Allowed" not in batch.help and (batch.min, batch.max) == (1, 4096)

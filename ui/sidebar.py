@@ -241,8 +241,13 @@ def number_bounds(name: str, value: Any = None) -> tuple[Any, Any, Any, str | No
 
 def _number(name: str) -> Any:
     lo, hi, step, fmt = number_bounds(name, st.session_state.get(f"cfg_{name}"))
+    # The range in the help (where the field's doc does not give it): a value typed outside it is only
+    # outlined in red by Streamlit, and not taken.
+    help = _help(name)
+    if f"{lo:g}..{hi:g}" not in help:
+        help += f" Allowed: {lo:g} to {hi:g}."
     return st.number_input(
-        name, min_value=lo, max_value=hi, step=step, format=fmt, key=f"cfg_{name}", help=_help(name)
+        name, min_value=lo, max_value=hi, step=step, format=fmt, key=f"cfg_{name}", help=help
     )
 
 
