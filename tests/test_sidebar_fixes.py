@@ -175,9 +175,14 @@ def test_a_bad_csv_is_refused_when_it_is_uploaded(runs_root, monkeypatch):
     assert errors(at) == [f"points CSV bad.csv: column 1 has text 'foo' at row 3; {CSV_ALLOWED}"]
     assert at.session_state["cfg_data_path"] == "" and uploads(runs_root) == []
     assert at.button(key="btn_start").disabled
-    assert start_notes(at)[0].startswith("Start needs the points data: upload a CSV")
+    refused = (
+        "Start needs the points data: the uploaded file was refused (the sidebar's Data says why). "
+        "Upload a CSV of 2D points (x,y), or enter its path in data_path."
+    )
+    assert start_notes(at) == [refused]  # not "upload a CSV", as if none had been
     at.run()  # a rerun neither reads the file again nor says it twice
     assert errors(at) == [f"points CSV bad.csv: column 1 has text 'foo' at row 3; {CSV_ALLOWED}"]
+    assert start_notes(at) == [refused]
     assert uploads(runs_root) == []
     # a good file is taken; a bad one after it leaves data_path on the good one
     uploading(monkeypatch, "points", "good.csv", "x,y\n1,2\n3,4\n5,6\n")

@@ -368,7 +368,12 @@ def config_form(uploads_root: Path) -> FormCheck:
         cfg = GANConfig.from_dict(values)
     except ConfigError as exc:
         error, field = str(exc), exc.field
-        if field == "data_path" and missing:
+        if field == "data_path" and missing and upload_refused:
+            note = (
+                f"Start needs the {dataset} data: the uploaded file was refused (the sidebar's Data says "
+                f"why). Upload {_upload_what(dataset)}, or enter its path in data_path."
+            )
+        elif field == "data_path" and missing:
             note = (
                 f"Start needs the {dataset} data: upload {_upload_what(dataset)} in the sidebar (Data), "
                 "or enter its path in data_path."
