@@ -559,7 +559,7 @@ def _event_layers(
                 "x1": step,
                 "y0": 0.0,
                 "y1": 1.0,
-                "layer": "between",  # over the grid (which would cut through its label), under the data
+                "layer": "below",
                 "line": {"color": color, "width": width, "dash": dash},
             }
         )
@@ -856,7 +856,7 @@ def _hline_shapes(
                 "x1": 1.0,
                 "y0": float(y),
                 "y1": float(y),
-                "layer": "between",  # over the grid (which would cut through its label), under the data
+                "layer": "below",
                 "line": {"color": REFERENCE_COLOR, "width": 1, "dash": "dash"},
                 "label": {
                     "text": label,
