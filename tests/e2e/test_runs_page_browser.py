@@ -57,11 +57,13 @@ def test_a_delete_closes_its_confirmation_instead_of_offering_the_next_run(strea
 
 def tick_row(page, run_id: str) -> None:
     """Tick the table's row of ``run_id`` by its row marker, as a person does: the grid is drawn on a
-    canvas (35 px rows under a 35 px header), its rows found in the grid's accessible copy."""
+    canvas (35 px rows under a 35 px header), its row found in the grid's accessible copy (hidden, and
+    filled in after the canvas is drawn: waited for)."""
     table = page.locator(".st-key-runs_table")
-    rows = table.locator('[role="row"]')
-    cells = [rows.nth(i).locator('[role="gridcell"]').all_text_contents() for i in range(rows.count())]
-    index = next(i for i, texts in enumerate(cells) if run_id in texts)  # 0 is the header
+    cell = table.locator('[role="gridcell"]').filter(has_text=re.compile(rf"^{re.escape(run_id)}$"))
+    row = table.locator('[role="row"]').filter(has=cell)
+    expect(row).to_have_count(1, timeout=UI_TIMEOUT)
+    index = int(row.get_attribute("aria-rowindex")) - 1  # 1 is the header's
     box = table.bounding_box()
     page.mouse.click(box["x"] + 12, box["y"] + 35 * index + 18)
 
@@ -80,8 +82,10 @@ def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit
     tick_row(page, "t1")
     expect(shown).to_have_value("t1", timeout=UI_TIMEOUT)
     page.get_by_role("button", name="Delete", exact=True).click()
-    expect(page.get_by_text(re.compile(r"^Delete run t1 "))).to_be_visible(timeout=UI_TIMEOUT)
+    question = page.get_by_text(re.compile(r"^Delete run t1 "))
+    expect(question).to_be_visible(timeout=UI_TIMEOUT)
     page.keyboard.press("Escape")
+    expect(question).to_be_hidden(timeout=UI_TIMEOUT)
 
     tick_row(page, "t2")
     expect(shown).to_have_value("t2", timeout=UI_TIMEOUT)
