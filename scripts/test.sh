@@ -17,4 +17,14 @@ fi
 
 ruff check .
 ruff format --check .
-python -m pytest "$@"
+# Two workers (pytest-xdist; one per core on the CI machine, TEST_WORKERS to change it), each test file
+# on one worker so that a file's server and browser are started once; then the `alone` tests, which
+# measure how closely the live view keeps up, with nothing else running. (The whole suite on one worker:
+# 28 min on the 2-core CI machine; this way about 17.) pytest's exit status 5 is "no test selected",
+# as when -k picks tests of one part only.
+status=0
+python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile -m "not alone" "$@" || status=$?
+if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi
+status=0
+python -m pytest -m alone "$@" || status=$?
+if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi
