@@ -20,7 +20,7 @@ ruff format --check .
 # Two workers (pytest-xdist; one per core on the CI machine, TEST_WORKERS to change it), each test file
 # on one worker so that a file's server and browser are started once; then the `alone` tests, which
 # measure how closely the live view keeps up, with nothing else running. (The whole suite on one worker:
-# 28 min on the 2-core CI machine; this way about 17.) pytest's exit status 5 is "no test selected",
+# 28 min on the 2-core CI machine; this way 12 to 17.) pytest's exit status 5 is "no test selected",
 # as when -k picks tests of one part only.
 status=0
 python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile -m "not alone" "$@" || status=$?
