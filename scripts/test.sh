@@ -17,14 +17,15 @@ fi
 
 ruff check .
 ruff format --check .
-# Two workers (pytest-xdist; one per core on the CI machine, TEST_WORKERS to change it), each test file
-# on one worker so that a file's server and browser are started once; then the `alone` tests, which
-# measure how closely the live view keeps up, with nothing else running. (The whole suite on one worker:
-# 28 min on the 2-core CI machine; this way 12 to 17.) pytest's exit status 5 is "no test selected",
-# as when -k picks tests of one part only.
+# The engine's and the pages' tests on two workers (pytest-xdist; one per core on the CI machine,
+# TEST_WORKERS to change it), a test file per worker; then the browser tests (`e2e`) one at a time, as
+# before: they time how a live page keeps up with its run, and beside another worker's training their
+# 30 s waits ran out (two failed in one of three two-worker runs). The whole suite on one worker took
+# 28 min on the 2-core CI machine. pytest's exit status 5 is "no test selected", as when -k picks tests
+# of one part only.
 status=0
-python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile -m "not alone" "$@" || status=$?
+python -m pytest -n "${TEST_WORKERS:-2}" --dist loadfile -m "not e2e" "$@" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi
 status=0
-python -m pytest -m alone "$@" || status=$?
+python -m pytest -m e2e "$@" || status=$?
 if [ "$status" -ne 0 ] && [ "$status" -ne 5 ]; then exit "$status"; fi

@@ -29,9 +29,7 @@ from gan_core.config import GANConfig
 from gan_core.runner import Runner
 from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, set_number, shown_step, status
 
-# `alone`: these measure how closely the live view keeps up with a run, so scripts/test.sh runs them after
-# the parallel part, with no other test loading the machine's two cores beside them.
-pytestmark = [pytest.mark.e2e, pytest.mark.alone]
+pytestmark = pytest.mark.e2e
 
 SAMPLE_EVERY = 5  # a snapshot every few steps: the slider's stops change at every refresh
 FOLLOW_WATCH_S = 32.0
