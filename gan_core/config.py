@@ -286,11 +286,12 @@ class GANConfig:
                 "model", self.model, f"{for_points} for 2D point data ({self.model} is for images)"
             )
         if model.image_sizes is not None and self.resolved_image_size not in model.image_sizes:
+            native = _DATASET_REGISTRY[self.dataset].image_size  # what image_size=0 means for it
+            own = f"dataset {self.dataset} is {native} px" if native else f"dataset {self.dataset}'s size"
             raise ConfigError(
                 "image_size",
                 self.image_size,
-                f"{_either(model.image_sizes)} for {self.model} (dataset "
-                f"{self.dataset} is {self.resolved_image_size} px by default)",
+                f"{_either(model.image_sizes)} for {self.model} (0 takes the data's own size: {own})",
             )
 
     # ------------------------------------------------------------------ derived

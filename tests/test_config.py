@@ -118,8 +118,11 @@ def test_cross_field_rules():
         GANConfig(dataset="folder", data_path="  ")
     with pytest.raises(ConfigError, match="model='dcgan'.*mlp for 2D"):
         GANConfig(dataset="ring8", model="dcgan")
-    with pytest.raises(ConfigError, match="28, 32 or 64 for dcgan"):
+    with pytest.raises(ConfigError, match="28, 32 or 64 for dcgan .*dataset digits is 8 px"):
         GANConfig(dataset="digits", model="dcgan")
+    # the data's own size, not the value asked for, whatever image_size was given
+    with pytest.raises(ConfigError, match=r"image_size=17 .*dataset digits is 8 px\)$"):
+        GANConfig(dataset="digits", model="dcgan", image_size=17)
     assert GANConfig(dataset="digits", model="dcgan", image_size=32).resolved_image_size == 32
     assert GANConfig(dataset="mnist", model="dcgan").resolved_image_size == 28
 
