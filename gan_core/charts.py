@@ -806,6 +806,40 @@ def _legend_key(common: dict[str, Any], name: str, symbol: str) -> dict[str, Any
 LABEL_BELOW_TOP_SHARE = 0.2
 REFERENCE_CHAR_PX = 5.5  # a reference line's label at 9 px: `LEGEND_CHAR_PX` scaled (4.4-5.0 measured)
 MARKER_LABEL_PX = 16  # a vertical event label's width at 10 px, with its padding, left of its line
+REFERENCE_LABEL_PX = 13  # a reference line's label at 9 px, with its gap to the line, in height
+
+
+def _segments(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
+    """The drawn segments of ``curves`` (each ``(x, y)``, NaN for a gap: a segment with a NaN end is not
+    drawn; a lone point is a segment of no length) as four arrays: x low, x high, y low, y high."""
+    parts = []
+    for x, y in curves:
+        x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if x.size < 2:
+            parts.append((x, x, y, y))
+        else:
+            parts.append(
+                (
+                    np.minimum(x[:-1], x[1:]),
+                    np.maximum(x[:-1], x[1:]),
+                    np.minimum(y[:-1], y[1:]),
+                    np.maximum(y[:-1], y[1:]),
+                )
+            )
+    if not parts:
+        return (np.zeros(0),) * 4
+    return tuple(np.concatenate(column) for column in zip(*parts, strict=True))
+
+
+def _label_crossings(
+    segments: tuple[np.ndarray, ...], x_box: tuple[float, float], y_box: tuple[float, float]
+) -> int:
+    """How many of the ``segments`` (`_segments`) pass through the box ``x_box`` by ``y_box`` (in their
+    units): what a label there would be printed over."""
+    x_low, x_high, y_low, y_high = segments
+    with np.errstate(invalid="ignore"):
+        hit = (x_high >= x_box[0]) & (x_low <= x_box[1]) & (y_high >= y_box[0]) & (y_low <= y_box[1])
+    return int(np.count_nonzero(hit))
 
 
 def _hline_shapes(
@@ -815,24 +849,38 @@ def _hline_shapes(
     *,
     avoid: Iterable[float] = (),
     plot_px: float = MIN_PLOT_PX,
+    curves: Sequence[tuple[np.ndarray, np.ndarray]] = (),
+    plot_height_px: float = METRIC_HEIGHT - MARGIN["t"] - MARGIN["b"],
 ) -> list[dict[str, Any]]:
-    """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end. ``span``: the
-    extent of the chart's data and reference lines in data units (plotly pads its axis a little
-    beyond it), which puts a label in the top
-    `LABEL_BELOW_TOP_SHARE` of it below its line; without one every label is above its line.
+    """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end by default.
+    ``span``: the extent of the chart's data and reference lines in data units (plotly pads its axis a
+    little beyond it), which puts a label in the top `LABEL_BELOW_TOP_SHARE` of it below its line;
+    without one every label is above its line.
 
     ``avoid``: where event markers cross the plot, as fractions of its width (0 its left edge, 1 its
     right), each a line with its label written down its left side (`_event_layers`). A label that one
     would print over, on a plot ``plot_px`` wide (the narrowest it is drawn), goes to the line's right
-    end, or its middle, whichever is clear (it stays at the left when none is)."""
+    end, or its middle, whichever is clear (it stays at the left when none is).
+
+    ``curves``: the lines the chart draws, ``(x, y)`` with x in fractions of the plot's width and y in
+    data units (NaN for a gap), on a plot ``plot_height_px`` tall. With a ``span``, a label goes where
+    the fewest of them cross its box (`_label_crossings`): of the clear ends and sides of its line (the
+    other side only where the line is not at the top or bottom of the span), the first in the order
+    left, right, middle, its usual side before the other, among those crossed least. A reference line
+    sits where the curves converge (chance, equilibrium), so the left end, where a run starts far from
+    it, is often clear; where a run's curves cross it all along, no place is."""
     avoid = [float(a) for a in avoid]
     # Each marker's line and its label, in pixels of the plot: the label's box ends at the line.
     marker_spans = [(a * plot_px - MARKER_LABEL_PX, a * plot_px + 2.0) for a in avoid]
 
-    def clear(end: str, label: str) -> bool:
+    def box(end: str, label: str) -> tuple[float, float]:
         width = len(html.unescape(label)) * REFERENCE_CHAR_PX + 6.0
         start = {"start": 0.0, "middle": (plot_px - width) / 2, "end": plot_px - width}[end]
-        return not any(low < start + width and start < high for low, high in marker_spans)
+        return start, start + width
+
+    def clear(end: str, label: str) -> bool:
+        start, stop = box(end, label)
+        return not any(low < stop and start < high for low, high in marker_spans)
 
     # (a log axis has no place for a line at 0 or below)
     hlines = [(float(y), label) for y, label in hlines if not log_y or y > 0]
@@ -840,13 +888,38 @@ def _hline_shapes(
     def position(y: float) -> float:
         return math.log10(y) if log_y else y
 
+    known_span = span is not None and all(math.isfinite(v) and (v > 0 or not log_y) for v in span)
+    segments = None  # the curves' segments, in the axis' units (decades on a log axis)
+    if known_span and curves:
+        if log_y:
+            curves = [(x, np.log10(_positive(np.asarray(y, dtype=np.float64)))) for x, y in curves]
+        segments = _segments(curves)
+
     shapes = []
     for y, label in hlines:
         below = False
-        if span is not None and all(math.isfinite(v) and (v > 0 or not log_y) for v in span):
+        end = next((e for e in ("start", "end", "middle") if clear(e, label)), "start")
+        if known_span:
             low, high = (position(v) for v in span)
             below = high > low and position(y) > high - LABEL_BELOW_TOP_SHARE * (high - low)
-        end = next((e for e in ("start", "end", "middle") if clear(e, label)), "start")
+            if segments is not None and high > low:
+                at = position(y)
+                label_h = REFERENCE_LABEL_PX * (high - low) / plot_height_px
+                sides = [below]
+                if (
+                    low + LABEL_BELOW_TOP_SHARE * (high - low)
+                    < at
+                    < high - LABEL_BELOW_TOP_SHARE * (high - low)
+                ):
+                    sides.append(not below)
+                places = []  # (blocked by a marker, curves crossed, order, end, below)
+                for side in sides:
+                    y_box = (at - label_h, at) if side else (at, at + label_h)
+                    for e in ("start", "end", "middle"):
+                        start, stop = box(e, label)
+                        crossings = _label_crossings(segments, (start / plot_px, stop / plot_px), y_box)
+                        places.append((not clear(e, label), crossings, len(places), e, side))
+                end, below = min(places)[3:]  # the first of the least crossed
         shapes.append(
             {
                 "type": "line",
@@ -1192,12 +1265,17 @@ def metric_figure(
     marked = np.array([m[0] for m in event_list], dtype=np.float64)
     steps_drawn = np.concatenate([s[np.isfinite(s)] for s in spanned] + [marked])
     first, last = (steps_drawn.min(), steps_drawn.max()) if steps_drawn.size else (0.0, 0.0)
+    # what a reference line's label could be printed over: the lines drawn bold (smoothed, when smoothed)
+    drawn = [means[c] if smoothed is None else smoothed[:, i] for i, c in enumerate(columns)]
+    width = last - first
     references = _hline_shapes(
         hlines,
         log_y,
         yrange or _y_span([*means.values(), *bands.values()], hlines, log_y),
-        avoid=(marked - first) / (last - first) if last > first else (),
+        avoid=(marked - first) / width if width > 0 else (),
         plot_px=min_plot_px,
+        curves=[((step - first) / width, line) for line in drawn] if width > 0 else (),
+        plot_height_px=height - MARGIN["t"] - MARGIN["b"],
     )
     return _finish(traces, layout, event_list, _x_span(spanned, event_list), references, min_plot_px)
 

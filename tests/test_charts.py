@@ -1776,3 +1776,58 @@ def test_reference_labels_take_the_end_no_marker_crosses():
     # its label is about 130 px of a 340 px plot (`MIN_PLOT_PX`): a marker at 0.5 is clear of both ends,
     # not of the middle; with every place crossed it stays at the left
     assert ends == ["start", "end", "middle", "start"]
+
+
+def accuracy_view(values) -> pd.DataFrame:
+    values = np.asarray(values, dtype=np.float64)
+    return pd.DataFrame({"step": np.arange(1.0, len(values) + 1), "d_acc_real": values})
+
+
+@pytest.mark.parametrize(
+    ("values", "place"),
+    [
+        # far from the line everywhere: at its left end, above it, as always
+        (np.full(300, 0.9), ("start", "bottom")),
+        # just above the line at first (a label above it there would be printed over), then far from it
+        (np.r_[np.full(100, 0.53), np.full(200, 0.9)], ("end", "bottom")),
+        # just above it all along: below the line, at its left end
+        (np.full(300, 0.53), ("start", "top")),
+        # around it at first (on both sides), then just above it: below the line, at its right end
+        (np.r_[np.tile([0.47, 0.53], 50), np.full(200, 0.53)], ("end", "top")),
+    ],
+)
+def test_a_reference_label_goes_where_no_curve_runs_through_it(values, place):
+    """An API run has no Start marker to push the label along: "chance (D cannot tell)" sat at the left
+    end, where the accuracies of a run start, and was printed over by them (its label is ~13 px tall:
+    0.058 of a 0..1 axis on a 224 px plot)."""
+    fig = charts.metric_figure(
+        accuracy_view(values), ["d_acc_real"], title="t", hlines=[(0.5, "chance")], yrange=(0, 1)
+    )
+    (line,) = reference_shapes(fig)
+    assert (line.label.textposition, line.label.yanchor) == place
+
+
+def test_a_reference_label_at_the_top_stays_below_its_line_whatever_crosses_it():
+    # the line is in the top fifth of the span: above it the label would leave the plot, so it stays
+    # below, at the end crossed least (the curve rises to the line at the start only)
+    values = np.r_[np.linspace(0.0, 1.0, 10), np.full(290, 0.2)]
+    fig = charts.metric_figure(accuracy_view(values), ["d_acc_real"], title="t", hlines=[(0.98, "top")])
+    (line,) = reference_shapes(fig)
+    assert (line.label.textposition, line.label.yanchor) == ("end", "top")
+
+
+def test_label_crossings_counts_segments_through_the_box_and_skips_gaps():
+    box = ((0.0, 0.5), (0.4, 0.6))
+
+    def crossings(*curves):
+        return chart_builders._label_crossings(chart_builders._segments(curves), *box)
+
+    steep = (np.array([0.1, 0.2]), np.array([0.0, 1.0]))  # both points outside, the segment through it
+    assert crossings(steep) == 1
+    beside = (np.array([0.6, 0.9]), np.array([0.5, 0.5]))  # at the box's height, right of it
+    assert crossings(beside) == 0
+    gap = (np.array([0.1, 0.2, 0.3]), np.array([0.5, np.nan, 0.0]))  # a gap: no segment drawn
+    assert crossings(gap) == 0
+    lone = (np.array([0.25]), np.array([0.5]))  # a single point inside
+    assert crossings(lone, steep, beside) == 2
+    assert crossings() == 0
