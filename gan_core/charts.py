@@ -41,7 +41,7 @@ import plotly.io as pio
 from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
-from gan_core.tracking.schema import FEATURE_COLUMNS, FEATURE_COLUMNS_BY_SPACE
+from gan_core.tracking.schema import EVAL_COLUMNS, FEATURE_COLUMNS, FEATURE_COLUMNS_BY_SPACE, RECORD_COLUMNS
 
 MAX_SMOOTHING = 0.999
 MAX_EVENT_LABELS = 30  # the latest markers; older ones would only pile up into an unreadable comb
@@ -1539,6 +1539,16 @@ def training_figure(
     )
 
 
+def compare_view(store: MetricStore, column: str, downsampled: pd.DataFrame) -> pd.DataFrame:
+    """What `compare_figure` draws ``column`` from for one run's ``store``: its evaluations, each at its
+    own step (`MetricStore.exact_view`), for a quality column the store keeps exactly and has measured;
+    else ``downsampled``, the store's view for every other metric (`MetricStore.view` with
+    ``nonfinite=True``, taken once)."""
+    if column in store.exact_measured:
+        return store.exact_view([column])
+    return downsampled
+
+
 def compare_figure(
     views: Mapping[str, pd.DataFrame | None],
     column: str,
@@ -1553,8 +1563,16 @@ def compare_figure(
     ``events`` (run id -> its events): each run's flags raised and cleared, as vertical markers in the
     run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
     the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour. The legend
-    lists every run in full, in as many rows as it takes (`_fit_legend`)."""
+    lists every run in full, in as many rows as it takes (`_fit_legend`).
+
+    A metric measured only on some steps, an evaluation column (`EVAL_COLUMNS`, best drawn from
+    `compare_view`) or a run's own metric, is drawn through the steps that measured it, a marker on each,
+    unsmoothed; its blanks (NaN) are not marked as failures, as in the Train view's quality and custom
+    charts. A per-step metric's NaN is (a diverged run)."""
     smoothing = _check_smoothing(smoothing)
+    sparse = column in EVAL_COLUMNS or column not in RECORD_COLUMNS
+    if sparse:
+        smoothing = 0.0
     events = events or {}
     traces: list[dict[str, Any]] = []
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
@@ -1564,23 +1582,32 @@ def compare_figure(
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
         color = PALETTE[position % len(PALETTE)]
+        if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
+            measured = ~np.isnan(view[column].to_numpy(dtype=np.float64))
+            if f"{column}_nonfinite" in view.columns:  # and those whose value was inf or NaN
+                measured |= view[f"{column}_nonfinite"].to_numpy() & (NONFINITE_POSINF | NONFINITE_NEGINF) > 0
+            view = view[measured]
+            if view.empty:
+                continue
         step = view["step"].to_numpy(dtype=np.float64)
         steps.append(step)
         raw = view[column].to_numpy(dtype=np.float64)
-        traces.extend(
-            _line_traces(
-                step,
-                _positive(raw) if log_y else raw,
-                name=str(run_id),
-                color=color,
-                smoothing=smoothing,
-                single_point=len(view) < 2,
-            )
+        lines = _line_traces(
+            step,
+            _positive(raw) if log_y else raw,
+            name=str(run_id),
+            color=color,
+            smoothing=smoothing,
+            single_point=len(view) < 2,
         )
+        if sparse:
+            lines[-1]["mode"] = "lines+markers"
+            lines[-1]["marker"] = {"size": 6}
+        traces.extend(lines)
         bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
         low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
         bits = view[f"{column}_nonfinite"].to_numpy() if f"{column}_nonfinite" in view.columns else None
-        found = _edge_positions(step, raw, low, high, bits, log_y=log_y, nan_is_blank=False)
+        found = _edge_positions(step, raw, low, high, bits, log_y=log_y, nan_is_blank=sparse)
         for kind, (at, texts) in found.items():
             edges[kind].append((step[at], color, [f"{html.escape(str(run_id))}: {text}" for text in texts]))
         for event in _records(events.get(run_id, ())):

@@ -56,11 +56,15 @@ metrics = metrics_box.multiselect(
 if not views:
     st.stop()
 
-frames = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
+downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
 events = {run_id: view.events for run_id, view in views.items()}
 for i, metric in enumerate(metrics):
     if i % 2 == 0:  # a row of two: charts side by side start level, whatever their legends' heights
         columns = st.columns(2)
+    # a quality metric from each run's evaluations at their own steps, the others from the run's view
+    frames = {
+        run_id: charts.compare_view(view.store, metric, downsampled[run_id]) for run_id, view in views.items()
+    }
     fig = charts.compare_figure(frames, metric, smoothing=smoothing, log_y=log_y, events=events)
     columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
 

@@ -835,6 +835,62 @@ def test_compare_figure_one_line_per_run(view):
     assert charts.compare_figure(views, "d_loss", log_y=True).layout.yaxis.type == "log"
 
 
+def evaluated_store(
+    every: int, values: Sequence[float], rows: int = 1_000, capacity: int = 64
+) -> MetricStore:
+    """A run's store of ``rows`` steps with fd_cls measured every ``every`` steps (``values`` in turn),
+    blank on the others; a custom column ``my_metric`` logged on the same steps."""
+    store = MetricStore((*RECORD_COLUMNS, "my_metric"), capacity=capacity)
+    table = np.c_[record_rows(rows), np.full(rows, np.nan)]
+    table[:, [RECORD_COLUMNS.index(c) for c in EVAL_COLUMNS]] = np.nan  # measured on no other step
+    for value, at in zip(values, range(every, rows + 1, every), strict=True):
+        table[at - 1, RECORD_COLUMNS.index("fd_cls")] = value
+        table[at - 1, -1] = 2 * value
+    store.extend(table)
+    return store
+
+
+def test_compare_draws_a_quality_metric_through_each_runs_evaluations():
+    """Compare drew fd_cls and classes_covered as a wall of NaN marks (every step between evaluations was
+    a 'NaN' in the run's downsampled view) and no value at all."""
+    stores = {
+        "a": evaluated_store(100, [20.3, 12.2, 9.2, 8.0, 7.5, 7.1, 6.9, 6.5, 6.4, 6.0]),
+        "b": evaluated_store(250, [145.0, 167.0, 120.0, 90.0]),
+    }
+    for column in ("fd_cls", "my_metric"):
+        frames = {
+            run_id: charts.compare_view(store, column, store.view(300, nonfinite=True))
+            for run_id, store in stores.items()
+        }
+        fig = charts.compare_figure(frames, column, smoothing=0.6)
+        shown = [t for t in fig.data if t.showlegend is not False and t.name in stores]
+        assert [t.name for t in shown] == ["a", "b"]
+        a, b = shown
+        scale = 2.0 if column == "my_metric" else 1.0
+        if column == "fd_cls":  # each evaluation at its own step, unsmoothed, a marker on each
+            np.testing.assert_array_equal(a.x, np.arange(100, 1001, 100))
+            np.testing.assert_array_equal(b.x, [250, 500, 750, 1000])
+            np.testing.assert_allclose(b.y, [145.0, 167.0, 120.0, 90.0], rtol=1e-6)
+        else:  # from the downsampled view: the buckets that hold a value, none blank
+            assert len(b.x) == 4 and np.isfinite(np.asarray(b.y, dtype=float)).all()
+            assert np.asarray(b.y, dtype=float).min() >= 2 * 90.0 - 1e-6
+            assert np.asarray(b.y, dtype=float).max() <= 2 * 167.0 + 1e-6
+        assert np.isfinite(np.asarray(a.y, dtype=float)).all() and len(a.x) == 10
+        assert a.mode == b.mode == "lines+markers" and a.marker.size == 6
+        assert float(np.nanmax(np.asarray(a.y, dtype=float))) == pytest.approx(20.3 * scale, rel=1e-6)
+        assert not [t for t in fig.data if "(raw)" in (t.name or "")]  # not smoothed
+        assert edge_marks(fig, "nan") == []
+    # a per-step metric's NaN is still a failure, marked
+    diverged = evaluated_store(100, [1.0] * 10)
+    rows = record_rows(50, start=1_001)
+    rows[:, [RECORD_COLUMNS.index(c) for c in EVAL_COLUMNS]] = np.nan
+    rows[:, RECORD_COLUMNS.index("d_loss")] = np.nan
+    diverged.extend(np.c_[rows, np.full(50, np.nan)])
+    view = diverged.view(300, nonfinite=True)
+    fig = charts.compare_figure({"diverged": charts.compare_view(diverged, "d_loss", view)}, "d_loss")
+    assert edge_marks(fig, "nan") and max(x for x, _, _ in edge_marks(fig, "nan")) == 1_050
+
+
 def test_compare_figure_without_data_is_a_placeholder(empty_view):
     fig = charts.compare_figure({"run-a": empty_view}, "d_loss")
     assert fig.data == ()
