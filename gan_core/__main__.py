@@ -60,6 +60,7 @@ from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
 MAX_SAMPLES = 100_000
+MAX_SEED = 2**31 - 1  # as the config's seed
 EXIT_BAD_INPUT = 2
 
 
@@ -165,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--run", type=Path, required=True, help="run folder (e.g. runs/NAME)")
     sample.add_argument("--n", type=int, default=1000, help=f"number of samples (1..{MAX_SAMPLES})")
     sample.add_argument("--out", type=Path, required=True, help="output file: .csv, .npy or .png")
-    sample.add_argument("--seed", type=int, default=0, help="noise seed")
+    sample.add_argument("--seed", type=int, default=0, help=f"noise seed (0..{MAX_SEED})")
     sample.add_argument("--checkpoint", type=Path, help="a checkpoint file of the run (default: latest)")
     sample.add_argument(
         "--label",
@@ -346,6 +347,11 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
     if args.from_step is not None:
         raise CLIError("--from-step goes with --rewind DIR")
     cfg = config_from_args(args)
+    for folder in (args.out, *args.out.parents):  # the runs folder, or the nearest of its parents there
+        if folder.exists():
+            if not folder.is_dir():
+                raise CLIError(f"--out {args.out}: {folder} is a file; give a folder for the runs")
+            break
     device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
     data = _load_reporting(cfg, device, args)  # before the run folder exists: bad data leaves nothing behind
     # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
@@ -546,6 +552,12 @@ def cmd_sample(args: argparse.Namespace) -> int:
     suffix = args.out.suffix.lower()
     if suffix not in (".csv", ".npy", ".png"):
         raise CLIError(f"--out {args.out}: unknown format {suffix or '(none)'}; allowed .csv, .npy, .png")
+    if args.out.is_dir():
+        raise CLIError(f"--out {args.out} is a folder: give a file name ending .csv, .npy or .png")
+    if not args.out.resolve().parent.is_dir():
+        raise CLIError(f"--out {args.out}: folder {args.out.resolve().parent} does not exist")
+    if not 0 <= args.seed <= MAX_SEED:
+        raise CLIError(f"--seed {args.seed} is invalid: allowed 0..{MAX_SEED}")
     loaded = _run_generator(args)
     cfg, G = loaded.cfg, loaded.G
     n_classes = model_classes(G)
@@ -891,6 +903,10 @@ def main(argv: list[str] | None = None) -> int:
     except (CLIError, ConfigError, DataError, RunDirError, ValueError) as exc:
         # One line whatever the message holds (torch's own load errors span several)
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # a path that cannot be written or read (a file where a folder should be, ...)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
 
 

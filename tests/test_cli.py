@@ -105,6 +105,28 @@ def test_sample_errors(tmp_path, cli):
     assert "no such run folder" in cli("sample", "--run", str(tmp_path / "x"), "--out", "a.csv").stderr
     res = cli("sample", "--run", str(tmp_path), "--out", str(tmp_path / "a.txt"))
     assert res.returncode == 2 and "allowed .csv, .npy, .png" in res.stderr
+    # a file in a folder that is not there, a folder named like a file, a seed out of range: one line each
+    # (they were a FileNotFoundError, an IsADirectoryError traceback, "Overflow when unpacking long long")
+    (tmp_path / "d.csv").mkdir()
+    for out, seed, message in [
+        (tmp_path / "nodir" / "x.csv", "0", f"folder {tmp_path / 'nodir'} does not exist"),
+        (tmp_path / "d.csv", "0", "is a folder: give a file name ending .csv, .npy or .png"),
+        (tmp_path / "x.csv", str(2**80), f"--seed {2**80} is invalid: allowed 0..2147483647"),
+    ]:
+        res = cli("sample", "--run", str(tmp_path), "--out", str(out), "--seed", seed)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1 and message in lines[0], res.stderr
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_train_into_a_file_says_so_and_writes_nothing(tmp_path, cli):
+    (tmp_path / "afile").write_text("mine")
+    for out in (tmp_path / "afile", tmp_path / "afile" / "sub"):
+        res = cli("train", "--steps", "2", "--out", str(out), *TINY)
+        lines = res.stderr.strip().splitlines()
+        assert res.returncode == 2 and len(lines) == 1, res.stderr
+        assert lines[0] == f"error: --out {out}: {tmp_path / 'afile'} is a file; give a folder for the runs"
+    assert (tmp_path / "afile").read_text() == "mine"
 
 
 def test_resume_and_rewind_from_the_command_line(tmp_path, cli):
