@@ -2052,7 +2052,9 @@ PRDC_COLUMNS = {space: columns[2:] for space, columns in FEATURE_COLUMNS_BY_SPAC
 QUALITY_GROUPS = (
     ("coverage", "Coverage", ("modes_covered", "classes_covered")),
     ("samples", "Sample quality", ("hq_pct", "diversity")),
-    ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl", "grid_js")),
+    ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl")),
+    # bounded by ln 2 (no overlap at all): beside the KLs (unbounded, often 10+) its worst looked like 0
+    ("js", "Jensen-Shannon divergence from the data (grid)", ("grid_js",)),
     # class-conditional runs: does G draw the class asked for; (acgan) does D's class head name it
     ("labels", "Label fidelity", ("label_fidelity", "d_class_acc")),
     # Image quality in a feature space (gan_core.feature_metrics), one chart per scale and space; each
@@ -2070,6 +2072,7 @@ QUALITY_COLUMNS_AND_BANDS = frozenset(f"{c}{end}" for c in QUALITY_COLUMNS for e
 QUALITY_REFERENCES = {  # drawn with their column
     "diversity": (1.0, "diversity of real data"),
     "label_fidelity": (1.0, "every sample its class"),
+    "grid_js": (math.log(2), "ln 2: no overlap (the most)"),
 }
 QUALITY_UNITS = {
     "modes_covered": "modes covered",
@@ -2079,7 +2082,7 @@ QUALITY_UNITS = {
     "mode_kl": "nats (0 = matches)",
     "class_kl": "nats (0 = matches)",
     "grid_kl": "nats (0 = matches)",
-    "grid_js": "nats (0 = matches)",
+    "grid_js": "nats (0 = matches, ln 2 = most)",
     "label_fidelity": "fraction correct (0-1)",
     "d_class_acc": "fraction correct (0-1)",
     "fd_cls": "Fréchet distance (0 = matches)",

@@ -1197,10 +1197,11 @@ def quality_store(measured: dict[str, float]) -> MetricStore:
             {
                 "coverage": ["modes_covered"],
                 "samples": ["hq_pct"],
-                "divergence": ["mode_kl", "grid_kl", "grid_js"],
+                "divergence": ["mode_kl", "grid_kl"],
+                "js": ["grid_js"],  # on its own scale: its worst, ln 2, looked like 0 beside a KL of 15
             },
         ),
-        ({"grid_kl": 0.2, "grid_js": 0.05}, {"divergence": ["grid_kl", "grid_js"]}),  # other 2D data
+        ({"grid_kl": 0.2, "grid_js": 0.05}, {"divergence": ["grid_kl"], "js": ["grid_js"]}),  # other 2D data
         (  # digit-like images
             {"classes_covered": 7, "class_kl": 0.3, "diversity": 0.8},
             {"coverage": ["classes_covered"], "samples": ["diversity"], "divergence": ["class_kl"]},
@@ -1221,6 +1222,9 @@ def test_quality_figures_chart_every_measured_metric_on_its_own_scale(measured, 
             assert list(line.y) == pytest.approx([measured[line.name] + k for k in (1, 2, 3)])
     if "diversity" in measured:  # the real data's diversity as the reference
         assert [s.y0 for s in figures["samples"].layout.shapes if s.y0 == s.y1] == [1.0]
+    if "grid_js" in measured:  # its ceiling, ln 2: no overlap at all
+        (ceiling,) = [s for s in figures["js"].layout.shapes if s.y0 == s.y1]
+        assert ceiling.y0 == pytest.approx(math.log(2)) and ceiling.label.text.startswith("ln 2")
     if "coverage" in figures:  # no target line unless the data's total is given
         assert not [s for s in figures["coverage"].layout.shapes if s.y0 == s.y1]
         with_total = charts.quality_figures(quality_store(measured).view(), coverage_total=8)["coverage"]
@@ -1787,7 +1791,7 @@ def test_quality_titles_are_wrapped_to_a_third_of_the_page_and_keep_the_plot_hei
 def test_quality_legends_fit_the_narrowest_chart():
     """The Divergence chart's three entries were fitted to a 340 px plot, three to a row; on a 232 px
     plot plotly wrapped them to two rows, the second drawn over the title."""
-    store = quality_store({"modes_covered": 5, "hq_pct": 80, "mode_kl": 0.1, "grid_kl": 0.2, "grid_js": 0.05})
+    store = quality_store({"modes_covered": 5, "hq_pct": 80, "mode_kl": 0.1, "grid_kl": 0.2, "class_kl": 0.3})
     figures = charts.quality_figures(store.view())
     for name, fig in figures.items():
         names = [t.name for t in fig.data if t.showlegend is not False]
