@@ -9,7 +9,6 @@ snapshots hold, refreshing every second or two in a fragment while a run trains 
 from __future__ import annotations
 
 import functools
-import time
 
 import streamlit as st
 
@@ -29,6 +28,7 @@ with engine_loading():
         RunDirError,
         RunnerError,
         RunView,
+        StepRate,
         charts,
         coverage_total,
         get_preset,
@@ -125,7 +125,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
         load_into_form(cfg, runner.run_id, preset=preset)
     else:
         set_form_baseline(runner.run_id)  # the form holds the settings it started with
-    st.session_state["_rate"] = []
+    st.session_state.pop("_rate", None)
     # Draw the first point in the rerun this click triggers, not a refresh later.
     runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
 
@@ -353,18 +353,14 @@ if view is None:
 # ---------------------------------------------------------------------------------------------- live part
 def progress_line(view: RunView) -> None:
     step, target = view.current_step, view.hparams["steps"]
-    now = time.monotonic()
-    rate_log = [p for p in st.session_state.setdefault("_rate", []) if now - p[0] < 5.0]
-    rate_log.append((now, step))
-    st.session_state["_rate"] = rate_log
-    t0, s0 = rate_log[0]
-    rate = (step - s0) / (now - t0) if now - t0 > 0.5 else None
     latest = view.store.latest()
     elapsed = latest["time_s"] if latest else 0.0
-    if rate is None and latest and elapsed > 0:
-        # a page's first second of a run (just started, or opened while it trains): no two refreshes
-        # to compare yet, so the run's own rate as recorded, its steps over its training time
-        rate = latest["step"] / elapsed
+    # Steps per second of the run's own training clock over its last 20 s, from its rows (not from the
+    # wall time between refreshes, which rows reach in lumps); its average in the first second.
+    meter = st.session_state.get("_rate")
+    if not isinstance(meter, tuple) or meter[0] != view.run_id:
+        meter = st.session_state["_rate"] = (view.run_id, StepRate())
+    rate = meter[1].update(float(elapsed), float(latest["step"])) if latest else None
     if view.status == "running":
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0

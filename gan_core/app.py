@@ -56,6 +56,7 @@ from gan_core.registry import (
 )
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError
 from gan_core.runner import RunnerError, continue_device
+from gan_core.speed import StepRate
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 
@@ -80,6 +81,7 @@ __all__ = [
     "RUNS_ENV",
     "SOURCES",
     "STEP_METRICS",
+    "StepRate",
     "ConfigError",
     "DataError",
     "DataSource",
