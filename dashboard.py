@@ -239,6 +239,12 @@ if view is not None and form_baseline_run() != view.run_id:
 with st.sidebar:
     st.session_state["_device_line"] = device_line()
     st.header("Hyperparameters")
+    if view is not None and not view.owned:  # the form is not this run's: say so above it
+        st.caption(
+            f"Run {literal(view.run_id)} comes from "
+            f"{SOURCE_NAMES.get(view.meta.source, literal(view.meta.source))}: its own settings are the "
+            "table on this page. This form starts a new run of the built-in trainer."
+        )
     form_cfg, form_error, start_note = config_form(runs_root() / ".uploads")  # (errors shown where they are)
 
 # ---------------------------------------------------------------------------------------------- header

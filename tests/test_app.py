@@ -720,3 +720,34 @@ def test_a_message_is_drawn_until_a_run_draws_the_whole_page_and_a_newer_one_is_
     at.session_state["newer"] = False
     at.run()
     assert [e.value for e in at.warning] == ["newer"] and not at.error and "_flash" not in at.session_state
+
+
+def test_the_sidebar_says_its_form_is_not_the_settings_of_a_run_from_a_users_loop(runs_root):
+    """Opening a run of a user's own loop left the form on its defaults (dataset digits for a ring8 run)
+    beside the Start button, as if they were that run's settings."""
+    import torch
+
+    import gan_core.track as track
+
+    G, D = torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)
+    with track.init("mine", root=runs_root, loss="nonsaturating", config={"lr": 0.1}, steps=3) as run:
+        while not run.should_stop:
+            real, fake = torch.randn(8, 2), G(torch.randn(8, 2))
+            run.d_step(D(real), D(fake.detach()), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+    at = app()
+    at.query_params["run"] = "mine"
+    at.run()
+    assert not at.exception
+    notes = [c.value for c in at.sidebar.caption if "comes from" in c.value]
+    assert notes == [
+        "Run mine comes from your own loop (gan_core.track): its own settings are the table on this page. "
+        "This form starts a new run of the built-in trainer."
+    ]
+    # a run of the built-in trainer: its settings are in the form, no such note
+    ours = app(**TINY_FORM).run()
+    runner = start(ours)
+    assert runner.wait_until(lambda r: len(r.store) >= 1, TIMEOUT)
+    ours.run()
+    assert not ours.exception and runner.run_id in status_line(ours)
+    assert not [c for c in ours.sidebar.caption if "comes from" in c.value]
