@@ -1778,21 +1778,60 @@ def _off_view_note(
     return "<br>".join(html.escape(line) for line in lines)
 
 
-def _off_view_annotation(notes: Sequence[str], short: bool) -> dict[str, Any]:
-    """The notes of `_off_view_note` in the plot's top left corner, over a pale box so that they read
-    over D's heatmap: the plot's axes stay fixed, so the figure itself says what it does not show. (Placed
-    on the axes' domains, not the paper: equal scale shrinks the plot inside the paper.)"""
+# A note's text, for placing its box: characters' width and a line's height at its font (10 px for a
+# small multiple, 11 otherwise), in pixels, padding included.
+NOTE_CHAR_PX = {True: 5.5, False: 6.0}
+NOTE_LINE_PX = {True: 13.0, False: 14.0}
+CORNERS = ("top left", "top right", "bottom left", "bottom right")  # in the order a tie goes
+
+
+def _emptiest_corner(
+    point_sets: Sequence[np.ndarray],
+    bounds: tuple[float, float, float, float],
+    notes: Sequence[str],
+    *,
+    plot_px: float,
+    short: bool,
+) -> str:
+    """The corner of a points view (one of `CORNERS`) whose box for ``notes`` would cover the fewest of
+    the drawn points (``point_sets``, each (n, 2), in data units within ``bounds``), on a square plot
+    ``plot_px`` wide: a small multiple's note covered a third of its plot, modes included, in its top
+    left corner. The top left on a tie."""
+    lines = "<br>".join(notes).split("<br>")
+    width = max(len(html.unescape(line)) for line in lines) * NOTE_CHAR_PX[short] + 6 + OFF_VIEW_NOTE_INSET_PX
+    height = len(lines) * NOTE_LINE_PX[short] + 6 + OFF_VIEW_NOTE_INSET_PX
+    xmin, xmax, ymin, ymax = bounds
+    w, h = min(width / plot_px, 1.0) * (xmax - xmin), min(height / plot_px, 1.0) * (ymax - ymin)
+    points = np.concatenate(
+        [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in point_sets] or [np.zeros((0, 2))]
+    )
+    x, y = points[:, 0], points[:, 1]
+    counts = []
+    for corner in CORNERS:
+        top, left = corner.startswith("top"), corner.endswith("left")
+        in_x = (x <= xmin + w) if left else (x >= xmax - w)
+        in_y = (y >= ymax - h) if top else (y <= ymin + h)
+        counts.append(int(np.count_nonzero(in_x & in_y)))
+    return CORNERS[counts.index(min(counts))]
+
+
+def _off_view_annotation(notes: Sequence[str], short: bool, corner: str = "top left") -> dict[str, Any]:
+    """The notes of `_off_view_note` in a corner of the plot (`CORNERS`; `_emptiest_corner` picks it),
+    over a pale box so that they read over D's heatmap: the plot's axes stay fixed, so the figure itself
+    says what it does not show. (Placed on the axes' domains, not the paper: equal scale shrinks the plot
+    inside the paper.)"""
+    top, left = corner.startswith("top"), corner.endswith("left")
     return {
         "text": "<br>".join(notes),
         "xref": "x domain",
         "yref": "y domain",
-        "x": 0.0,
-        "y": 1.0,
-        "xanchor": "left",
-        "yanchor": "top",
+        "x": 0.0 if left else 1.0,
+        "y": 1.0 if top else 0.0,
+        "xanchor": "left" if left else "right",
+        "yanchor": "top" if top else "bottom",
         # clear of the plot's edges, where the marks of the points beyond them are
-        "xshift": OFF_VIEW_NOTE_INSET_PX,
-        "yshift": -OFF_VIEW_NOTE_INSET_PX,
+        "xshift": OFF_VIEW_NOTE_INSET_PX if left else -OFF_VIEW_NOTE_INSET_PX,
+        "yshift": -OFF_VIEW_NOTE_INSET_PX if top else OFF_VIEW_NOTE_INSET_PX,
         "align": "left",
         "showarrow": False,
         "font": {"size": 10 if short else 11, "color": "#222222"},
@@ -1861,6 +1900,7 @@ def points_figure(
         raise ValueError(f"fake_labels needs one label per fake point ({len(fake)}), got {len(fake_labels)}")
     if grads is not None and np.shape(grads) != fake.shape:
         raise ValueError(f"grads must match fake's shape {fake.shape}, got {np.shape(grads)}")
+    whole = {"real": real, fake_name: fake}  # the off-view notes count every point, drawn or not
     real, fake = real[:max_points], fake[:max_points]  # checked whole, then cut
     if grads is not None:
         grads = np.asarray(grads)[:max_points]
@@ -1935,7 +1975,10 @@ def points_figure(
         if beyond.any():
             shown = None if labels is None else [str(label) for label, out in zip(labels, beyond) if out]
             traces.append(_beyond_trace(name, data[beyond], color, (xmin, xmax, ymin, ymax), shown))
-        note = _off_view_note(name, data, beyond, unplaced, short=not legend)
+        counted = whole[name]
+        if len(counted) != len(data):  # a set cut to max_points: its note counts all of it
+            _, beyond, unplaced = _placement(counted, (xmin, xmax, ymin, ymax))
+        note = _off_view_note(name, counted, beyond, unplaced, short=not legend)
         if note:
             notes.append(note)
     if path is not None:
@@ -1968,7 +2011,14 @@ def points_figure(
 
     layout = _base_layout(title, height)
     if notes:
-        layout["annotations"] = [_off_view_annotation(notes, short=not legend)]
+        corner = _emptiest_corner(
+            [d for d in (real, fake) if len(d)],
+            (xmin, xmax, ymin, ymax),
+            notes,
+            plot_px=max(height - MARGIN["t"] - MARGIN["b"], 1),
+            short=not legend,
+        )
+        layout["annotations"] = [_off_view_annotation(notes, short=not legend, corner=corner)]
     if legend:
         _fit_legend(layout, traces)
         if heatmap is not None:  # room below the plot for the colour bar, the plot keeping its height

@@ -1728,6 +1728,40 @@ def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
     assert gone.layout.annotations[0].text.startswith("250 of 250 generated points outside this view")
 
 
+def test_a_small_multiples_note_counts_every_point_and_sits_in_its_emptiest_corner():
+    """An earlier snapshot draws its first 250 points but said "69/250 generated off view" of a 256-point
+    set (the main view: 17 of 256), in its top left corner, over two of ring8's modes."""
+    rng = np.random.default_rng(0)
+    bounds = (-3.0, 3.0, -3.0, 3.0)
+    modes = 2.0 * np.stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)], axis=1)
+    real = modes[rng.integers(0, 8, 256)] + 0.05 * rng.standard_normal((256, 2))
+    fake = real.copy()
+    fake[:60] = [5.0, 0.0]  # off the view, among the points drawn
+    fake[250:] = [0.0, 9.0]  # off the view, among the six not drawn
+    fake[200:220] = [-2.5, 2.5] + 0.05 * rng.standard_normal((20, 2))  # a cluster in the top left corner
+    fig = charts.points_figure(real, fake, bounds=bounds, legend=False, max_points=250, height=272)
+    (note,) = fig.layout.annotations
+    assert note.text == "66/256 generated off view<br>to 9"
+    # its box goes to a corner none of the drawn points is in (the top left holds the cluster)
+    assert (note.x, note.y, note.xanchor, note.yanchor) != (0.0, 1.0, "left", "top")
+    corner = chart_builders._emptiest_corner(
+        [real[:250], fake[:250]], bounds, [note.text], plot_px=272 - 76, short=True
+    )
+    top, left = corner.startswith("top"), corner.endswith("left")
+    assert (note.x, note.y) == (0.0 if left else 1.0, 1.0 if top else 0.0)
+    assert (note.xanchor, note.yanchor) == ("left" if left else "right", "top" if top else "bottom")
+    assert note.xshift == (charts.OFF_VIEW_NOTE_INSET_PX if left else -charts.OFF_VIEW_NOTE_INSET_PX)
+    # with nothing in any corner, the top left as before
+    assert chart_builders._emptiest_corner(
+        [np.zeros((5, 2))], bounds, ["a note"], plot_px=200, short=True
+    ) == ("top left")
+    # one point in a corner's box sends the note to the next corner
+    inside = np.array([[-2.9, 2.9]])
+    assert (
+        chart_builders._emptiest_corner([inside], bounds, ["x" * 10], plot_px=200, short=True) == "top right"
+    )
+
+
 def test_points_off_the_view_keep_their_labels():
     """The Probe page numbers the points it asks D about: one beyond the view keeps its number."""
     asked = np.array([[0.0, 0.0], [9.0, 0.5], [np.nan, 1.0], [1.0, 1.0]])
