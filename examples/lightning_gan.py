@@ -114,6 +114,11 @@ if __name__ == "__main__":
     parser.add_argument("--run-id", default=None, help="the run's folder name (default: a fresh one)")
     parser.add_argument("--devices", type=int, default=1, help="processes (DDP; e.g. under torchrun)")
     args = parser.parse_args()
+    if args.run_id and (Path(args.out) / args.run_id).exists():  # this example has no way to continue one
+        sys.exit(
+            f"error: run {args.run_id!r} already exists in {args.out!r}: this example starts a new run "
+            "each time, so give another --run-id (or none, for a fresh one)"
+        )
     warnings.filterwarnings("ignore", ".*does not have many workers.*")  # in-memory data needs none
     run = train(args.steps, args.out, args.run_id, devices=args.devices)
     print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")

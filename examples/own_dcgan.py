@@ -50,6 +50,11 @@ def main() -> None:
     parser.add_argument("--nz", type=int, default=32, help="latent size")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.run_id and (Path(args.out) / args.run_id).exists():  # this example has no way to continue one
+        sys.exit(
+            f"error: run {args.run_id!r} already exists in {args.out!r}: this example starts a new run "
+            "each time, so give another --run-id (or none, for a fresh one)"
+        )
     torch.manual_seed(args.seed)
     # The data: 1,797 digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
     images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
@@ -71,8 +76,8 @@ def main() -> None:
             opt_d=opt_d,
             opt_g=opt_g,
         )
-    except ValueError as exc:  # a run id taken already, or not a valid one: one line, no traceback
-        sys.exit(f"error: {exc} (this example starts a new run each time: give another --run-id)")
+    except ValueError as exc:  # a run id not a valid one, or taken meanwhile: one line, no traceback
+        sys.exit(f"error: {exc}")
     with run:  # track: a crash marks the run failed
         run.watch(G, fixed_noise, D=D)  # track: snapshots and quality metrics
         while not run.should_stop:  # track: the target, a Stop from the dashboard, a divergence

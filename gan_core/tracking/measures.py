@@ -56,7 +56,9 @@ class GradNorms:
     def parts(self) -> NormParts:
         """This step's norm in parts (`NormParts`): the stacked per-tensor norms of the gradients there
         now, or the total (0-d) off the foreach path; a 0-d NaN when no parameter has a gradient."""
-        grads = [p.grad for p in self.params if p.grad is not None]
+        return self._parts([p.grad for p in self.params if p.grad is not None])
+
+    def _parts(self, grads: list[Tensor]) -> NormParts:
         if not grads:
             return torch.full((), _NAN, device=self.device)
         with torch.no_grad():  # a gradient of create_graph=True is measured, not joined to its graph
@@ -64,25 +66,44 @@ class GradNorms:
                 return torch.stack(torch._foreach_norm(grads))
             return torch.nn.utils.get_total_norm(grads)
 
-    def norms(self, device: torch.device) -> list[Tensor]:
+    def norms(self, device: torch.device, required: bool = False) -> list[Tensor]:
         """This step's norm as 0-d tensors on ``device``, for the caller to stack with its other numbers
         in one op (the tracking API's per-step copy): the per-tensor norms of the gradients there now
         when they are on ``device`` and on the foreach path (no stack here: each op inside a training
         loop costs ~25-50 µs on the CPU, `python -m benchmarks.tracking --profile`), else the total
-        alone (`__call__`, moved); their L2 norm is the total (`host_total`)."""
-        if self.foreach and self.device == device:
-            grads = [p.grad for p in self.params if p.grad is not None]
-            if grads:
-                if not torch.is_grad_enabled():  # the tracking API calls it under no_grad already
-                    return list(torch._foreach_norm(grads))
-                with torch.no_grad():
-                    return list(torch._foreach_norm(grads))
-        total = self()
+        alone (`__call__`, moved); their L2 norm is the total (`host_total`). No parameter with a
+        gradient: the total is NaN, or with ``required`` `NoGradients` is raised (found while listing
+        the gradients, which the norm does anyway: no op, no sync)."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads and required:
+            raise NoGradients(len(self.params))
+        if grads and self.foreach and self.device == device:
+            if not torch.is_grad_enabled():  # the tracking API calls it under no_grad already
+                return list(torch._foreach_norm(grads))
+            with torch.no_grad():
+                return list(torch._foreach_norm(grads))
+        total = _total(self._parts(grads))
         return [total if total.device == device else total.to(device)]
 
-    def __call__(self) -> Tensor:
-        """The total now: a 0-d tensor on the parameters' device (NaN without gradients)."""
-        return _total(self.parts())
+    def __call__(self, required: bool = False) -> Tensor:
+        """The total now: a 0-d tensor on the parameters' device (NaN without gradients; `NoGradients`
+        then with ``required``)."""
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if not grads and required:
+            raise NoGradients(len(self.params))
+        return _total(self._parts(grads))
+
+
+class NoGradients(ValueError):
+    """`GradNorms.norms` (``required=True``) found no parameter with a gradient: measured before the
+    ``backward()`` or after a ``zero_grad()`` (``set_to_none``, the default), or of no parameters at
+    all (``parameters``: how many were given)."""
+
+    def __init__(self, parameters: int):
+        self.parameters = parameters
+        super().__init__(
+            f"none of {parameters} parameters has a gradient" if parameters else "no parameters were given"
+        )
 
 
 def totals(parts: Sequence[NormParts]) -> Tensor:

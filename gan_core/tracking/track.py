@@ -16,9 +16,12 @@ quality metrics from the same `Evaluator`, events, status.json, the run folder's
         run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
         ...                                  # G's update
         run.g_step(g_loss, g_params=G)       # ends the step (its row is written with its batch)
-        if run.should_stop:                  # Stop from the dashboard, or a diverged run
+        if run.should_stop:                  # the steps target, Stop from the dashboard, a divergence
             break
     run.finish()                             # or: with track.init(...) as run: ...
+
+A run the script never finishes is ended when the interpreter exits: failed with an uncaught exception,
+stopped (its event says why) when it exited short of its ``steps`` target, finished otherwise.
 
 Steps are committed in batches: `g_step` keeps a step's tensors on the device (a gradient norm or two is
 all it computes), and every ``commit_every`` seconds (0.25 by default) the pending steps' measures are
@@ -37,6 +40,7 @@ inside `g_step` until Resume or Stop; Stop sets `should_stop`.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import math
 import os
 import secrets
@@ -62,6 +66,7 @@ from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.measures import (
     GradNorms,
+    NoGradients,
     NormParts,
     as_float32,
     d_metrics_stacked,
@@ -114,6 +119,21 @@ def _data_kind(real: Tensor | None, given: str | None) -> str:
     return "other"
 
 
+def _no_gradients(exc: NoGradients, role: str) -> TrackingError:
+    """`d_step`'s or `g_step`'s (``role`` d or g) error for parameters without a gradient (whose norm
+    would be NaN, and the run "diverged" at its first step)."""
+    net = role.upper()
+    if not exc.parameters:
+        return TrackingError(
+            f"{role}_params has no trainable parameters (none with requires_grad=True): pass {net} itself "
+            f"or its parameters, or {role}_grad_norm=, or neither (the column is left blank)"
+        )
+    return TrackingError(
+        f"{role}_params has no gradients (none of its {exc.parameters} parameters has a .grad): call "
+        f"{role}_step after {net}'s backward() and before the next zero_grad()"
+    )
+
+
 def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
     """A 0-d tensor (left on its device: no sync) or a Python float. ``detach=False`` for a value that is
     only stacked under ``torch.no_grad`` before the call returns (a detach is one more op)."""
@@ -134,8 +154,9 @@ class _Update:
     """One D update as `TrackedRun.d_step` keeps it until its batch is measured, in two copies on the
     device made at once (so that a tensor the loop changes in place later, a reused buffer or a compiled
     graph's output, does not change the row): ``logits``, its real then fake logits (``sizes``: their
-    element counts; concatenated along the batch, any trailing shape), and ``numbers`` (1-D): the numbers
-    given (``given``: which of loss_real, loss_fake, total and the gradient norm, in that order), then
+    batch sizes, one logit per example as `d_step` checks; concatenated along the batch), and ``numbers``
+    (1-D): the numbers given (``given``: which of loss_real, loss_fake, total and the gradient norm, in
+    that order), then
     the gradient norm's `GradNorms.norms` when it was measured rather than given."""
 
     __slots__ = ("logits", "numbers", "sizes", "given")
@@ -300,18 +321,36 @@ class TrackedRun:
         """Name the networks to picture and measure: every ``sample_every`` steps a snapshot of
         ``G(fixed_noise)`` ((N, *latent_shape) on G's device; 64 images make an 8 x 8 grid; for 2D points
         with ``D``, D's heatmap and G's gradient arrows too), every ``eval_every`` steps the quality metrics
-        of the built-in runs (needs ``real``, the reference examples, at `init`). Returns self."""
+        of the built-in runs (needs ``real``, the reference examples, at `init`). Returns self.
+
+        G is tried on ``fixed_noise`` here, once, as a snapshot runs it (eval mode, no gradients, its
+        mode restored: BatchNorm statistics untouched): noise that does not fit G is a `TrackingError`
+        now rather than a failed snapshot at the end."""
         if not isinstance(G, torch.nn.Module) or (D is not None and not isinstance(D, torch.nn.Module)):
             raise TrackingError("watch(G, fixed_noise, D=None) needs G (and D) as torch.nn.Module")
         if not isinstance(fixed_noise, Tensor) or fixed_noise.dim() < 2:
             raise TrackingError("fixed_noise must be a tensor of shape (N, *latent_shape), N >= 1")
-        self._G, self._D, self._fixed_noise = G, D, fixed_noise.detach()
+        fixed_noise = fixed_noise.detach()
+        data = bounds = None
         if self._real is not None and self.meta.data_kind in ("points", "images"):
             data = self._data_source()
-            self._bounds = data.bounds
+            bounds = data.bounds
+        try:
+            view = self._view(G, fixed_noise, D, bounds)
+        except Exception as exc:
+            and_d = ", whose output D takes" if D is not None else ""
+            raise TrackingError(
+                f"watch: the snapshot G(fixed_noise) failed for fixed_noise of shape "
+                f"{tuple(fixed_noise.shape)} ({fixed_noise.dtype}, on {fixed_noise.device}): "
+                f"{type(exc).__name__}: {exc}; allowed: noise that G takes as its input{and_d}, "
+                "(N, *latent_shape) on G's device"
+            ) from exc
+        self._G, self._D, self._fixed_noise, self._bounds = G, D, fixed_noise, bounds
+        if data is not None:
             self._evaluator = Evaluator(self._evaluation_config(), data, self._fixed_noise, seed=self.seed)
-        if self.step == 0:
-            self.snapshot()
+        if self.step == 0:  # the tried view is the first snapshot
+            for sink in self.sinks:
+                sink.log_snapshot(self.step, view)
         return self
 
     def d_step(
@@ -325,7 +364,8 @@ class TrackedRun:
         d_params: torch.nn.Module | Iterable[Tensor] | None = None,
         d_grad_norm: Tensor | float | None = None,
     ) -> None:
-        """Record one D update: D's raw outputs (logits; shape (B,) or (B, 1)) on the real and fake batch
+        """Record one D update: D's raw outputs (logits, one per example: shape (B,) or (B, 1), else a
+        `TrackingError`; the two batches' sizes may differ) on the real and fake batch
         it trained on, after ``backward()`` (and before the next ``zero_grad``) so that ``d_params``'
         gradients are there. ``d_loss`` defaults to the loss's d_loss_real + d_loss_fake from the logits;
         the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
@@ -338,6 +378,20 @@ class TrackedRun:
             self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
             raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
+        real_shape, fake_shape = real_logits.shape, fake_logits.shape  # sizes, not ops: no cost
+        if not (
+            real_shape
+            and fake_shape
+            and real_shape[0]
+            and fake_shape[0]
+            and real_shape.numel() == real_shape[0]
+            and fake_shape.numel() == fake_shape[0]
+        ):  # (B, 2) would be flattened into 2B examples, a 0-d one would be no batch at all
+            raise TrackingError(
+                f"d_step's logits must be one per example, shape (B,) or (B, 1) with B >= 1 (D's raw "
+                f"output; (B, 1, 1, 1) too), got real_logits {tuple(real_shape)} and fake_logits "
+                f"{tuple(fake_shape)} (the real and fake batch sizes may differ)"
+            )
         if self._last_commit is None:  # the loop's first call: the clock starts
             self._last_commit = time.perf_counter()
         # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
@@ -354,20 +408,23 @@ class TrackedRun:
             ):  # the usual call, as examples/own_dcgan.py makes it: as little Python as the ops allow
                 if d_loss.numel() != 1:
                     _scalar(d_loss, "d_loss")  # raises, saying what is wrong
-                numbers = self._norms(d_params).norms(device)
+                try:  # no op: the gradients are listed for the norm anyway
+                    numbers = self._norms(d_params).norms(device, True)
+                except NoGradients as exc:
+                    raise _no_gradients(exc, "d") from None
                 numbers.insert(0, d_loss if not d_loss.dim() else d_loss.reshape(()))
                 flags = _LOSS_GIVEN
             else:
                 numbers, flags = self._d_numbers(
                     device, d_loss, d_loss_real, d_loss_fake, d_params, d_grad_norm
                 )
-            if real_logits.dim() and real_logits.shape[1:] == fake_logits.shape[1:]:
+            if real_shape[1:] == fake_shape[1:]:
                 logits = torch.cat((real_logits, fake_logits))  # (B_real + B_fake, ...): no reshapes
-            else:
+            else:  # (B,) and (B, 1)
                 logits = torch.cat((real_logits.reshape(-1), fake_logits.reshape(-1)))
-            sizes = (real_logits.numel(), fake_logits.numel())
+            sizes = (real_shape[0], fake_shape[0])  # one logit per example (checked above)
             self._pending_d.append(_Update(logits, torch.stack(numbers), sizes, flags))
-        self._batch = int(real_logits.shape[0]) if real_logits.dim() else 1
+        self._batch = real_shape[0]
 
     def _d_numbers(self, device, d_loss, d_loss_real, d_loss_fake, d_params, d_grad_norm):
         """`d_step`'s numbers (0-d tensors on ``device``, in `_Update`'s order) and which were given, for
@@ -390,7 +447,10 @@ class TrackedRun:
         numbers = [t for t in given if t is not None]
         if d_grad_norm is None:  # now: the next zero_grad or G's backward through D changes them
             if d_params is not None:
-                numbers += self._norms(d_params).norms(device)  # totalled with the batch (`totals`)
+                try:  # totalled with the batch (`totals`)
+                    numbers += self._norms(d_params).norms(device, True)
+                except NoGradients as exc:
+                    raise _no_gradients(exc, "d") from None
             else:
                 numbers.append(torch.full((), _NAN, device=device))
                 self._unmeasured.add("d_grad_norm")
@@ -431,25 +491,33 @@ class TrackedRun:
             "samples_per_s": self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN,
         }
         known.update(self._optimizer_hparams())
-        if (
-            update is not None
-            and type(g_loss) is Tensor
-            and g_params is not None
-            and g_grad_norm is None
-            and not self._pending_log
-            and self._dist is None
-            and g_loss.device == update.numbers.device
-        ):  # the usual call, as examples/own_dcgan.py makes it: as little Python as the ops allow
-            if g_loss.numel() != 1:
-                _scalar(g_loss, "g_loss")  # raises, saying what is wrong
-            with torch.no_grad():  # one op copies them, so that the loop may change them after
-                parts = self._norms(g_params).norms(g_loss.device)
-                g_parts = len(parts)
-                parts.insert(0, g_loss if not g_loss.dim() else g_loss.reshape(()))
-                copied = torch.stack(parts)
-            self._steps.append(_Step(known, update, g_parts, copied, _G_LOSS, self._unmeasured))
-        else:
-            self._g_record(known, update, g_loss, g_params, g_grad_norm)
+        try:
+            if (
+                update is not None
+                and type(g_loss) is Tensor
+                and g_params is not None
+                and g_grad_norm is None
+                and not self._pending_log
+                and self._dist is None
+                and g_loss.device == update.numbers.device
+            ):  # the usual call, as examples/own_dcgan.py makes it: as little Python as the ops allow
+                if g_loss.numel() != 1:
+                    _scalar(g_loss, "g_loss")  # raises, saying what is wrong
+                with torch.no_grad():  # one op copies them, so that the loop may change them after
+                    try:  # no op: the gradients are listed for the norm anyway
+                        parts = self._norms(g_params).norms(g_loss.device, True)
+                    except NoGradients as exc:
+                        raise _no_gradients(exc, "g") from None
+                    g_parts = len(parts)
+                    parts.insert(0, g_loss if not g_loss.dim() else g_loss.reshape(()))
+                    copied = torch.stack(parts)
+                self._steps.append(_Step(known, update, g_parts, copied, _G_LOSS, self._unmeasured))
+            else:
+                self._g_record(known, update, g_loss, g_params, g_grad_norm)
+        except TrackingError:  # a bad call records nothing: the step is the loop's to take again
+            self.step -= 1
+            self._train_seconds -= elapsed
+            raise
         self._pending_d, self._pending_log, self._unmeasured = [], {}, set()
         step = self.step
         at_once = (
@@ -515,7 +583,10 @@ class TrackedRun:
                 tensors = [t if t.device == device else t.to(device) for t in tensors]
                 if g_norms is not None:
                     # ranks average their values: each sends its total, as the mean of totals is meant
-                    parts = [g_norms().to(device)] if averaged else g_norms.norms(device)
+                    try:
+                        parts = [g_norms(True).to(device)] if averaged else g_norms.norms(device, True)
+                    except NoGradients as exc:
+                        raise _no_gradients(exc, "g") from None
                     tensors += parts
                     g_parts = len(parts)
                 copied = torch.stack(tensors)
@@ -642,10 +713,14 @@ class TrackedRun:
             raise TrackingError(
                 "snapshot() needs G and noise: pass them, or call watch(G, fixed_noise) first"
             )
-        kind = self.meta.data_kind if self.meta.data_kind in ("points", "images") else "images"
-        view = snapshot_view(G, noise, kind, self._D, self.loss or get_loss("wgan"), self._bounds)
+        view = self._view(G, noise, self._D, self._bounds)
         for sink in self.sinks:
             sink.log_snapshot(self.step, view)
+
+    def _view(self, G, noise, D, bounds) -> dict[str, np.ndarray]:
+        """What a snapshot saves: `snapshot_view` (G and D in eval mode, modes restored after)."""
+        kind = self.meta.data_kind if self.meta.data_kind in ("points", "images") else "images"
+        return snapshot_view(G, noise, kind, D, self.loss or get_loss("wgan"), bounds)
 
     @property
     def store(self) -> MetricStore:
@@ -659,14 +734,16 @@ class TrackedRun:
 
     @property
     def should_stop(self) -> bool:
-        """True once the dashboard asked the run to stop, or it diverged (`stop_reason` says which): the
-        loop should end (and call `finish`). Reading it waits on nothing. In a multi-process job it turns
-        True on every rank after the same `g_step`."""
+        """True once the run reached its ``steps`` target (`init`), the dashboard asked it to stop, or it
+        diverged (`stop_reason` says which: ``"steps"``, ``"stop"`` or ``"diverged"``): the loop should end
+        (and call `finish`). Reading it waits on nothing. In a multi-process job it turns True on every
+        rank after the same `g_step`."""
         return self._should_stop
 
     def finish(self, status: str | None = None, error: str | None = None) -> None:
         """End the run: ``finished`` (default; ``stopped`` after a Stop), or ``failed`` with ``error``. The
-        final status and event are written, files closed and the folder's claim released; idempotent."""
+        final status and event are written, files closed and the folder's claim released; idempotent.
+        Not called by the time the interpreter exits: called then (see the module)."""
         if self._finished:
             return
         if status not in (None, "finished", "stopped", "failed"):
@@ -979,7 +1056,8 @@ class RankRun(TrackedRun):
         self.status = status
 
 
-# Runs not finished when the interpreter exits: finished then, or failed with the uncaught exception.
+# Runs not finished when the interpreter exits: failed with the uncaught exception, stopped when the script
+# ended before its ``steps`` target, finished otherwise.
 _ACTIVE: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
 _UNCAUGHT: list[BaseException] = []
 _HOOKED = threading.Lock()
@@ -997,7 +1075,13 @@ def _at_exit() -> None:
             if _UNCAUGHT:
                 exc = _UNCAUGHT[-1]
                 run.finish("failed", error=f"{type(exc).__name__}: {exc}")
-            else:
+            elif run.steps and run.step < run.steps and run.stop_reason is None:
+                # left its loop early and never said so: not a run that did what it set out to do
+                run.finish(
+                    "stopped",
+                    error=f"the script exited at step {run.step} of its target {run.steps} without finish()",
+                )
+            else:  # its target reached, or none set; a Stop or a divergence ends it as it said
                 run.finish()
         except Exception:  # at exit nothing more can be done; the folder reads as interrupted
             pass
@@ -1020,7 +1104,7 @@ def init(
     config: Mapping[str, Any] | None = None,
     real: Tensor | None = None,
     data_kind: str | None = None,
-    dataset: str = "",
+    dataset: str | None = "",
     model: str = "",
     steps: int = 0,
     sample_every: int = DEFAULT_SAMPLE_EVERY,
@@ -1044,8 +1128,11 @@ def init(
     [-1, 1], shown beside G's samples and used as the quality metrics' reference (N of 1,000 or more
     recommended). ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
     a built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
-    classifier; ring8, grid25: mode coverage). ``steps``: the target, 0 for open-ended (`should_stop`
-    turns True at it). ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records.
+    classifier; ring8, grid25: mode coverage; any name of `gan_core.config.DATASETS`, or ``""``/None for
+    data of your own). ``steps``: the target, 0 for open-ended (`should_stop` turns True at it).
+    ``steps``, ``sample_every``, ``eval_every`` and ``seed`` (it fixes the real examples shown and the
+    quality metrics' samples) are whole numbers in the built-in config's ranges (`GANConfig`; a
+    `TrackingError` names them). ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records.
     ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard.
     ``resume``: continue an existing run folder of the same id written by the API. ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
@@ -1084,7 +1171,7 @@ def _init_main(
     config: Mapping[str, Any] | None,
     real: Tensor | None,
     data_kind: str | None,
-    dataset: str,
+    dataset: str | None,
     model: str,
     steps: int,
     sample_every: int,
@@ -1105,13 +1192,9 @@ def _init_main(
     kind = _data_kind(real, data_kind)
     if source not in SOURCES or source == "trainer":
         raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
-    for name, value, low in (
-        ("steps", steps, 0),
-        ("sample_every", sample_every, 1),
-        ("eval_every", eval_every, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise TrackingError(f"{name}={value!r} is invalid: allowed a whole number >= {low}")
+    steps, sample_every, eval_every, seed = _checked_counts(
+        steps=steps, sample_every=sample_every, eval_every=eval_every, seed=seed
+    )
     if (
         isinstance(commit_every, bool)
         or not isinstance(commit_every, int | float)
@@ -1123,16 +1206,20 @@ def _init_main(
             source=source,
             loss=loss,
             data_kind=kind,
-            dataset=dataset,
+            dataset=_checked_dataset(dataset),
             model=model,
             hparams=dict(config or {}),
         )
     except ValueError as exc:
         raise TrackingError(str(exc)) from None
     root = Path(root if root is not None else os.environ.get(RUNS_ENV) or "runs")
-    run_dir = RunDir.create_external(root, run_id or _default_run_id(None), meta, exist_ok=resume)
+    run_id = run_id or _default_run_id(None)
+    # A folder this call makes is removed again if the start fails below (no run that lists as
+    # "interrupted 0/open" forever); one continued with resume=True keeps what it held, released.
+    made = not resume or not (root / run_id).exists()
+    run_dir = RunDir.create_external(root, run_id, meta, exist_ok=resume)
+    sinks: list[Sink] = []
     try:
-        sinks: list[Sink] = []
         if tensorboard:
             log_dir = run_dir.path / "tensorboard" if tensorboard is True else Path(tensorboard)
             sinks.append(TensorBoardSink(log_dir))
@@ -1150,11 +1237,59 @@ def _init_main(
             dist=dist,
         )
     except BaseException:
-        run_dir.release()
+        for sink in sinks:  # a TensorBoard writer's files are closed before its folder goes
+            with contextlib.suppress(Exception):  # the start's own error is the one to see
+                sink.finalize("failed")
+        if made:
+            run_dir.discard()
+        else:
+            run_dir.release()
         raise
     _install_hooks()
     _ACTIVE.add(run)
     return run
+
+
+def _checked_counts(**given: Any) -> tuple[int, ...]:
+    """``given``'s values (steps, sample_every, eval_every, seed) as ints, checked against the built-in
+    config's own bounds (`GANConfig`: the API takes what a built-in run takes, so that the pages showing
+    both read them alike, and a seed fits every generator it seeds: `_evaluation_config` builds a
+    `GANConfig` from it); `TrackingError` naming the first bad one and its range."""
+    from gan_core.config import ConfigError, GANConfig
+
+    def refused(name: str, value: Any) -> TrackingError:
+        allowed = "a whole number"
+        try:  # the config's own words for its range (no bound written twice): a value below every one
+            GANConfig(**{name: -(2**70)})
+        except ConfigError as exc:
+            allowed = exc.allowed.replace("a number", "a whole number", 1)
+        note = " (0: open-ended)" if name == "steps" else ""
+        return TrackingError(f"{name}={value!r} is invalid: allowed {allowed}{note}")
+
+    for name, value in given.items():
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise refused(name, value)
+    checked = {name: int(value) for name, value in given.items()}
+    try:
+        GANConfig(**checked)
+    except ConfigError as exc:
+        raise refused(exc.field, given[exc.field]) from None
+    return tuple(checked.values())
+
+
+def _checked_dataset(dataset: str | None) -> str:
+    """``dataset`` if it names a built-in dataset (`gan_core.config.DATASETS`, the datasets' registry),
+    ``""`` for None or ``""`` (data of the user's own); `TrackingError` listing the names otherwise."""
+    from gan_core.config import DATASETS
+
+    if dataset is None or dataset == "":
+        return ""
+    if dataset not in DATASETS:
+        raise TrackingError(
+            f"dataset={dataset!r} is unknown: allowed {', '.join(DATASETS)}, or '' (None) for data of "
+            "your own"
+        )
+    return dataset
 
 
 def _losses() -> tuple[str, ...]:

@@ -1,0 +1,298 @@
+"""The tracking API's answers to bad input (`gan_core.track`): one `TrackingError` that says what is wrong
+and what is allowed, nothing already recorded lost, no half-made run folder left behind by a failed
+`init`; and a script that exits short of its target without `finish` is recorded as stopped."""
+
+from __future__ import annotations
+
+import json
+import runpy
+import sys
+import weakref
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+import gan_core.track as track
+import gan_core.tracking.track as track_module
+from gan_core.config import DATASETS, GANConfig
+from gan_core.rundir import RunDir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def status_of(root: Path, run_id: str) -> dict:
+    return json.loads((root / run_id / "status.json").read_text())
+
+
+def trained_step(run, D: nn.Module, G: nn.Module) -> None:
+    """One textbook step on 2D points: D's backward, then d_step; G's backward, then g_step."""
+    real, fake = torch.randn(8, 2), G(torch.randn(8, 2))
+    real_logits, fake_logits = D(real), D(fake.detach())
+    d_loss = nn.functional.softplus(-real_logits).mean() + nn.functional.softplus(fake_logits).mean()
+    D.zero_grad(set_to_none=True)
+    d_loss.backward()
+    run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+    g_loss = nn.functional.softplus(-D(fake)).mean()
+    G.zero_grad(set_to_none=True)
+    g_loss.backward()
+    run.g_step(g_loss, g_params=G)
+
+
+@pytest.fixture
+def nets():
+    torch.manual_seed(0)
+    return nn.Linear(2, 1), nn.Linear(2, 2)  # D, G
+
+
+# ---------------------------------------------------------------------------- 1. counts
+@pytest.mark.parametrize(
+    ("field", "value", "allowed"),
+    [
+        ("steps", 10**25, "[0, 1000000000]"),
+        ("sample_every", 10**10, "[1, 1000000000]"),
+        ("eval_every", 0, "[1, 1000000000]"),
+        ("steps", 2.0, "[0, 1000000000]"),
+    ],
+)
+def test_counts_beyond_the_built_in_configs_bounds_are_refused_naming_the_range(
+    tmp_path, field, value, allowed
+):
+    root = tmp_path / "runs"
+    with pytest.raises(track.TrackingError) as caught:
+        track.init("big", root=root, **{field: value})
+    assert str(caught.value).startswith(f"{field}={value!r} is invalid: allowed a whole number in {allowed}")
+    assert not root.exists()  # refused before any folder is made
+
+
+def test_the_bound_is_the_built_in_configs_own(tmp_path):
+    """The largest target the built-in config takes is taken; one more is not (steps and the others)."""
+    assert GANConfig(steps=10**9, sample_every=10**9, eval_every=10**9).steps == 10**9
+    with pytest.raises(
+        ValueError, match=r"steps=1000000001 is invalid: allowed a number in \[0, 1000000000\]"
+    ):
+        GANConfig(steps=10**9 + 1)
+    run = track.init("top", root=tmp_path, steps=10**9, sample_every=10**9, eval_every=10**9)
+    run.finish()
+    assert status_of(tmp_path, "top")["steps"] == 10**9
+
+
+# ---------------------------------------------------------------------------- 2. seed, and no folder left
+@pytest.mark.parametrize("seed", [2**70, "x", 1.5, -1, True])
+def test_a_bad_seed_is_refused_before_any_folder_is_made(tmp_path, seed):
+    root = tmp_path / "runs"
+    with pytest.raises(track.TrackingError) as caught:
+        track.init("seeded", root=root, seed=seed, real=torch.randn(64, 2))
+    assert str(caught.value) == f"seed={seed!r} is invalid: allowed a whole number in [0, 2147483647]"
+    assert not root.exists()
+
+
+def test_a_start_that_fails_after_its_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError):  # TensorBoard's folder cannot be made inside a file
+        track.init("tb", root=tmp_path / "runs", tensorboard=blocker / "tb")
+    assert not (tmp_path / "runs" / "tb").exists()
+
+    def broken_view(*args, **kwargs):
+        raise RuntimeError("no view today")
+
+    monkeypatch.setattr(track_module, "real_view", broken_view)  # fails inside TrackedRun's start
+    with pytest.raises(RuntimeError, match="no view today"):
+        track.init("view", root=tmp_path / "runs", real=torch.randn(64, 2))
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == []
+
+
+def test_a_failed_resume_keeps_the_folder_it_continued(tmp_path, nets):
+    D, G = nets
+    run = track.init("kept", root=tmp_path, steps=2)
+    trained_step(run, D, G)
+    trained_step(run, D, G)
+    run.finish()
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OSError):
+        track.init("kept", root=tmp_path, resume=True, tensorboard=blocker / "tb")
+    assert status_of(tmp_path, "kept")["status"] == "finished"
+    assert RunDir.open(tmp_path, "kept").read_metrics()["step"].tolist() == [1, 2]
+    RunDir.open(tmp_path, "kept").claim("a test").release()  # its claim was given back
+
+
+# ---------------------------------------------------------------------------- 3. no gradients
+def test_d_step_before_backward_says_so_and_keeps_the_rows(tmp_path, nets):
+    D, G = nets
+    run = track.init("nograd", root=tmp_path, commit_every=60.0)
+    trained_step(run, D, G)
+    D.zero_grad(set_to_none=True)  # as before the next backward
+    logits = D(torch.randn(8, 2))
+    expected = (
+        r"d_params has no gradients \(none of its 2 parameters has a \.grad\): call d_step after D's "
+        r"backward\(\) and before the next zero_grad\(\)"
+    )
+    with pytest.raises(track.TrackingError, match=expected):  # the usual call (the fast path)
+        run.d_step(logits, logits, d_loss=logits.mean(), d_params=D)
+    with pytest.raises(track.TrackingError, match=expected):  # any other call
+        run.d_step(logits, logits, d_params=list(D.parameters()))
+    with pytest.raises(track.TrackingError, match="d_params has no trainable parameters"):
+        run.d_step(logits, logits, d_loss=logits.mean(), d_params=[])
+    run.finish()
+    assert run.status == "finished" and run.error is None  # not "diverged at step 1"
+    assert RunDir.open(tmp_path, "nograd").read_metrics()["step"].tolist() == [1]
+
+
+def test_g_step_before_backward_says_so(tmp_path, nets):
+    D, G = nets
+    run = track.init("nograd-g", root=tmp_path)
+    trained_step(run, D, G)
+    G.zero_grad(set_to_none=True)
+    logits = D(torch.randn(8, 2))
+    expected = (
+        r"g_params has no gradients .*: call g_step after G's backward\(\) and before the next zero_grad"
+    )
+    D.zero_grad(set_to_none=True)
+    logits.mean().backward()
+    run.d_step(logits.detach(), logits.detach(), d_loss=logits.mean().detach(), d_params=D)
+    with pytest.raises(track.TrackingError, match=expected):  # the usual call (the fast path)
+        run.g_step(torch.tensor(0.5), g_params=G)
+    with pytest.raises(track.TrackingError, match=expected):  # any other call
+        run.g_step(0.5, g_params=G)
+    assert run.step == 1  # the refused calls took no step: the loop may take it again
+    G(torch.randn(8, 2)).sum().backward()
+    run.g_step(torch.tensor(0.5), g_params=G)
+    assert run.step == 2
+    run.finish()
+    assert run.status == "finished" and status_of(tmp_path, "nograd-g")["step"] == 2
+    frame = RunDir.open(tmp_path, "nograd-g").read_metrics()
+    assert frame["step"].tolist() == [1, 2] and frame["d_steps"].tolist() == [1.0, 1.0]
+
+
+# ---------------------------------------------------------------------------- 4. dataset
+@pytest.mark.parametrize("dataset", ["cifar", "ring-8", "Digits"])
+def test_an_unknown_dataset_is_refused_listing_the_names(tmp_path, dataset):
+    with pytest.raises(track.TrackingError) as caught:
+        track.init("data", root=tmp_path / "runs", dataset=dataset)
+    message = str(caught.value)
+    assert message.startswith(f"dataset={dataset!r} is unknown: allowed ")
+    assert all(name in message for name in DATASETS) and "'' (None) for data of your own" in message
+    assert not (tmp_path / "runs").exists()
+
+
+def test_no_dataset_is_allowed_as_none_or_empty(tmp_path):
+    for run_id, dataset in (("none", None), ("empty", ""), ("ring", "ring8")):
+        run = track.init(run_id, root=tmp_path, dataset=dataset)
+        run.finish()
+        assert run.meta.dataset == (dataset or "")
+
+
+# ---------------------------------------------------------------------------- 5. logits' shape
+@pytest.mark.parametrize(
+    ("real_shape", "fake_shape"),
+    [((4, 2), (4, 2)), ((4,), (4, 3)), ((), ()), ((0,), (0,)), ((4, 1, 2), (4,))],
+)
+def test_logits_that_are_not_one_per_example_are_refused(tmp_path, real_shape, fake_shape):
+    run = track.init("logits", root=tmp_path)
+    with pytest.raises(track.TrackingError) as caught:
+        run.d_step(torch.zeros(real_shape), torch.zeros(fake_shape), d_loss=torch.tensor(1.0))
+    assert str(caught.value).startswith("d_step's logits must be one per example, shape (B,) or (B, 1)")
+    assert f"got real_logits {real_shape} and fake_logits {fake_shape}" in str(caught.value)
+    run.finish()
+
+
+def test_one_logit_per_example_is_taken_whatever_its_trailing_ones_and_batch_sizes(tmp_path):
+    run = track.init("one-each", root=tmp_path, commit_every=0.0)
+    for real_shape, fake_shape in (((8,), (8, 1)), ((6, 1), (4,)), ((5, 1, 1, 1), (5, 1, 1, 1))):
+        run.d_step(torch.ones(real_shape), -torch.ones(fake_shape), d_loss=torch.tensor(1.0))
+        row = run.g_step(torch.tensor(0.5))
+        assert row["d_acc_real"] == 1.0 and row["d_acc_fake"] == 1.0
+    run.finish()
+    assert RunDir.open(tmp_path, "one-each").read_metrics()["step"].tolist() == [1, 2, 3]
+
+
+# ---------------------------------------------------------------------------- 6. watch tries G
+def test_watch_with_noise_that_does_not_fit_g_says_so_at_once(tmp_path, nets):
+    D, G = nets
+    run = track.init("noise", root=tmp_path, real=torch.randn(64, 2))
+    with pytest.raises(track.TrackingError) as caught:
+        run.watch(G, torch.randn(8, 3), D=D)
+    message = str(caught.value)
+    assert "fixed_noise of shape (8, 3)" in message and "mat1 and mat2 shapes cannot be multiplied" in message
+    assert "allowed: noise that G takes as its input" in message
+    with pytest.raises(track.TrackingError, match="call watch"):  # nothing of the failed watch was kept
+        run.snapshot()
+    run.watch(G, torch.randn(8, 2), D=D)  # noise that fits: watched, and the run ends cleanly
+    trained_step(run, D, G)
+    run.finish()
+    assert run.status == "finished" and run.error is None
+
+
+def test_watch_tries_g_as_a_snapshot_does_leaving_its_mode_and_batchnorm_statistics(tmp_path):
+    torch.manual_seed(0)
+    G = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    G.train()
+    before = G[1].running_mean.clone(), G[1].num_batches_tracked.clone()
+    run = track.init("bn", root=tmp_path, data_kind="points")
+    run.watch(G, torch.randn(16, 2) * 5 + 3)
+    assert G.training and G[1].training
+    assert torch.equal(G[1].running_mean, before[0]) and torch.equal(G[1].num_batches_tracked, before[1])
+    run.finish()
+    assert [step for step, _ in RunDir.open(tmp_path, "bn").snapshot_steps()] == [0]  # the tried view
+
+
+# ---------------------------------------------------------------------------- 7. exit without finish
+def test_a_script_that_exits_short_of_its_target_without_finish_is_stopped(tmp_path, nets, monkeypatch):
+    """What the interpreter's exit does (`_at_exit`) to runs left open: stopped short of the target,
+    finished at it or without one."""
+    D, G = nets
+    active: weakref.WeakSet = weakref.WeakSet()
+    monkeypatch.setattr(track_module, "_ACTIVE", active)
+    monkeypatch.setattr(track_module, "_UNCAUGHT", [])
+    short = track.init("short", root=tmp_path, steps=5)
+    done = track.init("done", root=tmp_path, steps=2)
+    open_ended = track.init("open", root=tmp_path)
+    for run, steps in ((short, 2), (done, 2), (open_ended, 2)):
+        active.add(run)
+        for _ in range(steps):
+            trained_step(run, D, G)
+    assert done.should_stop and done.stop_reason == "steps"
+    track_module._at_exit()
+    status = status_of(tmp_path, "short")
+    assert status["status"] == "stopped" and status["step"] == 2
+    assert status["error"] == "the script exited at step 2 of its target 5 without finish()"
+    events = RunDir.open(tmp_path, "short").read_events()
+    assert (
+        events["detail"].iloc[-1] == "stopped: the script exited at step 2 of its target 5 without finish()"
+    )
+    assert RunDir.open(tmp_path, "short").read_metrics()["step"].tolist() == [1, 2]  # nothing lost
+    for run_id in ("done", "open"):
+        assert (
+            status_of(tmp_path, run_id)["status"] == "finished"
+            and status_of(tmp_path, run_id)["error"] is None
+        )
+
+
+# ---------------------------------------------------------------------------- 8. the words
+def test_should_stop_says_it_turns_true_at_the_steps_target(tmp_path, nets):
+    doc = track.TrackedRun.should_stop.__doc__
+    assert "``steps`` target" in doc and '``"steps"``' in doc
+    D, G = nets
+    run = track.init("target", root=tmp_path, steps=1)
+    trained_step(run, D, G)
+    assert run.should_stop and run.stop_reason == "steps"
+    run.finish()
+
+
+@pytest.mark.parametrize("example", ["own_dcgan.py", "lightning_gan.py"])
+def test_the_examples_on_a_taken_run_id_do_not_offer_resume(tmp_path, monkeypatch, example):
+    """Their command lines cannot reach resume=True: the message says to give another --run-id, in one
+    line (run as ``python examples/...``, here in this process: ``sys.exit`` with the message)."""
+    (tmp_path / "mine").mkdir()
+    argv = [example, "--steps", "5", "--out", str(tmp_path), "--run-id", "mine"]
+    monkeypatch.setattr(sys, "argv", argv)
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_path(str(ROOT / "examples" / example), run_name="__main__")
+    message = caught.value.code
+    assert isinstance(message, str) and "\n" not in message
+    assert message.startswith(f"error: run 'mine' already exists in {str(tmp_path)!r}: ")
+    assert "give another --run-id" in message and "resume" not in message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
