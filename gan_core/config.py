@@ -25,6 +25,10 @@ from gan_core.models import CONDITIONINGS as _CONDITIONING_REGISTRY
 from gan_core.models import DCGAN_SIZES  # noqa: F401  (re-exported: importable from here as before)
 from gan_core.models import MODELS as _MODEL_REGISTRY
 
+# The most steps a run may take, and the largest step count any field holds (steps, sample_every, ...):
+# run files naming a larger step are damaged (rundir), and the tracking API takes no more either.
+MAX_STEPS = 10**9
+
 # The lists of names are the keys of the registries that define them (gan_core.data.DATASETS,
 # gan_core.models.MODELS, gan_core.losses.LOSSES), so a new dataset, model or loss is one entry there and
 # validation, the CLI's choices and the sidebar's menus follow. The dependency runs one way: data and
@@ -258,10 +262,10 @@ class GANConfig:
             if not (0.0 <= getattr(self, beta) < 1.0):
                 raise ConfigError(beta, getattr(self, beta), "a number in [0, 1)")
         in_range("d_steps", 1, 100)
-        in_range("steps", 0, 10**9)
-        in_range("sample_every", 1, 10**9)
-        in_range("eval_every", 1, 10**9)
-        in_range("checkpoint_every", 0, 10**9)
+        in_range("steps", 0, MAX_STEPS)
+        in_range("sample_every", 1, MAX_STEPS)
+        in_range("eval_every", 1, MAX_STEPS)
+        in_range("checkpoint_every", 0, MAX_STEPS)
         in_range("keep_checkpoints", 1, 100)
         in_range("keep_snapshots", 2, 100_000)
         in_range("seed", 0, 2**31 - 1)

@@ -40,6 +40,7 @@ from gan_core.distributed import job_fields
 from gan_core.losses import GANLoss, get_loss
 from gan_core.rundir import (
     LOCK_NAME,
+    MAX_STEP,
     RunBusyError,
     RunDir,
     RunDirError,
@@ -317,7 +318,8 @@ class RunView:
         for event in self.events:
             fields = event.get("fields") or {}
             name = fields.get("field")
-            if event.get("kind") == "hparam" and name in values and "new" in fields:
+            # (a name that is no text, a hand-edited list or object, is no setting: not hashable either)
+            if event.get("kind") == "hparam" and isinstance(name, str) and name in values and "new" in fields:
                 try:
                     value = type(values[name])(fields["new"])
                     self.cfg.replace(**{name: value})
@@ -683,6 +685,13 @@ class RunRegistry:
         meta = run_dir.read_meta()
         cfg = run_dir.read_config() if meta.owned else None
         state = runner.status if runner else disk_status(status, run_dir.in_use(status))
+        step = runner.current_step if runner else status.get("step", 0)
+        if state == "interrupted":
+            # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
+            # The last row's step (read from the file's end), where it is one a run could reach.
+            last_row = run_dir.last_metrics_step()
+            if last_row is not None and step < last_row <= MAX_STEP:
+                step = last_row
         return {
             "run_id": run_dir.run_id,
             "status": state,
@@ -690,7 +699,7 @@ class RunRegistry:
             "dataset": meta.dataset,
             "model": meta.model,
             "loss": meta.loss,
-            "step": runner.current_step if runner else status.get("step", 0),
+            "step": step,
             # the target in force (a resume or an applied change moves it); config.json's for older runs
             "steps": runner.hparams["steps"]
             if runner

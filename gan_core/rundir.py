@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from gan_core.config import ConfigError, GANConfig
+from gan_core.config import MAX_STEPS, ConfigError, GANConfig
 from gan_core.losses import LOSSES
 from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
@@ -476,7 +476,7 @@ def lock_holder(folder: Path) -> dict[str, Any] | None:
         except BlockingIOError:
             try:
                 info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
-            except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            except (OSError, ValueError):  # (not UTF-8, not JSON: both ValueErrors)
                 info = {}
             return info if isinstance(info, dict) else {}
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -744,6 +744,8 @@ class RunDir:
         except (OSError, ConfigError, UnicodeDecodeError, RecursionError) as exc:
             reason = os_reason(exc) if isinstance(exc, OSError) else exc
             raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {reason}") from None
+        except ValueError as exc:  # json's own, past its JSONDecodeError (`json_reason`)
+            raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {json_reason(exc)}") from None
 
     @property
     def has_config(self) -> bool:
@@ -759,7 +761,13 @@ class RunDir:
         try:
             raw = json.loads(path.read_bytes().decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
-            reason = os_reason(exc) if isinstance(exc, OSError) else _short_reason(exc)
+            reason = (
+                os_reason(exc)
+                if isinstance(exc, OSError)
+                else json_reason(exc)
+                if isinstance(exc, ValueError)
+                else _short_reason(exc)
+            )
             raise RunDirError(f"run {self.run_id!r}: unreadable {META_NAME}: {reason}") from None
         return RunMeta.from_dict(raw, f"run {self.run_id!r}: {META_NAME}")
 
@@ -786,10 +794,10 @@ class RunDir:
             return {}, [f"status.json cannot be read ({os_reason(exc)})"]
         except UnicodeDecodeError as exc:
             return {}, [f"status.json is not UTF-8 text (byte {exc.start})"]
-        except json.JSONDecodeError as exc:
-            return {}, [f"status.json is not valid JSON ({exc.msg} at line {exc.lineno})"]
         except RecursionError:
             return {}, ["status.json is nested too deeply to read"]
+        except ValueError as exc:  # not JSON, or a number json will not read (`json_reason`)
+            return {}, [f"status.json is {json_reason(exc)}"]
         return checked_status(raw)
 
     # ------------------------------------------------------------------ metrics
@@ -798,18 +806,12 @@ class RunDir:
         first (`repair_tail`). ``widen`` (the built-in trainer, which writes its rows in ``columns``'
         order): a file written by an earlier version, whose header lacks columns added since (a quality
         metric, say), gets them first (`widen_metrics`: its rows blank there), so that the rows appended
-        now line up with the header; a header with a column ``columns`` lacks is a `RunDirError`."""
-        if widen:
-            path = self.path / "metrics.csv"
-            with open(path, "rb") if path.exists() else contextlib.nullcontext(None) as f:
-                first = f.readline() if f is not None else b""
-            header = (
-                [c.strip() for c in first.decode("utf-8", "replace").strip().split(",")]
-                if first.strip()
-                else []
-            )
-            if header and header != list(columns):
-                self.widen_metrics(columns)
+        now line up with the header; a header with a column ``columns`` lacks is a `RunDirError`, and so,
+        widened or not, is one that names a column twice or starts with a byte-order mark
+        (`_header_names`)."""
+        header = self._header_for_writing()
+        if widen and header and header != list(columns):
+            self.widen_metrics(columns)
         with self._writing("metrics.csv"):
             fd = os.open(self.path / "metrics.csv", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
             try:
@@ -847,7 +849,7 @@ class RunDir:
         path = self.path / "metrics.csv"
         data = self.metrics_bytes() if path.exists() else b""
         header_line, _, body = data.partition(b"\n")
-        old = [c.strip() for c in header_line.decode("utf-8", "replace").split(",")] if header_line else []
+        old = _header_names(header_line, self.run_id) if header_line.strip() else []
         new = list(columns)
         if old == new:
             return
@@ -863,6 +865,46 @@ class RunDir:
             out.append(csv_line(row))
         with self._writing("metrics.csv"):
             _atomic_write(path, lambda f: f.write(b"".join(out)))
+
+    def _header_for_writing(self) -> list[str]:
+        """metrics.csv's header names as a writer goes on under them (`_header_names`: refused if one is
+        named twice or the file starts with a byte-order mark); [] for a missing or empty file."""
+        try:
+            with open(self.path / "metrics.csv", "rb") as f:
+                first = f.readline()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise RunDirError(f"run {self.run_id!r}: metrics.csv cannot be read ({os_reason(exc)})") from None
+        return _header_names(first, self.run_id) if first.strip() else []
+
+    def check_metrics_writable(self, columns: Sequence[str]) -> None:
+        """`RunDirError`, naming metrics.csv and what is wrong, unless a writer of ``columns`` can go on
+        in it: its header names each column once, only ``columns`` (a header that lacks some is widened,
+        `open_metrics`) and starts without a byte-order mark; no row holds a carriage return that does
+        not end its line. A resume calls it before it writes anything: found later, such a file would
+        end the run as failed, or have its rows rewritten wrongly."""
+        header = self._header_for_writing()
+        extra = [c for c in header if c not in columns]
+        if extra:
+            named = ", ".join(repr(c) for c in extra[:6]) + (
+                f" and {len(extra) - 6} more" if len(extra) > 6 else ""
+            )
+            raise RunDirError(
+                f"run {self.run_id!r}: metrics.csv has {plural(len(extra), 'column')} this run does not "
+                f"write ({named}); allowed: the columns it writes ({', '.join(columns[:5])}, … "
+                f"{columns[-1]})"
+            )
+        try:
+            data = self.metrics_bytes()
+        except OSError as exc:
+            raise RunDirError(f"run {self.run_id!r}: metrics.csv cannot be read ({os_reason(exc)})") from None
+        stray = _stray_cr(data)
+        if stray is not None:
+            raise RunDirError(
+                f"run {self.run_id!r}: metrics.csv line {stray} holds a carriage return (\\r) inside a row; "
+                "allowed: one row a line, each ending in a newline (\\n or \\r\\n)"
+            )
 
     def close(self) -> None:
         """Flush metrics.csv to disk and close it (idempotent; a failing flush is still a close)."""
@@ -935,7 +977,7 @@ class RunDir:
                         found = _row_values(line, step_at, wanted, measured)
                         if found is not None:
                             return found
-        except OSError:
+        except (OSError, csv.Error):  # (csv.Error: a header that cannot be read as CSV)
             return None
         return None
 
@@ -1353,6 +1395,20 @@ def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
 
 
+def json_reason(exc: ValueError) -> str:
+    """Why a run file's bytes are not JSON this version reads, to follow "<file> is ...": ``exc`` from
+    decoding them or from ``json.loads``. Python 3.11 refuses an integer literal longer than
+    ``sys.get_int_max_str_digits()`` (4300 digits) with a plain ValueError, not a JSONDecodeError."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"not valid JSON ({exc.msg} at line {exc.lineno})"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"not UTF-8 text (byte {exc.start})"
+    limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()
+    if limit and "digits" in str(exc):
+        return f"not JSON this version reads (a number of more than {limit} digits; allowed: up to {limit})"
+    return f"not valid JSON ({_short_reason(exc)})"
+
+
 def _short_reason(exc: BaseException, limit: int = 200) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
@@ -1371,11 +1427,26 @@ def shown_value(value: Any, limit: int = 60) -> str:
         return "a list"
     if isinstance(value, dict):
         return "an object"
-    return repr(value)
+    try:
+        text = repr(value)
+    except ValueError:  # an int too long for Python to print (over sys.get_int_max_str_digits() digits)
+        return "a number too long to print"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+# The largest step a run file may name: GANConfig's bound on ``steps``. A larger one is damage, and one
+# past 2**63 would crash the pages' tables (pandas turns the column into C longs: "Python int too large to
+# convert to C long").
+MAX_STEP = MAX_STEPS
+STEP_ALLOWED = f"an integer ≥ 0, at most {MAX_STEP}"
+
+
+def _is_step(value: Any) -> bool:
+    return _is_int(value) and 0 <= value <= MAX_STEP
 
 
 def _text_or_null(value: Any) -> bool:
@@ -1390,15 +1461,15 @@ def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
         # the writer looks at commands.json (`gan_core.tracking.commands`): Pause and Stop can reach it
         "commands": (lambda v: isinstance(v, bool), "true or false"),
         "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
-        "step": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),
-        "steps": (lambda v: _is_int(v) and v >= 0, "an integer ≥ 0"),  # the target in force (0: open)
+        "step": (_is_step, STEP_ALLOWED),
+        "steps": (_is_step, STEP_ALLOWED),  # the target in force (0: open)
         "parent": (
             lambda v: (
                 v is None or isinstance(v, str) and RUN_ID_RE.fullmatch(v) is not None and ".." not in v
             ),
             "a run id or null",
         ),
-        "parent_step": (lambda v: v is None or _is_int(v) and v >= 0, "an integer ≥ 0 or null"),
+        "parent_step": (lambda v: v is None or _is_step(v), f"{STEP_ALLOWED} or null"),
         "pid": (lambda v: v is None or _is_int(v) and v > 0, "a process id (an integer > 0) or null"),
         "train_seconds": (
             lambda v: not isinstance(v, bool) and isinstance(v, int | float) and math.isfinite(v) and v >= 0,
@@ -1462,6 +1533,36 @@ def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
 _TAIL_BLOCK = 64 * 1024  # bytes a backward read of metrics.csv takes at a time (`RunDir.last_measured`)
 
 
+def _header_names(line: bytes, run_id: str) -> list[str]:
+    """The column names of metrics.csv's header ``line`` as a writer reads them (split at commas, spaces
+    around a name dropped); `RunDirError` for a header a writer must not go on under: one that names a
+    column twice (its rows would be rewritten into one column, `widen_metrics`) or starts with a UTF-8
+    byte-order mark (the readers find no 'step' column there)."""
+    if line.startswith(b"\xef\xbb\xbf"):
+        raise RunDirError(
+            f"run {run_id!r}: metrics.csv starts with a byte-order mark (BOM, bytes EF BB BF) before its "
+            "header; allowed: a header that starts with 'step' (save the file as UTF-8 without a BOM)"
+        )
+    names = [c.strip() for c in line.decode("utf-8", "replace").strip().split(",")]
+    twice = next((c for i, c in enumerate(names) if c in names[:i]), None)
+    if twice is not None:
+        raise RunDirError(
+            f"run {run_id!r}: metrics.csv's header names column {twice!r} twice; allowed: each column once"
+        )
+    return names
+
+
+def _stray_cr(data: bytes) -> int | None:
+    """The line number (from 1) of the first line of ``data`` with a carriage return that does not end
+    it (one before its newline is a CRLF ending), or None."""
+    at = data.find(b"\r")
+    while at >= 0 and data[at + 1 : at + 2] == b"\n":
+        at = data.find(b"\r", at + 1)
+    if at < 0:
+        return None
+    return data.count(b"\n", 0, at) + 1
+
+
 def _row_values(
     line: bytes, step_at: int, wanted: dict[str, int], measured: bool
 ) -> tuple[int, dict[str, float]] | None:
@@ -1469,7 +1570,10 @@ def _row_values(
     None if its step is no whole number ≥ 0, or with ``measured`` if no wanted value is finite."""
     if not line.strip():
         return None
-    cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+    try:
+        cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+    except csv.Error:  # a carriage return inside the row, say: not a row a reader can use
+        return None
 
     def number(i: int) -> float:
         try:
@@ -1546,7 +1650,26 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
     """metrics.csv's complete lines ``data`` read as `RunDir.read_metrics_checked` says."""
     problems: list[str] = []
     text = _decoded(data, "metrics.csv", problems)
+    # A carriage return inside a row: pandas would break it there into two rows of nonsense.
+    lines = text.split("\n") if _stray_cr(data) is not None else []
+    damaged = {i for i, line in enumerate(lines) if i and "\r" in line.rstrip("\r")}  # (0: the header)
+    if damaged:
+        problems.append(
+            f"metrics.csv: {plural(len(damaged), 'row')} holding a carriage return (\\r) inside left out "
+            f"(the first at line {min(damaged) + 1})"
+        )
+        text = "\n".join(line for i, line in enumerate(lines) if i not in damaged)
     frame = _read_csv_text(text, "metrics.csv", run_id, problems) if text.strip() else pd.DataFrame()
+    try:
+        header = next(csv.reader([text.partition("\n")[0].rstrip("\r")]), [])
+    except csv.Error:  # (pandas read it with its quotes as plain characters: no names to compare)
+        header = []
+    again = [i for i, c in enumerate(header) if c in header[:i]]
+    if again and len(header) == len(frame.columns):  # pandas renamed them 'd_loss.1', ...
+        problems.append(
+            f"metrics.csv: its header names column {header[again[0]]!r} twice; only the first is read"
+        )
+        frame = frame.iloc[:, [i for i in range(len(header)) if i not in again]]
     frame.columns = [str(c) for c in frame.columns]
     if columns is None:
         numeric = [c for c in frame.columns if c not in METRICS_TEXT_COLUMNS]
@@ -1608,7 +1731,10 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
     problems: list[str] = []
     text = _decoded(data, "events.csv", problems)
     records: list[dict[str, Any]] = []
-    found: dict[str, list[tuple[int, str]]] = {"long": [], "short": [], "step": [], "csv": [], "json": []}
+    found: dict[str, list[tuple[int, Any]]] = {
+        **{"long": [], "short": [], "step": [], "csv": [], "json": []},
+        "field": [],
+    }
     header_seen, columns = False, EVENT_COLUMNS
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.rstrip("\r")
@@ -1646,11 +1772,14 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
         else:
             try:
                 fields = json.loads(cells[4]) if cells[4].strip() else {}
-            except (json.JSONDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # (ValueError: also a number json will not read)
                 fields = None
             if not isinstance(fields, dict):
                 found["json"].append((number, cells[4]))
                 fields = {}
+        # The setting a change names (hparam, device, world_size): readers look it up by name.
+        if "field" in fields and not isinstance(fields["field"], str):
+            found["field"].append((number, fields.pop("field")))
         records.append({"step": step, "time": cells[1], "kind": kind, "detail": detail, "fields": fields})
     said = {
         "long": f"with more than {len(columns)} fields: the extra ones are kept in its detail",
@@ -1658,11 +1787,12 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
         "step": "whose step is not a whole number ≥ 0 left out",
         "csv": "that cannot be read as CSV left out",
         "json": "whose fields are not a JSON object: read without them",
+        "field": "whose 'field' (the setting changed) is not a text: read without it",
     }
     for kind, rows in found.items():
         if rows:
             number, value = rows[0]
-            example = f", {shown_value(value, 40)}" if kind in ("step", "json") else ""
+            example = f", {shown_value(value, 40)}" if kind in ("step", "json", "field") else ""
             problems.append(
                 f"events.csv: {plural(len(rows), 'row')} {said[kind]} (the first at line {number}{example})"
             )

@@ -38,7 +38,15 @@ from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.models import build_models
-from gan_core.rundir import RunDir, RunDirError, current_events, make_event, thinned, this_process
+from gan_core.rundir import (
+    RunDir,
+    RunDirError,
+    current_events,
+    make_event,
+    shown_value,
+    thinned,
+    this_process,
+)
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.readback import PendingRow
@@ -62,9 +70,11 @@ MAX_SNAPSHOTS_IN_MEMORY = 400  # older ones are thinned (on disk: keep_snapshots
 STATUS_WRITE_SECONDS = 2.0
 
 
-def _check_fits(cfg: GANConfig, state: dict[str, Any], source: str) -> None:
-    """RunDirError unless the checkpoint's weights load into the networks ``cfg`` builds: refused before
-    a thread starts (and before anything is written), not as a failed run."""
+def _check_fits(
+    cfg: GANConfig, state: dict[str, Any], source: str
+) -> tuple[torch.nn.Module, torch.nn.Module]:
+    """The networks ``cfg`` builds with the checkpoint's weights loaded, or RunDirError: refused before a
+    thread starts (and before anything is written), not as a failed run."""
     try:
         shape = tuple(int(v) for v in state["sample_shape"])
         G, D = build_models(cfg, shape, int(state.get("n_classes", 0)))  # 0: written unconditional
@@ -75,6 +85,103 @@ def _check_fits(cfg: GANConfig, state: dict[str, Any], source: str) -> None:
         raise RunDirError(
             f"{source} cannot be rebuilt into G and D ({reason}); allowed: a checkpoint this run saved"
         ) from None
+    return G, D
+
+
+def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: str) -> None:
+    """RunDirError, naming ``source`` and the part, unless a run of ``cfg`` can go on from checkpoint
+    ``state``, kept as the file of step ``step``: its networks fit (`_check_fits`), its step is the one
+    its name says, and every other part the training thread loads (optimizers, flag monitor, RNG,
+    counters) loads. Checked here, before a thread starts and before anything is written: found there, a
+    damaged part would end the run as failed after the folder was cut back to the checkpoint."""
+    G, D = _check_fits(cfg, state, source)
+    found = state["step"]
+    if isinstance(found, bool) or not isinstance(found, int):
+        raise RunDirError(
+            f"{source}: its step is {shown_value(found)}; allowed: {step}, the step in its name"
+        )
+    if found != step:
+        # Going on from it would restart the step count there: from a lower one, the rows, snapshots and
+        # checkpoints recorded after it would be cut off as a stretch the run went back on.
+        raise RunDirError(
+            f"{source} holds step {found}, but its name says step {step}; refused, as the run would go "
+            f"on from the wrong step (and drop what it recorded after step {min(found, step)}). Allowed: a "
+            "checkpoint whose step is the one in its name; pick another"
+        )
+
+    def part(name: str, check: Callable[[Any], object], allowed: str) -> None:
+        if name not in state:
+            return  # an older checkpoint without it: the thread goes on with its default
+        try:
+            check(state[name])
+        except Exception as exc:  # a damaged part fails in as many ways as its loader has errors
+            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            raise RunDirError(
+                f"{source}: its {name!r} cannot be loaded ({type(exc).__name__}: {reason}); allowed: "
+                f"{allowed}, as this run saves it"
+            ) from None
+
+    for name, net in (("opt_g", G), ("opt_d", D)):
+        params = [p for p in net.parameters() if p.requires_grad]
+        part(name, torch.optim.Adam(params).load_state_dict, "the Adam optimizer's state of its network")
+    part("flags", _check_flags, "the flag monitor's state (an object of its fields)")
+    part("hparams", lambda v: cfg.replace(**_mapping(v)), "an object of settings the config accepts")
+    part("train_seconds", lambda v: _finite(float(v)), "a number of seconds ≥ 0")
+    part("snapshot_stride", lambda v: _count(v, 1), "an integer ≥ 1")
+    part("world_size", lambda v: _count(v, 1), "an integer ≥ 1")
+    part("torch_rng", torch.Generator().set_state, "torch's CPU random state (a uint8 tensor)")
+    part("rng", _check_rng_state, "a random generator's state (a uint8 tensor)")
+    part("data_stream", lambda v: v is None or _mapping(v), "null, or the data stream's place (an object)")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"{shown_value(value)}, not an object")
+    return value
+
+
+def _finite(value: float) -> None:
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{value!r} is not a number ≥ 0")
+
+
+def _count(value: Any, low: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{shown_value(value)} is not an integer ≥ {low}")
+
+
+def _check_rng_state(value: Any) -> None:
+    if not (isinstance(value, torch.Tensor) and value.dtype == torch.uint8 and value.dim() == 1):
+        raise TypeError(f"{type(value).__name__}, not a 1-D uint8 tensor")
+
+
+def _kind(value: Any) -> str:
+    """What a flag monitor field holds, as far as loading it cares (a tuple saved is a list loaded)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return {dict: "an object", set: "a list"}.get(type(value), type(value).__name__)
+
+
+def _check_flags(value: Any) -> None:
+    """A checkpoint's flag monitor state loads into a monitor (`FlagMonitor.load_state_dict`), each field
+    of the kind a fresh monitor holds there (the monitor keeps its state in plain fields; a field this
+    version lacks is ignored on load, one it has but the checkpoint lacks keeps its start value)."""
+    fresh, monitor = FlagMonitor(), FlagMonitor()
+    monitor.load_state_dict(_mapping(value))
+    for name, start in vars(fresh).items():
+        loaded = getattr(monitor, name)
+        if start is None or (loaded is None and name in ("midpoint", "coverage_total")):  # None: unknown
+            continue
+        if _kind(loaded) != _kind(start):
+            raise TypeError(f"field {name!r} is {shown_value(loaded)}; expected {_kind(start)}")
+    for flag, hysteresis in vars(monitor)["_states"].items():  # each flag's counters: whole numbers
+        for name, number in vars(hysteresis).items():
+            if not isinstance(number, int):  # (``on`` is a bool, an int)
+                raise TypeError(f"field '_states' of {flag!r}: {name} is {shown_value(number)}")
 
 
 def hparams_in_force(cfg: GANConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
@@ -283,15 +390,16 @@ class Runner:
         # The latest checkpoint that metrics.csv reaches (runs of this version always write rows first;
         # a folder from elsewhere might not), so the history has no gap.
         last_row = run_dir.last_metrics_step()
-        reached = [path for step, path in kept if last_row is None or step <= last_row]
-        path = (reached or [path for _, path in kept] or [None])[-1]
+        reached = [(step, path) for step, path in kept if last_row is None or step <= last_row]
+        file_step, path = (reached or kept or [(None, None)])[-1]
         if path is None:
             raise RunDirError(
                 f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "
                 f"checkpoint_every={cfg.checkpoint_every}); start a new run"
             )
         state = run_dir.load_checkpoint(path)  # weights_only
-        _check_fits(cfg, state, f"checkpoint {path.name} of run {run_dir.run_id!r}")
+        _check_resumable(cfg, state, file_step, f"checkpoint {path.name} of run {run_dir.run_id!r}")
+        run_dir.check_metrics_writable(CSV_COLUMNS)  # what the thread rewrites and appends to
         in_force = hparams_in_force(cfg, state)
         applied = resume_changes(cfg, in_force, changes)
         step, steps = int(state["step"]), applied.get("steps", in_force["steps"])
@@ -350,7 +458,7 @@ class Runner:
         step, checkpoint = parent.checkpoint_at(step)
         cfg = parent.read_config()
         state = parent.load_checkpoint(checkpoint)
-        _check_fits(cfg, state, f"checkpoint {checkpoint.name} of run {parent.run_id!r}")
+        _check_resumable(cfg, state, step, f"checkpoint {checkpoint.name} of run {parent.run_id!r}")
         resume_changes(cfg, hparams_in_force(cfg, state), changes)
         child = parent.branch(step, run_id)  # only now is anything written (the child is claimed)
         try:

@@ -1,0 +1,296 @@
+"""Damaged run files found by review: each gets one clear message naming the file and the field, the
+listing and the views stay up, and a resume refused for one writes nothing.
+
+Every test copies ``good``, a finished 2D run made once per session by the project's own writer (a
+`Runner`: checkpoints at steps 10 and 20), breaks one thing in the copy and checks what a reader or a
+resume makes of it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from gan_core.config import GANConfig
+from gan_core.probe import ProbeError, checkpoint_models
+from gan_core.registry import RunRegistry
+from gan_core.rundir import RunDir, RunDirError
+from gan_core.runner import Runner
+from gan_core.tracking.schema import CSV_COLUMNS
+
+TIMEOUT = 60  # seconds: generous, the test machine is slow and shared
+TINY = dict(width=16, latent_dim=4, batch_size=16, device="cpu")
+TOO_LONG = "1" + "0" * 5000  # an integer literal Python 3.11's json refuses (over 4300 digits)
+
+
+@pytest.fixture(scope="session")
+def template(tmp_path_factory) -> Path:
+    """A runs folder holding ``good``: ring8, 20 steps, snapshots every 5, checkpoints at 10 and 20."""
+    root = tmp_path_factory.mktemp("damaged_template") / "runs"
+    cfg = GANConfig(**TINY, dataset="ring8", steps=20, sample_every=5, checkpoint_every=10, eval_every=10)
+    runner = Runner(cfg, root, "good").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    return root
+
+
+@pytest.fixture
+def root(template, tmp_path) -> Path:
+    """This test's own copy of the template's runs folder."""
+    copy = tmp_path / "runs"
+    shutil.copytree(template, copy)
+    return copy
+
+
+def fingerprint(folder: Path) -> dict[str, str]:
+    """Path -> SHA-256 of every file under ``folder`` but the claim's lock file (a claim and its release
+    may create it, empty)."""
+    return {
+        str(Path(d, name).relative_to(folder)): hashlib.sha256(Path(d, name).read_bytes()).hexdigest()
+        for d, _, names in os.walk(folder)
+        for name in names
+        if name != ".lock"
+    }
+
+
+def edit_status(run: Path, **fields) -> None:
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, **fields}, indent=2))
+
+
+def edit_checkpoint(run: Path, at: int, **parts) -> None:
+    """Rewrite ``parts`` of the checkpoint of step ``at`` (kept under the same name)."""
+    path = run / "checkpoints" / f"step_{at:08d}.pt"
+    state = torch.load(path, weights_only=True)
+    torch.save({**state, **parts}, path)
+
+
+def edit_metrics_header(run: Path, header: bytes) -> None:
+    data = (run / "metrics.csv").read_bytes()
+    (run / "metrics.csv").write_bytes(header + data[data.index(b"\n") :])
+
+
+def summary(root: Path, run_id: str = "good") -> dict:
+    (row,) = [r for r in RunRegistry(root).summaries(unreadable=True) if r["run_id"] == run_id]
+    return row
+
+
+def refused_resume(root: Path, run_id: str = "good") -> str:
+    """The message of the resume of ``run_id`` refused, checking that it wrote nothing."""
+    before = fingerprint(root / run_id)
+    with pytest.raises(RunDirError) as refused:
+        Runner.reopen(RunDir.open(root, run_id), {"steps": 40})
+    assert fingerprint(root / run_id) == before, "a refused resume changed the run's files"
+    assert RunDir.open(root, run_id).read_status()["status"] == "finished"
+    return str(refused.value)
+
+
+# ---------------------------------------------------------------------------------------------- 1. json
+def test_a_number_json_will_not_read_is_a_damaged_file_named(root):
+    run = root / "good"
+    status = (run / "status.json").read_text()
+    (run / "status.json").write_text(status.replace('"step": 20', f'"step": {TOO_LONG}'))
+    with open(run / "events.csv", "a") as f:
+        f.write(f'20,2025-01-01T00:00:00.000+00:00,hparam,x,"{{""field"":""lr_g"",""new"":{TOO_LONG}}}"\n')
+
+    status, problems = RunDir.open(root, "good").read_status_checked()
+    assert status == {}
+    assert problems == [
+        "status.json is not JSON this version reads (a number of more than 4300 digits; allowed: up to 4300)"
+    ]
+    row = summary(root)
+    assert row["status"] == "unknown" and row["problems"] == problems[0]
+    events, problems = RunDir.open(root, "good").read_events_checked()
+    assert len(problems) == 1 and problems[0].startswith(
+        "events.csv: 1 row whose fields are not a JSON object: read without them (the first at line "
+    )
+    assert events["fields"].iloc[-1] == {}
+    view = RunRegistry(root).view("good")
+    assert any(p.startswith("events.csv: 1 row whose fields are not a JSON object") for p in view.problems)
+
+    config = (run / "config.json").read_text()
+    (run / "config.json").write_text(config.replace('"seed": 0', f'"seed": {TOO_LONG}'))
+    with pytest.raises(RunDirError, match=r"run 'good': unreadable config.json: not JSON this version reads"):
+        RunDir.open(root, "good").read_config()
+
+
+# ---------------------------------------------------------------------------------------------- 2. range
+@pytest.mark.parametrize("field", ["step", "steps", "parent_step"])
+def test_a_step_beyond_the_configs_bound_is_a_problem_with_that_field(root, field):
+    run = root / "good"
+    edit_status(run, **{field: 10**25}, parent="good" if field == "parent_step" else None)
+    status, problems = RunDir.open(root, "good").read_status_checked()
+    assert field not in status
+    assert problems == [
+        f"status.json: field {field!r} is {10**25}; expected an integer ≥ 0, at most 1000000000"
+        + (" or null" if field == "parent_step" else "")
+    ]
+    row = summary(root)
+    assert row["problems"] == problems[0]
+    # the Runs page's table: every number fits a C long
+    table = pd.DataFrame([row])[["step", "steps", "parent_step"]]
+    # (a step left out is 0; a target left out is the config's)
+    assert table.fillna(0).astype("int64").iloc[0].tolist() == [0 if field == "step" else 20, 20, 0]
+
+
+# ---------------------------------------------------------------------------------------------- 3. events
+def test_an_hparam_event_whose_field_is_not_text_is_skipped_and_reported(root):
+    with open(root / "good" / "events.csv", "a") as f:
+        f.write('20,t,hparam,x,"{""field"":[""lr_g""],""new"":0.5}"\n')
+        f.write('20,t,hparam,x,"{""field"":{""a"":1},""new"":0.5}"\n')
+    view = RunRegistry(root).view("good")
+    assert view.hparams["lr_g"] == pytest.approx(2e-4, rel=1e-9, abs=0)  # the config's, not 0.5
+    (problem,) = [p for p in view.problems if "'field'" in p]
+    assert problem.startswith(
+        "events.csv: 2 rows whose 'field' (the setting changed) is not a text: read without it (the first "
+        "at line "
+    )
+    assert problem.endswith(", a list)")
+
+
+# ---------------------------------------------------------------------------------------------- 4. step
+def test_a_checkpoint_whose_step_disagrees_with_its_name_is_refused_before_anything_is_written(root):
+    edit_checkpoint(root / "good", 20, step=5)
+    edit_status(root / "good", status="stopped")
+    before = fingerprint(root / "good")
+    with pytest.raises(RunDirError) as refused:
+        Runner.reopen(RunDir.open(root, "good"), {"steps": 40})
+    assert str(refused.value) == (
+        "checkpoint step_00000020.pt of run 'good' holds step 5, but its name says step 20; refused, as the "
+        "run would go on from the wrong step (and drop what it recorded after step 5). Allowed: a "
+        "checkpoint whose step is the one in its name; pick another"
+    )
+    assert fingerprint(root / "good") == before
+    assert RunDir.open(root, "good").read_status()["status"] == "stopped"
+    with pytest.raises(RunDirError, match="holds step 5, but its name says step 20"):
+        Runner.branch(RunDir.open(root, "good"), 20)
+    assert sorted(p.name for p in root.iterdir()) == ["good"]  # no branch folder left behind
+
+
+# ---------------------------------------------------------------------------------------------- 5. \r
+def test_a_carriage_return_inside_the_last_metrics_row_is_a_damaged_row(root):
+    path = root / "good" / "metrics.csv"
+    data = path.read_bytes()
+    last = data.rindex(b"\n", 0, len(data) - 1) + 1  # the last row: step 20
+    path.write_bytes(data[: last + 3] + b"\r" + data[last + 3 :])
+    run = RunDir.open(root, "good")
+    assert run.last_metrics_step() == 19  # the damaged row is no row a reader uses
+    assert run.last_metrics()["step"] == 19
+    assert summary(root)["status"] == "finished"
+    frame, problems = run.read_metrics_checked()
+    assert frame["step"].tolist() == list(range(1, 20))
+    assert problems == [
+        "metrics.csv: 1 row holding a carriage return (\\r) inside left out (the first at line 21)"
+    ]
+    assert refused_resume(root) == (
+        "run 'good': metrics.csv line 21 holds a carriage return (\\r) inside a row; allowed: one row a "
+        "line, each ending in a newline (\\n or \\r\\n)"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- 6. dup
+def test_a_metrics_header_naming_a_column_twice_is_refused_for_writing_and_reported(root):
+    header = ",".join(CSV_COLUMNS).replace("d_loss_real", "d_loss").encode()
+    edit_metrics_header(root / "good", header)
+    message = "run 'good': metrics.csv's header names column 'd_loss' twice; allowed: each column once"
+    assert refused_resume(root) == message
+    run = RunDir.open(root, "good").claim("testing")
+    try:
+        before = fingerprint(root / "good")
+        for write in (lambda: run.widen_metrics(CSV_COLUMNS), lambda: run.open_metrics(CSV_COLUMNS)):
+            with pytest.raises(RunDirError) as refused:
+                write()
+            assert str(refused.value) == message
+        assert fingerprint(root / "good") == before
+    finally:
+        run.release()
+    frame, problems = RunDir.open(root, "good").read_metrics_checked()
+    assert problems == ["metrics.csv: its header names column 'd_loss' twice; only the first is read"]
+    assert "d_loss.1" not in frame.columns and frame["d_loss"].notna().all()
+
+
+# ---------------------------------------------------------------------------------------------- 7. parts
+CHECKPOINT_DAMAGE = {
+    "opt_g": (
+        {"opt_g": {"junk": 1}},
+        "checkpoint step_00000020.pt of run 'good': its 'opt_g' cannot be loaded (KeyError: 'param_groups'); "
+        "allowed: the Adam optimizer's state of its network, as this run saves it",
+    ),
+    "opt_d": (
+        {"opt_d": {"junk": 1}},
+        "checkpoint step_00000020.pt of run 'good': its 'opt_d' cannot be loaded",
+    ),
+    "flags": (
+        {"flags": 5},
+        "checkpoint step_00000020.pt of run 'good': its 'flags' cannot be loaded (TypeError: 5, not an "
+        "object); allowed: the flag monitor's state (an object of its fields), as this run saves it",
+    ),
+    "flags_field": (
+        {"flags": {"steps_seen": "many"}},
+        "its 'flags' cannot be loaded (TypeError: field 'steps_seen' is the text 'many'; expected a number)",
+    ),
+    "snapshot_stride": ({"snapshot_stride": "x"}, "its 'snapshot_stride' cannot be loaded"),
+    "hparams": ({"hparams": {"lr_g": "fast"}}, "its 'hparams' cannot be loaded (ConfigError: lr_g='fast'"),
+    "rng": ({"torch_rng": torch.zeros(3)}, "its 'torch_rng' cannot be loaded"),
+}
+
+
+@pytest.mark.parametrize("case", list(CHECKPOINT_DAMAGE))
+def test_a_damaged_checkpoint_part_is_refused_before_the_resume_writes(root, case):
+    parts, message = CHECKPOINT_DAMAGE[case]
+    edit_checkpoint(root / "good", 20, **parts)
+    assert message in refused_resume(root)
+
+
+@pytest.mark.parametrize(
+    ("header", "message"),
+    [
+        (
+            b"\xef\xbb\xbf" + ",".join(CSV_COLUMNS).encode(),
+            "run 'good': metrics.csv starts with a byte-order mark (BOM, bytes EF BB BF) before its header; "
+            "allowed: a header that starts with 'step' (save the file as UTF-8 without a BOM)",
+        ),
+        (
+            ",".join(CSV_COLUMNS).replace("d_loss,", "d_loss,<b>x</b>,").encode(),
+            "run 'good': metrics.csv has 1 column this run does not write ('<b>x</b>'); allowed: the columns "
+            "it writes (step, time_s, d_loss, d_loss_real, d_loss_fake, … flags)",
+        ),
+    ],
+    ids=["bom", "unknown_column"],
+)
+def test_a_metrics_header_the_resume_cannot_go_on_under_is_refused_before_it_writes(root, header, message):
+    edit_metrics_header(root / "good", header)
+    assert refused_resume(root) == message
+
+
+def test_a_sound_run_still_resumes(root):
+    runner = Runner.reopen(RunDir.open(root, "good"), {"steps": 22}).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    assert RunDir.open(root, "good").last_metrics_step() == 22
+
+
+# ---------------------------------------------------------------------------------------------- 8. probe
+def test_the_probe_refuses_a_checkpoint_whose_step_is_no_number(root):
+    edit_checkpoint(root / "good", 20, step="abc")
+    run = RunDir.open(root, "good")
+    with pytest.raises(ProbeError) as refused:
+        checkpoint_models(run, run.latest_checkpoint())
+    assert str(refused.value) == (
+        "checkpoint step_00000020.pt of run 'good': its step is the text 'abc'; allowed: a whole number ≥ 0"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- 9. kill
+def test_an_interrupted_run_is_listed_at_its_last_recorded_row(root):
+    # As a kill -9 leaves it: status.json written at step 7 saying running, rows up to step 20, no writer.
+    edit_status(root / "good", status="running", step=7, pid=None)
+    row = summary(root)
+    assert row["status"] == "interrupted" and row["step"] == 20
+    edit_status(root / "good", status="stopped")  # ended as it says: its own step stands
+    assert summary(root)["step"] == 7
