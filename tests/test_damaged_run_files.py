@@ -294,3 +294,18 @@ def test_an_interrupted_run_is_listed_at_its_last_recorded_row(root):
     assert row["status"] == "interrupted" and row["step"] == 20
     edit_status(root / "good", status="stopped")  # ended as it says: its own step stands
     assert summary(root)["step"] == 7
+
+
+def test_sample_and_evaluate_refuse_a_checkpoint_whose_step_is_no_number(root, capsys):
+    """The CLI's own checkpoint path: 'error: invalid literal for int() with base 10: 'abc'' named no file."""
+    from gan_core.__main__ import main
+
+    edit_checkpoint(root / "good", 20, step="abc")
+    for argv in (["sample", "--run", str(root / "good"), "--out", str(root / "x.csv")],
+                 ["evaluate", "--run", str(root / "good")]):  # fmt: skip
+        assert main(argv) == 2
+        assert capsys.readouterr().err == (
+            "error: checkpoint step_00000020.pt of run 'good': its step is the text 'abc'; "
+            "allowed: a whole number ≥ 0\n"
+        )
+    assert not (root / "x.csv").exists()
