@@ -165,6 +165,19 @@ def test_an_extra_column_named_against_the_writers_rule_is_left_out_and_named(tm
     assert any("column '<b>fid</b>' left out: a metric's name is letters" in p for p in tail.problems)
 
 
+def test_a_header_naming_a_column_twice_reads_the_first_and_says_so(tmp_path):
+    """A header with d_loss where d_loss_real was: the Train view drew the second d_loss as a custom
+    metric "d_loss.1" and said only that d_loss_real was missing."""
+    path = tmp_path / "metrics.csv"
+    path.write_text("step,d_loss,d_loss,x.1,x\n1,0.7,0.3,5,6\n2,0.6,0.2,5,6\n")
+    tail = MetricsTail(path, "r")
+    chunk = tail.poll()
+    assert chunk.columns == (*RECORD_COLUMNS, "x.1", "x")  # a file's own "x.1" is a column of its own
+    rows = dict(zip(chunk.columns, chunk.rows.T))
+    assert rows["d_loss"] == pytest.approx([0.7, 0.6], abs=1e-12)
+    assert "metrics.csv: its header names column 'd_loss' twice; only the first is read" in tail.problems
+
+
 def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
     append(writer, range(1, 5))
     with open(metrics_path(writer), "a") as f:

@@ -150,6 +150,17 @@ def _file_names(header: str) -> tuple[list[str], list[bool]]:
     return names, [bool(cell) for cell in cells]
 
 
+def _repeated_names(header: str, names: Sequence[str]) -> dict[str, str]:
+    """Of `_file_names`' ``names`` for ``header``, those pandas made up for a name the header repeats
+    (``d_loss.1`` for a second ``d_loss``; not a column the file itself names ``d_loss.1``): made-up name
+    -> the name repeated."""
+    try:
+        cells = next(csv.reader([header]))
+    except (csv.Error, StopIteration):
+        cells = header.split(",")
+    return {name: cell for name, cell in zip(names, cells) if cell and name != cell}
+
+
 def _row_major(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
     """``table``'s ``columns`` (all float64; NaN for one it lacks, and for a blank cell) as one
     (rows, columns) float64 array, by Arrow (`RecordBatch.to_tensor`): measured 1.5 to 4 times as fast as
@@ -274,6 +285,8 @@ class MetricsTail:
                 f"metrics.csv: column {name[:60]!r} left out: a metric's name is letters, digits "
                 "and _ . / - (at most 64 characters, not starting with a digit)"
             )
+        for name in self._repeated:
+            found.append(f"metrics.csv: its header names column {name[:60]!r} twice; only the first is read")
         for name in self._clashing:
             found.append(
                 f"metrics.csv: column {name!r} left out: its name clashes with a column the charts derive "
@@ -360,6 +373,7 @@ class MetricsTail:
         self._missing: tuple[str, ...] = ()
         self._clashing: tuple[str, ...] = ()
         self._misnamed: tuple[str, ...] = ()
+        self._repeated: tuple[str, ...] = ()
         self._forget_rows()
         self._reset_due = True
 
@@ -413,7 +427,10 @@ class MetricsTail:
         self._pos.offset, self._pos.mark = end, self._pos.head[-MARK_BYTES:]
         self._header_text = text + "\n"
         self._names = names
-        numeric = [n for n, ok in zip(names, named) if ok and n not in TEXT_COLUMNS]
+        # a name the header repeats: only its first column is read (as `rundir.read_metrics_checked`)
+        repeated = _repeated_names(text, names)
+        self._repeated = tuple(dict.fromkeys(repeated.values()))
+        numeric = [n for n, ok in zip(names, named) if ok and n not in TEXT_COLUMNS and n not in repeated]
         columns, clashing, misnamed = list(self.required), [], []
         for name in numeric:
             if name in columns:
