@@ -1296,11 +1296,12 @@ def loss_figure(
     *,
     loss_name: str | None = None,
     height: int = METRIC_HEIGHT,
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """D's and G's losses, with D's two halves dashed. A line marks D's loss at equilibrium where the loss
     ``loss_name`` has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses); none for the other
-    objectives, nor for no name or one the registry does not know. (``height``, here and in the other
-    metric charts: `metric_figure`'s.)"""
+    objectives, nor for no name or one the registry does not know. (``height`` and ``min_plot_px``, here
+    and in the other metric charts: `metric_figure`'s.)"""
     loss = LOSSES.get(loss_name)  # None for no name
     hlines = []
     if loss is not None and loss.equilibrium_d_loss is not None:
@@ -1316,11 +1317,17 @@ def loss_figure(
         y_title="loss",
         dashed=("d_loss_real", "d_loss_fake"),
         height=height,
+        min_plot_px=min_plot_px,
     )
 
 
 def accuracy_figure(
-    view: View | None, events: Events = (), smoothing: float = 0.0, *, height: int = METRIC_HEIGHT
+    view: View | None,
+    events: Events = (),
+    smoothing: float = 0.0,
+    *,
+    height: int = METRIC_HEIGHT,
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart."""
     return metric_figure(
@@ -1333,6 +1340,7 @@ def accuracy_figure(
         y_title="accuracy",
         yrange=(0.0, 1.02),
         height=height,
+        min_plot_px=min_plot_px,
     )
 
 
@@ -1343,6 +1351,7 @@ def d_output_figure(
     midpoint: float | None = 0.5,
     *,
     height: int = METRIC_HEIGHT,
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """D's mean output on real (``d_real``) and generated (``d_fake``) samples. ``midpoint`` is the loss'
     `GANLoss.midpoint`: 0.5 for the probability-like losses, None for raw critic scores (no line)."""
@@ -1356,6 +1365,7 @@ def d_output_figure(
         hlines=hlines,
         y_title="D(x) and D(G(z))",
         height=height,
+        min_plot_px=min_plot_px,
     )
 
 
@@ -1366,6 +1376,7 @@ def grad_norm_figure(
     log_y: bool = True,
     *,
     height: int = METRIC_HEIGHT,
+    min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """Gradient norms of D's and G's parameters; log scale by default, as they span decades."""
     return metric_figure(
@@ -1377,6 +1388,7 @@ def grad_norm_figure(
         events=events,
         y_title="gradient norm",
         height=height,
+        min_plot_px=min_plot_px,
     )
 
 
@@ -1529,12 +1541,16 @@ def training_figure(
     """The Train view's metric charts as the panels of one figure (`panels_figure`): losses (``log_y``,
     ``loss_name``: `loss_figure`'s), D's accuracy, D's output (``midpoint``: `d_output_figure`'s) and the
     gradient norms (log scale), each `PANEL_PLOT_PX` tall."""
+    wide = PANEL_MIN_PLOT_PX
     return panels_figure(
         [
-            loss_figure(view, events, smoothing, log_y, loss_name=loss_name, height=PANEL_HEIGHT),
-            accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT),
-            d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT),
-            grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT),
+            # (each panel's labels placed for its narrowest: the page's main column)
+            loss_figure(
+                view, events, smoothing, log_y, loss_name=loss_name, height=PANEL_HEIGHT, min_plot_px=wide
+            ),
+            accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide),
+            d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT, min_plot_px=wide),
+            grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT, min_plot_px=wide),
         ]
     )
 
