@@ -172,6 +172,24 @@ def _hysteresis_map(value: object) -> bool:
     return isinstance(value, dict) and bool(value) and all(isinstance(v, _Hysteresis) for v in value.values())
 
 
+def _kind(value: object) -> str:
+    """What a monitor field holds, as far as loading it cares (a tuple saved is a list loaded)."""
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return {dict: "an object", set: "a list"}.get(type(value), type(value).__name__)
+
+
+def _shown(value: object) -> str:
+    """A value of a damaged state for a message (`rundir.shown_value`'s words)."""
+    from gan_core.rundir import shown_value  # (rundir reads flags: imported when a message is made)
+
+    return shown_value(value)
+
+
 class FlagMonitor:
     """Raises and clears flags from a run's records; `update` returns the changes."""
 
@@ -233,6 +251,26 @@ class FlagMonitor:
                 setattr(self, name, set(value))
             else:
                 setattr(self, name, copy.deepcopy(value))
+
+    @classmethod
+    def check_state_dict(cls, state: dict) -> None:
+        """TypeError unless ``state`` (a checkpoint's `state_dict`, as loaded) loads into a monitor with
+        each field of the kind a fresh monitor holds there, and each flag's counters whole numbers: a
+        damaged one found before a resume writes anything, not by the training thread. (A field this
+        version lacks is ignored on load, as `load_state_dict` does; one the state lacks keeps its start.)
+        Also `check_monitor_state`."""
+        fresh, monitor = cls(), cls()
+        monitor.load_state_dict(state)
+        for name, start in vars(fresh).items():
+            loaded = getattr(monitor, name)
+            if start is None or (loaded is None and name in ("midpoint", "coverage_total")):  # None: unknown
+                continue
+            if _kind(loaded) != _kind(start):
+                raise TypeError(f"field {name!r} is {_shown(loaded)}; expected {_kind(start)}")
+        for flag, hysteresis in monitor._states.items():  # each flag's counters: whole numbers
+            for name, number in vars(hysteresis).items():
+                if not isinstance(number, int):  # (``on`` is a bool, an int)
+                    raise TypeError(f"field '_states' of {flag!r}: {name} is {_shown(number)}")
 
     def _smooth(self, name: str, value: float) -> float:
         previous = self._ema.get(name)
@@ -319,3 +357,8 @@ class FlagMonitor:
         if self.quality_poor:  # at once: the samples say otherwise
             self._drop("equilibrium", changes)
         return changes
+
+
+def check_monitor_state(state: dict) -> None:
+    """`FlagMonitor.check_state_dict` of a checkpoint's flag monitor ``state``: TypeError if it is damaged."""
+    FlagMonitor.check_state_dict(state)

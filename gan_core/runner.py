@@ -35,7 +35,7 @@ from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANCon
 from gan_core.data import DataSource
 from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, job_fields
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
-from gan_core.flags import FLAGS, FlagMonitor
+from gan_core.flags import FLAGS, FlagMonitor, check_monitor_state
 from gan_core.losses import get_loss
 from gan_core.models import build_models
 from gan_core.rundir import (
@@ -124,7 +124,11 @@ def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: s
     for name, net in (("opt_g", G), ("opt_d", D)):
         params = [p for p in net.parameters() if p.requires_grad]
         part(name, torch.optim.Adam(params).load_state_dict, "the Adam optimizer's state of its network")
-    part("flags", _check_flags, "the flag monitor's state (an object of its fields)")
+    part(
+        "flags",
+        lambda v: check_monitor_state(_mapping(v)),
+        "the flag monitor's state (an object of its fields)",
+    )
     part("hparams", lambda v: cfg.replace(**_mapping(v)), "an object of settings the config accepts")
     part("train_seconds", lambda v: _finite(float(v)), "a number of seconds ≥ 0")
     part("snapshot_stride", lambda v: _count(v, 1), "an integer ≥ 1")
@@ -153,35 +157,6 @@ def _count(value: Any, low: int) -> None:
 def _check_rng_state(value: Any) -> None:
     if not (isinstance(value, torch.Tensor) and value.dtype == torch.uint8 and value.dim() == 1):
         raise TypeError(f"{type(value).__name__}, not a 1-D uint8 tensor")
-
-
-def _kind(value: Any) -> str:
-    """What a flag monitor field holds, as far as loading it cares (a tuple saved is a list loaded)."""
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return {dict: "an object", set: "a list"}.get(type(value), type(value).__name__)
-
-
-def _check_flags(value: Any) -> None:
-    """A checkpoint's flag monitor state loads into a monitor (`FlagMonitor.load_state_dict`), each field
-    of the kind a fresh monitor holds there (the monitor keeps its state in plain fields; a field this
-    version lacks is ignored on load, one it has but the checkpoint lacks keeps its start value)."""
-    fresh, monitor = FlagMonitor(), FlagMonitor()
-    monitor.load_state_dict(_mapping(value))
-    for name, start in vars(fresh).items():
-        loaded = getattr(monitor, name)
-        if start is None or (loaded is None and name in ("midpoint", "coverage_total")):  # None: unknown
-            continue
-        if _kind(loaded) != _kind(start):
-            raise TypeError(f"field {name!r} is {shown_value(loaded)}; expected {_kind(start)}")
-    for flag, hysteresis in vars(monitor)["_states"].items():  # each flag's counters: whole numbers
-        for name, number in vars(hysteresis).items():
-            if not isinstance(number, int):  # (``on`` is a bool, an int)
-                raise TypeError(f"field '_states' of {flag!r}: {name} is {shown_value(number)}")
 
 
 def hparams_in_force(cfg: GANConfig, checkpoint: dict[str, Any]) -> dict[str, Any]:
