@@ -40,7 +40,7 @@ from gan_core.distributed import job_fields
 from gan_core.losses import GANLoss, get_loss
 from gan_core.rundir import (
     LOCK_NAME,
-    MAX_STEP,
+    MAX_STEPS,
     RunBusyError,
     RunDir,
     RunDirError,
@@ -690,7 +690,7 @@ class RunRegistry:
             # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
             # The last row's step (read from the file's end), where it is one a run could reach.
             last_row = run_dir.last_metrics_step()
-            if last_row is not None and step < last_row <= MAX_STEP:
+            if last_row is not None and step < last_row <= MAX_STEPS:
                 step = last_row
         return {
             "run_id": run_dir.run_id,

@@ -1438,15 +1438,14 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-# The largest step a run file may name: GANConfig's bound on ``steps``. A larger one is damage, and one
-# past 2**63 would crash the pages' tables (pandas turns the column into C longs: "Python int too large to
-# convert to C long").
-MAX_STEP = MAX_STEPS
-STEP_ALLOWED = f"an integer ≥ 0, at most {MAX_STEP}"
+# The largest step a run file may name is GANConfig's bound on ``steps`` (MAX_STEPS). A larger one is
+# damage, and one past 2**63 would crash the pages' tables (pandas turns the column into C longs: "Python
+# int too large to convert to C long").
+STEP_ALLOWED = f"an integer ≥ 0, at most {MAX_STEPS}"
 
 
 def _is_step(value: Any) -> bool:
-    return _is_int(value) and 0 <= value <= MAX_STEP
+    return _is_int(value) and 0 <= value <= MAX_STEPS
 
 
 def _text_or_null(value: Any) -> bool:
@@ -1732,8 +1731,7 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
     text = _decoded(data, "events.csv", problems)
     records: list[dict[str, Any]] = []
     found: dict[str, list[tuple[int, Any]]] = {
-        **{"long": [], "short": [], "step": [], "csv": [], "json": []},
-        "field": [],
+        k: [] for k in ("long", "short", "step", "csv", "json", "field")
     }
     header_seen, columns = False, EVENT_COLUMNS
     for number, line in enumerate(text.split("\n"), start=1):
