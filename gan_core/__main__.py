@@ -53,7 +53,7 @@ from gan_core.inception import (
 from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
-from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid, shown_value
+from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
 from gan_core.runner import Runner, RunnerError, continue_device, follow
 from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
@@ -543,10 +543,7 @@ def _run_generator(args: argparse.Namespace) -> _RunG:
     name = (path or run.latest_checkpoint()).name
     source = f"checkpoint {name} of run {run.run_id!r}"
     cfg, G = generator_from_checkpoint(state, source=source)
-    step = state.get("step")
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:  # a hand-edited one: "abc", a list
-        raise CLIError(f"{source}: its step is {shown_value(step)}; allowed: a whole number ≥ 0")
-    return _RunG(cfg, G, source, step, run.path)
+    return _RunG(cfg, G, source, state["step"], run.path)  # the step checked by load_checkpoint
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

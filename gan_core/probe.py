@@ -56,7 +56,7 @@ from gan_core.data import (
 )
 from gan_core.losses import GANLoss, get_loss
 from gan_core.models import balanced_labels, build_models, model_classes
-from gan_core.rundir import RunDir, RunDirError, image_grid, shown_value
+from gan_core.rundir import RunDir, RunDirError, image_grid
 from gan_core.trainer import HEATMAP_RESOLUTION, d_heatmap
 
 WALK_MODES = ("slerp", "linear")
@@ -101,8 +101,9 @@ class ProbeModels:
 
 
 def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModels:
-    """Both networks from a checkpoint dict (or `Runner.models_state`'s copy); ``source`` names it in
-    errors. A state that does not fit its own config, or weights holding NaN or inf, is a ProbeError."""
+    """Both networks from a checkpoint dict (`RunDir.load_checkpoint`'s, whose step it checked, or
+    `Runner.models_state`'s copy); ``source`` names it in errors. A state that does not fit its own
+    config, or weights holding NaN or inf, is a ProbeError."""
     missing = [k for k in ("generator", "discriminator", "config", "sample_shape", "step") if k not in state]
     if missing:
         raise ProbeError(f"{source} lacks {', '.join(missing)}: not a checkpoint of this dashboard")
@@ -117,9 +118,6 @@ def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModel
     except (ConfigError, ValueError, TypeError, RuntimeError, KeyError) as exc:
         reason = " ".join(str(exc).split())[:300]
         raise ProbeError(f"{source} cannot be rebuilt into G and D ({reason})") from None
-    step = state["step"]
-    if isinstance(step, bool) or not isinstance(step, int) or step < 0:  # a hand-edited one: "abc", a list
-        raise ProbeError(f"{source}: its step is {shown_value(step)}; allowed: a whole number ≥ 0")
     for name, net in (("G", G), ("D", D)):
         if not all(torch.isfinite(t).all() for t in net.state_dict().values() if t.is_floating_point()):
             raise ProbeError(
@@ -128,6 +126,7 @@ def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModel
     n_classes = model_classes(G)
     if len(names) != n_classes:
         names = [str(i) for i in range(n_classes)]
+    step = state["step"]  # a whole number: `RunDir.load_checkpoint` (or the runner's own copy) says so
     return ProbeModels(cfg, G.eval(), D.eval(), sample_shape, step, n_classes, tuple(names))
 
 

@@ -1172,7 +1172,10 @@ class RunDir:
         return found[-1][1] if found else None
 
     def load_checkpoint(self, path: Path | None = None, map_location: str | torch.device = "cpu") -> dict:
-        """Load with ``weights_only=True``: tensors and plain containers only, never pickled code."""
+        """The checkpoint at ``path`` (the latest when None), loaded with ``weights_only=True``: tensors and
+        plain containers only, never pickled code. `RunDirError`, naming the file, if there is none, it is
+        outside the run's folder, not a PyTorch archive, holds objects other than tensors and plain
+        values, cannot be read, lacks G, D, its step or its config, or its step is no whole number ≥ 0."""
         path = path or self.latest_checkpoint()
         if path is None:
             raise RunDirError(f"run {self.run_id!r} has no checkpoint yet")
@@ -1205,6 +1208,9 @@ class RunDir:
                 f"checkpoint {path.name} of run {self.run_id!r} is not a GAN checkpoint "
                 f"(needs {', '.join(sorted(required))})"
             )
+        step = state["step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:  # hand-edited: "abc", a list
+            raise RunDirError(f"{what}: its step is {shown_value(step)}; allowed: a whole number ≥ 0")
         return state
 
     # ------------------------------------------------------------------ resume and branch

@@ -95,11 +95,7 @@ def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: s
     counters) loads. Checked here, before a thread starts and before anything is written: found there, a
     damaged part would end the run as failed after the folder was cut back to the checkpoint."""
     G, D = _check_fits(cfg, state, source)
-    found = state["step"]
-    if isinstance(found, bool) or not isinstance(found, int):
-        raise RunDirError(
-            f"{source}: its step is {shown_value(found)}; allowed: {step}, the step in its name"
-        )
+    found = state["step"]  # a whole number ≥ 0: `RunDir.load_checkpoint` refuses any other
     if found != step:
         # Going on from it would restart the step count there: from a lower one, the rows, snapshots and
         # checkpoints recorded after it would be cut off as a stretch the run went back on.

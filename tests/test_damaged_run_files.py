@@ -19,7 +19,7 @@ import pytest
 import torch
 
 from gan_core.config import GANConfig
-from gan_core.probe import ProbeError, checkpoint_models
+from gan_core.probe import checkpoint_models
 from gan_core.registry import RunRegistry
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import Runner
@@ -269,6 +269,13 @@ def test_a_metrics_header_the_resume_cannot_go_on_under_is_refused_before_it_wri
     assert refused_resume(root) == message
 
 
+def test_a_resume_refuses_a_checkpoint_whose_step_is_below_zero(root):
+    edit_checkpoint(root / "good", 20, step=-3)
+    assert refused_resume(root) == (
+        "checkpoint step_00000020.pt of run 'good': its step is -3; allowed: a whole number ≥ 0"
+    )
+
+
 def test_a_sound_run_still_resumes(root):
     runner = Runner.reopen(RunDir.open(root, "good"), {"steps": 22}).start()
     assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
@@ -279,7 +286,7 @@ def test_a_sound_run_still_resumes(root):
 def test_the_probe_refuses_a_checkpoint_whose_step_is_no_number(root):
     edit_checkpoint(root / "good", 20, step="abc")
     run = RunDir.open(root, "good")
-    with pytest.raises(ProbeError) as refused:
+    with pytest.raises(RunDirError) as refused:  # the Probe page shows it as it shows a corrupt file
         checkpoint_models(run, run.latest_checkpoint())
     assert str(refused.value) == (
         "checkpoint step_00000020.pt of run 'good': its step is the text 'abc'; allowed: a whole number ≥ 0"
