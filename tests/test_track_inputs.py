@@ -91,9 +91,16 @@ def test_a_bad_seed_is_refused_before_any_folder_is_made(tmp_path, seed):
 def test_a_start_that_fails_after_its_folder_is_made_leaves_no_folder(tmp_path, monkeypatch):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(OSError):  # TensorBoard's folder cannot be made inside a file
+    with pytest.raises(track.TrackingError) as caught:  # TensorBoard's folder cannot be made inside a file
         track.init("tb", root=tmp_path / "runs", tensorboard=blocker / "tb")
+    assert str(caught.value) == (
+        f"tensorboard={str(blocker / 'tb')!r}: the folder cannot be made or written (Not a directory); "
+        "allowed: True (the run folder's tensorboard/) or a folder that can be written"
+    )
     assert not (tmp_path / "runs" / "tb").exists()
+    with pytest.raises(track.TrackingError, match=r"^tensorboard=1 is invalid: allowed False, True"):
+        track.init("tb", root=tmp_path / "runs", tensorboard=1)
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == []
 
     def broken_view(*args, **kwargs):
         raise RuntimeError("no view today")
@@ -112,7 +119,7 @@ def test_a_failed_resume_keeps_the_folder_it_continued(tmp_path, nets):
     run.finish()
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder")
-    with pytest.raises(OSError):
+    with pytest.raises(track.TrackingError, match="the folder cannot be made or written"):
         track.init("kept", root=tmp_path, resume=True, tensorboard=blocker / "tb")
     assert status_of(tmp_path, "kept")["status"] == "finished"
     assert RunDir.open(tmp_path, "kept").read_metrics()["step"].tolist() == [1, 2]

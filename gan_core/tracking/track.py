@@ -1133,7 +1133,8 @@ def init(
     ``steps``, ``sample_every``, ``eval_every`` and ``seed`` (it fixes the real examples shown and the
     quality metrics' samples) are whole numbers in the built-in config's ranges (`GANConfig`; a
     `TrackingError` names them). ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records.
-    ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard.
+    ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard
+    (a folder that cannot be made or written: `TrackingError`).
     ``resume``: continue an existing run folder of the same id written by the API. ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
     every step at once, as a multi-process job always does); the dashboard refreshes once a second.
@@ -1212,6 +1213,11 @@ def _init_main(
         )
     except ValueError as exc:
         raise TrackingError(str(exc)) from None
+    if not isinstance(tensorboard, bool | str | os.PathLike):
+        raise TrackingError(
+            f"tensorboard={tensorboard!r} is invalid: allowed False, True (the run folder's tensorboard/) "
+            "or a folder's path"
+        )
     root = Path(root if root is not None else os.environ.get(RUNS_ENV) or "runs")
     run_id = run_id or _default_run_id(None)
     # A folder this call makes is removed again if the start fails below (no run that lists as
@@ -1222,7 +1228,14 @@ def _init_main(
     try:
         if tensorboard:
             log_dir = run_dir.path / "tensorboard" if tensorboard is True else Path(tensorboard)
-            sinks.append(TensorBoardSink(log_dir))
+            try:
+                sinks.append(TensorBoardSink(log_dir))
+            except OSError as exc:  # SummaryWriter makes the folder: under a file, no permission, ...
+                raise TrackingError(
+                    f"tensorboard={str(log_dir)!r}: the folder cannot be made or written "
+                    f"({exc.strerror or exc}); allowed: True (the run folder's tensorboard/) or a folder "
+                    "that can be written"
+                ) from None
         run = TrackedRun(
             run_dir,
             meta,
