@@ -29,6 +29,7 @@ import functools
 import hashlib
 import html
 import io
+import itertools
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -144,6 +145,8 @@ SINGLE_STEP_MARKS = {
 # Columns left blank, not NaN, by a G-only step: it updates no D, so it has no D gradient.
 BLANK_AFTER_G_STEP = ("d_grad_norm",)
 LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
+CAP_PX = 8  # an event marker's cap (its triangle at the plot's top edge), pixels across
+CAP_STACK_PX = 9  # how far below the one before a cap is drawn where caps would cover each other
 MAX_LABEL_CHARS = 36  # a marker label, cut to fit the plot's height (the hover has it whole) ...
 LABEL_CHARS_AT_PX = 224  # ... of a METRIC_HEIGHT chart's plot; a shorter plot's labels are cut shorter
 MAX_HOVER_CHARS = 200  # an event's label in the hover
@@ -527,6 +530,7 @@ def _event_layers(
     x_span: float,
     max_chars: int = MAX_LABEL_CHARS,
     min_plot_px: float = MIN_PLOT_PX,
+    plot_height_px: float = METRIC_HEIGHT,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Shapes, annotations and one hover trace for vertical event markers.
 
@@ -539,8 +543,18 @@ def _event_layers(
     Labels never print over each other: going from the newest marker back, a label nearer than
     `LABEL_GAP_PX` (on the narrowest plot, ``min_plot_px``, showing ``x_span`` steps) to the last one
     written is left out; its line stays, and its cap's hover still says what it marks.
+
+    Caps never cover each other either: a cap nearer than `CAP_PX` to an earlier one (two runs' flags at
+    one step on the Compare page) is drawn `CAP_STACK_PX` below it on a plot ``plot_height_px`` tall, so
+    that each shows its colour; the hover of each cap names every marker at its step.
     """
     gap = x_span * LABEL_GAP_PX / min_plot_px if x_span > 0 else 0.0
+    near = x_span * CAP_PX / min_plot_px if x_span > 0 else 0.0
+    levels: list[int] = []
+    for i, (step, *_) in enumerate(markers):  # the first level no earlier cap this near takes
+        taken = {levels[j] for j in range(i) if abs(markers[j][0] - step) <= near}
+        levels.append(next(level for level in itertools.count() if level not in taken))
+    drop = CAP_STACK_PX / max(plot_height_px, 1.0)
     labelled: set[int] = set()
     last = math.inf
     for i in range(len(markers) - 1, -1, -1):
@@ -573,6 +587,7 @@ def _event_layers(
                     "x": step,
                     "y": 1.0,
                     "xanchor": "right",
+                    "xshift": -CAP_PX / 2,  # clear of the caps, centred on the line
                     "yanchor": "top",
                     "textangle": -90,
                     "showarrow": False,
@@ -584,11 +599,16 @@ def _event_layers(
     traces = []
     if markers:
         steps, _, kinds, colors, hovers = zip(*markers)
+        at_step: dict[float, list[str]] = {}
+        for step, hover in zip(steps, hovers):
+            at_step.setdefault(step, []).append(hover)
+        # a unified hover shows one point of a trace: each cap's names every marker at its step
+        hovers = ["<br>".join(at_step[step]) for step in steps]
         traces.append(
             {
                 "type": "scatter",
                 "x": np.asarray(steps, dtype=np.float64),
-                "y": np.ones(len(markers), dtype=np.float32),
+                "y": np.maximum(1.0 - drop * np.asarray(levels, dtype=np.float64), 0.0),
                 "yaxis": "y2",
                 "mode": "markers",
                 "name": "events",
@@ -1109,8 +1129,11 @@ def _finish(
     """Add the event markers and the pinned axis, make room for the legend (on a plot as narrow as
     ``min_plot_px``), and build the figure."""
     margin = layout["margin"]
-    max_chars = _label_chars(layout["height"] - margin["t"] - margin["b"])  # (before the legend's rows)
-    marker_shapes, annotations, marker_traces = _event_layers(markers, x_span, max_chars, min_plot_px)
+    plot_px = layout["height"] - margin["t"] - margin["b"]  # (before the legend's rows)
+    max_chars = _label_chars(plot_px)
+    marker_shapes, annotations, marker_traces = _event_layers(
+        markers, x_span, max_chars, min_plot_px, plot_px
+    )
     layout["shapes"] = shapes + marker_shapes
     layout["annotations"] = annotations
     traces = traces + marker_traces

@@ -1444,6 +1444,28 @@ def test_single_steps_are_marked_as_their_own_points(view):
     ]
 
 
+def test_compare_stacks_the_caps_of_flags_raised_at_one_step(view):
+    # Three runs of one config raise d_leads at the same check; a fourth clears one 2 steps later (nearer
+    # than a cap's width): each cap keeps its colour and its hover, one below the other.
+    frames = {f"run-{c}": view for c in "abcd"}
+    events = {f"run-{c}": [event(100, "flag", "x", flag="d_leads")] for c in "abc"}
+    events["run-d"] = [
+        event(102, "flag_cleared", "x", flag="d_leads"),
+        event(250, "flag", "x", flag="d_leads"),
+    ]
+    fig = charts.compare_figure(frames, "d_loss", events=events)
+    caps = only_trace(fig, "events")
+    assert list(caps.x) == [100.0, 100.0, 100.0, 102.0, 250.0]
+    same_step = "run-a, step 100: d_leads<br>run-b, step 100: d_leads<br>run-c, step 100: d_leads"
+    alone = ["run-d, step 102: d_leads cleared", "run-d, step 250: d_leads"]
+    assert list(caps.text) == [same_step] * 3 + alone
+    assert list(caps.marker.color) == [charts.PALETTE[i] for i in (0, 1, 2, 3, 3)]
+    plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b  # the legend's rows apart
+    drops = [(1.0 - y) * plot_px for y in caps.y]  # pixels below the top edge, on the plot as drawn
+    assert drops == pytest.approx([k * charts.CAP_STACK_PX for k in (0, 1, 2, 3, 0)], abs=1e-3)
+    assert charts.CAP_PX <= charts.CAP_STACK_PX <= 1.5 * charts.CAP_PX  # apart, and still a column
+
+
 def test_compare_marks_each_runs_flags_in_its_colour(view):
     store = MetricStore(RECORD_COLUMNS, capacity=64)
     store.extend(divergence_rows())
@@ -1470,6 +1492,7 @@ def test_compare_marks_each_runs_flags_in_its_colour(view):
     caps = only_trace(fig, "events")
     assert caps.text[0] == "run-b, step 30: exploding_gradients"
     assert caps.text[3] == "run-a, step 200: d_overpowers cleared"
+    assert list(caps.y) == [1.0, 1.0, 1.0, 1.0]  # far apart: every cap at the top edge
     # run-b's zeros and NaN, pinned to the edges in its colour
     assert {c for _, c, _ in edge_marks(fig, "nonpositive")} == {charts.PALETTE[1]}
     assert edge_marks(fig, "nan") == [(80, charts.PALETTE[1], "run-b: NaN")]
