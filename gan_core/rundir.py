@@ -899,7 +899,7 @@ class RunDir:
             data = self.metrics_bytes()
         except OSError as exc:
             raise RunDirError(f"run {self.run_id!r}: metrics.csv cannot be read ({os_reason(exc)})") from None
-        stray = _stray_cr(data)
+        stray = stray_cr_line(data)
         if stray is not None:
             raise RunDirError(
                 f"run {self.run_id!r}: metrics.csv line {stray} holds a carriage return (\\r) inside a row; "
@@ -1557,7 +1557,7 @@ def _header_names(line: bytes, run_id: str) -> list[str]:
     return names
 
 
-def _stray_cr(data: bytes) -> int | None:
+def stray_cr_line(data: bytes) -> int | None:
     """The line number (from 1) of the first line of ``data`` with a carriage return that does not end
     it (one before its newline is a CRLF ending), or None."""
     at = data.find(b"\r")
@@ -1656,7 +1656,7 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
     problems: list[str] = []
     text = _decoded(data, "metrics.csv", problems)
     # A carriage return inside a row: pandas would break it there into two rows of nonsense.
-    lines = text.split("\n") if _stray_cr(data) is not None else []
+    lines = text.split("\n") if stray_cr_line(data) is not None else []
     damaged = {i for i, line in enumerate(lines) if i and "\r" in line.rstrip("\r")}  # (0: the header)
     if damaged:
         problems.append(

@@ -178,6 +178,29 @@ def test_a_header_naming_a_column_twice_reads_the_first_and_says_so(tmp_path):
     assert "metrics.csv: its header names column 'd_loss' twice; only the first is read" in tail.problems
 
 
+def test_rows_holding_a_carriage_return_are_left_out_as_a_whole_read_says(writer):
+    """A \r inside a row: pyarrow ended the row there, and the Train view kept half of it and called the
+    other half 'a row without a usable step'."""
+    append(writer, range(1, 4))
+    with open(metrics_path(writer), "ab") as f:
+        f.write(b"4,0.5\r" + b",0.5" * (N_METRICS - 2) + b",\n")
+        f.write(b"5" + b",0.5" * (N_METRICS - 1) + b",\r\n")  # a CRLF ending is a sound row
+        f.write(b"6,abc" + b",0.5" * (N_METRICS - 2) + b",\n")  # a text cell in time_s
+        f.write(b"\r7" + b",0.5" * (N_METRICS - 1) + b",\n")
+    append(writer, [8])
+    frame, expected = writer.read_metrics_checked(RECORD_COLUMNS)
+    for chunk_bytes in (1 << 20, 200):  # one chunk, and many
+        tail = MetricsTail(metrics_path(writer), "ext", chunk_bytes=chunk_bytes)
+        rows = tail.poll().rows
+        assert rows[:, 0].tolist() == [1, 2, 3, 5, 6, 8]
+        np.testing.assert_array_equal(rows, frame[list(RECORD_COLUMNS)].to_numpy(np.float64))
+        assert tail.problems == expected
+    assert expected == [
+        "metrics.csv: 2 rows holding a carriage return (\\r) inside left out (the first at line 5)",
+        "metrics.csv: column 'time_s' has the text 'abc' at row 5, not a number; shown as a gap",
+    ]
+
+
 def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
     append(writer, range(1, 5))
     with open(metrics_path(writer), "a") as f:

@@ -57,7 +57,15 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
-from gan_core.rundir import RunDirError, complete_lines, events_frame, os_reason, plural, shown_value
+from gan_core.rundir import (
+    RunDirError,
+    complete_lines,
+    events_frame,
+    os_reason,
+    plural,
+    shown_value,
+    stray_cr_line,
+)
 from gan_core.store import MetricStore
 from gan_core.tracking.schema import EVAL_COLUMNS, RECORD_COLUMNS, TEXT_COLUMNS, check_metric_name
 
@@ -271,6 +279,12 @@ class MetricsTail:
             found.append(
                 f"metrics.csv: bytes that are not UTF-8 text (the first at byte {not_utf8}), shown as �"
             )
+        if self._cr_rows[1]:
+            line, count = self._cr_rows
+            found.append(
+                f"metrics.csv: {plural(count, 'row')} holding a carriage return (\\r) inside left out "
+                f"(the first at line {line})"
+            )
         if self._long_rows:
             found.append(
                 f"metrics.csv: {plural(self._long_rows, 'row')} with more fields than its header left out"
@@ -385,6 +399,7 @@ class MetricsTail:
         self._long_rows = 0
         self._text_cells: dict[str, list[Any]] = {}  # column -> [first row, its text, rows]
         self._no_step: list[Any] | None = None  # [rows, the first's row, its step cell]
+        self._cr_rows = [0, 0]  # [the first's line in the file, rows] of rows holding a \r inside
 
     def _pending_reset(self) -> Iterator[TailChunk]:
         if self._reset_due:
@@ -542,7 +557,17 @@ class MetricsTail:
 
     def _rows(self, data: bytes, at: int, record: bool) -> np.ndarray:
         """``data`` (whole lines at byte ``at`` of the file) as rows of `columns`, without those that have
-        no usable step."""
+        no usable step or hold a carriage return inside (which a CSV reader would break into two rows of
+        nonsense: left out and noted, as `RunDir.read_metrics_checked` does)."""
+        if b"\r" in data and stray_cr_line(data) is not None:
+            lines = data.split(b"\n")
+            damaged = [i for i, line in enumerate(lines) if b"\r" in line.rstrip(b"\r")]
+            if record:
+                first = self._file_rows + damaged[0] + 2  # its line in the file (the header is line 1)
+                self._cr_rows = [self._cr_rows[0] or first, self._cr_rows[1] + len(damaged)]
+            left = set(damaged)
+            data = b"\n".join(line for i, line in enumerate(lines) if i not in left)
+            return self._rows(data, at, record)  # (later rows numbered among those read, as a whole read)
         if not data.isascii():
             try:
                 data.decode("utf-8")
