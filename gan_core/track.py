@@ -6,6 +6,6 @@
 """
 
 from gan_core.tracking.commands import send_command
-from gan_core.tracking.track import TrackedRun, TrackingError, init
+from gan_core.tracking.track import TrackedRun, TrackingError, TrackingWarning, init
 
-__all__ = ["TrackedRun", "TrackingError", "init", "send_command"]
+__all__ = ["TrackedRun", "TrackingError", "TrackingWarning", "init", "send_command"]

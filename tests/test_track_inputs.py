@@ -303,3 +303,43 @@ def test_the_examples_on_a_taken_run_id_do_not_offer_resume(tmp_path, monkeypatc
     assert message.startswith(f"error: run 'mine' already exists in {str(tmp_path)!r}: ")
     assert "give another --run-id" in message and "resume" not in message
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mine"]
+
+
+# ---------------------------------------------------------------------------- 6. real images' range
+MAP_HOW = {
+    "unit": "images in [0, 1]: pass real * 2 - 1",
+    "bytes": "images in 0..255: pass real / 127.5 - 1",
+    "standardised": "map them there (grids clip what is outside; quality metrics read it as it is)",
+}
+
+
+@pytest.mark.parametrize(
+    ("real", "low", "high", "kind"),
+    [
+        (torch.rand(64, 1, 8, 8), 0, 1, "unit"),
+        (torch.randint(1, 255, (64, 3, 8, 8), dtype=torch.uint8), 0, 255, "bytes"),
+        (torch.randn(64, 1, 8, 8).clamp(-2, 2), -2.5, 2.5, "standardised"),
+        (torch.rand(64, 1, 8, 8) * 2 - 1, -1, 1.2, "standardised"),  # just past the slack
+    ],
+    ids=["unit", "bytes", "standardised", "past-slack"],
+)
+def test_real_images_outside_minus_one_to_one_are_recorded_with_a_warning(tmp_path, real, low, high, kind):
+    real.view(-1)[0], real.view(-1)[-1] = low, high  # the range the message names
+    with pytest.warns(track.TrackingWarning) as warned:
+        run = track.init("ranged", root=tmp_path, real=real)
+    run.finish()
+    assert [str(w.message) for w in warned] == [
+        f"real images hold values from {low:g} to {high:g}; the dashboard shows and measures images in "
+        f"[-1, 1] ({MAP_HOW[kind]}, and G's output alike)"
+    ]
+    assert warned[0].filename == __file__  # pointed at the caller's line
+    assert RunDir.open(tmp_path, "ranged").load_snapshot("real")["grid"].shape[-1] == 3  # recorded
+
+
+def test_real_images_in_minus_one_to_one_and_points_anywhere_warn_nothing(tmp_path, recwarn):
+    images = torch.rand(64, 1, 8, 8) * 2 - 1
+    images.view(-1)[0], images.view(-1)[1] = -1.0, 1.04  # within the slack of a float pipeline
+    track.init("images", root=tmp_path, real=images).finish()
+    track.init("points", root=tmp_path, real=torch.rand(256, 2) * 40).finish()  # 2D data has no range
+    track.init("other", root=tmp_path, real=torch.rand(64, 5) * 9).finish()
+    assert [w for w in recwarn if issubclass(w.category, track.TrackingWarning)] == []

@@ -47,6 +47,7 @@ import secrets
 import sys
 import threading
 import time
+import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -97,6 +98,10 @@ MAX_PENDING_STEPS = 512  # a batch is sent at this many steps however fast they 
 _NAN = float("nan")
 
 
+class TrackingWarning(UserWarning):
+    """Something the tracked run can record but probably not as meant (real images outside [-1, 1])."""
+
+
 class TrackingError(ValueError):
     """A call the tracked run cannot take (a bad argument, a call after `finish`); the message says what
     is wrong and what is allowed."""
@@ -117,6 +122,27 @@ def _data_kind(real: Tensor | None, given: str | None) -> str:
     if real.dim() == 4 and real.shape[1] in (1, 3):
         return "images"
     return "other"
+
+
+REAL_RANGE_SLACK = 0.05  # how far past [-1, 1] real images may reach before `real_range_warning` speaks
+
+
+def real_range_warning(real: Tensor) -> str | None:
+    """What is wrong with the range of ``real`` images ((N, C, H, W)), or None when they are in [-1, 1]
+    as the sample grids and the quality metrics read them: all in [0, 1] (``x * 2 - 1`` maps them), up to
+    255 (``x / 127.5 - 1``), or outside [-1, 1] otherwise (standardised data: grids clip it, and the
+    bundled classifier, which measures digits in [-1, 1], misreads it)."""
+    low, high = (float(v) for v in torch.aminmax(real.detach().float()))
+    if low >= -1 - REAL_RANGE_SLACK and high <= 1 + REAL_RANGE_SLACK and not (low >= 0 and high <= 1):
+        return None
+    found = f"real images hold values from {low:g} to {high:g}"
+    if low >= 0 and high <= 1:
+        fix = "images in [0, 1]: pass real * 2 - 1"
+    elif low >= 0 and high <= 255:
+        fix = "images in 0..255: pass real / 127.5 - 1"
+    else:
+        fix = "map them there (grids clip what is outside; quality metrics read it as it is)"
+    return f"{found}; the dashboard shows and measures images in [-1, 1] ({fix}, and G's output alike)"
 
 
 def _no_gradients(exc: NoGradients, role: str) -> TrackingError:
@@ -1125,8 +1151,9 @@ def init(
     threshold, its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw
     scores). ``config``: your hyperparameters, free-form JSON values (e.g. ``vars(args)``), shown as a table
     and diffed in Compare. ``real``: a batch of real examples, (N, 2) points or (N, C, H, W) images in
-    [-1, 1], shown beside G's samples and used as the quality metrics' reference (N of 1,000 or more
-    recommended). ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
+    [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with a `TrackingWarning` saying
+    how to map them), shown beside G's samples and used as the quality metrics' reference (N of 1,000 or
+    more recommended). ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
     a built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
     classifier; ring8, grid25: mode coverage; any name of `gan_core.config.DATASETS`, or ``""``/None for
     data of your own). ``steps``: the target, 0 for open-ended (`should_stop` turns True at it).
@@ -1191,6 +1218,10 @@ def _init_main(
     if real is not None and not isinstance(real, Tensor):
         raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
     kind = _data_kind(real, data_kind)
+    if real is not None and kind == "images" and real.dim() == 4 and real.numel():
+        wrong = real_range_warning(real)
+        if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
+            warnings.warn(wrong, TrackingWarning, stacklevel=3)  # at the caller of init
     if source not in SOURCES or source == "trainer":
         raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
     steps, sample_every, eval_every, seed = _checked_counts(
