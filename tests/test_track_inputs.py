@@ -343,3 +343,47 @@ def test_real_images_in_minus_one_to_one_and_points_anywhere_warn_nothing(tmp_pa
     track.init("points", root=tmp_path, real=torch.rand(256, 2) * 40).finish()  # 2D data has no range
     track.init("other", root=tmp_path, real=torch.rand(64, 5) * 9).finish()
     assert [w for w in recwarn if issubclass(w.category, track.TrackingWarning)] == []
+
+
+# ---------------------------------------------------------------------------- 7. real, data_kind, dataset
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        (
+            {"dataset": "digits", "real": torch.rand(300, 2)},
+            "dataset='digits' is images, but the run records points data: allowed real as (N, 1 or 3, H, W) "
+            "images for it, or dataset='' for data of your own",
+        ),
+        (
+            {"dataset": "ring8", "real": torch.rand(64, 1, 8, 8) * 2 - 1},
+            "dataset='ring8' is points, but the run records images data: allowed real as (N, 2) points for "
+            "it, or dataset='' for data of your own",
+        ),
+        (
+            {"data_kind": "points", "real": torch.rand(64, 1, 8, 8) * 2 - 1},
+            "real of shape (64, 1, 8, 8) is not data_kind='points': allowed (N, 2) points, or "
+            "data_kind='other'",
+        ),
+        (
+            {"data_kind": "images", "real": torch.rand(64, 2)},
+            "real of shape (64, 2) is not data_kind='images': allowed (N, 1 or 3, H, W) images, or "
+            "data_kind='other'",
+        ),
+    ],
+    ids=["digits-points", "ring8-images", "points-images", "images-points"],
+)
+def test_real_that_does_not_fit_its_kind_or_dataset_is_refused_before_anything_is_written(
+    tmp_path, given, message
+):
+    root = tmp_path / "runs"
+    with pytest.raises(track.TrackingError) as caught:
+        track.init("mismatch", root=root, **given)
+    assert str(caught.value) == message
+    assert not root.exists()
+
+
+def test_real_that_fits_its_dataset_is_taken_at_any_image_size(tmp_path):
+    track.init("mnist32", root=tmp_path, dataset="mnist", real=torch.rand(64, 1, 32, 32) * 2 - 1).finish()
+    track.init("ring", root=tmp_path, dataset="ring8", real=torch.randn(256, 2)).finish()
+    track.init("nodata", root=tmp_path, dataset="digits").finish()  # no real: nothing to compare
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist32", "nodata", "ring"]

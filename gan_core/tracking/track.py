@@ -1218,7 +1218,8 @@ def _init_main(
     if real is not None and not isinstance(real, Tensor):
         raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
     kind = _data_kind(real, data_kind)
-    if real is not None and kind == "images" and real.dim() == 4 and real.numel():
+    _check_real_fits(real, kind, dataset)
+    if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
             warnings.warn(wrong, TrackingWarning, stacklevel=3)  # at the caller of init
@@ -1319,6 +1320,27 @@ def _checked_counts(**given: Any) -> tuple[int, ...]:
     except ConfigError as exc:
         raise refused(exc.field, given[exc.field]) from None
     return tuple(checked.values())
+
+
+def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None) -> None:
+    """`TrackingError` unless ``real`` has the shape of ``kind`` (points: (N, 2); images: (N, 1 or 3, H,
+    W)) and ``kind`` is the kind of a built-in ``dataset`` (`gan_core.config.POINT_DATASETS` or
+    `IMAGE_DATASETS`, whose coverage measures need it); an unknown ``dataset`` is left to
+    `_checked_dataset`."""
+    from gan_core.config import IMAGE_DATASETS, POINT_DATASETS
+
+    shapes = {"points": "(N, 2) points", "images": "(N, 1 or 3, H, W) images"}
+    if real is not None and kind in shapes and _data_kind(real, None) != kind:
+        raise TrackingError(
+            f"real of shape {tuple(real.shape)} is not data_kind={kind!r}: allowed {shapes[kind]}, or "
+            "data_kind='other'"
+        )
+    needs = "points" if dataset in POINT_DATASETS else "images" if dataset in IMAGE_DATASETS else None
+    if needs is not None and kind != needs and (real is not None or kind != "other"):
+        raise TrackingError(
+            f"dataset={dataset!r} is {needs}, but the run records {kind} data: allowed real as "
+            f"{shapes[needs]} for it, or dataset='' for data of your own"
+        )
 
 
 def _checked_dataset(dataset: str | None) -> str:
