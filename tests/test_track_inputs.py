@@ -387,3 +387,31 @@ def test_real_that_fits_its_dataset_is_taken_at_any_image_size(tmp_path):
     track.init("ring", root=tmp_path, dataset="ring8", real=torch.randn(256, 2)).finish()
     track.init("nodata", root=tmp_path, dataset="digits").finish()  # no real: nothing to compare
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist32", "nodata", "ring"]
+
+
+# ---------------------------------------------------------------------------- 8. Ctrl-C in an evaluation
+def test_a_ctrl_c_during_an_evaluation_keeps_every_trained_row(tmp_path, nets, monkeypatch):
+    """The first evaluation takes seconds (imports, the feature networks): a Ctrl-C landing in it lost
+    the batch's rows from the evaluation's step on (status.json said 250, metrics.csv ended at 249)."""
+    D, G = nets
+
+    def interrupted(self, G):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(track_module.Evaluator, "evaluate", interrupted)
+    run = track.init("ctrlc", root=tmp_path, real=torch.randn(256, 2), eval_every=10, commit_every=60.0)
+    run.watch(G, torch.randn(16, 2))
+    with pytest.raises(KeyboardInterrupt), run:
+        for _ in range(14):
+            trained_step(run, D, G)  # g_step of step 10 commits its batch, and the evaluation is interrupted
+    assert run.step == 10
+    folder = RunDir.open(tmp_path, "ctrlc")
+    frame = folder.read_metrics()
+    assert frame["step"].tolist() == list(range(1, 11))  # step 10's row too
+    assert frame["diversity"].isna().all() and frame["d_loss"].notna().all()
+    status = status_of(tmp_path, "ctrlc")
+    assert (status["status"], status["step"], status["error"]) == ("stopped", 10, "interrupted (Ctrl-C)")
+    errors = [e for e in folder.read_events().to_dict("records") if e["kind"] == "eval_error"]
+    assert [(e["step"], e["fields"]["error"]) for e in errors] == [
+        (10, "KeyboardInterrupt: the evaluation was interrupted")
+    ]

@@ -863,6 +863,7 @@ class TrackedRun:
         the snapshots of their sampling steps and the status. The run ends at a row that diverged: the
         rows after it are not kept. Returns the newest row written (every column), or None."""
         written: list[tuple[int, dict[str, float], list[str]]] = []
+        interrupted: BaseException | None = None  # a Ctrl-C during an evaluation, raised once rows are in
         for record, unmeasured in rows:
             if self._diverged_at is not None:
                 break
@@ -872,6 +873,7 @@ class TrackedRun:
                 self._evaluator is not None
                 and step % self.eval_every == 0
                 and "diverged" not in self.monitor.active
+                and interrupted is None
             ):
                 self._write_rows(written)  # the rows before it land before the evaluation's events
                 written = []
@@ -880,6 +882,9 @@ class TrackedRun:
                 except Exception as exc:  # a failing measurement must not end the training it measures
                     self.last_eval = {}
                     self._event("eval_error", error=f"{type(exc).__name__}: {exc}")
+                except BaseException as exc:  # Ctrl-C in an evaluation (seconds long): rows kept, then raised
+                    interrupted, self.last_eval = exc, {}
+                    self._event("eval_error", error=f"{type(exc).__name__}: the evaluation was interrupted")
                 for kind, fields in self._evaluator.take_events():  # the baselines (the charts' lines), once
                     self._event(kind, **fields)
                 record.update({c: self.last_eval.get(c, _NAN) for c in EVAL_COLUMNS})
@@ -899,6 +904,8 @@ class TrackedRun:
                 self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
                 self._should_stop, self.stop_reason, self._diverged_at = True, "diverged", step
         self._write_rows(written)
+        if interrupted is not None:  # every row of the batch is written: the loop may stop now
+            raise interrupted
         if not written:
             return None
         if time.monotonic() - self._last_status_write >= STATUS_WRITE_SECONDS:
