@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 SMOOTH_STEPS = 50
@@ -61,6 +61,9 @@ EXPLODING_NORM = 100.0
 EXPLODING_RAISE_STEPS = 5
 BALANCE_WARMUP_STEPS = 200
 COLLAPSE_WARMUP_STEPS = 2000
+# What `update_eval` judges collapse by, each with the floor at or under which it is collapse whatever its
+# best: the modes or classes covered, and the samples' diversity (`diagnostics.diversity`).
+COLLAPSE_FLOORS = {"modes_covered": 2.0, "classes_covered": 2.0, "diversity": 0.2}
 
 
 # Quality floors for `equilibrium` (see `quality_poor`): below any of them, the samples are not good.
@@ -252,6 +255,32 @@ class FlagMonitor:
             else:
                 setattr(self, name, copy.deepcopy(value))
 
+    def resume_from_records(
+        self,
+        step: int,
+        up: Iterable[str],
+        raised: Iterable[str],
+        best: Mapping[str, float],
+        last_eval: Mapping[str, float],
+    ) -> None:
+        """Continue a run whose monitor state was not kept (a user's loop through the tracking API has no
+        checkpoints) from what its files say: the flags ``up`` at its last row (``step``) stay up, no
+        event raised again; ``raised``, the flags its events raised; the collapse warm-up's clock at
+        ``step``; ``best``, the best coverage and diversity its evaluations reached (`update_eval`
+        compares with them); ``last_eval``, its last evaluation (`quality_poor`). The smoothed values and
+        the hysteresis counts start afresh: a flag that is up clears after its hold, as it would.
+        Names that are no flag (a file from another version) are left out."""
+        self.active = {name for name in up if name in FLAGS}
+        for name in self.active:
+            self._states[name].on, self._states[name].run = True, 0
+        self.raised = self.active | {name for name in raised if name in FLAGS}
+        self.steps_seen = max(int(step), 0)
+        self._best = {k: float(v) for k, v in best.items() if math.isfinite(v)}
+        measured = {k: float(v) for k, v in last_eval.items() if math.isfinite(v)}
+        if measured:
+            self.evaluated = True
+            self.quality_poor = quality_poor(measured, self.coverage_total) or "mode_collapse" in self.active
+
     @classmethod
     def check_state_dict(cls, state: dict) -> None:
         """TypeError unless ``state`` (a checkpoint's `state_dict`, as loaded) loads into a monitor with
@@ -343,7 +372,7 @@ class FlagMonitor:
         """Feed one evaluation (modes_covered / classes_covered / diversity, where measured)."""
         collapsed = False
         warmed_up = self.steps_seen >= COLLAPSE_WARMUP_STEPS
-        for name, floor in (("modes_covered", 2.0), ("classes_covered", 2.0), ("diversity", 0.2)):
+        for name, floor in COLLAPSE_FLOORS.items():
             value = metrics.get(name)
             if value is None or not math.isfinite(value):
                 continue

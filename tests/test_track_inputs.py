@@ -415,3 +415,56 @@ def test_a_ctrl_c_during_an_evaluation_keeps_every_trained_row(tmp_path, nets, m
     assert [(e["step"], e["fields"]["error"]) for e in errors] == [
         (10, "KeyboardInterrupt: the evaluation was interrupted")
     ]
+
+
+# ---------------------------------------------------------------------------- 9. resume
+def overpowered_step(run, D: nn.Module, G: nn.Module) -> None:
+    """A step whose logits say D is sure of every example: d_overpowers goes up after its warm-up."""
+    real, fake = torch.randn(8, 2), G(torch.randn(8, 2))
+    d_loss = nn.functional.softplus(-D(real)).mean() + nn.functional.softplus(D(fake.detach())).mean()
+    D.zero_grad(set_to_none=True)
+    d_loss.backward()
+    run.d_step(torch.full((8, 1), 6.0), torch.full((8, 1), -6.0), d_loss=d_loss, d_params=D)
+    g_loss = nn.functional.softplus(-D(fake)).mean()
+    G.zero_grad(set_to_none=True)
+    g_loss.backward()
+    run.g_step(g_loss, g_params=G)
+
+
+def test_a_resume_keeps_the_flags_up_and_takes_no_step_past_its_target(tmp_path, nets):
+    """Resumed, a run lost its flag monitor: d_overpowers vanished from the rows with no flag_cleared and
+    was raised a second time later; resumed at its target, the loop took a step past it."""
+    D, G = nets
+    with track.init("long", root=tmp_path, steps=320) as run:
+        while not run.should_stop:
+            overpowered_step(run, D, G)
+    folder = RunDir.open(tmp_path, "long")
+    raised_at = [e["step"] for e in folder.read_events().to_dict("records") if e["kind"] == "flag"]
+    assert len(raised_at) == 1 and 250 <= raised_at[0] < 320  # up before the end (a check of the test)
+    with track.init("long", root=tmp_path, steps=320, resume=True) as run:
+        assert run.should_stop and run.stop_reason == "steps"  # at its target already
+    assert folder.last_metrics_step() == 320
+    with track.init("long", root=tmp_path, steps=340, resume=True) as run:
+        assert not run.should_stop
+        while not run.should_stop:
+            overpowered_step(run, D, G)
+    frame = folder.read_metrics()
+    assert frame["step"].tolist() == list(range(1, 341))
+    assert set(frame["flags"].iloc[320:]) == {"d_overpowers"}  # still up, every row after the resume
+    events = folder.read_events().to_dict("records")
+    assert [e["step"] for e in events if e["kind"] in ("flag", "flag_cleared")] == raised_at
+
+
+def test_a_resume_records_the_baselines_once(tmp_path, nets, monkeypatch):
+    D, G = nets
+    monkeypatch.setattr(track_module.Evaluator, "evaluate", lambda self, G: {})
+    baseline = [("baseline", {"fd_cls": 1.5})]
+    monkeypatch.setattr(track_module.Evaluator, "take_events", lambda self: list(baseline))
+    for steps, resume in ((10, False), (20, True)):
+        with track.init("base", root=tmp_path, real=torch.randn(64, 2), eval_every=5, steps=steps,
+                        resume=resume) as run:  # fmt: skip
+            run.watch(G, torch.randn(8, 2))
+            while not run.should_stop:
+                trained_step(run, D, G)
+    events = RunDir.open(tmp_path, "base").read_events().to_dict("records")
+    assert [e["step"] for e in events if e["kind"] == "baseline"] == [5]

@@ -60,7 +60,7 @@ from torch import Tensor
 from gan_core.data import DataSource, load_data, mode_count
 from gan_core.distributed import DistContext, current, job_fields
 from gan_core.evaluation import Evaluator, coverage_total
-from gan_core.flags import FLAGS, FlagMonitor
+from gan_core.flags import COLLAPSE_FLOORS, FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
 from gan_core.store import MetricStore
@@ -338,9 +338,37 @@ class TrackedRun:
             self._set_columns(existing)
         if self._real is not None and meta.data_kind in ("points", "images"):
             self.run_dir.save_snapshot("real", real_view(self._real, meta.data_kind, seed))
+        self._baseline_recorded = False  # the feature spaces' baselines are in events.csv
         if self.step:  # a folder continued (resume=True): its rows go on from the last one
+            self._resume_monitor()
             self._event("resume", from_step=self.step, replaced=0)
+        if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
+            self._should_stop, self.stop_reason = True, "steps"
         self._set_status("running")
+
+    def _resume_monitor(self) -> None:
+        """The flag monitor of a continued folder, from its rows and events (`FlagMonitor.
+        resume_from_records`): the flags up at its last row stay up without a new event (they vanished
+        from the rows with no ``flag_cleared``, and came back as a second raise), the collapse judged
+        against the best its evaluations reached; and its baselines are not recorded twice."""
+        frame = self.run_dir.read_metrics()
+        events = self.run_dir.read_events()
+        kinds = events["kind"].tolist() if "kind" in events.columns else []
+        fields = events["fields"].tolist() if "fields" in events.columns else []
+        raised = [f.get("flag") for k, f in zip(kinds, fields) if k == "flag" and isinstance(f, dict)]
+        self._baseline_recorded = "baseline" in kinds
+        if frame.empty:
+            return
+        last = frame.iloc[-1]  # (the reader's numeric columns hold numbers or NaN, "flags" text)
+        flags = last["flags"] if "flags" in frame.columns else None
+        up = flags.split("|") if isinstance(flags, str) else []
+        best = {name: float(frame[name].max()) for name in COLLAPSE_FLOORS if name in frame.columns}
+        last_eval: dict[str, float] = {}
+        values = frame[[c for c in EVAL_COLUMNS if c in frame.columns]]
+        measured = values.notna().any(axis=1).to_numpy()
+        if measured.any():
+            last_eval = {k: float(v) for k, v in values[measured].iloc[-1].items()}
+        self.monitor.resume_from_records(int(last["step"]), up, raised, best, last_eval)
 
     # ------------------------------------------------------------------ the loop's calls
     def watch(self, G: torch.nn.Module, fixed_noise: Tensor, D: torch.nn.Module | None = None) -> TrackedRun:
@@ -886,6 +914,9 @@ class TrackedRun:
                     interrupted, self.last_eval = exc, {}
                     self._event("eval_error", error=f"{type(exc).__name__}: the evaluation was interrupted")
                 for kind, fields in self._evaluator.take_events():  # the baselines (the charts' lines), once
+                    if kind == "baseline" and self._baseline_recorded:  # a continued folder has them
+                        continue
+                    self._baseline_recorded |= kind == "baseline"
                     self._event(kind, **fields)
                 record.update({c: self.last_eval.get(c, _NAN) for c in EVAL_COLUMNS})
                 changes += self.monitor.update_eval(self.last_eval)
@@ -1059,7 +1090,8 @@ class RankRun(TrackedRun):
         self._unmeasured = set()
         self._init_batches(0.0)  # every step is sent at once: the ranks' collectives meet step by step
         self._evaluator = None
-        self._should_stop = False
+        self._should_stop = bool(steps) and start_step >= steps  # as rank 0's run (`TrackedRun`)
+        self.stop_reason = "steps" if self._should_stop else None
         self._diverged_at = None
         self._train_seconds = 0.0
         self._last_commit = None
