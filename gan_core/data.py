@@ -269,6 +269,15 @@ class DataSource:
             self._toy_examples = points.to(self.device)
         return self._toy_examples
 
+    def example_labels(self) -> torch.Tensor | None:
+        """The class labels of `examples`, row for row ((n,) int64 on ``self.device``), or None for data
+        without labels."""
+        if self.labels is None or self._data is None:
+            return None
+        if self.num_examples > MAX_WHOLE_EXAMPLES:
+            return self.labels[reference_index(self.num_examples).to(self.labels.device)]
+        return self.labels
+
 
 def reference_index(count: int) -> torch.Tensor:
     """The fixed sample `DataSource.examples` gives of a large set: `EXAMPLES_FOR_TOYS` indices below

@@ -27,7 +27,14 @@ import torch
 from gan_core.classifier import CLASSIFIED_DATASETS, N_CLASSES, get_classifier
 from gan_core.config import GANConfig
 from gan_core.data import DataSource, mode_count
-from gan_core.diagnostics import class_metrics, diversity, grid_divergences, label_fidelity, mode_metrics
+from gan_core.diagnostics import (
+    class_diversity,
+    class_metrics,
+    diversity,
+    grid_divergences,
+    label_fidelity,
+    mode_metrics,
+)
 from gan_core.feature_metrics import NEAREST_K, ImageQuality
 from gan_core.inception import InceptionError, InceptionFeatures, inception_weights
 from gan_core.models import balanced_labels
@@ -163,6 +170,9 @@ class Evaluator:
         examples = data.examples()
         pick = torch.randint(0, examples.shape[0], (min(n, examples.shape[0]),), generator=rng)
         self.real = examples[pick.to(examples.device)].float().cpu().numpy()
+        labels = data.example_labels() if conditional else None
+        # a conditional run's diversity is measured within each class (`class_diversity`)
+        self.real_labels = labels[pick.to(labels.device)].cpu().numpy() if labels is not None else None
         self._classifier = None
         self._split_seed = split_seed(cfg.seed if cfg is not None else seed or 0)
         self._split: RealSplitQuality | None = None  # the feature spaces, built at the first evaluation
@@ -228,7 +238,9 @@ class Evaluator:
         G.eval()
         try:
             fake = (G(self.noise) if self.asked is None else G(self.noise, self.asked)).float().cpu().numpy()
-            grid = G(self.fixed_noise).float().cpu().numpy() if not self.points else None
+            within_classes = self.asked is not None and self.real_labels is not None
+            spread = not self.points and not within_classes  # the diversity of the grid's samples
+            grid = G(self.fixed_noise).float().cpu().numpy() if spread else None
         finally:
             G.train(was_training)
         metrics: dict[str, float] = {}
@@ -237,7 +249,11 @@ class Evaluator:
                 metrics.update(mode_metrics(fake, self.data.centers.numpy(), self.data.mode_std))
             metrics.update(grid_divergences(self.real, fake, self.data.bounds))
         else:
-            metrics["diversity"] = diversity(grid, self.real[:DIVERSITY_SAMPLES])
+            if within_classes:  # a conditional G: within each class asked for
+                asked = self.asked.cpu().numpy()
+                metrics["diversity"] = class_diversity(fake, asked, self.real, self.real_labels)
+            else:
+                metrics["diversity"] = diversity(grid, self.real[:DIVERSITY_SAMPLES])
             labels = self._classify(fake)
             if labels is not None:
                 metrics.update(class_metrics(labels))

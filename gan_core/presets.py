@@ -124,14 +124,16 @@ PRESETS: dict[str, Preset] = {
             "G is told which digit to draw (acgan: D also names the class): the grid shows one row per "
             "digit, 0 at the top, each column one noise vector. label_fidelity (the share of G's samples "
             "the classifier reads as the digit asked for) climbs to 100% within a few hundred steps, and "
-            "d_class_acc (D naming held-out real digits) to about 90%; the digits are clean but vary "
-            "little along a row, the price of acgan's easy-to-classify samples.",
-            (),
+            "d_class_acc (D naming held-out real digits) to about 90%; yet each row repeats one image: G "
+            "ignores its noise, diversity (measured within each digit) stays near 0.1, and mode_collapse "
+            "is raised once its warm-up ends. Every class covered, collapsed inside each.",
+            ("mode_collapse",),
             # acgan, the defaults otherwise: label_fidelity 1.000 at every evaluation from step 250 to
             # 4,000 on seeds 0-2 (BENCHMARKS.md), fd_cls 30-36 against 59 for the unconditional
             # defaults. projection and concat reach 0.9-1.0 but drop a class now and then (0.72-0.90 at
             # some evaluations on seeds 0-2, at width 128 and 256): below the 90% target at one
-            # evaluation in five.
+            # evaluation in five. All three collapse within each class (diversity within the digits
+            # 0.05-0.3 at 3,000 steps: BENCHMARKS.md, "Diversity within each class").
             dict(dataset="digits", conditioning="acgan", steps=3000, eval_every=250),
         ),
         Preset(

@@ -58,7 +58,7 @@ and fails when one side overpowers the other, or when G settles on a few kinds o
 | **D(x) and D(G(z))** | `d_real`, `d_fake`: D's mean output on real and fake batches | both near 0.5 for the losses whose output has that midpoint ({MIDPOINT_LOSSES}) |
 | **Gradient norms** | `d_grad_norm`, `g_grad_norm` (log scale) | steady; no collapse to ~0 and no runaway |
 | **Coverage** | every `eval_every` steps: `modes_covered` (ring8, grid25: modes with a high-quality sample) or `classes_covered` (digits, mnist, fashion-mnist: classes a classifier finds among G's samples) | up at the dashed line of all the data's modes or classes (8, 25, 10), and staying there |
-| **Sample quality** | `hq_pct`: % of 2,500 generated points within 3 standard deviations of a mode centre; or `diversity`: spread of G's fixed-noise samples over the real data's (dashed line: 1) | `hq_pct` high; `diversity` near 1 (→ 0 is collapse) |
+| **Sample quality** | `hq_pct`: % of 2,500 generated points within 3 standard deviations of a mode centre; or `diversity`: spread of G's fixed-noise samples over the real data's, within each class for a conditional G (dashed line: 1) | `hq_pct` high; `diversity` near 1 (→ 0 is collapse) |
 | **Divergence from the data** | in nats, 0 = matches: `mode_kl` / `class_kl` (how unevenly G's samples fall over the modes or classes; ln 10 ≈ 2.30 = one class only), `grid_kl` (real and generated 2D densities on a grid) | falling towards 0 |
 | **Jensen-Shannon divergence** (2D data) | `grid_js`, the same two densities, in nats: 0 = matches, ln 2 ≈ 0.69 (the dashed line) = no overlap at all, the most it can be | falling from the ln 2 line towards 0 |
 | **Fréchet distance**, **KID** (digits, mnist, fashion-mnist) | every `eval_every` steps: `fd_cls`, `kid_cls`, how far G's samples are from real images in the feature space of a classifier trained on the real data (0 = matches); `fid`, `kid` in Inception's space when its weights are given | falling toward the dashed "real vs real" line: the same measured between two halves of the real data |
@@ -217,9 +217,11 @@ the sample grid turns into one row per class (0 at the top), each column one noi
 changes down a column is the class alone. `label_fidelity` says how often the classifier reads a sample
 as the class asked for (0.1 for a G that ignores the label). With `acgan` D also names each image's class,
 and `d_class_acc` scores that on real images it never trained on. *What to watch:* label fidelity at 1.0
-while the rows stay varied; acgan's rows often vary little (its class loss rewards easy-to-classify
-samples), `projection` and `concat` vary more but may lose a class for a while. The Probe page draws or
-asks D about one class.""",
+while the rows stay varied. A conditional G can cover every class and still collapse inside each, one
+image per class whatever its noise: `diversity` is then measured within each class (against the real
+images of that class), so a row that repeats one image pulls it toward 0 and raises `mode_collapse`,
+as the preset below shows. `projection` and `concat` may also lose a class for a while. The Probe page
+draws or asks D about one class.""",
     "conditional-digits",
 )
 

@@ -8,6 +8,7 @@ import pytest
 from gan_core.config import GANConfig
 from gan_core.data import load_data
 from gan_core.diagnostics import (
+    class_diversity,
     class_metrics,
     diversity,
     grid_divergences,
@@ -67,6 +68,27 @@ def test_diversity():
     collapsed = np.repeat(real[:1], 64, axis=0) + 0.01 * rng.normal(size=(64, 1, 8, 8))
     assert diversity(collapsed, real) < 0.05
     assert mean_pairwise_distance(np.array([[0.0, 0.0], [3.0, 4.0]])) == pytest.approx(5.0)
+
+
+def test_class_diversity_sees_a_g_that_draws_one_image_per_class():
+    """Ten classes far apart: one image per class spreads as widely as the real set across classes
+    (`diversity` ~1.3 here), yet within each class it is collapsed."""
+    rng = np.random.default_rng(4)
+    centres = rng.uniform(-1, 1, size=(10, 64)) * 3
+    real_labels = np.repeat(np.arange(10), 50)
+    real = centres[real_labels] + rng.normal(scale=0.3, size=(500, 64))
+    asked = np.tile(np.arange(10), 40)
+    varied = centres[asked] + rng.normal(scale=0.3, size=(400, 64))
+    one_each = centres[asked] + rng.normal(scale=0.003, size=(400, 64))
+    assert diversity(one_each, real) > 0.9  # the spread across classes hides the collapse
+    assert class_diversity(one_each, asked, real, real_labels) < 0.02
+    assert class_diversity(varied, asked, real, real_labels) == pytest.approx(1.0, abs=0.05)
+    # a class with under two samples on a side is left out; none left: NaN
+    assert math.isnan(class_diversity(varied[:10], asked[:10], real, real_labels))
+    half = np.where((asked < 5)[:, None], varied, one_each)  # five classes collapsed, five not
+    assert class_diversity(half, asked, real, real_labels) == pytest.approx(0.5, abs=0.05)
+    with pytest.raises(ValueError, match="labels must be one per sample"):
+        class_diversity(varied, asked[:-1], real, real_labels)
 
 
 def test_class_metrics():

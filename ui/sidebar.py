@@ -241,14 +241,14 @@ def number_bounds(name: str, value: Any = None) -> tuple[Any, Any, Any, str | No
 
 def _number(name: str) -> Any:
     lo, hi, step, fmt = number_bounds(name, st.session_state.get(f"cfg_{name}"))
-    # The range in the help (where the field's doc does not give it): a value typed outside it is only
-    # outlined in red by Streamlit, and not taken.
+    # The range is in the help (where the field's doc does not give it), not on the input: Streamlit
+    # outlines a value typed outside an input's bounds in red and keeps the last one within them, so Start
+    # trained with a value the field no longer showed. Unbounded, the value typed is the form's, and the
+    # config's check refuses it with its message while Start says why it cannot start.
     help = _help(name)
     if f"{lo:g}..{hi:g}" not in help:
         help += f" Allowed: {lo:g} to {hi:g}."
-    return st.number_input(
-        name, min_value=lo, max_value=hi, step=step, format=fmt, key=f"cfg_{name}", help=help
-    )
+    return st.number_input(name, step=step, format=fmt, key=f"cfg_{name}", help=help)
 
 
 def _choices(name: str, options: tuple) -> tuple:
