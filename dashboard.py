@@ -2,8 +2,8 @@
 
 Run with ``streamlit run dashboard.py``. The page is a thin view: runs are trained by gan_core runners
 held in a server-wide registry; this page sends them commands and draws what their stores and
-snapshots hold, refreshing every second or two in a fragment while a run trains (paced by the browser: see
-`ui.live_chart.live_refresh`) and not at all otherwise.
+snapshots hold, refreshing every second or two in a fragment while a run trains or is paused (paced by the
+browser: see `ui.live_chart.live_refresh`) and not at all once it has ended.
 """
 
 from __future__ import annotations
@@ -682,7 +682,9 @@ st.html(
     # the refresh pacer draws nothing: no gap in the page for it either
     ".st-key-live_refresh {display: none;}</style>"
 )
-refreshing = status == "running" or external  # a run that moves on (one written elsewhere may resume)
+# A run that moves on, or may at any moment: one written elsewhere, and a paused one, which another tab
+# can resume (this tab, not refreshing while paused, went on showing "paused" as the run trained on).
+refreshing = status in ("running", "paused") or external
 st.fragment(live_body)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")

@@ -148,8 +148,9 @@ class RunView:
     def external(self) -> bool:
         """True while another process writes this run (a terminal's ``python -m gan_core train``, a
         user's loop through `gan_core.track`): watched live by tailing its folder; Pause and Stop reach it
-        through its command file (`send_command`)."""
-        return self.runner is None and self.status in ("running", "paused")
+        through its command file (`send_command`). ``idle`` too: its writer holds the folder but has not
+        taken a step yet (loading data; a view opened then went on showing it read-only at step 0)."""
+        return self.runner is None and self.status in ("running", "paused", "idle")
 
     @property
     def controllable(self) -> bool:

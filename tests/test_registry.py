@@ -66,6 +66,18 @@ def test_interrupted_run_is_reported(tmp_path):
     assert [r["status"] for r in fresh.summaries()] == ["interrupted"]
 
 
+def test_a_run_another_process_is_starting_is_watched_live(tmp_path):
+    """A CLI run opened while it loaded its data (status idle, its writer holding the folder) was shown
+    read-only at step 0 and never went live."""
+    writer = RunDir.create(tmp_path, GANConfig(**TINY), "starting").claim("another process")
+    writer.write_status({"status": "idle", "step": 0})
+    view = RunRegistry(tmp_path).view("starting")
+    assert (view.status, view.external, view.live) == ("idle", True, False)
+    writer.release()  # the writer gone while still idle: cut off, nothing to watch
+    view = RunRegistry(tmp_path).view("starting")
+    assert (view.status, view.external) == ("interrupted", False)
+
+
 def test_summaries_and_delete(tmp_path):
     finished_run(tmp_path, "a")
     finished_run(tmp_path, "b", loss="hinge")

@@ -55,6 +55,11 @@ def test_pause_step_resume_stop(tmp_path):
     assert runner.last_d_step is not None and 0.0 <= runner.last_d_step["d_acc_real"] <= 1.0
     runner.run_to(7)
     assert runner.wait_until(paused_at(7), TIMEOUT)
+    assert runner.last_d_step is None  # trained on since: no longer the last thing trained
+    runner.step("d")
+    assert runner.wait_until(lambda r: r.last_d_step is not None, TIMEOUT)
+    runner.step("g")
+    assert runner.wait_until(lambda r: r.last_d_step is None and r.current_step == 8, TIMEOUT)
     runner.resume()
     assert runner.wait_until(lambda r: r.status == "running", TIMEOUT)
     runner.pause()

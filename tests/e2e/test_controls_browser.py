@@ -132,3 +132,28 @@ def test_the_sidebar_keeps_a_preset_across_pages_and_a_branch_offers_nothing_to_
     expect(button(page, "Stop")).to_be_enabled(timeout=UI_TIMEOUT)  # the controls are drawn for it
     expect(page.get_by_role("button", name=re.compile(r"^Apply changes"))).to_have_count(0)
     assert sidebar_value(page, "Optimizer", "d_steps") == "5"
+
+
+def test_a_second_tab_follows_a_pause_and_a_resume_made_in_the_first(start_server, browser):
+    """A paused tab stopped refreshing: resumed from another tab, it went on saying "paused" (and offering
+    D step / G step) while the run trained on, until it was reloaded."""
+    server = start_server()
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        first = context.new_page()
+        socket = open_fresh(first, server.url)
+        set_number(first, socket, "Run", "steps", 0)
+        set_number(first, socket, "Model", "width", 16)
+        button(first, "Start").click()
+        expect(status(first)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+        second = context.new_page()
+        open_app(second, server.url)
+        expect(status(second)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+        button(first, "Pause").click()
+        expect(status(second)).to_have_text(re.compile(r"^Status: paused · run "), timeout=UI_TIMEOUT)
+        expect(button(second, "D step")).to_be_enabled(timeout=UI_TIMEOUT)
+        button(first, "Resume").click()
+        expect(status(second)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+        expect(button(second, "D step")).to_have_count(0, timeout=UI_TIMEOUT)  # offered only while paused
+    finally:
+        context.close()
