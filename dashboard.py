@@ -504,7 +504,7 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
     left, right = st.columns(2)
     with left:
         title = f"G(z), fixed noise, step {step}"
-        if view.cfg is not None and view.cfg.is_conditional:
+        if view.meta.n_classes or (view.cfg is not None and view.cfg.is_conditional):
             title = f"G(z, class): a row per class from the top, a noise per column, step {step}"
         # (built only when the grid or its title changed: see live_chart's version)
         generated = lambda: charts.image_grid_figure(snap["grid"], title=title)  # noqa: E731

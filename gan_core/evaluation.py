@@ -152,9 +152,11 @@ class Evaluator:
         fixed_noise: torch.Tensor,
         seed: int | None = None,
         held_out: tuple[torch.Tensor, torch.Tensor] | None = None,
+        n_classes: int | None = None,
     ):
         """``held_out``: (images, labels) D never trained on (`Trainer.held_out`, acgan runs), on which
-        ``d_class_acc`` scores D's class head."""
+        ``d_class_acc`` scores D's class head. ``n_classes``: a class-conditional G's classes, called
+        ``G(z, labels)``, for a run without a config that says so (a user's loop); None: ``cfg``'s."""
         self.cfg = cfg
         self.data = data
         self.points = data.kind == "points"
@@ -164,8 +166,10 @@ class Evaluator:
         self.fixed_noise = fixed_noise[:DIVERSITY_SAMPLES]
         # A class-conditional G is asked for every class in turn (`balanced_labels`), which label_fidelity
         # checks against the classifier; None for an unconditional run.
-        conditional = cfg is not None and cfg.is_conditional
-        self.asked = balanced_labels(n, data.n_classes, fixed_noise.device) if conditional else None
+        if n_classes is None:
+            n_classes = data.n_classes if cfg is not None and cfg.is_conditional else 0
+        conditional = n_classes > 0
+        self.asked = balanced_labels(n, n_classes, fixed_noise.device) if conditional else None
         self.held_out = held_out
         examples = data.examples()
         pick = torch.randint(0, examples.shape[0], (min(n, examples.shape[0]),), generator=rng)
@@ -239,7 +243,7 @@ class Evaluator:
         try:
             fake = (G(self.noise) if self.asked is None else G(self.noise, self.asked)).float().cpu().numpy()
             within_classes = self.asked is not None and self.real_labels is not None
-            spread = not self.points and not within_classes  # the diversity of the grid's samples
+            spread = not self.points and self.asked is None  # the diversity of the grid's samples
             grid = G(self.fixed_noise).float().cpu().numpy() if spread else None
         finally:
             G.train(was_training)
@@ -252,7 +256,7 @@ class Evaluator:
             if within_classes:  # a conditional G: within each class asked for
                 asked = self.asked.cpu().numpy()
                 metrics["diversity"] = class_diversity(fake, asked, self.real, self.real_labels)
-            else:
+            elif spread:  # (a conditional G against real images without labels: not measured)
                 metrics["diversity"] = diversity(grid, self.real[:DIVERSITY_SAMPLES])
             labels = self._classify(fake)
             if labels is not None:

@@ -486,6 +486,7 @@ def lock_holder(folder: Path) -> dict[str, Any] | None:
 
 
 META_NAME = "run.json"
+MAX_CLASSES = 100_000  # the most classes run.json may name (ImageNet has 1,000): a bound on what a file says
 
 
 @dataclass(frozen=True)
@@ -497,7 +498,8 @@ class RunMeta:
     `gan_core.losses.LOSSES` (D's accuracy threshold and midpoint come from it), or ``""`` when unknown
     (then accuracies are medians and D's outputs raw scores). ``data_kind``: ``points`` (2D), ``images`` or
     ``other``. ``dataset`` and ``model``: names when known, else ``""``. ``hparams``: the user's own
-    hyperparameters, free-form JSON values (a built-in run: its config)."""
+    hyperparameters, free-form JSON values (a built-in run: its config). ``n_classes``: the classes a
+    class-conditional G is asked for (0: unconditional; run.json without it: 0)."""
 
     source: str
     loss: str = ""
@@ -506,6 +508,7 @@ class RunMeta:
     model: str = ""
     hparams: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
+    n_classes: int = 0
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -514,6 +517,11 @@ class RunMeta:
             raise ValueError(f"loss={self.loss!r} is unknown: allowed {', '.join(LOSSES)}, or '' for none")
         if self.data_kind not in DATA_KINDS:
             raise ValueError(f"data_kind={self.data_kind!r} is invalid: allowed {', '.join(DATA_KINDS)}")
+        if not _is_int(self.n_classes) or not 0 <= self.n_classes <= MAX_CLASSES:
+            raise ValueError(
+                f"n_classes={shown_value(self.n_classes)} is invalid: allowed a whole number from 0 "
+                f"(unconditional) to {MAX_CLASSES}"
+            )
 
     @property
     def owned(self) -> bool:
@@ -530,7 +538,7 @@ class RunMeta:
             model=cfg.model,
             hparams=cfg.to_dict(),
             format=format,
-        )
+        )  # (a built-in run's classes come with its data and travel in its checkpoints)
 
     def to_json(self) -> str:
         data = {
@@ -542,6 +550,8 @@ class RunMeta:
             "model": self.model,
             "hparams": _json_safe(self.hparams),
         }
+        if self.n_classes:
+            data["n_classes"] = self.n_classes
         return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
 
     @classmethod
@@ -567,7 +577,7 @@ class RunMeta:
                 "upgrade gan-dashboard"
             )
         try:
-            return cls(hparams=hparams, format=int(version), **texts)
+            return cls(hparams=hparams, format=int(version), n_classes=raw.get("n_classes", 0), **texts)
         except ValueError as exc:
             raise RunDirError(f"{where}: {exc}") from None
 

@@ -181,7 +181,7 @@ def test_acgan_trains_without_the_held_out_split_and_scores_d_on_it(digits):
     assert Trainer(tiny(conditioning="concat"), digits).held_out is None
 
 
-class _Prototypes(nn.Module):
+class Prototypes(nn.Module):
     """A conditional G that ignores its noise: each class's real images, the first or a random one."""
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, varied: bool):
@@ -204,13 +204,13 @@ def test_a_conditional_runs_diversity_is_measured_within_each_class(digits):
     cfg = tiny(conditioning="concat", dataset="digits")
     evaluator = Evaluator(cfg, digits, torch.randn(64, cfg.latent_dim), seed=0)
     images, labels = digits.examples(), digits.example_labels()
-    collapsed = evaluator.evaluate(_Prototypes(images, labels, varied=False))
-    varied = evaluator.evaluate(_Prototypes(images, labels, varied=True))
+    collapsed = evaluator.evaluate(Prototypes(images, labels, varied=False))
+    varied = evaluator.evaluate(Prototypes(images, labels, varied=True))
     assert collapsed["label_fidelity"] >= 0.9 and collapsed["classes_covered"] == 10
     assert 0.0 <= collapsed["diversity"] < 0.05  # one image per class: collapsed within each
     assert 0.85 <= varied["diversity"] <= 1.15  # real images of each class: as varied as the data
     unconditional = Evaluator(tiny(dataset="digits"), digits, torch.randn(64, cfg.latent_dim), seed=0)
-    assert unconditional.evaluate(_Prototypes(images, labels, varied=False))["diversity"] > 0.8  # blind
+    assert unconditional.evaluate(Prototypes(images, labels, varied=False))["diversity"] > 0.8  # blind
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])

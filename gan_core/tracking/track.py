@@ -62,7 +62,7 @@ from gan_core.distributed import DistContext, current, job_fields
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import COLLAPSE_FLOORS, FLAGS, FlagMonitor
 from gan_core.losses import get_loss
-from gan_core.rundir import RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
+from gan_core.rundir import MAX_CLASSES, RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.measures import (
@@ -87,7 +87,7 @@ from gan_core.tracking.schema import (
     event_detail,
 )
 from gan_core.tracking.sink import RunDirSink, Sink, TensorBoardSink
-from gan_core.trainer import real_view, snapshot_view
+from gan_core.trainer import GRID_COLUMNS, class_grid, real_view, snapshot_view
 
 STATUS_WRITE_SECONDS = 2.0
 DEFAULT_SAMPLE_EVERY = 100
@@ -278,6 +278,7 @@ class TrackedRun:
         real: Tensor | None,
         steps: int,
         sample_every: int,
+        real_labels: Tensor | None = None,
         eval_every: int,
         seed: int,
         optimizers: tuple[torch.optim.Optimizer | None, torch.optim.Optimizer | None],
@@ -309,6 +310,9 @@ class TrackedRun:
         self.events: list[dict[str, Any]] = []
         self.last_eval: dict[str, float] = {}
         self._real = real.detach() if real is not None else None
+        self._real_labels = real_labels.detach() if real_labels is not None else None
+        self.n_classes = meta.n_classes  # a class-conditional G: called G(z, labels)
+        self._grid_labels: Tensor | None = None  # the snapshots' classes (`class_grid`), set by `watch`
         self._G: torch.nn.Module | None = None
         self._D: torch.nn.Module | None = None
         self._fixed_noise: Tensor | None = None
@@ -385,23 +389,35 @@ class TrackedRun:
         if not isinstance(fixed_noise, Tensor) or fixed_noise.dim() < 2:
             raise TrackingError("fixed_noise must be a tensor of shape (N, *latent_shape), N >= 1")
         fixed_noise = fixed_noise.detach()
+        labels = None
+        if self.n_classes:  # one row per class, a noise per column, as a built-in conditional run draws it
+            if fixed_noise.shape[0] < GRID_COLUMNS:
+                raise TrackingError(
+                    f"fixed_noise has {fixed_noise.shape[0]} rows: a class-conditional run's grid takes its "
+                    f"first {GRID_COLUMNS}, one per column; allowed: {GRID_COLUMNS} rows or more"
+                )
+            fixed_noise, labels = class_grid(fixed_noise, self.n_classes)
         data = bounds = None
         if self._real is not None and self.meta.data_kind in ("points", "images"):
             data = self._data_source()
             bounds = data.bounds
         try:
-            view = self._view(G, fixed_noise, D, bounds)
+            view = self._view(G, fixed_noise, D, bounds, labels)
         except Exception as exc:
             and_d = ", whose output D takes" if D is not None else ""
+            call = "G(fixed_noise)" if labels is None else "G(noise, labels) (labels (N,) int64 classes)"
             raise TrackingError(
-                f"watch: the snapshot G(fixed_noise) failed for fixed_noise of shape "
+                f"watch: the snapshot {call} failed for fixed_noise of shape "
                 f"{tuple(fixed_noise.shape)} ({fixed_noise.dtype}, on {fixed_noise.device}): "
                 f"{type(exc).__name__}: {exc}; allowed: noise that G takes as its input{and_d}, "
                 "(N, *latent_shape) on G's device"
             ) from exc
         self._G, self._D, self._fixed_noise, self._bounds = G, D, fixed_noise, bounds
+        self._grid_labels = labels
         if data is not None:
-            self._evaluator = Evaluator(self._evaluation_config(), data, self._fixed_noise, seed=self.seed)
+            self._evaluator = Evaluator(
+                self._evaluation_config(), data, self._fixed_noise, seed=self.seed, n_classes=self.n_classes
+            )
         if self.step == 0:  # the tried view is the first snapshot
             for sink in self.sinks:
                 sink.log_snapshot(self.step, view)
@@ -758,23 +774,32 @@ class TrackedRun:
             self._set_columns((*self.columns, *new))
         self._pending_log.update(checked)
 
-    def snapshot(self, G: torch.nn.Module | None = None, noise: Tensor | None = None) -> None:
-        """Save what ``G`` (default: the watched one) makes of ``noise`` (default: the watched fixed noise)
-        at the current step, as the Train view shows it; `TrackingError` without a G and noise."""
+    def snapshot(
+        self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
+    ) -> None:
+        """Save what ``G`` (default: the watched one) makes of ``noise`` (default: the watched fixed noise;
+        for a class-conditional run its grid, one row per class) at the current step, as the Train view
+        shows it; ``labels`` ((N,) int64) the classes a conditional G is asked for with ``noise``.
+        `TrackingError` without a G and noise, or a conditional run's noise without labels."""
         G = G or self._G
-        noise = self._fixed_noise if noise is None else noise
+        if noise is None:
+            noise, labels = self._fixed_noise, self._grid_labels
         if G is None or noise is None:
             raise TrackingError(
                 "snapshot() needs G and noise: pass them, or call watch(G, fixed_noise) first"
             )
-        view = self._view(G, noise, self._D, self._bounds)
+        if self.n_classes and labels is None:
+            raise TrackingError("snapshot(G, noise) of a class-conditional run needs labels: (N,) int64")
+        view = self._view(G, noise, self._D, self._bounds, labels)
         for sink in self.sinks:
             sink.log_snapshot(self.step, view)
 
-    def _view(self, G, noise, D, bounds) -> dict[str, np.ndarray]:
+    def _view(self, G, noise, D, bounds, labels=None) -> dict[str, np.ndarray]:
         """What a snapshot saves: `snapshot_view` (G and D in eval mode, modes restored after)."""
         kind = self.meta.data_kind if self.meta.data_kind in ("points", "images") else "images"
-        return snapshot_view(G, noise, kind, D, self.loss or get_loss("wgan"), bounds)
+        columns = GRID_COLUMNS if labels is not None else None
+        loss = self.loss or get_loss("wgan")
+        return snapshot_view(G, noise, kind, D, loss, bounds, labels=labels, columns=columns)
 
     @property
     def store(self) -> MetricStore:
@@ -984,6 +1009,8 @@ class TrackedRun:
 
     def _data_source(self) -> DataSource:
         real = self._real.float()
+        labels = self._real_labels.to(real.device) if self._real_labels is not None else None
+        classes = self.n_classes if labels is not None else None
         if self.meta.data_kind == "points":
             lo = real.min(0).values.cpu()
             hi = real.max(0).values.cpu()
@@ -1009,8 +1036,18 @@ class TrackedRun:
                 centers=centers,
                 mode_std=mode_std,
                 device=real.device,
+                labels=labels,
+                n_classes=classes,
             )
-        return DataSource("tracked", "images", tuple(real.shape[1:]), data=real, device=real.device)
+        return DataSource(
+            "tracked",
+            "images",
+            tuple(real.shape[1:]),
+            data=real,
+            device=real.device,
+            labels=labels,
+            n_classes=classes,
+        )
 
     def _evaluation_config(self):
         """The built-in config whose classifier measures class coverage, for a run on digits, mnist or
@@ -1168,6 +1205,8 @@ def init(
     loss: str = "nonsaturating",
     config: Mapping[str, Any] | None = None,
     real: Tensor | None = None,
+    n_classes: int = 0,
+    real_labels: Tensor | None = None,
     data_kind: str | None = None,
     dataset: str | None = "",
     model: str = "",
@@ -1192,7 +1231,12 @@ def init(
     and diffed in Compare. ``real``: a batch of real examples, (N, 2) points or (N, C, H, W) images in
     [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with a `TrackingWarning` saying
     how to map them), shown beside G's samples and used as the quality metrics' reference (N of 1,000 or
-    more recommended). ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
+    more recommended). ``n_classes``: for a class-conditional G, its classes (0: unconditional). Then
+    `watch` calls ``G(noise, labels)`` (labels (N,) int64 class indices on G's device): the grid has one
+    row per class and a noise per column, and each evaluation asks G for every class in turn and records
+    ``label_fidelity`` (dataset digits, mnist or fashion-mnist: the bundled classifier reads the samples)
+    and, with ``real_labels`` ((N,) integer, the class of each ``real`` example), ``diversity`` within
+    each class. ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
     a built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
     classifier; ring8, grid25: mode coverage; any name of `gan_core.config.DATASETS`, or ``""``/None for
     data of your own). ``steps``: the target, 0 for open-ended (`should_stop` turns True at it).
@@ -1237,6 +1281,8 @@ def _init_main(
     loss: str,
     config: Mapping[str, Any] | None,
     real: Tensor | None,
+    n_classes: int,
+    real_labels: Tensor | None,
     data_kind: str | None,
     dataset: str | None,
     model: str,
@@ -1258,6 +1304,7 @@ def _init_main(
         raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
     kind = _data_kind(real, data_kind)
     _check_real_fits(real, kind, dataset)
+    _check_classes(n_classes, real, real_labels, dataset)
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
@@ -1281,6 +1328,7 @@ def _init_main(
             dataset=_checked_dataset(dataset),
             model=model,
             hparams=dict(config or {}),
+            n_classes=n_classes,
         )
     except ValueError as exc:
         raise TrackingError(str(exc)) from None
@@ -1311,6 +1359,7 @@ def _init_main(
             run_dir,
             meta,
             real=real,
+            real_labels=real_labels,
             steps=steps,
             sample_every=sample_every,
             eval_every=eval_every,
@@ -1359,6 +1408,50 @@ def _checked_counts(**given: Any) -> tuple[int, ...]:
     except ConfigError as exc:
         raise refused(exc.field, given[exc.field]) from None
     return tuple(checked.values())
+
+
+def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: str | None) -> None:
+    """`TrackingError` unless ``n_classes`` is a whole number ≥ 0 (the classes of a built-in classified
+    ``dataset`` when it names one: the classifier's are the ones asked for) and ``labels``, when given,
+    are the class index of each ``real`` example ((N,) integer, each in [0, n_classes))."""
+    from gan_core.classifier import CLASSIFIED_DATASETS
+
+    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or not 0 <= n_classes <= MAX_CLASSES:
+        raise TrackingError(
+            f"n_classes={n_classes!r} is invalid: allowed a whole number from 0 (unconditional) to "
+            f"{MAX_CLASSES}"
+        )
+    known = coverage_total(dataset) if dataset in CLASSIFIED_DATASETS else None
+    if n_classes and known is not None and n_classes != known:
+        raise TrackingError(
+            f"n_classes={n_classes} but dataset={dataset!r} has {known} classes, which its classifier reads "
+            f"label fidelity by: allowed n_classes={known}, or dataset='' for classes of your own"
+        )
+    if labels is None:
+        return
+    if not n_classes:
+        raise TrackingError("real_labels are for a class-conditional run: pass n_classes too")
+    if real is None:
+        raise TrackingError("real_labels name the class of each real example: pass real too")
+    if (
+        not isinstance(labels, Tensor)
+        or labels.dim() != 1
+        or labels.dtype.is_floating_point
+        or (labels.dtype == torch.bool)
+    ):
+        shape = tuple(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
+        raise TrackingError(f"real_labels of {shape} are invalid: allowed a (N,) integer tensor of classes")
+    if len(labels) != len(real):
+        raise TrackingError(
+            f"real_labels has {len(labels)} labels for {len(real)} real examples: allowed one per example"
+        )
+    if len(labels):
+        low, high = (int(v) for v in torch.aminmax(labels))
+        if low < 0 or high >= n_classes:
+            raise TrackingError(
+                f"real_labels hold classes from {low} to {high}: allowed 0 to {n_classes - 1} (n_classes="
+                f"{n_classes})"
+            )
 
 
 def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None) -> None:

@@ -1,0 +1,131 @@
+"""A class-conditional GAN of one's own through the tracking API: ``n_classes`` and ``real_labels`` at
+`init`, G called ``G(noise, labels)``; its grid one row per class, label fidelity and diversity within each
+class measured as for a built-in conditional run, and every bad argument one `TrackingError`."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+import gan_core.track as track
+from gan_core.config import GANConfig
+from gan_core.data import load_data
+from gan_core.rundir import RunDir
+from gan_core.trainer import GRID_COLUMNS
+from tests.test_conditional import Prototypes
+
+
+@pytest.fixture(scope="module")
+def digits():
+    data = load_data(GANConfig(dataset="digits"))
+    return data.examples(), data.example_labels()
+
+
+def tracked(root, digits, G, **options):
+    """A 10-step run of ``G`` (no training: the measures read G's samples) evaluated at step 10."""
+    real, labels = digits
+    run = track.init("cond", root=root, real=real, dataset="digits", n_classes=10, eval_every=10,
+                     sample_every=10, steps=10, **options)  # fmt: skip
+    run.watch(G, torch.randn(64, 8))
+    D = nn.Linear(64, 1)
+    while not run.should_stop:
+        x = real[:16].reshape(16, -1)
+        logits = D(x)
+        loss = logits.mean()
+        loss.backward()
+        run.d_step(logits, -logits.detach(), d_loss=loss, d_params=D)
+        run.g_step(loss.detach(), g_grad_norm=1.0)
+    run.finish()
+    return RunDir.open(root, "cond")
+
+
+def evaluated(folder: RunDir) -> dict:
+    frame = folder.read_metrics()
+    return frame[frame["step"] == 10].iloc[0].to_dict()
+
+
+def test_a_conditional_loop_gets_the_class_grid_label_fidelity_and_diversity_within_classes(tmp_path, digits):
+    real, labels = digits
+    folder = tracked(tmp_path, digits, Prototypes(real, labels, varied=False), real_labels=labels)
+    row = evaluated(folder)
+    assert row["label_fidelity"] >= 0.9 and row["classes_covered"] == 10
+    assert 0.0 <= row["diversity"] < 0.05  # one image per class: collapsed within each
+    assert folder.read_meta().n_classes == 10
+    grid = folder.load_snapshot(folder.snapshot_steps()[-1][1])["grid"]
+    assert grid.shape == (10 * 9 + 1, GRID_COLUMNS * 9 + 1, 3)  # a row per class, a noise per column
+    varied = tracked(tmp_path / "varied", digits, Prototypes(real, labels, varied=True), real_labels=labels)
+    assert 0.85 <= evaluated(varied)["diversity"] <= 1.15
+
+
+def test_without_real_labels_diversity_is_not_measured_and_the_rest_is(tmp_path, digits):
+    real, labels = digits
+    row = evaluated(tracked(tmp_path, digits, Prototypes(real, labels, varied=False)))
+    assert math.isnan(row["diversity"])  # across classes it would say "varied": left blank
+    assert row["label_fidelity"] >= 0.9 and row["classes_covered"] == 10
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"n_classes": -1},
+            "n_classes=-1 is invalid: allowed a whole number from 0 (unconditional) to 100000",
+        ),
+        ({"n_classes": True}, "n_classes=True is invalid: allowed a whole number from 0 (unconditional) to"),
+        (
+            {"n_classes": 5, "dataset": "digits"},
+            "n_classes=5 but dataset='digits' has 10 classes, which its "
+            "classifier reads label fidelity by: allowed n_classes=10, or dataset='' for classes of your own",
+        ),
+        ({"real_labels": "labels"}, "real_labels are for a class-conditional run: pass n_classes too"),
+        (
+            {"n_classes": 3, "real_labels": "labels", "real": None},
+            "real_labels name the class of each real example: pass real too",
+        ),
+        (
+            {"n_classes": 3, "real_labels": "short"},
+            "real_labels has 5 labels for 12 real examples: allowed one per example",
+        ),
+        (
+            {"n_classes": 3, "real_labels": "float"},
+            "real_labels of (12,) are invalid: allowed a (N,) integer tensor of classes",
+        ),
+        (
+            {"n_classes": 3, "real_labels": "high"},
+            "real_labels hold classes from 0 to 3: allowed 0 to 2 (n_classes=3)",
+        ),
+    ],
+    ids=["negative", "bool", "not-the-datasets", "no-classes", "no-real", "short", "float", "out-of-range"],
+)
+def test_bad_classes_are_refused_before_anything_is_written(tmp_path, options, message):
+    labels = {
+        "labels": torch.arange(12) % 3,
+        "short": torch.arange(5) % 3,
+        "float": (torch.arange(12) % 3).float(),
+        "high": torch.arange(12) % 4,
+    }
+    options = dict(options)
+    if "real_labels" in options:
+        options["real_labels"] = labels[options["real_labels"]]
+    options.setdefault("real", torch.rand(12, 1, 8, 8) * 2 - 1)
+    root = tmp_path / "runs"
+    with pytest.raises(track.TrackingError) as caught:
+        track.init("bad", root=root, **options)
+    assert str(caught.value).startswith(message)
+    assert not root.exists()
+
+
+def test_a_conditional_watch_needs_a_row_of_noise_and_a_snapshot_needs_labels(tmp_path, digits):
+    real, labels = digits
+    G = Prototypes(real, labels, varied=False)
+    run = track.init("cond", root=tmp_path, real=real[:64], n_classes=10)
+    with pytest.raises(track.TrackingError, match=r"fixed_noise has 4 rows: .* allowed: 8 rows or more"):
+        run.watch(G, torch.randn(4, 8))
+    run.watch(G, torch.randn(8, 8))
+    with pytest.raises(track.TrackingError, match="needs labels"):
+        run.snapshot(G, torch.randn(8, 8))
+    run.snapshot(G, torch.randn(8, 8), labels=torch.arange(8))
+    run.finish()
