@@ -26,7 +26,7 @@ import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, N_CLASSES, get_classifier
 from gan_core.config import GANConfig
-from gan_core.data import DataSource, mode_count
+from gan_core.data import DataError, DataSource, mode_count
 from gan_core.diagnostics import (
     class_diversity,
     class_metrics,
@@ -178,6 +178,7 @@ class Evaluator:
         # a conditional run's diversity is measured within each class (`class_diversity`)
         self.real_labels = labels[pick.to(labels.device)].cpu().numpy() if labels is not None else None
         self._classifier = None
+        self._no_classifier = False  # its dataset's classifier cannot be trained here (`_classify`)
         self._split_seed = split_seed(cfg.seed if cfg is not None else seed or 0)
         self._split: RealSplitQuality | None = None  # the feature spaces, built at the first evaluation
         self._events: list[tuple[str, dict[str, object]]] = []  # to record once (`take_events`)
@@ -196,14 +197,23 @@ class Evaluator:
                 # Inception's space only when $GAN_DASHBOARD_INCEPTION_WEIGHTS names the file: minutes an
                 # evaluation on a CPU, so never from a cached download alone
                 weights = inception_weights(search_cache=False) if images else None
-                networks = feature_networks(self.cfg, images=images, inception=weights)
+                networks = self._networks(images, weights)
             except InceptionError as exc:  # measured without it; said once (`take_events`)
                 self._events.append(("eval_error", {"error": str(exc)}))
-                networks = feature_networks(self.cfg, images=images)
+                networks = self._networks(images, None)
             self._split = RealSplitQuality(networks, self.data.examples(), self._split_seed)
             if self._split.baselines:  # the charts' "real vs real" lines
                 self._events.insert(0, ("baseline", dict(self._split.baselines)))
         return self._split
+
+    def _networks(self, images: bool, weights: str | Path | None) -> dict[str, torch.nn.Module]:
+        """`feature_networks` of this run, without the classifier's space where it cannot be trained."""
+        cfg = None if self._no_classifier else self.cfg
+        try:
+            return feature_networks(cfg, images=images, inception=weights)
+        except DataError as exc:
+            self._classifier_missing(exc)
+            return feature_networks(None, images=images, inception=weights)
 
     def take_events(self) -> list[tuple[str, dict[str, object]]]:
         """What the last evaluation has to record once, as (event kind, fields): the ``baseline`` event
@@ -213,11 +223,24 @@ class Evaluator:
         return events
 
     def _classify(self, images: np.ndarray) -> np.ndarray | None:
-        if self.cfg is None or self.cfg.dataset not in CLASSIFIED_DATASETS:
+        if self.cfg is None or self.cfg.dataset not in CLASSIFIED_DATASETS or self._no_classifier:
             return None
         if self._classifier is None:
-            self._classifier = get_classifier(self.cfg)
+            try:
+                self._classifier = get_classifier(self.cfg)
+            except DataError as exc:  # its data cannot load here: the other metrics go on without it
+                self._classifier_missing(exc)
+                return None
         return self._classifier.predict(images)
+
+    def _classifier_missing(self, exc: DataError) -> None:
+        """No classifier for this run's dataset (it trains on the dataset's own files, absent here, as for
+        a loop of one's own that names mnist): its class and feature metrics are left out from now on,
+        said once (`take_events`)."""
+        if not self._no_classifier:
+            self._no_classifier = True
+            reason = f"the {self.cfg.dataset} classifier cannot be trained here ({exc})"
+            self._events.append(("eval_error", {"error": f"class metrics left out: {reason}"}))
 
     @torch.no_grad()
     def d_class_accuracy(self, D: torch.nn.Module) -> float:

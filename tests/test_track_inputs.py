@@ -468,3 +468,38 @@ def test_a_resume_records_the_baselines_once(tmp_path, nets, monkeypatch):
                 trained_step(run, D, G)
     events = RunDir.open(tmp_path, "base").read_events().to_dict("records")
     assert [e["step"] for e in events if e["kind"] == "baseline"] == [5]
+
+
+# ---------------------------------------------------------------------------- 10. a classifier not at hand
+def test_a_dataset_whose_classifier_cannot_be_trained_here_keeps_its_other_metrics(tmp_path, monkeypatch):
+    """dataset="mnist" with one's own images and no MNIST files: every evaluation failed whole (an
+    eval_error each time, diversity and every other metric blank) and the run still said finished."""
+    import gan_core.evaluation as evaluation
+    from gan_core.data import DataError
+
+    def no_files(cfg):
+        raise DataError("mnist not found under 'data'")
+
+    monkeypatch.setattr(evaluation, "get_classifier", no_files)
+    G = nn.Sequential(nn.Linear(4, 64), nn.Tanh(), nn.Unflatten(1, (1, 8, 8)))
+    real = torch.rand(200, 1, 8, 8) * 2 - 1
+    with track.init("mn", root=tmp_path, real=real, dataset="mnist", eval_every=5, steps=10) as run:
+        run.watch(G, torch.randn(64, 4))
+        while not run.should_stop:
+            loss = G(torch.randn(8, 4)).mean()
+            loss.backward()
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=1.0, d_grad_norm=1.0)
+            run.g_step(loss, g_params=G)
+    folder = RunDir.open(tmp_path, "mn")
+    frame = folder.read_metrics().set_index("step")
+    assert frame.loc[[5, 10], "diversity"].between(0.01, 5.0).all()  # measured at both evaluations
+    assert frame.loc[[5, 10], "classes_covered"].isna().all() and frame.loc[[5, 10], "fd_cls"].isna().all()
+    errors = [e for e in folder.read_events().to_dict("records") if e["kind"] == "eval_error"]
+    assert [(e["step"], e["fields"]["error"]) for e in errors] == [
+        (
+            5,
+            "class metrics left out: the mnist classifier cannot be trained here "
+            "(mnist not found under 'data')",
+        )
+    ]
+    assert status_of(tmp_path, "mn")["status"] == "finished"
