@@ -206,6 +206,20 @@ def test_logits_that_are_not_one_per_example_are_refused(tmp_path, real_shape, f
     run.finish()
 
 
+@pytest.mark.parametrize("dtype", [torch.int32, torch.int64, torch.bool])
+def test_logits_that_are_no_scores_are_refused(tmp_path, dtype):
+    """(real_logits > 0).int() was recorded as if D's scores (d_real 0.68, the accuracies nonsense)."""
+    run = track.init("decisions", root=tmp_path)
+    with pytest.raises(track.TrackingError) as caught:
+        run.d_step(torch.ones(4, dtype=dtype), torch.randn(4), d_loss=torch.tensor(1.0))
+    assert str(caught.value) == (
+        f"d_step's logits must be D's raw outputs, floating point, got real_logits {dtype} and fake_logits "
+        "torch.float32 (a thresholded decision, such as (logits > 0).int(), is no score to measure)"
+    )
+    run.finish()
+    assert RunDir.open(tmp_path, "decisions").read_metrics().empty
+
+
 def test_one_logit_per_example_is_taken_whatever_its_trailing_ones_and_batch_sizes(tmp_path):
     run = track.init("one-each", root=tmp_path, commit_every=0.0)
     for real_shape, fake_shape in (((8,), (8, 1)), ((6, 1), (4,)), ((5, 1, 1, 1), (5, 1, 1, 1))):

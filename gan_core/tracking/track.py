@@ -462,6 +462,12 @@ class TrackedRun:
                 f"output; (B, 1, 1, 1) too), got real_logits {tuple(real_shape)} and fake_logits "
                 f"{tuple(fake_shape)} (the real and fake batch sizes may differ)"
             )
+        if not (real_logits.is_floating_point() and fake_logits.is_floating_point()):  # (a dtype: no op)
+            raise TrackingError(
+                f"d_step's logits must be D's raw outputs, floating point, got real_logits "
+                f"{real_logits.dtype} and fake_logits {fake_logits.dtype} (a thresholded decision, such as "
+                "(logits > 0).int(), is no score to measure)"
+            )
         if self._last_commit is None:  # the loop's first call: the clock starts
             self._last_commit = time.perf_counter()
         # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
