@@ -883,10 +883,27 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def runs_json(rows: list[dict[str, Any]]) -> str:
+    """`run_listing`'s rows as JSON for programs: the flags as lists of names (the Runs page's text joins
+    them with ", "), a row's step and other whole-number columns (``d_steps``) as integers."""
+    out = []
+    for row in rows:
+        row = dict(row)
+        for key in ("flags", "flags_raised"):
+            row[key] = [name for name in str(row.get(key) or "").split(", ") if name]
+        last = dict(row.get("last") or {})
+        for key in ("step", "d_steps"):
+            if isinstance(last.get(key), float) and last[key].is_integer():
+                last[key] = int(last[key])
+        row["last"] = last
+        out.append(row)
+    return json.dumps(out, indent=1, default=str)
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     rows = run_listing(args.folder)
     if args.json:
-        print(json.dumps(rows, indent=1, default=str))
+        print(runs_json(rows))
     elif not rows:
         folder = terminal_text(args.folder)
         print(f"No runs in {folder}: train one with `python -m gan_core train --out {folder}`.")

@@ -58,7 +58,9 @@ def mode_metrics(points: np.ndarray, centers: np.ndarray, std: float) -> dict[st
     counts = np.bincount(nearest[high_quality], minlength=len(centers))
     return {
         "modes_covered": float((counts > 0).sum()),
-        "hq_pct": 100.0 * float(high_quality.mean()) if len(points) else 0.0,
+        # the count times 100 over the total: exact for a whole percentage (55.0, where 100 * mean gave
+        # 55.00000000000001)
+        "hq_pct": 100.0 * int(high_quality.sum()) / len(points) if len(points) else 0.0,
         "mode_kl": _kl_to_uniform(counts),
     }
 

@@ -239,7 +239,9 @@ def test_runs_lists_each_run_with_its_latest_row_and_shows_file_text_as_text(tmp
         assert (
             row["step"] == row["steps"] == steps and row["dataset"] == "digits" and row["source"] == "trainer"
         )
-        assert row["last"]["step"] == steps
+        assert row["last"]["step"] == steps and isinstance(row["last"]["step"], int)
+        assert isinstance(row["last"]["d_steps"], int) and isinstance(row["flags_raised"], list)
+        assert all(isinstance(name, str) and ", " not in name for name in row["flags_raised"])
         for name in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake", "d_grad_norm"):
             assert row["last"][name] == pytest.approx(last_row[name], rel=1e-9, abs=1e-12)
         assert all(np.isfinite(v) for v in row["last"].values())  # blank cells left out: valid JSON
