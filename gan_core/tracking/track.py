@@ -379,7 +379,9 @@ class TrackedRun:
         """Name the networks to picture and measure: every ``sample_every`` steps a snapshot of
         ``G(fixed_noise)`` ((N, *latent_shape) on G's device; 64 images make an 8 x 8 grid; for 2D points
         with ``D``, D's heatmap and G's gradient arrows too), every ``eval_every`` steps the quality metrics
-        of the built-in runs (needs ``real``, the reference examples, at `init`). Returns self.
+        of the built-in runs (needs ``real``, the reference examples, at `init`). Returns self. For a
+        class-conditional run (`init`'s ``n_classes``) G is called ``G(noise, labels)`` and the grid has
+        one row per class, column c all ``fixed_noise[c]`` (at least `GRID_COLUMNS` rows needed).
 
         G is tried on ``fixed_noise`` here, once, as a snapshot runs it (eval mode, no gradients, its
         mode restored: BatchNorm statistics untouched): noise that does not fit G is a `TrackingError`
