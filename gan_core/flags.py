@@ -269,8 +269,10 @@ class FlagMonitor:
         ``step``; ``best``, the best coverage and diversity its evaluations reached (`update_eval`
         compares with them); ``last_eval``, its last evaluation (`quality_poor`). The smoothed values and
         the hysteresis counts start afresh: a flag that is up clears after its hold, as it would.
-        Names that are no flag (a file from another version) are left out."""
-        self.active = {name for name in up if name in FLAGS}
+        Names that are no flag (a file from another version) are left out, and so is ``diverged``: a run
+        continued after a divergence (its settings mended) starts from finite values, and the flag, which
+        nothing clears, would end it at its first step."""
+        self.active = {name for name in up if name in FLAGS and name != "diverged"}
         for name in self.active:
             self._states[name].on, self._states[name].run = True, 0
         self.raised = self.active | {name for name in raised if name in FLAGS}

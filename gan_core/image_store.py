@@ -548,6 +548,14 @@ class StreamedSource(DataSource):
             return self.take(np.arange(self.num_examples))
         return self.take(reference_index(self.num_examples))
 
+    def example_labels(self) -> torch.Tensor | None:
+        """The labels of `examples`, row for row ((n,) int64 on the device), or None without labels."""
+        if self.labels is None:
+            return None
+        if self.num_examples <= EXAMPLES_FOR_TOYS:
+            return self.labels
+        return self.labels[reference_index(self.num_examples).to(self.labels.device)]
+
     def subset(self, index: torch.Tensor | np.ndarray) -> StreamedSource:
         index = torch.as_tensor(index, dtype=torch.int64).cpu().numpy()
         return StreamedSource(

@@ -705,7 +705,8 @@ class RunDir:
                         f"run {run_id!r} was written by {found.source}, not {meta.source}: "
                         "choose another run id"
                     )
-                for name in ("loss", "data_kind"):  # the charts' thresholds and views follow these
+                # the charts' thresholds and views follow these
+                for name in ("loss", "data_kind", "n_classes"):
                     if getattr(found, name) != getattr(meta, name):
                         raise RunDirError(
                             f"run {run_id!r} was recorded with {name}={getattr(found, name)!r}, not "

@@ -101,6 +101,7 @@ def test_a_large_held_set_gives_a_fixed_sample_as_its_examples(monkeypatch):
     assert examples.shape == (300, 1, 8, 8) and len(set(index.tolist())) == 300
     torch.testing.assert_close(examples, source.take(index), atol=0, rtol=0)
     torch.testing.assert_close(source.examples(), examples, atol=0, rtol=0)  # the same sample each time
+    assert source.example_labels().tolist() == source.labels[index].tolist()  # the labels of that sample
 
 
 def test_whole_numbers_are_held_as_uint8_and_other_values_as_float32():
@@ -199,6 +200,19 @@ def test_streamed_labels_match_their_images_and_subfolders(tmp_path, streamed_en
     torch.testing.assert_close(part.examples(), source.take([7, 8, 9]), atol=0, rtol=0)
     sub_images, sub_labels = part.sample_labelled(8, _generator(4))
     assert sub_labels.tolist() == [1] * 8 and sub_images.shape == (8, 3, 16, 16)
+
+
+def test_a_streamed_sets_example_labels_are_those_of_its_examples(tmp_path, streamed_env, monkeypatch):
+    """Over EXAMPLES_FOR_TOYS images the examples are a fixed sample: their labels were the whole set's,
+    and a conditional run's diversity compared each class with others."""
+    monkeypatch.setattr(image_store, "EXAMPLES_FOR_TOYS", 6)
+    monkeypatch.setattr(data, "EXAMPLES_FOR_TOYS", 6)  # (the size of `reference_index`'s sample)
+    _write_folder(tmp_path / "images")
+    source = load_data(GANConfig(dataset="folder", data_path=str(tmp_path / "images"), image_size=16))
+    examples, labels = source.examples(), source.example_labels()
+    assert len(examples) == len(labels) == 6 < source.num_examples
+    no_red = examples[:, 0].amax(dim=(1, 2)) == -1.0  # b/ images have no red
+    assert no_red.tolist() == (labels == 1).tolist()
 
 
 def test_a_stream_goes_on_from_its_state_and_workers_read_the_same_batches(tmp_path, streamed_env):

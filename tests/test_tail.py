@@ -201,6 +201,21 @@ def test_rows_holding_a_carriage_return_are_left_out_as_a_whole_read_says(writer
     ]
 
 
+def test_a_row_ending_in_two_carriage_returns_is_a_sound_row_as_a_whole_read_says(writer):
+    """\r\r\n (a Windows text-mode writer's) ended the tail with an IndexError."""
+    append(writer, range(1, 3))
+    with open(metrics_path(writer), "ab") as f:
+        f.write(b"3" + b",0.5" * (N_METRICS - 1) + b",\r\r\n")
+    append(writer, [4])
+    frame, expected = writer.read_metrics_checked(RECORD_COLUMNS)
+    for chunk_bytes in (1 << 20, 200):
+        tail = MetricsTail(metrics_path(writer), "ext", chunk_bytes=chunk_bytes)
+        rows = tail.poll().rows
+        np.testing.assert_array_equal(rows, frame[list(RECORD_COLUMNS)].to_numpy(np.float64))
+        assert tail.problems == expected
+    assert frame["step"].tolist() == [1, 2, 3, 4]
+
+
 def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
     append(writer, range(1, 5))
     with open(metrics_path(writer), "a") as f:

@@ -129,3 +129,25 @@ def test_a_conditional_watch_needs_a_row_of_noise_and_a_snapshot_needs_labels(tm
         run.snapshot(G, torch.randn(8, 8))
     run.snapshot(G, torch.randn(8, 8), labels=torch.arange(8))
     run.finish()
+
+
+def test_a_run_goes_on_with_the_classes_it_began_with_and_dcgan_noise_draws_its_grid(tmp_path, digits):
+    real, labels = digits
+    track.init("kept", root=tmp_path, real=real[:64], n_classes=10).finish()
+    with pytest.raises(Exception, match=r"recorded with n_classes=10, not 0: a run goes on as it began"):
+        track.init("kept", root=tmp_path, real=real[:64], resume=True)
+    # (N, nz, 1, 1) noise, as a DCGAN's G takes it: the grid repeats it whatever its shape
+    G = Prototypes(real, labels, varied=False)
+    run = track.init("dcgan", root=tmp_path, real=real[:64], n_classes=10)
+    run.watch(G, torch.randn(8, 8, 1, 1))
+    run.finish()
+    folder = RunDir.open(tmp_path, "dcgan")
+    assert folder.load_snapshot(folder.snapshot_steps()[-1][1])["grid"].shape == (91, 73, 3)
+
+
+def test_n_classes_as_a_numpy_integer_is_taken(tmp_path):
+    import numpy as np
+
+    run = track.init("np", root=tmp_path, n_classes=np.int64(10))
+    run.finish()
+    assert RunDir.open(tmp_path, "np").read_meta().n_classes == 10

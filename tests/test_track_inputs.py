@@ -334,8 +334,9 @@ MAP_HOW = {
         (torch.randint(1, 255, (64, 3, 8, 8), dtype=torch.uint8), 0, 255, "bytes"),
         (torch.randn(64, 1, 8, 8).clamp(-2, 2), -2.5, 2.5, "standardised"),
         (torch.rand(64, 1, 8, 8) * 2 - 1, -1, 1.2, "standardised"),  # just past the slack
+        (torch.rand(64, 1, 8, 8) * 2, 0, 2, "standardised"),  # [0, 2]: no 0..255 advice
     ],
-    ids=["unit", "bytes", "standardised", "past-slack"],
+    ids=["unit", "bytes", "standardised", "past-slack", "zero-to-two"],
 )
 def test_real_images_outside_minus_one_to_one_are_recorded_with_a_warning(tmp_path, real, low, high, kind):
     real.view(-1)[0], real.view(-1)[-1] = low, high  # the range the message names
@@ -394,6 +395,13 @@ def test_real_that_does_not_fit_its_kind_or_dataset_is_refused_before_anything_i
         track.init("mismatch", root=root, **given)
     assert str(caught.value) == message
     assert not root.exists()
+
+
+def test_flattened_images_with_a_dataset_name_are_taken_as_other_data(tmp_path):
+    """An MLP GAN's (N, 784) MNIST: no grid or quality metric can be drawn of it, but it is no mistake."""
+    run = track.init("flat", root=tmp_path, dataset="mnist", real=torch.rand(64, 784) * 2 - 1)
+    run.finish()
+    assert run.meta.data_kind == "other"
 
 
 def test_real_that_fits_its_dataset_is_taken_at_any_image_size(tmp_path):
@@ -467,6 +475,24 @@ def test_a_resume_keeps_the_flags_up_and_takes_no_step_past_its_target(tmp_path,
     assert set(frame["flags"].iloc[320:]) == {"d_overpowers"}  # still up, every row after the resume
     events = folder.read_events().to_dict("records")
     assert [e["step"] for e in events if e["kind"] in ("flag", "flag_cleared")] == raised_at
+
+
+def test_a_diverged_run_resumed_with_its_settings_mended_goes_on(tmp_path, nets):
+    """Its last row's flags say diverged, which nothing clears: restored, it ended the resumed run at its
+    first step ("diverged at step 7: a value not finite", every value finite)."""
+    D, G = nets
+    with track.init("div", root=tmp_path, steps=100) as run:
+        for _ in range(5):
+            trained_step(run, D, G)
+        run.d_step(torch.randn(8), torch.randn(8), d_loss=float("nan"), d_grad_norm=1.0)
+        run.g_step(1.0, g_grad_norm=1.0)
+        run.flush()
+        assert run.stop_reason == "diverged"
+    with track.init("div", root=tmp_path, steps=10, resume=True) as run:
+        while not run.should_stop:
+            trained_step(run, D, G)
+    assert run.stop_reason == "steps" and run.error is None
+    assert RunDir.open(tmp_path, "div").read_metrics()["step"].tolist() == list(range(1, 11))
 
 
 def test_a_resume_records_the_baselines_once(tmp_path, nets, monkeypatch):

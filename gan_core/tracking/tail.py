@@ -559,9 +559,9 @@ class MetricsTail:
         """``data`` (whole lines at byte ``at`` of the file) as rows of `columns`, without those that have
         no usable step or hold a carriage return inside (which a CSV reader would break into two rows of
         nonsense: left out and noted, as `RunDir.read_metrics_checked` does)."""
-        if b"\r" in data and stray_cr_line(data) is not None:
-            lines = data.split(b"\n")
-            damaged = [i for i, line in enumerate(lines) if b"\r" in line.rstrip(b"\r")]
+        lines = data.split(b"\n") if b"\r" in data and stray_cr_line(data) is not None else []
+        damaged = [i for i, line in enumerate(lines) if b"\r" in line.rstrip(b"\r")]  # (\r\r\n ends one)
+        if damaged:
             if record:
                 first = self._file_rows + damaged[0] + 2  # its line in the file (the header is line 1)
                 self._cr_rows = [self._cr_rows[0] or first, self._cr_rows[1] + len(damaged)]

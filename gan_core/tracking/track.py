@@ -138,7 +138,7 @@ def real_range_warning(real: Tensor) -> str | None:
     found = f"real images hold values from {low:g} to {high:g}"
     if low >= 0 and high <= 1:
         fix = "images in [0, 1]: pass real * 2 - 1"
-    elif low >= 0 and high <= 255:
+    elif low >= 0 and 2 < high <= 255:
         fix = "images in 0..255: pass real / 127.5 - 1"
     else:
         fix = "map them there (grids clip what is outside; quality metrics read it as it is)"
@@ -1145,7 +1145,9 @@ class RankRun(TrackedRun):
     def watch(self, G: torch.nn.Module, fixed_noise: Tensor, D: torch.nn.Module | None = None) -> TrackedRun:
         return self
 
-    def snapshot(self, G: torch.nn.Module | None = None, noise: Tensor | None = None) -> None:
+    def snapshot(
+        self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
+    ) -> None:
         return None
 
     def finish(self, status: str | None = None, error: str | None = None) -> None:
@@ -1312,7 +1314,7 @@ def _init_main(
         raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
     kind = _data_kind(real, data_kind)
     _check_real_fits(real, kind, dataset)
-    _check_classes(n_classes, real, real_labels, dataset)
+    n_classes = _check_classes(n_classes, real, real_labels, dataset)
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
@@ -1418,12 +1420,15 @@ def _checked_counts(**given: Any) -> tuple[int, ...]:
     return tuple(checked.values())
 
 
-def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: str | None) -> None:
+def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: str | None) -> int:
     """`TrackingError` unless ``n_classes`` is a whole number ≥ 0 (the classes of a built-in classified
     ``dataset`` when it names one: the classifier's are the ones asked for) and ``labels``, when given,
-    are the class index of each ``real`` example ((N,) integer, each in [0, n_classes))."""
+    are the class index of each ``real`` example ((N,) integer, each in [0, n_classes)). Returns
+    ``n_classes`` as an int (a numpy integer is taken)."""
     from gan_core.classifier import CLASSIFIED_DATASETS
 
+    if isinstance(n_classes, np.integer):  # as the counts take them (`_checked_counts`)
+        n_classes = int(n_classes)
     if isinstance(n_classes, bool) or not isinstance(n_classes, int) or not 0 <= n_classes <= MAX_CLASSES:
         raise TrackingError(
             f"n_classes={n_classes!r} is invalid: allowed a whole number from 0 (unconditional) to "
@@ -1436,7 +1441,7 @@ def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: st
             f"label fidelity by: allowed n_classes={known}, or dataset='' for classes of your own"
         )
     if labels is None:
-        return
+        return n_classes
     if not n_classes:
         raise TrackingError("real_labels are for a class-conditional run: pass n_classes too")
     if real is None:
@@ -1460,6 +1465,7 @@ def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: st
                 f"real_labels hold classes from {low} to {high}: allowed 0 to {n_classes - 1} (n_classes="
                 f"{n_classes})"
             )
+    return n_classes
 
 
 def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None) -> None:
@@ -1476,7 +1482,7 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None) -> Non
             "data_kind='other'"
         )
     needs = "points" if dataset in POINT_DATASETS else "images" if dataset in IMAGE_DATASETS else None
-    if needs is not None and kind != needs and (real is not None or kind != "other"):
+    if needs is not None and kind in ("points", "images") and kind != needs:  # ("other": none measured)
         raise TrackingError(
             f"dataset={dataset!r} is {needs}, but the run records {kind} data: allowed real as "
             f"{shapes[needs]} for it, or dataset='' for data of your own"
