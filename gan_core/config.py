@@ -179,6 +179,17 @@ class GANConfig:
         default=0.0,
         metadata=_doc("std of Gaussian noise added to D's inputs, real and fake (0..10)", group="Loss"),
     )
+    # Fixed for the run. MSGAN's mode-seeking term: G's loss adds ms_weight / (mean |G(z1, y) - G(z2, y)|
+    # / mean |z1 - z2|), over half a batch of noise pairs asked for the same classes (one more G forward
+    # pass a step), which a G drawing one image per class pays for.
+    ms_weight: float = field(
+        default=0.0,
+        metadata=_doc(
+            "mode-seeking term's weight (MSGAN, Mao et al. 2019): G is pushed to draw different samples for "
+            "different noise, of the same class in a conditional run; 0 = off (0..100)",
+            group="Loss",
+        ),
+    )
     # --- Optimizer ---
     batch_size: int = field(default=64, metadata=_doc("samples per batch (1..4096)", group="Optimizer"))
     lr_g: float = field(default=2e-4, metadata=_doc("generator Adam learning rate (0..1]", group="Optimizer"))
@@ -255,6 +266,7 @@ class GANConfig:
         if not (0.0 <= self.label_smoothing < 0.5):
             raise ConfigError("label_smoothing", self.label_smoothing, "a number in [0, 0.5)")
         in_range("instance_noise", 0.0, 10.0)
+        in_range("ms_weight", 0.0, 100.0)
         in_range("batch_size", 1, 4096)
         in_range("lr_g", 0.0, 1.0, lo_open=True)
         in_range("lr_d", 0.0, 1.0, lo_open=True)

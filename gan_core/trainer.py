@@ -54,15 +54,16 @@ HEATMAP_RESOLUTION = 48
 # A class-conditional run's grid: one row per class (the first MAX_GRID_CLASSES of a folder with more),
 # GRID_COLUMNS columns, each column one fixed noise vector.
 GRID_COLUMNS = 8
+MS_EPS = 1e-5  # MSGAN's epsilon: the mode-seeking loss of a G whose pairs coincide stays finite
 MAX_GRID_CLASSES = 32
 
 
 def class_grid(noise: Tensor, n_classes: int, columns: int = GRID_COLUMNS) -> tuple[Tensor, Tensor]:
-    """The inputs of a class-conditional sample grid: (noise (R * columns, latent_dim), labels
+    """The inputs of a class-conditional sample grid: (noise (R * columns, *latent_shape), labels
     (R * columns,) int64) for R = min(n_classes, `MAX_GRID_CLASSES`) rows, row r all class r, column c
     all ``noise[c]``: what changes down a column is the class alone. ``noise``: at least ``columns`` rows."""
     rows = min(n_classes, MAX_GRID_CLASSES)
-    grid_noise = noise[:columns].repeat(rows, 1)
+    grid_noise = noise[:columns].repeat(rows, *([1] * (noise.dim() - 1)))  # (N, nz) or (N, nz, 1, 1)
     labels = torch.arange(rows, device=noise.device).repeat_interleave(columns)
     return grid_noise, labels
 
@@ -370,6 +371,8 @@ class Trainer:
         g_loss = self.loss.g(fake_logits)
         # acgan: G is also trained to make D's class head name the class it was asked for
         objective = g_loss if fake_classes is None else g_loss + F.cross_entropy(fake_classes, labels)
+        if self.cfg.ms_weight > 0:
+            objective = objective + self.cfg.ms_weight / (self._mode_seeking(labels) + MS_EPS)
         self.opt_g.zero_grad(set_to_none=True)
         # Only G's weights need gradients here: skipping D's weight gradients saves work.
         objective.backward(inputs=self.g_params)
@@ -377,6 +380,18 @@ class Trainer:
         self.updated = True
         self.opt_g.step()
         return torch.stack([g_loss.detach(), g_norm])
+
+    def _mode_seeking(self, labels: Tensor | None) -> Tensor:
+        """MSGAN's ratio (Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for Diverse
+        Image Synthesis", eq. 3 with the L1 distance): mean |G(z1, y) - G(z2, y)| / mean |z1 - z2| over
+        half a batch of noise pairs, each pair asked for the same class ``y`` (the G update's first
+        labels; none in an unconditional run). A G that ignores its noise scores 0, and its loss's
+        ``ms_weight / (ratio + eps)`` grows without bound as it does: the gradient pushes the pairs apart."""
+        n = max(self.cfg.batch_size // 2, 1)
+        z1, z2 = self._latent(n), self._latent(n)
+        asked = labels[:n] if labels is not None else None
+        apart = (self.G_train(z1, asked) - self.G_train(z2, asked)).abs().flatten(1).mean(1)
+        return (apart / (z1 - z2).abs().mean(1)).mean()
 
     def step(self) -> dict[str, float]:
         """A full step: d_steps D updates, then one G update. Returns the record: `RECORD_COLUMNS` -> value

@@ -219,9 +219,10 @@ as the class asked for (0.1 for a G that ignores the label). With `acgan` D also
 and `d_class_acc` scores that on real images it never trained on. *What to watch:* label fidelity at 1.0
 while the rows stay varied. A conditional G can cover every class and still collapse inside each, one
 image per class whatever its noise: `diversity` is then measured within each class (against the real
-images of that class), so a row that repeats one image pulls it toward 0 and raises `mode_collapse`,
-as the preset below shows. `projection` and `concat` may also lose a class for a while. The Probe page
-draws or asks D about one class.""",
+images of that class), so a row that repeats one image pulls it toward 0 and raises `mode_collapse`.
+On these digits every conditioning does that unless `ms_weight` (MSGAN's mode-seeking term) makes G pay
+for it: the preset below sets 0.1; set it to 0 to watch the collapse. `projection` and `concat` may also
+lose a class for a while. The Probe page draws or asks D about one class.""",
     "conditional-digits",
 )
 

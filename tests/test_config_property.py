@@ -53,6 +53,7 @@ VALID = {
     "clip_value": st.floats(1e-3, 10.0),
     "label_smoothing": st.floats(0.0, 0.49),
     "instance_noise": st.floats(0.0, 10.0),
+    "ms_weight": st.floats(0.0, 100.0),
     "batch_size": st.integers(1, 16),
     "lr_g": st.floats(1e-6, 1.0),
     "lr_d": st.floats(1e-6, 1.0),

@@ -181,3 +181,24 @@ def test_resolve_device(monkeypatch):
         resolve_device("cuda:0")
     with pytest.raises(ValueError, match="mps"):
         resolve_device("mps")
+
+
+def test_the_mode_seeking_term_pushes_a_g_that_ignores_its_noise_apart():
+    """MSGAN's ratio (mean |G(z1, y) - G(z2, y)| over mean |z1 - z2|): 0 for a G whose output does not
+    depend on z, and G's updates with ms_weight raise it; with ms_weight 0 it is never computed."""
+    cfg = GANConfig(**TINY, dataset="digits", conditioning="concat", ms_weight=1.0, seed=3)
+    trainer = Trainer(cfg)
+    first = trainer.G.net[0]  # the layer that reads z and the label embedding: z's weights nearly 0
+    with torch.no_grad():
+        first.weight[:, : cfg.latent_dim] *= 1e-3
+    labels = torch.arange(cfg.batch_size) % 10
+    before = float(trainer._mode_seeking(labels))
+    for _ in range(30):
+        trainer.g_step()
+    after = float(trainer._mode_seeking(labels))
+    assert 0.0 < before < 1e-3 and after > 10 * before
+    plain = Trainer(GANConfig(**TINY, dataset="digits", conditioning="concat", seed=3))
+    calls = []
+    plain._mode_seeking = lambda labels: calls.append(labels)  # would fail the step if called
+    plain.step()
+    assert calls == []

@@ -73,6 +73,7 @@ NUMBER_SPECS: dict[str, tuple[float, float, float, str | None]] = {
     "gp_weight": (0.0, 1000.0, 1.0, "%.1f"),
     "clip_value": (0.001, 10.0, 0.005, "%.3f"),
     "instance_noise": (0.0, 10.0, 0.05, "%.2f"),
+    "ms_weight": (0.0, 100.0, 0.05, "%.2f"),
     "batch_size": (1, 4096, 16, None),
     "lr_g": (1e-6, 1.0, 1e-5, LR_FORMAT),
     "lr_d": (1e-6, 1.0, 1e-5, LR_FORMAT),
@@ -340,6 +341,7 @@ def config_form(uploads_root: Path) -> FormCheck:
                 help=_help("label_smoothing"),
             )
         _number("instance_noise")
+        _number("ms_weight")
     with st.expander("Optimizer"):
         for name in ("batch_size", "lr_g", "lr_d", "beta1", "beta2", "d_steps"):
             _number(name)
