@@ -144,7 +144,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     )
     expect(status(page)).to_have_text(re.compile(r"^Status: paused"))
 
-    # Replay: a click early on the loss chart (a Plotly selection event) shows an early snapshot, and
+    # Replay: a click early on the loss chart (plotly.js's click on the line) shows an early snapshot, and
     # the view stays there while the run trains on.
     newest = snapshot_step(page)
     assert newest >= 2 * SAMPLE_EVERY, "too few snapshots to pick an earlier one"
