@@ -177,6 +177,8 @@ class Evaluator:
         labels = data.example_labels() if conditional else None
         # a conditional run's diversity is measured within each class (`class_diversity`)
         self.real_labels = labels[pick.to(labels.device)].cpu().numpy() if labels is not None else None
+        # diversity is measured within each class asked for (a conditional G against labelled real images)
+        self.within_classes = self.asked is not None and self.real_labels is not None
         self._classifier = None
         self._no_classifier = False  # its dataset's classifier cannot be trained here (`_classify`)
         self._split_seed = split_seed(cfg.seed if cfg is not None else seed or 0)
@@ -265,7 +267,6 @@ class Evaluator:
         G.eval()
         try:
             fake = (G(self.noise) if self.asked is None else G(self.noise, self.asked)).float().cpu().numpy()
-            within_classes = self.asked is not None and self.real_labels is not None
             spread = not self.points and self.asked is None  # the diversity of the grid's samples
             grid = G(self.fixed_noise).float().cpu().numpy() if spread else None
         finally:
@@ -276,7 +277,7 @@ class Evaluator:
                 metrics.update(mode_metrics(fake, self.data.centers.numpy(), self.data.mode_std))
             metrics.update(grid_divergences(self.real, fake, self.data.bounds))
         else:
-            if within_classes:  # a conditional G: within each class asked for
+            if self.within_classes:  # a conditional G: within each class asked for
                 asked = self.asked.cpu().numpy()
                 metrics["diversity"] = class_diversity(fake, asked, self.real, self.real_labels)
             elif spread:  # (a conditional G against real images without labels: not measured)

@@ -217,6 +217,9 @@ class FlagMonitor:
         ] = ()  # columns the step being judged did not measure (a tuple: checkpointed)
         self._peak_g_norm = 0.0
         self._best: dict[str, float] = {}
+        # the diversity fed to `update_eval` is a conditional G's within each class
+        # (`diagnostics.class_diversity`), not one across classes: set by the run, checkpointed
+        self.diversity_within_classes = False
         self._states = {
             name: _Hysteresis(hold_evals if name == "mode_collapse" else hold_steps) for name in FLAGS
         }
@@ -282,6 +285,11 @@ class FlagMonitor:
         if measured:
             self.evaluated = True
             self.quality_poor = quality_poor(measured, self.coverage_total) or "mode_collapse" in self.active
+
+    def forget_best(self, name: str) -> None:
+        """Forget the best value of ``name`` (a `COLLAPSE_FLOORS` metric) seen so far: the next evaluation
+        is the new reference for `update_eval`'s halving (a measure that changed its meaning)."""
+        self._best.pop(name, None)
 
     @classmethod
     def check_state_dict(cls, state: dict) -> None:

@@ -257,6 +257,41 @@ def test_a_checkpoint_without_the_monitors_step_count_resumes_past_the_warm_ups(
     assert runner.wait(TIMEOUT)
 
 
+def test_a_conditional_checkpoint_from_before_within_class_diversity_forgets_its_best_diversity(tmp_path):
+    # Before diversity was measured within each class, a conditional digits run's best (~1.2) was
+    # measured across the classes: as a reference for the new measure it would raise mode_collapse at
+    # the first evaluation of a healthy run. A checkpoint that says it measured within classes keeps it.
+    digits = dict(
+        dataset="digits", width=16, latent_dim=4, batch_size=16, eval_every=4, conditioning="concat"
+    )
+
+    def resumed_best(run_id, within):
+        stopped_at(tmp_path, run_id, 8, checkpoint_every=8, **digits)
+        path = RunDir.open(tmp_path, run_id).latest_checkpoint()
+        state = torch.load(path, weights_only=True)
+        assert state["flags"]["diversity_within_classes"] is True  # what this version writes
+        if within:
+            state["flags"]["_best"]["diversity"] = 0.7
+        else:  # as checkpointed before: no such field, the best across the classes
+            del state["flags"]["diversity_within_classes"]
+            state["flags"]["_best"]["diversity"] = 1.2
+        torch.save(state, path)
+        runner = Runner.reopen(RunDir.open(tmp_path, run_id)).start(paused=True)
+        assert runner.wait_until(lambda r: r.status == "paused" and r.trainer is not None, TIMEOUT)
+        best = runner.monitor.state_dict()["_best"]
+        assert runner.monitor.diversity_within_classes is True
+        runner.stop()
+        assert runner.wait(TIMEOUT)
+        return best
+
+    assert "diversity" not in resumed_best("before", within=False)
+    assert resumed_best("after", within=True)["diversity"] == 0.7
+    # an unconditional run measures diversity across its samples, as it always did
+    stopped_at(tmp_path, "plain", 8, checkpoint_every=8, **{**digits, "conditioning": "none"})
+    state = torch.load(RunDir.open(tmp_path, "plain").latest_checkpoint(), weights_only=True)
+    assert state["flags"]["diversity_within_classes"] is False
+
+
 # ---------------------------------------------------------------------------------------------- rewind
 def test_branch_records_its_parent_and_leaves_it_untouched(tmp_path):
     finished(Runner(GANConfig(**TINY, steps=20, seed=3, checkpoint_every=5), tmp_path, "parent").start())
