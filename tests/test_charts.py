@@ -327,7 +327,7 @@ def test_wire_steps_are_int32_when_whole_and_small_else_float64():
 
 def test_metric_lines_are_lines_and_a_single_point_a_marker(view):
     # a click reports the step through plotly.js's hover points (the live chart's plotly_click): no
-    # markers on a line, which cost about a third of a draw (the Train view's browser test clicks one)
+    # markers on a line, which cost ~10 % of a draw (the Train view's browser test clicks one)
     for smoothing in (0.0, 0.6):
         fig = charts.metric_figure(view, ["d_loss", "g_loss"], title="t", smoothing=smoothing)
         for name in ("d_loss", "g_loss"):
