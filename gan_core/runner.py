@@ -721,6 +721,9 @@ class Runner:
         # The log so far, less the stretch the run goes back on (see `current_events`).
         with self._cond:
             self.events = current_events(self.run_dir.read_events().to_dict("records"))
+        # the status at the checkpoint's step first, then what changes from the next step: the log in
+        # step order
+        self._event("status", self._status, status=self._status)
         trained_with, now_with = int(state.get("world_size", 1)), trainer.world_size
         if trained_with != now_with:
             self._event("world_size", step=step + 1, field="world_size", old=trained_with, new=now_with)
@@ -737,7 +740,6 @@ class Runner:
             )
         for field, (old, new) in trainer.set_hparams(**changes).items():
             self._event("hparam", f"{field}: {old} -> {new}", step=step + 1, field=field, old=old, new=new)
-        self._event("status", self._status, status=self._status)
         self._write_status()
         if not self.snapshots or self.snapshots[-1][0] != step:
             self._snapshot()

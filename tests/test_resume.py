@@ -170,6 +170,12 @@ def test_resume_refuses_a_changed_config_and_records_mid_run_changes(tmp_path):
     hparams = RunDir.open(tmp_path, "r").read_events().query("kind == 'hparam'")
     assert sorted(hparams.detail) == ["d_steps: 1 -> 2", "lr_g: 0.0002 -> 0.001", "steps: 24 -> 12"]
     assert set(hparams.step) == {7}
+    # the log in step order: resume and status at the checkpoint's step 6, then the changes from 7
+    events = RunDir.open(tmp_path, "r").read_events()
+    after = events.iloc[(events.kind == "resume").to_numpy().argmax() :]
+    assert after.step.is_monotonic_increasing, after[["step", "kind"]]
+    assert list(after.kind[:5]) == ["resume", "status", "hparam", "hparam", "hparam"]
+    assert list(after.step[:5]) == [6, 6, 7, 7, 7]
 
 
 def test_resume_refusals(tmp_path):
