@@ -257,9 +257,9 @@ def test_pause_resume_and_stop_from_the_dashboard_reach_the_loop(tmp_path):
         while time.monotonic() < deadline:
             assert rows_of(tmp_path, "ctl") in (held, held + 1)  # the step in flight may land
             time.sleep(0.05)
-        track.send_command(run_dir, "resume")
+        track.send_command(str(tmp_path / "ctl"), "resume")  # the folder's path does as well
         poll(lambda: rows_of(tmp_path, "ctl") >= held + 5)
-        track.send_command(run_dir, "stop")
+        track.send_command(tmp_path / "ctl", "stop")
         worker.join(TIMEOUT)
     finally:
         if worker.is_alive():
@@ -272,6 +272,17 @@ def test_pause_resume_and_stop_from_the_dashboard_reach_the_loop(tmp_path):
     assert commands == ["pause", "resume", "stop"]
     statuses = events.loc[events["kind"] == "status", "detail"].tolist()
     assert statuses == ["running", "paused", "running", "stopped"]
+
+
+def test_a_command_to_a_folder_that_is_no_run_is_refused(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(RunDirError, match="no run 'empty'"):
+        track.send_command(tmp_path / "empty", "stop")
+    with pytest.raises(TypeError, match="run_dir must be a RunDir or a run folder's path, got int"):
+        track.send_command(3, "stop")
+    with pytest.raises(ValueError, match="command 'halt' is unknown: allowed pause, resume, stop"):
+        track.send_command(tmp_path / "empty", "halt")
+    assert not (tmp_path / "empty" / "commands.json").exists()
 
 
 def test_a_cli_run_obeys_the_command_file(tmp_path):

@@ -4,6 +4,8 @@ and what is allowed, nothing already recorded lost, no half-made run folder left
 
 from __future__ import annotations
 
+import argparse
+import gc
 import json
 import runpy
 import sys
@@ -292,6 +294,102 @@ def test_a_script_that_exits_short_of_its_target_without_finish_is_stopped(tmp_p
         )
 
 
+def test_a_run_dropped_unfinished_is_finished_with_its_rows_when_collected(tmp_path, nets):
+    """A loop in a function that returns without finish(): the run object goes with it, its waiting rows
+    and status written as at the interpreter's exit (it read as interrupted, its rows lost)."""
+    D, G = nets
+
+    def train(run_id, steps, target):
+        run = track.init(run_id, root=tmp_path, steps=target, commit_every=60.0)  # rows wait in one batch
+        for _ in range(steps):
+            trained_step(run, D, G)
+
+    train("early", 3, 5)
+    train("reached", 2, 2)
+    gc.collect()  # (freed at once where nothing holds the run in a cycle)
+    status = status_of(tmp_path, "early")
+    assert (status["status"], status["step"]) == ("stopped", 3)
+    assert (
+        status["error"] == "the run object was garbage-collected at step 3 of its target 5 without finish()"
+    )
+    assert RunDir.open(tmp_path, "early").read_metrics()["step"].tolist() == [1, 2, 3]
+    assert (status_of(tmp_path, "reached")["status"], status_of(tmp_path, "reached")["step"]) == (
+        "finished",
+        2,
+    )
+    assert not RunDir.open(tmp_path, "early").in_use()  # the folder is free to resume
+
+
+def test_finish_short_of_the_target_is_a_stop_unless_said_otherwise(tmp_path, nets):
+    D, G = nets
+    early = track.init("early", root=tmp_path, steps=5)
+    trained_step(early, D, G)
+    early.finish()
+    status = status_of(tmp_path, "early")
+    assert (status["status"], status["error"]) == ("stopped", "finish() at step 1 of its target 5")
+    meant = track.init("meant", root=tmp_path, steps=5)
+    trained_step(meant, D, G)
+    meant.finish("finished")  # a loop that ended early as it meant to
+    assert (status_of(tmp_path, "meant")["status"], status_of(tmp_path, "meant")["error"]) == (
+        "finished",
+        None,
+    )
+
+
+def test_calls_after_finish_say_the_run_is_finished(tmp_path, nets):
+    D, G = nets
+    run = track.init("done", root=tmp_path, real=torch.randn(64, 2))
+    run.watch(G, torch.randn(16, 2))
+    trained_step(run, D, G)
+    run.finish()
+    samples = sorted(p.name for p in (tmp_path / "done" / "samples").iterdir())
+    assert "step_00000001.npz" in samples  # finish's own last snapshot
+    for call in (
+        lambda: run.snapshot(),
+        lambda: run.watch(G, torch.randn(16, 2)),
+        lambda: run.log({"m": 1.0}),
+    ):
+        with pytest.raises(track.TrackingError, match="run 'done' is finished: start a new one"):
+            call()
+    assert sorted(p.name for p in (tmp_path / "done" / "samples").iterdir()) == samples
+
+
+def test_parameters_given_wrongly_are_named(tmp_path, nets):
+    D, G = nets
+    run = track.init("params", root=tmp_path)
+    opt = torch.optim.SGD(D.parameters(), lr=0.1)
+    real, fake = D(torch.randn(8, 2)), D(G(torch.randn(8, 2)).detach())
+    (real.mean() - fake.mean()).backward()
+    with pytest.raises(
+        track.TrackingError, match=r"parameters given \(SGD\) are not iterable: allowed the network"
+    ):
+        run.d_step(real, fake, d_loss=0.5, d_params=opt)
+    used = D.parameters()  # a generator made once, before the loop
+    run.d_step(real, fake, d_loss=0.5, d_params=used)  # the first step reads it
+    with pytest.raises(track.TrackingError, match=r"a generator such as D.parameters\(\) made once before"):
+        run.d_step(real, fake, d_loss=0.5, d_params=used)
+    run.finish()
+
+
+def test_config_must_map_names_to_values(tmp_path):
+    with pytest.raises(track.TrackingError, match=r"config must map names to values .*got list"):
+        track.init("listed", root=tmp_path, config=["a"])
+    assert not (tmp_path / "listed").exists()
+    args = argparse.Namespace(lr=2e-4, batch_size=64)
+    run = track.init("namespace", root=tmp_path, config=args)
+    run.finish()
+    assert json.loads((tmp_path / "namespace" / "run.json").read_text())["hparams"] == vars(args)
+
+
+def test_init_under_torchrun_before_the_process_group_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    with pytest.raises(
+        track.TrackingError, match=r"2-process job .* before torch.distributed.init_process_group"
+    ):
+        track.init("ddp", root=tmp_path)
+    assert not (tmp_path / "ddp").exists()
+
+
 # ---------------------------------------------------------------------------- 8. the words
 def test_should_stop_says_it_turns_true_at_the_steps_target(tmp_path, nets):
     doc = track.TrackedRun.should_stop.__doc__
@@ -384,8 +482,18 @@ def test_real_images_in_minus_one_to_one_and_points_anywhere_warn_nothing(tmp_pa
             "real of shape (64, 2) is not data_kind='images': allowed (N, 1 or 3, H, W) images, or "
             "data_kind='other'",
         ),
+        (
+            {"dataset": "digits", "real": torch.rand(64, 8, 8) * 2 - 1},
+            "dataset='digits' is images, but real has shape (64, 8, 8): allowed (N, 1 or 3, H, W) images "
+            "(one channel: real.unsqueeze(1)), or dataset='' for data of your own",
+        ),
+        (
+            {"dataset": "mnist", "real": torch.rand(64, 28, 28, 1) * 2 - 1},
+            "dataset='mnist' is images, but real has shape (64, 28, 28, 1): allowed (N, 1 or 3, H, W) images "
+            "(channels first: real.permute(0, 3, 1, 2)), or dataset='' for data of your own",
+        ),
     ],
-    ids=["digits-points", "ring8-images", "points-images", "images-points"],
+    ids=["digits-points", "ring8-images", "points-images", "images-points", "digits-hw", "mnist-hwc"],
 )
 def test_real_that_does_not_fit_its_kind_or_dataset_is_refused_before_anything_is_written(
     tmp_path, given, message
@@ -398,10 +506,14 @@ def test_real_that_does_not_fit_its_kind_or_dataset_is_refused_before_anything_i
 
 
 def test_flattened_images_with_a_dataset_name_are_taken_as_other_data(tmp_path):
-    """An MLP GAN's (N, 784) MNIST: no grid or quality metric can be drawn of it, but it is no mistake."""
+    """An MLP GAN's (N, 784) MNIST: no grid or quality metric can be drawn of it, but it is no mistake;
+    nor are images in another layout said to be other data."""
     run = track.init("flat", root=tmp_path, dataset="mnist", real=torch.rand(64, 784) * 2 - 1)
     run.finish()
     assert run.meta.data_kind == "other"
+    said = track.init("hw", root=tmp_path, dataset="digits", data_kind="other", real=torch.rand(64, 8, 8))
+    said.finish()
+    assert said.meta.data_kind == "other"
 
 
 def test_real_that_fits_its_dataset_is_taken_at_any_image_size(tmp_path):

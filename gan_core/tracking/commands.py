@@ -37,12 +37,17 @@ def _seq(raw: dict) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
 
 
-def send_command(run_dir: RunDir, command: str, source: str = "dashboard") -> int:
-    """Ask the process writing ``run_dir`` to ``command`` (one of `COMMANDS`); returns the command's
-    sequence number. `ValueError` for an unknown command; `RunDirError` when the file cannot be written.
-    Nothing waits here: the writer acts within a step (see the module docstring)."""
+def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str = "dashboard") -> int:
+    """Ask the process writing ``run_dir`` (a `RunDir`, or the run folder's path) to ``command`` (one of
+    `COMMANDS`); returns the command's sequence number. `ValueError` for an unknown command; `RunDirError`
+    for a path that is no run folder, or when the file cannot be written. Nothing waits here: the writer
+    acts within a step (see the module docstring)."""
     if command not in COMMANDS:
         raise ValueError(f"command {command!r} is unknown: allowed {', '.join(COMMANDS)}")
+    if not isinstance(run_dir, RunDir):
+        if not isinstance(run_dir, str | os.PathLike):
+            raise TypeError(f"run_dir must be a RunDir or a run folder's path, got {type(run_dir).__name__}")
+        run_dir = RunDir.from_path(run_dir)
     path = run_dir.path / COMMANDS_NAME
     seq = _seq(_read(path)) + 1
     data = {"seq": seq, "command": command, "source": source, "time": now_iso()}

@@ -39,6 +39,7 @@ inside `g_step` until Resume or Stop; Stop sets `should_stop`.
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import contextlib
 import math
@@ -151,8 +152,9 @@ def _no_gradients(exc: NoGradients, role: str) -> TrackingError:
     net = role.upper()
     if not exc.parameters:
         return TrackingError(
-            f"{role}_params has no trainable parameters (none with requires_grad=True): pass {net} itself "
-            f"or its parameters, or {role}_grad_norm=, or neither (the column is left blank)"
+            f"{role}_params has no trainable parameters (none with requires_grad=True; a generator such "
+            f"as {net}.parameters() made once before the loop is used up by the first step): pass {net} "
+            f"itself or its parameters, or {role}_grad_norm=, or neither (the column is left blank)"
         )
     return TrackingError(
         f"{role}_params has no gradients (none of its {exc.parameters} parameters has a .grad): call "
@@ -386,6 +388,7 @@ class TrackedRun:
         G is tried on ``fixed_noise`` here, once, as a snapshot runs it (eval mode, no gradients, its
         mode restored: BatchNorm statistics untouched): noise that does not fit G is a `TrackingError`
         now rather than a failed snapshot at the end."""
+        self._check_open()
         if not isinstance(G, torch.nn.Module) or (D is not None and not isinstance(D, torch.nn.Module)):
             raise TrackingError("watch(G, fixed_noise, D=None) needs G (and D) as torch.nn.Module")
         if not isinstance(fixed_noise, Tensor) or fixed_noise.dim() < 2:
@@ -788,7 +791,13 @@ class TrackedRun:
         """Save what ``G`` (default: the watched one) makes of ``noise`` (default: the watched fixed noise;
         for a class-conditional run its grid, one row per class) at the current step, as the Train view
         shows it; ``labels`` ((N,) int64) the classes a conditional G is asked for with ``noise``.
-        `TrackingError` without a G and noise, or a conditional run's noise without labels."""
+        `TrackingError` without a G and noise, a conditional run's noise without labels, or after `finish`."""
+        self._check_open()
+        self._snapshot(G, noise, labels)
+
+    def _snapshot(
+        self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
+    ) -> None:
         G = G or self._G
         if noise is None:
             noise, labels = self._fixed_noise, self._grid_labels
@@ -828,9 +837,12 @@ class TrackedRun:
         return self._should_stop
 
     def finish(self, status: str | None = None, error: str | None = None) -> None:
-        """End the run: ``finished`` (default; ``stopped`` after a Stop), or ``failed`` with ``error``. The
-        final status and event are written, files closed and the folder's claim released; idempotent.
-        Not called by the time the interpreter exits: called then (see the module)."""
+        """End the run: by default ``finished``, or ``stopped`` after a Stop or short of its ``steps``
+        target (`should_stop` not yet True; the status's error says where: pass ``"finished"`` for a loop
+        that ended early as it meant to), ``failed`` after a divergence; or ``status`` as given, ``failed``
+        with ``error``. The final status and event are written, files closed and the folder's claim
+        released; idempotent. Not called by the time the interpreter exits, or the run object is
+        garbage-collected: called then (see `_end_unfinished`)."""
         if self._finished:
             return
         if status not in (None, "finished", "stopped", "failed"):
@@ -842,10 +854,13 @@ class TrackedRun:
             self.error = self.error or f"the last row could not be read: {type(exc).__name__}: {exc}"
         if status is None:
             status = "failed" if self.error else "stopped" if self.stop_reason == "stop" else "finished"
+            if status == "finished" and self._short_of_target():
+                status = "stopped"
+                error = error or f"finish() at step {self.step} of its target {self.steps}"
         self.error = error or self.error
         try:
             if self._G is not None and self.step and self.step % self.sample_every:
-                self.snapshot()
+                self._snapshot()
         except Exception as exc:  # a failing last picture must not hide the run's status
             self.error = self.error or f"final snapshot failed: {exc}"
         try:
@@ -855,6 +870,31 @@ class TrackedRun:
         finally:
             self.run_dir.release()
             _ACTIVE.discard(self)
+
+    def _short_of_target(self) -> bool:
+        """True when the run has a ``steps`` target, is short of it, and nothing (a Stop, a divergence)
+        ended it."""
+        return bool(self.steps) and self.step < self.steps and self.stop_reason is None
+
+    def _end_unfinished(self, reason: str, exc: BaseException | None = None) -> None:
+        """`finish` a run its loop did not: ``failed`` with ``exc`` (an uncaught exception), ``stopped``
+        short of its target (the error: ``reason`` at step N of the target), as `finish` says otherwise."""
+        if exc is not None:
+            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+        elif self._short_of_target():
+            where = f"at step {self.step} of its target {self.steps}"
+            self.finish("stopped", error=f"{reason} {where} without finish()")
+        else:
+            self.finish()
+
+    def __del__(self) -> None:
+        # A run dropped unfinished (its loop in a function that returned without finish()): its waiting
+        # rows are written and its status set, as at the interpreter's exit (the folder would read as
+        # interrupted, and the steps not yet committed would be lost).
+        if getattr(self, "_finished", True) or getattr(self, "run_dir", None) is None:
+            return
+        with contextlib.suppress(Exception):  # no one to tell from a finaliser: the folder reads interrupted
+            self._end_unfinished("the run object was garbage-collected")
 
     def __enter__(self) -> TrackedRun:
         return self
@@ -877,7 +917,13 @@ class TrackedRun:
         a module tree each step cost about 0.2 ms on a small D with spectral norm: `benchmarks.tracking
         --profile`); of any other iterable as it is, each call."""
         if not isinstance(given, torch.nn.Module):
-            return GradNorms(given)
+            try:
+                return GradNorms(given)
+            except TypeError:  # (an optimizer, say: its parameters are in its param_groups)
+                raise TrackingError(
+                    f"the parameters given ({type(given).__name__}) are not iterable: allowed the network "
+                    "itself (a torch.nn.Module) or an iterable of its parameters"
+                ) from None
         cached = self._grad_norms.get(id(given))
         if cached is None or cached[0] is not given:
             cached = (given, GradNorms(p for p in given.parameters() if p.requires_grad))
@@ -985,7 +1031,7 @@ class TrackedRun:
         if self._G is not None:
             for step, _, _ in written:
                 if step % self.sample_every == 0:
-                    self.snapshot()
+                    self._snapshot()
 
     def _poll_commands(self) -> None:
         got = self._poller.poll()
@@ -1150,10 +1196,16 @@ class RankRun(TrackedRun):
     ) -> None:
         return None
 
+    def _snapshot(
+        self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
+    ) -> None:
+        return None
+
     def finish(self, status: str | None = None, error: str | None = None) -> None:
         if not self._finished:
             self._finished = True
-            self.status = status or ("stopped" if self.stop_reason == "stop" else "finished")
+            stopped = self.stop_reason == "stop" or self._short_of_target()  # as rank 0's run
+            self.status = status or ("stopped" if stopped else "finished")
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
@@ -1183,20 +1235,8 @@ def _excepthook(exc_type, exc, tb) -> None:
 
 def _at_exit() -> None:
     for run in list(_ACTIVE):
-        try:
-            if _UNCAUGHT:
-                exc = _UNCAUGHT[-1]
-                run.finish("failed", error=f"{type(exc).__name__}: {exc}")
-            elif run.steps and run.step < run.steps and run.stop_reason is None:
-                # left its loop early and never said so: not a run that did what it set out to do
-                run.finish(
-                    "stopped",
-                    error=f"the script exited at step {run.step} of its target {run.steps} without finish()",
-                )
-            else:  # its target reached, or none set; a Stop or a divergence ends it as it said
-                run.finish()
-        except Exception:  # at exit nothing more can be done; the folder reads as interrupted
-            pass
+        with contextlib.suppress(Exception):  # nothing more can be done at exit: the folder reads interrupted
+            run._end_unfinished("the script exited", _UNCAUGHT[-1] if _UNCAUGHT else None)
 
 
 def _install_hooks() -> None:
@@ -1213,7 +1253,7 @@ def init(
     *,
     root: str | os.PathLike | None = None,
     loss: str = "nonsaturating",
-    config: Mapping[str, Any] | None = None,
+    config: Mapping[str, Any] | argparse.Namespace | None = None,
     real: Tensor | None = None,
     n_classes: int = 0,
     real_labels: Tensor | None = None,
@@ -1233,28 +1273,28 @@ def init(
 ) -> TrackedRun:
     """Start recording a run of your own training loop into ``<root>/<run_id>/``.
 
-    ``run_id``: the folder's name (letters, digits, ``. _ -``); default a fresh one. ``root``: the runs
-    folder the dashboard watches (default ``$GAN_DASHBOARD_RUNS`` or ``./runs``). ``loss``: the objective's
-    name in `gan_core.losses.LOSSES` (minimax, nonsaturating, lsgan, hinge, wgan, wgan-gp): D's accuracy
-    threshold, its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw
-    scores). ``config``: your hyperparameters, free-form JSON values (e.g. ``vars(args)``), shown as a table
-    and diffed in Compare. ``real``: a batch of real examples, (N, 2) points or (N, C, H, W) images in
-    [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with a `TrackingWarning` saying
-    how to map them), shown beside G's samples and used as the quality metrics' reference (N of 1,000 or
-    more recommended). ``n_classes``: for a class-conditional G, its classes (0: unconditional). Then
-    `watch` calls ``G(noise, labels)`` (labels (N,) int64 class indices on G's device): the grid has one
-    row per class and a noise per column, and each evaluation asks G for every class in turn and records
-    ``label_fidelity`` (dataset digits, mnist or fashion-mnist: the bundled classifier reads the samples)
-    and, with ``real_labels`` ((N,) integer, the class of each ``real`` example), ``diversity`` within
-    each class. ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``:
-    a built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
-    classifier; ring8, grid25: mode coverage; any name of `gan_core.config.DATASETS`, or ``""``/None for
-    data of your own). ``steps``: the target, 0 for open-ended (`should_stop` turns True at it).
-    ``steps``, ``sample_every``, ``eval_every`` and ``seed`` (it fixes the real examples shown and the
-    quality metrics' samples) are whole numbers in the built-in config's ranges (`GANConfig`; a
-    `TrackingError` names them). ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records.
-    ``tensorboard``: True (into the run folder's ``tensorboard/``) or a folder: also log to TensorBoard
-    (a folder that cannot be made or written: `TrackingError`).
+    ``run_id``: the folder's name (letters, digits, ``. _ -``); default a fresh one. ``root``: the runs folder
+    the dashboard watches (default ``$GAN_DASHBOARD_RUNS`` or ``./runs``). ``loss``: the objective's name in
+    `gan_core.losses.LOSSES` (minimax, nonsaturating, lsgan, hinge, wgan, wgan-gp): D's accuracy threshold,
+    its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw scores).
+    ``config``: your hyperparameters, a mapping of free-form JSON values (e.g. ``vars(args)``, or argparse's
+    Namespace itself), shown as a table and diffed in Compare. ``real``: a batch of real examples, (N, 2)
+    points or (N, C, H, W) images in [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with
+    a `TrackingWarning` saying how to map them), shown beside G's samples and used as the quality metrics'
+    reference (N of 1,000 or more recommended). ``n_classes``: for a class-conditional G, its classes (0:
+    unconditional). Then `watch` calls ``G(noise, labels)`` (labels (N,) int64 class indices on G's device):
+    the grid has one row per class and a noise per column, and each evaluation asks G for every class in turn
+    and records ``label_fidelity`` (dataset digits, mnist or fashion-mnist: the bundled classifier reads the
+    samples) and, with ``real_labels`` ((N,) integer, the class of each ``real`` example), ``diversity``
+    within each class. ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``: a
+    built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
+    classifier; ring8, grid25: mode coverage; any name of `gan_core.config.DATASETS`, or ``""``/None for data
+    of your own). ``steps``: the target, 0 for open-ended (`should_stop` turns True at it). ``steps``,
+    ``sample_every``, ``eval_every`` and ``seed`` (it fixes the real examples shown and the quality metrics'
+    samples) are whole numbers in the built-in config's ranges (`GANConfig`; a `TrackingError` names them).
+    ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records. ``tensorboard``: True (into the run
+    folder's ``tensorboard/``) or a folder: also log to TensorBoard (a folder that cannot be made or written:
+    `TrackingError`).
     ``resume``: continue an existing run folder of the same id written by the API. ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
     every step at once, as a multi-process job always does); the dashboard refreshes once a second.
@@ -1262,12 +1302,21 @@ def init(
     Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
     ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a
     `RankRun` that writes nothing; each step's values are averaged over the ranks (tensors passed to `log`
-    too, so every rank must log the same names; numbers are rank 0's).
+    too, so every rank must log the same names; numbers are rank 0's). Under torchrun call it after
+    ``torch.distributed.init_process_group`` (before it, every process would start a run of its own: a
+    `TrackingError`).
 
     Raises `TrackingError` for a bad argument, `gan_core.rundir.RunBusyError` when another process writes
     that run, `gan_core.rundir.RunDirError` when the folder cannot be made."""
     arguments = dict(locals())
     dist = current()
+    world = os.environ.get("WORLD_SIZE", "1")
+    if dist is None and world.isdigit() and int(world) > 1:
+        raise TrackingError(
+            f"init was called in a process of a {world}-process job (WORLD_SIZE={world}, as torchrun sets) "
+            "before torch.distributed.init_process_group: call that first, so that rank 0 alone writes "
+            "the run and the other ranks join it"
+        )
     if dist is not None and not dist.is_main:
         started = dist.broadcast(None)  # rank 0's run id and step, once its folder is made
         if started is None:
@@ -1312,8 +1361,14 @@ def _init_main(
         raise TrackingError(f"loss={loss!r} is unknown: allowed {', '.join(_losses())}, or '' for another")
     if real is not None and not isinstance(real, Tensor):
         raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
+    if isinstance(config, argparse.Namespace):
+        config = vars(config)
+    if config is not None and not isinstance(config, Mapping):
+        raise TrackingError(
+            f"config must map names to values (a dict, or argparse's Namespace), got {type(config).__name__}"
+        )
     kind = _data_kind(real, data_kind)
-    _check_real_fits(real, kind, dataset)
+    _check_real_fits(real, kind, dataset, inferred=data_kind is None)
     n_classes = _check_classes(n_classes, real, real_labels, dataset)
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
@@ -1468,11 +1523,12 @@ def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: st
     return n_classes
 
 
-def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None) -> None:
+def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferred: bool = False) -> None:
     """`TrackingError` unless ``real`` has the shape of ``kind`` (points: (N, 2); images: (N, 1 or 3, H,
     W)) and ``kind`` is the kind of a built-in ``dataset`` (`gan_core.config.POINT_DATASETS` or
     `IMAGE_DATASETS`, whose coverage measures need it); an unknown ``dataset`` is left to
-    `_checked_dataset`."""
+    `_checked_dataset`. ``inferred``: ``kind`` was read from ``real``'s shape (no ``data_kind`` given):
+    images of a built-in image dataset as (N, H, W) or (N, H, W, C) are a layout to mend, not "other"."""
     from gan_core.config import IMAGE_DATASETS, POINT_DATASETS
 
     shapes = {"points": "(N, 2) points", "images": "(N, 1 or 3, H, W) images"}
@@ -1482,6 +1538,18 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None) -> Non
             "data_kind='other'"
         )
     needs = "points" if dataset in POINT_DATASETS else "images" if dataset in IMAGE_DATASETS else None
+    # Images of a built-in image dataset in another layout, (N, H, W) or (N, H, W, C): a layout to mend,
+    # not data of another kind (flattened images, (N, H * W) for an MLP, are: no grid can be drawn of them).
+    if needs == "images" and inferred and real is not None and kind == "other" and real.dim() in (3, 4):
+        layout = ""
+        if real.dim() == 3:
+            layout = " (one channel: real.unsqueeze(1))"
+        elif real.shape[-1] in (1, 3):
+            layout = " (channels first: real.permute(0, 3, 1, 2))"
+        raise TrackingError(
+            f"dataset={dataset!r} is {needs}, but real has shape {tuple(real.shape)}: allowed "
+            f"{shapes[needs]}{layout}, or dataset='' for data of your own"
+        )
     if needs is not None and kind in ("points", "images") and kind != needs:  # ("other": none measured)
         raise TrackingError(
             f"dataset={dataset!r} is {needs}, but the run records {kind} data: allowed real as "
