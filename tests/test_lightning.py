@@ -15,7 +15,7 @@ from torch.nn.functional import softplus
 from gan_core.rundir import RunDir
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.lightning import GANTrackingCallback
-from gan_core.tracking.track import TrackingError
+from gan_core.tracking.track import TrackingError, TrackingWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*does not have many workers")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lightning_gan.py"
@@ -192,3 +192,80 @@ def test_without_lightning_the_import_names_the_extra(monkeypatch):
     monkeypatch.delitem(sys.modules, "gan_core.tracking.lightning")
     with pytest.raises(ImportError, match=r"the \[lightning\] extra"):
         importlib.import_module("gan_core.tracking.lightning")
+
+
+def fit(example, module, callback, **options):
+    """``module`` trained on 12 batches of digits by a Trainer with ``options`` (max_epochs 1 by default)."""
+    trainer = example.L.Trainer(
+        accelerator="cpu",
+        callbacks=[callback],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        enable_checkpointing=False,
+        **{"max_epochs": 1, **options},
+    )
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.rand(48, 1, 8, 8) * 2 - 1), batch_size=4
+    )
+    trainer.fit(module, loader)
+    return callback.run
+
+
+def test_automatic_optimization_is_refused_with_what_to_set(example, tmp_path):
+    class Automatic(example.DigitsGAN):  # one optimizer for both, as automatic optimization allows
+        def __init__(self):
+            super().__init__()
+            self.automatic_optimization = True
+
+        def configure_optimizers(self):
+            return torch.optim.Adam(self.parameters())
+
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            return softplus(-self.D(real)).mean()
+
+    callback = GANTrackingCallback("auto", root=str(tmp_path))
+    with pytest.raises(
+        ValueError, match=r"needs manual optimization: set self.automatic_optimization = False"
+    ):
+        fit(example, Automatic(), callback)
+    assert not (tmp_path / "auto").exists()
+
+
+def test_raw_optimizers_that_bypass_the_hook_are_warned_of(example, tmp_path):
+    class Raw(example.DigitsGAN):
+        def optimizers(self):
+            return super().optimizers(use_pl_optimizer=False)
+
+    with pytest.warns(TrackingWarning, match=r"returned its step's values 10 times but no optimizer step"):
+        run = fit(example, Raw(), GANTrackingCallback("raw", root=str(tmp_path)))
+    assert run.step == 0 and run.status == "finished"  # an open-ended run: it ended with training
+
+
+def test_max_steps_that_end_training_short_of_the_target_say_why(example, tmp_path):
+    run = fit(
+        example, example.DigitsGAN(), GANTrackingCallback("short", root=str(tmp_path), steps=6), max_steps=6
+    )
+    assert (run.status, run.step) == ("stopped", 3)  # 6 optimizer steps: 3 of D's and 3 of G's
+    status = read_json(tmp_path / "short", "status.json")
+    assert status["status"] == "stopped"
+    assert "max_steps=6 ended training at step 3 of the target 6" in status["error"]
+    # the callback's steps as the only limit: finished at its target
+    run = fit(example, example.DigitsGAN(), GANTrackingCallback("whole", root=str(tmp_path), steps=6))
+    assert (run.status, run.step) == ("finished", 6)
+
+
+def test_a_sigterm_stops_the_run_as_it_stops_a_cli_run(example, tmp_path):
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    class Terminated(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            if batch_idx == 3:
+                raise SIGTERMException
+            return super().training_step(batch, batch_idx)
+
+    with pytest.raises(SIGTERMException):
+        fit(example, Terminated(), GANTrackingCallback("term", root=str(tmp_path), steps=10))
+    status = read_json(tmp_path / "term", "status.json")
+    assert (status["status"], status["error"], status["step"]) == ("stopped", "terminated (SIGTERM)", 3)

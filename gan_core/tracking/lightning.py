@@ -38,6 +38,7 @@ step.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -62,9 +63,13 @@ except ImportError:  # the older package name, when only it is installed
 
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
+from gan_core.tracking.track import TrackingWarning
 
 # init keywords the callback fills in itself.
 _OWN_INIT_KEYS = {"run_id", "root", "loss", "config", "real", "steps", "opt_d", "opt_g", "source"}
+# Batches that returned a GAN step's values with no optimizer step seen through Lightning's hook before the
+# callback says so (a few: a loop that accumulates gradients steps its optimizers every few batches).
+UNSEEN_STEPS_WARNING_BATCHES = 10
 
 
 class GANTrackingCallback(pl.Callback):
@@ -84,12 +89,15 @@ class GANTrackingCallback(pl.Callback):
     number), optionally ``d_loss`` (default: the loss's own from the logits), ``d_loss_real``,
     ``d_loss_fake`` and ``log`` (a mapping name -> number of the user's own metrics, `TrackedRun.log`).
     The optimizers must be stepped through ``self.optimizers()`` (Lightning's wrappers: the raw
-    optimizers' ``step`` bypasses the hook that measures the gradients).
+    optimizers' ``step`` bypasses the hook that measures the gradients; a `TrackingWarning` says so after
+    `UNSEEN_STEPS_WARNING_BATCHES` batches that returned a step's values with no step seen).
 
-    Errors: `ValueError` at the start of training when the module lacks G or D, or an optimizer's
-    parameters belong to neither or both; `gan_core.tracking.track.TrackingError` at the first batch
-    whose returned dict lacks a key the step needs (and for the arguments `init` refuses). An exception
-    in training ends the run ``failed`` with the error; Ctrl-C ends it ``stopped``. ``run`` is the
+    Errors: `ValueError` at the start of training when the module trains with automatic optimization,
+    lacks G or D, or an optimizer's parameters belong to neither or both;
+    `gan_core.tracking.track.TrackingError` at the first batch whose returned dict lacks a key the step
+    needs (and for the arguments `init` refuses). An exception in training ends the run ``failed`` with
+    the error; Ctrl-C and a SIGTERM end it ``stopped``, and so does a Trainer's ``max_steps`` reached
+    before ``steps`` (which it counts in optimizer steps, D's and G's: the error says so). ``run`` is the
     `TrackedRun` (None before training; a `RankRun`, which writes nothing, on ranks other than 0; kept
     after the end, finished).
     """
@@ -118,10 +126,17 @@ class GANTrackingCallback(pl.Callback):
         self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
         self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
         self._g_norm: Tensor | None = None
+        self._unseen = 0  # batches that returned a step's values, no optimizer step seen yet (0: some seen)
 
     # ------------------------------------------------------------------ Lightning's hooks
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.run = None
+        if pl_module.automatic_optimization:
+            raise ValueError(
+                f"GANTrackingCallback needs manual optimization: set self.automatic_optimization = False in "
+                f"{type(pl_module).__name__}.__init__ and step D's and G's optimizers from self.optimizers() "
+                "in training_step (see gan_core.tracking.lightning)"
+            )
         G, D = self._network(pl_module, "G"), self._network(pl_module, "D")
         optimizers = {"d": None, "g": None}
         self._roles = {}
@@ -142,7 +157,7 @@ class GANTrackingCallback(pl.Callback):
             source="lightning",
             **self.init_options,
         )
-        self._d_norms, self._g_norm = [], None
+        self._d_norms, self._g_norm, self._unseen = [], None, 0
         if self.fixed_noise is not None:
             self.run.watch(G, self.fixed_noise.to(device), D=D)
 
@@ -184,18 +199,44 @@ class GANTrackingCallback(pl.Callback):
                     run.log(out["log"])
                 if g_norm is not None:
                     run.g_step(out["g_loss"], g_grad_norm=g_norm)  # ends the step (its row: with its batch)
+                self._unseen = -1  # optimizer steps seen: no warning
+            elif self._unseen >= 0 and isinstance(outputs, Mapping) and "g_loss" in outputs:
+                self._unseen += 1
+                if self._unseen == UNSEEN_STEPS_WARNING_BATCHES:
+                    warnings.warn(
+                        f"{type(pl_module).__name__}.training_step returned its step's values "
+                        f"{UNSEEN_STEPS_WARNING_BATCHES} times but no optimizer step went through "
+                        "Lightning: nothing is recorded. Step the optimizers that self.optimizers() returns "
+                        "(not the raw ones: use_pl_optimizer=False bypasses the hook that measures the "
+                        "gradients, and Lightning's max_steps never counts them)",
+                        TrackingWarning,
+                        stacklevel=2,
+                    )
         # Under ddp every rank learns a Stop in the same g_step (`TrackedRun.g_step`): all end together.
         if run is not None and run.should_stop:
             trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
+        run = self.run
+        max_steps = trainer.max_steps
+        if run is not None and run._short_of_target() and 0 < max_steps <= trainer.global_step:
+            # Lightning's max_steps counts optimizer steps, D's and G's: it ends the run before its target
+            self._finish(
+                "stopped",
+                f"Lightning's max_steps={max_steps} ended training at step {run.step} of the target "
+                f"{run.steps}: it counts every optimizer step, D's and G's; leave max_steps unset (the "
+                "callback's steps stops training) or set it to the optimizer steps of all the G steps",
+            )
+        self._finish()  # finished; stopped after the dashboard's Stop or short of its target; failed when
+        # it diverged
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         if isinstance(exception, KeyboardInterrupt):
             self._finish("stopped", "interrupted (Ctrl-C)")
+        elif type(exception).__name__ == "SIGTERMException":  # Lightning's, on a SIGTERM: as a CLI run's
+            self._finish("stopped", "terminated (SIGTERM)")
         else:
             self._finish("failed", f"{type(exception).__name__}: {exception}")
 
