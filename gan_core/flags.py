@@ -20,10 +20,11 @@ Thresholds (the Guide page shows the same):
   diversity at most half its best or at most 0.2; judged from step 2,000 (below).
 - ``diverged``: a NaN or Inf in a loss or gradient norm: immediate, never cleared; the run stops as
   failed.
-- ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8 while
-  ``d_overpowers`` is not up: D is clearly ahead on at least one side (it catches most fakes, or is sure of
-  the reals) but G still gets a signal. Common on the default digits run, whose D ends catching about 97%
-  of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides.
+- ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8 while neither
+  ``d_overpowers`` nor ``g_overpowers`` is up (a D sure of the reals that calls most fakes real too is not
+  ahead: it calls everything real): D is clearly ahead on at least one side (it catches most fakes, or is
+  sure of the reals) but G still gets a signal. Common on the default digits run, whose D ends catching
+  about 97% of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides.
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
   and D(G(z)) within 0.3-0.7, with no failure flag up, and only while the last evaluation said the
   samples are good: coverage at least half the modes or classes, ``hq_pct`` at least 50, ``diversity``
@@ -369,7 +370,9 @@ class FlagMonitor:
         calm = 0.35 < acc_real < 0.65 and 0.35 < acc_fake < 0.65
         if self.midpoint is not None:
             calm = calm and 0.3 < d_real < 0.7 and 0.3 < d_fake < 0.7
-        if "d_overpowers" in self.active:  # the stronger flag says it: one banner, not two
+        # The stronger flag says it: one banner, not two. And D sure of the reals while it calls most fakes
+        # real (g_overpowers) is no D ahead: it calls everything real.
+        if "d_overpowers" in self.active or "g_overpowers" in self.active:
             self._drop("d_leads", changes)
         else:
             self._set("d_leads", judged and max(acc_real, acc_fake) > LEAD_ACCURACY, changes)

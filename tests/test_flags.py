@@ -303,6 +303,17 @@ def test_d_overpowers_supersedes_d_leads():
     assert monitor.active == {"d_overpowers"}
 
 
+def test_g_overpowers_leaves_no_d_leads_beside_it():
+    # D sure of the reals and calling most fakes real: it calls everything real, G is ahead, not D (two
+    # banners, "D is clearly ahead" and "G is outrunning D", said both at once)
+    monitor = FlagMonitor()
+    events = feed(monitor, record(0.6, 0.9, 0.6, 0.3), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)  # D ahead
+    events += feed(monitor, record(1.0, 0.2, 0.99, 0.8), 3 * HOLD_STEPS)  # then everything called real
+    changes = [(n, up) for _, n, up in events]
+    assert changes == [("d_leads", True), ("g_overpowers", True), ("d_leads", False)]
+    assert monitor.active == {"g_overpowers"}
+
+
 def test_monitor_state_round_trips_the_quality_verdict():
     monitor = evaluated(FlagMonitor(coverage_total=8), {"modes_covered": 1.0})
     restored = FlagMonitor(coverage_total=8)
