@@ -708,9 +708,11 @@ class RunDir:
                 # the charts' thresholds and views follow these
                 for name in ("loss", "data_kind", "n_classes"):
                     if getattr(found, name) != getattr(meta, name):
+                        # (a data kind read from the real examples: a resume without them has "other")
+                        hint = " (pass the same real examples, or data_kind=)" if name == "data_kind" else ""
                         raise RunDirError(
                             f"run {run_id!r} was recorded with {name}={getattr(found, name)!r}, not "
-                            f"{getattr(meta, name)!r}: a run goes on as it began; choose another run id"
+                            f"{getattr(meta, name)!r}{hint}: a run goes on as it began; choose another run id"
                         )
             except BaseException:
                 run.release()

@@ -19,7 +19,7 @@ from torch import nn
 import gan_core.track as track
 import gan_core.tracking.track as track_module
 from gan_core.config import DATASETS, GANConfig
-from gan_core.rundir import RunDir
+from gan_core.rundir import RunDir, RunDirError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -655,3 +655,13 @@ def test_a_dataset_whose_classifier_cannot_be_trained_here_keeps_its_other_metri
         )
     ]
     assert status_of(tmp_path, "mn")["status"] == "finished"
+
+
+def test_a_resume_without_its_real_examples_says_to_pass_them(tmp_path, nets):
+    D, G = nets
+    run = track.init("points", root=tmp_path, real=torch.randn(64, 2))
+    trained_step(run, D, G)
+    run.finish()
+    with pytest.raises(RunDirError, match=r"data_kind='points', not 'other' \(pass the same real examples"):
+        track.init("points", root=tmp_path, resume=True)
+    assert RunDir.open(tmp_path, "points").read_metrics()["step"].tolist() == [1]
