@@ -267,8 +267,13 @@ MORE_STEPS = 1000  # a branch from the step a run ended at trains this many more
 def branch_form(view: RunView, kept: list[int]) -> None:
     """The popover's form: a checkpoint, then the mid-run settings, prefilled with those in force at that
     checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?")."""
+    # A menu of its own per run: one key for all showed the last run's pick (step 300) while it returned
+    # another (200), and the branch was made at the step not shown.
     step = st.selectbox(
-        "From the checkpoint at", kept[::-1], key="runs_branch_step", format_func=lambda s: f"step {s}"
+        "From the checkpoint at",
+        kept[::-1],
+        key=f"runs_branch_step:{view.run_id}",
+        format_func=lambda s: f"step {s}",
     )
     try:
         in_force = hparams_at(view, step)

@@ -381,7 +381,7 @@ def test_runs_page_resumes_a_stopped_run_and_branches_a_new_one(runs_root):
     runner.wait(TIMEOUT)
 
     at = page("pages/1_Runs.py").run()
-    pick = at.selectbox(key="runs_branch_step")
+    pick = at.selectbox(key="runs_branch_step:r1")
     kept = RunDir.open(runs_root, "r1").checkpoints()
     assert pick.options == [f"step {s}" for s, _ in reversed(kept)]
     pick.select(kept[0][0]).run()

@@ -19,6 +19,7 @@ from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from tests.test_track import ToyGAN
+from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60  # seconds: the test machine is slow and shared
@@ -142,3 +143,52 @@ def test_the_run_column_is_narrow_when_the_ids_are_short(runs_root):
     finished_run(runs_root, "r1")
     at = runs_page()
     assert 60 <= run_column_width(at) <= 150
+
+
+def test_each_run_has_its_own_checkpoint_menu_so_a_branch_is_made_at_the_step_shown(runs_root):
+    # One menu key for all runs kept the last run's pick: the menu showed step 300 of one run while the
+    # branch was made at 200, the step picked on the run seen before.
+    finished_run(runs_root, "r1", checkpoint_every=5)  # checkpoints at 5, 10, 15, 20
+    finished_run(runs_root, "r2", seed=1, steps=30, checkpoint_every=10)  # 10, 20, 30
+    at = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/1_Runs.py").run()  # (a branch then goes to the Train view)
+    at.selectbox(key="runs_pick").select("r1").run()
+    at.selectbox(key="runs_branch_step:r1").select(10).run()
+    at.selectbox(key="runs_pick").select("r2").run()
+    pick = at.selectbox(key="runs_branch_step:r2")
+    assert pick.value == 30 and pick.options == ["step 30", "step 20", "step 10"]  # r2's newest
+    at.button(key="runs_branch").click().run()
+    assert not at.exception and not at.error
+    assert at.session_state["run_id"] == "r2-at30"
+    child = registry().runner("r2-at30")
+    assert (child.lineage["parent"], child.lineage["parent_step"]) == ("r2", 30)
+    child.stop()
+    assert child.wait(TIMEOUT)
+
+
+def test_a_resume_whose_data_lies_outside_the_allowed_folders_is_refused(runs_root, tmp_path):
+    # A run folder's config.json names its data_path: the Runs page's Resume read it wherever it was (a
+    # file outside every data folder, /etc/passwd), where Start refuses it.
+    outside = tmp_path / "outside" / "secret.csv"
+    outside.parent.mkdir()
+    outside.write_text("x,y\n" + "".join(f"{i % 7},{i % 5}\n" for i in range(64)))
+    runner = Runner(
+        GANConfig(
+            **{**TINY, "dataset": "points", "data_path": str(outside), "steps": 0, "checkpoint_every": 5}
+        ),
+        runs_root,
+        "elsewhere",
+    ).start()
+    assert runner.wait_until(lambda r: r.current_step >= 5, TIMEOUT)
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    before = (runs_root / "elsewhere" / "metrics.csv").read_bytes()
+    at = runs_page()
+    at.selectbox(key="runs_pick").select("elsewhere").run()
+    at.button(key="runs_resume").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert len(errors) == 1, errors
+    assert "is outside the folders data may be read from" in errors[0] and "GAN_DASHBOARD_DATA" in errors[0]
+    assert (runs_root / "elsewhere" / "metrics.csv").read_bytes() == before  # nothing resumed
+    assert json.loads((runs_root / "elsewhere" / "status.json").read_text())["status"] == "stopped"

@@ -125,7 +125,7 @@ def test_after_a_branch_the_train_view_offers_no_apply_and_the_form_shows_the_br
     stopped_run(runs_root, "parent", lr_d=5e-4)
     at = app().run()  # a form at the defaults, nothing watched: far from the parent's settings
     at.switch_page("pages/1_Runs.py").run()
-    at.selectbox(key="runs_branch_step").select(5).run()
+    at.selectbox(key="runs_branch_step:parent").select(5).run()
     assert at.number_input(key="runs_branch_lr_d").value == pytest.approx(5e-4)  # prefilled: in force at 5
     at.number_input(key="runs_branch_lr_g").set_value(1e-3).run()  # the user's "what if"
     at.button(key="runs_branch").click().run()  # branches, then switches to the Train view
@@ -157,7 +157,7 @@ def test_a_branch_from_the_step_a_run_ended_at_offers_more_steps(runs_root):
     assert finished.wait(TIMEOUT) and finished.status == "finished"
     at = app().run()
     at.switch_page("pages/1_Runs.py").run()
-    assert at.selectbox(key="runs_branch_step").value == 10  # the latest: where it ended
+    assert at.selectbox(key="runs_branch_step:done").value == 10  # the latest: where it ended
     assert at.number_input(key="runs_branch_steps").value == 10 + 1000
     assert any("trained all its 10 steps there" in c.value for c in at.caption)
     at.button(key="runs_branch").click().run()

@@ -18,6 +18,7 @@ import streamlit as st
 import torch
 
 from gan_core.app import (
+    DATASET_SPECS,
     DEFAULT_MAX_ACTIVE,
     RUNS_ENV,
     DataError,
@@ -27,6 +28,7 @@ from gan_core.app import (
     RunnerError,
     RunRegistry,
     RunView,
+    check_data_path,
     continue_device,
     load_data,
     metrics_csv_bytes,
@@ -248,8 +250,15 @@ CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueErro
 
 def run_data(run_id: str, changes: dict[str, Any] | None = None) -> DataSource:
     """A run's data, loaded before anything starts (missing data is an error now, not a failed run), on
-    the device the continued run will train on (`continue_device`: ``changes``' device, else auto)."""
+    the device the continued run will train on (`continue_device`: ``changes``' device, else auto).
+    `DataError` for a data_path outside `data_roots` (a run folder's config.json names it: read only
+    where Start would read it)."""
     cfg = registry().view(run_id).cfg
+    if DATASET_SPECS[cfg.dataset].reads_data_path:
+        try:
+            check_data_path(cfg.data_path or "data", data_roots())
+        except DataError as exc:
+            raise DataError(f"{exc} (list its folder in {DATA_ENV})") from None
     return load_data(cfg, resolve_device(continue_device(changes)))
 
 
