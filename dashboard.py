@@ -115,11 +115,20 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
         next_start_request()  # a click after this one is a new request
         if bar is not None:
             bar.empty()
-    if bar is not None:  # how long the load took, and whether a cache was built or reused
-        how = f" ({'; '.join(data.notes)})" if data.notes else ""
-        streamed = ", streamed from its cache file" if data.streamed else ""
-        loaded = f"Loaded {data.num_examples:,} images in {data.load_seconds:.1f} s{streamed}{how}."
-        st.session_state["_flash"] = ("info", literal(loaded))
+    skipped = data.skipped_files  # files of a folder that could not be read as images
+    if bar is not None or skipped:  # how long the load took, and whether a cache was built or reused
+        said = []
+        if bar is not None:
+            how = f" ({'; '.join(data.notes)})" if data.notes else ""
+            streamed = ", streamed from its cache file" if data.streamed else ""
+            images = f"{data.num_examples:,} image{'s' * (data.num_examples != 1)}"
+            said.append(f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}.")
+        if skipped:
+            said.append(
+                f"{skipped:,} file{'s' * (skipped != 1)} that could not be read as an image "
+                f"{'were' if skipped != 1 else 'was'} left out."
+            )
+        st.session_state["_flash"] = ("warning" if skipped else "info", literal(" ".join(said)))
     watch(runner.run_id)
     if preset is not None:  # the form shows the preset now, as the settings of its run
         load_into_form(cfg, runner.run_id, preset=preset)
