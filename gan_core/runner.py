@@ -681,13 +681,11 @@ class Runner:
         trainer = self.trainer  # its state is loaded already
         flags_state = state.get("flags", {})  # none in older checkpoints: starts afresh
         self.monitor.load_state_dict(flags_state)
-        within = self.evaluator.within_classes
-        if within and flags_state.get("diversity_within_classes") is not True:
+        if self.evaluator.within_classes and flags_state.get("diversity_within_classes") is not True:
             # A conditional run checkpointed before its diversity was measured within each class: the
             # best it kept (~1.2 on digits, measured across the classes) is no reference for the new
             # measure, and would raise mode_collapse at the first evaluation of a healthy run.
             self.monitor.forget_best("diversity")
-        self.monitor.diversity_within_classes = within
         step = trainer.step_count
         if "steps_seen" not in flags_state:  # older checkpoints: the warm-ups are over where it was
             self.monitor.steps_seen = step

@@ -251,6 +251,12 @@ def test_max_steps_that_end_training_short_of_the_target_say_why(example, tmp_pa
     status = read_json(tmp_path / "short", "status.json")
     assert status["status"] == "stopped"
     assert "max_steps=6 ended training at step 3 of the target 6" in status["error"]
+    # max_epochs ending training first: stopped, saying so
+    run = fit(example, example.DigitsGAN(), GANTrackingCallback("epoch", root=str(tmp_path), steps=100))
+    assert (run.status, run.step) == ("stopped", 12)  # one epoch: 12 batches
+    assert read_json(tmp_path / "epoch", "status.json")["error"] == (
+        "Lightning ended training at step 12 of the target 100"
+    )
     # the callback's steps as the only limit: finished at its target
     run = fit(example, example.DigitsGAN(), GANTrackingCallback("whole", root=str(tmp_path), steps=6))
     assert (run.status, run.step) == ("finished", 6)

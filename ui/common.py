@@ -23,6 +23,7 @@ from gan_core.app import (
     RUNS_ENV,
     DataError,
     DataSource,
+    GANConfig,
     RegistryError,
     RunDirError,
     RunnerError,
@@ -248,17 +249,26 @@ def go_to_train() -> None:
 CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueError)
 
 
+def check_server_data_path(cfg: GANConfig) -> None:
+    """`DataError` unless ``cfg``'s data_path (for a dataset that reads one; empty: torchvision's default,
+    data/ in the working folder) lies inside `data_roots`: the server reads data only there, never
+    wherever a browser, or a run folder's config.json, names. The message says how to allow a folder."""
+    spec = DATASET_SPECS[cfg.dataset]
+    if not spec.reads_data_path:
+        return
+    try:
+        check_data_path(cfg.data_path or "data", data_roots())
+    except DataError as exc:
+        how = "upload the data, or " if spec.needs_data_path else ""
+        raise DataError(f"{exc} ({how}list its folder in {DATA_ENV})") from None
+
+
 def run_data(run_id: str, changes: dict[str, Any] | None = None) -> DataSource:
     """A run's data, loaded before anything starts (missing data is an error now, not a failed run), on
     the device the continued run will train on (`continue_device`: ``changes``' device, else auto).
-    `DataError` for a data_path outside `data_roots` (a run folder's config.json names it: read only
-    where Start would read it)."""
+    `DataError` for a data_path outside `data_roots` (`check_server_data_path`)."""
     cfg = registry().view(run_id).cfg
-    if DATASET_SPECS[cfg.dataset].reads_data_path:
-        try:
-            check_data_path(cfg.data_path or "data", data_roots())
-        except DataError as exc:
-            raise DataError(f"{exc} (list its folder in {DATA_ENV})") from None
+    check_server_data_path(cfg)
     return load_data(cfg, resolve_device(continue_device(changes)))
 
 

@@ -44,14 +44,13 @@ from gan_core.app import (
     DataError,
     GANConfig,
     UploadError,
-    check_data_path,
     extract_images_zip,
     get_loss,
     get_preset,
     read_points_csv,
     save_points_upload,
 )
-from ui.common import DATA_ENV, data_roots, literal
+from ui.common import check_server_data_path, literal
 
 DEFAULTS = GANConfig()
 FIELDS = tuple(f.name for f in dataclasses.fields(GANConfig))
@@ -380,15 +379,12 @@ def config_form(uploads_root: Path) -> FormCheck:
                 f"Start needs the {dataset} data: upload {_upload_what(dataset)} in the sidebar (Data), "
                 "or enter its path in data_path."
             )
-    if cfg is not None and DATASET_SPECS[cfg.dataset].reads_data_path:
-        # The server reads data_path only inside the allowed folders, never anywhere a browser names. The
-        # config stays (the running run's Apply changes needs it); the error keeps Start disabled.
-        # An empty one means torchvision's default, data/ (read relative to the working folder).
+    if cfg is not None:
+        # The config stays (the running run's Apply changes needs it); the error keeps Start disabled.
         try:
-            check_data_path(cfg.data_path or "data", data_roots())
+            check_server_data_path(cfg)
         except DataError as exc:
-            how = "upload the data, or " if DATASET_SPECS[cfg.dataset].needs_data_path else ""
-            error, field = f"{exc} ({how}list its folder in {DATA_ENV})", "data_path"
+            error, field = str(exc), "data_path"
             note = (
                 "Start needs a data_path inside the folders data may be read from: see the message under "
                 "data_path in the sidebar (Data)."

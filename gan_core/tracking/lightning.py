@@ -126,7 +126,7 @@ class GANTrackingCallback(pl.Callback):
         self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
         self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
         self._g_norm: Tensor | None = None
-        self._unseen = 0  # batches that returned a step's values, no optimizer step seen yet (0: some seen)
+        self._unseen = 0  # batches that returned a step's values, no optimizer step seen yet (-1: some seen)
 
     # ------------------------------------------------------------------ Lightning's hooks
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
@@ -217,9 +217,10 @@ class GANTrackingCallback(pl.Callback):
             trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        run = self.run
-        max_steps = trainer.max_steps
-        if run is not None and run._short_of_target() and 0 < max_steps <= trainer.global_step:
+        run, max_steps = self.run, trainer.max_steps
+        if run is None or not run._short_of_target():
+            self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
+        elif 0 < max_steps <= trainer.global_step:
             # Lightning's max_steps counts optimizer steps, D's and G's: it ends the run before its target
             self._finish(
                 "stopped",
@@ -227,8 +228,8 @@ class GANTrackingCallback(pl.Callback):
                 f"{run.steps}: it counts every optimizer step, D's and G's; leave max_steps unset (the "
                 "callback's steps stops training) or set it to the optimizer steps of all the G steps",
             )
-        self._finish()  # finished; stopped after the dashboard's Stop or short of its target; failed when
-        # it diverged
+        else:  # max_epochs, max_time or a callback's stop
+            self._finish("stopped", f"Lightning ended training at step {run.step} of the target {run.steps}")
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
