@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import os
 import shutil
 import threading
 import time
@@ -567,8 +568,21 @@ class RunRegistry:
             del self._runners[run_id]
 
     def runner(self, run_id: str) -> Runner | None:
+        """The runner this server trains (or trained) ``run_id`` with; None when there is none, or when
+        it has ended and another process has written the folder since (a CLI resume, another server):
+        the run is then read from its folder, as any other (an ended runner's view would stay at the
+        step and status it ended with)."""
         with self._lock:
-            return self._runners.get(run_id)
+            runner = self._runners.get(run_id)
+        if runner is None or runner.status not in ENDED:
+            return runner
+        writer = runner.run_dir.read_status().get("pid")
+        if isinstance(writer, int) and writer != os.getpid():  # status.json is another process's now
+            with self._lock:
+                if self._runners.get(run_id) is runner:
+                    del self._runners[run_id]
+            return None
+        return runner
 
     def active(self) -> list[Runner]:
         with self._lock:

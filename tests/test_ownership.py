@@ -177,6 +177,30 @@ def test_registry_resume_against_a_cli_resume(tmp_path):
     one_history(run)
 
 
+def test_a_run_this_server_trained_then_resumed_by_the_cli_is_read_from_its_folder(tmp_path):
+    """The server keeps an ended runner for its live view; once another process has resumed the run,
+    the view, the Runs page's row and Resume follow the folder, not the runner's last step."""
+    registry_ = RunRegistry(tmp_path)
+    runner = registry_.start(GANConfig(**TINY, steps=10), run_id="r")
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    assert registry_.view("r").current_step == 10 and registry_.runner("r") is runner
+
+    proc = spawn("train", "--resume", str(tmp_path / "r"), "--steps", "0")
+    wait_until(lambda: holder_pid(tmp_path / "r") == proc.pid and rows(tmp_path / "r") > 20, "the CLI", proc)
+    view = registry_.view("r")
+    assert registry_.runner("r") is None and view.runner is None
+    assert view.status == "running" and view.current_step > 20
+    [row] = registry_.summaries()
+    assert row["status"] == "running" and 10 <= row["step"] <= rows(tmp_path / "r")  # status.json's step
+    code, err = stop(proc)
+    assert code == 128 + signal.SIGTERM, err
+    trained = len(one_history(tmp_path / "r"))
+    assert registry_.view("r").status == "stopped" and registry_.view("r").current_step == trained
+    resumed = registry_.resume("r", {"steps": trained + 3})  # the server trains it again, from there
+    assert resumed.wait(TIMEOUT) and resumed.status == "finished" and resumed.current_step == trained + 3
+    assert registry_.runner("r") is resumed and registry_.view("r").current_step == trained + 3
+
+
 def test_delete_while_another_process_trains_is_refused_and_the_run_goes_on(tmp_path):
     root = tmp_path / "runs"
     proc = spawn("train", *TINY_FLAGS, "--steps", "0", "--out", str(root), "--run-id", "live")
