@@ -121,7 +121,8 @@ if __name__ == "__main__":
         )
     warnings.filterwarnings("ignore", ".*does not have many workers.*")  # in-memory data needs none
     run = train(args.steps, args.out, args.run_id, devices=args.devices)
-    print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
+    if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:  # once per job
+        print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
     if torch.distributed.is_initialized():
         # Lightning's ddp leaves the process group to the interpreter's exit, where gloo's threads can
         # abort the process (pytorch/pytorch#179291): free what holds it (the finished Trainer's DDP

@@ -721,8 +721,7 @@ class RunDir:
         run = cls(path, root).claim("training it")
         try:
             with run._writing("the run folder"):
-                (path / "samples").mkdir()
-                (path / "checkpoints").mkdir()
+                (path / "samples").mkdir()  # (no checkpoints/: the user's loop keeps its own)
                 atomic_write_text(path / META_NAME, meta.to_json())
                 atomic_write_text(path / "events.csv", ",".join(EVENT_COLUMNS) + "\n")
             run.write_status({"status": "idle", "step": 0, "created": now_iso()})
@@ -783,6 +782,11 @@ class RunDir:
             )
             raise RunDirError(f"run {self.run_id!r}: unreadable {META_NAME}: {reason}") from None
         return RunMeta.from_dict(raw, f"run {self.run_id!r}: {META_NAME}")
+
+    def write_meta(self, meta: RunMeta) -> None:
+        """Replace run.json with ``meta`` (a continued tracked run's new hyperparameters); claim needed."""
+        with self._writing(META_NAME):
+            atomic_write_text(self.path / META_NAME, meta.to_json())
 
     def write_status(self, status: dict[str, Any]) -> None:
         current = self.read_status()

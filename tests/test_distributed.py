@@ -457,6 +457,44 @@ def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_togethe
         assert 0.0 <= row["d_acc_real"] <= 1.0 and row["d_grad_norm"] > 0
     status = _status(tmp_path / "api-job")
     assert status["status"] == "stopped" and status["world_size"] == 2
+    job = _events(tmp_path / "api-job").query("kind == 'job'")  # marked as a built-in job is
+    assert job["step"].tolist() == [0] and job["fields"].iloc[0]["world_size"] == 2
+
+
+def _tracked_rank_fails(rank: int, port: int, root: str) -> None:
+    """A user's own DDP loop, tracked, in which rank 1 raises at step 5: rank 0 then fails in the next
+    collective (the loss's all-reduce inside DDP's backward, or the row's averaging)."""
+    import gan_core.track as track
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    torch.manual_seed(0)
+    D = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
+    opt_d = torch.optim.SGD(D.parameters(), 1e-2)
+    with track.init("broken", root=root, loss="nonsaturating") as run:
+        for step in range(1, MAX_TRACKED_STEPS + 1):
+            if rank == 1 and step == 5:
+                raise ValueError("injected failure on rank 1 at step 5")
+            real_logits, fake_logits = D(torch.randn(8, 2) + 2), D(torch.randn(8, 2))
+            d_loss = real_logits.mean() - fake_logits.mean()
+            opt_d.zero_grad()
+            d_loss.backward()
+            opt_d.step()
+            run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+            run.g_step(d_loss.detach())
+
+
+def test_an_exception_on_another_rank_reads_as_that_not_as_a_network_fault(tmp_path):
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2"]
+    command += ["--master-addr", "127.0.0.1", "--master-port", str(_free_port())]
+    command += [str(WORKER), _tracked_rank_fails.__name__, str(tmp_path)]
+    done = subprocess.run(command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0 and "injected failure on rank 1 at step 5" in done.stderr
+    status = _status(tmp_path / "broken")
+    assert status["status"] == "failed" and 4 <= status["step"] <= 5, status
+    assert status["error"].startswith("a collective of the 2-process job failed at step 5 (another rank most")
+    assert "ValueError" not in status["error"]  # rank 0's own error follows: rank 1's is in its output
 
 
 def test_lightning_example_under_torchrun_ddp_writes_one_averaged_run(tmp_path):
@@ -494,4 +532,4 @@ def test_lightning_example_under_torchrun_ddp_writes_one_averaged_run(tmp_path):
     rows = _rows(run)
     assert rows["d_grad_norm"].gt(0).all() and rows["g_grad_norm"].gt(0).all()
     assert rows["d_acc_real"].between(0, 1).all()
-    assert done.stdout.count("finished at step 6") == 2  # both ranks' runs ended, at the same step
+    assert done.stdout.count("finished at step 6") == 1  # said once, by rank 0 (both ranks exited 0)

@@ -210,6 +210,33 @@ def test_one_writer_per_run_folder_and_resume_continues_the_rows(tmp_path):
     assert RunDir.open(tmp_path, "one").read_metrics()["step"].tolist() == [1, 2]
 
 
+def test_a_resume_with_a_new_config_records_each_change_and_run_json_takes_it(tmp_path):
+    gan = ToyGAN()
+    with track.init("cfg", root=tmp_path, config={"lr": 2e-4, "beta1": 0.5, "depth": 3}) as first:
+        gan.step(first)
+        gan.step(first)
+    with track.init("cfg", root=tmp_path, config={"lr": 1e-3, "beta1": 0.5, "ema": True}, resume=True) as run:
+        gan.step(run)
+    run_dir = RunDir.open(tmp_path, "cfg")
+    assert run_dir.read_meta().hparams == {"lr": 1e-3, "beta1": 0.5, "ema": True}
+    events = run_dir.read_events()
+    changes = events[events["kind"] == "hparam"]
+    assert changes["step"].tolist() == [2, 2, 2]  # at the resume, after its resume event
+    assert [(f["field"], f["old"], f["new"]) for f in changes["fields"]] == [
+        ("depth", 3, None),
+        ("ema", None, True),
+        ("lr", 2e-4, 1e-3),
+    ]
+    assert changes.index.min() > events.index[events["kind"] == "resume"].max()
+    assert RunRegistry(tmp_path).view("cfg").hparams["lr"] == 1e-3  # Compare reads today's
+    assert not (tmp_path / "cfg" / "checkpoints").exists()  # the loop keeps its own checkpoints
+    today = {"lr": 1e-3, "beta1": 0.5, "ema": True}
+    with track.init("cfg", root=tmp_path, config=today, resume=True) as same:
+        gan.step(same)
+    events = RunDir.open(tmp_path, "cfg").read_events()
+    assert (events["kind"] == "hparam").sum() == 3  # the same config again: no change recorded
+
+
 def test_bad_calls_get_one_clear_message(tmp_path):
     with pytest.raises(track.TrackingError, match="loss='bce' is unknown: allowed minimax"):
         track.init("bad", root=tmp_path, loss="bce")

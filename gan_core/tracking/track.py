@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import json
 import math
 import os
 import secrets
@@ -348,9 +349,28 @@ class TrackedRun:
         if self.step:  # a folder continued (resume=True): its rows go on from the last one
             self._resume_monitor()
             self._event("resume", from_step=self.step, replaced=0)
+        self._record_new_hparams(run_dir.read_meta())
         if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
             self._should_stop, self.stop_reason = True, "steps"
         self._set_status("running")
+        if dist is not None:  # as a built-in job records it: the chart marks where a job took the run on
+            self._event("job", **dist.status_fields())
+
+    def _record_new_hparams(self, found: RunMeta) -> None:
+        """A folder continued with another config (or model, dataset): run.json takes the new one, and
+        each hyperparameter that changed, came or went is an ``hparam`` event at the resume step (field,
+        old, new; None for one absent), as a built-in run records a change, so the charts mark it and
+        Compare reads today's values."""
+        new = json.loads(self.meta.to_json())  # as run.json holds it (tuples as lists, non-finite as null)
+        old = found.hparams
+        if (old, found.model, found.dataset) == (new["hparams"], self.meta.model, self.meta.dataset):
+            return
+        if self.step:
+            for name in sorted(set(old) | set(new["hparams"]), key=str):
+                before, after = old.get(name), new["hparams"].get(name)
+                if before != after or (name in old) != (name in new["hparams"]):
+                    self._event("hparam", field=name, old=before, new=after)
+        self.run_dir.write_meta(self.meta)
 
     def _resume_monitor(self) -> None:
         """The flag monitor of a continued folder, from its rows and events (`FlagMonitor.
@@ -880,7 +900,7 @@ class TrackedRun:
         """`finish` a run its loop did not: ``failed`` with ``exc`` (an uncaught exception), ``stopped``
         short of its target (the error: ``reason`` at step N of the target), as `finish` says otherwise."""
         if exc is not None:
-            self.finish("failed", error=f"{type(exc).__name__}: {exc}")
+            self.finish("failed", error=self._failure(exc))
         elif self._short_of_target():
             where = f"at step {self.step} of its target {self.steps}"
             self.finish("stopped", error=f"{reason} {where} without finish()")
@@ -905,7 +925,22 @@ class TrackedRun:
         elif issubclass(exc_type, KeyboardInterrupt):
             self.finish("stopped", error="interrupted (Ctrl-C)")
         else:
-            self.finish("failed", error=f"{exc_type.__name__}: {exc}")
+            self.finish("failed", error=self._failure(exc))
+
+    def _failure(self, exc: BaseException) -> str:
+        """The error a failed run records for ``exc``. In a multi-process job a broken collective (gloo's
+        "Connection closed by peer", torch.distributed's `DistError`) is most often another rank's end,
+        seen here: the message says so (rank 0's own error alone reads as a network fault)."""
+        text = f"{type(exc).__name__}: {exc}"
+        broken = isinstance(exc, torch.distributed.DistError) or (
+            isinstance(exc, RuntimeError) and any(s in str(exc) for s in _BROKEN_COLLECTIVE)
+        )
+        if self._dist is None or not broken:
+            return text
+        return (
+            f"a collective of the {self._dist.world_size}-process job failed at step {self.step + 1} "
+            f"(another rank most likely ended: its own output says why): {text}"
+        )
 
     # ------------------------------------------------------------------ inside
     def _check_open(self) -> None:
@@ -1222,6 +1257,8 @@ class RankRun(TrackedRun):
 
 # Runs not finished when the interpreter exits: failed with the uncaught exception, stopped when the script
 # ended before its ``steps`` target, finished otherwise.
+# What a gloo collective raises when a peer's process is gone (as RuntimeError, not always DistError)
+_BROKEN_COLLECTIVE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
 _ACTIVE: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
 _UNCAUGHT: list[BaseException] = []
 _HOOKED = threading.Lock()
