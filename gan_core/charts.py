@@ -1618,10 +1618,7 @@ def compare_figure(
             continue
         color = PALETTE[position % len(PALETTE)]
         if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
-            measured = ~np.isnan(view[column].to_numpy(dtype=np.float64))
-            if f"{column}_nonfinite" in view.columns:  # and those whose value was inf or NaN
-                measured |= view[f"{column}_nonfinite"].to_numpy() & (NONFINITE_POSINF | NONFINITE_NEGINF) > 0
-            view = view[measured]
+            view = view[_measured(view, column)]
             if view.empty:
                 continue
         step = view["step"].to_numpy(dtype=np.float64)
@@ -2286,6 +2283,16 @@ def quality_figures(
 CUSTOM_TITLE = "Custom metrics"
 
 
+def _measured(view: View, column: str) -> np.ndarray:
+    """Which points of ``view`` measured ``column``: a value, or an inf among its rows (the mean of a
+    point that holds one is NaN, its kind in ``column``_nonfinite's bits: drawn as an edge mark). A NaN
+    point is a step that did not log it (a blank, as metrics.csv holds it)."""
+    measured = ~np.isnan(np.asarray(view[column], dtype=np.float64))
+    if f"{column}_nonfinite" in view:  # (a DataFrame's columns, a mapping's keys)
+        measured |= np.asarray(view[f"{column}_nonfinite"]) & (NONFINITE_POSINF | NONFINITE_NEGINF) > 0
+    return measured
+
+
 def custom_metric_figures(
     view: View | None, columns: Sequence[str], events: Events = (), smoothing: float = 0.0
 ) -> dict[str, Figure]:
@@ -2299,7 +2306,7 @@ def custom_metric_figures(
             figures[column] = _message_figure(column, "no value yet", METRIC_HEIGHT, None)
             continue
         table = _table(view)
-        kept = ~np.isnan(np.asarray(table[column], dtype=np.float64))
+        kept = _measured(table, column)
         sparse = not kept.all()
         figures[column] = metric_figure(
             {c: np.asarray(values)[kept] for c, values in table.items()} if sparse else table,

@@ -317,6 +317,28 @@ def test_a_view_as_arrays_draws_what_its_dataframe_draws():
     assert line.mode == "lines+markers"
 
 
+@pytest.mark.parametrize("every", [1, 7])  # logged at every step, or on some only
+def test_a_custom_metrics_infinity_is_marked_at_the_edge_not_dropped(every):
+    store = MetricStore(("step", "mine"), capacity=64)
+    values = np.full(200, np.nan)
+    values[::every] = np.linspace(1.0, 2.0, len(values[::every]))
+    values[every * 10] = np.inf
+    values[every * 20] = -np.inf
+    for step, value in enumerate(values, start=1):
+        store.append((float(step), value))
+    fig = validated(
+        chart_builders.custom_metric_figures(store.view_columns(64, nonfinite=True), ["mine"])["mine"]
+    )
+    [(up_x, _, up_text)] = edge_marks(fig, "posinf")
+    [(down_x, _, down_text)] = edge_marks(fig, "neginf")
+    assert "mine +inf" in up_text and "mine -inf" in down_text
+    # in the points that hold the steps they were logged at (a point covers about 200 / 64 steps)
+    assert abs(up_x - (every * 10 + 1)) <= 4 and abs(down_x - (every * 20 + 1)) <= 4
+    line = only_trace(fig, "mine")
+    assert line.mode == ("lines" if every == 1 else "lines+markers")  # all steps measured: a plain line
+    assert edge_marks(fig, "nan") == []  # the blanks of a sometimes-logged metric are no NaN
+
+
 def test_wire_steps_are_int32_when_whole_and_small_else_float64():
     assert charts._wire_steps(np.array([1.0, 2.0, 2**31 - 1.0])).dtype == np.int32
     big = charts._wire_steps(np.array([1.0, 2.0**31]))
