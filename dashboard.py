@@ -484,7 +484,12 @@ def sample_panel(view: RunView) -> None:
     steps = view.snapshot_steps()
     controls = st.container(key="sample_controls")  # the pictures below stay put whatever this holds
     if not steps:
-        controls.caption("No snapshot yet.")
+        controls.caption(
+            "No snapshot: its loop watched no G (`run.watch(G, fixed_noise)`, or the Lightning callback's "
+            "`fixed_noise`), so there are no pictures and no quality metrics."
+            if view.unwatched
+            else "No snapshot yet."
+        )
         return
     with controls:
         # (a slider needs two stops; with one snapshot there is nothing to scrub)
@@ -617,13 +622,14 @@ def charts_panel(view: RunView) -> None:
     # Measured every eval_every steps: between two evaluations the charts are the same, and are neither
     # built nor encoded again (live_chart's version; building them was half of a refresh's time).
     ended = view.status in ENDED  # before a first evaluation: "yet", or that the run ended before it
-    version = charts.inputs_digest(store.exact_version, events, total, references, ended)
+    unwatched = view.unwatched
+    version = charts.inputs_digest(store.exact_version, events, total, references, ended, unwatched)
 
     @functools.cache
     def quality() -> list:
         measured = charts.evaluations(store)
         figures = charts.quality_figures(
-            measured, events, coverage_total=total, references=references, ended=ended
+            measured, events, coverage_total=total, references=references, ended=ended, unwatched=unwatched
         )
         return list(figures.values())
 

@@ -2227,10 +2227,12 @@ def quality_figures(
     coverage_total: int | None = None,
     references: Mapping[str, tuple[float, str]] | None = None,
     ended: bool = False,
+    unwatched: bool = False,
 ) -> dict[str, Figure]:
     """The quality metrics measured so far, one chart per scale that the data has measurements on
     (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``, which
-    says that the run ended before its first when ``ended`` (a run shorter than its eval_every).
+    says that the run ended before its first when ``ended`` (a run shorter than its eval_every), or
+    that no G was watched when ``unwatched`` (`RunView.unwatched`: a user's loop that never passed one).
     ``coverage_total`` (the data's modes or classes) is drawn as the Coverage chart's target line, and
     the feature-space metrics' baselines (`quality_baselines` of ``events``) as theirs. ``references``:
     more lines, column -> (value, label), drawn where their column is (e.g. the standalone classifier's
@@ -2238,7 +2240,13 @@ def quality_figures(
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
     evaluation rather than isolated points between blanks."""
-    message = "no evaluation: the run ended before its first" if ended else "no evaluation yet"
+    message = (
+        "no evaluation: no G was watched (run.watch)"
+        if unwatched
+        else "no evaluation: the run ended before its first"
+        if ended
+        else "no evaluation yet"
+    )
     pending = {"pending": _message_figure(QUALITY_TITLE, message, METRIC_HEIGHT, None)}
     if _is_empty(view):
         return pending

@@ -379,6 +379,13 @@ class RunView:
         return self.status in (*ENDED, "interrupted")
 
     @property
+    def unwatched(self) -> bool:
+        """True for a run of the user's own loop (`gan_core.track`, Lightning) that ended without a
+        snapshot: no G was watched (`TrackedRun.watch`; the Lightning callback's ``fixed_noise``), so it
+        has no pictures and no quality metrics (a watched G gets one at the end, whatever the step)."""
+        return not self.owned and self.ended and not self.snapshot_steps()
+
+    @property
     def last_d_step(self) -> dict[str, float] | None:
         """The metrics of the last D-only step taken while paused (it has no metrics row), or None."""
         return self.runner.last_d_step if self.runner is not None else None

@@ -744,6 +744,11 @@ def test_the_sidebar_says_its_form_is_not_the_settings_of_a_run_from_a_users_loo
         "Run mine comes from your own loop (gan_core.track): its own settings are the table on this page. "
         "This form starts a new run of the built-in trainer."
     ]
+    # it watched no G: why there are no pictures, not "yet" beside a finished run
+    assert [c.value for c in at.main.caption if c.value.startswith("No snapshot")] == [
+        "No snapshot: its loop watched no G (`run.watch(G, fixed_noise)`, or the Lightning callback's "
+        "`fixed_noise`), so there are no pictures and no quality metrics."
+    ]
     # a run of the built-in trainer: its settings are in the form, no such note
     ours = app(**TINY_FORM).run()
     runner = start(ours)

@@ -162,6 +162,7 @@ def test_a_tracked_run_writes_what_the_dashboard_reads(tmp_path):
     assert run.status == "finished" and run.step == 40 and run.stop_reason == "steps"
     view = RunRegistry(tmp_path).view("mine")
     assert view.status == "finished" and not view.owned and view.cfg is None
+    assert not view.unwatched  # its G was watched: pictures and quality metrics
     assert view.meta.source == "api" and view.meta.data_kind == "points"
     assert view.meta.hparams == {"lr": 1e-3, "layers": [16, 16]}
     assert view.custom_columns == ("my_metric", "gap")
@@ -235,6 +236,19 @@ def test_a_resume_with_a_new_config_records_each_change_and_run_json_takes_it(tm
         gan.step(same)
     events = RunDir.open(tmp_path, "cfg").read_events()
     assert (events["kind"] == "hparam").sum() == 3  # the same config again: no change recorded
+
+
+def test_a_run_whose_loop_watched_no_generator_says_so_once_ended(tmp_path):
+    gan = ToyGAN()
+    run = track.init("blind", root=tmp_path, real=gan.real)
+    gan.step(run)
+    assert not RunRegistry(tmp_path).view("blind").unwatched  # still running: a watch may come
+    run.finish()
+    assert RunRegistry(tmp_path).view("blind").unwatched
+    with track.init("late", root=tmp_path, sample_every=50, real=gan.real) as watched:
+        watched.watch(gan.G, torch.randn(16, 4))
+        gan.step(watched)  # ends at step 1, before the first snapshot step: one is taken at the end
+    assert not RunRegistry(tmp_path).view("late").unwatched
 
 
 def test_bad_calls_get_one_clear_message(tmp_path):
