@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from gan_core.data import IMAGE_EXTENSIONS, is_hidden_name
-from gan_core.rundir import LOCK_NAME, RunDir
+from gan_core.rundir import LOCK_NAME, RunDir, complete_lines, read_regular
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 50_000
@@ -36,12 +36,10 @@ class UploadError(ValueError):
 
 
 def metrics_csv_bytes(run_dir: RunDir) -> bytes:
-    path = run_dir.path / "metrics.csv"
-    if not path.exists():
+    try:
+        return complete_lines(read_regular(run_dir.path / "metrics.csv"))  # (never waits on a pipe)
+    except FileNotFoundError:
         return b""
-    data = path.read_bytes()
-    end = data.rfind(b"\n")
-    return data[: end + 1] if end >= 0 else b""
 
 
 def run_zip_bytes(run_dir: RunDir) -> bytes:

@@ -662,7 +662,8 @@ class RunRegistry:
 
     def summaries(self, unreadable: bool = False) -> list[dict[str, Any]]:
         """One row per run folder, newest first: id, status, data, model, loss, steps, created, size,
-        and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), "; "-joined.
+        and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), and its
+        metrics.csv or events.csv if either is no regular file (`RunDir.special_files`), "; "-joined.
 
         A folder that cannot be read (its config.json, or one never read: a symlink, see
         `scan_runs`) is left out, or with ``unreadable`` listed with status ``unreadable`` and the
@@ -735,7 +736,7 @@ class RunRegistry:
             "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
             "parent": status.get("parent") or "",
             "parent_step": status.get("parent_step"),
-            "problems": "; ".join(problems),
+            "problems": "; ".join(problems + run_dir.special_files(("metrics.csv", "events.csv"))),
             **latest_values(run_dir),
         }
 

@@ -34,6 +34,11 @@ Readers forgive and say what they forgave (see "readers" below): a wrong-typed f
 extra field or a torn tail is one "problem" line naming the file and the field, shown beside that run; a
 file that cannot be read at all is a `RunDirError` naming it; a run folder that is a symlink, or whose
 files lead out of the runs folder, is never read (`unsafe_reason`, `scan_runs`).
+
+Every file of a run folder is opened through `open_regular`, by readers and writers alike: a named pipe
+(FIFO), a folder or a device where a file should be is refused at once as `NotRegularFileError`, an
+OSError, so that it is said as any file that cannot be read (opened plainly, a named pipe waits forever
+for a writer that never comes).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ import re
 import secrets
 import shutil
 import socket
+import stat
 import sys
 import threading
 import time
@@ -60,7 +66,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -121,6 +127,65 @@ def inside(root: Path, path: Path) -> Path:
     if path_r != root_r and root_r not in path_r.parents:
         raise RunDirError(f"path {str(path)!r} is outside the runs folder {str(root_r)!r}")
     return path_r
+
+
+class NotRegularFileError(OSError):
+    """A run's file is something other than a regular file: a named pipe (FIFO), a folder, a device or
+    a socket (`open_regular`). An OSError, so that every reader and writer treats it as a file that
+    cannot be read or written; its text is the reason alone, without errno and path."""
+
+    def __str__(self) -> str:
+        return self.strerror or "not a regular file"
+
+
+_FILE_KINDS = (
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def file_kind(mode: int) -> str:
+    """What a file of ``mode`` (``st_mode``) is, as a problem line names it: "a regular file", "a
+    named pipe (FIFO)", "a folder", ..."""
+    if stat.S_ISREG(mode):
+        return "a regular file"
+    return next((kind for is_kind, kind in _FILE_KINDS if is_kind(mode)), "a special file")
+
+
+def open_regular(path: str | Path, flags: int = os.O_RDONLY, mode: int = 0o644) -> int:
+    """``path`` opened with ``flags`` (``os.open``'s, ``mode`` for one it creates) as a blocking
+    descriptor, or `NotRegularFileError` if it is not a regular file; never waits.
+
+    Every file of a run folder is opened here. Opened plainly, a named pipe waits: an open for reading
+    until a writer opens it, a read until the writer writes, a write into a full pipe until a reader
+    reads; in a run folder nobody ever will. Anyone can put one there (a hand edit, a mistaken
+    ``mkfifo``), and a page, the command line or a training run would hang on it. O_NONBLOCK makes the
+    open return at once, and the kind is taken from what was opened (``fstat``), not from the name
+    beforehand, which could be swapped in between. O_NOCTTY: a terminal device opened by mistake must
+    not become this process's terminal."""
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY, mode)
+    except IsADirectoryError:  # (a folder opened for writing): said as every other kind is said
+        raise NotRegularFileError(errno.EISDIR, "not a regular file: a folder", str(path)) from None
+    try:
+        kind = os.fstat(fd).st_mode
+        if not stat.S_ISREG(kind):
+            raise NotRegularFileError(errno.EINVAL, f"not a regular file: {file_kind(kind)}", str(path))
+        os.set_blocking(fd, True)  # (a regular file never blocks; cleared so the descriptor is as usual)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def read_regular(path: str | Path) -> bytes:
+    """The whole of the regular file ``path`` (`open_regular`: `NotRegularFileError` for a named pipe, a
+    folder, a device)."""
+    with os.fdopen(open_regular(path), "rb") as file:
+        return file.read()
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -184,7 +249,7 @@ def append_whole(fd: int, data: bytes, size: int) -> int:
 def _append_lines(path: Path, data: bytes) -> None:
     """Append whole lines to ``path`` (O_APPEND), after cutting off a torn last line; a write that fails
     half way is cut back off (`append_whole`)."""
-    fd = os.open(path, os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+    fd = open_regular(path, os.O_RDWR | os.O_APPEND | os.O_CREAT)
     try:
         append_whole(fd, data, repair_tail(fd))
     finally:
@@ -407,7 +472,11 @@ class RunLock:
         while True:
             try:
                 # O_NOFOLLOW: a .lock planted as a symlink must not make a claim write to the file it names.
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+                fd = open_regular(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW)
+            except NotRegularFileError as exc:  # a named pipe, a folder: no lock is taken on that
+                raise RunDirError(
+                    f"run {run_id!r} cannot be claimed for writing: its .lock is {exc}"
+                ) from None
             except OSError as exc:  # the folder is gone, or .lock is a symlink (ELOOP) or unwritable
                 reason = "its .lock is a symlink" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
                 raise RunDirError(f"run {run_id!r} cannot be claimed for writing: {reason}") from None
@@ -467,8 +536,8 @@ def lock_holder(folder: Path) -> dict[str, Any] | None:
     does. Takes the lock shared for an instant and never creates the file; a folder without a lock file
     (never claimed by this version) is not held."""
     try:
-        fd = os.open(folder / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
-    except OSError:
+        fd = open_regular(folder / LOCK_NAME, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:  # (a .lock that is no regular file is no claim: nobody could have taken it)
         return None
     try:
         try:
@@ -752,7 +821,7 @@ class RunDir:
     # ------------------------------------------------------------------ config and status
     def read_config(self) -> GANConfig:
         try:
-            return GANConfig.from_json((self.path / "config.json").read_text(encoding="utf-8"))
+            return GANConfig.from_json(read_regular(self.path / "config.json").decode("utf-8"))
         except (OSError, ConfigError, UnicodeDecodeError, RecursionError) as exc:
             reason = os_reason(exc) if isinstance(exc, OSError) else exc
             raise RunDirError(f"run {self.run_id!r}: unreadable config.json: {reason}") from None
@@ -771,7 +840,7 @@ class RunDir:
         if not path.exists() and not path.is_symlink():
             return RunMeta.for_config(self.read_config(), format=1)
         try:
-            raw = json.loads(path.read_bytes().decode("utf-8"))
+            raw = json.loads(read_regular(path).decode("utf-8"))
         except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
             reason = (
                 os_reason(exc)
@@ -804,7 +873,7 @@ class RunDir:
         and the field (a field of the wrong type is left out)."""
         path = self.path / "status.json"
         try:
-            raw = json.loads(path.read_bytes().decode("utf-8"))
+            raw = json.loads(read_regular(path).decode("utf-8"))
         except FileNotFoundError:
             return {}, ["status.json is missing"]
         except OSError as exc:
@@ -816,6 +885,20 @@ class RunDir:
         except ValueError as exc:  # not JSON, or a number json will not read (`json_reason`)
             return {}, [f"status.json is {json_reason(exc)}"]
         return checked_status(raw)
+
+    def special_files(self, names: Sequence[str]) -> list[str]:
+        """One problem line for each of ``names`` (files of the run folder) that is there but is no
+        regular file (a named pipe, a folder, a device: never read, `open_regular`): for a listing, which
+        reads some of a run's files only from their end, or not at all, and would not say so."""
+        lines = []
+        for name in names:
+            try:
+                mode = (self.path / name).stat().st_mode  # (a stat never waits, as opening a pipe does)
+            except OSError:
+                continue
+            if not stat.S_ISREG(mode):
+                lines.append(f"{name} is not a regular file: {file_kind(mode)}")
+        return lines
 
     # ------------------------------------------------------------------ metrics
     def open_metrics(self, columns: tuple[str, ...], widen: bool = False) -> None:
@@ -830,7 +913,7 @@ class RunDir:
         if widen and header and header != list(columns):
             self.widen_metrics(columns)
         with self._writing("metrics.csv"):
-            fd = os.open(self.path / "metrics.csv", os.O_RDWR | os.O_APPEND | os.O_CREAT, 0o644)
+            fd = open_regular(self.path / "metrics.csv", os.O_RDWR | os.O_APPEND | os.O_CREAT)
             try:
                 self._metrics_size = repair_tail(fd)
                 if self._metrics_size == 0:
@@ -887,7 +970,7 @@ class RunDir:
         """metrics.csv's header names as a writer goes on under them (`_header_names`: refused if one is
         named twice or the file starts with a byte-order mark); [] for a missing or empty file."""
         try:
-            with open(self.path / "metrics.csv", "rb") as f:
+            with os.fdopen(open_regular(self.path / "metrics.csv"), "rb") as f:
                 first = f.readline()
         except FileNotFoundError:
             return []
@@ -934,8 +1017,10 @@ class RunDir:
 
     def metrics_bytes(self) -> bytes:
         """metrics.csv's complete lines (a live run's file trails it by at most about a second)."""
-        path = self.path / "metrics.csv"
-        return complete_lines(path.read_bytes()) if path.exists() else b""
+        try:
+            return complete_lines(read_regular(self.path / "metrics.csv"))
+        except FileNotFoundError:
+            return b""
 
     def last_metrics_step(self) -> int | None:
         """The step of metrics.csv's last complete row with a whole step, or None if it has none in its
@@ -969,7 +1054,7 @@ class RunDir:
         ``columns``; None: every numeric column), read backwards in blocks of `_TAIL_BLOCK` bytes."""
         path = self.path / "metrics.csv"
         try:
-            with open(path, "rb") as f:
+            with os.fdopen(open_regular(path), "rb") as f:
                 header_line = f.readline(64 * 1024)
                 names = next(csv.reader([header_line.decode("utf-8", "replace")]), [])
                 if columns is None:
@@ -1024,7 +1109,7 @@ class RunDir:
         if not path.exists():
             return 0
         data, dropped = self._metrics_up_to(step)
-        if dropped or data != path.read_bytes():  # rows to drop, or a torn last line
+        if dropped or data != read_regular(path):  # rows to drop, or a torn last line
             with self._writing("metrics.csv"):
                 _atomic_write(path, lambda f: f.write(data))
         return dropped
@@ -1066,7 +1151,7 @@ class RunDir:
         torn last line) are not carried over."""
         path = self.path / "events.csv"
         try:
-            with path.open("rb") as file:
+            with os.fdopen(open_regular(path), "rb") as file:
                 header = file.readline().decode("utf-8", "replace").strip()
         except FileNotFoundError:
             return
@@ -1087,7 +1172,7 @@ class RunDir:
         out; a torn last line is dropped."""
         path = self.path / "events.csv"
         try:
-            data = complete_lines(path.read_bytes())
+            data = complete_lines(read_regular(path))
         except FileNotFoundError:
             return pd.DataFrame(columns=EVENT_COLUMNS), []
         except OSError as exc:
@@ -1146,7 +1231,8 @@ class RunDir:
         path = inside(self.path, path)
         what = f"{path.parent.name}/{path.name} of run {self.run_id!r}"
         try:
-            view = _load_npz(path) if path.suffix == ".npz" else _load_png(path)
+            with os.fdopen(open_regular(path), "rb") as file:
+                view = _load_npz(file) if path.suffix == ".npz" else _load_png(file)
         except Exception as exc:  # a damaged file fails in as many ways as its decoders have errors
             raise RunDirError(f"{what} is unreadable ({_short_reason(exc)})") from None
         problem = _view_problem(view)
@@ -1198,37 +1284,15 @@ class RunDir:
             raise RunDirError(f"run {self.run_id!r} has no checkpoint yet")
         path = inside(self.path, path)
         what = f"checkpoint {path.name} of run {self.run_id!r}"
-        if not path.is_file():  # a typo, or thinned away by keep_checkpoints since it was listed
-            kept = ", ".join(p.name for _, p in self.checkpoints()) or "none"
-            raise RunDirError(f"{what} does not exist; kept: {kept}")
-        if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; anything else is refused early
-            raise RunDirError(
-                f"{what} is not a PyTorch checkpoint (not a zip archive: truncated, damaged or another "
-                "format); allowed: a checkpoint saved by this dashboard"
-            )
         try:
-            state = torch.load(path, map_location=map_location, weights_only=True)
-        except pickle.UnpicklingError as exc:  # weights_only refused an object: pickled code or a class
-            found = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())  # no terminal colours
-            named = re.search(r"GLOBAL ([\w.]+)", found)  # the code (or class) it would have called
-            found = f"it would call {named.group(1).rstrip('.')}" if named else found[:200]
-            raise RunDirError(
-                f"{what} holds objects other than tensors and plain values ({found}); refused: "
-                "checkpoints load with weights_only and never run pickled code"
-            ) from None
-        except Exception as exc:  # corrupt or truncated inside the archive: refused alike
-            reason = " ".join(str(exc).split())[:300]
-            raise RunDirError(f"{what} cannot be loaded ({reason})") from None
-        required = {"generator", "discriminator", "step", "config"}
-        if not isinstance(state, dict) or not required <= set(state):
-            raise RunDirError(
-                f"checkpoint {path.name} of run {self.run_id!r} is not a GAN checkpoint "
-                f"(needs {', '.join(sorted(required))})"
-            )
-        step = state["step"]
-        if isinstance(step, bool) or not isinstance(step, int) or step < 0:  # hand-edited: "abc", a list
-            raise RunDirError(f"{what}: its step is {shown_value(step)}; allowed: a whole number ≥ 0")
-        return state
+            file = os.fdopen(open_regular(path), "rb")
+        except FileNotFoundError:  # a typo, or thinned away by keep_checkpoints since it was listed
+            kept = ", ".join(p.name for _, p in self.checkpoints()) or "none"
+            raise RunDirError(f"{what} does not exist; kept: {kept}") from None
+        except OSError as exc:  # no permission, or a named pipe or a folder of that name
+            raise RunDirError(f"{what} cannot be read ({os_reason(exc)})") from None
+        with file:
+            return _checkpoint_state(file, what, map_location)
 
     # ------------------------------------------------------------------ resume and branch
     def rewind_to(self, step: int) -> int:
@@ -1300,6 +1364,36 @@ class RunDir:
         if not (self.root / base).exists():
             return base
         return f"{base}-{secrets.token_hex(2)}"
+
+
+def _checkpoint_state(file: BinaryIO, what: str, map_location: str | torch.device) -> dict:
+    """`load_checkpoint`'s checks and load of the checkpoint open as ``file``."""
+    if not zipfile.is_zipfile(file):  # torch.save writes a zip archive; anything else is refused early
+        raise RunDirError(
+            f"{what} is not a PyTorch checkpoint (not a zip archive: truncated, damaged or another "
+            "format); allowed: a checkpoint saved by this dashboard"
+        )
+    file.seek(0)
+    try:
+        state = torch.load(file, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:  # weights_only refused an object: pickled code or a class
+        found = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).split())  # no terminal colours
+        named = re.search(r"GLOBAL ([\w.]+)", found)  # the code (or class) it would have called
+        found = f"it would call {named.group(1).rstrip('.')}" if named else found[:200]
+        raise RunDirError(
+            f"{what} holds objects other than tensors and plain values ({found}); refused: "
+            "checkpoints load with weights_only and never run pickled code"
+        ) from None
+    except Exception as exc:  # corrupt or truncated inside the archive: refused alike
+        reason = " ".join(str(exc).split())[:300]
+        raise RunDirError(f"{what} cannot be loaded ({reason})") from None
+    required = {"generator", "discriminator", "step", "config"}
+    if not isinstance(state, dict) or not required <= set(state):
+        raise RunDirError(f"{what} is not a GAN checkpoint (needs {', '.join(sorted(required))})")
+    step = state["step"]
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:  # hand-edited: "abc", a list
+        raise RunDirError(f"{what}: its step is {shown_value(step)}; allowed: a whole number ≥ 0")
+    return state
 
 
 def _link_or_copy(source: Path, target: Path, missing_ok: bool = False) -> None:
@@ -1828,9 +1922,9 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
 _NPZ_READ_LOCK = threading.Lock()
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def _load_npz(file: BinaryIO) -> dict[str, np.ndarray]:
     with _NPZ_READ_LOCK:
-        data = np.load(path, allow_pickle=False)
+        data = np.load(file, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):
             raise ValueError("not an .npz archive")
         with data:
@@ -1842,10 +1936,10 @@ def _load_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: np.asarray(data[k]) for k in data.files}
 
 
-def _load_png(path: Path) -> dict[str, np.ndarray]:
+def _load_png(file: BinaryIO) -> dict[str, np.ndarray]:
     from PIL import Image
 
-    with Image.open(path, formats=["PNG"]) as im:
+    with Image.open(file, formats=["PNG"]) as im:
         if im.width * im.height > MAX_SNAPSHOT_PIXELS:
             raise ValueError(f"{im.width} x {im.height} pixels; allowed up to {MAX_SNAPSHOT_PIXELS} pixels")
         return {"grid": np.asarray(im.convert("RGB"))}

@@ -17,7 +17,7 @@ import os
 import time
 from pathlib import Path
 
-from gan_core.rundir import RunDir, RunDirError, atomic_write_text, now_iso
+from gan_core.rundir import RunDir, RunDirError, atomic_write_text, now_iso, read_regular
 
 COMMANDS_NAME = "commands.json"
 COMMANDS = ("pause", "resume", "stop")
@@ -26,7 +26,7 @@ POLL_SECONDS = 0.2
 
 def _read(path: Path) -> dict:
     try:
-        raw = json.loads(path.read_bytes().decode("utf-8"))
+        raw = json.loads(read_regular(path).decode("utf-8"))
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         return {}
     return raw if isinstance(raw, dict) else {}

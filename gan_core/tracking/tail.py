@@ -61,6 +61,7 @@ from gan_core.rundir import (
     RunDirError,
     complete_lines,
     events_frame,
+    open_regular,
     os_reason,
     plural,
     shown_value,
@@ -354,7 +355,7 @@ class MetricsTail:
         the tail's place moved past each as it is given. `RunDirError` for a file without a ``step``
         column or one that cannot be read."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = open_regular(self.path)
         except FileNotFoundError:  # not yet written, or removed: nothing in it
             if self._pos.identity is not None:
                 self._forget()
@@ -667,7 +668,7 @@ class EventsTail:
     def poll(self) -> bool:
         """Read what is new; True if `events` or `problems` changed."""
         try:
-            fd = os.open(self.path, os.O_RDONLY)
+            fd = open_regular(self.path)
         except FileNotFoundError:
             changed = bool(self.events or self.problems)
             self._pos.forget()

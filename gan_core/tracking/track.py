@@ -64,7 +64,16 @@ from gan_core.distributed import DistContext, current, job_fields
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import COLLAPSE_FLOORS, FLAGS, FlagMonitor
 from gan_core.losses import get_loss
-from gan_core.rundir import MAX_CLASSES, RUNS_ENV, RunDir, RunMeta, make_event, now_iso, this_process
+from gan_core.rundir import (
+    MAX_CLASSES,
+    RUNS_ENV,
+    RunDir,
+    RunMeta,
+    make_event,
+    now_iso,
+    open_regular,
+    this_process,
+)
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.measures import (
@@ -967,7 +976,7 @@ class TrackedRun:
 
     def _header(self) -> tuple[str, ...]:
         try:
-            with open(self.run_dir.path / "metrics.csv", "rb") as f:
+            with os.fdopen(open_regular(self.run_dir.path / "metrics.csv"), "rb") as f:
                 header = f.readline().decode("utf-8", "replace").strip()
         except OSError:
             return ()
