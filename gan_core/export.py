@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from gan_core.data import IMAGE_EXTENSIONS, is_hidden_name
-from gan_core.rundir import LOCK_NAME, RunDir, complete_lines, read_regular
+from gan_core.rundir import LOCK_NAME, RunDir
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
 MAX_ZIP_ENTRIES = 50_000
@@ -36,10 +36,7 @@ class UploadError(ValueError):
 
 
 def metrics_csv_bytes(run_dir: RunDir) -> bytes:
-    try:
-        return complete_lines(read_regular(run_dir.path / "metrics.csv"))  # (never waits on a pipe)
-    except FileNotFoundError:
-        return b""
+    return run_dir.metrics_bytes()  # its complete lines; never waits on a named pipe (`open_regular`)
 
 
 def run_zip_bytes(run_dir: RunDir) -> bytes:

@@ -19,6 +19,7 @@ from gan_core.export import (
     run_zip_bytes,
     save_points_upload,
 )
+from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from gan_core.trainer import CSV_COLUMNS
 
@@ -41,7 +42,7 @@ def test_csv_export_has_every_step_and_column(run):
 
 def test_csv_export_cuts_a_torn_last_line(run, tmp_path):
     torn = (run.path / "metrics.csv").read_bytes() + b"13,0.1,0.2"
-    fake = type("R", (), {"path": tmp_path})()
+    fake = RunDir(tmp_path, tmp_path.parent)  # a folder holding only that metrics.csv
     (tmp_path / "metrics.csv").write_bytes(torn)
     frame = pd.read_csv(io.BytesIO(metrics_csv_bytes(fake)))
     assert frame["step"].iloc[-1] == 12
