@@ -45,6 +45,7 @@ from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES as LOSS_SPECS
 from gan_core.losses import get_loss
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, read_pictures
+from gan_core.quoting import quoted
 from gan_core.registry import (
     ABSENT,
     DEFAULT_MAX_ACTIVE,
@@ -106,6 +107,7 @@ __all__ = [
     "load_data",
     "metrics_csv_bytes",
     "probe",
+    "quoted",
     "read_pictures",
     "read_points_csv",
     "resolve_device",

@@ -24,6 +24,7 @@ from gan_core.losses import LOSSES as _LOSS_REGISTRY
 from gan_core.models import CONDITIONINGS as _CONDITIONING_REGISTRY
 from gan_core.models import DCGAN_SIZES  # noqa: F401  (re-exported: importable from here as before)
 from gan_core.models import MODELS as _MODEL_REGISTRY
+from gan_core.quoting import quoted
 
 # The most steps a run may take, and the largest step count any field holds (steps, sample_every, ...):
 # run files naming a larger step are damaged (rundir), and the tracking API takes no more either.
@@ -78,7 +79,7 @@ class ConfigError(ValueError):
         self.field = field_name
         self.value = value
         self.allowed = allowed
-        super().__init__(message or f"{field_name}={value!r} is invalid: allowed {allowed}")
+        super().__init__(message or f"{field_name}={quoted(value)} is invalid: allowed {allowed}")
 
 
 def _doc(text: str, **extra: Any) -> dict[str, Any]:
@@ -344,7 +345,7 @@ class GANConfig:
         if unknown:
             allowed = "known fields: " + ", ".join(sorted(known))
             raise ConfigError(
-                unknown[0], data[unknown[0]], allowed, f"unknown field {unknown[0]!r}: {allowed}"
+                unknown[0], data[unknown[0]], allowed, f"unknown field {quoted(unknown[0])}: {allowed}"
             )
         return cls(**data)
 
@@ -353,7 +354,7 @@ class GANConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError("config", text[:40], f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise ConfigError("config", text, f"valid JSON ({exc.msg} at line {exc.lineno})") from None
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> GANConfig:

@@ -54,6 +54,8 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from gan_core.quoting import PATH_LIMIT, clipped, quoted
+
 if TYPE_CHECKING:
     from PIL import Image  # imported where images are read: it takes a moment to import
 
@@ -350,14 +352,18 @@ def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Pa
     try:
         resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop; a NUL character
+        reason = clipped(str(exc), PATH_LIMIT)
         raise DataError(
-            f"data_path {str(path)!r} cannot be resolved ({exc}); allowed: a path inside {listed}"
+            f"data_path {quoted(str(path), PATH_LIMIT)} cannot be resolved ({reason}); allowed: a path "
+            f"inside {listed}"
         ) from None
     for root in allowed_roots:
         root = Path(root).expanduser().resolve()
         if resolved == root or root in resolved.parents:
             return resolved
-    shown = repr(str(path)) + (f" ({resolved})" if str(resolved) != str(path) else "")
+    shown = quoted(str(path), PATH_LIMIT)
+    if str(resolved) != str(path):
+        shown += f" ({clipped(str(resolved), PATH_LIMIT)})"
     raise DataError(
         f"data_path {shown} is outside the folders data may be read from; allowed: a path inside {listed}"
     )
@@ -641,19 +647,20 @@ def _load_torchvision(cfg: GANConfig, device: torch.device, progress: Progress |
             dataset = getattr(torchvision.datasets, class_name)(root=root, train=True, download=cfg.download)
     except (OSError, RuntimeError) as exc:  # URLError is an OSError; torchvision raises RuntimeError too
         if cfg.download:
-            reason = " ".join(str(exc.reason if isinstance(exc, URLError) else exc).split())[:300]
+            reason = clipped(" ".join(str(exc.reason if isinstance(exc, URLError) else exc).split()), 300)
             raise DataError(
-                f"{cfg.dataset}: download into {root!r} failed ({reason}); check the network, or place "
-                f"the torchvision files there ({files}) and turn download off ({_DOWNLOAD_OFF})"
+                f"{cfg.dataset}: download into {quoted(root, PATH_LIMIT)} failed ({reason}); check the "
+                f"network, or place the torchvision files there ({files}) and turn download off "
+                f"({_DOWNLOAD_OFF})"
             ) from exc
         raise DataError(
-            f"{cfg.dataset} not found under {root!r}: place the torchvision files there ({files}), or let "
-            f"torchvision download them (needs a network): {_DOWNLOAD_ON}"
+            f"{cfg.dataset} not found under {quoted(root, PATH_LIMIT)}: place the torchvision files there "
+            f"({files}), or let torchvision download them (needs a network): {_DOWNLOAD_ON}"
         ) from exc
     except (AssertionError, ValueError, TypeError, KeyError, EOFError, pickle.UnpicklingError) as exc:
         raise DataError(
-            f"{cfg.dataset} files under {root!r} cannot be read ({type(exc).__name__}: {exc}); replace "
-            "them with the original torchvision files"
+            f"{cfg.dataset} files under {quoted(root, PATH_LIMIT)} cannot be read ({type(exc).__name__}: "
+            f"{clipped(str(exc), 300)}); replace them with the original torchvision files"
         ) from exc
 
     # The raw arrays torchvision already holds: uint8 (N, 28, 28) tensor for MNIST-likes, uint8

@@ -23,6 +23,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 
 from gan_core.data import IMAGE_EXTENSIONS, is_hidden_name
+from gan_core.quoting import quoted
 from gan_core.rundir import LOCK_NAME, RunDir
 
 MAX_UPLOAD_BYTES = 200 * 1024 * 1024
@@ -102,16 +103,16 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
         for m in members:
             parts = PurePosixPath(m.filename.replace("\\", "/")).parts
             if m.filename.startswith(("/", "\\")) or ".." in parts or (parts and ":" in parts[0]):
-                raise UploadError(f"{name}: entry {m.filename!r} points outside the archive; refused")
+                raise UploadError(f"{name}: entry {quoted(m.filename)} points outside the archive; refused")
             if stat.S_ISLNK(m.external_attr >> 16):
-                raise UploadError(f"{name}: entry {m.filename!r} is a symbolic link; refused")
+                raise UploadError(f"{name}: entry {quoted(m.filename)} is a symbolic link; refused")
             if m.flag_bits & 0x1:
                 raise UploadError(
-                    f"{name}: entry {m.filename!r} is encrypted; allowed: a ZIP without a password"
+                    f"{name}: entry {quoted(m.filename)} is encrypted; allowed: a ZIP without a password"
                 )
             if m.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
                 raise UploadError(
-                    f"{name}: entry {m.filename!r} uses compression method {m.compress_type}; allowed: "
+                    f"{name}: entry {quoted(m.filename)} uses compression method {m.compress_type}; allowed: "
                     "stored or deflated (what every zip tool writes by default)"
                 )
             total += m.file_size
@@ -119,7 +120,8 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
                 raise UploadError(f"{name}: expands beyond {MAX_ZIP_UNCOMPRESSED // 2**20} MiB; refused")
             if m.compress_size and m.file_size / m.compress_size > MAX_COMPRESSION_RATIO:
                 raise UploadError(
-                    f"{name}: entry {m.filename!r} is compressed {m.file_size // m.compress_size}x; refused"
+                    f"{name}: entry {quoted(m.filename)} is compressed {m.file_size // m.compress_size}x; "
+                    "refused"
                 )
             # Hidden files and folders (and macOS's __MACOSX) are not data, as for a folder given by path
             if Path(parts[-1]).suffix.lower() in IMAGE_EXTENSIONS and not any(map(is_hidden_name, parts)):
@@ -135,19 +137,21 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
                     # read at most the declared size + 1: a lying header cannot write more than it declared
                     chunk = src.read(m.file_size + 1)
                     if len(chunk) > m.file_size:
-                        raise UploadError(f"{name}: entry {m.filename!r} is larger than it declares; refused")
+                        raise UploadError(
+                            f"{name}: entry {quoted(m.filename)} is larger than it declares; refused"
+                        )
                     dst.write(chunk)
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             # found only while reading: a damaged entry, or a header that lies about the size (zipfile
             # stops at the declared size, and the CRC then fails)
             shutil.rmtree(folder, ignore_errors=True)
             raise UploadError(
-                f"{name}: entry {m.filename!r} is damaged or not what its header says ({exc}); refused"
+                f"{name}: entry {quoted(m.filename)} is damaged or not what its header says ({exc}); refused"
             ) from None
         except OSError as exc:  # e.g. both "a.png" and "a.png/b.png": one path cannot be file and folder
             shutil.rmtree(folder, ignore_errors=True)
             raise UploadError(
-                f"{name}: entry {m.filename!r} cannot be written ({exc.strerror or exc}); refused"
+                f"{name}: entry {quoted(m.filename)} cannot be written ({exc.strerror or exc}); refused"
             ) from None
         except BaseException:  # a refused archive leaves nothing half-extracted behind
             shutil.rmtree(folder, ignore_errors=True)

@@ -52,6 +52,8 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gan_core.quoting import quoted
+
 SMOOTH_STEPS = 50
 HOLD_STEPS = 100
 HOLD_EVALS = 2
@@ -310,7 +312,7 @@ class FlagMonitor:
         for flag, hysteresis in monitor._states.items():  # each flag's counters: whole numbers
             for name, number in vars(hysteresis).items():
                 if not isinstance(number, int):  # (``on`` is a bool, an int)
-                    raise TypeError(f"field '_states' of {flag!r}: {name} is {_shown(number)}")
+                    raise TypeError(f"field '_states' of {quoted(flag)}: {name} is {_shown(number)}")
 
     def _smooth(self, name: str, value: float) -> float:
         previous = self._ema.get(name)

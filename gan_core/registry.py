@@ -39,6 +39,7 @@ from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import job_fields
 from gan_core.losses import GANLoss, get_loss
+from gan_core.quoting import quoted
 from gan_core.rundir import (
     LOCK_NAME,
     MAX_STEPS,
@@ -672,13 +673,14 @@ class RunRegistry:
         for run in scan_runs(self.runs_root):
             if isinstance(run, UnreadableRun):
                 if unreadable:
-                    rows.append(_unreadable_row(run.run_id, None, {}, f"run {run.run_id!r} {run.reason}"))
+                    reason = f"run {quoted(run.run_id)} {run.reason}"
+                    rows.append(_unreadable_row(run.run_id, None, {}, reason))
                 continue
             try:
                 rows.append(self._summary(run))
             except Exception as exc:  # whatever a damaged folder throws, the listing of the others goes on
                 if unreadable:
-                    error = str(exc) if isinstance(exc, RunDirError) else f"cannot be read ({exc!r})"
+                    error = str(exc) if isinstance(exc, RunDirError) else f"cannot be read ({quoted(exc)})"
                     rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
         return rows
 

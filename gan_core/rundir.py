@@ -74,6 +74,7 @@ import torch
 
 from gan_core.config import MAX_STEPS, ConfigError, GANConfig
 from gan_core.losses import LOSSES
+from gan_core.quoting import PATH_LIMIT, clipped, quoted
 from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
@@ -104,7 +105,7 @@ def now_iso() -> str:
 def validate_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
         raise RunDirError(
-            f"run id {run_id!r} is invalid: use 1-100 ASCII letters, digits, '.', '_' or '-', "
+            f"run id {quoted(run_id)} is invalid: use 1-100 ASCII letters, digits, '.', '_' or '-', "
             "starting with a letter or digit, without '..' or slashes"
         )
     return run_id
@@ -118,14 +119,17 @@ def new_run_id(cfg: GANConfig, name: str | None = None) -> str:
     return f"{name or f'{cfg.dataset}-{cfg.loss}'}-{stamp}-{secrets.token_hex(2)}"
 
 
-def inside(root: Path, path: Path) -> Path:
-    """``path`` resolved, or RunDirError if it is not inside ``root`` (symlinks followed)."""
+def inside(root: Path, path: Path, folder: str = "the runs folder") -> Path:
+    """``path`` resolved, or RunDirError if it is not inside ``root`` (symlinks followed), which the
+    message calls ``folder``."""
     try:
         root_r, path_r = Path(root).resolve(), Path(path).resolve()
     except (OSError, RuntimeError) as exc:  # a loop of symlinks (RuntimeError before Python 3.13)
-        raise RunDirError(f"path {str(path)!r} cannot be resolved ({exc})") from None
+        raise RunDirError(
+            f"path {quoted(str(path), PATH_LIMIT)} cannot be resolved ({_short_reason(exc, PATH_LIMIT)})"
+        ) from None
     if path_r != root_r and root_r not in path_r.parents:
-        raise RunDirError(f"path {str(path)!r} is outside the runs folder {str(root_r)!r}")
+        raise RunDirError(f"path {quoted(str(path), PATH_LIMIT)} is outside {folder} {str(root_r)!r}")
     return path_r
 
 
@@ -581,11 +585,15 @@ class RunMeta:
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
-            raise ValueError(f"source={self.source!r} is invalid: allowed {', '.join(SOURCES)}")
+            raise ValueError(f"source={quoted(self.source)} is invalid: allowed {', '.join(SOURCES)}")
         if self.loss and self.loss not in LOSSES:
-            raise ValueError(f"loss={self.loss!r} is unknown: allowed {', '.join(LOSSES)}, or '' for none")
+            raise ValueError(
+                f"loss={quoted(self.loss)} is unknown: allowed {', '.join(LOSSES)}, or '' for none"
+            )
         if self.data_kind not in DATA_KINDS:
-            raise ValueError(f"data_kind={self.data_kind!r} is invalid: allowed {', '.join(DATA_KINDS)}")
+            raise ValueError(
+                f"data_kind={quoted(self.data_kind)} is invalid: allowed {', '.join(DATA_KINDS)}"
+            )
         if not _is_int(self.n_classes) or not 0 <= self.n_classes <= MAX_CLASSES:
             raise ValueError(
                 f"n_classes={shown_value(self.n_classes)} is invalid: allowed a whole number from 0 "
@@ -987,7 +995,7 @@ class RunDir:
         header = self._header_for_writing()
         extra = [c for c in header if c not in columns]
         if extra:
-            named = ", ".join(repr(c) for c in extra[:6]) + (
+            named = ", ".join(quoted(c) for c in extra[:6]) + (
                 f" and {len(extra) - 6} more" if len(extra) > 6 else ""
             )
             raise RunDirError(
@@ -1226,9 +1234,9 @@ class RunDir:
                 p for p in (self.path / "samples").glob(f"{path}.*") if p.suffix in (".png", ".npz")
             )
             if not matches:
-                raise RunDirError(f"run {self.run_id!r} has no sample view {path!r}")
+                raise RunDirError(f"run {self.run_id!r} has no sample view {quoted(path)}")
             path = matches[0]
-        path = inside(self.path, path)
+        path = inside(self.path, path, "the run's folder")
         what = f"{path.parent.name}/{path.name} of run {self.run_id!r}"
         try:
             with os.fdopen(open_regular(path), "rb") as file:
@@ -1527,28 +1535,23 @@ def json_reason(exc: ValueError) -> str:
 
 
 def _short_reason(exc: BaseException, limit: int = 200) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    """``exc``'s words on one line, cut as `clipped` cuts (they may repeat a file's bytes)."""
+    return clipped(" ".join(str(exc).split()) or type(exc).__name__, limit)
 
 
 def shown_value(value: Any, limit: int = 60) -> str:
-    """A value from a file as a problem line quotes it: JSON's words, a text repr'd and cut short."""
+    """A value from a file as a problem line quotes it: JSON's words, else `quoted` (cut short)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        text = value if len(value) <= limit else value[: limit - 1] + "…"
-        return f"the text {text!r}"
+        return f"the text {quoted(value, limit)}"
     if isinstance(value, list):
         return "a list"
     if isinstance(value, dict):
         return "an object"
-    try:
-        text = repr(value)
-    except ValueError:  # an int too long for Python to print (over sys.get_int_max_str_digits() digits)
-        return "a number too long to print"
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return quoted(value, limit)
 
 
 def _is_int(value: Any) -> bool:
@@ -1663,7 +1666,8 @@ def _header_names(line: bytes, run_id: str) -> list[str]:
     twice = next((c for i, c in enumerate(names) if c in names[:i]), None)
     if twice is not None:
         raise RunDirError(
-            f"run {run_id!r}: metrics.csv's header names column {twice!r} twice; allowed: each column once"
+            f"run {run_id!r}: metrics.csv's header names column {quoted(twice)} twice; allowed: each column "
+            "once"
         )
     return names
 
@@ -1783,7 +1787,7 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
     again = [i for i, c in enumerate(header) if c in header[:i]]
     if again and len(header) == len(frame.columns):  # pandas renamed them 'd_loss.1', ...
         problems.append(
-            f"metrics.csv: its header names column {header[again[0]]!r} twice; only the first is read"
+            f"metrics.csv: its header names column {quoted(header[again[0]])} twice; only the first is read"
         )
         frame = frame.iloc[:, [i for i in range(len(header)) if i not in again]]
     frame.columns = [str(c) for c in frame.columns]
@@ -1797,10 +1801,9 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         reported = [c for c in missing if c not in EVAL_COLUMNS]
         if len(frame.columns) and reported:
             if "step" in missing:
-                header = text.partition("\n")[0]
-                header = header if len(header) <= 80 else header[:79] + "…"
+                header_line = text.partition("\n")[0]
                 raise RunDirError(
-                    f"run {run_id!r}: metrics.csv has no 'step' column (its header: {header!r}); "
+                    f"run {run_id!r}: metrics.csv has no 'step' column (its header: {quoted(header_line)}); "
                     "nothing in it can be placed"
                 )
             named = ", ".join(reported[:6]) + (f" and {len(reported) - 6} more" if len(reported) > 6 else "")

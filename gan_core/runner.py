@@ -38,6 +38,7 @@ from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor, check_monitor_state
 from gan_core.losses import get_loss
 from gan_core.models import build_models
+from gan_core.quoting import clipped, quoted
 from gan_core.rundir import (
     RunDir,
     RunDirError,
@@ -111,7 +112,7 @@ def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: s
         try:
             check(state[name])
         except Exception as exc:  # a damaged part fails in as many ways as its loader has errors
-            reason = " ".join(str(exc).split())[:200] or type(exc).__name__
+            reason = clipped(" ".join(str(exc).split()) or type(exc).__name__, 200)
             raise RunDirError(
                 f"{source}: its {name!r} cannot be loaded ({type(exc).__name__}: {reason}); allowed: "
                 f"{allowed}, as this run saves it"
@@ -142,7 +143,7 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 def _finite(value: float) -> None:
     if not (math.isfinite(value) and value >= 0):
-        raise ValueError(f"{value!r} is not a number ≥ 0")
+        raise ValueError(f"{quoted(value)} is not a number ≥ 0")
 
 
 def _count(value: Any, low: int) -> None:
@@ -181,9 +182,9 @@ def resume_changes(
             raise ConfigError(
                 name,
                 changes[name],
-                f"{getattr(cfg, name)!r}",
-                f"{name}={changes[name]!r} cannot change when a run continues: it was trained with "
-                f"{name}={getattr(cfg, name)!r}. Only {', '.join(may_change)} may change; start a new "
+                quoted(getattr(cfg, name)),
+                f"{name}={quoted(changes[name])} cannot change when a run continues: it was trained with "
+                f"{name}={quoted(getattr(cfg, name))}. Only {', '.join(may_change)} may change; start a new "
                 f"run to change {name}",
             )
     return {

@@ -106,6 +106,24 @@ def test_int_for_float_is_accepted_and_stored_as_float():
     assert isinstance(cfg.gp_weight, float)
 
 
+def test_long_values_are_quoted_cut_short():
+    with pytest.raises(ConfigError) as info:
+        GANConfig(device="cuda" * 1250)
+    assert str(info.value) == (
+        f"device='{('cuda' * 25)[:99]}…' (5,000 characters) is invalid: allowed auto, cpu, cuda, cuda:N or "
+        "mps"
+    )
+    with pytest.raises(ConfigError) as info:
+        GANConfig.from_dict({"x" * 5000: 1})
+    assert str(info.value).startswith(f"unknown field '{'x' * 99}…' (5,000 characters): known fields: ")
+    with pytest.raises(ConfigError) as info:
+        GANConfig.from_json("{" + "x" * 5000)
+    assert str(info.value) == (
+        f"config='{{{'x' * 98}…' (5,001 characters) is invalid: allowed valid JSON (Expecting property name "
+        "enclosed in double quotes at line 1)"
+    )
+
+
 def test_unknown_keys_rejected_with_the_known_ones():
     with pytest.raises(ConfigError, match="unknown field 'learning_rate'.*lr_g"):
         GANConfig.from_dict({"learning_rate": 0.1})

@@ -316,3 +316,32 @@ def test_sample_and_evaluate_refuse_a_checkpoint_whose_step_is_no_number(root, c
             "allowed: a whole number ≥ 0\n"
         )
     assert not (root / "x.csv").exists()
+
+
+# ---------------------------------------------------------------------------------------------- 10. long text
+LONG = "x" * 5000  # a column name, or a whole header line, of 5,000 bytes
+CUT = f"'{'x' * 99}…' (5,000 characters)"  # as every message quotes it (`gan_core.quoting.quoted`)
+
+
+def test_a_metrics_header_of_5000_bytes_is_quoted_cut_short(root):
+    # One column of 5,000 characters: the resume is refused naming it, cut short; nothing is written.
+    edit_metrics_header(root / "good", ",".join(CSV_COLUMNS).replace("d_loss,", f"d_loss,{LONG},").encode())
+    assert refused_resume(root) == (
+        f"run 'good': metrics.csv has 1 column this run does not write ({CUT}); allowed: the columns it "
+        "writes (step, time_s, d_loss, d_loss_real, d_loss_fake, … flags)"
+    )
+    # The views read the run with the column left out, saying so in one short line.
+    view = RunRegistry(root).view("good")
+    (problem,) = view.problems
+    assert problem.startswith(f"metrics.csv: column {CUT} left out: a metric's name is letters")
+    assert view.store.latest()["step"] == 20  # every recorded row is still read
+    # A header of 5,000 bytes without a 'step' column: refused as unplaceable, the header cut short.
+    edit_metrics_header(root / "good", (LONG[:-1] + ",d_loss").encode())
+    run = RunDir.open(root, "good")
+    for read in (lambda: RunRegistry(root).view("good"), lambda: run.read_metrics(CSV_COLUMNS)):
+        with pytest.raises(RunDirError) as refused:
+            read()
+        assert str(refused.value) == (
+            f"run 'good': metrics.csv has no 'step' column (its header: '{'x' * 99}…' (5,006 characters)); "
+            "nothing in it can be placed"
+        )

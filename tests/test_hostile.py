@@ -613,3 +613,20 @@ def test_config_json_with_wrong_types(runs_root, cli, tmp_path):
     assert not (runs_root / "edited").exists()
     assert sorted(at.dataframe[0].value["run_id"]) == ["bystander", "target"]
     json.loads((runs_root / "bystander" / "config.json").read_text())  # the runs around it: as they were
+
+
+# ------------------------------------------------------------------ long text, large numbers, odd checkpoints
+LONG_ID = "x" * 5000
+LONG_ID_QUOTED = f"'{'x' * 99}…' (5,000 characters)"  # as every message quotes it: cut short, its length said
+
+
+def test_a_run_id_of_5000_characters_is_quoted_cut_short(runs_root, cli):
+    invalid = f"run id {LONG_ID_QUOTED} is invalid: {RUN_ID_ALLOWED} or slashes"
+    line = refused(cli_train(cli, runs_root, "--dataset", "ring8", "--run-id", LONG_ID))
+    assert line == f"error: {invalid}"
+    for page, title in (("dashboard.py", "Watch a GAN learn"), ("pages/4_Probe.py", "Probe the networks")):
+        at = app(page, run=LONG_ID).run()
+        still_up(at, title)
+        assert errors(at) == [f"Run {LONG_ID_QUOTED} cannot be shown: {invalid}"]
+        assert "run" not in at.query_params  # the bad id is dropped from the URL
+    trains_afterwards(app(run=LONG_ID).run())

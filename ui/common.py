@@ -33,6 +33,7 @@ from gan_core.app import (
     continue_device,
     load_data,
     metrics_csv_bytes,
+    quoted,
     resolve_device,
     run_zip_bytes,
 )
@@ -203,7 +204,7 @@ def open_view(run_id: str, *, to: str = "opened") -> RunView | None:
     try:
         return registry().view(run_id)
     except (RunDirError, RegistryError, ValueError) as exc:
-        st.error(f"Run {literal(repr(run_id))} cannot be {to}: {literal(exc)}")
+        st.error(f"Run {literal(quoted(run_id))} cannot be {to}: {literal(exc)}")
         return None
 
 

@@ -16,6 +16,8 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gan_core.quoting import quoted
+
 # Version of the run folder's layout, recorded in run.json. 1: folders written before run.json existed
 # (config.json, metrics.csv, events.csv with or without the fields column). 2: run.json (metadata for runs
 # that have no built-in config), extra metrics.csv columns allowed, commands.json for external runs.
@@ -152,17 +154,17 @@ def check_metric_name(name: Any) -> str:
     64 characters (letters, digits, ``_ . / -``) that is not a built-in column; `ValueError` otherwise."""
     allowed = "letters, digits and _ . / - (at most 64 characters, not starting with a digit)"
     if not isinstance(name, str) or not name or len(name) > 64:
-        raise ValueError(f"metric name {name!r} is invalid: allowed {allowed}")
+        raise ValueError(f"metric name {quoted(name)} is invalid: allowed {allowed}")
     if name[0].isdigit() or not all(ch.isalnum() or ch in "_./-" for ch in name) or not name.isascii():
-        raise ValueError(f"metric name {name!r} is invalid: allowed {allowed}")
+        raise ValueError(f"metric name {quoted(name)} is invalid: allowed {allowed}")
     if name == "rows" or name.endswith(("_min", "_max", "_nonfinite")):  # names the store's view derives
         raise ValueError(
-            f"metric name {name!r} is reserved (the charts derive rows, NAME_min, NAME_max, NAME_nonfinite): "
-            "choose another name"
+            f"metric name {quoted(name)} is reserved (the charts derive rows, NAME_min, NAME_max, "
+            "NAME_nonfinite): choose another name"
         )
     if not is_custom_column(name):
         raise ValueError(
-            f"metric name {name!r} is a built-in column, computed by the tracker: log it through "
+            f"metric name {quoted(name)} is a built-in column, computed by the tracker: log it through "
             "d_step/g_step, or choose another name"
         )
     return name

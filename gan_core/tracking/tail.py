@@ -57,6 +57,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pa_csv
 
+from gan_core.quoting import quoted
 from gan_core.rundir import (
     RunDirError,
     complete_lines,
@@ -297,23 +298,23 @@ class MetricsTail:
             found.append(f"metrics.csv lacks {plural(len(self._missing), 'column')} ({named}); shown as gaps")
         for name in self._misnamed:
             found.append(
-                f"metrics.csv: column {name[:60]!r} left out: a metric's name is letters, digits "
+                f"metrics.csv: column {quoted(name)} left out: a metric's name is letters, digits "
                 "and _ . / - (at most 64 characters, not starting with a digit)"
             )
         for name in self._repeated:
-            found.append(f"metrics.csv: its header names column {name[:60]!r} twice; only the first is read")
+            found.append(f"metrics.csv: its header names column {quoted(name)} twice; only the first is read")
         for name in self._clashing:
             found.append(
-                f"metrics.csv: column {name!r} left out: its name clashes with a column the charts derive "
-                "from another (step, rows, or a metric's _min, _max, _nonfinite)"
+                f"metrics.csv: column {quoted(name)} left out: its name clashes with a column the charts "
+                "derive from another (step, rows, or a metric's _min, _max, _nonfinite)"
             )
         for name in self.columns:
             if name in self._text_cells:
                 row, text, count = self._text_cells[name]
                 more = f" and {plural(count - 1, 'more row')}" if count > 1 else ""
                 found.append(
-                    f"metrics.csv: column {name!r} has {shown_value(text, 40)} at row {row}{more}, not a "
-                    "number; shown as a gap"
+                    f"metrics.csv: column {quoted(name)} has {shown_value(text, 40)} at row {row}{more}, "
+                    "not a number; shown as a gap"
                 )
         if self._no_step is not None:
             count, row, raw = self._no_step
@@ -432,9 +433,8 @@ class MetricsTail:
         text = line.decode("utf-8", errors="replace").rstrip("\r\n")
         names, named = _file_names(text)
         if "step" not in names:
-            shown = text if len(text) <= 80 else text[:79] + "…"
             raise RunDirError(
-                f"run {self.run_id!r}: metrics.csv has no 'step' column (its header: {shown!r}); "
+                f"run {self.run_id!r}: metrics.csv has no 'step' column (its header: {quoted(text)}); "
                 "nothing in it can be placed"
             )
         st = os.fstat(fd)

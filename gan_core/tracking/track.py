@@ -64,6 +64,7 @@ from gan_core.distributed import DistContext, current, job_fields
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import COLLAPSE_FLOORS, FLAGS, FlagMonitor
 from gan_core.losses import get_loss
+from gan_core.quoting import quoted
 from gan_core.rundir import (
     MAX_CLASSES,
     RUNS_ENV,
@@ -1508,7 +1509,7 @@ def _checked_counts(**given: Any) -> tuple[int, ...]:
         except ConfigError as exc:
             allowed = exc.allowed.replace("a number", "a whole number", 1)
         note = " (0: open-ended)" if name == "steps" else ""
-        return TrackingError(f"{name}={value!r} is invalid: allowed {allowed}{note}")
+        return TrackingError(f"{name}={quoted(value)} is invalid: allowed {allowed}{note}")
 
     for name, value in given.items():
         if isinstance(value, bool) or not isinstance(value, int | np.integer):
