@@ -70,6 +70,9 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # what a menu offers; cuda:N is
 CONTINUE_FIELDS = ("device",)
 
 _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+# The largest float32 (torch.finfo(torch.float32).max): training runs in float32, so a float field's value
+# beyond it (1e300: finite, not "non-finite") is refused as that, with the field's range.
+FLOAT32_MAX = 3.4028234663852886e38
 
 
 class ConfigError(ValueError):
@@ -242,12 +245,27 @@ class GANConfig:
             if getattr(self, name) not in options:
                 raise ConfigError(name, getattr(self, name), "one of " + ", ".join(options))
 
+        def refused(name: str, allowed: str) -> ConfigError:
+            """The error for ``name``'s value outside ``allowed``: for a float field, a finite value too
+            large for float32 (or an integer too large for any float) is said to be that."""
+            v = getattr(self, name)
+            number = isinstance(v, int | float) and not isinstance(v, bool) and v == v  # (NaN: v != v)
+            if name in _FLOAT_FIELDS and number and FLOAT32_MAX < abs(v) < math.inf:
+                return ConfigError(
+                    name,
+                    v,
+                    allowed,
+                    f"{name}={quoted(v)} is beyond float32's range (±{FLOAT32_MAX:.2g}), the precision "
+                    f"training runs in; allowed {allowed}",
+                )
+            return ConfigError(name, v, allowed)
+
         def in_range(name: str, lo: float, hi: float, lo_open: bool = False) -> None:
             v = getattr(self, name)
             if isinstance(v, float) and not math.isfinite(v):
                 raise ConfigError(name, v, f"a finite number in {'(' if lo_open else '['}{lo}, {hi}]")
             if v < lo or v > hi or (lo_open and v == lo):
-                raise ConfigError(name, v, f"a number in {'(' if lo_open else '['}{lo}, {hi}]")
+                raise refused(name, f"a number in {'(' if lo_open else '['}{lo}, {hi}]")
 
         choice("dataset", DATASETS)
         choice("model", MODELS)
@@ -265,7 +283,7 @@ class GANConfig:
         in_range("gp_weight", 0.0, 1000.0)
         in_range("clip_value", 0.0, 10.0, lo_open=True)
         if not (0.0 <= self.label_smoothing < 0.5):
-            raise ConfigError("label_smoothing", self.label_smoothing, "a number in [0, 0.5)")
+            raise refused("label_smoothing", "a number in [0, 0.5)")
         in_range("instance_noise", 0.0, 10.0)
         in_range("ms_weight", 0.0, 100.0)
         in_range("batch_size", 1, 4096)
@@ -273,7 +291,7 @@ class GANConfig:
         in_range("lr_d", 0.0, 1.0, lo_open=True)
         for beta in ("beta1", "beta2"):
             if not (0.0 <= getattr(self, beta) < 1.0):
-                raise ConfigError(beta, getattr(self, beta), "a number in [0, 1)")
+                raise refused(beta, "a number in [0, 1)")
         in_range("d_steps", 1, 100)
         in_range("steps", 0, MAX_STEPS)
         in_range("sample_every", 1, MAX_STEPS)
@@ -391,6 +409,7 @@ def field_docs() -> dict[str, str]:
 
 
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
+_FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(GANConfig) if f.type in (float, "float"))
 
 
 def _checked(f: dataclasses.Field, value: Any) -> Any:
@@ -398,8 +417,8 @@ def _checked(f: dataclasses.Field, value: Any) -> Any:
     if expected is float and isinstance(value, int) and not isinstance(value, bool):
         try:
             return float(value)
-        except OverflowError:  # a JSON integer of hundreds of digits
-            raise ConfigError(f.name, value, "a finite number") from None
+        except OverflowError:  # a JSON integer of hundreds of digits: refused by its range check, as
+            return value  # too large for float32 (every float field has one, in `GANConfig._validate`)
     if isinstance(value, expected) and not (expected is int and isinstance(value, bool)):
         return value
     raise ConfigError(f.name, value, f"a value of type {expected.__name__}")

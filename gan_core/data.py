@@ -521,9 +521,11 @@ def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = 
         if cell == "":
             what = "an empty cell"
         elif text[first_row + i, j]:
-            what = f"text {cell!r}"
-        else:
-            what = f"non-finite value {cell!r}"
+            what = f"text {quoted(cell)}"
+        elif nan_word[first_row + i, j] or cell.lower().lstrip("+-") in ("inf", "infinity"):
+            what = f"non-finite value {quoted(cell)}"
+        else:  # a finite number (1e300, or 1e400 beyond even float64) that float32 cannot hold
+            what = f"value {quoted(cell)}, beyond float32's range (±{np.finfo(np.float32).max:.2g})"
         raise fail(f"column {j + 1} has {what} at row {first_row + i + 1}")
     return torch.from_numpy(points)
 

@@ -106,6 +106,38 @@ def test_int_for_float_is_accepted_and_stored_as_float():
     assert isinstance(cfg.gp_weight, float)
 
 
+FLOAT32 = "beyond float32's range (±3.4e+38), the precision training runs in; allowed"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("lr_g", 1e300, f"lr_g=1e+300 is {FLOAT32} a number in (0.0, 1.0]"),
+        ("lr_d", -1e39, f"lr_d=-1e+39 is {FLOAT32} a number in (0.0, 1.0]"),
+        ("gp_weight", 1e39, f"gp_weight=1e+39 is {FLOAT32} a number in [0.0, 1000.0]"),
+        ("beta1", 1e300, f"beta1=1e+300 is {FLOAT32} a number in [0, 1)"),
+        ("label_smoothing", 1e300, f"label_smoothing=1e+300 is {FLOAT32} a number in [0, 0.5)"),
+        # an integer too large for any float (JSON holds them): finite, and said so, not "non-finite"
+        ("lr_g", 10**400, f"lr_g=1{'0' * 98}… (401 digits) is {FLOAT32} a number in (0.0, 1.0]"),
+        pytest.param(
+            "lr_g",
+            10**5000,
+            f"lr_g=a whole number of more than 4,300 digits is {FLOAT32} a number in (0.0, 1.0]",
+            id="lr_g-10**5000",  # (too long for pytest to print as an id)
+        ),
+        # just inside float32, and non-finite values: as before
+        ("lr_g", 3e38, "lr_g=3e+38 is invalid: allowed a number in (0.0, 1.0]"),
+        ("lr_g", float("inf"), "lr_g=inf is invalid: allowed a finite number in (0.0, 1.0]"),
+        # an int field is no float: its own range only
+        ("seed", 10**40, f"seed=1{'0' * 40} is invalid: allowed a number in [0, 2147483647]"),
+    ],
+)
+def test_a_value_beyond_float32_is_said_to_be_so_with_the_range(field, value, message):
+    with pytest.raises(ConfigError) as info:
+        GANConfig.from_dict({field: value})
+    assert str(info.value) == message and info.value.field == field
+
+
 def test_long_values_are_quoted_cut_short():
     with pytest.raises(ConfigError) as info:
         GANConfig(device="cuda" * 1250)

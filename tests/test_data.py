@@ -184,7 +184,10 @@ def test_points_csv_with_or_without_header(tmp_path, text):
         ("x,y\n1,2\nhello,4\n", "column 1 has text 'hello' at row 3"),
         ("1,2\nnan,4\n5,6\n", "column 1 has non-finite value 'nan' at row 2"),
         ("1,2\n3,inf\n5,6\n", "column 2 has non-finite value 'inf' at row 2"),
-        ("1,2\n3,1e300\n", "column 2 has non-finite value '1e300' at row 2"),  # beyond float32
+        ("1,2\n3,1e300\n", "column 2 has value '1e300', beyond float32's range (±3.4e+38) at row 2"),
+        ("1,2\n3,-1e400\n", "column 2 has value '-1e400', beyond float32's range (±3.4e+38) at row 2"),
+        ("1,2\n-Infinity,4\n", "column 1 has non-finite value '-Infinity' at row 2"),
+        ("1,2\nx" + "7" * 4999 + ",4\n", f"column 1 has text 'x{'7' * 98}…' (5,000 characters) at row 2"),
         ("1,2\n3,\n5,6\n", "column 2 has an empty cell at row 2"),
         ("1\n2\n3\n", "it has 1 column"),
         ("1,2,3\n4,5,6\n", "it has 3 columns"),

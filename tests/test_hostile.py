@@ -562,7 +562,11 @@ WRONG_TYPES = [
     ('{"lr_g": null}', "lr_g=None is invalid: allowed a value of type float"),
     ('{"lr_g": NaN}', "lr_g=nan is invalid: allowed a finite number in (0.0, 1.0]"),
     ('{"lr_d": 1e999}', "lr_d=inf is invalid: allowed a finite number in (0.0, 1.0]"),
-    ('{"lr_d": 1' + "0" * 400 + "}", "is invalid: allowed a finite number"),
+    (
+        '{"lr_d": 1' + "0" * 400 + "}",
+        f"lr_d=1{'0' * 98}… (401 digits) is beyond float32's range (±3.4e+38), the precision training runs "
+        "in; allowed a number in (0.0, 1.0]",
+    ),
     ('{"device": "cpu\\n"}', "device='cpu\\n' is invalid: allowed auto, cpu, cuda, cuda:N or mps"),
     ('{"data_path": "a\\u0000b", "dataset": "points"}', "data_path='a\\x00b' is invalid"),
     ('{"lr": 0.1}', "unknown field 'lr': known fields: batch_size, beta1"),
@@ -630,3 +634,27 @@ def test_a_run_id_of_5000_characters_is_quoted_cut_short(runs_root, cli):
         assert errors(at) == [f"Run {LONG_ID_QUOTED} cannot be shown: {invalid}"]
         assert "run" not in at.query_params  # the bad id is dropped from the URL
     trains_afterwards(app(run=LONG_ID).run())
+
+
+def test_a_float_beyond_float32_is_said_to_be_so(runs_root, cli, monkeypatch, tmp_path):
+    message = (
+        "lr_g=1e+300 is beyond float32's range (±3.4e+38), the precision training runs in; allowed a number "
+        "in (0.0, 1.0]"
+    )
+    assert refused(cli_train(cli, runs_root, "--lr-g", "1e300")) == f"error: {message}"
+    config = tmp_path / "config.json"
+    config.write_text('{"lr_g": 1e300}')
+    assert refused(cli("train", "--config", str(config), "--out", str(runs_root))) == f"error: {message}"
+    at = app(lr_g=1e300).run()  # typed into the sidebar
+    still_up(at)
+    assert errors(at) == [message]
+    assert at.button(key="btn_start").disabled
+    # and a CSV of points: a cell float32 cannot hold is no "non-finite value"
+    csv_refused(
+        cli,
+        monkeypatch,
+        runs_root,
+        tmp_path,
+        "1,2\n3,1e300\n5,6\n",
+        "column 2 has value '1e300', beyond float32's range (±3.4e+38) at row 2",
+    )
