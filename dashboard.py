@@ -124,10 +124,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
             images = f"{data.num_examples:,} image{'s' * (data.num_examples != 1)}"
             said.append(f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}.")
         if skipped:
-            said.append(
-                f"{skipped:,} file{'s' * (skipped != 1)} that could not be read as an image "
-                f"{'were' if skipped != 1 else 'was'} left out."
-            )
+            said.append(data.skipped_note())
         st.session_state["_flash"] = ("warning" if skipped else "info", literal(" ".join(said)))
     watch(runner.run_id)
     if preset is not None:  # the form shows the preset now, as the settings of its run

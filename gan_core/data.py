@@ -142,8 +142,10 @@ class DataSource:
         self.class_names = (
             tuple(class_names) if class_names is not None else tuple(map(str, range(n_classes)))
         )
-        # files found but unreadable (folder only), so a view can say "3 files skipped"
+        # files found but unreadable (folder only), so a view can say "3 files skipped"; how many of them
+        # were too large (`image_pixel_limit`), set by the folder loaders (`skipped_note` says both)
         self.skipped_files = skipped_files
+        self.too_large_files = 0
         self.num_examples = None if data is None else int(data.shape[0])
         self.device = torch.device("cpu")
         self._data = data
@@ -155,6 +157,20 @@ class DataSource:
         self.load_seconds: float | None = None
         self.notes: list[str] = []
         self.to(device)
+
+    def skipped_note(self) -> str | None:
+        """The files of a folder left out (`skipped_files`), in a sentence that says how many were too
+        large and the limit; None when every file was read."""
+        if not self.skipped_files:
+            return None
+        count = self.skipped_files
+        note = (
+            f"{plural_files(count)} that could not be read as an image {'was' if count == 1 else 'were'} "
+            "left out"
+        )
+        if self.too_large_files:
+            note += f" ({too_large_words(self.too_large_files, count)})"
+        return note + "."
 
     def __repr__(self) -> str:
         size = "generated" if self.num_examples is None else f"{self.num_examples} examples"
@@ -229,7 +245,7 @@ class DataSource:
         if self._data is None:
             raise ValueError(f"{self.name} is generated, not a finite set: it has no subset")
         index = torch.as_tensor(index, dtype=torch.int64, device=self.device)
-        return DataSource(
+        subset = DataSource(
             self.name,
             self.kind,
             self.sample_shape,
@@ -244,6 +260,8 @@ class DataSource:
             device=self.device,
             prepare=self._prepare,
         )
+        subset.too_large_files = self.too_large_files
+        return subset
 
     def examples(self) -> torch.Tensor:
         """The reference set for plots and metrics, float32 on ``self.device``: the whole held set up to
@@ -877,20 +895,48 @@ def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None
     if len(files) >= CACHE_HELD_FROM:  # decoded once too, then read whole from the cache
         return image_store.held_folder(cfg, root, files, device, progress)
 
-    pixels, colour, kept = image_store.decode_files(files, size, progress)
+    pixels, colour, kept, too_large = image_store.decode_files(files, size, progress)
     if not kept:
-        raise no_images_error(root, files)
+        raise no_images_error(root, files, too_large)
     # Any colour image makes the set RGB (gray ones were decoded into all three channels); else one channel.
     raw = torch.from_numpy(pixels if colour else np.ascontiguousarray(pixels[:, :1]))
     labels, class_names = folder_labels(root, kept)
     skipped = len(files) - len(kept)
-    return image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
+    source = image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
+    source.too_large_files = too_large
+    return source
 
 
-def no_images_error(root: Path, files: Sequence[str | Path]) -> DataError:
-    """The error of a folder in which no image could be read."""
+def plural_files(count: int) -> str:
+    return f"{count:,} file{'' if count == 1 else 's'}"
+
+
+def image_pixel_limit() -> int | None:
+    """The most pixels an image file may have for `decode_image` to read it (None: no limit): PIL refuses
+    a larger one as a possible decompression bomb (twice `PIL.Image.MAX_IMAGE_PIXELS`; it warns above
+    that number itself)."""
+    from PIL import Image
+
+    return None if Image.MAX_IMAGE_PIXELS is None else 2 * Image.MAX_IMAGE_PIXELS
+
+
+def too_large_words(count: int, of: int) -> str:
+    """That ``count`` of ``of`` image files have more pixels than `image_pixel_limit`, and the limit."""
+    limit = image_pixel_limit() or 0  # (0: no limit, and then no file is too large)
+    side = math.isqrt(limit)
+    who = "it is" if of == 1 else f"{count:,} of them {'is' if count == 1 else 'are'}"
+    return (
+        f"{who} too large: over {limit:,} pixels, the most an image may have (about {side:,} x {side:,}); "
+        f"scale {'it' if count == 1 else 'them'} down"
+    )
+
+
+def no_images_error(root: Path, files: Sequence[str | Path], too_large: int = 0) -> DataError:
+    """The error of a folder in which no image could be read (``too_large`` of its files for their size)."""
     kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
     unreadable = f": {len(files)} files with such a name could not be read" if files else ""
+    if too_large:
+        unreadable += f" ({too_large_words(too_large, len(files))})"
     return DataError(f"no images ({kinds}) found under {root}{unreadable}")
 
 

@@ -82,7 +82,8 @@ decoded_files = 0
 # ---------------------------------------------------------------------------------------------- decoding
 class _DecodeChunks(torch.utils.data.Dataset):
     """Task i decodes files [i * chunk, (i + 1) * chunk): (i, pixels (m, 3, S, S) uint8 with gray images in
-    all three channels, colour (m,) bool, read (m,) bool)."""
+    all three channels, colour (m,) bool, read (m,) bool, too large (m,) bool: not read for having more
+    pixels than `gan_core.data.image_pixel_limit`)."""
 
     def __init__(self, files: Sequence[str | Path], size: int, chunk: int):
         self.files, self.size, self.chunk = [str(f) for f in files], size, chunk
@@ -90,17 +91,21 @@ class _DecodeChunks(torch.utils.data.Dataset):
     def __len__(self) -> int:
         return -(-len(self.files) // self.chunk)
 
-    def __getitem__(self, i: int) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[int, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         from PIL import Image
 
         names = self.files[i * self.chunk : (i + 1) * self.chunk]
         pixels = np.zeros((len(names), 3, self.size, self.size), dtype=np.uint8)
         colour = np.zeros(len(names), dtype=bool)
         read = np.zeros(len(names), dtype=bool)
+        large = np.zeros(len(names), dtype=bool)
         for j, name in enumerate(names):
             try:
                 array = decode_image(name, self.size)
-            except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+            except Image.DecompressionBombError:
+                large[j] = True  # counted in skipped_files, and said apart: a limit, not a damaged file
+                continue
+            except (OSError, SyntaxError, ValueError):
                 continue  # not an image PIL can read, despite its name: counted in skipped_files
             read[j] = True
             if array.ndim == 3:
@@ -108,14 +113,14 @@ class _DecodeChunks(torch.utils.data.Dataset):
                 colour[j] = True
             else:
                 pixels[j] = array  # broadcast into R, G and B
-        return i, torch.from_numpy(pixels), torch.from_numpy(colour), torch.from_numpy(read)
+        return i, *(torch.from_numpy(a) for a in (pixels, colour, read, large))
 
 
 def _decoded_chunks(
     files: Sequence[str | Path], size: int, progress: Progress | None, what: str
-) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
-    """(pixels, colour, read) per chunk of ``files`` in order, decoded by `DECODE_WORKERS` processes for a
-    large folder; ``progress(done, total, what)`` after each chunk."""
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """(pixels, colour, read, too large) per chunk of ``files`` in order, decoded by `DECODE_WORKERS`
+    processes for a large folder; ``progress(done, total, what)`` after each chunk."""
     global decoded_files
     tasks = _DecodeChunks(files, size, DECODE_CHUNK)
     workers = DECODE_WORKERS if len(files) >= DECODE_IN_WORKERS_FROM and DECODE_WORKERS > 1 else 0
@@ -123,31 +128,32 @@ def _decoded_chunks(
     done = 0
     if progress is not None:
         progress(0, len(files), what)
-    for _, pixels, colour, read in loader:
+    for _, pixels, colour, read, large in loader:
         done += len(read)
         decoded_files += len(read)
         if progress is not None:
             progress(done, len(files), what)
-        yield pixels.numpy(), colour.numpy(), read.numpy()
+        yield pixels.numpy(), colour.numpy(), read.numpy(), large.numpy()
 
 
 def decode_files(
     files: Sequence[str | Path], size: int, progress: Progress | None = None
-) -> tuple[np.ndarray, bool, list[str | Path]]:
+) -> tuple[np.ndarray, bool, list[str | Path], int]:
     """Every file of ``files`` decoded as the ``folder`` set reads it (`gan_core.data.decode_image`):
     (pixels (K, 3, size, size) uint8 of the K files that could be read, in order, gray ones in all
-    three channels; whether any was in colour; those K files)."""
+    three channels; whether any was in colour; those K files; how many of the others were too large)."""
     pixels = np.empty((len(files), 3, size, size), dtype=np.uint8)
     kept: list[str | Path] = []
-    colour = False
+    colour, too_large = False, 0
     start = 0
-    for chunk, chunk_colour, read in _decoded_chunks(files, size, progress, "decoding images"):
+    for chunk, chunk_colour, read, large in _decoded_chunks(files, size, progress, "decoding images"):
         good = np.flatnonzero(read)
         pixels[len(kept) : len(kept) + len(good)] = chunk[good]
         kept.extend(files[start + i] for i in good)
         colour |= bool(chunk_colour[good].any())
+        too_large += int(large.sum())
         start += len(read)
-    return pixels[: len(kept)], colour, kept
+    return pixels[: len(kept)], colour, kept, too_large
 
 
 # ---------------------------------------------------------------------------------------------- cache
@@ -220,12 +226,12 @@ def _build_cache(
     write its record; returns the record."""
     partial = data_file.with_name(f"{data_file.name}.{os.getpid()}.partial")
     row = 3 * size * size
-    written, crc, colour, skipped = 0, 0, False, []
+    written, crc, colour, skipped, too_large = 0, 0, False, [], 0
     try:
         with open(partial, "wb") as out:
             start = 0
             chunks = _decoded_chunks(files, size, progress, "decoding into the cache")
-            for pixels, chunk_colour, read in chunks:
+            for pixels, chunk_colour, read, large in chunks:
                 good = np.flatnonzero(read)
                 block = np.ascontiguousarray(pixels[good]).tobytes()
                 out.write(block)
@@ -233,6 +239,7 @@ def _build_cache(
                 written += len(good)
                 colour |= bool(chunk_colour[good].any())
                 skipped.extend(int(start + i) for i in np.flatnonzero(~read))
+                too_large += int(large.sum())
                 start += len(read)
         assert partial.stat().st_size == written * row
         os.replace(partial, data_file)
@@ -246,6 +253,7 @@ def _build_cache(
         "count": written,
         "colour": colour,
         "skipped": skipped,
+        "too_large": too_large,  # of the skipped (absent from a record written before it was counted)
         "crc32": crc,
     }
     temporary = record_file.with_name(f"{record_file.name}.{os.getpid()}.partial")
@@ -310,7 +318,7 @@ def cached_folder(
             if progress is not None:
                 progress(len(files), len(files), "reused the cache")
     if record["count"] == 0:
-        raise no_images_error(root, files)
+        raise no_images_error(root, files, _too_large(record))
     skipped = set(record["skipped"])
     kept = [path for i, path in enumerate(files) if i not in skipped]
     return CachedFolder(data_file, record, kept, notes)
@@ -341,6 +349,7 @@ def streamed_folder(
         skipped_files=len(files) - len(cache.kept),
         device=device,
     )
+    source.too_large_files = _too_large(record)
     source.notes.extend(cache.notes)
     return source
 
@@ -362,8 +371,15 @@ def held_folder(
     labels, class_names = folder_labels(root, cache.kept)
     skipped = len(files) - len(cache.kept)
     source = image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
+    source.too_large_files = _too_large(cache.record)
     source.notes.extend(cache.notes)
     return source
+
+
+def _too_large(record: dict[str, Any]) -> int:
+    """How many of a cache's skipped files were too large (0 in a record from before they were counted)."""
+    count = record.get("too_large", 0)
+    return count if isinstance(count, int) and not isinstance(count, bool) else 0
 
 
 # ---------------------------------------------------------------------------------------------- streaming
@@ -558,7 +574,7 @@ class StreamedSource(DataSource):
 
     def subset(self, index: torch.Tensor | np.ndarray) -> StreamedSource:
         index = torch.as_tensor(index, dtype=torch.int64).cpu().numpy()
-        return StreamedSource(
+        subset = StreamedSource(
             self.file,
             self.file_shape[0],
             self.file_shape[2],
@@ -574,6 +590,8 @@ class StreamedSource(DataSource):
             rows=index if self.rows is None else self.rows[index],
             workers=self.workers,
         )
+        subset.too_large_files = self.too_large_files
+        return subset
 
     def stream_state(self) -> dict[str, int] | None:
         return None if self.seed is None else {"seed": self.seed, "position": self.position}

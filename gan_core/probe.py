@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from gan_core.data import (
     IMAGE_EXTENSIONS,
     DataError,
     decode_image,
+    image_pixel_limit,
     image_source,
     load_data,
     read_points_csv,
@@ -473,18 +475,20 @@ def _decode_upload(name: str, data: bytes, size: int, kinds: str) -> np.ndarray:
             f"{name}: {len(data) / 2**20:.1f} MiB is too large; allowed up to {MAX_IMAGE_BYTES // 2**20} MiB"
         )
     unreadable = f"{name}: not a readable image; allowed {', '.join(IMAGE_FORMATS)} files"
+    too_large = f"is too large; allowed up to {MAX_IMAGE_PIXELS // 10**6} megapixels"
     try:
         with Image.open(io.BytesIO(data)) as image:  # reads the header only
             found, (width, height) = image.format, image.size
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError as exc:  # PIL's own limit, far above ours: its header said so
+        said = re.search(r"\((\d+) pixels\)", str(exc))
+        pixels = f"{int(said.group(1)):,} pixels" if said else f"more than {image_pixel_limit():,} pixels"
+        raise ProbeError(f"{name}: {pixels} {too_large}") from None
+    except (OSError, SyntaxError, ValueError):
         raise ProbeError(unreadable) from None
     if found not in IMAGE_FORMATS:
         raise ProbeError(f"{name}: a {found} image inside; allowed {', '.join(IMAGE_FORMATS)} files")
     if width * height > MAX_IMAGE_PIXELS:
-        raise ProbeError(
-            f"{name}: {width}x{height} pixels is too large; "
-            f"allowed up to {MAX_IMAGE_PIXELS // 10**6} megapixels"
-        )
+        raise ProbeError(f"{name}: {width}x{height} pixels {too_large}")
     try:
         return decode_image(io.BytesIO(data), size)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:  # a truncated file

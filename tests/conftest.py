@@ -2,10 +2,12 @@
 
 import contextlib
 import io
+import struct
 import subprocess
 import sys
 import threading
 import zipfile
+import zlib
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -115,3 +117,14 @@ def zip_of(entries: dict[str, bytes]) -> bytes:
         for name, data in entries.items():
             archive.writestr(name, data)
     return buffer.getvalue()
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    """A PNG whose header declares ``width`` x ``height`` gray pixels and that holds no pixel data: all a
+    reader sees before it decodes, so an image "too large" costs 57 bytes here, not gigabytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray, no interlace
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")

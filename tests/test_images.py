@@ -14,11 +14,11 @@ from PIL import Image
 
 from gan_core import probe
 from gan_core.config import GANConfig
-from gan_core.data import decode_image, image_array, load_data
+from gan_core.data import CACHE_ENV, DataError, decode_image, image_array, image_pixel_limit, load_data
 from gan_core.export import extract_images_zip
 from gan_core.models import build_models
 from gan_core.trainer import Trainer
-from tests.conftest import zip_of
+from tests.conftest import png_claiming, zip_of
 
 SIDE = 16  # every picture is 16x16 and decoded at 16 px: no resampling, so lossless formats compare exactly
 Y, X = np.mgrid[0:SIDE, 0:SIDE]
@@ -364,3 +364,37 @@ def test_a_hidden_data_root_is_still_read(tmp_path):
     root = write_tree(tmp_path / ".uploads" / "set-1234", {"a/one.png": RED, "c/two.png": BLUE})
     examples, labels, _ = training_set(root)
     assert examples.shape == (2, 3, SIDE, SIDE) and labels.tolist() == [0, 1]
+
+
+# ---------------------------------------------------------------------------------------------- too large
+TOO_LARGE = (
+    "too large: over 178,956,970 pixels, the most an image may have (about 13,377 x 13,377); scale it down"
+)
+
+
+def test_an_image_too_large_to_decode_is_left_out_and_said_to_be_too_large(tmp_path, monkeypatch):
+    assert image_pixel_limit() == 2 * Image.MAX_IMAGE_PIXELS == 178_956_970  # PIL's own limit
+    folder = write_tree(
+        tmp_path / "images",
+        {"a/one.png": RED, "c/two.png": BLUE, "a/vast.png": png_claiming(20_000, 10_000), "c/x.png": b"junk"},
+    )
+    note = f"2 files that could not be read as an image were left out (1 of them is {TOO_LARGE})."
+    examples, labels, skipped = training_set(folder)
+    assert len(examples) == 2 and labels.tolist() == [0, 1] and skipped == 2  # the two images are read
+    cfg = GANConfig(dataset="folder", data_path=str(folder), image_size=SIDE, device="cpu")
+    assert load_data(cfg).skipped_note() == note
+    # A folder read through its cache file (built, then reused) says the same: the count is in its record.
+    monkeypatch.setattr("gan_core.data.CACHE_HELD_FROM", 2)
+    monkeypatch.setenv(CACHE_ENV, str(tmp_path / "cache"))
+    built, reused = load_data(cfg), load_data(cfg)
+    assert any(n.startswith("decoded 4 files into the data cache") for n in built.notes)
+    assert any(n.startswith("reused the data cache") for n in reused.notes)
+    assert built.skipped_note() == reused.skipped_note() == note
+    # A folder of that one image only: no images, and why.
+    alone = write_tree(tmp_path / "alone", {"vast.png": png_claiming(20_000, 10_000)})
+    with pytest.raises(DataError) as refused:
+        load_data(cfg.replace(data_path=str(alone)))
+    assert str(refused.value) == (
+        f"no images (png, jpg, jpeg, webp, bmp) found under {alone}: 1 files with such a name could not be "
+        f"read (it is {TOO_LARGE})"
+    )

@@ -24,6 +24,7 @@ from gan_core.models import build_models
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import Trainer
+from tests.conftest import png_claiming
 from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -244,6 +245,12 @@ def test_bad_image_uploads_give_clear_errors():
             r"huge\.png: .* MiB is too large; allowed up to 10 MiB",
         ),
         "anim.png": (png_bytes(RED, "GIF"), r"anim\.png: a GIF image inside; allowed PNG, JPEG, WEBP, BMP"),
+        # too many pixels for this page (40 megapixels), and for PIL itself (which refuses it unopened)
+        "wide.png": (png_claiming(7000, 7000), r"^wide\.png: 7000x7000 pixels is too large; allowed up to"),
+        "vast.png": (
+            png_claiming(20_000, 10_000),
+            r"^vast\.png: 200,000,000 pixels is too large; allowed up to 40 megapixels$",
+        ),
         "notes.txt": (good, r"notes\.txt: not an image file name; allowed png, jpg, jpeg, webp, bmp"),
     }
     for name, (data, message) in cases.items():
