@@ -1290,8 +1290,17 @@ class RunDir:
         path = path or self.latest_checkpoint()
         if path is None:
             raise RunDirError(f"run {self.run_id!r} has no checkpoint yet")
-        path = inside(self.path, path)
-        what = f"checkpoint {path.name} of run {self.run_id!r}"
+        if Path(path).is_symlink():  # refused wherever it leads: a link can be repointed between checks
+            raise RunDirError(
+                f"checkpoint {clipped(Path(path).name)} of run {self.run_id!r} is a symlink; checkpoints are "
+                "read only as regular files inside the run's folder (its checkpoints/), never through a link"
+            )
+        path = inside(self.path, path, "the run's folder")
+        what = f"checkpoint {clipped(path.name)} of run {self.run_id!r}"
+        if path.is_dir():
+            raise RunDirError(
+                f"{what} is a folder, not a file; allowed: a checkpoint file the run saved (step_NNNNNNNN.pt)"
+            )
         try:
             file = os.fdopen(open_regular(path), "rb")
         except FileNotFoundError:  # a typo, or thinned away by keep_checkpoints since it was listed

@@ -658,3 +658,27 @@ def test_a_float_beyond_float32_is_said_to_be_so(runs_root, cli, monkeypatch, tm
         "1,2\n3,1e300\n5,6\n",
         "column 2 has value '1e300', beyond float32's range (±3.4e+38) at row 2",
     )
+
+
+def test_a_checkpoint_that_is_a_symlink_or_a_folder_is_said_to_be_one(runs_root, cli, tmp_path):
+    path = target_checkpoint(runs_root)
+    # A link to the run's own checkpoint, inside its folder: refused (a link can be repointed), as a link.
+    kept = path.with_name("kept.pt")
+    path.rename(kept)
+    path.symlink_to(kept.name)
+    symlink = (
+        f"checkpoint {path.name} of run 'target' is a symlink; checkpoints are read only as regular files "
+        "inside the run's folder (its checkpoints/), never through a link"
+    )
+    assert refused(cli_sample(cli, runs_root, path, tmp_path)) == f"error: {symlink}"
+    ui_refuses_checkpoint(runs_root, "is a symlink; checkpoints are read only as regular files")
+    # A folder under a checkpoint's name: a folder, not "does not exist".
+    path.unlink()
+    path.mkdir()
+    folder = (
+        f"checkpoint {path.name} of run 'target' is a folder, not a file; allowed: a checkpoint file the run "
+        "saved (step_NNNNNNNN.pt)"
+    )
+    assert refused(cli_sample(cli, runs_root, path, tmp_path)) == f"error: {folder}"
+    ui_refuses_checkpoint(runs_root, "is a folder, not a file")
+    assert not (tmp_path / "s.csv").exists()
