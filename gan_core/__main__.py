@@ -54,7 +54,7 @@ from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
-from gan_core.runner import Runner, RunnerError, continue_device, follow
+from gan_core.runner import Runner, RunnerError, UnusableCheckpointError, continue_device, follow
 from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
@@ -496,6 +496,11 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data, dist=dist)
     except RunnerError as exc:
         raise CLIError(f"{option} {folder}: {exc}") from None
+    except UnusableCheckpointError as exc:  # the latest one, or the one --from-step names
+        instead = ""
+        if exc.older:
+            instead = f"; branch a new run from one: --rewind {folder} --from-step {exc.older[0]}"
+        raise CLIError(f"{option} {folder}: {exc}{instead}") from None
 
 
 def _update_bar(bar, runner: Runner) -> None:

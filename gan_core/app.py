@@ -56,7 +56,7 @@ from gan_core.registry import (
     settings_tables,
 )
 from gan_core.rundir import RUNS_ENV, RunDir, RunDirError
-from gan_core.runner import RunnerError, continue_device
+from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
 from gan_core.speed import StepRate
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
@@ -93,6 +93,7 @@ __all__ = [
     "RunRegistry",
     "RunView",
     "RunnerError",
+    "UnusableCheckpointError",
     "UploadError",
     "charts",
     "downstream",

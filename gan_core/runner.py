@@ -135,6 +135,22 @@ def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: s
     part("data_stream", lambda v: v is None or _mapping(v), "null, or the data stream's place (an object)")
 
 
+def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> dict[str, Any]:
+    """The checkpoint of ``step`` at ``path``, loaded (weights only) and checked (`_check_resumable`) for a
+    run of ``cfg`` to go on from; `UnusableCheckpointError` saying why not and naming the older ones."""
+    try:
+        state = run_dir.load_checkpoint(path)
+        _check_resumable(cfg, state, step, f"checkpoint {path.name} of run {run_dir.run_id!r}")
+    except RunDirError as exc:
+        # Only regular files: a link or a folder under a checkpoint's name is never loaded.
+        kept = run_dir.checkpoints()
+        older = [s for s, p in reversed(kept) if s < step and p.is_file() and not p.is_symlink()]
+        steps = ", ".join(map(str, older))
+        said = f"older kept checkpoints: steps {steps}" if older else "no older checkpoint is kept"
+        raise UnusableCheckpointError(f"{exc}; {said}", older) from None
+    return state
+
+
 def _mapping(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"{shown_value(value)}, not an object")
@@ -257,6 +273,17 @@ class RunnerError(RuntimeError):
     """A command that does not fit the run's state (e.g. pausing a finished run)."""
 
 
+class UnusableCheckpointError(RunDirError):
+    """The checkpoint a resume would go on from cannot be used (corrupt, not a file, damaged parts); the
+    message ends with the older kept checkpoints, and ``older`` holds their steps, newest first: where a
+    new run can be branched from instead (each surface names how: the CLI's ``--rewind``, the Runs
+    page's Rewind / branch)."""
+
+    def __init__(self, message: str, older: list[int]):
+        super().__init__(message)
+        self.older = older
+
+
 class Runner:
     """One run trained in a background thread."""
 
@@ -335,7 +362,8 @@ class Runner:
         """A runner (not started yet) that continues ``run_dir`` from its latest checkpoint.
 
         ``changes`` (field -> value, or a whole config) may set any of `MUTABLE_FIELDS`; they apply from
-        the first step after the checkpoint. Raises `RunDirError` if there is no loadable checkpoint,
+        the first step after the checkpoint. Raises `RunDirError` if there is no checkpoint
+        (`UnusableCheckpointError`, naming the older ones, if the latest cannot be used),
         `ConfigError` for a change to any other field, `RunnerError` if the run has already trained the
         steps it would run to, `RunBusyError` (naming the holder) if another writer holds the folder.
 
@@ -371,8 +399,7 @@ class Runner:
                 f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "
                 f"checkpoint_every={cfg.checkpoint_every}); start a new run"
             )
-        state = run_dir.load_checkpoint(path)  # weights_only
-        _check_resumable(cfg, state, file_step, f"checkpoint {path.name} of run {run_dir.run_id!r}")
+        state = _resumable_state(run_dir, cfg, file_step, path)
         run_dir.check_metrics_writable(CSV_COLUMNS)  # what the thread rewrites and appends to
         in_force = hparams_in_force(cfg, state)
         applied = resume_changes(cfg, in_force, changes)
@@ -431,8 +458,7 @@ class Runner:
         `reopen`; a bad one is refused before the folder is made. The parent's folder is only read."""
         step, checkpoint = parent.checkpoint_at(step)
         cfg = parent.read_config()
-        state = parent.load_checkpoint(checkpoint)
-        _check_resumable(cfg, state, step, f"checkpoint {checkpoint.name} of run {parent.run_id!r}")
+        state = _resumable_state(parent, cfg, step, checkpoint)
         resume_changes(cfg, hparams_in_force(cfg, state), changes)
         child = parent.branch(step, run_id)  # only now is anything written (the child is claimed)
         try:

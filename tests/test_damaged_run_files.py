@@ -164,7 +164,7 @@ def test_a_checkpoint_whose_step_disagrees_with_its_name_is_refused_before_anyth
     assert str(refused.value) == (
         "checkpoint step_00000020.pt of run 'good' holds step 5, but its name says step 20; refused, as the "
         "run would go on from the wrong step (and drop what it recorded after step 5). Allowed: a "
-        "checkpoint whose step is the one in its name; pick another"
+        "checkpoint whose step is the one in its name; pick another; older kept checkpoints: steps 10"
     )
     assert fingerprint(root / "good") == before
     assert RunDir.open(root, "good").read_status()["status"] == "stopped"
@@ -272,7 +272,8 @@ def test_a_metrics_header_the_resume_cannot_go_on_under_is_refused_before_it_wri
 def test_a_resume_refuses_a_checkpoint_whose_step_is_below_zero(root):
     edit_checkpoint(root / "good", 20, step=-3)
     assert refused_resume(root) == (
-        "checkpoint step_00000020.pt of run 'good': its step is -3; allowed: a whole number ≥ 0"
+        "checkpoint step_00000020.pt of run 'good': its step is -3; allowed: a whole number ≥ 0; older kept "
+        "checkpoints: steps 10"
     )
 
 
@@ -345,3 +346,48 @@ def test_a_metrics_header_of_5000_bytes_is_quoted_cut_short(root):
             f"run 'good': metrics.csv has no 'step' column (its header: '{'x' * 99}…' (5,006 characters)); "
             "nothing in it can be placed"
         )
+
+
+# ---------------------------------------------------------------------------------------------- 11. older
+def test_a_corrupt_latest_checkpoint_names_the_older_ones_and_how_to_branch_from_them(root, cli, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from gan_core.rundir import RUNS_ENV
+    from tests.test_literal import shown
+
+    latest = root / "good" / "checkpoints" / "step_00000020.pt"
+    latest.write_bytes(latest.read_bytes()[:3000])  # cut short, as a full disk or a kill leaves it
+    edit_status(root / "good", status="stopped")  # (a run Resume is offered for)
+    corrupt = (
+        "checkpoint step_00000020.pt of run 'good' is not a PyTorch checkpoint (not a zip archive: "
+        "truncated, damaged or another format); allowed: a checkpoint saved by this dashboard; older kept "
+        "checkpoints: steps 10"
+    )
+    before = fingerprint(root / "good")
+    with pytest.raises(RunDirError) as refused:
+        Runner.reopen(RunDir.open(root, "good"), {"steps": 40})
+    assert str(refused.value) == corrupt and refused.value.older == [10]
+    # The command line names the option that branches from one: --rewind DIR --from-step N.
+    folder = root / "good"
+    result = cli("train", "--resume", str(folder), "--steps", "40", "--quiet")
+    assert result.returncode == 2
+    assert result.stderr == (
+        f"error: --resume {folder}: {corrupt}; branch a new run from one: --rewind {folder} --from-step 10\n"
+    )
+    # The Runs page's Resume says it too, naming the menu that does it there.
+    monkeypatch.setenv(RUNS_ENV, str(root))
+    runs_page = Path(__file__).resolve().parents[1] / "pages" / "1_Runs.py"
+    at = AppTest.from_file(str(runs_page), default_timeout=TIMEOUT).run()
+    at.button(key="runs_resume").click().run()
+    assert not at.exception
+    assert [shown(e.value) for e in at.error] == [
+        f"Cannot resume good: {corrupt}. Branch a new run from one: Runs page, Rewind / branch, From the "
+        "checkpoint at."
+    ]
+    assert fingerprint(root / "good") == before  # refused before anything was written
+    # Doing as told works: a new run from step 10, the damaged run left as it was.
+    result = cli("train", "--rewind", str(folder), "--from-step", "10", "--steps", "12", "--quiet")
+    assert result.returncode == 0, result.stderr
+    child = RunDir.from_path(Path(result.stdout.strip()))
+    assert child.read_status()["status"] == "finished" and child.last_metrics_step() == 12
+    assert fingerprint(root / "good") == before

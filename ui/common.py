@@ -29,6 +29,7 @@ from gan_core.app import (
     RunnerError,
     RunRegistry,
     RunView,
+    UnusableCheckpointError,
     check_data_path,
     continue_device,
     load_data,
@@ -278,6 +279,9 @@ def resume_run(run_id: str, changes: dict[str, Any] | None = None) -> str | None
     what went wrong, or None."""
     try:
         registry().resume(run_id, changes, data=run_data(run_id, changes))
+    except UnusableCheckpointError as exc:
+        instead = " Branch a new run from one: Runs page, Rewind / branch, From the checkpoint at."
+        return f"Cannot resume {literal(run_id)}: {literal(exc)}." + (instead if exc.older else "")
     except CONTINUE_ERRORS as exc:
         return f"Cannot resume {literal(run_id)}: {literal(exc)}"
     watch(run_id)
