@@ -265,6 +265,15 @@ owned = view is not None and view.owned  # the product's own training: resume, s
 status = view.status if view is not None else "idle"
 st.session_state["_drawn_status"] = status
 
+# A run another process trains: Pause, Resume and Stop go to it through its command file, if it reads one.
+trained_by = view.trained_by if external else None
+sent_there = (
+    f"Sent to {literal(trained_by)}, which trains this run, through the run's command file: it acts "
+    "between two steps"
+    if trained_by and controllable
+    else None
+)
+
 controls = st.container(horizontal=True)
 controls.button(
     "Start",
@@ -281,6 +290,7 @@ controls.button(
     disabled=status != "running" or not controllable,
     on_click=command,
     args=(view, "pause"),
+    help=sent_there,
 )
 # Resume continues a paused run, or an ended one from its latest checkpoint, with the sidebar's mid-run
 # changes (a finished one only with more steps).
@@ -299,7 +309,7 @@ controls.button(
     args=(view, resume_changes),
     help="Continue this run from its latest checkpoint (the rows after it are replaced)"
     if status != "paused"
-    else "Continue the paused run",
+    else sent_there or "Continue the paused run",
 )
 controls.button(
     "Step",
@@ -322,9 +332,16 @@ controls.button(
     disabled=not (live or external and controllable),
     on_click=command,
     args=(view, "stop"),
+    help=sent_there,
 )
 if start_note:  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
     st.caption(start_note)
+if trained_by and not controllable and status in ("running", "paused"):  # why Pause and Stop are off
+    st.caption(
+        f"Pause and Stop cannot reach this run: {literal(trained_by)} trains it and does not read the run's "
+        "command file (its status.json does not say it does: a dashboard or loop of an earlier version). "
+        "Pause or stop it where it runs."
+    )
 
 if live and owned and form_cfg is not None:
     changes, fixed = user_changes(form_cfg, view)
@@ -384,12 +401,29 @@ def progress_line(view: RunView) -> None:
     if throughput is not None:
         per_process, in_all = throughput
         job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
+    job_txt += evaluating_text(view)
     if target:
         left = f", about {(target - step) / rate:.0f} s left" if rate and view.status == "running" else ""
         st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}{job_txt}")
     else:
         tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
         st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}{job_txt}")
+
+
+def evaluating_text(view: RunView) -> str:
+    """What the progress line adds while the run measures its quality (`RunView.evaluating`): the steps
+    stand still meanwhile, and the first evaluation of digit-like images in this server trains the
+    classifier its metrics are measured with, seconds (more on a busy machine). In the progress line's
+    text, not a line of its own: nothing moves on the page as an evaluation comes and goes."""
+    evaluating = view.evaluating
+    if evaluating is None:
+        return ""
+    why = (
+        " (the first evaluation trains the feature classifier: a few seconds, longer on a busy machine)"
+        if evaluating.trains_classifier
+        else ""
+    )
+    return f" · evaluating step {evaluating.step}{why}"
 
 
 def status_line(view: RunView) -> None:

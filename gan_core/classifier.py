@@ -180,6 +180,12 @@ def get_classifier(cfg: GANConfig) -> DigitClassifier:
         return _cache[key]
 
 
+def classifier_ready(cfg: GANConfig) -> bool:
+    """True when this process has trained ``cfg``'s classifier already: its next use takes no training
+    (the first takes seconds, `get_classifier`). Never trains."""
+    return _key(cfg) in _cache
+
+
 def trained_accuracy(cfg: GANConfig) -> float | None:
     """The held-out accuracy of ``cfg``'s classifier if this process has already trained it (the run's
     evaluations do), else None: never trains, so a page may ask it on every refresh."""

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gan_core.classifier import CLASSIFIED_DATASETS, N_CLASSES, get_classifier
+from gan_core.classifier import CLASSIFIED_DATASETS, N_CLASSES, classifier_ready, get_classifier
 from gan_core.config import GANConfig
 from gan_core.data import DataError, DataSource, mode_count
 from gan_core.diagnostics import (
@@ -184,6 +184,19 @@ class Evaluator:
         self._split_seed = split_seed(cfg.seed if cfg is not None else seed or 0)
         self._split: RealSplitQuality | None = None  # the feature spaces, built at the first evaluation
         self._events: list[tuple[str, dict[str, object]]] = []  # to record once (`take_events`)
+
+    @property
+    def trains_classifier(self) -> bool:
+        """True when the next `evaluate` trains this data's classifier first (the first evaluation of
+        digit-like images in a process: seconds, more on a busy machine), so that a page can say why it
+        takes that long. Cheap: nothing is trained or read."""
+        return (
+            not self.points
+            and self.cfg is not None
+            and self.cfg.dataset in CLASSIFIED_DATASETS
+            and not self._no_classifier
+            and not classifier_ready(self.cfg)
+        )
 
     @property
     def feature_rows(self) -> int:

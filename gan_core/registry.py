@@ -55,7 +55,7 @@ from gan_core.rundir import (
     scan_runs,
     validate_run_id,
 )
-from gan_core.runner import ENDED, Runner, RunnerError, hparams_in_force
+from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.schema import EVAL_COLUMNS, custom_columns
@@ -162,6 +162,23 @@ class RunView:
         if self.runner is not None:
             return True
         return self.external and bool((self._disk_status or {}).get("commands"))
+
+    @property
+    def trained_by(self) -> str | None:
+        """Who writes a run another process trains (`external`), in words: "process 4242 on node-a" from
+        the claim its writer holds (`RunDir.holder`), else "process 4242" from status.json, else "another
+        process"; None for a run this server trains or one nobody writes. The host comes from a file:
+        a page shows this as text."""
+        if not self.external:
+            return None
+        held = self.run_dir.holder() or {}
+        pid = held.get("pid")
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            held, pid = {}, (self._disk_status or {}).get("pid")
+        if not isinstance(pid, int) or isinstance(pid, bool):
+            return "another process"
+        host = held.get("host")
+        return f"process {pid}" + (f" on {host}" if isinstance(host, str) and host else "")
 
     @property
     def loss(self) -> GANLoss | None:
@@ -387,6 +404,12 @@ class RunView:
         return not self.owned and self.ended and not self.snapshot_steps()
 
     @property
+    def evaluating(self) -> Evaluating | None:
+        """The evaluation this server's runner is making now (`Runner.evaluating`), or None: none under
+        way, or a run this server does not train."""
+        return self.runner.evaluating if self.runner is not None else None
+
+    @property
     def last_d_step(self) -> dict[str, float] | None:
         """The metrics of the last D-only step taken while paused (it has no metrics row), or None."""
         return self.runner.last_d_step if self.runner is not None else None
@@ -568,7 +591,13 @@ class RunRegistry:
             )
 
     def _add(self, runner: Runner) -> None:
-        """Hold ``runner`` (under the lock), forgetting the oldest ended runners beyond KEEP_ENDED_RUNNERS."""
+        """Hold ``runner`` (under the lock), forgetting the oldest ended runners beyond KEEP_ENDED_RUNNERS.
+
+        The runner takes Pause, Resume and Stop from its folder's command file too
+        (`Runner.watch_command_file`: a stat between steps, at most every 0.2 s): another dashboard
+        server on the same runs folder, which watches the run through its folder, can then control it
+        (status.json says ``commands``: true), as it can a CLI run."""
+        runner.watch_command_file()
         self._runners.pop(runner.run_id, None)
         self._runners[runner.run_id] = runner
         ended = [run_id for run_id, r in self._runners.items() if r.status in ENDED]

@@ -265,6 +265,17 @@ class _Pictures:
     memory_stride: int
 
 
+@dataclasses.dataclass(frozen=True)
+class Evaluating:
+    """An evaluation in progress (`Runner.evaluating`): the step it measures, whether it trains the data's
+    feature classifier first (`Evaluator.trains_classifier`: the first evaluation of digit-like images in
+    this process, seconds), and when it began (``time.monotonic()``)."""
+
+    step: int
+    trains_classifier: bool
+    since: float
+
+
 class DivergedError(RuntimeError):
     """A loss or gradient became NaN or Inf: the run stops as failed, its records kept."""
 
@@ -340,6 +351,9 @@ class Runner:
         self.last_d_step: dict[str, float] | None = None
         self.monitor = FlagMonitor(get_loss(cfg.loss).midpoint, coverage_total=coverage_total(cfg.dataset))
         self.evaluator: Evaluator | None = None
+        # The evaluation under way, or None: set and cleared by the training thread, read by pages (one
+        # reference, replaced whole: a reader sees the old value or the new one).
+        self.evaluating: Evaluating | None = None
         self.last_eval: dict[str, float] = {}
         self._data = data
         self._status = "idle"
@@ -896,11 +910,14 @@ class Runner:
         values = dict(record)
         changes = self.monitor.update(values, unmeasured)
         if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
+            self.evaluating = Evaluating(step, self.evaluator.trains_classifier, time.monotonic())
             try:
                 self.last_eval = self.evaluator.evaluate(self.trainer.G, self.trainer.D)
             except Exception as exc:  # a failing measurement must not end the training it measures
                 self.last_eval = {}
                 self._event("eval_error", step=step, error=f"{type(exc).__name__}: {exc}")
+            finally:
+                self.evaluating = None
             for kind, fields in self.evaluator.take_events():  # the baselines (the charts' lines), once
                 self._event(kind, **{"step": step, **fields})
             values.update({c: self.last_eval.get(c, math.nan) for c in EVAL_COLUMNS})

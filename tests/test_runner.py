@@ -1,12 +1,14 @@
 """Runner: the background thread's commands, statuses, live changes, run folder and determinism."""
 
 import math
+import threading
 
 import pandas as pd
 import pytest
 
+import gan_core.classifier as classifier_module
 from gan_core.config import ConfigError, GANConfig
-from gan_core.evaluation import EVAL_COLUMNS
+from gan_core.evaluation import EVAL_COLUMNS, Evaluator
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import CSV_COLUMNS
@@ -280,3 +282,47 @@ def test_run_to_a_step_trained_but_not_yet_recorded_pauses_at_once(tmp_path):
     assert runner.store.latest()["step"] == float(paused_at_step)
     runner.stop()
     assert runner.wait(TIMEOUT)
+
+
+def test_an_evaluation_under_way_says_its_step_and_whether_it_trains_the_classifier(tmp_path, monkeypatch):
+    """`Runner.evaluating` is what a page reads while the steps stand still for an evaluation: the first
+    one of digit images in a process trains the classifier first (seconds), the next does not; None
+    between evaluations and once the run has ended."""
+    monkeypatch.setattr(classifier_module, "_cache", {})  # this process has trained no classifier yet
+    seen, entered, release = [], threading.Event(), threading.Event()
+    measure = Evaluator.evaluate
+
+    def held(self, G, D=None):  # the real evaluation, the first one held until the test has looked
+        seen.append(runner.evaluating)
+        entered.set()
+        assert release.wait(TIMEOUT)
+        return measure(self, G, D)
+
+    monkeypatch.setattr(Evaluator, "evaluate", held)
+    runner = Runner(GANConfig(**{**TINY, "dataset": "digits"}, steps=4, eval_every=2), tmp_path, "evals")
+    assert runner.evaluating is None
+    runner.start()
+    assert entered.wait(TIMEOUT)
+    during = runner.evaluating
+    release.set()
+    assert during is not None and (during.step, during.trains_classifier) == (2, True)
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    assert [(e.step, e.trains_classifier) for e in seen] == [(2, True), (4, False)]
+    assert runner.evaluating is None
+    assert math.isfinite(runner.store.latest()["classes_covered"])  # the evaluations measured for real
+
+
+def test_points_evaluations_train_no_classifier(tmp_path, monkeypatch):
+    monkeypatch.setattr(classifier_module, "_cache", {})
+    seen = []
+    measure = Evaluator.evaluate
+
+    def watched(self, G, D=None):
+        seen.append(runner.evaluating)
+        return measure(self, G, D)
+
+    monkeypatch.setattr(Evaluator, "evaluate", watched)
+    runner = Runner(GANConfig(**TINY, steps=4, eval_every=2), tmp_path, "points")
+    runner.start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    assert [(e.step, e.trains_classifier) for e in seen] == [(2, False), (4, False)]

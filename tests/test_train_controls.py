@@ -9,6 +9,8 @@ them live. Each test gets its own runs folder, hence its own registry.
 
 from __future__ import annotations
 
+import os
+import socket
 import threading
 from pathlib import Path
 
@@ -21,11 +23,14 @@ import pytest
 import torch._dynamo  # noqa: F401
 from streamlit.testing.v1 import AppTest
 
+import gan_core.classifier as classifier_module
 from gan_core.config import GANConfig
+from gan_core.evaluation import Evaluator
 from gan_core.presets import get_preset
 from gan_core.registry import RegistryError, RunRegistry
 from gan_core.rundir import RunDir, new_run_id
 from gan_core.runner import Runner
+from tests.test_literal import shown
 from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -83,6 +88,10 @@ def stopped_run(root: Path, run_id: str, **overrides) -> Runner:
     runner.stop()
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
     return runner
+
+
+def enabled(at: AppTest, key: str) -> bool:
+    return not at.button(key=key).disabled
 
 
 def stop(run_id: str) -> None:
@@ -288,3 +297,99 @@ def test_run_ids_name_the_preset_that_made_them(runs_root, cli, tmp_path):
     folder = out.stdout.strip().splitlines()[-1]  # train prints the run folder last
     assert Path(folder).name.startswith("healthy-ring8-20")
     RunDir.from_path(folder)  # a valid run folder
+
+
+# ---------------------------------------------------------------------------------------------- evaluations
+def test_the_progress_line_says_when_the_first_evaluation_trains_the_classifier(runs_root, monkeypatch):
+    """While a run evaluates, its steps stand still: the first evaluation of digit images in a server
+    trains the classifier first (2 s on an idle machine, 15-20 s on a loaded one). The progress line says
+    so, and says nothing of it once the evaluation is done."""
+    monkeypatch.setattr(classifier_module, "_cache", {})  # this server has trained no classifier yet
+    entered, release = threading.Event(), threading.Event()
+    measure = Evaluator.evaluate
+
+    def held(self, G, D=None):  # the real evaluation, held until the page has been drawn
+        entered.set()
+        assert release.wait(TIMEOUT)
+        return measure(self, G, D)
+
+    monkeypatch.setattr(Evaluator, "evaluate", held)
+    runner = registry().start(GANConfig(**{**TINY, "dataset": "digits"}, steps=0, eval_every=3))
+    try:
+        assert entered.wait(TIMEOUT)
+        at = app()
+        at.session_state["run_id"] = runner.run_id
+        at.run()
+        assert not at.exception
+        progress = at.get("progress")[0].text
+        assert progress.endswith(
+            " · evaluating step 3 (the first evaluation trains the feature classifier: a few seconds, "
+            "longer on a busy machine)"
+        ), progress
+    finally:
+        release.set()
+    runner.pause()
+    assert runner.wait_until(lambda r: r.status == "paused" and r.evaluating is None, TIMEOUT)
+    at.run()
+    assert not at.exception and "evaluating" not in at.get("progress")[0].text
+    stop(runner.run_id)
+
+
+# ------------------------------------------------------------------------------------------- another server
+def test_a_run_another_server_trains_is_paused_and_stopped_through_its_command_file(runs_root):
+    """Two dashboard servers on one runs folder: the second watches the first's run through its folder.
+    The first's runner reads the run's command file, so Pause, Resume and Stop work from the second,
+    and their help says where they go."""
+    other = RunRegistry(runs_root)  # the other server's registry
+    runner = other.start(GANConfig(**TINY, steps=0))
+    try:
+        assert runner.wait_until(lambda r: len(r.store) > 0, TIMEOUT)
+        assert RunDir.open(runs_root, runner.run_id).read_status()["commands"] is True
+        at = app()
+        at.session_state["run_id"] = runner.run_id
+        at.run()
+        assert not at.exception and registry().runner(runner.run_id) is None  # not this server's
+        sent = (
+            f"Sent to process {os.getpid()} on {socket.gethostname()}, which trains this run, through the "
+            "run's command file: it acts between two steps"
+        )
+        assert enabled(at, "btn_pause") and enabled(at, "btn_stop")
+        assert shown(at.button(key="btn_pause").help) == shown(at.button(key="btn_stop").help) == sent
+        assert not [c for c in at.caption if "cannot reach this run" in c.value]
+        at.button(key="btn_pause").click().run()
+        assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+        at.run()
+        assert not at.exception and enabled(at, "btn_resume") and not enabled(at, "btn_pause")
+        assert shown(at.button(key="btn_resume").help) == sent
+        at.button(key="btn_resume").click().run()
+        assert runner.wait_until(lambda r: r.status == "running", TIMEOUT)
+        at.run()
+        at.button(key="btn_stop").click().run()
+        assert runner.wait(TIMEOUT) and runner.status == "stopped"
+        commands = [e["fields"]["command"] for e in runner.events if e["kind"] == "command"]
+        assert commands == ["pause", "resume", "stop"]
+    finally:
+        other.stop_all(TIMEOUT)
+
+
+def test_pause_and_stop_off_for_a_run_whose_writer_reads_no_commands_say_why(runs_root):
+    """A run whose writer does not read the command file (a server of an earlier version: status.json
+    says ``commands``: false): Pause and Stop are off, and a line says who trains it and why."""
+    runner = Runner(GANConfig(**TINY, steps=0), runs_root, "older").start(paused=True)  # reads no commands
+    try:
+        assert runner.wait_until(lambda r: r.trainer is not None and len(r.snapshots) == 1, TIMEOUT)
+        assert RunDir.open(runs_root, "older").read_status()["commands"] is False
+        at = app()
+        at.session_state["run_id"] = "older"
+        at.run()
+        assert not at.exception
+        assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
+        (why,) = [shown(c.value) for c in at.caption if "cannot reach this run" in c.value]
+        assert why == (
+            f"Pause and Stop cannot reach this run: process {os.getpid()} on {socket.gethostname()} trains "
+            "it and does not read the run's command file (its status.json does not say it does: a "
+            "dashboard or loop of an earlier version). Pause or stop it where it runs."
+        )
+    finally:
+        runner.stop()
+        assert runner.wait(TIMEOUT)
