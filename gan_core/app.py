@@ -55,7 +55,7 @@ from gan_core.registry import (
     RunView,
     settings_tables,
 )
-from gan_core.rundir import RUNS_ENV, RunDir, RunDirError
+from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
 from gan_core.speed import StepRate
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
@@ -79,6 +79,7 @@ __all__ = [
     "MODELS",
     "MUTABLE_FIELDS",
     "PRESETS",
+    "RUN_ID_RULE",
     "RUNS_ENV",
     "SOURCES",
     "STEP_METRICS",

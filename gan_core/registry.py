@@ -26,6 +26,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import threading
 import time
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from gan_core.quoting import quoted
 from gan_core.rundir import (
     LOCK_NAME,
     MAX_STEPS,
+    META_NAME,
     RunBusyError,
     RunDir,
     RunDirError,
@@ -52,6 +54,7 @@ from gan_core.rundir import (
     checked_status,
     current_events,
     inside,
+    os_reason,
     scan_runs,
     validate_run_id,
 )
@@ -677,6 +680,10 @@ class RunRegistry:
         disk.store = disk.metrics.fill(disk.store)
         disk.events.poll()
         problems += disk.metrics.problems + disk.events.problems
+        if disk_status(status, run_dir.in_use(status)) not in WRITTEN:  # (a writer's rows may be on the way)
+            last = disk.store.last_step
+            short = rows_missing(run_dir, status, None if last is None else int(last))
+            problems += [short] if short else []
         return RunView(
             run_dir.run_id,
             cfg,
@@ -692,8 +699,9 @@ class RunRegistry:
 
     def summaries(self, unreadable: bool = False) -> list[dict[str, Any]]:
         """One row per run folder, newest first: id, status, data, model, loss, steps, created, size,
-        and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), and its
-        metrics.csv or events.csv if either is no regular file (`RunDir.special_files`), "; "-joined.
+        and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), its metrics.csv
+        or events.csv if either is no regular file (`RunDir.special_files`) and, for a run nobody writes
+        now, metrics.csv rows short of its step (`rows_missing`), "; "-joined.
 
         A folder that cannot be read (its config.json, or one never read: a symlink, see
         `scan_runs`) is left out, or with ``unreadable`` listed with status ``unreadable`` and the
@@ -712,6 +720,26 @@ class RunRegistry:
                     error = str(exc) if isinstance(exc, RunDirError) else f"cannot be read ({quoted(exc)})"
                     rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
         return rows
+
+    def misnamed(self) -> list[str]:
+        """The names of the folders in the runs folder that hold a run (config.json or run.json) under a
+        name no run id may have (`validate_run_id`: a folder renamed by hand, copied with a space or an
+        accent in its name): no listing shows them, as no page can open them. Sorted; never raises."""
+        try:
+            entries = list(self.runs_root.iterdir())
+        except OSError:
+            return []
+        found = []
+        for entry in entries:
+            try:
+                validate_run_id(entry.name)
+                continue
+            except RunDirError:
+                pass
+            with contextlib.suppress(OSError):  # gone meanwhile, no permission: nothing to say of it
+                if entry.is_dir() and any(os.path.lexists(entry / n) for n in ("config.json", META_NAME)):
+                    found.append(entry.name)
+        return sorted(found)
 
     def run_ids(self, owned_only: bool = False) -> tuple[list[str], list[str]]:
         """(the ids of the runs whose config can be read, the ids of those that cannot), newest first as
@@ -740,12 +768,13 @@ class RunRegistry:
         cfg = run_dir.read_config() if meta.owned else None
         state = runner.status if runner else disk_status(status, run_dir.in_use(status))
         step = runner.current_step if runner else status.get("step", 0)
-        if state == "interrupted":
-            # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
-            # The last row's step (read from the file's end), where it is one a run could reach.
-            last_row = run_dir.last_metrics_step()
-            if last_row is not None and step < last_row <= MAX_STEPS:
+        if not runner and state not in WRITTEN:
+            last_row = run_dir.last_metrics_step()  # (read from the file's end)
+            if state == "interrupted" and last_row is not None and step < last_row <= MAX_STEPS:
+                # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
                 step = last_row
+            short = rows_missing(run_dir, status, last_row)
+            problems += [short] if short else []
         return {
             "run_id": run_dir.run_id,
             "status": state,
@@ -851,6 +880,42 @@ def latest_values(run_dir: RunDir) -> dict[str, Any]:
         name = next((c for c in HEADLINE_QUALITY if c in last_eval), None)
         quality = f"{name} {last_eval[name]:.4g} @{step}" if name else ""
     return {"last": last, "last_eval": last_eval, "quality": quality}
+
+
+WRITTEN = ("running", "paused", "idle")  # `disk_status` of a run a writer holds now
+
+
+def rows_missing(run_dir: RunDir, status: dict[str, Any], last_step: int | None) -> str | None:
+    """A problem line for a run nobody writes now whose metrics.csv lacks the rows up to the step its
+    status.json says it reached (``last_step``: the last row's step, None for none): the file missing,
+    emptied, cut short or not rows at all, and the charts would otherwise show step 0, or stop early,
+    without a word. None when the rows reach that step, or when metrics.csv is no regular file (its
+    readers say that)."""
+    recorded = status.get("step")
+    if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded <= 0:
+        return None
+    if last_step is not None and last_step >= recorded:
+        return None
+    try:
+        info = (run_dir.path / "metrics.csv").stat()
+    except FileNotFoundError:
+        what = "is missing"
+    except OSError as exc:
+        what = f"cannot be read ({os_reason(exc)})"
+    else:
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode):  # a named pipe, a folder: said once, by its reader's problem
+            return None  # (`RunDir.special_files`, the tail's)
+        if size == 0:
+            what = "is empty"
+        elif last_step is None:
+            what = f"holds no row that can be read ({size:,} bytes)"
+        else:
+            what = f"ends at step {last_step}"
+    shown = "no step" if last_step is None else f"steps up to {last_step}"
+    return (
+        f"metrics.csv {what}, while status.json says the run reached step {recorded}: its charts show {shown}"
+    )
 
 
 def disk_status(status: dict[str, Any], in_use: bool) -> str:

@@ -80,6 +80,7 @@ from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, O
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
 # Used with fullmatch only: ``match`` with ``$`` also accepts a trailing newline ("abc\n").
 RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
+RUN_ID_RULE = "1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'"
 # events.csv: ``fields`` is the event's data as a JSON object (a hyperparameter change: field, old, new; a
 # flag: flag; ...), so that no reader parses the human-readable ``detail`` back into values. Files
 # written before it have the first four columns only (see `legacy_event_fields`).
@@ -104,10 +105,7 @@ def now_iso() -> str:
 
 def validate_run_id(run_id: str) -> str:
     if not isinstance(run_id, str) or not RUN_ID_RE.fullmatch(run_id) or ".." in run_id:
-        raise RunDirError(
-            f"run id {quoted(run_id)} is invalid: use 1-100 ASCII letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit, without '..' or slashes"
-        )
+        raise RunDirError(f"run id {quoted(run_id)} is invalid: use {RUN_ID_RULE} or slashes")
     return run_id
 
 

@@ -32,6 +32,7 @@ with engine_loading():
         flash_drawn,
         go_to_train,
         literal,
+        misnamed_caption,
         open_view,
         registry,
         resume_run,
@@ -44,6 +45,7 @@ with engine_loading():
     from ui.sidebar import number_bounds
 st.title("Runs")
 st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
+misnamed_caption()  # runs no page can open: said, not left out without a word
 
 if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
     go_to_train()
@@ -126,7 +128,9 @@ picked = st.dataframe(
             "source", help="who trained it: trainer (the dashboard or the CLI), api (your loop), lightning"
         ),
         "problems": st.column_config.TextColumn(
-            "problems", help="what its status.json has wrong: the run is shown without it"
+            "problems",
+            help="what its files have wrong: a status.json field (the run is shown without it), or "
+            "metrics.csv rows short of the step status.json says it reached",
         ),
     },
 )

@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -391,3 +392,58 @@ def test_a_corrupt_latest_checkpoint_names_the_older_ones_and_how_to_branch_from
     child = RunDir.from_path(Path(result.stdout.strip()))
     assert child.read_status()["status"] == "finished" and child.last_metrics_step() == 12
     assert fingerprint(root / "good") == before
+
+
+# ---------------------------------------------------------------------------------------------- 12. rows
+def header_and_rows_to(step: int) -> Callable[[bytes], bytes]:
+    def cut(data: bytes) -> bytes:
+        lines = data.splitlines(keepends=True)
+        return b"".join(lines[: step + 1])  # the header, then one row per step from step 1
+
+    return cut
+
+
+@pytest.mark.parametrize(
+    ("damage", "said"),
+    [
+        (None, "is missing, while status.json says the run reached step 20: its charts show no step"),
+        (
+            lambda data: b"",
+            "is empty, while status.json says the run reached step 20: its charts show no step",
+        ),
+        (  # the blocks of a file whose writes a crash did not let reach the disk
+            lambda data: b"\x00" * 500,
+            "holds no row that can be read (500 bytes), while status.json says the run reached step 20: its "
+            "charts show no step",
+        ),
+        (
+            header_and_rows_to(0),
+            "holds no row that can be read ({size} bytes), while status.json says the run reached step 20: "
+            "its charts show no step",
+        ),
+        (
+            header_and_rows_to(12),
+            "ends at step 12, while status.json says the run reached step 20: its charts show steps up to 12",
+        ),
+    ],
+    ids=["missing", "empty", "nul-bytes", "header-only", "cut-short"],
+)
+def test_metrics_rows_short_of_the_step_status_json_says_are_a_problem_named(root, damage, said):
+    """A finished run at step 20 whose metrics.csv lost its rows showed step 0 (or stopped early) and said
+    nothing: the view and the Runs listing say what the file lacks."""
+    path = root / "good" / "metrics.csv"
+    if damage is None:
+        path.unlink()
+    else:
+        path.write_bytes(damage(path.read_bytes()))
+    size = path.stat().st_size if path.exists() else 0
+    line = "metrics.csv " + said.format(size=f"{size:,}")
+    view = RunRegistry(root).view("good")
+    assert line in view.problems and view.status == "finished"
+    assert summary(root)["problems"] == line
+
+
+def test_a_run_whose_rows_reach_its_step_has_no_such_problem(root):
+    assert RunRegistry(root).view("good").problems == [] and summary(root)["problems"] == ""
+    edit_status(root / "good", step=12)  # rows beyond status.json's step (a kill between status writes)
+    assert RunRegistry(root).view("good").problems == [] and summary(root)["problems"] == ""

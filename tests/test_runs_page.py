@@ -9,6 +9,7 @@ AppTest cannot click a popover open: a test opens one as the browser does, by se
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 from streamlit.proto.LabelVisibility_pb2 import LabelVisibility
@@ -18,6 +19,7 @@ import gan_core.track as track
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
+from tests.test_literal import shown
 from tests.test_track import ToyGAN
 from ui.common import registry
 
@@ -192,3 +194,49 @@ def test_a_resume_whose_data_lies_outside_the_allowed_folders_is_refused(runs_ro
     assert "is outside the folders data may be read from" in errors[0] and "GAN_DASHBOARD_DATA" in errors[0]
     assert (runs_root / "elsewhere" / "metrics.csv").read_bytes() == before  # nothing resumed
     assert json.loads((runs_root / "elsewhere" / "status.json").read_text())["status"] == "stopped"
+
+
+def test_a_run_whose_metrics_lost_their_rows_says_so_on_both_pages(runs_root):
+    """A finished run whose metrics.csv was emptied showed step 0 in the Train view, and nothing on the
+    Runs page, without a word: both say what the file lacks."""
+    finished_run(runs_root, "emptied")
+    (runs_root / "emptied" / "metrics.csv").write_bytes(b"")
+    said = "metrics.csv is empty, while status.json says the run reached step 20: its charts show no step"
+    at = runs_page()
+    assert [shown(w.value) for w in at.warning] == [said]
+    (row,) = at.dataframe(key="runs_table").value.to_dict("records")
+    assert row["problems"] == said
+    train = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT)
+    train.session_state["run_id"] = "emptied"
+    train.run()
+    assert not train.exception
+    assert said in [shown(w.value) for w in train.warning]
+    assert train.get("progress")[0].text.startswith("step 0 / 20 · finished")
+
+
+def test_run_folders_whose_names_are_no_run_ids_are_counted_and_named(runs_root):
+    """Folders holding a run under a name no page can open (a space, an accent, a leading dot or dash, a
+    line break, over 100 characters) were left out of the Runs page without a word: a caption says how
+    many, quotes the first five as text, and says what a run id may be."""
+    finished_run(runs_root, "kept")
+    names = ["my run", "é-run", ".hidden", "-dash", "bad\nline", "x" * 120, "a..b"]
+    for name in names:
+        shutil.copytree(runs_root / "kept", runs_root / name)
+    (runs_root / "no run here").mkdir()  # no config.json or run.json: no run, nothing to say
+    at = runs_page()
+    (caption,) = [c.value for c in at.caption if c.value.startswith("Left out:")]
+    first = sorted(names)[:5]
+    quoted = [repr(n if len(n) <= 40 else n[:39] + "…") for n in first]
+    assert shown(caption) == (
+        f"Left out: 7 folders holding a run under a name that is no run id ({', '.join(quoted)} and 2 more). "
+        "A run id is 1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, without "
+        "'..': rename a folder to list its run."
+    )
+    assert "\n" not in caption  # the line break is shown escaped, not as a break in the caption
+    assert at.dataframe(key="runs_table").value["run_id"].tolist() == ["kept"]
+    for name in names[1:]:
+        shutil.rmtree(runs_root / name)
+    at = runs_page()
+    (caption,) = [shown(c.value) for c in at.caption if c.value.startswith("Left out:")]
+    assert caption.startswith("Left out: 1 folder holding a run under a name that is no run id ('my run'). ")
+    assert caption.endswith(": rename the folder to list its run.")
