@@ -59,6 +59,7 @@ with engine_loading():
         next_start_request,
         preset_request,
         rebase_form,
+        refused_number_message,
         set_form_baseline,
         start_request,
     )
@@ -92,6 +93,10 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
     second) sends the click too. The second message, a full rerun, starts a second script thread beside
     the first (runner.fastReruns), so this runs twice, at once. The registry starts one run per
     request: both watch that run, or show the one refusal."""
+    refused = refused_number_message() if preset is None else None
+    if refused is not None:  # typed just before the click: the form's value is not the one the field shows
+        st.session_state["_flash"] = ("error", "Not started: " + literal(refused))
+        return
     bar = None  # a progress bar while a folder's files are decoded (its load is seconds to minutes)
 
     def progress(done: int, total: int, what: str) -> None:
@@ -152,6 +157,10 @@ def command(view: RunView, action: str, *args) -> None:
 def resume_clicked(view: RunView, changes: dict) -> None:
     if view.status == "paused":
         command(view, "resume")
+        return
+    refused = refused_number_message()
+    if refused is not None:  # Resume trains the sidebar's settings: one of them is not what it shows
+        st.session_state["_flash"] = ("error", "Not resumed: " + literal(refused))
         return
     in_force = {**view.hparams, **changes}  # read before the resume: then the view is the new runner's
     error = resume_run(view.run_id, changes)

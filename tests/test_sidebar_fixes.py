@@ -24,7 +24,7 @@ from gan_core.runner import Runner
 from tests.test_hostile import Upload
 from tests.test_literal import shown
 from ui.common import registry
-from ui.sidebar import FIELDS
+from ui.sidebar import FIELDS, REFUSED_KEY
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -195,11 +195,39 @@ def test_a_bad_csv_is_refused_when_it_is_uploaded(runs_root, monkeypatch):
     assert not at.button(key="btn_start").disabled
     uploading(monkeypatch, "points", "worse.csv", "1,2\n3,nan\n")
     at.run()
-    assert errors(at) == [
-        f"points CSV worse.csv: column 2 has non-finite value 'nan' at row 2; {CSV_ALLOWED}"
-    ]
+    # the refusal says, in the same message, which data Start goes on training on
+    still = (
+        "Still using the earlier upload good.csv: Start trains on it. "
+        "Upload a file that passes to replace it."
+    )
+    worse = f"points CSV worse.csv: column 2 has non-finite value 'nan' at row 2; {CSV_ALLOWED}"
+    assert errors(at) == [f"{worse}\n\n{still}"]
     assert at.session_state["cfg_data_path"] == good and uploads(runs_root) == [folder]
     assert not at.button(key="btn_start").disabled
+    at.run()  # said again at a rerun, as long as the refused file is in the uploader
+    assert errors(at) == [f"{worse}\n\n{still}"]
+
+
+def test_a_refused_zip_says_the_data_path_typed_is_still_used(runs_root, monkeypatch):
+    """With no earlier upload, the data still in use is the path typed in data_path; with none, the
+    refusal says only what is wrong, and Start says what it needs."""
+    uploading(monkeypatch, "folder", "pics.zip", "not a zip archive")
+    at = app(**{**TINY, "dataset": "folder", "data_path": "data/pics"}).run()
+    assert not at.exception
+    (refusal,) = [e for e in errors(at, data_expander(at)) if "pics.zip" in e]
+    message, still = refusal.split("\n\n")
+    assert message.startswith("pics.zip: ")  # (what is wrong with it: the loader's own words)
+    assert still == (
+        "Still using data_path data/pics: Start trains on it. Upload a file that passes to replace it."
+    )
+    at.session_state["cfg_data_path"] = ""
+    at.run()
+    (refusal,) = [e for e in errors(at, data_expander(at)) if "pics.zip" in e]
+    assert refusal == message and at.button(key="btn_start").disabled
+    assert start_notes(at) == [
+        "Start needs the folder data: the uploaded file was refused (the sidebar's Data says why). Upload a "
+        "ZIP of images (png, jpg, webp, bmp), or enter its path in data_path."
+    ]
 
 
 def test_each_number_says_its_allowed_range_in_its_help(runs_root):
@@ -228,3 +256,28 @@ def test_a_number_typed_outside_its_range_is_refused_and_start_says_why(runs_roo
     assert any(f"Start needs a valid {name}" in c.value for c in at.caption)
     at.sidebar.number_input(key=f"cfg_{name}").set_value(getattr(GANConfig(), name)).run()
     assert errors(at) == [] and not at.button(key="btn_start").disabled
+
+
+def test_a_number_the_browser_would_not_send_is_said_and_nothing_starts_with_the_old_one(runs_root):
+    """A number typed beyond what a browser's number field holds (steps = 10**16 + 1: past 2**53) is never
+    sent: Streamlit outlines the field in red and keeps the form's last value, and Start trained that
+    value without a word. The sidebar's watcher element reports the fields the browser refused (as it
+    does in tests/e2e/test_hostile_browser.py); here its report is set as the browser sends it."""
+    at = app(**TINY).run()
+    assert not at.button(key="btn_start").disabled and not at.error
+    # Typed, then Start clicked at once: the click's callback still holds the config of the last draw,
+    # and the browser's report arrives with the click.
+    at.session_state[REFUSED_KEY] = {"refused": ["steps"]}
+    at.button(key="btn_start").click().run()
+    assert not at.exception and watched(at) is None and registry().active() == []
+    refused = (
+        "steps: the number typed is beyond what a number field can hold, so the browser did not send it "
+        "(the field is outlined in red) and the form still holds steps=0. Allowed: 0 to 1,000,000,000."
+    )
+    assert [shown(e.value) for e in at.main.error] == [f"Not started: {refused}"]
+    assert errors(at, at.sidebar) == [refused]
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at) == ["Start needs a valid steps: see the message in the sidebar."]
+    at.session_state[REFUSED_KEY] = {"refused": []}  # the field corrected: the browser says so
+    at.run()
+    assert not at.error and not at.button(key="btn_start").disabled and start_notes(at) == []

@@ -1,8 +1,9 @@
 """The sidebar's hyperparameter form: one widget per GANConfig field, grouped as the config is.
 
-Widget ranges mirror the config's validation, so most invalid values cannot be entered at all; what can
-still be wrong (a path, an upload, a dcgan image size) is caught by GANConfig / load_data and shown as
-an error naming the field. Widget keys are ``cfg_<field>``.
+Number fields are unbounded, their ranges in their help: a value out of range is sent as typed and
+refused by GANConfig's check with its message, as is anything else wrong (a path, an upload, a dcgan image
+size), shown as an error naming the field; a number too long for a browser's number field, which the
+browser never sends, is reported by a watcher element (`REFUSED_KEY`). Widget keys are ``cfg_<field>``.
 
 The form's values outlive its widgets: Streamlit drops a widget's value after a script run that did not
 draw it (a visit to another page, a field hidden for the chosen loss), so they are kept under FORM_KEY
@@ -17,7 +18,7 @@ was), and a caption then says which preset is loaded and what to watch for.
 A form that makes no config the server will start says so where the problem is (a data_path problem under
 data_path, in the Data section) and gives the Train view a line to show beside its disabled Start
 (`FormCheck.start_note`); an upload is read when it arrives, by the loader a run uses, and a file that
-would not load is refused then.
+would not load is refused then, its message saying which data the form still uses (an earlier upload).
 """
 
 from __future__ import annotations
@@ -63,7 +64,55 @@ AUTOSTART_KEY = "_autostart"  # a preset button's (name, start request): the Tra
 START_KEY = "_start_request"  # the id the next start click sends: one click starts at most one run
 UPLOAD_DONE_KEY = "_upload_done"  # "<dataset>:<file id>" of the upload data_path was last set to
 UPLOAD_REFUSED_KEY = "_upload_refused"  # ("<dataset>:<file id>", message) of the last upload refused
+UPLOADED_KEY = "_uploaded"  # (data_path, the file's name) of the upload data_path was last set to
 LR_FORMAT = "%.1e"
+
+# A number typed beyond what a browser's number field holds (a whole number past ±(2**53 - 1), 16 digits
+# and more; a float past ±1.8e308) never reaches the server: Streamlit outlines the field in red and keeps
+# its last value, and Start trained that value without a word. This element draws nothing: in the browser
+# it watches the sidebar's number fields for the ones Streamlit marks invalid (``aria-invalid``) and sends
+# their labels (the field names) as its ``refused`` state, so that the form says so and Start refuses
+# (`refused_numbers`). One observer per browser tab: the function runs again whenever ``data`` changes.
+# (Every value a field does send is the form's, unbounded, and the config's check refuses it with its own
+# message: see `_number`.)
+REFUSED_KEY = "form_refused_numbers"
+_REFUSED_JS = """
+export default function(component) {
+    const { setStateValue, data } = component;
+    const watch = (window.__ganRefusedNumbers ??= { observer: null, sent: "[]" });
+    watch.observer?.disconnect();
+    watch.observer = null;
+    const sidebar = document.querySelector('[data-testid="stSidebar"]');
+    if (!sidebar) return;
+    watch.sent = JSON.stringify(data?.refused ?? []);  // what the server holds: only a change is sent
+    const report = () => {
+        const refused = Array.from(
+            sidebar.querySelectorAll('input[data-testid="stNumberInputField"][aria-invalid="true"]'),
+            (input) => input.getAttribute("aria-label") || "",
+        ).sort();
+        const text = JSON.stringify(refused);
+        if (text !== watch.sent) {
+            watch.sent = text;
+            setStateValue("refused", refused);
+        }
+    };
+    const observer = new MutationObserver(report);
+    observer.observe(sidebar, {
+        attributes: true, attributeFilter: ["aria-invalid"], subtree: true, childList: true,
+    });
+    watch.observer = observer;
+    report();
+    return () => {
+        if (watch.observer === observer) {
+            observer.disconnect();
+            watch.observer = null;
+        }
+    };
+}
+"""
+_refused_numbers_element = st.components.v2.component(
+    "gan_refused_numbers", js=_REFUSED_JS, isolate_styles=False
+)
 
 # field -> (widget, options): "number" takes (min, max, step, format)
 NUMBER_SPECS: dict[str, tuple[float, float, float, str | None]] = {
@@ -251,6 +300,42 @@ def _number(name: str) -> Any:
     return st.number_input(name, step=step, format=fmt, key=f"cfg_{name}", help=help)
 
 
+def refused_numbers() -> list[str]:
+    """The number fields whose typed value the browser refused to send (see `REFUSED_KEY`), as the
+    browser last said; [] outside a browser (or before it said anything)."""
+    state = st.session_state.get(REFUSED_KEY)
+    refused = state.get("refused") if hasattr(state, "get") else None
+    return [name for name in refused or () if name in NUMBER_SPECS]
+
+
+def refused_number_message() -> str | None:
+    """Why the form cannot be used while the browser refuses a number typed in it (`refused_numbers`):
+    the field, what the form still holds and what is allowed; None when it refuses none."""
+    refused = refused_numbers()
+    if not refused:
+        return None
+    name = refused[0]
+    lo, hi, _, _ = number_bounds(name, form_values().get(name))
+    more = f" (and {', '.join(refused[1:])})" if len(refused) > 1 else ""
+    shown = "{:,}" if isinstance(lo, int) else "{:g}"
+    return (
+        f"{name}{more}: the number typed is beyond what a number field can hold, so the browser did not "
+        f"send it (the field is outlined in red) and the form still holds {name}={form_values().get(name)}. "
+        f"Allowed: {shown.format(lo)} to {shown.format(hi)}."
+    )
+
+
+def _watch_refused_numbers() -> None:
+    """Mount the element that reports refused numbers (`REFUSED_KEY`); it takes no room in the sidebar."""
+    st.html(f"<style>.st-key-{REFUSED_KEY} {{display: none;}}</style>")
+    _refused_numbers_element(
+        key=REFUSED_KEY,
+        data={"refused": refused_numbers()},
+        default={"refused": []},
+        on_refused_change=lambda: None,  # (a change reruns the page: the form says so at once)
+    )
+
+
 def _choices(name: str, options: tuple) -> tuple:
     """A menu's options, with the form's value added when it is not one of them (cuda:1, a 48 px size)."""
     value = st.session_state.get(f"cfg_{name}")
@@ -361,10 +446,12 @@ def config_form(uploads_root: Path) -> FormCheck:
             key="cfg_device",
             help=_help("device") + " A stopped run resumes on the device chosen here (auto by default).",
         )
+    _watch_refused_numbers()
     values = form_values()
     values.update({name: st.session_state[f"cfg_{name}"] for name in FIELDS})  # an upload sets data_path
     cfg, error, field, note = None, None, None, None
     missing = spec.needs_data_path and not str(values["data_path"]).strip()  # no data given yet
+    refused = refused_number_message()
     try:
         cfg = GANConfig.from_dict(values)
     except ConfigError as exc:
@@ -379,6 +466,9 @@ def config_form(uploads_root: Path) -> FormCheck:
                 f"Start needs the {dataset} data: upload {_upload_what(dataset)} in the sidebar (Data), "
                 "or enter its path in data_path."
             )
+    if refused and error is None:  # (a config error is said first: one message at a time)
+        # The form holds a value the field no longer shows: no config from it, for Start, Apply or Resume.
+        cfg, error, field = None, refused, refused_numbers()[0]
     if cfg is not None:
         # The config stays (the running run's Apply changes needs it); the error keeps Start disabled.
         try:
@@ -421,7 +511,7 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
         return False
     refused = st.session_state.get(UPLOAD_REFUSED_KEY)
     if refused and refused[0] == marker:
-        st.error(literal(refused[1]))
+        _refused(refused[1])
         return True
     try:
         data = file.getvalue()
@@ -432,12 +522,30 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
             path = extract_images_zip(data, file.name, uploads_root)
     except UploadError as exc:
         st.session_state[UPLOAD_REFUSED_KEY] = (marker, str(exc))
-        st.error(literal(exc))
+        _refused(str(exc))
         return True
     st.session_state[UPLOAD_DONE_KEY] = marker
+    st.session_state[UPLOADED_KEY] = (str(path), file.name)
     st.session_state["cfg_data_path"] = str(path)
     st.success(f"Uploaded {literal(file.name)}: data_path set to {literal(path)}")
     return False
+
+
+def _refused(message: str) -> None:
+    """An upload's refusal, and in the same message the data the form goes on using instead (an earlier
+    upload, or a path typed in data_path): a refused file changes nothing, and Start would train on that
+    data, which the user may not expect after sending another file."""
+    text = literal(message)
+    in_use = str(st.session_state.get("cfg_data_path") or "").strip()
+    if in_use:
+        earlier = st.session_state.get(UPLOADED_KEY)
+        what = (
+            f"the earlier upload {literal(earlier[1])}"
+            if earlier and earlier[0] == in_use
+            else f"data_path {literal(in_use)}"
+        )
+        text += f"\n\nStill using {what}: Start trains on it. Upload a file that passes to replace it."
+    st.error(text)
 
 
 def _check_points(path: Path, name: str) -> None:
