@@ -42,7 +42,13 @@ import plotly.io as pio
 from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
-from gan_core.tracking.schema import EVAL_COLUMNS, FEATURE_COLUMNS, FEATURE_COLUMNS_BY_SPACE, RECORD_COLUMNS
+from gan_core.tracking.schema import (
+    EVAL_COLUMNS,
+    FEATURE_COLUMNS,
+    FEATURE_COLUMNS_BY_SPACE,
+    HPARAM_COLUMNS,
+    RECORD_COLUMNS,
+)
 
 MAX_SMOOTHING = 0.999
 MAX_EVENT_LABELS = 30  # the latest markers; older ones would only pile up into an unreadable comb
@@ -1603,10 +1609,15 @@ def compare_figure(
     A metric measured only on some steps, an evaluation column (`EVAL_COLUMNS`, best drawn from
     `compare_view`) or a run's own metric, is drawn through the steps that measured it, a marker on each,
     unsmoothed; its blanks (NaN) are not marked as failures, as in the Train view's quality and custom
-    charts. A per-step metric's NaN is (a diverged run)."""
+    charts. A per-step metric's NaN is (a diverged run).
+
+    A hyperparameter column (`HPARAM_COLUMNS`: lr_g, d_steps, ...) is a setting in force, changed at a
+    step: drawn as steps (each value held until the next), never smoothed (an EMA would draw a learning
+    rate the run never had, creeping towards a change it made at once)."""
     smoothing = _check_smoothing(smoothing)
     sparse = column in EVAL_COLUMNS or column not in RECORD_COLUMNS
-    if sparse:
+    stepwise = column in HPARAM_COLUMNS
+    if sparse or stepwise:
         smoothing = 0.0
     events = events or {}
     traces: list[dict[str, Any]] = []
@@ -1635,6 +1646,8 @@ def compare_figure(
         if sparse:
             lines[-1]["mode"] = "lines+markers"
             lines[-1]["marker"] = {"size": 6}
+        if stepwise:
+            lines[-1]["line"]["shape"] = "hv"
         traces.extend(lines)
         bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
         low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
