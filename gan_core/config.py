@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
 from gan_core.data import DATASETS as _DATASET_REGISTRY
 from gan_core.data import LABELLED_DATA
 from gan_core.losses import LOSSES as _LOSS_REGISTRY
@@ -73,6 +75,10 @@ _DEVICE_RE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
 # The largest float32 (torch.finfo(torch.float32).max): training runs in float32, so a float field's value
 # beyond it (1e300: finite, not "non-finite") is refused as that, with the field's range.
 FLOAT32_MAX = 3.4028234663852886e38
+# The smallest positive normal float32 (torch.finfo(torch.float32).tiny): a float field's value between 0
+# and it is 0 in float32 (1e-50) or a subnormal that has lost its precision, so the run would train with
+# another value than its config records (lr_g=1e-50 trains nothing); refused with the field's range.
+FLOAT32_TINY = 1.1754943508222875e-38
 
 
 class ConfigError(ValueError):
@@ -266,6 +272,29 @@ class GANConfig:
                 raise ConfigError(name, v, f"a finite number in {'(' if lo_open else '['}{lo}, {hi}]")
             if v < lo or v > hi or (lo_open and v == lo):
                 raise refused(name, f"a number in {'(' if lo_open else '['}{lo}, {hi}]")
+            if name in _FLOAT_FIELDS:
+                held_in_float32(name, lo, hi, lo_open=lo_open)
+
+        def held_in_float32(name: str, lo: float, hi: float, lo_open=False, hi_open=False) -> None:
+            """A float field's value already in [lo, hi] (or open at an end) must stay in it as the
+            float32 training runs in: not 0 there when it is not 0 (1e-50), nor ``hi`` when that is
+            excluded (beta2=0.99999999 is 1 in float32). Every range here starts at 0."""
+            v = getattr(self, name)
+            close = ")" if hi_open else "]"
+            if v != 0 and abs(v) < FLOAT32_TINY:
+                allowed = f"{'' if lo_open else '0 or '}a number in [{FLOAT32_TINY:.3g}, {hi}{close}"
+                raise ConfigError(
+                    name,
+                    v,
+                    allowed,
+                    f"{name}={quoted(v)} is below float32's smallest normal number ({FLOAT32_TINY:.3g}), "
+                    f"the precision training runs in (it would train as 0 or imprecisely); allowed {allowed}",
+                )
+            if hi_open and float(np.float32(v)) >= hi:
+                below = np.nextafter(np.float32(hi), np.float32(lo))  # the largest float32 under hi
+                allowed = f"a number in [{lo}, {np.format_float_positional(below)}]"
+                message = f"{name}={quoted(v)} is {hi} in float32, the precision training runs in"
+                raise ConfigError(name, v, allowed, f"{message}; allowed {allowed}")
 
         choice("dataset", DATASETS)
         choice("model", MODELS)
@@ -284,6 +313,7 @@ class GANConfig:
         in_range("clip_value", 0.0, 10.0, lo_open=True)
         if not (0.0 <= self.label_smoothing < 0.5):
             raise refused("label_smoothing", "a number in [0, 0.5)")
+        held_in_float32("label_smoothing", 0, 0.5, hi_open=True)
         in_range("instance_noise", 0.0, 10.0)
         in_range("ms_weight", 0.0, 100.0)
         in_range("batch_size", 1, 4096)
@@ -292,6 +322,7 @@ class GANConfig:
         for beta in ("beta1", "beta2"):
             if not (0.0 <= getattr(self, beta) < 1.0):
                 raise refused(beta, "a number in [0, 1)")
+            held_in_float32(beta, 0, 1, hi_open=True)
         in_range("d_steps", 1, 100)
         in_range("steps", 0, MAX_STEPS)
         in_range("sample_every", 1, MAX_STEPS)
