@@ -3,16 +3,17 @@
 ``train`` builds a config from ``--preset NAME`` (a scenario of `gan_core.presets`), ``--config
 FILE.json`` and flags that mirror every config field (``--lr-g 1e-4`` for ``lr_g``), each over the one
 before, trains it in a `Runner` with a progress bar, and prints the run folder.
-``train --resume DIR`` continues a stopped or interrupted run from its latest checkpoint; ``train
---rewind DIR --from-step N`` branches a new run from one of its kept checkpoints (DIR stays untouched);
-with either, flags may change only the mid-run fields. Ctrl-C or SIGTERM stops a run cleanly (final
-checkpoint, files flushed).
+``train --resume DIR`` continues a run in its folder from its latest checkpoint (what was logged after
+it is dropped and trained again); ``train --rewind DIR --from-step N`` branches a new run from one of
+its kept checkpoints (DIR stays untouched); with either, flags may change only the mid-run fields.
+Ctrl-C or SIGTERM stops a run cleanly (final checkpoint, files flushed).
 ``sample`` writes samples from a run's latest checkpoint. ``evaluate`` scores a file of samples from any
 model, or a run's G, with the yardstick a run uses (`gan_core.diagnostics`, `gan_core.evaluation`: the
 feature-space metrics with their baselines; Inception's with ``--inception``) and prints the metrics as
-one JSON object; a class-conditional run's G also gets GAN-train, GAN-test and the augmentation probe
-(`gan_core.downstream`). ``runs`` lists a runs folder's runs as the dashboard's Runs page does, with
-each run's latest losses and accuracies (``--json`` for programs).
+one JSON object (a run's G: naming its checkpoint and step); a class-conditional run's G also gets
+GAN-train, GAN-test and the augmentation probe (`gan_core.downstream`). ``runs`` lists a runs folder's
+runs with the dashboard's Runs page's columns, newest first by creation, with each run's latest losses
+and accuracies (``--json`` for programs).
 Bad input exits with status 2 and one line on stderr saying what is wrong and what is allowed.
 """
 
@@ -23,6 +24,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import math
 import os
 import signal
 import sys
@@ -34,7 +36,7 @@ import numpy as np
 import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
-from gan_core.config import CONTINUE_FIELDS, DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, DataSource, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
 from gan_core.distributed import DistContext, from_env, shutdown
@@ -53,7 +55,7 @@ from gan_core.inception import (
 from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
-from gan_core.rundir import RUNS_ENV, RunDir, RunDirError, image_grid
+from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, image_grid, validate_run_id
 from gan_core.runner import Runner, RunnerError, UnusableCheckpointError, continue_device, follow
 from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
@@ -109,8 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     train.add_argument(
         "--run-id",
-        help="name of the run folder (default: the preset's name with --preset, else dataset-loss; then "
-        "time-random)",
+        help="the new run's folder name, used as given (in --out; with --rewind, beside DIR), refused if "
+        "that folder exists; " + RUN_ID_RULE + " (default: a new name each time: the preset's name with "
+        "--preset, else DATASET-LOSS, then the time and 4 random hex digits, e.g. "
+        "healthy-ring8-20261130-120102-ab12; with --rewind, DIR's name then -atSTEP)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
     train.add_argument(
@@ -123,9 +127,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         type=Path,
         metavar="DIR",
-        help="continue the stopped or interrupted run in folder DIR from its latest checkpoint (its "
-        "config is kept: flags may change only " + ", ".join(MUTABLE_FIELDS + CONTINUE_FIELDS) + "; "
-        "--device is auto unless given, whatever device the run trained on)",
+        help="continue the run in folder DIR, in that folder, from its latest checkpoint: a stopped, "
+        "interrupted or failed run, or a finished one given a larger --steps (--steps 0: until stopped). "
+        "The step count goes on from the checkpoint's; metric rows, snapshots and checkpoints after it are "
+        "dropped and trained again. Its config is kept: flags may change only the mid-run fields "
+        + ", ".join(MUTABLE_FIELDS)
+        + " (each change an hparam event) and --device (auto unless given, whatever device the run "
+        "trained on). Refused while another process trains DIR",
     )
     continued.add_argument(
         "--rewind",
@@ -164,22 +172,27 @@ def build_parser() -> argparse.ArgumentParser:
         "images as .npy (N x C x H x W, values in [0, 1]) or a .png grid.",
     )
     sample.add_argument("--run", type=Path, required=True, help="run folder (e.g. runs/NAME)")
-    sample.add_argument("--n", type=int, default=1000, help=f"number of samples (1..{MAX_SAMPLES})")
+    sample.add_argument(
+        "--n", type=int, default=1000, help=f"number of samples, 1..{MAX_SAMPLES} (default: %(default)s)"
+    )
     sample.add_argument("--out", type=Path, required=True, help="output file: .csv, .npy or .png")
-    sample.add_argument("--seed", type=int, default=0, help=f"noise seed (0..{MAX_SEED})")
-    sample.add_argument("--checkpoint", type=Path, help="a checkpoint file of the run (default: latest)")
+    sample.add_argument(
+        "--seed", type=int, default=0, help=f"noise seed, 0..{MAX_SEED} (default: %(default)s)"
+    )
+    sample.add_argument("--checkpoint", type=Path, help="a checkpoint file of the run (default: its latest)")
     sample.add_argument(
         "--label",
         type=int,
-        help="a class-conditional run: every sample of this class index (0..classes-1); default: the "
-        "classes in turn (0, 1, ..., 0, 1, ...), so a .png grid shows each",
+        help="a class-conditional run: every sample of this class index, 0..classes-1 (default: the "
+        "classes in turn, 0, 1, ..., 0, 1, ..., so that a .png grid shows each)",
     )
 
     evaluate = sub.add_parser(
         "evaluate",
         help="score a file of samples, or a run's G, against a dataset; prints JSON",
         description="Score samples from any model (--samples) or a run's G (--run) with the metrics a run "
-        "records, and print them as one JSON object. 2D point datasets: modes_covered, hq_pct and "
+        "records, and print them as one JSON object (with --run, naming the run, the checkpoint and its "
+        "step first). 2D point datasets: modes_covered, hq_pct and "
         "mode_kl (ring8, grid25) and grid_kl, grid_js (all). Image datasets: diversity, and for digits, "
         "mnist and fashion-mnist classes_covered, class_kl, the accuracy of the classifier behind them "
         "and the image quality in its feature space (fd_cls, kid_cls, precision_cls, recall_cls, "
@@ -200,20 +213,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="a run folder: its G (latest checkpoint, or --checkpoint) draws 1,000 samples (every class "
         "equally, for a class-conditional G) scored against the run's own data",
     )
-    evaluate.add_argument("--checkpoint", type=Path, help="with --run: a checkpoint file of the run")
+    evaluate.add_argument(
+        "--checkpoint", type=Path, help="with --run: a checkpoint file of the run (default: its latest)"
+    )
     evaluate.add_argument(
         "--augment-k",
         type=int,
         default=10,
         metavar="K",
-        help="with --run, a class-conditional G: the augmentation probe's real images per class (default 10)",
+        help="with --run, a class-conditional G: the augmentation probe's real images per class "
+        "(default: %(default)s)",
     )
     evaluate.add_argument(
         "--augment-generated",
         type=int,
         default=100,
         metavar="M",
-        help="with --run: G's samples per class added in the augmentation probe (default 100)",
+        help="with --run, a class-conditional G: G's samples per class added in the augmentation probe "
+        "(default: %(default)s)",
     )
     source.add_argument(
         "--samples",
@@ -224,20 +241,22 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument(
         "--data-path",
         default="",
-        help="where the real data is: points: its CSV; folder: the image folder; mnist/fashion-mnist/"
-        "cifar10: the torchvision root (default ./data)",
+        help="with --samples: where the real data is: points: its CSV; folder: the image folder; "
+        "mnist/fashion-mnist/cifar10: the torchvision root (default: none; the torchvision sets: ./data)",
     )
     evaluate.add_argument(
         "--image-size",
         type=int,
         default=0,
-        help="image side the samples have, as the run's image_size (default 0: the dataset's own)",
+        help="with --samples: the image side they have, as the run's image_size; 0 = the dataset's own "
+        "(default: %(default)s)",
     )
     evaluate.add_argument(
         "--channels",
         type=int,
         default=0,
-        help="image channels the samples have, as the run's channels: 0 = the dataset's own, 1 or 3",
+        help="with --samples: the image channels they have, as the run's channels: 0 = the dataset's own, "
+        "1 or 3 (default: %(default)s)",
     )
     evaluate.add_argument(
         "--inception",
@@ -265,12 +284,13 @@ def build_parser() -> argparse.ArgumentParser:
         default=0,
         help="--samples: the seed of the run they came from (the feature-space metrics then measure "
         "against the real half that run measured against); --run: the seed of G's noise, the run's own "
-        "seed picking the real half (default 0)",
+        "seed picking the real half (default: %(default)s)",
     )
     runs = sub.add_parser(
         "runs",
         help="list the runs of a runs folder: status, step, flags, latest losses",
-        description="List every run of a runs folder, newest first, as the dashboard's Runs page does: "
+        description="List every run of a runs folder as the dashboard's Runs page does, newest first by "
+        "its created time (then by id): "
         "its status (a run whose writer is gone reads interrupted), step of its target, the failure flags "
         "up, its latest d_loss, g_loss, d_acc_real and d_acc_fake, its latest evaluation's headline quality "
         "metric ("
@@ -340,6 +360,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
+    if args.run_id is not None:  # before the data loads (minutes for a large folder)
+        validate_run_id(args.run_id)
     if args.resume is not None or args.rewind is not None:
         if args.preset is not None:
             raise CLIError("--preset cannot be used with --resume or --rewind: the run keeps its config.json")
@@ -526,6 +548,7 @@ class _RunG:
     source: str  # "checkpoint NAME of run 'ID'", for messages
     step: int
     run_path: Path
+    checkpoint: str  # its file's name, step_00001000.pt
 
 
 def _run_generator(args: argparse.Namespace) -> _RunG:
@@ -548,7 +571,7 @@ def _run_generator(args: argparse.Namespace) -> _RunG:
     name = (path or run.latest_checkpoint()).name
     source = f"checkpoint {name} of run {run.run_id!r}"
     cfg, G = generator_from_checkpoint(state, source=source)
-    return _RunG(cfg, G, source, state["step"], run.path)  # the step checked by load_checkpoint
+    return _RunG(cfg, G, source, state["step"], run.path, name)  # the step checked by load_checkpoint
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -661,6 +684,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
     split = cfg.seed if G is not None else args.seed
     result = evaluate_samples(samples, cfg, source, inception=inception, seed=split)
+    if G is not None:  # which G was scored: the run, and the checkpoint and step its weights are from
+        result = {
+            "dataset": result.pop("dataset"),
+            "run": str(loaded.run_path),
+            "checkpoint": loaded.checkpoint,
+            "step": loaded.step,
+            **result,
+        }
     if G is not None and model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS:
         result["gan_train_test"] = gan_train_test(cfg, G, seed=args.seed)
         try:
@@ -820,12 +851,26 @@ RUNS_TEXT_LIMIT = 40  # characters of a text cell in the `runs` table; the rest 
 
 
 def run_listing(folder: Path) -> list[dict[str, Any]]:
-    """Every run folder in ``folder``, newest first, as the Runs page lists them (`RunRegistry.summaries`,
-    unreadable folders included with status ``unreadable``; each run's latest values: `latest_values`).
+    """Every run folder in ``folder`` (`RunRegistry.summaries`, unreadable folders included with status
+    ``unreadable``; each run's latest values: `latest_values`), newest first by the ``created`` time the
+    table shows, runs created at the same time by id, and those without a readable time last, by id (the
+    registry's order is the folders' modification times, which a resumed old run brings to the top).
     Read only: nothing is written, nothing claimed. Raises `CLIError` when ``folder`` is no folder."""
     if not folder.is_dir():
         raise CLIError(f"no runs folder {str(folder)!r}: give a folder that holds run folders")
-    return RunRegistry(folder).summaries(unreadable=True)
+    rows = RunRegistry(folder).summaries(unreadable=True)
+    rows.sort(key=lambda row: str(row["run_id"]))
+    rows.sort(key=_created_time, reverse=True)  # stable: the ids' order stays within one time
+    return rows
+
+
+def _created_time(row: dict[str, Any]) -> float:
+    """A row's ``created`` as seconds since the epoch; -inf for none or one that is no time (listed
+    last). A time without a zone is this machine's, as `_runs_table` shows it."""
+    try:
+        return dt.datetime.fromisoformat(str(row.get("created") or "")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return -math.inf
 
 
 def terminal_text(value: Any, limit: int | None = None) -> str:

@@ -1,12 +1,218 @@
-"""A float field too small for float32 (training's precision), or its excluded upper end there, is
-refused with the range float32 holds, not trained as 0 (or as 1)."""
+"""The command line as its help and README describe it: every README example names only folders an
+earlier example makes, `runs` is ordered by the time it shows, every help gives its defaults, `--resume`'s
+help says what a resume does, `evaluate --run` names the step it scored, and a float field too small for
+float32 (training's precision) is refused, not trained as 0."""
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import shlex
+from pathlib import Path
 
 import pytest
 import torch
 
-from gan_core.config import FLOAT32_TINY, ConfigError, GANConfig
+from gan_core.__main__ import build_parser
+from gan_core.config import FLOAT32_TINY, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.rundir import RunDir
 
+ROOT = Path(__file__).resolve().parents[1]
 TINY = ["--width", "16", "--latent-dim", "4", "--batch-size", "16", "--device", "cpu", "--quiet"]
+
+
+def readme_cli_commands() -> list[str]:
+    """The commands of README's "Command line" code block, continuation lines joined, comments cut."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = text.split("\n## Command line\n", 1)[1]
+    block = section.split("```bash\n", 1)[1].split("\n```", 1)[0]
+    commands: list[str] = []
+    pending = ""
+    for line in block.splitlines():
+        line = pending + line
+        if line.rstrip().endswith("\\"):
+            pending = line.rstrip()[:-1] + " "
+            continue
+        pending = ""
+        words = shlex.split(line, comments=True)
+        if words:
+            commands.append(shlex.join(words))
+    return commands
+
+
+def test_every_readme_example_parses_and_names_only_runs_an_earlier_one_makes():
+    commands = readme_cli_commands()
+    assert len(commands) >= 12 and all(c.startswith("python -m gan_core ") for c in commands)
+    made: set[str] = set()
+    named: list[str] = []
+    for command in commands:
+        argv = shlex.split(command)[3:]
+        if argv == ["--help"] or argv[-1:] == ["--help"]:
+            continue
+        args = build_parser().parse_args(argv)  # argparse exits on an option that does not exist
+        if args.command == "train" and getattr(args, "run_id", None) is not None:
+            made.add(args.run_id)
+        folders = [getattr(args, name, None) for name in ("resume", "rewind", "run")]
+        if args.command == "train" and args.config is not None:
+            folders.append(args.config.parent)
+        for folder in folders:
+            if folder is not None and str(folder).startswith("runs/"):
+                named.append(folder.name)
+                assert folder.name in made, f"{command}: no example before it makes runs/{folder.name}"
+    assert {"ring8", "conditional-digits"} <= set(named)  # (what this test is about is still there)
+
+
+def test_the_readme_names_runs_by_a_run_id_given_or_says_how_to_find_them():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    # each `--run runs/NAME` anywhere in the README is a run the Command line section makes by name
+    made = {
+        shlex.split(c)[shlex.split(c).index("--run-id") + 1] for c in readme_cli_commands() if "--run-id" in c
+    }
+    for name in re.findall(r"--(?:run|resume|rewind) runs/([A-Za-z0-9._-]+)", text):
+        assert name in made or name in ("ID", "NAME", "r"), name
+
+
+def _run(root: Path, run_id: str, created: str | None, mtime: float) -> None:
+    """A run folder (nothing trained) whose status.json says ``created`` (left out when None) and whose
+    folder was modified at ``mtime``."""
+    RunDir.create(root, GANConfig(dataset="ring8"), run_id).release()
+    status_file = root / run_id / "status.json"
+    status = json.loads(status_file.read_text())
+    status.pop("created")
+    if created is not None:
+        status["created"] = created
+    status_file.write_text(json.dumps(status))
+    os.utime(root / run_id, (mtime, mtime))
+
+
+def test_runs_are_listed_newest_first_by_the_created_time_shown_then_by_id(tmp_path, cli):
+    root = tmp_path / "runs"
+    # Folder times in the opposite order (an old run resumed today is the newest folder)
+    _run(root, "new", "2026-06-01T12:00:00.000+00:00", mtime=1_000)
+    _run(root, "tie-b", "2026-03-01T12:00:00.000+00:00", mtime=2_000)
+    _run(root, "tie-a", "2026-03-01T13:00:00.000+01:00", mtime=3_000)  # the same instant in another zone
+    _run(root, "old", "2026-01-01T12:00:00.000+00:00", mtime=4_000)
+    _run(root, "no-time", None, mtime=5_000)
+    _run(root, "bad-time", "yesterday", mtime=6_000)
+    expected = ["new", "tie-a", "tie-b", "old", "bad-time", "no-time"]
+
+    listed = cli("runs", str(root), "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert [row["run_id"] for row in json.loads(listed.stdout)] == expected
+    table = cli("runs", str(root))
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()[1:]
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == expected
+    created = {line.split()[0]: line for line in lines}
+    local = dt.datetime.fromisoformat("2026-06-01T12:00:00+00:00").astimezone()
+    assert local.strftime("%Y-%m-%d %H:%M") in created["new"]  # the time it is ordered by is the one shown
+    assert "newest first by its created time (then by id)" in " ".join(cli("runs", "--help").stdout.split())
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    parser = build_parser()
+    (sub,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return dict(sub.choices)
+
+
+@pytest.mark.parametrize("name", ["train", "sample", "evaluate", "runs"])
+def test_every_option_with_a_default_says_it_in_its_help(name):
+    parser = _subcommands()[name]
+    with_default = [
+        action
+        for action in parser._actions
+        if action.help not in (None, argparse.SUPPRESS)
+        and not isinstance(action, argparse._HelpAction)
+        and action.default not in (None, False, argparse.SUPPRESS)
+    ]
+    config_flags = [
+        a
+        for a in parser._actions
+        if a.default is argparse.SUPPRESS and a.dest in GANConfig.__dataclass_fields__
+    ]
+    assert with_default or name == "train"
+    for action in with_default + config_flags:
+        assert "(default: " in action.help, (name, action.option_strings or action.dest)
+
+
+def test_help_shows_the_default_values(cli):
+    sample = " ".join(cli("sample", "--help").stdout.split())
+    for words in ("number of samples, 1..100000 (default: 1000)", "(default: 0)", "(default: its latest)",
+                  "(default: the classes in turn"):  # fmt: skip
+        assert words in sample
+    evaluate = " ".join(cli("evaluate", "--help").stdout.split())
+    for words in ("probe's real images per class (default: 10)", "in the augmentation probe (default: 100)",
+                  "the dataset's own (default: 0)"):  # fmt: skip
+        assert words in evaluate
+    train = " ".join(cli("train", "--help").stdout.split())
+    assert "(default: 0.0002)" in train and "(default: 'digits')" in train
+
+
+def test_resume_help_says_what_a_resume_does(cli):
+    train = " ".join(cli("train", "--help").stdout.split())
+    resume = train.split("--resume DIR ", 1)[1].split(" --rewind DIR ", 1)[0]
+    for words in (
+        "in that folder, from its latest checkpoint",
+        "a finished one given a larger --steps",
+        "metric rows, snapshots and checkpoints after it are dropped and trained again",
+        "Its config is kept",
+        "each change an hparam event",
+        "--device (auto unless given",
+        "Refused while another process trains DIR",
+    ):
+        assert words in resume, words
+    for field in MUTABLE_FIELDS:
+        assert re.search(rf"\b{field}\b", resume), field
+
+
+def test_resume_does_what_its_help_says(tmp_path, cli):
+    root = tmp_path / "runs"
+    made = cli("train", "--dataset", "ring8", "--steps", "10", "--checkpoint-every", "4", "--out", str(root),
+               "--run-id", "r", *TINY)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    run = root / "r"
+    # a finished run needs a larger --steps
+    assert "trained its steps=10" in cli("train", "--resume", str(run), "--quiet").stderr
+    (run / "checkpoints" / "step_00000010.pt").unlink()  # as if it had stopped after step 8's checkpoint
+    resumed = cli("train", "--resume", str(run), "--steps", "12", "--lr-d", "1e-3", "--quiet")
+    assert resumed.returncode == 0, resumed.stderr
+    steps = [int(line.split(",")[0]) for line in (run / "metrics.csv").read_text().splitlines()[1:]]
+    assert steps == list(range(1, 13))  # 9 and 10 dropped and trained again, no step twice
+    hparams = [line for line in (run / "events.csv").read_text().splitlines() if ",hparam," in line]
+    assert [line.split(",")[3] for line in hparams] == ["lr_d: 0.0002 -> 0.001", "steps: 10 -> 12"]
+
+
+def test_evaluate_names_the_run_checkpoint_and_step_it_scored(tmp_path, cli):
+    root = tmp_path / "runs"
+    made = cli("train", "--dataset", "ring8", "--steps", "12", "--checkpoint-every", "4", "--out", str(root),
+               "--run-id", "r", *TINY)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    latest = cli("evaluate", "--run", str(root / "r"))
+    assert latest.returncode == 0, latest.stderr
+    got = json.loads(latest.stdout)
+    assert list(got)[:5] == ["dataset", "run", "checkpoint", "step", "n_samples"]
+    assert (got["dataset"], got["checkpoint"], got["step"]) == ("ring8", "step_00000012.pt", 12)
+    assert Path(got["run"]) == (root / "r").resolve()
+    older = root / "r" / "checkpoints" / "step_00000008.pt"
+    got = json.loads(cli("evaluate", "--run", str(root / "r"), "--checkpoint", str(older)).stdout)
+    assert (got["checkpoint"], got["step"]) == ("step_00000008.pt", 8)
+    # samples from elsewhere have no run nor step
+    assert cli("sample", "--run", str(root / "r"), "--out", str(tmp_path / "s.csv")).returncode == 0
+    scored = json.loads(cli("evaluate", "--dataset", "ring8", "--samples", str(tmp_path / "s.csv")).stdout)
+    assert not {"run", "checkpoint", "step"} & set(scored) and scored["n_samples"] == 1000
+
+
+def test_a_bad_run_id_is_refused_before_the_data_loads(tmp_path, cli):
+    for run_id in ("a b", "../x", ".hidden"):
+        # mnist from a folder without it: the data would fail to load, but the run id is said first
+        res = cli("train", "--dataset", "mnist", "--data-path", str(tmp_path / "none"), "--out",
+                  str(tmp_path / "runs"), "--run-id", run_id, *TINY)  # fmt: skip
+        assert res.returncode == 2 and res.stderr.startswith(
+            f"error: run id {run_id!r} is invalid: use 1-100"
+        )
+        assert len(res.stderr.splitlines()) == 1
+    assert not (tmp_path / "runs").exists()
 
 
 BELOW = (
