@@ -114,6 +114,15 @@ def read_job(status: dict[str, Any]) -> tuple[Job, list[str]]:
 # last row: the tracking API reads them from the optimizers it is given; d_steps is D's updates a step.
 SETTINGS_FROM_ROWS = ("lr_g", "lr_d", "beta1", "beta2", "d_steps")
 ABSENT = "—"  # a setting one compared run has and another has not (`settings_tables`)
+# What a user's own run's status.json records of the counts given to `gan_core.track.init` (the built-in
+# config's fields of those names): shown in Compare (`RunView.settings`) where it records them.
+TRACKED_COUNTS = ("steps", "sample_every", "eval_every", "seed")
+
+
+def _same_setting(recorded: Any, given: Any) -> bool:
+    """True when a config value says what the run recorded: equal numbers (2e-4 and 0.0002, 64 and 64.0)
+    or equal values; True is not the count 1."""
+    return isinstance(recorded, bool) == isinstance(given, bool) and recorded == given
 
 
 @dataclass
@@ -232,9 +241,18 @@ class RunView:
         """The run's settings in force now, as Compare lines runs up: first what run.json says it is
         (``(source)``, ``(loss)``, ``(dataset)``, ``(model)``: the same rows whoever trained it, left out
         where unknown); then a run the product trains: its config with the mid-run changes in force
-        (`hparams`); a user's own: its free-form hyperparameters, and the optimizer settings its last
-        row recorded (`SETTINGS_FROM_ROWS`: the tracking API reads them from the optimizers) where it
-        did not name them itself."""
+        (`hparams`).
+
+        A user's own run (`gan_core.track`, Lightning): what the run recorded it trained with, then its
+        free-form hyperparameters (run.json's ``hparams``, the ``config`` given to `gan_core.track.init`).
+        Recorded: the optimizer settings of its last row (`SETTINGS_FROM_ROWS`, read from the optimizers
+        it was given: the lr they were stepping with, a scheduler's included) and status.json's
+        ``steps`` (the target; 0: open-ended), ``sample_every``, ``eval_every`` and ``seed`` (the one given
+        to init: it fixes the real examples shown and the quality metrics' samples; runs written before
+        they were recorded have none of the last three, and none is made up). Where the config names a
+        recorded field with another value, the recorded one is the field's and the config's is shown
+        beside it as ``config.<field>`` (a config ``lr_g`` of 2e-3 whose optimizer ran at 1e-3); an equal
+        one, or one nothing recorded, is the field's own."""
         what = {  # "" is unknown (a user's run that named none): no value, not an empty one
             name: value
             for name, value in (
@@ -249,12 +267,22 @@ class RunView:
             own = {**self.cfg.to_dict(), **self.hparams}
             return {**what, **{k: v for k, v in own.items() if k not in ("loss", "dataset", "model")}}
         last = self.run_dir.last_metrics()
+        status = self._disk_status or {}  # checked (`checked_status`): a count here is a whole number
         recorded = {
-            k: (int(v) if k == "d_steps" and float(v).is_integer() else v)
-            for k in SETTINGS_FROM_ROWS
-            if math.isfinite(v := last.get(k, math.nan))
+            **{
+                k: (int(v) if k == "d_steps" and float(v).is_integer() else v)
+                for k in SETTINGS_FROM_ROWS
+                if math.isfinite(v := last.get(k, math.nan))
+            },
+            **{k: status[k] for k in TRACKED_COUNTS if k in status},
         }
-        return {**what, **recorded, **self.meta.hparams}
+        settings = {**what, **recorded}
+        for name, value in self.meta.hparams.items():
+            if name not in settings:
+                settings[name] = value
+            elif not _same_setting(settings[name], value):
+                settings[f"config.{name}"] = value
+        return settings
 
     def checkpoint_steps(self) -> list[int]:
         """Steps of the checkpoints kept on disk (what `RunRegistry.branch` can start from)."""
@@ -840,10 +868,15 @@ HEADLINE_QUALITY = ("fid", "fd_cls", "modes_covered", "classes_covered", "grid_j
 
 def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare's two tables of the runs' `RunView.settings` (one column per run id, one row per field,
-    in order of first appearance): the fields every run has whose values differ, and the fields only
-    some runs have (a built-in run's ``gp_weight`` beside a user's ``nz``), shown as `ABSENT` where a run
-    lacks one. Values are text: a list or dict as JSON, None as ``null``. Both empty for fewer than two
-    runs."""
+    in order of first appearance; `ABSENT` where a run lacks the field):
+
+    - the fields that differ: two or more runs have the field with different values, whether or not
+      every run has it (three runs with ``batch_size`` 64, 128 and none: a difference, not hidden);
+    - the fields only some runs have, with one value wherever present (a built-in run's ``gp_weight``
+      beside a user's run that has none): no two runs disagree on them, but not every run says.
+
+    A field every run has with one value is in neither. Values are compared and shown as text: a list or
+    dict as JSON, None as ``null``. Both empty for fewer than two runs."""
     settings = {run_id: view.settings() for run_id, view in views.items()}
     fields = list(dict.fromkeys(k for values in settings.values() for k in values))
 
@@ -860,9 +893,11 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     )
     if len(views) < 2:
         return table.iloc[0:0], table.iloc[0:0]
-    shared = np.array([all(k in values for values in settings.values()) for k in fields], dtype=bool)
-    differ = (table.nunique(axis=1) > 1).to_numpy()
-    return table[differ & shared], table[~shared]
+    # (from the values, not the table: a run's own value may be the text ABSENT shows)
+    present = [[text(values[k]) for values in settings.values() if k in values] for k in fields]
+    differ = np.array([len(set(found)) > 1 for found in present], dtype=bool)
+    shared = np.array([len(found) == len(settings) for found in present], dtype=bool)
+    return table[differ], table[~differ & ~shared]
 
 
 def latest_values(run_dir: RunDir) -> dict[str, Any]:

@@ -1589,6 +1589,10 @@ def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
         "step": (_is_step, STEP_ALLOWED),
         "steps": (_is_step, STEP_ALLOWED),  # the target in force (0: open)
+        # a user's own run's counts given to `gan_core.track.init` (absent in older runs and built-in ones)
+        "sample_every": (lambda v: _is_step(v) and v >= 1, f"an integer ≥ 1, at most {MAX_STEPS}"),
+        "eval_every": (lambda v: _is_step(v) and v >= 1, f"an integer ≥ 1, at most {MAX_STEPS}"),
+        "seed": (lambda v: _is_int(v) and 0 <= v < 2**31, "an integer from 0 to 2**31-1"),
         "parent": (
             lambda v: (
                 v is None or isinstance(v, str) and RUN_ID_RE.fullmatch(v) is not None and ".." not in v

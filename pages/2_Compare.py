@@ -120,8 +120,10 @@ else:
 st.subheader("Settings that differ")
 st.caption(
     "Each run's settings in force now: a run the dashboard trains, its config with the mid-run changes it "
-    "applied or resumed with; your own loop's run, the hyperparameters it was given and the optimizer "
-    "settings its last step recorded."
+    "applied or resumed with; your own loop's run, what it recorded (the optimizer settings of its last "
+    "step; steps, sample_every, eval_every and seed given to gan_core.track), then the hyperparameters it "
+    "was given (config.NAME: one that says otherwise than what was recorded). A setting that differs "
+    f"between the runs that have it is listed here, {ABSENT} where a run has none."
 )
 differing, partial = settings_tables(views)
 # The field names whole (the index column is as narrow as a value otherwise), at 7.5 px a character.
@@ -133,13 +135,17 @@ if len(views) < 2:
     st.caption("Choose two or more runs to see what differs.")
 elif differing.empty:
     st.caption(
-        "The settings they all have are the same (they may differ in mid-run changes: see each run's events)."
+        "No setting differs between the runs that have it (they may differ in mid-run changes: see each "
+        "run's events)."
     )
 else:
     st.dataframe(differing, key="cmp_diff", column_config=field_column)
 if len(views) >= 2 and not partial.empty:
     with st.expander(f"Settings only some of these runs have ({len(partial)})"):
-        st.caption(f"{ABSENT} where a run has no such setting: a built-in run's and your own loop's differ.")
+        st.caption(
+            f"The same wherever set, {ABSENT} where a run has no such setting (a built-in run's and your own "
+            "loop's differ)."
+        )
         st.dataframe(partial, key="cmp_partial", column_config=field_column)
 
 lineage = pd.DataFrame(

@@ -158,7 +158,9 @@ def test_ones_own_loop_compares_with_a_built_in_run_on_its_dataset_and_optimizer
     at = compare()
     assert not at.error
     diff, partial = at.dataframe[0].value, at.dataframe[1].value
-    assert list(diff.index) == ["(source)", "lr_d"]  # the same loss, dataset, lr_g, betas and d_steps
+    # the same loss, dataset, lr_g, betas, d_steps, sample_every, eval_every and seed; "mine" is open-ended
+    assert list(diff.index) == ["(source)", "lr_d", "steps"]
+    assert diff.loc["steps"].to_dict() == {"mine": "0", "built": "30"}
     assert float(diff.loc["lr_d", "mine"]) == 5e-4 and float(diff.loc["lr_d", "built"]) == 2e-4
     assert partial.loc["(model)"].to_dict() == {"mine": "—", "built": "mlp"}
     assert "lr_g" not in partial.index and "beta2" not in partial.index

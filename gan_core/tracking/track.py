@@ -1185,6 +1185,10 @@ class TrackedRun:
                 "status": self.status,
                 "step": self.step if self._diverged_at is None else self._diverged_at,
                 "steps": self.steps,
+                # the other counts init was given, in force from this start on (Compare shows them)
+                "sample_every": self.sample_every,
+                "eval_every": self.eval_every,
+                "seed": self.seed,
                 "error": self.error,
                 "device": str(self._real.device) if self._real is not None else None,
                 "torch": torch.__version__,
