@@ -1590,6 +1590,21 @@ def compare_view(store: MetricStore, column: str, downsampled: pd.DataFrame) -> 
     return downsampled
 
 
+def run_colors(chosen: Sequence[str], previous: Mapping[str, str] | None = None) -> dict[str, str]:
+    """A colour of `PALETTE` for each run in ``chosen`` (run ids, in the page's order) that stays the
+    run's while it stays chosen: a run in ``previous`` (the last call's result) keeps its colour, a newly
+    chosen run takes the first colour no chosen run has (by position in `PALETTE`; past ten runs, the
+    least used). Removing a run from a comparison thus recolours none of the others, and its colour is
+    the next one given. Returns run id -> "#rrggbb", for ``chosen`` only."""
+    previous = previous or {}
+    colors = {run_id: previous[run_id] for run_id in chosen if previous.get(run_id) in PALETTE}
+    for run_id in chosen:
+        if run_id not in colors:
+            used = list(colors.values())
+            colors[run_id] = min(PALETTE, key=lambda c: (used.count(c), PALETTE.index(c)))
+    return {run_id: colors[run_id] for run_id in chosen}
+
+
 def compare_figure(
     views: Mapping[str, pd.DataFrame | None],
     column: str,
@@ -1597,6 +1612,7 @@ def compare_figure(
     smoothing: float = 0.0,
     log_y: bool = False,
     events: Mapping[str, Events] | None = None,
+    colors: Mapping[str, str] | None = None,
 ) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
     ``column`` (an older run without that metric), are left out; with none left it is a placeholder.
@@ -1604,7 +1620,8 @@ def compare_figure(
     ``events`` (run id -> its events): each run's flags raised and cleared, as vertical markers in the
     run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
     the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour. The legend
-    lists every run in full, in as many rows as it takes (`_fit_legend`).
+    lists every run in full, in as many rows as it takes (`_fit_legend`). ``colors`` (run id ->
+    "#rrggbb", `run_colors`): each run's colour; by default the runs take `PALETTE` in order.
 
     A metric measured only on some steps, an evaluation column (`EVAL_COLUMNS`, best drawn from
     `compare_view`) or a run's own metric, is drawn through the steps that measured it, a marker on each,
@@ -1627,7 +1644,7 @@ def compare_figure(
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
-        color = PALETTE[position % len(PALETTE)]
+        color = (colors or {}).get(run_id) or PALETTE[position % len(PALETTE)]
         if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
             view = view[_measured(view, column)]
             if view.empty:

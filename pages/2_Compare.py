@@ -4,6 +4,8 @@ side at a chosen step, list the config fields that differ, and show which runs w
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
 import streamlit as st
 
@@ -56,6 +58,8 @@ metrics = metrics_box.multiselect(
 if not views:
     st.stop()
 
+# Each run keeps its colour while it stays chosen (adding or removing another recolours none).
+colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
 downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
 events = {run_id: view.events for run_id, view in views.items()}
 for i, metric in enumerate(metrics):
@@ -65,7 +69,9 @@ for i, metric in enumerate(metrics):
     frames = {
         run_id: charts.compare_view(view.store, metric, downsampled[run_id]) for run_id, view in views.items()
     }
-    fig = charts.compare_figure(frames, metric, smoothing=smoothing, log_y=log_y, events=events)
+    fig = charts.compare_figure(
+        frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors
+    )
     columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
 
 
@@ -110,7 +116,9 @@ else:
     for row_start in range(0, len(views), SAMPLES_PER_ROW):
         row = list(views.items())[row_start : row_start + SAMPLES_PER_ROW]
         for offset, (column, (run_id, view)) in enumerate(zip(st.columns(SAMPLES_PER_ROW), row)):
-            column.caption(literal(run_id))
+            column.markdown(  # the run's name in its charts' colour (a run id is letters, digits, . _ -)
+                f'<span style="color:{colors[run_id]}">■</span> {html.escape(run_id)}', unsafe_allow_html=True
+            )
             figure = sample_figure(view, sample_step)
             if isinstance(figure, str):
                 column.caption(figure)

@@ -1972,3 +1972,16 @@ def test_label_crossings_counts_segments_through_the_box_and_skips_gaps():
     lone = (np.array([0.25]), np.array([0.5]))  # a single point inside
     assert crossings(lone, steep, beside) == 2
     assert crossings() == 0
+
+
+def test_run_colors_stay_with_their_runs():
+    first = charts.run_colors(["a", "b", "c"])
+    assert list(first.values()) == list(charts.PALETTE[:3])
+    # b removed: a and c keep theirs; d takes the colour b freed, not a or c's
+    second = charts.run_colors(["a", "c", "d"], first)
+    assert second == {"a": first["a"], "c": first["c"], "d": first["b"]}
+    # past the palette: the least used colour, every run still coloured; a colour not in the palette is
+    # given again (a stale session value)
+    many = charts.run_colors([str(i) for i in range(12)], {"0": "#000000"})
+    assert set(many.values()) == set(charts.PALETTE) and many["0"] == charts.PALETTE[0]
+    assert many["10"] == charts.PALETTE[0] and many["11"] == charts.PALETTE[1]

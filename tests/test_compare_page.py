@@ -59,8 +59,34 @@ def test_samples_side_by_side_at_the_chosen_step(runs_root):
     figure = charts(at)["cmp_samples_0"]
     assert [t["type"] for t in figure["data"]][:3] == ["heatmap", "scatter", "scatter"]
     assert figure["data"][0]["colorbar"]["ticktext"] == ["D says fake", "0.5", "D says real"]
-    captions = [c.value for c in at.caption]
-    assert "every5" in captions and "every10" in captions  # each picture named by its run
+    named = [m.value for m in at.markdown if "■" in m.value]  # each picture named by its run, in its colour
+    assert [name.rsplit(" ", 1)[1] for name in named] == order
+
+
+def line_colors(at: AppTest) -> dict[str, str]:
+    """Run id -> the colour of its line on the d_loss chart."""
+    figure = charts(at)["cmp_chart_d_loss"]
+    lines = [
+        t
+        for t in figure["data"]
+        if t.get("mode") == "lines" and not t.get("name", " (raw)").endswith(" (raw)")
+    ]
+    return {t["name"]: t["line"]["color"] for t in lines}
+
+
+def test_a_run_keeps_its_colour_while_others_are_added_and_removed(runs_root):
+    for seed, run_id in enumerate(("a", "b", "c")):
+        finished(runs_root, run_id, seed=seed, steps=10)
+    at = compare()
+    at.multiselect(key="cmp_runs").set_value(["a", "b", "c"]).run()
+    first = line_colors(at)
+    assert sorted(first) == ["a", "b", "c"] and len(set(first.values())) == 3
+    at.multiselect(key="cmp_runs").set_value(["b", "c"]).run()  # a removed: b and c keep theirs
+    assert line_colors(at) == {"b": first["b"], "c": first["c"]}
+    named = {m.value.rsplit(" ", 1)[1]: m.value for m in at.markdown if "■" in m.value}
+    assert all(f"color:{first[run_id]}" in named[run_id] for run_id in ("b", "c"))  # the samples' names too
+    at.multiselect(key="cmp_runs").set_value(["a", "b", "c"]).run()  # a back: the colour free, its own
+    assert line_colors(at) == first
 
 
 def test_a_damaged_snapshot_is_named_and_the_other_runs_shown(runs_root):
