@@ -1590,6 +1590,45 @@ def compare_view(store: MetricStore, column: str, downsampled: pd.DataFrame) -> 
     return downsampled
 
 
+LOSS_VALUE_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss")
+D_OUTPUT_COLUMNS = ("d_real", "d_fake")
+
+
+def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
+    """A line for Compare's chart of ``column`` when the chosen runs' values there do not mean the same
+    thing, else None. ``losses``: run id -> its loss name (`gan_core.losses.LOSSES`; "" or an unknown
+    name for a run that named none, left out).
+
+    - a loss column (`LOSS_VALUE_COLUMNS`) of runs with different objectives: each loss has its own
+      scale and equilibrium (2 ln 2 for the BCE losses, none for a Wasserstein critic's);
+    - D's output (`D_OUTPUT_COLUMNS`) where one run's is a probability-like value with a midpoint of 0.5
+      (BCE, LSGAN: `GANLoss.midpoint`) and another's a raw critic score (hinge, WGAN: unbounded).
+
+    Accuracy, gradient norms and quality metrics mean the same for every loss: None for them."""
+    known = {run_id: LOSSES[name] for run_id, name in losses.items() if name in LOSSES}
+    if column in LOSS_VALUE_COLUMNS:
+        groups: dict[str, list[str]] = {}
+        for run_id, loss in known.items():
+            groups.setdefault(loss.name, []).append(run_id)
+        if len(groups) < 2:
+            return None
+        named = "; ".join(f"{name}: {', '.join(ids)}" for name, ids in groups.items())
+        return (
+            f"These runs train different losses ({named}): {column} is on each loss's own scale, so "
+            "compare each run's trend, not the values across losses."
+        )
+    if column in D_OUTPUT_COLUMNS:
+        bounded = [run_id for run_id, loss in known.items() if loss.midpoint is not None]
+        raw = [run_id for run_id, loss in known.items() if loss.midpoint is None]
+        if not bounded or not raw:
+            return None
+        return (
+            f"{column} is D's output, 0.5 where it cannot tell, for {', '.join(bounded)}, and a raw "
+            f"score (unbounded, no midpoint) for {', '.join(raw)}: compare each run's trend, not the values."
+        )
+    return None
+
+
 def run_colors(chosen: Sequence[str], previous: Mapping[str, str] | None = None) -> dict[str, str]:
     """A colour of `PALETTE` for each run in ``chosen`` (run ids, in the page's order) that stays the
     run's while it stays chosen: a run in ``previous`` (the last call's result) keeps its colour, a newly

@@ -73,6 +73,9 @@ for i, metric in enumerate(metrics):
         frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors
     )
     columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
+    note = charts.compare_scale_note(metric, {run_id: view.meta.loss for run_id, view in views.items()})
+    if note:
+        columns[i % 2].caption(note)
 
 
 def sample_figure(view: RunView, step: int):

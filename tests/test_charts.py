@@ -1985,3 +1985,22 @@ def test_run_colors_stay_with_their_runs():
     many = charts.run_colors([str(i) for i in range(12)], {"0": "#000000"})
     assert set(many.values()) == set(charts.PALETTE) and many["0"] == charts.PALETTE[0]
     assert many["10"] == charts.PALETTE[0] and many["11"] == charts.PALETTE[1]
+
+
+def test_compare_says_when_runs_values_mean_different_things():
+    mixed = {"a": "nonsaturating", "b": "wgan-gp", "c": ""}  # c named no loss: left out
+    assert charts.compare_scale_note("d_loss", mixed) == (
+        "These runs train different losses (nonsaturating: a; wgan-gp: b): d_loss is on each loss's own "
+        "scale, so compare each run's trend, not the values across losses."
+    )
+    assert charts.compare_scale_note("d_real", mixed) == (
+        "d_real is D's output, 0.5 where it cannot tell, for a, and a raw score (unbounded, no midpoint) "
+        "for b: compare each run's trend, not the values."
+    )
+    # BCE and LSGAN outputs share the midpoint 0.5: comparable, though their losses are not
+    assert charts.compare_scale_note("d_fake", {"a": "minimax", "b": "lsgan"}) is None
+    assert charts.compare_scale_note("g_loss", {"a": "minimax", "b": "lsgan"}) is not None
+    # one loss, or a column every loss means alike: no note
+    assert charts.compare_scale_note("g_loss", {"a": "hinge", "b": "hinge"}) is None
+    for column in ("d_acc_real", "d_grad_norm", "fd_cls", "lr_g"):
+        assert charts.compare_scale_note(column, mixed) is None

@@ -190,3 +190,12 @@ def test_ones_own_loop_compares_with_a_built_in_run_on_its_dataset_and_optimizer
     assert float(diff.loc["lr_d", "mine"]) == 5e-4 and float(diff.loc["lr_d", "built"]) == 2e-4
     assert partial.loc["(model)"].to_dict() == {"mine": "—", "built": "mlp"}
     assert "lr_g" not in partial.index and "beta2" not in partial.index
+
+
+def test_runs_of_different_losses_are_said_to_be_on_different_scales(runs_root):
+    finished(runs_root, "bce", steps=10)
+    finished(runs_root, "critic", steps=10, loss="wgan-gp", seed=1)
+    at = compare()
+    notes = [c.value for c in at.caption if "compare each run's trend" in c.value]
+    assert len(notes) == 2  # under d_loss and g_loss of the default charts; accuracy has none
+    assert all("nonsaturating: bce" in n and "wgan-gp: critic" in n for n in notes)
