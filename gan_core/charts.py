@@ -1663,17 +1663,17 @@ def compare_figure(
     "#rrggbb", `run_colors`): each run's colour; by default the runs take `PALETTE` in order.
 
     A metric measured only on some steps, an evaluation column (`EVAL_COLUMNS`, best drawn from
-    `compare_view`) or a run's own metric, is drawn through the steps that measured it, a marker on each,
-    unsmoothed; its blanks (NaN) are not marked as failures, as in the Train view's quality and custom
-    charts. A per-step metric's NaN is (a diverged run).
+    `compare_view`) or a run's own metric that run logged on some steps only, is drawn through the steps
+    that measured it, a marker on each, unsmoothed; its blanks (NaN) are not marked as failures, as in the
+    Train view's quality and custom charts. A per-step metric's NaN is (a diverged run); a run's own
+    metric logged on every step is smoothed like the built-in ones, as the Train view draws it.
 
     A hyperparameter column (`HPARAM_COLUMNS`: lr_g, d_steps, ...) is a setting in force, changed at a
     step: drawn as steps (each value held until the next), never smoothed (an EMA would draw a learning
     rate the run never had, creeping towards a change it made at once)."""
     smoothing = _check_smoothing(smoothing)
-    sparse = column in EVAL_COLUMNS or column not in RECORD_COLUMNS
     stepwise = column in HPARAM_COLUMNS
-    if sparse or stepwise:
+    if stepwise:
         smoothing = 0.0
     events = events or {}
     traces: list[dict[str, Any]] = []
@@ -1684,8 +1684,12 @@ def compare_figure(
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
         color = (colors or {}).get(run_id) or PALETTE[position % len(PALETTE)]
+        # An evaluation column, or a run's own metric it logged on some steps only (one it logged on
+        # every step is a line like the built-in metrics, smoothed as the Train view smooths it).
+        measured = _measured(view, column)
+        sparse = column in EVAL_COLUMNS or (column not in RECORD_COLUMNS and not measured.all())
         if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
-            view = view[_measured(view, column)]
+            view = view[measured]
             if view.empty:
                 continue
         step = view["step"].to_numpy(dtype=np.float64)
@@ -1696,7 +1700,7 @@ def compare_figure(
             _positive(raw) if log_y else raw,
             name=str(run_id),
             color=color,
-            smoothing=smoothing,
+            smoothing=0.0 if sparse else smoothing,
             single_point=len(view) < 2,
         )
         if sparse:

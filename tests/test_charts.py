@@ -2004,3 +2004,23 @@ def test_compare_says_when_runs_values_mean_different_things():
     assert charts.compare_scale_note("g_loss", {"a": "hinge", "b": "hinge"}) is None
     for column in ("d_acc_real", "d_grad_norm", "fd_cls", "lr_g"):
         assert charts.compare_scale_note(column, mixed) is None
+
+
+def test_compare_smooths_a_runs_own_metric_it_logged_on_every_step_only():
+    rows = 60
+    store = MetricStore((*RECORD_COLUMNS, "my_metric"), capacity=64)
+    table = np.c_[record_rows(rows), np.sin(np.arange(rows, dtype=np.float64))]
+    store.extend(table)
+    every = store.view()  # my_metric on every step
+    table[np.arange(rows) % 3 != 0, -1] = np.nan
+    some = MetricStore((*RECORD_COLUMNS, "my_metric"), capacity=64)
+    some.extend(table)
+    fig = charts.compare_figure({"every": every, "some": some.view()}, "my_metric", smoothing=0.8)
+    (dense,) = traces_named(fig, "every")
+    (sparse,) = traces_named(fig, "some")
+    np.testing.assert_allclose(dense.y, charts.smooth(every["my_metric"].to_numpy(), 0.8), rtol=1e-6)
+    assert dense.mode == "lines" and traces_named(fig, "every (raw)")  # a smoothed line over its raw one
+    # the other run's: its 20 logged steps as they were, with a marker each, no raw twin
+    np.testing.assert_array_equal(sparse.x, np.arange(1, rows + 1)[::3])
+    np.testing.assert_allclose(sparse.y, np.sin(np.arange(rows, dtype=np.float64))[::3], rtol=1e-6)
+    assert sparse.mode == "lines+markers" and not traces_named(fig, "some (raw)")
