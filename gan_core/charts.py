@@ -424,7 +424,9 @@ def _message_figure(title: str, message: str, height: int, y_title: str | None =
             "font": {"size": 14, "color": "#888888"},
         }
     ]
-    return _figure([], layout)
+    # One empty trace: st.plotly_chart refuses a figure without any (plotly's PlotlyEmptyDataError).
+    blank = {"type": "scatter", "x": [], "y": [], "showlegend": False, "hoverinfo": "skip"}
+    return _figure([blank], layout)
 
 
 def _is_empty(view: View | None) -> bool:

@@ -48,9 +48,12 @@ for run_id in chosen:
         views[run_id] = view
         run_banners(view, prefix=f"{literal(run_id)}: ", failed=False)
 custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
+# A metric chosen stays offered when the run that logged it is taken out (its chart then says "no data
+# yet"): the choice is not dropped, and it is back when the run is.
+kept = [m for m in st.session_state.get("cmp_metrics", ()) if m not in STEP_METRICS and m not in custom]
 metrics = metrics_box.multiselect(
     "Metrics",
-    [*STEP_METRICS, *custom],
+    [*STEP_METRICS, *custom, *kept],
     default=DEFAULT_METRICS,
     key="cmp_metrics",
     help="The schema's metrics, then the chosen runs' own (logged through gan_core.track)",

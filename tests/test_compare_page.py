@@ -3,6 +3,7 @@ side at a step chosen on a slider (each run's snapshot nearest it; a damaged one
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -199,3 +200,31 @@ def test_runs_of_different_losses_are_said_to_be_on_different_scales(runs_root):
     notes = [c.value for c in at.caption if "compare each run's trend" in c.value]
     assert len(notes) == 2  # under d_loss and g_loss of the default charts; accuracy has none
     assert all("nonsaturating: bce" in n and "wgan-gp: critic" in n for n in notes)
+
+
+def test_a_chosen_metric_of_a_run_taken_out_stays_chosen(runs_root):
+    finished(runs_root, "built")
+    with track.init("mine", root=runs_root, loss="nonsaturating", dataset="ring8") as run:
+        for i in range(3):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.log({"my_metric": float(i)})
+            run.g_step(torch.tensor(0.7))
+    at = compare()
+    at.multiselect(key="cmp_runs").set_value(["mine", "built"]).run()
+    at.multiselect(key="cmp_metrics").set_value(["d_loss", "my_metric"]).run()
+    assert "cmp_chart_my_metric" in charts(at)
+    at.multiselect(key="cmp_runs").set_value(["built"]).run()  # the run that logged it taken out
+    assert at.multiselect(key="cmp_metrics").value == ["d_loss", "my_metric"] and not at.exception
+    assert charts(at)["cmp_chart_my_metric"]["layout"]["title"]["text"] == "my_metric"  # "no data yet"
+    at.multiselect(key="cmp_metrics").set_value(["my_metric", "fd_cls"]).run()  # ring8 has no fd_cls
+    assert not at.exception and [
+        charts(at)[f"cmp_chart_{m}"]["layout"]["annotations"][0]["text"] for m in ("my_metric", "fd_cls")
+    ] == ["no data yet", "no data yet"]
+    at.multiselect(key="cmp_runs").set_value(["built", "mine"]).run()  # back: drawn again
+    lines = [t for t in charts(at)["cmp_chart_my_metric"]["data"] if t.get("name") == "mine"]
+    raw = lines[0]["customdata"]  # (the raw values under the smoothed line, as plotly sends arrays)
+    assert len(lines) == 1 and np.frombuffer(base64.b64decode(raw["bdata"]), raw["dtype"]).tolist() == [
+        0,
+        1,
+        2,
+    ]
