@@ -54,6 +54,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 
+from gan_core.files import NotRegularFileError, open_regular
 from gan_core.quoting import PATH_LIMIT, clipped, quoted
 
 if TYPE_CHECKING:
@@ -479,8 +480,9 @@ def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = 
     float32 tensor on the CPU, 2 <= N <= ``max_rows``.
 
     Every problem is a `DataError` naming the file (``name``, e.g. an upload's own name, else ``path``)
-    and what is wrong: missing, not a file, unreadable or empty, not two columns, too few or too many rows,
-    or the first bad cell (empty, text, NaN or infinite, or beyond float32) by column and row.
+    and what is wrong: missing, not a regular file (a folder; a named pipe, refused at once rather than
+    waited on: `open_regular`), unreadable or empty, not two columns, too few or too many rows, or the
+    first bad cell (empty, text, NaN or infinite, or beyond float32) by column and row.
     ``max_rows`` (default `MAX_POINTS_ROWS`): the probe asks D about fewer points than training reads.
     """
     max_rows = MAX_POINTS_ROWS if max_rows is None else max_rows
@@ -491,21 +493,26 @@ def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = 
         )
         return DataError(f"points CSV {name or path}: {problem}; {allowed}")
 
-    if not path.exists():
-        raise fail("file not found")
-    if not path.is_file():
-        raise fail("not a file")
+    try:
+        file = os.fdopen(open_regular(path), "rb")
+    except FileNotFoundError:
+        raise fail("file not found") from None
+    except NotRegularFileError as exc:
+        raise fail(str(exc)) from None
+    except OSError as exc:
+        raise fail(f"cannot read it ({exc})") from None
     try:
         # Read as text: a bad cell can then be quoted back to the user as written. Reading two rows past
         # the limit (a header plus one too many) is enough to tell that the file is too long.
-        table = pd.read_csv(
-            path,
-            header=None,
-            dtype=str,
-            keep_default_na=False,
-            skipinitialspace=True,
-            nrows=max_rows + 2,
-        )
+        with file:
+            table = pd.read_csv(
+                file,
+                header=None,
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                nrows=max_rows + 2,
+            )
     except pd.errors.EmptyDataError:
         raise fail("the file is empty") from None
     except pd.errors.ParserError as exc:
@@ -816,11 +823,16 @@ def decode_image(source: str | Path | BinaryIO, size: int) -> np.ndarray:
 
     Every mode and bit depth decodes by `image_array` (scaled, never clipped; transparent pixels white),
     then the centred square is cut out and resized (Lanczos). Raises what PIL raises for a file it cannot
-    read (OSError, SyntaxError, ValueError, DecompressionBombError). The Ask D probe reads uploaded
-    images through this too, so they look exactly like training images.
+    read (OSError, SyntaxError, ValueError, DecompressionBombError), and `NotRegularFileError` (an
+    OSError) at once for a path that is no regular file: a named pipe put where the folder's listing
+    found a file is never waited on. The Ask D probe reads uploaded images through this too, so they
+    look exactly like training images.
     """
     from PIL import Image, ImageOps
 
+    if isinstance(source, (str, Path)):
+        with os.fdopen(open_regular(source), "rb") as file:
+            return decode_image(file, size)
     with Image.open(source) as image:
         image.draft(image.mode, (size, size))  # JPEG: decode at a reduced scale, much faster
         integer_top = _integer_top(image)  # read from the file's tags, which exif_transpose's copy drops
@@ -838,7 +850,12 @@ def decode_image(source: str | Path | BinaryIO, size: int) -> np.ndarray:
 def image_files(root: Path) -> list[Path]:
     """The files under ``root`` whose names end in one of `IMAGE_EXTENSIONS`, sorted by path, without
     any whose path below ``root`` has a hidden part (`is_hidden_name`): hidden folders are not entered.
-    ``root`` itself may lie in a hidden folder (the dashboard's uploads live in ``.uploads``)."""
+    ``root`` itself may lie in a hidden folder (the dashboard's uploads live in ``.uploads``).
+
+    A file is anything there but a folder: a named pipe, a device or a socket named ``x.png`` is listed
+    too, so that the loader, which reads none of them (`decode_image`), counts it among the files it
+    could not read (`DataSource.skipped_files`) instead of leaving it out without a word. A symlink is
+    followed; one that leads nowhere is left out."""
     return [Path(path) for path in image_paths(root)]
 
 
@@ -857,7 +874,9 @@ def image_paths(root: Path) -> list[str]:
                     if entry.is_dir():
                         if not entry.is_symlink():
                             folders.append(entry.path)
-                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and entry.is_file():
+                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and (
+                        entry.is_file() or os.path.exists(entry.path)  # (a named pipe, a device)
+                    ):
                         files.append(entry.path)
         except OSError:
             continue

@@ -73,6 +73,7 @@ import pandas as pd
 import torch
 
 from gan_core.config import MAX_STEPS, ConfigError, GANConfig
+from gan_core.files import NotRegularFileError, file_kind, open_regular, read_regular
 from gan_core.losses import LOSSES
 from gan_core.quoting import PATH_LIMIT, clipped, quoted
 from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
@@ -129,65 +130,6 @@ def inside(root: Path, path: Path, folder: str = "the runs folder") -> Path:
     if path_r != root_r and root_r not in path_r.parents:
         raise RunDirError(f"path {quoted(str(path), PATH_LIMIT)} is outside {folder} {str(root_r)!r}")
     return path_r
-
-
-class NotRegularFileError(OSError):
-    """A run's file is something other than a regular file: a named pipe (FIFO), a folder, a device or
-    a socket (`open_regular`). An OSError, so that every reader and writer treats it as a file that
-    cannot be read or written; its text is the reason alone, without errno and path."""
-
-    def __str__(self) -> str:
-        return self.strerror or "not a regular file"
-
-
-_FILE_KINDS = (
-    (stat.S_ISFIFO, "a named pipe (FIFO)"),
-    (stat.S_ISDIR, "a folder"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-)
-
-
-def file_kind(mode: int) -> str:
-    """What a file of ``mode`` (``st_mode``) is, as a problem line names it: "a regular file", "a
-    named pipe (FIFO)", "a folder", ..."""
-    if stat.S_ISREG(mode):
-        return "a regular file"
-    return next((kind for is_kind, kind in _FILE_KINDS if is_kind(mode)), "a special file")
-
-
-def open_regular(path: str | Path, flags: int = os.O_RDONLY, mode: int = 0o644) -> int:
-    """``path`` opened with ``flags`` (``os.open``'s, ``mode`` for one it creates) as a blocking
-    descriptor, or `NotRegularFileError` if it is not a regular file; never waits.
-
-    Every file of a run folder is opened here. Opened plainly, a named pipe waits: an open for reading
-    until a writer opens it, a read until the writer writes, a write into a full pipe until a reader
-    reads; in a run folder nobody ever will. Anyone can put one there (a hand edit, a mistaken
-    ``mkfifo``), and a page, the command line or a training run would hang on it. O_NONBLOCK makes the
-    open return at once, and the kind is taken from what was opened (``fstat``), not from the name
-    beforehand, which could be swapped in between. O_NOCTTY: a terminal device opened by mistake must
-    not become this process's terminal."""
-    try:
-        fd = os.open(path, flags | os.O_NONBLOCK | os.O_NOCTTY, mode)
-    except IsADirectoryError:  # (a folder opened for writing): said as every other kind is said
-        raise NotRegularFileError(errno.EISDIR, "not a regular file: a folder", str(path)) from None
-    try:
-        kind = os.fstat(fd).st_mode
-        if not stat.S_ISREG(kind):
-            raise NotRegularFileError(errno.EINVAL, f"not a regular file: {file_kind(kind)}", str(path))
-        os.set_blocking(fd, True)  # (a regular file never blocks; cleared so the descriptor is as usual)
-    except BaseException:
-        os.close(fd)
-        raise
-    return fd
-
-
-def read_regular(path: str | Path) -> bytes:
-    """The whole of the regular file ``path`` (`open_regular`: `NotRegularFileError` for a named pipe, a
-    folder, a device)."""
-    with os.fdopen(open_regular(path), "rb") as file:
-        return file.read()
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -221,7 +221,9 @@ def test_points_csv_missing_file_or_a_folder(tmp_path):
     missing = tmp_path / "nope.csv"
     with pytest.raises(DataError, match=f"points CSV {missing}: file not found; need two numeric"):
         load_data(GANConfig(dataset="points", data_path=str(missing)))
-    with pytest.raises(DataError, match="not a file"):
+    with pytest.raises(
+        DataError, match=f"points CSV {tmp_path}: not a regular file: a folder; need two numeric"
+    ):
         load_data(GANConfig(dataset="points", data_path=str(tmp_path)))
 
 

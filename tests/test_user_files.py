@@ -1,0 +1,118 @@
+"""Files the user points at, and a run's own folder entries, that are no regular file: a named pipe
+(FIFO, ``mkfifo``), a folder, a symlink. Opened plainly a named pipe waits for a writer that never comes;
+the readers refuse it at once instead (`gan_core.files.open_regular`), in one line naming the file and
+what it is, or, inside an image folder, leave it out and count it as a file that could not be read.
+
+- the data: a points CSV given as data_path, an image folder holding a pipe named ``x.png`` (held in
+  memory, held from the cache, streamed), an uploaded ZIP's folder;
+- the command line's ``--config``, ``--samples`` and ``--out``; the Guide pictures' manifest;
+- `RunDir.open` of a run whose config.json and run.json are not regular files (was: "missing");
+- `RunDir.checkpoints`, which listed folders and symlinks named like checkpoints, so that Resume took
+  a folder for the latest checkpoint and failed on it;
+- Resume of a run whose metrics.csv was emptied.
+
+Every call that could wait on a pipe runs under `within` (tests/test_special_files.py): a regression fails
+in seconds instead of hanging the suite; each test's fixture opens every pipe at its end, which lets such
+a thread go.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from gan_core import data
+from gan_core.config import GANConfig
+from gan_core.data import DataError, load_data
+from gan_core.export import extract_images_zip
+from gan_core.files import NotRegularFileError
+from tests.conftest import zip_of
+from tests.test_special_files import KINDS, let_go, make_special, within
+
+FIFO = "not a regular file: a named pipe (FIFO)"
+POINTS_RULE = (
+    f"need two numeric columns x,y (a header row is optional), 2 to {data.MAX_POINTS_ROWS} rows of finite "
+    "numbers"
+)
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """This test's folder; every named pipe left in it is opened at the end (`let_go`)."""
+    yield tmp_path
+    let_go(tmp_path)
+
+
+# ---------------------------------------------------------------------------------------------- image folder
+def write_images(root: Path, count: int = 3) -> None:
+    """``count`` 12 x 12 gray PNGs of distinct brightness, 0.png ... under ``root``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for i in range(count):
+        Image.new("L", (12, 12), 40 + 60 * i).save(root / f"{i}.png")
+
+
+@pytest.mark.parametrize("how", ["held", "held from the cache", "streamed"])
+def test_an_image_folder_leaves_out_a_pipe_named_like_an_image_and_says_so(folder, monkeypatch, how):
+    images = folder / "images"
+    write_images(images)
+    os.mkfifo(images / "x.png")
+    os.symlink(images / "x.png", images / "y.jpg")  # a link to the pipe: read through, refused the same
+    monkeypatch.setenv(data.CACHE_ENV, str(folder / "cache"))
+    if how == "held from the cache":
+        monkeypatch.setattr(data, "CACHE_HELD_FROM", 1)
+    elif how == "streamed":
+        monkeypatch.setenv(data.MEMORY_BUDGET_ENV, "0")
+    source = within(lambda: load_data(GANConfig(dataset="folder", data_path=str(images), image_size=8)))
+    try:
+        assert source.streamed == (how == "streamed")
+        assert (source.num_examples, source.skipped_files) == (3, 2)
+        assert source.skipped_note() == "2 files that could not be read as an image were left out."
+        brightness = sorted(float(x.mean()) for x in source.examples())
+        assert brightness == pytest.approx([(40 + 60 * i) / 127.5 - 1 for i in range(3)], abs=0.02)
+    finally:
+        source.close()
+
+
+def test_an_image_folder_of_pipes_only_says_none_could_be_read(folder):
+    (folder / "images").mkdir()
+    os.mkfifo(folder / "images" / "x.png")
+    with pytest.raises(DataError) as refused:
+        within(lambda: load_data(GANConfig(dataset="folder", data_path=str(folder / "images"))))
+    assert str(refused.value) == (
+        f"no images ({', '.join(ext[1:] for ext in data.IMAGE_EXTENSIONS)}) found under {folder / 'images'}: "
+        "1 files with such a name could not be read"
+    )
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_decoding_a_path_that_is_no_file_is_refused_at_once(folder, kind):
+    """The loaders list a folder before they decode it: a pipe put there in between is refused too."""
+    make_special(folder / "x.png", kind)
+    with pytest.raises(NotRegularFileError) as refused:
+        within(lambda: data.decode_image(folder / "x.png", 8))
+    assert str(refused.value) == f"not a regular file: {KINDS[kind]}"
+    assert refused.value.filename == str(folder / "x.png")
+
+
+def test_an_uploaded_zips_folder_with_a_pipe_put_in_loads_the_rest(folder):
+    png = folder / "a.png"
+    Image.new("L", (12, 12), 100).save(png)
+    extracted = extract_images_zip(
+        zip_of({"set/a.png": png.read_bytes(), "set/b.png": png.read_bytes()}), "set.zip", folder / "up"
+    )
+    os.mkfifo(extracted / "set" / "c.png")  # a hand edit in the uploads folder
+    source = within(lambda: load_data(GANConfig(dataset="folder", data_path=str(extracted), image_size=8)))
+    assert (source.num_examples, source.skipped_files) == (2, 1)
+
+
+# ---------------------------------------------------------------------------------------------- points CSV
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_points_csv_that_is_no_file_is_refused_by_name(folder, kind):
+    path = folder / "points.csv"
+    make_special(path, kind)
+    with pytest.raises(DataError) as refused:
+        within(lambda: load_data(GANConfig(dataset="points", data_path=str(path))))
+    assert str(refused.value) == f"points CSV {path}: not a regular file: {KINDS[kind]}; {POINTS_RULE}"
