@@ -27,6 +27,7 @@ import json
 import math
 import os
 import signal
+import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,7 @@ from gan_core.distributed import DistContext, from_env, shutdown
 from gan_core.downstream import DownstreamError, augmentation_probe, gan_train_test
 from gan_core.evaluation import RealSplitQuality, feature_networks, split_seed
 from gan_core.feature_metrics import NEAREST_K
+from gan_core.files import file_kind, open_regular, read_regular
 from gan_core.inception import (
     INCEPTION_ENV,
     INCEPTION_FILE,
@@ -321,8 +323,8 @@ def config_from_args(args: argparse.Namespace) -> GANConfig:
     data: dict = get_preset(args.preset).config().to_dict() if args.preset is not None else {}
     if args.config is not None:
         try:
-            from_file = json.loads(args.config.read_text(encoding="utf-8"))
-        except OSError as exc:
+            from_file = json.loads(read_regular(args.config).decode("utf-8"))
+        except OSError as exc:  # a named pipe or a folder too, at once (`read_regular`)
             raise CLIError(f"--config {args.config}: cannot read ({exc.strerror})") from None
         except json.JSONDecodeError as exc:
             raise CLIError(
@@ -582,6 +584,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
         raise CLIError(f"--out {args.out}: unknown format {suffix or '(none)'}; allowed .csv, .npy, .png")
     if args.out.is_dir():
         raise CLIError(f"--out {args.out} is a folder: give a file name ending .csv, .npy or .png")
+    with contextlib.suppress(OSError):  # (none there yet: written below)
+        mode = args.out.stat().st_mode
+        if not stat.S_ISREG(mode):  # a named pipe: writing it would wait for a reader that never comes
+            raise CLIError(
+                f"--out {args.out} is {file_kind(mode)}, not a regular file: give a file name ending .csv, "
+                ".npy or .png"
+            )
     if not args.out.resolve().parent.is_dir():
         raise CLIError(f"--out {args.out}: folder {args.out.resolve().parent} does not exist")
     if not 0 <= args.seed <= MAX_SEED:
@@ -722,27 +731,31 @@ def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
             f"{where}: unknown format {suffix or '(none)'}; allowed .csv or .npy "
             f"(dataset {cfg.dataset} takes {want})"
         )
-    if not path.is_file():
-        raise CLIError(f"{where}: {'not a file' if path.exists() else 'no such file'}")
-    if suffix == ".csv":
-        if not cfg.is_points:
-            raise CLIError(f"{where}: a .csv holds 2D points; dataset {cfg.dataset} takes {want}")
-        return read_points_csv(path).numpy().astype(np.float64)  # DataError names any bad cell
-
-    with path.open("rb") as file:
-        magic = file.read(6)
-    if magic.startswith(b"PK\x03\x04"):  # what np.savez writes
-        raise CLIError(f"{where}: holds an .npz archive, not one array; allowed {want}")
-    if magic != b"\x93NUMPY":
-        raise CLIError(f"{where}: not a .npy file (no .npy header); allowed {want}")
     try:
-        array = np.load(path, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe to read
-    except ValueError as exc:
-        if "allow_pickle" in str(exc):
-            raise CLIError(f"{where}: holds Python objects, not numbers; allowed {want}") from None
-        raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
-    except (OSError, EOFError) as exc:
-        raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+        file = os.fdopen(open_regular(path), "rb")  # a named pipe or a folder is refused at once
+    except FileNotFoundError:
+        raise CLIError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise CLIError(f"{where}: {exc.strerror or exc}") from None
+    with file:
+        if suffix == ".csv":
+            if not cfg.is_points:
+                raise CLIError(f"{where}: a .csv holds 2D points; dataset {cfg.dataset} takes {want}")
+            return read_points_csv(path).numpy().astype(np.float64)  # DataError names any bad cell
+        magic = file.read(6)
+        if magic.startswith(b"PK\x03\x04"):  # what np.savez writes
+            raise CLIError(f"{where}: holds an .npz archive, not one array; allowed {want}")
+        if magic != b"\x93NUMPY":
+            raise CLIError(f"{where}: not a .npy file (no .npy header); allowed {want}")
+        file.seek(0)
+        try:
+            array = np.load(file, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe
+        except ValueError as exc:
+            if "allow_pickle" in str(exc):
+                raise CLIError(f"{where}: holds Python objects, not numbers; allowed {want}") from None
+            raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+        except (OSError, EOFError) as exc:
+            raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise CLIError(f"{where}: values of type {array.dtype} are not real numbers; allowed {want}")
     shape = " x ".join(map(str, array.shape))

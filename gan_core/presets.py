@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from gan_core.config import ConfigError, GANConfig
+from gan_core.files import read_regular
 from gan_core.flags import FAILURE_FLAGS
 
 # Fields added to the config after pictures were made, at the value that trains a run exactly as before
@@ -255,7 +256,8 @@ def read_pictures(manifest: Path = PICTURES_MANIFEST) -> dict[str, dict[str, Any
     A picture whose preset changed since it was made, whose file is missing, or a manifest that cannot be
     read, is left out; `stale_pictures` names them."""
     try:
-        entries = json.loads(manifest.read_text(encoding="utf-8"))["pictures"]
+        # (`read_regular`: a named pipe in its place is no manifest, and is never waited on)
+        entries = json.loads(read_regular(manifest).decode("utf-8"))["pictures"]
     except (OSError, ValueError, KeyError, TypeError):
         return {}
     current = {}

@@ -164,7 +164,7 @@ def _bad_files(tmp):
         "missing file": ("ring8", tmp / "nope.npy", "no such file"),
         "unknown extension": ("ring8", tmp / "s.txt", "unknown format .txt; allowed .csv or .npy"),
         "no extension": ("digits", tmp / "s", "unknown format (none)"),
-        "a folder": ("ring8", _folder(tmp / "dir.npy"), "not a file"),
+        "a folder": ("ring8", _folder(tmp / "dir.npy"), "not a regular file: a folder"),
         "points of 3 columns": ("ring8", _save(tmp / "p3.npy", rng.normal(size=(9, 3))), "shape 9 x 3"),
         "images for points": ("ring8", _save(tmp / "i.npy", images), "holds images of shape 20 x 1 x 8 x 8"),
         "points .npy for images": ("digits", _save(tmp / "p.npy", points), "holds 2D points (shape 50 x 2)"),

@@ -18,6 +18,7 @@ a thread go.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -25,10 +26,12 @@ import pytest
 from PIL import Image
 
 from gan_core import data
+from gan_core.__main__ import config_from_args
 from gan_core.config import GANConfig
 from gan_core.data import DataError, load_data
 from gan_core.export import extract_images_zip
 from gan_core.files import NotRegularFileError
+from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures, stale_pictures
 from tests.conftest import zip_of
 from tests.test_special_files import KINDS, let_go, make_special, within
 
@@ -116,3 +119,52 @@ def test_a_points_csv_that_is_no_file_is_refused_by_name(folder, kind):
     with pytest.raises(DataError) as refused:
         within(lambda: load_data(GANConfig(dataset="points", data_path=str(path))))
     assert str(refused.value) == f"points CSV {path}: not a regular file: {KINDS[kind]}; {POINTS_RULE}"
+
+
+# ---------------------------------------------------------------------------------------------- command line
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_config_file_that_is_no_file_is_refused_by_name(folder, cli, kind):
+    path = folder / "c.json"
+    make_special(path, kind)
+    res = within(lambda: cli("train", "--config", str(path), "--out", str(folder / "runs"), "--steps", "2"))
+    assert res.returncode == 2
+    assert res.stderr == f"error: --config {path}: cannot read (not a regular file: {KINDS[kind]})\n"
+    assert not (folder / "runs").exists()
+
+
+def test_a_config_file_is_read_as_before(folder):
+    from gan_core.__main__ import build_parser
+
+    path = folder / "c.json"
+    path.write_text(json.dumps({"dataset": "ring8", "steps": 7}))
+    cfg = config_from_args(build_parser().parse_args(["train", "--config", str(path)]))
+    assert (cfg.dataset, cfg.steps) == ("ring8", 7)
+
+
+@pytest.mark.parametrize("name", ["s.npy", "s.csv"])
+@pytest.mark.parametrize("kind", KINDS)
+def test_samples_that_are_no_file_are_refused_by_name(folder, cli, kind, name):
+    path = folder / name
+    make_special(path, kind)
+    res = within(lambda: cli("evaluate", "--samples", str(path), "--dataset", "ring8"))
+    assert res.returncode == 2
+    assert res.stderr == f"error: --samples {path}: not a regular file: {KINDS[kind]}\n"
+
+
+def test_samples_out_to_a_pipe_is_refused_before_anything_is_read(folder, cli):
+    out = folder / "s.csv"
+    os.mkfifo(out)
+    res = within(lambda: cli("sample", "--run", str(folder / "no-such-run"), "--out", str(out)))
+    assert res.returncode == 2
+    assert res.stderr == (
+        f"error: --out {out} is a named pipe (FIFO), not a regular file: give a file name ending .csv, "
+        ".npy or .png\n"
+    )
+
+
+# ---------------------------------------------------------------------------------------------- presets
+def test_a_pictures_manifest_that_is_a_pipe_reads_as_none(folder):
+    manifest = folder / "manifest.json"
+    os.mkfifo(manifest)
+    assert within(lambda: read_pictures(manifest)) == {}
+    assert within(lambda: stale_pictures(manifest)) == [DEFAULT_PICTURE, *PRESETS]
