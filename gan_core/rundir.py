@@ -750,14 +750,25 @@ class RunDir:
     @classmethod
     def open(cls, root: str | Path, run_id: str) -> RunDir:
         """An existing run by id inside ``root``; `RunDirError` for a folder that must not be read (a
-        symlink, or one whose files lead out of the runs folder: see `unsafe_reason`)."""
+        symlink, or one whose files lead out of the runs folder: see `unsafe_reason`), or that has
+        neither config.json nor run.json as a regular file (the message says which is missing and which
+        is something else: a named pipe, a folder)."""
         path = Path(root) / validate_run_id(run_id)
         reason = unsafe_reason(root, path)
         if reason:
             raise RunDirError(f"run {run_id!r} {reason}")
         run = cls(path, root)
-        if not ((run.path / "config.json").is_file() or (run.path / META_NAME).is_file()):
-            raise RunDirError(f"no run {run_id!r} in {str(Path(root))!r} (run.json and config.json missing)")
+        kinds = {name: _kind_of(run.path / name) for name in ("config.json", META_NAME)}
+        if "a regular file" not in kinds.values():
+            if not any(kinds.values()):
+                raise RunDirError(
+                    f"no run {run_id!r} in {str(Path(root))!r} (run.json and config.json missing)"
+                )
+            said = (
+                f"{name} is not a regular file: {kind}" if kind else f"{name} is missing"
+                for name, kind in kinds.items()
+            )
+            raise RunDirError(f"run {run_id!r} in {str(Path(root))!r} cannot be read: {'; '.join(said)}")
         return run
 
     @classmethod
@@ -1463,6 +1474,15 @@ def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
             item, mtime = UnreadableRun(entry.name, entry, f"cannot be read ({reason})"), 0.0
         found.append((mtime, item))
     return [item for _, item in sorted(found, key=lambda f: f[0], reverse=True)]
+
+
+def _kind_of(path: Path) -> str | None:
+    """What ``path`` is (`file_kind`, symlinks followed: "a regular file", "a named pipe (FIFO)", ...),
+    None where there is nothing (a symlink leading nowhere too)."""
+    try:
+        return file_kind(path.stat().st_mode)
+    except OSError:
+        return None
 
 
 def os_reason(exc: OSError) -> str:

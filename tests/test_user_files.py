@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -32,8 +33,11 @@ from gan_core.data import DataError, load_data
 from gan_core.export import extract_images_zip
 from gan_core.files import NotRegularFileError
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures, stale_pictures
+from gan_core.registry import RunRegistry
+from gan_core.rundir import RunDir, RunDirError
+from gan_core.runner import Runner
 from tests.conftest import zip_of
-from tests.test_special_files import KINDS, let_go, make_special, within
+from tests.test_special_files import KINDS, TIMEOUT, TINY, let_go, make_special, within
 
 FIFO = "not a regular file: a named pipe (FIFO)"
 POINTS_RULE = (
@@ -168,3 +172,57 @@ def test_a_pictures_manifest_that_is_a_pipe_reads_as_none(folder):
     os.mkfifo(manifest)
     assert within(lambda: read_pictures(manifest)) == {}
     assert within(lambda: stale_pictures(manifest)) == [DEFAULT_PICTURE, *PRESETS]
+
+
+# ---------------------------------------------------------------------------------------------- run folders
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    """A runs folder holding ``good``: ring8, 20 steps, checkpoints at 10 and 20 (kept: 3)."""
+    root = tmp_path_factory.mktemp("user_files_template") / "runs"
+    cfg = GANConfig(**TINY, sample_every=5, checkpoint_every=10)
+    runner = Runner(cfg, root, "good").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    return root
+
+
+@pytest.fixture
+def root(template, tmp_path) -> Path:
+    """This test's runs folder: ``good`` and ``bad``, a copy of it for the test to damage."""
+    copy = tmp_path / "runs"
+    shutil.copytree(template, copy)
+    shutil.copytree(copy / "good", copy / "bad")
+    yield copy
+    let_go(copy)
+
+
+@pytest.mark.parametrize(
+    "kinds",
+    [("fifo", "fifo"), ("folder", "fifo"), ("fifo", None)],
+    ids=["both pipes", "a folder and a pipe", "a pipe and missing"],
+)
+def test_a_run_whose_config_and_meta_are_no_files_says_so_not_missing(root, kinds):
+    config_kind, meta_kind = kinds
+    make_special(root / "bad" / "config.json", config_kind)
+    if meta_kind is None:
+        (root / "bad" / "run.json").unlink()
+    else:
+        make_special(root / "bad" / "run.json", meta_kind)
+    meta = f"not a regular file: {KINDS[meta_kind]}" if meta_kind else "missing"
+    expected = (
+        f"run 'bad' in {str(root)!r} cannot be read: config.json is not a regular file: "
+        f"{KINDS[config_kind]}; run.json is {meta}"
+    )
+    with pytest.raises(RunDirError) as refused:
+        within(lambda: RunDir.open(root, "bad"))
+    assert str(refused.value) == expected
+    with pytest.raises(RunDirError) as refused:
+        within(lambda: RunRegistry(root).view("bad"))
+    assert str(refused.value) == expected
+
+
+def test_a_run_without_config_and_meta_is_still_said_missing(root):
+    (root / "bad" / "config.json").unlink()
+    (root / "bad" / "run.json").unlink()
+    with pytest.raises(RunDirError) as refused:
+        RunDir.open(root, "bad")
+    assert str(refused.value) == f"no run 'bad' in {str(root)!r} (run.json and config.json missing)"
