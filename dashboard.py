@@ -180,7 +180,11 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
     sidebar counts as this run's settings only when no ``fixed`` field (one a resume cannot change)
     differs; otherwise it holds another configuration and the run resumes as it was (Start trains the
     sidebar's)."""
-    if view is None or view.status not in RESUMABLE or not view.checkpoint_steps():
+    if view is None or view.status not in RESUMABLE:
+        return False, {}, ""
+    # A folder or a link named like a checkpoint is none; with only such entries, Resume stays on and,
+    # clicked, says what each is (`Runner.reopen`), rather than going grey without a word.
+    if not (view.checkpoint_steps() or view.run_dir.not_checkpoints()):
         return False, {}, ""
     if fixed:
         named = ", ".join(fixed[:4]) + (", …" if len(fixed) > 4 else "")

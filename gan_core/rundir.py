@@ -1210,13 +1210,41 @@ class RunDir:
         return path
 
     def checkpoints(self) -> list[tuple[int, Path]]:
+        """The kept checkpoints as (step, path), oldest first: the regular files of checkpoints/ named
+        step_NNNNNNNN.pt. A folder, a named pipe or a symlink of such a name is no checkpoint (a link is
+        not followed: `load_checkpoint` refuses one), so that no resume, branch, picker or thinning
+        takes it for one."""
         folder = self.path / "checkpoints"
+        if not folder.is_dir():
+            return []
         found = []
-        for p in folder.iterdir() if folder.is_dir() else ():
-            m = _CHECKPOINT_RE.fullmatch(p.name)
-            if m:
-                found.append((int(m.group(1)), p))
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                m = _CHECKPOINT_RE.fullmatch(entry.name)
+                if m and entry.is_file(follow_symlinks=False):  # (lstat's: the directory entry's own type)
+                    found.append((int(m.group(1)), Path(entry.path)))
         return sorted(found)
+
+    def not_checkpoints(self) -> list[str]:
+        """Why each entry of checkpoints/ named like a checkpoint but no regular file (a folder, a symlink,
+        a named pipe) is none, oldest first: what `load_checkpoint` says of it. `checkpoints` leaves
+        them out; this is for saying why a run that has only such entries has no checkpoint."""
+        folder = self.path / "checkpoints"
+        if not folder.is_dir():
+            return []
+        odd = []
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                m = _CHECKPOINT_RE.fullmatch(entry.name)
+                if m and not entry.is_file(follow_symlinks=False):
+                    odd.append((int(m.group(1)), Path(entry.path)))
+        lines = []
+        for _, path in sorted(odd):
+            try:
+                self.load_checkpoint(path)  # refused before anything is read: never a regular file
+            except RunDirError as exc:
+                lines.append(str(exc))
+        return lines
 
     def checkpoint_at(self, step: int | None = None) -> tuple[int, Path]:
         """The kept checkpoint of ``step`` (the latest when None) as (step, path); `RunDirError` naming

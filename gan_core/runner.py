@@ -408,6 +408,8 @@ class Runner:
         last_row = run_dir.last_metrics_step()
         reached = [(step, path) for step, path in kept if last_row is None or step <= last_row]
         file_step, path = (reached or kept or [(None, None)])[-1]
+        if path is None and run_dir.not_checkpoints():  # a folder or a link where one was: said so
+            raise RunDirError(f"{run_dir.not_checkpoints()[-1]}; no older checkpoint is kept")
         if path is None:
             raise RunDirError(
                 f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "

@@ -112,6 +112,10 @@ if not view.owned:
 root = str(registry().runs_root)
 saved = {step: path for step, path in view.run_dir.checkpoints()}
 options = ([CURRENT] if view.live else []) + sorted(saved, reverse=True)
+refused = view.run_dir.not_checkpoints()  # entries named like a checkpoint that are not one
+if not options and refused:
+    st.error(f"These weights cannot be probed: {literal(refused[-1])}")
+    st.stop()
 if not options:
     st.info(
         f"Run {literal(run_id)} has no saved checkpoint yet and is not training in this server: nothing to "

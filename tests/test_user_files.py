@@ -226,3 +226,61 @@ def test_a_run_without_config_and_meta_is_still_said_missing(root):
     with pytest.raises(RunDirError) as refused:
         RunDir.open(root, "bad")
     assert str(refused.value) == f"no run 'bad' in {str(root)!r} (run.json and config.json missing)"
+
+
+def odd_checkpoints(run: RunDir) -> None:
+    """A folder, a named pipe, a symlink to a checkpoint and a dangling one, each named like a checkpoint
+    later than the run's last (20)."""
+    folder = run.path / "checkpoints"
+    (folder / "step_00000050.pt").mkdir()
+    os.mkfifo(folder / "step_00000060.pt")
+    os.symlink(folder / "step_00000020.pt", folder / "step_00000070.pt")
+    os.symlink(folder / "gone.pt", folder / "step_00000080.pt")
+
+
+def test_checkpoints_lists_only_regular_files(root):
+    run = RunDir.open(root, "bad")
+    odd_checkpoints(run)
+    assert [step for step, _ in within(run.checkpoints)] == [10, 20]
+    assert run.latest_checkpoint() == run.path / "checkpoints" / "step_00000020.pt"
+    assert RunRegistry(root).view("bad").checkpoint_steps() == [10, 20]
+    with pytest.raises(RunDirError) as refused:
+        run.checkpoint_at(50)
+    assert str(refused.value) == "run 'bad' has no checkpoint at step 50: kept steps 10, 20"
+    # named explicitly, each is still refused with what it is
+    with pytest.raises(RunDirError, match=r"^checkpoint step_00000050\.pt of run 'bad' is a folder, not a"):
+        run.load_checkpoint(run.path / "checkpoints" / "step_00000050.pt")
+    with pytest.raises(RunDirError, match=r"^checkpoint step_00000070\.pt of run 'bad' is a symlink;"):
+        run.load_checkpoint(run.path / "checkpoints" / "step_00000070.pt")
+    with pytest.raises(RunDirError) as refused:
+        within(lambda: run.load_checkpoint(run.path / "checkpoints" / "step_00000060.pt"))
+    assert str(refused.value) == f"checkpoint step_00000060.pt of run 'bad' cannot be read ({FIFO})"
+
+
+def test_resume_takes_the_latest_checkpoint_file_past_odd_entries(root):
+    run = RunDir.open(root, "bad")
+    odd_checkpoints(run)
+    runner = within(lambda: RunRegistry(root).resume("bad", {"steps": 30}))
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    assert runner.current_step == 30
+    assert [step for step, _ in run.checkpoints()] == [10, 20, 30]
+    # the odd entries are no checkpoints, and a rewind to 20 left them where they were
+    names = sorted(p.name for p in (run.path / "checkpoints").iterdir())
+    assert names == [f"step_000000{n}.pt" for n in (10, 20, 30, 50, 60, 70, 80)]
+
+
+def test_a_run_whose_only_checkpoints_are_odd_entries_says_what_they_are_on_resume(root):
+    folder = root / "bad" / "checkpoints"
+    (folder / "step_00000010.pt").unlink()
+    make_special(folder / "step_00000020.pt", "folder")
+    run = RunDir.open(root, "bad")
+    assert run.checkpoints() == []
+    refusal = (
+        "checkpoint step_00000020.pt of run 'bad' is a folder, not a file; allowed: a checkpoint file the "
+        "run saved (step_NNNNNNNN.pt)"
+    )
+    assert run.not_checkpoints() == [refusal]
+    with pytest.raises(RunDirError) as refused:
+        within(lambda: RunRegistry(root).resume("bad", {"steps": 30}))
+    assert str(refused.value) == f"{refusal}; no older checkpoint is kept"
+    assert RunDir.open(root, "bad").read_status()["status"] == "finished"  # nothing was written
