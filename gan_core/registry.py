@@ -710,7 +710,8 @@ class RunRegistry:
         problems += disk.metrics.problems + disk.events.problems
         if disk_status(status, run_dir.in_use(status)) not in WRITTEN:  # (a writer's rows may be on the way)
             last = disk.store.last_step
-            short = rows_missing(run_dir, status, None if last is None else int(last))
+            first = run_dir.first_metrics_step() if meta.owned else None  # (a user's loop: any step)
+            short = rows_missing(run_dir, status, None if last is None else int(last), first)
             problems += [short] if short else []
         return RunView(
             run_dir.run_id,
@@ -801,7 +802,8 @@ class RunRegistry:
             if state == "interrupted" and last_row is not None and step < last_row <= MAX_STEPS:
                 # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
                 step = last_row
-            short = rows_missing(run_dir, status, last_row)
+            first = run_dir.first_metrics_step() if meta.owned else None  # (a user's loop: any step)
+            short = rows_missing(run_dir, status, last_row, first)
             problems += [short] if short else []
         return {
             "run_id": run_dir.run_id,
@@ -920,12 +922,27 @@ def latest_values(run_dir: RunDir) -> dict[str, Any]:
 WRITTEN = ("running", "paused", "idle")  # `disk_status` of a run a writer holds now
 
 
-def rows_missing(run_dir: RunDir, status: dict[str, Any], last_step: int | None) -> str | None:
+def rows_missing(
+    run_dir: RunDir, status: dict[str, Any], last_step: int | None, first_step: int | None = None
+) -> str | None:
     """A problem line for a run nobody writes now whose metrics.csv lacks the rows up to the step its
     status.json says it reached (``last_step``: the last row's step, None for none): the file missing,
     emptied, cut short or not rows at all, and the charts would otherwise show step 0, or stop early,
-    without a word. None when the rows reach that step, or when metrics.csv is no regular file (its
-    readers say that)."""
+    without a word. Else, given ``first_step`` (the first row's step: for a run of the built-in trainer,
+    whose rows start at step 1), one for rows that start later: a run resumed after its metrics.csv was
+    emptied has the rows since its checkpoint only. None when the rows reach that step from step 1, or
+    when metrics.csv is no regular file (its readers say that)."""
+    short = _rows_short(run_dir, status, last_step)
+    if short is None and first_step is not None and first_step > 1:
+        return (
+            f"metrics.csv starts at step {first_step}: steps 1 to {first_step - 1} have no row (its charts "
+            "start there)"
+        )
+    return short
+
+
+def _rows_short(run_dir: RunDir, status: dict[str, Any], last_step: int | None) -> str | None:
+    """`rows_missing`'s line for rows that end short of status.json's step, or None."""
     recorded = status.get("step")
     if not isinstance(recorded, int) or isinstance(recorded, bool) or recorded <= 0:
         return None

@@ -987,6 +987,20 @@ class RunDir:
         found = self._last_row(None, 64 * 1024, measured=False)
         return found[0] if found is not None else None
 
+    def first_metrics_step(self) -> int | None:
+        """The step of metrics.csv's first complete row with a whole step, or None if it has none in its
+        first 64 KiB (or it cannot be read): 1 for a run of the built-in trainer whose rows are whole."""
+        try:
+            with os.fdopen(open_regular(self.path / "metrics.csv"), "rb") as file:
+                head = complete_lines(file.read(64 * 1024))
+        except OSError:
+            return None
+        for row in head.split(b"\n")[1:]:  # (after the header)
+            step = _whole_step(row.split(b",", 1)[0].decode("utf-8", "replace"))
+            if step is not None:
+                return step
+        return None
+
     def last_metrics(self) -> dict[str, float]:
         """metrics.csv's last complete row as ``{column: value}``, numbers only (a blank or unreadable
         cell is NaN; `METRICS_TEXT_COLUMNS` left out), read from the file's end, so as fast for a run of

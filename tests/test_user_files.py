@@ -284,3 +284,24 @@ def test_a_run_whose_only_checkpoints_are_odd_entries_says_what_they_are_on_resu
         within(lambda: RunRegistry(root).resume("bad", {"steps": 30}))
     assert str(refused.value) == f"{refusal}; no older checkpoint is kept"
     assert RunDir.open(root, "bad").read_status()["status"] == "finished"  # nothing was written
+
+
+# ---------------------------------------------------------------------------------------------- emptied rows
+def test_resume_of_a_run_whose_metrics_were_emptied_says_which_rows_are_gone(root):
+    (root / "bad" / "metrics.csv").write_bytes(b"")
+    registry = RunRegistry(root)
+    listed = {row["run_id"]: row for row in registry.summaries()}
+    assert listed["bad"]["problems"] == (
+        "metrics.csv is empty, while status.json says the run reached step 20: its charts show no step"
+    )
+    runner = registry.resume("bad", {"steps": 30})
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    registry = RunRegistry(root)  # as the next server reads it (this one shows its own runner's rows)
+    view = registry.view("bad")
+    assert (len(view.store), list(view.store.view()["step"])) == (10, list(range(21, 31)))  # trained since
+    gone = "metrics.csv starts at step 21: steps 1 to 20 have no row (its charts start there)"
+    assert view.problems == [gone]
+    listed = {row["run_id"]: row for row in registry.summaries()}
+    bad = listed["bad"]
+    assert (bad["status"], bad["step"], bad["problems"]) == ("finished", 30, gone)
+    assert listed["good"]["problems"] == ""
