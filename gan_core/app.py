@@ -60,6 +60,7 @@ from gan_core.runner import RunnerError, UnusableCheckpointError, continue_devic
 from gan_core.speed import StepRate
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
+from gan_core.uploads import UploadsError, delete_upload, list_uploads, upload_of, uploads_root
 
 __all__ = [
     "ABSENT",
@@ -96,16 +97,19 @@ __all__ = [
     "RunnerError",
     "UnusableCheckpointError",
     "UploadError",
+    "UploadsError",
     "charts",
     "downstream",
     "flags",
     "check_data_path",
     "continue_device",
     "coverage_total",
+    "delete_upload",
     "extract_images_zip",
     "field_docs",
     "get_loss",
     "get_preset",
+    "list_uploads",
     "load_data",
     "metrics_csv_bytes",
     "probe",
@@ -118,4 +122,6 @@ __all__ = [
     "settings_tables",
     "split_changes",
     "trained_accuracy",
+    "upload_of",
+    "uploads_root",
 ]

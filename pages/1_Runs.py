@@ -23,8 +23,12 @@ with engine_loading():
         RegistryError,
         RunDirError,
         RunView,
+        UploadsError,
+        delete_upload,
         field_docs,
         get_loss,
+        list_uploads,
+        upload_of,
     )
     from ui.common import (
         CONTINUE_ERRORS,
@@ -42,7 +46,68 @@ with engine_loading():
         show_flash,
         watch,
     )
-    from ui.sidebar import number_bounds
+    from ui.sidebar import form_values, number_bounds
+
+
+def delete_uploads(names: list[str]) -> None:
+    """Remove the chosen uploads no run uses; the outcome is shown above the table."""
+    freed, refused = 0, []
+    for name in names:
+        try:
+            freed += delete_upload(runs_root(), name, keep=[form_values().get("data_path") or ""])
+        except UploadsError as exc:
+            refused.append(str(exc))
+    done = len(names) - len(refused)
+    text = f"Removed {done} upload{'s' if done != 1 else ''} ({freed / 1e6:.1f} MB freed)." if done else ""
+    if refused:
+        st.session_state["_runs_flash"] = ("error", literal(" ".join([text, *refused]).strip()))
+    else:
+        st.session_state["_runs_flash"] = ("success", text)
+
+
+def uploads_section() -> None:
+    """The data uploaded through the sidebar (runs folder/.uploads): each upload's size and the runs that
+    use it, and the removal of those no run uses (`gan_core.uploads`)."""
+    uploads = list_uploads(runs_root())
+    if not uploads:
+        return
+    total = sum(u.size_bytes for u in uploads)
+    unused = [u for u in uploads if not u.used_by]
+    with st.expander(f"Uploaded data ({len(uploads)}, {total / 1e6:.1f} MB; {len(unused)} used by no run)"):
+        st.caption(
+            "Each CSV or ZIP sent through the sidebar is kept here: a run loads its data again to resume or "
+            "branch. One no run uses can be removed; one a run uses goes with that run's deletion first."
+        )
+        table = pd.DataFrame(
+            [
+                {
+                    "upload": u.name,
+                    "kind": u.kind,
+                    "files": u.files,
+                    "size_mb": round(u.size_bytes / 1e6, 2),
+                    "uploaded": dt.datetime.fromtimestamp(u.modified).astimezone(),
+                    "used_by": ", ".join(u.used_by),
+                }
+                for u in uploads
+            ]
+        )
+        st.dataframe(table, hide_index=True, key="runs_uploads")
+        held = [u.name for u in unused if u.name == upload_of(runs_root(), form_values().get("data_path"))]
+        if held:
+            st.caption(f"Kept: {literal(held[0])} is the data the sidebar's form uses now (data_path).")
+        names = [u.name for u in unused if u.name not in held]
+        if names:
+            chosen = st.multiselect("Uploads to remove", names, default=names, key="runs_uploads_chosen")
+            st.button(
+                "Remove",
+                key="runs_uploads_remove",
+                disabled=not chosen,
+                on_click=delete_uploads,
+                args=(chosen,),
+                help="Removes the chosen uploads' files for good.",
+            )
+
+
 st.title("Runs")
 st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
 misnamed_caption()  # runs no page can open: said, not left out without a word
@@ -54,6 +119,7 @@ flash = show_flash("_runs_flash")  # removed once this page is drawn to its end 
 rows = registry().summaries(unreadable=True)
 if not rows:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
+    uploads_section()
     flash_drawn("_runs_flash", flash)
     st.stop()
 
@@ -213,6 +279,7 @@ def delete_popover(where, run_id: str) -> None:
 view = open_view(run_id)
 if view is None:
     delete_popover(st, run_id)  # an unreadable folder can still be removed from here
+    uploads_section()
     flash_drawn("_runs_flash", flash)
     st.stop()
 run_banners(view)
@@ -359,4 +426,5 @@ events = pd.DataFrame(view.events)
 if len(events):
     with st.expander(f"Events ({len(events)})"):
         st.dataframe(events, hide_index=True, key="runs_events")
+uploads_section()
 flash_drawn("_runs_flash", flash)
