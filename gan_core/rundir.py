@@ -1228,32 +1228,30 @@ class RunDir:
         step_NNNNNNNN.pt. A folder, a named pipe or a symlink of such a name is no checkpoint (a link is
         not followed: `load_checkpoint` refuses one), so that no resume, branch, picker or thinning
         takes it for one."""
+        return [(step, path) for step, path, regular in self._checkpoint_entries() if regular]
+
+    def _checkpoint_entries(self) -> list[tuple[int, Path, bool]]:
+        """(step, path, whether a regular file) of each entry of checkpoints/ named step_NNNNNNNN.pt,
+        oldest first; [] without the folder."""
         folder = self.path / "checkpoints"
         if not folder.is_dir():
             return []
-        found = []
         with os.scandir(folder) as entries:
-            for entry in entries:
-                m = _CHECKPOINT_RE.fullmatch(entry.name)
-                if m and entry.is_file(follow_symlinks=False):  # (lstat's: the directory entry's own type)
-                    found.append((int(m.group(1)), Path(entry.path)))
-        return sorted(found)
+            return sorted(
+                # (is_file without following links: the directory entry's own type, as lstat says)
+                (int(m.group(1)), Path(entry.path), entry.is_file(follow_symlinks=False))
+                for entry in entries
+                if (m := _CHECKPOINT_RE.fullmatch(entry.name))
+            )
 
     def not_checkpoints(self) -> list[str]:
         """Why each entry of checkpoints/ named like a checkpoint but no regular file (a folder, a symlink,
         a named pipe) is none, oldest first: what `load_checkpoint` says of it. `checkpoints` leaves
         them out; this is for saying why a run that has only such entries has no checkpoint."""
-        folder = self.path / "checkpoints"
-        if not folder.is_dir():
-            return []
-        odd = []
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                m = _CHECKPOINT_RE.fullmatch(entry.name)
-                if m and not entry.is_file(follow_symlinks=False):
-                    odd.append((int(m.group(1)), Path(entry.path)))
         lines = []
-        for _, path in sorted(odd):
+        for _, path, regular in self._checkpoint_entries():
+            if regular:
+                continue
             try:
                 self.load_checkpoint(path)  # refused before anything is read: never a regular file
             except RunDirError as exc:
