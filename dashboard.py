@@ -231,6 +231,10 @@ def user_changes(form: GANConfig, view: RunView, continuing: bool = False) -> tu
 
 
 def apply_changes(view: RunView, changes: dict) -> None:
+    refused = refused_number_message()
+    if refused is not None:  # a field shows a number the form does not hold: the changes may not be it
+        st.session_state["_flash"] = ("error", "Not applied: " + literal(refused))
+        return
     try:
         view.apply_changes(**changes)
         st.session_state["_flash"] = (

@@ -72,36 +72,65 @@ LR_FORMAT = "%.1e"
 # its last value, and Start trained that value without a word. This element draws nothing: in the browser
 # it watches the sidebar's number fields for the ones Streamlit marks invalid (``aria-invalid``) and sends
 # their labels (the field names) as its ``refused`` state, so that the form says so and Start refuses
-# (`refused_numbers`). One observer per browser tab: the function runs again whenever ``data`` changes.
+# (`refused_numbers`). A click on Start, Resume or Apply while a field holds such a number is stopped in
+# the browser before the button sends it (the click that takes the focus off the field may reach the
+# server before the field is marked, and trained the last value), and the form is told instead. One
+# observer and one click guard per browser tab: the function runs again whenever ``data`` changes.
 # (Every value a field does send is the form's, unbounded, and the config's check refuses it with its own
 # message: see `_number`.)
 REFUSED_KEY = "form_refused_numbers"
 _REFUSED_JS = """
 export default function(component) {
     const { setStateValue, data } = component;
-    const watch = (window.__ganRefusedNumbers ??= { observer: null, sent: "[]" });
+    const watch = (window.__ganRefusedNumbers ??= { observer: null, sent: "[]", guard: null });
     watch.observer?.disconnect();
     watch.observer = null;
     const sidebar = document.querySelector('[data-testid="stSidebar"]');
     if (!sidebar) return;
     watch.sent = JSON.stringify(data?.refused ?? []);  // what the server holds: only a change is sent
-    const report = () => {
-        const refused = Array.from(
-            sidebar.querySelectorAll('input[data-testid="stNumberInputField"][aria-invalid="true"]'),
-            (input) => input.getAttribute("aria-label") || "",
-        ).sort();
+    const integers = new Set(data?.integers ?? []);
+    // A field the browser will not send: marked invalid by Streamlit, or (before it is marked: the
+    // click that takes the focus off the field comes first) a whole number past 2**53 - 1 typed in an
+    // integer field, or a number past what a float holds.
+    const refusedNow = () => Array.from(
+        sidebar.querySelectorAll('input[data-testid="stNumberInputField"]'),
+    ).filter((input) => {
+        if (input.getAttribute("aria-invalid") === "true") return true;
+        const text = input.value.trim();
+        if (text === "") return false;
+        const value = Number(text);
+        if (Number.isNaN(value)) return false;
+        if (!Number.isFinite(value)) return true;  // past what a float holds: Infinity
+        const name = input.getAttribute("aria-label") || "";
+        return integers.has(name) && Math.abs(value) > Number.MAX_SAFE_INTEGER;
+    }).map((input) => input.getAttribute("aria-label") || "").sort();
+    const report = (refused) => {
         const text = JSON.stringify(refused);
         if (text !== watch.sent) {
             watch.sent = text;
             setStateValue("refused", refused);
         }
     };
-    const observer = new MutationObserver(report);
+    const observer = new MutationObserver(() => report(refusedNow()));
     observer.observe(sidebar, {
         attributes: true, attributeFilter: ["aria-invalid"], subtree: true, childList: true,
     });
     watch.observer = observer;
-    report();
+    report(refusedNow());
+    // Start, Resume and Apply train the form's values: a click on one while a field holds a number the
+    // browser will not send is stopped here, before the button sends it (it would train the field's
+    // last value), and the form is told instead. Capture phase on the document: before React's own.
+    if (watch.guard) document.removeEventListener("click", watch.guard, true);
+    watch.guard = (event) => {
+        const target = event.target instanceof Element ? event.target : null;
+        if (!target?.closest(".st-key-btn_start, .st-key-btn_resume, .st-key-btn_apply")) return;
+        const refused = refusedNow();
+        if (!refused.length) return;
+        event.preventDefault();
+        event.stopImmediatePropagation();
+        report(refused);
+    };
+    document.addEventListener("click", watch.guard, true);
     return () => {
         if (watch.observer === observer) {
             observer.disconnect();
@@ -330,7 +359,10 @@ def _watch_refused_numbers() -> None:
     st.html(f"<style>.st-key-{REFUSED_KEY} {{display: none;}}</style>")
     _refused_numbers_element(
         key=REFUSED_KEY,
-        data={"refused": refused_numbers()},
+        data={
+            "refused": refused_numbers(),
+            "integers": [n for n, spec in NUMBER_SPECS.items() if all(isinstance(v, int) for v in spec[:3])],
+        },
         default={"refused": []},
         on_refused_change=lambda: None,  # (a change reruns the page: the form says so at once)
     )
