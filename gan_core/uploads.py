@@ -19,7 +19,7 @@ from pathlib import Path
 from gan_core.files import open_regular
 from gan_core.quoting import quoted
 from gan_core.registry import folder_bytes
-from gan_core.rundir import UnreadableRun, os_reason, scan_runs
+from gan_core.rundir import os_reason
 
 UPLOADS_NAME = ".uploads"
 MAX_CONFIG_BYTES = 1 << 20  # a run's config.json is a few kB; one larger is read no further
@@ -34,7 +34,8 @@ class Upload:
     """One upload folder: ``name`` (its folder under ``.uploads``), ``kind`` ("points CSV" or
     "images"), ``files`` and ``size_bytes`` (regular files under it, links not followed), ``modified``
     (seconds since the epoch: when it was written) and ``used_by``: the ids of the run folders whose
-    config.json names it (sorted; empty: no run uses it, it may be removed)."""
+    config.json names it (sorted; empty: no run uses it, it may be removed). A run folder is named as it
+    is on disk, a hand-renamed one included."""
 
     name: str
     path: Path
@@ -50,23 +51,31 @@ def uploads_root(runs_root: str | Path) -> Path:
 
 
 def _users(runs_root: Path) -> dict[str, str]:
-    """Run id -> the text of its config.json, for every run folder that has one it can read; a folder it
-    cannot read (a damaged config, a named pipe) maps to its id only, so that its uploads count as
-    used: nothing is removed that a run might need."""
+    """Folder name -> the text of its config.json, for every folder of ``runs_root`` that holds one,
+    whatever its name (a run folder renamed by hand, which no listing shows, still needs its data); a
+    folder whose config.json cannot be read (damaged, a named pipe, a link) maps to "": it counts as
+    using every upload, so that nothing is removed that a run might need. A user's own loop's run
+    (run.json, no config.json) names no upload."""
     texts = {}
-    for run in scan_runs(runs_root):
-        if isinstance(run, UnreadableRun):
-            texts[run.run_id] = ""  # unknown: treated as using every upload
+    try:
+        entries = list(runs_root.iterdir())
+    except OSError:
+        return texts
+    for entry in entries:
+        if entry.name.startswith("."):  # .uploads itself, and other hidden folders: no runs
             continue
+        config = entry / "config.json"
         try:
-            with os.fdopen(open_regular(run.path / "config.json"), "rb") as file:
+            if not entry.is_dir() or not os.path.lexists(config):
+                continue
+            if entry.is_symlink():  # a linked folder is never read (`scan_runs`): unknown
+                raise OSError("a symlink")
+            with os.fdopen(open_regular(config), "rb") as file:
                 data = file.read(MAX_CONFIG_BYTES + 1)
-        except FileNotFoundError:
-            continue  # a user's own loop's run: it names no upload
         except OSError:
-            texts[run.run_id] = ""
+            texts[entry.name] = ""
             continue
-        texts[run.run_id] = data.decode("utf-8", "replace") if len(data) <= MAX_CONFIG_BYTES else ""
+        texts[entry.name] = data.decode("utf-8", "replace") if len(data) <= MAX_CONFIG_BYTES else ""
     return texts
 
 
@@ -142,5 +151,10 @@ def delete_upload(runs_root: str | Path, name: str, keep: Collection[str | Path]
                 "data or change data_path first"
             )
     size = folder_bytes(path)
-    shutil.rmtree(path)
+    try:
+        shutil.rmtree(path)
+    except FileNotFoundError:  # removed meanwhile (another tab, a click delivered twice)
+        raise UploadsError(f"upload {quoted(name)} does not exist (removed already?)") from None
+    except OSError as exc:  # no permission, a file in use: what is left stays listed
+        raise UploadsError(f"upload {quoted(name)} could not be removed ({os_reason(exc)})") from None
     return size

@@ -76,7 +76,8 @@ def uploads_section() -> None:
     with st.expander(f"Uploaded data ({len(uploads)}, {total / 1e6:.1f} MB; {len(unused)} used by no run)"):
         st.caption(
             "Each CSV or ZIP sent through the sidebar is kept here: a run loads its data again to resume or "
-            "branch. One no run uses can be removed; one a run uses goes with that run's deletion first."
+            "branch. One no run uses can be removed; one a run uses is kept until the runs that use it are "
+            "deleted (deleting a run leaves its upload here)."
         )
         table = pd.DataFrame(
             [
@@ -97,7 +98,7 @@ def uploads_section() -> None:
             st.caption(f"Kept: {literal(held[0])} is the data the sidebar's form uses now (data_path).")
         names = [u.name for u in unused if u.name not in held]
         if names:
-            chosen = st.multiselect("Uploads to remove", names, default=names, key="runs_uploads_chosen")
+            chosen = st.multiselect("Uploads to remove", names, key="runs_uploads_chosen")
             st.button(
                 "Remove",
                 key="runs_uploads_remove",

@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import os
+import shutil
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from gan_core import uploads
 from gan_core.config import GANConfig
 from gan_core.export import save_points_upload
 from gan_core.runner import Runner
@@ -121,7 +124,10 @@ def test_the_runs_page_lists_uploads_and_removes_the_unused(runs_root):
         spare.parent.name: "",
     }
     # only the unused one is offered
-    assert at.multiselect(key="runs_uploads_chosen").options == [spare.parent.name]
+    chosen = at.multiselect(key="runs_uploads_chosen")
+    assert chosen.options == [spare.parent.name] and chosen.value == []  # none chosen for the user
+    assert at.button(key="runs_uploads_remove").disabled
+    chosen.set_value([spare.parent.name]).run()
     at.button(key="runs_uploads_remove").click().run()
     assert not at.exception and not spare.parent.exists() and used.exists()
     assert [s.value for s in at.success] == ["Removed 1 upload (0.0 MB freed)."]
@@ -140,3 +146,30 @@ def test_the_runs_page_keeps_the_upload_the_form_uses(runs_root):
         f"Kept: {path.parent.name} is the data the sidebar's form uses now" in c.value for c in at.caption
     )
     assert not [m for m in at.multiselect if m.key == "runs_uploads_chosen"]
+
+
+def test_a_hand_renamed_run_folder_keeps_its_upload(root):
+    """A run folder renamed to a name no run id may have ("my run (copy)": no page lists it) still needs
+    its data: its upload is used."""
+    path = save_points_upload(points_csv(), "a.csv", uploads_root(root))
+    trained_on(root, "first", path)
+    (root / "first").rename(root / "my run (copy)")
+    (upload,) = list_uploads(root)
+    assert upload.used_by == ("my run (copy)",)
+    with pytest.raises(UploadsError, match=r"is used by run my run \(copy\)"):
+        delete_upload(root, path.parent.name)
+    assert path.exists()
+
+
+def test_an_upload_removed_meanwhile_is_said_to_be(root, monkeypatch):
+    """Two tabs (or one click delivered twice) remove one upload: the second is told, not an OSError."""
+    path = save_points_upload(points_csv(), "a.csv", uploads_root(root))
+
+    def removed_by_another(folder: Path) -> None:
+        shutil.rmtree(folder)  # the other's removal, just before this one's
+        shutil.rmtree(folder)
+
+    monkeypatch.setattr(uploads, "shutil", types.SimpleNamespace(rmtree=removed_by_another))
+    with pytest.raises(UploadsError) as refused:
+        delete_upload(root, path.parent.name)
+    assert str(refused.value) == f"upload '{path.parent.name}' does not exist (removed already?)"
