@@ -1646,6 +1646,39 @@ def run_colors(chosen: Sequence[str], previous: Mapping[str, str] | None = None)
     return {run_id: colors[run_id] for run_id in chosen}
 
 
+def _held_values(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    """A setting's value at each downsampled point, for a chart that holds each value until the next: a
+    point whose rows held one value is that value; a point over which it changed (its ``low`` and
+    ``high`` differ) would be the mean of the two, a value never in force, so it takes the value in
+    force after it (the next point that held one value, when that is its ``low`` or ``high``; else
+    whichever of the two differs from the value before). The change is then drawn at the point's last
+    step: at most one point's steps late, never at a value the run did not have. A point with several
+    changes (three values or more) keeps its mean."""
+    values = np.array(mean, dtype=np.float64, copy=True)
+    held = (low == high) | ~(np.isfinite(low) & np.isfinite(high))
+    if held.all():
+        return values
+    next_held = np.full(len(values), np.nan)  # the value of the next point that held one value
+    after = np.nan
+    for i in range(len(values) - 1, -1, -1):
+        next_held[i] = after
+        if held[i]:
+            after = values[i]
+    before = np.nan
+    for i in range(len(values)):
+        if held[i]:
+            before = values[i]
+            continue
+        if next_held[i] in (low[i], high[i]):
+            values[i] = next_held[i]
+        elif before == low[i]:
+            values[i] = high[i]
+        elif before == high[i]:
+            values[i] = low[i]
+        before = values[i] if values[i] in (low[i], high[i]) else np.nan
+    return values
+
+
 def compare_figure(
     views: Mapping[str, pd.DataFrame | None],
     column: str,
@@ -1697,6 +1730,9 @@ def compare_figure(
         step = view["step"].to_numpy(dtype=np.float64)
         steps.append(step)
         raw = view[column].to_numpy(dtype=np.float64)
+        if stepwise and f"{column}_min" in view.columns and f"{column}_max" in view.columns:
+            low, high = (view[f"{column}_{end}"].to_numpy(dtype=np.float64) for end in ("min", "max"))
+            raw = _held_values(raw, low, high)
         lines = _line_traces(
             step,
             _positive(raw) if log_y else raw,

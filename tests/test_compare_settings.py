@@ -204,3 +204,35 @@ def test_a_hyperparameter_is_drawn_as_steps_never_smoothed():
     np.testing.assert_allclose(
         np.asarray(lines[1]["y"], dtype=float), charts.smooth(frame["d_loss"].to_numpy(), 0.9), rtol=1e-6
     )
+
+
+def test_a_hyperparameter_downsampled_is_drawn_at_values_it_had():
+    """3,000 steps drawn as 600 points: the point over which lr_g changed (2e-4 to 1e-4 at step 1503,
+    back to 3e-4 at 2400) would be the mean of its rows, a rate the run never had; each drawn value is
+    one it had, the change drawn at most one point late."""
+    from gan_core.store import MetricStore
+    from gan_core.tracking.schema import RECORD_COLUMNS
+    from tests.test_charts import record_rows
+
+    rows = record_rows(3_000)
+    lr = np.where(rows[:, 0] < 1503, 2e-4, np.where(rows[:, 0] < 2400, 1e-4, 3e-4))
+    rows[:, RECORD_COLUMNS.index("lr_g")] = lr
+    store = MetricStore(RECORD_COLUMNS, capacity=1024)
+    store.extend(rows)
+    view = store.view(600, nonfinite=True)
+    assert len(view) <= 600 and (view["lr_g_min"] != view["lr_g_max"]).sum() == 2  # two mixed points
+    fig = charts.compare_figure({"run": charts.compare_view(store, "lr_g", view)}, "lr_g")
+    (line,) = [t for t in fig["data"] if t.get("name") == "run"]
+    x, y = np.asarray(line["x"], dtype=float), np.asarray(line["y"], dtype=float)
+    assert set(y.astype(np.float32)) == set(np.float32([2e-4, 1e-4, 3e-4]))  # no mean of two rates
+    bucket = float(view["rows"].max())
+    first_low, first_high = x[np.isclose(y, 1e-4)].min(), x[np.isclose(y, 3e-4)].min()
+    assert 1503 <= first_low < 1503 + bucket and 2400 <= first_high < 2400 + bucket
+    # a rate that changes on every step (a scheduler) is left as its points' means
+    rows[:, RECORD_COLUMNS.index("lr_g")] = np.linspace(1e-3, 1e-4, 3_000)
+    cosine = MetricStore(RECORD_COLUMNS, capacity=1024)
+    cosine.extend(rows)
+    view = cosine.view(600, nonfinite=True)
+    fig = charts.compare_figure({"run": view}, "lr_g")
+    (line,) = [t for t in fig["data"] if t.get("name") == "run"]
+    np.testing.assert_allclose(np.asarray(line["y"], dtype=float), view["lr_g"].to_numpy(), rtol=1e-6)
