@@ -376,6 +376,11 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
             if not folder.is_dir():
                 raise CLIError(f"--out {args.out}: {folder} is a file; give a folder for the runs")
             break
+    if args.run_id is not None and os.path.lexists(args.out / args.run_id):  # said before the data loads
+        raise CLIError(
+            f"run {args.run_id!r} already exists in {str(args.out)!r}: choose another run id, or continue "
+            f"it with --resume {args.out / args.run_id}"
+        )
     device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
     data = _load_reporting(cfg, device, args)  # before the run folder exists: bad data leaves nothing behind
     # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.

@@ -215,6 +215,17 @@ def test_a_bad_run_id_is_refused_before_the_data_loads(tmp_path, cli):
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_run_id_taken_is_refused_before_the_data_loads(tmp_path, cli):
+    (tmp_path / "runs" / "taken").mkdir(parents=True)
+    res = cli("train", "--dataset", "mnist", "--data-path", str(tmp_path / "none"), "--out",
+              str(tmp_path / "runs"), "--run-id", "taken", *TINY)  # fmt: skip
+    assert res.returncode == 2 and res.stderr == (
+        f"error: run 'taken' already exists in {str(tmp_path / 'runs')!r}: choose another run id, or "
+        f"continue it with --resume {tmp_path / 'runs' / 'taken'}\n"
+    )
+    assert [p.name for p in (tmp_path / "runs").iterdir()] == ["taken"]
+
+
 BELOW = (
     "is below float32's smallest normal number (1.18e-38), the precision training runs in (it would train "
 )
