@@ -58,11 +58,19 @@ def delete_uploads(names: list[str]) -> None:
         except UploadsError as exc:
             refused.append(str(exc))
     done = len(names) - len(refused)
-    text = f"Removed {done} upload{'s' if done != 1 else ''} ({freed / 1e6:.1f} MB freed)." if done else ""
+    text = f"Removed {done} upload{'s' if done != 1 else ''} ({size_text(freed)} freed)." if done else ""
     if refused:
         st.session_state["_runs_flash"] = ("error", literal(" ".join([text, *refused]).strip()))
     else:
         st.session_state["_runs_flash"] = ("success", text)
+
+
+def size_text(size_bytes: int) -> str:
+    """Bytes as people read them: 940 B, 4.7 kB, 12.3 MB, 1.2 GB (powers of 1,000)."""
+    for unit, scale in (("GB", 1e9), ("MB", 1e6), ("kB", 1e3)):
+        if size_bytes >= scale:
+            return f"{size_bytes / scale:.1f} {unit}"
+    return f"{size_bytes} B"
 
 
 def uploads_section() -> None:
@@ -73,7 +81,7 @@ def uploads_section() -> None:
         return
     total = sum(u.size_bytes for u in uploads)
     unused = [u for u in uploads if not u.used_by]
-    with st.expander(f"Uploaded data ({len(uploads)}, {total / 1e6:.1f} MB; {len(unused)} used by no run)"):
+    with st.expander(f"Uploaded data ({len(uploads)}, {size_text(total)}; {len(unused)} used by no run)"):
         st.caption(
             "Each CSV or ZIP sent through the sidebar is kept here: a run loads its data again to resume or "
             "branch. One no run uses can be removed; one a run uses is kept until the runs that use it are "
@@ -85,7 +93,7 @@ def uploads_section() -> None:
                     "upload": u.name,
                     "kind": u.kind,
                     "files": u.files,
-                    "size_mb": round(u.size_bytes / 1e6, 2),
+                    "size": size_text(u.size_bytes),
                     "uploaded": dt.datetime.fromtimestamp(u.modified).astimezone(),
                     "used_by": ", ".join(u.used_by),
                 }

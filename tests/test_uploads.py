@@ -23,7 +23,7 @@ APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
 
 
-def points_csv(n: int = 64, seed: int = 0) -> bytes:
+def points_csv(n: int = 300, seed: int = 0) -> bytes:
     xy = np.random.default_rng(seed).normal(size=(n, 2))
     return ("x,y\n" + "".join(f"{x:.4f},{y:.4f}\n" for x, y in xy)).encode()
 
@@ -130,9 +130,11 @@ def test_the_runs_page_lists_uploads_and_removes_the_unused(runs_root):
     chosen.set_value([spare.parent.name]).run()
     at.button(key="runs_uploads_remove").click().run()
     assert not at.exception and not spare.parent.exists() and used.exists()
-    assert [s.value for s in at.success] == ["Removed 1 upload (0.0 MB freed)."]
+    assert [s.value for s in at.success] == [
+        f"Removed 1 upload ({len(points_csv(seed=1)) / 1e3:.1f} kB freed)."
+    ]
     assert [e.label for e in at.expander if e.label.startswith("Uploaded data")] == [
-        "Uploaded data (1, 0.0 MB; 0 used by no run)"
+        f"Uploaded data (1, {len(points_csv()) / 1e3:.1f} kB; 0 used by no run)"
     ]
 
 
