@@ -86,22 +86,32 @@ def let_go(folder: Path) -> None:
             os.close(os.open(path, os.O_RDWR | os.O_NONBLOCK))
 
 
-@pytest.fixture(scope="module")
-def template(tmp_path_factory) -> Path:
+def trained_template(tmp_path_factory, name: str) -> Path:
     """A runs folder holding ``good``: ring8, 20 steps, snapshots every 5, checkpoints at 10 and 20."""
-    root = tmp_path_factory.mktemp("special_template") / "runs"
+    root = tmp_path_factory.mktemp(name) / "runs"
     cfg = GANConfig(**TINY, sample_every=5, checkpoint_every=10)
     runner = Runner(cfg, root, "good").start()
     assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
     return root
 
 
-@pytest.fixture
-def root(template, tmp_path) -> Path:
-    """This test's runs folder: ``good`` and ``bad``, a copy of it for the test to damage."""
+def good_and_bad(template: Path, tmp_path: Path) -> Path:
+    """A test's runs folder: ``good`` and ``bad``, copies of ``template``'s run for the test to damage."""
     copy = tmp_path / "runs"
     shutil.copytree(template, copy)
     shutil.copytree(copy / "good", copy / "bad")
+    return copy
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory) -> Path:
+    return trained_template(tmp_path_factory, "special_template")
+
+
+@pytest.fixture
+def root(template, tmp_path) -> Path:
+    """This test's runs folder (`good_and_bad`); its named pipes are let go at the end."""
+    copy = good_and_bad(template, tmp_path)
     yield copy
     let_go(copy)
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -35,9 +34,16 @@ from gan_core.files import NotRegularFileError
 from gan_core.presets import DEFAULT_PICTURE, PRESETS, read_pictures, stale_pictures
 from gan_core.registry import RunRegistry
 from gan_core.rundir import RunDir, RunDirError
-from gan_core.runner import Runner
 from tests.conftest import zip_of
-from tests.test_special_files import KINDS, TIMEOUT, TINY, let_go, make_special, within
+from tests.test_special_files import (
+    KINDS,
+    TIMEOUT,
+    good_and_bad,
+    let_go,
+    make_special,
+    trained_template,
+    within,
+)
 
 FIFO = "not a regular file: a named pipe (FIFO)"
 POINTS_RULE = (
@@ -177,20 +183,13 @@ def test_a_pictures_manifest_that_is_a_pipe_reads_as_none(folder):
 # ---------------------------------------------------------------------------------------------- run folders
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> Path:
-    """A runs folder holding ``good``: ring8, 20 steps, checkpoints at 10 and 20 (kept: 3)."""
-    root = tmp_path_factory.mktemp("user_files_template") / "runs"
-    cfg = GANConfig(**TINY, sample_every=5, checkpoint_every=10)
-    runner = Runner(cfg, root, "good").start()
-    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
-    return root
+    return trained_template(tmp_path_factory, "user_files_template")
 
 
 @pytest.fixture
 def root(template, tmp_path) -> Path:
-    """This test's runs folder: ``good`` and ``bad``, a copy of it for the test to damage."""
-    copy = tmp_path / "runs"
-    shutil.copytree(template, copy)
-    shutil.copytree(copy / "good", copy / "bad")
+    """This test's runs folder: ``good`` and ``bad`` (`good_and_bad`); its pipes let go at the end."""
+    copy = good_and_bad(template, tmp_path)
     yield copy
     let_go(copy)
 
