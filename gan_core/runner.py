@@ -142,9 +142,8 @@ def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> 
         state = run_dir.load_checkpoint(path)
         _check_resumable(cfg, state, step, f"checkpoint {path.name} of run {run_dir.run_id!r}")
     except RunDirError as exc:
-        # Only regular files: a link or a folder under a checkpoint's name is never loaded.
-        kept = run_dir.checkpoints()
-        older = [s for s, p in reversed(kept) if s < step and p.is_file() and not p.is_symlink()]
+        # (`checkpoints` lists regular files only: a link or a folder under a checkpoint's name is none)
+        older = [s for s, _ in reversed(run_dir.checkpoints()) if s < step]
         steps = ", ".join(map(str, older))
         said = f"older kept checkpoints: steps {steps}" if older else "no older checkpoint is kept"
         raise UnusableCheckpointError(f"{exc}; {said}", older) from None
@@ -408,8 +407,9 @@ class Runner:
         last_row = run_dir.last_metrics_step()
         reached = [(step, path) for step, path in kept if last_row is None or step <= last_row]
         file_step, path = (reached or kept or [(None, None)])[-1]
-        if path is None and run_dir.not_checkpoints():  # a folder or a link where one was: said so
-            raise RunDirError(f"{run_dir.not_checkpoints()[-1]}; no older checkpoint is kept")
+        odd = run_dir.not_checkpoints() if path is None else []
+        if odd:  # a folder or a link where a checkpoint was: said so
+            raise RunDirError(f"{odd[-1]}; no older checkpoint is kept")
         if path is None:
             raise RunDirError(
                 f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "

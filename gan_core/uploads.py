@@ -9,6 +9,7 @@ runs that use them, and removes the unused ones a user chooses (`delete_upload`)
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import stat
@@ -18,7 +19,6 @@ from pathlib import Path
 
 from gan_core.files import open_regular
 from gan_core.quoting import quoted
-from gan_core.registry import folder_bytes
 from gan_core.rundir import os_reason
 
 UPLOADS_NAME = ".uploads"
@@ -96,13 +96,23 @@ def list_uploads(runs_root: str | Path) -> list[Upload]:
             info = entry.lstat()
         except OSError:
             continue
-        if not stat.S_ISDIR(info.st_mode):
-            continue
-        files = [p for p in entry.rglob("*") if not p.is_symlink() and p.is_file()]
-        kind = "points CSV" if [p.name for p in files] == ["points.csv"] else "images"
-        used_by = tuple(sorted(run_id for run_id, text in users.items() if not text or entry.name in text))
-        found.append(Upload(entry.name, entry, kind, len(files), folder_bytes(entry), info.st_mtime, used_by))
+        if stat.S_ISDIR(info.st_mode):
+            found.append(_upload(entry, info.st_mtime, users))
     return sorted(found, key=lambda u: (-u.modified, u.name))
+
+
+def _upload(folder: Path, modified: float, users: dict[str, str]) -> Upload:
+    """The `Upload` of ``folder``, its files counted and sized in one walk (links not followed, files
+    gone meanwhile skipped), its users those of ``users`` (`_users`) that name it or cannot be read."""
+    sizes: dict[str, int] = {}
+    for path in folder.rglob("*"):
+        with contextlib.suppress(OSError):
+            info = path.lstat()
+            if stat.S_ISREG(info.st_mode):
+                sizes[str(path.relative_to(folder))] = info.st_size
+    kind = "points CSV" if list(sizes) == ["points.csv"] else "images"
+    used_by = tuple(sorted(run_id for run_id, text in users.items() if not text or folder.name in text))
+    return Upload(folder.name, folder, kind, len(sizes), sum(sizes.values()), modified, used_by)
 
 
 def upload_of(runs_root: str | Path, path: str | Path | None) -> str | None:
@@ -136,8 +146,8 @@ def delete_upload(runs_root: str | Path, name: str, keep: Collection[str | Path]
         raise UploadsError(f"upload {quoted(name)} cannot be read ({os_reason(exc)})") from None
     if not stat.S_ISDIR(info.st_mode):
         raise UploadsError(f"{quoted(name)} in {root} is not an upload folder; only those are removed here")
-    upload = next((u for u in list_uploads(runs_root) if u.name == name), None)
-    if upload is not None and upload.used_by:
+    upload = _upload(path, info.st_mtime, _users(Path(runs_root)))
+    if upload.used_by:
         more = len(upload.used_by) - 5
         shown = ", ".join(upload.used_by[:5]) + (f" and {more} more" if more > 0 else "")
         raise UploadsError(
@@ -150,11 +160,10 @@ def delete_upload(runs_root: str | Path, name: str, keep: Collection[str | Path]
                 f"upload {quoted(name)} is the data the sidebar's form uses now (data_path); upload other "
                 "data or change data_path first"
             )
-    size = folder_bytes(path)
     try:
         shutil.rmtree(path)
     except FileNotFoundError:  # removed meanwhile (another tab, a click delivered twice)
         raise UploadsError(f"upload {quoted(name)} does not exist (removed already?)") from None
     except OSError as exc:  # no permission, a file in use: what is left stays listed
         raise UploadsError(f"upload {quoted(name)} could not be removed ({os_reason(exc)})") from None
-    return size
+    return upload.size_bytes
