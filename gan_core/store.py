@@ -54,6 +54,25 @@ NONFINITE_POSINF = 2
 NONFINITE_NEGINF = 4
 
 
+def _pairwise(op: np.ufunc, rows: np.ndarray, out: np.ndarray, dtype: type | None = None) -> None:
+    """``op`` reduced over axis 1 of ``rows`` (n, size, columns) into ``out`` (n, columns), for ``size`` a
+    power of two (a bucket's rows): halves folded onto each other, log2(size) calls on contiguous runs of
+    memory. Measured 2.5 to 5 times as fast as ``op.reduce(rows, axis=1)`` for fmin and fmax, whose
+    numpy loop walks the middle axis element by element (numpy 2.4, 28,000 x 44 rows: 0.9 against 3.6 ms;
+    `python -m benchmarks.open_run`). The same values: min and max are exact in any order; ``dtype``
+    (the counts' int32) holds the sum of ``size`` booleans exactly."""
+    size = rows.shape[1]
+    if size == 1:
+        np.copyto(out, rows[:, 0], casting="unsafe")
+        return
+    half = size // 2
+    work = op(rows[:, :half], rows[:, half:], dtype=dtype)
+    while half > 1:
+        half //= 2
+        op(work[:, :half], work[:, half : 2 * half], out=work[:, :half])
+    np.copyto(out, work[:, 0], casting="unsafe")
+
+
 def _nonfinite_bits(block: np.ndarray) -> np.ndarray:
     return (
         np.isnan(block) * np.uint8(NONFINITE_NAN)
@@ -236,11 +255,12 @@ class MetricStore:
             at = slice(self._n_buckets, self._n_buckets + n_new)
             self._first_step[at] = rows[:, 0, 0]
             self._last_step[at] = rows[:, -1, 0]
-            np.fmin.reduce(rows, axis=1, out=self._min[at])
-            np.fmax.reduce(rows, axis=1, out=self._max[at])
+            _pairwise(np.fmin, rows, self._min[at])
+            _pairwise(np.fmax, rows, self._max[at])
             np.copyto(rows, 0.0, where=blanks)  # in place (the block is the store's to overwrite): sums
-            np.add.reduce(rows, axis=1, out=self._sum[at])
-            np.subtract(size, np.add.reduce(blanks, axis=1, dtype=np.int64), out=self._count[at])
+            np.add.reduce(rows, axis=1, out=self._sum[at])  # (numpy's own order: the sums as they were)
+            _pairwise(np.add, blanks.view(np.uint8), self._count[at], dtype=np.int32)  # blanks, then:
+            np.subtract(size, self._count[at], out=self._count[at])
             if any_infinite:
                 np.bitwise_or.reduce(bits[whole].reshape(n_new, size, -1), axis=1, out=self._bad[at])
             else:  # NaN is the only non-finite kind here: a point holds one where it is not full

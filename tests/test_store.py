@@ -280,3 +280,25 @@ def test_concurrent_reader_sees_consistent_views_while_writer_appends():
         assert before <= summarised <= after
     assert reads[-1] == (n, n, n)
     assert_view_matches(store.view(max_points=10), data)
+
+
+@pytest.mark.parametrize("size", [1, 2, 4, 64, 1024])
+def test_whole_buckets_are_reduced_as_numpy_reduces_them(size):
+    """The fold's halving reduction (`store._pairwise`) gives numpy's own min, max and blank counts over
+    a bucket's rows, NaN skipped, for every bucket size the store takes (powers of two)."""
+    from gan_core.store import _pairwise
+
+    rng = np.random.default_rng(size)
+    rows = rng.normal(size=(7, size, 5))
+    rows[rng.random(rows.shape) < 0.3] = np.nan
+    rows[:, :, 4] = np.nan  # a column blank over whole buckets
+    rows[0, 0, 1] = np.inf
+    for op in (np.fmin, np.fmax):
+        out = np.empty((7, 5))
+        _pairwise(op, rows, out)
+        np.testing.assert_array_equal(out, op.reduce(rows, axis=1))
+    blanks = np.isnan(rows)
+    counts = np.empty((7, 5), dtype=np.int64)
+    _pairwise(np.add, blanks.view(np.uint8), counts, dtype=np.int32)
+    np.testing.assert_array_equal(counts, blanks.sum(axis=1))
+    assert counts[:, 4].tolist() == [size] * 7

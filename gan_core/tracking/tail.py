@@ -173,19 +173,22 @@ def _repeated_names(header: str, names: Sequence[str]) -> dict[str, str]:
 
 def _row_major(table: pa.Table, columns: Sequence[str]) -> np.ndarray:
     """``table``'s ``columns`` (all float64; NaN for one it lacks, and for a blank cell) as one
-    (rows, columns) float64 array, by Arrow (`RecordBatch.to_tensor`): measured 1.5 to 4 times as fast as
-    copying its columns into one array with numpy."""
+    (rows, columns) float64 array, by Arrow (`RecordBatch.to_tensor`), each batch copied into its place in
+    one array the caller may write (Arrow's buffers are read-only). Measured 1.5 to 4 times as fast as
+    copying its columns into one array with numpy, and 1.7 times as fast as concatenating the batches'
+    tensors (an 8 MB chunk of 28,000 rows x 44 columns: 3.4 against 5.9 ms)."""
     n = table.num_rows
+    present = set(table.column_names)
     for name in columns:
-        if name not in table.column_names:
+        if name not in present:
             table = table.append_column(name, pa.nulls(n, pa.float64()))
-    parts = [
-        np.asarray(batch.to_tensor(null_to_nan=True, row_major=True))
-        for batch in table.select(list(columns)).to_batches()
-        if batch.num_rows
-    ]
-    # (one array, and one that may be written: Arrow's buffers are read-only)
-    return np.concatenate(parts) if parts else np.empty((0, len(columns)))
+    out = np.empty((n, len(columns)))
+    at = 0
+    for batch in table.select(list(columns)).to_batches():
+        if batch.num_rows:
+            out[at : at + batch.num_rows] = batch.to_tensor(null_to_nan=True, row_major=True)
+            at += batch.num_rows
+    return out
 
 
 def _ahead(items: Iterator[Any]) -> Iterator[Any]:
