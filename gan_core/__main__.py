@@ -24,7 +24,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
-import math
 import os
 import signal
 import stat
@@ -871,24 +870,12 @@ RUNS_TEXT_LIMIT = 40  # characters of a text cell in the `runs` table; the rest 
 def run_listing(folder: Path) -> list[dict[str, Any]]:
     """Every run folder in ``folder`` (`RunRegistry.summaries`, unreadable folders included with status
     ``unreadable``; each run's latest values: `latest_values`), newest first by the ``created`` time the
-    table shows, runs created at the same time by id, and those without a readable time last, by id (the
-    registry's order is the folders' modification times, which a resumed old run brings to the top).
-    Read only: nothing is written, nothing claimed. Raises `CLIError` when ``folder`` is no folder."""
+    table shows, runs created at the same time by id, and those without a readable time last, by id
+    (`registry.created_order`, as the Runs page lists them). Read only: nothing is written, nothing
+    claimed. Raises `CLIError` when ``folder`` is no folder."""
     if not folder.is_dir():
         raise CLIError(f"no runs folder {str(folder)!r}: give a folder that holds run folders")
-    rows = RunRegistry(folder).summaries(unreadable=True)
-    rows.sort(key=lambda row: str(row["run_id"]))
-    rows.sort(key=_created_time, reverse=True)  # stable: the ids' order stays within one time
-    return rows
-
-
-def _created_time(row: dict[str, Any]) -> float:
-    """A row's ``created`` as seconds since the epoch; -inf for none or one that is no time (listed
-    last). A time without a zone is this machine's, as `_runs_table` shows it."""
-    try:
-        return dt.datetime.fromisoformat(str(row.get("created") or "")).timestamp()
-    except (ValueError, OverflowError, OSError):
-        return -math.inf
+    return RunRegistry(folder).summaries(unreadable=True)
 
 
 def terminal_text(value: Any, limit: int | None = None) -> str:

@@ -22,6 +22,7 @@ it, and `RunView.throughput` turns the per-process ``samples_per_s`` into the jo
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import math
 import os
@@ -727,7 +728,10 @@ class RunRegistry:
         )
 
     def summaries(self, unreadable: bool = False) -> list[dict[str, Any]]:
-        """One row per run folder, newest first: id, status, data, model, loss, steps, created, size,
+        """One row per run folder, newest first by the ``created`` time each row shows (runs created at
+        the same time by id, those without a readable time last, by id; `created_order`), where the
+        folders' modification times would bring a resumed old run to the top: id, status, data, model,
+        loss, steps, created, size,
         and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), its metrics.csv
         or events.csv if either is no regular file (`RunDir.special_files`) and, for a run nobody writes
         now, metrics.csv rows short of its step (`rows_missing`), "; "-joined.
@@ -748,7 +752,7 @@ class RunRegistry:
                 if unreadable:
                     error = str(exc) if isinstance(exc, RunDirError) else f"cannot be read ({quoted(exc)})"
                     rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
-        return rows
+        return created_order(rows)
 
     def misnamed(self) -> list[str]:
         """The names of the folders in the runs folder that hold a run (config.json or run.json) under a
@@ -772,11 +776,13 @@ class RunRegistry:
 
     def run_ids(self, owned_only: bool = False) -> tuple[list[str], list[str]]:
         """(the ids of the runs whose config can be read, the ids of those that cannot), newest first as
-        `summaries` lists them, without reading statuses or walking folders for sizes: what a page's run
-        picker needs on every rerun. ``owned_only``: only the runs the product trains (`RunMeta.owned`:
-        those with checkpoints, which the probe reads); a user's own are left out of both lists."""
+        `summaries` lists them (by the ``created`` time of each status.json), without checking statuses
+        or walking folders for sizes: what a page's run picker needs on every rerun. ``owned_only``: only
+        the runs the product trains (`RunMeta.owned`: those with checkpoints, which the probe reads); a
+        user's own are left out of both lists."""
         readable, unreadable = [], []
         for run in scan_runs(self.runs_root):
+            row = {"run_id": run.run_id}
             try:
                 if isinstance(run, UnreadableRun):
                     raise RunDirError(run.reason)
@@ -785,10 +791,15 @@ class RunRegistry:
                 elif owned_only:
                     continue
             except Exception:  # whatever a damaged folder throws, the others are listed
-                unreadable.append(run.run_id)
+                unreadable.append(row)
             else:
-                readable.append(run.run_id)
-        return readable, unreadable
+                with contextlib.suppress(Exception):  # no readable time: listed last, as `summaries` does
+                    row["created"] = run.read_status().get("created")
+                readable.append(row)
+        return (
+            [row["run_id"] for row in created_order(readable)],
+            [row["run_id"] for row in created_order(unreadable)],
+        )
 
     def _summary(self, run_dir: RunDir) -> dict[str, Any]:
         status, problems = run_dir.read_status_checked()
@@ -1039,3 +1050,21 @@ def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], erro
         "last_eval": None,
         "quality": "",
     }
+
+
+def created_order(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` (run summaries) newest first by their ``created`` time, runs created at the same time by
+    id, and those without a readable time last, by id: the order the Runs page and ``python -m gan_core
+    runs`` list runs in. Sorted in place and returned."""
+    rows.sort(key=lambda row: str(row["run_id"]))
+    rows.sort(key=created_time, reverse=True)  # stable: the ids' order stays within one time
+    return rows
+
+
+def created_time(row: dict[str, Any]) -> float:
+    """A run summary's ``created`` as seconds since the epoch; -inf for none or one that is no time
+    (listed last). A time without a zone is this machine's, as the pages and the CLI show it."""
+    try:
+        return dt.datetime.fromisoformat(str(row.get("created") or "")).timestamp()
+    except (ValueError, OverflowError, OSError):
+        return -math.inf

@@ -240,3 +240,23 @@ def test_run_folders_whose_names_are_no_run_ids_are_counted_and_named(runs_root)
     (caption,) = [shown(c.value) for c in at.caption if c.value.startswith("Left out:")]
     assert caption.startswith("Left out: 1 folder holding a run under a name that is no run id ('my run'). ")
     assert caption.endswith(": rename the folder to list its run.")
+
+
+def test_runs_are_listed_newest_first_by_the_created_time_the_table_shows(runs_root):
+    """The Runs page, Compare's picker and the CLI list runs in one order: by the created time shown,
+    not by the folders' modification times (an old run resumed today was listed first)."""
+    from tests.test_cli_polish import _run
+
+    _run(runs_root, "new", "2026-06-01T12:00:00.000+00:00", mtime=1_000)
+    _run(runs_root, "tie-b", "2026-03-01T12:00:00.000+00:00", mtime=2_000)
+    _run(runs_root, "tie-a", "2026-03-01T13:00:00.000+01:00", mtime=3_000)  # the same instant elsewhere
+    _run(runs_root, "old", "2026-01-01T12:00:00.000+00:00", mtime=4_000)  # resumed today: the newest folder
+    _run(runs_root, "no-time", None, mtime=5_000)
+    expected = ["new", "tie-a", "tie-b", "old", "no-time"]
+
+    assert registry().run_ids() == (expected, [])
+    at = runs_page()
+    table = at.dataframe(key="runs_table").value
+    assert table["run_id"].tolist() == expected
+    created = table["created"].tolist()
+    assert created[0] > created[1] == created[2] > created[3]  # the times shown, newest first
