@@ -198,6 +198,8 @@ def test_rows_holding_a_carriage_return_are_left_out_as_a_whole_read_says(writer
     assert expected == [
         "metrics.csv: 2 rows holding a carriage return (\\r) inside left out (the first at line 5)",
         "metrics.csv: column 'time_s' has the text 'abc' at row 5, not a number; shown as a gap",
+        "metrics.csv: step 4 has no row (the first of 2 gaps, 2 steps in all); its charts draw a line across "
+        "the gaps",
     ]
 
 
@@ -235,6 +237,7 @@ def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
         "metrics.csv: 1 row with more fields than its header left out",
         "metrics.csv: column 'time_s' has the text 'abc' at row 5, not a number; shown as a gap",
         "metrics.csv: 1 row without a usable step (the first: row 6, step the text 'oops') left out",
+        "metrics.csv: steps 6 to 7 have no row; its charts draw a line across the gap",
     ]
 
 

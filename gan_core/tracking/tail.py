@@ -32,7 +32,10 @@ column the store's view derives, such as ``rows`` or ``d_loss_min``, is left out
 
 One row per step: a row whose step is not after the last one seen means the writer went back without
 rewriting the file (never done by this package's writers); the file is then read again, the later row of
-each step kept, as `read_metrics_checked` keeps it.
+each step kept, as `read_metrics_checked` keeps it. Steps with no row between two rows (`StepGaps`: rows
+lost, which every writer of this package numbers 1, 2, 3, ...) are counted as the rows come, from the
+differences the order check takes anyway (the gap across two chunks included), and said in one problem
+line (`gaps`), as the whole read says it.
 
 `EventsTail` does the same for events.csv, whose rows are read by `rundir`'s own reader.
 
@@ -60,6 +63,7 @@ import pyarrow.csv as pa_csv
 from gan_core.quoting import quoted
 from gan_core.rundir import (
     RunDirError,
+    StepGaps,
     complete_lines,
     events_frame,
     open_regular,
@@ -242,7 +246,8 @@ class MetricsTail:
 
     ``columns``: the numeric columns the caller needs, ``step`` first (a file lacking one of them shows it
     as gaps, said once in `problems`); the file's other numeric columns follow them in `columns`.
-    ``run_id`` names the run in errors."""
+    ``run_id`` names the run in errors. `gaps`: the steps without a row between the rows given since the
+    last reset (`StepGaps`), said in `problems` too."""
 
     def __init__(
         self,
@@ -325,7 +330,8 @@ class MetricsTail:
                 f"metrics.csv: {plural(count, 'row')} without a usable step (the first: row {row}, step "
                 f"{shown_value(raw, 40)}) left out"
             )
-        return found
+        gaps = self.gaps.line()
+        return [*found, gaps] if gaps else found
 
     # ------------------------------------------------------------------ polling
     def poll(self) -> TailChunk:
@@ -399,6 +405,7 @@ class MetricsTail:
     def _forget_rows(self) -> None:
         self.n_rows = 0  # rows given since the last reset
         self.last_step = -math.inf
+        self.gaps = StepGaps()  # steps without a row between those given since the last reset
         self._file_rows = 0  # data rows parsed, for the row numbers of problem lines
         self._not_utf8: int | None = None
         self._long_rows = 0
@@ -488,11 +495,13 @@ class MetricsTail:
             with contextlib.closing(self._parsed(fd, self._pos.offset, size, record=True)) as parsed:
                 for rows, taken in parsed:
                     steps = rows[:, 0]
-                    if len(rows) and (steps[0] <= self.last_step or not (np.diff(steps) > 0).all()):
+                    diffs = np.diff(steps)
+                    if len(rows) and (steps[0] <= self.last_step or not (diffs > 0).all()):
                         went_back = self._pos.offset + len(taken)
                         break
                     self._pos.advance(taken)
                     if len(rows):
+                        self.gaps = self.gaps.after(steps, self.last_step, diffs)
                         self.n_rows += len(rows)
                         self.last_step = float(steps[-1])
                         yield self._give(rows)
@@ -524,6 +533,7 @@ class MetricsTail:
                 at += len(rows)
                 self._pos.advance(taken)
                 if in_order and len(kept):
+                    self.gaps = self.gaps.after(kept[:, 0], self.last_step)
                     self.n_rows += len(kept)
                     self.last_step = float(kept[-1, 0])
                     yield self._give(kept)
@@ -532,6 +542,7 @@ class MetricsTail:
         if gathered:
             rows = np.concatenate(gathered)
             rows = rows[np.argsort(rows[:, 0], kind="stable")]
+            self.gaps = StepGaps().after(rows[:, 0])
             self.n_rows, self.last_step = len(rows), float(rows[-1, 0])
             yield self._give(rows)
 
