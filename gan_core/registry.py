@@ -516,8 +516,6 @@ class RunRegistry:
         self.max_active = max_active
         self._runners: dict[str, Runner] = {}
         self._disk_cache: dict[str, _DiskRun] = {}  # runs read from their folders, by id
-        # run id -> ((its folder, metrics.csv's stamp), `_step_gaps`' line): each version read once
-        self._gaps_cache: dict[str, tuple[tuple[Path, Any], str | None]] = {}
         # start request id -> (the run id it started, or None; the refusal's message, or None)
         self._requests: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
@@ -736,8 +734,7 @@ class RunRegistry:
         loss, steps, created, size,
         and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), its metrics.csv
         or events.csv if either is no regular file (`RunDir.special_files`) and, for a run nobody writes
-        now, metrics.csv rows short of its step (`rows_missing`) and steps without a row between its rows
-        (`StepGaps`, as the Train view says them), "; "-joined.
+        now, metrics.csv rows short of its step (`rows_missing`), "; "-joined.
 
         A folder that cannot be read (its config.json, or one never read: a symlink, see
         `scan_runs`) is left out, or with ``unreadable`` listed with status ``unreadable`` and the
@@ -816,11 +813,9 @@ class RunRegistry:
             if state == "interrupted" and last_row is not None and step < last_row <= MAX_STEPS:
                 # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
                 step = last_row
-            first = run_dir.first_metrics_step()
-            # (a user's loop may start at any step; every writer writes one row per step from there)
-            short = rows_missing(run_dir, status, last_row, first if meta.owned else None)
-            gaps = self._step_gaps(run_dir, first, last_row)
-            problems += [line for line in (short, gaps) if line]
+            first = run_dir.first_metrics_step() if meta.owned else None  # (a user's loop: any step)
+            short = rows_missing(run_dir, status, last_row, first)
+            problems += [short] if short else []
         return {
             "run_id": run_dir.run_id,
             "status": state,
@@ -845,30 +840,6 @@ class RunRegistry:
             "problems": "; ".join(problems + run_dir.special_files(("metrics.csv", "events.csv"))),
             **latest_values(run_dir),
         }
-
-    def _step_gaps(self, run_dir: RunDir, first: int | None, last: int | None) -> str | None:
-        """The problem line of the steps without a row inside metrics.csv (`StepGaps`), as the Train view's
-        tail says it, for a run nobody writes now whose rows go from step ``first`` to ``last``; None
-        without a gap. Its rows are counted first (the file's lines, `RunDir.metrics_lines`: no parsing);
-        only a file with fewer rows than steps in that span is read step by step (`MetricsTail`). Once per
-        version of the file (its stamp), so that the Runs page reads an ended run's file once."""
-        if first is None or last is None or last - first < 2:
-            return None
-        path = run_dir.path / "metrics.csv"
-        key = (run_dir.path, _stamp(path))  # (taken before the file is read: a change is read next time)
-        cached = self._gaps_cache.get(run_dir.run_id)
-        if cached is not None and cached[0] == key:
-            return cached[1]
-        line = None
-        lines = run_dir.metrics_lines()
-        if lines is not None and lines - 1 < last - first + 1:  # (the header is a line)
-            tail = MetricsTail(path, run_dir.run_id, ("step",))
-            with contextlib.suppress(RunDirError):  # (no step column: the Train view says why)
-                for _ in tail.chunks():
-                    pass
-                line = tail.gaps.line()
-        self._gaps_cache[run_dir.run_id] = (key, line)
-        return line
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it
@@ -900,7 +871,6 @@ class RunRegistry:
         with self._lock:
             self._runners.pop(run_id, None)
             self._disk_cache.pop(run_id, None)
-            self._gaps_cache.pop(run_id, None)
 
 
 # The quality metric a run's listing shows of its latest evaluation: the first of these it measured (FID in

@@ -1001,16 +1001,6 @@ class RunDir:
                 return step
         return None
 
-    def metrics_lines(self) -> int | None:
-        """metrics.csv's lines (its newlines: the header's included, a torn last line not), counted
-        without parsing them, in blocks of 8 MiB (a cached file of a million rows, 300 MB, in about 0.3 s);
-        None when it is missing or cannot be read."""
-        try:
-            with os.fdopen(open_regular(self.path / "metrics.csv"), "rb", buffering=0) as file:
-                return sum(block.count(b"\n") for block in iter(lambda: file.read(8 * 2**20), b""))
-        except OSError:
-            return None
-
     def last_metrics(self) -> dict[str, float]:
         """metrics.csv's last complete row as ``{column: value}``, numbers only (a blank or unreadable
         cell is NaN; `METRICS_TEXT_COLUMNS` left out), read from the file's end, so as fast for a run of
