@@ -91,8 +91,53 @@ class ConfigError(ValueError):
         super().__init__(message or f"{field_name}={quoted(value)} is invalid: allowed {allowed}")
 
 
-def _doc(text: str, **extra: Any) -> dict[str, Any]:
-    return {"doc": text, **extra}
+@dataclass(frozen=True)
+class NumberRange:
+    """The values a number field allows: from ``lo`` to ``hi``, an end included unless it is open.
+
+    Said as `GANConfig`'s errors say it (``str``: ``(0.0, 1.0]``, ``[0, 1)``; ``allowed``: "a number in
+    (0.0, 1.0]"), and the check that refuses a value outside it (`GANConfig._validate`) reads this same
+    object, so what a help text says and what the config takes cannot drift apart. A float field's value
+    must also stay in it as float32, the precision training runs in: a nonzero value below float32's
+    smallest normal number (`FLOAT32_TINY`), or one that rounds to an open end, is refused with a message
+    of its own.
+    """
+
+    lo: int | float
+    hi: int | float
+    lo_open: bool = False
+    hi_open: bool = False
+
+    def __str__(self) -> str:
+        return f"{'(' if self.lo_open else '['}{self.lo}, {self.hi}{')' if self.hi_open else ']'}"
+
+    @property
+    def allowed(self) -> str:
+        """What the config allows, as its errors end: ``a number in (0.0, 1.0]``."""
+        return f"a number in {self}"
+
+    def __contains__(self, value: Any) -> bool:
+        """True for a number within the range (its ends as open or closed); False for NaN."""
+        above = value > self.lo if self.lo_open else value >= self.lo
+        below = value < self.hi if self.hi_open else value <= self.hi
+        return bool(above and below)
+
+
+# Ranges more than one field shares.
+_LR_RANGE = NumberRange(0.0, 1.0, lo_open=True)
+_BETA_RANGE = NumberRange(0, 1, hi_open=True)
+_STEP_COUNT = NumberRange(0, MAX_STEPS)  # a step count where 0 means "none" (steps, checkpoint_every)
+_STEP_EVERY = NumberRange(1, MAX_STEPS)
+# image_size's range when it is not 0 (the dataset's own): checked only then, so not a field's ``range``.
+IMAGE_SIZE_RANGE = NumberRange(4, 128)
+
+
+def _doc(text: str, allowed: NumberRange | None = None, **extra: Any) -> dict[str, Any]:
+    """A field's metadata: its ``doc``; with ``allowed``, the number range `GANConfig` checks it against
+    (``range``), said at the end of the doc, so that every help (CLI, sidebar, Runs page) states it."""
+    if allowed is None:
+        return {"doc": text, **extra}
+    return {"doc": f"{text}; allowed {allowed.allowed}", "range": allowed, **extra}
 
 
 def _either(options) -> str:
@@ -125,8 +170,8 @@ class GANConfig:
     image_size: int = field(
         default=0,
         metadata=_doc(
-            f"image side in pixels (4..128); 0 = the dataset's own ({_OWN_IMAGE_SIZES}); dcgan needs "
-            f"{_either(DCGAN_SIZES)}",
+            f"image side in pixels: 0 = the dataset's own ({_OWN_IMAGE_SIZES}), otherwise "
+            f"{IMAGE_SIZE_RANGE.allowed}; dcgan needs {_either(DCGAN_SIZES)}",
             group="Data",
         ),
     )
@@ -139,10 +184,12 @@ class GANConfig:
         default="mlp",
         metadata=_doc(f"network family: {_either(MODELS)}", choices=MODELS, group="Model"),
     )
-    latent_dim: int = field(default=32, metadata=_doc("size of the noise vector z (1..1024)", group="Model"))
+    latent_dim: int = field(
+        default=32, metadata=_doc("size of the noise vector z", NumberRange(1, 1024), group="Model")
+    )
     width: int = field(
         default=128,
-        metadata=_doc("hidden units (mlp) or base channels (dcgan), 4..2048", group="Model"),
+        metadata=_doc("hidden units (mlp) or base channels (dcgan)", NumberRange(4, 2048), group="Model"),
     )
     # On by default: without it the MLP D soon wins outright on the 8x8 digits and G collapses onto
     # one digit (measured: 1 of 10 classes after 3000 steps; with it 7-9 of 10 over three seeds).
@@ -172,22 +219,26 @@ class GANConfig:
         metadata=_doc("GAN objective: " + ", ".join(LOSSES), choices=LOSSES, group="Loss"),
     )
     gp_weight: float = field(
-        default=10.0, metadata=_doc("gradient-penalty weight for wgan-gp (0..1000)", group="Loss")
+        default=10.0,
+        metadata=_doc("gradient-penalty weight for wgan-gp", NumberRange(0.0, 1000.0), group="Loss"),
     )
     clip_value: float = field(
-        default=0.01, metadata=_doc("weight clipping bound for wgan (>0, <=10)", group="Loss")
+        default=0.01,
+        metadata=_doc("weight clipping bound for wgan", NumberRange(0.0, 10.0, lo_open=True), group="Loss"),
     )
     label_smoothing: float = field(
         default=0.0,
         metadata=_doc(
-            "one-sided label smoothing: D's real target is 1 - value (0..0.5; minimax, "
-            "nonsaturating and lsgan only)",
+            "one-sided label smoothing: D's real target is 1 - value (minimax, nonsaturating and lsgan only)",
+            NumberRange(0, 0.5, hi_open=True),
             group="Loss",
         ),
     )
     instance_noise: float = field(
         default=0.0,
-        metadata=_doc("std of Gaussian noise added to D's inputs, real and fake (0..10)", group="Loss"),
+        metadata=_doc(
+            "std of Gaussian noise added to D's inputs, real and fake", NumberRange(0.0, 10.0), group="Loss"
+        ),
     )
     # Fixed for the run. MSGAN's mode-seeking term: G's loss adds ms_weight / (mean |G(z1, y) - G(z2, y)|
     # / mean |z1 - z2|), over half a batch of noise pairs asked for the same classes (one more G forward
@@ -196,42 +247,54 @@ class GANConfig:
         default=0.0,
         metadata=_doc(
             "mode-seeking term's weight (MSGAN, Mao et al. 2019): G is pushed to draw different samples for "
-            "different noise, of the same class in a conditional run; 0 = off (0..100)",
+            "different noise, of the same class in a conditional run; 0 = off",
+            NumberRange(0.0, 100.0),
             group="Loss",
         ),
     )
     # --- Optimizer ---
-    batch_size: int = field(default=64, metadata=_doc("samples per batch (1..4096)", group="Optimizer"))
-    lr_g: float = field(default=2e-4, metadata=_doc("generator Adam learning rate (0..1]", group="Optimizer"))
+    batch_size: int = field(
+        default=64, metadata=_doc("samples per batch", NumberRange(1, 4096), group="Optimizer")
+    )
+    lr_g: float = field(
+        default=2e-4, metadata=_doc("generator Adam learning rate", _LR_RANGE, group="Optimizer")
+    )
     lr_d: float = field(
-        default=2e-4, metadata=_doc("discriminator Adam learning rate (0..1]", group="Optimizer")
+        default=2e-4, metadata=_doc("discriminator Adam learning rate", _LR_RANGE, group="Optimizer")
     )
-    beta1: float = field(default=0.5, metadata=_doc("Adam beta1 [0..1)", group="Optimizer"))
-    beta2: float = field(default=0.999, metadata=_doc("Adam beta2 [0..1)", group="Optimizer"))
-    d_steps: int = field(default=1, metadata=_doc("D updates per G update (1..100)", group="Optimizer"))
+    beta1: float = field(default=0.5, metadata=_doc("Adam beta1", _BETA_RANGE, group="Optimizer"))
+    beta2: float = field(default=0.999, metadata=_doc("Adam beta2", _BETA_RANGE, group="Optimizer"))
+    d_steps: int = field(
+        default=1, metadata=_doc("D updates per G update", NumberRange(1, 100), group="Optimizer")
+    )
     # --- Run ---
-    steps: int = field(default=3000, metadata=_doc("G updates to train; 0 = until stopped", group="Run"))
-    sample_every: int = field(
-        default=100, metadata=_doc("fixed-noise snapshot every N steps (>=1)", group="Run")
+    steps: int = field(
+        default=3000, metadata=_doc("G updates to train; 0 = until stopped", _STEP_COUNT, group="Run")
     )
-    eval_every: int = field(default=500, metadata=_doc("quality metrics every N steps (>=1)", group="Run"))
+    sample_every: int = field(
+        default=100, metadata=_doc("fixed-noise snapshot every N steps", _STEP_EVERY, group="Run")
+    )
+    eval_every: int = field(
+        default=500, metadata=_doc("quality metrics every N steps", _STEP_EVERY, group="Run")
+    )
     checkpoint_every: int = field(
         default=1000,
-        metadata=_doc("checkpoint every N steps; 0 = only when the run ends", group="Run"),
+        metadata=_doc("checkpoint every N steps; 0 = only when the run ends", _STEP_COUNT, group="Run"),
     )
     keep_checkpoints: int = field(
-        default=3, metadata=_doc("rolling checkpoints kept per run (1..100)", group="Run")
+        default=3, metadata=_doc("rolling checkpoints kept per run", NumberRange(1, 100), group="Run")
     )
     # Bounds a run's disk use whatever its length (a 32 px RGB grid is ~150 KB, a 2D view ~25 KB).
     keep_snapshots: int = field(
         default=200,
         metadata=_doc(
-            "sample snapshots kept on disk per run (2..100000); beyond that older ones are thinned, "
-            "keeping the first, the newest and a spread over the whole run",
+            "sample snapshots kept on disk per run; beyond that older ones are thinned, keeping the first, "
+            "the newest and a spread over the whole run",
+            NumberRange(2, 100_000),
             group="Run",
         ),
     )
-    seed: int = field(default=0, metadata=_doc("random seed (0..2**31-1)", group="Run"))
+    seed: int = field(default=0, metadata=_doc("random seed", NumberRange(0, 2**31 - 1), group="Run"))
     device: str = field(
         default="auto",
         metadata=_doc("auto (cuda, then mps, then cpu), cpu, cuda, cuda:N or mps", group="Run"),
@@ -266,35 +329,36 @@ class GANConfig:
                 )
             return ConfigError(name, v, allowed)
 
-        def in_range(name: str, lo: float, hi: float, lo_open: bool = False) -> None:
+        def in_range(name: str, allowed: NumberRange) -> None:
             v = getattr(self, name)
             if isinstance(v, float) and not math.isfinite(v):
-                raise ConfigError(name, v, f"a finite number in {'(' if lo_open else '['}{lo}, {hi}]")
-            if v < lo or v > hi or (lo_open and v == lo):
-                raise refused(name, f"a number in {'(' if lo_open else '['}{lo}, {hi}]")
+                raise ConfigError(name, v, f"a finite number in {allowed}")
+            if v not in allowed:
+                raise refused(name, allowed.allowed)
             if name in _FLOAT_FIELDS:
-                held_in_float32(name, lo, hi, lo_open=lo_open)
+                held_in_float32(name, allowed)
 
-        def held_in_float32(name: str, lo: float, hi: float, lo_open=False, hi_open=False) -> None:
-            """A float field's value already in [lo, hi] (or open at an end) must stay in it as the
-            float32 training runs in: not 0 there when it is not 0 (1e-50), nor ``hi`` when that is
-            excluded (beta2=0.99999999 is 1 in float32). Every range here starts at 0."""
+        def held_in_float32(name: str, allowed: NumberRange) -> None:
+            """A float field's value already in its range must stay in it as the float32 training runs
+            in: not 0 there when it is not 0 (1e-50), nor ``hi`` when that is excluded (beta2=0.99999999
+            is 1 in float32). Every float field's range starts at 0."""
             v = getattr(self, name)
+            lo, hi, lo_open, hi_open = allowed.lo, allowed.hi, allowed.lo_open, allowed.hi_open
             close = ")" if hi_open else "]"
             if v != 0 and abs(v) < FLOAT32_TINY:
-                allowed = f"{'' if lo_open else '0 or '}a number in [{FLOAT32_TINY:.3g}, {hi}{close}"
+                said = f"{'' if lo_open else '0 or '}a number in [{FLOAT32_TINY:.3g}, {hi}{close}"
                 raise ConfigError(
                     name,
                     v,
-                    allowed,
+                    said,
                     f"{name}={quoted(v)} is below float32's smallest normal number ({FLOAT32_TINY:.3g}), "
-                    f"the precision training runs in (it would train as 0 or imprecisely); allowed {allowed}",
+                    f"the precision training runs in (it would train as 0 or imprecisely); allowed {said}",
                 )
             if hi_open and float(np.float32(v)) >= hi:
                 below = np.nextafter(np.float32(hi), np.float32(lo))  # the largest float32 under hi
-                allowed = f"a number in [{lo}, {np.format_float_positional(below)}]"
+                said = f"a number in [{lo}, {np.format_float_positional(below)}]"
                 message = f"{name}={quoted(v)} is {hi} in float32, the precision training runs in"
-                raise ConfigError(name, v, allowed, f"{message}; allowed {allowed}")
+                raise ConfigError(name, v, said, f"{message}; allowed {said}")
 
         choice("dataset", DATASETS)
         choice("model", MODELS)
@@ -304,33 +368,11 @@ class GANConfig:
         if not _DEVICE_RE.fullmatch(self.device):
             raise ConfigError("device", self.device, "auto, cpu, cuda, cuda:N or mps")
         if self.image_size != 0:
-            in_range("image_size", 4, 128)
+            in_range("image_size", IMAGE_SIZE_RANGE)
         if self.channels not in (0, 1, 3):
             raise ConfigError("channels", self.channels, "0 (dataset's own), 1 or 3")
-        in_range("latent_dim", 1, 1024)
-        in_range("width", 4, 2048)
-        in_range("gp_weight", 0.0, 1000.0)
-        in_range("clip_value", 0.0, 10.0, lo_open=True)
-        if not (0.0 <= self.label_smoothing < 0.5):
-            raise refused("label_smoothing", "a number in [0, 0.5)")
-        held_in_float32("label_smoothing", 0, 0.5, hi_open=True)
-        in_range("instance_noise", 0.0, 10.0)
-        in_range("ms_weight", 0.0, 100.0)
-        in_range("batch_size", 1, 4096)
-        in_range("lr_g", 0.0, 1.0, lo_open=True)
-        in_range("lr_d", 0.0, 1.0, lo_open=True)
-        for beta in ("beta1", "beta2"):
-            if not (0.0 <= getattr(self, beta) < 1.0):
-                raise refused(beta, "a number in [0, 1)")
-            held_in_float32(beta, 0, 1, hi_open=True)
-        in_range("d_steps", 1, 100)
-        in_range("steps", 0, MAX_STEPS)
-        in_range("sample_every", 1, MAX_STEPS)
-        in_range("eval_every", 1, MAX_STEPS)
-        in_range("checkpoint_every", 0, MAX_STEPS)
-        in_range("keep_checkpoints", 1, 100)
-        in_range("keep_snapshots", 2, 100_000)
-        in_range("seed", 0, 2**31 - 1)
+        for name, allowed in NUMBER_RANGES.items():  # (in field order: the first bad field is said)
+            in_range(name, allowed)
         if _DATASET_REGISTRY[self.dataset].needs_data_path and not self.data_path.strip():
             raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")
         if "\x00" in self.data_path:  # no file system takes it; os calls would fail later, less clearly
@@ -438,6 +480,12 @@ def field_docs() -> dict[str, str]:
     """Field name -> one-line documentation."""
     return {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(GANConfig)}
 
+
+# Field -> the range `GANConfig` checks it against (each field's ``range`` metadata, said in its doc): what
+# a help or a message about a number field states as allowed reads it from here.
+NUMBER_RANGES: dict[str, NumberRange] = {
+    f.name: f.metadata["range"] for f in dataclasses.fields(GANConfig) if "range" in f.metadata
+}
 
 _TYPES = {"str": str, "int": int, "float": float, "bool": bool}
 _FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(GANConfig) if f.type in (float, "float"))

@@ -46,7 +46,7 @@ with engine_loading():
         show_flash,
         watch,
     )
-    from ui.sidebar import form_values, number_bounds
+    from ui.sidebar import form_values, number_step
 
 
 def delete_uploads(names: list[str]) -> None:
@@ -386,10 +386,11 @@ def branch_form(view: RunView, kept: list[int]) -> None:
     docs = field_docs()
     columns = st.columns(4)
     for i, (name, key) in enumerate(keys.items()):
-        lo, hi, increment, fmt = number_bounds(name, in_force[name])
-        columns[i % 4].number_input(
-            name, min_value=lo, max_value=hi, step=increment, format=fmt, key=key, help=docs[name]
-        )
+        # Unbounded, as in the sidebar: the help says the range the config allows, and Branch refuses a
+        # value outside it with the config's message. Bounds on the input refused values the config takes
+        # (lr 1e-7) and, outlined in red, branched with the last value shown before.
+        increment, fmt = number_step(name)
+        columns[i % 4].number_input(name, step=increment, format=fmt, key=key, help=docs[name])
     st.button(
         "Branch", key="runs_branch", type="primary", on_click=branch, args=(view.run_id, step, in_force)
     )

@@ -1,9 +1,10 @@
 """The sidebar's hyperparameter form: one widget per GANConfig field, grouped as the config is.
 
-Number fields are unbounded, their ranges in their help: a value out of range is sent as typed and
-refused by GANConfig's check with its message, as is anything else wrong (a path, an upload, a dcgan image
-size), shown as an error naming the field; a number too long for a browser's number field, which the
-browser never sends, is reported by a watcher element (`REFUSED_KEY`). Widget keys are ``cfg_<field>``.
+Number fields are unbounded, the range the config allows in their help (`NUMBER_RANGES`, the ranges
+GANConfig's check reads): a value out of range is sent as typed and refused by that check with its message,
+as is anything else wrong (a path, an upload, a dcgan image size), shown as an error naming the field; a
+number too long for a browser's number field, which the browser never sends, is reported by a watcher
+element (`REFUSED_KEY`), its message stating the same range. Widget keys are ``cfg_<field>``.
 
 The form's values outlive its widgets: Streamlit drops a widget's value after a script run that did not
 draw it (a visit to another page, a field hidden for the chosen loss), so they are kept under FORM_KEY
@@ -40,6 +41,7 @@ from gan_core.app import (
     MAX_UPLOAD_BYTES,
     MODELS,
     MUTABLE_FIELDS,
+    NUMBER_RANGES,
     PRESETS,
     ConfigError,
     DataError,
@@ -143,33 +145,40 @@ _refused_numbers_element = st.components.v2.component(
     "gan_refused_numbers", js=_REFUSED_JS, isolate_styles=False
 )
 
-# field -> (widget, options): "number" takes (min, max, step, format)
-NUMBER_SPECS: dict[str, tuple[float, float, float, str | None]] = {
-    "latent_dim": (1, 1024, 1, None),
-    "width": (4, 2048, 4, None),
-    "gp_weight": (0.0, 1000.0, 1.0, "%.1f"),
-    "clip_value": (0.001, 10.0, 0.005, "%.3f"),
-    "instance_noise": (0.0, 10.0, 0.05, "%.2f"),
-    "ms_weight": (0.0, 100.0, 0.05, "%.2f"),
-    "batch_size": (1, 4096, 16, None),
-    "lr_g": (1e-6, 1.0, 1e-5, LR_FORMAT),
-    "lr_d": (1e-6, 1.0, 1e-5, LR_FORMAT),
-    "beta1": (0.0, 0.99, 0.05, "%.2f"),
-    "beta2": (0.0, 0.9999, 0.001, "%.4f"),
-    "d_steps": (1, 100, 1, None),
-    "label_smoothing": (0.0, 0.45, 0.05, "%.2f"),  # (a slider in the sidebar; a number on the Runs page)
-    "steps": (0, 10**9, 500, None),
-    "sample_every": (1, 10**9, 10, None),
-    "eval_every": (1, 10**9, 100, None),
-    "checkpoint_every": (0, 10**9, 100, None),
-    "keep_checkpoints": (1, 100, 1, None),
-    "keep_snapshots": (2, 100_000, 10, None),
-    "seed": (0, 2**31 - 1, 1, None),
+# Number field -> (step, format) of its input: the +/- step and how the value is shown. No bounds: what a
+# field allows is the config's range (`NUMBER_RANGES`), said in its help and checked by GANConfig; an
+# input's own min/max would refuse in the browser what the config takes (lr 1e-7, beta1 0.995) and keep the
+# last value without a word.
+NUMBER_SPECS: dict[str, tuple[int | float, str | None]] = {
+    "latent_dim": (1, None),
+    "width": (4, None),
+    "gp_weight": (1.0, "%.1f"),
+    "clip_value": (0.005, "%.3f"),
+    "instance_noise": (0.05, "%.2f"),
+    "ms_weight": (0.05, "%.2f"),
+    "batch_size": (16, None),
+    "lr_g": (1e-5, LR_FORMAT),
+    "lr_d": (1e-5, LR_FORMAT),
+    "beta1": (0.05, "%.2f"),
+    "beta2": (0.001, "%.4f"),
+    "d_steps": (1, None),
+    "label_smoothing": (0.05, "%.2f"),  # (a slider in the sidebar; a number on the Runs page)
+    "steps": (500, None),
+    "sample_every": (10, None),
+    "eval_every": (100, None),
+    "checkpoint_every": (100, None),
+    "keep_checkpoints": (1, None),
+    "keep_snapshots": (10, None),
+    "seed": (1, None),
 }
+# The slider's end for label_smoothing: the last step of 0.05 below the config's end, 0.5, which is excluded.
+LABEL_SMOOTHING_SLIDER_MAX = 0.45
 GROUPS = ("Data", "Model", "Loss", "Optimizer", "Run")
 
 
 def _help(name: str) -> str:
+    """A field's help: its doc (which ends with the range the config allows, for a number field:
+    `NUMBER_RANGES`) and whether it can change while a run trains."""
     doc = {f.name: f.metadata.get("doc", "") for f in dataclasses.fields(GANConfig)}[name]
     live = " Can change while a run trains." if name in MUTABLE_FIELDS else ""
     return doc + "." + live
@@ -306,27 +315,25 @@ def _preset_caption(caption: Any, cfg: GANConfig | None) -> None:
     )
 
 
-def number_bounds(name: str, value: Any = None) -> tuple[Any, Any, Any, str | None]:
-    """(min, max, step, format) of field ``name``'s number input, widened to take ``value``: a run's
-    setting outside the usual range (set on the command line) is shown as it is, not refused."""
-    lo, hi, step, fmt = NUMBER_SPECS[name]
-    if isinstance(getattr(DEFAULTS, name), int):
-        lo, hi, step = int(lo), int(hi), int(step)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        lo, hi = min(lo, value), max(hi, value)
-    return lo, hi, step, fmt
+def _is_integer(name: str) -> bool:
+    """Whether number field ``name`` holds whole numbers (the config's field is an int)."""
+    return type(getattr(DEFAULTS, name)) is int
+
+
+def number_step(name: str) -> tuple[int | float, str | None]:
+    """(step, format) of field ``name``'s number input (`NUMBER_SPECS`): an int step for a whole-number
+    field, so that Streamlit's input holds ints. The input takes no bounds: see `NUMBER_SPECS`."""
+    step, fmt = NUMBER_SPECS[name]
+    return (int(step) if _is_integer(name) else float(step)), fmt
 
 
 def _number(name: str) -> Any:
-    lo, hi, step, fmt = number_bounds(name, st.session_state.get(f"cfg_{name}"))
-    # The range is in the help (where the field's doc does not give it), not on the input: Streamlit
-    # outlines a value typed outside an input's bounds in red and keeps the last one within them, so Start
-    # trained with a value the field no longer showed. Unbounded, the value typed is the form's, and the
-    # config's check refuses it with its message while Start says why it cannot start.
-    help = _help(name)
-    if f"{lo:g}..{hi:g}" not in help:
-        help += f" Allowed: {lo:g} to {hi:g}."
-    return st.number_input(name, step=step, format=fmt, key=f"cfg_{name}", help=help)
+    step, fmt = number_step(name)
+    # The range is in the help (the config's, from its doc), not on the input: Streamlit outlines a value
+    # typed outside an input's bounds in red and keeps the last one within them, so Start trained with a
+    # value the field no longer showed. Unbounded, the value typed is the form's, and the config's check
+    # refuses it with its message while Start says why it cannot start.
+    return st.number_input(name, step=step, format=fmt, key=f"cfg_{name}", help=_help(name))
 
 
 def refused_numbers() -> list[str]:
@@ -339,18 +346,17 @@ def refused_numbers() -> list[str]:
 
 def refused_number_message() -> str | None:
     """Why the form cannot be used while the browser refuses a number typed in it (`refused_numbers`):
-    the field, what the form still holds and what is allowed; None when it refuses none."""
+    the field, what the form still holds and what the config allows (`NUMBER_RANGES`, as its errors say
+    it); None when it refuses none."""
     refused = refused_numbers()
     if not refused:
         return None
     name = refused[0]
-    lo, hi, _, _ = number_bounds(name, form_values().get(name))
     more = f" (and {', '.join(refused[1:])})" if len(refused) > 1 else ""
-    shown = "{:,}" if isinstance(lo, int) else "{:g}"
     return (
         f"{name}{more}: the number typed is beyond what a number field can hold, so the browser did not "
         f"send it (the field is outlined in red) and the form still holds {name}={form_values().get(name)}. "
-        f"Allowed: {shown.format(lo)} to {shown.format(hi)}."
+        f"Allowed: {NUMBER_RANGES[name].allowed}."
     )
 
 
@@ -361,7 +367,7 @@ def _watch_refused_numbers() -> None:
         key=REFUSED_KEY,
         data={
             "refused": refused_numbers(),
-            "integers": [n for n, spec in NUMBER_SPECS.items() if all(isinstance(v, int) for v in spec[:3])],
+            "integers": [name for name in NUMBER_SPECS if _is_integer(name)],
         },
         default={"refused": []},
         on_refused_change=lambda: None,  # (a change reruns the page: the form says so at once)
@@ -448,13 +454,15 @@ def config_form(uploads_root: Path) -> FormCheck:
         if "clip_value" not in unused:
             _number("clip_value")
         if "label_smoothing" not in unused:
+            step, _ = number_step("label_smoothing")
             st.slider(
                 "label_smoothing",
                 0.0,
-                max(0.45, st.session_state["cfg_label_smoothing"]),
-                step=0.05,
+                max(LABEL_SMOOTHING_SLIDER_MAX, st.session_state["cfg_label_smoothing"]),  # (a CLI run's)
+                step=step,
                 key="cfg_label_smoothing",
-                help=_help("label_smoothing"),
+                help=_help("label_smoothing")
+                + f" The slider goes from 0 to {LABEL_SMOOTHING_SLIDER_MAX} in steps of {step}.",
             )
         _number("instance_noise")
         _number("ms_weight")
