@@ -40,6 +40,7 @@ with engine_loading():
     from ui.common import (
         download_buttons,
         flash_drawn,
+        hparams_table,
         literal,
         registry,
         resume_run,
@@ -263,11 +264,20 @@ with st.sidebar:
     st.session_state["_device_line"] = device_line()
     st.header("Hyperparameters")
     if view is not None and not view.owned:  # the form is not this run's: say so above it
+        hparams = view.meta.hparams
         st.caption(
             f"Run {literal(view.run_id)} comes from "
-            f"{SOURCE_NAMES.get(view.meta.source, literal(view.meta.source))}: its own settings are the "
-            "table on this page. This form starts a new run of the built-in trainer."
+            f"{SOURCE_NAMES.get(view.meta.source, literal(view.meta.source))}: "
+            + (
+                "its own settings are the table below."
+                if hparams
+                else "its loop recorded no settings of its own (`track.init(..., config=...)`)."
+            )
+            + " This form starts a new run of the built-in trainer."
         )
+        if hparams:
+            with st.expander(f"Settings of run {literal(view.run_id)} ({len(hparams)})"):
+                st.dataframe(hparams_table(hparams), hide_index=True, key="run_hparams")
     form_cfg, form_error, start_note = config_form(runs_root() / ".uploads")  # (errors shown where they are)
 
 # ---------------------------------------------------------------------------------------------- header

@@ -5,7 +5,6 @@ delete it."""
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 import pandas as pd
@@ -35,6 +34,7 @@ with engine_loading():
         download_buttons,
         flash_drawn,
         go_to_train,
+        hparams_table,
         literal,
         misnamed_caption,
         open_view,
@@ -323,16 +323,6 @@ def hparams_at(view: RunView, step: int) -> dict[str, Any]:
     info = path.stat() if path is not None else None
     stamp = (info.st_mtime_ns, info.st_size) if info is not None else (0, 0)
     return _hparams_at(str(runs_root()), view.run_id, step, stamp)
-
-
-def hparams_table(hparams: dict[str, Any]) -> pd.DataFrame:
-    """A user's free-form hyperparameters as a two-column table of text (nested values as JSON)."""
-    return pd.DataFrame(
-        {
-            "name": list(hparams),
-            "value": [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in hparams.values()],
-        }
-    )
 
 
 def branch_fields(loss_name: str) -> list[str]:

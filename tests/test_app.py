@@ -379,6 +379,10 @@ def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
     linked.query_params["run"] = "old"
     linked.run()
     assert watched(linked) == "old" and status_line(linked).startswith("**Status:** `finished` · run `old`")
+    slashed = app()  # a link that picked up a slash at its end
+    slashed.query_params["run"] = "old/"
+    slashed.run()
+    assert not slashed.exception and not slashed.error and watched(slashed) == "old"
     missing = app()
     missing.query_params["run"] = "no-such-run"
     missing.run()
@@ -743,9 +747,11 @@ def test_the_sidebar_says_its_form_is_not_the_settings_of_a_run_from_a_users_loo
     assert not at.exception
     notes = [c.value for c in at.sidebar.caption if "comes from" in c.value]
     assert notes == [
-        "Run mine comes from your own loop (gan_core.track): its own settings are the table on this page. "
+        "Run mine comes from your own loop (gan_core.track): its own settings are the table below. "
         "This form starts a new run of the built-in trainer."
     ]
+    (table,) = at.sidebar.dataframe  # the table the note names
+    assert table.value.to_dict("records") == [{"name": "lr", "value": "0.1"}]
     # it watched no G: why there are no pictures, not "yet" beside a finished run
     assert [c.value for c in at.main.caption if c.value.startswith("No snapshot")] == [
         "No snapshot: its loop watched no G (`run.watch(G, fixed_noise)`, or the Lightning callback's "

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import json
 import os
 import re
 import threading
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 import PIL.Image
 import streamlit as st
 import torch
@@ -187,7 +189,8 @@ def watched_view() -> RunView | None:
 
     A new session (a page refresh, a second tab) has no session state: it takes the run named in the
     URL (``?run=ID``, which `watch` keeps current), else the newest run training in this server."""
-    run_id = st.session_state.get("run_id") or st.query_params.get("run")
+    # (a slash a link picked up at its end, ``?run=mine/``, is no part of any run id: left out)
+    run_id = st.session_state.get("run_id") or (st.query_params.get("run") or "").rstrip("/")
     if not run_id and "run_id" not in st.session_state:
         active = registry().active()
         run_id = active[-1].run_id if active else None
@@ -335,4 +338,14 @@ def download_buttons(container, view: RunView, key_prefix: str) -> None:
         key=f"{key_prefix}zip",
         on_click="ignore",
         help="The whole run folder: config, metrics, events, samples, checkpoints",
+    )
+
+
+def hparams_table(hparams: dict[str, Any]) -> pd.DataFrame:
+    """A user's free-form hyperparameters as a two-column table of text (nested values as JSON)."""
+    return pd.DataFrame(
+        {
+            "name": list(hparams),
+            "value": [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in hparams.values()],
+        }
     )
