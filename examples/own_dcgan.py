@@ -50,15 +50,11 @@ def main() -> None:
     parser.add_argument("--nz", type=int, default=32, help="latent size")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    if args.run_id and (Path(args.out) / args.run_id).exists():  # this example has no way to continue one
-        sys.exit(
-            f"error: run {args.run_id!r} already exists in {args.out!r}: this example starts a new run "
-            "each time, so give another --run-id (or none, for a fresh one)"
-        )
+    if args.run_id and (Path(args.out) / args.run_id).exists():  # this example starts a new run each time
+        sys.exit(f"error: run {args.run_id!r} already exists in {args.out!r}: give another --run-id, or none")
     torch.manual_seed(args.seed)
     # The data: 1,797 digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
     images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
-
     G, D = networks(args.nz)
     opt_g, opt_d = (torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.5, 0.999)) for net in (G, D))
     bce, fixed_noise = nn.BCEWithLogitsLoss(), torch.randn(64, args.nz, 1, 1)
@@ -90,8 +86,7 @@ def main() -> None:
             d_loss.backward()
             opt_d.step()
             run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)  # track
-            g_logits = D(fake)
-            g_loss = bce(g_logits, ones)  # the non-saturating G loss
+            g_loss = bce(D(fake), ones)  # the non-saturating G loss
             opt_g.zero_grad()
             g_loss.backward()
             opt_g.step()

@@ -976,6 +976,11 @@ def main(argv: list[str] | None = None) -> int:
         # One line whatever the message holds (torch's own load errors span several)
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BrokenPipeError:  # the reader went away (`runs --json | head`): not an error to report
+        # Python flushes stdout again at exit, which would raise the same error there: point it at devnull
+        # (the recipe of Python's signal module documentation, "Note on SIGPIPE")
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as exc:  # a path that cannot be written or read (a file where a folder should be, ...)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

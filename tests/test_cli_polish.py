@@ -9,6 +9,8 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -291,3 +293,32 @@ def test_train_refuses_a_learning_rate_that_is_0_in_float32_and_makes_nothing(tm
     assert res.returncode == 2 and res.stdout == ""
     assert res.stderr == f"error: lr_g=1e-50 {BELOW} a number in [1.18e-38, 1.0]\n"
     assert not (tmp_path / "runs").exists()
+
+
+def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path):
+    """`runs --json | head`: the pipe's reader closes it before the listing is written; the command ends
+    without a word on stderr (it said "error: Broken pipe" and exited as for bad input)."""
+    (tmp_path / "runs").mkdir()
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # gone before anything is written: the first write fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "gan_core", "runs", str(tmp_path / "runs"), "--json"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=ROOT,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, "")
+
+
+def test_the_own_loop_example_is_under_100_lines_as_the_readme_says():
+    """Issue 12's bound for examples/own_dcgan.py, and the count the README gives of it (it said 99 while
+    the file had grown to 104)."""
+    lines = len((ROOT / "examples" / "own_dcgan.py").read_text(encoding="utf-8").splitlines())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    said = re.search(r"examples/own_dcgan\.py`?\]\(examples/own_dcgan\.py\), (\d+) lines", readme)
+    assert said is not None and int(said.group(1)) == lines < 100
