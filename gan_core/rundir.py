@@ -761,9 +761,13 @@ class RunDir:
         kinds = {name: _kind_of(run.path / name) for name in ("config.json", META_NAME)}
         if "a regular file" not in kinds.values():
             if not any(kinds.values()):
-                raise RunDirError(
-                    f"no run {run_id!r} in {str(Path(root))!r} (run.json and config.json missing)"
+                why = (
+                    "run.json and config.json missing"
+                    if os.path.lexists(path)
+                    else "no folder of that name: a run id as the Runs page or `python -m gan_core runs` "
+                    "lists it"
                 )
+                raise RunDirError(f"no run {run_id!r} in {str(Path(root))!r} ({why})")
             said = (
                 f"{name} is not a regular file: {kind}" if kind else f"{name} is missing"
                 for name, kind in kinds.items()

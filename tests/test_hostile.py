@@ -513,8 +513,14 @@ def test_run_ids_and_paths_with_dot_dot(runs_root, cli, tmp_path):
 def test_run_ids_with_slashes(runs_root, cli):
     for run_id in ("a/b", "bystander/checkpoints", "a\\b", "target/"):
         cli_refuses_run_id(cli, runs_root, run_id)
-        ui_refuses_run_id(run_id)
+        if run_id != "target/":
+            ui_refuses_run_id(run_id)
     assert not (runs_root / "a").exists()
+    # a link's slash at its end is left out (``?run=target/``, pasted): the page opens run target
+    for page, title in (("dashboard.py", "Watch a GAN learn"), ("pages/4_Probe.py", "Probe the networks")):
+        at = app(page, run="target/").run()
+        still_up(at, title)
+        assert not errors(at) and at.session_state["run_id"] == "target"
 
 
 def test_absolute_paths(runs_root, cli, tmp_path):

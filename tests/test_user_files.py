@@ -225,6 +225,12 @@ def test_a_run_without_config_and_meta_is_still_said_missing(root):
     with pytest.raises(RunDirError) as refused:
         RunDir.open(root, "bad")
     assert str(refused.value) == f"no run 'bad' in {str(root)!r} (run.json and config.json missing)"
+    with pytest.raises(RunDirError) as refused:  # a typo in a link (?run=...) or --run: no folder at all
+        RunDir.open(root, "nope")
+    assert str(refused.value) == (
+        f"no run 'nope' in {str(root)!r} (no folder of that name: a run id as the Runs page or "
+        "`python -m gan_core runs` lists it)"
+    )
 
 
 def odd_checkpoints(run: RunDir) -> None:
