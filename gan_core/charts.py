@@ -399,10 +399,11 @@ def _fit_legend(
 
 
 def _message_figure(title: str, message: str, height: int, y_title: str | None = None) -> Figure:
-    """A chart-sized placeholder, so the page keeps its layout before the first row arrives."""
+    """A chart-sized placeholder, so the page keeps its layout before the first row arrives: its title and
+    message, axes without ticks or titles (a lone "step" under a message read as a stray label)."""
     layout = _base_layout(title, height)
     layout["xaxis"] = {
-        "title": {"text": "step"},
+        "title": {"text": ""},
         "showticklabels": False,
         "showgrid": False,
         "zeroline": False,

@@ -1263,6 +1263,8 @@ def test_quality_figures_before_the_first_evaluation_are_one_placeholder():
     ended = charts.quality_figures(quality_store({}).view(), ended=True)  # shorter than its eval_every
     assert list(ended) == ["pending"]
     assert str(ended["pending"].layout.annotations[0].text) == "no evaluation: the run ended before its first"
+    axes = ended["pending"].layout
+    assert not axes.xaxis.title.text and not axes.yaxis.title.text  # the message alone, no stray "step"
     blind = charts.quality_figures(quality_store({}).view(), ended=True, unwatched=True)  # no G given
     assert str(blind["pending"].layout.annotations[0].text) == "no evaluation: no G was watched (run.watch)"
     measured = charts.quality_figures(quality_store({"diversity": 0.5}).view(), ended=True)
