@@ -396,10 +396,11 @@ class GANConfig:
         if model.image_sizes is not None and self.resolved_image_size not in model.image_sizes:
             native = _DATASET_REGISTRY[self.dataset].image_size  # what image_size=0 means for it
             own = f"dataset {self.dataset} is {native} px" if native else f"dataset {self.dataset}'s size"
+            resize = "" if self.image_size else "; set image_size to one of them and the images are resized"
             raise ConfigError(
                 "image_size",
                 self.image_size,
-                f"{_either(model.image_sizes)} for {self.model} (0 takes the data's own size: {own})",
+                f"{_either(model.image_sizes)} for {self.model} (0 takes the data's own size: {own}{resize})",
             )
 
     # ------------------------------------------------------------------ derived

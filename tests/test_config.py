@@ -250,3 +250,17 @@ def test_each_dataset_says_what_it_is_and_needs(dataset):
         with pytest.raises(ConfigError, match="data_path"):
             GANConfig(dataset=dataset)
     assert not (spec.downloads and spec.needs_data_path)  # a download goes to a root with a default
+
+
+def test_a_dcgan_on_small_data_is_told_to_set_image_size():
+    """image_size=0 (the data's own, 8 px for digits) with dcgan: the message says what to set, since
+    the user never typed the 0 it refuses; a size typed is refused without that advice."""
+    with pytest.raises(ConfigError) as refused:
+        GANConfig(dataset="digits", model="dcgan")
+    assert str(refused.value) == (
+        "image_size=0 is invalid: allowed 28, 32 or 64 for dcgan (0 takes the data's own size: dataset "
+        "digits is 8 px; set image_size to one of them and the images are resized)"
+    )
+    with pytest.raises(ConfigError) as refused:
+        GANConfig(dataset="digits", model="dcgan", image_size=16)
+    assert "set image_size" not in str(refused.value) and "image_size=16 is invalid" in str(refused.value)
