@@ -271,7 +271,13 @@ with st.sidebar:
             + (
                 "its own settings are the table below."
                 if hparams
-                else "its loop recorded no settings of its own (`track.init(..., config=...)`)."
+                else "its loop recorded no settings of its own ("
+                + (
+                    "`self.save_hyperparameters()` in the LightningModule"
+                    if view.meta.source == "lightning"
+                    else "`track.init(..., config=...)`"
+                )
+                + ")."
             )
             + " This form starts a new run of the built-in trainer."
         )

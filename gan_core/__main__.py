@@ -958,12 +958,31 @@ def runs_json(rows: list[dict[str, Any]]) -> str:
 def cmd_runs(args: argparse.Namespace) -> int:
     rows = run_listing(args.folder)
     if args.json:
-        print(runs_json(rows))
+        text = runs_json(rows)
     elif not rows:
         folder = terminal_text(args.folder)
-        print(f"No runs in {folder}: train one with `python -m gan_core train --out {folder}`.")
+        text = f"No runs in {folder}: train one with `python -m gan_core train --out {folder}`."
     else:
-        print(_runs_table(rows))
+        text = _runs_table(rows)
+    return _write_out(text)
+
+
+def _write_out(text: str) -> int:
+    """Print ``text`` and flush it; 0, or 1 when the reader went away first (`runs --json | head`), said
+    nowhere: the recipe of Python's signal module documentation ("Note on SIGPIPE"), the flush inside, so
+    that the broken pipe is met here and not in the interpreter's own flush at exit."""
+    try:
+        print(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Python flushes stdout again at exit, which would meet the same error: point it at devnull
+        with contextlib.suppress(OSError, ValueError):  # (a stdout with no file descriptor: nothing to do)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            try:
+                os.dup2(devnull, sys.stdout.fileno())
+            finally:
+                os.close(devnull)
+        return 1
     return 0
 
 
@@ -976,11 +995,6 @@ def main(argv: list[str] | None = None) -> int:
         # One line whatever the message holds (torch's own load errors span several)
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except BrokenPipeError:  # the reader went away (`runs --json | head`): not an error to report
-        # Python flushes stdout again at exit, which would raise the same error there: point it at devnull
-        # (the recipe of Python's signal module documentation, "Note on SIGPIPE")
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
     except OSError as exc:  # a path that cannot be written or read (a file where a folder should be, ...)
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)

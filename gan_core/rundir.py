@@ -1757,6 +1757,9 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}{'s' if n != 1 else ''}"
 
 
+_WHOLE_STEPS = 2.0**53  # the largest step float64 holds with every whole number below it
+
+
 @dataclass(frozen=True)
 class StepGaps:
     """The steps without a row inside metrics.csv: between its first row's step and its last's, the whole
@@ -1790,7 +1793,9 @@ class StepGaps:
         if not len(lower):
             return self
         first_missing, last_missing = np.floor(lower) + 1, np.ceil(upper) - 1  # (the whole numbers between)
-        real = first_missing <= last_missing
+        # beyond 2**53 float64 steps are no longer whole numbers one apart (a foreign or damaged file):
+        # no gap is counted there
+        real = (first_missing <= last_missing) & (upper <= _WHOLE_STEPS)
         if not real.any():
             return self
         first_missing, last_missing = first_missing[real], last_missing[real]

@@ -309,6 +309,7 @@ def test_a_reader_that_goes_away_ends_the_listing_quietly(tmp_path):
             text=True,
             cwd=ROOT,
             timeout=120,
+            env={k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"},  # stdout buffered, as usual
         )
     finally:
         os.close(write_end)

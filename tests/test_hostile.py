@@ -521,6 +521,7 @@ def test_run_ids_with_slashes(runs_root, cli):
         at = app(page, run="target/").run()
         still_up(at, title)
         assert not errors(at) and at.session_state["run_id"] == "target"
+    ui_refuses_run_id("/")  # slashes alone: no id left to strip down to, refused as before
 
 
 def test_absolute_paths(runs_root, cli, tmp_path):

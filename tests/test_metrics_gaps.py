@@ -251,3 +251,13 @@ def test_a_tracked_run_continued_from_its_last_row_has_no_gap(tmp_path):
     registry = RunRegistry(tmp_path)
     assert registry.view("mine").problems == []
     assert [r["problems"] for r in registry.summaries()] == [""]
+
+
+def test_steps_beyond_whole_floats_count_no_gap():
+    """Past 2**53 a float64 step is no whole number one from the next: no gap is made up there (a
+    reviewer's [2**53, 2**53 + 4] counted 5 missing steps, those with rows among them)."""
+    assert StepGaps().after(np.array([2.0**53, 2.0**53 + 4])) == StepGaps()
+    assert StepGaps().after(np.array([1.0, 2.0, 1e300])) == StepGaps()
+    assert StepGaps().after(np.array([1.0, 5.0])).line() == (
+        "metrics.csv: steps 2 to 4 have no row; its charts draw a line across the gap"
+    )

@@ -189,8 +189,10 @@ def watched_view() -> RunView | None:
 
     A new session (a page refresh, a second tab) has no session state: it takes the run named in the
     URL (``?run=ID``, which `watch` keeps current), else the newest run training in this server."""
-    # (a slash a link picked up at its end, ``?run=mine/``, is no part of any run id: left out)
-    run_id = st.session_state.get("run_id") or (st.query_params.get("run") or "").rstrip("/")
+    # (a slash a link picked up at its end, ``?run=mine/``, is no part of any run id: left out; a link of
+    # slashes alone stays as it is, to be refused as the invalid id it is)
+    linked = st.query_params.get("run") or ""
+    run_id = st.session_state.get("run_id") or linked.rstrip("/") or linked
     if not run_id and "run_id" not in st.session_state:
         active = registry().active()
         run_id = active[-1].run_id if active else None
