@@ -21,10 +21,11 @@ with engine_loading():
     from gan_core.app import (
         LOSS_SPECS as LOSSES,
     )
+    from ui.common import TRAIN_PAGE
     from ui.sidebar import start_preset, start_request
 
 if st.session_state.pop("_goto_train", False):  # a preset button was pressed: the Train view starts it
-    st.switch_page("dashboard.py")
+    st.switch_page(TRAIN_PAGE)
 st.title("How to read the dashboard")
 
 

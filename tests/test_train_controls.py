@@ -68,7 +68,7 @@ def apply_label(at: AppTest) -> str | None:
 def visit_runs_and_come_back(at: AppTest) -> AppTest:
     at.switch_page("pages/1_Runs.py").run()
     assert not at.exception
-    return at.switch_page("dashboard.py").run()
+    return at.switch_page("pages/0_Train.py").run()
 
 
 def live_run(cfg: GANConfig, step: int = 3) -> Runner:
@@ -147,7 +147,7 @@ def test_after_a_branch_the_train_view_offers_no_apply_and_the_form_shows_the_br
     # Only the value the user changed was passed: one hparam change recorded, lr_g.
     hparam = [e for e in runner.events if e["kind"] == "hparam"]
     assert [e["detail"].split(":")[0] for e in hparam] == ["lr_g"]
-    at.switch_page("dashboard.py").run()  # where the browser is now (AppTest's own page is still Runs)
+    at.switch_page("pages/0_Train.py").run()  # where the browser is now (AppTest's own page is still Runs)
     assert apply_label(at) is None and not [c for c in at.caption if c.value.startswith("Changed in")]
     assert at.session_state["cfg_lr_g"] == pytest.approx(1e-3) and at.session_state["cfg_width"] == 16
     edit(at, lr_d=1e-4)

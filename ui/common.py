@@ -271,12 +271,17 @@ def watch(run_id: str | None) -> None:
         st.query_params.pop("run", None)
 
 
+# The Train view's script, as dashboard.py registers it (`st.switch_page` takes a page's path from the app's
+# folder, not the entry script's: dashboard.py only names the pages).
+TRAIN_PAGE = "pages/0_Train.py"
+
+
 def go_to_train() -> None:
     """Leave this page for the Train view, on the run this session watches: named in the URL there
     (``?run=ID``), so that a refresh or a bookmark keeps it (`st.switch_page` drops the query
     parameters it is not given)."""
     run_id = st.session_state.get("run_id")
-    st.switch_page("dashboard.py", query_params={"run": run_id} if run_id else None)
+    st.switch_page(TRAIN_PAGE, query_params={"run": run_id} if run_id else None)
 
 
 # What can refuse a resume or a branch: the registry (limit, live here), the folder (no checkpoint), the

@@ -116,7 +116,7 @@ def test_the_sidebar_keeps_a_preset_across_pages_and_a_branch_offers_nothing_to_
 
     page.get_by_role("link", name="Runs").click()
     expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=UI_TIMEOUT)
-    page.get_by_role("link", name="dashboard").click()
+    page.get_by_role("link", name="Train").click()
     expect(page.get_by_role("heading", name="Watch a GAN learn")).to_be_visible(timeout=UI_TIMEOUT)
     assert sidebar_value(page, "Optimizer", "d_steps") == "5"  # was 1: the form had reset to the defaults
     assert float(sidebar_value(page, "Optimizer", "lr_d")) == pytest.approx(2e-3)

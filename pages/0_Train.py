@@ -1,0 +1,771 @@
+"""Train view: configure a GAN in the sidebar, start it, and watch G and D contend, live.
+
+The app's default page, at its root URL (``streamlit run dashboard.py``; dashboard.py names the pages).
+The page is a thin view: runs are trained by gan_core runners
+held in a server-wide registry; this page sends them commands and draws what their stores and
+snapshots hold, refreshing every second or two in a fragment while a run trains or is paused (paced by the
+browser: see `ui.live_chart.live_refresh`) and not at all once it has ended.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import streamlit as st
+
+from ui.starting import engine_loading
+
+st.set_page_config(page_title="GAN dashboard — Train", page_icon="⚔️", layout="wide")
+
+with engine_loading():
+    from gan_core.app import (
+        ENDED,
+        FLAGS,
+        MUTABLE_FIELDS,
+        ConfigError,
+        DataError,
+        GANConfig,
+        RegistryError,
+        RunDirError,
+        RunnerError,
+        RunView,
+        StepRate,
+        charts,
+        coverage_total,
+        get_preset,
+        load_data,
+        resolve_device,
+        split_changes,
+        trained_accuracy,
+    )
+    from ui.common import (
+        download_buttons,
+        flash_drawn,
+        hparams_table,
+        literal,
+        registry,
+        resume_run,
+        run_banners,
+        runs_root,
+        show_flash,
+        watch,
+        watched_view,
+    )
+    from ui.live_chart import live_chart, live_refresh
+    from ui.sidebar import (
+        config_form,
+        edited_fields,
+        form_baseline_run,
+        form_preset,
+        load_into_form,
+        next_start_request,
+        preset_request,
+        rebase_form,
+        refused_number_message,
+        set_form_baseline,
+        start_request,
+    )
+
+SOURCE_NAMES = {"api": "your own loop (gan_core.track)", "lightning": "Lightning (GANTrackingCallback)"}
+REFRESH_SECONDS = 1.0
+FIRST_POINT_WAIT = 3.0
+RESUMABLE = ("stopped", "failed", "interrupted", "finished")
+CHART_POINTS = 300
+QUALITY_PER_ROW = 3  # quality charts side by side (up to nine groups are measured on one run)
+MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
+
+
+@st.cache_resource(show_spinner=False)
+def device_line() -> str:
+    import torch
+
+    device = resolve_device("auto")
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else "CPU"
+    return f"Device (auto): **{device}** — {name}"
+
+
+# ---------------------------------------------------------------------------------------------- actions
+def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
+    """Start ``cfg`` as a new run and watch it; ``request`` is the click's id (`start_request`).
+    ``preset``: the scenario preset ``cfg`` is, loaded into the form only once its run has started (a
+    preset refused leaves the form as it was: no Apply of its values to the run the page watches).
+
+    A browser can deliver one click twice: Streamlit's frontend marks a button clicked and sends that a
+    moment later, and a fragment's auto-refresh timer firing in between (the live view refreshes once a
+    second) sends the click too. The second message, a full rerun, starts a second script thread beside
+    the first (runner.fastReruns), so this runs twice, at once. The registry starts one run per
+    request: both watch that run, or show the one refusal."""
+    refused = refused_number_message() if preset is None else None
+    if refused is not None:  # typed just before the click: the form's value is not the one the field shows
+        st.session_state["_flash"] = ("error", "Not started: " + literal(refused))
+        return
+    bar = None  # a progress bar while a folder's files are decoded (its load is seconds to minutes)
+
+    def progress(done: int, total: int, what: str) -> None:
+        nonlocal bar
+        bar = bar or st.progress(0.0)
+        bar.progress(
+            done / total if total else 1.0, text=literal(f"Loading data: {what}, {done:,} of {total:,}")
+        )
+
+    try:
+        device = resolve_device(cfg.device)
+        data = load_data(cfg, device, progress)  # errors here leave no run folder behind
+        runner = registry().start(cfg, data=data, name=preset or form_preset(cfg), request_id=request)
+    except (DataError, RegistryError, ValueError) as exc:
+        refused = (
+            f"Preset “{get_preset(preset).title}” was not started (the form is as it was): " if preset else ""
+        )
+        st.session_state["_flash"] = ("error", refused + literal(exc))
+        return
+    finally:
+        next_start_request()  # a click after this one is a new request
+        if bar is not None:
+            bar.empty()
+    skipped = data.skipped_files  # files of a folder that could not be read as images
+    if bar is not None or skipped:  # how long the load took, and whether a cache was built or reused
+        said = []
+        if bar is not None:
+            how = f" ({'; '.join(data.notes)})" if data.notes else ""
+            streamed = ", streamed from its cache file" if data.streamed else ""
+            images = f"{data.num_examples:,} image{'s' * (data.num_examples != 1)}"
+            said.append(f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}.")
+        if skipped:
+            said.append(data.skipped_note())
+        st.session_state["_flash"] = ("warning" if skipped else "info", literal(" ".join(said)))
+    watch(runner.run_id)
+    if preset is not None:  # the form shows the preset now, as the settings of its run
+        load_into_form(cfg, runner.run_id, preset=preset)
+    else:
+        set_form_baseline(runner.run_id)  # the form holds the settings it started with
+    st.session_state.pop("_rate", None)
+    # Draw the first point in the rerun this click triggers, not a refresh later.
+    runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
+
+
+def command(view: RunView, action: str, *args) -> None:
+    """Send a command (`RunView.control`: to this server's runner, or through the command file of a run
+    another process writes) and wait briefly until the run has acted on it, so that the rerun this click
+    triggers draws the new state rather than the one before it."""
+    try:
+        acted = view.control(action, *args)
+    except (RunnerError, RunDirError, ValueError) as exc:
+        st.session_state["_flash"] = ("error", literal(exc))
+        return
+    if not acted:
+        st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
+
+
+def resume_clicked(view: RunView, changes: dict) -> None:
+    if view.status == "paused":
+        command(view, "resume")
+        return
+    refused = refused_number_message()
+    if refused is not None:  # Resume trains the sidebar's settings: one of them is not what it shows
+        st.session_state["_flash"] = ("error", "Not resumed: " + literal(refused))
+        return
+    in_force = {**view.hparams, **changes}  # read before the resume: then the view is the new runner's
+    error = resume_run(view.run_id, changes)
+    if error:
+        st.session_state["_flash"] = ("error", error)
+        return
+    # The sidebar now shows the resumed run's settings as in force, not a pending change.
+    load_run_settings(view, in_force)
+    if changes:  # setdefault: an error loading the settings is the message to show
+        applied = ", ".join(f"{k} = {v}" for k, v in changes.items())
+        st.session_state.setdefault("_flash", ("success", f"Resumed with: {applied}"))
+
+
+def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[bool, dict, str]:
+    """For an ended run: whether Resume can continue it, the sidebar's mid-run changes it will apply,
+    and a line that says so, given the sidebar's differences from the run (`split_changes`). The
+    sidebar counts as this run's settings only when no ``fixed`` field (one a resume cannot change)
+    differs; otherwise it holds another configuration and the run resumes as it was (Start trains the
+    sidebar's)."""
+    if view is None or view.status not in RESUMABLE:
+        return False, {}, ""
+    # A folder or a link named like a checkpoint is none; with only such entries, Resume stays on and,
+    # clicked, says what each is (`Runner.reopen`), rather than going grey without a word.
+    if not (view.checkpoint_steps() or view.run_dir.not_checkpoints()):
+        return False, {}, ""
+    if fixed:
+        named = ", ".join(fixed[:4]) + (", …" if len(fixed) > 4 else "")
+        changes = {}
+        note = (
+            "Resume continues this run with its own settings; the sidebar holds another configuration "
+            f"({named} differ), which Start would train as a new run."
+        )
+    elif changes:
+        note = "Resume applies the sidebar's changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
+    else:
+        note = ""
+    steps = changes.get("steps", view.hparams["steps"])
+    if steps and view.current_step >= steps:  # it trained its steps: only more steps let it go on
+        load = "load its settings (below), " if fixed else ""
+        more = f"{load}raise steps in the sidebar (Run), or set 0 for open-ended, then Resume"
+        return False, changes, f"This run has trained all its {steps} steps: to go on, {more}."
+    return True, changes, note
+
+
+def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
+    """The run's config with the hyperparameters in force (``in_force``, else read now) into the form, as
+    what the form shows for this run (the baseline of `user_changes`); nothing for a user's own run,
+    which has no built-in config."""
+    if not view.owned:
+        return
+    try:
+        load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)), view.run_id)
+    except ConfigError as exc:  # a run folder edited by hand
+        set_form_baseline(view.run_id)  # the form keeps its values; asked once, not on every rerun
+        st.session_state["_flash"] = (
+            "error",
+            f"Cannot load the settings of {literal(view.run_id)}: {literal(exc)}",
+        )
+
+
+def user_changes(form: GANConfig, view: RunView, continuing: bool = False) -> tuple[dict, list[str]]:
+    """How the form differs from run ``view`` (`split_changes`: mid-run changes, other fields), counting
+    only the fields the user edited since the form showed this run's settings: a value another tab
+    applied meanwhile is no change of this user's to undo."""
+    edited = edited_fields(view.run_id)
+    changes, fixed = split_changes(form, view.cfg, view.hparams, continuing=continuing)
+    return {k: v for k, v in changes.items() if k in edited}, [k for k in fixed if k in edited]
+
+
+def apply_changes(view: RunView, changes: dict) -> None:
+    refused = refused_number_message()
+    if refused is not None:  # a field shows a number the form does not hold: the changes may not be it
+        st.session_state["_flash"] = ("error", "Not applied: " + literal(refused))
+        return
+    try:
+        view.apply_changes(**changes)
+        st.session_state["_flash"] = (
+            "success",
+            "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
+        )
+        rebase_form(view.run_id, changes)  # the run's settings now, no longer a pending edit
+    except (RunnerError, ValueError) as exc:
+        st.session_state["_flash"] = ("error", literal(exc))
+
+
+# ---------------------------------------------------------------------------------------------- sidebar
+# A preset button (sidebar or Guide) asks for its preset's run in one click: started here, before the form
+# is drawn, so that the form's widgets show the preset once its run has started (and nothing changed when
+# the server refused it).
+asked = preset_request()
+if asked is not None:
+    preset_name, preset_cfg, preset_click = asked
+    start_run(preset_cfg, preset_click, preset=preset_name)
+view = watched_view()
+if view is not None and form_baseline_run() != view.run_id:
+    # The session starts watching this run (opened, branched or resumed on the Runs page, a link, a second
+    # tab joining it): the form shows its settings, and Apply and Resume offer what the user changes.
+    load_run_settings(view)
+with st.sidebar:
+    st.session_state["_device_line"] = device_line()
+    st.header("Hyperparameters")
+    if view is not None and not view.owned:  # the form is not this run's: say so above it
+        hparams = view.meta.hparams
+        st.caption(
+            f"Run {literal(view.run_id)} comes from "
+            f"{SOURCE_NAMES.get(view.meta.source, literal(view.meta.source))}: "
+            + (
+                "its own settings are the table below."
+                if hparams
+                else "its loop recorded no settings of its own ("
+                + (
+                    "`self.save_hyperparameters()` in the LightningModule"
+                    if view.meta.source == "lightning"
+                    else "`track.init(..., config=...)`"
+                )
+                + ")."
+            )
+            + " This form starts a new run of the built-in trainer."
+        )
+        if hparams:
+            with st.expander(f"Settings of run {literal(view.run_id)} ({len(hparams)})"):
+                st.dataframe(hparams_table(hparams), hide_index=True, key="run_hparams")
+    form_cfg, form_error, start_note = config_form(runs_root() / ".uploads")  # (errors shown where they are)
+
+# ---------------------------------------------------------------------------------------------- header
+st.title("Watch a GAN learn")
+flash = show_flash("_flash")  # removed once this page is drawn to its end (`flash_drawn`)
+
+live = view is not None and view.live and view.status not in ENDED  # trained by this server
+external = view is not None and view.external  # written by another process, watched through its folder
+# Pause/Resume/Stop reach it: trained here, or its writer reads the command file
+controllable = view is not None and view.controllable
+owned = view is not None and view.owned  # the product's own training: resume, single steps, changes
+status = view.status if view is not None else "idle"
+st.session_state["_drawn_status"] = status
+
+# A run another process trains: Pause, Resume and Stop go to it through its command file, if it reads one.
+trained_by = view.trained_by if external else None
+sent_there = (
+    f"Sent to {literal(trained_by)}, which trains this run, through the run's command file: it acts "
+    "between two steps"
+    if trained_by and controllable
+    else None
+)
+
+controls = st.container(horizontal=True)
+controls.button(
+    "Start",
+    key="btn_start",
+    type="primary",
+    disabled=form_cfg is None or bool(form_error),
+    on_click=start_run,
+    args=(form_cfg, start_request()),
+    help="Start a new run with the sidebar's settings",
+)
+controls.button(
+    "Pause",
+    key="btn_pause",
+    disabled=status != "running" or not controllable,
+    on_click=command,
+    args=(view, "pause"),
+    help=sent_there,
+)
+# Resume continues a paused run, or an ended one from its latest checkpoint, with the sidebar's mid-run
+# changes (a finished one only with more steps).
+form_changes, form_fixed = {}, []  # how the sidebar differs from a run that has ended or is only on disk
+if owned and not live and form_cfg is not None and not form_error:
+    # (where it trains is the sidebar's to choose too: a run trained on a GPU goes on on this CPU)
+    form_changes, form_fixed = user_changes(form_cfg, view, continuing=True)
+resumable, resume_changes, resume_note = resume_plan(view, form_changes, form_fixed)
+if view is not None and not owned:  # a user's loop: only the loop can go on from where it is
+    resumable, resume_note = False, ""
+controls.button(
+    "Resume",
+    key="btn_resume",
+    disabled=not (status == "paused" and controllable or resumable),
+    on_click=resume_clicked,
+    args=(view, resume_changes),
+    help="Continue this run from its latest checkpoint (the rows after it are replaced)"
+    if status != "paused"
+    else sent_there or "Continue the paused run",
+)
+controls.button(
+    "Step",
+    key="btn_step",
+    disabled=status != "paused" or not live,
+    on_click=command,
+    args=(view, "step", "full"),
+    help="One full step: d_steps D updates, then one G update",
+)
+if status == "paused" and live:
+    controls.button(
+        "D step", key="btn_step_d", on_click=command, args=(view, "step", "d"), help="One D update only"
+    )
+    controls.button(
+        "G step", key="btn_step_g", on_click=command, args=(view, "step", "g"), help="One G update only"
+    )
+controls.button(
+    "Stop",
+    key="btn_stop",
+    disabled=not (live or external and controllable),
+    on_click=command,
+    args=(view, "stop"),
+    help=sent_there,
+)
+if start_note:  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
+    st.caption(start_note)
+if trained_by and not controllable and status in ("running", "paused"):  # why Pause and Stop are off
+    st.caption(
+        f"Pause and Stop cannot reach this run: {literal(trained_by)} trains it and does not read the run's "
+        "command file (its status.json does not say it does: a dashboard or loop of an earlier version). "
+        "Pause or stop it where it runs."
+    )
+
+if live and owned and form_cfg is not None:
+    changes, fixed = user_changes(form_cfg, view)
+    if changes:
+        label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
+        st.button(label, key="btn_apply", on_click=apply_changes, args=(view, changes), type="primary")
+    if fixed:
+        st.caption(
+            "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
+            "Only " + ", ".join(MUTABLE_FIELDS) + " change mid-run."
+        )
+
+if resume_note:
+    st.caption(resume_note)
+if form_fixed:
+    st.button(
+        "Load this run's settings",
+        key="btn_load_settings",
+        on_click=load_run_settings,
+        args=(view,),
+        help="Put this run's configuration, with the hyperparameters in force at its end, into the sidebar: "
+        "to resume it with changes, or to start a run like it",
+    )
+
+if view is None:
+    st.info(
+        "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
+        "digits in under a minute on a CPU), or open an earlier run on the **Runs** page."
+    )
+    # The chart panels, empty until a run starts: the page keeps its layout, and the browser loads its
+    # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s
+    # Start-to-first-point on a loaded 2-core machine went to that first chart).
+    live_chart(charts.training_figure(None), "idle_metrics")  # the metric charts' four empty panels
+    flash_drawn("_flash", flash)
+    st.stop()
+
+
+# ---------------------------------------------------------------------------------------------- live part
+def progress_line(view: RunView) -> None:
+    step, target = view.current_step, view.hparams["steps"]
+    latest = view.store.latest()
+    elapsed = latest["time_s"] if latest else 0.0
+    # Steps per second of the run's own training clock over its last 20 s, from its rows (not from the
+    # wall time between refreshes, which rows reach in lumps); its average in the first second.
+    meter = st.session_state.get("_rate")
+    if not isinstance(meter, tuple) or meter[0] != view.run_id:
+        meter = st.session_state["_rate"] = (view.run_id, StepRate())
+    rate = meter[1].update(float(elapsed), float(latest["step"])) if latest else None
+    if view.status == "running":
+        rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
+    else:  # nothing moves: how long it trained says more than a rate of 0
+        rate_txt = f"{view.status}, {elapsed:.0f} s of training"
+    # A multi-process job: its latest row's throughput per process (metrics.csv's samples_per_s is the
+    # ranks' average) and for the whole job; one process reads as it always did.
+    throughput = view.throughput if view.world_size > 1 else None
+    job_txt = ""
+    if throughput is not None:
+        per_process, in_all = throughput
+        job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
+    job_txt += evaluating_text(view)
+    if target:
+        left = f", about {(target - step) / rate:.0f} s left" if rate and view.status == "running" else ""
+        st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}{job_txt}")
+    else:
+        tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
+        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}{job_txt}")
+
+
+def evaluating_text(view: RunView) -> str:
+    """What the progress line adds while the run measures its quality (`RunView.evaluating`): the steps
+    stand still meanwhile, and the first evaluation of digit-like images in this server trains the
+    classifier its metrics are measured with, seconds (more on a busy machine). In the progress line's
+    text, not a line of its own: nothing moves on the page as an evaluation comes and goes."""
+    evaluating = view.evaluating
+    if evaluating is None:
+        return ""
+    why = (
+        " (the first evaluation trains the feature classifier: a few seconds, longer on a busy machine)"
+        if evaluating.trains_classifier
+        else ""
+    )
+    return f" · evaluating step {evaluating.step}{why}"
+
+
+def status_line(view: RunView) -> None:
+    meta = view.meta
+    conditional = (
+        f"{view.cfg.conditioning}-conditional" if view.cfg is not None and view.cfg.is_conditional else ""
+    )
+    what = " · ".join(
+        literal(v) for v in (meta.dataset or meta.data_kind, meta.model, conditional, meta.loss) if v
+    )
+    text = f"**Status:** `{view.status}` · run `{view.run_id}` · {what}"
+    if view.device:
+        text += f" · on {literal(view.device)}"
+    job = view.job
+    if job.distributed:  # backend and host names come from status.json: shown as text
+        text += f" · {job.world_size} processes"
+        if job.backend:
+            text += f" ({literal(job.backend)})"
+        if job.hosts:
+            shown = ", ".join(literal(host) for host in job.hosts[:MAX_HOSTS_SHOWN])
+            more = len(job.hosts) - MAX_HOSTS_SHOWN
+            text += f" on {shown}" + (f" and {more} more" if more > 0 else "")
+    if not meta.owned:
+        text += f" · recorded by {SOURCE_NAMES.get(meta.source, literal(meta.source))}"
+    if view.external:
+        text += " · written by another process, watched live"
+    elif not view.live:
+        text += " · read-only"
+    st.markdown(text)
+    # The banners, as many as there are flags, in one container: the progress line after it keeps its
+    # place when a flag is raised or cleared (else, until the refresh ended, the page showed the new
+    # progress line above the old one).
+    with st.container():
+        run_banners(view)
+        for name in view.flags:
+            info = FLAGS.get(name)
+            if info is None:  # a flag of another version, from status.json: named, as text
+                st.info(f"Flag {literal(name)}: not one this version knows.")
+                continue
+            # (Material icons ship with Streamlit: drawn the same on every machine, with or without emoji
+            # fonts)
+            show, icon = {
+                "healthy": (st.success, ":material/check_circle:"),
+                "watch": (st.info, ":material/visibility:"),
+            }.get(info.severity, (st.warning, ":material/warning:"))
+            show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
+        if view.last_d_step and view.status == "paused":
+            d = view.last_d_step
+            st.caption(
+                f"Last D-only step: d_loss {d['d_loss']:.4f}, "
+                f"acc real {d['d_acc_real']:.2f}, acc fake {d['d_acc_fake']:.2f}"
+            )
+
+
+# The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the
+# slider's value stays the same (see `snapshot_slider`).
+NEWEST = "newest"
+POINTS_VIEW_HEIGHT = 560  # the 2D view, square: about as wide as half the page
+HISTORY_VIEWS = 4  # earlier snapshots beside the 2D view, two by two
+HISTORY_HEIGHT = POINTS_VIEW_HEIGHT // 2 - 8  # (the gap between the two rows)
+# Points drawn of each set in an earlier snapshot: enough to see where G's points were, at a quarter of
+# the bytes of a thousand (four such views are sent on every refresh).
+HISTORY_POINTS = 250
+
+
+def snapshot_slider(view: RunView, steps: list[int]) -> int:
+    """The snapshot step to show: the newest, unless the user moved the slider (or clicked a chart) back.
+
+    The slider's stops are the saved steps with the newest replaced by `NEWEST`. Following the newest
+    snapshot is that stop, so new snapshots change the slider's stops but never its value: only the user
+    stops the following, and only the user resumes it. (When the script wrote the newest step into the
+    slider at every refresh, it raced the browser: a rerun request carries the value the browser last
+    showed, Streamlit took that older step for a move of the user's, and the view froze on it.)"""
+    key = f"snap_step_{view.run_id}"
+    options = [*steps[:-1], NEWEST]
+    if st.session_state.get(key) not in options:  # its first draw, or a step since thinned away
+        st.session_state[key] = NEWEST
+    chosen = st.select_slider(
+        "Snapshot at step",
+        options=options,
+        key=key,
+        help="Scrub back through the saved snapshots, or click a point on any chart above to show the "
+        "snapshot nearest that step. At the last stop, newest, the view follows each new snapshot.",
+    )
+    return steps[-1] if chosen == NEWEST else chosen
+
+
+def sample_panel(view: RunView) -> None:
+    steps = view.snapshot_steps()
+    controls = st.container(key="sample_controls")  # the pictures below stay put whatever this holds
+    if not steps:
+        controls.caption(
+            "No snapshot: its loop watched no G (`run.watch(G, fixed_noise)`, or the Lightning callback's "
+            "`fixed_noise`), so there are no pictures and no quality metrics."
+            if view.unwatched
+            else "No snapshot yet."
+        )
+        return
+    with controls:
+        # (a slider needs two stops; with one snapshot there is nothing to scrub)
+        wanted = snapshot_slider(view, steps) if len(steps) > 1 else steps[-1]
+    try:
+        found = view.snapshot(wanted)
+    except RunDirError as exc:  # a damaged file: that step cannot be shown, the others can
+        st.warning(f"Snapshot unreadable: {literal(exc)}")
+        return
+    if found is None:
+        return
+    step, snap = found
+    if "grid" in snap:
+        image_samples(view, step, snap)
+    elif "bounds" not in snap or "points" not in snap:
+        st.warning(f"Snapshot unreadable: the one at step {step} has no points or no bounds.")
+    else:
+        arrows = controls.toggle("G's gradient arrows", key="show_arrows", value=False)
+        points_samples(view, steps, step, snap, arrows)
+
+
+def image_samples(view: RunView, step: int, snap: dict) -> None:
+    """G's grid beside the real one, drawn the same size: one height for both, in columns of one width,
+    each grid fitted into that box whatever its pixels or its number of tiles."""
+    height = charts.IMAGE_MAX_HEIGHT
+    left, right = st.columns(2)
+    with left:
+        title = f"G(z), fixed noise, step {step}"
+        if view.meta.n_classes or (view.cfg is not None and view.cfg.is_conditional):
+            title = f"G(z, class): a row per class from the top, a noise per column, step {step}"
+        # (built only when the grid or its title changed: see live_chart's version)
+        generated = lambda: charts.image_grid_figure(snap["grid"], title=title)  # noqa: E731
+        live_chart(
+            generated, "chart_samples", height=height, version=charts.inputs_digest(snap["grid"], title)
+        )
+    real = view.real_view()
+    if real is not None and "grid" in real:
+        with right:
+            figure = lambda: charts.image_grid_figure(real["grid"], title="real")  # noqa: E731
+            live_chart(figure, "chart_real", height=height, version=charts.inputs_digest(real["grid"]))
+
+
+def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrows: bool) -> None:
+    """The 2D view, square and as wide as half the page, and beside it `HISTORY_VIEWS` earlier snapshots
+    evenly spaced from the first: where G's points were on the way (a mode collapse shows as points
+    leaving clusters they had found, an equilibrium as a picture that settles)."""
+    real = view.real_view()
+    midpoint = view.midpoint
+    main, history = st.columns(2)
+    with main:
+        title = f"step {step}: real vs generated over D's verdict"
+        options = {"midpoint": midpoint, "title": title, "grads": arrows, "height": POINTS_VIEW_HEIGHT}
+        live_chart(
+            lambda: charts.snapshot_figure(snap, real, **options),
+            "chart_samples",
+            version=charts.inputs_digest(snap, real, options),
+        )
+    earlier = [s for s in steps if s < step]
+    if not earlier:
+        history.caption("Earlier snapshots appear here as the run goes on.")
+        return
+    last = len(earlier) - 1
+    picked = sorted({earlier[round(i * last / (HISTORY_VIEWS - 1))] for i in range(HISTORY_VIEWS)})
+    cells = history.columns(2) + history.columns(2)
+    for i, (cell, earlier_step) in enumerate(zip(cells, picked)):
+        try:
+            found = view.snapshot(earlier_step)
+            if found is None:
+                continue
+            options = {
+                "midpoint": midpoint,
+                "title": f"step {found[0]}",
+                "height": HISTORY_HEIGHT,
+                "legend": False,
+                "max_points": HISTORY_POINTS,
+            }
+            with cell:  # each earlier snapshot drawn once, then sent again as it was (live_chart's version)
+                live_chart(
+                    lambda snap=found[1], options=options: charts.snapshot_figure(snap, real, **options),
+                    f"chart_history_{i}",
+                    version=charts.inputs_digest(found[1], real, options),
+                )
+        except (RunDirError, ValueError):  # a damaged file: left out here, named when it is the one shown
+            continue
+
+
+def show_picked_snapshot(step: float) -> None:
+    """A click on a metric chart shows the snapshot nearest the clicked step (a callback, before the
+    rerun). The newest is the slider's last stop: a click there follows new snapshots again."""
+    run_id = st.session_state.get("run_id")
+    if not run_id:
+        return
+    try:
+        view = registry().view(run_id)
+        steps = view.snapshot_steps()
+        nearest = view.nearest_snapshot_step(step)
+    except (RunDirError, RegistryError, ValueError):
+        return
+    if nearest is not None:
+        st.session_state[f"snap_step_{run_id}"] = NEWEST if nearest == steps[-1] else nearest
+
+
+def metric_chart(container, figure, key: str, version: str | None = None) -> None:
+    with container:
+        live_chart(figure, key, on_pick=show_picked_snapshot, version=version)
+
+
+def charts_panel(view: RunView) -> None:
+    smoothing = st.session_state.get("smoothing", 0.6)
+    log_y = st.session_state.get("log_y", False)
+    # The columns the charts draw, not every column of the store (learning rates, samples/s...), NaN and
+    # inf shown as such, not as gaps; the quality metrics from the rows that measured them.
+    store = view.store
+    frame = charts.metric_view(store, CHART_POINTS, view.custom_columns)
+    events = view.events
+    midpoint = view.midpoint
+    # The four metric charts as the panels of one figure: one draw in the browser at each refresh, not
+    # four (each draw's cost is mostly fixed), and a zoom on steps in one panel applies to all.
+    figure = charts.training_figure(
+        frame, events, smoothing, log_y=log_y, loss_name=view.meta.loss, midpoint=midpoint
+    )
+    metric_chart(st.container(), figure, "chart_metrics")
+    # The quality groups measured so far, three to a row, each chart keyed by its place: the "no
+    # evaluation yet" placeholder turns into the first quality chart, in place.
+    total = coverage_total(view.dataset) if view.dataset else None
+    # The standalone classifier's held-out accuracy beside D's class head (acgan), when this server has
+    # it at hand (it trained it for the run's evaluations): never trained here for a page.
+    accuracy = trained_accuracy(view.cfg) if view.cfg is not None else None
+    references = {"d_class_acc": (accuracy, "classifier, held out")} if accuracy is not None else None
+    # Measured every eval_every steps: between two evaluations the charts are the same, and are neither
+    # built nor encoded again (live_chart's version; building them was half of a refresh's time).
+    ended = view.status in ENDED  # before a first evaluation: "yet", or that the run ended before it
+    unwatched = view.unwatched
+    version = charts.inputs_digest(store.exact_version, events, total, references, ended, unwatched)
+
+    @functools.cache
+    def quality() -> list:
+        measured = charts.evaluations(store)
+        figures = charts.quality_figures(
+            measured, events, coverage_total=total, references=references, ended=ended, unwatched=unwatched
+        )
+        return list(figures.values())
+
+    known = st.session_state.get("_quality_charts")
+    if known is None or known[0] != version:
+        known = st.session_state["_quality_charts"] = (version, len(quality()))
+    # One container for all the rows: what follows it (the custom metrics) keeps its place in the page's
+    # element tree when a row is added, so Streamlit does not remount (and blank) those charts.
+    box = st.container()
+    for start in range(0, known[1], QUALITY_PER_ROW):
+        row = range(start, min(start + QUALITY_PER_ROW, known[1]))
+        for column, i in zip(box.columns(QUALITY_PER_ROW), row):
+            metric_chart(column, lambda i=i: quality()[i], f"chart_quality_{i}", version=version)
+    custom = view.custom_columns
+    if custom:  # the run's own metrics (logged through gan_core.track), two to a row
+        st.subheader(charts.CUSTOM_TITLE)
+        figures = charts.custom_metric_figures(frame, custom, events, smoothing=smoothing)
+        for start in range(0, len(custom), 2):
+            for column, name in zip(st.columns(2), custom[start : start + 2]):
+                metric_chart(column, figures[name], f"chart_custom_{name}")
+
+
+def live_body() -> None:
+    try:
+        live_parts()
+    finally:  # last, and whatever happened above: a refresh that raised does not end the refreshing
+        if refreshing:  # the browser asks for the next refresh once it has drawn this one
+            live_refresh("live_refresh", REFRESH_SECONDS)
+
+
+def live_parts() -> None:
+    current = watched_view()
+    if current is None:
+        return
+    # Each part in a container of its own key: a message that comes or goes in one (a flag raised, a
+    # file warning, the slider's first appearance) moves nothing in the others. The samples are drawn
+    # right after the progress line, before the slower charts above them: the browser gets the newest
+    # snapshot with the step count, not a chart-drawing later.
+    status_box = st.container(key="live_status")
+    charts_box = st.container(key="live_charts")
+    samples_box = st.container(key="live_samples")
+    with status_box:
+        status_line(current)
+        progress_line(current)
+    with samples_box:
+        sample_panel(current)
+    with charts_box:
+        charts_panel(current)
+    # The status changed since the page was drawn (the run ended, or another tab paused it): one full
+    # rerun redraws the controls and turns the refresh on or off.
+    if current.status != st.session_state.get("_drawn_status"):
+        st.rerun(scope="app")
+
+
+opts = st.container(horizontal=True)
+opts.slider("EMA smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", width=280)
+opts.toggle("log scale (losses)", key="log_y")
+
+# Streamlit dims an element while its refresh is pending ("stale"). The live part refreshes every second
+# and its charts are updated in place, so on a busy machine (two runs training on 2 cores) the dimming
+# faded the charts for much of each second while saying nothing the progress line does not: not here.
+st.html(
+    "<style>.st-key-live_status [data-stale='true'], .st-key-live_charts [data-stale='true'], "
+    ".st-key-live_samples [data-stale='true'] {opacity: 1 !important; transition: none !important;} "
+    # the refresh pacer draws nothing: no gap in the page for it either
+    ".st-key-live_refresh {display: none;}</style>"
+)
+# A run that moves on, or may at any moment: one written elsewhere, and a paused one, which another tab
+# can resume (this tab, not refreshing while paused, went on showing "paused" as the run trained on).
+refreshing = status in ("running", "paused") or external
+st.fragment(live_body)()
+
+download_buttons(st.container(horizontal=True), view, "dl_")
+flash_drawn("_flash", flash)  # the page is drawn: the message has reached the browser
