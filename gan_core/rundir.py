@@ -761,12 +761,16 @@ class RunDir:
         kinds = {name: _kind_of(run.path / name) for name in ("config.json", META_NAME)}
         if "a regular file" not in kinds.values():
             if not any(kinds.values()):
-                why = (
-                    "run.json and config.json missing"
-                    if os.path.lexists(path)
-                    else "no folder of that name: a run id as the Runs page or `python -m gan_core runs` "
-                    "lists it"
-                )
+                kind = _kind_of(path)
+                if kind is not None and kind != "a folder":  # a plain file beside the runs (notes.txt)
+                    why = f"that name is {kind}, not a run folder"
+                elif kind is not None:
+                    why = "run.json and config.json missing"
+                else:
+                    why = (
+                        "no folder of that name: a run id as the Runs page or `python -m gan_core runs` "
+                        "lists it"
+                    )
                 raise RunDirError(f"no run {run_id!r} in {str(Path(root))!r} ({why})")
             said = (
                 f"{name} is not a regular file: {kind}" if kind else f"{name} is missing"

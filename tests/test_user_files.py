@@ -231,6 +231,12 @@ def test_a_run_without_config_and_meta_is_still_said_missing(root):
         f"no run 'nope' in {str(root)!r} (no folder of that name: a run id as the Runs page or "
         "`python -m gan_core runs` lists it)"
     )
+    (root / "notes.txt").write_text("a file the user keeps beside the runs\n")
+    with pytest.raises(RunDirError) as refused:  # ?run=notes.txt: said to be a file, not "json missing"
+        RunRegistry(root).view("notes.txt")
+    assert str(refused.value) == (
+        f"no run 'notes.txt' in {str(root)!r} (that name is a regular file, not a run folder)"
+    )
 
 
 def odd_checkpoints(run: RunDir) -> None:
