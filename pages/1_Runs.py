@@ -411,7 +411,7 @@ if children:
     )
 if view.owned:
     with st.expander("Configuration"):
-        st.json(view.cfg.to_dict(), expanded=False)
+        st.json(view.cfg.to_dict(), expanded=True)  # one click shows every field, not a folded {...}
 else:  # a user's own run: where it came from, and their hyperparameters as a table
     meta = view.meta
     st.markdown(

@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from streamlit.proto.LabelVisibility_pb2 import LabelVisibility
 from streamlit.testing.v1 import AppTest
 
@@ -124,6 +125,16 @@ def test_the_device_menu_is_offered_labelled_only_for_a_run_the_dashboard_can_re
     assert device.proto.label_visibility.value == LabelVisibility.LabelVisibilityOptions.VISIBLE
     assert list(device.options) == ["auto", "cpu", "cuda", "mps"]
     assert not device.disabled
+
+
+def test_a_runs_configuration_opens_with_every_field_shown(runs_root):
+    finished_run(runs_root, "ours", lr_g=3e-4)
+    at = runs_page()
+    at.selectbox(key="runs_pick").select("ours").run()
+    (config,) = at.json  # the Configuration expander's: unfolded, not a folded {...} to click again
+    assert config.proto.expanded
+    shown = json.loads(config.value)
+    assert shown["lr_g"] == pytest.approx(3e-4) and shown["dataset"] == "ring8" and len(shown) >= 30
 
 
 def run_column_width(at: AppTest) -> int:
