@@ -15,6 +15,7 @@ st.set_page_config(page_title="GAN dashboard — Probe", page_icon="⚔️", lay
 
 with engine_loading():
     from gan_core.app import (
+        ENDED,
         IMAGE_EXTENSIONS,
         DataError,
         RegistryError,
@@ -133,7 +134,7 @@ def weights_label(option) -> str:
 weights = pick.selectbox(
     "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=260
 )
-if weights == CURRENT:
+if weights == CURRENT and view.status not in ENDED:  # an ended run's weights change no more
     pick.button("Take the current weights again", key="probe_refresh", help="Copies G and D as they are now")
 
 try:

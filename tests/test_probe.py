@@ -487,6 +487,12 @@ def test_page_probes_the_current_weights_of_a_live_run(runs_root):
     (line,) = [c.value for c in at.caption if "G and D at step" in c.value]
     assert int(line.rsplit(" ", 1)[1]) >= 10
     assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 8
+    assert "probe_refresh" in [b.key for b in at.button]  # its weights move: they can be taken again
+    runner.stop()  # ended, its weights are those of its last step: nothing to take again
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    at.run()
+    assert not at.exception and "probe_refresh" not in [b.key for b in at.button]
+    assert at.selectbox(key=f"probe_weights_{runner.run_id}").value == "current"
 
 
 def test_page_measures_g_and_d_as_tools_for_a_conditional_run_only(runs_root):
