@@ -46,7 +46,7 @@ with engine_loading():
         show_flash,
         watch,
     )
-    from ui.sidebar import form_values, number_step
+    from ui.sidebar import form_values, number_step, refused_number_message, watch_refused_numbers
 
 
 def delete_uploads(names: list[str]) -> None:
@@ -241,9 +241,24 @@ def resume(run_id: str) -> None:
         st.session_state["_runs_to_train"] = True
 
 
+# The branch form's watcher of numbers its fields hold but the browser will not send (ui.sidebar's
+# `REFUSED_KEY` explains): Branch would have made the run with the field's last value, without a word.
+BRANCH_REFUSED_KEY = "runs_branch_refused_numbers"
+
+
+def branch_fields_held() -> dict[str, Any]:
+    """The branch form's values as the server has them (field -> value)."""
+    return {name: st.session_state.get(f"runs_branch_{name}") for name in MUTABLE_FIELDS}
+
+
 def branch(run_id: str, step: int, in_force: dict[str, Any]) -> None:
     """Branch from the checkpoint at ``step`` with the settings the user changed from those ``in_force``
     there (only those are passed), on the device menu's device."""
+    refused = refused_number_message(BRANCH_REFUSED_KEY, branch_fields_held())
+    if refused:  # (the browser stops the click too; one that reached the server first lands here)
+        message = f"Cannot branch {literal(run_id)} at step {step}: {refused}"
+        st.session_state["_runs_flash"] = ("error", message)
+        return
     wanted = {name: st.session_state.get(f"runs_branch_{name}", in_force[name]) for name in MUTABLE_FIELDS}
     changes = {name: value for name, value in wanted.items() if value != in_force[name]}
     changes.update(chosen_device())
@@ -381,8 +396,17 @@ def branch_form(view: RunView, kept: list[int]) -> None:
         # (lr 1e-7) and, outlined in red, branched with the last value shown before.
         increment, fmt = number_step(name)
         columns[i % 4].number_input(name, step=increment, format=fmt, key=key, help=docs[name])
+    watch_refused_numbers(BRANCH_REFUSED_KEY, '[data-testid="stPopoverBody"]', ".st-key-runs_branch")
+    refused = refused_number_message(BRANCH_REFUSED_KEY, branch_fields_held())
+    if refused:
+        st.error(refused)
     st.button(
-        "Branch", key="runs_branch", type="primary", on_click=branch, args=(view.run_id, step, in_force)
+        "Branch",
+        key="runs_branch",
+        type="primary",
+        on_click=branch,
+        args=(view.run_id, step, in_force),
+        disabled=bool(refused),
     )
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -77,17 +78,21 @@ LR_FORMAT = "%.1e"
 # (`refused_numbers`). A click on Start, Resume or Apply while a field holds such a number is stopped in
 # the browser before the button sends it (the click that takes the focus off the field may reach the
 # server before the field is marked, and trained the last value), and the form is told instead. One
-# observer and one click guard per browser tab: the function runs again whenever ``data`` changes.
+# observer and one click guard per form and browser tab (`watch_refused_numbers`: the Runs page's branch
+# form has its own): the function runs again whenever ``data`` changes.
 # (Every value a field does send is the form's, unbounded, and the config's check refuses it with its own
 # message: see `_number`.)
 REFUSED_KEY = "form_refused_numbers"
 _REFUSED_JS = """
 export default function(component) {
-    const { setStateValue, data } = component;
-    const watch = (window.__ganRefusedNumbers ??= { observer: null, sent: "[]", guard: null });
+    const { setStateValue, data, parentElement } = component;
+    // One watcher per form (``data.slot``): the sidebar's, the Runs page's branch form. Its fields are the
+    // number inputs inside ``data.scope``, the element's own ancestor (the sidebar, a popover's body).
+    const watches = (window.__ganRefusedNumbers ??= {});
+    const watch = (watches[data?.slot ?? "form"] ??= { observer: null, sent: "[]", guard: null });
     watch.observer?.disconnect();
     watch.observer = null;
-    const sidebar = document.querySelector('[data-testid="stSidebar"]');
+    const sidebar = parentElement?.closest(data?.scope ?? '[data-testid="stSidebar"]');
     if (!sidebar) return;
     watch.sent = JSON.stringify(data?.refused ?? []);  // what the server holds: only a change is sent
     const integers = new Set(data?.integers ?? []);
@@ -125,7 +130,7 @@ export default function(component) {
     if (watch.guard) document.removeEventListener("click", watch.guard, true);
     watch.guard = (event) => {
         const target = event.target instanceof Element ? event.target : null;
-        if (!target?.closest(".st-key-btn_start, .st-key-btn_resume, .st-key-btn_apply")) return;
+        if (!target?.closest(data?.buttons ?? ".st-key-btn_start")) return;
         const refused = refusedNow();
         if (!refused.length) return;
         event.preventDefault();
@@ -336,38 +341,49 @@ def _number(name: str) -> Any:
     return st.number_input(name, step=step, format=fmt, key=f"cfg_{name}", help=_help(name))
 
 
-def refused_numbers() -> list[str]:
+def refused_numbers(key: str = REFUSED_KEY) -> list[str]:
     """The number fields whose typed value the browser refused to send (see `REFUSED_KEY`), as the
-    browser last said; [] outside a browser (or before it said anything)."""
-    state = st.session_state.get(REFUSED_KEY)
+    watcher element of ``key`` last said; [] outside a browser (or before it said anything)."""
+    state = st.session_state.get(key)
     refused = state.get("refused") if hasattr(state, "get") else None
     return [name for name in refused or () if name in NUMBER_SPECS]
 
 
-def refused_number_message() -> str | None:
-    """Why the form cannot be used while the browser refuses a number typed in it (`refused_numbers`):
-    the field, what the form still holds and what the config allows (`NUMBER_RANGES`, as its errors say
-    it); None when it refuses none."""
-    refused = refused_numbers()
+def refused_number_message(key: str = REFUSED_KEY, held: Mapping[str, Any] | None = None) -> str | None:
+    """Why a form cannot be used while the browser refuses a number typed in it (`refused_numbers` of
+    ``key``): the field, what the form still holds (``held``: field -> value, by default the sidebar's
+    form) and what the config allows (`NUMBER_RANGES`, as its errors say it); None when it refuses none."""
+    refused = refused_numbers(key)
     if not refused:
         return None
     name = refused[0]
     more = f" (and {', '.join(refused[1:])})" if len(refused) > 1 else ""
+    value = (form_values() if held is None else held).get(name)
     return (
         f"{name}{more}: the number typed is beyond what a number field can hold, so the browser did not "
-        f"send it (the field is outlined in red) and the form still holds {name}={form_values().get(name)}. "
+        f"send it (the field is outlined in red) and the form still holds {name}={value}. "
         f"Allowed: {NUMBER_RANGES[name].allowed}."
     )
 
 
-def _watch_refused_numbers() -> None:
-    """Mount the element that reports refused numbers (`REFUSED_KEY`); it takes no room in the sidebar."""
-    st.html(f"<style>.st-key-{REFUSED_KEY} {{display: none;}}</style>")
+def watch_refused_numbers(
+    key: str = REFUSED_KEY,
+    scope: str = '[data-testid="stSidebar"]',
+    buttons: str = ".st-key-btn_start, .st-key-btn_resume, .st-key-btn_apply",
+) -> None:
+    """Mount the element that reports the refused numbers of one form (`REFUSED_KEY`: the sidebar's) as
+    session state ``key`` (read by `refused_numbers`): the number fields inside ``scope`` (a CSS selector
+    of the element's own ancestor: the sidebar, ``[data-testid="stPopoverBody"]`` for a form in a
+    popover), a click on ``buttons`` (CSS selectors) stopped while one is refused. It takes no room."""
+    st.html(f"<style>.st-key-{key} {{display: none;}}</style>")
     _refused_numbers_element(
-        key=REFUSED_KEY,
+        key=key,
         data={
-            "refused": refused_numbers(),
+            "refused": refused_numbers(key),
             "integers": [name for name in NUMBER_SPECS if _is_integer(name)],
+            "slot": key,
+            "scope": scope,
+            "buttons": buttons,
         },
         default={"refused": []},
         on_refused_change=lambda: None,  # (a change reruns the page: the form says so at once)
@@ -486,7 +502,7 @@ def config_form(uploads_root: Path) -> FormCheck:
             key="cfg_device",
             help=_help("device") + " A stopped run resumes on the device chosen here (auto by default).",
         )
-    _watch_refused_numbers()
+    watch_refused_numbers()
     values = form_values()
     values.update({name: st.session_state[f"cfg_{name}"] for name in FIELDS})  # an upload sets data_path
     cfg, error, field, note = None, None, None, None

@@ -102,3 +102,31 @@ def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit
     expect(status).to_be_visible(timeout=UI_TIMEOUT)
     page.reload()
     expect(status).to_be_visible(timeout=FIRST_LOAD_MS)
+
+
+def test_a_number_beyond_what_a_branch_field_holds_is_said_and_branch_makes_nothing(streamlit_server, page):
+    """steps = 10**16 + 1 typed in the branch form (past 2**53): the browser never sends it, and Branch
+    made the run with the field's last value. Clicked at once, the click is stopped in the
+    browser: no run is made, the form says why and Branch stays off until the field holds a number."""
+    finished_run(streamlit_server, "parent", checkpoint_every=10)
+    root = streamlit_server.runs_root
+    before = {p.name for p in root.iterdir()}
+    page.goto(f"{streamlit_server.url}/Runs?run=parent")
+    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value("parent", timeout=UI_TIMEOUT)
+    page.get_by_role("button", name="Rewind / branch").click()
+    body = page.get_by_test_id("stPopoverBody")
+    field = body.get_by_role("spinbutton", name="steps", exact=True)
+    expect(field).to_be_visible(timeout=UI_TIMEOUT)
+    field.fill(str(10**16 + 1))
+    # No Enter: the click is what takes the focus off the field (force: Branch may already be off).
+    body.get_by_role("button", name="Branch", exact=True).click(force=True)
+    said = "steps: the number typed is beyond what a number field can hold, so the browser did not send it"
+    expect(body.get_by_test_id("stAlertContentError").filter(has_text=said)).to_be_visible(timeout=UI_TIMEOUT)
+    expect(body.get_by_role("button", name="Branch", exact=True)).to_be_disabled()
+    assert {p.name for p in root.iterdir()} == before  # no branch made with the field's old steps
+    field.fill("40")
+    field.press("Enter")
+    expect(body.get_by_role("button", name="Branch", exact=True)).to_be_enabled(timeout=UI_TIMEOUT)
+    expect(body.get_by_test_id("stAlertContentError").filter(has_text=said)).to_have_count(0)
+    assert {p.name for p in root.iterdir()} == before  # (nor since: no click was on its way)
