@@ -218,8 +218,10 @@ ticked = run_ids[selected_rows[0]] if selected_rows and selected_rows[0] < len(r
 if ticked is not None and ticked != st.session_state.get("_runs_ticked"):
     st.session_state["runs_pick"] = ticked
 st.session_state["_runs_ticked"] = ticked
-if st.session_state.get("runs_pick") not in run_ids:
-    st.session_state["runs_pick"] = run_ids[0]
+if st.session_state.get("runs_pick") not in run_ids:  # drawn first: the run the address or the Train view
+    # names (a user who watches a run and comes here to branch or export it), else the newest
+    named = (st.query_params.get("run"), st.session_state.get("run_id"))
+    st.session_state["runs_pick"] = next((r for r in named if r in run_ids), run_ids[0])
 run_id = st.selectbox("Run", run_ids, key="runs_pick")
 
 

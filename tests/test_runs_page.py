@@ -127,6 +127,24 @@ def test_the_device_menu_is_offered_labelled_only_for_a_run_the_dashboard_can_re
     assert not device.disabled
 
 
+def test_the_page_first_shows_the_run_the_session_watches_or_the_address_names(runs_root):
+    finished_run(runs_root, "older")
+    finished_run(runs_root, "middle", seed=1)
+    finished_run(runs_root, "newest", seed=2)
+    assert runs_page().selectbox(key="runs_pick").value == "newest"  # nothing named: the newest
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT)
+    at.session_state["run_id"] = "older"  # watched in the Train view, then the menu's Runs
+    assert at.run().selectbox(key="runs_pick").value == "older"
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = "middle"  # /Runs?run=middle (the address wins over the watched run)
+    at.session_state["run_id"] = "older"
+    assert at.run().selectbox(key="runs_pick").value == "middle"
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = "gone"  # a run not in the folder: the watched one
+    at.session_state["run_id"] = "older"
+    assert at.run().selectbox(key="runs_pick").value == "older"
+
+
 def test_a_runs_configuration_opens_with_every_field_shown(runs_root):
     finished_run(runs_root, "ours", lr_g=3e-4)
     at = runs_page()
