@@ -6,6 +6,8 @@ before, trains it in a `Runner` with a progress bar, and prints the run folder.
 ``train --resume DIR`` continues a run in its folder from its latest checkpoint (what was logged after
 it is dropped and trained again); ``train --rewind DIR --from-step N`` branches a new run from one of
 its kept checkpoints (DIR stays untouched); with either, flags may change only the mid-run fields.
+Every option naming a run (``--resume``, ``--rewind``, ``sample --run``, ``evaluate --run``) takes its
+folder's path or its run id in the runs folder (`run_folder`).
 Ctrl-C or SIGTERM stops a run cleanly (final checkpoint, files flushed).
 ``sample`` writes samples from a run's latest checkpoint. ``evaluate`` scores a file of samples from any
 model, or a run's G, with the yardstick a run uses (`gan_core.diagnostics`, `gan_core.evaluation`: the
@@ -71,6 +73,44 @@ class CLIError(Exception):
     """Bad input on the command line; printed as one line."""
 
 
+def default_runs_folder() -> Path:
+    """The runs folder the command line uses unless told another: ``$GAN_DASHBOARD_RUNS`` if set and not
+    empty (the dashboard's), else ``runs`` in the working folder. Where `train` writes and `runs` lists, and
+    where a run id given to ``--run``, ``--resume`` or ``--rewind`` is looked up (`run_folder`)."""
+    return Path(os.environ.get(RUNS_ENV) or "runs")
+
+
+RUN_HELP = "a run folder's path, or a run id as `python -m gan_core runs` lists it"
+
+
+def run_folder(option: str, value: str, runs_folder: Path) -> RunDir:
+    """The run ``option`` names: ``value`` as a path when that is a folder (as always), else ``value`` as
+    a run id in ``runs_folder`` when it is one (no path separator, `validate_run_id`'s rule: ``..`` and
+    ``../x`` are never looked up there, so nothing outside the runs folder is reached by id). A path wins
+    when both exist. `CLIError` saying what was tried when neither is a folder (or the id's folder is no
+    run: `RunDir.open`); `RunDirError` (`RunDir.from_path`) when a folder given by path is no run."""
+    path = Path(value)
+    if path.is_dir():
+        return RunDir.from_path(path)
+    if any(sep in value for sep in {os.sep, os.altsep} - {None}):  # a path, and only a path
+        raise CLIError(f"{option} {value}: no such run folder (give {RUN_HELP})")
+    try:
+        validate_run_id(value)
+    except RunDirError:
+        raise CLIError(
+            f"{option} {value}: no such run folder, nor a run id ({RUN_ID_RULE}; give {RUN_HELP})"
+        ) from None
+    if not os.path.lexists(runs_folder / value):
+        raise CLIError(
+            f"{option} {value}: no run folder at {os.path.join(os.curdir, value)} and no run {value!r} in "
+            f"{str(runs_folder)!r} (give {RUN_HELP})"
+        )
+    try:  # a symlink or a plain file there too: `RunDir.open` says why it is no run to open
+        return RunDir.open(runs_folder, value)
+    except RunDirError as exc:
+        raise CLIError(f"{option} {value}: {exc}") from None
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -107,8 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out",
         type=Path,
-        default=Path(os.environ.get(RUNS_ENV) or "runs"),
-        help=f"runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
+        default=default_runs_folder(),
+        help=f"runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here); with "
+        "--resume ID or --rewind ID, where the run id is looked up",
     )
     train.add_argument(
         "--run-id",
@@ -126,9 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     continued = train.add_mutually_exclusive_group()
     continued.add_argument(
         "--resume",
-        type=Path,
         metavar="DIR",
-        help="continue the run in folder DIR, in that folder, from its latest checkpoint: a stopped, "
+        help="continue the run in folder DIR (a run folder's path, or a run id in --out's runs folder as "
+        "`python -m gan_core runs` lists it), in that folder, from its latest checkpoint: a stopped, "
         "interrupted or failed run, or a finished one given a larger --steps (--steps 0: until stopped). "
         "The step count goes on from the checkpoint's; metric rows, snapshots and checkpoints after it are "
         "dropped and trained again. Its config is kept: flags may change only the mid-run fields "
@@ -138,10 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     continued.add_argument(
         "--rewind",
-        type=Path,
         metavar="DIR",
-        help="branch a new run beside DIR from one of its kept checkpoints (see --from-step); DIR is left "
-        "untouched, and the new run records it as its parent (flags as with --resume)",
+        help="branch a new run beside DIR (a run folder's path, or a run id in --out's runs folder) from one "
+        "of its kept checkpoints (see --from-step); DIR is left untouched, and the new run records it as its "
+        "parent (flags as with --resume)",
     )
     train.add_argument(
         "--from-step",
@@ -172,7 +213,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Write N samples from a run's latest checkpoint: 2D points as .csv or .npy, "
         "images as .npy (N x C x H x W, values in [0, 1]) or a .png grid.",
     )
-    sample.add_argument("--run", type=Path, required=True, help="run folder (e.g. runs/NAME)")
+    sample.add_argument(
+        "--run",
+        required=True,
+        help=f"the run: its folder (e.g. runs/NAME), or its run id (NAME) in the runs folder, ${RUNS_ENV} "
+        "if set, else runs/ here",
+    )
     sample.add_argument(
         "--n", type=int, default=1000, help=f"number of samples, 1..{MAX_SAMPLES} (default: %(default)s)"
     )
@@ -210,8 +256,8 @@ def build_parser() -> argparse.ArgumentParser:
     source = evaluate.add_mutually_exclusive_group(required=True)
     source.add_argument(
         "--run",
-        type=Path,
-        help="a run folder: its G (latest checkpoint, or --checkpoint) draws 1,000 samples (every class "
+        help=f"a run (its folder, or its run id in ${RUNS_ENV} if set, else in runs/ here): its G (latest "
+        "checkpoint, or --checkpoint) draws 1,000 samples (every class "
         "equally, for a class-conditional G) scored against the run's own data",
     )
     evaluate.add_argument(
@@ -304,7 +350,7 @@ def build_parser() -> argparse.ArgumentParser:
         "folder",
         nargs="?",
         type=Path,
-        default=Path(os.environ.get(RUNS_ENV) or "runs"),
+        default=default_runs_folder(),
         help=f"the runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
     )
     runs.add_argument(
@@ -500,6 +546,7 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
     """``--resume DIR`` (the run goes on in DIR) or ``--rewind DIR`` (a new run branched from DIR), not
     started yet. The config is DIR's; field flags are changes, allowed for the mid-run fields only."""
     option, folder = ("--resume", args.resume) if args.resume is not None else ("--rewind", args.rewind)
+    # (``folder`` as given, a path or a run id: what the messages name)
     if args.config is not None:
         raise CLIError(
             f"--config cannot be used with {option}: the run keeps its config.json; change the mid-run "
@@ -508,9 +555,7 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
     if option == "--resume" and (args.run_id is not None or args.from_step is not None):
         flag = "--run-id" if args.run_id is not None else "--from-step"
         raise CLIError(f"{flag} cannot be used with --resume (it goes with --rewind DIR)")
-    if not folder.is_dir():
-        raise CLIError(f"{option} {folder}: no such run folder")
-    run_dir = RunDir.from_path(folder)
+    run_dir = run_folder(option, folder, args.out)  # a run id is looked up in --out's runs folder
     names = {f.name for f in dataclasses.fields(GANConfig)}
     changes = {k: v for k, v in vars(args).items() if k in names}
     cfg = run_dir.read_config()
@@ -559,9 +604,7 @@ class _RunG:
 
 def _run_generator(args: argparse.Namespace) -> _RunG:
     """G of ``--run`` at its latest checkpoint or ``--checkpoint``, with its config."""
-    if not args.run.is_dir():
-        raise CLIError(f"--run {args.run}: no such run folder")
-    run = RunDir.from_path(args.run)
+    run = run_folder("--run", args.run, default_runs_folder())
     if args.checkpoint is None and run.latest_checkpoint() is None:
         meta = run.read_meta()
         if not meta.owned:  # its writer keeps no checkpoints of ours: there will never be one

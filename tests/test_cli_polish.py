@@ -55,13 +55,16 @@ def test_every_readme_example_parses_and_names_only_runs_an_earlier_one_makes():
         args = build_parser().parse_args(argv)  # argparse exits on an option that does not exist
         if args.command == "train" and getattr(args, "run_id", None) is not None:
             made.add(args.run_id)
-        folders = [getattr(args, name, None) for name in ("resume", "rewind", "run")]
-        if args.command == "train" and args.config is not None:
-            folders.append(args.config.parent)
-        for folder in folders:
-            if folder is not None and str(folder).startswith("runs/"):
-                named.append(folder.name)
-                assert folder.name in made, f"{command}: no example before it makes runs/{folder.name}"
+        # a run's folder in runs/, or its run id (a name alone: looked up in runs/)
+        runs = [
+            str(v) for name in ("resume", "rewind", "run") if (v := getattr(args, name, None)) is not None
+        ]
+        runs = [run.removeprefix("runs/") for run in runs if run.startswith("runs/") or "/" not in run]
+        if args.command == "train" and args.config is not None and str(args.config).startswith("runs/"):
+            runs.append(args.config.parent.name)
+        for name in runs:
+            named.append(name)
+            assert name in made, f"{command}: no example before it makes runs/{name}"
     assert {"ring8", "conditional-digits"} <= set(named)  # (what this test is about is still there)
 
 
