@@ -122,8 +122,13 @@ else:
     for row_start in range(0, len(views), SAMPLES_PER_ROW):
         row = list(views.items())[row_start : row_start + SAMPLES_PER_ROW]
         for offset, (column, (run_id, view)) in enumerate(zip(st.columns(SAMPLES_PER_ROW), row)):
-            column.markdown(  # the run's name in its charts' colour (a run id is letters, digits, . _ -)
-                f'<span style="color:{colors[run_id]}">■</span> {html.escape(run_id)}', unsafe_allow_html=True
+            # the run's name in its charts' colour (a run id is letters, digits, . _ -), on one line: a long
+            # id is cut short with an ellipsis (whole on hover), so that every run's samples start level
+            name = html.escape(run_id)
+            column.markdown(
+                f'<div title="{name}" style="white-space:nowrap;overflow:hidden;text-overflow:ellipsis">'
+                f'<span style="color:{colors[run_id]}">■</span> {name}</div>',
+                unsafe_allow_html=True,
             )
             figure = sample_figure(view, sample_step)
             if isinstance(figure, str):

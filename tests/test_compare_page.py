@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,14 @@ def test_samples_side_by_side_at_the_chosen_step(runs_root):
     assert [t["type"] for t in figure["data"]][:3] == ["heatmap", "scatter", "scatter"]
     assert figure["data"][0]["colorbar"]["ticktext"] == ["D says fake", "0.5", "D says real"]
     named = [m.value for m in at.markdown if "■" in m.value]  # each picture named by its run, in its colour
-    assert [name.rsplit(" ", 1)[1] for name in named] == order
+    assert [sample_name(name) for name in named] == order
+    # on one line, a long id cut short (whole on hover): every run's samples start level
+    assert all("white-space:nowrap" in name and "text-overflow:ellipsis" in name for name in named)
+
+
+def sample_name(markdown: str) -> str:
+    """The run a samples picture's name line names (its hover title)."""
+    return re.search(r'title="([^"]+)"', markdown).group(1)
 
 
 def line_colors(at: AppTest) -> dict[str, str]:
@@ -84,7 +92,7 @@ def test_a_run_keeps_its_colour_while_others_are_added_and_removed(runs_root):
     assert sorted(first) == ["a", "b", "c"] and len(set(first.values())) == 3
     at.multiselect(key="cmp_runs").set_value(["b", "c"]).run()  # a removed: b and c keep theirs
     assert line_colors(at) == {"b": first["b"], "c": first["c"]}
-    named = {m.value.rsplit(" ", 1)[1]: m.value for m in at.markdown if "■" in m.value}
+    named = {sample_name(m.value): m.value for m in at.markdown if "■" in m.value}
     assert all(f"color:{first[run_id]}" in named[run_id] for run_id in ("b", "c"))  # the samples' names too
     at.multiselect(key="cmp_runs").set_value(["a", "b", "c"]).run()  # a back: the colour free, its own
     assert line_colors(at) == first
