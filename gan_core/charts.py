@@ -373,6 +373,9 @@ def _fit_legend(
     lines (`_title_px`) and those rows, and the figure grows by what the legend adds, so that the plot
     keeps its height however many entries there are.
     """
+    # (Not from the figure's edge, where the y axis's margin would hold a second entry on a narrow
+    # chart: a legend with xref "container" makes Streamlit's plotly.js draw the y axis's title inside
+    # the plot, about four fifths of the way across.)
     names = _legend_names(traces)
     if not names:
         return
@@ -2242,23 +2245,30 @@ PRDC_COLUMNS = {space: columns[2:] for space, columns in FEATURE_COLUMNS_BY_SPAC
 # The quality metrics (every eval_every steps) in charts of one scale each: (name, title, columns).
 # Which columns are measured depends on the data: modes_covered, hq_pct, mode_kl, grid_kl, grid_js on
 # ring8/grid25; grid_kl, grid_js on other 2D data; classes_covered, class_kl, diversity on digit-like
-# images; diversity alone on other images.
+# images; diversity alone on other images. A title is one line at the narrowest chart (`QUALITY_TITLE_PX`,
+# 38 characters): a second line, or a legend of more rows, lowered its plot below its neighbours'.
 QUALITY_GROUPS = (
     ("coverage", "Coverage", ("modes_covered", "classes_covered")),
     ("samples", "Sample quality", ("hq_pct", "diversity")),
-    ("divergence", "Divergence from the data", ("mode_kl", "class_kl", "grid_kl")),
-    # bounded by ln 2 (no overlap at all): beside the KLs (unbounded, often 10+) its worst looked like 0
-    ("js", "Jensen-Shannon divergence from the data (grid)", ("grid_js",)),
+    # The KLs apart: mode_kl and class_kl (G's histogram over the data's K modes or classes against the
+    # data's even one) are at most ln K, 2.08 on ring8, while grid_kl (over a grid's cells) reaches 15+
+    # on a collapsed run: on one axis the first, the one that shows mode collapse, was a flat line.
+    ("kl_modes", "KL divergence over modes or classes", ("mode_kl", "class_kl")),
+    ("kl_grid", "KL divergence (2D grid)", ("grid_kl",)),
+    # bounded by ln 2 (no overlap at all): beside grid_kl (unbounded, often 10+) its worst looked like 0
+    ("js", "Jensen-Shannon divergence (2D grid)", ("grid_js",)),
     # class-conditional runs: does G draw the class asked for; (acgan) does D's class head name it
     ("labels", "Label fidelity", ("label_fidelity", "d_class_acc")),
     # Image quality in a feature space (gan_core.feature_metrics), one chart per scale and space; each
     # column's "real vs real" baseline (the run's ``baseline`` event) drawn as its dashed line.
     ("fd_cls", "Fréchet distance (classifier features)", ("fd_cls",)),
     ("kid_cls", "KID (classifier features)", ("kid_cls",)),
-    ("prdc_cls", "Precision, recall, density, coverage (classifier features)", PRDC_COLUMNS["cls"]),
+    # PRDC: precision, recall, density, coverage, the four named in the legend below the title (and the
+    # name of their reference implementation, clovaai's `prdc`); in words they took two lines
+    ("prdc_cls", "PRDC (classifier features)", PRDC_COLUMNS["cls"]),
     ("fid", "FID (Inception features)", ("fid",)),
     ("kid", "KID (Inception features)", ("kid",)),
-    ("prdc_inception", "Precision, recall, density, coverage (Inception)", PRDC_COLUMNS["inception"]),
+    ("prdc_inception", "PRDC (Inception features)", PRDC_COLUMNS["inception"]),
 )
 QUALITY_COLUMNS = tuple(dict.fromkeys(c for _, _, columns in QUALITY_GROUPS for c in columns))
 # (and the view's columns a quality chart draws from besides: each one's min-max band)
@@ -2273,8 +2283,8 @@ QUALITY_UNITS = {
     "classes_covered": "classes covered",
     "hq_pct": "% high quality",
     "diversity": "diversity (real = 1)",
-    "mode_kl": "nats (0 = matches)",
-    "class_kl": "nats (0 = matches)",
+    "mode_kl": "nats (0 = as even as the data)",
+    "class_kl": "nats (0 = as even as the data)",
     "grid_kl": "nats (0 = matches)",
     "grid_js": "nats (0 = matches, ln 2 = most)",
     "label_fidelity": "fraction correct (0-1)",
@@ -2288,7 +2298,9 @@ QUALITY_UNITS = {
 QUALITY_TITLE = "Quality (every eval_every steps)"
 # The page draws the quality charts three to a row: on a 1400 px window with the sidebar open each is
 # about 300 px wide (303 measured), its plot 232. Their titles are wrapped to that width and their legends'
-# rows fitted to that plot.
+# rows fitted to that plot; the charts of a row share one top margin, so that their plots line up
+# (`quality_figures`).
+QUALITY_PER_ROW = 3
 QUALITY_MIN_FIGURE_PX = 300
 QUALITY_MIN_PLOT_PX = QUALITY_MIN_FIGURE_PX - MARGIN["l"] - MARGIN["r"]
 QUALITY_TITLE_PX = QUALITY_MIN_FIGURE_PX - 10  # (the title starts a few pixels in)
@@ -2340,18 +2352,24 @@ def quality_figures(
     references: Mapping[str, tuple[float, str]] | None = None,
     ended: bool = False,
     unwatched: bool = False,
+    per_row: int = QUALITY_PER_ROW,
 ) -> dict[str, Figure]:
     """The quality metrics measured so far, one chart per scale that the data has measurements on
     (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``, which
     says that the run ended before its first when ``ended`` (a run shorter than its eval_every), or
     that no G was watched when ``unwatched`` (`RunView.unwatched`: a user's loop that never passed one).
-    ``coverage_total`` (the data's modes or classes) is drawn as the Coverage chart's target line, and
-    the feature-space metrics' baselines (`quality_baselines` of ``events``) as theirs. ``references``:
+    ``coverage_total`` (K, the data's modes or classes) is drawn as the Coverage chart's target line and
+    as ln K, the most ``mode_kl`` or ``class_kl`` can be (every sample in one mode or class), and the
+    feature-space metrics' baselines (`quality_baselines` of ``events``) as theirs. ``references``:
     more lines, column -> (value, label), drawn where their column is (e.g. the standalone classifier's
     held-out accuracy beside ``d_class_acc``).
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
-    evaluation rather than isolated points between blanks."""
+    evaluation rather than isolated points between blanks. The page draws the charts ``per_row`` to a
+    row, in this order: the charts of each row get that row's tallest top margin (title and legend),
+    so that their plots start, and end, at one height. Raises ValueError for a ``per_row`` below 1."""
+    if per_row < 1:
+        raise ValueError(f"per_row must be a whole number of charts, 1 or more; got {per_row}")
     message = (
         "no evaluation: no G was watched (run.watch)"
         if unwatched
@@ -2384,6 +2402,9 @@ def quality_figures(
         lines += [(references or {})[c] for c in columns if c in (references or {})]
         if name == "coverage" and coverage_total:
             lines.append((float(coverage_total), f"all {coverage_total}"))
+        if name == "kl_modes" and coverage_total and coverage_total > 1:
+            one = "mode" if "mode_kl" in columns else "class"
+            lines.append((math.log(coverage_total), f"ln {coverage_total}: all in one {one}"))
         y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))
         figures[name] = metric_figure(
             measured,
@@ -2397,7 +2418,19 @@ def quality_figures(
             from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
             min_plot_px=QUALITY_MIN_PLOT_PX,
         )
+    _align_rows(list(figures.values()), per_row)
     return figures or pending
+
+
+def _align_rows(figures: Sequence[Figure], per_row: int) -> None:
+    """Give the figures of each row of ``per_row`` (in order) the row's tallest top margin, each figure
+    growing by what it adds: their plots, of one height, then start at one height too."""
+    for start in range(0, len(figures), per_row):
+        row = [f["layout"] for f in figures[start : start + per_row]]
+        top = max(layout["margin"]["t"] for layout in row)
+        for layout in row:
+            layout["height"] += top - layout["margin"]["t"]
+            layout["margin"]["t"] = top
 
 
 CUSTOM_TITLE = "Custom metrics"

@@ -71,7 +71,7 @@ REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 CHART_POINTS = 300
-QUALITY_PER_ROW = 3  # quality charts side by side (up to nine groups are measured on one run)
+QUALITY_PER_ROW = charts.QUALITY_PER_ROW  # side by side, their plots lined up (up to ten groups measured)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
 

@@ -1219,14 +1219,15 @@ def quality_store(measured: dict[str, float]) -> MetricStore:
             {
                 "coverage": ["modes_covered"],
                 "samples": ["hq_pct"],
-                "divergence": ["mode_kl", "grid_kl"],
+                "kl_modes": ["mode_kl"],  # at most ln 8: beside grid_kl (15+ when collapsed) a flat line
+                "kl_grid": ["grid_kl"],
                 "js": ["grid_js"],  # on its own scale: its worst, ln 2, looked like 0 beside a KL of 15
             },
         ),
-        ({"grid_kl": 0.2, "grid_js": 0.05}, {"divergence": ["grid_kl"], "js": ["grid_js"]}),  # other 2D data
+        ({"grid_kl": 0.2, "grid_js": 0.05}, {"kl_grid": ["grid_kl"], "js": ["grid_js"]}),  # other 2D data
         (  # digit-like images
             {"classes_covered": 7, "class_kl": 0.3, "diversity": 0.8},
-            {"coverage": ["classes_covered"], "samples": ["diversity"], "divergence": ["class_kl"]},
+            {"coverage": ["classes_covered"], "samples": ["diversity"], "kl_modes": ["class_kl"]},
         ),
         ({"diversity": 0.8}, {"samples": ["diversity"]}),  # other images
     ],
@@ -1665,7 +1666,7 @@ def test_quality_charts_mark_a_single_step_only_where_it_was_evaluated():
     every quality chart with step 2500's values (the next evaluated row taken for theirs)."""
     store, rows = live_store(3000, range(500, 3001, 500))
     figures = charts.quality_figures(charts.evaluations(store), PAUSED_STEPS)
-    assert {"coverage", "samples", "divergence", "fd_cls", "kid_cls", "prdc_cls"} <= set(figures)
+    assert {"coverage", "samples", "kl_modes", "fd_cls", "kid_cls", "prdc_cls"} <= set(figures)
     for name, fig in figures.items():
         marks = single_step_marks(fig)
         # only the G step at 1500, evaluated there, on each of the chart's columns, with step 1500's values
@@ -1846,24 +1847,26 @@ BASELINE = event(
 )
 
 
-def test_quality_titles_are_wrapped_to_a_third_of_the_page_and_keep_the_plot_height():
+def test_quality_titles_fit_a_third_of_the_page_and_rows_share_a_top_margin():
     """Three to a row, a chart is about 300 px wide (a 1400 px window, sidebar open): the PRDC chart's
-    title ran past its right edge. Wrapped, its second line has its own room: the plot keeps its height."""
+    title ran past its right edge, then wrapped to two lines that lowered its plot below its neighbours'.
+    Each title is one line now, and the charts of a row share the row's tallest top margin (title and
+    legend rows): their plots, of one height, start at one height (tests/test_quality_layout.py)."""
     figures = digits_quality([BASELINE])
     fits = int(charts.QUALITY_TITLE_PX // charts.TITLE_CHAR_PX)
     single = figures["fd_cls"]
     plot = single.layout.height - single.layout.margin.t - single.layout.margin.b
+    layouts = [fig.layout for fig in figures.values()]
+    for start in range(0, len(layouts), charts.QUALITY_PER_ROW):
+        row = list(figures)[start : start + charts.QUALITY_PER_ROW]
+        own = [charts.TITLE_ROW_PX + legend_rows(figures[name]) * charts.LEGEND_ROW_PX for name in row]
+        assert {figures[name].layout.margin.t for name in row} == {max(own)}, row
     for name, fig in figures.items():
-        lines = fig.layout.title.text.split("<br>")
-        assert all(len(line) <= fits for line in lines), (name, lines)
-        rows = legend_rows(fig)
-        title_px = charts.TITLE_ROW_PX + charts.TITLE_LINE_PX * (len(lines) - 1)
-        assert fig.layout.margin.t == title_px + rows * charts.LEGEND_ROW_PX, name
+        assert "<br>" not in fig.layout.title.text and len(fig.layout.title.text) <= fits, name
         assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot, name
-        assert fig.layout.title.pad.t == 8 + (charts.MULTILINE_TITLE_RAISE_PX if len(lines) > 1 else 0)
-    prdc = figures["prdc_cls"].layout.title.text
-    assert prdc == "Precision, recall, density, coverage<br>(classifier features)"
-    assert figures["fd_cls"].layout.title.text == "Fréchet distance (classifier features)"  # fits: one line
+        assert fig.layout.title.pad.t == 8
+    assert figures["prdc_cls"].layout.title.text == "PRDC (classifier features)"
+    assert figures["fd_cls"].layout.title.text == "Fréchet distance (classifier features)"  # 38: fits
     assert plot == charts.METRIC_HEIGHT - 40 - 36
     # words are kept whole, and a title that fits is left as it is
     wrapped = chart_builders._wrap_title("alpha beta gamma delta epsilon", 11 * charts.TITLE_CHAR_PX)
@@ -1875,16 +1878,17 @@ def test_quality_legends_fit_the_narrowest_chart():
     """The Divergence chart's three entries were fitted to a 340 px plot, three to a row; on a 232 px
     plot plotly wrapped them to two rows, the second drawn over the title."""
     store = quality_store({"modes_covered": 5, "hq_pct": 80, "mode_kl": 0.1, "grid_kl": 0.2, "class_kl": 0.3})
-    figures = charts.quality_figures(store.view())
+    figures = charts.quality_figures(store.view(), per_row=1)  # each its own row: its own top margin
     for name, fig in figures.items():
         names = [t.name for t in fig.data if t.showlegend is not False]
         widest = max(len(n) for n in names) * charts.LEGEND_CHAR_PX + charts.LEGEND_SYMBOL_PX
         assert fig.layout.legend.entrywidth * charts.QUALITY_MIN_PLOT_PX >= 0.94 * widest, name
         per_row = round(0.94 / fig.layout.legend.entrywidth)
         assert legend_rows(fig) == -(-len(names) // per_row), name
-    divergence = figures["divergence"]
-    assert legend_rows(divergence) == 2
-    assert divergence.layout.margin.t == charts.TITLE_ROW_PX + 2 * charts.LEGEND_ROW_PX
+        assert fig.layout.margin.t == charts.TITLE_ROW_PX + legend_rows(fig) * charts.LEGEND_ROW_PX, name
+    kl_modes = figures["kl_modes"]
+    assert [t.name for t in kl_modes.data if t.showlegend is not False] == ["mode_kl", "class_kl"]
+    assert legend_rows(kl_modes) == 1
     assert charts.QUALITY_MIN_PLOT_PX == 300 - 58 - 10
 
 
