@@ -87,11 +87,14 @@ def run_folder(option: str, value: str, runs_folder: Path) -> RunDir:
     """The run ``option`` names: ``value`` as a path when that is a folder (as always), else ``value`` as
     a run id in ``runs_folder`` when it is one (no path separator, `validate_run_id`'s rule: ``..`` and
     ``../x`` are never looked up there, so nothing outside the runs folder is reached by id). A path wins
-    when both exist. `CLIError` saying what was tried when neither is a folder (or the id's folder is no
-    run: `RunDir.open`); `RunDirError` (`RunDir.from_path`) when a folder given by path is no run."""
+    when both exist. `CLIError` saying what was tried when neither is a folder, or why the folder named
+    (by path or by id) is no run (`RunDir.open`'s reason)."""
     path = Path(value)
     if path.is_dir():
-        return RunDir.from_path(path)
+        try:
+            return RunDir.from_path(path)
+        except RunDirError as exc:  # a folder, but no run: which option named it, and why
+            raise CLIError(f"{option} {value}: {exc}") from None
     if any(sep in value for sep in {os.sep, os.altsep} - {None}):  # a path, and only a path
         raise CLIError(f"{option} {value}: no such run folder (give {RUN_HELP})")
     try:

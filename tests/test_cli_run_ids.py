@@ -133,6 +133,11 @@ def test_a_name_that_is_neither_a_folder_nor_a_run_id(shared, cli):
         f"error: --run notes.txt: no run 'notes.txt' in {str(shared)!r} (that name is a regular file, not a "
         "run folder)"
     )
+    (Path("empty")).mkdir()  # a folder given by path that is no run: the option that named it is said
+    line = one_line_error(cli("train", "--steps", "9", "--resume", "empty"))
+    assert line == (
+        f"error: --resume empty: no run 'empty' in {str(Path.cwd())!r} (run.json and config.json missing)"
+    )
 
 
 def test_dot_dot_never_reaches_outside_the_runs_folder(tmp_path, cli, monkeypatch):
@@ -156,9 +161,9 @@ def test_dot_dot_never_reaches_outside_the_runs_folder(tmp_path, cli, monkeypatc
     monkeypatch.setenv(RUNS_ENV, str(outside / "runs"))
     for option in (["sample", "--out", "s.csv", "--run"], ["train", "--resume"]):
         line = one_line_error(cli(*option, ".."))
-        # (the path's own message, as before: tmp is no run)
-        missing = "(run.json and config.json missing)"
-        assert line == f"error: no run {tmp_path.name!r} in {str(tmp_path.parent)!r} {missing}"
+        # (the path's own message, after the option that named it: tmp is no run)
+        said = f"no run {tmp_path.name!r} in {str(tmp_path.parent)!r} (run.json and config.json missing)"
+        assert line == f"error: {option[-1]} ..: {said}"
     # a symlink in the runs folder to a run outside it is never read
     (top / "runs" / "link").symlink_to(outside)
     monkeypatch.setenv(RUNS_ENV, str(top / "runs"))
