@@ -58,7 +58,15 @@ from gan_core.inception import (
 from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
-from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, image_grid, validate_run_id
+from gan_core.rundir import (
+    RUN_ID_RULE,
+    RUNS_ENV,
+    RunDir,
+    RunDirError,
+    default_runs_root,
+    image_grid,
+    validate_run_id,
+)
 from gan_core.runner import Runner, RunnerError, UnusableCheckpointError, continue_device, follow
 from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
@@ -71,13 +79,6 @@ EXIT_BAD_INPUT = 2
 
 class CLIError(Exception):
     """Bad input on the command line; printed as one line."""
-
-
-def default_runs_folder() -> Path:
-    """The runs folder the command line uses unless told another: ``$GAN_DASHBOARD_RUNS`` if set and not
-    empty (the dashboard's), else ``runs`` in the working folder. Where `train` writes and `runs` lists, and
-    where a run id given to ``--run``, ``--resume`` or ``--rewind`` is looked up (`run_folder`)."""
-    return Path(os.environ.get(RUNS_ENV) or "runs")
 
 
 RUN_HELP = "a run folder's path, or a run id as `python -m gan_core runs` lists it"
@@ -150,7 +151,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument(
         "--out",
         type=Path,
-        default=default_runs_folder(),
+        default=default_runs_root(),
         help=f"runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here); with "
         "--resume ID or --rewind ID, where the run id is looked up",
     )
@@ -353,7 +354,7 @@ def build_parser() -> argparse.ArgumentParser:
         "folder",
         nargs="?",
         type=Path,
-        default=default_runs_folder(),
+        default=default_runs_root(),
         help=f"the runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
     )
     runs.add_argument(
@@ -607,7 +608,7 @@ class _RunG:
 
 def _run_generator(args: argparse.Namespace) -> _RunG:
     """G of ``--run`` at its latest checkpoint or ``--checkpoint``, with its config."""
-    run = run_folder("--run", args.run, default_runs_folder())
+    run = run_folder("--run", args.run, default_runs_root())
     if args.checkpoint is None and run.latest_checkpoint() is None:
         meta = run.read_meta()
         if not meta.owned:  # its writer keeps no checkpoints of ours: there will never be one

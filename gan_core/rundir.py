@@ -79,6 +79,16 @@ from gan_core.quoting import PATH_LIMIT, clipped, quoted
 from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
+
+
+def default_runs_root() -> Path:
+    """The runs folder of the command line and of `gan_core.track` unless told another:
+    ``$GAN_DASHBOARD_RUNS`` if set and not empty (the dashboard's), else ``runs`` in the working folder.
+    (The dashboard's own default, without the variable, is a folder beside its script:
+    `ui.common.runs_root`.)"""
+    return Path(os.environ.get(RUNS_ENV) or "runs")
+
+
 # Used with fullmatch only: ``match`` with ``$`` also accepts a trailing newline ("abc\n").
 RUN_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
 RUN_ID_RULE = "1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, without '..'"

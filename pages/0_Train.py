@@ -71,7 +71,6 @@ REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 CHART_POINTS = 300
-QUALITY_PER_ROW = charts.QUALITY_PER_ROW  # side by side, their plots lined up (up to ten groups measured)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
 
@@ -704,9 +703,9 @@ def charts_panel(view: RunView) -> None:
     # One container for all the rows: what follows it (the custom metrics) keeps its place in the page's
     # element tree when a row is added, so Streamlit does not remount (and blank) those charts.
     box = st.container()
-    for start in range(0, known[1], QUALITY_PER_ROW):
-        row = range(start, min(start + QUALITY_PER_ROW, known[1]))
-        for column, i in zip(box.columns(QUALITY_PER_ROW), row):
+    for start in range(0, known[1], charts.QUALITY_PER_ROW):
+        row = range(start, min(start + charts.QUALITY_PER_ROW, known[1]))
+        for column, i in zip(box.columns(charts.QUALITY_PER_ROW), row):
             metric_chart(column, lambda i=i: quality()[i], f"chart_quality_{i}", version=version)
     custom = view.custom_columns
     if custom:  # the run's own metrics (logged through gan_core.track), two to a row

@@ -67,9 +67,9 @@ from gan_core.losses import get_loss
 from gan_core.quoting import quoted
 from gan_core.rundir import (
     MAX_CLASSES,
-    RUNS_ENV,
     RunDir,
     RunMeta,
+    default_runs_root,
     make_event,
     now_iso,
     open_regular,
@@ -1453,7 +1453,7 @@ def _init_main(
             f"tensorboard={tensorboard!r} is invalid: allowed False, True (the run folder's tensorboard/) "
             "or a folder's path"
         )
-    root = Path(root if root is not None else os.environ.get(RUNS_ENV) or "runs")
+    root = Path(root) if root is not None else default_runs_root()
     run_id = run_id or _default_run_id(None)
     # A folder this call makes is removed again if the start fails below (no run that lists as
     # "interrupted 0/open" forever); one continued with resume=True keeps what it held, released.
