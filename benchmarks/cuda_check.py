@@ -1,4 +1,5 @@
-"""CUDA check: every loss trains on the GPU through the runner, and a step makes at most one host sync.
+"""CUDA check: every loss trains on the GPU through the runner, and a step makes at most one host sync;
+the tracking API adds at most one sync a step to a user's loop and reads back exact values.
 
     python -m benchmarks.cuda_check
 
@@ -8,10 +9,13 @@ if any check fails.
 
 from __future__ import annotations
 
+import functools
 import math
 import sys
 import tempfile
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import torch
 
@@ -53,12 +57,90 @@ def count_syncs(trainer: Trainer, steps: int) -> tuple[float, float]:
     return syncs, waited / max(steps - 1, 1)
 
 
+def _syncs_per_step(steps_of: Callable[[int], None], steps: int) -> float:
+    """Host syncs per step while ``steps_of(steps)`` runs, counted by CUDA's sync debug mode."""
+    torch.cuda.synchronize()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            steps_of(steps)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    return sum("synchronizing" in str(w.message) for w in caught) / steps
+
+
+def check_tracking(steps: int = 200, exact_steps: int = 60) -> int:
+    """The tracking API (`gan_core.track`) on CUDA, in the loops `benchmarks.tracking` times (the digits
+    MLP, examples/own_dcgan.py's DCGAN): host syncs per step of the tracked loop against the same loop
+    bare, and every value read back through the batched, lagged transfer equal to the step's own tensors
+    (d_loss, g_loss, D's accuracies, to 1e-6) once the run has finished. Returns the failures."""
+    import pandas as pd
+
+    from benchmarks import tracking as loops
+    from gan_core import track
+
+    loops.DEVICE[0] = torch.device("cuda")
+    failures = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for scenario in loops.SCENARIOS:
+            bare, tracked = loops.Loop(scenario), loops.Loop(scenario)
+            run = track.init(
+                f"check-{scenario}",
+                root=tmp,
+                loss="nonsaturating",
+                real=tracked.data.examples(),
+                dataset="digits",
+                opt_d=tracked.opt_d,
+                opt_g=tracked.opt_g,
+            )
+            loops.bare_steps(bare, 10)  # warm-up: first calls, the allocator
+            loops.tracked_steps(tracked, run, 10)
+            run.flush()
+            bare_syncs = _syncs_per_step(functools.partial(loops.bare_steps, bare), steps)
+            tracked_syncs = _syncs_per_step(functools.partial(loops.tracked_steps, tracked, run), steps)
+            expected = []  # (step, d_loss, g_loss, d_acc_real, d_acc_fake) as the loop's own tensors
+            for _ in range(exact_steps):
+                fake, real_logits, fake_logits, _, _, d_loss = tracked.d_update()
+                run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=tracked.D)
+                g_loss = tracked.g_update(fake)
+                run.g_step(g_loss, g_params=tracked.G)
+                expected.append(
+                    torch.stack(
+                        [
+                            torch.tensor(float(run.step), device=d_loss.device),
+                            d_loss.detach(),
+                            g_loss.detach(),
+                            (real_logits > 0).float().mean(),
+                            (fake_logits < 0).float().mean(),
+                        ]
+                    )
+                )
+            run.finish()
+            want = pd.DataFrame(
+                torch.stack(expected).cpu().double().numpy(),
+                columns=["step", "d_loss", "g_loss", "d_acc_real", "d_acc_fake"],
+            ).set_index("step")
+            got = pd.read_csv(Path(tmp) / f"check-{scenario}" / "metrics.csv").set_index("step")
+            got = got.loc[want.index, want.columns]
+            worst = float((got - want).abs().max().max())
+            ok = tracked_syncs <= bare_syncs + 1.0 and worst <= 1e-6 and len(got) == exact_steps
+            failures += not ok
+            print(
+                f"{'ok  ' if ok else 'FAIL'} track {scenario:<11} syncs/step bare={bare_syncs:.2f} "
+                f"tracked={tracked_syncs:.2f}; {len(got)} rows read back, largest difference from the "
+                f"loop's own values {worst:.1e}",
+                flush=True,
+            )
+    return failures
+
+
 def main() -> int:
     if not torch.cuda.is_available():
         print("no CUDA device here")
         return 1
     print(f"torch {torch.__version__} on {torch.cuda.get_device_name()}")
-    failures = 0
+    failures = check_tracking()
     # The first counted window of a process sees one extra sync (a one-time CUDA initialisation inside
     # the sync-debug machinery, measured 1 in 50 steps); count one throwaway window first.
     count_syncs(Trainer(GANConfig(dataset="ring8", device="auto")), 10)

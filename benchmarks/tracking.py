@@ -260,6 +260,13 @@ def variants(scenario: str, stack: ExitStack, tmp: Path, with_runner: bool) -> d
     return found
 
 
+def _finish_device() -> None:
+    """Wait for the kernels queued on the benchmark's device (CUDA runs them after the Python call
+    returns; without this a variant's round would be charged for the one before it)."""
+    if DEVICE[0].type == "cuda":
+        torch.cuda.synchronize(DEVICE[0])
+
+
 def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict], str]:
     """The table's rows for ``scenario``, and a note of the snapshots and evaluations timed."""
     steps, has_runner = SCENARIOS[scenario]
@@ -270,6 +277,7 @@ def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict],
         names = list(run_n)
         for name in names:  # warm-up: first calls, the allocator
             run_n[name](warm)
+            _finish_device()
         # Python's first full garbage collection after torch, pandas and plotly are imported scans all of
         # their objects (~0.25 s here): whichever variant's allocations trigger it would pay for all of
         # them within the timed rounds. Collected once before timing, as timeit and pyperf do.
@@ -285,6 +293,7 @@ def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict],
             for name in order:
                 c0, t0 = time.process_time(), time.perf_counter()
                 run_n[name](steps)
+                _finish_device()  # a round ends when its kernels have run, not when they are queued
                 times[name].append(time.perf_counter() - t0)
                 cpu[name] += time.process_time() - c0
     first, last = warm + 1, warm + rounds * steps
