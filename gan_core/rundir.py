@@ -1831,30 +1831,39 @@ class StepGaps:
         )
 
 
-def _read_csv_text(text: str, name: str, run_id: str, problems: list[str]) -> pd.DataFrame:
-    """A CSV text as pandas reads it, every row with as many fields as the header or fewer (rows with
-    more are left out and reported); stray quotes are read as plain characters if need be."""
+def forgiving_csv(text: str) -> tuple[pd.DataFrame, int] | None:
+    """``text`` read as CSV by pandas, forgiving what a torn or hand-edited file holds: its fast parser
+    first (every file this code writes; a text cell, a row short of fields), then its python parser,
+    which leaves out rows with more fields than the header, then the same reading quotes as plain
+    characters (an unmatched quote). Returns the frame (empty for a text with no header) and how many
+    rows were left out; None when no attempt reads it."""
     attempts: tuple[dict[str, Any], ...] = (
-        {"low_memory": False},  # the fast parser: every file this code writes
-        {"engine": "python"},  # rows with more fields than the header
-        {"engine": "python", "quoting": csv.QUOTE_NONE},  # an unmatched quote
+        {"low_memory": False},
+        {"engine": "python"},
+        {"engine": "python", "quoting": csv.QUOTE_NONE},
     )
     for options in attempts:
         skipped: list[list[str]] = []
         if options.get("engine") == "python":
             options = {**options, "on_bad_lines": skipped.append}  # append returns None: skip the row
         try:
-            frame = pd.read_csv(io.StringIO(text), index_col=False, **options)
+            return pd.read_csv(io.StringIO(text), index_col=False, **options), len(skipped)
         except pd.errors.EmptyDataError:
-            return pd.DataFrame()
+            return pd.DataFrame(), 0
         except (pd.errors.ParserError, csv.Error):
             continue
-        if skipped:
-            problems.append(
-                f"{name}: {plural(len(skipped), 'row')} with more fields than its header left out"
-            )
-        return frame
-    raise RunDirError(f"run {run_id!r}: {name} cannot be read as CSV")
+    return None
+
+
+def _read_csv_text(text: str, name: str, run_id: str, problems: list[str]) -> pd.DataFrame:
+    """A CSV text as `forgiving_csv` reads it, the rows it left out said in ``problems``."""
+    found = forgiving_csv(text)
+    if found is None:
+        raise RunDirError(f"run {run_id!r}: {name} cannot be read as CSV")
+    frame, skipped = found
+    if skipped:
+        problems.append(f"{name}: {plural(skipped, 'row')} with more fields than its header left out")
+    return frame
 
 
 def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> tuple[pd.DataFrame, list[str]]:

@@ -46,7 +46,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import io
 import math
 import os
 from collections.abc import Iterator, Sequence
@@ -66,6 +65,7 @@ from gan_core.rundir import (
     StepGaps,
     complete_lines,
     events_frame,
+    forgiving_csv,
     open_regular,
     os_reason,
     plural,
@@ -214,7 +214,7 @@ def _view_names(columns: Sequence[str]) -> list[str]:
 
 
 def _forgiving_frame(header: str, text: str) -> tuple[pd.DataFrame, int]:
-    """CSV rows ``text`` under ``header`` as `rundir._read_csv_text` reads a file, and how many rows with
+    """CSV rows ``text`` under ``header`` as `rundir.forgiving_csv` reads a file, and how many rows with
     more fields than the header were left out (counted here, across chunks, rather than said per chunk).
 
     A row of the header's width goes first, and is dropped after: pandas' parsers cut a first row that is
@@ -222,23 +222,11 @@ def _forgiving_frame(header: str, text: str) -> tuple[pd.DataFrame, int]:
     first of any chunk here), and report a later one, which the python parser then leaves out."""
     width = len(_file_names(header.rstrip("\r\n"))[0])
     text = header + "0" + "," * (width - 1) + "\n" + text  # (not empty: a blank line is left out)
-    attempts: tuple[dict[str, Any], ...] = (
-        {"low_memory": False},  # the fast parser: a text cell, a row short of fields
-        {"engine": "python"},  # rows with more fields than the header
-        {"engine": "python", "quoting": csv.QUOTE_NONE},  # an unmatched quote
-    )
-    for options in attempts:
-        skipped: list[list[str]] = []
-        if options.get("engine") == "python":
-            options = {**options, "on_bad_lines": skipped.append}  # append returns None: skip the row
-        try:
-            frame = pd.read_csv(io.StringIO(text), index_col=False, skip_blank_lines=True, **options)
-            return frame.iloc[1:].reset_index(drop=True), len(skipped)
-        except pd.errors.EmptyDataError:
-            return pd.DataFrame(), 0
-        except (pd.errors.ParserError, csv.Error):
-            continue
-    raise RunDirError("metrics.csv cannot be read as CSV")
+    found = forgiving_csv(text)
+    if found is None:
+        raise RunDirError("metrics.csv cannot be read as CSV")
+    frame, skipped = found
+    return frame.iloc[1:].reset_index(drop=True), skipped
 
 
 class MetricsTail:
