@@ -1982,8 +1982,33 @@ def _off_view_annotation(notes: Sequence[str], short: bool, corner: str = "top l
         "align": "left",
         "showarrow": False,
         "font": {"size": 10 if short else 11, "color": "#222222"},
-        "bgcolor": "rgba(255,255,255,0.85)",
+        # pale enough to read over D's heatmap, clear enough that a mode under it still shows: on a
+        # small multiple of ring8 every corner's box holds one
+        "bgcolor": "rgba(255,255,255,0.6)",
         "borderpad": 3,
+    }
+
+
+NOTE_BAND_LINES = 2  # the lines a full view's band under its plot holds; a longer note widens it
+X_TICK_LABELS_PX = 22  # the x axis's tick labels under a plot, at plotly's 12 px
+
+
+def _note_under_plot(notes: Sequence[str]) -> dict[str, Any]:
+    """The notes of `_off_view_note` in the band `points_figure` keeps under a full view's plot, below
+    its x tick labels, left-aligned with the plot (placed on the axes' domains: equal scale shrinks the
+    plot inside the paper)."""
+    return {
+        "text": "<br>".join(notes),
+        "xref": "x domain",
+        "yref": "y domain",
+        "x": 0.0,
+        "y": 0.0,
+        "xanchor": "left",
+        "yanchor": "top",
+        "yshift": -X_TICK_LABELS_PX,
+        "align": "left",
+        "showarrow": False,
+        "font": {"size": 11, "color": "#222222"},
     }
 
 
@@ -2025,8 +2050,8 @@ def points_figure(
     The axes stay fixed whatever the points do, so the figure says what they do not show: a point beyond
     the bounds (a diverged G's, say, at 1e16) is drawn at the edge where it left, as an arrow pointing
     its way (`_beyond_trace`, its coordinates in the hover), and a point with a NaN coordinate is not
-    drawn; a note in the plot's corner counts both, per set, with the farthest coordinate
-    (`_off_view_note`).
+    drawn; a note counts both, per set, with the farthest coordinate (`_off_view_note`): under the plot
+    of a full view (a band kept for it), in a small multiple's emptiest corner.
 
     ``height`` is the figure's, in pixels; ``legend=False`` leaves out the legend and D's colour bar (a
     small multiple beside a full view that carries them). ``max_points`` (>= 1) draws only the first that
@@ -2157,20 +2182,29 @@ def points_figure(
         traces.append(_arrow_trace(fake, grads, xmax - xmin))
 
     layout = _base_layout(title, height)
-    if notes:
+    if notes and not legend:  # a small multiple: no room outside its plot, so its emptiest corner
         corner = _emptiest_corner(
             [d for d in (real, fake) if len(d)],
             (xmin, xmax, ymin, ymax),
             notes,
             plot_px=max(height - MARGIN["t"] - MARGIN["b"], 1),
-            short=not legend,
+            short=True,
         )
-        layout["annotations"] = [_off_view_annotation(notes, short=not legend, corner=corner)]
+        layout["annotations"] = [_off_view_annotation(notes, short=True, corner=corner)]
     if legend:
         _fit_legend(layout, traces)
         if heatmap is not None:  # room below the plot for the colour bar, the plot keeping its height
             layout["height"] += COLORBAR_MARGIN_PX - layout["margin"]["b"]
             layout["margin"]["b"] = COLORBAR_MARGIN_PX
+        # The off-view note's band under the plot, over the colour bar: kept whether or not there is a
+        # note, so that the view keeps its height as points leave it and come back (in a corner of the
+        # plot the note covered real modes: on ring8 every corner's box holds one).
+        lines = sum(note.count("<br>") + 1 for note in notes)
+        band = max(lines, NOTE_BAND_LINES) * NOTE_LINE_PX[False] + 4
+        layout["height"] += band
+        layout["margin"]["b"] += band
+        if notes:
+            layout["annotations"] = [_note_under_plot(notes)]
     layout["hovermode"] = "closest"
     axis = {"showgrid": False, "zeroline": False, "autorange": False, "constrain": "domain"}
     layout["xaxis"] = {**axis, "range": [xmin, xmax]}

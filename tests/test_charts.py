@@ -1538,7 +1538,9 @@ def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
     # horizontal, centred under the plot, at the bottom of the figure: in the margin kept for it
     assert (bar.orientation, bar.yref, bar.y, bar.yanchor) == ("h", "container", 0.0, "bottom")
     assert (bar.xref, bar.x, bar.xanchor, bar.lenmode) == ("paper", 0.5, "center", "pixels")
-    assert fig.layout.margin.b == charts.COLORBAR_MARGIN_PX > bar.ypad + bar.thickness + 40
+    band = chart_builders.NOTE_BAND_LINES * chart_builders.NOTE_LINE_PX[False] + 4  # the off-view note's
+    assert fig.layout.margin.b == charts.COLORBAR_MARGIN_PX + band
+    assert charts.COLORBAR_MARGIN_PX > bar.ypad + bar.thickness + 40
     assert bar.len <= charts.MIN_PLOT_PX - 100  # its end labels overhang it, inside a narrow figure
     assert bar.title.text == "D(x), 0 to 1"
     assert list(bar.tickvals) == [0.0, 0.5, 1.0]
@@ -1555,7 +1557,7 @@ def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
         [critic.data[0].zmin, (critic.data[0].zmin + critic.data[0].zmax) / 2, critic.data[0].zmax]
     )
     # without a heatmap no room is kept for a bar
-    assert charts.points_figure(real, fake, bounds=BOUNDS).layout.margin.b == 36
+    assert charts.points_figure(real, fake, bounds=BOUNDS).layout.margin.b == 36 + band
 
 
 def test_snapshot_figure_draws_a_grid_or_the_points_with_the_runs_real_ones():
@@ -1757,7 +1759,14 @@ def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
         "(|x| or |y| up to inf): arrows at its edge",
         "1 of 300 generated points NaN: not drawn",
     ]
-    assert (note.xref, note.yref, note.x, note.y) == ("x domain", "y domain", 0.0, 1.0)  # the plot's corner
+    # under the plot, below its x tick labels (in a corner of the plot it covered real modes), in a band
+    # the figure keeps for it whether or not there is a note: the view does not change height
+    assert (note.xref, note.yref, note.x, note.y) == ("x domain", "y domain", 0.0, 0.0)
+    assert (note.xanchor, note.yanchor) == ("left", "top") and note.yshift == -charts.X_TICK_LABELS_PX
+    three_lines = 3 * chart_builders.NOTE_LINE_PX[False]
+    assert three_lines <= fig.layout.margin.b - charts.COLORBAR_MARGIN_PX <= three_lines + 10
+    few = {**snap, "points": snap["points"][250:]}  # 4 beyond the edge, 1 NaN: still three lines
+    assert charts.snapshot_figure(few, real, midpoint=0.5, title="t").layout.height == fig.layout.height
     # sent as valid JSON (no NaN or Infinity tokens, which a browser's JSON.parse refuses)
     sent = orjson.loads(pio.to_json(chart_builders.snapshot_figure(snap, real, midpoint=0.5, title="t")))
     assert len(sent["data"]) == len(fig.data)
@@ -1770,6 +1779,8 @@ def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
     # nothing off the view: no note, no edge marks
     calm = charts.snapshot_figure({**snap, "points": snap["points"][260:]}, real, midpoint=0.5, title="c")
     assert not calm.layout.annotations and traces_named(calm, "generated beyond the edge") == []
+    two_line_band = chart_builders.NOTE_BAND_LINES * chart_builders.NOTE_LINE_PX[False] + 4
+    assert calm.layout.margin.b == charts.COLORBAR_MARGIN_PX + two_line_band  # kept, empty
     # every one gone: the set keeps its legend entry (a blank point), its marks at the edge in its group
     gone = charts.snapshot_figure({**snap, "points": snap["points"][:250]}, real, midpoint=0.5, title="g")
     kept = only_trace(gone, "generated")

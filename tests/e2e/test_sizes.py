@@ -77,8 +77,9 @@ def test_the_2d_view_is_square_over_half_its_row_with_earlier_snapshots_beside_i
     history = [rect(page, f".st-key-chart_history_{i} .main-svg") for i in range(4)]
     assert all(h["left"] >= view["right"] for h in history)  # the other half of the row
     assert min(h["top"] for h in history) == pytest.approx(view["top"], abs=40)
-    # filled down to the view's plot (the view's colour bar, about 85 px, sits below the plot)
-    assert view["bottom"] - 110 <= max(h["bottom"] for h in history) <= view["bottom"] + 10
+    # filled down to the view's plot (the view's off-view note's band and colour bar, about 120 px, sit
+    # below the plot)
+    assert view["bottom"] - 145 <= max(h["bottom"] for h in history) <= view["bottom"] + 10
     titles = [page.locator(f".st-key-chart_history_{i} .gtitle").text_content() for i in range(4)]
     steps = [int(t.split()[-1]) for t in titles]
     assert steps == sorted(steps) and steps[0] == 0 and len(set(steps)) == 4, titles
