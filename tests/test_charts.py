@@ -1540,7 +1540,7 @@ def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
     assert (bar.xref, bar.x, bar.xanchor, bar.lenmode) == ("paper", 0.5, "center", "pixels")
     band = chart_builders.NOTE_BAND_LINES * chart_builders.NOTE_LINE_PX[False] + 4  # the off-view note's
     assert fig.layout.margin.b == charts.COLORBAR_MARGIN_PX + band
-    assert charts.COLORBAR_MARGIN_PX > bar.ypad + bar.thickness + 40
+    assert bar.ypad + bar.thickness + 40 < charts.COLORBAR_MARGIN_PX
     assert bar.len <= charts.MIN_PLOT_PX - 100  # its end labels overhang it, inside a narrow figure
     assert bar.title.text == "D(x), 0 to 1"
     assert list(bar.tickvals) == [0.0, 0.5, 1.0]

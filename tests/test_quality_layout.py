@@ -48,7 +48,7 @@ def test_mode_kl_is_on_its_own_axis_not_flattened_by_grid_kl():
     assert max(drawn_y(modes)) < 1.5 * math.log(8)
     assert max(drawn_y(grid)) == pytest.approx(18.0, rel=1e-9)
     (ceiling,) = [s for s in modes.layout.shapes if s.y0 == s.y1]
-    assert ceiling.label.text == "ln 8: all in one mode"
+    assert ceiling.label.text == "ln 8 = 2.08: all in one mode"
     assert modes.layout.yaxis.title.text != "" and grid.layout.yaxis.title.text != ""
     assert modes.layout.title.text != grid.layout.title.text
 
@@ -56,7 +56,7 @@ def test_mode_kl_is_on_its_own_axis_not_flattened_by_grid_kl():
 @pytest.mark.parametrize(
     ("measured", "total", "line"),
     [
-        ({"classes_covered": 3, "class_kl": 0.5}, 10, (math.log(10), "ln 10: all in one class")),
+        ({"classes_covered": 3, "class_kl": 0.5}, 10, (math.log(10), "ln 10 = 2.30: all in one class")),
         ({"modes_covered": 3, "mode_kl": 0.5}, None, None),  # K unknown (a user's loop): no ceiling
     ],
 )
