@@ -1359,12 +1359,18 @@ def accuracy_figure(
     *,
     height: int = METRIC_HEIGHT,
     min_plot_px: float = MIN_PLOT_PX,
+    median: bool = False,
 ) -> Figure:
-    """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart."""
+    """How often D is right on real and on generated samples; 0.5 each is D unable to tell them apart.
+    ``median``: D's scores are a critic's (no fixed threshold), split at the median of each batch's
+    pooled scores, so that on real and fake batches of one size the two accuracies are equal, one line
+    over the other; the title says so."""
     return metric_figure(
         view,
         ACCURACY_COLUMNS,
-        title="D accuracy",
+        title="D accuracy at the batch's median score (real = fake for equal batches)"
+        if median
+        else "D accuracy",
         smoothing=smoothing,
         events=events,
         hlines=[(0.5, "chance (D cannot tell)")],
@@ -1570,8 +1576,9 @@ def training_figure(
     midpoint: float | None = 0.5,
 ) -> Figure:
     """The Train view's metric charts as the panels of one figure (`panels_figure`): losses (``log_y``,
-    ``loss_name``: `loss_figure`'s), D's accuracy, D's output (``midpoint``: `d_output_figure`'s) and the
-    gradient norms (log scale), each `PANEL_PLOT_PX` tall."""
+    ``loss_name``: `loss_figure`'s), D's accuracy (split at the median score where ``midpoint`` is None:
+    `accuracy_figure`'s ``median``), D's output (``midpoint``: `d_output_figure`'s) and the gradient
+    norms (log scale), each `PANEL_PLOT_PX` tall."""
     wide = PANEL_MIN_PLOT_PX
     return panels_figure(
         [
@@ -1579,7 +1586,9 @@ def training_figure(
             loss_figure(
                 view, events, smoothing, log_y, loss_name=loss_name, height=PANEL_HEIGHT, min_plot_px=wide
             ),
-            accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide),
+            accuracy_figure(
+                view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide, median=midpoint is None
+            ),
             d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT, min_plot_px=wide),
             grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT, min_plot_px=wide),
         ]

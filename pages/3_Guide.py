@@ -89,7 +89,8 @@ on G's samples):
 For the Wasserstein losses ({CRITICS}) D is a *critic*: its scores are unbounded and adding a constant to
 all of them changes nothing, so no fixed threshold means anything. There is no 0.5 line, and accuracy is
 measured against the median of the batch's pooled scores (so it is still about 50% when D cannot tell and
-100% when it separates real from fake perfectly).
+100% when it separates real from fake perfectly). On real and fake batches of one size the two accuracies
+are then the same number (as many reals above the median as fakes below it): one line hides the other.
 
 """
 )

@@ -2041,3 +2041,23 @@ def test_compare_smooths_a_runs_own_metric_it_logged_on_every_step_only():
     np.testing.assert_array_equal(sparse.x, np.arange(1, rows + 1)[::3])
     np.testing.assert_allclose(sparse.y, np.sin(np.arange(rows, dtype=np.float64))[::3], rtol=1e-6)
     assert sparse.mode == "lines+markers" and not traces_named(fig, "some (raw)")
+
+
+def test_a_critics_accuracy_panel_says_its_two_lines_are_one(view):
+    """A critic's accuracies are split at the median of the batch's pooled scores: on real and fake
+    batches of one size they are equal (one line hides the other), which the panel's title says."""
+    scores = np.random.default_rng(0).standard_normal(2 * 64)
+    real, fake = scores[:64], scores[64:]
+    median = np.median(scores)
+    assert np.mean(real > median) == np.mean(fake < median)  # the identity the title states
+
+    def titles(fig):
+        return [a.text for a in fig.layout.annotations if a.xref == "paper"]
+
+    critic = titles(charts.training_figure(view, EVENTS, 0.6, loss_name="wgan-gp", midpoint=None))
+    assert critic[1] == "D accuracy at the batch's median score (real = fake for equal batches)"
+    assert len(critic[1]) * charts.TITLE_CHAR_PX <= charts.PANEL_MIN_PLOT_PX + charts.MARGIN["l"]  # one line
+    assert (
+        titles(charts.training_figure(view, EVENTS, 0.6, loss_name="hinge", midpoint=0.0))[1] == "D accuracy"
+    )
+    assert charts.accuracy_figure(view).layout.title.text == "D accuracy"
