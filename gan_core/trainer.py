@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -139,6 +140,7 @@ def snapshot_view(
     resolution: int = HEATMAP_RESOLUTION,
     labels: Tensor | None = None,
     columns: int | None = None,
+    check: Callable[[Any], None] | None = None,
 ) -> dict[str, np.ndarray]:
     """What G makes of ``noise`` (and D's verdict around it), as the Train view draws it.
 
@@ -149,14 +151,18 @@ def snapshot_view(
     ``bounds`` (xmin, xmax, ymin, ymax) also ``"heatmap"``: (R, R) D's output on a grid over the bounds
     (row = y), ``"grads"``: (N, 2) the direction in which G's loss falls at each generated point, and
     ``"bounds"``: (4,). G and D run in eval mode so that the view changes nothing (spectral norm's power
-    iteration, BatchNorm statistics); their modes are restored after."""
+    iteration, BatchNorm statistics); their modes are restored after. ``check``: called with G's output
+    before anything is drawn of it (it may raise: a shape no view can draw, `gan_core.track`)."""
     was_training = G.training, D.training if D is not None else False
     G.eval()
     if D is not None:
         D.eval()
     try:
         with torch.no_grad():
-            fake = (G(noise) if labels is None else G(noise, labels)).float()
+            fake = G(noise) if labels is None else G(noise, labels)
+        if check is not None:
+            check(fake)
+        fake = fake.float()
         if kind != "points":
             return {"grid": image_grid(fake.cpu().numpy(), nrow=columns)}
         fake = fake.reshape(fake.shape[0], -1)

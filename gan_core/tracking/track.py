@@ -326,6 +326,8 @@ class TrackedRun:
         self._real_labels = real_labels.detach() if real_labels is not None else None
         self.n_classes = meta.n_classes  # a class-conditional G: called G(z, labels)
         self._grid_labels: Tensor | None = None  # the snapshots' classes (`class_grid`), set by `watch`
+        self._output_shape: tuple[int, ...] | None = None  # G's output at the last snapshot (`_view`)
+        self._warned_size = False  # `_warn_other_size` said it (once a run)
         self._G: torch.nn.Module | None = None
         self._D: torch.nn.Module | None = None
         self._fixed_noise: Tensor | None = None
@@ -416,14 +418,17 @@ class TrackedRun:
         one row per class, column c all ``fixed_noise[c]`` (at least `GRID_COLUMNS` rows needed).
 
         G is tried on ``fixed_noise`` here, once, as a snapshot runs it (eval mode, no gradients, its
-        mode restored: BatchNorm statistics untouched): noise that does not fit G is a `TrackingError`
-        now rather than a failed snapshot at the end."""
+        mode restored: BatchNorm statistics untouched): noise that does not fit G, or an output no snapshot
+        can draw (images other than (N, C, H, W) with C 1 or 3: channels last, (N, H, W), flattened for a
+        run of real images; points other than (N, 2)), is a `TrackingError` now rather than a failed
+        snapshot later; images of another size than ``real``'s a `TrackingWarning` (once a run)."""
         self._check_open()
         if not isinstance(G, torch.nn.Module) or (D is not None and not isinstance(D, torch.nn.Module)):
             raise TrackingError("watch(G, fixed_noise, D=None) needs G (and D) as torch.nn.Module")
         if not isinstance(fixed_noise, Tensor) or fixed_noise.dim() < 2:
             raise TrackingError("fixed_noise must be a tensor of shape (N, *latent_shape), N >= 1")
         fixed_noise = fixed_noise.detach()
+        given = tuple(fixed_noise.shape)  # what the messages name: the user's noise, not the grid's
         labels = None
         if self.n_classes:  # one row per class, a noise per column, as a built-in conditional run draws it
             if fixed_noise.shape[0] < GRID_COLUMNS:
@@ -438,15 +443,24 @@ class TrackedRun:
             bounds = data.bounds
         try:
             view = self._view(G, fixed_noise, D, bounds, labels)
+        except TrackingError as exc:  # G ran, but its output cannot be drawn (`_output_problem`)
+            raise TrackingError(f"watch: {exc}") from None
         except Exception as exc:
             and_d = ", whose output D takes" if D is not None else ""
-            call = "G(fixed_noise)" if labels is None else "G(noise, labels) (labels (N,) int64 classes)"
+            call, grid = "G(fixed_noise)", ""
+            if labels is not None:
+                call = "G(noise, labels) (labels (N,) int64 classes)"
+                rows = len(labels) // GRID_COLUMNS
+                grid = (
+                    f"; G was given its first {GRID_COLUMNS} rows once for each of {rows} classes: noise "
+                    f"{tuple(fixed_noise.shape)}, labels {tuple(labels.shape)}"
+                )
             raise TrackingError(
-                f"watch: the snapshot {call} failed for fixed_noise of shape "
-                f"{tuple(fixed_noise.shape)} ({fixed_noise.dtype}, on {fixed_noise.device}): "
-                f"{type(exc).__name__}: {exc}; allowed: noise that G takes as its input{and_d}, "
-                "(N, *latent_shape) on G's device"
+                f"watch: the snapshot {call} failed for fixed_noise of shape {given} ({fixed_noise.dtype}, "
+                f"on {fixed_noise.device}{grid}): {type(exc).__name__}: {exc}; allowed: noise that G takes "
+                f"as its input{and_d}, (N, *latent_shape) on G's device"
             ) from exc
+        self._warn_other_size(stacklevel=3)  # at the caller of watch
         self._G, self._D, self._fixed_noise, self._bounds = G, D, fixed_noise, bounds
         self._grid_labels = labels
         if data is not None:
@@ -821,8 +835,24 @@ class TrackedRun:
         """Save what ``G`` (default: the watched one) makes of ``noise`` (default: the watched fixed noise;
         for a class-conditional run its grid, one row per class) at the current step, as the Train view
         shows it; ``labels`` ((N,) int64) the classes a conditional G is asked for with ``noise``.
-        `TrackingError` without a G and noise, a conditional run's noise without labels, or after `finish`."""
+        `TrackingError` without a G and noise, a conditional run's noise without labels, labels that are
+        not (N,) integer classes in 0..n_classes-1 (or any labels for an unconditional run), a G whose
+        output no snapshot can draw (see `watch`), or after `finish`."""
         self._check_open()
+        if noise is not None:
+            if not isinstance(noise, Tensor) or noise.dim() < 2:
+                shape = tuple(noise.shape) if isinstance(noise, Tensor) else type(noise).__name__
+                raise TrackingError(
+                    f"snapshot's noise of {shape} is invalid: allowed a tensor (N, *latent_shape), N >= 1"
+                )
+            if labels is not None:
+                if not self.n_classes:
+                    raise TrackingError(
+                        "snapshot(G, noise, labels=...): labels are for a class-conditional run (init's "
+                        "n_classes); this run's G is called G(noise): leave labels out"
+                    )
+                _check_labels(labels, "labels", self.n_classes, len(noise), "noise rows", "one per noise row")
+                labels = labels.to(device=noise.device, dtype=torch.long)  # as `class_grid` makes them
         self._snapshot(G, noise, labels)
 
     def _snapshot(
@@ -842,11 +872,43 @@ class TrackedRun:
             sink.log_snapshot(self.step, view)
 
     def _view(self, G, noise, D, bounds, labels=None) -> dict[str, np.ndarray]:
-        """What a snapshot saves: `snapshot_view` (G and D in eval mode, modes restored after)."""
+        """What a snapshot saves: `snapshot_view` (G and D in eval mode, modes restored after).
+        `TrackingError` when G's output is of a shape no view can draw (`_output_problem`), before anything
+        is drawn or saved; the shape drawn is kept in ``_output_shape``."""
         kind = self.meta.data_kind if self.meta.data_kind in ("points", "images") else "images"
         columns = GRID_COLUMNS if labels is not None else None
         loss = self.loss or get_loss("wgan")
-        return snapshot_view(G, noise, kind, D, loss, bounds, labels=labels, columns=columns)
+        return snapshot_view(
+            G, noise, kind, D, loss, bounds, labels=labels, columns=columns, check=self._check_output
+        )
+
+    def _check_output(self, output: Any) -> None:
+        real = tuple(self._real.shape) if self._real is not None else None
+        problem = _output_problem(output, self.meta.data_kind, real)
+        if problem is not None:
+            raise TrackingError(problem)
+        self._output_shape = tuple(output.shape)
+
+    def _warn_other_size(self, stacklevel: int) -> None:
+        """A `TrackingWarning`, once a run, when the images G made at `watch` are not the size (C, H, W) of
+        ``real``'s: they are drawn, and Inception's space (which resizes) measures them, but the classifier
+        of a built-in dataset refuses them and diversity compares distances of different sizes. A warning,
+        not a refusal: a progressively grown G (ProGAN) draws smaller images than real's at first."""
+        made = self._output_shape
+        if self._warned_size or made is None or self._real is None or self.meta.data_kind != "images":
+            return
+        real = tuple(self._real.shape[1:])
+        if made[1:] == real:
+            return
+        self._warned_size = True
+        warnings.warn(
+            f"G's output has shape {made}, images of {made[1:]} (C, H, W), but real's are {real}: the "
+            "snapshots show them, but the quality metrics need G's output shape to match real's (the "
+            f"classifier of a built-in dataset refuses others; diversity compares them as they are): make "
+            f"G's images {real}, or pass real at G's size",
+            TrackingWarning,
+            stacklevel=stacklevel,
+        )
 
     @property
     def store(self) -> MetricStore:
@@ -1331,7 +1393,8 @@ def init(
     ``config``: your hyperparameters, a mapping of free-form JSON values (e.g. ``vars(args)``, or argparse's
     Namespace itself), shown as a table and diffed in Compare. ``real``: a batch of real examples, (N, 2)
     points or (N, C, H, W) images in [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with
-    a `TrackingWarning` saying how to map them), shown beside G's samples and used as the quality metrics'
+    a `TrackingWarning` saying how to map them; (N, H, W) or channels last, a `TrackingError` with the fix
+    unless ``data_kind`` is given), shown beside G's samples and used as the quality metrics'
     reference (N of 1,000 or more recommended). ``n_classes``: for a class-conditional G, its classes (0:
     unconditional). Then `watch` calls ``G(noise, labels)`` (labels (N,) int64 class indices on G's device):
     the grid has one row per class and a noise per column, and each evaluation asks G for every class in turn
@@ -1552,26 +1615,75 @@ def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: st
         raise TrackingError("real_labels are for a class-conditional run: pass n_classes too")
     if real is None:
         raise TrackingError("real_labels name the class of each real example: pass real too")
-    if (
-        not isinstance(labels, Tensor)
-        or labels.dim() != 1
-        or labels.dtype.is_floating_point
-        or (labels.dtype == torch.bool)
-    ):
+    _check_labels(labels, "real_labels", n_classes, len(real), "real examples", "one per example")
+    return n_classes
+
+
+def _check_labels(labels: Any, what: str, n_classes: int, count: int, of: str, allowed: str) -> None:
+    """`TrackingError` naming ``what`` unless ``labels`` are class indices: a (N,) tensor of an integer
+    dtype (not bool), ``count`` of them (one per each of ``of``; ``allowed`` says so), each in [0,
+    n_classes). The range is read on the host (a sync): for `init` and `snapshot`, never a step."""
+    if not isinstance(labels, Tensor) or labels.dim() != 1 or not _integer(labels.dtype):
         shape = tuple(labels.shape) if isinstance(labels, Tensor) else type(labels).__name__
-        raise TrackingError(f"real_labels of {shape} are invalid: allowed a (N,) integer tensor of classes")
-    if len(labels) != len(real):
+        got = f", got {labels.dtype}" if isinstance(labels, Tensor) and labels.dim() == 1 else ""
         raise TrackingError(
-            f"real_labels has {len(labels)} labels for {len(real)} real examples: allowed one per example"
+            f"{what} of {shape} are invalid: allowed a (N,) integer tensor of classes{got} (class indices "
+            f"0 to {n_classes - 1}: .long() of whole numbers)"
         )
+    if len(labels) != count:
+        raise TrackingError(f"{what} has {len(labels)} labels for {count} {of}: allowed {allowed}")
     if len(labels):
         low, high = (int(v) for v in torch.aminmax(labels))
         if low < 0 or high >= n_classes:
             raise TrackingError(
-                f"real_labels hold classes from {low} to {high}: allowed 0 to {n_classes - 1} (n_classes="
+                f"{what} hold classes from {low} to {high}: allowed 0 to {n_classes - 1} (n_classes="
                 f"{n_classes})"
             )
-    return n_classes
+
+
+def _integer(dtype: torch.dtype) -> bool:
+    """True for an integer dtype that holds class indices (not bool, floating point or complex)."""
+    return not (dtype.is_floating_point or dtype.is_complex or dtype == torch.bool)
+
+
+IMAGES_ALLOWED = "(N, C, H, W) images with C 1 or 3"
+
+
+def _output_problem(output: Any, data_kind: str, real_shape: tuple[int, ...] | None) -> str | None:
+    """Why G's ``output`` cannot be drawn as a snapshot of a ``data_kind`` run (``real_shape``: its real
+    examples' shape, or None), with the fix; None when it can. Points: 2 numbers an example, (N, 2) (any
+    shape of 2 numbers an example is taken, as it is drawn flattened). Images, and data of another kind
+    (drawn as images): (N, C, H, W) with C 1 or 3; data of another kind also (N, D), drawn as one picture,
+    a row an example. Anything else would fail to draw (PIL's "Cannot handle this data type") or draw no
+    images: (N, H, W), channels last, (N, D) for an images run, other channel counts."""
+    if not isinstance(output, Tensor):
+        shape, fix = f"is a {type(output).__name__}", " (return the samples as a tensor from G's forward)"
+    else:
+        dims = tuple(output.shape)
+        shape, fix = f"has shape {dims}", ""
+        if data_kind == "points":
+            drawn = output.dim() >= 2 and math.prod(dims[1:]) == 2
+        else:  # images; another kind's (N, D) as one picture
+            drawn = (output.dim() == 4 and dims[1] in (1, 3)) or (output.dim() == 2 and data_kind != "images")
+        if drawn:
+            return None
+        images = data_kind != "points"
+        if images and output.dim() == 4 and dims[-1] in (1, 3):
+            fix = " (channels last: return x.permute(0, 3, 1, 2) from G's forward)"
+        elif images and output.dim() == 3:
+            fix = " (one channel, (N, H, W): return x.unsqueeze(1) from G's forward)"
+        elif images and output.dim() == 2 and real_shape and math.prod(real_shape[1:]) == dims[1]:
+            fix = f" (flattened: watch nn.Sequential(G, nn.Unflatten(1, {real_shape[1:]})))"
+    if data_kind == "points":
+        allowed = f"(N, 2) points, as real's {real_shape}" if real_shape else "(N, 2) points"
+    elif data_kind == "images":
+        allowed = f"{IMAGES_ALLOWED}, as real's {real_shape}" if real_shape else IMAGES_ALLOWED
+    else:
+        allowed = (
+            f"{IMAGES_ALLOWED}, or (N, D) (drawn as one picture, a row an example; 2D points are drawn as "
+            "points when init is given real as (N, 2))"
+        )
+    return f"G's output {shape}, which no snapshot can draw: allowed {allowed}{fix}"
 
 
 def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferred: bool = False) -> None:
@@ -1579,7 +1691,8 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferr
     W)) and ``kind`` is the kind of a built-in ``dataset`` (`gan_core.config.POINT_DATASETS` or
     `IMAGE_DATASETS`, whose coverage measures need it); an unknown ``dataset`` is left to
     `_checked_dataset`. ``inferred``: ``kind`` was read from ``real``'s shape (no ``data_kind`` given):
-    images of a built-in image dataset as (N, H, W) or (N, H, W, C) are a layout to mend, not "other"."""
+    images as (N, H, W) or (N, H, W, C) (C 1 or 3) are a layout to mend, not "other", of any dataset
+    (``data_kind='other'`` keeps data that is no images)."""
     from gan_core.config import IMAGE_DATASETS, POINT_DATASETS
 
     shapes = {"points": "(N, 2) points", "images": "(N, 1 or 3, H, W) images"}
@@ -1606,6 +1719,20 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferr
             f"dataset={dataset!r} is {needs}, but the run records {kind} data: allowed real as "
             f"{shapes[needs]} for it, or dataset='' for data of your own"
         )
+    # Of any dataset: images as (N, H, W) or channels last are a layout to mend, unless data_kind says the
+    # data is no images ('other': recorded as given, without a grid or quality metrics).
+    if inferred and real is not None and kind == "other":
+        layout = None
+        if real.dim() == 3:
+            layout = "as (N, H, W)", "one channel: real.unsqueeze(1)"
+        elif real.dim() == 4 and real.shape[-1] in (1, 3):
+            layout = "channels last", "channels first: real.permute(0, 3, 1, 2)"
+        if layout is not None:
+            raise TrackingError(
+                f"real of shape {tuple(real.shape)} looks like images {layout[0]}: allowed "
+                f"{shapes['images']} ({layout[1]}), (N, 2) points, or data_kind='other' for data that is "
+                "neither (recorded as given, without a grid or quality metrics)"
+            )
 
 
 def _checked_dataset(dataset: str | None) -> str:

@@ -1,0 +1,260 @@
+"""A review's misuse of the tracking API (`gan_core.track`), each one `TrackingError` (or a
+`TrackingWarning`) that says what is wrong and what is allowed, raised before anything is written or the
+run is marked failed: G's output in a shape no snapshot can draw (channels last, (N, H, W), flattened),
+real images as (N, H, W) or channels last with no dataset named, labels that are no class indices, the
+conditional watch's message naming the user's noise, and G's images of another size than real's."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import gan_core.track as track
+from gan_core.rundir import RunDir
+
+IMAGES = "(N, C, H, W) images with C 1 or 3"
+
+
+def real_images(n: int = 64, channels: int = 1, size: int = 8) -> torch.Tensor:
+    torch.manual_seed(0)
+    return torch.rand(n, channels, size, size) * 2 - 1
+
+
+def generator(*shape: int) -> nn.Module:
+    """G: (N, 16) noise -> (N, *shape) in [-1, 1]."""
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Linear(16, int(torch.tensor(shape).prod())), nn.Tanh(), nn.Unflatten(1, shape))
+
+
+def steps_drawn(root, run_id: str) -> list[int]:
+    return [step for step, _ in RunDir.open(root, run_id).snapshot_steps()]
+
+
+def status_of(root, run_id: str) -> dict:
+    return json.loads((root / run_id / "status.json").read_text())
+
+
+# ---------------------------------------------------------------------------- 1. G's output
+@pytest.mark.parametrize(
+    ("shape", "fix"),
+    [
+        ((8, 8, 1), " (channels last: return x.permute(0, 3, 1, 2) from G's forward)"),
+        ((8, 8), " (one channel, (N, H, W): return x.unsqueeze(1) from G's forward)"),
+        ((64,), " (flattened: watch nn.Sequential(G, nn.Unflatten(1, (1, 8, 8))))"),
+        ((2, 8, 8), ""),  # two channels: a PNG of gray and alpha, not the images
+    ],
+    ids=["channels-last", "hw", "flat", "two-channels"],
+)
+def test_a_g_whose_images_no_snapshot_can_draw_is_refused_at_watch_and_snapshot(tmp_path, shape, fix):
+    """Channels last failed in PIL ("Cannot handle this data type: (1, 1, 8), |u1") and, inside
+    `with run:`, marked the run failed with that text; a flat G drew one strip of pixels."""
+    G = generator(*shape)
+    expected = (
+        f"G's output has shape {(16, *shape)}, which no snapshot can draw: allowed {IMAGES}, as real's "
+        f"(64, 1, 8, 8){fix}"
+    )
+    with track.init("nhwc", root=tmp_path, real=real_images(), steps=2) as run:
+        with pytest.raises(track.TrackingError) as caught:
+            run.watch(G, torch.randn(16, 16))
+        assert str(caught.value) == f"watch: {expected}"
+        with pytest.raises(track.TrackingError) as caught:
+            run.snapshot(G, torch.randn(16, 16))
+        assert str(caught.value) == expected
+        assert steps_drawn(tmp_path, "nhwc") == []  # nothing drawn, nothing watched
+        assert run.status == "running"  # the loop caught it: the run goes on
+        run.watch(generator(1, 8, 8), torch.randn(16, 16))  # the fix: watched, the first snapshot drawn
+    assert steps_drawn(tmp_path, "nhwc") == [0]
+    assert status_of(tmp_path, "nhwc")["status"] == "stopped"  # short of its 2 steps, not failed
+
+
+def test_a_points_g_of_other_than_two_numbers_is_refused_and_one_of_any_layout_of_two_taken(tmp_path):
+    run = track.init("pts", root=tmp_path, real=torch.randn(100, 2))
+    with pytest.raises(track.TrackingError) as caught:
+        run.watch(generator(3), torch.randn(8, 16), D=nn.Linear(2, 1))
+    assert str(caught.value) == (
+        "watch: G's output has shape (8, 3), which no snapshot can draw: allowed (N, 2) points, as real's "
+        "(100, 2)"
+    )
+    run.watch(generator(1, 2), torch.randn(8, 16), D=nn.Linear(2, 1))  # (N, 1, 2): drawn flattened
+    run.finish()
+    assert RunDir.open(tmp_path, "pts").load_snapshot("step_00000000")["points"].shape == (8, 2)
+
+
+def test_a_run_without_real_images_still_draws_a_flat_g_as_one_picture(tmp_path):
+    """Data of another kind (no real given, flattened data): (N, D) is drawn as before, a row an example;
+    (N, H, W) is refused as for an images run."""
+    run = track.init("flat", root=tmp_path)
+    run.watch(generator(64), torch.randn(16, 16))
+    with pytest.raises(track.TrackingError, match=r"^G's output has shape \(16, 8, 8\), which no snapshot"):
+        run.snapshot(generator(8, 8), torch.randn(16, 16))
+    run.finish()
+    grid = RunDir.open(tmp_path, "flat").load_snapshot("step_00000000")["grid"]
+    assert grid.shape == (16, 64, 3)  # one picture: a row of 64 pixels for each of the 16
+
+
+# ---------------------------------------------------------------------------- 2. real's layout
+@pytest.mark.parametrize(
+    ("shape", "layout", "fix"),
+    [
+        ((64, 8, 8, 1), "channels last", "channels first: real.permute(0, 3, 1, 2)"),
+        ((64, 8, 8, 3), "channels last", "channels first: real.permute(0, 3, 1, 2)"),
+        ((64, 8, 8), "as (N, H, W)", "one channel: real.unsqueeze(1)"),
+    ],
+)
+def test_real_images_in_another_layout_are_refused_for_data_of_ones_own(tmp_path, shape, layout, fix):
+    root = tmp_path / "runs"
+    with pytest.raises(track.TrackingError) as caught:
+        track.init("layout", root=root, real=torch.rand(shape) * 2 - 1, dataset="")
+    assert str(caught.value) == (
+        f"real of shape {shape} looks like images {layout}: allowed (N, 1 or 3, H, W) images ({fix}), "
+        "(N, 2) points, or data_kind='other' for data that is neither (recorded as given, without a grid "
+        "or quality metrics)"
+    )
+    assert not root.exists()
+    said = track.init("said", root=root, real=torch.rand(shape), data_kind="other")  # data that is no images
+    said.finish()
+    assert said.meta.data_kind == "other"
+
+
+def test_data_of_other_shapes_is_still_taken_as_other(tmp_path):
+    for run_id, shape in (("flat", (64, 64)), ("channels", (64, 5, 8, 8)), ("wide", (64, 8, 8, 7))):
+        run = track.init(run_id, root=tmp_path, real=torch.rand(shape) * 2 - 1)
+        run.finish()
+        assert run.meta.data_kind == "other" and run.status == "finished"
+
+
+# ---------------------------------------------------------------------------- 3. labels
+class ConditionalG(nn.Module):
+    """G(z (N, 2), labels (N,)) -> (N, 2): what it was last asked for in ``asked``."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed, self.out = nn.Embedding(3, 2), nn.Linear(4, 2)
+        self.asked: torch.Tensor | None = None
+
+    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        self.asked = labels
+        return self.out(torch.cat([z, self.embed(labels)], 1))
+
+
+@pytest.fixture
+def conditional(tmp_path):
+    torch.manual_seed(0)
+    labels = torch.randint(3, (300,))
+    run = track.init("cond", root=tmp_path, real=torch.randn(300, 2), n_classes=3, real_labels=labels)
+    yield run
+    run.finish()
+
+
+@pytest.mark.parametrize(
+    ("labels", "message"),
+    [
+        (
+            torch.zeros(8),
+            "labels of (8,) are invalid: allowed a (N,) integer tensor of classes, got torch.float32 (class "
+            "indices 0 to 2: .long() of whole numbers)",
+        ),
+        (
+            torch.zeros(8, dtype=torch.bool),
+            "labels of (8,) are invalid: allowed a (N,) integer tensor of classes",
+        ),
+        (torch.zeros(8, 1, dtype=torch.long), "labels of (8, 1) are invalid: allowed a (N,) integer tensor"),
+        (torch.full((8,), 7), "labels hold classes from 7 to 7: allowed 0 to 2 (n_classes=3)"),
+        (
+            torch.tensor([0, 1, 2, -1, 0, 1, 2, 0]),
+            "labels hold classes from -1 to 2: allowed 0 to 2 (n_classes=3)",
+        ),
+        (torch.zeros(5, dtype=torch.long), "labels has 5 labels for 8 noise rows: allowed one per noise row"),
+    ],
+    ids=["float", "bool", "2d", "too-high", "negative", "short"],
+)
+def test_snapshot_labels_that_are_no_class_indices_are_refused(conditional, tmp_path, labels, message):
+    """Float labels raised torch's "Expected tensor for argument #1 'indices'", out of range ones an
+    IndexError from the embedding."""
+    with pytest.raises(track.TrackingError) as caught:
+        conditional.snapshot(ConditionalG(), torch.randn(8, 2), labels=labels)
+    assert str(caught.value).startswith(message)
+    assert steps_drawn(tmp_path, "cond") == []
+
+
+def test_snapshot_labels_of_any_integer_dtype_reach_g_as_int64(conditional, tmp_path):
+    G = ConditionalG()
+    conditional.snapshot(
+        G, torch.randn(8, 2), labels=torch.tensor([0, 1, 2, 0, 1, 2, 0, 1], dtype=torch.int32)
+    )
+    assert G.asked.dtype == torch.int64 and G.asked.tolist() == [0, 1, 2, 0, 1, 2, 0, 1]
+    assert steps_drawn(tmp_path, "cond") == [0]
+
+
+def test_labels_for_an_unconditional_run_are_refused(tmp_path):
+    run = track.init("plain", root=tmp_path, real=torch.randn(100, 2))
+    with pytest.raises(
+        track.TrackingError, match=r"labels are for a class-conditional run \(init's n_classes\)"
+    ):
+        run.snapshot(nn.Linear(2, 2), torch.randn(8, 2), labels=torch.zeros(8, dtype=torch.long))
+    run.finish()
+
+
+def test_real_labels_name_their_dtype_and_complex_ones_are_refused(tmp_path):
+    root = tmp_path / "runs"
+    for labels, got in (
+        (torch.zeros(12), "torch.float32"),
+        (torch.zeros(12, dtype=torch.cfloat), "torch.complex64"),
+    ):
+        with pytest.raises(track.TrackingError) as caught:
+            track.init("bad", root=root, real=torch.randn(12, 2), n_classes=3, real_labels=labels)
+        assert str(caught.value) == (
+            f"real_labels of (12,) are invalid: allowed a (N,) integer tensor of classes, got {got} (class "
+            "indices 0 to 2: .long() of whole numbers)"
+        )
+    assert not root.exists()
+
+
+# ---------------------------------------------------------------------------- 4. the conditional watch
+def test_a_conditional_watch_that_fails_names_the_users_noise(conditional):
+    with pytest.raises(track.TrackingError) as caught:
+        conditional.watch(ConditionalG(), torch.randn(16, 3))  # G takes (N, 2)
+    message = str(caught.value)
+    assert message.startswith(
+        "watch: the snapshot G(noise, labels) (labels (N,) int64 classes) failed for fixed_noise of shape "
+        "(16, 3) (torch.float32, on cpu; G was given its first 8 rows once for each of 3 classes: noise "
+        "(24, 3), labels (24,)): RuntimeError: "
+    )
+    assert "fixed_noise of shape (24, 3)" not in message
+
+
+# ---------------------------------------------------------------------------- 5. G's size against real's
+@pytest.mark.parametrize(
+    ("shape", "real_shape"),
+    [((1, 16, 16), (1, 8, 8)), ((3, 8, 8), (1, 8, 8))],
+    ids=["16x16-vs-8x8", "rgb-vs-gray"],
+)
+def test_g_images_of_another_size_than_reals_are_said_once_at_watch(tmp_path, shape, real_shape):
+    """Snapshots take any size and Inception's space resizes (a progressively grown G draws small images
+    first), so a warning, not a refusal; before, nothing was said and no quality metric compared them."""
+    run = track.init("sizes", root=tmp_path, real=real_images(channels=real_shape[0]), dataset="")
+    G = generator(*shape)
+    with pytest.warns(track.TrackingWarning) as warned:
+        run.watch(G, torch.randn(16, 16))
+        run.watch(G, torch.randn(16, 16))  # once a run
+    assert [str(w.message) for w in warned] == [
+        f"G's output has shape {(16, *shape)}, images of {shape} (C, H, W), but real's are {real_shape}: the "
+        "snapshots show them, but the quality metrics need G's output shape to match real's (the classifier "
+        f"of a built-in dataset refuses others; diversity compares them as they are): make G's images "
+        f"{real_shape}, or pass real at G's size"
+    ]
+    assert warned[0].filename == __file__  # pointed at the caller's line
+    run.finish()
+    assert steps_drawn(tmp_path, "sizes") == [0]
+
+
+def test_g_images_the_size_of_reals_warn_nothing(tmp_path):
+    run = track.init("same", root=tmp_path, real=real_images())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        run.watch(generator(1, 8, 8), torch.randn(16, 16))
+    run.finish()
