@@ -27,6 +27,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+import shlex
 import signal
 import stat
 import sys
@@ -64,6 +65,7 @@ from gan_core.rundir import (
     RunDir,
     RunDirError,
     default_runs_root,
+    holds_run,
     image_grid,
     validate_run_id,
 )
@@ -919,9 +921,19 @@ def run_listing(folder: Path) -> list[dict[str, Any]]:
     ``unreadable``; each run's latest values: `latest_values`), newest first by the ``created`` time the
     table shows, runs created at the same time by id, and those without a readable time last, by id
     (`registry.created_order`, as the Runs page lists them). Read only: nothing is written, nothing
-    claimed. Raises `CLIError` when ``folder`` is no folder."""
+    claimed. Raises `CLIError` when ``folder`` is no folder, or is a run's own folder (naming its parent)."""
     if not folder.is_dir():
         raise CLIError(f"no runs folder {str(folder)!r}: give a folder that holds run folders")
+    if holds_run(folder):  # the run itself, not the folder of runs: the listing is its parent's
+        given = os.path.normpath(folder)  # runs/mine -> runs, mine -> ., and . or .. by the real path
+        if os.path.basename(given) in ("", ".", ".."):
+            parent = str(folder.resolve().parent)
+        else:
+            parent = os.path.dirname(given) or os.curdir
+        raise CLIError(
+            f"{str(folder)!r} is the folder of run {folder.resolve().name!r}, not a folder of runs: list "
+            f"the runs of its parent folder with `python -m gan_core runs {shlex.quote(parent)}`"
+        )
     return RunRegistry(folder).summaries(unreadable=True)
 
 

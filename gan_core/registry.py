@@ -45,7 +45,6 @@ from gan_core.quoting import quoted
 from gan_core.rundir import (
     LOCK_NAME,
     MAX_STEPS,
-    META_NAME,
     RunBusyError,
     RunDir,
     RunDirError,
@@ -54,6 +53,7 @@ from gan_core.rundir import (
     UnreadableRun,
     checked_status,
     current_events,
+    holds_run,
     inside,
     os_reason,
     scan_runs,
@@ -770,7 +770,7 @@ class RunRegistry:
             except RunDirError:
                 pass
             with contextlib.suppress(OSError):  # gone meanwhile, no permission: nothing to say of it
-                if entry.is_dir() and any(os.path.lexists(entry / n) for n in ("config.json", META_NAME)):
+                if holds_run(entry):
                     found.append(entry.name)
         return sorted(found)
 

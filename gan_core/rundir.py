@@ -1503,6 +1503,13 @@ def unsafe_reason(root: str | Path, folder: Path) -> str | None:
     return None
 
 
+def holds_run(folder: str | Path) -> bool:
+    """Whether ``folder`` is a folder holding a run: run.json or config.json in it (the rule `scan_runs`
+    lists by). `OSError` when it cannot be looked into."""
+    folder = Path(folder)
+    return folder.is_dir() and any(os.path.lexists(folder / name) for name in (META_NAME, "config.json"))
+
+
 def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
     """Every entry directly inside ``root`` named like a run and holding run.json or config.json, newest
     first: a
@@ -1518,9 +1525,7 @@ def scan_runs(root: str | Path) -> list[RunDir | UnreadableRun]:
             continue
         try:
             # (for a symlink these look through it: its target's metadata, never its content)
-            if not entry.is_dir() or not (
-                os.path.lexists(entry / "config.json") or os.path.lexists(entry / META_NAME)
-            ):
+            if not holds_run(entry):
                 continue
             reason = unsafe_reason(root, entry)
             item: RunDir | UnreadableRun = (
