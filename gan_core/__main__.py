@@ -562,6 +562,13 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         flag = "--run-id" if args.run_id is not None else "--from-step"
         raise CLIError(f"{flag} cannot be used with --resume (it goes with --rewind DIR)")
     run_dir = run_folder(option, folder, args.out)  # a run id is looked up in --out's runs folder
+    meta = run_dir.read_meta()
+    if not meta.owned:  # a user's loop kept its own checkpoints, if any: nothing here to train on from
+        raise CLIError(
+            f"{option} {folder}: recorded by {SOURCES[meta.source]}, which keeps no checkpoints to "
+            f"{'resume' if option == '--resume' else 'branch'} from; continue it from your own script with "
+            f"{_continue_call(meta.source, run_dir)}"
+        )
     names = {f.name for f in dataclasses.fields(GANConfig)}
     changes = {k: v for k, v in vars(args).items() if k in names}
     cfg = run_dir.read_config()
@@ -580,6 +587,14 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         if exc.older:
             instead = f"; branch a new run from one: --rewind {folder} --from-step {exc.older[0]}"
         raise CLIError(f"{option} {folder}: {exc}{instead}") from None
+
+
+def _continue_call(source: str, run_dir: RunDir) -> str:
+    """The call in a user's own script that continues ``run_dir`` (a run of ``source``, api or lightning)."""
+    where = f"{run_dir.run_id!r}, root={str(run_dir.root)!r}"
+    if source == "lightning":
+        return f"GANTrackingCallback({where}, ..., resume=True)"
+    return f"track.init({where}, ..., resume=True)"
 
 
 def _update_bar(bar, runner: Runner) -> None:
