@@ -46,6 +46,7 @@ import json
 import math
 import os
 import secrets
+import shlex
 import sys
 import threading
 import time
@@ -111,7 +112,8 @@ _NAN = float("nan")
 
 
 class TrackingWarning(UserWarning):
-    """Something the tracked run can record but probably not as meant (real images outside [-1, 1])."""
+    """Something the tracked run can record but probably not as meant (real images outside [-1, 1], a
+    resume=True that finds no run to continue)."""
 
 
 class TrackingError(ValueError):
@@ -1409,7 +1411,9 @@ def init(
     ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records. ``tensorboard``: True (into the run
     folder's ``tensorboard/``) or a folder: also log to TensorBoard (a folder that cannot be made or written:
     `TrackingError`).
-    ``resume``: continue an existing run folder of the same id written by the API. ``commit_every``:
+    ``resume``: continue the run folder of the same id written by the API (its rows go on from its last
+    step) if there is one; if ``root`` holds no run ``run_id``, a new one starts with a `TrackingWarning`
+    saying so (a first start, or a mistyped id or root). ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
     every step at once, as a multi-process job always does); the dashboard refreshes once a second.
 
@@ -1557,6 +1561,13 @@ def _init_main(
         else:
             run_dir.release()
         raise
+    if resume and made:  # a script that always passes resume=True starts its first run so; a typo too
+        warnings.warn(
+            f"resume=True: no run {run_id!r} was found in {str(root)!r}, so a new one starts; to see the "
+            f"runs there: python -m gan_core runs {shlex.quote(str(root))}",
+            TrackingWarning,
+            stacklevel=3,  # at the caller of init
+        )
     _install_hooks()
     _ACTIVE.add(run)
     return run
