@@ -78,22 +78,13 @@ def check_tracking(steps: int = 200, exact_steps: int = 60) -> int:
     import pandas as pd
 
     from benchmarks import tracking as loops
-    from gan_core import track
 
     loops.DEVICE[0] = torch.device("cuda")
     failures = 0
     with tempfile.TemporaryDirectory() as tmp:
         for scenario in loops.SCENARIOS:
             bare, tracked = loops.Loop(scenario), loops.Loop(scenario)
-            run = track.init(
-                f"check-{scenario}",
-                root=tmp,
-                loss="nonsaturating",
-                real=tracked.data.examples(),
-                dataset="digits",
-                opt_d=tracked.opt_d,
-                opt_g=tracked.opt_g,
-            )
+            run = tracked.track(f"check-{scenario}", tmp)
             loops.bare_steps(bare, 10)  # warm-up: first calls, the allocator
             loops.tracked_steps(tracked, run, 10)
             run.flush()

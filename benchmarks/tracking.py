@@ -106,6 +106,20 @@ class Loop:
         self.bce = nn.BCEWithLogitsLoss()
         self.step = 0
 
+    def track(self, run_id: str, root: str | Path, **options) -> track.TrackedRun:
+        """A tracked run of this loop (`gan_core.track.init`) in ``root``: its real data, loss and
+        optimizers; ``options`` go to init too."""
+        return track.init(
+            run_id,
+            root=root,
+            loss="nonsaturating",
+            real=self.data.examples(),
+            dataset="digits",
+            opt_d=self.opt_d,
+            opt_g=self.opt_g,
+            **options,
+        )
+
     def d_update(self):
         """D's update; returns what a loop logs of it: (fake, real_logits, fake_logits, loss_real,
         loss_fake, d_loss)."""
@@ -391,15 +405,7 @@ def profile(scenario: str, steps: int) -> None:
         from torch.utils.tensorboard import SummaryWriter
 
         bare, tracked = Loop(scenario), Loop(scenario)
-        run = track.init(
-            "profile",
-            root=tmp,
-            loss="nonsaturating",
-            real=tracked.data.examples(),
-            dataset="digits",
-            opt_d=tracked.opt_d,
-            opt_g=tracked.opt_g,
-        )
+        run = tracked.track("profile", tmp)
         writer = SummaryWriter(log_dir=str(Path(tmp) / "tensorboard"))
         try:
             bare_steps(bare, 20)
