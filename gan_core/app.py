@@ -58,7 +58,7 @@ from gan_core.registry import (
 )
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
-from gan_core.speed import StepRate
+from gan_core.speed import SampleRate, StepRate
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 from gan_core.uploads import UploadsError, delete_upload, list_uploads, upload_of, uploads_root
@@ -86,6 +86,7 @@ __all__ = [
     "RUNS_ENV",
     "SOURCES",
     "STEP_METRICS",
+    "SampleRate",
     "StepRate",
     "ConfigError",
     "DataError",

@@ -5,7 +5,8 @@ the last 5 s. Rows reach a page in lumps (a run from a user's loop commits a bat
 machine delays a refresh), so that rate swung between 1.2 and 9.3 steps/s, and its "about N s left"
 between 150 and 1,200 s, on a run going a steady 2.4 steps/s. `StepRate` reads both ends from the rows
 themselves (``step`` and ``time_s``, the run's training seconds, pauses excluded), so the lumps do not
-count, averaged over the last `WINDOW_SECONDS` of that clock.
+count, averaged over the last `WINDOW_SECONDS` of that clock. `SampleRate` does the same for a
+multi-process job's samples per second.
 """
 
 from __future__ import annotations
@@ -51,3 +52,36 @@ class StepRate:
         if math.isfinite(time_s) and time_s > 0 and math.isfinite(step):
             return step / time_s
         return None
+
+
+class SampleRate:
+    """Samples per second of training time over the last ``window`` seconds of it (> 0), from the rows'
+    ``samples_per_s``: each row's is one step's samples over that step's time, so it jumps with each
+    step's time (a two-process job's read 14,921, 7,018 and 10,021 samples/s on refreshes while its
+    steps/s held at 110-127). Their harmonic mean over the rows seen in the window is the samples trained
+    over the time they took, exactly when every step trains as many samples (one batch size, one
+    ``d_steps``): n steps of S samples in times t_i give n / sum(t_i / S) = n S / sum(t_i)."""
+
+    def __init__(self, window: float = WINDOW_SECONDS):
+        if not window > 0:
+            raise ValueError(f"window must be > 0 seconds, got {window!r}")
+        self.window = float(window)
+        self._rows: deque[tuple[float, float]] = deque()  # (time_s, samples_per_s), time_s increasing
+
+    def update(self, time_s: float, samples_per_s: float) -> float | None:
+        """Add the newest row (``time_s``: its training seconds; its ``samples_per_s``) and return the
+        harmonic mean of the rows seen in the last ``window`` seconds up to it; None before a row with a
+        finite, positive rate. A row no newer than the last (the same row again) changes nothing; one from
+        an earlier time (a rewound or another run) starts the window again; a row without a rate (NaN, 0)
+        leaves the rows seen as they were."""
+        if math.isfinite(time_s):
+            if self._rows and time_s < self._rows[-1][0]:
+                self._rows.clear()
+            fresh = not self._rows or time_s > self._rows[-1][0]
+            if fresh and math.isfinite(samples_per_s) and samples_per_s > 0:
+                self._rows.append((time_s, samples_per_s))
+            while len(self._rows) > 1 and self._rows[0][0] <= time_s - self.window:
+                self._rows.popleft()
+        if not self._rows:
+            return None
+        return len(self._rows) / sum(1.0 / rate for _, rate in self._rows)

@@ -29,6 +29,7 @@ with engine_loading():
         RunDirError,
         RunnerError,
         RunView,
+        SampleRate,
         StepRate,
         charts,
         coverage_total,
@@ -138,6 +139,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
     else:
         set_form_baseline(runner.run_id)  # the form holds the settings it started with
     st.session_state.pop("_rate", None)
+    st.session_state.pop("_sample_rate", None)
     # Draw the first point in the rerun this click triggers, not a refresh later.
     runner.wait_until(lambda r: len(r.store) > 0 or r.status in ENDED, timeout=FIRST_POINT_WAIT)
 
@@ -427,12 +429,17 @@ def progress_line(view: RunView) -> None:
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0
         rate_txt = f"{view.status}, {elapsed:.0f} s of training"
-    # A multi-process job: its latest row's throughput per process (metrics.csv's samples_per_s is the
-    # ranks' average) and for the whole job; one process reads as it always did.
+    # A multi-process job: its throughput per process (metrics.csv's samples_per_s is the ranks' average),
+    # over the same window of its clock as the steps/s (`SampleRate`: a row's is one step's), and for the
+    # whole job; one process reads as it always did.
     throughput = view.throughput if view.world_size > 1 else None
     job_txt = ""
     if throughput is not None:
-        per_process, in_all = throughput
+        samples = st.session_state.get("_sample_rate")
+        if not isinstance(samples, tuple) or samples[0] != view.run_id:
+            samples = st.session_state["_sample_rate"] = (view.run_id, SampleRate())
+        per_process = samples[1].update(float(elapsed), throughput[0]) or throughput[0]
+        in_all = per_process * view.world_size
         job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
     job_txt += evaluating_text(view)
     if target:
