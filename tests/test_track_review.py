@@ -258,3 +258,36 @@ def test_g_images_the_size_of_reals_warn_nothing(tmp_path):
         warnings.simplefilter("error", track.TrackingWarning)
         run.watch(generator(1, 8, 8), torch.randn(16, 16))
     run.finish()
+
+
+def test_a_norm_given_twice_is_refused_naming_both(tmp_path):
+    """d_params and d_grad_norm (or g_params and g_grad_norm) together: which one the row holds was
+    nowhere said (the given norm won, without a word); now one TrackingError, and the step is not
+    recorded, so the loop can pass one and go on."""
+    from gan_core import track
+
+    torch.manual_seed(0)
+    D, G = nn.Linear(2, 1), nn.Linear(2, 2)
+    run = track.init("both", root=tmp_path, loss="nonsaturating", real=torch.randn(64, 2))
+    real, fake = torch.randn(8, 2), G(torch.randn(8, 2))
+    real_logits, fake_logits = D(real), D(fake.detach())
+    d_loss = nn.functional.softplus(-real_logits).mean() + nn.functional.softplus(fake_logits).mean()
+    d_loss.backward()
+    with pytest.raises(track.TrackingError) as caught:
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D, d_grad_norm=1.0)
+    assert str(caught.value) == (
+        "d_step got both d_params and d_grad_norm: allowed one of them, d_params (the total L2 norm of "
+        "their gradients is measured) or d_grad_norm (a norm of your own, recorded as given)"
+    )
+    run.d_step(real_logits, fake_logits, d_loss=d_loss, d_grad_norm=1.5)  # one of them: taken
+    g_loss = nn.functional.softplus(-D(fake)).mean()
+    g_loss.backward()
+    with pytest.raises(track.TrackingError, match="^g_step got both g_params and g_grad_norm: allowed one"):
+        run.g_step(g_loss, g_params=G, g_grad_norm=2.0)
+    assert run.step == 0  # the refused call recorded nothing
+    row = run.g_step(g_loss, g_params=G)
+    run.finish()
+    row = row or run.store.latest()
+    assert row["step"] == 1.0 and row["d_grad_norm"] == pytest.approx(1.5, rel=1e-6)
+    expected = torch.linalg.vector_norm(torch.cat([p.grad.reshape(-1) for p in G.parameters()]))
+    assert row["g_grad_norm"] == pytest.approx(float(expected), rel=1e-5)

@@ -491,7 +491,8 @@ class TrackedRun:
         gradients are there. ``d_loss`` defaults to the loss's d_loss_real + d_loss_fake from the logits;
         the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
         L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
-        are listed once, or any iterable of parameters), else NaN. Only the gradient norm is computed now,
+        are listed once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the
+        gradient norm is computed now,
         and the logits and tensors given are copied (one op), so that the loop may change them in place
         afterwards; the rest is computed with the step's batch (see the module). Nothing here waits on the
         device."""
@@ -565,6 +566,8 @@ class TrackedRun:
                 return torch.full((), value, device=device)  # a fill on the device: no copy, no sync
             return value if value.device == device else value.to(device)
 
+        if d_grad_norm is not None and d_params is not None:
+            raise TrackingError(_BOTH_NORMS.format(role="d"))
         given = [
             tensor(d_loss_real, "d_loss_real"),
             tensor(d_loss_fake, "d_loss_fake"),
@@ -600,7 +603,8 @@ class TrackedRun:
         see `watch`) or the last of ``steps`` is committed at once; `flush` commits every pending step
         now, `finish` does it last. While the dashboard has the run paused this call waits until Resume
         or Stop. Returns the newest row this call committed (column -> float), or None when it committed
-        none."""
+        none. ``g_grad_norm``, or the total L2 norm of ``g_params``' gradients, else NaN; both given, a
+        `TrackingError`."""
         if self._finished:
             self._check_open()
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
@@ -683,6 +687,8 @@ class TrackedRun:
         g_norms: GradNorms | None = None  # measured below, totalled when read (`measures.host_total`)
         named: tuple[tuple[str, Any], ...] = (("g_loss", g_value),)
         if g_grad_norm is not None:  # given: a value like g_loss
+            if g_params is not None:
+                raise TrackingError(_BOTH_NORMS.format(role="g"))
             named += (("g_grad_norm", _scalar(g_grad_norm, "g_grad_norm", detach=False)),)
         elif g_params is not None:
             g_norms = self._norms(g_params)
@@ -1658,6 +1664,10 @@ def _integer(dtype: torch.dtype) -> bool:
 
 
 IMAGES_ALLOWED = "(N, C, H, W) images with C 1 or 3"
+_BOTH_NORMS = (
+    "{role}_step got both {role}_params and {role}_grad_norm: allowed one of them, {role}_params (the total "
+    "L2 norm of their gradients is measured) or {role}_grad_norm (a norm of your own, recorded as given)"
+)
 
 
 def _output_problem(output: Any, data_kind: str, real_shape: tuple[int, ...] | None) -> str | None:
