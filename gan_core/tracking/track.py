@@ -492,10 +492,9 @@ class TrackedRun:
         the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
         L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
         are listed once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the
-        gradient norm is computed now,
-        and the logits and tensors given are copied (one op), so that the loop may change them in place
-        afterwards; the rest is computed with the step's batch (see the module). Nothing here waits on the
-        device."""
+        gradient norm is computed now, and the logits and tensors given are copied (one op), so that the
+        loop may change them in place afterwards; the rest is computed with the step's batch (see the
+        module). Nothing here waits on the device."""
         if self._finished:
             self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
@@ -1725,15 +1724,12 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferr
     needs = "points" if dataset in POINT_DATASETS else "images" if dataset in IMAGE_DATASETS else None
     # Images of a built-in image dataset in another layout, (N, H, W) or (N, H, W, C): a layout to mend,
     # not data of another kind (flattened images, (N, H * W) for an MLP, are: no grid can be drawn of them).
+    layout = _image_layout(real) if inferred and real is not None and kind == "other" else None
     if needs == "images" and inferred and real is not None and kind == "other" and real.dim() in (3, 4):
-        layout = ""
-        if real.dim() == 3:
-            layout = " (one channel: real.unsqueeze(1))"
-        elif real.shape[-1] in (1, 3):
-            layout = " (channels first: real.permute(0, 3, 1, 2))"
+        hint = f" ({layout[1]})" if layout is not None else ""
         raise TrackingError(
             f"dataset={dataset!r} is {needs}, but real has shape {tuple(real.shape)}: allowed "
-            f"{shapes[needs]}{layout}, or dataset='' for data of your own"
+            f"{shapes[needs]}{hint}, or dataset='' for data of your own"
         )
     if needs is not None and kind in ("points", "images") and kind != needs:  # ("other": none measured)
         raise TrackingError(
@@ -1742,18 +1738,22 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferr
         )
     # Of any dataset: images as (N, H, W) or channels last are a layout to mend, unless data_kind says the
     # data is no images ('other': recorded as given, without a grid or quality metrics).
-    if inferred and real is not None and kind == "other":
-        layout = None
-        if real.dim() == 3:
-            layout = "as (N, H, W)", "one channel: real.unsqueeze(1)"
-        elif real.dim() == 4 and real.shape[-1] in (1, 3):
-            layout = "channels last", "channels first: real.permute(0, 3, 1, 2)"
-        if layout is not None:
-            raise TrackingError(
-                f"real of shape {tuple(real.shape)} looks like images {layout[0]}: allowed "
-                f"{shapes['images']} ({layout[1]}), (N, 2) points, or data_kind='other' for data that is "
-                "neither (recorded as given, without a grid or quality metrics)"
-            )
+    if layout is not None:
+        raise TrackingError(
+            f"real of shape {tuple(real.shape)} looks like images {layout[0]}: allowed "
+            f"{shapes['images']} ({layout[1]}), (N, 2) points, or data_kind='other' for data that is "
+            "neither (recorded as given, without a grid or quality metrics)"
+        )
+
+
+def _image_layout(real: Tensor) -> tuple[str, str] | None:
+    """(how, the fix) when ``real`` looks like images in a layout other than (N, C, H, W): (N, H, W), or
+    channels last (N, H, W, C) with C 1 or 3; None otherwise."""
+    if real.dim() == 3:
+        return "as (N, H, W)", "one channel: real.unsqueeze(1)"
+    if real.dim() == 4 and real.shape[-1] in (1, 3):
+        return "channels last", "channels first: real.permute(0, 3, 1, 2)"
+    return None
 
 
 def _checked_dataset(dataset: str | None) -> str:
