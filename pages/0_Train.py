@@ -415,16 +415,25 @@ if view is None:
 
 
 # ---------------------------------------------------------------------------------------------- live part
+def run_meter(key: str, run_id: str, make: type[StepRate] | type[SampleRate]) -> StepRate | SampleRate:
+    """The session's meter under ``key`` for ``run_id``: a new one (``make()``) for another run."""
+    held = st.session_state.get(key)
+    if not isinstance(held, tuple) or held[0] != run_id:
+        held = st.session_state[key] = (run_id, make())
+    return held[1]
+
+
 def progress_line(view: RunView) -> None:
     step, target = view.current_step, view.hparams["steps"]
     latest = view.store.latest()
     elapsed = latest["time_s"] if latest else 0.0
     # Steps per second of the run's own training clock over its last 20 s, from its rows (not from the
     # wall time between refreshes, which rows reach in lumps); its average in the first second.
-    meter = st.session_state.get("_rate")
-    if not isinstance(meter, tuple) or meter[0] != view.run_id:
-        meter = st.session_state["_rate"] = (view.run_id, StepRate())
-    rate = meter[1].update(float(elapsed), float(latest["step"])) if latest else None
+    rate = (
+        run_meter("_rate", view.run_id, StepRate).update(float(elapsed), float(latest["step"]))
+        if latest
+        else None
+    )
     if view.status == "running":
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0
@@ -435,10 +444,8 @@ def progress_line(view: RunView) -> None:
     throughput = view.throughput if view.world_size > 1 else None
     job_txt = ""
     if throughput is not None:
-        samples = st.session_state.get("_sample_rate")
-        if not isinstance(samples, tuple) or samples[0] != view.run_id:
-            samples = st.session_state["_sample_rate"] = (view.run_id, SampleRate())
-        per_process = samples[1].update(float(elapsed), throughput[0]) or throughput[0]
+        samples = run_meter("_sample_rate", view.run_id, SampleRate)
+        per_process = samples.update(float(elapsed), throughput[0]) or throughput[0]
         in_all = per_process * view.world_size
         job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
     job_txt += evaluating_text(view)
