@@ -1580,15 +1580,17 @@ def training_figure(
     `accuracy_figure`'s ``median``), D's output (``midpoint``: `d_output_figure`'s) and the gradient
     norms (log scale), each `PANEL_PLOT_PX` tall."""
     wide = PANEL_MIN_PLOT_PX
+    # Split at the median only for a critic (no fixed threshold): hinge's scores are unbounded (no
+    # midpoint) yet its verdict is a fixed threshold, score > 0. No loss named: as the midpoint says.
+    loss = LOSSES.get(loss_name or "")
+    median = loss.is_critic if loss is not None else midpoint is None
     return panels_figure(
         [
             # (each panel's labels placed for its narrowest: the page's main column)
             loss_figure(
                 view, events, smoothing, log_y, loss_name=loss_name, height=PANEL_HEIGHT, min_plot_px=wide
             ),
-            accuracy_figure(
-                view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide, median=midpoint is None
-            ),
+            accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide, median=median),
             d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT, min_plot_px=wide),
             grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT, min_plot_px=wide),
         ]

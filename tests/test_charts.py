@@ -22,6 +22,7 @@ from PIL import Image
 
 from gan_core import charts as chart_builders
 from gan_core.evaluation import EVAL_COLUMNS
+from gan_core.losses import LOSSES
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
 
@@ -2057,7 +2058,14 @@ def test_a_critics_accuracy_panel_says_its_two_lines_are_one(view):
     critic = titles(charts.training_figure(view, EVENTS, 0.6, loss_name="wgan-gp", midpoint=None))
     assert critic[1] == "D accuracy at the batch's median score (real = fake for equal batches)"
     assert len(critic[1]) * charts.TITLE_CHAR_PX <= charts.PANEL_MIN_PLOT_PX + charts.MARGIN["l"]  # one line
-    assert (
-        titles(charts.training_figure(view, EVENTS, 0.6, loss_name="hinge", midpoint=0.0))[1] == "D accuracy"
-    )
+    # hinge: unbounded scores (no midpoint, as the Train view passes it) under a fixed threshold, score > 0
+    hinge = LOSSES["hinge"]
+    assert hinge.midpoint is None and hinge.threshold == 0.0
+    assert titles(charts.training_figure(view, EVENTS, 0.6, loss_name="hinge", midpoint=hinge.midpoint))[
+        1
+    ] == ("D accuracy")
+    # no loss named (a run of unknown loss): the midpoint says which
+    unnamed = titles(charts.training_figure(view, EVENTS, 0.6, midpoint=None))
+    assert unnamed[1] == critic[1]
+    assert titles(charts.training_figure(view, EVENTS, 0.6, midpoint=0.5))[1] == "D accuracy"
     assert charts.accuracy_figure(view).layout.title.text == "D accuracy"
