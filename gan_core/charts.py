@@ -2031,6 +2031,7 @@ def points_figure(
     heatmap: np.ndarray | None = None,
     grads: np.ndarray | None = None,
     midpoint: float | None = 0.5,
+    threshold: float | None = None,
     title: str = "",
     fake_name: str = "generated",
     fake_labels: Sequence[str] | None = None,
@@ -2045,12 +2046,13 @@ def points_figure(
     points move. ``heatmap`` (rows = y) is D's output on ``linspace`` grids over the bounds, as
     `Trainer.snapshot` makes it: green where D says real, purple where it says fake, white at
     ``midpoint``. With a midpoint (probability-like outputs) the colour range is ``midpoint ± 0.5`` or
-    wider, so a D near chance looks pale rather than saturated at every step; with None (a critic's
-    raw scores, meaningful only relative to each other) it is centred on the heatmap's median and spans
-    its extremes. A colour bar under the plot says which end is D saying "fake" and which "real"
-    (`_verdict_colorbar`). ``grads`` (one row per generated point, the direction in which G's loss
-    falls) gives arrows for at most `MAX_ARROWS` evenly chosen points, the longest `ARROW_FRACTION` of
-    the width.
+    wider, so a D near chance looks pale rather than saturated at every step; with None it spans the
+    heatmap's extremes, centred on ``threshold``, a fixed verdict threshold on raw scores
+    (`GANLoss.threshold`: hinge's 0), or without one (a critic's raw scores, meaningful only relative to
+    each other) on the heatmap's median. A colour bar under the plot says which end is D saying "fake"
+    and which "real" (`_verdict_colorbar`). ``grads`` (one row per generated point, the direction in
+    which G's loss falls) gives arrows for at most `MAX_ARROWS` evenly chosen points, the longest
+    `ARROW_FRACTION` of the width.
 
     For the probe page: ``fake_name`` names the second set of points (say, points handed to D), and
     ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart). ``path``
@@ -2099,7 +2101,10 @@ def points_figure(
         if z.ndim != 2:
             raise ValueError(f"heatmap must be 2-D (rows = y), got shape {z.shape}")
         finite = z[np.isfinite(z)]
-        centre = float(midpoint) if midpoint is not None else float(np.median(finite)) if finite.size else 0.0
+        if midpoint is not None or threshold is not None:
+            centre = float(midpoint if midpoint is not None else threshold)
+        else:
+            centre = float(np.median(finite)) if finite.size else 0.0
         half = float(np.abs(finite - centre).max()) if finite.size else 0.0
         if midpoint is not None:
             half = max(half, 0.5)

@@ -205,6 +205,13 @@ class RunView:
         return loss.midpoint if loss is not None else None
 
     @property
+    def threshold(self) -> float | None:
+        """D's fixed verdict threshold on its raw scores (`GANLoss.threshold`: a score above it is called
+        real); None for a critic or an unknown loss."""
+        loss = self.loss
+        return loss.threshold if loss is not None else None
+
+    @property
     def dataset(self) -> str:
         return self.meta.dataset
 

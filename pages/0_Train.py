@@ -619,7 +619,13 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
     main, history = st.columns(2)
     with main:
         title = f"step {step}: real vs generated over D's verdict"
-        options = {"midpoint": midpoint, "title": title, "grads": arrows, "height": POINTS_VIEW_HEIGHT}
+        options = {
+            "midpoint": midpoint,
+            "threshold": view.threshold,
+            "title": title,
+            "grads": arrows,
+            "height": POINTS_VIEW_HEIGHT,
+        }
         live_chart(
             lambda: charts.snapshot_figure(snap, real, **options),
             "chart_samples",
@@ -639,6 +645,7 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
                 continue
             options = {
                 "midpoint": midpoint,
+                "threshold": view.threshold,
                 "title": f"step {found[0]}",
                 "height": HISTORY_HEIGHT,
                 "legend": False,

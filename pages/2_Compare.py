@@ -96,7 +96,12 @@ def sample_figure(view: RunView, step: int):
     midpoint = view.midpoint
     try:
         return charts.snapshot_figure(
-            snap, view.real_view(), midpoint=midpoint, title=f"step {shown}", height=SAMPLES_HEIGHT
+            snap,
+            view.real_view(),
+            midpoint=midpoint,
+            threshold=view.threshold,
+            title=f"step {shown}",
+            height=SAMPLES_HEIGHT,
         )
     except ValueError as exc:
         return f"snapshot unreadable: the one at step {shown}: {exc}"

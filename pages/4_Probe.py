@@ -195,6 +195,7 @@ with walk_tab:
                 bounds=bounds,
                 heatmap=probe.heatmap(models, bounds),
                 midpoint=loss.midpoint,
+                threshold=loss.threshold,
                 path=samples,
                 title=f"G along the {mode} path from seed {seed_a} (A) to seed {seed_b} (B), over D's output",
             )
@@ -281,6 +282,7 @@ with ask_tab:
                     bounds=bounds,
                     heatmap=probe.heatmap(models, bounds),
                     midpoint=loss.midpoint,
+                    threshold=loss.threshold,
                     fake_name="asked",
                     # numbers beside a few points; beyond that they would hide the points
                     fake_labels=[str(i) for i in table["#"]] if len(table) <= LABELLED_POINTS else None,

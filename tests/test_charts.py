@@ -1003,6 +1003,18 @@ def test_points_figure_colour_scale_centre(points):
     # a D near chance stays pale: the range is at least 0.5 either side of the midpoint
     near_chance = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=0.5 + 0.01 * heatmap).data[0]
     assert (near_chance.zmin, near_chance.zmax) == (0.0, 1.0)
+    # hinge: raw scores (no midpoint) under a fixed threshold, 0: white at 0 wherever the median lies
+    hinge = 3.0 * heatmap + 0.5  # scores in [0.5, 3.5]: D says real everywhere, all green
+    assert np.median(hinge) > 1.0
+    heat = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=hinge, midpoint=None, threshold=0.0).data[
+        0
+    ]
+    assert (heat.zmin + heat.zmax) / 2 == pytest.approx(0.0, abs=1e-12)
+    assert heat.zmax == pytest.approx(hinge.max(), rel=1e-6) and heat.zmin == pytest.approx(
+        -hinge.max(), rel=1e-6
+    )
+    assert "(D says real above 0)" in heat.hovertemplate
+    assert list(heat.colorbar.ticktext) == ["D says fake", "0", "D says real"]
 
 
 def test_points_figure_gradient_arrows(points):
