@@ -379,6 +379,17 @@ def test_kill_9_leaves_an_interrupted_run_and_no_torn_row(tmp_path):
     frame, problems = view.run_dir.read_metrics_checked()
     assert not problems and frame["step"].tolist() == list(range(1, len(frame) + 1))
     assert len(frame) >= 50
+    # resumed, its clock goes on from the last row (status.json, written every few seconds, is behind it)
+    killed_at = frame["time_s"].iloc[-1]
+    assert 0.0 <= view.run_dir.read_status()["train_seconds"] <= killed_at  # (0 here: written at the start)
+    gan = ToyGAN()
+    with track.init("killed", root=tmp_path, resume=True) as again:
+        for _ in range(3):
+            gan.step(again)
+    resumed = RunDir.open(tmp_path, "killed").read_metrics()
+    assert resumed["step"].tolist() == list(range(1, len(frame) + 4))
+    assert resumed["time_s"].is_monotonic_increasing
+    assert killed_at <= resumed["time_s"].iloc[-3] < killed_at + 5.0
 
 
 # ------------------------------------------------------------------------------------------ sinks

@@ -400,6 +400,11 @@ class TrackedRun:
         if frame.empty:
             return
         last = frame.iloc[-1]  # (the reader's numeric columns hold numbers or NaN, "flags" text)
+        # The clock goes on from the last row: status.json is written every few seconds, and after a kill
+        # -9 it holds an earlier step's time (time_s ran backwards at the first new row).
+        last_time = float(last["time_s"]) if "time_s" in frame.columns else math.nan
+        if math.isfinite(last_time):
+            self._train_seconds = max(self._train_seconds, last_time)
         flags = last["flags"] if "flags" in frame.columns else None
         up = flags.split("|") if isinstance(flags, str) else []
         best = {name: float(frame[name].max()) for name in COLLAPSE_FLOORS if name in frame.columns}
