@@ -258,6 +258,10 @@ if asked is not None:
     preset_name, preset_cfg, preset_click = asked
     start_run(preset_cfg, preset_click, preset=preset_name)
 view = watched_view()
+if view is not None and st.query_params.get("run") != view.run_id:
+    # The address names the watched run, so that a refresh or a bookmark keeps it: the sidebar's page
+    # links drop it (st.navigation switches pages without the query).
+    st.query_params["run"] = view.run_id
 if view is not None and form_baseline_run() != view.run_id:
     # The session starts watching this run (opened, branched or resumed on the Runs page, a link, a second
     # tab joining it): the form shows its settings, and Apply and Resume offer what the user changes.

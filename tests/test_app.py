@@ -388,6 +388,13 @@ def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
     missing.run()
     assert not missing.exception and watched(missing) is None
     assert any("no-such-run" in e.value for e in missing.error)
+    assert "run" not in missing.query_params  # the bad id is dropped from the address
+    # back to the Train view by the sidebar's page link (no query): the address names the run again
+    linked.switch_page("pages/1_Runs.py").run()
+    linked.query_params.clear()
+    linked.switch_page("pages/0_Train.py").run()
+    assert watched(linked) == "old" and linked.query_params["run"] == "old"
+    assert fresh.query_params["run"] == runner.run_id  # the live run a new session found, named too
     at.button(key="btn_stop").click().run()
     assert runner.wait(TIMEOUT)
 
