@@ -56,7 +56,7 @@ from gan_core.registry import (
     RunView,
     settings_tables,
 )
-from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError
+from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
 from gan_core.speed import SampleRate, StepRate
 from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
@@ -127,4 +127,5 @@ __all__ = [
     "trained_accuracy",
     "upload_of",
     "uploads_root",
+    "validate_run_id",
 ]

@@ -676,6 +676,16 @@ class RunRegistry:
             runner.wait(max(0.0, deadline - time.monotonic()))
 
     # ------------------------------------------------------------------ every run
+    def holds(self, run_id: str) -> bool:
+        """Whether the runs folder holds a run named ``run_id`` (a folder with run.json or config.json:
+        `rundir.holds_run`), readable or not; False for an id no run may have, or a folder that cannot be
+        looked into. For a page waiting on a run another process is about to start."""
+        try:
+            validate_run_id(run_id)
+            return holds_run(self.runs_root / run_id)
+        except (ValueError, OSError):
+            return False
+
     def view(self, run_id: str) -> RunView:
         """A live run, or a run folder opened read-only: the same view until its metrics.csv, status.json
         or events.csv changes, then one that has read only what was appended to them (a run another

@@ -40,6 +40,7 @@ with engine_loading():
         trained_accuracy,
     )
     from ui.common import (
+        AWAITED_KEY,
         download_buttons,
         flash_drawn,
         hparams_table,
@@ -405,11 +406,30 @@ if form_fixed:
         "to resume it with changes, or to start a run like it",
     )
 
-if view is None:
+
+def await_run(run_id: str) -> None:
+    """Rerun the page once the runs folder holds ``run_id`` (checked every second): a link opened before
+    the process that writes the run has started it."""
+    if registry().holds(run_id):
+        st.rerun(scope="app")
+
+
+awaited = st.session_state.get(AWAITED_KEY) if view is None else None
+if awaited is not None:
+    st.info(  # (a valid run id, letters, digits and ._-, is shown as it is in code spans)
+        f"Waiting for run `{awaited}`: the runs folder ({literal(str(registry().runs_root))}) holds no run "
+        "of that name yet. This page opens it as soon as a process starts writing it (your loop's "
+        f"`gan_core.track.init('{awaited}', ...)`, `python -m gan_core train --run-id {awaited}`, a "
+        "torchrun job); or press **Start**, or open another run on the **Runs** page.",
+        icon=":material/hourglass_empty:",
+    )
+    st.fragment(await_run, run_every=REFRESH_SECONDS)(awaited)
+elif view is None:
     st.info(
         "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
         "digits in under a minute on a CPU), or open an earlier run on the **Runs** page."
     )
+if view is None:
     # The chart panels, empty until a run starts: the page keeps its layout, and the browser loads its
     # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s
     # Start-to-first-point on a loaded 2-core machine went to that first chart).

@@ -383,12 +383,23 @@ def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
     slashed.query_params["run"] = "old/"
     slashed.run()
     assert not slashed.exception and not slashed.error and watched(slashed) == "old"
+    # a link to a run no process has started yet: waited for, named in the address, opened once it appears
     missing = app()
-    missing.query_params["run"] = "no-such-run"
+    missing.query_params["run"] = "not-yet"
     missing.run()
-    assert not missing.exception and watched(missing) is None
-    assert any("no-such-run" in e.value for e in missing.error)
-    assert "run" not in missing.query_params  # the bad id is dropped from the address
+    assert not missing.exception and not missing.error and watched(missing) is None
+    (waiting,) = [i.value for i in missing.info if i.value.startswith("Waiting for run")]
+    assert waiting.startswith("Waiting for run `not-yet`: the runs folder (") and str(runs_root) in waiting
+    assert "`gan_core.track.init('not-yet', ...)`" in waiting and "Press **Start**" not in waiting
+    assert missing.query_params["run"] == "not-yet"
+    finished_run(runs_root, "not-yet")  # the process starts writing it: the page's next check opens it
+    missing.run()
+    assert watched(missing) == "not-yet" and not [i for i in missing.info if "Waiting" in i.value]
+    bad = app()  # an id no run may have is no run to wait for: refused, dropped from the address
+    bad.query_params["run"] = "no..run"
+    bad.run()
+    assert not bad.exception and watched(bad) is None and "run" not in bad.query_params
+    assert any("no..run" in e.value for e in bad.error) and not [i for i in bad.info if "Waiting" in i.value]
     # back to the Train view by the sidebar's page link (no query): the address names the run again
     linked.switch_page("pages/1_Runs.py").run()
     linked.query_params.clear()

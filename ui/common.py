@@ -40,6 +40,7 @@ from gan_core.app import (
     quoted,
     resolve_device,
     run_zip_bytes,
+    validate_run_id,
 )
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -184,6 +185,11 @@ def registry() -> RunRegistry:
     return _registry(str(runs_root().resolve()), max(1, max_active))
 
 
+# The run the address names (``?run=ID``, a valid id) that the runs folder does not hold yet: a link opened
+# before the loop or CLI run that writes it starts. The Train view says so and opens it once it appears.
+AWAITED_KEY = "_awaited_run"
+
+
 def watched_view() -> RunView | None:
     """The run this browser session watches, or None (shows an error if it vanished).
 
@@ -196,8 +202,16 @@ def watched_view() -> RunView | None:
     if not run_id and "run_id" not in st.session_state:
         active = registry().active()
         run_id = active[-1].run_id if active else None
+    st.session_state.pop(AWAITED_KEY, None)
     if not run_id:
         return None
+    if not st.session_state.get("run_id") and not registry().holds(run_id):
+        try:  # a link to a run that another process has not started yet: waited for (`AWAITED_KEY`)
+            validate_run_id(run_id)
+            st.session_state[AWAITED_KEY] = run_id
+            return None
+        except ValueError:  # no run may have this id: said below
+            pass
     view = open_view(run_id, to="shown")
     if view is None:
         watch(None)
