@@ -771,6 +771,24 @@ class RunRegistry:
                     rows.append(_unreadable_row(run.run_id, run.path, run.read_status(), error))
         return created_order(rows)
 
+    def statuses(self) -> dict[str, str]:
+        """Each run folder's id -> its status as `summaries` gives it (``unreadable`` for a folder that
+        cannot be read), without the rest of a row (no sizes, no metrics.csv): what a page checks every few
+        seconds to learn that the listing it drew has changed. Never raises for a folder."""
+        found: dict[str, str] = {}
+        for run in scan_runs(self.runs_root):
+            state = "unreadable"
+            if not isinstance(run, UnreadableRun):
+                with contextlib.suppress(Exception):  # whatever a damaged folder throws: unreadable
+                    runner = self.runner(run.run_id)
+                    if runner is not None:
+                        state = runner.status
+                    else:
+                        status, _ = run.read_status_checked()
+                        state = disk_status(status, run.in_use(status))
+            found[run.run_id] = state
+        return found
+
     def misnamed(self) -> list[str]:
         """The names of the folders in the runs folder that hold a run (config.json or run.json) under a
         name no run id may have (`validate_run_id`: a folder renamed by hand, copied with a space or an

@@ -35,6 +35,7 @@ with engine_loading():
         flash_drawn,
         go_to_train,
         hparams_table,
+        listing_changes_text,
         literal,
         misnamed_caption,
         open_view,
@@ -117,6 +118,8 @@ def uploads_section() -> None:
             )
 
 
+LISTING_CHECK_SECONDS = 2.0  # how often the page looks for runs new, gone or moved on (`listing_changes`)
+
 st.title("Runs")
 st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
 misnamed_caption()  # runs no page can open: said, not left out without a word
@@ -125,13 +128,30 @@ if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branch
     go_to_train()
 flash = show_flash("_runs_flash")  # removed once this page is drawn to its end (`flash_drawn`)
 
+
+def listing_changes(shown: dict[str, str]) -> None:
+    """What changed in the runs folder since the table was drawn (``shown``: run id -> status): runs
+    new or gone (a script or a terminal started one), statuses that moved on, with a button that draws
+    the list again. Checked every `LISTING_CHECK_SECONDS`; the table itself is not redrawn under the
+    user's pointer (its ticked row would move with the rows)."""
+    said = listing_changes_text(shown, registry().statuses())
+    if said is None:
+        return
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption(said)
+        if st.button("Refresh the list", key="runs_refresh", icon=":material/refresh:"):
+            st.rerun(scope="app")
+
+
 rows = registry().summaries(unreadable=True)
 if not rows:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
+    st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({})
     uploads_section()
     flash_drawn("_runs_flash", flash)
     st.stop()
 
+st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({row["run_id"]: row["status"] for row in rows})
 # (each run's latest row and evaluation in full are for programs: `python -m gan_core runs --json`)
 table = pd.DataFrame(rows).drop(columns=["last", "last_eval"])
 # When it was created, in this machine's time zone as the run ids are; a value that is no time is left blank.

@@ -289,3 +289,35 @@ def test_runs_are_listed_newest_first_by_the_created_time_the_table_shows(runs_r
     assert table["run_id"].tolist() == expected
     created = table["created"].tolist()
     assert created[0] > created[1] == created[2] > created[3]  # the times shown, newest first
+
+
+def test_the_page_says_which_runs_came_went_or_moved_on_since_its_list_was_drawn(runs_root):
+    """`RunRegistry.statuses` is the listing's status column without the rest; `listing_changes_text` says
+    what moved between two of them (the page checks every `LISTING_CHECK_SECONDS`), in one line."""
+    from ui.common import MAX_CHANGES_SHOWN, listing_changes_text
+
+    finished_run(runs_root, "done")
+    own_loop_run(runs_root, "mine")
+    at = runs_page()
+    shown = {row["run_id"]: row["status"] for row in registry().summaries(unreadable=True)}
+    assert registry().statuses() == shown == {"done": "finished", "mine": "finished"}
+    # nothing changed since the table was drawn: no line, no button
+    assert not [c for c in at.caption if c.value.startswith("Since this list")]
+    assert not [b for b in at.button if b.key == "runs_refresh"]
+    assert listing_changes_text(shown, registry().statuses()) is None
+    # a script starts a run, one is deleted, one is cut off (its status.json says running, nobody holds it)
+    run = track.init("new.run", root=runs_root)
+    shutil.rmtree(runs_root / "mine")
+    now = registry().statuses()
+    assert now == {"done": "finished", "new.run": "running"}
+    assert listing_changes_text(shown, now) == "Since this list was drawn: new: ` new.run `; gone: mine"
+    run.finish()
+    assert listing_changes_text({"new.run": "running"}, registry().statuses()) == (
+        "Since this list was drawn: new: done; status: ` new.run ` running → finished"
+    )
+    many = {f"r{i}": "running" for i in range(MAX_CHANGES_SHOWN + 2)}
+    assert listing_changes_text({}, many) == "Since this list was drawn: new: r0, r1, r2, r3, r4 and 2 more"
+    # the page drawn again holds the new listing, and says nothing
+    again = runs_page()
+    assert not [c for c in again.caption if c.value.startswith("Since this list")]
+    assert [r for r in again.dataframe[0].value["run_id"]] == ["new.run", "done"]

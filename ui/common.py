@@ -238,6 +238,29 @@ def run_banners(view: RunView, *, prefix: str = "", failed: bool = True) -> None
         st.warning(prefix + literal(problem), icon=":material/warning:")
 
 
+MAX_CHANGES_SHOWN = 5  # runs `listing_changes_text` names per kind of change; beyond them, how many more
+
+
+def listing_changes_text(shown: dict[str, str], now: dict[str, str]) -> str | None:
+    """What changed in a runs folder between the listing a page drew (``shown``: run id -> status) and
+    ``now`` (`RunRegistry.statuses`), as one Markdown line: the runs new, gone, and whose status moved
+    on (at most `MAX_CHANGES_SHOWN` named per kind, then how many more); None when nothing changed."""
+    new = [literal(run_id) for run_id in now if run_id not in shown]
+    gone = [literal(run_id) for run_id in shown if run_id not in now]
+    moved = [
+        f"{literal(run_id)} {shown[run_id]} → {state}"
+        for run_id, state in now.items()
+        if shown.get(run_id, state) != state
+    ]
+    said = []
+    for what, names in (("new", new), ("gone", gone), ("status", moved)):
+        if names:
+            listed = ", ".join(names[:MAX_CHANGES_SHOWN])
+            more = f" and {len(names) - MAX_CHANGES_SHOWN} more" if len(names) > MAX_CHANGES_SHOWN else ""
+            said.append(f"{what}: {listed}{more}")
+    return "Since this list was drawn: " + "; ".join(said) if said else None
+
+
 MISNAMED_SHOWN = 5  # folder names a caption quotes; beyond them, how many more
 MISNAMED_CHARS = 40  # a name quoted is cut to this many characters
 
