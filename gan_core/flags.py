@@ -28,9 +28,10 @@ Thresholds (the Guide page shows the same):
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
   and D(G(z)) within 0.3-0.7, with no failure flag up, and only while the last evaluation said the
   samples are good: coverage at least half the modes or classes, ``hq_pct`` at least 50, ``diversity``
-  at least 0.5 where they are measured. A collapsed G can fool D as well as a good
-  one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor is it before the
-  first evaluation.
+  at least 0.5, ``grid_js`` (2D data) at most 0.45 where they are measured, and at least one of them
+  measured (an evaluation of only fid / kid or fd_cls says nothing of the sort). A collapsed G can fool D
+  as well as a good one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor
+  is it before the first evaluation.
 
 Two warm-ups keep the start of training from reading as failure:
 
@@ -73,6 +74,18 @@ COLLAPSE_FLOORS = {"modes_covered": 2.0, "classes_covered": 2.0, "diversity": 0.
 QUALITY_COVERAGE_FRACTION = 0.5  # of the modes (ring8 8, grid25 25) or classes (10)
 QUALITY_HQ_PCT = 50.0  # % of generated points within 3 std of a mode
 QUALITY_DIVERSITY = 0.5  # generated spread over real spread
+# grid_js (2D data, nats, 0 = matches, ln 2 = 0.693 no overlap) above this: the samples are not good. The one
+# floor a user's own 2D points have (no modes to count). Measured (`Trainer` + `Evaluator` driven directly,
+# torch on 1 thread, an evaluation every 500 steps, seeds 0-1): healthy-ring8 0.13-0.24 once it covers the
+# 8 modes with hq_pct >= 50 (steps 2,500-8,000), healthy-grid25 0.23-0.36 once hq_pct >= 50 (25 or 23-24 of
+# 25 modes, steps 5,000-10,000); the ring8 recipe on moons and spiral 0.14-0.30 from step 1,500, on
+# gaussian 0.16-0.47 (one evaluation at 0.47 mid-run); a perfect G (a second real sample) 0.001-0.07.
+# Collapsed or blob G (the mode-collapse preset, steps 500-4,000): ring8 0.556-0.693 (1 mode or none),
+# on moons 0.656-0.693, on gaussian 0.547-0.693; an untrained G 0.65-0.69. 0.45 sits 0.09 above the worst
+# healthy ring8/grid25 evaluation that passes the other floors and 0.10 under the best collapsed one.
+QUALITY_GRID_JS = 0.45
+# What `quality_poor` judges: an evaluation that measured none of these says nothing about the samples.
+QUALITY_METRICS = ("modes_covered", "classes_covered", "hq_pct", "diversity", "grid_js")
 LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this
 SEVERITIES = ("failure", "watch", "healthy")
 
@@ -133,22 +146,37 @@ FLAGS: dict[str, FlagInfo] = {
 FAILURE_FLAGS = tuple(name for name, info in FLAGS.items() if info.severity == "failure")
 
 
-def quality_poor(metrics: dict[str, float], coverage_total: int | None) -> bool:
+def _measured(metrics: Mapping[str, float], name: str) -> float | None:
+    value = metrics.get(name)
+    return float(value) if isinstance(value, float | int) and math.isfinite(value) else None
+
+
+def quality_judged(metrics: Mapping[str, float], coverage_total: int | None) -> bool:
+    """Whether one evaluation measured a metric `quality_poor` judges (`QUALITY_METRICS`; coverage only
+    where ``coverage_total`` is known). One that measured only metrics without a floor (fid, kid, fd_cls,
+    mode_kl ...) says neither good nor poor."""
+    judged = [name for name in QUALITY_METRICS if coverage_total or not name.endswith("_covered")]
+    return any(_measured(metrics, name) is not None for name in judged)
+
+
+def quality_poor(metrics: Mapping[str, float], coverage_total: int | None) -> bool:
     """Whether one evaluation says the samples are poor: coverage (``modes_covered`` or
     ``classes_covered``) below `QUALITY_COVERAGE_FRACTION` of ``coverage_total``, ``hq_pct`` below
-    `QUALITY_HQ_PCT`, or ``diversity`` below `QUALITY_DIVERSITY`. Metrics not measured (absent or NaN)
-    say nothing."""
+    `QUALITY_HQ_PCT`, ``diversity`` below `QUALITY_DIVERSITY`, or ``grid_js`` above `QUALITY_GRID_JS`.
+    Metrics not measured (absent or NaN) say nothing (`quality_judged`: whether any was)."""
 
     def below(name: str, floor: float) -> bool:
-        value = metrics.get(name)
-        return value is not None and math.isfinite(value) and value < floor
+        value = _measured(metrics, name)
+        return value is not None and value < floor
 
+    grid_js = _measured(metrics, "grid_js")
     coverage_floor = QUALITY_COVERAGE_FRACTION * coverage_total if coverage_total else -math.inf
     return (
         below("modes_covered", coverage_floor)
         or below("classes_covered", coverage_floor)
         or below("hq_pct", QUALITY_HQ_PCT)
         or below("diversity", QUALITY_DIVERSITY)
+        or (grid_js is not None and grid_js > QUALITY_GRID_JS)
     )
 
 
@@ -211,7 +239,9 @@ class FlagMonitor:
         (`gan_core.evaluation.coverage_total`), for `quality_poor`."""
         self.midpoint = midpoint
         self.coverage_total = coverage_total
-        self.evaluated = False  # an evaluation with metrics seen: equilibrium waits for one
+        # The last evaluation with metrics measured one that `quality_poor` judges (`quality_judged`):
+        # equilibrium waits for one, and an evaluation of metrics without a floor (only fid, say) is none.
+        self.evaluated = False
         self.quality_poor = False  # what the last evaluation said (`quality_poor`)
         self._alpha = 1.0 / SMOOTH_STEPS
         self._ema: dict[str, float] = {}
@@ -284,10 +314,7 @@ class FlagMonitor:
         self.raised = self.active | {name for name in raised if name in FLAGS}
         self.steps_seen = max(int(step), 0)
         self._best = {k: float(v) for k, v in best.items() if math.isfinite(v)}
-        measured = {k: float(v) for k, v in last_eval.items() if math.isfinite(v)}
-        if measured:
-            self.evaluated = True
-            self.quality_poor = quality_poor(measured, self.coverage_total) or "mode_collapse" in self.active
+        self._judge({k: float(v) for k, v in last_eval.items() if math.isfinite(v)})
 
     def forget_best(self, name: str) -> None:
         """Forget the best value of ``name`` (a `COLLAPSE_FLOORS` metric) seen so far: the next evaluation
@@ -384,7 +411,8 @@ class FlagMonitor:
         return changes
 
     def update_eval(self, metrics: dict[str, float]) -> list[tuple[str, bool]]:
-        """Feed one evaluation (modes_covered / classes_covered / diversity, where measured)."""
+        """Feed one evaluation (its quality columns, where measured): collapse from modes_covered /
+        classes_covered / diversity, and the verdict on the samples that equilibrium waits for."""
         collapsed = False
         warmed_up = self.steps_seen >= COLLAPSE_WARMUP_STEPS
         for name, floor in COLLAPSE_FLOORS.items():
@@ -395,12 +423,17 @@ class FlagMonitor:
             collapsed = collapsed or (warmed_up and (value <= 0.5 * best or value <= floor))
         changes: list[tuple[str, bool]] = []
         self._set("mode_collapse", collapsed, changes)
-        if any(isinstance(v, float | int) and math.isfinite(v) for v in metrics.values()):
-            self.evaluated = True
-            self.quality_poor = quality_poor(metrics, self.coverage_total) or "mode_collapse" in self.active
-        if self.quality_poor:  # at once: the samples say otherwise
+        self._judge(metrics)
+        if not self.evaluated or self.quality_poor:  # at once: the samples say otherwise, or nothing
             self._drop("equilibrium", changes)
         return changes
+
+    def _judge(self, metrics: Mapping[str, float]) -> None:
+        """Take one evaluation's verdict on the samples (`evaluated`, `quality_poor`); an evaluation with
+        no metric measured (a measurement that raised) keeps the last one."""
+        if any(isinstance(v, float | int) and math.isfinite(v) for v in metrics.values()):
+            self.evaluated = quality_judged(metrics, self.coverage_total)
+            self.quality_poor = quality_poor(metrics, self.coverage_total) or "mode_collapse" in self.active
 
 
 def check_monitor_state(state: dict) -> None:

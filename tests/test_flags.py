@@ -15,7 +15,9 @@ from gan_core.flags import (
     HOLD_EVALS,
     HOLD_STEPS,
     LEAD_ACCURACY,
+    QUALITY_GRID_JS,
     FlagMonitor,
+    quality_judged,
     quality_poor,
 )
 
@@ -204,7 +206,7 @@ def test_mode_collapse_raised_after_the_warm_up_when_g_stays_on_few_modes(metric
 
 
 def test_coverage_lost_after_the_warm_up_counts_against_the_best_seen_before_it():
-    monitor = FlagMonitor()
+    monitor = FlagMonitor(coverage_total=10)  # (the digits' classes: what makes coverage a quality floor)
     feed(monitor, record(), 500)
     monitor.update_eval({"classes_covered": 10.0})  # during the warm-up: remembered, not judged
     feed(monitor, record(), COLLAPSE_WARMUP_STEPS)
@@ -319,3 +321,75 @@ def test_monitor_state_round_trips_the_quality_verdict():
     restored = FlagMonitor(coverage_total=8)
     restored.load_state_dict(monitor.state_dict())
     assert restored.evaluated and restored.quality_poor
+
+
+def balanced_after(metrics, coverage_total=None):
+    """The monitor of a run with D balanced past the warm-up and its hold, after one evaluation."""
+    monitor = evaluated(FlagMonitor(coverage_total=coverage_total), metrics)
+    feed(monitor, record(), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+    return monitor
+
+
+@pytest.mark.parametrize(
+    "metrics, up",
+    [
+        # a user's own 2D points (no modes to count): grid_js alone judges the samples. 0.6745 is the
+        # reviewer's blob G at step 500; 0.20 what healthy ring8/moons runs read (QUALITY_GRID_JS's note)
+        ({"grid_kl": 5.1, "grid_js": 0.6745}, False),
+        ({"grid_kl": 0.4, "grid_js": 0.20}, True),
+        ({"grid_js": QUALITY_GRID_JS + 0.01}, False),
+        ({"grid_js": QUALITY_GRID_JS - 0.01}, True),
+        # metrics without a quality floor say nothing: no equilibrium on them alone
+        ({"fid": 12.0}, False),
+        ({"fd_cls": 1.5, "kid_cls": 0.001}, False),
+        ({"mode_kl": 0.01, "modes_covered": 8.0}, False),  # coverage of data whose modes are not known
+    ],
+)
+def test_equilibrium_only_on_an_evaluation_that_judged_the_samples_good(metrics, up):
+    monitor = balanced_after(metrics)
+    assert ("equilibrium" in monitor.active) is up and ("equilibrium" in monitor.raised) is up
+
+
+def test_ring8_grid_js_of_a_collapsed_g_is_poor_even_beside_good_coverage_figures():
+    # the floors are each enough: a good hq_pct does not outvote a grid_js of no overlap
+    assert quality_poor({"modes_covered": 8.0, "hq_pct": 85.0, "grid_js": 0.60}, 8)
+    assert not quality_poor({"modes_covered": 8.0, "hq_pct": 85.0, "grid_js": 0.30}, 8)
+
+
+def test_quality_judged_names_what_quality_poor_reads():
+    assert quality_judged({"grid_js": 0.3}, None) and quality_judged({"diversity": 0.9}, None)
+    assert quality_judged({"hq_pct": 80.0}, 8) and quality_judged({"classes_covered": 10.0}, 10)
+    assert not quality_judged({}, 8) and not quality_judged({"grid_js": math.nan, "fid": 3.0}, None)
+    assert not quality_judged({"fid": 3.0, "kid": 0.01, "fd_cls": 1.0, "mode_kl": 0.1}, 8)
+    assert not quality_judged({"modes_covered": 8.0}, None)  # no total: coverage cannot be judged
+
+
+def test_an_evaluation_without_a_quality_floor_clears_equilibrium_at_once():
+    monitor = balanced_after({"grid_js": 0.2})
+    assert monitor.active == {"equilibrium"}
+    assert monitor.update_eval({"fid": 20.0}) == [("equilibrium", False)]
+    assert feed(monitor, record(), 3 * HOLD_STEPS) == []
+    # a failed measurement ({}) keeps that verdict; the next judged-good evaluation brings it back
+    monitor.update_eval({})
+    assert feed(monitor, record(), 2 * HOLD_STEPS) == []
+    monitor.update_eval({"grid_js": 0.2})
+    assert [(n, up) for _, n, up in feed(monitor, record(), 2 * HOLD_STEPS)] == [("equilibrium", True)]
+
+
+@pytest.mark.parametrize(
+    "last_eval, up", [({"grid_js": 0.6745}, False), ({"fid": 12.0}, False), ({"grid_js": 0.2}, True)]
+)
+def test_resumed_runs_follow_the_same_rule(last_eval, up):
+    # a checkpointed monitor (Runner: state_dict) and one rebuilt from a tracked run's files
+    # (resume_from_records), both fed balanced steps after the resume
+    original = evaluated(FlagMonitor(), last_eval)
+    from_checkpoint = FlagMonitor()
+    from_checkpoint.load_state_dict(original.state_dict())
+    from_records = FlagMonitor()
+    from_records.resume_from_records(
+        5000, [], [], {}, {**dict.fromkeys(("modes_covered", "hq_pct"), math.nan), **last_eval}
+    )
+    for monitor in (from_checkpoint, from_records):
+        monitor.steps_seen = max(monitor.steps_seen, BALANCE_WARMUP_STEPS)
+        feed(monitor, record(), 2 * HOLD_STEPS)
+        assert ("equilibrium" in monitor.active) is up
