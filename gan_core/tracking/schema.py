@@ -133,6 +133,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "eval_error": ("error",),
     "snapshot_unreadable": ("snapshot_step",),
     "command": ("command", "source"),  # Pause/Stop/Resume received through an external run's command file
+    # what looks wrong in how a loop of your own calls the API (`gan_core.tracking.checks`, or calls after the
+    # last g_step at finish): ``check`` names it, ``detail`` says it, the rest are the numbers it read
+    "warning": ("check",),
     # the feature-space metrics between two disjoint halves of the real data (the "as good as real" lines)
     "baseline": FEATURE_COLUMNS,
 }

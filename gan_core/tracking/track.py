@@ -77,6 +77,7 @@ from gan_core.rundir import (
     this_process,
 )
 from gan_core.store import MetricStore
+from gan_core.tracking.checks import RowChecks
 from gan_core.tracking.commands import CommandPoller
 from gan_core.tracking.measures import (
     GradNorms,
@@ -113,7 +114,20 @@ _NAN = float("nan")
 
 class TrackingWarning(UserWarning):
     """Something the tracked run can record but probably not as meant (real images outside [-1, 1], a
-    resume=True that finds no run to continue)."""
+    resume=True that finds no run to continue, probabilities passed as logits, calls after the last
+    `g_step` that no row records)."""
+
+
+_TRACKING_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _warn_user(message: str) -> None:
+    """A `TrackingWarning` at the first frame outside `gan_core.tracking`: the user's line that called the
+    API, whichever of the tracker's calls (`g_step`, `flush`, `finish`, the exit hook) led here."""
+    frame, level = sys._getframe(1), 2
+    while frame is not None and frame.f_code.co_filename.startswith(_TRACKING_DIR):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, TrackingWarning, stacklevel=level)
 
 
 class TrackingError(ValueError):
@@ -344,6 +358,9 @@ class TrackedRun:
         self._poller = CommandPoller(run_dir.path)
         self._should_stop = False
         self._diverged_at: int | None = None  # the step whose row diverged: the run's last row
+        # how the loop calls d_step, judged on the first committed rows' host values (`checks`), then None
+        self._row_checks: RowChecks | None = RowChecks(self.loss)
+        self._ended_by_exception = False  # `finish` from an exception: a step cut short is no misuse
         self._paused_s = 0.0
         # Training time as the built-in trainer counts it: from the loop's first call, step to step, the
         # tracker's own evaluations, snapshots and pauses left out (`_last_commit` is set after them).
@@ -493,8 +510,13 @@ class TrackedRun:
         """Record one D update: D's raw outputs (logits, one per example: shape (B,) or (B, 1), else a
         `TrackingError`; the two batches' sizes may differ) on the real and fake batch
         it trained on, after ``backward()`` (and before the next ``zero_grad``) so that ``d_params``'
-        gradients are there. ``d_loss`` defaults to the loss's d_loss_real + d_loss_fake from the logits;
-        the two halves default to the loss's own (target 1, no smoothing). ``d_grad_norm``, or the total
+        gradients are there. ``d_loss`` is D's loss without any penalty (a gradient penalty, R1: `log` it
+        as its own metric), as the built-in trainer records it, and defaults to the loss's d_loss_real +
+        d_loss_fake from the logits; the two halves default to the loss's own (target 1, no smoothing):
+        pass them too for a loss with other targets (label smoothing). The first committed rows are
+        looked at once (`checks`, host values only): probabilities passed as logits, or a ``d_loss`` that
+        is not the sum of the halves computed, are said once in a `TrackingWarning` and a ``warning``
+        event. ``d_grad_norm``, or the total
         L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
         are listed once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the
         gradient norm is computed now, and the logits and tensors given are copied (one op), so that the
@@ -819,7 +841,32 @@ class TrackedRun:
         return row
 
     def _commit_batch(self, batch: _Batch) -> dict[str, float] | None:
-        return self._commit_rows(batch.rows(self.columns))
+        rows = batch.rows(self.columns)
+        row = self._commit_rows(rows)
+        if self._row_checks is not None:  # the first rows only: host values, no op, no sync
+            self._check_rows(batch.steps, rows)
+        return row
+
+    def _check_rows(self, steps: list[_Step], rows: list[tuple[dict[str, float], set[str]]]) -> None:
+        """Feed committed rows to the run's `RowChecks` (with the numbers each row's D update was given),
+        each finding a `TrackingWarning` and a ``warning`` event at its row; the checks are dropped when
+        they are done, so that later batches pay nothing."""
+        checks = self._row_checks
+        for step, (record, _) in zip(steps, rows, strict=True):
+            if checks is None or (self._diverged_at is not None and record["step"] > self._diverged_at):
+                break  # rows after a divergence are not kept
+            update = step.update
+            given = None if update is None or update is _NO_UPDATE else update.given
+            for finding in checks.see(record, given):
+                self._warn(finding.message, finding.check, step=finding.step, **finding.fields)
+            if checks.done:
+                self._row_checks = checks = None
+
+    def _warn(self, message: str, check: str, step: int | None = None, **fields: Any) -> None:
+        """Say once what looks wrong: a `TrackingWarning` for the script, a ``warning`` event (``check``
+        names what was found) for the dashboard."""
+        _warn_user(message)
+        self._event("warning", message, step=step, check=check, **fields)
 
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
@@ -952,6 +999,8 @@ class TrackedRun:
         if status not in (None, "finished", "stopped", "failed"):
             raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
         self._finished = True
+        if not self._ended_by_exception:  # (an exception may end a loop mid-step: nothing to say then)
+            self._warn_unrecorded()
         try:  # the last steps' rows, still waiting or on their way (one of them may have diverged)
             self.flush()
         except Exception as exc:  # e.g. a failed device: the run's status is still written
@@ -975,6 +1024,25 @@ class TrackedRun:
             self.run_dir.release()
             _ACTIVE.discard(self)
 
+    def _warn_unrecorded(self) -> None:
+        """At `finish`: a `TrackingWarning` (and event) when `d_step` or `log` was called after the last
+        `g_step`, whose values no row holds (a row is made by `g_step`, which ends the step)."""
+        calls, names = len(self._pending_d), sorted(self._pending_log)
+        if not calls and not names:
+            return
+        made = []
+        if calls:
+            made.append(f"{calls} d_step call{'s' if calls != 1 else ''}")
+        if names:
+            made.append(f"log() of {', '.join(map(repr, names))}")
+        message = (
+            f"finish() at step {self.step}: {' and '.join(made)} made after the last g_step "
+            f"{'was' if len(made) == 1 and calls <= 1 else 'were'} not recorded: a step's row is written by "
+            "g_step, which ends the step, so what comes after the last one has no row; make g_step each "
+            "step's last call (log() before it)"
+        )
+        self._warn(message, "unrecorded", d_steps=calls, names=names)
+
     def _short_of_target(self) -> bool:
         """True when the run has a ``steps`` target, is short of it, and nothing (a Stop, a divergence)
         ended it."""
@@ -984,6 +1052,7 @@ class TrackedRun:
         """`finish` a run its loop did not: ``failed`` with ``exc`` (an uncaught exception), ``stopped``
         short of its target (the error: ``reason`` at step N of the target), as `finish` says otherwise."""
         if exc is not None:
+            self._ended_by_exception = True
             self.finish("failed", error=self._failure(exc))
         elif self._short_of_target():
             where = f"at step {self.step} of its target {self.steps}"
@@ -1006,7 +1075,9 @@ class TrackedRun:
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None:
             self.finish()
-        elif issubclass(exc_type, KeyboardInterrupt):
+            return
+        self._ended_by_exception = True
+        if issubclass(exc_type, KeyboardInterrupt):
             self.finish("stopped", error="interrupted (Ctrl-C)")
         else:
             self.finish("failed", error=self._failure(exc))
@@ -1237,8 +1308,13 @@ class TrackedRun:
             return None
 
     def _event(self, kind: str, detail: str | None = None, step: int | None = None, **fields: Any) -> None:
+        """Write an event at ``step``, by default the step the loop reached, or once a row diverged that
+        row's (the run's last: the loop learns of it up to a batch late, and its status, a Stop or a
+        warning after it are the end of a run that ended there)."""
+        if step is None:
+            step = self.step if self._diverged_at is None else self._diverged_at
         event = make_event(
-            self.step if step is None else step,
+            step,
             kind,
             event_detail(kind, fields) if detail is None else detail,
             fields,
@@ -1307,6 +1383,8 @@ class RankRun(TrackedRun):
         self._should_stop = bool(steps) and start_step >= steps  # as rank 0's run (`TrackedRun`)
         self.stop_reason = "steps" if self._should_stop else None
         self._diverged_at = None
+        self._row_checks = None  # rank 0 judges the rows and says what it found
+        self._ended_by_exception = False
         self._train_seconds = 0.0
         self._last_commit = None
         self._finished = False

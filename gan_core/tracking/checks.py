@@ -1,0 +1,142 @@
+"""What the first committed rows of a tracked run say about how its loop calls `TrackedRun.d_step`.
+
+Two misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell them
+from a real run; a run's first rows can:
+
+- ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose verdict is
+  sigmoid(score) > 0.5 (``midpoint`` 0.5, ``threshold`` 0: minimax, nonsaturating). Every value is then in
+  [0, 1], so every row reads d_acc_real 1, d_acc_fake 0, and d_real, d_fake within [0.5, sigmoid(1)]:
+  a D that calls everything real, whose flags (g_overpowers) follow.
+- ``d_loss_penalty``: a ``d_loss`` given without its halves that is not their sum, the halves computed
+  from the logits by the loss: most often D's whole objective with a gradient penalty (WGAN-GP, R1) in
+  it, which the built-in trainer's d_loss leaves out (README's metrics.csv table), or a loss with other
+  targets (label smoothing).
+
+They read only the host values of rows already committed (no tensor op, no device sync: the training
+loop's steps cost nothing more), and only the first `CHECKED_ROWS` rows of a run: each check decides on
+`DECIDING_ROWS` rows that it can judge, says what it found once, and every check ends there.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gan_core.losses import GANLoss
+
+CHECKED_ROWS = 100  # the rows of a run looked at, at most: then the checks end
+DECIDING_ROWS = 50  # the rows each check judges before it decides
+SIGMOID_OF_ONE = 1 / (1 + math.exp(-1))  # 0.7311: the most a mean of sigmoid(p) over p in [0, 1] reaches
+PROBABILITY_SLACK = 1e-4  # float32's rounding of that mean
+PENALTY_TOLERANCE = 1e-3  # |d_loss - (d_loss_real + d_loss_fake)| above this (times max(1, |d_loss|))
+PENALTY_SHARE = 0.8  # the share of the judged rows that must differ
+
+# `_Update.given`'s order: the numbers d_step was given (loss_real, loss_fake, total, the gradient norm)
+_REAL, _FAKE, _TOTAL = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One check's verdict: its name (``check``, the event's field), the step of the row it decided at,
+    the message for people, and the numbers it read (the event's other fields)."""
+
+    check: str
+    step: int
+    message: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+class RowChecks:
+    """The checks of one run, fed its committed rows in order by `see` until `done`."""
+
+    def __init__(self, loss: GANLoss | None):
+        self.loss = loss
+        self._seen = 0
+        # a sigmoid loss's logits: a score above 0 is real, D's output sigmoid(score)
+        self._probabilities = loss is not None and loss.midpoint == 0.5 and loss.threshold == 0.0
+        self._probability_rows = 0
+        # the halves are the named loss's own; with loss="" (another objective) they are raw scores
+        self._penalty = loss is not None
+        self._penalty_rows = 0
+        self._penalty_differing = 0
+        self._penalty_total = 0.0
+
+    @property
+    def done(self) -> bool:
+        return not (self._probabilities or self._penalty)
+
+    def see(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
+        """Judge one committed row (``record``: column -> host value) whose last D update was given the
+        numbers ``given`` (`_Update.given`; None for a step without a D update); returns what was found,
+        each check at most once a run."""
+        if self.done:
+            return []
+        self._seen += 1
+        found = []
+        if given is not None:
+            if self._probabilities:
+                found += self._see_probabilities(record)
+                # probabilities explain a d_loss that is not the halves computed from them: said once
+                self._penalty = self._penalty and not found
+            if self._penalty:
+                found += self._see_penalty(record, given)
+        if self._seen >= CHECKED_ROWS:
+            self._probabilities = self._penalty = False
+        return found
+
+    def _see_probabilities(self, record: Mapping[str, float]) -> list[Finding]:
+        acc_real, acc_fake = record.get("d_acc_real", math.nan), record.get("d_acc_fake", math.nan)
+        d_real, d_fake = record.get("d_real", math.nan), record.get("d_fake", math.nan)
+        if not all(math.isfinite(v) for v in (acc_real, acc_fake, d_real, d_fake)):
+            return []  # a row with no D measures (a rank without an update): not judged
+        high = SIGMOID_OF_ONE + PROBABILITY_SLACK
+        if not (acc_real == 1 and acc_fake == 0 and 0.5 <= d_real <= high and 0.5 <= d_fake <= high):
+            self._probabilities = False  # a D that is not all sigmoid outputs: no more to see
+            return []
+        self._probability_rows += 1
+        if self._probability_rows < DECIDING_ROWS:
+            return []
+        self._probabilities = False
+        name = self.loss.name if self.loss is not None else ""
+        step = int(record["step"])
+        message = (
+            f"d_step's logits look like probabilities: in each of the first {DECIDING_ROWS} rows with a D "
+            f"update (to step {step}) d_acc_real is 1 and d_acc_fake 0 (every score above 0: D calls every "
+            f"example real) and d_real, d_fake stay within [0.5, {SIGMOID_OF_ONE:.4f}], what sigmoid makes "
+            "of values in [0, 1]: the logits passed are most likely D's outputs after a sigmoid. d_step "
+            f"expects D's raw outputs before any sigmoid (for loss {name!r}, D says real when the logit "
+            "> 0): pass D(x) itself, not torch.sigmoid(D(x)) (a D ending in nn.Sigmoid: drop it and train "
+            "with BCEWithLogitsLoss); as passed, the accuracies, d_real, d_fake, the loss halves and the "
+            "flags (g_overpowers) read them wrong"
+        )
+        return [Finding("probabilities", step, message, {"rows": DECIDING_ROWS})]
+
+    def _see_penalty(self, record: Mapping[str, float], given: tuple[bool, ...]) -> list[Finding]:
+        if not given[_TOTAL] or (given[_REAL] and given[_FAKE]):
+            return []  # d_loss computed here, or the user's own halves: their sum is theirs to make
+        total, real, fake = (record.get(k, math.nan) for k in ("d_loss", "d_loss_real", "d_loss_fake"))
+        if not all(math.isfinite(v) for v in (total, real, fake)):
+            return []  # a divergence is the flags' to say
+        difference = total - (real + fake)
+        self._penalty_rows += 1
+        self._penalty_total += difference
+        self._penalty_differing += abs(difference) > PENALTY_TOLERANCE * max(1.0, abs(total))
+        if self._penalty_rows < DECIDING_ROWS:
+            return []
+        self._penalty = False
+        if self._penalty_differing < PENALTY_SHARE * self._penalty_rows:
+            return []
+        mean = self._penalty_total / self._penalty_rows
+        step = int(record["step"])
+        message = (
+            f"d_loss differs from d_loss_real + d_loss_fake computed from the logits by {mean:+.4g} on "
+            f"average (in {self._penalty_differing} of the first {self._penalty_rows} rows with a D update, "
+            f"to step {step}): the row's d_loss is not the sum of its halves. If d_loss includes a penalty "
+            "(a gradient penalty, R1), pass D's loss without it, as the built-in trainer records it, and "
+            "log the penalty with run.log({'gp': ...}); if its halves differ from the loss's own (label "
+            "smoothing, other targets), pass d_loss_real and d_loss_fake too"
+        )
+        fields = {"rows": self._penalty_rows, "differing": self._penalty_differing, "mean_difference": mean}
+        return [Finding("d_loss_penalty", step, message, fields)]

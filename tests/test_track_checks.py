@@ -1,0 +1,346 @@
+"""A researcher's review of the tracking API (`gan_core.track`): numbers of the right shape and the wrong
+meaning said once, from the first committed rows' host values (`gan_core.tracking.checks`): D's outputs
+after a sigmoid passed as logits, a d_loss with a gradient penalty in it; `d_step` and `log` calls after
+the last `g_step` said at `finish`; a diverged run's last events at its diverged row; a command's true
+source; a `RunDir` that prints as its folder."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch import nn
+
+import gan_core.track as track
+from gan_core.losses import get_loss, gradient_penalty
+from gan_core.registry import RunRegistry
+from gan_core.rundir import RunDir
+from gan_core.tracking.checks import CHECKED_ROWS, DECIDING_ROWS
+
+
+def ring(n: int, generator: torch.Generator) -> torch.Tensor:
+    """(n, 2) points on a circle of radius 2: the real data of the loops below."""
+    angle = torch.rand(n, generator=generator) * 2 * math.pi
+    return torch.stack((2 * angle.cos(), 2 * angle.sin()), 1) + 0.05 * torch.randn(n, 2, generator=generator)
+
+
+def networks(seed: int = 0) -> tuple[nn.Module, nn.Module]:
+    torch.manual_seed(seed)
+    G = nn.Sequential(nn.Linear(4, 32), nn.ReLU(), nn.Linear(32, 2))
+    D = nn.Sequential(nn.Linear(2, 32), nn.LeakyReLU(0.2), nn.Linear(32, 1))
+    return G, D
+
+
+def bce_loop(run, steps: int, sigmoid: bool) -> None:
+    """A small GAN on the ring, as a user writes one: with ``sigmoid`` the classic mistake, D's outputs
+    through a sigmoid and nn.BCELoss, and those probabilities passed to d_step as its logits."""
+    generator = torch.Generator().manual_seed(1)
+    G, D = networks()
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    bce = nn.BCELoss() if sigmoid else nn.BCEWithLogitsLoss()
+    out = torch.sigmoid if sigmoid else (lambda x: x)
+    for _ in range(steps):
+        real, z = ring(32, generator), torch.randn(32, 4, generator=generator)
+        fake = G(z)
+        real_out, fake_out = out(D(real)), out(D(fake.detach()))
+        d_loss = bce(real_out, torch.ones_like(real_out)) + bce(fake_out, torch.zeros_like(fake_out))
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        run.d_step(real_out, fake_out, d_loss=d_loss, d_params=D)
+        g_out = out(D(fake))
+        g_loss = bce(g_out, torch.ones_like(g_out))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        run.g_step(g_loss, g_params=G)
+
+
+def warnings_of(root, run_id: str) -> list[tuple[int, str, dict]]:
+    events = RunDir.open(root, run_id).read_events()
+    chosen = events[events["kind"] == "warning"]
+    return [
+        (int(s), d, f) for s, d, f in zip(chosen["step"], chosen["detail"], chosen["fields"], strict=True)
+    ]
+
+
+def tracking_warnings(caught) -> list[str]:
+    return [str(w.message) for w in caught if issubclass(w.category, track.TrackingWarning)]
+
+
+# ---------------------------------------------------------------------------- 1. probabilities as logits
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax"])
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_probabilities_passed_as_logits_are_said_once(tmp_path, loss, commit_every):
+    """sigmoid(D(x)) passed as the logits of a sigmoid loss: every row read d_acc_real 1, d_acc_fake 0 and
+    d_real, d_fake in [0.5, 0.731], silently, and later raised a false g_overpowers."""
+    run = track.init("probs", root=tmp_path, loss=loss, commit_every=commit_every)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bce_loop(run, 2 * CHECKED_ROWS, sigmoid=True)
+        run.finish()
+    said = tracking_warnings(caught)
+    assert len(said) == 1
+    assert said[0].startswith(
+        f"d_step's logits look like probabilities: in each of the first {DECIDING_ROWS} rows with a D update "
+        f"(to step {DECIDING_ROWS}) d_acc_real is 1 and d_acc_fake 0"
+    )
+    assert (
+        f"d_step expects D's raw outputs before any sigmoid (for loss {loss!r}, D says real when the "
+        in (said[0])
+    )
+    assert "pass D(x) itself, not torch.sigmoid(D(x))" in said[0]
+    assert caught[0].filename == __file__  # at the loop's own line, not inside the tracker
+    assert warnings_of(tmp_path, "probs") == [
+        (DECIDING_ROWS, said[0], {"check": "probabilities", "rows": DECIDING_ROWS})
+    ]
+    frame = RunDir.open(tmp_path, "probs").read_metrics()  # the signature the check read, in every row
+    assert (frame["d_acc_real"] == 1).all() and (frame["d_acc_fake"] == 0).all()
+    assert frame["d_real"].between(0.5, 0.7311).all() and frame["d_fake"].between(0.5, 0.7311).all()
+
+
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax"])
+def test_a_genuine_d_of_the_same_loop_warns_nothing(tmp_path, loss):
+    run = track.init("logits", root=tmp_path, loss=loss, commit_every=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        bce_loop(run, 2 * CHECKED_ROWS, sigmoid=False)
+        run.finish()
+    assert warnings_of(tmp_path, "logits") == []
+    assert len(RunDir.open(tmp_path, "logits").read_metrics()) == 2 * CHECKED_ROWS
+
+
+@pytest.mark.parametrize("loss", ["lsgan", "hinge", "wgan"])
+def test_scores_in_zero_one_are_no_misuse_for_a_loss_without_a_sigmoid(tmp_path, loss):
+    """The check follows the loss's attributes (midpoint 0.5, threshold 0), not its name: an lsgan D's
+    scores near its targets, or hinge's, may sit in [0, 1]."""
+    run = track.init("scores", root=tmp_path, loss=loss, commit_every=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        for step in range(DECIDING_ROWS + 10):
+            real = torch.full((8,), 0.6) + 0.01 * (step % 3)
+            run.d_step(real, torch.full((8,), 0.55), d_grad_norm=1.0)
+            run.g_step(0.5, g_grad_norm=1.0)
+        run.finish()
+    assert warnings_of(tmp_path, "scores") == []
+
+
+def test_a_d_that_looks_so_for_a_while_then_splits_is_not_called_probabilities(tmp_path):
+    """Every one of the first rows must read so: 49 that do, then one where D calls a fake fake, is a D."""
+    run = track.init("early", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        for step in range(1, CHECKED_ROWS + 1):
+            fake = torch.full((8,), -0.3 if step == DECIDING_ROWS else 0.4)
+            run.d_step(torch.full((8,), 0.6), fake, d_grad_norm=1.0)
+            run.g_step(0.5, g_grad_norm=1.0)
+        run.finish()
+    assert warnings_of(tmp_path, "early") == []
+
+
+# ---------------------------------------------------------------------------- 2. d_loss with a penalty
+def wgan_gp_loop(run, steps: int, penalty_in_d_loss: bool, halves: bool = False) -> list[float]:
+    """A WGAN-GP loop (gp_weight 10); returns each step's gp_weight * gp as the loop computed it."""
+    generator = torch.Generator().manual_seed(2)
+    G, D = networks(seed=3)
+    opt_d = torch.optim.Adam(D.parameters(), lr=1e-4, betas=(0.0, 0.9))
+    opt_g = torch.optim.Adam(G.parameters(), lr=1e-4, betas=(0.0, 0.9))
+    wasserstein = get_loss("wgan-gp")
+    penalties = []
+    for _ in range(steps):
+        real, fake = ring(32, generator), G(torch.randn(32, 4, generator=generator))
+        real_logits, fake_logits = D(real), D(fake.detach())
+        loss_real, loss_fake = wasserstein.d(real_logits, fake_logits, 1.0)
+        penalty = 10.0 * gradient_penalty(D, real, fake.detach(), generator)
+        objective = loss_real + loss_fake + penalty
+        opt_d.zero_grad()
+        objective.backward()
+        opt_d.step()
+        penalties.append(float(penalty.detach()))
+        if penalty_in_d_loss:
+            given = {"d_loss_real": loss_real, "d_loss_fake": loss_fake} if halves else {}
+            run.d_step(real_logits, fake_logits, d_loss=objective, d_params=D, **given)
+        else:
+            run.d_step(real_logits, fake_logits, d_loss=loss_real + loss_fake, d_params=D)
+            run.log({"gp": penalty})
+        g_loss = -D(fake).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        run.g_step(g_loss, g_params=G)
+    return penalties
+
+
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_a_d_loss_with_its_gradient_penalty_is_said_once(tmp_path, commit_every):
+    run = track.init("gp", root=tmp_path, loss="wgan-gp", commit_every=commit_every)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        penalties = wgan_gp_loop(run, 2 * CHECKED_ROWS, penalty_in_d_loss=True)
+        run.finish()
+    said = tracking_warnings(caught)
+    assert len(said) == 1 and caught[0].filename == __file__
+    ((step, detail, fields),) = warnings_of(tmp_path, "gp")
+    mean = sum(penalties[:DECIDING_ROWS]) / DECIDING_ROWS
+    assert step == DECIDING_ROWS and detail == said[0]
+    assert fields["check"] == "d_loss_penalty" and fields["rows"] == fields["differing"] == DECIDING_ROWS
+    assert fields["mean_difference"] == pytest.approx(mean, rel=1e-4)
+    assert mean > 0.1  # a penalty the rows cannot miss
+    assert said[0] == (
+        f"d_loss differs from d_loss_real + d_loss_fake computed from the logits by {mean:+.4g} on average "
+        f"(in {DECIDING_ROWS} of the first {DECIDING_ROWS} rows with a D update, to step {DECIDING_ROWS}): "
+        "the row's d_loss is not the sum of its halves. If d_loss includes a penalty (a gradient penalty, "
+        "R1), pass D's loss without it, as the built-in trainer records it, and log the penalty with "
+        "run.log({'gp': ...}); if its halves differ from the loss's own (label smoothing, other targets), "
+        "pass d_loss_real and d_loss_fake too"
+    )
+
+
+@pytest.mark.parametrize(
+    ("penalty_in_d_loss", "halves"), [(False, False), (True, True)], ids=["as-the-trainer", "own-halves"]
+)
+def test_a_d_loss_without_its_penalty_or_with_its_own_halves_warns_nothing(
+    tmp_path, penalty_in_d_loss, halves
+):
+    """D's loss as the built-in trainer records it (the penalty logged on its own), or the user's own halves
+    with it (their sum is theirs to make): nothing to say."""
+    run = track.init("fixed", root=tmp_path, loss="wgan-gp", commit_every=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        penalties = wgan_gp_loop(run, CHECKED_ROWS + 10, penalty_in_d_loss=penalty_in_d_loss, halves=halves)
+        run.finish()
+    assert warnings_of(tmp_path, "fixed") == []
+    if not penalty_in_d_loss:
+        assert RunDir.open(tmp_path, "fixed").read_metrics()["gp"].tolist() == pytest.approx(
+            penalties, rel=1e-6
+        )
+
+
+def test_a_smoothed_d_loss_without_its_halves_is_said_with_the_fix(tmp_path):
+    """Label smoothing (target 0.9): the halves computed with target 1 do not add up to the d_loss given."""
+    run = track.init("smooth", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    loss = get_loss("nonsaturating")
+    with pytest.warns(track.TrackingWarning, match="pass d_loss_real and d_loss_fake too") as caught:
+        for step in range(DECIDING_ROWS):
+            real, fake = torch.linspace(-1, 2, 16) + step / 100, torch.linspace(-2, 1, 16)
+            run.d_step(real, fake, d_loss=sum(loss.d(real, fake, 0.9)), d_grad_norm=1.0)
+            run.g_step(0.5, g_grad_norm=1.0)
+    assert len(caught) == 1
+    run.finish()
+    assert [fields["check"] for _, _, fields in warnings_of(tmp_path, "smooth")] == ["d_loss_penalty"]
+
+
+# ---------------------------------------------------------------------------- 3. calls after the last g_step
+def test_d_step_and_log_after_the_last_g_step_are_said_at_finish(tmp_path):
+    run = track.init("tail", root=tmp_path, loss="nonsaturating", steps=3, commit_every=0.0)
+    for _ in range(3):
+        run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+        run.g_step(0.5, g_grad_norm=1.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    run.log({"fake_std": 0.3, "ema": torch.tensor(1.0)})
+    message = (
+        "finish() at step 3: 2 d_step calls and log() of 'ema', 'fake_std' made after the last g_step were "
+        "not recorded: a step's row is written by g_step, which ends the step, so what comes after the last "
+        "one has no row; make g_step each step's last call (log() before it)"
+    )
+    with pytest.warns(track.TrackingWarning) as caught:
+        run.finish()
+    assert [str(w.message) for w in caught] == [message] and caught[0].filename == __file__
+    assert RunDir.open(tmp_path, "tail").read_metrics()["step"].tolist() == [1, 2, 3]
+    assert warnings_of(tmp_path, "tail") == [
+        (3, message, {"check": "unrecorded", "d_steps": 2, "names": ["ema", "fake_std"]})
+    ]
+    assert run.status == "finished"
+
+
+def test_one_d_step_after_the_last_g_step_is_said_in_the_singular(tmp_path):
+    run = track.init("one", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    said = r"^finish\(\) at step 0: 1 d_step call made after the last g_step was not recorded"
+    with pytest.warns(track.TrackingWarning, match=said):
+        run.finish()
+
+
+def test_a_loop_ended_by_an_exception_mid_step_or_ending_with_g_step_warns_nothing(tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        with pytest.raises(RuntimeError, match="out of memory"), track.init("boom", root=tmp_path) as run:
+            run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+            run.log({"fake_std": 0.3})
+            raise RuntimeError("out of memory")
+        with track.init("clean", root=tmp_path) as run:
+            for _ in range(3):
+                run.log({"fake_std": 0.3})
+                run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+                run.g_step(0.5, g_grad_norm=1.0)
+    assert warnings_of(tmp_path, "boom") == warnings_of(tmp_path, "clean") == []
+    assert RunDir.open(tmp_path, "boom").read_status()["status"] == "failed"
+
+
+# ---------------------------------------------------------------------------- 4. a divergence's last events
+def test_a_divergence_found_a_batch_late_ends_the_run_at_its_row(tmp_path):
+    """Step 5's NaN lands with its batch at step 10 (a batch late, as documented, so the loop reached 10):
+    the failed status event, status.json and the error all name step 5, the run's last row."""
+    run = track.init("late", root=tmp_path, loss="nonsaturating", commit_every=60.0)
+    for step in range(1, 11):
+        run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+        run.g_step(torch.tensor(float("nan") if step == 5 else 0.5), g_grad_norm=1.0)
+        assert not run.should_stop  # the batch waits: the stop lands with it
+    run.flush()
+    assert run.should_stop and run.stop_reason == "diverged" and run.step == 10
+    run.finish()
+    run_dir = RunDir.open(tmp_path, "late")
+    events = run_dir.read_events()
+    assert run_dir.read_metrics()["step"].tolist() == [1, 2, 3, 4, 5]
+    status = events[events["kind"] == "status"]
+    assert status["step"].tolist()[-1] == 5 and status["detail"].tolist()[-1].startswith(
+        "failed: diverged at step 5"
+    )
+    assert events["step"].max() == 5  # no event after the run's last row
+    assert run_dir.read_status()["step"] == 5 and run_dir.read_status()["status"] == "failed"
+
+
+# ---------------------------------------------------------------------------- 5. cosmetics
+def test_a_command_records_who_sent_it(tmp_path):
+    """send_command from a script was recorded "pause (from dashboard)": the dashboard's buttons say
+    dashboard, a script by default script, or the source it names."""
+    run = track.init("who", root=tmp_path, commit_every=0.0)
+    senders = [
+        lambda: track.send_command(run.run_dir, "resume"),
+        lambda: track.send_command(run.run_dir, "resume", source="scheduler"),
+        lambda: RunRegistry(tmp_path).view("who").control("stop", timeout=0.0),  # the dashboard's Stop
+    ]
+    for send in senders:
+        send()
+        run._poller._next = 0.0  # this g_step reads it (the poller looks at most every 0.2 s)
+        run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+        run.g_step(0.5, g_grad_norm=1.0)
+    run.finish()
+    events = RunDir.open(tmp_path, "who").read_events()
+    commands = events[events["kind"] == "command"]
+    assert commands["detail"].tolist() == [
+        "resume (from script)",
+        "resume (from scheduler)",
+        "stop (from dashboard)",
+    ]
+    assert [f["source"] for f in commands["fields"]] == ["script", "scheduler", "dashboard"]
+    assert run.status == "stopped"
+
+
+@pytest.mark.parametrize("source", ["", "   ", "x" * 65, "two\nlines", 3])
+def test_a_command_source_that_is_no_short_name_is_refused(tmp_path, source):
+    run = track.init("src", root=tmp_path)
+    with pytest.raises(ValueError, match=r"is invalid: allowed a name of 1 to 64 printable characters"):
+        track.send_command(run.run_dir, "stop", source=source)
+    assert not (run.run_dir.path / "commands.json").exists()
+    run.finish()
+
+
+def test_a_run_dir_prints_as_its_folder(tmp_path):
+    run = track.init("shown", root=tmp_path)
+    assert repr(run.run_dir) == str(run.run_dir) == f"RunDir({str(tmp_path.resolve() / 'shown')!r})"
+    run.finish()
