@@ -482,7 +482,7 @@ class RunView:
                     f"run {self.run_id} is not trained by this server: single steps are for runs it trains"
                 )
             raise RunnerError(f"run {self.run_id} is {self.status}: {action} is only for a run that trains")
-        send_command(self.run_dir, action)
+        send_command(self.run_dir, action, source="dashboard")
         wanted = {"pause": ("paused",), "resume": ("running",), "stop": (*ENDED, "interrupted")}[action]
         deadline = time.monotonic() + timeout
         while True:

@@ -625,6 +625,9 @@ class RunDir:
         self._lock: RunLock | None = None
         self._events_current = False  # events.csv checked to have today's columns (`_upgrade_events`)
 
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"  # print(run.run_dir): the folder, not an object id
+
     # ------------------------------------------------------------------ the writer's claim
     def claim(self, purpose: str, wait: float = CLAIM_WAIT_SECONDS) -> RunDir:
         """Take the folder's claim (`RunLock`) for writing; `RunBusyError` names the holder if another

@@ -236,7 +236,7 @@ def test_a_command_file_that_is_a_pipe_is_no_command_and_the_next_one_replaces_i
     assert within(lambda: poller.poll(force=True)) is None
     assert within(lambda: send_command(run, "pause")) == 1  # the pipe read as no command: seq 0
     assert (run.path / "commands.json").is_file()
-    assert within(lambda: poller.poll(force=True)) == ("pause", "dashboard")
+    assert within(lambda: poller.poll(force=True)) == ("pause", "script")  # send_command's default
 
 
 # ---------------------------------------------------------------------------------------------- writers

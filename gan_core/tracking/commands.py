@@ -3,11 +3,13 @@
 The dashboard cannot call into a run it does not train (a terminal's ``python -m gan_core train``, a
 user's loop through `gan_core.track`, rank 0 of a torchrun job). It writes ``commands.json`` in the run's
 folder instead, atomically (a temp file renamed over it): ``{"seq": n, "command": "pause", "source":
-"dashboard", "time": ...}``. That is the only file a reader ever writes in a run folder, and the writer
-only reads it: each file has one writer. The writer's `CommandPoller` looks at the file's mtime at most
-once per step and at most every `POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when
-it changed, and acts on a ``seq`` it has not seen; a command sent before the writer started is not acted
-on. Only the newest command counts: Pause then Stop before the writer looks is a Stop.
+"dashboard", "time": ...}`` (``source``: who sent it, as the run's ``command`` event records it:
+"dashboard" from its buttons, "script" by default from `gan_core.track.send_command`). That is the only
+file a reader ever writes in a run folder, and the writer only reads it: each file has one writer. The
+writer's `CommandPoller` looks at the file's mtime at most once per step and at most every
+`POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when it changed, and acts on a
+``seq`` it has not seen; a command sent before the writer started is not acted on. Only the newest
+command counts: Pause then Stop before the writer looks is a Stop.
 """
 
 from __future__ import annotations
@@ -37,13 +39,28 @@ def _seq(raw: dict) -> int:
     return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
 
 
-def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str = "dashboard") -> int:
+MAX_SOURCE = 64  # characters of a command's source: a name for the events table, not a message
+
+
+def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str = "script") -> int:
     """Ask the process writing ``run_dir`` (a `RunDir`, or the run folder's path) to ``command`` (one of
-    `COMMANDS`); returns the command's sequence number. `ValueError` for an unknown command; `RunDirError`
-    for a path that is no run folder, or when the file cannot be written. Nothing waits here: the writer
-    acts within a step (see the module docstring)."""
+    `COMMANDS`); returns the command's sequence number. ``source`` says who asks, as the run's
+    ``command`` event records it ("pause (from script)"): the dashboard's buttons send "dashboard".
+    `ValueError` for an unknown command or a source that is no short name; `RunDirError` for a path that
+    is no run folder, or when the file cannot be written. Nothing waits here: the writer acts within a
+    step (see the module docstring)."""
     if command not in COMMANDS:
         raise ValueError(f"command {command!r} is unknown: allowed {', '.join(COMMANDS)}")
+    if (
+        not isinstance(source, str)
+        or not source.strip()
+        or len(source) > MAX_SOURCE
+        or not source.isprintable()
+    ):
+        raise ValueError(
+            f"source={source!r} is invalid: allowed a name of 1 to {MAX_SOURCE} printable characters, "
+            "such as 'script' (the default) or your scheduler's name"
+        )
     if not isinstance(run_dir, RunDir):
         if not isinstance(run_dir, str | os.PathLike):
             raise TypeError(f"run_dir must be a RunDir or a run folder's path, got {type(run_dir).__name__}")
