@@ -112,7 +112,12 @@ if not view.owned:
     st.stop()
 root = str(registry().runs_root)
 saved = {step: path for step, path in view.run_dir.checkpoints()}
-options = ([CURRENT] if view.live else []) + sorted(saved, reverse=True)
+training = view.live and view.status not in ENDED
+# A run this server trained that has ended holds its last weights in memory: the final checkpoint saved
+# at its end holds the same, and is offered as what it is. Only weights no checkpoint holds (a run that
+# failed, whose last ones no checkpoint keeps) are offered from memory, named for what they are.
+unsaved_end = view.live and not training and view.current_step not in saved
+options = ([CURRENT] if training or unsaved_end else []) + sorted(saved, reverse=True)
 refused = view.run_dir.not_checkpoints()  # entries named like a checkpoint that are not one
 if not options and refused:
     st.error(f"These weights cannot be probed: {literal(refused[-1])}")
@@ -127,19 +132,23 @@ if not options:
 
 
 def weights_label(option) -> str:
-    # No changing text (status, step) in a label: Streamlit would take it for a new widget and reset it.
-    return "current (live weights)" if option == CURRENT else f"checkpoint at step {option}"
+    # The menu keeps its choice when this label changes as the run ends (a keyed widget's identity is
+    # its key), as it would not with a step or status in it that changes at every rerun.
+    if option != CURRENT:
+        return f"checkpoint at step {option}"
+    return "current (live weights)" if training else "its last weights (in memory, in no checkpoint)"
 
 
 weights = pick.selectbox(
     "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=260
 )
-if weights == CURRENT and view.status not in ENDED:  # an ended run's weights change no more
+if weights == CURRENT and training:  # an ended run's weights change no more
     pick.button("Take the current weights again", key="probe_refresh", help="Copies G and D as they are now")
 
 try:
     if weights == CURRENT:
-        models = probe.load_models(view.models_state(), source=f"the live weights of run {run_id}")
+        what = "the live weights" if training else "the last weights in memory"
+        models = probe.load_models(view.models_state(), source=f"{what} of run {run_id}")
     else:
         path = saved[weights]
         models = checkpoint_models(root, run_id, path.name, path.stat().st_mtime_ns)

@@ -492,7 +492,12 @@ def test_page_probes_the_current_weights_of_a_live_run(runs_root):
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
     at.run()
     assert not at.exception and "probe_refresh" not in [b.key for b in at.button]
-    assert at.selectbox(key=f"probe_weights_{runner.run_id}").value == "current"
+    # no longer live: its last weights are offered as what holds them, the final checkpoint
+    weights = at.selectbox(key=f"probe_weights_{runner.run_id}")
+    assert (
+        weights.value == runner.current_step and weights.options[0] == f"checkpoint at step {weights.value}"
+    )
+    assert "current (live weights)" not in weights.options
 
 
 def test_page_measures_g_and_d_as_tools_for_a_conditional_run_only(runs_root):
