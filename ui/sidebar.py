@@ -536,7 +536,10 @@ def config_form(uploads_root: Path) -> FormCheck:
                 "data_path in the sidebar (Data)."
             )
     if error and field == "data_path" and at_data_path is not None:
-        if not (missing and upload_refused):  # (then the upload's refusal, just above, says why)
+        # No data given yet is no mistake to show in red before the user has typed anything: the note
+        # beside Start says what it needs (upload or path). When a file was refused, its refusal, just
+        # above, says why.
+        if not missing:
             at_data_path.error(literal(error))
         note = note or "Start needs a valid data_path: see the message under data_path in the sidebar (Data)."
     elif error:
