@@ -45,6 +45,7 @@ with engine_loading():
         flash_drawn,
         hparams_table,
         literal,
+        no_checkpoint_note,
         registry,
         resume_run,
         run_banners,
@@ -72,6 +73,12 @@ SOURCE_NAMES = {"api": "your own loop (gan_core.track)", "lightning": "Lightning
 REFRESH_SECONDS = 1.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
+# What to do with a run that kept no checkpoint (`no_checkpoint_note`): the form shows its settings once
+# the run is opened (`load_run_settings`).
+NEW_RUN_INSTEAD = (
+    "start a new run with its settings: the sidebar shows them; press Start (a lower checkpoint_every, in "
+    "the sidebar's Run, saves checkpoints sooner)."
+)
 CHART_POINTS = 300
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
@@ -188,8 +195,8 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
         return False, {}, ""
     # A folder or a link named like a checkpoint is none; with only such entries, Resume stays on and,
     # clicked, says what each is (`Runner.reopen`), rather than going grey without a word.
-    if not (view.checkpoint_steps() or view.run_dir.not_checkpoints()):
-        return False, {}, ""
+    if not (view.checkpoint_steps() or view.run_dir.not_checkpoints()):  # said, not a grey button alone
+        return False, {}, no_checkpoint_note(view, NEW_RUN_INSTEAD) or ""
     if fixed:
         named = ", ".join(fixed[:4]) + (", …" if len(fixed) > 4 else "")
         changes = {}
@@ -315,11 +322,12 @@ sent_there = (
 )
 
 controls = st.container(horizontal=True)
+start_disabled = form_cfg is None or bool(form_error)
 controls.button(
     "Start",
     key="btn_start",
     type="primary",
-    disabled=form_cfg is None or bool(form_error),
+    disabled=start_disabled,
     on_click=start_run,
     args=(form_cfg, start_request()),
     help="Start a new run with the sidebar's settings",
@@ -347,9 +355,12 @@ controls.button(
     disabled=not (status == "paused" and controllable or resumable),
     on_click=resume_clicked,
     args=(view, resume_changes),
-    help="Continue this run from its latest checkpoint (the rows after it are replaced)"
-    if status != "paused"
-    else sent_there or "Continue the paused run",
+    help=(sent_there or "Continue the paused run")
+    if status == "paused"
+    # disabled for a reason (no checkpoint, its steps all trained): the reason, not what it would do
+    else resume_note
+    if resume_note and not resumable
+    else "Continue this run from its latest checkpoint (the rows after it are replaced)",
 )
 controls.button(
     "Step",
@@ -426,7 +437,11 @@ if awaited is not None:
     st.fragment(await_run, run_every=REFRESH_SECONDS)(awaited)
 elif view is None:
     st.info(
-        "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
+        # Start disabled: the line beside it says what it needs; this box does not tell to press it
+        "Start trains the sidebar's configuration once the sidebar has what it needs (the line under "
+        "Start says what), or open an earlier run on the **Runs** page."
+        if start_disabled
+        else "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
         "digits in under a minute on a CPU), or open an earlier run on the **Runs** page."
     )
 if view is None:

@@ -38,6 +38,7 @@ with engine_loading():
         listing_changes_text,
         literal,
         misnamed_caption,
+        no_checkpoint_note,
         open_view,
         registry,
         resume_run,
@@ -273,13 +274,18 @@ def branch_fields_held() -> dict[str, Any]:
     return {name: st.session_state.get(f"runs_branch_{name}") for name in MUTABLE_FIELDS}
 
 
+# Why Branch was refused, shown right under it in the popover (`branch_form`) as a flash (`show_flash`):
+# the popover stays open after the click, over the top of the page, where the message went unseen.
+BRANCH_FLASH = "_runs_branch_flash"
+
+
 def branch(run_id: str, step: int, in_force: dict[str, Any]) -> None:
     """Branch from the checkpoint at ``step`` with the settings the user changed from those ``in_force``
-    there (only those are passed), on the device menu's device."""
+    there (only those are passed), on the device menu's device. A refusal is said beside Branch; the
+    form keeps its values, to be corrected."""
     refused = refused_number_message(BRANCH_REFUSED_KEY, branch_fields_held())
     if refused:  # (the browser stops the click too; one that reached the server first lands here)
-        message = f"Cannot branch {literal(run_id)} at step {step}: {refused}"
-        st.session_state["_runs_flash"] = ("error", message)
+        st.session_state[BRANCH_FLASH] = ("error", f"Not branched: {refused}")
         return
     wanted = {name: st.session_state.get(f"runs_branch_{name}", in_force[name]) for name in MUTABLE_FIELDS}
     changes = {name: value for name, value in wanted.items() if value != in_force[name]}
@@ -287,10 +293,7 @@ def branch(run_id: str, step: int, in_force: dict[str, Any]) -> None:
     try:
         runner = registry().branch(run_id, step, changes, data=run_data(run_id, changes))
     except CONTINUE_ERRORS as exc:
-        st.session_state["_runs_flash"] = (
-            "error",
-            f"Cannot branch {literal(run_id)} at step {step}: {literal(exc)}",
-        )
+        st.session_state[BRANCH_FLASH] = ("error", f"Not branched: {literal(exc)}")
         return
     watch(runner.run_id)
     st.session_state["_runs_to_train"] = True
@@ -336,6 +339,12 @@ if actions.button(
 ):
     flash_drawn("_runs_flash", flash)  # the page is left: not shown again on a later visit
     go_to_train()
+# Resume and Rewind / branch disabled for want of a checkpoint: why, and what to do (under the buttons)
+no_checkpoint = no_checkpoint_note(
+    view,
+    "open it in the Train view, where the sidebar shows its settings, and press Start for a new run with "
+    "them (a lower checkpoint_every, in the sidebar's Run, saves checkpoints sooner).",
+)
 if view.owned and view.status in ("interrupted", "stopped", "failed"):
     actions.button(
         "Resume",
@@ -345,7 +354,7 @@ if view.owned and view.status in ("interrupted", "stopped", "failed"):
         disabled=not view.checkpoint_steps(),
         help="Continue this run from its latest checkpoint; the rows after it are replaced"
         if view.checkpoint_steps()
-        else "This run has no checkpoint to continue from",
+        else no_checkpoint or "This run has no checkpoint to continue from",
     )
 
 
@@ -371,9 +380,10 @@ def branch_fields(loss_name: str) -> list[str]:
 MORE_STEPS = 1000  # a branch from the step a run ended at trains this many more unless changed
 
 
-def branch_form(view: RunView, kept: list[int]) -> None:
+def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
     """The popover's form: a checkpoint, then the mid-run settings, prefilled with those in force at that
-    checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?")."""
+    checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?").
+    Returns the refusal of a Branch click it drew under the button (for `flash_drawn`), if any."""
     # A menu of its own per run: one key for all showed the last run's pick (step 300) while it returned
     # another (200), and the branch was made at the step not shown.
     step = st.selectbox(
@@ -386,7 +396,7 @@ def branch_form(view: RunView, kept: list[int]) -> None:
         in_force = hparams_at(view, step)
     except (RunDirError, OSError) as exc:
         st.warning(f"The checkpoint at step {step} cannot be read: {literal(exc)}")
-        return
+        return None
     keys = {name: f"runs_branch_{name}" for name in branch_fields(view.cfg.loss)}
     trained_out = 0 < in_force["steps"] <= step
     # Prefilled when another run or checkpoint is picked, and again after a visit to another page (which
@@ -430,12 +440,14 @@ def branch_form(view: RunView, kept: list[int]) -> None:
         args=(view.run_id, step, in_force),
         disabled=bool(refused),
     )
+    return show_flash(BRANCH_FLASH)
 
 
 kept = view.checkpoint_steps() if view.owned else []
-with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept):
+branch_said = None  # a Branch refusal drawn in the popover
+with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept, help=no_checkpoint):
     if kept:
-        branch_form(view, kept)
+        branch_said = branch_form(view, kept)
 if kept:  # Resume and branch need a checkpoint of ours: without one the device has nothing to choose for
     actions.selectbox(
         "Resume / branch on",
@@ -447,6 +459,8 @@ if kept:  # Resume and branch need a checkpoint of ours: without one the device 
     )
 download_buttons(actions, view, "runs_dl_")
 delete_popover(actions, run_id)
+if no_checkpoint:
+    st.caption(no_checkpoint)
 
 if view.parent:
     st.markdown(f"Branched from **{literal(view.parent)}** at step {view.parent_step}.")
@@ -474,3 +488,4 @@ if len(events):
         st.dataframe(events, hide_index=True, key="runs_events")
 uploads_section()
 flash_drawn("_runs_flash", flash)
+flash_drawn(BRANCH_FLASH, branch_said)

@@ -22,6 +22,7 @@ import torch
 from gan_core.app import (
     DATASET_SPECS,
     DEFAULT_MAX_ACTIVE,
+    ENDED,
     RUN_ID_RULE,
     RUNS_ENV,
     DataError,
@@ -361,6 +362,30 @@ def resume_run(run_id: str, changes: dict[str, Any] | None = None) -> str | None
         return f"Cannot resume {literal(run_id)}: {literal(exc)}"
     watch(run_id)
     return None
+
+
+def no_checkpoint_note(view: RunView, instead: str) -> str | None:
+    """Why an ended run of ours cannot be continued when it kept no checkpoint (a kill -9 before its
+    first one): Resume and Rewind / branch are disabled then, and a disabled button says nothing by
+    itself. ``instead``: what to do, where the note is shown. None when the run has a checkpoint, entries
+    named like one (Resume then says what each is), still trains, or is a user's loop's (it keeps none of
+    ours)."""
+    if not view.owned or view.status not in (*ENDED, "interrupted"):
+        return None
+    if view.checkpoint_steps() or view.run_dir.not_checkpoints():
+        return None
+    every = view.cfg.checkpoint_every
+    due = (
+        "checkpoint_every=0 saves one only when a run ends cleanly"
+        if not every
+        else f"checkpoint_every={every}: the first was due at step {every}"
+        if view.current_step < every
+        else f"checkpoint_every={every}"
+    )
+    return (
+        f"No checkpoint was saved before this run ended at step {view.current_step} ({due}), so it cannot "
+        f"be continued: Resume and Rewind / branch start from a checkpoint. Instead, {instead}"
+    )
 
 
 def download_buttons(container, view: RunView, key_prefix: str) -> None:

@@ -1,0 +1,157 @@
+"""What a newcomer's review of the pages found, through `AppTest`: a refused Branch says why inside its
+popover (the message at the top of the page was hidden under it); Resume and Rewind / branch disabled for
+want of a checkpoint say so, on both pages; the Train view never tells the user to press a disabled Start,
+and a points dataset with no data yet is asked for, not shown in red as an invalid data_path; the Probe
+offers a run's in-memory weights as "current (live weights)" only while it trains.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from gan_core.config import GANConfig
+from gan_core.rundir import RunDir
+from gan_core.runner import Runner
+from tests.test_literal import shown
+from tests.test_train_controls import stopped_run
+from ui.common import registry
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60  # seconds: the test machine is slow and shared
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu")
+
+
+def dashboard(**form) -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT)
+    for name, value in form.items():
+        at.session_state[f"cfg_{name}"] = value
+    return at
+
+
+def killed_before_its_first_checkpoint(root: Path, run_id: str) -> None:
+    """What ``kill -9`` at step 12 of a run with checkpoint_every=1000 leaves: rows to step 12, no
+    checkpoint, a status.json that still says running (its writer is gone)."""
+    cfg = GANConfig(**TINY, steps=0, checkpoint_every=1000)
+    runner = Runner(cfg, root, run_id).start(paused=True)
+    runner.run_to(12)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 12, TIMEOUT)
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+    run = RunDir.open(root, run_id)
+    for _, path in run.checkpoints():  # the final one a clean stop saves: a kill saves none
+        path.unlink()
+    run.claim("test").write_status({"status": "running"})
+    run.release()
+
+
+# ---------------------------------------------------------------------------------------------- 1: Branch
+def test_a_refused_branch_says_why_in_its_popover_beside_branch_and_keeps_the_form(runs_root):
+    stopped_run(runs_root, "parent")
+    at = dashboard().run()
+    at.switch_page("pages/1_Runs.py").run()
+    at.number_input(key="runs_branch_lr_d").set_value(7.0).run()
+    at.button(key="runs_branch").click().run()
+    assert not at.exception
+    (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
+    refusal = "Not branched: lr_d=7.0 is invalid: allowed a number in (0.0, 1.0]"
+    # one message, in the popover the user is looking at, right under the Branch button
+    assert [shown(e.value) for e in at.error] == [refusal]
+    assert [shown(e.value) for e in popover.error] == [refusal]
+    last_two = [getattr(node, "key", None) or node.type for node in popover][-2:]
+    assert last_two == ["runs_branch", "error"]
+    assert at.number_input(key="runs_branch_lr_d").value == pytest.approx(7.0, rel=1e-12)  # kept
+    assert [r.run_id for r in registry().active()] == []  # nothing branched
+    at.run()  # said once: the next rerun (the user corrects a field) draws no stale refusal
+    assert not at.error
+
+
+# ---------------------------------------------------------------------------------------------- 2: Resume
+NO_CHECKPOINT = (
+    "No checkpoint was saved before this run ended at step 12 (checkpoint_every=1000: the first was due at "
+    "step 1000), so it cannot be continued: Resume and Rewind / branch start from a checkpoint. Instead, "
+)
+
+
+def test_a_run_killed_before_its_first_checkpoint_says_why_it_cannot_resume_in_the_train_view(runs_root):
+    killed_before_its_first_checkpoint(runs_root, "killme2")
+    at = dashboard()
+    at.query_params["run"] = "killme2"
+    at.run()
+    assert not at.exception
+    resume = at.button(key="btn_resume")
+    assert resume.disabled
+    (note,) = [c.value for c in at.main.caption if c.value.startswith("No checkpoint was saved")]
+    assert note.startswith(NO_CHECKPOINT) and "press Start" in note and "checkpoint_every" in note
+    assert resume.help == note  # the tooltip says why, not what the button would do
+    assert "latest checkpoint" not in resume.help
+
+
+def test_a_run_killed_before_its_first_checkpoint_says_why_on_the_runs_page(runs_root):
+    killed_before_its_first_checkpoint(runs_root, "killme2")
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    assert at.button(key="runs_resume").disabled
+    (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
+    assert popover.proto.popover.disabled
+    (note,) = [c.value for c in at.caption if c.value.startswith("No checkpoint was saved")]
+    assert note.startswith(NO_CHECKPOINT) and "Train view" in note and "press Start" in note
+    assert at.button(key="runs_resume").help == note
+    # a run with a checkpoint says nothing of the kind
+    stopped_run(runs_root, "fine")
+    at.run()  # (listed now)
+    at.selectbox(key="runs_pick").select("fine").run()
+    assert not at.exception and not at.button(key="runs_resume").disabled
+    assert not [c for c in at.caption if c.value.startswith("No checkpoint was saved")]
+
+
+# ---------------------------------------------------------------------------------------------- 3: Start
+def test_the_idle_train_view_tells_to_press_start_only_when_start_is_enabled(runs_root):
+    at = dashboard(**TINY, steps=-5).run()
+    assert not at.exception and at.button(key="btn_start").disabled
+    (box,) = at.info
+    assert "Press **Start**" not in box.value and "the line under Start says what" in box.value
+    at.session_state["cfg_steps"] = 20
+    at.run()
+    assert not at.button(key="btn_start").disabled
+    (box,) = at.info
+    assert box.value.startswith("Press **Start** to train")
+
+
+def test_points_without_data_yet_is_asked_for_not_shown_as_an_invalid_data_path(runs_root):
+    at = dashboard(**{**TINY, "dataset": "points", "data_path": ""}).run()
+    assert not at.exception and at.button(key="btn_start").disabled
+    assert not at.error  # no "data_path='' is invalid" before the user has typed anything
+    notes = [c.value for c in at.main.caption if c.value.startswith("Start needs")]
+    assert notes == [
+        "Start needs the points data: upload a CSV of 2D points (x,y) in the sidebar (Data), or enter its "
+        "path in data_path."
+    ]
+    assert not any("Press **Start**" in i.value for i in at.info)
+    at.session_state["cfg_data_path"] = "no/such/points.csv"  # a path typed: now what is wrong with it
+    at.run()
+    assert not at.exception and at.button(key="btn_start").disabled
+    (error,) = [shown(e.value) for e in at.sidebar.error]
+    assert "no/such/points.csv" in error
+
+
+# ---------------------------------------------------------------------------------------------- 4: Probe
+def test_the_probe_offers_live_weights_only_while_the_run_trains(runs_root):
+    runner = registry().start(GANConfig(**TINY, steps=0, checkpoint_every=0), paused=True)
+    runner.run_to(4)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 4, TIMEOUT)
+    at = AppTest.from_file(str(APP_DIR / "pages" / "4_Probe.py"), default_timeout=TIMEOUT)
+    at.session_state["probe_run"] = runner.run_id
+    at.run()
+    weights = at.selectbox(key=f"probe_weights_{runner.run_id}")
+    assert weights.options == ["current (live weights)"]
+    runner.stop()  # it ends: its last weights are saved in the final checkpoint, at step 4
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    at.run()
+    assert not at.exception and not at.error
+    weights = at.selectbox(key=f"probe_weights_{runner.run_id}")
+    assert weights.options == ["checkpoint at step 4"] and weights.value == 4
+    assert not any("live" in option for option in weights.options)
+    assert any("G and D at step 4" in c.value for c in at.caption)
