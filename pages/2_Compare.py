@@ -9,8 +9,9 @@ import html
 import pandas as pd
 import streamlit as st
 
-from ui.starting import engine_loading
+from ui.starting import engine_loading, through_the_router
 
+through_the_router()  # before anything is drawn: a first visit by the page's address
 st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", layout="wide")
 
 with engine_loading():

@@ -41,3 +41,27 @@ def engine_loading() -> Iterator[None]:
     finally:
         if not loaded:
             note.empty()
+
+
+def through_the_router() -> None:
+    """Make sure this page runs under dashboard.py's `st.navigation` (its menu: Train, Runs, Compare,
+    Guide, Probe, with icons, the Train view at the root URL); call it first in every page.
+
+    Streamlit (1.67: `script_runner._mpa_v1`, `PagesManager.uses_pages_directory`) runs every session of
+    a server whose main script has a pages/ folder beside it as a multipage app of the old kind, the
+    folder's scripts listed as they are ("dashboard" first, no icons), until some script run calls
+    `st.navigation`. A fresh server whose first visitor opened ``/Runs`` or ``/Compare`` by its address
+    (a bookmark) never ran dashboard.py, and showed that menu from then on. Such a run turns the old
+    kind off, as `st.navigation` itself does, and reruns at once: through the router, on the same page,
+    the address and the session's state kept. Once per session at most: a rerun drops a click that
+    came with the run (Streamlit's AppTest starts every run of its own in the old kind)."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory and not st.session_state.get(_ROUTED_KEY):
+        st.session_state[_ROUTED_KEY] = True
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    st.session_state[_ROUTED_KEY] = True
+
+
+_ROUTED_KEY = "_through_the_router"  # `through_the_router` has looked at this session's runs

@@ -130,3 +130,23 @@ def test_a_number_beyond_what_a_branch_field_holds_is_said_and_branch_makes_noth
     expect(body.get_by_role("button", name="Branch", exact=True)).to_be_enabled(timeout=UI_TIMEOUT)
     expect(body.get_by_test_id("stAlertContentError").filter(has_text=said)).to_have_count(0)
     assert {p.name for p in root.iterdir()} == before  # (nor since: no click was on its way)
+
+
+def test_a_fresh_servers_first_visit_by_a_pages_address_gets_the_dashboards_menu(start_server, page):
+    """Streamlit runs a server whose main script has a pages/ folder as an old-style multipage app until a
+    script run calls st.navigation: a first visit to /Runs (a bookmark) never ran dashboard.py, and every
+    page showed the folder's menu ("dashboard" first, no icons). `through_the_router` reruns it through
+    the router, on the same page, with its address."""
+    server = start_server()
+    finished_run(server, "r1")
+    page.goto(f"{server.url}/Runs?run=r1")  # the server's first session
+    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value("r1", timeout=UI_TIMEOUT)
+    links = page.get_by_test_id("stSidebarNav").get_by_role("link")
+    expect(links).to_have_count(5, timeout=UI_TIMEOUT)
+    names = [re.sub(r"^[a-z_]+\s*", "", text.strip()) for text in links.all_inner_texts()]  # icon, then title
+    assert names == ["Train", "Runs", "Compare", "Guide", "Probe"]
+    assert page.url.endswith("/Runs?run=r1")
+    links.first.click()  # Train: the app's root
+    expect(page.get_by_role("heading", name="Watch a GAN learn")).to_be_visible(timeout=UI_TIMEOUT)
+    assert re.fullmatch(rf"{re.escape(server.url)}/(\?run=r1)?", page.url)
