@@ -201,8 +201,8 @@ def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
     assert not at.exception
     line = status_line(at)
     assert "run `job`" in line and "2 processes" in line
-    # a host name that is not a plain word is shown as text (a code span), never as a link
-    assert line.endswith(" · on cpu · 2 processes (gloo) on node-a, ` b.lan ` · read-only")
+    # host names are shown as text, never as links: b.lan as it is (GFM links only www. and URLs)
+    assert line.endswith(" · on cpu · 2 processes (gloo) on node-a, b.lan · read-only")
     per_process = job.store.latest()["samples_per_s"]  # metrics.csv: the ranks' average
     progress = at.get("progress")[0].text
     assert progress.startswith("step 20 / 20 · finished, ")

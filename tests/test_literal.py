@@ -52,6 +52,18 @@ STREAMLIT_TEXT_PATTERNS = re.compile(
     r"https?://|www\.|@|:[\w+-]+:|:material/|(^|\s)(<->|->|<-|--|>=|<=|~=)(\s|$)", re.IGNORECASE
 )
 PLAIN = re.compile(r"[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*")  # words: already literal Markdown
+# What may stand outside code spans: ASCII letters, digits, punctuation that starts no construct, spaces
+# (one at a time, never at a line's ends) and line breaks ("/" also as ":material/"'s escaped "/").
+PLAIN_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,;()'\"=+%/?_:- \n")
+# Outside code, what would still make Markdown or a Streamlit element: '-' or '_' not between letters or
+# digits (dashes, emphasis), a ':' before a letter or '/' (directives such as ':red', ':material/', URLs),
+# two ':' in one word (emoji shortcodes such as ':100:'), 'www.', two spaces (a browser shows one).
+ACTIVE_PLAIN = re.compile(
+    r"(?<![A-Za-z0-9])[-_]|[-_](?![A-Za-z0-9])|:(?=[A-Za-z/])|:[^\s:]*:|www\.|  ", re.IGNORECASE
+)
+# How a line may begin: in a code span, with a hard line break, or a word that starts no block (a list
+# item, heading, quote, thematic break, table row, setext underline or fence starts otherwise).
+LINE_START = re.compile(r"`|\\$|$|(?![0-9]+[.)](?: |\\?$))[A-Za-z0-9'\"(]")
 PUNCTUATION = r"""!"#$%&'()*+,-./:;<=>?@[\]^_`{|}~"""
 
 
@@ -98,6 +110,24 @@ def outside_code(markdown: str) -> str:
     return "".join(text for code, text in _spans(markdown) if not code)
 
 
+def in_code(markdown: str) -> list[str]:
+    """The text of each code span in ``markdown``."""
+    return [text for code, text in _spans(markdown) if code]
+
+
+def assert_inert(markdown: str) -> None:
+    """Nothing in ``markdown`` outside code spans makes Markdown or a Streamlit element, and it shows
+    every space: the guarantee `literal` gives, whatever it keeps as plain text."""
+    for code, text in _spans(markdown):
+        if not code:
+            assert set(text) <= PLAIN_CHARS, (markdown, text)
+            assert not ACTIVE_PLAIN.search(text), (markdown, text)
+            assert not STREAMLIT_TEXT_PATTERNS.search(text), (markdown, text)
+    for line in markdown.split("\n"):
+        assert LINE_START.match(line), (markdown, line)
+        assert not line.startswith(" ") and not re.search(r" \\?$", line), (markdown, line)
+
+
 def as_written(text: str) -> str:
     """``text`` as `literal` promises to show it: line breaks as one kind, a final one dropped."""
     return re.sub(r"\r\n|\r", "\n", text).rstrip("\n")
@@ -107,23 +137,66 @@ def as_written(text: str) -> str:
 def test_crafted_text_is_shown_exactly_and_nothing_outside_code_is_active(text):
     markdown = literal(text)
     assert shown(markdown) == as_written(text)
-    rest = outside_code(markdown)
-    # outside code spans only the escaped "/" of ":material/" and hard line breaks ("\" + newline)
-    assert set(rest) <= {"/", "\n"}, (markdown, rest)
-    assert not STREAMLIT_TEXT_PATTERNS.search(rest)
-    assert "](" not in rest and "<" not in rest and "$" not in rest
+    assert_inert(markdown)
 
 
 def test_plain_words_stay_as_they_are_and_everything_else_is_code():
-    for plain in ("r1", "bystander", "healthy-ring8-20250101-120000-ab12", "a_b", "two words"):
+    for plain in (
+        "r1",
+        "bystander",
+        "healthy-ring8-20250101-120000-ab12",
+        "a_b",
+        "two words",
+        "x.y",
+        "it's: bad",
+    ):
         assert literal(plain) == plain
-    for code in ("www.evil.example", "-lead", "trail-", "a--b", "a  b", "x.y", "a:b", ""):
-        assert literal(code) != code or code == ""
+    for code in ("www.evil.example", "-lead", "trail-", "a--b", "a:b", "_x_", "->", ":smile:", "1:100:2"):
+        assert literal(code) == f"` {code} `"
     assert literal("") == ""
-    assert literal(ValueError("it's: bad")) == "` it's: bad `"
+    assert literal(ValueError("it's: bad, <b>")) == "it's: bad, ` <b> `"
     # a fence longer than any run of backticks inside; content padded so that its own spaces stay
-    assert literal("a ``b`` c") == "``` a ``b`` c ```"
+    assert literal("a ``b`` c") == "a ``` ``b`` ``` c"
     assert literal(":material/home:") == "` :material `\\/` home: `"
+
+
+def test_a_config_error_shows_its_words_plain_and_only_the_quoted_spaces_in_code():
+    text = "data_path='   ' is invalid: allowed a path to the points data"
+    markdown = literal(text)
+    assert shown(markdown) == text
+    assert in_code(markdown) == ["'   '"]
+    assert_inert(markdown)
+
+
+def test_a_range_keeps_its_bracket_in_code_and_the_rest_plain():
+    text = "lr_d=7.0 is invalid: allowed a number in (0.0, 1.0]"
+    markdown = literal(text)
+    assert shown(markdown) == text
+    assert in_code(markdown) == ["1.0]"]
+    assert markdown.startswith("lr_d=7.0 is invalid: allowed a number in (0.0, ")
+    assert_inert(markdown)
+
+
+@pytest.mark.parametrize(
+    ("text", "codes"),
+    [
+        ("see http://evil.example/x.png for details", ["http://evil.example/x.png"]),
+        ("mirror at www.evil.example or me@evil.example", ["www.evil.example", "me@evil.example"]),
+        ("x -> y", ["->"]),
+        ("a  b", ["  "]),  # two spaces: a browser shows one outside code
+        ("  indented", ["  "]),
+        ("1. first\n- second\n# third\n> fourth\n=== fifth", ["1.", "-", "#", ">", "==="]),
+        ("at 12:30 on a:red or :100: or 1:100:2", ["a:red", ":100:", "1:100:2"]),
+        ("run limit reached (2 of 2): stop one first", []),
+        ("quoted '   ' and 'x'", ["'   '"]),
+        ("<b>bold</b> and **bold** `tick`", ["<b>bold</b>", "**bold** `tick`"]),
+    ],
+)
+def test_only_the_unsafe_words_go_into_code(text, codes):
+    markdown = literal(text)
+    assert shown(markdown) == text
+    assert in_code(markdown) == codes
+    assert_inert(markdown)
 
 
 @settings(max_examples=200, deadline=None)
@@ -131,6 +204,19 @@ def test_plain_words_stay_as_they_are_and_everything_else_is_code():
 def test_any_text_is_shown_as_written(text):
     markdown = literal(text)
     assert shown(markdown) == as_written(text)
-    rest = outside_code(markdown)
-    assert rest == markdown if PLAIN.fullmatch(text) else set(rest) <= {"/", "\n"}
-    assert not STREAMLIT_TEXT_PATTERNS.search(rest)
+    assert_inert(markdown)
+    if PLAIN.fullmatch(text):
+        assert markdown == text
+
+
+# Mostly the characters plain words are made of, with the ones that make Markdown or Streamlit elements
+# among them: the cases where a word is kept plain or not, next to spaces, quotes, line starts and ends.
+NEAR_PLAIN = st.text(alphabet=st.sampled_from(list("aZ09 .,;()'\"=+%/?_:-\n`*[]<>#|~$&@\\!w")), max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(NEAR_PLAIN)
+def test_text_near_plain_is_shown_as_written_and_nothing_outside_code_is_active(text):
+    markdown = literal(text)
+    assert shown(markdown) == as_written(text)
+    assert_inert(markdown)

@@ -104,8 +104,8 @@ def test_a_refused_delete_closes_its_confirmation_too(runs_root):
         at.button(key="runs_delete").click().run()
     finally:
         writer.release()
-    errors = [e.value for e in at.error]
-    assert len(errors) == 1 and errors[0].startswith("` cannot delete: ") and "a test" in errors[0], errors
+    errors = [shown(e.value) for e in at.error]
+    assert len(errors) == 1 and errors[0].startswith("cannot delete: ") and "a test" in errors[0], errors
     assert delete_confirmations(at) == {"runs_delete_pop:r1": False}
     assert (runs_root / "r1" / "config.json").is_file()
 
@@ -310,10 +310,10 @@ def test_the_page_says_which_runs_came_went_or_moved_on_since_its_list_was_drawn
     shutil.rmtree(runs_root / "mine")
     now = registry().statuses()
     assert now == {"done": "finished", "new.run": "running"}
-    assert listing_changes_text(shown, now) == "Since this list was drawn: new: ` new.run `; gone: mine"
+    assert listing_changes_text(shown, now) == "Since this list was drawn: new: new.run; gone: mine"
     run.finish()
     assert listing_changes_text({"new.run": "running"}, registry().statuses()) == (
-        "Since this list was drawn: new: done; status: ` new.run ` running → finished"
+        "Since this list was drawn: new: done; status: new.run running → finished"
     )
     many = {f"r{i}": "running" for i in range(MAX_CHANGES_SHOWN + 2)}
     assert listing_changes_text({}, many) == "Since this list was drawn: new: r0, r1, r2, r3, r4 and 2 more"

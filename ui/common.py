@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import itertools
 import json
 import os
 import re
@@ -52,6 +53,21 @@ DATA_ENV = "GAN_DASHBOARD_DATA"
 # Text that is already literal Markdown: words of ASCII letters and digits joined by single spaces, '_' or
 # '-' (no construct starts inside a word, and no text pattern of Streamlit's matches).
 _PLAIN = re.compile(r"[A-Za-z0-9]+(?:[ _-][A-Za-z0-9]+)*")
+# A word (text between spaces) that is literal Markdown in Streamlit wherever it stands in a line, but first:
+# ASCII letters and digits and punctuation that starts nothing (no emphasis, link, image, HTML, entity,
+# escape, code, maths, strikethrough, table cell, directive or arrow).
+_WORD_CHARS = re.compile(r"""[A-Za-z0-9.,;()'"=+%/?_:-]+""")
+# ...except: '-' and '_' other than between letters or digits ('--' is a dash, '_x_' emphasis); a ':' that
+# starts the word or is followed by anything but a digit or the word's end (':red' is a colour directive
+# even inside 'a:red', and ':material/', '://' follow one with a letter or '/'); two ':' (':100:' is an
+# emoji); 'www.' (a link).
+_WORD_UNSAFE = re.compile(
+    r"(?<![A-Za-z0-9])[-_]|[-_](?![A-Za-z0-9])|^:|:(?![0-9]|$)|:.*:|www\.", re.IGNORECASE
+)
+# A first word that starts a block: an ordered list item ('1.', '2)'); any first word must start with a
+# letter, digit, quote or '(' (so no '-', '+', '=', '#' or '>': lists, setext and ATX headings, quotes).
+_LIST_ITEM = re.compile(r"[0-9]+[.)]")
+_QUOTES = "'\""
 
 
 def literal(text: object) -> str:
@@ -61,17 +77,62 @@ def literal(text: object) -> str:
 
     Escaping Markdown's characters is not enough there: after parsing, Streamlit turns patterns in the
     text itself into elements (bare URLs and e-mail addresses into links, ``:streamlit:`` into an
-    image, ``:smile:`` into an emoji, ``->`` into an arrow), and escapes do not stop those. So the text
-    goes into code spans, which are never parsed: one per line, with a fence longer than any run of
-    backticks inside, lines joined by hard line breaks. The one pattern Streamlit rewrites before
-    parsing, ``:material/``, is split around its ``/``. Plain words (`_PLAIN`) stay as they are."""
+    image, ``:smile:`` into an emoji, ``->`` into an arrow), and escapes do not stop those. So each line
+    is cut at its spaces into words: a word that is literal Markdown wherever it stands (`_plain_word`)
+    stays as it is, and every other word, and every run of spaces that is not one space between two
+    words (a browser would merge or drop it), goes into a code span, which is never parsed; neighbours in
+    code share one span, and a quote beside spaces in code joins them (``'   '`` shows whole). A span's
+    fence is longer than any run of backticks inside; lines are joined by hard line breaks. The one
+    pattern Streamlit rewrites before parsing, ``:material/``, is split around its ``/``."""
     text = str(text)
     if _PLAIN.fullmatch(text):
         return text
     lines = re.split(r"\r\n|\r|\n", text)
     while len(lines) > 1 and not lines[-1]:  # a final line break shows nothing
         lines.pop()
-    return "\\\n".join(_code_line(line) for line in lines)
+    return "\\\n".join(_literal_line(line) for line in lines)
+
+
+def _plain_word(word: str, first: bool) -> bool:
+    """Whether ``word`` (no spaces) is literal Markdown as it stands, ``first`` in its line or not."""
+    if not _WORD_CHARS.fullmatch(word) or _WORD_UNSAFE.search(word):
+        return False
+    return not first or (word[0].isalnum() or word[0] in _QUOTES + "(") and not _LIST_ITEM.fullmatch(word)
+
+
+def _literal_line(line: str) -> str:
+    """One line (no line breaks) of `literal`: plain words as they are, the rest in code spans."""
+    parts = re.split(r"( +)", line)  # words at even indices (the first and last may be empty), spaces between
+    pieces: list[list] = []  # [in code, text]
+    for i, part in enumerate(parts):
+        if i % 2:  # one space between two words shows as written; any other run of spaces only in code
+            pieces.append([not (part == " " and parts[i - 1] and parts[i + 1]), part])
+        elif part:
+            pieces.append([not _plain_word(part, first=i == 0), part])
+    # a plain word's quotes next to spaces in code join them: a quoted value shows whole, in one span
+    cut: list[list] = []
+    for j, (code, part) in enumerate(pieces):
+        if code or part == " ":  # (a plain run of spaces is one space; a word has none)
+            cut.append([code, part])
+            continue
+        start = len(part) - len(part.lstrip(_QUOTES)) if j and pieces[j - 1][0] else 0
+        end = len(part.rstrip(_QUOTES)) if j + 1 < len(pieces) and pieces[j + 1][0] else len(part)
+        core = part[start:end]
+        if core and not _plain_word(core, first=j == 0 and not start):  # "1.'  x" would start a list
+            start, end, core = len(part), len(part), ""
+        cut += [
+            piece
+            for piece in ([True, part[:start]], [False, core], [True, part[max(start, end) :]])
+            if piece[1]
+        ]
+    # one space between two pieces in code joins them, and neighbours in code share one span
+    for j in range(1, len(cut) - 1):
+        if cut[j][1] == " " and cut[j - 1][0] and cut[j + 1][0]:
+            cut[j][0] = True
+    return "".join(
+        _code_line("".join(part for _, part in run)) if code else "".join(part for _, part in run)
+        for code, run in itertools.groupby(cut, key=lambda piece: piece[0])
+    )
 
 
 def _code_line(line: str) -> str:

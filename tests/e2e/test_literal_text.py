@@ -43,15 +43,19 @@ DOM = """(grown) => {
 }"""
 
 
-def crafted_run(root: Path) -> str:
+def crafted_run(
+    root: Path, name: str = "crafted", error: str = EVIL_ERROR, parent: str | None = EVIL_PARENT
+) -> str:
     """A failed run whose status.json's error and parent are crafted Markdown; returns its id."""
-    run = root / "crafted"
+    run = root / name
     (run / "samples").mkdir(parents=True)
     (run / "checkpoints").mkdir()
     cfg = GANConfig(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=20)
     (run / "config.json").write_text(cfg.to_json() + "\n")
     (run / "events.csv").write_text("step,time,kind,detail\n")
-    status = {"status": "failed", "step": 0, "error": EVIL_ERROR, "parent": EVIL_PARENT, "parent_step": 3}
+    status = {"status": "failed", "step": 0, "error": error}
+    if parent is not None:
+        status.update(parent=parent, parent_step=3)
     (run / "status.json").write_text(json.dumps(status))
     return run.name
 
@@ -79,3 +83,25 @@ def test_crafted_error_and_parent_are_shown_literally(streamlit_server, page):
     page.goto(f"{streamlit_server.url}/Runs")
     expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=UI_TIMEOUT)
     nothing_built_from_the_text(page)
+
+
+# Messages as the config writes them: plain words stay plain text (not a narrow block of code font), and
+# only what is not (spaces a browser would merge, a bracket) is in code, shown exactly.
+TYPICAL = {
+    "spaces": ("data_path='   ' is invalid: allowed a path to the points data", ["'   '"]),
+    "bracket": ("lr_d=7.0 is invalid: allowed a number in (0.0, 1.0]", ["1.0]"]),
+    "address": ("see http://evil.example/x.png for the plot", ["http://evil.example/x.png"]),
+}
+
+
+def test_a_typical_error_shows_its_words_as_text_and_only_the_rest_in_code(streamlit_server, page):
+    for name, (error, _) in TYPICAL.items():
+        crafted_run(streamlit_server.runs_root, name, error, parent=None)
+    for name, (error, codes) in TYPICAL.items():
+        open_app(page, f"{streamlit_server.url}/?run={name}")
+        failed = page.get_by_test_id("stAlert").filter(has_text="The run failed:")
+        expect(failed).to_have_count(1, timeout=UI_TIMEOUT)
+        assert failed.inner_text().strip().endswith(f"The run failed: {error}")  # every space as written
+        assert failed.locator("code").all_inner_texts() == codes
+        assert page.evaluate(DOM, GROWN)["grown"] == []
+        assert not [href for href in page.evaluate(DOM, GROWN)["links"] if "evil.example" in href]
