@@ -445,8 +445,14 @@ def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
 
 
 kept = view.checkpoint_steps() if view.owned else []
+branch_help = no_checkpoint
+if not kept and view.owned and not view.ended and view.cfg is not None:  # training, none saved yet
+    every = view.cfg.checkpoint_every
+    first = f"its first at step {every} (checkpoint_every)"
+    saves = first if every else "one only when it ends (checkpoint_every=0)"
+    branch_help = f"No checkpoint yet: Rewind / branch starts from one, and this run saves {saves}"
 branch_said = None  # a Branch refusal drawn in the popover
-with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept, help=no_checkpoint):
+with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept, help=branch_help):
     if kept:
         branch_said = branch_form(view, kept)
 if kept:  # Resume and branch need a checkpoint of ours: without one the device has nothing to choose for

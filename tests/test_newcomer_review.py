@@ -107,6 +107,26 @@ def test_a_run_killed_before_its_first_checkpoint_says_why_on_the_runs_page(runs
     assert not [c for c in at.caption if c.value.startswith("No checkpoint was saved")]
 
 
+def test_a_run_still_training_before_its_first_checkpoint_says_when_branching_opens(runs_root):
+    runner = registry().start(GANConfig(**TINY, steps=0, checkpoint_every=500), paused=True)
+    runner.run_to(3)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 3, TIMEOUT)
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
+    assert popover.proto.popover.disabled
+    assert popover.proto.popover.help == (
+        "No checkpoint yet: Rewind / branch starts from one, and this run saves its first at step 500 "
+        "(checkpoint_every)"
+    )
+    assert not [c for c in at.caption if c.value.startswith("No checkpoint was saved")]  # not ended
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+    at.run()  # stopped: its final checkpoint opens branching, with no such note
+    (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
+    assert not popover.proto.popover.disabled and not popover.proto.popover.help
+
+
 # ---------------------------------------------------------------------------------------------- 3: Start
 def test_the_idle_train_view_tells_to_press_start_only_when_start_is_enabled(runs_root):
     at = dashboard(**TINY, steps=-5).run()
