@@ -20,6 +20,7 @@ with engine_loading():
         DEVICE_CHOICES,
         HEADLINE_QUALITY,
         MUTABLE_FIELDS,
+        ConfigError,
         RegistryError,
         RunDirError,
         RunView,
@@ -431,6 +432,12 @@ def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
         columns[i % 4].number_input(name, step=increment, format=fmt, key=key, help=docs[name])
     watch_refused_numbers(BRANCH_REFUSED_KEY, '[data-testid="stPopoverBody"]', ".st-key-runs_branch")
     refused = refused_number_message(BRANCH_REFUSED_KEY, branch_fields_held())
+    if refused is None:  # what Branch would refuse, said as it is typed (as the sidebar says it for Start)
+        wanted = {name: st.session_state.get(key, in_force[name]) for name, key in keys.items()}
+        try:
+            view.cfg.replace(**wanted)
+        except ConfigError as exc:
+            refused = literal(exc)
     if refused:
         st.error(refused)
     st.button(

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gan_core.config import GANConfig
+from gan_core.registry import RegistryError
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from tests.test_literal import shown
@@ -53,18 +54,40 @@ def test_a_refused_branch_says_why_in_its_popover_beside_branch_and_keeps_the_fo
     at = dashboard().run()
     at.switch_page("pages/1_Runs.py").run()
     at.number_input(key="runs_branch_lr_d").set_value(7.0).run()
-    at.button(key="runs_branch").click().run()
     assert not at.exception
     (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
-    refusal = "Not branched: lr_d=7.0 is invalid: allowed a number in (0.0, 1.0]"
-    # one message, in the popover the user is looking at, right under the Branch button
+    refusal = "lr_d=7.0 is invalid: allowed a number in (0.0, 1.0]"
+    # said as it is typed, once, in the popover the user is looking at, right above the Branch it disables
     assert [shown(e.value) for e in at.error] == [refusal]
     assert [shown(e.value) for e in popover.error] == [refusal]
     last_two = [getattr(node, "key", None) or node.type for node in popover][-2:]
-    assert last_two == ["runs_branch", "error"]
+    assert last_two == ["error", "runs_branch"]
+    assert at.button(key="runs_branch").disabled
     assert at.number_input(key="runs_branch_lr_d").value == pytest.approx(7.0, rel=1e-12)  # kept
     assert [r.run_id for r in registry().active()] == []  # nothing branched
-    at.run()  # said once: the next rerun (the user corrects a field) draws no stale refusal
+    at.number_input(key="runs_branch_lr_d").set_value(0.5).run()  # corrected: no stale refusal
+    assert not at.error and not at.button(key="runs_branch").disabled
+
+
+def test_a_branch_refused_at_the_click_says_why_under_the_button(runs_root, monkeypatch):
+    """What the registry refuses that the form cannot know before the click (here: the run's limit) is
+    said right under Branch, in the popover."""
+    stopped_run(runs_root, "parent")
+    at = dashboard().run()
+    at.switch_page("pages/1_Runs.py").run()
+
+    def full(*args, **kwargs):
+        raise RegistryError("2 runs are training: the limit (GAN_DASHBOARD_MAX_RUNS) is 2")
+
+    monkeypatch.setattr(type(registry()), "branch", full)
+    at.button(key="runs_branch").click().run()
+    assert not at.exception
+    (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
+    refusal = "Not branched: 2 runs are training: the limit (GAN_DASHBOARD_MAX_RUNS) is 2"
+    assert [shown(e.value) for e in popover.error] == [refusal] == [shown(e.value) for e in at.error]
+    last_two = [getattr(node, "key", None) or node.type for node in popover][-2:]
+    assert last_two == ["runs_branch", "error"]
+    at.run()  # said once
     assert not at.error
 
 

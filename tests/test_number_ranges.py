@@ -203,10 +203,10 @@ def test_the_runs_page_branch_takes_what_the_config_takes_and_says_what_it_refus
     assert lr_g.min is None and lr_g.max is None
     assert stated_range(lr_g.help) == NUMBER_RANGES["lr_g"]
     at.number_input(key="runs_branch_lr_g").set_value(5.0).run()
-    at.button(key="runs_branch").click().run()
     assert not at.exception
-    refused = "Not branched: lr_g=5.0 is invalid: allowed a number in (0.0, 1.0]"
+    refused = "lr_g=5.0 is invalid: allowed a number in (0.0, 1.0]"  # as typed, Branch off until corrected
     assert [shown(e.value) for e in at.error] == [refused]  # (in the popover: tests/test_newcomer_review.py)
+    assert at.button(key="runs_branch").disabled
     assert [r.run_id for r in registry().active()] == []
     at.number_input(key="runs_branch_lr_g").set_value(1e-7).run()
     at.button(key="runs_branch").click().run()
