@@ -2023,6 +2023,12 @@ def _note_under_plot(notes: Sequence[str]) -> dict[str, Any]:
     }
 
 
+# A labelled point this close to the right or top edge of a 2D view (a share of the view's width or height)
+# gets its label on its other side: written to the right and above it, the label ran out of the plot and
+# was cut (the probe's Ask D, a point asked at the view's edge).
+LABEL_EDGE_SHARE = 0.12
+
+
 def points_figure(
     real: np.ndarray,
     fake: np.ndarray,
@@ -2155,7 +2161,13 @@ def points_figure(
         if labels is not None:
             trace["mode"] = "markers+text"
             trace["text"] = [str(label) for label, kept in zip(labels, inside) if kept]
-            trace["textposition"] = "top right"
+            # beside each point, on the side away from the nearest edges, so that no label is cut there
+            near_right = drawn[:, 0] > xmin + (1 - LABEL_EDGE_SHARE) * (xmax - xmin)
+            near_top = drawn[:, 1] > ymin + (1 - LABEL_EDGE_SHARE) * (ymax - ymin)
+            trace["textposition"] = [
+                f"{'bottom' if top else 'top'} {'left' if right else 'right'}"
+                for right, top in zip(near_right.tolist(), near_top.tolist())
+            ]
             trace["textfont"] = {"size": 11, "color": color}
             trace["marker"] = {"color": color, "size": 8, "line": {"color": "#ffffff", "width": 1}}
             trace["hovertemplate"] = f"{name} %{{text}} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"

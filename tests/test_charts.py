@@ -1088,6 +1088,14 @@ def test_points_figure_names_and_labels_the_second_point_set(points):
     assert plain.mode == "markers" and plain.text is None
     with pytest.raises(ValueError, match="fake_labels needs one label per fake point"):
         charts.points_figure(real, fake[:4], bounds=BOUNDS, fake_labels=["1"])
+    # a label beside its point on the side away from the view's right and top edges (it was cut there)
+    corners = np.array(
+        [[0.0, 0.0], [3.9, 0.0], [0.0, 2.9], [3.9, 2.9], [3.2, 2.4]]
+    )  # BOUNDS: x -2..4, y -1..3
+    edged = only_trace(
+        charts.points_figure(real, corners, bounds=BOUNDS, fake_name="asked", fake_labels=range(5)), "asked"
+    )
+    assert list(edged.textposition) == ["top right", "top left", "bottom right", "bottom left", "top right"]
 
 
 # ------------------------------------------------------------------------- image_grid_figure
