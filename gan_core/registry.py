@@ -780,6 +780,8 @@ class RunRegistry:
             state = "unreadable"
             if not isinstance(run, UnreadableRun):
                 with contextlib.suppress(Exception):  # whatever a damaged folder throws: unreadable
+                    if run.read_meta().owned:  # as `summaries` reads it: a folder it lists as unreadable
+                        run.read_config()
                     runner = self.runner(run.run_id)
                     if runner is not None:
                         state = runner.status

@@ -430,9 +430,10 @@ awaited = st.session_state.get(AWAITED_KEY) if view is None else None
 if awaited is not None:
     st.info(  # (a valid run id, letters, digits and ._-, is shown as it is in code spans)
         f"Waiting for run `{awaited}`: the runs folder ({literal(str(registry().runs_root))}) holds no run "
-        "of that name yet. This page opens it as soon as a process starts writing it (your loop's "
-        f"`gan_core.track.init('{awaited}', ...)`, `python -m gan_core train --run-id {awaited}`, a "
-        "torchrun job); or press **Start**, or open another run on the **Runs** page.",
+        "of that name (not started yet, or deleted). This page opens it as soon as a process starts "
+        f"writing it (your loop's `gan_core.track.init('{awaited}', ...)`, `python -m gan_core train "
+        f"--run-id {awaited}`, a torchrun job); or press **Start**, or open another run on the **Runs** "
+        "page.",
         icon=":material/hourglass_empty:",
     )
     st.fragment(await_run, run_every=REFRESH_SECONDS)(awaited)

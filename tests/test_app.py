@@ -392,6 +392,12 @@ def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
     assert waiting.startswith("Waiting for run `not-yet`: the runs folder (") and str(runs_root) in waiting
     assert "`gan_core.track.init('not-yet', ...)`" in waiting and "Press **Start**" not in waiting
     assert missing.query_params["run"] == "not-yet"
+    # a visit to another page (its links drop ?run=), then back: still waited for, named again
+    missing.switch_page("pages/1_Runs.py").run()
+    missing.query_params.clear()
+    missing.switch_page("pages/0_Train.py").run()
+    assert [i.value for i in missing.info if i.value.startswith("Waiting for run `not-yet`")]
+    assert missing.query_params["run"] == "not-yet"
     finished_run(runs_root, "not-yet")  # the process starts writing it: the page's next check opens it
     missing.run()
     assert watched(missing) == "not-yet" and not [i for i in missing.info if "Waiting" in i.value]

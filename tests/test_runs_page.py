@@ -317,6 +317,13 @@ def test_the_page_says_which_runs_came_went_or_moved_on_since_its_list_was_drawn
     )
     many = {f"r{i}": "running" for i in range(MAX_CHANGES_SHOWN + 2)}
     assert listing_changes_text({}, many) == "Since this list was drawn: new: r0, r1, r2, r3, r4 and 2 more"
+    # a damaged folder (config.json no JSON): unreadable in both, so never a change (it was, every 2 s)
+    shutil.copytree(runs_root / "done", runs_root / "broken")
+    (runs_root / "broken" / "config.json").write_text("{broken")
+    listed = {row["run_id"]: row["status"] for row in registry().summaries(unreadable=True)}
+    assert listed["broken"] == "unreadable" == registry().statuses()["broken"]
+    assert listing_changes_text(listed, registry().statuses()) is None
+    shutil.rmtree(runs_root / "broken")
     # the page drawn again holds the new listing, and says nothing
     again = runs_page()
     assert not [c for c in again.caption if c.value.startswith("Since this list")]

@@ -259,7 +259,8 @@ def watched_view() -> RunView | None:
     URL (``?run=ID``, which `watch` keeps current), else the newest run training in this server."""
     # (a slash a link picked up at its end, ``?run=mine/``, is no part of any run id: left out; a link of
     # slashes alone stays as it is, to be refused as the invalid id it is)
-    linked = st.query_params.get("run") or ""
+    # (a run waited for is still waited for after a visit to another page, whose links drop ?run=)
+    linked = st.query_params.get("run") or st.session_state.get(AWAITED_KEY) or ""
     run_id = st.session_state.get("run_id") or linked.rstrip("/") or linked
     if not run_id and "run_id" not in st.session_state:
         active = registry().active()
@@ -271,6 +272,7 @@ def watched_view() -> RunView | None:
         try:  # a link to a run that another process has not started yet: waited for (`AWAITED_KEY`)
             validate_run_id(run_id)
             st.session_state[AWAITED_KEY] = run_id
+            st.query_params["run"] = run_id
             return None
         except ValueError:  # no run may have this id: said below
             pass
