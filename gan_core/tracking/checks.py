@@ -30,7 +30,9 @@ CHECKED_ROWS = 100  # the rows of a run looked at, at most: then the checks end
 DECIDING_ROWS = 50  # the rows each check judges before it decides
 SIGMOID_OF_ONE = 1 / (1 + math.exp(-1))  # 0.7311: the most a mean of sigmoid(p) over p in [0, 1] reaches
 PROBABILITY_SLACK = 1e-4  # float32's rounding of that mean
-PENALTY_TOLERANCE = 1e-3  # |d_loss - (d_loss_real + d_loss_fake)| above this (times max(1, |d_loss|))
+PENALTY_TOLERANCE = 1e-2  # |d_loss - (d_loss_real + d_loss_fake)| above this (times max(1, |d_loss|)):
+# bfloat16's rounding of a d_loss summed in it reaches 5.5e-3 of it (review: 65-69% of a genuine bf16
+# loop's rows were past 1e-3); a gradient penalty worth noting is larger
 PENALTY_SHARE = 0.8  # the share of the judged rows that must differ
 
 # `_Update.given`'s order: the numbers d_step was given (loss_real, loss_fake, total, the gradient norm)
