@@ -431,7 +431,7 @@ class FlagMonitor:
     def _judge(self, metrics: Mapping[str, float]) -> None:
         """Take one evaluation's verdict on the samples (`evaluated`, `quality_poor`); an evaluation with
         no metric measured (a measurement that raised) keeps the last one."""
-        if any(isinstance(v, float | int) and math.isfinite(v) for v in metrics.values()):
+        if any(_measured(metrics, name) is not None for name in metrics):
             self.evaluated = quality_judged(metrics, self.coverage_total)
             self.quality_poor = quality_poor(metrics, self.coverage_total) or "mode_collapse" in self.active
 

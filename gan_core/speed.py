@@ -17,15 +17,27 @@ from collections import deque
 WINDOW_SECONDS = 20.0  # of the run's training time
 
 
-class StepRate:
-    """Steps per second of training time over the last ``window`` seconds of it (> 0), from the rows
-    seen: feed each refresh's newest row with `update`."""
+class _Window:
+    """The rows a meter has seen over the last ``window`` seconds (> 0) of a run's training clock: (time_s,
+    value), time_s increasing. `_take` keeps a row newer than the last; a row from an earlier time (a
+    rewound or another run) starts the window again."""
 
     def __init__(self, window: float = WINDOW_SECONDS):
         if not window > 0:
             raise ValueError(f"window must be > 0 seconds, got {window!r}")
         self.window = float(window)
-        self._rows: deque[tuple[float, float]] = deque()  # (time_s, step), time_s increasing
+        self._rows: deque[tuple[float, float]] = deque()
+
+    def _take(self, time_s: float, value: float, keep: bool = True) -> None:
+        if self._rows and time_s < self._rows[-1][0]:
+            self._rows.clear()
+        if keep and (not self._rows or time_s > self._rows[-1][0]):
+            self._rows.append((time_s, value))
+
+
+class StepRate(_Window):
+    """Steps per second of training time over the last ``window`` seconds of it (> 0), from the rows
+    seen: feed each refresh's newest row with `update`."""
 
     def update(self, time_s: float, step: float) -> float | None:
         """Add the newest row (``time_s``: its training seconds; ``step``) and return the rate over the
@@ -36,10 +48,7 @@ class StepRate:
         another run) starts the window again."""
         if not (math.isfinite(time_s) and math.isfinite(step)):
             return self.rate(time_s, step)
-        if self._rows and time_s < self._rows[-1][0]:
-            self._rows.clear()
-        if not self._rows or time_s > self._rows[-1][0]:
-            self._rows.append((time_s, step))
+        self._take(time_s, step)
         while len(self._rows) > 2 and self._rows[1][0] <= time_s - self.window:
             self._rows.popleft()
         return self.rate(time_s, step)
@@ -54,19 +63,13 @@ class StepRate:
         return None
 
 
-class SampleRate:
+class SampleRate(_Window):
     """Samples per second of training time over the last ``window`` seconds of it (> 0), from the rows'
     ``samples_per_s``: each row's is one step's samples over that step's time, so it jumps with each
     step's time (a two-process job's read 14,921, 7,018 and 10,021 samples/s on refreshes while its
     steps/s held at 110-127). Their harmonic mean over the rows seen in the window is the samples trained
     over the time they took, exactly when every step trains as many samples (one batch size, one
     ``d_steps``): n steps of S samples in times t_i give n / sum(t_i / S) = n S / sum(t_i)."""
-
-    def __init__(self, window: float = WINDOW_SECONDS):
-        if not window > 0:
-            raise ValueError(f"window must be > 0 seconds, got {window!r}")
-        self.window = float(window)
-        self._rows: deque[tuple[float, float]] = deque()  # (time_s, samples_per_s), time_s increasing
 
     def update(self, time_s: float, samples_per_s: float) -> float | None:
         """Add the newest row (``time_s``: its training seconds; its ``samples_per_s``) and return the
@@ -75,11 +78,7 @@ class SampleRate:
         an earlier time (a rewound or another run) starts the window again; a row without a rate (NaN, 0)
         leaves the rows seen as they were."""
         if math.isfinite(time_s):
-            if self._rows and time_s < self._rows[-1][0]:
-                self._rows.clear()
-            fresh = not self._rows or time_s > self._rows[-1][0]
-            if fresh and math.isfinite(samples_per_s) and samples_per_s > 0:
-                self._rows.append((time_s, samples_per_s))
+            self._take(time_s, samples_per_s, keep=math.isfinite(samples_per_s) and samples_per_s > 0)
             while len(self._rows) > 1 and self._rows[0][0] <= time_s - self.window:
                 self._rows.popleft()
         if not self._rows:

@@ -434,10 +434,8 @@ def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
     refused = refused_number_message(BRANCH_REFUSED_KEY, branch_fields_held())
     if refused is None:  # what Branch would refuse, said as it is typed (as the sidebar says it for Start)
         wanted = {name: st.session_state.get(key, in_force[name]) for name, key in keys.items()}
-        try:
-            view.cfg.replace(
-                **{**in_force, **wanted}
-            )  # the settings at that checkpoint, as Branch takes them
+        try:  # on the settings at that checkpoint, as Branch takes them
+            view.cfg.replace(**{**in_force, **wanted})
         except ConfigError as exc:
             refused = literal(exc)
     if refused:

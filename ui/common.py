@@ -268,14 +268,16 @@ def watched_view() -> RunView | None:
     st.session_state.pop(AWAITED_KEY, None)
     if not run_id:
         return None
-    if not st.session_state.get("run_id") and not registry().holds(run_id):
-        try:  # a link to a run that another process has not started yet: waited for (`AWAITED_KEY`)
+    if not st.session_state.get("run_id"):
+        try:
             validate_run_id(run_id)
-            st.session_state[AWAITED_KEY] = run_id
-            st.query_params["run"] = run_id
-            return None
         except ValueError:  # no run may have this id: said below
             pass
+        else:
+            if not registry().holds(run_id):  # a link to a run not started yet: waited for (`AWAITED_KEY`)
+                st.session_state[AWAITED_KEY] = run_id
+                st.query_params["run"] = run_id
+                return None
     view = open_view(run_id, to="shown")
     if view is None:
         watch(None)

@@ -123,7 +123,8 @@ _TRACKING_DIR = os.path.dirname(os.path.abspath(__file__))
 
 def _warn_user(message: str) -> None:
     """A `TrackingWarning` at the first frame outside `gan_core.tracking`: the user's line that called the
-    API, whichever of the tracker's calls (`g_step`, `flush`, `finish`, the exit hook) led here."""
+    API, whichever of the tracker's calls (`init`, `watch`, `g_step`, `flush`, `finish`, the exit hook,
+    the Lightning callback) led here."""
     frame, level = sys._getframe(1), 2
     while frame is not None and frame.f_code.co_filename.startswith(_TRACKING_DIR):
         frame, level = frame.f_back, level + 1
@@ -484,7 +485,7 @@ class TrackedRun:
                 f"on {fixed_noise.device}{grid}): {type(exc).__name__}: {exc}; allowed: noise that G takes "
                 f"as its input{and_d}, (N, *latent_shape) on G's device"
             ) from exc
-        self._warn_other_size(stacklevel=3)  # at the caller of watch
+        self._warn_other_size()
         self._G, self._D, self._fixed_noise, self._bounds = G, D, fixed_noise, bounds
         self._grid_labels = labels
         if data is not None:
@@ -948,7 +949,7 @@ class TrackedRun:
             raise TrackingError(problem)
         self._output_shape = tuple(output.shape)
 
-    def _warn_other_size(self, stacklevel: int) -> None:
+    def _warn_other_size(self) -> None:
         """A `TrackingWarning`, once a run, when the images G made at `watch` are not the size (C, H, W) of
         ``real``'s: they are drawn, and Inception's space (which resizes) measures them, but the classifier
         of a built-in dataset refuses them and diversity compares distances of different sizes. A warning,
@@ -960,13 +961,11 @@ class TrackedRun:
         if made[1:] == real:
             return
         self._warned_size = True
-        warnings.warn(
+        _warn_user(
             f"G's output has shape {made}, images of {made[1:]} (C, H, W), but real's are {real}: the "
             "snapshots show them, but the quality metrics need G's output shape to match real's (the "
             f"classifier of a built-in dataset refuses others; diversity compares them as they are): make "
-            f"G's images {real}, or pass real at G's size",
-            TrackingWarning,
-            stacklevel=stacklevel,
+            f"G's images {real}, or pass real at G's size"
         )
 
     @property
@@ -1579,7 +1578,7 @@ def _init_main(
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
-            warnings.warn(wrong, TrackingWarning, stacklevel=3)  # at the caller of init
+            _warn_user(wrong)
     if source not in SOURCES or source == "trainer":
         raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
     steps, sample_every, eval_every, seed = _checked_counts(
@@ -1650,11 +1649,9 @@ def _init_main(
             run_dir.release()
         raise
     if resume and made:  # a script that always passes resume=True starts its first run so; a typo too
-        warnings.warn(
+        _warn_user(
             f"resume=True: no run {run_id!r} was found in {str(root)!r}, so a new one starts; to see the "
-            f"runs there: python -m gan_core runs {shlex.quote(str(root))}",
-            TrackingWarning,
-            stacklevel=3,  # at the caller of init
+            f"runs there: python -m gan_core runs {shlex.quote(str(root))}"
         )
     _install_hooks()
     _ACTIVE.add(run)
