@@ -113,8 +113,13 @@ snapshot_steps = sorted({step for view in views.values() for step in view.snapsh
 if not snapshot_steps:
     st.caption("No snapshots yet in the chosen runs.")
 else:
-    if st.session_state.get("cmp_sample_step") not in snapshot_steps:  # new runs chosen: the newest
-        st.session_state["cmp_sample_step"] = snapshot_steps[-1]
+    # The step chosen, kept apart from the slider's own state: Streamlit drops a widget's state on a run
+    # that does not draw it (no runs chosen, one snapshot), and the browser's slider, drawn again, came
+    # back at its first step. Set before the slider every run, so the slider shows it.
+    chosen_step = st.session_state.get("cmp_sample_step", st.session_state.get("cmp_sample_step_kept"))
+    if chosen_step not in snapshot_steps:  # new runs chosen: the newest
+        chosen_step = snapshot_steps[-1]
+    st.session_state["cmp_sample_step"] = st.session_state["cmp_sample_step_kept"] = chosen_step
     sample_step = (
         st.select_slider(
             "Samples at step",

@@ -286,6 +286,23 @@ def test_compare_legends_stay_inside_the_charts_and_log_zeros_are_drawn(chart_se
     assert "diverged" in labels and all(inside(a, plot) for a in boxes["annotations"])
 
 
+def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_were_cleared(chart_server, page):
+    """Every run taken out (the slider is not drawn), then one added: the slider shows that run's newest
+    snapshot, and its picture is of that step (the browser's slider once came back at step 0)."""
+    page.goto(f"{chart_server.url}/Compare")
+    picker = page.get_by_test_id("stMultiSelect").first
+    slider = page.locator(".st-key-cmp_sample_step")
+    title = page.locator(".st-key-cmp_samples_0 .gtitle")
+    for _ in range(2):  # the second time, the step kept from the first is one of the run's own
+        expect(picker).to_contain_text("-", timeout=UI_TIMEOUT)  # runs chosen
+        picker.get_by_role("button", name="Clear all").click()
+        expect(slider).to_have_count(0, timeout=UI_TIMEOUT)
+        choose(page, 0, RUN_IDS[1])
+        expect(slider).to_contain_text("60", timeout=UI_TIMEOUT)
+        expect(slider.get_by_role("slider")).to_have_attribute("aria-valuetext", "60", timeout=UI_TIMEOUT)
+        expect(title).to_have_text("step 60", timeout=UI_TIMEOUT)
+
+
 def test_train_view_marks_are_whole_apart_and_inside(chart_server, chart_runs, page):
     page.goto(f"{chart_server.url}/?run={STEPPED}")
     for panel in (LOSS_PANEL, ACCURACY_PANEL, D_OUTPUT_PANEL):
