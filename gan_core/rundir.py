@@ -672,6 +672,8 @@ class RunDir:
             yield
         except OSError as exc:
             cause = os_reason(exc)
+            if not self.path.is_dir():  # deleted or moved while the run wrote it: said plainly, not ENOENT
+                cause = f"its folder {str(self.path)!r} is gone (deleted or moved while the run wrote it)"
             raise RunDirError(f"run {self.run_id!r}: cannot write {name}: {cause}") from exc
 
     # ------------------------------------------------------------------ creation and lookup

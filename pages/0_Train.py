@@ -42,6 +42,7 @@ with engine_loading():
     )
     from ui.common import (
         AWAITED_KEY,
+        LOST_KEY,
         download_buttons,
         flash_drawn,
         hparams_table,
@@ -437,6 +438,15 @@ if awaited is not None:
         icon=":material/hourglass_empty:",
     )
     st.fragment(await_run, run_every=REFRESH_SECONDS)(awaited)
+elif view is None and st.session_state.get(LOST_KEY):
+    lost_id, lost_reason = st.session_state[LOST_KEY]
+    st.error(  # (a run id, letters, digits and ._-, is shown as it is in code spans)
+        f"Run `{lost_id}` cannot be shown any more: {literal(lost_reason)}. Its folder was deleted, moved "
+        "or damaged while this page watched it; a process still training it fails at its next write. The "
+        "other runs are as they were (the **Runs** page lists them). Press **Start** to train the "
+        "sidebar's configuration.",
+        icon=":material/folder_off:",
+    )
 elif view is None:
     st.info(
         # Start disabled: the line beside it says what it needs; this box does not tell to press it
@@ -789,6 +799,8 @@ def live_body() -> None:
 def live_parts() -> None:
     current = watched_view()
     if current is None:
+        if st.session_state.get(LOST_KEY):  # the run watched is gone: the whole page says so, idle
+            st.rerun(scope="app")
         return
     # Each part in a container of its own key: a message that comes or goes in one (a flag raised, a
     # file warning, the slider's first appearance) moves nothing in the others. The samples are drawn

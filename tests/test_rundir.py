@@ -3,6 +3,7 @@
 import gc
 import math
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -207,6 +208,22 @@ def test_a_failing_snapshot_write_leaves_no_file(tmp_path, monkeypatch):
     with pytest.raises(RunDirError, match="'atomic': cannot write samples/step_00000005.npz: disk full"):
         run.save_snapshot(5, {"points": np.zeros((3, 2))})
     assert list((run.path / "samples").iterdir()) == []
+
+
+def test_a_write_into_a_deleted_run_folder_says_the_folder_is_gone(tmp_path):
+    run = RunDir.create(tmp_path, CFG, "gone")
+    run.write_status({"status": "running", "step": 1})
+    shutil.rmtree(run.path)  # by hand, while the run trains
+    for write in (
+        lambda: run.write_status({"status": "running", "step": 2}),
+        lambda: run.append_event(2, "hparam", "lr_g: 0.1 -> 0.2", {"field": "lr_g", "old": 0.1, "new": 0.2}),
+        lambda: run.save_snapshot(2, {"points": np.zeros((3, 2))}),
+    ):
+        with pytest.raises(
+            RunDirError, match=r"'gone': cannot write .*: its folder '.*gone' is gone \(deleted"
+        ):
+            write()
+    assert not run.path.exists()  # nothing was made again in its place
 
 
 def test_current_events_leave_out_a_stretch_gone_back_on():

@@ -250,6 +250,9 @@ def registry() -> RunRegistry:
 # The run the address names (``?run=ID``, a valid id) that the runs folder does not hold yet: a link opened
 # before the loop or CLI run that writes it starts. The Train view says so and opens it once it appears.
 AWAITED_KEY = "_awaited_run"
+# The run this session watched until its folder could no longer be opened (deleted or moved while it was
+# watched, by hand or by another program), and why: the Train view says so until another run is watched.
+LOST_KEY = "_lost_run"
 
 
 def watched_view() -> RunView | None:
@@ -278,10 +281,18 @@ def watched_view() -> RunView | None:
                 st.session_state[AWAITED_KEY] = run_id
                 st.query_params["run"] = run_id
                 return None
-    view = open_view(run_id, to="shown")
+    if st.session_state.get("run_id") == run_id:  # watched until now: gone, it is said by the page
+        try:
+            view = registry().view(run_id)
+        except (RunDirError, RegistryError, ValueError) as exc:
+            st.session_state[LOST_KEY] = (run_id, str(exc))
+            view = None
+    else:
+        view = open_view(run_id, to="shown")
     if view is None:
         watch(None)
         return None
+    st.session_state.pop(LOST_KEY, None)
     st.session_state.run_id = run_id
     return view
 

@@ -256,3 +256,32 @@ def test_a_run_written_by_another_process_is_watched_live_paused_resumed_and_sto
     expect(page.get_by_test_id("stProgress")).to_have_text(
         re.compile(rf"^step {on_disk['step']} \(open-ended\) · stopped"), timeout=UI_TIMEOUT
     )
+
+
+def test_a_run_whose_folder_is_deleted_while_it_is_watched_is_said_gone(external, page):
+    """The folder of the run watched live is deleted (by hand, by another program): the page says which
+    run is gone and why it cannot be shown, its controls are off, and the message stays; the writer
+    fails at its next write instead of writing into a folder no one can see."""
+    server, writer = external
+    runs_page_lists(page, server.url, writer, "running")
+    page.goto(f"{server.url}/?run={RUN_ID}")
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · "), timeout=UI_TIMEOUT)
+    wait_step_above(page, shown_step(page))  # refreshing live
+    subprocess.run(["rm", "-rf", str(writer.run)], check=False)  # (rm may race the writer: retried)
+    poll(lambda: not subprocess.run(["rm", "-rf", str(writer.run)]).returncode, 10, "rm -rf failed")
+    gone = page.get_by_test_id("stAlertContentError").filter(
+        has_text=f"Run {RUN_ID} cannot be shown any more: no run '{RUN_ID}' in "
+    )
+    expect(gone).to_have_count(1, timeout=UI_TIMEOUT)
+    for name in ("Pause", "Resume", "Step", "Stop"):
+        expect(button(page, name)).to_be_disabled()
+    expect(status(page)).to_have_count(0)
+    try:
+        assert writer.process.wait(WRITER_EXIT_S) != 0, "the writer went on without its folder"
+    except subprocess.TimeoutExpired:
+        pytest.fail(
+            f"the writer went on {WRITER_EXIT_S:.0f} s without its folder:\n{writer.log_path.read_text()}"
+        )
+    page.wait_for_timeout(3000)  # three refreshes' time: the message is not one refresh's
+    expect(gone).to_have_count(1)
+    assert "is gone (deleted or moved while the run wrote it)" in writer.log_path.read_text().splitlines()[-1]
