@@ -19,11 +19,11 @@ from torch import nn
 from torch.nn.functional import softplus
 from torch.utils.data import DataLoader, TensorDataset
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # in a checkout, not installed: its gan_core
 try:
     from gan_core.tracking.lightning import GANTrackingCallback  # track
-except ModuleNotFoundError:  # run from a checkout, not installed: the repository's own gan_core
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    from gan_core.tracking.lightning import GANTrackingCallback
+except ModuleNotFoundError as exc:  # copied elsewhere: gan_core must be installed or on PYTHONPATH
+    sys.exit(f"error: {exc}: pip install '/path/to/checkout[lightning]', or PYTHONPATH=/path/to/checkout")
 
 
 class DigitsGAN(L.LightningModule):
@@ -122,7 +122,7 @@ if __name__ == "__main__":
     warnings.filterwarnings("ignore", ".*does not have many workers.*")  # in-memory data needs none
     run = train(args.steps, args.out, args.run_id, devices=args.devices)
     if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:  # once per job
-        print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
+        print(f"run {run.run_id}: {run.status} at step {run.recorded_step} in {args.out}/{run.run_id}")
     if torch.distributed.is_initialized():
         # Lightning's ddp leaves the process group to the interpreter's exit, where gloo's threads can
         # abort the process (pytorch/pytorch#179291): free what holds it (the finished Trainer's DDP

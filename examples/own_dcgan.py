@@ -13,11 +13,11 @@ import torch
 from sklearn.datasets import load_digits
 from torch import nn
 
+sys.path.append(str(Path(__file__).resolve().parents[1]))  # in a checkout, not installed: its gan_core
 try:
     import gan_core.track as track  # track
-except ModuleNotFoundError:  # run from a checkout, not installed: the repository's own gan_core
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-    import gan_core.track as track
+except ModuleNotFoundError as exc:  # copied elsewhere: gan_core must be installed or on PYTHONPATH
+    sys.exit(f"error: {exc}: pip install /path/to/checkout, or PYTHONPATH=/path/to/checkout")
 
 
 def networks(nz: int) -> tuple[nn.Module, nn.Module]:
@@ -92,7 +92,7 @@ def main() -> None:
             opt_g.step()
             run.log({"fake_std": fake.detach().std()})  # track: a metric of your own
             run.g_step(g_loss, g_params=G)  # track: ends the step (row written with its batch)
-    print(f"run {run.run_id}: {run.status} at step {run.step} in {args.out}/{run.run_id}")
+    print(f"run {run.run_id}: {run.status} at step {run.recorded_step} in {args.out}/{run.run_id}")
 
 
 if __name__ == "__main__":

@@ -3,9 +3,12 @@
 
     import gan_core.track as track
     run = track.init("my-run", loss="nonsaturating", config=vars(args), real=real_batch)
+
+`init` returns a `TrackedRun` (`help(track.TrackedRun)` lists its calls and attributes), or on a rank other
+than 0 of a multi-process job a `RankRun`, which takes the same calls and writes nothing.
 """
 
 from gan_core.tracking.commands import send_command
-from gan_core.tracking.track import TrackedRun, TrackingError, TrackingWarning, init
+from gan_core.tracking.track import RankRun, TrackedRun, TrackingError, TrackingWarning, init
 
-__all__ = ["TrackedRun", "TrackingError", "TrackingWarning", "init", "send_command"]
+__all__ = ["RankRun", "TrackedRun", "TrackingError", "TrackingWarning", "init", "send_command"]

@@ -306,6 +306,71 @@ def test_a_loop_ended_by_an_exception_mid_step_or_ending_with_g_step_warns_nothi
     assert RunDir.open(tmp_path, "boom").read_status()["status"] == "failed"
 
 
+@pytest.mark.parametrize(
+    ("refused", "said"),
+    [
+        (lambda run: run.log({"my metric/with space": 1.0}), "metric name 'my metric/with space' is invalid"),
+        (lambda run: run.log({"d_loss": 1.0}), "metric name 'd_loss' is a built-in column"),
+        (lambda run: run.log({"fake_std": torch.ones(3)}), "metric 'fake_std' must be a scalar"),
+        (lambda run: run.g_step(torch.ones(2), g_grad_norm=1.0), "g_loss must be a scalar"),
+    ],
+    ids=["name", "clash", "vector", "g_step"],
+)
+@pytest.mark.parametrize("end", ["finish", "collected"])
+def test_a_step_cut_short_by_a_refused_call_is_not_called_a_wrong_order(tmp_path, refused, said, end):
+    """d_step, then a refused call (the loop's order right, the TrackingError caught): the run's end said
+    "1 d_step call made after the last g_step ... make g_step each step's last call"; it says the refusal
+    cut step 3 short instead, at finish() or when the run object is garbage-collected."""
+    run = track.init("cut", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    for _ in range(2):
+        run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+        run.g_step(0.5, g_grad_norm=1.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    with pytest.raises(track.TrackingError, match=said):
+        refused(run)
+    with pytest.warns(track.TrackingWarning) as caught:
+        if end == "finish":
+            run.finish()
+        else:
+            del run
+    (message,) = tracking_warnings(caught)
+    call = "g_step" if "g_loss" in said else "log"
+    assert message.startswith(f"the run ended at step 2 with step 3 cut short by a refused {call}() call (")
+    assert said in message and message.endswith("that step has no row, so its 1 d_step call was not recorded")
+    assert "make g_step" not in message and "after the last g_step" not in message
+    ((step, detail, fields),) = warnings_of(tmp_path, "cut")
+    assert (step, detail) == (2, message)
+    assert fields == {"check": "unrecorded", "d_steps": 1, "names": [], "refused": call}
+    assert RunDir.open(tmp_path, "cut").read_status()["status"] == "finished"
+
+
+def test_a_refused_call_the_loop_got_past_leaves_the_wrong_order_said(tmp_path):
+    """A refusal in an earlier step (caught, the step taken again) is not this step's: d_step after the
+    last g_step is still said as a call out of order."""
+    run = track.init("past", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    with pytest.raises(track.TrackingError):
+        run.log({"bad name": 1.0})
+    run.g_step(0.5, g_grad_norm=1.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    with pytest.warns(
+        track.TrackingWarning, match=r"^finish\(\) at step 1: 1 d_step call made after the last"
+    ):
+        run.finish()
+
+
+def test_a_run_finished_failed_mid_step_warns_nothing(tmp_path):
+    """finish("failed") by the loop's own error handling: its error says why the step was cut short."""
+    run = track.init("failed", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+    run.log({"fake_std": 0.3})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        run.finish("failed", error="CUDA out of memory in G's forward")
+    assert warnings_of(tmp_path, "failed") == []
+    assert RunDir.open(tmp_path, "failed").read_status()["status"] == "failed"
+
+
 # ---------------------------------------------------------------------------- 4. a divergence's last events
 def test_a_divergence_found_a_batch_late_ends_the_run_at_its_row(tmp_path):
     """Step 5's NaN lands with its batch at step 10 (a batch late, as documented, so the loop reached 10):

@@ -6,14 +6,22 @@ conditional watch's message naming the user's noise, and G's images of another s
 
 from __future__ import annotations
 
+import importlib.util
 import json
+import os
+import pydoc
+import shutil
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
 import gan_core.track as track
+import gan_core.tracking.track
 from gan_core.rundir import RunDir
 
 IMAGES = "(N, C, H, W) images with C 1 or 3"
@@ -291,3 +299,122 @@ def test_a_norm_given_twice_is_refused_naming_both(tmp_path):
     assert row["step"] == 1.0 and row["d_grad_norm"] == pytest.approx(1.5, rel=1e-6)
     expected = torch.linalg.vector_norm(torch.cat([p.grad.reshape(-1) for p in G.parameters()]))
     assert row["g_grad_norm"] == pytest.approx(float(expected), rel=1e-5)
+
+
+# ---------------------------------------------------------------------------- 7. a second review
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_recorded_step_is_the_step_the_record_ends_at_after_a_divergence_found_late(tmp_path):
+    """Step 5's NaN lands with its batch at step 10: run.step (the loop's g_step calls) says 10, while
+    status.json, the status event and the error say 5; `recorded_step` says 5 as they do. No snapshot is
+    taken past the diverged row at finish (G is past it, and NaN)."""
+    run = track.init("late", root=tmp_path, real=real_images(), commit_every=60.0, sample_every=20)
+    run.watch(generator(1, 8, 8), torch.randn(8, 16))
+    for step in range(1, 11):
+        run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+        run.g_step(torch.tensor(float("nan") if step == 5 else 0.5), g_grad_norm=1.0)
+        assert run.recorded_step == step  # no divergence known yet: the loop's step
+    run.finish()
+    assert (run.step, run.recorded_step, run.status) == (10, 5, "failed")
+    assert status_of(tmp_path, "late")["step"] == 5 and run.error.startswith("diverged at step 5")
+    assert max(steps_drawn(tmp_path, "late")) <= 5
+
+
+def test_the_example_prints_the_step_its_run_ended_at(tmp_path, monkeypatch, capsys):
+    """examples/own_dcgan.py printed run.step, "failed at step 100", for a run whose record (status.json,
+    the Runs page, the banner) ends at its diverged row 41."""
+
+    class NaNAfter(nn.BCEWithLogitsLoss):  # three calls a step: D's loss is NaN from step 41 on
+        calls = 0
+
+        def forward(self, logits, target):
+            NaNAfter.calls += 1
+            loss = super().forward(logits, target)
+            return loss * float("nan") if NaNAfter.calls > 3 * 40 else loss
+
+    init = track.init  # a batch that waits for the step-100 snapshot: the NaN lands there, 59 steps late
+    monkeypatch.setattr(track, "init", lambda *a, **k: init(*a, **k, commit_every=60.0))
+    monkeypatch.setattr(nn, "BCEWithLogitsLoss", NaNAfter)
+    monkeypatch.setattr("sys.argv", ["own_dcgan.py", "--out", str(tmp_path), "--run-id", "nan"])
+    spec = importlib.util.spec_from_file_location("own_dcgan_example", ROOT / "examples" / "own_dcgan.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    example.main()
+    assert capsys.readouterr().out.startswith("run nan: failed at step 41 in ")
+    assert status_of(tmp_path, "nan")["step"] == 41 and status_of(tmp_path, "nan")["status"] == "failed"
+
+
+def test_help_documents_the_attributes_model_source_and_metric_names():
+    """help(TrackedRun) listed no attributes; init's docstring left model= and source= out; log's named an
+    internal function for the metric names; RankRun, named by init's docstring, was not exported."""
+    documented = track.TrackedRun.__doc__
+    for name in ("run_id", "step", "recorded_step", "steps", "status", "error", "should_stop", "stop_reason"):
+        assert f"``{name}``" in documented, name
+    assert "``model``: a name of your own" in track.init.__doc__
+    assert "``source``: who trains the run" in track.init.__doc__
+    assert "schema." not in track.TrackedRun.log.__doc__
+    assert "letters, digits and ``_ . / -``, not starting with a digit" in track.TrackedRun.log.__doc__
+    assert (
+        "``_nonfinite``" in track.TrackedRun.log.__doc__ and "built-in column" in track.TrackedRun.log.__doc__
+    )
+    assert track.RankRun is gan_core.tracking.track.RankRun and "RankRun" in track.__all__
+    assert "recorded_step" in pydoc.render_doc(track.TrackedRun, renderer=pydoc.plaintext)
+
+
+def test_a_model_name_that_is_no_text_is_refused_before_anything_is_written(tmp_path):
+    """model=3 was written into run.json, whose reader then refused the folder ("model is 3, not text")."""
+    with pytest.raises(
+        track.TrackingError, match=r"^model=3 is invalid: allowed a name as text, or '' for none$"
+    ):
+        track.init("m", root=tmp_path, model=3)
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_resume_past_its_steps_target_says_so_once(tmp_path):
+    """resume=True with steps=3 on a run at step 5 took no step and ended finished, with only an hparam
+    event; now a TrackingWarning at the user's line and a warning event say the step reached and what
+    to pass. A resume at its target exactly, or below it, says nothing."""
+    with track.init("r", root=tmp_path, steps=5, commit_every=0.0) as run:
+        while not run.should_stop:
+            run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+            run.g_step(0.5, g_grad_norm=1.0)
+    expected = (
+        "resume=True: run 'r' is at step 5, past steps=3: should_stop is True at once, the loop takes no "
+        "step and the run ends at step 5; to train on, pass steps larger than 5 (the total to reach, not "
+        "the steps to add), or steps=0 for open-ended"
+    )
+    with pytest.warns(track.TrackingWarning) as caught:
+        run = track.init("r", root=tmp_path, steps=3, resume=True)
+    assert [str(w.message) for w in caught] == [expected] and caught[0].filename == __file__
+    assert run.should_stop and run.stop_reason == "steps"
+    run.finish()
+    events = RunDir.open(tmp_path, "r").read_events()
+    warned = events[events["kind"] == "warning"]
+    assert warned["detail"].tolist() == [expected] and warned["step"].tolist() == [5]
+    assert warned["fields"].tolist() == [{"check": "steps_passed", "reached": 5, "steps": 3}]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        track.init("r", root=tmp_path, steps=5, resume=True).finish()
+        track.init("r", root=tmp_path, steps=0, resume=True).finish()
+
+
+def test_the_example_copied_out_of_the_checkout_says_how_to_import_gan_core(tmp_path):
+    """A copy of examples/own_dcgan.py in a project of one's own failed with a bare ModuleNotFoundError;
+    it says how to make gan_core importable, as the README's "Watch your own GAN" does."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    probe = "import importlib.util, sys; sys.exit(importlib.util.find_spec('gan_core') is not None)"
+    if subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env).returncode:
+        pytest.skip("gan_core is installed in this environment: a copy finds it")
+    shutil.copy(ROOT / "examples" / "own_dcgan.py", tmp_path / "own_dcgan.py")
+    done = subprocess.run(
+        [sys.executable, "own_dcgan.py", "--steps", "1"], cwd=tmp_path, env=env, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+    remedy = "pip install /path/to/checkout, or PYTHONPATH=/path/to/checkout"
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"error: No module named 'gan_core': {remedy}\n"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Watch your own GAN", 1)[1].split("\n## ", 1)[0]
+    assert "pip install /path/to/checkout" in section and "PYTHONPATH=/path/to/checkout" in section
+    assert "No module named 'gan_core'" in section

@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import functools
 import json
 import math
 import os
@@ -206,6 +207,24 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
     return float(value)
 
 
+def _refusable(method):
+    """`d_step`, `g_step` or `log` remembering a call it refused (a `TrackingError`) as ``_refused``: (the
+    step the loop had reached, the call's name, the message), so that `finish` does not read the calls
+    before it in that step, left without a row, as calls made in the wrong order (`_warn_unrecorded`)."""
+    name = method.__name__
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except TrackingError as exc:
+            if not self._finished:
+                self._refused = (self.step, name, str(exc))
+            raise
+
+    return call
+
+
 class _Update:
     """One D update as `TrackedRun.d_step` keeps it until its batch is measured, in two copies on the
     device made at once (so that a tensor the loop changes in place later, a reused buffer or a compiled
@@ -298,6 +317,27 @@ class TrackedRun:
     `log` adds the user's own metrics to the row, `watch` names G (and D) for snapshots and quality
     metrics, `snapshot` takes one now, `finish` ends the run. Thread-compatible, not thread-safe: call
     it from the training loop.
+
+    Attributes the loop reads (set by the run; read them, do not assign them):
+
+    - ``run_id`` (str): the run folder's name, under ``run_dir`` (`gan_core.rundir.RunDir`; its ``path``
+      is the folder).
+    - ``step`` (int): the loop's count of `g_step` calls (a run continued with ``resume=True`` counts on
+      from its folder's last row). Rows land up to a batch late, so after a divergence it runs ahead of
+      the record: the loop learns of the NaN up to a batch after its step.
+    - ``recorded_step`` (int): the step the run's record ends at, as status.json, the Runs page and the
+      banner say it: the diverged row's step after a divergence, `step` otherwise. Print this one after
+      `finish` ("failed at step 301", where ``step`` may say 360).
+    - ``steps`` (int): the target passed to `init`, 0 for open-ended.
+    - ``status`` (str): ``running``, ``paused`` (held in `g_step` by the dashboard's Pause), then after
+      `finish` ``finished``, ``stopped`` or ``failed``.
+    - ``error`` (str or None): why the run failed or stopped short (``"diverged at step 301: g_loss not
+      finite"``), as status.json records it.
+    - ``should_stop`` (bool): True once the loop should end; ``stop_reason`` (str or None): why,
+      ``"steps"`` (the target reached), ``"stop"`` (Stop from the dashboard) or ``"diverged"``.
+    - ``last_eval`` (dict[str, float]): the quality metrics of the last evaluation (`watch`).
+    - ``events`` (list[dict]): the events this process recorded (events.csv's rows, as dicts).
+    - ``columns`` (tuple[str, ...]): metrics.csv's numeric columns, the built-in ones then `log`'s.
     """
 
     def __init__(
@@ -333,7 +373,7 @@ class TrackedRun:
         self.sinks: list[Sink] = [self._folder_sink, *sinks]
         coverage = coverage_total(meta.dataset) if meta.dataset else None
         self.monitor = FlagMonitor(self.loss.midpoint if self.loss else None, coverage_total=coverage)
-        self.step = run_dir.last_metrics_step() or 0  # generator steps committed
+        self.step = run_dir.last_metrics_step() or 0  # g_step calls, from the folder's last row on
         self.status = "idle"
         self.error: str | None = None
         self.stop_reason: str | None = None
@@ -362,6 +402,7 @@ class TrackedRun:
         # how the loop calls d_step, judged on the first committed rows' host values (`checks`), then None
         self._row_checks: RowChecks | None = RowChecks(self.loss)
         self._ended_by_exception = False  # `finish` from an exception: a step cut short is no misuse
+        self._refused: tuple[int, str, str] | None = None  # the last call refused (`_refusable`)
         self._paused_s = 0.0
         # Training time as the built-in trainer counts it: from the loop's first call, step to step, the
         # tracker's own evaluations, snapshots and pauses left out (`_last_commit` is set after them).
@@ -384,6 +425,16 @@ class TrackedRun:
         self._record_new_hparams(run_dir.read_meta())
         if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
             self._should_stop, self.stop_reason = True, "steps"
+            if self.step > self.steps:  # a target below the step reached: most likely not meant
+                self._warn(
+                    f"resume=True: run {self.run_id!r} is at step {self.step}, past steps={self.steps}: "
+                    f"should_stop is True at once, the loop takes no step and the run ends at step "
+                    f"{self.step}; to train on, pass steps larger than {self.step} (the total to reach, "
+                    "not the steps to add), or steps=0 for open-ended",
+                    "steps_passed",
+                    reached=self.step,
+                    steps=self.steps,
+                )
         self._set_status("running")
         if dist is not None:  # as a built-in job records it: the chart marks where a job took the run on
             self._event("job", **dist.status_fields())
@@ -497,6 +548,7 @@ class TrackedRun:
                 sink.log_snapshot(self.step, view)
         return self
 
+    @_refusable
     def d_step(
         self,
         real_logits: Tensor,
@@ -613,6 +665,7 @@ class TrackedRun:
                 self._unmeasured.add("d_grad_norm")
         return numbers, tuple(t is not None for t in given)
 
+    @_refusable
     def g_step(
         self,
         g_loss: Tensor | float,
@@ -869,11 +922,17 @@ class TrackedRun:
         _warn_user(message)
         self._event("warning", message, step=step, check=check, **fields)
 
+    @_refusable
     def log(self, metrics: Mapping[str, Tensor | float]) -> None:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
-        number or one-element tensor (copied now, read in its batch's one transfer). Names: see
-        `schema.check_metric_name`; a new name adds a metrics.csv column (earlier rows blank there),
-        drawn under "Custom metrics"."""
+        number or one-element tensor (copied now, read in its batch's one transfer). A name is 1 to 64
+        ASCII letters, digits and ``_ . / -``, not starting with a digit (``"gp"``, ``"fake_std"``,
+        ``"ema/fid"``); not ``rows`` or a name ending in ``_min``, ``_max`` or ``_nonfinite`` (the charts
+        derive those), and not a built-in column (`RECORD_COLUMNS`: ``d_loss``, ``g_loss``, ``d_acc_real``,
+        ... are recorded through `d_step` and `g_step`). A new name adds a metrics.csv column (earlier rows
+        blank there), drawn under "Custom metrics". `TrackingError` for a bad name, a value that is no
+        number or a tensor of more than one element, or a mapping not given; nothing of the call is
+        kept then."""
         self._check_open()
         if not isinstance(metrics, Mapping):
             raise TrackingError(f"log() takes a mapping name -> number, got {type(metrics).__name__}")
@@ -979,6 +1038,15 @@ class TrackedRun:
         return store
 
     @property
+    def recorded_step(self) -> int:
+        """The step the run's record ends at, as status.json, the Runs page and the banner say it: after a
+        divergence the step whose row diverged (the run's last row: the loop learns of it up to a batch
+        late, and `step` counts the `g_step` calls it made by then), otherwise `step` (the rows of steps
+        still waiting for their batch are written by `flush` and `finish`). After `finish`, the step the
+        run ended at."""
+        return self.step if self._diverged_at is None else self._diverged_at
+
+    @property
     def should_stop(self) -> bool:
         """True once the run reached its ``steps`` target (`init`), the dashboard asked it to stop, or it
         diverged (`stop_reason` says which: ``"steps"``, ``"stop"`` or ``"diverged"``): the loop should end
@@ -998,7 +1066,9 @@ class TrackedRun:
         if status not in (None, "finished", "stopped", "failed"):
             raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
         self._finished = True
-        if not self._ended_by_exception:  # (an exception may end a loop mid-step: nothing to say then)
+        # A run that ends failed (an exception, or finish("failed")) may end mid-step: its error says why,
+        # and the calls of the step it cut short are no misuse to point out.
+        if not self._ended_by_exception and status != "failed":
             self._warn_unrecorded()
         try:  # the last steps' rows, still waiting or on their way (one of them may have diverged)
             self.flush()
@@ -1011,7 +1081,13 @@ class TrackedRun:
                 error = error or f"finish() at step {self.step} of its target {self.steps}"
         self.error = error or self.error
         try:
-            if self._G is not None and self.step and self.step % self.sample_every:
+            # (after a divergence G is past the run's last row, and most often NaN: no picture of it)
+            if (
+                self._G is not None
+                and self.step
+                and self.step % self.sample_every
+                and self._diverged_at is None
+            ):
                 self._snapshot()
         except Exception as exc:  # a failing last picture must not hide the run's status
             self.error = self.error or f"final snapshot failed: {exc}"
@@ -1025,7 +1101,9 @@ class TrackedRun:
 
     def _warn_unrecorded(self) -> None:
         """At `finish`: a `TrackingWarning` (and event) when `d_step` or `log` was called after the last
-        `g_step`, whose values no row holds (a row is made by `g_step`, which ends the step)."""
+        `g_step`, whose values no row holds (a row is made by `g_step`, which ends the step): the calls
+        came after it, or, when a call of that step was refused (a `TrackingError` the loop caught), the
+        refusal cut the step short, and the warning says that instead."""
         calls, names = len(self._pending_d), sorted(self._pending_log)
         if not calls and not names:
             return
@@ -1034,9 +1112,19 @@ class TrackedRun:
             made.append(f"{calls} d_step call{'s' if calls != 1 else ''}")
         if names:
             made.append(f"log() of {', '.join(map(repr, names))}")
+        were = "was" if len(made) == 1 and calls <= 1 else "were"
+        refused = self._refused if self._refused is not None and self._refused[0] == self.step else None
+        if refused is not None:  # the loop's order was right: a refused call ended its step early
+            message = (
+                f"the run ended at step {self.step} with step {self.step + 1} cut short by a refused "
+                f"{refused[1]}() call ({refused[2]}): that step has no row, so its {' and '.join(made)} "
+                f"{were} not recorded"
+            )
+            self._warn(message, "unrecorded", d_steps=calls, names=names, refused=refused[1])
+            return
         message = (
             f"finish() at step {self.step}: {' and '.join(made)} made after the last g_step "
-            f"{'was' if len(made) == 1 and calls <= 1 else 'were'} not recorded: a step's row is written by "
+            f"{were} not recorded: a step's row is written by "
             "g_step, which ends the step, so what comes after the last one has no row; make g_step each "
             "step's last call (log() before it)"
         )
@@ -1311,7 +1399,7 @@ class TrackedRun:
         row's (the run's last: the loop learns of it up to a batch late, and its status, a Stop or a
         warning after it are the end of a run that ended there)."""
         if step is None:
-            step = self.step if self._diverged_at is None else self._diverged_at
+            step = self.recorded_step
         event = make_event(
             step,
             kind,
@@ -1332,7 +1420,7 @@ class TrackedRun:
         self.run_dir.write_status(
             {
                 "status": self.status,
-                "step": self.step if self._diverged_at is None else self._diverged_at,
+                "step": self.recorded_step,
                 "steps": self.steps,
                 # the other counts init was given, in force from this start on (Compare shows them)
                 "sample_every": self.sample_every,
@@ -1384,6 +1472,7 @@ class RankRun(TrackedRun):
         self._diverged_at = None
         self._row_checks = None  # rank 0 judges the rows and says what it found
         self._ended_by_exception = False
+        self._refused = None
         self._train_seconds = 0.0
         self._last_commit = None
         self._finished = False
@@ -1492,7 +1581,11 @@ def init(
     within each class. ``data_kind``: points, images or other (default: from ``real``'s shape). ``dataset``: a
     built-in name when the data is one (digits, mnist, fashion-mnist: class coverage by the bundled
     classifier; ring8, grid25: mode coverage; any name of `gan_core.config.DATASETS`, or ``""``/None for data
-    of your own). ``steps``: the target, 0 for open-ended (`should_stop` turns True at it). ``steps``,
+    of your own). ``model``: a name of your own for the architecture (free text, e.g. ``"dcgan-64"``;
+    ``""`` for none), recorded in run.json and shown on the Runs page and the Train view beside the
+    dataset and loss (a non-text value: `TrackingError`). ``steps``: the target, the total of G steps
+    to reach (a resumed run's steps count on from its folder's last row), 0 for open-ended
+    (`should_stop` turns True at it). ``steps``,
     ``sample_every``, ``eval_every`` and ``seed`` (it fixes the real examples shown and the quality metrics'
     samples) are whole numbers in the built-in config's ranges (`GANConfig`; a `TrackingError` names them).
     ``opt_d`` / ``opt_g``: optimizers whose lr and betas each row records. ``tensorboard``: True (into the run
@@ -1500,9 +1593,15 @@ def init(
     `TrackingError`).
     ``resume``: continue the run folder of the same id written by the API (its rows go on from its last
     step) if there is one; if ``root`` holds no run ``run_id``, a new one starts with a `TrackingWarning`
-    saying so (a first start, or a mistyped id or root). ``commit_every``:
+    saying so (a first start, or a mistyped id or root); a run already past ``steps`` takes no step
+    (`should_stop` at once), with a `TrackingWarning` and a ``warning`` event saying the step reached.
+    ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
     every step at once, as a multi-process job always does); the dashboard refreshes once a second.
+    ``source``: who trains the run, as run.json records it (`schema.SOURCES`): ``"api"`` (the default, a
+    loop of your own) or ``"lightning"`` (what `gan_core.tracking.lightning.GANTrackingCallback` passes);
+    any other value, ``"trainer"`` included (the built-in trainer's, whose runs the dashboard can resume
+    and branch), is a `TrackingError`.
 
     Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
     ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a
@@ -1579,6 +1678,8 @@ def _init_main(
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
             _warn_user(wrong)
+    if not isinstance(model, str):  # run.json holds it as text (its reader refuses anything else)
+        raise TrackingError(f"model={model!r} is invalid: allowed a name as text, or '' for none")
     if source not in SOURCES or source == "trainer":
         raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
     steps, sample_every, eval_every, seed = _checked_counts(
@@ -1857,4 +1958,4 @@ def _losses() -> tuple[str, ...]:
     return tuple(LOSSES)
 
 
-__all__ = ["RankRun", "TrackedRun", "TrackingError", "init", "now_iso"]
+__all__ = ["RankRun", "TrackedRun", "TrackingError", "TrackingWarning", "init", "now_iso"]
