@@ -114,8 +114,9 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "healthy-digits",
             "Healthy digits",
-            "The 8x8 digits sharpen out of noise and the grid shows most of the ten digits with near-real "
-            "diversity; D stays ahead on the fakes (d_leads, blue) without overpowering G: no failure flag.",
+            "The 8x8 digits sharpen out of noise and the grid shows most of the ten digits; D stays ahead "
+            "on the fakes (d_leads, blue) without overpowering G: no failure flag. The quality metrics move "
+            "slowly: fd_cls falls, but recall_cls stays near 0 for thousands of steps (0.75 at 30,000).",
             (),
             dict(dataset="digits", steps=4000, eval_every=500),
         ),
@@ -164,8 +165,10 @@ PRESETS: dict[str, Preset] = {
         Preset(
             "mode-collapse",
             "Mode collapse",
-            "The losses and accuracies look calm, but all the generated points sit in one small blob by "
-            "one of the eight clusters; scrub the snapshots: the blob hops from cluster to cluster.",
+            "The losses look calm (d_acc_fake swings as D catches up with G), but all the generated "
+            "points sit in one small blob by one of the eight clusters; scrub the snapshots: the blob hops "
+            "from cluster to cluster. The mode_collapse flag is judged from step 2,000 on two evaluations "
+            "in a row (every 500 steps here): its banner comes at step 2,500 at the earliest.",
             ("mode_collapse",),
             # G ten times faster than D: G piles every sample onto the point D rates most real before
             # D can answer; D then marks it fake and the whole blob jumps (measured: all 2,500
