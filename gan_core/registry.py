@@ -62,7 +62,7 @@ from gan_core.rundir import (
 from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
-from gan_core.tracking.schema import EVAL_COLUMNS, custom_columns
+from gan_core.tracking.schema import D_METRICS, EVAL_COLUMNS, custom_columns
 from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import RECORD_COLUMNS
 
@@ -364,6 +364,30 @@ class RunView:
         return self._events or []
 
     @property
+    def single_steps(self) -> dict[str, Any] | None:
+        """The single steps taken since the run was last paused (the Train view's Step, D step, G step):
+        ``{"d": n, "g": n, "full": n, "last_d": {D_METRICS column: value}, "last": kind}``, with
+        ``last_d`` the newest D-only update's metrics (it writes no metrics row: a D-only update is no
+        generator step) or None; None while the run is not paused, or before its first single step."""
+        if self.status != "paused":
+            return None
+        found: dict[str, Any] = {"d": 0, "g": 0, "full": 0, "last_d": None, "last": None}
+        for event in reversed(self.events):  # newest first, back to the pause
+            kind = event.get("kind")
+            if kind == "status":
+                break
+            if kind in ("step_d", "step_g", "step_full"):
+                mode = kind.removeprefix("step_")
+                found[mode] += 1
+                found["last"] = found["last"] or mode
+                if mode == "d" and found["last_d"] is None:
+                    fields = event.get("fields") or {}
+                    found["last_d"] = {
+                        k: float(fields[k]) for k in D_METRICS if isinstance(fields.get(k), int | float)
+                    }
+        return found if found["last"] else None
+
+    @property
     def hparams(self) -> dict[str, Any]:
         if self.runner is not None:
             return self.runner.hparams
@@ -447,11 +471,6 @@ class RunView:
         """The evaluation this server's runner is making now (`Runner.evaluating`), or None: none under
         way, or a run this server does not train."""
         return self.runner.evaluating if self.runner is not None else None
-
-    @property
-    def last_d_step(self) -> dict[str, float] | None:
-        """The metrics of the last D-only step taken while paused (it has no metrics row), or None."""
-        return self.runner.last_d_step if self.runner is not None else None
 
     def control(self, action: str, *args: Any, timeout: float = ACK_SECONDS) -> bool:
         """``pause``, ``resume``, ``stop`` or ``step`` (mode ``full``, ``d`` or ``g``) the run, then wait up

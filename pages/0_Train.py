@@ -506,6 +506,31 @@ def progress_line(view: RunView) -> None:
     else:
         tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
         st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}{job_txt}")
+    single = view.single_steps
+    if single is not None:  # while paused: what each click did, a D-only update above all (it adds no row)
+        st.caption(single_steps_text(single))
+
+
+def single_steps_text(single: dict) -> str:
+    """The line under the progress bar for `RunView.single_steps`."""
+    counts = [
+        f"{n} {name}"
+        for name, n in (("D-only", single["d"]), ("G-only", single["g"]), ("full", single["full"]))
+        if n
+    ]
+    said = f"Single steps since the pause: {', '.join(counts)} (on the charts: ◆ D-only, ■ G-only, ● full)"
+    last_d = single["last_d"]
+    if last_d:
+        values = ", ".join(
+            f"{k} {last_d[k]:.3g}"
+            for k in ("d_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake")
+            if k in last_d
+        )
+        said += (
+            f". The last D-only update: {values}; it trains D alone, so the step count (G updates) "
+            "stays where it is"
+        )
+    return said + "."
 
 
 def evaluating_text(view: RunView) -> str:
@@ -568,12 +593,6 @@ def status_line(view: RunView) -> None:
                 "watch": (st.info, ":material/visibility:"),
             }.get(info.severity, (st.warning, ":material/warning:"))
             show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
-        if view.last_d_step and view.status == "paused":
-            d = view.last_d_step
-            st.caption(
-                f"Last D-only step: d_loss {d['d_loss']:.4f}, "
-                f"acc real {d['d_acc_real']:.2f}, acc fake {d['d_acc_fake']:.2f}"
-            )
 
 
 # The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the

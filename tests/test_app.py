@@ -496,7 +496,14 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     assert runner.wait_until(lambda r: count(r, "step_d") == 1, TIMEOUT)
     at.run()
     assert runner.current_step == step + 1 and len(runner.store) == rows
-    assert any(c.value.startswith("Last D-only step: d_loss") for c in at.caption)
+    (said,) = [c.value for c in at.caption if c.value.startswith("Single steps since the pause:")]
+    d = next(e["fields"] for e in reversed(runner.events) if e["kind"] == "step_d")
+    assert said == (
+        "Single steps since the pause: 1 D-only, 1 full (on the charts: ◆ D-only, ■ G-only, ● full). The "
+        f"last D-only update: d_loss {d['d_loss']:.3g}, d_acc_real {d['d_acc_real']:.3g}, d_acc_fake "
+        f"{d['d_acc_fake']:.3g}, d_real {d['d_real']:.3g}, d_fake {d['d_fake']:.3g}; it trains D alone, so "
+        "the step count (G updates) stays where it is."
+    )
     assert status_line(at).startswith("**Status:** `paused`")
 
     # G step: one generator update, one record.
@@ -505,11 +512,17 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     at.run()
     assert runner.current_step == step + 2 and len(runner.store) == rows + 1
     assert status_line(at).startswith("**Status:** `paused`")
+    assert [
+        c.value
+        for c in at.caption
+        if c.value.startswith("Single steps since the pause: 1 D-only, 1 G-only, 1 full (")
+    ]
 
     at.button(key="btn_resume").click().run()
     assert runner.wait_until(lambda r: r.status == "running", TIMEOUT)
     at.run()
     assert status_line(at).startswith("**Status:** `running`")
+    assert not [c for c in at.caption if c.value.startswith("Single steps")]  # while paused only
     assert enabled(at, "btn_pause") and not enabled(at, "btn_resume")
     assert not {"btn_step_d", "btn_step_g"} & {b.key for b in at.button}  # only while paused
 
