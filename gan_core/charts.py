@@ -1611,6 +1611,25 @@ LOSS_VALUE_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss")
 D_OUTPUT_COLUMNS = ("d_real", "d_fake")
 
 
+def compare_data_note(datasets: Mapping[str, str]) -> str | None:
+    """A line for Compare when the chosen runs train on different data, else None. ``datasets``: run id
+    -> the data set it trains on (`RunView.dataset`; "" for a run that named none, left out). Losses,
+    accuracies and the quality metrics depend on the data (a ring of 8 points is not 64-pixel digits;
+    fd_cls and the PRDC use each data set's own classifier), so their values are compared within one
+    data set only."""
+    groups: dict[str, list[str]] = {}
+    for run_id, dataset in datasets.items():
+        if dataset:
+            groups.setdefault(dataset, []).append(run_id)
+    if len(groups) < 2:
+        return None
+    named = "; ".join(f"{dataset}: {', '.join(ids)}" for dataset, ids in groups.items())
+    return (
+        f"These runs train on different data ({named}): their losses, accuracies and quality metrics "
+        "are each data set's own, so compare each run's trend, and values only within one data set."
+    )
+
+
 def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
     """A line for Compare's chart of ``column`` when the chosen runs' values there do not mean the same
     thing, else None. ``losses``: run id -> its loss name (`gan_core.losses.LOSSES`; "" or an unknown

@@ -62,6 +62,9 @@ metrics = metrics_box.multiselect(
 if not views:
     st.stop()
 
+data_note = charts.compare_data_note({run_id: view.dataset for run_id, view in views.items()})
+if data_note:  # (data set names come from the runs' files: shown as text)
+    st.info(literal(data_note), icon=":material/compare_arrows:")
 # Each run keeps its colour while it stays chosen (adding or removing another recolours none).
 colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
 downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}

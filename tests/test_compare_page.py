@@ -236,3 +236,20 @@ def test_a_chosen_metric_of_a_run_taken_out_stays_chosen(runs_root):
         1,
         2,
     ]
+
+
+def test_runs_on_different_data_are_said_so_once_above_the_charts(runs_root):
+    finished(runs_root, "ring-a")
+    finished(runs_root, "ring-b", seed=1)
+    at = compare()
+    assert at.multiselect(key="cmp_runs").value and not at.info  # one data set: nothing to say
+    finished(runs_root, "digits-c", dataset="digits", steps=4)
+    at = compare()
+    at.multiselect(key="cmp_runs").set_value(["ring-a", "digits-c", "ring-b"]).run()
+    assert [i.value for i in at.info] == [
+        "These runs train on different data (ring8: ring-a, ring-b; digits: digits-c): their losses, "
+        "accuracies and quality metrics are each data set's own, so compare each run's trend, and values "
+        "only within one data set."
+    ]
+    at.multiselect(key="cmp_runs").set_value(["ring-a", "ring-b"]).run()
+    assert not at.info
