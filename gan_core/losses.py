@@ -205,7 +205,7 @@ _BCE = dict(
     threshold_rule=_SIGMOID_RULE,
     midpoint=0.5,
     equilibrium_d_loss=BCE_EQUILIBRIUM_D_LOSS,
-    equilibrium_label="minimax equilibrium 2 ln 2",
+    equilibrium_label="equilibrium 2 ln 2",
 )
 _CRITIC = dict(
     output=_identity, threshold=None, threshold_rule=_MEDIAN_RULE, midpoint=None, uses_label_smoothing=False

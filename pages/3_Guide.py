@@ -158,8 +158,8 @@ def _value(v: object) -> str:
 
 scenario(
     """**Equilibrium (healthy).** Accuracies hover around 50%, D(x) and D(G(z)) around 0.5, `d_loss` near
-2·ln 2 for the minimax family, and the samples improve steadily and cover every mode of the data. The
-green `equilibrium` flag says so, and only while the last evaluation says the samples are good (a G
+2·ln 2 for the BCE losses (minimax and nonsaturating alike: D's loss is the same), and the samples
+improve steadily and cover every mode of the data. The green `equilibrium` flag says so, and only while the last evaluation says the samples are good (a G
 collapsed onto one cluster fools D just as well). **The defaults on the digits do not get there:** G
 learns to draw most digits (8 to 10 of the 10 classes by step 3,000), though the quality metrics still call
 its samples rough: `fd_cls` about 60 against a real-vs-real line near 1, `precision_cls` about 0.3 and

@@ -624,7 +624,7 @@ def test_loss_figure_equilibrium_line_only_for_bce(view, loss_name, has_line):
     refs = reference_shapes(fig)
     if has_line:
         assert [(s.y0, s.label.text) for s in refs] == [
-            (pytest.approx(2 * math.log(2), rel=1e-12, abs=0), "minimax equilibrium 2 ln 2")
+            (pytest.approx(2 * math.log(2), rel=1e-12, abs=0), "equilibrium 2 ln 2")
         ]
     else:
         assert refs == []
