@@ -216,7 +216,7 @@ def test_a_refused_zip_says_the_data_path_typed_is_still_used(runs_root, monkeyp
     message, still = refusal.split("\n\n")
     assert message.startswith("pics.zip: ")  # (what is wrong with it: the loader's own words)
     assert still == (
-        "Still using data_path data/pics: Start trains on it. Upload a file that passes to replace it."
+        "Still using data_path 'data/pics': Start trains on it. Upload a file that passes to replace it."
     )
     at.session_state["cfg_data_path"] = ""
     at.run()
@@ -283,3 +283,83 @@ def test_a_number_the_browser_would_not_send_is_said_and_nothing_starts_with_the
     at.session_state[REFUSED_KEY] = {"refused": []}  # the field corrected: the browser says so
     at.run()
     assert not at.error and not at.button(key="btn_start").disabled and start_notes(at) == []
+
+
+def test_a_number_the_browser_would_not_send_over_an_invalid_one_is_said_not_the_old_error(runs_root):
+    """batch_size 0 typed (refused by the config), then 99999999999999999999999 over it (never sent by
+    the browser): the field showed the long number outlined in red while the only message still said
+    "batch_size=0 is invalid". The message says what the field shows now, and the value the form holds."""
+    at = app(**TINY).run()
+    at.sidebar.number_input(key="cfg_batch_size").set_value(0).run()
+    (error,) = errors(at, at.sidebar)
+    assert error.startswith("batch_size=0 is invalid")
+    at.session_state[REFUSED_KEY] = {"refused": ["batch_size"]}  # the long number typed over it
+    at.run()
+    assert not at.exception
+    assert errors(at, at.sidebar) == [
+        "batch_size: the number typed is beyond what a number field can hold, so the browser did not send "
+        "it (the field is outlined in red) and the form still holds batch_size=0. Allowed: a number in "
+        "[1, 4096]."
+    ]
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at) == ["Start needs a valid batch_size: see the message in the sidebar."]
+    # another field's error is said once the number is corrected
+    at.sidebar.number_input(key="cfg_lr_g").set_value(5.0).run()
+    assert [e.split(":")[0] for e in errors(at, at.sidebar)] == ["batch_size"]
+    at.session_state[REFUSED_KEY] = {"refused": []}
+    at.sidebar.number_input(key="cfg_batch_size").set_value(64).run()
+    (error,) = errors(at, at.sidebar)
+    assert error.startswith("lr_g=5.0 is invalid")
+
+
+@pytest.mark.parametrize(
+    ("dataset", "name", "text"),
+    [("points", "bad.csv", "x,y\n1,2\nfoo,3\n"), ("folder", "pics.zip", "no zip")],
+)
+def test_an_upload_refused_beside_a_refused_data_path_says_no_data_is_usable(
+    runs_root, monkeypatch, dataset, name, text
+):
+    """A data_path outside the folders data may be read from, then a bad file uploaded: the refusal said
+    "Still using data_path …: Start trains on it" while Start was off for that very path."""
+    typed = "**bold** <img src=x onerror=alert(1)>"
+    uploading(monkeypatch, dataset, name, text)
+    at = app(**{**TINY, "dataset": dataset, "data_path": typed}).run()
+    assert not at.exception
+    (refusal,) = [e for e in errors(at, data_expander(at)) if name in e]
+    message, instead = refusal.split("\n\n")
+    assert message.startswith(f"{dataset} CSV {name}: " if dataset == "points" else f"{name}: ")
+    assert instead == (
+        f"No data is usable yet: data_path {typed!r} is refused too (the message under data_path says why). "
+        "Upload a file that passes, or correct data_path."
+    )
+    assert "Start trains on it" not in refusal
+    (path_error,) = [e for e in errors(at, data_expander(at)) if name not in e]
+    assert "is outside the folders data may be read from" in path_error
+    assert at.button(key="btn_start").disabled
+    # the same path, inside the allowed folders: Start trains on it, as the refusal says
+    at.session_state["cfg_data_path"] = "data/pics"
+    at.run()
+    (refusal,) = [e for e in errors(at, data_expander(at)) if name in e]
+    assert refusal.endswith(
+        "Still using data_path 'data/pics': Start trains on it. Upload a file that passes to replace it."
+    )
+
+
+def test_a_long_data_path_is_quoted_short_in_the_sidebar(runs_root):
+    """A data_path of 5,000 characters was quoted to 300 of them under data_path: a red box taller than
+    the sidebar. It is quoted to 80, with an ellipsis and its length; relative, as typed and resolved."""
+    for typed in ("/nowhere/" + "a" * 4991, "b" * 5000):
+        at = app(**{**TINY, "dataset": "points", "data_path": typed}).run()
+        assert not at.exception
+        (error,) = errors(at, data_expander(at))
+        assert error.startswith(f"data_path {typed[:79] + '…'!r} (5,000 characters)")
+        assert "is outside the folders data may be read from" in error
+        assert len(error.split("; allowed: ")[0]) < 260, error  # (the allowed folders follow)
+        assert "a" * 80 not in error and "b" * 80 not in error
+        if not typed.startswith("/"):  # the resolved path, cut the same way
+            resolved = str(Path(typed).resolve())
+            assert f"({resolved[:79]}… ({len(resolved):,} characters))" in error
+    # a path of at most 80 characters is quoted whole
+    at = app(**{**TINY, "dataset": "points", "data_path": "/etc/" + "c" * 75}).run()
+    (error,) = errors(at, data_expander(at))
+    assert error.startswith(f"data_path {'/etc/' + 'c' * 75!r} is outside")

@@ -24,6 +24,7 @@ would not load is refused then, its message saying which data the form still use
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 import shutil
@@ -51,6 +52,7 @@ from gan_core.app import (
     extract_images_zip,
     get_loss,
     get_preset,
+    quoted,
     read_points_csv,
     save_points_upload,
 )
@@ -522,9 +524,13 @@ def config_form(uploads_root: Path) -> FormCheck:
                 f"Start needs the {dataset} data: upload {_upload_what(dataset)} in the sidebar (Data), "
                 "or enter its path in data_path."
             )
-    if refused and error is None:  # (a config error is said first: one message at a time)
+    if refused:
         # The form holds a value the field no longer shows: no config from it, for Start, Apply or Resume.
-        cfg, error, field = None, refused, refused_numbers()[0]
+        # Said instead of any config error (one message at a time): that error may be about the value the
+        # field no longer shows (batch_size=0, then a number too long typed over it), and the refusal
+        # names the value the form still holds and the range allowed; another field's error follows once
+        # the number is corrected (as the Runs page's branch form does).
+        cfg, error, field, note = None, refused, refused_numbers()[0], None
     if cfg is not None:
         # The config stays (the running run's Apply changes needs it); the error keeps Start disabled.
         try:
@@ -540,7 +546,7 @@ def config_form(uploads_root: Path) -> FormCheck:
         # beside Start says what it needs (upload or path). When a file was refused, its refusal, just
         # above, says why.
         if not missing:
-            at_data_path.error(literal(error))
+            at_data_path.error(literal(short_path_quotes(error, str(values["data_path"]))))
         note = note or "Start needs a valid data_path: see the message under data_path in the sidebar (Data)."
     elif error:
         st.error(literal(error))
@@ -570,7 +576,7 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
         return False
     refused = st.session_state.get(UPLOAD_REFUSED_KEY)
     if refused and refused[0] == marker:
-        _refused(refused[1])
+        _refused(refused[1], dataset)
         return True
     try:
         data = file.getvalue()
@@ -581,7 +587,7 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
             path = extract_images_zip(data, file.name, uploads_root)
     except UploadError as exc:
         st.session_state[UPLOAD_REFUSED_KEY] = (marker, str(exc))
-        _refused(str(exc))
+        _refused(str(exc), dataset)
         return True
     st.session_state[UPLOAD_DONE_KEY] = marker
     st.session_state[UPLOADED_KEY] = (str(path), file.name)
@@ -590,10 +596,11 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
     return False
 
 
-def _refused(message: str) -> None:
+def _refused(message: str, dataset: str) -> None:
     """An upload's refusal, and in the same message the data the form goes on using instead (an earlier
     upload, or a path typed in data_path): a refused file changes nothing, and Start would train on that
-    data, which the user may not expect after sending another file."""
+    data, which the user may not expect after sending another file. When that data_path is refused too
+    (outside the folders data may be read from), the message says no data is usable yet instead."""
     text = literal(message)
     in_use = str(st.session_state.get("cfg_data_path") or "").strip()
     if in_use:
@@ -601,10 +608,56 @@ def _refused(message: str) -> None:
         what = (
             f"the earlier upload {literal(earlier[1])}"
             if earlier and earlier[0] == in_use
-            else f"data_path {literal(in_use)}"
+            else f"data_path {literal(quoted(in_use, SHOWN_PATH_LIMIT))}"
         )
-        text += f"\n\nStill using {what}: Start trains on it. Upload a file that passes to replace it."
+        if _data_path_refused(dataset, in_use):
+            text += (
+                f"\n\nNo data is usable yet: {what} is refused too (the message under data_path says why). "
+                "Upload a file that passes, or correct data_path."
+            )
+        else:
+            text += f"\n\nStill using {what}: Start trains on it. Upload a file that passes to replace it."
     st.error(text)
+
+
+def _data_path_refused(dataset: str, data_path: str) -> bool:
+    """Whether the server refuses ``data_path`` for ``dataset`` whatever the other fields hold: the config's
+    check of the path, or a path outside the folders data may be read from (`check_server_data_path`).
+    (Whether the data there loads is known at Start, as for any path typed.)"""
+    try:
+        check_server_data_path(GANConfig(dataset=dataset, data_path=data_path))
+    except ConfigError as exc:
+        return exc.field == "data_path"
+    except DataError:
+        return True
+    return False
+
+
+# Characters of a data_path the sidebar's messages quote: its column is narrow, and a path of thousands of
+# characters, quoted to the engine's limit for a path (300, for a terminal or a log), made a red box taller
+# than the screen.
+SHOWN_PATH_LIMIT = 80
+
+
+def short_path_quotes(message: str, path: str, limit: int = SHOWN_PATH_LIMIT) -> str:
+    """``message`` (a refusal of data_path ``path``) with ``path`` quoted in at most ``limit`` characters:
+    each cut of it there that keeps more (`quoted`'s, ``'abc…' (5,000 characters)``, or the same cut
+    unquoted, of ``path`` as typed or resolved) is cut at ``limit`` instead, its ellipsis and length kept.
+    A path of at most ``limit`` characters, or one the message quotes whole, leaves it as it is."""
+    texts = [path]
+    # (the path as resolved, quoted beside a relative one; none for a symlink loop or a NUL character)
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
+        texts.append(str(Path(path).expanduser().resolve()))
+    for text in dict.fromkeys(texts):
+        marker = f" ({len(text):,} characters)"
+        if len(text) <= limit or marker not in message:
+            continue
+        # (the cut that the message holds keeps at most as many characters as come before its marker)
+        for kept in range(min(len(text), message.rindex(marker)), limit - 1, -1):
+            cut = text[:kept] + "…"
+            message = message.replace(repr(cut) + marker, quoted(text, limit))
+            message = message.replace(cut + marker, text[: limit - 1] + "…" + marker)
+    return message
 
 
 def _check_points(path: Path, name: str) -> None:
