@@ -29,7 +29,9 @@ with engine_loading():
         field_docs,
         get_loss,
         list_uploads,
+        quoted,
         upload_of,
+        validate_run_id,
     )
     from ui.common import (
         CONTINUE_ERRORS,
@@ -132,6 +134,33 @@ if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branch
 flash = show_flash("_runs_flash")  # removed once this page is drawn to its end (`flash_drawn`)
 
 
+def address_run() -> str | None:
+    """The run the page's address names (``?run=ID``), or None; a slash a link picked up at its end is no
+    part of any run id and is left out, as the Train view leaves it out (`watched_view`)."""
+    linked = st.query_params.get("run")
+    return (linked.rstrip("/") or linked) if linked else None
+
+
+def address_problem(run_ids: list[str]) -> str | None:
+    """Why the run the address names cannot be shown (no run may have that id, or the runs folder holds
+    none of it), as Markdown that shows the id as typed; None when it names none or a run listed."""
+    named = address_run()
+    if named is None or named in run_ids:
+        return None
+    try:
+        validate_run_id(named)
+    except ValueError as exc:
+        return literal(f"The address names run {quoted(named)}, which cannot be shown: {exc}.")
+    return literal(
+        f"The address names run {named}, which the runs folder does not hold (not started yet, deleted or "
+        "moved)."
+    )
+
+
+# (the address's run, the run shown in its place): the page says why while it shows that run
+ADDRESS_INSTEAD_KEY = "_runs_address_instead"
+
+
 def listing_changes(shown: dict[str, str]) -> None:
     """What changed in the runs folder since the table was drawn (``shown``: run id -> status): runs
     new or gone (a script or a terminal started one), statuses that moved on, with a button that draws
@@ -147,7 +176,11 @@ def listing_changes(shown: dict[str, str]) -> None:
 
 
 rows = registry().summaries(unreadable=True)
+address_said = st.empty()  # why the run the address names is not the one shown (`address_problem`)
 if not rows:
+    problem = address_problem([])
+    if problem:
+        address_said.error(problem, icon=":material/link_off:")
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
     st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({})
     uploads_section()
@@ -243,9 +276,16 @@ if ticked is not None and ticked != st.session_state.get("_runs_ticked"):
 st.session_state["_runs_ticked"] = ticked
 if st.session_state.get("runs_pick") not in run_ids:  # drawn first: the run the address or the Train view
     # names (a user who watches a run and comes here to branch or export it), else the newest
-    named = (st.query_params.get("run"), st.session_state.get("run_id"))
+    named = (address_run(), st.session_state.get("run_id"))
     st.session_state["runs_pick"] = next((r for r in named if r in run_ids), run_ids[0])
+    st.session_state[ADDRESS_INSTEAD_KEY] = (address_run(), st.session_state["runs_pick"])
 run_id = st.selectbox("Run", run_ids, key="runs_pick")
+problem = address_problem(run_ids)
+if problem and st.session_state.get(ADDRESS_INSTEAD_KEY) == (address_run(), run_id):
+    # said above the table while the page shows the run it picked in the named one's place
+    watched = run_id == st.session_state.get("run_id")
+    instead = "the run the Train view watches" if watched else "the newest run"
+    address_said.error(f"{problem} Shown below: {instead}, {literal(run_id)}.", icon=":material/link_off:")
 
 
 def open_in_train(run_id: str) -> None:
@@ -379,6 +419,27 @@ def branch_fields(loss_name: str) -> list[str]:
     return [name for name in MUTABLE_FIELDS if name not in unused]
 
 
+def own_loop_continued(view: RunView) -> tuple[str, str] | None:
+    """How a run of the user's own loop (source ``api`` or ``lightning``) that no process writes now goes
+    on: (a sentence, the call that continues it, ``resume=True`` in the same runs folder, its rows going on
+    from its last step); None for a run a process writes now, or of another source."""
+    if view.external:
+        return None
+    root = str(runs_root().resolve())  # (the same folder from wherever the loop runs)
+    if view.meta.source == "api":
+        call = f"gan_core.track.init({view.run_id!r}, root={root!r}, ..., resume=True)"
+        where = "your loop, started with this call (its networks and optimizers from your own checkpoint)"
+    elif view.meta.source == "lightning":
+        call = f"GANTrackingCallback({view.run_id!r}, root={root!r}, ..., resume=True)"
+        where = (
+            "your Lightning Trainer, with this callback (gan_core.tracking.lightning) in its callbacks (the "
+            "module and optimizers from your own checkpoint: `trainer.fit(..., ckpt_path=...)`)"
+        )
+    else:
+        return None
+    return f"this run goes on in {where}:", call
+
+
 MORE_STEPS = 1000  # a branch from the step a run ended at trains this many more unless changed
 
 
@@ -488,12 +549,16 @@ if view.owned:
         st.json(view.cfg.to_dict(), expanded=True)  # one click shows every field, not a folded {...}
 else:  # a user's own run: where it came from, and their hyperparameters as a table
     meta = view.meta
+    how = own_loop_continued(view)
     st.markdown(
         f"Recorded by **{literal(meta.source)}** · loss **{literal(meta.loss or 'unknown')}** · data "
         f"**{literal(meta.dataset or meta.data_kind)}**"
         + (f" · model **{literal(meta.model)}**" if meta.model else "")
-        + ". Resume and branching are for runs the dashboard trains; this run goes on only in its own loop."
+        + ". Resume and branching here are for runs the dashboard trains; "
+        + (how[0] if how else "this run goes on only in its own loop.")
     )
+    if how:
+        st.code(how[1], language="python")
     with st.expander(f"Hyperparameters ({len(meta.hparams)})", expanded=True):
         st.dataframe(hparams_table(meta.hparams), hide_index=True, key="runs_hparams")
 events = pd.DataFrame(view.events)

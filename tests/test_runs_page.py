@@ -328,3 +328,100 @@ def test_the_page_says_which_runs_came_went_or_moved_on_since_its_list_was_drawn
     again = runs_page()
     assert not [c for c in again.caption if c.value.startswith("Since this list")]
     assert [r for r in again.dataframe[0].value["run_id"]] == ["new.run", "done"]
+
+
+def runs_page_at(run: str, watched: str | None = None) -> AppTest:
+    """The Runs page opened at /Runs?run=``run``, in a session that watches ``watched``."""
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = run
+    if watched is not None:
+        at.session_state["run_id"] = watched
+    at.run()
+    assert not at.exception
+    return at
+
+
+@pytest.mark.parametrize("named", ["../../etc", "**bold**", "<img src=x onerror=alert(1)>"])
+def test_an_invalid_run_id_in_the_address_is_said_then_the_page_shows_the_newest(runs_root, named):
+    """/Runs?run=../../etc quietly showed the newest run, where the Train view says the id is invalid."""
+    finished_run(runs_root, "older")
+    finished_run(runs_root, "newest", seed=1)
+    at = runs_page_at(named)
+    (error,) = [shown(e.value) for e in at.error]
+    assert error == (
+        f"The address names run {named!r}, which cannot be shown: run id {named!r} is invalid: use 1-100 "
+        "ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, without '..' or slashes. "
+        "Shown below: the newest run, newest."
+    )
+    assert at.selectbox(key="runs_pick").value == "newest" and at.button(key="runs_open")
+    # once another run is picked, the page shows that one, and the address's id is no longer its subject
+    at.selectbox(key="runs_pick").select("older").run()
+    assert not at.exception and not at.error
+
+
+def test_a_run_the_address_names_that_the_folder_lacks_is_said(runs_root):
+    """A valid id of no run in the folder gave way to another run without a word."""
+    finished_run(runs_root, "older")
+    finished_run(runs_root, "newest", seed=1)
+    at = runs_page_at("gone", watched="older")
+    assert [shown(e.value) for e in at.error] == [
+        "The address names run gone, which the runs folder does not hold (not started yet, deleted or "
+        "moved). "
+        "Shown below: the run the Train view watches, older."
+    ]
+    assert at.selectbox(key="runs_pick").value == "older"
+    at = runs_page_at("gone/")  # (a slash a link picked up is no part of the id, as in the Train view)
+    assert [shown(e.value) for e in at.error] == [
+        "The address names run gone, which the runs folder does not hold (not started yet, deleted or "
+        "moved). "
+        "Shown below: the newest run, newest."
+    ]
+    assert not runs_page_at("older/").error  # a run listed: shown, nothing to say
+    assert runs_page_at("older/").selectbox(key="runs_pick").value == "older"
+
+
+def test_an_invalid_run_id_in_the_address_is_said_with_no_runs_yet(runs_root):
+    at = runs_page_at("../x")
+    assert [shown(e.value) for e in at.error] == [
+        "The address names run '../x', which cannot be shown: run id '../x' is invalid: use 1-100 ASCII "
+        "letters, digits, '.', '_' or '-', starting with a letter or digit, without '..' or slashes."
+    ]
+    assert [i.value for i in at.info][0].startswith("No runs yet")
+
+
+@pytest.mark.parametrize(
+    ("source", "call"),
+    [
+        ("api", "gan_core.track.init('mine', root={root!r}, ..., resume=True)"),
+        ("lightning", "GANTrackingCallback('mine', root={root!r}, ..., resume=True)"),
+    ],
+)
+def test_a_run_of_the_users_own_loop_says_how_to_continue_it(runs_root, source, call):
+    """ "this run goes on only in its own loop" named no way to go on: the call, in its runs folder."""
+    gan = ToyGAN()
+    with track.init(
+        "mine", root=runs_root, real=gan.real, steps=5, opt_d=gan.opt_d, opt_g=gan.opt_g, source=source
+    ) as run:
+        while not run.should_stop:
+            gan.step(run)
+    at = runs_page()
+    assert at.selectbox(key="runs_pick").value == "mine"
+    (line,) = [m.value for m in at.markdown if m.value.startswith("Recorded by")]
+    assert "Resume and branching here are for runs the dashboard trains; this run goes on in your " in line
+    assert "only in its own loop" not in line
+    assert [c.value for c in at.code] == [call.format(root=str(runs_root.resolve()))]
+    # and the call does continue it: its rows go on from step 5
+    with track.init(
+        "mine",
+        root=runs_root,
+        real=gan.real,
+        steps=7,
+        opt_d=gan.opt_d,
+        opt_g=gan.opt_g,
+        source=source,
+        resume=True,
+    ) as run:
+        assert run.step == 5
+        while not run.should_stop:
+            gan.step(run)
+    assert run.status == "finished" and run.step == 7
