@@ -359,11 +359,14 @@ def require_labels(cfg: GANConfig, source: DataSource) -> DataSource:
     )
 
 
-def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Path:
+def check_data_path(
+    path: str | Path, allowed_roots: Sequence[str | Path], *, limit: int = PATH_LIMIT
+) -> Path:
     """``path`` resolved (``~`` expanded, symlinks followed, relative to the working folder as the loaders
     read it), or `DataError` naming it and the allowed folders unless it lies inside one of
     ``allowed_roots``. For a server that must not read whatever a browser names; the command line, on
-    the user's own machine, does not call it."""
+    the user's own machine, does not call it. The message quotes at most ``limit`` characters of the path
+    as given and as resolved (`quoting.quoted`; a narrow sidebar asks for fewer than a terminal)."""
     # each folder once: two roots can be one folder (the app's data/ when the server runs in the app's folder)
     listed = (
         ", ".join(dict.fromkeys(str(Path(root).expanduser().resolve()) for root in allowed_roots)) or "none"
@@ -373,16 +376,16 @@ def check_data_path(path: str | Path, allowed_roots: Sequence[str | Path]) -> Pa
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop; a NUL character
         reason = clipped(str(exc), PATH_LIMIT)
         raise DataError(
-            f"data_path {quoted(str(path), PATH_LIMIT)} cannot be resolved ({reason}); allowed: a path "
+            f"data_path {quoted(str(path), limit)} cannot be resolved ({reason}); allowed: a path "
             f"inside {listed}"
         ) from None
     for root in allowed_roots:
         root = Path(root).expanduser().resolve()
         if resolved == root or root in resolved.parents:
             return resolved
-    shown = quoted(str(path), PATH_LIMIT)
+    shown = quoted(str(path), limit)
     if str(resolved) != str(path):
-        shown += f" ({clipped(str(resolved), PATH_LIMIT)})"
+        shown += f" ({clipped(str(resolved), limit)})"
     raise DataError(
         f"data_path {shown} is outside the folders data may be read from; allowed: a path inside {listed}"
     )

@@ -24,7 +24,7 @@ from gan_core.runner import Runner
 from tests.test_hostile import Upload
 from tests.test_literal import shown
 from ui.common import registry
-from ui.sidebar import FIELDS, REFUSED_KEY
+from ui.sidebar import FIELDS, REFUSED_KEY, SHOWN_PATH_LIMIT
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -346,20 +346,23 @@ def test_an_upload_refused_beside_a_refused_data_path_says_no_data_is_usable(
 
 
 def test_a_long_data_path_is_quoted_short_in_the_sidebar(runs_root):
-    """A data_path of 5,000 characters was quoted to 300 of them under data_path: a red box taller than
-    the sidebar. It is quoted to 80, with an ellipsis and its length; relative, as typed and resolved."""
+    """A data_path of 5,000 characters was quoted to 300 of them under data_path, as typed and resolved: a
+    red box taller than the sidebar. It is quoted to `SHOWN_PATH_LIMIT`, with an ellipsis and its length;
+    a real path (about 100 characters) is quoted whole, its file name included."""
+    limit = SHOWN_PATH_LIMIT
     for typed in ("/nowhere/" + "a" * 4991, "b" * 5000):
         at = app(**{**TINY, "dataset": "points", "data_path": typed}).run()
         assert not at.exception
         (error,) = errors(at, data_expander(at))
-        assert error.startswith(f"data_path {typed[:79] + '…'!r} (5,000 characters)")
+        assert error.startswith(f"data_path {typed[: limit - 1] + '…'!r} (5,000 characters)")
         assert "is outside the folders data may be read from" in error
-        assert len(error.split("; allowed: ")[0]) < 260, error  # (the allowed folders follow)
-        assert "a" * 80 not in error and "b" * 80 not in error
+        assert len(error.split("; allowed: ")[0]) < 2 * limit + 100, error  # (the allowed folders follow)
+        assert "a" * limit not in error and "b" * limit not in error
         if not typed.startswith("/"):  # the resolved path, cut the same way
             resolved = str(Path(typed).resolve())
-            assert f"({resolved[:79]}… ({len(resolved):,} characters))" in error
-    # a path of at most 80 characters is quoted whole
-    at = app(**{**TINY, "dataset": "points", "data_path": "/etc/" + "c" * 75}).run()
+            assert f"({resolved[: limit - 1]}… ({len(resolved):,} characters))" in error
+    # a path of at most SHOWN_PATH_LIMIT characters is quoted whole
+    whole = "/etc/" + "c" * (limit - 16) + "/points.csv"  # limit characters
+    at = app(**{**TINY, "dataset": "points", "data_path": whole}).run()
     (error,) = errors(at, data_expander(at))
-    assert error.startswith(f"data_path {'/etc/' + 'c' * 75!r} is outside")
+    assert error.startswith(f"data_path {whole!r} is outside")

@@ -403,15 +403,17 @@ def go_to_train() -> None:
 CONTINUE_ERRORS = (RegistryError, RunDirError, RunnerError, DataError, ValueError)
 
 
-def check_server_data_path(cfg: GANConfig) -> None:
+def check_server_data_path(cfg: GANConfig, *, limit: int | None = None) -> None:
     """`DataError` unless ``cfg``'s data_path (for a dataset that reads one; empty: torchvision's default,
     data/ in the working folder) lies inside `data_roots`: the server reads data only there, never
-    wherever a browser, or a run folder's config.json, names. The message says how to allow a folder."""
+    wherever a browser, or a run folder's config.json, names. The message says how to allow a folder, and
+    quotes at most ``limit`` characters of the path (the engine's limit for a path by default)."""
     spec = DATASET_SPECS[cfg.dataset]
     if not spec.reads_data_path:
         return
     try:
-        check_data_path(cfg.data_path or "data", data_roots())
+        quoting = {} if limit is None else {"limit": limit}
+        check_data_path(cfg.data_path or "data", data_roots(), **quoting)
     except DataError as exc:
         how = "upload the data, or " if spec.needs_data_path else ""
         raise DataError(f"{exc} ({how}list its folder in {DATA_ENV})") from None

@@ -24,7 +24,6 @@ would not load is refused then, its message saying which data the form still use
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import secrets
 import shutil
@@ -534,7 +533,7 @@ def config_form(uploads_root: Path) -> FormCheck:
     if cfg is not None:
         # The config stays (the running run's Apply changes needs it); the error keeps Start disabled.
         try:
-            check_server_data_path(cfg)
+            check_server_data_path(cfg, limit=SHOWN_PATH_LIMIT)
         except DataError as exc:
             error, field = str(exc), "data_path"
             note = (
@@ -546,7 +545,7 @@ def config_form(uploads_root: Path) -> FormCheck:
         # beside Start says what it needs (upload or path). When a file was refused, its refusal, just
         # above, says why.
         if not missing:
-            at_data_path.error(literal(short_path_quotes(error, str(values["data_path"]))))
+            at_data_path.error(literal(error))
         note = note or "Start needs a valid data_path: see the message under data_path in the sidebar (Data)."
     elif error:
         st.error(literal(error))
@@ -633,31 +632,11 @@ def _data_path_refused(dataset: str, data_path: str) -> bool:
     return False
 
 
-# Characters of a data_path the sidebar's messages quote: its column is narrow, and a path of thousands of
-# characters, quoted to the engine's limit for a path (300, for a terminal or a log), made a red box taller
-# than the screen.
-SHOWN_PATH_LIMIT = 80
-
-
-def short_path_quotes(message: str, path: str, limit: int = SHOWN_PATH_LIMIT) -> str:
-    """``message`` (a refusal of data_path ``path``) with ``path`` quoted in at most ``limit`` characters:
-    each cut of it there that keeps more (`quoted`'s, ``'abc…' (5,000 characters)``, or the same cut
-    unquoted, of ``path`` as typed or resolved) is cut at ``limit`` instead, its ellipsis and length kept.
-    A path of at most ``limit`` characters, or one the message quotes whole, leaves it as it is."""
-    texts = [path]
-    # (the path as resolved, quoted beside a relative one; none for a symlink loop or a NUL character)
-    with contextlib.suppress(OSError, RuntimeError, ValueError):
-        texts.append(str(Path(path).expanduser().resolve()))
-    for text in dict.fromkeys(texts):
-        marker = f" ({len(text):,} characters)"
-        if len(text) <= limit or marker not in message:
-            continue
-        # (the cut that the message holds keeps at most as many characters as come before its marker)
-        for kept in range(min(len(text), message.rindex(marker)), limit - 1, -1):
-            cut = text[:kept] + "…"
-            message = message.replace(repr(cut) + marker, quoted(text, limit))
-            message = message.replace(cut + marker, text[: limit - 1] + "…" + marker)
-    return message
+# Characters of a data_path the sidebar's messages quote (`check_data_path`'s ``limit``): its column is
+# narrow, and a path of thousands of characters, quoted to the engine's limit for a path (300, for a
+# terminal or a log) as typed and as resolved, made a red box taller than the screen. Real paths (a data
+# folder deep in a home folder: about 100 characters) are still quoted whole, their file name included.
+SHOWN_PATH_LIMIT = 160
 
 
 def _check_points(path: Path, name: str) -> None:
