@@ -60,6 +60,7 @@ from gan_core.models import model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
 from gan_core.rundir import (
+    PICKLED_DATA,
     RUN_ID_RULE,
     RUNS_ENV,
     RunDir,
@@ -67,6 +68,7 @@ from gan_core.rundir import (
     default_runs_root,
     holds_run,
     image_grid,
+    numpy_load_reason,
     validate_run_id,
 )
 from gan_core.runner import Runner, RunnerError, UnusableCheckpointError, continue_device, follow
@@ -819,11 +821,11 @@ def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
         try:
             array = np.load(file, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe
         except ValueError as exc:
-            if "allow_pickle" in str(exc):
-                raise CLIError(f"{where}: holds Python objects, not numbers; allowed {want}") from None
-            raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+            if numpy_load_reason(exc) == PICKLED_DATA:  # as a snapshot says it, never "load it unsafely"
+                raise CLIError(f"{where}: {PICKLED_DATA}; allowed {want}") from None
+            raise CLIError(f"{where}: cannot read it ({numpy_load_reason(exc)})") from None
         except (OSError, EOFError) as exc:
-            raise CLIError(f"{where}: cannot read it ({' '.join(str(exc).split())[:200]})") from None
+            raise CLIError(f"{where}: cannot read it ({numpy_load_reason(exc)})") from None
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
         raise CLIError(f"{where}: values of type {array.dtype} are not real numbers; allowed {want}")
     shape = " x ".join(map(str, array.shape))

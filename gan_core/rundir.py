@@ -1227,10 +1227,20 @@ class RunDir:
         path = inside(self.path, path, "the run's folder")
         what = f"{path.parent.name}/{path.name} of run {self.run_id!r}"
         try:
-            with os.fdopen(open_regular(path), "rb") as file:
-                view = _load_npz(file) if path.suffix == ".npz" else _load_png(file)
-        except Exception as exc:  # a damaged file fails in as many ways as its decoders have errors
+            file = os.fdopen(open_regular(path), "rb")
+        except OSError as exc:  # gone, a folder or a named pipe of such a name, no permission
             raise RunDirError(f"{what} is unreadable ({_short_reason(exc)})") from None
+        with file:
+            try:
+                view = _load_npz(file) if path.suffix == ".npz" else _load_png(file)
+            except Exception as exc:  # a damaged file fails in as many ways as its decoders have errors
+                if path.suffix == ".npz":
+                    reason = numpy_load_reason(exc)
+                    raise RunDirError(
+                        f"{what} is not a readable .npz snapshot written by this tool ({reason}); "
+                        f"allowed {NPZ_SNAPSHOT_ALLOWED}"
+                    ) from None
+                raise RunDirError(f"{what} is unreadable ({_short_reason(exc)})") from None
         problem = _view_problem(view)
         if problem:
             raise RunDirError(f"{what} is not a view this dashboard can show: {problem}")
@@ -2037,7 +2047,25 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
 _NPZ_READ_LOCK = threading.Lock()
 
 
+# numpy's words for a file it will not unpickle advise loading it unsafely ("If you trust the file you can
+# load it unsafely ..."), and it says them too of a file that is no numpy file at all. No file is ever
+# unpickled here: a snapshot and `evaluate --samples` both say this instead.
+PICKLED_DATA = "holds pickled Python objects, not numeric arrays"
+NPZ_SNAPSHOT_ALLOWED = "a .npz of numeric arrays, as this tool writes them; no pickled objects"
+
+
+def numpy_load_reason(exc: BaseException) -> str:
+    """Why numpy could not load a file, in a user's words: `PICKLED_DATA` for numpy's refusal to unpickle
+    (never its advice to load the file unsafely), else ``exc``'s words on one line, cut short."""
+    return PICKLED_DATA if "pickle" in str(exc) else _short_reason(exc)
+
+
 def _load_npz(file: BinaryIO) -> dict[str, np.ndarray]:
+    """The arrays of an .npz archive; ValueError (or numpy's and zipfile's own errors) for anything else.
+    numpy would try any file without a zip or .npy header as a pickle: it is refused by its header first."""
+    if file.read(4) != b"PK\x03\x04":  # what np.savez writes
+        raise ValueError("no .npz (zip) header")
+    file.seek(0)
     with _NPZ_READ_LOCK:
         data = np.load(file, allow_pickle=False)
         if not isinstance(data, np.lib.npyio.NpzFile):

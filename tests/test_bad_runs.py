@@ -160,7 +160,11 @@ CASES = {
     "corrupt_npz": (
         corrupt_npz,
         "snapshot",
-        ["Snapshot unreadable: samples/step_00000020.npz of run 'bad' is unreadable ("],
+        [
+            "Snapshot unreadable: samples/step_00000020.npz of run 'bad' is not a readable .npz snapshot "
+            "written by this tool (no .npz (zip) header); allowed a .npz of numeric arrays, as this tool "
+            "writes them; no pickled objects"
+        ],
     ),
     "folder_symlink_out_of_the_runs_folder": (folder_symlink, "unreadable", [f"run 'bad' {OUTSIDE}"]),
     "config_symlink_out_of_the_runs_folder": (

@@ -9,6 +9,7 @@ import torch
 
 from gan_core.config import GANConfig
 from gan_core.data import load_data
+from gan_core.rundir import PICKLED_DATA
 
 
 def evaluate(cli, *args):
@@ -186,7 +187,7 @@ def _bad_files(tmp):
         "empty file": ("digits", _empty(tmp / "empty.npy"), "not a .npy file"),
         "truncated npy": ("ring8", _truncated(tmp / "cut.npy"), "cannot read it"),
         "npz archive": ("ring8", tmp / "archive.npy", "an .npz archive"),
-        "pickled objects": ("ring8", _pickled(tmp / "obj.npy"), "holds Python objects, not numbers"),
+        "pickled objects": ("ring8", _pickled(tmp / "obj.npy"), f"{PICKLED_DATA}; allowed 2D points"),
     }
 
 

@@ -337,6 +337,32 @@ def test_snapshots_points_and_images(tmp_path):
         run.load_snapshot("fake")
 
 
+@pytest.mark.parametrize(
+    "damage, reason",
+    [
+        (
+            "random_bytes",
+            "no .npz (zip) header",
+        ),  # numpy would try them as a pickle and advise an unsafe load
+        ("object_array", rundir.PICKLED_DATA),
+    ],
+)
+def test_a_damaged_npz_snapshot_says_what_is_allowed_never_to_load_it_unsafely(tmp_path, damage, reason):
+    run = RunDir.create(tmp_path, CFG, "s")
+    path = run.save_snapshot(20, {"points": np.zeros((3, 2))})
+    if damage == "random_bytes":
+        path.write_bytes(np.random.default_rng(0).bytes(300))
+    else:
+        with path.open("wb") as f:
+            np.savez(f, points=np.array([{"x": 1}, None], dtype=object))
+    with pytest.raises(RunDirError) as caught:
+        run.load_snapshot(path)
+    assert str(caught.value) == (
+        "samples/step_00000020.npz of run 's' is not a readable .npz snapshot written by this tool "
+        f"({reason}); allowed a .npz of numeric arrays, as this tool writes them; no pickled objects"
+    )
+
+
 def test_image_grid_layout():
     grid = image_grid(np.zeros((4, 1, 8, 8), dtype=np.float32))
     assert grid.dtype == np.uint8 and grid.shape == (2 * 8 + 3, 2 * 8 + 3, 3)
