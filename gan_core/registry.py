@@ -63,7 +63,7 @@ from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_f
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.schema import D_METRICS, EVAL_COLUMNS, custom_columns
-from gan_core.tracking.tail import EventsTail, MetricsTail
+from gan_core.tracking.tail import CHUNK_BYTES, EventsTail, MetricsTail
 from gan_core.trainer import RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
@@ -73,6 +73,9 @@ ACK_SECONDS = 5.0  # how long `RunView.control` waits for the run to act
 # from disk when viewed, so that starting and stopping runs for days does not grow the server's memory.
 KEEP_ENDED_RUNNERS = 8
 KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts nothing (`RunRegistry.start`)
+# Bytes of a run's metrics.csv a listing reads to find what the Train view would say is wrong with it: at
+# about 300 bytes a row, the first 200,000 rows of a run on the first listing, the rest on the next ones.
+LISTING_CHECK_BYTES = 64 * 2**20
 
 
 class RegistryError(RuntimeError):
@@ -542,6 +545,7 @@ class RunRegistry:
         self.max_active = max_active
         self._runners: dict[str, Runner] = {}
         self._disk_cache: dict[str, _DiskRun] = {}  # runs read from their folders, by id
+        self._file_checks: dict[str, _FileCheck] = {}  # what `summaries` found in each run's files, by id
         # start request id -> (the run id it started, or None; the refusal's message, or None)
         self._requests: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
@@ -769,8 +773,10 @@ class RunRegistry:
         folders' modification times would bring a resumed old run to the top: id, status, data, model,
         loss, steps, created, size,
         and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), its metrics.csv
-        or events.csv if either is no regular file (`RunDir.special_files`) and, for a run nobody writes
-        now, metrics.csv rows short of its step (`rows_missing`), "; "-joined.
+        or events.csv if either is no regular file (`RunDir.special_files`), for a run nobody writes
+        now, metrics.csv rows short of its step (`rows_missing`), and for a run not training here, what
+        the Train view finds wrong inside those two files (`_file_problems`: a big metrics.csv is read
+        over several listings), "; "-joined.
 
         A folder that cannot be read (its config.json, or one never read: a symlink, see
         `scan_runs`) is left out, or with ``unreadable`` listed with status ``unreadable`` and the
@@ -872,6 +878,8 @@ class RunRegistry:
             first = run_dir.first_metrics_step() if meta.owned else None  # (a user's loop: any step)
             short = rows_missing(run_dir, status, last_row, first)
             problems += [short] if short else []
+        if not runner:  # (a runner's files are its own writing)
+            problems += self._file_problems(run_dir)
         return {
             "run_id": run_dir.run_id,
             "status": state,
@@ -896,6 +904,33 @@ class RunRegistry:
             "problems": "; ".join(problems + run_dir.special_files(("metrics.csv", "events.csv"))),
             **latest_values(run_dir),
         }
+
+    def _file_problems(self, run_dir: RunDir) -> list[str]:
+        """What the Train view says is wrong with ``run_dir``'s metrics.csv and events.csv (their tails'
+        `problems`, a file without a 'step' column included), as far as they have been read: each listing
+        reads on where the last one stopped, at most `LISTING_CHECK_BYTES` of metrics.csv (a file
+        rewritten is read again), so that a listing of big runs stays quick. Never raises."""
+        with self._lock:
+            check = self._file_checks.get(run_dir.run_id)
+            if check is None or check.path != run_dir.path:
+                check = self._file_checks[run_dir.run_id] = _FileCheck(run_dir)
+        # One that is no regular file is never opened: `RunDir.special_files` says what it is.
+        metrics, events = (not run_dir.special_files((name,)) for name in ("metrics.csv", "events.csv"))
+        with check.lock:
+            try:
+                start = check.metrics.bytes_read
+                if metrics:
+                    with contextlib.closing(check.metrics.chunks()) as chunks:
+                        for _ in chunks:  # (the rows themselves are not kept: the listing shows none)
+                            if check.metrics.bytes_read - start >= LISTING_CHECK_BYTES:
+                                break
+                if events:
+                    check.events.poll()
+            except RunDirError as exc:  # a file that cannot be read, or without a 'step' column
+                with self._lock:
+                    self._file_checks.pop(run_dir.run_id, None)  # read from its start next time
+                return [str(exc)]
+            return (check.metrics.problems if metrics else []) + (check.events.problems if events else [])
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it
@@ -927,6 +962,7 @@ class RunRegistry:
         with self._lock:
             self._runners.pop(run_id, None)
             self._disk_cache.pop(run_id, None)
+            self._file_checks.pop(run_id, None)
 
 
 # The quality metric a run's listing shows of its latest evaluation: the first of these it measured (FID in
@@ -1080,6 +1116,22 @@ class _DiskRun:
         self.store: MetricStore | None = None
         self.stamp: tuple[tuple[int, int, int] | None, ...] | None = None
         self.view: RunView | None = None
+
+
+class _FileCheck:
+    """The tails `RunRegistry.summaries` reads a run's metrics.csv and events.csv with, for the problems
+    they find (no rows kept), from one listing to the next."""
+
+    def __init__(self, run_dir: RunDir):
+        self.path = run_dir.path
+        self.lock = threading.Lock()  # one reader at a time
+        self.metrics = MetricsTail(
+            run_dir.path / "metrics.csv",
+            run_dir.run_id,
+            RECORD_COLUMNS,
+            chunk_bytes=min(CHUNK_BYTES, LISTING_CHECK_BYTES // 4),  # (a listing may read one more)
+        )
+        self.events = EventsTail(run_dir.path / "events.csv")
 
 
 def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], error: str) -> dict[str, Any]:

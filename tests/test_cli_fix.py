@@ -1,0 +1,83 @@
+"""The command line says what the pages say: a run's damaged metrics.csv in `runs`, a resumed run's
+missing header, a rewind before any checkpoint, folders the listing leaves out."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from gan_core import registry
+from gan_core.config import GANConfig
+from gan_core.registry import RunRegistry
+from gan_core.rundir import RunDir
+from gan_core.trainer import RECORD_COLUMNS
+
+CFG = GANConfig(dataset="ring8", width=16, latent_dim=4, device="cpu", steps=300)
+
+
+def written_run(root: Path, run_id: str, rows: int) -> RunDir:
+    """A finished run of ``rows`` metrics rows (every column a number), written without training."""
+    run = RunDir.create(root, CFG, run_id)
+    run.open_metrics(tuple(RECORD_COLUMNS))
+    rng = np.random.default_rng(0)
+    run.append_records(
+        [
+            tuple(s if c == "step" else "" if c == "flags" else float(rng.random()) for c in RECORD_COLUMNS)
+            for s in range(1, rows + 1)
+        ]
+    )
+    run.close()
+    run.write_status({"status": "finished", "step": rows, "steps": rows})
+    return run
+
+
+def random_bytes_mid_file(path: Path) -> str:
+    data = path.read_bytes()
+    middle = len(data) // 2
+    path.write_bytes(data[:middle] + np.random.default_rng(1).bytes(3000) + data[middle:])
+    return "metrics.csv: bytes that are not UTF-8 text"
+
+
+def header_names_a_column_twice(path: Path) -> str:
+    header, _, rows = path.read_bytes().partition(b"\n")
+    names = header.split(b",")
+    names[3] = b"d_loss"  # d_loss_real renamed
+    path.write_bytes(b",".join(names) + b"\n" + rows)
+    return "metrics.csv: its header names column 'd_loss' twice; only the first is read"
+
+
+@pytest.mark.parametrize("damage", [random_bytes_mid_file, header_names_a_column_twice])
+def test_runs_lists_what_the_train_view_finds_wrong_in_metrics_csv(tmp_path, cli, damage):
+    root = tmp_path / "runs"
+    written_run(root, "fine", 300)
+    said = damage(written_run(root, "damaged", 300).path / "metrics.csv")
+    view_problems = RunRegistry(root).view("damaged").problems
+    assert any(line.startswith(said) for line in view_problems), view_problems
+
+    listed = cli("runs", str(root), "--json")
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["run_id"]: row for row in json.loads(listed.stdout)}
+    assert rows["damaged"]["problems"] == "; ".join(view_problems)
+    assert rows["fine"]["problems"] == ""
+    table = cli("runs", str(root))
+    notes = [line.strip() for line in table.stdout.splitlines() if line.strip().startswith("problems: ")]
+    assert len(notes) == 1 and said in notes[0]  # (text cut by the table's rules is not compared)
+
+
+def test_a_listing_reads_a_bounded_part_of_a_big_metrics_csv_and_the_rest_on_the_next(tmp_path, monkeypatch):
+    root = tmp_path / "runs"
+    path = written_run(root, "big", 3000).path / "metrics.csv"
+    said = random_bytes_mid_file(path)
+    size = path.stat().st_size
+    monkeypatch.setattr(registry, "LISTING_CHECK_BYTES", size // 4)
+    listing = RunRegistry(root)
+    check_bytes = []
+    for _ in range(4):
+        (row,) = listing.summaries()
+        check_bytes.append(listing._file_checks["big"].metrics.bytes_read)
+        if row["problems"]:
+            break
+    assert said in row["problems"]
+    assert len(check_bytes) > 1 and check_bytes[0] < size  # the first listing read part of it only
+    assert all(b - a <= size // 4 + size // 16 + 2**16 for a, b in zip([0, *check_bytes], check_bytes))
