@@ -1089,8 +1089,10 @@ class RunDir:
         Every column but `METRICS_TEXT_COLUMNS` holds numbers: a cell that is not one is a gap (NaN).
         ``columns`` are the numeric columns the caller needs; one the file lacks is all gaps. Rows
         without a usable step, and rows with more fields than the header, are left out; one row per
-        step (the later one, the one the run went on from), in step order. Only a file without a
-        ``step`` column at all is refused (`RunDirError`): nothing in it can be placed."""
+        step (the later one, the one the run went on from), in step order. Only a file whose header
+        names no ``step`` column is refused (`RunDirError`, `no_step_column`), whatever ``columns``:
+        nothing in it can be placed (a file that lost its header line, bytes of something else); and one
+        that cannot be read. An empty file is an empty frame."""
         try:
             data = self.metrics_bytes()
         except OSError as exc:
@@ -1703,17 +1705,30 @@ def checked_status(raw: Any) -> tuple[dict[str, Any], list[str]]:
 _TAIL_BLOCK = 64 * 1024  # bytes a backward read of metrics.csv takes at a time (`RunDir.last_measured`)
 
 
+def no_step_column(run_id: str, header: str) -> RunDirError:
+    """The error for a metrics.csv whose header line ``header`` names no 'step' column (a file that lost
+    its header line, one of something else), in the words every reader of the file uses."""
+    return RunDirError(
+        f"run {run_id!r}: metrics.csv has no 'step' column (its header: {quoted(header)}); nothing in it "
+        "can be placed"
+    )
+
+
 def _header_names(line: bytes, run_id: str) -> list[str]:
     """The column names of metrics.csv's header ``line`` as a writer reads them (split at commas, spaces
-    around a name dropped); `RunDirError` for a header a writer must not go on under: one that names a
-    column twice (its rows would be rewritten into one column, `widen_metrics`) or starts with a UTF-8
+    around a name dropped); `RunDirError` for a header a writer must not go on under: one without a
+    'step' column (`no_step_column`: the readers refuse the file), one that names a column twice (its
+    rows would be rewritten into one column, `widen_metrics`) or one that starts with a UTF-8
     byte-order mark (the readers find no 'step' column there)."""
     if line.startswith(b"\xef\xbb\xbf"):
         raise RunDirError(
             f"run {run_id!r}: metrics.csv starts with a byte-order mark (BOM, bytes EF BB BF) before its "
             "header; allowed: a header that starts with 'step' (save the file as UTF-8 without a BOM)"
         )
-    names = [c.strip() for c in line.decode("utf-8", "replace").strip().split(",")]
+    text = line.decode("utf-8", "replace").rstrip("\r\n")
+    names = [c.strip() for c in text.strip().split(",")]
+    if "step" not in names:  # (a file without its header line: its first row read as one)
+        raise no_step_column(run_id, text)
     twice = next((c for i, c in enumerate(names) if c in names[:i]), None)
     if twice is not None:
         raise RunDirError(
@@ -1911,6 +1926,8 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         )
         frame = frame.iloc[:, [i for i in range(len(header)) if i not in again]]
     frame.columns = [str(c) for c in frame.columns]
+    if len(frame.columns) and "step" not in frame.columns:
+        raise no_step_column(run_id, text.partition("\n")[0].rstrip("\r"))
     if columns is None:
         numeric = [c for c in frame.columns if c not in METRICS_TEXT_COLUMNS]
     else:
@@ -1920,12 +1937,6 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         # written before it: measured on some data only, it is a gap there anyway, not a damage to report.
         reported = [c for c in missing if c not in EVAL_COLUMNS]
         if len(frame.columns) and reported:
-            if "step" in missing:
-                header_line = text.partition("\n")[0]
-                raise RunDirError(
-                    f"run {run_id!r}: metrics.csv has no 'step' column (its header: {quoted(header_line)}); "
-                    "nothing in it can be placed"
-                )
             named = ", ".join(reported[:6]) + (f" and {len(reported) - 6} more" if len(reported) > 6 else "")
             problems.append(f"metrics.csv lacks {plural(len(reported), 'column')} ({named}); shown as gaps")
         for c in missing:

@@ -10,7 +10,7 @@ import pytest
 from gan_core import registry
 from gan_core.config import GANConfig
 from gan_core.registry import RunRegistry
-from gan_core.rundir import RunDir
+from gan_core.rundir import RunDir, RunDirError
 from gan_core.trainer import RECORD_COLUMNS
 
 CFG = GANConfig(dataset="ring8", width=16, latent_dim=4, device="cpu", steps=300)
@@ -81,3 +81,22 @@ def test_a_listing_reads_a_bounded_part_of_a_big_metrics_csv_and_the_rest_on_the
     assert said in row["problems"]
     assert len(check_bytes) > 1 and check_bytes[0] < size  # the first listing read part of it only
     assert all(b - a <= size // 4 + size // 16 + 2**16 for a, b in zip([0, *check_bytes], check_bytes))
+
+
+TINY = ["--width", "16", "--latent-dim", "4", "--batch-size", "16", "--device", "cpu", "--quiet"]
+
+
+def test_resume_of_a_run_whose_metrics_csv_lost_its_header_says_what_the_train_view_says(tmp_path, cli):
+    root = tmp_path / "runs"
+    trained = cli("train", "--steps", "4", "--dataset", "ring8", "--out", str(root), "--run-id", "c", *TINY)
+    assert trained.returncode == 0, trained.stderr
+    path = root / "c" / "metrics.csv"
+    path.write_bytes(path.read_bytes().partition(b"\n")[2])  # rows 1 to 4, no header line
+    with pytest.raises(RunDirError) as seen:
+        RunRegistry(root).view("c")
+    said = str(seen.value)
+    assert said.startswith("run 'c': metrics.csv has no 'step' column (its header: '1,")
+
+    resumed = cli("train", "--resume", "c", "--out", str(root), "--steps", "8", *TINY)
+    assert resumed.returncode == 2
+    assert resumed.stderr.strip().splitlines() == [f"error: {said}"]

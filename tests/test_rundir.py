@@ -538,3 +538,26 @@ def test_last_measured_finds_the_latest_evaluation_reading_back_from_the_end(tmp
     assert run.last_measured(("fd_cls",)) == (1, {"fd_cls": 4.5})
     path.unlink()
     assert run.last_measured(("fd_cls",)) is None
+
+
+@pytest.mark.parametrize("columns", [None, ("step", "d_loss")])
+@pytest.mark.parametrize("damage", ["no_header_line", "binary"])
+def test_a_metrics_csv_without_a_step_column_is_refused_by_every_reader_and_writer(tmp_path, damage, columns):
+    run = RunDir.create(tmp_path, CFG, "c")
+    run.open_metrics(("step", "d_loss", "flags"))
+    run.append_records([(s, 0.4517 + s, "") for s in range(1, 6)])
+    run.close()
+    path = tmp_path / "c" / "metrics.csv"
+    if damage == "no_header_line":
+        path.write_bytes(path.read_bytes().partition(b"\n")[2])
+        header = "'1,1.4517,'"
+    else:
+        path.write_bytes(np.random.default_rng(3).bytes(2000) + b"\n")  # (a reader reads whole lines only)
+        header = "'"
+    said = f"run 'c': metrics.csv has no 'step' column (its header: {header}"
+    with pytest.raises(RunDirError) as read:
+        run.read_metrics_checked(columns)
+    assert str(read.value).startswith(said) and str(read.value).endswith("; nothing in it can be placed")
+    with pytest.raises(RunDirError) as written:  # a resume checks the file before it writes
+        run.check_metrics_writable(("step", "d_loss", "flags"))
+    assert str(written.value) == str(read.value)
