@@ -1295,14 +1295,31 @@ class RunDir:
 
     def checkpoint_at(self, step: int | None = None) -> tuple[int, Path]:
         """The kept checkpoint of ``step`` (the latest when None) as (step, path); `RunDirError` naming
-        the kept steps if there is none."""
+        the kept steps if there is none, or saying when the run saves one if it has none yet."""
         kept = dict(self.checkpoints())
-        if step is None and kept:
+        if not kept:
+            none = "no checkpoint yet" if step is None else f"no checkpoint at step {step}, nor any other yet"
+            raise RunDirError(
+                f"run {self.run_id!r} has {none}{self._when_checkpointed()}: branch from it once it has "
+                "saved one"
+            )
+        if step is None:
             step = max(kept)
         if step not in kept:
             steps = ", ".join(map(str, kept)) or "none"
             raise RunDirError(f"run {self.run_id!r} has no checkpoint at step {step}: kept steps {steps}")
         return step, kept[step]
+
+    def _when_checkpointed(self) -> str:
+        """When this run saves checkpoints, by its config.json, as " (every N steps (checkpoint_every) and
+        when it ends)"; "" for a run without a readable config (a user's loop saves none)."""
+        try:
+            every = self.read_config().checkpoint_every
+        except Exception:  # no config.json, or a damaged one: said where it is read
+            return ""
+        if every == 0:
+            return " (it saves one only when it ends: checkpoint_every is 0)"
+        return f" (it saves one every {every} steps, checkpoint_every, and when it ends)"
 
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()

@@ -100,3 +100,22 @@ def test_resume_of_a_run_whose_metrics_csv_lost_its_header_says_what_the_train_v
     resumed = cli("train", "--resume", "c", "--out", str(root), "--steps", "8", *TINY)
     assert resumed.returncode == 2
     assert resumed.stderr.strip().splitlines() == [f"error: {said}"]
+
+
+@pytest.mark.parametrize(
+    ("every", "when"), [(1000, "every 1000 steps, checkpoint_every, and when it ends"), (0, "")]
+)
+def test_rewind_of_a_run_without_a_checkpoint_yet_says_when_it_saves_one(tmp_path, cli, every, when):
+    root = tmp_path / "runs"
+    run = RunDir.create(root, GANConfig(dataset="ring8", device="cpu", checkpoint_every=every), "dup")
+    run.write_status({"status": "running", "step": 3, "steps": 2000})
+    rewound = cli("train", "--rewind", str(run.path), *TINY)
+    assert rewound.returncode == 2
+    (line,) = rewound.stderr.strip().splitlines()
+    saves = f"(it saves one {when})" if every else "(it saves one only when it ends: checkpoint_every is 0)"
+    assert line == f"error: run 'dup' has no checkpoint yet {saves}: branch from it once it has saved one"
+    assert "None" not in line
+    with pytest.raises(
+        RunDirError, match=r"^run 'dup' has no checkpoint at step 50, nor any other yet \(it saves"
+    ):
+        run.checkpoint_at(50)
