@@ -117,11 +117,15 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
                 )
             total += m.file_size
             if total > MAX_ZIP_UNCOMPRESSED:
-                raise UploadError(f"{name}: expands beyond {MAX_ZIP_UNCOMPRESSED // 2**20} MiB; refused")
+                raise UploadError(
+                    f"{name}: expands beyond {MAX_ZIP_UNCOMPRESSED // 2**20} MiB; allowed up to "
+                    f"{MAX_ZIP_UNCOMPRESSED // 2**20} MiB unpacked, all entries together"
+                )
             if m.compress_size and m.file_size / m.compress_size > MAX_COMPRESSION_RATIO:
                 raise UploadError(
                     f"{name}: entry {quoted(m.filename)} is compressed {m.file_size // m.compress_size}x; "
-                    "refused"
+                    f"allowed up to {MAX_COMPRESSION_RATIO}x an entry (no image compresses more: a "
+                    "decompression bomb is refused)"
                 )
             # Hidden files and folders (and macOS's __MACOSX) are not data, as for a folder given by path
             if Path(parts[-1]).suffix.lower() in IMAGE_EXTENSIONS and not any(map(is_hidden_name, parts)):

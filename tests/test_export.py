@@ -106,6 +106,20 @@ def test_zip_limits(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "MAX_ZIP_ENTRIES", 2)
     with pytest.raises(UploadError, match="allowed up to 2"):
         extract_images_zip(make_zip({f"{i}.png": png_bytes() for i in range(3)}), "x.zip", tmp_path)
+    monkeypatch.setattr(export, "MAX_ZIP_ENTRIES", 50_000)
+    with pytest.raises(UploadError) as bomb:  # what is allowed is said, as for every other limit
+        extract_images_zip(make_zip({"big.png": b"\0" * 2**20}), "x.zip", tmp_path)
+    assert str(bomb.value) == (
+        "x.zip: entry 'big.png' is compressed 1015x; allowed up to 200x an entry (no image compresses more: "
+        "a decompression bomb is refused)"
+    )
+    monkeypatch.setattr(export, "MAX_ZIP_UNCOMPRESSED", 2**20)
+    with pytest.raises(UploadError) as expands:
+        extract_images_zip(make_zip({"a.png": png_bytes(), "b.png": b"\1" * 2**20}), "x.zip", tmp_path)
+    assert (
+        str(expands.value)
+        == "x.zip: expands beyond 1 MiB; allowed up to 1 MiB unpacked, all entries together"
+    )
     monkeypatch.setattr(export, "MAX_UPLOAD_BYTES", 10)
     with pytest.raises(UploadError, match="too large"):
         extract_images_zip(make_zip({"a.png": png_bytes()}), "x.zip", tmp_path)
