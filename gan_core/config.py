@@ -329,12 +329,14 @@ class GANConfig:
                 )
             return ConfigError(name, v, allowed)
 
-        def in_range(name: str, allowed: NumberRange) -> None:
+        def in_range(name: str, allowed: NumberRange, zero: str = "") -> None:
+            """``zero``: what 0 means for a field that also takes 0 outside ``allowed`` (said with it)."""
             v = getattr(self, name)
+            also = f"0 ({zero}) or " if zero else ""
             if isinstance(v, float) and not math.isfinite(v):
-                raise ConfigError(name, v, f"a finite number in {allowed}")
+                raise ConfigError(name, v, f"{also}a finite number in {allowed}")
             if v not in allowed:
-                raise refused(name, allowed.allowed)
+                raise refused(name, also + allowed.allowed)
             if name in _FLOAT_FIELDS:
                 held_in_float32(name, allowed)
 
@@ -368,7 +370,7 @@ class GANConfig:
         if not _DEVICE_RE.fullmatch(self.device):
             raise ConfigError("device", self.device, "auto, cpu, cuda, cuda:N or mps")
         if self.image_size != 0:
-            in_range("image_size", IMAGE_SIZE_RANGE)
+            in_range("image_size", IMAGE_SIZE_RANGE, zero="the dataset's own")
         if self.channels not in (0, 1, 3):
             raise ConfigError("channels", self.channels, "0 (dataset's own), 1 or 3")
         for name, allowed in NUMBER_RANGES.items():  # (in field order: the first bad field is said)

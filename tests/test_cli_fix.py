@@ -119,3 +119,15 @@ def test_rewind_of_a_run_without_a_checkpoint_yet_says_when_it_saves_one(tmp_pat
         RunDirError, match=r"^run 'dup' has no checkpoint at step 50, nor any other yet \(it saves"
     ):
         run.checkpoint_at(50)
+
+
+@pytest.mark.parametrize("command", ["train", "evaluate"])
+@pytest.mark.parametrize("size", ["3", "129"])
+def test_an_image_size_out_of_range_names_0_the_datasets_own_as_allowed(tmp_path, cli, command, size):
+    args = ["--out", str(tmp_path / "runs")] if command == "train" else ["--samples", str(tmp_path / "x.npy")]
+    refused = cli(command, "--dataset", "digits", "--image-size", size, *args)
+    assert refused.returncode == 2
+    assert refused.stderr.strip().splitlines() == [
+        f"error: image_size={size} is invalid: allowed 0 (the dataset's own) or a number in [4, 128]"
+    ]
+    assert not (tmp_path / "runs").exists()
