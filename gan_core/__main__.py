@@ -352,7 +352,8 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(HEADLINE_QUALITY)
         + ": the first measured), when it was made, who recorded it and "
         "its data, model and loss; a run's error and what its files have wrong on a line below it. A "
-        "folder that cannot be read is listed as unreadable, with why.",
+        "folder that cannot be read is listed as unreadable, with why; folders holding a run under a name "
+        "that is no run id are named on stderr.",
     )
     runs.add_argument(
         "folder",
@@ -1031,8 +1032,36 @@ def runs_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(out, indent=1, default=str)
 
 
+MISNAMED_SHOWN = 5  # folder names the note of `misnamed_note` quotes; beyond them, how many more
+MISNAMED_CHARS = 40  # a name quoted is cut to this many characters
+
+
+def misnamed_note(folder: Path) -> str | None:
+    """The line that says which folders of ``folder`` `run_listing` leaves out, as the Runs page says it:
+    those holding a run under a name no run id may have (`RunRegistry.misnamed`), the first few names
+    (escaped as Python writes them: a name may hold any character but a slash), and how to list them;
+    None when there are none."""
+    names = RunRegistry(folder).misnamed()
+    if not names:
+        return None
+    listed = ", ".join(
+        terminal_text(repr(name if len(name) <= MISNAMED_CHARS else name[: MISNAMED_CHARS - 1] + "…"))
+        for name in names[:MISNAMED_SHOWN]
+    )
+    if len(names) > MISNAMED_SHOWN:
+        listed += f" and {len(names) - MISNAMED_SHOWN} more"
+    many = len(names) != 1
+    return (
+        f"Left out: {len(names)} folder{'s' * many} holding a run under a name that is no run id "
+        f"({listed}). A run id is {RUN_ID_RULE}: rename {'a' if many else 'the'} folder to list its run."
+    )
+
+
 def cmd_runs(args: argparse.Namespace) -> int:
     rows = run_listing(args.folder)
+    note = misnamed_note(args.folder)
+    if note:  # on stderr: the table and the JSON list keep their shape
+        print(note, file=sys.stderr)
     if args.json:
         text = runs_json(rows)
     elif not rows:

@@ -131,3 +131,23 @@ def test_an_image_size_out_of_range_names_0_the_datasets_own_as_allowed(tmp_path
         f"error: image_size={size} is invalid: allowed 0 (the dataset's own) or a number in [4, 128]"
     ]
     assert not (tmp_path / "runs").exists()
+
+
+def test_runs_names_the_folders_it_leaves_out_on_stderr_as_the_runs_page_does(tmp_path, cli):
+    root = tmp_path / "runs"
+    written_run(root, "kept", 3)
+    written_run(root, "renamed", 3).path.rename(root / "my run\x1b[2J")  # a space: no run id
+    said = (
+        "Left out: 1 folder holding a run under a name that is no run id ('my run\\x1b[2J'). A run id is "
+        "1-100 ASCII letters, digits, '.', '_' or '-', starting with a letter or digit, without '..': "
+        "rename the folder to list its run."
+    )
+    listed = cli("runs", str(root), "--json")
+    assert listed.returncode == 0 and listed.stderr.strip() == said
+    assert [row["run_id"] for row in json.loads(listed.stdout)] == ["kept"]  # the JSON list as it was
+    table = cli("runs", str(root))
+    assert table.returncode == 0 and table.stderr.strip() == said
+    assert table.stdout.splitlines()[1].startswith("kept ")
+    (root / "kept").rename(root / "kept two")
+    empty = cli("runs", str(root))
+    assert empty.stdout.startswith("No runs in") and empty.stderr.strip().startswith("Left out: 2 folders")
