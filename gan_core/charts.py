@@ -30,6 +30,7 @@ import hashlib
 import html
 import io
 import itertools
+import json
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
@@ -483,11 +484,16 @@ def _flag_marker_kind(kind: str, fields: Mapping[str, Any]) -> str:
 
 def _short_label(kind: str, fields: Mapping[str, Any]) -> str:
     """An event's marker label from its fields: ``hparam`` {field: lr_g, new: 0.001} -> 'lr_g 0.001';
-    ``flag`` {flag: mode_collapse} -> 'mode_collapse'; ``flag_cleared`` -> 'mode_collapse cleared'."""
+    ``flag`` {flag: mode_collapse} -> 'mode_collapse'; ``flag_cleared`` -> 'mode_collapse cleared'. An
+    ``hparam`` event written by hand without those fields says what it has: {field: lr_g} -> 'lr_g
+    changed', {new: 0.001} -> 'hparam 0.001', {} -> 'hparam'; a value as JSON writes it (null, true)."""
     if kind == "hparam":
-        new = fields.get("new")
-        shown = f"{new:.3g}" if isinstance(new, float) else str(new)
-        label = f"{fields.get('field', '?')} {shown}"
+        field = fields.get("field")
+        name = field if isinstance(field, str) and field else None
+        if "new" in fields:
+            label = f"{name or 'hparam'} {_value_words(fields['new'])}"
+        else:
+            label = f"{name} changed" if name else "hparam"
     else:
         label = str(fields.get("flag", kind)) + (" cleared" if kind == "flag_cleared" else "")
     # whole in the hover (the marker's own text is cut to fit the plot, `_cut_label`), within reason: a
@@ -496,6 +502,14 @@ def _short_label(kind: str, fields: Mapping[str, Any]) -> str:
     # Plotly renders a subset of HTML in text (links, <b>, <br>); a label comes from events.csv, a file
     # anyone may have written: escaped, it shows as written (plotly turns the entities back into text).
     return html.escape(label)
+
+
+def _value_words(value: Any) -> str:
+    """A setting's value from events.csv as a marker shows it: a float to 3 significant digits, null,
+    true and false as JSON writes them, anything else as its text."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
 def event_markers(events: Events) -> list[tuple[float, str, str]]:

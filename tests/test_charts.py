@@ -388,6 +388,29 @@ def test_metric_figure_marks_hparam_and_flag_events_only(view):
     assert traces_named(quiet_fig, "events") == []
 
 
+def test_an_hparam_event_written_by_hand_without_its_usual_fields_is_labelled_plainly(view):
+    events = [
+        event(10, "hparam", "x"),  # no field, no old, no new
+        event(20, "hparam", "x", field="lr_g"),
+        event(30, "hparam", "x", new=0.001),
+        event(40, "hparam", "x", field="lr_d", old=0.001, new=None),
+        event(50, "hparam", "x", field=7, new=True),  # (a field that is no text is not a name)
+        event(60, "hparam", "x", field="lr_g", old=0.0002, new=0.001),
+    ]
+    assert charts.event_markers(events) == [
+        (10.0, "hparam", "hparam"),
+        (20.0, "lr_g changed", "hparam"),
+        (30.0, "hparam 0.001", "hparam"),
+        (40.0, "lr_d null", "hparam"),
+        (50.0, "hparam true", "hparam"),
+        (60.0, "lr_g 0.001", "hparam"),
+    ]
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=events)
+    hovers = list(only_trace(fig, "events").text)  # each marker's whole label (not all are labelled)
+    assert len(hovers) == 6 and [a.text for a in event_labels(fig)]
+    assert not any("None" in text or "?" in text for text in hovers + [a.text for a in event_labels(fig)])
+
+
 def test_flag_raised_and_cleared_markers_are_told_apart(view):
     events = [
         event(40, "flag", "exploding_gradients: ...", flag="exploding_gradients"),
