@@ -74,8 +74,12 @@ ACK_SECONDS = 5.0  # how long `RunView.control` waits for the run to act
 KEEP_ENDED_RUNNERS = 8
 KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts nothing (`RunRegistry.start`)
 # Bytes of a run's metrics.csv a listing reads to find what the Train view would say is wrong with it: at
-# about 300 bytes a row, the first 200,000 rows of a run on the first listing, the rest on the next ones.
-LISTING_CHECK_BYTES = 64 * 2**20
+# about 300 bytes a row, the first ~14,000 rows of a run on the first listing, the next on each later one
+# (a server's Runs page reads a long run's whole file over its listings; `python -m gan_core runs`, a new
+# process each time, its first part). The listing reads each run's last row from the file's end, at a
+# cost that does not grow with the run (BENCHMARKS.md); at 64 MiB this check made a listing of one
+# 1,000,000-row run 50 times slower (4 -> 204 ms, `python -m benchmarks.listing`), at 4 MiB ~15 ms.
+LISTING_CHECK_BYTES = 4 * 2**20
 
 
 class RegistryError(RuntimeError):
