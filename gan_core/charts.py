@@ -1631,17 +1631,23 @@ def compare_data_note(datasets: Mapping[str, str]) -> str | None:
     accuracies and the quality metrics depend on the data (a ring of 8 points is not 64-pixel digits;
     fd_cls and the PRDC use each data set's own classifier), so their values are compared within one
     data set only."""
-    groups: dict[str, list[str]] = {}
-    for run_id, dataset in datasets.items():
-        if dataset:
-            groups.setdefault(dataset, []).append(run_id)
-    if len(groups) < 2:
+    named = _runs_by_kind({run_id: dataset for run_id, dataset in datasets.items() if dataset})
+    if named is None:
         return None
-    named = "; ".join(f"{dataset}: {', '.join(ids)}" for dataset, ids in groups.items())
     return (
         f"These runs train on different data ({named}): their losses, accuracies and quality metrics "
         "are each data set's own, so compare each run's trend, and values only within one data set."
     )
+
+
+def _runs_by_kind(kinds: Mapping[str, str]) -> str | None:
+    """``kinds`` (run id -> its data set, loss, ...) as ``"a: r1, r2; b: r3"``, or None when all are one."""
+    groups: dict[str, list[str]] = {}
+    for run_id, kind in kinds.items():
+        groups.setdefault(kind, []).append(run_id)
+    if len(groups) < 2:
+        return None
+    return "; ".join(f"{kind}: {', '.join(ids)}" for kind, ids in groups.items())
 
 
 def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
@@ -1657,12 +1663,9 @@ def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
     Accuracy, gradient norms and quality metrics mean the same for every loss: None for them."""
     known = {run_id: LOSSES[name] for run_id, name in losses.items() if name in LOSSES}
     if column in LOSS_VALUE_COLUMNS:
-        groups: dict[str, list[str]] = {}
-        for run_id, loss in known.items():
-            groups.setdefault(loss.name, []).append(run_id)
-        if len(groups) < 2:
+        named = _runs_by_kind({run_id: loss.name for run_id, loss in known.items()})
+        if named is None:
             return None
-        named = "; ".join(f"{name}: {', '.join(ids)}" for name, ids in groups.items())
         return (
             f"These runs train different losses ({named}): {column} is on each loss's own scale, so "
             "compare each run's trend, not the values across losses."
