@@ -1679,7 +1679,7 @@ def _init_main(
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
             _warn_user(wrong)
     if not isinstance(model, str):  # run.json holds it as text (its reader refuses anything else)
-        raise TrackingError(f"model={model!r} is invalid: allowed a name as text, or '' for none")
+        raise TrackingError(f"model={quoted(model)} is invalid: allowed a name as text, or '' for none")
     if source not in SOURCES or source == "trainer":
         raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
     steps, sample_every, eval_every, seed = _checked_counts(
