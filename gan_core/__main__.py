@@ -351,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
         "metric ("
         + ", ".join(HEADLINE_QUALITY)
         + ": the first measured), when it was made, who recorded it and "
-        "its data, model and loss; a run's error and what its files have wrong on a line below it. A "
+        "its data, model and loss; a run's error and what its files have wrong (status.json, metrics.csv's "
+        "header and last row, events.csv) on a line below it. A "
         "folder that cannot be read is listed as unreadable, with why; folders holding a run under a name "
         "that is no run id are named on stderr.",
     )

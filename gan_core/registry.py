@@ -63,7 +63,7 @@ from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_f
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.schema import D_METRICS, EVAL_COLUMNS, custom_columns
-from gan_core.tracking.tail import CHUNK_BYTES, EventsTail, MetricsTail
+from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
@@ -73,13 +73,6 @@ ACK_SECONDS = 5.0  # how long `RunView.control` waits for the run to act
 # from disk when viewed, so that starting and stopping runs for days does not grow the server's memory.
 KEEP_ENDED_RUNNERS = 8
 KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts nothing (`RunRegistry.start`)
-# Bytes of a run's metrics.csv a listing reads to find what the Train view would say is wrong with it: at
-# about 300 bytes a row, the first ~14,000 rows of a run on the first listing, the next on each later one
-# (a server's Runs page reads a long run's whole file over its listings; `python -m gan_core runs`, a new
-# process each time, its first part). The listing reads each run's last row from the file's end, at a
-# cost that does not grow with the run (BENCHMARKS.md); at 64 MiB this check made a listing of one
-# 1,000,000-row run 50 times slower (4 -> 204 ms, `python -m benchmarks.listing`), at 4 MiB ~15 ms.
-LISTING_CHECK_BYTES = 4 * 2**20
 
 
 class RegistryError(RuntimeError):
@@ -549,7 +542,6 @@ class RunRegistry:
         self.max_active = max_active
         self._runners: dict[str, Runner] = {}
         self._disk_cache: dict[str, _DiskRun] = {}  # runs read from their folders, by id
-        self._file_checks: dict[str, _FileCheck] = {}  # what `summaries` found in each run's files, by id
         # start request id -> (the run id it started, or None; the refusal's message, or None)
         self._requests: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
@@ -779,8 +771,8 @@ class RunRegistry:
         and ``problems``: what its status.json had wrong (`RunDir.read_status_checked`), its metrics.csv
         or events.csv if either is no regular file (`RunDir.special_files`), for a run nobody writes
         now, metrics.csv rows short of its step (`rows_missing`), and for a run not training here, what
-        the Train view finds wrong inside those two files (`_file_problems`: a big metrics.csv is read
-        over several listings), "; "-joined.
+        the Train view finds wrong with metrics.csv's header and in events.csv (`_file_problems`: the
+        rows of metrics.csv are checked when the run is opened), "; "-joined.
 
         A folder that cannot be read (its config.json, or one never read: a symlink, see
         `scan_runs`) is left out, or with ``unreadable`` listed with status ``unreadable`` and the
@@ -910,31 +902,25 @@ class RunRegistry:
         }
 
     def _file_problems(self, run_dir: RunDir) -> list[str]:
-        """What the Train view says is wrong with ``run_dir``'s metrics.csv and events.csv (their tails'
-        `problems`, a file without a 'step' column included), as far as they have been read: each listing
-        reads on where the last one stopped, at most `LISTING_CHECK_BYTES` of metrics.csv (a file
-        rewritten is read again), so that a listing of big runs stays quick. Never raises."""
-        with self._lock:
-            check = self._file_checks.get(run_dir.run_id)
-            if check is None or check.path != run_dir.path:
-                check = self._file_checks[run_dir.run_id] = _FileCheck(run_dir)
+        """What the Train view says is wrong with ``run_dir``'s metrics.csv header (its first line only:
+        `MetricsTail.header_problems`, so that a listing's cost does not grow with its runs) and its
+        events.csv (read whole: a run's events are few), in the view's words; the rows of metrics.csv are
+        checked when the run is opened. Never raises."""
         # One that is no regular file is never opened: `RunDir.special_files` says what it is.
         metrics, events = (not run_dir.special_files((name,)) for name in ("metrics.csv", "events.csv"))
-        with check.lock:
-            try:
-                start = check.metrics.bytes_read
-                if metrics:
-                    with contextlib.closing(check.metrics.chunks()) as chunks:
-                        for _ in chunks:  # (the rows themselves are not kept: the listing shows none)
-                            if check.metrics.bytes_read - start >= LISTING_CHECK_BYTES:
-                                break
-                if events:
-                    check.events.poll()
-            except RunDirError as exc:  # a file that cannot be read, or without a 'step' column
-                with self._lock:
-                    self._file_checks.pop(run_dir.run_id, None)  # read from its start next time
-                return [str(exc)]
-            return (check.metrics.problems if metrics else []) + (check.events.problems if events else [])
+        found: list[str] = []
+        try:
+            if metrics:
+                found += MetricsTail(
+                    run_dir.path / "metrics.csv", run_dir.run_id, RECORD_COLUMNS
+                ).header_problems()
+        except RunDirError as exc:  # a file that cannot be read, or without a 'step' column
+            found.append(str(exc))
+        if events:
+            tail = EventsTail(run_dir.path / "events.csv")
+            tail.poll()
+            found += tail.problems
+        return found
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it
@@ -966,7 +952,6 @@ class RunRegistry:
         with self._lock:
             self._runners.pop(run_id, None)
             self._disk_cache.pop(run_id, None)
-            self._file_checks.pop(run_id, None)
 
 
 # The quality metric a run's listing shows of its latest evaluation: the first of these it measured (FID in
@@ -1120,22 +1105,6 @@ class _DiskRun:
         self.store: MetricStore | None = None
         self.stamp: tuple[tuple[int, int, int] | None, ...] | None = None
         self.view: RunView | None = None
-
-
-class _FileCheck:
-    """The tails `RunRegistry.summaries` reads a run's metrics.csv and events.csv with, for the problems
-    they find (no rows kept), from one listing to the next."""
-
-    def __init__(self, run_dir: RunDir):
-        self.path = run_dir.path
-        self.lock = threading.Lock()  # one reader at a time
-        self.metrics = MetricsTail(
-            run_dir.path / "metrics.csv",
-            run_dir.run_id,
-            RECORD_COLUMNS,
-            chunk_bytes=min(CHUNK_BYTES, LISTING_CHECK_BYTES // 4),  # (a listing may read one more)
-        )
-        self.events = EventsTail(run_dir.path / "events.csv")
 
 
 def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], error: str) -> dict[str, Any]:

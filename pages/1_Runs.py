@@ -260,8 +260,9 @@ picked = st.dataframe(
         ),
         "problems": st.column_config.TextColumn(
             "problems",
-            help="what its files have wrong: a status.json field (the run is shown without it), or "
-            "metrics.csv rows short of the step status.json says it reached",
+            help="what its files have wrong: a status.json field (the run is shown without it), "
+            "metrics.csv rows short of the step status.json says it reached, its header (a column named "
+            "twice, misnamed or missing) or events.csv; damage inside its rows is said when it is opened",
         ),
     },
 )

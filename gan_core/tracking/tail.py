@@ -66,6 +66,7 @@ from gan_core.rundir import (
     complete_lines,
     events_frame,
     forgiving_csv,
+    no_step_column,
     open_regular,
     os_reason,
     plural,
@@ -348,6 +349,26 @@ class MetricsTail:
             raise
         return store if store is not None else MetricStore(self.columns)
 
+    def header_problems(self) -> list[str]:
+        """What `problems` says of the file's header alone (columns named twice, misnamed or missing, bytes
+        that are not UTF-8 in it), reading its first line only: the runs listing's check, whose cost does
+        not grow with the run (`RunRegistry.summaries`). `RunDirError` for a header without a ``step``
+        column or a file that cannot be read; [] for a file not written yet or whose header is not whole."""
+        try:
+            fd = open_regular(self.path)
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise self._unreadable(exc) from None
+        try:
+            if not self._read_header(fd, os.fstat(fd).st_size):
+                return []
+        except OSError as exc:
+            raise self._unreadable(exc) from None
+        finally:
+            os.close(fd)
+        return self.problems
+
     def chunks(self) -> Iterator[TailChunk]:
         """The rows new since the last poll, chunk by chunk (each at most about `chunk_bytes` of the file),
         the tail's place moved past each as it is given. `RunDirError` for a file without a ``step``
@@ -431,10 +452,7 @@ class MetricsTail:
         text = line.decode("utf-8", errors="replace").rstrip("\r\n")
         names, named = _file_names(text)
         if "step" not in names:
-            raise RunDirError(
-                f"run {self.run_id!r}: metrics.csv has no 'step' column (its header: {quoted(text)}); "
-                "nothing in it can be placed"
-            )
+            raise no_step_column(self.run_id, text)
         st = os.fstat(fd)
         self._pos.identity = (st.st_dev, st.st_ino)
         self._pos.head = self._pos.read(fd, end, 0)
