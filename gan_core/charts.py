@@ -1630,7 +1630,8 @@ def compare_data_note(datasets: Mapping[str, str]) -> str | None:
     -> the data set it trains on (`RunView.dataset`; "" for a run that named none, left out). Losses,
     accuracies and the quality metrics depend on the data (a ring of 8 points is not 64-pixel digits;
     fd_cls and the PRDC use each data set's own classifier), so their values are compared within one
-    data set only."""
+    data set only. Runs of one data set's name on different files (two `points` uploads, two image
+    folders) are not told apart: the name is all a run records of its data."""
     named = _runs_by_kind({run_id: dataset for run_id, dataset in datasets.items() if dataset})
     if named is None:
         return None

@@ -443,8 +443,13 @@ elif view is None and st.session_state.get(LOST_KEY):
     st.error(  # (a run id, letters, digits and ._-, is shown as it is in code spans)
         f"Run `{lost_id}` cannot be shown any more: {literal(lost_reason)}. Its folder was deleted, moved "
         "or damaged while this page watched it; a process still training it fails at its next write. The "
-        "other runs are as they were (the **Runs** page lists them). Press **Start** to train the "
-        "sidebar's configuration.",
+        "other runs are as they were (the **Runs** page lists them). "
+        + (
+            "Start trains the sidebar's configuration once the sidebar has what it needs (the line under "
+            "Start says what)."
+            if start_disabled
+            else "Press **Start** to train the sidebar's configuration."
+        ),
         icon=":material/folder_off:",
     )
 elif view is None:

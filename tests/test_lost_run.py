@@ -43,6 +43,15 @@ def test_the_train_view_says_a_watched_run_is_gone_until_another_is_watched(runs
     at.run()  # and the next: still said
     assert [shown(e.value) for e in at.error] == errors
 
+    at.selectbox(key="cfg_dataset").set_value("points").run()  # no data_path: Start cannot start
+    assert at.button(key="btn_start").disabled
+    (said,) = [shown(e.value) for e in at.error]
+    assert (
+        said.startswith(GONE)
+        and "Press Start" not in said
+        and said.endswith("(the line under Start says what).")
+    )
+
     at.query_params["run"] = "other"  # another run watched: the message has done its work
     at.session_state["run_id"] = None
     at.run()

@@ -282,6 +282,4 @@ def test_a_run_whose_folder_is_deleted_while_it_is_watched_is_said_gone(external
         pytest.fail(
             f"the writer went on {WRITER_EXIT_S:.0f} s without its folder:\n{writer.log_path.read_text()}"
         )
-    page.wait_for_timeout(3000)  # three refreshes' time: the message is not one refresh's
-    expect(gone).to_have_count(1)
     assert "is gone (deleted or moved while the run wrote it)" in writer.log_path.read_text().splitlines()[-1]
