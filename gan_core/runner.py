@@ -345,9 +345,6 @@ class Runner:
         self.trainer: Trainer | None = None
         self.device: str | None = None
         self.error: str | None = None
-        # the metrics of a D-only step taken while paused, while it is the last thing trained: a full or G
-        # step, or the run going on, makes it history (the caption of it went on showing 1,300 steps on)
-        self.last_d_step: dict[str, float] | None = None
         self.monitor = FlagMonitor(get_loss(cfg.loss).midpoint, coverage_total=coverage_total(cfg.dataset))
         self.evaluator: Evaluator | None = None
         # The evaluation under way, or None: set and cleared by the training thread, read by pages (one
@@ -862,12 +859,10 @@ class Runner:
     def _single_step(self, mode: str) -> None:
         if mode == "d":
             metrics = self.trainer.d_step()
-            self.last_d_step = metrics
             detail = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
             # the D-only update's own metrics, as fields: it trains no G step, so it has no metrics row
             self._event("step_d", detail, step=self.trainer.step_count, **metrics)
             return
-        self.last_d_step = None
         if mode == "full":
             self._emit(self.trainer.step())
         else:  # D is not updated: no D gradient to measure
@@ -971,8 +966,6 @@ class Runner:
         self.run_dir.save_checkpoint(state, self.cfg.keep_checkpoints)
 
     def _set_status(self, status: str) -> None:
-        if status == "running":
-            self.last_d_step = None
         with self._cond:
             self._status = status
             self._cond.notify_all()
