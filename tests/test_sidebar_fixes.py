@@ -23,7 +23,7 @@ from gan_core.presets import get_preset
 from gan_core.runner import Runner
 from tests.test_hostile import Upload
 from tests.test_literal import shown
-from ui.common import registry
+from ui.common import data_roots, registry
 from ui.sidebar import FIELDS, REFUSED_KEY, SHOWN_PATH_LIMIT
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -328,9 +328,10 @@ def test_an_upload_refused_beside_a_refused_data_path_says_no_data_is_usable(
     (refusal,) = [e for e in errors(at, data_expander(at)) if name in e]
     message, instead = refusal.split("\n\n")
     assert message.startswith(f"{dataset} CSV {name}: " if dataset == "points" else f"{name}: ")
+    roots = ", ".join(dict.fromkeys(str(Path(root).resolve()) for root in data_roots()))
     assert instead == (
-        f"No data is usable yet: data_path {typed!r} is refused too (the message under data_path says why). "
-        "Upload a file that passes, or correct data_path."
+        f"No data is usable yet: data_path {typed!r} is refused too (outside the folders data may be read "
+        f"from: {roots}). Upload a file that passes, or correct data_path."
     )
     assert "Start trains on it" not in refusal
     (path_error,) = [e for e in errors(at, data_expander(at)) if name not in e]

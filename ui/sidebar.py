@@ -55,7 +55,7 @@ from gan_core.app import (
     read_points_csv,
     save_points_upload,
 )
-from ui.common import check_server_data_path, literal
+from ui.common import check_server_data_path, data_roots, literal
 
 DEFAULTS = GANConfig()
 FIELDS = tuple(f.name for f in dataclasses.fields(GANConfig))
@@ -609,27 +609,30 @@ def _refused(message: str, dataset: str) -> None:
             if earlier and earlier[0] == in_use
             else f"data_path {literal(quoted(in_use, SHOWN_PATH_LIMIT))}"
         )
-        if _data_path_refused(dataset, in_use):
+        refused = _data_path_refused(dataset, in_use)
+        if refused:  # (said here whole: the message under data_path waits while another field is wrong)
             text += (
-                f"\n\nNo data is usable yet: {what} is refused too (the message under data_path says why). "
-                "Upload a file that passes, or correct data_path."
+                f"\n\nNo data is usable yet: {what} is refused too ({literal(refused)}). Upload a file "
+                "that passes, or correct data_path."
             )
         else:
             text += f"\n\nStill using {what}: Start trains on it. Upload a file that passes to replace it."
     st.error(text)
 
 
-def _data_path_refused(dataset: str, data_path: str) -> bool:
-    """Whether the server refuses ``data_path`` for ``dataset`` whatever the other fields hold: the config's
-    check of the path, or a path outside the folders data may be read from (`check_server_data_path`).
-    (Whether the data there loads is known at Start, as for any path typed.)"""
+def _data_path_refused(dataset: str, data_path: str) -> str | None:
+    """Why the server refuses ``data_path`` for ``dataset`` whatever the other fields hold, in a few words
+    (the config's check of the path, or a path outside the folders data may be read from:
+    `check_server_data_path`), or None. (Whether the data there loads is known at Start, as for any path
+    typed.)"""
     try:
         check_server_data_path(GANConfig(dataset=dataset, data_path=data_path))
     except ConfigError as exc:
-        return exc.field == "data_path"
+        return str(exc) if exc.field == "data_path" else None
     except DataError:
-        return True
-    return False
+        roots = ", ".join(dict.fromkeys(str(Path(root).expanduser().resolve()) for root in data_roots()))
+        return f"outside the folders data may be read from: {roots}"
+    return None
 
 
 # Characters of a data_path the sidebar's messages quote (`check_data_path`'s ``limit``): its column is
