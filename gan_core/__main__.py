@@ -823,9 +823,10 @@ def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
         try:
             array = np.load(file, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe
         except ValueError as exc:
-            if numpy_load_reason(exc) == PICKLED_DATA:  # as a snapshot says it, never "load it unsafely"
+            reason = numpy_load_reason(exc)
+            if reason == PICKLED_DATA:  # as a snapshot says it, never "load it unsafely"
                 raise CLIError(f"{where}: {PICKLED_DATA}; allowed {want}") from None
-            raise CLIError(f"{where}: cannot read it ({numpy_load_reason(exc)})") from None
+            raise CLIError(f"{where}: cannot read it ({reason})") from None
         except (OSError, EOFError) as exc:
             raise CLIError(f"{where}: cannot read it ({numpy_load_reason(exc)})") from None
     if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
@@ -1033,34 +1034,9 @@ def runs_json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(out, indent=1, default=str)
 
 
-MISNAMED_SHOWN = 5  # folder names the note of `misnamed_note` quotes; beyond them, how many more
-MISNAMED_CHARS = 40  # a name quoted is cut to this many characters
-
-
-def misnamed_note(folder: Path) -> str | None:
-    """The line that says which folders of ``folder`` `run_listing` leaves out, as the Runs page says it:
-    those holding a run under a name no run id may have (`RunRegistry.misnamed`), the first few names
-    (escaped as Python writes them: a name may hold any character but a slash), and how to list them;
-    None when there are none."""
-    names = RunRegistry(folder).misnamed()
-    if not names:
-        return None
-    listed = ", ".join(
-        terminal_text(repr(name if len(name) <= MISNAMED_CHARS else name[: MISNAMED_CHARS - 1] + "…"))
-        for name in names[:MISNAMED_SHOWN]
-    )
-    if len(names) > MISNAMED_SHOWN:
-        listed += f" and {len(names) - MISNAMED_SHOWN} more"
-    many = len(names) != 1
-    return (
-        f"Left out: {len(names)} folder{'s' * many} holding a run under a name that is no run id "
-        f"({listed}). A run id is {RUN_ID_RULE}: rename {'a' if many else 'the'} folder to list its run."
-    )
-
-
 def cmd_runs(args: argparse.Namespace) -> int:
     rows = run_listing(args.folder)
-    note = misnamed_note(args.folder)
+    note = RunRegistry(args.folder).misnamed_note(terminal_text)
     if note:  # on stderr: the table and the JSON list keep their shape
         print(note, file=sys.stderr)
     if args.json:

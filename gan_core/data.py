@@ -359,6 +359,14 @@ def require_labels(cfg: GANConfig, source: DataSource) -> DataSource:
     )
 
 
+def allowed_roots_text(allowed_roots: Sequence[str | Path]) -> str:
+    """The folders data may be read from as a message lists them: resolved, each once (two roots can be
+    one folder: the app's data/ when the server runs in the app's folder), "none" for none."""
+    return (
+        ", ".join(dict.fromkeys(str(Path(root).expanduser().resolve()) for root in allowed_roots)) or "none"
+    )
+
+
 def check_data_path(
     path: str | Path, allowed_roots: Sequence[str | Path], *, limit: int = PATH_LIMIT
 ) -> Path:
@@ -367,10 +375,7 @@ def check_data_path(
     ``allowed_roots``. For a server that must not read whatever a browser names; the command line, on
     the user's own machine, does not call it. The message quotes at most ``limit`` characters of the path
     as given and as resolved (`quoting.quoted`; a narrow sidebar asks for fewer than a terminal)."""
-    # each folder once: two roots can be one folder (the app's data/ when the server runs in the app's folder)
-    listed = (
-        ", ".join(dict.fromkeys(str(Path(root).expanduser().resolve()) for root in allowed_roots)) or "none"
-    )
+    listed = allowed_roots_text(allowed_roots)
     try:
         resolved = Path(path).expanduser().resolve()
     except (OSError, RuntimeError, ValueError) as exc:  # a symlink loop; a NUL character

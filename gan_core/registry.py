@@ -30,6 +30,7 @@ import shutil
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,7 @@ from gan_core.quoting import quoted
 from gan_core.rundir import (
     LOCK_NAME,
     MAX_STEPS,
+    RUN_ID_RULE,
     RunBusyError,
     RunDir,
     RunDirError,
@@ -72,6 +74,8 @@ ACK_SECONDS = 5.0  # how long `RunView.control` waits for the run to act
 # Ended runners kept in memory (their charts and snapshots at hand); older ones are dropped and read back
 # from disk when viewed, so that starting and stopping runs for days does not grow the server's memory.
 KEEP_ENDED_RUNNERS = 8
+MISNAMED_SHOWN = 5  # folder names `RunRegistry.misnamed_note` quotes; beyond them, how many more
+MISNAMED_CHARS = 40  # a name it quotes is cut to this many characters
 KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts nothing (`RunRegistry.start`)
 
 
@@ -366,12 +370,12 @@ class RunView:
     @property
     def single_steps(self) -> dict[str, Any] | None:
         """The single steps taken since the run was last paused (the Train view's Step, D step, G step):
-        ``{"d": n, "g": n, "full": n, "last_d": {D_METRICS column: value}, "last": kind}``, with
+        ``{"d": n, "g": n, "full": n, "last_d": {D_METRICS column: value}}``, with
         ``last_d`` the newest D-only update's metrics (it writes no metrics row: a D-only update is no
         generator step) or None; None while the run is not paused, or before its first single step."""
         if self.status != "paused":
             return None
-        found: dict[str, Any] = {"d": 0, "g": 0, "full": 0, "last_d": None, "last": None}
+        found: dict[str, Any] = {"d": 0, "g": 0, "full": 0, "last_d": None}
         for event in reversed(self.events):  # newest first, back to the pause
             kind = event.get("kind")
             if kind == "status":
@@ -379,13 +383,12 @@ class RunView:
             if kind in ("step_d", "step_g", "step_full"):
                 mode = kind.removeprefix("step_")
                 found[mode] += 1
-                found["last"] = found["last"] or mode
                 if mode == "d" and found["last_d"] is None:
                     fields = event.get("fields") or {}
                     found["last_d"] = {
                         k: float(fields[k]) for k in D_METRICS if isinstance(fields.get(k), int | float)
                     }
-        return found if found["last"] else None
+        return found if found["d"] + found["g"] + found["full"] else None
 
     @property
     def hparams(self) -> dict[str, Any]:
@@ -811,6 +814,26 @@ class RunRegistry:
                         state = disk_status(status, run.in_use(status))
             found[run.run_id] = state
         return found
+
+    def misnamed_note(self, shown: Callable[[str], str]) -> str | None:
+        """The line that says which folders `misnamed` leaves out of every listing, as the Runs page and
+        `python -m gan_core runs` say it: how many, the first `MISNAMED_SHOWN` names (each cut to
+        `MISNAMED_CHARS` characters and escaped as Python writes it, then passed through ``shown``: the
+        page's `literal`, the terminal's escaping), and how to list them; None when there are none."""
+        names = self.misnamed()
+        if not names:
+            return None
+        listed = ", ".join(
+            shown(repr(name if len(name) <= MISNAMED_CHARS else name[: MISNAMED_CHARS - 1] + "…"))
+            for name in names[:MISNAMED_SHOWN]
+        )
+        if len(names) > MISNAMED_SHOWN:
+            listed += f" and {len(names) - MISNAMED_SHOWN} more"
+        many = len(names) != 1
+        return (
+            f"Left out: {len(names)} folder{'s' * many} holding a run under a name that is no run id "
+            f"({listed}). A run id is {RUN_ID_RULE}: rename {'a' if many else 'the'} folder to list its run."
+        )
 
     def misnamed(self) -> list[str]:
         """The names of the folders in the runs folder that hold a run (config.json or run.json) under a

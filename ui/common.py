@@ -24,7 +24,6 @@ from gan_core.app import (
     DATASET_SPECS,
     DEFAULT_MAX_ACTIVE,
     ENDED,
-    RUN_ID_RULE,
     RUNS_ENV,
     DataError,
     DataSource,
@@ -338,31 +337,13 @@ def listing_changes_text(shown: dict[str, str], now: dict[str, str]) -> str | No
     return "Since this list was drawn: " + "; ".join(said) if said else None
 
 
-MISNAMED_SHOWN = 5  # folder names a caption quotes; beyond them, how many more
-MISNAMED_CHARS = 40  # a name quoted is cut to this many characters
-
-
 def misnamed_caption() -> None:
     """A caption for the folders of the runs folder that hold a run under a name no run id may have
-    (`RunRegistry.misnamed`): how many are left out of the listing, why, the first few names (as text,
-    escaped: a name may hold any character but a slash), and how to list them."""
-    names = registry().misnamed()
-    if not names:
-        return
-
-    def quoted(name: str) -> str:
-        cut = name if len(name) <= MISNAMED_CHARS else name[: MISNAMED_CHARS - 1] + "…"
-        return literal(repr(cut))  # repr: a line break, a control character or stray bytes shown escaped
-
-    listed = ", ".join(quoted(name) for name in names[:MISNAMED_SHOWN])
-    more = len(names) - MISNAMED_SHOWN
-    if more > 0:
-        listed += f" and {more} more"
-    many = len(names) != 1
-    st.caption(
-        f"Left out: {len(names)} folder{'s' * many} holding a run under a name that is no run id "
-        f"({listed}). A run id is {RUN_ID_RULE}: rename {'a' if many else 'the'} folder to list its run."
-    )
+    (`RunRegistry.misnamed_note`: how many are left out of the listing, why, the first few names, and how
+    to list them), the names shown as text."""
+    note = registry().misnamed_note(literal)
+    if note:
+        st.caption(note)
 
 
 def readable_run_ids(owned_only: bool = False) -> list[str]:

@@ -48,6 +48,7 @@ from gan_core.app import (
     DataError,
     GANConfig,
     UploadError,
+    allowed_roots_text,
     extract_images_zip,
     get_loss,
     get_preset,
@@ -630,8 +631,7 @@ def _data_path_refused(dataset: str, data_path: str) -> str | None:
     except ConfigError as exc:
         return str(exc) if exc.field == "data_path" else None
     except DataError:
-        roots = ", ".join(dict.fromkeys(str(Path(root).expanduser().resolve()) for root in data_roots()))
-        return f"outside the folders data may be read from: {roots}"
+        return f"outside the folders data may be read from: {allowed_roots_text(data_roots())}"
     return None
 
 
