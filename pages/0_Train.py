@@ -44,6 +44,7 @@ with engine_loading():
         AWAITED_KEY,
         LOST_KEY,
         download_buttons,
+        drawn,
         flash_drawn,
         hparams_table,
         literal,
@@ -53,6 +54,7 @@ with engine_loading():
         run_banners,
         runs_root,
         show_flash,
+        stale_page,
         watch,
         watched_view,
     )
@@ -312,7 +314,7 @@ external = view is not None and view.external  # written by another process, wat
 controllable = view is not None and view.controllable
 owned = view is not None and view.owned  # the product's own training: resume, single steps, changes
 status = view.status if view is not None else "idle"
-st.session_state["_drawn_status"] = status
+drawn(status, view.run_id if view is not None else None, flash)  # for the live part (`stale_page`)
 
 # A run another process trains: Pause, Resume and Stop go to it through its command file, if it reads one.
 trained_by = view.trained_by if external else None
@@ -840,9 +842,10 @@ def live_parts() -> None:
         sample_panel(current)
     with charts_box:
         charts_panel(current)
-    # The status changed since the page was drawn (the run ended, or another tab paused it): one full
-    # rerun redraws the controls and turns the refresh on or off.
-    if current.status != st.session_state.get("_drawn_status"):
+    # The status changed since the page was drawn (the run ended, or another tab paused it), or a click
+    # that came with this refresh started another run or left a message: one full rerun redraws the
+    # controls, says it, and turns the refresh on or off.
+    if stale_page(current.status, current.run_id, "_flash"):
         st.rerun(scope="app")
 
 

@@ -766,6 +766,54 @@ def test_a_message_is_drawn_until_a_run_draws_the_whole_page_and_a_newer_one_is_
     assert [e.value for e in at.warning] == ["newer"] and not at.error and "_flash" not in at.session_state
 
 
+def _live_part_script():
+    import streamlit as st
+
+    from ui.common import drawn, flash_drawn, show_flash, stale_page
+
+    full = st.session_state.get("full", True)  # else: a refresh of the live part alone (a fragment rerun)
+    flash = show_flash("_flash") if full else None
+    if full:
+        drawn(st.session_state["status"], st.session_state["run"], flash)
+    if st.session_state.get("clicked"):  # a click that came with this run: its callback left a message
+        st.session_state["_flash"] = ("error", "2 runs are already training")
+        st.session_state["clicked"] = False
+    st.session_state["stale"] = stale_page(st.session_state["status"], st.session_state["run"], "_flash")
+    if full:
+        flash_drawn("_flash", flash)
+
+
+def test_a_refresh_of_the_live_part_asks_for_the_whole_page_when_a_click_it_carried_left_a_message():
+    """A refused Start whose click came with the live view's refresh said nothing: its message waited for
+    the page's next full run, and a page that only refreshes never had one (a browser test saw no
+    refusal within 30 s)."""
+    at = AppTest.from_function(_live_part_script, default_timeout=TIMEOUT)
+    at.session_state["status"], at.session_state["run"] = "running", "a"
+    at.session_state["_flash"] = ("error", "refused")
+    at.run()  # the full run draws the message it found: nothing stale in it
+    assert [e.value for e in at.error] == ["refused"] and at.session_state["stale"] is False
+    at.session_state["full"] = False
+    at.run()  # a refresh: the page is as it was drawn
+    assert at.session_state["stale"] is False
+    at.session_state["clicked"] = True
+    at.run()  # a refresh that carried the click: its message is drawn by no one yet
+    assert at.session_state["stale"] is True and "_flash" in at.session_state
+    at.session_state["full"] = True
+    at.run()  # the full run it asks for draws it, once
+    assert [e.value for e in at.error] == ["2 runs are already training"] and "_flash" not in at.session_state
+    assert at.session_state["stale"] is False
+    at.session_state["full"] = False
+    at.session_state["run"] = "b"  # a Start that came with a refresh: this session watches its run now
+    at.run()
+    assert at.session_state["stale"] is True
+    at.session_state["run"], at.session_state["status"] = "a", "paused"  # another tab paused the run
+    at.run()
+    assert at.session_state["stale"] is True
+    at.session_state["status"] = "running"
+    at.run()
+    assert at.session_state["stale"] is False
+
+
 def test_the_sidebar_says_its_form_is_not_the_settings_of_a_run_from_a_users_loop(runs_root):
     """Opening a run of a user's own loop left the form on its defaults (dataset digits for a ring8 run)
     beside the Start button, as if they were that run's settings."""

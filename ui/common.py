@@ -176,6 +176,29 @@ def flash_drawn(key: str, flash: tuple[str, str] | None) -> None:
         del st.session_state[key]
 
 
+def drawn(status: str, run_id: str | None, flash: tuple[str, str] | None) -> None:
+    """The page's full run is drawing the Train view's header and controls for run ``run_id`` in
+    ``status``, with the message ``flash`` (`show_flash`): remembered for `stale_page`."""
+    st.session_state["_drawn"] = (status, run_id, flash)
+
+
+def stale_page(status: str, run_id: str, flash_key: str) -> bool:
+    """Whether a refresh of the live part found what only a full rerun of the page draws: the run's status
+    changed since the page was drawn (`drawn`: it ended, or another tab paused it), this session now
+    watches another run, or an action left a message in ``st.session_state[flash_key]`` other than the
+    one the page drew.
+
+    The last two come from a click that reached the server with the refresh (a fragment rerun):
+    Streamlit's frontend sends a clicked button's trigger with its next message, and when the live view's
+    refresh timer fires first, that refresh carries it. The click's callback then runs (a Start starts
+    its run, or is refused), but only the fragment is redrawn, and it shows no message: a refused Start
+    said nothing until the page was next drawn in full. Within the full run itself nothing is stale: it
+    drew the status, the run and the message it found."""
+    drawn_status, drawn_run, drawn_flash = st.session_state.get("_drawn", (None, None, None))
+    pending = st.session_state.get(flash_key)
+    return status != drawn_status or run_id != drawn_run or (bool(pending) and pending is not drawn_flash)
+
+
 def runs_root() -> Path:
     return Path(os.environ.get(RUNS_ENV) or APP_DIR / "runs")
 
