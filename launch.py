@@ -41,8 +41,23 @@ def streamlit_command(
     return [sys.executable, "-m", "streamlit", "run", str(DASHBOARD), *args], env
 
 
+def usage(env: Mapping[str, str]) -> str:
+    """What ``gan-dashboard --help`` says before Streamlit's own help (which follows it): what the command
+    starts, the runs folder it will use (``env`` as `streamlit_command` makes it) and where the
+    arguments go."""
+    return (
+        "gan-dashboard: serve the GAN training dashboard (Streamlit, http://localhost:8501 by default).\n"
+        f"Runs folder: {env[RUNS_ENV]} ({RUNS_ENV}, else runs/ in the working folder).\n"
+        "Every argument goes to `streamlit run dashboard.py` as given: gan-dashboard --server.port 8600.\n"
+        "Streamlit's options follow; the dashboard is its TARGET, so give none.\n"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    command, env = streamlit_command(sys.argv[1:] if argv is None else argv, os.environ, Path.cwd())
+    args = sys.argv[1:] if argv is None else argv
+    command, env = streamlit_command(args, os.environ, Path.cwd())
+    if "--help" in args or "-h" in args:
+        sys.stdout.write(usage(env) + "\n")
     sys.stdout.flush()
     sys.stderr.flush()
     os.execve(command[0], command, env)

@@ -143,6 +143,27 @@ def test_launcher_runs_folder_defaults_to_the_working_folder(environ, tmp_path):
     assert env[RUNS_ENV] == str(tmp_path.resolve() / "runs")
 
 
+def test_launcher_help_says_what_it_serves_and_where_runs_go_before_streamlits_help(tmp_path):
+    """`gan-dashboard --help` printed Streamlit's help alone, which speaks of a TARGET script to give and
+    says nothing of the dashboard or its runs folder."""
+    _, env = launch.streamlit_command(["--help"], {}, tmp_path)
+    text = launch.usage(env)
+    assert text.startswith("gan-dashboard: serve the GAN training dashboard")
+    assert f"Runs folder: {tmp_path.resolve() / 'runs'} (GAN_DASHBOARD_RUNS" in text
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "launch.py"), "--help"],
+        cwd=tmp_path,
+        env={**os.environ, RUNS_ENV: str(tmp_path / "mine")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    ours, _, theirs = done.stdout.partition("\n\n")
+    assert ours + "\n" == launch.usage({RUNS_ENV: str(tmp_path / "mine")})
+    assert "Usage: streamlit run" in theirs  # then Streamlit's own
+
+
 def test_launcher_reads_the_engines_runs_variable():
     assert launch.RUNS_ENV == RUNS_ENV
 
