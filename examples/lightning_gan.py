@@ -12,12 +12,16 @@ import sys
 import warnings
 from pathlib import Path
 
-import lightning as L
 import torch
 from sklearn.datasets import load_digits
 from torch import nn
 from torch.nn.functional import softplus
 from torch.utils.data import DataLoader, TensorDataset
+
+try:
+    import lightning as L
+except ModuleNotFoundError as exc:  # an optional extra: requirements.txt does not install it
+    sys.exit(f"error: {exc}: pip install lightning, or pip install '/path/to/checkout[lightning]'")
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # in a checkout, not installed: its gan_core
 try:

@@ -399,6 +399,28 @@ def test_a_resume_past_its_steps_target_says_so_once(tmp_path):
         track.init("r", root=tmp_path, steps=0, resume=True).finish()
 
 
+def test_the_lightning_example_without_lightning_says_how_to_install_it(tmp_path):
+    """examples/lightning_gan.py, run in the environment the README's first command makes (no Lightning:
+    an optional extra), stopped with a traceback from its first import."""
+    hidden = (
+        "import runpy, sys\n"
+        "class Uninstalled:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.partition('.')[0] == 'lightning':\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Uninstalled())\n"
+        "sys.argv = ['lightning_gan.py', '--steps', '1']\n"
+        f"runpy.run_path({str(ROOT / 'examples' / 'lightning_gan.py')!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", hidden], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    remedy = "pip install lightning, or pip install '/path/to/checkout[lightning]'"
+    assert (done.returncode, done.stdout) == (1, "")
+    assert done.stderr == f"error: No module named 'lightning': {remedy}\n"
+    assert not any(tmp_path.iterdir())  # stopped before it wrote anything
+
+
 def test_the_example_copied_out_of_the_checkout_says_how_to_import_gan_core(tmp_path):
     """A copy of examples/own_dcgan.py in a project of one's own failed with a bare ModuleNotFoundError;
     it says how to make gan_core importable, as the README's "Watch your own GAN" does."""
