@@ -106,6 +106,10 @@ EVENT_STYLES = {
 EVENT_PRIORITY = tuple(EVENT_STYLES)  # the kind a marker shared by several events at one step takes
 KEY_COLOR = "#444444"  # legend keys of marks drawn in their metric's (or run's) colour
 REFERENCE_COLOR = "#555555"
+REFERENCE_LINE_COLOR = "rgba(85, 85, 85, 0.5)"  # REFERENCE_COLOR, half transparent
+# A label's white outline (CSS text-shadow, plotly.js's font.shadow): readable over the curves it crosses,
+# which still show between its letters
+TEXT_HALO = "1px 1px 1px #fff, -1px -1px 1px #fff, 1px -1px 1px #fff, -1px 1px 1px #fff"
 # D's output heatmap: pale tints, so the points drawn over it stay the strongest marks on the chart.
 HEATMAP_FAKE_TINT = "#dcc3e8"
 HEATMAP_REAL_TINT = "#bfe5c9"
@@ -617,9 +621,9 @@ def _event_layers(
                     "yanchor": "top",
                     "textangle": -90,
                     "showarrow": False,
-                    "font": {"size": 10, "color": color},
-                    "bgcolor": "rgba(255,255,255,0.75)",
-                    "borderpad": 1,
+                    # a white halo round each letter (CSS text-shadow) rather than a box behind the label:
+                    # a box blanked the curves under it, gaps that read as missing rows
+                    "font": {"size": 10, "color": color, "shadow": TEXT_HALO},
                 }
             )
     traces = []
@@ -975,13 +979,16 @@ def _hline_shapes(
                 "x1": 1.0,
                 "y0": float(y),
                 "y1": float(y),
-                "layer": "below",
-                "line": {"color": REFERENCE_COLOR, "width": 1, "dash": "dash"},
+                # above the curves, its label haloed: below them, a curve along the line struck its label
+                # through ("chance (D cannot tell)" unreadable under d_acc_real at equilibrium); the dashes
+                # half transparent, so that a curve that has converged onto the line still shows under it
+                "layer": "above",
+                "line": {"color": REFERENCE_LINE_COLOR, "width": 1, "dash": "dash"},
                 "label": {
                     "text": label,
                     "textposition": end,
                     "yanchor": "top" if below else "bottom",
-                    "font": {"size": 9, "color": REFERENCE_COLOR},
+                    "font": {"size": 9, "color": REFERENCE_COLOR, "shadow": TEXT_HALO},
                 },
             }
         )

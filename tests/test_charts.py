@@ -461,6 +461,22 @@ def test_marker_labels_never_print_over_each_other(view):
     ]
 
 
+def test_labels_over_the_curves_are_outlined_not_boxed_and_reference_lines_let_a_curve_show(view):
+    """A marker's label had a 75 % white box that blanked the curves under it (10 px gaps that read as
+    missing rows), and a reference line drawn under the curves had its label struck through by a curve
+    that ran along it ("chance (D cannot tell)" at equilibrium)."""
+    events = [event(100, "flag", "d_leads: D ahead", flag="d_leads")]
+    fig = charts.metric_figure(view, ["d_acc_real"], title="t", events=events, hlines=[(0.5, "chance")])
+    (label,) = event_labels(fig)
+    assert label.bgcolor is None and label.font.shadow == charts.TEXT_HALO
+    assert "#fff" in charts.TEXT_HALO  # a white outline (CSS text-shadow)
+    (line,) = reference_shapes(fig)
+    assert line.layer == "above" and line.label.font.shadow == charts.TEXT_HALO
+    assert line.label.font.color == charts.REFERENCE_COLOR
+    *_, alpha = line.line.color.removeprefix("rgba(").removesuffix(")").split(",")
+    assert 0.3 <= float(alpha) <= 0.7  # dashes a converged curve shows through
+
+
 def test_long_marker_labels_are_cut_to_the_plot_and_whole_in_the_hover(view):
     fields = [("learning_rate_of_the_generator", 0.00012345), ("learning_rate_of_the_discriminator", 0.5)]
     events = [event(100, "hparam", "x", field=f, new=v) for f, v in fields]
