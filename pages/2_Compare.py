@@ -65,6 +65,19 @@ if not views:
 data_note = charts.compare_data_note({run_id: view.dataset for run_id, view in views.items()})
 if data_note:  # (data set names come from the runs' files: shown as text)
     st.info(literal(data_note), icon=":material/compare_arrows:")
+# A run still training is drawn as it was when the page ran (it did not say so, while the Train view moves
+# on every second): named, with the step shown, and a button to draw it again.
+training = {
+    run_id: view.current_step for run_id, view in views.items() if view.status in ("running", "paused")
+}
+if training:
+    note = st.container(horizontal=True, vertical_alignment="center")
+    note.caption(
+        "Still training: "
+        + ", ".join(f"{literal(run_id)} (shown to step {step:,})" for run_id, step in training.items())
+        + ". This page shows the runs as they were when it was drawn."
+    )
+    note.button("Refresh", key="cmp_refresh", icon=":material/refresh:", help="Draw the runs as they are now")
 # Each run keeps its colour while it stays chosen (adding or removing another recolours none).
 colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
 downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
@@ -133,9 +146,12 @@ else:
         if len(snapshot_steps) > 1
         else snapshot_steps[0]
     )
-    for row_start in range(0, len(views), SAMPLES_PER_ROW):
-        row = list(views.items())[row_start : row_start + SAMPLES_PER_ROW]
-        for offset, (column, (run_id, view)) in enumerate(zip(st.columns(SAMPLES_PER_ROW), row)):
+    # as many columns as runs, up to SAMPLES_PER_ROW: two runs in three columns left a third of the row
+    # empty, and on a 1,000 px window each panel ~100 px wide, its legend cut to "rea"
+    per_row = min(SAMPLES_PER_ROW, len(views))
+    for row_start in range(0, len(views), per_row):
+        row = list(views.items())[row_start : row_start + per_row]
+        for offset, (column, (run_id, view)) in enumerate(zip(st.columns(per_row), row)):
             # the run's name in its charts' colour (a run id is letters, digits, . _ -), on one line: a long
             # id is cut short with an ellipsis (whole on hover), so that every run's samples start level
             name = html.escape(run_id)

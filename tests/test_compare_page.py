@@ -253,3 +253,34 @@ def test_runs_on_different_data_are_said_so_once_above_the_charts(runs_root):
     ]
     at.multiselect(key="cmp_runs").set_value(["ring-a", "ring-b"]).run()
     assert not at.info
+
+
+def test_a_run_still_training_is_said_to_be_shown_as_it_was_and_a_refresh_brings_it_up_to_date(runs_root):
+    """Compare drew a run that was still training as it was when the page ran, and said nothing of it (the
+    reviewer's live run stopped at step 15k on Compare while it trained on past 23k)."""
+    finished(runs_root, "done")
+    run = track.init("live", root=runs_root, loss="hinge")
+    try:
+        for _ in range(3):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+        run.flush()
+        at = compare()
+        assert sorted(at.multiselect(key="cmp_runs").value) == ["done", "live"]
+        (note,) = [c.value for c in at.caption if c.value.startswith("Still training")]
+        shown_as_it_was = "This page shows the runs as they were when it was drawn."
+        assert note == f"Still training: live (shown to step 3). {shown_as_it_was}"
+        for _ in range(4):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+        run.flush()
+        at.button(key="cmp_refresh").click().run()
+        (note,) = [c.value for c in at.caption if c.value.startswith("Still training")]
+        assert "live (shown to step 7)" in note
+        # the two runs' samples side by side, in two columns (three left a third of the row empty)
+        samples = [c for c in at.columns if any("■" in m.value for m in c.markdown)]
+        assert len(samples) == 2 and [c.weight for c in samples] == [0.5, 0.5]
+    finally:
+        run.finish()
+    at = compare()
+    assert not [c.value for c in at.caption if c.value.startswith("Still training")]  # both finished now
