@@ -43,6 +43,7 @@ with engine_loading():
     from ui.common import (
         AWAITED_KEY,
         LOST_KEY,
+        acted,
         download_buttons,
         drawn,
         flash_drawn,
@@ -332,7 +333,7 @@ controls.button(
     key="btn_start",
     type="primary",
     disabled=start_disabled,
-    on_click=start_run,
+    on_click=acted(start_run),
     args=(form_cfg, start_request()),
     help="Start a new run with the sidebar's settings",
 )
@@ -340,7 +341,7 @@ controls.button(
     "Pause",
     key="btn_pause",
     disabled=status != "running" or not controllable,
-    on_click=command,
+    on_click=acted(command),
     args=(view, "pause"),
     help=sent_there,
 )
@@ -357,7 +358,7 @@ controls.button(
     "Resume",
     key="btn_resume",
     disabled=not (status == "paused" and controllable or resumable),
-    on_click=resume_clicked,
+    on_click=acted(resume_clicked),
     args=(view, resume_changes),
     help=(sent_there or "Continue the paused run")
     if status == "paused"
@@ -370,22 +371,30 @@ controls.button(
     "Step",
     key="btn_step",
     disabled=status != "paused" or not live,
-    on_click=command,
+    on_click=acted(command),
     args=(view, "step", "full"),
     help="One full step: d_steps D updates, then one G update",
 )
 if status == "paused" and live:
     controls.button(
-        "D step", key="btn_step_d", on_click=command, args=(view, "step", "d"), help="One D update only"
+        "D step",
+        key="btn_step_d",
+        on_click=acted(command),
+        args=(view, "step", "d"),
+        help="One D update only",
     )
     controls.button(
-        "G step", key="btn_step_g", on_click=command, args=(view, "step", "g"), help="One G update only"
+        "G step",
+        key="btn_step_g",
+        on_click=acted(command),
+        args=(view, "step", "g"),
+        help="One G update only",
     )
 controls.button(
     "Stop",
     key="btn_stop",
     disabled=not (live or external and controllable),
-    on_click=command,
+    on_click=acted(command),
     args=(view, "stop"),
     help=sent_there,
 )
@@ -402,7 +411,7 @@ if live and owned and form_cfg is not None:
     changes, fixed = user_changes(form_cfg, view)
     if changes:
         label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
-        st.button(label, key="btn_apply", on_click=apply_changes, args=(view, changes), type="primary")
+        st.button(label, key="btn_apply", on_click=acted(apply_changes), args=(view, changes), type="primary")
     if fixed:
         st.caption(
             "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
@@ -415,7 +424,7 @@ if form_fixed:
     st.button(
         "Load this run's settings",
         key="btn_load_settings",
-        on_click=load_run_settings,
+        on_click=acted(load_run_settings),
         args=(view,),
         help="Put this run's configuration, with the hyperparameters in force at its end, into the sidebar: "
         "to resume it with changes, or to start a run like it",
@@ -424,8 +433,9 @@ if form_fixed:
 
 def await_run(run_id: str) -> None:
     """Rerun the page once the runs folder holds ``run_id`` (checked every second): a link opened before
-    the process that writes the run has started it."""
-    if registry().holds(run_id):
+    the process that writes the run has started it; or once a click that came with this check needs the
+    whole page (`stale_page`: a Start meanwhile)."""
+    if registry().holds(run_id) or stale_page("idle", st.session_state.get("run_id") or None, "_flash"):
         st.rerun(scope="app")
 
 

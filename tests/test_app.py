@@ -769,8 +769,14 @@ def test_a_message_is_drawn_until_a_run_draws_the_whole_page_and_a_newer_one_is_
 def _live_part_script():
     import streamlit as st
 
-    from ui.common import drawn, flash_drawn, show_flash, stale_page
+    from ui.common import acted, drawn, flash_drawn, show_flash, stale_page
 
+    def start_preset() -> None:  # a callback that only records a request, for the page's full run
+        st.session_state["asked"] = True
+
+    if st.session_state.get("pressed"):  # a preset's click, its callback run before the script (wrapped)
+        acted(start_preset)()
+        st.session_state["pressed"] = False
     full = st.session_state.get("full", True)  # else: a refresh of the live part alone (a fragment rerun)
     flash = show_flash("_flash") if full else None
     if full:
@@ -810,6 +816,15 @@ def test_a_refresh_of_the_live_part_asks_for_the_whole_page_when_a_click_it_carr
     at.run()
     assert at.session_state["stale"] is True
     at.session_state["status"] = "running"
+    at.run()
+    assert at.session_state["stale"] is False
+    at.session_state["pressed"] = True  # a preset's click that came with a refresh: no message, no run yet
+    at.run()
+    assert at.session_state["asked"] is True and at.session_state["stale"] is True
+    at.session_state["full"] = True
+    at.run()  # the full run acts on it: drawn, then nothing is stale
+    assert at.session_state["stale"] is False
+    at.session_state["full"] = False
     at.run()
     assert at.session_state["stale"] is False
 

@@ -6,6 +6,7 @@ Thin on purpose: everything a test of gan_core can cover lives in gan_core.
 from __future__ import annotations
 
 import atexit
+import functools
 import importlib
 import itertools
 import json
@@ -176,27 +177,51 @@ def flash_drawn(key: str, flash: tuple[str, str] | None) -> None:
         del st.session_state[key]
 
 
+ACTED_KEY = "_acted"  # a button's callback ran since the page was last drawn in full (`acted`)
+
+
+def acted(callback):
+    """``callback`` (a button's ``on_click``) that marks this session as having acted, for `stale_page`:
+    what the click changes outside the live part (a run started, the sidebar's form loaded, a message)
+    is drawn only by a full run of the page, which a click that came with a refresh does not get."""
+
+    @functools.wraps(callback)
+    def run(*args, **kwargs):
+        st.session_state[ACTED_KEY] = True
+        return callback(*args, **kwargs)
+
+    return run
+
+
 def drawn(status: str, run_id: str | None, flash: tuple[str, str] | None) -> None:
     """The page's full run is drawing the Train view's header and controls for run ``run_id`` in
-    ``status``, with the message ``flash`` (`show_flash`): remembered for `stale_page`."""
+    ``status``, with the message ``flash`` (`show_flash`), and every click's effect so far: remembered
+    for `stale_page`."""
     st.session_state["_drawn"] = (status, run_id, flash)
+    st.session_state.pop(ACTED_KEY, None)
 
 
-def stale_page(status: str, run_id: str, flash_key: str) -> bool:
-    """Whether a refresh of the live part found what only a full rerun of the page draws: the run's status
-    changed since the page was drawn (`drawn`: it ended, or another tab paused it), this session now
-    watches another run, or an action left a message in ``st.session_state[flash_key]`` other than the
-    one the page drew.
+def stale_page(status: str, run_id: str | None, flash_key: str) -> bool:
+    """Whether a refresh of a part of the page (a fragment rerun: the live view's, or the one that waits
+    for a run to appear) found what only a full rerun of the page draws: the run's status changed since
+    the page was drawn (`drawn`: it ended, or another tab paused it), this session now watches another
+    run, a button's callback ran (`acted`), or an action left a message in
+    ``st.session_state[flash_key]`` other than the one the page drew.
 
-    The last two come from a click that reached the server with the refresh (a fragment rerun):
-    Streamlit's frontend sends a clicked button's trigger with its next message, and when the live view's
-    refresh timer fires first, that refresh carries it. The click's callback then runs (a Start starts
-    its run, or is refused), but only the fragment is redrawn, and it shows no message: a refused Start
-    said nothing until the page was next drawn in full. Within the full run itself nothing is stale: it
-    drew the status, the run and the message it found."""
+    The last three come from a click that reached the server with the refresh: Streamlit's frontend
+    sends a clicked button's trigger with its next message, and when a refresh timer fires first, that
+    refresh carries it. The click's callback then runs (a Start starts its run or is refused, a preset
+    asks for its run), but only the fragment is redrawn: a refused Start said nothing, and a preset's
+    run was never started, until the page was next drawn in full. Within the full run itself nothing is
+    stale: it drew the status, the run and the message it found."""
     drawn_status, drawn_run, drawn_flash = st.session_state.get("_drawn", (None, None, None))
     pending = st.session_state.get(flash_key)
-    return status != drawn_status or run_id != drawn_run or (bool(pending) and pending is not drawn_flash)
+    return (
+        status != drawn_status
+        or run_id != drawn_run
+        or bool(st.session_state.get(ACTED_KEY))
+        or (bool(pending) and pending is not drawn_flash)
+    )
 
 
 def runs_root() -> Path:

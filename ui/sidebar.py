@@ -56,7 +56,7 @@ from gan_core.app import (
     read_points_csv,
     save_points_upload,
 )
-from ui.common import check_server_data_path, data_roots, literal
+from ui.common import acted, check_server_data_path, data_roots, literal
 
 DEFAULTS = GANConfig()
 FIELDS = tuple(f.name for f in dataclasses.fields(GANConfig))
@@ -304,7 +304,7 @@ def _presets_part() -> None:
                 preset.title,
                 key=f"preset_{name}",
                 help=preset.watch_for,
-                on_click=start_preset,
+                on_click=acted(start_preset),
                 args=(name, request),
                 width="stretch",
             )
