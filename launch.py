@@ -54,9 +54,11 @@ def usage(env: Mapping[str, str]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    args = sys.argv[1:] if argv is None else argv
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "-h" in args or "--help" in args:  # ours first, then Streamlit's (`streamlit run` knows --help only)
+        args = ["--help" if a == "-h" else a for a in args]
     command, env = streamlit_command(args, os.environ, Path.cwd())
-    if "--help" in args or "-h" in args:
+    if "--help" in args:
         sys.stdout.write(usage(env) + "\n")
     sys.stdout.flush()
     sys.stderr.flush()

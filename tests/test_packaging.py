@@ -150,18 +150,19 @@ def test_launcher_help_says_what_it_serves_and_where_runs_go_before_streamlits_h
     text = launch.usage(env)
     assert text.startswith("gan-dashboard: serve the GAN training dashboard")
     assert f"Runs folder: {tmp_path.resolve() / 'runs'} (GAN_DASHBOARD_RUNS" in text
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "launch.py"), "--help"],
-        cwd=tmp_path,
-        env={**os.environ, RUNS_ENV: str(tmp_path / "mine")},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    ours, _, theirs = done.stdout.partition("\n\n")
-    assert ours + "\n" == launch.usage({RUNS_ENV: str(tmp_path / "mine")})
-    assert "Usage: streamlit run" in theirs  # then Streamlit's own
+    for flag in ("--help", "-h"):  # (`streamlit run` itself refuses -h: "No such option")
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "launch.py"), flag],
+            cwd=tmp_path,
+            env={**os.environ, RUNS_ENV: str(tmp_path / "mine")},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        ours, _, theirs = done.stdout.partition("\n\n")
+        assert ours + "\n" == launch.usage({RUNS_ENV: str(tmp_path / "mine")})
+        assert "Usage: streamlit run" in theirs and "No such option" not in done.stdout + done.stderr
 
 
 def test_launcher_reads_the_engines_runs_variable():
