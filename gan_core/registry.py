@@ -41,6 +41,7 @@ import pandas as pd
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import job_fields
+from gan_core.flags import FLAGS, SEVERITIES
 from gan_core.losses import GANLoss, get_loss
 from gan_core.quoting import quoted
 from gan_core.rundir import (
@@ -128,6 +129,22 @@ def _same_setting(recorded: Any, given: Any) -> bool:
     """True when a config value says what the run recorded: equal numbers (2e-4 and 0.0002, 64 and 64.0)
     or equal values; True is not the count 1."""
     return isinstance(recorded, bool) == isinstance(given, bool) and recorded == given
+
+
+def banner_order(names) -> list[str]:
+    """Flag names in the order their banners are drawn: ``diverged`` (the run's end) first, then the other
+    failures, what to watch, the healthy signature (`FLAGS`' severities), each kind in `FLAGS`' order;
+    names this version does not know last, as given. (A run that diverged had ``diverged`` between
+    ``d_overpowers`` and ``vanishing_gradients``, alphabetically.)"""
+    known = list(FLAGS)
+
+    def rank(name: str) -> tuple[int, int]:
+        info = FLAGS.get(name)
+        if info is None:
+            return (len(SEVERITIES) + 1, 0)
+        return (0 if name == "diverged" else 1 + SEVERITIES.index(info.severity), known.index(name))
+
+    return sorted(dict.fromkeys(names), key=rank)
 
 
 @dataclass
@@ -356,10 +373,30 @@ class RunView:
 
     @property
     def flags(self) -> list[str]:
-        """Flags up now (live) or when the run last wrote its status (on disk)."""
+        """Flags up now (live) or when the run last wrote its status (on disk), in `banner_order`."""
         if self.runner is not None:
-            return sorted(self.runner.monitor.active)
-        return list((self._disk_status or {}).get("flags") or [])
+            return banner_order(self.runner.monitor.active)
+        return banner_order((self._disk_status or {}).get("flags") or [])
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the tracking API found wrong in the calls of the loop that records this run (``warning``
+        events: logits that look like probabilities, a d_loss with a penalty in it, calls after the last
+        g_step, ...), the newest of each ``check``, oldest first: each one ``{"step", "check", "detail"}``,
+        the detail as the event holds it (text from a file: shown as text)."""
+        newest: dict[str, dict[str, Any]] = {}
+        for event in self.events:
+            if event.get("kind") != "warning":
+                continue
+            fields = event.get("fields") if isinstance(event.get("fields"), dict) else {}
+            check = str(fields.get("check") or "")
+            newest.pop(check, None)  # a check said again goes to its new place
+            newest[check] = {
+                "step": event.get("step"),
+                "check": check,
+                "detail": str(event.get("detail") or ""),
+            }
+        return list(newest.values())
 
     @property
     def events(self) -> list[dict[str, Any]]:

@@ -598,6 +598,15 @@ def status_line(view: RunView) -> None:
     # progress line above the old one).
     with st.container():
         run_banners(view)
+        # What the tracking API found wrong in the loop's calls, next to the flags it can make wrong (logits
+        # passed after a sigmoid read as a D calling every fake real: g_overpowers' banner gave the fix for
+        # a GAN that was not failing). Text from the run's events.csv: shown as text.
+        for warning in view.warnings:
+            st.warning(
+                f"**{literal(warning['check'] or 'warning')}** (your loop's calls, step {warning['step']}) — "
+                f"{literal(warning['detail'])}",
+                icon=":material/report:",
+            )
         for name in view.flags:
             info = FLAGS.get(name)
             if info is None:  # a flag of another version, from status.json: named, as text

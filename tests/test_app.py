@@ -865,3 +865,31 @@ def test_the_sidebar_says_its_form_is_not_the_settings_of_a_run_from_a_users_loo
     ours.run()
     assert not ours.exception and runner.run_id in status_line(ours)
     assert not [c for c in ours.sidebar.caption if "comes from" in c.value]
+
+
+def test_what_the_tracker_found_wrong_in_a_loops_calls_is_a_banner_before_the_flags_it_misleads(runs_root):
+    """A loop that passed D's outputs after a sigmoid as logits got a `TrackingWarning` and a warning
+    event, but the Train view showed only the g_overpowers banner those values raise ("raise d_steps or
+    lr_d"), the fix for a GAN that was not failing; the diagnosis was in a cell of the Runs page's events."""
+    import torch
+
+    import gan_core.track as track
+
+    with (
+        pytest.warns(track.TrackingWarning, match="look like probabilities"),
+        track.init("probs", root=runs_root, loss="nonsaturating", steps=320) as run,
+    ):
+        while not run.should_stop:
+            real, fake = torch.rand(8) * 0.1 + 0.9, torch.rand(8) * 0.1 + 0.6  # in [0, 1]: probabilities
+            run.d_step(real, fake, d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+    at = app()
+    at.query_params["run"] = "probs"
+    at.run()
+    assert not at.exception
+    banners = [w.value for w in at.main.warning]
+    assert banners[0].startswith(
+        "**probabilities** (your loop's calls, step 50) — d_step's logits look like "
+    )
+    assert "pass D(x) itself, not torch.sigmoid(D(x))" in banners[0]
+    assert any(b.startswith("**g_overpowers**") for b in banners[1:])  # the flag it misleads, after it

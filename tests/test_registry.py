@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from gan_core.config import GANConfig
-from gan_core.registry import Job, RegistryError, RunRegistry, RunView, read_job
+from gan_core.registry import Job, RegistryError, RunRegistry, RunView, banner_order, read_job
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 
@@ -196,3 +196,18 @@ def test_job_fields_of_the_wrong_type_are_named_and_left_out(tmp_path):
         Job(8, "nccl", ("a", "b")),
         [],
     )
+
+
+def test_banners_put_the_runs_end_first_then_failures_then_what_to_watch_and_the_healthy_signature():
+    """A run that diverged showed its three banners alphabetically: ``diverged``, the run's end, between
+    ``d_overpowers`` and ``vanishing_gradients``."""
+    raised = ["vanishing_gradients", "equilibrium", "d_leads", "diverged", "d_overpowers", "flag_of_v9"]
+    assert banner_order(raised) == [
+        "diverged",
+        "d_overpowers",
+        "vanishing_gradients",
+        "d_leads",
+        "equilibrium",
+        "flag_of_v9",  # a flag this version does not know: last
+    ]
+    assert banner_order(["d_leads", "d_leads"]) == ["d_leads"] and banner_order([]) == []
