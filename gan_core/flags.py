@@ -50,10 +50,14 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gan_core.quoting import quoted
+
+if TYPE_CHECKING:  # (the losses import torch; the flags need only their answers)
+    from gan_core.losses import GANLoss
 
 SMOOTH_STEPS = 50
 HOLD_STEPS = 100
@@ -93,41 +97,161 @@ SEVERITIES = ("failure", "watch", "healthy")
 @dataclass(frozen=True)
 class FlagInfo:
     """What a flag means. ``severity``: ``failure`` (training is failing; drawn red, a warning banner),
-    ``watch`` (worth knowing, not a failure: blue, an info banner) or ``healthy`` (green)."""
+    ``watch`` (worth knowing, not a failure: blue, an info banner) or ``healthy`` (green).
+
+    ``suggestion`` is the remedy in words for a run whose loss is unknown (a user's loop that named none)
+    and the Guide's table; ``by_loss``, where the remedies depend on the objective, gives the text for a
+    known one: use `suggestion_for`, the one place a banner's suggestion is chosen."""
 
     explanation: str
     suggestion: str
     severity: str = "failure"
+    by_loss: Callable[[GANLoss], str] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
             raise ValueError(f"severity must be one of {', '.join(SEVERITIES)}, got {self.severity!r}")
+
+    def suggestion_for(self, loss: GANLoss | None) -> str:
+        """The suggestion for a run trained with ``loss`` (`gan_core.losses.GANLoss`; None: unknown): only
+        remedies that act on that objective (label smoothing where D's loss has targets to smooth, the
+        non-saturating loss where G's saturates, ``gp_weight`` and ``d_steps`` for a critic ...)."""
+        if loss is None or self.by_loss is None:
+            return self.suggestion
+        return self.by_loss(loss)
+
+
+# The remedies, by what the loss says of itself (`GANLoss`), never by its name; the standard ones of the
+# literature: label smoothing and instance noise (Salimans et al. 2016; Sønderby et al. 2017), spectral norm
+# (Miyato et al. 2018), the non-saturating G loss (Goodfellow et al. 2014), n_critic, gp_weight 10 and
+# Adam(0, 0.9) for WGAN-GP (Gulrajani et al. 2017), whose paper shows weight clipping's gradients vanish or
+# explode with the clip.
+def _d_noise(loss: GANLoss) -> str:
+    """The ways to blur what D sees that apply to ``loss``: label smoothing only where D has targets."""
+    return "label smoothing, instance noise" if loss.uses_label_smoothing else "instance noise"
+
+
+def _hold_critic(loss: GANLoss) -> str:
+    """How to constrain a critic more tightly (a smoother, weaker critic)."""
+    if loss.gradient_penalty:
+        return "raise gp_weight (10 in Gulrajani et al. 2017) for a smoother critic"
+    if loss.clips_weights:
+        return "lower clip_value, or switch to wgan-gp"
+    return "add spectral norm"
+
+
+def _d_overpowers(loss: GANLoss) -> str:
+    if loss.is_critic:
+        return f"Lower lr_d or d_steps (the critic's n_critic), or {_hold_critic(loss)}."
+    return f"Lower lr_d or d_steps, or add {_d_noise(loss)} or spectral norm."
+
+
+def _g_overpowers(loss: GANLoss) -> str:
+    if not loss.is_critic:
+        return "Raise d_steps or lr_d, or lower lr_g."
+    text = "Raise d_steps (the critic's n_critic: 5 in the WGAN papers) or lr_d, or lower lr_g"
+    if loss.gradient_penalty:
+        return text + "; a gp_weight far above 10 also holds the critic back."
+    if loss.clips_weights:
+        return text + "; too small a clip_value also holds the critic back."
+    return text + "."
+
+
+def _vanishing_gradients(loss: GANLoss) -> str:
+    if loss.saturating_g:
+        return "Use the non-saturating loss, or weaken D (lower lr_d, label smoothing, instance noise)."
+    if loss.clips_weights:
+        return (
+            "Weight clipping makes a critic's gradients vanish when the clip is too small (Gulrajani et al. "
+            "2017): switch to wgan-gp, or raise clip_value; lower lr_d or d_steps (n_critic)."
+        )
+    if loss.gradient_penalty:
+        return (
+            "Lower lr_d or d_steps (n_critic), and keep gp_weight near 10 (Gulrajani et al. 2017): the "
+            "penalty holds the critic's gradient near 1."
+        )
+    return (
+        f"G's loss does not saturate: weaken D (lower lr_d or d_steps, {_d_noise(loss)}), or try "
+        "wgan-gp, whose penalised critic keeps G's gradient alive."
+    )
+
+
+def _exploding_gradients(loss: GANLoss) -> str:
+    if loss.gradient_penalty:
+        return "Lower the learning rates, or raise gp_weight: the penalty holds the critic's gradient near 1."
+    if loss.clips_weights:
+        return (
+            "Lower the learning rates or clip_value (too large a clip makes the gradients explode, "
+            "Gulrajani et al. 2017), or switch to wgan-gp."
+        )
+    return "Lower the learning rates, or use wgan-gp or spectral norm."
+
+
+def _mode_collapse(loss: GANLoss) -> str:
+    if loss.gradient_penalty:
+        return (
+            "Try a lower learning rate, a larger batch or more d_steps (n_critic) so the critic keeps up; "
+            "scrub the snapshots to see it."
+        )
+    return "Try wgan-gp, a lower learning rate or a larger batch; scrub the snapshots to see it."
+
+
+def _diverged(loss: GANLoss) -> str:
+    if loss.gradient_penalty:
+        return (
+            "Lower the learning rates (e.g. 10x) and restart; keep gp_weight near 10 and Adam's beta1 at 0 "
+            "to 0.5 (Gulrajani et al. 2017 use 0 and beta2 0.9)."
+        )
+    if loss.clips_weights:
+        return (
+            "Lower the learning rates (e.g. 10x) or clip_value and restart; wgan-gp is more stable than "
+            "weight clipping."
+        )
+    return "Lower the learning rates (e.g. 10x) and restart; wgan-gp or spectral norm help stability."
+
+
+def _d_leads(loss: GANLoss) -> str:
+    if loss.is_critic:
+        remedy = f"lower lr_d or d_steps (n_critic), or {_hold_critic(loss)}"
+    else:
+        remedy = f"lower lr_d or add {_d_noise(loss).replace(', ', ' or ')}"
+    return (
+        f"Watch D's accuracy and the samples: if they stop improving, {remedy}; if both accuracies pass "
+        "95%, d_overpowers is raised."
+    )
 
 
 FLAGS: dict[str, FlagInfo] = {
     "d_overpowers": FlagInfo(
         "D tells real from fake almost perfectly, so G gets little useful signal.",
         "Lower lr_d or d_steps, or add label smoothing, instance noise or spectral norm.",
+        by_loss=_d_overpowers,
     ),
     "g_overpowers": FlagInfo(
         "D calls most fakes real: G is outrunning a D that has not learned the data.",
         "Raise d_steps or lr_d, or lower lr_g.",
+        by_loss=_g_overpowers,
     ),
     "vanishing_gradients": FlagInfo(
         "G's gradient has faded to a few percent of its peak while D wins: G has stopped learning.",
-        "Use the non-saturating loss, or weaken D (lower lr_d, label smoothing, instance noise).",
+        "If G's loss is the saturating minimax, use the non-saturating loss; else weaken D (lower lr_d, "
+        "label smoothing, instance noise).",
+        by_loss=_vanishing_gradients,
     ),
     "exploding_gradients": FlagInfo(
         "A gradient norm is above 100: updates are large and training may diverge.",
         "Lower the learning rates, or use wgan-gp or spectral norm.",
+        by_loss=_exploding_gradients,
     ),
     "mode_collapse": FlagInfo(
         "G covers far fewer modes or classes (or far less variety) than it did or than the data has.",
         "Try wgan-gp, a lower learning rate or a larger batch; scrub the snapshots to see it.",
+        by_loss=_mode_collapse,
     ),
     "diverged": FlagInfo(
         "A loss or gradient became NaN or infinite; the run was stopped.",
         "Lower the learning rates (e.g. 10x) and restart; wgan-gp or spectral norm help stability.",
+        by_loss=_diverged,
     ),
     "d_leads": FlagInfo(
         "D is clearly ahead on one side (it catches most fakes, or is sure of the reals) while G still "
@@ -135,6 +259,7 @@ FLAGS: dict[str, FlagInfo] = {
         "Watch D's accuracy and the samples: if they stop improving, lower lr_d or add instance noise or "
         "label smoothing; if both accuracies pass 95%, d_overpowers is raised.",
         severity="watch",
+        by_loss=_d_leads,
     ),
     "equilibrium": FlagInfo(
         "D can no longer tell real from fake and the last evaluation says the samples are good: the "

@@ -151,6 +151,9 @@ class GANLoss:
     - ``clips_weights``: whether the critic's weights are clipped to ``clip_value`` after each step (WGAN).
     - ``gradient_penalty``: whether D's objective adds the gradient penalty weighted by ``gp_weight``
       (WGAN-GP); such a D must treat samples independently, so it has no batch norm (`gan_core.models`).
+    - ``saturating_g``: whether G's loss saturates, its gradient fading as D rejects the fakes with
+      confidence (minimax's log(1 - D(G(z))), Goodfellow et al. 2014 §3): the non-saturating loss is the
+      cure the failure flags suggest.
     """
 
     name: str
@@ -165,6 +168,7 @@ class GANLoss:
     uses_label_smoothing: bool = True
     clips_weights: bool = False
     gradient_penalty: bool = False
+    saturating_g: bool = False
 
     @property
     def is_critic(self) -> bool:
@@ -214,7 +218,7 @@ _CRITIC = dict(
 # The one list of objectives: the config's choices, the sidebar's menu and the CLI's --loss come from it.
 LOSSES: dict[str, GANLoss] = {
     # Goodfellow et al. 2014: D maximises log D(x) + log(1 - D(G(z))), G minimises log(1 - D(G(z))).
-    "minimax": GANLoss("minimax", _bce_d, minimax_g, **_BCE),
+    "minimax": GANLoss("minimax", _bce_d, minimax_g, **_BCE, saturating_g=True),
     # The same paper's fix for G's weak gradient early on: G maximises log D(G(z)); D's loss is the same.
     "nonsaturating": GANLoss("nonsaturating", _bce_d, nonsaturating_g, **_BCE),
     # Mao et al. 2017: least squares to the targets 0 (fake) and 1 (real).

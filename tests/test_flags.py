@@ -20,6 +20,7 @@ from gan_core.flags import (
     quality_judged,
     quality_poor,
 )
+from gan_core.losses import LOSSES
 
 # An evaluation of a good ring8 G: every mode, most points on one (`quality_poor` says no)
 GOOD_EVAL = {"modes_covered": 8.0, "hq_pct": 85.0, "mode_kl": 0.01}
@@ -227,6 +228,91 @@ def test_every_flag_explains_and_suggests():
         assert info.explanation.endswith(".") and info.suggestion.endswith(".")
 
 
+@pytest.mark.parametrize("loss", [*LOSSES, None])
+@pytest.mark.parametrize("flag", FLAGS)
+def test_every_flag_suggests_something_for_every_loss(flag, loss):
+    suggestion = FLAGS[flag].suggestion_for(None if loss is None else LOSSES[loss])
+    assert len(suggestion) > 20 and suggestion.endswith(".") and suggestion[0].isupper()
+    if loss is None:  # a run of unknown loss (a user's loop that named none): the loss-agnostic text
+        assert suggestion == FLAGS[flag].suggestion
+
+
+# (flag, loss, a remedy that does not act on that loss, the remedies that do): the texts the loss changes.
+# Hinge and the Wasserstein losses have no targets to smooth (`GANLoss.uses_label_smoothing`); only
+# minimax's G loss saturates; a critic is held back by its constraint (gp_weight, clip_value) and its
+# n_critic (d_steps), not by smoothing; wgan-gp cannot be told to use wgan-gp.
+CHANGED = [
+    (
+        "d_overpowers",
+        "hinge",
+        "label smoothing",
+        ["lower lr_d or d_steps", "instance noise", "spectral norm"],
+    ),
+    ("d_overpowers", "wgan", "label smoothing", ["d_steps", "n_critic", "lower clip_value", "wgan-gp"]),
+    ("d_overpowers", "wgan-gp", "label smoothing", ["d_steps", "n_critic", "raise gp_weight"]),
+    ("d_leads", "hinge", "label smoothing", ["lower lr_d", "instance noise"]),
+    ("d_leads", "wgan", "label smoothing", ["lower lr_d", "n_critic", "lower clip_value"]),
+    ("d_leads", "wgan-gp", "label smoothing", ["lower lr_d", "n_critic", "raise gp_weight"]),
+    ("g_overpowers", "wgan", "label smoothing", ["raise d_steps", "n_critic", "clip_value"]),
+    ("g_overpowers", "wgan-gp", "label smoothing", ["raise d_steps", "n_critic", "gp_weight"]),
+    ("vanishing_gradients", "nonsaturating", "non-saturating loss", ["lower lr_d", "label smoothing"]),
+    ("vanishing_gradients", "lsgan", "non-saturating loss", ["lower lr_d", "label smoothing"]),
+    ("vanishing_gradients", "hinge", "non-saturating loss", ["lower lr_d", "instance noise"]),
+    ("vanishing_gradients", "hinge", "label smoothing", ["lower lr_d", "instance noise"]),
+    ("vanishing_gradients", "wgan", "non-saturating loss", ["raise clip_value", "switch to wgan-gp"]),
+    ("vanishing_gradients", "wgan", "label smoothing", ["raise clip_value", "switch to wgan-gp"]),
+    ("vanishing_gradients", "wgan-gp", "non-saturating loss", ["gp_weight", "n_critic", "lower lr_d"]),
+    ("vanishing_gradients", "wgan-gp", "label smoothing", ["gp_weight", "n_critic", "lower lr_d"]),
+    (
+        "exploding_gradients",
+        "wgan",
+        "use wgan-gp or spectral norm",
+        ["lower the learning rates or clip_value"],
+    ),
+    ("exploding_gradients", "wgan-gp", "wgan-gp", ["lower the learning rates", "raise gp_weight"]),
+    ("mode_collapse", "wgan-gp", "wgan-gp", ["lower learning rate", "n_critic"]),
+    ("diverged", "wgan", "wgan-gp or spectral norm help", ["clip_value", "wgan-gp is more stable"]),
+    ("diverged", "wgan-gp", "wgan-gp", ["lower the learning rates", "gp_weight", "beta1"]),
+]
+
+
+@pytest.mark.parametrize(("flag", "loss", "inapplicable", "applicable"), CHANGED)
+def test_a_suggestion_names_the_remedies_of_the_runs_loss(flag, loss, inapplicable, applicable):
+    suggestion = FLAGS[flag].suggestion_for(LOSSES[loss]).lower()
+    assert inapplicable not in suggestion
+    for remedy in applicable:
+        assert remedy in suggestion
+
+
+@pytest.mark.parametrize("flag", ["d_overpowers", "d_leads", "vanishing_gradients"])
+def test_label_smoothing_is_suggested_exactly_where_the_loss_smooths(flag):
+    for loss in LOSSES.values():
+        assert ("label smoothing" in FLAGS[flag].suggestion_for(loss)) == loss.uses_label_smoothing, loss.name
+
+
+def test_the_non_saturating_loss_is_suggested_only_for_the_saturating_one():
+    said = {
+        name
+        for name, loss in LOSSES.items()
+        if "non-saturating" in FLAGS["vanishing_gradients"].suggestion_for(loss)
+    }
+    assert said == {name for name, loss in LOSSES.items() if loss.saturating_g} == {"minimax"}
+    assert "wgan-gp" not in FLAGS["vanishing_gradients"].suggestion_for(LOSSES["minimax"])
+
+
+def test_no_loss_is_told_to_switch_to_itself():
+    for flag, info in FLAGS.items():
+        for name in ("wgan-gp", "wgan"):
+            text = info.suggestion_for(LOSSES[name])
+            assert f"use {name} " not in text and f"try {name}," not in text.lower(), (flag, name)
+
+
+def test_the_flags_module_asks_the_loss_and_never_tests_its_name():
+    source = Path(gan_core.flags.__file__).read_text()
+    for name in LOSSES:
+        assert f'"{name}"' not in source and f"'{name}'" not in source
+
+
 def test_equilibrium_waits_for_an_evaluation_that_says_the_samples_are_good():
     # Balanced accuracies alone are not equilibrium: a G collapsed onto one mode fools D as well
     # (measured: the mode-collapse preset raised it at steps 1,093-2,496 with 0-1 modes covered).
@@ -393,3 +479,20 @@ def test_resumed_runs_follow_the_same_rule(last_eval, up):
         monitor.steps_seen = max(monitor.steps_seen, BALANCE_WARMUP_STEPS)
         feed(monitor, record(), 2 * HOLD_STEPS)
         assert ("equilibrium" in monitor.active) is up
+
+
+def test_the_train_views_banner_suggests_for_the_runs_loss(runs_root):
+    # A wgan-gp run told to smooth its labels (which the Wasserstein losses ignore) was the reviewer's find.
+    from gan_core.rundir import RunDir
+    from tests.test_app import app, finished_run
+
+    finished_run(runs_root, "critic", loss="wgan-gp")
+    edited = RunDir.open(runs_root, "critic").claim("editing it by hand")
+    edited.write_status({"flags": ["d_leads"], "flags_raised": ["d_leads"]})
+    edited.release()
+    at = app()
+    at.session_state["run_id"] = "critic"
+    at.run()
+    (banner,) = [w.value for w in at.info if w.value.startswith("**d_leads**")]
+    assert f"*Suggestion:* {FLAGS['d_leads'].suggestion_for(LOSSES['wgan-gp'])}" in banner
+    assert "gp_weight" in banner and "label smoothing" not in banner
