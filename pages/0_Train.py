@@ -618,7 +618,7 @@ def status_line(view: RunView) -> None:
                 "healthy": (st.success, ":material/check_circle:"),
                 "watch": (st.info, ":material/visibility:"),
             }.get(info.severity, (st.warning, ":material/warning:"))
-            show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion}", icon=icon)
+            show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion_for(view.loss)}", icon=icon)
 
 
 # The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the
