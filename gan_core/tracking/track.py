@@ -21,7 +21,8 @@ quality metrics from the same `Evaluator`, events, status.json, the run folder's
     run.finish()                             # or: with track.init(...) as run: ...
 
 A run the script never finishes is ended when the interpreter exits: failed with an uncaught exception,
-stopped (its event says why) when it exited short of its ``steps`` target, finished otherwise.
+stopped after Ctrl-C or a SIGTERM (`init` installs a handler for it; see there) or when it exited short of
+its ``steps`` target (its event says why), finished otherwise.
 
 Steps are committed in batches: `g_step` keeps a step's tensors on the device (a gradient norm or two is
 all it computes), and every ``commit_every`` seconds (0.25 by default) the pending steps' measures are
@@ -48,6 +49,7 @@ import math
 import os
 import secrets
 import shlex
+import signal
 import sys
 import threading
 import time
@@ -210,17 +212,21 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
 def _refusable(method):
     """`d_step`, `g_step` or `log` remembering a call it refused (a `TrackingError`) as ``_refused``: (the
     step the loop had reached, the call's name, the message), so that `finish` does not read the calls
-    before it in that step, left without a row, as calls made in the wrong order (`_warn_unrecorded`)."""
+    before it in that step, left without a row, as calls made in the wrong order (`_warn_unrecorded`). A
+    SIGTERM held during the call (`_SigtermHandler`) raises `Terminated` as it returns."""
     name = method.__name__
 
     @functools.wraps(method)
     def call(self, *args, **kwargs):
         try:
-            return method(self, *args, **kwargs)
+            result = method(self, *args, **kwargs)
         except TrackingError as exc:
             if not self._finished:
                 self._refused = (self.step, name, str(exc))
             raise
+        if _SIGTERM.held:  # a SIGTERM that came during the call, held until its step was whole
+            _SIGTERM.act()
+        return result
 
     return call
 
@@ -725,7 +731,7 @@ class TrackedRun:
                 self._steps.append(_Step(known, update, g_parts, copied, _G_LOSS, self._unmeasured))
             else:
                 self._g_record(known, update, g_loss, g_params, g_grad_norm)
-        except TrackingError:  # a bad call records nothing: the step is the loop's to take again
+        except BaseException:  # a bad call (or Ctrl-C within it) records nothing: the step is to take again
             self.step -= 1
             self._train_seconds -= elapsed
             raise
@@ -1066,6 +1072,11 @@ class TrackedRun:
         if status not in (None, "finished", "stopped", "failed"):
             raise TrackingError(f"finish(status={status!r}) is invalid: allowed finished, stopped, failed")
         self._finished = True
+        self._finish(status, error)
+        _SIGTERM.after_finish()  # the handler goes with the last open run; a SIGTERM held during it acts
+
+    def _finish(self, status: str | None, error: str | None) -> None:
+        """`finish`'s work, once: the last rows, the final snapshot, status and event, the claim released."""
         # A run that ends failed (an exception, or finish("failed")) may end mid-step: its error says why,
         # and the calls of the step it cut short are no misuse to point out.
         if not self._ended_by_exception and status != "failed":
@@ -1136,11 +1147,11 @@ class TrackedRun:
         return bool(self.steps) and self.step < self.steps and self.stop_reason is None
 
     def _end_unfinished(self, reason: str, exc: BaseException | None = None) -> None:
-        """`finish` a run its loop did not: ``failed`` with ``exc`` (an uncaught exception), ``stopped``
-        short of its target (the error: ``reason`` at step N of the target), as `finish` says otherwise."""
+        """`finish` a run its loop did not: as `_end_by` says for ``exc`` (an uncaught exception, or the
+        SIGTERM that `init`'s handler raised), ``stopped`` short of its target (the error: ``reason`` at
+        step N of the target), as `finish` says otherwise."""
         if exc is not None:
-            self._ended_by_exception = True
-            self.finish("failed", error=self._failure(exc))
+            self._end_by(exc)
         elif self._short_of_target():
             where = f"at step {self.step} of its target {self.steps}"
             self.finish("stopped", error=f"{reason} {where} without finish()")
@@ -1163,9 +1174,17 @@ class TrackedRun:
         if exc_type is None:
             self.finish()
             return
+        self._end_by(exc)
+
+    def _end_by(self, exc: BaseException) -> None:
+        """`finish` the run ended by ``exc``, one rule for `__exit__` and the interpreter's exit: Ctrl-C
+        (`KeyboardInterrupt`) ``stopped``, "interrupted (Ctrl-C)"; a SIGTERM (`Terminated`) ``stopped``,
+        "terminated (SIGTERM)"; anything else ``failed`` with the exception. Every row is written."""
         self._ended_by_exception = True
-        if issubclass(exc_type, KeyboardInterrupt):
+        if isinstance(exc, KeyboardInterrupt):
             self.finish("stopped", error="interrupted (Ctrl-C)")
+        elif isinstance(exc, Terminated):
+            self.finish("stopped", error="terminated (SIGTERM)")
         else:
             self.finish("failed", error=self._failure(exc))
 
@@ -1326,6 +1345,8 @@ class TrackedRun:
                 while got is None or got[0] == "pause":  # held here until Resume or Stop
                     got = self._poller.poll(force=True)
                     if got is None:
+                        if _SIGTERM.held:  # a SIGTERM while paused: the paused step is whole
+                            _SIGTERM.act()
                         time.sleep(self._poller.interval)  # a file to look at, nothing to wait on
                         if self._dist is not None:  # the other ranks wait with it, meeting it each tick
                             self._dist.agree(False, pause=True)
@@ -1509,8 +1530,8 @@ class RankRun(TrackedRun):
         self.status = status
 
 
-# Runs not finished when the interpreter exits: failed with the uncaught exception, stopped when the script
-# ended before its ``steps`` target, finished otherwise.
+# Runs not finished when the interpreter exits: failed with the uncaught exception, stopped after Ctrl-C or
+# a SIGTERM or when the script ended before its ``steps`` target, finished otherwise.
 # What a gloo collective raises when a peer's process is gone (as RuntimeError, not always DistError)
 _BROKEN_COLLECTIVE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
 _ACTIVE: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
@@ -1525,9 +1546,85 @@ def _excepthook(exc_type, exc, tb) -> None:
 
 
 def _at_exit() -> None:
+    _SIGTERM.exiting = True  # a SIGTERM now waits until every run is finished
+    # (a SystemExit, `Terminated` among them, never reaches the excepthook)
+    ended_by = _UNCAUGHT[-1] if _UNCAUGHT else _SIGTERM.received
     for run in list(_ACTIVE):
         with contextlib.suppress(Exception):  # nothing more can be done at exit: the folder reads interrupted
-            run._end_unfinished("the script exited", _UNCAUGHT[-1] if _UNCAUGHT else None)
+            run._end_unfinished("the script exited", ended_by)
+    _SIGTERM.exiting = False
+    _SIGTERM.after_finish()
+
+
+class Terminated(SystemExit):
+    """What `init`'s SIGTERM handler raises in the main thread, so that the loop unwinds (through ``with
+    run:`` or to the interpreter's exit) and the run ends ``stopped``, "terminated (SIGTERM)", every row
+    written. A `SystemExit` (``except Exception`` lets it pass; no traceback), exit status 143 (128 +
+    SIGTERM's 15, as a shell reports a process the signal ended)."""
+
+    def __init__(self) -> None:
+        super().__init__(128 + signal.SIGTERM)
+
+
+class _SigtermHandler:
+    """The SIGTERM handler `init` installs in place of the default one (which kills the process: no
+    atexit, status.json left "running", the rows of the waiting batch lost), while a tracked run of this
+    process is open. It raises `Terminated` where the main thread is, unless that is inside the tracker
+    (a step half recorded, a row half written, a run finishing): then the signal is held, and acts as the
+    tracker's call returns (`d_step`, `g_step`, `log`), in a Pause, or once the run is finished."""
+
+    def __init__(self) -> None:
+        self.installed = False  # this handler is SIGTERM's, in place of the default one
+        self.held = False  # a SIGTERM came inside the tracker and has not acted yet
+        self.exiting = False  # runs are being finished at the interpreter's exit (`_at_exit`)
+        self.received: Terminated | None = None  # what it raised: the reason of a run finished at exit
+
+    def install(self) -> None:
+        """Handle SIGTERM, when called from the main thread and SIGTERM has the default handler (one the
+        user or another library installed is never replaced)."""
+        if self.installed or threading.current_thread() is not threading.main_thread():
+            return
+        if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, self)
+            self.installed = True
+
+    def __call__(self, signum, frame) -> None:
+        if not _ACTIVE:  # every run finished off the main thread, where the handler could not be given back
+            if signal.getsignal(signal.SIGTERM) is self:  # (not when another handler calls this one)
+                self.after_finish()
+                signal.raise_signal(signum)  # the default action, as if this handler had never been here
+            return
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(_TRACKING_DIR):
+                self.held = True
+                return
+            frame = frame.f_back
+        self.act()
+
+    def act(self) -> None:
+        """Raise `Terminated` for the SIGTERM received (or held)."""
+        self.held = False
+        self.received = Terminated()
+        raise self.received
+
+    def after_finish(self) -> None:
+        """After a run is finished: give SIGTERM its default handler back when no tracked run is open
+        (from the main thread, and only if this handler is still SIGTERM's), then let a held SIGTERM act:
+        `Terminated` while runs are still open, the default action otherwise."""
+        if self.exiting:
+            return
+        if self.installed and not _ACTIVE and threading.current_thread() is threading.main_thread():
+            if signal.getsignal(signal.SIGTERM) is self:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            self.installed = False
+        if self.held:
+            if self.installed:
+                self.act()
+            self.held = False
+            signal.raise_signal(signal.SIGTERM)
+
+
+_SIGTERM = _SigtermHandler()
 
 
 def _install_hooks() -> None:
@@ -1609,6 +1706,15 @@ def init(
     too, so every rank must log the same names; numbers are rank 0's). Under torchrun call it after
     ``torch.distributed.init_process_group`` (before it, every process would start a run of its own: a
     `TrackingError`).
+
+    Ctrl-C and SIGTERM (what ``timeout``, Slurm, Kubernetes and ``kill`` send) end the run ``stopped``, with
+    every row written, with or without ``with run:``: Ctrl-C's `KeyboardInterrupt` as "interrupted
+    (Ctrl-C)"; a SIGTERM as "terminated (SIGTERM)", and the process exits with status 143 (128 + 15). For
+    that, when called from the main thread of a single process while SIGTERM has its default handler
+    (which kills the process at once, no atexit), ``init`` installs a handler raising `Terminated` (a
+    `SystemExit`) in the loop, after the tracker's call in progress if any; a handler installed before
+    (yours, or another library's) is kept, and the default comes back when no tracked run of the process
+    is open any more.
 
     Raises `TrackingError` for a bad argument, `gan_core.rundir.RunBusyError` when another process writes
     that run, `gan_core.rundir.RunDirError` when the folder cannot be made."""
@@ -1756,6 +1862,8 @@ def _init_main(
         )
     _install_hooks()
     _ACTIVE.add(run)
+    if dist is None:  # (a multi-process job ends on a signal as torchrun has it)
+        _SIGTERM.install()
     return run
 
 
@@ -1958,4 +2066,4 @@ def _losses() -> tuple[str, ...]:
     return tuple(LOSSES)
 
 
-__all__ = ["RankRun", "TrackedRun", "TrackingError", "TrackingWarning", "init", "now_iso"]
+__all__ = ["RankRun", "Terminated", "TrackedRun", "TrackingError", "TrackingWarning", "init", "now_iso"]
