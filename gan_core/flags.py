@@ -16,8 +16,9 @@ Thresholds (the Guide page shows the same):
 - ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) for 5 steps,
   unsmoothed, so the warning comes before a NaN ends the run; cleared, like the other flags, only after
   100 steps in a row below 100.
-- ``mode_collapse``: modes or classes covered at most half the best seen so far (or at most 2), or
-  diversity at most half its best or at most 0.2; judged from step 2,000 (below).
+- ``mode_collapse``: modes or classes covered at most half the best seen so far, at most half the data's
+  (``coverage_total``, where known) or at most 2, or diversity at most half its best or at most 0.2;
+  judged from step 2,000 (below).
 - ``diverged``: a NaN or Inf in a loss or gradient norm: immediate, never cleared; the run stops as
   failed.
 - ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8 while neither
@@ -72,6 +73,10 @@ COLLAPSE_WARMUP_STEPS = 2000
 # What `update_eval` judges collapse by, each with the floor at or under which it is collapse whatever its
 # best: the modes or classes covered, and the samples' diversity (`diagnostics.diversity`).
 COLLAPSE_FLOORS = {"modes_covered": 2.0, "classes_covered": 2.0, "diversity": 0.2}
+# ... and, where the data's modes or classes are known (``coverage_total``), at or under this share of them:
+# a G that never covered more than 3 of ring8's 8 modes was never "half its best" below itself, and went
+# unflagged for a whole run whose 2D view showed three clusters
+COLLAPSE_COVERAGE_SHARE = 0.5
 
 
 # Quality floors for `equilibrium` (see `quality_poor`): below any of them, the samples are not good.
@@ -545,6 +550,8 @@ class FlagMonitor:
             if value is None or not math.isfinite(value):
                 continue
             best = self._best[name] = max(self._best.get(name, value), value)
+            if name.endswith("_covered") and self.coverage_total:
+                floor = max(floor, COLLAPSE_COVERAGE_SHARE * self.coverage_total)
             collapsed = collapsed or (warmed_up and (value <= 0.5 * best or value <= floor))
         changes: list[tuple[str, bool]] = []
         self._set("mode_collapse", collapsed, changes)

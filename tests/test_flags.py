@@ -217,6 +217,24 @@ def test_coverage_lost_after_the_warm_up_counts_against_the_best_seen_before_it(
     assert monitor.update_eval({"classes_covered": 5.0}) == [("mode_collapse", True), ("equilibrium", False)]
 
 
+def test_a_g_that_never_covers_half_the_datas_modes_is_collapsed_though_it_never_lost_any():
+    """A G that covered 3 of ring8's 8 modes at every evaluation (5 at best) was never flagged: it never fell
+    to half its own best, nor to 2, and the data's mode count was not asked."""
+    collapsed = FlagMonitor(coverage_total=8)
+    steady = [collapsed.update_eval({"modes_covered": m}) for m in (5.0, 3.0)]  # in the warm-up: not judged
+    feed(collapsed, record(), COLLAPSE_WARMUP_STEPS)
+    steady += [collapsed.update_eval({"modes_covered": 3.0}) for _ in range(3)]
+    assert steady == [[], [], [], [("mode_collapse", True)], []]  # at half the data's or under, held
+    assert collapsed.update_eval({"modes_covered": 5.0}) == []  # 5 of 8: more than half, once
+    assert collapsed.update_eval({"modes_covered": 6.0}) == [("mode_collapse", False)]
+    # without the data's count (a user's own loop that named no dataset): the rules as before, no flag
+    unknown = warmed_up(FlagMonitor())
+    assert [unknown.update_eval({"modes_covered": 3.0}) for _ in range(3)] == [[], [], []]
+    # a G halfway to the data's modes is not collapsed: 13 of grid25's 25
+    half = warmed_up(FlagMonitor(coverage_total=25))
+    assert [half.update_eval({"modes_covered": 13.0}) for _ in range(3)] == [[], [], []]
+
+
 def test_no_midpoint_for_critics():
     monitor = evaluated(FlagMonitor(midpoint=None, coverage_total=8))
     events = feed(monitor, record(d_real=40.0, d_fake=-3.0), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
