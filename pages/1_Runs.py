@@ -34,7 +34,9 @@ with engine_loading():
         validate_run_id,
     )
     from ui.common import (
+        ACTED_KEY,
         CONTINUE_ERRORS,
+        acted,
         download_buttons,
         flash_drawn,
         go_to_train,
@@ -117,7 +119,7 @@ def uploads_section() -> None:
                 "Remove",
                 key="runs_uploads_remove",
                 disabled=not chosen,
-                on_click=delete_uploads,
+                on_click=acted(delete_uploads),
                 args=(chosen,),
                 help="Removes the chosen uploads' files for good.",
             )
@@ -132,6 +134,7 @@ misnamed_caption()  # runs no page can open: said, not left out without a word
 if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
     go_to_train()
 flash = show_flash("_runs_flash")  # removed once this page is drawn to its end (`flash_drawn`)
+st.session_state.pop(ACTED_KEY, None)  # this run draws what every click so far did (`listing_changes`)
 
 
 def address_run() -> str | None:
@@ -165,7 +168,10 @@ def listing_changes(shown: dict[str, str]) -> None:
     """What changed in the runs folder since the table was drawn (``shown``: run id -> status): runs
     new or gone (a script or a terminal started one), statuses that moved on, with a button that draws
     the list again. Checked every `LISTING_CHECK_SECONDS`; the table itself is not redrawn under the
-    user's pointer (its ticked row would move with the rows)."""
+    user's pointer (its ticked row would move with the rows). A click that came with this check (a
+    Resume, a Branch, a Delete: `ui.common.acted`) gets the whole page drawn again, as it would have."""
+    if st.session_state.get(ACTED_KEY):  # its callback ran, but only this check would be redrawn
+        st.rerun(scope="app")
     said = listing_changes_text(shown, registry().statuses())
     if said is None:
         return
@@ -365,7 +371,9 @@ def delete_popover(where, run_id: str) -> None:
     # The popover keeps its open state on the server (on_change="rerun") so that `delete` can close it.
     with where.popover("Delete", key=delete_popover_key(run_id), on_change="rerun"):
         st.write(f"Delete run **{literal(run_id)}** and all its files? This cannot be undone.")
-        st.button("Delete for good", key="runs_delete", type="primary", on_click=delete, args=(run_id,))
+        st.button(
+            "Delete for good", key="runs_delete", type="primary", on_click=acted(delete), args=(run_id,)
+        )
 
 
 view = open_view(run_id)
@@ -378,7 +386,7 @@ run_banners(view)
 
 actions = st.container(horizontal=True, vertical_alignment="bottom")  # buttons level with the menu
 if actions.button(
-    "Open in Train view", key="runs_open", type="primary", on_click=open_in_train, args=(run_id,)
+    "Open in Train view", key="runs_open", type="primary", on_click=acted(open_in_train), args=(run_id,)
 ):
     flash_drawn("_runs_flash", flash)  # the page is left: not shown again on a later visit
     go_to_train()
@@ -392,7 +400,7 @@ if view.owned and view.status in ("interrupted", "stopped", "failed"):
     actions.button(
         "Resume",
         key="runs_resume",
-        on_click=resume,
+        on_click=acted(resume),
         args=(run_id,),
         disabled=not view.checkpoint_steps(),
         help="Continue this run from its latest checkpoint; the rows after it are replaced"
@@ -506,7 +514,7 @@ def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
         "Branch",
         key="runs_branch",
         type="primary",
-        on_click=branch,
+        on_click=acted(branch),
         args=(view.run_id, step, in_force),
         disabled=bool(refused),
     )
