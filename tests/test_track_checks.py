@@ -259,6 +259,60 @@ def test_a_smoothed_d_loss_without_its_halves_is_said_with_the_fix(tmp_path):
 
 
 # ---------------------------------------------------------------------------- 3. calls after the last g_step
+def g_first_loop(run, steps: int) -> None:
+    """The ring GAN with G's update (and its g_step) first in each iteration, D's after it."""
+    generator = torch.Generator().manual_seed(1)
+    G, D = networks()
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    bce = nn.BCEWithLogitsLoss()
+    for _ in range(steps):
+        real, z = ring(32, generator), torch.randn(32, 4, generator=generator)
+        fake = G(z)
+        g_logits = D(fake)
+        g_loss = bce(g_logits, torch.ones_like(g_logits))
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        run.g_step(g_loss, g_params=G)
+        real_logits, fake_logits = D(real), D(fake.detach())
+        d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
+            fake_logits, torch.zeros_like(fake_logits)
+        )
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+
+
+def test_g_step_before_d_step_is_said_while_the_run_trains(tmp_path):
+    """A loop calling g_step before d_step had each row pair a G update with the previous iteration's D
+    update, and heard of it only at finish ("d_step after the last g_step"), after training."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = track.init("gfirst", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+        g_first_loop(run, DECIDING_ROWS + 5)
+        said = warnings_of(tmp_path, "gfirst")  # before finish: while the run trains
+        run.finish()
+    ((step, detail, fields),) = said
+    assert step == DECIDING_ROWS + 1 and fields == {"check": "g_step_first", "rows": DECIDING_ROWS}
+    assert detail.startswith(f"step 1's row has no D update and each of the next {DECIDING_ROWS} has one")
+    assert "Call g_step last in each iteration, after d_step" in detail
+    assert any(w.startswith("step 1's row has no D update") for w in tracking_warnings(caught))
+    # the usual order, and a loop that takes D updates on some steps only, say nothing of it
+    usual = track.init("dfirst", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    bce_loop(usual, DECIDING_ROWS + 5, sigmoid=False)
+    usual.finish()
+    assert warnings_of(tmp_path, "dfirst") == []
+    skips = track.init("skips", root=tmp_path, loss="", commit_every=0.0)
+    for step in range(DECIDING_ROWS + 5):
+        if step % 2:  # D every other step: the first step without one
+            skips.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+        skips.g_step(torch.tensor(0.7))
+    skips.finish()
+    assert "g_step_first" not in [f["check"] for _, _, f in warnings_of(tmp_path, "skips")]
+
+
 def test_d_step_and_log_after_the_last_g_step_are_said_at_finish(tmp_path):
     run = track.init("tail", root=tmp_path, loss="nonsaturating", steps=3, commit_every=0.0)
     for _ in range(3):

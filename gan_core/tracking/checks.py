@@ -1,7 +1,8 @@
-"""What the first committed rows of a tracked run say about how its loop calls `TrackedRun.d_step`.
+"""What the first committed rows of a tracked run say about how its loop calls `TrackedRun.d_step` and
+`TrackedRun.g_step`.
 
-Two misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell them
-from a real run; a run's first rows can:
+Three misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell
+them from a real run; a run's first rows can:
 
 - ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose verdict is
   sigmoid(score) > 0.5 (``midpoint`` 0.5, ``threshold`` 0: minimax, nonsaturating). Every value is then in
@@ -11,6 +12,8 @@ from a real run; a run's first rows can:
   from the logits by the loss: most often D's whole objective with a gradient penalty (WGAN-GP, R1) in
   it, which the built-in trainer's d_loss leaves out (README's metrics.csv table), or a loss with other
   targets (label smoothing).
+- ``g_step_first``: a first row without a D update and a D update in every row after it: g_step called
+  before d_step in each iteration, each row pairing a G update with the iteration before's D update.
 
 They read only the host values of rows already committed (no tensor op, no device sync: the training
 loop's steps cost nothing more), and only the first `CHECKED_ROWS` rows of a run: each check decides on
@@ -64,10 +67,13 @@ class RowChecks:
         self._penalty_rows = 0
         self._penalty_differing = 0
         self._penalty_total = 0.0
+        # g_step before d_step: the first row without a D update, every one after it with one
+        self._order = True
+        self._order_rows = 0
 
     @property
     def done(self) -> bool:
-        return not (self._probabilities or self._penalty)
+        return not (self._probabilities or self._penalty or self._order)
 
     def see(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
         """Judge one committed row (``record``: column -> host value) whose last D update was given the
@@ -77,6 +83,8 @@ class RowChecks:
             return []
         self._seen += 1
         found = []
+        if self._order:
+            found += self._see_order(record, given)
         if given is not None:
             if self._probabilities:
                 found += self._see_probabilities(record)
@@ -85,8 +93,32 @@ class RowChecks:
             if self._penalty:
                 found += self._see_penalty(record, given)
         if self._seen >= CHECKED_ROWS:
-            self._probabilities = self._penalty = False
+            self._probabilities = self._penalty = self._order = False
         return found
+
+    def _see_order(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
+        """``g_step_first``: the run's first row has no D update and each of the next `DECIDING_ROWS` has
+        one, what a loop that calls g_step before d_step in each iteration records (g_step ends a step and
+        writes its row, with the D update made before it: the previous iteration's)."""
+        if self._seen == 1:
+            self._order = given is None and record.get("step") == 1.0  # (a continued run: no first step)
+            return []
+        if given is None:  # a step without a D update later on too: a loop that skips D, not this
+            self._order = False
+            return []
+        self._order_rows += 1
+        if self._order_rows < DECIDING_ROWS:
+            return []
+        self._order = False
+        step = int(record["step"])
+        message = (
+            f"step 1's row has no D update and each of the next {self._order_rows} has one (to step {step}): "
+            "the loop most likely calls g_step before d_step in each iteration. g_step ends a step and "
+            "writes its row, so each row pairs a G update with the previous iteration's D update, and the "
+            "last D update has no row. Call g_step last in each iteration, after d_step (G's gradients "
+            "stay until its next zero_grad, so g_step may come after D's update)"
+        )
+        return [Finding("g_step_first", step, message, {"rows": self._order_rows})]
 
     def _see_probabilities(self, record: Mapping[str, float]) -> list[Finding]:
         acc_real, acc_fake = record.get("d_acc_real", math.nan), record.get("d_acc_fake", math.nan)
