@@ -33,30 +33,42 @@ def networks(seed: int = 0) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
-def bce_loop(run, steps: int, sigmoid: bool) -> None:
+def bce_loop(run, steps: int, sigmoid: bool, g_first: bool = False) -> None:
     """A small GAN on the ring, as a user writes one: with ``sigmoid`` the classic mistake, D's outputs
-    through a sigmoid and nn.BCELoss, and those probabilities passed to d_step as its logits."""
+    through a sigmoid and nn.BCELoss, and those probabilities passed to d_step as its logits; with
+    ``g_first`` G's update (and its g_step) comes first in each iteration, D's after it."""
     generator = torch.Generator().manual_seed(1)
     G, D = networks()
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
     bce = nn.BCELoss() if sigmoid else nn.BCEWithLogitsLoss()
     out = torch.sigmoid if sigmoid else (lambda x: x)
-    for _ in range(steps):
-        real, z = ring(32, generator), torch.randn(32, 4, generator=generator)
-        fake = G(z)
+
+    def d_update(real, fake):
         real_out, fake_out = out(D(real)), out(D(fake.detach()))
         d_loss = bce(real_out, torch.ones_like(real_out)) + bce(fake_out, torch.zeros_like(fake_out))
         opt_d.zero_grad()
         d_loss.backward()
         opt_d.step()
         run.d_step(real_out, fake_out, d_loss=d_loss, d_params=D)
+
+    def g_update(fake):
         g_out = out(D(fake))
         g_loss = bce(g_out, torch.ones_like(g_out))
         opt_g.zero_grad()
         g_loss.backward()
         opt_g.step()
         run.g_step(g_loss, g_params=G)
+
+    for _ in range(steps):
+        real, z = ring(32, generator), torch.randn(32, 4, generator=generator)
+        fake = G(z)
+        if g_first:
+            g_update(fake)
+            d_update(real, fake)
+        else:
+            d_update(real, fake)
+            g_update(fake)
 
 
 def warnings_of(root, run_id: str) -> list[tuple[int, str, dict]]:
@@ -259,39 +271,13 @@ def test_a_smoothed_d_loss_without_its_halves_is_said_with_the_fix(tmp_path):
 
 
 # ---------------------------------------------------------------------------- 3. calls after the last g_step
-def g_first_loop(run, steps: int) -> None:
-    """The ring GAN with G's update (and its g_step) first in each iteration, D's after it."""
-    generator = torch.Generator().manual_seed(1)
-    G, D = networks()
-    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
-    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
-    bce = nn.BCEWithLogitsLoss()
-    for _ in range(steps):
-        real, z = ring(32, generator), torch.randn(32, 4, generator=generator)
-        fake = G(z)
-        g_logits = D(fake)
-        g_loss = bce(g_logits, torch.ones_like(g_logits))
-        opt_g.zero_grad()
-        g_loss.backward()
-        opt_g.step()
-        run.g_step(g_loss, g_params=G)
-        real_logits, fake_logits = D(real), D(fake.detach())
-        d_loss = bce(real_logits, torch.ones_like(real_logits)) + bce(
-            fake_logits, torch.zeros_like(fake_logits)
-        )
-        opt_d.zero_grad()
-        d_loss.backward()
-        opt_d.step()
-        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
-
-
 def test_g_step_before_d_step_is_said_while_the_run_trains(tmp_path):
     """A loop calling g_step before d_step had each row pair a G update with the previous iteration's D
     update, and heard of it only at finish ("d_step after the last g_step"), after training."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = track.init("gfirst", root=tmp_path, loss="nonsaturating", commit_every=0.0)
-        g_first_loop(run, DECIDING_ROWS + 5)
+        bce_loop(run, DECIDING_ROWS + 5, sigmoid=False, g_first=True)
         said = warnings_of(tmp_path, "gfirst")  # before finish: while the run trains
         run.finish()
     ((step, detail, fields),) = said
