@@ -9,6 +9,8 @@ are relative to this file; the Runs page is at ``/Runs``, and so on, from each f
 
 import streamlit as st
 
+from ui.starting import on_page
+
 PAGES = [
     st.Page("pages/0_Train.py", title="Train", icon=":material/monitoring:", default=True),
     st.Page("pages/1_Runs.py", title="Runs", icon=":material/folder_open:"),
@@ -17,4 +19,6 @@ PAGES = [
     st.Page("pages/4_Probe.py", title="Probe", icon=":material/biotech:"),
 ]
 
-st.navigation(PAGES).run()
+page = st.navigation(PAGES)
+on_page(page)  # messages drawn on another page go (`ui.starting.on_page`)
+page.run()

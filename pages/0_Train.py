@@ -46,7 +46,6 @@ with engine_loading():
         acted,
         download_buttons,
         drawn,
-        flash_drawn,
         hparams_table,
         literal,
         no_checkpoint_note,
@@ -64,6 +63,7 @@ with engine_loading():
         config_form,
         edited_fields,
         form_baseline_run,
+        form_inputs,
         form_preset,
         load_into_form,
         next_start_request,
@@ -167,7 +167,8 @@ def command(view: RunView, action: str, *args) -> None:
         st.session_state["_flash"] = ("error", literal(exc))
         return
     if not acted:
-        st.session_state["_flash"] = ("warning", f"{action} is still pending: the current step is slow.")
+        pending = f"{action} is still pending: the current step is slow."
+        st.session_state["_flash"] = ("warning", pending, view.status)  # said until the status changes
 
 
 def resume_clicked(view: RunView, changes: dict) -> None:
@@ -307,14 +308,14 @@ with st.sidebar:
 
 # ---------------------------------------------------------------------------------------------- header
 st.title("Watch a GAN learn")
-flash = show_flash("_flash")  # removed once this page is drawn to its end (`flash_drawn`)
+status = view.status if view is not None else "idle"
+flash = show_flash("_flash", status, form_inputs())  # until the next click or edit (`show_flash`)
 
 live = view is not None and view.live and view.status not in ENDED  # trained by this server
 external = view is not None and view.external  # written by another process, watched through its folder
 # Pause/Resume/Stop reach it: trained here, or its writer reads the command file
 controllable = view is not None and view.controllable
 owned = view is not None and view.owned  # the product's own training: resume, single steps, changes
-status = view.status if view is not None else "idle"
 drawn(status, view.run_id if view is not None else None, flash)  # for the live part (`stale_page`)
 
 # A run another process trains: Pause, Resume and Stop go to it through its command file, if it reads one.
@@ -478,7 +479,6 @@ if view is None:
     # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s
     # Start-to-first-point on a loaded 2-core machine went to that first chart).
     live_chart(charts.training_figure(None), "idle_metrics")  # the metric charts' four empty panels
-    flash_drawn("_flash", flash)
     st.stop()
 
 
@@ -887,4 +887,3 @@ refreshing = status in ("running", "paused") or external
 st.fragment(live_body)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")
-flash_drawn("_flash", flash)  # the page is drawn: the message has reached the browser

@@ -38,7 +38,6 @@ with engine_loading():
         CONTINUE_ERRORS,
         acted,
         download_buttons,
-        flash_drawn,
         go_to_train,
         hparams_table,
         listing_changes_text,
@@ -133,7 +132,7 @@ misnamed_caption()  # runs no page can open: said, not left out without a word
 
 if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
     go_to_train()
-flash = show_flash("_runs_flash")  # removed once this page is drawn to its end (`flash_drawn`)
+show_flash("_runs_flash")  # drawn until the next click (`show_flash`)
 st.session_state.pop(ACTED_KEY, None)  # this run draws what every click so far did (`listing_changes`)
 
 
@@ -190,7 +189,6 @@ if not rows:
     st.info("No runs yet: press Start in the Train view, or train one with `python -m gan_core train`.")
     st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({})
     uploads_section()
-    flash_drawn("_runs_flash", flash)
     st.stop()
 
 st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({row["run_id"]: row["status"] for row in rows})
@@ -380,7 +378,6 @@ view = open_view(run_id)
 if view is None:
     delete_popover(st, run_id)  # an unreadable folder can still be removed from here
     uploads_section()
-    flash_drawn("_runs_flash", flash)
     st.stop()
 run_banners(view)
 
@@ -388,7 +385,6 @@ actions = st.container(horizontal=True, vertical_alignment="bottom")  # buttons 
 if actions.button(
     "Open in Train view", key="runs_open", type="primary", on_click=acted(open_in_train), args=(run_id,)
 ):
-    flash_drawn("_runs_flash", flash)  # the page is left: not shown again on a later visit
     go_to_train()
 # Resume and Rewind / branch disabled for want of a checkpoint: why, and what to do (under the buttons)
 no_checkpoint = no_checkpoint_note(
@@ -452,10 +448,10 @@ def own_loop_continued(view: RunView) -> tuple[str, str] | None:
 MORE_STEPS = 1000  # a branch from the step a run ended at trains this many more unless changed
 
 
-def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
+def branch_form(view: RunView, kept: list[int]) -> None:
     """The popover's form: a checkpoint, then the mid-run settings, prefilled with those in force at that
     checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?").
-    Returns the refusal of a Branch click it drew under the button (for `flash_drawn`), if any."""
+    A refused Branch click is said under the button (`show_flash`)."""
     # A menu of its own per run: one key for all showed the last run's pick (step 300) while it returned
     # another (200), and the branch was made at the step not shown.
     step = st.selectbox(
@@ -518,7 +514,7 @@ def branch_form(view: RunView, kept: list[int]) -> tuple[str, str] | None:
         args=(view.run_id, step, in_force),
         disabled=bool(refused),
     )
-    return show_flash(BRANCH_FLASH)
+    show_flash(BRANCH_FLASH)
 
 
 kept = view.checkpoint_steps() if view.owned else []
@@ -528,10 +524,9 @@ if not kept and view.owned and not view.ended and view.cfg is not None:  # train
     first = f"its first at step {every} (checkpoint_every)"
     saves = first if every else "one only when it ends (checkpoint_every=0)"
     branch_help = f"No checkpoint yet: Rewind / branch starts from one, and this run saves {saves}"
-branch_said = None  # a Branch refusal drawn in the popover
 with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept, help=branch_help):
     if kept:
-        branch_said = branch_form(view, kept)
+        branch_form(view, kept)
 if kept:  # Resume and branch need a checkpoint of ours: without one the device has nothing to choose for
     actions.selectbox(
         "Resume / branch on",
@@ -575,5 +570,3 @@ if len(events):
     with st.expander(f"Events ({len(events)})"):
         st.dataframe(events, hide_index=True, key="runs_events")
 uploads_section()
-flash_drawn("_runs_flash", flash)
-flash_drawn(BRANCH_FLASH, branch_said)

@@ -44,6 +44,7 @@ from gan_core.app import (
     run_zip_bytes,
     validate_run_id,
 )
+from ui.starting import FLASH_KEYS, drop_flashes
 
 APP_DIR = Path(__file__).resolve().parents[1]
 MAX_RUNS_ENV = "GAN_DASHBOARD_MAX_RUNS"
@@ -152,29 +153,36 @@ def _code(text: str) -> str:
     return f"{fence}{pad}{text}{pad}{fence}"
 
 
-def show_flash(key: str) -> tuple[str, str] | None:
+def show_flash(key: str, status: str | None = None, inputs: object = None) -> tuple[str, ...] | None:
     """Draw the message an action's callback left in ``st.session_state[key]`` (``(kind, text)``: kind an
-    ``st`` function name such as "error", text Markdown) and return it, for `flash_drawn` at the end of
-    the page's script.
+    ``st`` function name such as "error", text Markdown; or ``(kind, text, status)``, a message true only
+    while the run is in that ``status``, such as a Pause still pending: dropped once the page is drawn
+    for another) and return it, for `drawn`.
 
-    Not popped here: with ``runner.fastReruns`` a second delivery of one click (see dashboard.py's
-    `start_run`) starts a new script thread while the first is being stopped, and both threads' callbacks
-    set the message. A pop by the first, which is then stopped before its page reaches the browser, left
-    the second with nothing to draw: the message was lost. The message goes only once a run that drew it
-    reaches the end of the page (`flash_drawn`)."""
+    The message stays, drawn by every full run of its page, until the user acts again: the next click
+    of a button wrapped in `acted` (which drops it before its own callback may leave a newer one), a
+    visit to another page (`ui.starting.on_page`, in the router), or an edit of the page's ``inputs``
+    (any value that compares equal while they are unchanged: the sidebar's form, `ui.sidebar.form_inputs`)
+    from what they were when the message was first drawn.
+
+    It used to go once a run had drawn it to the end of the page, and a second full run that followed
+    for another reason erased it from the browser: a click that came with the live view's refresh ran
+    its callback in the fragment's rerun, which asked for a full run (`stale_page`), the click's own
+    message brought another, and a refused Start at the run limit said nothing (an e2e test saw no
+    refusal within 30 s, twice in CI). Two deliveries of one click (see pages/0_Train.py's `start_run`)
+    each leave the message anew: the later is drawn."""
+    flashes = st.session_state.setdefault(FLASH_KEYS, set())
+    flashes.add(key)
     flash = st.session_state.get(key)
     if flash:
+        first_drawn = st.session_state.get(f"{key}:inputs")
+        if first_drawn is None or first_drawn[0] is not flash:  # a new message: drawn with these inputs
+            st.session_state[f"{key}:inputs"] = first_drawn = (flash, inputs)
+        if (len(flash) > 2 and flash[2] != status) or first_drawn[1] != inputs:
+            del st.session_state[key]
+            return None
         getattr(st, flash[0])(flash[1])
     return flash
-
-
-def flash_drawn(key: str, flash: tuple[str, str] | None) -> None:
-    """The page's script reached its end (or an ``st.stop()``) having drawn ``flash`` (`show_flash`):
-    remove it, unless a callback has left a newer message meanwhile (another delivery's: it is drawn
-    next). Call it before each ``st.stop()`` and last in the script, never in a ``finally`` (a run
-    stopped midway has not drawn anything the browser keeps)."""
-    if flash is not None and st.session_state.get(key) is flash:
-        del st.session_state[key]
 
 
 ACTED_KEY = "_acted"  # a button's callback ran since the page was last drawn in full (`acted`)
@@ -183,11 +191,13 @@ ACTED_KEY = "_acted"  # a button's callback ran since the page was last drawn in
 def acted(callback):
     """``callback`` (a button's ``on_click``) that marks this session as having acted, for `stale_page`:
     what the click changes outside the live part (a run started, the sidebar's form loaded, a message)
-    is drawn only by a full run of the page, which a click that came with a refresh does not get."""
+    is drawn only by a full run of the page, which a click that came with a refresh does not get. The
+    messages of earlier actions go first (`show_flash`): what the page says next is this click's."""
 
     @functools.wraps(callback)
     def run(*args, **kwargs):
         st.session_state[ACTED_KEY] = True
+        drop_flashes()
         return callback(*args, **kwargs)
 
     return run

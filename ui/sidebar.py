@@ -196,6 +196,13 @@ def form_values() -> dict[str, Any]:
     return st.session_state.setdefault(FORM_KEY, DEFAULTS.to_dict())
 
 
+def form_inputs() -> tuple[str, str]:
+    """What the user has entered in the form, comparable from one script run to the next: its values and
+    the numbers the browser refused to send (`REFUSED_KEY`). A message about the form goes when they
+    change (`ui.common.show_flash`)."""
+    return repr(sorted(form_values().items())), repr(st.session_state.get(REFUSED_KEY))
+
+
 def _restore_widgets() -> None:
     """Seed each widget key that Streamlit dropped (the widget was not drawn in the last script run) from
     the form's values, and take the value of every other one: a widget key holds the newest value (the

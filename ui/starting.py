@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 MESSAGE = (
     "Starting the dashboard: loading torch and its libraries. This takes a few seconds on the first "
@@ -65,3 +66,22 @@ def through_the_router() -> None:
 
 
 _ROUTED_KEY = "_through_the_router"  # `through_the_router` has looked at this session's runs
+
+
+FLASH_KEYS = "_flash_keys"  # the session-state keys of the messages pages have drawn (`ui.common.show_flash`)
+_PAGE_KEY = "_page"  # the page this session's last run showed (`on_page`)
+
+
+def drop_flashes() -> None:
+    """Drop every message `ui.common.show_flash` has drawn in this session: the user acted again."""
+    for key in st.session_state.get(FLASH_KEYS, ()):
+        st.session_state.pop(key, None)
+
+
+def on_page(page: StreamlitPage) -> None:
+    """The router's note of the page it is about to run (dashboard.py): on a visit to another page the
+    messages earlier pages drew (`ui.common.show_flash`) go, being about what was done there. A message
+    stays while its own page is shown, until the next click."""
+    if st.session_state.get(_PAGE_KEY) != page.url_path:
+        st.session_state[_PAGE_KEY] = page.url_path
+        drop_flashes()
