@@ -1263,11 +1263,12 @@ class RunDir:
         step_NNNNNNNN.pt. A folder, a named pipe or a symlink of such a name is no checkpoint (a link is
         not followed: `load_checkpoint` refuses one), so that no resume, branch, picker or thinning
         takes it for one."""
-        return [(step, path) for step, path, regular in self._checkpoint_entries() if regular]
+        return [(step, path) for step, path, regular in self.checkpoint_entries() if regular]
 
-    def _checkpoint_entries(self) -> list[tuple[int, Path, bool]]:
+    def checkpoint_entries(self) -> list[tuple[int, Path, bool]]:
         """(step, path, whether a regular file) of each entry of checkpoints/ named step_NNNNNNNN.pt,
-        oldest first; [] without the folder."""
+        oldest first; [] without the folder. A resume goes on from the newest entry, and refuses it when it
+        is no regular file rather than pass it by (`not_checkpoints` says why each such entry is none)."""
         folder = self.path / "checkpoints"
         if not folder.is_dir():
             return []
@@ -1281,10 +1282,14 @@ class RunDir:
 
     def not_checkpoints(self) -> list[str]:
         """Why each entry of checkpoints/ named like a checkpoint but no regular file (a folder, a symlink,
-        a named pipe) is none, oldest first: what `load_checkpoint` says of it. `checkpoints` leaves
-        them out; this is for saying why a run that has only such entries has no checkpoint."""
+        a named pipe) is none, oldest first: what `load_checkpoint` says of it; or, when checkpoints itself
+        is no folder (a file of that name), one line saying so (`checkpoints_folder_problem`).
+        `checkpoints` leaves them out; this is for saying why such a run has no checkpoint to use."""
+        problem = self.checkpoints_folder_problem()
+        if problem is not None:
+            return [problem]
         lines = []
-        for _, path, regular in self._checkpoint_entries():
+        for _, path, regular in self.checkpoint_entries():
             if regular:
                 continue
             try:
@@ -1292,6 +1297,27 @@ class RunDir:
             except RunDirError as exc:
                 lines.append(str(exc))
         return lines
+
+    def checkpoints_folder_problem(self) -> str | None:
+        """Why the run's checkpoints/ is no folder its checkpoints can be read from (a file, a named pipe
+        or a dangling link of that name), or None: a folder, or nothing there (a run saves none before
+        its first). A run whose checkpoints is a file has none, and it is not for want of saving one."""
+        folder = self.path / "checkpoints"
+        if folder.is_dir() or not os.path.lexists(folder):
+            return None
+        try:
+            kind = (
+                "a symlink that leads to no folder"
+                if folder.is_symlink()
+                else file_kind(folder.stat().st_mode)
+            )
+        except OSError as exc:  # gone meanwhile, or no permission to look
+            kind = f"unreadable ({os_reason(exc)})"
+        return (
+            f"checkpoints in run {self.run_id!r} is {kind}, not a folder, so no checkpoint of the run can be "
+            "read; allowed: a folder named checkpoints holding the checkpoint files the run saved "
+            "(step_NNNNNNNN.pt)"
+        )
 
     def checkpoint_at(self, step: int | None = None) -> tuple[int, Path]:
         """The kept checkpoint of ``step`` (the latest when None) as (step, path); `RunDirError` naming

@@ -64,6 +64,8 @@ __all__ = [
     "continue_device",
     "follow",
     "hparams_in_force",
+    "newest_checkpoint",
+    "unusable_checkpoint",
 ]
 
 STEP_MODES = ("full", "d", "g")
@@ -135,6 +137,42 @@ def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: s
     part("data_stream", lambda v: v is None or _mapping(v), "null, or the data stream's place (an object)")
 
 
+def newest_checkpoint(run_dir: RunDir) -> tuple[int, Path] | tuple[None, None]:
+    """The checkpoint a resume of ``run_dir`` goes on from, as (step, path): the newest entry of its
+    checkpoints/ that metrics.csv reaches (runs of this version always write rows first; a folder from
+    elsewhere might not: then the newest of all), so the history has no gap. (None, None) when there is
+    none. That entry is taken as it is, never passed by for an older one: a resume from an older one
+    would replace the rows recorded after it. `UnusableCheckpointError` (naming the older regular
+    files) when it is no regular file (a folder, a symlink, a named pipe); `RunDirError` when
+    checkpoints itself is no folder. Whether the file it names loads is `_resumable_state`'s check."""
+    folder_problem = run_dir.checkpoints_folder_problem()
+    if folder_problem is not None:
+        raise RunDirError(folder_problem)
+    entries = run_dir.checkpoint_entries()
+    last_row = run_dir.last_metrics_step()
+    reached = [entry for entry in entries if last_row is None or entry[0] <= last_row]
+    if not (reached or entries):
+        return None, None
+    step, path, regular = (reached or entries)[-1]
+    if not regular:
+        try:
+            run_dir.load_checkpoint(path)  # refused before anything is read: what it is, said
+        except RunDirError as exc:
+            raise unusable_checkpoint(run_dir, step, str(exc)) from None
+        # (a regular file since it was listed: it goes on from that, checked as any other)
+    return step, path
+
+
+def unusable_checkpoint(run_dir: RunDir, step: int, reason: str) -> UnusableCheckpointError:
+    """`UnusableCheckpointError`: ``reason`` (why the checkpoint of ``step`` cannot be used), then the
+    older kept checkpoints (regular files), newest first, or that there is none; ``older`` holds their
+    steps."""
+    older = [s for s, _ in reversed(run_dir.checkpoints()) if s < step]
+    steps = ", ".join(map(str, older))
+    said = f"older kept checkpoints: steps {steps}" if older else "no older checkpoint is kept"
+    return UnusableCheckpointError(f"{reason}; {said}", older)
+
+
 def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> dict[str, Any]:
     """The checkpoint of ``step`` at ``path``, loaded (weights only) and checked (`_check_resumable`) for a
     run of ``cfg`` to go on from; `UnusableCheckpointError` saying why not and naming the older ones."""
@@ -143,10 +181,7 @@ def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> 
         _check_resumable(cfg, state, step, f"checkpoint {path.name} of run {run_dir.run_id!r}")
     except RunDirError as exc:
         # (`checkpoints` lists regular files only: a link or a folder under a checkpoint's name is none)
-        older = [s for s, _ in reversed(run_dir.checkpoints()) if s < step]
-        steps = ", ".join(map(str, older))
-        said = f"older kept checkpoints: steps {steps}" if older else "no older checkpoint is kept"
-        raise UnusableCheckpointError(f"{exc}; {said}", older) from None
+        raise unusable_checkpoint(run_dir, step, str(exc)) from None
     return state
 
 
@@ -398,15 +433,7 @@ class Runner:
         dist: DistContext | None = None,
     ) -> Runner:
         cfg = run_dir.read_config()
-        kept = run_dir.checkpoints()
-        # The latest checkpoint that metrics.csv reaches (runs of this version always write rows first;
-        # a folder from elsewhere might not), so the history has no gap.
-        last_row = run_dir.last_metrics_step()
-        reached = [(step, path) for step, path in kept if last_row is None or step <= last_row]
-        file_step, path = (reached or kept or [(None, None)])[-1]
-        odd = run_dir.not_checkpoints() if path is None else []
-        if odd:  # a folder or a link where a checkpoint was: said so
-            raise RunDirError(f"{odd[-1]}; no older checkpoint is kept")
+        file_step, path = newest_checkpoint(run_dir)
         if path is None:
             raise RunDirError(
                 f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "
@@ -468,7 +495,11 @@ class Runner:
     ) -> Runner:
         """A runner (not started yet) for a new run folder beside ``parent`` that starts from the parent's
         kept checkpoint at ``step`` (the latest when None); see `RunDir.branch`. ``changes`` as in
-        `reopen`; a bad one is refused before the folder is made. The parent's folder is only read."""
+        `reopen`; a bad one is refused before the folder is made. The parent's folder is only read. The
+        latest is the newest entry a resume would take (`newest_checkpoint`): one that is no regular file
+        is refused, naming the older ones, not passed by."""
+        if step is None:
+            step, _ = newest_checkpoint(parent)  # None when it has none: `checkpoint_at` says so
         step, checkpoint = parent.checkpoint_at(step)
         cfg = parent.read_config()
         state = _resumable_state(parent, cfg, step, checkpoint)

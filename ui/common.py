@@ -486,9 +486,16 @@ def no_checkpoint_note(view: RunView, instead: str) -> str | None:
     first one): Resume and Rewind / branch are disabled then, and a disabled button says nothing by
     itself. ``instead``: what to do, where the note is shown. None when the run has a checkpoint, entries
     named like one (Resume then says what each is), still trains, or is a user's loop's (it keeps none of
-    ours)."""
+    ours). A run whose checkpoints is no folder (a file of that name) gets what is wrong with it instead,
+    never that it saved none."""
     if not view.owned or view.status not in (*ENDED, "interrupted"):
         return None
+    problem = view.run_dir.checkpoints_folder_problem()  # checkpoints is a file: not for want of saving
+    if problem is not None:
+        return (
+            "This run cannot be continued: Resume and Rewind / branch start from a checkpoint, and "
+            f"{literal(problem)}."
+        )
     if view.checkpoint_steps() or view.run_dir.not_checkpoints():
         return None
     every = view.cfg.checkpoint_every
