@@ -68,10 +68,18 @@ from gan_core.rundir import (
     default_runs_root,
     holds_run,
     image_grid,
+    inside,
     numpy_load_reason,
     validate_run_id,
 )
-from gan_core.runner import Runner, RunnerError, UnusableCheckpointError, continue_device, follow
+from gan_core.runner import (
+    Runner,
+    RunnerError,
+    UnusableCheckpointError,
+    continue_device,
+    follow,
+    unusable_checkpoint,
+)
 from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
@@ -119,6 +127,29 @@ def run_folder(option: str, value: str, runs_folder: Path) -> RunDir:
         raise CLIError(f"{option} {value}: {exc}") from None
 
 
+def run_folder_around(
+    path: Path, runs_folder: Path | None = None, run: Path | None = None
+) -> tuple[Path, str] | None:
+    """The run folder ``path`` lies in, or is, as (folder, what it is in a message: "the folder of run
+    'ID'"), or None: where a file written to ``path`` could replace a run's own files (metrics.csv, a
+    checkpoint, ...). Symlinks are followed, as a write follows them. A run folder is ``run`` (the run a
+    command reads), any folder directly in ``runs_folder`` (one too damaged to hold a run's files still
+    is one) and, wherever it is, any folder holding a run (`holds_run`) and its status.json (every run
+    writes one when made: a project folder that merely holds a config.json for ``--config`` is none)."""
+    target = Path(os.path.realpath(path))
+    run_r = Path(os.path.realpath(run)) if run is not None else None
+    root_r = Path(os.path.realpath(runs_folder)) if runs_folder is not None else None
+    for folder in (target, *target.parents):
+        if folder == run_r:
+            return folder, f"the folder of run {folder.name!r}"
+        with contextlib.suppress(OSError):  # a folder that cannot be looked into is judged by the rest
+            if holds_run(folder) and os.path.lexists(folder / "status.json"):
+                return folder, f"the folder of run {folder.name!r}"
+        if root_r is not None and folder.parent == root_r and folder != target:  # (the file: no folder)
+            return folder, f"the folder {folder.name!r} of the runs folder {str(root_r)!r}"
+    return None
+
+
 def _flag(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -156,8 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--out",
         type=Path,
         default=default_runs_root(),
-        help=f"runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here); with "
-        "--resume ID or --rewind ID, where the run id is looked up",
+        help=f"runs folder, outside every run folder (default: ${RUNS_ENV} if set, as the dashboard uses it, "
+        "else runs/ here); with --resume ID or --rewind ID, where the run id is looked up",
     )
     train.add_argument(
         "--run-id",
@@ -230,7 +261,12 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--n", type=int, default=1000, help=f"number of samples, 1..{MAX_SAMPLES} (default: %(default)s)"
     )
-    sample.add_argument("--out", type=Path, required=True, help="output file: .csv, .npy or .png")
+    sample.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output file: .csv, .npy or .png, outside every run folder (a run's own files are its own)",
+    )
     sample.add_argument(
         "--seed", type=int, default=0, help=f"noise seed, 0..{MAX_SEED} (default: %(default)s)"
     )
@@ -431,6 +467,14 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
             if not folder.is_dir():
                 raise CLIError(f"--out {args.out}: {folder} is a file; give a folder for the runs")
             break
+    around = run_folder_around(args.out)  # (a folder of runs, where the new one is made: in no run's)
+    if around is not None:
+        folder, what = around
+        raise CLIError(
+            f"--out {args.out}: {'is' if folder == Path(os.path.realpath(args.out)) else 'is inside'} {what} "
+            f"({str(folder)!r}), where a new run would be made among that run's own files; allowed: a folder "
+            f"of runs outside every run folder, such as the one holding it, {str(folder.parent)!r}"
+        )
     if args.run_id is not None and os.path.lexists(args.out / args.run_id):  # said before the data loads
         raise CLIError(
             f"run {args.run_id!r} already exists in {str(args.out)!r}: choose another run id, or continue "
@@ -439,7 +483,13 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
     device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
     data = _load_reporting(cfg, device, args)  # before the run folder exists: bad data leaves nothing behind
     # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
-    run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
+    try:
+        run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
+    except OSError as exc:  # no such place (/proc/x), read-only, no permission, a full disk
+        raise CLIError(
+            f"--out {args.out}: cannot make the run's folder there ({exc.strerror or exc}); allowed: a "
+            "folder of runs this user can write to (made if missing, with its parents)"
+        ) from None
     return Runner(cfg, args.out, data=data, run_dir=run_dir, dist=dist)
 
 
@@ -591,6 +641,8 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         if exc.older:
             instead = f"; branch a new run from one: --rewind {folder} --from-step {exc.older[0]}"
         raise CLIError(f"{option} {folder}: {exc}{instead}") from None
+    except RunDirError as exc:  # no checkpoint, checkpoints no folder, busy, ...: which option, and why
+        raise CLIError(f"{option} {folder}: {exc}") from None
 
 
 def _continue_call(source: str, run_dir: RunDir) -> str:
@@ -628,24 +680,58 @@ class _RunG:
 
 
 def _run_generator(args: argparse.Namespace) -> _RunG:
-    """G of ``--run`` at its latest checkpoint or ``--checkpoint``, with its config."""
+    """G of ``--run`` at its latest checkpoint or ``--checkpoint``, with its config. The latest is the
+    newest entry of its checkpoints/: one that cannot be used is refused, naming the older ones and the
+    ``--checkpoint`` that takes one, never passed by for an older one without a word."""
     run = run_folder("--run", args.run, default_runs_root())
-    if args.checkpoint is None and run.latest_checkpoint() is None:
-        meta = run.read_meta()
-        if not meta.owned:  # its writer keeps no checkpoints of ours: there will never be one
-            raise CLIError(
-                f"--run {args.run}: recorded by {SOURCES[meta.source]}, which keeps no checkpoints; "
-                "sample and evaluate --run need a run of the built-in trainer (python -m gan_core train, "
-                "or Start in the dashboard)"
-            )
-    path = None
     if args.checkpoint is not None:
         path = args.checkpoint if args.checkpoint.is_absolute() else Path.cwd() / args.checkpoint
-    state = run.load_checkpoint(path)
-    name = (path or run.latest_checkpoint()).name
+        _check_checkpoint_option(path, run)
+        state = run.load_checkpoint(path)  # a RunDirError names the file and the run
+    else:
+        problem = run.checkpoints_folder_problem()
+        if problem is not None:
+            raise CLIError(f"--run {args.run}: {problem}")
+        entries = run.checkpoint_entries()
+        if not entries:
+            meta = run.read_meta()
+            if not meta.owned:  # its writer keeps no checkpoints of ours: there will never be one
+                raise CLIError(
+                    f"--run {args.run}: recorded by {SOURCES[meta.source]}, which keeps no checkpoints; "
+                    "sample and evaluate --run need a run of the built-in trainer (python -m gan_core "
+                    "train, or Start in the dashboard)"
+                )
+            raise CLIError(f"--run {args.run}: run {run.run_id!r} has no checkpoint yet")
+        step, path, _ = entries[-1]
+        try:
+            state = run.load_checkpoint(path)
+        except RunDirError as exc:  # damaged, or no regular file: the older ones, and how to take one
+            unusable = unusable_checkpoint(run, step, str(exc))
+            instead = ""
+            if unusable.older:
+                older = dict(run.checkpoints())[unusable.older[0]]
+                instead = f"; take one with --checkpoint {shlex.quote(str(older))}"
+            raise CLIError(f"{unusable}{instead}") from None
+    name = path.name
     source = f"checkpoint {name} of run {run.run_id!r}"
     cfg, G = generator_from_checkpoint(state, source=source)
     return _RunG(cfg, G, source, state["step"], run.path, name)  # the step checked by load_checkpoint
+
+
+def _check_checkpoint_option(path: Path, run: RunDir) -> None:
+    """`CLIError` when ``--checkpoint`` (at ``path``) lies outside the run's folder, naming the checkpoint
+    files the run keeps. (A symlink is left to `RunDir.load_checkpoint`, which refuses every one, saying
+    so.)"""
+    if path.is_symlink():
+        return
+    try:
+        inside(run.path, path, "the run's folder")
+    except RunDirError as exc:
+        kept = [shlex.quote(str(p)) for _, p in reversed(run.checkpoints())]
+        allowed = (
+            f"one of its checkpoint files: {', '.join(kept)}" if kept else "none: it keeps no checkpoint"
+        )
+        raise CLIError(f"--checkpoint: {exc}; allowed: {allowed}") from None
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
@@ -665,6 +751,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
             )
     if not args.out.resolve().parent.is_dir():
         raise CLIError(f"--out {args.out}: folder {args.out.resolve().parent} does not exist")
+    _check_out_of_runs(args)
     if not 0 <= args.seed <= MAX_SEED:
         raise CLIError(f"--seed {args.seed} is invalid: allowed 0..{MAX_SEED}")
     loaded = _run_generator(args)
@@ -712,6 +799,22 @@ def cmd_sample(args: argparse.Namespace) -> int:
     )
     print(f"wrote {args.n} samples{which} from step {loaded.step} of {loaded.run_path} to {args.out}")
     return 0
+
+
+def _check_out_of_runs(args: argparse.Namespace) -> None:
+    """`CLIError` when ``sample --out`` lies in a run's folder (`run_folder_around`: the ``--run`` one,
+    wherever it is, or any other): writing it could replace the run's metrics.csv, a checkpoint or
+    another of its files, even while the run trains."""
+    run = None
+    with contextlib.suppress(CLIError):  # no such run: said by `_run_generator`, after the --out checks
+        run = run_folder("--run", args.run, default_runs_root()).path
+    around = run_folder_around(args.out, default_runs_root(), run)
+    if around is not None:
+        folder, what = around
+        raise CLIError(
+            f"--out {args.out}: inside {what} ({str(folder)!r}), where only a run writes its files; "
+            "allowed: a file outside every run folder"
+        )
 
 
 EVALUATE_RUN_SAMPLES = 1000

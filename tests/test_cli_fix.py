@@ -105,7 +105,7 @@ def test_resume_of_a_run_whose_metrics_csv_lost_its_header_says_what_the_train_v
 
     resumed = cli("train", "--resume", "c", "--out", str(root), "--steps", "8", *TINY)
     assert resumed.returncode == 2
-    assert resumed.stderr.strip().splitlines() == [f"error: {said}"]
+    assert resumed.stderr.strip().splitlines() == [f"error: --resume c: {said}"]  # which option, and why
 
 
 @pytest.mark.parametrize(
@@ -119,7 +119,10 @@ def test_rewind_of_a_run_without_a_checkpoint_yet_says_when_it_saves_one(tmp_pat
     assert rewound.returncode == 2
     (line,) = rewound.stderr.strip().splitlines()
     saves = f"(it saves one {when})" if every else "(it saves one only when it ends: checkpoint_every is 0)"
-    assert line == f"error: run 'dup' has no checkpoint yet {saves}: branch from it once it has saved one"
+    assert line == (
+        f"error: --rewind {run.path}: run 'dup' has no checkpoint yet {saves}: branch from it once it has "
+        "saved one"
+    )
     assert "None" not in line
     with pytest.raises(
         RunDirError, match=r"^run 'dup' has no checkpoint at step 50, nor any other yet \(it saves"

@@ -316,7 +316,8 @@ def test_sample_and_evaluate_refuse_a_checkpoint_whose_step_is_no_number(root, c
         assert main(argv) == 2
         assert capsys.readouterr().err == (
             "error: checkpoint step_00000020.pt of run 'good': its step is the text 'abc'; "
-            "allowed: a whole number ≥ 0\n"
+            "allowed: a whole number ≥ 0; older kept checkpoints: steps 10; take one with --checkpoint "
+            f"{root / 'good' / 'checkpoints' / 'step_00000010.pt'}\n"
         )
     assert not (root / "x.csv").exists()
 
