@@ -786,9 +786,11 @@ class RunRegistry:
         disk.events.poll()
         problems += disk.metrics.problems + disk.events.problems
         if disk_status(status, run_dir.in_use(status)) not in WRITTEN:  # (a writer's rows may be on the way)
-            last = disk.store.last_step
-            first = run_dir.first_metrics_step() if meta.owned else None  # (a user's loop: any step)
-            short = rows_missing(run_dir, status, None if last is None else int(last), first)
+            # the rows as the store holds them, in step order (a file's rows out of order are sorted)
+            last, first = disk.store.last_step, disk.store.first_step if meta.owned else None
+            short = rows_missing(
+                run_dir, status, None if last is None else int(last), None if first is None else int(first)
+            )  # (first: None for a user's loop, which may start at any step)
             problems += [short] if short else []
         return RunView(
             run_dir.run_id,
@@ -927,7 +929,7 @@ class RunRegistry:
         state = runner.status if runner else disk_status(status, run_dir.in_use(status))
         step = runner.current_step if runner else status.get("step", 0)
         if not runner and state not in WRITTEN:
-            last_row = run_dir.last_metrics_step()  # (read from the file's end)
+            last_row = run_dir.last_metrics_step()  # (the highest step, read from the file's end)
             if state == "interrupted" and last_row is not None and step < last_row <= MAX_STEPS:
                 # Cut off (kill -9) between two status writes: its rows went on after status.json's step.
                 step = last_row

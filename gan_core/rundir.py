@@ -66,7 +66,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any, AnyStr, BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -889,7 +889,7 @@ class RunDir:
         order): a file written by an earlier version, whose header lacks columns added since (a quality
         metric, say), gets them first (`widen_metrics`: its rows blank there), so that the rows appended
         now line up with the header; a header with a column ``columns`` lacks is a `RunDirError`, and so,
-        widened or not, is one that names a column twice or starts with a byte-order mark
+        widened or not, is one without a 'step' column or one that names a column twice
         (`_header_names`)."""
         header = self._header_for_writing()
         if widen and header and header != list(columns):
@@ -950,7 +950,7 @@ class RunDir:
 
     def _header_for_writing(self) -> list[str]:
         """metrics.csv's header names as a writer goes on under them (`_header_names`: refused if one is
-        named twice or the file starts with a byte-order mark); [] for a missing or empty file."""
+        named twice or none is 'step'); [] for a missing or empty file."""
         try:
             with os.fdopen(open_regular(self.path / "metrics.csv"), "rb") as f:
                 first = f.readline()
@@ -963,7 +963,7 @@ class RunDir:
     def check_metrics_writable(self, columns: Sequence[str]) -> None:
         """`RunDirError`, naming metrics.csv and what is wrong, unless a writer of ``columns`` can go on
         in it: its header names each column once, only ``columns`` (a header that lacks some is widened,
-        `open_metrics`) and starts without a byte-order mark; no row holds a carriage return that does
+        `open_metrics`) and names 'step' among them; no row holds a carriage return that does
         not end its line. A resume calls it before it writes anything: found later, such a file would
         end the run as failed, or have its rows rewritten wrongly."""
         header = self._header_for_writing()
@@ -1005,39 +1005,41 @@ class RunDir:
             return b""
 
     def last_metrics_step(self) -> int | None:
-        """The step of metrics.csv's last complete row with a whole step, or None if it has none in its
-        last 64 KiB (or it cannot be read)."""
+        """The highest step of metrics.csv's complete rows with a usable step (`_whole_step`) in its last
+        64 KiB (the last row's, in a file in step order), or None if it has none there (or it cannot be
+        read)."""
         found = self._last_row(None, 64 * 1024, measured=False)
         return found[0] if found is not None else None
 
     def first_metrics_step(self) -> int | None:
-        """The step of metrics.csv's first complete row with a whole step, or None if it has none in its
-        first 64 KiB (or it cannot be read): 1 for a run of the built-in trainer whose rows are whole."""
+        """The lowest step of metrics.csv's complete rows with a usable step in its first 64 KiB (the first
+        row's, in a file in step order), or None if it has none there (or it cannot be read): 1 for a run
+        of the built-in trainer whose rows are whole."""
         try:
             with os.fdopen(open_regular(self.path / "metrics.csv"), "rb") as file:
                 head = complete_lines(file.read(64 * 1024))
         except OSError:
             return None
-        for row in head.split(b"\n")[1:]:  # (after the header)
-            step = _whole_step(row.split(b",", 1)[0].decode("utf-8", "replace"))
-            if step is not None:
-                return step
-        return None
+        steps = [
+            _whole_step(row.split(b",", 1)[0].decode("utf-8", "replace")) for row in head.split(b"\n")[1:]
+        ]
+        return min((s for s in steps if s is not None), default=None)  # (after the header)
 
     def last_metrics(self) -> dict[str, float]:
-        """metrics.csv's last complete row as ``{column: value}``, numbers only (a blank or unreadable
-        cell is NaN; `METRICS_TEXT_COLUMNS` left out), read from the file's end, so as fast for a run of
-        a million rows as for one of ten. ``{}`` when the file is missing, cannot be read or has no row
-        with a whole step in its last 64 KiB."""
+        """metrics.csv's row of the highest step (`last_metrics_step`: its last, in a file in step order)
+        as ``{column: value}``, numbers only (a blank or unreadable cell is NaN; `METRICS_TEXT_COLUMNS`
+        left out), read from the file's end, so as fast for a run of a million rows as for one of ten.
+        ``{}`` when the file is missing, cannot be read or has no row with a usable step in its last
+        64 KiB."""
         found = self._last_row(None, 64 * 1024, measured=False)
         return found[1] if found is not None else {}
 
     def last_measured(
         self, columns: Sequence[str], max_bytes: int = 16 * 2**20
     ) -> tuple[int, dict[str, float]] | None:
-        """The latest metrics.csv row in which any of ``columns`` holds a finite number (an evaluation's
-        row, for `EVAL_COLUMNS`: measured every eval_every steps, blank between) as ``(step, {column:
-        value})``, the columns the file has, a blank or unreadable cell NaN. Read backwards from the
+        """The metrics.csv row of the highest step in which any of ``columns`` holds a finite number (an
+        evaluation's row, for `EVAL_COLUMNS`: measured every eval_every steps, blank between) as ``(step,
+        {column: value})``, the columns the file has, a blank or unreadable cell NaN. Read backwards from the
         file's end, at most ``max_bytes`` of it (16 MiB: some 50,000 rows back), so a run of any length
         is read in about a millisecond. None when no such row is found there, or the file is missing or
         cannot be read."""
@@ -1046,20 +1048,29 @@ class RunDir:
     def _last_row(
         self, columns: Sequence[str] | None, max_bytes: int, measured: bool
     ) -> tuple[int, dict[str, float]] | None:
-        """The last complete row with a whole step (and with ``measured``, a finite number in one of
-        ``columns``; None: every numeric column), read backwards in blocks of `_TAIL_BLOCK` bytes."""
+        """The complete row of the highest usable step (and with ``measured``, a finite number in one of
+        ``columns``; None: every numeric column) among the last ``max_bytes`` of the file, read backwards
+        in blocks of `_TAIL_BLOCK` bytes. In a file in step order (every writer's) that is the first such
+        row from the end, and the read stops there. A file out of order (rows moved by hand: a row read
+        backwards whose step is not below every step after it, or a first match below the first row's
+        step) is read over the whole window, and its highest step wins (of equal steps, the later row)."""
         path = self.path / "metrics.csv"
         try:
             with os.fdopen(open_regular(path), "rb") as f:
                 header_line = f.readline(64 * 1024)
-                names = next(csv.reader([header_line.decode("utf-8", "replace")]), [])
+                names = next(csv.reader([header_text(header_line)]), [])
                 if columns is None:
                     columns = [c for c in names if c not in METRICS_TEXT_COLUMNS]
                 wanted = {c: names.index(c) for c in columns if c in names}
                 if not header_line.endswith(b"\n") or "step" not in names or not wanted:
                     return None
                 step_at, body_start = names.index("step"), f.tell()
+                first_row = _row_values(f.readline(64 * 1024), step_at, {}, False, 0)
+                first_step = first_row[0] if first_row is not None else -1
                 end = os.fstat(f.fileno()).st_size
+                best: tuple[int, dict[str, float]] | None = None
+                lowest = math.inf  # the lowest step read so far (rows after those still to read)
+                in_order = True
                 # Each block is read with the head of the line that the block after it started inside.
                 pos, carry = end, b""
                 while pos > body_start and end - pos < max_bytes:
@@ -1072,12 +1083,21 @@ class RunDir:
                     lines = block.split(b"\n")
                     carry = lines.pop(0) if pos > body_start else b""  # may start inside a row
                     for line in reversed(lines):
-                        found = _row_values(line, step_at, wanted, measured)
+                        row = _row_values(line, step_at, {}, False, len(names))
+                        if row is None:
+                            continue
+                        in_order = in_order and row[0] < lowest
+                        lowest = min(lowest, row[0])
+                        if best is not None and row[0] <= best[0]:
+                            continue
+                        found = _row_values(line, step_at, wanted, measured, len(names))
                         if found is not None:
-                            return found
+                            best = found
+                            if in_order and best[0] >= first_step:
+                                return best
         except (OSError, csv.Error):  # (csv.Error: a header that cannot be read as CSV)
             return None
-        return None
+        return best
 
     def read_metrics(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """metrics.csv as numbers, forgiving (see `read_metrics_checked`)."""
@@ -1150,7 +1170,7 @@ class RunDir:
         path = self.path / "events.csv"
         try:
             with os.fdopen(open_regular(path), "rb") as file:
-                header = file.readline().decode("utf-8", "replace").strip()
+                header = header_text(file.readline()).strip()
         except FileNotFoundError:
             return
         if [c.strip() for c in header.split(",")] != list(LEGACY_EVENT_COLUMNS):
@@ -1757,18 +1777,23 @@ def no_step_column(run_id: str, header: str) -> RunDirError:
     )
 
 
+def no_step_line(header: str) -> str:
+    """The problem line of a reader that reads a metrics.csv whose header line ``header`` names no 'step'
+    column as a file without rows (a run's page, its listing): the rest of the run stays reachable."""
+    return (
+        f"metrics.csv has no 'step' column (its header: {quoted(header)}); nothing in it can be placed, so "
+        "its charts show no step; allowed: a first line naming the columns, 'step' among them (as this "
+        "tool writes it)"
+    )
+
+
 def _header_names(line: bytes, run_id: str) -> list[str]:
     """The column names of metrics.csv's header ``line`` as a writer reads them (split at commas, spaces
-    around a name dropped); `RunDirError` for a header a writer must not go on under: one without a
-    'step' column (`no_step_column`: the readers refuse the file), one that names a column twice (its
-    rows would be rewritten into one column, `widen_metrics`) or one that starts with a UTF-8
-    byte-order mark (the readers find no 'step' column there)."""
-    if line.startswith(b"\xef\xbb\xbf"):
-        raise RunDirError(
-            f"run {run_id!r}: metrics.csv starts with a byte-order mark (BOM, bytes EF BB BF) before its "
-            "header; allowed: a header that starts with 'step' (save the file as UTF-8 without a BOM)"
-        )
-    text = line.decode("utf-8", "replace").rstrip("\r\n")
+    around a name dropped, a UTF-8 byte-order mark before it skipped, as every reader skips it,
+    `header_text`); `RunDirError` for a header a writer must not go on under: one without a 'step'
+    column (`no_step_column`: nothing in the file can be placed) or one that names a column twice (its
+    rows would be rewritten into one column, `widen_metrics`)."""
+    text = header_text(line)
     names = [c.strip() for c in text.strip().split(",")]
     if "step" not in names:  # (a file without its header line: its first row read as one)
         raise no_step_column(run_id, text)
@@ -1779,6 +1804,16 @@ def _header_names(line: bytes, run_id: str) -> list[str]:
             "once"
         )
     return names
+
+
+BOM = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, which spreadsheet programs write before a CSV's header
+
+
+def header_text(line: bytes) -> str:
+    """A CSV file's first line as text, a UTF-8 byte-order mark before it dropped (Excel's "CSV UTF-8"
+    writes one; a reader that kept it would name the first column '\\ufeffstep'), its line end dropped;
+    bytes that are not UTF-8 read as �."""
+    return line.removeprefix(BOM).decode("utf-8", "replace").rstrip("\r\n")
 
 
 def stray_cr_line(data: bytes) -> int | None:
@@ -1793,15 +1828,18 @@ def stray_cr_line(data: bytes) -> int | None:
 
 
 def _row_values(
-    line: bytes, step_at: int, wanted: dict[str, int], measured: bool
+    line: bytes, step_at: int, wanted: dict[str, int], measured: bool, width: int
 ) -> tuple[int, dict[str, float]] | None:
     """A metrics.csv line's (step, values of ``wanted``: column -> index), a cell that is no number NaN;
-    None if its step is no whole number ≥ 0, or with ``measured`` if no wanted value is finite."""
+    None if its step is not `STEP_ALLOWED`, if it holds fewer than ``width`` fields (the header's: a row
+    cut short, which the readers leave out), or with ``measured`` if no wanted value is finite."""
     if not line.strip():
         return None
     try:
         cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
     except csv.Error:  # a carriage return inside the row, say: not a row a reader can use
+        return None
+    if len(cells) < width:
         return None
 
     def number(i: int) -> float:
@@ -1810,39 +1848,104 @@ def _row_values(
         except (IndexError, ValueError):
             return math.nan
 
-    step = number(step_at)
-    if not (math.isfinite(step) and step >= 0 and step == int(step)):
+    step = _whole_step(cells[step_at])
+    if step is None:
         return None
     values = {c: number(i) for c, i in wanted.items()}
     if measured and not any(math.isfinite(v) for v in values.values()):
         return None
-    return int(step), values
+    return step, values
 
 
 def _row_step(row: bytes) -> int | None:
-    """The step a metrics.csv row starts with, or None if it has none a run could have."""
-    try:
-        value = float(row.split(b",", 1)[0])
-    except ValueError:
-        return None
-    return int(value) if math.isfinite(value) else None
+    """The step a metrics.csv row starts with, or None if it has none a reader keeps (`_whole_step`)."""
+    return _whole_step(row.split(b",", 1)[0].decode("utf-8", "replace"))
 
 
 def _whole_step(text: str) -> int | None:
-    """An event's step: a whole number ≥ 0 (also written as 12.0), or None."""
+    """A row's step (metrics.csv's or events.csv's): a whole number ≥ 0, at most `MAX_STEPS` (also
+    written as 12.0; `STEP_ALLOWED`), or None."""
     try:
         value = float(text)
     except ValueError:
         return None
-    return int(value) if math.isfinite(value) and value.is_integer() and value >= 0 else None
+    return int(value) if math.isfinite(value) and value.is_integer() and 0 <= value <= MAX_STEPS else None
+
+
+def usable_steps(steps: np.ndarray) -> np.ndarray:
+    """Which of ``steps`` ((n,) float64, as a CSV reader parsed them; NaN for none) a row may have, as
+    `_whole_step` judges one: (n,) bool."""
+    with np.errstate(invalid="ignore"):
+        return np.isfinite(steps) & (steps >= 0) & (steps <= MAX_STEPS) & (np.floor(steps) == steps)
+
+
+def no_usable_step(rows: int, row: int, raw: Any) -> str:
+    """The problem line for ``rows`` metrics.csv rows left out for their step, the first at data row
+    ``row`` (from 1) with step cell ``raw``, in the words of every reader of the file."""
+    if isinstance(raw, np.generic):  # (a whole read's cell as pandas parsed it; a tail's is a float)
+        raw = raw.item()
+    if isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw):
+        value = float(raw)  # the same words for the same cell, whichever reader parsed it
+        shown = str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    else:
+        shown = shown_value(raw, 40)
+    return (
+        f"metrics.csv: {plural(rows, 'row')} without a usable step (the first: row {row}, step {shown}) "
+        f"left out; a step is {STEP_ALLOWED}"
+    )
+
+
+def short_lines(data: AnyStr, width: int) -> list[int]:
+    """The indices (from 0) of the lines of ``data`` (CSV rows, text or bytes, one a line) that hold
+    fewer than ``width`` fields: rows cut short (a torn write, a hand edit), whose missing cells a CSV
+    reader would fill with blanks. Blank lines are not rows. Counted from the commas, and by `csv` for a
+    line holding a quote; ``data`` without a quote whose commas are ``width`` - 1 a line (every file this
+    package writes) is answered by two counts over it, without a loop over its lines."""
+    comma, quote, newline = (",", '"', "\n") if isinstance(data, str) else (b",", b'"', b"\n")
+    lines = data.split(newline)
+    if lines and not lines[-1].strip():
+        lines.pop()  # (what follows the last newline: nothing, in whole lines)
+    if quote not in data and data.count(comma) == len(lines) * (width - 1):
+        return []
+    found = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        if quote in line:
+            text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+            try:
+                fields = len(next(csv.reader([text.rstrip("\r")]), []))
+            except csv.Error:
+                fields = width  # (not a row a reader can split: its own reader says so)
+        else:
+            fields = line.count(comma) + 1
+        if fields < width:
+            found.append(i)
+    return found
+
+
+def cut_short_line(rows: int, steps: Sequence[str]) -> str:
+    """The problem line for ``rows`` metrics.csv rows with fewer fields than its header, left out; ``steps``:
+    the step cells of the first few, as written."""
+    named = ", ".join(quoted(s) if _whole_step(s) is None else s for s in steps[:5])
+    more = f" and {rows - min(rows, 5)} more" if rows > 5 else ""
+    return (
+        f"metrics.csv: {plural(rows, 'row')} with fewer fields than its header (cut short) left out: "
+        f"{'step' if rows == 1 else 'steps'} {named}{more}; a row holds one field per column, a blank one "
+        "for a value not measured"
+    )
 
 
 def _decoded(data: bytes, name: str, problems: list[str]) -> str:
+    """A whole file's ``data`` as text: a UTF-8 byte-order mark before it dropped (`header_text`), bytes
+    that are not UTF-8 read as � and said in ``problems`` (their offset in the file)."""
+    body = data.removeprefix(BOM)
     try:
-        return data.decode("utf-8")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(f"{name}: bytes that are not UTF-8 text (the first at byte {exc.start}), shown as �")
-        return data.decode("utf-8", errors="replace")
+        at = exc.start + len(data) - len(body)
+        problems.append(f"{name}: bytes that are not UTF-8 text (the first at byte {at}), shown as �")
+        return body.decode("utf-8", errors="replace")
 
 
 def plural(n: int, word: str) -> str:
@@ -1957,6 +2060,19 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
             f"(the first at line {min(damaged) + 1})"
         )
         text = "\n".join(line for i, line in enumerate(lines) if i not in damaged)
+    head, newline, body = text.partition("\n")
+    try:
+        width = len(next(csv.reader([head.rstrip("\r")]), []))
+    except csv.Error:
+        width = head.count(",") + 1
+    short = short_lines(body, width) if width > 1 else []
+    if short:
+        # A row cut short (a torn write in the middle, a hand edit): pandas would fill its missing cells
+        # with blanks, which in a column measured every step read as NaN, a failure the charts mark.
+        rows = body.split("\n")
+        problems.append(cut_short_line(len(short), [rows[i].split(",", 1)[0].strip() for i in short[:5]]))
+        left = set(short)
+        text = head + newline + "\n".join(row for i, row in enumerate(rows) if i not in left)
     frame = _read_csv_text(text, "metrics.csv", run_id, problems) if text.strip() else pd.DataFrame()
     try:
         header = next(csv.reader([text.partition("\n")[0].rstrip("\r")]), [])
@@ -2000,13 +2116,10 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
             )
         frame[c] = values
     if raw_steps is not None and len(frame):
-        usable = np.isfinite(frame["step"].to_numpy(dtype=np.float64))
+        usable = usable_steps(frame["step"].to_numpy(dtype=np.float64))
         if not usable.all():
             first = int(np.flatnonzero(~usable)[0])
-            problems.append(
-                f"metrics.csv: {plural(int((~usable).sum()), 'row')} without a usable step (the first: row "
-                f"{first + 1}, step {shown_value(raw_steps.iloc[first], 40)}) left out"
-            )
+            problems.append(no_usable_step(int((~usable).sum()), first + 1, raw_steps.iloc[first]))
             frame = frame[usable]
         steps = frame["step"]
         if not steps.is_monotonic_increasing or steps.duplicated().any():
@@ -2078,7 +2191,7 @@ def events_frame(data: bytes) -> tuple[pd.DataFrame, list[str]]:
     said = {
         "long": f"with more than {len(columns)} fields: the extra ones are kept in its detail",
         "short": f"with fewer than {len(columns)} fields: the missing ones are empty",
-        "step": "whose step is not a whole number ≥ 0 left out",
+        "step": f"whose step is not {STEP_ALLOWED} left out",
         "csv": "that cannot be read as CSV left out",
         "json": "whose fields are not a JSON object: read without them",
         "field": "whose 'field' (the setting changed) is not a text: read without it",

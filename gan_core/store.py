@@ -392,6 +392,19 @@ class MetricStore:
         return None if values is None else dict(zip(self._columns, values))
 
     @property
+    def first_step(self) -> float | None:
+        """The step of the first appended row, or None when empty: the lowest, for rows given in step
+        order (a run's own, and a file's as `MetricsTail` gives them, sorted)."""
+        with self._lock:
+            if self._n_rows == 0:
+                return None
+            if self._n_buckets:
+                return float(self._first_step[0])
+            if self._p_rows:
+                return float(self._p_first)
+            return float(self._stage[0, 0])
+
+    @property
     def last_step(self) -> float | None:
         """The step of the last appended row, or None when empty."""
         with self._lock:

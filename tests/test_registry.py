@@ -115,8 +115,9 @@ def test_view_cache_follows_the_files(tmp_path):
     registry = RunRegistry(tmp_path)
     first = registry.view("c")
     assert registry.view("c") is first  # unchanged files: cached
+    width = (tmp_path / "c" / "metrics.csv").read_text().partition("\n")[0].count(",") + 1
     with open(tmp_path / "c" / "metrics.csv", "a") as f:
-        f.write(",".join(["11"] + ["0.5"] * 21) + "\n")
+        f.write(",".join(["11"] + ["0.5"] * (width - 1)) + "\n")  # a whole row: one field per column
     import os
 
     os.utime(tmp_path / "c" / "metrics.csv", (1e9, 2e9))

@@ -10,7 +10,7 @@ import pytest
 
 from gan_core.config import GANConfig
 from gan_core.registry import RunRegistry
-from gan_core.rundir import RunDir, RunDirError
+from gan_core.rundir import RunDir
 from gan_core.store import MetricStore
 from gan_core.tracking.schema import CSV_COLUMNS, EVAL_COLUMNS, RECORD_COLUMNS
 from gan_core.tracking.tail import MARK_BYTES, EventsTail, MetricsTail
@@ -236,17 +236,27 @@ def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
     assert expected == [
         "metrics.csv: 1 row with more fields than its header left out",
         "metrics.csv: column 'time_s' has the text 'abc' at row 5, not a number; shown as a gap",
-        "metrics.csv: 1 row without a usable step (the first: row 6, step the text 'oops') left out",
+        "metrics.csv: 1 row without a usable step (the first: row 6, step the text 'oops') left out; a step "
+        "is an integer ≥ 0, at most 1000000000",
         "metrics.csv: steps 6 to 7 have no row; its charts draw a line across the gap",
     ]
 
 
-def test_a_file_without_a_step_column_is_refused(tmp_path):
+def test_a_file_without_a_step_column_is_read_as_one_without_rows_and_said(tmp_path):
+    """It made the whole run unopenable (its checkpoints and samples too)."""
     path = tmp_path / "metrics.csv"
     path.write_text("time_s,d_loss\n1,2\n")
     tail = MetricsTail(path, "r")
-    with pytest.raises(RunDirError, match=r"run 'r': metrics.csv has no 'step' column \(its header: "):
-        tail.poll()
+    assert len(tail.poll().rows) == 0
+    said = (
+        "metrics.csv has no 'step' column (its header: 'time_s,d_loss'); nothing in it can be placed, so its "
+        "charts show no step; allowed: a first line naming the columns, 'step' among them (as this tool "
+        "writes it)"
+    )
+    assert tail.problems == [said] and tail.header_problems() == [said]
+    path.write_text("step,time_s,d_loss\n1,2,3\n")  # put right: read from then on
+    assert tail.poll().rows[:, 0].tolist() == [1]
+    assert not any("'step'" in p for p in tail.problems)
 
 
 def test_a_step_seen_again_means_the_file_went_back_and_is_read_again(writer):

@@ -20,12 +20,15 @@ metrics.csv on every poll costs seconds and a gigabyte, so `MetricsTail` keeps i
 
 The rules are `RunDir.read_metrics_checked`'s (rundir's "readers"): every column but the text columns
 (`schema.TEXT_COLUMNS`) holds numbers, a cell that is not one is a gap (NaN) and one problem line naming
-the file, the column and the row; rows without a usable step are left out; a file without a ``step``
-column is refused (`RunDirError`). pyarrow reads a chunk only if every cell is a number or blank (a row
-with too many fields it leaves out, as pandas does); any other chunk (a text cell, a row short of fields,
-bytes that are not UTF-8) is read by pandas the way `read_metrics_checked` reads a whole file, so the
-fast path never has to judge a damaged cell. One difference remains, by design: a chunk ends at a line
-end, so a stray quote never swallows the lines after it up to the next quote, as it can in a whole read.
+the file, the column and the row; rows without a usable step (`rundir.STEP_ALLOWED`), and rows with fewer
+fields than the header (a row cut short), are left out and said; a file without a ``step`` column is read
+as one without rows, said in one problem line (`rundir.no_step_line`: the run's other files stay
+reachable); a UTF-8 byte-order mark before the header is skipped (`rundir.header_text`). pyarrow reads
+a chunk only if every cell is a number or blank (a row with too many fields it leaves out, as pandas
+does); any other chunk (a text cell, bytes that are not UTF-8) is read by pandas the way
+`read_metrics_checked` reads a whole file, so the fast path never has to judge a damaged cell. One
+difference remains, by design: a chunk ends at a line end, so a stray quote never swallows the lines after
+it up to the next quote, as it can in a whole read.
 Columns beyond the schema's (a user's own metrics) are kept: `MetricsTail.columns` is the store's
 columns, the schema's first, then the file's others in its order (one whose name would clash with a
 column the store's view derives, such as ``rows`` or ``d_loss_min``, is left out and said).
@@ -64,14 +67,19 @@ from gan_core.rundir import (
     RunDirError,
     StepGaps,
     complete_lines,
+    cut_short_line,
     events_frame,
     forgiving_csv,
-    no_step_column,
+    header_text,
+    no_step_line,
+    no_usable_step,
     open_regular,
     os_reason,
     plural,
+    short_lines,
     shown_value,
     stray_cr_line,
+    usable_steps,
 )
 from gan_core.store import MetricStore
 from gan_core.tracking.schema import EVAL_COLUMNS, RECORD_COLUMNS, TEXT_COLUMNS, check_metric_name
@@ -273,6 +281,8 @@ class MetricsTail:
         """One line per thing wrong with the rows read so far, naming the file, the column and the row, as
         `RunDir.read_metrics_checked` words them."""
         found: list[str] = []
+        if self._no_step_header is not None:
+            found.append(no_step_line(self._no_step_header))
         not_utf8 = self._header_not_utf8 if self._header_not_utf8 is not None else self._not_utf8
         if not_utf8 is not None:
             found.append(
@@ -314,11 +324,9 @@ class MetricsTail:
                     "not a number; shown as a gap"
                 )
         if self._no_step is not None:
-            count, row, raw = self._no_step
-            found.append(
-                f"metrics.csv: {plural(count, 'row')} without a usable step (the first: row {row}, step "
-                f"{shown_value(raw, 40)}) left out"
-            )
+            found.append(no_usable_step(*self._no_step))
+        if self._short_rows[0]:
+            found.append(cut_short_line(*self._short_rows))
         gaps = self.gaps.line()
         return [*found, gaps] if gaps else found
 
@@ -352,8 +360,9 @@ class MetricsTail:
     def header_problems(self) -> list[str]:
         """What `problems` says of the file's header alone (columns named twice, misnamed or missing, bytes
         that are not UTF-8 in it), reading its first line only: the runs listing's check, whose cost does
-        not grow with the run (`RunRegistry.summaries`). `RunDirError` for a header without a ``step``
-        column or a file that cannot be read; [] for a file not written yet or whose header is not whole."""
+        not grow with the run (`RunRegistry.summaries`); a header without a ``step`` column is one such
+        line (`rundir.no_step_line`). `RunDirError` for a file that cannot be read; [] for a file not
+        written yet or whose header is not whole."""
         try:
             fd = open_regular(self.path)
         except FileNotFoundError:
@@ -362,7 +371,7 @@ class MetricsTail:
             raise self._unreadable(exc) from None
         try:
             if not self._read_header(fd, os.fstat(fd).st_size):
-                return []
+                return self.problems if self._no_step_header is not None else []
         except OSError as exc:
             raise self._unreadable(exc) from None
         finally:
@@ -371,8 +380,8 @@ class MetricsTail:
 
     def chunks(self) -> Iterator[TailChunk]:
         """The rows new since the last poll, chunk by chunk (each at most about `chunk_bytes` of the file),
-        the tail's place moved past each as it is given. `RunDirError` for a file without a ``step``
-        column or one that cannot be read."""
+        the tail's place moved past each as it is given; none from a file without a ``step`` column
+        (said in `problems`). `RunDirError` for a file that cannot be read."""
         try:
             fd = open_regular(self.path)
         except FileNotFoundError:  # not yet written, or removed: nothing in it
@@ -408,6 +417,7 @@ class MetricsTail:
         self._clashing: tuple[str, ...] = ()
         self._misnamed: tuple[str, ...] = ()
         self._repeated: tuple[str, ...] = ()
+        self._no_step_header: str | None = None  # a header without a 'step' column, as read
         self._forget_rows()
         self._reset_due = True
 
@@ -420,6 +430,7 @@ class MetricsTail:
         self._long_rows = 0
         self._text_cells: dict[str, list[Any]] = {}  # column -> [first row, its text, rows]
         self._no_step: list[Any] | None = None  # [rows, the first's row, its step cell]
+        self._short_rows: list[Any] = [0, []]  # [rows cut short, the step cells of the first few]
         self._cr_rows = [0, 0]  # [the first's line in the file, rows] of rows holding a \r inside
 
     def _pending_reset(self) -> Iterator[TailChunk]:
@@ -435,7 +446,9 @@ class MetricsTail:
         return RunDirError(f"run {self.run_id!r}: metrics.csv cannot be read ({os_reason(exc)})")
 
     def _read_header(self, fd: int, size: int) -> bool:
-        """Read the header (after any blank lines, as pandas skips them); False while it is incomplete."""
+        """Read the header (after any blank lines, as pandas skips them); False while it is incomplete, and
+        for one without a 'step' column (said in `problems`: the file is read as one without rows)."""
+        self._no_step_header = None
         start = 0
         while True:
             end = _line_end(self._pos, fd, start, size, 4096)
@@ -449,10 +462,14 @@ class MetricsTail:
             line.decode("utf-8")
         except UnicodeDecodeError as exc:
             self._header_not_utf8 = start + exc.start
-        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        text = header_text(line)
         names, named = _file_names(text)
         if "step" not in names:
-            raise no_step_column(self.run_id, text)
+            # Nothing in the file can be placed: read as a missing one (no rows, said in `problems`), so
+            # that the rest of the run (its checkpoints, samples, events) is still shown.
+            self._no_step_header = text
+            return False
+        self._no_step_header = None
         st = os.fstat(fd)
         self._pos.identity = (st.st_dev, st.st_ino)
         self._pos.head = self._pos.read(fd, end, 0)
@@ -578,8 +595,9 @@ class MetricsTail:
 
     def _rows(self, data: bytes, at: int, record: bool) -> np.ndarray:
         """``data`` (whole lines at byte ``at`` of the file) as rows of `columns`, without those that have
-        no usable step or hold a carriage return inside (which a CSV reader would break into two rows of
-        nonsense: left out and noted, as `RunDir.read_metrics_checked` does)."""
+        no usable step, hold a carriage return inside (which a CSV reader would break into two rows of
+        nonsense) or fewer fields than the header (cut short: their missing cells would read as NaN, a
+        failure): left out and noted, as `RunDir.read_metrics_checked` does."""
         lines = data.split(b"\n") if b"\r" in data and stray_cr_line(data) is not None else []
         damaged = [i for i, line in enumerate(lines) if b"\r" in line.rstrip(b"\r")]  # (\r\r\n ends one)
         if damaged:
@@ -589,13 +607,29 @@ class MetricsTail:
             left = set(damaged)
             data = b"\n".join(line for i, line in enumerate(lines) if i not in left)
             return self._rows(data, at, record)  # (later rows numbered among those read, as a whole read)
-        if not data.isascii():
+        utf8 = data.isascii()
+        if not utf8:
             try:
                 data.decode("utf-8")
+                utf8 = True
             except UnicodeDecodeError as exc:
                 if record and self._not_utf8 is None:
-                    self._not_utf8 = at + exc.start
-                return self._usable(*self._rows_forgiving(data, record), record)
+                    self._not_utf8 = at + exc.start  # (its place in the file, before any row is left out)
+        short = short_lines(data, len(self._names))
+        if short:  # rows cut short: left out whole, as a whole read leaves them out (`short_lines`)
+            lines = data.split(b"\n")
+            if record:
+                self._short_rows[0] += len(short)
+                self._short_rows[1] += [
+                    lines[i].split(b",", 1)[0].decode("utf-8", "replace").strip()
+                    for i in short[: 5 - len(self._short_rows[1])]
+                ]
+            left = set(short)
+            data = b"\n".join(line for i, line in enumerate(lines) if i not in left)
+            if not data.strip():
+                return np.empty((0, len(self.columns)))
+        if not utf8:
+            return self._usable(*self._rows_forgiving(data, record), record)
         long_rows = []
 
         def skip_long(row: Any) -> str:  # a row short of fields is an error: pandas fills it with gaps
@@ -623,7 +657,7 @@ class MetricsTail:
     def _usable(self, block: np.ndarray, raw_steps: list[Any] | None, record: bool) -> np.ndarray:
         """``block`` without its rows that have no usable step (noted, with the first one's step cell as
         written, from ``raw_steps`` if given)."""
-        usable = np.isfinite(block[:, 0])
+        usable = usable_steps(block[:, 0])
         if not usable.all():
             if record:
                 bad = np.flatnonzero(~usable)

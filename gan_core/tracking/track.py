@@ -74,6 +74,7 @@ from gan_core.rundir import (
     RunDir,
     RunMeta,
     default_runs_root,
+    header_text,
     make_event,
     now_iso,
     open_regular,
@@ -1229,7 +1230,7 @@ class TrackedRun:
     def _header(self) -> tuple[str, ...]:
         try:
             with os.fdopen(open_regular(self.run_dir.path / "metrics.csv"), "rb") as f:
-                header = f.readline().decode("utf-8", "replace").strip()
+                header = header_text(f.readline()).strip()  # (a byte-order mark before it skipped)
         except OSError:
             return ()
         names = tuple(c.strip() for c in header.split(",") if c.strip())
