@@ -129,8 +129,34 @@ def assert_inert(markdown: str) -> None:
 
 
 def as_written(text: str) -> str:
-    """``text`` as `literal` promises to show it: line breaks as one kind, a final one dropped."""
+    """``text`` as `literal` promises to show it: line breaks as one kind, a final one dropped, a
+    bidirectional control as its escape."""
+    text = re.sub("[\u200e\u200f\u202a-\u202e\u2066-\u2069]", lambda m: f"\\u{ord(m.group()):04x}", text)
     return re.sub(r"\r\n|\r", "\n", text).rstrip("\n")
+
+
+@pytest.mark.parametrize(
+    "control",
+    [
+        "\u202e",
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",
+        "\u200e",
+        "\u200f",
+    ],
+)
+def test_bidirectional_controls_are_shown_as_escapes_not_obeyed(control):
+    """status.json's error "\u202eRTL" showed as "LTR"."""
+    markdown = literal(f"error: {control}RTL done")
+    assert shown(markdown) == f"error: \\u{ord(control):04x}RTL done"
+    assert control not in markdown
+    assert_inert(markdown)
 
 
 @pytest.mark.parametrize("text", CRAFTED)

@@ -69,6 +69,9 @@ _WORD_UNSAFE = re.compile(
 # letter, digit, quote or '(' (so no '-', '+', '=', '#' or '>': lists, setext and ATX headings, quotes).
 _LIST_ITEM = re.compile(r"[0-9]+[.)]")
 _QUOTES = "'\""
+# Unicode's bidirectional controls (marks, embeddings, overrides, isolates): invisible, they reorder the
+# characters after them, so that an error "\u202eRTL" reads "LTR". `literal` shows each as its escape.
+_BIDI_CONTROLS = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 def literal(text: object) -> str:
@@ -84,8 +87,10 @@ def literal(text: object) -> str:
     words (a browser would merge or drop it), goes into a code span, which is never parsed; neighbours in
     code share one span, and a quote beside spaces in code joins them (``'   '`` shows whole). A span's
     fence is longer than any run of backticks inside; lines are joined by hard line breaks. The one
-    pattern Streamlit rewrites before parsing, ``:material/``, is split around its ``/``."""
-    text = str(text)
+    pattern Streamlit rewrites before parsing, ``:material/``, is split around its ``/``. A bidirectional
+    control (U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069), which would silently reorder what
+    follows it, is shown as its escape (``\\u202e``)."""
+    text = _BIDI_CONTROLS.sub(lambda m: f"\\u{ord(m.group()):04x}", str(text))
     if _PLAIN.fullmatch(text):
         return text
     lines = re.split(r"\r\n|\r|\n", text)
