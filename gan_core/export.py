@@ -22,7 +22,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from gan_core.data import IMAGE_EXTENSIONS, is_hidden_name
+from gan_core.data import IMAGE_EXTENSIONS, decode_image, is_hidden_name
 from gan_core.quoting import quoted
 from gan_core.rundir import LOCK_NAME, RunDir
 
@@ -84,8 +84,40 @@ def save_points_upload(data: bytes, name: str, uploads_root: Path) -> Path:
     return path
 
 
+def _first_readable(folder: Path, entries: list[tuple[zipfile.ZipInfo, tuple[str, ...]]]) -> str | None:
+    """None once one of the extracted ``entries`` decodes as the ``folder`` dataset will decode it
+    (`gan_core.data.decode_image`, through Pillow; at a tiny size, so a large photo costs little): the
+    images are tried in order until one does, so a sound archive costs one decode. Otherwise the problem,
+    naming the first few entries that failed and why the first did."""
+    from PIL import UnidentifiedImageError
+
+    failed: list[str] = []
+    reason = ""
+    for m, parts in entries:
+        try:
+            decode_image(folder.joinpath(*parts), 4)
+            return None
+        except UnidentifiedImageError:  # (its words name a file object, not the entry)
+            failed.append(m.filename)
+            reason = reason or "not an image file of a format Pillow reads"
+        except Exception as exc:  # whatever else Pillow raises for a damaged image (truncated, bad CRC)
+            failed.append(m.filename)
+            reason = reason or " ".join(str(exc).split()) or type(exc).__name__
+    named = ", ".join(quoted(f) for f in failed[:3]) + (
+        f" and {len(failed) - 3} more" if len(failed) > 3 else ""
+    )
+    return (
+        f"none of its {len(failed)} image files can be read as an image ({named}; the first: {reason}); "
+        f"allowed: a ZIP holding at least one readable image ({', '.join(IMAGE_EXTENSIONS)})"
+    )
+
+
 def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
-    """Extract the image files of an uploaded ZIP into a fresh folder; returns the folder."""
+    """Extract the image files of an uploaded ZIP into a fresh folder; returns the folder.
+
+    `UploadError`, saying what is wrong and what is allowed, for an archive that is too large, unsafe
+    (paths outside it, links, encryption, a decompression bomb), damaged, without image files, or whose
+    image files none decodes (`_first_readable`): nothing is left behind then."""
     if len(data) > MAX_UPLOAD_BYTES:
         raise UploadError(
             f"{name}: {len(data) / 1e6:.0f} MB is too large; allowed up to {MAX_UPLOAD_BYTES // 2**20} MiB"
@@ -145,6 +177,9 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
                             f"{name}: entry {quoted(m.filename)} is larger than it declares; refused"
                         )
                     dst.write(chunk)
+            unreadable = _first_readable(folder, images)
+            if unreadable is not None:  # found now, not when a run starts and names a server's folder
+                raise UploadError(f"{name}: {unreadable}")
         except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
             # found only while reading: a damaged entry, or a header that lies about the size (zipfile
             # stops at the declared size, and the CRC then fails)

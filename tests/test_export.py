@@ -100,6 +100,23 @@ def test_hostile_zips_are_refused(tmp_path, entries, symlink, message):
     assert not (tmp_path / "up").exists() or not any((tmp_path / "up").rglob("*.png"))
 
 
+def test_a_zip_whose_images_none_decodes_is_refused_at_once(tmp_path):
+    """It was accepted, and Start then failed naming the server's upload folder."""
+    entries = {f"{i}.png": b"garbage " * (i + 1) for i in range(5)}
+    with pytest.raises(UploadError) as refused:
+        extract_images_zip(make_zip(entries), "allbad.zip", tmp_path / "up")
+    said = str(refused.value)
+    assert said == (
+        "allbad.zip: none of its 5 image files can be read as an image ('0.png', '1.png', '2.png' and 2 "
+        "more; the first: not an image file of a format Pillow reads); allowed: a ZIP holding at least one "
+        "readable image (.png, .jpg, .jpeg, .webp, .bmp)"
+    )
+    assert "/up" not in said and not any((tmp_path / "up").rglob("*.png"))  # nothing left behind
+    # one readable image among garbage is enough (the folder's reader skips and counts the others)
+    folder = extract_images_zip(make_zip({**entries, "z.png": png_bytes()}), "some.zip", tmp_path / "up")
+    assert len(list(folder.rglob("*.png"))) == 6
+
+
 def test_zip_limits(tmp_path, monkeypatch):
     with pytest.raises(UploadError, match="not a readable ZIP"):
         extract_images_zip(b"PK\x03\x04broken", "x.zip", tmp_path)
