@@ -634,15 +634,11 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         if option == "--resume":
             return Runner.reopen(run_dir, changes, data=data, dist=dist)
         return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data, dist=dist)
-    except RunnerError as exc:
-        raise CLIError(f"{option} {folder}: {exc}") from None
-    except UnusableCheckpointError as exc:  # the latest one, or the one --from-step names
-        instead = ""
-        if exc.older:
-            instead = f"; branch a new run from one: --rewind {folder} --from-step {exc.older[0]}"
-        raise CLIError(f"{option} {folder}: {exc}{instead}") from None
-    except RunDirError as exc:  # no checkpoint, checkpoints no folder, busy, ...: which option, and why
-        raise CLIError(f"{option} {folder}: {exc}") from None
+    except (RunnerError, RunDirError, UnusableCheckpointError) as exc:  # which option, and why
+        said = str(exc).removeprefix(f"run {run_dir.run_id!r}: ")  # the option names the run already
+        if isinstance(exc, UnusableCheckpointError) and exc.older:  # the latest one, or --from-step's
+            said += f"; branch a new run from one: --rewind {folder} --from-step {exc.older[0]}"
+        raise CLIError(f"{option} {folder}: {said}") from None
 
 
 def _continue_call(source: str, run_dir: RunDir) -> str:

@@ -1773,7 +1773,8 @@ def no_step_column(run_id: str, header: str) -> RunDirError:
     its header line, one of something else), in the words every reader of the file uses."""
     return RunDirError(
         f"run {run_id!r}: metrics.csv has no 'step' column (its header: {quoted(header)}); nothing in it "
-        "can be placed"
+        "can be placed, and rows written under it could not be either; allowed: a first line naming the "
+        "columns, 'step' among them (as this tool writes it)"
     )
 
 

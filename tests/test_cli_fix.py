@@ -108,7 +108,10 @@ def test_resume_of_a_run_whose_metrics_csv_lost_its_header_says_what_the_train_v
     resumed = cli("train", "--resume", "c", "--out", str(root), "--steps", "8", *TINY)
     assert resumed.returncode == 2
     (error,) = resumed.stderr.strip().splitlines()
-    assert error.startswith("error: --resume c: " + said.partition("; nothing")[0])  # which option, and why
+    assert error.startswith(f"error: --resume c: {said.partition('; nothing')[0]}; nothing")  # option, why
+    assert error.endswith(
+        "allowed: a first line naming the columns, 'step' among them (as this tool writes it)"
+    )
 
 
 @pytest.mark.parametrize(

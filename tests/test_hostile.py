@@ -345,17 +345,11 @@ def test_zip_with_symlinks(runs_root, monkeypatch):
 def test_zip_of_non_images(runs_root, monkeypatch):
     data = make_zip({"notes.txt": b"hello", "run.sh": b"#!/bin/sh\n", "nested.zip": make_zip({"a.txt": b""})})
     ui_refuses_zip(monkeypatch, runs_root, data, "no images (.png, .jpg, .jpeg, .webp, .bmp) inside")
-    # files named like images that are not: extracted, then refused when the data loads at Start
-    at = upload_in_sidebar(monkeypatch, "folder", "fake.zip", make_zip({"a.png": b"text", "b.jpg": b"x"}))
-    (folder,) = uploads(runs_root)
-    assert at.session_state["cfg_data_path"] == str(folder)
-    at.button(key="btn_start").click().run()
+    # files named like images that are not: refused at once, not at Start (nothing extracted)
+    at = ui_refuses_zip(
+        monkeypatch, runs_root, make_zip({"a.png": b"text", "b.jpg": b"x"}), "none of its 2 image files"
+    )
     still_up(at)
-    assert errors(at) == [
-        f"no images (png, jpg, jpeg, webp, bmp) found under {folder}: "
-        "2 files with such a name could not be read"
-    ]
-    assert "run_id" not in at.session_state and registry().active() == []
     trains_afterwards(at)
 
 
