@@ -122,10 +122,12 @@ def validate_run_id(run_id: str) -> str:
 
 def new_run_id(cfg: GANConfig, name: str | None = None) -> str:
     """A fresh run id that says what made the run: ``name`` (the scenario preset it was started from,
-    e.g. ``healthy-digits-20261130-120102-ab12``), else the config's data and loss
-    (``digits-nonsaturating-...``); then the time and 4 random hex digits."""
+    e.g. ``healthy-digits-20261130-120102-ab12``), else the config's data, its conditioning when it
+    has one, and loss (``digits-nonsaturating-...``, ``digits-acgan-nonsaturating-...``); then the time
+    and 4 random hex digits."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    return f"{name or f'{cfg.dataset}-{cfg.loss}'}-{stamp}-{secrets.token_hex(2)}"
+    made = "-".join([cfg.dataset, *([cfg.conditioning] if cfg.is_conditional else []), cfg.loss])
+    return f"{name or made}-{stamp}-{secrets.token_hex(2)}"
 
 
 def inside(root: Path, path: Path, folder: str = "the runs folder") -> Path:

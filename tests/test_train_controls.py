@@ -278,6 +278,8 @@ def test_the_registry_starts_one_run_per_request_even_at_once(tmp_path):
 def test_run_ids_name_the_preset_that_made_them(runs_root, cli, tmp_path):
     assert new_run_id(GANConfig(), "healthy-digits").startswith("healthy-digits-")
     assert new_run_id(GANConfig()).startswith("digits-nonsaturating-")
+    conditional = GANConfig(conditioning="projection")  # what made it: a conditional run says so
+    assert new_run_id(conditional).startswith("digits-projection-nonsaturating-")
     at = app().run()
     at.button(key="preset_healthy-ring8").click().run()
     preset_run = watched(at)
