@@ -496,29 +496,31 @@ def progress_line(view: RunView) -> None:
     latest = view.store.latest()
     elapsed = latest["time_s"] if latest else 0.0
     # Steps per second of the run's own training clock over its last 20 s, from its rows (not from the
-    # wall time between refreshes, which rows reach in lumps); its average in the first second.
-    rate = (
-        run_meter("_rate", view.run_id, StepRate).update(float(elapsed), float(latest["step"]))
-        if latest
-        else None
-    )
+    # wall time between refreshes, which rows reach in lumps); its average in the first second. The time
+    # left is read from a steadier, exponentially weighted rate (`StepRate.seconds_left`).
+    meter = run_meter("_rate", view.run_id, StepRate)
+    rate = meter.update(float(elapsed), float(latest["step"])) if latest else None
     if view.status == "running":
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0
         rate_txt = f"{view.status}, {elapsed:.0f} s of training"
     # A multi-process job: its throughput per process (metrics.csv's samples_per_s is the ranks' average),
-    # over the same window of its clock as the steps/s (`SampleRate`: a row's is one step's), and for the
+    # the samples trained over the same window of its clock as the steps/s (`SampleRate`), and for the
     # whole job; one process reads as it always did.
     throughput = view.throughput if view.world_size > 1 else None
     job_txt = ""
     if throughput is not None:
         samples = run_meter("_sample_rate", view.run_id, SampleRate)
-        per_process = samples.update(float(elapsed), throughput[0]) or throughput[0]
+        per_step = samples_per_step(view, latest)
+        per_process = (
+            samples.update(float(elapsed), float(latest["step"]), throughput[0], per_step) or throughput[0]
+        )
         in_all = per_process * view.world_size
         job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
     job_txt += evaluating_text(view)
     if target:
-        left = f", about {(target - step) / rate:.0f} s left" if rate and view.status == "running" else ""
+        seconds = meter.seconds_left(step, target) if view.status == "running" else None
+        left = f", about {seconds:.0f} s left" if seconds is not None else ""
         st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}{job_txt}")
     else:
         tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
@@ -526,6 +528,17 @@ def progress_line(view: RunView) -> None:
     single = view.single_steps
     if single is not None:  # while paused: what each click did, a D-only update above all (it adds no row)
         st.caption(single_steps_text(single))
+
+
+def samples_per_step(view: RunView, latest: dict[str, float]) -> float | None:
+    """The real samples one process's step trains in the run's newest row: its batch size (a built-in
+    run's config: each process trains ``batch_size`` a D update) times that row's ``d_steps``. None for a
+    loop of one's own, whose batch size the run does not record (its free-form config may name the whole
+    job's), and for a row without a D-steps count."""
+    d_steps = latest.get("d_steps", 0.0)
+    if view.cfg is None or not 0 < d_steps < float("inf"):  # (False for NaN)
+        return None
+    return float(view.cfg.batch_size * d_steps)
 
 
 def single_steps_text(single: dict) -> str:

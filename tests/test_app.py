@@ -203,7 +203,10 @@ def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
     assert "run `job`" in line and "2 processes" in line
     # host names are shown as text, never as links: b.lan as it is (GFM links only www. and URLs)
     assert line.endswith(" · on cpu · 2 processes (gloo) on node-a, b.lan · read-only")
-    per_process = job.store.latest()["samples_per_s"]  # metrics.csv: the ranks' average
+    # the samples each process trained (batch_size a D update) over the training time they took: with
+    # one row seen, the run's average so far (`SampleRate`)
+    latest = job.store.latest()
+    per_process = job.cfg.batch_size * latest["d_steps"] * latest["step"] / latest["time_s"]
     progress = at.get("progress")[0].text
     assert progress.startswith("step 20 / 20 · finished, ")
     assert progress.endswith(
