@@ -1690,6 +1690,45 @@ def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
     return None
 
 
+# The quality metrics whose meaning depends on whether a run is class-conditional (`gan_core.evaluation`:
+# a conditional G is asked for every class in turn, and its diversity is measured within each class asked
+# for, `diagnostics.class_diversity`), each with what it measures in a conditional run and in the others.
+CONDITIONING_MEANINGS = {
+    "diversity": (
+        "within each class asked for",
+        "across all samples (a G that draws one image per class is diverse across classes, collapsed "
+        "within each)",
+    ),
+    "classes_covered": (
+        "over samples asked for every class in turn (does G draw the class asked for)",
+        "over samples G draws unprompted (does G, unasked, cover every class)",
+    ),
+    "class_kl": (
+        "over samples asked for every class in turn (does G draw the class asked for)",
+        "over samples G draws unprompted (does G, unasked, cover every class evenly)",
+    ),
+}
+
+
+def compare_conditioning_note(column: str, conditional: Mapping[str, bool]) -> str | None:
+    """A line for Compare's chart of ``column`` when some of the chosen runs are class-conditional and
+    others not and the metric measures a different thing in each (`CONDITIONING_MEANINGS`: diversity,
+    classes_covered, class_kl), else None. ``conditional``: run id -> whether its G is class-conditional
+    (a built-in run's ``conditioning`` other than none; a loop's ``n_classes`` above 0)."""
+    if column not in CONDITIONING_MEANINGS:
+        return None
+    with_classes = [run_id for run_id, yes in conditional.items() if yes]
+    without = [run_id for run_id, yes in conditional.items() if not yes]
+    if not with_classes or not without:
+        return None
+    within, across = CONDITIONING_MEANINGS[column]
+    return (
+        f"{column} is measured {within} in the class-conditional runs ({', '.join(with_classes)}) and "
+        f"{across} in the others ({', '.join(without)}): compare each run's trend, not the values across "
+        "the two."
+    )
+
+
 def run_colors(chosen: Sequence[str], previous: Mapping[str, str] | None = None) -> dict[str, str]:
     """A colour of `PALETTE` for each run in ``chosen`` (run ids, in the page's order) that stays the
     run's while it stays chosen: a run in ``previous`` (the last call's result) keeps its colour, a newly
@@ -1774,6 +1813,7 @@ def compare_figure(
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
     markers: list[tuple[float, str, str, str, str]] = []
     steps = []
+    drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
@@ -1806,6 +1846,7 @@ def compare_figure(
         if stepwise:
             lines[-1]["line"]["shape"] = "hv"
         traces.extend(lines)
+        drawn.append((step, np.asarray(lines[-1]["y"], dtype=np.float64)))
         bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
         low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
         bits = view[f"{column}_nonfinite"].to_numpy() if f"{column}_nonfinite" in view.columns else None
@@ -1829,7 +1870,19 @@ def compare_figure(
     layout["hovermode"] = "x unified"
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
     layout["yaxis"] = _y_axis(column, log_y, None)
-    return _finish(traces, layout, markers, _x_span(steps, markers), [])
+    # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0)
+    hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
+    marked = np.array([m[0] for m in markers], dtype=np.float64)
+    spanned = np.concatenate([s[np.isfinite(s)] for s in steps] + [marked])
+    first, width = (spanned.min(), np.ptp(spanned)) if spanned.size else (0.0, 0.0)
+    references = _hline_shapes(
+        hlines,
+        log_y,
+        _y_span([y for _, y in drawn], hlines, log_y),
+        avoid=(marked - first) / width if width > 0 else (),
+        curves=[((x - first) / width, y) for x, y in drawn] if width > 0 else (),
+    )
+    return _finish(traces, layout, markers, _x_span(steps, markers), references)
 
 
 # --------------------------------------------------------------------------------------------- snapshots

@@ -82,6 +82,12 @@ if training:
 colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
 downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
 events = {run_id: view.events for run_id, view in views.items()}
+losses = {run_id: view.meta.loss for run_id, view in views.items()}
+# class-conditional: a built-in run's conditioning, a loop's n_classes (some metrics mean another thing)
+conditional = {
+    run_id: view.cfg.is_conditional if view.cfg is not None else view.meta.n_classes > 0
+    for run_id, view in views.items()
+}
 for i, metric in enumerate(metrics):
     if i % 2 == 0:  # a row of two: charts side by side start level, whatever their legends' heights
         columns = st.columns(2)
@@ -93,9 +99,12 @@ for i, metric in enumerate(metrics):
         frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors
     )
     columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
-    note = charts.compare_scale_note(metric, {run_id: view.meta.loss for run_id, view in views.items()})
-    if note:
-        columns[i % 2].caption(note)
+    for note in (
+        charts.compare_scale_note(metric, losses),
+        charts.compare_conditioning_note(metric, conditional),
+    ):
+        if note:
+            columns[i % 2].caption(note)
 
 
 def sample_figure(view: RunView, step: int):

@@ -9,10 +9,12 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 
+from gan_core import charts as gan_charts
 from gan_core import track
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
@@ -284,3 +286,61 @@ def test_a_run_still_training_is_said_to_be_shown_as_it_was_and_a_refresh_brings
         run.finish()
     at = compare()
     assert not [c.value for c in at.caption if c.value.startswith("Still training")]  # both finished now
+
+
+def test_a_conditional_and_an_unconditional_run_s_diversity_are_said_to_differ(runs_root):
+    """A conditional run's diversity is measured within each class asked for, an unconditional one's
+    across all samples: drawn on one axis, the chart says so; label_fidelity carries the Train view's
+    1.0 reference line ("every sample its class")."""
+    digits = dict(dataset="digits", steps=4, eval_every=2, sample_every=2)
+    finished(runs_root, "plain", **digits)
+    finished(runs_root, "classes", conditioning="concat", seed=1, **digits)
+    at = compare()
+    at.multiselect(key="cmp_runs").set_value(["plain", "classes"]).run()
+    at.multiselect(key="cmp_metrics").set_value(["diversity", "label_fidelity", "fd_cls"]).run()
+    assert not at.exception
+    notes = [c.value for c in at.caption if "class-conditional runs" in c.value]
+    assert notes == [
+        "diversity is measured within each class asked for in the class-conditional runs (classes) and "
+        "across all samples (a G that draws one image per class is diverse across classes, collapsed "
+        "within each) in the others (plain): compare each run's trend, not the values across the two."
+    ]  # under diversity only: fd_cls and label_fidelity (the conditional run's alone) mean one thing
+    figures = charts(at)
+    (line,) = [s for s in figures["cmp_chart_label_fidelity"]["layout"]["shapes"] if s.get("label")]
+    assert (line["y0"], line["y1"], line["label"]["text"]) == (1.0, 1.0, "every sample its class")
+    assert not [s for s in figures["cmp_chart_fd_cls"]["layout"].get("shapes", ()) if s.get("label")]
+    # two unconditional runs: nothing to say
+    finished(runs_root, "plain-2", seed=2, **digits)
+    at.multiselect(key="cmp_runs").set_value(["plain", "plain-2"]).run()
+    assert not [c.value for c in at.caption if "class-conditional runs" in c.value]
+
+
+def test_the_conditioning_note_names_the_metrics_it_changes():
+    mixed = {"a": True, "b": False, "c": True}
+    note = gan_charts.compare_conditioning_note("class_kl", mixed)
+    assert note.startswith("class_kl is measured over samples asked for every class in turn")
+    assert "class-conditional runs (a, c)" in note and "the others (b)" in note
+    assert gan_charts.compare_conditioning_note("classes_covered", mixed) is not None
+    for column in ("fd_cls", "d_loss", "label_fidelity", "hq_pct"):  # the same meaning either way
+        assert gan_charts.compare_conditioning_note(column, mixed) is None
+    assert gan_charts.compare_conditioning_note("diversity", {"a": True, "c": True}) is None
+    assert gan_charts.compare_conditioning_note("diversity", {"b": False}) is None
+    assert gan_charts.compare_conditioning_note("diversity", {}) is None
+
+
+def test_compare_draws_the_train_view_s_reference_line_of_a_quality_metric():
+    frame = pd.DataFrame({"step": [2.0, 4.0, 6.0], "label_fidelity": [0.2, 0.5, 0.7]})
+    fig = gan_charts.compare_figure(
+        {"a": frame, "b": frame.assign(label_fidelity=[0.1, 0.3, 0.9])}, "label_fidelity"
+    )
+    (line,) = fig["layout"]["shapes"]
+    assert (line["y0"], line["y1"], line["label"]["text"]) == (1.0, 1.0, "every sample its class")
+    assert line["line"]["dash"] == "dash" and line["yref"] == "y"
+    diversity = gan_charts.compare_figure(
+        {"a": frame.rename(columns={"label_fidelity": "diversity"})}, "diversity"
+    )
+    assert [s["y0"] for s in diversity["layout"]["shapes"]] == [1.0]  # "diversity of real data", as on Train
+    plain = gan_charts.compare_figure({"a": frame.rename(columns={"label_fidelity": "d_loss"})}, "d_loss")
+    assert not plain["layout"]["shapes"]
+    log = gan_charts.compare_figure({"a": frame}, "label_fidelity", log_y=True)
+    assert [s["y0"] for s in log["layout"]["shapes"]] == [1.0]
