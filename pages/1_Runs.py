@@ -514,7 +514,7 @@ def branch_form(view: RunView, kept: list[int]) -> None:
         args=(view.run_id, step, in_force),
         disabled=bool(refused),
     )
-    show_flash(BRANCH_FLASH)
+    show_flash(BRANCH_FLASH, inputs=repr(branch_fields_held()))  # until a click or an edit of the form
 
 
 kept = view.checkpoint_steps() if view.owned else []

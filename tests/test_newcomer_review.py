@@ -87,7 +87,9 @@ def test_a_branch_refused_at_the_click_says_why_under_the_button(runs_root, monk
     assert [shown(e.value) for e in popover.error] == [refusal] == [shown(e.value) for e in at.error]
     last_two = [getattr(node, "key", None) or node.type for node in popover][-2:]
     assert last_two == ["runs_branch", "error"]
-    at.run()  # said once
+    at.run()  # said until the user acts again (a rerun for another reason does not erase it)
+    assert [shown(e.value) for e in at.error] == [refusal]
+    at.number_input(key="runs_branch_lr_d").set_value(1e-4).run()  # the form edited: the refusal goes
     assert not at.error
 
 
