@@ -483,21 +483,26 @@ def _load_points(cfg: GANConfig, device: torch.device, progress: Progress | None
     return DataSource("points", "points", (2,), data=points, bounds=(xmin, xmax, ymin, ymax), device=device)
 
 
-def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = None) -> torch.Tensor:
+def read_points_csv(
+    path: Path, name: str | None = None, max_rows: int | None = None, min_rows: int = 2
+) -> torch.Tensor:
     """A CSV of 2D points (two numeric columns x, y in data units; a header row is optional) as an (N, 2)
-    float32 tensor on the CPU, 2 <= N <= ``max_rows``.
+    float32 tensor on the CPU, ``min_rows`` <= N <= ``max_rows``.
 
     Every problem is a `DataError` naming the file (``name``, e.g. an upload's own name, else ``path``)
     and what is wrong: missing, not a regular file (a folder; a named pipe, refused at once rather than
     waited on: `open_regular`), unreadable or empty, not two columns, too few or too many rows, or the
     first bad cell (empty, text, NaN or infinite, or beyond float32) by column and row.
-    ``max_rows`` (default `MAX_POINTS_ROWS`): the probe asks D about fewer points than training reads.
+    ``max_rows`` (default `MAX_POINTS_ROWS`): the probe asks D about fewer points than training reads;
+    ``min_rows`` (default 2, what training needs): the probe asks D about a single point too. A bad cell
+    is named before too few rows are counted: a header and one bad row names the cell.
     """
     max_rows = MAX_POINTS_ROWS if max_rows is None else max_rows
 
     def fail(problem: str) -> DataError:
         allowed = (
-            f"need two numeric columns x,y (a header row is optional), 2 to {max_rows} rows of finite numbers"
+            "need two numeric columns x,y (a header row is optional), "
+            f"{min_rows} to {max_rows} rows of finite numbers"
         )
         return DataError(f"points CSV {name or path}: {problem}; {allowed}")
 
@@ -542,9 +547,6 @@ def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = 
     rows = table.shape[0] - first_row
     if rows > max_rows:
         raise fail(f"it has more than {max_rows} rows")
-    if rows < 2:
-        raise fail(f"it has {rows} data row{'s' if rows != 1 else ''}")
-
     with np.errstate(over="ignore"):  # a value beyond float32 becomes inf and is reported just below
         points = values[first_row:].astype(np.float32)
     bad = text[first_row:] | ~np.isfinite(points)  # float32 also catches values too large, like 1e300
@@ -560,6 +562,8 @@ def read_points_csv(path: Path, name: str | None = None, max_rows: int | None = 
         else:  # a finite number (1e300, or 1e400 beyond even float64) that float32 cannot hold
             what = f"value {quoted(cell)}, beyond float32's range (±{np.finfo(np.float32).max:.2g})"
         raise fail(f"column {j + 1} has {what} at row {first_row + i + 1}")
+    if rows < min_rows:
+        raise fail(f"it has {rows} data row{'s' if rows != 1 else ''}")
     return torch.from_numpy(points)
 
 

@@ -20,12 +20,17 @@ in eval mode on the CPU, from either.
 - Class-conditional runs (``conditioning`` other than ``none``): `generate`, `walk` and `ask_d` take the
   class to ask for (``label``, checked by `class_labels`; None: G's balanced default, every class in
   turn); `ProbeModels.class_names` names the classes for a picker. D is asked about a sample *as* that
-  class where it reads labels (concat, projection); the Wasserstein reference asks it about real data
-  under the real labels (`real_labelled`).
+  class where it reads labels (concat, projection: `ProbeModels.d_takes_class`); the Wasserstein
+  reference asks it about real data under the real labels (`real_labelled`). An acgan D judges the
+  sample alone: its real/fake score does not depend on the class, and its class head's answer is
+  `class_answers`' columns (the class it names, with what probability, and its probability for the
+  class picked); `d_class_accuracy` scores that head on the held-out real images, as the run's
+  ``d_class_acc`` column does.
 - User input for Ask D: `parse_points_upload` (a CSV of 2D points, read by the training data's own CSV
   reader) and `parse_image_uploads` (a few PNG/JPEG/WebP/BMP files, decoded, cropped, resized and
-  converted to the run's channels exactly as the ``folder`` dataset reads training images). Every
-  problem is a `ProbeError` naming the file and what is allowed.
+  converted to the run's channels exactly as the ``folder`` dataset reads training images;
+  `read_image_uploads` keeps the readable ones of a batch and names the others). Every problem is a
+  `ProbeError` naming the file and what is allowed.
 
 No Streamlit here: pages/4_Probe.py shows what these functions return.
 """
@@ -57,7 +62,7 @@ from gan_core.data import (
     read_points_csv,
 )
 from gan_core.losses import GANLoss, get_loss
-from gan_core.models import balanced_labels, build_models, model_classes
+from gan_core.models import CONDITIONINGS, balanced_labels, build_models, model_classes
 from gan_core.rundir import RunDir, RunDirError, image_grid
 from gan_core.trainer import HEATMAP_RESOLUTION, d_heatmap
 
@@ -70,6 +75,10 @@ MAX_IMAGE_PIXELS = 40_000_000  # checked from the header, before decoding: no de
 IMAGE_FORMATS = ("PNG", "JPEG", "WEBP", "BMP")  # what PIL must find inside, whatever the file's name
 MAX_CSV_BYTES = 2**20
 MAX_ASK_POINTS = 1000
+# How far beyond the run's own 2D window (a share of its width or height, on each side) the view grows to
+# hold a walk or asked points (`fit_bounds`); points farther out are pinned to the edge instead, so that
+# one far-off point does not shrink the data to a corner.
+MAX_VIEW_GROWTH = 0.5
 MAX_ASK_GENERATED = 256
 REFERENCE_BATCH = 256
 THUMBNAIL_PX = 48
@@ -100,6 +109,17 @@ class ProbeModels:
     @property
     def is_points(self) -> bool:
         return self.sample_shape == (2,)
+
+    @property
+    def d_takes_class(self) -> bool:
+        """D's real/fake score depends on the class it is asked about (concat, projection); False for an
+        unconditional run and for acgan, whose D judges the sample alone."""
+        return bool(self.n_classes) and CONDITIONINGS[self.cfg.conditioning].label_to_d
+
+    @property
+    def d_has_class_head(self) -> bool:
+        """D names a class of its own (acgan's class head: `class_answers`, `d_class_accuracy`)."""
+        return bool(self.n_classes) and CONDITIONINGS[self.cfg.conditioning].class_head
 
 
 def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModels:
@@ -256,22 +276,37 @@ def heatmap(models: ProbeModels, bounds: Sequence[float], resolution: int = HEAT
     return d_heatmap(models.D, models.loss, bounds, resolution).float().numpy()
 
 
-def fit_bounds(bounds: Sequence[float], points: np.ndarray, margin: float = 0.05) -> tuple[float, ...]:
-    """``bounds`` (xmin, xmax, ymin, ymax) grown to hold every finite point of ``points`` (N, 2), with a
-    ``margin`` (a fraction of the window's size) around the points that lie outside: a walk or an asked
-    point off the run's usual window is still drawn, over D's output computed there too."""
+def fit_bounds(
+    bounds: Sequence[float], points: np.ndarray, margin: float = 0.05, growth: float = MAX_VIEW_GROWTH
+) -> tuple[float, ...]:
+    """``bounds`` (xmin, xmax, ymin, ymax) grown to hold the finite points of ``points`` (N, 2) that lie
+    near it, with a ``margin`` (a fraction of the window's size) around those outside: a walk or an
+    asked point just off the run's usual window is drawn where it is, over D's output computed there.
+
+    The window grows by at most ``growth`` of its width (height) on each side, so that the data keep
+    their place in the view: a point farther out is left beyond the returned bounds, for
+    `charts.points_figure` to pin at the edge with its coordinates in the hover and its count in the
+    off-view note (as the Train view does with its fixed window)."""
     xmin, xmax, ymin, ymax = (float(v) for v in bounds)
+    width, height = xmax - xmin, ymax - ymin
     points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     points = points[np.isfinite(points).all(axis=1)]
+    near = (
+        (points[:, 0] >= xmin - growth * width)
+        & (points[:, 0] <= xmax + growth * width)
+        & (points[:, 1] >= ymin - growth * height)
+        & (points[:, 1] <= ymax + growth * height)
+    )
+    points = points[near]
     if not len(points):
         return xmin, xmax, ymin, ymax
-    pad_x, pad_y = margin * (xmax - xmin), margin * (ymax - ymin)
+    pad_x, pad_y = margin * width, margin * height
     low, high = points.min(axis=0), points.max(axis=0)
     return (
-        float(low[0] - pad_x) if low[0] < xmin else xmin,
-        float(high[0] + pad_x) if high[0] > xmax else xmax,
-        float(low[1] - pad_y) if low[1] < ymin else ymin,
-        float(high[1] + pad_y) if high[1] > ymax else ymax,
+        max(float(low[0] - pad_x), xmin - growth * width) if low[0] < xmin else xmin,
+        min(float(high[0] + pad_x), xmax + growth * width) if high[0] > xmax else xmax,
+        max(float(low[1] - pad_y), ymin - growth * height) if low[1] < ymin else ymin,
+        min(float(high[1] + pad_y), ymax + growth * height) if high[1] > ymax else ymax,
     )
 
 
@@ -421,9 +456,69 @@ def ask_d(
     return Verdicts(scores, outputs, scores > threshold, threshold, rule)
 
 
+@torch.no_grad()
+def class_answers(
+    models: ProbeModels, samples: np.ndarray | Tensor, label: int | None = None
+) -> pd.DataFrame:
+    """What D says about each sample's class, as columns for Ask D's table (N rows, in order).
+
+    acgan (`ProbeModels.d_has_class_head`): ``d_class``, the class its head names (its name), with
+    ``d_class_prob``, the head's softmax probability for it, and, for a ``label`` picked, ``p_label``,
+    the probability the head gives that class. concat and projection (`ProbeModels.d_takes_class`):
+    ``asked_as``, the class D's score asks about ("is this a real 7?"; G's balanced default, every class
+    in turn, for ``label`` None). An unconditional run: no columns. A bad ``label`` is a ProbeError."""
+    n = len(samples)
+    labels = class_labels(models, label, n) if models.n_classes else None
+    if models.d_has_class_head:
+        x = torch.as_tensor(np.asarray(samples, dtype=np.float32))
+        chunks = [models.D(x[i : i + 1024], with_class_logits=True)[1] for i in range(0, n, 1024)]
+        probs = torch.cat(chunks).double().softmax(dim=1) if chunks else torch.zeros(0, models.n_classes)
+        named = probs.argmax(dim=1).numpy() if n else np.zeros(0, dtype=np.int64)
+        columns = {
+            "d_class": [models.class_names[i] for i in named],
+            "d_class_prob": probs.max(dim=1).values.numpy() if n else np.zeros(0),
+        }
+        if labels is not None:
+            columns["p_label"] = probs[:, int(label)].numpy()
+        return pd.DataFrame(columns)
+    if models.d_takes_class:
+        asked = labels if labels is not None else balanced_labels(n, models.n_classes)
+        return pd.DataFrame({"asked_as": [models.class_names[i] for i in asked.tolist()]})
+    return pd.DataFrame(index=range(n))
+
+
+@torch.no_grad()
+def d_class_accuracy(models: ProbeModels) -> tuple[float, int]:
+    """The share (0-1) of the held-out real images (`classifier.split_indices`, the images an acgan run
+    never trains on) whose class D's class head names, for these weights, and how many images that is:
+    the run's ``d_class_acc`` column measures the same at its evaluations. A ProbeError for a D without
+    a class head; `DataError` if the run's data cannot be loaded here."""
+    if not models.d_has_class_head:
+        raise ProbeError(
+            f"D as a classifier needs an acgan run (its D has a class head); this run's conditioning is "
+            f"{models.cfg.conditioning!r}"
+        )
+    from gan_core.classifier import split_indices  # scikit-learn: imported only when needed
+
+    data = load_data(models.cfg.replace(device="cpu"), "cpu")
+    _, held = split_indices(data.labels.cpu().numpy())
+    held = torch.as_tensor(np.sort(held))
+    images, labels = data.take(held).float(), data.labels[held]
+    if not len(labels):
+        return float("nan"), 0
+    named = torch.cat(
+        [
+            models.D(images[i : i + 1024], with_class_logits=True)[1].argmax(dim=1)
+            for i in range(0, len(labels), 1024)
+        ]
+    )
+    return float((named == labels).float().mean()), len(labels)
+
+
 # ---------------------------------------------------------------------------------------------- uploads
 def parse_points_upload(data: bytes, name: str) -> np.ndarray:
-    """An uploaded CSV of 2D points, checked by the training data's CSV reader: (N, 2) float32."""
+    """An uploaded CSV of 2D points, checked by the training data's CSV reader: (N, 2) float32, 1 <= N <=
+    `MAX_ASK_POINTS` (D can be asked about one point; training needs two)."""
     if not name.lower().endswith(".csv"):
         raise ProbeError(f"{name}: points must come as a .csv file of two numeric columns x,y")
     if len(data) > MAX_CSV_BYTES:
@@ -434,17 +529,38 @@ def parse_points_upload(data: bytes, name: str) -> np.ndarray:
         path = Path(folder) / "points.csv"
         path.write_bytes(data)
         try:
-            return read_points_csv(path, name=name, max_rows=MAX_ASK_POINTS).numpy()
+            return read_points_csv(path, name=name, min_rows=1, max_rows=MAX_ASK_POINTS).numpy()
         except DataError as exc:
             raise ProbeError(str(exc)) from None
 
 
+@dataclass(frozen=True)
+class ImageUploads:
+    """The readable files of an upload batch and why the others were not read."""
+
+    images: np.ndarray  # (N, C, H, W) float32 in [-1, 1], the run's training images' shape
+    names: tuple[str, ...]  # the N files read, in upload order
+    refused: tuple[str, ...]  # one message per file not read, naming it and what is allowed
+
+
 def parse_image_uploads(files: Sequence[tuple[str, bytes]], models: ProbeModels) -> np.ndarray:
-    """Uploaded image files as the run's training images: (N, C, H, W) float32 in [-1, 1].
+    """Uploaded image files as the run's training images: (N, C, H, W) float32 in [-1, 1], every file
+    read or a ProbeError naming the first that is not (`read_image_uploads` keeps the readable ones)."""
+    read = read_image_uploads(files, models)
+    if read.refused:
+        raise ProbeError(read.refused[0])
+    return read.images
+
+
+def read_image_uploads(files: Sequence[tuple[str, bytes]], models: ProbeModels) -> ImageUploads:
+    """The readable files of an upload batch, (name, bytes) each, as the run's training images, with a
+    message for each file that is not one (its name, what is wrong and what is allowed).
 
     Each file is decoded, centre-cropped and resized as the ``folder`` dataset reads images
     (`gan_core.data.decode_image`), then scaled and given the run's channels (luma for gray, gray
     repeated for colour) by the same code that prepares every training set (`gan_core.data.image_source`).
+    A ProbeError for a 2D run, a batch of none or more than `MAX_IMAGE_FILES`, or one of which no file
+    could be read (its message names every file and why).
     """
     if models.is_points:
         raise ProbeError("this run's samples are 2D points: upload a CSV of points, not images")
@@ -456,13 +572,22 @@ def parse_image_uploads(files: Sequence[tuple[str, bytes]], models: ProbeModels)
     channels, size = models.sample_shape[0], models.sample_shape[1]
     # The run's own config, pinned to the shape its models were built for.
     cfg = models.cfg.replace(channels=channels, image_size=size)
-    images = []
+    images, names, refused = [], [], []
     for name, data in files:
-        raw = _decode_upload(name, data, size, kinds)
+        try:
+            raw = _decode_upload(name, data, size, kinds)
+        except ProbeError as exc:
+            refused.append(str(exc))
+            continue
         # torch.tensor copies: PIL's array is read-only
         raw = torch.tensor(raw[None, None] if raw.ndim == 2 else raw.transpose(2, 0, 1)[None])
         images.append(image_source("upload", raw, 255.0, None, cfg, "cpu").examples())
-    return torch.cat(images).numpy()
+        names.append(name)
+    if not images:
+        if len(refused) == 1:
+            raise ProbeError(refused[0])
+        raise ProbeError(f"none of the {len(refused)} files could be read: " + " | ".join(refused))
+    return ImageUploads(torch.cat(images).numpy(), tuple(names), tuple(refused))
 
 
 def _decode_upload(name: str, data: bytes, size: int, kinds: str) -> np.ndarray:

@@ -30,7 +30,10 @@ with engine_loading():
     from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
 
 CURRENT = "current"
-CHART_POINTS = 300  # the run's rows read for its last d_class_acc
+# The page's copy of a live run's weights: (run id, training or ended, ProbeModels). Taken when the run is
+# picked and then only on "Take the current weights again", not at every rerun (a seed changed, a tab
+# opened), so that what is probed stays put while the run trains on.
+LIVE_COPY = "probe_live_copy"
 LABELLED_POINTS = 50
 # Ask D's table rows for images: tall enough to show each sample at about 64 px. The pictures are made
 # twice that, in whole pixels (`probe.thumbnails`), so that the table only ever shrinks them: an 8x8 digit
@@ -143,13 +146,25 @@ def weights_label(option) -> str:
 weights = pick.selectbox(
     "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=260
 )
+again = False
 if weights == CURRENT and training:  # an ended run's weights change no more
-    pick.button("Take the current weights again", key="probe_refresh", help="Copies G and D as they are now")
+    again = pick.button(
+        "Take the current weights again", key="probe_refresh", help="Copies G and D as they are now"
+    )
 
 try:
     if weights == CURRENT:
-        what = "the live weights" if training else "the last weights in memory"
-        models = probe.load_models(view.models_state(), source=f"{what} of run {run_id}")
+        copy = st.session_state.get(LIVE_COPY)
+        # taken again for another run, on the button, or once when the run ends (its last weights)
+        if again or copy is None or copy[:2] != (run_id, training):
+            what = "the live weights" if training else "the last weights in memory"
+            copy = (
+                run_id,
+                training,
+                probe.load_models(view.models_state(), source=f"{what} of run {run_id}"),
+            )
+            st.session_state[LIVE_COPY] = copy
+        models = copy[2]
     else:
         path = saved[weights]
         models = checkpoint_models(root, run_id, path.name, path.stat().st_mtime_ns)
@@ -163,15 +178,41 @@ st.caption(
     f"`{run_id}` ({view.status}) · {cfg.dataset} · {cfg.model} · {cfg.loss} · latent_dim {cfg.latent_dim}"
     f"{conditional} · G and D at step {models.step}"
 )
-label = None  # the class G is asked for (and D asked about): class-conditional runs only
-if models.n_classes:
-    label = st.selectbox(
+CLASS_KEYS = (f"probe_walk_class_{run_id}", f"probe_ask_class_{run_id}")  # one choice, shown in two tabs
+if models.d_takes_class:
+    D_AND_CLASS = (
+        f'D ({cfg.conditioning}) is asked about this class: its score answers "is this a real one of this '
+        'class?"'
+    )
+elif models.d_has_class_head:
+    D_AND_CLASS = (
+        "D's real/fake score does not depend on it: an acgan D judges the sample alone. Its class head's "
+        "answer is shown beside the score: the class it names, with what probability, and its probability "
+        "for this class"
+    )
+else:
+    D_AND_CLASS = ""
+
+
+def class_menu(key: str, help_text: str) -> int | None:
+    """The Class menu of a tab where the class acts (class-conditional runs; None otherwise). The two
+    tabs' menus hold one choice: a change in one is copied to the other."""
+    if not models.n_classes:
+        return None
+    other = CLASS_KEYS[1 - CLASS_KEYS.index(key)]
+    if key not in st.session_state and other in st.session_state:  # the other tab's choice, kept
+        st.session_state[key] = st.session_state[other]
+
+    def copy_to_other():
+        st.session_state[other] = st.session_state[key]
+
+    return st.selectbox(
         "Class",
         range(models.n_classes),
         format_func=lambda i: f"{i}: {models.class_names[i]}" if models.class_names[i] != str(i) else str(i),
-        key=f"probe_class_{run_id}",
-        help="The class G generates (walk and generated samples) and D is asked about (is this a real one "
-        "of this class?)",
+        key=key,
+        on_change=copy_to_other,
+        help=help_text,
         width=260,
     )
 
@@ -190,6 +231,7 @@ with walk_tab:
         "goes from seed A's vector to seed B's, in a straight line (linear) or along the great circle "
         "(slerp, which keeps z as long as a typical noise vector)."
     )
+    label = class_menu(CLASS_KEYS[0], "The class G draws all along the walk")
     row = st.container(horizontal=True)
     seed_a = row.number_input("Seed A", 0, MAX_PAGE_SEED, 0, 1, key="walk_seed_a", width=150)
     seed_b = row.number_input("Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", width=150)
@@ -221,12 +263,19 @@ with walk_tab:
 
 # ------------------------------------------------------------------------------------------------------ ask D
 with ask_tab:
+    label = class_menu(
+        CLASS_KEYS[1],
+        "The class G draws for its samples (G's samples from a seed). "
+        + D_AND_CLASS
+        + ("." if D_AND_CLASS else ""),
+    )
     upload_label = "Upload a CSV of points" if models.is_points else "Upload images"
     source = st.radio(
         "Samples", ["generated", "upload"], key="ask_source", horizontal=True,
         format_func=lambda s: "G's samples from a seed" if s == "generated" else upload_label,
     )  # fmt: skip
     samples = None
+    names = None  # the uploaded files read, one per image
     try:
         if source == "generated":
             row = st.container(horizontal=True)
@@ -251,7 +300,13 @@ with ask_tab:
                 help=f"Up to {probe.MAX_IMAGE_FILES} files of {probe.MAX_IMAGE_BYTES // 2**20} MiB each",
             )
             if files:
-                samples = probe.parse_image_uploads([(f.name, f.getvalue()) for f in files], models)
+                read = probe.read_image_uploads([(f.name, f.getvalue()) for f in files], models)
+                samples, names = read.images, read.names
+                if read.refused:  # the readable ones are asked about all the same
+                    st.warning(
+                        f"{len(read.refused)} of {len(files)} files not read, left out below: "
+                        + literal(" | ".join(read.refused))
+                    )
         if samples is None:
             st.caption("Upload a file to see D's verdict on it.")
         else:
@@ -263,6 +318,9 @@ with ask_tab:
             verdicts = probe.ask_d(models.D, cfg.loss, samples, reference, asked)
             table = verdicts.table()
             table.insert(0, "#", np.arange(1, len(table) + 1))
+            answers = probe.class_answers(models, samples, label)
+            for column in answers.columns:  # what D says about the class, after its verdict
+                table[column] = answers[column].to_numpy()
             column_config = {
                 "d_score": st.column_config.NumberColumn("D's score", format="%.4f"),
                 "d_output": st.column_config.NumberColumn(
@@ -271,6 +329,24 @@ with ask_tab:
                     help="sigmoid(score) for minimax/nonsaturating, else the score",
                 ),
             }
+            if label is not None:
+                class_name = models.class_names[label]
+                column_config["asked_as"] = st.column_config.TextColumn(
+                    "D asked about", help="The class D's score asks about: is this a real one of it?"
+                )
+                column_config["d_class"] = st.column_config.TextColumn(
+                    "D's class", help="The class D's class head names (acgan)"
+                )
+                column_config["d_class_prob"] = st.column_config.NumberColumn(
+                    "its probability", format="%.3f", help="The class head's softmax probability for it"
+                )
+                column_config["p_label"] = st.column_config.NumberColumn(
+                    f"P(class {class_name})",
+                    format="%.3f",
+                    help="The class head's probability for the class picked",
+                )
+            if names is not None:
+                table.insert(1, "file", list(names))
             if models.is_points:
                 table.insert(1, "x", samples[:, 0])
                 table.insert(2, "y", samples[:, 1])
@@ -282,6 +358,18 @@ with ask_tab:
             st.markdown(
                 f"D calls **{called_real} of {len(table)}** real. Rule for {cfg.loss}: {verdicts.rule}."
             )
+            chosen = literal(models.class_names[label]) if label is not None else ""
+            if models.d_has_class_head:
+                st.caption(
+                    "An acgan D's real/fake score does not depend on the class picked: it judges the sample "
+                    f"alone. Its class head names a class for each; P(class {chosen}) is its probability for "
+                    "the class picked."
+                )
+            elif models.d_takes_class:
+                st.caption(
+                    f"D ({cfg.conditioning}) scores each sample as the class in *D asked about*: is this a "
+                    f"real {chosen}?"
+                )
             if models.is_points:  # the table beside the picture, numbered alike
                 left, right = st.columns([2, 3])
                 left.dataframe(table, key="ask_table", hide_index=True, column_config=column_config)
@@ -338,12 +426,15 @@ with uses_tab:
                     augment = downstream.augmentation_probe(
                         cfg, models.G, k=int(k), generated_per_class=int(m)
                     )
-                st.session_state["uses_result"] = (run_id, models.step, result, augment)
+                # D as a classifier (acgan): its class head scored for these weights, on the same
+                # held-out images (the run's d_class_acc at its evaluations, which need not fall here)
+                d_class = probe.d_class_accuracy(models) if models.d_has_class_head else None
+                st.session_state["uses_result"] = (run_id, models.step, result, augment, d_class)
             except PROBE_ERRORS as exc:
                 st.error(literal(exc))
         shown = st.session_state.get("uses_result")
         if shown is not None and shown[:2] == (run_id, models.step):
-            _, _, result, augment = shown
+            _, _, result, augment, d_class = shown
             cards = st.columns(3)
             cards[0].metric("Real-trained classifier", f"{result['real_accuracy']:.1%}", border=True)
             cards[1].metric(
@@ -362,10 +453,19 @@ with uses_tab:
                 f"{augment['gain'] * 100:+.1f} points",
                 border=True,
             )
-            measured = view.store.view(CHART_POINTS)
-            d_class = measured["d_class_acc"].dropna() if "d_class_acc" in measured else []
-            if len(d_class):  # acgan: D's class head on the held-out images, at the run's last evaluation
-                cards[2].metric("D as a classifier (d_class_acc)", f"{d_class.iloc[-1]:.1%}", border=True)
+            if d_class is not None:  # acgan: D's class head on the held-out images, for D at this step
+                accuracy, n_images = d_class
+                cards[2].metric(
+                    "D as a classifier (d_class_acc)",
+                    f"{accuracy:.1%}",
+                    f"D at step {models.step}",
+                    delta_color="off",
+                    delta_arrow="off",
+                    border=True,
+                    help=f"The share of the {n_images} held-out real images whose class D's class head "
+                    f"names, measured for the weights probed (step {models.step}): what the run's "
+                    "d_class_acc column records at its evaluations",
+                )
             st.caption(
                 f"{result['n_test']} held-out real images; GAN-train trained on {result['n_generated']} of "
                 f"G's samples; augmentation: the mean over {len(augment['seeds'])} draws of the real images. "
