@@ -13,7 +13,8 @@ Thresholds (the Guide page shows the same):
 - ``g_overpowers``: smoothed d_acc_fake below 0.35 (D calls most fakes real, well below chance).
 - ``vanishing_gradients``: smoothed g_grad_norm below 5% of its peak while D is near-perfect (both
   smoothed accuracies above 0.9).
-- ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (ganhacks' warning sign) for 5 steps,
+- ``exploding_gradients``: d_grad_norm or g_grad_norm above 100 (the warning sign of "GAN hacks", a widely
+  shared list of GAN training tips) for 5 steps,
   unsmoothed, so the warning comes before a NaN ends the run; cleared, like the other flags, only after
   100 steps in a row below 100.
 - ``mode_collapse``: modes or classes covered at most half the best seen so far, at most half the data's
@@ -37,14 +38,14 @@ Thresholds (the Guide page shows the same):
 Two warm-ups keep the start of training from reading as failure:
 
 - The flags about the balance of G and D (``d_overpowers``, ``g_overpowers``, ``vanishing_gradients``,
-  ``d_leads`` and ``equilibrium``) are judged after step 200 (`BALANCE_WARMUP_STEPS`). At initialisation D's
-  verdict is arbitrary: it calls every fake real (or every fake fake) until it has learned something,
-  which on the default digits took D up to 187 steps (40 seeds, widths 64 and 128) and read as
-  ``g_overpowers`` at step 100.
-- ``mode_collapse`` is judged from step 2,000 (`COLLAPSE_WARMUP_STEPS`). G starts from noise, and a G
-  that has not yet found the modes covers few of them without having collapsed onto any: a healthy
-  ring8 run can sit at 0-3 modes for its first thousand steps. The best coverage counts from the
-  start, so coverage lost after the warm-up is still caught.
+  ``d_leads`` and ``equilibrium``) are judged only after the first 200 steps. At first D's verdict is
+  arbitrary: it calls every fake real (or every fake fake) until it has learned something, which on the
+  default digits can take D nearly 200 steps and would otherwise read as ``g_overpowers``.
+- ``mode_collapse`` is judged from step 2,000 on. G starts from noise, and a G that has not yet found
+  the modes covers few of them without having collapsed onto any: a healthy ring8 run can sit at 0-3
+  modes for its first thousand steps. The most modes G covered counts from the start, so coverage lost
+  after step 2,000 is still caught. The flag is raised at the second collapsed evaluation in a row, so
+  its marker sits on that evaluation.
 """
 
 from __future__ import annotations
@@ -68,6 +69,8 @@ EXPLODING_NORM = 100.0
 # ends the run. Clearing it still takes HOLD_STEPS calm steps: norms that swing above and below 100
 # (the divergence preset's do) would otherwise raise and clear it every few steps.
 EXPLODING_RAISE_STEPS = 5
+# The warm-ups the docstring describes. Balance: on the default digits D took up to 187 steps to learn
+# anything (40 seeds, widths 64 and 128), which read as g_overpowers at step 100 without it.
 BALANCE_WARMUP_STEPS = 200
 COLLAPSE_WARMUP_STEPS = 2000
 # What `update_eval` judges collapse by, each with the floor at or under which it is collapse whatever its
@@ -260,7 +263,7 @@ FLAGS: dict[str, FlagInfo] = {
     ),
     "d_leads": FlagInfo(
         "D is clearly ahead on one side (it catches most fakes, or is sure of the reals) while G still "
-        "learns: the 'police' are winning, but not yet a failure.",
+        "learns: D, the police catching G's forgeries, is winning, but this is not yet a failure.",
         "Watch D's accuracy and the samples: if they stop improving, lower lr_d or add instance noise or "
         "label smoothing; if both accuracies pass 95%, d_overpowers is raised.",
         severity="watch",

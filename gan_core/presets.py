@@ -146,7 +146,9 @@ PRESETS: dict[str, Preset] = {
             "Discriminator overpowers",
             "D learns ten times faster and trains five times per G step, without spectral norm: its "
             "accuracy on real and fake climbs to 100%, D(x) goes to 1 and D(G(z)) to 0, and the digits stay "
-            "blurred and few (D's own gradient norm may explode as well).",
+            "blurred and few. G's non-saturating loss is steepest where D rejects the fakes, so G's "
+            "gradient does not fade: g_grad_norm is the top line of the gradient chart (tens, peaking "
+            "above 100), and it is G's gradient that raises exploding_gradients early in the run.",
             ("d_overpowers",),
             dict(dataset="digits", spectral_norm=False, lr_d=2e-3, d_steps=5, steps=2000, eval_every=500),
         ),
@@ -168,7 +170,8 @@ PRESETS: dict[str, Preset] = {
             "The losses look calm (d_acc_fake swings as D catches up with G), but all the generated "
             "points sit in one small blob by one of the eight clusters; scrub the snapshots: the blob hops "
             "from cluster to cluster. The mode_collapse flag is judged from step 2,000 on two evaluations "
-            "in a row (every 500 steps here): its banner comes at step 2,500 at the earliest.",
+            "in a row (every 500 steps here): its banner comes at step 2,500 at the earliest, its marker on "
+            "the second of the two, even when that evaluation is the run's best (still one cluster).",
             ("mode_collapse",),
             # G ten times faster than D: G piles every sample onto the point D rates most real before
             # D can answer; D then marks it fake and the whole blob jumps (measured: all 2,500

@@ -47,25 +47,26 @@ VERDICT_RULES = "\n".join(
 
 st.markdown(
     f"""
-A GAN is a contest. The generator **G** turns noise *z* into forgeries G(z); the discriminator **D** scores
-each sample as real or fake. Training succeeds when both improve together until D can no longer tell —
-and fails when one side overpowers the other, or when G settles on a few kinds of output.
+A GAN is a contest between a forger and the police. The generator **G**, the forger, turns noise *z*
+(a vector of random numbers) into forgeries G(z); the discriminator **D**, the police, scores each sample
+as real or fake. Training succeeds when both improve together until D can no longer tell — and fails
+when one side overpowers the other, or when G settles on a few kinds of output.
 
 ### The charts
 
 | chart | what it shows | healthy |
 | --- | --- | --- |
-| **Losses** | `d_loss` (= `d_loss_real` + `d_loss_fake`) and `g_loss` | both level off and stay there; with {EQUILIBRIUM_LOSSES}, `d_loss` near 2·ln 2 ≈ {2 * math.log(2):.3f} |
+| **Losses** | `d_loss` (= `d_loss_real` + `d_loss_fake`) and `g_loss`. A loss below 0 is no error: with `minimax` G minimises log(1 − D(G(z))), the log of a number below 1, so `g_loss` is always negative (about −0.55 early in the healthy ring8 run, near ln 0.5 ≈ −0.69 once D cannot tell); with `hinge`, `wgan` and `wgan-gp` G's loss is minus D's score, which may have either sign | both level off and stay there; with {EQUILIBRIUM_LOSSES}, `d_loss` near 2·ln 2 ≈ {2 * math.log(2):.3f} |
 | **D accuracy** | `d_acc_real`: share of real samples D calls real; `d_acc_fake`: share of fakes D calls fake | both near the dashed 50% line (D cannot tell) |
 | **D(x) and D(G(z))** | `d_real`, `d_fake`: D's mean output on real and fake batches | both near 0.5 for the losses whose output has that midpoint ({MIDPOINT_LOSSES}) |
 | **Gradient norms** | `d_grad_norm`, `g_grad_norm` (log scale) | steady; no collapse to ~0 and no runaway |
 | **Coverage** | every `eval_every` steps: `modes_covered` (ring8, grid25: modes with a high-quality sample) or `classes_covered` (digits, mnist, fashion-mnist: classes a classifier finds among G's samples) | up at the dashed line of all the data's modes or classes (8, 25, 10), and staying there |
 | **Sample quality** | `hq_pct`: % of 2,500 generated points within 3 standard deviations of a mode centre; or `diversity`: spread of G's fixed-noise samples over the real data's, within each class for a conditional G (dashed line: 1) | `hq_pct` high; `diversity` near 1 (→ 0 is collapse) |
-| **KL divergence over modes or classes** | `mode_kl` (ring8, grid25) / `class_kl` (digits, mnist, fashion-mnist), in nats: how unevenly G's samples fall over the data's K modes or classes; 0 = as evenly as the data, ln K (the dashed line: ln 8 ≈ 2.08, ln 10 ≈ 2.30) = every sample in one, the most it can be | falling from the ln K line towards 0; near the line is mode collapse |
+| **KL divergence over modes or classes** | `mode_kl` (ring8, grid25) / `class_kl` (digits, mnist, fashion-mnist), in nats (the unit of a divergence measured with natural logarithms; 1 nat ≈ 1.44 bits): how unevenly G's samples fall over the data's K modes or classes; 0 = as evenly as the data, ln K (the dashed line: ln 8 ≈ 2.08, ln 10 ≈ 2.30) = every sample in one, the most it can be | falling from the ln K line towards 0; near the line is mode collapse |
 | **KL divergence (2D grid)** (2D data) | `grid_kl`, in nats, 0 = matches: real and generated 2D densities on a grid of cells; unbounded (10+ when G collapses), so on a chart of its own | falling towards 0 |
 | **Jensen-Shannon divergence (2D grid)** (2D data) | `grid_js`, the same two densities, in nats: 0 = matches, ln 2 ≈ 0.69 (the dashed line) = no overlap at all, the most it can be | falling from the ln 2 line towards 0 |
 | **Fréchet distance**, **KID** (digits, mnist, fashion-mnist) | every `eval_every` steps: `fd_cls`, `kid_cls`, how far G's samples are from real images in the feature space of a classifier trained on the real data (0 = matches); `fid`, `kid` in Inception's space when its weights are given | falling toward the dashed "real vs real" line: the same measured between two halves of the real data |
-| **PRDC**: precision, recall, density, coverage | `precision_cls`: share of G's samples inside the real data's neighbourhoods (fidelity); `recall_cls`: share of real images inside G's (diversity); `density_cls`, `coverage_cls`: the same, robust to outliers | rising toward their dashed lines (≈ 0.95), slowly: on the digits `recall_cls` stays at 0 for the first few thousand steps (see *Equilibrium* below); precision high with recall low is a collapse onto a few good samples, or a G that has learnt only a few digits yet (early in a run) |
+| **Precision, recall, density, coverage** (PRDC) | `precision_cls`: share of G's samples inside the real data's neighbourhoods (fidelity); `recall_cls`: share of real images inside G's (diversity); `density_cls`, `coverage_cls`: the same, robust to outliers | rising toward their dashed lines (≈ 0.95), slowly: on the digits `recall_cls` stays at 0 for the first few thousand steps (see *Equilibrium* below); precision high with recall low is a collapse onto a few good samples, or a G that has learnt only a few digits yet (early in a run) |
 | **Label fidelity** (class-conditional runs) | `label_fidelity`: share of G's samples the classifier reads as the class asked for (digits, mnist, fashion-mnist); `d_class_acc` (acgan): share of held-out real images whose class D's class head names, beside the standalone classifier's accuracy when at hand | `label_fidelity` near its dashed 1.0 line; `d_class_acc` rising toward the classifier's |
 | **Samples** | G's output for the same fixed noise, every `sample_every` steps; for 2D data the generated points over D's decision heatmap (as GAN Lab draws it), optionally with G's gradient arrows | samples look like the real ones and cover all of their variety |
 
@@ -75,13 +76,13 @@ and failure flags: a solid red line where a flag was raised, a lighter dashed on
 to a newer one is left out so that marker labels never print over each other; hover the small triangle at the marker's top for it. Values a chart cannot
 place are pinned to its edge in the metric's colour rather than dropped: on a log scale a value of 0 or
 below is a ▼ at the bottom (a gradient norm falling to exactly 0 shows as a row of them), and a NaN or an
-infinity is a ✕ or an arrow at the top or bottom edge. The **EMA smoothing** slider smooths the curves (the raw curve stays faint behind), and a faint band shows
+infinity is a ✕ or an arrow at the top or bottom edge. The **EMA smoothing** slider (an exponential moving average: each plotted value is a weighted average of the values up to it, the newest weighing most) smooths the curves (the raw curve stays faint behind), and a faint band shows
 the minimum and maximum hidden inside each plotted point, so spikes survive downsampling. Use the
 **Snapshot at step** slider to scrub back through saved samples.
 
 D's verdict, real or fake, as the accuracy charts count it, by loss (the Probe page's Ask D uses the same
-fixed thresholds; for a critic it compares a score with half-way between D's mean scores on real data and
-on G's samples):
+fixed thresholds; for a critic, the D of the Wasserstein losses explained below the table, it compares a
+score with half-way between D's mean scores on real data and on G's samples):
 
 | loss | D calls a sample real when | D's output when it cannot tell |
 | --- | --- | --- |
@@ -158,7 +159,8 @@ def _value(v: object) -> str:
 
 scenario(
     """**Equilibrium (healthy).** Accuracies hover around 50%, D(x) and D(G(z)) around 0.5, `d_loss` near
-2·ln 2 for the BCE losses (minimax and nonsaturating alike: D's loss is the same), and the samples
+2·ln 2 for the BCE losses (binary cross-entropy, the loss of a yes/no classifier: `minimax` and
+`nonsaturating` alike, whose D's loss is the same), and the samples
 improve steadily and cover every mode of the data. The green `equilibrium` flag says so, and only while the last evaluation says the samples are good (a G
 collapsed onto one cluster fools D just as well). **The defaults on the digits do not get there:** G
 learns to draw most digits (8 to 10 of the 10 classes by step 3,000), though the quality metrics still call
@@ -178,16 +180,26 @@ over 90% of the samples on them.""",
 )
 scenario(
     """**D overpowers G.** D's accuracy on real and fake climbs to ~100% and stays there, D(x) → 1 and
-D(G(z)) → 0, `d_loss` → 0, and G's gradient fades (`g_grad_norm` falls) so G stops improving.
-*Settings that tend to show it:* `lr_d` 10× `lr_g` with `d_steps` 5 and no spectral norm. *Remedies:*
-the non-saturating loss, a lower `lr_d`, fewer `d_steps`, label smoothing, instance noise, spectral
-norm.""",
+D(G(z)) → 0, `d_loss` → 0. What G's gradient does depends on G's loss. This preset uses the
+non-saturating loss, −log D(G(z)), which is steepest exactly where D rejects the fakes: `g_loss` sits
+at about 5 to 8 and `g_grad_norm` is the top line of the gradient chart all run (measured on seeds 0 and 1:
+a median of 25 to 78 over each 500 steps, peaks of 223 and 132, above `d_grad_norm` at every step but
+one, while D's own norm has a median of 0.07-0.5 with brief spikes, 55 at most). So G is not starved: it
+is pushed hard, but D, learning ten times faster with five updates per G step, rejects each new
+forgery at once, and the digits stay blurred and few (1 to 5 of the 10 classes at each evaluation).
+The red `exploding_gradients` flag that comes first (steps 166 and 248 on seeds 0 and 1) is G's
+gradient above 100 for 5 steps in a row (223 against D's 42 at its peak on seed 0); it clears by step
+750. A fading G gradient is the failure of the saturating `minimax` loss, next. *Settings that tend to
+show it:* `lr_d` 10× `lr_g` with `d_steps` 5 and no spectral norm. *Remedies:* a lower `lr_d`, fewer
+`d_steps`, label smoothing, instance noise, spectral norm.""",
     "d-overpowers",
 )
 scenario(
     """**Vanishing gradients.** The saturating `minimax` loss with a D that wins: G's loss
-log(1 - D(G(z))) is flat where D confidently rejects the fakes, so `g_grad_norm` falls to a few percent
-of its peak and G stops learning while D's accuracies sit near 100%. *Settings that tend to show it:*
+log(1 - D(G(z))) is flat where D confidently rejects the fakes, so `g_grad_norm` falls far below its
+peak (the flag's threshold is 5% of it; measured on seeds 0 and 1: from about 0.4 at step 2 to 1e-5 to
+1e-4 at step 300 and below 1e-7 by step 2,000) and G stops learning while D's accuracies sit near 100%:
+its samples stay what they were at step 500 (1 to 3 of the 10 classes). *Settings that tend to show it:*
 `minimax` with the strong D above. *Remedies:* the non-saturating loss (same fixed point, strong
 gradients where D wins), or a weaker D.""",
     "vanishing-gradients",
@@ -207,12 +219,19 @@ digit over and over. Scrub the snapshots: collapsed G often hops from mode to mo
 tend to show it:* a G that learns 10× faster than D on `ring8`: G piles every sample onto the point D
 currently rates most real, D marks it fake, and the whole blob jumps to the next cluster. *Remedies:*
 balanced learning rates, `wgan-gp`, a larger batch, a smaller noise vector (the healthy ring8
-preset).""",
+preset). *How the flag decides:* at each evaluation (every `eval_every` steps) it counts the modes or
+classes G covers; an evaluation counts as collapsed when G covers at most half the data's modes (4 of
+ring8's 8), at most half the most it ever covered, or at most 2, or when `diversity` falls to half its
+best or to 0.2. It judges evaluations from step 2,000 on (before that G may simply not have found the
+modes yet) and is raised at the second collapsed evaluation in a row, so its red marker sits on that
+second one, whatever else it shows: on this preset that is step 2,500, which is often the run's best
+evaluation (seed 0: `hq_pct` 24%, all of it on 1 mode, against 0-4% at every other evaluation; `hq_pct` counts samples near any
+mode, so a blob sitting on one cluster scores well while covering one mode of eight).""",
     "mode-collapse",
 )
 scenario(
-    """**Divergence.** A loss shoots off, gradient norms explode (above ~100, as the GAN hacks advise
-watching), then values turn NaN and the run fails. *Settings that tend to show it:* learning rates far
+    """**Divergence.** A loss shoots off, gradient norms explode (above ~100, the warning sign
+given by "GAN hacks", a widely shared list of GAN training tips), then values turn NaN and the run fails. *Settings that tend to show it:* learning rates far
 too high, or Adam without its average of squared gradients (`beta2` 0 with `beta1` 0.9): each step
 divides a long average of gradients by the latest gradient alone, so a small gradient makes a huge
 step. *Remedies:* lower learning rates, Adam's usual `beta2` (0.99-0.999), gradient penalty, spectral
@@ -228,8 +247,8 @@ and `d_class_acc` scores that on real images it never trained on. *What to watch
 while the rows stay varied. A conditional G can cover every class and still collapse inside each, one
 image per class whatever its noise: `diversity` is then measured within each class (against the real
 images of that class), so a row that repeats one image pulls it toward 0 and raises `mode_collapse`.
-On these digits every conditioning does that unless `ms_weight` (MSGAN's mode-seeking term) makes G pay
-for it: the preset below sets 0.1; set it to 0 to watch the collapse. `projection` and `concat` may also
+On these digits every conditioning does that unless `ms_weight` (the mode-seeking term of MSGAN, Mao et al. 2019: a
+penalty that grows when two different noise vectors give nearly the same image) makes G pay for it: the preset below sets 0.1; set it to 0 to watch the collapse. `projection` and `concat` may also
 lose a class for a while. The Probe page draws or asks D about one class.""",
     "conditional-digits",
 )
@@ -239,11 +258,26 @@ st.markdown(
 ### Stepping through training
 
 Pause a run, then **Step** (one full step: `d_steps` D updates and one G update), **D step** (one D
-update only: watch D's accuracy rise while G stands still) or **G step** (one G update only: watch
-D(G(z)) rise as G chases D's current verdict). Each single step is drawn on the loss, accuracy, D
-output and gradient charts as its own point in the metric's colour: a ◆ for a D-only step (the values
-of that D update, just after the step it followed), a ■ for a G-only step, a ● for a full step. Change
-any mid-run setting ({", ".join(f"`{name}`" for name in MUTABLE_FIELDS)}) while the run trains and press
+update only, G stands still) or **G step** (one G update only, D stands still). Each single step is drawn
+on the loss, accuracy, D output and gradient charts as its own point in the metric's colour: a ◆ for a
+D-only step (the values of that D update, just after the step it followed), a ■ for a G-only step, a ●
+for a full step. A step's values are measured on one batch, just before its update, so they can jump from
+one step to the next by more than one update changes them: judge a trend over several steps in a row, never one.
+
+*Try it* on the healthy digits (the defaults, or the **Healthy digits** preset above), paused near step 1,000,
+while D is ahead. Press **D step** five times: D(G(z)) (`d_fake`) falls a little at every press and
+`d_loss` falls with it (measured on seeds 0-2: `d_fake` 0.40 → 0.36, 0.44 → 0.37 and 0.41 → 0.37;
+`d_loss` down by 0.09-0.16), while `d_acc_fake`, already about 100%, cannot rise and `d_acc_real` jumps
+about (0.70, 0.61, 0.55, 0.67, 0.72 on seed 1). Then press **G step** five times: `d_fake` rises at
+every press as G chases D's current verdict (0.36 → 0.39, 0.37 → 0.45 and 0.36 → 0.39) and `g_loss`
+falls. Keep pressing **G step**: after five to ten presses `d_acc_fake` drops from 100%, and fast (on
+seed 1 to 3% by the ninth): G's fakes now fool the D that stood still. Closer to balance the same
+presses show little: on the healthy ring8 preset paused at step 1,700, neither ten D steps nor ten G
+steps moved any value by more than its batch-to-batch noise (`d_acc_real` went 0.99, 0.73, 0.71 over
+three D steps while `d_acc_fake` rose, on seed 0): at equilibrium each side is already close to its
+best answer to the other.
+
+Change any mid-run setting ({", ".join(f"`{name}`" for name in MUTABLE_FIELDS)}) while the run trains and press
 **Apply changes**; the change is recorded with its step and drawn on every chart.
 """
 )

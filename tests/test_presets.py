@@ -141,6 +141,31 @@ def test_failure_preset_raises_its_flags_on_every_seed(name):
         assert not missing, f"{name} seed {seed}: {missing} not raised in {steps} steps (raised {raised})"
 
 
+def test_d_overpowers_pushes_g_hard_rather_than_starving_it():
+    """What the Guide says of the d-overpowers preset: with the non-saturating loss G's gradient does not
+    fade while D wins; it is the top line of the gradient chart, and it is G's norm that raises
+    exploding_gradients (measured on the full preset, seeds 0 and 1: g_grad_norm median 25-78 over each
+    500 steps, peaks 223 and 132, above d_grad_norm at every step but one; the flag at steps 166 and 248)."""
+    cfg = get_preset("d-overpowers").config(seed=0, device="cpu", steps=400)
+    trainer = Trainer(cfg)
+    monitor = FlagMonitor(get_loss(cfg.loss).midpoint)
+    records, raised_at = [], None
+    while trainer.step_count < cfg.steps:
+        record = trainer.step()
+        records.append(record)
+        if ("exploding_gradients", True) in monitor.update(record) and raised_at is None:
+            raised_at = len(records)
+    after_warm_up = records[200:]
+    assert all(r["d_acc_real"] > 0.9 and r["d_acc_fake"] > 0.9 for r in after_warm_up[-50:])  # D wins
+    above = sum(r["g_grad_norm"] > r["d_grad_norm"] for r in records) / len(records)
+    assert above >= 0.95
+    g_norms = sorted(r["g_grad_norm"] for r in after_warm_up)
+    assert g_norms[len(g_norms) // 2] >= 10.0  # the median: far from fading
+    assert raised_at is not None, "exploding_gradients not raised"
+    window = records[raised_at - 5 : raised_at]  # the 5 steps above 100 that raised it: G's norm
+    assert all(r["g_grad_norm"] > 100.0 for r in window)
+
+
 SEEDS = (0, 1, 2)
 
 
