@@ -140,7 +140,7 @@ def test_two_resumes_started_together_one_trains_the_other_is_refused(tmp_path):
     err = loser.stderr.read()
     assert loser.returncode == 2, err
     assert err.count("\n") == 1 and err.startswith(
-        f"error: run 'r' is in use by process {winner.pid} on {HOST}"
+        f"error: --resume {run}: run 'r' is in use by process {winner.pid} on {HOST}"
     )
     assert "training it since" in err and "--resume" in err  # who, doing what, since when, which command
     wait_until(lambda: rows(run) >= 30, "the winner to train on", winner)
