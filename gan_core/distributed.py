@@ -10,7 +10,9 @@ the few collectives the product needs on top of what DDP does itself:
   (Pause/Stop from the dashboard) and its own verdicts (divergence, steps done); any rank may ask to stop
   (Ctrl-C or SIGTERM). A paused job ticks `agree` a few times a second, so that no rank waits in a
   collective longer than that and a signal to any rank is heard while paused.
-- `DistContext.broadcast`: rank 0's choices (the run id, the checkpoint to resume from) to every rank.
+- `DistContext.broadcast`: rank 0's choices (the run id, the checkpoint to resume from) to every rank;
+  `DistContext.gather`: every rank's object on every rank (the tracking API's check that the ranks log
+  the same names, when they change).
 
 Only rank 0 writes the run folder. An exception on any rank ends its process; gloo reports the closed
 connection to the other ranks' next collective at once (a ``RuntimeError``), which ends them too, so no
@@ -89,6 +91,21 @@ class DistContext:
         dist.all_reduce(flags, op=dist.ReduceOp.MAX)
         got = flags.tolist()
         return bool(got[0]), bool(got[1])
+
+    def agree_max(self, *wishes: int) -> tuple[int, ...]:
+        """Each of ``wishes`` (small whole numbers: flags, codes) as its maximum over the ranks, in one
+        ``all_reduce``: `agree` for a caller with more to agree on (the tracking API's stop, pause and
+        signal). Every rank calls it at the same points with as many wishes."""
+        flags = torch.tensor(wishes, dtype=torch.int32, device=self._collective_device())
+        dist.all_reduce(flags, op=dist.ReduceOp.MAX)
+        return tuple(flags.tolist())
+
+    def gather(self, value: Any) -> list[Any]:
+        """Every rank's ``value`` (any picklable object), in rank order, on every rank
+        (``all_gather_object``: pickled, so for what is rare, not per step)."""
+        found: list[Any] = [None] * self.world_size
+        dist.all_gather_object(found, value)
+        return found
 
     def broadcast(self, value: Any) -> Any:
         """Rank 0's ``value`` (any picklable object) on every rank (``broadcast_object_list``)."""

@@ -265,13 +265,16 @@ class _Step:
     other columns are filled in with its batch, in a warm loop rather than the training loop's), its
     last D update (or None) and ``tensors``, one copy on the device (or None) of the values of ``names``
     followed by the ``g_parts`` values of G's `GradNorms.norms` (0 when G's norm was not measured from
-    its parameters)."""
+    its parameters). ``layout`` (in a multi-process job only, else None): what decides where its values
+    sit in the vector the ranks average, (``names``, ``g_parts``, the names `log` was given as numbers),
+    which every rank must send alike (`TrackedRun._averaged`)."""
 
-    __slots__ = ("known", "update", "g_parts", "tensors", "names", "unmeasured")
+    __slots__ = ("known", "update", "g_parts", "tensors", "names", "unmeasured", "layout")
 
-    def __init__(self, known, update, g_parts, tensors, names, unmeasured):
+    def __init__(self, known, update, g_parts, tensors, names, unmeasured, layout=None):
         self.known, self.update, self.g_parts = known, update, g_parts
         self.tensors, self.names, self.unmeasured = tensors, names, unmeasured
+        self.layout = layout
 
 
 _G_LOSS = ("g_loss",)  # `_Step.names` of the usual g_step
@@ -314,6 +317,45 @@ class _Batch:
                 offset += step.g_parts
             rows.append((row, step.unmeasured))
         return rows
+
+
+class _RanksDisagree(Exception):
+    """The ranks of a job logged other names at a step (`TrackedRun._averaged`): raised on every rank at
+    that step, which records nothing; `TrackedRun.g_step` raises it as a `TrackingError`."""
+
+
+def _described(layout: tuple[tuple[str, ...], int, tuple[str, ...]]) -> str:
+    """What a step's `_Step.layout` says of the user's calls: the names `log` was given (numbers said)."""
+    names, _, numbers = layout
+    logged = [(n, "") for n in names if n not in G_METRICS] + [(n, " (a number)") for n in numbers]
+    return "[" + ", ".join(f"{name!r}{kind}" for name, kind in sorted(logged)) + "]"
+
+
+def _disagreement(layouts: list[tuple], rank: int, steps: list[int]) -> str:
+    """`_RanksDisagree`'s message on ``rank``: the first of ``steps`` whose layouts differ between this
+    rank and rank 0 (on rank 0: the first rank that differs), as the user called `log` and `g_step`."""
+    other = 0
+    if layouts[rank] == layouts[0]:  # (this rank is rank 0, or sends as it does: the first that does not)
+        other = next(r for r, found in enumerate(layouts) if found != layouts[0])
+    mine, theirs = layouts[rank], layouts[other]
+    at = next((i for i, (a, b) in enumerate(zip(mine, theirs)) if a != b), 0)
+    step = steps[at] if at < len(steps) else steps[-1]
+    me = f"this rank (rank {rank})"
+    if at >= min(len(mine), len(theirs)) or _described(mine[at]) != _described(theirs[at]):
+        said = _described(mine[at]) if at < len(mine) else "[]"
+        said_there = _described(theirs[at]) if at < len(theirs) else "[]"
+        return (
+            f"step {step} of the {len(layouts)}-process job: every rank must log the same names each step "
+            f"(a tensor is averaged over the ranks, a number is rank 0's); {me} logged {said}, rank "
+            f"{other} {said_there}: call run.log with the same names on every rank (a value that only "
+            "rank 0 has, too: any number on the others)"
+        )
+    how = {0: "without g_params", 1: "with g_params"}
+    return (
+        f"step {step} of the {len(layouts)}-process job: every rank must call g_step alike; {me} called it "
+        f"{how[min(mine[at][1], 1)]}, rank {other} {how[min(theirs[at][1], 1)]} (G's gradient norm is "
+        "averaged over the ranks): pass g_params, or g_grad_norm, on every rank"
+    )
 
 
 class TrackedRun:
@@ -413,7 +455,8 @@ class TrackedRun:
         self._paused_s = 0.0
         # Training time as the built-in trainer counts it: from the loop's first call, step to step, the
         # tracker's own evaluations, snapshots and pauses left out (`_last_commit` is set after them).
-        self._train_seconds = float(run_dir.read_status().get("train_seconds") or 0.0)  # resume: goes on
+        found_status = run_dir.read_status()  # (a continued folder's: what trained it last)
+        self._train_seconds = float(found_status.get("train_seconds") or 0.0)  # resume: goes on
         self._last_commit: float | None = None
         self._last_status_write = 0.0
         self._process = this_process()
@@ -429,6 +472,7 @@ class TrackedRun:
         if self.step:  # a folder continued (resume=True): its rows go on from the last one
             self._resume_monitor()
             self._event("resume", from_step=self.step, replaced=0)
+            self._record_world_size(found_status.get("world_size", 1 if found_status else None))
         self._record_new_hparams(run_dir.read_meta())
         if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
             self._should_stop, self.stop_reason = True, "steps"
@@ -445,6 +489,17 @@ class TrackedRun:
         self._set_status("running")
         if dist is not None:  # as a built-in job records it: the chart marks where a job took the run on
             self._event("job", **dist.status_fields())
+
+    def _record_world_size(self, trained_with: Any) -> None:
+        """A folder continued under another number of processes than ``trained_with`` (its status.json's
+        ``world_size``; 1 when absent, not a whole number >= 1 read as unknown: no event): a
+        ``world_size`` event at the first new step (field, old, new), as a built-in run resumed so records
+        it (`gan_core.runner.Runner._restore`)."""
+        now_with = self._dist.world_size if self._dist is not None else 1
+        if isinstance(trained_with, bool) or not isinstance(trained_with, int) or trained_with < 1:
+            return
+        if trained_with != now_with:
+            self._event("world_size", step=self.step + 1, field="world_size", old=trained_with, new=now_with)
 
     def _record_new_hparams(self, found: RunMeta) -> None:
         """A folder continued with another config (or model, dataset): run.json takes the new one, and
@@ -743,28 +798,50 @@ class TrackedRun:
             or (self._evaluator is not None and step % self.eval_every == 0)
             or (self.steps and step >= self.steps)
         )
-        if at_once:  # those read G as the row's step left it
-            row = self.flush()
-        else:
-            row = None
-            if (
-                self._dist is not None
-                or now - self._last_send >= self.commit_every
-                or len(self._steps) >= MAX_PENDING_STEPS
-            ):
-                row = self._send()
-            row = self._commit_batches(wait=False) or row
+        try:
+            if at_once:  # those read G as the row's step left it
+                row = self.flush()
+            else:
+                row = None
+                if (
+                    self._dist is not None
+                    or now - self._last_send >= self.commit_every
+                    or len(self._steps) >= MAX_PENDING_STEPS
+                ):
+                    row = self._send()
+                row = self._commit_batches(wait=False) or row
+        except _RanksDisagree as exc:  # on every rank at this step: none of them records it
+            self.step -= 1
+            self._train_seconds -= elapsed
+            raise TrackingError(str(exc)) from None
         if self.steps and self.step >= self.steps and not self._should_stop:
             self._should_stop, self.stop_reason = True, "steps"
         self._poll_commands()
-        if self._dist is not None:  # every rank learns the job's stop at the same step
-            stop, paused = self._dist.agree(self._should_stop)
-            while paused:  # rank 0 is paused (its ticks in `_poll_commands`): a `RankRun` waits with it
-                stop, paused = self._dist.agree(self._should_stop)
-            if stop and not self._should_stop:
-                self._should_stop, self.stop_reason = True, "stop"
+        if self._dist is not None:  # every rank learns the job's stop (and a signal to any) at this step
+            self._agree_on_stop()
         self._last_commit = time.perf_counter()  # the next step's time starts after the tracker's work
         return row
+
+    def _agree_on_stop(self) -> None:
+        """A job's step boundary, met by every rank (`DistContext.agree_max`, one collective): the job
+        stops here when any rank's run should stop (rank 0's Stop or divergence), waits while rank 0 is
+        paused (its ticks in `_poll_commands`), and ends here when any rank got a SIGTERM (torchrun passes
+        its own on to every rank; a scheduler may signal one): `Terminated` is raised on every rank at
+        this same step, so that none is left waiting in a collective of the next, and the run ends
+        ``stopped``, "terminated (SIGTERM)", every row written (rank 0 records a ``rank_stop`` event when
+        the signal came to another rank)."""
+        dist = self._dist
+        assert dist is not None
+        stop, paused, signalled = dist.agree_max(int(self._should_stop), 0, int(_SIGTERM.requested))
+        while paused:  # rank 0 is paused: a `RankRun` meets each of its ticks until it goes on or ends
+            stop, paused, signalled = dist.agree_max(int(self._should_stop), 0, int(_SIGTERM.requested))
+        if stop and not self._should_stop:
+            self._should_stop, self.stop_reason = True, "stop"
+        if signalled:
+            if dist.is_main and not _SIGTERM.requested:
+                self.flush()  # the last step's row first: the event is after it
+                self._event("rank_stop")
+            _SIGTERM.act()
 
     def _g_record(self, known, update, g_loss, g_params, g_grad_norm) -> None:
         """`g_step`'s pending step for any call: its numbers and `log`-ged values, on the device in one
@@ -787,7 +864,10 @@ class TrackedRun:
         names: list[str] = []
         tensors: list[Tensor] = []
         averaged = self._dist is not None  # every rank's vector has the same layout: numbers go in too
-        for name, value in (*named, *self._pending_log.items()):
+        # (in a job in name order: ranks that log the same names in another order send one layout)
+        logged = sorted(self._pending_log.items()) if averaged else self._pending_log.items()
+        numbers: list[str] = []  # `log`'s numbers: rank 0's, not averaged
+        for name, value in (*named, *logged):
             if isinstance(value, Tensor):
                 names.append(name)
                 tensors.append(value)
@@ -796,6 +876,7 @@ class TrackedRun:
                 tensors.append(torch.tensor(value))
             else:
                 known[name] = float(value)
+                numbers.append(name)
         copied, g_parts = None, 0
         if tensors or g_norms is not None:  # one op copies them, so that the loop may change them after
             device = (update.numbers if update is not None else tensors[0] if tensors else g_norms).device
@@ -810,7 +891,10 @@ class TrackedRun:
                     tensors += parts
                     g_parts = len(parts)
                 copied = torch.stack(tensors)
-        self._steps.append(_Step(known, update, g_parts, copied, tuple(names), self._unmeasured))
+        layout = None
+        if averaged:
+            layout = (tuple(names), g_parts, tuple(n for n in numbers if n not in G_METRICS))
+        self._steps.append(_Step(known, update, g_parts, copied, tuple(names), self._unmeasured, layout))
 
     def flush(self) -> dict[str, float] | None:
         """Commit every step still waiting for its batch or on its way to the host (see `g_step`), waiting
@@ -821,6 +905,9 @@ class TrackedRun:
 
     def _init_batches(self, commit_every: float) -> None:
         self.commit_every = commit_every
+        # a job's agreed layout of the averaged vector and its length (`_averaged`), and its trailing 0
+        self._agreed: tuple[tuple, int] | None = None
+        self._zero: Tensor | None = None
         self._steps: list[_Step] = []  # steps whose measures are not computed yet
         self._in_flight: list[_Batch] = []  # batches on their way to the host, oldest first
         self._readback = LaggedReadback()  # each batch's values to the host without a wait (issue 15)
@@ -854,11 +941,49 @@ class TrackedRun:
                 parts.append(torch.full((len(D_METRICS) * len(steps),), _NAN, device=device))
             if scalars:
                 parts.extend(as_float32(t if t.device == device else t.to(device)) for t in scalars)
-            values = torch.cat(parts) if len(parts) > 1 else parts[0]
-            if self._dist is not None:  # averaged over the ranks: one collective (`DistContext.reduce_mean`)
-                values = self._dist.reduce_mean(values)
+            if self._dist is not None:  # averaged over the ranks: one collective (`_averaged`)
+                values = self._averaged(parts, steps, device)
+            else:
+                values = torch.cat(parts) if len(parts) > 1 else parts[0]
         self._in_flight.append(_Batch(steps, self._readback.start(values)))
         return row
+
+    def _averaged(self, parts: list[Tensor], steps: list[_Step], device: torch.device) -> Tensor:
+        """The pending ``steps``' values (``parts``, concatenated) averaged over the ranks, every rank's in
+        the same places: each rank must send the steps' layouts alike (`_Step.layout`: which values, in
+        which order).
+        Vectors of different layouts would be summed place by place (other metrics' values averaged
+        together) or, of different lengths, fail inside gloo ("Received data size doesn't match expected
+        size") with nothing said of why.
+
+        No collective is added per step: the ranks agree on a layout once (at the first step, and when one
+        changes), then each step's vector ends with one more number, 0 from a rank whose layout is the one
+        agreed; a rank whose layout changed sends a vector of the agreed length, all 0 but for that 1.
+        Seen in the average (on every rank), the ranks compare their layouts (`DistContext.gather`, rare)
+        and send again, or raise `_RanksDisagree` on every rank at the same step, naming what differs."""
+        dist = self._dist
+        assert dist is not None
+        layout = tuple(step.layout for step in steps)
+        if self._agreed is not None:
+            agreed, width = self._agreed
+            if layout == agreed:
+                zero = self._zero
+                if zero is None or zero.device != device:
+                    self._zero = zero = torch.zeros(1, device=device)
+                sent = torch.cat((*parts, zero))  # (the one cat a step makes anyway)
+            else:
+                sent = torch.zeros(width + 1, device=device)
+                sent[-1] = 1.0
+            out = dist.reduce_mean(sent)
+            # A read of one number: on CUDA a sync, which the step's `DistContext.agree_max` makes anyway
+            if not out[-1].item():
+                return out[:-1]
+        layouts = dist.gather(layout)
+        if any(other != layout for other in layouts):
+            raise _RanksDisagree(_disagreement(layouts, dist.rank, [int(s.known["step"]) for s in steps]))
+        values = torch.cat(parts) if len(parts) > 1 else parts[0]
+        self._agreed = (layout, values.numel())
+        return dist.reduce_mean(values)
 
     def _d_rows(self, updates: list[_Update]) -> Tensor:
         """`D_METRICS` of the batch's D updates, (K, 8) on their device. The usual batch (every update
@@ -1349,8 +1474,10 @@ class TrackedRun:
                         if _SIGTERM.held:  # a SIGTERM while paused: the paused step is whole
                             _SIGTERM.act()
                         time.sleep(self._poller.interval)  # a file to look at, nothing to wait on
-                        if self._dist is not None:  # the other ranks wait with it, meeting it each tick
-                            self._dist.agree(False, pause=True)
+                        # the other ranks wait with it, meeting it each tick: a SIGTERM to any of them
+                        # ends the pause, and the job ends at this step (`_agree_on_stop`)
+                        if self._dist is not None and self._dist.agree_max(0, 1, int(_SIGTERM.requested))[2]:
+                            return
                     elif got[0] == "pause":
                         self._event("command", command="pause", source=got[1])
                 if got[0] == "resume":  # a Stop goes on below: paused, then stopped, never running between
@@ -1517,6 +1644,8 @@ class RankRun(TrackedRun):
             self._finished = True
             stopped = self.stop_reason == "stop" or self._short_of_target()  # as rank 0's run
             self.status = status or ("stopped" if stopped else "finished")
+            _ACTIVE.discard(self)
+            _SIGTERM.after_finish()  # as rank 0's run: the handler goes with the last open run
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
@@ -1577,23 +1706,32 @@ class _SigtermHandler:
     def __init__(self) -> None:
         self.installed = False  # this handler is SIGTERM's, in place of the default one
         self.held = False  # a SIGTERM came inside the tracker and has not acted yet
+        # In a multi-process job a SIGTERM raises nothing where it lands (a rank unwinding alone would
+        # leave the others waiting in a collective): it is noted, and the ranks end at the next step
+        # boundary together (`TrackedRun._agree_on_stop`).
+        self.deferred = False
+        self.requested = False  # a SIGTERM noted in a job, not yet acted on
         self.exiting = False  # runs are being finished at the interpreter's exit (`_at_exit`)
         self.received: Terminated | None = None  # what it raised: the reason of a run finished at exit
 
-    def install(self) -> None:
+    def install(self, deferred: bool = False) -> None:
         """Handle SIGTERM, when called from the main thread and SIGTERM has the default handler (one the
-        user or another library installed is never replaced)."""
+        user or another library installed is never replaced). ``deferred``: for a rank of a multi-process
+        job, the signal is noted (``requested``) and acted on where every rank agrees."""
         if self.installed or threading.current_thread() is not threading.main_thread():
             return
         if signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
             signal.signal(signal.SIGTERM, self)
-            self.installed = True
+            self.installed, self.deferred = True, deferred
 
     def __call__(self, signum, frame) -> None:
         if not _ACTIVE:  # every run finished off the main thread, where the handler could not be given back
             if signal.getsignal(signal.SIGTERM) is self:  # (not when another handler calls this one)
                 self.after_finish()
                 signal.raise_signal(signum)  # the default action, as if this handler had never been here
+            return
+        if self.deferred:  # acted on at the job's next step boundary, on every rank
+            self.requested = True
             return
         while frame is not None:
             if frame.f_code.co_filename.startswith(_TRACKING_DIR):
@@ -1603,8 +1741,8 @@ class _SigtermHandler:
         self.act()
 
     def act(self) -> None:
-        """Raise `Terminated` for the SIGTERM received (or held)."""
-        self.held = False
+        """Raise `Terminated` for the SIGTERM received (or held, or agreed by the ranks of a job)."""
+        self.held = self.requested = False
         self.received = Terminated()
         raise self.received
 
@@ -1617,7 +1755,11 @@ class _SigtermHandler:
         if self.installed and not _ACTIVE and threading.current_thread() is threading.main_thread():
             if signal.getsignal(signal.SIGTERM) is self:
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            self.installed = False
+            self.installed = self.deferred = False
+        if self.requested and not self.installed:  # noted in a job after its last step boundary
+            self.requested = False
+            if self.received is None:  # (not a second one while the first ends the run: it is ending)
+                signal.raise_signal(signal.SIGTERM)
         if self.held:
             if self.installed:
                 self.act()
@@ -1732,7 +1874,11 @@ def init(
         started = dist.broadcast(None)  # rank 0's run id and step, once its folder is made
         if started is None:
             raise TrackingError("rank 0 could not start the run (its error says why)")
-        return RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g))
+        rank_run = RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g))
+        _install_hooks()  # ended at exit, and on a SIGTERM, with rank 0's run
+        _ACTIVE.add(rank_run)
+        _SIGTERM.install(deferred=True)
+        return rank_run
     try:
         run = _init_main(dist=dist, **arguments)
     except BaseException:
@@ -1863,8 +2009,7 @@ def _init_main(
         )
     _install_hooks()
     _ACTIVE.add(run)
-    if dist is None:  # (a multi-process job ends on a signal as torchrun has it)
-        _SIGTERM.install()
+    _SIGTERM.install(deferred=dist is not None)  # a job's ranks end at one step (`_agree_on_stop`)
     return run
 
 
