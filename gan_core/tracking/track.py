@@ -1845,17 +1845,22 @@ def init(
 
     Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
     ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a
-    `RankRun` that writes nothing; each step's values are averaged over the ranks (tensors passed to `log`
-    too, so every rank must log the same names; numbers are rank 0's). Under torchrun call it after
+    `RankRun` that writes nothing; each step's values are averaged over the ranks (`d_step`'s and `g_step`'s,
+    numbers too, and the tensors passed to `log`; a number passed to `log` is rank 0's). Every rank must
+    `log` the same names each step (in any order): otherwise `g_step` raises a `TrackingError` on every
+    rank at that step, naming what each logged, and records no row. Under torchrun call it after
     ``torch.distributed.init_process_group`` (before it, every process would start a run of its own: a
     `TrackingError`).
 
     Ctrl-C and SIGTERM (what ``timeout``, Slurm, Kubernetes and ``kill`` send) end the run ``stopped``, with
     every row written, with or without ``with run:``: Ctrl-C's `KeyboardInterrupt` as "interrupted
     (Ctrl-C)"; a SIGTERM as "terminated (SIGTERM)", and the process exits with status 143 (128 + 15). For
-    that, when called from the main thread of a single process while SIGTERM has its default handler
-    (which kills the process at once, no atexit), ``init`` installs a handler raising `Terminated` (a
-    `SystemExit`) in the loop, after the tracker's call in progress if any; a handler installed before
+    that, when called from the main thread while SIGTERM has its default handler (which kills the process
+    at once, no atexit), ``init`` installs a handler raising `Terminated` (a `SystemExit`) in the loop,
+    after the tracker's call in progress if any; in a multi-process job on every rank at once, as the
+    `g_step` where the ranks agree on it returns (torchrun passes its SIGTERM on to every rank; a signal
+    to one rank ends them all), and a run resumed under another number of processes records a
+    ``world_size`` event; a handler installed before
     (yours, or another library's) is kept, and the default comes back when no tracked run of the process
     is open any more.
 
