@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
-from gan_core.flags import FLAGS
+from gan_core.flags import EXPLODING_NORM, FLAGS
 from gan_core.losses import LOSSES
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
 from gan_core.tracking.schema import (
@@ -113,8 +113,9 @@ TEXT_HALO = "1px 1px 1px #fff, -1px -1px 1px #fff, 1px -1px 1px #fff, -1px 1px 1
 # D's output heatmap: pale tints, so the points drawn over it stay the strongest marks on the chart.
 HEATMAP_FAKE_TINT = "#dcc3e8"
 HEATMAP_REAL_TINT = "#bfe5c9"
-COLORBAR_PX = 200  # the heatmap's colour bar: its length under the plot (labels overhang its ends)
-COLORBAR_MARGIN_PX = 84  # the bottom margin that holds it: x tick labels, its title, the bar, its labels
+COLORBAR_PX = 200  # the heatmap's colour bar: its length above the plot (`_verdict_colorbar`)
+COLORBAR_BLOCK_PX = 48  # the room it takes above the plot: its title, the bar, its tick labels, a gap
+COLORBAR_GAP_PX = 4  # between its tick labels and the plot's top edge
 
 RAW_OPACITY = 0.25
 BAND_ALPHA = 0.12
@@ -144,7 +145,9 @@ TITLE_CHAR_PX = 7.5  # a title's characters at 14 px, with room to spare (5.8 me
 EDGE_MARKS = {
     "nonpositive": ("≤ 0, off log axis", "triangle-down", 0.04),
     "neginf": ("-inf", "arrow-bar-down", 0.04),
+    "huge_negative": ("< -3.4e38, off the chart", "triangle-down-open", 0.04),
     "nan": ("NaN", "x", 0.96),
+    "huge": ("> 3.4e38, off the chart", "triangle-up-open", 0.96),
     "posinf": ("+inf", "arrow-bar-up", 0.96),
 }
 # Single steps taken while paused, by event kind: legend name and marker symbol.
@@ -208,10 +211,25 @@ def smooth(values: np.ndarray, weight: float) -> np.ndarray:
 # --------------------------------------------------------------------------------------------- helpers
 
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)  # about 3.4e38: the largest value `_wire` can send
+
+
 def _wire(values: np.ndarray) -> np.ndarray:
     """Values as the browser gets them: float32, half the bytes of float64 to serialise, send and parse
-    every second (7 significant digits, far more than a chart can show)."""
+    every second (7 significant digits, far more than a chart can show). A finite value beyond float32's
+    range (1e308 in a metrics.csv) is sent as a gap (NaN), not as the infinity a cast makes of it: the
+    metric charts mark it at the plot's edge with its value (`_edge_positions`)."""
+    values = np.asarray(values)
+    if values.dtype.kind == "f" and values.dtype.itemsize > 4:
+        with np.errstate(invalid="ignore"):
+            values = np.where(np.isfinite(values) & (np.abs(values) > FLOAT32_MAX), np.nan, values)
     return np.asarray(values, dtype=np.float32)
+
+
+def _drawable(values: np.ndarray) -> np.ndarray:
+    """``values`` (float64) with those beyond float32's range as NaN: what a chart can draw (`_wire`)."""
+    with np.errstate(invalid="ignore"):
+        return np.where(np.abs(values) > FLOAT32_MAX, np.nan, values) if values.size else values
 
 
 def _wire_steps(step: np.ndarray) -> np.ndarray:
@@ -680,6 +698,18 @@ def _edge_positions(
     `MetricStore.view(nonfinite=True)`; NaN skipped when ``nan_is_blank``: a column measured only now and
     then)."""
     found: dict[str, tuple[np.ndarray, list[str]]] = {}
+    # finite values beyond float32's range, which `_wire` cannot send: at the edge they went, with their
+    # value (a point's mean and its band's ends are each checked)
+    parts = [np.asarray(v, dtype=np.float64) for v in (mean, low, high) if v is not None]
+    with np.errstate(invalid="ignore"):
+        highest, lowest = np.fmax.reduce(parts), np.fmin.reduce(parts)
+        for kind, value, beyond in (
+            ("huge", highest, highest > FLOAT32_MAX),
+            ("huge_negative", lowest, lowest < -FLOAT32_MAX),
+        ):
+            at = np.flatnonzero(np.isfinite(value) & beyond)
+            if at.size:
+                found[kind] = (at, [f"{value[i]:.3g}" for i in at])
     if log_y:
         smallest = mean if low is None else np.fmin(low, mean)
         with np.errstate(invalid="ignore"):
@@ -997,17 +1027,71 @@ def _hline_shapes(
 
 # The span of a log axis' data, in decades, over which it is labelled 1, 2, 5 per decade (`_y_axis`).
 LOG_TICKS_125_DECADES = (0.5, 2.5)
+LOG_TICK_PX = 18  # the least height per labelled tick of a log axis: 12 px labels with room between them
+LOG_END_PAD_PX = 6  # a log axis' range beyond its end ticks, so that a line at a tick is not cut in half
+LOG_125 = (1.0, 2.0, 5.0)
+
+
+def _log_ticks(span: tuple[float, float], plot_px: float) -> tuple[int | str, float, float] | None:
+    """How a log axis over the positive data ``span`` (low, high) on a plot ``plot_px`` tall is labelled:
+    ``(dtick, low tick, high tick)``, the end ticks in log10 units, the labelled ticks at or just beyond
+    the data's ends, so that its top and its bottom are each under (over) a labelled tick; None for a
+    span under `LOG_TICKS_125_DECADES` (plotly labels such a span densely enough itself).
+
+    Over one to two decades (`LOG_TICKS_125_DECADES`) 1, 2 and 5 of each decade (``"D2"``); wider, every
+    decade (``dtick`` 1), or every 2nd, 3rd ... where more labels than fit in ``plot_px`` at
+    `LOG_TICK_PX` each would crowd it: plotly's own choice labelled 1, 0.001, 0.000001 on gradient norms
+    that reached 100, with nothing above 1."""
+    low, high = (float(v) for v in span)
+    if not (0 < low <= high and math.isfinite(high)):
+        return None
+    decades = math.log10(high / low)
+    if decades < LOG_TICKS_125_DECADES[0]:
+        return None
+    if decades <= LOG_TICKS_125_DECADES[1]:
+        ticks = [
+            math.log10(m) + e
+            for e in range(math.floor(math.log10(low)) - 1, math.ceil(math.log10(high)) + 1)
+            for m in LOG_125
+        ]
+        bottom = max(t for t in ticks if t <= math.log10(low) + 1e-9)
+        top = min(t for t in ticks if t >= math.log10(high) - 1e-9)
+        return "D2", bottom, top
+    labels = max(2, int(plot_px // LOG_TICK_PX))
+    top = math.ceil(math.log10(high) - 1e-9)  # the decade at or above the data's top: always labelled
+    whole = top - math.floor(math.log10(low) + 1e-9)
+    dtick = max(1, math.ceil(whole / (labels - 1)))
+    bottom = top - math.ceil(whole / dtick) * dtick  # counted down from the top in steps of dtick
+    return dtick, float(bottom), float(top)
 
 
 def _y_axis(
-    y_title: str | None, log_y: bool, yrange: tuple[float, float] | None, decades: float = math.nan
+    y_title: str | None,
+    log_y: bool,
+    yrange: tuple[float, float] | None,
+    decades: float = math.nan,
+    *,
+    span: tuple[float, float] | None = None,
+    plot_px: float = METRIC_HEIGHT - MARGIN["t"] - MARGIN["b"],
 ) -> dict[str, Any]:
-    """A metric chart's y axis; ``decades``: how many powers of ten its positive data span (log axes)."""
+    """A metric chart's y axis; ``decades``: how many powers of ten its positive data span (log axes).
+    ``span``: (low, high), the positive data's ends on a log axis (its reference lines included), which
+    fixes its labelled ticks and its range around them (`_log_ticks`, on a plot ``plot_px`` tall); without
+    one, ``decades`` picks only whether it is labelled 1, 2, 5 per decade, plotly ranging it."""
     axis: dict[str, Any] = {"title": {"text": y_title or ""}, "type": "log" if log_y else "linear"}
     if log_y:
-        # plain numbers on every labelled tick (plotly's default labels minor ticks by their digit only)
-        axis["tickformat"] = ".2~g"
-        if LOG_TICKS_125_DECADES[0] <= decades <= LOG_TICKS_125_DECADES[1]:
+        # plain numbers on every labelled tick (plotly's default labels minor ticks by their digit only;
+        # ".2~g" wrote 100 and 1000 as 1e+2 and 1e+3): 0.001 ... 1000000, then 1e-7, 1e+7
+        axis["tickformat"] = "~g"
+        ticks = _log_ticks(span, plot_px) if span is not None and yrange is None else None
+        if ticks is not None:
+            dtick, bottom, top = ticks
+            pad = LOG_END_PAD_PX / max(plot_px, 1.0) * (top - bottom)
+            axis["dtick"] = dtick
+            if dtick != "D2":
+                axis["tick0"] = top  # (log10 units): the labelled ticks counted from the top one
+            axis["range"] = [bottom - pad, top + pad]  # a log axis' range is in log10 units
+        elif LOG_TICKS_125_DECADES[0] <= decades <= LOG_TICKS_125_DECADES[1]:
             # Over about one to two decades plotly labels every digit (0.5 0.6 0.7 0.8 0.9 1 2 3 ...),
             # which crowds a short panel: 1, 2 and 5 of each decade instead.
             axis["dtick"] = "D2"
@@ -1238,13 +1322,14 @@ def metric_figure(
     records = _records(events)
 
     raw_means = {c: np.asarray(view[c], dtype=np.float64) for c in columns}
-    means = dict(raw_means)
-    bands = {
+    raw_bands = {
         c: (np.asarray(view[f"{c}_min"], dtype=np.float64), np.asarray(view[f"{c}_max"], dtype=np.float64))
         for c in columns
         if f"{c}_min" in view and f"{c}_max" in view
     }
-    raw_bands = dict(bands)
+    # what the chart draws: values beyond float32's range are marks at its edge instead (`_edge_positions`)
+    means = {c: _drawable(v) for c, v in raw_means.items()}
+    bands = {c: (_drawable(low), _drawable(high)) for c, (low, high) in raw_bands.items()}
     if log_y:
         means = {c: _positive(v) for c, v in means.items()}
         positives = [v[v > 0] for pair in bands.values() for v in pair] + [v[v > 0] for v in means.values()]
@@ -1302,7 +1387,19 @@ def metric_figure(
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # dragging zooms (a click reports the step: `ui.live_chart`)
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
-    layout["yaxis"] = _y_axis(y_title, log_y, yrange, decades if log_y else math.nan)
+    hlines = list(hlines)
+    log_span = None
+    if log_y:  # the data's ends and the reference lines', each end under a labelled tick (`_log_ticks`)
+        ends = [v for v in (floor, top, *(y for y, _ in hlines)) if math.isfinite(v) and v > 0]
+        log_span = (min(ends), max(ends)) if math.isfinite(floor) and ends else None
+    layout["yaxis"] = _y_axis(
+        y_title,
+        log_y,
+        yrange,
+        decades if log_y else math.nan,
+        span=log_span,
+        plot_px=height - MARGIN["t"] - MARGIN["b"],
+    )
     event_list = [
         (at, label, kind, EVENT_STYLES[kind][0], f"step {at:g}: {label}")
         for at, label, kind in event_markers(records)
@@ -1313,7 +1410,6 @@ def metric_figure(
         layout["xaxis"]["rangemode"] = "tozero"
         layout["yaxis"]["rangemode"] = "tozero"
         spanned.append(np.zeros(1))
-    hlines = list(hlines)
     marked = np.array([m[0] for m in event_list], dtype=np.float64)
     steps_drawn = np.concatenate([s[np.isfinite(s)] for s in spanned] + [marked])
     first, last = (steps_drawn.min(), steps_drawn.max()) if steps_drawn.size else (0.0, 0.0)
@@ -1427,6 +1523,11 @@ def d_output_figure(
     )
 
 
+# How near the exploding_gradients threshold a gradient norm comes before the threshold is drawn: within
+# a decade of it, where a log axis' labels no longer say how far it is (30 to 100 sat above the top label).
+EXPLODING_NEAR_FACTOR = 10.0
+
+
 def grad_norm_figure(
     view: View | None,
     events: Events = (),
@@ -1436,7 +1537,16 @@ def grad_norm_figure(
     height: int = METRIC_HEIGHT,
     min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
-    """Gradient norms of D's and G's parameters; log scale by default, as they span decades."""
+    """Gradient norms of D's and G's parameters; log scale by default, as they span decades. Where a norm
+    (a point's mean or its band's top) comes within `EXPLODING_NEAR_FACTOR` of the ``exploding_gradients``
+    flag's threshold (`flags.EXPLODING_NORM`), a reference line marks the threshold."""
+    hlines = []
+    if not _is_empty(view):
+        table = _table(view, [f"{c}{part}" for c in GRAD_NORM_COLUMNS for part in ("", "_max")])
+        found = [np.asarray(v, dtype=np.float64) for v in table.values()]
+        values = np.concatenate([v[np.isfinite(v)] for v in found]) if found else np.zeros(0)
+        if values.size and values.max() >= EXPLODING_NORM / EXPLODING_NEAR_FACTOR:
+            hlines.append((EXPLODING_NORM, f"exploding_gradients above {EXPLODING_NORM:g}"))
     return metric_figure(
         view,
         GRAD_NORM_COLUMNS,
@@ -1444,6 +1554,7 @@ def grad_norm_figure(
         smoothing=smoothing,
         log_y=log_y,
         events=events,
+        hlines=hlines,
         y_title="gradient norm",
         height=height,
         min_plot_px=min_plot_px,
@@ -1925,32 +2036,51 @@ def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str,
     }
 
 
-def _verdict_colorbar(low: float, centre: float, high: float, probability: bool) -> dict[str, Any]:
-    """The heatmap's colour scale as a horizontal bar under the plot, centred below it whatever the
-    figure's width, in the bottom margin that `points_figure` reserves for it: its ends say which colour
-    is D saying "fake" and which "real", its title what is measured."""
+def _verdict_title(low: float, centre: float, high: float, probability: bool, fixed: bool) -> str:
+    """The colour bar's title: what the heatmap is (D's output at every point of the plane, not the
+    metric charts' D(x), its mean on real data) and which way is "real". ``probability``: outputs
+    around a midpoint (0.5); ``fixed``: ``centre`` is a fixed verdict threshold (else a critic's median)."""
+    if probability and (low, high) == (0.0, 1.0):
+        return "D's output at each point (0 = fake, 1 = real)"
+    what = "D's output" if probability else "D's score"
+    if fixed:
+        return f"{what} at each point (below {centre:.3g}: fake, above: real)"
+    return f"{what} at each point (higher: more real)"
+
+
+def _verdict_colorbar(
+    low: float, centre: float, high: float, probability: bool, fixed: bool = True
+) -> dict[str, Any]:
+    """The heatmap's colour scale as a horizontal bar just above the plot, under the legend, at the
+    plot's left edge, in the top margin that `points_figure` reserves for it (`COLORBAR_BLOCK_PX`): its
+    title says what is measured and which way is real (`_verdict_title`), its ticks number its ends and
+    its centre. (Above, not under the plot: a plot of equal scale narrower than tall is drawn from the
+    top of its area, `points_figure`, so that what is under it moves with the page's width; the bar,
+    placed on the figure's paper, stays on the plot's top edge.)"""
+    digits = ".2g" if probability else ".3g"
     return {
         "orientation": "h",
         "xref": "paper",
-        "x": 0.5,
-        "xanchor": "center",
+        "x": 0.0,
+        "xanchor": "left",
+        "xpad": 0,
+        # On the container, the plot's top edge (`points_figure` sets ``y`` once the margins are known):
+        # on the paper, its title made plotly.js 3 lift the figure's title out of view.
         "yref": "container",
-        "y": 0.0,
+        "y": 1.0,
         "yanchor": "bottom",
-        "ypad": 4,
+        "ypad": COLORBAR_GAP_PX,
         "lenmode": "pixels",
         "len": COLORBAR_PX,
         "thickness": 10,
         "outlinewidth": 0,
         "title": {
-            "text": f"D(x), {low:.2g} to {high:.2g}"
-            if probability
-            else f"D's score, {low:.3g} to {high:.3g}",
+            "text": _verdict_title(low, centre, high, probability, fixed),
             "side": "top",
             "font": {"size": 11},
         },
         "tickvals": [low, centre, high],
-        "ticktext": ["D says fake", f"{centre:.2g}", "D says real"],
+        "ticktext": [format(v, digits) for v in (low, centre, high)],
         "ticklabeloverflow": "allow",
         "tickfont": {"size": 10},
     }
@@ -2021,7 +2151,9 @@ def _off_view_note(
     total = len(points)
     largest = f"{float(np.abs(points[beyond]).max()):.2g}" if n_beyond else ""
     if short:  # a small multiple's plot is about 150 px wide: two short lines
-        details = ([f"to {largest}"] if n_beyond else []) + ([f"{n_unplaced} NaN"] if n_unplaced else [])
+        details = ([f"|x| or |y| up to {largest}"] if n_beyond else []) + (
+            [f"{n_unplaced} NaN"] if n_unplaced else []
+        )
         lines = [f"{n_beyond + n_unplaced}/{total} {name} off view", ", ".join(details)]
         return "<br>".join(html.escape(line) for line in lines)
     lines = []
@@ -2037,41 +2169,47 @@ def _off_view_note(
 # small multiple, 11 otherwise), in pixels, padding included.
 NOTE_CHAR_PX = {True: 5.5, False: 6.0}
 NOTE_LINE_PX = {True: 13.0, False: 14.0}
-CORNERS = ("top left", "top right", "bottom left", "bottom right")  # in the order a tie goes
+CORNERS = ("top left", "top right", "bottom left", "bottom right")  # in the order they are tried
+NOTE_POINT_PAD_PX = 4  # a point's marker (4 px across) and a pixel to spare, around a note's box
+# The narrowest a small multiple's plot is drawn (a quarter of the page beside the Train view's 2D view,
+# equal scale making it as narrow as its column): a note's box is sized for it, in the data's units.
+SMALL_PLOT_MIN_PX = 140
 
 
-def _emptiest_corner(
+def _empty_corner(
     point_sets: Sequence[np.ndarray],
     bounds: tuple[float, float, float, float],
     notes: Sequence[str],
     *,
     plot_px: float,
     short: bool,
-) -> str:
-    """The corner of a points view (one of `CORNERS`) whose box for ``notes`` would cover the fewest of
-    the drawn points (``point_sets``, each (n, 2), in data units within ``bounds``), on a square plot
-    ``plot_px`` wide: a small multiple's note covered a third of its plot, modes included, in its top
-    left corner. The top left on a tie."""
+) -> str | None:
+    """The first corner of a points view (in the order of `CORNERS`) whose box for ``notes`` would cover
+    none of the drawn points (``point_sets``, each (n, 2), in data units within ``bounds``), on a square
+    plot ``plot_px`` wide, or None when every corner's box holds one: a small multiple's note covered
+    two of ring8's modes in its top left corner, and on ring8 every corner's box holds a mode. The box
+    reaches `NOTE_POINT_PAD_PX` beyond the text, so that a point at its edge is not half covered."""
     lines = "<br>".join(notes).split("<br>")
-    width = max(len(html.unescape(line)) for line in lines) * NOTE_CHAR_PX[short] + 6 + OFF_VIEW_NOTE_INSET_PX
-    height = len(lines) * NOTE_LINE_PX[short] + 6 + OFF_VIEW_NOTE_INSET_PX
+    pad = OFF_VIEW_NOTE_INSET_PX + NOTE_POINT_PAD_PX
+    width = max(len(html.unescape(line)) for line in lines) * NOTE_CHAR_PX[short] + 6 + pad
+    height = len(lines) * NOTE_LINE_PX[short] + 6 + pad
     xmin, xmax, ymin, ymax = bounds
     w, h = min(width / plot_px, 1.0) * (xmax - xmin), min(height / plot_px, 1.0) * (ymax - ymin)
     points = np.concatenate(
         [np.asarray(p, dtype=np.float64).reshape(-1, 2) for p in point_sets] or [np.zeros((0, 2))]
     )
     x, y = points[:, 0], points[:, 1]
-    counts = []
     for corner in CORNERS:
         top, left = corner.startswith("top"), corner.endswith("left")
         in_x = (x <= xmin + w) if left else (x >= xmax - w)
         in_y = (y >= ymax - h) if top else (y <= ymin + h)
-        counts.append(int(np.count_nonzero(in_x & in_y)))
-    return CORNERS[counts.index(min(counts))]
+        if not np.any(in_x & in_y):
+            return corner
+    return None
 
 
 def _off_view_annotation(notes: Sequence[str], short: bool, corner: str = "top left") -> dict[str, Any]:
-    """The notes of `_off_view_note` in a corner of the plot (`CORNERS`; `_emptiest_corner` picks it),
+    """The notes of `_off_view_note` in a corner of the plot (`CORNERS`; `_empty_corner` picks it),
     over a pale box so that they read over D's heatmap: the plot's axes stay fixed, so the figure itself
     says what it does not show. (Placed on the axes' domains, not the paper: equal scale shrinks the plot
     inside the paper.)"""
@@ -2101,10 +2239,10 @@ NOTE_BAND_LINES = 2  # the lines a full view's band under its plot holds; a long
 X_TICK_LABELS_PX = 22  # the x axis's tick labels under a plot, at plotly's 12 px
 
 
-def _note_under_plot(notes: Sequence[str]) -> dict[str, Any]:
-    """The notes of `_off_view_note` in the band `points_figure` keeps under a full view's plot, below
-    its x tick labels, left-aligned with the plot (placed on the axes' domains: equal scale shrinks the
-    plot inside the paper)."""
+def _note_under_plot(notes: Sequence[str], short: bool = False) -> dict[str, Any]:
+    """The notes of `_off_view_note` in the band `points_figure` keeps under the plot, below its x tick
+    labels, left-aligned with the plot (placed on the axes' domains: equal scale shrinks the plot inside
+    the paper); ``short``: a small multiple's, at its smaller font."""
     return {
         "text": "<br>".join(notes),
         "xref": "x domain",
@@ -2116,7 +2254,7 @@ def _note_under_plot(notes: Sequence[str]) -> dict[str, Any]:
         "yshift": -X_TICK_LABELS_PX,
         "align": "left",
         "showarrow": False,
-        "font": {"size": 11, "color": "#222222"},
+        "font": {"size": 10 if short else 11, "color": "#222222"},
     }
 
 
@@ -2152,10 +2290,10 @@ def points_figure(
     wider, so a D near chance looks pale rather than saturated at every step; with None it spans the
     heatmap's extremes, centred on ``threshold``, a fixed verdict threshold on raw scores
     (`GANLoss.threshold`: hinge's 0), or without one (a critic's raw scores, meaningful only relative to
-    each other) on the heatmap's median. A colour bar under the plot says which end is D saying "fake"
-    and which "real" (`_verdict_colorbar`). ``grads`` (one row per generated point, the direction in
-    which G's loss falls) gives arrows for at most `MAX_ARROWS` evenly chosen points, the longest
-    `ARROW_FRACTION` of the width.
+    each other) on the heatmap's median. A colour bar between the legend and the plot numbers its ends
+    and says which way is D saying "real" (`_verdict_colorbar`). ``grads`` (one row per generated point,
+    the direction in which G's loss falls) gives arrows for at most `MAX_ARROWS` evenly chosen points,
+    the longest `ARROW_FRACTION` of the width.
 
     For the probe page: ``fake_name`` names the second set of points (say, points handed to D), and
     ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart). ``path``
@@ -2167,7 +2305,9 @@ def points_figure(
     the bounds (a diverged G's, say, at 1e16) is drawn at the edge where it left, as an arrow pointing
     its way (`_beyond_trace`, its coordinates in the hover), and a point with a NaN coordinate is not
     drawn; a note counts both, per set, with the farthest coordinate (`_off_view_note`): under the plot
-    of a full view (a band kept for it), in a small multiple's emptiest corner.
+    of a full view (a band kept for it); in a small multiple, in a corner of its plot where no drawn point
+    is (`_empty_corner`), else under its plot (the figure keeping its height, the plot giving up what the
+    note's band takes).
 
     ``height`` is the figure's, in pixels; ``legend=False`` leaves out the legend and D's colour bar (a
     small multiple beside a full view that carries them). ``max_points`` (>= 1) draws only the first that
@@ -2228,7 +2368,13 @@ def points_figure(
                 "name": "D's output",
                 "showlegend": False,
                 "showscale": legend,
-                "colorbar": _verdict_colorbar(centre - half, centre, centre + half, midpoint is not None),
+                "colorbar": _verdict_colorbar(
+                    centre - half,
+                    centre,
+                    centre + half,
+                    midpoint is not None,
+                    fixed=midpoint is not None or threshold is not None,
+                ),
                 "hovertemplate": f"(%{{x:.2f}}, %{{y:.2f}})<br>D %{{z:.3g}} (D says real above {centre:.3g})"
                 "<extra></extra>",
             }
@@ -2307,34 +2453,53 @@ def points_figure(
         traces.append(_arrow_trace(fake, grads, xmax - xmin))
 
     layout = _base_layout(title, height)
-    if notes and not legend:  # a small multiple: no room outside its plot, so its emptiest corner
-        corner = _emptiest_corner(
+    if notes and not legend:  # a small multiple: in a corner no point is in, else under its plot
+        corner = _empty_corner(
             [d for d in (real, fake) if len(d)],
             (xmin, xmax, ymin, ymax),
             notes,
-            plot_px=max(height - MARGIN["t"] - MARGIN["b"], 1),
+            plot_px=min(max(height - MARGIN["t"] - MARGIN["b"], 1), SMALL_PLOT_MIN_PX),
             short=True,
         )
-        layout["annotations"] = [_off_view_annotation(notes, short=True, corner=corner)]
+        if corner is not None:
+            layout["annotations"] = [_off_view_annotation(notes, short=True, corner=corner)]
+        else:  # the figure keeps its height: the plot, of equal scale, gives up what the band takes
+            lines = sum(note.count("<br>") + 1 for note in notes)
+            layout["margin"]["b"] += int(lines * NOTE_LINE_PX[True]) + 4
+            layout["annotations"] = [_note_under_plot(notes, short=True)]
     if legend:
         _fit_legend(layout, traces)
-        if heatmap is not None:  # room below the plot for the colour bar, the plot keeping its height
-            layout["height"] += COLORBAR_MARGIN_PX - layout["margin"]["b"]
-            layout["margin"]["b"] = COLORBAR_MARGIN_PX
-        # The off-view note's band under the plot, over the colour bar: kept whether or not there is a
-        # note, so that the view keeps its height as points leave it and come back (in a corner of the
-        # plot the note covered real modes: on ring8 every corner's box holds one).
+        if heatmap is not None:  # room above the plot for the colour bar, the plot keeping its height
+            layout["height"] += COLORBAR_BLOCK_PX
+            layout["margin"]["t"] += COLORBAR_BLOCK_PX
+        # The off-view note's band under the plot: kept whether or not there is a note, so that the view
+        # keeps its height as points leave it and come back (in a corner of the plot the note covered
+        # real modes: on ring8 every corner's box holds one).
         lines = sum(note.count("<br>") + 1 for note in notes)
         band = max(lines, NOTE_BAND_LINES) * NOTE_LINE_PX[False] + 4
         layout["height"] += band
         layout["margin"]["b"] += band
         if notes:
             layout["annotations"] = [_note_under_plot(notes)]
+        if heatmap is not None:  # the bar on the plot's top edge, the legend over it
+            (heat,) = [t for t in traces if t["type"] == "heatmap"]
+            heat["colorbar"]["y"] = 1.0 - layout["margin"]["t"] / layout["height"]
+            if layout.get("showlegend"):  # raised by the bar's block, in the paper's units
+                paper_px = layout["height"] - layout["margin"]["t"] - layout["margin"]["b"]
+                layout["legend"]["y"] = 1.0 + COLORBAR_BLOCK_PX / max(paper_px, 1)
     layout["hovermode"] = "closest"
     axis = {"showgrid": False, "zeroline": False, "autorange": False, "constrain": "domain"}
-    layout["xaxis"] = {**axis, "range": [xmin, xmax]}
-    # constrain "domain": keep the fixed ranges and shrink the plot area to reach equal scale.
-    layout["yaxis"] = {**axis, "range": [ymin, ymax], "scaleanchor": "x", "scaleratio": 1}
+    # constrain "domain": keep the fixed ranges and shrink the plot area to reach equal scale; towards
+    # the top left, where the title, the legend and the colour bar are: the room equal scale leaves goes
+    # under the plot, past its note, not between the plot and what names its colours.
+    layout["xaxis"] = {**axis, "range": [xmin, xmax], "constraintoward": "left"}
+    layout["yaxis"] = {
+        **axis,
+        "range": [ymin, ymax],
+        "scaleanchor": "x",
+        "scaleratio": 1,
+        "constraintoward": "top",
+    }
     return _figure(traces, layout)
 
 
@@ -2354,15 +2519,17 @@ def snapshot_figure(
     midpoint: float | None,
     title: str,
     grads: bool = False,
+    row_labels: Sequence[str] | None = None,
     **points_kwargs: Any,
 ) -> Figure:
     """One saved snapshot (`Trainer.snapshot`, as `RunDir.snapshot` reads it back) drawn as the Train view
     draws it: an image grid, or the generated points over D's heatmap with the run's real points
     (``real_view``, `Trainer.real_view`; none drawn if it has none) and, with ``grads``, G's arrows.
-    ``points_kwargs`` go to `points_figure` (height, legend). Raises ValueError for a points snapshot
-    without its ``bounds`` (the window it was drawn in), naming what is missing."""
+    ``row_labels``: an image grid's, `image_grid_figure`'s (a class-conditional run's classes,
+    `grid_row_labels`). ``points_kwargs`` go to `points_figure` (height, legend). Raises ValueError for
+    a points snapshot without its ``bounds`` (the window it was drawn in), naming what is missing."""
     if "grid" in snapshot:
-        return image_grid_figure(snapshot["grid"], title=title)
+        return image_grid_figure(snapshot["grid"], title=title, row_labels=row_labels)
     if "bounds" not in snapshot or "points" not in snapshot:
         raise ValueError("it has no points or no bounds (the window it was drawn in)")
     points = snapshot["points"]
@@ -2379,13 +2546,44 @@ def snapshot_figure(
     )
 
 
-def image_grid_figure(grid: np.ndarray, title: str = "") -> Figure:
-    """An (H, W, 3) uint8 image grid (e.g. `Trainer.snapshot()["grid"]`), no axes, height fitted to it."""
+GRID_LABEL_CHARS = 14  # a row label's name, cut to this (a folder's class names can be long)
+GRID_LABEL_CHAR_PX = 6.0  # a row label's characters at 11 px, with room to spare
+GRID_LABEL_MIN_ROW_PX = 9  # rows shorter than this on screen are labelled every second (third ...) one
+
+
+def grid_row_labels(rows: int, class_names: Sequence[str] = ()) -> list[str]:
+    """The labels of a class-conditional grid's ``rows`` rows, row r being class r (`trainer.class_grid`):
+    the class index, and its name where ``class_names`` has one that is not the index itself ("3 dress";
+    cut to `GRID_LABEL_CHARS`, "…" where cut). Raises ValueError for a negative ``rows``."""
+    if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 0:
+        raise ValueError(f"rows must be a whole number >= 0, got {rows!r}")
+    labels = []
+    for index in range(int(rows)):
+        name = str(class_names[index]) if index < len(class_names) else ""
+        label = str(index) if name in ("", str(index)) else f"{index} {name}"
+        labels.append(label if len(label) <= GRID_LABEL_CHARS else label[: GRID_LABEL_CHARS - 1] + "…")
+    return labels
+
+
+def image_grid_figure(grid: np.ndarray, title: str = "", row_labels: Sequence[str] | None = None) -> Figure:
+    """An (H, W, 3) uint8 image grid (e.g. `Trainer.snapshot()["grid"]`), no axes, height fitted to it.
+
+    ``row_labels``: one per row of tiles, written at the left of each (a class-conditional grid's classes,
+    `grid_row_labels`): the grid's height is split evenly among them, as `rundir.image_grid` lays the
+    tiles out. Where the rows are too short on screen for every label, every second (third ...) row is
+    labelled. Raises ValueError for a grid of another shape or type, or more labels than pixel rows."""
     grid = np.asarray(grid)
     if grid.ndim != 3 or grid.shape[2] != 3 or grid.dtype != np.uint8:
         raise ValueError(f"grid must be (H, W, 3) uint8, got shape {grid.shape} dtype {grid.dtype}")
     height, width = grid.shape[:2]
-    margin = {"l": 10, "r": 10, "t": 36 if title else 10, "b": 10}
+    labels = [str(label) for label in row_labels] if row_labels is not None else []
+    if len(labels) > height:
+        raise ValueError(
+            f"row_labels: {len(labels)} labels for a grid {height} pixels tall (one per row of tiles)"
+        )
+    widest = max((len(html.unescape(label)) for label in labels), default=0)
+    left = int(widest * GRID_LABEL_CHAR_PX + 8) if labels else 10
+    margin = {"l": max(left, 10), "r": 10, "t": 36 if title else 10, "b": 10}
     # The page sets the width; assuming a ~420 px wide column, this height leaves little blank space.
     plot_height = IMAGE_MAX_HEIGHT - margin["t"] - margin["b"]
     fitted = int(round(margin["t"] + margin["b"] + plot_height * min(1.0, height / max(width, 1))))
@@ -2394,6 +2592,30 @@ def image_grid_figure(grid: np.ndarray, title: str = "") -> Figure:
     hidden = {"visible": False, "showgrid": False, "zeroline": False}
     layout["xaxis"] = dict(hidden)
     layout["yaxis"] = dict(hidden)
+    if labels:
+        # At most the figure's plot height on screen (less where the column's width limits the grid).
+        row_px = (layout["height"] - margin["t"] - margin["b"]) / len(labels)
+        every = max(1, math.ceil(GRID_LABEL_MIN_ROW_PX / max(row_px, 1e-9)))
+        font = int(min(11, max(8, row_px - 2)))
+        row = (height - 1) / len(labels)  # a tile and its 1 px of padding, in the image's pixels
+        layout["annotations"] = [
+            {
+                # on the image's own axes (pixels, y downwards): beside its rows wherever the equal-scale
+                # image sits in the figure
+                "text": html.escape(label),
+                "xref": "x",
+                "yref": "y",
+                "x": -0.5,
+                "y": (index + 0.5) * row + 0.5,
+                "xanchor": "right",
+                "yanchor": "middle",
+                "xshift": -3,
+                "showarrow": False,
+                "font": {"size": font, "color": "#333333"},
+            }
+            for index, label in enumerate(labels)
+            if index % every == 0
+        ]
     # Sent as a PNG (a few KB) rather than as z values: the browser then shows an image it is given
     # instead of painting a canvas from 16,000+ numbers and encoding it itself, every refresh.
     trace = {"type": "image", "source": png_data_uri(grid), "name": title or "samples", "hoverinfo": "skip"}

@@ -705,8 +705,9 @@ def test_grad_norm_figure_is_log_by_default(view):
 
 def test_a_log_axis_over_one_or_two_decades_is_labelled_1_2_5(view):
     """Norms between 0.5 and 5 got a label at every digit (0.5 0.6 0.7 0.8 0.9 1 2 3 4 5), crowded on a
-    panel: such a span is labelled 1, 2, 5 per decade; wider or narrower spans keep plotly's own ticks."""
-    for low, high, dtick in ((0.5, 5.0, "D2"), (1e-3, 1e3, None), (0.9, 1.1, None)):
+    panel: such a span is labelled 1, 2, 5 per decade; a wider one every decade (`_log_ticks`), a
+    narrower one keeps plotly's own ticks."""
+    for low, high, dtick in ((0.5, 5.0, "D2"), (1e-3, 1e3, 1), (0.9, 1.1, None)):
         frame = view.copy()
         for c in ("d_grad_norm", "g_grad_norm"):
             span = np.geomspace(low, high, len(frame))
@@ -1053,7 +1054,8 @@ def test_points_figure_colour_scale_centre(points):
         -hinge.max(), rel=1e-6
     )
     assert "(D says real above 0)" in heat.hovertemplate
-    assert list(heat.colorbar.ticktext) == ["D says fake", "0", "D says real"]
+    assert list(heat.colorbar.ticktext) == [format(v, ".3g") for v in (heat.zmin, 0.0, heat.zmax)]
+    assert heat.colorbar.title.text == "D's score at each point (below 0: fake, above: real)"
 
 
 def test_points_figure_gradient_arrows(points):
@@ -1590,34 +1592,49 @@ def test_compare_marks_each_runs_flags_in_its_colour(view):
 
 
 def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
+    """The bar sat about 100 px under the x axis, past the off-view note, its ends named "D says fake"
+    and "D says real" with only 0.5 numbered, under the title "D(x), 0 to 1": D(x) is the metric charts'
+    d_real (D's mean on real data), not D over the plane. It is right above the plot now, under the
+    legend, its ends numbered and its title saying what it measures and which way is real."""
     real, fake, heatmap, _ = points
     fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap)
     heat = fig.data[0]
     bar = heat.colorbar
     assert heat.showscale is not False
-    # horizontal, centred under the plot, at the bottom of the figure: in the margin kept for it
-    assert (bar.orientation, bar.yref, bar.y, bar.yanchor) == ("h", "container", 0.0, "bottom")
-    assert (bar.xref, bar.x, bar.xanchor, bar.lenmode) == ("paper", 0.5, "center", "pixels")
-    band = chart_builders.NOTE_BAND_LINES * chart_builders.NOTE_LINE_PX[False] + 4  # the off-view note's
-    assert fig.layout.margin.b == charts.COLORBAR_MARGIN_PX + band
-    assert bar.ypad + bar.thickness + 40 < charts.COLORBAR_MARGIN_PX
-    assert bar.len <= charts.MIN_PLOT_PX - 100  # its end labels overhang it, inside a narrow figure
-    assert bar.title.text == "D(x), 0 to 1"
+    # horizontal, on the plot's top edge at its left, in the top margin kept for it, the legend above it
+    assert (bar.orientation, bar.yref, bar.yanchor) == ("h", "container", "bottom")
+    assert bar.y == pytest.approx(1.0 - fig.layout.margin.t / fig.layout.height)  # the plot's top edge
+    assert (bar.xref, bar.x, bar.xanchor, bar.lenmode) == ("paper", 0.0, "left", "pixels")
+    assert fig.layout.xaxis.constraintoward == "left" and fig.layout.yaxis.constraintoward == "top"
+    plain = charts.points_figure(real, fake, bounds=BOUNDS)  # no heatmap: no bar, no room kept for one
+    assert fig.layout.margin.t - plain.layout.margin.t == charts.COLORBAR_BLOCK_PX
+    assert fig.layout.height - plain.layout.height == charts.COLORBAR_BLOCK_PX
+    assert fig.layout.margin.b == plain.layout.margin.b  # nothing of it under the plot
+    paper_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+    assert fig.layout.legend.y == pytest.approx(1.0 + charts.COLORBAR_BLOCK_PX / paper_px)
+    assert plain.layout.legend.y == 1.0
+    # title row, bar, tick labels and its gap to the plot fit the block
+    assert bar.ypad + bar.thickness + bar.title.font.size + bar.tickfont.size + 12 <= charts.COLORBAR_BLOCK_PX
+    assert bar.len <= charts.MIN_PLOT_PX - 100
+    assert bar.title.text == "D's output at each point (0 = fake, 1 = real)"
     assert list(bar.tickvals) == [0.0, 0.5, 1.0]
-    assert list(bar.ticktext) == ["D says fake", "0.5", "D says real"]
+    assert list(bar.ticktext) == ["0", "0.5", "1"]
     assert "D says real above 0.5" in heat.hovertemplate
-    # a critic's scores: its own range, the same words at the ends
+    # a critic's scores: its own range numbered, no fixed threshold to name
     critic = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=3.0 * heatmap + 10, midpoint=None)
     bar = critic.data[0].colorbar
-    assert bar.title.text.startswith("D's score") and list(bar.ticktext)[::2] == [
-        "D says fake",
-        "D says real",
-    ]
-    assert list(bar.tickvals) == pytest.approx(
-        [critic.data[0].zmin, (critic.data[0].zmin + critic.data[0].zmax) / 2, critic.data[0].zmax]
+    assert bar.title.text == "D's score at each point (higher: more real)"
+    low, high = critic.data[0].zmin, critic.data[0].zmax
+    assert list(bar.tickvals) == pytest.approx([low, (low + high) / 2, high])
+    assert list(bar.ticktext) == [format(v, ".3g") for v in bar.tickvals]
+    # hinge: raw scores with a fixed threshold, which the title names
+    hinge = charts.points_figure(
+        real, fake, bounds=BOUNDS, heatmap=3.0 * heatmap - 1.5, midpoint=None, threshold=0.0
     )
-    # without a heatmap no room is kept for a bar
-    assert charts.points_figure(real, fake, bounds=BOUNDS).layout.margin.b == 36 + band
+    assert hinge.data[0].colorbar.title.text == "D's score at each point (below 0: fake, above: real)"
+    # least squares: outputs around 0.5 beyond 0..1
+    wide = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=2.0 * heatmap - 0.5, midpoint=0.5)
+    assert wide.data[0].colorbar.title.text == "D's output at each point (below 0.5: fake, above: real)"
 
 
 def test_snapshot_figure_draws_a_grid_or_the_points_with_the_runs_real_ones():
@@ -1824,7 +1841,7 @@ def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
     assert (note.xref, note.yref, note.x, note.y) == ("x domain", "y domain", 0.0, 0.0)
     assert (note.xanchor, note.yanchor) == ("left", "top") and note.yshift == -charts.X_TICK_LABELS_PX
     three_lines = 3 * chart_builders.NOTE_LINE_PX[False]
-    assert three_lines <= fig.layout.margin.b - charts.COLORBAR_MARGIN_PX <= three_lines + 10
+    assert three_lines <= fig.layout.margin.b - 36 <= three_lines + 10
     few = {**snap, "points": snap["points"][250:]}  # 4 beyond the edge, 1 NaN: still three lines
     assert charts.snapshot_figure(few, real, midpoint=0.5, title="t").layout.height == fig.layout.height
     # sent as valid JSON (no NaN or Infinity tokens, which a browser's JSON.parse refuses)
@@ -1834,13 +1851,13 @@ def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
     finite = {**snap, "points": snap["points"][[0, 250, 253, 260]]}
     small = charts.snapshot_figure(finite, real, midpoint=0.5, title="s", legend=False, max_points=250)
     (note,) = small.layout.annotations
-    assert note.text == "3/4 generated off view<br>to 1.2e+16"
+    assert note.text == "3/4 generated off view<br>|x| or |y| up to 1.2e+16"
     assert note.font.size < fig.layout.annotations[0].font.size
     # nothing off the view: no note, no edge marks
     calm = charts.snapshot_figure({**snap, "points": snap["points"][260:]}, real, midpoint=0.5, title="c")
     assert not calm.layout.annotations and traces_named(calm, "generated beyond the edge") == []
     two_line_band = chart_builders.NOTE_BAND_LINES * chart_builders.NOTE_LINE_PX[False] + 4
-    assert calm.layout.margin.b == charts.COLORBAR_MARGIN_PX + two_line_band  # kept, empty
+    assert calm.layout.margin.b == 36 + two_line_band  # kept, empty
     # every one gone: the set keeps its legend entry (a blank point), its marks at the edge in its group
     gone = charts.snapshot_figure({**snap, "points": snap["points"][:250]}, real, midpoint=0.5, title="g")
     kept = only_trace(gone, "generated")
@@ -1849,9 +1866,12 @@ def test_points_beyond_the_view_are_drawn_at_its_edge_and_counted():
     assert gone.layout.annotations[0].text.startswith("250 of 250 generated points outside this view")
 
 
-def test_a_small_multiples_note_counts_every_point_and_sits_in_its_emptiest_corner():
+def test_a_small_multiples_note_counts_every_point_and_covers_none():
     """An earlier snapshot draws its first 250 points but said "69/250 generated off view" of a 256-point
-    set (the main view: 17 of 256), in its top left corner, over two of ring8's modes."""
+    set (the main view: 17 of 256), in its top left corner, over two of ring8's modes; then, in its
+    emptiest corner, "458/1000 generated off view to 4.2" still over two modes (on ring8 every corner
+    holds one), "to 4.2" unexplained. It says "|x| or |y| up to" as the main view does, in a corner no
+    drawn point is in, else under the plot, the figure keeping its height."""
     rng = np.random.default_rng(0)
     bounds = (-3.0, 3.0, -3.0, 3.0)
     modes = 2.0 * np.stack([np.cos(np.arange(8) * np.pi / 4), np.sin(np.arange(8) * np.pi / 4)], axis=1)
@@ -1859,28 +1879,39 @@ def test_a_small_multiples_note_counts_every_point_and_sits_in_its_emptiest_corn
     fake = real.copy()
     fake[:60] = [5.0, 0.0]  # off the view, among the points drawn
     fake[250:] = [0.0, 9.0]  # off the view, among the six not drawn
-    fake[200:220] = [-2.5, 2.5] + 0.05 * rng.standard_normal((20, 2))  # a cluster in the top left corner
     fig = charts.points_figure(real, fake, bounds=bounds, legend=False, max_points=250, height=272)
     (note,) = fig.layout.annotations
-    assert note.text == "66/256 generated off view<br>to 9"
-    # its box goes to a corner none of the drawn points is in (the top left holds the cluster)
-    assert (note.x, note.y, note.xanchor, note.yanchor) != (0.0, 1.0, "left", "top")
-    corner = chart_builders._emptiest_corner(
-        [real[:250], fake[:250]], bounds, [note.text], plot_px=272 - 76, short=True
+    assert note.text == "66/256 generated off view<br>|x| or |y| up to 9"
+    # every corner holds a mode: under the plot, below its x tick labels, in a band the plot gives up
+    assert (note.xref, note.yref, note.x, note.y) == ("x domain", "y domain", 0.0, 0.0)
+    assert (note.xanchor, note.yanchor, note.yshift) == ("left", "top", -charts.X_TICK_LABELS_PX)
+    assert note.font.size == 10
+    calm = charts.points_figure(real, real, bounds=bounds, legend=False, max_points=250, height=272)
+    assert not calm.layout.annotations
+    assert fig.layout.height == calm.layout.height == 272
+    assert fig.layout.margin.b - calm.layout.margin.b == 2 * chart_builders.NOTE_LINE_PX[True] + 4
+    # the data in the middle of a wide view: the top left corner is empty, the note goes there
+    inner = real * 0.5
+    inner[:60], inner[250:] = [15.0, 0.0], [0.0, 30.0]  # off a view of -10 to 10
+    centred = charts.points_figure(
+        real * 0.5, inner, bounds=(-10.0, 10.0, -10.0, 10.0), legend=False, max_points=250, height=272
     )
-    top, left = corner.startswith("top"), corner.endswith("left")
-    assert (note.x, note.y) == (0.0 if left else 1.0, 1.0 if top else 0.0)
-    assert (note.xanchor, note.yanchor) == ("left" if left else "right", "top" if top else "bottom")
-    assert note.xshift == (charts.OFF_VIEW_NOTE_INSET_PX if left else -charts.OFF_VIEW_NOTE_INSET_PX)
-    # with nothing in any corner, the top left as before
-    assert chart_builders._emptiest_corner(
-        [np.zeros((5, 2))], bounds, ["a note"], plot_px=200, short=True
-    ) == ("top left")
-    # one point in a corner's box sends the note to the next corner
-    inside = np.array([[-2.9, 2.9]])
-    assert (
-        chart_builders._emptiest_corner([inside], bounds, ["x" * 10], plot_px=200, short=True) == "top right"
-    )
+    (note,) = centred.layout.annotations
+    assert (note.x, note.y, note.xanchor, note.yanchor) == (0.0, 1.0, "left", "top")
+    assert note.xshift == charts.OFF_VIEW_NOTE_INSET_PX and note.yshift == -charts.OFF_VIEW_NOTE_INSET_PX
+    assert centred.layout.margin.b == calm.layout.margin.b
+    # real points count as generated ones do: one in a corner's box sends the note on, and with every
+    # corner taken there is none
+    empty = chart_builders._empty_corner
+    assert empty([np.zeros((5, 2))], bounds, ["a note"], plot_px=200, short=True) == "top left"
+    top_left = np.array([[-2.9, 2.9]])
+    assert empty([np.zeros((0, 2)), top_left], bounds, ["x" * 10], plot_px=200, short=True) == "top right"
+    corners = np.array([[-2.9, 2.9], [2.9, 2.9], [-2.9, -2.9], [2.9, -2.9]])
+    assert empty([corners[:2], corners[2:]], bounds, ["x" * 10], plot_px=200, short=True) is None
+    # a point just beyond the text's box, under a marker's radius of it, counts as in it
+    box_px = 10 * chart_builders.NOTE_CHAR_PX[True] + 6 + charts.OFF_VIEW_NOTE_INSET_PX
+    edge = np.array([[-3.0 + 6.0 * (box_px + 2) / 200, 2.9]])
+    assert empty([edge], bounds, ["x" * 10], plot_px=200, short=True) == "top right"
 
 
 def test_points_off_the_view_keep_their_labels():

@@ -62,7 +62,7 @@ def test_samples_side_by_side_at_the_chosen_step(runs_root):
     # each picture is the Train view's: D's heatmap with its colour bar, real and generated points
     figure = charts(at)["cmp_samples_0"]
     assert [t["type"] for t in figure["data"]][:3] == ["heatmap", "scatter", "scatter"]
-    assert figure["data"][0]["colorbar"]["ticktext"] == ["D says fake", "0.5", "D says real"]
+    assert figure["data"][0]["colorbar"]["ticktext"] == ["0", "0.5", "1"]
     named = [m.value for m in at.markdown if "■" in m.value]  # each picture named by its run, in its colour
     assert [sample_name(name) for name in named] == order
     # on one line, a long id cut short (whole on hover): every run's samples start level
