@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from gan_core.charts import grid_row_labels
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import job_fields
@@ -67,7 +68,7 @@ from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.schema import D_METRICS, EVAL_COLUMNS, custom_columns
 from gan_core.tracking.tail import EventsTail, MetricsTail
-from gan_core.trainer import RECORD_COLUMNS
+from gan_core.trainer import MAX_GRID_CLASSES, RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
 CONTROLS = ("pause", "resume", "stop", "step")
@@ -174,6 +175,20 @@ class RunView:
     def live(self) -> bool:
         """True while this server trains the run (its runner is here)."""
         return self.runner is not None
+
+    @property
+    def grid_rows(self) -> list[str]:
+        """The row labels of a class-conditional run's sample grid (`charts.grid_row_labels`: row r is
+        class r, the first `MAX_GRID_CLASSES`), with the classes' names where this server trains the run
+        (its data's: a folder's subfolders, fashion-mnist's garments). [] for an unconditional run, and
+        for a built-in run read from disk, whose classes travel in its checkpoints only (run.json records
+        how many a run of the tracking API has)."""
+        trainer = self.runner.trainer if self.runner is not None else None
+        n_classes = self.meta.n_classes or (trainer.n_classes if trainer is not None else 0)
+        if not n_classes:
+            return []
+        names = trainer.data.class_names if trainer is not None else ()
+        return grid_row_labels(min(n_classes, MAX_GRID_CLASSES), names)
 
     @property
     def owned(self) -> bool:

@@ -705,13 +705,13 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
     left, right = st.columns(2)
     with left:
         title = f"G(z), fixed noise, step {step}"
-        if view.meta.n_classes or (view.cfg is not None and view.cfg.is_conditional):
-            title = f"G(z, class): a row per class from the top, a noise per column, step {step}"
+        rows = view.grid_rows  # the classes' labels, where the view knows them
+        if rows or view.meta.n_classes or (view.cfg is not None and view.cfg.is_conditional):
+            title = f"G(z, class): a row per class, class 0 at the top, a noise per column, step {step}"
         # (built only when the grid or its title changed: see live_chart's version)
-        generated = lambda: charts.image_grid_figure(snap["grid"], title=title)  # noqa: E731
-        live_chart(
-            generated, "chart_samples", height=height, version=charts.inputs_digest(snap["grid"], title)
-        )
+        generated = lambda: charts.image_grid_figure(snap["grid"], title=title, row_labels=rows or None)  # noqa: E731
+        version = charts.inputs_digest(snap["grid"], title, rows)
+        live_chart(generated, "chart_samples", height=height, version=version)
     real = view.real_view()
     if real is not None and "grid" in real:
         with right:

@@ -151,3 +151,23 @@ def test_n_classes_as_a_numpy_integer_is_taken(tmp_path):
     run = track.init("np", root=tmp_path, n_classes=np.int64(10))
     run.finish()
     assert RunDir.open(tmp_path, "np").read_meta().n_classes == 10
+
+
+def test_a_conditional_grids_rows_are_labelled_with_their_classes(tmp_path, digits):
+    """The Train view's grid said only "a row per class from the top": each row now names its class, from
+    run.json's n_classes for a tracked run, and with the data's class names for a run this server trains."""
+    from gan_core.config import GANConfig as Config
+    from gan_core.registry import RunRegistry
+
+    real, _ = digits
+    track.init("cond", root=tmp_path, real=real[:64], n_classes=10).finish()
+    track.init("plain", root=tmp_path, real=real[:64]).finish()
+    registry = RunRegistry(tmp_path)
+    assert registry.view("cond").grid_rows == [str(c) for c in range(10)]
+    assert registry.view("plain").grid_rows == []
+    runner = registry.start(Config(conditioning="projection", steps=1, width=16, batch_size=16))
+    try:
+        runner.wait_until(lambda r: r.trainer is not None, timeout=60)
+        assert registry.view(runner.run_id).grid_rows == [str(c) for c in range(10)]
+    finally:
+        registry.stop_all()
