@@ -169,7 +169,8 @@ def test_the_walk_has_a_colour_bar_and_the_class_menu_is_only_where_it_acts(runs
     at = page("pts").run()
     walk = charts_by_key(at)["probe_walk_chart"]
     (heat,) = [t for t in walk["data"] if t["type"] == "heatmap"]
-    assert heat["showscale"] is True and heat["colorbar"]["ticktext"][-1] == "D says real"
+    assert heat["showscale"] is True and heat["colorbar"]["ticktext"] == ["0", "0.5", "1"]
+    assert "1 = real" in heat["colorbar"]["title"]["text"]  # which end is real, said on the bar
 
     finished_run(runs_root, "c", **DIGITS, conditioning="concat")
     at = page("c").run()
