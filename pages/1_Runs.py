@@ -398,9 +398,11 @@ if view.owned and view.status in ("interrupted", "stopped", "failed"):
         key="runs_resume",
         on_click=acted(resume),
         args=(run_id,),
-        disabled=not view.checkpoint_steps(),
+        # Entries named like a checkpoint but none (a link, a folder): Resume stays on and, clicked, says
+        # what each is, as the Train view's does, rather than going grey without a word.
+        disabled=not (view.checkpoint_steps() or view.run_dir.not_checkpoints()),
         help="Continue this run from its latest checkpoint; the rows after it are replaced"
-        if view.checkpoint_steps()
+        if view.checkpoint_steps() or view.run_dir.not_checkpoints()
         else no_checkpoint or "This run has no checkpoint to continue from",
     )
 

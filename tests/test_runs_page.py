@@ -425,3 +425,24 @@ def test_a_run_of_the_users_own_loop_says_how_to_continue_it(runs_root, source, 
         while not run.should_stop:
             gan.step(run)
     assert run.status == "finished" and run.step == 7
+
+
+def test_a_run_whose_only_checkpoint_is_a_link_offers_resume_which_says_why_not(runs_root, tmp_path):
+    """Its Resume was greyed with "no checkpoint to continue from" and nothing else; the Train view's
+    Resume stays on and says what the entry is: so does the Runs page's."""
+    finished_run(runs_root, "linked")
+    folder = runs_root / "linked"
+    status = json.loads((folder / "status.json").read_text())
+    (folder / "status.json").write_text(json.dumps({**status, "status": "stopped"}))
+    (checkpoint,) = (folder / "checkpoints").glob("step_*.pt")
+    outside = tmp_path / "elsewhere.pt"
+    checkpoint.rename(outside)
+    checkpoint.symlink_to(outside)
+    at = runs_page()
+    resume = at.button(key="runs_resume")
+    assert not resume.disabled
+    resume.click().run()
+    assert not at.exception
+    (said,) = [shown(e.value) for e in at.error]
+    assert said.startswith("Cannot resume linked: ") and "is a symlink" in said
+    assert sorted(p.name for p in runs_root.iterdir() if not p.name.startswith(".")) == ["linked"]
