@@ -38,7 +38,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gan_core.charts import grid_row_labels
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import job_fields
@@ -177,18 +176,16 @@ class RunView:
         return self.runner is not None
 
     @property
-    def grid_rows(self) -> list[str]:
-        """The row labels of a class-conditional run's sample grid (`charts.grid_row_labels`: row r is
-        class r, the first `MAX_GRID_CLASSES`), with the classes' names where this server trains the run
-        (its data's: a folder's subfolders, fashion-mnist's garments). [] for an unconditional run, and
-        for a built-in run read from disk, whose classes travel in its checkpoints only (run.json records
-        how many a run of the tracking API has)."""
+    def grid_classes(self) -> list[str]:
+        """The classes of a class-conditional run's sample grid, row r being class r (the first
+        `MAX_GRID_CLASSES`): their names where this server trains the run (its data's: a folder's
+        subfolders, fashion-mnist's garments), else their indices; for the rows' labels
+        (`charts.grid_row_labels`). [] for an unconditional run, and for a built-in run read from disk,
+        whose classes travel in its checkpoints only (run.json records how many a tracked run has)."""
         trainer = self.runner.trainer if self.runner is not None else None
         n_classes = self.meta.n_classes or (trainer.n_classes if trainer is not None else 0)
-        if not n_classes:
-            return []
-        names = trainer.data.class_names if trainer is not None else ()
-        return grid_row_labels(min(n_classes, MAX_GRID_CLASSES), names)
+        names = list(trainer.data.class_names) if trainer is not None else []
+        return [names[c] if c < len(names) else str(c) for c in range(min(n_classes, MAX_GRID_CLASSES))]
 
     @property
     def owned(self) -> bool:

@@ -705,7 +705,8 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
     left, right = st.columns(2)
     with left:
         title = f"G(z), fixed noise, step {step}"
-        rows = view.grid_rows  # the classes' labels, where the view knows them
+        classes = view.grid_classes  # where the view knows them
+        rows = charts.grid_row_labels(len(classes), classes)
         if rows or view.meta.n_classes or (view.cfg is not None and view.cfg.is_conditional):
             title = f"G(z, class): a row per class, class 0 at the top, a noise per column, step {step}"
         # (built only when the grid or its title changed: see live_chart's version)

@@ -163,11 +163,11 @@ def test_a_conditional_grids_rows_are_labelled_with_their_classes(tmp_path, digi
     track.init("cond", root=tmp_path, real=real[:64], n_classes=10).finish()
     track.init("plain", root=tmp_path, real=real[:64]).finish()
     registry = RunRegistry(tmp_path)
-    assert registry.view("cond").grid_rows == [str(c) for c in range(10)]
-    assert registry.view("plain").grid_rows == []
+    assert registry.view("cond").grid_classes == [str(c) for c in range(10)]
+    assert registry.view("plain").grid_classes == []
     runner = registry.start(Config(conditioning="projection", steps=1, width=16, batch_size=16))
     try:
         runner.wait_until(lambda r: r.trainer is not None, timeout=60)
-        assert registry.view(runner.run_id).grid_rows == [str(c) for c in range(10)]
+        assert registry.view(runner.run_id).grid_classes == [str(c) for c in range(10)]
     finally:
         registry.stop_all()
