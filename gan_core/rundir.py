@@ -1905,11 +1905,13 @@ def short_lines(data: AnyStr, width: int) -> list[int]:
     line holding a quote; ``data`` without a quote whose commas are ``width`` - 1 a line (every file this
     package writes) is answered by two counts over it, without a loop over its lines."""
     comma, quote, newline = (",", '"', "\n") if isinstance(data, str) else (b",", b'"', b"\n")
+    # (what follows the last newline is a line only when it holds something: nothing, in whole lines)
+    whole = data.count(newline) + bool(data[data.rfind(newline) + 1 :].strip())
+    if quote not in data and data.count(comma) == whole * (width - 1):
+        return []  # counted without splitting: a file of a million rows is not copied line by line
     lines = data.split(newline)
     if lines and not lines[-1].strip():
-        lines.pop()  # (what follows the last newline: nothing, in whole lines)
-    if quote not in data and data.count(comma) == len(lines) * (width - 1):
-        return []
+        lines.pop()
     found = []
     for i, line in enumerate(lines):
         if not line.strip():
