@@ -70,24 +70,28 @@ def _one_step(trainer: Trainer, rows: slice) -> dict:
     }
 
 
-def _spawn_two(worker, tmp_path: Path, timeout: float = 120) -> None:
-    """``worker(rank, port, str(tmp_path))`` on the two ranks of one gloo job started by torchrun
-    (tests/fixtures/ddp_worker.py); fails the test if either raises or they are not done within
-    ``timeout`` s."""
-    command = [
+def torchrun_command(*args: str | Path, nproc: int = 2) -> list[str]:
+    """The command that runs ``args`` (a script and its arguments, or ``-m module ...``) on the ``nproc``
+    ranks of one local job under torchrun (the launcher users run), on a free port."""
+    return [
         sys.executable,
         "-m",
         "torch.distributed.run",
         "--nproc-per-node",
-        "2",
+        str(nproc),
         "--master-addr",
         "127.0.0.1",
         "--master-port",
         str(_free_port()),
-        str(WORKER),
-        worker.__name__,
-        str(tmp_path),
+        *map(str, args),
     ]
+
+
+def _spawn_two(worker, tmp_path: Path, timeout: float = 120) -> None:
+    """``worker(rank, port, str(tmp_path))`` on the two ranks of one gloo job started by torchrun
+    (tests/fixtures/ddp_worker.py); fails the test if either raises or they are not done within
+    ``timeout`` s."""
+    command = torchrun_command(WORKER, worker.__name__, tmp_path)
     done = subprocess.run(command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=timeout)
     assert done.returncode == 0, done.stderr[-3000:]
 
@@ -145,21 +149,7 @@ def _env() -> dict:
 
 def _torchrun(*args: str, script: Path | None = None, nproc: int = 2, **popen) -> subprocess.Popen:
     target = [str(script)] if script else ["-m", "gan_core"]
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        str(nproc),
-        "--master-addr",
-        "127.0.0.1",
-        "--master-port",
-        str(_free_port()),
-        *target,
-        "train",
-        "--quiet",
-        *args,
-    ]
+    command = torchrun_command(*target, "train", "--quiet", *args, nproc=nproc)
     options = dict(cwd=APP_DIR, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return subprocess.Popen(command, start_new_session=True, **{**options, **popen})
 
@@ -512,26 +502,10 @@ def test_an_exception_on_another_rank_reads_as_that_not_as_a_network_fault(tmp_p
 def test_lightning_example_under_torchrun_ddp_writes_one_averaged_run(tmp_path):
     """examples/lightning_gan.py --devices 2 under torchrun: Lightning's ddp, the callback on every rank,
     rank 0 alone writing one row per G step."""
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-addr",
-        "127.0.0.1",
-        "--master-port",
-        str(_free_port()),
-        str(APP_DIR / "examples" / "lightning_gan.py"),
-        "--steps",
-        "6",
-        "--out",
-        str(tmp_path),
-        "--run-id",
-        "lit-ddp",
-        "--devices",
-        "2",
-    ]
+    command = torchrun_command(
+        APP_DIR / "examples" / "lightning_gan.py",
+        *("--steps", "6", "--out", tmp_path, "--run-id", "lit-ddp", "--devices", "2"),
+    )
     done = subprocess.run(
         command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=JOB_TIMEOUT
     )

@@ -13,7 +13,6 @@ import contextlib
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -154,27 +153,10 @@ def refused_worker(root: str) -> None:
 # ---------------------------------------------------------------------- the test's side
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _torchrun(worker: str, root: Path) -> subprocess.Popen:
-    command = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-addr",
-        "127.0.0.1",
-        "--master-port",
-        str(_free_port()),
-        __file__,
-        worker,
-        str(root),
-    ]
+    from tests.test_distributed import torchrun_command  # (the test's side only: not in the ranks)
+
+    command = torchrun_command(__file__, worker, root)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
         command,
