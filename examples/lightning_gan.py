@@ -7,7 +7,6 @@ The lines marked "# track" are all the module and the trainer need (see gan_core
 """
 
 import argparse
-import gc
 import sys
 import warnings
 from pathlib import Path
@@ -25,6 +24,7 @@ except ModuleNotFoundError as exc:  # an optional extra: requirements.txt does n
 
 sys.path.append(str(Path(__file__).resolve().parents[1]))  # in a checkout, not installed: its gan_core
 try:
+    import gan_core.track as track
     from gan_core.tracking.lightning import GANTrackingCallback  # track
 except ModuleNotFoundError as exc:  # copied elsewhere: gan_core must be installed or on PYTHONPATH
     sys.exit(f"error: {exc}: pip install '/path/to/checkout[lightning]', or PYTHONPATH=/path/to/checkout")
@@ -127,9 +127,7 @@ if __name__ == "__main__":
     run = train(args.steps, args.out, args.run_id, devices=args.devices)
     if not torch.distributed.is_initialized() or torch.distributed.get_rank() == 0:  # once per job
         print(f"run {run.run_id}: {run.status} at step {run.recorded_step} in {args.out}/{run.run_id}")
-    if torch.distributed.is_initialized():
-        # Lightning's ddp leaves the process group to the interpreter's exit, where gloo's threads can
-        # abort the process (pytorch/pytorch#179291): free what holds it (the finished Trainer's DDP
-        # wrapper), then destroy it
-        gc.collect()
-        torch.distributed.destroy_process_group()
+    # Lightning's ddp leaves the process group to the interpreter's exit, where gloo's threads can abort
+    # the process (pytorch/pytorch#179291): free what holds it (the finished Trainer's DDP wrapper), then
+    # destroy it (a no-op on one process)
+    track.destroy_process_group()

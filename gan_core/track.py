@@ -5,10 +5,21 @@
     run = track.init("my-run", loss="nonsaturating", config=vars(args), real=real_batch)
 
 `init` returns a `TrackedRun` (`help(track.TrackedRun)` lists its calls and attributes), or on a rank other
-than 0 of a multi-process job a `RankRun`, which takes the same calls and writes nothing.
+than 0 of a multi-process job a `RankRun`, which takes the same calls and writes nothing. Under torchrun,
+end the job with `destroy_process_group` (torch's, after freeing what still holds the group) in a
+``finally``.
 """
 
+from gan_core.distributed import shutdown as destroy_process_group
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.track import RankRun, TrackedRun, TrackingError, TrackingWarning, init
 
-__all__ = ["RankRun", "TrackedRun", "TrackingError", "TrackingWarning", "init", "send_command"]
+__all__ = [
+    "RankRun",
+    "TrackedRun",
+    "TrackingError",
+    "TrackingWarning",
+    "destroy_process_group",
+    "init",
+    "send_command",
+]
