@@ -55,6 +55,7 @@ with engine_loading():
         runs_root,
         show_flash,
         stale_page,
+        steady_select_slider,
         watch,
         watched_view,
     )
@@ -645,22 +646,22 @@ HISTORY_HEIGHT = POINTS_VIEW_HEIGHT // 2 - 8  # (the gap between the two rows)
 HISTORY_POINTS = 250
 
 
-def snapshot_slider(view: RunView, steps: list[int]) -> int:
-    """The snapshot step to show: the newest, unless the user moved the slider (or clicked a chart) back.
+def snapshot_slider(view: RunView, steps: list[int], picked: int | str | None = None) -> int:
+    """The snapshot step to show: the newest, unless the user moved the slider (or clicked a chart) back;
+    ``picked``: a stop a click on a chart asked for (`show_picked_snapshot`).
 
     The slider's stops are the saved steps with the newest replaced by `NEWEST`. Following the newest
     snapshot is that stop, so new snapshots change the slider's stops but never its value: only the user
     stops the following, and only the user resumes it. (When the script wrote the newest step into the
     slider at every refresh, it raced the browser: a rerun request carries the value the browser last
-    showed, Streamlit took that older step for a move of the user's, and the view froze on it.)"""
-    key = f"snap_step_{view.run_id}"
-    options = [*steps[:-1], NEWEST]
-    if st.session_state.get(key) not in options:  # its first draw, or a step since thinned away
-        st.session_state[key] = NEWEST
-    chosen = st.select_slider(
+    showed, Streamlit took that older step for a move of the user's, and the view froze on it. The
+    browser's own default is the value too: `steady_select_slider`.)"""
+    chosen = steady_select_slider(
         "Snapshot at step",
-        options=options,
-        key=key,
+        [*steps[:-1], NEWEST],
+        f"snap_step_{view.run_id}",
+        reset_to=NEWEST,  # its first draw, or a step since thinned away
+        move_to=picked,
         help="Scrub back through the saved snapshots, or click a point on any chart above to show the "
         "snapshot nearest that step. At the last stop, newest, the view follows each new snapshot.",
     )
@@ -678,9 +679,10 @@ def sample_panel(view: RunView) -> None:
             else "No snapshot yet."
         )
         return
+    picked = st.session_state.pop(f"snap_pick_{view.run_id}", None)  # a click on a chart, just now
     with controls:
         # (a slider needs two stops; with one snapshot there is nothing to scrub)
-        wanted = snapshot_slider(view, steps) if len(steps) > 1 else steps[-1]
+        wanted = snapshot_slider(view, steps, picked) if len(steps) > 1 else steps[-1]
     try:
         found = view.snapshot(wanted)
     except RunDirError as exc:  # a damaged file: that step cannot be shown, the others can
@@ -783,8 +785,8 @@ def show_picked_snapshot(step: float) -> None:
         nearest = view.nearest_snapshot_step(step)
     except (RunDirError, RegistryError, ValueError):
         return
-    if nearest is not None:
-        st.session_state[f"snap_step_{run_id}"] = NEWEST if nearest == steps[-1] else nearest
+    if nearest is not None:  # the slider moves there as it is drawn (`snapshot_slider`)
+        st.session_state[f"snap_pick_{run_id}"] = NEWEST if nearest == steps[-1] else nearest
 
 
 def metric_chart(container, figure, key: str, version: str | None = None) -> None:

@@ -23,7 +23,7 @@ with engine_loading():
         charts,
         settings_tables,
     )
-    from ui.common import literal, open_view, readable_run_ids, run_banners
+    from ui.common import literal, open_view, readable_run_ids, run_banners, steady_select_slider
 
 CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
@@ -140,21 +140,19 @@ if not snapshot_steps:
 else:
     # The step chosen, kept apart from the slider's own state: Streamlit drops a widget's state on a run
     # that does not draw it (no runs chosen, one snapshot), and the browser's slider, drawn again, came
-    # back at its first step. Set before the slider every run, so the slider shows it.
-    chosen_step = st.session_state.get("cmp_sample_step", st.session_state.get("cmp_sample_step_kept"))
-    if chosen_step not in snapshot_steps:  # new runs chosen: the newest
-        chosen_step = snapshot_steps[-1]
-    st.session_state["cmp_sample_step"] = st.session_state["cmp_sample_step_kept"] = chosen_step
-    sample_step = (
-        st.select_slider(
+    # back at its first step. Given back to the slider when it has none (`steady_select_slider`).
+    kept = st.session_state.get("cmp_sample_step_kept")
+    if len(snapshot_steps) > 1:
+        sample_step = steady_select_slider(
             "Samples at step",
-            options=snapshot_steps,
-            key="cmp_sample_step",
+            snapshot_steps,
+            "cmp_sample_step",
+            reset_to=kept if kept in snapshot_steps else snapshot_steps[-1],  # new runs chosen: the newest
             help="Each run's saved snapshot nearest this step (runs save them every sample_every steps).",
         )
-        if len(snapshot_steps) > 1
-        else snapshot_steps[0]
-    )
+    else:
+        sample_step = snapshot_steps[0]
+    st.session_state["cmp_sample_step_kept"] = sample_step
     # as many columns as runs, up to SAMPLES_PER_ROW: two runs in three columns left a third of the row
     # empty, and on a 1,000 px window each panel ~100 px wide, its legend cut to "rea"
     per_row = min(SAMPLES_PER_ROW, len(views))

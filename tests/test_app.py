@@ -187,6 +187,40 @@ def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_ch
     assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
 
 
+def test_the_snapshot_sliders_default_in_the_browser_is_its_value_after_a_move_and_a_click(runs_root):
+    """The browser falls back to a keyed slider's default when it draws it without a value of its own,
+    and sends that back as chosen: a default of the first stop (step 0) froze a live view there. The
+    default sent is the slider's value: newest, a step scrubbed to, a step a chart click picked."""
+    finished_run(runs_root, "done", sample_every=10)
+    at = app()
+    at.session_state["run_id"] = "done"
+    at.run()
+
+    def slider():
+        (found,) = [s for s in at.select_slider if s.label == "Snapshot at step"]
+        return found
+
+    def default() -> str:
+        return slider().options[int(slider().proto.default[0])]
+
+    assert slider().options == ["0", "10", "newest"]
+    assert (slider().value, default()) == ("newest", "newest")
+    slider().set_value(10).run()
+    assert (slider().value, default()) == (10, "10")
+    at.run()  # a refresh
+    assert (slider().value, default()) == (10, "10")
+    at.session_state["snap_pick_done"] = 0  # what a click on a chart near step 0 asks (show_picked_snapshot)
+    at.run()
+    assert slider().value == 0 and "snap_pick_done" not in at.session_state
+    at.run()
+    assert (slider().value, default()) == (0, "0")
+    at.session_state["snap_pick_done"] = "newest"  # a click near the newest: follow again
+    at.run()
+    at.run()
+    assert (slider().value, default()) == ("newest", "newest")
+    assert not at.exception
+
+
 # ---------------------------------------------------------------------------------------------- train view
 def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
     finished_run(runs_root, "solo")

@@ -239,6 +239,28 @@ def stale_page(status: str, run_id: str | None, flash_key: str) -> bool:
     )
 
 
+def steady_select_slider(
+    label: str, options: list, key: str, *, reset_to: Any, move_to: Any = None, **kwargs
+) -> Any:
+    """``st.select_slider(label, options, key=key, **kwargs)`` whose default in the browser is its value.
+
+    Streamlit sends a keyed widget's ``value`` argument to the browser as its default (for ``None``, the
+    first option), and the browser falls back to that default when it draws the widget without a value
+    of its own, then sends it back as though chosen. The Train page's snapshot slider, left at newest,
+    jumped to step 0 that way in 3 of 13 live views on a loaded machine, and the view froze on step 0.
+    So its value is passed as ``value`` on each run: Streamlit starts the widget there (its first draw)
+    and puts it back there when the value it kept is not in ``options`` (``reset_to`` then). ``move_to``
+    (a value in ``options``) moves it there through Session State, on a run that passes no ``value``
+    (both at once, Streamlit logs a warning). Returns the value chosen."""
+    state = st.session_state
+    current = state.get(key)
+    if move_to is not None and move_to in options and move_to != current:
+        state[key] = move_to
+        return st.select_slider(label, options=options, key=key, **kwargs)
+    value = current if current in options else reset_to
+    return st.select_slider(label, options=options, key=key, value=value, **kwargs)
+
+
 def runs_root() -> Path:
     return Path(os.environ.get(RUNS_ENV) or APP_DIR / "runs")
 
