@@ -448,9 +448,10 @@ def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_togethe
     assert job["step"].tolist() == [0] and job["fields"].iloc[0]["world_size"] == 2
 
 
-def _tracked_rank_fails(rank: int, port: int, root: str) -> None:
-    """A user's own DDP loop, tracked, in which rank 1 raises at step 5: rank 0 then fails in the next
-    collective (the loss's all-reduce inside DDP's backward, or the row's averaging)."""
+def _tracked_rank_fails(rank: int, port: int, root: str, before_g_step: bool = False) -> None:
+    """A user's own DDP loop, tracked, in which rank 1 raises at step 5: before its update (rank 0 then
+    fails in the loss's all-reduce inside DDP's backward), or ``before_g_step`` (rank 0 then fails in
+    its `g_step`, in the collective that averages the step's values)."""
     import gan_core.track as track
 
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
@@ -461,7 +462,7 @@ def _tracked_rank_fails(rank: int, port: int, root: str) -> None:
     opt_d = torch.optim.SGD(D.parameters(), 1e-2)
     with track.init("broken", root=root, loss="nonsaturating") as run:
         for step in range(1, MAX_TRACKED_STEPS + 1):
-            if rank == 1 and step == 5:
+            if rank == 1 and step == 5 and not before_g_step:
                 raise ValueError("injected failure on rank 1 at step 5")
             real_logits, fake_logits = D(torch.randn(8, 2) + 2), D(torch.randn(8, 2))
             d_loss = real_logits.mean() - fake_logits.mean()
@@ -469,16 +470,28 @@ def _tracked_rank_fails(rank: int, port: int, root: str) -> None:
             d_loss.backward()
             opt_d.step()
             run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+            if rank == 1 and step == 5:
+                raise ValueError("injected failure on rank 1 at step 5")
             run.g_step(d_loss.detach())
 
 
-def test_an_exception_on_another_rank_reads_as_that_not_as_a_network_fault(tmp_path):
+def _tracked_rank_fails_before_g_step(rank: int, port: int, root: str) -> None:
+    _tracked_rank_fails(rank, port, root, before_g_step=True)
+
+
+@pytest.mark.parametrize(
+    "worker", [_tracked_rank_fails, _tracked_rank_fails_before_g_step], ids=["in-backward", "in-g_step"]
+)
+def test_an_exception_on_another_rank_reads_as_that_not_as_a_network_fault(tmp_path, worker):
+    """Rank 1 ends at step 5; rank 0's collective of that step breaks, in DDP's backward or in `g_step`'s
+    averaging: the run is failed at step 4, its last row, and says the job failed at step 5 (a step
+    counted before its collective broke read 5 in status.json beside rows ending at 4, and "step 6")."""
     # The two ranks started directly, not by torchrun: its agent SIGTERMs rank 0 when rank 1 fails, which
     # may come before rank 0's collective breaks (the run then reads interrupted, not this message).
     port = str(_free_port())
     procs = [
         subprocess.Popen(
-            [sys.executable, str(WORKER), _tracked_rank_fails.__name__, str(tmp_path)],
+            [sys.executable, str(WORKER), worker.__name__, str(tmp_path)],
             cwd=APP_DIR,
             env={**_env(), "RANK": str(rank), "WORLD_SIZE": "2", "MASTER_PORT": port},
             stdout=subprocess.PIPE,
@@ -491,7 +504,9 @@ def test_an_exception_on_another_rank_reads_as_that_not_as_a_network_fault(tmp_p
     assert procs[1].returncode != 0 and "injected failure on rank 1 at step 5" in errors[1]
     assert procs[0].returncode != 0, errors[0][-2000:]  # failed in a collective: its status below
     status = _status(tmp_path / "broken")
-    assert status["status"] == "failed" and 4 <= status["step"] <= 5, status
+    rows = RunDir.from_path(tmp_path / "broken").read_metrics()
+    assert rows["step"].astype(int).tolist() == [1, 2, 3, 4]
+    assert status["status"] == "failed" and status["step"] == 4, status
     assert status["error"].startswith("a collective of the 2-process job failed at step 5 (another rank most")
     assert "ValueError" not in status["error"]  # rank 0's own error follows: rank 1's is in its output
 

@@ -814,6 +814,13 @@ class TrackedRun:
             self.step -= 1
             self._train_seconds -= elapsed
             raise TrackingError(str(exc)) from None
+        except BaseException:
+            if self._dist is not None and self._averaged_step < step:
+                # its values' collective broke (another rank ended): the step has no row, and the run's
+                # record, its status and its error's "failed at step" end before it
+                self.step -= 1
+                self._train_seconds -= elapsed
+            raise
         if self.steps and self.step >= self.steps and not self._should_stop:
             self._should_stop, self.stop_reason = True, "steps"
         self._poll_commands()
@@ -912,6 +919,7 @@ class TrackedRun:
         self._in_flight: list[_Batch] = []  # batches on their way to the host, oldest first
         self._readback = LaggedReadback()  # each batch's values to the host without a wait (issue 15)
         self._last_send = time.perf_counter()
+        self._averaged_step = -1  # in a job, the newest step whose values the ranks averaged (`_send`)
 
     def _send(self) -> dict[str, float] | None:
         """Measure the pending steps together and start their one transfer to the host (`_Batch`). The
@@ -943,6 +951,7 @@ class TrackedRun:
                 parts.extend(as_float32(t if t.device == device else t.to(device)) for t in scalars)
             if self._dist is not None:  # averaged over the ranks: one collective (`_averaged`)
                 values = self._averaged(parts, steps, device)
+                self._averaged_step = int(steps[-1].known["step"])
             else:
                 values = torch.cat(parts) if len(parts) > 1 else parts[0]
         self._in_flight.append(_Batch(steps, self._readback.start(values)))
