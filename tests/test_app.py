@@ -187,6 +187,23 @@ def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_ch
     assert not any(enabled(at, k) for k in ("btn_pause", "btn_resume", "btn_step", "btn_stop"))
 
 
+def test_a_run_stopped_by_a_signal_says_so_and_one_stopped_by_a_click_says_nothing_more(runs_root):
+    """A job ended by SIGTERM (a scheduler's time limit) recorded why in status.json; the Train view and
+    the Runs page showed only "stopped", like a Stop click."""
+    for run_id, error in (("signalled", "terminated (SIGTERM)"), ("clicked", None)):
+        finished_run(runs_root, run_id)
+        path = runs_root / run_id / "status.json"
+        path.write_text(json.dumps({**json.loads(path.read_text()), "status": "stopped", "error": error}))
+    for page in ("dashboard.py", "pages/1_Runs.py"):
+        for run_id, expected in (("signalled", ["The run stopped: terminated (SIGTERM)"]), ("clicked", [])):
+            at = app(page)
+            at.session_state["run_id" if page == "dashboard.py" else "runs_pick"] = run_id
+            at.run()
+            assert not at.exception and not at.error
+            said = [i.value for i in at.info if i.value.startswith("The run stopped")]
+            assert said == expected, (page, run_id)
+
+
 def test_the_snapshot_sliders_default_in_the_browser_is_its_value_after_a_move_and_a_click(runs_root):
     """The browser falls back to a keyed slider's default when it draws it without a value of its own,
     and sends that back as chosen: a default of the first stop (step 0) froze a live view there. The

@@ -391,10 +391,14 @@ def open_view(run_id: str, *, to: str = "opened") -> RunView | None:
 
 
 def run_banners(view: RunView, *, prefix: str = "", failed: bool = True) -> None:
-    """What a page says about a run before showing it: that it failed, and with what error (``failed``),
-    and what its files have wrong (the run is shown without it), each line after ``prefix``."""
+    """What a page says about a run before showing it: that it failed, and with what error, or why it
+    stopped when that was recorded (a SIGTERM, Ctrl-C, a loop's `finish()` short of its target) (both
+    with ``failed``), and what its files have wrong (the run is shown without it), each line after
+    ``prefix``."""
     if failed and view.status == "failed":
         st.error(f"{prefix}The run failed: {literal(view.error) if view.error else 'no error was recorded'}")
+    elif failed and view.status == "stopped" and view.error:  # a Stop click records none: nothing to say
+        st.info(f"{prefix}The run stopped: {literal(view.error)}", icon=":material/stop_circle:")
     for problem in view.problems:
         st.warning(prefix + literal(problem), icon=":material/warning:")
 

@@ -47,6 +47,7 @@ import functools
 import json
 import math
 import os
+import re
 import secrets
 import shlex
 import signal
@@ -1333,9 +1334,12 @@ class TrackedRun:
         )
         if self._dist is None or not broken:
             return text
+        # gloo's message without its source path and its advice (said here): "Connection closed by peer
+        # [host]:port"
+        said = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).strip()).split(". ", 1)[0]
         return (
             f"a collective of the {self._dist.world_size}-process job failed at step {self.step + 1} "
-            f"(another rank most likely ended: its own output says why): {text}"
+            f"(another rank most likely ended: its own output says why): {type(exc).__name__}: {said}"
         )
 
     # ------------------------------------------------------------------ inside
