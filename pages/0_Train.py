@@ -47,6 +47,7 @@ with engine_loading():
         download_buttons,
         drawn,
         hparams_table,
+        kept_value,
         literal,
         no_checkpoint_note,
         registry,
@@ -885,8 +886,8 @@ def live_parts() -> None:
 
 
 opts = st.container(horizontal=True)
-opts.slider("EMA smoothing", 0.0, 0.99, 0.6, 0.01, key="smoothing", width=280)
-opts.toggle("log scale (losses)", key="log_y")
+opts.slider("EMA smoothing", 0.0, 0.99, kept_value("smoothing", 0.6), 0.01, key="smoothing", width=280)
+opts.toggle("log scale (losses)", kept_value("log_y", False), key="log_y")
 
 # Streamlit dims an element while its refresh is pending ("stale"). The live part refreshes every second
 # and its charts are updated in place, so on a busy machine (two runs training on 2 cores) the dimming

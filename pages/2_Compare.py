@@ -23,7 +23,14 @@ with engine_loading():
         charts,
         settings_tables,
     )
-    from ui.common import literal, open_view, readable_run_ids, run_banners, steady_select_slider
+    from ui.common import (
+        kept_value,
+        literal,
+        open_view,
+        readable_run_ids,
+        run_banners,
+        steady_select_slider,
+    )
 
 CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
@@ -36,11 +43,15 @@ run_ids = readable_run_ids()
 if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()
-chosen = st.multiselect("Runs", run_ids, default=run_ids[: min(2, len(run_ids))], key="cmp_runs")
+# (the choices below outlive a visit to another page: `kept_value`; a run since deleted is left out)
+compared = [r for r in kept_value("cmp_runs", run_ids[: min(2, len(run_ids))]) if r in run_ids]
+chosen = st.multiselect("Runs", run_ids, default=compared, key="cmp_runs")
 metrics_box = st.container()  # the picker offers the chosen runs' own metrics too: filled once they are open
 opts = st.container(horizontal=True)
-smoothing = opts.slider("EMA smoothing", 0.0, 0.99, 0.6, 0.01, key="cmp_smoothing", width=280)
-log_y = opts.toggle("log scale", key="cmp_log")
+smoothing = opts.slider(
+    "EMA smoothing", 0.0, 0.99, kept_value("cmp_smoothing", 0.6), 0.01, key="cmp_smoothing", width=280
+)
+log_y = opts.toggle("log scale", kept_value("cmp_log", False), key="cmp_log")
 
 views = {}
 for run_id in chosen:
@@ -51,11 +62,12 @@ for run_id in chosen:
 custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
 # A metric chosen stays offered when the run that logged it is taken out (its chart then says "no data
 # yet"): the choice is not dropped, and it is back when the run is.
-kept = [m for m in st.session_state.get("cmp_metrics", ()) if m not in STEP_METRICS and m not in custom]
+chosen_metrics = kept_value("cmp_metrics", DEFAULT_METRICS)
+kept = [m for m in chosen_metrics if m not in STEP_METRICS and m not in custom]
 metrics = metrics_box.multiselect(
     "Metrics",
     [*STEP_METRICS, *custom, *kept],
-    default=DEFAULT_METRICS,
+    default=chosen_metrics,
     key="cmp_metrics",
     help="The schema's metrics, then the chosen runs' own (logged through gan_core.track)",
 )

@@ -204,6 +204,36 @@ def test_a_run_stopped_by_a_signal_says_so_and_one_stopped_by_a_click_says_nothi
             assert said == expected, (page, run_id)
 
 
+def test_display_choices_outlive_a_visit_to_another_page(runs_root):
+    """Streamlit drops a widget's value after a run that did not draw it: the Train view's log scale and
+    smoothing, and Compare's runs, metrics, smoothing and log scale, came back at their defaults after a
+    visit to the Runs page."""
+    for run_id in ("a", "b", "c"):
+        finished_run(runs_root, run_id)
+    at = app()
+    at.session_state["run_id"] = "a"
+    at.run()
+    at.toggle(key="log_y").set_value(True).run()
+    at.slider(key="smoothing").set_value(0.9).run()
+    at.switch_page("pages/1_Runs.py").run()
+    at.switch_page("pages/0_Train.py").run()
+    assert (at.toggle(key="log_y").value, at.slider(key="smoothing").value) == (True, 0.9)
+    assert at.slider(key="smoothing").proto.default == [0.9]  # the browser's default too
+
+    at.switch_page("pages/2_Compare.py").run()
+    assert sorted(at.multiselect(key="cmp_runs").value) != ["a", "b", "c"]  # two of them at first
+    at.multiselect(key="cmp_runs").set_value(["a", "b", "c"]).run()
+    at.multiselect(key="cmp_metrics").set_value(["d_loss", "fid"]).run()
+    at.toggle(key="cmp_log").set_value(True).run()
+    at.slider(key="cmp_smoothing").set_value(0.2).run()
+    at.switch_page("pages/1_Runs.py").run()
+    at.switch_page("pages/2_Compare.py").run()
+    assert at.multiselect(key="cmp_runs").value == ["a", "b", "c"]
+    assert at.multiselect(key="cmp_metrics").value == ["d_loss", "fid"]
+    assert (at.toggle(key="cmp_log").value, at.slider(key="cmp_smoothing").value) == (True, 0.2)
+    assert not at.exception
+
+
 def test_the_snapshot_sliders_default_in_the_browser_is_its_value_after_a_move_and_a_click(runs_root):
     """The browser falls back to a keyed slider's default when it draws it without a value of its own,
     and sends that back as chosen: a default of the first stop (step 0) froze a live view there. The

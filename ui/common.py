@@ -239,6 +239,22 @@ def stale_page(status: str, run_id: str | None, flash_key: str) -> bool:
     )
 
 
+VIEW_CHOICES_KEY = "_view_choices"  # the display choices a page keeps across pages (`kept_value`)
+
+
+def kept_value(key: str, default: Any) -> Any:
+    """The ``value`` (or ``default``) to give the widget of ``key`` so that a display choice (the EMA
+    smoothing, a log scale, the runs compared) outlives a visit to another page: Streamlit drops a
+    widget's value after a script run that did not draw it, and the widget came back at its default.
+    Kept under `VIEW_CHOICES_KEY`, Streamlit's documented way ("save your widget values into a separate
+    key"); passed as the widget's ``value`` rather than written to its key, so the browser's default is
+    the value too (see `steady_select_slider`). ``default`` until the user chose."""
+    kept = st.session_state.setdefault(VIEW_CHOICES_KEY, {})
+    if key in st.session_state:  # drawn in the last run (the user's newest choice, if any)
+        kept[key] = st.session_state[key]
+    return kept.get(key, default)
+
+
 def steady_select_slider(
     label: str, options: list, key: str, *, reset_to: Any, move_to: Any = None, **kwargs
 ) -> Any:
