@@ -473,7 +473,6 @@ class TrackedRun:
         if self.step:  # a folder continued (resume=True): its rows go on from the last one
             self._resume_monitor()
             self._event("resume", from_step=self.step, replaced=0)
-            self._record_world_size(found_status.get("world_size", 1 if found_status else None))
         self._record_new_hparams(run_dir.read_meta())
         if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
             self._should_stop, self.stop_reason = True, "steps"
@@ -490,6 +489,8 @@ class TrackedRun:
         self._set_status("running")
         if dist is not None:  # as a built-in job records it: the chart marks where a job took the run on
             self._event("job", **dist.status_fields())
+        if self.step:  # what changes from the next step, after the status at this one: the log in step order
+            self._record_world_size(found_status.get("world_size", 1 if found_status else None))
 
     def _record_world_size(self, trained_with: Any) -> None:
         """A folder continued under another number of processes than ``trained_with`` (its status.json's
