@@ -9,7 +9,8 @@ interpreter's exit, pytorch/pytorch#179291), which torchrun reports as a failed 
 - ``torch-globals``: the DDP wrappers in the script's globals, torch's ``dist.destroy_process_group()``;
 - ``torch-main``: the wrappers in a ``main()`` that returned, torch's call in a ``finally``;
 - ``torch-raised``: that ``main()`` raising, torch's call in the ``finally``;
-- ``track-main``, ``track-raised``: the same two with ``gan_core.track.destroy_process_group()``.
+- ``track-globals``, ``track-main``, ``track-raised``: the same three with
+  ``gan_core.track.destroy_process_group()``.
 
 Prints one line per way (aborted launches of all, and launches that exited other than expected).
 """
@@ -23,7 +24,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-WAYS = ("torch-globals", "torch-main", "torch-raised", "track-main", "track-raised")
+WAYS = ("torch-globals", "torch-main", "torch-raised", "track-globals", "track-main", "track-raised")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -53,12 +54,12 @@ def _job(way: str) -> None:
         return G_ddp, D_ddp
 
     dist.init_process_group("gloo")
-    if way == "torch-globals":
+    leave = track.destroy_process_group if way.startswith("track") else dist.destroy_process_group
+    if way.endswith("globals"):
         global KEPT
         KEPT = train()  # noqa: F841 (the wrappers in the module's globals, as a flat script keeps them)
-        dist.destroy_process_group()
+        leave()
         return
-    leave = track.destroy_process_group if way.startswith("track") else dist.destroy_process_group
     try:
         train()
     finally:
