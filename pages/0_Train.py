@@ -647,6 +647,13 @@ HISTORY_HEIGHT = POINTS_VIEW_HEIGHT // 2 - 8  # (the gap between the two rows)
 HISTORY_POINTS = 250
 
 
+def nearest_stop(steps: list[int], held: int) -> int | str:
+    """The slider's stop nearest step ``held`` among the snapshot ``steps`` (the earlier on a tie), the
+    newest as `NEWEST`."""
+    nearest = min(steps, key=lambda step: (abs(step - held), step))
+    return NEWEST if nearest == steps[-1] else nearest
+
+
 def snapshot_slider(view: RunView, steps: list[int], picked: int | str | None = None) -> int:
     """The snapshot step to show: the newest, unless the user moved the slider (or clicked a chart) back;
     ``picked``: a stop a click on a chart asked for (`show_picked_snapshot`).
@@ -661,7 +668,9 @@ def snapshot_slider(view: RunView, steps: list[int], picked: int | str | None = 
         "Snapshot at step",
         [*steps[:-1], NEWEST],
         f"snap_step_{view.run_id}",
-        reset_to=NEWEST,  # its first draw, or a step since thinned away
+        # its first draw: the newest; a step since thinned away (the run keeps fewer old snapshots as it
+        # goes on): the nearest kept, not the newest (the view held there jumped to the live end)
+        reset_to=lambda held: NEWEST if not isinstance(held, int) else nearest_stop(steps, held),
         move_to=picked,
         help="Scrub back through the saved snapshots, or click a point on any chart above to show the "
         "snapshot nearest that step. At the last stop, newest, the view follows each new snapshot.",
@@ -774,9 +783,11 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
             continue
 
 
-def show_picked_snapshot(step: float) -> None:
+def show_picked_snapshot(step: float, at_end: bool = False) -> None:
     """A click on a metric chart shows the snapshot nearest the clicked step (a callback, before the
-    rerun). The newest is the slider's last stop: a click there follows new snapshots again."""
+    rerun). The newest is the slider's last stop: a click there, or at the end of the chart's lines
+    (``at_end``: "now", though snapshots newer than the chart drawn may have come since), follows new
+    snapshots again."""
     run_id = st.session_state.get("run_id")
     if not run_id:
         return
@@ -787,7 +798,7 @@ def show_picked_snapshot(step: float) -> None:
     except (RunDirError, RegistryError, ValueError):
         return
     if nearest is not None:  # the slider moves there as it is drawn (`snapshot_slider`)
-        st.session_state[f"snap_pick_{run_id}"] = NEWEST if nearest == steps[-1] else nearest
+        st.session_state[f"snap_pick_{run_id}"] = NEWEST if at_end or nearest == steps[-1] else nearest
 
 
 def metric_chart(container, figure, key: str, version: str | None = None) -> None:

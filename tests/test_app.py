@@ -268,6 +268,32 @@ def test_the_snapshot_sliders_default_in_the_browser_is_its_value_after_a_move_a
     assert not at.exception
 
 
+def _thinned_slider_app():
+    import streamlit as st
+
+    from ui.common import steady_select_slider
+
+    stops = st.session_state.setdefault("stops", [0, 10, 20, 30, "newest"])
+
+    def reset_to(held):  # as the Train view's nearest_stop
+        return min(stops[:-1], key=lambda s: (abs(s - held), s)) if held else "newest"
+
+    steady_select_slider("Snapshot at step", stops, "snap", reset_to=reset_to)
+
+
+def test_a_slider_stop_held_and_thinned_away_gives_way_to_the_nearest_kept():
+    """A long run keeps fewer old snapshots as it goes on: the step the user held on the Train view's
+    slider went, and the view jumped to the live end (the newest) instead of the nearest snapshot kept
+    (`steady_select_slider`'s ``reset_to`` as a function of the value gone; the Train view's
+    `nearest_stop`)."""
+    at = AppTest.from_function(_thinned_slider_app, default_timeout=TIMEOUT).run()
+    assert at.select_slider[0].value == "newest"  # its first draw
+    at.select_slider[0].set_value(30).run()
+    at.session_state["stops"] = [0, 10, 20, "newest"]  # 30 thinned away
+    at.run()
+    assert at.select_slider[0].value == 20 and not at.exception
+
+
 # ---------------------------------------------------------------------------------------------- train view
 def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
     finished_run(runs_root, "solo")

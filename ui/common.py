@@ -258,23 +258,42 @@ def kept_value(key: str, default: Any) -> Any:
 def steady_select_slider(
     label: str, options: list, key: str, *, reset_to: Any, move_to: Any = None, **kwargs
 ) -> Any:
-    """``st.select_slider(label, options, key=key, **kwargs)`` whose default in the browser is its value.
+    """``st.select_slider(label, options, key=..., **kwargs)`` whose default in the browser is its value,
+    and which the code can move without the browser moving it back.
 
     Streamlit sends a keyed widget's ``value`` argument to the browser as its default (for ``None``, the
     first option), and the browser falls back to that default when it draws the widget without a value
     of its own, then sends it back as though chosen. The Train page's snapshot slider, left at newest,
     jumped to step 0 that way in 3 of 13 live views on a loaded machine, and the view froze on step 0.
     So its value is passed as ``value`` on each run: Streamlit starts the widget there (its first draw)
-    and puts it back there when the value it kept is not in ``options`` (``reset_to`` then). ``move_to``
-    (a value in ``options``) moves it there through Session State, on a run that passes no ``value``
-    (both at once, Streamlit logs a warning). Returns the value chosen."""
+    and puts it back there when the value it kept is not in ``options``: ``reset_to`` then, or
+    ``reset_to(kept)`` when it is a function (``kept``: the value gone, None on a first draw).
+
+    ``move_to`` (a value in ``options``, e.g. a chart click's step) moves it there: as a new widget (its
+    key ``key`` then ``key:1``, ``key:2`` ...) started at that value. Written into the old widget's key,
+    a move was undone by a refresh the browser had already sent with the old value, which Streamlit took
+    for the user's choice (1 of 3 chart clicks on a live view); the target is kept until that widget is
+    drawn (a run a refresh cut short drew none, and the next started it at ``reset_to``). Returns the
+    value chosen."""
     state = st.session_state
-    current = state.get(key)
+    moves_key, moved_key = f"_moves_{key}", f"_moved_to_{key}"
+    moves = state.get(moves_key, 0)
+    current = state.get(f"{key}:{moves}" if moves else key)
     if move_to is not None and move_to in options and move_to != current:
-        state[key] = move_to
-        return st.select_slider(label, options=options, key=key, **kwargs)
-    value = current if current in options else reset_to
-    return st.select_slider(label, options=options, key=key, value=value, **kwargs)
+        moves = state[moves_key] = moves + 1
+        state[moved_key] = move_to  # until the new widget is drawn: a run cut short by a refresh draws none
+        current = None
+    elif current is not None:
+        state.pop(moved_key, None)
+    moved = state.get(moved_key)
+    if current in options:
+        value = current
+    elif moved in options:
+        value = moved
+    else:  # its first draw, or its value gone from the options
+        value = reset_to(current) if callable(reset_to) else reset_to
+    widget_key = f"{key}:{moves}" if moves else key
+    return st.select_slider(label, options=options, key=widget_key, value=value, **kwargs)
 
 
 def runs_root() -> Path:

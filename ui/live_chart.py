@@ -65,6 +65,32 @@ const DRAWS = (window.__liveChartDraws = window.__liveChartDraws || new Set());
 // then the figure's JSON (`live_chart`'s payload, sent as bytes: no JSON string escaped inside JSON).
 const DECODER = new TextDecoder();
 
+// The x (a step) at a click's page position on the subplot under it, and whether it is at or past the
+// end of that subplot's lines (the newest point, within a hundredth of the axis): {x, end}, or null off
+// every subplot (a legend, a title, the margins).
+function pickAt(chart, clientX, clientY) {
+  const full = chart._fullLayout;
+  if (!full || !full._plots) return null;
+  const box = chart.getBoundingClientRect();
+  const px = clientX - box.left, py = clientY - box.top;
+  for (const plot of Object.values(full._plots)) {
+    const xa = plot.xaxis, ya = plot.yaxis;
+    const inside = px >= xa._offset && px <= xa._offset + xa._length
+      && py >= ya._offset && py <= ya._offset + ya._length;
+    if (!inside) continue;
+    const x = xa.p2d(px - xa._offset);
+    if (typeof x !== "number" || !Number.isFinite(x)) return null;
+    let last = -Infinity;
+    for (const trace of chart._fullData || []) {
+      const xs = trace.xaxis === xa._id && trace.visible === true ? trace.x : null;
+      if (xs && xs.length) last = Math.max(last, Number(xs[xs.length - 1]));
+    }
+    const span = Math.abs(xa.range[1] - xa.range[0]);
+    return {x: x, end: Number.isFinite(last) && x >= last - span / 100};
+  }
+  return null;
+}
+
 export default function ({ data: payload, parentElement, setTriggerValue }) {
   const text = DECODER.decode(payload);
   const cut = text.indexOf("\n");
@@ -99,10 +125,21 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     return Plotly.react(chart, next.data, next.layout, CONFIG).then(() => {
       if (chart.listening) return;
       chart.listening = true;
-      chart.on("plotly_click", (event) => {
-        const x = event && event.points && event.points.length ? event.points[0].x : undefined;
-        if (chart.pick && typeof x === "number") chart.pick("pick", x);
-      });
+      // A click reports the x under it (and whether that is at the lines' end), read from where the
+      // button went up on the subplot under it: plotly_click needs a hovered point and a press and release
+      // on one element, and each refresh's Plotly.react clears the hover and may replace the element
+      // between the two (2 of 6 clicks on a live view reported nothing). Moved more than 4 px: a zoom.
+      chart.addEventListener("pointerdown", (e) => {
+        chart.downAt = e.button === 0 ? [e.clientX, e.clientY] : null;
+      }, true);
+      window.addEventListener("pointerup", (e) => {  // (plotly.js may cover the page while pressed)
+        const down = chart.downAt;
+        chart.downAt = null;
+        if (!down || !chart.pick || !chart.isConnected) return;
+        if (Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4) return;
+        const picked = pickAt(chart, e.clientX, e.clientY);
+        if (picked !== null) chart.pick("pick", picked);
+      }, true);
     });
   }).catch((error) => {
     chart.drawn = null;  // not drawn: the next figure is, even if it is the same
@@ -146,7 +183,7 @@ def live_chart(
     key: str,
     *,
     height: int | None = None,
-    on_pick: Callable[[float], None] | None = None,
+    on_pick: Callable[[float, bool], None] | None = None,
     version: str | None = None,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
@@ -159,8 +196,9 @@ def live_chart(
     height), the figure it sent then is sent again, and ``figure``, which may then be a function that
     builds it, is never called. The browser draws a figure it already shows no second time either.
 
-    ``on_pick(x)``, if given, is called (as a widget callback, before the rerun) with the x of the point
-    under the mouse when the user clicks the chart."""
+    ``on_pick(x, end)``, if given, is called (as a widget callback, before the rerun) when the user clicks
+    a subplot of the chart: ``x``, the x under the click, and ``end``, whether that is at or past the end
+    of the subplot's lines (its newest point, within a hundredth of the axis; a live chart's "now")."""
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
@@ -188,11 +226,14 @@ def live_chart(
     _COMPONENT(key=key, data=data, height=height, **callbacks)
 
 
-def _picked(key: str, on_pick: Callable[[float], None]) -> None:
+def _picked(key: str, on_pick: Callable[[float, bool], None]) -> None:
     result = st.session_state.get(key)
-    x = result.get("pick") if result is not None else None
-    if isinstance(x, int | float):
-        on_pick(x)
+    picked = result.get("pick") if result is not None else None
+    if not isinstance(picked, Mapping):
+        return
+    x, end = picked.get("x"), picked.get("end")
+    if isinstance(x, int | float) and not isinstance(x, bool):
+        on_pick(x, end is True)
 
 
 # The live view's refresh, paced by the browser. Streamlit's ``st.fragment(run_every=...)`` is a timer in

@@ -251,3 +251,52 @@ def test_the_page_keeps_up_with_a_run_it_refreshes_heavily_and_shows_where_it_st
     button(page, "Stop").click()
     expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
     assert shown_step(page) == last_row_step(metrics)  # the run's last row, not one from a queued refresh
+
+
+LOSSES_PLOT = ".st-key-chart_metrics .draglayer .xy .nsewdrag"  # the losses panel's plot area
+# Redraw the loss chart as a refresh does (Plotly.react), between a press and its release.
+REDRAW = """() => {
+  const chart = document.querySelector('.st-key-chart_metrics .live-chart');
+  const layout = {...chart.layout, datarevision: Math.random()};
+  return window.Plotly.react(chart, chart.data, layout).then(() => true);
+}"""
+# The page x of the step a given share of the x axis' span before the losses' last point.
+BEFORE_END = """(share) => {
+  const chart = document.querySelector('.st-key-chart_metrics .live-chart');
+  const xa = chart._fullLayout.xaxis;
+  const last = Math.max(...chart._fullData.filter((t) => t.xaxis === 'x').map((t) => t.x[t.x.length - 1]));
+  return chart.getBoundingClientRect().left + xa._offset + xa.d2p(last - share * (xa.range[1] - xa.range[0]));
+}"""
+
+
+def test_a_click_on_the_chart_picks_a_snapshot_through_a_redraw_and_one_at_its_end_follows(
+    streamlit_server, page
+):
+    """A click on the loss chart shows the snapshot nearest the step under it, also when a refresh redrew
+    the chart between the press and the release (2 of 6 clicks on a live view did nothing); a click at the
+    end of the lines follows the newest snapshot again (it held one a few steps old)."""
+    slider = page.get_by_role("slider", name="Snapshot at step")
+    with live_run(page, streamlit_server.url, sample_every=("Run", SAMPLE_EVERY)):
+        expect(page.locator(SHOWN_TITLE)).to_have_text(re.compile(r"\bstep \d{3,}\b"), timeout=UI_TIMEOUT)
+        newest = int(re.search(r"step (\d+)", page.locator(SHOWN_TITLE).first.text_content()).group(1))
+        plot = page.locator(LOSSES_PLOT).first.bounding_box()
+        page.mouse.move(plot["x"] + plot["width"] * 0.1, plot["y"] + plot["height"] * 0.5)
+        page.mouse.down()
+        assert page.evaluate(REDRAW)
+        page.mouse.up()
+        expect(slider).not_to_have_attribute("aria-valuetext", "newest", timeout=UI_TIMEOUT)
+        picked = int(slider.get_attribute("aria-valuetext"))
+        assert 0 <= picked <= newest // 2 and picked % SAMPLE_EVERY == 0, (picked, newest)
+        expect(page.locator(SHOWN_TITLE)).to_have_text(re.compile(rf"\bstep {picked}\b"), timeout=UI_TIMEOUT)
+        held = record_steps(page, HOLD_S)
+        # the run trains on, the view holds: on that snapshot, or the nearest kept once the run thinned its
+        # old snapshots (it keeps every other one as it goes on)
+        near = 2 * picked + 2 * SAMPLE_EVERY
+        assert max(shown for _, _, shown in held) <= near, (picked, held)
+        assert held[-1][1] > 2 * near, "the run hardly trained while the view held"
+
+        # just before the lines' last point (within a hundredth of the axis): "now", not the snapshot there
+        page.mouse.click(page.evaluate(BEFORE_END, 0.006), plot["y"] + plot["height"] * 0.5)
+        expect(slider).to_have_attribute("aria-valuetext", "newest", timeout=UI_TIMEOUT)
+        page.wait_for_function(CAUGHT_UP, arg=4 * SAMPLE_EVERY, timeout=UI_TIMEOUT)
+        assert_follows(record_steps(page, HOLD_S))
