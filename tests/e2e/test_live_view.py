@@ -260,12 +260,14 @@ REDRAW = """() => {
   const layout = {...chart.layout, datarevision: Math.random()};
   return window.Plotly.react(chart, chart.data, layout).then(() => true);
 }"""
-# The page x of the step a given share of the x axis' span before the losses' last point.
+# The page point of the step a given share of the x axis' span before the losses' last point, halfway up
+# the losses panel, as the page is laid out now (a flag's banner above the charts moves them down).
 BEFORE_END = """(share) => {
   const chart = document.querySelector('.st-key-chart_metrics .live-chart');
-  const xa = chart._fullLayout.xaxis;
+  const xa = chart._fullLayout.xaxis, ya = chart._fullLayout.yaxis, box = chart.getBoundingClientRect();
   const last = Math.max(...chart._fullData.filter((t) => t.xaxis === 'x').map((t) => t.x[t.x.length - 1]));
-  return chart.getBoundingClientRect().left + xa._offset + xa.d2p(last - share * (xa.range[1] - xa.range[0]));
+  const x = box.left + xa._offset + xa.d2p(last - share * (xa.range[1] - xa.range[0]));
+  return [x, box.top + ya._offset + ya._length / 2];
 }"""
 
 
@@ -296,7 +298,7 @@ def test_a_click_on_the_chart_picks_a_snapshot_through_a_redraw_and_one_at_its_e
         assert held[-1][1] > 2 * near, "the run hardly trained while the view held"
 
         # just before the lines' last point (within a hundredth of the axis): "now", not the snapshot there
-        page.mouse.click(page.evaluate(BEFORE_END, 0.006), plot["y"] + plot["height"] * 0.5)
+        page.mouse.click(*page.evaluate(BEFORE_END, 0.006))
         expect(slider).to_have_attribute("aria-valuetext", "newest", timeout=UI_TIMEOUT)
         page.wait_for_function(CAUGHT_UP, arg=4 * SAMPLE_EVERY, timeout=UI_TIMEOUT)
         assert_follows(record_steps(page, HOLD_S))
