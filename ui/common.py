@@ -270,11 +270,11 @@ def steady_select_slider(
     ``reset_to(kept)`` when it is a function (``kept``: the value gone, None on a first draw).
 
     ``move_to`` (a value in ``options``, e.g. a chart click's step) moves it there: as a new widget (its
-    key ``key`` then ``key:1``, ``key:2`` ...) started at that value. Written into the old widget's key,
-    a move was undone by a refresh the browser had already sent with the old value, which Streamlit took
-    for the user's choice (1 of 3 chart clicks on a live view); the target is kept until that widget is
-    drawn (a run a refresh cut short drew none, and the next started it at ``reset_to``). Returns the
-    value chosen."""
+    key ``key`` then ``key:1``, ``key:2`` ...) started at that value: written into the old widget's key,
+    a move can be undone by a refresh the browser sent before the move reached it (its request carries
+    the old value, which Streamlit takes for the user's choice), while a value sent for a widget no
+    longer drawn is dropped. The target is kept until that widget is drawn (a run that a refresh cut
+    short draws none). Returns the value chosen."""
     state = st.session_state
     moves_key, moved_key = f"_moves_{key}", f"_moved_to_{key}"
     moves = state.get(moves_key, 0)
