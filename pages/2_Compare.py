@@ -150,10 +150,9 @@ snapshot_steps = sorted({step for view in views.values() for step in view.snapsh
 if not snapshot_steps:
     st.caption("No snapshots yet in the chosen runs.")
 else:
-    # The step chosen, kept apart from the slider's own state: Streamlit drops a widget's state on a run
-    # that does not draw it (no runs chosen, one snapshot), and the browser's slider, drawn again, came
-    # back at its first step. Given back to the slider when it has none (`steady_select_slider`).
-    kept = st.session_state.get("cmp_sample_step_kept")
+    # The step chosen outlives a run that does not draw the slider (no runs chosen, one snapshot), whose
+    # state Streamlit then drops: given back to it when drawn again (`kept_value`, `steady_select_slider`).
+    kept = kept_value("cmp_sample_step", None)
     if len(snapshot_steps) > 1:
         sample_step = steady_select_slider(
             "Samples at step",
@@ -164,7 +163,6 @@ else:
         )
     else:
         sample_step = snapshot_steps[0]
-    st.session_state["cmp_sample_step_kept"] = sample_step
     # as many columns as runs, up to SAMPLES_PER_ROW: two runs in three columns left a third of the row
     # empty, and on a 1,000 px window each panel ~100 px wide, its legend cut to "rea"
     per_row = min(SAMPLES_PER_ROW, len(views))

@@ -344,3 +344,17 @@ def test_compare_draws_the_train_view_s_reference_line_of_a_quality_metric():
     assert not plain["layout"]["shapes"]
     log = gan_charts.compare_figure({"a": frame}, "label_fidelity", log_y=True)
     assert [s["y0"] for s in log["layout"]["shapes"]] == [1.0]
+
+
+def test_the_sample_step_outlives_a_run_that_did_not_draw_the_slider(runs_root):
+    """No run chosen draws no slider, and Streamlit drops its state: the step chosen comes back with it."""
+    finished(runs_root, "every5", sample_every=5)
+    finished(runs_root, "every10", sample_every=10, seed=1)
+    at = compare()
+    (slider,) = [s for s in at.select_slider if s.key == "cmp_sample_step"]
+    slider.set_value(15).run()
+    at.multiselect(key="cmp_runs").set_value([]).run()
+    assert not at.select_slider
+    at.multiselect(key="cmp_runs").set_value(["every5", "every10"]).run()
+    (slider,) = [s for s in at.select_slider if s.key == "cmp_sample_step"]
+    assert int(slider.value) == 15 and not at.exception

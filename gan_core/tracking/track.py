@@ -812,16 +812,15 @@ class TrackedRun:
                 ):
                     row = self._send()
                 row = self._commit_batches(wait=False) or row
-        except _RanksDisagree as exc:  # on every rank at this step: none of them records it
-            self.step -= 1
-            self._train_seconds -= elapsed
-            raise TrackingError(str(exc)) from None
-        except BaseException:
+        except BaseException as exc:
             if self._dist is not None and self._averaged_step < step:
-                # its values' collective broke (another rank ended): the step has no row, and the run's
-                # record, its status and its error's "failed at step" end before it
+                # its values were not averaged (the ranks log other names, or the collective broke: another
+                # rank ended): the step has no row, and the run's record, status and "failed at step" end
+                # before it
                 self.step -= 1
                 self._train_seconds -= elapsed
+            if isinstance(exc, _RanksDisagree):  # on every rank at this step
+                raise TrackingError(str(exc)) from None
             raise
         if self.steps and self.step >= self.steps and not self._should_stop:
             self._should_stop, self.stop_reason = True, "steps"
