@@ -158,6 +158,7 @@ SINGLE_STEP_MARKS = {
 }
 # Columns left blank, not NaN, by a G-only step: it updates no D, so it has no D gradient.
 BLANK_AFTER_G_STEP = ("d_grad_norm",)
+UNMEASURED_NOTE = " (not measured)"  # a line's legend name when the run never measured its column
 LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
 CAP_PX = 8  # an event marker's cap (its triangle at the plot's top edge), pixels across
 CAP_STACK_PX = 9  # how far below the one before a cap is drawn where caps would cover each other
@@ -768,6 +769,51 @@ def _edge_traces(
     return traces
 
 
+def _diverged_at(records: Sequence[Mapping[str, Any]]) -> float:
+    """The step of a run's first ``diverged`` flag (`gan_core.flags`), +inf when it never diverged."""
+    steps = [
+        at
+        for event in records
+        if event.get("kind") == "flag"
+        and isinstance(fields := event.get("fields"), Mapping)
+        and fields.get("flag") == "diverged"
+        and (at := _event_step(event)) is not None
+    ]
+    return min(steps, default=math.inf)
+
+
+def _failure_bits(
+    step: np.ndarray,
+    bits: Any,
+    diverged_at: float,
+    *,
+    rows: np.ndarray | None = None,
+    g_steps: np.ndarray | None = None,
+) -> np.ndarray:
+    """A per-step column's non-finite bits (`MetricStore.view(nonfinite=True)`) as uint8, with the NaN
+    bit kept only where a NaN is a failure: on points from the run's divergence on (``diverged_at``,
+    `_diverged_at`), and not on a point that holds a G-only step (``g_steps``, for the columns such a
+    step leaves blank: `BLANK_AFTER_G_STEP`).
+
+    metrics.csv writes a NaN and a value a step did not measure alike, as a blank cell (a tracked loop
+    that skipped D's update on a step, or passed no parameters for a gradient norm; a G-only step).
+    The flags tell them apart: a NaN or infinity in a loss or a gradient norm raises ``diverged`` at
+    its step (`gan_core.flags`), so a blank before the first ``diverged`` was not measured. From it on the
+    two look the same, and both are marked. An infinity is always one (nothing writes an unmeasured
+    value as one)."""
+    bits = np.nan_to_num(np.asarray(bits, dtype=np.float64), nan=0.0).astype(np.uint8)
+    bits[np.asarray(step, dtype=np.float64) < diverged_at] &= ~np.uint8(NONFINITE_NAN)
+    if g_steps is not None and g_steps.size:
+        covered = _covering_points(step, rows, g_steps)
+        bits[covered[covered >= 0]] &= ~np.uint8(NONFINITE_NAN)
+    return bits
+
+
+def _kept(kept: np.ndarray | None, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``arrays`` at the positions ``kept`` marks (all of them when it is None)."""
+    return arrays if kept is None else tuple(np.asarray(a)[kept] for a in arrays)
+
+
 def _covering_points(step: np.ndarray, rows: np.ndarray | None, at: np.ndarray) -> np.ndarray:
     """For each step in ``at``, the index of the view point whose rows hold it, or -1 where none does.
 
@@ -1294,9 +1340,12 @@ def metric_figure(
     column's colour, with the value in the hover (`EDGE_MARKS`): on a log axis a point whose values
     reach 0 or below (at the bottom), and on any axis a NaN (top), +inf (top) or -inf (bottom) among
     a point's rows, read from the view's ``c_nonfinite`` columns (`MetricStore.view(nonfinite=True)`).
-    ``nan_is_blank``: NaN means "not measured here" (evaluation columns), not a failure. A G-only step's
-    blank D gradient (`BLANK_AFTER_G_STEP`) is not a NaN either. ``from_zero``: both axes start at 0
-    (metrics that are never negative, measured sparsely).
+    ``nan_is_blank``: NaN means "not measured here" (evaluation columns), not a failure. Otherwise a NaN
+    is a failure only from the run's first ``diverged`` flag in ``events`` on: before it, a blank is a
+    step that did not measure the column (a G-only step's D gradient, a tracked loop that skipped D's
+    update or passed no parameters), left out of the line, which joins the steps that did
+    (`_failure_bits`); a column no step measured is named "(not measured)" in the legend. ``from_zero``:
+    both axes start at 0 (metrics that are never negative, measured sparsely).
 
     ``log_y``: means <= 0 become gaps in the line (before smoothing, so the smoothed line averages only
     what the chart shows); the band is left out where its top is <= 0, and where only its bottom is, it
@@ -1349,28 +1398,41 @@ def metric_figure(
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
     lines = [means[c] for c in columns]
     smoothed = smooth(np.column_stack(lines), smoothing) if smoothing > 0 and lines else None
+    diverged_at = _diverged_at(records)
     for position, c in enumerate(columns):
         color = _metric_color(c, position)
+        bits = view.get(f"{c}_nonfinite")
+        # A point no row of which measured the column (its mean NaN, no failure among its rows) is left
+        # out of the line, which joins the points that did measure it: a loop that updates D every
+        # other step has a D line, not a row of gaps.
+        shown = np.ones(len(step), dtype=bool)
+        if bits is not None and not nan_is_blank:
+            bits = _failure_bits(
+                step,
+                bits,
+                diverged_at,
+                rows=view.get("rows"),
+                g_steps=g_steps if c in BLANK_AFTER_G_STEP else None,
+            )
+            shown = ~np.isnan(raw_means[c]) | (bits != 0)
+        kept = None if shown.all() else shown
         if c in bands:
             low, high = bands[c]
-            traces.append(_band_trace(step, low, high, group=c, color=color))
-        traces.extend(
-            _line_traces(
-                step,
-                means[c],
-                name=c,
-                color=color,
-                smoothing=smoothing,
-                dashed=c in dashed,
-                single_point=single_point,
-                smoothed=None if smoothed is None else smoothed[:, position],
-            )
+            traces.append(_band_trace(*_kept(kept, step, low, high), group=c, color=color))
+        line_step, line_mean = _kept(kept, step, means[c])
+        lines = _line_traces(
+            line_step,
+            line_mean,
+            name=c,
+            color=color,
+            smoothing=smoothing,
+            dashed=c in dashed,
+            single_point=single_point or len(line_step) == 1,
+            smoothed=None if smoothed is None else _kept(kept, smoothed[:, position])[0],
         )
-        bits = view.get(f"{c}_nonfinite")
-        if bits is not None and c in BLANK_AFTER_G_STEP and g_steps.size:
-            covered = _covering_points(step, view.get("rows"), g_steps)
-            bits = bits.copy()
-            bits[covered[covered >= 0]] &= ~np.uint8(NONFINITE_NAN)
+        if not shown.any():  # the legend says why the line is not there (its group stays the column's)
+            lines[-1]["name"] = c + UNMEASURED_NOTE
+        traces.extend(lines)
         low, high = raw_bands.get(c, (None, None))
         found = _edge_positions(step, raw_means[c], low, high, bits, log_y=log_y, nan_is_blank=nan_is_blank)
         for kind, (at, texts) in found.items():
@@ -1909,8 +1971,10 @@ def compare_figure(
     A metric measured only on some steps, an evaluation column (`EVAL_COLUMNS`, best drawn from
     `compare_view`) or a run's own metric that run logged on some steps only, is drawn through the steps
     that measured it, a marker on each, unsmoothed; its blanks (NaN) are not marked as failures, as in the
-    Train view's quality and custom charts. A per-step metric's NaN is (a diverged run); a run's own
-    metric logged on every step is smoothed like the built-in ones, as the Train view draws it.
+    Train view's quality and custom charts. A per-step metric's NaN from the run's divergence on is a
+    failure mark; a blank before it, a step that did not measure the metric, is joined over
+    (`_failure_bits`). A run's own metric logged on every step is smoothed like the built-in ones, as the
+    Train view draws it.
 
     A hyperparameter column (`HPARAM_COLUMNS`: lr_g, d_steps, ...) is a setting in force, changed at a
     step: drawn as steps (each value held until the next), never smoothed (an EMA would draw a learning
@@ -1943,13 +2007,20 @@ def compare_figure(
         if stepwise and f"{column}_min" in view.columns and f"{column}_max" in view.columns:
             low, high = (view[f"{column}_{end}"].to_numpy(dtype=np.float64) for end in ("min", "max"))
             raw = _held_values(raw, low, high)
+        bits = view[f"{column}_nonfinite"].to_numpy() if f"{column}_nonfinite" in view.columns else None
+        kept = None
+        if bits is not None and not sparse:  # steps that did not measure it: joined over (`metric_figure`)
+            bits = _failure_bits(step, bits, _diverged_at(_records(events.get(run_id, ()))))
+            shown = ~np.isnan(raw) | (bits != 0)
+            kept = None if shown.all() else shown
+        line_step, line_raw = _kept(kept, step, raw)
         lines = _line_traces(
-            step,
-            _positive(raw) if log_y else raw,
+            line_step,
+            _positive(line_raw) if log_y else line_raw,
             name=str(run_id),
             color=color,
             smoothing=0.0 if sparse else smoothing,
-            single_point=len(view) < 2,
+            single_point=len(line_step) < 2,
         )
         if sparse:
             lines[-1]["mode"] = "lines+markers"
@@ -1957,10 +2028,9 @@ def compare_figure(
         if stepwise:
             lines[-1]["line"]["shape"] = "hv"
         traces.extend(lines)
-        drawn.append((step, np.asarray(lines[-1]["y"], dtype=np.float64)))
+        drawn.append((line_step, np.asarray(lines[-1]["y"], dtype=np.float64)))
         bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
         low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
-        bits = view[f"{column}_nonfinite"].to_numpy() if f"{column}_nonfinite" in view.columns else None
         found = _edge_positions(step, raw, low, high, bits, log_y=log_y, nan_is_blank=sparse)
         for kind, (at, texts) in found.items():
             edges[kind].append((step[at], color, [f"{html.escape(str(run_id))}: {text}" for text in texts]))

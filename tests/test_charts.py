@@ -828,7 +828,8 @@ def test_training_figure_legend_entries_stay_in_their_panel(view):
     nan_view = view.copy()
     for column in chart_builders.METRIC_COLUMNS:
         nan_view[f"{column}_nonfinite"] = np.where(np.arange(len(view)) == 5, 1, 0).astype(np.uint8)
-    fig = charts.training_figure(nan_view, [], 0.0)
+    diverged = [event(int(view["step"].iloc[5]), "flag", "diverged", flag="diverged")]
+    fig = charts.training_figure(nan_view, diverged, 0.0)
     nan_groups = [t.legendgroup for t in fig.data if t.name == "NaN"]
     assert nan_groups == [f"{i}:edge_nan" for i in range(4) for _ in range(2)]  # a key and the marks
     for index in range(4):
@@ -950,7 +951,9 @@ def test_compare_draws_a_quality_metric_through_each_runs_evaluations():
     rows[:, RECORD_COLUMNS.index("d_loss")] = np.nan
     diverged.extend(np.c_[rows, np.full(50, np.nan)])
     view = diverged.view(300, nonfinite=True)
-    fig = charts.compare_figure({"diverged": charts.compare_view(diverged, "d_loss", view)}, "d_loss")
+    frames = {"diverged": charts.compare_view(diverged, "d_loss", view)}
+    flag = {"diverged": [event(1_001, "flag", "diverged", flag="diverged")]}
+    fig = charts.compare_figure(frames, "d_loss", events=flag)
     assert edge_marks(fig, "nan") and max(x for x, _, _ in edge_marks(fig, "nan")) == 1_050
 
 
@@ -1417,9 +1420,12 @@ def divergence_rows() -> np.ndarray:
     return rows
 
 
+DIVERGED_AT_79 = [event(79, "flag", "diverged at step 79: d_loss not finite", flag="diverged")]
+
+
 def test_zeros_on_a_log_axis_are_marked_and_the_band_stays_where_values_are():
     frame = store_view(divergence_rows())
-    fig = charts.grad_norm_figure(frame, smoothing=0.6)
+    fig = charts.grad_norm_figure(frame, smoothing=0.6, events=DIVERGED_AT_79)
     assert fig.layout.yaxis.type == "log"
     line = np.asarray(only_trace(fig, "g_grad_norm").y, dtype=np.float64)
     assert np.isfinite(line[:32]).all() and np.isnan(line[32:]).all()  # no value to draw from step 33
@@ -1432,7 +1438,7 @@ def test_zeros_on_a_log_axis_are_marked_and_the_band_stays_where_values_are():
     assert steps.tolist() == list(range(1, 33)) and (bottom > 0).all() and (top >= bottom).all()
     # the NaN at the last step is marked at the top edge, on a log and on a linear axis
     for log_y in (True, False):
-        nan = edge_marks(charts.grad_norm_figure(frame, log_y=log_y), "nan")
+        nan = edge_marks(charts.grad_norm_figure(frame, log_y=log_y, events=DIVERGED_AT_79), "nan")
         assert nan == [(80, charts.G_COLOR, "g_grad_norm NaN")]
     # and d_grad_norm, positive throughout, has no marks at all
     assert all(color != charts.D_COLOR for kind in charts.EDGE_MARKS for _, color, _ in edge_marks(fig, kind))
@@ -1443,7 +1449,7 @@ def test_infinities_and_nan_are_marked_on_linear_and_log_axes():
     rows[10, RECORD_COLUMNS.index("d_loss_fake")] = -np.inf
     frame = store_view(rows)
     for log_y in (False, True):
-        fig = charts.loss_figure(frame, log_y=log_y)
+        fig = charts.loss_figure(frame, log_y=log_y, events=DIVERGED_AT_79)
         assert edge_marks(fig, "posinf") == [(79, charts.D_COLOR, "d_loss +inf")]
         assert edge_marks(fig, "nan") == [(80, charts.G_COLOR, "g_loss NaN")]
         assert edge_marks(fig, "neginf") == [(11, charts.FAKE_COLOR, "d_loss_fake -inf")]  # row 10: step 11
@@ -1460,15 +1466,16 @@ def test_nan_marks_in_merged_points_and_what_is_not_a_nan():
     rows[500, RECORD_COLUMNS.index("g_loss")] = np.nan
     frame = store_view(rows, capacity=64)  # 16 rows a point: the NaN is inside a point's mean
     assert np.isfinite(frame["g_loss"]).all()
-    marks = edge_marks(charts.loss_figure(frame), "nan")
+    marks = edge_marks(charts.loss_figure(frame, events=[event(501, "flag", "x", flag="diverged")]), "nan")
     (at,) = np.flatnonzero(frame["g_loss_nonfinite"].to_numpy())
     assert marks == [(frame["step"].iloc[at], charts.G_COLOR, "g_loss NaN")]
-    # a G-only step leaves d_grad_norm blank: that is not a NaN
+    # a G-only step leaves d_grad_norm blank: that is not a NaN, even after a divergence
     g_only = record_rows(50)
     g_only[29, RECORD_COLUMNS.index("d_grad_norm")] = np.nan
     frame = store_view(g_only)
-    assert edge_marks(charts.grad_norm_figure(frame), "nan")[0][0] == 30
-    steps = [event(30, "step_g", "single step while paused")]
+    early = [event(10, "flag", "x", flag="diverged")]
+    assert edge_marks(charts.grad_norm_figure(frame, events=early), "nan")[0][0] == 30
+    steps = [*early, event(30, "step_g", "single step while paused")]
     assert edge_marks(charts.grad_norm_figure(frame, events=steps), "nan") == []
     # quality columns are blank between evaluations: not marked (nan_is_blank)
     quality = quality_store({"diversity": 0.5})
@@ -1483,7 +1490,7 @@ def test_band_pieces_are_closed_separately_across_blanks():
     column = RECORD_COLUMNS.index("d_real")
     rows[20:30, column] = np.nan  # ten blank steps
     rows[45, column] = np.nan
-    fig = charts.d_output_figure(store_view(rows))
+    fig = charts.d_output_figure(store_view(rows), events=[event(20, "flag", "x", flag="diverged")])
     pieces = band_pieces(only_trace(fig, "d_real min-max"))
     assert [(p[0][0], p[0][-1]) for p in pieces] == [(1, 20), (31, 45), (47, 60)]
     for px, _ in band_polygons(only_trace(fig, "d_real min-max")):

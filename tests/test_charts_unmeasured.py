@@ -1,0 +1,126 @@
+"""A step that did not measure a column is a blank, not a failure: a tracked loop that updates D every
+other step, or passes no parameters for a gradient norm, was charted as a row of NaN marks with no line
+(`gan_core.charts._failure_bits`). metrics.csv writes both as a blank cell; the run's ``diverged`` flag
+tells them apart."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+
+import gan_core.track as track
+from gan_core import charts
+from gan_core.registry import RunRegistry
+from tests.test_track import ToyGAN
+
+STEPS = 40
+
+
+def nan_marks(figure) -> list[tuple[float, str]]:
+    """(step, hover) of each NaN mark pinned to a chart's edge."""
+    return [
+        (float(x), text)
+        for trace in go.Figure(figure).data
+        if trace.name == "NaN" and trace.showlegend is False
+        for x, text in zip(trace.x, trace.text)
+    ]
+
+
+def shown_line(figure, name: str):
+    """The line carrying ``name``'s legend entry (not its band or its faint raw line), in whichever of the
+    Train view's panels draws it (their legend groups are ``"<panel>:<column>"``)."""
+    (line,) = [
+        t
+        for t in go.Figure(figure).data
+        if (t.legendgroup or "").split(":")[-1] == name and t.name == name and t.showlegend is not False
+    ]
+    return line
+
+
+def train(run, gan: ToyGAN, *, d_every: int = 1, params: bool = True, steps: int = STEPS) -> None:
+    for i in range(steps):
+        real = gan.real[torch.randint(len(gan.real), (32,))]
+        fake = gan.G(torch.randn(32, 4))
+        if i % d_every == 0:  # D updated on this step only
+            real_logits, fake_logits = gan.D(real), gan.D(fake.detach())
+            d_loss = gan.bce(real_logits, torch.ones_like(real_logits)) + gan.bce(
+                fake_logits, torch.zeros_like(fake_logits)
+            )
+            gan.opt_d.zero_grad()
+            d_loss.backward()
+            gan.opt_d.step()
+            run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=gan.D if params else None)
+        g_logits = gan.D(fake)
+        g_loss = gan.bce(g_logits, torch.ones_like(g_logits))
+        gan.opt_g.zero_grad()
+        g_loss.backward()
+        gan.opt_g.step()
+        run.g_step(g_loss, g_params=gan.G if params else None)
+
+
+def diverge(run, gan: ToyGAN) -> None:
+    """One step whose D update is measured and whose G loss is NaN: the run's ``diverged`` flag."""
+    real = gan.real[:32]
+    real_logits, fake_logits = gan.D(real), gan.D(gan.G(torch.randn(32, 4)).detach())
+    run.d_step(
+        real_logits, fake_logits, d_loss=gan.bce(real_logits, torch.ones_like(real_logits)), d_params=gan.D
+    )
+    run.g_step(torch.tensor(float("nan")), g_params=gan.G)
+
+
+def figure_of(root, run_id: str):
+    view = RunRegistry(root).view(run_id)
+    frame = charts.metric_view(view.store, 500, view.custom_columns)
+    return charts.training_figure(frame, view.events, 0.0, loss_name=view.meta.loss)
+
+
+def test_a_loop_that_updates_d_every_other_step_has_d_lines_joined_over_the_other_steps(tmp_path):
+    with track.init("every2", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        train(run, ToyGAN(), d_every=2)
+    figure = figure_of(tmp_path, "every2")
+    assert nan_marks(figure) == []
+    for column in ("d_loss", "d_acc_real", "d_real", "d_grad_norm"):
+        line = shown_line(figure, column)
+        # the steps that updated D (1, 3, 5, ...), each with its value, joined: no gap between them
+        assert list(line.x) == list(range(1, STEPS + 1, 2)), column
+        assert np.isfinite(np.asarray(line.y, dtype=float)).all(), column
+    assert list(shown_line(figure, "g_loss").x) == list(range(1, STEPS + 1))  # G's: every step
+
+
+def test_a_loop_that_passes_no_parameters_says_its_norms_were_not_measured(tmp_path):
+    with track.init("nonorm", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        train(run, ToyGAN(), params=False)
+    figure = figure_of(tmp_path, "nonorm")
+    assert nan_marks(figure) == []
+    names = {t.name for t in go.Figure(figure).data if t.showlegend is not False}
+    assert {"d_grad_norm (not measured)", "g_grad_norm (not measured)"} <= names
+    assert "d_loss" in names and "d_loss (not measured)" not in names
+    assert len(shown_line(figure, "d_loss").x) == STEPS
+
+
+def test_a_nan_from_the_runs_divergence_on_is_still_a_failure_mark(tmp_path):
+    gan = ToyGAN()
+    with track.init("nan", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        train(run, gan, d_every=2)  # blanks on the even steps: not failures
+        diverge(run, gan)  # step 41: D updated, G's loss NaN
+    figure = figure_of(tmp_path, "nan")
+    assert nan_marks(figure) == [(STEPS + 1.0, "g_loss NaN")]
+    # before it, the blanks are still joined over
+    assert list(shown_line(figure, "d_loss").x) == [*range(1, STEPS + 1, 2), STEPS + 1]
+
+
+def test_compare_joins_a_runs_blanks_and_marks_its_divergence(tmp_path):
+    gan = ToyGAN()
+    with track.init("nan", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        train(run, gan, d_every=2)
+        diverge(run, gan)
+    view = RunRegistry(tmp_path).view("nan")
+    frames = {"nan": charts.compare_view(view.store, "d_loss", view.store.view(300, nonfinite=True))}
+    figure = charts.compare_figure(frames, "d_loss", events={"nan": view.events})
+    (line,) = [t for t in go.Figure(figure).data if t.name == "nan" and t.showlegend is not False]
+    assert list(line.x) == [*range(1, STEPS + 1, 2), STEPS + 1]
+    assert nan_marks(figure) == []  # d_loss was finite at the divergence
+    frames = {"nan": charts.compare_view(view.store, "g_loss", view.store.view(300, nonfinite=True))}
+    figure = charts.compare_figure(frames, "g_loss", events={"nan": view.events})
+    assert [x for x, _ in nan_marks(figure)] == [STEPS + 1.0]
