@@ -865,13 +865,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     split = cfg.seed if G is not None else args.seed
     result = evaluate_samples(samples, cfg, source, inception=inception, seed=split)
     if G is not None:  # which G was scored: the run, and the checkpoint and step its weights are from
-        result = {
-            "dataset": result.pop("dataset"),
-            "run": str(loaded.run_path),
-            "checkpoint": loaded.checkpoint,
-            "step": loaded.step,
-            **result,
-        }
+        result = {"run": str(loaded.run_path), "checkpoint": loaded.checkpoint, "step": loaded.step, **result}
     if G is not None and model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS:
         result["gan_train_test"] = gan_train_test(cfg, G, seed=args.seed)
         try:

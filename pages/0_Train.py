@@ -210,7 +210,7 @@ def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[
         changes = {}
         note = (
             "Resume continues this run with its own settings; the sidebar holds another configuration "
-            f"({named} differ), which Start would train as a new run."
+            f"({named} {'differs' if len(fixed) == 1 else 'differ'}), which Start would train as a new run."
         )
     elif changes:
         note = "Resume applies the sidebar's changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
@@ -554,7 +554,7 @@ def single_steps_text(single: dict) -> str:
     last_d = single["last_d"]
     if last_d:
         values = ", ".join(
-            f"{k} {last_d[k]:.3g}"
+            f"{k} {last_d[k]:.4g}"  # as the charts' hover writes it (1.002, not 1)
             for k in ("d_loss", "d_acc_real", "d_acc_fake", "d_real", "d_fake")
             if k in last_d
         )

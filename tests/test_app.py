@@ -610,8 +610,8 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     d = next(e["fields"] for e in reversed(runner.events) if e["kind"] == "step_d")
     assert said == (
         "Single steps since the pause: 1 D-only, 1 full (on the charts: ◆ D-only, ■ G-only, ● full). The "
-        f"last D-only update: d_loss {d['d_loss']:.3g}, d_acc_real {d['d_acc_real']:.3g}, d_acc_fake "
-        f"{d['d_acc_fake']:.3g}, d_real {d['d_real']:.3g}, d_fake {d['d_fake']:.3g}; it trains D alone, so "
+        f"last D-only update: d_loss {d['d_loss']:.4g}, d_acc_real {d['d_acc_real']:.4g}, d_acc_fake "
+        f"{d['d_acc_fake']:.4g}, d_real {d['d_real']:.4g}, d_fake {d['d_fake']:.4g}; it trains D alone, so "
         "the step count (G updates) stays where it is."
     )
     assert status_line(at).startswith("**Status:** `paused`")

@@ -196,7 +196,7 @@ def test_evaluate_names_the_run_checkpoint_and_step_it_scored(tmp_path, cli):
     latest = cli("evaluate", "--run", str(root / "r"))
     assert latest.returncode == 0, latest.stderr
     got = json.loads(latest.stdout)
-    assert list(got)[:5] == ["dataset", "run", "checkpoint", "step", "n_samples"]
+    assert list(got)[:5] == ["run", "checkpoint", "step", "dataset", "n_samples"]
     assert (got["dataset"], got["checkpoint"], got["step"]) == ("ring8", "step_00000012.pt", 12)
     assert Path(got["run"]) == (root / "r").resolve()
     older = root / "r" / "checkpoints" / "step_00000008.pt"

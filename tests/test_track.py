@@ -450,6 +450,21 @@ def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
 
 
 # ------------------------------------------------------------------------------------------ the example
+def test_the_own_dcgan_example_writes_where_the_dashboard_looks_without_out(tmp_path):
+    """Without --out it wrote ./runs, while the dashboard (and gan_core's own default) watched
+    $GAN_DASHBOARD_RUNS: the run never showed."""
+    watched, cwd = tmp_path / "watched", tmp_path / "cwd"
+    cwd.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "GAN_DASHBOARD_RUNS": str(watched)}
+    done = subprocess.run(
+        [sys.executable, ROOT / "examples" / "own_dcgan.py", "--steps", "3", "--run-id", "env"],
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith(f"in {watched / 'env'}")
+    assert (watched / "env" / "metrics.csv").is_file() and not (cwd / "runs").exists()
+
+
 def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
     done = subprocess.run(
@@ -464,7 +479,7 @@ def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
     )  # fmt: skip
     assert again.returncode == 1 and again.stdout == ""
     assert again.stderr.startswith("error: run 'mine' already exists in ") and again.stderr.count("\n") == 1
-    assert "give another --run-id" in again.stderr
+    assert "choose another run id" in again.stderr
     rows = {row["run_id"]: row for row in RunRegistry(tmp_path).summaries()}
     assert rows["mine"]["status"] == "finished" and rows["mine"]["source"] == "api"
     assert rows["mine"]["dataset"] == "digits" and rows["mine"]["step"] == 100
