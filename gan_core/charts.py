@@ -1430,8 +1430,10 @@ def metric_figure(
             single_point=single_point or len(line_step) == 1,
             smoothed=None if smoothed is None else _kept(kept, smoothed[:, position])[0],
         )
-        if not shown.any():  # the legend says why the line is not there (its group stays the column's)
-            lines[-1]["name"] = c + UNMEASURED_NOTE
+        if len(step) and not shown.any():  # the legend says why the line is not there: a key of one
+            # blank point (plotly.js lists no trace without points), in the column's legend group
+            lines[-1].update(name=c + UNMEASURED_NOTE, x=[None], y=[None])
+            lines[-1].pop("customdata", None)
         traces.extend(lines)
         low, high = raw_bands.get(c, (None, None))
         found = _edge_positions(step, raw_means[c], low, high, bits, log_y=log_y, nan_is_blank=nan_is_blank)
