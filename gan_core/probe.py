@@ -51,6 +51,7 @@ import pandas as pd
 import torch
 from torch import Tensor, nn
 
+from gan_core.checkpoint_fit import check_checkpoint_step, check_own_checkpoint
 from gan_core.config import ConfigError, GANConfig
 from gan_core.data import (
     IMAGE_EXTENSIONS,
@@ -177,11 +178,21 @@ def _generated(G: nn.Module, z: Tensor, labels: Tensor | None) -> Tensor:
     return G(z) if labels is None else G(z, labels)
 
 
-def checkpoint_models(run_dir: RunDir, path: Path) -> ProbeModels:
-    """A saved checkpoint's networks; RunDirError if the file cannot be loaded (corrupt, foreign)."""
-    return load_models(
-        run_dir.load_checkpoint(path), source=f"checkpoint {path.name} of run {run_dir.run_id!r}"
-    )
+def checkpoint_models(run_dir: RunDir, path: Path, step: int | None = None) -> ProbeModels:
+    """A saved checkpoint's networks, ``step`` being the step its file name says (None: read from the
+    run's list of checkpoints). RunDirError if the file cannot be loaded (corrupt, foreign), is not the
+    run's own (its config, sample shape or classes differ from the run's config.json:
+    `check_own_checkpoint`, checked before any network is built), or holds another step than its name
+    says (`check_checkpoint_step`): the checks Resume makes."""
+    source = f"checkpoint {path.name} of run {run_dir.run_id!r}"
+    state = run_dir.load_checkpoint(path)
+    check_own_checkpoint(run_dir.read_config(), state, source)
+    models = load_models(state, source=source)
+    if step is None:
+        step = next((s for s, kept in run_dir.checkpoints() if kept.name == path.name), None)
+    if step is not None:  # (a file not named step_NNNNNNNN.pt says no step)
+        check_checkpoint_step(state, step, source)
+    return models
 
 
 # ---------------------------------------------------------------------------------------------- latent walk

@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gan_core.checkpoint_fit import check_checkpoint_step, check_own_checkpoint
 from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, job_fields
@@ -77,10 +78,12 @@ def _check_fits(
     cfg: GANConfig, state: dict[str, Any], source: str
 ) -> tuple[torch.nn.Module, torch.nn.Module]:
     """The networks ``cfg`` builds with the checkpoint's weights loaded, or RunDirError: refused before a
-    thread starts (and before anything is written), not as a failed run."""
+    thread starts (and before anything is written), not as a failed run. The checkpoint is first checked
+    to be the run's own (`check_own_checkpoint`), so that the networks are sized by the run's config,
+    never by values the file alone claims."""
+    shape, n_classes = check_own_checkpoint(cfg, state, source)
     try:
-        shape = tuple(int(v) for v in state["sample_shape"])
-        G, D = build_models(cfg, shape, int(state.get("n_classes", 0)))  # 0: written unconditional
+        G, D = build_models(cfg, shape, n_classes)
         G.load_state_dict(state["generator"])
         D.load_state_dict(state["discriminator"])
     except (ValueError, TypeError, RuntimeError, KeyError) as exc:
@@ -93,20 +96,13 @@ def _check_fits(
 
 def _check_resumable(cfg: GANConfig, state: dict[str, Any], step: int, source: str) -> None:
     """RunDirError, naming ``source`` and the part, unless a run of ``cfg`` can go on from checkpoint
-    ``state``, kept as the file of step ``step``: its networks fit (`_check_fits`), its step is the one
-    its name says, and every other part the training thread loads (optimizers, flag monitor, RNG,
-    counters) loads. Checked here, before a thread starts and before anything is written: found there, a
-    damaged part would end the run as failed after the folder was cut back to the checkpoint."""
+    ``state``, kept as the file of step ``step``: it is the run's own, its step is the one its name says
+    and its networks fit (`_check_fits`), and every other part the training thread loads (optimizers,
+    flag monitor, RNG, counters) loads. Checked here, before a thread starts and before anything is
+    written: found there, a damaged part would end the run as failed after the folder was cut back to the
+    checkpoint."""
     G, D = _check_fits(cfg, state, source)
-    found = state["step"]  # a whole number ≥ 0: `RunDir.load_checkpoint` refuses any other
-    if found != step:
-        # Going on from it would restart the step count there: from a lower one, the rows, snapshots and
-        # checkpoints recorded after it would be cut off as a stretch the run went back on.
-        raise RunDirError(
-            f"{source} holds step {found}, but its name says step {step}; refused, as the run would go "
-            f"on from the wrong step (and drop what it recorded after step {min(found, step)}). Allowed: a "
-            "checkpoint whose step is the one in its name; pick another"
-        )
+    check_checkpoint_step(state, step, source, resuming=True)
 
     def part(name: str, check: Callable[[Any], object], allowed: str) -> None:
         if name not in state:

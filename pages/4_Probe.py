@@ -61,11 +61,12 @@ st.caption(
 
 # ----------------------------------------------------------------------------------------------- cached reads
 @st.cache_resource(max_entries=8, show_spinner=False)
-def checkpoint_models(root: str, run_id: str, name: str, mtime_ns: int) -> probe.ProbeModels:
+def checkpoint_models(root: str, run_id: str, step: int, name: str, mtime_ns: int) -> probe.ProbeModels:
     # Keyed by the file's mtime too: a checkpoint rewritten under the same name is read again. The
-    # models are only ever run in eval mode under no_grad, so sessions can share them.
+    # models are only ever run in eval mode under no_grad, so sessions can share them. ``step``: the one
+    # its name says, which the checkpoint must hold (the Weights menu shows it).
     run_dir = RunDir.open(root, run_id)
-    return probe.checkpoint_models(run_dir, run_dir.path / "checkpoints" / name)
+    return probe.checkpoint_models(run_dir, run_dir.path / "checkpoints" / name, step)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -167,7 +168,7 @@ try:
         models = copy[2]
     else:
         path = saved[weights]
-        models = checkpoint_models(root, run_id, path.name, path.stat().st_mtime_ns)
+        models = checkpoint_models(root, run_id, weights, path.name, path.stat().st_mtime_ns)
 except (*PROBE_ERRORS, OSError) as exc:
     st.error(f"These weights cannot be probed: {literal(exc)}")
     st.stop()
