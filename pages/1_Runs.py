@@ -29,14 +29,14 @@ with engine_loading():
         field_docs,
         get_loss,
         list_uploads,
-        quoted,
         upload_of,
-        validate_run_id,
     )
     from ui.common import (
         ACTED_KEY,
         CONTINUE_ERRORS,
         acted,
+        address_problem,
+        address_run,
         download_buttons,
         go_to_train,
         hparams_table,
@@ -134,29 +134,6 @@ if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branch
     go_to_train()
 show_flash("_runs_flash")  # drawn until the next click (`show_flash`)
 st.session_state.pop(ACTED_KEY, None)  # this run draws what every click so far did (`listing_changes`)
-
-
-def address_run() -> str | None:
-    """The run the page's address names (``?run=ID``), or None; a slash a link picked up at its end is no
-    part of any run id and is left out, as the Train view leaves it out (`watched_view`)."""
-    linked = st.query_params.get("run")
-    return (linked.rstrip("/") or linked) if linked else None
-
-
-def address_problem(run_ids: list[str]) -> str | None:
-    """Why the run the address names cannot be shown (no run may have that id, or the runs folder holds
-    none of it), as Markdown that shows the id as typed; None when it names none or a run listed."""
-    named = address_run()
-    if named is None or named in run_ids:
-        return None
-    try:
-        validate_run_id(named)
-    except ValueError as exc:
-        return literal(f"The address names run {quoted(named)}, which cannot be shown: {exc}.")
-    return literal(
-        f"The address names run {named}, which the runs folder does not hold (not started yet, deleted or "
-        "moved)."
-    )
 
 
 # (the address's run, the run shown in its place): the page says why while it shows that run

@@ -26,8 +26,18 @@ with engine_loading():
         charts,
         downstream,
         probe,
+        validate_run_id,
     )
-    from ui.common import literal, open_view, readable_run_ids, registry, run_banners, watched_view
+    from ui.common import (
+        address_problem,
+        address_run,
+        literal,
+        open_view,
+        readable_run_ids,
+        registry,
+        run_banners,
+        watched_view,
+    )
 
 CURRENT = "current"
 # The page's copy of a live run's weights: (run id, training or ended, ProbeModels). Taken when the run is
@@ -98,11 +108,39 @@ if not run_ids:
     st.stop()
 if others:
     st.caption(elsewhere)
-watched = watched_view()
-default = watched.run_id if watched is not None and watched.run_id in run_ids else run_ids[0]
+# A run the address names that the runs folder does not hold, or holds as a run of a user's own loop, is
+# said, not replaced by another without a word (an invalid id, or a run that cannot be read, is said by
+# `watched_view` as the other pages say it).
+named = address_run()
+problem = None
+if named is not None and named not in run_ids:
+    if named in registry().run_ids()[0]:  # readable, so a run of a training loop outside the dashboard
+        problem = literal(
+            f"The address names run {named}, which cannot be probed: it was recorded by a training loop "
+            "outside the dashboard, and the probe reads G and D from the dashboard's own checkpoints."
+        )
+    else:
+        try:
+            validate_run_id(named)
+        except ValueError:
+            pass  # no run may have this id: `watched_view` says so
+        else:
+            if not registry().holds(named):
+                problem = address_problem(run_ids)
+if problem:  # a run the address names that cannot be probed: said, not shown as if it were that run
+    # (not `watched_view`, which would wait for it to appear as the Train view does)
+    watched_id = st.session_state.get("run_id")
+    instead = "the run the Train view watches" if watched_id in run_ids else "the newest run"
+    default = watched_id if watched_id in run_ids else run_ids[0]
+else:
+    watched = watched_view()
+    default = watched.run_id if watched is not None and watched.run_id in run_ids else run_ids[0]
 
 pick = st.container(horizontal=True)
+address_said = st.empty()  # below the menus: said while the run picked in the named one's place is shown
 run_id = pick.selectbox("Run", run_ids, index=run_ids.index(default), key="probe_run", width=420)
+if problem and run_id == default:
+    address_said.error(f"{problem} Shown below: {instead}, {literal(run_id)}.", icon=":material/link_off:")
 view = open_view(run_id)
 if view is None:
     st.stop()

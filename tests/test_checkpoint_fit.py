@@ -1,5 +1,6 @@
 """A checkpoint that is not the run's own (another run's file, a hand-edited sample shape or step) is refused
-by Resume, Branch and the Probe alike, with one message, before any network is built or anything written."""
+by Resume, Branch and the Probe alike, with one message, before any network is built or anything written;
+the Probe page says when its address names a run the runs folder does not hold."""
 
 from __future__ import annotations
 
@@ -153,3 +154,27 @@ def test_probe_page_says_why_another_runs_checkpoint_cannot_be_probed(ring_with_
     at.selectbox(key="probe_weights_ring").set_value(10).run()
     assert not at.exception and not at.error
     assert any(c.value.endswith("G and D at step 10") for c in at.caption)
+
+
+# ---------------------------------------------------------------------------------------------- 4. address
+def probe_page(address_run: str) -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "pages" / "4_Probe.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = address_run
+    return at.run()
+
+
+def test_probe_page_says_the_address_names_a_run_it_does_not_hold(runs_root):
+    """/Probe?run=nonexistent showed the newest run without a word while the address named another."""
+    stopped_run(runs_root, "older")
+    stopped_run(runs_root, "newest")
+    at = probe_page("nonexistent")
+    assert not at.exception
+    assert at.selectbox(key="probe_run").value == "newest"
+    assert [e.value for e in at.error] == [
+        "The address names run nonexistent, which the runs folder does not hold (not started yet, deleted "
+        "or moved). Shown below: the newest run, newest."
+    ]
+    at.selectbox(key="probe_run").set_value("older").run()  # picked by hand: nothing more to say
+    assert not at.exception and not at.error
+    at = probe_page("older")  # a run it holds: shown, without a word
+    assert not at.exception and not at.error and at.selectbox(key="probe_run").value == "older"

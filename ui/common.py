@@ -416,6 +416,30 @@ def watched_view() -> RunView | None:
     return view
 
 
+def address_run() -> str | None:
+    """The run the page's address names (``?run=ID``), or None; a slash a link picked up at its end is no
+    part of any run id and is left out, as the Train view leaves it out (`watched_view`)."""
+    linked = st.query_params.get("run")
+    return (linked.rstrip("/") or linked) if linked else None
+
+
+def address_problem(run_ids: list[str]) -> str | None:
+    """Why the run the address names cannot be shown (no run may have that id, or the runs folder holds
+    none of it), as Markdown that shows the id as typed; None when it names none or a run in ``run_ids``.
+    The Runs and Probe pages say it above the run they show in its place."""
+    named = address_run()
+    if named is None or named in run_ids:
+        return None
+    try:
+        validate_run_id(named)
+    except ValueError as exc:
+        return literal(f"The address names run {quoted(named)}, which cannot be shown: {exc}.")
+    return literal(
+        f"The address names run {named}, which the runs folder does not hold (not started yet, deleted or "
+        "moved)."
+    )
+
+
 def open_view(run_id: str, *, to: str = "opened") -> RunView | None:
     """`RunRegistry.view` of ``run_id``, or None after an error that says why it cannot be ``to``."""
     try:
