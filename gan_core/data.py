@@ -41,6 +41,7 @@ import contextlib
 import math
 import os
 import pickle
+import re
 import shutil
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -529,8 +530,11 @@ def read_points_csv(
     except pd.errors.EmptyDataError:
         raise fail("the file is empty") from None
     except pd.errors.ParserError as exc:
-        raise fail(f"cannot parse it ({' '.join(str(exc).split())})") from None
-    except (OSError, UnicodeDecodeError) as exc:
+        raise fail(_csv_parse_problem(exc)) from None
+    except UnicodeDecodeError as exc:
+        # (pandas decodes in pieces: where the byte lies in the file is not known here)
+        raise fail(f"it is not UTF-8 text (byte {exc.object[exc.start]:#04x} does not decode)") from None
+    except OSError as exc:
         raise fail(f"cannot read it ({exc})") from None
 
     if table.shape[1] != 2:
@@ -565,6 +569,24 @@ def read_points_csv(
     if rows < min_rows:
         raise fail(f"it has {rows} data row{'s' if rows != 1 else ''}")
     return torch.from_numpy(points)
+
+
+# pandas' C parser on a row longer than the first: "Error tokenizing data. C error: Expected 2 fields in line
+# 3, saw 3" (its line numbers count from 1, the header included); on a quote never closed, "EOF inside string
+# starting at row 1" (its rows count from 0).
+_FIELDS_RE = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_OPEN_QUOTE_RE = re.compile(r"EOF inside string starting at row (\d+)")
+
+
+def _csv_parse_problem(exc: pd.errors.ParserError) -> str:
+    """What a CSV pandas cannot parse has wrong, in the product's words where pandas' are known."""
+    words = " ".join(str(exc).split())
+    if m := _FIELDS_RE.search(words):
+        expected, line, saw = m.groups()
+        return f"line {line} has {saw} cells, where the lines before it have {expected}"
+    if m := _OPEN_QUOTE_RE.search(words):
+        return f'a quote (") opened on line {int(m.group(1)) + 1} is never closed'
+    return f"it cannot be read as CSV ({clipped(words, 200)})"
 
 
 # ---------------------------------------------------------------------------------------------- images

@@ -283,6 +283,20 @@ def test_points_upload():
             r"many\.csv: it has more than 1000 rows; need two numeric columns .* 1 to 1000 rows",
         ),
         "pts.txt": (b"1,2\n3,4\n", r"pts\.txt: points must come as a \.csv file"),
+        # in the product's words, not pandas' ("Error tokenizing data. C error: Expected 2 fields ...")
+        "wide.csv": (
+            b"x,y\n1,2\n3,4,5\n",
+            r"^points CSV wide\.csv: line 3 has 3 cells, where the lines before it have 2; need two numeric "
+            r"columns x,y \(a header row is optional\), 1 to 1000 rows of finite numbers$",
+        ),
+        "quote.csv": (
+            b'1,2\n"3,4\n',
+            r"^points CSV quote\.csv: a quote \(\"\) opened on line 2 is never closed; need",
+        ),
+        "latin.csv": (
+            b"\xff\xfe1,2\n",
+            r"^points CSV latin\.csv: it is not UTF-8 text \(byte 0xff does not decode\); need",
+        ),
     }
     for name, (data, message) in cases.items():
         with pytest.raises(probe.ProbeError, match=message):
