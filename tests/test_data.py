@@ -191,7 +191,7 @@ def test_points_csv_with_or_without_header(tmp_path, text):
         ("1,2\n3,\n5,6\n", "column 2 has an empty cell at row 2"),
         ("1\n2\n3\n", "it has 1 column"),
         ("1,2,3\n4,5,6\n", "it has 3 columns"),
-        ("1,2\n3,4,5\n", "cannot parse it"),
+        ("1,2\n3,4,5\n", "line 2 has 3 cells, where the lines before it have 2"),
         ("", "the file is empty"),
         ("x,y\n", "it has 0 data rows"),
         ("1,2\n", "it has 1 data row"),
