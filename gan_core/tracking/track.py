@@ -1441,10 +1441,10 @@ class TrackedRun:
                 else:
                     self._event("flag_cleared", step=step, flag=name)
             if "diverged" in self.monitor.active:  # before or after a Stop: the run ends failed, here
-                bad = [
+                bad = [  # a column the step did not measure is blank (NaN), not a divergence
                     k
                     for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
-                    if not math.isfinite(record[k])
+                    if k not in unmeasured and not math.isfinite(record[k])
                 ]
                 self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
                 self._should_stop, self.stop_reason, self._diverged_at = True, "diverged", step
