@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 
+import pytest
 import torch
 
 import gan_core.track as track
@@ -45,3 +46,52 @@ def test_a_divergence_with_a_d_update_names_each_value_not_finite(tmp_path):
     run.g_step(float("nan"), g_grad_norm=float("inf"))
     run.finish()
     assert run.error == "diverged at step 1: d_loss, g_loss, g_grad_norm not finite"
+
+
+# ---------------------------------------------------------------------------- 2. loss="": the halves
+def unknown_objective_row(tmp_path, run_id: str, **given) -> dict[str, str]:
+    """The one row of a loss="" run whose D update was given ``given`` (d_loss, d_loss_real, ...)."""
+    run = track.init(run_id, root=tmp_path, loss="", commit_every=0)
+    run.d_step(torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.5]), d_grad_norm=1.0, **given)
+    run.g_step(0.5, g_grad_norm=1.0)
+    run.finish()
+    assert (run.status, run.error) == ("finished", None)  # a blank loss column is no divergence
+    (row,) = rows_of(tmp_path, run_id)
+    return row
+
+
+def test_an_unknown_objective_leaves_the_halves_it_cannot_compute_blank(tmp_path):
+    row = unknown_objective_row(tmp_path, "d-loss-only", d_loss=0.75)
+    assert float(row["d_loss"]) == pytest.approx(0.75)
+    assert (row["d_loss_real"], row["d_loss_fake"]) == ("", "")  # not -mean D(x), mean D(G(z))
+    assert float(row["d_real"]) == pytest.approx(1.5)  # the raw scores are still measured
+    assert float(row["d_fake"]) == pytest.approx(-0.25)
+
+
+def test_an_unknown_objective_leaves_d_loss_blank_when_nothing_was_given(tmp_path):
+    row = unknown_objective_row(tmp_path, "nothing")
+    assert (row["d_loss"], row["d_loss_real"], row["d_loss_fake"]) == ("", "", "")
+
+
+def test_an_unknown_objective_keeps_the_halves_given_and_sums_them(tmp_path):
+    row = unknown_objective_row(tmp_path, "halves", d_loss_real=0.25, d_loss_fake=0.5)
+    assert float(row["d_loss_real"]) == pytest.approx(0.25)
+    assert float(row["d_loss_fake"]) == pytest.approx(0.5)
+    assert float(row["d_loss"]) == pytest.approx(0.75)
+
+
+def test_an_unknown_objective_with_one_half_given_keeps_it_and_leaves_the_sum_blank(tmp_path):
+    row = unknown_objective_row(tmp_path, "one-half", d_loss_real=0.25)
+    assert float(row["d_loss_real"]) == pytest.approx(0.25)
+    assert (row["d_loss"], row["d_loss_fake"]) == ("", "")
+
+
+def test_a_named_loss_still_computes_its_own_halves(tmp_path):
+    run = track.init("named", root=tmp_path, loss="wgan", commit_every=0)
+    run.d_step(torch.tensor([2.0, 1.0]), torch.tensor([-1.0, 0.5]), d_grad_norm=1.0)
+    run.g_step(0.5, g_grad_norm=1.0)
+    run.finish()
+    (row,) = rows_of(tmp_path, "named")
+    assert float(row["d_loss_real"]) == pytest.approx(-1.5)
+    assert float(row["d_loss_fake"]) == pytest.approx(-0.25)
+    assert float(row["d_loss"]) == pytest.approx(-1.75)

@@ -62,7 +62,7 @@ class RowChecks:
         # a sigmoid loss's logits: a score above 0 is real, D's output sigmoid(score)
         self._probabilities = loss is not None and loss.midpoint == 0.5 and loss.threshold == 0.0
         self._probability_rows = 0
-        # the halves are the named loss's own; with loss="" (another objective) they are raw scores
+        # the halves are the named loss's own; with loss="" (another objective) the user's, or blank
         self._penalty = loss is not None
         self._penalty_rows = 0
         self._penalty_differing = 0

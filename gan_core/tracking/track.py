@@ -280,6 +280,25 @@ class _Step:
 
 _G_LOSS = ("g_loss",)  # `_Step.names` of the usual g_step
 _LOSS_GIVEN = (False, False, True, False)  # `_Update.given` of the usual d_step: d_loss, the norm measured
+# blank under loss="" unless given (`_unknown_losses`)
+_LOSS_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake")
+
+
+def _unknown_losses(given: tuple[bool, ...]) -> tuple[str, ...]:
+    """The loss columns a D update leaves blank under an objective the tracker does not know (``loss=""``),
+    by `_Update.given`: each half not given (only the named loss's own halves can be computed from the
+    logits), and ``d_loss`` unless it or both halves were given (then it is their sum)."""
+    real, fake, total = given[0], given[1], given[2]
+    blank = []
+    if not (total or (real and fake)):
+        blank.append("d_loss")
+    if not real:
+        blank.append("d_loss_real")
+    if not fake:
+        blank.append("d_loss_fake")
+    return tuple(blank)
+
+
 _NO_UPDATE = _Update(torch.empty(0), torch.empty(0), (0, 0), (False,) * 4)  # a rank's step without one
 
 
@@ -310,6 +329,8 @@ class _Batch:
             if step.update is not None:
                 row.update(zip(D_METRICS, values[d_row : d_row + width]))
                 d_row += width
+                # under loss="" the halves the tracker cannot compute are blank, whatever was filled in
+                row.update((c, _NAN) for c in _LOSS_COLUMNS if c in step.unmeasured)
             if step.names:
                 row.update(zip(step.names, values[offset : offset + len(step.names)]))
                 offset += len(step.names)
@@ -630,7 +651,9 @@ class TrackedRun:
         gradients are there. ``d_loss`` is D's loss without any penalty (a gradient penalty, R1: `log` it
         as its own metric), as the built-in trainer records it, and defaults to the loss's d_loss_real +
         d_loss_fake from the logits; the two halves default to the loss's own (target 1, no smoothing):
-        pass them too for a loss with other targets (label smoothing). The first committed rows are
+        pass them too for a loss with other targets (label smoothing). Under ``loss=""`` (an objective the
+        tracker does not know) a half not given is left blank, and so is ``d_loss`` unless it or both
+        halves are given. The first committed rows are
         looked at once (`checks`, host values only): probabilities passed as logits, or a ``d_loss`` that
         is not the sum of the halves computed, are said once in a `TrackingWarning` and a ``warning``
         event. ``d_grad_norm``, or the total
@@ -766,6 +789,8 @@ class TrackedRun:
             "samples_per_s": self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN,
         }
         known.update(self._optimizer_hparams())
+        if self.loss is None and update is not None:  # loss="": the halves not given are not measured
+            self._unmeasured.update(_unknown_losses(update.given))
         try:
             if (
                 update is not None
@@ -1820,7 +1845,9 @@ def init(
     ``run_id``: the folder's name (letters, digits, ``. _ -``); default a fresh one. ``root``: the runs folder
     the dashboard watches (default ``$GAN_DASHBOARD_RUNS`` or ``./runs``). ``loss``: the objective's name in
     `gan_core.losses.LOSSES` (minimax, nonsaturating, lsgan, hinge, wgan, wgan-gp): D's accuracy threshold,
-    its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw scores).
+    its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw scores; the
+    loss halves are blank unless `TrackedRun.d_step` is given them, and d_loss unless given or both halves
+    are).
     ``config``: your hyperparameters, a mapping of free-form JSON values (e.g. ``vars(args)``, or argparse's
     Namespace itself), shown as a table and diffed in Compare. ``real``: a batch of real examples, (N, 2)
     points or (N, C, H, W) images in [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with
