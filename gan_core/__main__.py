@@ -485,9 +485,12 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
     # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
     try:
         run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
-    except OSError as exc:  # no such place (/proc/x), read-only, no permission, a full disk
+    except (OSError, RunDirError) as exc:  # no such place (/proc/x), read-only, no permission, a full disk
+        cause = exc if isinstance(exc, OSError) else exc.__cause__
+        if not isinstance(cause, OSError):  # (a clash of run ids: said as it is)
+            raise
         raise CLIError(
-            f"--out {args.out}: cannot make the run's folder there ({exc.strerror or exc}); allowed: a "
+            f"--out {args.out}: cannot make the run's folder there ({cause.strerror or cause}); allowed: a "
             "folder of runs this user can write to (made if missing, with its parents)"
         ) from None
     return Runner(cfg, args.out, data=data, run_dir=run_dir, dist=dist)

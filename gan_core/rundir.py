@@ -686,7 +686,7 @@ class RunDir:
         """A new run folder: ``run_id``, else a fresh id from ``name`` or the config (`new_run_id`)."""
         root = Path(root)
         chosen = run_id is not None
-        root.mkdir(parents=True, exist_ok=True)
+        make_runs_root(root)
         # A generated id is retried on a clash (same second, same 4 hex digits: two runs started at once).
         for _ in range(1 if chosen else 20):
             run_id = validate_run_id(run_id if chosen else new_run_id(cfg, name))
@@ -696,6 +696,8 @@ class RunDir:
                 break
             except FileExistsError:
                 continue
+            except OSError as exc:  # read-only, no permission
+                raise _unmakeable(root, exc, f"run {run_id!r}'s folder in it") from exc
         else:
             raise RunDirError(f"run {run_id!r} already exists in {str(root)!r}: choose another run id")
         run = cls(path, root).claim("training it")  # before anything else is written
@@ -721,11 +723,13 @@ class RunDir:
         claimed and continued (its rows after the last one are the caller's to write); one of another
         kind, or one another writer holds, is a `RunDirError` naming it."""
         root = Path(root)
-        root.mkdir(parents=True, exist_ok=True)
+        make_runs_root(root)
         path = inside(root, root / validate_run_id(run_id))
         try:
             path.mkdir()
-        except FileExistsError:
+        except OSError as exc:
+            if not isinstance(exc, FileExistsError):  # read-only, no permission
+                raise _unmakeable(root, exc, f"run {run_id!r}'s folder in it") from exc
             if not exist_ok:
                 raise RunDirError(
                     f"run {run_id!r} already exists in {str(root)!r}: choose another run id, or pass "
@@ -1632,6 +1636,30 @@ def _kind_of(path: Path) -> str | None:
 
 def os_reason(exc: OSError) -> str:
     return exc.strerror or str(exc) or type(exc).__name__
+
+
+def make_runs_root(root: Path) -> None:
+    """Make the runs folder ``root`` (with its parents) unless it is there. `RunDirError` naming it, the
+    system's reason and what is allowed when it cannot be made (a file there or among its parents, a
+    place such as /proc where nothing can be made, no permission)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _unmakeable(root, exc, "it") from exc
+
+
+def _unmakeable(root: Path, exc: OSError, what: str) -> RunDirError:
+    """The `RunDirError` for ``what`` (the runs folder, or a run's folder in it) that ``exc`` kept from
+    being made in the runs folder ``root``."""
+    reason = os_reason(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):  # "File exists" would not say which
+        blocking = next((p for p in (root, *root.parents) if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            reason = f"{str(blocking)!r} is a file, not a folder"
+    return RunDirError(
+        f"runs folder {str(root)!r}: cannot make {what} ({reason}); allowed: a folder of runs that exists "
+        "or can be made (with its parents), where this user can write"
+    )
 
 
 def json_reason(exc: ValueError) -> str:

@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import csv
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
 import gan_core.track as track
+from gan_core.config import GANConfig
+from gan_core.rundir import RunDir, RunDirError
 
 
 def rows_of(root, run_id: str) -> list[dict[str, str]]:
@@ -95,3 +98,35 @@ def test_a_named_loss_still_computes_its_own_halves(tmp_path):
     assert float(row["d_loss_real"]) == pytest.approx(-1.5)
     assert float(row["d_loss_fake"]) == pytest.approx(-0.25)
     assert float(row["d_loss"]) == pytest.approx(-1.75)
+
+
+# ---------------------------------------------------------------------------- 3. a runs folder not made
+ROOT_ALLOWED = (
+    "allowed: a folder of runs that exists or can be made (with its parents), where this user can write"
+)
+
+
+@pytest.mark.parametrize("under", ["", "sub"], ids=["the-file", "below-it"])
+def test_a_runs_folder_where_a_file_is_is_one_run_dir_error_naming_it(tmp_path, under):
+    blocking = tmp_path / "afile"
+    blocking.write_text("not a folder")
+    root = blocking / under if under else blocking
+    with pytest.raises(RunDirError) as raised:
+        track.init("r1", root=root)
+    assert str(raised.value) == (
+        f"runs folder {str(root)!r}: cannot make it ({str(blocking)!r} is a file, not a folder); "
+        + ROOT_ALLOWED
+    )
+    with pytest.raises(RunDirError, match="is a file, not a folder"):  # the built-in trainer's folders too
+        RunDir.create(root, GANConfig())
+    assert blocking.read_text() == "not a folder"
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc, where nothing can be made")
+def test_a_runs_folder_in_a_place_where_nothing_can_be_made_says_the_systems_reason(tmp_path):
+    with pytest.raises(RunDirError) as raised:
+        track.init("r1", root="/proc/xyz")
+    assert str(raised.value) == (
+        f"runs folder '/proc/xyz': cannot make it (No such file or directory); {ROOT_ALLOWED}"
+    )
+    assert isinstance(raised.value.__cause__, FileNotFoundError)
