@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 from pathlib import Path
 
 import pytest
@@ -130,3 +131,42 @@ def test_a_runs_folder_in_a_place_where_nothing_can_be_made_says_the_systems_rea
         f"runs folder '/proc/xyz': cannot make it (No such file or directory); {ROOT_ALLOWED}"
     )
     assert isinstance(raised.value.__cause__, FileNotFoundError)
+
+
+# ---------------------------------------------------------------------------- 4. sys.exit inside `with run:`
+def exit_inside_with(tmp_path, run_id: str, steps: int, taken: int, code) -> track.TrackedRun:
+    run = track.init(run_id, root=tmp_path, steps=steps, commit_every=0)
+    with pytest.raises(SystemExit), run:
+        for _ in range(taken):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=1.0, d_grad_norm=1.0)
+            run.g_step(0.7, g_grad_norm=1.0)
+        sys.exit(code)
+    return run
+
+
+@pytest.mark.parametrize("code", [0, None], ids=["zero", "none"])
+def test_a_clean_exit_inside_with_short_of_the_target_ends_the_run_as_the_exit_without_it(tmp_path, code):
+    run = exit_inside_with(tmp_path, "clean", steps=10, taken=3, code=code)
+    # what the interpreter's exit makes of a script that leaves without `with run:` (t7_proc.py)
+    said = "the script exited at step 3 of its target 10 without finish()"
+    assert (run.status, run.error) == ("stopped", said)
+    assert (status_of(tmp_path, "clean")["status"], status_of(tmp_path, "clean")["error"]) == (
+        "stopped",
+        said,
+    )
+    assert events_of(tmp_path, "clean")[-1]["detail"] == f"stopped: {said}"
+    assert len(rows_of(tmp_path, "clean")) == 3
+
+
+def test_a_clean_exit_inside_with_at_the_target_ends_the_run_finished(tmp_path):
+    run = exit_inside_with(tmp_path, "at-target", steps=3, taken=3, code=0)
+    assert (run.status, run.error) == ("finished", None)
+
+
+@pytest.mark.parametrize(
+    ("code", "said"), [(3, "status 3 (sys.exit(3))"), ("bad", "status 1 (sys.exit('bad'))")]
+)
+def test_an_exit_with_another_code_inside_with_fails_the_run_naming_it(tmp_path, code, said):
+    run = exit_inside_with(tmp_path, "code", steps=10, taken=3, code=code)
+    assert (run.status, run.error) == ("failed", f"the script exited with {said}")
+    assert status_of(tmp_path, "code")["error"] == f"the script exited with {said}"

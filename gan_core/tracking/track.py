@@ -1340,12 +1340,21 @@ class TrackedRun:
     def _end_by(self, exc: BaseException) -> None:
         """`finish` the run ended by ``exc``, one rule for `__exit__` and the interpreter's exit: Ctrl-C
         (`KeyboardInterrupt`) ``stopped``, "interrupted (Ctrl-C)"; a SIGTERM (`Terminated`) ``stopped``,
-        "terminated (SIGTERM)"; anything else ``failed`` with the exception. Every row is written."""
+        "terminated (SIGTERM)"; a clean ``sys.exit()`` (status 0: code None or 0) as the script's exit
+        without ``with run:`` ends it (`_end_unfinished`: ``stopped`` short of its target, else as
+        `finish` says); ``sys.exit`` with another code ``failed``, naming it; anything else ``failed``
+        with the exception. Every row is written."""
+        if isinstance(exc, SystemExit) and not isinstance(exc, Terminated) and exc.code in (None, 0):
+            self._end_unfinished("the script exited")
+            return
         self._ended_by_exception = True
         if isinstance(exc, KeyboardInterrupt):
             self.finish("stopped", error="interrupted (Ctrl-C)")
         elif isinstance(exc, Terminated):
             self.finish("stopped", error="terminated (SIGTERM)")
+        elif isinstance(exc, SystemExit):
+            status = int(exc.code) if isinstance(exc.code, int) else 1  # what Python exits with for it
+            self.finish("failed", error=f"the script exited with status {status} (sys.exit({exc.code!r}))")
         else:
             self.finish("failed", error=self._failure(exc))
 
