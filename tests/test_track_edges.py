@@ -170,3 +170,46 @@ def test_an_exit_with_another_code_inside_with_fails_the_run_naming_it(tmp_path,
     run = exit_inside_with(tmp_path, "code", steps=10, taken=3, code=code)
     assert (run.status, run.error) == ("failed", f"the script exited with {said}")
     assert status_of(tmp_path, "code")["error"] == f"the script exited with {said}"
+
+
+# ---------------------------------------------------------------------------- 5. messages
+@pytest.mark.parametrize(
+    ("name", "source"),
+    [
+        ("d_loss", "recorded from d_step's arguments"),
+        ("g_grad_norm", "recorded from g_step's arguments"),
+        ("fid", "a quality metric the tracker's evaluation measures every eval_every steps"),
+        ("modes_covered", "a quality metric the tracker's evaluation measures every eval_every steps"),
+        ("step", "kept by the tracker itself"),
+        ("samples_per_s", "kept by the tracker itself"),
+        ("flags", "the failure flags the tracker itself raises"),
+        ("lr_g", "read from the optimizer given to init as opt_g="),
+        ("beta1", "read from the optimizer given to init as opt_d="),
+        ("d_steps", "counted by the tracker itself (the d_step calls of each step)"),
+        ("gp_weight", "a setting of the built-in trainer, blank in a run of your own loop"),
+    ],
+)
+def test_logging_a_built_in_column_says_where_the_tracker_gets_it(tmp_path, name, source):
+    run = track.init("builtin", root=tmp_path)
+    with pytest.raises(track.TrackingError) as raised:
+        run.log({name: 1.0})
+    said = str(raised.value)
+    assert said.startswith(f"metric name {name!r} is a built-in column, {source}")
+    assert said.endswith(": choose another name for a metric of your own")
+    if name not in ("d_loss", "g_grad_norm"):
+        assert "d_step/g_step" not in said and "g_step's arguments" not in said
+    run.finish()
+
+
+def test_the_optimizer_columns_named_are_the_ones_the_optimizers_fill(tmp_path):
+    from gan_core.tracking.track import _OPTIMIZER_COLUMNS
+
+    net = torch.nn.Linear(2, 1)
+    opt_d, opt_g = torch.optim.Adam(net.parameters(), 1e-3), torch.optim.Adam(net.parameters(), 2e-4)
+    run = track.init("optimizers", root=tmp_path, opt_d=opt_d, opt_g=opt_g)
+    assert sorted(run._optimizer_hparams()) == sorted(_OPTIMIZER_COLUMNS)
+    opt_d.param_groups[0]["lr"], opt_g.param_groups[0]["lr"] = 0.5, 0.25  # each column, its optimizer's
+    found = run._optimizer_hparams()
+    assert {c: found[c] for c in ("lr_d", "lr_g")} == {"lr_d": 0.5, "lr_g": 0.25}
+    assert _OPTIMIZER_COLUMNS["lr_d"] == "opt_d" and _OPTIMIZER_COLUMNS["lr_g"] == "opt_g"
+    run.finish()

@@ -99,11 +99,13 @@ from gan_core.tracking.schema import (
     D_METRICS,
     EVAL_COLUMNS,
     G_METRICS,
+    HPARAM_COLUMNS,
     RECORD_COLUMNS,
     SOURCES,
     TEXT_COLUMNS,
     check_metric_name,
     event_detail,
+    is_custom_column,
 )
 from gan_core.tracking.sink import RunDirSink, Sink, TensorBoardSink
 from gan_core.trainer import GRID_COLUMNS, class_grid, real_view, snapshot_view
@@ -177,6 +179,41 @@ def real_range_warning(real: Tensor) -> str | None:
     else:
         fix = "map them there (grids clip what is outside; quality metrics read it as it is)"
     return f"{found}; the dashboard shows and measures images in [-1, 1] ({fix}, and G's output alike)"
+
+
+# The columns `TrackedRun._optimizer_hparams` reads from the optimizers given to `init`: column -> the
+# argument (tests/test_track_edges.py holds the two to the same columns).
+_OPTIMIZER_COLUMNS = {"lr_d": "opt_d", "lr_g": "opt_g", "beta1": "opt_d", "beta2": "opt_d"}
+
+
+def _builtin_column(name: str) -> str:
+    """`TrackedRun.log`'s refusal of the built-in column ``name``, saying where the tracker gets it (by the
+    schema's groups of columns: the record a run of one's own loop makes, not a list kept here)."""
+    if name in D_METRICS:
+        source = "recorded from d_step's arguments (D's logits, d_loss=, d_params= or d_grad_norm=)"
+    elif name in G_METRICS:
+        source = "recorded from g_step's arguments (g_loss, g_params= or g_grad_norm=)"
+    elif name in EVAL_COLUMNS:
+        source = (
+            "a quality metric the tracker's evaluation measures every eval_every steps (init's real= and "
+            "watch(G, fixed_noise))"
+        )
+    elif name in TEXT_COLUMNS:
+        source = "the failure flags the tracker itself raises from each row"
+    elif name in _OPTIMIZER_COLUMNS:
+        source = f"read from the optimizer given to init as {_OPTIMIZER_COLUMNS[name]}= at each step"
+    elif name == "d_steps":
+        source = "counted by the tracker itself (the d_step calls of each step)"
+    elif name in HPARAM_COLUMNS:
+        source = (
+            "a setting of the built-in trainer, blank in a run of your own loop (your own settings go in "
+            "init's config=)"
+        )
+    else:  # step, time_s, samples_per_s
+        source = "kept by the tracker itself (g_step makes each row and times it)"
+    return (
+        f"metric name {name!r} is a built-in column, {source}: choose another name for a metric of your own"
+    )
 
 
 def _no_gradients(exc: NoGradients, role: str) -> TrackingError:
@@ -1095,16 +1132,19 @@ class TrackedRun:
         number or one-element tensor (copied now, read in its batch's one transfer). A name is 1 to 64
         ASCII letters, digits and ``_ . / -``, not starting with a digit (``"gp"``, ``"fake_std"``,
         ``"ema/fid"``); not ``rows`` or a name ending in ``_min``, ``_max`` or ``_nonfinite`` (the charts
-        derive those), and not a built-in column (`RECORD_COLUMNS`: ``d_loss``, ``g_loss``, ``d_acc_real``,
-        ... are recorded through `d_step` and `g_step`). A new name adds a metrics.csv column (earlier rows
-        blank there), drawn under "Custom metrics". `TrackingError` for a bad name, a value that is no
-        number or a tensor of more than one element, or a mapping not given; nothing of the call is
-        kept then."""
+        derive those), and not a built-in column (`RECORD_COLUMNS` and ``flags``: ``d_loss``, ``g_loss``,
+        ``fid``, ``lr_g``, ``step``, ...; the refusal says where the tracker gets it: `d_step`, `g_step`,
+        the evaluation, the optimizers given to `init`, or the tracker itself). A new name adds a
+        metrics.csv column (earlier rows blank there), drawn under "Custom metrics". `TrackingError` for a
+        bad name, a value that is no number or a tensor of more than one element, or a mapping not given;
+        nothing of the call is kept then."""
         self._check_open()
         if not isinstance(metrics, Mapping):
             raise TrackingError(f"log() takes a mapping name -> number, got {type(metrics).__name__}")
         checked = {}
         for name, value in metrics.items():
+            if isinstance(name, str) and not is_custom_column(name):
+                raise TrackingError(_builtin_column(name))
             try:
                 check_metric_name(name)
             except ValueError as exc:
