@@ -213,3 +213,44 @@ def test_the_optimizer_columns_named_are_the_ones_the_optimizers_fill(tmp_path):
     assert {c: found[c] for c in ("lr_d", "lr_g")} == {"lr_d": 0.5, "lr_g": 0.25}
     assert _OPTIMIZER_COLUMNS["lr_d"] == "opt_d" and _OPTIMIZER_COLUMNS["lr_g"] == "opt_g"
     run.finish()
+
+
+# ---------------------------------------------------------------------------- 6. Ctrl-C in finish's write
+@pytest.mark.parametrize("during", ["status.json", "the event"])
+def test_a_second_ctrl_c_during_finishs_status_write_still_leaves_status_json_ended(
+    tmp_path, monkeypatch, during
+):
+    from gan_core.rundir import RunDir as Folder
+    from gan_core.tracking.sink import RunDirSink
+
+    interrupts = []
+
+    def once(original, ends):
+        def call(self, what):
+            if ends(what) and not interrupts:
+                interrupts.append(what)
+                raise KeyboardInterrupt  # the second Ctrl-C, in the middle of the write
+            return original(self, what)
+
+        return call
+
+    run = track.init("ctrl-c", root=tmp_path, commit_every=0)
+    for _ in range(3):
+        run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+        run.g_step(0.7, g_grad_norm=1.0)
+    if during == "status.json":
+        ends = once(Folder.write_status, lambda status: status["status"] == "stopped")
+        monkeypatch.setattr(Folder, "write_status", ends)
+    else:
+        ends = once(RunDirSink.log_event, lambda event: event["fields"].get("status") == "stopped")
+        monkeypatch.setattr(RunDirSink, "log_event", ends)
+    with pytest.raises(KeyboardInterrupt), run:
+        raise KeyboardInterrupt  # the first Ctrl-C: `with run:` finishes the run
+    assert interrupts  # the write was cut short once
+    assert status_of(tmp_path, "ctrl-c")["status"] == "stopped"
+    assert status_of(tmp_path, "ctrl-c")["error"] == "interrupted (Ctrl-C)"
+    ended = [e["detail"] for e in events_of(tmp_path, "ctrl-c") if e["kind"] == "status"]
+    assert ended[-1] == "stopped: interrupted (Ctrl-C)"
+    again = track.init("ctrl-c", root=tmp_path, resume=True)  # the claim was released
+    assert again.step == 3
+    again.finish()

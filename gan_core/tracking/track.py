@@ -115,6 +115,7 @@ DEFAULT_SAMPLE_EVERY = 100
 DEFAULT_EVAL_EVERY = 500
 KEEP_SNAPSHOTS = 200
 COMMIT_SECONDS = 0.25  # `init`'s default commit_every: how often pending steps are measured and written
+FINAL_WRITE_TRIES = 5  # how often `finish` starts its status write again after a Ctrl-C cut it short
 MAX_PENDING_STEPS = 512  # a batch is sent at this many steps however fast they come (bounds its memory)
 _NAN = float("nan")
 
@@ -1304,12 +1305,29 @@ class TrackedRun:
         except Exception as exc:  # a failing last picture must not hide the run's status
             self.error = self.error or f"final snapshot failed: {exc}"
         try:
-            self._set_status(status, error=self.error)
+            self._final_status(status)
             for sink in self.sinks:
                 sink.finalize(status)
         finally:
             self.run_dir.release()
             _ACTIVE.discard(self)
+
+    def _final_status(self, status: str) -> None:
+        """`finish`'s status event and status.json, each done whole even when a Ctrl-C (a second one,
+        during a `finish` that ``with run:`` makes after the first) interrupts it: done again, up to
+        `FINAL_WRITE_TRIES` times in all, then the interrupt raised, so that status.json never stays
+        "running" beside an events.csv that says the run ended (a redone event may be written twice)."""
+        self.status = status
+        interrupted: KeyboardInterrupt | None = None
+        for write in (lambda: self._event("status", status=status, error=self.error), self._write_status):
+            for _ in range(FINAL_WRITE_TRIES):
+                try:
+                    write()
+                    break
+                except KeyboardInterrupt as exc:
+                    interrupted = interrupted or exc
+        if interrupted is not None:
+            raise interrupted
 
     def _warn_unrecorded(self) -> None:
         """At `finish`: a `TrackingWarning` (and event) when `d_step` or `log` was called after the last
