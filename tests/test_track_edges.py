@@ -254,3 +254,48 @@ def test_a_second_ctrl_c_during_finishs_status_write_still_leaves_status_json_en
     again = track.init("ctrl-c", root=tmp_path, resume=True)  # the claim was released
     assert again.step == 3
     again.finish()
+
+
+def test_a_snapshot_g_that_cannot_take_the_noise_is_a_tracking_error_with_torchs_as_cause(tmp_path):
+    run = track.init("noise", root=tmp_path, commit_every=0)
+    G = torch.nn.Linear(4, 2)
+    with pytest.raises(track.TrackingError) as raised:
+        run.snapshot(G, torch.randn(16, 7))
+    said = str(raised.value)
+    assert said.startswith("snapshot: G failed on noise of shape (16, 7) on cpu: RuntimeError: mat1 and mat2")
+    assert said.endswith("; allowed: noise that G takes as its input, (N, *latent_shape) on G's device")
+    assert isinstance(raised.value.__cause__, RuntimeError)
+    assert "a G that fails on ``noise``" in track.TrackedRun.snapshot.__doc__
+    run.snapshot(G, torch.randn(16, 4))  # the run goes on: a snapshot of noise G takes is saved
+    run.finish()
+    assert run.status == "finished"
+
+
+@pytest.mark.parametrize("shape", [(8,), (8, 1), (8, 1, 1), (8, 1, 1, 1)])
+def test_logits_of_any_b_by_ones_shape_are_recorded_as_the_docs_say(tmp_path, shape):
+    run = track.init("shapes", root=tmp_path, loss="wgan", commit_every=0)
+    real, fake = torch.arange(8.0).reshape(shape), -torch.arange(8.0).reshape(shape)
+    run.d_step(real, fake, d_grad_norm=1.0)
+    run.g_step(0.5, g_grad_norm=1.0)
+    run.finish()
+    (row,) = rows_of(tmp_path, "shapes")
+    assert (float(row["d_real"]), float(row["d_fake"])) == (pytest.approx(3.5), pytest.approx(-3.5))
+    assert "any (B, 1, ..., 1)" in " ".join(track.TrackedRun.d_step.__doc__.split())
+    readme = " ".join((Path(__file__).parents[1] / "README.md").read_text().split())
+    assert "shape (B,), (B, 1) or any (B, 1, ..., 1)" in readme
+    with pytest.raises(track.TrackingError, match=r"\(B, 1, \.\.\., 1\) too\), got real_logits \(8, 2\)"):
+        track.init("two", root=tmp_path).d_step(torch.zeros(8, 2), torch.zeros(8, 2))
+
+
+def test_a_tuple_passed_as_logits_says_what_was_given_and_how_to_mend_it(tmp_path):
+    run = track.init("tuple", root=tmp_path)
+    logits, features = torch.zeros(8, 1), torch.zeros(8, 16)
+    with pytest.raises(track.TrackingError) as raised:
+        run.d_step((logits, features), (logits, features), d_loss=1.0)
+    assert str(raised.value) == (
+        "d_step needs real_logits and fake_logits as tensors (D's raw outputs), got a tuple of 2 and a tuple "
+        "of 2: perhaps D returned (logits, features) or the like? pass the logits alone, e.g. D(x)[0]"
+    )
+    with pytest.raises(track.TrackingError, match=r"got a float and a tensor \(8, 1\)$"):
+        run.d_step(0.5, logits)
+    run.finish()

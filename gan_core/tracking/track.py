@@ -217,6 +217,25 @@ def _builtin_column(name: str) -> str:
     )
 
 
+def _not_logits(real_logits: Any, fake_logits: Any) -> str:
+    """`d_step`'s refusal of logits that are not tensors, saying what it got."""
+
+    def got(value: Any) -> str:
+        if isinstance(value, Tensor):
+            return f"a tensor {tuple(value.shape)}"
+        if isinstance(value, tuple | list):
+            return f"a {type(value).__name__} of {len(value)}"
+        return f"a {type(value).__name__}"
+
+    said = (
+        f"d_step needs real_logits and fake_logits as tensors (D's raw outputs), got {got(real_logits)} and "
+    )
+    said += got(fake_logits)
+    if isinstance(real_logits, tuple | list) or isinstance(fake_logits, tuple | list):
+        said += ": perhaps D returned (logits, features) or the like? pass the logits alone, e.g. D(x)[0]"
+    return said
+
+
 def _no_gradients(exc: NoGradients, role: str) -> TrackingError:
     """`d_step`'s or `g_step`'s (``role`` d or g) error for parameters without a gradient (whose norm
     would be NaN, and the run "diverged" at its first step)."""
@@ -683,27 +702,26 @@ class TrackedRun:
         d_params: torch.nn.Module | Iterable[Tensor] | None = None,
         d_grad_norm: Tensor | float | None = None,
     ) -> None:
-        """Record one D update: D's raw outputs (logits, one per example: shape (B,) or (B, 1), else a
-        `TrackingError`; the two batches' sizes may differ) on the real and fake batch
-        it trained on, after ``backward()`` (and before the next ``zero_grad``) so that ``d_params``'
-        gradients are there. ``d_loss`` is D's loss without any penalty (a gradient penalty, R1: `log` it
-        as its own metric), as the built-in trainer records it, and defaults to the loss's d_loss_real +
-        d_loss_fake from the logits; the two halves default to the loss's own (target 1, no smoothing):
-        pass them too for a loss with other targets (label smoothing). Under ``loss=""`` (an objective the
-        tracker does not know) a half not given is left blank, and so is ``d_loss`` unless it or both
-        halves are given. The first committed rows are
-        looked at once (`checks`, host values only): probabilities passed as logits, or a ``d_loss`` that
-        is not the sum of the halves computed, are said once in a `TrackingWarning` and a ``warning``
-        event. ``d_grad_norm``, or the total
-        L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
-        are listed once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the
-        gradient norm is computed now, and the logits and tensors given are copied (one op), so that the
-        loop may change them in place afterwards; the rest is computed with the step's batch (see the
-        module). Nothing here waits on the device."""
+        """Record one D update: D's raw outputs (logits, one per example: shape (B,), (B, 1) or any (B, 1,
+        ..., 1) such as a DCGAN D's (B, 1, 1, 1), else a `TrackingError`; the two batches' sizes may differ)
+        on the real and fake batch it trained on, after ``backward()`` (and before the next ``zero_grad``) so
+        that ``d_params``' gradients are there. ``d_loss`` is D's loss without any penalty (a gradient
+        penalty, R1: `log` it as its own metric), as the built-in trainer records it, and defaults to the
+        loss's d_loss_real + d_loss_fake from the logits; the two halves default to the loss's own (target 1,
+        no smoothing): pass them too for a loss with other targets (label smoothing). Under ``loss=""`` (an
+        objective the tracker does not know) a half not given is left blank, and so is ``d_loss`` unless it or
+        both halves are given. The first committed rows are looked at once (`checks`, host values only):
+        probabilities passed as logits, or a ``d_loss`` that is not the sum of the halves computed, are said
+        once in a `TrackingWarning` and a ``warning`` event. ``d_grad_norm``, or the total L2 norm of
+        ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters are listed
+        once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the gradient norm
+        is computed now, and the logits and tensors given are copied (one op), so that the loop may change
+        them in place afterwards; the rest is computed with the step's batch (see the module). Nothing here
+        waits on the device."""
         if self._finished:
             self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
-            raise TrackingError("d_step needs real_logits and fake_logits as tensors (D's raw outputs)")
+            raise TrackingError(_not_logits(real_logits, fake_logits))
         real_shape, fake_shape = real_logits.shape, fake_logits.shape  # sizes, not ops: no cost
         if not (
             real_shape
@@ -715,7 +733,7 @@ class TrackedRun:
         ):  # (B, 2) would be flattened into 2B examples, a 0-d one would be no batch at all
             raise TrackingError(
                 f"d_step's logits must be one per example, shape (B,) or (B, 1) with B >= 1 (D's raw "
-                f"output; (B, 1, 1, 1) too), got real_logits {tuple(real_shape)} and fake_logits "
+                f"output; (B, 1, ..., 1) too), got real_logits {tuple(real_shape)} and fake_logits "
                 f"{tuple(fake_shape)} (the real and fake batch sizes may differ)"
             )
         if not (real_logits.is_floating_point() and fake_logits.is_floating_point()):  # (a dtype: no op)
@@ -1164,7 +1182,8 @@ class TrackedRun:
         shows it; ``labels`` ((N,) int64) the classes a conditional G is asked for with ``noise``.
         `TrackingError` without a G and noise, a conditional run's noise without labels, labels that are
         not (N,) integer classes in 0..n_classes-1 (or any labels for an unconditional run), a G whose
-        output no snapshot can draw (see `watch`), or after `finish`."""
+        output no snapshot can draw (see `watch`), a G that fails on ``noise`` (its error, torch's, is the
+        `TrackingError`'s cause and is quoted in it), or after `finish`."""
         self._check_open()
         if noise is not None:
             if not isinstance(noise, Tensor) or noise.dim() < 2:
@@ -1180,7 +1199,18 @@ class TrackedRun:
                     )
                 _check_labels(labels, "labels", self.n_classes, len(noise), "noise rows", "one per noise row")
                 labels = labels.to(device=noise.device, dtype=torch.long)  # as `class_grid` makes them
-        self._snapshot(G, noise, labels)
+        try:
+            self._snapshot(G, noise, labels)
+        except TrackingError:
+            raise
+        except Exception as exc:  # G cannot take this noise (a shape, a device, a dtype): said as that
+            given = noise if noise is not None else self._fixed_noise
+            shape = tuple(given.shape) if isinstance(given, Tensor) else None
+            where = f" on {given.device}" if isinstance(given, Tensor) else ""
+            raise TrackingError(
+                f"snapshot: G failed on noise of shape {shape}{where}: {type(exc).__name__}: {exc}; allowed: "
+                "noise that G takes as its input, (N, *latent_shape) on G's device"
+            ) from exc
 
     def _snapshot(
         self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
