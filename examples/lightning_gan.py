@@ -7,7 +7,6 @@ The lines marked "# track" are all the module and the trainer need (see gan_core
 """
 
 import argparse
-import os
 import sys
 import warnings
 from pathlib import Path
@@ -115,8 +114,7 @@ def train(
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="generator steps (metrics rows) to train")
-    runs = os.environ.get("GAN_DASHBOARD_RUNS") or "runs"  # the dashboard's runs folder, as in gan_core
-    parser.add_argument("--out", default=runs, help="the runs folder the dashboard watches")
+    parser.add_argument("--out", default=str(track.default_runs_root()), help="the dashboard's runs folder")
     parser.add_argument("--run-id", default=None, help="the run's folder name (default: a fresh one)")
     parser.add_argument("--devices", type=int, default=1, help="processes (DDP; e.g. under torchrun)")
     args = parser.parse_args()

@@ -43,13 +43,15 @@ def networks(nz: int) -> tuple[nn.Module, nn.Module]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=2000, help="generator steps to train")
-    parser.add_argument("--out", help="the runs folder the dashboard watches (default: gan_core's)")
+    parser.add_argument("--out", default=str(track.default_runs_root()), help="the dashboard's runs folder")
     parser.add_argument("--run-id", default=None, help="the run's folder name (default: a fresh one)")
     parser.add_argument("--lr", type=float, default=2e-4)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--nz", type=int, default=32, help="latent size")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    if args.run_id and (Path(args.out) / args.run_id).exists():  # this example starts a new run each time
+        sys.exit(f"error: run {args.run_id!r} already exists in {args.out!r}: give another --run-id, or none")
     torch.manual_seed(args.seed)
     # The data: 1,797 digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
     images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
@@ -60,7 +62,7 @@ def main() -> None:
     try:
         run = track.init(  # track
             args.run_id,
-            root=args.out,  # None: $GAN_DASHBOARD_RUNS where set (the dashboard's), else ./runs
+            root=args.out,
             loss="nonsaturating",  # D's accuracy threshold and midpoint follow the loss
             config=vars(args),
             real=images,  # shown beside G's samples; the quality metrics' reference
@@ -70,7 +72,7 @@ def main() -> None:
             opt_d=opt_d,
             opt_g=opt_g,
         )
-    except ValueError as exc:  # a run id not a valid one, or taken: one line, no traceback
+    except ValueError as exc:  # a run id not a valid one, or taken meanwhile: one line, no traceback
         sys.exit(f"error: {exc}")
     with run:  # track: a crash marks the run failed
         run.watch(G, fixed_noise, D=D)  # track: snapshots and quality metrics

@@ -479,7 +479,7 @@ def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
     )  # fmt: skip
     assert again.returncode == 1 and again.stdout == ""
     assert again.stderr.startswith("error: run 'mine' already exists in ") and again.stderr.count("\n") == 1
-    assert "choose another run id" in again.stderr
+    assert "give another --run-id" in again.stderr
     rows = {row["run_id"]: row for row in RunRegistry(tmp_path).summaries()}
     assert rows["mine"]["status"] == "finished" and rows["mine"]["source"] == "api"
     assert rows["mine"]["dataset"] == "digits" and rows["mine"]["step"] == 100
