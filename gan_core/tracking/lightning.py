@@ -85,7 +85,8 @@ class GANTrackingCallback(pl.Callback):
     (``torch.nn.Module``); an optimizer is D's or G's by which of the two own its parameters.
 
     The module's ``training_step`` returns a dict: ``real_logits`` and ``fake_logits`` (D's raw outputs on
-    the real and fake batch of its last update; shape (B,) or (B, 1)) and ``g_loss`` (a 0-d tensor or a
+    the real and fake batch of its last update; shape (B,), (B, 1) or any (B, 1, ..., 1), as
+    `TrackedRun.d_step` takes them) and ``g_loss`` (a 0-d tensor or a
     number), optionally ``d_loss`` (default: the loss's own from the logits), ``d_loss_real``,
     ``d_loss_fake`` and ``log`` (a mapping name -> number of the user's own metrics, `TrackedRun.log`).
     The optimizers must be stepped through ``self.optimizers()`` (Lightning's wrappers: the raw
