@@ -2629,12 +2629,15 @@ def grid_row_labels(rows: int, class_names: Sequence[str] = ()) -> list[str]:
     cut to `GRID_LABEL_CHARS`, "…" where cut). Raises ValueError for a negative ``rows``."""
     if isinstance(rows, bool) or not isinstance(rows, numbers.Integral) or rows < 0:
         raise ValueError(f"rows must be a whole number >= 0, got {rows!r}")
-    labels = []
-    for index in range(int(rows)):
-        name = str(class_names[index]) if index < len(class_names) else ""
-        label = str(index) if name in ("", str(index)) else f"{index} {name}"
-        labels.append(label if len(label) <= GRID_LABEL_CHARS else label[: GRID_LABEL_CHARS - 1] + "…")
-    return labels
+    return [class_label(index, class_names) for index in range(int(rows))]
+
+
+def class_label(index: int, class_names: Sequence[str] = ()) -> str:
+    """Class ``index`` as a grid row's label: the index, and its name where ``class_names`` has one that is
+    not the index itself ("3 dress"), cut to `GRID_LABEL_CHARS` ("…" where cut)."""
+    name = str(class_names[index]) if 0 <= index < len(class_names) else ""
+    label = str(index) if name in ("", str(index)) else f"{index} {name}"
+    return label if len(label) <= GRID_LABEL_CHARS else label[: GRID_LABEL_CHARS - 1] + "…"
 
 
 def image_grid_figure(grid: np.ndarray, title: str = "", row_labels: Sequence[str] | None = None) -> Figure:

@@ -67,7 +67,7 @@ from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.schema import D_METRICS, EVAL_COLUMNS, custom_columns
 from gan_core.tracking.tail import EventsTail, MetricsTail
-from gan_core.trainer import MAX_GRID_CLASSES, RECORD_COLUMNS
+from gan_core.trainer import GRID_COLUMNS, MAX_GRID_CLASSES, RECORD_COLUMNS
 
 DEFAULT_MAX_ACTIVE = 2
 CONTROLS = ("pause", "resume", "stop", "step")
@@ -147,6 +147,25 @@ def banner_order(names) -> list[str]:
     return sorted(dict.fromkeys(names), key=rank)
 
 
+@dataclass(frozen=True)
+class GridLabels:
+    """What a sample grid's rows are (`RunView.grid_labels`)."""
+
+    rows: list[str]  # one label per row of tiles, its class; [] where no row is one class or none is known
+    conditional: bool  # G was asked for classes
+    in_order: bool  # a row per class, class 0 at the top (`trainer.class_grid`)
+
+    def title(self, step: int) -> str:
+        """The Train view's title of the grid at ``step``: it claims of the rows only what they are."""
+        if not self.conditional:
+            return f"G(z), fixed noise, step {step}"
+        if self.in_order:
+            return f"G(z, class): a row per class, class 0 at the top, step {step}"
+        if self.rows:
+            return f"G(z, class): each row's class at its left, step {step}"
+        return f"G(z, class): the classes asked for, step {step}"
+
+
 @dataclass
 class RunView:
     """What a page reads of one run, live or on disk."""
@@ -179,13 +198,39 @@ class RunView:
     def grid_classes(self) -> list[str]:
         """The classes of a class-conditional run's sample grid, row r being class r (the first
         `MAX_GRID_CLASSES`): their names where this server trains the run (its data's: a folder's
-        subfolders, fashion-mnist's garments), else their indices; for the rows' labels
-        (`charts.grid_row_labels`). [] for an unconditional run, and for a built-in run read from disk,
-        whose classes travel in its checkpoints only (run.json records how many a tracked run has)."""
+        subfolders, fashion-mnist's garments), else their indices; for the rows' labels (`grid_labels`).
+        [] for an unconditional run, and for a built-in run read from disk, whose classes travel in its
+        checkpoints only (run.json records how many a tracked run has)."""
         trainer = self.runner.trainer if self.runner is not None else None
         n_classes = self.meta.n_classes or (trainer.n_classes if trainer is not None else 0)
         names = list(trainer.data.class_names) if trainer is not None else []
         return [names[c] if c < len(names) else str(c) for c in range(min(n_classes, MAX_GRID_CLASSES))]
+
+    def grid_labels(self, snapshot: dict[str, np.ndarray]) -> GridLabels:
+        """What an image snapshot's rows are (``snapshot``: `snapshot`'s view, with ``"grid"``): from the
+        classes saved with it (``"labels"``, ``"columns"``: `trainer.snapshot_view`), each row labelled
+        with its class (`charts.class_label`, named as `grid_classes` names it) where every image of the row
+        is of one class, else none. A snapshot from before grids kept their classes: this run's class grid
+        (`trainer.class_grid`: row r class r) where the picture has its rows, `GRID_COLUMNS` square tiles
+        a row and `grid_classes` rows of them, else none."""
+        from gan_core.charts import class_label  # plotly: imported by the pages that draw, not by the CLI
+
+        names = self.grid_classes
+        conditional = bool(self.meta.n_classes or names or (self.cfg is not None and self.cfg.is_conditional))
+        if "labels" in snapshot and "columns" in snapshot:
+            labels = [int(c) for c in np.asarray(snapshot["labels"]).ravel()]
+            across = max(1, int(snapshot["columns"]))
+            rows = [labels[i : i + across] for i in range(0, len(labels), across)]
+            if rows and all(len(set(row)) == 1 for row in rows):
+                classes = [row[0] for row in rows]
+                in_order = classes == list(range(len(classes)))
+                return GridLabels([class_label(c, names) for c in classes], True, in_order)
+            return GridLabels([], True, False)
+        height, width = np.asarray(snapshot["grid"]).shape[:2]
+        tile, spare = divmod(width - 1, GRID_COLUMNS)  # a tile and its 1 px of padding (`image_grid`)
+        if names and not spare and height - 1 == len(names) * tile:
+            return GridLabels([class_label(c, names) for c in range(len(names))], True, True)
+        return GridLabels([], conditional, False)
 
     @property
     def owned(self) -> bool:

@@ -1205,17 +1205,26 @@ class RunDir:
 
     # ------------------------------------------------------------------ samples
     def save_snapshot(self, name: str | int, snapshot: dict[str, np.ndarray]) -> Path:
-        """A view from `Trainer.snapshot` (or `real_view`): ``{"grid"}`` as PNG, point views as .npz.
+        """A view from `Trainer.snapshot` (or `real_view`): ``{"grid"}`` as PNG (a conditional grid's
+        ``"labels"`` and ``"columns"`` in its text chunk `GRID_LABELS_CHUNK`), point views as .npz.
 
         ``name`` is a step (file step_00000100.*) or a plain name such as "real"."""
         stem = f"step_{name:08d}" if isinstance(name, int) else name
         if "grid" in snapshot:
             from PIL import Image
+            from PIL.PngImagePlugin import PngInfo
 
             path = self.path / "samples" / f"{stem}.png"
             image = Image.fromarray(snapshot["grid"])
+            info = PngInfo()
+            if "labels" in snapshot:  # a conditional grid's classes, in a text chunk (`_grid_labels`)
+                classes = {
+                    "labels": [int(c) for c in np.asarray(snapshot["labels"]).ravel()],
+                    "columns": int(snapshot["columns"]),
+                }
+                info.add_text(GRID_LABELS_CHUNK, json.dumps(classes))
             with self._writing(f"samples/{path.name}"):
-                _atomic_write(path, lambda f: image.save(f, format="PNG"))
+                _atomic_write(path, lambda f: image.save(f, format="PNG", pnginfo=info))
         else:
             path = self.path / "samples" / f"{stem}.npz"
             arrays = {k: np.asarray(v, dtype=np.float32) for k, v in snapshot.items()}
@@ -1241,7 +1250,9 @@ class RunDir:
         return sorted(found)
 
     def load_snapshot(self, path: Path | str) -> dict[str, np.ndarray]:
-        """A saved view: ``{"grid": (H, W, 3) uint8}`` or ``{"points", "heatmap"?, "grads"?, "bounds"?}``.
+        """A saved view: ``{"grid": (H, W, 3) uint8, "labels"?: (N,) int64, "columns"?: () int64}`` (the
+        classes of a conditional grid, saved with it; none in a snapshot from before they were, or in one
+        whose record of them is damaged) or ``{"points", "heatmap"?, "grads"?, "bounds"?}``.
 
         A plain name (e.g. "real") is looked up in samples/. A file that cannot be decoded, or holds
         something else than such a view, is a `RunDirError` naming it."""
@@ -2285,7 +2296,30 @@ def _load_png(file: BinaryIO) -> dict[str, np.ndarray]:
     with Image.open(file, formats=["PNG"]) as im:
         if im.width * im.height > MAX_SNAPSHOT_PIXELS:
             raise ValueError(f"{im.width} x {im.height} pixels; allowed up to {MAX_SNAPSHOT_PIXELS} pixels")
-        return {"grid": np.asarray(im.convert("RGB"))}
+        view = {"grid": np.asarray(im.convert("RGB"))}
+        view.update(_grid_labels(im.info.get(GRID_LABELS_CHUNK)))
+        return view
+
+
+GRID_LABELS_CHUNK = "gan_dashboard.labels"  # a PNG text chunk: {"labels": [class, ...], "columns": n}
+
+
+def _grid_labels(text: Any) -> dict[str, np.ndarray]:
+    """``{"labels": (N,) int64, "columns": () int64}`` from a grid's `GRID_LABELS_CHUNK`, or {} where there
+    is none or it is not N whole class numbers in 0..`MAX_CLASSES` and a whole number of columns >= 1 (the
+    picture is still shown, without claims about its rows)."""
+    try:
+        record = json.loads(text) if isinstance(text, str) else None
+    except ValueError:
+        return {}
+    if not isinstance(record, dict):
+        return {}
+    labels, columns = record.get("labels"), record.get("columns")
+    if not isinstance(labels, list) or not labels or not _is_int(columns) or columns < 1:
+        return {}
+    if not all(_is_int(c) and 0 <= c <= MAX_CLASSES for c in labels):
+        return {}
+    return {"labels": np.array(labels, dtype=np.int64), "columns": np.array(columns, dtype=np.int64)}
 
 
 def _view_problem(view: dict[str, np.ndarray]) -> str | None:

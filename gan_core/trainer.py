@@ -146,7 +146,8 @@ def snapshot_view(
 
     ``kind`` ``images``: ``{"grid": (H, W, 3) uint8}`` from G's (N, C, H, W) output in [-1, 1], ``columns``
     images a row (default: a square); ``labels`` (N,) the classes a conditional G is asked for
-    (`class_grid`).
+    (`class_grid`), kept with the grid as ``"labels"`` ((N,) int64) and ``"columns"`` (() int64, the images
+    a row), so that a reader labels each row with its own classes (`RunView.grid_labels`).
     ``points``, as GAN Lab draws them: ``{"points": (N, 2) generated}``, and with ``D``, ``loss`` and
     ``bounds`` (xmin, xmax, ymin, ymax) also ``"heatmap"``: (R, R) D's output on a grid over the bounds
     (row = y), ``"grads"``: (N, 2) the direction in which G's loss falls at each generated point, and
@@ -164,7 +165,15 @@ def snapshot_view(
             check(fake)
         fake = fake.float()
         if kind != "points":
-            return {"grid": image_grid(fake.cpu().numpy(), nrow=columns)}
+            grid = image_grid(fake.cpu().numpy(), nrow=columns)
+            if labels is None:
+                return {"grid": grid}
+            across = min(columns or max(1, math.ceil(math.sqrt(len(labels)))), len(labels))
+            return {
+                "grid": grid,
+                "labels": labels.cpu().numpy().astype(np.int64),
+                "columns": np.array(across, dtype=np.int64),
+            }
         fake = fake.reshape(fake.shape[0], -1)
         if bounds is None:
             return {"points": fake.cpu().numpy()}

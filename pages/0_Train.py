@@ -716,11 +716,8 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
     height = charts.IMAGE_MAX_HEIGHT
     left, right = st.columns(2)
     with left:
-        title = f"G(z), fixed noise, step {step}"
-        classes = view.grid_classes  # where the view knows them
-        rows = charts.grid_row_labels(len(classes), classes)
-        if rows or view.meta.n_classes or (view.cfg is not None and view.cfg.is_conditional):
-            title = f"G(z, class): a row per class, class 0 at the top, a noise per column, step {step}"
+        grid = view.grid_labels(snap)  # each row's class, from the classes the snapshot was made of
+        title, rows = grid.title(step), grid.rows
         # (built only when the grid or its title changed: see live_chart's version)
         generated = lambda: charts.image_grid_figure(snap["grid"], title=title, row_labels=rows or None)  # noqa: E731
         version = charts.inputs_digest(snap["grid"], title, rows)

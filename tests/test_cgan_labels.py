@@ -1,0 +1,120 @@
+"""A conditional-GAN review's findings: a sample grid's rows labelled from the classes the snapshot was made
+of (saved with it), a built-in conditional run labelled the same from disk as live, Compare's grids
+labelled as the Train view's, and a run described as conditional, with its classes, everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from PIL.PngImagePlugin import PngInfo
+from streamlit.runtime.state.common import user_key_from_element_id
+from streamlit.testing.v1 import AppTest
+from torch import nn
+
+import gan_core.track as track
+from gan_core.config import GANConfig
+from gan_core.registry import RunRegistry
+from gan_core.rundir import GRID_LABELS_CHUNK, RunDir
+from ui.live_chart import read_payload
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+TINY_COND = dict(
+    dataset="digits", width=16, latent_dim=8, batch_size=32, device="cpu", conditioning="projection"
+)
+
+
+class CondG(nn.Module):
+    """G(z, labels) of 8x8 images, for 10 classes."""
+
+    def __init__(self, nz: int = 4):
+        super().__init__()
+        self.embed = nn.Embedding(10, nz)
+        self.out = nn.Linear(2 * nz, 64)
+
+    def forward(self, z, labels):
+        return torch.tanh(self.out(torch.cat([z, self.embed(labels)], 1))).view(-1, 1, 8, 8)
+
+
+def sevens_run(root: Path, run_id: str = "sevens") -> None:
+    """A tracked 10-class run whose one snapshot asks G for class 7 sixteen times (two rows of 8)."""
+    run = track.init(run_id, root=root, real=torch.rand(64, 1, 8, 8) * 2 - 1, n_classes=10, steps=1)
+    run.snapshot(CondG(), torch.randn(16, 4), labels=torch.full((16,), 7))
+    run.finish()
+
+
+def chart_figure(at: AppTest, key: str) -> dict:
+    (chart,) = [c for c in at.get("bidi_component") if user_key_from_element_id(c.proto.id) == key]
+    return read_payload(chart.proto.bytes)["figure"]
+
+
+def row_annotations(figure: dict) -> list[str]:
+    return [a["text"] for a in figure["layout"].get("annotations", []) if a.get("xref") == "x"]
+
+
+# ---------------------------------------------------------------------------------------------- 1
+def test_a_snapshot_keeps_its_classes_and_its_rows_are_labelled_with_them(tmp_path):
+    """`snapshot(G, noise, labels=7s)` of a 10-class run was drawn with rows 0-9 over two rows of 7s,
+    titled "a row per class, class 0 at the top"."""
+    sevens_run(tmp_path)
+    folder = RunDir.open(tmp_path, "sevens")
+    ((step, path),) = folder.snapshot_steps()
+    saved = folder.load_snapshot(path)
+    assert saved["grid"].shape == (2 * 9 + 1, 8 * 9 + 1, 3)
+    assert saved["labels"].tolist() == [7] * 16 and int(saved["columns"]) == 8
+    view = RunRegistry(tmp_path).view("sevens")
+    grid = view.grid_labels(view.snapshot(step)[1])
+    assert grid.rows == ["7", "7"]
+    assert grid.title(step) == f"G(z, class): each row's class at its left, step {step}"
+
+
+def test_rows_of_mixed_classes_claim_no_class_and_an_old_snapshot_is_checked_against_the_class_grid(tmp_path):
+    run = track.init("mixed", root=tmp_path, real=torch.rand(64, 1, 8, 8) * 2 - 1, n_classes=10, steps=1)
+    run.snapshot(CondG(), torch.randn(16, 4), labels=torch.arange(16) % 10)
+    run.finish()
+    view = RunRegistry(tmp_path).view("mixed")
+    step = view.snapshot_steps()[-1]
+    grid = view.grid_labels(view.snapshot(step)[1])
+    assert grid.rows == [] and "a row per class" not in grid.title(step)
+    assert grid.title(step) == f"G(z, class): the classes asked for, step {step}"
+    # snapshots from before grids kept their classes (no text chunk): the class grid's layout where the
+    # picture has its rows (10 rows of 8 square tiles), none where it has not (2 rows of 8)
+    old_grid = np.full((10 * 9 + 1, 8 * 9 + 1, 3), 99, np.uint8)
+    assert view.grid_labels({"grid": old_grid}).rows == [str(c) for c in range(10)]
+    other = view.grid_labels({"grid": old_grid[:19]})
+    assert other.rows == [] and other.title(5) == "G(z, class): the classes asked for, step 5"
+    # an unconditional run's grid
+    track.init("plain", root=tmp_path, real=torch.rand(64, 1, 8, 8) * 2 - 1, steps=1).finish()
+    plain = RunRegistry(tmp_path).view("plain").grid_labels({"grid": old_grid[:73]})
+    assert plain.rows == [] and plain.title(3) == "G(z), fixed noise, step 3"
+
+
+def test_a_damaged_record_of_a_grids_classes_is_no_claim(tmp_path):
+    cfg = GANConfig(**TINY_COND)
+    folder = RunDir.create(tmp_path, cfg, "damaged").claim("test")
+    grid = np.zeros((19, 73, 3), np.uint8)
+    path = folder.save_snapshot(3, {"grid": grid, "labels": np.full(16, 7), "columns": np.array(8)})
+    with Image.open(path) as im:
+        assert json.loads(im.info[GRID_LABELS_CHUNK]) == {"labels": [7] * 16, "columns": 8}
+    for text in ("not json", '{"labels": [1, -2], "columns": 8}', '{"labels": [1], "columns": 0}', "[]"):
+        image = Image.fromarray(grid)
+        info = PngInfo()
+        info.add_text(GRID_LABELS_CHUNK, text)
+        image.save(path, pnginfo=info)
+        assert set(folder.load_snapshot(path)) == {"grid"}, text
+    folder.release()
+
+
+def test_the_train_view_labels_a_snapshots_rows_with_its_own_classes(runs_root):
+    sevens_run(runs_root)
+    at = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = "sevens"
+    at.run()
+    assert not at.exception
+    figure = chart_figure(at, "chart_samples")
+    assert figure["layout"]["title"]["text"] == "G(z, class): each row's class at its left, step 0"
+    assert row_annotations(figure) == ["7", "7"]
