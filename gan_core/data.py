@@ -454,6 +454,24 @@ _TOYS: dict[str, tuple[Draw, tuple[float, float, float, float], torch.Tensor | N
 }
 
 
+_CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+def dataset_classes(dataset: str) -> tuple[str, ...] | None:
+    """The class names of a built-in labelled dataset (`DatasetSpec.labelled`), index i being class i, as
+    its loader names them, known without loading it (a conditional run read from disk labels its grid's
+    rows with them); None for other data (a folder's classes are its subfolders, found by loading it)."""
+    if dataset == "digits":
+        return tuple(str(d) for d in range(10))
+    if dataset == "cifar10":
+        return _CIFAR10_CLASSES  # (torchvision reads them from the downloaded files)
+    if dataset in ("mnist", "fashion-mnist"):
+        from torchvision import datasets  # the names are class attributes: nothing is read or downloaded
+
+        return tuple(getattr(datasets, _TORCHVISION_SETS[dataset][0]).classes)
+    return None
+
+
 def mode_count(dataset: str) -> int | None:
     """How many mode centres a 2D mixture has (ring8: 8, grid25: 25); None for other data."""
     centres = _TOYS.get(dataset, (None, None, None, None))[2]

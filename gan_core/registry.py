@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
-from gan_core.data import DataSource
+from gan_core.data import DataSource, dataset_classes
 from gan_core.distributed import job_fields
 from gan_core.flags import FLAGS, SEVERITIES
 from gan_core.losses import GANLoss, get_loss
@@ -198,12 +198,18 @@ class RunView:
     def grid_classes(self) -> list[str]:
         """The classes of a class-conditional run's sample grid, row r being class r (the first
         `MAX_GRID_CLASSES`): their names where this server trains the run (its data's: a folder's
-        subfolders, fashion-mnist's garments), else their indices; for the rows' labels (`grid_labels`).
-        [] for an unconditional run, and for a built-in run read from disk, whose classes travel in its
-        checkpoints only (run.json records how many a tracked run has)."""
+        subfolders, fashion-mnist's garments), else for a built-in run read from disk those its config's
+        dataset always has (`data.dataset_classes`: digits, mnist, fashion-mnist, cifar10), else their
+        indices; for the rows' labels (`grid_labels`). [] for an unconditional run, and for a built-in run
+        on a folder read from disk (its classes are its subfolders: the grid's own labels number them)."""
         trainer = self.runner.trainer if self.runner is not None else None
-        n_classes = self.meta.n_classes or (trainer.n_classes if trainer is not None else 0)
-        names = list(trainer.data.class_names) if trainer is not None else []
+        if trainer is not None:
+            n_classes, names = trainer.n_classes, list(trainer.data.class_names)
+        elif self.cfg is not None and self.cfg.is_conditional:
+            names = list(dataset_classes(self.cfg.dataset) or ())
+            n_classes = len(names)
+        else:
+            n_classes, names = self.meta.n_classes, []
         return [names[c] if c < len(names) else str(c) for c in range(min(n_classes, MAX_GRID_CLASSES))]
 
     def grid_labels(self, snapshot: dict[str, np.ndarray]) -> GridLabels:

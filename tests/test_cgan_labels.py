@@ -17,8 +17,10 @@ from torch import nn
 
 import gan_core.track as track
 from gan_core.config import GANConfig
+from gan_core.data import dataset_classes
 from gan_core.registry import RunRegistry
 from gan_core.rundir import GRID_LABELS_CHUNK, RunDir
+from gan_core.runner import Runner
 from ui.live_chart import read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -118,3 +120,17 @@ def test_the_train_view_labels_a_snapshots_rows_with_its_own_classes(runs_root):
     figure = chart_figure(at, "chart_samples")
     assert figure["layout"]["title"]["text"] == "G(z, class): each row's class at its left, step 0"
     assert row_annotations(figure) == ["7", "7"]
+
+
+# ---------------------------------------------------------------------------------------------- 2
+def test_a_built_in_conditional_run_read_from_disk_names_its_classes_as_live(tmp_path):
+    """A built-in conditional run opened from disk (a CLI run, a server restarted) had no row labels."""
+    runner = Runner(GANConfig(**TINY_COND, steps=4, sample_every=2), tmp_path, "cond").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    view = RunRegistry(tmp_path).view("cond")
+    assert not view.live
+    assert view.grid_classes == [str(c) for c in range(10)]
+    # a snapshot saved before grids kept their classes: labelled from the config's classes, as live
+    assert view.grid_labels({"grid": np.zeros((91, 73, 3), np.uint8)}).rows == [str(c) for c in range(10)]
+    assert dataset_classes("fashion-mnist")[:2] == ("T-shirt/top", "Trouser")
+    assert dataset_classes("cifar10")[9] == "truck" and dataset_classes("ring8") is None
