@@ -140,12 +140,13 @@ def sample_figure(view: RunView, step: int):
             threshold=view.threshold,
             title=f"step {shown}",
             height=SAMPLES_HEIGHT,
+            row_labels=view.grid_labels(snap).rows if "grid" in snap else None,
         )
     except ValueError as exc:
         return f"snapshot unreadable: the one at step {shown}: {exc}"
 
 
-st.subheader("Samples at step")
+st.subheader("Samples")
 snapshot_steps = sorted({step for view in views.values() for step in view.snapshot_steps()})
 if not snapshot_steps:
     st.caption("No snapshots yet in the chosen runs.")

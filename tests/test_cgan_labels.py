@@ -134,3 +134,29 @@ def test_a_built_in_conditional_run_read_from_disk_names_its_classes_as_live(tmp
     assert view.grid_labels({"grid": np.zeros((91, 73, 3), np.uint8)}).rows == [str(c) for c in range(10)]
     assert dataset_classes("fashion-mnist")[:2] == ("T-shirt/top", "Trouser")
     assert dataset_classes("cifar10")[9] == "truck" and dataset_classes("ring8") is None
+
+
+# ---------------------------------------------------------------------------------------------- 3
+def test_compare_labels_a_conditional_grids_rows_as_the_train_view_and_names_its_step_once(runs_root):
+    """Compare drew conditional grids without row labels, under "Samples at step" said twice."""
+    sevens_run(runs_root)
+    run = track.init("grid", root=runs_root, real=torch.rand(64, 1, 8, 8) * 2 - 1, n_classes=10, steps=1)
+    run.watch(CondG(), torch.randn(8, 4))
+    run.finish()
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    assert not at.exception
+    figures = {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    order = at.multiselect(key="cmp_runs").value
+    rows = {run_id: row_annotations(figures[f"cmp_samples_{i}"]) for i, run_id in enumerate(order)}
+    assert rows == {"sevens": ["7", "7"], "grid": [str(c) for c in range(10)]}
+    # a second snapshot step draws the slider, which names the step: the heading does not say it again
+    with track.init(
+        "later", root=runs_root, real=torch.rand(64, 1, 8, 8) * 2 - 1, n_classes=10, steps=2
+    ) as run:
+        run.watch(CondG(), torch.randn(8, 4))
+        while not run.should_stop:
+            run.d_step(torch.zeros(4), torch.zeros(4), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.5))
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    assert [s.label for s in at.select_slider if s.key == "cmp_sample_step"] == ["Samples at step"]
+    assert [h.value for h in at.subheader if h.value.startswith("Samples")] == ["Samples"]
