@@ -1030,6 +1030,7 @@ def evaluate_samples(
 # The latest values `runs` shows of each run, from its metrics.csv's last row.
 RUNS_LATEST = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 RUNS_TEXT_LIMIT = 40  # characters of a text cell in the `runs` table; the rest is cut ("…")
+RUNS_WHAT_LIMIT = 72  # the "data · model · conditioning · loss" cell's: a conditional run's is long
 
 
 def run_listing(folder: Path) -> list[dict[str, Any]]:
@@ -1075,12 +1076,13 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
 
     header = (
         *("run", "status", "step", "flags up", *RUNS_LATEST),
-        *("quality (step)", "created", "source", "data · model · loss"),
+        *("quality (step)", "created", "source", "data · model · conditioning · loss"),
     )
     lines: list[tuple[tuple[str, ...], list[str]]] = []
     for row in rows:
         steps = row.get("steps") or 0
-        what = " · ".join(str(v) for v in (row.get("dataset"), row.get("model"), row.get("loss")) if v)
+        parts = (row.get("dataset"), row.get("model"), row.get("conditioning"), row.get("loss"))
+        what = " · ".join(str(v) for v in parts if v)
         cells = (
             terminal_text(row["run_id"]),
             terminal_text(row.get("status", ""), 12),
@@ -1090,7 +1092,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
             terminal_text(row["quality"] or "-"),
             created(row.get("created", "")),
             terminal_text(row.get("source") or "-", 12),
-            terminal_text(what or "-", RUNS_TEXT_LIMIT),
+            terminal_text(what or "-", RUNS_WHAT_LIMIT),
         )
         notes = [
             f"{label}: {terminal_text(row[key])}"

@@ -147,6 +147,23 @@ def banner_order(names) -> list[str]:
     return sorted(dict.fromkeys(names), key=rank)
 
 
+def conditioning_words(meta: RunMeta, cfg: GANConfig | None, n_classes: int | None = None) -> str:
+    """A class-conditional run, in words, the same wherever a run is described (the Train view's status
+    line, Compare's settings, ``python -m gan_core runs``): "acgan-conditional, 10 classes" for a built-in
+    run (its conditioning), "conditional, 10 classes" for a user's own loop (`gan_core.track`'s
+    ``n_classes``); "" for an unconditional run. ``n_classes``: the classes where known otherwise (a live
+    trainer's data); else run.json's, else those the config's dataset always has
+    (`data.dataset_classes`); a count nothing records (a folder's, from disk) is left out."""
+    conditional = cfg is not None and cfg.is_conditional
+    if not (conditional or meta.n_classes):
+        return ""
+    if not n_classes:
+        names = dataset_classes(cfg.dataset) if conditional else None
+        n_classes = meta.n_classes or (len(names) if names else 0)
+    words = f"{cfg.conditioning}-conditional" if conditional else "conditional"
+    return f"{words}, {n_classes} classes" if n_classes else words
+
+
 @dataclass(frozen=True)
 class GridLabels:
     """What a sample grid's rows are (`RunView.grid_labels`)."""
@@ -211,6 +228,12 @@ class RunView:
         else:
             n_classes, names = self.meta.n_classes, []
         return [names[c] if c < len(names) else str(c) for c in range(min(n_classes, MAX_GRID_CLASSES))]
+
+    @property
+    def conditioning(self) -> str:
+        """The run's conditioning and classes in words (`conditioning_words`); "" for an unconditional run."""
+        trainer = self.runner.trainer if self.runner is not None else None
+        return conditioning_words(self.meta, self.cfg, trainer.n_classes if trainer is not None else None)
 
     def grid_labels(self, snapshot: dict[str, np.ndarray]) -> GridLabels:
         """What an image snapshot's rows are (``snapshot``: `snapshot`'s view, with ``"grid"``): from the
@@ -368,6 +391,8 @@ class RunView:
             },
             **{k: status[k] for k in TRACKED_COUNTS if k in status},
         }
+        if self.meta.n_classes:  # a class-conditional G (`gan_core.track.init`'s n_classes)
+            recorded = {"conditioning": self.conditioning, "n_classes": self.meta.n_classes, **recorded}
         settings = {**what, **recorded}
         for name, value in self.meta.hparams.items():
             if name not in settings:
@@ -1007,6 +1032,9 @@ class RunRegistry:
             "source": meta.source,
             "dataset": meta.dataset,
             "model": meta.model,
+            "conditioning": conditioning_words(
+                meta, cfg, runner.trainer.n_classes if runner and runner.trainer is not None else None
+            ),
             "loss": meta.loss,
             "step": step,
             # the target in force (a resume or an applied change moves it); config.json's for older runs
@@ -1241,6 +1269,7 @@ def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], erro
         "source": "",
         "dataset": "",
         "model": "",
+        "conditioning": "",
         "loss": "",
         "step": status.get("step", 0),
         "steps": 0,

@@ -583,11 +583,8 @@ def evaluating_text(view: RunView) -> str:
 
 def status_line(view: RunView) -> None:
     meta = view.meta
-    conditional = (
-        f"{view.cfg.conditioning}-conditional" if view.cfg is not None and view.cfg.is_conditional else ""
-    )
     what = " · ".join(
-        literal(v) for v in (meta.dataset or meta.data_kind, meta.model, conditional, meta.loss) if v
+        literal(v) for v in (meta.dataset or meta.data_kind, meta.model, view.conditioning, meta.loss) if v
     )
     text = f"**Status:** `{view.status}` · run `{view.run_id}` · {what}"
     if view.device:

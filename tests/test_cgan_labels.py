@@ -160,3 +160,33 @@ def test_compare_labels_a_conditional_grids_rows_as_the_train_view_and_names_its
     at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
     assert [s.label for s in at.select_slider if s.key == "cmp_sample_step"] == ["Samples at step"]
     assert [h.value for h in at.subheader if h.value.startswith("Samples")] == ["Samples"]
+
+
+# ---------------------------------------------------------------------------------------------- 4
+def test_a_conditional_run_is_said_to_be_one_with_its_classes_wherever_it_is_described(runs_root, capsys):
+    """An own loop's conditional run was nowhere said to be conditional (Compare's `conditioning —`, the
+    status line, `python -m gan_core runs`), and the runs listing hid a built-in run's conditioning too."""
+    from gan_core.__main__ import main
+
+    sevens_run(runs_root)
+    runner = Runner(GANConfig(**TINY_COND, steps=2), runs_root, "builtin").start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    registry = RunRegistry(runs_root)
+    own, builtin = registry.view("sevens"), registry.view("builtin")
+    assert own.conditioning == "conditional, 10 classes"
+    assert builtin.conditioning == "projection-conditional, 10 classes"
+    settings = own.settings()
+    assert settings["conditioning"] == "conditional, 10 classes" and settings["n_classes"] == 10
+    # the Train view's status line
+    at = AppTest.from_file(str(APP_DIR / "dashboard.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = "sevens"
+    at.run()
+    (line,) = [m.value for m in at.markdown if m.value.startswith("**Status:**")]
+    assert "conditional, 10 classes" in line
+    # the runs listing
+    main(["runs", str(runs_root)])
+    listing = capsys.readouterr().out
+    assert "data · model · conditioning · loss" in listing
+    rows = {line.split()[0]: line for line in listing.splitlines()[1:]}
+    assert "conditional, 10 classes" in rows["sevens"]
+    assert "digits · mlp · projection-conditional, 10 classes · nonsaturating" in rows["builtin"]
