@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
@@ -190,3 +191,25 @@ def test_a_conditional_run_is_said_to_be_one_with_its_classes_wherever_it_is_des
     rows = {line.split()[0]: line for line in listing.splitlines()[1:]}
     assert "conditional, 10 classes" in rows["sevens"]
     assert "digits · mlp · projection-conditional, 10 classes · nonsaturating" in rows["builtin"]
+
+
+# ---------------------------------------------------------------------------------------------- 6
+@pytest.mark.parametrize(
+    ("G", "raised"),
+    [(CondG, "IndexError"), (lambda: nn.Sequential(nn.Linear(4, 64), nn.Tanh()), "TypeError")],
+)
+def test_a_g_that_fails_a_conditional_runs_call_is_told_how_the_tracker_calls_it(tmp_path, G, raised):
+    """watch(G, noise) of a 10-class run whose G takes 5 classes (IndexError) or noise alone (TypeError)
+    said "allowed: noise that G takes as its input"."""
+    model = G()
+    if isinstance(model, CondG):
+        model.embed = nn.Embedding(5, 4)
+    run = track.init("bad", root=tmp_path, real=torch.rand(64, 1, 8, 8) * 2 - 1, n_classes=10)
+    with pytest.raises(track.TrackingError) as caught:
+        run.watch(model, torch.randn(8, 4))
+    message = str(caught.value)
+    assert raised in message
+    assert "with n_classes=10 the tracker calls G(noise, labels) with labels in 0..9" in message
+    assert "init's n_classes=0 for an unconditional G" in message
+    assert "allowed: noise that G takes" not in message
+    run.finish()

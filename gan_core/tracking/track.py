@@ -673,10 +673,16 @@ class TrackedRun:
                     f"; G was given its first {GRID_COLUMNS} rows once for each of {rows} classes: noise "
                     f"{tuple(fixed_noise.shape)}, labels {tuple(labels.shape)}"
                 )
+            allowed = f"noise that G takes as its input{and_d}, (N, *latent_shape) on G's device"
+            if labels is not None:  # G may not take classes, or fewer than the run's
+                allowed = (
+                    f"with n_classes={self.n_classes} the tracker calls G(noise, labels) with labels in 0.."
+                    f"{self.n_classes - 1}: a G that takes both (classes 0..{self.n_classes - 1}){and_d}; "
+                    "init's n_classes=0 for an unconditional G, called G(noise)"
+                )
             raise TrackingError(
                 f"watch: the snapshot {call} failed for fixed_noise of shape {given} ({fixed_noise.dtype}, "
-                f"on {fixed_noise.device}{grid}): {type(exc).__name__}: {exc}; allowed: noise that G takes "
-                f"as its input{and_d}, (N, *latent_shape) on G's device"
+                f"on {fixed_noise.device}{grid}): {type(exc).__name__}: {exc}; allowed: {allowed}"
             ) from exc
         self._warn_other_size()
         self._G, self._D, self._fixed_noise, self._bounds = G, D, fixed_noise, bounds
