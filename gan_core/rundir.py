@@ -750,7 +750,8 @@ class RunDir:
                         hint = " (pass the same real examples, or data_kind=)" if name == "data_kind" else ""
                         raise RunDirError(
                             f"run {run_id!r} was recorded with {name}={getattr(found, name)!r}, not "
-                            f"{getattr(meta, name)!r}{hint}: a run goes on as it began; choose another run id"
+                            f"{getattr(meta, name)!r}{hint}: a run goes on as it began; pass "
+                            f"{name}={getattr(found, name)!r} to continue it, or choose another run id"
                         )
             except BaseException:
                 run.release()

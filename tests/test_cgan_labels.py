@@ -213,3 +213,20 @@ def test_a_g_that_fails_a_conditional_runs_call_is_told_how_the_tracker_calls_it
     assert "init's n_classes=0 for an unconditional G" in message
     assert "allowed: noise that G takes" not in message
     run.finish()
+
+
+# ---------------------------------------------------------------------------------------------- 7
+def test_real_labels_as_a_numpy_integer_array_are_taken(tmp_path):
+    real = torch.rand(64, 1, 8, 8) * 2 - 1
+    labels = np.arange(64) % 10
+    run = track.init("np", root=tmp_path, real=real, n_classes=np.int64(10), real_labels=labels)
+    assert torch.equal(run._real_labels.cpu(), torch.as_tensor(labels))
+    run.finish()
+    with pytest.raises(track.TrackingError, match="real_labels of .* are invalid"):
+        track.init("floats", root=tmp_path, real=real, n_classes=10, real_labels=labels.astype(float))
+
+
+def test_resuming_a_conditional_run_without_its_classes_says_how_to_continue_it(tmp_path):
+    track.init("cond10", root=tmp_path, n_classes=10).finish()
+    with pytest.raises(Exception, match="pass n_classes=10 to continue it, or choose another run id"):
+        track.init("cond10", root=tmp_path, resume=True)

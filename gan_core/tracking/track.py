@@ -2074,6 +2074,8 @@ def _init_main(
         )
     kind = _data_kind(real, data_kind)
     _check_real_fits(real, kind, dataset, inferred=data_kind is None)
+    if isinstance(real_labels, np.ndarray) and np.issubdtype(real_labels.dtype, np.integer):
+        real_labels = torch.as_tensor(real_labels)  # numpy classes, taken as n_classes takes numpy ints
     n_classes = _check_classes(n_classes, real, real_labels, dataset)
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
