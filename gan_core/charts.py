@@ -981,7 +981,9 @@ def _hline_shapes(
     """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end by default.
     ``span``: the extent of the chart's data and reference lines in data units (plotly pads its axis a
     little beyond it), which puts a label in the top `LABEL_BELOW_TOP_SHARE` of it below its line;
-    without one every label is above its line.
+    without one every label is above its line. With one, a label goes where it prints over no other
+    label; where no place is clear of them (two lines closer than a label's height on a narrow plot), it
+    is written under the label it would cover, with its value (``classifier, held out (0.994)``).
 
     ``avoid``: where event markers cross the plot, as fractions of its width (0 its left edge, 1 its
     right), each a line with its label written down its left side (`_event_layers`). A label that one
@@ -1021,14 +1023,31 @@ def _hline_shapes(
             curves = [(x, np.log10(_positive(np.asarray(y, dtype=np.float64)))) for x, y in curves]
         segments = _segments(curves)
 
+    # labels written: x0, x1 (px), y0, y1 (axis units), the index of their shape
+    placed: list[tuple[float, float, float, float, int]] = []
+
+    def over(e: str, label: str, y_box: tuple[float, float]) -> int | None:
+        """The shape whose label ``label`` at end ``e`` over ``y_box`` would print over (two lines closer
+        than a label's height: label_fidelity's 1.0 and a classifier's 0.994), or None."""
+        start, stop = box(e, label)
+        return next(
+            (
+                i
+                for x0, x1, y0, y1, i in placed
+                if x0 < stop and start < x1 and y0 < y_box[1] and y_box[0] < y1
+            ),
+            None,
+        )
+
     shapes = []
     for y, label in hlines:
+        joined = None  # the shape whose label says this line's too, where no place of its own is clear
         below = False
         end = next((e for e in ("start", "end", "middle") if clear(e, label)), "start")
         if known_span:
             low, high = (position(v) for v in span)
             below = high > low and position(y) > high - LABEL_BELOW_TOP_SHARE * (high - low)
-            if segments is not None and high > low:
+            if high > low:
                 at = position(y)
                 label_h = REFERENCE_LABEL_PX * (high - low) / plot_height_px
                 sides = [below]
@@ -1038,14 +1057,31 @@ def _hline_shapes(
                     < high - LABEL_BELOW_TOP_SHARE * (high - low)
                 ):
                     sides.append(not below)
-                places = []  # (blocked by a marker, curves crossed, order, end, below)
+                # (blocked by a marker, over another label, curves crossed, order, end, below)
+                places = []
                 for side in sides:
                     y_box = (at - label_h, at) if side else (at, at + label_h)
                     for e in ("start", "end", "middle"):
                         start, stop = box(e, label)
-                        crossings = _label_crossings(segments, (start / plot_px, stop / plot_px), y_box)
-                        places.append((not clear(e, label), crossings, len(places), e, side))
-                end, below = min(places)[3:]  # the first of the least crossed
+                        crossings = (
+                            _label_crossings(segments, (start / plot_px, stop / plot_px), y_box)
+                            if segments is not None
+                            else 0
+                        )
+                        blocked = not clear(e, label)
+                        places.append(
+                            (blocked, over(e, label, y_box) is not None, crossings, len(places), e, side)
+                        )
+                end, below = min(places)[4:]  # the first of the least crossed
+                y_box = (at - label_h, at) if below else (at, at + label_h)
+                joined = over(end, label, y_box) if min(places)[1] else None
+                if joined is None:
+                    placed.append((*box(end, label), *y_box, len(shapes)))
+        if joined is not None:  # a line of its own under the other's label, which grows away from the lines
+            other = shapes[joined]["label"]
+            lines = [other["text"], f"{label} ({y:.3g})"]
+            other["text"] = "<br>".join(lines[::-1] if other["yanchor"] == "bottom" else lines)
+            label = ""
         shapes.append(
             {
                 "type": "line",

@@ -226,3 +226,37 @@ def test_a_value_beyond_float32_is_an_edge_mark_with_its_value_not_an_infinity()
     assert list(mark.x) == [1] and list(mark.text) == ["d_grad_norm 1e+308"]
     # up to the exploding_gradients line it passed (100), not to 1e308
     assert 2 < fig.layout.yaxis.range[1] < 2.5
+
+
+def labelled_lines(figure) -> list[tuple[float, str]]:
+    """(y, label text) of each reference line with a label."""
+    return [(s.y0, s.label.text) for s in validated(figure).layout.shapes if s.label and s.label.text]
+
+
+def test_two_reference_lines_closer_than_a_label_do_not_print_one_label_over_the_other():
+    """An acgan run's label-fidelity chart printed "every sample its class" (1.0) and "classifier, held
+    out" (0.994) over each other ("evclassifier held out"): on a plot as narrow as the chart is drawn no
+    place of the second is clear of the first, so it is written under it, with its value."""
+    from gan_core.store import MetricStore
+    from gan_core.tracking.schema import EVAL_COLUMNS, RECORD_COLUMNS
+
+    def chart(reference: float):
+        store = MetricStore(RECORD_COLUMNS, capacity=64)
+        for step in range(1, 301):
+            row = dict.fromkeys(RECORD_COLUMNS, 0.5)
+            row.update(dict.fromkeys(EVAL_COLUMNS, float("nan")))
+            row["step"] = float(step)
+            if step % 50 == 0:
+                row["label_fidelity"], row["d_class_acc"] = 0.7 + step / 1000, 0.6 + step / 1000
+            store.append([row[c] for c in RECORD_COLUMNS])
+        references = {"d_class_acc": (reference, "classifier, held out")}
+        (figure,) = [
+            f
+            for f in charts.quality_figures(charts.evaluations(store), references=references).values()
+            if "label_fidelity" in {t.name for t in validated(f).data}
+        ]
+        return figure
+
+    assert labelled_lines(chart(0.994)) == [(1.0, "every sample its class<br>classifier, held out (0.994)")]
+    # apart, each line keeps its own label
+    assert labelled_lines(chart(0.8)) == [(1.0, "every sample its class"), (0.8, "classifier, held out")]
