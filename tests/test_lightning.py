@@ -8,6 +8,7 @@ import math
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch.nn.functional import softplus
@@ -15,7 +16,7 @@ from torch.nn.functional import softplus
 from gan_core.rundir import RunDir
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.lightning import GANTrackingCallback
-from gan_core.tracking.track import TrackingError, TrackingWarning
+from gan_core.tracking.track import TrackingError
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*does not have many workers")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lightning_gan.py"
@@ -233,14 +234,78 @@ def test_automatic_optimization_is_refused_with_what_to_set(example, tmp_path):
     assert not (tmp_path / "auto").exists()
 
 
-def test_raw_optimizers_that_bypass_the_hook_are_warned_of(example, tmp_path):
+def test_raw_optimizers_that_bypass_the_hook_are_an_error_not_a_run_that_records_nothing(example, tmp_path):
+    """It was a warning, and an open-ended run (or one whose steps the callback counts) then trained for
+    ever at step 0: nothing can be recorded, and neither steps nor max_steps ever ends it."""
+
     class Raw(example.DigitsGAN):
         def optimizers(self):
             return super().optimizers(use_pl_optimizer=False)
 
-    with pytest.warns(TrackingWarning, match=r"returned its step's values 10 times but no optimizer step"):
-        run = fit(example, Raw(), GANTrackingCallback("raw", root=str(tmp_path)))
-    assert run.step == 0 and run.status == "finished"  # an open-ended run: it ended with training
+    callback = GANTrackingCallback("raw", root=str(tmp_path), steps=100)
+    with pytest.raises(TrackingError, match=r"returned its step's values 10 times but no optimizer step"):
+        fit(example, Raw(), callback, max_epochs=100)
+    run = callback.run
+    assert run.step == 0 and run.status == "failed"
+    assert read_json(tmp_path / "raw", "status.json")["status"] == "failed"
+
+
+def test_norms_are_taken_before_the_modules_own_clipping(example, tmp_path):
+    """Measured inside opt.step(), a norm clipped by self.clip_gradients(..., 0.01) read 0.01 on every row
+    (the docstring said "before any clipping"), so exploding_gradients could never be raised."""
+    before: dict[str, list[float]] = {"d": [], "g": []}
+
+    class Clipping(example.DigitsGAN):
+        def clip_gradients(self, optimizer, gradient_clip_val=None, gradient_clip_algorithm=None):
+            net = self.D if optimizer.optimizer is self.optimizers()[0].optimizer else self.G
+            grads = [p.grad for p in net.parameters() if p.grad is not None]
+            before["d" if net is self.D else "g"].append(torch.nn.utils.get_total_norm(grads).item())
+            return super().clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
+
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            opt_d, opt_g = self.optimizers()
+            fake = self.G(torch.randn(len(real), self.hparams.nz, 1, 1))
+            real_logits, fake_logits = self.D(real), self.D(fake.detach())
+            d_loss = softplus(-real_logits).mean() + softplus(fake_logits).mean()
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+            self.clip_gradients(opt_d, gradient_clip_val=0.01, gradient_clip_algorithm="norm")
+            opt_d.step()
+            g_loss = softplus(-self.D(fake)).mean()
+            opt_g.zero_grad()
+            self.manual_backward(g_loss)
+            self.clip_gradients(opt_g, gradient_clip_val=0.01, gradient_clip_algorithm="norm")
+            opt_g.step()
+            return dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss, g_loss=g_loss)
+
+    module = Clipping()
+    fit(example, module, GANTrackingCallback("clip", root=str(tmp_path)))
+    rows = RunDir.open(tmp_path, "clip").read_metrics()
+    assert len(rows) == 12 and len(before["d"]) == len(before["g"]) == 12
+    assert min(before["d"]) > 0.05  # the norms clipping cut to 0.01
+    for column, hand in (("d_grad_norm", before["d"]), ("g_grad_norm", before["g"])):
+        assert rows[column].to_numpy() == pytest.approx(hand, rel=1e-5), column
+    assert "clip_gradients" not in module.__dict__  # the module's own method again after training
+
+
+def test_the_first_rows_time_is_its_batchs_not_the_instant_after_its_updates(example, tmp_path):
+    """The step clock started at the first d_step, which the callback makes at the batch's end: row 1's
+    samples_per_s read 100-400 times the others' and flattened Compare's chart."""
+    fit(example, example.DigitsGAN(), GANTrackingCallback("clock", root=str(tmp_path)))
+    speed = RunDir.open(tmp_path, "clock").read_metrics()["samples_per_s"].to_numpy()
+    later = float(np.median(speed[1:]))
+    assert 0.2 * later < speed[0] < 5 * later
+
+
+def test_a_training_step_that_returns_nothing_is_told_so(example, tmp_path):
+    class Silent(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            super().training_step(batch, batch_idx)
+
+    with pytest.raises(TrackingError, match=r"must return a dict with real_logits, fake_logits, g_loss .*"
+                       r"\(got nothing: it returned None or an empty dict\)"):  # fmt: skip
+        fit(example, Silent(), GANTrackingCallback("silent", root=str(tmp_path)))
 
 
 def test_max_steps_that_end_training_short_of_the_target_say_why(example, tmp_path):

@@ -19,8 +19,11 @@ that it steps through ``self.optimizers()``: D is ``self.D``, G is ``self.G`` (o
     L.Trainer(callbacks=[callback], ...).fit(GAN(), loader)
 
 The callback measures the gradient norms itself (the total L2 norm of each optimizer's parameters'
-gradients, in ``on_before_optimizer_step``: after the backward, before the update and any clipping, with
-AMP's scaling undone except for a fused optimizer, which unscales inside its step), takes D's accuracies
+gradients, in ``on_before_optimizer_step``: after the backward, before the update, with AMP's scaling
+undone except for a fused optimizer, which unscales inside its step; where ``training_step`` clips them
+through ``self.clip_gradients(optimizer, ...)``, just before that clipping, so that a clipped norm does not
+hide an exploding one; a clip done by hand, ``torch.nn.utils.clip_grad_norm_``, is not seen), takes D's
+accuracies
 and mean outputs from the logits, records ``pl_module.hparams`` as the run's config, the optimizers' lr
 and betas in every row, and D's updates per row as ``d_steps``.
 
@@ -38,7 +41,6 @@ step.
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -58,12 +60,11 @@ except ImportError:  # the older package name, when only it is installed
     except ImportError:
         raise ImportError(
             "gan_core.tracking.lightning needs PyTorch Lightning: install the [lightning] extra "
-            "(pip install 'gan-dashboard[lightning]', or pip install 'lightning>=2.4')"
+            "(pip install '/path/to/checkout[lightning]', or pip install 'lightning>=2.4')"
         ) from None
 
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
-from gan_core.tracking.track import TrackingWarning
 
 # init keywords the callback fills in itself.
 _OWN_INIT_KEYS = {"run_id", "root", "loss", "config", "real", "steps", "opt_d", "opt_g", "source"}
@@ -90,8 +91,9 @@ class GANTrackingCallback(pl.Callback):
     number), optionally ``d_loss`` (default: the loss's own from the logits), ``d_loss_real``,
     ``d_loss_fake`` and ``log`` (a mapping name -> number of the user's own metrics, `TrackedRun.log`).
     The optimizers must be stepped through ``self.optimizers()`` (Lightning's wrappers: the raw
-    optimizers' ``step`` bypasses the hook that measures the gradients; a `TrackingWarning` says so after
-    `UNSEEN_STEPS_WARNING_BATCHES` batches that returned a step's values with no step seen).
+    optimizers' ``step`` bypasses the hook that measures the gradients, and nothing could be recorded: a
+    `TrackingError` after `UNSEEN_STEPS_WARNING_BATCHES` batches that returned a step's values with no
+    step seen).
 
     Errors: `ValueError` at the start of training when the module trains with automatic optimization,
     lacks G or D, or an optimizer's parameters belong to neither or both;
@@ -125,6 +127,7 @@ class GANTrackingCallback(pl.Callback):
         self.init_options = init_options
         self.run: track.TrackedRun | None = None
         self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
+        self._before_clip: dict[int, Tensor] = {}  # id(optimizer) -> its norm before training_step clipped it
         self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
         self._g_norm: Tensor | None = None
         self._unseen = 0  # batches that returned a step's values, no optimizer step seen yet (-1: some seen)
@@ -159,8 +162,16 @@ class GANTrackingCallback(pl.Callback):
             **self.init_options,
         )
         self._d_norms, self._g_norm, self._unseen = [], None, 0
+        self._before_clip = {}
+        self._wrap_clip_gradients(pl_module)
         if self.fixed_noise is not None:
             self.run.watch(G, self.fixed_noise.to(device), D=D)
+
+    def on_train_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
+    ) -> None:
+        if self.run is not None:  # the first step's time from its batch's start, not from its first d_step
+            self.run._start_clock()
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: torch.optim.Optimizer
@@ -169,10 +180,13 @@ class GANTrackingCallback(pl.Callback):
         # after the closure and before the update: the gradients are the ones the step will apply.
         if self.run is None:
             return
-        role = self._roles.get(id(getattr(optimizer, "_optimizer", optimizer)))
+        raw = getattr(optimizer, "_optimizer", optimizer)
+        role = self._roles.get(id(raw))
         if role is None:
             return  # an optimizer made after the start of training: not D's or G's as far as we know
-        norm = grad_norm(p for group in optimizer.param_groups for p in group["params"])  # on the device
+        norm = self._before_clip.pop(id(raw), None)  # measured before training_step clipped them
+        if norm is None:
+            norm = grad_norm(p for group in optimizer.param_groups for p in group["params"])  # on the device
         if role == "d":
             self._d_norms.append(norm)
         else:
@@ -204,14 +218,14 @@ class GANTrackingCallback(pl.Callback):
             elif self._unseen >= 0 and isinstance(outputs, Mapping) and "g_loss" in outputs:
                 self._unseen += 1
                 if self._unseen == UNSEEN_STEPS_WARNING_BATCHES:
-                    warnings.warn(
+                    # Nothing can be recorded, and the callback's steps (and Lightning's max_steps) never
+                    # end such a training: an error, not a warning it would train past for ever.
+                    raise track.TrackingError(
                         f"{type(pl_module).__name__}.training_step returned its step's values "
                         f"{UNSEEN_STEPS_WARNING_BATCHES} times but no optimizer step went through "
                         "Lightning: nothing is recorded. Step the optimizers that self.optimizers() returns "
                         "(not the raw ones: use_pl_optimizer=False bypasses the hook that measures the "
-                        "gradients, and Lightning's max_steps never counts them)",
-                        TrackingWarning,
-                        stacklevel=2,
+                        "gradients, and Lightning's max_steps never counts them)"
                     )
         # Under ddp every rank learns a Stop in the same g_step (`TrackedRun.g_step`): all end together.
         if run is not None and run.should_stop:
@@ -244,6 +258,26 @@ class GANTrackingCallback(pl.Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._finish()  # only if training ended without on_train_end (a no-op otherwise)
+        if getattr(pl_module.__dict__.get("clip_gradients"), "_gan_tracking", False):
+            del pl_module.clip_gradients  # the module's own method again
+
+    def _wrap_clip_gradients(self, pl_module: pl.LightningModule) -> None:
+        """Measure an optimizer's gradient norm when ``training_step`` clips them
+        (``self.clip_gradients(optimizer, ...)``, Lightning's way under manual optimization), before the
+        clipping: the module's method, wrapped on the instance for the training."""
+        clip = pl_module.clip_gradients
+        if getattr(clip, "_gan_tracking", False):
+            return
+
+        def clip_gradients(optimizer: Any, *args: Any, **kwargs: Any) -> Any:
+            raw = getattr(optimizer, "_optimizer", optimizer)
+            if id(raw) in self._roles:
+                params = (p for group in raw.param_groups for p in group["params"])
+                self._before_clip[id(raw)] = grad_norm(params)
+            return clip(optimizer, *args, **kwargs)
+
+        clip_gradients._gan_tracking = True
+        pl_module.clip_gradients = clip_gradients
 
     # ------------------------------------------------------------------ inside
     def _finish(self, status: str | None = None, error: str | None = None) -> None:
@@ -279,6 +313,8 @@ class GANTrackingCallback(pl.Callback):
         missing = [k for k in required if not isinstance(outputs, Mapping) or outputs.get(k) is None]
         if missing:
             got = sorted(outputs) if isinstance(outputs, Mapping) else type(outputs).__name__
+            if outputs is None or (isinstance(outputs, Mapping) and not outputs):  # (Lightning makes None {})
+                got = "nothing: it returned None or an empty dict"
             raise track.TrackingError(
                 f"{type(pl_module).__name__}.training_step must return a dict with {', '.join(missing)} "
                 f"for GANTrackingCallback (got {got}); see gan_core.tracking.lightning"

@@ -105,8 +105,8 @@ class TensorBoardSink(Sink):
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:  # torch raises this when tensorboard is not installed
             raise ImportError(
-                "TensorBoard logging needs the tensorboard package: pip install 'gan-dashboard[tensorboard]' "
-                f"(or pip install tensorboard); {exc}"
+                "TensorBoard logging needs the tensorboard package: pip install tensorboard (or "
+                f"pip install '/path/to/checkout[tensorboard]'); {exc}"
             ) from None
         self.writer = SummaryWriter(log_dir=str(log_dir))
 

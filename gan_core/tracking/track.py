@@ -1396,6 +1396,13 @@ class TrackedRun:
         )
         self._warn(message, "unrecorded", d_steps=calls, names=names)
 
+    def _start_clock(self) -> None:
+        """Start the step clock (``time_s``, ``samples_per_s``) now, unless it runs: for a caller that
+        records a step's values only after its updates (the Lightning callback, at the batch's end),
+        whose first `d_step` would otherwise start it after the work it times."""
+        if self._last_commit is None:
+            self._last_commit = time.perf_counter()
+
     def _short_of_target(self) -> bool:
         """True when the run has a ``steps`` target, is short of it, and nothing (a Stop, a divergence)
         ended it."""
