@@ -60,7 +60,7 @@ from gan_core.registry import (
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
 from gan_core.speed import SampleRate, StepRate
-from gan_core.tracking.schema import ENDED, SOURCES, STEP_METRICS
+from gan_core.tracking.schema import ENDED, EVAL_COLUMNS, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 from gan_core.uploads import UploadsError, delete_upload, list_uploads, upload_of, uploads_root
 
@@ -73,6 +73,7 @@ __all__ = [
     "DEFAULT_PICTURE",
     "DEVICE_CHOICES",
     "ENDED",
+    "EVAL_COLUMNS",
     "FLAGS",
     "HEADLINE_QUALITY",
     "IMAGE_EXTENSIONS",

@@ -17,6 +17,7 @@ st.set_page_config(page_title="GAN dashboard — Compare", page_icon="⚔️", l
 with engine_loading():
     from gan_core.app import (
         ABSENT,
+        EVAL_COLUMNS,
         STEP_METRICS,
         RunDirError,
         RunView,
@@ -63,10 +64,14 @@ custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_co
 # A metric chosen stays offered when the run that logged it is taken out (its chart then says "no data
 # yet"): the choice is not dropped, and it is back when the run is.
 chosen_metrics = kept_value("cmp_metrics", DEFAULT_METRICS)
-kept = [m for m in chosen_metrics if m not in STEP_METRICS and m not in custom]
+# The quality metrics some chosen run measured (a digits run has no modes_covered, none fid without
+# Inception's weights), and every per-step one.
+measured = {c for view in views.values() for c in view.store.exact_measured}
+offered = [m for m in STEP_METRICS if m not in EVAL_COLUMNS or m in measured or not views]
+kept = [m for m in chosen_metrics if m not in offered and m not in custom]
 metrics = metrics_box.multiselect(
     "Metrics",
-    [*STEP_METRICS, *custom, *kept],
+    [*offered, *custom, *kept],
     default=chosen_metrics,
     key="cmp_metrics",
     help="The schema's metrics, then the chosen runs' own (logged through gan_core.track)",

@@ -358,3 +358,17 @@ def test_the_sample_step_outlives_a_run_that_did_not_draw_the_slider(runs_root):
     at.multiselect(key="cmp_runs").set_value(["every5", "every10"]).run()
     (slider,) = [s for s in at.select_slider if s.key == "cmp_sample_step"]
     assert int(slider.value) == 15 and not at.exception
+
+
+def test_the_metrics_menu_offers_only_quality_metrics_some_chosen_run_measured(runs_root):
+    """Two digits runs were offered fid, modes_covered, label_fidelity and the Inception metrics, none of
+    which either measured: each one chosen drew an empty chart."""
+    finished(runs_root, "ring", steps=20, eval_every=10)
+    at = compare()
+    at.multiselect(key="cmp_runs").set_value(["ring"]).run()
+    offered = set(at.multiselect(key="cmp_metrics").options)
+    assert {"modes_covered", "hq_pct", "d_loss", "g_grad_norm"} <= offered  # measured by ring8's evaluations
+    assert not {"classes_covered", "label_fidelity", "fid", "fd_cls"} & offered  # never measured
+    at.multiselect(key="cmp_metrics").set_value(["d_loss", "modes_covered"]).run()
+    at.multiselect(key="cmp_runs").set_value([]).run()  # no run: the choice kept, nothing to filter by
+    assert at.multiselect(key="cmp_metrics").value == ["d_loss", "modes_covered"] and not at.exception
