@@ -340,3 +340,11 @@ def test_a_sigterm_stops_the_run_as_it_stops_a_cli_run(example, tmp_path):
         fit(example, Terminated(), GANTrackingCallback("term", root=str(tmp_path), steps=10))
     status = read_json(tmp_path / "term", "status.json")
     assert (status["status"], status["error"], status["step"]) == ("stopped", "terminated (SIGTERM)", 3)
+
+
+def test_an_unknown_option_is_said_when_the_callback_is_made():
+    """A typo (evl_every) was a TypeError naming init() when fit() started, with no options listed."""
+    said = r"GANTrackingCallback got unknown options evl_every: allowed run_id, .*init's .*eval_every"
+    with pytest.raises(TypeError, match=said):
+        GANTrackingCallback("typo", evl_every=100)
+    assert GANTrackingCallback("fine", eval_every=100).init_options == {"eval_every": 100}

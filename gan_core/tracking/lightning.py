@@ -40,6 +40,7 @@ step.
 
 from __future__ import annotations
 
+import inspect
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -121,6 +122,15 @@ class GANTrackingCallback(pl.Callback):
         clash = sorted(_OWN_INIT_KEYS & set(init_options))
         if clash:
             raise TypeError(f"GANTrackingCallback does not take {', '.join(clash)}: the callback sets them")
+        # Said here, where the callback is made, not when fit() starts (and as the callback's, not init's)
+        allowed = [name for name in inspect.signature(track.init).parameters if name not in _OWN_INIT_KEYS]
+        unknown = sorted(set(init_options) - set(allowed))
+        if unknown:
+            raise TypeError(
+                f"GANTrackingCallback got unknown options {', '.join(unknown)}: allowed run_id, root, loss, "
+                "real, fixed_noise, generator_attr, discriminator_attr, steps, and init's "
+                + ", ".join(allowed)
+            )
         self.run_id, self.root, self.loss, self.steps = run_id, root, loss, steps
         self.real, self.fixed_noise = real, fixed_noise
         self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr
