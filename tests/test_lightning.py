@@ -16,7 +16,7 @@ from torch.nn.functional import softplus
 from gan_core.rundir import RunDir
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.lightning import GANTrackingCallback
-from gan_core.tracking.track import TrackingError
+from gan_core.tracking.track import TrackingError, TrackingWarning
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*does not have many workers")
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "lightning_gan.py"
@@ -348,3 +348,34 @@ def test_an_unknown_option_is_said_when_the_callback_is_made():
     with pytest.raises(TypeError, match=said):
         GANTrackingCallback("typo", evl_every=100)
     assert GANTrackingCallback("fine", eval_every=100).init_options == {"eval_every": 100}
+
+
+def test_the_callbacks_warnings_give_lightning_advice_not_the_tracking_apis(example, tmp_path):
+    """A Lightning run was told to call run.log({'gp': ...}) and to make g_step each step's last call,
+    neither of which a LightningModule can do."""
+
+    class Penalised(example.DigitsGAN):  # d_loss returned with a penalty in it, n_critic cut at the end
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            opt_d, opt_g = self.optimizers()
+            fake = self.G(torch.randn(len(real), self.hparams.nz, 1, 1))
+            real_logits, fake_logits = self.D(real), self.D(fake.detach())
+            d_loss = softplus(-real_logits).mean() + softplus(fake_logits).mean()
+            opt_d.zero_grad()
+            self.manual_backward(d_loss)
+            opt_d.step()
+            out = dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss + 1.0)
+            if batch_idx % 5 == 4 or self.current_epoch < 5:  # the last epoch: G every 5th batch
+                g_loss = softplus(-self.D(fake)).mean()
+                opt_g.zero_grad()
+                self.manual_backward(g_loss)
+                opt_g.step()
+                out["g_loss"] = g_loss
+            return out
+
+    with pytest.warns(TrackingWarning) as caught:
+        fit(example, Penalised(), GANTrackingCallback("advice", root=str(tmp_path)), max_epochs=6)
+    said = " | ".join(str(w.message) for w in caught if w.category is TrackingWarning)
+    assert "return D's loss without it as d_loss from training_step" in said and "log={'gp': ...}" in said
+    assert "training ended at step 62 with 2 D updates from batches with no G update after them" in said
+    assert "run.log(" not in said and "make g_step" not in said  # (training_step holds "g_step")

@@ -56,8 +56,11 @@ class Finding:
 class RowChecks:
     """The checks of one run, fed its committed rows in order by `see` until `done`."""
 
-    def __init__(self, loss: GANLoss | None):
+    def __init__(self, loss: GANLoss | None, lightning: bool = False):
+        """``lightning``: the run is a LightningModule's (`gan_core.tracking.lightning`): advice names what
+        its ``training_step`` returns, not the tracking API's calls."""
         self.loss = loss
+        self.lightning = lightning
         self._seen = 0
         # a sigmoid loss's logits: a score above 0 is real, D's output sigmoid(score)
         self._probabilities = loss is not None and loss.midpoint == 0.5 and loss.threshold == 0.0
@@ -168,9 +171,16 @@ class RowChecks:
             f"d_loss differs from d_loss_real + d_loss_fake computed from the logits by {mean:+.4g} on "
             f"average (in {self._penalty_differing} of the first {self._penalty_rows} rows with a D update, "
             f"to step {step}): the row's d_loss is not the sum of its halves. If d_loss includes a penalty "
-            "(a gradient penalty, R1), pass D's loss without it, as the built-in trainer records it, and "
-            "log the penalty with run.log({'gp': ...}); if its halves differ from the loss's own (label "
-            "smoothing, other targets), pass d_loss_real and d_loss_fake too"
+            "(a gradient penalty, R1), "
+            + (
+                "return D's loss without it as d_loss from training_step, as the built-in trainer records "
+                "it, and the penalty as log={'gp': ...}; if its halves differ from the loss's own (label "
+                "smoothing, other targets), return d_loss_real and d_loss_fake too"
+                if self.lightning
+                else "pass D's loss without it, as the built-in trainer records it, and log the penalty "
+                "with run.log({'gp': ...}); if its halves differ from the loss's own (label smoothing, "
+                "other targets), pass d_loss_real and d_loss_fake too"
+            )
         )
         fields = {"rows": self._penalty_rows, "differing": self._penalty_differing, "mean_difference": mean}
         return [Finding("d_loss_penalty", step, message, fields)]

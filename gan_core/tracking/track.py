@@ -528,7 +528,7 @@ class TrackedRun:
         self._should_stop = False
         self._diverged_at: int | None = None  # the step whose row diverged: the run's last row
         # how the loop calls d_step, judged on the first committed rows' host values (`checks`), then None
-        self._row_checks: RowChecks | None = RowChecks(self.loss)
+        self._row_checks: RowChecks | None = RowChecks(self.loss, lightning=meta.source == "lightning")
         self._ended_by_exception = False  # `finish` from an exception: a step cut short is no misuse
         self._refused: tuple[int, str, str] | None = None  # the last call refused (`_refusable`)
         self._paused_s = 0.0
@@ -1388,12 +1388,21 @@ class TrackedRun:
             )
             self._warn(message, "unrecorded", d_steps=calls, names=names, refused=refused[1])
             return
-        message = (
-            f"finish() at step {self.step}: {' and '.join(made)} made after the last g_step "
-            f"{were} not recorded: a step's row is written by "
-            "g_step, which ends the step, so what comes after the last one has no row; make g_step each "
-            "step's last call (log() before it)"
-        )
+        if self.meta.source == "lightning":  # the callback's calls: the module's last batches
+            what = [f"{calls} D update{'s' if calls != 1 else ''}"] if calls else []
+            what += [f"log={{{', '.join(map(repr, names))}: ...}}"] if names else []
+            message = (
+                f"training ended at step {self.step} with {' and '.join(what)} from batches with no G update "
+                "after them: a row is written with a batch's G update, so these have none (an n_critic "
+                "schedule cut off by the end of training: Lightning's max_steps or max_epochs)"
+            )
+        else:
+            message = (
+                f"finish() at step {self.step}: {' and '.join(made)} made after the last g_step "
+                f"{were} not recorded: a step's row is written by "
+                "g_step, which ends the step, so what comes after the last one has no row; make g_step "
+                "each step's last call (log() before it)"
+            )
         self._warn(message, "unrecorded", d_steps=calls, names=names)
 
     def _start_clock(self) -> None:
