@@ -26,6 +26,7 @@ from gan_core.registry import RunRegistry
 from gan_core.rundir import RunBusyError, RunDir, RunDirError
 from gan_core.runner import Runner
 from gan_core.tracking.schema import D_METRICS, G_METRICS, RECORD_COLUMNS
+from gan_core.tracking.sink import tensorboard_tag
 from gan_core.trainer import Trainer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -400,12 +401,25 @@ def test_tensorboard_sink_holds_the_same_scalars(tmp_path):
     with track.init("tb", root=tmp_path, tensorboard=True) as run:
         for _ in range(5):
             gan.step(run)
+        run.log({"my_metric": 0.5})
+        gan.step(run)
     accumulator = EventAccumulator(str(tmp_path / "tb" / "tensorboard"))
     accumulator.Reload()
-    logged = [e.value for e in accumulator.Scalars("d_loss")]
     frame = RunDir.open(tmp_path, "tb").read_metrics()
-    assert [e.step for e in accumulator.Scalars("d_loss")] == [1, 2, 3, 4, 5]
-    np.testing.assert_allclose(logged, frame["d_loss"].to_numpy(), rtol=1e-6)
+    # every column with a value, under its panel's group (as TensorBoard groups them: before the "/")
+    tags = set(accumulator.Tags()["scalars"])
+    for column in frame.columns.drop(["step", "flags"]):
+        values = frame[column].to_numpy(dtype=float)
+        if not np.isfinite(values).any():
+            assert tensorboard_tag(column) not in tags, column
+            continue
+        scalars = accumulator.Scalars(tensorboard_tag(column))
+        assert [e.step for e in scalars] == frame["step"][np.isfinite(values)].tolist(), column
+        np.testing.assert_allclose([e.value for e in scalars], values[np.isfinite(values)], rtol=1e-6)
+    assert {"losses/d_loss", "d_accuracy/d_acc_real", "grad_norms/g_grad_norm", "custom/my_metric"} <= tags
+    assert "hparams/lr_g" not in tags  # (no optimizer given: not measured)
+    (status,) = accumulator.Tensors("status/text_summary")
+    assert status.step == 6 and status.tensor_proto.string_val == [b"finished"]
 
 
 # ------------------------------------------------------------------------------------------ older folders

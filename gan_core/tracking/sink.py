@@ -19,6 +19,24 @@ import numpy as np
 
 from gan_core.rundir import RunDir
 from gan_core.store import MetricStore
+from gan_core.tracking.schema import EVAL_COLUMNS, HPARAM_COLUMNS
+
+# TensorBoard groups its scalars by the part of a tag before "/": the dashboard's panels, then the rest.
+TENSORBOARD_GROUPS = {
+    **dict.fromkeys(("d_loss", "d_loss_real", "d_loss_fake", "g_loss"), "losses"),
+    **dict.fromkeys(("d_acc_real", "d_acc_fake"), "d_accuracy"),
+    **dict.fromkeys(("d_real", "d_fake"), "d_output"),
+    **dict.fromkeys(("d_grad_norm", "g_grad_norm"), "grad_norms"),
+    **dict.fromkeys(HPARAM_COLUMNS, "hparams"),
+    **dict.fromkeys(("time_s", "samples_per_s"), "speed"),
+    **dict.fromkeys(EVAL_COLUMNS, "quality"),
+}
+
+
+def tensorboard_tag(column: str) -> str:
+    """A metrics.csv column's TensorBoard tag: ``<group>/<column>`` (`TENSORBOARD_GROUPS`; a run's own
+    metrics under ``custom/``), e.g. ``losses/d_loss``, ``quality/fd_cls``, ``custom/my_metric``."""
+    return f"{TENSORBOARD_GROUPS.get(column, 'custom')}/{column}"
 
 
 class Sink:
@@ -96,9 +114,13 @@ class RunDirSink(Sink):
 
 
 class TensorBoardSink(Sink):
-    """The same records as TensorBoard scalars (tag = the column name), events as text and image grids as
-    images, written by ``torch.utils.tensorboard.SummaryWriter`` to ``log_dir``. `ImportError` with the
-    install line when the ``tensorboard`` package is missing."""
+    """The same records as TensorBoard scalars (tag ``<group>/<column>``, `tensorboard_tag`: grouped as the
+    dashboard's panels), events as text and image grids as images, written by
+    ``torch.utils.tensorboard.SummaryWriter`` to ``log_dir``; the final status as text at the last step.
+    A blank (NaN) is left out: every quality column is blank between two evaluations, and a step that
+    did not measure a value has none (a diverged run's NaN shows in the dashboard and metrics.csv). 2D
+    point snapshots are not drawn (images only). `ImportError` with the install line when the
+    ``tensorboard`` package is missing."""
 
     def __init__(self, log_dir: str | Path):
         try:
@@ -109,11 +131,13 @@ class TensorBoardSink(Sink):
                 f"pip install '/path/to/checkout[tensorboard]'); {exc}"
             ) from None
         self.writer = SummaryWriter(log_dir=str(log_dir))
+        self.last_step = 0
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         for name, value in metrics.items():
             if name != "step" and isinstance(value, int | float) and math.isfinite(value):
-                self.writer.add_scalar(name, value, step)
+                self.writer.add_scalar(tensorboard_tag(name), value, step)
+        self.last_step = max(self.last_step, int(step))
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.writer.add_text(f"events/{event['kind']}", str(event["detail"]), int(event["step"]))
@@ -123,5 +147,5 @@ class TensorBoardSink(Sink):
             self.writer.add_image("samples", np.asarray(view["grid"]), step, dataformats="HWC")
 
     def finalize(self, status: str) -> None:
-        self.writer.add_text("status", status)
+        self.writer.add_text("status", status, self.last_step)
         self.writer.close()
