@@ -195,6 +195,20 @@ def test_without_lightning_the_import_names_the_extra(monkeypatch):
         importlib.import_module("gan_core.tracking.lightning")
 
 
+def d_update(module, opt_d, real, clip: float | None = None):
+    """One D update of the example's DigitsGAN ``module`` on ``real`` (clipped to norm ``clip`` through
+    Lightning's ``clip_gradients`` when given): (fake, real_logits, fake_logits, d_loss)."""
+    fake = module.G(torch.randn(len(real), module.hparams.nz, 1, 1))
+    real_logits, fake_logits = module.D(real), module.D(fake.detach())
+    d_loss = softplus(-real_logits).mean() + softplus(fake_logits).mean()
+    opt_d.zero_grad()
+    module.manual_backward(d_loss)
+    if clip is not None:
+        module.clip_gradients(opt_d, gradient_clip_val=clip, gradient_clip_algorithm="norm")
+    opt_d.step()
+    return fake, real_logits, fake_logits, d_loss
+
+
 def fit(example, module, callback, **options):
     """``module`` trained on 12 batches of digits by a Trainer with ``options`` (max_epochs 1 by default)."""
     trainer = example.L.Trainer(
@@ -265,13 +279,7 @@ def test_norms_are_taken_before_the_modules_own_clipping(example, tmp_path):
         def training_step(self, batch, batch_idx):
             (real,) = batch
             opt_d, opt_g = self.optimizers()
-            fake = self.G(torch.randn(len(real), self.hparams.nz, 1, 1))
-            real_logits, fake_logits = self.D(real), self.D(fake.detach())
-            d_loss = softplus(-real_logits).mean() + softplus(fake_logits).mean()
-            opt_d.zero_grad()
-            self.manual_backward(d_loss)
-            self.clip_gradients(opt_d, gradient_clip_val=0.01, gradient_clip_algorithm="norm")
-            opt_d.step()
+            fake, real_logits, fake_logits, d_loss = d_update(self, opt_d, real, clip=0.01)
             g_loss = softplus(-self.D(fake)).mean()
             opt_g.zero_grad()
             self.manual_backward(g_loss)
@@ -358,12 +366,7 @@ def test_the_callbacks_warnings_give_lightning_advice_not_the_tracking_apis(exam
         def training_step(self, batch, batch_idx):
             (real,) = batch
             opt_d, opt_g = self.optimizers()
-            fake = self.G(torch.randn(len(real), self.hparams.nz, 1, 1))
-            real_logits, fake_logits = self.D(real), self.D(fake.detach())
-            d_loss = softplus(-real_logits).mean() + softplus(fake_logits).mean()
-            opt_d.zero_grad()
-            self.manual_backward(d_loss)
-            opt_d.step()
+            fake, real_logits, fake_logits, d_loss = d_update(self, opt_d, real)
             out = dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss + 1.0)
             if batch_idx % 5 == 4 or self.current_epoch < 5:  # the last epoch: G every 5th batch
                 g_loss = softplus(-self.D(fake)).mean()
