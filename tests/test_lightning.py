@@ -382,3 +382,31 @@ def test_the_callbacks_warnings_give_lightning_advice_not_the_tracking_apis(exam
     assert "return D's loss without it as d_loss from training_step" in said and "log={'gp': ...}" in said
     assert "training ended at step 62 with 2 D updates from batches with no G update after them" in said
     assert "run.log(" not in said and "make g_step" not in said  # (training_step holds "g_step")
+
+
+def test_a_fit_that_fails_leaves_no_clip_wrapper_on_the_module(example, tmp_path):
+    """Lightning calls no callback's teardown after an exception: the wrapper stayed on the module, and the
+    next fit's callback (finding it there) recorded the clipped norms again."""
+
+    class FailsOnce(example.DigitsGAN):
+        failing = True
+
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            opt_d, opt_g = self.optimizers()
+            if self.failing and batch_idx == 2:
+                raise RuntimeError("on purpose")
+            fake, real_logits, fake_logits, d_loss = d_update(self, opt_d, real, clip=0.01)
+            g_loss = softplus(-self.D(fake)).mean()
+            opt_g.zero_grad()
+            self.manual_backward(g_loss)
+            opt_g.step()
+            return dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss, g_loss=g_loss)
+
+    module = FailsOnce()
+    with pytest.raises(RuntimeError, match="on purpose"):
+        fit(example, module, GANTrackingCallback("fails", root=str(tmp_path)))
+    assert "clip_gradients" not in module.__dict__
+    module.failing = False
+    fit(example, module, GANTrackingCallback("again", root=str(tmp_path)))
+    assert RunDir.open(tmp_path, "again").read_metrics()["d_grad_norm"].min() > 0.05  # not the clipped 0.01

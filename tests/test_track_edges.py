@@ -221,7 +221,7 @@ def test_a_second_ctrl_c_during_finishs_status_write_still_leaves_status_json_en
     tmp_path, monkeypatch, during
 ):
     from gan_core.rundir import RunDir as Folder
-    from gan_core.tracking.sink import RunDirSink
+    from gan_core.tracking.sink import RunDirSink, Sink
 
     interrupts = []
 
@@ -235,6 +235,8 @@ def test_a_second_ctrl_c_during_finishs_status_write_still_leaves_status_json_en
         return call
 
     run = track.init("ctrl-c", root=tmp_path, commit_every=0)
+    finalized = []
+    run.sinks.append(type("Closing", (Sink,), {"finalize": lambda self, status: finalized.append(status)})())
     for _ in range(3):
         run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
         run.g_step(0.7, g_grad_norm=1.0)
@@ -251,6 +253,7 @@ def test_a_second_ctrl_c_during_finishs_status_write_still_leaves_status_json_en
     assert status_of(tmp_path, "ctrl-c")["error"] == "interrupted (Ctrl-C)"
     ended = [e["detail"] for e in events_of(tmp_path, "ctrl-c") if e["kind"] == "status"]
     assert ended[-1] == "stopped: interrupted (Ctrl-C)"
+    assert finalized == ["stopped"]  # every sink closed too (a TensorBoard writer: its status, its file)
     again = track.init("ctrl-c", root=tmp_path, resume=True)  # the claim was released
     assert again.step == 3
     again.finish()
@@ -269,6 +272,20 @@ def test_a_snapshot_g_that_cannot_take_the_noise_is_a_tracking_error_with_torchs
     run.snapshot(G, torch.randn(16, 4))  # the run goes on: a snapshot of noise G takes is saved
     run.finish()
     assert run.status == "finished"
+
+
+def test_a_snapshot_that_cannot_be_saved_is_not_said_to_be_gs_failure(tmp_path, monkeypatch):
+    from gan_core.rundir import RunDir as Folder
+
+    def full(self, name, snapshot):
+        raise OSError(28, "No space left on device")
+
+    run = track.init("full", root=tmp_path, commit_every=0)
+    monkeypatch.setattr(Folder, "save_snapshot", full)
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        run.snapshot(torch.nn.Linear(4, 2), torch.randn(16, 4))
+    assert not isinstance(raised.value, track.TrackingError)
+    run.finish()
 
 
 @pytest.mark.parametrize("shape", [(8,), (8, 1), (8, 1, 1), (8, 1, 1, 1)])

@@ -242,6 +242,7 @@ class GANTrackingCallback(pl.Callback):
             trainer.should_stop = True
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        _unwrap_clip_gradients(pl_module)
         run, max_steps = self.run, trainer.max_steps
         if run is None or not run._short_of_target():
             self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
@@ -259,6 +260,7 @@ class GANTrackingCallback(pl.Callback):
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
+        _unwrap_clip_gradients(pl_module)  # (Lightning calls no callback's teardown after an exception)
         if isinstance(exception, KeyboardInterrupt):
             self._finish("stopped", "interrupted (Ctrl-C)")
         elif type(exception).__name__ == "SIGTERMException":  # Lightning's, on a SIGTERM: as a CLI run's
@@ -268,16 +270,15 @@ class GANTrackingCallback(pl.Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._finish()  # only if training ended without on_train_end (a no-op otherwise)
-        if getattr(pl_module.__dict__.get("clip_gradients"), "_gan_tracking", False):
-            del pl_module.clip_gradients  # the module's own method again
+        _unwrap_clip_gradients(pl_module)
 
     def _wrap_clip_gradients(self, pl_module: pl.LightningModule) -> None:
         """Measure an optimizer's gradient norm when ``training_step`` clips them
         (``self.clip_gradients(optimizer, ...)``, Lightning's way under manual optimization), before the
-        clipping: the module's method, wrapped on the instance for the training."""
+        clipping: the module's method, wrapped on the instance for the training (`_unwrap_clip_gradients`
+        when it ends, however it ends; a wrapper an earlier callback left is replaced)."""
+        _unwrap_clip_gradients(pl_module)
         clip = pl_module.clip_gradients
-        if getattr(clip, "_gan_tracking", False):
-            return
 
         def clip_gradients(optimizer: Any, *args: Any, **kwargs: Any) -> Any:
             raw = getattr(optimizer, "_optimizer", optimizer)
@@ -330,6 +331,12 @@ class GANTrackingCallback(pl.Callback):
                 f"for GANTrackingCallback (got {got}); see gan_core.tracking.lightning"
             )
         return outputs
+
+
+def _unwrap_clip_gradients(pl_module: pl.LightningModule) -> None:
+    """The module's own ``clip_gradients`` again, where `GANTrackingCallback` wrapped it on the instance."""
+    if getattr(pl_module.__dict__.get("clip_gradients"), "_gan_tracking", False):
+        del pl_module.clip_gradients
 
 
 __all__ = ["GANTrackingCallback"]

@@ -1205,18 +1205,7 @@ class TrackedRun:
                     )
                 _check_labels(labels, "labels", self.n_classes, len(noise), "noise rows", "one per noise row")
                 labels = labels.to(device=noise.device, dtype=torch.long)  # as `class_grid` makes them
-        try:
-            self._snapshot(G, noise, labels)
-        except TrackingError:
-            raise
-        except Exception as exc:  # G cannot take this noise (a shape, a device, a dtype): said as that
-            given = noise if noise is not None else self._fixed_noise
-            shape = tuple(given.shape) if isinstance(given, Tensor) else None
-            where = f" on {given.device}" if isinstance(given, Tensor) else ""
-            raise TrackingError(
-                f"snapshot: G failed on noise of shape {shape}{where}: {type(exc).__name__}: {exc}; allowed: "
-                "noise that G takes as its input, (N, *latent_shape) on G's device"
-            ) from exc
+        self._snapshot(G, noise, labels)
 
     def _snapshot(
         self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
@@ -1230,8 +1219,17 @@ class TrackedRun:
             )
         if self.n_classes and labels is None:
             raise TrackingError("snapshot(G, noise) of a class-conditional run needs labels: (N,) int64")
-        view = self._view(G, noise, self._D, self._bounds, labels)
-        for sink in self.sinks:
+        try:
+            view = self._view(G, noise, self._D, self._bounds, labels)
+        except TrackingError:
+            raise
+        except Exception as exc:  # G cannot take this noise (a shape, a device, a dtype): said as that
+            raise TrackingError(
+                f"snapshot: G failed on noise of shape {tuple(noise.shape)} on {noise.device}: "
+                f"{type(exc).__name__}: {exc}; allowed: noise that G takes as its input, (N, *latent_shape) "
+                "on G's device"
+            ) from exc
+        for sink in self.sinks:  # (a file that cannot be written is its own error, not G's)
             sink.log_snapshot(self.step, view)
 
     def _view(self, G, noise, D, bounds, labels=None) -> dict[str, np.ndarray]:
@@ -1341,9 +1339,15 @@ class TrackedRun:
         except Exception as exc:  # a failing last picture must not hide the run's status
             self.error = self.error or f"final snapshot failed: {exc}"
         try:
-            self._final_status(status)
+            interrupted = None
+            try:
+                self._final_status(status)
+            except KeyboardInterrupt as exc:  # a second Ctrl-C: the sinks are still closed, then it is raised
+                interrupted = exc
             for sink in self.sinks:
                 sink.finalize(status)
+            if interrupted is not None:
+                raise interrupted
         finally:
             self.run_dir.release()
             _ACTIVE.discard(self)
