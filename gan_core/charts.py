@@ -34,6 +34,7 @@ import json
 import math
 import numbers
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -769,44 +770,72 @@ def _edge_traces(
     return traces
 
 
-def _diverged_at(records: Sequence[Mapping[str, Any]]) -> float:
-    """The step of a run's first ``diverged`` flag (`gan_core.flags`), +inf when it never diverged."""
-    steps = [
-        at
+@dataclass(frozen=True)
+class _Divergence:
+    """Where a run diverged (`_divergence`): the step of its first ``diverged`` flag (+inf: never) and the
+    columns that step did not measure (None: an event from before it said so)."""
+
+    step: float = math.inf
+    unmeasured: frozenset[str] | None = None
+
+
+def _divergence(records: Sequence[Mapping[str, Any]]) -> _Divergence:
+    """The run's first ``diverged`` flag (`gan_core.flags`), from its events."""
+    found = [
+        (at, fields)
         for event in records
         if event.get("kind") == "flag"
         and isinstance(fields := event.get("fields"), Mapping)
         and fields.get("flag") == "diverged"
         and (at := _event_step(event)) is not None
     ]
-    return min(steps, default=math.inf)
+    if not found:
+        return _Divergence()
+    at, fields = min(found, key=lambda found: found[0])
+    unmeasured = fields.get("unmeasured")
+    names = frozenset(map(str, unmeasured)) if isinstance(unmeasured, list) else None
+    return _Divergence(at, names)
 
 
 def _failure_bits(
     step: np.ndarray,
     bits: Any,
-    diverged_at: float,
+    diverged: _Divergence,
+    column: str,
     *,
     rows: np.ndarray | None = None,
     g_steps: np.ndarray | None = None,
 ) -> np.ndarray:
-    """A per-step column's non-finite bits (`MetricStore.view(nonfinite=True)`) as uint8, with the NaN
-    bit kept only where a NaN is a failure: on points from the run's divergence on (``diverged_at``,
-    `_diverged_at`), and not on a point that holds a G-only step (``g_steps``, for the columns such a
-    step leaves blank: `BLANK_AFTER_G_STEP`).
+    """``column``'s non-finite bits (`MetricStore.view(nonfinite=True)`) as uint8, with the NaN bit kept
+    only where a NaN is a failure: on points from the run's divergence on (``diverged``, `_divergence`),
+    not on the divergence's own step where that step did not measure ``column``, and not on a point that
+    holds a G-only step (``g_steps``, for the columns such a step leaves blank: `BLANK_AFTER_G_STEP`).
 
     metrics.csv writes a NaN and a value a step did not measure alike, as a blank cell (a tracked loop
     that skipped D's update on a step, or passed no parameters for a gradient norm; a G-only step).
     The flags tell them apart: a NaN or infinity in a loss or a gradient norm raises ``diverged`` at
-    its step (`gan_core.flags`), so a blank before the first ``diverged`` was not measured. From it on the
-    two look the same, and both are marked. An infinity is always one (nothing writes an unmeasured
-    value as one)."""
+    its step (`gan_core.flags`), whose event names the columns that step did not measure; so a blank
+    before the first ``diverged`` was not measured, nor one at it in a column it names. A run stops
+    recording at its divergence, so that is its last row. An infinity is always one (nothing writes an
+    unmeasured value as one)."""
     bits = np.nan_to_num(np.asarray(bits, dtype=np.float64), nan=0.0).astype(np.uint8)
-    bits[np.asarray(step, dtype=np.float64) < diverged_at] &= ~np.uint8(NONFINITE_NAN)
+    step = np.asarray(step, dtype=np.float64)
+    blank = step < diverged.step
+    if diverged.unmeasured is not None and column in diverged.unmeasured:
+        blank |= step == diverged.step
+    bits[blank] &= ~np.uint8(NONFINITE_NAN)
     if g_steps is not None and g_steps.size:
         covered = _covering_points(step, rows, g_steps)
         bits[covered[covered >= 0]] &= ~np.uint8(NONFINITE_NAN)
     return bits
+
+
+def _say_unmeasured(line: dict[str, Any]) -> None:
+    """``line`` (the trace that carries a legend entry) of a column no step measured: named so in the
+    legend, "<name> (not measured)", as a key of one blank point (plotly.js lists no trace without points),
+    in its legend group."""
+    line.update(name=line["name"] + UNMEASURED_NOTE, x=[None], y=[None])
+    line.pop("customdata", None)
 
 
 def _kept(kept: np.ndarray | None, *arrays: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -1434,7 +1463,7 @@ def metric_figure(
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
     lines = [means[c] for c in columns]
     smoothed = smooth(np.column_stack(lines), smoothing) if smoothing > 0 and lines else None
-    diverged_at = _diverged_at(records)
+    diverged = _divergence(records)
     for position, c in enumerate(columns):
         color = _metric_color(c, position)
         bits = view.get(f"{c}_nonfinite")
@@ -1446,7 +1475,8 @@ def metric_figure(
             bits = _failure_bits(
                 step,
                 bits,
-                diverged_at,
+                diverged,
+                c,
                 rows=view.get("rows"),
                 g_steps=g_steps if c in BLANK_AFTER_G_STEP else None,
             )
@@ -1466,10 +1496,8 @@ def metric_figure(
             single_point=single_point or len(line_step) == 1,
             smoothed=None if smoothed is None else _kept(kept, smoothed[:, position])[0],
         )
-        if len(step) and not shown.any():  # the legend says why the line is not there: a key of one
-            # blank point (plotly.js lists no trace without points), in the column's legend group
-            lines[-1].update(name=c + UNMEASURED_NOTE, x=[None], y=[None])
-            lines[-1].pop("customdata", None)
+        if len(step) and not shown.any():
+            _say_unmeasured(lines[-1])
         traces.extend(lines)
         low, high = raw_bands.get(c, (None, None))
         found = _edge_positions(step, raw_means[c], low, high, bits, log_y=log_y, nan_is_blank=nan_is_blank)
@@ -2048,7 +2076,7 @@ def compare_figure(
         bits = view[f"{column}_nonfinite"].to_numpy() if f"{column}_nonfinite" in view.columns else None
         kept = None
         if bits is not None and not sparse:  # steps that did not measure it: joined over (`metric_figure`)
-            bits = _failure_bits(step, bits, _diverged_at(_records(events.get(run_id, ()))))
+            bits = _failure_bits(step, bits, _divergence(_records(events.get(run_id, ()))), column)
             shown = ~np.isnan(raw) | (bits != 0)
             kept = None if shown.all() else shown
         line_step, line_raw = _kept(kept, step, raw)
@@ -2060,6 +2088,8 @@ def compare_figure(
             smoothing=0.0 if sparse else smoothing,
             single_point=len(line_step) < 2,
         )
+        if len(step) and not len(line_step):  # a run that never measured it: said in the legend
+            _say_unmeasured(lines[-1])
         if sparse:
             lines[-1]["mode"] = "lines+markers"
             lines[-1]["marker"] = {"size": 6}

@@ -82,6 +82,8 @@ COLLAPSE_FLOORS = {"modes_covered": 2.0, "classes_covered": 2.0, "diversity": 0.
 COLLAPSE_COVERAGE_SHARE = 0.5
 
 
+# What a divergence is judged on: a NaN or infinity in one of them, measured at its step, raises `diverged`.
+DIVERGENCE_COLUMNS = ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
 # Quality floors for `equilibrium` (see `quality_poor`): below any of them, the samples are not good.
 QUALITY_COVERAGE_FRACTION = 0.5  # of the modes (ring8 8, grid25 25) or classes (10)
 QUALITY_HQ_PCT = 50.0  # % of generated points within 3 std of a mode
@@ -393,6 +395,9 @@ class FlagMonitor:
         self.active: set[str] = set()
         self.raised: set[str] = set()  # every flag raised so far, up now or not
         self.steps_seen = 0  # records fed to `update`: the clock of the collapse warm-up
+        # the divergence, once raised: the columns not finite and those its step did not measure (the
+        # ``diverged`` event's fields, so that a chart marks a NaN only where one was: `charts._failure_bits`)
+        self.diverged_fields: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------------ checkpoint state
     def state_dict(self) -> dict:
@@ -505,12 +510,12 @@ class FlagMonitor:
         changes: list[tuple[str, bool]] = []
         self.steps_seen += 1
         self._unmeasured = tuple(unmeasured)
-        watched = [k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if k not in self._unmeasured]
-        values = [record[k] for k in watched]
-        if any(not math.isfinite(v) for v in values):
+        bad = [k for k in DIVERGENCE_COLUMNS if k not in self._unmeasured and not math.isfinite(record[k])]
+        if bad:
             if "diverged" not in self.active:
                 self.active.add("diverged")
                 self.raised.add("diverged")
+                self.diverged_fields = {"columns": bad, "unmeasured": sorted(self._unmeasured)}
                 changes.append(("diverged", True))
             return changes
         acc_real = self._smooth("d_acc_real", record["d_acc_real"])

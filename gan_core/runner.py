@@ -955,13 +955,12 @@ class Runner:
                 self._cond.notify_all()
         for name, raised in changes:  # at the record's step (the trainer may be a step further)
             if raised:
-                self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
+                more = self.monitor.diverged_fields if name == "diverged" else {}
+                self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name, **more)
             else:
                 self._event("flag_cleared", step=step, flag=name)
         if "diverged" in self.monitor.active:
-            bad = [
-                k for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm") if not math.isfinite(values[k])
-            ]
+            bad = self.monitor.diverged_fields.get("columns") or ["a value"]
             raise DivergedError(f"diverged at step {step}: {', '.join(bad)} not finite")
         if step % hp["sample_every"] == 0:
             self._snapshot()

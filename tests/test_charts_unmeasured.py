@@ -122,3 +122,36 @@ def test_compare_joins_a_runs_blanks_and_marks_its_divergence(tmp_path):
     frames = {"nan": charts.compare_view(view.store, "g_loss", view.store.view(300, nonfinite=True))}
     figure = charts.compare_figure(frames, "g_loss", events={"nan": view.events})
     assert [x for x, _ in nan_marks(figure)] == [STEPS + 1.0]
+
+
+def test_a_divergence_marks_only_the_columns_its_step_measured(tmp_path):
+    """A loop that never passed parameters, then a NaN G loss: the divergence's step drew NaN marks for
+    the gradient norms it never measured, and their "(not measured)" legend entries went."""
+    with track.init("nonorm-nan", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        gan = ToyGAN()
+        train(run, gan, params=False)
+        real_logits, fake_logits = gan.D(gan.real[:32]), gan.D(gan.G(torch.randn(32, 4)).detach())
+        run.d_step(real_logits, fake_logits, d_loss=gan.bce(real_logits, torch.ones_like(real_logits)))
+        run.g_step(torch.tensor(float("nan")))
+    assert run.error == f"diverged at step {STEPS + 1}: g_loss not finite"
+    figure = figure_of(tmp_path, "nonorm-nan")
+    assert nan_marks(figure) == [(STEPS + 1.0, "g_loss NaN")]
+    names = {t.name for t in go.Figure(figure).data if t.showlegend is not False}
+    assert {"d_grad_norm (not measured)", "g_grad_norm (not measured)"} <= names
+
+
+def test_compare_names_a_run_that_never_measured_the_metric(tmp_path):
+    with track.init("measured", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        train(run, ToyGAN())
+    with track.init("blind", root=tmp_path, loss="nonsaturating", steps=STEPS) as run:
+        train(run, ToyGAN(), params=False)
+    registry = RunRegistry(tmp_path)
+    frames, events = {}, {}
+    for run_id in ("measured", "blind"):
+        view = registry.view(run_id)
+        frames[run_id] = charts.compare_view(view.store, "d_grad_norm", view.store.view(300, nonfinite=True))
+        events[run_id] = view.events
+    figure = charts.compare_figure(frames, "d_grad_norm", events=events)
+    named = {t.name: len(t.x) for t in go.Figure(figure).data if t.showlegend is not False}
+    assert named == {"measured": STEPS, "blind (not measured)": 1}
+    assert nan_marks(figure) == []

@@ -5,6 +5,7 @@ import threading
 
 import pandas as pd
 import pytest
+import torch
 
 import gan_core.classifier as classifier_module
 from gan_core.config import ConfigError, GANConfig
@@ -326,3 +327,21 @@ def test_points_evaluations_train_no_classifier(tmp_path, monkeypatch):
     runner.start()
     assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
     assert [(e.step, e.trains_classifier) for e in seen] == [(2, False), (4, False)]
+
+
+def test_a_divergence_on_a_g_only_step_names_the_columns_it_measured(tmp_path):
+    """A G-only step leaves d_grad_norm blank: the error named it among the columns not finite."""
+    runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "g-only").start(paused=True)
+    assert runner.wait_until(lambda r: r.trainer is not None and len(r.snapshots) == 1, TIMEOUT)
+    runner.step()
+    assert runner.wait_until(paused_at(1), TIMEOUT)
+    with torch.no_grad():
+        for p in runner.trainer.G.parameters():
+            p.fill_(float("nan"))
+    runner.step("g")
+    assert runner.wait_until(ended, TIMEOUT) and runner.status == "failed"
+    error = runner.error
+    assert error.startswith("DivergedError: diverged at step 2: ") and "d_grad_norm" not in error
+    assert "g_loss" in error
+    (flag,) = [e for e in runner.events if e["kind"] == "flag" and e["fields"]["flag"] == "diverged"]
+    assert "d_grad_norm" in flag["fields"]["unmeasured"] and "g_loss" in flag["fields"]["columns"]

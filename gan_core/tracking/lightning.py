@@ -71,7 +71,7 @@ from gan_core.tracking.measures import grad_norm
 _OWN_INIT_KEYS = {"run_id", "root", "loss", "config", "real", "steps", "opt_d", "opt_g", "source"}
 # Batches that returned a GAN step's values with no optimizer step seen through Lightning's hook before the
 # callback says so (a few: a loop that accumulates gradients steps its optimizers every few batches).
-UNSEEN_STEPS_WARNING_BATCHES = 10
+UNSEEN_STEPS_ERROR_BATCHES = 10
 
 
 class GANTrackingCallback(pl.Callback):
@@ -93,7 +93,7 @@ class GANTrackingCallback(pl.Callback):
     ``d_loss_fake`` and ``log`` (a mapping name -> number of the user's own metrics, `TrackedRun.log`).
     The optimizers must be stepped through ``self.optimizers()`` (Lightning's wrappers: the raw
     optimizers' ``step`` bypasses the hook that measures the gradients, and nothing could be recorded: a
-    `TrackingError` after `UNSEEN_STEPS_WARNING_BATCHES` batches that returned a step's values with no
+    `TrackingError` after `UNSEEN_STEPS_ERROR_BATCHES` batches that returned a step's values with no
     step seen).
 
     Errors: `ValueError` at the start of training when the module trains with automatic optimization,
@@ -126,10 +126,14 @@ class GANTrackingCallback(pl.Callback):
         allowed = [name for name in inspect.signature(track.init).parameters if name not in _OWN_INIT_KEYS]
         unknown = sorted(set(init_options) - set(allowed))
         if unknown:
+            own = [
+                name
+                for name, parameter in inspect.signature(type(self).__init__).parameters.items()
+                if name != "self" and parameter.kind is not parameter.VAR_KEYWORD
+            ]
             raise TypeError(
-                f"GANTrackingCallback got unknown options {', '.join(unknown)}: allowed run_id, root, loss, "
-                "real, fixed_noise, generator_attr, discriminator_attr, steps, and init's "
-                + ", ".join(allowed)
+                f"GANTrackingCallback got unknown options {', '.join(unknown)}: allowed {', '.join(own)}, "
+                f"and init's {', '.join(allowed)}"
             )
         self.run_id, self.root, self.loss, self.steps = run_id, root, loss, steps
         self.real, self.fixed_noise = real, fixed_noise
@@ -181,7 +185,7 @@ class GANTrackingCallback(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         if self.run is not None:  # the first step's time from its batch's start, not from its first d_step
-            self.run._start_clock()
+            self.run.start_clock()
 
     def on_before_optimizer_step(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, optimizer: torch.optim.Optimizer
@@ -227,12 +231,12 @@ class GANTrackingCallback(pl.Callback):
                 self._unseen = -1  # optimizer steps seen: no warning
             elif self._unseen >= 0 and isinstance(outputs, Mapping) and "g_loss" in outputs:
                 self._unseen += 1
-                if self._unseen == UNSEEN_STEPS_WARNING_BATCHES:
+                if self._unseen == UNSEEN_STEPS_ERROR_BATCHES:
                     # Nothing can be recorded, and the callback's steps (and Lightning's max_steps) never
                     # end such a training: an error, not a warning it would train past for ever.
                     raise track.TrackingError(
                         f"{type(pl_module).__name__}.training_step returned its step's values "
-                        f"{UNSEEN_STEPS_WARNING_BATCHES} times but no optimizer step went through "
+                        f"{UNSEEN_STEPS_ERROR_BATCHES} times but no optimizer step went through "
                         "Lightning: nothing is recorded. Step the optimizers that self.optimizers() returns "
                         "(not the raw ones: use_pl_optimizer=False bypasses the hook that measures the "
                         "gradients, and Lightning's max_steps never counts them)"
@@ -244,7 +248,7 @@ class GANTrackingCallback(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         _unwrap_clip_gradients(pl_module)
         run, max_steps = self.run, trainer.max_steps
-        if run is None or not run._short_of_target():
+        if run is None or not run.short_of_target():
             self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
         elif 0 < max_steps <= trainer.global_step:
             # Lightning's max_steps counts optimizer steps, D's and G's: it ends the run before its target

@@ -125,7 +125,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "rank_stop": (),  # a rank other than 0 asked the job to stop (Ctrl-C or SIGTERM on it)
     "resume": ("from_step", "replaced"),
     "branch": ("parent", "parent_step"),
-    "flag": ("flag",),
+    # (``diverged`` also names the columns not finite and those its step did not measure)
+    "flag": ("flag", "columns", "unmeasured"),
     "flag_cleared": ("flag",),
     "step_d": D_METRICS,
     "step_g": (),

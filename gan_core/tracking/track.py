@@ -1323,7 +1323,7 @@ class TrackedRun:
             self.error = self.error or f"the last row could not be read: {type(exc).__name__}: {exc}"
         if status is None:
             status = "failed" if self.error else "stopped" if self.stop_reason == "stop" else "finished"
-            if status == "finished" and self._short_of_target():
+            if status == "finished" and self.short_of_target():
                 status = "stopped"
                 error = error or f"finish() at step {self.step} of its target {self.steps}"
         self.error = error or self.error
@@ -1409,14 +1409,14 @@ class TrackedRun:
             )
         self._warn(message, "unrecorded", d_steps=calls, names=names)
 
-    def _start_clock(self) -> None:
+    def start_clock(self) -> None:
         """Start the step clock (``time_s``, ``samples_per_s``) now, unless it runs: for a caller that
         records a step's values only after its updates (the Lightning callback, at the batch's end),
         whose first `d_step` would otherwise start it after the work it times."""
         if self._last_commit is None:
             self._last_commit = time.perf_counter()
 
-    def _short_of_target(self) -> bool:
+    def short_of_target(self) -> bool:
         """True when the run has a ``steps`` target, is short of it, and nothing (a Stop, a divergence)
         ended it."""
         return bool(self.steps) and self.step < self.steps and self.stop_reason is None
@@ -1427,7 +1427,7 @@ class TrackedRun:
         step N of the target), as `finish` says otherwise."""
         if exc is not None:
             self._end_by(exc)
-        elif self._short_of_target():
+        elif self.short_of_target():
             where = f"at step {self.step} of its target {self.steps}"
             self.finish("stopped", error=f"{reason} {where} without finish()")
         else:
@@ -1585,16 +1585,13 @@ class TrackedRun:
             written.append((step, record, sorted(self.monitor.active)))
             for name, raised in changes:
                 if raised:
-                    self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name)
+                    more = self.monitor.diverged_fields if name == "diverged" else {}
+                    self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name, **more)
                 else:
                     self._event("flag_cleared", step=step, flag=name)
             if "diverged" in self.monitor.active:  # before or after a Stop: the run ends failed, here
-                bad = [  # a column the step did not measure is blank (NaN), not a divergence
-                    k
-                    for k in ("d_loss", "g_loss", "d_grad_norm", "g_grad_norm")
-                    if k not in unmeasured and not math.isfinite(record[k])
-                ]
-                self.error = f"diverged at step {step}: {', '.join(bad) or 'a value'} not finite"
+                bad = self.monitor.diverged_fields.get("columns") or ["a value"]  # (measured ones only)
+                self.error = f"diverged at step {step}: {', '.join(bad)} not finite"
                 self._should_stop, self.stop_reason, self._diverged_at = True, "diverged", step
         self._write_rows(written)
         if interrupted is not None:  # every row of the batch is written: the loop may stop now
@@ -1803,7 +1800,7 @@ class RankRun(TrackedRun):
     def finish(self, status: str | None = None, error: str | None = None) -> None:
         if not self._finished:
             self._finished = True
-            stopped = self.stop_reason == "stop" or self._short_of_target()  # as rank 0's run
+            stopped = self.stop_reason == "stop" or self.short_of_target()  # as rank 0's run
             self.status = status or ("stopped" if stopped else "finished")
             _ACTIVE.discard(self)
             _SIGTERM.after_finish()  # as rank 0's run: the handler goes with the last open run
