@@ -7,15 +7,18 @@ with the same yardstick the runner applies every ``eval_every`` steps:
   Lin et al. 2018): a generated point is *high quality* if it lies within 3 standard deviations of its
   nearest mode centre; a mode is *covered* if it is the nearest centre of at least one high-quality point.
   `mode_metrics` gives ``modes_covered``, ``hq_pct`` and ``mode_kl`` = KL(histogram of high-quality
-  points over modes ‖ uniform), which catches modes "covered" by a stray point.
+  points over modes ‖ uniform), which catches modes "covered" by a stray point;
+  `mode_shares` says which modes: the share of the points that are high quality at each.
 - Any 2D data: `grid_divergences` gives ``grid_kl`` = KL(real ‖ generated) and ``grid_js`` between the
   two densities histogrammed on a grid over the data's window (as GAN Lab does).
 - Images: `diversity` = mean pairwise distance among generated samples over the same among real
   samples (≈ 1 healthy, → 0 for collapse); `class_metrics` gives ``classes_covered`` and ``class_kl``
   = KL(generated class histogram ‖ uniform) from a classifier's labels (0 for all ten classes equally,
-  ln 10 for one class). `image_metrics` puts the two together for a set of images.
+  ln 10 for one class); `class_shares` says which classes: the share of the samples named each.
+  `image_metrics` puts the two together for a set of images.
 - Class-conditional G: `label_fidelity`, the share of samples the classifier puts in the class asked for
-  (1 = every sample shows its class; 1 / n_classes for a G that ignores the label), and
+  (1 = every sample shows its class; 1 / n_classes for a G that ignores the label; `class_fidelities`
+  gives it class by class), and
   `class_diversity`, the diversity within each class asked for against the real images of that class,
   averaged: a G that draws one image per class covers every class and has a high diversity across them,
   yet has collapsed (the within-class diversity of conditional GANs, as ACGAN's authors measured it with
@@ -50,22 +53,36 @@ def _kl_to_uniform(counts: np.ndarray) -> float:
     return float(np.sum(p * np.log(p * k)))
 
 
-def mode_metrics(points: np.ndarray, centers: np.ndarray, std: float) -> dict[str, float]:
-    """``modes_covered``, ``hq_pct`` (0-100) and ``mode_kl`` of generated 2D points against mode centres."""
+def _mode_counts(points: np.ndarray, centers: np.ndarray, std: float) -> tuple[np.ndarray, int]:
+    """The high-quality points at each mode ((K,) counts; a point counts at its nearest centre when within
+    3 ``std`` of it) and how many points there are (non-finite ones included, never high quality)."""
     points = np.asarray(points, dtype=np.float64)
     centers = np.asarray(centers, dtype=np.float64)
     finite = np.isfinite(points).all(axis=1)
     distances = np.linalg.norm(points[:, None, :] - centers[None, :, :], axis=2)
     nearest = distances.argmin(axis=1)
     high_quality = finite & (np.nan_to_num(distances.min(axis=1), nan=np.inf) <= 3.0 * std)
-    counts = np.bincount(nearest[high_quality], minlength=len(centers))
+    return np.bincount(nearest[high_quality], minlength=len(centers)), len(points)
+
+
+def mode_metrics(points: np.ndarray, centers: np.ndarray, std: float) -> dict[str, float]:
+    """``modes_covered``, ``hq_pct`` (0-100) and ``mode_kl`` of generated 2D points against mode centres."""
+    counts, total = _mode_counts(points, centers, std)
     return {
         "modes_covered": float((counts > 0).sum()),
         # the count times 100 over the total: exact for a whole percentage (55.0, where 100 * mean gave
         # 55.00000000000001)
-        "hq_pct": 100.0 * int(high_quality.sum()) / len(points) if len(points) else 0.0,
+        "hq_pct": 100.0 * int(counts.sum()) / total if total else 0.0,
         "mode_kl": _kl_to_uniform(counts),
     }
+
+
+def mode_shares(points: np.ndarray, centers: np.ndarray, std: float) -> np.ndarray:
+    """Per mode, the share (0-1) of all generated ``points`` ((N, 2)) that are high quality there (within
+    3 ``std`` of that nearest centre; ``centers`` (K, 2)): (K,) floats summing to ``hq_pct`` / 100 of
+    `mode_metrics`, greater than 0 at exactly its ``modes_covered`` modes; zeros for no points."""
+    counts, total = _mode_counts(points, centers, std)
+    return counts / total if total else np.zeros(len(counts))
 
 
 def grid_divergences(
@@ -149,6 +166,45 @@ def label_fidelity(predicted: np.ndarray, asked: np.ndarray) -> float:
     if predicted.shape != asked.shape:
         raise ValueError(f"predicted {predicted.shape} and asked {asked.shape}: allowed two (N,) arrays")
     return float((predicted == asked).mean()) if len(asked) else float("nan")
+
+
+def class_shares(predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """Per class, the share (0-1) of samples a classifier names it: ``predicted`` (N,) class indices in
+    0..n_classes-1 (others are not counted); (n_classes,) floats, summing to 1; zeros for no samples."""
+    predicted = np.asarray(predicted, dtype=np.int64).reshape(-1)
+    kept = predicted[(predicted >= 0) & (predicted < n_classes)]
+    counts = np.bincount(kept, minlength=n_classes)
+    return counts / len(predicted) if len(predicted) else np.zeros(n_classes)
+
+
+# A class or mode G misses: it gets under this fraction of its real share of G's samples (a 10-class set's
+# class under 5 %, a ring8 mode under 6.25 %).
+MISSED_FRACTION = 0.5
+
+
+def missed(share: np.ndarray, real_share: np.ndarray) -> np.ndarray:
+    """Which classes or modes G misses: (K,) bools, True where ``share`` (K,) is under `MISSED_FRACTION`
+    of ``real_share`` (K,), the real data's share there (never where either is unknown, NaN, or the real
+    share is 0)."""
+    share, real_share = np.asarray(share, dtype=np.float64), np.asarray(real_share, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        return (real_share > 0) & (share < MISSED_FRACTION * real_share)
+
+
+def class_fidelities(predicted: np.ndarray, asked: np.ndarray, n_classes: int) -> np.ndarray:
+    """`label_fidelity` class by class: per class c in 0..n_classes-1, the share (0-1) of the samples asked
+    for c that the classifier names c; NaN for a class none was asked for. ``predicted`` and ``asked``:
+    (N,) class indices. With each class asked equally often (`models.balanced_labels`) their mean is
+    `label_fidelity`. ValueError for arrays of two shapes."""
+    predicted, asked = np.asarray(predicted).reshape(-1), np.asarray(asked)
+    if predicted.shape != asked.shape:
+        raise ValueError(f"predicted {predicted.shape} and asked {asked.shape}: allowed two (N,) arrays")
+    asked = asked.astype(np.int64)
+    kept = (asked >= 0) & (asked < n_classes)
+    times = np.bincount(asked[kept], minlength=n_classes)
+    named = np.bincount(asked[kept & (predicted == asked)], minlength=n_classes)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(times > 0, named / np.maximum(times, 1), np.nan)
 
 
 def image_metrics(

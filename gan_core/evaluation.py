@@ -14,6 +14,11 @@ first gives the *baseline* (`Evaluator.take_events`), what "as good as real" rea
 the Fréchet distance is biased upward at small ``n``, so a run's value is compared with its own
 baseline, never with a figure measured at another ``n``. KID is the unbiased estimate on the whole
 ``n`` + ``n`` rows (no subsets).
+
+Which classes or modes the averages hide (`share_fields`): each evaluation also gives a
+``class_shares`` event (`Evaluator.take_events`), per class of the classifier (digit-like images) or per
+mode centre (ring8, grid25), the share of G's evaluation samples there, the real data's share beside it
+and, for a class-conditional G, the label fidelity of each class asked for.
 """
 
 from __future__ import annotations
@@ -29,18 +34,21 @@ from gan_core.config import GANConfig
 from gan_core.data import DataError, DataSource, mode_count
 from gan_core.diagnostics import (
     class_diversity,
+    class_fidelities,
     class_metrics,
+    class_shares,
     diversity,
     grid_divergences,
     label_fidelity,
     mode_metrics,
+    mode_shares,
 )
 from gan_core.feature_metrics import NEAREST_K, ImageQuality
 from gan_core.inception import InceptionError, InceptionFeatures, inception_weights
 from gan_core.models import balanced_labels
 from gan_core.tracking.schema import EVAL_COLUMNS, FEATURE_COLUMNS_BY_SPACE
 
-__all__ = ["EVAL_COLUMNS", "Evaluator", "coverage_total"]
+__all__ = ["EVAL_COLUMNS", "Evaluator", "coverage_total", "share_fields"]
 
 # The quality columns are named once, in the schema (re-exported here for older callers).
 
@@ -54,6 +62,44 @@ def coverage_total(dataset: str) -> int | None:
 EVAL_POINTS = 2500
 EVAL_IMAGES = 1000
 DIVERSITY_SAMPLES = 64  # the fixed-noise grid's size
+# A ``class_shares`` event's shares to 0.01 %: one sample in 1,000 (or 2,500) still shows, and ten classes'
+# three lists take about 300 bytes of events.csv an evaluation.
+SHARE_DECIMALS = 4
+
+
+def share_fields(
+    per: str,
+    names: list[str],
+    share: np.ndarray,
+    real_share: np.ndarray,
+    samples: int,
+    fidelity: np.ndarray | None = None,
+) -> dict[str, object]:
+    """The fields of a ``class_shares`` event (`schema.EVENT_FIELDS`): ``per`` "class" or "mode";
+    ``names`` (K,) one per class or mode; ``share`` (K,) the share (0-1) of G's ``samples`` evaluation
+    samples the classifier names each class, or that are high quality at each mode (`mode_shares`);
+    ``real_share`` (K,) the real data's; ``fidelity`` (a class-conditional G only) per class asked for,
+    the share of its samples named that class (`class_fidelities`; NaN, written null, for a class never
+    asked). Shares rounded to `SHARE_DECIMALS`. ValueError for lists of other lengths than ``names``."""
+    if len(share) != len(names) or len(real_share) != len(names):
+        raise ValueError(
+            f"share ({len(share)}) and real_share ({len(real_share)}) must have one value per name "
+            f"({len(names)})"
+        )
+
+    def rounded(values: np.ndarray) -> list[float]:
+        return [round(float(v), SHARE_DECIMALS) for v in np.asarray(values, dtype=np.float64)]
+
+    fields: dict[str, object] = {
+        "per": per,
+        "names": [str(name) for name in names],
+        "share": rounded(share),
+        "real_share": rounded(real_share),
+        "samples": int(samples),
+    }
+    if fidelity is not None:
+        fields["fidelity"] = rounded(fidelity)
+    return fields
 
 
 def feature_columns(space: str, measured: dict[str, float]) -> dict[str, float]:
@@ -169,6 +215,7 @@ class Evaluator:
         if n_classes is None:
             n_classes = data.n_classes if cfg is not None and cfg.is_conditional else 0
         conditional = n_classes > 0
+        self.n_classes = n_classes  # a conditional G's classes (0: unconditional)
         self.asked = balanced_labels(n, n_classes, fixed_noise.device) if conditional else None
         self.held_out = held_out
         examples = data.examples()
@@ -184,6 +231,7 @@ class Evaluator:
         self._split_seed = split_seed(cfg.seed if cfg is not None else seed or 0)
         self._split: RealSplitQuality | None = None  # the feature spaces, built at the first evaluation
         self._events: list[tuple[str, dict[str, object]]] = []  # to record once (`take_events`)
+        self._real_class_share: np.ndarray | None = None  # per class of the classifier (`_class_shares`)
 
     @property
     def trains_classifier(self) -> bool:
@@ -232,8 +280,9 @@ class Evaluator:
 
     def take_events(self) -> list[tuple[str, dict[str, object]]]:
         """What the last evaluation has to record once, as (event kind, fields): the ``baseline`` event
-        after the evaluation that measured the baselines, and an ``eval_error`` for a feature space left
-        out (Inception's weights unreadable). Each is given once; then ``[]``."""
+        after the evaluation that measured the baselines, an ``eval_error`` for a feature space left
+        out (Inception's weights unreadable), and after every evaluation that labelled G's samples by
+        class or mode a ``class_shares`` event (`share_fields`). Each is given once; then ``[]``."""
         events, self._events = self._events, []
         return events
 
@@ -273,6 +322,27 @@ class Evaluator:
             D.train(was_training)
         return float((torch.cat(named) == labels).float().mean())  # one host transfer
 
+    def _class_shares(self, predicted: np.ndarray) -> dict[str, object]:
+        """The ``class_shares`` fields of G's samples the classifier named ``predicted`` ((N,) indices):
+        per class of the classifier, named as the data names them; the real share from the data's labels
+        (all of them, counted once), or 1 / K without labels; with a class-conditional G, each class's
+        fidelity."""
+        classes = self._classifier.n_classes
+        if self._real_class_share is None:
+            labels = self.data.labels
+            known = labels is not None and len(labels) and int(labels.min()) >= 0
+            known = known and int(labels.max()) < classes
+            self._real_class_share = (
+                class_shares(labels.cpu().numpy(), classes) if known else np.full(classes, 1.0 / classes)
+            )
+        names = self.data.class_names
+        names = list(names) if len(names) == classes else [str(c) for c in range(classes)]
+        fidelity = None
+        if self.asked is not None:
+            fidelity = class_fidelities(predicted, self.asked.cpu().numpy(), self.n_classes)
+        share = class_shares(predicted, classes)
+        return share_fields("class", names, share, self._real_class_share, len(predicted), fidelity)
+
     @torch.no_grad()
     def evaluate(self, G: torch.nn.Module, D: torch.nn.Module | None = None) -> dict[str, float]:
         """The quality columns for G now; with ``D`` and `held_out` (acgan) also ``d_class_acc``."""
@@ -287,7 +357,13 @@ class Evaluator:
         metrics: dict[str, float] = {}
         if self.points:
             if self.data.centers is not None:
-                metrics.update(mode_metrics(fake, self.data.centers.numpy(), self.data.mode_std))
+                centers = self.data.centers.numpy()
+                metrics.update(mode_metrics(fake, centers, self.data.mode_std))
+                modes = len(centers)  # a mixture of equally weighted modes: each real share 1 / K
+                shares = mode_shares(fake, centers, self.data.mode_std)
+                names = [str(mode) for mode in range(modes)]
+                uniform = np.full(modes, 1.0 / modes)
+                self._events.append(("class_shares", share_fields("mode", names, shares, uniform, len(fake))))
             metrics.update(grid_divergences(self.real, fake, self.data.bounds))
         else:
             if self.within_classes:  # a conditional G: within each class asked for
@@ -300,6 +376,7 @@ class Evaluator:
                 metrics.update(class_metrics(labels))
                 if self.asked is not None:
                     metrics["label_fidelity"] = label_fidelity(labels, self.asked.cpu().numpy())
+                self._events.append(("class_shares", self._class_shares(labels)))
             if D is not None and self.held_out is not None:
                 metrics["d_class_acc"] = self.d_class_accuracy(D)
             metrics.update(self._feature_split().measure(torch.from_numpy(fake)))

@@ -139,6 +139,11 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "warning": ("check",),
     # the feature-space metrics between two disjoint halves of the real data (the "as good as real" lines)
     "baseline": FEATURE_COLUMNS,
+    # at each evaluation that labels G's samples, which classes (digit-like images) or modes (ring8, grid25)
+    # they fall in (`evaluation.share_fields`): ``per`` "class" or "mode", one ``names``, ``share`` (G's)
+    # and ``real_share`` (0-1) entry per class or mode, ``samples`` (G's, evaluated), and for a
+    # class-conditional G ``fidelity``, per class asked for, the share of its samples named that class
+    "class_shares": ("per", "names", "share", "real_share", "samples", "fidelity"),
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
 
@@ -180,6 +185,34 @@ def _shown(value: Any) -> str:
     return str(value)
 
 
+def _percent(value: Any) -> str:
+    number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return f"{100 * value:.1f}%" if number else "?"
+
+
+def _shares_detail(fields: Mapping[str, Any]) -> str:
+    """A ``class_shares`` event's line: G's share per class or mode, those it misses (under
+    `diagnostics.MISSED_FRACTION` of the real share) and the classes least faithful to their label."""
+    from gan_core.diagnostics import missed  # (numpy; schema itself imports nothing heavy)
+
+    per = str(fields.get("per", "class"))
+    names = [str(name) for name in fields.get("names") or []]
+    share, real = fields.get("share") or [], fields.get("real_share") or []
+    text = f"G's samples per {per}: " + ", ".join(f"{n} {_percent(v)}" for n, v in zip(names, share))
+
+    def numbers(values: Any) -> list[float]:
+        return [v if isinstance(v, int | float) and not isinstance(v, bool) else math.nan for v in values]
+
+    if len(share) == len(real) == len(names):
+        gone = [n for n, m in zip(names, missed(numbers(share), numbers(real))) if m]
+        text += f"; missed: {', '.join(gone)}" if gone else f"; no {per} missed"
+    fidelity = numbers(fields.get("fidelity") or [])
+    known = sorted((v, n) for n, v in zip(names, fidelity) if math.isfinite(v))
+    if known:
+        text += "; lowest fidelity: " + ", ".join(f"{n} {v:.2f}" for v, n in known[:3])
+    return text
+
+
 def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
     """The line for people that an event of ``kind`` with ``fields`` shows (events.csv ``detail``)."""
     if kind in ("hparam", "device", "world_size"):
@@ -207,4 +240,6 @@ def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
         return str(fields.get("error"))
     if kind == "baseline":
         return "real vs real: " + ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())
+    if kind == "class_shares":
+        return _shares_detail(fields)
     return ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())
