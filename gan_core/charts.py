@@ -380,11 +380,12 @@ def _base_layout(title: str, height: int) -> dict[str, Any]:
 
 
 def _legend_names(traces: Sequence[Mapping[str, Any]]) -> list[str]:
-    """The names the legend lists: scatter traces not hidden from it (plotly lists no heatmap or image)."""
+    """The names the legend lists: scatter and bar traces not hidden from it (plotly lists no heatmap or
+    image)."""
     return [
         str(t.get("name", ""))
         for t in traces
-        if t.get("type") == "scatter" and t.get("showlegend", True) is not False
+        if t.get("type") in ("scatter", "bar") and t.get("showlegend", True) is not False
     ]
 
 
@@ -2995,3 +2996,193 @@ def custom_metric_figures(
             nan_is_blank=sparse,
         )
     return figures
+
+
+# ------------------------------------------------------------------------------------ per class / per mode
+
+MISSED_COLOR = "#d62728"  # a class or mode G misses: the failure flags' red
+FIDELITY_COLOR = PALETTE[0]
+SHARE_PLOT_PX = 190  # the shares' plot; the fidelity plot under it, when there is one, `FIDELITY_PLOT_PX`
+FIDELITY_PLOT_PX = 120
+SHARE_GAP_PX = 46  # between the two plots: the shares' tick labels and the fidelity plot's title
+TICK_CHAR_PX = 6.5  # a tick label's characters at 12 px, with room to spare (a slanted label's height)
+REAL_SHARE_HALF_WIDTH = 0.42  # the real share's tick over each bar, in bars (a bar is 0.8 wide)
+
+
+def class_share_figure(record: Mapping[str, Any]) -> Figure:
+    """Which classes (digit-like images) or modes (ring8, grid25) G's samples fall in at one evaluation:
+    ``record`` is `RunView.class_shares`' (a ``class_shares`` event's fields with its ``step``): ``per``
+    "class" or "mode", ``names`` (K,), ``share`` (K,) G's share (0-1) of its evaluation samples,
+    ``real_share`` (K,) the real data's, and for a class-conditional G ``fidelity`` (per class asked for,
+    0-1; NaN for a class not asked), else None.
+
+    G's shares are bars (`FAKE_COLOR`), those it misses (under `diagnostics.MISSED_FRACTION` of the real
+    share, `diagnostics.missed`) in `MISSED_COLOR`, their labels too (a bar of 0 % shows nothing); the
+    real share is a green level line over each bar. With
+    ``fidelity``, a second plot under the first gives it per class on 0-1, with its mean (the run's
+    ``label_fidelity``) as a dashed line. Titled "Per class at step N" ("Per mode ..."). ValueError for
+    lists of other lengths than ``names``."""
+    from gan_core.diagnostics import MISSED_FRACTION, missed
+
+    per, step = str(record.get("per", "class")), record.get("step")
+    names = [str(name) for name in record.get("names") or []]
+    share = np.asarray(record.get("share", []), dtype=np.float64)
+    real = np.asarray(record.get("real_share", []), dtype=np.float64)
+    if len(share) != len(names) or len(real) != len(names):
+        raise ValueError(
+            f"share ({len(share)}) and real_share ({len(real)}) must have one value per name ({len(names)})"
+        )
+    fidelity = record.get("fidelity")
+    fidelity = None if fidelity is None else np.asarray(fidelity, dtype=np.float64)[: len(names)]
+    gone = missed(share, real)
+    at = np.arange(len(names), dtype=np.float64)
+    # a class by its index and name where it has one ("0 T-shirt/top"), as the grid's rows are labelled
+    labels = [html.escape(class_label(i, names)) for i in range(len(names))]
+    # a missed class's label in red too: a bar of 0 % shows nothing
+    ticks = [
+        f'<span style="color:{MISSED_COLOR}"><b>{t}</b></span>' if m else t for t, m in zip(labels, gone)
+    ]
+    words = f"{per} " if per == "mode" or all(name.isdigit() for name in names) else ""
+
+    def hover(i: int) -> str:
+        text = f"{words}{labels[i]}: {share[i]:.1%} of G's samples, real {real[i]:.1%}"
+        return text + (" (missed)" if gone[i] else "")
+
+    texts = [hover(i) for i in range(len(names))]
+    common = {
+        "type": "bar",
+        "width": 0.8,
+        "hovertemplate": "%{text}<extra></extra>",
+        "xaxis": "x",
+        "yaxis": "y",
+    }
+    traces: list[dict[str, Any]] = [
+        {
+            **common,
+            "x": at[~gone],
+            "y": share[~gone],
+            "text": [texts[i] for i in np.flatnonzero(~gone)],
+            "name": "G's share",
+            "marker": {"color": FAKE_COLOR},
+            "textposition": "none",
+        },
+    ]
+    if gone.any():
+        traces.append(
+            {
+                **common,
+                "x": at[gone],
+                "y": share[gone],
+                "text": [texts[i] for i in np.flatnonzero(gone)],
+                "textposition": "none",
+                "name": f"missed (< {MISSED_FRACTION:.0%} of real)",
+                "marker": {"color": MISSED_COLOR},
+            }
+        )
+    # the real share: a short level line over each bar (one trace, its segments split by gaps)
+    ends = np.stack(
+        [at - REAL_SHARE_HALF_WIDTH, at + REAL_SHARE_HALF_WIDTH, np.full_like(at, np.nan)], axis=1
+    )
+    levels = np.stack([real, real, np.full_like(real, np.nan)], axis=1)
+    traces.append(
+        {
+            "type": "scatter",
+            "mode": "lines",
+            "x": ends.ravel(),
+            "y": levels.ravel(),
+            "name": "real share",
+            "line": {"color": REAL_COLOR, "width": 2.5},
+            "hoverinfo": "skip",
+            "xaxis": "x",
+            "yaxis": "y",
+        }
+    )
+    # Slanted tick labels where names are words (fashion-mnist's, a folder's): the room under the plot grows
+    # with the longest.
+    widest = max((len(html.unescape(label)) for label in labels), default=1)
+    slanted = widest > 3
+    ticks_px = int(widest * TICK_CHAR_PX * 0.6) + 8 if slanted else 0
+    x_axis = {
+        "tickmode": "array",
+        "tickvals": at,
+        "ticktext": ticks,
+        "tickangle": -35 if slanted else 0,
+        "range": [-0.6, len(names) - 0.4],
+        "showgrid": False,
+        "zeroline": False,
+    }
+    top = max(float(np.nanmax(share, initial=0.0)), float(np.nanmax(real, initial=0.0)), 0.01)
+    title = f"Per {per} at step {step}" if step is not None else f"Per {per}"
+    height = MARGIN["t"] + SHARE_PLOT_PX + MARGIN["b"] + ticks_px
+    layout = _base_layout(title, height)
+    layout["margin"] = {**layout["margin"], "b": MARGIN["b"] + ticks_px}
+    layout["barmode"] = "overlay"
+    layout["xaxis"] = {**x_axis, "title": {"text": per}}
+    layout["yaxis"] = {
+        "title": {"text": "share of G's samples"},
+        "tickformat": ".0%",
+        "range": [0.0, min(1.0, top * 1.15) if top < 0.87 else 1.0],
+        "fixedrange": True,
+    }
+    if fidelity is not None:
+        asked = np.arange(len(fidelity), dtype=np.float64)
+        shown = np.where(np.isfinite(fidelity), fidelity, 0.0)
+        notes = [
+            f"{words}{labels[i]}: {fidelity[i]:.1%} of the samples asked for it are named it"
+            if np.isfinite(fidelity[i])
+            else f"{words}{labels[i]}: never asked for"
+            for i in range(len(fidelity))
+        ]
+        traces.append(
+            {
+                "type": "bar",
+                "x": asked,
+                "y": shown,
+                "width": 0.8,
+                "name": "fidelity per class",
+                "marker": {"color": FIDELITY_COLOR},
+                "text": notes,
+                "textposition": "none",
+                "hovertemplate": "%{text}<extra></extra>",
+                "xaxis": "x2",
+                "yaxis": "y2",
+            }
+        )
+        # the plots stacked: the shares' above, their tick labels in the gap, the fidelity's below
+        lower = FIDELITY_PLOT_PX + SHARE_GAP_PX + ticks_px
+        layout["height"] += lower
+        plots = SHARE_PLOT_PX + lower  # the figure's height between its margins
+        split = (FIDELITY_PLOT_PX + SHARE_GAP_PX + ticks_px) / plots
+        layout["yaxis"]["domain"] = [split, 1.0]
+        layout["xaxis"]["anchor"] = "y"
+        layout["xaxis2"] = {
+            **x_axis,
+            "ticktext": labels,  # (red marks a class missed in the shares above, not here)
+            "anchor": "y2",
+            "matches": "x",
+            "title": {"text": "class asked for"},
+        }
+        layout["yaxis2"] = {
+            "domain": [0.0, FIDELITY_PLOT_PX / plots],
+            "range": [0.0, 1.05],
+            "title": {"text": "fidelity"},
+            "fixedrange": True,
+        }
+        layout["xaxis"]["title"] = {"text": ""}
+        mean = float(np.nanmean(fidelity)) if np.isfinite(fidelity).any() else math.nan
+        if math.isfinite(mean):  # the run's label_fidelity, in the legend (a label on the plot hid a bar)
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": [-0.5, len(names) - 0.5],
+                    "y": [mean, mean],
+                    "name": f"mean {mean:.2f} (label_fidelity)",
+                    "line": {"color": REFERENCE_COLOR, "dash": "dash", "width": 1.2},
+                    "hoverinfo": "skip",
+                    "xaxis": "x2",
+                    "yaxis": "y2",
+                }
+            )
+    _fit_legend(layout, traces, PANEL_MIN_PLOT_PX)  # (drawn as wide as the training panels)
+    return _figure(traces, layout)
