@@ -25,6 +25,7 @@ import contextlib
 import datetime as dt
 import json
 import math
+import numbers
 import os
 import shutil
 import stat
@@ -181,6 +182,34 @@ class GridLabels:
         if self.rows:
             return f"G(z, class): each row's class at its left, step {step}"
         return f"G(z, class): the classes asked for, step {step}"
+
+
+def _share_record(fields: Any, step: float) -> dict[str, Any] | None:
+    """A ``class_shares`` event's fields as `RunView.class_shares` gives them, or None where they do not
+    hold one value per name (text from a file: nothing in it is trusted)."""
+    if not isinstance(fields, dict) or not isinstance(fields.get("names"), list):
+        return None
+
+    def numbers(values: Any) -> list[float] | None:
+        if not isinstance(values, list):
+            return None
+        return [
+            float(v) if isinstance(v, int | float) and not isinstance(v, bool) else math.nan for v in values
+        ]
+
+    names = [str(name) for name in fields["names"]]
+    share, real = numbers(fields.get("share")), numbers(fields.get("real_share"))
+    if share is None or real is None or len(share) != len(names) or len(real) != len(names):
+        return None
+    per = fields.get("per")
+    return {
+        "step": int(step),
+        "per": per if per in ("class", "mode") else "class",
+        "names": names,
+        "share": share,
+        "real_share": real,
+        "fidelity": numbers(fields.get("fidelity")),
+    }
 
 
 @dataclass
@@ -485,6 +514,24 @@ class RunView:
                 "detail": str(event.get("detail") or ""),
             }
         return list(newest.values())
+
+    def class_shares(self, step: float | None = None) -> dict[str, Any] | None:
+        """Which classes or modes G's samples fell in at the newest evaluation at or before ``step`` (None:
+        the newest of all), from its ``class_shares`` event (`evaluation.share_fields`): ``{"step", "per",
+        "names", "share", "real_share", "fidelity"}``, the lists as floats (NaN for a value not a
+        number), ``fidelity`` None for an unconditional run; None before the first such evaluation (and for
+        a run recorded before these events existed). An event whose lists do not match its ``names`` (an
+        edited events.csv) is passed over for the one before it."""
+        found = None
+        for event in self.events:
+            at = event.get("step")
+            number = isinstance(at, numbers.Real) and not isinstance(at, bool) and math.isfinite(at)
+            if event.get("kind") != "class_shares" or not number:
+                continue
+            if step is not None and at > step:
+                continue
+            found = _share_record(event.get("fields"), at) or found  # (events.csv's order is time's)
+        return found
 
     @property
     def events(self) -> list[dict[str, Any]]:

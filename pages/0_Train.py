@@ -675,7 +675,9 @@ def snapshot_slider(view: RunView, steps: list[int], picked: int | str | None = 
     return steps[-1] if chosen == NEWEST else chosen
 
 
-def sample_panel(view: RunView) -> None:
+def sample_panel(view: RunView) -> int | None:
+    """The snapshots' pictures and their slider; returns the step the user scrubbed back to, or None when
+    the view follows the newest (or has none)."""
     steps = view.snapshot_steps()
     controls = st.container(key="sample_controls")  # the pictures below stay put whatever this holds
     if not steps:
@@ -685,7 +687,7 @@ def sample_panel(view: RunView) -> None:
             if view.unwatched
             else "No snapshot yet."
         )
-        return
+        return None
     picked = st.session_state.pop(f"snap_pick_{view.run_id}", None)  # a click on a chart, just now
     with controls:
         # (a slider needs two stops; with one snapshot there is nothing to scrub)
@@ -694,9 +696,9 @@ def sample_panel(view: RunView) -> None:
         found = view.snapshot(wanted)
     except RunDirError as exc:  # a damaged file: that step cannot be shown, the others can
         st.warning(f"Snapshot unreadable: {literal(exc)}")
-        return
+        return None
     if found is None:
-        return
+        return None
     step, snap = found
     if "grid" in snap:
         image_samples(view, step, snap)
@@ -705,6 +707,7 @@ def sample_panel(view: RunView) -> None:
     else:
         arrows = controls.toggle("G's gradient arrows", key="show_arrows", value=False)
         points_samples(view, steps, step, snap, arrows)
+    return None if wanted == steps[-1] else step
 
 
 def image_samples(view: RunView, step: int, snap: dict) -> None:
@@ -800,7 +803,9 @@ def metric_chart(container, figure, key: str, version: str | None = None) -> Non
         live_chart(figure, key, on_pick=show_picked_snapshot, version=version)
 
 
-def charts_panel(view: RunView) -> None:
+def charts_panel(view: RunView, picked: int | None = None) -> None:
+    """The training panels, the quality charts and the per-class (per-mode) shares at the newest
+    evaluation, or at the one at or before ``picked``, the snapshot step the user scrubbed back to."""
     smoothing = st.session_state.get("smoothing", 0.6)
     log_y = st.session_state.get("log_y", False)
     # The columns the charts draw, not every column of the store (learning rates, samples/s...), NaN and
@@ -846,6 +851,13 @@ def charts_panel(view: RunView) -> None:
         row = range(start, min(start + charts.QUALITY_PER_ROW, known[1]))
         for column, i in zip(box.columns(charts.QUALITY_PER_ROW), row):
             metric_chart(column, lambda i=i: quality()[i], f"chart_quality_{i}", version=version)
+    # Which classes or modes G's samples fell in (not a metric over steps: a click picks no snapshot), in
+    # a container drawn whether or not there is one yet, so that the custom metrics keep their place
+    shares, share_box = view.class_shares(picked), st.container()
+    if shares is not None:
+        with share_box:
+            figure = lambda: charts.class_share_figure(shares)  # noqa: E731
+            live_chart(figure, "chart_class_shares", version=charts.inputs_digest(shares))
     custom = view.custom_columns
     if custom:  # the run's own metrics (logged through gan_core.track), two to a row
         st.subheader(charts.CUSTOM_TITLE)
@@ -880,9 +892,9 @@ def live_parts() -> None:
         status_line(current)
         progress_line(current)
     with samples_box:
-        sample_panel(current)
+        picked = sample_panel(current)
     with charts_box:
-        charts_panel(current)
+        charts_panel(current, picked)
     # The status changed since the page was drawn (the run ended, or another tab paused it), or a click
     # that came with this refresh started another run or left a message: one full rerun redraws the
     # controls, says it, and turns the refresh on or off.
