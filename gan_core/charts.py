@@ -3016,7 +3016,9 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
     ``real_share`` (K,) the real data's, and for a class-conditional G ``fidelity`` (per class asked for,
     0-1; NaN for a class not asked), else None.
 
-    G's shares are bars (`FAKE_COLOR`), those it misses (under `diagnostics.MISSED_FRACTION` of the real
+    G's shares are bars (`FAKE_COLOR`; for modes, with ``nearest``, each mode's share of G's samples
+    whose nearest mode it is, however far, as an outline over its bar: a collapsed G's blob beside a
+    cluster, outside its 3 std, shows there), those it misses (under `diagnostics.MISSED_FRACTION` of the real
     share, `diagnostics.missed`) in `MISSED_COLOR`, their labels too (a bar of 0 % shows nothing); the
     real share is a green level line over each bar. With
     ``fidelity``, a second plot under the first gives it per class on 0-1, with its mean (the run's
@@ -3079,6 +3081,24 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
                 "marker": {"color": MISSED_COLOR},
             }
         )
+    nearest = record.get("nearest") if per == "mode" else None
+    nearest = None if nearest is None else np.asarray(nearest, dtype=np.float64)[: len(names)]
+    if nearest is not None and len(nearest) == len(names):  # where G's mass goes, high quality or not
+        traces.append(
+            {
+                **common,
+                "x": at,
+                "y": nearest,
+                "text": [
+                    f"{words}{labels[i]}: {nearest[i]:.1%} of G's samples nearest it" for i in range(len(at))
+                ],
+                "textposition": "none",
+                "name": "nearest this mode (any distance)",
+                "marker": {"color": "rgba(0,0,0,0)", "line": {"color": FAKE_COLOR, "width": 1.5}},
+            }
+        )
+    else:
+        nearest = None
     # the real share: a short level line over each bar (one trace, its segments split by gaps)
     ends = np.stack(
         [at - REAL_SHARE_HALF_WIDTH, at + REAL_SHARE_HALF_WIDTH, np.full_like(at, np.nan)], axis=1
@@ -3112,6 +3132,8 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
         "zeroline": False,
     }
     top = max(float(np.nanmax(share, initial=0.0)), float(np.nanmax(real, initial=0.0)), 0.01)
+    if nearest is not None:
+        top = max(top, float(np.nanmax(nearest, initial=0.0)))
     title = f"Per {per} at step {step}" if step is not None else f"Per {per}"
     height = MARGIN["t"] + SHARE_PLOT_PX + MARGIN["b"] + ticks_px
     layout = _base_layout(title, height)

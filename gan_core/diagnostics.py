@@ -85,6 +85,20 @@ def mode_shares(points: np.ndarray, centers: np.ndarray, std: float) -> np.ndarr
     return counts / total if total else np.zeros(len(counts))
 
 
+def nearest_mode_shares(points: np.ndarray, centers: np.ndarray) -> np.ndarray:
+    """Per mode, the share (0-1) of all generated ``points`` ((N, 2)) whose nearest centre (``centers``
+    (K, 2)) it is, however far: where G's mass goes, high quality or not (a collapsed G's blob beside one
+    cluster, wider than `mode_shares`' 3 std, is all there). (K,) floats summing to the finite points'
+    share; zeros for no points."""
+    points = np.asarray(points, dtype=np.float64)
+    centers = np.asarray(centers, dtype=np.float64)
+    if not len(points):
+        return np.zeros(len(centers))
+    finite = np.isfinite(points).all(axis=1)
+    distances = np.linalg.norm(points[finite][:, None, :] - centers[None, :, :], axis=2)
+    return np.bincount(distances.argmin(axis=1), minlength=len(centers)) / len(points)
+
+
 def grid_divergences(
     real: np.ndarray, fake: np.ndarray, bounds: tuple[float, float, float, float], bins: int = GRID_BINS
 ) -> dict[str, float]:

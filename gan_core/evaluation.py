@@ -42,6 +42,7 @@ from gan_core.diagnostics import (
     label_fidelity,
     mode_metrics,
     mode_shares,
+    nearest_mode_shares,
 )
 from gan_core.feature_metrics import NEAREST_K, ImageQuality
 from gan_core.inception import InceptionError, InceptionFeatures, inception_weights
@@ -74,13 +75,16 @@ def share_fields(
     real_share: np.ndarray,
     samples: int,
     fidelity: np.ndarray | None = None,
+    nearest: np.ndarray | None = None,
 ) -> dict[str, object]:
     """The fields of a ``class_shares`` event (`schema.EVENT_FIELDS`): ``per`` "class" or "mode";
     ``names`` (K,) one per class or mode; ``share`` (K,) the share (0-1) of G's ``samples`` evaluation
     samples the classifier names each class, or that are high quality at each mode (`mode_shares`);
     ``real_share`` (K,) the real data's; ``fidelity`` (a class-conditional G only) per class asked for,
     the share of its samples named that class (`class_fidelities`; NaN, written null, for a class never
-    asked). Shares rounded to `SHARE_DECIMALS`. ValueError for lists of other lengths than ``names``."""
+    asked); ``nearest`` (modes only) the share whose nearest mode each is, however far
+    (`nearest_mode_shares`). Shares rounded to `SHARE_DECIMALS`. ValueError for lists of other lengths
+    than ``names``."""
     if len(share) != len(names) or len(real_share) != len(names):
         raise ValueError(
             f"share ({len(share)}) and real_share ({len(real_share)}) must have one value per name "
@@ -99,6 +103,8 @@ def share_fields(
     }
     if fidelity is not None:
         fields["fidelity"] = rounded(fidelity)
+    if nearest is not None:
+        fields["nearest"] = rounded(nearest)
     return fields
 
 
@@ -363,7 +369,9 @@ class Evaluator:
                 shares = mode_shares(fake, centers, self.data.mode_std)
                 names = [str(mode) for mode in range(modes)]
                 uniform = np.full(modes, 1.0 / modes)
-                self._events.append(("class_shares", share_fields("mode", names, shares, uniform, len(fake))))
+                nearest = nearest_mode_shares(fake, centers)
+                fields = share_fields("mode", names, shares, uniform, len(fake), nearest=nearest)
+                self._events.append(("class_shares", fields))
             metrics.update(grid_divergences(self.real, fake, self.data.bounds))
         else:
             if self.within_classes:  # a conditional G: within each class asked for

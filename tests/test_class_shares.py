@@ -113,7 +113,25 @@ def test_each_evaluation_of_2d_modes_records_its_shares_once():
     assert fields["per"] == "mode" and fields["names"] == [str(m) for m in range(8)]
     assert fields["share"] == np.eye(8)[5].tolist() and fields["real_share"] == [0.125] * 8
     assert fields["samples"] == 2500 and "fidelity" not in fields
+    assert fields["nearest"] == np.eye(8)[5].tolist()
     assert metrics["modes_covered"] == 1 and metrics["hq_pct"] == 100.0
+
+
+def test_a_blob_beside_a_mode_is_no_high_quality_share_but_all_nearest_it():
+    """The Mode collapse preset's G sits beside one cluster, wider than its 3 std: the shares were all 0
+    (every mode red), as if G drew nothing; where its mass goes is the nearest mode's share."""
+    cfg = GANConfig(dataset="ring8")
+    evaluator = Evaluator(cfg, RING8, torch.randn(64, cfg.latent_dim))
+    beside = RING8.centers[3].float() * (1 + 6 * RING8.mode_std / RING8.centers[3].float().norm())
+    metrics = evaluator.evaluate(OnePlace(beside))
+    fields = shares_event(evaluator)
+    assert metrics["hq_pct"] == 0.0 and fields["share"] == [0.0] * 8
+    assert fields["nearest"] == np.eye(8)[3].tolist()
+    figure = charts.class_share_figure({**fields, "step": 500})
+    outline = bars(figure)["nearest this mode (any distance)"]
+    assert list(outline.y) == np.eye(8)[3].tolist() and outline.marker.line.color == charts.FAKE_COLOR
+    assert go.Figure(figure).layout.yaxis.range[1] == 1.0  # the outline's 100 % in view
+    assert not [name for name in bars(charts.class_share_figure(record())) if name.startswith("nearest")]
 
 
 @pytest.fixture(scope="module")

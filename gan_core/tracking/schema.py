@@ -143,7 +143,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     # they fall in (`evaluation.share_fields`): ``per`` "class" or "mode", one ``names``, ``share`` (G's)
     # and ``real_share`` (0-1) entry per class or mode, ``samples`` (G's, evaluated), and for a
     # class-conditional G ``fidelity``, per class asked for, the share of its samples named that class
-    "class_shares": ("per", "names", "share", "real_share", "samples", "fidelity"),
+    "class_shares": ("per", "names", "share", "real_share", "samples", "fidelity", "nearest"),
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
 
