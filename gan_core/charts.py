@@ -3036,7 +3036,10 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
         )
     fidelity = record.get("fidelity")
     fidelity = None if fidelity is None else np.asarray(fidelity, dtype=np.float64)[: len(names)]
-    gone = missed(share, real)
+    nearest = record.get("nearest") if per == "mode" else None
+    nearest = None if nearest is None else np.asarray(nearest, dtype=np.float64)[: len(names)]
+    nearest = nearest if nearest is not None and len(nearest) == len(names) else None
+    gone = missed(share, real, nearest)
     at = np.arange(len(names), dtype=np.float64)
     # a class by its index and name where it has one ("0 T-shirt/top"), as the grid's rows are labelled
     labels = [html.escape(class_label(i, names)) for i in range(len(names))]
@@ -3081,9 +3084,7 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
                 "marker": {"color": MISSED_COLOR},
             }
         )
-    nearest = record.get("nearest") if per == "mode" else None
-    nearest = None if nearest is None else np.asarray(nearest, dtype=np.float64)[: len(names)]
-    if nearest is not None and len(nearest) == len(names):  # where G's mass goes, high quality or not
+    if nearest is not None:  # where G's mass goes, high quality or not
         traces.append(
             {
                 **common,
@@ -3097,8 +3098,6 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
                 "marker": {"color": "rgba(0,0,0,0)", "line": {"color": FAKE_COLOR, "width": 1.5}},
             }
         )
-    else:
-        nearest = None
     # the real share: a short level line over each bar (one trace, its segments split by gaps)
     ends = np.stack(
         [at - REAL_SHARE_HALF_WIDTH, at + REAL_SHARE_HALF_WIDTH, np.full_like(at, np.nan)], axis=1

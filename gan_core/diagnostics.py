@@ -196,10 +196,15 @@ def class_shares(predicted: np.ndarray, n_classes: int) -> np.ndarray:
 MISSED_FRACTION = 0.5
 
 
-def missed(share: np.ndarray, real_share: np.ndarray) -> np.ndarray:
+def missed(share: np.ndarray, real_share: np.ndarray, nearest: np.ndarray | None = None) -> np.ndarray:
     """Which classes or modes G misses: (K,) bools, True where ``share`` (K,) is under `MISSED_FRACTION`
     of ``real_share`` (K,), the real data's share there (never where either is unknown, NaN, or the real
-    share is 0)."""
+    share is 0). For modes, with ``nearest`` (`nearest_mode_shares`), judged on it instead: where G's
+    samples go, high quality or not, so that a G spread evenly over the ring but not yet tight on its
+    clusters (low ``hq_pct``, every mode covered) misses none, and a collapsed G's blob beside one cluster
+    misses all but that one."""
+    if nearest is not None and len(nearest) == len(share):
+        share = nearest
     share, real_share = np.asarray(share, dtype=np.float64), np.asarray(real_share, dtype=np.float64)
     with np.errstate(invalid="ignore"):
         return (real_share > 0) & (share < MISSED_FRACTION * real_share)

@@ -179,11 +179,21 @@ def test_the_events_line_says_the_shares_and_what_is_missed():
         "fidelity": [0.9, 0.8, None, 1, 1, 1, 1, 1, 1, 0.1],
     }
     line = event_detail("class_shares", fields)
-    assert line.startswith("G's samples per class: 0 10.0%, 1 10.0%")
-    assert "; missed: 9;" in line and line.endswith("lowest fidelity: 9 0.10, 1 0.80, 0 0.90")
-    mode = event_detail("class_shares", {"per": "mode", "names": ["0", "1"], "share": [0.5, 0.5],
+    # what is missed first: a table cell cut short (grid25's 25 modes) still says it
+    assert line.startswith(
+        "missed classes: 9; lowest fidelity: 9 0.10, 1 0.80, 0 0.90; G's samples per class: "
+    )
+    assert line.endswith(
+        "0: 10.0%, 1: 10.0%, 2: 10.0%, 3: 10.0%, 4: 10.0%, 5: 10.0%, 6: 10.0%, 7: 10.0%, 8: 20.0%, 9: 0.0%"
+    )
+    mode = event_detail("class_shares", {"per": "mode", "names": ["0", "1"], "share": [0.5, 0.0004],
                                          "real_share": [0.5, 0.5]})  # fmt: skip
-    assert mode == "G's samples per mode: 0 50.0%, 1 50.0%; no mode missed"
+    assert mode == "missed modes: 1; G's samples per mode: 0: 50.0%, 1: <0.1%"  # one sample is no 0.0 %
+    # a ring G spread evenly but not yet tight on its clusters misses no mode (judged where its samples go)
+    spread = {"per": "mode", "names": ["0", "1"], "share": [0.02, 0.02], "real_share": [0.5, 0.5],
+              "nearest": [0.5, 0.5]}  # fmt: skip
+    assert event_detail("class_shares", spread).startswith("no mode missed; ")
+    assert not missed([0.02, 0.02], [0.5, 0.5], [0.5, 0.5]).any() and missed([0.02, 0.02], [0.5, 0.5]).all()
 
 
 # ---------------------------------------------------------------------------------- runs: runner and tracker

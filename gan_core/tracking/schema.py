@@ -187,6 +187,8 @@ def _shown(value: Any) -> str:
 
 def _percent(value: Any) -> str:
     number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    if number and 0 < value < 0.0005:  # one sample of a few thousand is not 0.0 %: it covers its mode
+        return "<0.1%"
     return f"{100 * value:.1f}%" if number else "?"
 
 
@@ -198,19 +200,24 @@ def _shares_detail(fields: Mapping[str, Any]) -> str:
     per = str(fields.get("per", "class"))
     names = [str(name) for name in fields.get("names") or []]
     share, real = fields.get("share") or [], fields.get("real_share") or []
-    text = f"G's samples per {per}: " + ", ".join(f"{n} {_percent(v)}" for n, v in zip(names, share))
 
     def numbers(values: Any) -> list[float]:
         return [v if isinstance(v, int | float) and not isinstance(v, bool) else math.nan for v in values]
 
+    # what is missed and least faithful first: a table cell cut short keeps them
+    said = []
     if len(share) == len(real) == len(names):
-        gone = [n for n, m in zip(names, missed(numbers(share), numbers(real))) if m]
-        text += f"; missed: {', '.join(gone)}" if gone else f"; no {per} missed"
+        nearest = fields.get("nearest") if per == "mode" else None
+        nearest = numbers(nearest) if isinstance(nearest, list) and len(nearest) == len(names) else None
+        gone = [n for n, m in zip(names, missed(numbers(share), numbers(real), nearest)) if m]
+        plural = {"class": "classes"}.get(per, f"{per}s")
+        said.append(f"missed {plural}: {', '.join(gone)}" if gone else f"no {per} missed")
     fidelity = numbers(fields.get("fidelity") or [])
     known = sorted((v, n) for n, v in zip(names, fidelity) if math.isfinite(v))
     if known:
-        text += "; lowest fidelity: " + ", ".join(f"{n} {v:.2f}" for v, n in known[:3])
-    return text
+        said.append("lowest fidelity: " + ", ".join(f"{n} {v:.2f}" for v, n in known[:3]))
+    said.append(f"G's samples per {per}: " + ", ".join(f"{n}: {_percent(v)}" for n, v in zip(names, share)))
+    return "; ".join(said)
 
 
 def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
