@@ -674,8 +674,11 @@ class Runner:
     def _command(self, name: str, arg: Any = None) -> None:
         if self._thread is None:
             raise RunnerError(f"run {self.run_id} has not been started")
-        if self._status in ENDED:
-            raise RunnerError(f"run {self.run_id} is {self._status}: start a new run")
+        if self._status in ENDED:  # (another tab's Stop, say): Resume continues it, or Start a new one
+            raise RunnerError(
+                f"run {self.run_id} is {self._status}: Resume continues it from its latest checkpoint, or "
+                "Start trains a new run"
+            )
         with self._cond:
             self._commands.append((name, arg))
             self._cond.notify_all()

@@ -338,6 +338,8 @@ def delete(run_id: str) -> None:
         st.session_state["_runs_flash"] = ("success", f"Deleted run {literal(run_id)}.")
         if st.session_state.get("run_id") == run_id:
             watch(None)
+        if st.query_params.get("run") == run_id:  # the address no longer names a run: not said missing
+            st.query_params.pop("run", None)
     except (RegistryError, RunDirError) as exc:
         st.session_state["_runs_flash"] = ("error", literal(exc))
 

@@ -345,3 +345,14 @@ def test_a_divergence_on_a_g_only_step_names_the_columns_it_measured(tmp_path):
     assert "g_loss" in error
     (flag,) = [e for e in runner.events if e["kind"] == "flag" and e["fields"]["flag"] == "diverged"]
     assert "d_grad_norm" in flag["fields"]["unmeasured"] and "g_loss" in flag["fields"]["columns"]
+
+
+def test_a_command_to_an_ended_run_says_resume_continues_it(tmp_path):
+    """Pause in a tab that still showed the run training, after Stop in another, said "start a new run"
+    while Resume, right there, continues it."""
+    runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "ended").start()
+    assert runner.wait_until(lambda r: r.current_step >= 1, TIMEOUT)
+    runner.stop()
+    assert runner.wait_until(ended, TIMEOUT) and runner.status == "stopped"
+    with pytest.raises(RunnerError, match=r"^run ended is stopped: Resume continues it .*, or Start trains"):
+        runner.pause()

@@ -446,3 +446,19 @@ def test_a_run_whose_only_checkpoint_is_a_link_offers_resume_which_says_why_not(
     (said,) = [shown(e.value) for e in at.error]
     assert said.startswith("Cannot resume linked: ") and "is a symlink" in said
     assert sorted(p.name for p in runs_root.iterdir() if not p.name.startswith(".")) == ["linked"]
+
+
+def test_deleting_the_run_the_address_names_says_it_was_deleted_and_no_more(runs_root):
+    """A delete of a run opened by its address (/Runs?run=r2, or after a Branch) was a green "Deleted" and
+    a red "The address names run r2, which the runs folder does not hold" together."""
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", seed=1)
+    at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT)
+    at.query_params["run"] = "r2"
+    at.run()
+    assert at.selectbox(key="runs_pick").value == "r2" and not at.error
+    at.session_state["runs_delete_pop:r2"] = True
+    at.run()
+    at.button(key="runs_delete").click().run()
+    assert [s.value for s in at.success] == ["Deleted run r2."] and not at.error and not at.exception
+    assert "run" not in at.query_params
