@@ -78,6 +78,9 @@ with engine_loading():
 
 SOURCE_NAMES = {"api": "your own loop (gan_core.track)", "lightning": "Lightning (GANTrackingCallback)"}
 REFRESH_SECONDS = 1.0
+# How often a tab showing an ended run looks whether another tab, a terminal or the Runs page resumed or
+# deleted it (`watch_ended`): a look at the run's status, nothing drawn.
+ENDED_CHECK_SECONDS = 3.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 # What to do with a run that kept no checkpoint (`no_checkpoint_note`): the form shows its settings once
@@ -875,6 +878,19 @@ def live_body() -> None:
             live_refresh("live_refresh", REFRESH_SECONDS)
 
 
+def watch_ended() -> None:
+    """For a tab showing an ended run, which does not refresh: the run resumed elsewhere (another tab, a
+    terminal's --resume) or deleted is found here, and one full rerun shows it (`stale_page`); until then
+    nothing is drawn."""
+    current = watched_view()
+    if current is None:
+        if st.session_state.get(LOST_KEY):
+            st.rerun(scope="app")
+        return
+    if stale_page(current.status, current.run_id, "_flash"):
+        st.rerun(scope="app")
+
+
 def live_parts() -> None:
     current = watched_view()
     if current is None:
@@ -919,5 +935,7 @@ st.html(
 # can resume (this tab, not refreshing while paused, went on showing "paused" as the run trained on).
 refreshing = status in ("running", "paused") or external
 st.fragment(live_body)()
+if view is not None and not refreshing:  # an ended run another tab or a terminal may resume or delete
+    st.fragment(watch_ended, run_every=ENDED_CHECK_SECONDS)()
 
 download_buttons(st.container(horizontal=True), view, "dl_")

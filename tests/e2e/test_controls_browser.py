@@ -155,5 +155,12 @@ def test_a_second_tab_follows_a_pause_and_a_resume_made_in_the_first(start_serve
         button(first, "Resume").click()
         expect(status(second)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
         expect(button(second, "D step")).to_have_count(0, timeout=UI_TIMEOUT)  # offered only while paused
+        # an ended run's tab does not refresh, but it looks whether another resumed it (it went on saying
+        # "stopped", Resume enabled, while the run trained on)
+        button(first, "Stop").click()
+        expect(status(second)).to_have_text(re.compile(r"^Status: stopped · run "), timeout=UI_TIMEOUT)
+        expect(button(first, "Resume")).to_be_enabled(timeout=UI_TIMEOUT)
+        button(first, "Resume").click()
+        expect(status(second)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
     finally:
         context.close()
