@@ -4,7 +4,8 @@ The app's default page, at its root URL (``streamlit run dashboard.py``; dashboa
 The page is a thin view: runs are trained by gan_core runners
 held in a server-wide registry; this page sends them commands and draws what their stores and
 snapshots hold, refreshing every second or two in a fragment while a run trains or is paused (paced by the
-browser: see `ui.live_chart.live_refresh`) and not at all once it has ended.
+browser: see `ui.live_chart.live_refresh`); once it has ended, only a look every few seconds whether it
+was resumed or deleted elsewhere (`watch_ended`).
 """
 
 from __future__ import annotations
