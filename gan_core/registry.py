@@ -202,6 +202,7 @@ def _share_record(fields: Any, step: float) -> dict[str, Any] | None:
     if share is None or real is None or len(share) != len(names) or len(real) != len(names):
         return None
     per = fields.get("per")
+    nearest = numbers(fields.get("nearest"))
     return {
         "step": int(step),
         "per": per if per in ("class", "mode") else "class",
@@ -209,6 +210,8 @@ def _share_record(fields: Any, step: float) -> dict[str, Any] | None:
         "share": share,
         "real_share": real,
         "fidelity": numbers(fields.get("fidelity")),
+        # (modes: the share nearest each, however far; None where absent or not one per name)
+        "nearest": nearest if nearest is not None and len(nearest) == len(names) else None,
     }
 
 
@@ -518,10 +521,10 @@ class RunView:
     def class_shares(self, step: float | None = None) -> dict[str, Any] | None:
         """Which classes or modes G's samples fell in at the newest evaluation at or before ``step`` (None:
         the newest of all), from its ``class_shares`` event (`evaluation.share_fields`): ``{"step", "per",
-        "names", "share", "real_share", "fidelity"}``, the lists as floats (NaN for a value not a
-        number), ``fidelity`` None for an unconditional run; None before the first such evaluation (and for
-        a run recorded before these events existed). An event whose lists do not match its ``names`` (an
-        edited events.csv) is passed over for the one before it."""
+        "names", "share", "real_share", "fidelity", "nearest"}``, the lists as floats (NaN for a value not
+        a number), ``fidelity`` None for an unconditional run, ``nearest`` None but for modes; None before
+        the first such evaluation (and for a run recorded before these events existed). An event whose
+        lists do not match its ``names`` (an edited events.csv) is passed over for the one before it."""
         found = None
         for event in self.events:
             at = event.get("step")

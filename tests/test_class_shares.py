@@ -213,6 +213,11 @@ def test_a_finished_runs_view_gives_the_shares_at_each_evaluation(tmp_path):
             row = metrics.loc[record["step"]]
             assert sum(record["share"]) == pytest.approx(row["hq_pct"] / 100, abs=1e-3)
             assert sum(s > 0 for s in record["share"]) == row["modes_covered"]
+            # where G's samples go, however far (the chart's outlines; red judged on it): every one counted
+            assert len(record["nearest"]) == 8 and sum(record["nearest"]) == pytest.approx(1.0, abs=1e-3)
+            assert all(n >= s for n, s in zip(record["nearest"], record["share"]))
+        figure = charts.class_share_figure(newest)  # as the Train view draws it, from the view
+        assert "nearest this mode (any distance)" in bars(figure)
         # no marker on the metric charts, nothing from it in their legends
         assert all(e[2] != "class_shares" for e in charts.event_markers(view.events))
 
