@@ -1533,12 +1533,19 @@ def _link_or_copy(source: Path, target: Path, missing_ok: bool = False) -> None:
         shutil.copy2(source, target)
 
 
+def grid_columns(n: int, nrow: int | None = None) -> int:
+    """The images a row of `image_grid` holds for ``n`` images: ``nrow`` (default the square's side,
+    ceil(sqrt(n))), at most ``n`` (as torchvision's make_grid lays them out)."""
+    return max(1, min(nrow or int(math.ceil(math.sqrt(n))), n))
+
+
 def image_grid(images: np.ndarray, nrow: int | None = None) -> np.ndarray:
-    """(N, C, H, W) images in [-1, 1] -> (H', W', 3) uint8 grid, via torchvision's make_grid."""
+    """(N, C, H, W) images in [-1, 1] -> (H', W', 3) uint8 grid, via torchvision's make_grid, rows of
+    `grid_columns` images."""
     from torchvision.utils import make_grid
 
     tensor = torch.as_tensor(images)
-    nrow = nrow or max(1, int(math.ceil(math.sqrt(tensor.shape[0]))))
+    nrow = grid_columns(tensor.shape[0], nrow)
     grid = make_grid(tensor, nrow=nrow, padding=1, normalize=True, value_range=(-1, 1), pad_value=1.0)
     return (grid.permute(1, 2, 0).clamp(0, 1) * 255).round().to(torch.uint8).numpy()
 

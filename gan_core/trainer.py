@@ -32,7 +32,7 @@ from gan_core.data import DataSource, load_data, require_labels
 from gan_core.distributed import DistContext
 from gan_core.losses import GANLoss, get_loss, gradient_penalty
 from gan_core.models import CONDITIONINGS, build_models
-from gan_core.rundir import image_grid
+from gan_core.rundir import grid_columns, image_grid
 from gan_core.tracking.measures import GradNorms, d_metrics
 from gan_core.tracking.readback import LaggedReadback, PendingRow, PendingValues
 from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, G_METRICS, RECORD_COLUMNS
@@ -168,7 +168,7 @@ def snapshot_view(
             grid = image_grid(fake.cpu().numpy(), nrow=columns)
             if labels is None:
                 return {"grid": grid}
-            across = min(columns or max(1, math.ceil(math.sqrt(len(labels)))), len(labels))
+            across = grid_columns(len(labels), columns)
             return {
                 "grid": grid,
                 "labels": labels.cpu().numpy().astype(np.int64),
