@@ -1,8 +1,12 @@
 """Inception-v3's feature space, for the FID and KID researchers report, from weights on disk.
 
 The network is torchmetrics' `NoTrainInceptionV3` (torch-fidelity's port of the TensorFlow Inception-v3
-that Heusel et al. 2017 computed the FID with: the same weights, the same resizing of images to 299 x 299),
-its 2048 pool features. Those weights are a 91 MB file that torch-fidelity downloads on first use; here
+that Heusel et al. 2017 computed the FID with: the same weights, and the same resizing of images to
+299 x 299, TensorFlow 1.x's bilinear without antialiasing, torch-fidelity's
+`interpolate_bilinear_2d_like_tensorflow1x`), its 2048 pool features. torchmetrics' own FID defaults to an
+antialiased resize since its 1.x releases, which moves the score (by up to 160/255 a pixel on a 28 px digit
+upsampled): here the original's, so that a figure compares with torch-fidelity's, pytorch-fid's and the
+papers' that used them. Those weights are a 91 MB file that torch-fidelity downloads on first use; here
 nothing downloads unless asked:
 
 - `inception_weights` finds the file: a path given (a CLI flag), else the environment variable
@@ -20,6 +24,7 @@ copy written here from the checked tensors, never the user's file).
 
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 from pathlib import Path
@@ -98,9 +103,20 @@ def _checked_state(path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
+def _original_resize() -> dict:
+    """The keyword that keeps torchmetrics' Inception on the original FID's resize (TensorFlow 1.x's
+    bilinear, no antialiasing): ``antialias=False`` where `NoTrainInceptionV3` has the choice; a release
+    without it resizes so already."""
+    from torchmetrics.image.fid import NoTrainInceptionV3
+
+    takes = "antialias" in inspect.signature(NoTrainInceptionV3.__init__).parameters
+    return {"antialias": False} if takes else {}
+
+
 class InceptionFeatures(nn.Module):
     """Inception-v3's 2048 pool features of (N, C, H, W) images with values in [-1, 1] (C of 1 or 3; any
-    side: resized to 299 x 299 inside, bilinear with antialiasing, as torchmetrics does) -> (N, 2048)
+    side: resized to 299 x 299 inside, TensorFlow 1.x's bilinear as in the original FID, see the module)
+    -> (N, 2048)
     float32. ``weights``: the FID Inception weights file (`inception_weights`). `InceptionError` for a
     file that is not those weights."""
 
@@ -120,6 +136,7 @@ class InceptionFeatures(nn.Module):
                     name="inception-v3-compat",
                     features_list=[str(NUM_FEATURES)],
                     feature_extractor_weights_path=str(checked),
+                    **_original_resize(),
                 )
             except RuntimeError as exc:  # load_state_dict: missing or unexpected keys, wrong shapes
                 why = " ".join(str(exc).split())[:200]

@@ -71,6 +71,24 @@ def test_features_are_2048_per_image_for_grey_and_colour_images_of_any_side(weig
         features(torch.zeros(2, 2, 8, 8))
 
 
+def test_images_are_resized_as_the_original_fid_did_not_antialiased(weights, monkeypatch):
+    # Heusel et al.'s FID (and torch-fidelity's, pytorch-fid's) resizes with TensorFlow 1.x's bilinear;
+    # torchmetrics' default antialiased resize gives other features (up to 160/255 a pixel on a digit)
+    import torchmetrics.image.fid as tm_fid
+
+    resized = []
+    original = tm_fid.interpolate_bilinear_2d_like_tensorflow1x
+
+    def spy(x, *args, **kwargs):
+        resized.append(tuple(x.shape))
+        return original(x, *args, **kwargs)
+
+    monkeypatch.setattr(tm_fid, "interpolate_bilinear_2d_like_tensorflow1x", spy)
+    features = InceptionFeatures(weights)
+    features(torch.zeros(2, 1, 28, 28))
+    assert resized == [(2, 3, 28, 28)]
+
+
 def _pickled_code(path):
     class Boom:
         def __reduce__(self):
