@@ -400,13 +400,16 @@ class Trainer:
         """MSGAN's ratio (Mao et al. 2019, "Mode Seeking Generative Adversarial Networks for Diverse
         Image Synthesis", eq. 3 with the L1 distance): mean |G(z1, y) - G(z2, y)| / mean |z1 - z2| over
         half a batch of noise pairs, each pair asked for the same class ``y`` (the G update's first
-        labels; none in an unconditional run). A G that ignores its noise scores 0, and its loss's
+        labels; none in an unconditional run). Both means over the whole half batch, as the paper's code
+        computes it (HelenMao/MSGAN: ``torch.mean(torch.abs(fake2 - fake1)) / torch.mean(torch.abs(z2 -
+        z1))``), not a mean of each pair's ratio, which a pair of nearby noises blows up (with
+        latent_dim 2, |z1 - z2| near 0 is common). A G that ignores its noise scores 0, and its loss's
         ``ms_weight / (ratio + eps)`` grows without bound as it does: the gradient pushes the pairs apart."""
         n = max(self.cfg.batch_size // 2, 1)
         z1, z2 = self._latent(n), self._latent(n)
         asked = labels[:n] if labels is not None else None
-        apart = (self.G_train(z1, asked) - self.G_train(z2, asked)).abs().flatten(1).mean(1)
-        return (apart / (z1 - z2).abs().mean(1)).mean()
+        apart = (self.G_train(z1, asked) - self.G_train(z2, asked)).abs().mean()
+        return apart / (z1 - z2).abs().mean()
 
     def step(self) -> dict[str, float]:
         """A full step: d_steps D updates, then one G update. Returns the record: `RECORD_COLUMNS` -> value

@@ -183,6 +183,17 @@ def test_resolve_device(monkeypatch):
         resolve_device("mps")
 
 
+def test_the_mode_seeking_ratio_is_a_ratio_of_means_as_in_the_msgan_code():
+    """mean |G(z1) - G(z2)| / mean |z1 - z2| over the half batch (HelenMao/MSGAN), not the mean of each
+    pair's ratio: a pair of nearly equal noises does not dominate it."""
+    trainer = Trainer(GANConfig(**{**TINY, "batch_size": 4}, dataset="ring8", seed=0))
+    noises = [torch.tensor([[0.0, 0.0], [1.0, 1.0]]), torch.tensor([[1e-3, 0.0], [3.0, 3.0]])]
+    trainer._latent = lambda n: noises.pop(0)
+    trainer.G_train = lambda z, labels: z**2
+    # pairs: |G| apart (5e-7, 8), |z| apart (5e-4, 2); ratio of means 4.0, mean of ratios 2.0
+    assert float(trainer._mode_seeking(None)) == pytest.approx(8.0000005 / 2.0005, rel=1e-5)
+
+
 def test_the_mode_seeking_term_pushes_a_g_that_ignores_its_noise_apart():
     """MSGAN's ratio (mean |G(z1, y) - G(z2, y)| over mean |z1 - z2|): 0 for a G whose output does not
     depend on z, and G's updates with ms_weight raise it; with ms_weight 0 it is never computed."""
