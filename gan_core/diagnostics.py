@@ -184,7 +184,9 @@ def label_fidelity(predicted: np.ndarray, asked: np.ndarray) -> float:
 
 def class_shares(predicted: np.ndarray, n_classes: int) -> np.ndarray:
     """Per class, the share (0-1) of samples a classifier names it: ``predicted`` (N,) class indices in
-    0..n_classes-1 (others are not counted); (n_classes,) floats, summing to 1; zeros for no samples."""
+    0..n_classes-1; (n_classes,) floats, each a count over all N, so they sum to 1 when every index is
+    in range (an index outside it counts in N and in no class: the shares then sum to less); zeros for
+    no samples."""
     predicted = np.asarray(predicted, dtype=np.int64).reshape(-1)
     kept = predicted[(predicted >= 0) & (predicted < n_classes)]
     counts = np.bincount(kept, minlength=n_classes)

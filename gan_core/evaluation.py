@@ -62,7 +62,7 @@ def coverage_total(dataset: str) -> int | None:
 
 EVAL_POINTS = 2500
 EVAL_IMAGES = 1000
-DIVERSITY_SAMPLES = 64  # the fixed-noise grid's size
+GRID_SAMPLES = 64  # the fixed-noise grid's size: the samples `diversity` is measured on here
 # A ``class_shares`` event's shares to 0.01 %: one sample in 1,000 (or 2,500) still shows, and ten classes'
 # three lists take about 300 bytes of events.csv an evaluation.
 SHARE_DECIMALS = 4
@@ -215,7 +215,7 @@ class Evaluator:
         rng = torch.Generator().manual_seed((cfg.seed if cfg is not None else seed or 0) + 3)
         n = EVAL_POINTS if self.points else EVAL_IMAGES
         self.noise = torch.randn((n, *fixed_noise.shape[1:]), generator=rng).to(fixed_noise.device)
-        self.fixed_noise = fixed_noise[:DIVERSITY_SAMPLES]
+        self.fixed_noise = fixed_noise[:GRID_SAMPLES]
         # A class-conditional G is asked for every class in turn (`balanced_labels`), which label_fidelity
         # checks against the classifier; None for an unconditional run.
         if n_classes is None:
@@ -378,7 +378,7 @@ class Evaluator:
                 asked = self.asked.cpu().numpy()
                 metrics["diversity"] = class_diversity(fake, asked, self.real, self.real_labels)
             elif spread:  # (a conditional G against real images without labels: not measured)
-                metrics["diversity"] = diversity(grid, self.real[:DIVERSITY_SAMPLES])
+                metrics["diversity"] = diversity(grid, self.real[:GRID_SAMPLES])
             labels = self._classify(fake)
             if labels is not None:
                 metrics.update(class_metrics(labels))

@@ -84,6 +84,9 @@ REFRESH_SECONDS = 1.0
 ENDED_CHECK_SECONDS = 3.0
 FIRST_POINT_WAIT = 3.0
 RESUMABLE = ("stopped", "failed", "interrupted", "finished")
+# A message for the next full draw of the page: (kind, text) or (kind, text, the status it holds for)
+# (`show_flash`)
+FLASH_KEY = "_flash"
 # What to do with a run that kept no checkpoint (`no_checkpoint_note`): the form shows its settings once
 # the run is opened (`load_run_settings`).
 NEW_RUN_INSTEAD = (
@@ -116,7 +119,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
     request: both watch that run, or show the one refusal."""
     refused = refused_number_message() if preset is None else None
     if refused is not None:  # typed just before the click: the form's value is not the one the field shows
-        st.session_state["_flash"] = ("error", "Not started: " + literal(refused))
+        st.session_state[FLASH_KEY] = ("error", "Not started: " + literal(refused))
         return
     bar = None  # a progress bar while a folder's files are decoded (its load is seconds to minutes)
 
@@ -135,7 +138,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
         refused = (
             f"Preset “{get_preset(preset).title}” was not started (the form is as it was): " if preset else ""
         )
-        st.session_state["_flash"] = ("error", refused + literal(exc))
+        st.session_state[FLASH_KEY] = ("error", refused + literal(exc))
         return
     finally:
         next_start_request()  # a click after this one is a new request
@@ -151,7 +154,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
             said.append(f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}.")
         if skipped:
             said.append(data.skipped_note())
-        st.session_state["_flash"] = ("warning" if skipped else "info", literal(" ".join(said)))
+        st.session_state[FLASH_KEY] = ("warning" if skipped else "info", literal(" ".join(said)))
     watch(runner.run_id)
     if preset is not None:  # the form shows the preset now, as the settings of its run
         load_into_form(cfg, runner.run_id, preset=preset)
@@ -170,11 +173,11 @@ def command(view: RunView, action: str, *args) -> None:
     try:
         acted = view.control(action, *args)
     except (RunnerError, RunDirError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", literal(exc))
+        st.session_state[FLASH_KEY] = ("error", literal(exc))
         return
     if not acted:
         pending = f"{action} is still pending: the current step is slow."
-        st.session_state["_flash"] = ("warning", pending, view.status)  # said until the status changes
+        st.session_state[FLASH_KEY] = ("warning", pending, view.status)  # said until the status changes
 
 
 def resume_clicked(view: RunView, changes: dict) -> None:
@@ -183,18 +186,18 @@ def resume_clicked(view: RunView, changes: dict) -> None:
         return
     refused = refused_number_message()
     if refused is not None:  # Resume trains the sidebar's settings: one of them is not what it shows
-        st.session_state["_flash"] = ("error", "Not resumed: " + literal(refused))
+        st.session_state[FLASH_KEY] = ("error", "Not resumed: " + literal(refused))
         return
     in_force = {**view.hparams, **changes}  # read before the resume: then the view is the new runner's
     error = resume_run(view.run_id, changes)
     if error:
-        st.session_state["_flash"] = ("error", error)
+        st.session_state[FLASH_KEY] = ("error", error)
         return
     # The sidebar now shows the resumed run's settings as in force, not a pending change.
     load_run_settings(view, in_force)
     if changes:  # setdefault: an error loading the settings is the message to show
         applied = ", ".join(f"{k} = {v}" for k, v in changes.items())
-        st.session_state.setdefault("_flash", ("success", f"Resumed with: {applied}"))
+        st.session_state.setdefault(FLASH_KEY, ("success", f"Resumed with: {applied}"))
 
 
 def resume_plan(view: RunView | None, changes: dict, fixed: list[str]) -> tuple[bool, dict, str]:
@@ -238,7 +241,7 @@ def load_run_settings(view: RunView, in_force: dict | None = None) -> None:
         load_into_form(view.cfg.replace(**(view.hparams if in_force is None else in_force)), view.run_id)
     except ConfigError as exc:  # a run folder edited by hand
         set_form_baseline(view.run_id)  # the form keeps its values; asked once, not on every rerun
-        st.session_state["_flash"] = (
+        st.session_state[FLASH_KEY] = (
             "error",
             f"Cannot load the settings of {literal(view.run_id)}: {literal(exc)}",
         )
@@ -256,17 +259,17 @@ def user_changes(form: GANConfig, view: RunView, continuing: bool = False) -> tu
 def apply_changes(view: RunView, changes: dict) -> None:
     refused = refused_number_message()
     if refused is not None:  # a field shows a number the form does not hold: the changes may not be it
-        st.session_state["_flash"] = ("error", "Not applied: " + literal(refused))
+        st.session_state[FLASH_KEY] = ("error", "Not applied: " + literal(refused))
         return
     try:
         view.apply_changes(**changes)
-        st.session_state["_flash"] = (
+        st.session_state[FLASH_KEY] = (
             "success",
             "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
         )
         rebase_form(view.run_id, changes)  # the run's settings now, no longer a pending edit
     except (RunnerError, ValueError) as exc:
-        st.session_state["_flash"] = ("error", literal(exc))
+        st.session_state[FLASH_KEY] = ("error", literal(exc))
 
 
 # ---------------------------------------------------------------------------------------------- sidebar
@@ -315,7 +318,7 @@ with st.sidebar:
 # ---------------------------------------------------------------------------------------------- header
 st.title("Watch a GAN learn")
 status = view.status if view is not None else "idle"
-flash = show_flash("_flash", status, form_inputs())  # until the next click or edit (`show_flash`)
+flash = show_flash(FLASH_KEY, status, form_inputs())  # until the next click or edit (`show_flash`)
 
 live = view is not None and view.live and view.status not in ENDED  # trained by this server
 external = view is not None and view.external  # written by another process, watched through its folder
@@ -442,7 +445,7 @@ def await_run(run_id: str) -> None:
     """Rerun the page once the runs folder holds ``run_id`` (checked every second): a link opened before
     the process that writes the run has started it; or once a click that came with this check needs the
     whole page (`stale_page`: a Start meanwhile)."""
-    if registry().holds(run_id) or stale_page("idle", st.session_state.get("run_id") or None, "_flash"):
+    if registry().holds(run_id) or stale_page("idle", st.session_state.get("run_id") or None, FLASH_KEY):
         st.rerun(scope="app")
 
 
@@ -888,7 +891,7 @@ def watch_ended() -> None:
         if st.session_state.get(LOST_KEY):
             st.rerun(scope="app")
         return
-    if stale_page(current.status, current.run_id, "_flash"):
+    if stale_page(current.status, current.run_id, FLASH_KEY):
         st.rerun(scope="app")
 
 
@@ -915,7 +918,7 @@ def live_parts() -> None:
     # The status changed since the page was drawn (the run ended, or another tab paused it), or a click
     # that came with this refresh started another run or left a message: one full rerun redraws the
     # controls, says it, and turns the refresh on or off.
-    if stale_page(current.status, current.run_id, "_flash"):
+    if stale_page(current.status, current.run_id, FLASH_KEY):
         st.rerun(scope="app")
 
 

@@ -130,7 +130,8 @@ st.title("Runs")
 st.caption(f"Runs folder: {literal(runs_root())} (set GAN_DASHBOARD_RUNS to use another)")
 misnamed_caption()  # runs no page can open: said, not left out without a word
 
-if st.session_state.pop("_runs_to_train", False):  # a run was resumed or branched: watch it train
+TO_TRAIN_KEY = "_runs_to_train"  # set by Resume and Branch: the next draw goes to the Train view
+if st.session_state.pop(TO_TRAIN_KEY, False):  # a run was resumed or branched: watch it train
     go_to_train()
 show_flash("_runs_flash")  # drawn until the next click (`show_flash`)
 st.session_state.pop(ACTED_KEY, None)  # this run draws what every click so far did (`listing_changes`)
@@ -285,7 +286,7 @@ def resume(run_id: str) -> None:
     if error:
         st.session_state["_runs_flash"] = ("error", error)
     else:
-        st.session_state["_runs_to_train"] = True
+        st.session_state[TO_TRAIN_KEY] = True
 
 
 # The branch form's watcher of numbers its fields hold but the browser will not send (ui.sidebar's
@@ -320,7 +321,7 @@ def branch(run_id: str, step: int, in_force: dict[str, Any]) -> None:
         st.session_state[BRANCH_FLASH] = ("error", f"Not branched: {literal(exc)}")
         return
     watch(runner.run_id)
-    st.session_state["_runs_to_train"] = True
+    st.session_state[TO_TRAIN_KEY] = True
 
 
 def delete_popover_key(run_id: str) -> str:

@@ -25,7 +25,8 @@ with engine_loading():
     from ui.common import TRAIN_PAGE
     from ui.sidebar import start_preset, start_request
 
-if st.session_state.pop("_goto_train", False):  # a preset button was pressed: the Train view starts it
+GOTO_TRAIN_KEY = "_goto_train"  # set by a preset's button: the next draw goes to the Train view
+if st.session_state.pop(GOTO_TRAIN_KEY, False):  # a preset button was pressed: the Train view starts it
     st.switch_page(TRAIN_PAGE)
 st.title("How to read the dashboard")
 
@@ -109,7 +110,7 @@ def run_preset(name: str, request: str) -> None:
     """Button callback: load the preset into the Train view's form and ask that view to start it (as
     start request ``request``: one click starts one run)."""
     start_preset(name, request)
-    st.session_state["_goto_train"] = True
+    st.session_state[GOTO_TRAIN_KEY] = True
 
 
 @st.cache_data(show_spinner=False)
