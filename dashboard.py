@@ -11,12 +11,16 @@ import streamlit as st
 
 from ui.starting import on_page
 
+# No icons: Streamlit makes a page's icon the browser tab's icon, and for a Material icon that is an
+# image fetched from fonts.gstatic.com at every page view (a request to Google from a dashboard that needs
+# no network, and a console error offline); an emoji icon draws as a box where no emoji font is installed.
+# The tab's icon is each page's `st.set_page_config(page_icon=...)`, drawn locally.
 PAGES = [
-    st.Page("pages/0_Train.py", title="Train", icon=":material/monitoring:", default=True),
-    st.Page("pages/1_Runs.py", title="Runs", icon=":material/folder_open:"),
-    st.Page("pages/2_Compare.py", title="Compare", icon=":material/compare_arrows:"),
-    st.Page("pages/3_Guide.py", title="Guide", icon=":material/menu_book:"),
-    st.Page("pages/4_Probe.py", title="Probe", icon=":material/biotech:"),
+    st.Page("pages/0_Train.py", title="Train", default=True),
+    st.Page("pages/1_Runs.py", title="Runs"),
+    st.Page("pages/2_Compare.py", title="Compare"),
+    st.Page("pages/3_Guide.py", title="Guide"),
+    st.Page("pages/4_Probe.py", title="Probe"),
 ]
 
 page = st.navigation(PAGES)
