@@ -12,7 +12,8 @@ A `GANLoss` bundles, for one objective:
 - ``g(fake_logits)`` -> G's loss.
 - ``output(logits)`` -> what the charts call D's output: a probability sigmoid(logit) for the
   probability-type losses, the raw score otherwise.
-- ``midpoint``: the output at which D cannot tell (0.5) or None for unbounded critic scores.
+- ``midpoint``: the output at which D cannot tell (0.5; t/2 under label smoothing, below) or None for
+  unbounded critic scores.
 - ``accuracy(real_logits, fake_logits)`` -> (acc_real, acc_fake): the fraction of real samples D calls
   real and of fake samples it calls fake. Near 0.5 each when D cannot tell, 1.0 each when it separates
   them perfectly. The verdict compares each score with the loss's ``threshold``, which never looks at
@@ -27,15 +28,21 @@ A `GANLoss` bundles, for one objective:
     With as many real as fake samples, a perfect separation puts the median between the two groups
     (both accuracies 1.0), and indistinguishable scores interleave around it (both near 0.5).
 
-Label smoothing (``real_target`` < 1) applies to minimax, nonsaturating and lsgan; hinge and the
-Wasserstein losses have no targets to smooth and ignore it.
+Label smoothing (``real_target`` t = 1 - ``label_smoothing`` < 1) applies to minimax, nonsaturating and
+lsgan; hinge and the Wasserstein losses have no targets to smooth and ignore it. It moves the verdict:
+the optimal D is then D*(x) = t·p_data(x) / (p_data(x) + p_model(x)) (Salimans et al. 2016, "Improved
+Techniques for Training GANs", §3.4), so a D that cannot tell (p_data = p_model) outputs t/2, not 0.5,
+and the Bayes decision boundary p_data = p_model is D = t/2. `GANLoss.smoothed` gives the loss with
+that target: ``midpoint`` t/2, ``threshold`` the raw score whose output is t/2 (logit(t/2) for the BCE
+losses, t/2 for lsgan), and D's loss at that point as ``equilibrium_d_loss`` (BCE:
+-(t·ln(t/2) + (1-t)·ln(1-t/2)) - ln(1-t/2), 1.295 at t = 0.7, in place of 2 ln 2).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
 import torch
 import torch.nn.functional as F
@@ -154,6 +161,16 @@ class GANLoss:
     - ``saturating_g``: whether G's loss saturates, its gradient fading as D rejects the fakes with
       confidence (minimax's log(1 - D(G(z))), Goodfellow et al. 2014 §3): the non-saturating loss is the
       cure the failure flags suggest.
+    - ``score_of_output``: the inverse of ``output`` on a float (logit for the sigmoid outputs, identity
+      for lsgan): the raw score whose output is a given value; None where no output has a fixed meaning
+      to map back (hinge, the critics).
+    - ``probability_output``: whether ``output`` is sigmoid(score), a probability in (0, 1) (minimax,
+      nonsaturating), whatever the threshold.
+    - ``real_target``: D's target on real samples, t = 1 - ``label_smoothing``; 1.0 for the losses as
+      listed in `LOSSES`. Under one-sided label smoothing (Salimans et al. 2016, "Improved Techniques for
+      Training GANs", §3.4) the optimal D is t·p_data / (p_data + p_model): a D that cannot tell outputs
+      t/2, which is the decision boundary p_data = p_model. `smoothed` gives the loss with t < 1, its
+      ``midpoint`` t/2, ``threshold`` the score whose output is t/2, ``equilibrium_d_loss`` recomputed.
     """
 
     name: str
@@ -169,6 +186,64 @@ class GANLoss:
     clips_weights: bool = False
     gradient_penalty: bool = False
     saturating_g: bool = False
+    score_of_output: Callable[[float], float] | None = None
+    probability_output: bool = False
+    real_target: float = 1.0
+    # `smoothed`'s memo, shared by a loss and its smoothed forms (the trainer asks each step: a dict
+    # lookup, no dataclass built); not part of the loss's identity.
+    _smoothed: dict[float, GANLoss] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.real_target == 1.0:
+            self._smoothed[0.0] = self
+
+    def smoothed(self, label_smoothing: float) -> GANLoss:
+        """This objective with one-sided label smoothing ``label_smoothing`` = ls in [0, 1): D's real target
+        t = 1 - ls, ``midpoint`` t/2 (the optimal D's output where p_data = p_model: Salimans et al. 2016,
+        §3.4), ``threshold`` the raw score whose output is t/2 (the Bayes decision boundary), its rule in
+        words with the numbers, and ``equilibrium_d_loss`` = D's loss (``d`` at target t) with every score
+        at that threshold, where the unsmoothed loss has such a value.
+
+        Memoised: the same object for the same ls. ``self`` (or the unsmoothed loss, when called on a
+        smoothed one) when ls is 0 or the loss ignores label smoothing (``uses_label_smoothing`` False:
+        hinge, wgan, wgan-gp). Raises ValueError when ls is outside [0, 1)."""
+        try:
+            return self._smoothed[label_smoothing]
+        except (KeyError, TypeError):  # not yet made, or not a number (checked below)
+            pass
+        if not isinstance(label_smoothing, (int, float)) or not 0.0 <= label_smoothing < 1.0:
+            raise ValueError(f"label_smoothing {label_smoothing!r}: allowed a number in [0, 1)")
+        base = self._smoothed[0.0]  # smoothing is measured from the unsmoothed loss
+        if not self.uses_label_smoothing:
+            self._smoothed[label_smoothing] = base
+            return base
+        target = 1.0 - float(label_smoothing)
+        midpoint = target / 2.0
+        threshold = base.score_of_output(midpoint)
+        equilibrium, label = None, ""
+        if base.equilibrium_d_loss is not None:
+            at = torch.tensor([threshold], dtype=torch.float64)
+            equilibrium = float(sum(base.d(at, at, target)))
+            label = f"equilibrium {equilibrium:.3f} (label smoothing {label_smoothing:g})"
+        if base.probability_output:
+            rule = (
+                f"D(x) = sigmoid(score) > {midpoint:g} (half the smoothed real target {target:g}), "
+                f"i.e. score > {threshold:.3f}"
+            )
+        else:
+            rule = f"score > {midpoint:g}, half-way between the targets 0 (fake) and {target:g} (real)"
+        made = replace(
+            base,
+            real_target=target,
+            midpoint=midpoint,
+            threshold=threshold,
+            threshold_rule=rule,
+            equilibrium_d_loss=equilibrium,
+            equilibrium_label=label,
+        )
+        object.__setattr__(made, "_smoothed", base._smoothed)
+        base._smoothed[label_smoothing] = made
+        return made
 
     @property
     def is_critic(self) -> bool:
@@ -197,8 +272,13 @@ class GANLoss:
         return frozenset(name for name, uses in used.items() if not uses)
 
 
-def _identity(x: Tensor) -> Tensor:
+def _identity(x):
     return x
+
+
+def _logit(p: float) -> float:
+    """The raw score whose sigmoid is ``p`` (0 < p < 1): ln(p / (1 - p))."""
+    return math.log(p / (1.0 - p))
 
 
 _SIGMOID_RULE = "D(x) = sigmoid(score) > 0.5, i.e. score > 0"
@@ -210,6 +290,8 @@ _BCE = dict(
     midpoint=0.5,
     equilibrium_d_loss=BCE_EQUILIBRIUM_D_LOSS,
     equilibrium_label="equilibrium 2 ln 2",
+    score_of_output=_logit,
+    probability_output=True,
 )
 _CRITIC = dict(
     output=_identity, threshold=None, threshold_rule=_MEDIAN_RULE, midpoint=None, uses_label_smoothing=False
@@ -230,6 +312,7 @@ LOSSES: dict[str, GANLoss] = {
         threshold=0.5,
         threshold_rule="score > 0.5, half-way between the targets 0 (fake) and 1 (real)",
         midpoint=0.5,
+        score_of_output=_identity,
     ),
     # Lim & Ye 2017, as in SNGAN, SAGAN and BigGAN: margins -1 (fake) and +1 (real).
     "hinge": GANLoss(

@@ -335,11 +335,20 @@ class Trainer:
             return D(x, labels, with_class_logits=True)
         return D(x, labels), None
 
-    def _d_update(self, keep_fake: bool = False) -> tuple[Tensor, tuple[Tensor, Tensor | None] | None]:
-        """One D update; returns its scalars (`D_METRICS` order) as one device tensor, and with
+    def step_loss(self) -> GANLoss:
+        """The objective with the label smoothing in force (`GANLoss.smoothed`: D's real target, its
+        verdict threshold and midpoint t/2), read from the hyperparameters once per step, so a mid-run
+        change applies from the next step. Memoised: a dict lookup."""
+        return self.loss.smoothed(self.hparams["label_smoothing"])
+
+    def _d_update(
+        self, loss: GANLoss, keep_fake: bool = False
+    ) -> tuple[Tensor, tuple[Tensor, Tensor | None] | None]:
+        """One D update under ``loss`` (`step_loss`: its real target for D's loss, its threshold for the
+        accuracies); returns its scalars (`D_METRICS` order) as one device tensor, and with
         ``keep_fake`` the fake batch still attached to G's graph with the labels it was asked for, for
         the G update that follows (the textbook loop's reuse: one G forward per step instead of two)."""
-        hp, loss = self.hparams, self.loss
+        hp = self.hparams
         batch = self.cfg.batch_size
         real, real_labels = self._real(batch)
         fake_labels = self._fake_labels(batch)
@@ -349,8 +358,7 @@ class Trainer:
         real_in, fake_in = self._noisy(real, hp["instance_noise"]), self._noisy(fake, hp["instance_noise"])
         real_logits, real_classes = self._judge(self.D_train, real_in, real_labels)
         fake_logits, fake_classes = self._judge(self.D_train, fake_in, fake_labels)
-        target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
-        loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
+        loss_real, loss_fake = loss.d(real_logits, fake_logits, loss.real_target)
         d_loss = loss_real + loss_fake
         # acgan: D learns to name the class of real images and of fakes (the class G was asked for)
         objective = d_loss
@@ -426,9 +434,9 @@ class Trainer:
         self.updated = False
         self.G.train()
         self.D.train()
-        d_steps = self.hparams["d_steps"]
+        d_steps, loss = self.hparams["d_steps"], self.step_loss()
         for i in range(d_steps):
-            d_values, fake = self._d_update(keep_fake=i == d_steps - 1)
+            d_values, fake = self._d_update(loss, keep_fake=i == d_steps - 1)
         g_values = self._g_update(fake)
         # The step's one host transfer, started here and read by `PendingRow.result`.
         values = self._readback.start(self._reduced(torch.cat([d_values, g_values])))
@@ -454,22 +462,22 @@ class Trainer:
         """One D update alone; it does not advance the generator step, so it yields no record."""
         started = time.perf_counter()
         self.updated = False
-        values = self._reduced(self._d_update()[0]).tolist()
+        values = self._reduced(self._d_update(self.step_loss())[0]).tolist()
         self.train_seconds += time.perf_counter() - started
         return dict(zip(D_METRICS, values))
 
     @torch.no_grad()
     def evaluate_d(self) -> Tensor:
-        """D's metrics on a fresh real and fake batch without updating anything (`D_METRICS` order)."""
-        hp, loss = self.hparams, self.loss
+        """D's metrics on a fresh real and fake batch without updating anything (`D_METRICS` order), under
+        the label smoothing in force (`step_loss`)."""
+        hp, loss = self.hparams, self.step_loss()
         batch = self.cfg.batch_size
         real, real_labels = self._real(batch)
         fake_labels = self._fake_labels(batch)
         real = self._noisy(real, hp["instance_noise"])
         fake = self._noisy(self.G(self._latent(batch), fake_labels), hp["instance_noise"])
         real_logits, fake_logits = self.D(real, real_labels), self.D(fake, fake_labels)
-        target = 1.0 - hp["label_smoothing"] if loss.uses_label_smoothing else 1.0
-        loss_real, loss_fake = loss.d(real_logits, fake_logits, target)
+        loss_real, loss_fake = loss.d(real_logits, fake_logits, loss.real_target)
         nan = torch.tensor(float("nan"), device=self.device)
         return d_metrics(loss, real_logits, fake_logits, loss_real, loss_fake, nan)
 

@@ -197,12 +197,12 @@ def d_metrics_steps(
     d_grad_norm: Sequence[Tensor] | Tensor,
     d_loss: Sequence[Tensor | None],
 ) -> Tensor:
-    """`d_metrics` of K D updates at once: the k-th element of each sequence is the k-th update's
-    argument (logits any shape with the batch first, the rest 0-d tensors on the logits' device, the
-    norms also as one (K,) tensor, e.g. `totals` of the updates' `GradNorms.parts`; a None
-    ``d_loss`` is its ``loss_real + loss_fake``, a None half is the loss's own, ``loss.d(real, fake,
-    1.0)``: target 1, no smoothing). Returns a float32 tensor of shape (K, 8), row k equal to `d_metrics`
-    of update k (tests/test_measures.py). No host sync.
+    """`d_metrics` of K D updates at once: the k-th element of each sequence is the k-th update's argument
+    (logits any shape with the batch first, the rest 0-d tensors on the logits' device, the norms also as one
+    (K,) tensor, e.g. `totals` of the updates' `GradNorms.parts`; a None ``d_loss`` is its ``loss_real +
+    loss_fake``, a None half is the loss's own, ``loss.d(real, fake, loss.real_target)``: the loss's real
+    target, 1 unless it is `GANLoss.smoothed`). Returns a float32 tensor of shape (K, 8), row k equal to
+    `d_metrics` of update k (tests/test_measures.py). No host sync.
 
     When the loss has a fixed threshold and every update's real and fake batches have one size, the
     halves, shares and means of all K come from a few reductions over (K, B) (`_threshold_shares`, the
@@ -218,7 +218,7 @@ def d_metrics_steps(
             reals, fakes, loss_real, loss_fake, d_grad_norm, d_loss, strict=True
         ):
             if half_r is None or half_f is None:
-                own = loss.d(r, f, 1.0)
+                own = loss.d(r, f, loss.real_target)
                 half_r = own[0] if half_r is None else half_r
                 half_f = own[1] if half_f is None else half_f
             rows.append(d_metrics(loss, r, f, half_r, half_f, norm, total))
@@ -259,18 +259,18 @@ def d_metrics_stacked(
     d_grad_norm: Tensor,
     d_loss: Tensor | None,
 ) -> Tensor:
-    """`d_metrics_steps` of K D updates already stacked, for a loss with a fixed threshold: the logits
-    (K, B) (every update's real and fake batch of one size B), the rest (K,) on their device; a None
-    half is the loss's own (``loss.d(real, fake, 1.0, dim=1)``: target 1, no smoothing), a None
-    ``d_loss`` is ``loss_real + loss_fake``. Returns float32 (K, 8), row k equal to `d_metrics` of update
-    k. About ten ops whatever K is (the tracking API's batch: `TrackedRun` stacks its updates' copies in
-    two). `ValueError` for a loss without a fixed threshold (a critic: `d_metrics_steps` row by row)."""
+    """`d_metrics_steps` of K D updates already stacked, for a loss with a fixed threshold: the logits (K, B)
+    (every update's real and fake batch of one size B), the rest (K,) on their device; a None half is the
+    loss's own (``loss.d(real, fake, loss.real_target, dim=1)``: 1 unless the loss is `GANLoss.smoothed`), a
+    None ``d_loss`` is ``loss_real + loss_fake``. Returns float32 (K, 8), row k equal to `d_metrics` of update
+    k. About ten ops whatever K is (the tracking API's batch: `TrackedRun` stacks its updates' copies in two).
+    `ValueError` for a loss without a fixed threshold (a critic: `d_metrics_steps` row by row)."""
     if loss.threshold is None:
         raise ValueError(f"d_metrics_stacked needs a loss with a fixed threshold, not {loss.name!r}")
     real_logits, fake_logits = as_float32(real_logits), as_float32(fake_logits)
     shares = _threshold_shares(loss, real_logits, fake_logits)
     if loss_real is None or loss_fake is None:
-        own = loss.d(real_logits, fake_logits, 1.0, dim=1)
+        own = loss.d(real_logits, fake_logits, loss.real_target, dim=1)
         loss_real = own[0] if loss_real is None else loss_real
         loss_fake = own[1] if loss_fake is None else loss_fake
     total = loss_real + loss_fake if d_loss is None else d_loss
