@@ -27,13 +27,14 @@ Thresholds (the Guide page shows the same):
   ahead: it calls everything real): D is clearly ahead on at least one side (it catches most fakes, or is
   sure of the reals) but G still gets a signal. Common on the default digits run, whose D ends catching
   about 97% of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides.
-- ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x)
-  and D(G(z)) within 0.3-0.7, with no failure flag up, and only while the last evaluation said the
-  samples are good: coverage at least half the modes or classes, ``hq_pct`` at least 50, ``diversity``
-  at least 0.5, ``grid_js`` (2D data) at most 0.45 where they are measured, and at least one of them
-  measured (an evaluation of only fid / kid or fd_cls says nothing of the sort). A collapsed G can fool D
-  as well as a good one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor
-  is it before the first evaluation.
+- ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x) and
+  D(G(z)) within 0.2 of the loss's midpoint (0.3-0.7; t/2 ± 0.2 under label smoothing with real target t,
+  where a D that cannot tell outputs t/2), with no failure flag up, and only while the last evaluation said
+  the samples are good: coverage at least half the modes or classes, ``hq_pct`` at least 50, ``diversity`` at
+  least 0.5, ``grid_js`` (2D data) at most 0.45 where they are measured, and at least one of them measured (an
+  evaluation of only fid / kid or fd_cls says nothing of the sort). A collapsed G can fool D as well as a good
+  one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor is it before the
+  first evaluation.
 
 Two warm-ups keep the start of training from reading as failure:
 
@@ -101,6 +102,9 @@ QUALITY_GRID_JS = 0.45
 # What `quality_poor` judges: an evaluation that measured none of these says nothing about the samples.
 QUALITY_METRICS = ("modes_covered", "classes_covered", "hq_pct", "diversity", "grid_js")
 LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this
+# `equilibrium`'s calm: D's smoothed outputs within this of the midpoint (0.5 ± 0.2; t/2 ± 0.2 under label
+# smoothing, where a D that cannot tell outputs t/2: Salimans et al. 2016, §3.4)
+CALM_OUTPUT = 0.2
 SEVERITIES = ("failure", "watch", "healthy")
 
 
@@ -376,8 +380,9 @@ class FlagMonitor:
         hold_evals: int = HOLD_EVALS,
         coverage_total: int | None = None,
     ):
-        """``midpoint``: D's output at "cannot tell" (0.5 for probabilities; None for a critic, whose
-        output is no probability); ``coverage_total``: the data's modes or classes
+        """``midpoint``: D's output at "cannot tell" (`GANLoss.midpoint`: 0.5 for probabilities, t/2 under
+        label smoothing with real target t; None for a critic, whose output is no probability; the run
+        keeps it to the smoothing in force); ``coverage_total``: the data's modes or classes
         (`gan_core.evaluation.coverage_total`), for `quality_poor`."""
         self.midpoint = midpoint
         self.coverage_total = coverage_total
@@ -542,8 +547,9 @@ class FlagMonitor:
         norms = [record[k] for k in ("g_grad_norm", "d_grad_norm") if k not in self._unmeasured]
         self._set("exploding_gradients", max(norms, default=0.0) > EXPLODING_NORM, changes)
         calm = 0.35 < acc_real < 0.65 and 0.35 < acc_fake < 0.65
-        if self.midpoint is not None:
-            calm = calm and 0.3 < d_real < 0.7 and 0.3 < d_fake < 0.7
+        if self.midpoint is not None:  # D's outputs near "cannot tell": 0.5, or t/2 under label smoothing
+            low, high = self.midpoint - CALM_OUTPUT, self.midpoint + CALM_OUTPUT
+            calm = calm and low < d_real < high and low < d_fake < high
         # The stronger flag says it: one banner, not two. And D sure of the reals while it calls most fakes
         # real (g_overpowers) is no D ahead: it calls everything real.
         if "d_overpowers" in self.active or "g_overpowers" in self.active:

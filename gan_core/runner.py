@@ -376,7 +376,10 @@ class Runner:
         self.trainer: Trainer | None = None
         self.device: str | None = None
         self.error: str | None = None
-        self.monitor = FlagMonitor(get_loss(cfg.loss).midpoint, coverage_total=coverage_total(cfg.dataset))
+        # D's "cannot tell" output under the label smoothing in force (t/2: `GANLoss.smoothed`); `_emit`
+        # keeps it to each record's, through mid-run changes and resumes.
+        midpoint = get_loss(cfg.loss).smoothed(cfg.label_smoothing).midpoint
+        self.monitor = FlagMonitor(midpoint, coverage_total=coverage_total(cfg.dataset))
         self.evaluator: Evaluator | None = None
         # The evaluation under way, or None: set and cleared by the training thread, read by pages (one
         # reference, replaced whole: a reader sees the old value or the new one).
@@ -628,9 +631,9 @@ class Runner:
 
     # ------------------------------------------------------------------ the models now (for the probe)
     def models_state(self, timeout: float = 10.0) -> dict[str, Any]:
-        """A CPU copy of the weights now: ``{generator, discriminator, config, sample_shape, n_classes,
-        class_names, step}``, the model part of a checkpoint, so that `gan_core.probe` reads a live run
-        and a checkpoint alike.
+        """A CPU copy of the weights now: ``{generator, discriminator, config, hparams, sample_shape,
+        n_classes, class_names, step}``, the model part of a checkpoint, so that `gan_core.probe` reads a live
+        run and a checkpoint alike.
 
         While the run is live the training thread takes the copy itself, between two steps (never half
         way through an update), and hands it back through an Event; once the run has ended the copy is
@@ -666,6 +669,7 @@ class Runner:
             "generator": cpu_copy(trainer.G),
             "discriminator": cpu_copy(trainer.D),
             "config": self.cfg.to_dict(),
+            "hparams": dict(trainer.hparams),  # as a checkpoint's: the probe reads the label smoothing
             "sample_shape": list(trainer.data.sample_shape),
             **trainer.class_state(),
             "step": trainer.step_count,
@@ -751,6 +755,8 @@ class Runner:
         trainer = self.trainer  # its state is loaded already
         flags_state = state.get("flags", {})  # none in older checkpoints: starts afresh
         self.monitor.load_state_dict(flags_state)
+        # the checkpoint's midpoint is that of the label smoothing it was saved under: the resume's may differ
+        self.monitor.midpoint = trainer.step_loss().midpoint
         if self.evaluator.within_classes and flags_state.get("diversity_within_classes") is not True:
             # A conditional run checkpointed before its diversity was measured within each class: the
             # best it kept (~1.2 on digits, measured across the classes) is no reference for the new
@@ -935,6 +941,9 @@ class Runner:
         step = int(record["step"])
         hp = self.trainer.hparams
         values = dict(record)
+        # D's outputs are judged against the midpoint of the label smoothing the step trained under (t/2;
+        # a memoised lookup): a mid-run change moves it from the step it applies to
+        self.monitor.midpoint = self.trainer.loss.smoothed(record["label_smoothing"]).midpoint
         changes = self.monitor.update(values, unmeasured)
         if step % hp["eval_every"] == 0 and "diverged" not in self.monitor.active:
             self.evaluating = Evaluating(step, self.evaluator.trains_classifier, time.monotonic())
