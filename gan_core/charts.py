@@ -42,7 +42,7 @@ import pandas as pd
 import plotly.io as pio
 
 from gan_core.flags import EXPLODING_NORM, FLAGS
-from gan_core.losses import LOSSES
+from gan_core.losses import LOSSES, GANLoss
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
 from gan_core.tracking.schema import (
     EVAL_COLUMNS,
@@ -1572,14 +1572,17 @@ def loss_figure(
     log_y: bool = False,
     *,
     loss_name: str | None = None,
+    loss: GANLoss | None = None,
     height: int = METRIC_HEIGHT,
     min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """D's and G's losses, with D's two halves dashed. A line marks D's loss at equilibrium where the loss
-    ``loss_name`` has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses); none for the other
-    objectives, nor for no name or one the registry does not know. (``height`` and ``min_plot_px``, here
-    and in the other metric charts: `metric_figure`'s.)"""
-    loss = LOSSES.get(loss_name)  # None for no name
+    has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses, less under label smoothing); none
+    for the other objectives, nor for no loss or a name the registry does not know. The loss: ``loss``
+    (the run's, smoothed as it trains: `RunView.loss`), else the registry's ``loss_name`` (unsmoothed).
+    (``height`` and ``min_plot_px``, here and in the other metric charts: `metric_figure`'s.)"""
+    if loss is None:
+        loss = LOSSES.get(loss_name)  # None for no name
     hlines = []
     if loss is not None and loss.equilibrium_d_loss is not None:
         hlines.append((loss.equilibrium_d_loss, loss.equilibrium_label))
@@ -1835,22 +1838,23 @@ def training_figure(
     log_y: bool = False,
     loss_name: str | None = None,
     midpoint: float | None = 0.5,
+    loss: GANLoss | None = None,
 ) -> Figure:
     """The Train view's metric charts as the panels of one figure (`panels_figure`): losses (``log_y``,
-    ``loss_name``: `loss_figure`'s), D's accuracy (split at the median score where ``midpoint`` is None:
-    `accuracy_figure`'s ``median``), D's output (``midpoint``: `d_output_figure`'s) and the gradient
+    ``loss_name``, ``loss``: `loss_figure`'s; pass the run's smoothed ``loss``, `RunView.loss`, so the
+    equilibrium line follows its label smoothing), D's accuracy (split at the median score where ``midpoint``
+    is None: `accuracy_figure`'s ``median``), D's output (``midpoint``: `d_output_figure`'s) and the gradient
     norms (log scale), each `PANEL_PLOT_PX` tall."""
     wide = PANEL_MIN_PLOT_PX
     # Split at the median only for a critic (no fixed threshold): hinge's scores are unbounded (no
     # midpoint) yet its verdict is a fixed threshold, score > 0. No loss named: as the midpoint says.
-    loss = LOSSES.get(loss_name or "")
+    if loss is None:
+        loss = LOSSES.get(loss_name or "")
     median = loss.is_critic if loss is not None else midpoint is None
     return panels_figure(
         [
             # (each panel's labels placed for its narrowest: the page's main column)
-            loss_figure(
-                view, events, smoothing, log_y, loss_name=loss_name, height=PANEL_HEIGHT, min_plot_px=wide
-            ),
+            loss_figure(view, events, smoothing, log_y, loss=loss, height=PANEL_HEIGHT, min_plot_px=wide),
             accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide, median=median),
             d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT, min_plot_px=wide),
             grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT, min_plot_px=wide),
@@ -1898,18 +1902,24 @@ def _runs_by_kind(kinds: Mapping[str, str]) -> str | None:
     return "; ".join(f"{kind}: {', '.join(ids)}" for kind, ids in groups.items())
 
 
-def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
+def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) -> str | None:
     """A line for Compare's chart of ``column`` when the chosen runs' values there do not mean the same
-    thing, else None. ``losses``: run id -> its loss name (`gan_core.losses.LOSSES`; "" or an unknown
-    name for a run that named none, left out).
+    thing, else None. ``losses``: run id -> its loss (`RunView.loss`, smoothed by the run's label
+    smoothing) or loss name (`gan_core.losses.LOSSES`; "", None or an unknown name for a run that named
+    none, left out).
 
     - a loss column (`LOSS_VALUE_COLUMNS`) of runs with different objectives: each loss has its own
       scale and equilibrium (2 ln 2 for the BCE losses, none for a Wasserstein critic's);
     - D's output (`D_OUTPUT_COLUMNS`) where one run's is a probability-like value with a midpoint of 0.5
-      (BCE, LSGAN: `GANLoss.midpoint`) and another's a raw critic score (hinge, WGAN: unbounded).
+      (BCE, LSGAN: `GANLoss.midpoint`) and another's a raw critic score (hinge, WGAN: unbounded); or
+      where all are probability-like but their midpoints differ (label smoothing moves it to t/2).
 
     Accuracy, gradient norms and quality metrics mean the same for every loss: None for them."""
-    known = {run_id: LOSSES[name] for run_id, name in losses.items() if name in LOSSES}
+    known = {
+        run_id: loss if isinstance(loss, GANLoss) else LOSSES[loss]
+        for run_id, loss in losses.items()
+        if isinstance(loss, GANLoss) or loss in LOSSES
+    }
     if column in LOSS_VALUE_COLUMNS:
         named = _runs_by_kind({run_id: loss.name for run_id, loss in known.items()})
         if named is None:
@@ -1921,10 +1931,22 @@ def compare_scale_note(column: str, losses: Mapping[str, str]) -> str | None:
     if column in D_OUTPUT_COLUMNS:
         bounded = [run_id for run_id, loss in known.items() if loss.midpoint is not None]
         raw = [run_id for run_id, loss in known.items() if loss.midpoint is None]
+        midpoints = {run_id: f"{known[run_id].midpoint:g}" for run_id in bounded}
+        if bounded and not raw:
+            named = _runs_by_kind(midpoints)
+            if named is None:
+                return None
+            return (
+                f"{column} is D's output, which is at its midpoint where D cannot tell; the midpoints "
+                f"differ ({named}), as label smoothing with real target t moves it from 0.5 to t/2: "
+                "compare each run's distance from its own midpoint."
+            )
         if not bounded or not raw:
             return None
+        several = _runs_by_kind(midpoints)
+        where = f"at its midpoint ({several})" if several else next(iter(midpoints.values()))
         return (
-            f"{column} is D's output, 0.5 where it cannot tell, for {', '.join(bounded)}, and a raw "
+            f"{column} is D's output, {where} where it cannot tell, for {', '.join(bounded)}, and a raw "
             f"score (unbounded, no midpoint) for {', '.join(raw)}: compare each run's trend, not the values."
         )
     return None

@@ -333,20 +333,39 @@ class RunView:
         return f"process {pid}" + (f" on {host}" if isinstance(host, str) and host else "")
 
     @property
+    def label_smoothing(self) -> float:
+        """The label smoothing in force at the run's last recorded row: the last finite value of its
+        metrics' ``label_smoothing`` column (a run of one's own loop records the one given to
+        `tracking.init`), 0.0 when it has none (an empty run, an older tracked run's blank column) or when
+        the value is outside [0, 1) (a damaged file: the unsmoothed loss is shown)."""
+        latest = (self.store.latest() or {}).get("label_smoothing", math.nan)
+        if not math.isfinite(latest) and "label_smoothing" in self.store.columns and len(self.store):
+            # the last row left it blank: the last point of the store's summary that holds a value
+            values = self.store.view_columns(columns=["label_smoothing"])["label_smoothing"]
+            finite = values[np.isfinite(values)]
+            latest = float(finite[-1]) if finite.size else math.nan
+        return latest if math.isfinite(latest) and 0.0 <= latest < 1.0 else 0.0
+
+    @property
     def loss(self) -> GANLoss | None:
-        """The run's objective (its accuracy threshold, midpoint, critic or not), or None when unknown."""
-        return get_loss(self.meta.loss) if self.meta.loss else None
+        """The run's objective (its accuracy threshold, midpoint, critic or not) under the label smoothing
+        in force at its last row (`label_smoothing`; `GANLoss.smoothed`: midpoint and threshold at t/2,
+        its equilibrium D loss), or None when unknown."""
+        if not self.meta.loss:
+            return None
+        return get_loss(self.meta.loss).smoothed(self.label_smoothing)
 
     @property
     def midpoint(self) -> float | None:
-        """D's output at "cannot tell" (`GANLoss.midpoint`); None for a critic or an unknown loss."""
+        """D's output at "cannot tell" (`GANLoss.midpoint` of `loss`: 0.5, t/2 under label smoothing with
+        real target t); None for a critic or an unknown loss."""
         loss = self.loss
         return loss.midpoint if loss is not None else None
 
     @property
     def threshold(self) -> float | None:
-        """D's fixed verdict threshold on its raw scores (`GANLoss.threshold`: a score above it is called
-        real); None for a critic or an unknown loss."""
+        """D's fixed verdict threshold on its raw scores (`GANLoss.threshold` of `loss`, which follows the
+        label smoothing: a score above it is called real); None for a critic or an unknown loss."""
         loss = self.loss
         return loss.threshold if loss is not None else None
 

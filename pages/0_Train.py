@@ -823,9 +823,7 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     midpoint = view.midpoint
     # The four metric charts as the panels of one figure: one draw in the browser at each refresh, not
     # four (each draw's cost is mostly fixed), and a zoom on steps in one panel applies to all.
-    figure = charts.training_figure(
-        frame, events, smoothing, log_y=log_y, loss_name=view.meta.loss, midpoint=midpoint
-    )
+    figure = charts.training_figure(frame, events, smoothing, log_y=log_y, midpoint=midpoint, loss=view.loss)
     metric_chart(st.container(), figure, "chart_metrics")
     # The quality groups measured so far, three to a row, each chart keyed by its place: the "no
     # evaluation yet" placeholder turns into the first quality chart, in place.

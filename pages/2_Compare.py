@@ -99,7 +99,7 @@ if training:
 colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
 downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
 events = {run_id: view.events for run_id, view in views.items()}
-losses = {run_id: view.meta.loss for run_id, view in views.items()}
+losses = {run_id: view.loss for run_id, view in views.items()}  # smoothed as each run trains
 # class-conditional: a built-in run's conditioning, a loop's n_classes (some metrics mean another thing)
 conditional = {
     run_id: view.cfg.is_conditional if view.cfg is not None else view.meta.n_classes > 0
