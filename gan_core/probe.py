@@ -102,10 +102,15 @@ class ProbeModels:
     step: int
     n_classes: int = 0  # the classes G and D are conditioned on; 0 for an unconditional run
     class_names: tuple[str, ...] = ()  # one name per class (the checkpoint's, else "0", "1", ...)
+    # the label smoothing in force at ``step`` (the checkpoint's hyperparameters, else the config's)
+    label_smoothing: float | None = None
 
     @property
     def loss(self) -> GANLoss:
-        return get_loss(self.cfg.loss)
+        """The run's objective under its label smoothing (`GANLoss.smoothed`: ``label_smoothing``, else
+        ``cfg.label_smoothing``): its threshold and midpoint are D's "cannot tell" point t/2."""
+        smoothing = self.cfg.label_smoothing if self.label_smoothing is None else self.label_smoothing
+        return get_loss(self.cfg.loss).smoothed(smoothing)
 
     @property
     def is_points(self) -> bool:
@@ -150,7 +155,10 @@ def load_models(state: dict[str, Any], source: str = "checkpoint") -> ProbeModel
     if len(names) != n_classes:
         names = [str(i) for i in range(n_classes)]
     step = state["step"]  # a whole number: `RunDir.load_checkpoint` (or the runner's own copy) says so
-    return ProbeModels(cfg, G.eval(), D.eval(), sample_shape, step, n_classes, tuple(names))
+    smoothing = (state.get("hparams") or {}).get("label_smoothing", cfg.label_smoothing)
+    if isinstance(smoothing, bool) or not isinstance(smoothing, (int, float)) or not 0 <= smoothing < 1:
+        smoothing = cfg.label_smoothing  # a damaged value: the config's, which it validated
+    return ProbeModels(cfg, G.eval(), D.eval(), sample_shape, step, n_classes, tuple(names), float(smoothing))
 
 
 def class_labels(models: ProbeModels, label: int | None, n: int) -> Tensor | None:
@@ -432,7 +440,7 @@ class Verdicts:
 
 def ask_d(
     D: nn.Module,
-    loss_name: str,
+    loss_name: str | GANLoss,
     samples: np.ndarray | Tensor,
     reference: Reference | float | None = None,
     labels: np.ndarray | Tensor | None = None,
@@ -440,12 +448,13 @@ def ask_d(
     """D's verdict on each sample (points (N, 2) or images (N, C, H, W) in [-1, 1]); ``labels`` (N,): the
     class a conditional D is asked about for each ("is this a real 3?"; `class_labels`).
 
-    A loss with a fixed threshold (`GANLoss.threshold`, the one its accuracy metric uses) is judged by
-    it; ``reference`` is ignored there. For a Wasserstein critic (`GANLoss.is_critic`) the threshold is
-    ``reference`` (see `wasserstein_reference` and this module's docstring): without one it is a
-    ProbeError.
+    ``loss_name``: the run's loss (`ProbeModels.loss`, smoothed by its label smoothing: threshold at D's
+    output t/2) or a loss's name (unsmoothed). A loss with a fixed threshold (`GANLoss.threshold`, the one its
+    accuracy metric uses) is judged by it; ``reference`` is ignored there. For a Wasserstein critic
+    (`GANLoss.is_critic`) the threshold is ``reference`` (see `wasserstein_reference` and this module's
+    docstring): without one it is a ProbeError.
     """
-    loss = get_loss(loss_name)
+    loss = loss_name if isinstance(loss_name, GANLoss) else get_loss(loss_name)
     scores = d_scores(D, samples, labels)
     outputs = loss.output(torch.from_numpy(scores)).numpy()
     if loss.threshold is not None:
@@ -453,7 +462,7 @@ def ask_d(
     else:
         if reference is None:
             raise ProbeError(
-                f"{loss_name} has no fixed threshold: a verdict needs a reference score "
+                f"{loss.name} has no fixed threshold: a verdict needs a reference score "
                 "(wasserstein_reference: half-way between D's mean score on real data and on G's samples)"
             )
         threshold = float(reference.value if isinstance(reference, Reference) else reference)

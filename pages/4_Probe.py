@@ -354,7 +354,7 @@ with ask_tab:
                 real, real_labels = real_batch(root, run_id)
                 reference = probe.wasserstein_reference(models, real, real_labels=real_labels, label=label)
             asked = probe.class_labels(models, label, len(samples))
-            verdicts = probe.ask_d(models.D, cfg.loss, samples, reference, asked)
+            verdicts = probe.ask_d(models.D, loss, samples, reference, asked)
             table = verdicts.table()
             table.insert(0, "#", np.arange(1, len(table) + 1))
             answers = probe.class_answers(models, samples, label)

@@ -312,7 +312,16 @@ def test_models_state_is_a_detached_copy_taken_between_steps(tmp_path):
     try:
         assert runner.wait_until(lambda r: len(r.store) >= 3, TIMEOUT)
         state = runner.models_state(timeout=TIMEOUT)  # while it trains
-        keys = {"generator", "discriminator", "config", "sample_shape", "n_classes", "class_names", "step"}
+        keys = {
+            "generator",
+            "discriminator",
+            "config",
+            "hparams",
+            "sample_shape",
+            "n_classes",
+            "class_names",
+            "step",
+        }
         assert set(state) == keys
         assert state["n_classes"] == 0 and state["class_names"] == []  # an unconditional run
         assert state["config"] == runner.cfg.to_dict() and state["sample_shape"] == [2]
