@@ -4,10 +4,10 @@
 Three misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell
 them from a real run; a run's first rows can:
 
-- ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose verdict is
-  sigmoid(score) > 0.5 (``midpoint`` 0.5, ``threshold`` 0: minimax, nonsaturating). Every value is then in
-  [0, 1], so every row reads d_acc_real 1, d_acc_fake 0, and d_real, d_fake within [0.5, sigmoid(1)]:
-  a D that calls everything real, whose flags (g_overpowers) follow.
+- ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose output is sigmoid(score)
+  (`GANLoss.probability_output`: minimax, nonsaturating), whose threshold is 0, or logit(t/2) < 0 under label
+  smoothing. Every value is then in [0, 1], above it, so every row reads d_acc_real 1, d_acc_fake 0, and
+  d_real, d_fake within [0.5, sigmoid(1)]: a D that calls everything real, whose flags (g_overpowers) follow.
 - ``d_loss_penalty``: a ``d_loss`` given without its halves that is not their sum, the halves computed
   from the logits by the loss: most often D's whole objective with a gradient penalty (WGAN-GP, R1) in
   it, which the built-in trainer's d_loss leaves out (README's metrics.csv table), or a loss with other
@@ -62,8 +62,9 @@ class RowChecks:
         self.loss = loss
         self.lightning = lightning
         self._seen = 0
-        # a sigmoid loss's logits: a score above 0 is real, D's output sigmoid(score)
-        self._probabilities = loss is not None and loss.midpoint == 0.5 and loss.threshold == 0.0
+        # a sigmoid loss's logits: D's output sigmoid(score), a score above the threshold (0, or below 0
+        # under label smoothing) is real
+        self._probabilities = loss is not None and loss.probability_output
         self._probability_rows = 0
         # the halves are the named loss's own; with loss="" (another objective) the user's, or blank
         self._penalty = loss is not None
@@ -137,16 +138,17 @@ class RowChecks:
             return []
         self._probabilities = False
         name = self.loss.name if self.loss is not None else ""
+        threshold = self.loss.threshold if self.loss is not None else 0.0
         step = int(record["step"])
         message = (
             f"d_step's logits look like probabilities: in each of the first {DECIDING_ROWS} rows with a D "
-            f"update (to step {step}) d_acc_real is 1 and d_acc_fake 0 (every score above 0: D calls every "
-            f"example real) and d_real, d_fake stay within [0.5, {SIGMOID_OF_ONE:.4f}], what sigmoid makes "
-            "of values in [0, 1]: the logits passed are most likely D's outputs after a sigmoid. d_step "
-            f"expects D's raw outputs before any sigmoid (for loss {name!r}, D says real when the logit "
-            "> 0): pass D(x) itself, not torch.sigmoid(D(x)) (a D ending in nn.Sigmoid: drop it and train "
-            "with BCEWithLogitsLoss); as passed, the accuracies, d_real, d_fake, the loss halves and the "
-            "flags (g_overpowers) read them wrong"
+            f"update (to step {step}) d_acc_real is 1 and d_acc_fake 0 (every score above {threshold:.3g}: "
+            f"D calls every example real) and d_real, d_fake stay within [0.5, {SIGMOID_OF_ONE:.4f}], "
+            "what sigmoid makes of values in [0, 1]: the logits passed are most likely D's outputs after a "
+            f"sigmoid. d_step expects D's raw outputs before any sigmoid (for loss {name!r}, D says real "
+            f"when the logit > {threshold:.3g}): pass D(x) itself, not torch.sigmoid(D(x)) (a D ending in "
+            "nn.Sigmoid: drop it and train with BCEWithLogitsLoss); as passed, the accuracies, d_real, "
+            "d_fake, the loss halves and the flags (g_overpowers) read them wrong"
         )
         return [Finding("probabilities", step, message, {"rows": DECIDING_ROWS})]
 

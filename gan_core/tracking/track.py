@@ -57,6 +57,7 @@ import time
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -483,12 +484,15 @@ class TrackedRun:
         sinks: Iterable[Sink] = (),
         dist: DistContext | None = None,
         commit_every: float = COMMIT_SECONDS,
+        label_smoothing: float = 0.0,
     ):
         self._dist = dist  # rank 0 of a multi-process job: the step's values averaged over the ranks
         self.run_dir = run_dir
         self.run_id = run_dir.run_id
         self.meta = meta
-        self.loss = get_loss(meta.loss) if meta.loss else None
+        # recorded in each row; D's threshold, midpoint and default loss halves follow it (t/2)
+        self.label_smoothing = label_smoothing
+        self.loss = get_loss(meta.loss).smoothed(label_smoothing) if meta.loss else None
         self.steps = steps
         self.sample_every = sample_every
         self.eval_every = eval_every
@@ -713,17 +717,17 @@ class TrackedRun:
         on the real and fake batch it trained on, after ``backward()`` (and before the next ``zero_grad``) so
         that ``d_params``' gradients are there. ``d_loss`` is D's loss without any penalty (a gradient
         penalty, R1: `log` it as its own metric), as the built-in trainer records it, and defaults to the
-        loss's d_loss_real + d_loss_fake from the logits; the two halves default to the loss's own (target 1,
-        no smoothing): pass them too for a loss with other targets (label smoothing). Under ``loss=""`` (an
-        objective the tracker does not know) a half not given is left blank, and so is ``d_loss`` unless it or
-        both halves are given. The first committed rows are looked at once (`checks`, host values only):
-        probabilities passed as logits, or a ``d_loss`` that is not the sum of the halves computed, are said
-        once in a `TrackingWarning` and a ``warning`` event. ``d_grad_norm``, or the total L2 norm of
-        ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters are listed
-        once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the gradient norm
-        is computed now, and the logits and tensors given are copied (one op), so that the loop may change
-        them in place afterwards; the rest is computed with the step's batch (see the module). Nothing here
-        waits on the device."""
+        loss's d_loss_real + d_loss_fake from the logits; the two halves default to the loss's own, with D's
+        real target 1 - ``label_smoothing`` as given to `init`: pass them too for a loss with other targets.
+        Under ``loss=""`` (an objective the tracker does not know) a half not given is left blank, and so is
+        ``d_loss`` unless it or both halves are given. The first committed rows are looked at once (`checks`,
+        host values only): probabilities passed as logits, or a ``d_loss`` that is not the sum of the halves
+        computed, are said once in a `TrackingWarning` and a ``warning`` event. ``d_grad_norm``, or the total
+        L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
+        are listed once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the
+        gradient norm is computed now, and the logits and tensors given are copied (one op), so that the loop
+        may change them in place afterwards; the rest is computed with the step's batch (see the module).
+        Nothing here waits on the device."""
         if self._finished:
             self._check_open()
         if not isinstance(real_logits, Tensor) or not isinstance(fake_logits, Tensor):
@@ -851,6 +855,7 @@ class TrackedRun:
             "samples_per_s": self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN,
         }
         known.update(self._optimizer_hparams())
+        known["label_smoothing"] = self.label_smoothing
         if self.loss is None and update is not None:  # loss="": the halves not given are not measured
             self._unmeasured.update(_unknown_losses(update.given))
         try:
@@ -1754,11 +1759,21 @@ class RankRun(TrackedRun):
     `should_stop` turns True on every rank after the same step. ``run_dir`` is None; `watch`, `snapshot`
     and `finish` record nothing here."""
 
-    def __init__(self, run_id: str, start_step: int, loss: str, steps: int, dist: DistContext, optimizers):
+    def __init__(
+        self,
+        run_id: str,
+        start_step: int,
+        loss: str,
+        steps: int,
+        dist: DistContext,
+        optimizers,
+        label_smoothing: float = 0.0,
+    ):
         self._dist = dist
         self.run_dir = None  # type: ignore[assignment]
         self.run_id = run_id
-        self.loss = get_loss(loss) if loss else None
+        self.label_smoothing = label_smoothing
+        self.loss = get_loss(loss).smoothed(label_smoothing) if loss else None
         self.steps = steps
         self.opt_d, self.opt_g = optimizers
         self.columns = RECORD_COLUMNS
@@ -1942,6 +1957,7 @@ def init(
     *,
     root: str | os.PathLike | None = None,
     loss: str = "nonsaturating",
+    label_smoothing: float = 0.0,
     config: Mapping[str, Any] | argparse.Namespace | None = None,
     real: Tensor | None = None,
     n_classes: int = 0,
@@ -1967,7 +1983,12 @@ def init(
     `gan_core.losses.LOSSES` (minimax, nonsaturating, lsgan, hinge, wgan, wgan-gp): D's accuracy threshold,
     its midpoint and the flags follow it; ``""`` for another objective (median accuracy, raw scores; the
     loss halves are blank unless `TrackedRun.d_step` is given them, and d_loss unless given or both halves
-    are).
+    are). ``label_smoothing``: the one-sided label smoothing your D trains with (its real target is
+    t = 1 - label_smoothing; a number in the built-in config's range, [0, 0.5), else a `TrackingError`),
+    for minimax, nonsaturating and lsgan (the other losses ignore it): D's verdict threshold and its
+    midpoint move to the output t/2, where a D that cannot tell lands (Salimans et al. 2016, §3.4;
+    `GANLoss.smoothed`), D's loss halves not given are computed with target t, and each row records it in
+    its ``label_smoothing`` column.
     ``config``: your hyperparameters, a mapping of free-form JSON values (e.g. ``vars(args)``, or argparse's
     Namespace itself), shown as a table and diffed in Compare. ``real``: a batch of real examples, (N, 2)
     points or (N, C, H, W) images in [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with
@@ -2027,6 +2048,7 @@ def init(
     Raises `TrackingError` for a bad argument, `gan_core.rundir.RunBusyError` when another process writes
     that run, `gan_core.rundir.RunDirError` when the folder cannot be made."""
     arguments = dict(locals())
+    arguments["label_smoothing"] = _checked_label_smoothing(label_smoothing)
     dist = current()
     world = os.environ.get("WORLD_SIZE", "1")
     if dist is None and world.isdigit() and int(world) > 1:
@@ -2039,7 +2061,8 @@ def init(
         started = dist.broadcast(None)  # rank 0's run id and step, once its folder is made
         if started is None:
             raise TrackingError("rank 0 could not start the run (its error says why)")
-        rank_run = RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g))
+        smoothing = arguments["label_smoothing"]
+        rank_run = RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g), smoothing)
         _install_hooks()  # ended at exit, and on a SIGTERM, with rank 0's run
         _ACTIVE.add(rank_run)
         _SIGTERM.install(deferred=True)
@@ -2060,6 +2083,7 @@ def _init_main(
     *,
     root: str | os.PathLike | None,
     loss: str,
+    label_smoothing: float,
     config: Mapping[str, Any] | None,
     real: Tensor | None,
     n_classes: int,
@@ -2159,6 +2183,7 @@ def _init_main(
             commit_every=float(commit_every),
             sinks=sinks,
             dist=dist,
+            label_smoothing=label_smoothing,
         )
     except BaseException:
         for sink in sinks:  # a TensorBoard writer's files are closed before its folder goes
@@ -2178,6 +2203,21 @@ def _init_main(
     _ACTIVE.add(run)
     _SIGTERM.install(deferred=dist is not None)  # a job's ranks end at one step (`_agree_on_stop`)
     return run
+
+
+def _checked_label_smoothing(value: Any) -> float:
+    """``value`` as a float when it is a number in the built-in config's range for ``label_smoothing``
+    (`GANConfig`'s: [0, 0.5)), else a `TrackingError` naming the allowed values."""
+    from gan_core.config import GANConfig
+
+    allowed = next(f for f in fields(GANConfig) if f.name == "label_smoothing").metadata["range"]
+    number = int | float | np.integer | np.floating
+    if isinstance(value, bool) or not isinstance(value, number) or value not in allowed:
+        raise TrackingError(
+            f"label_smoothing={quoted(value)} is invalid: allowed {allowed.allowed} (D's real target is "
+            "1 - label_smoothing; 0 for none)"
+        )
+    return float(value)
 
 
 def _checked_counts(**given: Any) -> tuple[int, ...]:
