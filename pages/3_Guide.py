@@ -41,6 +41,8 @@ def _names(names) -> str:
 EQUILIBRIUM_LOSSES = _names(name for name, loss in LOSSES.items() if loss.equilibrium_d_loss is not None)
 MIDPOINT_LOSSES = _names(name for name, loss in LOSSES.items() if loss.midpoint is not None)
 CRITICS = _names(name for name, loss in LOSSES.items() if loss.is_critic)
+SMOOTHED_LOSSES = _names(name for name, loss in LOSSES.items() if loss.uses_label_smoothing)
+SMOOTHED_RULE = LOSSES["nonsaturating"].smoothed(0.2).threshold_rule
 VERDICT_RULES = "\n".join(
     f"| `{name}` | {loss.threshold_rule} | {'none (unbounded scores)' if loss.midpoint is None else loss.midpoint} |"
     for name, loss in LOSSES.items()
@@ -89,6 +91,10 @@ score with half-way between D's mean scores on real data and on G's samples):
 | loss | D calls a sample real when | D's output when it cannot tell |
 | --- | --- | --- |
 {VERDICT_RULES}
+
+With **label smoothing** (`label_smoothing` = ls, D's real target t = 1 − ls; {SMOOTHED_LOSSES} only) a D
+that cannot tell outputs t/2, not 0.5 (Salimans et al. 2016, §3.4), so the threshold, the midpoint line
+and the equilibrium loss move there (at ls = 0.2 minimax and nonsaturating call a sample real when {SMOOTHED_RULE}).
 
 For the Wasserstein losses ({CRITICS}) D is a *critic*: its scores are unbounded and adding a constant to
 all of them changes nothing, so no fixed threshold means anything. There is no 0.5 line, and accuracy is

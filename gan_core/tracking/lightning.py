@@ -77,12 +77,12 @@ UNSEEN_STEPS_ERROR_BATCHES = 10
 class GANTrackingCallback(pl.Callback):
     """Record a GAN ``LightningModule``'s training as a tracked run in ``<root>/<run_id>/``.
 
-    ``run_id``, ``root``, ``loss``, ``real``, ``steps`` and ``init_options`` (``dataset``, ``model``,
-    ``data_kind``, ``sample_every``, ``eval_every``, ``seed``, ``tensorboard``, ``resume``) mean what they
-    mean for `gan_core.track.init`: ``real`` is a batch of real examples, (N, 2) points or (N, C, H, W) images
-    in [-1, 1], any device (moved to the module's); ``steps`` the target number of G steps (rows), 0 for
-    open-ended; reaching it stops the trainer. ``fixed_noise``: G's input for the snapshots,
-    (N, *latent_shape) (64 images make an 8 x 8 grid); None: no snapshots and no quality metrics.
+    ``run_id``, ``root``, ``loss``, ``real``, ``steps`` and ``init_options`` (``label_smoothing``,
+    ``dataset``, ``model``, ``data_kind``, ``sample_every``, ``eval_every``, ``seed``, ``tensorboard``,
+    ``resume``) mean what they mean for `gan_core.track.init`: ``real`` is a batch of real examples, (N, 2)
+    points or (N, C, H, W) images in [-1, 1], any device (moved to the module's); ``steps`` the target number
+    of G steps (rows), 0 for open-ended; reaching it stops the trainer. ``fixed_noise``: G's input for the
+    snapshots, (N, *latent_shape) (64 images make an 8 x 8 grid); None: no snapshots and no quality metrics.
     ``generator_attr`` / ``discriminator_attr``: the module's attributes holding G and D
     (``torch.nn.Module``); an optimizer is D's or G's by which of the two own its parameters.
 
