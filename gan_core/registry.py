@@ -31,7 +31,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1009,6 +1009,27 @@ class RunRegistry:
                         status, _ = run.read_status_checked()
                         state = disk_status(status, run.in_use(status))
             found[run.run_id] = state
+        return found
+
+    def steps_now(self, run_ids: Iterable[str]) -> dict[str, int]:
+        """The step each of ``run_ids`` has reached now, cheaply (what the Runs page shows of the runs that
+        train while it is open, every few seconds): a run this server trains, its runner's; another
+        process's, the further of its status.json's step and its metrics.csv's last row (read from the
+        file's end). A run that cannot be read is left out. Never raises for a folder."""
+        found: dict[str, int] = {}
+        for run_id in run_ids:
+            with contextlib.suppress(Exception):  # a folder gone or damaged since it was listed: left out
+                runner = self.runner(run_id)
+                if runner is not None:
+                    found[run_id] = int(runner.current_step)
+                    continue
+                run = RunDir.open(self.runs_root, run_id)
+                status, _ = run.read_status_checked()
+                recorded = status.get("step", 0)
+                last_row = run.last_metrics_step()
+                steps = [s for s in (recorded, last_row) if isinstance(s, int) and not isinstance(s, bool)]
+                if steps:
+                    found[run_id] = max(steps)
         return found
 
     def misnamed_note(self, shown: Callable[[str], str]) -> str | None:

@@ -51,6 +51,7 @@ with engine_loading():
         run_data,
         runs_root,
         show_flash,
+        training_now_text,
         watch,
     )
     from ui.sidebar import form_values, number_step, refused_number_message, watch_refused_numbers
@@ -149,7 +150,14 @@ def listing_changes(shown: dict[str, str]) -> None:
     Resume, a Branch, a Delete: `ui.common.acted`) gets the whole page drawn again, as it would have."""
     if st.session_state.get(ACTED_KEY):  # its callback ran, but only this check would be redrawn
         st.rerun(scope="app")
-    said = listing_changes_text(shown, registry().statuses())
+    now = registry().statuses()
+    # The table's step column is as drawn; the runs training now move on, said here as they go.
+    training = training_now_text(
+        registry().steps_now(run_id for run_id, state in now.items() if state == "running")
+    )
+    if training:
+        st.caption(training)
+    said = listing_changes_text(shown, now)
     if said is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):

@@ -462,3 +462,32 @@ def test_deleting_the_run_the_address_names_says_it_was_deleted_and_no_more(runs
     at.button(key="runs_delete").click().run()
     assert [s.value for s in at.success] == ["Deleted run r2."] and not at.error and not at.exception
     assert "run" not in at.query_params
+
+
+def test_the_runs_training_now_are_said_with_the_step_each_has_reached(runs_root):
+    """The table's step column is as drawn; the listing's check says each running run's step as it
+    moves on (`RunRegistry.steps_now`: the runner's, or the further of status.json's and the last row's)."""
+    from ui.common import MAX_CHANGES_SHOWN, training_now_text
+
+    finished_run(runs_root, "done")
+    gan = ToyGAN()
+    run = track.init("live", root=runs_root, real=gan.real, opt_d=gan.opt_d, opt_g=gan.opt_g, commit_every=0)
+    try:
+        for _ in range(3):
+            gan.step(run)
+        assert registry().steps_now(["live"]) == {"live": 3}
+        at = runs_page()
+        said = [c.value for c in at.caption if c.value.startswith("Training now")]
+        assert said == ["Training now: live at step 3"]
+        for _ in range(4):  # rows written; status.json not yet (it is written every 2 s)
+            gan.step(run)
+        assert registry().steps_now(["live", "gone", "done"]) == {"live": 7, "done": 20}
+    finally:
+        run.finish()
+    assert not [c for c in runs_page().caption if c.value.startswith("Training now")]
+    many = {f"r{i}": 1000 * i for i in range(MAX_CHANGES_SHOWN + 2)}
+    assert training_now_text(many) == (
+        "Training now: r0 at step 0, r1 at step 1,000, r2 at step 2,000, r3 at step 3,000, r4 at step 4,000 "
+        "and 2 more"
+    )
+    assert training_now_text({}) is None

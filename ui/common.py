@@ -485,6 +485,19 @@ def listing_changes_text(shown: dict[str, str], now: dict[str, str]) -> str | No
     return "Since this list was drawn: " + "; ".join(said) if said else None
 
 
+def training_now_text(steps: dict[str, int]) -> str | None:
+    """The runs training now and the step each has reached (``steps``: run id -> step,
+    `RunRegistry.steps_now`), as one Markdown line, ids as text, at most `MAX_CHANGES_SHOWN` named then how
+    many more; None when none trains."""
+    if not steps:
+        return None
+    named = [
+        f"{literal(run_id)} at step {step:,}" for run_id, step in list(steps.items())[:MAX_CHANGES_SHOWN]
+    ]
+    more = f" and {len(steps) - MAX_CHANGES_SHOWN} more" if len(steps) > MAX_CHANGES_SHOWN else ""
+    return "Training now: " + ", ".join(named) + more
+
+
 def misnamed_caption() -> None:
     """A caption for the folders of the runs folder that hold a run under a name no run id may have
     (`RunRegistry.misnamed_note`: how many are left out of the listing, why, the first few names, and how
