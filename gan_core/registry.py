@@ -403,6 +403,15 @@ class RunView:
             return self.runner.lineage.get("parent_step")
         return (self._disk_status or {}).get("parent_step")
 
+    @property
+    def eval_every(self) -> int | None:
+        """The steps between two quality evaluations in force now: a run the product trains, its
+        hyperparameters' (a mid-run change moves it); a user's own loop, the ``eval_every`` it gave
+        `gan_core.track.init` (status.json); None where it is not recorded (a run written before it was)
+        or is no whole number above 0."""
+        every = self.hparams.get("eval_every") if self.owned else (self._disk_status or {}).get("eval_every")
+        return every if isinstance(every, int) and not isinstance(every, bool) and every > 0 else None
+
     def settings(self) -> dict[str, Any]:
         """The run's settings in force now, as Compare lines runs up: first what run.json says it is
         (``(source)``, ``(loss)``, ``(dataset)``, ``(model)``: the same rows whoever trained it, left out

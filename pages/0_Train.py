@@ -573,13 +573,21 @@ def single_steps_text(single: dict) -> str:
 
 
 def evaluating_text(view: RunView) -> str:
-    """What the progress line adds while the run measures its quality (`RunView.evaluating`): the steps
-    stand still meanwhile, and the first evaluation of digit-like images in this server trains the
+    """What the progress line adds: the step of the next quality evaluation while the run trains toward it
+    (every ``eval_every`` steps, `RunView.eval_every`), or while the run measures it (`RunView.evaluating`):
+    the steps stand still meanwhile, and the first evaluation of digit-like images in this server trains the
     classifier its metrics are measured with, seconds (more on a busy machine). In the progress line's
     text, not a line of its own: nothing moves on the page as an evaluation comes and goes."""
     evaluating = view.evaluating
     if evaluating is None:
-        return ""
+        # when the next one comes (the quality charts change only then), while the run trains on toward it
+        every = view.eval_every
+        # (a loop of one's own evaluates only a G it watches, whose first snapshot `watch` takes at once)
+        if view.status != "running" or every is None or not (view.owned or view.snapshot_steps()):
+            return ""
+        upcoming = (view.current_step // every + 1) * every
+        target = view.hparams.get("steps") or 0
+        return "" if target and upcoming > target else f" · next evaluation at step {upcoming:,}"
     why = (
         " (the first evaluation trains the feature classifier: a few seconds, longer on a busy machine)"
         if evaluating.trains_classifier

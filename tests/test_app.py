@@ -329,6 +329,38 @@ def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
     assert progress.endswith(" s of training") and "samples/s" not in progress
 
 
+def test_the_progress_line_says_when_the_next_evaluation_comes_while_the_run_trains(runs_root):
+    """The quality charts change only at evaluations: the progress line names the next one's step (every
+    eval_every, a user's loop's as given to init), and nothing for a loop that watches no G (it has none)."""
+    import torch
+
+    import gan_core.track as track
+    from tests.test_track import ToyGAN
+
+    gan = ToyGAN()
+    for run_id, watched_g in (("watching", True), ("blind", False)):
+        run = track.init(
+            run_id, root=runs_root, real=gan.real, eval_every=50, sample_every=1000, commit_every=0
+        )
+        if watched_g:
+            run.watch(gan.G, torch.randn(8, 4))
+        for _ in range(3):
+            gan.step(run)
+        run.flush()
+        try:
+            at = app()
+            at.session_state["run_id"] = run_id
+            at.run()
+            assert not at.exception
+            progress = at.get("progress")[0].text
+            assert progress.startswith("step 3 (open-ended) · ")
+            assert progress.endswith(" · next evaluation at step 50") == watched_g, progress
+        finally:
+            run.finish()
+    at.run()  # ended: nothing comes next
+    assert "next evaluation" not in at.get("progress")[0].text
+
+
 def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     at = app(**TINY_FORM).run()
     assert not at.exception and watched(at) is None
