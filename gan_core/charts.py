@@ -593,7 +593,10 @@ def _event_layers(
 
     Labels never print over each other: going from the newest marker back, a label nearer than
     `LABEL_GAP_PX` (on the narrowest plot, ``min_plot_px``, showing ``x_span`` steps) to the last one
-    written is left out; its line stays, and its cap's hover still says what it marks.
+    written is left out; its line stays, and its cap's hover still says what it marks. A label is written
+    to the left of its line, unless a line whose label was left out is that near on its left (a flag
+    raised, then cleared a few steps later) and nothing is within twice that on its right: then to the
+    right, so that it does not print across that line.
 
     Caps never cover each other either: a cap nearer than `CAP_PX` to an earlier one (two runs' flags at
     one step on the Compare page) is drawn `CAP_STACK_PX` below it on a plot ``plot_height_px`` tall, so
@@ -612,6 +615,13 @@ def _event_layers(
         if last - markers[i][0] >= gap or not labelled:
             labelled.add(i)
             last = markers[i][0]
+    steps = [marker[0] for marker in markers]
+    right_side = {
+        i
+        for i in labelled
+        if any(0 < steps[i] - other < gap for other in steps)
+        and not any(0 < other - steps[i] < 2 * gap for other in steps)
+    }
     shapes, annotations = [], []
     for i, (step, label, kind, color, hover) in enumerate(markers):
         _, dash, width = EVENT_STYLES[kind]
@@ -637,8 +647,9 @@ def _event_layers(
                     "yref": "paper",
                     "x": step,
                     "y": 1.0,
-                    "xanchor": "right",
-                    "xshift": -CAP_PX / 2,  # clear of the caps, centred on the line
+                    # clear of the caps, centred on the line; on its left unless a line is there
+                    "xanchor": "left" if i in right_side else "right",
+                    "xshift": CAP_PX / 2 if i in right_side else -CAP_PX / 2,
                     "yanchor": "top",
                     "textangle": -90,
                     "showarrow": False,

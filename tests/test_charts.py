@@ -452,13 +452,18 @@ def test_marker_labels_never_print_over_each_other(view):
     caps = only_trace(fig, "events")
     assert list(caps.x) == [float(s) for s in steps]  # and its hover, labelled or not
     assert "exploding_gradients cleared" in caps.text[1] and "cleared" not in caps.text[0]
-    # markers far enough apart all keep their labels
+    # each pair's label is written right of its line, clear of the raise's line just left of it (it was
+    # written across it), the lines after being far enough off
+    assert [(a.xanchor, a.xshift > 0) for a in event_labels(fig)] == [("left", True)] * 5
+    # markers far enough apart all keep their labels, left of their lines
     apart = [event(s, "hparam", "x", field="lr_g", new=float(s)) for s in (20, 120, 220)]
-    assert [a.x for a in event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=apart))] == [
-        20.0,
-        120.0,
-        220.0,
-    ]
+    labels = event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=apart))
+    assert [a.x for a in labels] == [20.0, 120.0, 220.0]
+    assert [(a.xanchor, a.xshift < 0) for a in labels] == [("right", True)] * 3
+    # a pair with another marker soon after on its right: the label stays left (not onto that line)
+    crowded = [event(s, "flag" if s != 110 else "flag_cleared", "x", flag="d_leads") for s in (100, 110, 135)]
+    labels = event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=crowded))
+    assert [(a.x, a.xanchor) for a in labels] == [(110.0, "right"), (135.0, "right")]
 
 
 def test_labels_over_the_curves_are_outlined_not_boxed_and_reference_lines_let_a_curve_show(view):
