@@ -121,6 +121,8 @@ def grid_divergences(
 
 
 def mean_pairwise_distance(samples: np.ndarray) -> float:
+    """The mean Euclidean distance over every pair of ``samples`` ((N, ...) flattened to (N, D), in their
+    own units); 0.0 for fewer than two. O(N²) memory: the callers pass at most a few thousand."""
     x = np.asarray(samples, dtype=np.float64).reshape(len(samples), -1)
     if len(x) < 2:
         return 0.0

@@ -87,6 +87,8 @@ def lsgan_d(
 
 
 def lsgan_g(fake_logits: Tensor) -> Tensor:
+    """Least-squares G loss (Mao et al. 2017, eq. 2 with c = 1): ½·mean((f - 1)²), G pulling D's scores on
+    its samples to the real target; ``fake_logits`` of any shape, a 0-d tensor."""
     return 0.5 * ((fake_logits - 1.0) ** 2).mean()
 
 
@@ -98,6 +100,8 @@ def hinge_d(
 
 
 def hinge_g(fake_logits: Tensor) -> Tensor:
+    """Hinge G loss (Lim & Ye 2017; SAGAN, BigGAN): -mean(f), no margin on G's side; ``fake_logits`` of any
+    shape, a 0-d tensor."""
     return -fake_logits.mean()
 
 
@@ -109,6 +113,8 @@ def wasserstein_d(
 
 
 def wasserstein_g(fake_logits: Tensor) -> Tensor:
+    """Wasserstein G loss (Arjovsky et al. 2017): -E[C(G(z))] = -mean(f); ``fake_logits`` of any shape, a
+    0-d tensor."""
     return -fake_logits.mean()
 
 
@@ -333,6 +339,8 @@ LOSSES: dict[str, GANLoss] = {
 
 
 def get_loss(name: str) -> GANLoss:
+    """The objective named ``name`` in `LOSSES` (unsmoothed: `GANLoss.smoothed` for a label smoothing);
+    ValueError naming the allowed names for any other."""
     try:
         return LOSSES[name]
     except KeyError:

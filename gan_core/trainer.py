@@ -551,6 +551,11 @@ class Trainer:
         return {"n_classes": self.n_classes, "class_names": names}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Go on from a checkpoint's ``state`` (`state_dict`'s keys; a checkpoint read with
+        ``weights_only=True``): both networks and optimizers, the step count, the training time, the
+        hyperparameters in force then, and the random streams (the data generator's on the same kind of
+        device only; another rank draws a fresh stream moved on by the step). KeyError for a state without
+        the networks, optimizers or step; a network's load_state_dict error for weights of another shape."""
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
         self.opt_g.load_state_dict(state["opt_g"])
