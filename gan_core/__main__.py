@@ -531,7 +531,8 @@ def follow_train(dist: DistContext) -> int:
 
 def _load_reporting(cfg: GANConfig, device, args: argparse.Namespace) -> DataSource:
     """`load_data` with a progress bar on stderr while a folder's files are decoded, then one line saying
-    how long the load took and how (a cache built, reused or rebuilt); nothing with --quiet."""
+    how long the load took and how (a cache built, reused or rebuilt); nothing with --quiet. A folder's
+    files left out (`DataSource.skipped_note`: unreadable, the first few named) are said even then."""
     from tqdm import tqdm
 
     quiet = getattr(args, "quiet", False)  # continued_runner serves commands without --quiet too
@@ -556,6 +557,9 @@ def _load_reporting(cfg: GANConfig, device, args: argparse.Namespace) -> DataSou
         print(
             f"loaded {data.num_examples} images in {data.load_seconds:.1f} s{streamed}{how}", file=sys.stderr
         )
+    left_out = data.skipped_note()
+    if left_out:
+        print(f"warning: {left_out}", file=sys.stderr)
     return data
 
 

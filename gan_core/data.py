@@ -38,6 +38,7 @@ torchvision download leaves nothing behind: what the attempt wrote is removed (`
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 import os
 import pickle
@@ -47,7 +48,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.error import URLError
 
 import numpy as np
@@ -79,6 +80,15 @@ CACHE_HELD_FROM = 10_000
 # the 50,000-image cap used to allow); a larger or streamed set gives a fixed sample of EXAMPLES_FOR_TOYS.
 MAX_WHOLE_EXAMPLES = 60_000
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp")
+# Image formats the ``folder`` loader does not read: files of these types in a folder are counted in its
+# left-out note (`DataSource.skipped_note`), not passed over without a word. Other files (a README, a
+# labels.csv) are no images and go unmentioned.
+OTHER_IMAGE_EXTENSIONS = (
+    ".gif", ".tif", ".tiff", ".heic", ".heif", ".avif", ".jfif", ".jp2", ".jxl", ".ico", ".ppm", ".pgm",
+    ".pbm", ".pnm", ".tga", ".svg", ".psd", ".exr", ".hdr", ".dng", ".cr2", ".nef", ".raw",
+)  # fmt: skip
+# Names of left-out files a note quotes (the rest are counted)
+LEFT_OUT_NAMES = 3
 EXAMPLES_FOR_TOYS = 10_000
 EXAMPLES_SEED = 1234
 
@@ -92,6 +102,19 @@ Progress = Callable[[int, int, str], None]
 
 class DataError(ValueError):
     """Data cannot be loaded: message says what is wrong and what is allowed."""
+
+
+@dataclass(frozen=True)
+class LeftOut:
+    """What a folder's loader left out besides the unreadable files' count (`DataSource.skipped_files`):
+    ``names``, the first `LEFT_OUT_NAMES` of those files (paths below the folder, as text);
+    ``outside``, linked files whose target lies outside the folders a browser's path may read
+    (`load_data`'s ``allowed_roots``); ``other_types``, one extension per file of an image format the
+    loader does not read (`OTHER_IMAGE_EXTENSIONS`), lower-case with its dot."""
+
+    names: tuple[str, ...] = ()
+    outside: int = 0
+    other_types: tuple[str, ...] = ()
 
 
 class DataSource:
@@ -148,6 +171,7 @@ class DataSource:
         # were too large (`image_pixel_limit`), set by the folder loaders (`skipped_note` says both)
         self.skipped_files = skipped_files
         self.too_large_files = 0
+        self.left_out = LeftOut()  # the unreadable files' names, links outside, other types: the loaders'
         self.num_examples = None if data is None else int(data.shape[0])
         self.device = torch.device("cpu")
         self._data = data
@@ -161,18 +185,47 @@ class DataSource:
         self.to(device)
 
     def skipped_note(self) -> str | None:
-        """The files of a folder left out (`skipped_files`), in a sentence that says how many were too
-        large and the limit; None when every file was read."""
-        if not self.skipped_files:
-            return None
-        count = self.skipped_files
-        note = (
-            f"{plural_files(count)} that could not be read as an image {'was' if count == 1 else 'were'} "
-            "left out"
-        )
-        if self.too_large_files:
-            note += f" ({too_large_words(self.too_large_files, count)})"
-        return note + "."
+        """The files of a folder left out, in one sentence, or None when every file was read: how many
+        could not be read as an image (`skipped_files`; how many of them were too large, and the limit;
+        the first few by name, quoted as text), how many linked files lay outside the allowed folders, and
+        how many files of other image types were not read (their extensions, and the types read)."""
+        said = []
+        count, left_out = self.skipped_files, self.left_out
+        if count:
+            note = f"{plural_files(count)} that could not be read as an image {_were(count)} left out"
+            if self.too_large_files:
+                note += f" ({too_large_words(self.too_large_files, count)})"
+            if left_out.names:
+                more = f" and {count - len(left_out.names):,} more" if count > len(left_out.names) else ""
+                note += ": " + ", ".join(quoted(name, 80) for name in left_out.names) + more
+            said.append(note)
+        if left_out.outside:
+            files = f"{left_out.outside:,} linked file{'s' * (left_out.outside != 1)}"
+            said.append(f"{files} outside the allowed folders {_were(left_out.outside)} left out")
+        if left_out.other_types:
+            other = len(left_out.other_types)
+            types = ", ".join(sorted(set(left_out.other_types)))
+            kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
+            said.append(
+                f"{plural_files(other)} of other types ({types}) {_were(other)} not read (read: {kinds})"
+            )
+        return "; ".join(said) + "." if said else None
+
+    def left_out_fields(self) -> dict[str, Any]:
+        """What `skipped_note` says, as a ``data`` event's fields (`schema.EVENT_FIELDS`): ``count`` (files
+        that could not be read), ``too_large`` (of them), ``names`` (the first few, below the folder),
+        ``outside`` (linked files outside the allowed folders), ``other_types`` (one extension per file of
+        an image type not read); {} when every file was read."""
+        if self.skipped_note() is None:
+            return {}
+        left_out = self.left_out
+        return {
+            "count": self.skipped_files,
+            "too_large": self.too_large_files,
+            "names": list(left_out.names),
+            "outside": left_out.outside,
+            "other_types": list(left_out.other_types),
+        }
 
     def __repr__(self) -> str:
         size = "generated" if self.num_examples is None else f"{self.num_examples} examples"
@@ -263,6 +316,7 @@ class DataSource:
             prepare=self._prepare,
         )
         subset.too_large_files = self.too_large_files
+        subset.left_out = self.left_out
         return subset
 
     def examples(self) -> torch.Tensor:
@@ -309,14 +363,23 @@ def reference_index(count: int) -> torch.Tensor:
 
 
 def load_data(
-    cfg: GANConfig, device: torch.device | str = "cpu", progress: Progress | None = None
+    cfg: GANConfig,
+    device: torch.device | str = "cpu",
+    progress: Progress | None = None,
+    *,
+    allowed_roots: Sequence[str | Path] | None = None,
 ) -> DataSource:
     """The dataset ``cfg.dataset`` on ``device``; raises `DataError` when it cannot be loaded, or has no
     class labels for a class-conditional config (`require_labels`). ``progress(done, total, what)`` is
     called as a folder's files are decoded (and once when a cache is reused); the source's
-    ``load_seconds`` says how long the load took."""
+    ``load_seconds`` says how long the load took.
+
+    ``allowed_roots``: for a data_path a browser named (`check_data_path` has checked the path itself),
+    the folders the server may read: a folder's linked files whose targets lie outside them are left out
+    (counted in `DataSource.skipped_note`). None (the command line, a user's own machine): links are
+    followed wherever they lead."""
     started = time.perf_counter()
-    source = DATASETS[cfg.dataset].load(cfg, torch.device(device), progress)
+    source = DATASETS[cfg.dataset].load(cfg, torch.device(device), progress, allowed_roots)
     source.load_seconds = time.perf_counter() - started
     return require_labels(cfg, source)
 
@@ -478,7 +541,12 @@ def mode_count(dataset: str) -> int | None:
     return None if centres is None else len(centres)
 
 
-def _load_toy(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
+def _load_toy(
+    cfg: GANConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+    allowed_roots: Sequence[str | Path] | None = None,
+) -> DataSource:
     draw, bounds, centers, mode_std = _TOYS[cfg.dataset]
     return DataSource(
         cfg.dataset,
@@ -493,7 +561,12 @@ def _load_toy(cfg: GANConfig, device: torch.device, progress: Progress | None = 
 
 
 # ---------------------------------------------------------------------------------------------- points CSV
-def _load_points(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
+def _load_points(
+    cfg: GANConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+    allowed_roots: Sequence[str | Path] | None = None,
+) -> DataSource:
     points = read_points_csv(Path(cfg.data_path).expanduser())
     low, high = points.min(dim=0).values, points.max(dim=0).values
     span = high - low
@@ -689,7 +762,12 @@ def image_source(
     )
 
 
-def _load_digits(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
+def _load_digits(
+    cfg: GANConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+    allowed_roots: Sequence[str | Path] | None = None,
+) -> DataSource:
     from sklearn.datasets import load_digits  # imported here: scikit-learn takes a second to import
 
     digits = load_digits()  # bundled with scikit-learn: 1797 images of 8x8, values 0..16
@@ -715,7 +793,12 @@ _DOWNLOAD_ON = (
 _DOWNLOAD_OFF = "untick download in the sidebar, pass --no-download, or set download=False"
 
 
-def _load_torchvision(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
+def _load_torchvision(
+    cfg: GANConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+    allowed_roots: Sequence[str | Path] | None = None,
+) -> DataSource:
     import torchvision.datasets  # imported here: torchvision takes seconds to import
 
     class_name, files, written = _TORCHVISION_SETS[cfg.dataset]
@@ -911,9 +994,11 @@ def image_files(root: Path) -> list[Path]:
     return [Path(path) for path in image_paths(root)]
 
 
-def image_paths(root: Path) -> list[str]:
+def image_paths(root: Path, others: list[str] | None = None, links: list[str] | None = None) -> list[str]:
     """`image_files` as strings, in the same order: what the ``folder`` loader works with, since making
-    and sorting 200,000 `Path` objects takes seconds of a load that reuses its cache."""
+    and sorting 200,000 `Path` objects takes seconds of a load that reuses its cache. Given lists, it
+    also appends to ``others`` the files of image types it does not list (`OTHER_IMAGE_EXTENSIONS`),
+    and to ``links`` the files it lists that are symlinks (scandir knows both without a stat call)."""
     files: list[str] = []
     folders = [str(root)]
     while folders:  # os.walk's traversal (no symlinked folder entered, an unreadable one left out), but
@@ -926,13 +1011,51 @@ def image_paths(root: Path) -> list[str]:
                     if entry.is_dir():
                         if not entry.is_symlink():
                             folders.append(entry.path)
-                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and (
+                        continue
+                    extension = os.path.splitext(entry.name)[1].lower()
+                    if extension in IMAGE_EXTENSIONS and (
                         entry.is_file() or os.path.exists(entry.path)  # (a named pipe, a device)
                     ):
                         files.append(entry.path)
+                        if links is not None and entry.is_symlink():
+                            links.append(entry.path)
+                    elif others is not None and extension in OTHER_IMAGE_EXTENSIONS:
+                        others.append(entry.path)
         except OSError:
             continue
     return sorted(files, key=lambda path: path.split(os.sep))  # the order of the paths' parts, as Path sorts
+
+
+def links_outside(links: Sequence[str], allowed_roots: Sequence[str | Path]) -> set[str]:
+    """The symlinks of ``links`` whose target (resolved, through every link) lies outside each of
+    ``allowed_roots``, or cannot be resolved: files a path typed in a browser must not make the server
+    read (`check_data_path` checks the folder itself; no symlinked folder is entered below it)."""
+    roots = [Path(root).expanduser().resolve() for root in allowed_roots]
+    outside = set()
+    for link in links:
+        try:
+            target = Path(link).resolve(strict=True)
+        except (OSError, RuntimeError):  # gone, or a loop
+            outside.add(link)
+            continue
+        if not any(target == root or root in target.parents for root in roots):
+            outside.add(link)
+    return outside
+
+
+def left_out_names(root: Path, files: Sequence[str | Path], kept: Sequence[str | Path]) -> tuple[str, ...]:
+    """The first `LEFT_OUT_NAMES` of ``files`` (under ``root``) not among ``kept``, as paths below
+    ``root`` (`LeftOut.names`)."""
+    if len(kept) == len(files):
+        return ()
+    kept_set = {str(path) for path in kept}
+    names = []
+    for path in files:
+        if str(path) not in kept_set:
+            names.append("/".join(relative_parts(root, [path])[0]))
+            if len(names) == LEFT_OUT_NAMES:
+                break
+    return tuple(names)
 
 
 def relative_parts(root: Path, paths: Sequence[str | Path]) -> list[tuple[str, ...]]:
@@ -950,7 +1073,12 @@ def relative_parts(root: Path, paths: Sequence[str | Path]) -> list[tuple[str, .
     return parts
 
 
-def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None = None) -> DataSource:
+def _load_folder(
+    cfg: GANConfig,
+    device: torch.device,
+    progress: Progress | None = None,
+    allowed_roots: Sequence[str | Path] | None = None,
+) -> DataSource:
     from gan_core import image_store  # its DataLoader machinery is needed only for folders
 
     root = Path(cfg.data_path).expanduser()
@@ -959,27 +1087,40 @@ def _load_folder(cfg: GANConfig, device: torch.device, progress: Progress | None
         raise DataError(f"image folder {root} not found; need a folder of images ({kinds})")
     if not root.is_dir():
         raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
-    files = image_paths(root)
+    others: list[str] = []
+    links: list[str] = []
+    files = image_paths(root, others, links)
+    outside = links_outside(links, allowed_roots) if allowed_roots is not None else set()
+    if outside:
+        files = [path for path in files if path not in outside]
     size = cfg.resolved_image_size
     if len(files) * 3 * size * size > memory_budget():  # as uint8 colour: what holding it could take
-        return image_store.streamed_folder(cfg, root, files, device, progress)
-    if len(files) >= CACHE_HELD_FROM:  # decoded once too, then read whole from the cache
-        return image_store.held_folder(cfg, root, files, device, progress)
-
-    pixels, colour, kept, too_large = image_store.decode_files(files, size, progress)
-    if not kept:
-        raise no_images_error(root, files, too_large)
-    # Any colour image makes the set RGB (gray ones were decoded into all three channels); else one channel.
-    raw = torch.from_numpy(pixels if colour else np.ascontiguousarray(pixels[:, :1]))
-    labels, class_names = folder_labels(root, kept)
-    skipped = len(files) - len(kept)
-    source = image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
-    source.too_large_files = too_large
+        source = image_store.streamed_folder(cfg, root, files, device, progress)
+    elif len(files) >= CACHE_HELD_FROM:  # decoded once too, then read whole from the cache
+        source = image_store.held_folder(cfg, root, files, device, progress)
+    else:
+        pixels, colour, kept, too_large = image_store.decode_files(files, size, progress)
+        if not kept:
+            raise no_images_error(root, files, too_large)
+        # Any colour image makes the set RGB (gray ones were decoded into all three channels); else one
+        # channel.
+        raw = torch.from_numpy(pixels if colour else np.ascontiguousarray(pixels[:, :1]))
+        labels, class_names = folder_labels(root, kept)
+        skipped = len(files) - len(kept)
+        source = image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
+        source.too_large_files = too_large
+        source.left_out = LeftOut(names=left_out_names(root, files, kept))
+    extensions = tuple(os.path.splitext(path)[1].lower() for path in others)
+    source.left_out = dataclasses.replace(source.left_out, outside=len(outside), other_types=extensions)
     return source
 
 
 def plural_files(count: int) -> str:
     return f"{count:,} file{'' if count == 1 else 's'}"
+
+
+def _were(count: int) -> str:
+    return "was" if count == 1 else "were"
 
 
 def image_pixel_limit() -> int | None:
@@ -1033,7 +1174,8 @@ def folder_labels(root: Path, kept: Sequence[str | Path]) -> tuple[torch.Tensor 
 class DatasetSpec:
     """What the product knows of one dataset besides its loader, so that no caller tests dataset names."""
 
-    load: Callable[[GANConfig, torch.device, Progress | None], DataSource]
+    # (cfg, device, progress, allowed_roots): see `load_data`
+    load: Callable[[GANConfig, torch.device, Progress | None, Sequence[str | Path] | None], DataSource]
     is_points: bool  # 2D points (mlp only, drawn as a scatter over D's heatmap); else images
     image_size: int | None = None  # the images' own side in pixels (config image_size 0); None for points
     needs_data_path: bool = False  # the user's own data (a CSV, a folder): data_path must name it

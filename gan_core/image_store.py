@@ -50,11 +50,13 @@ from gan_core.data import (
     DataError,
     DataSource,
     ImagePrep,
+    LeftOut,
     Progress,
     cache_root,
     decode_image,
     folder_labels,
     image_source,
+    left_out_names,
     no_images_error,
     reference_index,
     relative_parts,
@@ -312,7 +314,7 @@ def cached_folder(
                 with contextlib.suppress(OSError):
                     stale.unlink()
             record = _build_cache(files, size, key, data_file, record_file, progress)
-            notes.append(f"decoded {len(files)} files into the data cache {data_file}")
+            notes.append(f"decoded {len(files):,} files into the data cache {data_file}")
         else:
             notes.append(f"reused the data cache {data_file}")
             if progress is not None:
@@ -350,6 +352,7 @@ def streamed_folder(
         device=device,
     )
     source.too_large_files = _too_large(record)
+    source.left_out = LeftOut(names=left_out_names(root, files, cache.kept))
     source.notes.extend(cache.notes)
     return source
 
@@ -372,6 +375,7 @@ def held_folder(
     skipped = len(files) - len(cache.kept)
     source = image_source("folder", raw, 255.0, labels, cfg, device, skipped, class_names)
     source.too_large_files = _too_large(cache.record)
+    source.left_out = LeftOut(names=left_out_names(root, files, cache.kept))
     source.notes.extend(cache.notes)
     return source
 
@@ -591,6 +595,7 @@ class StreamedSource(DataSource):
             workers=self.workers,
         )
         subset.too_large_files = self.too_large_files
+        subset.left_out = self.left_out
         return subset
 
     def stream_state(self) -> dict[str, int] | None:

@@ -707,6 +707,9 @@ class Runner:
             else:
                 self.run_dir.open_metrics(CSV_COLUMNS, widen=True)
                 self._event("status", self._status, status=self._status)
+                left_out = self.trainer.data.left_out_fields()  # a folder's files left out: kept with the run
+                if left_out:
+                    self._event("data", self.trainer.data.skipped_note(), step=0, **left_out)
                 self._write_status()
                 self.real_view = self.trainer.real_view()
                 self.run_dir.save_snapshot("real", self.real_view)

@@ -45,6 +45,7 @@ with engine_loading():
         AWAITED_KEY,
         LOST_KEY,
         acted,
+        data_roots,
         download_buttons,
         drawn,
         hparams_table,
@@ -132,7 +133,8 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
 
     try:
         device = resolve_device(cfg.device)
-        data = load_data(cfg, device, progress)  # errors here leave no run folder behind
+        # errors here leave no run folder behind; a folder's links are read only inside the allowed folders
+        data = load_data(cfg, device, progress, allowed_roots=data_roots())
         runner = registry().start(cfg, data=data, name=preset or form_preset(cfg), request_id=request)
     except (DataError, RegistryError, ValueError) as exc:
         refused = (
@@ -144,17 +146,14 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
         next_start_request()  # a click after this one is a new request
         if bar is not None:
             bar.empty()
-    skipped = data.skipped_files  # files of a folder that could not be read as images
-    if bar is not None or skipped:  # how long the load took, and whether a cache was built or reused
-        said = []
-        if bar is not None:
-            how = f" ({'; '.join(data.notes)})" if data.notes else ""
-            streamed = ", streamed from its cache file" if data.streamed else ""
-            images = f"{data.num_examples:,} image{'s' * (data.num_examples != 1)}"
-            said.append(f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}.")
-        if skipped:
-            said.append(data.skipped_note())
-        st.session_state[FLASH_KEY] = ("warning" if skipped else "info", literal(" ".join(said)))
+    # Files of a folder left out are said with the run, from its events (`data_note`), as long as it is
+    # viewed; here only how long the load took, and whether a cache was built or reused.
+    if bar is not None:
+        how = f" ({'; '.join(data.notes)})" if data.notes else ""
+        streamed = ", streamed from its cache file" if data.streamed else ""
+        images = f"{data.num_examples:,} image{'s' * (data.num_examples != 1)}"
+        said = f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}."
+        st.session_state[FLASH_KEY] = ("info", literal(said))
     watch(runner.run_id)
     if preset is not None:  # the form shows the preset now, as the settings of its run
         load_into_form(cfg, runner.run_id, preset=preset)
@@ -634,6 +633,11 @@ def status_line(view: RunView) -> None:
                 f"{literal(warning['detail'])}",
                 icon=":material/report:",
             )
+        # A folder's files left out when the run started (its ``data`` event, written by the runner for
+        # the dashboard and the command line alike): said for as long as the run is viewed, as text.
+        for event in view.events:
+            if event.get("kind") == "data":
+                st.warning(f"Data: {literal(event.get('detail') or '')}", icon=":material/folder_off:")
         for name in view.flags:
             info = FLAGS.get(name)
             if info is None:  # a flag of another version, from status.json: named, as text

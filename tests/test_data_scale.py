@@ -358,10 +358,12 @@ def test_the_dashboard_says_how_a_streamed_folder_loaded(tmp_path, streamed_env,
     at.run()
     at.button(key="btn_start").click().run()
     assert not at.exception and not at.error
-    # (one of the folder's 14 files is no image: left out, and said so)
-    (shown,) = [warning.value for warning in at.warning if "Loaded 13 images in" in warning.value]
+    (shown,) = [info.value for info in at.info if "Loaded 13 images in" in info.value]
     assert "streamed from its cache file" in shown and "decoded 14 files into the data cache" in shown
-    assert "). 1 file that could not be read as an image was left out." in shown
+    # (one of the folder's 14 files is no image: left out, and said so with the run, by name)
+    assert [w.value for w in at.warning if w.value.startswith("Data: ")] == [
+        "Data: 1 file that could not be read as an image was left out: 'b/broken.png'."
+    ]
     (runner,) = registry().active()  # it trains from the stream
     assert runner.wait_until(lambda r: len(r.store) >= 3, 60) and runner.status == "running"
     runner.stop()

@@ -378,7 +378,10 @@ def test_an_image_too_large_to_decode_is_left_out_and_said_to_be_too_large(tmp_p
         tmp_path / "images",
         {"a/one.png": RED, "c/two.png": BLUE, "a/vast.png": png_claiming(20_000, 10_000), "c/x.png": b"junk"},
     )
-    note = f"2 files that could not be read as an image were left out (1 of them is {TOO_LARGE})."
+    note = (
+        f"2 files that could not be read as an image were left out (1 of them is {TOO_LARGE}): "
+        "'a/vast.png', 'c/x.png'."
+    )
     examples, labels, skipped = training_set(folder)
     assert len(examples) == 2 and labels.tolist() == [0, 1] and skipped == 2  # the two images are read
     cfg = GANConfig(dataset="folder", data_path=str(folder), image_size=SIDE, device="cpu")

@@ -82,7 +82,9 @@ def test_an_image_folder_leaves_out_a_pipe_named_like_an_image_and_says_so(folde
     try:
         assert source.streamed == (how == "streamed")
         assert (source.num_examples, source.skipped_files) == (3, 2)
-        assert source.skipped_note() == "2 files that could not be read as an image were left out."
+        assert source.skipped_note() == (
+            "2 files that could not be read as an image were left out: 'x.png', 'y.jpg'."
+        )
         brightness = sorted(float(x.mean()) for x in source.examples())
         assert brightness == pytest.approx([(40 + 60 * i) / 127.5 - 1 for i in range(3)], abs=0.02)
     finally:

@@ -567,7 +567,7 @@ def run_data(run_id: str, changes: dict[str, Any] | None = None) -> DataSource:
     `DataError` for a data_path outside `data_roots` (`check_server_data_path`)."""
     cfg = registry().view(run_id).cfg
     check_server_data_path(cfg)
-    return load_data(cfg, resolve_device(continue_device(changes)))
+    return load_data(cfg, resolve_device(continue_device(changes)), allowed_roots=data_roots())
 
 
 def resume_run(run_id: str, changes: dict[str, Any] | None = None) -> str | None:

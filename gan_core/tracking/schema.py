@@ -134,6 +134,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "eval_error": ("error",),
     "snapshot_unreadable": ("snapshot_step",),
     "command": ("command", "source"),  # Pause/Stop/Resume received through an external run's command file
+    # a folder's files left out at the start (`DataSource.left_out_fields`): unreadable ones (``count``, of
+    # them ``too_large``, the first few ``names``), links ``outside`` the allowed folders, ``other_types``
+    "data": ("count", "too_large", "names", "outside", "other_types"),
     # what looks wrong in how a loop of your own calls the API (`gan_core.tracking.checks`, or calls after the
     # last g_step at finish): ``check`` names it, ``detail`` says it, the rest are the numbers it read
     "warning": ("check",),
