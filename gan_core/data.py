@@ -1073,6 +1073,55 @@ def relative_parts(root: Path, paths: Sequence[str | Path]) -> list[tuple[str, .
     return parts
 
 
+def check_data_contents(cfg: GANConfig) -> None:
+    """`DataError` unless ``cfg``'s data_path holds data of the user's own that its loader could read, as
+    far as a quick look tells (for a form to say before Start; the message is the loader's own): a
+    points CSV is read by `read_points_csv`, as `load_data` reads it; a folder must exist and hold at
+    least one file named like an image (`IMAGE_EXTENSIONS`; the look ends at the first, and whether it
+    decodes is known at Start). Datasets without a data_path of the user's own pass (a torchvision root
+    is made by its download)."""
+    spec = DATASETS[cfg.dataset]
+    if not spec.needs_data_path:
+        return
+    path = Path(cfg.data_path).expanduser()
+    if spec.is_points:
+        read_points_csv(path)
+        return
+    _check_folder(path)
+    if not _holds_an_image(path):
+        raise no_images_error(path, [])
+
+
+def _check_folder(root: Path) -> None:
+    """`DataError` unless ``root`` is a folder (the ``folder`` loader's first checks)."""
+    kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
+    if not root.exists():
+        raise DataError(f"image folder {root} not found; need a folder of images ({kinds})")
+    if not root.is_dir():
+        raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
+
+
+def _holds_an_image(root: Path) -> bool:
+    """Whether `image_paths` would list a file under ``root``: the walk ends at the first one."""
+    folders = [str(root)]
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as entries:
+                for entry in entries:
+                    if is_hidden_name(entry.name):
+                        continue
+                    if entry.is_dir():
+                        if not entry.is_symlink():
+                            folders.append(entry.path)
+                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and (
+                        entry.is_file() or os.path.exists(entry.path)
+                    ):
+                        return True
+        except OSError:
+            continue
+    return False
+
+
 def _load_folder(
     cfg: GANConfig,
     device: torch.device,
@@ -1082,11 +1131,7 @@ def _load_folder(
     from gan_core import image_store  # its DataLoader machinery is needed only for folders
 
     root = Path(cfg.data_path).expanduser()
-    kinds = ", ".join(ext[1:] for ext in IMAGE_EXTENSIONS)
-    if not root.exists():
-        raise DataError(f"image folder {root} not found; need a folder of images ({kinds})")
-    if not root.is_dir():
-        raise DataError(f"image folder {root} is not a folder; need a folder of images ({kinds})")
+    _check_folder(root)
     others: list[str] = []
     links: list[str] = []
     files = image_paths(root, others, links)

@@ -66,6 +66,7 @@ with engine_loading():
     from ui.sidebar import (
         config_form,
         edited_fields,
+        forget_refused_upload,
         form_baseline_run,
         form_inputs,
         form_preset,
@@ -155,6 +156,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
         said = f"Loaded {images} in {data.load_seconds:.1f} s{streamed}{how}."
         st.session_state[FLASH_KEY] = ("info", literal(said))
     watch(runner.run_id)
+    forget_refused_upload()  # a run started: an upload refused before it is no longer news
     if preset is not None:  # the form shows the preset now, as the settings of its run
         load_into_form(cfg, runner.run_id, preset=preset)
     else:

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core.config import GANConfig
 from gan_core.presets import get_preset
 from gan_core.runner import Runner
-from tests.test_hostile import Upload
+from tests.test_hostile import Upload, png_bytes
 from tests.test_literal import shown
 from ui.common import data_roots, registry
 from ui.sidebar import FIELDS, REFUSED_KEY, SHOWN_PATH_LIMIT
@@ -206,18 +206,29 @@ def test_a_bad_csv_is_refused_when_it_is_uploaded(runs_root, monkeypatch):
     assert errors(at) == [f"{worse}\n\n{still}"]
 
 
-def test_a_refused_zip_says_the_data_path_typed_is_still_used(runs_root, monkeypatch):
+def allowed_folder(tmp_path: Path, monkeypatch) -> Path:
+    """A folder the dashboard may read (GAN_DASHBOARD_DATA), holding pics/ with one PNG and good.csv."""
+    monkeypatch.setenv("GAN_DASHBOARD_DATA", str(tmp_path / "allowed"))
+    (tmp_path / "allowed" / "pics").mkdir(parents=True)
+    (tmp_path / "allowed" / "pics" / "a.png").write_bytes(png_bytes())
+    (tmp_path / "allowed" / "good.csv").write_text("x,y\n1,2\n3,4\n")
+    return tmp_path / "allowed"
+
+
+def test_a_refused_zip_says_the_data_path_typed_is_still_used(runs_root, monkeypatch, tmp_path):
     """With no earlier upload, the data still in use is the path typed in data_path; with none, the
     refusal says only what is wrong, and Start says what it needs."""
+    pics = str(allowed_folder(tmp_path, monkeypatch) / "pics")
     uploading(monkeypatch, "folder", "pics.zip", "not a zip archive")
-    at = app(**{**TINY, "dataset": "folder", "data_path": "data/pics"}).run()
+    at = app(**{**TINY, "dataset": "folder", "data_path": pics}).run()
     assert not at.exception
     (refusal,) = [e for e in errors(at, data_expander(at)) if "pics.zip" in e]
     message, still = refusal.split("\n\n")
     assert message.startswith("pics.zip: ")  # (what is wrong with it: the loader's own words)
     assert still == (
-        "Still using data_path 'data/pics': Start trains on it. Upload a file that passes to replace it."
+        f"Still using data_path {pics!r}: Start trains on it. Upload a file that passes to replace it."
     )
+    assert not at.button(key="btn_start").disabled
     at.session_state["cfg_data_path"] = ""
     at.run()
     (refusal,) = [e for e in errors(at, data_expander(at)) if "pics.zip" in e]
@@ -317,10 +328,11 @@ def test_a_number_the_browser_would_not_send_over_an_invalid_one_is_said_not_the
     [("points", "bad.csv", "x,y\n1,2\nfoo,3\n"), ("folder", "pics.zip", "no zip")],
 )
 def test_an_upload_refused_beside_a_refused_data_path_says_no_data_is_usable(
-    runs_root, monkeypatch, dataset, name, text
+    runs_root, monkeypatch, tmp_path, dataset, name, text
 ):
     """A data_path outside the folders data may be read from, then a bad file uploaded: the refusal said
     "Still using data_path …: Start trains on it" while Start was off for that very path."""
+    allowed = allowed_folder(tmp_path, monkeypatch)
     typed = "**bold** <img src=x onerror=alert(1)>"
     uploading(monkeypatch, dataset, name, text)
     at = app(**{**TINY, "dataset": dataset, "data_path": typed}).run()
@@ -337,13 +349,13 @@ def test_an_upload_refused_beside_a_refused_data_path_says_no_data_is_usable(
     (path_error,) = [e for e in errors(at, data_expander(at)) if name not in e]
     assert "is outside the folders data may be read from" in path_error
     assert at.button(key="btn_start").disabled
-    # the same path, inside the allowed folders: Start trains on it, as the refusal says
-    at.session_state["cfg_data_path"] = "data/pics"
+    # another path typed, inside the allowed folders, holding the data: the refusal of the file sent
+    # before is stale (it said which data the form used then), and Start trains on the path
+    good = str(allowed / ("good.csv" if dataset == "points" else "pics"))
+    at.session_state["cfg_data_path"] = good
     at.run()
-    (refusal,) = [e for e in errors(at, data_expander(at)) if name in e]
-    assert refusal.endswith(
-        "Still using data_path 'data/pics': Start trains on it. Upload a file that passes to replace it."
-    )
+    assert not at.exception and errors(at) == []
+    assert not at.button(key="btn_start").disabled and start_notes(at) == []
 
 
 def test_a_long_data_path_is_quoted_short_in_the_sidebar(runs_root):
@@ -367,3 +379,85 @@ def test_a_long_data_path_is_quoted_short_in_the_sidebar(runs_root):
     at = app(**{**TINY, "dataset": "points", "data_path": whole}).run()
     (error,) = errors(at, data_expander(at))
     assert error.startswith(f"data_path {whole!r} is outside")
+
+
+# ---------------------------------------------------------------------------------------------- contents
+FOLDER_KINDS = "png, jpg, jpeg, webp, bmp"
+CONTENTS_NOTE = (
+    "Start needs a data_path that holds the {} data: see the message under data_path in the sidebar (Data)."
+)
+
+
+@pytest.mark.parametrize(
+    ("dataset", "where", "said"),
+    [
+        ("folder", "missing", "image folder {path} not found; need a folder of images ({kinds})"),
+        ("folder", "empty", "no images ({kinds}) found under {path}"),
+        ("folder", "no images", "no images ({kinds}) found under {path}"),
+        ("points", "missing", "points CSV {path}: file not found; {allowed}"),
+        ("points", "nan.csv", "points CSV {path}: column 2 has non-finite value 'nan' at row 3; {allowed}"),
+    ],
+)
+def test_a_data_path_that_holds_no_usable_data_is_said_under_it_and_start_stays_off(
+    runs_root, monkeypatch, tmp_path, dataset, where, said
+):
+    """Only where a typed data_path lies was checked: a path that does not exist, an empty folder or a
+    CSV with NaNs got no word under the field, and Start, on, failed with a banner at the top."""
+    allowed = allowed_folder(tmp_path, monkeypatch)
+    path = allowed / where
+    if where == "empty":
+        path.mkdir()
+    elif where == "no images":
+        path.mkdir()
+        (path / "notes.txt").write_text("no image here")
+        (path / ".hidden.png").write_bytes(png_bytes())  # hidden: the loader would not read it either
+    elif where.endswith(".csv"):
+        path.write_text("x,y\n1,2\n3,nan\n")
+    at = app(**{**TINY, "dataset": dataset, "data_path": str(path)}).run()
+    assert not at.exception
+    expected = said.format(path=path, kinds=FOLDER_KINDS, allowed=CSV_ALLOWED)
+    assert errors(at, data_expander(at)) == [expected] and errors(at) == [expected]  # once, under the field
+    assert at.button(key="btn_start").disabled
+    assert start_notes(at) == [CONTENTS_NOTE.format(dataset)]
+    # put right: the message goes and Start is on (the check is cached by the path's time and size)
+    if dataset == "folder":
+        path.mkdir(exist_ok=True)
+        (path / "a.png").write_bytes(png_bytes())
+    else:
+        path.write_text("x,y\n1,2\n3,4\n")
+    at.run()
+    assert errors(at) == [] and not at.button(key="btn_start").disabled and start_notes(at) == []
+
+
+def test_a_refused_upload_beside_a_path_that_holds_no_data_says_no_data_is_usable(
+    runs_root, monkeypatch, tmp_path
+):
+    """After a refused upload the sidebar said "Still using data_path …: Start trains on it" of a path
+    that does not exist."""
+    missing = str(allowed_folder(tmp_path, monkeypatch) / "nothing")
+    uploading(monkeypatch, "folder", "pics.zip", "no zip")
+    at = app(**{**TINY, "dataset": "folder", "data_path": missing}).run()
+    assert not at.exception
+    (refusal,) = [e for e in errors(at, data_expander(at)) if "pics.zip" in e]
+    assert refusal.split("\n\n")[1] == (
+        f"No data is usable yet: data_path {missing!r} is refused too (image folder {missing} not found; "
+        f"need a folder of images ({FOLDER_KINDS})). Upload a file that passes, or correct data_path."
+    )
+    assert "Start trains on it" not in refusal and at.button(key="btn_start").disabled
+
+
+def test_a_refused_upload_is_not_said_again_once_a_run_has_started(runs_root, monkeypatch, tmp_path):
+    """The refusal of a file still in the uploader, and the data it said the form used, were repeated at
+    every rerun after a run had started on that data."""
+    pics = str(allowed_folder(tmp_path, monkeypatch) / "pics")
+    uploading(monkeypatch, "folder", "pics.zip", "no zip")
+    form = {**TINY, "dataset": "folder", "data_path": pics, "image_size": 8, "model": "mlp", "steps": 1}
+    at = app(**form).run()
+    assert [e for e in errors(at) if "pics.zip" in e]
+    at.button(key="btn_start").click().run()
+    assert not at.exception and watched(at) is not None
+    assert not [e for e in errors(at) if "pics.zip" in e]
+    at.run()  # nor at a later rerun, the file still in the uploader
+    assert not [e for e in errors(at) if "pics.zip" in e] and uploads(runs_root) == []
+    runner = registry().runner(watched(at))
+    assert runner.wait(TIMEOUT)

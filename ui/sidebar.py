@@ -25,6 +25,7 @@ would not load is refused then, its message saying which data the form still use
 from __future__ import annotations
 
 import dataclasses
+import os
 import secrets
 import shutil
 from collections.abc import Mapping
@@ -49,6 +50,7 @@ from gan_core.app import (
     GANConfig,
     UploadError,
     allowed_roots_text,
+    check_data_contents,
     extract_images_zip,
     get_loss,
     get_preset,
@@ -68,7 +70,10 @@ PRESET_KEY = "_preset"  # the preset last loaded into the form
 AUTOSTART_KEY = "_autostart"  # a preset button's (name, start request): the Train view starts that preset
 START_KEY = "_start_request"  # the id the next start click sends: one click starts at most one run
 UPLOAD_DONE_KEY = "_upload_done"  # "<dataset>:<file id>" of the upload data_path was last set to
-UPLOAD_REFUSED_KEY = "_upload_refused"  # ("<dataset>:<file id>", message) of the last upload refused
+# The last upload refused: ("<dataset>:<file id>", message, the data_path in the form then, stale). Stale
+# once a run has started or another data_path is typed (`forget_refused_upload`, `_upload`): its message,
+# and the data it said the form still used, are no longer news.
+UPLOAD_REFUSED_KEY = "_upload_refused"
 UPLOADED_KEY = "_uploaded"  # (data_path, the file's name) of the upload data_path was last set to
 LR_FORMAT = "%.1e"
 
@@ -548,6 +553,14 @@ def config_form(uploads_root: Path) -> FormCheck:
                 "Start needs a data_path inside the folders data may be read from: see the message under "
                 "data_path in the sidebar (Data)."
             )
+        else:
+            problem = data_contents_problem(cfg.dataset, cfg.data_path)
+            if problem:
+                error, field = problem, "data_path"
+                note = (
+                    f"Start needs a data_path that holds the {dataset} data: see the message under "
+                    "data_path in the sidebar (Data)."
+                )
     if error and field == "data_path" and at_data_path is not None:
         # No data given yet is no mistake to show in red before the user has typed anything: the note
         # beside Start says what it needs (upload or path). When a file was refused, its refusal, just
@@ -583,6 +596,11 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
         return False
     refused = st.session_state.get(UPLOAD_REFUSED_KEY)
     if refused and refused[0] == marker:
+        in_use = str(st.session_state.get("cfg_data_path") or "").strip()
+        if in_use and in_use != refused[2]:  # another path typed since: the refusal is stale
+            st.session_state[UPLOAD_REFUSED_KEY] = refused = (*refused[:3], True)
+        if refused[3]:
+            return False
         _refused(refused[1], dataset)
         return True
     try:
@@ -593,7 +611,8 @@ def _upload(dataset: str, uploads_root: Path) -> bool:
         else:
             path = extract_images_zip(data, file.name, uploads_root)
     except UploadError as exc:
-        st.session_state[UPLOAD_REFUSED_KEY] = (marker, str(exc))
+        in_use = str(st.session_state.get("cfg_data_path") or "").strip()
+        st.session_state[UPLOAD_REFUSED_KEY] = (marker, str(exc), in_use, False)
         _refused(str(exc), dataset)
         return True
     st.session_state[UPLOAD_DONE_KEY] = marker
@@ -628,17 +647,46 @@ def _refused(message: str, dataset: str) -> None:
     st.error(text)
 
 
+def forget_refused_upload() -> None:
+    """A run has started: the last upload's refusal, and the data it said the form still used, are no
+    longer news; not said again while its file stays in the uploader (nor read again)."""
+    refused = st.session_state.get(UPLOAD_REFUSED_KEY)
+    if refused:
+        st.session_state[UPLOAD_REFUSED_KEY] = (*refused[:3], True)
+
+
 def _data_path_refused(dataset: str, data_path: str) -> str | None:
     """Why the server refuses ``data_path`` for ``dataset`` whatever the other fields hold, in a few words
-    (the config's check of the path, or a path outside the folders data may be read from:
-    `check_server_data_path`), or None. (Whether the data there loads is known at Start, as for any path
-    typed.)"""
+    (the config's check of the path, a path outside the folders data may be read from:
+    `check_server_data_path`, or what it holds: `data_contents_problem`), or None."""
     try:
         check_server_data_path(GANConfig(dataset=dataset, data_path=data_path))
     except ConfigError as exc:
         return str(exc) if exc.field == "data_path" else None
     except DataError:
         return f"outside the folders data may be read from: {allowed_roots_text(data_roots())}"
+    return data_contents_problem(dataset, data_path)
+
+
+def data_contents_problem(dataset: str, data_path: str) -> str | None:
+    """What is wrong with what ``data_path`` holds for ``dataset`` (`check_data_contents`: missing, an
+    empty folder, a CSV the loader would refuse), or None; read once per version of the path (its
+    modification time and size), not at every rerun."""
+    try:
+        stat = os.stat(os.path.expanduser(data_path))
+        stamp = (stat.st_mtime_ns, stat.st_size)
+    except (OSError, ValueError):  # missing (said by the check), a NUL character
+        stamp = None
+    return _contents_problem(dataset, data_path, stamp)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def _contents_problem(dataset: str, data_path: str, stamp: tuple[int, int] | None) -> str | None:
+    """`data_contents_problem`, cached by ``stamp`` (the path's modification time and size)."""
+    try:
+        check_data_contents(GANConfig(dataset=dataset, data_path=data_path))
+    except (DataError, ConfigError) as exc:
+        return str(exc)
     return None
 
 
