@@ -112,6 +112,39 @@ def _first_readable(folder: Path, entries: list[tuple[zipfile.ZipInfo, tuple[str
     )
 
 
+# Info-ZIP's Unicode Path extra field: version 1, the CRC-32 of the header's name bytes, the name in UTF-8
+UNICODE_PATH_EXTRA = 0x7075
+UTF8_NAME_FLAG = 0x800  # general purpose bit 11: the header's name is UTF-8
+
+
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """The name of a ZIP entry as its writer meant it. An entry without the UTF-8 flag (bit 11) is read
+    by `zipfile` as cp437, but Info-ZIP's ``zip`` on Linux, macOS's Archive Utility and others write
+    UTF-8 names without the flag ('猫' read as 'τî½'): the name comes from the Unicode Path extra field
+    (0x7075) when it is there and its CRC matches the header's name, else the header's bytes decoded as
+    UTF-8 when they decode, else cp437 as zipfile read it."""
+    if info.flag_bits & UTF8_NAME_FLAG:
+        return info.filename
+    try:
+        raw = info.orig_filename.encode("cp437")
+    except UnicodeEncodeError:  # (read with another metadata_encoding: taken as given)
+        return info.filename
+    extra = info.extra
+    while len(extra) >= 4:
+        kind, size = int.from_bytes(extra[:2], "little"), int.from_bytes(extra[2:4], "little")
+        field, extra = extra[4 : 4 + size], extra[4 + size :]
+        crc = int.from_bytes(field[1:5], "little") if len(field) >= 5 and field[0] == 1 else None
+        if kind == UNICODE_PATH_EXTRA and crc == zlib.crc32(raw):
+            try:
+                return field[5:].decode("utf-8").rstrip("\0") or info.filename
+            except UnicodeDecodeError:
+                break
+    try:
+        return raw.decode("utf-8").split("\0", 1)[0]  # (zipfile cuts a name at a NUL too)
+    except UnicodeDecodeError:
+        return info.filename
+
+
 def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
     """Extract the image files of an uploaded ZIP into a fresh folder; returns the folder.
 
@@ -128,6 +161,8 @@ def extract_images_zip(data: bytes, name: str, uploads_root: Path) -> Path:
         raise UploadError(f"{name}: not a readable ZIP archive") from None
     with archive:
         members = [m for m in archive.infolist() if not m.is_dir()]
+        for m in members:  # the names as their writer meant them (`entry_name`); opening reads by the
+            m.filename = entry_name(m)  # header's own bytes (orig_filename), which this leaves as they are
         if len(members) > MAX_ZIP_ENTRIES:
             raise UploadError(f"{name}: {len(members)} files; allowed up to {MAX_ZIP_ENTRIES}")
         total = 0

@@ -1,8 +1,11 @@
 """Exports (CSV, ZIP) and uploads (points CSV, images ZIP) with their limits and refusals."""
 
 import io
+import shutil
 import stat
+import subprocess
 import zipfile
+import zlib
 
 import numpy as np
 import pandas as pd
@@ -115,6 +118,70 @@ def test_a_zip_whose_images_none_decodes_is_refused_at_once(tmp_path):
     # one readable image among garbage is enough (the folder's reader skips and counts the others)
     folder = extract_images_zip(make_zip({**entries, "z.png": png_bytes()}), "some.zip", tmp_path / "up")
     assert len(list(folder.rglob("*.png"))) == 6
+
+
+# ---------------------------------------------------------------------------------------------- names
+def unflagged_utf8_zip(names: dict[str, str]) -> bytes:
+    """A ZIP whose entries are named in UTF-8 without the UTF-8 flag, as Info-ZIP's ``zip`` on Linux
+    writes them: written under ASCII stand-ins of the same byte length (``names``: stand-in -> name),
+    whose bytes are then swapped for the name's (zipfile itself flags every non-ASCII name)."""
+    data = make_zip({stand_in: png_bytes() for stand_in in names})
+    for stand_in, name in names.items():
+        assert len(stand_in.encode()) == len(name.encode())
+        data = data.replace(stand_in.encode(), name.encode())
+    return data
+
+
+def test_a_zip_named_in_utf8_without_the_flag_keeps_its_names(tmp_path):
+    """'猫/0.png' became 'τî½/0.png' (the UTF-8 bytes read as cp437): the class folder and the names
+    shown are the ones the user gave."""
+    data = unflagged_utf8_zip({"uni/XYZ/0.png": "uni/猫/0.png", "uni/dog/0.png": "uni/dog/0.png"})
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        info = archive.getinfo("uni/τî½/0.png")  # as zipfile reads it: no flag, so cp437
+        assert not info.flag_bits & 0x800
+        assert export.entry_name(info) == "uni/猫/0.png"
+    folder = extract_images_zip(data, "uni.zip", tmp_path / "up")
+    assert sorted(p.parent.name for p in folder.rglob("*.png")) == ["dog", "猫"]
+    source = load_data(GANConfig(dataset="folder", data_path=str(folder), image_size=8))
+    assert source.class_names == ("dog", "猫")
+
+
+def test_a_zip_entry_with_a_unicode_path_field_takes_its_name_from_it(tmp_path):
+    """Info-ZIP's Unicode Path extra field (0x7075): version 1, the CRC-32 of the header's name, the name
+    in UTF-8; a field whose CRC does not match the header's name (renamed since) is ignored."""
+
+    def with_field(header: str, meant: str, crc_of: str) -> zipfile.ZipInfo:
+        info = zipfile.ZipInfo(header)
+        field = b"\x01" + zlib.crc32(crc_of.encode("cp437")).to_bytes(4, "little") + meant.encode()
+        info.extra = (0x7075).to_bytes(2, "little") + len(field).to_bytes(2, "little") + field
+        return info
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(with_field("neko.png", "猫.png", crc_of="neko.png"), png_bytes())
+        archive.writestr(with_field("inu.png", "犬.png", crc_of="other.png"), png_bytes())
+    folder = extract_images_zip(buffer.getvalue(), "field.zip", tmp_path / "up")
+    assert sorted(p.name for p in folder.rglob("*.png")) == ["inu.png", "猫.png"]
+
+
+def test_a_zip_named_in_cp437_keeps_its_cp437_names(tmp_path):
+    """Bytes that are no UTF-8 (an old DOS tool's 'é' is 0x82) stay as zipfile reads them."""
+    data = make_zip({"caf_.png": png_bytes()}).replace(b"caf_.png", "café.png".encode("cp437"))
+    folder = extract_images_zip(data, "dos.zip", tmp_path / "up")
+    assert [p.name for p in folder.rglob("*.png")] == ["café.png"]
+
+
+@pytest.mark.skipif(shutil.which("zip") is None, reason="Info-ZIP's zip is not installed")
+def test_a_zip_made_by_info_zip_keeps_its_utf8_names(tmp_path):
+    source = tmp_path / "uni"
+    for name in ("猫", "chien"):
+        (source / name).mkdir(parents=True)
+        (source / name / "0.png").write_bytes(png_bytes())
+    subprocess.run(
+        ["zip", "-qr", str(tmp_path / "uni.zip"), "uni"], cwd=tmp_path, check=True, env={"LANG": "C.UTF-8"}
+    )
+    folder = extract_images_zip((tmp_path / "uni.zip").read_bytes(), "uni.zip", tmp_path / "up")
+    assert sorted(p.parent.name for p in folder.rglob("*.png")) == ["chien", "猫"]
 
 
 def test_zip_limits(tmp_path, monkeypatch):
