@@ -629,7 +629,13 @@ def read_points_csv(
         raise fail(f"cannot read it ({exc})") from None
 
     if table.shape[1] != 2:
-        raise fail(f"it has {table.shape[1]} column{'s' if table.shape[1] != 1 else ''}")
+        problem = f"it has {table.shape[1]} column{'s' if table.shape[1] != 1 else ''}"
+        if table.shape[1] == 1:  # a semicolon- or tab-separated file (a spreadsheet's export in many locales)
+            held = {"';'": ";", "a tab": "\t"}
+            found = [name for name, char in held.items() if table[0].str.contains(char, regex=False).any()]
+            if found:
+                problem += f" (its rows hold {' and '.join(found)}: the separator must be a comma)"
+        raise fail(problem)
     raw = table.fillna("").apply(lambda column: column.str.strip())
     values = raw.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
     blank = (raw == "").to_numpy()
