@@ -119,8 +119,8 @@ UTF8_NAME_FLAG = 0x800  # general purpose bit 11: the header's name is UTF-8
 
 def entry_name(info: zipfile.ZipInfo) -> str:
     """The name of a ZIP entry as its writer meant it. An entry without the UTF-8 flag (bit 11) is read
-    by `zipfile` as cp437, but Info-ZIP's ``zip`` on Linux, macOS's Archive Utility and others write
-    UTF-8 names without the flag ('猫' read as 'τî½'): the name comes from the Unicode Path extra field
+    by `zipfile` as cp437, but Info-ZIP's ``zip`` on Linux (and other tools) write UTF-8 names without
+    the flag ('猫' read as 'τî½'): the name comes from the Unicode Path extra field
     (0x7075) when it is there and its CRC matches the header's name, else the header's bytes decoded as
     UTF-8 when they decode, else cp437 as zipfile read it."""
     if info.flag_bits & UTF8_NAME_FLAG:
