@@ -184,3 +184,17 @@ def test_files_of_other_image_types_are_counted_not_passed_over(tmp_path):
         "2 files of other types (.gif, .tif) were not read (read: png, jpg, jpeg, webp, bmp)."
     )
     assert source.left_out_fields()["other_types"] == [".gif", ".tif"]
+
+
+def test_the_cache_note_counts_files_with_a_thousands_separator(tmp_path, monkeypatch):
+    """ "decoded 1000 files into the data cache": every other count the load says has its separator."""
+    images = tmp_path / "images"
+    images.mkdir()
+    one = images / "0000.png"
+    Image.new("L", (2, 2), 9).save(one)
+    for i in range(1, 1000):
+        os.link(one, images / f"{i:04d}.png")
+    monkeypatch.setattr("gan_core.data.CACHE_HELD_FROM", 1)
+    monkeypatch.setenv("GAN_DASHBOARD_DATA_CACHE", str(tmp_path / "cache"))
+    source = load_data(folder_cfg(images))
+    assert any(note.startswith("decoded 1,000 files into the data cache ") for note in source.notes)
