@@ -1889,7 +1889,8 @@ D_OUTPUT_COLUMNS = ("d_real", "d_fake")
 
 def compare_data_note(datasets: Mapping[str, str]) -> str | None:
     """A line for Compare when the chosen runs train on different data, else None. ``datasets``: run id
-    -> the data set it trains on (`RunView.dataset`; "" for a run that named none, left out). Losses,
+    -> the data set it trains on (`RunMeta.data_name`: a run that named none by its kind of data,
+    ``"points (unnamed)"``; "" for one of which nothing is known, left out). Losses,
     accuracies and the quality metrics depend on the data (a ring of 8 points is not 64-pixel digits;
     fd_cls and the PRDC use each data set's own classifier), so their values are compared within one
     data set only. Runs of one data set's name on different files (two `points` uploads, two image

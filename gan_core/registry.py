@@ -415,8 +415,8 @@ class RunView:
     def settings(self) -> dict[str, Any]:
         """The run's settings in force now, as Compare lines runs up: first what run.json says it is
         (``(source)``, ``(loss)``, ``(dataset)``, ``(model)``: the same rows whoever trained it, left out
-        where unknown); then a run the product trains: its config with the mid-run changes in force
-        (`hparams`).
+        where unknown; ``(dataset)`` of a run that named none is its kind of data, `RunMeta.data_name`);
+        then a run the product trains: its config with the mid-run changes in force (`hparams`).
 
         A user's own run (`gan_core.track`, Lightning): what the run recorded it trained with, then its
         free-form hyperparameters (run.json's ``hparams``, the ``config`` given to `gan_core.track.init`).
@@ -433,7 +433,7 @@ class RunView:
             for name, value in (
                 ("(source)", self.meta.source),
                 ("(loss)", self.meta.loss),
-                ("(dataset)", self.meta.dataset),
+                ("(dataset)", self.meta.data_name),
                 ("(model)", self.meta.model),
             )
             if value

@@ -553,6 +553,15 @@ class RunMeta:
             )
 
     @property
+    def data_name(self) -> str:
+        """What the run trains on, as Compare tells runs' data apart: its ``dataset``; for a run that named
+        none, its ``data_kind`` of 2D points or images as ``"points (unnamed)"`` (a 2D-points run of one's
+        own loop is not digits, named or not); ``""`` for an unnamed ``other`` (nothing known)."""
+        if self.dataset:
+            return self.dataset
+        return f"{self.data_kind} (unnamed)" if self.data_kind in ("points", "images") else ""
+
+    @property
     def owned(self) -> bool:
         """True when the product trains the run itself (it can resume, branch and single-step it)."""
         return self.source in OWNED_SOURCES

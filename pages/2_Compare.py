@@ -79,7 +79,7 @@ metrics = metrics_box.multiselect(
 if not views:
     st.stop()
 
-data_note = charts.compare_data_note({run_id: view.dataset for run_id, view in views.items()})
+data_note = charts.compare_data_note({run_id: view.meta.data_name for run_id, view in views.items()})
 if data_note:  # (data set names come from the runs' files: shown as text)
     st.info(literal(data_note), icon=":material/compare_arrows:")
 # A run still training is drawn as it was when the page ran (it did not say so, while the Train view moves

@@ -1,0 +1,63 @@
+"""Compare's review fixes: runs on different data told apart when one named no data set, a quality
+metric a run never measured named in the legend, a metric none of the ended runs logged said so, the
+chosen runs' rows as one CSV, each run's status, the samples slider at the newest step when the runs
+change, a run deleted elsewhere named once, quality axes of a minimum span, and a log axis with nothing
+positive to draw."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from streamlit.runtime.state.common import user_key_from_element_id
+from streamlit.testing.v1 import AppTest
+
+from gan_core import track
+from gan_core.config import GANConfig
+from gan_core.runner import Runner
+
+APP_DIR = Path(__file__).resolve().parents[1]
+TIMEOUT = 60
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=6, checkpoint_every=0)
+
+
+def finished(root: Path, run_id: str, **overrides) -> None:
+    runner = Runner(GANConfig(**{**TINY, **overrides}), root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+
+
+def own_points_run(root: Path, run_id: str, steps: int = 3, **init) -> None:
+    """A user's loop on 2D points that named no data set (run.json: data_kind points, dataset "")."""
+    with track.init(run_id, root=root, loss="nonsaturating", real=torch.randn(64, 2), **init) as run:
+        for _ in range(steps):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+
+
+def compare(runs: list[str] | None = None) -> AppTest:
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    if runs is not None:
+        at.multiselect(key="cmp_runs").set_value(runs).run()
+    assert not at.exception
+    return at
+
+
+def charts(at: AppTest) -> dict[str, dict]:
+    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+
+
+# ------------------------------------------------------------------------------ different data
+
+
+def test_a_points_run_that_named_no_data_set_is_told_apart_from_a_digits_run(runs_root):
+    own_points_run(runs_root, "blob")
+    finished(runs_root, "digits", dataset="digits", steps=3)
+    at = compare(["blob", "digits"])
+    assert [i.value for i in at.info] == [
+        "These runs train on different data (points (unnamed): blob; digits: digits): their losses, "
+        "accuracies and quality metrics are each data set's own, so compare each run's trend, and values "
+        "only within one data set."
+    ]
+    diff = at.dataframe[0].value
+    assert diff.loc["(dataset)"].to_dict() == {"blob": "points (unnamed)", "digits": "digits"}
