@@ -2061,7 +2061,10 @@ def compare_figure(
     colors: Mapping[str, str] | None = None,
 ) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
-    ``column`` (an older run without that metric), are left out; with none left it is a placeholder.
+    ``column`` (an older run without that metric), are left out; with none left it is a placeholder. A
+    run whose view has the column but never measured it (a digits run's modes_covered, a run whose
+    evaluations came after its last step) is named in the legend, "<run> (not measured)", as the
+    per-step metrics' charts name one (`_say_unmeasured`).
 
     ``events`` (run id -> its events): each run's flags raised and cleared, as vertical markers in the
     run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
@@ -2099,9 +2102,14 @@ def compare_figure(
         measured = _measured(view, column)
         sparse = column in EVAL_COLUMNS or (column not in RECORD_COLUMNS and not measured.all())
         if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
-            view = view[measured]
-            if view.empty:
+            if not measured.any():  # a chosen run that never measured it: said in the legend, not left out
+                unmeasured = _line_traces(
+                    np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0
+                )
+                _say_unmeasured(unmeasured[-1])
+                traces.extend(unmeasured)
                 continue
+            view = view[measured]
         step = view["step"].to_numpy(dtype=np.float64)
         steps.append(step)
         raw = view[column].to_numpy(dtype=np.float64)

@@ -9,10 +9,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import torch
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 
+from gan_core import charts as gan_charts
 from gan_core import track
 from gan_core.config import GANConfig
 from gan_core.runner import Runner
@@ -61,3 +64,19 @@ def test_a_points_run_that_named_no_data_set_is_told_apart_from_a_digits_run(run
     ]
     diff = at.dataframe[0].value
     assert diff.loc["(dataset)"].to_dict() == {"blob": "points (unnamed)", "digits": "digits"}
+
+
+# ------------------------------------------------------------------------- quality never measured
+
+
+def test_a_chosen_run_that_never_measured_a_quality_metric_is_named_in_the_legend():
+    steps = np.arange(1, 11, dtype=np.float64)
+    measured = pd.DataFrame({"step": steps, "grid_js": np.where(steps % 5 == 0, 0.3, np.nan)})
+    never = pd.DataFrame({"step": steps, "grid_js": np.full(10, np.nan)})
+    figure = gan_charts.compare_figure({"ring": measured, "digits": never}, "grid_js")
+    named = [t["name"] for t in figure["data"] if t.get("showlegend", True)]
+    assert named == ["ring", "digits (not measured)"]
+    (unmeasured,) = [t for t in figure["data"] if t["name"] == "digits (not measured)"]
+    assert list(unmeasured["y"]) == [None]  # a key in the legend, nothing drawn
+    alone = gan_charts.compare_figure({"digits": never}, "grid_js")  # the only run: named, not "no data"
+    assert [t["name"] for t in alone["data"]] == ["digits (not measured)"]
