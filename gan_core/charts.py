@@ -45,6 +45,7 @@ from gan_core.flags import EXPLODING_NORM, FLAGS
 from gan_core.losses import LOSSES, GANLoss
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
 from gan_core.tracking.schema import (
+    ENDED,
     EVAL_COLUMNS,
     FEATURE_COLUMNS,
     FEATURE_COLUMNS_BY_SPACE,
@@ -2059,9 +2060,12 @@ def compare_figure(
     log_y: bool = False,
     events: Mapping[str, Events] | None = None,
     colors: Mapping[str, str] | None = None,
+    statuses: Mapping[str, str] | None = None,
 ) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
-    ``column`` (an older run without that metric), are left out; with none left it is a placeholder. A
+    ``column`` (an older run without that metric), are left out; with none left it is a placeholder that
+    says "no data yet", or, when ``statuses`` (run id -> its status) says every run in ``views`` has
+    ended (`ENDED`, or interrupted: no more rows will come), "none of the chosen runs logged <column>". A
     run whose view has the column but never measured it (a digits run's modes_covered, a run whose
     evaluations came after its last step) is named in the legend, "<run> (not measured)", as the
     per-step metrics' charts name one (`_say_unmeasured`).
@@ -2155,7 +2159,9 @@ def compare_figure(
             hover = f"{html.escape(str(run_id))}, step {at:g}: {label}"
             markers.append((at, label, _flag_marker_kind(kind, fields), color, hover))
     if not traces:
-        return _message_figure(column, "no data yet", METRIC_HEIGHT, column)
+        ended = statuses is not None and all(statuses.get(r) in (*ENDED, "interrupted") for r in views)
+        message = f"none of the chosen runs logged {column}" if ended and views else "no data yet"
+        return _message_figure(column, message, METRIC_HEIGHT, column)
     markers = sorted(markers, key=lambda m: m[0])[-MAX_EVENT_LABELS:]
     traces.extend(_edge_traces(edges))
     layout = _base_layout(column, METRIC_HEIGHT)

@@ -61,8 +61,9 @@ for run_id in chosen:
         views[run_id] = view
         run_banners(view, prefix=f"{literal(run_id)}: ", failed=False)
 custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
-# A metric chosen stays offered when the run that logged it is taken out (its chart then says "no data
-# yet"): the choice is not dropped, and it is back when the run is.
+# A metric chosen stays offered when the run that logged it is taken out (its chart then says that none
+# of the chosen runs logged it, or "no data yet" beside a live run): the choice is not dropped, and it is
+# back when the run is.
 chosen_metrics = kept_value("cmp_metrics", DEFAULT_METRICS)
 # The quality metrics some chosen run measured (a digits run has no modes_covered, none fid without
 # Inception's weights), and every per-step one.
@@ -84,8 +85,9 @@ if data_note:  # (data set names come from the runs' files: shown as text)
     st.info(literal(data_note), icon=":material/compare_arrows:")
 # A run still training is drawn as it was when the page ran (it did not say so, while the Train view moves
 # on every second): named, with the step shown, and a button to draw it again.
+statuses = {run_id: view.status for run_id, view in views.items()}  # (each probes the run's lock: once)
 training = {
-    run_id: view.current_step for run_id, view in views.items() if view.status in ("running", "paused")
+    run_id: view.current_step for run_id, view in views.items() if statuses[run_id] in ("running", "paused")
 }
 if training:
     note = st.container(horizontal=True, vertical_alignment="center")
@@ -113,7 +115,7 @@ for i, metric in enumerate(metrics):
         run_id: charts.compare_view(view.store, metric, downsampled[run_id]) for run_id, view in views.items()
     }
     fig = charts.compare_figure(
-        frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors
+        frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors, statuses=statuses
     )
     columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
     for note in (

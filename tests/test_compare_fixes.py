@@ -80,3 +80,20 @@ def test_a_chosen_run_that_never_measured_a_quality_metric_is_named_in_the_legen
     assert list(unmeasured["y"]) == [None]  # a key in the legend, nothing drawn
     alone = gan_charts.compare_figure({"digits": never}, "grid_js")  # the only run: named, not "no data"
     assert [t["name"] for t in alone["data"]] == ["digits (not measured)"]
+
+
+# ------------------------------------------------------------------------------- never logged
+
+
+def test_a_metric_none_of_the_ended_runs_logged_says_so_and_a_live_run_s_says_no_data_yet():
+    frame = pd.DataFrame({"step": [1.0, 2.0], "d_loss": [1.0, 0.9]})  # no my_metric column
+
+    def message(statuses):
+        figure = gan_charts.compare_figure({"a": frame, "b": frame}, "my_metric", statuses=statuses)
+        return figure["layout"]["annotations"][0]["text"]
+
+    assert message({"a": "finished", "b": "interrupted"}) == "none of the chosen runs logged my_metric"
+    assert message({"a": "finished", "b": "failed"}) == "none of the chosen runs logged my_metric"
+    assert message({"a": "finished", "b": "running"}) == "no data yet"  # b may log it yet
+    assert message({"a": "finished", "b": "paused"}) == "no data yet"
+    assert message(None) == "no data yet"
