@@ -56,6 +56,7 @@ from gan_core.registry import (
     RegistryError,
     RunRegistry,
     RunView,
+    compare_csv_bytes,
     settings_tables,
 )
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
@@ -111,6 +112,7 @@ __all__ = [
     "check_data_contents",
     "check_data_path",
     "continue_device",
+    "compare_csv_bytes",
     "coverage_total",
     "delete_upload",
     "extract_images_zip",

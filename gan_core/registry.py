@@ -22,7 +22,9 @@ it, and `RunView.throughput` turns the per-process ``samples_per_s`` into the jo
 from __future__ import annotations
 
 import contextlib
+import csv
 import datetime as dt
+import io
 import json
 import math
 import numbers
@@ -66,7 +68,7 @@ from gan_core.rundir import (
 from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
-from gan_core.tracking.schema import D_METRICS, EVAL_COLUMNS, custom_columns
+from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, TEXT_COLUMNS, custom_columns
 from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import GRID_COLUMNS, MAX_GRID_CLASSES, RECORD_COLUMNS
 
@@ -1244,6 +1246,41 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     differ = np.array([len(set(found)) > 1 for found in present], dtype=bool)
     shared = np.array([len(found) == len(settings) for found in present], dtype=bool)
     return table[differ], table[~differ & ~shared]
+
+
+def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
+    """Compare's download: the chosen runs' metrics.csv rows as one long CSV, each row led by its
+    ``run_id`` and the run's ``source`` (run.json's: trainer, api, lightning), the runs in ``views``'
+    order, each run's rows as its file holds them (a live run's up to its last whole line). Its columns
+    are the union of the runs' headers in metrics.csv's order (`CSV_COLUMNS`), the runs' own metrics
+    after the schema's numbers and before ``flags``; a cell a run's file lacks is blank. Cells are copied
+    as text, not parsed: what is written is what the runs wrote. A row with more fields than its file's
+    header (a torn write) is left out, one with fewer is padded with blanks; a file that cannot be read
+    (gone, unreadable) adds no rows. UTF-8 bytes, a header line only for no rows."""
+    known = {name: i for i, name in enumerate(CSV_COLUMNS)}
+    tables: list[tuple[str, str, list[str], list[list[str]]]] = []
+    names: dict[str, None] = {}
+    for run_id, view in views.items():
+        try:
+            text = view.run_dir.metrics_bytes().decode("utf-8", errors="replace")
+            rows = list(csv.reader(io.StringIO(text)))
+        except (OSError, csv.Error):  # (the page shows the run's problems; its rows cannot be had)
+            continue
+        if not rows:
+            continue
+        header, body = rows[0], [row for row in rows[1:] if row and len(row) <= len(rows[0])]
+        names.update(dict.fromkeys(header))
+        tables.append((run_id, view.meta.source, header, body))
+    last = len(CSV_COLUMNS) - len(TEXT_COLUMNS)  # the runs' own metrics go before the text columns
+    columns = sorted(names, key=lambda name: known.get(name, last - 0.5))  # (stable: own ones in order)
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["run_id", "source", *columns])
+    for run_id, source, header, body in tables:
+        at = [header.index(name) if name in header else None for name in columns]
+        for row in body:
+            writer.writerow([run_id, source, *("" if i is None or i >= len(row) else row[i] for i in at)])
+    return out.getvalue().encode("utf-8")
 
 
 def latest_values(run_dir: RunDir) -> dict[str, Any]:

@@ -22,6 +22,7 @@ with engine_loading():
         RunDirError,
         RunView,
         charts,
+        compare_csv_bytes,
         settings_tables,
     )
     from ui.common import (
@@ -79,6 +80,16 @@ metrics = metrics_box.multiselect(
 )
 if not views:
     st.stop()
+# (a callable: the runs' files are read when the button is clicked, not on every run of the page)
+opts.download_button(
+    "Download CSV",
+    lambda: compare_csv_bytes(views),
+    file_name="compare.csv",
+    mime="text/csv",
+    key="cmp_csv",
+    icon=":material/download:",
+    help="The chosen runs' metrics.csv rows in one table, each led by its run_id and source",
+)
 
 data_note = charts.compare_data_note({run_id: view.meta.data_name for run_id, view in views.items()})
 if data_note:  # (data set names come from the runs' files: shown as text)

@@ -6,6 +6,7 @@ positive to draw."""
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -17,8 +18,10 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core import charts as gan_charts
 from gan_core import track
+from gan_core.app import compare_csv_bytes
 from gan_core.config import GANConfig
 from gan_core.runner import Runner
+from gan_core.tracking.schema import CSV_COLUMNS
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -97,3 +100,31 @@ def test_a_metric_none_of_the_ended_runs_logged_says_so_and_a_live_run_s_says_no
     assert message({"a": "finished", "b": "running"}) == "no data yet"  # b may log it yet
     assert message({"a": "finished", "b": "paused"}) == "no data yet"
     assert message(None) == "no data yet"
+
+
+# ------------------------------------------------------------------------------------ CSV export
+
+
+def test_the_chosen_runs_rows_download_as_one_csv_in_metrics_csv_order(runs_root):
+    finished(runs_root, "built", steps=4)
+    with track.init("mine", root=runs_root, loss="nonsaturating", dataset="ring8") as run:
+        for i in range(3):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.log({"fake_std": float(i)})
+            run.g_step(torch.tensor(0.7))
+    from ui.common import registry  # (imports streamlit: the app's registry of runs_root)
+
+    views = {run_id: registry().view(run_id) for run_id in ("mine", "built")}
+    table = pd.read_csv(io.BytesIO(compare_csv_bytes(views)), keep_default_na=False, dtype=str)
+    assert list(table.columns) == ["run_id", "source", *CSV_COLUMNS[:-1], "fake_std", "flags"]
+    assert table["run_id"].tolist() == ["mine"] * 3 + ["built"] * 4
+    assert table["source"].tolist() == ["api"] * 3 + ["trainer"] * 4
+    assert table["step"].tolist() == ["1", "2", "3", "1", "2", "3", "4"]
+    assert table["fake_std"].tolist() == ["0", "1", "2", "", "", "", ""]  # blank for the run without
+    # each cell as the run's file holds it
+    built = pd.read_csv(runs_root / "built" / "metrics.csv", keep_default_na=False, dtype=str)
+    assert table[table["run_id"] == "built"]["d_loss"].tolist() == built["d_loss"].tolist()
+
+    at = compare(["mine", "built"])
+    (button,) = [b for b in at.get("download_button") if user_key_from_element_id(b.proto.id) == "cmp_csv"]
+    assert button.proto.label == "Download CSV"
