@@ -1224,8 +1224,12 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
       beside a user's run that has none): no two runs disagree on them, but not every run says.
 
     A field every run has with one value is in neither. Values are compared and shown as text: a list or
-    dict as JSON, None as ``null``. Both empty for fewer than two runs."""
-    settings = {run_id: view.settings() for run_id, view in views.items()}
+    dict as JSON, None as ``null``. Both empty for fewer than two runs.
+
+    The first row is each run's ``(status)`` (finished, interrupted, failed, stopped, running, ...): listed
+    among those that differ when the runs' differ, and whenever one has not finished, though all say the
+    same (two interrupted runs' curves end short of their target as a finished run's do not)."""
+    settings = {run_id: {"(status)": view.status, **view.settings()} for run_id, view in views.items()}
     fields = list(dict.fromkeys(k for values in settings.values() for k in values))
 
     def text(value: Any) -> str:
@@ -1244,6 +1248,7 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     # (from the values, not the table: a run's own value may be the text ABSENT shows)
     present = [[text(values[k]) for values in settings.values() if k in values] for k in fields]
     differ = np.array([len(set(found)) > 1 for found in present], dtype=bool)
+    differ[0] |= any(values["(status)"] != "finished" for values in settings.values())
     shared = np.array([len(found) == len(settings) for found in present], dtype=bool)
     return table[differ], table[~differ & ~shared]
 

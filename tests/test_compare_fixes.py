@@ -128,3 +128,29 @@ def test_the_chosen_runs_rows_download_as_one_csv_in_metrics_csv_order(runs_root
     at = compare(["mine", "built"])
     (button,) = [b for b in at.get("download_button") if user_key_from_element_id(b.proto.id) == "cmp_csv"]
     assert button.proto.label == "Download CSV"
+
+
+# ------------------------------------------------------------------------------------ run status
+
+
+def interrupted(root: Path, run_id: str) -> None:
+    """A finished run's status.json rewritten as a run whose process died mid-run leaves it."""
+    finished(root, run_id)
+    path = root / run_id / "status.json"
+    status = json.loads(path.read_text())
+    path.write_text(json.dumps({**status, "status": "running", "pid": 2**22 + 12345, "step": 3}))
+
+
+def test_each_chosen_run_s_status_is_in_the_settings_table(runs_root):
+    finished(runs_root, "done")
+    interrupted(runs_root, "cut")
+    at = compare(["done", "cut"])
+    diff = at.dataframe[0].value
+    assert diff.index[0] == "(status)"
+    assert diff.loc["(status)"].to_dict() == {"done": "finished", "cut": "interrupted"}
+    finished(runs_root, "done2", seed=1)
+    at = compare(["done", "done2"])  # both finished: nothing to say
+    assert "(status)" not in at.dataframe[0].value.index
+    interrupted(runs_root, "cut2")
+    at = compare(["cut", "cut2"])  # the same, but not finished: said
+    assert at.dataframe[0].value.loc["(status)"].to_dict() == {"cut": "interrupted", "cut2": "interrupted"}
