@@ -38,6 +38,8 @@ CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
+SAMPLE_STEP_KEY = "cmp_sample_kept"  # the samples' step last chosen (this page's own)
+SAMPLE_RUNS_KEY = "cmp_sample_runs"  # the runs it was chosen among
 
 st.title("Compare runs")
 
@@ -170,16 +172,22 @@ if not snapshot_steps:
     st.caption("No snapshots yet in the chosen runs.")
 else:
     # The step chosen outlives a run that does not draw the slider (no runs chosen, one snapshot), whose
-    # state Streamlit then drops: given back to it when drawn again (`kept_value`, `steady_select_slider`).
-    kept = kept_value("cmp_sample_step", None)
+    # state Streamlit then drops: given back to it when drawn again (kept under a key of the page's own,
+    # as the slider's key changes when the page moves it: `steady_select_slider`). Other runs chosen: the
+    # newest step (a longer run added, the slider stayed where it was, short of the new run's end).
+    kept = st.session_state.get(SAMPLE_STEP_KEY)
+    runs_before = st.session_state.get(SAMPLE_RUNS_KEY)
+    st.session_state[SAMPLE_RUNS_KEY] = sorted(views)
     if len(snapshot_steps) > 1:
         sample_step = steady_select_slider(
             "Samples at step",
             snapshot_steps,
             "cmp_sample_step",
-            reset_to=kept if kept in snapshot_steps else snapshot_steps[-1],  # new runs chosen: the newest
+            reset_to=kept if kept in snapshot_steps else snapshot_steps[-1],
+            move_to=snapshot_steps[-1] if runs_before not in (None, sorted(views)) else None,
             help="Each run's saved snapshot nearest this step (runs save them every sample_every steps).",
         )
+        st.session_state[SAMPLE_STEP_KEY] = sample_step
     else:
         sample_step = snapshot_steps[0]
     # as many columns as runs, up to SAMPLES_PER_ROW: two runs in three columns left a third of the row

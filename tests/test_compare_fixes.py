@@ -154,3 +154,31 @@ def test_each_chosen_run_s_status_is_in_the_settings_table(runs_root):
     interrupted(runs_root, "cut2")
     at = compare(["cut", "cut2"])  # the same, but not finished: said
     assert at.dataframe[0].value.loc["(status)"].to_dict() == {"cut": "interrupted", "cut2": "interrupted"}
+
+
+# ------------------------------------------------------------------------------------ samples step
+
+
+def sample_slider(at: AppTest):
+    (slider,) = [s for s in at.select_slider if s.key.startswith("cmp_sample_step")]
+    return slider
+
+
+def test_the_samples_go_to_the_newest_step_when_the_chosen_runs_change(runs_root):
+    finished(runs_root, "short", steps=6, sample_every=2)
+    finished(runs_root, "long", steps=12, sample_every=2, seed=1)
+    at = compare(["short"])
+    sample_slider(at).set_value(2).run()
+    assert int(sample_slider(at).value) == 2
+    at.run()  # the same runs: the step chosen stays
+    assert int(sample_slider(at).value) == 2
+    at.multiselect(key="cmp_runs").set_value(["short", "long"]).run()  # a longer run added: its newest
+    assert int(sample_slider(at).value) == 12
+    sample_slider(at).set_value(4).run()
+    assert int(sample_slider(at).value) == 4
+    at.multiselect(key="cmp_runs").set_value([]).run()  # none chosen, then the same two: the step kept
+    at.multiselect(key="cmp_runs").set_value(["short", "long"]).run()
+    assert int(sample_slider(at).value) == 4
+    at.multiselect(key="cmp_runs").set_value(["short"]).run()  # the long one taken out: the newest
+    assert int(sample_slider(at).value) == 6
+    assert not at.exception

@@ -291,7 +291,7 @@ def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_wer
     snapshot, and its picture is of that step (the browser's slider once came back at step 0)."""
     page.goto(f"{chart_server.url}/Compare")
     picker = page.get_by_test_id("stMultiSelect").first
-    slider = page.locator(".st-key-cmp_sample_step")
+    slider = page.locator("[class*=st-key-cmp_sample_step]")  # (its key moves on: cmp_sample_step-1, ...)
     title = page.locator(".st-key-cmp_samples_0 .gtitle")
     for _ in range(2):  # the second time, the step kept from the first is one of the run's own
         expect(picker).to_contain_text("-", timeout=UI_TIMEOUT)  # runs chosen
