@@ -5,6 +5,7 @@ side at a chosen step, list the config fields that differ, and show which runs w
 from __future__ import annotations
 
 import html
+import os
 
 import pandas as pd
 import streamlit as st
@@ -30,6 +31,7 @@ with engine_loading():
         literal,
         open_view,
         readable_run_ids,
+        registry,
         run_banners,
         steady_select_slider,
     )
@@ -47,8 +49,18 @@ run_ids = readable_run_ids()
 if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()
-# (the choices below outlive a visit to another page: `kept_value`; a run since deleted is left out)
-compared = [r for r in kept_value("cmp_runs", run_ids[: min(2, len(run_ids))]) if r in run_ids]
+# (the choices below outlive a visit to another page: `kept_value`; a run since deleted is left out, and
+# said so once: the choice drawn without it, it is not among the runs kept next time)
+kept_runs = kept_value("cmp_runs", run_ids[: min(2, len(run_ids))])
+compared = [r for r in kept_runs if r in run_ids]
+# (one that is there but cannot be read is named by `readable_run_ids` above)
+gone = [r for r in kept_runs if r not in run_ids and not os.path.lexists(registry().runs_root / r)]
+if gone:
+    st.info(
+        f"{'Run' if len(gone) == 1 else 'Runs'} {', '.join(literal(r) for r in gone)} "
+        f"{'is' if len(gone) == 1 else 'are'} gone (deleted or moved): no longer compared.",
+        icon=":material/folder_off:",
+    )
 chosen = st.multiselect("Runs", run_ids, default=compared, key="cmp_runs")
 metrics_box = st.container()  # the picker offers the chosen runs' own metrics too: filled once they are open
 opts = st.container(horizontal=True)

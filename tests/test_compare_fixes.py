@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -182,3 +183,19 @@ def test_the_samples_go_to_the_newest_step_when_the_chosen_runs_change(runs_root
     at.multiselect(key="cmp_runs").set_value(["short"]).run()  # the long one taken out: the newest
     assert int(sample_slider(at).value) == 6
     assert not at.exception
+
+
+# ------------------------------------------------------------------------------------- run gone
+
+
+def test_a_chosen_run_deleted_elsewhere_is_said_to_be_gone_once(runs_root):
+    finished(runs_root, "kept")
+    finished(runs_root, "deleted", seed=1)
+    at = compare(["kept", "deleted"])
+    assert not at.info
+    shutil.rmtree(runs_root / "deleted")  # (as the Runs page, another tab or a terminal deletes it)
+    at.run()
+    assert [i.value for i in at.info] == ["Run deleted is gone (deleted or moved): no longer compared."]
+    assert at.multiselect(key="cmp_runs").value == ["kept"] and not at.exception
+    at.run()  # said once
+    assert not at.info and at.multiselect(key="cmp_runs").value == ["kept"]
