@@ -2167,16 +2167,18 @@ def compare_figure(
     layout = _base_layout(column, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
-    layout["yaxis"] = _y_axis(column, log_y, None)
     # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0)
     hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
+    span = _y_span([y for _, y in drawn], hlines, log_y)
+    yrange = None if log_y else _bounded_yrange([column], span)  # (float noise not magnified)
+    layout["yaxis"] = _y_axis(column, log_y, yrange)
     marked = np.array([m[0] for m in markers], dtype=np.float64)
     spanned = np.concatenate([s[np.isfinite(s)] for s in steps] + [marked])
     first, width = (spanned.min(), np.ptp(spanned)) if spanned.size else (0.0, 0.0)
     references = _hline_shapes(
         hlines,
         log_y,
-        _y_span([y for _, y in drawn], hlines, log_y),
+        yrange or span,
         avoid=(marked - first) / width if width > 0 else (),
         curves=[((x - first) / width, y) for x, y in drawn] if width > 0 else (),
     )
@@ -2866,6 +2868,17 @@ QUALITY_UNITS = {
     "kid": "KID (0 = matches)",
     **{c: "fraction (real ≈ baseline)" for columns in PRDC_COLUMNS.values() for c in columns},
 }
+# The quality metrics with fixed ends, (low, high): a chart of them alone spans at least a tenth of that
+# (`_bounded_yrange`). grid_js flat at ln 2 (no overlap at all) was drawn on an axis of 0.693146 to
+# 0.693147, its float noise a wave and its tick labels as wide as the axis title's room.
+QUALITY_BOUNDS = {
+    "grid_js": (0.0, math.log(2)),
+    "hq_pct": (0.0, 100.0),
+    "label_fidelity": (0.0, 1.0),
+    "d_class_acc": (0.0, 1.0),
+    **{c: (0.0, 1.0) for columns in PRDC_COLUMNS.values() for c in columns if not c.startswith("density")},
+}
+MIN_SPAN_SHARE = 0.1  # of a bounded metric's range: the least its chart's y axis spans
 QUALITY_TITLE = "Quality (every eval_every steps)"
 # The page draws the quality charts three to a row: on a 1400 px window with the sidebar open each is
 # about 300 px wide (303 measured), its plot 232. Their titles are wrapped to that width and their legends'
@@ -2875,6 +2888,26 @@ QUALITY_PER_ROW = 3
 QUALITY_MIN_FIGURE_PX = 300
 QUALITY_MIN_PLOT_PX = QUALITY_MIN_FIGURE_PX - MARGIN["l"] - MARGIN["r"]
 QUALITY_TITLE_PX = QUALITY_MIN_FIGURE_PX - 10  # (the title starts a few pixels in)
+
+
+def _bounded_yrange(
+    columns: Sequence[str], span: tuple[float, float] | None, *, from_zero: bool = False
+) -> tuple[float, float] | None:
+    """A linear y range for a chart of ``columns`` whose data (and reference lines) span ``span`` (low,
+    high; `_y_span`), when every column has fixed ends (`QUALITY_BOUNDS`) and ``span`` (from 0 with
+    ``from_zero``) is narrower than `MIN_SPAN_SHARE` of them: that much around the data, kept inside the
+    ends, with a little room beyond them for the markers. None otherwise (plotly ranges the axis)."""
+    bounds = [QUALITY_BOUNDS.get(c) for c in columns]
+    if span is None or not bounds or any(b is None for b in bounds):
+        return None
+    lowest, highest = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    least = (highest - lowest) * MIN_SPAN_SHARE
+    low, high = (min(0.0, span[0]) if from_zero else span[0]), span[1]
+    if high - low >= least:
+        return None
+    low = min(max(lowest, (low + high - least) / 2), highest - least)
+    pad = least * 0.05
+    return (low - pad, low + least + pad)
 
 
 def quality_baselines(events: Events) -> dict[str, float]:
@@ -2978,6 +3011,10 @@ def quality_figures(
             ceiling = math.log(coverage_total)  # "= 2.08": in the charts' font "ln" reads as "In"
             lines.append((ceiling, f"ln {coverage_total} = {ceiling:.2f}: all in one {one}"))
         y_title = " / ".join(dict.fromkeys(QUALITY_UNITS[c] for c in columns))
+        drawn = [measured[c] for c in columns] + [
+            measured[f"{c}{end}"] for c in columns for end in ("_min", "_max") if f"{c}{end}" in measured
+        ]
+        yrange = _bounded_yrange(columns, _y_span(drawn, lines, False), from_zero=True)
         figures[name] = metric_figure(
             measured,
             columns,
@@ -2988,6 +3025,7 @@ def quality_figures(
             markers=True,
             nan_is_blank=True,  # a quality column is blank between evaluations, not failed
             from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
+            yrange=yrange,  # (a bounded metric's noise not magnified: `_bounded_yrange`)
             min_plot_px=QUALITY_MIN_PLOT_PX,
         )
     _align_rows(list(figures.values()), per_row)

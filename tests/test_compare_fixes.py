@@ -199,3 +199,24 @@ def test_a_chosen_run_deleted_elsewhere_is_said_to_be_gone_once(runs_root):
     assert at.multiselect(key="cmp_runs").value == ["kept"] and not at.exception
     at.run()  # said once
     assert not at.info and at.multiselect(key="cmp_runs").value == ["kept"]
+
+
+# ----------------------------------------------------------------------------- bounded y axes
+
+
+def test_a_bounded_quality_metric_s_axis_spans_at_least_a_tenth_of_its_range():
+    steps = np.arange(200.0, 1001.0, 200.0)
+    noise = np.array([0.0, 1e-9, -1e-9, 2e-9, 0.0])
+    flat = pd.DataFrame({"step": steps, "grid_js": np.log(2) + noise})  # no overlap at all, all run long
+    low, high = gan_charts.compare_figure({"a": flat}, "grid_js")["layout"]["yaxis"]["range"]
+    assert high - low >= np.log(2) / 10 and low <= np.log(2) - 1e-9 and high >= np.log(2) + 2e-9
+    assert high <= np.log(2) * 1.05  # inside the metric's ends, with room for the markers
+    varied = pd.DataFrame({"step": steps, "grid_js": [0.6, 0.4, 0.3, 0.2, 0.1]})
+    assert "range" not in gan_charts.compare_figure({"a": varied}, "grid_js")["layout"]["yaxis"]
+    assert "range" not in gan_charts.compare_figure({"a": flat}, "grid_js", log_y=True)["layout"]["yaxis"]
+    # the Train view's quality chart (from 0): a share of high-quality samples flat near 0 is not blown
+    # up either (grid_js is drawn there with its ln 2 line: from 0 to ln 2 already)
+    near_zero = pd.DataFrame({"step": steps, "hq_pct": 1e-6 + noise})
+    low, high = gan_charts.quality_figures(near_zero)["samples"]["layout"]["yaxis"]["range"]
+    assert -1 < low <= 0 and 10 <= high < 11
+    assert "range" not in gan_charts.quality_figures(flat)["js"]["layout"]["yaxis"]
