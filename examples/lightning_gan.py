@@ -92,6 +92,7 @@ def train(
         real=images,  # shown beside G's samples; the quality metrics' reference
         fixed_noise=torch.randn(64, module.hparams.nz, 1, 1),  # the snapshots' input
         dataset="digits",  # class coverage by the bundled digit classifier
+        model="dcgan",  # named beside the loss and the data in Runs and Compare
         steps=steps,
         eval_every=100,  # quality metrics every 100 steps (default 500): a short run gets some
     )

@@ -53,8 +53,7 @@ def main() -> None:
     if args.run_id and (Path(args.out) / args.run_id).exists():  # this example starts a new run each time
         sys.exit(f"error: run {args.run_id!r} already exists in {args.out!r}: give another --run-id, or none")
     torch.manual_seed(args.seed)
-    # The data: 1,797 digits, (N, 1, 8, 8) scaled from 0..16 to [-1, 1]; no download.
-    images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0
+    images = torch.tensor(load_digits().images, dtype=torch.float32).unsqueeze(1) / 8.0 - 1.0  # to [-1, 1]
     G, D = networks(args.nz)
     opt_g, opt_d = (torch.optim.Adam(net.parameters(), lr=args.lr, betas=(0.5, 0.999)) for net in (G, D))
     bce, fixed_noise = nn.BCEWithLogitsLoss(), torch.randn(64, args.nz, 1, 1)
@@ -64,7 +63,8 @@ def main() -> None:
             args.run_id,
             root=args.out,
             loss="nonsaturating",  # D's accuracy threshold and midpoint follow the loss
-            config=vars(args),
+            config={"lr": args.lr, "batch_size": args.batch_size, "nz": args.nz},  # the hyperparameters
+            model="dcgan",
             real=images,  # shown beside G's samples; the quality metrics' reference
             dataset="digits",  # class coverage by the bundled digit classifier
             steps=args.steps,

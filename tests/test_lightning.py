@@ -94,7 +94,8 @@ def test_rows_are_a_normal_tracked_run(trained):
     assert read_json(folder, "status.json")["status"] == "finished"
     meta = read_json(folder, "run.json")
     assert (meta["source"], meta["loss"], meta["dataset"]) == ("lightning", "nonsaturating", "digits")
-    assert meta["hparams"] == {"nz": 32, "lr": 2e-4}
+    assert meta["model"] == "dcgan"
+    assert meta["hparams"] == {"nz": 32, "lr": 2e-4}  # the module's, no file paths or run ids
     samples = {p.name for p in (folder / "samples").glob("step_*.png")}
     assert {"step_00000000.png", f"step_{STEPS:08d}.png"} <= samples
 

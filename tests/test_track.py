@@ -477,6 +477,9 @@ def test_the_own_dcgan_example_writes_where_the_dashboard_looks_without_out(tmp_
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith(f"in {watched / 'env'}")
     assert (watched / "env" / "metrics.csv").is_file() and not (cwd / "runs").exists()
+    # its settings are the training's: not --out and --run-id, which Compare listed as differing
+    meta = json.loads((watched / "env" / "run.json").read_text())
+    assert meta["hparams"] == {"lr": 2e-4, "batch_size": 64, "nz": 32} and meta["model"] == "dcgan"
 
 
 def test_the_own_dcgan_example_writes_a_run_the_dashboard_shows(tmp_path):
