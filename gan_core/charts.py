@@ -160,6 +160,7 @@ SINGLE_STEP_MARKS = {
 }
 # Columns left blank, not NaN, by a G-only step: it updates no D, so it has no D gradient.
 BLANK_AFTER_G_STEP = ("d_grad_norm",)
+NOT_ON_LOG_NOTE = "≤ 0 everywhere: not drawn on a log axis"  # Compare's run with nothing a log axis can place
 UNMEASURED_NOTE = " (not measured)"  # a line's legend name when the run never measured its column
 LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
 CAP_PX = 8  # an event marker's cap (its triangle at the plot's top edge), pixels across
@@ -2086,7 +2087,11 @@ def compare_figure(
 
     A hyperparameter column (`HPARAM_COLUMNS`: lr_g, d_steps, ...) is a setting in force, changed at a
     step: drawn as steps (each value held until the next), never smoothed (an EMA would draw a learning
-    rate the run never had, creeping towards a change it made at once)."""
+    rate the run never had, creeping towards a change it made at once).
+
+    On a log axis (``log_y``) a run whose values are all 0 or below (minimax's g_loss) has nothing to
+    place: named in the legend, "<run> (≤ 0 everywhere: not drawn on a log axis)"; when no run has a
+    value above 0 the chart is a placeholder that says so ("g_loss ≤ 0 everywhere: ...")."""
     smoothing = _check_smoothing(smoothing)
     stepwise = column in HPARAM_COLUMNS
     if stepwise:
@@ -2097,6 +2102,7 @@ def compare_figure(
     markers: list[tuple[float, str, str, str, str]] = []
     steps = []
     drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
+    nonpositive: list[str] = []  # the runs with values, none of them above 0, on a log axis
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
@@ -2127,6 +2133,15 @@ def compare_figure(
             shown = ~np.isnan(raw) | (bits != 0)
             kept = None if shown.all() else shown
         line_step, line_raw = _kept(kept, step, raw)
+        if log_y and np.isfinite(line_raw).any() and not (line_raw > 0).any():
+            # (minimax's g_loss, a critic's d_loss): a log axis has no place for any of it, and its edge
+            # marks along the bottom read as values; named in the legend, not drawn
+            unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
+            unplaced[-1].update(name=f"{run_id} ({NOT_ON_LOG_NOTE})", x=[None], y=[None])
+            unplaced[-1].pop("customdata", None)
+            traces.extend(unplaced)
+            nonpositive.append(str(run_id))
+            continue
         lines = _line_traces(
             line_step,
             _positive(line_raw) if log_y else line_raw,
@@ -2158,6 +2173,8 @@ def compare_figure(
             label = _short_label(kind, fields)
             hover = f"{html.escape(str(run_id))}, step {at:g}: {label}"
             markers.append((at, label, _flag_marker_kind(kind, fields), color, hover))
+    if nonpositive and len(traces) == len(nonpositive):  # (one trace each): no run with a line to draw
+        return _message_figure(column, f"{column} {NOT_ON_LOG_NOTE}", METRIC_HEIGHT, column)
     if not traces:
         ended = statuses is not None and all(statuses.get(r) in (*ENDED, "interrupted") for r in views)
         message = f"none of the chosen runs logged {column}" if ended and views else "no data yet"

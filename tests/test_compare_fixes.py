@@ -220,3 +220,24 @@ def test_a_bounded_quality_metric_s_axis_spans_at_least_a_tenth_of_its_range():
     low, high = gan_charts.quality_figures(near_zero)["samples"]["layout"]["yaxis"]["range"]
     assert -1 < low <= 0 and 10 <= high < 11
     assert "range" not in gan_charts.quality_figures(flat)["js"]["layout"]["yaxis"]
+
+
+# ------------------------------------------------------------------------ log axis, nothing above 0
+
+
+def test_a_loss_at_or_below_zero_everywhere_is_said_not_drawn_on_a_log_axis():
+    steps = np.arange(1.0, 11.0)
+    minimax = pd.DataFrame({"step": steps, "g_loss": -0.7 - steps / 100})  # minimax's G loss: all < 0
+    positive = pd.DataFrame({"step": steps, "g_loss": 0.7 + steps / 100})
+    alone = gan_charts.compare_figure({"mm": minimax}, "g_loss", log_y=True, smoothing=0.6)
+    assert [a["text"] for a in alone["layout"]["annotations"]] == [
+        "g_loss ≤ 0 everywhere: not drawn on a log axis"
+    ]
+    assert not [t for t in alone["data"] if len(t.get("y") or [])]  # no marks along the bottom edge
+    both = gan_charts.compare_figure({"mm": minimax, "ns": positive}, "g_loss", log_y=True, smoothing=0.6)
+    named = [t["name"] for t in both["data"] if t.get("showlegend", True) and not t["name"].endswith("(raw)")]
+    assert named[:2] == ["mm (≤ 0 everywhere: not drawn on a log axis)", "ns"]
+    (mm,) = [t for t in both["data"] if t["name"].startswith("mm")]
+    assert list(mm["y"]) == [None]
+    linear = gan_charts.compare_figure({"mm": minimax}, "g_loss", smoothing=0.6)  # a linear axis: drawn
+    assert [t["name"] for t in linear["data"] if t.get("mode") == "lines"][-1] == "mm"
