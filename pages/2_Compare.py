@@ -228,7 +228,8 @@ st.caption(
     "applied or resumed with; your own loop's run, what it recorded (the optimizer settings of its last "
     "step; steps, sample_every, eval_every and seed given to gan_core.track), then the hyperparameters it "
     "was given (config.NAME: one that says otherwise than what was recorded). A setting that differs "
-    f"between the runs that have it is listed here, {ABSENT} where a run has none."
+    f"between the runs that have it is listed here, {ABSENT} where a run has none; each run's (status) "
+    "leads when the runs' differ or one has not finished."
 )
 differing, partial = settings_tables(views)
 # The field names whole (the index column is as narrow as a value otherwise), at 7.5 px a character.
