@@ -854,13 +854,13 @@ class Runner:
             if name == "stop":
                 return True
             if name == "pause" and self._status == "running":
-                self._set_status("paused")
+                self._pause()
             elif name == "resume" and self._status == "paused":
                 self._set_status("running")
             elif name == "run_to":
                 if arg <= self.trainer.step_count:  # trained already (the request saw the recorded step)
                     if self._status == "running":
-                        self._set_status("paused")
+                        self._pause()
                 else:
                     self._pause_at = arg
                     if self._status == "paused":
@@ -896,9 +896,14 @@ class Runner:
             self._commands.append((command, None))
 
     def _single_step(self, mode: str) -> None:
+        """One step while paused, and a snapshot after it (before its event: whoever waits for the event
+        finds the picture): the step-by-step exercise is to update D and see its verdict move, update G
+        and see its points move, so each single step is shown, not only those at ``sample_every``."""
         if mode == "d":
             metrics = self.trainer.d_step()
             detail = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
+            # A D-only update trains no G step: the snapshot replaces the one at this same step.
+            self._snapshot()
             # the D-only update's own metrics, as fields: it trains no G step, so it has no metrics row
             self._event("step_d", detail, step=self.trainer.step_count, **metrics)
             return
@@ -906,7 +911,20 @@ class Runner:
             self._emit(self.trainer.step())
         else:  # D is not updated: no D gradient to measure
             self._emit(self.trainer.g_step(), unmeasured=("d_grad_norm",))
+        self._snapshot_unless_current()
         self._event(f"step_{mode}", "single step while paused")
+
+    def _pause(self) -> None:
+        """Pause between two steps (every trained step recorded: `_handle_commands` flushed first), with
+        the networks' snapshot at that step first, so that a paused run shows where it stands."""
+        self._snapshot_unless_current()
+        self._set_status("paused")
+
+    def _snapshot_unless_current(self) -> None:
+        """A snapshot at the trainer's step, unless the newest is of that step already: the networks
+        change only with a step, and a D-only step (the one change at the same step) always snapshots."""
+        if not self.snapshots or self.snapshots[-1][0] != self.trainer.step_count:
+            self._snapshot()
 
     def _emit_lagged(self, pending: PendingRow) -> None:
         """Emit the previous step's record, whose scalars have reached the host while this step's kernels
@@ -987,16 +1005,23 @@ class Runner:
         if step == self._pause_at:
             self._pause_at = None
             if self._status == "running":
-                self._set_status("paused")
+                self._pause()
 
     def _snapshot(self) -> None:
+        """What G and D make of the fixed noise now, to every sink and into memory. A snapshot at the step
+        of the newest (a D-only step trains no G step) replaces it: on disk the file of that step is
+        written again, in memory the newest is swapped, so each step has one snapshot, the latest."""
+        step = self.trainer.step_count
         view = self.trainer.snapshot()
         for sink in self.sinks:
-            sink.log_snapshot(self.trainer.step_count, view)
+            sink.log_snapshot(step, view)
         with self._cond:
+            earlier = (
+                self.snapshots[:-1] if self.snapshots and self.snapshots[-1][0] == step else self.snapshots
+            )
             # bounded memory over the full time span: spread evenly, and the newest
             self.snapshots, self._memory_stride = thinned(
-                [*self.snapshots, (self.trainer.step_count, view)], self._snapshot_cap, self._memory_stride
+                [*earlier, (step, view)], self._snapshot_cap, self._memory_stride
             )
             self._cond.notify_all()
 

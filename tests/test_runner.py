@@ -3,6 +3,7 @@
 import math
 import threading
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -356,3 +357,41 @@ def test_a_command_to_an_ended_run_says_resume_continues_it(tmp_path):
     assert runner.wait_until(ended, TIMEOUT) and runner.status == "stopped"
     with pytest.raises(RunnerError, match=r"^run ended is stopped: Resume continues it .*, or Start trains"):
         runner.pause()
+
+
+def test_a_pause_and_each_single_step_are_snapshotted(tmp_path):
+    """GAN Lab's exercise: pause, update D and see its verdict move, update G and see its points move. The
+    snapshot at the paused step exists; a D-only step (no G step) replaces it with D's new verdict, a G
+    step adds one with G's new points; memory and folder hold one snapshot per step."""
+    cfg = GANConfig(**{**TINY, "sample_every": 1000}, eval_every=1000)
+    runner = Runner(cfg, tmp_path, "exercise").start()
+    assert runner.wait_until(lambda r: r.current_step >= 3, TIMEOUT)
+    runner.pause()
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    paused = runner.current_step
+    step, before = runner.snapshots[-1]
+    assert step == paused  # not step 0, the last one at sample_every
+    runner.step("d")
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_d" for e in r.events), TIMEOUT)
+    step, after_d = runner.snapshots[-1]
+    assert step == paused and [s for s, _ in runner.snapshots].count(paused) == 1
+    assert not np.allclose(after_d["heatmap"], before["heatmap"])  # D moved
+    np.testing.assert_array_equal(after_d["points"], before["points"])  # G did not
+    on_disk = dict(RunDir.open(tmp_path, "exercise").snapshot_steps())
+    np.testing.assert_array_equal(np.load(on_disk[paused])["heatmap"], after_d["heatmap"])
+    runner.step("g")
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_g" for e in r.events), TIMEOUT)
+    step, after_g = runner.snapshots[-1]
+    assert step == paused + 1
+    assert not np.allclose(after_g["points"], after_d["points"])  # G moved its points
+    runner.step()
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_full" for e in r.events), TIMEOUT)
+    assert [s for s, _ in runner.snapshots][-3:] == [paused, paused + 1, paused + 2]
+    assert [s for s, _ in RunDir.open(tmp_path, "exercise").snapshot_steps()] == [
+        0,
+        paused,
+        paused + 1,
+        paused + 2,
+    ]
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
