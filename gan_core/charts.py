@@ -57,6 +57,13 @@ MAX_SMOOTHING = 0.999
 MAX_EVENT_LABELS = 30  # the latest markers; older ones would only pile up into an unreadable comb
 MAX_ARROWS = 200
 ARROW_FRACTION = 0.08  # the longest gradient arrow, as a fraction of the plot's width
+# The shortest drawn arrow, as a fraction of the plot's width: in proportion to the longest, most arrows
+# were a few pixels, a smudge over the real clusters that showed no direction.
+MIN_ARROW_FRACTION = 0.02
+# Where G pushes its points: orange, against the heatmap's green and purple and the points' own colours
+# (dark grey arrows read as part of the clusters they sat on).
+ARROW_COLOR = "#e8772e"
+ARROW_NAME = "where G pushes its points"
 MARKED_EVENT_KINDS = ("hparam", "flag", "flag_cleared")
 
 METRIC_HEIGHT = 300
@@ -2214,7 +2221,9 @@ def _points(name: str, array: np.ndarray) -> np.ndarray:
 
 def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str, Any]:
     """At most `MAX_ARROWS` arrows as one trace: segments base -> tip separated by NaN gaps, and an arrow
-    marker at each tip turned along its segment (angleref "previous"); the other points get size 0."""
+    marker at each tip turned along its segment (angleref "previous"); the other points get size 0.
+    ``grads`` is where each point moves (minus the gradient of G's loss); an arrow is at least
+    `MIN_ARROW_FRACTION` of ``width`` long, so that its direction shows, and a zero gradient draws none."""
     n = len(fake)
     # Evenly spaced and deterministic: with the run's fixed noise the arrows stay on the same points.
     chosen = np.unique(np.linspace(0, n - 1, min(n, MAX_ARROWS)).round().astype(np.int64)) if n else []
@@ -2223,9 +2232,12 @@ def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str,
     lengths = np.hypot(direction[:, 0], direction[:, 1])
     longest = lengths.max() if lengths.size else 0.0
     # Only relative lengths mean anything (the gradient's scale depends on the loss), so the longest
-    # arrow is a fixed share of the width and the others keep their proportion to it.
+    # arrow is a fixed share of the width and the others keep their proportion to it, down to the
+    # shortest length that still shows a direction.
     scale = ARROW_FRACTION * width / longest if longest > 0 else 0.0
-    tip = base + direction * scale
+    drawn = np.maximum(lengths * scale, MIN_ARROW_FRACTION * width)
+    stretch = np.divide(drawn, lengths, out=np.zeros_like(lengths), where=lengths > 0)
+    tip = base + direction * stretch[:, None]
     gap = np.full(len(base), np.nan)
     x = np.column_stack([base[:, 0], tip[:, 0], gap]).ravel()
     y = np.column_stack([base[:, 1], tip[:, 1], gap]).ravel()
@@ -2235,9 +2247,9 @@ def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str,
         "x": x,
         "y": y,
         "mode": "lines+markers",
-        "name": "G's gradient",
-        "line": {"color": "#333333", "width": 1},
-        "marker": {"symbol": "arrow", "size": sizes, "angleref": "previous", "color": "#333333"},
+        "name": ARROW_NAME,
+        "line": {"color": ARROW_COLOR, "width": 1.5},
+        "marker": {"symbol": "arrow", "size": sizes, "angleref": "previous", "color": ARROW_COLOR},
         "hoverinfo": "skip",
     }
 
@@ -2251,7 +2263,8 @@ def _verdict_title(low: float, centre: float, high: float, probability: bool, fi
     what = "D's output" if probability else "D's score"
     if fixed:
         return f"{what} at each point (below {centre:.3g}: fake, above: real)"
-    return f"{what} at each point (higher: more real)"
+    # A critic's scores mean something only relative to each other: white is no decision boundary
+    return f"{what} (higher: more real; white: the median, not a decision boundary)"
 
 
 def _verdict_colorbar(
@@ -2479,6 +2492,7 @@ def points_figure(
     grads: np.ndarray | None = None,
     midpoint: float | None = 0.5,
     threshold: float | None = None,
+    half_range: float | None = None,
     title: str = "",
     fake_name: str = "generated",
     fake_labels: Sequence[str] | None = None,
@@ -2496,10 +2510,13 @@ def points_figure(
     wider, so a D near chance looks pale rather than saturated at every step; with None it spans the
     heatmap's extremes, centred on ``threshold``, a fixed verdict threshold on raw scores
     (`GANLoss.threshold`: hinge's 0), or without one (a critic's raw scores, meaningful only relative to
-    each other) on the heatmap's median. A colour bar between the legend and the plot numbers its ends
-    and says which way is D saying "real" (`_verdict_colorbar`). ``grads`` (one row per generated point,
-    the direction in which G's loss falls) gives arrows for at most `MAX_ARROWS` evenly chosen points,
-    the longest `ARROW_FRACTION` of the width.
+    each other) on the heatmap's median. ``half_range`` (> 0), when given, is the colour range's
+    half-width instead (around the same centre; scores beyond it saturate): the one that views drawn
+    side by side share, so that a colour means one score in all of them (`heatmap_half_range`). A colour
+    bar between the legend and the plot numbers its ends and says which way is D saying "real"
+    (`_verdict_colorbar`). ``grads`` (one row per generated point, the direction in which G's loss falls:
+    where G pushes the point) gives arrows for at most `MAX_ARROWS` evenly chosen points, the longest
+    `ARROW_FRACTION` of the width, none shorter than `MIN_ARROW_FRACTION`.
 
     For the probe page: ``fake_name`` names the second set of points (say, points handed to D), and
     ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart). ``path``
@@ -2528,6 +2545,12 @@ def points_figure(
         isinstance(max_points, bool) or not isinstance(max_points, int) or max_points < 1
     ):
         raise ValueError(f"max_points must be an int >= 1 or None, got {max_points!r}")
+    if half_range is not None and not (
+        isinstance(half_range, numbers.Real)
+        and not isinstance(half_range, bool)
+        and 0 < half_range < math.inf
+    ):
+        raise ValueError(f"half_range must be a finite number > 0 or None, got {half_range!r}")
     real = _points("real", real)
     fake = _points("fake", fake)
     if fake_labels is not None and len(fake_labels) != len(fake):
@@ -2554,11 +2577,14 @@ def points_figure(
             centre = float(midpoint if midpoint is not None else threshold)
         else:
             centre = float(np.median(finite)) if finite.size else 0.0
-        half = float(np.abs(finite - centre).max()) if finite.size else 0.0
-        if midpoint is not None:
-            half = max(half, 0.5)
-        if not half > 0:
-            half = 1.0  # a flat heatmap: all white, whatever the scale
+        if half_range is not None:  # shared with the views beside it
+            half = float(half_range)
+        else:
+            half = float(np.abs(finite - centre).max()) if finite.size else 0.0
+            if midpoint is not None:
+                half = max(half, 0.5)
+            if not half > 0:
+                half = 1.0  # a flat heatmap: all white, whatever the scale
         traces.append(
             {
                 "type": "heatmap",
@@ -2581,8 +2607,13 @@ def points_figure(
                     midpoint is not None,
                     fixed=midpoint is not None or threshold is not None,
                 ),
-                "hovertemplate": f"(%{{x:.2f}}, %{{y:.2f}})<br>D %{{z:.3g}} (D says real above {centre:.3g})"
-                "<extra></extra>",
+                "hovertemplate": "(%{x:.2f}, %{y:.2f})<br>D %{z:.3g} "
+                + (
+                    f"(D says real above {centre:.3g})"
+                    if midpoint is not None or threshold is not None
+                    else f"(the median here: {centre:.3g})"
+                )
+                + "<extra></extra>",
             }
         )
     notes = []
@@ -2716,6 +2747,36 @@ def png_data_uri(image: np.ndarray) -> str:
     buffer = io.BytesIO()
     Image.fromarray(image).save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def heatmap_half_range(heatmaps: Iterable[np.ndarray | None], loss: GANLoss | None) -> float | None:
+    """The colour range's half-width (`points_figure`'s ``half_range``) that 2D views drawn together
+    share, so that one colour is one score in all of them and from one snapshot to the next:
+
+    - a loss with margins (hinge, `GANLoss.margin`): the margin, around its threshold 0 (scores beyond
+      the margins saturate: past them D's loss no longer cares);
+    - a critic (`GANLoss.is_critic`): each view is centred on its own median (a critic's scores move as a
+      whole, meaning nothing but their order), and the widest spread from a median among ``heatmaps``
+      ((R, R) arrays of D's scores; None or all non-finite: left out) is everyone's half-width; None when
+      none has a spread;
+    - the others (outputs around a midpoint: the BCE losses, lsgan) and an unknown loss: None, each view
+      as before (the midpoint ± 0.5, wider only where an output goes beyond)."""
+    if loss is None:
+        return None
+    if loss.margin is not None:
+        return float(loss.margin)
+    if not loss.is_critic:
+        return None
+    spreads = []
+    for heatmap in heatmaps:
+        if heatmap is None:
+            continue
+        z = np.asarray(heatmap, dtype=np.float64)
+        finite = z[np.isfinite(z)]
+        if finite.size:
+            spreads.append(float(np.abs(finite - np.median(finite)).max()))
+    widest = max(spreads, default=0.0)
+    return widest if widest > 0 else None
 
 
 def snapshot_figure(

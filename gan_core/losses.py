@@ -172,6 +172,9 @@ class GANLoss:
       to map back (hinge, the critics).
     - ``probability_output``: whether ``output`` is sigmoid(score), a probability in (0, 1) (minimax,
       nonsaturating), whatever the threshold.
+    - ``margin``: the score margin m of a margin loss (hinge: real scores are pushed above +m, fake ones
+      below -m, and beyond them D's loss no longer changes); None for the others. The 2D view's colour
+      scale spans threshold ± m (`charts.heatmap_half_range`).
     - ``real_target``: D's target on real samples, t = 1 - ``label_smoothing``; 1.0 for the losses as
       listed in `LOSSES`. Under one-sided label smoothing (Salimans et al. 2016, "Improved Techniques for
       Training GANs", §3.4) the optimal D is t·p_data / (p_data + p_model): a D that cannot tell outputs
@@ -194,6 +197,7 @@ class GANLoss:
     saturating_g: bool = False
     score_of_output: Callable[[float], float] | None = None
     probability_output: bool = False
+    margin: float | None = None
     real_target: float = 1.0
     # `smoothed`'s memo, shared by a loss and its smoothed forms (the trainer asks each step: a dict
     # lookup, no dataclass built); not part of the loss's identity.
@@ -330,6 +334,7 @@ LOSSES: dict[str, GANLoss] = {
         threshold_rule="score > 0, half-way between the margins -1 (fake) and +1 (real)",
         midpoint=None,
         uses_label_smoothing=False,
+        margin=1.0,
     ),
     # Arjovsky et al. 2017: a critic kept 1-Lipschitz by clipping its weights.
     "wgan": GANLoss("wgan", wasserstein_d, wasserstein_g, **_CRITIC, clips_weights=True),

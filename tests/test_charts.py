@@ -994,7 +994,7 @@ def test_points_figure_max_points_draws_the_first_of_each_set_with_their_arrows(
     fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, grads=grads, max_points=120)
     np.testing.assert_allclose(only_trace(fig, "real").x, real[:120, 0], rtol=1e-6)
     np.testing.assert_allclose(only_trace(fig, "generated").y, fake[:120, 1], rtol=1e-6)
-    (arrows,) = [t for t in fig.data if t.name == "G's gradient"]
+    (arrows,) = [t for t in fig.data if t.name == charts.ARROW_NAME]
     bases = np.column_stack([arrows.x[0::3], arrows.y[0::3]])  # base, tip, gap per arrow
     assert len(bases) == 120  # one on each point drawn (fewer than MAX_ARROWS)
     np.testing.assert_allclose(bases, fake[:120])
@@ -1030,7 +1030,7 @@ def test_points_figure_heatmap_points_and_axes(points):
         np.testing.assert_allclose(trace.x, data[:, 0], rtol=1e-6)
         np.testing.assert_allclose(trace.y, data[:, 1], rtol=1e-6)
     assert real_trace.marker.color != fake_trace.marker.color
-    assert traces_named(fig, "G's gradient") == []
+    assert traces_named(fig, charts.ARROW_NAME) == []
     assert tuple(fig.layout.xaxis.range) == (-2.0, 4.0)
     assert tuple(fig.layout.yaxis.range) == (-1.0, 3.0)
     assert fig.layout.yaxis.scaleanchor == "x" and fig.layout.yaxis.scaleratio == 1
@@ -1069,7 +1069,11 @@ def test_points_figure_colour_scale_centre(points):
 def test_points_figure_gradient_arrows(points):
     real, fake, heatmap, grads = points
     fig = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=heatmap, grads=grads)
-    arrows = only_trace(fig, "G's gradient")
+    arrows = only_trace(fig, charts.ARROW_NAME)
+    assert arrows.name == "where G pushes its points"
+    # a colour of their own: not the points', not the heatmap's, not the grey that read as the clusters'
+    assert arrows.line.color == arrows.marker.color == charts.ARROW_COLOR
+    assert charts.ARROW_COLOR not in (charts.REAL_COLOR, charts.FAKE_COLOR, "#333333")
     x = np.asarray(arrows.x, dtype=np.float64).reshape(-1, 3)
     y = np.asarray(arrows.y, dtype=np.float64).reshape(-1, 3)
     assert len(x) == charts.MAX_ARROWS == 200
@@ -1084,18 +1088,25 @@ def test_points_figure_gradient_arrows(points):
     np.testing.assert_allclose(cross, 0.0, atol=1e-12)
     assert ((step * g).sum(axis=1) > 0).all()
     lengths = np.hypot(*step.T)
+    width = BOUNDS[1] - BOUNDS[0]
+    shortest = charts.MIN_ARROW_FRACTION * width
+    assert lengths.max() == pytest.approx(0.08 * width, rel=1e-9)
+    # one scale for the arrows above the shortest visible length; the others drawn at that length
     ratios = lengths / np.hypot(*g.T)
-    np.testing.assert_allclose(ratios, ratios[0], rtol=1e-9)  # one scale for all arrows
-    assert lengths.max() == pytest.approx(0.08 * (BOUNDS[1] - BOUNDS[0]), rel=1e-9)
+    scaled = lengths > shortest * (1 + 1e-9)
+    assert scaled.sum() >= 2 and (~scaled).sum() >= 2  # both kinds in this data
+    np.testing.assert_allclose(ratios[scaled], ratios[scaled][0], rtol=1e-9)
+    np.testing.assert_allclose(lengths[~scaled], shortest, rtol=1e-9)
+    assert (ratios[~scaled] >= ratios[scaled][0] * (1 - 1e-9)).all()  # lengthened, never shortened
     assert fig.data[-1] is arrows  # on top of the points
     few = charts.points_figure(real[:5], fake[:5], bounds=BOUNDS, grads=grads[:5])
-    assert len(only_trace(few, "G's gradient").x) == 15
+    assert len(only_trace(few, charts.ARROW_NAME).x) == 15
 
 
 def test_points_figure_zero_gradients_and_input_checks(points):
     real, fake, heatmap, grads = points
     still = charts.points_figure(real, fake, bounds=BOUNDS, grads=np.zeros_like(fake))
-    x = np.asarray(only_trace(still, "G's gradient").x, dtype=np.float64).reshape(-1, 3)
+    x = np.asarray(only_trace(still, charts.ARROW_NAME).x, dtype=np.float64).reshape(-1, 3)
     np.testing.assert_array_equal(x[:, 0], x[:, 1])
     with pytest.raises(ValueError, match="fake"):
         charts.points_figure(real, fake[:, :1], bounds=BOUNDS)
@@ -1635,7 +1646,7 @@ def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
     # a critic's scores: its own range numbered, no fixed threshold to name
     critic = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=3.0 * heatmap + 10, midpoint=None)
     bar = critic.data[0].colorbar
-    assert bar.title.text == "D's score at each point (higher: more real)"
+    assert bar.title.text == "D's score (higher: more real; white: the median, not a decision boundary)"
     low, high = critic.data[0].zmin, critic.data[0].zmax
     assert list(bar.tickvals) == pytest.approx([low, (low + high) / 2, high])
     assert list(bar.ticktext) == [format(v, ".3g") for v in bar.tickvals]
