@@ -47,7 +47,7 @@ from gan_core.export import (
 from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES as LOSS_SPECS
 from gan_core.losses import get_loss
-from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, read_pictures
+from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, healthy_preset_for, read_pictures
 from gan_core.quoting import quoted
 from gan_core.registry import (
     ABSENT,
@@ -119,6 +119,7 @@ __all__ = [
     "field_docs",
     "get_loss",
     "get_preset",
+    "healthy_preset_for",
     "list_uploads",
     "load_data",
     "metrics_csv_bytes",

@@ -237,6 +237,13 @@ def get_preset(name: str) -> Preset:
         raise ConfigError("preset", name, "one of " + ", ".join(PRESETS)) from None
 
 
+def healthy_preset_for(dataset: str) -> Preset | None:
+    """The healthy preset that trains ``dataset`` (a dataset's name), or None when none does: the recipe
+    to start from where the defaults, tuned for the 8x8 digits, do not fit (on grid25 they train a G
+    whose points stay on a thin line)."""
+    return next((p for p in PRESETS.values() if p.healthy and p.overrides.get("dataset") == dataset), None)
+
+
 def preset_config(name: str, **overrides: Any) -> GANConfig:
     """The config of preset ``name`` with ``overrides`` on top."""
     return get_preset(name).config(**overrides)

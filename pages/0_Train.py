@@ -36,6 +36,7 @@ with engine_loading():
         charts,
         coverage_total,
         get_preset,
+        healthy_preset_for,
         load_data,
         resolve_device,
         split_changes,
@@ -411,6 +412,19 @@ controls.button(
 )
 if start_note:  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
     st.caption(start_note)
+# A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay on
+# a thin line), and the Guide's healthy recipe for it is one click away.
+form_dataset_preset = (
+    healthy_preset_for(form_cfg.dataset)
+    if form_cfg is not None and form_cfg.is_points and form_preset(form_cfg) is None
+    else None
+)
+if form_dataset_preset is not None:
+    st.caption(
+        f"For a healthy {form_cfg.dataset} run, start the preset **{form_dataset_preset.title}** "
+        f"(`{form_dataset_preset.name}`: the sidebar's Scenario presets, or the Guide): the defaults are "
+        "tuned for the 8x8 digits."
+    )
 if trained_by and not controllable and status in ("running", "paused"):  # why Pause and Stop are off
     st.caption(
         f"Pause and Stop cannot reach this run: {literal(trained_by)} trains it and does not read the run's "
@@ -481,8 +495,13 @@ elif view is None:
         "Start trains the sidebar's configuration once the sidebar has what it needs (the line under "
         "Start says what), or open an earlier run on the **Runs** page."
         if start_disabled
-        else "Press **Start** to train the sidebar's configuration (the default trains an MLP GAN on the 8x8 "
-        "digits in under a minute on a CPU), or open an earlier run on the **Runs** page."
+        else "Press **Start** to train the sidebar's configuration"
+        + (
+            f" ({form_cfg.dataset}: see the preset named above)"
+            if form_dataset_preset is not None
+            else " (the default trains an MLP GAN on the 8x8 digits in under a minute on a CPU)"
+        )
+        + ", or open an earlier run on the **Runs** page."
     )
 if view is None:
     # The chart panels, empty until a run starts: the page keeps its layout, and the browser loads its
@@ -726,7 +745,13 @@ def sample_panel(view: RunView) -> int | None:
     elif "bounds" not in snap or "points" not in snap:
         st.warning(f"Snapshot unreadable: the one at step {step} has no points or no bounds.")
     else:
-        arrows = controls.toggle("G's gradient arrows", key="show_arrows", value=False)
+        arrows = controls.toggle(
+            charts.ARROW_NAME,
+            key="show_arrows",
+            value=False,
+            help="An arrow on each of 200 generated points: the way G's next update moves it (minus the "
+            "gradient of G's loss), longer where the push is stronger.",
+        )
         points_samples(view, steps, step, snap, arrows)
     return None if wanted == steps[-1] else step
 
@@ -756,12 +781,33 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
     leaving clusters they had found, an equilibrium as a picture that settles)."""
     real = view.real_view()
     midpoint = view.midpoint
+    earlier = [s for s in steps if s < step]
+    last = len(earlier) - 1
+    picked = (
+        sorted({earlier[round(i * last / (HISTORY_VIEWS - 1))] for i in range(HISTORY_VIEWS)})
+        if earlier
+        else []
+    )
+    shown: list[tuple[int, dict]] = []  # the earlier snapshots drawn beside it
+    for earlier_step in picked:
+        try:
+            found = view.snapshot(earlier_step)
+        except RunDirError:  # a damaged file: left out here, named when it is the one shown
+            continue
+        if found is not None and "points" in found[1] and "bounds" in found[1]:
+            shown.append(found)
+    # One colour scale for the view and its history (a critic's, a hinge loss's): a colour is one score
+    # in all five, and does not jump from one snapshot to the next.
+    half_range = charts.heatmap_half_range(
+        [s.get("heatmap") for s in (snap, *(v for _, v in shown))], view.loss
+    )
     main, history = st.columns(2)
     with main:
         title = f"step {step}: real vs generated over D's verdict"
         options = {
             "midpoint": midpoint,
             "threshold": view.threshold,
+            "half_range": half_range,
             "title": title,
             "grads": arrows,
             "height": POINTS_VIEW_HEIGHT,
@@ -771,34 +817,44 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
             "chart_samples",
             version=charts.inputs_digest(snap, real, options),
         )
-    earlier = [s for s in steps if s < step]
+        st.caption(points_view_caption(view.loss))
     if not earlier:
         history.caption("Earlier snapshots appear here as the run goes on.")
         return
-    last = len(earlier) - 1
-    picked = sorted({earlier[round(i * last / (HISTORY_VIEWS - 1))] for i in range(HISTORY_VIEWS)})
     cells = history.columns(2) + history.columns(2)
-    for i, (cell, earlier_step) in enumerate(zip(cells, picked)):
+    for i, (cell, (earlier_step, earlier_snap)) in enumerate(zip(cells, shown)):
+        options = {
+            "midpoint": midpoint,
+            "threshold": view.threshold,
+            "half_range": half_range,
+            "title": f"step {earlier_step}",
+            "height": HISTORY_HEIGHT,
+            "legend": False,
+            "max_points": HISTORY_POINTS,
+        }
         try:
-            found = view.snapshot(earlier_step)
-            if found is None:
-                continue
-            options = {
-                "midpoint": midpoint,
-                "threshold": view.threshold,
-                "title": f"step {found[0]}",
-                "height": HISTORY_HEIGHT,
-                "legend": False,
-                "max_points": HISTORY_POINTS,
-            }
             with cell:  # each earlier snapshot drawn once, then sent again as it was (live_chart's version)
                 live_chart(
-                    lambda snap=found[1], options=options: charts.snapshot_figure(snap, real, **options),
+                    lambda snap=earlier_snap, options=options: charts.snapshot_figure(snap, real, **options),
                     f"chart_history_{i}",
-                    version=charts.inputs_digest(found[1], real, options),
+                    version=charts.inputs_digest(earlier_snap, real, options),
                 )
-        except (RunDirError, ValueError):  # a damaged file: left out here, named when it is the one shown
+        except ValueError:  # a damaged file (arrays of the wrong shapes): left out here
             continue
+
+
+def points_view_caption(loss) -> str:
+    """What a student should expect to see in the 2D view, in one line: where G's points go, and what D
+    looks like at equilibrium under this run's loss (``loss``: `RunView.loss`, None when unknown)."""
+    if loss is not None and loss.is_critic:
+        calm = "a critic's scores only rank points: at equilibrium they are about flat over the data"
+    elif loss is not None and loss.midpoint is not None:
+        calm = f"at equilibrium D says about {loss.midpoint:.2g} over the data (white): it cannot tell"
+    elif loss is not None and loss.threshold is not None:
+        calm = f"at equilibrium D's score is about {loss.threshold:.2g} over the data (white): it cannot tell"
+    else:
+        calm = "at equilibrium D is pale over the data: it cannot tell"
+    return f'G\'s points are pushed toward where D says "real" (green); {calm}.'
 
 
 def show_picked_snapshot(step: float, at_end: bool = False) -> None:
@@ -915,11 +971,17 @@ def live_parts() -> None:
         return
     # Each part in a container of its own key: a message that comes or goes in one (a flag raised, a
     # file warning, the slider's first appearance) moves nothing in the others. The samples are drawn
-    # right after the progress line, before the slower charts above them: the browser gets the newest
-    # snapshot with the step count, not a chart-drawing later.
+    # right after the progress line, before the slower charts: the browser gets the newest snapshot with
+    # the step count, not a chart-drawing later. On the page a 2D run's view comes first, above the
+    # charts (it is what a 2D run is watched for: under the charts it was two screens down); an image
+    # run's grid stays under them.
     status_box = st.container(key="live_status")
-    charts_box = st.container(key="live_charts")
-    samples_box = st.container(key="live_samples")
+    if current.data_kind == "points":
+        samples_box = st.container(key="live_samples")
+        charts_box = st.container(key="live_charts")
+    else:
+        charts_box = st.container(key="live_charts")
+        samples_box = st.container(key="live_samples")
     with status_box:
         status_line(current)
         progress_line(current)
