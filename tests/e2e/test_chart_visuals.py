@@ -336,6 +336,8 @@ def test_train_view_panels_are_readable_and_zoom_together(chart_server, page):
     # The four metric charts as the panels of one figure: each panel's title, then its legend, then its
     # plot, top to bottom, nothing printed over anything else; a zoom on steps in one applies to all.
     page.goto(f"{chart_server.url}/?run={STEPPED}")
+    # (a 2D run's view comes first, above the charts: the box zoom below needs the panels on screen)
+    page.locator(".st-key-chart_metrics").scroll_into_view_if_needed(timeout=UI_TIMEOUT)
     panels = [panel_boxes(page, panel) for panel in range(4)]
     titles = panels[0]["titles"]
     assert [t["text"] for t in titles] == ["Losses", "D accuracy", "D's output", "Gradient norms"]
