@@ -2264,7 +2264,8 @@ def _verdict_title(low: float, centre: float, high: float, probability: bool, fi
     if fixed:
         return f"{what} at each point (below {centre:.3g}: fake, above: real)"
     # A critic's scores mean something only relative to each other: white is no decision boundary
-    return f"{what} (higher: more real; white: the median, not a decision boundary)"
+    # (short: the title is centred over the bar, and a longer one ran out of the figure on the left)
+    return f"{what} (higher: real; white: median, not a boundary)"
 
 
 def _verdict_colorbar(

@@ -1646,7 +1646,7 @@ def test_heatmap_colour_bar_sits_in_the_figure_and_names_its_ends(points):
     # a critic's scores: its own range numbered, no fixed threshold to name
     critic = charts.points_figure(real, fake, bounds=BOUNDS, heatmap=3.0 * heatmap + 10, midpoint=None)
     bar = critic.data[0].colorbar
-    assert bar.title.text == "D's score (higher: more real; white: the median, not a decision boundary)"
+    assert bar.title.text == "D's score (higher: real; white: median, not a boundary)"
     low, high = critic.data[0].zmin, critic.data[0].zmax
     assert list(bar.tickvals) == pytest.approx([low, (low + high) / 2, high])
     assert list(bar.ticktext) == [format(v, ".3g") for v in bar.tickvals]

@@ -130,7 +130,7 @@ def test_the_2d_view_and_its_history_share_one_colour_scale(runs_root, loss, hal
     assert widths == pytest.approx([widths[0]] * len(widths), rel=1e-9)
     if loss == "wgan-gp":
         title = heatmap_of(figure(at, "chart_samples"))["colorbar"]["title"]["text"]
-        assert "white: the median, not a decision boundary" in title
+        assert "white: median, not a boundary" in title
 
 
 def test_the_2d_view_says_what_to_expect_and_names_its_arrows(runs_root):
