@@ -1299,8 +1299,13 @@ class RunDir:
     def save_checkpoint(self, state: dict[str, Any], keep: int) -> Path:
         step = int(state["step"])
         path = self.path / "checkpoints" / f"step_{step:08d}.pt"
+        # Serialised in memory first: torch.save writing to the file turns a failed write (a full disk, a
+        # file-size limit) into a RuntimeError of its zip writer ("unexpected pos ..."), while a plain write
+        # of the bytes raises the OSError that `_writing` names ("File too large").
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
         with self._writing(f"checkpoints/{path.name}"):
-            _atomic_write(path, lambda f: torch.save(state, f))
+            _atomic_write(path, lambda f: f.write(buffer.getbuffer()))
             for _, old in self.checkpoints()[:-keep]:
                 old.unlink(missing_ok=True)
         return path

@@ -434,9 +434,17 @@ class Runner:
         cfg = run_dir.read_config()
         file_step, path = newest_checkpoint(run_dir)
         if path is None:
+            # A run that failed writing its first checkpoint says so in status.json's error (`_writing`).
+            error = str(run_dir.read_status().get("error") or "")
+            failed_write = error.partition("cannot write checkpoints/")[2]
+            why = (
+                f"writing its first one failed: checkpoints/{failed_write}"
+                if failed_write
+                else f"it ended before its first one: checkpoint_every={cfg.checkpoint_every}"
+            )
             raise RunDirError(
-                f"run {run_dir.run_id!r} has no checkpoint to continue from (it ended before its first one: "
-                f"checkpoint_every={cfg.checkpoint_every}); start a new run"
+                f"run {run_dir.run_id!r} has no checkpoint to continue from ({why}); start a new run"
+                + (" where there is room to write one" if failed_write else "")
             )
         state = _resumable_state(run_dir, cfg, file_step, path)
         run_dir.check_metrics_writable(CSV_COLUMNS)  # what the thread rewrites and appends to
