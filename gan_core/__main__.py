@@ -605,6 +605,13 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         print(f"error: run failed: {runner.error}", file=sys.stderr)
         print(runner.run_dir.path)
         return 1
+    if interrupted and runner.status == "stopped":  # said, or it reads like a run that finished
+        how = "Ctrl-C" if interrupted == signal.SIGINT else signal.Signals(interrupted).name
+        print(
+            f"stopped at step {runner.current_step} ({how}); continue with: python -m gan_core train "
+            f"--resume {shlex.quote(str(runner.run_dir.path))}",
+            file=sys.stderr,
+        )
     print(runner.run_dir.path)
     return 128 + interrupted if interrupted else 0  # 130 after Ctrl-C, 143 after SIGTERM
 

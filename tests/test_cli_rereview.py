@@ -5,12 +5,17 @@ steps; an empty --out was the working folder; a checkpoint's bare name was looke
 `runs` took a lagging or damaged status.json's step over the rows'; help texts with two defaults."""
 
 import resource
+import shlex
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from gan_core.rundir import RunDir
 from tests.test_cli_run_ids import one_line_error
+from tests.test_crash import TIMEOUT, start_cli, wait_for_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,3 +51,21 @@ def test_a_checkpoint_too_large_to_write_is_named_with_its_cause(tmp_path, cli):
         "first one failed: checkpoints/step_00000020.pt: File too large); start a new run where there is "
         "room to write one"
     )
+
+
+# -------------------------------------------------------- 2. Ctrl-C or SIGTERM says where the run stopped
+@pytest.mark.parametrize(("signum", "how"), [(signal.SIGINT, "Ctrl-C"), (signal.SIGTERM, "SIGTERM")])
+def test_a_stopped_cli_run_says_where_it_stopped_and_how_to_go_on(tmp_path, signum, how):
+    root = tmp_path / "runs"
+    proc = start_cli(root, "stopped")
+    wait_for_rows(proc, root / "stopped" / "metrics.csv", 3)
+    proc.send_signal(signum)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 128 + signum, err
+    step = RunDir.open(root, "stopped").read_status()["step"]
+    path = (root / "stopped").resolve()
+    assert err.strip().splitlines()[-1] == (
+        f"stopped at step {step} ({how}); continue with: python -m gan_core train --resume "
+        f"{shlex.quote(str(path))}"
+    )
+    assert Path(out.strip().splitlines()[-1]) == path
