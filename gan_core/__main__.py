@@ -41,9 +41,15 @@ import torch
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, DataSource, load_data, read_points_csv
-from gan_core.diagnostics import grid_divergences, image_metrics, mode_metrics
+from gan_core.diagnostics import grid_divergences, image_metrics, label_fidelity, mode_metrics
 from gan_core.distributed import DistContext, from_env, shutdown
-from gan_core.downstream import DownstreamError, augmentation_probe, gan_train_test
+from gan_core.downstream import (
+    CONDITIONAL_RUN,
+    DownstreamError,
+    augmentation_probe,
+    gan_train_test,
+    smallest_train_class,
+)
 from gan_core.evaluation import RealSplitQuality, feature_networks, split_seed
 from gan_core.feature_metrics import NEAREST_K
 from gan_core.files import file_kind, open_regular, read_regular
@@ -56,7 +62,7 @@ from gan_core.inception import (
     download_inception_weights,
     inception_weights,
 )
-from gan_core.models import model_classes
+from gan_core.models import balanced_labels, model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
 from gan_core.rundir import (
@@ -161,6 +167,12 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         self.exit(EXIT_BAD_INPUT, f"error: {' '.join(message.split())} (see {self.prog} --help)\n")
+
+
+CHECKPOINT_HELP = (
+    "a checkpoint file of the run: its path, or its name alone (step_00003000.pt, as evaluate prints it), "
+    "looked up in the run's checkpoints/ (default: its latest)"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -270,7 +282,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument(
         "--seed", type=int, default=0, help=f"noise seed, 0..{MAX_SEED} (default: %(default)s)"
     )
-    sample.add_argument("--checkpoint", type=Path, help="a checkpoint file of the run (default: its latest)")
+    sample.add_argument("--checkpoint", type=Path, help=CHECKPOINT_HELP)
     sample.add_argument(
         "--label",
         type=int,
@@ -288,8 +300,10 @@ def build_parser() -> argparse.ArgumentParser:
         "mnist and fashion-mnist classes_covered, class_kl, the accuracy of the classifier behind them "
         "and the image quality in its feature space (fd_cls, kid_cls, precision_cls, recall_cls, "
         "density_cls, coverage_cls, with their real-vs-real baselines); with --inception the same in "
-        "Inception's space (fid, kid, ...). A class-conditional run's G also gets GAN-train and GAN-test "
-        "(Shmelkov et al. 2018) and the augmentation probe.",
+        "Inception's space (fid, kid, ...). A class-conditional run's G also gets label_fidelity, GAN-train "
+        "and GAN-test (Shmelkov et al. 2018) and the augmentation probe. Not measured here: d_class_acc "
+        "(an acgan D's class head on held-out images), which only training records (the run's "
+        "metrics.csv).",
     )
     evaluate.add_argument(
         "--dataset",
@@ -304,24 +318,20 @@ def build_parser() -> argparse.ArgumentParser:
         "checkpoint, or --checkpoint) draws 1,000 samples (every class "
         "equally, for a class-conditional G) scored against the run's own data",
     )
-    evaluate.add_argument(
-        "--checkpoint", type=Path, help="with --run: a checkpoint file of the run (default: its latest)"
-    )
+    evaluate.add_argument("--checkpoint", type=Path, help="with --run: " + CHECKPOINT_HELP)
     evaluate.add_argument(
         "--augment-k",
         type=int,
-        default=10,
         metavar="K",
-        help="with --run, a class-conditional G: the augmentation probe's real images per class "
-        "(default: %(default)s)",
+        help="with --run, a class-conditional G: the augmentation probe's real images per class, 1 to the "
+        f"training split's smallest class (default: {AUGMENT_K})",
     )
     evaluate.add_argument(
         "--augment-generated",
         type=int,
-        default=100,
         metavar="M",
-        help="with --run, a class-conditional G: G's samples per class added in the augmentation probe "
-        "(default: %(default)s)",
+        help="with --run, a class-conditional G: G's samples per class added in the augmentation probe, "
+        f"1 to {MAX_AUGMENT_GENERATED:,} (default: {AUGMENT_GENERATED})",
     )
     source.add_argument(
         "--samples",
@@ -695,7 +705,11 @@ def _run_generator(args: argparse.Namespace) -> _RunG:
     ``--checkpoint`` that takes one, never passed by for an older one without a word."""
     run = run_folder("--run", args.run, default_runs_root())
     if args.checkpoint is not None:
-        path = args.checkpoint if args.checkpoint.is_absolute() else Path.cwd() / args.checkpoint
+        path = args.checkpoint
+        if len(path.parts) == 1 and path.name not in (".", ".."):  # step_00003000.pt, as evaluate names it
+            path = run.path / "checkpoints" / path
+        elif not path.is_absolute():
+            path = Path.cwd() / path
         _check_checkpoint_option(path, run)
         state = run.load_checkpoint(path)  # a RunDirError names the file and the run
     else:
@@ -828,6 +842,38 @@ def _check_out_of_runs(args: argparse.Namespace) -> None:
 
 
 EVALUATE_RUN_SAMPLES = 1000
+# The augmentation probe's settings: real images per class, and G's samples per class added (at most
+# enough for 10 classes of 28 x 28 images to stay near 300 MB as float32)
+AUGMENT_K, AUGMENT_GENERATED, MAX_AUGMENT_GENERATED = 10, 100, 10_000
+
+
+def _augment_flags(args: argparse.Namespace) -> list[str]:
+    """The augmentation probe's flags given on the command line, as the user spelt them."""
+    return [
+        flag
+        for flag, value in (("--augment-k", args.augment_k), ("--augment-generated", args.augment_generated))
+        if value is not None
+    ]
+
+
+def _check_augment_flags(args: argparse.Namespace) -> None:
+    """`CLIError` for --augment-k / --augment-generated out of range or without --run, before any work."""
+    given = _augment_flags(args)
+    if given and args.run is None:
+        raise CLIError(
+            f"{given[0]} goes with --run of {CONDITIONAL_RUN} (the augmentation probe needs its G), not "
+            "with --samples"
+        )
+    if args.augment_k is not None and args.augment_k < 1:
+        raise CLIError(
+            f"--augment-k {args.augment_k}: real images per class; allowed 1 to the training split's "
+            f"smallest class (default {AUGMENT_K})"
+        )
+    if args.augment_generated is not None and not 1 <= args.augment_generated <= MAX_AUGMENT_GENERATED:
+        raise CLIError(
+            f"--augment-generated {args.augment_generated}: G's samples per class; allowed 1 to "
+            f"{MAX_AUGMENT_GENERATED:,} (default {AUGMENT_GENERATED})"
+        )
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
@@ -835,12 +881,28 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CLIError("--samples needs --dataset: the real data to score them against")
     if args.run is None and args.checkpoint is not None:
         raise CLIError("--checkpoint goes with --run")
+    _check_augment_flags(args)
     G = None
     if args.run is not None:
         if args.dataset is not None:
             raise CLIError("--run scores against the run's own data: leave out --dataset")
         loaded = _run_generator(args)
         cfg, G, source = loaded.cfg.replace(device="cpu"), loaded.G, loaded.source
+        conditional = model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS
+        given = _augment_flags(args)
+        if given and not conditional:
+            raise CLIError(
+                f"{given[0]}: run {loaded.run_path.name!r} is not {CONDITIONAL_RUN}; the augmentation "
+                "probe needs one (leave the flag out)"
+            )
+        if conditional:
+            k = AUGMENT_K if args.augment_k is None else args.augment_k
+            smallest = smallest_train_class(cfg)
+            if k > smallest:
+                raise CLIError(
+                    f"--augment-k {k}: the training split of {cfg.dataset} has {smallest} real images of its "
+                    f"smallest class; allowed 1 to {smallest}"
+                )
         with torch.no_grad():
             drawn = G(
                 torch.randn(
@@ -881,10 +943,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if G is not None:  # which G was scored: the run, and the checkpoint and step its weights are from
         result = {"run": str(loaded.run_path), "checkpoint": loaded.checkpoint, "step": loaded.step, **result}
     if G is not None and model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS:
+        # as the run's evaluator scores it: the classes asked for in turn, named by the data's classifier
+        asked = balanced_labels(EVALUATE_RUN_SAMPLES, model_classes(G)).numpy()
+        result["label_fidelity"] = label_fidelity(get_classifier(cfg).predict(drawn), asked)
         result["gan_train_test"] = gan_train_test(cfg, G, seed=args.seed)
         try:
             result["augmentation"] = augmentation_probe(
-                cfg, G, k=args.augment_k, generated_per_class=args.augment_generated
+                cfg,
+                G,
+                k=AUGMENT_K if args.augment_k is None else args.augment_k,
+                generated_per_class=AUGMENT_GENERATED
+                if args.augment_generated is None
+                else args.augment_generated,
             )
         except DownstreamError as exc:
             raise CLIError(f"--augment-k / --augment-generated: {exc}") from None

@@ -69,6 +69,13 @@ def _split(cfg: GANConfig) -> _Split:
     return _Split(data.examples().numpy(), labels, train, test)
 
 
+def smallest_train_class(cfg: GANConfig) -> int:
+    """Real images of the smallest class in the training split of ``cfg``'s data (a classified dataset):
+    the most `augmentation_probe`'s ``k`` may be."""
+    split = _split(cfg)
+    return int(np.bincount(split.labels[split.train]).min())
+
+
 def _check(cfg: GANConfig, G: nn.Module) -> int:
     if cfg.dataset not in CLASSIFIED_DATASETS:
         raise DownstreamError(

@@ -147,7 +147,8 @@ def test_help_shows_the_default_values(cli):
                   "(default: the classes in turn"):  # fmt: skip
         assert words in sample
     evaluate = " ".join(cli("evaluate", "--help").stdout.split())
-    for words in ("probe's real images per class (default: 10)", "in the augmentation probe (default: 100)",
+    for words in ("per class, 1 to the training split's smallest class (default: 10)",
+                  "in the augmentation probe, 1 to 10,000 (default: 100)",
                   "the dataset's own (default: 0)"):  # fmt: skip
         assert words in evaluate
     train = " ".join(cli("train", "--help").stdout.split())

@@ -4,6 +4,7 @@ refusing its flags, or ignored flags that do not apply; a resume past --steps re
 steps; an empty --out was the working folder; a checkpoint's bare name was looked up in the working folder;
 `runs` took a lagging or damaged status.json's step over the rows'; help texts with two defaults."""
 
+import json
 import resource
 import shlex
 import signal
@@ -13,8 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from gan_core.rundir import RunDir
-from tests.test_cli_run_ids import one_line_error
+import gan_core.__main__ as cli_module
+from gan_core.downstream import CONDITIONAL_RUN
+from gan_core.rundir import RUNS_ENV, RunDir
+from tests.test_cli import TINY
+from tests.test_cli_run_ids import one_line_error, train
 from tests.test_crash import TIMEOUT, start_cli, wait_for_rows
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +73,89 @@ def test_a_stopped_cli_run_says_where_it_stopped_and_how_to_go_on(tmp_path, sign
         f"{shlex.quote(str(path))}"
     )
     assert Path(out.strip().splitlines()[-1]) == path
+
+
+@pytest.fixture
+def ring8(tmp_path, cli, monkeypatch):
+    """Run 'ring8' (4 steps, checkpoints at 2 and 4) in $GAN_DASHBOARD_RUNS = tmp/runs; working in tmp."""
+    runs = tmp_path / "runs"
+    monkeypatch.setenv(RUNS_ENV, str(runs))
+    monkeypatch.chdir(tmp_path)
+    return train(cli, runs, "ring8", steps=4)
+
+
+@pytest.fixture(scope="module")
+def conditional_digits(tmp_path_factory):
+    """A tiny class-conditional (acgan) digits run, 4 steps: its folder."""
+    runs = tmp_path_factory.mktemp("conditional") / "runs"
+    res = subprocess.run(
+        [sys.executable, "-m", "gan_core", "train", "--dataset", "digits", "--conditioning", "acgan",
+         "--steps", "4", "--checkpoint-every", "2", "--out", str(runs), "--run-id", "cd", *TINY],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return runs / "cd"
+
+
+# -------------------------------------------------------- 3. and 6. evaluate's augmentation flags
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--augment-k", "0"], "error: --augment-k 0: real images per class; allowed 1 to the training "
+         "split's smallest class (default 10)"),
+        (["--augment-generated", "0"], "error: --augment-generated 0: G's samples per class; allowed 1 to "
+         "10,000 (default 100)"),
+        (["--augment-k", "1"], f"error: --augment-k: run 'ring8' is not {CONDITIONAL_RUN}; the augmentation "
+         "probe needs one (leave the flag out)"),
+    ],
+)  # fmt: skip
+def test_evaluate_refuses_augmentation_flags_that_cannot_apply(ring8, cli, flags, message):
+    assert one_line_error(cli("evaluate", "--run", "ring8", *flags)) == message
+
+
+def test_evaluate_refuses_augmentation_flags_with_samples(ring8, cli):
+    assert cli("sample", "--run", "ring8", "--n", "50", "--out", "s.csv").returncode == 0
+    res = cli("evaluate", "--dataset", "ring8", "--samples", "s.csv", "--augment-k", "3")
+    assert one_line_error(res) == (
+        f"error: --augment-k goes with --run of {CONDITIONAL_RUN} (the augmentation probe needs its G), "
+        "not with --samples"
+    )
+
+
+def test_evaluate_refuses_a_k_beyond_the_smallest_class_before_scoring(conditional_digits, cli, monkeypatch):
+    def no_scoring(*args, **kwargs):
+        raise AssertionError("scored before the flags were checked")
+
+    monkeypatch.setattr(cli_module, "evaluate_samples", no_scoring)
+    monkeypatch.setattr(cli_module, "gan_train_test", no_scoring)
+    res = cli("evaluate", "--run", str(conditional_digits), "--augment-k", "5000")
+    assert one_line_error(res) == (
+        "error: --augment-k 5000: the training split of digits has 139 real images of its smallest class; "
+        "allowed 1 to 139"
+    )
+
+
+# -------------------------------------------------------- 7. a checkpoint's bare name
+@pytest.mark.parametrize("command", ["sample", "evaluate"])
+def test_a_checkpoints_bare_name_is_looked_up_in_the_runs_checkpoints(ring8, cli, command):
+    out = ["--n", "5", "--out", "s.csv"] if command == "sample" else []
+    res = cli(command, "--run", "ring8", "--checkpoint", "step_00000002.pt", *out)
+    assert res.returncode == 0, res.stderr
+    if command == "sample":
+        assert res.stdout.strip() == f"wrote 5 samples from step 2 of {ring8.resolve()} to s.csv"
+    else:
+        assert (json.loads(res.stdout)["checkpoint"], json.loads(res.stdout)["step"]) == (
+            "step_00000002.pt",
+            2,
+        )
+
+
+# -------------------------------------------------------- 8. evaluate --run of a conditional run
+def test_evaluate_gives_a_conditional_runs_label_fidelity(conditional_digits, cli, monkeypatch):
+    monkeypatch.setattr(cli_module, "gan_train_test", lambda *a, **k: {"skipped": True})  # tested elsewhere
+    monkeypatch.setattr(cli_module, "augmentation_probe", lambda *a, **k: {"skipped": True})
+    res = cli("evaluate", "--run", str(conditional_digits))
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert 0.0 <= got["label_fidelity"] <= 1.0
+    assert "label_fidelity" in cli("evaluate", "--help").stdout
