@@ -175,6 +175,16 @@ CHECKPOINT_HELP = (
 )
 
 
+def _runs_folder(text: str) -> Path:
+    """``train --out``: a folder path; an empty one (Path("") is the working folder) is refused."""
+    if not text:
+        raise argparse.ArgumentTypeError(
+            f"empty (it would make the working folder the runs folder); allowed: a folder path (default: "
+            f"${RUNS_ENV} if set, else runs/)"
+        )
+    return Path(text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="python -m gan_core",
@@ -197,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", type=Path, help="JSON file of config fields (see config.json in any run)")
     train.add_argument(
         "--out",
-        type=Path,
+        type=_runs_folder,
         default=default_runs_root(),
         help=f"runs folder, outside every run folder (default: ${RUNS_ENV} if set, as the dashboard uses it, "
         "else runs/ here); with --resume ID or --rewind ID, where the run id is looked up",

@@ -452,9 +452,13 @@ class Runner:
         applied = resume_changes(cfg, in_force, changes)
         step, steps = int(state["step"]), applied.get("steps", in_force["steps"])
         if steps and step >= steps:
+            if "steps" in applied:  # (read as the run's own steps, "trained its steps=100" misled)
+                reached = f"is at step {step}, {'past' if step > steps else 'at'} the steps={steps} asked"
+            else:
+                reached = f"has trained its steps={steps}" + (f" (at step {step})" if step != steps else "")
             raise RunnerError(
-                f"run {run_dir.run_id} has trained its steps={steps} (checkpoint at step {step}): continue "
-                "it with a larger steps, or steps=0 to train until stopped"
+                f"run {run_dir.run_id} {reached}: give a steps above {step}, or steps=0 to train until "
+                "stopped"
             )
         device = continue_device(changes)
         runner = cls(cfg.replace(device=device), run_dir.root, data=data, run_dir=run_dir, dist=dist)

@@ -143,7 +143,7 @@ def test_resume_and_rewind_from_the_command_line(tmp_path, cli):
         assert len(lines) == 1 and lines[0].startswith("error: ")
         return lines[0]
 
-    assert "trained its steps=12" in fails("--resume", str(run), "--quiet")
+    assert "has trained its steps=12: give a steps above 12" in fails("--resume", str(run), "--quiet")
     assert "width=32 cannot change when a run continues" in fails("--resume", str(run), "--width", "32")
     assert "--config cannot be used with --resume" in fails("--resume", str(run), "--config", "c.json")
     assert "--run-id cannot be used with --resume" in fails("--resume", str(run), "--run-id", "x")

@@ -179,7 +179,10 @@ def test_resume_does_what_its_help_says(tmp_path, cli):
     assert made.returncode == 0, made.stderr
     run = root / "r"
     # a finished run needs a larger --steps
-    assert "trained its steps=10" in cli("train", "--resume", str(run), "--quiet").stderr
+    assert (
+        "has trained its steps=10: give a steps above 10"
+        in cli("train", "--resume", str(run), "--quiet").stderr
+    )
     (run / "checkpoints" / "step_00000010.pt").unlink()  # as if it had stopped after step 8's checkpoint
     resumed = cli("train", "--resume", str(run), "--steps", "12", "--lr-d", "1e-3", "--quiet")
     assert resumed.returncode == 0, resumed.stderr

@@ -159,3 +159,23 @@ def test_evaluate_gives_a_conditional_runs_label_fidelity(conditional_digits, cl
     got = json.loads(res.stdout)
     assert 0.0 <= got["label_fidelity"] <= 1.0
     assert "label_fidelity" in cli("evaluate", "--help").stdout
+
+
+# -------------------------------------------------------- 4. a resume given fewer steps than the run is at
+def test_a_resume_below_the_runs_step_says_the_steps_asked_are_past(ring8, cli):
+    res = cli("train", "--resume", "ring8", "--steps", "3", "--quiet")
+    assert one_line_error(res) == (
+        "error: --resume ring8: run ring8 is at step 4, past the steps=3 asked: give a steps above 4, or "
+        "steps=0 to train until stopped"
+    )
+
+
+# -------------------------------------------------------- 5. an empty --out
+def test_an_empty_out_is_refused(tmp_path, cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    res = cli("train", "--dataset", "ring8", "--steps", "2", "--out", "", *TINY)
+    assert one_line_error(res) == (
+        "error: argument --out: empty (it would make the working folder the runs folder); allowed: a folder "
+        f"path (default: ${RUNS_ENV} if set, else runs/) (see python -m gan_core train --help)"
+    )
+    assert not list(tmp_path.iterdir())

@@ -187,7 +187,7 @@ def test_resume_refusals(tmp_path):
     live.wait(TIMEOUT)
 
     finished(Runner(GANConfig(**TINY, steps=4), tmp_path, "done").start())  # trained all its steps
-    with pytest.raises(RunnerError, match="trained its steps=4.*larger steps"):
+    with pytest.raises(RunnerError, match=r"has trained its steps=4: give a steps above 4, or steps=0"):
         registry.resume("done")
 
     stopped_at(tmp_path, "bare", 4)
@@ -337,7 +337,7 @@ def test_branch_records_its_parent_and_leaves_it_untouched(tmp_path):
     assert max(e["step"] for e in disk.events if e["kind"] == "status" and e["detail"] == "running") == 10
     assert disk.snapshot_steps() == [0, 5, 10, 15, 20]
     # a branch of a finished run's last checkpoint must be given more steps to train
-    with pytest.raises(RunnerError, match="larger steps"):
+    with pytest.raises(RunnerError, match="has trained its steps=20: give a steps above 20"):
         registry.branch("parent", 20)
     assert not (tmp_path / "parent-at20").exists()
     finished(registry.branch("parent", 20, {"steps": 22}))
