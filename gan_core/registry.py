@@ -1127,6 +1127,13 @@ class RunRegistry:
             problems += [short] if short else []
         if not runner:  # (a runner's files are its own writing)
             problems += self._file_problems(run_dir)
+        latest = latest_values(run_dir)
+        # The step its rows reach where status.json lags them (a run trained elsewhere writes it every few
+        # seconds) or has no usable step; an ended run's own step stands.
+        row_step = latest["last"].get("step")
+        lagging = state in WRITTEN or "step" not in status
+        if not runner and lagging and row_step is not None and step < row_step <= MAX_STEPS:
+            step = int(row_step)
         return {
             "run_id": run_dir.run_id,
             "status": state,
@@ -1152,7 +1159,7 @@ class RunRegistry:
             "parent": status.get("parent") or "",
             "parent_step": status.get("parent_step"),
             "problems": "; ".join(problems + run_dir.special_files(("metrics.csv", "events.csv"))),
-            **latest_values(run_dir),
+            **latest,
         }
 
     def _file_problems(self, run_dir: RunDir) -> list[str]:

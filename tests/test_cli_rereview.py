@@ -18,6 +18,7 @@ import gan_core.__main__ as cli_module
 from gan_core.downstream import CONDITIONAL_RUN
 from gan_core.rundir import RUNS_ENV, RunDir
 from tests.test_cli import TINY
+from tests.test_cli_fix import written_run
 from tests.test_cli_run_ids import one_line_error, train
 from tests.test_crash import TIMEOUT, start_cli, wait_for_rows
 
@@ -179,3 +180,20 @@ def test_an_empty_out_is_refused(tmp_path, cli, monkeypatch):
         f"path (default: ${RUNS_ENV} if set, else runs/) (see python -m gan_core train --help)"
     )
     assert not list(tmp_path.iterdir())
+
+
+# -------------------------------------------------------- 9. runs shows the step its rows reach
+@pytest.mark.parametrize(
+    "status",
+    [
+        {"status": "running", "step": 40, "steps": 50},  # written every few seconds: behind its rows
+        {"status": 5, "step": "x"},  # damaged: its step is left out
+    ],
+)
+def test_runs_shows_the_step_the_rows_reach(tmp_path, cli, status):
+    run = written_run(tmp_path, "r", rows=50)
+    (run.path / "status.json").write_text(json.dumps(status))
+    res = cli("runs", str(tmp_path), "--json")
+    assert res.returncode == 0, res.stderr
+    (row,) = json.loads(res.stdout)
+    assert (row["step"], row["last"]["step"]) == (50, 50)

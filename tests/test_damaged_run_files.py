@@ -137,8 +137,8 @@ def test_a_step_beyond_the_configs_bound_is_a_problem_with_that_field(root, fiel
     assert row["problems"] == problems[0]
     # the Runs page's table: every number fits a C long
     table = pd.DataFrame([row])[["step", "steps", "parent_step"]]
-    # (a step left out is 0; a target left out is the config's)
-    assert table.fillna(0).astype("int64").iloc[0].tolist() == [0 if field == "step" else 20, 20, 0]
+    # (a step left out is the one its rows reach; a target left out is the config's)
+    assert table.fillna(0).astype("int64").iloc[0].tolist() == [20, 20, 0]
 
 
 # ---------------------------------------------------------------------------------------------- 3. events
