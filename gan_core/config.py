@@ -159,7 +159,7 @@ class GANConfig:
         default="",
         metadata=_doc(
             "points: CSV file of 2D points; folder: folder of images; mnist/fashion-mnist/cifar10: "
-            "torchvision root folder (default ./data)",
+            "torchvision root folder, empty for ./data",
             group="Data",
         ),
     )

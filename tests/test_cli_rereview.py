@@ -4,6 +4,7 @@ refusing its flags, or ignored flags that do not apply; a resume past --steps re
 steps; an empty --out was the working folder; a checkpoint's bare name was looked up in the working folder;
 `runs` took a lagging or damaged status.json's step over the rows'; help texts with two defaults."""
 
+import argparse
 import json
 import resource
 import shlex
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 import gan_core.__main__ as cli_module
+from gan_core.__main__ import build_parser
 from gan_core.downstream import CONDITIONAL_RUN
 from gan_core.rundir import RUNS_ENV, RunDir
 from tests.test_cli import TINY
@@ -197,3 +199,15 @@ def test_runs_shows_the_step_the_rows_reach(tmp_path, cli, status):
     assert res.returncode == 0, res.stderr
     (row,) = json.loads(res.stdout)
     assert (row["step"], row["last"]["step"]) == (50, 50)
+
+
+# -------------------------------------------------------- 10. one default per flag in train --help
+def test_every_train_flag_gives_one_default():
+    train = next(
+        action for action in build_parser()._actions if isinstance(action, argparse._SubParsersAction)
+    ).choices["train"]
+    for action in train._actions:
+        if action.help:
+            assert action.help.count("(default") <= 1, action.option_strings
+    data_path = next(a for a in train._actions if "--data-path" in a.option_strings)
+    assert data_path.help.endswith("torchvision root folder, empty for ./data (default: '')")
