@@ -1,1 +1,2 @@
-"""Benchmarks: python -m benchmarks runs the runner-overhead benchmark (see overhead.py)."""
+"""Benchmarks: python -m benchmarks compares the tracking API with TensorBoard (see tracking.py);
+python -m benchmarks.NAME runs the others (BENCHMARKS.md)."""

@@ -8,4 +8,4 @@ figures; ``python -m benchmarks.overhead`` is the runner against a bare loop on 
 
 from benchmarks.tracking import main
 
-main()
+main(prog="python -m benchmarks")

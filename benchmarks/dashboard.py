@@ -562,12 +562,30 @@ def bench_draw_cost(repeats: int) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=30)
-    parser.add_argument("--window", type=float, default=10.0, help="seconds per watched/unwatched window")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--fresh", type=int, default=3, help="fresh servers for Start -> first point")
-    parser.add_argument("--warm", type=int, default=3, help="runs on a warm server for Start -> first point")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.dashboard", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=30, help="timed refreshes or draws of each size (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--window",
+        type=float,
+        default=10.0,
+        help="seconds per watched/unwatched window (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=6, help="watched/unwatched window pairs (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--fresh", type=int, default=3, help="fresh servers for Start -> first point (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--warm",
+        type=int,
+        default=3,
+        help="runs on a warm server for Start -> first point (default: %(default)s)",
+    )
     parser.add_argument("--skip-browser", action="store_true", help="only 1 and 2")
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--first-point", action="store_true", help="only 3")

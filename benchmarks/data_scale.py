@@ -192,16 +192,27 @@ def run_child(kind: str, args: argparse.Namespace, env: dict[str, str], model: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--images", type=int, default=200_000)
-    parser.add_argument("--side", type=int, default=32)
-    parser.add_argument("--batch", type=int, default=64)
-    parser.add_argument("--models", default="mlp", help="comma-separated (mlp, dcgan); steps/s for each")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.data_scale", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument("--images", type=int, default=200_000, help="PNGs generated (default: %(default)s)")
+    parser.add_argument("--side", type=int, default=32, help="their side in pixels (default: %(default)s)")
+    parser.add_argument("--batch", type=int, default=64, help="batch size (default: %(default)s)")
+    parser.add_argument(
+        "--models",
+        default="mlp",
+        help="comma-separated (mlp, dcgan); steps/s for each (default: %(default)s)",
+    )
     parser.add_argument("--model", default="mlp", help=argparse.SUPPRESS)
-    parser.add_argument("--steps", type=int, default=100, help="steps a round")
-    parser.add_argument("--warmup", type=int, default=10)
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--dir", type=Path, default=None, help="where the temporary folder goes")
+    parser.add_argument("--steps", type=int, default=100, help="steps a round (default: %(default)s)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (default: %(default)s)")
+    parser.add_argument("--rounds", type=int, default=6, help="timed rounds (default: %(default)s)")
+    parser.add_argument(
+        "--dir",
+        type=Path,
+        default=None,
+        help="where the temporary folder goes (default: the system's temp folder)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the generated folder and cache")
     parser.add_argument("--child", choices=("load", "speed"), help=argparse.SUPPRESS)
     parser.add_argument("--folder", type=Path, help=argparse.SUPPRESS)

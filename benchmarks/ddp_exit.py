@@ -87,9 +87,20 @@ def _launch(way: str) -> tuple[bool, bool]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--launches", type=int, default=20, help="launches of each way (default 20)")
-    parser.add_argument("--ways", nargs="+", choices=WAYS, default=list(WAYS))
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.ddp_exit", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--launches", type=int, default=20, help="launches of each way (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--ways",
+        nargs="+",
+        choices=WAYS,
+        default=list(WAYS),
+        metavar="WAY",
+        help="ways of leaving the process group, of: " + ", ".join(WAYS) + " (default: all)",
+    )
     parser.add_argument("--rank-job", choices=WAYS, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.rank_job:

@@ -220,7 +220,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--procs", default="1,2", help="process counts, comma-separated (1 = plain python)")
     parser.add_argument("--launcher", action="store_true", help="also torchrun with 1 process (its overhead)")
     parser.add_argument("--scenarios", default=None, help="comma-separated: " + ", ".join(SCENARIOS))
-    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument(
+        "--device", default="cpu", choices=("cpu", "cuda"), help="where it trains (default: %(default)s)"
+    )
     parser.add_argument("--steps-scale", type=float, default=None, help="multiply steps (default 1; cuda 10)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 40 steps of digits-mlp, 1 repeat")
     parser.add_argument("--keep", type=Path, help="runs folder to keep (default: a temporary one)")

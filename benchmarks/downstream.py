@@ -26,11 +26,21 @@ from gan_core.trainer import generator_from_checkpoint
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-    parser.add_argument("--preset", default="conditional-digits")
-    parser.add_argument("--k", type=int, nargs="+", default=[1, 3, 10], help="real images per class")
-    parser.add_argument("--generated", type=int, default=100, help="G's samples per class added")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.downstream", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="training seeds (default: 0 1 2)"
+    )
+    parser.add_argument(
+        "--preset", default="conditional-digits", help="the preset trained (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--k", type=int, nargs="+", default=[1, 3, 10], help="real images per class (default: 1 3 10)"
+    )
+    parser.add_argument(
+        "--generated", type=int, default=100, help="G's samples per class added (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     preset = get_preset(args.preset)

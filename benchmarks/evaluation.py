@@ -63,10 +63,18 @@ def cold_evaluation_s(cfg: GANConfig) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=3)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.evaluation", description=__doc__.split("\n\n")[0]
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds of each scenario (default: %(default)s)"
+    )
     parser.add_argument("--steps", type=int, default=None, help="steps per run (default: per scenario)")
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated, of: " + ", ".join(SCENARIOS) + " (default: %(default)s)",
+    )
     args = parser.parse_args(argv)
     names = [n for n in args.scenarios.split(",") if n]
     unknown = [n for n in names if n not in SCENARIOS]

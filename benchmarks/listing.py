@@ -33,9 +33,13 @@ def timed(fn, repeats: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=30)
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.listing", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows of the long run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=30, help="timed reads of each run (default: %(default)s)"
+    )
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="listing_"))
     try:

@@ -228,11 +228,24 @@ def in_child(*args: str) -> dict:
 
 # ---------------------------------------------------------------------------------------------- main
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="rows of the long run")
-    parser.add_argument("--small", type=int, default=1_000, help="rows of the short run")
-    parser.add_argument("--rounds", type=int, default=30, help="refreshes timed per run")
-    parser.add_argument("--opens", type=int, default=3, help="fresh processes timed opening the long run")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.open_run", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="rows of the long run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--small", type=int, default=1_000, help="rows of the short run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=30, help="refreshes timed per run (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--opens",
+        type=int,
+        default=3,
+        help="fresh processes timed opening the long run (default: %(default)s)",
+    )
     parser.add_argument("--no-old", action="store_true", help="skip the whole-read figures (slow, 1.5 GB)")
     parser.add_argument("--keep", type=Path, help="write the runs here and keep them (else a temp folder)")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)

@@ -117,11 +117,24 @@ def measure(name: str, rounds: int, device_name: str, steps_scale: float) -> dic
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=8)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--device", default="cpu")
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply steps per round")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.overhead", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=8,
+        help="interleaved rounds of runner and bare loop (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated, of: " + ", ".join(SCENARIOS) + " (default: %(default)s)",
+    )
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (default: %(default)s)")
+    parser.add_argument(
+        "--steps-scale", type=float, default=1.0, help="multiply steps per round (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, rounds {args.rounds}")
     header = ("scenario", "device", "bare steps/s", "runner steps/s", "ratio", "median")

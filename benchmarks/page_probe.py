@@ -20,9 +20,13 @@ from benchmarks.dashboard import CHROMIUM_ARGS, Server, open_with_open_ended_ste
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=5.0)
-    parser.add_argument("--interval", type=float, default=30.0, help="seconds between samples")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.page_probe", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--minutes", type=float, default=5.0, help="how long to watch (default: %(default)s)")
+    parser.add_argument(
+        "--interval", type=float, default=30.0, help="seconds between samples (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 

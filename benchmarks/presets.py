@@ -96,8 +96,10 @@ def spread(values: list[float], digits: int) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.presets", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds of each preset (default: 0 1 2)"
+    )
     parser.add_argument(
         "--presets",
         nargs="+",
@@ -108,7 +110,9 @@ def main(argv: list[str] | None = None) -> None:
         + ", grid25 (the healthy ring8 recipe on grid25) and default (the sidebar's defaults)",
     )
     parser.add_argument("--out", type=Path, help="runs folder to keep (default: a temporary one)")
-    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     for name in args.presets:
         if name not in ("grid25", "default"):

@@ -102,9 +102,11 @@ def start_open_ended_run(page, url: str, before: str | None = None) -> str:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--minutes", type=float, default=6.0)
-    parser.add_argument("--interval", type=float, default=20.0, help="seconds between samples")
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.soak", description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=6.0, help="how long to soak (default: %(default)s)")
+    parser.add_argument(
+        "--interval", type=float, default=20.0, help="seconds between samples (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 

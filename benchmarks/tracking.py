@@ -546,15 +546,29 @@ def profile(scenario: str, steps: int) -> None:
 # ---------------------------------------------------------------------- main
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=50)
-    parser.add_argument("--scenarios", default=",".join(SCENARIOS))
-    parser.add_argument("--steps-scale", type=float, default=1.0, help="multiply steps per round")
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (every variant alike)")
+def main(argv: list[str] | None = None, prog: str = "python -m benchmarks.tracking") -> None:
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rounds", type=int, default=50, help="interleaved rounds of every variant (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--scenarios",
+        default=",".join(SCENARIOS),
+        help="comma-separated, of: " + ", ".join(SCENARIOS) + " (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--steps-scale", type=float, default=1.0, help="multiply steps per round (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="torch threads, every variant alike (default: %(default)s)"
+    )
     parser.add_argument("--profile", action="store_true", help="only the breakdown of the tracked step")
-    parser.add_argument("--profile-steps", type=int, default=800)
-    parser.add_argument("--device", default="cpu", help="cpu, cuda or auto (cuda when there is one)")
+    parser.add_argument(
+        "--profile-steps", type=int, default=800, help="with --profile: steps profiled (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--device", default="cpu", help="cpu, cuda or auto (cuda when there is one) (default: %(default)s)"
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
     DEVICE[0] = resolve_device(args.device)

@@ -5,6 +5,7 @@ steps; an empty --out was the working folder; a checkpoint's bare name was looke
 `runs` took a lagging or damaged status.json's step over the rows'; help texts with two defaults."""
 
 import argparse
+import importlib
 import json
 import resource
 import shlex
@@ -211,3 +212,42 @@ def test_every_train_flag_gives_one_default():
             assert action.help.count("(default") <= 1, action.option_strings
     data_path = next(a for a in train._actions if "--data-path" in a.option_strings)
     assert data_path.help.endswith("torchvision root folder, empty for ./data (default: '')")
+
+
+# -------------------------------------------------------- 11. the benchmarks' command lines
+_PARSER_OF = """
+import argparse, json, runpy, sys
+
+def report(parser, args=None, namespace=None):
+    shown = [a for a in parser._actions if a.help != argparse.SUPPRESS and "--help" not in a.option_strings]
+    print(json.dumps({"usage": parser.format_usage(), "help": parser.format_help(),
+                      "helpless": [a.option_strings for a in shown if not a.help]}))
+    raise SystemExit(0)
+
+argparse.ArgumentParser.parse_args = report  # the parser as its module builds it, nothing run
+sys.argv = [sys.argv[1]]
+runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+"""
+BENCHMARKS = sorted(
+    f"benchmarks.{p.stem}" for p in (ROOT / "benchmarks").glob("*.py") if "argparse" in p.read_text()
+)
+
+
+@pytest.mark.parametrize("module", ["benchmarks", *BENCHMARKS])
+def test_a_benchmarks_help_names_its_command_and_explains_every_flag(module):
+    res = subprocess.run(
+        [sys.executable, "-c", _PARSER_OF, module], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["usage"].startswith(f"usage: python -m {module} ")
+    assert got["helpless"] == []
+    scenarios = getattr(
+        importlib.import_module(
+            module.replace("benchmarks", "benchmarks.tracking", 1) if module == "benchmarks" else module
+        ),
+        "SCENARIOS",
+        {},
+    )
+    for name in scenarios:  # --scenarios lists what it takes
+        assert name in " ".join(got["help"].split()), name
