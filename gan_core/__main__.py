@@ -502,9 +502,13 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
         )
     device = dist.device(cfg.device) if dist is not None else resolve_device(cfg.device)
     data = _load_reporting(cfg, device, args)  # before the run folder exists: bad data leaves nothing behind
-    # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it.
+    # A preset's run is named after it (healthy-ring8-20261130-...) unless --run-id names it, or it trains
+    # other data than the preset's (--preset healthy-ring8 --dataset digits: digits-minimax-...).
+    name = args.preset
+    if name is not None and get_preset(name).config().dataset != cfg.dataset:
+        name = None
     try:
-        run_dir = RunDir.create(args.out, cfg, args.run_id, name=args.preset)
+        run_dir = RunDir.create(args.out, cfg, args.run_id, name=name)
     except (OSError, RunDirError) as exc:  # no such place (/proc/x), read-only, no permission, a full disk
         cause = exc if isinstance(exc, OSError) else exc.__cause__
         if not isinstance(cause, OSError):  # (a clash of run ids: said as it is)

@@ -19,7 +19,7 @@ import pytest
 import gan_core.__main__ as cli_module
 from gan_core.__main__ import build_parser
 from gan_core.downstream import CONDITIONAL_RUN
-from gan_core.rundir import RUNS_ENV, RunDir
+from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, _describe_holder
 from tests.test_cli import TINY
 from tests.test_cli_fix import written_run
 from tests.test_cli_run_ids import one_line_error, train
@@ -251,3 +251,35 @@ def test_a_benchmarks_help_names_its_command_and_explains_every_flag(module):
     )
     for name in scenarios:  # --scenarios lists what it takes
         assert name in " ".join(got["help"].split()), name
+
+
+# -------------------------------------------------------- 12. README's command line section; preset names
+def test_readmes_runs_sample_has_the_listings_header(tmp_path, cli):
+    train(cli, tmp_path, "r", steps=2)
+    header = cli("runs", str(tmp_path)).stdout.splitlines()[0]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    sample = readme.split("$ python -m gan_core runs\n", 1)[1].splitlines()[0]
+    assert sample.split() == header.split()
+
+
+def test_readme_states_the_run_id_rule_and_the_lock_holders_message():
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "starting with a letter or digit" in readme and "starting with a letter or digit" in RUN_ID_RULE
+    holder = {"pid": 4242, "host": "host", "purpose": "training it", "since": "2026-11-30T11:00:00.000+00:00",
+              "command": "gan_core/__main__.py train --resume runs/r"}  # fmt: skip
+    said = (
+        f"run 'r' is in use by {_describe_holder(holder)}; allowed: one writer at a time (stop it there "
+        "first, or wait until it ends)"
+    )  # as RunLock.claim says it
+    assert f"`error: --resume runs/r: {said}`" in readme
+
+
+def test_a_preset_trained_on_other_data_is_named_after_that_data(tmp_path, cli):
+    res = cli("train", "--preset", "healthy-ring8", "--dataset", "grid25", "--steps", "1", "--out",
+              str(tmp_path), *TINY)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    (made,) = [p.name for p in tmp_path.iterdir()]
+    assert made.startswith("grid25-") and "ring8" not in made
+    res = cli("train", "--preset", "healthy-ring8", "--steps", "1", "--out", str(tmp_path / "own"), *TINY)
+    assert res.returncode == 0, res.stderr
+    assert [p.name for p in (tmp_path / "own").iterdir()][0].startswith("healthy-ring8-")
