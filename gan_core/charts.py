@@ -3027,6 +3027,24 @@ def evaluations(store: MetricStore) -> pd.DataFrame:
     return store.exact_view([c for c in QUALITY_COLUMNS if c in store.exact_measured])
 
 
+# The Fréchet distances fall from the hundreds to a few over a run: on a linear axis everything after the
+# first evaluations lay flat at 0, the run's 2.3 against its real-vs-real 1 unreadable without a zoom. Their
+# charts take a log axis once the values drawn spread over `LOG_SPREAD` or more (all above 0; KID, an
+# unbiased estimate that can be below 0, keeps its linear axis).
+LOG_WHEN_SPREAD = ("fd_cls", "fid")
+LOG_SPREAD = 20.0
+
+
+def _spread_over_decades(arrays: Sequence[np.ndarray]) -> bool:
+    """Whether the finite values of ``arrays`` are all above 0 and their largest is at least `LOG_SPREAD`
+    times their smallest (a log axis shows them; a linear one flattens the small ones)."""
+    values = (
+        np.concatenate([np.asarray(a, dtype=np.float64).ravel() for a in arrays]) if arrays else np.array([])
+    )
+    values = values[np.isfinite(values)]
+    return bool(values.size) and values.min() > 0 and values.max() >= LOG_SPREAD * values.min()
+
+
 def quality_figures(
     view: View | None,
     events: Events = (),
@@ -3093,7 +3111,8 @@ def quality_figures(
         drawn = [measured[c] for c in columns] + [
             measured[f"{c}{end}"] for c in columns for end in ("_min", "_max") if f"{c}{end}" in measured
         ]
-        yrange = _bounded_yrange(columns, _y_span(drawn, lines, False), from_zero=True)
+        log_y = name in LOG_WHEN_SPREAD and _spread_over_decades(drawn)
+        yrange = None if log_y else _bounded_yrange(columns, _y_span(drawn, lines, False), from_zero=True)
         figures[name] = metric_figure(
             measured,
             columns,
@@ -3104,6 +3123,7 @@ def quality_figures(
             markers=True,
             nan_is_blank=True,  # a quality column is blank between evaluations, not failed
             from_zero=True,  # every quality metric is ≥ 0, and training starts at step 0
+            log_y=log_y,
             yrange=yrange,  # (a bounded metric's noise not magnified: `_bounded_yrange`)
             min_plot_px=QUALITY_MIN_PLOT_PX,
         )

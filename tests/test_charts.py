@@ -2182,3 +2182,25 @@ def test_a_critics_accuracy_panel_says_its_two_lines_are_one(view):
     assert unnamed[1] == critic[1]
     assert titles(charts.training_figure(view, EVENTS, 0.6, midpoint=0.5))[1] == "D accuracy"
     assert charts.accuracy_figure(view).layout.title.text == "D accuracy"
+
+
+def test_a_frechet_distance_falling_over_decades_is_drawn_on_a_log_axis():
+    """fd_cls from 120 to 2.3 on a linear axis lay flat at 0 after the first evaluations; spread over
+    `charts.LOG_SPREAD` times or more (all above 0) its chart takes a log axis. A narrow spread, and KID
+    (which may be below 0), stay linear."""
+    steps = np.arange(0, 3000, 100.0)
+
+    def chart(column, values):
+        measured = np.full(len(steps), np.nan)
+        measured[5::5] = values
+        return charts.quality_figures(pd.DataFrame({"step": steps, column: measured}))[column]["layout"][
+            "yaxis"
+        ]
+
+    falling = chart("fd_cls", [120, 40, 10, 3, 2.3])
+    assert falling["type"] == "log"
+    low, high = falling["range"]  # log10 of the axis' ends: the values inside, with a margin
+    assert math.log10(1.5) < low < math.log10(2.3) and math.log10(120) < high < math.log10(300)
+    assert chart("fid", [300, 90, 40, 20, 14])["type"] == "log"
+    assert chart("fd_cls", [12, 10, 8, 7, 6])["type"] in (None, "linear")
+    assert chart("kid_cls", [0.5, 0.1, 0.01, -0.001, 0.002])["type"] in (None, "linear")
