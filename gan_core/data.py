@@ -1000,12 +1000,12 @@ def image_files(root: Path) -> list[Path]:
     return [Path(path) for path in image_paths(root)]
 
 
-def image_paths(root: Path, others: list[str] | None = None, links: list[str] | None = None) -> list[str]:
-    """`image_files` as strings, in the same order: what the ``folder`` loader works with, since making
-    and sorting 200,000 `Path` objects takes seconds of a load that reuses its cache. Given lists, it
-    also appends to ``others`` the files of image types it does not list (`OTHER_IMAGE_EXTENSIONS`),
-    and to ``links`` the files it lists that are symlinks (scandir knows both without a stat call)."""
-    files: list[str] = []
+def _walk_images(
+    root: Path, others: list[str] | None = None, links: list[str] | None = None
+) -> Iterator[str]:
+    """The files `image_paths` lists, in the order the walk meets them (and ``others``, ``links`` as
+    there): one walk for the loader and for the sidebar's check that a folder holds an image at all
+    (`_holds_an_image`, which stops at the first)."""
     folders = [str(root)]
     while folders:  # os.walk's traversal (no symlinked folder entered, an unreadable one left out), but
         # with scandir's entries, whose file type needs no stat call: it matters for 200,000 files
@@ -1022,13 +1022,21 @@ def image_paths(root: Path, others: list[str] | None = None, links: list[str] | 
                     if extension in IMAGE_EXTENSIONS and (
                         entry.is_file() or os.path.exists(entry.path)  # (a named pipe, a device)
                     ):
-                        files.append(entry.path)
                         if links is not None and entry.is_symlink():
                             links.append(entry.path)
+                        yield entry.path
                     elif others is not None and extension in OTHER_IMAGE_EXTENSIONS:
                         others.append(entry.path)
         except OSError:
             continue
+
+
+def image_paths(root: Path, others: list[str] | None = None, links: list[str] | None = None) -> list[str]:
+    """`image_files` as strings, in the same order: what the ``folder`` loader works with, since making
+    and sorting 200,000 `Path` objects takes seconds of a load that reuses its cache. Given lists, it
+    also appends to ``others`` the files of image types it does not list (`OTHER_IMAGE_EXTENSIONS`),
+    and to ``links`` the files it lists that are symlinks (scandir knows both without a stat call)."""
+    files = list(_walk_images(root, others, links))
     return sorted(files, key=lambda path: path.split(os.sep))  # the order of the paths' parts, as Path sorts
 
 
@@ -1108,24 +1116,8 @@ def _check_folder(root: Path) -> None:
 
 
 def _holds_an_image(root: Path) -> bool:
-    """Whether `image_paths` would list a file under ``root``: the walk ends at the first one."""
-    folders = [str(root)]
-    while folders:
-        try:
-            with os.scandir(folders.pop()) as entries:
-                for entry in entries:
-                    if is_hidden_name(entry.name):
-                        continue
-                    if entry.is_dir():
-                        if not entry.is_symlink():
-                            folders.append(entry.path)
-                    elif os.path.splitext(entry.name)[1].lower() in IMAGE_EXTENSIONS and (
-                        entry.is_file() or os.path.exists(entry.path)
-                    ):
-                        return True
-        except OSError:
-            continue
-    return False
+    """Whether `image_paths` would list a file under ``root``: the same walk, ended at the first one."""
+    return next(_walk_images(root), None) is not None
 
 
 def _load_folder(

@@ -136,7 +136,8 @@ def entry_name(info: zipfile.ZipInfo) -> str:
         crc = int.from_bytes(field[1:5], "little") if len(field) >= 5 and field[0] == 1 else None
         if kind == UNICODE_PATH_EXTRA and crc == zlib.crc32(raw):
             try:
-                return field[5:].decode("utf-8").rstrip("\0") or info.filename
+                # (cut at a NUL as zipfile cuts the header's name: none reaches a path)
+                return field[5:].decode("utf-8").split("\0", 1)[0] or info.filename
             except UnicodeDecodeError:
                 break
     try:

@@ -716,12 +716,11 @@ class Runner:
             if self._resume is not None:
                 self._restore(*self._resume)
                 self._resume = None
+                self._data_event()  # the folder read again: what it left out this time
             else:
                 self.run_dir.open_metrics(CSV_COLUMNS, widen=True)
                 self._event("status", self._status, status=self._status)
-                left_out = self.trainer.data.left_out_fields()  # a folder's files left out: kept with the run
-                if left_out:
-                    self._event("data", self.trainer.data.skipped_note(), step=0, **left_out)
+                self._data_event()
                 self._write_status()
                 self.real_view = self.trainer.real_view()
                 self.run_dir.save_snapshot("real", self.real_view)
@@ -925,6 +924,14 @@ class Runner:
             self._emit(self.trainer.g_step(), unmeasured=("d_grad_norm",))
         self._snapshot_unless_current()
         self._event(f"step_{mode}", "single step while paused")
+
+    def _data_event(self) -> None:
+        """A ``data`` event at the trainer's step (0, or the step a resume goes on from) when the data
+        loaded for it left files of a folder out (`DataSource.left_out_fields`): kept with the run, so
+        the Train view says it for as long as the run is viewed, and the command line's listing alike."""
+        left_out = self.trainer.data.left_out_fields()
+        if left_out:
+            self._event("data", self.trainer.data.skipped_note(), step=self.trainer.step_count, **left_out)
 
     def _pause(self) -> None:
         """Pause between two steps (every trained step recorded: `_handle_commands` flushed first), with

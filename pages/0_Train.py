@@ -602,8 +602,10 @@ def evaluating_text(view: RunView) -> str:
     if evaluating is None:
         # when the next one comes (the quality charts change only then), while the run trains on toward it
         every = view.eval_every
-        # (a loop of one's own evaluates only a G it watches, whose first snapshot `watch` takes at once)
-        if view.status != "running" or every is None or not (view.owned or view.snapshot_steps()):
+        # (a loop of one's own evaluates only a G it watches, whose first snapshot `watch` takes at once,
+        # against the real batch given to init, kept as the run's real view)
+        evaluates = view.owned or (view.snapshot_steps() and view.real_view() is not None)
+        if view.status != "running" or every is None or not evaluates:
             return ""
         upcoming = (view.current_step // every + 1) * every
         target = view.hparams.get("steps") or 0
@@ -654,11 +656,15 @@ def status_line(view: RunView) -> None:
                 f"{literal(warning['detail'])}",
                 icon=":material/report:",
             )
-        # A folder's files left out when the run started (its ``data`` event, written by the runner for
-        # the dashboard and the command line alike): said for as long as the run is viewed, as text.
-        for event in view.events:
-            if event.get("kind") == "data":
-                st.warning(f"Data: {literal(event.get('detail') or '')}", icon=":material/folder_off:")
+        # A folder's files left out when the run started or, newer, resumed (its ``data`` events, written by
+        # the runner for the dashboard and the command line alike): the newest said for as long as the run
+        # is viewed, as text.
+        loads = [event for event in view.events if event.get("kind") == "data"]
+        if loads:
+            at = loads[-1].get("step")
+            when = "when the run started" if not at else f"when the run resumed at step {at}"
+            detail = literal(loads[-1].get("detail") or "")
+            st.warning(f"Data ({when}): {detail}", icon=":material/folder_off:")
         for name in view.flags:
             info = FLAGS.get(name)
             if info is None:  # a flag of another version, from status.json: named, as text

@@ -7,12 +7,12 @@ cd "$(dirname "$0")/.."
 python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
 
 # The browser tests drive Debian's Chromium through Playwright (playwright's own browser download
-# is not used).
-if [ ! -x /usr/bin/chromium ]; then
+# is not used); Info-ZIP's zip makes the ZIPs a Linux user uploads (UTF-8 names without the UTF-8 flag).
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/zip ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium zip >/dev/null
 fi
 
 ruff check .

@@ -338,10 +338,14 @@ def test_the_progress_line_says_when_the_next_evaluation_comes_while_the_run_tra
     from tests.test_track import ToyGAN
 
     gan = ToyGAN()
-    for run_id, watched_g in (("watching", True), ("blind", False)):
-        run = track.init(
-            run_id, root=runs_root, real=gan.real, eval_every=50, sample_every=1000, commit_every=0
-        )
+    # (and nothing for a loop that watches G but gave init no real batch to measure it against)
+    for run_id, watched_g, real in (
+        ("watching", True, True),
+        ("blind", False, True),
+        ("no-real", True, False),
+    ):
+        given = {"real": gan.real} if real else {}
+        run = track.init(run_id, root=runs_root, eval_every=50, sample_every=1000, commit_every=0, **given)
         if watched_g:
             run.watch(gan.G, torch.randn(8, 4))
         for _ in range(3):
@@ -354,7 +358,7 @@ def test_the_progress_line_says_when_the_next_evaluation_comes_while_the_run_tra
             assert not at.exception
             progress = at.get("progress")[0].text
             assert progress.startswith("step 3 (open-ended) · ")
-            assert progress.endswith(" · next evaluation at step 50") == watched_g, progress
+            assert progress.endswith(" · next evaluation at step 50") == (watched_g and real), progress
         finally:
             run.finish()
     at.run()  # ended: nothing comes next

@@ -92,10 +92,22 @@ def test_a_reopened_run_shows_its_left_out_note_as_text(tmp_path, runs_root, cli
     at.session_state["run_id"] = "cli-run"
     at.run()
     assert not at.exception
-    notes = [shown(w.value) for w in at.warning if w.value.startswith("Data: ")]
-    assert notes == ["Data: 1 file that could not be read as an image was left out: '**bold** [x](y).png'."]
+    notes = [shown(w.value) for w in at.warning if w.value.startswith("Data (")]
+    assert notes == [
+        "Data (when the run started): 1 file that could not be read as an image was left out: "
+        "'**bold** [x](y).png'."
+    ]
     at.run()  # and at every draw, not only once
-    assert [shown(w.value) for w in at.warning if w.value.startswith("Data: ")] == notes
+    assert [shown(w.value) for w in at.warning if w.value.startswith("Data (")] == notes
+    # resumed on the folder as it is now: what this load left out is said, the newest only
+    (images / "zero.png").write_bytes(b"")
+    res = cli("train", "--resume", str(runs_root / "cli-run"), "--steps", "2", "--quiet")
+    assert res.returncode == 0, res.stderr
+    at.run()
+    assert [shown(w.value) for w in at.warning if w.value.startswith("Data (")] == [
+        "Data (when the run resumed at step 1): 2 files that could not be read as an image were left out: "
+        "'**bold** [x](y).png', 'zero.png'."
+    ]
 
 
 def test_a_folder_read_whole_names_no_file_left_out(tmp_path):

@@ -361,8 +361,8 @@ def test_the_dashboard_says_how_a_streamed_folder_loaded(tmp_path, streamed_env,
     (shown,) = [info.value for info in at.info if "Loaded 13 images in" in info.value]
     assert "streamed from its cache file" in shown and "decoded 14 files into the data cache" in shown
     # (one of the folder's 14 files is no image: left out, and said so with the run, by name)
-    assert [w.value for w in at.warning if w.value.startswith("Data: ")] == [
-        "Data: 1 file that could not be read as an image was left out: 'b/broken.png'."
+    assert [w.value for w in at.warning if w.value.startswith("Data (")] == [
+        "Data (when the run started): 1 file that could not be read as an image was left out: 'b/broken.png'."
     ]
     (runner,) = registry().active()  # it trains from the stream
     assert runner.wait_until(lambda r: len(r.store) >= 3, 60) and runner.status == "running"

@@ -670,19 +670,29 @@ def _data_path_refused(dataset: str, data_path: str) -> str | None:
 
 def data_contents_problem(dataset: str, data_path: str) -> str | None:
     """What is wrong with what ``data_path`` holds for ``dataset`` (`check_data_contents`: missing, an
-    empty folder, a CSV the loader would refuse), or None; read once per version of the path (its
-    modification time and size), not at every rerun."""
+    empty folder, a CSV the loader would refuse), or None. A file (a points CSV, parsed whole) is read
+    once per version of it (its modification time and size), not at every rerun; a folder is looked at
+    each time (the walk ends at its first image: cheap), since images added to or removed from a class
+    subfolder change nothing of the folder's own time or size."""
+    path = os.path.expanduser(data_path)
     try:
-        stat = os.stat(os.path.expanduser(data_path))
+        stat = os.stat(path)
         stamp = (stat.st_mtime_ns, stat.st_size)
     except (OSError, ValueError):  # missing (said by the check), a NUL character
         stamp = None
+    if os.path.isdir(path):
+        return _contents_problem_now(dataset, data_path)
     return _contents_problem(dataset, data_path, stamp)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def _contents_problem(dataset: str, data_path: str, stamp: tuple[int, int] | None) -> str | None:
-    """`data_contents_problem`, cached by ``stamp`` (the path's modification time and size)."""
+    """`_contents_problem_now`, cached by ``stamp`` (the file's modification time and size)."""
+    return _contents_problem_now(dataset, data_path)
+
+
+def _contents_problem_now(dataset: str, data_path: str) -> str | None:
+    """`check_data_contents`'s message for ``data_path``, or None."""
     try:
         check_data_contents(GANConfig(dataset=dataset, data_path=data_path))
     except (DataError, ConfigError) as exc:
