@@ -42,7 +42,7 @@ from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, DataSource, load_data, read_points_csv
 from gan_core.diagnostics import grid_divergences, image_metrics, label_fidelity, mode_metrics
-from gan_core.distributed import DistContext, from_env, shutdown
+from gan_core.distributed import DistContext, DistributedError, from_env, shutdown
 from gan_core.downstream import (
     CONDITIONAL_RUN,
     DownstreamError,
@@ -1266,8 +1266,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "runs": cmd_runs}
         return commands[args.command](args)
-    except (CLIError, ConfigError, DataError, RunDirError, ValueError) as exc:
-        # One line whatever the message holds (torch's own load errors span several)
+    except (CLIError, ConfigError, DataError, RunDirError, DistributedError, ValueError) as exc:
+        # One line whatever the message holds (torch's own load errors span several); under torchrun a
+        # job that cannot start (a device this machine lacks) says so on each rank the same way
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a path that cannot be written or read (a file where a folder should be, ...)

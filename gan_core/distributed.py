@@ -24,6 +24,7 @@ from __future__ import annotations
 import datetime
 import gc
 import os
+import re
 import socket
 import sys
 import traceback
@@ -34,7 +35,15 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-__all__ = ["DistContext", "DistributedError", "current", "from_env", "job_fields", "launched_by_torchrun"]
+__all__ = [
+    "DistContext",
+    "DistributedError",
+    "collective_failure",
+    "current",
+    "from_env",
+    "job_fields",
+    "launched_by_torchrun",
+]
 
 # A collective waits this long for a rank before it fails (torch's default is 30 min for gloo): a paused
 # job ticks far more often, so only a rank that is gone (killed, hung) makes it fail.
@@ -44,6 +53,29 @@ PAUSE_TICK_SECONDS = 0.2  # how often a paused job's ranks meet (`agree`)
 
 class DistributedError(RuntimeError):
     """A distributed job that cannot start or go on (a bad environment, another rank gone)."""
+
+
+# What gloo says of a collective whose other end went away: most often another rank's end, seen from here
+BROKEN_COLLECTIVE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
+
+
+def collective_failure(exc: BaseException, world_size: int, step: int) -> str | None:
+    """The error a run records when ``exc`` is a broken collective of a ``world_size``-process job at
+    ``step`` (torch.distributed's `DistError`, or a RuntimeError in gloo's words for a closed connection:
+    `BROKEN_COLLECTIVE`), or None for another exception. Most often another rank ended, and rank 0 alone
+    reads it as a network fault: the text says so, with gloo's message cut to its first sentence and
+    without its source path ("Read error [127.0.0.1]:148: Connection reset by peer", not
+    "[/__w/pytorch/.../pair.cc:545] Read error ... GLHF!")."""
+    broken = isinstance(exc, dist.DistError) or (
+        isinstance(exc, RuntimeError) and any(said in str(exc) for said in BROKEN_COLLECTIVE)
+    )
+    if not broken:
+        return None
+    said = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).strip()).split(". ", 1)[0]
+    return (
+        f"a collective of the {world_size}-process job failed at step {step} "
+        f"(another rank most likely ended: its own output says why): {type(exc).__name__}: {said}"
+    )
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ import torch
 from gan_core.checkpoint_fit import check_checkpoint_step, check_own_checkpoint
 from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
-from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, job_fields
+from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, collective_failure, job_fields
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor, check_monitor_state
 from gan_core.losses import get_loss
@@ -750,12 +750,16 @@ class Runner:
             self.error = f"{type(exc).__name__}: {exc}"
             if isinstance(exc, DivergedError):  # the run ends at the diverged row, not the step after it
                 self._pending = None
-            if self.dist is not None and self._mid_step and isinstance(exc, RuntimeError):
-                # most often another rank's failure, seen here as a broken collective
-                self.error = (
-                    f"step {self.trainer.step_count + 1} of the {self.dist.world_size}-process job failed "
-                    f"(another rank may have ended: its own output says why): {self.error}"
-                )
+            if self.dist is not None:  # most often another rank's failure, seen here as a broken collective
+                step = self.trainer.step_count + 1 if self.trainer is not None else 0
+                broken = collective_failure(exc, self.dist.world_size, step)
+                if broken is not None:
+                    self.error = broken
+                elif self._mid_step and isinstance(exc, RuntimeError):
+                    self.error = (
+                        f"step {step} of the {self.dist.world_size}-process job failed "
+                        f"(another rank may have ended: its own output says why): {self.error}"
+                    )
             # Captured here, formatted when read: formatting parses each line's source with ast.parse (to
             # place its carets), which must not run in this thread beside a page being compiled (see
             # `_read_pictures`: CPython gh-106905).
@@ -910,8 +914,10 @@ class Runner:
         """One step while paused, and a snapshot after it (before its event: whoever waits for the event
         finds the picture): the step-by-step exercise is to update D and see its verdict move, update G
         and see its points move, so each single step is shown, not only those at ``sample_every``."""
+        self._mid_step = True  # (a failure inside its updates leaves weights no row has: no checkpoint)
         if mode == "d":
             metrics = self.trainer.d_step()
+            self._mid_step = False
             detail = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
             # A D-only update trains no G step: the snapshot replaces the one at this same step.
             self._snapshot()
@@ -919,9 +925,11 @@ class Runner:
             self._event("step_d", detail, step=self.trainer.step_count, **metrics)
             return
         if mode == "full":
-            self._emit(self.trainer.step())
+            values, unmeasured = self.trainer.step(), ()
         else:  # D is not updated: no D gradient to measure
-            self._emit(self.trainer.g_step(), unmeasured=("d_grad_norm",))
+            values, unmeasured = self.trainer.g_step(), ("d_grad_norm",)
+        self._mid_step = False
+        self._emit(values, unmeasured=unmeasured)
         self._snapshot_unless_current()
         self._event(f"step_{mode}", "single step while paused")
 
@@ -1109,11 +1117,12 @@ class Runner:
             if final != "failed":
                 final, self.error = "failed", f"{type(exc).__name__}: {exc}"
         trainer = self.trainer
-        # A step that failed before its first update (most often: another rank of the job ended) left the
-        # networks as the last row has them: they are checkpointed too, so the run resumes from there
-        # (not when that row diverged: no checkpoint holds non-finite weights).
+        # A failure outside a step's updates (at a boundary, while paused: most often another rank of the
+        # job ended, seen at the ranks' vote) or in a step before its first update left the networks as
+        # the last row has them: they are checkpointed too, so the run resumes from there (not when that
+        # row diverged: no checkpoint holds non-finite weights).
         sound = trainer is not None and (
-            final != "failed" or (self._mid_step and not trainer.updated and not diverged)
+            final != "failed" or (not diverged and not (self._mid_step and trainer.updated))
         )
         try:
             if trainer is not None and trainer.step_count > 0 and sound:

@@ -336,6 +336,20 @@ def test_sigterm_to_torchrun_stops_every_rank_with_a_final_checkpoint(tmp_path):
     _one_row_per_step(run, last + 5)
 
 
+def test_a_device_the_machine_lacks_is_one_line_on_each_rank_not_a_traceback(tmp_path):
+    proc = _torchrun("--dataset", "ring8", "--steps", "5", "--device", "cuda", "--out", str(tmp_path))
+    code, err = _finish(proc, set())
+    if torch.cuda.is_available():  # (a machine with a GPU trains: nothing to refuse)
+        assert code == 0, err
+        return
+    assert code != 0
+    lines = err.splitlines()
+    assert sum("error: device='cuda' is not available here" in line for line in lines) == 1, err  # rank 0
+    assert "rank 1: rank 0 could not start the run (its error above)" in lines, err
+    # no rank's traceback through our code (torchrun's own report of a failed child follows, as always)
+    assert "gan_core/" not in err, err[-2000:]
+
+
 def test_an_exception_on_rank_1_ends_every_rank_and_the_run_resumes(tmp_path):
     run = tmp_path / "fault"
     proc = _torchrun(
@@ -356,7 +370,13 @@ def test_an_exception_on_rank_1_ends_every_rank_and_the_run_resumes(tmp_path):
     assert code != 0
     assert "injected failure on rank 1 at step 10" in err  # rank 1's traceback, through torchrun
     status = _status(run)
-    assert status["status"] == "failed" and "another rank may have ended" in status["error"], status
+    # rank 0 saw rank 1's end as a broken collective: said as such, gloo's own words cut to their first
+    # sentence, without its source path
+    assert status["status"] == "failed", status
+    assert status["error"].startswith(
+        "a collective of the 2-process job failed at step 10 (another rank most"
+    )
+    assert ".cc:" not in status["error"] and "GLHF" not in status["error"]
     assert int(_rows(run)["step"].iloc[-1]) == 9  # rank 0 wrote every step the job completed
     # periodic checkpoints at 4 and 8, and the final one: step 10 failed before any weight changed
     assert [step for step, _ in RunDir.from_path(run).checkpoints()][-2:] == [8, 9]

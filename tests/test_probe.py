@@ -506,7 +506,8 @@ def test_page_probes_the_current_weights_of_a_live_run(runs_root):
     np.testing.assert_allclose(walk, expected, rtol=1e-5, atol=1e-6)
     # while it trains: the page takes the weights again, between two steps, at a later step, when asked
     runner.resume()
-    assert runner.wait_until(lambda r: len(r.snapshots) >= 3, TIMEOUT)  # a snapshot every 5 steps
+    # (a snapshot every 5 steps, and the pause's at step 4)
+    assert runner.wait_until(lambda r: r.snapshots[-1][0] >= 10, TIMEOUT)
     at.button(key="probe_refresh").click().run()
     assert not at.exception and not at.error
     (line,) = [c.value for c in at.caption if "G and D at step" in c.value]

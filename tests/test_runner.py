@@ -149,6 +149,48 @@ def test_failure_is_reported_and_records_kept(tmp_path, monkeypatch):
     assert run.read_events().detail.iloc[-1] == "failed: RuntimeError: boom"
 
 
+def test_a_failure_between_two_steps_keeps_a_checkpoint_of_the_last_row(tmp_path, monkeypatch):
+    """Between two steps (a multi-process job's ranks vote there: another rank's end is seen as a broken
+    collective) the networks are as the last row has them: the failed run keeps a final checkpoint at
+    that row and resumes from it (only a failure inside a step's updates could not)."""
+    runner = Runner(GANConfig(**TINY, steps=0, checkpoint_every=0), tmp_path, "boundary")
+    polled = runner._poll_command_file
+
+    def vote():  # the top of the loop, before the next step
+        if runner.trainer is not None and runner.trainer.step_count >= 7:
+            raise RuntimeError(
+                "[/__w/gloo/pair.cc:545] Read error [127.0.0.1]:148: Connection reset by peer."
+            )
+        polled()
+
+    monkeypatch.setattr(runner, "_poll_command_file", vote)
+    runner.start()
+    assert runner.wait(TIMEOUT) and runner.status == "failed"
+    run = RunDir.open(tmp_path, "boundary")
+    last = int(run.read_metrics()["step"].iloc[-1])
+    assert last == 7
+    assert [step for step, _ in run.checkpoints()] == [7]
+    resumed = Runner.reopen(run, {"steps": 9})
+    resumed.start()
+    assert resumed.wait(TIMEOUT) and resumed.status == "finished"
+    assert run.read_metrics()["step"].tolist() == list(range(1, 10))
+
+
+def test_a_broken_collective_is_said_as_another_ranks_end_without_gloos_path():
+    from gan_core.distributed import collective_failure
+
+    gloo = RuntimeError(
+        "[/__w/pytorch/pytorch/third_party/gloo/gloo/transport/tcp/pair.cc:545] Read error [127.0.0.1]:148: "
+        "Connection reset by peer. This may indicate a possible application crash on rank 0. GLHF! \U0001f3d6"
+    )
+    assert collective_failure(gloo, 2, 336) == (
+        "a collective of the 2-process job failed at step 336 (another rank most likely ended: its own "
+        "output says why): RuntimeError: Read error [127.0.0.1]:148: Connection reset by peer"
+    )
+    assert collective_failure(RuntimeError("CUDA out of memory"), 2, 5) is None
+    assert collective_failure(ValueError("Connection reset by peer"), 2, 5) is None
+
+
 def test_same_seed_gives_identical_metrics_csv_apart_from_time(tmp_path):
     frames = []
     for name in ("a", "b"):

@@ -47,7 +47,6 @@ import functools
 import json
 import math
 import os
-import re
 import secrets
 import shlex
 import signal
@@ -66,7 +65,7 @@ import torch
 from torch import Tensor
 
 from gan_core.data import DataSource, load_data, mode_count
-from gan_core.distributed import DistContext, current, job_fields
+from gan_core.distributed import DistContext, collective_failure, current, job_fields
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import COLLAPSE_FLOORS, FLAGS, FlagMonitor
 from gan_core.losses import get_loss
@@ -1482,18 +1481,9 @@ class TrackedRun:
         "Connection closed by peer", torch.distributed's `DistError`) is most often another rank's end,
         seen here: the message says so (rank 0's own error alone reads as a network fault)."""
         text = f"{type(exc).__name__}: {exc}"
-        broken = isinstance(exc, torch.distributed.DistError) or (
-            isinstance(exc, RuntimeError) and any(s in str(exc) for s in _BROKEN_COLLECTIVE)
-        )
-        if self._dist is None or not broken:
+        if self._dist is None:
             return text
-        # gloo's message without its source path and its advice (said here): "Connection closed by peer
-        # [host]:port"
-        said = re.sub(r"^\[[^\]]*\]\s*", "", str(exc).strip()).split(". ", 1)[0]
-        return (
-            f"a collective of the {self._dist.world_size}-process job failed at step {self.step + 1} "
-            f"(another rank most likely ended: its own output says why): {type(exc).__name__}: {said}"
-        )
+        return collective_failure(exc, self._dist.world_size, self.step + 1) or text
 
     # ------------------------------------------------------------------ inside
     def _check_open(self) -> None:
@@ -1836,7 +1826,6 @@ class RankRun(TrackedRun):
 # Runs not finished when the interpreter exits: failed with the uncaught exception, stopped after Ctrl-C or
 # a SIGTERM or when the script ended before its ``steps`` target, finished otherwise.
 # What a gloo collective raises when a peer's process is gone (as RuntimeError, not always DistError)
-_BROKEN_COLLECTIVE = ("Connection closed by peer", "Connection reset by peer", "Broken pipe")
 _ACTIVE: weakref.WeakSet[TrackedRun] = weakref.WeakSet()
 _UNCAUGHT: list[BaseException] = []
 _HOOKED = threading.Lock()
