@@ -1930,7 +1930,9 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
     none, left out).
 
     - a loss column (`LOSS_VALUE_COLUMNS`) of runs with different objectives: each loss has its own
-      scale and equilibrium (2 ln 2 for the BCE losses, none for a Wasserstein critic's);
+      scale and equilibrium (2 ln 2 for the BCE losses, none for a Wasserstein critic's); or of one
+      objective with different real targets (label smoothing, t = 1 - ls: D outputs t/2 where it cannot
+      tell, and each loss's value there moves with t);
     - D's output (`D_OUTPUT_COLUMNS`) where one run's is a probability-like value with a midpoint of 0.5
       (BCE, LSGAN: `GANLoss.midpoint`) and another's a raw critic score (hinge, WGAN: unbounded); or
       where all are probability-like but their midpoints differ (label smoothing moves it to t/2).
@@ -1944,7 +1946,22 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
     if column in LOSS_VALUE_COLUMNS:
         named = _runs_by_kind({run_id: loss.name for run_id, loss in known.items()})
         if named is None:
-            return None
+            # one objective, but D's real target may differ (label smoothing): where D cannot tell it
+            # outputs t/2, not 0.5, and every loss value there moves with t (D's, its halves, G's)
+            targets = _runs_by_kind(
+                {
+                    run_id: f"{loss.real_target:g}"
+                    for run_id, loss in known.items()
+                    if loss.uses_label_smoothing
+                }
+            )
+            if targets is None:
+                return None
+            return (
+                f"These runs train D toward different real targets ({targets}: label smoothing), so "
+                f"{column} differs where D cannot tell (each run's equilibrium line, in the Train view): "
+                "compare each run's trend, not the values."
+            )
         return (
             f"These runs train different losses ({named}): {column} is on each loss's own scale, so "
             "compare each run's trend, not the values across losses."
@@ -2582,19 +2599,26 @@ def points_figure(
             half = float(half_range)
         else:
             half = float(np.abs(finite - centre).max()) if finite.size else 0.0
-            if midpoint is not None:
-                half = max(half, 0.5)
             if not half > 0:
                 half = 1.0  # a flat heatmap: all white, whatever the scale
+        low, high = centre - half, centre + half
+        if midpoint is not None and half_range is None:
+            # An output between the targets 0 (fake) and 1 (real), a probability for the BCE losses: the
+            # scale runs 0 to 1 (further where an LSGAN score goes beyond), white at the midpoint, 0.5, or
+            # t/2 under label smoothing (then off the scale's middle: -0.1..0.9 read as a probability
+            # below 0, and the outputs from 0.9 to 1 all full green)
+            low = min(0.0, float(finite.min())) if finite.size else 0.0
+            high = max(1.0, float(finite.max())) if finite.size else 1.0
+        white = min(max((centre - low) / (high - low), 0.0), 1.0)
         traces.append(
             {
                 "type": "heatmap",
                 "z": _wire(z),
                 "x": _wire(np.linspace(xmin, xmax, z.shape[1])),
                 "y": _wire(np.linspace(ymin, ymax, z.shape[0])),
-                "zmin": centre - half,
-                "zmax": centre + half,
-                "colorscale": [[0.0, HEATMAP_FAKE_TINT], [0.5, "#ffffff"], [1.0, HEATMAP_REAL_TINT]],
+                "zmin": low,
+                "zmax": high,
+                "colorscale": [[0.0, HEATMAP_FAKE_TINT], [white, "#ffffff"], [1.0, HEATMAP_REAL_TINT]],
                 # "fast": the browser scales the 48 x 48 grid itself (smoothly); "best" interpolates every
                 # pixel in JavaScript, a cost paid on every refresh.
                 "zsmooth": "fast",
@@ -2602,9 +2626,9 @@ def points_figure(
                 "showlegend": False,
                 "showscale": legend,
                 "colorbar": _verdict_colorbar(
-                    centre - half,
+                    low,
                     centre,
-                    centre + half,
+                    high,
                     midpoint is not None,
                     fixed=midpoint is not None or threshold is not None,
                 ),

@@ -43,6 +43,8 @@ MIDPOINT_LOSSES = _names(name for name, loss in LOSSES.items() if loss.midpoint 
 CRITICS = _names(name for name, loss in LOSSES.items() if loss.is_critic)
 SMOOTHED_LOSSES = _names(name for name, loss in LOSSES.items() if loss.uses_label_smoothing)
 SMOOTHED_RULE = LOSSES["nonsaturating"].smoothed(0.2).threshold_rule
+SMOOTHED_LSGAN_RULE = LOSSES["lsgan"].smoothed(0.2).threshold_rule
+SMOOTHED_EQUILIBRIUM = LOSSES["nonsaturating"].smoothed(0.2).equilibrium_d_loss
 VERDICT_RULES = "\n".join(
     f"| `{name}` | {loss.threshold_rule} | {'none (unbounded scores)' if loss.midpoint is None else loss.midpoint} |"
     for name, loss in LOSSES.items()
@@ -93,8 +95,10 @@ score with half-way between D's mean scores on real data and on G's samples):
 {VERDICT_RULES}
 
 With **label smoothing** (`label_smoothing` = ls, D's real target t = 1 − ls; {SMOOTHED_LOSSES} only) a D
-that cannot tell outputs t/2, not 0.5 (Salimans et al. 2016, §3.4), so the threshold, the midpoint line
-and the equilibrium loss move there (at ls = 0.2 minimax and nonsaturating call a sample real when {SMOOTHED_RULE}).
+that cannot tell outputs t/2, not 0.5 (Salimans et al. 2016, §3.4), so the threshold and the midpoint line
+move to t/2, and the equilibrium line of D's loss to D's loss at t/2. At ls = 0.2: minimax and
+nonsaturating call a sample real when {SMOOTHED_RULE}, lsgan when {SMOOTHED_LSGAN_RULE}; the
+equilibrium D loss of the first two is {SMOOTHED_EQUILIBRIUM:.3f}, not 2 ln 2 = 1.386.
 
 For the Wasserstein losses ({CRITICS}) D is a *critic*: its scores are unbounded and adding a constant to
 all of them changes nothing, so no fixed threshold means anything. There is no 0.5 line, and accuracy is

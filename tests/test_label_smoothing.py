@@ -4,6 +4,7 @@ charts, the probe and the tracking API all judge D against t/2 (`GANLoss.smoothe
 
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -296,3 +297,43 @@ def test_tracking_init_refuses_a_label_smoothing_outside_the_configs_range(tmp_p
     with pytest.raises(TrackingError, match=r"label_smoothing=.* is invalid: allowed a number in \[0, 0.5\)"):
         track.init("bad", root=tmp_path, label_smoothing=bad)
     assert not (tmp_path / "bad").exists()
+
+
+def test_the_2d_heatmap_of_a_smoothed_run_runs_0_to_1_with_white_at_its_midpoint():
+    """Under label smoothing 0.2 the colour scale was centred on t/2 = 0.4 with the half range 0.5:
+    -0.1..0.9, a probability below 0 on the bar and the outputs from 0.9 to 1 all full green."""
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(20, 2))
+    heatmap = np.linspace(0.02, 0.97, 48 * 48).reshape(48, 48)
+    loss = LOSSES["nonsaturating"].smoothed(0.2)
+    fig = charts.points_figure(
+        points,
+        points,
+        bounds=(-2, 2, -2, 2),
+        heatmap=heatmap,
+        midpoint=loss.midpoint,
+        threshold=loss.threshold,
+    )
+    (drawn,) = [t for t in fig["data"] if t["type"] == "heatmap"]
+    assert (drawn["zmin"], drawn["zmax"]) == (0.0, 1.0)
+    assert drawn["colorscale"][1] == [pytest.approx(0.4), "#ffffff"]  # white at t/2
+    assert list(drawn["colorbar"]["tickvals"]) == pytest.approx([0.0, 0.4, 1.0])
+    # unsmoothed: as before, 0 to 1 with white in the middle
+    plain = charts.points_figure(points, points, bounds=(-2, 2, -2, 2), heatmap=heatmap, midpoint=0.5)
+    (drawn,) = [t for t in plain["data"] if t["type"] == "heatmap"]
+    assert (drawn["zmin"], drawn["zmax"]) == (0.0, 1.0) and drawn["colorscale"][1][0] == pytest.approx(0.5)
+
+
+def test_compare_says_when_runs_of_one_loss_train_toward_different_real_targets():
+    """The D-output charts said the midpoints differ; the loss charts, whose values where D cannot tell
+    move with t too (1.386 / 1.346 for d_loss at ls 0 / 0.2), said nothing."""
+    plain, smoothed = LOSSES["minimax"], LOSSES["minimax"].smoothed(0.2)
+    for column in ("d_loss", "d_loss_real", "d_loss_fake", "g_loss"):
+        note = charts.compare_scale_note(column, {"a": plain, "b": smoothed})
+        assert note is not None and "different real targets (1: a; 0.8: b" in note, note
+    assert charts.compare_scale_note("d_loss", {"a": smoothed, "b": LOSSES["minimax"].smoothed(0.2)}) is None
+    # hinge ignores smoothing: no note between two hinge runs
+    assert (
+        charts.compare_scale_note("d_loss", {"a": LOSSES["hinge"], "b": LOSSES["hinge"].smoothed(0.2)})
+        is None
+    )
