@@ -167,7 +167,10 @@ SINGLE_STEP_MARKS = {
 }
 # Columns left blank, not NaN, by a G-only step: it updates no D, so it has no D gradient.
 BLANK_AFTER_G_STEP = ("d_grad_norm",)
-NOT_ON_LOG_NOTE = "≤ 0 everywhere: not drawn on a log axis"  # Compare's run with nothing a log axis can place
+NOT_ON_LOG_NOTE = "≤ 0 everywhere: not drawn on a log axis"  # a Compare chart with nothing to place
+# Compare's run with nothing a log axis can place, in the legend: short, as the legend is one row of full run
+# ids in the chart's width (the note in full ran past a 460 px chart's edge)
+NOT_ON_LOG_LEGEND = "all ≤ 0, not drawn"
 UNMEASURED_NOTE = " (not measured)"  # a line's legend name when the run never measured its column
 LABEL_GAP_PX = 15  # vertical marker labels nearer than this to a newer labelled one lose their label
 CAP_PX = 8  # an event marker's cap (its triangle at the plot's top edge), pixels across
@@ -2114,7 +2117,7 @@ def compare_figure(
     rate the run never had, creeping towards a change it made at once).
 
     On a log axis (``log_y``) a run whose values are all 0 or below (minimax's g_loss) has nothing to
-    place: named in the legend, "<run> (≤ 0 everywhere: not drawn on a log axis)"; when no run has a
+    place: named in the legend, "<run> (all ≤ 0, not drawn)"; when no run has a
     value above 0 the chart is a placeholder that says so ("g_loss ≤ 0 everywhere: ...")."""
     smoothing = _check_smoothing(smoothing)
     stepwise = column in HPARAM_COLUMNS
@@ -2161,7 +2164,7 @@ def compare_figure(
             # (minimax's g_loss, a critic's d_loss): a log axis has no place for any of it, and its edge
             # marks along the bottom read as values; named in the legend, not drawn
             unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
-            unplaced[-1].update(name=f"{run_id} ({NOT_ON_LOG_NOTE})", x=[None], y=[None])
+            unplaced[-1].update(name=f"{run_id} ({NOT_ON_LOG_LEGEND})", x=[None], y=[None])
             unplaced[-1].pop("customdata", None)
             traces.extend(unplaced)
             nonpositive.append(str(run_id))

@@ -236,7 +236,7 @@ def test_a_loss_at_or_below_zero_everywhere_is_said_not_drawn_on_a_log_axis():
     assert not [t for t in alone["data"] if len(t.get("y") or [])]  # no marks along the bottom edge
     both = gan_charts.compare_figure({"mm": minimax, "ns": positive}, "g_loss", log_y=True, smoothing=0.6)
     named = [t["name"] for t in both["data"] if t.get("showlegend", True) and not t["name"].endswith("(raw)")]
-    assert named[:2] == ["mm (≤ 0 everywhere: not drawn on a log axis)", "ns"]
+    assert named[:2] == ["mm (all ≤ 0, not drawn)", "ns"]
     (mm,) = [t for t in both["data"] if t["name"].startswith("mm")]
     assert list(mm["y"]) == [None]
     linear = gan_charts.compare_figure({"mm": minimax}, "g_loss", smoothing=0.6)  # a linear axis: drawn
