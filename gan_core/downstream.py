@@ -49,6 +49,20 @@ _CLASSIFIED = _in_words(CLASSIFIED_DATASETS)
 CONDITIONAL_RUN = f"a class-conditional run (conditioning {_CONDITIONAL}, on {_CLASSIFIED})"
 
 
+def uses_problem(cfg: GANConfig, n_classes: int) -> str | None:
+    """Why a run of ``cfg`` whose G draws ``n_classes`` classes (0: unconditional) cannot be measured
+    here (GAN-train, GAN-test, the augmentation probe), in words, or None when it can: G must be
+    class-conditional, on data the project has a classifier of (`CLASSIFIED_DATASETS`)."""
+    if not n_classes:
+        return f"These need G's samples labelled: {CONDITIONAL_RUN}."
+    if cfg.dataset not in CLASSIFIED_DATASETS:
+        return (
+            f"These need a classifier of the data, which {_CLASSIFIED} have and {cfg.dataset!r} has not: "
+            f"{CONDITIONAL_RUN}."
+        )
+    return None
+
+
 class DownstreamError(ValueError):
     """The run cannot be used this way (an unconditional G, data without a classifier); the message says
     what is needed."""

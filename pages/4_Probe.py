@@ -6,6 +6,8 @@ a run's saved checkpoints.
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import streamlit as st
 
@@ -294,7 +296,8 @@ with walk_tab:
             fig = charts.image_grid_figure(
                 probe.strip(samples),
                 title=f"G along the {mode} path: seed {seed_a} (left) to {seed_b} (right)"
-                + (f", class {models.class_names[label]}" if label is not None else ""),
+                # a class name is a folder's name: text, not the HTML plotly draws a title as
+                + (f", class {html.escape(models.class_names[label])}" if label is not None else ""),
             )
         st.plotly_chart(fig, key="probe_walk_chart", width="stretch")
     except PROBE_ERRORS as exc:
@@ -446,8 +449,9 @@ with uses_tab:
         "the held-out real images every classifier here is scored on, beside the classifier trained on the "
         "real ones (Shmelkov et al. 2018's GAN-train and GAN-test, and an augmentation probe)."
     )
-    if not models.n_classes:
-        st.info(f"These need G's samples labelled: {downstream.CONDITIONAL_RUN}.")
+    unmeasurable = downstream.uses_problem(cfg, models.n_classes)
+    if unmeasurable:  # (the data set's name comes from the run's config: shown as text)
+        st.info(literal(unmeasurable))
     else:
         row = st.container(horizontal=True)
         k = row.number_input(

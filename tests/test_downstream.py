@@ -157,3 +157,16 @@ def test_evaluate_run_refuses_bad_combinations_in_one_line(tmp_path, cli):
         assert (
             result.returncode == 2 and words in result.stderr and len(result.stderr.strip().splitlines()) == 1
         )
+
+
+def test_what_cannot_be_measured_is_said_before_a_button_offers_it():
+    """The Probe page offered Measure for a conditional run on a folder of images, which then failed: no
+    classifier of that data. `uses_problem` says it first, and nothing for a run that can be measured."""
+    from gan_core.downstream import uses_problem
+
+    assert uses_problem(GANConfig(dataset="digits", conditioning="acgan"), 10) is None
+    unconditional = uses_problem(GANConfig(dataset="digits"), 0)
+    assert unconditional.startswith("These need G's samples labelled: a class-conditional run")
+    folder = uses_problem(GANConfig(dataset="folder", data_path="x", conditioning="concat"), 3)
+    assert folder.startswith("These need a classifier of the data, which digits, mnist or fashion-mnist have")
+    assert "'folder' has not" in folder
