@@ -184,6 +184,14 @@ def weights_label(option) -> str:
     return "current (live weights)" if training else "its last weights (in memory, in no checkpoint)"
 
 
+held = st.session_state.get(f"probe_weights_{run_id}")
+if held is not None and held != CURRENT and held not in options:
+    # the checkpoint picked is gone (keep_checkpoints thinned it away as the run went on, or a delete):
+    # the menu falls back to its first entry, said here, not swapped in without a word
+    st.info(
+        f"The checkpoint at step {literal(held)} is no longer in the run's folder (the run keeps only its "
+        "newest keep_checkpoints): the weights below are the menu's first entry."
+    )
 weights = pick.selectbox(
     "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=260
 )

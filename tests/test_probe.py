@@ -488,6 +488,11 @@ def test_page_on_an_image_run_and_a_corrupt_checkpoint(runs_root):
     )
     at.selectbox(key="probe_weights_img").set_value(20).run()
     assert not at.exception and not at.error and len(at.dataframe) == 1
+    # the checkpoint picked is thinned away (keep_checkpoints) while the page is open: said, not swapped
+    (checkpoints / "step_00000020.pt").unlink()
+    at.run()
+    assert not at.exception
+    assert any("checkpoint at step 20 is no longer in the run's folder" in i.value for i in at.info)
 
 
 def test_page_probes_the_current_weights_of_a_live_run(runs_root):
