@@ -20,18 +20,8 @@ from streamlit.testing.v1 import AppTest
 from gan_core import charts as gan_charts
 from gan_core import track
 from gan_core.app import compare_csv_bytes
-from gan_core.config import GANConfig
-from gan_core.runner import Runner
 from gan_core.tracking.schema import CSV_COLUMNS
-
-APP_DIR = Path(__file__).resolve().parents[1]
-TIMEOUT = 60
-TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=6, checkpoint_every=0)
-
-
-def finished(root: Path, run_id: str, **overrides) -> None:
-    runner = Runner(GANConfig(**{**TINY, **overrides}), root, run_id).start()
-    assert runner.wait(TIMEOUT) and runner.status == "finished"
+from tests.test_compare_settings import APP_DIR, TIMEOUT, finished  # (the same tiny runs)
 
 
 def own_points_run(root: Path, run_id: str, steps: int = 3, **init) -> None:
