@@ -216,9 +216,9 @@ class DataSource:
         that could not be read), ``too_large`` (of them), ``names`` (the first few, below the folder),
         ``outside`` (linked files outside the allowed folders), ``other_types`` (one extension per file of
         an image type not read); {} when every file was read."""
-        if self.skipped_note() is None:
-            return {}
         left_out = self.left_out
+        if not (self.skipped_files or left_out.outside or left_out.other_types):
+            return {}
         return {
             "count": self.skipped_files,
             "too_large": self.too_large_files,

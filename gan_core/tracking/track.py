@@ -56,7 +56,6 @@ import time
 import warnings
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -2197,9 +2196,9 @@ def _init_main(
 def _checked_label_smoothing(value: Any) -> float:
     """``value`` as a float when it is a number in the built-in config's range for ``label_smoothing``
     (`GANConfig`'s: [0, 0.5)), else a `TrackingError` naming the allowed values."""
-    from gan_core.config import GANConfig
+    from gan_core.config import NUMBER_RANGES
 
-    allowed = next(f for f in fields(GANConfig) if f.name == "label_smoothing").metadata["range"]
+    allowed = NUMBER_RANGES["label_smoothing"]
     number = int | float | np.integer | np.floating
     if isinstance(value, bool) or not isinstance(value, number) or value not in allowed:
         raise TrackingError(
