@@ -47,7 +47,14 @@ from gan_core.export import (
 from gan_core.flags import FLAGS
 from gan_core.losses import LOSSES as LOSS_SPECS
 from gan_core.losses import get_loss
-from gan_core.presets import DEFAULT_PICTURE, PRESETS, get_preset, healthy_preset_for, read_pictures
+from gan_core.presets import (
+    DEFAULT_PICTURE,
+    PRESETS,
+    get_preset,
+    healthy_preset_for,
+    healthy_recipe_not_used,
+    read_pictures,
+)
 from gan_core.quoting import quoted
 from gan_core.registry import (
     ABSENT,
@@ -120,6 +127,7 @@ __all__ = [
     "get_loss",
     "get_preset",
     "healthy_preset_for",
+    "healthy_recipe_not_used",
     "list_uploads",
     "load_data",
     "metrics_csv_bytes",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -242,6 +242,24 @@ def healthy_preset_for(dataset: str) -> Preset | None:
     to start from where the defaults, tuned for the 8x8 digits, do not fit (on grid25 they train a G
     whose points stay on a thin line)."""
     return next((p for p in PRESETS.values() if p.healthy and p.overrides.get("dataset") == dataset), None)
+
+
+def healthy_recipe_not_used(cfg: GANConfig) -> Preset | None:
+    """The healthy preset for ``cfg``'s dataset when ``cfg`` trains otherwise than it does, else None
+    (no healthy preset for that dataset, or ``cfg`` is that preset's recipe). Only the fields that shape
+    training count: those outside the config's "Run" group (the run's length, how often it records,
+    its seed and device) may differ, so a preset run longer, or with other checkpoint or evaluation
+    intervals, still is the preset."""
+    preset = healthy_preset_for(cfg.dataset)
+    if preset is None:
+        return None
+    recipe = preset.config()
+    differs = any(
+        getattr(cfg, f.name) != getattr(recipe, f.name)
+        for f in fields(GANConfig)
+        if f.metadata.get("group") != "Run"
+    )
+    return preset if differs else None
 
 
 def preset_config(name: str, **overrides: Any) -> GANConfig:

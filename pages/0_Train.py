@@ -36,7 +36,7 @@ with engine_loading():
         charts,
         coverage_total,
         get_preset,
-        healthy_preset_for,
+        healthy_recipe_not_used,
         load_data,
         resolve_device,
         split_changes,
@@ -414,8 +414,8 @@ if start_note:  # why Start is disabled, and what to do, beside it (the sidebar'
     st.caption(start_note)
 # A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay on
 # a thin line), and the Guide's healthy recipe for it is one click away.
-form_dataset_preset = (
-    healthy_preset_for(form_cfg.dataset)
+form_dataset_preset = (  # (none while the form holds a preset: its own caption says what it shows)
+    healthy_recipe_not_used(form_cfg)
     if form_cfg is not None and form_cfg.is_points and form_preset(form_cfg) is None
     else None
 )

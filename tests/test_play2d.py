@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core import charts
 from gan_core.config import GANConfig
 from gan_core.losses import get_loss
-from gan_core.presets import PRESETS, healthy_preset_for
+from gan_core.presets import PRESETS, healthy_preset_for, healthy_recipe_not_used
 from gan_core.runner import Runner
 from ui.live_chart import read_payload
 
@@ -159,3 +159,22 @@ def test_a_2d_dataset_in_the_sidebar_names_its_healthy_preset(runs_root):
     plain = watching("")  # the defaults (digits): no preset to name, the hint as it was
     assert not [c.value for c in plain.caption if "For a healthy" in c.value]
     assert any("the default trains an MLP GAN on the 8x8 digits" in i.value for i in plain.info)
+
+
+def test_the_healthy_recipe_counts_as_used_whatever_the_runs_length_records_seed_and_device():
+    preset = PRESETS["healthy-ring8"]
+    run_length = dict(steps=2600, checkpoint_every=500, eval_every=250, sample_every=50, seed=3, device="cpu")
+    assert healthy_recipe_not_used(preset.config(**run_length)) is None
+    assert healthy_recipe_not_used(preset.config(lr_g=1e-3)) is preset  # training otherwise: named
+    assert healthy_recipe_not_used(preset.config(batch_size=64)) is preset
+    assert healthy_recipe_not_used(GANConfig(dataset="ring8")) is preset  # the digits' defaults on ring8
+    assert healthy_recipe_not_used(GANConfig()) is None  # digits: no healthy 2D recipe to name
+
+
+def test_a_form_holding_the_healthy_recipe_run_longer_names_no_preset(runs_root):
+    recipe = {**PRESETS["healthy-ring8"].overrides, "steps": 2600, "checkpoint_every": 500}
+    at = watching("", **recipe)  # (as a run's settings loaded into the form leave it: no preset picked)
+    assert not at.exception
+    assert not [c.value for c in at.caption if "For a healthy" in c.value]
+    edited = watching("", **{**recipe, "lr_g": 0.001})
+    assert [c.value for c in edited.caption if c.value.startswith("For a healthy ring8 run")]
