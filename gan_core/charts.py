@@ -2958,8 +2958,8 @@ QUALITY_REFERENCES = {  # drawn with their column
     "grid_js": (math.log(2), "ln 2 = 0.69: no overlap (the most)"),
 }
 QUALITY_UNITS = {
-    "modes_covered": "modes covered",
-    "classes_covered": "classes covered",
+    "modes_covered": "modes with ≥ 1 HQ sample",
+    "classes_covered": "classes with ≥ 1 sample",
     "hq_pct": "% high quality",
     "diversity": "diversity (real = 1)",
     "mode_kl": "nats (0 = as even as the data)",
