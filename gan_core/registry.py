@@ -1022,6 +1022,29 @@ class RunRegistry:
             found[run.run_id] = state
         return found
 
+    def newest(self) -> dict[str, Any] | None:
+        """The newest readable run in the runs folder, as the Runs page orders them (`created_order`), as
+        {``run_id``, ``status``, ``step``} (status as `statuses` gives it, step as `steps_now`), or None
+        when the folder holds none: what a Train view with no run offers to open. Reads each run's
+        status.json only (no sizes, no metrics.csv but the newest's last row). Never raises for a
+        folder."""
+        rows = []
+        for run in scan_runs(self.runs_root):
+            if isinstance(run, UnreadableRun):
+                continue
+            with contextlib.suppress(Exception):  # whatever a damaged folder throws: left out
+                if run.read_meta().owned:  # as `summaries` reads it: one it lists as unreadable is left out
+                    run.read_config()
+                status, _ = run.read_status_checked()
+                runner = self.runner(run.run_id)
+                state = runner.status if runner is not None else disk_status(status, run.in_use(status))
+                rows.append({"run_id": run.run_id, "created": status.get("created") or "", "status": state})
+        for row in created_order(rows):
+            step = self.steps_now([row["run_id"]]).get(row["run_id"])
+            if step is not None:  # (gone or damaged since it was read: the next one)
+                return {"run_id": row["run_id"], "status": row["status"], "step": step}
+        return None
+
     def steps_now(self, run_ids: Iterable[str]) -> dict[str, int]:
         """The step each of ``run_ids`` has reached now, cheaply (what the Runs page shows of the runs that
         train while it is open, every few seconds): a run this server trains, its runner's; another

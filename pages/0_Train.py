@@ -503,6 +503,15 @@ elif view is None:
         )
         + ", or open an earlier run on the **Runs** page."
     )
+    newest = registry().newest()  # (a tab opened after its run ended, or on a run a terminal trains)
+    if newest is not None:
+        st.button(
+            f"Open the newest run, {literal(newest['run_id'])} ({newest['status']}, step {newest['step']:,})",
+            key="btn_open_newest",
+            on_click=acted(watch),
+            args=(newest["run_id"],),
+            help="the newest run in the runs folder, as the Runs page lists them first",
+        )
 if view is None:
     # The chart panels, empty until a run starts: the page keeps its layout, and the browser loads its
     # charting code now instead of when the first point arrives (measured: 4.6 s of a 7.5 s

@@ -178,3 +178,17 @@ def test_a_form_holding_the_healthy_recipe_run_longer_names_no_preset(runs_root)
     assert not [c.value for c in at.caption if "For a healthy" in c.value]
     edited = watching("", **{**recipe, "lr_g": 0.001})
     assert [c.value for c in edited.caption if c.value.startswith("For a healthy ring8 run")]
+
+
+def test_a_train_view_with_no_run_offers_the_newest_run_and_opens_it(runs_root):
+    empty = watching("")
+    assert not [b for b in empty.button if b.key == "btn_open_newest"]  # an empty runs folder: none offered
+    finished_run(runs_root, "older", dataset="ring8")
+    finished_run(runs_root, "newer", dataset="ring8", steps=15)
+    at = watching("")
+    (offer,) = [b for b in at.button if b.key == "btn_open_newest"]
+    assert offer.label == "Open the newest run, newer (finished, step 15)"
+    offer.click().run()
+    assert not at.exception
+    assert at.session_state["run_id"] == "newer"
+    assert not [b for b in at.button if b.key == "btn_open_newest"]  # the run is shown now
