@@ -398,6 +398,16 @@ def _describe_holder(info: dict[str, Any]) -> str:
     return text
 
 
+def command_line() -> str:
+    """This process's command line as it was typed, the interpreter by its name alone: ``python -m
+    gan_core train --steps 100`` (`sys.orig_argv`, Python 3.10+), where `sys.argv` would name
+    ``.../gan_core/__main__.py``; what a refused claimant is told of the run's holder."""
+    words = list(sys.orig_argv) or list(sys.argv)
+    if words:
+        words[0] = Path(words[0]).name
+    return " ".join(words)
+
+
 class RunLock:
     """An exclusive claim on one run folder: ``fcntl.flock`` on its ``.lock`` file.
 
@@ -466,7 +476,7 @@ class RunLock:
             "host": socket.gethostname(),
             "purpose": purpose,
             "since": now_iso(),
-            "command": " ".join(sys.argv)[:300],
+            "command": command_line()[:300],
         }
         data = (json.dumps(info) + "\n").encode("utf-8")
         os.ftruncate(fd, 0)

@@ -266,12 +266,30 @@ def test_readme_states_the_run_id_rule_and_the_lock_holders_message():
     readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
     assert "starting with a letter or digit" in readme and "starting with a letter or digit" in RUN_ID_RULE
     holder = {"pid": 4242, "host": "host", "purpose": "training it", "since": "2026-11-30T11:00:00.000+00:00",
-              "command": "gan_core/__main__.py train --resume runs/r"}  # fmt: skip
+              "command": "python -m gan_core train --resume runs/r"}  # fmt: skip
     said = (
         f"run 'r' is in use by {_describe_holder(holder)}; allowed: one writer at a time (stop it there "
         "first, or wait until it ends)"
     )  # as RunLock.claim says it
     assert f"`error: --resume runs/r: {said}`" in readme
+
+
+def test_the_lock_names_its_holders_command_as_typed_not_its_main_file(tmp_path):
+    proc = start_cli(tmp_path, "held")
+    try:
+        wait_for_rows(proc, tmp_path / "held" / "metrics.csv", 1)
+        info = json.loads((tmp_path / "held" / ".lock").read_text(encoding="utf-8"))
+        assert info["command"].startswith(f"{Path(sys.executable).name} -m gan_core train ")
+        assert info["command"].endswith(f"--out {tmp_path} --run-id held")
+        assert "__main__" not in info["command"] and "/" not in info["command"].split()[0]
+        busy = subprocess.run(
+            [sys.executable, "-m", "gan_core", "train", "--resume", str(tmp_path / "held")],
+            cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT,
+        )  # fmt: skip
+        assert busy.returncode != 0 and "(python" in busy.stderr and "-m gan_core train" in busy.stderr
+    finally:
+        proc.terminate()
+        proc.wait(TIMEOUT)
 
 
 def test_a_preset_trained_on_other_data_is_named_after_that_data(tmp_path, cli):
