@@ -667,11 +667,20 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
     # Where it trains now (auto unless --device), not where it trained before: before anything is written,
     # so that bad data or an unavailable device changes nothing.
     device = continue_device(changes)
-    data = _load_reporting(cfg, dist.device(device) if dist is not None else resolve_device(device), args)
     try:
-        if option == "--resume":
-            return Runner.reopen(run_dir, changes, data=data, dist=dist)
-        return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data, dist=dist)
+        if option == "--resume":  # claimed before its data loads: a run in use is refused at once
+            run_dir.claim("training it")
+        try:
+            data = _load_reporting(
+                cfg, dist.device(device) if dist is not None else resolve_device(device), args
+            )
+            if option == "--resume":
+                return Runner.reopen(run_dir, changes, data=data, dist=dist)  # (the runner keeps the claim)
+            return Runner.branch(run_dir, args.from_step, changes, run_id=args.run_id, data=data, dist=dist)
+        except BaseException:
+            if run_dir.claimed:  # (a refused resume gives its claim back)
+                run_dir.release()
+            raise
     except (RunnerError, RunDirError, UnusableCheckpointError) as exc:  # which option, and why
         said = str(exc).removeprefix(f"run {run_dir.run_id!r}: ")  # the option names the run already
         if isinstance(exc, UnusableCheckpointError) and exc.older:  # the latest one, or --from-step's

@@ -292,6 +292,21 @@ def test_the_lock_names_its_holders_command_as_typed_not_its_main_file(tmp_path)
         proc.wait(TIMEOUT)
 
 
+def test_a_resume_of_a_run_in_use_is_refused_before_its_data_loads(tmp_path, cli, monkeypatch, capsys):
+    train(cli, tmp_path, "r", steps=2)
+    holder = RunDir.open(tmp_path, "r").claim("training it")  # (another claimant: a fresh open of .lock)
+    loads = []
+    monkeypatch.setattr(cli_module, "_load_reporting", lambda *a, **k: loads.append(a))
+    try:
+        code = cli_module.main(["train", "--resume", str(tmp_path / "r"), "--steps", "4"])
+    finally:
+        holder.release()
+    assert code == cli_module.EXIT_BAD_INPUT and loads == []
+    said = capsys.readouterr().err
+    assert said.startswith(f"error: --resume {tmp_path / 'r'}: run 'r' is in use by this process")
+    assert RunDir.open(tmp_path, "r").claim("training it").claimed  # nothing left held: claimable again
+
+
 def test_a_preset_trained_on_other_data_is_named_after_that_data(tmp_path, cli):
     res = cli("train", "--preset", "healthy-ring8", "--dataset", "grid25", "--steps", "1", "--out",
               str(tmp_path), *TINY)  # fmt: skip
