@@ -391,7 +391,7 @@ def profile(scenario: str, steps: int) -> None:
         (track_mod.TrackedRun, "d_step", "TrackedRun.d_step (all)"),
         (measures_mod.GradNorms, "norms", "  GradNorms.norms (D's here, G's in g_step)"),
         (track_mod.TrackedRun, "g_step", "TrackedRun.g_step (all)"),
-        (track_mod.TrackedRun, "_optimizer_hparams", "  TrackedRun._optimizer_hparams"),
+        (track_mod.TrackedRun, "_add_optimizer_hparams", "  TrackedRun._add_optimizer_hparams"),
         (track_mod.TrackedRun, "_send", "  TrackedRun._send (a batch's measures)"),
         (track_mod, "d_metrics_stacked", "    measures.d_metrics_stacked"),
         (track_mod.TrackedRun, "_commit_rows", "  TrackedRun._commit_rows (all)"),

@@ -11,7 +11,8 @@ opens; needs the ``tensorboard`` package, the ``[tensorboard]`` extra).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+import operator
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,6 +77,14 @@ class StoreSink(Sink):
         self.store.extend([[metrics.get(c, math.nan) for c in columns] for _, metrics, _ in rows])
 
 
+def _values_of(columns: tuple[str, ...]):
+    """A function of a record: the tuple of its ``columns``' values (`KeyError` for one it lacks)."""
+    if len(columns) == 1:
+        name = columns[0]
+        return lambda record: (record[name],)
+    return operator.itemgetter(*columns)
+
+
 class RunDirSink(Sink):
     """metrics.csv rows (``columns`` then the flags), events and snapshot files of a claimed `RunDir`.
 
@@ -87,19 +96,29 @@ class RunDirSink(Sink):
         self.columns = tuple(columns)
         self.keep_snapshots = keep_snapshots
         self.stride = stride
+        # (columns, a getter of their values from a record with every one of them): `log_rows`
+        self._getter: tuple[tuple[str, ...], Callable[[Mapping[str, float]], tuple]] | None = None
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         row = [metrics.get(c, math.nan) for c in self.columns]
         self.run_dir.append_record((*row, "|".join(sorted(flags))))
 
     def log_rows(self, rows: Sequence[tuple[int, Mapping[str, float], Sequence[str]]]) -> None:
+        """The rows in one metrics.csv append. A record holding every column (the tracking API's: a row
+        per step, ~50 columns) is read by one `operator.itemgetter` call; one without some is blank in
+        those (NaN), as `log_metrics` writes it."""
         columns = self.columns
-        self.run_dir.append_records(
-            [
-                (*(metrics.get(c, math.nan) for c in columns), "|".join(sorted(flags)))
-                for _, metrics, flags in rows
-            ]
-        )
+        if self._getter is None or self._getter[0] is not columns:
+            self._getter = (columns, _values_of(columns))
+        get = self._getter[1]
+        records = []
+        for _, metrics, flags in rows:
+            try:
+                values = get(metrics)
+            except KeyError:  # (a column it lacks)
+                values = tuple(metrics.get(c, math.nan) for c in columns)
+            records.append(values + ("|".join(sorted(flags)),))
+        self.run_dir.append_records(records)
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.run_dir.write_event(dict(event))

@@ -117,6 +117,10 @@ COMMIT_SECONDS = 0.25  # `init`'s default commit_every: how often pending steps 
 FINAL_WRITE_TRIES = 5  # how often `finish` starts its status write again after a Ctrl-C cut it short
 MAX_PENDING_STEPS = 512  # a batch is sent at this many steps however fast they come (bounds its memory)
 _NAN = float("nan")
+# Grad mode read and set as torch.no_grad does inside (its ``__enter__``/``__exit__``), for the two calls a
+# step makes: the context manager's own Python costs ~1 µs warm, several inside a training loop.
+_grad_enabled = torch.is_grad_enabled
+_set_grad_enabled = torch._C._set_grad_enabled
 
 
 class TrackingWarning(UserWarning):
@@ -379,14 +383,15 @@ class _Batch:
         offset = width * sum(step.update is not None for step in self.steps)
         d_row = 0
         rows = []
+        blank = dict.fromkeys(columns, _NAN)  # each row a copy: in ``columns``' order
         for step in self.steps:
-            row = dict.fromkeys(columns, _NAN)
+            row = blank.copy()
             row.update(step.known)
             if step.update is not None:
                 row.update(zip(D_METRICS, values[d_row : d_row + width]))
                 d_row += width
-                # under loss="" the halves the tracker cannot compute are blank, whatever was filled in
-                row.update((c, _NAN) for c in _LOSS_COLUMNS if c in step.unmeasured)
+                if step.unmeasured:  # under loss="" the halves the tracker cannot compute are blank
+                    row.update((c, _NAN) for c in _LOSS_COLUMNS if c in step.unmeasured)
             if step.names:
                 row.update(zip(step.names, values[offset : offset + len(step.names)]))
                 offset += len(step.names)
@@ -755,7 +760,11 @@ class TrackedRun:
         # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
         # one copy of the logits and one of the numbers, so that the loop may change them in place after.
         device = real_logits.device
-        with torch.no_grad():  # nothing made here joins the loop's graph (so no detach either)
+        # Nothing made here joins the loop's graph (so no detach either): grad mode off as torch.no_grad
+        # sets it, without its context manager's Python frames (`_set_grad_enabled`).
+        grad_was = _grad_enabled()
+        _set_grad_enabled(False)
+        try:
             if (
                 type(d_loss) is Tensor
                 and d_params is not None
@@ -782,6 +791,8 @@ class TrackedRun:
                 logits = torch.cat((real_logits.reshape(-1), fake_logits.reshape(-1)))
             sizes = (real_shape[0], fake_shape[0])  # one logit per example (checked above)
             self._pending_d.append(_Update(logits, torch.stack(numbers), sizes, flags))
+        finally:
+            _set_grad_enabled(grad_was)
         self._batch = real_shape[0]
 
     def _d_numbers(self, device, d_loss, d_loss_real, d_loss_fake, d_params, d_grad_norm):
@@ -851,9 +862,9 @@ class TrackedRun:
             "time_s": self._train_seconds,
             "d_steps": float(d_updates),
             "samples_per_s": self._batch * d_updates / elapsed if elapsed > 0 and d_updates else _NAN,
+            "label_smoothing": self.label_smoothing,
         }
-        known.update(self._optimizer_hparams())
-        known["label_smoothing"] = self.label_smoothing
+        self._add_optimizer_hparams(known)
         if self.loss is None and update is not None:  # loss="": the halves not given are not measured
             self._unmeasured.update(_unknown_losses(update.given))
         try:
@@ -868,7 +879,9 @@ class TrackedRun:
             ):  # the usual call, as examples/own_dcgan.py makes it: as little Python as the ops allow
                 if g_loss.numel() != 1:
                     _scalar(g_loss, "g_loss")  # raises, saying what is wrong
-                with torch.no_grad():  # one op copies them, so that the loop may change them after
+                grad_was = _grad_enabled()  # as torch.no_grad, for less Python (`_set_grad_enabled`)
+                _set_grad_enabled(False)
+                try:  # one op copies them, so that the loop may change them after
                     try:  # no op: the gradients are listed for the norm anyway
                         parts = self._norms(g_params).norms(g_loss.device, True)
                     except NoGradients as exc:
@@ -876,6 +889,8 @@ class TrackedRun:
                     g_parts = len(parts)
                     parts.insert(0, g_loss if not g_loss.dim() else g_loss.reshape(()))
                     copied = torch.stack(parts)
+                finally:
+                    _set_grad_enabled(grad_was)
                 self._steps.append(_Step(known, update, g_parts, copied, _G_LOSS, self._unmeasured))
             else:
                 self._g_record(known, update, g_loss, g_params, g_grad_norm)
@@ -901,7 +916,8 @@ class TrackedRun:
                     or len(self._steps) >= MAX_PENDING_STEPS
                 ):
                     row = self._send()
-                row = self._commit_batches(wait=False) or row
+                if self._in_flight:
+                    row = self._commit_batches(wait=False) or row
         except BaseException as exc:
             if self._dist is not None and self._averaged_step < step:
                 # its values were not averaged (the ranks log other names, or the collective broke: another
@@ -1529,17 +1545,26 @@ class TrackedRun:
         """lr_g, lr_d, beta1, beta2 from the optimizers passed to `init` (host values: no sync). Their
         columns record every change; no event is made of them (a scheduler changes them every step)."""
         found: dict[str, float] = {}
-        for suffix, opt in (("d", self.opt_d), ("g", self.opt_g)):
-            if opt is None or not opt.param_groups:
-                continue
+        self._add_optimizer_hparams(found)
+        return found
+
+    def _add_optimizer_hparams(self, row: dict[str, float]) -> None:
+        """`_optimizer_hparams` into ``row`` (a step's host values), once a step: written out for the two
+        optimizers rather than looped over, in as little Python as it takes (`g_step`'s own time)."""
+        opt = self.opt_d
+        if opt is not None and opt.param_groups:
             group = opt.param_groups[0]
             lr = group.get("lr")
-            if isinstance(lr, int | float):
-                found[f"lr_{suffix}"] = float(lr)
+            if type(lr) is float or isinstance(lr, int | float):
+                row["lr_d"] = float(lr)
             betas = group.get("betas")
-            if suffix == "d" and isinstance(betas, tuple | list) and len(betas) == 2:
-                found["beta1"], found["beta2"] = float(betas[0]), float(betas[1])
-        return found
+            if (type(betas) is tuple or isinstance(betas, tuple | list)) and len(betas) == 2:
+                row["beta1"], row["beta2"] = float(betas[0]), float(betas[1])
+        opt = self.opt_g
+        if opt is not None and opt.param_groups:
+            lr = opt.param_groups[0].get("lr")
+            if type(lr) is float or isinstance(lr, int | float):
+                row["lr_g"] = float(lr)
 
     def _commit_rows(self, rows: list[tuple[dict[str, float], set[str]]]) -> dict[str, float] | None:
         """Write steps' rows, oldest first: each one's flags and events, the quality metrics on an
