@@ -488,7 +488,11 @@ class TrackedRun:
         dist: DistContext | None = None,
         commit_every: float = COMMIT_SECONDS,
         label_smoothing: float = 0.0,
+        resume_from: int | None = None,
+        replaced: int = 0,
     ):
+        # ``resume_from``: the step of the loop's own checkpoint that a continued folder was cut back to
+        # (`RunDir.rewind_to`, by `init`), ``replaced`` the rows that cut dropped; None: from its last row
         self._dist = dist  # rank 0 of a multi-process job: the step's values averaged over the ranks
         self.run_dir = run_dir
         self.run_id = run_dir.run_id
@@ -508,7 +512,8 @@ class TrackedRun:
         self.sinks: list[Sink] = [self._folder_sink, *sinks]
         coverage = coverage_total(meta.dataset) if meta.dataset else None
         self.monitor = FlagMonitor(self.loss.midpoint if self.loss else None, coverage_total=coverage)
-        self.step = run_dir.last_metrics_step() or 0  # g_step calls, from the folder's last row on
+        # g_step calls, from the folder's last row on, or from the checkpoint's step the folder was cut to
+        self.step = resume_from if resume_from is not None else run_dir.last_metrics_step() or 0
         self.status = "idle"
         self.error: str | None = None
         self.stop_reason: str | None = None
@@ -543,6 +548,8 @@ class TrackedRun:
         # tracker's own evaluations, snapshots and pauses left out (`_last_commit` is set after them).
         found_status = run_dir.read_status()  # (a continued folder's: what trained it last)
         self._train_seconds = float(found_status.get("train_seconds") or 0.0)  # resume: goes on
+        if replaced:  # the time trained after the checkpoint went with its rows: from the last row kept
+            self._train_seconds = 0.0
         self._last_commit: float | None = None
         self._last_status_write = 0.0
         self._process = this_process()
@@ -555,9 +562,16 @@ class TrackedRun:
         if self._real is not None and meta.data_kind in ("points", "images"):
             self.run_dir.save_snapshot("real", real_view(self._real, meta.data_kind, seed))
         self._baseline_recorded = False  # the feature spaces' baselines are in events.csv
-        if self.step:  # a folder continued (resume=True): its rows go on from the last one
+        if self.step or replaced:  # a folder continued (resume=True): its rows go on from the last one
             self._resume_monitor()
-            self._event("resume", from_step=self.step, replaced=0)
+            if resume_from is None:
+                self._event("resume", from_step=self.step, replaced=0)
+            else:  # as a built-in run's resume says it (`gan_core.runner.Runner._restore`)
+                dropped = (
+                    f"; {replaced} row{'s' * (replaced != 1)} logged after it replaced" if replaced else ""
+                )
+                detail = f"from the checkpoint at step {self.step}{dropped}"
+                self._event("resume", detail, from_step=self.step, replaced=replaced)
         self._record_new_hparams(run_dir.read_meta())
         if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
             self._should_stop, self.stop_reason = True, "steps"
@@ -1987,6 +2001,7 @@ def init(
     opt_g: torch.optim.Optimizer | None = None,
     tensorboard: bool | str | os.PathLike = False,
     resume: bool = False,
+    resume_from: int | None = None,
     source: str = "api",
 ) -> TrackedRun:
     """Start recording a run of your own training loop into ``<root>/<run_id>/``.
@@ -2029,6 +2044,11 @@ def init(
     step) if there is one; if ``root`` holds no run ``run_id``, a new one starts with a `TrackingWarning`
     saying so (a first start, or a mistyped id or root); a run already past ``steps`` takes no step
     (`should_stop` at once), with a `TrackingWarning` and a ``warning`` event saying the step reached.
+    ``resume_from``: with ``resume=True``, the step (G steps, a whole number >= 0) of the checkpoint your
+    loop continues from: the folder's rows and snapshots after it, a history the checkpoint never saw, are
+    dropped (the ``resume`` event counts them as ``replaced``, and the charts leave out that stretch's
+    events) and the run goes on from it; None (the default): from the folder's last row. Without
+    ``resume=True``, a `TrackingError`.
     ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
     every step at once, as a multi-process job always does); the dashboard refreshes once a second.
@@ -2113,6 +2133,7 @@ def _init_main(
     opt_g: torch.optim.Optimizer | None,
     tensorboard: bool | str | os.PathLike,
     resume: bool,
+    resume_from: int | None,
     source: str,
     dist: DistContext | None,
 ) -> TrackedRun:
@@ -2139,6 +2160,13 @@ def _init_main(
         raise TrackingError(f"model={quoted(model)} is invalid: allowed a name as text, or '' for none")
     if source not in SOURCES or source == "trainer":
         raise TrackingError(f"source={source!r} is invalid: allowed api, lightning")
+    if resume_from is not None and (
+        not resume or isinstance(resume_from, bool) or not isinstance(resume_from, int) or resume_from < 0
+    ):
+        raise TrackingError(
+            f"resume_from={resume_from!r} is invalid: allowed None, or with resume=True the checkpoint's "
+            "step, a whole number >= 0"
+        )
     steps, sample_every, eval_every, seed = _checked_counts(
         steps=steps, sample_every=sample_every, eval_every=eval_every, seed=seed
     )
@@ -2173,6 +2201,8 @@ def _init_main(
     run_dir = RunDir.create_external(root, run_id, meta, exist_ok=resume)
     sinks: list[Sink] = []
     try:
+        # rows and snapshots after the checkpoint's step go (no writer has the folder open yet)
+        replaced = run_dir.rewind_to(resume_from) if resume_from is not None and not made else 0
         if tensorboard:
             log_dir = run_dir.path / "tensorboard" if tensorboard is True else Path(tensorboard)
             try:
@@ -2197,6 +2227,8 @@ def _init_main(
             sinks=sinks,
             dist=dist,
             label_smoothing=label_smoothing,
+            resume_from=resume_from,
+            replaced=replaced,
         )
     except BaseException:
         for sink in sinks:  # a TensorBoard writer's files are closed before its folder goes
