@@ -13,7 +13,7 @@ import pytest
 import torch
 from torch.nn.functional import softplus
 
-from gan_core.rundir import RunDir
+from gan_core.rundir import RunDir, RunDirError
 from gan_core.tracking.commands import send_command
 from gan_core.tracking.lightning import GANTrackingCallback
 from gan_core.tracking.track import TrackingError, TrackingWarning
@@ -329,8 +329,14 @@ def test_max_steps_that_end_training_short_of_the_target_say_why(example, tmp_pa
     run = fit(example, example.DigitsGAN(), GANTrackingCallback("epoch", root=str(tmp_path), steps=100))
     assert (run.status, run.step) == ("stopped", 12)  # one epoch: 12 batches
     assert read_json(tmp_path / "epoch", "status.json")["error"] == (
-        "Lightning ended training at step 12 of the target 100"
+        "Lightning ended training at step 12 of the target 100: max_epochs=1 reached (12 batches an epoch); "
+        "raise max_epochs, or set max_epochs=-1 and let the callback's steps end training"
     )
+    # limit_train_batches cutting the epochs short: named too
+    callback = GANTrackingCallback("limited", root=str(tmp_path), steps=100)
+    run = fit(example, example.DigitsGAN(), callback, max_epochs=2, limit_train_batches=5)
+    assert (run.status, run.step) == ("stopped", 10)
+    assert "max_epochs=2 reached (5 batches an epoch, limit_train_batches=5)" in run.error
     # the callback's steps as the only limit: finished at its target
     run = fit(example, example.DigitsGAN(), GANTrackingCallback("whole", root=str(tmp_path), steps=6))
     assert (run.status, run.step) == ("finished", 6)
@@ -411,3 +417,187 @@ def test_a_fit_that_fails_leaves_no_clip_wrapper_on_the_module(example, tmp_path
     module.failing = False
     fit(example, module, GANTrackingCallback("again", root=str(tmp_path)))
     assert RunDir.open(tmp_path, "again").read_metrics()["d_grad_norm"].min() > 0.05  # not the clipped 0.01
+
+
+def fit_with(example, module, callback, extra=(), ckpt_path=None, **options):
+    """`fit` with more callbacks (``extra``) and Lightning's ``ckpt_path``; returns the Trainer."""
+    trainer = example.L.Trainer(
+        accelerator="cpu",
+        callbacks=[callback, *extra],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        **{"max_epochs": 1, "enable_checkpointing": False, **options},
+    )
+    torch.manual_seed(0)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.rand(48, 1, 8, 8) * 2 - 1), batch_size=4
+    )
+    trainer.fit(module, loader, ckpt_path=ckpt_path)
+    return trainer
+
+
+def test_a_resume_from_a_lightning_checkpoint_goes_on_from_its_step(example, tmp_path):
+    """fit(ckpt_path=last.ckpt) with resume=True went on from the run's last row (17) instead of the
+    checkpoint's step (12): rows 13-17 were of a history Lightning threw away, and every later row was
+    labelled 5 steps late."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    class Preempted(example.L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.current_epoch == 1 and batch_idx == 5:
+                raise RuntimeError("preempted")
+
+    checkpoints = tmp_path / "ckpt"
+    saver = ModelCheckpoint(dirpath=checkpoints, save_last=True, every_n_epochs=1)
+    callback = GANTrackingCallback(
+        "res", root=str(tmp_path), fixed_noise=torch.randn(64, 32, 1, 1), sample_every=5
+    )
+    with pytest.raises(RuntimeError, match="preempted"):
+        fit_with(
+            example,
+            example.DigitsGAN(),
+            callback,
+            [saver, Preempted()],
+            max_epochs=2,
+            enable_checkpointing=True,
+        )
+    folder = RunDir.open(tmp_path, "res")
+    assert folder.read_metrics()["step"].tolist() == list(range(1, 18))  # epoch 1's 12, then 5
+    assert [s for s, _ in folder.snapshot_steps()] == [0, 5, 10, 15, 17]  # (17: where it failed)
+
+    callback = GANTrackingCallback(
+        "res", root=str(tmp_path), fixed_noise=torch.randn(64, 32, 1, 1), sample_every=5, resume=True
+    )
+    saver = ModelCheckpoint(dirpath=checkpoints, save_last=True, every_n_epochs=1)
+    trainer = fit_with(
+        example,
+        example.DigitsGAN(),
+        callback,
+        [saver],
+        ckpt_path=str(checkpoints / "last.ckpt"),
+        max_epochs=2,
+        enable_checkpointing=True,
+    )
+    assert trainer.global_step == 48 and callback.run.step == 24  # two optimizer steps a G step
+    rows = folder.read_metrics()
+    assert rows["step"].tolist() == list(range(1, 25))
+    assert rows["time_s"].is_monotonic_increasing  # the replaced stretch's time went with its rows
+    assert [s for s, _ in folder.snapshot_steps()] == [0, 5, 10, 15, 20, 24]  # 17 gone, 15 taken again
+    resumes = [e for e in folder.read_events().to_dict("records") if e["kind"] == "resume"]
+    assert [(e["step"], e["fields"]) for e in resumes] == [(12, {"from_step": 12, "replaced": 5})]
+    assert resumes[0]["detail"] == "from the checkpoint at step 12; 5 rows logged after it replaced"
+    # the checkpoint carries the callback's step: it saved 24 at the end
+    state = torch.load(checkpoints / "last.ckpt", weights_only=False)["callbacks"]
+    assert {"run_id": "res", "step": 24} in state.values()
+
+
+def test_a_checkpoint_without_the_callbacks_step_is_said(example, tmp_path):
+    callback = GANTrackingCallback("old", root=str(tmp_path), resume=True)
+    trainer = fit_with(example, example.DigitsGAN(), callback, max_epochs=1)
+    path = tmp_path / "old.ckpt"
+    trainer.save_checkpoint(path)
+    saved = torch.load(path, weights_only=False)
+    saved["callbacks"] = {}  # as a checkpoint saved without the callback
+    torch.save(saved, path)
+    callback = GANTrackingCallback("old", root=str(tmp_path), resume=True)
+    with pytest.warns(TrackingWarning, match=r"restored a checkpoint with no step of GANTrackingCallback's"):
+        fit_with(example, example.DigitsGAN(), callback, ckpt_path=str(path), max_epochs=2)
+    assert RunDir.open(tmp_path, "old").read_metrics()["step"].tolist() == list(range(1, 25))
+
+
+def test_fast_dev_run_records_nothing_and_leaves_the_id_free(example, tmp_path):
+    """Under fast_dev_run the callback made a real run, stopped by "Lightning's max_steps=1" the user
+    never set, and the real fit with the same id then failed with RunDirError."""
+    callback = GANTrackingCallback("dev", root=str(tmp_path), steps=5)
+    with pytest.warns(TrackingWarning, match=r"records nothing under Trainer\(fast_dev_run=...\)"):
+        fit_with(example, example.DigitsGAN(), callback, fast_dev_run=True)
+    assert callback.run is None and not (tmp_path / "dev").exists()
+    fit_with(example, example.DigitsGAN(), callback)  # the same callback, the real fit
+    assert (callback.run.status, callback.run.step) == ("finished", 5)
+
+    class Silent(example.DigitsGAN):  # what fast_dev_run is for: the contract is still checked
+        def training_step(self, batch, batch_idx):
+            super().training_step(batch, batch_idx)
+
+    with pytest.raises(TrackingError, match="must return a dict with real_logits, fake_logits, g_loss"):
+        fit_with(example, Silent(), GANTrackingCallback("dev2", root=str(tmp_path)), fast_dev_run=True)
+    assert not (tmp_path / "dev2").exists()
+
+
+def test_a_run_that_failed_before_its_first_row_can_be_started_again(example, tmp_path):
+    """The fixed module's rerun with the same id hit RunDirError telling it to pass resume=True, the
+    wording of track.init, which a Lightning user does not call."""
+
+    class Silent(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            super().training_step(batch, batch_idx)
+
+    with pytest.raises(TrackingError):
+        fit_with(example, Silent(), GANTrackingCallback("again", root=str(tmp_path)))
+    assert read_json(tmp_path / "again", "status.json")["status"] == "failed"
+    callback = GANTrackingCallback("again", root=str(tmp_path), steps=4)
+    with pytest.warns(TrackingWarning, match=r"run 'again' ended with no row recorded: it starts again"):
+        fit_with(example, example.DigitsGAN(), callback)
+    assert (callback.run.status, callback.run.step) == ("finished", 4)
+    assert RunDir.open(tmp_path, "again").read_metrics()["step"].tolist() == [1, 2, 3, 4]
+    # a run with rows is never started again: the error names the callback's resume=True
+    said = r"run 'again' already exists in .*GANTrackingCallback\('again', \.\.\., resume=True\)"
+    with pytest.raises(RunDirError, match=said):
+        fit_with(example, example.DigitsGAN(), GANTrackingCallback("again", root=str(tmp_path)))
+    assert RunDir.open(tmp_path, "again").read_metrics()["step"].tolist() == [1, 2, 3, 4]
+
+
+def test_what_training_step_self_logs_goes_into_its_row(example, tmp_path):
+    """Metrics logged with self.log / self.log_dict never reached the dashboard."""
+
+    class Logging(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            out = super().training_step(batch, batch_idx)
+            self.log_dict({"train/fake_std": out["fake_logits"].std(), "g_loss": out["g_loss"]})
+            self.log("batch", float(batch_idx))
+            self.log("bad name", 1.0)
+            return out
+
+        def validation_step(self, batch, batch_idx):
+            self.log("val/d_real", self.D(batch[0]).mean())
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.rand(8, 1, 8, 8)), batch_size=4)
+    trainer = example.L.Trainer(
+        accelerator="cpu",
+        callbacks=[GANTrackingCallback("logs", root=str(tmp_path), steps=6)],
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        logger=False,
+        enable_checkpointing=False,
+        val_check_interval=3,
+        num_sanity_val_steps=0,
+    )
+    data = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.rand(48, 1, 8, 8) * 2 - 1), batch_size=4
+    )
+    with pytest.warns(TrackingWarning) as caught:
+        trainer.fit(Logging(), data, loader)
+    said = [str(w.message) for w in caught if w.category is TrackingWarning]
+    assert sum("metric name 'bad name' is invalid" in m for m in said) == 1
+    assert sum("does not record validation metrics (val/d_real)" in m for m in said) == 1
+    rows = RunDir.open(tmp_path, "logs").read_metrics()
+    assert rows["batch"].tolist() == [0, 1, 2, 3, 4, 5]  # each batch's value in its own row
+    assert rows["train/fake_std"].notna().all()
+    assert "val/d_real" not in rows.columns and "bad name" not in rows.columns
+
+
+def test_the_step_axis_is_g_steps_as_the_docs_say():
+    assert "counts every optimizer step" in GANTrackingCallback.__doc__
+    assert "counts every optimizer step" in sys.modules[GANTrackingCallback.__module__].__doc__
+
+
+@pytest.mark.parametrize("given", [dict(resume_from=3), dict(resume=True, resume_from=-1)])
+def test_init_refuses_a_resume_from_without_resume_or_below_0(tmp_path, given):
+    from gan_core.tracking import track
+
+    with pytest.raises(
+        TrackingError, match=r"resume_from=-?\d is invalid: allowed None, or with resume=True"
+    ):
+        track.init("r", root=str(tmp_path), **given)
+    assert not (tmp_path / "r").exists()

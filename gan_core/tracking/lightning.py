@@ -29,7 +29,22 @@ and betas in every row, and D's updates per row as ``d_steps``.
 
 One row per batch in which G stepped. With several D updates in a batch (a critic's ``n_critic``), return
 the last one's logits and loss: only the last D update's values go into a row, ``d_steps`` counts them all.
-A batch with D updates but no G update carries its D updates to the next G update's row.
+A batch with D updates but no G update carries its D updates to the next G update's row. The dashboard's
+step counts G steps (rows); Lightning's ``global_step``, and the step your own loggers (TensorBoard, CSV)
+plot against, counts every optimizer step: (d_steps + 1) per G step, 2 x with one D update.
+
+What ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and one-element tensors) goes
+into the batch's row as custom metrics, named as logged (the value logged at that step, not Lightning's
+epoch mean; a built-in column's name, ``d_loss`` say, is left out: the row has its own). Validation
+metrics are not recorded (a `TrackingWarning` says so once): a row is one G step's, and validation runs
+between them.
+
+Resuming: ``trainer.fit(module, loader, ckpt_path=...)`` with ``GANTrackingCallback(run_id, ...,
+resume=True)`` goes on from the checkpoint's step: the callback keeps the run's id and step in
+Lightning's checkpoints (`state_dict`), and the rows and snapshots after that step, of a history the
+checkpoint never saw, are replaced (``resume`` event: ``from_step``, ``replaced``). Without ``ckpt_path``,
+``resume=True`` goes on from the run's last row. Under ``Trainer(fast_dev_run=...)`` nothing is recorded
+(no run folder; a `TrackingWarning` says so) but ``training_step``'s returned dict is still checked.
 
 Under a distributed strategy (``ddp``) every rank tracks (`gan_core.track.init` on each; ranks other than
 0 get a `RankRun`) and only global rank 0 writes: each row holds the ranks' values averaged in one
@@ -43,6 +58,7 @@ from __future__ import annotations
 import inspect
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import torch
@@ -64,11 +80,27 @@ except ImportError:  # the older package name, when only it is installed
             "(pip install '/path/to/checkout[lightning]', or pip install 'lightning>=2.4')"
         ) from None
 
+from gan_core.rundir import RunDir, RunDirError
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
+from gan_core.tracking.schema import check_metric_name, is_custom_column
 
 # init keywords the callback fills in itself.
-_OWN_INIT_KEYS = {"run_id", "root", "loss", "config", "real", "steps", "opt_d", "opt_g", "source"}
+_OWN_INIT_KEYS = {
+    "run_id",
+    "root",
+    "loss",
+    "config",
+    "real",
+    "steps",
+    "opt_d",
+    "opt_g",
+    "source",
+    "resume_from",
+}
+# A run of this id that ended with no row (a training_step that broke the contract at its first batch) is
+# started again in its folder by a callback without resume=True: nothing recorded is lost.
+_REUSABLE_STATUSES = ("failed", "stopped")
 # Batches that returned a GAN step's values with no optimizer step seen through Lightning's hook before the
 # callback says so (a few: a loop that accumulates gradients steps its optimizers every few batches).
 UNSEEN_STEPS_ERROR_BATCHES = 10
@@ -99,9 +131,14 @@ class GANTrackingCallback(pl.Callback):
     Errors: `ValueError` at the start of training when the module trains with automatic optimization,
     lacks G or D, or an optimizer's parameters belong to neither or both;
     `gan_core.tracking.track.TrackingError` at the first batch whose returned dict lacks a key the step
-    needs (and for the arguments `init` refuses). An exception in training ends the run ``failed`` with
-    the error; Ctrl-C and a SIGTERM end it ``stopped``, and so does a Trainer's ``max_steps`` reached
-    before ``steps`` (which it counts in optimizer steps, D's and G's: the error says so). ``run`` is the
+    needs (and for the arguments `init` refuses); `gan_core.rundir.RunDirError` when ``run_id`` exists
+    and ``resume`` is not set (a run of this callback that ended before its first row, a broken
+    ``training_step`` say, is started again in its folder instead, with a `TrackingWarning`). An
+    exception in training ends the run ``failed`` with the error; Ctrl-C and a SIGTERM end it
+    ``stopped``, and so does a Trainer's ``max_steps`` reached before ``steps`` (which it counts in
+    optimizer steps, D's and G's: the error says so) or its ``max_epochs`` (the error names it and
+    ``limit_train_batches``). ``step`` and ``steps`` count G steps, not Lightning's ``global_step``, which
+    counts every optimizer step. ``run`` is the
     `TrackedRun` (None before training; a `RankRun`, which writes nothing, on ranks other than 0; kept
     after the end, finished).
     """
@@ -140,6 +177,12 @@ class GANTrackingCallback(pl.Callback):
         self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr
         self.init_options = init_options
         self.run: track.TrackedRun | None = None
+        self._checkpoint: dict[str, Any] | None = None  # the state a fit's ckpt_path restored (`state_dict`)
+        self._dev_run = False  # this fit is Trainer(fast_dev_run=...): checked, not recorded
+        self._dev_seen: set[str] = set()  # under fast_dev_run, the roles this batch's optimizer steps had
+        self._logged: dict[str, Tensor | float] = {}  # the batch's self.log values (`_wrap_log`)
+        self._val_logged: set[str] = set()  # names the module self.log-ged in validation
+        self._said: set[str] = set()  # what the callback warned of once: "fast_dev_run", "validation", names
         self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
         self._before_clip: dict[int, Tensor] = {}  # id(optimizer) -> its norm before training_step clipped it
         self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
@@ -149,6 +192,8 @@ class GANTrackingCallback(pl.Callback):
     # ------------------------------------------------------------------ Lightning's hooks
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self.run = None
+        checkpoint, self._checkpoint = self._checkpoint, None  # restored for this fit only
+        self._dev_run = bool(trainer.fast_dev_run)
         if pl_module.automatic_optimization:
             raise ValueError(
                 f"GANTrackingCallback needs manual optimization: set self.automatic_optimization = False in "
@@ -162,9 +207,22 @@ class GANTrackingCallback(pl.Callback):
             role = self._role(optimizer, G, D)
             self._roles[id(optimizer)] = role
             optimizers[role] = optimizers[role] or optimizer
+        self._d_norms, self._g_norm, self._unseen = [], None, 0
+        self._before_clip, self._dev_seen, self._logged, self._val_logged = {}, set(), {}, set()
+        if self._dev_run:  # Lightning's quick check of the loop, which logs and checkpoints nothing either
+            if "fast_dev_run" not in self._said:
+                self._said.add("fast_dev_run")
+                track._warn_user(
+                    "GANTrackingCallback records nothing under Trainer(fast_dev_run=...): no run folder is "
+                    "made (the run id stays free for the real fit); it only checks that training_step "
+                    "returns what the callback needs"
+                )
+            return
+        run_id, resume, resume_from = self._continued(trainer, checkpoint)
+        options = {k: v for k, v in self.init_options.items() if k != "resume"}
         device = pl_module.device
         self.run = track.init(
-            self.run_id,
+            run_id,
             root=self.root,
             loss=self.loss,
             config=dict(pl_module.hparams),
@@ -173,11 +231,12 @@ class GANTrackingCallback(pl.Callback):
             opt_d=optimizers["d"],
             opt_g=optimizers["g"],
             source="lightning",
-            **self.init_options,
+            resume=resume,
+            resume_from=resume_from,
+            **options,
         )
-        self._d_norms, self._g_norm, self._unseen = [], None, 0
-        self._before_clip = {}
         self._wrap_clip_gradients(pl_module)
+        self._wrap_log(pl_module)
         if self.fixed_noise is not None:
             self.run.watch(G, self.fixed_noise.to(device), D=D)
 
@@ -192,12 +251,15 @@ class GANTrackingCallback(pl.Callback):
     ) -> None:
         # Fired by Lightning's precision plugin inside `LightningOptimizer.step` (manual optimization too),
         # after the closure and before the update: the gradients are the ones the step will apply.
-        if self.run is None:
+        if self.run is None and not self._dev_run:
             return
         raw = getattr(optimizer, "_optimizer", optimizer)
         role = self._roles.get(id(raw))
         if role is None:
             return  # an optimizer made after the start of training: not D's or G's as far as we know
+        if self._dev_run:  # nothing measured: the batch's end checks the returned dict against the roles
+            self._dev_seen.add(role)
+            return
         norm = self._before_clip.pop(id(raw), None)  # measured before training_step clipped them
         if norm is None:
             norm = grad_norm(p for group in optimizer.param_groups for p in group["params"])  # on the device
@@ -210,9 +272,17 @@ class GANTrackingCallback(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
         run = self.run
+        if self._dev_run and self._dev_seen:
+            self._outputs(outputs, pl_module, need_d="d" in self._dev_seen, need_g="g" in self._dev_seen)
+            self._dev_seen = set()
         if run is not None:
             d_norms, g_norm = self._d_norms, self._g_norm
             self._d_norms, self._g_norm = [], None
+            if (
+                self._logged
+            ):  # the batch's self.log values: into this row (a batch with no G update: the next)
+                logged, self._logged = self._logged, {}
+                run.log(logged)
             if d_norms or g_norm is not None:
                 out = self._outputs(outputs, pl_module, need_d=bool(d_norms), need_g=g_norm is not None)
                 for norm in d_norms:  # the row keeps the last update's values; d_steps counts them all
@@ -259,7 +329,31 @@ class GANTrackingCallback(pl.Callback):
                 "callback's steps stops training) or set it to the optimizer steps of all the G steps",
             )
         else:  # max_epochs, max_time or a callback's stop
-            self._finish("stopped", f"Lightning ended training at step {run.step} of the target {run.steps}")
+            self._finish(
+                "stopped",
+                f"Lightning ended training at step {run.step} of the target {run.steps}{_why_ended(trainer)}",
+            )
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self.run is not None and self._val_logged and "validation" not in self._said:
+            self._said.add("validation")
+            names = ", ".join(sorted(self._val_logged))
+            track._warn_user(
+                f"GANTrackingCallback does not record validation metrics ({names}): a row is one G step's, "
+                "and validation runs between them; they go to Lightning's loggers as before (a value to "
+                "chart per G step: self.log it in training_step)"
+            )
+
+    def state_dict(self) -> dict[str, Any]:
+        """What travels in Lightning's checkpoints: the run's id and its step (G steps) when the checkpoint
+        was saved, so that ``trainer.fit(..., ckpt_path=...)`` with ``resume=True`` goes on from there."""
+        run = self.run
+        return {"run_id": run.run_id, "step": run.step} if run is not None else {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        run_id, step = state_dict.get("run_id"), state_dict.get("step")
+        valid = isinstance(run_id, str) and isinstance(step, int) and not isinstance(step, bool) and step >= 0
+        self._checkpoint = {"run_id": run_id, "step": step} if valid else None
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -275,6 +369,80 @@ class GANTrackingCallback(pl.Callback):
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._finish()  # only if training ended without on_train_end (a no-op otherwise)
         _unwrap_clip_gradients(pl_module)
+
+    def _continued(self, trainer: pl.Trainer, checkpoint: dict[str, Any] | None) -> tuple[Any, bool, Any]:
+        """(run_id, resume, resume_from) for `track.init`. With ``resume=True`` and a checkpoint restored
+        by ``fit(ckpt_path=...)``: the run goes on from the checkpoint's step (rows after it replaced; a
+        checkpoint with no step of this callback's, or another run's, goes on from the last row, warned).
+        Without ``resume``: a run of this id that ended with no row is started again in its folder; any
+        other existing run is a `RunDirError` naming this callback's ``resume=True``."""
+        run_id, resume = self.run_id, bool(self.init_options.get("resume", False))
+        if resume and trainer.ckpt_path is not None:
+            if checkpoint is not None and run_id in (None, checkpoint["run_id"]):
+                return checkpoint["run_id"], True, checkpoint["step"]
+            what = (
+                f"of run {checkpoint['run_id']!r}, not {run_id!r}"
+                if checkpoint is not None
+                else "with no step of GANTrackingCallback's (saved without it, or by an older version)"
+            )
+            track._warn_user(
+                f"fit(ckpt_path=...) restored a checkpoint {what}: the run's rows go on from its last one, "
+                "which may lie past the checkpoint's step"
+            )
+        if resume or run_id is None:
+            return run_id, resume, None
+        root = Path(self.root) if self.root is not None else track.default_runs_root()
+        if not (root / run_id).exists():
+            return run_id, False, None
+        if _ended_without_rows(root, run_id):
+            track._warn_user(
+                f"run {run_id!r} ended with no row recorded: it starts again in its folder "
+                "(its events keep the earlier end)"
+            )
+            return run_id, True, None
+        raise RunDirError(
+            f"run {run_id!r} already exists in {str(root)!r}: choose another run id, or pass "
+            f"GANTrackingCallback({run_id!r}, ..., resume=True) to continue it (with trainer.fit(..., "
+            "ckpt_path=...) it goes on from the checkpoint's step)"
+        )
+
+    def _wrap_log(self, pl_module: pl.LightningModule) -> None:
+        """Record what ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and
+        one-element tensors) as custom metrics of the batch's row, and note the names validation logs:
+        the module's method, wrapped on the instance for the training, like ``clip_gradients``. A module
+        that logs nothing costs nothing per step."""
+        _unwrap(pl_module, "log")
+        log = pl_module.log
+
+        def logged(name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
+            result = log(name, value, *args, **kwargs)
+            trainer = pl_module.trainer
+            if trainer.training:
+                self._collect(name, value)
+            elif trainer.validating and not trainer.sanity_checking:
+                self._val_logged.add(name)
+            return result
+
+        logged._gan_tracking = True
+        pl_module.log = logged
+
+    def _collect(self, name: Any, value: Any) -> None:
+        if isinstance(value, Tensor) and value.numel() == 1:
+            value = value.detach()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            value = float(value)
+        else:
+            return  # a torchmetrics Metric, a dict: Lightning's to compute, no number per step here
+        if isinstance(name, str) and not is_custom_column(name):
+            return  # a built-in column (d_loss, g_loss): the row has its own, from training_step's return
+        try:
+            check_metric_name(name)
+        except ValueError as exc:
+            if name not in self._said:
+                self._said.add(name)
+                track._warn_user(f"self.log of {exc}; it is not recorded on the dashboard")
+            return
+        self._logged[name] = value
 
     def _wrap_clip_gradients(self, pl_module: pl.LightningModule) -> None:
         """Measure an optimizer's gradient norm when ``training_step`` clips them
@@ -338,9 +506,46 @@ class GANTrackingCallback(pl.Callback):
 
 
 def _unwrap_clip_gradients(pl_module: pl.LightningModule) -> None:
-    """The module's own ``clip_gradients`` again, where `GANTrackingCallback` wrapped it on the instance."""
-    if getattr(pl_module.__dict__.get("clip_gradients"), "_gan_tracking", False):
-        del pl_module.clip_gradients
+    """The module's own ``clip_gradients`` and ``log`` again, where `GANTrackingCallback` wrapped them on
+    the instance."""
+    _unwrap(pl_module, "clip_gradients")
+    _unwrap(pl_module, "log")
+
+
+def _unwrap(pl_module: pl.LightningModule, method: str) -> None:
+    if getattr(pl_module.__dict__.get(method), "_gan_tracking", False):
+        delattr(pl_module, method)
+
+
+def _why_ended(trainer: pl.Trainer) -> str:
+    """Why Lightning ended a training short of the callback's steps, as the end of a sentence: its
+    max_epochs (with the epoch's batches, and limit_train_batches where it cut them), or another stop."""
+    max_epochs = trainer.max_epochs
+    if max_epochs is not None and 0 <= max_epochs <= trainer.current_epoch:
+        batches = trainer.num_training_batches
+        limit = trainer.limit_train_batches
+        epoch = f"{batches:g} batches an epoch" if isinstance(batches, int | float) else "its batches"
+        if limit is not None and limit != 1.0:
+            epoch += f", limit_train_batches={limit}"
+        return (
+            f": max_epochs={max_epochs} reached ({epoch}); raise max_epochs, or set max_epochs=-1 and let "
+            "the callback's steps end training"
+        )
+    return " (max_time, or a callback that stopped the Trainer)"
+
+
+def _ended_without_rows(root: Path, run_id: str) -> bool:
+    """True for a Lightning run in ``root`` that ended (failed or stopped) before its first row."""
+    try:
+        folder = RunDir.open(root, run_id)
+        return (
+            folder.read_meta().source == "lightning"
+            and folder.read_status().get("status") in _REUSABLE_STATUSES
+            and folder.last_metrics_step() is None
+            and all(step == 0 for step, _ in folder.snapshot_steps())  # (the start's snapshot only)
+        )
+    except (RunDirError, OSError, ValueError):
+        return False
 
 
 __all__ = ["GANTrackingCallback"]
