@@ -221,20 +221,31 @@ class GANTrackingCallback(pl.Callback):
         run_id, resume, resume_from = self._continued(trainer, checkpoint)
         options = {k: v for k, v in self.init_options.items() if k != "resume"}
         device = pl_module.device
-        self.run = track.init(
-            run_id,
-            root=self.root,
-            loss=self.loss,
-            config=dict(pl_module.hparams),
-            real=self.real.to(device) if self.real is not None else None,
-            steps=self.steps,
-            opt_d=optimizers["d"],
-            opt_g=optimizers["g"],
-            source="lightning",
-            resume=resume,
-            resume_from=resume_from,
-            **options,
-        )
+        try:
+            self.run = track.init(
+                run_id,
+                root=self.root,
+                loss=self.loss,
+                config=dict(pl_module.hparams),
+                real=self.real.to(device) if self.real is not None else None,
+                steps=self.steps,
+                opt_d=optimizers["d"],
+                opt_g=optimizers["g"],
+                source="lightning",
+                resume=resume,
+                resume_from=resume_from,
+                **options,
+            )
+        except RunDirError as exc:
+            if resume or run_id is None or "already exists" not in str(exc):
+                raise
+            # init's refusal names its own resume=True, which a Lightning user does not call
+            root = self.root if self.root is not None else str(track.default_runs_root())
+            raise RunDirError(
+                f"run {run_id!r} already exists in {root!r}: choose another run id, or pass "
+                f"GANTrackingCallback({run_id!r}, ..., resume=True) to continue it (with trainer.fit(..., "
+                "ckpt_path=...) it goes on from the checkpoint's step)"
+            ) from None
         self._wrap_clip_gradients(pl_module)
         self._wrap_log(pl_module)
         if self.fixed_noise is not None:
@@ -374,8 +385,8 @@ class GANTrackingCallback(pl.Callback):
         """(run_id, resume, resume_from) for `track.init`. With ``resume=True`` and a checkpoint restored
         by ``fit(ckpt_path=...)``: the run goes on from the checkpoint's step (rows after it replaced; a
         checkpoint with no step of this callback's, or another run's, goes on from the last row, warned).
-        Without ``resume``: a run of this id that ended with no row is started again in its folder; any
-        other existing run is a `RunDirError` naming this callback's ``resume=True``."""
+        Without ``resume``: a run of this id that ended with no row is started again in its folder (any
+        other existing run: init's `RunDirError`, which `on_train_start` words for this callback)."""
         run_id, resume = self.run_id, bool(self.init_options.get("resume", False))
         if resume and trainer.ckpt_path is not None:
             if checkpoint is not None and run_id in (None, checkpoint["run_id"]):
@@ -389,22 +400,17 @@ class GANTrackingCallback(pl.Callback):
                 f"fit(ckpt_path=...) restored a checkpoint {what}: the run's rows go on from its last one, "
                 "which may lie past the checkpoint's step"
             )
-        if resume or run_id is None:
+        # (only rank 0 starts the run: the other ranks' init takes its id and step, whatever they pass)
+        if resume or run_id is None or not trainer.is_global_zero:
             return run_id, resume, None
         root = Path(self.root) if self.root is not None else track.default_runs_root()
-        if not (root / run_id).exists():
-            return run_id, False, None
-        if _ended_without_rows(root, run_id):
+        if (root / run_id).exists() and _ended_without_rows(root, run_id):
             track._warn_user(
                 f"run {run_id!r} ended with no row recorded: it starts again in its folder "
                 "(its events keep the earlier end)"
             )
             return run_id, True, None
-        raise RunDirError(
-            f"run {run_id!r} already exists in {str(root)!r}: choose another run id, or pass "
-            f"GANTrackingCallback({run_id!r}, ..., resume=True) to continue it (with trainer.fit(..., "
-            "ckpt_path=...) it goes on from the checkpoint's step)"
-        )
+        return run_id, False, None
 
     def _wrap_log(self, pl_module: pl.LightningModule) -> None:
         """Record what ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and
