@@ -1788,6 +1788,12 @@ def panels_figure(panels: Sequence[Figure], *, title: str = PANELS_TITLE) -> Fig
     traces: list[dict[str, Any]] = []
     shapes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
+    # The plan in pixels, for a browser that draws the figure narrower than planned to lay the panels out
+    # again with more legend rows (`ui.live_chart`): each panel's band (title and legend rows), plot,
+    # y axis, legend and title (an index into the annotations); the gap between panels, the bottom margin
+    # and a legend row's height.
+    plan: list[dict[str, Any]] = []
+    layout["meta"] = {"panels": plan, "gap": PANEL_GAP_PX, "bottom": bottom, "legend_row": LEGEND_ROW_PX}
     top = 0.0  # the panel's band's top, in pixels from the figure's top
     for index, (panel, band, plot, fitted) in enumerate(zip(panels, bands, plots, legends)):
         x, y, edge_y, legend = _panel_refs(index)
@@ -1830,6 +1836,15 @@ def panels_figure(panels: Sequence[Figure], *, title: str = PANELS_TITLE) -> Fig
                 }
             )
         title_font = source["title"].get("font", {})
+        plan.append(
+            {
+                "band": band,
+                "plot": plot,
+                "yaxis": f"yaxis{y[1:]}",
+                "legend": legend,
+                "title": len(annotations),
+            }
+        )
         annotations.append(
             {  # the panel's title, at the top of its band, as a lone chart's (`_base_layout`)
                 "text": source["title"]["text"],

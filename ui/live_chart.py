@@ -91,6 +91,257 @@ function pickAt(chart, clientX, clientY) {
   return null;
 }
 
+// ---- The figure fitted to the width it is drawn at ----
+// The server plans a figure's legend rows and top margin for the narrowest plot a page gives
+// (`gan_core.charts`, MIN_PLOT_PX; the training panels for twice that); a chart drawn narrower (a
+// window of 768 px with the sidebar open, a phone) adjusts, always from that plan (nothing drifts from
+// one redraw to the next): a legend whose entries do not fit its plot's width takes fewer to a row, the
+// rows it adds are added above the plot (the figure grows: the plot keeps its height), and a title too
+// long for the width is broken into lines, the top margin growing until its last line clears the legend,
+// or the plot, under it (measured on the drawn chart). A figure of equal scale (a y axis anchored to x's:
+// the 2D view) is drawn no taller than its plot needs at this width.
+const GAP_PX = 3;  // between the title's last line and what is under it
+// plotly.js draws a title of several lines higher (charts.MULTILINE_TITLE_RAISE_PX)
+const TITLE_RAISE_PX = 10;
+// the share of the legend's width its entries take, the rest their padding (charts._fit_legend)
+const LEGEND_SHARE = 0.94;
+const LEGEND_ROW_PX = 20;  // a legend row (charts.LEGEND_ROW_PX)
+const LEGEND_SYMBOL_PX = 44;  // an entry's symbol and the gaps around its text (charts.LEGEND_SYMBOL_PX)
+const NO_FIT = {titleChars: null, top: 0};
+const MEASURE = document.createElement("canvas").getContext("2d");
+
+function plainText(markup) {  // a title or a name as read: tags gone, entities decoded
+  const html = `<p>${markup.replace(/<br\s*\/?>/gi, " ")}</p>`;
+  const parsed = new DOMParser().parseFromString(html, "text/html");
+  return parsed.body.textContent.replace(/\s+/g, " ").trim();
+}
+
+function titleText(layout) {
+  const title = layout.title;
+  return String((typeof title === "string" ? title : title && title.text) || "");
+}
+
+// ``markup``'s lines (<br>) broken at spaces into lines of at most ``chars`` characters (as read)
+function wrapTitle(markup, chars) {
+  const lines = [];
+  for (const given of markup.split(/<br\s*\/?>/i)) {
+    let line = "";
+    for (const word of given.split(" ")) {
+      const longer = line ? `${line} ${word}` : word;
+      if (line && plainText(longer).length > chars) {
+        lines.push(line);
+        line = word;
+      } else line = longer;
+    }
+    lines.push(line);
+  }
+  return lines.join("<br>");
+}
+
+// The legend ``name`` of ``layout`` (one the server shared out in rows: entrywidthmode "fraction") with
+// as many entries to a row as fit a plot ``plotPx`` wide, the server's number at most: the rows it adds
+// to the plan's (in place; 0 for another legend)
+function fitLegendRows(layout, data, name, plotPx) {
+  const legend = layout[name];
+  if (!legend || legend.entrywidthmode !== "fraction" || !(legend.entrywidth > 0) || !(plotPx > 0)) return 0;
+  const listed = (trace) => (trace.legend || "legend") === name && trace.showlegend !== false
+    && ["scatter", "bar"].includes(trace.type || "scatter");  // (what charts._legend_names counts)
+  const names = data.filter(listed).map((trace) => plainText(String(trace.name ?? "")));
+  if (!names.length) return 0;
+  const font = {...(layout.font || {}), ...(legend.font || {})};
+  MEASURE.font = `${font.size || 12}px ${font.family || "sans-serif"}`;
+  const widest = Math.max(...names.map((text) => MEASURE.measureText(text).width)) + LEGEND_SYMBOL_PX;
+  const planned = Math.max(1, Math.round(LEGEND_SHARE / legend.entrywidth));
+  const perRow = Math.max(1, Math.min(planned, Math.floor(plotPx / widest)));
+  legend.entrywidth = LEGEND_SHARE / perRow;
+  return Math.ceil(names.length / perRow) - Math.ceil(names.length / planned);
+}
+
+// The training panels (a figure whose layout.meta plans them: `charts.panels_figure`) laid out again with
+// each panel's legend rows at this width: the bands, the domains, the legends and titles moved to match
+function fitPanels(layout, data, plotPx) {
+  const plan = layout.meta;
+  const bands = plan.panels.map((panel) => panel.band
+    + plan.legend_row * fitLegendRows(layout, data, panel.legend, plotPx));
+  const plots = plan.panels.map((panel) => panel.plot);
+  const sum = (values) => values.reduce((total, value) => total + value, 0);
+  const height = sum(bands) + sum(plots) + plan.gap * (plots.length - 1) + plan.bottom;
+  const area = height - bands[0] - plan.bottom;
+  const paperY = (px) => 1 - (px - bands[0]) / area;
+  let top = 0;
+  plan.panels.forEach((panel, i) => {
+    const domain = [paperY(top + bands[i] + plots[i]), paperY(top + bands[i])];
+    if (layout[panel.yaxis]) layout[panel.yaxis].domain = domain;
+    if (layout[panel.legend]) layout[panel.legend].y = domain[1];
+    const title = (layout.annotations || [])[panel.title];
+    if (title) title.y = paperY(top);
+    top += bands[i] + plots[i] + plan.gap;
+  });
+  layout.margin.t = bands[0];
+  layout.height = height;
+}
+
+// A copy of ``figure`` with ``fit`` applied, for a chart ``width`` px wide (the figure itself unchanged)
+function fitted(figure, fit, width) {
+  const layout = JSON.parse(JSON.stringify(figure.layout));  // a small object: the traces are not copied
+  const margin = (layout.margin = {t: 100, b: 80, l: 80, r: 80, ...(layout.margin || {})});
+  const plotPx = width - margin.l - margin.r;
+  if (layout.meta && Array.isArray(layout.meta.panels)) {
+    fitPanels(layout, figure.data, plotPx);
+    return {data: figure.data, layout: layout};
+  }
+  const height = layout.height;  // (`live_chart` always sets it)
+  const paper = height - margin.t - margin.b;
+  const title = titleText(layout);
+  if (fit.titleChars !== null && title) {
+    const text = wrapTitle(title, fit.titleChars);
+    layout.title = typeof layout.title === "object" ? {...layout.title, text: text} : {text: text};
+    if (!/<br/i.test(title) && /<br/.test(text)) {
+      const pad = layout.title.pad || {};
+      layout.title.pad = {...pad, t: (pad.t || 0) + TITLE_RAISE_PX};
+    }
+  }
+  const added = fit.top + LEGEND_ROW_PX * fitLegendRows(layout, figure.data, "legend", plotPx);
+  let plot = 0;  // px the plot's height changes by: less for an equal-scale plot that needs less
+  const xa = layout.xaxis || {}, ya = layout.yaxis || {};
+  if (ya.scaleanchor === "x" && Array.isArray(xa.range) && Array.isArray(ya.range) && plotPx > 0) {
+    const span = Math.abs((ya.range[1] - ya.range[0]) / (xa.range[1] - xa.range[0])) / (ya.scaleratio || 1);
+    const needs = Math.ceil(plotPx * span);
+    if (Number.isFinite(needs) && needs > 0) plot = Math.min(0, needs - paper);
+  }
+  margin.t += added;
+  layout.height = height + added + plot;
+  // what is placed in pixels above the plot keeps its place there: a legend on the paper (y past 1), a
+  // colour bar on the container
+  const legend = layout.legend;
+  if (legend && legend.yref !== "container" && typeof legend.y === "number" && legend.y > 1) {
+    legend.y = 1 + ((legend.y - 1) * paper) / (paper + plot);
+  }
+  const data = figure.data.map((trace) => {
+    const bar = trace.colorbar;
+    if (!bar || bar.yref !== "container" || typeof bar.y !== "number") return trace;
+    const fromTop = (1 - bar.y) * height + added;
+    return {...trace, colorbar: {...bar, y: 1 - fromTop / layout.height}};
+  });
+  return {data: data, layout: layout};
+}
+
+// The fit the chart as drawn needs (its title, legend and top margin measured), or null: the one it has
+function measure(chart, figure, fit) {
+  const full = chart._fullLayout;
+  if (!full || !full._size) return null;
+  const box = chart.getBoundingClientRect();
+  const next = {...fit};
+  const title = chart.querySelector(".gtitle");
+  let titleBottom = 0;
+  if (title && title.textContent) {
+    const drawn = title.getBoundingClientRect();
+    titleBottom = drawn.bottom - box.top;
+    const shown = titleText(chart.layout).split(/<br\s*\/?>/i).map((line) => plainText(line).length);
+    const room = box.right - drawn.left - 4;
+    const charPx = drawn.width / Math.max(1, ...shown);
+    const planned = titleText(figure.layout).split(/<br\s*\/?>/i).map((line) => plainText(line).length);
+    const chars = Math.max(8, Math.floor(room / charPx));
+    next.titleChars = Math.max(...planned) * charPx <= room ? null : chars;
+  }
+  // the highest thing under the title: the plot, or a legend above it
+  let under = full._size.t;
+  const legend = chart.querySelector(".legend");
+  if (legend) {
+    const drawn = legend.getBoundingClientRect();
+    const above = drawn.height > 0 && drawn.bottom - box.top <= full._size.t + 1;
+    if (above) under = Math.min(under, drawn.top - box.top);
+  }
+  if (titleBottom > 0) {
+    const top = Math.max(0, Math.ceil(fit.top + titleBottom + GAP_PX - under));
+    if (Math.abs(top - fit.top) >= 1) next.top = top;
+  }
+  return next.titleChars === fit.titleChars && next.top === fit.top ? null : next;
+}
+
+// ---- What a screen reader says of a chart ----
+function formatNumber(value) {
+  return String(Number(value.toPrecision(Math.abs(value) >= 1000 ? 6 : 3)));
+}
+
+// "Losses, step 3000: d_loss 1.32, g_loss 0.85": a chart's title, and each line's newest finite value with
+// its x (a step, on the metric charts); the training panels (`charts.panels_figure`) each so, one after
+// the other; a chart of points (the 2D view) names what it shows.
+function describe(chart, figure) {
+  const layout = figure.layout, full = chart._fullLayout || {};
+  const axes = Object.keys(full).filter((name) => /^xaxis\d*$/.test(name)).map((name) => full[name]);
+  const named = axes.find((axis) => axis && axis.title && axis.title.text);
+  const axis = named ? plainText(String(named.title.text)) : "x";
+  const panels = layout.meta && Array.isArray(layout.meta.panels) ? layout.meta.panels : null;
+  const sections = panels
+    ? panels.map((panel) => ({
+      title: plainText(String(((layout.annotations || [])[panel.title] || {}).text || "")),
+      legend: panel.legend, lines: [], names: []}))
+    : [{title: plainText(titleText(layout)) || "chart", legend: null, lines: [], names: []}];
+  for (const trace of chart._fullData || []) {
+    if (trace.visible !== true || !trace.name || trace.showlegend === false) continue;
+    const legend = trace.legend || "legend";
+    const section = sections.find((each) => each.legend === null || each.legend === legend);
+    if (!section) continue;
+    const name = plainText(String(trace.name));
+    if (!String(trace.mode || "").includes("lines") || !trace.x || !trace.y) {
+      if (!section.names.includes(name)) section.names.push(name);
+      continue;
+    }
+    for (let i = Math.min(trace.x.length, trace.y.length) - 1; i >= 0; i--) {
+      const x = Number(trace.x[i]), y = Number(trace.y[i]);
+      if (trace.y[i] === null || !Number.isFinite(x) || !Number.isFinite(y)) continue;
+      if (!section.lines.some((line) => line.name === name)) section.lines.push({name: name, x: x, y: y});
+      break;
+    }
+  }
+  const where = (x) => `${axis} ${formatNumber(x)}`;
+  return sections.map(({title, lines, names}) => {
+    if (!lines.length) return names.length ? `${title}: ${names.join(", ")}` : title;
+    const at = Math.max(...lines.map((line) => line.x));
+    const values = lines.map(
+      (line) => `${line.name} ${formatNumber(line.y)}${line.x === at ? "" : ` (${where(line.x)})`}`
+    );
+    return `${title}, ${where(at)}: ${values.join(", ")}`;
+  }).join("; ");
+}
+
+// After each draw: the chart one image with a text (plotly.js's svgs out of the accessibility tree), and
+// its toolbar's buttons out of the tab order (8 a chart: Tab would pass every chart's toolbar between two
+// controls of the page; the mouse uses them as before)
+function label(chart, figure) {
+  chart.setAttribute("role", "img");
+  chart.setAttribute("aria-label", describe(chart, figure));
+  chart.querySelectorAll("svg").forEach((svg) => svg.setAttribute("aria-hidden", "true"));
+  chart.querySelectorAll(".modebar-btn").forEach((button) => button.setAttribute("tabindex", "-1"));
+}
+
+// Draw the chart's figure fitted to its width: drawn with the fit its last figure took, measured, and
+// drawn again while the measure asks for another fit (twice at most: the title, then the margin)
+async function drawFitted(Plotly, chart, resized) {
+  const figure = chart.figure;
+  chart.fitWidth = chart.offsetWidth;
+  if (resized && chart.layout !== undefined) await Plotly.Plots.resize(chart);
+  let fit = chart.fit || NO_FIT;
+  for (let pass = 0; pass < 4; pass++) {
+    const shown = fitted(figure, fit, chart.clientWidth);
+    chart.style.height = `${shown.layout.height}px`;
+    await Plotly.react(chart, shown.data, shown.layout, CONFIG);
+    const next = measure(chart, figure, fit);
+    if (next === null) break;
+    fit = next;
+  }
+  chart.fit = fit;
+  label(chart, figure);
+}
+
+// One draw at a time for each chart: a new figure, or the same one at a new width (``resized``)
+function redraw(Plotly, chart, resized = false) {
+  const last = (chart.queue || Promise.resolve()).catch(() => undefined);  // (a failed draw stops no other)
+  chart.queue = last.then(() => drawFitted(Plotly, chart, resized));
+  return chart.queue;
+}
+
 export default function ({ data: payload, parentElement, setTriggerValue }) {
   const text = DECODER.decode(payload);
   const cut = text.indexOf("\n");
@@ -100,15 +351,18 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
   if (chart === null) {  // first mount: the div that Plotly draws into, for the life of the element
     chart = document.createElement("div");
     chart.className = "live-chart";
+    chart.style.height = `${data.height}px`;  // the slot keeps its size until plotly.js is there
     parentElement.appendChild(chart);
     new ResizeObserver(() => {
       // (a chart not displayed, as while Streamlit swaps a page's elements, has no size to fit:
-      // plotly.js refuses it with "Resize must be passed a displayed plot div element")
+      // plotly.js refuses it with "Resize must be passed a displayed plot div element"); only a new width
+      // is fitted again (the height is the fit's own)
       const shown = chart.offsetParent !== null && chart.offsetWidth > 0;
-      if (shown && chart.layout !== undefined && window.Plotly) window.Plotly.Plots.resize(chart);
+      const drawn = chart.figure !== undefined && window.Plotly;
+      if (!shown || !drawn || chart.offsetWidth === chart.fitWidth) return;
+      redraw(window.Plotly, chart, true).catch((error) => console.error(error));
     }).observe(chart);
   }
-  chart.style.height = `${data.height}px`;  // the slot keeps its size until plotly.js is there
   chart.pick = data.pickable ? setTriggerValue : null;
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)
   chart.drawn = data.figure;
@@ -122,7 +376,8 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     chart.pending = null;
     // the page's font, as Streamlit's own charts use it
     next.layout.font = {family: getComputedStyle(chart).fontFamily, ...(next.layout.font || {})};
-    return Plotly.react(chart, next.data, next.layout, CONFIG).then(() => {
+    chart.figure = next;
+    return redraw(Plotly, chart).then(() => {
       if (chart.listening) return;
       chart.listening = true;
       // A click reports the x under it (and whether that is at the lines' end), read from where the
@@ -220,6 +475,9 @@ def live_chart(
         else:
             sent.pop(key, None)
     data = payload(body, height=height, pickable=on_pick is not None)
+    # The element takes its chart's height, which the browser fits to the width (`_JS`): the figure's,
+    # less for an equal-scale view, more for a title or legend that needs more lines there.
+    height = "content"
     callbacks = {}
     if on_pick is not None:
         callbacks["on_pick_change"] = lambda: _picked(key, on_pick)
