@@ -89,25 +89,29 @@ METRIC_COLORS = {
     "d_grad_norm": D_COLOR,
     "g_grad_norm": G_COLOR,
 }
-PALETTE = (  # Tableau 10: for metrics without a colour of their own and for runs on the compare chart
-    "#4e79a7",
-    "#f28e2b",
-    "#e15759",
-    "#76b7b2",
-    "#59a14f",
-    "#edc948",
-    "#b07aa1",
-    "#ff9da7",
-    "#9c755f",
-    "#bab0ac",
+# For metrics without a colour of their own and for runs on the compare chart: Okabe & Ito's palette
+# ("Color Universal Design", Okabe and Ito 2008; Wong, Nature Methods 8:441, 2011), whose colours stay
+# apart under the common colour-vision deficiencies (Tableau 10's red and green, the 3rd and 5th runs,
+# were one colour under deuteranopia); yellow, faint as a line on white, last.
+PALETTE = (
+    "#0072b2",  # blue
+    "#e69f00",  # orange
+    "#009e73",  # bluish green
+    "#d55e00",  # vermillion
+    "#cc79a7",  # reddish purple
+    "#56b4e9",  # sky blue
+    "#000000",  # black
+    "#f0e442",  # yellow
 )
 # Event markers, by kind: (colour, dash, width). A raised failure flag is a solid red line, its clearing
-# a lighter dashed one; the healthy flag (equilibrium) the same in green; a setting change grey, dotted.
+# a lighter dashed one; the healthy flag (equilibrium) green and dash-dotted, its clearing long-dash-dotted
+# (told from a failure's without their colours, which merge under deuteranopia); a setting change grey,
+# dotted. A marker's label is written in a darker shade of its line's colour (`label_color`).
 EVENT_STYLES = {
     "flag": ("#d62728", "solid", 1.6),
     "flag_cleared": ("#e99a9b", "dash", 1.2),
-    "healthy": ("#2a9d52", "solid", 1.6),
-    "healthy_cleared": ("#95cfa8", "dash", 1.2),
+    "healthy": ("#2a9d52", "dashdot", 1.6),
+    "healthy_cleared": ("#95cfa8", "longdashdot", 1.2),
     "watch": ("#1f77b4", "solid", 1.4),  # a flag worth knowing that is not a failure (d_leads)
     "watch_cleared": ("#9ec5e8", "dash", 1.1),
     "hparam": ("#6c757d", "dot", 1.0),
@@ -119,6 +123,35 @@ REFERENCE_LINE_COLOR = "rgba(85, 85, 85, 0.5)"  # REFERENCE_COLOR, half transpar
 # A label's white outline (CSS text-shadow, plotly.js's font.shadow): readable over the curves it crosses,
 # which still show between its letters
 TEXT_HALO = "1px 1px 1px #fff, -1px -1px 1px #fff, 1px -1px 1px #fff, -1px 1px 1px #fff"
+MIN_TEXT_CONTRAST = 4.5  # WCAG 2's AA level for text of normal size, against the white plot
+
+
+def contrast_ratio(color: str, background: str = "#ffffff") -> float:
+    """WCAG 2's contrast ratio (1 to 21) between two "#rrggbb" colours: (L1 + 0.05) / (L2 + 0.05) of
+    their relative luminances, the lighter's over the darker's."""
+
+    def luminance(hex_color: str) -> float:
+        channels = [int(hex_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    high, low = sorted((luminance(color), luminance(background)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@functools.cache
+def label_color(color: str) -> str:
+    """A label's text colour for marks drawn in ``color`` ("#rrggbb"): ``color`` itself where it reads on
+    white at `MIN_TEXT_CONTRAST`, else the same hue darkened (its channels scaled down together) until it
+    does. The light colours of a cleared flag's dashed line (#e99a9b: 2.2:1) stay on the line only."""
+    channels = [int(color[i : i + 2], 16) for i in (1, 3, 5)]
+    for percent in range(100, -1, -2):
+        shade = "#" + "".join(f"{round(c * percent / 100):02x}" for c in channels)
+        if contrast_ratio(shade) >= MIN_TEXT_CONTRAST:
+            return shade
+    return "#000000"  # (not reached: black is 21:1)
+
+
 # D's output heatmap: pale tints, so the points drawn over it stay the strongest marks on the chart.
 HEATMAP_FAKE_TINT = "#dcc3e8"
 HEATMAP_REAL_TINT = "#bfe5c9"
@@ -667,7 +700,7 @@ def _event_layers(
                     "showarrow": False,
                     # a white halo round each letter (CSS text-shadow) rather than a box behind the label:
                     # a box blanked the curves under it, gaps that read as missing rows
-                    "font": {"size": 10, "color": color, "shadow": TEXT_HALO},
+                    "font": {"size": 10, "color": label_color(color), "shadow": TEXT_HALO},
                 }
             )
     traces = []
@@ -2050,7 +2083,7 @@ def compare_conditioning_note(column: str, conditional: Mapping[str, bool]) -> s
 def run_colors(chosen: Sequence[str], previous: Mapping[str, str] | None = None) -> dict[str, str]:
     """A colour of `PALETTE` for each run in ``chosen`` (run ids, in the page's order) that stays the
     run's while it stays chosen: a run in ``previous`` (the last call's result) keeps its colour, a newly
-    chosen run takes the first colour no chosen run has (by position in `PALETTE`; past ten runs, the
+    chosen run takes the first colour no chosen run has (by position in `PALETTE`; past eight runs, the
     least used). Removing a run from a comparison thus recolours none of the others, and its colour is
     the next one given. Returns run id -> "#rrggbb", for ``chosen`` only."""
     previous = previous or {}

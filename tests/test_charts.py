@@ -429,7 +429,9 @@ def test_flag_raised_and_cleared_markers_are_told_apart(view):
     assert raised.line.dash == "solid" and cleared.line.dash == "dash"
     assert raised.line.width > cleared.line.width
     assert raised.line.color != cleared.line.color and healthy.line.color != raised.line.color
-    assert healthy.line.dash == "solid" and healthy_cleared.line.dash == "dash"
+    # told apart without their colours too (red and green merge under deuteranopia): a dash each
+    dashes = [raised.line.dash, cleared.line.dash, healthy.line.dash, healthy_cleared.line.dash]
+    assert dashes == ["solid", "dash", "dashdot", "longdashdot"]
     symbols = list(only_trace(fig, "events").marker.symbol)
     assert symbols == ["triangle-down", "triangle-down-open", "triangle-down", "triangle-down-open"]
 
@@ -2113,9 +2115,10 @@ def test_run_colors_stay_with_their_runs():
     assert second == {"a": first["a"], "c": first["c"], "d": first["b"]}
     # past the palette: the least used colour, every run still coloured; a colour not in the palette is
     # given again (a stale session value)
-    many = charts.run_colors([str(i) for i in range(12)], {"0": "#000000"})
+    size = len(charts.PALETTE)
+    many = charts.run_colors([str(i) for i in range(size + 2)], {"0": "#123456"})
     assert set(many.values()) == set(charts.PALETTE) and many["0"] == charts.PALETTE[0]
-    assert many["10"] == charts.PALETTE[0] and many["11"] == charts.PALETTE[1]
+    assert many[str(size)] == charts.PALETTE[0] and many[str(size + 1)] == charts.PALETTE[1]
 
 
 def test_compare_says_when_runs_values_mean_different_things():
