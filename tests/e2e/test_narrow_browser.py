@@ -1,0 +1,92 @@
+"""The Train view on a phone (390 px) as Chromium draws it (`ui.live_chart` fits each figure to its width):
+each legend within its chart and under its title, the 2D view's height following its square plot, each
+chart one image named with its newest values for a screen reader, and no chart toolbar in the tab order."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from gan_core.config import GANConfig
+from gan_core.runner import Runner
+
+from .conftest import Server, serve
+
+pytestmark = pytest.mark.e2e
+
+UI_TIMEOUT = 60_000  # ms
+TRAIN_TIMEOUT = 120  # s
+RING8 = "ring8-narrow"
+
+# Per chart: its box, its titles' (the panels' title annotations, or the figure's title) and its legend
+# entries' boxes, relative to the chart's top left; its role, text and focusable toolbar buttons
+LAID_OUT = """(selector) => [...document.querySelectorAll(selector)].map((chart) => {
+  const box = chart.getBoundingClientRect();
+  const rel = (e) => {
+    const r = e.getBoundingClientRect();
+    const left = r.left - box.left, top = r.top - box.top;
+    return {left: left, right: left + r.width, top: top, bottom: top + r.height};
+  };
+  const titled = (e) => /^(Losses|D accuracy|D's output|Gradient|step)/.test(e.textContent);
+  const legends = [...chart.querySelectorAll('.infolayer > g')]
+    .filter((g) => /^legend\\d*$/.test(g.getAttribute('class')));
+  return {
+    width: box.width, height: box.height,
+    titles: [...chart.querySelectorAll('.gtitle, .annotation')].filter(titled).map(rel),
+    legends: legends.map((legend) => ({box: rel(legend),
+      entries: [...legend.querySelectorAll('text')].map(rel)})),  // (.legendtext, .legend2text ...)
+    plot: chart._fullLayout ? {t: chart._fullLayout._size.t, h: chart._fullLayout._size.h,
+      yLength: chart._fullLayout.yaxis._length, xLength: chart._fullLayout.xaxis._length} : null,
+    role: chart.getAttribute('role'), label: chart.getAttribute('aria-label') || '',
+    hidden: [...chart.querySelectorAll('svg')].every((svg) => svg.getAttribute('aria-hidden') === 'true'),
+    tabbable: [...chart.querySelectorAll('.modebar-btn')].filter((b) => b.tabIndex >= 0).length,
+  };
+})"""
+
+
+@pytest.fixture(scope="module")
+def ring_server(tmp_path_factory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("narrow") / "runs"
+    config = GANConfig(
+        dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", checkpoint_every=0, steps=60
+    )
+    runner = Runner(config, root, RING8).start()
+    assert runner.wait(TRAIN_TIMEOUT) and runner.status == "finished"
+    with serve(root, tmp_path_factory.mktemp("narrow-log") / "streamlit.log") as server:
+        yield server
+
+
+def test_charts_fit_a_phone_and_read_as_images(ring_server, page):
+    page.set_viewport_size({"width": 390, "height": 900})
+    page.goto(f"{ring_server.url}/?run={RING8}")
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-chart_metrics .live-chart[aria-label]')", timeout=UI_TIMEOUT
+    )
+    page.wait_for_timeout(1500)  # (the other charts' draws)
+    (metrics,) = page.evaluate(LAID_OUT, ".st-key-chart_metrics .live-chart")
+    # the training panels: each legend inside the chart, below its panel's title (the Losses legend's four
+    # entries take two rows here: planned as one for a wide page, it overlapped the title and cut d_loss_fake)
+    assert len(metrics["titles"]) == 4 and len(metrics["legends"]) == 4, metrics
+    for title, legend in zip(sorted(metrics["titles"], key=lambda t: t["top"]), metrics["legends"]):
+        # (the texts' boxes: a title annotation's has a pixel of padding, the legend's a background)
+        assert min(entry["top"] for entry in legend["entries"]) >= title["bottom"] - 2, (title, legend)
+        assert all(entry["right"] <= metrics["width"] + 1 for entry in legend["entries"]), legend
+    rows = {round(entry["top"]) for entry in metrics["legends"][0]["entries"]}
+    assert len(rows) == 2, metrics["legends"][0]
+    # read as one image with its newest values, panel by panel
+    assert metrics["role"] == "img" and metrics["hidden"], metrics
+    assert metrics["label"].startswith("Losses, step 60: d_loss "), metrics["label"]
+    assert "; D accuracy, step 60: d_acc_real " in metrics["label"], metrics["label"]
+    # the 2D view: its square plot as tall as wide, the chart no taller than that needs (it kept the
+    # height planned for a wide page, its caption far below)
+    (view,) = page.evaluate(LAID_OUT, ".st-key-chart_samples .live-chart")
+    assert view["plot"]["yLength"] == pytest.approx(view["plot"]["xLength"], abs=2), view["plot"]
+    assert view["plot"]["h"] == pytest.approx(view["plot"]["yLength"], abs=2), view["plot"]
+    assert view["label"].startswith("step 60: real vs generated over D's verdict: real, generated"), view
+    for title in view["titles"]:  # the long title broken into lines within the chart
+        assert title["right"] <= view["width"] + 1, view
+    # no chart's toolbar in the tab order (8 buttons a chart)
+    charts = page.evaluate(LAID_OUT, ".live-chart")
+    assert len(charts) >= 3 and all(chart["tabbable"] == 0 for chart in charts)
+    assert all(chart["role"] == "img" and chart["label"] for chart in charts)
