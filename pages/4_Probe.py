@@ -41,6 +41,10 @@ with engine_loading():
         watched_view,
     )
 
+    # (a chart drawn through live_chart is fitted to its width in the browser: a long title is broken into
+    # lines on a narrow screen, where st.plotly_chart cut it at the chart's right edge)
+    from ui.live_chart import live_chart
+
 CURRENT = "current"
 # The page's copy of a live run's weights: (run id, training or ended, ProbeModels). Taken when the run is
 # picked and then only on "Take the current weights again", not at every rerun (a seed changed, a tab
@@ -307,7 +311,7 @@ with walk_tab:
                 # a class name is a folder's name: text, not the HTML plotly draws a title as
                 + (f", class {html.escape(models.class_names[label])}" if label is not None else ""),
             )
-        st.plotly_chart(fig, key="probe_walk_chart", width="stretch")
+        live_chart(fig, "probe_walk_chart")
     except PROBE_ERRORS as exc:
         st.error(literal(exc))
 
@@ -436,7 +440,8 @@ with ask_tab:
                     fake_labels=[str(i) for i in table["#"]] if len(table) <= LABELLED_POINTS else None,
                     title="The asked points (numbered as in the table) over D's output",
                 )
-                right.plotly_chart(fig, key="probe_ask_chart", width="stretch")
+                with right:
+                    live_chart(fig, "probe_ask_chart")
             else:
                 st.dataframe(
                     table,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import io
-import json
 import math
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from gan_core.runner import Runner, RunnerError
 from gan_core.trainer import Trainer
 from tests.conftest import png_claiming
 from ui.common import registry
+from ui.live_chart import read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
 PAGE = str(APP_DIR / "pages" / "4_Probe.py")
@@ -392,7 +392,12 @@ def page(run_id: str | None = None) -> AppTest:
 
 
 def charts_by_key(at: AppTest) -> dict[str, dict]:
-    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    """The page's figures by key: its charts are live charts (ui/live_chart.py), their figures in the
+    element's bytes."""
+    return {
+        user_key_from_element_id(c.proto.id): read_payload(c.proto.bytes)["figure"]
+        for c in at.get("bidi_component")
+    }
 
 
 def trace_xy(spec: dict, name: str) -> np.ndarray:
