@@ -63,7 +63,7 @@ with engine_loading():
         watch,
         watched_view,
     )
-    from ui.live_chart import live_chart, live_refresh
+    from ui.live_chart import custom_chart_key, live_chart, live_refresh
     from ui.sidebar import (
         config_form,
         edited_fields,
@@ -954,7 +954,7 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
         figures = charts.custom_metric_figures(frame, custom, events, smoothing=smoothing)
         for start in range(0, len(custom), 2):
             for column, name in zip(st.columns(2), custom[start : start + 2]):
-                metric_chart(column, figures[name], f"chart_custom_{name}")
+                metric_chart(column, figures[name], custom_chart_key(name))
 
 
 def live_body() -> None:

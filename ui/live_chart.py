@@ -19,7 +19,9 @@ page (4.8 MB, from this server; nothing is fetched from the internet).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -409,6 +411,22 @@ _COMPONENT = st.components.v2.component("gan_dashboard_live_chart", js=_JS, isol
 
 
 _SENT = "_live_chart_sent"  # session state: key -> (version, height, the figure's JSON) last drawn
+
+
+# A name kept as it is in its chart's key: letters, digits and ``. / -`` runs joined by single underscores.
+# Streamlit's components (v2) join a key and an event name with "__" and refuse a key that holds it.
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9./-]+(?:_[A-Za-z0-9./-]+)*")
+
+
+def custom_chart_key(name: str) -> str:
+    """The widget key of the chart of a run's own metric ``name`` (any name `gan_core.track`'s ``log``
+    takes), unique per name: ``chart_custom_<name>`` for a name without ``__`` and with no ``_`` at
+    either end (``chart_custom_fake_std``), else ``chart_custom-<16 hex digits>`` from the name's SHA-1
+    (``_x``, ``a__b``, ``x_``: as the name would be, the key would hold ``__``, which a component's key
+    must not). The two forms differ at the 13th character, so no plain name's key is a hashed one's."""
+    if _PLAIN_NAME.fullmatch(name):
+        return f"chart_custom_{name}"
+    return f"chart_custom-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:16]}"
 
 
 def payload(figure_json: str | bytes, *, height: int, pickable: bool = False) -> bytes:

@@ -1,0 +1,92 @@
+"""The tracking API pushed at its edges (a review of `gan_core.track`'s power use): any metric name ``log``
+takes draws, names that would shadow Compare's download's leading columns are reserved, float64 models
+are watched and evaluated, float64 and integer tensor metrics keep their value, and the messages of a
+busy, taken or changed run folder say that first and alone."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import os
+from pathlib import Path
+
+import torch
+from torch import nn
+
+import gan_core.track as track
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def ring(n: int = 256, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Points on a ring of radius 2 (a 2D data set the tracker draws as points)."""
+    angle = torch.rand(n, dtype=dtype) * 2 * math.pi
+    return torch.stack([2 * angle.cos(), 2 * angle.sin()], 1)
+
+
+class Toy:
+    """A tiny 2D GAN in ``dtype``, one D and one G update a step, recorded through the API."""
+
+    def __init__(self, dtype: torch.dtype = torch.float32, seed: int = 0):
+        torch.manual_seed(seed)
+        self.G = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2)).to(dtype)
+        self.D = nn.Sequential(nn.Linear(2, 16), nn.LeakyReLU(0.2), nn.Linear(16, 1)).to(dtype)
+        self.real = ring(256, dtype)
+        self.dtype = dtype
+
+    def step(self, run, log: dict | None = None) -> None:
+        fake = self.G(torch.randn(32, 2, dtype=self.dtype))
+        real_logits, fake_logits = self.D(self.real[:32]), self.D(fake.detach())
+        d_loss = nn.functional.softplus(-real_logits).mean() + nn.functional.softplus(fake_logits).mean()
+        self.D.zero_grad()
+        d_loss.backward()
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=self.D)
+        g_loss = nn.functional.softplus(-self.D(fake)).mean()
+        self.G.zero_grad()
+        g_loss.backward()
+        if log:
+            run.log(log)
+        run.g_step(g_loss, g_params=self.G)
+
+
+def metrics_rows(root: Path, run_id: str) -> list[dict[str, str]]:
+    return list(csv.DictReader(io.StringIO((root / run_id / "metrics.csv").read_text())))
+
+
+# ------------------------------------------------------------------------- 1. every name log() takes draws
+def test_custom_metrics_of_any_accepted_name_draw_in_the_train_view(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    from ui.live_chart import custom_chart_key
+
+    names = ["_x", "a__b", "x_", "fake_std", "ema/fid", "a.b-c"]
+    toy = Toy()
+    run = track.init("odd-names", root=tmp_path, loss="nonsaturating", real=toy.real, steps=4)
+    for _ in range(4):
+        toy.step(run, {name: float(i) for i, name in enumerate(names)})
+    run.finish()
+    os.environ["GAN_DASHBOARD_RUNS"] = str(tmp_path)
+    try:
+        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+        at.query_params["run"] = "odd-names"
+        at.run()
+    finally:
+        del os.environ["GAN_DASHBOARD_RUNS"]
+    assert not at.exception and not at.error
+    keys = [element.key for element in at.get("bidi_component")]
+    custom = [key for key in keys if key.startswith("chart_custom")]
+    assert custom == [custom_chart_key(name) for name in names]  # one chart per metric, in log order
+    assert "chart_custom_fake_std" in custom and "chart_custom_ema/fid" in custom  # plain names read as such
+    assert not any("__" in key or key.endswith("_") for key in custom)
+
+
+def test_a_custom_charts_key_is_one_per_name_and_never_holds_the_components_delimiter():
+    from ui.live_chart import custom_chart_key
+
+    names = ["x", "_x", "x_", "__x", "x__", "a__b", "a_b", "a___b", "a-b", "a_-b", "_", "-_", "a/_b", "a._b"]
+    keys = [custom_chart_key(name) for name in names]
+    assert len(set(keys)) == len(names)
+    assert not any("__" in key or key.endswith("_") for key in keys)
+    assert custom_chart_key("a_b") == "chart_custom_a_b" and custom_chart_key("a-b") == "chart_custom_a-b"
+    assert custom_chart_key("_x").startswith("chart_custom-")
