@@ -68,7 +68,14 @@ from gan_core.rundir import (
 from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
 from gan_core.tracking.commands import send_command
-from gan_core.tracking.schema import CSV_COLUMNS, D_METRICS, EVAL_COLUMNS, TEXT_COLUMNS, custom_columns
+from gan_core.tracking.schema import (
+    CSV_COLUMNS,
+    D_METRICS,
+    EVAL_COLUMNS,
+    EXPORT_KEY_COLUMNS,
+    TEXT_COLUMNS,
+    custom_columns,
+)
 from gan_core.tracking.tail import EventsTail, MetricsTail
 from gan_core.trainer import GRID_COLUMNS, MAX_GRID_CLASSES, RECORD_COLUMNS
 
@@ -1291,7 +1298,10 @@ def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
     after the schema's numbers and before ``flags``; a cell a run's file lacks is blank. Cells are copied
     as text, not parsed: what is written is what the runs wrote. A row with more fields than its file's
     header (a torn write) is left out, one with fewer is padded with blanks; a file that cannot be read
-    (gone, unreadable) adds no rows. UTF-8 bytes, a header line only for no rows."""
+    (gone, unreadable) adds no rows. A run's own metric named ``run_id`` or ``source`` (`EXPORT_KEY_COLUMNS`,
+    reserved since; a folder written before may hold one) is kept under ``run_id (logged)`` or ``source
+    (logged)``, so that the leading columns stay the only ones of their names (no metric name holds a
+    space: the new names are no other metric's). UTF-8 bytes, a header line only for no rows."""
     known = {name: i for i, name in enumerate(CSV_COLUMNS)}
     tables: list[tuple[str, str, list[str], list[list[str]]]] = []
     names: dict[str, None] = {}
@@ -1304,13 +1314,14 @@ def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
         if not rows:
             continue
         header, body = rows[0], [row for row in rows[1:] if row and len(row) <= len(rows[0])]
+        header = [f"{name} (logged)" if name in EXPORT_KEY_COLUMNS else name for name in header]
         names.update(dict.fromkeys(header))
         tables.append((run_id, view.meta.source, header, body))
     last = len(CSV_COLUMNS) - len(TEXT_COLUMNS)  # the runs' own metrics go before the text columns
     columns = sorted(names, key=lambda name: known.get(name, last - 0.5))  # (stable: own ones in order)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["run_id", "source", *columns])
+    writer.writerow([*EXPORT_KEY_COLUMNS, *columns])
     for run_id, source, header, body in tables:
         at = [header.index(name) if name in header else None for name in columns]
         for row in body:

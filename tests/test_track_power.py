@@ -11,10 +11,14 @@ import math
 import os
 from pathlib import Path
 
+import pytest
 import torch
 from torch import nn
 
 import gan_core.track as track
+from gan_core.registry import RunRegistry, compare_csv_bytes
+from gan_core.tracking.schema import check_metric_name
+from gan_core.tracking.track import TrackingError
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,3 +94,34 @@ def test_a_custom_charts_key_is_one_per_name_and_never_holds_the_components_deli
     assert not any("__" in key or key.endswith("_") for key in keys)
     assert custom_chart_key("a_b") == "chart_custom_a_b" and custom_chart_key("a-b") == "chart_custom_a-b"
     assert custom_chart_key("_x").startswith("chart_custom-")
+
+
+# --------------------------------------------------- 2. run_id and source lead Compare's download alone
+@pytest.mark.parametrize("name", ["run_id", "source", "rows", "gp_max"])
+def test_names_the_charts_or_compares_download_use_are_refused_with_the_reserved_list(tmp_path, name):
+    with track.init("reserved", root=tmp_path) as run, pytest.raises(TrackingError) as refused:
+        run.log({name: 1.0})
+    message = str(refused.value)
+    assert message.startswith(f"metric name '{name}' is reserved: ")
+    assert "rows, run_id, source and names ending in _min, _max or _nonfinite" in message
+    assert [check_metric_name(n) for n in ("run_idx", "sources")] == ["run_idx", "sources"]  # the names alone
+
+
+def test_compares_download_keeps_an_older_folders_run_id_or_source_metric_under_its_own_name(tmp_path):
+    toy = Toy()
+    run = track.init("older", root=tmp_path, loss="nonsaturating", real=toy.real, steps=2)
+    for step in range(2):
+        toy.step(run, {"rid": 10.0 + step, "src": 20.0 + step})
+    run.finish()
+    path = tmp_path / "older" / "metrics.csv"  # as a folder written before the names were reserved holds them
+    header, rest = path.read_text().split("\n", 1)
+    path.write_text(header.replace(",rid,", ",run_id,").replace(",src,", ",source,") + "\n" + rest)
+    registry = RunRegistry(tmp_path)
+    table = list(csv.reader(io.StringIO(compare_csv_bytes({"older": registry.view("older")}).decode())))
+    columns = table[0]
+    assert columns[:2] == ["run_id", "source"] and columns.count("run_id") == columns.count("source") == 1
+    assert columns.index("run_id (logged)") < columns.index("source (logged)") < columns.index("flags")
+    rows = [dict(zip(columns, row)) for row in table[1:]]
+    assert [r["run_id"] for r in rows] == ["older", "older"] and [r["source"] for r in rows] == ["api"] * 2
+    assert [r["run_id (logged)"] for r in rows] == ["10", "11"]
+    assert [r["source (logged)"] for r in rows] == ["20", "21"]

@@ -161,18 +161,28 @@ def custom_columns(columns: Iterable[str]) -> tuple[str, ...]:
     return tuple(c for c in columns if is_custom_column(c))
 
 
+# The columns Compare's download (`registry.compare_csv_bytes`) leads each run's rows with.
+EXPORT_KEY_COLUMNS = ("run_id", "source")
+# Names no custom metric may take: the charts derive ``rows`` (and NAME_min, NAME_max, NAME_nonfinite,
+# `RESERVED_SUFFIXES`) from the columns, and Compare's download leads each row with `EXPORT_KEY_COLUMNS`.
+RESERVED_NAMES = ("rows", *EXPORT_KEY_COLUMNS)
+RESERVED_SUFFIXES = ("_min", "_max", "_nonfinite")
+
+
 def check_metric_name(name: Any) -> str:
     """``name`` if it can be a custom metrics.csv column: a non-empty identifier-like string of at most
-    64 characters (letters, digits, ``_ . / -``) that is not a built-in column; `ValueError` otherwise."""
+    64 characters (letters, digits, ``_ . / -``) that is neither a built-in column nor reserved
+    (`RESERVED_NAMES`, a name ending in one of `RESERVED_SUFFIXES`); `ValueError` otherwise."""
     allowed = "letters, digits and _ . / - (at most 64 characters, not starting with a digit)"
     if not isinstance(name, str) or not name or len(name) > 64:
         raise ValueError(f"metric name {quoted(name)} is invalid: allowed {allowed}")
     if name[0].isdigit() or not all(ch.isalnum() or ch in "_./-" for ch in name) or not name.isascii():
         raise ValueError(f"metric name {quoted(name)} is invalid: allowed {allowed}")
-    if name == "rows" or name.endswith(("_min", "_max", "_nonfinite")):  # names the store's view derives
+    if name in RESERVED_NAMES or name.endswith(RESERVED_SUFFIXES):
         raise ValueError(
-            f"metric name {quoted(name)} is reserved (the charts derive rows, NAME_min, NAME_max, "
-            "NAME_nonfinite): choose another name"
+            f"metric name {quoted(name)} is reserved: rows, run_id, source and names ending in _min, _max "
+            "or _nonfinite are not custom metrics (the charts derive rows and NAME_min, NAME_max, "
+            "NAME_nonfinite; Compare's download leads each row with run_id and source): choose another name"
         )
     if not is_custom_column(name):
         raise ValueError(
