@@ -191,11 +191,11 @@ class RealSplitQuality:
 class Evaluator:
     """Quality metrics of one run's G against ``data``'s examples.
 
-    ``fixed_noise``: (N, *latent_shape) on G's device: the evaluation noise has its shape, and its first 64
-    rows are the diversity grid's. ``cfg``: the run's config, whose dataset picks the classifier for the
-    class metrics (digits, mnist, fashion-mnist); None for a run without one (a user's loop through
-    `gan_core.track`: then ``seed`` fixes the evaluation sample and only data-free metrics are measured
-    unless it names a classified dataset)."""
+    ``fixed_noise``: (N, *latent_shape) on G's device: the evaluation noise has its shape, device and
+    (floating) dtype, and its first 64 rows are the diversity grid's. ``cfg``: the run's config, whose
+    dataset picks the classifier for the class metrics (digits, mnist, fashion-mnist); None for a run
+    without one (a user's loop through `gan_core.track`: then ``seed`` fixes the evaluation sample and
+    only data-free metrics are measured unless it names a classified dataset)."""
 
     def __init__(
         self,
@@ -214,7 +214,9 @@ class Evaluator:
         self.points = data.kind == "points"
         rng = torch.Generator().manual_seed((cfg.seed if cfg is not None else seed or 0) + 3)
         n = EVAL_POINTS if self.points else EVAL_IMAGES
-        self.noise = torch.randn((n, *fixed_noise.shape[1:]), generator=rng).to(fixed_noise.device)
+        # in the fixed noise's dtype (a float64 G takes float64 noise), drawn as float32: the same sample
+        dtype = fixed_noise.dtype if fixed_noise.is_floating_point() else None
+        self.noise = torch.randn((n, *fixed_noise.shape[1:]), generator=rng).to(fixed_noise.device, dtype)
         self.fixed_noise = fixed_noise[:GRID_SAMPLES]
         # A class-conditional G is asked for every class in turn (`balanced_labels`), which label_fidelity
         # checks against the classifier; None for an unconditional run.

@@ -102,11 +102,13 @@ def d_heatmap(
     D: torch.nn.Module, loss: GANLoss, bounds: tuple[float, float, float, float], resolution: int
 ) -> Tensor:
     """D's output (`GANLoss.output`) on a ``resolution`` x ``resolution`` grid over ``bounds`` = (xmin, xmax,
-    ymin, ymax), rows = y, on D's device. The 2D view's background, for `Trainer.snapshot` and the probe."""
-    device = next(D.parameters()).device
+    ymin, ymax), rows = y, on D's device and in its parameters' dtype (a float64 D gets a float64 grid).
+    The 2D view's background, for `Trainer.snapshot` and the probe."""
+    parameter = next(D.parameters())
+    device, dtype = parameter.device, parameter.dtype if parameter.is_floating_point() else None
     xmin, xmax, ymin, ymax = bounds
-    xs = torch.linspace(xmin, xmax, resolution, device=device)
-    ys = torch.linspace(ymin, ymax, resolution, device=device)
+    xs = torch.linspace(xmin, xmax, resolution, device=device, dtype=dtype)
+    ys = torch.linspace(ymin, ymax, resolution, device=device, dtype=dtype)
     grid = torch.stack(torch.meshgrid(ys, xs, indexing="ij")[::-1], dim=-1).reshape(-1, 2)
     return loss.output(D(grid)).reshape(resolution, resolution)
 
@@ -153,7 +155,8 @@ def snapshot_view(
     (row = y), ``"grads"``: (N, 2) the direction in which G's loss falls at each generated point, and
     ``"bounds"``: (4,). G and D run in eval mode so that the view changes nothing (spectral norm's power
     iteration, BatchNorm statistics); their modes are restored after. ``check``: called with G's output
-    before anything is drawn of it (it may raise: a shape no view can draw, `gan_core.track`)."""
+    before anything is drawn of it (it may raise: a shape no view can draw, `gan_core.track`). D gets G's
+    points in D's parameters' dtype (a float64 model pair stays float64); what is returned is float32."""
     was_training = G.training, D.training if D is not None else False
     G.eval()
     if D is not None:
@@ -163,9 +166,8 @@ def snapshot_view(
             fake = G(noise) if labels is None else G(noise, labels)
         if check is not None:
             check(fake)
-        fake = fake.float()
         if kind != "points":
-            grid = image_grid(fake.cpu().numpy(), nrow=columns)
+            grid = image_grid(fake.float().cpu().numpy(), nrow=columns)
             if labels is None:
                 return {"grid": grid}
             across = grid_columns(len(labels), columns)
@@ -175,18 +177,22 @@ def snapshot_view(
                 "columns": np.array(across, dtype=np.int64),
             }
         fake = fake.reshape(fake.shape[0], -1)
+        shown = fake.float().cpu().numpy()  # recorded as float32, whatever G computes in
         if bounds is None:
-            return {"points": fake.cpu().numpy()}
+            return {"points": shown}
         if D is None or loss is None:  # the points in their window, without D's verdict around them
-            return {"points": fake.cpu().numpy(), "bounds": np.array(bounds, dtype=np.float32)}
+            return {"points": shown, "bounds": np.array(bounds, dtype=np.float32)}
         heatmap = d_heatmap(D, loss, bounds, resolution)
+        parameter = next(D.parameters(), None)
+        if parameter is not None and parameter.is_floating_point():  # D's dtype (G's may be half, D's not)
+            fake = fake.to(parameter.dtype)
         points = fake.detach().requires_grad_(True)
         with torch.enable_grad():
             # Summed, not averaged, so each point's arrow does not shrink with the batch size.
             g_loss = loss.g(D(points)) * points.shape[0]
             (grads,) = torch.autograd.grad(g_loss, points)
         return {
-            "points": fake.cpu().numpy(),
+            "points": shown,
             "heatmap": heatmap.float().cpu().numpy(),
             "grads": (-grads).float().cpu().numpy(),
             "bounds": np.array(bounds, dtype=np.float32),

@@ -9,14 +9,17 @@ import csv
 import io
 import math
 import os
+import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
 
 import gan_core.track as track
 from gan_core.registry import RunRegistry, compare_csv_bytes
+from gan_core.rundir import RunDir
 from gan_core.tracking.schema import check_metric_name
 from gan_core.tracking.track import TrackingError
 
@@ -125,3 +128,67 @@ def test_compares_download_keeps_an_older_folders_run_id_or_source_metric_under_
     assert [r["run_id"] for r in rows] == ["older", "older"] and [r["source"] for r in rows] == ["api"] * 2
     assert [r["run_id (logged)"] for r in rows] == ["10", "11"]
     assert [r["source (logged)"] for r in rows] == ["20", "21"]
+
+
+# ------------------------------------------------------------------ 3. a float64 model pair is watched
+def test_a_float64_model_pair_is_watched_drawn_and_evaluated_without_a_warning(tmp_path):
+    toy = Toy(torch.float64)
+    run = track.init(
+        "f64", root=tmp_path, loss="nonsaturating", real=toy.real, steps=4, sample_every=2, eval_every=2
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no TrackingWarning (nor any other) on the way
+        run.watch(toy.G, torch.randn(64, 2, dtype=torch.float64), D=toy.D)
+        for _ in range(4):
+            toy.step(run)
+        run.finish()
+    assert run.status == "finished" and run.error is None
+    folder = RunDir.open(tmp_path, "f64")
+    events = folder.read_events()
+    assert "eval_error" not in set(events["kind"])
+    assert math.isfinite(run.last_eval["grid_js"])  # measured at step 4
+    steps = dict(folder.snapshot_steps())
+    view = folder.load_snapshot(steps[4])
+    assert view["points"].dtype == np.float32 and view["points"].shape == (64, 2)
+    assert view["heatmap"].dtype == np.float32 and np.isfinite(view["heatmap"]).all()
+    assert view["grads"].dtype == np.float32 and np.isfinite(view["grads"]).all()
+
+
+class FailsOnMany(nn.Module):
+    """A G that fails on more than 256 rows at once (the evaluation's 2,500 points; a snapshot's 64 pass)."""
+
+    def __init__(self):
+        super().__init__()
+        self.inner = nn.Linear(2, 2)
+
+    def forward(self, z):
+        if len(z) > 256:
+            raise RuntimeError("out of memory (in this test)")
+        return self.inner(z)
+
+
+def test_an_evaluation_that_fails_is_said_once_as_a_warning_and_each_time_as_an_event(tmp_path):
+    toy = Toy()
+    toy.G = FailsOnMany()
+    run = track.init(
+        "evalfail",
+        root=tmp_path,
+        loss="nonsaturating",
+        real=toy.real,
+        steps=6,
+        sample_every=100,
+        eval_every=2,
+    )
+    run.watch(toy.G, torch.randn(64, 2), D=toy.D)
+    with pytest.warns(track.TrackingWarning) as said:
+        for _ in range(6):
+            toy.step(run)
+        run.finish()
+    messages = [str(w.message) for w in said if "evaluation" in str(w.message)]
+    assert messages == [
+        "the evaluation at step 2 failed, so its quality metrics are blank (RuntimeError: out of memory (in "
+        "this test)); training goes on, and each later failure is an eval_error event"
+    ]
+    events = RunDir.open(tmp_path, "evalfail").read_events()
+    assert events[events["kind"] == "eval_error"]["step"].tolist() == [2, 4, 6]
+    assert run.status == "finished"

@@ -525,6 +525,7 @@ class TrackedRun:
         self._grid_labels: Tensor | None = None  # the snapshots' classes (`class_grid`), set by `watch`
         self._output_shape: tuple[int, ...] | None = None  # G's output at the last snapshot (`_view`)
         self._warned_size = False  # `_warn_other_size` said it (once a run)
+        self._warned_eval = False  # an evaluation that failed was said as a `TrackingWarning` (once a run)
         self._G: torch.nn.Module | None = None
         self._D: torch.nn.Module | None = None
         self._fixed_noise: Tensor | None = None
@@ -1604,7 +1605,14 @@ class TrackedRun:
                     self.last_eval = self._evaluator.evaluate(self._G)
                 except Exception as exc:  # a failing measurement must not end the training it measures
                     self.last_eval = {}
-                    self._event("eval_error", error=f"{type(exc).__name__}: {exc}")
+                    error = f"{type(exc).__name__}: {exc}"
+                    self._event("eval_error", error=error)
+                    if not self._warned_eval:  # said to the script once; every one is an event
+                        self._warned_eval = True
+                        _warn_user(
+                            f"the evaluation at step {step} failed, so its quality metrics are blank "
+                            f"({error}); training goes on, and each later failure is an eval_error event"
+                        )
                 except BaseException as exc:  # Ctrl-C in an evaluation (seconds long): rows kept, then raised
                     interrupted, self.last_eval = exc, {}
                     self._event("eval_error", error=f"{type(exc).__name__}: the evaluation was interrupted")
