@@ -192,3 +192,46 @@ def test_an_evaluation_that_fails_is_said_once_as_a_warning_and_each_time_as_an_
     events = RunDir.open(tmp_path, "evalfail").read_events()
     assert events[events["kind"] == "eval_error"]["step"].tolist() == [2, 4, 6]
     assert run.status == "finished"
+
+
+# ------------------------------------------------------- 4. float64 and integer tensor metrics kept whole
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_float64_and_integer_tensor_metrics_keep_their_value(tmp_path, commit_every):
+    toy = Toy()
+    run = track.init("wide", root=tmp_path, loss="nonsaturating", real=toy.real, commit_every=commit_every)
+    logged = {
+        "big": torch.tensor(1e300, dtype=torch.float64),
+        "tiny": torch.tensor(1e-300, dtype=torch.float64),
+        "close": torch.tensor(1.0 + 1e-12, dtype=torch.float64),
+        "count": torch.tensor(2**40 + 1),  # int64
+        "count32": torch.tensor(2**30 + 1, dtype=torch.int32),
+        "plain": torch.tensor(0.1),  # float32: as before
+    }
+    for _ in range(3):
+        toy.step(run, logged)
+    run.finish()
+    row = metrics_rows(tmp_path, "wide")[-1]
+    assert row["step"] == "3"
+    assert float(row["big"]) == 1e300 and float(row["tiny"]) == 1e-300
+    assert float(row["close"]) == 1.0 + 1e-12
+    assert int(float(row["count"])) == 2**40 + 1 and int(float(row["count32"])) == 2**30 + 1
+    assert float(row["plain"]) == pytest.approx(0.1, rel=1e-7, abs=0)  # float32's 0.1
+    assert float(row["d_loss"]) > 0 and row["flags"] == ""
+
+
+def test_a_float64_batch_comes_back_whole_through_the_readback():
+    from gan_core.tracking.readback import LaggedReadback
+
+    readback = LaggedReadback()
+    values = torch.tensor([1e300, 1e-300, 2.0**40 + 1, 0.5], dtype=torch.float64)
+    first = readback.start(values)
+    second = readback.start(torch.tensor([0.25, 0.75]))  # a float32 batch after it, in the other buffer
+    assert first.tolist() == [1e300, 1e-300, 2.0**40 + 1, 0.5]
+    assert second.tolist() == [0.25, 0.75]
+    if torch.cuda.is_available():  # the pinned ring of two buffers: float64 as two float32 places a value
+        third = readback.start(values.cuda())
+        fourth = readback.start(torch.tensor([0.25, 0.75], device="cuda"))
+        assert third.tolist() == [1e300, 1e-300, 2.0**40 + 1, 0.5]
+        assert fourth.tolist() == [0.25, 0.75]
+        fifth = readback.start(values.cuda() / 2)  # the first buffer again, after both were read
+        assert fifth.tolist() == [5e299, 5e-301, 2.0**39 + 0.5, 0.25]

@@ -75,16 +75,22 @@ class LaggedReadback:
         self._next = 0
 
     def start(self, values: Tensor) -> PendingValues:
-        """Begin the host copy of ``values`` (shape (K,), any float dtype; read as float32 on CUDA)."""
+        """Begin the host copy of ``values`` (shape (K,), any float dtype; read as float32 on CUDA, but
+        float64 as float64)."""
         if values.device.type != "cuda":
             return PendingValues(values.detach(), _NoEvent())
-        values = values.detach().float()
-        size = values.numel()
+        values = values.detach()
+        wide = values.dtype is torch.float64  # (a float64 metric's batch: two float32 places a value)
+        if not wide:
+            values = values.float()
+        size = values.numel() * (2 if wide else 1)
         if not self._buffers or self._buffers[0].numel() < size:
             # grown, never shrunk: the tracking API's batches vary in length, and pinning memory is slow
             capacity = max(size, 2 * self._buffers[0].numel()) if self._buffers else size
             self._buffers = [torch.empty(capacity, pin_memory=True) for _ in range(2)]
         host = self._buffers[self._next][:size]
+        if wide:  # the buffer's start, as float64 (pinned memory is page-aligned)
+            host = host.view(torch.float64)
         self._next ^= 1
         host.copy_(values.reshape(-1), non_blocking=True)
         event = torch.cuda.Event()

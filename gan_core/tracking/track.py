@@ -271,6 +271,19 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
     return float(value)
 
 
+def _float32_or_64(x: Tensor) -> Tensor:
+    """``x`` as the batch sends it: itself when float32 or float64 (no op for the usual float32), else
+    ``x.float()`` (half, bfloat16)."""
+    return x if x.dtype is torch.float32 or x.dtype is torch.float64 else x.float()
+
+
+def _moved(x: Tensor, device: torch.device) -> Tensor:
+    """``x`` on ``device``; a float64 ``x`` as float32 on MPS, which has no float64."""
+    if device.type == "mps" and x.dtype is torch.float64:
+        return x.to(device, torch.float32)
+    return x.to(device)
+
+
 def _refusable(method):
     """`d_step`, `g_step` or `log` remembering a call it refused (a `TrackingError`) as ``_refused``: (the
     step the loop had reached, the call's name, the message), so that `finish` does not read the calls
@@ -999,7 +1012,9 @@ class TrackedRun:
         for name, value in (*named, *logged):
             if isinstance(value, Tensor):
                 names.append(name)
-                tensors.append(value)
+                # an integer tensor as float64 (exact to 2**53): stacked with float32 ones it would be
+                # float32 (2**40 + 1 rounded); a float64 one keeps the stack float64
+                tensors.append(value if value.is_floating_point() else value.double())
             elif averaged and name in G_METRICS:
                 names.append(name)
                 tensors.append(torch.tensor(value))
@@ -1010,7 +1025,8 @@ class TrackedRun:
         if tensors or g_norms is not None:  # one op copies them, so that the loop may change them after
             device = (update.numbers if update is not None else tensors[0] if tensors else g_norms).device
             with torch.no_grad():
-                tensors = [t if t.device == device else t.to(device) for t in tensors]
+                # (MPS has no float64: a float64 value goes there as float32)
+                tensors = [t if t.device == device else _moved(t, device) for t in tensors]
                 if g_norms is not None:
                     # ranks average their values: each sends its total, as the mean of totals is meant
                     try:
@@ -1070,7 +1086,11 @@ class TrackedRun:
                     step.update = _NO_UPDATE
                 parts.append(torch.full((len(D_METRICS) * len(steps),), _NAN, device=device))
             if scalars:
-                parts.extend(as_float32(t if t.device == device else t.to(device)) for t in scalars)
+                # float64 kept (a float64 metric or model's loss: 1e300 is no inf, 2**40 + 1 no rounded
+                # number; the batch is then float64 as a whole), but in a job, whose ranks' vectors must
+                # be of one dtype for the collective: there float32, as before
+                sent = as_float32 if self._dist is not None else _float32_or_64
+                parts.extend(sent(t if t.device == device else t.to(device)) for t in scalars)
             if self._dist is not None:  # averaged over the ranks: one collective (`_averaged`)
                 values = self._averaged(parts, steps, device)
                 self._averaged_step = int(steps[-1].known["step"])
