@@ -235,3 +235,32 @@ def test_a_float64_batch_comes_back_whole_through_the_readback():
         assert fourth.tolist() == [0.25, 0.75]
         fifth = readback.start(values.cuda() / 2)  # the first buffer again, after both were read
         assert fifth.tolist() == [5e299, 5e-301, 2.0**39 + 0.5, 0.25]
+
+
+# ---------------------------------------------------- 8. truth values refused alike; the last value wins
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        (True, "got a bool (True)"),
+        (np.bool_(True), "got a numpy.bool (np.True_)"),
+        (torch.tensor(True), "got a torch.bool tensor"),
+        (torch.tensor([False]), "got a torch.bool tensor"),
+    ],
+)
+def test_a_truth_value_is_refused_alike_with_the_cast_to_use(tmp_path, value, said):
+    with track.init("truth", root=tmp_path) as run, pytest.raises(TrackingError) as refused:
+        run.log({"ok": value})
+    assert str(refused.value).startswith(f"metric 'ok' must be a number or a one-element tensor, {said}")
+    assert "float(value)" in str(refused.value) or "value.float()" in str(refused.value)
+    assert "if 0/1 is meant" in str(refused.value)
+
+
+def test_a_name_logged_twice_in_a_step_keeps_the_last_value(tmp_path):
+    toy = Toy()
+    run = track.init("twice", root=tmp_path, loss="nonsaturating", real=toy.real)
+    for step in range(2):
+        for critic in range(3):  # a penalty logged at every critic update
+            run.log({"gp": torch.tensor(10.0 * step + critic)})
+        toy.step(run)
+    run.finish()
+    assert [float(r["gp"]) for r in metrics_rows(tmp_path, "twice")] == [2.0, 12.0]

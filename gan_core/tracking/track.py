@@ -257,8 +257,15 @@ def _no_gradients(exc: NoGradients, role: str) -> TrackingError:
 
 def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
     """A 0-d tensor (left on its device: no sync) or a Python float. ``detach=False`` for a value that is
-    only stacked under ``torch.no_grad`` before the call returns (a detach is one more op)."""
+    only stacked under ``torch.no_grad`` before the call returns (a detach is one more op). A truth value
+    (Python's or numpy's bool, a torch.bool tensor) is refused alike, not read as 0/1: it is most often a
+    comparison logged by mistake, and a cast says 0/1 was meant."""
     if isinstance(value, Tensor):
+        if value.dtype is torch.bool:
+            raise TrackingError(
+                f"{what} must be a number or a one-element tensor, got a torch.bool tensor: pass "
+                "value.float() if 0/1 is meant"
+            )
         if value.numel() != 1:
             raise TrackingError(
                 f"{what} must be a scalar (one element), got a tensor of shape {tuple(value.shape)}"
@@ -266,7 +273,13 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
         if detach:
             value = value.detach()
         return value if value.dim() == 0 else value.reshape(())  # no reshape op for the usual 0-d loss
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
+    if isinstance(value, bool | np.bool_):
+        kind = "numpy.bool" if isinstance(value, np.bool_) else "bool"
+        raise TrackingError(
+            f"{what} must be a number or a one-element tensor, got a {kind} ({value!r}): pass float(value) "
+            "if 0/1 is meant"
+        )
+    if not isinstance(value, int | float | np.integer | np.floating):
         raise TrackingError(f"{what} must be a number or a one-element tensor, got {type(value).__name__}")
     return float(value)
 
@@ -1210,13 +1223,23 @@ class TrackedRun:
         """Add the user's own metrics to the step being recorded (committed by the next `g_step`): name ->
         number or one-element tensor (copied now, read in its batch's one transfer). A name is 1 to 64
         ASCII letters, digits and ``_ . / -``, not starting with a digit (``"gp"``, ``"fake_std"``,
-        ``"ema/fid"``); not ``rows`` or a name ending in ``_min``, ``_max`` or ``_nonfinite`` (the charts
-        derive those), and not a built-in column (`RECORD_COLUMNS` and ``flags``: ``d_loss``, ``g_loss``,
+        ``"ema/fid"``); not ``rows``, ``run_id``, ``source`` or a name ending in ``_min``, ``_max`` or
+        ``_nonfinite`` (the charts derive those, Compare's download leads its rows with run_id and
+        source), and not a built-in column (`RECORD_COLUMNS` and ``flags``: ``d_loss``, ``g_loss``,
         ``fid``, ``lr_g``, ``step``, ...; the refusal says where the tracker gets it: `d_step`, `g_step`,
         the evaluation, the optimizers given to `init`, or the tracker itself). A new name adds a
-        metrics.csv column (earlier rows blank there), drawn under "Custom metrics". `TrackingError` for a
-        bad name, a value that is no number or a tensor of more than one element, or a mapping not given;
-        nothing of the call is kept then."""
+        metrics.csv column (earlier rows blank there), drawn under "Custom metrics".
+
+        One value per name a step: a name logged again before the step's `g_step` (a penalty logged at
+        every critic update) keeps the last value given (log the mean yourself for another summary).
+        Values are recorded as float64: a Python number, numpy number, float64 or integer tensor exactly
+        (integers to 2**53), a float32/half tensor as its float32 value; in a multi-process job a tensor
+        is averaged over the ranks as float32. NaN is recorded as a blank cell, as a step that did not log
+        the name (the charts cannot tell them apart); +-inf is kept and marked at the chart's edge.
+
+        `TrackingError` for a bad name, a value that is no number (a truth value included: Python's,
+        numpy's or a torch.bool tensor; cast it to float if 0/1 is meant) or a tensor of more than one
+        element, or a mapping not given; nothing of the call is kept then."""
         self._check_open()
         if not isinstance(metrics, Mapping):
             raise TrackingError(f"log() takes a mapping name -> number, got {type(metrics).__name__}")
