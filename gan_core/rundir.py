@@ -746,14 +746,17 @@ class RunDir:
         path = inside(root, root / validate_run_id(run_id))
         try:
             path.mkdir()
-        except OSError as exc:
-            if not isinstance(exc, FileExistsError):  # read-only, no permission
-                raise _unmakeable(root, exc, f"run {run_id!r}'s folder in it") from exc
+            existed = False
+        except FileExistsError:
+            existed = True  # (said below, outside this handler: a refusal then is not "during" it)
+        except OSError as exc:  # read-only, no permission
+            raise _unmakeable(root, exc, f"run {run_id!r}'s folder in it") from exc
+        if existed:
             if not exist_ok:
                 raise RunDirError(
                     f"run {run_id!r} already exists in {str(root)!r}: choose another run id, or pass "
                     "resume=True to continue it"
-                ) from None
+                )
             run = cls.open(root, run_id).claim("training it")
             try:
                 found = run.read_meta()

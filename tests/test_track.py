@@ -203,9 +203,11 @@ def test_one_writer_per_run_folder_and_resume_continues_the_rows(tmp_path):
     gan.step(first)
     with pytest.raises(RunBusyError, match="one"):
         track.init("one", root=tmp_path, resume=True)
-    with pytest.raises(RunDirError, match="already exists"):
+    with pytest.raises(RunBusyError, match="'one' is in use by this process"):  # said first: not "exists"
         track.init("one", root=tmp_path)
     first.finish()
+    with pytest.raises(RunDirError, match="already exists"):
+        track.init("one", root=tmp_path)
     again = track.init("one", root=tmp_path, resume=True)
     gan.step(again)
     again.finish()

@@ -19,7 +19,7 @@ from torch import nn
 
 import gan_core.track as track
 from gan_core.registry import RunRegistry, compare_csv_bytes
-from gan_core.rundir import RunDir
+from gan_core.rundir import RunBusyError, RunDir, RunDirError
 from gan_core.tracking.schema import check_metric_name
 from gan_core.tracking.track import TrackingError
 
@@ -264,3 +264,36 @@ def test_a_name_logged_twice_in_a_step_keeps_the_last_value(tmp_path):
         toy.step(run)
     run.finish()
     assert [float(r["gp"]) for r in metrics_rows(tmp_path, "twice")] == [2.0, 12.0]
+
+
+# --------------------------------------------- 7. a busy folder is said first; no noise in the chain
+def test_a_folder_another_writer_holds_is_said_as_in_use_before_anything_else(tmp_path):
+    toy = Toy()
+    holder = track.init("held", root=tmp_path, loss="nonsaturating", real=toy.real)  # points
+    toy.step(holder)
+    try:
+        for given in ({}, {"resume": True}, {"resume": True, "loss": "hinge"}):
+            with pytest.raises(RunBusyError) as refused:  # not "already exists", nor the data kind or loss
+                track.init("held", root=tmp_path, **{"loss": "nonsaturating", **given})
+            said = str(refused.value)
+            assert said.startswith(f"run 'held' is in use by this process {os.getpid()} on ")
+            assert "already exists" not in said and "was recorded with" not in said
+            assert refused.value.__cause__ is None and refused.value.__suppress_context__
+    finally:
+        holder.finish()
+    with pytest.raises(RunDirError, match="already exists"):  # free again: what is said of a free folder
+        track.init("held", root=tmp_path, loss="nonsaturating")
+
+
+def test_a_resume_refused_for_another_loss_carries_no_chained_file_exists_error(tmp_path):
+    toy = Toy()
+    with track.init("first", root=tmp_path, loss="nonsaturating", real=toy.real) as run:
+        toy.step(run)
+    with pytest.raises(RunDirError) as refused:
+        track.init("first", root=tmp_path, loss="hinge", real=toy.real, resume=True)
+    assert "was recorded with loss='nonsaturating', not 'hinge'" in str(refused.value)
+    assert refused.value.__cause__ is None and refused.value.__context__ is None  # no "During handling..."
+    with pytest.raises(RunDirError) as taken:
+        track.init("first", root=tmp_path, loss="nonsaturating")
+    assert str(taken.value).startswith("run 'first' already exists in ")
+    assert taken.value.__cause__ is None and taken.value.__context__ is None

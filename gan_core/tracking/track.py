@@ -72,13 +72,16 @@ from gan_core.quoting import quoted
 from gan_core.rundir import (
     MAX_CLASSES,
     RunDir,
+    RunLock,
     RunMeta,
     default_runs_root,
     header_text,
+    lock_holder,
     make_event,
     now_iso,
     open_regular,
     this_process,
+    validate_run_id,
 )
 from gan_core.store import MetricStore
 from gan_core.tracking.checks import RowChecks
@@ -2246,6 +2249,7 @@ def _init_main(
         )
     root = Path(root) if root is not None else default_runs_root()
     run_id = run_id or _default_run_id(None)
+    _refuse_if_in_use(root, run_id)
     # A folder this call makes is removed again if the start fails below (no run that lists as
     # "interrupted 0/open" forever); one continued with resume=True keeps what it held, released.
     made = not resume or not (root / run_id).exists()
@@ -2299,6 +2303,16 @@ def _init_main(
     _ACTIVE.add(run)
     _SIGTERM.install(deferred=dist is not None)  # a job's ranks end at one step (`_agree_on_stop`)
     return run
+
+
+def _refuse_if_in_use(root: Path, run_id: str) -> None:
+    """`RunBusyError` naming the process that holds run ``run_id``'s folder in ``root``, if another writer
+    does: said first, before what a start or a resume would say of the folder (that it exists, that it
+    was recorded with another loss or data kind), as who holds it is what to deal with first. A holder
+    ending now is waited for as a claim waits (`RunLock.acquire`); nothing is said of a free folder."""
+    path = root / validate_run_id(run_id)
+    if path.is_dir() and not path.is_symlink() and lock_holder(path) is not None:
+        RunLock.acquire(path, run_id, "training it").release()  # raises naming the holder
 
 
 def _checked_label_smoothing(value: Any) -> float:
