@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import math
 import os
+import subprocess
+import sys
 import warnings
 from pathlib import Path
 
@@ -297,3 +300,55 @@ def test_a_resume_refused_for_another_loss_carries_no_chained_file_exists_error(
         track.init("first", root=tmp_path, loss="nonsaturating")
     assert str(taken.value).startswith("run 'first' already exists in ")
     assert taken.value.__cause__ is None and taken.value.__context__ is None
+
+
+# ------------------------------------------------- 5. a NaN of your own is a blank cell, as README says
+def test_a_nan_custom_metric_is_a_blank_cell_and_inf_is_kept(tmp_path):
+    toy = Toy()
+    run = track.init("nan", root=tmp_path, loss="nonsaturating", real=toy.real)
+    for value in (1.0, math.nan, math.inf):
+        toy.step(run, {"mine": value})
+    toy.step(run)  # a step that does not log it: blank too
+    run.finish()
+    assert [r["mine"] for r in metrics_rows(tmp_path, "nan")] == ["1", "", "inf", ""]
+    readme = (ROOT / "README.md").read_text()
+    assert "A NaN is recorded as a blank cell, the same as a step that did not log the" in readme
+
+
+# ------------------------------------- 6. sys.exit(N) outside `with run:` is a clean exit, as documented
+SCRIPT = """
+import sys, torch
+import gan_core.track as track
+run = track.init("exits", root=sys.argv[1], steps=10)
+for _ in range(3):
+    run.d_step(torch.randn(8), torch.randn(8), d_loss=1.0, d_grad_norm=1.0)
+    run.g_step(0.7, g_grad_norm=1.0)
+if sys.argv[2] == "with":
+    with run:
+        sys.exit(3)
+sys.exit(3)
+"""
+
+
+@pytest.mark.parametrize(
+    ("where", "status", "error"),
+    [
+        ("with", "failed", "the script exited with status 3 (sys.exit(3))"),
+        ("without", "stopped", "the script exited at step 3 of its target 10 without finish()"),
+    ],
+)
+def test_sys_exit_3_fails_the_run_inside_with_and_is_a_clean_exit_outside(tmp_path, where, status, error):
+    script = tmp_path / "exits.py"
+    script.write_text(SCRIPT)
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "runs"), where],
+        env=env,
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 3, done.stderr
+    found = json.loads((tmp_path / "runs" / "exits" / "status.json").read_text())
+    assert (found["status"], found["error"]) == (status, error)
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert "outside `with run:` it ends the run as a clean exit does" in readme
