@@ -417,7 +417,8 @@ def branch_fields(loss_name: str) -> list[str]:
 def own_loop_continued(view: RunView) -> tuple[str, str] | None:
     """How a run of the user's own loop (source ``api`` or ``lightning``) that no process writes now goes
     on: (a sentence, the call that continues it, ``resume=True`` in the same runs folder, its rows going on
-    from its last step, or from the checkpoint's step with ``resume_from``); None for a run a process writes now, or of another source."""
+    from its last step, or from the checkpoint's step with ``resume_from``); None for a run a process
+    writes now, or of another source."""
     if view.external:
         return None
     root = str(runs_root().resolve())  # (the same folder from wherever the loop runs)
