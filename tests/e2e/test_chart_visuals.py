@@ -338,8 +338,17 @@ def test_train_view_panels_are_readable_and_zoom_together(chart_server, page):
     # plot, top to bottom, nothing printed over anything else; a zoom on steps in one applies to all.
     page.goto(f"{chart_server.url}/?run={STEPPED}")
     # (a 2D run's view comes first, above the charts: the box zoom below needs the panels on screen)
-    page.locator(".st-key-chart_metrics").scroll_into_view_if_needed(timeout=UI_TIMEOUT)
+    # (its top at the window's: the element grows to its chart's fitted height once drawn, so "if needed"
+    # could leave the first panel below the window, where a mouse drag does not reach)
+    metrics = page.locator(".st-key-chart_metrics")
+    metrics.wait_for(timeout=UI_TIMEOUT)
+    page.wait_for_function(
+        f"() => {{ const b = ({PANEL_BOXES})(['chart_metrics', 0]); return b && b.range; }}",
+        timeout=UI_TIMEOUT,
+    )
+    metrics.evaluate("element => element.scrollIntoView({block: 'start'})")
     panels = [panel_boxes(page, panel) for panel in range(4)]
+    assert panels[0]["plot"]["top"] >= 0 and panels[0]["plot"]["bottom"] <= page.viewport_size["height"]
     titles = panels[0]["titles"]
     assert [t["text"] for t in titles] == ["Losses", "D accuracy", "D's output", "Gradient norms"]
     svg = panels[0]["svg"]
