@@ -265,7 +265,7 @@ def test_a_bad_run_is_listed_and_every_page_stays_up(runs_root, tmp_path, case):
             assert says(messages(at, "warning"), needles)
     at.selectbox(key="probe_run").set_value("good").run()
     still_up(at, "pages/4_Probe.py")
-    assert not at.error and not at.warning and len(at.get("plotly_chart")) >= 1
+    assert not at.error and not at.warning and len(at.get("bidi_component")) >= 1  # (its charts: live_chart)
 
     still_up(app("pages/3_Guide.py"), "pages/3_Guide.py")
     assert fingerprint(runs_root, outside) == before, "viewing a run changed a file"
