@@ -557,6 +557,8 @@ def test_what_training_step_self_logs_goes_into_its_row(example, tmp_path):
             self.log_dict({"train/fake_std": out["fake_logits"].std(), "g_loss": out["g_loss"]})
             self.log("batch", float(batch_idx))
             self.log("bad name", 1.0)
+            self.log("odd_batch", torch.tensor(batch_idx % 2 == 1))  # a comparison: Lightning logs it 0/1
+            self.log("even_batch", batch_idx % 2 == 0)
             return out
 
         def validation_step(self, batch, batch_idx):
@@ -583,6 +585,7 @@ def test_what_training_step_self_logs_goes_into_its_row(example, tmp_path):
     assert sum("does not record validation metrics (val/d_real)" in m for m in said) == 1
     rows = RunDir.open(tmp_path, "logs").read_metrics()
     assert rows["batch"].tolist() == [0, 1, 2, 3, 4, 5]  # each batch's value in its own row
+    assert rows["odd_batch"].tolist() == [0, 1, 0, 1, 0, 1] and rows["even_batch"].tolist() == [1, 0] * 3
     assert rows["train/fake_std"].notna().all()
     assert "val/d_real" not in rows.columns and "bad name" not in rows.columns
 

@@ -233,6 +233,7 @@ function measure(chart, figure, fit) {
   const full = chart._fullLayout;
   if (!full || !full._size) return null;
   const box = chart.getBoundingClientRect();
+  if (!(box.width > 0)) return null;  // drawn while hidden (a tab not shown): nothing to measure, fit kept
   const next = {...fit};
   const title = chart.querySelector(".gtitle");
   let titleBottom = 0;
@@ -322,6 +323,7 @@ function label(chart, figure) {
 // drawn again while the measure asks for another fit (twice at most: the title, then the margin)
 async function drawFitted(Plotly, chart, resized) {
   const figure = chart.figure;
+  if (resized && chart.offsetWidth === chart.fitWidth) return;  // (fitted at this width meanwhile)
   chart.fitWidth = chart.offsetWidth;
   if (resized && chart.layout !== undefined) await Plotly.Plots.resize(chart);
   let fit = chart.fit || NO_FIT;
@@ -344,6 +346,30 @@ function redraw(Plotly, chart, resized = false) {
   return chart.queue;
 }
 
+// The chart fitted again to a new width (its ResizeObserver's call). A chart not displayed, as while
+// Streamlit swaps a page's elements, has no size to fit (plotly.js refuses it: "Resize must be passed a
+// displayed plot div element"); only a new width is fitted again (the height is the fit's own). One refit
+// runs at a time, whatever the number of resize events (a window's edge dragged sends dozens), and fits
+// the width there is when it ends, if that moved on meanwhile.
+function refit(chart) {
+  const shown = chart.offsetParent !== null && chart.offsetWidth > 0;
+  const drawn = chart.figure !== undefined && window.Plotly;
+  if (!shown || !drawn || chart.offsetWidth === chart.fitWidth || chart.refitting) return;
+  // A width the chart was fitted at just before its last one, within a second: its own new height
+  // brought a page scrollbar and took it away again (an equal-scale view is shorter when narrower), which
+  // would flip it between the two for ever. It keeps the fit it has.
+  if (chart.offsetWidth === chart.priorWidth && performance.now() - chart.fittedAt < 1000) return;
+  chart.refitting = true;
+  chart.priorWidth = chart.fitWidth;
+  redraw(window.Plotly, chart, true)
+    .catch((error) => console.error(error))
+    .finally(() => {
+      chart.refitting = false;
+      chart.fittedAt = performance.now();
+      refit(chart);  // (a width that moved on while it drew)
+    });
+}
+
 export default function ({ data: payload, parentElement, setTriggerValue }) {
   const text = DECODER.decode(payload);
   const cut = text.indexOf("\n");
@@ -355,15 +381,7 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     chart.className = "live-chart";
     chart.style.height = `${data.height}px`;  // the slot keeps its size until plotly.js is there
     parentElement.appendChild(chart);
-    new ResizeObserver(() => {
-      // (a chart not displayed, as while Streamlit swaps a page's elements, has no size to fit:
-      // plotly.js refuses it with "Resize must be passed a displayed plot div element"); only a new width
-      // is fitted again (the height is the fit's own)
-      const shown = chart.offsetParent !== null && chart.offsetWidth > 0;
-      const drawn = chart.figure !== undefined && window.Plotly;
-      if (!shown || !drawn || chart.offsetWidth === chart.fitWidth) return;
-      redraw(window.Plotly, chart, true).catch((error) => console.error(error));
-    }).observe(chart);
+    new ResizeObserver(() => refit(chart)).observe(chart);
   }
   chart.pick = data.pickable ? setTriggerValue : null;
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)

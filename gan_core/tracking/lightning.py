@@ -434,8 +434,10 @@ class GANTrackingCallback(pl.Callback):
 
     def _collect(self, name: Any, value: Any) -> None:
         if isinstance(value, Tensor) and value.numel() == 1:
-            value = value.detach()
-        elif isinstance(value, int | float) and not isinstance(value, bool):
+            # (a torch.bool one, a comparison, Lightning logs as 0/1: so does the row, where run.log
+            # itself refuses a truth value)
+            value = value.detach().float() if value.dtype is torch.bool else value.detach()
+        elif isinstance(value, int | float):  # (a Python bool as 0/1, as Lightning logs it)
             value = float(value)
         else:
             return  # a torchmetrics Metric, a dict: Lightning's to compute, no number per step here

@@ -1030,7 +1030,13 @@ class TrackedRun:
                 names.append(name)
                 # an integer tensor as float64 (exact to 2**53): stacked with float32 ones it would be
                 # float32 (2**40 + 1 rounded); a float64 one keeps the stack float64
-                tensors.append(value if value.is_floating_point() else value.double())
+                tensors.append(
+                    value
+                    if value.is_floating_point()
+                    else value.float()
+                    if value.device.type == "mps"
+                    else value.double()
+                )  # (MPS has no float64)
             elif averaged and name in G_METRICS:
                 names.append(name)
                 tensors.append(torch.tensor(value))
