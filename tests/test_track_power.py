@@ -65,7 +65,7 @@ def metrics_rows(root: Path, run_id: str) -> list[dict[str, str]]:
 
 
 # ------------------------------------------------------------------------- 1. every name log() takes draws
-def test_custom_metrics_of_any_accepted_name_draw_in_the_train_view(tmp_path):
+def test_custom_metrics_of_any_accepted_name_draw_in_the_train_view(tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     from ui.live_chart import custom_chart_key
@@ -76,14 +76,10 @@ def test_custom_metrics_of_any_accepted_name_draw_in_the_train_view(tmp_path):
     for _ in range(4):
         toy.step(run, {name: float(i) for i, name in enumerate(names)})
     run.finish()
-    os.environ["GAN_DASHBOARD_RUNS"] = str(tmp_path)
-    try:
-        at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-        at.query_params["run"] = "odd-names"
-        at.run()
-    finally:
-        del os.environ["GAN_DASHBOARD_RUNS"]
-    assert not at.exception and not at.error
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.query_params["run"] = "odd-names"
+    assert not at.run().exception and not at.error
     keys = [element.key for element in at.get("bidi_component")]
     custom = [key for key in keys if key.startswith("chart_custom")]
     assert custom == [custom_chart_key(name) for name in names]  # one chart per metric, in log order
