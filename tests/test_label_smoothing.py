@@ -299,6 +299,15 @@ def test_tracking_init_refuses_a_label_smoothing_outside_the_configs_range(tmp_p
     assert not (tmp_path / "bad").exists()
 
 
+@pytest.mark.parametrize("loss", ["hinge", "wgan", "wgan-gp"])
+def test_tracking_init_refuses_label_smoothing_for_a_loss_with_no_real_target(tmp_path, loss):
+    said = rf"label_smoothing=0.1 does not apply to loss='{loss}'.*allowed 0 .*minimax, nonsaturating, lsgan"
+    with pytest.raises(TrackingError, match=said):
+        track.init("bad", root=tmp_path, loss=loss, label_smoothing=0.1)
+    assert not (tmp_path / "bad").exists()
+    track.init("zero", root=tmp_path, loss=loss, label_smoothing=0.0).finish()  # 0: as before
+
+
 def test_the_2d_heatmap_of_a_smoothed_run_runs_0_to_1_with_white_at_its_midpoint():
     """Under label smoothing 0.2 the colour scale was centred on t/2 = 0.4 with the half range 0.5:
     -0.1..0.9, a probability below 0 on the bar and the outputs from 0.9 to 1 all full green."""

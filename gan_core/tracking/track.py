@@ -2199,6 +2199,12 @@ def _init_main(
 ) -> TrackedRun:
     if loss and loss not in _losses():
         raise TrackingError(f"loss={loss!r} is unknown: allowed {', '.join(_losses())}, or '' for another")
+    if label_smoothing and loss and not get_loss(loss).uses_label_smoothing:
+        smoothed = ", ".join(name for name in _losses() if get_loss(name).uses_label_smoothing)
+        raise TrackingError(
+            f"label_smoothing={label_smoothing!r} does not apply to loss={loss!r}, whose D has no real "
+            f"target to smooth: allowed 0 with it (label smoothing applies to {smoothed})"
+        )
     if real is not None and not isinstance(real, Tensor):
         raise TrackingError(f"real must be a tensor of examples, got {type(real).__name__}")
     if isinstance(config, argparse.Namespace):
