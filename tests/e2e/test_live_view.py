@@ -250,7 +250,14 @@ def test_the_page_keeps_up_with_a_run_it_refreshes_heavily_and_shows_where_it_st
 
     button(page, "Stop").click()
     expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
-    assert shown_step(page) == last_row_step(metrics)  # the run's last row, not one from a queued refresh
+    # The run's last row, not one from a queued refresh: the progress line, drawn in the same script run
+    # as the status but further down the page, reaches it (its element can come a moment after the
+    # status's, while the browser draws the charts between them), and stays there.
+    last = last_row_step(metrics)
+    progress = page.get_by_test_id("stProgress")
+    expect(progress).to_have_text(re.compile(rf"^step {last} "), timeout=UI_TIMEOUT)
+    page.wait_for_timeout(2000)  # (two refreshes: one queued before the Stop would have landed by now)
+    assert shown_step(page) == last
 
 
 LOSSES_PLOT = ".st-key-chart_metrics .draglayer .xy .nsewdrag"  # the losses panel's plot area
