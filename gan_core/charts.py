@@ -178,6 +178,10 @@ LEGEND_FONT_PX = 11
 LEGEND_CHAR_PX = 6.3  # measured in Chromium: 5.0-6.1 px per character of these names at 11 px
 LEGEND_SYMBOL_PX = 44  # the entry's symbol (a 30 px line) and the gaps around its text
 LEGEND_ROW_PX = 20
+# The share of the legend's width its entries take (each 1/per_row of it), the rest the legend's padding:
+# plotly wraps an entry whose share, with the padding, would reach the row's end, so per_row full shares
+# would make per_row - 1 a row.
+LEGEND_ENTRY_SHARE = 0.94
 TITLE_ROW_PX = 30
 TITLE_LINE_PX = 18  # each further line of a title written on several (``<br>``), at its 14 px
 MULTILINE_TITLE_RAISE_PX = 10  # how much higher plotly.js draws a title of several lines (`_base_layout`)
@@ -461,9 +465,7 @@ def _fit_legend(
         "xanchor": "left",
         "y": 1.0,
         "yanchor": "bottom",
-        # under 1/per_row: plotly wraps an entry whose share, with the legend's padding, would reach
-        # the row's end, so per_row full shares would make per_row - 1 a row
-        "entrywidth": 0.94 / per_row,
+        "entrywidth": LEGEND_ENTRY_SHARE / per_row,  # (under 1/per_row: the legend's padding)
         "entrywidthmode": "fraction",
         "font": {"size": LEGEND_FONT_PX},
         "tracegroupgap": 0,

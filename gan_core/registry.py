@@ -1018,16 +1018,18 @@ class RunRegistry:
             state = "unreadable"
             if not isinstance(run, UnreadableRun):
                 with contextlib.suppress(Exception):  # whatever a damaged folder throws: unreadable
-                    if run.read_meta().owned:  # as `summaries` reads it: a folder it lists as unreadable
-                        run.read_config()
-                    runner = self.runner(run.run_id)
-                    if runner is not None:
-                        state = runner.status
-                    else:
-                        status, _ = run.read_status_checked()
-                        state = disk_status(status, run.in_use(status))
+                    state = self._listed_state(run)[0]
             found[run.run_id] = state
         return found
+
+    def _listed_state(self, run: RunDir) -> tuple[str, dict[str, Any]]:
+        """(run's status as `summaries` gives it, its status.json's fields): a runner's here, else the
+        file's. Raises whatever a folder `summaries` lists as unreadable throws (its config.json too)."""
+        if run.read_meta().owned:  # as `summaries` reads it
+            run.read_config()
+        status, _ = run.read_status_checked()
+        runner = self.runner(run.run_id)
+        return (runner.status if runner is not None else disk_status(status, run.in_use(status))), status
 
     def newest(self) -> dict[str, Any] | None:
         """The newest readable run in the runs folder, as the Runs page orders them (`created_order`), as
@@ -1040,11 +1042,7 @@ class RunRegistry:
             if isinstance(run, UnreadableRun):
                 continue
             with contextlib.suppress(Exception):  # whatever a damaged folder throws: left out
-                if run.read_meta().owned:  # as `summaries` reads it: one it lists as unreadable is left out
-                    run.read_config()
-                status, _ = run.read_status_checked()
-                runner = self.runner(run.run_id)
-                state = runner.status if runner is not None else disk_status(status, run.in_use(status))
+                state, status = self._listed_state(run)
                 rows.append({"run_id": run.run_id, "created": status.get("created") or "", "status": state})
         for row in created_order(rows):
             step = self.steps_now([row["run_id"]]).get(row["run_id"])

@@ -31,6 +31,8 @@ import plotly.io as pio
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
+from gan_core import charts
+
 # Streamlit serves the files of a declared component's folder at component/<name>/<file>.
 PLOTLY_JS_DIR = Path(plotly.__file__).parent / "package_data"
 _LIBRARY = components_v1.declare_component("plotly_js", path=str(PLOTLY_JS_DIR))
@@ -103,12 +105,8 @@ function pickAt(chart, clientX, clientY) {
 // or the plot, under it (measured on the drawn chart). A figure of equal scale (a y axis anchored to x's:
 // the 2D view) is drawn no taller than its plot needs at this width.
 const GAP_PX = 3;  // between the title's last line and what is under it
-// plotly.js draws a title of several lines higher (charts.MULTILINE_TITLE_RAISE_PX)
-const TITLE_RAISE_PX = 10;
-// the share of the legend's width its entries take, the rest their padding (charts._fit_legend)
-const LEGEND_SHARE = 0.94;
-const LEGEND_ROW_PX = 20;  // a legend row (charts.LEGEND_ROW_PX)
-const LEGEND_SYMBOL_PX = 44;  // an entry's symbol and the gaps around its text (charts.LEGEND_SYMBOL_PX)
+// TITLE_RAISE_PX, LEGEND_SHARE, LEGEND_ROW_PX and LEGEND_SYMBOL_PX: the server's plan's own numbers
+// (`gan_core.charts`), written in above this script by `_SHARED_CONSTANTS`
 const NO_FIT = {titleChars: null, top: 0};
 const MEASURE = document.createElement("canvas").getContext("2d");
 
@@ -425,6 +423,15 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
 }
 """
 
+# The numbers the browser's fitting shares with the server's plan (`charts._fit_legend`, `_base_layout`),
+# taken from there so that the two cannot drift apart.
+_SHARED_CONSTANTS = {
+    "TITLE_RAISE_PX": charts.MULTILINE_TITLE_RAISE_PX,  # how much higher plotly.js draws a multi-line title
+    "LEGEND_SHARE": charts.LEGEND_ENTRY_SHARE,  # the legend's width its entries share, the rest its padding
+    "LEGEND_ROW_PX": charts.LEGEND_ROW_PX,
+    "LEGEND_SYMBOL_PX": charts.LEGEND_SYMBOL_PX,  # an entry's symbol and the gaps around its text
+}
+_JS = "".join(f"const {name} = {json.dumps(value)};\n" for name, value in _SHARED_CONSTANTS.items()) + _JS
 _COMPONENT = st.components.v2.component("gan_dashboard_live_chart", js=_JS, isolate_styles=False)
 
 
