@@ -31,7 +31,7 @@ import plotly.io as pio
 import streamlit as st
 import streamlit.components.v1 as components_v1
 
-from gan_core import charts
+from gan_core.app import charts
 
 # Streamlit serves the files of a declared component's folder at component/<name>/<file>.
 PLOTLY_JS_DIR = Path(plotly.__file__).parent / "package_data"
