@@ -594,7 +594,9 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
     runner.watch_command_file()
     if args.tensorboard:
         try:
-            runner.add_sink(TensorBoardSink(runner.run_dir.path / "tensorboard"))
+            resumed = runner.resume_state  # from a checkpoint: TensorBoard drops the history after it too
+            purge = int(resumed[0]["step"]) + 1 if resumed is not None else 0
+            runner.add_sink(TensorBoardSink(runner.run_dir.path / "tensorboard", purge_step=purge))
         except ImportError as exc:
             runner.run_dir.release()
             raise CLIError(str(exc)) from None

@@ -129,6 +129,27 @@ def test_train_into_a_file_says_so_and_writes_nothing(tmp_path, cli):
     assert (tmp_path / "afile").read_text() == "mine"
 
 
+def test_a_resume_from_an_earlier_checkpoint_leaves_tensorboard_one_history(tmp_path, cli):
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
+
+    root = tmp_path / "runs"
+    res = cli("train", "--dataset", "ring8", "--steps", "10", "--checkpoint-every", "4", "--tensorboard",
+              "--out", str(root), "--run-id", "r", *TINY)  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    run = root / "r"
+    (run / "checkpoints" / "step_00000010.pt").unlink()  # as if killed between checkpoints 8 and 10
+    res = cli("train", "--resume", str(run), "--steps", "12", "--tensorboard", *TINY)
+    assert res.returncode == 0, res.stderr
+    rows = pd.read_csv(run / "metrics.csv")
+    assert rows["step"].tolist() == list(range(1, 13))
+    # steps 9 and 10 of the first writer are purged at the resumed writer's start (purge_step 9)
+    accumulator = EventAccumulator(str(run / "tensorboard"))
+    accumulator.Reload()
+    g_loss = accumulator.Tensors("losses/g_loss")
+    assert [e.step for e in g_loss] == list(range(1, 13))
+    assert [e.step for e in accumulator.Tensors("status/text_summary")] == [12]
+
+
 def test_resume_and_rewind_from_the_command_line(tmp_path, cli):
     root = tmp_path / "runs"
     res = cli("train", "--dataset", "ring8", "--steps", "12", "--checkpoint-every", "4", "--seed", "1",

@@ -424,6 +424,31 @@ def test_tensorboard_sink_holds_the_same_scalars(tmp_path):
     assert status.step == 6 and status.tensor_proto.string_val == [b"finished"]
 
 
+def test_a_resume_from_a_step_leaves_tensorboard_one_history(tmp_path):
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
+    from tensorboard.util import tensor_util
+
+    gan = ToyGAN()
+    with track.init("tb", root=tmp_path, tensorboard=True) as run:
+        for _ in range(8):
+            gan.step(run)
+    with track.init("tb", root=tmp_path, tensorboard=True, resume=True, resume_from=5) as run:
+        for _ in range(2):
+            gan.step(run)
+    frame = RunDir.open(tmp_path, "tb").read_metrics()
+    assert frame["step"].tolist() == list(range(1, 8))
+    # the first run's steps 6-8 are purged (SummaryWriter's purge_step): one value a step, the rows' own,
+    # in TensorBoard's Python loader (its Rust data server drops a tag's points when its steps go back)
+    accumulator = EventAccumulator(str(tmp_path / "tb" / "tensorboard"))
+    accumulator.Reload()
+    d_loss = accumulator.Tensors("losses/d_loss")
+    assert [e.step for e in d_loss] == list(range(1, 8))
+    values = [tensor_util.make_ndarray(e.tensor_proto).item() for e in d_loss]
+    np.testing.assert_allclose(values, frame["d_loss"].to_numpy(dtype=float), rtol=1e-6)
+    statuses = accumulator.Tensors("status/text_summary")
+    assert [s.step for s in statuses] == [7]  # (the first run's "finished" at step 8 is purged with it)
+
+
 # ------------------------------------------------------------------------------------------ older folders
 def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
     """Folders written by the version before run.json (committed under tests/fixtures/format1) open with

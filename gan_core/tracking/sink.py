@@ -139,9 +139,16 @@ class TensorBoardSink(Sink):
     A blank (NaN) is left out: every quality column is blank between two evaluations, and a step that
     did not measure a value has none (a diverged run's NaN shows in the dashboard and metrics.csv). 2D
     point snapshots are not drawn (images only). `ImportError` with the install line when the
-    ``tensorboard`` package is missing."""
+    ``tensorboard`` package is missing.
 
-    def __init__(self, log_dir: str | Path):
+    ``purge_step``: ``SummaryWriter``'s own, which marks a (re)start (a ``SessionLog.START`` event) at that
+    step. A new run passes 0; a run resumed from a checkpoint at step N passes N + 1, and TensorBoard
+    discards what the earlier writers logged at steps ≥ N + 1 (the history after the checkpoint that the
+    run folder's rows were cut back from), so its charts read as one history too. (TensorBoard's Python
+    loader purges at a START only after an earlier one: hence the new run's at 0; its Rust data server
+    drops a tag's later points when its steps go back.)"""
+
+    def __init__(self, log_dir: str | Path, purge_step: int | None = None):
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError as exc:  # torch raises this when tensorboard is not installed
@@ -149,8 +156,8 @@ class TensorBoardSink(Sink):
                 "TensorBoard logging needs the tensorboard package: pip install tensorboard (or "
                 f"pip install '/path/to/checkout[tensorboard]'); {exc}"
             ) from None
-        self.writer = SummaryWriter(log_dir=str(log_dir))
-        self.last_step = 0
+        self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
+        self.last_step = 0 if purge_step is None else purge_step - 1
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         for name, value in metrics.items():

@@ -2273,7 +2273,9 @@ def _init_main(
         if tensorboard:
             log_dir = run_dir.path / "tensorboard" if tensorboard is True else Path(tensorboard)
             try:
-                sinks.append(TensorBoardSink(log_dir))
+                # resumed at a checkpoint's step: TensorBoard drops the later history too (purge_step)
+                purge = 0 if made else resume_from + 1 if resume_from is not None else None
+                sinks.append(TensorBoardSink(log_dir, purge_step=purge))
             except OSError as exc:  # SummaryWriter makes the folder: under a file, no permission, ...
                 raise TrackingError(
                     f"tensorboard={str(log_dir)!r}: the folder cannot be made or written "
