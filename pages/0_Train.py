@@ -320,7 +320,12 @@ with st.sidebar:
 # ---------------------------------------------------------------------------------------------- header
 st.title("Watch a GAN learn")
 status = view.status if view is not None else "idle"
-flash = show_flash(FLASH_KEY, status, form_inputs())  # until the next click or edit (`show_flash`)
+# The buttons, then what a click says, under them: a message that comes (or an Apply button that goes)
+# moves nothing above it, so a second click lands on the button clicked, not on the next one down (a
+# message drawn above the buttons put Pause under the pointer of a double-clicked Apply).
+controls = st.container(horizontal=True)
+with st.container():
+    flash = show_flash(FLASH_KEY, status, form_inputs())  # until the next click or edit (`show_flash`)
 
 live = view is not None and view.live and view.status not in ENDED  # trained by this server
 external = view is not None and view.external  # written by another process, watched through its folder
@@ -338,7 +343,6 @@ sent_there = (
     else None
 )
 
-controls = st.container(horizontal=True)
 start_disabled = form_cfg is None or bool(form_error)
 controls.button(
     "Start",
@@ -649,7 +653,7 @@ def status_line(view: RunView) -> None:
     if view.external:
         text += " · written by another process, watched live"
     elif not view.live:
-        text += " · read-only"
+        text += " · shown from its folder"  # (not trained here now: Resume, where offered, goes on)
     st.markdown(text)
     # The banners, as many as there are flags, in one container: the progress line after it keeps its
     # place when a flag is raised or cleared (else, until the refresh ended, the page showed the new

@@ -175,7 +175,8 @@ def test_train_view_shows_a_finished_run_read_only(runs_root, dataset, sample_ch
     at.run()
     assert not at.exception
     line = status_line(at)
-    assert line.startswith("**Status:** `finished`") and "run `done`" in line and "read-only" in line
+    assert line.startswith("**Status:** `finished`") and "run `done`" in line
+    assert "shown from its folder" in line
     progress = at.get("progress")[0].text
     # a run that has ended says how long it trained, not a rate that reads as stalled
     assert progress.startswith("step 20 / 20 · finished, ") and progress.endswith(" s of training")
@@ -309,7 +310,7 @@ def test_train_view_shows_a_multi_process_job_and_its_throughput(runs_root):
     line = status_line(at)
     assert "run `job`" in line and "2 processes" in line
     # host names are shown as text, never as links: b.lan as it is (GFM links only www. and URLs)
-    assert line.endswith(" · on cpu · 2 processes (gloo) on node-a, b.lan · read-only")
+    assert line.endswith(" · on cpu · 2 processes (gloo) on node-a, b.lan · shown from its folder")
     # the samples each process trained (batch_size a D update) over the training time they took: with
     # one row seen, the run's average so far (`SampleRate`)
     latest = job.store.latest()

@@ -170,3 +170,27 @@ def test_a_second_tab_follows_a_pause_and_a_resume_made_in_the_first(start_serve
         expect(status(second)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
     finally:
         context.close()
+
+
+def test_applying_a_change_moves_no_button_under_the_pointer(start_server, page):
+    """The "Applied" message was drawn above the buttons: a click on Apply changes moved the row of
+    buttons down onto the pointer, and a second click there (a double click) paused the run."""
+    server = start_server()
+    socket = open_fresh(page, server.url)
+    set_number(page, socket, "Run", "steps", 0)
+    set_number(page, socket, "Model", "width", 16)
+    button(page, "Start").click()
+    expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
+    set_number(page, socket, "Optimizer", "d_steps", 2)
+    apply = page.get_by_role("button", name=re.compile(r"^Apply changes: d_steps → 2"))
+    expect(apply).to_be_visible(timeout=UI_TIMEOUT)
+    before = button(page, "Pause").bounding_box()
+    apply.click()
+    expect(page.get_by_test_id("stAlert").filter(has_text="Applied: d_steps = 2")).to_be_visible(
+        timeout=UI_TIMEOUT
+    )
+    expect(apply).to_have_count(0)
+    after = button(page, "Pause").bounding_box()
+    assert before is not None and after is not None
+    assert abs(after["y"] - before["y"]) <= 1 and abs(after["x"] - before["x"]) <= 1, (before, after)
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · run "))
