@@ -68,7 +68,7 @@ from gan_core.registry import (
 )
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
-from gan_core.speed import SampleRate, StepRate
+from gan_core.speed import SampleRate, StepRate, row_samples
 from gan_core.tracking.schema import ENDED, EVAL_COLUMNS, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 from gan_core.uploads import UploadsError, delete_upload, list_uploads, upload_of, uploads_root
@@ -99,6 +99,7 @@ __all__ = [
     "STEP_METRICS",
     "SampleRate",
     "StepRate",
+    "row_samples",
     "ConfigError",
     "DataError",
     "DataSource",

@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections import deque
+from collections.abc import Mapping
 
 WINDOW_SECONDS = 20.0  # of the run's training time
 ETA_TIME_CONSTANT = 60.0  # seconds of training time: the memory of the rate the time left is read from
@@ -190,3 +191,20 @@ class SampleRate(_Window):
                 return per_step * newest[1] / newest[0] if _finite(per_step) else newest[2] / newest[0]
         rates = [row[3] for row in self._rows if _finite(row[3]) and row[3] > 0]
         return statistics.median(rates) if rates else None
+
+
+def row_samples(latest: Mapping[str, float] | None, previous: Mapping[str, float] | None) -> float | None:
+    """The samples one process trained in the step of row ``latest``: its ``samples_per_s`` (one step's
+    samples over that step's time: `gan_core.track`'s rows, a loop's batch times its D updates) times
+    that step's time, its ``time_s`` less the row before's (``previous``, the step before it). None when
+    ``previous`` is not that step's row, or a value is missing, not finite or not positive."""
+    if latest is None or previous is None:
+        return None
+    try:
+        rate, step = float(latest["samples_per_s"]), float(latest["step"])
+        seconds = float(latest["time_s"]) - float(previous["time_s"])
+        consecutive = float(previous["step"]) == step - 1
+    except (KeyError, TypeError, ValueError):
+        return None
+    samples = rate * seconds
+    return samples if consecutive and math.isfinite(samples) and samples > 0 else None

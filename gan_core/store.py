@@ -129,6 +129,7 @@ class MetricStore:
         self._p_bad = np.empty(ncol, dtype=np.uint8)
         self._stage = np.empty((STAGE_ROWS, ncol))
         self._last_row = np.empty(ncol)  # the last appended row as given (inf kept), once the stage is folded
+        self._prev_row = np.empty(ncol)  # the row appended before it, likewise
         if exact is None:
             exact = [c for c in columns[1:] if c in EVAL_COLUMNS]
         exact = tuple(dict.fromkeys(exact))
@@ -195,6 +196,7 @@ class MetricStore:
                 chunk = np.array(chunk)
             with self._lock:
                 self._fold_stage()  # the staged rows come first
+                self._prev_row[:] = chunk[-2] if len(chunk) > 1 else self._last_row
                 self._last_row[:] = chunk[-1]
                 self._n_rows += len(chunk)
                 self._fold(chunk)
@@ -209,6 +211,7 @@ class MetricStore:
         if self._n_stage == 0:
             return
         block = self._stage[: self._n_stage]
+        self._prev_row[:] = block[-2] if len(block) > 1 else self._last_row
         self._last_row[:] = block[-1]
         self._n_stage = 0
         self._fold(block)
@@ -391,6 +394,19 @@ class MetricStore:
             values = None if row is None else row.tolist()
         return None if values is None else dict(zip(self._columns, values))
 
+    def previous(self) -> dict[str, float] | None:
+        """The row appended just before the last one, as given (column -> float), or None with fewer
+        than two rows: with `latest`, what a row's own step took (its ``time_s`` less the one before)."""
+        with self._lock:
+            if self._n_rows < 2:
+                return None
+            if self._n_stage >= 2:
+                row = self._stage[self._n_stage - 2]
+            else:
+                row = self._last_row if self._n_stage == 1 else self._prev_row
+            values = row.tolist()
+        return dict(zip(self._columns, values))
+
     @property
     def first_step(self) -> float | None:
         """The step of the first appended row, or None when empty: the lowest, for rows given in step
@@ -428,6 +444,7 @@ class MetricStore:
             self._p_bad,
             self._stage,
             self._last_row,
+            self._prev_row,
             self._x,
             self._x_last,
         )

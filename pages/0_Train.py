@@ -39,6 +39,7 @@ with engine_loading():
         healthy_recipe_not_used,
         load_data,
         resolve_device,
+        row_samples,
         split_changes,
         trained_accuracy,
     )
@@ -574,11 +575,13 @@ def progress_line(view: RunView) -> None:
 
 def samples_per_step(view: RunView, latest: dict[str, float]) -> float | None:
     """The real samples one process's step trains in the run's newest row: its batch size (a built-in
-    run's config: each process trains ``batch_size`` a D update) times that row's ``d_steps``. None for a
-    loop of one's own, whose batch size the run does not record (its free-form config may name the whole
-    job's), and for a row without a D-steps count."""
+    run's config: each process trains ``batch_size`` a D update) times that row's ``d_steps``; for a loop
+    of one's own, whose batch size the run does not record (its free-form config may name the whole
+    job's), what the row's own rate and time give (`row_samples`). None for a row without them."""
     d_steps = latest.get("d_steps", 0.0)
-    if view.cfg is None or not 0 < d_steps < float("inf"):  # (False for NaN)
+    if view.cfg is None:
+        return row_samples(latest, view.store.previous())
+    if not 0 < d_steps < float("inf"):  # (False for NaN)
         return None
     return float(view.cfg.batch_size * d_steps)
 

@@ -138,6 +138,37 @@ def test_sparse_nan_column_means_are_nanmeans_and_empty_points_are_nan():
     assert view["b"].notna().sum() == 4
 
 
+@pytest.mark.parametrize("how", ["append", "extend", "mixed"])
+def test_previous_is_the_row_before_the_last_however_rows_came(how):
+    """Across the stage's folds (every STAGE_ROWS appends) and extend's chunks: the row before the last."""
+    from gan_core.store import STAGE_ROWS
+
+    data = rows_of(3 * STAGE_ROWS + 5)
+    store = MetricStore(COLUMNS, capacity=4096)
+    assert store.previous() is None
+    seen = 0
+    for n in (
+        1,
+        2,
+        STAGE_ROWS - 2,
+        STAGE_ROWS - 1,
+        STAGE_ROWS,
+        STAGE_ROWS + 1,
+        2 * STAGE_ROWS + 3,
+        len(data),
+    ):
+        block = data[seen:n]
+        if how == "append" or (how == "mixed" and n % 2):
+            for row in block:
+                store.append(tuple(row))
+        else:
+            store.extend(block)
+        seen = n
+        expected = None if n < 2 else dict(zip(COLUMNS, data[n - 2]))
+        assert store.previous() == expected, (how, n)
+        assert store.latest() == dict(zip(COLUMNS, data[n - 1]))
+
+
 def test_infinities_are_blanks_in_the_summary_but_latest_is_as_given():
     store = MetricStore(COLUMNS, capacity=16)
     store.append((1.0, np.inf, 2.0))
