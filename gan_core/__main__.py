@@ -529,7 +529,7 @@ def follow_train(dist: DistContext) -> int:
 
     def on_signal(signum, frame):
         nonlocal signalled
-        signalled = signum
+        signalled = signalled or signum  # the first: a Ctrl-C's SIGINT, then torchrun's SIGTERM
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, on_signal)
@@ -605,7 +605,9 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
 
     def on_signal(signum, frame):  # Ctrl-C or SIGTERM: stop cleanly (checkpoint and flush), then report
         nonlocal interrupted
-        interrupted = signum
+        # the first one says why: a Ctrl-C in torchrun's terminal reaches a worker as SIGINT, then as the
+        # SIGTERM torchrun sends its workers on the SIGINT it got itself (the report said "SIGTERM")
+        interrupted = interrupted or signum
         if runner.status in ("running", "paused"):
             runner.stop()
 
