@@ -192,7 +192,10 @@ def test_the_events_line_says_the_shares_and_what_is_missed():
     # a ring G spread evenly but not yet tight on its clusters misses no mode (judged where its samples go)
     spread = {"per": "mode", "names": ["0", "1"], "share": [0.02, 0.02], "real_share": [0.5, 0.5],
               "nearest": [0.5, 0.5]}  # fmt: skip
-    assert event_detail("class_shares", spread).startswith("no mode missed; ")
+    assert event_detail("class_shares", spread) == (
+        "no mode missed; G's samples nearest each mode: 0: 50.0%, 1: 50.0%; "
+        "high-quality per mode: 0: 2.0%, 1: 2.0%"
+    )  # (each share named: modes at 2.0% read as missed beside "no mode missed")
     assert not missed([0.02, 0.02], [0.5, 0.5], [0.5, 0.5]).any() and missed([0.02, 0.02], [0.5, 0.5]).all()
 
 

@@ -207,7 +207,10 @@ def _percent(value: Any) -> str:
 
 def _shares_detail(fields: Mapping[str, Any]) -> str:
     """A ``class_shares`` event's line: G's share per class or mode, those it misses (under
-    `diagnostics.MISSED_FRACTION` of the real share) and the classes least faithful to their label."""
+    `diagnostics.MISSED_FRACTION` of the real share) and the classes least faithful to their label. For
+    modes with ``nearest`` shares, which judge what is missed, those shares and then the high-quality
+    ones (``share``: within 3 standard deviations of the nearest centre), each named, so that no mode
+    reads as missed at a share that is not the one it was judged on."""
     from gan_core.diagnostics import missed  # (numpy; schema itself imports nothing heavy)
 
     per = str(fields.get("per", "class"))
@@ -219,9 +222,9 @@ def _shares_detail(fields: Mapping[str, Any]) -> str:
 
     # what is missed and least faithful first: a table cell cut short keeps them
     said = []
+    nearest = fields.get("nearest") if per == "mode" else None
+    nearest = numbers(nearest) if isinstance(nearest, list) and len(nearest) == len(names) else None
     if len(share) == len(real) == len(names):
-        nearest = fields.get("nearest") if per == "mode" else None
-        nearest = numbers(nearest) if isinstance(nearest, list) and len(nearest) == len(names) else None
         gone = [n for n, m in zip(names, missed(numbers(share), numbers(real), nearest)) if m]
         plural = {"class": "classes"}.get(per, f"{per}s")
         said.append(f"missed {plural}: {', '.join(gone)}" if gone else f"no {per} missed")
@@ -229,7 +232,18 @@ def _shares_detail(fields: Mapping[str, Any]) -> str:
     known = sorted((v, n) for n, v in zip(names, fidelity) if math.isfinite(v))
     if known:
         said.append("lowest fidelity: " + ", ".join(f"{n} {v:.2f}" for v, n in known[:3]))
-    said.append(f"G's samples per {per}: " + ", ".join(f"{n}: {_percent(v)}" for n, v in zip(names, share)))
+    if nearest is not None:  # modes are missed by where G's samples go: those shares first, then the HQ ones
+        said.append(
+            "G's samples nearest each mode: "
+            + ", ".join(f"{n}: {_percent(v)}" for n, v in zip(names, nearest))
+        )
+        said.append(
+            "high-quality per mode: " + ", ".join(f"{n}: {_percent(v)}" for n, v in zip(names, share))
+        )
+    else:
+        said.append(
+            f"G's samples per {per}: " + ", ".join(f"{n}: {_percent(v)}" for n, v in zip(names, share))
+        )
     return "; ".join(said)
 
 
