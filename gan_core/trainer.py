@@ -75,6 +75,15 @@ def rank_seed(seed: int, rank: int) -> int:
     return seed if rank == 0 else (seed + 1_000_003 * rank) % (2**63)
 
 
+def rank_step_seed(seed: int, rank: int, step: int) -> int:
+    """The seed rank ``rank`` (not 0) of a multi-process job draws step ``step`` from: a function of the
+    run's seed, the rank and the step alone. A checkpoint holds rank 0's generator only (rank 0 writes
+    it, and no step gathers the others'), so the other ranks seed each step afresh: a job resumed from
+    a checkpoint draws on every rank what the unbroken job drew (same world size; a streamed folder's
+    place in its batches is rank 0's alone)."""
+    return (rank_seed(seed, rank) * 2_654_435_761 + step) % (2**63)
+
+
 def generator_from_checkpoint(
     state: dict[str, Any], device: str | torch.device = "cpu", source: str = "the checkpoint"
 ) -> tuple[GANConfig, Any]:
@@ -438,6 +447,7 @@ class Trainer:
         record must be read before the second-next step starts."""
         started = time.perf_counter()
         self.updated = False
+        self._seed_step()
         self.G.train()
         self.D.train()
         d_steps, loss = self.hparams["d_steps"], self.step_loss()
@@ -454,10 +464,16 @@ class Trainer:
         applied, the same on every rank. Unchanged in one process."""
         return values if self.dist is None else self.dist.reduce_mean(values)
 
+    def _seed_step(self) -> None:
+        """On a rank other than 0: this step's own stream (`rank_step_seed`), before its first draw."""
+        if self.rank:
+            self.rng.manual_seed(rank_step_seed(self.cfg.seed, self.rank, self.step_count + 1))
+
     def g_step(self) -> dict[str, float]:
         """One G update alone (D unchanged); D's columns are D's verdict on the same kind of batch."""
         started = time.perf_counter()
         self.updated = False
+        self._seed_step()
         with torch.no_grad():
             d_values = self.evaluate_d()
         g_values = self._g_update()
@@ -560,7 +576,7 @@ class Trainer:
         """Go on from a checkpoint's ``state`` (`state_dict`'s keys; a checkpoint read with
         ``weights_only=True``): both networks and optimizers, the step count, the training time, the
         hyperparameters in force then, and the random streams (the data generator's on the same kind of
-        device only; another rank draws a fresh stream moved on by the step). KeyError for a state without
+        device only; another rank seeds each step afresh, `rank_step_seed`). KeyError for a state without
         the networks, optimizers or step; a network's load_state_dict error for weights of another shape."""
         self.G.load_state_dict(state["generator"])
         self.D.load_state_dict(state["discriminator"])
@@ -575,9 +591,6 @@ class Trainer:
             self.rng.set_state(state["rng"])
         if self.rank == 0:  # a streamed folder goes on from its place (held data: the generator's state)
             self.data.load_stream_state(state.get("data_stream"))
-        elif self.rank:
-            # A checkpoint holds rank 0's stream: another rank goes on with a fresh one of its own, moved on
-            # by the step so that it does not draw its first batches again.
-            self.rng.manual_seed(rank_seed(self.cfg.seed, self.rank) + self.step_count)
+        # (a checkpoint holds rank 0's stream: another rank seeds each step afresh, `rank_step_seed`)
         if "torch_rng" in state:
             torch.set_rng_state(state["torch_rng"])
