@@ -25,7 +25,7 @@ from gan_core.rundir import RunDir
 from gan_core.runner import Runner
 from gan_core.trainer import CSV_COLUMNS
 from ui.common import registry
-from ui.live_chart import live_refresh, payload, read_payload
+from ui.live_chart import chart_grid_style, live_refresh, payload, read_payload
 from ui.sidebar import REFUSED_KEY
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -875,8 +875,25 @@ def test_a_live_charts_payload_is_its_settings_then_the_figures_json_as_it_was_w
     assert fields["figure"] == figure and fields["height"] == 320 and fields["pickable"] is True
     assert fields["library"].endswith("plotly.min.js")
     assert read_payload(payload(text.encode(), height=10))["pickable"] is False
+    assert fields["row"] is None and read_payload(payload(text, height=10, row_group="g"))["row"] == "g"
     with pytest.raises(ValueError, match="no header line"):
         read_payload(text.encode())
+
+
+def test_a_chart_grids_style_is_equal_columns_of_a_least_width():
+    rule = chart_grid_style("quality_charts", 260)
+    assert rule == (
+        ".stHorizontalBlock.st-key-quality_charts {display: grid; "
+        "grid-template-columns: repeat(auto-fit, minmax(min(260px, 100%), 1fr));}"
+    )
+    for width in (0, -5, 2.5, True):
+        with pytest.raises(
+            ValueError, match=f"min_width must be a whole number of pixels > 0, got {width!r}"
+        ):
+            chart_grid_style("grid", width)
+    for key in ("a b", "a{", ""):
+        with pytest.raises(ValueError, match="key must be letters, digits, _ and - only"):
+            chart_grid_style(key, 260)
 
 
 def _flash_script():

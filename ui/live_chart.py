@@ -181,8 +181,9 @@ function fitPanels(layout, data, plotPx) {
   layout.height = height;
 }
 
-// A copy of ``figure`` with ``fit`` applied, for a chart ``width`` px wide (the figure itself unchanged)
-function fitted(figure, fit, width) {
+// A copy of ``figure`` with ``fit`` applied, for a chart ``width`` px wide, its plot ``align`` px lower
+// than its own title and legend need (its row's: `lineUp`; the figure itself unchanged)
+function fitted(figure, fit, width, align = 0) {
   const layout = JSON.parse(JSON.stringify(figure.layout));  // a small object: the traces are not copied
   const margin = (layout.margin = {t: 100, b: 80, l: 80, r: 80, ...(layout.margin || {})});
   const plotPx = width - margin.l - margin.r;
@@ -209,8 +210,8 @@ function fitted(figure, fit, width) {
     const needs = Math.ceil(plotPx * span);
     if (Number.isFinite(needs) && needs > 0) plot = Math.min(0, needs - paper);
   }
-  margin.t += added;
-  layout.height = height + added + plot;
+  margin.t += added + align;
+  layout.height = height + added + align + plot;
   // what is placed in pixels above the plot keeps its place there: a legend on the paper (y past 1), a
   // colour bar on the container
   const legend = layout.legend;
@@ -220,14 +221,15 @@ function fitted(figure, fit, width) {
   const data = figure.data.map((trace) => {
     const bar = trace.colorbar;
     if (!bar || bar.yref !== "container" || typeof bar.y !== "number") return trace;
-    const fromTop = (1 - bar.y) * height + added;
+    const fromTop = (1 - bar.y) * height + added + align;
     return {...trace, colorbar: {...bar, y: 1 - fromTop / layout.height}};
   });
   return {data: data, layout: layout};
 }
 
-// The fit the chart as drawn needs (its title, legend and top margin measured), or null: the one it has
-function measure(chart, figure, fit) {
+// The fit the chart as drawn (``align`` px lower than its own fit: its row's) needs (its title, legend
+// and top margin measured), or null: the one it has
+function measure(chart, figure, fit, align = 0) {
   const full = chart._fullLayout;
   if (!full || !full._size) return null;
   const box = chart.getBoundingClientRect();
@@ -254,7 +256,7 @@ function measure(chart, figure, fit) {
     if (above) under = Math.min(under, drawn.top - box.top);
   }
   if (titleBottom > 0) {
-    const top = Math.max(0, Math.ceil(fit.top + titleBottom + GAP_PX - under));
+    const top = Math.max(0, Math.ceil(fit.top + align + titleBottom + GAP_PX - under));
     if (Math.abs(top - fit.top) >= 1) next.top = top;
   }
   return next.titleChars === fit.titleChars && next.top === fit.top ? null : next;
@@ -325,16 +327,52 @@ async function drawFitted(Plotly, chart, resized) {
   chart.fitWidth = chart.offsetWidth;
   if (resized && chart.layout !== undefined) await Plotly.Plots.resize(chart);
   let fit = chart.fit || NO_FIT;
+  const align = chart.rowGroup ? chart.lowered || 0 : 0;
   for (let pass = 0; pass < 4; pass++) {
-    const shown = fitted(figure, fit, chart.clientWidth);
+    const shown = fitted(figure, fit, chart.clientWidth, align);
     chart.style.height = `${shown.layout.height}px`;
     await Plotly.react(chart, shown.data, shown.layout, CONFIG);
-    const next = measure(chart, figure, fit);
+    chart.ownTop = shown.layout.margin.t - align;
+    const next = measure(chart, figure, fit, align);
     if (next === null) break;
     fit = next;
   }
   chart.fit = fit;
+  chart.drawnLowered = align;  // (`lowered`: not `align`, a div's own HTML attribute, a string)
   label(chart, figure);
+  if (chart.rowGroup) lineUp(chart.rowGroup);
+}
+
+// ---- The plots of a row at one height ----
+// Charts of one row group (`live_chart`'s ``row_group``) that the page lays out side by side, in as many
+// columns as fit (`chart_grid_style`): which share a row is known here only, and changes with the window's
+// width. The charts of each row take the row's tallest top margin (title and legend rows, as fitted to
+// each chart's width), each lowering its plot by what it lacks: their plots, of one height, start and
+// end at one height. A chart drawn, or fitted to a new width, lines its group up again (once for all
+// the draws of a refresh: a task later); a chart whose lowering changes is drawn again, which lines the
+// group up once more and finds nothing left to change.
+const LINING_UP = (window.__liveChartLiningUp = window.__liveChartLiningUp || new Map());
+
+function lineUp(group) {
+  if (LINING_UP.has(group)) return;
+  LINING_UP.set(group, setTimeout(() => {
+    LINING_UP.delete(group);
+    const rows = [];  // [{top, charts}]: the charts of one row start at one height on the page
+    for (const chart of document.querySelectorAll(".live-chart")) {
+      if (chart.rowGroup !== group || chart.ownTop === undefined || chart.offsetParent === null) continue;
+      const top = chart.getBoundingClientRect().top;
+      const row = rows.find((each) => Math.abs(each.top - top) < 2);
+      if (row) row.charts.push(chart);
+      else rows.push({top: top, charts: [chart]});
+    }
+    for (const row of rows) {
+      const tallest = Math.max(...row.charts.map((chart) => chart.ownTop));
+      for (const chart of row.charts) {
+        chart.lowered = tallest - chart.ownTop;
+        if (chart.lowered !== chart.drawnLowered) redraw(window.Plotly, chart);
+      }
+    }
+  }, 0));
 }
 
 // One draw at a time for each chart: a new figure, or the same one at a new width (``resized``)
@@ -379,9 +417,14 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     chart.className = "live-chart";
     chart.style.height = `${data.height}px`;  // the slot keeps its size until plotly.js is there
     parentElement.appendChild(chart);
-    new ResizeObserver(() => refit(chart)).observe(chart);
+    new ResizeObserver(() => {
+      refit(chart);
+      // (its row may have changed: the page's columns at this width, or a neighbour's new width)
+      if (chart.rowGroup) lineUp(chart.rowGroup);
+    }).observe(chart);
   }
   chart.pick = data.pickable ? setTriggerValue : null;
+  chart.rowGroup = data.row || null;
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)
   chart.drawn = data.figure;
   chart.pending = JSON.parse(data.figure);  // only the newest is drawn when several arrive during a draw
@@ -454,13 +497,16 @@ def custom_chart_key(name: str) -> str:
     return f"chart_custom-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:16]}"
 
 
-def payload(figure_json: str | bytes, *, height: int, pickable: bool = False) -> bytes:
+def payload(
+    figure_json: str | bytes, *, height: int, pickable: bool = False, row_group: str | None = None
+) -> bytes:
     """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
-    plotly.js and whether a click reports the step (``pickable``), then ``figure_json`` (a figure written
-    by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes` data),
-    where a dict holding the figure's text is written as JSON twice per rerun (once to send, once to name
-    the element), escaping every quote of the figure each time, and parsed twice by the browser."""
-    head = json.dumps({"height": height, "library": LIBRARY_URL, "pickable": pickable})
+    plotly.js, whether a click reports the step (``pickable``) and the chart's ``row_group`` (as ``row``,
+    null for none: `live_chart`), then ``figure_json`` (a figure written by ``plotly.io.to_json``), as
+    UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes` data), where a dict holding the
+    figure's text is written as JSON twice per rerun (once to send, once to name the element), escaping
+    every quote of the figure each time, and parsed twice by the browser."""
+    head = json.dumps({"height": height, "library": LIBRARY_URL, "pickable": pickable, "row": row_group})
     body = figure_json.encode() if isinstance(figure_json, str) else figure_json
     return head.encode() + b"\n" + body
 
@@ -483,6 +529,7 @@ def live_chart(
     height: int | None = None,
     on_pick: Callable[[float, bool], None] | None = None,
     version: str | None = None,
+    row_group: str | None = None,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
     a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
@@ -496,7 +543,12 @@ def live_chart(
 
     ``on_pick(x, end)``, if given, is called (as a widget callback, before the rerun) when the user clicks
     a subplot of the chart: ``x``, the x under the click, and ``end``, whether that is at or past the end
-    of the subplot's lines (its newest point, within a hundredth of the axis; a live chart's "now")."""
+    of the subplot's lines (its newest point, within a hundredth of the axis; a live chart's "now").
+
+    ``row_group``: a name for charts laid out side by side in a row that wraps (`chart_grid_style`). The
+    browser lines up the plots of the group's charts that it draws on one row: each takes the row's
+    tallest top margin (title and legend rows), so that their plots, of one height, start and end at one
+    height, whatever the number of charts a row holds at the window's width."""
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
@@ -517,7 +569,7 @@ def live_chart(
             sent[key] = (version, height, body)
         else:
             sent.pop(key, None)
-    data = payload(body, height=height, pickable=on_pick is not None)
+    data = payload(body, height=height, pickable=on_pick is not None, row_group=row_group)
     # The element takes its chart's height, which the browser fits to the width (`_JS`): the figure's,
     # less for an equal-scale view, more for a title or legend that needs more lines there.
     height = "content"
@@ -525,6 +577,28 @@ def live_chart(
     if on_pick is not None:
         callbacks["on_pick_change"] = lambda: _picked(key, on_pick)
     _COMPONENT(key=key, data=data, height=height, **callbacks)
+
+
+def chart_grid_style(key: str, min_width: int) -> str:
+    """The CSS rule that lays out the charts of the container ``key`` (``st.container(horizontal=True,
+    key=key)``, Streamlit's wrapping row) in as many equal columns as fit, each at least ``min_width``
+    pixels wide (> 0; the container's whole width where it is narrower), together filling the row: for
+    a page's ``<style>`` (`st.html`), where it applies whenever the container is drawn. Give each chart a
+    ``row_group`` (`live_chart`) to line up the plots of a row. ``ValueError`` for a ``min_width`` not > 0
+    or a ``key`` that is not a plain name (letters, digits, ``_`` and ``-``)."""
+    if isinstance(min_width, bool) or not (isinstance(min_width, int) and min_width > 0):
+        raise ValueError(f"min_width must be a whole number of pixels > 0, got {min_width!r}")
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", key):
+        raise ValueError(f"key must be letters, digits, _ and - only (a CSS class's name), got {key!r}")
+    # Streamlit's own row lays each element out at its content's width (flex: 1 1 fit-content): plotly's
+    # drawing, so that charts took 91 to 188 px of a 980 px row, and could not be given a least width
+    # through its API (``width`` fixes one). Equal columns rather than a least width that grows: a chart
+    # alone on the last row stays one column wide, and each column's step axes line up down the page.
+    # (.stHorizontalBlock: more specific than Streamlit's own class, whichever style sheet comes last.)
+    return (
+        f".stHorizontalBlock.st-key-{key} {{display: grid; "
+        f"grid-template-columns: repeat(auto-fit, minmax(min({min_width}px, 100%), 1fr));}}"
+    )
 
 
 def _picked(key: str, on_pick: Callable[[float, bool], None]) -> None:
