@@ -3036,14 +3036,26 @@ QUALITY_BOUNDS = {
 }
 MIN_SPAN_SHARE = 0.1  # of a bounded metric's range: the least its chart's y axis spans
 QUALITY_TITLE = "Quality (every eval_every steps)"
-# The page draws the quality charts three to a row: on a 1400 px window with the sidebar open each is
-# about 300 px wide (303 measured), its plot 232. Their titles are wrapped to that width and their legends'
-# rows fitted to that plot; the charts of a row share one top margin, so that their plots line up
-# (`quality_figures`).
-QUALITY_PER_ROW = 3
-QUALITY_MIN_FIGURE_PX = 300
-QUALITY_MIN_PLOT_PX = QUALITY_MIN_FIGURE_PX - MARGIN["l"] - MARGIN["r"]
-QUALITY_TITLE_PX = QUALITY_MIN_FIGURE_PX - 10  # (the title starts a few pixels in)
+# The Train view's small charts (the quality charts, a run's custom metrics) flow into as many equal
+# columns as fit its main area, each at least SMALL_CHART_MIN_PX wide (`ui.live_chart.chart_grid_style`).
+# With the sidebar open (300 px) and Streamlit's padding, the main area is 980 px wide in a 1440 px
+# window: 3 to a row, 316 px each; 564 in a 1024 px window: 2 to a row, 274 each (they were 3 of 177,
+# their titles on two lines); 436 at 768: 1 to a row (2 of 360 with the sidebar closed, its default
+# there; 1 on a phone). Why 260 (measured in Chromium, screenshots at 220-300 px): the longest titles
+# ("KL divergence over modes or classes", "Fréchet distance (classifier features)") end ~215 px into
+# their chart; at 220 px they reach its edge and run into the next column's title, at 260 ~45 px are
+# left; and two columns of 1024's 564 px, less a 15 px scrollbar (a desktop browser's, not an
+# overlay), are 266 px each: still two to a row there. 300 (the width three to a row gave at 1400 px)
+# would have put one chart to a row at 1024.
+SMALL_CHART_MIN_PX = 260
+SMALL_CHART_MIN_PLOT_PX = SMALL_CHART_MIN_PX - MARGIN["l"] - MARGIN["r"]
+# The quality charts' and the custom metrics' legends are planned for that narrowest chart's plot. The
+# quality charts' titles are wrapped for 290 px at `TITLE_CHAR_PX` (7.5 px a character, with room to
+# spare: 5.8 measured), so that every title of `QUALITY_GROUPS` is one line: 38 characters at most,
+# which fit the narrowest chart as drawn (above; the browser measures each title, and breaks one that
+# does not fit its chart: `ui.live_chart`).
+QUALITY_MIN_PLOT_PX = SMALL_CHART_MIN_PLOT_PX
+QUALITY_TITLE_PX = 290
 
 
 def _bounded_yrange(
@@ -3130,7 +3142,6 @@ def quality_figures(
     references: Mapping[str, tuple[float, str]] | None = None,
     ended: bool = False,
     unwatched: bool = False,
-    per_row: int = QUALITY_PER_ROW,
 ) -> dict[str, Figure]:
     """The quality metrics measured so far, one chart per scale that the data has measurements on
     (`QUALITY_GROUPS`), by group name; before the first evaluation one placeholder, ``"pending"``, which
@@ -3143,11 +3154,9 @@ def quality_figures(
     held-out accuracy beside ``d_class_acc``).
 
     Only evaluated steps are kept, so the sparse measurements draw as connected lines with a marker per
-    evaluation rather than isolated points between blanks. The page draws the charts ``per_row`` to a
-    row, in this order: the charts of each row get that row's tallest top margin (title and legend),
-    so that their plots start, and end, at one height. Raises ValueError for a ``per_row`` below 1."""
-    if per_row < 1:
-        raise ValueError(f"per_row must be a whole number of charts, 1 or more; got {per_row}")
+    evaluation rather than isolated points between blanks. Each chart's top margin is its own title's
+    and legend's: the page lines up the plots of the charts it draws side by side (`ui.live_chart`'s
+    ``row_group``), which only the browser knows, as it flows them into as many columns as fit."""
     message = (
         "no evaluation: no G was watched (run.watch)"
         if unwatched
@@ -3204,19 +3213,7 @@ def quality_figures(
             yrange=yrange,  # (a bounded metric's noise not magnified: `_bounded_yrange`)
             min_plot_px=QUALITY_MIN_PLOT_PX,
         )
-    _align_rows(list(figures.values()), per_row)
     return figures or pending
-
-
-def _align_rows(figures: Sequence[Figure], per_row: int) -> None:
-    """Give the figures of each row of ``per_row`` (in order) the row's tallest top margin, each figure
-    growing by what it adds: their plots, of one height, then start at one height too."""
-    for start in range(0, len(figures), per_row):
-        row = [f["layout"] for f in figures[start : start + per_row]]
-        top = max(layout["margin"]["t"] for layout in row)
-        for layout in row:
-            layout["height"] += top - layout["margin"]["t"]
-            layout["margin"]["t"] = top
 
 
 CUSTOM_TITLE = "Custom metrics"
@@ -3256,6 +3253,7 @@ def custom_metric_figures(
             y_title=column,
             markers=sparse,
             nan_is_blank=sparse,
+            min_plot_px=SMALL_CHART_MIN_PLOT_PX,  # (as narrow as the page's grid draws it)
         )
     return figures
 

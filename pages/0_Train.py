@@ -64,7 +64,7 @@ with engine_loading():
         watch,
         watched_view,
     )
-    from ui.live_chart import custom_chart_key, live_chart, live_refresh
+    from ui.live_chart import chart_grid_style, custom_chart_key, live_chart, live_refresh
     from ui.sidebar import (
         config_form,
         edited_fields,
@@ -98,6 +98,10 @@ NEW_RUN_INSTEAD = (
     "the sidebar's Run, saves checkpoints sooner)."
 )
 CHART_POINTS = 300
+# The keys of the containers that flow the quality charts and the custom metrics into columns (and of
+# the row groups whose plots the browser lines up)
+QUALITY_GRID = "quality_charts"
+CUSTOM_GRID = "custom_charts"
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
 
@@ -897,9 +901,11 @@ def show_picked_snapshot(step: float, at_end: bool = False) -> None:
         st.session_state[f"snap_pick_{run_id}"] = NEWEST if at_end or nearest == steps[-1] else nearest
 
 
-def metric_chart(container, figure, key: str, version: str | None = None) -> None:
+def metric_chart(
+    container, figure, key: str, version: str | None = None, row_group: str | None = None
+) -> None:
     with container:
-        live_chart(figure, key, on_pick=show_picked_snapshot, version=version)
+        live_chart(figure, key, on_pick=show_picked_snapshot, version=version, row_group=row_group)
 
 
 def charts_panel(view: RunView, picked: int | None = None) -> None:
@@ -917,8 +923,8 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     # four (each draw's cost is mostly fixed), and a zoom on steps in one panel applies to all.
     figure = charts.training_figure(frame, events, smoothing, log_y=log_y, midpoint=midpoint, loss=view.loss)
     metric_chart(st.container(), figure, "chart_metrics")
-    # The quality groups measured so far, three to a row, each chart keyed by its place: the "no
-    # evaluation yet" placeholder turns into the first quality chart, in place.
+    # The quality groups measured so far, in as many columns as fit (`chart_grid_style`), each chart keyed
+    # by its place: the "no evaluation yet" placeholder turns into the first quality chart, in place.
     total = coverage_total(view.dataset) if view.dataset else None
     # The standalone classifier's held-out accuracy beside D's class head (acgan), when this server has
     # it at hand (it trained it for the run's evaluations): never trained here for a page.
@@ -941,13 +947,14 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     known = st.session_state.get("_quality_charts")
     if known is None or known[0] != version:
         known = st.session_state["_quality_charts"] = (version, len(quality()))
-    # One container for all the rows: what follows it (the custom metrics) keeps its place in the page's
-    # element tree when a row is added, so Streamlit does not remount (and blank) those charts.
-    box = st.container()
-    for start in range(0, known[1], charts.QUALITY_PER_ROW):
-        row = range(start, min(start + charts.QUALITY_PER_ROW, known[1]))
-        for column, i in zip(box.columns(charts.QUALITY_PER_ROW), row):
-            metric_chart(column, lambda i=i: quality()[i], f"chart_quality_{i}", version=version)
+    # One container for all the charts, each at its index in it: what follows (the custom metrics) keeps
+    # its place in the page's element tree when a chart is added, so Streamlit does not remount (and
+    # blank) those charts; the browser flows them into rows.
+    box = st.container(horizontal=True, key=QUALITY_GRID)
+    for i in range(known[1]):
+        metric_chart(
+            box, lambda i=i: quality()[i], f"chart_quality_{i}", version=version, row_group=QUALITY_GRID
+        )
     # Which classes or modes G's samples fell in (not a metric over steps: a click picks no snapshot), in
     # a container drawn whether or not there is one yet, so that the custom metrics keep their place
     shares, share_box = view.class_shares(picked), st.container()
@@ -956,12 +963,12 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
             figure = lambda: charts.class_share_figure(shares)  # noqa: E731
             live_chart(figure, "chart_class_shares", version=charts.inputs_digest(shares))
     custom = view.custom_columns
-    if custom:  # the run's own metrics (logged through gan_core.track), two to a row
+    if custom:  # the run's own metrics (logged through gan_core.track), in as many columns as fit
         st.subheader(charts.CUSTOM_TITLE)
         figures = charts.custom_metric_figures(frame, custom, events, smoothing=smoothing)
-        for start in range(0, len(custom), 2):
-            for column, name in zip(st.columns(2), custom[start : start + 2]):
-                metric_chart(column, figures[name], custom_chart_key(name))
+        box = st.container(horizontal=True, key=CUSTOM_GRID)
+        for name in custom:
+            metric_chart(box, figures[name], custom_chart_key(name), row_group=CUSTOM_GRID)
 
 
 def live_body() -> None:
@@ -1029,7 +1036,11 @@ st.html(
     "<style>.st-key-live_status [data-stale='true'], .st-key-live_charts [data-stale='true'], "
     ".st-key-live_samples [data-stale='true'] {opacity: 1 !important; transition: none !important;} "
     # the refresh pacer draws nothing: no gap in the page for it either
-    ".st-key-live_refresh {display: none;}</style>"
+    ".st-key-live_refresh {display: none;} "
+    # the quality charts and the custom metrics in as many columns as fit
+    + chart_grid_style(QUALITY_GRID, charts.SMALL_CHART_MIN_PX)
+    + chart_grid_style(CUSTOM_GRID, charts.SMALL_CHART_MIN_PX)
+    + "</style>"
 )
 # A run that moves on, or may at any moment: one written elsewhere, and a paused one, which another tab
 # can resume (this tab, not refreshing while paused, went on showing "paused" as the run trained on).

@@ -18,6 +18,7 @@ import pytest
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 
+from gan_core import charts
 from gan_core.config import GANConfig
 from gan_core.export import metrics_csv_bytes
 from gan_core.registry import RunRegistry
@@ -878,6 +879,23 @@ def test_a_live_charts_payload_is_its_settings_then_the_figures_json_as_it_was_w
     assert fields["row"] is None and read_payload(payload(text, height=10, row_group="g"))["row"] == "g"
     with pytest.raises(ValueError, match="no header line"):
         read_payload(text.encode())
+
+
+def test_the_quality_charts_flow_into_columns_of_one_row_group(runs_root):
+    """The quality charts are the elements of one horizontal container, each sent with the row group the
+    browser lines up; the page's style lays that container out in columns of at least
+    `SMALL_CHART_MIN_PX` (how they fall at each width: tests/e2e/test_chart_grid.py)."""
+    finished_run(runs_root, "done", sample_every=10)
+    at = app()
+    at.session_state["run_id"] = "done"
+    at.run()
+    charts_sent = {user_key_from_element_id(c.proto.id): c.proto.bytes for c in at.get("bidi_component")}
+    rows = {key: read_payload(data)["row"] for key, data in charts_sent.items() if key.startswith("chart_")}
+    assert rows["chart_quality_0"] == "quality_charts"  # (the "no evaluation yet" placeholder)
+    assert rows["chart_metrics"] is None
+    styles = " ".join(html.proto.body for html in at.get("html"))
+    rule = chart_grid_style("quality_charts", charts.SMALL_CHART_MIN_PX)
+    assert rule in styles and chart_grid_style("custom_charts", charts.SMALL_CHART_MIN_PX) in styles
 
 
 def test_a_chart_grids_style_is_equal_columns_of_a_least_width():

@@ -1952,7 +1952,7 @@ def test_points_off_the_view_keep_their_labels():
     assert fig.layout.annotations[0].text.split("<br>")[-1] == "1 of 4 asked points NaN: not drawn"
 
 
-# ------------------------------------------------------------ quality charts three to a row
+# ------------------------------------------------------------ quality charts, titles and legends
 
 
 def digits_quality(events=()) -> dict:
@@ -1974,20 +1974,15 @@ BASELINE = event(
 )
 
 
-def test_quality_titles_fit_a_third_of_the_page_and_rows_share_a_top_margin():
-    """Three to a row, a chart is about 300 px wide (a 1400 px window, sidebar open): the PRDC chart's
+def test_quality_titles_are_one_line_and_the_plots_of_one_height():
+    """Three to a row, a chart was about 300 px wide (a 1400 px window, sidebar open): the PRDC chart's
     title ran past its right edge, then wrapped to two lines that lowered its plot below its neighbours'.
-    Each title is one line now, and the charts of a row share the row's tallest top margin (title and
-    legend rows): their plots, of one height, start at one height (tests/test_quality_layout.py)."""
+    Each title is one line now, and every plot of one height (the browser lines up the plots of a row:
+    tests/e2e/test_chart_grid.py)."""
     figures = digits_quality([BASELINE])
     fits = int(charts.QUALITY_TITLE_PX // charts.TITLE_CHAR_PX)
     single = figures["fd_cls"]
     plot = single.layout.height - single.layout.margin.t - single.layout.margin.b
-    layouts = [fig.layout for fig in figures.values()]
-    for start in range(0, len(layouts), charts.QUALITY_PER_ROW):
-        row = list(figures)[start : start + charts.QUALITY_PER_ROW]
-        own = [charts.TITLE_ROW_PX + legend_rows(figures[name]) * charts.LEGEND_ROW_PX for name in row]
-        assert {figures[name].layout.margin.t for name in row} == {max(own)}, row
     for name, fig in figures.items():
         assert "<br>" not in fig.layout.title.text and len(fig.layout.title.text) <= fits, name
         assert fig.layout.height - fig.layout.margin.t - fig.layout.margin.b == plot, name
@@ -2003,9 +1998,10 @@ def test_quality_titles_fit_a_third_of_the_page_and_rows_share_a_top_margin():
 
 def test_quality_legends_fit_the_narrowest_chart():
     """The Divergence chart's three entries were fitted to a 340 px plot, three to a row; on a 232 px
-    plot plotly wrapped them to two rows, the second drawn over the title."""
+    plot plotly wrapped them to two rows, the second drawn over the title. The legends are planned for
+    the narrowest column the page draws (`SMALL_CHART_MIN_PX`)."""
     store = quality_store({"modes_covered": 5, "hq_pct": 80, "mode_kl": 0.1, "grid_kl": 0.2, "class_kl": 0.3})
-    figures = charts.quality_figures(store.view(), per_row=1)  # each its own row: its own top margin
+    figures = charts.quality_figures(store.view())  # (each chart's top margin its own)
     for name, fig in figures.items():
         names = [t.name for t in fig.data if t.showlegend is not False]
         widest = max(len(n) for n in names) * charts.LEGEND_CHAR_PX + charts.LEGEND_SYMBOL_PX
@@ -2016,7 +2012,7 @@ def test_quality_legends_fit_the_narrowest_chart():
     kl_modes = figures["kl_modes"]
     assert [t.name for t in kl_modes.data if t.showlegend is not False] == ["mode_kl", "class_kl"]
     assert legend_rows(kl_modes) == 1
-    assert charts.QUALITY_MIN_PLOT_PX == 300 - 58 - 10
+    assert charts.QUALITY_MIN_PLOT_PX == charts.SMALL_CHART_MIN_PX - 58 - 10 == 260 - 58 - 10
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,7 @@
-"""The quality charts as a row of the Train view shows them: each divergence readable on its own scale,
-titles on one line, and the plots of one row lined up (a newcomer's review of a ring8 mode-collapse run
-and of a digits run)."""
+"""The quality charts as the Train view shows them: each divergence readable on its own scale, titles on
+one line, and each chart's top margin its own title's and legend's (a newcomer's review of a ring8
+mode-collapse run and of a digits run). The page flows the charts into as many columns as fit, and the
+browser lines up the plots of each row it draws (tests/e2e/test_chart_grid.py)."""
 
 import math
 
@@ -9,10 +10,10 @@ import pytest
 from gan_core.charts import QUALITY_GROUPS
 from tests.test_charts import BASELINE, charts, digits_quality, legend_rows, quality_store
 
-# A title is one line when it fits the narrowest chart: three to a row on a 1400 px window with the
-# sidebar open, a chart is ~300 px wide (303 measured) and its title starts ~10 px in, so 290 px; at
-# `TITLE_CHAR_PX` (7.5 px per character at 14 px, with room to spare: 5.8 measured in Chromium) that is 38
-# characters. (At a third of a 1200 px main area, ~390 px, there is more room still.)
+# A title is one line when it fits the narrowest chart: `QUALITY_TITLE_PX` at `TITLE_CHAR_PX` (7.5 px per
+# character at 14 px, with room to spare: 5.8 measured in Chromium) is 38 characters, which Chromium draws
+# in ~215 px of a chart's width from its left edge; the page's columns are at least `SMALL_CHART_MIN_PX`
+# (260) wide.
 MAX_TITLE_CHARS = 38
 
 # ring8 collapsing onto one mode: the mode histogram's KL near ln 8 (≈ 2.08, the most it can be) and the
@@ -83,12 +84,13 @@ def test_quality_titles_are_one_line_at_a_third_of_the_page():
             assert "<br>" not in fig.layout.title.text and len(fig.layout.title.text) <= MAX_TITLE_CHARS, name
 
 
-def test_the_prdc_legend_is_horizontal_and_its_plot_lines_up_with_its_neighbours():
+def test_the_prdc_legend_is_horizontal_and_its_top_margin_its_own():
     """Its four entries took four rows, which with its two-line title put its plot ~80 px below its
-    neighbours' (Fréchet distance, KID). One row cannot hold them at a third of the page: each entry needs
-    ~126 px (13 characters at `LEGEND_CHAR_PX` and the 30 px line), the narrowest plot is 232 px; two to
-    a row did not fit either. So the entries stay one to a row (horizontal, from the plot's left edge),
-    and the row's charts share the PRDC chart's top margin: every plot of the row starts at one height."""
+    neighbours' (Fréchet distance, KID). One row cannot hold them in the narrowest chart: each entry needs
+    ~126 px (13 characters at `LEGEND_CHAR_PX` and the 30 px line), the narrowest plot is 192 px; two to
+    a row did not fit either. So the entries stay one to a row (horizontal, from the plot's left edge).
+    Its top margin is its own (a one-line title and four legend rows), and its neighbours' theirs: which
+    charts share a row is the browser's to know, which lowers their plots to the PRDC chart's."""
     figures = digits_quality([BASELINE])
     prdc = figures["prdc_cls"]
     names = [t.name for t in prdc.data if t.showlegend is not False]
@@ -105,41 +107,32 @@ def test_the_prdc_legend_is_horizontal_and_its_plot_lines_up_with_its_neighbours
     widest = max(len(n) for n in names) * charts.LEGEND_CHAR_PX + charts.LEGEND_SYMBOL_PX
     assert 2 * widest > charts.QUALITY_MIN_PLOT_PX >= widest
     assert legend_rows(prdc) == 4
-    top = charts.TITLE_ROW_PX + 4 * charts.LEGEND_ROW_PX  # one title line: 30 + 80
-    for name in ("fd_cls", "kid_cls", "prdc_cls"):
+    for name, rows in (("fd_cls", 1), ("kid_cls", 1), ("prdc_cls", 4)):
         layout = figures[name].layout
+        top = charts.TITLE_ROW_PX + rows * charts.LEGEND_ROW_PX  # one title line: 30, and the legend's rows
         assert (layout.margin.t, layout.height) == (top, charts.METRIC_HEIGHT - charts.MARGIN["t"] + top), (
             name
         )
 
 
 @pytest.mark.parametrize("run", ["digits", "ring8"])
-def test_the_plots_of_a_row_line_up(run):
-    """The charts of each row (three to a row) share a top margin: their plots, of one height, start and
-    end at one height. The PRDC chart's began ~80 px below its neighbours' (Fréchet distance, KID)."""
+def test_each_quality_chart_has_its_own_top_margin_and_plots_of_one_height(run):
+    """The plots are of one height, and each chart's top margin is what its own title and legend need:
+    the charts the browser draws side by side are lowered to their row's tallest there, and a chart alone
+    on its row (a phone) keeps its own (tests/e2e/test_chart_grid.py). The server gave rows of three one
+    top margin, which were not the page's rows once it draws two or one to a row."""
     if run == "digits":
         figures = digits_quality([BASELINE])
     else:
         figures = charts.quality_figures(quality_store(COLLAPSE).view(), coverage_total=8)
-    names = list(figures)
-    layouts = [figures[name].layout for name in names]
+    layouts = [fig.layout for fig in figures.values()]
     assert len(layouts) >= 4
     plots = {layout.height - layout.margin.t - layout.margin.b for layout in layouts}
     assert plots == {charts.METRIC_HEIGHT - charts.MARGIN["t"] - charts.MARGIN["b"]}
-    per_row = charts.QUALITY_PER_ROW
-    for start in range(0, len(layouts), per_row):
-        row = names[start : start + per_row]
-        assert len({figures[name].layout.margin.t for name in row}) == 1, row
-        assert len({figures[name].layout.height for name in row}) == 1, row
-        # no more room than the row's tallest title and legend need
-        need = max(charts.TITLE_ROW_PX + legend_rows(figures[name]) * charts.LEGEND_ROW_PX for name in row)
-        assert figures[row[0]].layout.margin.t == need
-    if run == "digits":  # the PRDC chart and its neighbours, in one row
-        row_of = {name: i // per_row for i, name in enumerate(names)}
-        assert row_of["prdc_cls"] == row_of["kid_cls"]
-        assert figures["prdc_cls"].layout.margin.t == figures["kid_cls"].layout.margin.t
-
-
-def test_per_row_must_be_one_or_more():
-    with pytest.raises(ValueError, match="per_row must be a whole number of charts, 1 or more; got 0"):
-        charts.quality_figures(quality_store(COLLAPSE).view(), per_row=0)
+    for name, fig in figures.items():
+        assert fig.layout.margin.t == charts.TITLE_ROW_PX + legend_rows(fig) * charts.LEGEND_ROW_PX, name
+    if run == "digits":  # the PRDC chart's four legend rows, its neighbours' one
+        assert (
+            figures["prdc_cls"].layout.margin.t - figures["kid_cls"].layout.margin.t
+            == 3 * charts.LEGEND_ROW_PX
+        )
