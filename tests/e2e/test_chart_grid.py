@@ -1,0 +1,176 @@
+"""The Train view's small charts in as many columns as fit the window, as Chromium lays them out: the
+quality charts were three to a row whatever the width, ~180 px each at a 1024 px window with the sidebar
+open (titles on two lines, legends cut); a run's custom metrics two to a row. Now each column is at least
+`charts.SMALL_CHART_MIN_PX` wide and the columns fill the row: 3 at 1440 px, 2 at 1024, 1 on a phone.
+Resizing the window moves the charts into the new columns and fits each figure to its new width, and the
+plots of each row, as the browser draws the rows, start at one height (the PRDC chart's legend takes
+four rows: its row's other charts are lowered to match, and only while they share its row)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page
+
+from gan_core import track
+from gan_core.charts import LEGEND_ROW_PX, SMALL_CHART_MIN_PX
+from gan_core.config import GANConfig
+from gan_core.runner import Runner
+from tests.test_track_power import Toy
+
+from .conftest import Server, serve
+
+pytestmark = pytest.mark.e2e
+
+UI_TIMEOUT = 90_000  # ms: a fresh server's first page loads torch (30-40 s on a loaded 2-core machine)
+TRAIN_TIMEOUT = 300  # s
+LAYOUT_TIMEOUT = 30.0  # s: a window resized until its charts are fitted and lined up
+DIGITS, CUSTOM = "digits-grid", "custom-grid"
+# A digits run evaluated twice: six quality charts, the PRDC chart's legend four rows (a top margin of
+# 110 px, the others' 50)
+TINY = dict(width=16, latent_dim=4, batch_size=16, device="cpu", checkpoint_every=0, steps=60, eval_every=30)
+QUALITY = ["coverage", "samples", "kl_modes", "fd_cls", "kid_cls", "prdc_cls"]  # (their keys: by place)
+CUSTOM_NAMES = ["fake_std", "real_std", "d_margin", "g_spread", "penalty_share"]
+
+# Each chart of a grid, by its element's key: its box on the page, where its plot starts (plotly's own
+# layout: the top margin), the width its figure was last drawn at, and its title's lines
+CHARTS = """(prefix) => [...document.querySelectorAll(`[class*="st-key-${prefix}"]`)].map((element) => {
+  const chart = element.querySelector('.live-chart');
+  const box = element.getBoundingClientRect();
+  const full = chart && chart._fullLayout;
+  const title = chart && chart.querySelector('.gtitle');
+  return {
+    key: [...element.classList].find((name) => name.startsWith('st-key-')).slice(7),
+    left: box.left, top: box.top, width: box.width,
+    plotTop: full ? chart.getBoundingClientRect().top + full._size.t : null,
+    drawnWidth: full ? full.width : null,
+    titleLines: title ? title.querySelectorAll('tspan.line').length || 1 : 0,
+  };
+})"""
+# The grid's own width, and the gap between its columns
+GRID = """(key) => {
+  const grid = document.querySelector(`.st-key-${key}`);
+  return {width: grid.getBoundingClientRect().width, gap: parseFloat(getComputedStyle(grid).columnGap)};
+}"""
+
+
+@pytest.fixture(scope="module")
+def grid_server(tmp_path_factory) -> Iterator[Server]:
+    root = tmp_path_factory.mktemp("grid") / "runs"
+    runner = Runner(GANConfig(dataset="digits", **TINY), root, DIGITS).start()
+    toy = Toy()  # a user's loop logging five metrics of its own
+    run = track.init(CUSTOM, root=root, loss="nonsaturating", real=toy.real, steps=6)
+    for step in range(6):
+        toy.step(run, {name: float(step * (i + 1)) for i, name in enumerate(CUSTOM_NAMES)})
+    run.finish()
+    assert runner.wait(TRAIN_TIMEOUT) and runner.status == "finished"
+    with serve(root, tmp_path_factory.mktemp("grid-log") / "streamlit.log") as server:
+        yield server
+
+
+def rows_of(charts: list[dict]) -> list[list[dict]]:
+    """The charts grouped by the row the browser put them on (one top each), top to bottom."""
+    rows: dict[int, list[dict]] = {}
+    for chart in charts:
+        rows.setdefault(round(chart["top"]), []).append(chart)
+    return [sorted(rows[top], key=lambda chart: chart["left"]) for top in sorted(rows)]
+
+
+def keys(rows: list[list[dict]]) -> list[list[int]]:
+    """Each row's quality charts by their place (``chart_quality_<i>``)."""
+    return [[int(chart["key"].rsplit("_", 1)[1]) for chart in row] for row in rows]
+
+
+def laid_out(page: Page, prefix: str, grid: str, count: int, columns: int) -> list[list[dict]]:
+    """The ``count`` charts of ``grid`` once the browser has them in ``columns`` columns, each figure
+    drawn at its chart's width and the plots of each row at one height (polled: a resize is fitted, and
+    a row lined up, a draw or two later); fails with the last layout seen after LAYOUT_TIMEOUT."""
+    deadline = time.monotonic() + LAYOUT_TIMEOUT
+    while True:
+        charts = page.evaluate(CHARTS, prefix)
+        rows = rows_of(charts)
+        if (
+            len(charts) == count
+            and max(len(row) for row in rows) == columns
+            and all(abs(chart["drawnWidth"] - chart["width"]) <= 1 for chart in charts if chart["drawnWidth"])
+            and all(chart["drawnWidth"] for chart in charts)
+            and all(max(c["plotTop"] for c in row) - min(c["plotTop"] for c in row) <= 1 for row in rows)
+        ):
+            return rows
+        if time.monotonic() > deadline:
+            pytest.fail(f"{prefix}: not {count} charts in {columns} columns, fitted and lined up: {rows}")
+        page.wait_for_timeout(100)
+
+
+def assert_columns_fill_the_row(page: Page, grid: str, rows: list[list[dict]], columns: int) -> float:
+    """Every chart one column wide, the columns at least SMALL_CHART_MIN_PX and together the grid's
+    width (no more would fit); returns the columns' width."""
+    box = page.evaluate(GRID, grid)
+    column = (box["width"] - (columns - 1) * box["gap"]) / columns
+    assert column >= min(SMALL_CHART_MIN_PX, box["width"]), box
+    assert (columns + 1) * SMALL_CHART_MIN_PX + columns * box["gap"] > box["width"], box  # no more fit
+    lefts = sorted({round(chart["left"]) for row in rows for chart in row})
+    assert len(lefts) == columns, rows
+    for row in rows:
+        for chart in row:
+            assert chart["width"] == pytest.approx(column, abs=1), (chart, column)
+    return column
+
+
+def test_quality_charts_fill_the_columns_that_fit_and_follow_the_window(grid_server, page):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{grid_server.url}/?run={DIGITS}")
+    page.wait_for_selector(
+        f".st-key-chart_quality_{len(QUALITY) - 1} .live-chart[aria-label]", timeout=UI_TIMEOUT
+    )
+    prefix = "chart_quality_"
+    # 1440 px, the sidebar open: three columns of ~316 px (they were three of ~316 too: the plan's width)
+    rows = laid_out(page, prefix, "quality_charts", len(QUALITY), 3)
+    column = assert_columns_fill_the_row(page, "quality_charts", rows, 3)
+    assert 300 <= column <= 330, column
+    assert keys(rows) == [[0, 1, 2], [3, 4, 5]]  # (coverage, samples, KL; Fréchet distance, KID, PRDC)
+    # the Fréchet distance and KID charts share the PRDC chart's row: lowered to its plot's top, by its
+    # legend's three rows more (60 px; 57 drawn: the browser's fit gives a one-row legend a few px more
+    # room under its title)
+    own = rows[0][0]["plotTop"] - rows[0][0]["top"]  # (the coverage chart's: a one-row legend)
+    fd, kid, prdc = rows[1]
+    assert fd["plotTop"] - fd["top"] == pytest.approx(prdc["plotTop"] - prdc["top"], abs=1)
+    assert fd["plotTop"] - fd["top"] - own == pytest.approx(3 * LEGEND_ROW_PX, abs=5)
+    assert all(chart["titleLines"] == 1 for row in rows for chart in row), rows
+    # the window made narrower (1024 px, the sidebar still open): two columns of ~274 px, each figure
+    # fitted to its new width; the Fréchet distance chart, in the KL chart's row now, is no longer
+    # lowered, and KID, beside PRDC, is
+    page.set_viewport_size({"width": 1024, "height": 900})
+    rows = laid_out(page, prefix, "quality_charts", len(QUALITY), 2)
+    column = assert_columns_fill_the_row(page, "quality_charts", rows, 2)
+    assert SMALL_CHART_MIN_PX <= column <= 290, column
+    assert keys(rows) == [[0, 1], [2, 3], [4, 5]]
+    (_, fd), (kid, prdc) = rows[1], rows[2]
+    assert fd["plotTop"] - fd["top"] == pytest.approx(own, abs=1)
+    assert kid["plotTop"] - kid["top"] == pytest.approx(prdc["plotTop"] - prdc["top"], abs=1)
+    assert kid["plotTop"] - kid["top"] - own == pytest.approx(3 * LEGEND_ROW_PX, abs=5)
+    assert all(chart["titleLines"] == 1 for row in rows for chart in row), rows
+    # a phone: one column as wide as the page, each chart at its own height (none lowered)
+    page.set_viewport_size({"width": 390, "height": 900})
+    rows = laid_out(page, prefix, "quality_charts", len(QUALITY), 1)
+    assert_columns_fill_the_row(page, "quality_charts", rows, 1)
+    kid = rows[4][0]
+    assert kid["plotTop"] - kid["top"] == pytest.approx(own, abs=1)
+
+
+def test_custom_metrics_take_the_same_columns(grid_server, page):
+    """Five metrics of a user's loop: three columns at 1440 px, the last row's two one column wide each
+    (not stretched over the row), as wide as the quality charts' columns would be."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{grid_server.url}/?run={CUSTOM}")
+    last = CUSTOM_NAMES[-1]
+    page.wait_for_selector(f".st-key-chart_custom_{last} .live-chart[aria-label]", timeout=UI_TIMEOUT)
+    rows = laid_out(page, "chart_custom_", "custom_charts", len(CUSTOM_NAMES), 3)
+    column = assert_columns_fill_the_row(page, "custom_charts", rows, 3)
+    assert 300 <= column <= 330, column
+    assert [[chart["key"] for chart in row] for row in rows] == [
+        [f"chart_custom_{name}" for name in CUSTOM_NAMES[:3]],
+        [f"chart_custom_{name}" for name in CUSTOM_NAMES[3:]],
+    ]
