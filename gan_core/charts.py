@@ -92,15 +92,17 @@ METRIC_COLORS = {
 # For metrics without a colour of their own and for runs on the compare chart: Okabe & Ito's palette
 # ("Color Universal Design", Okabe and Ito 2008; Wong, Nature Methods 8:441, 2011), whose colours stay
 # apart under the common colour-vision deficiencies (Tableau 10's red and green, the 3rd and 5th runs,
-# were one colour under deuteranopia); yellow, faint as a line on white, last.
+# were one colour under deuteranopia); the five most unlike first (orange and vermillion, the 2nd and 4th
+# runs, read as one in a busy Compare chart; so do blue and sky blue), yellow, faint as a line on white,
+# last.
 PALETTE = (
     "#0072b2",  # blue
     "#e69f00",  # orange
     "#009e73",  # bluish green
-    "#d55e00",  # vermillion
     "#cc79a7",  # reddish purple
-    "#56b4e9",  # sky blue
     "#000000",  # black
+    "#d55e00",  # vermillion
+    "#56b4e9",  # sky blue
     "#f0e442",  # yellow
 )
 # Event markers, by kind: (colour, dash, width). A raised failure flag is a solid red line, its clearing
