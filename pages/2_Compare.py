@@ -35,6 +35,7 @@ with engine_loading():
         run_banners,
         steady_select_slider,
     )
+    from ui.live_chart import chart_key, live_chart
 
 CHART_POINTS = 600
 SAMPLES_PER_ROW = 3
@@ -142,13 +143,17 @@ for i, metric in enumerate(metrics):
     fig = charts.compare_figure(
         frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors, statuses=statuses
     )
-    columns[i % 2].plotly_chart(fig, key=f"cmp_chart_{metric}")
-    for note in (
-        charts.compare_scale_note(metric, losses),
-        charts.compare_conditioning_note(metric, conditional),
-    ):
-        if note:
-            columns[i % 2].caption(note)
+    with columns[i % 2]:
+        # drawn as the Train view's charts are (`live_chart`): the legend's rows and the title fitted to
+        # the width the chart is drawn at, the chart an image to a screen reader, its newest values said;
+        # the key the metric's own (a run's own metric may be named anything `gan_core.track` takes)
+        live_chart(fig, chart_key("cmp_chart", metric))
+        for note in (
+            charts.compare_scale_note(metric, losses),
+            charts.compare_conditioning_note(metric, conditional),
+        ):
+            if note:
+                st.caption(note)
 
 
 def sample_figure(view: RunView, step: int):
@@ -220,7 +225,8 @@ else:
             if isinstance(figure, str):
                 column.caption(figure)
             else:
-                column.plotly_chart(figure, key=f"cmp_samples_{row_start + offset}")
+                with column:
+                    live_chart(figure, f"cmp_samples_{row_start + offset}")
 
 st.subheader("Settings that differ")
 st.caption(

@@ -248,7 +248,7 @@ def test_a_bad_run_is_listed_and_every_page_stays_up(runs_root, tmp_path, case):
         at.multiselect(key="cmp_runs").set_value(["good", "bad"]).run()
         still_up(at, "pages/2_Compare.py")
         # the four metric charts (the samples below them are one chart per readable snapshot)
-        assert not at.error and sum("cmp_chart_" in str(c) for c in at.get("plotly_chart")) == 4
+        assert not at.error and sum("cmp_chart_" in str(c) for c in at.get("bidi_component")) == 4
         if shown_as == "warning":
             assert says(messages(at, "warning"), [f"bad: {needle}" for needle in needles])
 

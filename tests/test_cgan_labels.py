@@ -146,7 +146,10 @@ def test_compare_labels_a_conditional_grids_rows_as_the_train_view_and_names_its
     run.finish()
     at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
-    figures = {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    figures = {
+        user_key_from_element_id(c.proto.id): read_payload(c.proto.bytes)["figure"]
+        for c in at.get("bidi_component")
+    }
     order = at.multiselect(key="cmp_runs").value
     rows = {run_id: row_annotations(figures[f"cmp_samples_{i}"]) for i, run_id in enumerate(order)}
     assert rows == {"sevens": ["7", "7"], "grid": [str(c) for c in range(10)]}

@@ -22,6 +22,7 @@ from gan_core import track
 from gan_core.app import compare_csv_bytes
 from gan_core.tracking.schema import CSV_COLUMNS
 from tests.test_compare_settings import APP_DIR, TIMEOUT, finished  # (the same tiny runs)
+from ui.live_chart import read_payload
 
 
 def own_points_run(root: Path, run_id: str, steps: int = 3, **init) -> None:
@@ -41,7 +42,11 @@ def compare(runs: list[str] | None = None) -> AppTest:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    """Each chart on the page by its key, as the figure JSON the browser gets (`ui.live_chart`)."""
+    return {
+        user_key_from_element_id(c.proto.id): read_payload(c.proto.bytes)["figure"]
+        for c in at.get("bidi_component")
+    }
 
 
 # ------------------------------------------------------------------------------ different data

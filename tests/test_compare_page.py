@@ -3,13 +3,12 @@ side at a step chosen on a slider (each run's snapshot nearest it; a damaged one
 
 from __future__ import annotations
 
-import base64
-import json
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
@@ -19,6 +18,7 @@ from gan_core import track
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
+from ui.live_chart import chart_key, read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -33,8 +33,11 @@ def finished(root: Path, run_id: str, **overrides) -> None:
 
 
 def charts(at: AppTest) -> dict[str, dict]:
-    """Each plotly chart on the page by its key, as the figure JSON the browser gets."""
-    return {user_key_from_element_id(c.proto.id): json.loads(c.proto.spec) for c in at.get("plotly_chart")}
+    """Each chart on the page by its key, as the figure JSON the browser gets (`ui.live_chart`)."""
+    return {
+        user_key_from_element_id(c.proto.id): read_payload(c.proto.bytes)["figure"]
+        for c in at.get("bidi_component")
+    }
 
 
 def compare() -> AppTest:
@@ -236,12 +239,31 @@ def test_a_chosen_metric_of_a_run_taken_out_stays_chosen(runs_root):
     assert [t["name"] for t in charts(at)["cmp_chart_fd_cls"]["data"]] == ["built (not measured)"]
     at.multiselect(key="cmp_runs").set_value(["built", "mine"]).run()  # back: drawn again
     lines = [t for t in charts(at)["cmp_chart_my_metric"]["data"] if t.get("name") == "mine"]
-    raw = lines[0]["customdata"]  # (the raw values under the smoothed line, as plotly sends arrays)
-    assert len(lines) == 1 and np.frombuffer(base64.b64decode(raw["bdata"]), raw["dtype"]).tolist() == [
-        0,
-        1,
-        2,
-    ]
+    # (the raw values under the smoothed line: a live chart's figure writes arrays as JSON numbers)
+    assert len(lines) == 1 and lines[0]["customdata"] == [0, 1, 2]
+
+
+def test_a_runs_own_metric_of_any_accepted_name_is_drawn_under_a_key_of_its_own(runs_root):
+    """Compare's charts are live charts (`ui.live_chart`), whose key must not hold "__": a run's own metric
+    named so (or with a "_" at an end) is drawn under a hashed key, a plain name under its own."""
+    names = ["_x", "a__b", "x_", "fake_std", "ema/fid"]
+    with track.init("odd-names", root=runs_root, loss="nonsaturating", dataset="ring8") as run:
+        for i in range(3):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.log({name: float(i + k) for k, name in enumerate(names)})
+            run.g_step(torch.tensor(0.7))
+    at = compare()
+    at.multiselect(key="cmp_metrics").set_value(names).run()
+    assert not at.exception and not at.error
+    figures = charts(at)
+    keys = [chart_key("cmp_chart", name) for name in names]
+    assert [k for k in figures if k.startswith("cmp_chart")] == keys  # one chart per metric, in order
+    assert keys[3:] == ["cmp_chart_fake_std", "cmp_chart_ema/fid"]  # plain names read as such
+    assert not any("__" in key or key.endswith("_") for key in keys)
+    for k, (name, key) in enumerate(zip(names, keys)):
+        (line,) = [t for t in figures[key]["data"] if t.get("name") == "odd-names"]
+        assert figures[key]["layout"]["title"]["text"] == name
+        assert line["customdata"] == pytest.approx([k, k + 1, k + 2], abs=1e-6)  # its raw values
 
 
 def test_runs_on_different_data_are_said_so_once_above_the_charts(runs_root):

@@ -364,4 +364,4 @@ def test_the_compare_page_shows_the_runs_it_can_and_names_the_file_of_the_others
     assert [w.value for w in at.warning] == [
         f"{literal('fifo-events.csv')}: {literal(f'events.csv cannot be read ({FIFO})')}"
     ]
-    assert any(key.startswith("cmp_chart_") for key in (c.key or "" for c in at.get("plotly_chart")))
+    assert any(key.startswith("cmp_chart_") for key in (c.key or "" for c in at.get("bidi_component")))

@@ -486,15 +486,22 @@ _SENT = "_live_chart_sent"  # session state: key -> (version, height, the figure
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9./-]+(?:_[A-Za-z0-9./-]+)*")
 
 
-def custom_chart_key(name: str) -> str:
-    """The widget key of the chart of a run's own metric ``name`` (any name `gan_core.track`'s ``log``
-    takes), unique per name: ``chart_custom_<name>`` for a name without ``__`` and with no ``_`` at
-    either end (``chart_custom_fake_std``), else ``chart_custom-<16 hex digits>`` from the name's SHA-1
-    (``_x``, ``a__b``, ``x_``: as the name would be, the key would hold ``__``, which a component's key
-    must not). The two forms differ at the 13th character, so no plain name's key is a hashed one's."""
+def chart_key(prefix: str, name: str) -> str:
+    """The widget key of a chart of metric ``name`` (any name `gan_core.track`'s ``log`` takes) among the
+    charts keyed ``prefix``, unique per name: ``<prefix>_<name>`` for a name without ``__`` and with no
+    ``_`` at either end (``chart_custom_fake_std``, ``cmp_chart_d_loss``), else ``<prefix>-<16 hex
+    digits>`` from the name's SHA-1 (``_x``, ``a__b``, ``x_``: as the name would be, the key would hold
+    ``__``, which a component's key must not). The two forms differ at the character after ``prefix``,
+    so no plain name's key is a hashed one's."""
     if _PLAIN_NAME.fullmatch(name):
-        return f"chart_custom_{name}"
-    return f"chart_custom-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:16]}"
+        return f"{prefix}_{name}"
+    return f"{prefix}-{hashlib.sha1(name.encode('utf-8')).hexdigest()[:16]}"
+
+
+def custom_chart_key(name: str) -> str:
+    """The Train view's chart of a run's own metric ``name``: `chart_key` with prefix ``chart_custom``
+    (``chart_custom_fake_std``, ``chart_custom-<16 hex digits>``)."""
+    return chart_key("chart_custom", name)
 
 
 def payload(
