@@ -100,7 +100,9 @@ function pickAt(chart, clientX, clientY) {
 // (`gan_core.charts`, MIN_PLOT_PX; the training panels for twice that); a chart drawn narrower (a
 // window of 768 px with the sidebar open, a phone) adjusts, always from that plan (nothing drifts from
 // one redraw to the next): a legend whose entries do not fit its plot's width takes fewer to a row, the
-// rows it adds are added above the plot (the figure grows: the plot keeps its height), and a title too
+// rows it adds are added above the plot (the figure grows: the plot keeps its height), a name wider than
+// the plot even alone on its row is cut in its middle with an ellipsis (the legend only: its hover and the
+// chart's text for a screen reader keep it whole), and a title too
 // long for the width is broken into lines, the top margin growing until its last line clears the legend,
 // or the plot, under it (measured on the drawn chart). A figure of equal scale (a y axis anchored to x's:
 // the 2D view) is drawn no taller than its plot needs at this width.
@@ -138,31 +140,72 @@ function wrapTitle(markup, chars) {
   return lines.join("<br>");
 }
 
+const ELLIPSIS = "\u2026";
+
+// ``text`` as it is when it is at most ``px`` wide at MEASURE's font, else cut in its middle with an
+// ellipsis to the longest that is: both ends kept (a run id's start says what kind of run it is, its end
+// which one: "ring8-nonsat…124301-ab11"; a name's " (not measured)" stays)
+function cutToWidth(text, px) {
+  if (MEASURE.measureText(text).width <= px) return text;
+  for (let keep = text.length - 1; keep > 0; keep--) {
+    const head = Math.ceil(keep / 2), tail = keep - head;
+    const cut = text.slice(0, head) + ELLIPSIS + (tail > 0 ? text.slice(-tail) : "");
+    if (MEASURE.measureText(cut).width <= px) return cut;
+  }
+  return ELLIPSIS;
+}
+
+function escapeMarkup(text) {  // plain text as plotly.js's pseudo-HTML shows it as it is
+  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 // The legend ``name`` of ``layout`` (one the server shared out in rows: entrywidthmode "fraction") with
 // as many entries to a row as fit a plot ``plotPx`` wide, the server's number at most: the rows it adds
-// to the plan's (in place; 0 for another legend)
-function fitLegendRows(layout, data, name, plotPx) {
+// to the plan's (in place; 0 for another legend). An entry wider than the plot alone on its row has its
+// name cut to fit (`cutToWidth`): its trace's index -> the name it shows, set in ``shown``.
+function fitLegendRows(layout, data, name, plotPx, shown) {
   const legend = layout[name];
   if (!legend || legend.entrywidthmode !== "fraction" || !(legend.entrywidth > 0) || !(plotPx > 0)) return 0;
   const listed = (trace) => (trace.legend || "legend") === name && trace.showlegend !== false
     && ["scatter", "bar"].includes(trace.type || "scatter");  // (what charts._legend_names counts)
-  const names = data.filter(listed).map((trace) => plainText(String(trace.name ?? "")));
-  if (!names.length) return 0;
+  const entries = data.map((trace, index) => ({trace, index})).filter(({trace}) => listed(trace))
+    .map(({trace, index}) => ({index, text: plainText(String(trace.name ?? ""))}));
+  if (!entries.length) return 0;
   const font = {...(layout.font || {}), ...(legend.font || {})};
   MEASURE.font = `${font.size || 12}px ${font.family || "sans-serif"}`;
-  const widest = Math.max(...names.map((text) => MEASURE.measureText(text).width)) + LEGEND_SYMBOL_PX;
+  const widest = Math.max(...entries.map(({text}) => MEASURE.measureText(text).width)) + LEGEND_SYMBOL_PX;
   const planned = Math.max(1, Math.round(LEGEND_SHARE / legend.entrywidth));
   const perRow = Math.max(1, Math.min(planned, Math.floor(plotPx / widest)));
   legend.entrywidth = LEGEND_SHARE / perRow;
-  return Math.ceil(names.length / perRow) - Math.ceil(names.length / planned);
+  if (widest > plotPx) {  // (one to a row, then): the names too wide for the plot, cut
+    for (const {index, text} of entries) {
+      const cut = cutToWidth(text, plotPx - LEGEND_SYMBOL_PX);
+      if (cut !== text) shown.set(index, escapeMarkup(cut));
+    }
+  }
+  return Math.ceil(entries.length / perRow) - Math.ceil(entries.length / planned);
+}
+
+// ``data`` with the legend names ``shown`` gives (trace index -> name): each such trace copied, its hover
+// keeping the whole name (plotly.js's unified hover names each line by its trace's name)
+function withShownNames(data, shown) {
+  if (!shown.size) return data;
+  return data.map((trace, index) => {
+    if (!shown.has(index)) return trace;
+    const whole = String(trace.name ?? "");
+    const template = trace.hovertemplate;
+    return {...trace, name: shown.get(index),
+      ...(typeof template === "string" && !template.includes("<extra>")
+        ? {hovertemplate: `${template}<extra>${whole}</extra>`} : {})};
+  });
 }
 
 // The training panels (a figure whose layout.meta plans them: `charts.panels_figure`) laid out again with
 // each panel's legend rows at this width: the bands, the domains, the legends and titles moved to match
-function fitPanels(layout, data, plotPx) {
+function fitPanels(layout, data, plotPx, shown) {
   const plan = layout.meta;
   const bands = plan.panels.map((panel) => panel.band
-    + plan.legend_row * fitLegendRows(layout, data, panel.legend, plotPx));
+    + plan.legend_row * fitLegendRows(layout, data, panel.legend, plotPx, shown));
   const plots = plan.panels.map((panel) => panel.plot);
   const sum = (values) => values.reduce((total, value) => total + value, 0);
   const height = sum(bands) + sum(plots) + plan.gap * (plots.length - 1) + plan.bottom;
@@ -187,9 +230,10 @@ function fitted(figure, fit, width, align = 0) {
   const layout = JSON.parse(JSON.stringify(figure.layout));  // a small object: the traces are not copied
   const margin = (layout.margin = {t: 100, b: 80, l: 80, r: 80, ...(layout.margin || {})});
   const plotPx = width - margin.l - margin.r;
+  const shown = new Map();  // legend names cut to fit: trace index -> the name shown
   if (layout.meta && Array.isArray(layout.meta.panels)) {
-    fitPanels(layout, figure.data, plotPx);
-    return {data: figure.data, layout: layout};
+    fitPanels(layout, figure.data, plotPx, shown);
+    return {data: withShownNames(figure.data, shown), layout: layout};
   }
   const height = layout.height;  // (`live_chart` always sets it)
   const paper = height - margin.t - margin.b;
@@ -202,7 +246,7 @@ function fitted(figure, fit, width, align = 0) {
       layout.title.pad = {...pad, t: (pad.t || 0) + TITLE_RAISE_PX};
     }
   }
-  const added = fit.top + LEGEND_ROW_PX * fitLegendRows(layout, figure.data, "legend", plotPx);
+  const added = fit.top + LEGEND_ROW_PX * fitLegendRows(layout, figure.data, "legend", plotPx, shown);
   let plot = 0;  // px the plot's height changes by: less for an equal-scale plot that needs less
   const xa = layout.xaxis || {}, ya = layout.yaxis || {};
   if (ya.scaleanchor === "x" && Array.isArray(xa.range) && Array.isArray(ya.range) && plotPx > 0) {
@@ -218,7 +262,7 @@ function fitted(figure, fit, width, align = 0) {
   if (legend && legend.yref !== "container" && typeof legend.y === "number" && legend.y > 1) {
     legend.y = 1 + ((legend.y - 1) * paper) / (paper + plot);
   }
-  const data = figure.data.map((trace) => {
+  const data = withShownNames(figure.data, shown).map((trace) => {
     const bar = trace.colorbar;
     if (!bar || bar.yref !== "container" || typeof bar.y !== "number") return trace;
     const fromTop = (1 - bar.y) * height + added + align;
@@ -286,7 +330,8 @@ function describe(chart, figure) {
     const legend = trace.legend || "legend";
     const section = sections.find((each) => each.legend === null || each.legend === legend);
     if (!section) continue;
-    const name = plainText(String(trace.name));
+    // (the figure's own name: a legend may show it cut, `cutToWidth`)
+    const name = plainText(String(((figure.data || [])[trace.index] || trace).name));
     if (!String(trace.mode || "").includes("lines") || !trace.x || !trace.y) {
       if (!section.names.includes(name)) section.names.push(name);
       continue;

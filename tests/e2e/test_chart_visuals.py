@@ -20,6 +20,7 @@ import pandas as pd
 import pytest
 from playwright.sync_api import Page, expect
 
+from gan_core import charts as gan_charts
 from gan_core.config import GANConfig
 from gan_core.runner import Runner
 
@@ -285,6 +286,82 @@ def test_compare_legends_stay_inside_the_charts_and_log_zeros_are_drawn(chart_se
     # its flags, in its colour, on every chart
     labels = [a["text"] for a in boxes["annotations"]]
     assert "diverged" in labels and all(inside(a, plot) for a in boxes["annotations"])
+
+
+# Every Compare chart refitted to the width it is drawn at now (`ui.live_chart`: its ResizeObserver's
+# refit over, at the chart's present width), and drawn
+COMPARE_FITTED = """() => {
+  const charts = [...document.querySelectorAll('[class*="st-key-cmp_"] .live-chart')];
+  return charts.length > 0 && charts.every((chart) => !chart.refitting && chart.fitWidth === chart.offsetWidth
+    && chart.querySelector('svg.main-svg') && chart.getAttribute('role') === 'img');
+}"""
+# The width of each of ``texts`` in the font of the legend of chart ``key`` (as plotly.js draws it)
+TEXT_WIDTHS = """([key, texts]) => {
+  const written = document.querySelector(`.st-key-${key} .legendtext`);
+  const context = document.createElement('canvas').getContext('2d');
+  context.font = `${written.style.fontSize} ${written.style.fontFamily}`;
+  return texts.map((text) => context.measureText(text).width);
+}"""
+ELLIPSIS = "\u2026"
+
+
+def shows(text: str, run_id: str) -> bool:
+    """A legend entry ``text`` names ``run_id``: whole, or cut in its middle with an ellipsis, at least
+    four characters of each end kept (a registry id's start says what run it is, its end which one)."""
+    if text == run_id:
+        return True
+    head, cut, tail = text.partition(ELLIPSIS)
+    kept = len(head) >= 4 and len(tail) >= 4
+    return bool(cut) and kept and run_id.startswith(head) and run_id.endswith(tail)
+
+
+def test_compare_charts_fit_their_legends_to_the_width_drawn_at_and_say_their_values(chart_server, page):
+    """Compare's charts are live charts (`ui.live_chart`), fitted to the width they are drawn at: at
+    1024 px with the sidebar open a chart is about 270 px wide, narrower than a 40-character run id in its
+    legend, which st.plotly_chart ran past the chart's edge (two runs' ids cut to one text there); it is
+    cut in its middle with an ellipsis, only there. At 1440 and 768 px (the sidebar then closed, the
+    charts wider) every id is whole. Each chart is one image to a screen reader, its text the chart's
+    title and each run's newest value under its whole id; the toolbars are out of the tab order."""
+    open_compare(page, chart_server)
+    run_ids = [e["text"] for e in chart_boxes(page, "cmp_chart_d_loss")["legend"]]
+    assert set(run_ids) >= {*RUN_IDS, DIVERGING} and len(run_ids) <= 5
+    keys = ["cmp_chart_d_loss", "cmp_chart_g_loss", "cmp_chart_d_acc_real", "cmp_chart_d_acc_fake"]
+    cut_at = {}
+    for width in (1440, 1024, 768):
+        page.set_viewport_size({"width": width, "height": 1000})
+        page.wait_for_function(COMPARE_FITTED, timeout=UI_TIMEOUT)
+        for key in keys:
+            boxes = chart_boxes(page, key)
+            # the runs, then any marks' keys ("NaN": the diverging run's last step, on some charts)
+            texts = [e["text"] for e in boxes["legend"]][: len(run_ids)]
+            assert len(set(texts)) == len(run_ids), texts  # every run listed, told apart
+            assert all(shows(text, run_id) for text, run_id in zip(texts, run_ids)), (width, texts)
+            for i, entry in enumerate(boxes["legend"]):
+                assert inside(entry, boxes["svg"]), f"{entry['text']!r} is cut off at {width} px"
+                assert entry["bottom"] <= boxes["plot"]["top"] + 0.5, f"{entry['text']!r} lies over the plot"
+                for other in boxes["legend"][i + 1 :]:
+                    assert not overlap(entry, other), f"{entry['text']!r} and {other['text']!r} overlap"
+            # cut only where the whole id (and its entry's symbol) is wider than the plot
+            plot = boxes["plot"]["right"] - boxes["plot"]["left"]
+            whole = page.evaluate(TEXT_WIDTHS, [key, run_ids])
+            symbol = gan_charts.LEGEND_SYMBOL_PX
+            for text, run_id, px in zip(texts, run_ids, whole):
+                assert (text != run_id) == (px + symbol > plot), (width, run_id, text, px, plot)
+            cut_at[width] = [text for text, run_id in zip(texts, run_ids) if text != run_id]
+            chart = page.locator(f".st-key-{key} .live-chart")
+            expect(chart).to_have_attribute("role", "img")
+            label = chart.get_attribute("aria-label")
+            metric = key.removeprefix("cmp_chart_")
+            assert label.startswith(f"{metric}, step "), label
+            for run_id in run_ids:  # whole, with a number, however its legend entry is cut
+                assert re.search(rf"{re.escape(run_id)} -?[0-9.e+-]+", label), (run_id, label)
+            tabbable = chart.locator(".modebar-btn:not([tabindex='-1'])")
+            expect(tabbable).to_have_count(0)
+    # the 40-character ids are cut at 1024 px (the case this test is for), and whole at 1440 and 768 px
+    assert cut_at[1024] and cut_at[1440] == [] and cut_at[768] == [], cut_at
+    samples = page.locator(".st-key-cmp_samples_0 .live-chart")
+    expect(samples).to_have_attribute("role", "img")
+    expect(samples).to_have_attribute("aria-label", re.compile(r"^step \d+: "))
 
 
 def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_were_cleared(chart_server, page):
