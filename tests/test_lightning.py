@@ -537,8 +537,14 @@ def test_a_run_that_failed_before_its_first_row_can_be_started_again(example, tm
         fit_with(example, Silent(), GANTrackingCallback("again", root=str(tmp_path)))
     assert read_json(tmp_path / "again", "status.json")["status"] == "failed"
     callback = GANTrackingCallback("again", root=str(tmp_path), steps=4)
-    with pytest.warns(TrackingWarning, match=r"run 'again' ended with no row recorded: it starts again"):
+    with pytest.warns(
+        TrackingWarning, match=r"run 'again' ended with no row recorded: it starts again"
+    ) as got:
         fit_with(example, example.DigitsGAN(), callback)
+    # said at the line that called trainer.fit (fit_with's), not in Lightning's file that calls callbacks
+    assert [Path(w.filename).name for w in got if issubclass(w.category, TrackingWarning)] == [
+        Path(__file__).name
+    ]
     assert (callback.run.status, callback.run.step) == ("finished", 4)
     assert RunDir.open(tmp_path, "again").read_metrics()["step"].tolist() == [1, 2, 3, 4]
     # a run with rows is never started again: the error names the callback's resume=True

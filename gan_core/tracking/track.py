@@ -135,12 +135,22 @@ class TrackingWarning(UserWarning):
 _TRACKING_DIR = os.path.dirname(os.path.abspath(__file__))
 
 
+_LIGHTNING_PACKAGES = ("lightning", "pytorch_lightning", "lightning_fabric")
+
+
 def _warn_user(message: str) -> None:
-    """A `TrackingWarning` at the first frame outside `gan_core.tracking`: the user's line that called the
-    API, whichever of the tracker's calls (`init`, `watch`, `g_step`, `flush`, `finish`, the exit hook,
-    the Lightning callback) led here."""
+    """A `TrackingWarning` at the first frame outside `gan_core.tracking` and Lightning: the user's line
+    that called the API, whichever of the tracker's calls (`init`, `watch`, `g_step`, `flush`, `finish`,
+    the exit hook) led here, or for the Lightning callback the line that called ``trainer.fit`` (not
+    Lightning's own file that calls its callbacks)."""
+    skipped = [_TRACKING_DIR]
+    for name in _LIGHTNING_PACKAGES:  # (loaded already wherever the callback runs: none imported here)
+        module = sys.modules.get(name)
+        if getattr(module, "__file__", None):
+            skipped.append(os.path.dirname(os.path.abspath(module.__file__)) + os.sep)
+    prefixes = tuple(skipped)
     frame, level = sys._getframe(1), 2
-    while frame is not None and frame.f_code.co_filename.startswith(_TRACKING_DIR):
+    while frame is not None and frame.f_code.co_filename.startswith(prefixes):
         frame, level = frame.f_back, level + 1
     warnings.warn(message, TrackingWarning, stacklevel=level)
 
