@@ -198,7 +198,7 @@ def _exploding_gradients(loss: GANLoss) -> str:
             "Lower the learning rates or clip_value (too large a clip makes the gradients explode, "
             "Gulrajani et al. 2017), or switch to wgan-gp."
         )
-    return "Lower the learning rates, or use wgan-gp or spectral norm."
+    return "Lower the learning rates and keep Adam's beta2 at 0.99-0.999, or use wgan-gp or spectral norm."
 
 
 def _mode_collapse(loss: GANLoss) -> str:
@@ -227,7 +227,12 @@ def _diverged(loss: GANLoss) -> str:
             "Lower the learning rates (e.g. 10x) or clip_value and restart; wgan-gp is more stable than "
             "weight clipping."
         )
-    return "Lower the learning rates (e.g. 10x) and restart; wgan-gp or spectral norm help stability."
+    # (the Divergence preset, beta2 0, diverged at lr 1e-5 too, and trained its 3,000 steps with beta2 0.99)
+    return (
+        "Keep Adam's beta2 at its usual 0.99-0.999 (a small beta2 divides by the latest gradient alone: a "
+        "small one makes a huge step, at any learning rate), lower the learning rates (e.g. 10x) and "
+        "restart; wgan-gp or spectral norm help stability."
+    )
 
 
 def _d_leads(loss: GANLoss) -> str:

@@ -78,7 +78,9 @@ when one side overpowers the other, or when G settles on a few kinds of output.
 
 Vertical markers on every chart show hyperparameter changes (grey, dotted, labelled with the new value)
 and failure flags: a solid red line where a flag was raised, a lighter dashed one where it cleared
-(`d_leads`, worth watching, in blue; `equilibrium`, the healthy flag, in green). A marker label too close
+(`d_leads`, worth watching, in blue; `equilibrium`, the healthy flag, in green and dash-dotted, its
+clearing long-dash-dotted, so that it is told from a failure without its colour; a marker has a small
+triangle at its top, a horizontal reference line none). A marker label too close
 to a newer one is left out so that marker labels never print over each other; hover the small triangle at the marker's top for it. Values a chart cannot
 place are pinned to its edge in the metric's colour rather than dropped: on a log scale a value of 0 or
 below is a ▼ at the bottom (a gradient norm falling to exactly 0 shows as a row of them), and a NaN or an
@@ -305,7 +307,8 @@ st.subheader("Failure flags")
 st.markdown(
     "The run watches itself and raises these flags — it never changes your settings; you decide. Each flag "
     "appears as a banner with a suggestion, as a marker on every chart (solid where it was raised, dashed "
-    "where it cleared; red for a failure, blue for `d_leads`, worth watching, green for `equilibrium`), in "
+    "where it cleared; red for a failure, blue for `d_leads`, worth watching; `equilibrium` green and "
+    "dash-dotted, long-dash-dotted where it cleared), in "
     "`events.csv` and in the `flags` column of the CSV. Signals are smoothed over "
     "about 50 steps and a flag changes only after its condition has held (or stopped holding) for 100 "
     "steps, or 2 evaluations for coverage, so flags do not flicker; `exploding_gradients` alone is raised "

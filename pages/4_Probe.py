@@ -426,7 +426,20 @@ with ask_tab:
                 )
             if models.is_points:  # the table beside the picture, numbered alike
                 left, right = st.columns([2, 3])
-                left.dataframe(table, key="ask_table", hide_index=True, column_config=column_config)
+                # the verdict beside the number, where a narrow column shows it without scrolling sideways
+                order = ["#", "verdict", *(c for c in table.columns if c not in ("#", "verdict"))]
+                narrow = {
+                    "#": st.column_config.NumberColumn("#", width="small"),
+                    "x": st.column_config.NumberColumn("x", format="%.3f", width="small"),
+                    "y": st.column_config.NumberColumn("y", format="%.3f", width="small"),
+                }
+                left.dataframe(
+                    table,
+                    key="ask_table",
+                    hide_index=True,
+                    column_config={**column_config, **narrow},
+                    column_order=order,
+                )
                 bounds = probe.fit_bounds(view_bounds(root, run_id), samples)
                 fig = charts.points_figure(
                     real_points(),
