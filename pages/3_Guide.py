@@ -62,7 +62,7 @@ when one side overpowers the other, or when G settles on a few kinds of output.
 | chart | what it shows | healthy |
 | --- | --- | --- |
 | **Losses** | `d_loss` (= `d_loss_real` + `d_loss_fake`) and `g_loss`. A loss below 0 is no error: with `minimax` G minimises log(1 − D(G(z))), the log of a number below 1, so `g_loss` is always negative (about −0.55 early in the healthy ring8 run, near ln 0.5 ≈ −0.69 once D cannot tell); with `hinge`, `wgan` and `wgan-gp` G's loss is minus D's score, which may have either sign | both level off and stay there; with {EQUILIBRIUM_LOSSES}, `d_loss` near 2·ln 2 ≈ {2 * math.log(2):.3f} |
-| **D accuracy** | `d_acc_real`: share of real samples D calls real; `d_acc_fake`: share of fakes D calls fake | both near the dashed 50% line (D cannot tell) |
+| **D accuracy** | `d_acc_real`: share of real samples D calls real; `d_acc_fake`: share of fakes D calls fake | both near the dashed 50% line (D cannot tell); with `hinge`, whose D that cannot tell may settle on any score in [−1, 1], they may sit apart (one at 0.3, the other 0.8) while the samples are good: there read the samples and quality charts first |
 | **D(x) and D(G(z))** | `d_real`, `d_fake`: D's mean output on real and fake batches | both near 0.5 for the losses whose output has that midpoint ({MIDPOINT_LOSSES}) |
 | **Gradient norms** | `d_grad_norm`, `g_grad_norm` (log scale) | steady; no collapse to ~0 and no runaway |
 | **Coverage** | every `eval_every` steps: `modes_covered` (ring8, grid25: modes with a high-quality sample) or `classes_covered` (digits, mnist, fashion-mnist: classes a classifier finds among G's samples) | up at the dashed line of all the data's modes or classes (8, 25, 10), and staying there |
