@@ -73,7 +73,7 @@ when one side overpowers the other, or when G settles on a few kinds of output.
 | **Fréchet distance**, **KID** (digits, mnist, fashion-mnist) | every `eval_every` steps: `fd_cls`, `kid_cls`, how far G's samples are from real images in the feature space of a classifier trained on the real data (0 = matches); `fid`, `kid` in Inception's space when its weights are given | falling toward the dashed "real vs real" line: the same measured between two halves of the real data |
 | **Precision, recall, density, coverage** (PRDC) | `precision_cls`: share of G's samples inside the real data's neighbourhoods (fidelity); `recall_cls`: share of real images inside G's (diversity); `density_cls`, `coverage_cls`: the same, robust to outliers | rising toward their dashed lines (≈ 0.95), slowly: on the digits `recall_cls` stays at 0 for the first few thousand steps (see *Equilibrium* below); precision high with recall low is a collapse onto a few good samples, or a G that has learnt only a few digits yet (early in a run) |
 | **Label fidelity** (class-conditional runs) | `label_fidelity`: share of G's samples the classifier reads as the class asked for (digits, mnist, fashion-mnist); `d_class_acc` (acgan): share of held-out real images whose class D's class head names, beside the standalone classifier's accuracy when at hand | `label_fidelity` near its dashed 1.0 line; `d_class_acc` rising toward the classifier's |
-| **Per class / Per mode** | at each evaluation, under the quality charts: G's share of its evaluation samples per class (as the classifier names them) or per mode (its high-quality points there) as bars, the real data's share as a green line over each; red: a class or mode G misses (under half its real share; for a mode, judged on the share nearest it); for modes an outline: the share whose nearest mode it is, however far (modes numbered as the data lists them: ring8's counter-clockwise from (2, 0)); a conditional run adds the label fidelity of each class asked for. Scrub the snapshot slider back to see an earlier evaluation's | every bar at its green line, no red |
+| **Per class / Per mode** | at each evaluation, under the quality charts: G's share of its evaluation samples per class (as the classifier names them) or per mode (its high-quality points there) as bars, the real data's share as a green line over each; red: a class or mode G misses (under half its real share; for a mode, judged on the share nearest it: so a mode can be red here while *Coverage* counts it, which asks for one high-quality sample only); for modes an outline: the share whose nearest mode it is, however far (modes numbered as the data lists them: ring8's counter-clockwise from (2, 0)); a conditional run adds the label fidelity of each class asked for. Scrub the snapshot slider back to see an earlier evaluation's | every bar at its green line, no red |
 | **Samples** | G's output for the same fixed noise, every `sample_every` steps; for 2D data the generated points over D's decision heatmap (as GAN Lab draws it), optionally with arrows showing where G pushes its points (the negative of the gradient of its loss); snapshots also at a pause and after each single step | samples look like the real ones and cover all of their variety |
 
 Vertical markers on every chart show hyperparameter changes (grey, dotted, labelled with the new value)
@@ -200,8 +200,8 @@ at about 5 to 8 and `g_grad_norm` is the top line of the gradient chart all run 
 a median of 25 to 78 over each 500 steps, peaks of 223 and 132, above `d_grad_norm` at every step but
 one, while D's own norm has a median of 0.07-0.5 with brief spikes, 55 at most). So G is not starved: it
 is pushed hard, but D, learning ten times faster with five updates per G step, rejects each new
-forgery at once, and the digits stay blurred and few (1 to 5 of the 10 classes at each evaluation).
-The red `exploding_gradients` flag that comes first (steps 166 and 248 on seeds 0 and 1) is G's
+forgery at once, and the digits stay blurred and few at first (seed 0: 2, 5, 6 and 8 of the 10 classes
+at steps 500 to 2,000). The red `exploding_gradients` flag that comes first (step 161 on seed 0) is G's
 gradient above 100 for 5 steps in a row (223 against D's 42 at its peak on seed 0); it clears by step
 750. A fading G gradient is the failure of the saturating `minimax` loss, next. *Settings that tend to
 show it:* `lr_d` 10× `lr_g` with `d_steps` 5 and no spectral norm. *Remedies:* a lower `lr_d`, fewer
@@ -245,9 +245,10 @@ classes G covers; an evaluation counts as collapsed when G covers at most half t
 ring8's 8), at most half the most it ever covered, or at most 2, or when `diversity` falls to half its
 best or to 0.2. It judges evaluations from step 2,000 on (before that G may simply not have found the
 modes yet) and is raised at the second collapsed evaluation in a row, so its red marker sits on that
-second one, whatever else it shows: on this preset that is step 2,500, which is often the run's best
-evaluation (seed 0: `hq_pct` 24%, all of it on 1 mode, against 0-4% at every other evaluation; `hq_pct` counts samples near any
-mode, so a blob sitting on one cluster scores well while covering one mode of eight).""",
+second one, whatever else it shows: on this preset that is step 2,500 (seed 0: `hq_pct` 0, G's blob
+between clusters; its best evaluation, 15% at step 3,000, all of it on 1 mode, against 0-1% at every
+other; `hq_pct` counts samples near any mode, so a blob sitting on one cluster scores well while
+covering one mode of eight).""",
     "mode-collapse",
 )
 scenario(

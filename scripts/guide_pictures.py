@@ -3,14 +3,14 @@
 ``python scripts/guide_pictures.py [--presets NAME ...] [--seed 0] [--threads 1]``
 
 Each preset (and ``default``, the sidebar's defaults) is trained in full under a `Runner`, as Start does
-(`benchmarks.presets.run_one`), into a throwaway runs folder. A ``streamlit run dashboard.py`` on that
-folder then shows each finished run read-only (``?run=ID``) in headless Chromium (Debian's, as the browser
-tests drive it), and the part of the Train view from the status line to the samples is saved as
-``docs/guide/NAME.png``. ``docs/guide/manifest.json`` records, per picture, the preset's fingerprint
-(`Preset.fingerprint`: a hash of its whole config) and what the run did (steps, status, flags raised
-with their first step, final quality metrics). The Guide shows a picture only while its fingerprint is
-current; ``tests/test_guide_pictures.py`` fails in CI when a preset changed and its picture was not made
-again. With ``--presets`` only those pictures are made; the others in the manifest are kept.
+(`benchmarks.presets.run_one`), into a throwaway runs folder. A ``streamlit run dashboard.py`` on that folder
+then shows each finished run read-only (``?run=ID``) in headless Chromium (Debian's, as the browser tests
+drive it), and the part of the Train view from the status line to the end of its samples and charts is saved
+as ``docs/guide/NAME.png``. ``docs/guide/manifest.json`` records, per picture, the preset's fingerprint
+(`Preset.fingerprint`: a hash of its whole config) and what the run did (steps, status, flags raised with
+their first step, final quality metrics). The Guide shows a picture only while its fingerprint is current;
+``tests/test_guide_pictures.py`` fails in CI when a preset changed and its picture was not made again. With
+``--presets`` only those pictures are made; the others in the manifest are kept.
 
 Takes about 15 minutes for all of them on 2 CPU cores (training is most of it).
 """
@@ -53,8 +53,9 @@ CHROMIUM = "/usr/bin/chromium"
 VIEWPORT = {"width": 1500, "height": 3400}  # tall enough for the whole Train view: nothing scrolls
 PICTURE_WIDTH = 1100  # px, after scaling down: the Guide's column width, charts still legible
 DRAWN_TIMEOUT_MS = 120_000
-# The Train view's parts, top to bottom (dashboard.py's containers): the picture spans them.
-FIRST_PART, LAST_PART = ".st-key-live_status", ".st-key-live_samples"
+# The Train view's parts (pages/0_Train.py's containers): the picture spans them, from the status line
+# to the lower of the samples and the charts (a 2D run's samples come first, an image run's last).
+FIRST_PART, LAST_PARTS = ".st-key-live_status", (".st-key-live_samples", ".st-key-live_charts")
 ALL_DRAWN = "() => [...document.querySelectorAll('.live-chart')].every(c => c.querySelector('.main-svg'))"
 
 
@@ -115,7 +116,8 @@ def dashboard(runs_root: Path) -> Iterator[str]:
 
 
 def photograph(url: str, rows: dict[str, dict]) -> dict[str, bytes]:
-    """Each run's Train view, read-only, from the status line to the samples: name -> PNG bytes."""
+    """Each run's Train view, read-only, from the status line to the end of its samples and charts: name ->
+    PNG bytes."""
     pictures = {}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -129,12 +131,13 @@ def photograph(url: str, rows: dict[str, dict]) -> dict[str, bytes]:
                 page.wait_for_function(ALL_DRAWN, timeout=DRAWN_TIMEOUT_MS)
                 page.wait_for_timeout(1500)  # plotly's last layout pass and the fonts: nothing to wait on
                 top = page.locator(FIRST_PART).bounding_box()
-                bottom = page.locator(LAST_PART).bounding_box()
+                parts = [page.locator(part).bounding_box() for part in LAST_PARTS]
+                bottom = max(part["y"] + part["height"] for part in parts)
                 clip = {
                     "x": top["x"] - 8,
                     "y": top["y"] - 8,
                     "width": top["width"] + 16,
-                    "height": bottom["y"] + bottom["height"] - top["y"] + 16,
+                    "height": bottom - top["y"] + 16,
                 }
                 pictures[name] = page.screenshot(clip=clip)
                 page.close()

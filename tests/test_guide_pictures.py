@@ -36,7 +36,7 @@ def test_each_picture_is_a_train_view_of_a_run_that_showed_its_phenomenon(name):
     entry = read_pictures()[name]
     with Image.open(entry["file"]) as image:
         assert image.format == "PNG" and image.width == PICTURE_WIDTH
-        assert 1.2 * PICTURE_WIDTH < image.height < 3.0 * PICTURE_WIDTH  # status line to samples, whole
+        assert 1.2 * PICTURE_WIDTH < image.height < 3.0 * PICTURE_WIDTH  # status line to charts, whole
     raised = entry["flags_raised"]
     failures = {flag for flag in raised if flag in FAILURE_FLAGS}
     if name == DEFAULT_PICTURE or PRESETS[name].healthy:
