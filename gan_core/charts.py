@@ -2065,15 +2065,34 @@ CONDITIONING_MEANINGS = {
 }
 
 
-def compare_conditioning_note(column: str, conditional: Mapping[str, bool]) -> str | None:
-    """A line for Compare's chart of ``column`` when some of the chosen runs are class-conditional and
-    others not and the metric measures a different thing in each (`CONDITIONING_MEANINGS`: diversity,
-    classes_covered, class_kl), else None. ``conditional``: run id -> whether its G is class-conditional
-    (a built-in run's ``conditioning`` other than none; a loop's ``n_classes`` above 0)."""
+def measured_runs(frames: Mapping[str, View | None], column: str) -> list[str]:
+    """The runs of ``frames`` (run id -> what `compare_figure` draws ``column`` from: `compare_view`) that
+    measured ``column`` on some point: a value or an infinity there (`_measured`). The others are the
+    runs `compare_figure` leaves out (no rows, no such column) or names "<run> (not measured)" (a
+    digits run's modes_covered, a ring8 run's classes_covered, a loop that never logged it)."""
+    return [
+        str(run_id)
+        for run_id, view in frames.items()
+        if not _is_empty(view) and column in view and bool(_measured(view, column).any())
+    ]
+
+
+def compare_conditioning_note(
+    column: str, conditional: Mapping[str, bool], frames: Mapping[str, View | None]
+) -> str | None:
+    """A line for Compare's chart of ``column`` when some of the runs that measured it are
+    class-conditional and others not and the metric measures a different thing in each
+    (`CONDITIONING_MEANINGS`: diversity, classes_covered, class_kl), else None. ``conditional``: run id ->
+    whether its G is class-conditional (a built-in run's ``conditioning`` other than none; a loop's
+    ``n_classes`` above 0). ``frames``: run id -> what the chart draws ``column`` from (`compare_view`);
+    a run that never measured the column (`measured_runs`: "(not measured)" in the chart's legend) is no
+    part of the comparison, so it is left out of the note: a ring8 run beside a conditional digits run has
+    no classes_covered to read "over samples G draws unprompted"."""
     if column not in CONDITIONING_MEANINGS:
         return None
-    with_classes = [run_id for run_id, yes in conditional.items() if yes]
-    without = [run_id for run_id, yes in conditional.items() if not yes]
+    measured = set(measured_runs(frames, column))
+    with_classes = [run_id for run_id, yes in conditional.items() if yes and run_id in measured]
+    without = [run_id for run_id, yes in conditional.items() if not yes and run_id in measured]
     if not with_classes or not without:
         return None
     within, across = CONDITIONING_MEANINGS[column]

@@ -150,7 +150,8 @@ for i, metric in enumerate(metrics):
         live_chart(fig, chart_key("cmp_chart", metric))
         for note in (
             charts.compare_scale_note(metric, losses),
-            charts.compare_conditioning_note(metric, conditional),
+            # (of the runs that measured it: one "(not measured)" in the legend is no part of it)
+            charts.compare_conditioning_note(metric, conditional, frames),
         ):
             if note:
                 st.caption(note)

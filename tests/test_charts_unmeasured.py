@@ -12,6 +12,9 @@ import torch
 import gan_core.track as track
 from gan_core import charts
 from gan_core.registry import RunRegistry
+from gan_core.store import MetricStore
+from gan_core.tracking.schema import EVAL_COLUMNS
+from gan_core.trainer import RECORD_COLUMNS
 from tests.test_track import ToyGAN
 
 STEPS = 40
@@ -155,3 +158,48 @@ def test_compare_names_a_run_that_never_measured_the_metric(tmp_path):
     named = {t.name: len(t.x) for t in go.Figure(figure).data if t.showlegend is not False}
     assert named == {"measured": STEPS, "blind (not measured)": 1}
     assert nan_marks(figure) == []
+
+
+def eval_store(measured: dict[str, float], steps: int = 300, every: int = 100) -> MetricStore:
+    """A run's store (the registry's columns) with every per-step metric on each step and ``measured``
+    (quality column -> value) at each evaluation, every ``every`` steps; the other quality columns blank,
+    as a run that never measures them leaves them."""
+    store = MetricStore(RECORD_COLUMNS)
+    for step in range(1, steps + 1):
+        row = dict.fromkeys(RECORD_COLUMNS, 1.0) | dict.fromkeys(EVAL_COLUMNS, np.nan)
+        row["step"] = float(step)
+        if step % every == 0:
+            row |= measured
+        store.append(tuple(row[c] for c in RECORD_COLUMNS))
+    return store
+
+
+def test_the_conditioning_note_names_only_the_runs_that_measured_the_metric():
+    """A conditional digits run, an unconditional loop on digits and a ring8 run, charting classes_covered:
+    the ring8 run never measured it (its legend says "(not measured)"), so the note that the others
+    measured it over unprompted samples named the loop alone, not the ring8 run; with the ring8 run the
+    only unconditional one, nothing is compared across conditionings and there is no note."""
+    stores = {
+        "digits-acgan": eval_store({"classes_covered": 10.0, "class_kl": 0.05, "diversity": 0.8}),
+        "my-dcgan": eval_store({"classes_covered": 7.0, "class_kl": 0.4, "diversity": 0.9}),
+        "ring8-a": eval_store({"modes_covered": 8.0, "grid_js": 0.1}),
+    }
+    conditional = {"digits-acgan": True, "my-dcgan": False, "ring8-a": False}
+    for column in ("classes_covered", "class_kl", "diversity"):
+        frames = {
+            run_id: charts.compare_view(store, column, store.view(300, nonfinite=True))
+            for run_id, store in stores.items()
+        }
+        assert charts.measured_runs(frames, column) == ["digits-acgan", "my-dcgan"]
+        named = {
+            t.name for t in go.Figure(charts.compare_figure(frames, column)).data if t.showlegend is not False
+        }
+        assert {"digits-acgan", "my-dcgan", "ring8-a (not measured)"} <= named
+        note = charts.compare_conditioning_note(column, conditional, frames)
+        assert "class-conditional runs (digits-acgan)" in note and "in the others (my-dcgan):" in note
+        assert "ring8-a" not in note
+        without_loop = {r: f for r, f in frames.items() if r != "my-dcgan"}
+        assert charts.compare_conditioning_note(column, conditional, without_loop) is None
+    # the ring8 run's own 2D metric: measured by it alone
+    frames = {r: charts.compare_view(s, "grid_js", s.view(300, nonfinite=True)) for r, s in stores.items()}
+    assert charts.measured_runs(frames, "grid_js") == ["ring8-a"]

@@ -343,15 +343,18 @@ def test_a_conditional_and_an_unconditional_run_s_diversity_are_said_to_differ(r
 
 def test_the_conditioning_note_names_the_metrics_it_changes():
     mixed = {"a": True, "b": False, "c": True}
-    note = gan_charts.compare_conditioning_note("class_kl", mixed)
+    frame = pd.DataFrame({"step": [2.0, 4.0], **{c: [0.5, 0.6] for c in gan_charts.CONDITIONING_MEANINGS}})
+    frame = frame.assign(fd_cls=1.0, d_loss=1.0, label_fidelity=0.5, hq_pct=50.0)
+    frames = dict.fromkeys(mixed, frame)
+    note = gan_charts.compare_conditioning_note("class_kl", mixed, frames)
     assert note.startswith("class_kl is measured over samples asked for every class in turn")
     assert "class-conditional runs (a, c)" in note and "the others (b)" in note
-    assert gan_charts.compare_conditioning_note("classes_covered", mixed) is not None
+    assert gan_charts.compare_conditioning_note("classes_covered", mixed, frames) is not None
     for column in ("fd_cls", "d_loss", "label_fidelity", "hq_pct"):  # the same meaning either way
-        assert gan_charts.compare_conditioning_note(column, mixed) is None
-    assert gan_charts.compare_conditioning_note("diversity", {"a": True, "c": True}) is None
-    assert gan_charts.compare_conditioning_note("diversity", {"b": False}) is None
-    assert gan_charts.compare_conditioning_note("diversity", {}) is None
+        assert gan_charts.compare_conditioning_note(column, mixed, frames) is None
+    assert gan_charts.compare_conditioning_note("diversity", {"a": True, "c": True}, frames) is None
+    assert gan_charts.compare_conditioning_note("diversity", {"b": False}, frames) is None
+    assert gan_charts.compare_conditioning_note("diversity", {}, {}) is None
 
 
 def test_compare_draws_the_train_view_s_reference_line_of_a_quality_metric():
