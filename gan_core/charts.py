@@ -197,6 +197,9 @@ EDGE_MARKS = {
     "nan": ("NaN", "x", 0.96),
     "huge": ("> 3.4e38, off the chart", "triangle-up-open", 0.96),
     "posinf": ("+inf", "arrow-bar-up", 0.96),
+    # a Compare chart's values beyond the axis it fits to the others (`robust_yrange`)
+    "above": ("above the axis", "arrow-up", 0.96),
+    "below": ("below the axis", "arrow-down", 0.04),
 }
 # Single steps taken while paused, by event kind: legend name and marker symbol.
 SINGLE_STEP_MARKS = {
@@ -2151,6 +2154,122 @@ def _held_values(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndar
     return values
 
 
+# Compare's y axis fitted to the runs' values without their outliers (TensorBoard's "ignore outliers in chart
+# scaling", `robust_yrange`): one diverged run's d_loss at 1.5e11 drew every other run as a flat line at 0.
+OUTLIER_MAGNITUDE = 100.0  # a value over this many times the runs' typical magnitude is an outlier ...
+OUTLIER_DECADES = 6.0  # ... on a log axis, one this many powers of ten from their typical value
+OUTLIER_QUANTILES = (0.05, 0.95)  # the central range of the rest (TensorBoard's quantiles) ...
+OUTLIER_FENCE = 2.0  # ... beyond which, by more than this many times its width, a value is an outlier
+AXIS_PAD_SHARE = 0.05  # the fitted axis' room beyond the values it fits, of their span, each side
+
+
+def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """The ``q`` quantile of ``values`` (1-D, finite) each counted ``weights`` times: the least value at
+    which the weights of those at or below it reach ``q`` of them all."""
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    at = np.searchsorted(cumulative, q * cumulative[-1], side="left")
+    return float(values[order][min(at, len(values) - 1)])
+
+
+def robust_yrange(
+    runs: Sequence[np.ndarray], log_y: bool = False, keep: Sequence[float] = ()
+) -> tuple[float, float] | None:
+    """The y range that fits ``runs``' values without their outliers, or None when they have none (the
+    chart then ranges over all of them). ``runs``: each run's drawn values (1-D: a line's points, its
+    faint raw line's too; non-finite ones, those beyond float32 (`_drawable`) and on a log axis those
+    ≤ 0 are left out, as the chart marks them at its edge already). ``keep``: values the range always
+    covers (a reference line). Returns (low, high) in the data's units, padded by `AXIS_PAD_SHARE` of
+    their span each side (a log axis' in powers of ten).
+
+    Each run counts as much as any other, however many points it has (a run of 60 rows beside one of
+    600), and an outlier is found in two steps, on the axis' own scale (``log_y``: log10 of the values):
+
+    1. far out, where a run's values are orders of magnitude off: more than `OUTLIER_MAGNITUDE` times
+       the values' median magnitude (on a log axis, `OUTLIER_DECADES` from their median). Counted by
+       the median, it holds while under half of the runs' weight is out there: a run that diverged to
+       1e11 for most of its 81 rows, beside one healthy run;
+    2. then, on a linear axis, among the rest, a spike: further beyond their central range (the
+       `OUTLIER_QUANTILES`, as TensorBoard takes them) than `OUTLIER_FENCE` times its width, so that the
+       central 90 % of the values keep at least a fifth of the plot's height. A central range of no width
+       (a constant) finds none. A log axis is for values over several powers of ten (a WGAN critic's
+       d_loss near 0 beside a BCE loss near 1.4, a vanishing gradient): only step 1 there.
+
+    Runs on different scales within a hundredfold (a WGAN critic's -8 to 5 beside a BCE loss near 1.4)
+    are no outliers of each other; each run counting alike, neither is a run of 60 rows on another level
+    than two of 600."""
+    parts = []
+    for values in runs:
+        v = _drawable(np.asarray(values, dtype=np.float64).ravel())
+        v = v[np.isfinite(v) & ((v > 0) if log_y else True)]
+        if v.size:
+            parts.append(np.log10(v) if log_y else v)
+    if not parts:
+        return None
+    values = np.concatenate(parts)
+    weights = np.concatenate([np.full(p.size, 1.0 / p.size) for p in parts])  # each run alike
+    if log_y:
+        centre = _weighted_quantile(values, weights, 0.5)
+        near = np.abs(values - centre) <= OUTLIER_DECADES
+    else:
+        typical = _weighted_quantile(np.abs(values), weights, 0.5)
+        near = np.abs(values) <= OUTLIER_MAGNITUDE * typical if typical > 0 else np.ones(values.size, bool)
+    rest, rest_weights = values[near], weights[near]
+    low, high = (_weighted_quantile(rest, rest_weights, q) for q in OUTLIER_QUANTILES)
+    width = high - low
+    if width > 0 and not log_y:
+        inside = (rest >= low - OUTLIER_FENCE * width) & (rest <= high + OUTLIER_FENCE * width)
+        rest = rest[inside]
+    if rest.size == values.size:
+        return None  # (no outlier: the chart fits them all, as before)
+    kept = np.asarray([k for k in keep if math.isfinite(k) and (k > 0 or not log_y)], dtype=np.float64)
+    kept = np.concatenate([rest, np.log10(kept) if log_y else kept])
+    low, high = float(kept.min()), float(kept.max())
+    pad = (high - low) * AXIS_PAD_SHARE or max(abs(high) * AXIS_PAD_SHARE, 1e-12)
+    low, high = low - pad, high + pad
+    return (10**low, 10**high) if log_y else (low, high)
+
+
+def _beyond_axis(
+    step: np.ndarray, raw: np.ndarray, yrange: tuple[float, float], log_y: bool
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """A run's points whose value (``raw``, the value itself, not its smoothed line) lies beyond
+    ``yrange`` (the axis `robust_yrange` fitted), by side: ``"above"`` and ``"below"`` -> (steps,
+    values). Values the chart marks otherwise (non-finite, beyond float32, ≤ 0 on a log axis) are not
+    among them."""
+    value = _drawable(np.asarray(raw, dtype=np.float64))
+    with np.errstate(invalid="ignore"):
+        placed = np.isfinite(value) & ((value > 0) if log_y else True)
+        sides = {"above": placed & (value > yrange[1]), "below": placed & (value < yrange[0])}
+    return {side: (step[at], value[at]) for side, at in sides.items() if at.any()}
+
+
+def compare_log_y(column: str, log_y: bool) -> bool:
+    """Whether Compare draws ``column`` on a log axis: a gradient norm always (`GRAD_NORM_COLUMNS`), as the
+    Train view draws them (a vanishing G gradient and an exploding D's are powers of ten apart), any other
+    metric when the page's log scale is on (``log_y``)."""
+    return log_y or column in GRAD_NORM_COLUMNS
+
+
+def compare_off_axis_note(figure: Mapping[str, Any]) -> str | None:
+    """The line under a Compare chart (`compare_figure`) whose axis leaves some runs' values out (fitted
+    to the others: `robust_yrange`), naming those runs, how many points each and how far they go; None
+    when it leaves none out."""
+    off = ((figure.get("layout") or {}).get("meta") or {}).get("off_axis") or {}
+    if not off:
+        return None
+    runs = "; ".join(
+        f"{run_id} ({count} {'point' if count == 1 else 'points'}, "
+        + " and ".join(f"{'up to' if side == 'above' else 'down to'} {value:.3g}" for side, value in far)
+        + ")"
+        for run_id, (count, far) in off.items()
+    )
+    return (
+        f"Off this axis, which fits the other values: {runs}, marked at its edge with their values in the "
+        "hover. To draw them, turn on Fit the axis to outliers too."
+    )
+
+
 def compare_figure(
     views: Mapping[str, pd.DataFrame | None],
     column: str,
@@ -2160,6 +2279,7 @@ def compare_figure(
     events: Mapping[str, Events] | None = None,
     colors: Mapping[str, str] | None = None,
     statuses: Mapping[str, str] | None = None,
+    fit_outliers: bool = False,
 ) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
     ``column`` (an older run without that metric), are left out; with none left it is a placeholder that
@@ -2189,7 +2309,14 @@ def compare_figure(
 
     On a log axis (``log_y``) a run whose values are all 0 or below (minimax's g_loss) has nothing to
     place: named in the legend, "<run> (all ≤ 0, not drawn)"; when no run has a
-    value above 0 the chart is a placeholder that says so ("g_loss ≤ 0 everywhere: ...")."""
+    value above 0 the chart is a placeholder that says so ("g_loss ≤ 0 everywhere: ...").
+
+    The y axis fits the runs' values without their outliers (`robust_yrange`: a diverged run's 1.5e11
+    beside losses near 1), unless ``fit_outliers``; a hyperparameter's chart fits all its values (a
+    setting is no measurement). A value beyond that axis is not hidden: it is marked at the edge it went
+    past (`EDGE_MARKS` "above" and "below"), in its run's colour, its value in the hover, and
+    ``layout.meta["off_axis"]`` says which runs have such values (run id -> [points, [[side, furthest
+    value], ...]]; `compare_off_axis_note` words it)."""
     smoothing = _check_smoothing(smoothing)
     stepwise = column in HPARAM_COLUMNS
     if stepwise:
@@ -2200,6 +2327,7 @@ def compare_figure(
     markers: list[tuple[float, str, str, str, str]] = []
     steps = []
     drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
+    placed: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (run, colour, step, value) of its points
     nonpositive: list[str] = []  # the runs with values, none of them above 0, on a log axis
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
@@ -2257,6 +2385,7 @@ def compare_figure(
             lines[-1]["line"]["shape"] = "hv"
         traces.extend(lines)
         drawn.append((line_step, np.asarray(lines[-1]["y"], dtype=np.float64)))
+        placed.append((str(run_id), color, line_step, line_raw))
         bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
         low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
         found = _edge_positions(step, raw, low, high, bits, log_y=log_y, nan_is_blank=sparse)
@@ -2278,15 +2407,38 @@ def compare_figure(
         message = f"none of the chosen runs logged {column}" if ended and views else "no data yet"
         return _message_figure(column, message, METRIC_HEIGHT, column)
     markers = sorted(markers, key=lambda m: m[0])[-MAX_EVENT_LABELS:]
-    traces.extend(_edge_traces(edges))
-    layout = _base_layout(column, METRIC_HEIGHT)
-    layout["hovermode"] = "x unified"
-    layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
     # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0)
     hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
     span = _y_span([y for _, y in drawn], hlines, log_y)
     yrange = None if log_y else _bounded_yrange([column], span)  # (float noise not magnified)
+    off_axis: dict[str, list[Any]] = {}
+    if yrange is None and not fit_outliers and not stepwise:
+        # each run's points and its smoothed line, as drawn (`_y_span`'s, which plotly ranges over)
+        fitted = robust_yrange(
+            [np.concatenate([value, y]) for (_, _, _, value), (_, y) in zip(placed, drawn)],
+            log_y,
+            keep=[y for y, _ in hlines],
+        )
+        if fitted is not None:
+            yrange = span = fitted
+            for run_id, color, step, value in placed:
+                beyond = _beyond_axis(step, value, fitted, log_y)
+                for side, (at, values) in beyond.items():
+                    texts = [f"{html.escape(run_id)}: {v:.4g}" for v in values]
+                    edges[side].append((at, color, texts))
+                if beyond:
+                    far = [
+                        [side, float(values.max() if side == "above" else values.min())]
+                        for side, (_, values) in beyond.items()
+                    ]
+                    off_axis[run_id] = [sum(len(at) for at, _ in beyond.values()), far]
+    traces.extend(_edge_traces(edges))
+    layout = _base_layout(column, METRIC_HEIGHT)
+    layout["hovermode"] = "x unified"
+    layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
     layout["yaxis"] = _y_axis(column, log_y, yrange)
+    if off_axis:
+        layout["meta"] = {"off_axis": off_axis}
     marked = np.array([m[0] for m in markers], dtype=np.float64)
     spanned = np.concatenate([s[np.isfinite(s)] for s in steps] + [marked])
     first, width = (spanned.min(), np.ptp(spanned)) if spanned.size else (0.0, 0.0)

@@ -68,7 +68,23 @@ opts = st.container(horizontal=True)
 smoothing = opts.slider(
     "EMA smoothing", 0.0, 0.99, kept_value("cmp_smoothing", 0.6), 0.01, key="cmp_smoothing", width=280
 )
-log_y = opts.toggle("log scale", kept_value("cmp_log", False), key="cmp_log")
+log_y = opts.toggle(
+    "log scale",
+    kept_value("cmp_log", False),
+    key="cmp_log",
+    help="Gradient norms are on a log axis either way, as in the Train view",
+)
+# TensorBoard's "ignore outliers in chart scaling", on unless this is: each chart's axis fits the runs'
+# values without their outliers (a diverged run's 1e11 drew every other run flat at 0), which are marked
+# at its edge and named under it
+fit_outliers = opts.toggle(
+    "Fit the axis to outliers too",
+    kept_value("cmp_fit_outliers", False),
+    key="cmp_fit_outliers",
+    help="Off: each chart's y axis fits the runs' values without their outliers (a value a hundred times "
+    "the others', or a spike far beyond the bulk of them), each marked at the axis' edge with its value in "
+    "the hover, and the runs they belong to named under the chart. On: the axis fits every value.",
+)
 
 views = {}
 for run_id in chosen:
@@ -141,14 +157,23 @@ for i, metric in enumerate(metrics):
         run_id: charts.compare_view(view.store, metric, downsampled[run_id]) for run_id, view in views.items()
     }
     fig = charts.compare_figure(
-        frames, metric, smoothing=smoothing, log_y=log_y, events=events, colors=colors, statuses=statuses
+        frames,
+        metric,
+        smoothing=smoothing,
+        log_y=charts.compare_log_y(metric, log_y),
+        events=events,
+        colors=colors,
+        statuses=statuses,
+        fit_outliers=fit_outliers,
     )
     with columns[i % 2]:
         # drawn as the Train view's charts are (`live_chart`): the legend's rows and the title fitted to
         # the width the chart is drawn at, the chart an image to a screen reader, its newest values said;
         # the key the metric's own (a run's own metric may be named anything `gan_core.track` takes)
         live_chart(fig, chart_key("cmp_chart", metric))
+        off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
         for note in (
+            literal(off_axis) if off_axis else None,
             charts.compare_scale_note(metric, losses),
             # (of the runs that measured it: one "(not measured)" in the legend is no part of it)
             charts.compare_conditioning_note(metric, conditional, frames),
