@@ -60,10 +60,12 @@ from gan_core.registry import (
     ABSENT,
     DEFAULT_MAX_ACTIVE,
     HEADLINE_QUALITY,
+    SUMMARY_METRICS,
     RegistryError,
     RunRegistry,
     RunView,
     compare_csv_bytes,
+    compare_summary,
     settings_tables,
 )
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
@@ -97,6 +99,7 @@ __all__ = [
     "RUNS_ENV",
     "SOURCES",
     "STEP_METRICS",
+    "SUMMARY_METRICS",
     "SampleRate",
     "StepRate",
     "row_samples",
@@ -121,6 +124,7 @@ __all__ = [
     "check_data_path",
     "continue_device",
     "compare_csv_bytes",
+    "compare_summary",
     "coverage_total",
     "delete_upload",
     "extract_images_zip",

@@ -536,6 +536,25 @@ class RunView:
         return banner_order((self._disk_status or {}).get("flags") or [])
 
     @property
+    def flags_raised(self) -> list[str]:
+        """Every flag raised during the run, cleared since or not (live, or as the run last wrote its status),
+        in `banner_order`: the Runs page's "flags raised"."""
+        if self.runner is not None:
+            return banner_order(self.runner.monitor.raised)
+        return banner_order((self._disk_status or {}).get("flags_raised") or [])
+
+    @property
+    def target_steps(self) -> int | None:
+        """The steps the run trains to in force now (0: until stopped): a run the product trains, its
+        hyperparameters' (a resume or an applied change moves it); a user's own loop, the ``steps`` it gave
+        `gan_core.track.init`; None where that is not recorded."""
+        if self.runner is not None:
+            steps = self.runner.hparams.get("steps")
+        else:
+            steps = (self._disk_status or {}).get("steps", self.cfg.steps if self.cfg is not None else None)
+        return steps if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0 else None
+
+    @property
     def warnings(self) -> list[dict[str, Any]]:
         """What the tracking API found wrong in the calls of the loop that records this run (``warning``
         events: logits that look like probabilities, a d_loss with a penalty in it, calls after the last
@@ -1247,6 +1266,112 @@ class RunRegistry:
 # Inception's space, else the Fréchet distance in the digit classifier's, else the 2D modes or the classes
 # found, else the divergence from the real grid, else the images' diversity).
 HEADLINE_QUALITY = ("fid", "fd_cls", "modes_covered", "classes_covered", "grid_js", "diversity")
+# Which of a headline metric's values is its best: the lowest, the highest, or the one nearest a value
+# (diversity: 1.0 is as diverse as the real data; above it is noise, not quality).
+HEADLINE_BEST: dict[str, str | float] = {
+    "fid": "lowest",
+    "fd_cls": "lowest",
+    "modes_covered": "highest",
+    "classes_covered": "highest",
+    "grid_js": "lowest",
+    "diversity": 1.0,
+}
+
+
+def headline_quality(measured: Iterable[str]) -> str | None:
+    """The quality metric a run's listing shows of it: the first of `HEADLINE_QUALITY` in ``measured``
+    (the quality columns the run measured), or None for none."""
+    measured = set(measured)
+    return next((c for c in HEADLINE_QUALITY if c in measured), None)
+
+
+def best_value(column: str, values: np.ndarray) -> int | None:
+    """The index of ``values``' best (`HEADLINE_BEST` of ``column``: lowest, highest or nearest a value;
+    the first of equals), among the finite ones; None when none is finite or ``column`` has no best."""
+    values = np.asarray(values, dtype=np.float64)
+    how = HEADLINE_BEST.get(column)
+    finite = np.isfinite(values)
+    if how is None or not finite.any():
+        return None
+    score = values if how == "lowest" else -values if how == "highest" else np.abs(values - float(how))
+    return int(np.argmin(np.where(finite, score, np.inf)))
+
+
+# The per-step metrics Compare's summary gives each run's newest value of.
+SUMMARY_METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"
+
+
+def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
+    """Compare's table of the chosen runs, one row per run in ``views``' order (the order of their
+    colours), all text, as the page shows it:
+
+    - ``run``, ``status``, ``step`` (reached, "of" the steps it trains to: ``"81 of 400"``; ``"1,200
+      (until stopped)"`` for an open-ended run; the step alone where the target is not recorded), ``source``,
+      ``loss`` and ``dataset`` (`RunMeta.data_name`; "" where unknown);
+    - the newest value of each of `SUMMARY_METRICS`: its newest row's finite value (`RunDir.last_measured`:
+      a run that diverged has its last finite one, a loop that skipped D's update on its last step the
+      one before), followed by ``@step`` where that is not the run's last step (the diverged run's g_loss
+      ``"9.18e+08 @80"`` beside step 81); "" where none;
+    - ``quality``: the run's headline quality metric (`headline_quality` of what it measured, the Runs
+      page's), ``latest`` and ``best`` (`HEADLINE_BEST`) of its evaluations, each ``"value @step"``;
+      "" before its first evaluation;
+    - ``flags raised``: every flag the run raised (`RunView.flags_raised`), ", "-joined.
+
+    Values have 4 significant digits (``f"{v:.4g}"``)."""
+    rows = []
+    for run_id, view in views.items():
+        step, target = view.current_step, view.target_steps
+        reached = (
+            f"{step:,}"
+            if target is None
+            else f"{step:,} (until stopped)"
+            if target == 0
+            else (f"{step:,} of {target:,}")
+        )
+        row = {
+            "run": run_id,
+            "status": view.status,
+            "step": reached,
+            "source": view.meta.source,
+            "loss": view.meta.loss,
+            "dataset": view.meta.data_name,
+        }
+        # (one read for all of them, as a run's rows measure them together; one more for each the newest
+        # of those rows lacks)
+        newest: dict[str, tuple[int, float]] = {}
+        found = view.run_dir.last_measured(SUMMARY_METRICS)
+        for column in SUMMARY_METRICS if found is not None else ():
+            if not math.isfinite(found[1].get(column, math.nan)):
+                found_it = view.run_dir.last_measured([column])
+                if found_it is None:
+                    continue
+                newest[column] = (found_it[0], found_it[1][column])
+            else:
+                newest[column] = (found[0], found[1][column])
+        for column in SUMMARY_METRICS:
+            at, value = newest.get(column, (None, math.nan))
+            row[column] = "" if at is None else _number(value) + ("" if at == step else f" @{at:,}")
+        quality = headline_quality(view.store.exact_measured)
+        row["quality"], row["latest"], row["best"] = quality or "", "", ""
+        if quality is not None:
+            evaluations = view.store.exact_view([quality])
+            values = evaluations[quality].to_numpy(dtype=np.float64)
+            steps = evaluations["step"].to_numpy()
+            finite = np.flatnonzero(np.isfinite(values))
+            if finite.size:
+                last = finite[-1]
+                row["latest"] = f"{_number(values[last])} @{int(steps[last]):,}"
+                best = best_value(quality, values)
+                row["best"] = f"{_number(values[best])} @{int(steps[best]):,}"
+        row["flags raised"] = ", ".join(view.flags_raised)
+        rows.append(row)
+    columns = ["run", "status", "step", "source", "loss", "dataset", *SUMMARY_METRICS]
+    columns += ["quality", "latest", "best", "flags raised"]
+    return pd.DataFrame(rows, columns=columns, dtype=object)
 
 
 def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1339,7 +1464,7 @@ def latest_values(run_dir: RunDir) -> dict[str, Any]:
     if measured is not None:
         step, values = measured
         last_eval = {"step": step, **{c: v for c, v in values.items() if math.isfinite(v)}}
-        name = next((c for c in HEADLINE_QUALITY if c in last_eval), None)
+        name = headline_quality(last_eval)
         quality = f"{name} {last_eval[name]:.4g} @{step}" if name else ""
     return {"last": last, "last_eval": last_eval, "quality": quality}
 

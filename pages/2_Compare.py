@@ -19,11 +19,14 @@ with engine_loading():
     from gan_core.app import (
         ABSENT,
         EVAL_COLUMNS,
+        HEADLINE_QUALITY,
         STEP_METRICS,
+        SUMMARY_METRICS,
         RunDirError,
         RunView,
         charts,
         compare_csv_bytes,
+        compare_summary,
         settings_tables,
     )
     from ui.common import (
@@ -141,6 +144,50 @@ if training:
     note.button("Refresh", key="cmp_refresh", icon=":material/refresh:", help="Draw the runs as they are now")
 # Each run keeps its colour while it stays chosen (adding or removing another recolours none).
 colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
+
+# The runs at a glance, above their charts: one row each, in their colours' order, the run named in its colour
+# (its charts' colour, darkened where needed to read on white), pinned while the table scrolls sideways.
+summary = compare_summary(views)
+run_width = min(max(int(summary["run"].str.len().max() * 7.5) + 24, 80), 260)  # (as the Runs page's)
+newest_help = (
+    "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
+)
+st.dataframe(
+    summary.style.apply(
+        lambda runs: [f"color: {charts.label_color(colors[r])}" for r in runs], subset=["run"]
+    ),
+    key="cmp_summary",
+    hide_index=True,
+    column_config={
+        "run": st.column_config.TextColumn("run", width=run_width, pinned=True),
+        "status": st.column_config.TextColumn("status", width=75),
+        "step": st.column_config.TextColumn("step", width=95, help="reached, of the steps it trains to"),
+        "source": st.column_config.TextColumn(
+            "source",
+            width=65,
+            help="who trained it: trainer (the dashboard or the CLI), api (your loop), lightning",
+        ),
+        "loss": st.column_config.TextColumn("loss", width=100),
+        "dataset": st.column_config.TextColumn("dataset", width=75),
+        **{m: st.column_config.TextColumn(m, width=85, help=newest_help) for m in SUMMARY_METRICS},
+        "quality": st.column_config.TextColumn(
+            "quality",
+            width=110,
+            help="the run's headline quality metric, as the Runs page picks it: the first it measured of "
+            + ", ".join(HEADLINE_QUALITY),
+        ),
+        "latest": st.column_config.TextColumn("latest", width=90, help="its latest evaluation, @ its step"),
+        "best": st.column_config.TextColumn(
+            "best",
+            width=90,
+            help="its best evaluation, @ its step: the lowest fid, fd_cls or grid_js, the most modes or "
+            "classes covered, the diversity nearest the real data's 1.0",
+        ),
+        "flags raised": st.column_config.TextColumn(
+            "flags raised", width=200, help="every flag raised during the run, cleared since or not"
+        ),
+    },
+)
 downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
 events = {run_id: view.events for run_id, view in views.items()}
 losses = {run_id: view.loss for run_id, view in views.items()}  # smoothed as each run trains

@@ -820,7 +820,7 @@ def test_compare_page_overlays_two_runs_and_lists_differing_fields(runs_root):
     assert sorted(at.multiselect(key="cmp_runs").value) == ["r1", "r2"]
     metrics = {f"cmp_chart_{m}" for m in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")}
     assert chart_keys(at) == metrics | {"cmp_samples_0", "cmp_samples_1"}  # the runs' samples side by side
-    diff = at.dataframe[0].value
+    diff = at.dataframe[1].value  # (the first: the runs at a glance)
     assert diff.index.tolist() == ["lr_g"]
     assert sorted(diff.columns) == ["r1", "r2"]
     assert float(diff.loc["lr_g", "r1"]) == pytest.approx(2e-4, rel=1e-9)

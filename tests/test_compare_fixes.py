@@ -61,7 +61,7 @@ def test_a_points_run_that_named_no_data_set_is_told_apart_from_a_digits_run(run
         "accuracies and quality metrics are each data set's own, so compare each run's trend, and values "
         "only within one data set."
     ]
-    diff = at.dataframe[0].value
+    diff = at.dataframe[1].value
     assert diff.loc["(dataset)"].to_dict() == {"blob": "points (unnamed)", "digits": "digits"}
 
 
@@ -141,15 +141,15 @@ def test_each_chosen_run_s_status_is_in_the_settings_table(runs_root):
     finished(runs_root, "done")
     interrupted(runs_root, "cut")
     at = compare(["done", "cut"])
-    diff = at.dataframe[0].value
+    diff = at.dataframe[1].value
     assert diff.index[0] == "(status)"
     assert diff.loc["(status)"].to_dict() == {"done": "finished", "cut": "interrupted"}
     finished(runs_root, "done2", seed=1)
     at = compare(["done", "done2"])  # both finished: nothing to say
-    assert "(status)" not in at.dataframe[0].value.index
+    assert "(status)" not in at.dataframe[1].value.index
     interrupted(runs_root, "cut2")
     at = compare(["cut", "cut2"])  # the same, but not finished: said
-    assert at.dataframe[0].value.loc["(status)"].to_dict() == {"cut": "interrupted", "cut2": "interrupted"}
+    assert at.dataframe[1].value.loc["(status)"].to_dict() == {"cut": "interrupted", "cut2": "interrupted"}
 
 
 # ------------------------------------------------------------------------------------ samples step

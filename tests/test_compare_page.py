@@ -151,7 +151,7 @@ def test_differing_fields_are_the_settings_in_force(runs_root):
     runner.stop()
     assert runner.wait(TIMEOUT)
     at = compare()
-    diff = at.dataframe[0].value
+    diff = at.dataframe[1].value
     assert float(diff.loc["lr_d", "slowed"]) == 5e-5 and float(diff.loc["lr_d", "same"]) == 2e-4
     assert "steps" in diff.index  # 30 against 0 (open-ended)
 
@@ -166,7 +166,7 @@ def test_a_built_in_run_and_ones_own_loop_compare_on_source_and_loss(runs_root):
             run.g_step(torch.tensor(0.7))
     at = compare()
     assert at.multiselect(key="cmp_runs").value == ["mine", "built"]
-    diff, partial = at.dataframe[0].value, at.dataframe[1].value
+    diff, partial = at.dataframe[1].value, at.dataframe[2].value
     # where each came from, from run.json: never None for the built-in run
     assert diff.loc["(source)"].to_dict() == {"mine": "api", "built": "trainer"}
     assert diff.loc["(loss)"].to_dict() == {"mine": "hinge", "built": "nonsaturating"}
@@ -197,7 +197,7 @@ def test_ones_own_loop_compares_with_a_built_in_run_on_its_dataset_and_optimizer
             run.g_step(torch.tensor(0.7))
     at = compare()
     assert not at.error
-    diff, partial = at.dataframe[0].value, at.dataframe[1].value
+    diff, partial = at.dataframe[1].value, at.dataframe[2].value
     # the same loss, dataset, lr_g, betas, d_steps, sample_every, eval_every and seed; "mine" is open-ended
     assert list(diff.index) == ["(source)", "lr_d", "steps"]
     assert diff.loc["steps"].to_dict() == {"mine": "0", "built": "30"}

@@ -48,8 +48,10 @@ def compare(runs: list[str]) -> AppTest:
 
 def tables(at: AppTest) -> dict[str, pd.DataFrame]:
     """The page's two settings tables, when it shows both (no lineage: none of these runs is a branch)."""
-    assert len(at.dataframe) == 2 and len(at.expander) == 1  # the differing ones, the partial in the expander
-    return {"cmp_diff": at.dataframe[0].value, "cmp_partial": at.expander[0].dataframe[0].value}
+    assert (
+        len(at.dataframe) == 3 and len(at.expander) == 1
+    )  # the summary, the differing ones, the partial in the expander
+    return {"cmp_diff": at.dataframe[1].value, "cmp_partial": at.expander[0].dataframe[0].value}
 
 
 # ----------------------------------------------------------------------- settings that differ

@@ -1,0 +1,135 @@
+"""Compare's table of the chosen runs (`gan_core.registry.compare_summary`): one row per run, in the order of
+their colours, with how far each got, what it is, its newest losses and accuracies, the latest and best of
+its headline quality metric, and the flags it raised; and the page drawing it above the charts."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import torch
+from streamlit.testing.v1 import AppTest
+
+from gan_core import track
+from gan_core.charts import label_color
+from gan_core.registry import (
+    HEADLINE_QUALITY,
+    RunRegistry,
+    best_value,
+    compare_summary,
+    headline_quality,
+)
+from tests.test_compare_page import APP_DIR, TIMEOUT, finished
+
+COLUMNS = [
+    "run",
+    "status",
+    "step",
+    "source",
+    "loss",
+    "dataset",
+    "d_loss",
+    "g_loss",
+    "d_acc_real",
+    "d_acc_fake",
+    "quality",
+    "latest",
+    "best",
+    "flags raised",
+]
+
+
+def test_the_best_of_each_headline_metric_is_its_own_direction():
+    values = np.array([3.0, np.nan, 1.5, 2.0, 1.5])
+    assert (
+        best_value("fd_cls", values) == 2 and best_value("fid", values) == 2
+    )  # the lowest, the first of two
+    assert best_value("grid_js", values) == 2
+    assert best_value("modes_covered", values) == 0 and best_value("classes_covered", values) == 0
+    assert best_value("diversity", np.array([0.4, 1.3, 0.95, 1.02])) == 3  # nearest the real data's 1.0
+    assert best_value("fd_cls", np.array([np.nan, np.inf])) is None  # (no finite one)
+    assert all(best_value(c, values) is not None for c in HEADLINE_QUALITY)  # each has its direction
+    assert best_value("d_loss", values) is None
+    assert headline_quality({"diversity", "fd_cls", "classes_covered"}) == "fd_cls"  # the Runs page's order
+    assert headline_quality({"modes_covered", "grid_js"}) == "modes_covered"
+    assert headline_quality({"d_loss"}) is None and headline_quality(()) is None
+
+
+def tracked(root, run_id: str, d_losses, *, steps: int = 0, g_nan_at_end: bool = False) -> None:
+    """A loop's run of ``len(d_losses)`` steps on digits; with ``g_nan_at_end`` its last G loss NaN (the run
+    diverges there, and stops)."""
+    with track.init(run_id, root=root, loss="hinge", steps=steps, dataset="digits") as run:
+        for i, d_loss in enumerate(d_losses):
+            run.d_step(torch.full((8,), 0.5), torch.full((8,), -0.5), d_loss=torch.tensor(float(d_loss)))
+            last = i == len(d_losses) - 1
+            run.g_step(torch.tensor(math.nan if g_nan_at_end and last else 0.25 + i))
+
+
+def test_the_summary_says_how_far_each_run_got_its_newest_values_and_its_best_quality(tmp_path):
+    finished(tmp_path, "ring8-b", steps=30, eval_every=10, seed=1)
+    finished(tmp_path, "ring8-a", steps=30, eval_every=10)
+    tracked(tmp_path, "open", [1.0, 0.5, 0.25])  # steps 0: until stopped
+    tracked(tmp_path, "blew-up", [1.0, 2.0, 3.0, 4.0], steps=50, g_nan_at_end=True)
+    registry = RunRegistry(tmp_path)
+    order = ["ring8-b", "open", "blew-up", "ring8-a"]  # the page's order (its colours'), not the folder's
+    table = compare_summary({run_id: registry.view(run_id) for run_id in order})
+    assert table.columns.tolist() == COLUMNS and table["run"].tolist() == order
+    rows = table.set_index("run")
+    assert rows.loc["ring8-a", ["status", "step", "source", "loss", "dataset"]].tolist() == [
+        "finished",
+        "30 of 30",
+        "trainer",
+        "nonsaturating",
+        "ring8",
+    ]
+    assert rows.loc["open", ["step", "source", "loss", "dataset"]].tolist() == [
+        "3 (until stopped)",
+        "api",
+        "hinge",
+        "digits",
+    ]
+    # newest values as the run's last row holds them, 4 significant digits
+    last = pd.read_csv(tmp_path / "ring8-a" / "metrics.csv").iloc[-1]
+    for column in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake"):
+        assert rows.loc["ring8-a", column] == f"{last[column]:.4g}"
+    assert rows.loc["open", ["d_loss", "g_loss"]].tolist() == ["0.25", "2.25"]
+    # the diverged run: its last step's d_loss, and its newest finite g_loss, at the step before
+    blew_up = rows.loc["blew-up"]
+    assert blew_up["status"] == "failed" and blew_up["step"] == "4 of 50"
+    assert (blew_up["d_loss"], blew_up["g_loss"]) == ("4", "2.25 @3")
+    assert blew_up["flags raised"].split(", ")[0] == "diverged"
+    assert rows.loc["ring8-a", "flags raised"] == "" or "diverged" not in rows.loc["ring8-a", "flags raised"]
+    # ring8's headline metric, modes_covered, at its evaluations (10, 20, 30): the latest, and the most
+    view = registry.view("ring8-a")
+    evaluations = view.store.exact_view(["modes_covered"])
+    assert evaluations["step"].tolist() == [10, 20, 30]
+    modes = evaluations["modes_covered"].to_numpy()
+    best = int(np.argmax(modes))  # (the first of equals)
+    assert rows.loc["ring8-a", ["quality", "latest", "best"]].tolist() == [
+        "modes_covered",
+        f"{modes[-1]:.4g} @30",
+        f"{modes[best]:.4g} @{10 * (best + 1)}",
+    ]
+    assert rows.loc["open", ["quality", "latest", "best"]].tolist() == ["", "", ""]  # no evaluation
+
+
+def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_root):
+    finished(runs_root, "first", steps=20, eval_every=10)
+    finished(runs_root, "second", steps=20, eval_every=10, seed=1)
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    at.multiselect(key="cmp_runs").set_value(["second", "first"]).run()
+    assert not at.exception
+    # the first table on the page, above the charts (the settings tables come after them)
+    shown = at.dataframe[0].value
+    assert shown["run"].tolist() == ["second", "first"] and shown.columns.tolist() == COLUMNS
+    assert shown["step"].tolist() == ["20 of 20", "20 of 20"]
+    assert shown["quality"].tolist() == ["modes_covered", "modes_covered"]
+    assert [d.value.columns.tolist() == COLUMNS for d in at.dataframe].count(True) == 1
+    # each run named in its charts' colour (darkened where it would not read on white)
+    colors = at.session_state["cmp_colors"]
+    styles = at.dataframe[0].proto.arrow_data.styler.styles
+    for row, run_id in enumerate(["second", "first"]):
+        assert re.search(rf"_row{row}_col0 {{ color: {label_color(colors[run_id])} }}", styles)
+    assert label_color(colors["first"]) != label_color(colors["second"])
