@@ -27,9 +27,13 @@ with engine_loading():
         charts,
         compare_csv_bytes,
         compare_summary,
+        quoted,
         settings_tables,
     )
     from ui.common import (
+        address_names,
+        address_runs_problem,
+        choose,
         kept_value,
         literal,
         open_view,
@@ -46,6 +50,8 @@ SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 SAMPLE_STEP_KEY = "cmp_sample_kept"  # the samples' step last chosen (this page's own)
 SAMPLE_RUNS_KEY = "cmp_sample_runs"  # the runs it was chosen among
+ADDRESS_KEY = "cmp_address"  # the address' runs and metrics as this page last wrote them
+ADDRESS_NOTE_KEY = "cmp_address_note"  # what a link's address got wrong, and the address its visit wrote
 
 st.title("Compare runs")
 
@@ -53,6 +59,17 @@ run_ids = readable_run_ids()
 if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()
+# The comparison is in the address (``?runs=a,b,c&metrics=d_loss,fd_cls``), kept up to date below, so that a
+# reload or a shared link shows the same one. An address this page did not write (a link opened, a new tab,
+# an address edited) chooses the runs and metrics; the runs among them that cannot be opened, and the
+# metrics none of the chosen runs has, are said in one line (filled once the runs are open), the others
+# opened.
+address_said = st.empty()
+address = (st.query_params.get("runs"), st.query_params.get("metrics"))
+linked = address != st.session_state.get(ADDRESS_KEY) and address != (None, None)
+named_runs = (address_names("runs") or []) if linked else []
+if any(r in run_ids for r in named_runs):  # (none: the runs compared before, or the newest two)
+    choose("cmp_runs", [r for r in named_runs if r in run_ids])
 # (the choices below outlive a visit to another page: `kept_value`; a run since deleted is left out, and
 # said so once: the choice drawn without it, it is not among the runs kept next time)
 kept_runs = kept_value("cmp_runs", run_ids[: min(2, len(run_ids))])
@@ -96,6 +113,27 @@ for run_id in chosen:
         views[run_id] = view
         run_banners(view, prefix=f"{literal(run_id)}: ", failed=False)
 custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
+# The address' metrics: the schema's, and the chosen runs' own; any other is said, not drawn.
+named_metrics = (address_names("metrics") or []) if linked else []
+unknown_metrics = [m for m in named_metrics if m not in STEP_METRICS and m not in custom]
+if len(unknown_metrics) < len(named_metrics):
+    choose("cmp_metrics", [m for m in named_metrics if m not in unknown_metrics])
+problems = []
+runs_problem = address_runs_problem(named_runs, run_ids)
+if runs_problem:
+    opened = [r for r in named_runs if r in views]
+    problems.append(
+        runs_problem
+        + (" The others are compared." if opened else f" Compared instead: {literal(', '.join(views))}.")
+    )
+if unknown_metrics:
+    names = ", ".join(map(quoted, unknown_metrics))
+    problems.append(
+        literal(
+            f"The address names metrics that none of the chosen runs has: {names} (a metric is a metrics.csv "
+            "column or a run's own metric); the others are drawn."
+        )
+    )
 # A metric chosen stays offered when the run that logged it is taken out (its chart then says that none
 # of the chosen runs logged it, or "no data yet" beside a live run): the choice is not dropped, and it is
 # back when the run is.
@@ -112,6 +150,21 @@ metrics = metrics_box.multiselect(
     key="cmp_metrics",
     help="The schema's metrics, then the chosen runs' own (logged through gan_core.track)",
 )
+# The address says what is compared now (the runs in their order, then the metrics), and this page
+# remembers what it wrote: an address it did not write is a link (above).
+for name, chosen_names in (("runs", chosen), ("metrics", metrics)):
+    if chosen_names:
+        st.query_params[name] = ",".join(chosen_names)
+    else:
+        st.query_params.pop(name, None)
+st.session_state[ADDRESS_KEY] = written = (st.query_params.get("runs"), st.query_params.get("metrics"))
+# What the link got wrong, in one message, said until the comparison is changed (the address then is
+# another than the one the link's visit wrote)
+if linked:
+    st.session_state[ADDRESS_NOTE_KEY] = (" ".join(problems), written)
+note, note_address = st.session_state.get(ADDRESS_NOTE_KEY) or ("", None)
+if note and note_address == written:
+    address_said.warning(note, icon=":material/link_off:")
 if not views:
     st.stop()
 # (a callable: the runs' files are read when the button is clicked, not on every run of the page)

@@ -25,6 +25,7 @@ from gan_core.app import (
     DATASET_SPECS,
     DEFAULT_MAX_ACTIVE,
     ENDED,
+    RUN_ID_RULE,
     RUNS_ENV,
     DataError,
     DataSource,
@@ -255,6 +256,15 @@ def kept_value(key: str, default: Any) -> Any:
     return kept.get(key, default)
 
 
+def choose(key: str, value: Any) -> None:
+    """Make ``value`` the display choice of ``key`` (`kept_value`) from outside its widget (a link's
+    address): its widget, drawn after this in the script run, starts at it. The widget's own state is
+    dropped rather than written (Streamlit warns about a widget given a default whose state was also set
+    through the Session State API), so it takes the value `kept_value` gives it."""
+    st.session_state.setdefault(VIEW_CHOICES_KEY, {})[key] = value
+    st.session_state.pop(key, None)
+
+
 def steady_select_slider(
     label: str, options: list, key: str, *, reset_to: Any, move_to: Any = None, **kwargs
 ) -> Any:
@@ -438,6 +448,50 @@ def address_problem(run_ids: list[str]) -> str | None:
         f"The address names run {named}, which the runs folder does not hold (not started yet, deleted or "
         "moved)."
     )
+
+
+def address_names(name: str) -> list[str] | None:
+    """The names the page's address gives the query parameter ``name`` as a comma-separated list
+    (``?runs=a,b,c``), each once, in order, blanks left out and a slash a link picked up at the end dropped
+    (as `address_run` drops it); None when the address has no such parameter, or an empty one."""
+    given = st.query_params.get(name)
+    if not given:
+        return None
+    names = [part.strip() for part in given.rstrip("/").split(",")]
+    return list(dict.fromkeys(n for n in names if n)) or None
+
+
+def address_runs_problem(named: list[str], run_ids: list[str]) -> str | None:
+    """Why some of the runs the address names (``named``, `address_names`) cannot be opened, in one line
+    of Markdown that shows each id as typed: those no run may have (`validate_run_id`) and those the runs
+    folder does not hold among ``run_ids`` (the readable runs: one there that cannot be read is said so).
+    None when every one is in ``run_ids``. `address_problem` says it for a page of one run."""
+    malformed, missing, unreadable = [], [], []
+    for run_id in named:
+        if run_id in run_ids:
+            continue
+        try:
+            validate_run_id(run_id)
+        except ValueError:
+            malformed.append(run_id)
+            continue
+        (unreadable if os.path.lexists(registry().runs_root / run_id) else missing).append(run_id)
+    parts = []
+    if malformed:
+        parts.append(
+            f"{', '.join(quoted(r) for r in malformed)} (no run may have such an id: a run id is "
+            f"{RUN_ID_RULE} or slashes)"
+        )
+    if missing:
+        parts.append(
+            f"{', '.join(missing)} (the runs folder does not hold {'it' if len(missing) == 1 else 'them'}: "
+            "not started yet, deleted or moved)"
+        )
+    if unreadable:
+        parts.append(f"{', '.join(unreadable)} (cannot be read: see the Runs page)")
+    if not parts:
+        return None
+    return literal(f"The address names runs that cannot be opened: {'; '.join(parts)}.")
 
 
 def open_view(run_id: str, *, to: str = "opened") -> RunView | None:
