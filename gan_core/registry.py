@@ -1302,7 +1302,7 @@ SUMMARY_METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 
 
 def _number(value: float) -> str:
-    return f"{value:.4g}"
+    return f"{value:.3g}"
 
 
 def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
@@ -1321,7 +1321,7 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
       "" before its first evaluation;
     - ``flags raised``: every flag the run raised (`RunView.flags_raised`), ", "-joined.
 
-    Values have 4 significant digits (``f"{v:.4g}"``)."""
+    Values have 3 significant digits (``f"{v:.3g}"``), as a table's narrow column shows them whole."""
     rows = []
     for run_id, view in views.items():
         step, target = view.current_step, view.target_steps

@@ -211,10 +211,25 @@ st.dataframe(
     ),
     key="cmp_summary",
     hide_index=True,
+    # what tells the runs apart first, seen without scrolling on a 768 px window: how far each got and how
+    # good it is, its newest losses and the flags it raised; what it is (also in "Settings that differ") last
+    column_order=[
+        "run",
+        "status",
+        "step",
+        "quality",
+        "latest",
+        "best",
+        *SUMMARY_METRICS,
+        "flags raised",
+        "loss",
+        "dataset",
+        "source",
+    ],
     column_config={
         "run": st.column_config.TextColumn("run", width=run_width, pinned=True),
-        "status": st.column_config.TextColumn("status", width=75),
-        "step": st.column_config.TextColumn("step", width=95, help="reached, of the steps it trains to"),
+        "status": st.column_config.TextColumn("status", width=70),
+        "step": st.column_config.TextColumn("step", width=85, help="reached, of the steps it trains to"),
         "source": st.column_config.TextColumn(
             "source",
             width=65,
@@ -222,17 +237,17 @@ st.dataframe(
         ),
         "loss": st.column_config.TextColumn("loss", width=100),
         "dataset": st.column_config.TextColumn("dataset", width=75),
-        **{m: st.column_config.TextColumn(m, width=85, help=newest_help) for m in SUMMARY_METRICS},
+        **{m: st.column_config.TextColumn(m, width=100, help=newest_help) for m in SUMMARY_METRICS},
         "quality": st.column_config.TextColumn(
             "quality",
             width=110,
             help="the run's headline quality metric, as the Runs page picks it: the first it measured of "
             + ", ".join(HEADLINE_QUALITY),
         ),
-        "latest": st.column_config.TextColumn("latest", width=90, help="its latest evaluation, @ its step"),
+        "latest": st.column_config.TextColumn("latest", width=85, help="its latest evaluation, @ its step"),
         "best": st.column_config.TextColumn(
             "best",
-            width=90,
+            width=85,
             help="its best evaluation, @ its step: the lowest fid, fd_cls or grid_js, the most modes or "
             "classes covered, the diversity nearest the real data's 1.0",
         ),

@@ -381,6 +381,61 @@ def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_wer
         expect(title).to_have_text("step 60", timeout=UI_TIMEOUT)
 
 
+# The cells of Compare's summary table as its grid gives them to a screen reader (the grid is drawn on a
+# canvas; its accessible table holds the columns in view): the header, then each row.
+SUMMARY_CELLS = """() => {
+  const grid = document.querySelector('[data-testid=stDataFrame]');
+  if (!grid) return null;
+  const rows = [...grid.querySelectorAll('tr')].map((tr) =>
+    [...tr.querySelectorAll('th, td')].map((cell) => cell.textContent));
+  return rows.length > 1 ? rows : null;
+}"""
+
+
+def test_compare_summary_leads_the_page_and_reads_at_768_px(chart_server, chart_runs, page):
+    """The table of the chosen runs, above their charts, one row per run in their order: at 768 px it fits
+    the page's width (it scrolls inside itself, the run's name pinned), and its first columns say how far
+    each run got and that the diverging one failed."""
+    page.set_viewport_size({"width": 768, "height": 1200})
+    page.goto(f"{chart_server.url}/Compare?runs={RUN_IDS[1]},{DIVERGING}&metrics=d_loss")
+    page.wait_for_function(f"() => ({SUMMARY_CELLS})() !== null", timeout=UI_TIMEOUT)
+    header, *rows = page.evaluate(SUMMARY_CELLS)
+    assert header[:6] == ["run", "status", "step", "quality", "latest", "best"], header
+    assert [row[0] for row in rows] == [RUN_IDS[1], DIVERGING]
+    reached = int(pd.read_csv(chart_runs / DIVERGING / "metrics.csv")["step"].max())
+    assert rows[0][1:3] == ["finished", "60 of 60"] and rows[1][1:3] == ["failed", f"{reached} of 600"]
+    table = page.get_by_test_id("stDataFrame").first.bounding_box()
+    chart = chart_boxes(page, "cmp_chart_d_loss")["svg"]
+    assert table["y"] + table["height"] <= chart["top"], "the table is above the charts"
+    assert table["width"] >= 600 and table["x"] + table["width"] <= 768, table  # inside the page, not past it
+
+
+def test_compare_address_opens_the_comparison_and_follows_it(chart_server, page):
+    """A link names two runs, an id no run may have, a metric and one no run has: the two runs and the
+    metric are drawn, one message names the other two; a metric added goes into the address, and a reload
+    of that address draws the same comparison, with nothing to say."""
+    page.goto(
+        f"{chart_server.url}/Compare?runs={RUN_IDS[2]},no%20such!,{DIVERGING}&metrics=g_loss,not_logged"
+    )
+    runs, metrics = page.get_by_test_id("stMultiSelect").first, page.get_by_test_id("stMultiSelect").nth(1)
+    expect(runs).to_contain_text(DIVERGING, timeout=UI_TIMEOUT)
+    assert RUN_IDS[2] in runs.inner_text() and RUN_IDS[0] not in runs.inner_text()
+    said = page.get_by_test_id("stAlert")
+    expect(said).to_have_count(1, timeout=UI_TIMEOUT)
+    expect(said).to_contain_text("'no such!'")
+    expect(said).to_contain_text("not_logged")
+    expect(page.locator(".st-key-cmp_chart_g_loss .js-plotly-plot")).to_have_count(1, timeout=UI_TIMEOUT)
+    expect(page.locator("[class*=st-key-cmp_chart_]")).to_have_count(1)
+    choose(page, 1, "d_real")
+    expect(page).to_have_url(re.compile(r"metrics=g_loss%2Cd_real$"), timeout=UI_TIMEOUT)
+    assert f"runs={RUN_IDS[2]}%2C{DIVERGING}&" in page.url
+    page.reload()
+    expect(page.locator(".st-key-cmp_chart_d_real .js-plotly-plot")).to_have_count(1, timeout=UI_TIMEOUT)
+    assert runs.inner_text().index(RUN_IDS[2]) < runs.inner_text().index(DIVERGING)  # in the link's order
+    assert "g_loss" in metrics.inner_text() and "d_real" in metrics.inner_text()
+    expect(page.get_by_test_id("stAlert")).to_have_count(0)
+
+
 def test_train_view_marks_are_whole_apart_and_inside(chart_server, chart_runs, page):
     page.goto(f"{chart_server.url}/?run={STEPPED}")
     for panel in (LOSS_PANEL, ACCURACY_PANEL, D_OUTPUT_PANEL):
