@@ -2154,77 +2154,66 @@ def _held_values(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndar
     return values
 
 
-# Compare's y axis fitted to the runs' values without their outliers (TensorBoard's "ignore outliers in chart
-# scaling", `robust_yrange`): one diverged run's d_loss at 1.5e11 drew every other run as a flat line at 0.
-OUTLIER_MAGNITUDE = 100.0  # a value over this many times the runs' typical magnitude is an outlier ...
-OUTLIER_DECADES = 6.0  # ... on a log axis, one this many powers of ten from their typical value
-OUTLIER_QUANTILES = (0.05, 0.95)  # the central range of the rest (TensorBoard's quantiles) ...
-OUTLIER_FENCE = 2.0  # ... beyond which, by more than this many times its width, a value is an outlier
+# Compare's y axis fitted to the runs' values without their outliers (`robust_yrange`): one diverged run's
+# d_loss at 1.5e11 drew every other run as a flat line at 0.
+OUTLIER_GAP = 10.0  # a run's values past a leap of more than this factor, up from its own bulk ...
+OUTLIER_LOG_GAP = 2.0  # ... (on a log axis, of more than this many powers of ten) are its outliers
+OUTLIER_FROM = 0.25  # the quantile of a run's values its bulk is counted from (it holds while a run's
+# outliers are at most three quarters of its points: the divergence preset's were 50 of its 81 rows)
 AXIS_PAD_SHARE = 0.05  # the fitted axis' room beyond the values it fits, of their span, each side
 
 
-def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    """The ``q`` quantile of ``values`` (1-D, finite) each counted ``weights`` times: the least value at
-    which the weights of those at or below it reach ``q`` of them all."""
-    order = np.argsort(values, kind="stable")
-    cumulative = np.cumsum(weights[order])
-    at = np.searchsorted(cumulative, q * cumulative[-1], side="left")
-    return float(values[order][min(at, len(values) - 1)])
+def _leap(values: np.ndarray, log_y: bool) -> float:
+    """Where one run's values (`robust_yrange`'s: finite; log10 of them on a log axis) leap up: the least
+    size (``|v|``; on a log axis the value) past the first jump of more than `OUTLIER_GAP` times (on a log
+    axis `OUTLIER_LOG_GAP` powers of ten) between two sizes in a row, sorted, at or above the run's
+    `OUTLIER_FROM` quantile of them; +inf when there is none. Sizes of 0 say nothing of a run's scale (a
+    hinge loss at exactly 0) and are left out of both."""
+    sizes = np.sort(values if log_y else np.abs(values[values != 0]))
+    if sizes.size < 2:
+        return math.inf
+    above = sizes[sizes >= np.quantile(sizes, OUTLIER_FROM, method="lower")]  # (one of them)
+    jumps = np.diff(above) > OUTLIER_LOG_GAP if log_y else above[1:] > OUTLIER_GAP * above[:-1]
+    found = np.flatnonzero(jumps)
+    return float(above[found[0] + 1]) if found.size else math.inf
 
 
 def robust_yrange(
     runs: Sequence[np.ndarray], log_y: bool = False, keep: Sequence[float] = ()
 ) -> tuple[float, float] | None:
     """The y range that fits ``runs``' values without their outliers, or None when they have none (the
-    chart then ranges over all of them). ``runs``: each run's drawn values (1-D: a line's points, its
-    faint raw line's too; non-finite ones, those beyond float32 (`_drawable`) and on a log axis those
-    ≤ 0 are left out, as the chart marks them at its edge already). ``keep``: values the range always
-    covers (a reference line). Returns (low, high) in the data's units, padded by `AXIS_PAD_SHARE` of
-    their span each side (a log axis' in powers of ten).
+    chart then ranges over all of them, as before). ``runs``: each run's values (1-D: its points, not a
+    smoothed line, which an outlier drags along; non-finite ones, those beyond float32 (`_drawable`) and
+    on a log axis those ≤ 0 are left out, as the chart marks them at its edge already). ``keep``: values
+    the range always covers (a reference line). Returns (low, high) in the data's units, padded by
+    `AXIS_PAD_SHARE` of their span each side.
 
-    Each run counts as much as any other, however many points it has (a run of 60 rows beside one of
-    600), and an outlier is found in two steps, on the axis' own scale (``log_y``: log10 of the values):
+    An outlier is a value of a run that leaps orders of magnitude beyond the run's own values (`_leap`):
+    past a jump of more than `OUTLIER_GAP` times in their sizes, up from the bulk of them (on a log axis,
+    of more than `OUTLIER_LOG_GAP` powers of ten). A divergence leaps (the divergence preset's d_loss:
+    1.27, then 33.5, 4,686, 7.5e7 ... 1.85e11, more than half of its rows); what a run does on its own
+    scale moves by steps, however far it goes, and is kept: a D that wins (d_loss from 1.38 down to
+    0.001), an early transient, a spike of a few times the rest. Runs are never outliers of each other,
+    whatever their scales (a WGAN critic's -8 to 5 beside BCE losses near 1.4, a minimax g_loss near
+    -0.001 beside a non-saturating one near 0.7): the log scale is for those.
 
-    1. far out, where a run's values are orders of magnitude off: more than `OUTLIER_MAGNITUDE` times
-       the values' median magnitude (on a log axis, `OUTLIER_DECADES` from their median). Counted by
-       the median, it holds while under half of the runs' weight is out there: a run that diverged to
-       1e11 for most of its 81 rows, beside one healthy run;
-    2. then, on a linear axis, among the rest, a spike: further beyond their central range (the
-       `OUTLIER_QUANTILES`, as TensorBoard takes them) than `OUTLIER_FENCE` times its width, so that the
-       central 90 % of the values keep at least a fifth of the plot's height. A central range of no width
-       (a constant) finds none. A log axis is for values over several powers of ten (a WGAN critic's
-       d_loss near 0 beside a BCE loss near 1.4, a vanishing gradient): only step 1 there.
-
-    Runs on different scales within a hundredfold (a WGAN critic's -8 to 5 beside a BCE loss near 1.4)
-    are no outliers of each other; each run counting alike, neither is a run of 60 rows on another level
-    than two of 600."""
-    parts = []
+    A climb by steps of less than the gap (a run whose loss doubles at each step) is none either: the axis
+    fits it, as it fits every value when there is no outlier."""
+    kept, every = [], 0
     for values in runs:
         v = _drawable(np.asarray(values, dtype=np.float64).ravel())
         v = v[np.isfinite(v) & ((v > 0) if log_y else True)]
-        if v.size:
-            parts.append(np.log10(v) if log_y else v)
-    if not parts:
-        return None
-    values = np.concatenate(parts)
-    weights = np.concatenate([np.full(p.size, 1.0 / p.size) for p in parts])  # each run alike
-    if log_y:
-        centre = _weighted_quantile(values, weights, 0.5)
-        near = np.abs(values - centre) <= OUTLIER_DECADES
-    else:
-        typical = _weighted_quantile(np.abs(values), weights, 0.5)
-        near = np.abs(values) <= OUTLIER_MAGNITUDE * typical if typical > 0 else np.ones(values.size, bool)
-    rest, rest_weights = values[near], weights[near]
-    low, high = (_weighted_quantile(rest, rest_weights, q) for q in OUTLIER_QUANTILES)
-    width = high - low
-    if width > 0 and not log_y:
-        inside = (rest >= low - OUTLIER_FENCE * width) & (rest <= high + OUTLIER_FENCE * width)
-        rest = rest[inside]
-    if rest.size == values.size:
+        if log_y:
+            v = np.log10(v)
+        every += v.size
+        limit = _leap(v, log_y)
+        kept.append(v[(v if log_y else np.abs(v)) < limit])
+    rest = np.concatenate(kept) if kept else np.zeros(0)
+    if rest.size == every or not rest.size:
         return None  # (no outlier: the chart fits them all, as before)
-    kept = np.asarray([k for k in keep if math.isfinite(k) and (k > 0 or not log_y)], dtype=np.float64)
-    kept = np.concatenate([rest, np.log10(kept) if log_y else kept])
-    low, high = float(kept.min()), float(kept.max())
+    extra = np.asarray([k for k in keep if math.isfinite(k) and (k > 0 or not log_y)], dtype=np.float64)
+    rest = np.concatenate([rest, np.log10(extra) if log_y else extra])
+    low, high = float(rest.min()), float(rest.max())
     pad = (high - low) * AXIS_PAD_SHARE or max(abs(high) * AXIS_PAD_SHARE, 1e-12)
     low, high = low - pad, high + pad
     return (10**low, 10**high) if log_y else (low, high)
@@ -2312,9 +2301,10 @@ def compare_figure(
     value above 0 the chart is a placeholder that says so ("g_loss ≤ 0 everywhere: ...").
 
     The y axis fits the runs' values without their outliers (`robust_yrange`: a diverged run's 1.5e11
-    beside losses near 1), unless ``fit_outliers``; a hyperparameter's chart fits all its values (a
-    setting is no measurement). A value beyond that axis is not hidden: it is marked at the edge it went
-    past (`EDGE_MARKS` "above" and "below"), in its run's colour, its value in the hover, and
+    beside losses near 1), unless ``fit_outliers``; the chart of a hyperparameter (a setting is no
+    measurement), of an accuracy (0 to 1) or of a metric measured on some steps only fits all its
+    values. A value beyond the fitted axis is not hidden: it is marked at the edge it went past
+    (`EDGE_MARKS` "above" and "below"), in its run's colour, its value in the hover, and
     ``layout.meta["off_axis"]`` says which runs have such values (run id -> [points, [[side, furthest
     value], ...]]; `compare_off_axis_note` words it)."""
     smoothing = _check_smoothing(smoothing)
@@ -2328,6 +2318,7 @@ def compare_figure(
     steps = []
     drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
     placed: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (run, colour, step, value) of its points
+    sparse_seen = False  # a run measured it on some steps only
     nonpositive: list[str] = []  # the runs with values, none of them above 0, on a log axis
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
@@ -2337,6 +2328,7 @@ def compare_figure(
         # every step is a line like the built-in metrics, smoothed as the Train view smooths it).
         measured = _measured(view, column)
         sparse = column in EVAL_COLUMNS or (column not in RECORD_COLUMNS and not measured.all())
+        sparse_seen |= sparse
         if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
             if not measured.any():  # a chosen run that never measured it: said in the legend, not left out
                 unmeasured = _line_traces(
@@ -2412,13 +2404,11 @@ def compare_figure(
     span = _y_span([y for _, y in drawn], hlines, log_y)
     yrange = None if log_y else _bounded_yrange([column], span)  # (float noise not magnified)
     off_axis: dict[str, list[Any]] = {}
-    if yrange is None and not fit_outliers and not stepwise:
-        # each run's points and its smoothed line, as drawn (`_y_span`'s, which plotly ranges over)
-        fitted = robust_yrange(
-            [np.concatenate([value, y]) for (_, _, _, value), (_, y) in zip(placed, drawn)],
-            log_y,
-            keep=[y for y, _ in hlines],
-        )
+    # (a setting is no measurement; an accuracy has its ends; a quality metric's few evaluations move by
+    # leaps of their own: a collapsed run's grid_kl of 15 beside a healthy one's 0.1, the collapse itself)
+    fits = not (fit_outliers or stepwise or sparse_seen or column in ACCURACY_COLUMNS)
+    if yrange is None and fits:
+        fitted = robust_yrange([value for _, _, _, value in placed], log_y, keep=[y for y, _ in hlines])
         if fitted is not None:
             yrange = span = fitted
             for run_id, color, step, value in placed:

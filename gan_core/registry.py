@@ -1312,10 +1312,11 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
     - ``run``, ``status``, ``step`` (reached, "of" the steps it trains to: ``"81 of 400"``; ``"1,200
       (until stopped)"`` for an open-ended run; the step alone where the target is not recorded), ``source``,
       ``loss`` and ``dataset`` (`RunMeta.data_name`; "" where unknown);
-    - the newest value of each of `SUMMARY_METRICS`: its newest row's finite value (`RunDir.last_measured`:
-      a run that diverged has its last finite one, a loop that skipped D's update on its last step the
-      one before), followed by ``@step`` where that is not the run's last step (the diverged run's g_loss
-      ``"9.18e+08 @80"`` beside step 81); "" where none;
+    - the newest value of each of `SUMMARY_METRICS`: the run's newest row's (`MetricStore.latest`, what
+      its charts end at), or where that is no finite number the newest finite one in its metrics.csv
+      (`RunDir.last_measured`: a run that diverged has its last finite one, a loop that skipped D's
+      update on its last step the one before), followed by ``@step`` (the diverged run's g_loss
+      ``"9.18e+08 @80"``, its last row step 81); "" where none;
     - ``quality``: the run's headline quality metric (`headline_quality` of what it measured, the Runs
       page's), ``latest`` and ``best`` (`HEADLINE_BEST`) of its evaluations, each ``"value @step"``;
       "" before its first evaluation;
@@ -1340,21 +1341,21 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
             "loss": view.meta.loss,
             "dataset": view.meta.data_name,
         }
-        # (one read for all of them, as a run's rows measure them together; one more for each the newest
-        # of those rows lacks)
-        newest: dict[str, tuple[int, float]] = {}
-        found = view.run_dir.last_measured(SUMMARY_METRICS)
-        for column in SUMMARY_METRICS if found is not None else ():
-            if not math.isfinite(found[1].get(column, math.nan)):
-                found_it = view.run_dir.last_measured([column])
-                if found_it is None:
-                    continue
-                newest[column] = (found_it[0], found_it[1][column])
-            else:
+        # The store's newest row (what the charts draw; a live run's file runs ahead of it); a column it
+        # left blank (a NaN: a divergence, or a loop that did not update D on that step), from the newest
+        # row of the run's file that holds a finite one.
+        latest = view.store.latest() or {}
+        last = latest.get("step", math.nan)
+        newest: dict[str, tuple[float, float]] = {}
+        for column in SUMMARY_METRICS:
+            value = latest.get(column, math.nan)
+            if math.isfinite(value):
+                newest[column] = (last, value)
+            elif (found := view.run_dir.last_measured([column])) is not None:
                 newest[column] = (found[0], found[1][column])
         for column in SUMMARY_METRICS:
             at, value = newest.get(column, (None, math.nan))
-            row[column] = "" if at is None else _number(value) + ("" if at == step else f" @{at:,}")
+            row[column] = "" if at is None else _number(value) + ("" if at == last else f" @{int(at):,}")
         quality = headline_quality(view.store.exact_measured)
         row["quality"], row["latest"], row["best"] = quality or "", "", ""
         if quality is not None:

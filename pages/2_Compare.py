@@ -94,16 +94,16 @@ log_y = opts.toggle(
     key="cmp_log",
     help="Gradient norms are on a log axis either way, as in the Train view",
 )
-# TensorBoard's "ignore outliers in chart scaling", on unless this is: each chart's axis fits the runs'
+# As TensorBoard's "ignore outliers in chart scaling", on unless this is: each chart's axis fits the runs'
 # values without their outliers (a diverged run's 1e11 drew every other run flat at 0), which are marked
-# at its edge and named under it
+# at its edge and named under it (`charts.robust_yrange`)
 fit_outliers = opts.toggle(
     "Fit the axis to outliers too",
     kept_value("cmp_fit_outliers", False),
     key="cmp_fit_outliers",
-    help="Off: each chart's y axis fits the runs' values without their outliers (a value a hundred times "
-    "the others', or a spike far beyond the bulk of them), each marked at the axis' edge with its value in "
-    "the hover, and the runs they belong to named under the chart. On: the axis fits every value.",
+    help="Off: each chart's y axis fits the runs' values without their outliers, the values of a run that "
+    "leapt orders of magnitude beyond its own (a diverging run's), each marked at the axis' edge with its "
+    "value in the hover, the runs they belong to named under the chart. On: the axis fits every value.",
 )
 
 views = {}
@@ -229,7 +229,7 @@ st.dataframe(
     column_config={
         "run": st.column_config.TextColumn("run", width=run_width, pinned=True),
         "status": st.column_config.TextColumn("status", width=70),
-        "step": st.column_config.TextColumn("step", width=85, help="reached, of the steps it trains to"),
+        "step": st.column_config.TextColumn("step", width=115, help="reached, of the steps it trains to"),
         "source": st.column_config.TextColumn(
             "source",
             width=65,
