@@ -3212,6 +3212,13 @@ QUALITY_TITLE = "Quality (every eval_every steps)"
 # would have put one chart to a row at 1024.
 SMALL_CHART_MIN_PX = 260
 SMALL_CHART_MIN_PLOT_PX = SMALL_CHART_MIN_PX - MARGIN["l"] - MARGIN["r"]
+# The least width of a snapshot's panel where several are laid out side by side (Compare's samples, one per
+# run, `ui.live_chart.chart_grid_style`): its widest texts are drawn at fixed pixels, not fitted to the
+# width, and end ~282 px from its left (measured in Chromium): a critic's colour bar title ("D's score
+# (higher: real; white: median, not a boundary)", centred on its `COLORBAR_PX` bar) and the off-view note
+# under the plot ("1000 of 1000 generated points outside this view"). At `SMALL_CHART_MIN_PX`, two to a row
+# of 1024's 564 px, both were cut at 274 px; three to a row at 1440 (316 px each) still fit.
+SAMPLE_PANEL_MIN_PX = 300
 # The quality charts' and the custom metrics' legends are planned for that narrowest chart's plot. The
 # quality charts' titles are wrapped for 290 px at `TITLE_CHAR_PX` (7.5 px a character, with room to
 # spare: 5.8 measured), so that every title of `QUALITY_GROUPS` is one line: 38 characters at most,

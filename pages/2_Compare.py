@@ -42,10 +42,10 @@ with engine_loading():
         run_banners,
         steady_select_slider,
     )
-    from ui.live_chart import chart_key, live_chart
+    from ui.live_chart import chart_grid_style, chart_key, live_chart
 
 CHART_POINTS = 600
-SAMPLES_PER_ROW = 3
+SAMPLES_GRID = "cmp_samples"  # the samples' container: one panel per run, as many columns as fit
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 SAMPLE_STEP_KEY = "cmp_sample_kept"  # the samples' step last chosen (this page's own)
@@ -348,26 +348,29 @@ else:
         st.session_state[SAMPLE_STEP_KEY] = sample_step
     else:
         sample_step = snapshot_steps[0]
-    # as many columns as runs, up to SAMPLES_PER_ROW: two runs in three columns left a third of the row
-    # empty, and on a 1,000 px window each panel ~100 px wide, its legend cut to "rea"
-    per_row = min(SAMPLES_PER_ROW, len(views))
-    for row_start in range(0, len(views), per_row):
-        row = list(views.items())[row_start : row_start + per_row]
-        for offset, (column, (run_id, view)) in enumerate(zip(st.columns(per_row), row)):
-            # the run's name in its charts' colour (a run id is letters, digits, . _ -), on one line: a long
-            # id is cut short with an ellipsis (whole on hover), so that every run's samples start level
-            name = html.escape(run_id)
-            column.markdown(
-                f'<div title="{name}" style="white-space:nowrap;overflow:hidden;text-overflow:ellipsis">'
-                f'<span style="color:{colors[run_id]}">■</span> {name}</div>',
-                unsafe_allow_html=True,
-            )
-            figure = sample_figure(view, sample_step)
-            if isinstance(figure, str):
-                column.caption(figure)
-            else:
-                with column:
-                    live_chart(figure, f"cmp_samples_{row_start + offset}")
+    # One panel per run in as many equal columns as the page's width fits (`chart_grid_style`, as the Train
+    # view lays out its quality charts), each wide enough for a snapshot's fixed texts
+    # (`charts.SAMPLE_PANEL_MIN_PX`): three to a row at 1440 px as before, never squeezed to the width a
+    # fixed three columns left them at 1024 or 768 px (the colour bar's title and the notes under the plot
+    # cut, the legend reading "gen"); their plots lined up.
+    box = st.container(horizontal=True, key=SAMPLES_GRID)
+    for i, (run_id, view) in enumerate(views.items()):
+        panel = box.container(key=f"cmp_sample_panel_{i}")
+        # the run's name in its charts' colour (a run id is letters, digits, . _ -), on one line: a long
+        # id is cut short with an ellipsis (whole on hover), so that every run's samples start level
+        name = html.escape(run_id)
+        panel.markdown(
+            f'<div title="{name}" style="white-space:nowrap;overflow:hidden;text-overflow:ellipsis">'
+            f'<span style="color:{colors[run_id]}">■</span> {name}</div>',
+            unsafe_allow_html=True,
+        )
+        figure = sample_figure(view, sample_step)
+        if isinstance(figure, str):
+            panel.caption(figure)
+        else:
+            with panel:
+                live_chart(figure, f"cmp_samples_{i}", row_group=SAMPLES_GRID)
+    st.html(f"<style>{chart_grid_style(SAMPLES_GRID, charts.SAMPLE_PANEL_MIN_PX)}</style>")
 
 st.subheader("Settings that differ")
 st.caption(

@@ -18,7 +18,7 @@ from gan_core import track
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.runner import Runner
-from ui.live_chart import chart_key, read_payload
+from ui.live_chart import chart_grid_style, chart_key, read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT = 60
@@ -305,9 +305,12 @@ def test_a_run_still_training_is_said_to_be_shown_as_it_was_and_a_refresh_brings
         at.button(key="cmp_refresh").click().run()
         (note,) = [c.value for c in at.caption if c.value.startswith("Still training")]
         assert "live (shown to step 7)" in note
-        # the two runs' samples side by side, in two columns (three left a third of the row empty)
-        samples = [c for c in at.columns if any("■" in m.value for m in c.markdown)]
-        assert len(samples) == 2 and [c.weight for c in samples] == [0.5, 0.5]
+        # the two runs' samples side by side, in the grid of as many equal columns as fit (three fixed
+        # columns left a third of the row empty, and squeezed three panels into a 768 px window)
+        names = [sample_name(m.value) for m in at.markdown if "■" in m.value]
+        assert names == at.multiselect(key="cmp_runs").value and len(names) == 2
+        styles = [h.proto.body for h in at.get("html")]
+        assert [s for s in styles if chart_grid_style("cmp_samples", gan_charts.SAMPLE_PANEL_MIN_PX) in s]
     finally:
         run.finish()
     at = compare()
