@@ -1252,21 +1252,26 @@ def _y_axis(
     """A metric chart's y axis; ``decades``: how many powers of ten its positive data span (log axes).
     ``span``: (low, high), the positive data's ends on a log axis (its reference lines included), which
     fixes its labelled ticks and its range around them (`_log_ticks`, on a plot ``plot_px`` tall); without
-    one, ``decades`` picks only whether it is labelled 1, 2, 5 per decade, plotly ranging it."""
+    one, ``decades`` picks only whether it is labelled 1, 2, 5 per decade, plotly ranging it. ``yrange``
+    (low, high): the axis' range as given, a log axis labelled for it (`_log_ticks` of it)."""
     axis: dict[str, Any] = {"title": {"text": y_title or ""}, "type": "log" if log_y else "linear"}
     if log_y:
         # plain numbers on every labelled tick (plotly's default labels minor ticks by their digit only;
         # ".2~g" wrote 100 and 1000 as 1e+2 and 1e+3): 0.001 ... 1000000, then 1e-7, 1e+7
         axis["tickformat"] = "~g"
-        ticks = _log_ticks(span, plot_px) if span is not None and yrange is None else None
+        # a range given (Compare's, fitted without a diverged run's outliers) is labelled for itself: the
+        # decades of all the data (1e-3 to 1e12) left plotly labelling every digit of its 1.3 decades
+        basis = yrange if yrange is not None else span
+        ticks = _log_ticks(basis, plot_px) if basis is not None else None
         if ticks is not None:
             dtick, bottom, top = ticks
             pad = LOG_END_PAD_PX / max(plot_px, 1.0) * (top - bottom)
             axis["dtick"] = dtick
             if dtick != "D2":
                 axis["tick0"] = top  # (log10 units): the labelled ticks counted from the top one
-            axis["range"] = [bottom - pad, top + pad]  # a log axis' range is in log10 units
-        elif LOG_TICKS_125_DECADES[0] <= decades <= LOG_TICKS_125_DECADES[1]:
+            if yrange is None:
+                axis["range"] = [bottom - pad, top + pad]  # a log axis' range is in log10 units
+        elif yrange is None and LOG_TICKS_125_DECADES[0] <= decades <= LOG_TICKS_125_DECADES[1]:
             # Over about one to two decades plotly labels every digit (0.5 0.6 0.7 0.8 0.9 1 2 3 ...),
             # which crowds a short panel: 1, 2 and 5 of each decade instead.
             axis["dtick"] = "D2"

@@ -161,6 +161,12 @@ def test_a_log_axis_leaves_out_only_values_powers_of_ten_away_and_gradient_norms
     above = edge_marks(fig, "above")
     assert {text.split(":")[0] for _, _, text in above} == {"diverged"}
     assert [x for x, _, _ in above] == list(range(31, 81))  # from its leap to 200 on
+    # labelled for the range it shows (its 3.8 decades: every decade), not for the 16 decades of all the
+    # data, which left plotly labelling every digit of a short range (0.06 0.07 0.08 0.09 0.1 ... 0.9 1)
+    assert fig.layout.yaxis.dtick in (1, "D2")
+    # a short range too: 1, 2 and 5 of each decade
+    frames = {"healthy": frame(healthy, "g_grad_norm"), "diverged": frame(exploded, "g_grad_norm")}
+    assert charts.compare_figure(frames, "g_grad_norm", log_y=True).layout.yaxis.dtick == "D2"
 
 
 def test_a_value_the_chart_marks_otherwise_is_not_marked_twice():
