@@ -2203,16 +2203,33 @@ def robust_yrange(
     -0.001 beside a non-saturating one near 0.7): the log scale is for those.
 
     A climb by steps of less than the gap (a run whose loss doubles at each step) is none either: the axis
-    fits it, as it fits every value when there is no outlier."""
-    kept, every = [], 0
+    fits it, as it fits every value when there is no outlier. Nor is a run's start, the values before its
+    first one in its bulk (a loss falling from 2 to near 0 leaps down by ratios, not by a divergence), nor
+    a value within `OUTLIER_GAP` times (on a log axis `OUTLIER_LOG_GAP` powers of ten) of the largest the
+    axis holds anyway."""
+    kept, leapt, every = [], [], 0
     for values in runs:
         v = _drawable(np.asarray(values, dtype=np.float64).ravel())
         v = v[np.isfinite(v) & ((v > 0) if log_y else True)]
         if log_y:
             v = np.log10(v)
         every += v.size
-        limit = _leap(v, log_y)
-        kept.append(v[(v if log_y else np.abs(v)) < limit])
+        size = v if log_y else np.abs(v)
+        beyond = size >= _leap(v, log_y)
+        if beyond.any() and not beyond.all():
+            # what comes before the run's first value in its bulk is its own start (a hinge d_loss from 2
+            # down to 0.01, a minimax g_loss from -0.69 to -0.005), however far above it: a divergence
+            # leaps after it
+            beyond[: int(np.argmax(~beyond))] = False
+        kept.append(v[~beyond])
+        leapt.append(v[beyond])
+    bulk = np.concatenate(kept) if kept else np.zeros(0)
+    if bulk.size:
+        # a leap within the gap of the other runs' values is no outlier of the chart's (a hinge run's 1.7
+        # beside BCE runs near 1.4): the axis would grow less than that to show it
+        top = float(bulk.max()) if log_y else float(np.abs(bulk).max())
+        ceiling = top + OUTLIER_LOG_GAP if log_y else OUTLIER_GAP * top
+        kept += [v[(v if log_y else np.abs(v)) <= ceiling] for v in leapt]
     rest = np.concatenate(kept) if kept else np.zeros(0)
     if rest.size == every or not rest.size:
         return None  # (no outlier: the chart fits them all, as before)

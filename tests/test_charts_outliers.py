@@ -204,3 +204,19 @@ def test_the_page_fits_its_axes_without_a_diverged_run_and_says_so(runs_root):
     at.multiselect(key="cmp_metrics").set_value(["d_loss", "d_grad_norm"]).run()
     assert page_charts(at)["cmp_chart_d_grad_norm"]["layout"]["yaxis"]["type"] == "log"
     assert page_charts(at)["cmp_chart_d_loss"]["layout"]["yaxis"]["type"] == "linear"
+
+
+def test_a_runs_start_and_a_leap_the_axis_holds_anyway_are_no_outliers():
+    """Near 0 a ratio of sizes says little: a hinge d_loss falling from 2 to ~0.01 had its first 7 points
+    marked off the axis (0.0001 to 0.021), and beside a BCE run near 1.35 its 1.72 and 2.0 were cut."""
+    rng = np.random.default_rng(5)
+    hinge = np.r_[np.linspace(2.0, 0.01, 8), rng.uniform(0.001, 0.02, 392)]
+    assert chart_builders.robust_yrange([hinge]) is None
+    bce = 1.35 + rng.normal(0.0, 0.02, 400)
+    assert chart_builders.robust_yrange([hinge, bce]) is None
+    minimax = np.r_[[-0.69, -0.55, -0.4], -rng.uniform(0.001, 0.01, 397)]
+    assert chart_builders.robust_yrange([minimax]) is None
+    # a divergence after its start is still one, its start and all
+    diverged = diverged_d_loss()
+    low, high = chart_builders.robust_yrange([hinge, diverged])
+    assert -0.2 < low < 0.0 and 2.0 <= high < 2.3  # the hinge run's 2.0 and the diverged run's 1.4 held

@@ -486,7 +486,7 @@ def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
     finally:
         del os.environ["GAN_DASHBOARD_RUNS"]
     assert not at.exception and not at.error
-    diff = at.dataframe[0].value  # the config fields that differ
+    diff = at.dataframe[1].value  # the config fields that differ (after the runs' summary)
     assert "(source)" in diff.index and diff.loc["(source)", "tracked"] == "api"
 
 
