@@ -397,15 +397,23 @@ class MetricStore:
     def previous(self) -> dict[str, float] | None:
         """The row appended just before the last one, as given (column -> float), or None with fewer
         than two rows: with `latest`, what a row's own step took (its ``time_s`` less the one before)."""
+        return self.latest_two()[0]
+
+    def latest_two(self) -> tuple[dict[str, float] | None, dict[str, float] | None]:
+        """(`previous`, `latest`) read at once: the row before the last and the last, each None where the
+        store holds fewer rows (a writer's append between two reads would pair rows that are not
+        consecutive)."""
         with self._lock:
+            last = self._latest_row()
+            last = None if last is None else last.tolist()
             if self._n_rows < 2:
-                return None
-            if self._n_stage >= 2:
-                row = self._stage[self._n_stage - 2]
+                before = None
+            elif self._n_stage >= 2:
+                before = self._stage[self._n_stage - 2].tolist()
             else:
-                row = self._last_row if self._n_stage == 1 else self._prev_row
-            values = row.tolist()
-        return dict(zip(self._columns, values))
+                before = (self._last_row if self._n_stage == 1 else self._prev_row).tolist()
+        named = (None if row is None else dict(zip(self._columns, row)) for row in (before, last))
+        return tuple(named)
 
     @property
     def first_step(self) -> float | None:

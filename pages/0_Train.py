@@ -540,7 +540,7 @@ def run_meter(key: str, run_id: str, make: type[StepRate] | type[SampleRate]) ->
 
 def progress_line(view: RunView) -> None:
     step, target = view.current_step, view.hparams["steps"]
-    latest = view.store.latest()
+    previous, latest = view.store.latest_two()  # (at once: another tab's refresh may append meanwhile)
     elapsed = latest["time_s"] if latest else 0.0
     # Steps per second of the run's own training clock over its last 20 s, from its rows (not from the
     # wall time between refreshes, which rows reach in lumps); its average in the first second. The time
@@ -558,7 +558,7 @@ def progress_line(view: RunView) -> None:
     job_txt = ""
     if throughput is not None:
         samples = run_meter("_sample_rate", view.run_id, SampleRate)
-        per_step = samples_per_step(view, latest)
+        per_step = samples_per_step(view, latest, previous)
         per_process = (
             samples.update(float(elapsed), float(latest["step"]), throughput[0], per_step) or throughput[0]
         )
@@ -577,14 +577,17 @@ def progress_line(view: RunView) -> None:
         st.caption(single_steps_text(single))
 
 
-def samples_per_step(view: RunView, latest: dict[str, float]) -> float | None:
+def samples_per_step(
+    view: RunView, latest: dict[str, float], previous: dict[str, float] | None
+) -> float | None:
     """The real samples one process's step trains in the run's newest row: its batch size (a built-in
     run's config: each process trains ``batch_size`` a D update) times that row's ``d_steps``; for a loop
     of one's own, whose batch size the run does not record (its free-form config may name the whole
-    job's), what the row's own rate and time give (`row_samples`). None for a row without them."""
+    job's), what the row's own rate and time give with ``previous``, the row before it (`row_samples`).
+    None for a row without them."""
     d_steps = latest.get("d_steps", 0.0)
     if view.cfg is None:
-        return row_samples(latest, view.store.previous())
+        return row_samples(latest, previous)
     if not 0 < d_steps < float("inf"):  # (False for NaN)
         return None
     return float(view.cfg.batch_size * d_steps)

@@ -62,8 +62,8 @@ if len(run_ids) < 1:
 # The comparison is in the address (``?runs=a,b,c&metrics=d_loss,fd_cls``), kept up to date below, so that a
 # reload or a shared link shows the same one. An address this page did not write (a link opened, a new tab,
 # an address edited) chooses the runs and metrics; the runs among them that cannot be opened, and the
-# metrics none of the chosen runs has, are said in one line (filled once the runs are open), the others
-# opened.
+# names that are no metric here (no metrics.csv column, nor a chosen run's own), are said in one line
+# (filled once the runs are open), the others opened.
 address_said = st.empty()
 address = (st.query_params.get("runs"), st.query_params.get("metrics"))
 linked = address != st.session_state.get(ADDRESS_KEY) and address != (None, None)
@@ -130,8 +130,8 @@ if unknown_metrics:
     names = ", ".join(map(quoted, unknown_metrics))
     problems.append(
         literal(
-            f"The address names metrics that none of the chosen runs has: {names} (a metric is a metrics.csv "
-            "column or a run's own metric); the others are drawn."
+            f"The address names what is no metric here: {names} (a metric is a metrics.csv "
+            "column or a chosen run's own metric); the others are drawn."
         )
     )
 # A metric chosen stays offered when the run that logged it is taken out (its chart then says that none

@@ -80,7 +80,7 @@ def test_unknown_and_malformed_names_in_a_link_are_said_once_and_the_others_open
     assert "'bad id!'" in said and "no run may have such an id" in said  # the rule for an id, the id as typed
     assert "ghost" in said and "the runs folder does not hold it" in said
     assert "The others are compared." in said
-    assert "metrics that none of the chosen runs has" in said and "no_such" in said
+    assert "what is no metric here" in said and "no_such" in said
     (markdown,) = [w.value for w in at.warning]
     assert "<b>x</b>" in said and "<" not in outside_code(markdown)  # (as text, not markup: `literal`)
     assert address(at)["runs"] == "ring-a,ring-b" and address(at)["metrics"] == "d_loss"

@@ -157,7 +157,7 @@ class TensorBoardSink(Sink):
                 f"pip install '/path/to/checkout[tensorboard]'); {exc}"
             ) from None
         self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
-        self.last_step = 0 if purge_step is None else purge_step - 1
+        self.last_step = 0 if purge_step is None else max(purge_step - 1, 0)  # (a new run: 0, as before)
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         for name, value in metrics.items():
