@@ -48,6 +48,7 @@ with engine_loading():
         registry,
         resume_run,
         run_banners,
+        run_column_width,
         run_data,
         runs_root,
         show_flash,
@@ -185,14 +186,6 @@ created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="IS
 table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
 # a run that is no branch has no branch step: blank, not "None"
 table["parent_step"] = [("" if pd.isna(v) else str(int(v))) for v in table["parent_step"]]
-
-
-def run_column_width(run_ids: list[str]) -> int:
-    """Pixels that show the longest id whole, so that what tells a branch from its parent (its "-at2000"
-    end) is never cut, and no more ("created" is to its right): 7.5 px a character at the table's 14 px
-    (Chromium draws an id at 6.6 px a character in Source Sans, and at 7.2 in the sans-serif it uses until
-    that font has loaded), plus the cell's padding; at least the header's width, at most 520 px."""
-    return min(max(int(max(map(len, run_ids)) * 7.5) + 24, 120), 520)
 
 
 picked = st.dataframe(

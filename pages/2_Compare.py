@@ -40,6 +40,7 @@ with engine_loading():
         readable_run_ids,
         registry,
         run_banners,
+        run_column_width,
         steady_select_slider,
     )
     from ui.live_chart import chart_grid_style, chart_key, live_chart
@@ -201,7 +202,7 @@ colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.sess
 # The runs at a glance, above their charts: one row each, in their colours' order, the run named in its colour
 # (its charts' colour, darkened where needed to read on white), pinned while the table scrolls sideways.
 summary = compare_summary(views)
-run_width = min(max(int(summary["run"].str.len().max() * 7.5) + 24, 80), 260)  # (as the Runs page's)
+run_width = run_column_width(summary["run"].tolist(), least=80, most=260)
 newest_help = (
     "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
 )
