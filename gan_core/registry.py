@@ -1364,8 +1364,8 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
             steps = evaluations["step"].to_numpy()
             finite = np.flatnonzero(np.isfinite(values))
             if finite.size:
-                last = finite[-1]
-                row["latest"] = f"{_number(values[last])} @{int(steps[last]):,}"
+                newest_eval = finite[-1]
+                row["latest"] = f"{_number(values[newest_eval])} @{int(steps[newest_eval]):,}"
                 best = best_value(quality, values)
                 row["best"] = f"{_number(values[best])} @{int(steps[best]):,}"
         row["flags raised"] = ", ".join(view.flags_raised)
