@@ -2,8 +2,8 @@
 
 One user-style training loop (BCE-with-logits, one D update per G update, the textbook ``g_loss.backward()``
 through D) in up to six variants, each with its own copy of the same models (same seed), timed in the
-same interleaved rounds (the order rotates every round, ABCDE, BCDEA, ..., then backwards) so that machine
-noise hits all alike:
+same interleaved rounds (their orders a Williams design: every variant at every place, and right after every
+other, equally often; `williams_orders`) so that machine noise and what a variant leaves behind hit all alike:
 
 - ``bare``: the loop, nothing measured;
 - ``bare-again``: the same loop again, over its own copy of the models: the A/A control. Its ratio to
@@ -281,6 +281,30 @@ def _finish_device() -> None:
         torch.cuda.synchronize(DEVICE[0])
 
 
+def williams_orders(n: int) -> list[list[int]]:
+    """The orders of ``n`` variants in successive rounds, as a Williams design (E. J. Williams, "Experimental
+    designs balanced for the estimation of residual effects of treatments", Aust. J. Sci. Res. 2, 1949): a
+    Latin square (every variant once at every place) in which every variant comes right after every other
+    the same number of times, so that what one leaves behind (warm or cold caches, the allocator's state)
+    is shared out among all. A plain rotation (ABCDE, BCDEA, ... and backwards) gives each variant only two
+    predecessors: bare then ran after the runner's heavy step half of its rounds and read 1-2 % slower than
+    the same loop again (the A/A control), the bias that favoured every ratio to bare. ``n`` orders for an
+    even ``n`` (and 1); for an odd one the square and its mirror, ``2n``. Each order lists indices 0..n-1."""
+    if n < 1:
+        raise ValueError(f"williams_orders needs at least one variant, got n={n}")
+    first, low, high = [0], 1, n - 1  # 0, 1, n-1, 2, n-2, ...: the differences of neighbours all differ
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    orders = [[(k + shift) % n for k in first] for shift in range(n)]
+    if n % 2 and n > 1:
+        orders += [order[::-1] for order in orders]
+    return orders
+
+
 def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict], str]:
     """The table's rows for ``scenario``, and a note of the snapshots and evaluations timed."""
     steps, has_runner = SCENARIOS[scenario]
@@ -298,13 +322,9 @@ def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict],
         gc.collect()
         times: dict[str, list[float]] = {name: [] for name in names}
         cpu: dict[str, float] = dict.fromkeys(names, 0.0)
+        orders = williams_orders(len(names))
         for i in range(rounds):
-            # ABCDE, BCDEA, ... then the same backwards (EDCBA, AEDCB, ...): every variant at every place
-            # in turn, and after a different one, so that what one leaves behind (caches) is shared out.
-            order = names[i % len(names) :] + names[: i % len(names)]
-            if (i // len(names)) % 2:
-                order.reverse()
-            for name in order:
+            for name in (names[k] for k in orders[i % len(orders)]):
                 c0, t0 = time.process_time(), time.perf_counter()
                 run_n[name](steps)
                 _finish_device()  # a round ends when its kernels have run, not when they are queued
