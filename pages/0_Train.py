@@ -102,6 +102,7 @@ CHART_POINTS = 300
 # the row groups whose plots the browser lines up)
 QUALITY_GRID = "quality_charts"
 CUSTOM_GRID = "custom_charts"
+STEP_AXES = "train_steps"  # the charts over steps, zoomed together (`live_chart`'s x_group)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
 
@@ -907,8 +908,12 @@ def show_picked_snapshot(step: float, at_end: bool = False) -> None:
 def metric_chart(
     container, figure, key: str, version: str | None = None, row_group: str | None = None
 ) -> None:
+    """A chart over steps: a click picks the snapshot nearest the step, and a zoom on steps zooms every
+    other step chart of the view to the same steps (`live_chart`'s ``x_group``)."""
     with container:
-        live_chart(figure, key, on_pick=show_picked_snapshot, version=version, row_group=row_group)
+        live_chart(
+            figure, key, on_pick=show_picked_snapshot, version=version, row_group=row_group, x_group=STEP_AXES
+        )
 
 
 def charts_panel(view: RunView, picked: int | None = None) -> None:

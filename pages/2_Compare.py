@@ -46,6 +46,7 @@ with engine_loading():
     from ui.live_chart import chart_grid_style, chart_key, live_chart
 
 CHART_POINTS = 600
+STEP_AXES = "compare_steps"  # the metric charts, zoomed together on steps (`live_chart`'s x_group)
 SAMPLES_GRID = "cmp_samples"  # the samples' container: one panel per run, as many columns as fit
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
@@ -286,7 +287,8 @@ for i, metric in enumerate(metrics):
         # drawn as the Train view's charts are (`live_chart`): the legend's rows and the title fitted to
         # the width the chart is drawn at, the chart an image to a screen reader, its newest values said;
         # the key the metric's own (a run's own metric may be named anything `gan_core.track` takes)
-        live_chart(fig, chart_key("cmp_chart", metric))
+        # a zoom on steps in one chart zooms them all to those steps (a double-click: all whole again)
+        live_chart(fig, chart_key("cmp_chart", metric), x_group=STEP_AXES)
         off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
         for note in (
             literal(off_axis) if off_axis else None,

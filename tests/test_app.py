@@ -877,6 +877,7 @@ def test_a_live_charts_payload_is_its_settings_then_the_figures_json_as_it_was_w
     assert fields["library"].endswith("plotly.min.js")
     assert read_payload(payload(text.encode(), height=10))["pickable"] is False
     assert fields["row"] is None and read_payload(payload(text, height=10, row_group="g"))["row"] == "g"
+    assert fields["xgroup"] is None and read_payload(payload(text, height=10, x_group="s"))["xgroup"] == "s"
     with pytest.raises(ValueError, match="no header line"):
         read_payload(text.encode())
 
@@ -893,6 +894,12 @@ def test_the_quality_charts_flow_into_columns_of_one_row_group(runs_root):
     rows = {key: read_payload(data)["row"] for key, data in charts_sent.items() if key.startswith("chart_")}
     assert rows["chart_quality_0"] == "quality_charts"  # (the "no evaluation yet" placeholder)
     assert rows["chart_metrics"] is None
+    # the charts over steps zoom together (tests/e2e/test_chart_grid.py); the samples are no step chart
+    x_groups = {
+        key: read_payload(data)["xgroup"] for key, data in charts_sent.items() if key.startswith("chart_")
+    }
+    assert x_groups["chart_metrics"] == x_groups["chart_quality_0"] == "train_steps"
+    assert x_groups["chart_samples"] is None
     styles = " ".join(html.proto.body for html in at.get("html"))
     rule = chart_grid_style("quality_charts", charts.SMALL_CHART_MIN_PX)
     assert rule in styles and chart_grid_style("custom_charts", charts.SMALL_CHART_MIN_PX) in styles

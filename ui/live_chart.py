@@ -375,6 +375,7 @@ async function drawFitted(Plotly, chart, resized) {
   const align = chart.rowGroup ? chart.lowered || 0 : 0;
   for (let pass = 0; pass < 4; pass++) {
     const shown = fitted(figure, fit, chart.clientWidth, align);
+    withLinkedRange(chart, shown.layout);
     chart.style.height = `${shown.layout.height}px`;
     await Plotly.react(chart, shown.data, shown.layout, CONFIG);
     chart.ownTop = shown.layout.margin.t - align;
@@ -386,6 +387,82 @@ async function drawFitted(Plotly, chart, resized) {
   chart.drawnLowered = align;  // (`lowered`: not `align`, a div's own HTML attribute, a string)
   label(chart, figure);
   if (chart.rowGroup) lineUp(chart.rowGroup);
+}
+
+// ---- Step axes zoomed together ----
+// Charts of one x group (`live_chart`'s ``x_group``: a page's step charts) show one step range: a zoom or
+// pan of any one (its x axes, in plotly's relayout event) is applied to the others, and to every figure
+// they draw after it (each refresh's figure autoranges, so the range is written into the figure drawn);
+// a double-click's autorange on any one ends it for all. The range lives as long as a chart it was set on
+// is on the page: charts mounted anew with none of those left (another page, then back) start whole.
+// group -> {range: [a, b], charts: the charts on the page when it was set}
+const X_LINKS = (window.__liveChartXLinks = window.__liveChartXLinks || new Map());
+
+function xAxisNames(layout) {
+  const names = Object.keys(layout).filter((name) => /^xaxis\d*$/.test(name));
+  return names.length ? names : ["xaxis"];
+}
+
+// The x range a relayout event set: [a, b], null for an autorange, undefined when it set no x range
+function eventRange(event) {
+  for (const [key, value] of Object.entries(event || {})) {
+    const axis = /^(xaxis\d*)\.(range|autorange)$/.exec(key);
+    if (axis && axis[2] === "autorange" && value) return null;
+    if (axis && axis[2] === "range" && Array.isArray(value)) return [Number(value[0]), Number(value[1])];
+    const start = /^(xaxis\d*)\.range\[0\]$/.exec(key);
+    const end = start ? `${start[1]}.range[1]` : null;
+    if (end && end in event) return [Number(value), Number(event[end])];
+  }
+  return undefined;
+}
+
+function sameRange(a, b) {
+  if (a === null || b === null) return a === b;
+  const span = Math.abs(a[1] - a[0]) || 1;
+  return Math.abs(a[0] - b[0]) <= span * 1e-9 && Math.abs(a[1] - b[1]) <= span * 1e-9;
+}
+
+// The group's range now (null: whole), dropping one that no chart on the page was zoomed with
+function linkedRange(group) {
+  const link = X_LINKS.get(group);
+  if (!link) return null;
+  for (const chart of link.charts) if (!chart.isConnected) link.charts.delete(chart);
+  if (!link.charts.size) {
+    X_LINKS.delete(group);
+    return null;
+  }
+  return link.range;
+}
+
+// ``layout`` (a figure about to be drawn) showing the chart's group's range, if one is set
+function withLinkedRange(chart, layout) {
+  const range = chart.xGroup ? linkedRange(chart.xGroup) : null;
+  if (range === null) return layout;
+  for (const name of xAxisNames(layout)) {
+    layout[name] = {...(layout[name] || {}), range: range, autorange: false};
+  }
+  return layout;
+}
+
+function followZoom(chart, event) {
+  const group = chart.xGroup;
+  const range = group ? eventRange(event) : undefined;
+  if (range === undefined || sameRange(range, linkedRange(group))) return;  // (the echo of its own relayout)
+  const charts = [...document.querySelectorAll(".live-chart")].filter(
+    (each) => each.xGroup === group && each.isConnected
+  );
+  if (range === null) X_LINKS.delete(group);
+  else X_LINKS.set(group, {range: range, charts: new Set(charts)});
+  for (const other of charts) {
+    if (other === chart || other._fullLayout === undefined) continue;
+    const update = {};
+    for (const name of xAxisNames(other._fullLayout)) {
+      if (range === null) update[`${name}.autorange`] = true;
+      else Object.assign(update, {[`${name}.range`]: range, [`${name}.autorange`]: false});
+    }
+    const last = (other.queue || Promise.resolve()).catch(() => undefined);  // after its draw in flight
+    other.queue = last.then(() => window.Plotly.relayout(other, update)).catch((e) => console.error(e));
+  }
 }
 
 // ---- The plots of a row at one height ----
@@ -470,6 +547,7 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
   }
   chart.pick = data.pickable ? setTriggerValue : null;
   chart.rowGroup = data.row || null;
+  chart.xGroup = data.xgroup || null;
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)
   chart.drawn = data.figure;
   chart.pending = JSON.parse(data.figure);  // only the newest is drawn when several arrive during a draw
@@ -486,6 +564,7 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     return redraw(Plotly, chart).then(() => {
       if (chart.listening) return;
       chart.listening = true;
+      chart.on("plotly_relayout", (event) => followZoom(chart, event));
       // A click reports the x under it (and whether that is at the lines' end), read from where the
       // button went up on the subplot under it: plotly_click needs a hovered point and a press and release
       // on one element, and each refresh's Plotly.react clears the hover and may replace the element
@@ -550,15 +629,22 @@ def custom_chart_key(name: str) -> str:
 
 
 def payload(
-    figure_json: str | bytes, *, height: int, pickable: bool = False, row_group: str | None = None
+    figure_json: str | bytes,
+    *,
+    height: int,
+    pickable: bool = False,
+    row_group: str | None = None,
+    x_group: str | None = None,
 ) -> bytes:
     """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
-    plotly.js, whether a click reports the step (``pickable``) and the chart's ``row_group`` (as ``row``,
-    null for none: `live_chart`), then ``figure_json`` (a figure written by ``plotly.io.to_json``), as
-    UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes` data), where a dict holding the
-    figure's text is written as JSON twice per rerun (once to send, once to name the element), escaping
-    every quote of the figure each time, and parsed twice by the browser."""
-    head = json.dumps({"height": height, "library": LIBRARY_URL, "pickable": pickable, "row": row_group})
+    plotly.js, whether a click reports the step (``pickable``), the chart's ``row_group`` (as ``row``)
+    and ``x_group`` (as ``xgroup``; each null for none: `live_chart`), then ``figure_json`` (a figure
+    written by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes`
+    data), where a dict holding the figure's text is written as JSON twice per rerun (once to send, once
+    to name the element), escaping every quote of the figure each time, and parsed twice by the browser."""
+    head = json.dumps(
+        {"height": height, "library": LIBRARY_URL, "pickable": pickable, "row": row_group, "xgroup": x_group}
+    )
     body = figure_json.encode() if isinstance(figure_json, str) else figure_json
     return head.encode() + b"\n" + body
 
@@ -582,6 +668,7 @@ def live_chart(
     on_pick: Callable[[float, bool], None] | None = None,
     version: str | None = None,
     row_group: str | None = None,
+    x_group: str | None = None,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
     a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
@@ -600,7 +687,11 @@ def live_chart(
     ``row_group``: a name for charts laid out side by side in a row that wraps (`chart_grid_style`). The
     browser lines up the plots of the group's charts that it draws on one row: each takes the row's
     tallest top margin (title and legend rows), so that their plots, of one height, start and end at one
-    height, whatever the number of charts a row holds at the window's width."""
+    height, whatever the number of charts a row holds at the window's width.
+
+    ``x_group``: a name for charts whose x axes show one range (a page's step charts): a zoom or pan of
+    one in the browser zooms the others to the same x range, kept through every refresh, and a
+    double-click on any one shows them all whole again (their y axes are each their own)."""
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
@@ -621,7 +712,7 @@ def live_chart(
             sent[key] = (version, height, body)
         else:
             sent.pop(key, None)
-    data = payload(body, height=height, pickable=on_pick is not None, row_group=row_group)
+    data = payload(body, height=height, pickable=on_pick is not None, row_group=row_group, x_group=x_group)
     # The element takes its chart's height, which the browser fits to the width (`_JS`): the figure's,
     # less for an equal-scale view, more for a title or legend that needs more lines there.
     height = "content"

@@ -9,7 +9,7 @@ four rows: its row's other charts are lowered to match, and only while they shar
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from playwright.sync_api import Page
@@ -174,3 +174,121 @@ def test_custom_metrics_take_the_same_columns(grid_server, page):
         [f"chart_custom_{name}" for name in CUSTOM_NAMES[:3]],
         [f"chart_custom_{name}" for name in CUSTOM_NAMES[3:]],
     ]
+
+
+# ------------------------------------------------------------------------------- step axes zoomed together
+# Each step chart of a page: its x axes' ranges (every subplot's), whether they autorange, and the newest
+# step its lines reach
+STEP_AXES = """(prefix) => [...document.querySelectorAll(`[class*="st-key-${prefix}"] .live-chart`)].map(
+  (chart) => {
+    const full = chart._fullLayout;
+    if (!full) return null;
+    const axes = Object.keys(full).filter((name) => /^xaxis\\d*$/.test(name)).map((name) => full[name]);
+    const ends = (chart._fullData || []).map((t) => (t.x && t.x.length ? Number(t.x[t.x.length - 1]) : -1));
+    const ranges = axes.map((a) => a.range.map(Number));
+    return {ranges: ranges, auto: axes.map((a) => a.autorange), last: Math.max(...ends)};
+  }
+)"""
+# The page box of a chart's first plot: where a drag zooms it
+PLOT_BOX = """(key) => {
+  const chart = document.querySelector(`.st-key-${key} .live-chart`);
+  const box = chart.getBoundingClientRect(), xa = chart._fullLayout.xaxis, ya = chart._fullLayout.yaxis;
+  return {left: box.left + xa._offset, width: xa._length, top: box.top + ya._offset, height: ya._length,
+          range: xa.range.map(Number)};
+}"""
+LIVE = "zoom-live"
+
+
+def step_axes(page: Page) -> list[dict]:
+    axes = page.evaluate(STEP_AXES, "chart_metrics") + page.evaluate(STEP_AXES, "chart_custom_")
+    return [each for each in axes if each is not None]
+
+
+def until(page: Page, what: str, holds: Callable[[list[dict]], bool]) -> list[dict]:
+    deadline = time.monotonic() + LAYOUT_TIMEOUT
+    while True:
+        axes = step_axes(page)
+        if holds(axes):
+            return axes
+        if time.monotonic() > deadline:
+            pytest.fail(f"{what}: {axes}")
+        page.wait_for_timeout(100)
+
+
+def test_a_zoom_on_steps_zooms_every_step_chart_and_holds_while_the_run_goes_on(grid_server, page):
+    """A user's live run: a drag over steps on one custom metric's chart zooms the training panels and
+    every other custom chart to the same steps; the run's new rows arrive (the lines reach further) and
+    the zoom holds; a double-click on another chart shows them all whole again, the new steps included."""
+    toy = Toy(seed=1)
+    run = track.init(LIVE, root=grid_server.runs_root, loss="nonsaturating", real=toy.real)
+    try:
+        for step in range(40):
+            toy.step(run, {name: float(step * (i + 1)) for i, name in enumerate(CUSTOM_NAMES)})
+        run.flush()
+        page.set_viewport_size({"width": 1440, "height": 2600})  # every chart in view
+        page.goto(f"{grid_server.url}/?run={LIVE}")
+        count = 1 + len(CUSTOM_NAMES)  # the training panels' figure and the five custom charts
+        until(
+            page,
+            "the charts drawn to step 40",
+            lambda axes: len(axes) == count and all(a["last"] == 40 for a in axes),
+        )
+        first = f"chart_custom_{CUSTOM_NAMES[0]}"
+        box = page.evaluate(PLOT_BOX, first)
+        y = box["top"] + box["height"] / 2
+        page.mouse.move(box["left"] + 0.25 * box["width"], y)
+        page.mouse.down()
+        page.mouse.move(box["left"] + 0.6 * box["width"], y + 2, steps=8)
+        page.mouse.up()
+        zoomed = page.evaluate(PLOT_BOX, first)["range"]
+        assert box["range"][0] < zoomed[0] < zoomed[1] < box["range"][1], (box, zoomed)
+        assert 0.3 < (zoomed[1] - zoomed[0]) / (box["range"][1] - box["range"][0]) < 0.4, zoomed
+
+        def at_zoom(axes: list[dict]) -> bool:
+            ranges = [r for each in axes for r in each["ranges"]]
+            return len(axes) == count and all(r == pytest.approx(zoomed, abs=1e-6) for r in ranges)
+
+        until(page, "every step chart at the dragged steps", at_zoom)
+        for step in range(40, 80):  # the run goes on: each refresh draws the new rows
+            toy.step(run, {name: float(step * (i + 1)) for i, name in enumerate(CUSTOM_NAMES)})
+        run.flush()
+        axes = until(
+            page, "the new rows drawn", lambda axes: len(axes) == count and all(a["last"] == 80 for a in axes)
+        )
+        assert at_zoom(axes), axes  # the zoom held through the redraws
+        other = page.evaluate(PLOT_BOX, f"chart_custom_{CUSTOM_NAMES[3]}")
+        page.mouse.dblclick(other["left"] + other["width"] / 2, other["top"] + other["height"] / 2)
+
+        def whole(axes: list[dict]) -> bool:
+            ranges = [r for each in axes for r in each["ranges"]]
+            return len(axes) == count and all(r[0] <= 1 and r[1] >= 80 for r in ranges)
+
+        axes = until(page, "every step chart whole again", whole)
+        assert all(all(each["auto"]) for each in axes), axes
+    finally:
+        run.finish()
+
+
+def test_comparing_runs_a_zoom_on_steps_zooms_every_metric_chart(grid_server, page):
+    """Compare's charts, one a metric, show one step range: a drag on the first zooms the others."""
+    page.set_viewport_size({"width": 1440, "height": 2000})
+    page.goto(f"{grid_server.url}/Compare?runs={DIGITS},{CUSTOM}&metrics=d_loss,g_loss,d_acc_real")
+    prefix = "cmp_chart_"
+    page.wait_for_selector(f".st-key-{prefix}d_acc_real .live-chart[aria-label]", timeout=UI_TIMEOUT)
+
+    def ranges() -> list[list[float]]:
+        return [r for each in page.evaluate(STEP_AXES, prefix) if each for r in each["ranges"]]
+
+    box = page.evaluate(PLOT_BOX, f"{prefix}d_loss")
+    y = box["top"] + box["height"] / 2
+    page.mouse.move(box["left"] + 0.1 * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["left"] + 0.5 * box["width"], y + 2, steps=8)
+    page.mouse.up()
+    zoomed = page.evaluate(PLOT_BOX, f"{prefix}d_loss")["range"]
+    assert 0.35 < (zoomed[1] - zoomed[0]) / (box["range"][1] - box["range"][0]) < 0.45, (box, zoomed)
+    deadline = time.monotonic() + LAYOUT_TIMEOUT
+    while not (len(ranges()) == 3 and all(r == pytest.approx(zoomed, abs=1e-6) for r in ranges())):
+        if time.monotonic() > deadline:
+            pytest.fail(f"Compare's charts not at the dragged steps {zoomed}: {ranges()}")
+        page.wait_for_timeout(100)
