@@ -64,6 +64,8 @@ MIN_ARROW_FRACTION = 0.02
 # (dark grey arrows read as part of the clusters they sat on).
 ARROW_COLOR = "#e8772e"
 ARROW_NAME = "where G pushes its points"
+MESH_TOGGLE = "G's map of the noise"  # the 2D view's toggle for the mesh (`points_figure`'s ``mesh``)
+MESH_COLOR = "#3d3d3d"
 MARKED_EVENT_KINDS = ("hparam", "flag", "flag_cleared")
 
 METRIC_HEIGHT = 300
@@ -2474,6 +2476,33 @@ def _points(name: str, array: np.ndarray) -> np.ndarray:
     return array
 
 
+def mesh_name(mesh_dims: int | None) -> str:
+    """The legend's name of G's map of its noise (`points_figure`'s ``mesh``) for a latent of
+    ``mesh_dims`` coordinates (None: not recorded)."""
+    if mesh_dims is not None and mesh_dims > 2:
+        return f"G's map of the plane z1, z2 (of {mesh_dims})"
+    return "G's map of the noise z"
+
+
+def _mesh_trace(mesh: np.ndarray, mesh_dims: int | None) -> dict[str, Any]:
+    """`points_figure`'s mesh as one trace: its L lines of P points joined, separated by NaN gaps."""
+    mesh = np.asarray(mesh, dtype=np.float64)
+    if mesh.ndim != 3 or mesh.shape[2] != 2:
+        raise ValueError(f"mesh must be (L, P, 2): L lines of P points, got shape {mesh.shape}")
+    lines = np.concatenate([mesh, np.full((mesh.shape[0], 1, 2), np.nan)], axis=1).reshape(-1, 2)
+    return {
+        "type": "scatter",
+        "x": _wire(lines[:, 0]),
+        "y": _wire(lines[:, 1]),
+        "mode": "lines",
+        "name": mesh_name(mesh_dims),
+        "line": {"color": MESH_COLOR, "width": 1},
+        "opacity": 0.55,
+        "connectgaps": False,
+        "hoverinfo": "skip",
+    }
+
+
 def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str, Any]:
     """At most `MAX_ARROWS` arrows as one trace: segments base -> tip separated by NaN gaps, and an arrow
     marker at each tip turned along its segment (angleref "previous"); the other points get size 0.
@@ -2753,11 +2782,14 @@ def points_figure(
     fake_name: str = "generated",
     fake_labels: Sequence[str] | None = None,
     path: np.ndarray | None = None,
+    mesh: np.ndarray | None = None,
+    mesh_dims: int | None = None,
     height: int = POINTS_HEIGHT,
     legend: bool = True,
     max_points: int | None = None,
 ) -> Figure:
-    """A 2D run as GAN Lab draws it: D's output behind, real and generated points, G's gradient arrows.
+    """A 2D run as GAN Lab draws it: D's output behind, real and generated points, G's gradient arrows,
+    G's map of its noise.
 
     ``bounds`` = (xmin, xmax, ymin, ymax) fixes both axes (equal scale), so the picture does not jump as
     points move. ``heatmap`` (rows = y) is D's output on ``linspace`` grids over the bounds, as
@@ -2779,6 +2811,13 @@ def points_figure(
     (n, 2) is a latent walk, G's outputs along a line in z: one connected line with markers in G's
     colour, "A" at its first point and "B" at its last. A point set with no rows draws nothing (no empty
     legend entry).
+
+    ``mesh`` (L, P, 2): G's map of a grid of lines in its noise space (`trainer.noise_mesh`: lines of
+    constant z1 and of constant z2), drawn as thin lines under the points, each line one polyline (a
+    NaN point breaks it; lines leaving the window are cut at its edge): how G stretches, folds and
+    squeezes the noise onto the data, where GAN Lab draws its "manifold"; folds and a grid squeezed to a
+    few spots are a collapse's shape. ``mesh_dims``, the latent size, names it: the whole noise plane
+    for 2, a plane through the noise's centre (z1, z2; the rest at the median) for more.
 
     The axes stay fixed whatever the points do, so the figure says what they do not show: a point beyond
     the bounds (a diverged G's, say, at 1e16) is drawn at the edge where it left, as an arrow pointing
@@ -2879,6 +2918,8 @@ def points_figure(
                 + "<extra></extra>",
             }
         )
+    if mesh is not None:
+        traces.append(_mesh_trace(mesh, mesh_dims))
     notes = []
     for name, data, color, labels in (
         ("real", real, REAL_COLOR, None),
@@ -3049,12 +3090,14 @@ def snapshot_figure(
     midpoint: float | None,
     title: str,
     grads: bool = False,
+    mesh: bool = False,
     row_labels: Sequence[str] | None = None,
     **points_kwargs: Any,
 ) -> Figure:
     """One saved snapshot (`Trainer.snapshot`, as `RunDir.snapshot` reads it back) drawn as the Train view
     draws it: an image grid, or the generated points over D's heatmap with the run's real points
-    (``real_view``, `Trainer.real_view`; none drawn if it has none) and, with ``grads``, G's arrows.
+    (``real_view``, `Trainer.real_view`; none drawn if it has none), with ``grads`` G's arrows and with
+    ``mesh`` G's map of its noise (where the snapshot has one: `snapshot_has_mesh`).
     ``row_labels``: an image grid's, `image_grid_figure`'s (a class-conditional run's classes,
     `grid_row_labels`). ``points_kwargs`` go to `points_figure` (height, legend). Raises ValueError for
     a points snapshot without its ``bounds`` (the window it was drawn in), naming what is missing."""
@@ -3070,10 +3113,26 @@ def snapshot_figure(
         bounds=tuple(float(v) for v in snapshot["bounds"]),
         heatmap=snapshot.get("heatmap"),
         grads=snapshot.get("grads") if grads else None,
+        mesh=snapshot.get("mesh") if mesh else None,
+        mesh_dims=_mesh_dims(snapshot),
         midpoint=midpoint,
         title=title,
         **points_kwargs,
     )
+
+
+def snapshot_has_mesh(snapshot: Mapping[str, np.ndarray]) -> bool:
+    """Whether a saved 2D snapshot holds G's map of its noise (`trainer.snapshot_view`'s ``mesh``)."""
+    return "mesh" in snapshot and "points" in snapshot
+
+
+def _mesh_dims(snapshot: Mapping[str, np.ndarray]) -> int | None:
+    dims = snapshot.get("mesh_dims")
+    try:
+        value = float(np.asarray(dims).reshape(()))  # (saved as float32 with the rest)
+    except (TypeError, ValueError):
+        return None
+    return int(value) if math.isfinite(value) and value >= 1 and value == int(value) else None
 
 
 GRID_LABEL_CHARS = 14  # a row label's name, cut to this (a folder's class names can be long)

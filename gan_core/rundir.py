@@ -1275,7 +1275,8 @@ class RunDir:
     def load_snapshot(self, path: Path | str) -> dict[str, np.ndarray]:
         """A saved view: ``{"grid": (H, W, 3) uint8, "labels"?: (N,) int64, "columns"?: () int64}`` (the
         classes of a conditional grid, saved with it; none in a snapshot from before they were, or in one
-        whose record of them is damaged) or ``{"points", "heatmap"?, "grads"?, "bounds"?}``.
+        whose record of them is damaged) or ``{"points", "heatmap"?, "grads"?, "bounds"?, "mesh"?,
+        "mesh_dims"?}`` (`trainer.snapshot_view`; a snapshot from before G's map was drawn has no mesh).
 
         A plain name (e.g. "real") is looked up in samples/. A file that cannot be decoded, or holds
         something else than such a view, is a `RunDirError` naming it."""
@@ -2361,7 +2362,7 @@ def _view_problem(view: dict[str, np.ndarray]) -> str | None:
     """What keeps ``view`` from being drawn as a saved view, or None."""
     if "grid" in view:
         return None  # from a PNG, converted to RGB: always (H, W, 3) uint8
-    arrays = {k: v for k, v in view.items() if k in ("points", "heatmap", "grads", "bounds")}
+    arrays = {k: v for k, v in view.items() if k in ("points", "heatmap", "grads", "bounds", "mesh")}
     for name, array in arrays.items():
         if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)):
             return f"{name!r} holds {array.dtype} values, not real numbers"
@@ -2376,6 +2377,9 @@ def _view_problem(view: dict[str, np.ndarray]) -> str | None:
         return f"'grads' has shape {arrays['grads'].shape}; expected {points.shape}, as 'points'"
     if "heatmap" in arrays and (arrays["heatmap"].ndim != 2 or 0 in arrays["heatmap"].shape):
         return f"'heatmap' has shape {arrays['heatmap'].shape}; expected (R, C)"
+    mesh = arrays.get("mesh")
+    if mesh is not None and (mesh.ndim != 3 or mesh.shape[2] != 2 or 0 in mesh.shape):
+        return f"'mesh' has shape {mesh.shape}; expected (L, P, 2): L lines of P points"
     bounds = arrays.get("bounds")
     if bounds is not None and not (
         bounds.shape == (4,) and np.isfinite(bounds).all() and bounds[0] < bounds[1] and bounds[2] < bounds[3]

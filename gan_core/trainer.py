@@ -122,6 +122,47 @@ def d_heatmap(
     return loss.output(D(grid)).reshape(resolution, resolution)
 
 
+MESH_LINES = 11  # lines each way across the noise plane (G's map of it: `noise_mesh`)
+MESH_POINTS = 41  # points along each line
+MESH_QUANTILES = (0.02, 0.98)  # the plane's span: where the fixed noise lies (±2.05 for N(0, 1))
+
+
+def noise_mesh(noise: Tensor, lines: int = MESH_LINES, points: int = MESH_POINTS) -> Tensor | None:
+    """A grid of lines in the plane of z's first two coordinates, for drawing G's map of its noise space as
+    GAN Lab draws its "manifold" (Kahng et al. 2019, "GAN Lab: Understanding Complex Deep Generative
+    Models using Interactive Visual Experimentation"): shape (L, ``points``, latent), L = 2 x ``lines``
+    (lines of constant z1, then of constant z2; 1 line along z1 for a 1-D latent). Each coordinate of the
+    plane spans the fixed ``noise``'s 2nd to 98th percentile, whatever its distribution (±2.05 for a
+    standard normal, ±0.96 for uniform(-1, 1)); the other coordinates sit at the noise's median (about 0:
+    the plane through the prior's centre; with a 2-D latent, the whole noise space). On ``noise``'s device
+    and in its dtype. None for noise that is not (N, latent) floats with N >= 2 (a DCGAN's (N, nz, 1, 1):
+    no plane to draw on a 2D view)."""
+    if noise.dim() != 2 or noise.shape[0] < 2 or not noise.is_floating_point():
+        return None
+    latent = noise.shape[1]
+    # (torch.quantile takes float32 and float64: half noise is measured in float32)
+    values = noise.detach() if noise.dtype in (torch.float32, torch.float64) else noise.detach().float()
+    where = {"device": noise.device, "dtype": values.dtype}
+    spans = torch.quantile(values[:, : min(latent, 2)], torch.tensor(MESH_QUANTILES, **where), dim=0)
+    centre = values.median(dim=0).values
+    along = torch.linspace(0.0, 1.0, points, **where)
+    across = torch.linspace(0.0, 1.0, lines, **where)
+
+    def coordinate(axis: int, at: Tensor) -> Tensor:  # at in [0, 1] -> the span of z_axis
+        return spans[0, axis] + at * (spans[1, axis] - spans[0, axis])
+
+    if latent == 1:
+        mesh = centre.expand(1, points, 1).clone()
+        mesh[0, :, 0] = coordinate(0, along)
+        return mesh.to(noise.dtype)
+    mesh = centre.expand(2 * lines, points, latent).clone()
+    mesh[:lines, :, 0] = coordinate(0, across)[:, None]  # constant z1, z2 along the line
+    mesh[:lines, :, 1] = coordinate(1, along)[None, :]
+    mesh[lines:, :, 0] = coordinate(0, along)[None, :]  # constant z2, z1 along the line
+    mesh[lines:, :, 1] = coordinate(1, across)[:, None]
+    return mesh.to(noise.dtype)
+
+
 def resolve_device(name: str) -> torch.device:
     """`auto` picks CUDA, then MPS, then the CPU; an unavailable explicit device is an error."""
     if name == "auto":
@@ -162,10 +203,14 @@ def snapshot_view(
     ``points``, as GAN Lab draws them: ``{"points": (N, 2) generated}``, and with ``D``, ``loss`` and
     ``bounds`` (xmin, xmax, ymin, ymax) also ``"heatmap"``: (R, R) D's output on a grid over the bounds
     (row = y), ``"grads"``: (N, 2) the direction in which G's loss falls at each generated point, and
-    ``"bounds"``: (4,). G and D run in eval mode so that the view changes nothing (spectral norm's power
-    iteration, BatchNorm statistics); their modes are restored after. ``check``: called with G's output
-    before anything is drawn of it (it may raise: a shape no view can draw, `gan_core.track`). D gets G's
-    points in D's parameters' dtype (a float64 model pair stays float64); what is returned is float32."""
+    ``"bounds"``: (4,); with ``bounds`` and no ``labels``, also ``"mesh"``: (L, P, 2) G's map of a plane
+    of its noise space (G of `noise_mesh`'s lines, L lines of P points each) and ``"mesh_dims"``: () the
+    latent size (2: the plane is the whole noise space), left out where `noise_mesh` has no plane for
+    ``noise`` or G cannot take the mesh's batch. G and D run in eval mode so that the view changes nothing
+    (spectral norm's power iteration, BatchNorm statistics); their modes are restored after. ``check``:
+    called with G's output before anything is drawn of it (it may raise: a shape no view can draw,
+    `gan_core.track`). D gets G's points in D's parameters' dtype (a float64 model pair stays float64);
+    what is returned is float32."""
     was_training = G.training, D.training if D is not None else False
     G.eval()
     if D is not None:
@@ -189,8 +234,9 @@ def snapshot_view(
         shown = fake.float().cpu().numpy()  # recorded as float32, whatever G computes in
         if bounds is None:
             return {"points": shown}
+        mesh = _mapped_mesh(G, noise) if labels is None else {}
         if D is None or loss is None:  # the points in their window, without D's verdict around them
-            return {"points": shown, "bounds": np.array(bounds, dtype=np.float32)}
+            return {"points": shown, "bounds": np.array(bounds, dtype=np.float32), **mesh}
         heatmap = d_heatmap(D, loss, bounds, resolution)
         parameter = next(D.parameters(), None)
         if parameter is not None and parameter.is_floating_point():  # D's dtype (G's may be half, D's not)
@@ -205,11 +251,34 @@ def snapshot_view(
             "heatmap": heatmap.float().cpu().numpy(),
             "grads": (-grads).float().cpu().numpy(),
             "bounds": np.array(bounds, dtype=np.float32),
+            **mesh,
         }
     finally:
         G.train(was_training[0])
         if D is not None:
             D.train(was_training[1])
+
+
+def _mapped_mesh(G: torch.nn.Module, noise: Tensor) -> dict[str, np.ndarray]:
+    """``{"mesh": (L, P, 2), "mesh_dims": ()}``: G (in eval mode, no grad: `snapshot_view`'s) applied to
+    `noise_mesh` of ``noise``; {} where there is no plane, or G does not take a batch of the mesh's size
+    or gives no 2D point per noise vector (a user's G that assumes its batch size): the view is drawn
+    without it."""
+    mesh = noise_mesh(noise)
+    if mesh is None:
+        return {}
+    lines, points, latent = mesh.shape
+    try:
+        with torch.no_grad():
+            mapped = G(mesh.reshape(lines * points, latent))
+    except Exception:  # an optional layer of the view: G's own failures are the snapshot's to report
+        return {}
+    if not isinstance(mapped, Tensor) or mapped.numel() != lines * points * 2:
+        return {}
+    return {
+        "mesh": mapped.reshape(lines, points, 2).float().cpu().numpy(),
+        "mesh_dims": np.array(latent, dtype=np.int64),
+    }
 
 
 def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:

@@ -782,7 +782,16 @@ def sample_panel(view: RunView) -> int | None:
             help="An arrow on each of 200 generated points: the way G's next update moves it (minus the "
             "gradient of G's loss), longer where the push is stronger.",
         )
-        points_samples(view, steps, step, snap, arrows)
+        mesh = charts.snapshot_has_mesh(snap) and controls.toggle(
+            charts.MESH_TOGGLE,
+            key="show_mesh",
+            value=False,
+            help="A grid of lines laid over G's noise (z1 and z2, each over where the fixed noise lies; "
+            "with more than 2 noise dimensions, the plane through its centre), drawn where G sends it, as "
+            "GAN Lab draws G's manifold: how G stretches and folds the noise onto the data. A healthy G "
+            "spreads the grid over every cluster; a collapsing one squeezes it onto a few spots.",
+        )
+        points_samples(view, steps, step, snap, arrows, mesh)
     return None if wanted == steps[-1] else step
 
 
@@ -805,7 +814,9 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
             live_chart(figure, "chart_real", height=height, version=charts.inputs_digest(real["grid"]))
 
 
-def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrows: bool) -> None:
+def points_samples(
+    view: RunView, steps: list[int], step: int, snap: dict, arrows: bool, mesh: bool = False
+) -> None:
     """The 2D view, square and as wide as half the page, and beside it `HISTORY_VIEWS` earlier snapshots
     evenly spaced from the first: where G's points were on the way (a mode collapse shows as points
     leaving clusters they had found, an equilibrium as a picture that settles)."""
@@ -840,6 +851,7 @@ def points_samples(view: RunView, steps: list[int], step: int, snap: dict, arrow
             "half_range": half_range,
             "title": title,
             "grads": arrows,
+            "mesh": mesh,
             "height": POINTS_VIEW_HEIGHT,
         }
         live_chart(

@@ -192,3 +192,112 @@ def test_a_train_view_with_no_run_offers_the_newest_run_and_opens_it(runs_root):
     assert not at.exception
     assert at.session_state["run_id"] == "newer"
     assert not [b for b in at.button if b.key == "btn_open_newest"]  # the run is shown now
+
+
+# ------------------------------------------------------------------ G's map of its noise (GAN Lab's manifold)
+def test_the_noise_mesh_spans_where_the_fixed_noise_lies_whatever_its_distribution():
+    import torch
+
+    from gan_core.trainer import MESH_LINES, MESH_POINTS, noise_mesh
+
+    normal = torch.randn(4000, 2, generator=torch.Generator().manual_seed(0))
+    mesh = noise_mesh(normal)
+    assert mesh.shape == (2 * MESH_LINES, MESH_POINTS, 2) and mesh.dtype == torch.float32
+    # N(0, 1)'s 2nd and 98th percentiles: -+2.054
+    assert mesh[..., 0].min().item() == pytest.approx(-2.054, abs=0.1)
+    assert mesh[..., 0].max().item() == pytest.approx(2.054, abs=0.1)
+    assert mesh[..., 1].min().item() == pytest.approx(-2.054, abs=0.1)
+    # lines of constant z1 (z2 along them), then of constant z2
+    assert torch.unique(mesh[0, :, 0]).numel() == 1 and torch.unique(mesh[0, :, 1]).numel() == MESH_POINTS
+    assert torch.unique(mesh[-1, :, 1]).numel() == 1 and torch.unique(mesh[-1, :, 0]).numel() == MESH_POINTS
+    uniform = torch.rand(4000, 5, generator=torch.Generator().manual_seed(1), dtype=torch.float64) * 2 - 1
+    mesh = noise_mesh(uniform)
+    assert mesh.shape == (2 * MESH_LINES, MESH_POINTS, 5) and mesh.dtype == torch.float64
+    assert mesh[..., :2].abs().max().item() == pytest.approx(0.96, abs=0.03)
+    centre = uniform.median(dim=0).values[2:]  # the other coordinates: the noise's median, everywhere
+    assert torch.equal(mesh[..., 2:], centre.expand(2 * MESH_LINES, MESH_POINTS, 3))
+    assert noise_mesh(torch.randn(10, 1)).shape == (1, MESH_POINTS, 1)  # one line along z1
+    assert noise_mesh(torch.randn(10, 8, 1, 1)) is None  # a DCGAN's noise: no plane
+    assert noise_mesh(torch.randn(1, 2)) is None
+
+
+def test_a_2d_snapshot_holds_g_applied_to_the_mesh_and_leaves_g_as_it_was():
+    import torch
+    from torch import nn
+
+    from gan_core.trainer import noise_mesh, snapshot_view
+
+    torch.manual_seed(0)
+    G = nn.Sequential(nn.Linear(3, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 2)).train()
+    D = nn.Sequential(nn.Linear(2, 8), nn.ReLU(), nn.Linear(8, 1))
+    noise = torch.randn(200, 3)
+    stats = G[1].running_mean.clone()
+    view = snapshot_view(G, noise, "points", D, get_loss("nonsaturating"), BOUNDS)
+    assert G.training and torch.equal(G[1].running_mean, stats)  # eval mode for the view, then restored
+    mesh = noise_mesh(noise)
+    with torch.no_grad():
+        expected = G.eval()(mesh.reshape(-1, 3)).reshape(*mesh.shape[:2], 2).numpy()
+    np.testing.assert_allclose(view["mesh"], expected, rtol=1e-6, atol=1e-6)
+    assert int(view["mesh_dims"]) == 3
+
+    class Conditional(nn.Module):
+        def forward(self, z, labels):
+            return G(z) + labels[:, None]
+
+    labels = torch.zeros(200)
+    labelled = snapshot_view(
+        Conditional(), noise, "points", D, get_loss("nonsaturating"), BOUNDS, labels=labels
+    )
+    assert (
+        labelled["points"].shape == (200, 2) and "mesh" not in labelled
+    )  # (a conditional G is never called here without its classes)
+
+    class FixedBatch(nn.Module):  # a user's G that assumes its batch size
+        def forward(self, z):
+            assert z.shape[0] == 200, "batch of 200 only"
+            return z[:, :2]
+
+    view = snapshot_view(FixedBatch(), noise, "points", D, get_loss("nonsaturating"), BOUNDS)
+    assert "mesh" not in view and view["points"].shape == (200, 2)  # the view without it, not an error
+
+
+def test_the_mesh_is_saved_read_back_and_a_damaged_one_is_refused(tmp_path):
+    from gan_core.rundir import RunDir, RunDirError, RunMeta
+
+    run_dir = RunDir.create_external(tmp_path, "meshed", RunMeta(source="api", data_kind="points"))
+    mesh = np.random.default_rng(0).normal(size=(22, 41, 2)).astype(np.float32)
+    view = {"points": np.zeros((5, 2), np.float32), "bounds": np.array(BOUNDS, np.float32), "mesh": mesh}
+    run_dir.save_snapshot(10, {**view, "mesh_dims": np.array(2)})
+    loaded = run_dir.load_snapshot(run_dir.snapshot_steps()[0][1])
+    np.testing.assert_array_equal(loaded["mesh"], mesh)
+    assert charts.snapshot_has_mesh(loaded) and charts._mesh_dims(loaded) == 2
+    run_dir.save_snapshot(20, {**view, "mesh": mesh[0]})  # (41, 2): no lines
+    with pytest.raises(RunDirError, match=r"'mesh' has shape \(41, 2\); expected \(L, P, 2\)"):
+        run_dir.load_snapshot(run_dir.snapshot_steps()[1][1])
+    run_dir.release()
+
+
+def test_the_mesh_is_drawn_as_its_lines_under_the_points_and_named_for_its_plane():
+    mesh = np.stack([np.linspace([-1, y], [1, y], 5) for y in (-1.0, 0.0, 1.0)])  # 3 lines of 5 points
+    fig = charts.points_figure(np.zeros((0, 2)), np.zeros((4, 2)), bounds=BOUNDS, mesh=mesh, mesh_dims=2)
+    names = [t["name"] for t in fig["data"]]
+    assert names.index("G's map of the noise z") < names.index("generated")  # under the points
+    (trace,) = [t for t in fig["data"] if t["name"] == "G's map of the noise z"]
+    x = np.asarray(trace["x"], dtype=float)
+    assert len(x) == 3 * 6 and np.isnan(x[5::6]).all() and not np.isnan(np.delete(x, np.s_[5::6])).any()
+    assert trace["mode"] == "lines" and trace["hoverinfo"] == "skip"
+    assert charts.mesh_name(32) == "G's map of the plane z1, z2 (of 32)"
+    with pytest.raises(ValueError, match=r"mesh must be \(L, P, 2\)"):
+        charts.points_figure(np.zeros((0, 2)), np.zeros((4, 2)), bounds=BOUNDS, mesh=mesh[0])
+
+
+def test_the_2d_view_draws_gs_map_of_the_noise_on_its_toggle(runs_root):
+    finished_run(runs_root, "mapped", dataset="ring8")
+    at = watching("mapped")
+    (toggle,) = [t for t in at.toggle if t.key == "show_mesh"]
+    assert toggle.label == "G's map of the noise" and toggle.value is False
+    names = [t.get("name") for t in figure(at, "chart_samples")["data"]]
+    assert "G's map of the plane z1, z2 (of 4)" not in names  # off by default
+    toggle.set_value(True).run()
+    names = [t.get("name") for t in figure(at, "chart_samples")["data"]]
+    assert "G's map of the plane z1, z2 (of 4)" in names  # TINY's latent_dim 4
