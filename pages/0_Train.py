@@ -871,6 +871,7 @@ def points_samples(
             "half_range": half_range,
             "title": f"step {earlier_step}",
             "height": HISTORY_HEIGHT,
+            "mesh": mesh,  # (how G unfolded its noise, snapshot by snapshot)
             "legend": False,
             "max_points": HISTORY_POINTS,
         }
