@@ -301,3 +301,5 @@ def test_the_2d_view_draws_gs_map_of_the_noise_on_its_toggle(runs_root):
     toggle.set_value(True).run()
     names = [t.get("name") for t in figure(at, "chart_samples")["data"]]
     assert "G's map of the plane z1, z2 (of 4)" in names  # TINY's latent_dim 4
+    history = [t.get("name") for t in figure(at, "chart_history_0")["data"]]
+    assert "G's map of the plane z1, z2 (of 4)" in history  # the earlier snapshots too
