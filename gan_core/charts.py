@@ -2766,6 +2766,24 @@ def _note_under_plot(notes: Sequence[str], short: bool = False) -> dict[str, Any
 # gets its label on its other side: written to the right and above it, the label ran out of the plot and
 # was cut (the probe's Ask D, a point asked at the view's edge).
 LABEL_EDGE_SHARE = 0.12
+# Labelled points closer than this (a share of the view's larger side: about a label's width on the
+# probe's view) keep one label among them, the first in order: fifty asked points in one cluster wrote
+# their numbers over each other and over the points. The others keep their number in their hover.
+LABEL_MIN_GAP_SHARE = 0.05
+
+
+def _spaced_labels(points: np.ndarray, bounds: tuple[float, float, float, float]) -> np.ndarray:
+    """Which of ``points`` (n, 2) keep their label: in order, each one at least `LABEL_MIN_GAP_SHARE` of
+    the view's larger side from every label kept before it (greedy; (n,) bool)."""
+    xmin, xmax, ymin, ymax = bounds
+    gap = LABEL_MIN_GAP_SHARE * max(xmax - xmin, ymax - ymin)
+    kept = np.zeros(len(points), dtype=bool)
+    placed: list[np.ndarray] = []
+    for i, point in enumerate(points):
+        if not placed or np.min(np.hypot(*(np.asarray(placed) - point).T)) >= gap:
+            kept[i] = True
+            placed.append(point)
+    return kept
 
 
 def points_figure(
@@ -2807,7 +2825,8 @@ def points_figure(
     `ARROW_FRACTION` of the width, none shorter than `MIN_ARROW_FRACTION`.
 
     For the probe page: ``fake_name`` names the second set of points (say, points handed to D), and
-    ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart). ``path``
+    ``fake_labels`` writes a label beside each (the row numbers of a table beside the chart), but for a
+    point within `LABEL_MIN_GAP_SHARE` of an earlier labelled one, whose label is in its hover only. ``path``
     (n, 2) is a latent walk, G's outputs along a line in z: one connected line with markers in G's
     colour, "A" at its first point and "B" at its last. A point set with no rows draws nothing (no empty
     legend entry).
@@ -2944,7 +2963,10 @@ def points_figure(
         }
         if labels is not None:
             trace["mode"] = "markers+text"
-            trace["text"] = [str(label) for label, kept in zip(labels, inside) if kept]
+            named = [str(label) for label, kept in zip(labels, inside) if kept]
+            spaced = _spaced_labels(drawn, (xmin, xmax, ymin, ymax))
+            trace["text"] = [label if keep else "" for label, keep in zip(named, spaced.tolist())]
+            trace["customdata"] = named  # (every point's own, in its hover)
             # beside each point, on the side away from the nearest edges, so that no label is cut there
             near_right = drawn[:, 0] > xmin + (1 - LABEL_EDGE_SHARE) * (xmax - xmin)
             near_top = drawn[:, 1] > ymin + (1 - LABEL_EDGE_SHARE) * (ymax - ymin)
@@ -2954,7 +2976,7 @@ def points_figure(
             ]
             trace["textfont"] = {"size": 11, "color": color}
             trace["marker"] = {"color": color, "size": 8, "line": {"color": "#ffffff", "width": 1}}
-            trace["hovertemplate"] = f"{name} %{{text}} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
+            trace["hovertemplate"] = f"{name} %{{customdata}} (%{{x:.2f}}, %{{y:.2f}})<extra></extra>"
         traces.append(trace)
         if beyond.any():
             shown = None if labels is None else [str(label) for label, out in zip(labels, beyond) if out]
