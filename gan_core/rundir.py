@@ -79,6 +79,7 @@ from gan_core.quoting import PATH_LIMIT, clipped, quoted
 from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
+AMEND_WINDOW_BYTES = 1 << 20  # metrics.csv's last row is looked for in its last MiB (a row: ~1 KB)
 
 
 def default_runs_root() -> Path:
@@ -976,6 +977,64 @@ class RunDir:
             out.append(csv_line(row))
         with self._writing("metrics.csv"):
             _atomic_write(path, lambda f: f.write(b"".join(out)))
+
+    def amend_last_metrics(self, step: int, values: dict[str, float]) -> None:
+        """Set ``values`` (column -> number; NaN a blank cell) in metrics.csv's last row, which must be
+        ``step``'s: for a measure taken after a run's last step, which no later row can carry (a final
+        validation, `gan_core.track.TrackedRun.log_final`). The file is rewritten atomically (its earlier
+        rows copied in blocks: once, at a run's end, not per step), and a writer that held it open
+        (`open_metrics`) goes on appending to the new one. `RunDirError` when the last complete row is not
+        ``step``'s, or a column is not in the header (widen it first, `widen_metrics`)."""
+        path = self.path / "metrics.csv"
+        writing = self._metrics_fd is not None
+        names = self._header_for_writing()
+        self.close()
+        try:
+            missing = [c for c in values if c not in names]
+            if missing:
+                raise RunDirError(
+                    f"run {self.run_id!r}: metrics.csv has no column {', '.join(map(quoted, missing))}; "
+                    "allowed: the columns of its header"
+                )
+            with os.fdopen(open_regular(path), "rb") as source:
+                size = os.fstat(source.fileno()).st_size
+                block_start = max(0, size - AMEND_WINDOW_BYTES)
+                source.seek(block_start)
+                block = complete_lines(source.read())  # (a torn last line is left out, as readers do)
+                at = block.rfind(b"\n", 0, max(len(block) - 1, 0)) + 1  # the last line's start in the block
+                start, row = block_start + at, block[at:]
+                found = _row_step(row) if row and at > 0 else None  # (at 0: the header, or a row too long)
+                if found != step:
+                    raise RunDirError(
+                        f"run {self.run_id!r}: metrics.csv's last row is "
+                        f"{'missing' if found is None else f'step {found}'}, not step {step}: the values "
+                        "measured after that step have no row to go into"
+                    )
+                cells: list[float | str] = list(
+                    next(csv.reader([row.decode("utf-8", "replace").rstrip("\r\n")]))
+                )
+                cells += [""] * (len(names) - len(cells))
+                for name, value in values.items():
+                    cells[names.index(name)] = float(value)
+
+                def write(target: BinaryIO) -> None:  # the rows before it, copied a block at a time
+                    source.seek(0)
+                    left = start
+                    while left:
+                        chunk = source.read(min(left, 1 << 20))
+                        if not chunk:
+                            raise RunDirError(
+                                f"run {self.run_id!r}: metrics.csv shrank while it was rewritten"
+                            )
+                        target.write(chunk)
+                        left -= len(chunk)
+                    target.write(csv_line(cells))
+
+                with self._writing("metrics.csv"):
+                    _atomic_write(path, write)
+        finally:
+            if writing:  # (the header is there: opening it again only cuts a torn tail)
+                self.open_metrics(tuple(names))
 
     def _header_for_writing(self) -> list[str]:
         """metrics.csv's header names as a writer goes on under them (`_header_names`: refused if one is

@@ -770,3 +770,50 @@ def test_a_divergence_found_after_a_stop_still_ends_the_run_failed_at_its_row(tm
     assert "diverged at step 5" in run.error
     assert RunDir.open(tmp_path, "stop-nan").read_metrics()["step"].tolist() == [1, 2, 3, 4, 5]
     assert RunDir.open(tmp_path, "stop-nan").read_status()["step"] == 5
+
+
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_log_final_puts_a_value_measured_after_the_last_step_in_the_last_row(tmp_path, commit_every):
+    """A value measured after the last g_step (a final validation) went nowhere: log() holds it for a
+    next step that never comes, and finish() dropped it with a warning. log_final() writes it into the
+    last row, whether that row was already written (commit_every=0) or still waiting for its batch."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    gan = ToyGAN()
+    run = track.init("final", root=tmp_path, commit_every=commit_every, tensorboard=True)
+    with pytest.raises(
+        track.TrackingError, match=r"log_final\(\) before the first g_step: the run has no row"
+    ):
+        run.log_final({"val/score": 1.0})
+    for _ in range(3):
+        gan.step(run)
+    run.log_final({"val/score": torch.tensor(0.25, dtype=torch.float64), "val/n": 3})
+    with pytest.raises(track.TrackingError, match="metric name 'fid' is a built-in column"):
+        run.log_final({"fid": 1.0})
+    gan.step(run)  # the loop may go on: the file was rewritten, and the rows go on after it
+    run.log_final({"val/score": 0.5})
+    run.finish()
+    frame = RunDir.open(tmp_path, "final").read_metrics()
+    assert frame["step"].tolist() == [1, 2, 3, 4]
+    assert frame["val/score"].isna().tolist() == [True, True, False, False]  # blank before, both after
+    assert frame["val/score"].tolist()[2:] == [0.25, 0.5]
+    assert frame["val/n"].isna().tolist() == [True, True, False, True] and frame["val/n"][2] == 3
+    assert frame["d_loss"].notna().all() and frame["g_grad_norm"].notna().all()  # rows kept their own
+    assert not [e for e in run.events if e["kind"] == "warning"]  # nothing said unrecorded at finish
+    accumulator = EventAccumulator(str(tmp_path / "final" / "tensorboard"))
+    accumulator.Reload()
+    assert [(e.step, e.value) for e in accumulator.Scalars("custom/val/score")] == [(3, 0.25), (4, 0.5)]
+
+
+def test_log_final_after_a_divergence_the_loop_ran_past_is_refused(tmp_path):
+    """The record of a diverged run ends at the diverged row; a loop that ran a step past it has no row of
+    its step: the value is refused, not written into a row of other parameters."""
+    run = track.init("nan", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    for g_loss in (0.7, float("nan"), 0.7):
+        run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+        run.g_step(torch.tensor(g_loss))
+    assert (run.step, run.recorded_step) == (3, 2)
+    with pytest.raises(track.TrackingError, match=r"record ends at step 2 \(it diverged there"):
+        run.log_final({"val/score": 1.0})
+    run.finish()
+    assert "val/score" not in RunDir.open(tmp_path, "nan").read_metrics().columns

@@ -53,6 +53,10 @@ class Sink:
         for step, metrics, flags in rows:
             self.log_metrics(step, metrics, flags)
 
+    def amend_row(self, step: int, metrics: Mapping[str, float]) -> None:
+        """``metrics`` (column -> value) added to the record of ``step``, the last one logged: measures
+        taken after a run's last step, which no later record carries (`TrackedRun.log_final`)."""
+
     def log_event(self, event: Mapping[str, Any]) -> None:
         """One event: ``{"step", "time", "kind", "detail", "fields"}`` (`schema.EVENT_FIELDS`)."""
 
@@ -120,6 +124,9 @@ class RunDirSink(Sink):
             records.append(values + ("|".join(sorted(flags)),))
         self.run_dir.append_records(records)
 
+    def amend_row(self, step: int, metrics: Mapping[str, float]) -> None:
+        self.run_dir.amend_last_metrics(step, dict(metrics))
+
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.run_dir.write_event(dict(event))
 
@@ -164,6 +171,9 @@ class TensorBoardSink(Sink):
             if name != "step" and isinstance(value, int | float) and math.isfinite(value):
                 self.writer.add_scalar(tensorboard_tag(name), value, step)
         self.last_step = max(self.last_step, int(step))
+
+    def amend_row(self, step: int, metrics: Mapping[str, float]) -> None:
+        self.log_metrics(step, metrics)  # (scalars of their own: the step's others are there already)
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.writer.add_text(f"events/{event['kind']}", str(event["detail"]), int(event["step"]))

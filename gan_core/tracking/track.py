@@ -297,6 +297,50 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
     return float(value)
 
 
+def _checked_metrics(metrics: Any, call: str) -> dict[str, Tensor | float]:
+    """``metrics`` as `TrackedRun.log` keeps them: name -> a copied one-element tensor or a float;
+    `TrackingError` (naming ``call``) for what `log` refuses."""
+    if not isinstance(metrics, Mapping):
+        raise TrackingError(f"{call}() takes a mapping name -> number, got {type(metrics).__name__}")
+    checked = {}
+    for name, value in metrics.items():
+        if isinstance(name, str) and not is_custom_column(name):
+            raise TrackingError(_builtin_column(name))
+        try:
+            check_metric_name(name)
+        except ValueError as exc:
+            raise TrackingError(str(exc)) from None
+        checked[name] = _scalar(value, f"metric {name!r}")
+    return checked
+
+
+def _host_values(checked: Mapping[str, Tensor | float]) -> dict[str, float]:
+    """`_checked_metrics`' values as floats, in their order: the tensors read in one transfer per device
+    (a sync; float64 kept, MPS has none)."""
+    values = {name: v for name, v in checked.items() if not isinstance(v, Tensor)}
+    by_device: dict[torch.device, list[str]] = {}
+    for name, value in checked.items():
+        if isinstance(value, Tensor):
+            by_device.setdefault(value.device, []).append(name)
+    for device, names in by_device.items():
+        dtype = torch.float32 if device.type == "mps" else torch.float64
+        values.update(zip(names, torch.stack([checked[n].reshape(()).to(dtype) for n in names]).tolist()))
+    return {name: float(values[name]) for name in checked}
+
+
+def _no_last_row(step: int, recorded: int) -> str:
+    """`TrackedRun.log_final`'s refusal when the run's record has no row of ``step``."""
+    if not step:
+        return (
+            "log_final() before the first g_step: the run has no row to add to (log() adds to the next "
+            "step's)"
+        )
+    return (
+        f"log_final() at step {step}: the run's record ends at step {recorded} (it diverged there, and the "
+        f"loop went on past it), so step {step} has no row to add to"
+    )
+
+
 def _float32_or_64(x: Tensor) -> Tensor:
     """``x`` as the batch sends it: itself when float32 or float64 (no op for the usual float32), else
     ``x.float()`` (half, bfloat16)."""
@@ -1260,21 +1304,40 @@ class TrackedRun:
         numpy's or a torch.bool tensor; cast it to float if 0/1 is meant) or a tensor of more than one
         element, or a mapping not given; nothing of the call is kept then."""
         self._check_open()
-        if not isinstance(metrics, Mapping):
-            raise TrackingError(f"log() takes a mapping name -> number, got {type(metrics).__name__}")
-        checked = {}
-        for name, value in metrics.items():
-            if isinstance(name, str) and not is_custom_column(name):
-                raise TrackingError(_builtin_column(name))
-            try:
-                check_metric_name(name)
-            except ValueError as exc:
-                raise TrackingError(str(exc)) from None
-            checked[name] = _scalar(value, f"metric {name!r}")
+        checked = _checked_metrics(metrics, "log")
         new = [n for n in checked if n not in self.columns]
         if new:
             self._set_columns((*self.columns, *new))
         self._pending_log.update(checked)
+
+    @_refusable
+    def log_final(self, metrics: Mapping[str, Tensor | float]) -> None:
+        """Add the user's own metrics to the run's last row, the row of `step`: for what is measured after
+        the last `g_step`, on the parameters it left, which no later step's row would carry (an evaluation
+        or a validation at the end of training; during training, `log` puts such a value in the next
+        step's row). Names and values as `log` takes them, read now (on CUDA a wait for the device). The
+        pending steps are committed first (`flush`), then metrics.csv's last row is rewritten with the
+        values (atomically; the file is copied once, so call it once or twice at the end, not per step)
+        and a TensorBoard sink logs them at that step. In a multi-process job call it on every rank with
+        the same names: rank 0 writes its values, the others check theirs and write nothing (no
+        collective). Call it before `finish`; a `g_step` after it goes on as usual.
+
+        `TrackingError` as `log` for a bad name or value, after `finish`, and when the run has no row of
+        `step` to add to: no `g_step` yet, or a run that diverged, whose record ends at the diverged row
+        (`recorded_step`) while the loop went on up to a batch further."""
+        self._check_open()
+        values = _host_values(_checked_metrics(metrics, "log_final"))
+        if not values:
+            return
+        self.flush()
+        last = self.run_dir.last_metrics_step() if self.step else None
+        if last != self.step:
+            raise TrackingError(_no_last_row(self.step, self.recorded_step))
+        new = [n for n in values if n not in self.columns]
+        if new:
+            self._set_columns((*self.columns, *new))
+        for sink in self.sinks:
+            sink.amend_row(self.step, values)
 
     def snapshot(
         self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
@@ -1920,6 +1983,10 @@ class RankRun(TrackedRun):
 
     def _set_columns(self, columns: tuple[str, ...]) -> None:
         self.columns = columns
+
+    def log_final(self, metrics: Mapping[str, Tensor | float]) -> None:
+        self._check_open()
+        _checked_metrics(metrics, "log_final")  # refused here as on rank 0; rank 0 writes its own
 
     def _commit_rows(self, rows: list[tuple[dict[str, float], set[str]]]) -> dict[str, float] | None:
         return {k: rows[-1][0].get(k, _NAN) for k in self.columns} if rows else None
