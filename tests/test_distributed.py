@@ -575,6 +575,26 @@ def test_lightning_example_under_torchrun_ddp_writes_one_averaged_run(tmp_path):
     assert done.stdout.count("finished at step 6") == 1  # said once, by rank 0 (both ranks exited 0)
 
 
+def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits(tmp_path):
+    """Every rank validates; a name one rank logs and another does not would make the ranks' rows differ
+    (the tracker's collective refuses that: `_RanksDisagree`). Rank 0's values, as Lightning's own loggers
+    record them, go to every rank: the synced mean, rank 0's own unsynced value, nothing of a name only
+    rank 1 logged; after G step 3 into row 4, after the last (6) into row 6."""
+    command = torchrun_command(APP_DIR / "tests" / "fixtures" / "lightning_val_ddp.py", tmp_path)
+    done = subprocess.run(
+        command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=JOB_TIMEOUT
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    run = tmp_path / "ddp-val"
+    _one_row_per_step(run, 6)
+    assert _status(run)["status"] == "finished" and _status(run)["world_size"] == 2
+    rows = _rows(run).set_index("step")
+    assert rows["val/optimizer_steps"].dropna().to_dict() == {4: 6.0, 6: 12.0}
+    assert rows["val/rank_mean"].dropna().to_dict() == {4: 0.5, 6: 0.5}
+    assert rows["val/rank"].dropna().to_dict() == {4: 0.0, 6: 0.0}
+    assert "val/rank_1_only" not in rows.columns
+
+
 # ---------------------------------------------------------------------- leaving the job
 
 

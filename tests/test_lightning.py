@@ -419,8 +419,9 @@ def test_a_fit_that_fails_leaves_no_clip_wrapper_on_the_module(example, tmp_path
     assert RunDir.open(tmp_path, "again").read_metrics()["d_grad_norm"].min() > 0.05  # not the clipped 0.01
 
 
-def fit_with(example, module, callback, extra=(), ckpt_path=None, **options):
-    """`fit` with more callbacks (``extra``) and Lightning's ``ckpt_path``; returns the Trainer."""
+def fit_with(example, module, callback, extra=(), ckpt_path=None, val=None, **options):
+    """`fit` with more callbacks (``extra``), Lightning's ``ckpt_path`` and validation batches ``val`` (a
+    DataLoader); returns the Trainer."""
     trainer = example.L.Trainer(
         accelerator="cpu",
         callbacks=[callback, *extra],
@@ -433,7 +434,7 @@ def fit_with(example, module, callback, extra=(), ckpt_path=None, **options):
     loader = torch.utils.data.DataLoader(
         torch.utils.data.TensorDataset(torch.rand(48, 1, 8, 8) * 2 - 1), batch_size=4
     )
-    trainer.fit(module, loader, ckpt_path=ckpt_path)
+    trainer.fit(module, loader, val, ckpt_path=ckpt_path)
     return trainer
 
 
@@ -588,12 +589,13 @@ def test_what_training_step_self_logs_goes_into_its_row(example, tmp_path):
         trainer.fit(Logging(), data, loader)
     said = [str(w.message) for w in caught if w.category is TrackingWarning]
     assert sum("metric name 'bad name' is invalid" in m for m in said) == 1
-    assert sum("does not record validation metrics (val/d_real)" in m for m in said) == 1
     rows = RunDir.open(tmp_path, "logs").read_metrics()
     assert rows["batch"].tolist() == [0, 1, 2, 3, 4, 5]  # each batch's value in its own row
     assert rows["odd_batch"].tolist() == [0, 1, 0, 1, 0, 1] and rows["even_batch"].tolist() == [1, 0] * 3
     assert rows["train/fake_std"].notna().all()
-    assert "val/d_real" not in rows.columns and "bad name" not in rows.columns
+    assert "bad name" not in rows.columns
+    # validation's: after step 3 (into the next row), and after step 6, the last (into it)
+    assert rows["val/d_real"].notna().tolist() == [False, False, False, True, False, True]
 
 
 def test_the_step_axis_is_g_steps_as_the_docs_say():
@@ -610,3 +612,122 @@ def test_init_refuses_a_resume_from_without_resume_or_below_0(tmp_path, given):
     ):
         track.init("r", root=str(tmp_path), **given)
     assert not (tmp_path / "r").exists()
+
+
+def validated(example):
+    """The example's module with a validation that logs known values: Lightning's optimizer steps so far
+    (2 a G step: where the validation ran), a torchmetrics mean of D's output on the held-out images, a
+    constant at the validation's end; and two names that cannot be recorded as logged."""
+    import torchmetrics
+
+    class Validated(example.DigitsGAN):
+        def __init__(self):
+            super().__init__()
+            self.d_real = torchmetrics.MeanMetric()
+
+        def validation_step(self, batch, batch_idx):
+            self.log("val/optimizer_steps", float(self.trainer.global_step))
+            self.d_real(self.D(batch[0]).mean())
+            self.log("val/d_real", self.d_real)  # a Metric: Lightning computes it at the validation's end
+            self.log("fid", 1.0)  # the dashboard's own evaluation's column
+            self.log("val/per_batch", 1.0, on_step=True, on_epoch=False)  # no value for the validation
+
+        def on_validation_epoch_end(self):
+            self.log("val/end", 7.5)
+
+    return Validated()
+
+
+class SeenValidations:
+    """A callback noting ``trainer.callback_metrics`` (as floats) at the end of each validation of a fit,
+    what the module's validation gave every callback."""
+
+    def __new__(cls, example):
+        class Seen(example.L.Callback):
+            def __init__(self):
+                self.values: list[dict[str, float]] = []
+
+            def on_validation_end(self, trainer, pl_module):
+                if not trainer.sanity_checking:
+                    self.values.append({k: v.item() for k, v in trainer.callback_metrics.items()})
+
+        return Seen()
+
+
+def val_loader():
+    return torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(torch.rand(8, 1, 8, 8) * 2 - 1), batch_size=4
+    )
+
+
+def logged_at(rows, column: str) -> dict[int, float]:
+    """``column``'s values by step, at the rows that hold one (a blank elsewhere)."""
+    held = rows[rows[column].notna()]
+    return dict(zip(held["step"].astype(int), held[column]))
+
+
+def test_validation_metrics_go_into_the_row_after_each_validation_the_last_into_the_last_row(
+    example, tmp_path
+):
+    """Metrics logged in validation_step and on_validation_epoch_end never reached the dashboard (a
+    warning said so). Validations after G steps 5 and 10 (val_check_interval=5) land in rows 6 and 11, the
+    first G steps after them; the one Lightning runs when the callback's steps=12 stops training, which no
+    G step follows, in row 12."""
+    seen = SeenValidations(example)
+    callback = GANTrackingCallback("val", root=str(tmp_path), steps=12)
+    with pytest.warns(TrackingWarning) as caught:
+        fit_with(example, validated(example), callback, [seen], val=val_loader(), val_check_interval=5)
+    assert [v["val/optimizer_steps"] for v in seen.values] == [10, 20, 24]  # after G steps 5, 10, 12
+    rows = RunDir.open(tmp_path, "val").read_metrics()
+    assert rows["step"].tolist() == list(range(1, 13)) and callback.run.status == "finished"
+    assert logged_at(rows, "val/optimizer_steps") == {6: 10, 11: 20, 12: 24}
+    assert logged_at(rows, "val/end") == {6: 7.5, 11: 7.5, 12: 7.5}
+    assert logged_at(rows, "val/d_real") == dict(zip([6, 11, 12], [v["val/d_real"] for v in seen.values]))
+    assert rows["fid"].isna().all() and "val/per_batch" not in rows.columns
+    said = [str(w.message) for w in caught if w.category is TrackingWarning]
+    assert sum("validation's 'fid' is not recorded on the dashboard under that name" in m for m in said) == 1
+    assert sum("self.log it as 'val/fid'" in m for m in said) == 1
+    assert (
+        sum("self.log('val/per_batch', ...) is not recorded" in m and "on_epoch=True" in m for m in said) == 1
+    )
+    assert not [m for m in said if "not recorded" in m and "val/optimizer_steps" in m]
+
+
+def test_a_checkpoint_saved_after_a_validation_carries_its_values_into_the_resumed_runs_next_row(
+    example, tmp_path
+):
+    """ModelCheckpoint saves after the validation at an epoch's end, before the next G step's row: a
+    resume from it (rows after its step replaced) lost the values the unbroken run put in that row. And a
+    fit that ended with a validation wrote it into its last row after the checkpoint was saved: resumed
+    from there, the next row does not repeat it."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    class Preempted(example.L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.current_epoch == 1 and batch_idx == 5:
+                raise RuntimeError("preempted")
+
+    checkpoints = tmp_path / "ckpt"
+
+    def fit_epochs(epochs, extra=(), ckpt_path=None, resume=False):
+        saver = ModelCheckpoint(dirpath=checkpoints, save_last=True, every_n_epochs=1)
+        callback = GANTrackingCallback("res", root=str(tmp_path), resume=resume)
+        options = dict(max_epochs=epochs, enable_checkpointing=True, num_sanity_val_steps=0)
+        fit_with(example, validated(example), callback, [saver, *extra], ckpt_path, val_loader(), **options)
+        return RunDir.open(tmp_path, "res").read_metrics()
+
+    with pytest.raises(RuntimeError, match="preempted"):
+        fit_epochs(2, [Preempted()])
+    rows = RunDir.open(tmp_path, "res").read_metrics()
+    assert rows["step"].tolist() == list(range(1, 18))  # epoch 0's 12, then 5
+    assert logged_at(rows, "val/optimizer_steps") == {13: 24}  # the validation at epoch 0's end
+    d_real = logged_at(rows, "val/d_real")[13]
+
+    rows = fit_epochs(2, ckpt_path=str(checkpoints / "last.ckpt"), resume=True)
+    assert rows["step"].tolist() == list(range(1, 25))
+    assert logged_at(rows, "val/optimizer_steps") == {13: 24, 24: 48}  # 13 from the checkpoint; 24 the last
+    assert logged_at(rows, "val/d_real")[13] == d_real
+
+    rows = fit_epochs(3, ckpt_path=str(checkpoints / "last.ckpt"), resume=True)  # saved at 24, with its 48
+    assert rows["step"].tolist() == list(range(1, 37))
+    assert logged_at(rows, "val/optimizer_steps") == {13: 24, 24: 48, 36: 72}  # not again at 25

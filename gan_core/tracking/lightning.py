@@ -35,9 +35,22 @@ plot against, counts every optimizer step: (d_steps + 1) per G step, 2 x with on
 
 What ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and one-element tensors) goes
 into the batch's row as custom metrics, named as logged (the value logged at that step, not Lightning's
-epoch mean; a built-in column's name, ``d_loss`` say, is left out: the row has its own). Validation
-metrics are not recorded (a `TrackingWarning` says so once): a row is one G step's, and validation runs
-between them.
+epoch mean; a built-in column's name, ``d_loss`` say, is left out: the row has its own).
+
+What the module logs in validation (``validation_step``, ``on_validation_epoch_end``: a torchmetrics FID
+or KID, a classifier's score, a reconstruction error) goes in too, named as logged (``val/fid``), as
+Lightning aggregated it over the validation (its epoch value in ``trainer.callback_metrics``: the mean, or
+a Metric's ``compute()``), in the row of the first G step after the validation. That row's losses are
+measured on the parameters before its update, which are the parameters the validation measured: the value
+sits beside the losses of the same G and D. (The tracker's own evaluation, and the step Lightning's
+loggers plot it at, read G after a row's update: they would put it one row earlier, at the G step that
+made those parameters.) The last validation, which no G step follows (Lightning runs one when the
+callback's ``steps``, the dashboard's Stop or ``max_epochs`` ends training), goes into the last row
+instead (`TrackedRun.log_final`: the row of the G step that made the parameters it measured). A checkpoint
+saved after a validation carries its values to the next row, so a resume from it records them as the
+unbroken run did. Not recorded, each said once in a `TrackingWarning`: a built-in column's name (``fid``
+is the dashboard's own evaluation's, ``d_loss`` the training step's: log yours as ``val/fid``), a name
+logged with ``on_epoch=False`` (Lightning keeps no value of it for the validation) and an invalid name.
 
 Resuming: ``trainer.fit(module, loader, ckpt_path=...)`` with ``GANTrackingCallback(run_id, ...,
 resume=True)`` goes on from the checkpoint's step: the callback keeps the run's id and step in
@@ -50,7 +63,8 @@ Under a distributed strategy (``ddp``) every rank tracks (`gan_core.track.init` 
 0 get a `RankRun`) and only global rank 0 writes: each row holds the ranks' values averaged in one
 collective per G step (D's losses, accuracies and outputs over every rank's shard of the batch; the
 gradient norms of the gradients DDP averaged). The dashboard's Stop and Pause reach every rank at the same
-step.
+step. A validation's values are rank 0's, as Lightning's own loggers record them (with ``sync_dist=True``
+the mean over the ranks), sent to every rank in one broadcast so that all log the same names.
 """
 
 from __future__ import annotations
@@ -83,7 +97,7 @@ except ImportError:  # the older package name, when only it is installed
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
-from gan_core.tracking.schema import check_metric_name, is_custom_column
+from gan_core.tracking.schema import EVAL_COLUMNS, check_metric_name, is_custom_column
 
 # init keywords the callback fills in itself.
 _OWN_INIT_KEYS = {
@@ -101,6 +115,10 @@ _OWN_INIT_KEYS = {
 # A run of this id that ended with no row (a training_step that broke the contract at its first batch) is
 # started again in its folder by a callback without resume=True: nothing recorded is lost.
 _REUSABLE_STATUSES = ("failed", "stopped")
+# What a built-in column a validation may log under its name is on the dashboard (`_validation_values`).
+_OWN = {name: ": its evaluation's, every eval_every steps" for name in EVAL_COLUMNS} | {
+    name: ": the training step's" for name in ("d_loss", "g_loss", "d_loss_real", "d_loss_fake")
+}
 # Batches that returned a GAN step's values with no optimizer step seen through Lightning's hook before the
 # callback says so (a few: a loop that accumulates gradients steps its optimizers every few batches).
 UNSEEN_STEPS_ERROR_BATCHES = 10
@@ -181,8 +199,10 @@ class GANTrackingCallback(pl.Callback):
         self._dev_run = False  # this fit is Trainer(fast_dev_run=...): checked, not recorded
         self._dev_seen: set[str] = set()  # under fast_dev_run, the roles this batch's optimizer steps had
         self._logged: dict[str, Tensor | float] = {}  # the batch's self.log values (`_wrap_log`)
-        self._val_logged: set[str] = set()  # names the module self.log-ged in validation
-        self._said: set[str] = set()  # what the callback warned of once: "fast_dev_run", "validation", names
+        self._val_logged: set[str] = set()  # names the module self.log-ged in this validation
+        self._validated: dict[str, float] = {}  # the last validation's values, for the next G step's row
+        self._said: set[str] = set()  # what the callback warned of once: "fast_dev_run", names (validation's
+        # prefixed "validation:")
         self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
         self._before_clip: dict[int, Tensor] = {}  # id(optimizer) -> its norm before training_step clipped it
         self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
@@ -209,6 +229,7 @@ class GANTrackingCallback(pl.Callback):
             optimizers[role] = optimizers[role] or optimizer
         self._d_norms, self._g_norm, self._unseen = [], None, 0
         self._before_clip, self._dev_seen, self._logged, self._val_logged = {}, set(), {}, set()
+        self._validated = {}
         if self._dev_run:  # Lightning's quick check of the loop, which logs and checkpoints nothing either
             if "fast_dev_run" not in self._said:
                 self._said.add("fast_dev_run")
@@ -219,6 +240,8 @@ class GANTrackingCallback(pl.Callback):
                 )
             return
         run_id, resume, resume_from = self._continued(trainer, checkpoint)
+        if resume_from is not None and checkpoint is not None:  # saved after a validation, before its row
+            self._validated = dict(checkpoint.get("validation", {}))
         options = {k: v for k, v in self.init_options.items() if k != "resume"}
         device = pl_module.device
         try:
@@ -246,6 +269,8 @@ class GANTrackingCallback(pl.Callback):
                 f"GANTrackingCallback({run_id!r}, ..., resume=True) to continue it (with trainer.fit(..., "
                 "ckpt_path=...) it goes on from the checkpoint's step)"
             ) from None
+        if self._validated and self._recorded_at_resume(trainer, resume_from):
+            self._validated = {}
         self._wrap_clip_gradients(pl_module)
         self._wrap_log(pl_module)
         if self.fixed_noise is not None:
@@ -307,6 +332,9 @@ class GANTrackingCallback(pl.Callback):
                     )
                 if out.get("log") is not None:
                     run.log(out["log"])
+                if g_norm is not None and self._validated:  # the first G step after a validation
+                    validated, self._validated = self._validated, {}
+                    run.log(validated)
                 if g_norm is not None:
                     run.g_step(out["g_loss"], g_grad_norm=g_norm)  # ends the step (its row: with its batch)
                 self._unseen = -1  # optimizer steps seen: no warning
@@ -329,6 +357,15 @@ class GANTrackingCallback(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         _unwrap_clip_gradients(pl_module)
         run, max_steps = self.run, trainer.max_steps
+        if run is not None and self._validated:  # a validation no G step followed: the last row's
+            validated, self._validated = self._validated, {}
+            try:
+                run.log_final(validated)
+            except track.TrackingError as exc:  # (a diverged run's record ended before the step)
+                if trainer.is_global_zero:
+                    track._warn_user(
+                        f"the last validation's {', '.join(sorted(validated))} not recorded: {exc}"
+                    )
         if run is None or not run.short_of_target():
             self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
         elif 0 < max_steps <= trainer.global_step:
@@ -345,26 +382,39 @@ class GANTrackingCallback(pl.Callback):
                 f"Lightning ended training at step {run.step} of the target {run.steps}{_why_ended(trainer)}",
             )
 
+    def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._val_logged = set()
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if self.run is not None and self._val_logged and "validation" not in self._said:
-            self._said.add("validation")
-            names = ", ".join(sorted(self._val_logged))
-            track._warn_user(
-                f"GANTrackingCallback does not record validation metrics ({names}): a row is one G step's, "
-                "and validation runs between them; they go to Lightning's loggers as before (a value to "
-                "chart per G step: self.log it in training_step)"
-            )
+        # Lightning's trainer.validate() after the fit, and its sanity check before it, record nothing
+        if self.run is None or trainer.sanity_checking or trainer.state.fn != "fit":
+            return
+        values = self._validation_values(trainer)
+        if trainer.world_size > 1:  # every rank meets here: rank 0's values (as Lightning's loggers record
+            # them), so that every rank logs the same names, which the row's collective needs
+            values = trainer.strategy.broadcast(values, src=0)
+        self._validated.update(values)
 
     def state_dict(self) -> dict[str, Any]:
         """What travels in Lightning's checkpoints: the run's id and its step (G steps) when the checkpoint
         was saved, so that ``trainer.fit(..., ckpt_path=...)`` with ``resume=True`` goes on from there."""
         run = self.run
-        return {"run_id": run.run_id, "step": run.step} if run is not None else {}
+        if run is None:
+            return {}
+        state: dict[str, Any] = {"run_id": run.run_id, "step": run.step}
+        if self._validated:  # saved after a validation (ModelCheckpoint's on_validation_end), before its row
+            state["validation"] = dict(self._validated)
+        return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         run_id, step = state_dict.get("run_id"), state_dict.get("step")
         valid = isinstance(run_id, str) and isinstance(step, int) and not isinstance(step, bool) and step >= 0
-        self._checkpoint = {"run_id": run_id, "step": step} if valid else None
+        validation = state_dict.get("validation", {})
+        if not isinstance(validation, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, float) for k, v in validation.items()
+        ):
+            validation = {}  # (not this version's: the values of a validation are a bonus, not the step)
+        self._checkpoint = {"run_id": run_id, "step": step, "validation": dict(validation)} if valid else None
 
     def on_exception(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
@@ -412,6 +462,17 @@ class GANTrackingCallback(pl.Callback):
             return run_id, True, None
         return run_id, False, None
 
+    def _recorded_at_resume(self, trainer: pl.Trainer, resume_from: int | None) -> bool:
+        """True when the checkpoint's validation values (`state_dict`) are in its step's row already: a fit
+        that ended with that validation wrote them into its last row (`TrackedRun.log_final`) after it saved
+        the checkpoint, and the next row must not repeat them. Rank 0 reads its row; every rank learns its
+        answer (one broadcast: every rank logs the same names)."""
+        last = self.run.run_dir.last_metrics() if self.run.run_dir is not None else {}
+        recorded = last.get("step") == resume_from and all(
+            last.get(k) == v for k, v in self._validated.items()
+        )
+        return trainer.strategy.broadcast(recorded, src=0) if trainer.world_size > 1 else recorded
+
     def _wrap_log(self, pl_module: pl.LightningModule) -> None:
         """Record what ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and
         one-element tensors) as custom metrics of the batch's row, and note the names validation logs:
@@ -425,8 +486,8 @@ class GANTrackingCallback(pl.Callback):
             trainer = pl_module.trainer
             if trainer.training:
                 self._collect(name, value)
-            elif trainer.validating and not trainer.sanity_checking:
-                self._val_logged.add(name)
+            elif trainer.validating and not trainer.sanity_checking and isinstance(name, str):
+                self._val_logged.add(name)  # (its value: Lightning's for the epoch, `_validation_values`)
             return result
 
         logged._gan_tracking = True
@@ -451,6 +512,65 @@ class GANTrackingCallback(pl.Callback):
                 track._warn_user(f"self.log of {exc}; it is not recorded on the dashboard")
             return
         self._logged[name] = value
+
+    def _validation_values(self, trainer: pl.Trainer) -> dict[str, float]:
+        """The numbers the module logged in this validation (`_val_logged`) as Lightning aggregated them
+        over its batches: ``trainer.callback_metrics``, which holds each name logged with ``on_epoch=True``
+        (validation's default) as its epoch value (a mean, or a torchmetrics Metric's ``compute()``;
+        synced over the ranks where logged with ``sync_dist=True``), one per dataloader
+        (``name/dataloader_idx_K``) with several. What cannot be recorded is said once a name (on rank 0):
+        a name logged with ``on_epoch=False`` (no epoch value), a built-in column's name (the dashboard's
+        own: ``fid`` is its evaluation's), a name the run's columns do not allow."""
+        metrics = trainer.callback_metrics
+        found: dict[str, Any] = {}
+        for name in sorted(self._val_logged):
+            keys = [k for k in metrics if k == name or k.startswith(f"{name}/dataloader_idx_")]
+            if not keys:
+                self._say(
+                    trainer,
+                    name,
+                    f"validation's self.log({name!r}, ...) is not recorded on the dashboard: Lightning keeps "
+                    "no value of it for the validation (logged with on_epoch=False); log it with "
+                    "on_epoch=True, validation's default",
+                )
+            for key in keys:
+                value = metrics[key]
+                if not (isinstance(value, Tensor) and value.numel() == 1) and not isinstance(
+                    value, int | float
+                ):
+                    self._say(
+                        trainer,
+                        key,
+                        f"validation's {key!r} is no number ({type(value).__name__}): not recorded",
+                    )
+                elif not is_custom_column(key):
+                    self._say(
+                        trainer,
+                        key,
+                        f"validation's {key!r} is not recorded on the dashboard under that name: {key!r} is "
+                        f"a built-in column (the dashboard's own{_OWN.get(key, '')}); self.log it as "
+                        f"'val/{key}' (any name that is no built-in column) to see it under Custom metrics",
+                    )
+                else:
+                    try:
+                        found[check_metric_name(key)] = value
+                    except ValueError as exc:
+                        self._say(
+                            trainer,
+                            key,
+                            f"self.log in validation of {exc}; it is not recorded on the dashboard",
+                        )
+        # Host values now, in one transfer (a sync Lightning's own logging of them makes anyway)
+        return track._host_values(
+            {k: v.detach() if isinstance(v, Tensor) else float(v) for k, v in found.items()}
+        )
+
+    def _say(self, trainer: pl.Trainer, key: str, message: str) -> None:
+        """``message`` as a `TrackingWarning`, once a name (``key``), on rank 0 only."""
+        key = f"validation:{key}"
+        if key not in self._said and trainer.is_global_zero:
+            self._said.add(key)
+            track._warn_user(message)
 
     def _wrap_clip_gradients(self, pl_module: pl.LightningModule) -> None:
         """Measure an optimizer's gradient norm when ``training_step`` clips them
