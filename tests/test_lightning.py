@@ -731,3 +731,18 @@ def test_a_checkpoint_saved_after_a_validation_carries_its_values_into_the_resum
     rows = fit_epochs(3, ckpt_path=str(checkpoints / "last.ckpt"), resume=True)  # saved at 24, with its 48
     assert rows["step"].tolist() == list(range(1, 37))
     assert logged_at(rows, "val/optimizer_steps") == {13: 24, 24: 48, 36: 72}  # not again at 25
+
+
+def test_a_validation_over_several_dataloaders_records_each_ones_value(example, tmp_path):
+    """With several validation dataloaders Lightning keeps a name's value per dataloader, under
+    ``name/dataloader_idx_K``: each is a column of its own, as Lightning's loggers name it."""
+
+    class PerLoader(example.DigitsGAN):
+        def validation_step(self, batch, batch_idx, dataloader_idx=0):
+            self.log("val/loader", float(dataloader_idx))
+
+    callback = GANTrackingCallback("loaders", root=str(tmp_path), steps=6)
+    fit_with(example, PerLoader(), callback, val=[val_loader(), val_loader()], val_check_interval=3)
+    rows = RunDir.open(tmp_path, "loaders").read_metrics()
+    assert logged_at(rows, "val/loader/dataloader_idx_0") == {4: 0.0, 6: 0.0}
+    assert logged_at(rows, "val/loader/dataloader_idx_1") == {4: 1.0, 6: 1.0}
