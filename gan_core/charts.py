@@ -1456,6 +1456,7 @@ def metric_figure(
     markers: bool = False,
     nan_is_blank: bool = False,
     from_zero: bool = False,
+    steps_from_zero: bool = False,
     height: int = METRIC_HEIGHT,
     min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
@@ -1481,7 +1482,8 @@ def metric_figure(
     step that did not measure the column (a G-only step's D gradient, a tracked loop that skipped D's
     update or passed no parameters), left out of the line, which joins the steps that did
     (`_failure_bits`); a column no step measured is named "(not measured)" in the legend. ``from_zero``:
-    both axes start at 0 (metrics that are never negative, measured sparsely).
+    both axes start at 0 (metrics that are never negative, measured sparsely); ``steps_from_zero``: the
+    step axis only (a sparse metric of any sign).
 
     ``log_y``: means <= 0 become gaps in the line (before smoothing, so the smoothed line averages only
     what the chart shows); the band is left out where its top is <= 0, and where only its bottom is, it
@@ -1604,11 +1606,12 @@ def metric_figure(
         for at, label, kind in event_markers(records)
     ]
     spanned = [step]
-    if from_zero:  # both axes from 0: sparse measurements line up with the other charts' steps, and a
+    if from_zero or steps_from_zero:  # sparse measurements line up with the other charts' steps, and a
         # single one is not drawn on an axis of plotly's rounding around it (500, 500.5, 501; -1 to 1)
         layout["xaxis"]["rangemode"] = "tozero"
-        layout["yaxis"]["rangemode"] = "tozero"
         spanned.append(np.zeros(1))
+    if from_zero:
+        layout["yaxis"]["rangemode"] = "tozero"
     marked = np.array([m[0] for m in event_list], dtype=np.float64)
     steps_drawn = np.concatenate([s[np.isfinite(s)] for s in spanned] + [marked])
     first, last = (steps_drawn.min(), steps_drawn.max()) if steps_drawn.size else (0.0, 0.0)
@@ -3507,8 +3510,9 @@ def custom_metric_figures(
 ) -> dict[str, Figure]:
     """One chart per custom metric (a run's own metrics.csv columns beyond the schema's, logged through
     `gan_core.track`), by column name, drawn like the built-in metrics (bands, smoothing, event markers).
-    A metric logged only on some steps (blank on the others) is drawn through its measured steps, with a
-    marker on each."""
+    A metric logged only on some steps (blank on the others: a Lightning validation's) is drawn through
+    its measured steps, with a marker on each, on a step axis from 0 as the quality charts' (its points
+    line up with the other charts' steps; a single one is not on plotly's rounding around it, 39.5-40.5)."""
     figures: dict[str, Figure] = {}
     for column in columns:
         if _is_empty(view) or column not in view:
@@ -3526,6 +3530,7 @@ def custom_metric_figures(
             y_title=column,
             markers=sparse,
             nan_is_blank=sparse,
+            steps_from_zero=sparse,
             min_plot_px=SMALL_CHART_MIN_PLOT_PX,  # (as narrow as the page's grid draws it)
         )
     return figures

@@ -1708,6 +1708,20 @@ def test_quality_charts_start_at_zero_even_with_one_evaluation():
     assert loss.layout.xaxis.rangemode is None  # other charts keep plotly's own range
 
 
+def test_a_sparse_custom_metric_draws_its_steps_from_zero_and_keeps_its_own_values_range():
+    """A Lightning run whose only validation was its last had one point at step 40 on a step axis of
+    plotly's rounding (39, 39.5, 40, 40.5, 41), not lined up with the run's other charts (0 to 40)."""
+    view = pd.DataFrame(
+        {"step": [38.0, 39.0, 40.0], "val/d_fake": [np.nan, np.nan, -0.25], "dense": [1.0] * 3}
+    )
+    figures = charts.custom_metric_figures(view, ["val/d_fake", "dense"])
+    sparse = figures["val/d_fake"]
+    assert sparse.layout.xaxis.rangemode == "tozero"  # as the quality charts' steps
+    assert sparse.layout.yaxis.rangemode is None  # a custom metric may be negative: plotly's own range
+    assert only_trace(sparse, "val/d_fake").mode == "lines+markers"
+    assert figures["dense"].layout.xaxis.rangemode is None  # logged every step: as the loss charts
+
+
 def test_inputs_digest_changes_with_what_a_figure_is_drawn_from_and_only_with_it(view):
     snapshot = {"points": np.arange(6.0).reshape(3, 2), "bounds": np.array([0.0, 1.0, 0.0, 1.0])}
     digest = chart_builders.inputs_digest(view, EVENTS, snapshot, {"title": "t"}, 3)
