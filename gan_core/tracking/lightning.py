@@ -233,7 +233,7 @@ class GANTrackingCallback(pl.Callback):
         if self._dev_run:  # Lightning's quick check of the loop, which logs and checkpoints nothing either
             if "fast_dev_run" not in self._said:
                 self._said.add("fast_dev_run")
-                track._warn_user(
+                track.warn_user(
                     "GANTrackingCallback records nothing under Trainer(fast_dev_run=...): no run folder is "
                     "made (the run id stays free for the real fit); it only checks that training_step "
                     "returns what the callback needs"
@@ -363,7 +363,7 @@ class GANTrackingCallback(pl.Callback):
                 run.log_final(validated)
             except track.TrackingError as exc:  # (a diverged run's record ended before the step)
                 if trainer.is_global_zero:
-                    track._warn_user(
+                    track.warn_user(
                         f"the last validation's {', '.join(sorted(validated))} not recorded: {exc}"
                     )
         if run is None or not run.short_of_target():
@@ -446,7 +446,7 @@ class GANTrackingCallback(pl.Callback):
                 if checkpoint is not None
                 else "with no step of GANTrackingCallback's (saved without it, or by an older version)"
             )
-            track._warn_user(
+            track.warn_user(
                 f"fit(ckpt_path=...) restored a checkpoint {what}: the run's rows go on from its last one, "
                 "which may lie past the checkpoint's step"
             )
@@ -455,7 +455,7 @@ class GANTrackingCallback(pl.Callback):
             return run_id, resume, None
         root = Path(self.root) if self.root is not None else track.default_runs_root()
         if (root / run_id).exists() and _ended_without_rows(root, run_id):
-            track._warn_user(
+            track.warn_user(
                 f"run {run_id!r} ended with no row recorded: it starts again in its folder "
                 "(its events keep the earlier end)"
             )
@@ -509,7 +509,7 @@ class GANTrackingCallback(pl.Callback):
         except ValueError as exc:
             if name not in self._said:
                 self._said.add(name)
-                track._warn_user(f"self.log of {exc}; it is not recorded on the dashboard")
+                track.warn_user(f"self.log of {exc}; it is not recorded on the dashboard")
             return
         self._logged[name] = value
 
@@ -561,7 +561,7 @@ class GANTrackingCallback(pl.Callback):
                             f"self.log in validation of {exc}; it is not recorded on the dashboard",
                         )
         # Host values now, in one transfer (a sync Lightning's own logging of them makes anyway)
-        return track._host_values(
+        return track.host_values(
             {k: v.detach() if isinstance(v, Tensor) else float(v) for k, v in found.items()}
         )
 
@@ -570,7 +570,7 @@ class GANTrackingCallback(pl.Callback):
         key = f"validation:{key}"
         if key not in self._said and trainer.is_global_zero:
             self._said.add(key)
-            track._warn_user(message)
+            track.warn_user(message)
 
     def _wrap_clip_gradients(self, pl_module: pl.LightningModule) -> None:
         """Measure an optimizer's gradient norm when ``training_step`` clips them

@@ -138,7 +138,7 @@ _TRACKING_DIR = os.path.dirname(os.path.abspath(__file__))
 _LIGHTNING_PACKAGES = ("lightning", "pytorch_lightning", "lightning_fabric")
 
 
-def _warn_user(message: str) -> None:
+def warn_user(message: str) -> None:
     """A `TrackingWarning` at the first frame outside `gan_core.tracking` and Lightning: the user's line
     that called the API, whichever of the tracker's calls (`init`, `watch`, `g_step`, `flush`, `finish`,
     the exit hook) led here, or for the Lightning callback the line that called ``trainer.fit`` (not
@@ -314,7 +314,7 @@ def _checked_metrics(metrics: Any, call: str) -> dict[str, Tensor | float]:
     return checked
 
 
-def _host_values(checked: Mapping[str, Tensor | float]) -> dict[str, float]:
+def host_values(checked: Mapping[str, Tensor | float]) -> dict[str, float]:
     """`_checked_metrics`' values as floats, in their order: the tensors read in one transfer per device
     (a sync; float64 kept, MPS has none)."""
     values = {name: v for name, v in checked.items() if not isinstance(v, Tensor)}
@@ -1278,7 +1278,7 @@ class TrackedRun:
     def _warn(self, message: str, check: str, step: int | None = None, **fields: Any) -> None:
         """Say once what looks wrong: a `TrackingWarning` for the script, a ``warning`` event (``check``
         names what was found) for the dashboard."""
-        _warn_user(message)
+        warn_user(message)
         self._event("warning", message, step=step, check=check, **fields)
 
     @_refusable
@@ -1326,7 +1326,7 @@ class TrackedRun:
         `step` to add to: no `g_step` yet, or a run that diverged, whose record ends at the diverged row
         (`recorded_step`) while the loop went on up to a batch further."""
         self._check_open()
-        values = _host_values(_checked_metrics(metrics, "log_final"))
+        values = host_values(_checked_metrics(metrics, "log_final"))
         if not values:
             return
         self.flush()
@@ -1421,7 +1421,7 @@ class TrackedRun:
         if made[1:] == real:
             return
         self._warned_size = True
-        _warn_user(
+        warn_user(
             f"G's output has shape {made}, images of {made[1:]} (C, H, W), but real's are {real}: the "
             "snapshots show them, but the quality metrics need G's output shape to match real's (the "
             f"classifier of a built-in dataset refuses others; diversity compares them as they are): make "
@@ -1734,7 +1734,7 @@ class TrackedRun:
                     self._event("eval_error", error=error)
                     if not self._warned_eval:  # said to the script once; every one is an event
                         self._warned_eval = True
-                        _warn_user(
+                        warn_user(
                             f"the evaluation at step {step} failed, so its quality metrics are blank "
                             f"({error}); training goes on, and each later failure is an eval_error event"
                         )
@@ -2298,7 +2298,7 @@ def _init_main(
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
-            _warn_user(wrong)
+            warn_user(wrong)
     if not isinstance(model, str):  # run.json holds it as text (its reader refuses anything else)
         raise TrackingError(f"model={quoted(model)} is invalid: allowed a name as text, or '' for none")
     if source not in SOURCES or source == "trainer":
@@ -2386,7 +2386,7 @@ def _init_main(
             run_dir.release()
         raise
     if resume and made:  # a script that always passes resume=True starts its first run so; a typo too
-        _warn_user(
+        warn_user(
             f"resume=True: no run {run_id!r} was found in {str(root)!r}, so a new one starts; to see the "
             f"runs there: python -m gan_core runs {shlex.quote(str(root))}"
         )
