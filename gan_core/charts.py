@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
+from gan_core.environment import differences as environment_differences
 from gan_core.flags import EXPLODING_NORM, FLAGS
 from gan_core.losses import LOSSES, GANLoss
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
@@ -1979,6 +1980,29 @@ def compare_data_note(datasets: Mapping[str, str]) -> str | None:
         f"These runs train on different data ({named}): their losses, accuracies and quality metrics "
         "are each data set's own, so compare each run's trend, and values only within one data set."
     )
+
+
+def compare_environment_note(environments: Mapping[str, Mapping[str, Any] | None]) -> str | None:
+    """A line for Compare when the chosen runs trained with different torch versions, devices, CPU
+    threads or deterministic settings, else None. ``environments``: run id -> `RunView.environment`
+    (None for a run recorded before it was: left out). Two runs of the same settings and seed differ
+    then, and from early on (GAN training amplifies the last bit of a step), so their gap is not the
+    settings' (`gan_core.environment`)."""
+    differing = environment_differences(environments)
+    if not differing:
+        return None
+    said = "; ".join(
+        f"{name}: " + ", ".join(f"{run_id} {_shown_value(value)}" for run_id, value in values.items())
+        for name, values in differing.items()
+    )
+    return (
+        f"These runs trained in different environments ({said}): even with the same settings and seed "
+        "their numbers differ, so a gap between them is not only their settings'."
+    )
+
+
+def _shown_value(value: Any) -> str:
+    return "none" if value is None else str(value)
 
 
 def _runs_by_kind(kinds: Mapping[str, str]) -> str | None:

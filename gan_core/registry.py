@@ -44,6 +44,7 @@ import pandas as pd
 from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource, dataset_classes
 from gan_core.distributed import job_fields
+from gan_core.environment import ENVIRONMENT_FIELDS
 from gan_core.flags import FLAGS, SEVERITIES
 from gan_core.losses import GANLoss, get_loss
 from gan_core.quoting import quoted
@@ -573,6 +574,20 @@ class RunView:
                 "detail": str(event.get("detail") or ""),
             }
         return list(newest.values())
+
+    @property
+    def environment(self) -> dict[str, Any] | None:
+        """What the run's newest start trained with (its newest ``environment`` event's fields,
+        `gan_core.environment`: versions, device, CPU threads), {field: value} in `ENVIRONMENT_FIELDS`'
+        order with the fields it has; None for a run recorded before these events existed."""
+        found = None
+        for event in self.events:
+            fields = event.get("fields")
+            if event.get("kind") == "environment" and isinstance(fields, dict):
+                found = fields
+        if found is None:
+            return None
+        return {name: found[name] for name in ENVIRONMENT_FIELDS if name in found}
 
     def class_shares(self, step: float | None = None) -> dict[str, Any] | None:
         """Which classes or modes G's samples fell in at the newest evaluation at or before ``step`` (None:

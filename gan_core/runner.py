@@ -35,6 +35,7 @@ from gan_core.checkpoint_fit import check_checkpoint_step, check_own_checkpoint
 from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, collective_failure, job_fields
+from gan_core.environment import environment
 from gan_core.evaluation import EVAL_COLUMNS, Evaluator, coverage_total
 from gan_core.flags import FLAGS, FlagMonitor, check_monitor_state
 from gan_core.losses import get_loss
@@ -725,6 +726,10 @@ class Runner:
                 self.real_view = self.trainer.real_view()
                 self.run_dir.save_snapshot("real", self.real_view)
                 self._snapshot()
+            # what this start trains with (versions, device, CPU threads: `gan_core.environment`), at the
+            # first step it trains, as a resume's other changes (the log in step order)
+            start = self.current_step + 1 if self.current_step else 0
+            self._event("environment", step=start, **environment(self.trainer.device))
             if self.dist is not None:
                 self._event("job", **self.dist.status_fields())
             while True:

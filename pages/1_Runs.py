@@ -552,6 +552,15 @@ else:  # a user's own run: where it came from, and their hyperparameters as a ta
         st.code(how[1], language="python")
     with st.expander(f"Hyperparameters ({len(meta.hparams)})", expanded=True):
         st.dataframe(hparams_table(meta.hparams), hide_index=True, key="runs_hparams")
+environment = view.environment
+if environment:  # what its newest start trained with: the same settings and seed give the same run only here
+    with st.expander("Environment"):
+        st.caption(
+            "What the run's newest start trained with. GAN training is chaotic: the same settings and seed "
+            "repeat a run only with the same torch, device and CPU threads (the dashboard trains with half "
+            "the cores, a terminal with all of them by default)."
+        )
+        st.dataframe(hparams_table(environment), hide_index=True, key="runs_environment")
 events = pd.DataFrame(view.events)
 if len(events):
     with st.expander(f"Events ({len(events)})"):

@@ -183,6 +183,10 @@ opts.download_button(
 data_note = charts.compare_data_note({run_id: view.meta.data_name for run_id, view in views.items()})
 if data_note:  # (data set names come from the runs' files: shown as text)
     st.info(literal(data_note), icon=":material/compare_arrows:")
+environments = {run_id: view.environment for run_id, view in views.items()}
+environment_note = charts.compare_environment_note(environments)
+if environment_note:  # (versions and device names come from the runs' files: shown as text)
+    st.info(literal(environment_note), icon=":material/memory:")
 # A run still training is drawn as it was when the page ran (it did not say so, while the Train view moves
 # on every second): named, with the step shown, and a button to draw it again.
 statuses = {run_id: view.status for run_id, view in views.items()}  # (each probes the run's lock: once)

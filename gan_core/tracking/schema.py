@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from gan_core.environment import ENVIRONMENT_FIELDS, environment_detail
 from gan_core.quoting import quoted
 
 # Version of the run folder's layout, recorded in run.json. 1: folders written before run.json existed
@@ -147,6 +148,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     # and ``real_share`` (0-1) entry per class or mode, ``samples`` (G's, evaluated), and for a
     # class-conditional G ``fidelity``, per class asked for, the share of its samples named that class
     "class_shares": ("per", "names", "share", "real_share", "samples", "fidelity", "nearest"),
+    # what each start of the run (new, resumed, a job's restart) trains with: versions, device, CPU threads
+    # (`gan_core.environment`; the same settings and seed give the same numbers only where these agree)
+    "environment": ENVIRONMENT_FIELDS,
 }
 EVENT_KINDS = tuple(EVENT_FIELDS)
 
@@ -276,4 +280,6 @@ def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
         return "real vs real: " + ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())
     if kind == "class_shares":
         return _shares_detail(fields)
+    if kind == "environment":
+        return environment_detail(fields)
     return ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())

@@ -65,6 +65,7 @@ from torch import Tensor
 
 from gan_core.data import DataSource, load_data, mode_count
 from gan_core.distributed import DistContext, collective_failure, current, job_fields
+from gan_core.environment import environment, package_version
 from gan_core.evaluation import Evaluator, coverage_total
 from gan_core.flags import COLLAPSE_FLOORS, FLAGS, FlagMonitor
 from gan_core.losses import get_loss
@@ -635,6 +636,8 @@ class TrackedRun:
         if replaced:  # the time trained after the checkpoint went with its rows: from the last row kept
             self._train_seconds = 0.0
         self._last_commit: float | None = None
+        self._environment_said = False  # recorded at the first d_step, where the loop's device is known
+        package_version()  # (read now, once: not inside the loop's first step)
         self._last_status_write = 0.0
         self._process = this_process()
         self._finished = False
@@ -853,6 +856,11 @@ class TrackedRun:
                 f"{real_logits.dtype} and fake_logits {fake_logits.dtype} (a thresholded decision, such as "
                 "(logits > 0).int(), is no score to measure)"
             )
+        if not self._environment_said:  # this start's versions, device and threads (once a start)
+            self._environment_said = True
+            # at the first step it trains (a resume's changes are at the next step: the log in step order)
+            start = self.step + 1 if self.step else 0
+            self._event("environment", step=start, **environment(real_logits.device))
         if self._last_commit is None:  # the loop's first call: the clock starts
             self._last_commit = time.perf_counter()
         # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
@@ -1958,6 +1966,7 @@ class RankRun(TrackedRun):
         self._refused = None
         self._train_seconds = 0.0
         self._last_commit = None
+        self._environment_said = True  # (rank 0 records the job's start)
         self._finished = False
 
     def watch(self, G: torch.nn.Module, fixed_noise: Tensor, D: torch.nn.Module | None = None) -> TrackedRun:
