@@ -107,6 +107,7 @@ function pickAt(chart, clientX, clientY) {
 // or the plot, under it (measured on the drawn chart). A figure of equal scale (a y axis anchored to x's:
 // the 2D view) is drawn no taller than its plot needs at this width.
 const GAP_PX = 3;  // between the title's last line and what is under it
+const SCROLLBAR_PX = 24;  // at most a page scrollbar's width (Chromium's: 15 px; macOS overlays none)
 // TITLE_RAISE_PX, LEGEND_SHARE, LEGEND_ROW_PX and LEGEND_SYMBOL_PX: the server's plan's own numbers
 // (`gan_core.charts`), written in above this script by `_SHARED_CONSTANTS`
 const NO_FIT = {titleChars: null, top: 0};
@@ -513,10 +514,14 @@ function refit(chart) {
   const shown = chart.offsetParent !== null && chart.offsetWidth > 0;
   const drawn = chart.figure !== undefined && window.Plotly;
   if (!shown || !drawn || chart.offsetWidth === chart.fitWidth || chart.refitting) return;
-  // A width the chart was fitted at just before its last one, within a second: its own new height
-  // brought a page scrollbar and took it away again (an equal-scale view is shorter when narrower), which
-  // would flip it between the two for ever. It keeps the fit it has.
-  if (chart.offsetWidth === chart.priorWidth && performance.now() - chart.fittedAt < 1000) return;
+  // A width the chart was fitted at just before its last one, within a second, and no further from
+  // its fit than a page scrollbar is wide: its own new height brought a scrollbar and took it away
+  // again (an equal-scale view is shorter when narrower), which would flip it between the two for ever.
+  // It keeps the fit it has. A larger move back (a grid's columns settling: a quality chart that was the
+  // row's only one, 980 px, then one of three, 316, 980 and 316 again within the second) is fitted: it
+  // had stayed drawn 980 px wide in its 316 px column, no later resize to fit it again.
+  const flip = Math.abs(chart.offsetWidth - chart.fitWidth) <= SCROLLBAR_PX;
+  if (flip && chart.offsetWidth === chart.priorWidth && performance.now() - chart.fittedAt < 1000) return;
   chart.refitting = true;
   chart.priorWidth = chart.fitWidth;
   redraw(window.Plotly, chart, true)

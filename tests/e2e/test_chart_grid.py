@@ -160,6 +160,37 @@ def test_quality_charts_fill_the_columns_that_fit_and_follow_the_window(grid_ser
     assert kid["plotTop"] - kid["top"] == pytest.approx(own, abs=1)
 
 
+# The quality grid one column wide until its first chart is fitted to the whole row, then back to its
+# columns at once: within the second a chart keeps its fit when its width flips back (a page scrollbar
+# coming and going), and a grid settling so had left it drawn 980 px wide in its 316 px column.
+WIDEN_AND_BACK = """async () => {
+  const grid = document.querySelector('.st-key-quality_charts');
+  const chart = document.querySelector('.st-key-chart_quality_0 .live-chart');
+  const narrow = chart._fullLayout.width;
+  grid.style.gridTemplateColumns = '1fr';
+  const start = performance.now();
+  while (chart._fullLayout.width < 2 * narrow && performance.now() - start < 5000) {
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  const wide = chart._fullLayout.width;
+  grid.style.gridTemplateColumns = '';
+  return {narrow: narrow, wide: wide, took: performance.now() - start};
+}"""
+
+
+def test_a_chart_whose_column_widens_and_narrows_again_within_a_second_is_fitted_to_it(grid_server, page):
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{grid_server.url}/?run={DIGITS}")
+    page.wait_for_selector(
+        f".st-key-chart_quality_{len(QUALITY) - 1} .live-chart[aria-label]", timeout=UI_TIMEOUT
+    )
+    laid_out(page, "chart_quality_", "quality_charts", len(QUALITY), 3)
+    moved = page.evaluate(WIDEN_AND_BACK)
+    assert moved["wide"] > 2.5 * moved["narrow"] and moved["took"] < 1000, moved  # (the case: within 1 s)
+    rows = laid_out(page, "chart_quality_", "quality_charts", len(QUALITY), 3)  # each drawn at its width
+    assert all(abs(chart["drawnWidth"] - moved["narrow"]) <= 1 for row in rows for chart in row), rows
+
+
 def test_custom_metrics_take_the_same_columns(grid_server, page):
     """Five metrics of a user's loop: three columns at 1440 px, the last row's two one column wide each
     (not stretched over the row), as wide as the quality charts' columns would be."""
