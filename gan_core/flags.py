@@ -384,13 +384,21 @@ class FlagMonitor:
         hold_steps: int = HOLD_STEPS,
         hold_evals: int = HOLD_EVALS,
         coverage_total: int | None = None,
+        critic: bool = False,
     ):
         """``midpoint``: D's output at "cannot tell" (`GANLoss.midpoint`: 0.5 for probabilities, t/2 under
         label smoothing with real target t; None for a critic, whose output is no probability; the run
         keeps it to the smoothing in force); ``coverage_total``: the data's modes or classes
-        (`gan_core.evaluation.coverage_total`), for `quality_poor`."""
+        (`gan_core.evaluation.coverage_total`), for `quality_poor`. ``critic``: D is a Wasserstein critic
+        (`GANLoss.is_critic`): its accuracies are the median rule's ranking of its scores, which a healthy
+        critic keeps high (it is trained toward the optimal critic, Arjovsky et al. 2017, and a critic that
+        separates real from fake still gives G its gradient, the Wasserstein losses' point), so neither
+        ``d_overpowers`` nor ``d_leads`` is raised, nor ``equilibrium``, which is D unable to tell (a
+        healthy WGAN-GP run on the digits, ``fd_cls`` 2.0 and every class covered, ranked ~85% of its
+        batches right to its end, and had been flagged as D winning)."""
         self.midpoint = midpoint
         self.coverage_total = coverage_total
+        self.critic = critic
         # The last evaluation with metrics measured one that `quality_poor` judges (`quality_judged`):
         # equilibrium waits for one, and an evaluation of metrics without a floor (only fid, say) is none.
         self.evaluated = False
@@ -542,7 +550,8 @@ class FlagMonitor:
         d_real = self._smooth("d_real", record["d_real"])
         d_fake = self._smooth("d_fake", record["d_fake"])
         judged = self.steps_seen > BALANCE_WARMUP_STEPS  # the balance flags wait for D to learn anything
-        self._set("d_overpowers", judged and acc_real > 0.95 and acc_fake > 0.95, changes)
+        ahead = judged and not self.critic  # (a critic ahead is a critic doing its job: see __init__)
+        self._set("d_overpowers", ahead and acc_real > 0.95 and acc_fake > 0.95, changes)
         self._set("g_overpowers", judged and acc_fake < 0.35, changes)
         self._set(
             "vanishing_gradients",
@@ -560,10 +569,10 @@ class FlagMonitor:
         if "d_overpowers" in self.active or "g_overpowers" in self.active:
             self._drop("d_leads", changes)
         else:
-            self._set("d_leads", judged and max(acc_real, acc_fake) > LEAD_ACCURACY, changes)
+            self._set("d_leads", ahead and max(acc_real, acc_fake) > LEAD_ACCURACY, changes)
         failing = any(name in self.active for name in FAILURE_FLAGS)
         good = self.evaluated and not self.quality_poor
-        self._set("equilibrium", judged and calm and good and not failing, changes)
+        self._set("equilibrium", ahead and calm and good and not failing, changes)
         return changes
 
     def update_eval(self, metrics: dict[str, float]) -> list[tuple[str, bool]]:

@@ -380,7 +380,9 @@ class Runner:
         # D's "cannot tell" output under the label smoothing in force (t/2: `GANLoss.smoothed`); `_emit`
         # keeps it to each record's, through mid-run changes and resumes.
         midpoint = get_loss(cfg.loss).smoothed(cfg.label_smoothing).midpoint
-        self.monitor = FlagMonitor(midpoint, coverage_total=coverage_total(cfg.dataset))
+        self.monitor = FlagMonitor(
+            midpoint, coverage_total=coverage_total(cfg.dataset), critic=get_loss(cfg.loss).is_critic
+        )
         self.evaluator: Evaluator | None = None
         # The evaluation under way, or None: set and cleared by the training thread, read by pages (one
         # reference, replaced whole: a reader sees the old value or the new one).

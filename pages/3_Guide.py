@@ -107,6 +107,9 @@ all of them changes nothing, so no fixed threshold means anything. There is no 0
 measured against the median of the batch's pooled scores (so it is still about 50% when D cannot tell and
 100% when it separates real from fake perfectly). On real and fake batches of one size the two accuracies
 are then the same number (as many reals above the median as fakes below it): one line hides the other.
+A healthy critic keeps ranking the reals above the fakes (it is trained toward the best critic, and G still
+gets its gradient from one that separates them), so a critic's run never shows `d_overpowers`, `d_leads` or
+`equilibrium`; `g_overpowers` (the fakes ranked above the reals) still says the critic has fallen behind.
 
 """
 )

@@ -241,6 +241,24 @@ def test_no_midpoint_for_critics():
     assert ("equilibrium", True) in [(n, up) for _, n, up in events]
 
 
+def test_a_critic_ahead_is_no_failure_and_no_equilibrium_but_a_critic_behind_is():
+    """A Wasserstein critic's accuracies rank its scores (the median rule): a healthy one keeps them high
+    (a reviewer's WGAN-GP on the digits, fd_cls 2.0, all 10 classes: ~0.85 to its end), so neither
+    d_overpowers nor d_leads; nor equilibrium (D unable to tell). A critic ranking the fakes above the
+    reals (g_overpowers) and the gradient flags are judged as for any D."""
+    critic = evaluated(FlagMonitor(midpoint=None, coverage_total=8, critic=True))
+    events = feed(critic, record(1.0, 1.0, 3.0, -3.0), BALANCE_WARMUP_STEPS + 3 * HOLD_STEPS)
+    events += feed(critic, record(0.5, 0.5, 0.1, -0.1), 3 * HOLD_STEPS)  # as calm as a D that cannot tell
+    assert events == [] and critic.active == set()
+    d = evaluated(FlagMonitor(midpoint=None, coverage_total=8))  # the same records, a hinge D (no critic)
+    raised = {name for _, name, up in feed(d, record(1.0, 1.0, 3.0, -3.0), 3 * HOLD_STEPS) if up}
+    assert raised == {"d_overpowers"}
+    behind = {n for _, n, up in feed(critic, record(0.2, 0.2, -1.0, 1.0), 3 * HOLD_STEPS) if up}
+    assert behind == {"g_overpowers"}
+    exploding = {n for _, n, up in feed(critic, record(g_norm=500.0), 2 * EXPLODING_RAISE_STEPS) if up}
+    assert "exploding_gradients" in exploding
+
+
 def test_every_flag_explains_and_suggests():
     for info in FLAGS.values():
         assert info.explanation.endswith(".") and info.suggestion.endswith(".")

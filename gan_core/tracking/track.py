@@ -595,7 +595,11 @@ class TrackedRun:
         # cost the loop ~35 µs a step (`benchmarks.tracking --profile`); `store` reads the file when asked.
         self.sinks: list[Sink] = [self._folder_sink, *sinks]
         coverage = coverage_total(meta.dataset) if meta.dataset else None
-        self.monitor = FlagMonitor(self.loss.midpoint if self.loss else None, coverage_total=coverage)
+        self.monitor = FlagMonitor(
+            self.loss.midpoint if self.loss else None,
+            coverage_total=coverage,
+            critic=self.loss is not None and self.loss.is_critic,
+        )
         # g_step calls, from the folder's last row on, or from the checkpoint's step the folder was cut to
         self.step = resume_from if resume_from is not None else run_dir.last_metrics_step() or 0
         self.status = "idle"
