@@ -1399,8 +1399,10 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     - the fields only some runs have, with one value wherever present (a built-in run's ``gp_weight``
       beside a user's run that has none): no two runs disagree on them, but not every run says.
 
-    A field every run has with one value is in neither. Values are compared and shown as text: a list or
-    dict as JSON, None as ``null``. Both empty for fewer than two runs.
+    A field every run has with one value is in neither. Values are compared as text: a list or dict as
+    JSON, None as ``null``, a float as Python writes it in full; and shown so, but for a float shown to 6
+    significant digits (``0.00188235``, not ``0.0018823529411764706``, a scheduler's learning rate) in a
+    row whose values stay told apart at that. Both empty for fewer than two runs.
 
     The first row is each run's ``(status)`` (finished, interrupted, failed, stopped, running, ...): listed
     among those that differ when the runs' differ, and whenever one has not finished, though all say the
@@ -1426,6 +1428,17 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     differ = np.array([len(set(found)) > 1 for found in present], dtype=bool)
     differ[0] |= any(values["(status)"] != "finished" for values in settings.values())
     shared = np.array([len(found) == len(settings) for found in present], dtype=bool)
+
+    def short(value: Any) -> str:
+        full = text(value)  # (a float's that is short already, "10.0" or "0.0002", is kept)
+        return format(value, ".6g") if isinstance(value, float) and len(full) > 10 else full
+
+    for row, name in enumerate(fields):  # floats to 6 digits where that still tells the runs apart
+        found = [values[name] for values in settings.values() if name in values]
+        if len({short(v) for v in found}) == len({text(v) for v in found}):
+            table.iloc[row] = [
+                short(values[name]) if name in values else ABSENT for values in settings.values()
+            ]
     return table[differ], table[~differ & ~shared]
 
 

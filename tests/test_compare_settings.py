@@ -238,3 +238,23 @@ def test_a_hyperparameter_downsampled_is_drawn_at_values_it_had():
     fig = charts.compare_figure({"run": view}, "lr_g")
     (line,) = [t for t in fig["data"] if t.get("name") == "run"]
     np.testing.assert_allclose(np.asarray(line["y"], dtype=float), view["lr_g"].to_numpy(), rtol=1e-6)
+
+
+def test_long_floats_are_shown_to_six_digits_where_that_still_tells_the_runs_apart():
+    """A scheduler's learning rate read back as 0.0018823529411764706 filled the column: shown 0.00188235;
+    two values that agree to 6 digits keep their whole text (else the row would show one value twice)."""
+
+    class View:
+        def __init__(self, settings):
+            self.status, self._settings = "finished", settings
+
+        def settings(self):
+            return self._settings
+
+    a = View({"lr_g": 0.0018823529411764706, "beta2": 0.9905854573074332, "tiny": 0.1, "w": 10.0})
+    b = View({"lr_g": 0.002, "beta2": 0.99, "tiny": 0.1000000001, "w": 12.0})
+    differ, _ = settings_tables({"a": a, "b": b})
+    assert differ.loc["lr_g"].tolist() == ["0.00188235", "0.002"]
+    assert differ.loc["beta2"].tolist() == ["0.990585", "0.99"]
+    assert differ.loc["tiny"].tolist() == ["0.1", "0.1000000001"]
+    assert differ.loc["w"].tolist() == ["10.0", "12.0"]
