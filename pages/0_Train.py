@@ -61,6 +61,7 @@ with engine_loading():
         show_flash,
         stale_page,
         steady_select_slider,
+        training_time,
         watch,
         watched_view,
     )
@@ -551,7 +552,7 @@ def progress_line(view: RunView) -> None:
     if view.status == "running":
         rate_txt = f"{rate:.1f} steps/s" if rate else "— steps/s"
     else:  # nothing moves: how long it trained says more than a rate of 0
-        rate_txt = f"{view.status}, {elapsed:.0f} s of training"
+        rate_txt = f"{view.status}, {training_time(float(elapsed))} of training"
     # A multi-process job: its throughput per process (metrics.csv's samples_per_s is the ranks' average),
     # the samples trained over the same window of its clock as the steps/s (`SampleRate`), and for the
     # whole job; one process reads as it always did.

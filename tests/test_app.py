@@ -1108,3 +1108,16 @@ def test_what_the_tracker_found_wrong_in_a_loops_calls_is_a_banner_before_the_fl
     )
     assert "pass D(x) itself, not torch.sigmoid(D(x))" in banners[0]
     assert any(b.startswith("**g_overpowers**") for b in banners[1:])  # the flag it misleads, after it
+
+
+def test_how_long_a_run_trained_is_said_in_the_unit_it_needs():
+    from ui.common import training_time
+
+    assert [training_time(s) for s in (0.43, 9.96, 42.4, 725.0, 12_030.0)] == [
+        "0.4 s",
+        "10.0 s",
+        "42 s",
+        "12 min 5 s",
+        "3 h 20 min",
+    ]
+    assert training_time(float("nan")) == "— s" and training_time(-1.0) == "— s"

@@ -10,6 +10,7 @@ import functools
 import importlib
 import itertools
 import json
+import math
 import os
 import re
 import threading
@@ -708,3 +709,17 @@ def run_column_width(run_ids: list[str], least: int = 120, most: int = 520) -> i
     that font has loaded), plus the cell's padding; at least ``least`` (the header's width), at most
     ``most`` (the Runs page's 520; Compare's summary, pinned at 768 px, 260)."""
     return min(max(int(max(map(len, run_ids), default=0) * 7.5) + 24, least), most)
+
+
+def training_time(seconds: float) -> str:
+    """How long a run trained, as the progress line says it: ``0.4 s`` under 10 s (an 80-step run's "0 s"
+    said it never trained), ``42 s``, then ``12 min 5 s`` and ``3 h 20 min``."""
+    if not math.isfinite(seconds) or seconds < 0:
+        return "— s"
+    if seconds < 10:
+        return f"{seconds:.1f} s"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
+    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
