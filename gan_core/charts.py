@@ -2027,9 +2027,12 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
       tell, and each loss's value there moves with t);
     - D's output (`D_OUTPUT_COLUMNS`) where one run's is a probability-like value with a midpoint of 0.5
       (BCE, LSGAN: `GANLoss.midpoint`) and another's a raw critic score (hinge, WGAN: unbounded); or
-      where all are probability-like but their midpoints differ (label smoothing moves it to t/2).
+      where all are probability-like but their midpoints differ (label smoothing moves it to t/2);
+    - D's accuracy (``d_acc_real``, ``d_acc_fake``) where one run's D is a Wasserstein critic (its
+      accuracy ranks its scores against the batch's median, and a healthy critic keeps it high) and
+      another's judges at a fixed threshold (about 50% when it cannot tell).
 
-    Accuracy, gradient norms and quality metrics mean the same for every loss: None for them."""
+    Gradient norms and quality metrics mean the same for every loss: None for them."""
     known = {
         run_id: loss if isinstance(loss, GANLoss) else LOSSES[loss]
         for run_id, loss in losses.items()
@@ -2058,6 +2061,17 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
             f"These runs train different losses ({named}): {column} is on each loss's own scale, so "
             "compare each run's trend, not the values across losses."
         )
+    if column in ("d_acc_real", "d_acc_fake"):
+        ranked = [run_id for run_id, loss in known.items() if loss.is_critic]
+        judged = [run_id for run_id, loss in known.items() if not loss.is_critic]
+        if ranked and judged:
+            return (
+                f"{column} of a Wasserstein critic ({', '.join(ranked)}) ranks its scores against the "
+                "batch's median, which a healthy critic keeps high; the others' "
+                f"({', '.join(judged)}) is a verdict at a fixed threshold, about 50% where D cannot tell: "
+                "compare each run's trend, not the values."
+            )
+        return None
     if column in D_OUTPUT_COLUMNS:
         bounded = [run_id for run_id, loss in known.items() if loss.midpoint is not None]
         raw = [run_id for run_id, loss in known.items() if loss.midpoint is None]

@@ -2161,8 +2161,16 @@ def test_compare_says_when_runs_values_mean_different_things():
     assert charts.compare_scale_note("g_loss", {"a": "minimax", "b": "lsgan"}) is not None
     # one loss, or a column every loss means alike: no note
     assert charts.compare_scale_note("g_loss", {"a": "hinge", "b": "hinge"}) is None
-    for column in ("d_acc_real", "d_grad_norm", "fd_cls", "lr_g"):
+    for column in ("d_grad_norm", "fd_cls", "lr_g"):
         assert charts.compare_scale_note(column, mixed) is None
+    # a critic's accuracy ranks its scores (a healthy one keeps it high); a fixed threshold's is a verdict
+    assert charts.compare_scale_note("d_acc_real", mixed) == (
+        "d_acc_real of a Wasserstein critic (b) ranks its scores against the batch's median, which a healthy "
+        "critic keeps high; the others' (a) is a verdict at a fixed threshold, about 50% where D cannot "
+        "tell: compare each run's trend, not the values."
+    )
+    assert charts.compare_scale_note("d_acc_fake", {"a": "minimax", "b": "hinge"}) is None
+    assert charts.compare_scale_note("d_acc_fake", {"a": "wgan", "b": "wgan-gp"}) is None
 
 
 def test_compare_smooths_a_runs_own_metric_it_logged_on_every_step_only():
