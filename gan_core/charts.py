@@ -1961,6 +1961,119 @@ def compare_view(store: MetricStore, column: str, downsampled: pd.DataFrame) -> 
     return downsampled
 
 
+# Compare's x axis: a run's steps, or its training time (TensorBoard's STEP / RELATIVE, W&B's "Step /
+# Relative time"): runs that cost different amounts per step (a critic with d_steps=5 beside a 1:1 loop, a
+# batch of 256 beside 64, a CPU run beside a GPU one) compared per second of training as well as per step.
+X_AXES = ("step", "time")  # what the page's address takes as ``x=`` (absent: step)
+X_AXIS_NAMES = {"step": "step", "time": "training time"}  # as the page's control names them
+# The training time's unit, by the longest run drawn: seconds up to 2 minutes, minutes up to 2 hours, hours
+# beyond (the tick labels stay at three digits or fewer: 120 s, 120 min, then 2.5 h ...)
+TIME_UNITS = (("s", 1.0, 120.0), ("min", 60.0, 7_200.0), ("h", 3_600.0, math.inf))
+UNTIMED_LEGEND = "no training time recorded"  # a run drawn against time whose rows have no time_s
+
+
+@dataclass(frozen=True)
+class RunClock:
+    """A run's training time at its steps: ``steps`` (increasing) and ``seconds`` (its ``time_s`` at
+    each: seconds spent inside its steps, pauses and evaluations excluded, going on from a checkpoint's
+    when the run was resumed), 1-D float64 arrays of one length, at least one entry (`compare_clock`)."""
+
+    steps: np.ndarray
+    seconds: np.ndarray
+
+    def at(self, steps: np.ndarray | Sequence[float]) -> np.ndarray:
+        """The training seconds at ``steps`` (any shape; NaN stays NaN): the clock's own where it has the
+        step, else linear in the step between the two of its steps around it; before its first step
+        and after its last, the time there (held)."""
+        return np.interp(np.asarray(steps, dtype=np.float64), self.steps, self.seconds)
+
+
+def compare_clock(store: MetricStore, downsampled: View) -> RunClock | None:
+    """A run's `RunClock` for drawing it against training time, from ``downsampled`` (its store's
+    `MetricStore.view`, the one its per-step metrics are drawn from) and ``store`` (its first step);
+    None when its rows hold no ``time_s`` (a metrics.csv without that column, or blank in it).
+
+    The clock's steps are the view's points' (each point's last step), its seconds each point's largest
+    ``time_s`` (``time_s_max``): a run's time never goes back (a resumed run's goes on from its
+    checkpoint's, `Trainer.load_state`, `TrackedRun`), so that is the time at the point's own step,
+    exactly, and a per-step metric's point is drawn at its own step's time. Before them the run's first
+    step at its first row's time (``time_s_min`` of the first point).
+
+    A step between two points (an evaluation's, kept exactly: `MetricStore.exact_view`; a flag's event)
+    takes the time linear in the step between theirs (`RunClock.at`). Exact where the view has every step
+    (a run of up to as many steps as the view's points: 600 on the Compare page); otherwise off by less
+    than the time one point spans (a 600th of the run at an even pace), and much less in practice, as a
+    run's time per step changes slowly (a ``d_steps`` change is its largest jump: the error then is at
+    most that point's share of the change). A step before the run's first row or after its last takes
+    the time there."""
+    table = _table(downsampled, ("step", "time_s", "time_s_min", "time_s_max"))
+    # (a view without the min-max columns holds one row a point: its time_s is the row's)
+    seconds = table.get("time_s_max", table.get("time_s"))
+    if seconds is None or "step" not in table:
+        return None
+    seconds = np.asarray(seconds, dtype=np.float64)
+    steps = np.asarray(table["step"], dtype=np.float64)
+    lowest = np.asarray(table.get("time_s_min", seconds), dtype=np.float64)
+    first = store.first_step
+    if first is not None and len(steps) and first < steps[0]:
+        steps, seconds = np.r_[first, steps], np.r_[lowest[0], seconds]
+    known = np.isfinite(steps) & np.isfinite(seconds)
+    steps, seconds = steps[known], seconds[known]
+    # (a view's steps increase; should a file's not, the steps that go back are left out of the clock)
+    rising = np.r_[True, steps[1:] > np.maximum.accumulate(steps)[:-1]] if len(steps) else known[:0]
+    if not rising.any():
+        return None
+    return RunClock(steps[rising], seconds[rising])
+
+
+@dataclass(frozen=True)
+class TimeAxis:
+    """Compare's x axis as training time: each run's `RunClock` (None for a run with no ``time_s``) and
+    the unit every chart of the page draws it in (one unit for all, as they zoom together:
+    `compare_time_axis`)."""
+
+    clocks: Mapping[str, RunClock | None]
+    unit: str  # "s", "min" or "h" (`TIME_UNITS`)
+    seconds: float  # seconds per unit
+
+    @property
+    def title(self) -> str:
+        """The x axis' title: ``training time (min)``."""
+        return f"training time ({self.unit})"
+
+    def x(self, run_id: str, steps: np.ndarray) -> np.ndarray:
+        """Where the run's ``steps`` are on this axis, in its unit (`RunClock.at`); ``KeyError``/``TypeError``
+        for a run with no clock (the caller leaves it out)."""
+        return self.clocks[run_id].at(steps) / self.seconds  # type: ignore[union-attr]
+
+    def words(self, x: float) -> str:
+        """A place on the axis as the hovers say it: ``12.5 s``, ``3.07 min``."""
+        return f"{x:.3g} {self.unit}"
+
+
+def compare_time_axis(clocks: Mapping[str, RunClock | None]) -> TimeAxis:
+    """The `TimeAxis` of Compare's charts for the runs' ``clocks`` (run id -> `compare_clock`): its unit
+    by the longest training time among them (`TIME_UNITS`: seconds up to 120 s, minutes up to 120 min,
+    then hours; seconds when no run has a time)."""
+    longest = max((float(np.nanmax(c.seconds)) for c in clocks.values() if c is not None), default=0.0)
+    unit, seconds, _ = next(u for u in TIME_UNITS if longest <= u[2])
+    return TimeAxis(dict(clocks), unit, seconds)
+
+
+def compare_untimed_note(figure: Mapping[str, Any]) -> str | None:
+    """The line under a Compare chart drawn against training time (`compare_figure` with a `TimeAxis`)
+    naming the runs it leaves out because their rows have no ``time_s``; None when it leaves none out."""
+    untimed = ((figure.get("layout") or {}).get("meta") or {}).get("untimed") or []
+    if not untimed:
+        return None
+    runs = ", ".join(untimed)
+    has, its, it = ("has", "its", "it") if len(untimed) == 1 else ("have", "their", "them")
+    return (
+        f"{runs} {has} no training time recorded (no time_s in {its} metrics.csv): not drawn against "
+        f"time. Choose x axis step to see {it}."
+    )
+
+
 LOSS_VALUE_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss")
 D_OUTPUT_COLUMNS = ("d_real", "d_fake")
 
@@ -2334,6 +2447,7 @@ def compare_figure(
     colors: Mapping[str, str] | None = None,
     statuses: Mapping[str, str] | None = None,
     fit_outliers: bool = False,
+    time_axis: TimeAxis | None = None,
 ) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
     ``column`` (an older run without that metric), are left out; with none left it is a placeholder that
@@ -2371,7 +2485,16 @@ def compare_figure(
     values. A value beyond the fitted axis is not hidden: it is marked at the edge it went past
     (`EDGE_MARKS` "above" and "below"), in its run's colour, its value in the hover, and
     ``layout.meta["off_axis"]`` says which runs have such values (run id -> [points, [[side, furthest
-    value], ...]]; `compare_off_axis_note` words it)."""
+    value], ...]]; `compare_off_axis_note` words it).
+
+    The x axis is the runs' steps, or with ``time_axis`` (`compare_time_axis`) their training time in its
+    unit: every point, evaluation, flag and edge mark of a run at its step's time (`RunClock.at`),
+    smoothing still over the run's points in their order (as on steps); the hovers then say both, the
+    time (the unified hover's title) and each run's step (its line's hover, a flag's, an edge mark's).
+    A run without a clock (no ``time_s`` in its rows) is not drawn: named in the legend, "<run> (no
+    training time recorded)", and in ``layout.meta["untimed"]`` (`compare_untimed_note` words it); with
+    no run left to draw the chart is a placeholder that says so. ``layout.uirevision`` names the axis, so
+    that a zoom plotly keeps on one x axis is not carried to the other (`_base_layout`)."""
     smoothing = _check_smoothing(smoothing)
     stepwise = column in HPARAM_COLUMNS
     if stepwise:
@@ -2382,13 +2505,22 @@ def compare_figure(
     markers: list[tuple[float, str, str, str, str]] = []
     steps = []
     drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
-    placed: list[tuple[str, str, np.ndarray, np.ndarray]] = []  # (run, colour, step, value) of its points
+    # (run, colour, x, value, step) of its points
+    placed: list[tuple[str, str, np.ndarray, np.ndarray, np.ndarray]] = []
     sparse_seen = False  # a run measured it on some steps only
     nonpositive: list[str] = []  # the runs with values, none of them above 0, on a log axis
+    untimed: list[str] = []  # the runs with no training time, against time
     for position, (run_id, view) in enumerate(views.items()):
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
         color = (colors or {}).get(run_id) or PALETTE[position % len(PALETTE)]
+        if time_axis is not None and time_axis.clocks.get(run_id) is None:
+            # its steps have no place on a time axis (drawn at its steps, it would read as seconds)
+            unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
+            unplaced[-1].update(name=f"{run_id} ({UNTIMED_LEGEND})", x=[None], y=[None])
+            traces.extend(unplaced)
+            untimed.append(str(run_id))
+            continue
         # An evaluation column, or a run's own metric it logged on some steps only (one it logged on
         # every step is a line like the built-in metrics, smoothed as the Train view smooths it).
         measured = _measured(view, column)
@@ -2404,7 +2536,8 @@ def compare_figure(
                 continue
             view = view[measured]
         step = view["step"].to_numpy(dtype=np.float64)
-        steps.append(step)
+        x = step if time_axis is None else time_axis.x(str(run_id), step)
+        steps.append(x)
         raw = view[column].to_numpy(dtype=np.float64)
         if stepwise and f"{column}_min" in view.columns and f"{column}_max" in view.columns:
             low, high = (view[f"{column}_{end}"].to_numpy(dtype=np.float64) for end in ("min", "max"))
@@ -2415,7 +2548,7 @@ def compare_figure(
             bits = _failure_bits(step, bits, _divergence(_records(events.get(run_id, ()))), column)
             shown = ~np.isnan(raw) | (bits != 0)
             kept = None if shown.all() else shown
-        line_step, line_raw = _kept(kept, step, raw)
+        line_step, line_raw, line_x = _kept(kept, step, raw, x)
         if log_y and np.isfinite(line_raw).any() and not (line_raw > 0).any():
             # (minimax's g_loss, a critic's d_loss): a log axis has no place for any of it, and its edge
             # marks along the bottom read as values; named in the legend, not drawn
@@ -2426,13 +2559,15 @@ def compare_figure(
             nonpositive.append(str(run_id))
             continue
         lines = _line_traces(
-            line_step,
+            line_x,
             _positive(line_raw) if log_y else line_raw,
             name=str(run_id),
             color=color,
             smoothing=0.0 if sparse else smoothing,
             single_point=len(line_step) < 2,
         )
+        if time_axis is not None:  # the time is the hover's title; each run's step, its line's
+            _hover_steps(lines[-1], line_step, line_raw)
         if len(step) and not len(line_step):  # a run that never measured it: said in the legend
             _say_unmeasured(lines[-1])
         if sparse:
@@ -2441,13 +2576,14 @@ def compare_figure(
         if stepwise:
             lines[-1]["line"]["shape"] = "hv"
         traces.extend(lines)
-        drawn.append((line_step, np.asarray(lines[-1]["y"], dtype=np.float64)))
-        placed.append((str(run_id), color, line_step, line_raw))
+        drawn.append((line_x, np.asarray(lines[-1]["y"], dtype=np.float64)))
+        placed.append((str(run_id), color, line_x, line_raw, line_step))
         bands = [view.get(f"{column}_min"), view.get(f"{column}_max")]
         low, high = (None if b is None else b.to_numpy(dtype=np.float64) for b in bands)
         found = _edge_positions(step, raw, low, high, bits, log_y=log_y, nan_is_blank=sparse)
         for kind, (at, texts) in found.items():
-            edges[kind].append((step[at], color, [f"{html.escape(str(run_id))}: {text}" for text in texts]))
+            texts = [f"{html.escape(str(run_id))}: {text}" for text in texts]
+            edges[kind].append((x[at], color, _at_steps(texts, step[at], time_axis)))
         for event in _records(events.get(run_id, ())):
             kind, at = event.get("kind"), _event_step(event)
             if kind not in ("flag", "flag_cleared") or at is None:
@@ -2455,14 +2591,20 @@ def compare_figure(
             fields = event.get("fields")
             fields = fields if isinstance(fields, Mapping) else {}
             label = _short_label(kind, fields)
-            hover = f"{html.escape(str(run_id))}, step {at:g}: {label}"
-            markers.append((at, label, _flag_marker_kind(kind, fields), color, hover))
+            where = at if time_axis is None else float(time_axis.x(str(run_id), np.array([at]))[0])
+            when = "" if time_axis is None else f" at {time_axis.words(where)}"
+            hover = f"{html.escape(str(run_id))}, step {at:g}{when}: {label}"
+            markers.append((where, label, _flag_marker_kind(kind, fields), color, hover))
+    if untimed and len(traces) == len(untimed) + len(nonpositive):  # (one trace each): no line to draw
+        message = f"no training time recorded (time_s) by the runs that logged {column}: draw against step"
+        return _x_revision(_message_figure(column, message, METRIC_HEIGHT, column), column, time_axis)
     if nonpositive and len(traces) == len(nonpositive):  # (one trace each): no run with a line to draw
-        return _message_figure(column, f"{column} {NOT_ON_LOG_NOTE}", METRIC_HEIGHT, column)
+        figure = _message_figure(column, f"{column} {NOT_ON_LOG_NOTE}", METRIC_HEIGHT, column)
+        return _x_revision(figure, column, time_axis)
     if not traces:
         ended = statuses is not None and all(statuses.get(r) in (*ENDED, "interrupted") for r in views)
         message = f"none of the chosen runs logged {column}" if ended and views else "no data yet"
-        return _message_figure(column, message, METRIC_HEIGHT, column)
+        return _x_revision(_message_figure(column, message, METRIC_HEIGHT, column), column, time_axis)
     markers = sorted(markers, key=lambda m: m[0])[-MAX_EVENT_LABELS:]
     # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0)
     hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
@@ -2473,14 +2615,15 @@ def compare_figure(
     # leaps of their own: a collapsed run's grid_kl of 15 beside a healthy one's 0.1, the collapse itself)
     fits = not (fit_outliers or stepwise or sparse_seen or column in ACCURACY_COLUMNS)
     if yrange is None and fits:
-        fitted = robust_yrange([value for _, _, _, value in placed], log_y, keep=[y for y, _ in hlines])
+        fitted = robust_yrange([value for _, _, _, value, _ in placed], log_y, keep=[y for y, _ in hlines])
         if fitted is not None:
             yrange = span = fitted
-            for run_id, color, step, value in placed:
-                beyond = _beyond_axis(step, value, fitted, log_y)
+            for run_id, color, x, value, step in placed:
+                beyond = _beyond_axis(np.arange(len(x)), value, fitted, log_y)
                 for side, (at, values) in beyond.items():
+                    at = at.astype(np.int64)
                     texts = [f"{html.escape(run_id)}: {v:.4g}" for v in values]
-                    edges[side].append((at, color, texts))
+                    edges[side].append((x[at], color, _at_steps(texts, step[at], time_axis)))
                 if beyond:
                     far = [
                         [side, float(values.max() if side == "above" else values.min())]
@@ -2491,9 +2634,14 @@ def compare_figure(
     layout = _base_layout(column, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
+    if time_axis is not None:
+        layout["xaxis"]["title"]["text"] = time_axis.title
+        # (the unified hover's title: the time under the cursor; each run's step is in its line's hover)
+        layout["xaxis"]["unifiedhovertitle"] = {"text": f"%{{x:.4~g}} {time_axis.unit} of training"}
     layout["yaxis"] = _y_axis(column, log_y, yrange)
-    if off_axis:
-        layout["meta"] = {"off_axis": off_axis}
+    meta = {"off_axis": off_axis, "untimed": untimed}
+    if any(meta.values()):
+        layout["meta"] = {name: value for name, value in meta.items() if value}
     marked = np.array([m[0] for m in markers], dtype=np.float64)
     spanned = np.concatenate([s[np.isfinite(s)] for s in steps] + [marked])
     first, width = (spanned.min(), np.ptp(spanned)) if spanned.size else (0.0, 0.0)
@@ -2504,7 +2652,37 @@ def compare_figure(
         avoid=(marked - first) / width if width > 0 else (),
         curves=[((x - first) / width, y) for x, y in drawn] if width > 0 else (),
     )
-    return _finish(traces, layout, markers, _x_span(steps, markers), references)
+    figure = _finish(traces, layout, markers, _x_span(steps, markers), references)
+    return _x_revision(figure, column, time_axis)
+
+
+def _x_revision(figure: Figure, column: str, time_axis: TimeAxis | None) -> Figure:
+    """``figure`` (Compare's chart of ``column``) with a ``uirevision`` of its x axis' own: plotly keeps the
+    user's zoom while it stays the same (`_base_layout`), and a step range kept on a chart now drawn in
+    seconds (or minutes, or hours) would show the wrong part of it. Against steps it stays the column."""
+    if time_axis is not None:
+        figure["layout"]["uirevision"] = f"{column} @ {time_axis.title}"
+    return figure
+
+
+def _hover_steps(line: dict[str, Any], step: np.ndarray, raw: np.ndarray) -> None:
+    """A run's line drawn against time (``line``: `_line_traces`' last) hovered with each point's step
+    as well as its value (and its raw value when smoothed): "1.32 (raw 1.30), step 600". The unified
+    hover's title says the time, shared by the runs; a step is each run's own."""
+    if "customdata" in line:
+        line["customdata"] = np.column_stack([_wire(raw).astype(np.float64), step])
+        line["hovertemplate"] = "%{y:.4g} (raw %{customdata[0]:.4g}), step %{customdata[1]:,.0f}"
+    else:
+        line["customdata"] = np.asarray(step, dtype=np.float64)
+        line["hovertemplate"] = "%{y:.4g}, step %{customdata:,.0f}"
+
+
+def _at_steps(texts: list[str], steps: np.ndarray, time_axis: TimeAxis | None) -> list[str]:
+    """Edge marks' hover ``texts`` with each one's step, against time (the hover's title is the time);
+    as they are against steps."""
+    if time_axis is None:
+        return texts
+    return [f"{text} (step {s:,.0f})" for text, s in zip(texts, steps)]
 
 
 # --------------------------------------------------------------------------------------------- snapshots

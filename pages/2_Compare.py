@@ -47,6 +47,11 @@ with engine_loading():
 
 CHART_POINTS = 600
 STEP_AXES = "compare_steps"  # the metric charts, zoomed together on steps (`live_chart`'s x_group)
+# Against training time: zoomed together in its unit (`charts.TIME_UNITS`), a group and chart keys of its
+# own for each, so that a range zoomed to on one axis is never applied to another (a step range to
+# seconds, seconds to minutes): a chart of the other axis is a new element, which starts whole
+TIME_AXES = "compare_time_{unit}"
+CHART_KEYS = {"step": "cmp_chart", "time": "cmp_tchart_{unit}"}  # (each metric's: `chart_key`)
 SAMPLES_GRID = "cmp_samples"  # the samples' container: one panel per run, as many columns as fit
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
@@ -61,14 +66,15 @@ run_ids = readable_run_ids()
 if len(run_ids) < 1:
     st.info("No runs yet to compare.")
     st.stop()
-# The comparison is in the address (``?runs=a,b,c&metrics=d_loss,fd_cls``), kept up to date below, so that a
-# reload or a shared link shows the same one. An address this page did not write (a link opened, a new tab,
-# an address edited) chooses the runs and metrics; the runs among them that cannot be opened, and the
-# names that are no metric here (no metrics.csv column, nor a chosen run's own), are said in one line
-# (filled once the runs are open), the others opened.
+# The comparison is in the address (``?runs=a,b,c&metrics=d_loss,fd_cls``, then ``&x=time`` when drawn
+# against training time), kept up to date below, so that a reload or a shared link shows the same one. An
+# address this page did not write (a link opened, a new tab, an address edited) chooses the runs, metrics
+# and x axis; the runs among them that cannot be opened, the names that are no metric here (no
+# metrics.csv column, nor a chosen run's own) and an x axis that is none are said in one line (filled once
+# the runs are open), the others opened.
 address_said = st.empty()
-address = (st.query_params.get("runs"), st.query_params.get("metrics"))
-linked = address != st.session_state.get(ADDRESS_KEY) and address != (None, None)
+address = (st.query_params.get("runs"), st.query_params.get("metrics"), st.query_params.get("x"))
+linked = address != st.session_state.get(ADDRESS_KEY) and address != (None, None, None)
 named_runs = (address_names("runs") or []) if linked else []
 if any(r in run_ids for r in named_runs):  # (none: the runs compared before, or the newest two)
     choose("cmp_runs", [r for r in named_runs if r in run_ids])
@@ -87,6 +93,24 @@ if gone:
 chosen = st.multiselect("Runs", run_ids, default=compared, key="cmp_runs")
 metrics_box = st.container()  # the picker offers the chosen runs' own metrics too: filled once they are open
 opts = st.container(horizontal=True)
+# The x axis: a link's (``x=step`` or ``x=time``; another value is said with the link's other problems,
+# and the charts drawn against step), else the one chosen before
+named_x = (st.query_params.get("x") or "").strip().rstrip("/") if linked else ""
+if named_x:
+    choose("cmp_x", named_x if named_x in charts.X_AXES else "step")
+x_axis = opts.segmented_control(
+    "x axis",
+    charts.X_AXES,
+    default=kept_value("cmp_x", "step"),
+    required=True,
+    format_func=charts.X_AXIS_NAMES.get,
+    key="cmp_x",
+    help="Draw every chart against the runs' steps, or against their training time (time_s: the seconds "
+    "spent inside steps, pauses and evaluations left out): a run that costs more per step (more D steps, "
+    "a larger batch, a bigger model, a slower device) reaches a step later. The hover says each run's "
+    "step too.",
+)
+x_axis = x_axis if x_axis in charts.X_AXES else "step"
 smoothing = opts.slider(
     "EMA smoothing", 0.0, 0.99, kept_value("cmp_smoothing", 0.6), 0.01, key="cmp_smoothing", width=280
 )
@@ -128,6 +152,13 @@ if runs_problem:
         runs_problem
         + (" The others are compared." if opened else f" Compared instead: {literal(', '.join(views))}.")
     )
+if named_x and named_x not in charts.X_AXES:
+    problems.append(
+        literal(
+            f"The address names x axis {quoted(named_x)}, which is none of step, time "
+            "(x=step: against the runs' steps; x=time: against their training time); drawn against step."
+        )
+    )
 if unknown_metrics:
     names = ", ".join(map(quoted, unknown_metrics))
     problems.append(
@@ -159,7 +190,15 @@ for name, chosen_names in (("runs", chosen), ("metrics", metrics)):
         st.query_params[name] = ",".join(chosen_names)
     else:
         st.query_params.pop(name, None)
-st.session_state[ADDRESS_KEY] = written = (st.query_params.get("runs"), st.query_params.get("metrics"))
+if x_axis == "step":  # (the default: an address without it, as every address before the choice)
+    st.query_params.pop("x", None)
+else:
+    st.query_params["x"] = x_axis
+st.session_state[ADDRESS_KEY] = written = (
+    st.query_params.get("runs"),
+    st.query_params.get("metrics"),
+    st.query_params.get("x"),
+)
 # What the link got wrong, in one message, said until the comparison is changed (the address then is
 # another than the one the link's visit wrote)
 if linked:
@@ -270,6 +309,16 @@ conditional = {
     run_id: view.cfg.is_conditional if view.cfg is not None else view.meta.n_classes > 0
     for run_id, view in views.items()
 }
+# Against training time: each run's clock from the view its per-step metrics are drawn from, one unit
+# for every chart (they zoom together)
+time_axis = None
+if x_axis == "time":
+    time_axis = charts.compare_time_axis(
+        {run_id: charts.compare_clock(view.store, downsampled[run_id]) for run_id, view in views.items()}
+    )
+unit = time_axis.unit if time_axis is not None else ""
+x_group = STEP_AXES if time_axis is None else TIME_AXES.format(unit=unit)
+chart_prefix = CHART_KEYS[x_axis].format(unit=unit)
 for i, metric in enumerate(metrics):
     if i % 2 == 0:  # a row of two: charts side by side start level, whatever their legends' heights
         columns = st.columns(2)
@@ -286,16 +335,19 @@ for i, metric in enumerate(metrics):
         colors=colors,
         statuses=statuses,
         fit_outliers=fit_outliers,
+        time_axis=time_axis,
     )
     with columns[i % 2]:
         # drawn as the Train view's charts are (`live_chart`): the legend's rows and the title fitted to
         # the width the chart is drawn at, the chart an image to a screen reader, its newest values said;
         # the key the metric's own (a run's own metric may be named anything `gan_core.track` takes)
-        # a zoom on steps in one chart zooms them all to those steps (a double-click: all whole again)
-        live_chart(fig, chart_key("cmp_chart", metric), x_group=STEP_AXES)
+        # a zoom on steps (or times) in one chart zooms them all to those (a double-click: all whole again)
+        live_chart(fig, chart_key(chart_prefix, metric), x_group=x_group)
         off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
+        untimed = charts.compare_untimed_note(fig)
         for note in (
             literal(off_axis) if off_axis else None,
+            literal(untimed) if untimed else None,
             charts.compare_scale_note(metric, losses),
             # (of the runs that measured it: one "(not measured)" in the legend is no part of it)
             charts.compare_conditioning_note(metric, conditional, frames),
