@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
+import pandas as pd
 import pytest
 from playwright.sync_api import Page
 
@@ -323,3 +324,90 @@ def test_comparing_runs_a_zoom_on_steps_zooms_every_metric_chart(grid_server, pa
         if time.monotonic() > deadline:
             pytest.fail(f"Compare's charts not at the dragged steps {zoomed}: {ranges()}")
         page.wait_for_timeout(100)
+
+
+# Each chart of a prefix: its x axis' title and the text a screen reader is given
+X_TITLES = """(prefix) => [...document.querySelectorAll(`[class*="st-key-${prefix}"] .live-chart`)].map(
+  (chart) => ({title: chart._fullLayout && chart._fullLayout.xaxis.title.text,
+               label: chart.getAttribute("aria-label")})
+)"""
+
+
+def test_comparing_runs_against_training_time_starts_whole_and_no_zoom_crosses_the_switch(grid_server, page):
+    """Compare's x axis switched from step to training time: every chart's axis is the runs' time_s
+    (its title says so, its range spans their times, the screen reader's text names the time), and the
+    zoom on steps made before is gone (a step range is no range of seconds); a zoom on times, switched
+    back to step, is gone too: the step charts whole."""
+    page.set_viewport_size({"width": 1440, "height": 2000})
+    page.goto(f"{grid_server.url}/Compare?runs={DIGITS},{CUSTOM}&metrics=d_loss,g_loss")
+    steps, times = "cmp_chart_", "cmp_tchart_s_"
+    page.wait_for_selector(f".st-key-{steps}g_loss .live-chart[aria-label]", timeout=UI_TIMEOUT)
+
+    def axes(prefix: str) -> list[dict]:
+        return [each for each in page.evaluate(STEP_AXES, prefix) if each is not None]
+
+    def poll(what: str, prefix: str, holds: Callable[[list[dict]], bool]) -> list[dict]:
+        deadline = time.monotonic() + LAYOUT_TIMEOUT
+        while not holds(found := axes(prefix)):
+            if time.monotonic() > deadline:
+                pytest.fail(f"{what}: {found}")
+            page.wait_for_timeout(100)
+        return found
+
+    def drag(key: str) -> list[float]:
+        box = page.evaluate(PLOT_BOX, key)
+        y = box["top"] + box["height"] / 2
+        page.mouse.move(box["left"] + 0.2 * box["width"], y)
+        page.mouse.down()
+        page.mouse.move(box["left"] + 0.5 * box["width"], y + 2, steps=8)
+        page.mouse.up()
+        zoomed = page.evaluate(PLOT_BOX, key)["range"]
+        assert 0.25 < (zoomed[1] - zoomed[0]) / (box["range"][1] - box["range"][0]) < 0.35, (box, zoomed)
+        return zoomed
+
+    def at(zoomed: list[float]) -> Callable[[list[dict]], bool]:
+        return lambda found: (
+            len(found) == 2
+            and all(r == pytest.approx(zoomed, abs=1e-6) for each in found for r in each["ranges"])
+        )
+
+    zoomed = drag(f"{steps}d_loss")
+    poll("both step charts at the dragged steps", steps, at(zoomed))
+
+    page.locator(".st-key-cmp_x button", has_text="training time").click()
+    page.wait_for_selector(f".st-key-{times}g_loss .live-chart[aria-label]", timeout=UI_TIMEOUT)
+    seconds = [
+        pd.read_csv(grid_server.runs_root / run_id / "metrics.csv")["time_s"] for run_id in (DIGITS, CUSTOM)
+    ]
+    first, last = min(s.min() for s in seconds), max(s.max() for s in seconds)
+    assert 0 < first < last < 120  # (tiny runs: seconds)
+
+    def whole_in_seconds(found: list[dict]) -> bool:
+        ranges = [r for each in found for r in each["ranges"]]
+        return (
+            len(found) == 2
+            and all(r[0] <= first and last <= r[1] <= last + 0.2 * (last - first) for r in ranges)
+            and all(all(each["auto"]) for each in found)
+        )
+
+    poll("the time charts whole, over the runs' times", times, whole_in_seconds)
+    described = page.evaluate(X_TITLES, times)
+    assert [d["title"] for d in described] == ["training time (s)"] * 2, described
+    assert all(
+        d["label"].startswith(f"{m}, training time (s) ") for d, m in zip(described, ("d_loss", "g_loss"))
+    )
+    assert "x=time" in page.url
+
+    zoomed = drag(f"{times}g_loss")
+    poll("both time charts at the dragged times", times, at(zoomed))
+    page.locator(".st-key-cmp_x button", has_text="step").first.click()
+    page.wait_for_selector(f".st-key-{steps}g_loss .live-chart[aria-label]", timeout=UI_TIMEOUT)
+
+    def whole_in_steps(found: list[dict]) -> bool:
+        ranges = [r for each in found for r in each["ranges"]]
+        return len(found) == 2 and all(r[0] <= 1 and 60 <= r[1] <= 70 for r in ranges)
+
+    poll("the step charts whole again", steps, whole_in_steps)
+    described = page.evaluate(X_TITLES, steps)
+    assert [d["title"] for d in described] == ["step"] * 2, described
+    assert "x=" not in page.url
