@@ -2514,13 +2514,6 @@ def compare_figure(
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
         color = (colors or {}).get(run_id) or PALETTE[position % len(PALETTE)]
-        if time_axis is not None and time_axis.clocks.get(run_id) is None:
-            # its steps have no place on a time axis (drawn at its steps, it would read as seconds)
-            unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
-            unplaced[-1].update(name=f"{run_id} ({UNTIMED_LEGEND})", x=[None], y=[None])
-            traces.extend(unplaced)
-            untimed.append(str(run_id))
-            continue
         # An evaluation column, or a run's own metric it logged on some steps only (one it logged on
         # every step is a line like the built-in metrics, smoothed as the Train view smooths it).
         measured = _measured(view, column)
@@ -2535,6 +2528,14 @@ def compare_figure(
                 traces.extend(unmeasured)
                 continue
             view = view[measured]
+        if time_axis is not None and time_axis.clocks.get(run_id) is None:
+            # its steps have no place on a time axis (drawn at its steps, it would read as
+            # seconds); one that never measured a sparse metric is said so first, above
+            unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
+            unplaced[-1].update(name=f"{run_id} ({UNTIMED_LEGEND})", x=[None], y=[None])
+            traces.extend(unplaced)
+            untimed.append(str(run_id))
+            continue
         step = view["step"].to_numpy(dtype=np.float64)
         x = step if time_axis is None else time_axis.x(str(run_id), step)
         steps.append(x)
@@ -2595,7 +2596,7 @@ def compare_figure(
             when = "" if time_axis is None else f" at {time_axis.words(where)}"
             hover = f"{html.escape(str(run_id))}, step {at:g}{when}: {label}"
             markers.append((where, label, _flag_marker_kind(kind, fields), color, hover))
-    if untimed and len(traces) == len(untimed) + len(nonpositive):  # (one trace each): no line to draw
+    if untimed and not drawn:  # no run's line to draw against time
         message = f"no training time recorded (time_s) by the runs that logged {column}: draw against step"
         return _x_revision(_message_figure(column, message, METRIC_HEIGHT, column), column, time_axis)
     if nonpositive and len(traces) == len(nonpositive):  # (one trace each): no run with a line to draw

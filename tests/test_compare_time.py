@@ -227,6 +227,36 @@ def test_a_run_without_time_is_named_in_the_legend_and_under_the_chart_not_drawn
     )
     assert alone.layout.uirevision == "g_loss @ training time (s)"
 
+    # a quality metric it never measured: "(not measured)" first, as against steps
+    def evaluated(seconds: float, measures: bool) -> MetricStore:
+        rows = record_rows(50)
+        rows[:, [RECORD_COLUMNS.index(c) for c in EVAL_COLUMNS]] = np.nan
+        if measures:
+            rows[24::25, RECORD_COLUMNS.index("fd_cls")] = [3.0, 2.0]
+        rows[:, TIME] = seconds * np.arange(1, 51)
+        store = MetricStore(RECORD_COLUMNS)
+        store.extend(rows)
+        return store
+
+    stores = {
+        "timed": evaluated(0.2, True),
+        "never": evaluated(np.nan, False),
+        "old": evaluated(np.nan, True),
+    }
+    fd = charts.compare_figure(frames_of(stores, "fd_cls"), "fd_cls", time_axis=axis_of(stores))
+    assert [t.name for t in fd.data if t.showlegend is not False] == [
+        "timed",
+        "never (not measured)",
+        "old (no training time recorded)",
+    ]
+    np.testing.assert_allclose(lines(fd)["timed"].x, [5.0, 10.0])
+    assert fd.layout.meta["untimed"] == ["old"]
+    del stores["timed"]
+    fd = charts.compare_figure(frames_of(stores, "fd_cls"), "fd_cls", time_axis=axis_of(stores))
+    assert fd.layout.annotations[0].text == (
+        "no training time recorded (time_s) by the runs that logged fd_cls: draw against step"
+    )
+
 
 def test_a_resumed_run_is_drawn_on_one_clock_from_its_checkpoints_time(tmp_path):
     """A run killed after step 13 with its last checkpoint at 10, resumed: its rows 11-13 replaced, its
