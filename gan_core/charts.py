@@ -2568,7 +2568,7 @@ def compare_figure(
             single_point=len(line_step) < 2,
         )
         if time_axis is not None:  # the time is the hover's title; each run's step, its line's
-            _hover_steps(lines[-1], line_step, line_raw)
+            _hover_steps(lines[-1], line_step)
         if len(step) and not len(line_step):  # a run that never measured it: said in the legend
             _say_unmeasured(lines[-1])
         if sparse:
@@ -2666,12 +2666,12 @@ def _x_revision(figure: Figure, column: str, time_axis: TimeAxis | None) -> Figu
     return figure
 
 
-def _hover_steps(line: dict[str, Any], step: np.ndarray, raw: np.ndarray) -> None:
+def _hover_steps(line: dict[str, Any], step: np.ndarray) -> None:
     """A run's line drawn against time (``line``: `_line_traces`' last) hovered with each point's step
-    as well as its value (and its raw value when smoothed): "1.32 (raw 1.30), step 600". The unified
-    hover's title says the time, shared by the runs; a step is each run's own."""
-    if "customdata" in line:
-        line["customdata"] = np.column_stack([_wire(raw).astype(np.float64), step])
+    as well as its value (and its raw value when smoothed, as against steps): "1.32 (raw 1.30), step
+    600". The unified hover's title says the time, shared by the runs; a step is each run's own."""
+    if "customdata" in line:  # (the raw values, as `_line_traces` sends them)
+        line["customdata"] = np.column_stack([np.asarray(line["customdata"], dtype=np.float64), step])
         line["hovertemplate"] = "%{y:.4g} (raw %{customdata[0]:.4g}), step %{customdata[1]:,.0f}"
     else:
         line["customdata"] = np.asarray(step, dtype=np.float64)
