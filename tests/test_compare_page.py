@@ -211,8 +211,13 @@ def test_runs_of_different_losses_are_said_to_be_on_different_scales(runs_root):
     finished(runs_root, "critic", steps=10, loss="wgan-gp", seed=1)
     at = compare()
     notes = [c.value for c in at.caption if "compare each run's trend" in c.value]
-    assert len(notes) == 2  # under d_loss and g_loss of the default charts; accuracy has none
-    assert all("nonsaturating: bce" in n and "wgan-gp: critic" in n for n in notes)
+    # under d_loss and g_loss of the default charts, and under the accuracies: a critic's ranks its scores
+    assert len(notes) == 4
+    assert all("nonsaturating: bce" in n and "wgan-gp: critic" in n for n in notes[:2])
+    assert [n.split(" of a Wasserstein critic (critic)")[0] for n in notes[2:]] == [
+        "d_acc_real",
+        "d_acc_fake",
+    ]
 
 
 def test_a_chosen_metric_of_a_run_taken_out_stays_chosen(runs_root):
