@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import importlib.metadata
 import platform
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,11 +30,21 @@ ENVIRONMENT_FIELDS = (
     "cuda",
     "torch_threads",
     "deterministic",
+    "matmul_precision",
+    "cudnn_benchmark",
     "python",
     "platform",
     "gan_dashboard",
 )
-REPRODUCIBILITY_FIELDS = ("torch", "device", "cuda", "torch_threads", "deterministic")
+REPRODUCIBILITY_FIELDS = (
+    "torch",
+    "device",
+    "cuda",
+    "torch_threads",
+    "deterministic",
+    "matmul_precision",
+    "cudnn_benchmark",
+)
 PACKAGE = "gan-dashboard"
 
 
@@ -41,8 +52,11 @@ def environment(device: torch.device | str) -> dict[str, Any]:
     """What this process trains with on ``device``: ``torch`` (version), ``device`` (``cpu``, or the GPU's
     name: ``cuda:0 NVIDIA H100 80GB HBM3``), ``cuda`` (torch's CUDA version on a CUDA device, else None),
     ``torch_threads`` (`torch.get_num_threads`: the CPU threads of its kernels), ``deterministic``
-    (`torch.are_deterministic_algorithms_enabled`), ``python`` (version), ``platform`` (system and
-    machine: ``Linux x86_64``), ``gan_dashboard`` (this package's installed version; None when run from
+    (`torch.are_deterministic_algorithms_enabled`), ``matmul_precision``
+    (`torch.get_float32_matmul_precision`: ``highest``, or ``high`` / ``medium`` where a GPU may use TF32
+    or bfloat16 for float32 products), ``cudnn_benchmark`` (`torch.backends.cudnn.benchmark`: cuDNN picks
+    its algorithms by timing them), ``python`` (version), ``platform`` (system and machine: ``Linux
+    x86_64``), ``gan_dashboard`` (this package's installed version; None when run from
     a source tree that was never installed). JSON values only."""
     import torch  # (here: the event schema reads this module's names without loading torch)
 
@@ -57,6 +71,8 @@ def environment(device: torch.device | str) -> dict[str, Any]:
         "cuda": torch.version.cuda if device.type == "cuda" else None,
         "torch_threads": torch.get_num_threads(),
         "deterministic": torch.are_deterministic_algorithms_enabled(),
+        "matmul_precision": torch.get_float32_matmul_precision(),
+        "cudnn_benchmark": bool(torch.backends.cudnn.benchmark),
         "python": platform.python_version(),
         "platform": f"{platform.system()} {platform.machine()}".strip(),
         "gan_dashboard": package_version(),
@@ -84,6 +100,10 @@ def environment_detail(fields: Mapping[str, Any]) -> str:
         parts.append(f"{threads} CPU thread{'s' if threads != 1 else ''}")
     if fields.get("deterministic") is True:
         parts.append("deterministic algorithms")
+    if fields.get("matmul_precision") not in (None, "highest"):
+        parts.append(f"float32 matmul precision {fields['matmul_precision']}")
+    if fields.get("cudnn_benchmark") is True:
+        parts.append("cuDNN benchmark")
     if fields.get("python"):
         parts.append(f"Python {fields['python']}")
     if fields.get("platform"):
@@ -99,6 +119,13 @@ def differences(environments: Mapping[str, Mapping[str, Any] | None]) -> dict[st
     found: dict[str, dict[str, Any]] = {}
     for name in REPRODUCIBILITY_FIELDS:
         values = {run_id: env.get(name) for run_id, env in known.items()}
-        if len({repr(v) for v in values.values()}) > 1:
+        # (a GPU's index is no difference: cuda:0 and cuda:1 of one model compute alike)
+        compared = {_without_index(v) if name == "device" else repr(v) for v in values.values()}
+        if len(compared) > 1:
             found[name] = values
     return found
+
+
+def _without_index(device: Any) -> str:
+    """``cuda:1 NVIDIA H100`` as ``cuda NVIDIA H100``: the device as far as the numbers go."""
+    return re.sub(r"^(\w+):\d+\b", r"\1", str(device))

@@ -75,6 +75,11 @@ def test_differences_name_the_fields_that_change_numbers_and_only_those():
     note = charts.compare_environment_note({"a": a, "b": b})
     assert note is not None and "(torch_threads: a 1, b 2)" in note and "same settings and seed" in note
     assert charts.compare_environment_note({"a": a, "a2": a}) is None
+    # one GPU model at another index computes alike: no difference; another model does
+    gpu = {**a, "device": "cuda:0 Test GPU", "cuda": "13.0"}
+    assert differences({"a": gpu, "b": {**gpu, "device": "cuda:1 Test GPU"}}) == {}
+    assert list(differences({"a": gpu, "b": {**gpu, "device": "cuda:0 Other GPU"}})) == ["device"]
+    assert list(differences({"a": gpu, "b": {**gpu, "matmul_precision": "high"}})) == ["matmul_precision"]
 
 
 def test_each_start_of_a_built_in_run_records_its_environment(runs_root):
@@ -113,6 +118,17 @@ def test_a_tracked_run_records_its_environment_at_the_loops_first_step(runs_root
         (0, 1, "cpu"),
         (4, 2, "cpu"),  # (a resume's changes: at its first new step)
     ]
+
+
+def test_a_loop_whose_first_call_is_a_g_step_records_its_environment_at_step_0(runs_root):
+    toy = Toy()
+    run = track.init("g-first", root=runs_root, loss="nonsaturating", real=toy.real, steps=3)
+    run.g_step(torch.tensor(0.7))  # a G-only step first
+    for _ in range(2):
+        toy.step(run)
+    run.finish()
+    (found,) = environments(runs_root, "g-first")
+    assert found["step"] == 0 and found["fields"]["device"] == "cpu"
 
 
 def test_the_runs_page_shows_the_environment_and_compare_says_when_runs_differ(runs_root):

@@ -640,7 +640,10 @@ class TrackedRun:
         if replaced:  # the time trained after the checkpoint went with its rows: from the last row kept
             self._train_seconds = 0.0
         self._last_commit: float | None = None
-        self._environment_said = False  # recorded at the first d_step, where the loop's device is known
+        # What this start trains with (`gan_core.environment`): at the loop's first d_step or g_step, where
+        # its device is known; at step 0 for a new run, at the first new step for a continued one
+        self._environment_said = False
+        self._environment_step = self.step + 1 if self.step or replaced else 0
         package_version()  # (read now, once: not inside the loop's first step)
         self._last_status_write = 0.0
         self._process = this_process()
@@ -861,10 +864,7 @@ class TrackedRun:
                 "(logits > 0).int(), is no score to measure)"
             )
         if not self._environment_said:  # this start's versions, device and threads (once a start)
-            self._environment_said = True
-            # at the first step it trains (a resume's changes are at the next step: the log in step order)
-            start = self.step + 1 if self.step else 0
-            self._event("environment", step=start, **environment(real_logits.device))
+            self._say_environment(real_logits.device)
         if self._last_commit is None:  # the loop's first call: the clock starts
             self._last_commit = time.perf_counter()
         # Three ops in all (each costs ~25-50 µs inside a training loop on the CPU): the gradient norms,
@@ -904,6 +904,11 @@ class TrackedRun:
         finally:
             _set_grad_enabled(grad_was)
         self._batch = real_shape[0]
+
+    def _say_environment(self, device: torch.device) -> None:
+        """The ``environment`` event of this start (once): versions, ``device`` (the loop's), CPU threads."""
+        self._environment_said = True
+        self._event("environment", step=self._environment_step, **environment(device))
 
     def _d_numbers(self, device, d_loss, d_loss_real, d_loss_fake, d_params, d_grad_norm):
         """`d_step`'s numbers (0-d tensors on ``device``, in `_Update`'s order) and which were given, for
@@ -959,6 +964,10 @@ class TrackedRun:
         `TrackingError`."""
         if self._finished:
             self._check_open()
+        if not self._environment_said:  # a loop whose first call is a g_step (a G-only step first)
+            real = self._real
+            loop_device = real.device if real is not None else torch.device("cpu")
+            self._say_environment(g_loss.device if isinstance(g_loss, Tensor) else loop_device)
         if self._should_stop and self.status == "paused":  # stopped while paused, and the loop goes on
             self._set_status("running")
         now = time.perf_counter()
