@@ -484,19 +484,22 @@ def _fit_legend(
 
 def _message_figure(title: str, message: str, height: int, y_title: str | None = None) -> Figure:
     """A chart-sized placeholder, so the page keeps its layout before the first row arrives: its title and
-    message, axes without ticks or titles (a lone "step" under a message read as a stray label)."""
+    message, axes without ticks or titles (a lone "step" under a message read as a stray label), and no
+    zoom (a drag over it, plotly's -1..6 of no data, zoomed every step chart zoomed with it)."""
     layout = _base_layout(title, height)
     layout["xaxis"] = {
         "title": {"text": ""},
         "showticklabels": False,
         "showgrid": False,
         "zeroline": False,
+        "fixedrange": True,
     }
     layout["yaxis"] = {
         "title": {"text": y_title or ""},
         "showticklabels": False,
         "showgrid": False,
         "zeroline": False,
+        "fixedrange": True,
     }
     layout["annotations"] = [
         {

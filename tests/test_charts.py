@@ -2240,3 +2240,12 @@ def test_a_frechet_distance_falling_over_decades_is_drawn_on_a_log_axis():
     assert chart("fid", [300, 90, 40, 20, 14])["type"] == "log"
     assert chart("fd_cls", [12, 10, 8, 7, 6])["type"] in (None, "linear")
     assert chart("kid_cls", [0.5, 0.1, 0.01, -0.001, 0.002])["type"] in (None, "linear")
+
+
+def test_a_placeholder_cannot_be_zoomed():
+    """The "no evaluation yet" chart shares the Train view's step zoom: a drag over its empty -1..6 zoomed
+    every step chart to there. Its axes are fixed."""
+    (pending,) = charts.quality_figures(None).values()
+    assert (
+        pending["layout"]["xaxis"]["fixedrange"] is True and pending["layout"]["yaxis"]["fixedrange"] is True
+    )

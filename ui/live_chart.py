@@ -107,7 +107,7 @@ function pickAt(chart, clientX, clientY) {
 // or the plot, under it (measured on the drawn chart). A figure of equal scale (a y axis anchored to x's:
 // the 2D view) is drawn no taller than its plot needs at this width.
 const GAP_PX = 3;  // between the title's last line and what is under it
-const SCROLLBAR_PX = 24;  // at most a page scrollbar's width (Chromium's: 15 px; macOS overlays none)
+const SCROLLBAR_PX = 24;  // at most a page scrollbar's width at 100% (Chromium's: 15 px; macOS overlays none)
 // TITLE_RAISE_PX, LEGEND_SHARE, LEGEND_ROW_PX and LEGEND_SYMBOL_PX: the server's plan's own numbers
 // (`gan_core.charts`), written in above this script by `_SHARED_CONSTANTS`
 const NO_FIT = {titleChars: null, top: 0};
@@ -423,12 +423,16 @@ function sameRange(a, b) {
   return Math.abs(a[0] - b[0]) <= span * 1e-9 && Math.abs(a[1] - b[1]) <= span * 1e-9;
 }
 
-// The group's range now (null: whole), dropping one that no chart on the page was zoomed with
+// The group's range now (null: whole), dropping one that no chart on the page was zoomed with (its
+// charts held weakly: a page left behind is not kept in memory for it)
 function linkedRange(group) {
   const link = X_LINKS.get(group);
   if (!link) return null;
-  for (const chart of link.charts) if (!chart.isConnected) link.charts.delete(chart);
-  if (!link.charts.size) {
+  link.charts = link.charts.filter((ref) => {
+    const chart = ref.deref();
+    return chart !== undefined && chart.isConnected;
+  });
+  if (!link.charts.length) {
     X_LINKS.delete(group);
     return null;
   }
@@ -448,12 +452,21 @@ function withLinkedRange(chart, layout) {
 function followZoom(chart, event) {
   const group = chart.xGroup;
   const range = group ? eventRange(event) : undefined;
-  if (range === undefined || sameRange(range, linkedRange(group))) return;  // (the echo of its own relayout)
+  if (range === undefined) return;
+  // The echo of a relayout this code made on the chart (each is tagged with its range, and the tag is
+  // used once): not a zoom of the user's, even when it lands after a newer one (queued behind a draw)
+  const echoes = chart.linkEchoes || [];
+  const echo = echoes.findIndex((expected) => sameRange(expected, range));
+  if (echo >= 0) {
+    echoes.splice(echo, 1);
+    return;
+  }
+  if (sameRange(range, linkedRange(group))) return;
   const charts = [...document.querySelectorAll(".live-chart")].filter(
     (each) => each.xGroup === group && each.isConnected
   );
   if (range === null) X_LINKS.delete(group);
-  else X_LINKS.set(group, {range: range, charts: new Set(charts)});
+  else X_LINKS.set(group, {range: range, charts: charts.map((each) => new WeakRef(each))});
   for (const other of charts) {
     if (other === chart || other._fullLayout === undefined) continue;
     const update = {};
@@ -462,7 +475,10 @@ function followZoom(chart, event) {
       else Object.assign(update, {[`${name}.range`]: range, [`${name}.autorange`]: false});
     }
     const last = (other.queue || Promise.resolve()).catch(() => undefined);  // after its draw in flight
-    other.queue = last.then(() => window.Plotly.relayout(other, update)).catch((e) => console.error(e));
+    other.queue = last.then(() => {
+      (other.linkEchoes = other.linkEchoes || []).push(range);
+      return window.Plotly.relayout(other, update);
+    }).catch((e) => console.error(e));
   }
 }
 
@@ -520,7 +536,9 @@ function refit(chart) {
   // It keeps the fit it has. A larger move back (a grid's columns settling: a quality chart that was the
   // row's only one, 980 px, then one of three, 316, 980 and 316 again within the second) is fitted: it
   // had stayed drawn 980 px wide in its 316 px column, no later resize to fit it again.
-  const flip = Math.abs(chart.offsetWidth - chart.fitWidth) <= SCROLLBAR_PX;
+  // (a scrollbar's device pixels are more CSS pixels at a browser zoom below 100%)
+  const scrollbar = Math.max(SCROLLBAR_PX, SCROLLBAR_PX / (window.devicePixelRatio || 1));
+  const flip = Math.abs(chart.offsetWidth - chart.fitWidth) <= scrollbar;
   if (flip && chart.offsetWidth === chart.priorWidth && performance.now() - chart.fittedAt < 1000) return;
   chart.refitting = true;
   chart.priorWidth = chart.fitWidth;
