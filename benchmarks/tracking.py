@@ -3,7 +3,8 @@
 One user-style training loop (BCE-with-logits, one D update per G update, the textbook ``g_loss.backward()``
 through D) in up to six variants, each with its own copy of the same models (same seed), timed in the
 same interleaved rounds (their orders a Williams design: every variant at every place, and right after every
-other, equally often; `williams_orders`) so that machine noise and what a variant leaves behind hit all alike:
+other, equally often, within a round; the design's orders shuffled from round to round: `round_orders`) so
+that machine noise and what a variant leaves behind hit all alike:
 
 - ``bare``: the loop, nothing measured;
 - ``bare-again``: the same loop again, over its own copy of the models: the A/A control. Its ratio to
@@ -44,6 +45,7 @@ import argparse  # noqa: E402
 import datetime  # noqa: E402
 import gc  # noqa: E402
 import importlib.util  # noqa: E402
+import random  # noqa: E402
 import statistics  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -305,6 +307,32 @@ def williams_orders(n: int) -> list[list[int]]:
     return orders
 
 
+def round_orders(n: int, rounds: int, seed: int = 0) -> list[list[int]]:
+    """The order of ``n`` variants in each of ``rounds`` rounds: `williams_orders`' orders, each as often
+    as the others (``rounds`` a multiple of their number: `design_rounds`), in blocks of all of them, each
+    block shuffled (``seed``). Within a round every variant follows every other equally often; between
+    rounds (a round's first variant runs right after the last round's last) the shuffle varies which one
+    follows which: in the orders' own sequence the last of order k and the first of order k+1 are a fixed
+    pair, which made one variant always follow one other across rounds (a reviewer's count: bare after
+    tensorboard 17 times in 50 rounds, after every other 8)."""
+    orders = williams_orders(n)
+    if rounds % len(orders):
+        raise ValueError(f"rounds must be a multiple of {len(orders)} for {n} variants, got {rounds}")
+    rng = random.Random(seed)
+    sequence: list[list[int]] = []
+    for _ in range(rounds // len(orders)):
+        block = list(orders)
+        rng.shuffle(block)
+        sequence += block
+    return sequence
+
+
+def design_rounds(n: int, rounds: int) -> int:
+    """``rounds`` rounded up to a multiple of the number of `williams_orders` of ``n`` variants."""
+    size = len(williams_orders(n))
+    return -(-max(rounds, 1) // size) * size
+
+
 def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict], str]:
     """The table's rows for ``scenario``, and a note of the snapshots and evaluations timed."""
     steps, has_runner = SCENARIOS[scenario]
@@ -322,9 +350,9 @@ def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict],
         gc.collect()
         times: dict[str, list[float]] = {name: [] for name in names}
         cpu: dict[str, float] = dict.fromkeys(names, 0.0)
-        orders = williams_orders(len(names))
-        for i in range(rounds):
-            for name in (names[k] for k in orders[i % len(orders)]):
+        rounds = design_rounds(len(names), rounds)  # (every order of the design as often)
+        for order in round_orders(len(names), rounds):
+            for name in (names[k] for k in order):
                 c0, t0 = time.process_time(), time.perf_counter()
                 run_n[name](steps)
                 _finish_device()  # a round ends when its kernels have run, not when they are queued
@@ -332,7 +360,7 @@ def measure(scenario: str, rounds: int, steps_scale: float) -> tuple[list[dict],
                 cpu[name] += time.process_time() - c0
     first, last = warm + 1, warm + rounds * steps
     note = (
-        f"{scenario}: timed steps {first}-{last} of each variant; track+watch took "
+        f"{scenario}: {rounds} rounds, timed steps {first}-{last} of each variant; track+watch took "
         f"{last // DEFAULT_SAMPLE_EVERY - warm // DEFAULT_SAMPLE_EVERY} snapshots and "
         f"{last // DEFAULT_EVAL_EVERY - warm // DEFAULT_EVAL_EVERY} evaluations in them"
     )
@@ -605,7 +633,10 @@ def main(argv: list[str] | None = None, prog: str = "python -m benchmarks.tracki
             profile(scenario, args.profile_steps)
         return
     per_round = ", ".join(f"{s} {max(1, round(SCENARIOS[s][0] * args.steps_scale))}" for s in scenarios)
-    print(f"rounds {args.rounds}, steps per round: {per_round}; batch {BATCH}\n")
+    print(
+        f"rounds {args.rounds} or more (a multiple of the design's orders), steps per round: {per_round}; "
+        f"batch {BATCH}\n"
+    )
     print("| scenario | variant | steps/s (median) | ratio to bare | median round ratio | CPU-time ratio |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     notes = []

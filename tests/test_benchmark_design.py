@@ -5,7 +5,7 @@ from collections import Counter
 
 import pytest
 
-from benchmarks.tracking import williams_orders
+from benchmarks.tracking import design_rounds, round_orders, williams_orders
 
 
 @pytest.mark.parametrize("n", [2, 3, 4, 5, 6, 7])
@@ -31,3 +31,18 @@ def test_one_variant_and_none():
     assert williams_orders(1) == [[0]]
     with pytest.raises(ValueError, match="at least one variant, got n=0"):
         williams_orders(0)
+
+
+def test_rounds_take_every_order_equally_often_and_no_variant_always_follows_one_across_rounds():
+    n = 6
+    assert design_rounds(n, 50) == 54 and design_rounds(n, 48) == 48 and design_rounds(5, 1) == 10
+    sequence = round_orders(n, 48)
+    assert Counter(tuple(o) for o in sequence) == {tuple(o): 8 for o in williams_orders(n)}
+    # across rounds: what each round's first variant follows (the round before's last) varies
+    follows = Counter((a[-1], b[0]) for a, b in zip(sequence, sequence[1:]))
+    for variant in range(n):
+        before = {prev for prev, first in follows if first == variant}
+        assert len(before) >= 3, (variant, follows)
+    assert round_orders(n, 48) == sequence  # (seeded: the same design every run)
+    with pytest.raises(ValueError, match="multiple of 6"):
+        round_orders(n, 50)
