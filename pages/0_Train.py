@@ -783,15 +783,21 @@ def sample_panel(view: RunView) -> int | None:
             help="An arrow on each of 200 generated points: the way G's next update moves it (minus the "
             "gradient of G's loss), longer where the push is stronger.",
         )
-        mesh = charts.snapshot_has_mesh(snap) and controls.toggle(
+        # (drawn whether or not this snapshot has the map, so that scrubbing back to one from before it
+        # was recorded keeps the toggle's state: off there, and on again further on)
+        has_mesh = charts.snapshot_has_mesh(snap)
+        mesh_on = controls.toggle(
             charts.MESH_TOGGLE,
             key="show_mesh",
             value=False,
+            disabled=not has_mesh,
             help="A grid of lines laid over G's noise (z1 and z2, each over where the fixed noise lies; "
             "with more than 2 noise dimensions, the plane through its centre), drawn where G sends it, as "
             "GAN Lab draws G's manifold: how G stretches and folds the noise onto the data. A healthy G "
-            "spreads the grid over every cluster; a collapsing one squeezes it onto a few spots.",
+            "spreads the grid over every cluster; a collapsing one squeezes it onto a few spots."
+            + ("" if has_mesh else " This snapshot was recorded before the map was."),
         )
+        mesh = has_mesh and mesh_on
         points_samples(view, steps, step, snap, arrows, mesh)
     return None if wanted == steps[-1] else step
 

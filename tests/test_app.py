@@ -1113,11 +1113,14 @@ def test_what_the_tracker_found_wrong_in_a_loops_calls_is_a_banner_before_the_fl
 def test_how_long_a_run_trained_is_said_in_the_unit_it_needs():
     from ui.common import training_time
 
-    assert [training_time(s) for s in (0.43, 9.96, 42.4, 725.0, 12_030.0)] == [
+    assert [training_time(s) for s in (0.43, 9.94, 9.96, 42.4, 59.6, 725.0, 12_030.0, 7_199.0)] == [
         "0.4 s",
-        "10.0 s",
+        "9.9 s",
+        "10 s",
         "42 s",
+        "1 min 0 s",
         "12 min 5 s",
         "3 h 20 min",
+        "2 h 0 min",
     ]
     assert training_time(float("nan")) == "— s" and training_time(-1.0) == "— s"

@@ -303,3 +303,17 @@ def test_the_2d_view_draws_gs_map_of_the_noise_on_its_toggle(runs_root):
     assert "G's map of the plane z1, z2 (of 4)" in names  # TINY's latent_dim 4
     history = [t.get("name") for t in figure(at, "chart_history_0")["data"]]
     assert "G's map of the plane z1, z2 (of 4)" in history  # the earlier snapshots too
+
+
+def test_a_snapshot_from_before_the_map_keeps_its_toggle_drawn_and_off(runs_root):
+    finished_run(runs_root, "older", dataset="ring8")
+    samples = runs_root / "older" / "samples"
+    newest = sorted(samples.glob("step_*.npz"))[-1]
+    with np.load(newest) as saved:
+        arrays = {k: saved[k] for k in saved.files if k not in ("mesh", "mesh_dims")}
+    np.savez(newest, **arrays)  # as a version before the map wrote it
+    at = watching("older")
+    (toggle,) = [t for t in at.toggle if t.key == "show_mesh"]
+    assert toggle.disabled and "recorded before the map was" in toggle.help
+    names = [t.get("name") for t in figure(at, "chart_samples")["data"]]
+    assert not any(str(n).startswith("G's map") for n in names)

@@ -716,10 +716,12 @@ def training_time(seconds: float) -> str:
     said it never trained), ``42 s``, then ``12 min 5 s`` and ``3 h 20 min``."""
     if not math.isfinite(seconds) or seconds < 0:
         return "— s"
-    if seconds < 10:
+    if round(seconds, 1) < 10:
         return f"{seconds:.1f} s"
-    if seconds < 60:
+    if round(seconds) < 60:
         return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min {int(seconds % 60)} s"
-    return f"{int(seconds // 3600)} h {int(seconds % 3600 // 60)} min"
+    whole = round(seconds)  # (59.6 s is "1 min 0 s", not "60 s")
+    if whole < 3600:
+        return f"{whole // 60} min {whole % 60} s"
+    minutes = round(seconds / 60)
+    return f"{minutes // 60} h {minutes % 60} min"

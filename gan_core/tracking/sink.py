@@ -55,7 +55,9 @@ class Sink:
 
     def amend_row(self, step: int, metrics: Mapping[str, float]) -> None:
         """``metrics`` (column -> value) added to the record of ``step``, the last one logged: measures
-        taken after a run's last step, which no later record carries (`TrackedRun.log_final`)."""
+        taken after a run's last step, which no later record carries (`TrackedRun.log_final`). The
+        default keeps nothing (a sink of rows as they pass, which has handed that one on): a sink that
+        holds records (the run folder's, TensorBoard's) overrides it."""
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         """One event: ``{"step", "time", "kind", "detail", "fields"}`` (`schema.EVENT_FIELDS`)."""
