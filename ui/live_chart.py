@@ -107,6 +107,7 @@ function pickAt(chart, clientX, clientY) {
 // or the plot, under it (measured on the drawn chart). A figure of equal scale (a y axis anchored to x's:
 // the 2D view) is drawn no taller than its plot needs at this width.
 const GAP_PX = 3;  // between the title's last line and what is under it
+const DOUBLE_CLICK_MS = 300;  // plotly.js's doubleClickDelay: a second press within it makes a double-click
 const SCROLLBAR_PX = 24;  // at most a page scrollbar's width at 100% (Chromium's: 15 px; macOS overlays none)
 // TITLE_RAISE_PX, LEGEND_SHARE, LEGEND_ROW_PX and LEGEND_SYMBOL_PX: the server's plan's own numbers
 // (`gan_core.charts`), written in above this script by `_SHARED_CONSTANTS`
@@ -592,16 +593,29 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
       // button went up on the subplot under it: plotly_click needs a hovered point and a press and release
       // on one element, and each refresh's Plotly.react clears the hover and may replace the element
       // between the two (2 of 6 clicks on a live view reported nothing). Moved more than 4 px: a zoom.
+      // A double-click (plotly's "show it whole") is no pick: a click is reported once plotly's
+      // double-click delay has passed without a second press, and a second press within it cancels it
+      // (a double-click had moved the snapshot slider off "newest", the view no longer following).
       chart.addEventListener("pointerdown", (e) => {
         chart.downAt = e.button === 0 ? [e.clientX, e.clientY] : null;
+        chart.secondPress = chart.pendingPick !== undefined && chart.pendingPick !== null;
+        if (chart.secondPress) {
+          clearTimeout(chart.pendingPick);
+          chart.pendingPick = null;
+        }
       }, true);
       window.addEventListener("pointerup", (e) => {  // (plotly.js may cover the page while pressed)
-        const down = chart.downAt;
+        const down = chart.downAt, second = chart.secondPress;
         chart.downAt = null;
-        if (!down || !chart.pick || !chart.isConnected) return;
+        chart.secondPress = false;
+        if (!down || second || !chart.pick || !chart.isConnected) return;
         if (Math.hypot(e.clientX - down[0], e.clientY - down[1]) > 4) return;
         const picked = pickAt(chart, e.clientX, e.clientY);
-        if (picked !== null) chart.pick("pick", picked);
+        if (picked === null) return;
+        chart.pendingPick = setTimeout(() => {
+          chart.pendingPick = null;
+          if (chart.pick && chart.isConnected) chart.pick("pick", picked);
+        }, DOUBLE_CLICK_MS);
       }, true);
     });
   }).catch((error) => {

@@ -149,6 +149,12 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
     newest = snapshot_step(page)
     assert newest >= 2 * SAMPLE_EVERY, "too few snapshots to pick an earlier one"
     plot = page.locator(".st-key-chart_metrics .draglayer .xy .nsewdrag").first.bounding_box()  # losses
+    # A double-click there (plotly's "show it whole") picks nothing: each of its clicks had moved the view
+    # off the newest snapshot. A pick shows within a second (the single click below: polled); the run is
+    # paused, so the newest stays what it is while this waits two seconds for a pick that must not come.
+    page.mouse.dblclick(plot["x"] + plot["width"] * 0.1, plot["y"] + plot["height"] * 0.5)
+    page.wait_for_timeout(2000)
+    assert snapshot_step(page) == newest
     page.mouse.click(plot["x"] + plot["width"] * 0.1, plot["y"] + plot["height"] * 0.5)
     page.wait_for_function(SNAPSHOT_BELOW, arg=newest, timeout=UI_TIMEOUT)
     picked = snapshot_step(page)
