@@ -35,6 +35,7 @@ from gan_core.data import (
     load_data,
     read_points_csv,
 )
+from gan_core.environment import environment_rows
 from gan_core.evaluation import coverage_total
 from gan_core.export import (
     MAX_UPLOAD_BYTES,
@@ -126,6 +127,7 @@ __all__ = [
     "compare_csv_bytes",
     "compare_summary",
     "coverage_total",
+    "environment_rows",
     "delete_upload",
     "extract_images_zip",
     "field_docs",

@@ -41,6 +41,7 @@ import numpy as np
 import pandas as pd
 import plotly.io as pio
 
+from gan_core.environment import FIELD_LABELS, shown_value
 from gan_core.environment import differences as environment_differences
 from gan_core.flags import EXPLODING_NORM, FLAGS
 from gan_core.losses import LOSSES, GANLoss
@@ -2108,17 +2109,14 @@ def compare_environment_note(environments: Mapping[str, Mapping[str, Any] | None
     if not differing:
         return None
     said = "; ".join(
-        f"{name}: " + ", ".join(f"{run_id} {_shown_value(value)}" for run_id, value in values.items())
+        f"{FIELD_LABELS.get(name, name)}: "
+        + ", ".join(f"{run_id} {shown_value(name, value)}" for run_id, value in values.items())
         for name, values in differing.items()
     )
     return (
         f"These runs trained in different environments ({said}): even with the same settings and seed "
         "their numbers differ, so a gap between them is not only their settings'."
     )
-
-
-def _shown_value(value: Any) -> str:
-    return "none" if value is None else str(value)
 
 
 def _runs_by_kind(kinds: Mapping[str, str]) -> str | None:

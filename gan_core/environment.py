@@ -89,6 +89,38 @@ def package_version() -> str | None:
         return None
 
 
+# How each field is named for people (the Runs page's table, Compare's note)
+FIELD_LABELS = {
+    "torch": "torch",
+    "device": "device",
+    "cuda": "CUDA",
+    "torch_threads": "CPU threads (torch)",
+    "deterministic": "deterministic algorithms",
+    "matmul_precision": "float32 matmul precision",
+    "cudnn_benchmark": "cuDNN benchmark",
+    "python": "Python",
+    "platform": "platform",
+    "gan_dashboard": "gan-dashboard (installed)",
+}
+
+
+def shown_value(name: str, value: Any) -> str:
+    """A field's value for people: on/off for a switch, "—" for none (``cuda`` off CUDA, ``gan_dashboard``
+    run from a source tree), the rest as text."""
+    if value is None:
+        return {"cuda": "— (not on CUDA)", "gan_dashboard": "— (not installed)"}.get(name, "—")
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    return str(value)
+
+
+def environment_rows(fields: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """An ``environment`` event's fields as (label, value) rows for people, in `ENVIRONMENT_FIELDS`' order
+    (fields of another version after them, as they are)."""
+    names = [*(n for n in ENVIRONMENT_FIELDS if n in fields), *(n for n in fields if n not in FIELD_LABELS)]
+    return [(FIELD_LABELS.get(name, name), shown_value(name, fields[name])) for name in names]
+
+
 def environment_detail(fields: Mapping[str, Any]) -> str:
     """An ``environment`` event's line for people: ``torch 2.14.1 on cpu, 1 CPU thread, Python 3.11.7,
     Linux x86_64`` (and ``CUDA 13.0``, ``deterministic algorithms`` where they apply)."""

@@ -868,7 +868,11 @@ def points_samples(
         )
         st.caption(points_view_caption(view.loss))
     if not earlier:
-        history.caption("Earlier snapshots appear here as the run goes on.")
+        history.caption(
+            "No earlier snapshot: this is the run's first."
+            if steps and step == steps[0] and len(steps) > 1
+            else "Earlier snapshots appear here as the run goes on."
+        )
         return
     cells = history.columns(2) + history.columns(2)
     for i, (cell, (earlier_step, earlier_snap)) in enumerate(zip(cells, shown)):

@@ -38,6 +38,7 @@ with engine_loading():
         address_problem,
         address_run,
         download_buttons,
+        environment_table,
         go_to_train,
         hparams_table,
         listing_changes_text,
@@ -558,9 +559,9 @@ if environment:  # what its newest start trained with: the same settings and see
         st.caption(
             "What the run's newest start trained with. GAN training is chaotic: the same settings and seed "
             "repeat a run only with the same torch, device and CPU threads (the dashboard trains with half "
-            "the cores, a terminal with all of them by default)."
+            "the cores, a terminal with torch's default of all of them, or what OMP_NUM_THREADS says)."
         )
-        st.dataframe(hparams_table(environment), hide_index=True, key="runs_environment")
+        st.dataframe(environment_table(environment), hide_index=True, key="runs_environment")
 events = pd.DataFrame(view.events)
 if len(events):
     with st.expander(f"Events ({len(events)})"):

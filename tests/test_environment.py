@@ -73,7 +73,7 @@ def test_differences_name_the_fields_that_change_numbers_and_only_those():
     assert differences({"a": a, "old": None}) == {}  # one run recorded one: nothing to compare
     assert set(REPRODUCIBILITY_FIELDS) < set(ENVIRONMENT_FIELDS)
     note = charts.compare_environment_note({"a": a, "b": b})
-    assert note is not None and "(torch_threads: a 1, b 2)" in note and "same settings and seed" in note
+    assert note is not None and "(CPU threads (torch): a 1, b 2)" in note and "same settings and seed" in note
     assert charts.compare_environment_note({"a": a, "a2": a}) is None
     # one GPU model at another index computes alike: no difference; another model does
     gpu = {**a, "device": "cuda:0 Test GPU", "cuda": "13.0"}
@@ -145,9 +145,13 @@ def test_the_runs_page_shows_the_environment_and_compare_says_when_runs_differ(r
     assert not at.exception
     assert [e.label for e in at.expander].count("Environment") == 1
     frames = [d.value for d in at.dataframe]
-    (env,) = [f for f in frames if list(f.columns) == ["name", "value"] and "torch_threads" in set(f["name"])]
-    assert dict(zip(env["name"], env["value"]))["torch_threads"] == "2"
+    (env,) = [
+        f for f in frames if list(f.columns) == ["name", "value"] and "CPU threads (torch)" in set(f["name"])
+    ]
+    shown = dict(zip(env["name"], env["value"]))
+    assert shown["CPU threads (torch)"] == "2" and shown["CUDA"] == "— (not on CUDA)"
+    assert shown["deterministic algorithms"] == "off"
     compare = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
     assert not compare.exception
     (note,) = [i.value for i in compare.info if "different environments" in i.value]
-    assert "torch_threads: " in note and "one-thread 1" in note and "two-threads 2" in note
+    assert "CPU threads (torch): " in note and "one-thread 1" in note and "two-threads 2" in note

@@ -39,6 +39,7 @@ from gan_core.app import (
     UnusableCheckpointError,
     check_data_path,
     continue_device,
+    environment_rows,
     load_data,
     metrics_csv_bytes,
     quoted,
@@ -700,6 +701,13 @@ def hparams_table(hparams: dict[str, Any]) -> pd.DataFrame:
             "value": [json.dumps(v) if isinstance(v, dict | list) else str(v) for v in hparams.values()],
         }
     )
+
+
+def environment_table(environment: dict[str, Any]) -> pd.DataFrame:
+    """What a run trained with (`RunView.environment`) as a two-column table for people: each field's
+    name and value in words (`gan_core.environment.environment_rows`)."""
+    rows = environment_rows(environment)
+    return pd.DataFrame({"name": [r[0] for r in rows], "value": [r[1] for r in rows]})
 
 
 def run_column_width(run_ids: list[str], least: int = 120, most: int = 520) -> int:
