@@ -24,18 +24,6 @@ if TYPE_CHECKING:
 
 # The fields of an ``environment`` event, in the order shown. Those that make the same settings and seed
 # give other numbers (`REPRODUCIBILITY_FIELDS`), and the rest, which say where a run came from.
-ENVIRONMENT_FIELDS = (
-    "torch",
-    "device",
-    "cuda",
-    "torch_threads",
-    "deterministic",
-    "matmul_precision",
-    "cudnn_benchmark",
-    "python",
-    "platform",
-    "gan_dashboard",
-)
 REPRODUCIBILITY_FIELDS = (
     "torch",
     "device",
@@ -45,6 +33,7 @@ REPRODUCIBILITY_FIELDS = (
     "matmul_precision",
     "cudnn_benchmark",
 )
+ENVIRONMENT_FIELDS = (*REPRODUCIBILITY_FIELDS, "python", "platform", "gan_dashboard")
 PACKAGE = "gan-dashboard"
 
 

@@ -231,6 +231,18 @@ PLOT_BOX = """(key) => {
 LIVE = "zoom-live"
 
 
+def drag_over_steps(page: Page, key: str, start: float, end: float) -> tuple[dict, list[float]]:
+    """A drag across the chart ``key``'s first plot from ``start`` to ``end`` of its width (a zoom on x):
+    its plot box before (`PLOT_BOX`) and its x range after."""
+    box = page.evaluate(PLOT_BOX, key)
+    y = box["top"] + box["height"] / 2
+    page.mouse.move(box["left"] + start * box["width"], y)
+    page.mouse.down()
+    page.mouse.move(box["left"] + end * box["width"], y + 2, steps=8)
+    page.mouse.up()
+    return box, page.evaluate(PLOT_BOX, key)["range"]
+
+
 def step_axes(page: Page) -> list[dict]:
     axes = page.evaluate(STEP_AXES, "chart_metrics") + page.evaluate(STEP_AXES, "chart_custom_")
     return [each for each in axes if each is not None]
@@ -265,14 +277,7 @@ def test_a_zoom_on_steps_zooms_every_step_chart_and_holds_while_the_run_goes_on(
             "the charts drawn to step 40",
             lambda axes: len(axes) == count and all(a["last"] == 40 for a in axes),
         )
-        first = f"chart_custom_{CUSTOM_NAMES[0]}"
-        box = page.evaluate(PLOT_BOX, first)
-        y = box["top"] + box["height"] / 2
-        page.mouse.move(box["left"] + 0.25 * box["width"], y)
-        page.mouse.down()
-        page.mouse.move(box["left"] + 0.6 * box["width"], y + 2, steps=8)
-        page.mouse.up()
-        zoomed = page.evaluate(PLOT_BOX, first)["range"]
+        box, zoomed = drag_over_steps(page, f"chart_custom_{CUSTOM_NAMES[0]}", 0.25, 0.6)
         assert box["range"][0] < zoomed[0] < zoomed[1] < box["range"][1], (box, zoomed)
         assert 0.3 < (zoomed[1] - zoomed[0]) / (box["range"][1] - box["range"][0]) < 0.4, zoomed
 
@@ -311,13 +316,7 @@ def test_comparing_runs_a_zoom_on_steps_zooms_every_metric_chart(grid_server, pa
     def ranges() -> list[list[float]]:
         return [r for each in page.evaluate(STEP_AXES, prefix) if each for r in each["ranges"]]
 
-    box = page.evaluate(PLOT_BOX, f"{prefix}d_loss")
-    y = box["top"] + box["height"] / 2
-    page.mouse.move(box["left"] + 0.1 * box["width"], y)
-    page.mouse.down()
-    page.mouse.move(box["left"] + 0.5 * box["width"], y + 2, steps=8)
-    page.mouse.up()
-    zoomed = page.evaluate(PLOT_BOX, f"{prefix}d_loss")["range"]
+    box, zoomed = drag_over_steps(page, f"{prefix}d_loss", 0.1, 0.5)
     assert 0.35 < (zoomed[1] - zoomed[0]) / (box["range"][1] - box["range"][0]) < 0.45, (box, zoomed)
     deadline = time.monotonic() + LAYOUT_TIMEOUT
     while not (len(ranges()) == 3 and all(r == pytest.approx(zoomed, abs=1e-6) for r in ranges())):
@@ -355,13 +354,7 @@ def test_comparing_runs_against_training_time_starts_whole_and_no_zoom_crosses_t
         return found
 
     def drag(key: str) -> list[float]:
-        box = page.evaluate(PLOT_BOX, key)
-        y = box["top"] + box["height"] / 2
-        page.mouse.move(box["left"] + 0.2 * box["width"], y)
-        page.mouse.down()
-        page.mouse.move(box["left"] + 0.5 * box["width"], y + 2, steps=8)
-        page.mouse.up()
-        zoomed = page.evaluate(PLOT_BOX, key)["range"]
+        box, zoomed = drag_over_steps(page, key, 0.2, 0.5)
         assert 0.25 < (zoomed[1] - zoomed[0]) / (box["range"][1] - box["range"][0]) < 0.35, (box, zoomed)
         return zoomed
 
