@@ -372,7 +372,11 @@ async function drawFitted(Plotly, chart, resized) {
   const figure = chart.figure;
   if (resized && chart.offsetWidth === chart.fitWidth) return;  // (fitted at this width meanwhile)
   chart.fitWidth = chart.offsetWidth;
-  if (resized && chart.layout !== undefined) await Plotly.Plots.resize(chart);
+  // plotly.js sizes the chart to its div at a resize only: a draw of another kind (a new figure, a row's
+  // lining up) at a width the chart is not drawn at resizes it too, or it stays at its old width while
+  // `fitWidth` says it was fitted (a grid settling 316 -> 980 -> 316 px left charts drawn 980 px wide)
+  const stale = chart._fullLayout !== undefined && Math.abs(chart._fullLayout.width - chart.offsetWidth) > 1;
+  if ((resized || stale) && chart.layout !== undefined) await Plotly.Plots.resize(chart);
   let fit = chart.fit || NO_FIT;
   const align = chart.rowGroup ? chart.lowered || 0 : 0;
   for (let pass = 0; pass < 4; pass++) {
