@@ -17,10 +17,9 @@ import importlib.metadata
 import platform
 import re
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    import torch
+import torch
 
 # The fields of an ``environment`` event, in the order shown. Those that make the same settings and seed
 # give other numbers (`REPRODUCIBILITY_FIELDS`), and the rest, which say where a run came from.
@@ -47,8 +46,6 @@ def environment(device: torch.device | str) -> dict[str, Any]:
     its algorithms by timing them), ``python`` (version), ``platform`` (system and machine: ``Linux
     x86_64``), ``gan_dashboard`` (this package's installed version; None when run from
     a source tree that was never installed). JSON values only."""
-    import torch  # (here: the event schema reads this module's names without loading torch)
-
     device = torch.device(device)
     shown = device.type
     if device.type == "cuda":

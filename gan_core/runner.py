@@ -379,9 +379,10 @@ class Runner:
         self.error: str | None = None
         # D's "cannot tell" output under the label smoothing in force (t/2: `GANLoss.smoothed`); `_emit`
         # keeps it to each record's, through mid-run changes and resumes.
-        midpoint = get_loss(cfg.loss).smoothed(cfg.label_smoothing).midpoint
+        loss = get_loss(cfg.loss)
+        midpoint = loss.smoothed(cfg.label_smoothing).midpoint
         self.monitor = FlagMonitor(
-            midpoint, coverage_total=coverage_total(cfg.dataset), critic=get_loss(cfg.loss).is_critic
+            midpoint, coverage_total=coverage_total(cfg.dataset), critic=loss.is_critic
         )
         self.evaluator: Evaluator | None = None
         # The evaluation under way, or None: set and cleared by the training thread, read by pages (one

@@ -97,7 +97,7 @@ except ImportError:  # the older package name, when only it is installed
 from gan_core.rundir import RunDir, RunDirError
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
-from gan_core.tracking.schema import EVAL_COLUMNS, check_metric_name, is_custom_column
+from gan_core.tracking.schema import check_metric_name, is_custom_column
 
 # init keywords the callback fills in itself.
 _OWN_INIT_KEYS = {
@@ -115,10 +115,6 @@ _OWN_INIT_KEYS = {
 # A run of this id that ended with no row (a training_step that broke the contract at its first batch) is
 # started again in its folder by a callback without resume=True: nothing recorded is lost.
 _REUSABLE_STATUSES = ("failed", "stopped")
-# What a built-in column a validation may log under its name is on the dashboard (`_validation_values`).
-_OWN = {name: ": its evaluation's, every eval_every steps" for name in EVAL_COLUMNS} | {
-    name: ": the training step's" for name in ("d_loss", "g_loss", "d_loss_real", "d_loss_fake")
-}
 # Batches that returned a GAN step's values with no optimizer step seen through Lightning's hook before the
 # callback says so (a few: a loop that accumulates gradients steps its optimizers every few batches).
 UNSEEN_STEPS_ERROR_BATCHES = 10
@@ -548,8 +544,8 @@ class GANTrackingCallback(pl.Callback):
                         trainer,
                         key,
                         f"validation's {key!r} is not recorded on the dashboard under that name: {key!r} is "
-                        f"a built-in column (the dashboard's own{_OWN.get(key, '')}); self.log it as "
-                        f"'val/{key}' (any name that is no built-in column) to see it under Custom metrics",
+                        f"a built-in column ({track.builtin_source(key)}); self.log it as 'val/{key}' (any "
+                        "name that is no built-in column) to see it under Custom metrics",
                     )
                 else:
                     try:

@@ -205,8 +205,18 @@ _OPTIMIZER_COLUMNS = {"lr_d": "opt_d", "lr_g": "opt_g", "beta1": "opt_d", "beta2
 
 
 def _builtin_column(name: str) -> str:
-    """`TrackedRun.log`'s refusal of the built-in column ``name``, saying where the tracker gets it (by the
-    schema's groups of columns: the record a run of one's own loop makes, not a list kept here)."""
+    """`TrackedRun.log`'s refusal of the built-in column ``name``, saying where the tracker gets it."""
+    return (
+        f"metric name {name!r} is a built-in column, {builtin_source(name)}: choose another name for a "
+        "metric of your own"
+    )
+
+
+def builtin_source(name: str) -> str:
+    """Where a run of one's own loop gets the built-in column ``name`` (by the schema's groups of columns:
+    the record such a run makes, not a list kept here), in words: "recorded from d_step's arguments ...",
+    "a quality metric the tracker's evaluation measures ...". For `log`'s refusal and the Lightning
+    callback's word on a validation metric of a built-in name."""
     if name in D_METRICS:
         source = "recorded from d_step's arguments (D's logits, d_loss=, d_params= or d_grad_norm=)"
     elif name in G_METRICS:
@@ -229,9 +239,7 @@ def _builtin_column(name: str) -> str:
         )
     else:  # step, time_s, samples_per_s
         source = "kept by the tracker itself (g_step makes each row and times it)"
-    return (
-        f"metric name {name!r} is a built-in column, {source}: choose another name for a metric of your own"
-    )
+    return source
 
 
 def _not_logits(real_logits: Any, fake_logits: Any) -> str:
