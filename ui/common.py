@@ -704,10 +704,9 @@ def hparams_table(hparams: dict[str, Any]) -> pd.DataFrame:
 
 
 def environment_table(environment: dict[str, Any]) -> pd.DataFrame:
-    """What a run trained with (`RunView.environment`) as a two-column table for people: each field's
-    name and value in words (`gan_core.environment.environment_rows`)."""
-    rows = environment_rows(environment)
-    return pd.DataFrame({"name": [r[0] for r in rows], "value": [r[1] for r in rows]})
+    """What a run trained with (`RunView.environment`) as `hparams_table` draws a run's settings: each
+    field's name and value in words (`gan_core.environment.environment_rows`)."""
+    return hparams_table(dict(environment_rows(environment)))
 
 
 def run_column_width(run_ids: list[str], least: int = 120, most: int = 520) -> int:
