@@ -693,14 +693,28 @@ def test_validation_metrics_go_into_the_row_after_each_validation_the_last_into_
     assert not [m for m in said if "not recorded" in m and "val/optimizer_steps" in m]
 
 
+@pytest.mark.parametrize("with_nan", [False, True])
 def test_a_checkpoint_saved_after_a_validation_carries_its_values_into_the_resumed_runs_next_row(
-    example, tmp_path
+    example, tmp_path, with_nan
 ):
     """ModelCheckpoint saves after the validation at an epoch's end, before the next G step's row: a
     resume from it (rows after its step replaced) lost the values the unbroken run put in that row. And a
     fit that ended with a validation wrote it into its last row after the checkpoint was saved: resumed
-    from there, the next row does not repeat it."""
+    from there, the next row does not repeat it, a validation that logged a NaN too (compared as values,
+    the NaN differed from the NaN read back, and every value was repeated)."""
     from lightning.pytorch.callbacks import ModelCheckpoint
+
+    def module():
+        made = validated(example)
+        if with_nan:  # a validation loss that diverged
+            ends = made.on_validation_epoch_end
+
+            def on_validation_epoch_end():
+                ends()
+                made.log("val/diverged", float("nan"))
+
+            made.on_validation_epoch_end = on_validation_epoch_end
+        return made
 
     class Preempted(example.L.Callback):
         def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
@@ -713,7 +727,7 @@ def test_a_checkpoint_saved_after_a_validation_carries_its_values_into_the_resum
         saver = ModelCheckpoint(dirpath=checkpoints, save_last=True, every_n_epochs=1)
         callback = GANTrackingCallback("res", root=str(tmp_path), resume=resume)
         options = dict(max_epochs=epochs, enable_checkpointing=True, num_sanity_val_steps=0)
-        fit_with(example, validated(example), callback, [saver, *extra], ckpt_path, val_loader(), **options)
+        fit_with(example, module(), callback, [saver, *extra], ckpt_path, val_loader(), **options)
         return RunDir.open(tmp_path, "res").read_metrics()
 
     with pytest.raises(RuntimeError, match="preempted"):

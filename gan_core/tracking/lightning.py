@@ -70,6 +70,7 @@ the mean over the ranks), sent to every rank in one broadcast so that all log th
 from __future__ import annotations
 
 import inspect
+import math
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -461,11 +462,12 @@ class GANTrackingCallback(pl.Callback):
     def _recorded_at_resume(self, trainer: pl.Trainer, resume_from: int | None) -> bool:
         """True when the checkpoint's validation values (`state_dict`) are in its step's row already: a fit
         that ended with that validation wrote them into its last row (`TrackedRun.log_final`) after it saved
-        the checkpoint, and the next row must not repeat them. Rank 0 reads its row; every rank learns its
+        the checkpoint, and the next row must not repeat them (a NaN the same as a NaN: a validation whose
+        loss diverged repeated every value at the next row). Rank 0 reads its row; every rank learns its
         answer (one broadcast: every rank logs the same names)."""
         last = self.run.run_dir.last_metrics() if self.run.run_dir is not None else {}
         recorded = last.get("step") == resume_from and all(
-            last.get(k) == v for k, v in self._validated.items()
+            k in last and _same(last[k], v) for k, v in self._validated.items()
         )
         return trainer.strategy.broadcast(recorded, src=0) if trainer.world_size > 1 else recorded
 
@@ -627,6 +629,12 @@ class GANTrackingCallback(pl.Callback):
                 f"for GANTrackingCallback (got {got}); see gan_core.tracking.lightning"
             )
         return outputs
+
+
+def _same(recorded: float, value: float) -> bool:
+    """Whether ``recorded`` (read back from metrics.csv, where a blank cell is NaN) is ``value``, a NaN
+    the same as a NaN."""
+    return recorded == value or (math.isnan(recorded) and math.isnan(value))
 
 
 def _unwrap_clip_gradients(pl_module: pl.LightningModule) -> None:
