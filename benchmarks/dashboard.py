@@ -155,6 +155,11 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+# ``streamlit run`` options every server of this process gets besides the fixed ones (`--server-option`):
+# to measure a config.toml setting against another value, side by side.
+SERVER_OPTIONS: list[str] = []
+
+
 class Server:
     def __init__(self, runs: Path):
         self.port = free_port()
@@ -171,6 +176,7 @@ class Server:
                 "--server.headless=true",
                 "--browser.gatherUsageStats=false",
                 "--server.fileWatcherType=none",
+                *(f"--{option}" for option in SERVER_OPTIONS),
             ],  # fmt: skip
             cwd=ROOT,
             env=env,
@@ -595,7 +601,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     only.add_argument("--train-view", action="store_true", help="only 1b")
     only.add_argument("--draw-cost", action="store_true", help="only 5")
+    parser.add_argument(
+        "--server-option",
+        action="append",
+        default=[],
+        metavar="SECTION.NAME=VALUE",
+        help="a streamlit run option for the servers started, over .streamlit/config.toml's (repeatable), "
+        "e.g. global.minCachedMessageSize=10000",
+    )
     args = parser.parse_args(argv)
+    for option in args.server_option:
+        if "=" not in option or "." not in option.split("=", 1)[0]:
+            parser.error(f"--server-option {option!r}: expected SECTION.NAME=VALUE, as in config.toml")
+    SERVER_OPTIONS[:] = args.server_option
     if args.draw_cost:
         bench_draw_cost(args.repeats)
         return

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -32,6 +32,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+# What Streamlit's frontend logs when a message from the server breaks the tab: it closes the connection
+# and shows "Connection error" for good (buttons disabled, no refresh) until the page is reloaded. A test
+# that then waits for something sees only a timeout; `no_dead_tab` names the cause (a cached-message miss
+# did this, 4 runs in 29 of a test under load, until .streamlit/config.toml turned the message cache off).
+DEAD_TAB = "Failed to process a Websocket message"
 HEALTH_TIMEOUT = 60.0
 STOP_TIMEOUT = 15.0
 
@@ -148,12 +153,37 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
+        dead_tabs: list[str] = []
+        new_context = chromium.new_context
+
+        def watched_context(**kwargs) -> BrowserContext:
+            """`Browser.new_context`, with every page's console watched for a tab that died."""
+            context = new_context(**kwargs)
+            context.on(
+                "console",
+                lambda m: dead_tabs.append(m.text) if m.type == "error" and DEAD_TAB in m.text else None,
+            )
+            return context
+
+        chromium.new_context = watched_context  # every context a test opens, the `page` fixture's too
+        chromium.dead_tabs = dead_tabs
         try:
             yield chromium
         finally:
             chromium.close()
     finally:
         playwright.stop()
+
+
+@pytest.fixture(autouse=True)
+def no_dead_tab(request) -> Iterator[None]:
+    """Fail a browser test in which a tab died (`DEAD_TAB`), saying why, whatever else it saw."""
+    yield
+    if "browser" in request.fixturenames:
+        dead = request.getfixturevalue("browser").dead_tabs
+        said, dead[:] = list(dead), []
+        if said:
+            pytest.fail(f"a tab died (Streamlit's frontend closed its connection): {said[0][:300]}")
 
 
 @pytest.fixture
