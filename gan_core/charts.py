@@ -2641,6 +2641,9 @@ def compare_figure(
         # (the unified hover's title: the time under the cursor; each run's step is in its line's hover)
         layout["xaxis"]["unifiedhovertitle"] = {"text": f"%{{x:.4~g}} {time_axis.unit} of training"}
     layout["yaxis"] = _y_axis(column, log_y, yrange)
+    if sparse_seen:  # markers, which plotly's autorange pads below step 0: from 0, as in the Train view
+        layout["xaxis"]["rangemode"] = "tozero"
+        steps = [*steps, np.zeros(1)]  # (where the axis starts, for the markers' and lines' labels)
     meta = {"off_axis": off_axis, "untimed": untimed}
     if any(meta.values()):
         layout["meta"] = {name: value for name, value in meta.items() if value}

@@ -951,6 +951,8 @@ def test_compare_draws_a_quality_metric_through_each_runs_evaluations():
         assert float(np.nanmax(np.asarray(a.y, dtype=float))) == pytest.approx(20.3 * scale, rel=1e-6)
         assert not [t for t in fig.data if "(raw)" in (t.name or "")]  # not smoothed
         assert edge_marks(fig, "nan") == []
+        # from step 0, as the Train view's quality charts: plotly padded the markers' range to below 0
+        assert fig.layout.xaxis.rangemode == "tozero"
     # a per-step metric's NaN is still a failure, marked
     diverged = evaluated_store(100, [1.0] * 10)
     rows = record_rows(50, start=1_001)
@@ -962,6 +964,7 @@ def test_compare_draws_a_quality_metric_through_each_runs_evaluations():
     flag = {"diverged": [event(1_001, "flag", "diverged", flag="diverged")]}
     fig = charts.compare_figure(frames, "d_loss", events=flag)
     assert edge_marks(fig, "nan") and max(x for x, _, _ in edge_marks(fig, "nan")) == 1_050
+    assert fig.layout.xaxis.rangemode is None  # lines alone: plotly's own range, not padded
 
 
 def test_compare_figure_without_data_is_a_placeholder(empty_view):
