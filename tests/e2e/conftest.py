@@ -165,7 +165,9 @@ def browser() -> Iterator[Browser]:
             )
             return context
 
-        chromium.new_context = watched_context  # every context a test opens, the `page` fixture's too
+        # Every context a test opens, the `page` fixture's too. (`Browser.new_page` makes its context
+        # without this attribute: a test opens pages through a context.)
+        chromium.new_context = watched_context
         chromium.dead_tabs = dead_tabs
         try:
             yield chromium
@@ -177,7 +179,8 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(autouse=True)
 def no_dead_tab(request) -> Iterator[None]:
-    """Fail a browser test in which a tab died (`DEAD_TAB`), saying why, whatever else it saw."""
+    """An error at the teardown of a browser test in which a tab died (`DEAD_TAB`), saying why, whatever
+    else the test saw (a timeout, typically)."""
     yield
     if "browser" in request.fixturenames:
         dead = request.getfixturevalue("browser").dead_tabs

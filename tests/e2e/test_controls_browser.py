@@ -93,8 +93,8 @@ def test_one_start_click_in_a_second_tab_starts_one_run_or_one_refusal(start_ser
         second.evaluate(CLICK_AS_THE_REFRESH_FIRES)
         try:
             expect(limit_errors(second)).to_have_count(1, timeout=UI_TIMEOUT)
-        # What the tab says instead (1 run in 4 on loaded CI, when a cached-message miss killed the tab: see
-        # conftest's no_dead_tab)
+        # What the tab says instead (1 run in 4 on loaded CI; reproduced here, each such run was a tab killed
+        # by a cached-message miss: conftest's no_dead_tab)
         except AssertionError as exc:
             alerts = second.get_by_test_id("stAlert").all_inner_texts()
             runs = sorted(run_folders(server.runs_root))
