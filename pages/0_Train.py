@@ -61,6 +61,7 @@ with engine_loading():
         show_flash,
         stale_page,
         steady_select_slider,
+        training_now_text,
         training_time,
         watch,
         watched_view,
@@ -1046,6 +1047,13 @@ def live_parts() -> None:
     with status_box:
         status_line(current)
         progress_line(current)
+        # The other runs this server trains: Stop stops only the run shown, and a second Start left the
+        # first training unseen (a newcomer stopped "everything" while it went on).
+        others = {r.run_id: r.current_step for r in registry().active() if r.status == "running"}
+        others.pop(current.run_id, None)
+        also = training_now_text(others, lead="Also training on this server")
+        if also:
+            st.caption(also + " (the Runs page opens them)")
     with samples_box:
         picked = sample_panel(current)
     with charts_box:

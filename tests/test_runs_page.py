@@ -491,3 +491,6 @@ def test_the_runs_training_now_are_said_with_the_step_each_has_reached(runs_root
         "and 2 more"
     )
     assert training_now_text({}) is None
+    assert training_now_text({"r0": 5}, lead="Also training on this server") == (
+        "Also training on this server: r0 at step 5"
+    )

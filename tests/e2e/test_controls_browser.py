@@ -87,6 +87,9 @@ def test_one_start_click_in_a_second_tab_starts_one_run_or_one_refusal(start_ser
             assert watched_run_id(second) == started and second.url.endswith(f"?run={started}")
             expect(limit_errors(second)).to_have_count(0)
             expect(status(second)).to_have_text(re.compile(r"^Status: running"))
+            # the runs started before it train on, and the tab says so (Stop stops only the run shown)
+            also = second.get_by_text(re.compile(r"^Also training on this server: "))
+            expect(also).to_contain_text(f"{oldest} at step", timeout=UI_TIMEOUT)
 
         # At the limit: one refusal, no run, and the tab stays on the run it shows.
         before, watching = run_folders(server.runs_root), watched_run_id(second)
