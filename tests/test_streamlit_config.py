@@ -1,5 +1,6 @@
 """The settings the app's .streamlit/config.toml gives Streamlit, as Streamlit reads them: no message is
-ever sent as a reference to a copy the tab may have dropped (a tab died of that: "Cached ForwardMsg MISS")."""
+ever sent as a reference to a copy the tab may have dropped (a tab died of that: "Cached ForwardMsg MISS"),
+and the page keeps the light theme its charts are drawn for."""
 
 from __future__ import annotations
 
@@ -34,3 +35,12 @@ def test_no_message_streamlit_can_send_is_cached_in_the_tab(monkeypatch):
     read = config.get_option
     monkeypatch.setattr(config, "get_option", lambda name: 10e3 if name == OPTION else read(name))
     assert cacheable()  # Streamlit's default: the same element is cached, and may be sent by reference
+
+
+def test_the_theme_is_light_whatever_the_system_prefers(monkeypatch):
+    """Streamlit follows the system's dark mode unless a theme is set; the app's file sets the light base
+    (the browser test in tests/e2e/test_narrow_browser.py opens it with a dark preference)."""
+    monkeypatch.chdir(ROOT)
+    config.get_config_options(force_reparse=True)
+    assert Path(config.get_where_defined("theme.base")) == ROOT / ".streamlit" / "config.toml"
+    assert config.get_option("theme.base") == "light"

@@ -1,6 +1,7 @@
 """The Train view on a phone (390 px) as Chromium draws it (`ui.live_chart` fits each figure to its width):
 each legend within its chart and under its title, the 2D view's height following its square plot, each
-chart one image named with its newest values for a screen reader, and no chart toolbar in the tab order."""
+chart one image named with its newest values for a screen reader, and no chart toolbar in the tab order.
+And the same view in a browser that prefers dark: the light page its charts are drawn for."""
 
 from __future__ import annotations
 
@@ -90,3 +91,48 @@ def test_charts_fit_a_phone_and_read_as_images(ring_server, page):
     charts = page.evaluate(LAID_OUT, ".live-chart")
     assert len(charts) >= 3 and all(chart["tabbable"] == 0 for chart in charts)
     assert all(chart["role"] == "img" and chart["label"] for chart in charts)
+
+
+# The backgrounds, as (r, g, b) 0-255: the page's, the sidebar's, and each chart's paper and plot as
+# plotly.js drew them (its full layout)
+BACKGROUNDS = """() => {
+  const rgb = (text) => (text.match(/[\\d.]+/g) || []).slice(0, 3).map(Number);
+  const named = (color) => {  // any CSS colour ('white', '#fff') as the browser reads it
+    const probe = document.createElement('span');
+    probe.style.color = color;
+    document.body.appendChild(probe);
+    const read = getComputedStyle(probe).color;
+    probe.remove();
+    return rgb(read);
+  };
+  const style = (selector) => rgb(getComputedStyle(document.querySelector(selector)).backgroundColor);
+  return {
+    app: style('[data-testid="stApp"]'),
+    sidebar: style('[data-testid="stSidebar"]'),
+    text: rgb(getComputedStyle(document.querySelector('h1')).color),
+    charts: [...document.querySelectorAll('.live-chart')].filter((chart) => chart._fullLayout).flatMap(
+      (chart) => [named(chart._fullLayout.paper_bgcolor), named(chart._fullLayout.plot_bgcolor)]),
+  };
+}"""
+
+
+def test_a_browser_that_prefers_dark_gets_the_light_page_its_charts_are_drawn_for(ring_server, browser):
+    """Streamlit follows the system's dark mode unless the app sets a theme; the charts are drawn for white
+    (D's heatmap is white where D cannot tell, labels darkened to read on white). The page stays light
+    around them (.streamlit/config.toml's [theme]): white charts in a dark page was what a dark-mode user
+    saw."""
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1400, "height": 1000})
+    try:
+        page = context.new_page()
+        assert page.evaluate("matchMedia('(prefers-color-scheme: dark)').matches")
+        page.goto(f"{ring_server.url}/?run={RING8}")
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.live-chart')].filter((c) => c._fullLayout).length >= 2",
+            timeout=UI_TIMEOUT,
+        )
+        seen = page.evaluate(BACKGROUNDS)
+    finally:
+        context.close()
+    assert min(seen["app"]) >= 240 and min(seen["sidebar"]) >= 230, seen  # light: white, the sidebar grey
+    assert max(seen["text"]) <= 80, seen  # dark text on it
+    assert seen["charts"] and all(min(chart) >= 250 for chart in seen["charts"]), seen
