@@ -220,7 +220,11 @@ picked = st.dataframe(
     column_config={
         "run_id": st.column_config.TextColumn("run", width=run_column_width(table["run_id"].tolist())),
         "status": st.column_config.TextColumn("status", width=80),
-        "step": st.column_config.NumberColumn("step", width=55),
+        "step": st.column_config.NumberColumn(
+            "step",
+            width=55,
+            help="the step reached when the table was drawn; a run training now moves on in the line above",
+        ),
         "quality": st.column_config.TextColumn(
             "quality",
             width=180,
