@@ -422,50 +422,59 @@ controls.button(
     args=(view, "stop"),
     help=sent_there,
 )
-if start_note:  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
-    st.caption(start_note)
-# A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay on
-# a thin line), and the Guide's healthy recipe for it is one click away.
-form_dataset_preset = (  # (none while the form holds a preset: its own caption says what it shows)
-    healthy_recipe_not_used(form_cfg)
-    if form_cfg is not None and form_cfg.is_points and form_preset(form_cfg) is None
-    else None
-)
-if form_dataset_preset is not None:
-    st.caption(
-        f"For a healthy {form_cfg.dataset} run, start the preset **{form_dataset_preset.title}** "
-        f"(`{form_dataset_preset.name}`: the sidebar's Scenario presets, or the Guide): the defaults are "
-        "tuned for the 8x8 digits."
+# What the controls' state says, under them, always in one container (empty when nothing is said): a
+# note that comes or goes (the run ended: how to go on) would move every element after it to a new place
+# in the page, and the browser draws an element at a new place afresh: at a run's end the live charts
+# vanished for a moment, the page shrank, and the reader's scroll was clamped and lost.
+with st.container(key="train_notes"):
+    if (
+        start_note
+    ):  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
+        st.caption(start_note)
+    # A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay on
+    # a thin line), and the Guide's healthy recipe for it is one click away.
+    form_dataset_preset = (  # (none while the form holds a preset: its own caption says what it shows)
+        healthy_recipe_not_used(form_cfg)
+        if form_cfg is not None and form_cfg.is_points and form_preset(form_cfg) is None
+        else None
     )
-if trained_by and not controllable and status in ("running", "paused"):  # why Pause and Stop are off
-    st.caption(
-        f"Pause and Stop cannot reach this run: {literal(trained_by)} trains it and does not read the run's "
-        "command file (its status.json does not say it does: a dashboard or loop of an earlier version). "
-        "Pause or stop it where it runs."
-    )
-
-if live and owned and form_cfg is not None:
-    changes, fixed = user_changes(form_cfg, view)
-    if changes:
-        label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
-        st.button(label, key="btn_apply", on_click=acted(apply_changes), args=(view, changes), type="primary")
-    if fixed:
+    if form_dataset_preset is not None:
         st.caption(
-            "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
-            "Only " + ", ".join(MUTABLE_FIELDS) + " change mid-run."
+            f"For a healthy {form_cfg.dataset} run, start the preset **{form_dataset_preset.title}** "
+            f"(`{form_dataset_preset.name}`: the sidebar's Scenario presets, or the Guide): the defaults are "
+            "tuned for the 8x8 digits."
+        )
+    if trained_by and not controllable and status in ("running", "paused"):  # why Pause and Stop are off
+        st.caption(
+            f"Pause and Stop cannot reach this run: {literal(trained_by)} trains it and does not read the "
+            "run's command file (its status.json does not say it does: a dashboard or loop of an earlier "
+            "version). Pause or stop it where it runs."
         )
 
-if resume_note:
-    st.caption(resume_note)
-if form_fixed:
-    st.button(
-        "Load this run's settings",
-        key="btn_load_settings",
-        on_click=acted(load_run_settings),
-        args=(view,),
-        help="Put this run's configuration, with the hyperparameters in force at its end, into the sidebar: "
-        "to resume it with changes, or to start a run like it",
-    )
+    if live and owned and form_cfg is not None:
+        changes, fixed = user_changes(form_cfg, view)
+        if changes:
+            label = "Apply changes: " + ", ".join(f"{k} → {v}" for k, v in changes.items())
+            st.button(
+                label, key="btn_apply", on_click=acted(apply_changes), args=(view, changes), type="primary"
+            )
+        if fixed:
+            st.caption(
+                "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
+                "Only " + ", ".join(MUTABLE_FIELDS) + " change mid-run."
+            )
+
+    if resume_note:
+        st.caption(resume_note)
+    if form_fixed:
+        st.button(
+            "Load this run's settings",
+            key="btn_load_settings",
+            on_click=acted(load_run_settings),
+            args=(view,),
+            help="Put this run's configuration, with the hyperparameters in force at its end, into the "
+            "sidebar: to resume it with changes, or to start a run like it",
+        )
 
 
 def await_run(run_id: str) -> None:

@@ -5,6 +5,9 @@
   the user scrubbed back to while the run trains on, and follows again from the slider's last stop.
 - No chart leaves the screen while the page refreshes it: the page is checked every 50 ms, in the browser,
   for 15 s of a live run (charts used to be missing, zero-height or blank in a tenth of the checks).
+- A run that ends keeps its charts on screen and the reader's place on the page: the full redraw at its
+  end drew a new note above the live part, which moved the charts to new places in the page; the browser
+  drew them afresh, the page shrank for a moment and the reader's scroll was clamped (3 runs in 3).
 - The page keeps up with the run itself (its metrics.csv) through 30 s of the heaviest refreshes, a 2D
   run with D's heatmap in five views, and shows the step a Stop ended it at: refreshes on a fixed timer
   queued up in the WebSocket faster than the browser took them in; the page fell 25 s behind in a minute,
@@ -27,7 +30,15 @@ from playwright.sync_api import Page, expect
 
 from gan_core.config import GANConfig
 from gan_core.runner import Runner
-from tests.e2e.test_browser import UI_TIMEOUT, button, open_app, set_number, shown_step, status
+from tests.e2e.test_browser import (
+    UI_TIMEOUT,
+    button,
+    open_app,
+    script_finished,
+    set_number,
+    shown_step,
+    status,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -44,6 +55,7 @@ FLICKER_WATCH_S = 16.0
 # busy to have watched at all (on a 2-core machine at load 12 its 50 ms timer ran about once a second; the
 # MutationObserver sees every change to the page whatever the load).
 MIN_CHECKS = 10
+TRAIN_TIMEOUT_MS = 180_000  # the default digits run's 3,000 steps, on a loaded 2-core machine
 SHOWN_TITLE = ".st-key-chart_samples .gtitle"
 
 # Every 250 ms: the training step on the progress line and the step in the sample view's title
@@ -193,6 +205,55 @@ def test_no_chart_leaves_the_screen_while_the_page_refreshes(streamlit_server, p
         f"only {watched['checks']} timer checks in {FLICKER_WATCH_S:.0f} s"
     )
     assert {"st-key-chart_metrics", "st-key-chart_quality_0", "st-key-chart_real"} <= set(watched["drawn"])
+
+
+# The main area's scroll position, the lowest it has been, at every change to the page and every 50 ms
+WATCH_SCROLL = """(every) => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  window.__lowest = main.scrollTop;
+  const check = () => { window.__lowest = Math.min(window.__lowest, main.scrollTop); };
+  window.__scrollTimer = setInterval(check, every);
+  window.__scrollObserver = new MutationObserver(check);
+  window.__scrollObserver.observe(document.body, {childList: true, subtree: true});
+}"""
+LOWEST_SCROLL = """() => {
+  clearInterval(window.__scrollTimer);
+  window.__scrollObserver.disconnect();
+  return window.__lowest;
+}"""
+READ_AT = 900  # px down the page: the reader is at the metric charts
+SCROLL_TOLERANCE = 24  # px: a line of text (5 px seen; the bug clamped the page back by 340)
+
+
+def test_a_run_that_ends_keeps_its_charts_and_the_readers_place(streamlit_server, page):
+    """The default digits run (3,000 steps) watched to its end, the page scrolled down to its charts: the
+    full redraw at the end (the status, the buttons, the note on how to go on) leaves every chart drawn and
+    the page where the reader had it (it scrolled back 340 px, and the charts were gone for a moment)."""
+    socket = open_app(page, streamlit_server.url)
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=UI_TIMEOUT):
+        button(page, "Start").click()  # (the click's own full run, finished before the watch)
+    for key in ("chart_metrics", "chart_samples"):
+        expect(page.locator(f".st-key-{key} .main-svg").first).to_be_visible(timeout=UI_TIMEOUT)
+    page.evaluate(f"() => document.querySelector('[data-testid=stMain]').scrollTop = {READ_AT}")
+    page.evaluate(WATCH_CHARTS, 50)
+    page.evaluate(WATCH_SCROLL, 50)
+    assert status(page).inner_text().startswith("Status: running"), "the run ended before the watch began"
+    with socket.expect_event("framereceived", predicate=script_finished, timeout=TRAIN_TIMEOUT_MS):
+        pass  # the full run that the run's end asks for
+    expect(status(page)).to_have_text(re.compile(r"^Status: finished"), timeout=UI_TIMEOUT)
+    expect(page.get_by_text("This run has trained all its 3000 steps")).to_be_visible(timeout=UI_TIMEOUT)
+    expect(page.locator(".st-key-chart_metrics .main-svg").first).to_be_visible(timeout=UI_TIMEOUT)
+    watched = page.evaluate(CHARTS_WATCHED)
+    lowest = page.evaluate(LOWEST_SCROLL)
+    assert not watched["gaps"], (
+        f"charts left the screen at the run's end (ms, checked by, charts missing): {watched['gaps'][:10]}"
+    )
+    assert {"st-key-chart_metrics", "st-key-chart_samples"} <= set(watched["drawn"])
+    # Within a line of text (a line above that changes its wrap moves the page by a few px); the browser
+    # keeps what the reader sees in place when a note comes above (it adds its height to the scroll).
+    assert READ_AT - SCROLL_TOLERANCE <= lowest <= READ_AT, (
+        f"the page scrolled back to {lowest} px at the end"
+    )
 
 
 def last_row_step(metrics_csv) -> int:
