@@ -5,7 +5,9 @@ named flags. Signals are smoothed with an exponential moving average over about 
 and a flag changes only after its condition has held (or failed) for `HOLD_STEPS` consecutive steps
 (`HOLD_EVALS` evaluations for coverage flags): hysteresis, so flags do not flicker. The one exception
 is by design: ``exploding_gradients`` is raised after `EXPLODING_RAISE_STEPS` (its clearing waits the
-full `HOLD_STEPS`).
+full `HOLD_STEPS`). ``equilibrium`` and ``d_leads``, whose measures a healthy run can hold at their
+bounds for thousands of steps, also have hysteresis in value (`KEEP_MARGIN`): once up, they stay up
+within a band 0.05 wider than the one that raised them.
 
 Thresholds (the Guide page shows the same):
 
@@ -26,7 +28,8 @@ Thresholds (the Guide page shows the same):
   ``d_overpowers`` nor ``g_overpowers`` is up (a D sure of the reals that calls most fakes real too is not
   ahead: it calls everything real): D is clearly ahead on at least one side (it catches most fakes, or is
   sure of the reals) but G still gets a signal. Common on the default digits run, whose D ends catching
-  about 97% of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides.
+  about 97% of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides. Once up, it stays
+  up while either accuracy is above 0.75.
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x) and
   D(G(z)) within 0.2 of the loss's midpoint (0.3-0.7; t/2 ± 0.2 under label smoothing with real target t,
   where a D that cannot tell outputs t/2), with no failure flag up, and only while the last evaluation said
@@ -34,7 +37,8 @@ Thresholds (the Guide page shows the same):
   least 0.5, ``grid_js`` (2D data) at most 0.45 where they are measured, and at least one of them measured (an
   evaluation of only fid / kid or fd_cls says nothing of the sort). A collapsed G can fool D as well as a good
   one does (D's accuracy near 50% on one mode), so balance alone is not equilibrium; nor is it before the
-  first evaluation.
+  first evaluation. Once up, it stays up while the accuracies are within 0.30-0.70 and the outputs within
+  0.25 of the midpoint (and the other conditions hold).
 
 Two warm-ups keep the start of training from reading as failure:
 
@@ -105,6 +109,14 @@ LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this
 # `equilibrium`'s calm: D's smoothed outputs within this of the midpoint (0.5 ± 0.2; t/2 ± 0.2 under label
 # smoothing, where a D that cannot tell outputs t/2: Salimans et al. 2016, §3.4)
 CALM_OUTPUT = 0.2
+CALM_ACCURACY = (0.35, 0.65)  # `equilibrium`'s calm: both smoothed accuracies within this (chance ± 0.15)
+# Hysteresis in value as well as in time (a Schmitt trigger): `equilibrium` and `d_leads`, once up, stay up
+# while their measures are within this much further of their bounds (accuracies 0.30-0.70, outputs
+# midpoint ± 0.25; d_leads' accuracy above 0.75). A healthy run's smoothed accuracies can sit at a bound for
+# thousands of steps (a default digits run, open-ended: 0.640 and 0.645 on average over steps 64k-76k, a
+# third of the steps above 0.65), and the hold alone (`HOLD_STEPS`, under a second at 170 steps/s) let
+# equilibrium be raised and cleared 11 times in 15,000 steps there: a banner that blinked, a comb of markers.
+KEEP_MARGIN = 0.05
 SEVERITIES = ("failure", "watch", "healthy")
 
 
@@ -560,16 +572,19 @@ class FlagMonitor:
         )
         norms = [record[k] for k in ("g_grad_norm", "d_grad_norm") if k not in self._unmeasured]
         self._set("exploding_gradients", max(norms, default=0.0) > EXPLODING_NORM, changes)
-        calm = 0.35 < acc_real < 0.65 and 0.35 < acc_fake < 0.65
+        margin = KEEP_MARGIN if self._states["equilibrium"].on else 0.0  # (up: it stays in a wider band)
+        low, high = CALM_ACCURACY[0] - margin, CALM_ACCURACY[1] + margin
+        calm = low < acc_real < high and low < acc_fake < high
         if self.midpoint is not None:  # D's outputs near "cannot tell": 0.5, or t/2 under label smoothing
-            low, high = self.midpoint - CALM_OUTPUT, self.midpoint + CALM_OUTPUT
+            low, high = self.midpoint - CALM_OUTPUT - margin, self.midpoint + CALM_OUTPUT + margin
             calm = calm and low < d_real < high and low < d_fake < high
         # The stronger flag says it: one banner, not two. And D sure of the reals while it calls most fakes
         # real (g_overpowers) is no D ahead: it calls everything real.
         if "d_overpowers" in self.active or "g_overpowers" in self.active:
             self._drop("d_leads", changes)
         else:
-            self._set("d_leads", ahead and max(acc_real, acc_fake) > LEAD_ACCURACY, changes)
+            lead = LEAD_ACCURACY - (KEEP_MARGIN if self._states["d_leads"].on else 0.0)
+            self._set("d_leads", ahead and max(acc_real, acc_fake) > lead, changes)
         failing = any(name in self.active for name in FAILURE_FLAGS)
         good = self.evaluated and not self.quality_poor
         self._set("equilibrium", ahead and calm and good and not failing, changes)

@@ -316,7 +316,9 @@ st.markdown(
     "`events.csv` and in the `flags` column of the CSV. Signals are smoothed over "
     "about 50 steps and a flag changes only after its condition has held (or stopped holding) for 100 "
     "steps, or 2 evaluations for coverage, so flags do not flicker; `exploding_gradients` alone is raised "
-    "after 5 steps, a warning before a NaN ends the run, and clears after 100."
+    "after 5 steps, a warning before a NaN ends the run, and clears after 100. `equilibrium` and `d_leads`, "
+    "whose measures a healthy run can hold right at a bound, clear only 0.05 beyond the bound that raised "
+    "them."
 )
 st.markdown(flags.__doc__.split("Thresholds (the Guide page shows the same):", 1)[1])
 st.markdown(

@@ -532,3 +532,35 @@ def test_the_train_views_banner_suggests_for_the_runs_loss(runs_root):
     (banner,) = [w.value for w in at.info if w.value.startswith("**d_leads**")]
     assert f"*Suggestion:* {FLAGS['d_leads'].suggestion_for(LOSSES['wgan-gp'])}" in banner
     assert "gp_weight" in banner and "label smoothing" not in banner
+
+
+def test_equilibrium_once_up_stays_within_a_wider_band_and_clears_beyond_it():
+    """Hysteresis in value (`flags.KEEP_MARGIN`): raised within accuracies 0.35-0.65 and outputs 0.3-0.7, kept
+    within 0.30-0.70 and 0.25-0.75 (an open-ended digits run's accuracies sat at 0.64-0.65 for 12,000 steps
+    and equilibrium, cleared at 0.65, was raised and cleared 11 times)."""
+    near = {"acc_real": 0.32, "acc_fake": 0.68, "d_real": 0.73, "d_fake": 0.27}  # in the wide band only
+    fresh = evaluated(FlagMonitor(coverage_total=8))
+    feed(fresh, record(**near), BALANCE_WARMUP_STEPS + 20 * HOLD_STEPS)
+    assert "equilibrium" not in fresh.active  # not raised there
+    monitor = evaluated(FlagMonitor(coverage_total=8))
+    feed(monitor, record(), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+    assert monitor.active == {"equilibrium"}
+    assert feed(monitor, record(**near), 20 * HOLD_STEPS) == []  # kept there, however long
+    for beyond in ({"acc_real": 0.28}, {"acc_fake": 0.72}, {"d_real": 0.77}, {"d_fake": 0.23}):
+        kept = evaluated(FlagMonitor(coverage_total=8))
+        feed(kept, record(), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+        events = feed(kept, record(**{**near, **beyond}), 20 * HOLD_STEPS)
+        assert ("equilibrium", False) in [(n, up) for _, n, up in events], beyond
+
+
+def test_d_leads_once_up_stays_above_its_lower_bound():
+    """d_leads is raised above `LEAD_ACCURACY` (0.8) and kept above 0.75."""
+    fresh = FlagMonitor()
+    feed(fresh, record(acc_fake=0.78), BALANCE_WARMUP_STEPS + 20 * HOLD_STEPS)
+    assert "d_leads" not in fresh.active
+    monitor = FlagMonitor()
+    feed(monitor, record(acc_fake=0.85), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+    assert "d_leads" in monitor.active
+    assert feed(monitor, record(acc_fake=0.78), 20 * HOLD_STEPS) == []
+    events = feed(monitor, record(acc_fake=0.73), 20 * HOLD_STEPS)
+    assert [(n, up) for _, n, up in events] == [("d_leads", False)]
