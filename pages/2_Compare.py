@@ -42,6 +42,7 @@ with engine_loading():
         run_banners,
         run_column_width,
         steady_select_slider,
+        text_column_width,
     )
     from ui.live_chart import chart_grid_style, chart_key, live_chart
 
@@ -274,7 +275,11 @@ st.dataframe(
     column_config={
         "run": st.column_config.TextColumn("run", width=run_width, pinned=True),
         "status": st.column_config.TextColumn("status", width=70),
-        "step": st.column_config.TextColumn("step", width=115, help="reached, of the steps it trains to"),
+        "step": st.column_config.TextColumn(
+            "step",
+            width=text_column_width(summary["step"], 115, 240),
+            help="reached, of the steps it trains to",
+        ),
         "source": st.column_config.TextColumn(
             "source",
             width=65,
@@ -282,17 +287,24 @@ st.dataframe(
         ),
         "loss": st.column_config.TextColumn("loss", width=100),
         "dataset": st.column_config.TextColumn("dataset", width=75),
-        **{m: st.column_config.TextColumn(m, width=100, help=newest_help) for m in SUMMARY_METRICS},
+        **{
+            m: st.column_config.TextColumn(m, width=text_column_width(summary[m], 100, 160), help=newest_help)
+            for m in SUMMARY_METRICS
+        },
         "quality": st.column_config.TextColumn(
             "quality",
             width=110,
             help="the run's headline quality metric, as the Runs page picks it: the first it measured of "
             + ", ".join(HEADLINE_QUALITY),
         ),
-        "latest": st.column_config.TextColumn("latest", width=85, help="its latest evaluation, @ its step"),
+        "latest": st.column_config.TextColumn(
+            "latest",
+            width=text_column_width(summary["latest"], 85, 160),
+            help="its latest evaluation, @ its step",
+        ),
         "best": st.column_config.TextColumn(
             "best",
-            width=85,
+            width=text_column_width(summary["best"], 85, 160),
             help="its best evaluation, @ its step: the lowest fid, fd_cls or grid_js, the most modes or "
             "classes covered, the diversity nearest the real data's 1.0",
         ),

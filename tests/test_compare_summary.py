@@ -4,6 +4,7 @@ its headline quality metric, and the flags it raised; and the page drawing it ab
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -134,3 +135,29 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     for row, run_id in enumerate(["second", "first"]):
         assert re.search(rf"_row{row}_col0 {{ color: {label_color(colors[run_id])} }}", styles)
     assert label_color(colors["first"]) != label_color(colors["second"])
+
+
+def test_a_column_is_as_wide_as_its_longest_text_within_its_bounds():
+    """Compare's summary columns fit their texts (`ui.common.text_column_width`): past 100,000 steps the
+    fixed 115 px cut "100,499 (until stop" and an 85 px "best" cut "1.42 @100,00", which read as another
+    step. 6.6-7.2 px a character in the table's two fonts, and the cell's padding (16 px)."""
+    from ui.common import text_column_width
+
+    for text in ("100,499 (until stopped)", "1,000,000 of 1,000,000", "1.42 @100,000", "9.18e+08 @1,234,567"):
+        width = text_column_width(["20 of 20", text, ""], 85, 400)
+        assert len(text) * 7.2 + 16 <= width <= len(text) * 7.5 + 24, (text, width)
+    assert text_column_width(["20 of 20"], 115, 240) == 115  # the header's width at least
+    assert text_column_width(["x" * 100], 115, 240) == 240  # and no wider than the page allows
+    assert text_column_width([], 85, 160) == 85
+
+
+def test_the_page_sizes_the_summary_columns_from_their_texts(runs_root):
+    finished(runs_root, "first", steps=20, eval_every=10)
+    tracked(runs_root, "open", [1.0, 0.5, 0.25])
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    at.multiselect(key="cmp_runs").set_value(["first", "open"]).run()
+    assert not at.exception
+    columns = json.loads(at.dataframe[0].proto.columns)
+    # "3 (until stopped)", 17 characters: past the 115 px least
+    assert columns["step"]["width"] >= 17 * 7.2 + 16 and columns["step"]["width"] > 115
+    assert columns["best"]["width"] == 85 and columns["d_loss"]["width"] == 100  # short texts: the least

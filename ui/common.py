@@ -14,6 +14,7 @@ import math
 import os
 import re
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -711,11 +712,17 @@ def environment_table(environment: dict[str, Any]) -> pd.DataFrame:
 
 def run_column_width(run_ids: list[str], least: int = 120, most: int = 520) -> int:
     """Pixels of a table's run column that show the longest id whole, so that what tells a branch from its
-    parent (its "-at2000" end) is never cut, and no more: 7.5 px a character at the table's 14 px
-    (Chromium draws an id at 6.6 px a character in Source Sans, and at 7.2 in the sans-serif it uses until
-    that font has loaded), plus the cell's padding; at least ``least`` (the header's width), at most
-    ``most`` (the Runs page's 520; Compare's summary, pinned at 768 px, 260)."""
-    return min(max(int(max(map(len, run_ids), default=0) * 7.5) + 24, least), most)
+    parent (its "-at2000" end) is never cut, and no more (`text_column_width`); at least ``least`` (the
+    header's width), at most ``most`` (the Runs page's 520; Compare's summary, pinned at 768 px, 260)."""
+    return text_column_width(run_ids, least, most)
+
+
+def text_column_width(texts: Iterable[str], least: int, most: int) -> int:
+    """Pixels of a table's text column that show its longest text whole (a step past 100,000 with "(until
+    stopped)", a value "@100,000"), and no more: 7.5 px a character at the table's 14 px (Chromium draws
+    an id at 6.6 px a character in Source Sans, and at 7.2 in the sans-serif it uses until that font has
+    loaded), plus the cell's padding; at least ``least`` (the header's width), at most ``most``."""
+    return min(max(int(max(map(len, texts), default=0) * 7.5) + 24, least), most)
 
 
 def training_time(seconds: float) -> str:
