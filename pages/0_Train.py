@@ -65,6 +65,7 @@ with engine_loading():
         training_time,
         watch,
         watched_view,
+        whole_seconds,
     )
     from ui.live_chart import chart_grid_style, custom_chart_key, live_chart, live_refresh
     from ui.sidebar import (
@@ -577,13 +578,15 @@ def progress_line(view: RunView) -> None:
         in_all = per_process * view.world_size
         job_txt = f" · {per_process:,.0f} samples/s per process, {in_all:,.0f} in all"
     job_txt += evaluating_text(view)
+    # Steps with thousands separators, as every other step the page names ("next evaluation at step
+    # 134,000"); times past a minute in minutes ("about 3 h 20 min left", not "12000 s").
     if target:
         seconds = meter.seconds_left(step, target) if view.status == "running" else None
-        left = f", about {seconds:.0f} s left" if seconds is not None else ""
-        st.progress(min(1.0, step / target), text=f"step {step} / {target} · {rate_txt}{left}{job_txt}")
+        left = f", about {whole_seconds(seconds)} left" if seconds is not None else ""
+        st.progress(min(1.0, step / target), text=f"step {step:,} / {target:,} · {rate_txt}{left}{job_txt}")
     else:
-        tail = f" · {elapsed:.0f} s elapsed" if view.status == "running" else ""
-        st.progress(0.0, text=f"step {step} (open-ended) · {rate_txt}{tail}{job_txt}")
+        tail = f" · {whole_seconds(float(elapsed))} elapsed" if view.status == "running" else ""
+        st.progress(0.0, text=f"step {step:,} (open-ended) · {rate_txt}{tail}{job_txt}")
     single = view.single_steps
     if single is not None:  # while paused: what each click did, a D-only update above all (it adds no row)
         st.caption(single_steps_text(single))

@@ -373,7 +373,7 @@ def test_start_creates_a_run_and_its_metrics_appear(runs_root):
     assert chart_keys(at) == {"idle_metrics"}  # the metric charts' panels, empty until a run starts
     runner = start(at)
     # the first draw has no two refreshes to compare: the rate is the run's own, as recorded
-    rate = re.match(r"^step \d+ \(open-ended\) · ([\d.]+) steps/s", at.get("progress")[0].text)
+    rate = re.match(r"^step [\d,]+ \(open-ended\) · ([\d.]+) steps/s", at.get("progress")[0].text)
     assert rate, at.get("progress")[0].text
     assert 0.1 < float(rate.group(1)) < 1e5
     assert (runs_root / runner.run_id / "config.json").is_file()
@@ -625,7 +625,7 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     runner = start(at)
     step = pause(at, runner)
     assert status_line(at).startswith("**Status:** `paused`")
-    assert at.get("progress")[0].text.startswith(f"step {step} ")
+    assert at.get("progress")[0].text.startswith(f"step {step:,} ")
     assert enabled(at, "btn_resume") and enabled(at, "btn_step") and enabled(at, "btn_stop")
     assert not enabled(at, "btn_pause")
     assert at.button(key="btn_step_d").label == "D step" and at.button(key="btn_step_g").label == "G step"
@@ -635,7 +635,7 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     assert runner.wait_until(lambda r: count(r, "step_full") == 1, TIMEOUT)
     at.run()
     assert runner.current_step == step + 1 and runner.status == "paused"
-    assert at.get("progress")[0].text.startswith(f"step {step + 1} ")
+    assert at.get("progress")[0].text.startswith(f"step {step + 1:,} ")
     assert status_line(at).startswith("**Status:** `paused`")
 
     # D step: D alone, so no generator step and no record.
@@ -1124,3 +1124,29 @@ def test_how_long_a_run_trained_is_said_in_the_unit_it_needs():
         "2 h 0 min",
     ]
     assert training_time(float("nan")) == "— s" and training_time(-1.0) == "— s"
+
+
+def test_a_time_to_come_is_said_in_whole_seconds_then_in_the_unit_it_needs():
+    from ui.common import whole_seconds
+
+    assert [whole_seconds(s) for s in (0.43, 7.3, 59.4, 59.6, 930.0, 12_030.0)] == [
+        "0 s",
+        "7 s",
+        "59 s",
+        "1 min 0 s",
+        "15 min 30 s",
+        "3 h 20 min",
+    ]
+    assert whole_seconds(float("nan")) == "— s" and whole_seconds(-1.0) == "— s"
+
+
+def test_the_progress_line_writes_steps_with_thousands_separators(runs_root):
+    """Past 999 steps the progress line writes its step and target as every other step the page names
+    ("next evaluation at step 134,000", the Runs page's "at step 2,616"): a soak reviewer read "step
+    133616 (open-ended) · ... · next evaluation at step 134,000" on one line."""
+    finished_run(runs_root, "sep", steps=1200, checkpoint_every=0, sample_every=600, eval_every=1200)
+    at = app()
+    at.query_params["run"] = "sep"
+    at.run()
+    assert not at.exception
+    assert at.get("progress")[0].text.startswith("step 1,200 / 1,200 · finished, ")

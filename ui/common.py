@@ -725,6 +725,14 @@ def text_column_width(texts: Iterable[str], least: int, most: int) -> int:
     return min(max(int(max(map(len, texts), default=0) * 7.5) + 24, least), most)
 
 
+def whole_seconds(seconds: float) -> str:
+    """A time to come or gone by, as the progress line says it: whole seconds under a minute (``7 s``, not
+    `training_time`'s ``7.3 s``, which an estimate does not have), then as `training_time` says it."""
+    if math.isfinite(seconds) and 0 <= round(seconds) < 60:
+        return f"{seconds:.0f} s"
+    return training_time(seconds)
+
+
 def training_time(seconds: float) -> str:
     """How long a run trained, as the progress line says it: ``0.4 s`` under 10 s (an 80-step run's "0 s"
     said it never trained), ``42 s``, then ``12 min 5 s`` and ``3 h 20 min``."""

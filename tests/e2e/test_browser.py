@@ -29,8 +29,8 @@ TARGET_STEPS = 100_000  # far more than a test trains: every run here ends by St
 
 STEP_ABOVE = """(before) => {
   const bar = document.querySelector('[data-testid="stProgress"]');
-  const match = bar && bar.innerText.match(/^step (\\d+)/);
-  return match !== null && Number(match[1]) > before;
+  const match = bar && bar.innerText.match(/^step ([\\d,]+)/);  // (1,234: thousands separated)
+  return match !== null && Number(match[1].replace(/,/g, '')) > before;
 }"""
 # the lines of the metric charts' losses panel (plotly's subplot "xy", the figure's first)
 LOSS_PATHS = """() => [...document.querySelectorAll('.st-key-chart_metrics .subplot.xy path.js-line')]
@@ -84,9 +84,9 @@ def status(page: Page):
 
 def shown_step(page: Page) -> int:
     text = page.get_by_test_id("stProgress").inner_text()
-    match = re.match(r"step (\d+) ", text)
+    match = re.match(r"step ([\d,]+) ", text)  # (1,234: thousands separated)
     assert match, f"unexpected progress text {text!r}"
-    return int(match.group(1))
+    return int(match.group(1).replace(",", ""))
 
 
 def wait_step_above(page: Page, step: int) -> int:
@@ -124,7 +124,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
 
     # The live fragment refreshes by itself: the step count and the loss chart move on.
     first = wait_step_above(page, 0)
-    expect(page.get_by_test_id("stProgress")).to_contain_text(f" / {TARGET_STEPS}")
+    expect(page.get_by_test_id("stProgress")).to_contain_text(f" / {TARGET_STEPS:,}")
     wait_step_above(page, first)
     loss_before = page.evaluate(LOSS_PATHS)
     page.wait_for_function(LOSS_CHANGED, arg=loss_before, timeout=UI_TIMEOUT)
@@ -140,7 +140,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
 
     button(page, "Step").click()
     expect(page.get_by_test_id("stProgress")).to_have_text(
-        re.compile(rf"^step {paused + 1} / {TARGET_STEPS}"), timeout=UI_TIMEOUT
+        re.compile(rf"^step {paused + 1:,} / {TARGET_STEPS:,}"), timeout=UI_TIMEOUT
     )
     expect(status(page)).to_have_text(re.compile(r"^Status: paused"))
 

@@ -220,7 +220,7 @@ def test_a_run_written_by_another_process_is_watched_live_paused_resumed_and_sto
         time.sleep(0.1)
     assert writer.process.poll() is None
     expect(page.get_by_test_id("stProgress")).to_have_text(
-        re.compile(rf"^step {held} \(open-ended\) · paused"), timeout=UI_TIMEOUT
+        re.compile(rf"^step {held:,} \(open-ended\) · paused"), timeout=UI_TIMEOUT
     )
 
     # Resume: the writer goes on, and the view with it.
@@ -254,7 +254,7 @@ def test_a_run_written_by_another_process_is_watched_live_paused_resumed_and_sto
     expect(status(page)).not_to_contain_text("watched live")
     expect(button(page, "Stop")).to_be_disabled(timeout=UI_TIMEOUT)
     expect(page.get_by_test_id("stProgress")).to_have_text(
-        re.compile(rf"^step {on_disk['step']} \(open-ended\) · stopped"), timeout=UI_TIMEOUT
+        re.compile(rf"^step {on_disk['step']:,} \(open-ended\) · stopped"), timeout=UI_TIMEOUT
     )
 
 

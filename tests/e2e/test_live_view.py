@@ -66,10 +66,10 @@ RECORD_STEPS = """(every) => {
   window.__stepsTimer = setInterval(() => {
     const bar = document.querySelector('[data-testid="stProgress"]');
     const title = document.querySelector('.st-key-chart_samples .gtitle');
-    const trained = bar && bar.innerText.match(/^step (\\d+)/);
+    const trained = bar && bar.innerText.match(/^step ([\\d,]+)/);  // (1,234: thousands separated)
     const shown = title && title.textContent.match(/step (\\d+)/);
     if (trained && shown) {
-      window.__steps.push([performance.now() / 1000, Number(trained[1]), Number(shown[1])]);
+      window.__steps.push([performance.now() / 1000, Number(trained[1].replace(/,/g, '')), Number(shown[1])]);
     }
   }, every);
 }"""
@@ -77,9 +77,10 @@ RECORD_STEPS = """(every) => {
 CAUGHT_UP = """(within) => {
   const bar = document.querySelector('[data-testid="stProgress"]');
   const title = document.querySelector('.st-key-chart_samples .gtitle');
-  const trained = bar && bar.innerText.match(/^step (\\d+)/);
+  const trained = bar && bar.innerText.match(/^step ([\\d,]+)/);
   const shown = title && title.textContent.match(/step (\\d+)/);
-  return trained !== null && shown !== null && Number(trained[1]) - Number(shown[1]) <= within;
+  return trained !== null && shown !== null
+    && Number(trained[1].replace(/,/g, '')) - Number(shown[1]) <= within;
 }"""
 TAKE_STEPS = "() => { const steps = window.__steps; window.__steps = []; return steps; }"
 
@@ -316,7 +317,7 @@ def test_the_page_keeps_up_with_a_run_it_refreshes_heavily_and_shows_where_it_st
     # status's, while the browser draws the charts between them), and stays there.
     last = last_row_step(metrics)
     progress = page.get_by_test_id("stProgress")
-    expect(progress).to_have_text(re.compile(rf"^step {last} "), timeout=UI_TIMEOUT)
+    expect(progress).to_have_text(re.compile(rf"^step {last:,} "), timeout=UI_TIMEOUT)
     page.wait_for_timeout(2000)  # (two refreshes: one queued before the Stop would have landed by now)
     assert shown_step(page) == last
 
