@@ -53,6 +53,7 @@ with engine_loading():
         run_data,
         runs_root,
         show_flash,
+        text_column_width,
         training_now_text,
         watch,
     )
@@ -222,7 +223,9 @@ picked = st.dataframe(
         "status": st.column_config.TextColumn("status", width=80),
         "step": st.column_config.NumberColumn(
             "step",
-            width=55,
+            # thousands separated (in the browser's locale), as the line above and every page writes a step
+            format="localized",
+            width=text_column_width((f"{int(step):,}" for step in table["step"] if pd.notna(step)), 55, 120),
             help="the step reached when the table was drawn; a run training now moves on in the line above",
         ),
         "quality": st.column_config.TextColumn(
@@ -239,7 +242,9 @@ picked = st.dataframe(
             "flags raised", width=230, help="every flag raised during the run, cleared since or not"
         ),
         "created": st.column_config.DatetimeColumn("created", width=105, format="MMM D HH:mm"),
-        "steps": st.column_config.NumberColumn("of steps", width=70, help="target steps; 0 = until stopped"),
+        "steps": st.column_config.NumberColumn(
+            "of steps", format="localized", width=70, help="target steps; 0 = until stopped"
+        ),
         "size_mb": st.column_config.NumberColumn("MB", format="%.2f", width=60, help="size on disk"),
         "parent": st.column_config.TextColumn("parent", help="the run this one was branched from"),
         "parent_step": st.column_config.TextColumn("at step", help="the parent's step it branched at"),

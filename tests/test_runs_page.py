@@ -494,3 +494,14 @@ def test_the_runs_training_now_are_said_with_the_step_each_has_reached(runs_root
     assert training_now_text({"r0": 5}, lead="Also training on this server") == (
         "Also training on this server: r0 at step 5"
     )
+
+
+def test_the_step_columns_separate_thousands_as_the_line_above_does(runs_root):
+    """The table's steps in the browser's locale ("1,200"), as the "Training now ... at step 2,616" line
+    above it and every other page write a step (it showed 11995 under "at step 12,572"); the column as
+    wide as the longest written so."""
+    finished_run(runs_root, "r1", steps=1200, checkpoint_every=0)
+    columns = json.loads(runs_page().dataframe(key="runs_table").proto.columns)
+    assert columns["step"]["type_config"] == {"type": "number", "format": "localized"}
+    assert columns["steps"]["type_config"] == {"type": "number", "format": "localized"}
+    assert len("1,200") * 7.2 + 16 <= columns["step"]["width"] <= 120
