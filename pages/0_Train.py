@@ -428,12 +428,11 @@ controls.button(
 # in the page, and the browser draws an element at a new place afresh: at a run's end the live charts
 # vanished for a moment, the page shrank, and the reader's scroll was clamped and lost.
 with st.container(key="train_notes"):
-    if (
-        start_note
-    ):  # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
+    # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
+    if start_note:
         st.caption(start_note)
-    # A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay on
-    # a thin line), and the Guide's healthy recipe for it is one click away.
+    # A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay
+    # on a thin line), and the Guide's healthy recipe for it is one click away.
     form_dataset_preset = (  # (none while the form holds a preset: its own caption says what it shows)
         healthy_recipe_not_used(form_cfg)
         if form_cfg is not None and form_cfg.is_points and form_preset(form_cfg) is None
