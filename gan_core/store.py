@@ -459,13 +459,23 @@ class MetricStore:
         return sum(a.nbytes for a in arrays)
 
     def view(
-        self, max_points: int = 1000, columns: Sequence[str] | None = None, *, nonfinite: bool = False
+        self,
+        max_points: int = 1000,
+        columns: Sequence[str] | None = None,
+        *,
+        nonfinite: bool = False,
+        steps: tuple[float, float] | None = None,
     ) -> pd.DataFrame:
         """`view_columns` as a DataFrame (its columns in the same order)."""
-        return pd.DataFrame(self.view_columns(max_points, columns, nonfinite=nonfinite))
+        return pd.DataFrame(self.view_columns(max_points, columns, nonfinite=nonfinite, steps=steps))
 
     def view_columns(
-        self, max_points: int = 1000, columns: Sequence[str] | None = None, *, nonfinite: bool = False
+        self,
+        max_points: int = 1000,
+        columns: Sequence[str] | None = None,
+        *,
+        nonfinite: bool = False,
+        steps: tuple[float, float] | None = None,
     ) -> dict[str, np.ndarray]:
         """At most ``max_points`` points summarising every row appended so far, oldest first, as a dict of
         1-D numpy arrays of one length (column name -> values); `view` gives the same as a DataFrame.
@@ -480,9 +490,18 @@ class MetricStore:
         by the point). Its cost is bounded by ``capacity``, not by the run length. ``nonfinite`` adds
         ``c_nonfinite`` after each ``c_max``: the non-finite values among the point's rows, as bits
         (`NONFINITE_NAN`, `NONFINITE_POSINF`, `NONFINITE_NEGINF`; 0 when every value was finite).
+
+        ``steps`` ``(low, high)``: a step range seen closer (a chart zoomed on it): the stored buckets that
+        reach into it are summarised by at most ``max_points`` points of their own, as finely as the store
+        keeps them, and the rest as without it, so at most about twice ``max_points`` in all, every row
+        still in exactly one point. `ValueError` unless ``low < high``, both finite.
         """
         if isinstance(max_points, bool) or not isinstance(max_points, Integral) or max_points < 1:
             raise ValueError(f"max_points must be a positive int, got {max_points!r}")
+        if steps is not None:
+            low, high = (float(v) for v in steps)
+            if not (math.isfinite(low) and math.isfinite(high) and low < high):
+                raise ValueError(f"steps must be a finite (low, high) with low < high, got {steps!r}")
         metrics = self._columns[1:] if columns is None else tuple(columns)
         unknown = [c for c in metrics if c not in self._index]
         if unknown:
@@ -504,6 +523,7 @@ class MetricStore:
             counts = self._count[:n, idx]
             bad = self._bad[:n, idx]
             last_steps = self._last_step[:n].copy()
+            first_steps = self._first_step[:n].copy()
             if has_partial:
                 mins = np.vstack([mins, self._p_min[idx]])
                 maxs = np.vstack([maxs, self._p_max[idx]])
@@ -511,15 +531,25 @@ class MetricStore:
                 counts = np.vstack([counts, self._p_count[idx]])
                 bad = np.vstack([bad, self._p_bad[idx]])
                 last_steps = np.append(last_steps, self._p_last)
+                first_steps = np.append(first_steps, self._p_first)
 
         rows = np.full(len(last_steps), size, dtype=np.int64)
         if has_partial:
             rows[-1] = partial_rows
         n_points = len(rows)
         group = max(1, -(-n_points // max_points))
-        if group > 1:
-            # Groups aligned from the first bucket, so points stay put between reads as the run grows.
-            starts = np.arange(0, n_points, group)
+        # Groups aligned from the first bucket, so points stay put between reads as the run grows.
+        starts = np.arange(0, n_points, group)
+        if steps is not None and n_points:
+            # The buckets reaching into the range (steps are in order): their own, finer groups
+            inside = np.flatnonzero((last_steps >= low) & (first_steps <= high))
+            if inside.size:
+                a, b = int(inside[0]), int(inside[-1]) + 1
+                fine = max(1, -(-(b - a) // max_points))
+                starts = np.concatenate(
+                    [starts[starts < a], np.arange(a, b, fine), b + np.arange(0, n_points - b, group)]
+                )
+        if len(starts) < n_points:
             mins = np.fmin.reduceat(mins, starts, axis=0)
             maxs = np.fmax.reduceat(maxs, starts, axis=0)
             sums = np.add.reduceat(sums, starts, axis=0)

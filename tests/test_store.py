@@ -333,3 +333,34 @@ def test_whole_buckets_are_reduced_as_numpy_reduces_them(size):
     _pairwise(np.add, blanks.view(np.uint8), counts, dtype=np.int32)
     np.testing.assert_array_equal(counts, blanks.sum(axis=1))
     assert counts[:, 4].tolist() == [size] * 7
+
+
+def test_a_step_range_is_summarised_by_points_of_its_own_and_every_row_stays_in_one_point():
+    """`view_columns(steps=(low, high))`: the buckets reaching into the range get up to ``max_points``
+    points of their own (a zoomed chart), the rest the usual groups; rows, sums and extremes are kept."""
+    store = MetricStore(["step", "x"], capacity=64)
+    for step in range(1, 1001):
+        store.append([step, float(step)])
+    whole = store.view_columns(20)
+    near = store.view_columns(20, steps=(400, 450))
+    assert len(whole["step"]) <= 20 and whole["rows"].sum() == near["rows"].sum() == 1000
+    assert np.all(np.diff(near["step"]) > 0) and near["step"][-1] == 1000
+    inside = (near["step"] >= 400) & (near["step"] <= 464)  # (buckets of 16 steps: 385-400 ... 449-464)
+    assert inside.sum() == 5 and ((whole["step"] >= 400) & (whole["step"] <= 464)).sum() == 1
+    # each point's mean is its rows' (x = step): a bucket of steps 401-416 has mean 408.5
+    assert near["x"][near["step"] == 416] == pytest.approx(408.5)
+    assert near["x_min"].min() == 1 and near["x_max"].max() == 1000
+    # a range finer than the store keeps: its buckets, one point each; beyond the run: as without one
+    assert len(store.view_columns(20, steps=(401, 402))["step"]) <= 21
+    beyond = store.view_columns(20, steps=(5000, 6000))
+    assert all(np.array_equal(beyond[c], whole[c]) for c in whole)
+    # a wide range: at most max_points of its own, about twice in all
+    assert len(store.view_columns(20, steps=(0, 1000))["step"]) <= 2 * 20
+
+
+@pytest.mark.parametrize("steps", [(5, 5), (6, 5), (float("nan"), 5), (0, float("inf"))])
+def test_a_step_range_must_be_finite_and_rising(steps):
+    store = MetricStore(["step", "x"], capacity=64)
+    store.append([1, 1.0])
+    with pytest.raises(ValueError, match="low < high"):
+        store.view_columns(10, steps=steps)
