@@ -3597,13 +3597,19 @@ def _quality_columns(names: Sequence[str]) -> list[str]:
     return [c for c in names if c == "step" or c.removesuffix("_nonfinite") in QUALITY_COLUMNS_AND_BANDS]
 
 
-def metric_view(store: MetricStore, points: int, custom: Sequence[str] = ()) -> dict[str, np.ndarray]:
+def metric_view(
+    store: MetricStore,
+    points: int,
+    custom: Sequence[str] = (),
+    steps: tuple[float, float] | None = None,
+) -> dict[str, np.ndarray]:
     """What the Train view's metric charts (and the ``custom`` metrics' charts) draw from a run's
     ``store``: its downsampled view of at most ``points`` points, non-finite bits included, as arrays
     (`MetricStore.view_columns`), of the columns drawn only (a view's cost grows with its columns, and it
-    is taken at every refresh). The quality charts draw from `evaluations`."""
+    is taken at every refresh); with ``steps`` (low, high), the range the charts are zoomed on, that
+    range in up to ``points`` points of its own. The quality charts draw from `evaluations`."""
     drawn = [c for c in dict.fromkeys((*METRIC_COLUMNS, *custom)) if c in store.columns]
-    return store.view_columns(points, drawn, nonfinite=True)
+    return store.view_columns(points, drawn, nonfinite=True, steps=steps)
 
 
 def evaluations(store: MetricStore) -> pd.DataFrame:

@@ -941,14 +941,34 @@ def show_picked_snapshot(step: float, at_end: bool = False) -> None:
         st.session_state[f"snap_pick_{run_id}"] = NEWEST if at_end or nearest == steps[-1] else nearest
 
 
+ZOOM_KEY = "_train_zoom"  # (run id, (low, high)): the steps the view's step charts are zoomed on
+
+
+def zoomed_steps(run_id: str) -> tuple[float, float] | None:
+    """The step range this session's view of ``run_id`` is zoomed on (None: whole)."""
+    held = st.session_state.get(ZOOM_KEY)
+    return held[1] if isinstance(held, tuple) and held[0] == run_id else None
+
+
 def metric_chart(
-    container, figure, key: str, version: str | None = None, row_group: str | None = None
+    container, figure, key: str, version: str | None = None, row_group: str | None = None, run_id: str = ""
 ) -> None:
     """A chart over steps: a click picks the snapshot nearest the step, and a zoom on steps zooms every
-    other step chart of the view to the same steps (`live_chart`'s ``x_group``)."""
+    other step chart of the view to the same steps (`live_chart`'s ``x_group``) and is kept for the run
+    (`zoomed_steps`): the charts drawn from the run's downsampled rows are drawn finer there."""
+
+    def zoom(steps: tuple[float, float] | None) -> None:
+        st.session_state[ZOOM_KEY] = (run_id, steps)
+
     with container:
         live_chart(
-            figure, key, on_pick=show_picked_snapshot, version=version, row_group=row_group, x_group=STEP_AXES
+            figure,
+            key,
+            on_pick=show_picked_snapshot,
+            version=version,
+            row_group=row_group,
+            x_group=STEP_AXES,
+            on_zoom=zoom,
         )
 
 
@@ -960,13 +980,15 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     # The columns the charts draw, not every column of the store (learning rates, samples/s...), NaN and
     # inf shown as such, not as gaps; the quality metrics from the rows that measured them.
     store = view.store
-    frame = charts.metric_view(store, CHART_POINTS, view.custom_columns)
+    # Zoomed on a range of steps: that range drawn from as many points as the whole (finer where the store
+    # keeps it finer: a long run's view otherwise showed the same few points however far one zoomed in)
+    frame = charts.metric_view(store, CHART_POINTS, view.custom_columns, zoomed_steps(view.run_id))
     events = view.events
     midpoint = view.midpoint
     # The four metric charts as the panels of one figure: one draw in the browser at each refresh, not
     # four (each draw's cost is mostly fixed), and a zoom on steps in one panel applies to all.
     figure = charts.training_figure(frame, events, smoothing, log_y=log_y, midpoint=midpoint, loss=view.loss)
-    metric_chart(st.container(), figure, "chart_metrics")
+    metric_chart(st.container(), figure, "chart_metrics", run_id=view.run_id)
     # The quality groups measured so far, in as many columns as fit (`chart_grid_style`), each chart keyed
     # by its place: the "no evaluation yet" placeholder turns into the first quality chart, in place.
     total = coverage_total(view.dataset) if view.dataset else None
@@ -997,7 +1019,12 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     box = st.container(horizontal=True, key=QUALITY_GRID)
     for i in range(known[1]):
         metric_chart(
-            box, lambda i=i: quality()[i], f"chart_quality_{i}", version=version, row_group=QUALITY_GRID
+            box,
+            lambda i=i: quality()[i],
+            f"chart_quality_{i}",
+            version=version,
+            row_group=QUALITY_GRID,
+            run_id=view.run_id,
         )
     # Which classes or modes G's samples fell in (not a metric over steps: a click picks no snapshot), in
     # a container drawn whether or not there is one yet, so that the custom metrics keep their place
@@ -1012,7 +1039,9 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
         figures = charts.custom_metric_figures(frame, custom, events, smoothing=smoothing)
         box = st.container(horizontal=True, key=CUSTOM_GRID)
         for name in custom:
-            metric_chart(box, figures[name], custom_chart_key(name), row_group=CUSTOM_GRID)
+            metric_chart(
+                box, figures[name], custom_chart_key(name), row_group=CUSTOM_GRID, run_id=view.run_id
+            )
 
 
 def live_body() -> None:

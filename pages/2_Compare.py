@@ -48,6 +48,7 @@ with engine_loading():
 
 CHART_POINTS = 600
 STEP_AXES = "compare_steps"  # the metric charts, zoomed together on steps (`live_chart`'s x_group)
+ZOOM_KEY = "_cmp_zoom"  # (low, high): the steps they are zoomed on, drawn finer there; None: whole
 # Against training time: zoomed together in its unit (`charts.TIME_UNITS`), a group and chart keys of its
 # own for each, so that a range zoomed to on one axis is never applied to another (a step range to
 # seconds, seconds to minutes): a chart of the other axis is a new element, which starts whole
@@ -313,7 +314,18 @@ st.dataframe(
         ),
     },
 )
-downsampled = {run_id: view.store.view(CHART_POINTS, nonfinite=True) for run_id, view in views.items()}
+
+
+def keep_zoom(steps: tuple[float, float] | None) -> None:
+    st.session_state[ZOOM_KEY] = steps
+
+
+# Zoomed on a range of steps (the step charts report it: `live_chart`'s on_zoom), that range drawn from as
+# many points as the whole, as finely as each run's summary keeps it (the time axis draws the whole)
+zoomed = st.session_state.get(ZOOM_KEY) if x_axis == "step" else None
+downsampled = {
+    run_id: view.store.view(CHART_POINTS, nonfinite=True, steps=zoomed) for run_id, view in views.items()
+}
 events = {run_id: view.events for run_id, view in views.items()}
 losses = {run_id: view.loss for run_id, view in views.items()}  # smoothed as each run trains
 # class-conditional: a built-in run's conditioning, a loop's n_classes (some metrics mean another thing)
@@ -354,7 +366,12 @@ for i, metric in enumerate(metrics):
         # the width the chart is drawn at, the chart an image to a screen reader, its newest values said;
         # the key the metric's own (a run's own metric may be named anything `gan_core.track` takes)
         # a zoom on steps (or times) in one chart zooms them all to those (a double-click: all whole again)
-        live_chart(fig, chart_key(chart_prefix, metric), x_group=x_group)
+        live_chart(
+            fig,
+            chart_key(chart_prefix, metric),
+            x_group=x_group,
+            on_zoom=keep_zoom if time_axis is None else None,
+        )
         off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
         untimed = charts.compare_untimed_note(fig)
         for note in (

@@ -878,6 +878,7 @@ def test_a_live_charts_payload_is_its_settings_then_the_figures_json_as_it_was_w
     assert read_payload(payload(text.encode(), height=10))["pickable"] is False
     assert fields["row"] is None and read_payload(payload(text, height=10, row_group="g"))["row"] == "g"
     assert fields["xgroup"] is None and read_payload(payload(text, height=10, x_group="s"))["xgroup"] == "s"
+    assert fields["zoomable"] is False and read_payload(payload(text, height=10, zoomable=True))["zoomable"]
     with pytest.raises(ValueError, match="no header line"):
         read_payload(text.encode())
 
@@ -1150,3 +1151,35 @@ def test_the_progress_line_writes_steps_with_thousands_separators(runs_root):
     at.run()
     assert not at.exception
     assert at.get("progress")[0].text.startswith("step 1,200 / 1,200 · finished, ")
+
+
+def test_a_zoom_on_steps_draws_the_training_panels_finer_there_for_that_run_only(runs_root):
+    """The range the browser reports (`live_chart`'s ``on_zoom``, kept under the run's id) is drawn from
+    points of its own (`MetricStore.view_columns`' ``steps``); another run's zoom, or none, draws whole."""
+    finished_run(runs_root, "long", steps=1500, checkpoint_every=0, eval_every=1500)
+    at = app()
+    at.session_state["run_id"] = "long"
+
+    def d_loss_steps() -> list[float]:
+        (chart,) = [
+            c for c in at.get("bidi_component") if user_key_from_element_id(c.proto.id) == "chart_metrics"
+        ]
+        assert read_payload(chart.proto.bytes)["zoomable"]
+        figure = read_payload(chart.proto.bytes)["figure"]
+        (line,) = [t for t in figure["data"] if t.get("name") == "d_loss" and t.get("mode") == "lines"]
+        return line["x"]
+
+    def inside(steps: list[float]) -> int:
+        return sum(600 <= s <= 750 for s in steps)
+
+    at.run()
+    assert not at.exception
+    whole = d_loss_steps()
+    assert len(whole) <= 300 and inside(whole) <= 35  # 5 steps a point
+    at.session_state["_train_zoom"] = ("long", (600.0, 750.0))
+    at.run()
+    zoomed = d_loss_steps()
+    assert inside(zoomed) >= 140 and len(zoomed) <= 600  # a step a point there (the store's buckets)
+    at.session_state["_train_zoom"] = ("other", (600.0, 750.0))
+    at.run()
+    assert d_loss_steps() == whole

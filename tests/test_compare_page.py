@@ -409,3 +409,27 @@ def test_the_metrics_menu_offers_only_quality_metrics_some_chosen_run_measured(r
     at.multiselect(key="cmp_metrics").set_value(["d_loss", "modes_covered"]).run()
     at.multiselect(key="cmp_runs").set_value([]).run()  # no run: the choice kept, nothing to filter by
     assert at.multiselect(key="cmp_metrics").value == ["d_loss", "modes_covered"] and not at.exception
+
+
+def test_a_zoom_on_steps_draws_every_runs_lines_finer_there(runs_root):
+    """The steps the charts are zoomed on (reported by the browser: `live_chart`'s on_zoom) drawn from
+    points of their own in each run; the whole again without it."""
+    finished(runs_root, "a", steps=1500, checkpoint_every=0, eval_every=1500)
+    finished(runs_root, "b", steps=1500, checkpoint_every=0, eval_every=1500, seed=1)
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    at.multiselect(key="cmp_runs").set_value(["a", "b"]).run()
+
+    def inside() -> dict[str, int]:
+        figure = charts(at)[chart_key("cmp_chart", "d_loss")]
+        lines = [t for t in figure["data"] if t.get("name") in ("a", "b") and t.get("mode") == "lines"]
+        return {t["name"]: sum(600 <= x <= 750 for x in t["x"]) for t in lines}
+
+    assert not at.exception
+    whole = inside()
+    assert set(whole) == {"a", "b"} and max(whole.values()) <= 70  # 600 points over 1,500 steps
+    at.session_state["_cmp_zoom"] = (600.0, 750.0)
+    at.run()
+    assert min(inside().values()) >= 140  # a step a point there
+    at.session_state["_cmp_zoom"] = None
+    at.run()
+    assert inside() == whole

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -472,6 +473,10 @@ function followZoom(chart, event) {
   );
   if (range === null) X_LINKS.delete(group);
   else X_LINKS.set(group, {range: range, charts: charts.map((each) => new WeakRef(each))});
+  // The server told of the range (one chart of the group reports it: this one, or the first that can), so
+  // that a chart drawn from a downsampled view is drawn again from one finer there
+  const reporter = chart.zoomReport ? chart : charts.find((each) => each.zoomReport);
+  if (reporter) reporter.zoomReport("zoom", range === null ? [] : range);  // ([]: whole again)
   for (const other of charts) {
     if (other === chart || other._fullLayout === undefined) continue;
     const update = {};
@@ -574,6 +579,7 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     }).observe(chart);
   }
   chart.pick = data.pickable ? setTriggerValue : null;
+  chart.zoomReport = data.zoomable ? setTriggerValue : null;
   chart.rowGroup = data.row || null;
   chart.xGroup = data.xgroup || null;
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)
@@ -676,15 +682,24 @@ def payload(
     pickable: bool = False,
     row_group: str | None = None,
     x_group: str | None = None,
+    zoomable: bool = False,
 ) -> bytes:
     """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
     plotly.js, whether a click reports the step (``pickable``), the chart's ``row_group`` (as ``row``)
-    and ``x_group`` (as ``xgroup``; each null for none: `live_chart`), then ``figure_json`` (a figure
+    and ``x_group`` (as ``xgroup``; each null for none: `live_chart`), whether it reports a zoom of its
+    group (``zoomable``), then ``figure_json`` (a figure
     written by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes`
     data), where a dict holding the figure's text is written as JSON twice per rerun (once to send, once
     to name the element), escaping every quote of the figure each time, and parsed twice by the browser."""
     head = json.dumps(
-        {"height": height, "library": LIBRARY_URL, "pickable": pickable, "row": row_group, "xgroup": x_group}
+        {
+            "height": height,
+            "library": LIBRARY_URL,
+            "pickable": pickable,
+            "row": row_group,
+            "xgroup": x_group,
+            "zoomable": zoomable,
+        }
     )
     body = figure_json.encode() if isinstance(figure_json, str) else figure_json
     return head.encode() + b"\n" + body
@@ -710,6 +725,7 @@ def live_chart(
     version: str | None = None,
     row_group: str | None = None,
     x_group: str | None = None,
+    on_zoom: Callable[[tuple[float, float] | None], None] | None = None,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
     a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
@@ -732,7 +748,13 @@ def live_chart(
 
     ``x_group``: a name for charts whose x axes show one range (a page's step charts): a zoom or pan of
     one in the browser zooms the others to the same x range, kept through every refresh, and a
-    double-click on any one shows them all whole again (their y axes are each their own)."""
+    double-click on any one shows them all whole again (their y axes are each their own).
+
+    ``on_zoom(steps)``, if given (with ``x_group``), is called (as a widget callback, before the rerun)
+    when the user zooms or pans the group's x axes, ``steps`` the ``(low, high)`` range now shown, or
+    when a double-click shows them whole again (None): a chart drawn from a downsampled view can then be
+    drawn again from one finer in that range. One chart of the group reports each zoom: the one zoomed
+    if it has ``on_zoom``, else the first on the page that has."""
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
@@ -753,13 +775,22 @@ def live_chart(
             sent[key] = (version, height, body)
         else:
             sent.pop(key, None)
-    data = payload(body, height=height, pickable=on_pick is not None, row_group=row_group, x_group=x_group)
+    data = payload(
+        body,
+        height=height,
+        pickable=on_pick is not None,
+        row_group=row_group,
+        x_group=x_group,
+        zoomable=on_zoom is not None and x_group is not None,
+    )
     # The element takes its chart's height, which the browser fits to the width (`_JS`): the figure's,
     # less for an equal-scale view, more for a title or legend that needs more lines there.
     height = "content"
     callbacks = {}
     if on_pick is not None:
         callbacks["on_pick_change"] = lambda: _picked(key, on_pick)
+    if on_zoom is not None and x_group is not None:
+        callbacks["on_zoom_change"] = lambda: _zoomed(key, on_zoom)
     _COMPONENT(key=key, data=data, height=height, **callbacks)
 
 
@@ -793,6 +824,22 @@ def _picked(key: str, on_pick: Callable[[float, bool], None]) -> None:
     x, end = picked.get("x"), picked.get("end")
     if isinstance(x, int | float) and not isinstance(x, bool):
         on_pick(x, end is True)
+
+
+def _zoomed(key: str, on_zoom: Callable[[tuple[float, float] | None], None]) -> None:
+    result = st.session_state.get(key)
+    if result is None or "zoom" not in result:
+        return
+    zoom = result.get("zoom")
+    if isinstance(zoom, list | tuple) and len(zoom) == 0:  # a double-click: whole again
+        on_zoom(None)
+        return
+    if isinstance(zoom, list | tuple) and len(zoom) == 2:
+        low, high = zoom
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in (low, high)):
+            low, high = sorted((float(low), float(high)))
+            if math.isfinite(low) and math.isfinite(high) and low < high:
+                on_zoom((low, high))
 
 
 # The live view's refresh, paced by the browser. Streamlit's ``st.fragment(run_every=...)`` is a timer in

@@ -404,3 +404,44 @@ def test_comparing_runs_against_training_time_starts_whole_and_no_zoom_crosses_t
     described = page.evaluate(X_TITLES, steps)
     assert [d["title"] for d in described] == ["step"] * 2, described
     assert "x=" not in page.url
+
+
+LONG = "zoom-detail"
+# The losses panel's d_loss line: its points in all, and those within [low, high]
+D_LOSS_POINTS = """([low, high]) => {
+  const chart = document.querySelector('.st-key-chart_metrics .live-chart');
+  const line = chart && chart._fullData
+    ? chart._fullData.find((t) => t.name === 'd_loss' && t.mode === 'lines' && t.xaxis === 'x') : null;
+  const steps = line ? [...line.x].map(Number) : [];
+  return [steps.length, steps.filter((step) => step >= low && step <= high).length];
+}"""
+
+
+def test_a_zoom_on_a_long_run_draws_the_steps_zoomed_on_finer_and_whole_again_as_before(grid_server, page):
+    """3,000 steps drawn from 300 points, 10 steps a point: a drag over a tenth of them draws that tenth
+    from up to 300 points of its own (2 steps each here), not the same 30 points stretched (a soak reviewer's
+    zoom into a 118k-step run showed nothing more); a double-click draws the whole from 300 again."""
+    cfg = GANConfig(dataset="ring8", **{**TINY, "steps": 3000, "eval_every": 3000})
+    runner = Runner(cfg, grid_server.runs_root, LONG).start()
+    assert runner.wait(TRAIN_TIMEOUT) and runner.status == "finished"
+    page.set_viewport_size({"width": 1440, "height": 2600})  # every chart in view
+    page.goto(f"{grid_server.url}/?run={LONG}")
+    page.wait_for_function(f"() => ({D_LOSS_POINTS})([0, 1e9])[0] > 0", timeout=UI_TIMEOUT)
+    whole, _ = page.evaluate(D_LOSS_POINTS, [0, 1e9])
+    assert 250 <= whole <= 300, whole  # (CHART_POINTS)
+    _, zoomed = drag_over_steps(page, "chart_metrics", 0.45, 0.55)
+    assert 200 <= zoomed[1] - zoomed[0] <= 400, zoomed
+    before = page.evaluate(D_LOSS_POINTS, zoomed)[1]
+    assert before <= 40, before  # 10 steps a point
+    page.wait_for_function(
+        f"(range) => ({D_LOSS_POINTS})(range)[1] >= 0.4 * (range[1] - range[0])",
+        arg=zoomed,
+        timeout=UI_TIMEOUT,
+    )
+    total, inside = page.evaluate(D_LOSS_POINTS, zoomed)
+    assert total <= 2 * 300 and inside <= zoomed[1] - zoomed[0] + 2, (total, inside)
+    assert page.evaluate(PLOT_BOX, "chart_metrics")["range"] == pytest.approx(zoomed, abs=1e-6)  # kept
+    box = page.evaluate(PLOT_BOX, "chart_metrics")
+    page.mouse.dblclick(box["left"] + box["width"] / 2, box["top"] + box["height"] / 2)
+    page.wait_for_function(f"() => ({D_LOSS_POINTS})([0, 1e9])[0] <= 300", timeout=UI_TIMEOUT)
+    assert page.evaluate(PLOT_BOX, "chart_metrics")["range"][1] >= 3000
