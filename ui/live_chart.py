@@ -685,12 +685,12 @@ def payload(
     zoomable: bool = False,
 ) -> bytes:
     """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
-    plotly.js, whether a click reports the step (``pickable``), the chart's ``row_group`` (as ``row``)
-    and ``x_group`` (as ``xgroup``; each null for none: `live_chart`), whether it reports a zoom of its
-    group (``zoomable``), then ``figure_json`` (a figure
-    written by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes`
-    data), where a dict holding the figure's text is written as JSON twice per rerun (once to send, once
-    to name the element), escaping every quote of the figure each time, and parsed twice by the browser."""
+    plotly.js, whether a click reports the step (``pickable``), the chart's ``row_group`` (as ``row``) and
+    ``x_group`` (as ``xgroup``; each null for none: `live_chart`), whether it reports a zoom of its group
+    (``zoomable``), then ``figure_json`` (a figure written by ``plotly.io.to_json``), as UTF-8 bytes.
+    Streamlit forwards bytes as they are (its `bytes` data), where a dict holding the figure's text is
+    written as JSON twice per rerun (once to send, once to name the element), escaping every quote of the
+    figure each time, and parsed twice by the browser."""
     head = json.dumps(
         {
             "height": height,
