@@ -969,6 +969,7 @@ def metric_chart(
             row_group=row_group,
             x_group=STEP_AXES,
             on_zoom=zoom,
+            zoomed=zoomed_steps(run_id) is not None,
         )
 
 

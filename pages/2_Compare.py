@@ -371,6 +371,7 @@ for i, metric in enumerate(metrics):
             chart_key(chart_prefix, metric),
             x_group=x_group,
             on_zoom=keep_zoom if time_axis is None else None,
+            zoomed=zoomed is not None,
         )
         off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
         untimed = charts.compare_untimed_note(fig)

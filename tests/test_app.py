@@ -879,6 +879,7 @@ def test_a_live_charts_payload_is_its_settings_then_the_figures_json_as_it_was_w
     assert fields["row"] is None and read_payload(payload(text, height=10, row_group="g"))["row"] == "g"
     assert fields["xgroup"] is None and read_payload(payload(text, height=10, x_group="s"))["xgroup"] == "s"
     assert fields["zoomable"] is False and read_payload(payload(text, height=10, zoomable=True))["zoomable"]
+    assert fields["zoomed"] is False and read_payload(payload(text, height=10, zoomed=True))["zoomed"]
     with pytest.raises(ValueError, match="no header line"):
         read_payload(text.encode())
 
@@ -1164,13 +1165,18 @@ def test_a_zoom_on_steps_draws_the_training_panels_finer_there_for_that_run_only
         (chart,) = [
             c for c in at.get("bidi_component") if user_key_from_element_id(c.proto.id) == "chart_metrics"
         ]
-        assert read_payload(chart.proto.bytes)["zoomable"]
-        figure = read_payload(chart.proto.bytes)["figure"]
+        fields = read_payload(chart.proto.bytes)
+        assert fields["zoomable"] and fields["zoomed"] == (zoomed_steps() is not None)
+        figure = fields["figure"]
         (line,) = [t for t in figure["data"] if t.get("name") == "d_loss" and t.get("mode") == "lines"]
         return line["x"]
 
     def inside(steps: list[float]) -> int:
         return sum(600 <= s <= 750 for s in steps)
+
+    def zoomed_steps() -> tuple[float, float] | None:  # what the page drew for: the zoom of this run
+        held = at.session_state.get("_train_zoom")
+        return held[1] if held is not None and held[0] == "long" else None
 
     at.run()
     assert not at.exception

@@ -404,6 +404,8 @@ async function drawFitted(Plotly, chart, resized) {
 // is on the page: charts mounted anew with none of those left (another page, then back) start whole.
 // group -> {range: [a, b], charts: the charts on the page when it was set}
 const X_LINKS = (window.__liveChartXLinks = window.__liveChartXLinks || new Map());
+// groups told "whole again" for a range the server still drew finer, until it draws them whole
+const UNZOOMED = (window.__liveChartUnzoomed = window.__liveChartUnzoomed || new Set());
 
 function xAxisNames(layout) {
   const names = Object.keys(layout).filter((name) => /^xaxis\d*$/.test(name));
@@ -582,6 +584,16 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
   chart.zoomReport = data.zoomable ? setTriggerValue : null;
   chart.rowGroup = data.row || null;
   chart.xGroup = data.xgroup || null;
+  // The server draws a range finer (``zoomed``) that this page does not show zoomed (its charts mounted
+  // anew, after another page: the range is forgotten here): told that the charts are whole, once
+  if (chart.zoomReport && chart.xGroup) {
+    if (!data.zoomed) UNZOOMED.delete(chart.xGroup);
+    else if (linkedRange(chart.xGroup) === null && !UNZOOMED.has(chart.xGroup)) {
+      UNZOOMED.add(chart.xGroup);
+      const report = chart.zoomReport;
+      setTimeout(() => report("zoom", []), 0);  // (after this element's render)
+    }
+  }
   if (data.figure === chart.drawn) return;  // the same figure again (a chart between evaluations)
   chart.drawn = data.figure;
   chart.pending = JSON.parse(data.figure);  // only the newest is drawn when several arrive during a draw
@@ -683,14 +695,15 @@ def payload(
     row_group: str | None = None,
     x_group: str | None = None,
     zoomable: bool = False,
+    zoomed: bool = False,
 ) -> bytes:
     """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
     plotly.js, whether a click reports the step (``pickable``), the chart's ``row_group`` (as ``row``) and
     ``x_group`` (as ``xgroup``; each null for none: `live_chart`), whether it reports a zoom of its group
-    (``zoomable``), then ``figure_json`` (a figure written by ``plotly.io.to_json``), as UTF-8 bytes.
-    Streamlit forwards bytes as they are (its `bytes` data), where a dict holding the figure's text is
-    written as JSON twice per rerun (once to send, once to name the element), escaping every quote of the
-    figure each time, and parsed twice by the browser."""
+    (``zoomable``) and whether the server drew it zoomed (``zoomed``), then ``figure_json`` (a figure
+    written by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes`
+    data), where a dict holding the figure's text is written as JSON twice per rerun (once to send, once
+    to name the element), escaping every quote of the figure each time, and parsed twice by the browser."""
     head = json.dumps(
         {
             "height": height,
@@ -699,6 +712,7 @@ def payload(
             "row": row_group,
             "xgroup": x_group,
             "zoomable": zoomable,
+            "zoomed": zoomed,
         }
     )
     body = figure_json.encode() if isinstance(figure_json, str) else figure_json
@@ -726,6 +740,7 @@ def live_chart(
     row_group: str | None = None,
     x_group: str | None = None,
     on_zoom: Callable[[tuple[float, float] | None], None] | None = None,
+    zoomed: bool = False,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
     a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
@@ -754,7 +769,9 @@ def live_chart(
     when the user zooms or pans the group's x axes, ``steps`` the ``(low, high)`` range now shown, or
     when a double-click shows them whole again (None): a chart drawn from a downsampled view can then be
     drawn again from one finer in that range. One chart of the group reports each zoom: the one zoomed
-    if it has ``on_zoom``, else the first on the page that has."""
+    if it has ``on_zoom``, else the first on the page that has. ``zoomed``: the figure was drawn for a
+    range so reported; a page that shows the charts whole (mounted anew after another page, which
+    forgets the range) reports that they are (``on_zoom(None)``)."""
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
@@ -782,6 +799,7 @@ def live_chart(
         row_group=row_group,
         x_group=x_group,
         zoomable=on_zoom is not None and x_group is not None,
+        zoomed=zoomed,
     )
     # The element takes its chart's height, which the browser fits to the width (`_JS`): the figure's,
     # less for an equal-scale view, more for a title or legend that needs more lines there.

@@ -445,3 +445,17 @@ def test_a_zoom_on_a_long_run_draws_the_steps_zoomed_on_finer_and_whole_again_as
     page.mouse.dblclick(box["left"] + box["width"] / 2, box["top"] + box["height"] / 2)
     page.wait_for_function(f"() => ({D_LOSS_POINTS})([0, 1e9])[0] <= 300", timeout=UI_TIMEOUT)
     assert page.evaluate(PLOT_BOX, "chart_metrics")["range"][1] >= 3000
+    # Zoomed again, then another page and back: the charts start whole (the page forgets the zoom), and
+    # so does the server, told so (it drew the old range finer, unseen)
+    _, zoomed = drag_over_steps(page, "chart_metrics", 0.45, 0.55)
+    page.wait_for_function(
+        f"(range) => ({D_LOSS_POINTS})(range)[1] >= 0.4 * (range[1] - range[0])",
+        arg=zoomed,
+        timeout=UI_TIMEOUT,
+    )
+    page.get_by_role("link", name="Runs").first.click()
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=UI_TIMEOUT)
+    page.get_by_role("link", name="Train").first.click()
+    page.wait_for_function(f"() => ({D_LOSS_POINTS})([0, 1e9])[0] > 0", timeout=UI_TIMEOUT)
+    page.wait_for_function(f"() => ({D_LOSS_POINTS})([0, 1e9])[0] <= 300", timeout=UI_TIMEOUT)
+    assert page.evaluate(PLOT_BOX, "chart_metrics")["range"][1] >= 3000
