@@ -951,11 +951,12 @@ def zoomed_steps(run_id: str) -> tuple[float, float] | None:
 
 
 def metric_chart(
-    container, figure, key: str, version: str | None = None, row_group: str | None = None, run_id: str = ""
+    container, figure, key: str, *, run_id: str, version: str | None = None, row_group: str | None = None
 ) -> None:
-    """A chart over steps: a click picks the snapshot nearest the step, and a zoom on steps zooms every
-    other step chart of the view to the same steps (`live_chart`'s ``x_group``) and is kept for the run
-    (`zoomed_steps`): the charts drawn from the run's downsampled rows are drawn finer there."""
+    """A chart over steps of run ``run_id``: a click picks the snapshot nearest the step, and a zoom on
+    steps zooms every other step chart of the view to the same steps (`live_chart`'s ``x_group``) and is
+    kept for the run (`zoomed_steps`): the charts drawn from the run's downsampled rows are drawn finer
+    there."""
 
     def zoom(steps: tuple[float, float] | None) -> None:
         st.session_state[ZOOM_KEY] = (run_id, steps)
