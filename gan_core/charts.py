@@ -641,6 +641,7 @@ def _event_layers(
     max_chars: int = MAX_LABEL_CHARS,
     min_plot_px: float = MIN_PLOT_PX,
     plot_height_px: float = METRIC_HEIGHT,
+    x_start: float | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Shapes, annotations and one hover trace for vertical event markers.
 
@@ -655,7 +656,9 @@ def _event_layers(
     written is left out; its line stays, and its cap's hover still says what it marks. A label is written
     to the left of its line, unless a line whose label was left out is that near on its left (a flag
     raised, then cleared a few steps later) and nothing is within twice that on its right: then to the
-    right, so that it does not print across that line.
+    right, so that it does not print across that line. A line nearer than that to the axis' start
+    (``x_start``, where the plot's left edge is) has its label on its right too, as its left is the y
+    axis' tick labels; or none, if a labelled line is within twice that on its right.
 
     Caps never cover each other either: a cap nearer than `CAP_PX` to an earlier one (two runs' flags at
     one step on the Compare page) is drawn `CAP_STACK_PX` below it on a plot ``plot_height_px`` tall, so
@@ -681,6 +684,15 @@ def _event_layers(
         if any(0 < steps[i] - other < gap for other in steps)
         and not any(0 < other - steps[i] < 2 * gap for other in steps)
     }
+    if x_start is not None:  # a label left of a line at the axis' start would print over the y ticks
+        for i in sorted(labelled):
+            if steps[i] - x_start >= gap:
+                break
+            if any(0 < steps[j] - steps[i] < 2 * gap for j in labelled):
+                labelled.discard(i)
+                right_side.discard(i)
+            else:
+                right_side.add(i)
     shapes, annotations = [], []
     for i, (step, label, kind, color, hover) in enumerate(markers):
         _, dash, width = EVENT_STYLES[kind]
@@ -1411,29 +1423,45 @@ def _y_span(
     return (float(found.min()), float(found.max())) if found.size else None
 
 
-def _x_span(steps: Iterable[np.ndarray], markers: Sequence[tuple[float, ...]]) -> float:
-    """The steps a chart spans: its points' and its event markers' (what the x axis autoranges over)."""
+def _x_extent(steps: Iterable[np.ndarray], markers: Sequence[tuple[float, ...]]) -> tuple[float, float]:
+    """The first and last step a chart spans: its points' and its event markers' (what its x axis
+    autoranges over, and no further: `_finish`); (0, 0) when it has none."""
     values = [s[np.isfinite(s)] for s in steps] + [np.array([m[0] for m in markers], dtype=np.float64)]
     values = np.concatenate(values) if values else np.zeros(0)
-    return float(values.max() - values.min()) if values.size else 0.0
+    return (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
 
 
 def _finish(
     traces: list[dict[str, Any]],
     layout: dict[str, Any],
     markers: Sequence[tuple[float, str, str, str, str]],
-    x_span: float,
+    x_extent: tuple[float, float],
     shapes: list[dict[str, Any]],
     min_plot_px: float = MIN_PLOT_PX,
 ) -> Figure:
     """Add the event markers and the pinned axis, make room for the legend (on a plot as narrow as
-    ``min_plot_px``), and build the figure."""
+    ``min_plot_px``), and build the figure.
+
+    The x axis autoranges from ``x_extent``'s first step (`_x_extent`), not before: plotly.js pads a
+    range that holds markers by their size (an axis from step -10,444 on a long run whose first flag is at
+    step 0), which the markers need not, as they are drawn over the axis' ends (``cliponaxis`` off;
+    plotly.js still hides those outside a zoomed range, and clips the lines). Its end keeps plotly's
+    padding: plotly.js 4.1 ignores a drag's zoom on an axis whose autorange a ``maxallowed`` or
+    ``clipmax`` cut short (a browser test's drag on a 3,000-step run whose last flag's cap was at its
+    last step left it whole)."""
     margin = layout["margin"]
     plot_px = layout["height"] - margin["t"] - margin["b"]  # (before the legend's rows)
     max_chars = _label_chars(plot_px)
+    first, last = x_extent
     marker_shapes, annotations, marker_traces = _event_layers(
-        markers, x_span, max_chars, min_plot_px, plot_px
+        markers, last - first, max_chars, min_plot_px, plot_px, x_start=first
     )
+    if last > first:  # (one step alone: plotly's range around it)
+        layout["xaxis"]["autorangeoptions"] = {"minallowed": first}
+        traces = [
+            {**trace, "cliponaxis": False} if "markers" in trace.get("mode", "") else trace
+            for trace in traces
+        ]
     layout["shapes"] = shapes + marker_shapes
     layout["annotations"] = annotations
     traces = traces + marker_traces
@@ -1632,7 +1660,7 @@ def metric_figure(
         curves=[((step - first) / width, line) for line in drawn] if width > 0 else (),
         plot_height_px=height - MARGIN["t"] - MARGIN["b"],
     )
-    return _finish(traces, layout, event_list, _x_span(spanned, event_list), references, min_plot_px)
+    return _finish(traces, layout, event_list, _x_extent(spanned, event_list), references, min_plot_px)
 
 
 # The columns each metric chart draws (all four: what a page showing them needs of a store's view).
@@ -1918,6 +1946,16 @@ def panels_figure(panels: Sequence[Figure], *, title: str = PANELS_TITLE) -> Fig
             layout["showlegend"] = True
             layout[legend] = {**fitted["legend"], "y": domain[1]}
         top += band + plot + PANEL_GAP_PX
+    # The panels' x axes match the first: each autoranges from the first step any panel draws (`_finish`)
+    bounds = [panel["layout"].get("xaxis", {}).get("autorangeoptions") for panel in panels]
+    if all(bounds):
+        spanned = {"minallowed": min(b["minallowed"] for b in bounds)}
+        for index in range(len(panels)):
+            x = _panel_refs(index)[0]
+            layout[f"xaxis{x[1:]}"]["autorangeoptions"] = spanned
+    else:
+        for index in range(len(panels)):
+            layout[f"xaxis{_panel_refs(index)[0][1:]}"].pop("autorangeoptions", None)
     layout["shapes"] = shapes
     layout["annotations"] = annotations
     return _figure(traces, layout)
@@ -2657,7 +2695,7 @@ def compare_figure(
         avoid=(marked - first) / width if width > 0 else (),
         curves=[((x - first) / width, y) for x, y in drawn] if width > 0 else (),
     )
-    figure = _finish(traces, layout, markers, _x_span(steps, markers), references)
+    figure = _finish(traces, layout, markers, _x_extent(steps, markers), references)
     return _x_revision(figure, column, time_axis)
 
 

@@ -458,14 +458,42 @@ def test_marker_labels_never_print_over_each_other(view):
     # written across it), the lines after being far enough off
     assert [(a.xanchor, a.xshift > 0) for a in event_labels(fig)] == [("left", True)] * 5
     # markers far enough apart all keep their labels, left of their lines
-    apart = [event(s, "hparam", "x", field="lr_g", new=float(s)) for s in (20, 120, 220)]
+    apart = [event(s, "hparam", "x", field="lr_g", new=float(s)) for s in (40, 140, 240)]
     labels = event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=apart))
-    assert [a.x for a in labels] == [20.0, 120.0, 220.0]
+    assert [a.x for a in labels] == [40.0, 140.0, 240.0]
     assert [(a.xanchor, a.xshift < 0) for a in labels] == [("right", True)] * 3
     # a pair with another marker soon after on its right: the label stays left (not onto that line)
     crowded = [event(s, "flag" if s != 110 else "flag_cleared", "x", flag="d_leads") for s in (100, 110, 135)]
     labels = event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=crowded))
     assert [(a.x, a.xanchor) for a in labels] == [(110.0, "right"), (135.0, "right")]
+
+
+def test_a_label_at_the_axis_start_is_written_right_of_its_line_not_over_the_y_ticks(view):
+    """A flag at a run's first steps had its label left of its line, outside the plot, over the y axis'
+    top tick (the "10" of a coverage chart hidden under "d_leads")."""
+    first = float(view["step"][0])  # where the x axis starts (it autoranges from there, no padding)
+    gap = (300 - first) * charts.LABEL_GAP_PX / charts.MIN_PLOT_PX
+    near = first + 0.5 * gap
+    flags = [event(near, "flag", "x", flag="d_leads"), event(150, "flag", "x", flag="d_leads")]
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=flags)
+    assert [(a.x, a.xanchor, a.xshift > 0) for a in event_labels(fig)] == [
+        (near, "left", True),
+        (150, "right", False),
+    ]
+    assert fig.layout.xaxis.autorangeoptions.minallowed == first
+    # far enough from the start: left of its line, as any other
+    later = [event(first + 1.5 * gap, "flag", "x", flag="d_leads")]
+    (label,) = event_labels(charts.metric_figure(view, ["d_loss"], title="t", events=later))
+    assert (label.xanchor, label.xshift < 0) == ("right", True)
+    # a labelled line just right of it (under twice the gap): no room on either side, its label is left
+    # out (its line stays, and its cap's hover says what it marks)
+    crowded = [
+        event(near, "flag", "x", flag="d_leads"),
+        event(near + 1.5 * gap, "flag_cleared", "x", flag="d_leads"),
+    ]
+    fig = charts.metric_figure(view, ["d_loss"], title="t", events=crowded)
+    assert [a.x for a in event_labels(fig)] == [near + 1.5 * gap]
+    assert len(event_shapes(fig)) == 2
 
 
 def test_labels_over_the_curves_are_outlined_not_boxed_and_reference_lines_let_a_curve_show(view):
@@ -1709,6 +1737,32 @@ def test_quality_charts_start_at_zero_even_with_one_evaluation():
         assert figure.layout.xaxis.rangemode == "tozero" and figure.layout.yaxis.rangemode == "tozero"
     loss = charts.metric_figure(view, ["hq_pct"], title="t")
     assert loss.layout.xaxis.rangemode is None  # other charts keep plotly's own range
+
+
+def test_step_axes_autorange_from_their_first_step_not_before(view):
+    """plotly.js pads an axis that holds markers by their size: a long run's step axis began at -10,444
+    (a flag's cap at its first step). Each step axis now autoranges from the first step it draws (0 for
+    the quality charts, from zero), its markers drawn over the axis' ends."""
+    evaluations = pd.DataFrame({"step": [1_000.0, 2_000.0, 3_000.0], "hq_pct": [10.0, 20.0, 30.0]})
+    flags = [event(500, "flag", "x", flag="d_leads")]
+    (quality,) = charts.quality_figures(evaluations, flags).values()
+    bounds = quality.layout.xaxis.autorangeoptions
+    assert (bounds.minallowed, bounds.maxallowed) == (0.0, None)  # (a maxallowed: plotly.js ignores a zoom)
+    marked = [t for t in quality.data if "markers" in (t.mode or "")]
+    assert marked and all(t.cliponaxis is False for t in marked)
+    # the Train view's panels: from the first step of the view or of a marker, the same on every panel
+    early = [event(2, "hparam", "x", field="lr_g", new=1e-4)]
+    for events, first in (([], float(view["step"][0])), (early, 2.0)):
+        figure = charts.training_figure(view, events)
+        axes = [figure.layout[name] for name in figure.layout if name.startswith("xaxis")]
+        assert len(axes) == 4
+        assert {a.autorangeoptions.minallowed for a in axes} == {first}
+        assert {a.autorangeoptions.maxallowed for a in axes} == {None}
+    lines = [t for t in figure.data if t.mode == "lines"]
+    assert lines and all(t.cliponaxis is None for t in lines)  # lines are clipped as ever
+    # one step alone: plotly's own range around it (a bound at that step would leave no axis)
+    one = charts.metric_figure(pd.DataFrame({"step": [7.0], "d_loss": [1.0]}), ["d_loss"], title="t")
+    assert one.layout.xaxis.autorangeoptions.minallowed is None
 
 
 def test_a_sparse_custom_metric_draws_its_steps_from_zero_and_keeps_its_own_values_range():
