@@ -42,7 +42,7 @@ def header_names_a_column_twice(path: Path) -> str:
 def header_misnames_a_column(path: Path) -> str:
     header, _, rows = path.read_bytes().partition(b"\n")
     path.write_bytes(header + b",my metric!" + b"\n" + rows.replace(b"\n", b",1\n"))
-    return "metrics.csv: column 'my metric!' left out: a metric's name is letters, digits"
+    return "metrics.csv: column 'my metric!' left out: a metric's name is ASCII letters, digits"
 
 
 def header_not_utf8(path: Path) -> str:

@@ -332,7 +332,7 @@ def test_a_metrics_header_of_5000_bytes_is_quoted_cut_short(root):
     # The views read the run with the column left out, saying so in one short line; the rows, one field
     # short of that header, would be read one column off: left out, and said.
     view = RunRegistry(root).view("good")
-    assert view.problems[0].startswith(f"metrics.csv: column {CUT} left out: a metric's name is letters")
+    assert view.problems[0].startswith(f"metrics.csv: column {CUT} left out: a metric's name is ASCII")
     assert view.problems[1].startswith(
         "metrics.csv: 20 rows with fewer fields than its header (cut short) left out: steps 1, 2, 3, 4, 5 "
         "and 15 more"

@@ -162,7 +162,7 @@ def test_an_extra_column_named_against_the_writers_rule_is_left_out_and_named(tm
     path.write_text("step,d_loss,<b>fid</b>,ok_metric\n1,0.7,3,4\n")
     tail = MetricsTail(path, "r")
     assert tail.poll().columns == (*RECORD_COLUMNS, "ok_metric")
-    assert any("column '<b>fid</b>' left out: a metric's name is letters" in p for p in tail.problems)
+    assert any("column '<b>fid</b>' left out: a metric's name is ASCII letters" in p for p in tail.problems)
 
 
 def test_a_header_naming_a_column_twice_reads_the_first_and_says_so(tmp_path):

@@ -19,6 +19,7 @@ from torch import nn
 import gan_core.track as track
 import gan_core.tracking.track as track_module
 from gan_core.config import DATASETS, GANConfig
+from gan_core.data import load_data
 from gan_core.rundir import RunDir, RunDirError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -518,9 +519,76 @@ def test_flattened_images_with_a_dataset_name_are_taken_as_other_data(tmp_path):
 
 def test_real_that_fits_its_dataset_is_taken_at_any_image_size(tmp_path):
     track.init("mnist32", root=tmp_path, dataset="mnist", real=torch.rand(64, 1, 32, 32) * 2 - 1).finish()
-    track.init("ring", root=tmp_path, dataset="ring8", real=torch.randn(256, 2)).finish()
+    ring = load_data(GANConfig(dataset="ring8")).sample(256, torch.Generator().manual_seed(0))
+    track.init("ring", root=tmp_path, dataset="ring8", real=ring).finish()
     track.init("nodata", root=tmp_path, dataset="digits").finish()  # no real: nothing to compare
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mnist32", "nodata", "ring"]
+
+
+def test_real_of_another_geometry_than_its_named_toy_is_refused_with_what_it_measured(tmp_path):
+    """A reviewer's ring of radius 0.8 passed as dataset='ring8' (radius 2, std 0.02) read 0 modes covered
+    and a false mode_collapse for 6,000 steps while G matched it: the mode measures count samples near
+    the toy's own centres, not real's."""
+    generator = torch.Generator().manual_seed(1)
+    ring = load_data(GANConfig(dataset="ring8")).sample(1_000, generator)
+    with pytest.raises(track.TrackingError) as refused:
+        track.init("small-ring", root=tmp_path, dataset="ring8", real=0.4 * ring)
+    message = str(refused.value)
+    assert "dataset='ring8' counts modes at its own 8 centres (std 0.02" in message
+    assert "0% of real's points lie within 3 std" in message and "dataset=''" in message
+    # a few strays (10 in 100 off the modes) are a sample of the toy still; 15 in 100 are not
+    for strays, taken in ((0.08, True), (0.15, False)):
+        mixed = ring.clone()
+        mixed[: int(strays * len(ring))] += 1.0
+        if taken:
+            track.init(f"strays-{strays}", root=tmp_path, dataset="ring8", real=mixed).finish()
+        else:
+            with pytest.raises(track.TrackingError, match=r"but 8[0-9.]+% of real's points"):
+                track.init(f"strays-{strays}", root=tmp_path, dataset="ring8", real=mixed)
+    grid = load_data(GANConfig(dataset="grid25")).sample(1_000, generator)
+    track.init("grid", root=tmp_path, dataset="grid25", real=grid).finish()
+    with pytest.raises(
+        track.TrackingError,
+        match=r"dataset='ring8' counts modes at its own 8 centres .* but [0-9.]+% of real",
+    ):
+        track.init("grid-as-ring", root=tmp_path, dataset="ring8", real=grid)
+    track.init("own", root=tmp_path, dataset="", real=0.4 * ring).finish()  # points of one's own: taken
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grid", "own", "strays-0.08"]  # refused: no folder
+
+
+def test_real_with_nan_or_inf_is_refused_naming_how_many_and_where(tmp_path):
+    """NaN in real read grid_kl 0.0 and grid_js 0.0 ("matches") at every evaluation, and every 2D snapshot
+    was unreadable (bounds not finite)."""
+    points = torch.randn(1_000, 2)
+    points[::10, 1] = float("nan")
+    points[5, 0] = float("inf")
+    with pytest.raises(track.TrackingError) as refused:
+        track.init("nan-points", root=tmp_path, real=points)
+    assert str(refused.value) == (
+        "real has 101 non-finite values (NaN or inf) in 101 of its 1,000 examples, the first at index 0: "
+        "allowed finite numbers (the quality measures and snapshots are drawn against them)"
+    )
+    images = torch.rand(8, 1, 8, 8) * 2 - 1
+    images[3, 0, 2, 2] = float("nan")
+    with pytest.raises(
+        track.TrackingError, match="1 non-finite values .* in 1 of its 8 examples, the first at index 3"
+    ):
+        track.init("nan-images", root=tmp_path, real=images)
+    track.init(
+        "uint8", root=tmp_path, real=torch.zeros(8, 1, 8, 8, dtype=torch.uint8)
+    ).finish()  # always finite
+    assert [p.name for p in tmp_path.iterdir()] == ["uint8"]
+
+
+def test_a_meta_tensor_is_refused_when_logged_not_when_its_row_is_written(tmp_path):
+    run = track.init("meta", root=tmp_path)
+    with pytest.raises(
+        track.TrackingError, match="metric 'm' is a tensor on the meta device, which holds no value"
+    ):
+        run.log({"m": torch.empty((), device="meta")})
+    run.log({"m": 1.0})
+    run.finish()
+    assert RunDir.open(tmp_path, "meta").read_status()["status"] == "finished"
 
 
 # ---------------------------------------------------------------------------- 8. Ctrl-C in an evaluation

@@ -175,9 +175,9 @@ RESERVED_SUFFIXES = ("_min", "_max", "_nonfinite")
 
 def check_metric_name(name: Any) -> str:
     """``name`` if it can be a custom metrics.csv column: a non-empty identifier-like string of at most
-    64 characters (letters, digits, ``_ . / -``) that is neither a built-in column nor reserved
+    64 characters (ASCII letters, digits, ``_ . / -``) that is neither a built-in column nor reserved
     (`RESERVED_NAMES`, a name ending in one of `RESERVED_SUFFIXES`); `ValueError` otherwise."""
-    allowed = "letters, digits and _ . / - (at most 64 characters, not starting with a digit)"
+    allowed = "ASCII letters, digits and _ . / - (at most 64 characters, not starting with a digit)"
     if not isinstance(name, str) or not name or len(name) > 64:
         raise ValueError(f"metric name {quoted(name)} is invalid: allowed {allowed}")
     if name[0].isdigit() or not all(ch.isalnum() or ch in "_./-" for ch in name) or not name.isascii():

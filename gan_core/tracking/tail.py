@@ -305,7 +305,7 @@ class MetricsTail:
             found.append(f"metrics.csv lacks {plural(len(self._missing), 'column')} ({named}); shown as gaps")
         for name in self._misnamed:
             found.append(
-                f"metrics.csv: column {quoted(name)} left out: a metric's name is letters, digits "
+                f"metrics.csv: column {quoted(name)} left out: a metric's name is ASCII letters, digits "
                 "and _ . / - (at most 64 characters, not starting with a digit)"
             )
         for name in self._repeated:

@@ -292,6 +292,11 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
             raise TrackingError(
                 f"{what} must be a scalar (one element), got a tensor of shape {tuple(value.shape)}"
             )
+        if value.is_meta:  # (read only when the step's row is written: refused here, not there)
+            raise TrackingError(
+                f"{what} is a tensor on the meta device, which holds no value: allowed a tensor with its "
+                "value (on the CPU or an accelerator) or a number"
+            )
         if detach:
             value = value.detach()
         return value if value.dim() == 0 else value.reshape(())  # no reshape op for the usual 0-d loss
@@ -2185,7 +2190,8 @@ def init(
     `GANLoss.smoothed`), D's loss halves not given are computed with target t, and each row records it in
     its ``label_smoothing`` column.
     ``config``: your hyperparameters, a mapping of free-form JSON values (e.g. ``vars(args)``, or argparse's
-    Namespace itself), shown as a table and diffed in Compare. ``real``: a batch of real examples, (N, 2)
+    Namespace itself), shown as a table and diffed in Compare; a value JSON cannot hold (a tensor, a
+    path, a function) is recorded as its text, ``str(value)``. ``real``: a batch of real examples, (N, 2)
     points or (N, C, H, W) images in [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with
     a `TrackingWarning` saying how to map them; (N, H, W) or channels last, a `TrackingError` with the fix
     unless ``data_kind`` is given), shown beside G's samples and used as the quality metrics'
@@ -2246,7 +2252,9 @@ def init(
     is open any more.
 
     Raises `TrackingError` for a bad argument, `gan_core.rundir.RunBusyError` when another process writes
-    that run, `gan_core.rundir.RunDirError` when the folder cannot be made."""
+    that run, `gan_core.rundir.RunDirError` for a run id that is no folder name
+    (`gan_core.rundir.RUN_ID_RULE`), one already taken without ``resume``, or a folder that cannot be
+    made; all three are `ValueError`s."""
     arguments = dict(locals())
     arguments["label_smoothing"] = _checked_label_smoothing(label_smoothing)
     dist = current()
@@ -2325,6 +2333,7 @@ def _init_main(
     if isinstance(real_labels, np.ndarray) and np.issubdtype(real_labels.dtype, np.integer):
         real_labels = torch.as_tensor(real_labels)  # numpy classes, taken as n_classes takes numpy ints
     n_classes = _check_classes(n_classes, real, real_labels, dataset)
+    _check_real_values(real, kind, dataset)
     if real is not None and kind == "images" and real.numel():
         wrong = real_range_warning(real)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
@@ -2616,6 +2625,48 @@ def _check_real_fits(real: Tensor | None, kind: str, dataset: str | None, inferr
             f"real of shape {tuple(real.shape)} looks like images {layout[0]}: allowed "
             f"{shapes['images']} ({layout[1]}), (N, 2) points, or data_kind='other' for data that is "
             "neither (recorded as given, without a grid or quality metrics)"
+        )
+
+
+# The share of a built-in toy's real points its mode measures count as high quality (within 3 std of a
+# centre): about 99% of a true sample of ring8 or grid25; below this, ``real`` is not that toy's geometry.
+REAL_ON_MODES_PCT = 90.0
+
+
+def _check_real_values(real: Tensor | None, kind: str, dataset: str | None) -> None:
+    """`TrackingError` unless ``real``'s values are finite (NaN or inf in them made every grid measure
+    read 0, "matches", and every 2D snapshot unreadable: bounds not finite) and, for a 2D toy with modes
+    to count (``ring8``, ``grid25``: `gan_core.data.mode_count`), lie on that toy's modes: the mode
+    measures (``modes_covered``, ``hq_pct``, ``mode_kl``: `gan_core.diagnostics.mode_metrics`) count G's
+    samples near the built-in centres and std, not near ``real``'s, so a ring of another radius read
+    0 modes covered and a false ``mode_collapse`` whatever G did. At least `REAL_ON_MODES_PCT` % of
+    ``real``'s points must be high quality by those measures (as many as a perfect G's would be)."""
+    if real is None or not real.numel():
+        return
+    if real.is_floating_point() or real.is_complex():
+        finite = torch.isfinite(real)
+        if not bool(finite.all()):  # (one sync, at init)
+            bad = (~finite).reshape(len(real), -1).any(dim=1) if real.dim() > 1 else ~finite
+            first = int(bad.nonzero()[0, 0])
+            raise TrackingError(
+                f"real has {int((~finite).sum()):,} non-finite values (NaN or inf) in "
+                f"{int(bad.sum()):,} of its {len(real):,} examples, the first at index {first}: allowed "
+                "finite numbers (the quality measures and snapshots are drawn against them)"
+            )
+    if kind != "points" or not dataset or not mode_count(dataset):
+        return
+    from gan_core.config import GANConfig
+    from gan_core.diagnostics import mode_metrics
+
+    toy = load_data(GANConfig(dataset=dataset))
+    points = real.detach().reshape(len(real), -1).float().cpu().numpy()
+    on_modes = mode_metrics(points, toy.centers.numpy(), toy.mode_std)["hq_pct"]
+    if on_modes < REAL_ON_MODES_PCT:
+        raise TrackingError(
+            f"dataset={dataset!r} counts modes at its own {mode_count(dataset)} centres (std "
+            f"{toy.mode_std:g}; `gan_core.data`), but {on_modes:.3g}% of real's points lie within 3 std of "
+            f"one: allowed real drawn from {dataset} itself (at least {REAL_ON_MODES_PCT:g}% there), or "
+            "dataset='' for points of your own (measured on a grid: grid_kl, grid_js)"
         )
 
 
