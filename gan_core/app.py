@@ -67,6 +67,7 @@ from gan_core.registry import (
     RunView,
     compare_csv_bytes,
     compare_summary,
+    headline_evaluation,
     settings_tables,
 )
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
@@ -133,6 +134,7 @@ __all__ = [
     "field_docs",
     "get_loss",
     "get_preset",
+    "headline_evaluation",
     "healthy_preset_for",
     "healthy_recipe_not_used",
     "list_uploads",

@@ -33,7 +33,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1489,13 +1489,23 @@ def latest_values(run_dir: RunDir) -> dict[str, Any]:
     ``quality``, that evaluation's `HEADLINE_QUALITY` metric as text (``"fd_cls 3.21 @1500"``), "" before
     one."""
     last = {c: v for c, v in run_dir.last_metrics().items() if math.isfinite(v)}
-    measured, last_eval, quality = run_dir.last_measured(EVAL_COLUMNS), None, ""
+    measured, last_eval = run_dir.last_measured(EVAL_COLUMNS), None
     if measured is not None:
         step, values = measured
         last_eval = {"step": step, **{c: v for c, v in values.items() if math.isfinite(v)}}
-        name = headline_quality(last_eval)
-        quality = f"{name} {last_eval[name]:.4g} @{step}" if name else ""
+    name, value, step = headline_evaluation(last_eval)
+    quality = f"{name} {value:.4g} @{step}" if name else ""
     return {"last": last, "last_eval": last_eval, "quality": quality}
+
+
+def headline_evaluation(last_eval: Mapping[str, Any] | None) -> tuple[str, float, int | None]:
+    """``(metric, value, step)`` of a run's latest evaluation (`latest_values`' ``last_eval``) by its
+    headline quality metric (`headline_quality`): what the Runs page lists, the value a number to sort
+    runs by; ``("", nan, None)`` before an evaluation or when it measured none of `HEADLINE_QUALITY`."""
+    name = headline_quality(last_eval) if last_eval else None
+    if name is None:
+        return "", math.nan, None
+    return name, float(last_eval[name]), int(last_eval["step"])
 
 
 WRITTEN = ("running", "paused", "idle")  # `disk_status` of a run a writer holds now

@@ -28,6 +28,7 @@ with engine_loading():
         delete_upload,
         field_docs,
         get_loss,
+        headline_evaluation,
         list_uploads,
         upload_of,
     )
@@ -182,7 +183,13 @@ if not rows:
 
 st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({row["run_id"]: row["status"] for row in rows})
 # (each run's latest row and evaluation in full are for programs: `python -m gan_core runs --json`)
-table = pd.DataFrame(rows).drop(columns=["last", "last_eval"])
+table = pd.DataFrame(rows)
+# The latest evaluation's headline metric, its value (a number: a sweep's runs sort by it) and its step
+names, values, steps = zip(*(headline_evaluation(row["last_eval"]) for row in rows))
+table["quality"] = list(names)
+table["quality_value"] = pd.array(values, dtype="Float64")
+table["quality_step"] = pd.array(steps, dtype="Int64")
+table = table.drop(columns=["last", "last_eval"])
 # When it was created, in this machine's time zone as the run ids are; a value that is no time is left blank.
 created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="ISO8601")
 table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
@@ -204,6 +211,8 @@ picked = st.dataframe(
         "status",
         "step",
         "quality",
+        "quality_value",
+        "quality_step",
         "flags",
         "flags_raised",
         "created",
@@ -219,7 +228,10 @@ picked = st.dataframe(
         "problems",
     ],  # fmt: skip
     column_config={
-        "run_id": st.column_config.TextColumn("run", width=run_column_width(table["run_id"].tolist())),
+        # pinned: a row scrolled sideways to its loss or size still says which run it is (as on Compare)
+        "run_id": st.column_config.TextColumn(
+            "run", width=run_column_width(table["run_id"].tolist()), pinned=True
+        ),
         "status": st.column_config.TextColumn("status", width=80),
         "step": st.column_config.NumberColumn(
             "step",
@@ -230,10 +242,19 @@ picked = st.dataframe(
         ),
         "quality": st.column_config.TextColumn(
             "quality",
-            width=180,
-            help="the latest evaluation's headline metric, at its step: "
-            + ", ".join(HEADLINE_QUALITY)
-            + " (the first measured; lower is better for fid, fd_cls and grid_js)",
+            width=text_column_width(table["quality"], 60, 120),
+            help="the latest evaluation's headline metric: the first measured of "
+            + ", ".join(HEADLINE_QUALITY),
+        ),
+        "quality_value": st.column_config.NumberColumn(
+            "value",
+            format="%.4g",
+            width=70,
+            help="its value at that evaluation (lower is better for fid, fd_cls and grid_js; higher for "
+            "the others); a click on the header sorts the runs by it",
+        ),
+        "quality_step": st.column_config.NumberColumn(
+            "@ step", format="localized", width=65, help="the step of that evaluation"
         ),
         "flags": st.column_config.TextColumn(
             "flags up", width=190, help="flags up now, or when the run ended"

@@ -153,13 +153,17 @@ def test_the_runs_table_shows_each_runs_latest_evaluation(runs_root):
     table = at.dataframe[0].value.set_index("run_id")
     assert "last" not in table.columns and "last_eval" not in table.columns  # the dicts are for --json
     measured = pd.read_csv(runs_root / "evaluated" / "metrics.csv").set_index("step")
-    name, value, step = table.loc["evaluated", "quality"].split()
-    assert (name, step) == ("fd_cls", "@16") and float(value) == pytest.approx(
-        measured.loc[16, "fd_cls"], rel=1e-3
-    )
-    name, value, step = table.loc["points", "quality"].split()
+    # the metric, its value as a number (a sweep's runs sort by it, not as text: "140" before "59") and
+    # the evaluation's step
+    name, value, step = table.loc["evaluated", ["quality", "quality_value", "quality_step"]]
+    assert (name, step) == ("fd_cls", 16) and value == pytest.approx(measured.loc[16, "fd_cls"], rel=1e-6)
+    name, value, step = table.loc["points", ["quality", "quality_value", "quality_step"]]
     modes = pd.read_csv(runs_root / "points" / "metrics.csv").set_index("step").loc[20, "modes_covered"]
-    assert (name, step) == ("modes_covered", "@20") and float(value) == modes and 0 <= modes <= 8
+    assert (name, step) == ("modes_covered", 20) and value == modes and 0 <= modes <= 8
+    assert str(table["quality_value"].dtype) == "Float64" and str(table["quality_step"].dtype) == "Int64"
+    # the run column pinned: scrolled sideways to a run's loss or size, the row still says which run it is
+    pinned = {name for name, c in json.loads(at.dataframe[0].proto.columns).items() if c.get("pinned")}
+    assert pinned == {"run_id"}
 
 
 @pytest.mark.parametrize(
