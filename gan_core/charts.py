@@ -109,6 +109,10 @@ PALETTE = (
     "#56b4e9",  # sky blue
     "#f0e442",  # yellow
 )
+# A run's line on the Compare charts past the palette's eight runs: the colours again, dashed, then dotted
+# and dash-dotted (the 9th run's line was the 1st's in colour and style: two runs one could not tell apart)
+RUN_DASHES = ("solid", "dash", "dot", "dashdot")
+RUN_STYLES = tuple((color, dash) for dash in RUN_DASHES for color in PALETTE)
 # Event markers, by kind: (colour, dash, width). A raised failure flag is a solid red line, its clearing
 # a lighter dashed one; the healthy flag (equilibrium) green and dash-dotted, its clearing long-dash-dotted
 # (told from a failure's without their colours, which merge under deuteranopia); a setting change grey,
@@ -1368,14 +1372,16 @@ def _line_traces(
     dashed: bool = False,
     single_point: bool = False,
     smoothed: np.ndarray | None = None,
+    dash: str | None = None,
 ) -> list[dict[str, Any]]:
     """The raw mean (faint, behind) when smoothing, then the smoothed line that carries legend and hover.
     ``smoothed``: ``smooth(raw, smoothing)`` when the caller has it already (a chart smooths all its lines
-    in one call)."""
+    in one call). ``dashed``: a thinner dashed line (a loss's halves); ``dash``: a full-width line in
+    that plotly dash (a run's `RUN_STYLES` style on Compare)."""
     traces = []
     step = _wire_steps(step)
     width = 1.2 if dashed else 2.0
-    dash = "dash" if dashed else "solid"
+    dash = dash or ("dash" if dashed else "solid")
     mode = "lines+markers" if single_point else "lines"  # a line through one point draws nothing
     line: dict[str, Any] = {"color": color, "width": width, "dash": dash}
     # A click on the line reports the step under the cursor through plotly.js's hover points
@@ -2306,19 +2312,26 @@ def compare_conditioning_note(
     )
 
 
-def run_colors(chosen: Sequence[str], previous: Mapping[str, str] | None = None) -> dict[str, str]:
-    """A colour of `PALETTE` for each run in ``chosen`` (run ids, in the page's order) that stays the
-    run's while it stays chosen: a run in ``previous`` (the last call's result) keeps its colour, a newly
-    chosen run takes the first colour no chosen run has (by position in `PALETTE`; past eight runs, the
-    least used). Removing a run from a comparison thus recolours none of the others, and its colour is
-    the next one given. Returns run id -> "#rrggbb", for ``chosen`` only."""
+def run_styles(
+    chosen: Sequence[str], previous: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, tuple[str, str]]:
+    """A line style of `RUN_STYLES` (``("#rrggbb", plotly dash)``) for each run in ``chosen`` (run ids, in
+    the page's order) that stays the run's while it stays chosen: a run in ``previous`` (the last call's
+    result) keeps its style, a newly chosen run takes the first style no chosen run has (by position:
+    the palette's eight colours solid, then dashed, dotted and dash-dotted; past 32 runs, the least
+    used). Removing a run from a comparison thus restyles none of the others, and its style is the next
+    one given. Returns run id -> (colour, dash), for ``chosen`` only."""
     previous = previous or {}
-    colors = {run_id: previous[run_id] for run_id in chosen if previous.get(run_id) in PALETTE}
+    styles: dict[str, tuple[str, str]] = {}
     for run_id in chosen:
-        if run_id not in colors:
-            used = list(colors.values())
-            colors[run_id] = min(PALETTE, key=lambda c: (used.count(c), PALETTE.index(c)))
-    return {run_id: colors[run_id] for run_id in chosen}
+        kept = tuple(previous.get(run_id) or ())
+        if kept in RUN_STYLES:
+            styles[run_id] = kept
+    for run_id in chosen:
+        if run_id not in styles:
+            used = list(styles.values())
+            styles[run_id] = min(RUN_STYLES, key=lambda style: (used.count(style), RUN_STYLES.index(style)))
+    return {run_id: styles[run_id] for run_id in chosen}
 
 
 def _held_values(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
@@ -2487,6 +2500,7 @@ def compare_figure(
     statuses: Mapping[str, str] | None = None,
     fit_outliers: bool = False,
     time_axis: TimeAxis | None = None,
+    dashes: Mapping[str, str] | None = None,
 ) -> Figure:
     """One metric across runs: a line per run, named by its run id. Runs with no rows, or whose view lacks
     ``column`` (an older run without that metric), are left out; with none left it is a placeholder that
@@ -2500,7 +2514,8 @@ def compare_figure(
     run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
     the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour. The legend
     lists every run in full, in as many rows as it takes (`_fit_legend`). ``colors`` (run id ->
-    "#rrggbb", `run_colors`): each run's colour; by default the runs take `PALETTE` in order.
+    "#rrggbb") and ``dashes`` (run id -> plotly dash), a run's `run_styles`: each run's colour and line
+    dash; by default the runs take `PALETTE` in order, solid.
 
     A metric measured only on some steps, an evaluation column (`EVAL_COLUMNS`, best drawn from
     `compare_view`) or a run's own metric that run logged on some steps only, is drawn through the steps
@@ -2553,6 +2568,7 @@ def compare_figure(
         if _is_empty(view) or column not in view.columns or "step" not in view.columns:
             continue
         color = (colors or {}).get(run_id) or PALETTE[position % len(PALETTE)]
+        dash = (dashes or {}).get(run_id)
         # An evaluation column, or a run's own metric it logged on some steps only (one it logged on
         # every step is a line like the built-in metrics, smoothed as the Train view smooths it).
         measured = _measured(view, column)
@@ -2561,7 +2577,7 @@ def compare_figure(
         if sparse:  # the steps that measured it (a blank's bits say NaN: not a failure, not drawn)
             if not measured.any():  # a chosen run that never measured it: said in the legend, not left out
                 unmeasured = _line_traces(
-                    np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0
+                    np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0, dash=dash
                 )
                 _say_unmeasured(unmeasured[-1])
                 traces.extend(unmeasured)
@@ -2570,7 +2586,9 @@ def compare_figure(
         if time_axis is not None and time_axis.clocks.get(run_id) is None:
             # its steps have no place on a time axis (drawn at its steps, it would read as
             # seconds); one that never measured a sparse metric is said so first, above
-            unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
+            unplaced = _line_traces(
+                np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0, dash=dash
+            )
             unplaced[-1].update(name=f"{run_id} ({UNTIMED_LEGEND})", x=[None], y=[None])
             traces.extend(unplaced)
             untimed.append(str(run_id))
@@ -2592,7 +2610,9 @@ def compare_figure(
         if log_y and np.isfinite(line_raw).any() and not (line_raw > 0).any():
             # (minimax's g_loss, a critic's d_loss): a log axis has no place for any of it, and its edge
             # marks along the bottom read as values; named in the legend, not drawn
-            unplaced = _line_traces(np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0)
+            unplaced = _line_traces(
+                np.empty(0), np.empty(0), name=str(run_id), color=color, smoothing=0, dash=dash
+            )
             unplaced[-1].update(name=f"{run_id} ({NOT_ON_LOG_LEGEND})", x=[None], y=[None])
             unplaced[-1].pop("customdata", None)
             traces.extend(unplaced)
@@ -2605,6 +2625,7 @@ def compare_figure(
             color=color,
             smoothing=0.0 if sparse else smoothing,
             single_point=len(line_step) < 2,
+            dash=dash,
         )
         if time_axis is not None:  # the time is the hover's title; each run's step, its line's
             _hover_steps(lines[-1], line_step)

@@ -35,6 +35,7 @@ with engine_loading():
         address_runs_problem,
         choose,
         kept_value,
+        line_swatch,
         literal,
         open_view,
         readable_run_ids,
@@ -242,8 +243,11 @@ if training:
         + ". This page shows the runs as they were when it was drawn."
     )
     note.button("Refresh", key="cmp_refresh", icon=":material/refresh:", help="Draw the runs as they are now")
-# Each run keeps its colour while it stays chosen (adding or removing another recolours none).
-colors = st.session_state["cmp_colors"] = charts.run_colors(list(views), st.session_state.get("cmp_colors"))
+# Each run keeps its line style (a colour; past eight runs the colours again, dashed, then dotted) while it
+# stays chosen (adding or removing another restyles none).
+styles = st.session_state["cmp_styles"] = charts.run_styles(list(views), st.session_state.get("cmp_styles"))
+colors = {run_id: color for run_id, (color, _) in styles.items()}
+dashes = {run_id: dash for run_id, (_, dash) in styles.items()}
 
 # The runs at a glance, above their charts: one row each, in their colours' order, the run named in its colour
 # (its charts' colour, darkened where needed to read on white), pinned while the table scrolls sideways.
@@ -314,6 +318,13 @@ st.dataframe(
         ),
     },
 )
+restyled = [run_id for run_id, dash in dashes.items() if dash != "solid"]
+if restyled:  # a colour named twice in the table: which of the two is which line
+    st.caption(
+        f"More runs than colours ({len(charts.PALETTE)}): their lines take the colours again, "
+        + ", ".join(f"{literal(run_id)} {dashes[run_id]}" for run_id in restyled)
+        + " (as in the charts' legends)."
+    )
 
 
 def keep_zoom(steps: tuple[float, float] | None) -> None:
@@ -357,6 +368,7 @@ for i, metric in enumerate(metrics):
         log_y=charts.compare_log_y(metric, log_y),
         events=events,
         colors=colors,
+        dashes=dashes,
         statuses=statuses,
         fit_outliers=fit_outliers,
         time_axis=time_axis,
@@ -450,7 +462,7 @@ else:
         name = html.escape(run_id)
         panel.markdown(
             f'<div title="{name}" style="white-space:nowrap;overflow:hidden;text-overflow:ellipsis">'
-            f'<span style="color:{colors[run_id]}">■</span> {name}</div>',
+            f"{line_swatch(*styles[run_id])} {name}</div>",
             unsafe_allow_html=True,
         )
         figure = sample_figure(view, sample_step)

@@ -2189,18 +2189,52 @@ def test_label_crossings_counts_segments_through_the_box_and_skips_gaps():
     assert crossings() == 0
 
 
-def test_run_colors_stay_with_their_runs():
-    first = charts.run_colors(["a", "b", "c"])
-    assert list(first.values()) == list(charts.PALETTE[:3])
-    # b removed: a and c keep theirs; d takes the colour b freed, not a or c's
-    second = charts.run_colors(["a", "c", "d"], first)
+def test_run_styles_stay_with_their_runs_and_tell_nine_runs_apart():
+    first = charts.run_styles(["a", "b", "c"])
+    assert list(first.values()) == [(color, "solid") for color in charts.PALETTE[:3]]
+    # b removed: a and c keep theirs; d takes the style b freed, not a or c's
+    second = charts.run_styles(["a", "c", "d"], first)
     assert second == {"a": first["a"], "c": first["c"], "d": first["b"]}
-    # past the palette: the least used colour, every run still coloured; a colour not in the palette is
-    # given again (a stale session value)
+    # past the palette: the colours again, dashed, then dotted (a reviewer's 9th run was the 1st's line);
+    # a style not in RUN_STYLES is given again (a stale session value), a kept one may come as a list
     size = len(charts.PALETTE)
-    many = charts.run_colors([str(i) for i in range(size + 2)], {"0": "#123456"})
-    assert set(many.values()) == set(charts.PALETTE) and many["0"] == charts.PALETTE[0]
-    assert many[str(size)] == charts.PALETTE[0] and many[str(size + 1)] == charts.PALETTE[1]
+    many = charts.run_styles(
+        [str(i) for i in range(size + 2)], {"0": ("#123456", "solid"), "1": ["#e69f00", "solid"]}
+    )
+    assert many["0"] == (charts.PALETTE[0], "solid") and many["1"] == (charts.PALETTE[1], "solid")
+    assert many[str(size)] == (charts.PALETTE[0], "dash") and many[str(size + 1)] == (
+        charts.PALETTE[1],
+        "dash",
+    )
+    assert len(set(many.values())) == size + 2
+    crowd = charts.run_styles([str(i) for i in range(len(charts.RUN_STYLES) + 1)])
+    assert (
+        len(set(crowd.values())) == len(charts.RUN_STYLES)
+        and crowd[str(len(charts.RUN_STYLES))] == crowd["0"]
+    )
+
+
+def test_compare_draws_each_run_in_its_colour_and_dash():
+    frames = {
+        run_id: pd.DataFrame({"step": [1.0, 2.0, 3.0], "d_loss": [1.0, 0.9, 0.8]}) for run_id in ("a", "b")
+    }
+    styles = {"a": ("#0072b2", "solid"), "b": ("#0072b2", "dash")}
+    fig = charts.compare_figure(
+        frames,
+        "d_loss",
+        smoothing=0.5,
+        colors={r: c for r, (c, _) in styles.items()},
+        dashes={r: d for r, (_, d) in styles.items()},
+    )
+    for run_id, (color, dash) in styles.items():
+        line = only_trace(fig, run_id)
+        assert (line.line.color, line.line.dash, line.line.width) == (color, dash, 2.0)
+        assert only_trace(fig, f"{run_id} (raw)").line.dash == dash  # its faint raw line too
+    plain = charts.compare_figure(frames, "d_loss")  # no styles: the palette in order, solid
+    assert [(only_trace(plain, r).line.color, only_trace(plain, r).line.dash) for r in "ab"] == [
+        (charts.PALETTE[0], "solid"),
+        (charts.PALETTE[1], "solid"),
+    ]
 
 
 def test_compare_says_when_runs_values_mean_different_things():

@@ -66,7 +66,7 @@ def test_samples_side_by_side_at_the_chosen_step(runs_root):
     figure = charts(at)["cmp_samples_0"]
     assert [t["type"] for t in figure["data"]][:3] == ["heatmap", "scatter", "scatter"]
     assert figure["data"][0]["colorbar"]["ticktext"] == ["0", "0.5", "1"]
-    named = [m.value for m in at.markdown if "■" in m.value]  # each picture named by its run, in its colour
+    named = [m.value for m in at.markdown if "<svg" in m.value]  # each picture named by its run, its line
     assert [sample_name(name) for name in named] == order
     # on one line, a long id cut short (whole on hover): every run's samples start level
     assert all("white-space:nowrap" in name and "text-overflow:ellipsis" in name for name in named)
@@ -88,6 +88,39 @@ def line_colors(at: AppTest) -> dict[str, str]:
     return {t["name"]: t["line"]["color"] for t in lines}
 
 
+def test_nine_runs_are_nine_lines_one_can_tell_apart(runs_root):
+    """A sweep reviewer's 9th and 10th runs were the 1st's and 2nd's lines in colour and style, in every
+    chart and in the summary's names: past the palette's eight, a colour comes again dashed, and the page
+    says which run is which."""
+    ids = [f"r{i}" for i in range(len(gan_charts.PALETTE) + 1)]
+    for seed, run_id in enumerate(ids):
+        finished(runs_root, run_id, seed=seed, steps=4, sample_every=4)
+    at = compare()
+    at.multiselect(key="cmp_runs").set_value(ids).run()
+    assert not at.exception
+    figure = charts(at)["cmp_chart_d_loss"]
+    lines = {
+        t["name"]: (t["line"]["color"], t["line"]["dash"])
+        for t in figure["data"]
+        if t.get("mode") == "lines" and not t["name"].endswith(" (raw)")
+    }
+    assert len(lines) == len(ids) and len(set(lines.values())) == len(ids)
+    (dashed,) = [run_id for run_id, (_, dash) in lines.items() if dash != "solid"]  # (kept styles first)
+    (twin,) = [run_id for run_id, style in lines.items() if style == (lines[dashed][0], "solid")]
+    assert lines[dashed][1] == "dash"
+    (said,) = [c.value for c in at.caption if c.value.startswith("More runs than colours")]
+    assert said == (
+        f"More runs than colours (8): their lines take the colours again, {dashed} dash (as in the charts' "
+        "legends)."
+    )
+    # beside its samples, a run's line as the legends draw it: its colour and dash
+    named = {sample_name(m.value): m.value for m in at.markdown if "<svg" in m.value}
+    assert 'stroke-dasharray="6,4"' in named[dashed] and f'stroke="{lines[dashed][0]}"' in named[dashed]
+    assert "stroke-dasharray" not in named[twin] and f'stroke="{lines[dashed][0]}"' in named[twin]
+    at.multiselect(key="cmp_runs").set_value(ids[:3]).run()  # eight or fewer: no note
+    assert not [c for c in at.caption if c.value.startswith("More runs than colours")]
+
+
 def test_a_run_keeps_its_colour_while_others_are_added_and_removed(runs_root):
     for seed, run_id in enumerate(("a", "b", "c")):
         finished(runs_root, run_id, seed=seed, steps=10)
@@ -97,8 +130,10 @@ def test_a_run_keeps_its_colour_while_others_are_added_and_removed(runs_root):
     assert sorted(first) == ["a", "b", "c"] and len(set(first.values())) == 3
     at.multiselect(key="cmp_runs").set_value(["b", "c"]).run()  # a removed: b and c keep theirs
     assert line_colors(at) == {"b": first["b"], "c": first["c"]}
-    named = {sample_name(m.value): m.value for m in at.markdown if "■" in m.value}
-    assert all(f"color:{first[run_id]}" in named[run_id] for run_id in ("b", "c"))  # the samples' names too
+    named = {sample_name(m.value): m.value for m in at.markdown if "<svg" in m.value}
+    assert all(
+        f'stroke="{first[run_id]}"' in named[run_id] for run_id in ("b", "c")
+    )  # the samples' names too
     at.multiselect(key="cmp_runs").set_value(["a", "b", "c"]).run()  # a back: the colour free, its own
     assert line_colors(at) == first
 
@@ -312,7 +347,7 @@ def test_a_run_still_training_is_said_to_be_shown_as_it_was_and_a_refresh_brings
         assert "live (shown to step 7)" in note
         # the two runs' samples side by side, in the grid of as many equal columns as fit (three fixed
         # columns left a third of the row empty, and squeezed three panels into a 768 px window)
-        names = [sample_name(m.value) for m in at.markdown if "■" in m.value]
+        names = [sample_name(m.value) for m in at.markdown if "<svg" in m.value]
         assert names == at.multiselect(key="cmp_runs").value and len(names) == 2
         styles = [h.proto.body for h in at.get("html")]
         assert [s for s in styles if chart_grid_style("cmp_samples", gan_charts.SAMPLE_PANEL_MIN_PX) in s]
@@ -433,3 +468,14 @@ def test_a_zoom_on_steps_draws_every_runs_lines_finer_there(runs_root):
     at.session_state["_cmp_zoom"] = None
     at.run()
     assert inside() == whole
+
+
+def test_a_line_swatch_is_a_legends_line_and_refuses_what_it_cannot_draw():
+    from ui.common import line_swatch
+
+    assert 'stroke="#0072b2"' in line_swatch("#0072b2") and "dasharray" not in line_swatch("#0072b2")
+    assert 'stroke-dasharray="2,3"' in line_swatch("#0072b2", "dot")
+    with pytest.raises(ValueError, match="dash 'longdash' is unknown: allowed solid, dash, dot, dashdot"):
+        line_swatch("#0072b2", "longdash")
+    with pytest.raises(ValueError, match="is not #rrggbb"):
+        line_swatch('red" onload="x')

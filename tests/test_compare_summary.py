@@ -130,7 +130,7 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     assert shown["quality"].tolist() == ["modes_covered", "modes_covered"]
     assert [d.value.columns.tolist() == COLUMNS for d in at.dataframe].count(True) == 1
     # each run named in its charts' colour (darkened where it would not read on white)
-    colors = at.session_state["cmp_colors"]
+    colors = {run_id: color for run_id, (color, _) in at.session_state["cmp_styles"].items()}
     styles = at.dataframe[0].proto.arrow_data.styler.styles
     for row, run_id in enumerate(["second", "first"]):
         assert re.search(rf"_row{row}_col0 {{ color: {label_color(colors[run_id])} }}", styles)
