@@ -45,6 +45,7 @@ from gan_core.environment import FIELD_LABELS, shown_value
 from gan_core.environment import differences as environment_differences
 from gan_core.flags import EXPLODING_NORM, FLAGS
 from gan_core.losses import LOSSES, GANLoss
+from gan_core.rundir import plural
 from gan_core.store import NONFINITE_NAN, NONFINITE_NEGINF, NONFINITE_POSINF, MetricStore
 from gan_core.tracking.schema import (
     ENDED,
@@ -2134,7 +2135,7 @@ def compare_data_note(datasets: Mapping[str, str]) -> str | None:
     fd_cls and the PRDC use each data set's own classifier), so their values are compared within one
     data set only. Runs of one data set's name on different files (two `points` uploads, two image
     folders) are not told apart: the name is all a run records of its data."""
-    named = _runs_by_kind({run_id: dataset for run_id, dataset in datasets.items() if dataset})
+    named = _runs_by_kind({run_id: dataset for run_id, dataset in datasets.items() if dataset}, "dataset")
     if named is None:
         return None
     return (
@@ -2163,13 +2164,28 @@ def compare_environment_note(environments: Mapping[str, Mapping[str, Any] | None
     )
 
 
-def _runs_by_kind(kinds: Mapping[str, str]) -> str | None:
-    """``kinds`` (run id -> its data set, loss, ...) as ``"a: r1, r2; b: r3"``, or None when all are one."""
+# A Compare note names the runs it speaks of up to this many; past it, it counts them (a sweep's ten long
+# ids took seven lines under every chart, twice a row of charts)
+MANY_RUNS_NAMED = 4
+
+
+def _named_runs(run_ids: Sequence[str]) -> str:
+    """``run_ids`` joined with ", ", or counted ("9 runs") past `MANY_RUNS_NAMED`."""
+    return ", ".join(run_ids) if len(run_ids) <= MANY_RUNS_NAMED else f"{len(run_ids)} runs"
+
+
+def _runs_by_kind(kinds: Mapping[str, str], table_column: str | None = None) -> str | None:
+    """``kinds`` (run id -> its data set, loss, ...) as ``"a: r1, r2; b: r3"``, or None when all are one.
+    Past `MANY_RUNS_NAMED` runs in all, with ``table_column`` (the summary table's column that says each
+    run's kind), counted instead: ``"a: 6 runs; b: 1 run (the table's loss column says which)"``."""
     groups: dict[str, list[str]] = {}
     for run_id, kind in kinds.items():
         groups.setdefault(kind, []).append(run_id)
     if len(groups) < 2:
         return None
+    if table_column is not None and len(kinds) > MANY_RUNS_NAMED:
+        counted = "; ".join(f"{kind}: {plural(len(ids), 'run')}" for kind, ids in groups.items())
+        return f"{counted}, as the table's {table_column} column says"
     return "; ".join(f"{kind}: {', '.join(ids)}" for kind, ids in groups.items())
 
 
@@ -2197,7 +2213,7 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
         if isinstance(loss, GANLoss) or loss in LOSSES
     }
     if column in LOSS_VALUE_COLUMNS:
-        named = _runs_by_kind({run_id: loss.name for run_id, loss in known.items()})
+        named = _runs_by_kind({run_id: loss.name for run_id, loss in known.items()}, "loss")
         if named is None:
             # one objective, but D's real target may differ (label smoothing): where D cannot tell it
             # outputs t/2, not 0.5, and every loss value there moves with t (D's, its halves, G's)
@@ -2224,9 +2240,9 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
         judged = [run_id for run_id, loss in known.items() if not loss.is_critic]
         if ranked and judged:
             return (
-                f"{column} of a Wasserstein critic ({', '.join(ranked)}) ranks its scores against the "
+                f"{column} of a Wasserstein critic ({_named_runs(ranked)}) ranks its scores against the "
                 "batch's median, which a healthy critic keeps high; the others' "
-                f"({', '.join(judged)}) is a verdict at a fixed threshold, about 50% where D cannot tell: "
+                f"({_named_runs(judged)}) is a verdict at a fixed threshold, about 50% where D cannot tell: "
                 "compare each run's trend, not the values."
             )
         return None
@@ -2248,8 +2264,9 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
         several = _runs_by_kind(midpoints)
         where = f"at its midpoint ({several})" if several else next(iter(midpoints.values()))
         return (
-            f"{column} is D's output, {where} where it cannot tell, for {', '.join(bounded)}, and a raw "
-            f"score (unbounded, no midpoint) for {', '.join(raw)}: compare each run's trend, not the values."
+            f"{column} is D's output, {where} where it cannot tell, for {_named_runs(bounded)}, and a raw "
+            f"score (unbounded, no midpoint) for {_named_runs(raw)}: compare each run's trend, not the "
+            "values."
         )
     return None
 

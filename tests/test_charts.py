@@ -2237,6 +2237,29 @@ def test_compare_draws_each_run_in_its_colour_and_dash():
     ]
 
 
+def test_compare_notes_count_the_runs_of_a_sweep_rather_than_name_each():
+    """Ten runs with long ids made each note seven lines under every chart: past MANY_RUNS_NAMED runs a
+    note counts them, and says which table column names each run's loss or data."""
+    sweep = {f"ring8-nonsaturating-lr_d_{i}e-4-seed{i}-sweep": "nonsaturating" for i in range(6)}
+    sweep |= {"hinge-run": "hinge", "critic": "wgan-gp"}
+    assert charts.compare_scale_note("d_loss", sweep) == (
+        "These runs train different losses (nonsaturating: 6 runs; hinge: 1 run; wgan-gp: 1 run, as the "
+        "table's loss column says): d_loss is on each loss's own scale, so compare each run's trend, not "
+        "the values across losses."
+    )
+    assert charts.compare_scale_note("d_acc_real", sweep).startswith(
+        "d_acc_real of a Wasserstein critic (critic) ranks its scores against the batch's median, which a "
+        "healthy critic keeps high; the others' (7 runs) is a verdict"
+    )
+    data = charts.compare_data_note({run_id: "ring8" for run_id in sweep} | {"d": "digits"})
+    assert data.startswith(
+        "These runs train on different data (ring8: 8 runs; digits: 1 run, as the table's dataset"
+    )
+    # four runs or fewer: each named, as before
+    few = dict(list(sweep.items())[-3:])
+    assert "hinge: hinge-run; wgan-gp: critic" in charts.compare_scale_note("d_loss", few)
+
+
 def test_compare_says_when_runs_values_mean_different_things():
     mixed = {"a": "nonsaturating", "b": "wgan-gp", "c": ""}  # c named no loss: left out
     assert charts.compare_scale_note("d_loss", mixed) == (
