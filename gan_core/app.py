@@ -69,6 +69,7 @@ from gan_core.registry import (
     compare_summary,
     headline_evaluation,
     settings_tables,
+    summary_settings,
 )
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
@@ -148,6 +149,7 @@ __all__ = [
     "run_zip_bytes",
     "save_points_upload",
     "settings_tables",
+    "summary_settings",
     "split_changes",
     "trained_accuracy",
     "upload_of",

@@ -1442,6 +1442,39 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     return table[differ], table[~differ & ~shared]
 
 
+# How many of the settings that differ Compare's summary table shows beside each run's results (all of them
+# are in its "Settings that differ" table): a sweep's few swept settings, not every field a run has
+SUMMARY_SETTINGS = 8
+# Settings that say how a run is recorded, not how it trains: shown after those that do (a sweep's seed
+# came 12th, after sample_every and eval_every)
+BOOKKEEPING_SETTINGS = (
+    "steps",
+    "sample_every",
+    "eval_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "keep_snapshots",
+    "device",
+)
+
+
+def summary_settings(
+    differing: pd.DataFrame, skip: Iterable[str] = (), most: int = SUMMARY_SETTINGS
+) -> pd.DataFrame:
+    """The settings that differ between runs (`settings_tables`' first table: a row per field, a column
+    per run) as columns of Compare's summary: a row per run (index: run id, in the table's order), a
+    column per field, the first ``most`` fields, those that shape training before the
+    `BOOKKEEPING_SETTINGS`, but ``(status)`` and those in ``skip`` (the summary's own columns: loss,
+    dataset, also as the settings' ``(loss)``, ``(dataset)``). What answers a sweep's "which setting won"
+    beside each run's quality, in the same texts as the full table."""
+    if most < 0:
+        raise ValueError(f"most must be 0 or more, got {most}")
+    skipped = {"(status)", *skip, *(f"({name})" for name in skip)}
+    fields = [field for field in differing.index if field not in skipped]
+    fields = sorted(fields, key=lambda field: field in BOOKKEEPING_SETTINGS)[:most]  # (stable)
+    return differing.loc[fields].T.rename_axis(index="run", columns=None)
+
+
 def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
     """Compare's download: the chosen runs' metrics.csv rows as one long CSV, each row led by its
     ``run_id`` and the run's ``source`` (run.json's: trainer, api, lightning), the runs in ``views``'

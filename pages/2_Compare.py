@@ -29,6 +29,7 @@ with engine_loading():
         compare_summary,
         quoted,
         settings_tables,
+        summary_settings,
     )
     from ui.common import (
         address_names,
@@ -252,6 +253,11 @@ dashes = {run_id: dash for run_id, (_, dash) in styles.items()}
 # The runs at a glance, above their charts: one row each, in their colours' order, the run named in its colour
 # (its charts' colour, darkened where needed to read on white), pinned while the table scrolls sideways.
 summary = compare_summary(views)
+# Beside each run's results, the settings that differ between the runs (a sweep's lr_d, seed, ...: which
+# setting won), the first few; all of them under the charts, in "Settings that differ"
+differing, partial = settings_tables(views)
+swept = summary_settings(differing, skip=summary.columns)
+summary = summary.join(swept, on="run")
 run_width = run_column_width(summary["run"].tolist(), least=80, most=260)
 newest_help = (
     "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
@@ -271,6 +277,7 @@ st.dataframe(
         "quality",
         "latest",
         "best",
+        *swept.columns,
         *SUMMARY_METRICS,
         "flags raised",
         "loss",
@@ -316,6 +323,15 @@ st.dataframe(
         "flags raised": st.column_config.TextColumn(
             "flags raised", width=200, help="every flag raised during the run, cleared since or not"
         ),
+        **{
+            field: st.column_config.TextColumn(
+                field,
+                width=text_column_width([field, *summary[field].astype(str)], 60, 160),
+                help="a setting that differs between these runs (all of them: Settings that differ, "
+                "under the charts)",
+            )
+            for field in swept.columns
+        },
     },
 )
 restyled = [run_id for run_id, dash in dashes.items() if dash != "solid"]
@@ -482,7 +498,6 @@ st.caption(
     f"between the runs that have it is listed here, {ABSENT} where a run has none; each run's (status) "
     "leads when the runs' differ or one has not finished."
 )
-differing, partial = settings_tables(views)
 # The field names whole (the index column is as narrow as a value otherwise), at 7.5 px a character.
 field_width = min(
     max(int(max((len(k) for k in [*differing.index, *partial.index]), default=5) * 7.5) + 24, 80), 320

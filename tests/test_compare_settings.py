@@ -10,12 +10,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from gan_core import charts, track
 from gan_core.config import GANConfig
-from gan_core.registry import ABSENT, RunRegistry, settings_tables
+from gan_core.registry import ABSENT, SUMMARY_SETTINGS, RunRegistry, settings_tables, summary_settings
 from gan_core.runner import Runner
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -76,6 +77,35 @@ def test_a_setting_two_runs_differ_on_is_listed_though_a_third_lacks_it(runs_roo
     # two runs alone: batch_size is still a difference, the tracked run's fields only the other's
     differ, partial = settings_tables({k: views[k] for k in ("b128", "mine")})
     assert "batch_size" in partial.index and "batch_size" not in differ.index
+
+
+def test_the_summary_shows_the_first_settings_that_differ_beside_each_run():
+    """A sweep reviewer could not tell which setting won: the summary had no lr_d, lr_g or seed, and the
+    settings table, runs as columns, sat under every chart."""
+    fields = ["(status)", "(source)", "(loss)", "(model)", "lr_d", "steps", "eval_every", "lr_g", "seed"]
+    fields += ["beta1", "beta2", "batch_size", "d_steps", "width"]
+    index = pd.Index(fields, name="field")
+    differing = pd.DataFrame({"a": [f"{f}-a" for f in fields], "b": [f"{f}-b" for f in fields]}, index=index)
+    shown = summary_settings(differing, skip=["run", "source", "loss", "dataset"])
+    # (status) and the summary's own columns left out, those that shape training first (the seed before
+    # eval_every), then the first SUMMARY_SETTINGS
+    assert SUMMARY_SETTINGS == 8
+    assert shown.columns.tolist() == [
+        "(model)",
+        "lr_d",
+        "lr_g",
+        "seed",
+        "beta1",
+        "beta2",
+        "batch_size",
+        "d_steps",
+    ]
+    assert shown.index.tolist() == ["a", "b"] and shown.loc["b", "seed"] == "seed-b"
+    bookkeeping = summary_settings(differing, most=len(fields))
+    assert bookkeeping.columns.tolist()[-2:] == ["steps", "eval_every"]
+    assert summary_settings(differing, most=0).empty and summary_settings(differing.iloc[0:0]).empty
+    with pytest.raises(ValueError, match="most must be 0 or more, got -1"):
+        summary_settings(differing, most=-1)
 
 
 def test_the_page_lists_the_difference_with_a_dash_for_the_run_without_it(runs_root):

@@ -125,10 +125,12 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     assert not at.exception
     # the first table on the page, above the charts (the settings tables come after them)
     shown = at.dataframe[0].value
-    assert shown["run"].tolist() == ["second", "first"] and shown.columns.tolist() == COLUMNS
+    assert shown["run"].tolist() == ["second", "first"] and shown.columns.tolist() == [*COLUMNS, "seed"]
+    # the settings that differ beside the runs' results, as "Settings that differ" writes them
+    assert shown["seed"].tolist() == ["1", "0"]
     assert shown["step"].tolist() == ["20 of 20", "20 of 20"]
     assert shown["quality"].tolist() == ["modes_covered", "modes_covered"]
-    assert [d.value.columns.tolist() == COLUMNS for d in at.dataframe].count(True) == 1
+    assert [d.value.columns.tolist() == [*COLUMNS, "seed"] for d in at.dataframe].count(True) == 1
     # each run named in its charts' colour (darkened where it would not read on white)
     colors = {run_id: color for run_id, (color, _) in at.session_state["cmp_styles"].items()}
     styles = at.dataframe[0].proto.arrow_data.styler.styles
