@@ -1374,11 +1374,15 @@ def _line_traces(
     single_point: bool = False,
     smoothed: np.ndarray | None = None,
     dash: str | None = None,
+    rows: np.ndarray | pd.Series | None = None,
 ) -> list[dict[str, Any]]:
     """The raw mean (faint, behind) when smoothing, then the smoothed line that carries legend and hover.
     ``smoothed``: ``smooth(raw, smoothing)`` when the caller has it already (a chart smooths all its lines
     in one call). ``dashed``: a thinner dashed line (a loss's halves); ``dash``: a full-width line in
-    that plotly dash (a run's `RUN_STYLES` style on Compare)."""
+    that plotly dash (a run's `RUN_STYLES` style on Compare). ``rows``: each point's rows (the view's);
+    where a point holds more than one step, the hover says its raw value is their mean ("raw mean of
+    ≤ 4 steps"), as a step's own value in metrics.csv differs from it (a sweep reviewer read step
+    1,004's "raw 0.8893" against the file's 0.8592)."""
     traces = []
     step = _wire_steps(step)
     width = 1.2 if dashed else 2.0
@@ -1405,12 +1409,23 @@ def _line_traces(
         )
         shown["y"] = _wire(smooth(raw, smoothing) if smoothed is None else smoothed)
         shown["customdata"] = _wire(raw)
-        shown["hovertemplate"] = "%{y:.4g} (raw %{customdata:.4g})"
+        held = _most_rows(rows)
+        what = "raw" if held <= 1 else f"raw mean of ≤ {held:,} steps"
+        shown["hovertemplate"] = f"%{{y:.4g}} ({what} %{{customdata:.4g}})"
     else:
         shown["y"] = _wire(raw)
         shown["hovertemplate"] = "%{y:.4g}"
     traces.append(shown)
     return traces
+
+
+def _most_rows(rows: np.ndarray | pd.Series | None) -> int:
+    """The most rows (steps) a chart's point holds, by the view's ``rows`` column: 1 without one."""
+    if rows is None:
+        return 1
+    found = np.asarray(rows, dtype=np.float64)
+    found = found[np.isfinite(found)]
+    return int(found.max()) if found.size else 1
 
 
 def _y_span(
@@ -1608,6 +1623,7 @@ def metric_figure(
             dashed=c in dashed,
             single_point=single_point or len(line_step) == 1,
             smoothed=None if smoothed is None else _kept(kept, smoothed[:, position])[0],
+            rows=view.get("rows"),
         )
         if len(step) and not shown.any():
             _say_unmeasured(lines[-1])
@@ -2643,6 +2659,7 @@ def compare_figure(
             smoothing=0.0 if sparse else smoothing,
             single_point=len(line_step) < 2,
             dash=dash,
+            rows=None if sparse else view.get("rows"),
         )
         if time_axis is not None:  # the time is the hover's title; each run's step, its line's
             _hover_steps(lines[-1], line_step)
@@ -2750,9 +2767,11 @@ def _hover_steps(line: dict[str, Any], step: np.ndarray) -> None:
     """A run's line drawn against time (``line``: `_line_traces`' last) hovered with each point's step
     as well as its value (and its raw value when smoothed, as against steps): "1.32 (raw 1.30), step
     600". The unified hover's title says the time, shared by the runs; a step is each run's own."""
-    if "customdata" in line:  # (the raw values, as `_line_traces` sends them)
+    if "customdata" in line:  # (the raw values, as `_line_traces` sends them, and words them)
         line["customdata"] = np.column_stack([np.asarray(line["customdata"], dtype=np.float64), step])
-        line["hovertemplate"] = "%{y:.4g} (raw %{customdata[0]:.4g}), step %{customdata[1]:,.0f}"
+        line["hovertemplate"] = line["hovertemplate"].replace(
+            "%{customdata:.4g})", "%{customdata[0]:.4g}), step %{customdata[1]:,.0f}"
+        )
     else:
         line["customdata"] = np.asarray(step, dtype=np.float64)
         line["hovertemplate"] = "%{y:.4g}, step %{customdata:,.0f}"

@@ -468,6 +468,22 @@ def test_marker_labels_never_print_over_each_other(view):
     assert [(a.x, a.xanchor) for a in labels] == [(110.0, "right"), (135.0, "right")]
 
 
+def test_a_points_raw_value_says_it_is_the_mean_of_its_steps_where_it_holds_several(view):
+    """A sweep reviewer read "raw 0.8893" at step 1,004 against metrics.csv's 0.8592 there: the point
+    held steps 1,001-1,004 and its raw value was their mean."""
+    held = int(view["rows"].max())
+    assert held > 1  # (the fixture's 300 rows in 64 buckets)
+    line = only_trace(charts.metric_figure(view, ["d_loss"], title="t", smoothing=0.6), "d_loss")
+    assert line.hovertemplate == f"%{{y:.4g}} (raw mean of ≤ {held} steps %{{customdata:.4g}})"
+    single = pd.DataFrame({"step": [1.0, 2.0, 3.0], "rows": [1.0, 1.0, 1.0], "d_loss": [1.0, 0.9, 0.8]})
+    line = only_trace(charts.metric_figure(single, ["d_loss"], title="t", smoothing=0.6), "d_loss")
+    assert line.hovertemplate == "%{y:.4g} (raw %{customdata:.4g})"
+    # on Compare too
+    frames = {"a": pd.DataFrame(view)}
+    line = only_trace(charts.compare_figure(frames, "d_loss", smoothing=0.6), "a")
+    assert f"raw mean of ≤ {held} steps" in line.hovertemplate
+
+
 def test_a_label_at_the_axis_start_is_written_right_of_its_line_not_over_the_y_ticks(view):
     """A flag at a run's first steps had its label left of its line, outside the plot, over the y axis'
     top tick (the "10" of a coverage chart hidden under "d_leads")."""
