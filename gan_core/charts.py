@@ -1231,6 +1231,11 @@ LOG_END_PAD_PX = 6  # a log axis' range beyond its end ticks, so that a line at 
 LOG_125 = (1.0, 2.0, 5.0)
 
 
+# The labelled decades (log10) a log axis writes as plain numbers (0.001 ... 10000); one whose labels go
+# beyond them is labelled in powers of ten (10⁻⁶), all of them
+LOG_PLAIN_DECADES = (-3, 4)
+
+
 def _log_ticks(span: tuple[float, float], plot_px: float) -> tuple[int | str, float, float] | None:
     """How a log axis over the positive data ``span`` (low, high) on a plot ``plot_px`` tall is labelled:
     ``(dtick, low tick, high tick)``, the end ticks in log10 units, the labelled ticks at or just beyond
@@ -1291,6 +1296,11 @@ def _y_axis(
             dtick, bottom, top = ticks
             pad = LOG_END_PAD_PX / max(plot_px, 1.0) * (top - bottom)
             axis["dtick"] = dtick
+            if dtick != "D2" and (bottom < LOG_PLAIN_DECADES[0] or top > LOG_PLAIN_DECADES[1]):
+                # decades beyond 0.001 ... 10,000 as powers of ten, every label alike and short: "~g"
+                # wrote 1, 0.001, 0.000001, 1e-9, 1e-12 down one axis, and 0.000001 ran into its title
+                del axis["tickformat"]
+                axis["exponentformat"] = "power"
             if dtick != "D2":
                 axis["tick0"] = top  # (log10 units): the labelled ticks counted from the top one
             if yrange is None:

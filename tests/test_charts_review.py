@@ -54,11 +54,18 @@ def test_a_log_axis_over_many_decades_labels_every_decade_and_the_datas_top():
     taller = validated(charts.training_figure(full_view(d, np.linspace(30.0, 120.0, 60)))).layout
     (log_axis,) = [taller[k] for k in taller if k.startswith("yaxis") and taller[k].type == "log"]
     assert (log_axis.dtick, labelled_ticks(log_axis)[-1]) == (2, 3.0) and log_axis.range[1] < 3.5
-    # a tick reads as a plain number: 100, not 1e+2
-    assert log_axis.tickformat == "~g"
-    # a span of three decades: every decade; the top not a power of ten: the tick above it
+    # decades beyond 0.001 ... 10,000: each as a power of ten, alike and short ("~g" wrote 1, 0.001,
+    # 0.000001, 1e-9, 1e-12 down one axis, and 0.000001 ran into the axis' title on Compare)
+    assert (log_axis.exponentformat, log_axis.tickformat) == ("power", None)
+    # a span of three decades: every decade; the top not a power of ten: the tick above it; labels that
+    # stay within 0.001 ... 10,000 read as plain numbers: 100, not 1e+2 or 10²
     axis = validated(charts.grad_norm_figure(norms(np.full(5, 0.02), np.full(5, 35.0)))).layout.yaxis
     assert axis.dtick == 1 and labelled_ticks(axis) == [-2.0, -1.0, 0.0, 1.0, 2.0]
+    assert (axis.tickformat, axis.exponentformat) == ("~g", None)
+    wide = validated(charts.grad_norm_figure(norms(np.full(5, 0.001), np.full(5, 9_000.0)))).layout.yaxis
+    assert labelled_ticks(wide)[0] == -3.0 and labelled_ticks(wide)[-1] == 4.0 and wide.tickformat == "~g"
+    deep = validated(charts.grad_norm_figure(norms(np.full(5, 0.0009), np.full(5, 9.0)))).layout.yaxis
+    assert labelled_ticks(deep)[0] == -4.0 and deep.exponentformat == "power"
     # one to two decades: 1, 2, 5 of each, the ends at such a tick (0.5 and 5 here)
     axis = validated(charts.grad_norm_figure(norms(np.full(5, 0.6), np.full(5, 4.0)))).layout.yaxis
     assert axis.dtick == "D2"
