@@ -1463,6 +1463,10 @@ def _x_extent(steps: Iterable[np.ndarray], markers: Sequence[tuple[float, ...]])
     return (float(values.min()), float(values.max())) if values.size else (0.0, 0.0)
 
 
+# A step axis whose first step is within this share of its last starts at 0 (`_finish`)
+AXIS_FROM_ZERO = 0.05
+
+
 def _finish(
     traces: list[dict[str, Any]],
     layout: dict[str, Any],
@@ -1474,7 +1478,9 @@ def _finish(
     """Add the event markers and the pinned axis, make room for the legend (on a plot as narrow as
     ``min_plot_px``), and build the figure.
 
-    The x axis autoranges from ``x_extent``'s first step (`_x_extent`), not before: plotly.js pads a
+    The x axis autoranges from ``x_extent``'s first step (`_x_extent`; from 0 where that is within
+    `AXIS_FROM_ZERO` of the last: a run from its first steps starts where its quality charts, drawn from
+    0, start, and the charts of one page line up), not before: plotly.js pads a
     range that holds markers by their size (an axis from step -10,444 on a long run whose first flag is at
     step 0), which the markers need not, as they are drawn over the axis' ends (``cliponaxis`` off;
     plotly.js still hides those outside a zoomed range, and clips the lines). Its end keeps plotly's
@@ -1485,6 +1491,8 @@ def _finish(
     plot_px = layout["height"] - margin["t"] - margin["b"]  # (before the legend's rows)
     max_chars = _label_chars(plot_px)
     first, last = x_extent
+    if 0 < first <= AXIS_FROM_ZERO * last:  # a run from its first steps: from 0, as the quality charts
+        first = 0.0
     marker_shapes, annotations, marker_traces = _event_layers(
         markers, last - first, max_chars, min_plot_px, plot_px, x_start=first
     )
@@ -2141,7 +2149,7 @@ def compare_untimed_note(figure: Mapping[str, Any]) -> str | None:
     untimed = ((figure.get("layout") or {}).get("meta") or {}).get("untimed") or []
     if not untimed:
         return None
-    runs = ", ".join(untimed)
+    runs = _named_runs(untimed)  # (each also named so in the chart's legend)
     has, its, it = ("has", "its", "it") if len(untimed) == 1 else ("have", "their", "them")
     return (
         f"{runs} {has} no training time recorded (no time_s in {its} metrics.csv): not drawn against "
@@ -2210,6 +2218,8 @@ def _runs_by_kind(kinds: Mapping[str, str], table_column: str | None = None) -> 
     if len(groups) < 2:
         return None
     if table_column is not None and len(kinds) > MANY_RUNS_NAMED:
+        if len(groups) == len(kinds):  # (a sweep of it: "1 run" each says nothing)
+            return f"{len(kinds)} runs, each its own, as the table's {table_column} column says"
         counted = "; ".join(f"{kind}: {plural(len(ids), 'run')}" for kind, ids in groups.items())
         return f"{counted}, as the table's {table_column} column says"
     return "; ".join(f"{kind}: {', '.join(ids)}" for kind, ids in groups.items())
@@ -2248,7 +2258,8 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
                     run_id: f"{loss.real_target:g}"
                     for run_id, loss in known.items()
                     if loss.uses_label_smoothing
-                }
+                },
+                "label_smoothing",
             )
             if targets is None:
                 return None
@@ -2277,7 +2288,7 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
         raw = [run_id for run_id, loss in known.items() if loss.midpoint is None]
         midpoints = {run_id: f"{known[run_id].midpoint:g}" for run_id in bounded}
         if bounded and not raw:
-            named = _runs_by_kind(midpoints)
+            named = _runs_by_kind(midpoints, "label_smoothing")
             if named is None:
                 return None
             return (
@@ -2287,7 +2298,7 @@ def compare_scale_note(column: str, losses: Mapping[str, str | GANLoss | None]) 
             )
         if not bounded or not raw:
             return None
-        several = _runs_by_kind(midpoints)
+        several = _runs_by_kind(midpoints, "label_smoothing")
         where = f"at its midpoint ({several})" if several else next(iter(midpoints.values()))
         return (
             f"{column} is D's output, {where} where it cannot tell, for {_named_runs(bounded)}, and a raw "
@@ -2349,8 +2360,8 @@ def compare_conditioning_note(
         return None
     within, across = CONDITIONING_MEANINGS[column]
     return (
-        f"{column} is measured {within} in the class-conditional runs ({', '.join(with_classes)}) and "
-        f"{across} in the others ({', '.join(without)}): compare each run's trend, not the values across "
+        f"{column} is measured {within} in the class-conditional runs ({_named_runs(with_classes)}) and "
+        f"{across} in the others ({_named_runs(without)}): compare each run's trend, not the values across "
         "the two."
     )
 
@@ -2364,10 +2375,11 @@ def run_styles(
     the palette's eight colours solid, then dashed, dotted and dash-dotted; past 32 runs, the least
     used). Removing a run from a comparison thus restyles none of the others, and its style is the next
     one given. Returns run id -> (colour, dash), for ``chosen`` only."""
-    previous = previous or {}
+    previous = previous if isinstance(previous, Mapping) else {}  # (a session's value of another shape)
     styles: dict[str, tuple[str, str]] = {}
     for run_id in chosen:
-        kept = tuple(previous.get(run_id) or ())
+        kept = previous.get(run_id)
+        kept = tuple(kept) if isinstance(kept, list | tuple) else None
         if kept in RUN_STYLES:
             styles[run_id] = kept
     for run_id in chosen:

@@ -1464,15 +1464,19 @@ def summary_settings(
     """The settings that differ between runs (`settings_tables`' first table: a row per field, a column
     per run) as columns of Compare's summary: a row per run (index: run id, in the table's order), a
     column per field, the first ``most`` fields, those that shape training before the
-    `BOOKKEEPING_SETTINGS`, but ``(status)`` and those in ``skip`` (the summary's own columns: loss,
-    dataset, also as the settings' ``(loss)``, ``(dataset)``). What answers a sweep's "which setting won"
-    beside each run's quality, in the same texts as the full table."""
+    `BOOKKEEPING_SETTINGS`, but ``(status)`` and the run's facts the summary shows already (``skip``,
+    its columns, as the settings name them: ``(loss)``, ``(dataset)``, ``(source)``). A setting named
+    as one of the summary's columns (a loop's ``config={"loss": ...}``) is shown as ``"loss (setting)"``.
+    What answers a sweep's "which setting won" beside each run's quality, in the same texts as the full
+    table."""
     if most < 0:
         raise ValueError(f"most must be 0 or more, got {most}")
-    skipped = {"(status)", *skip, *(f"({name})" for name in skip)}
+    skip = set(skip)
+    skipped = {"(status)", *(f"({name})" for name in skip)}
     fields = [field for field in differing.index if field not in skipped]
     fields = sorted(fields, key=lambda field: field in BOOKKEEPING_SETTINGS)[:most]  # (stable)
-    return differing.loc[fields].T.rename_axis(index="run", columns=None)
+    shown = differing.loc[fields].T.rename_axis(index="run", columns=None)
+    return shown.rename(columns={field: f"{field} (setting)" for field in fields if field in skip})
 
 
 def compare_csv_bytes(views: dict[str, RunView]) -> bytes:

@@ -251,7 +251,7 @@ picked = st.dataframe(
             format="%.4g",
             width=70,
             help="its value at that evaluation (lower is better for fid, fd_cls and grid_js; higher for "
-            "the others); a click on the header sorts the runs by it",
+            "the others); a click on the header sorts the runs by it; None: no evaluation yet",
         ),
         "quality_step": st.column_config.NumberColumn(
             "@ step", format="localized", width=65, help="the step of that evaluation"

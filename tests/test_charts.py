@@ -487,7 +487,7 @@ def test_a_points_raw_value_says_it_is_the_mean_of_its_steps_where_it_holds_seve
 def test_a_label_at_the_axis_start_is_written_right_of_its_line_not_over_the_y_ticks(view):
     """A flag at a run's first steps had its label left of its line, outside the plot, over the y axis'
     top tick (the "10" of a coverage chart hidden under "d_leads")."""
-    first = float(view["step"][0])  # where the x axis starts (it autoranges from there, no padding)
+    first = 0.0  # where the x axis starts: 0, as the view's first step (8) is within 5% of its last
     gap = (300 - first) * charts.LABEL_GAP_PX / charts.MIN_PLOT_PX
     near = first + 0.5 * gap
     flags = [event(near, "flag", "x", flag="d_leads"), event(150, "flag", "x", flag="d_leads")]
@@ -1766,10 +1766,13 @@ def test_step_axes_autorange_from_their_first_step_not_before(view):
     assert (bounds.minallowed, bounds.maxallowed) == (0.0, None)  # (a maxallowed: plotly.js ignores a zoom)
     marked = [t for t in quality.data if "markers" in (t.mode or "")]
     assert marked and all(t.cliponaxis is False for t in marked)
-    # the Train view's panels: from the first step of the view or of a marker, the same on every panel
-    early = [event(2, "hparam", "x", field="lr_g", new=1e-4)]
-    for events, first in (([], float(view["step"][0])), (early, 2.0)):
-        figure = charts.training_figure(view, events)
+    # the Train view's panels: from the first step of the view or of a marker, the same on every panel;
+    # from 0 where that is within 5% of the last (a run from its first steps: as its quality charts)
+    late = view.copy()
+    late["step"] = late["step"] + 1_000.0  # steps 1,008 ... 1,300: a branch, a zoom, a resumed run
+    early = [event(1_002, "hparam", "x", field="lr_g", new=1e-4)]
+    for shown, events, first in ((late, [], 1_008.0), (late, early, 1_002.0), (view, [], 0.0)):
+        figure = charts.training_figure(shown, events)
         axes = [figure.layout[name] for name in figure.layout if name.startswith("xaxis")]
         assert len(axes) == 4
         assert {a.autorangeoptions.minallowed for a in axes} == {first}
@@ -2208,6 +2211,7 @@ def test_label_crossings_counts_segments_through_the_box_and_skips_gaps():
 def test_run_styles_stay_with_their_runs_and_tell_nine_runs_apart():
     first = charts.run_styles(["a", "b", "c"])
     assert list(first.values()) == [(color, "solid") for color in charts.PALETTE[:3]]
+    first_two = {"a": first["a"], "b": first["b"]}
     # b removed: a and c keep theirs; d takes the style b freed, not a or c's
     second = charts.run_styles(["a", "c", "d"], first)
     assert second == {"a": first["a"], "c": first["c"], "d": first["b"]}
@@ -2223,6 +2227,9 @@ def test_run_styles_stay_with_their_runs_and_tell_nine_runs_apart():
         "dash",
     )
     assert len(set(many.values())) == size + 2
+    # a session's value of another shape is no style: fresh ones, no error
+    for stale in ({"a": 5}, ["a"], "a", {"a": "#0072b2"}, {"a": ("#0072b2", "wavy")}):
+        assert charts.run_styles(["a", "b"], stale) == first_two
     crowd = charts.run_styles([str(i) for i in range(len(charts.RUN_STYLES) + 1)])
     assert (
         len(set(crowd.values())) == len(charts.RUN_STYLES)
@@ -2270,6 +2277,14 @@ def test_compare_notes_count_the_runs_of_a_sweep_rather_than_name_each():
     data = charts.compare_data_note({run_id: "ring8" for run_id in sweep} | {"d": "digits"})
     assert data.startswith(
         "These runs train on different data (ring8: 8 runs; digits: 1 run, as the table's dataset"
+    )
+    # a label smoothing sweep: each run its own real target, said once, not a count of one per value
+    smoothed = {f"ls-{i}": LOSSES["nonsaturating"].smoothed(i / 20) for i in range(6)}
+    assert "(6 runs, each its own, as the table's label_smoothing column says: label smoothing)" in (
+        charts.compare_scale_note("d_loss", smoothed)
+    )
+    assert "differ (6 runs, each its own, as the table's label_smoothing column says)" in (
+        charts.compare_scale_note("d_real", smoothed)
     )
     # four runs or fewer: each named, as before
     few = dict(list(sweep.items())[-3:])

@@ -104,6 +104,9 @@ def test_the_summary_shows_the_first_settings_that_differ_beside_each_run():
     bookkeeping = summary_settings(differing, most=len(fields))
     assert bookkeeping.columns.tolist()[-2:] == ["steps", "eval_every"]
     assert summary_settings(differing, most=0).empty and summary_settings(differing.iloc[0:0]).empty
+    # a loop's own setting named as a summary column: shown, named apart from it
+    own = pd.DataFrame({"a": ["x", "1"], "b": ["y", "2"]}, index=pd.Index(["quality", "seed"], name="field"))
+    assert summary_settings(own, skip=["run", "quality"]).columns.tolist() == ["quality (setting)", "seed"]
     with pytest.raises(ValueError, match="most must be 0 or more, got -1"):
         summary_settings(differing, most=-1)
 
