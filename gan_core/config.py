@@ -66,6 +66,17 @@ MUTABLE_FIELDS = (
     "checkpoint_every",
 )
 
+# Fields that say how long a run trains and what it records, not how it trains (the sidebar's "Run" group,
+# with the seed; Compare's summary shows them after the settings that shape training)
+RECORDING_FIELDS = (
+    "steps",
+    "sample_every",
+    "eval_every",
+    "checkpoint_every",
+    "keep_checkpoints",
+    "keep_snapshots",
+)
+
 DEVICE_CHOICES = ("auto", "cpu", "cuda", "mps")  # what a menu offers; cuda:N is allowed too
 # Fields a run may take anew when it continues (resume, rewind) but not while it trains: where a run trains
 # is not part of what the run is, so a run trained on a GPU goes on on a CPU and the reverse.

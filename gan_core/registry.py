@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from gan_core.config import MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import MUTABLE_FIELDS, RECORDING_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource, dataset_classes
 from gan_core.distributed import job_fields
 from gan_core.environment import ENVIRONMENT_FIELDS
@@ -1445,17 +1445,9 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
 # How many of the settings that differ Compare's summary table shows beside each run's results (all of them
 # are in its "Settings that differ" table): a sweep's few swept settings, not every field a run has
 SUMMARY_SETTINGS = 8
-# Settings that say how a run is recorded, not how it trains: shown after those that do (a sweep's seed
-# came 12th, after sample_every and eval_every)
-BOOKKEEPING_SETTINGS = (
-    "steps",
-    "sample_every",
-    "eval_every",
-    "checkpoint_every",
-    "keep_checkpoints",
-    "keep_snapshots",
-    "device",
-)
+# Settings that say how a run is recorded or where it ran, not how it trains: shown after those that do (a
+# sweep's seed came 12th, after sample_every and eval_every)
+BOOKKEEPING_SETTINGS = (*RECORDING_FIELDS, "device")
 
 
 def summary_settings(

@@ -45,6 +45,7 @@ from gan_core.app import (
     MUTABLE_FIELDS,
     NUMBER_RANGES,
     PRESETS,
+    RECORDING_FIELDS,
     ConfigError,
     DataError,
     GANConfig,
@@ -500,15 +501,7 @@ def config_form(uploads_root: Path) -> FormCheck:
         for name in ("batch_size", "lr_g", "lr_d", "beta1", "beta2", "d_steps"):
             _number(name)
     with st.expander("Run"):
-        for name in (
-            "steps",
-            "sample_every",
-            "eval_every",
-            "checkpoint_every",
-            "keep_checkpoints",
-            "keep_snapshots",
-            "seed",
-        ):
+        for name in (*RECORDING_FIELDS, "seed"):
             _number(name)
         st.selectbox(
             "device",
