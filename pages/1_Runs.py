@@ -256,11 +256,16 @@ picked = st.dataframe(
         "quality_step": st.column_config.NumberColumn(
             "@ step", format="localized", width=65, help="the step of that evaluation"
         ),
+        # as wide as their longest list, within bounds ("d_overpowers, vanishin..." was cut at 190 px)
         "flags": st.column_config.TextColumn(
-            "flags up", width=190, help="flags up now, or when the run ended"
+            "flags up",
+            width=text_column_width(table["flags"].astype(str), 90, 320),
+            help="flags up now, or when the run ended",
         ),
         "flags_raised": st.column_config.TextColumn(
-            "flags raised", width=230, help="every flag raised during the run, cleared since or not"
+            "flags raised",
+            width=text_column_width(table["flags_raised"].astype(str), 110, 360),
+            help="every flag raised during the run, cleared since or not",
         ),
         "created": st.column_config.DatetimeColumn("created", width=105, format="MMM D HH:mm"),
         "steps": st.column_config.NumberColumn(

@@ -598,6 +598,11 @@ def test_flags_show_as_a_banner_with_a_suggestion_and_on_the_runs_page(runs_root
     at.switch_page("pages/1_Runs.py").run()
     row = at.dataframe[0].value.set_index("run_id").loc["flagged"]
     assert row["flags"] == "d_overpowers" and row["flags_raised"] == "d_overpowers, exploding_gradients"
+    # each list whole in its column (33 characters need about 234 px at the table's 6.6 px a character and
+    # its padding; 230 px cut them), and not much wider
+    widths = {name: c.get("width") for name, c in json.loads(at.dataframe[0].proto.columns).items()}
+    assert 234 <= widths["flags_raised"] <= 300
+    assert 90 <= widths["flags"] <= 130
 
 
 def test_log_scale_and_the_snapshot_slider_change_what_is_drawn(runs_root):
