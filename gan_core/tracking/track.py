@@ -181,12 +181,12 @@ def _data_kind(real: Tensor | None, given: str | None) -> str:
 REAL_RANGE_SLACK = 0.05  # how far past [-1, 1] real images may reach before `real_range_warning` speaks
 
 
-def real_range_warning(real: Tensor) -> str | None:
-    """What is wrong with the range of ``real`` images ((N, C, H, W)), or None when they are in [-1, 1]
-    as the sample grids and the quality metrics read them: all in [0, 1] (``x * 2 - 1`` maps them), up to
-    255 (``x / 127.5 - 1``), or outside [-1, 1] otherwise (standardised data: grids clip it, and the
-    bundled classifier, which measures digits in [-1, 1], misreads it)."""
-    low, high = (float(v) for v in torch.aminmax(real.detach().float()))
+def real_range_warning(low: float, high: float) -> str | None:
+    """What is wrong with the range of real images whose values run from ``low`` to ``high``
+    (`_check_real_values`' ends), or None when they are in [-1, 1] as the sample grids and the quality
+    metrics read them: all in [0, 1] (``x * 2 - 1`` maps them), up to 255 (``x / 127.5 - 1``), or outside
+    [-1, 1] otherwise (standardised data: grids clip it, and the bundled classifier, which measures digits
+    in [-1, 1], misreads it)."""
     if low >= -1 - REAL_RANGE_SLACK and high <= 1 + REAL_RANGE_SLACK and not (low >= 0 and high <= 1):
         return None
     found = f"real images hold values from {low:g} to {high:g}"
@@ -2340,9 +2340,9 @@ def _init_main(
     if isinstance(real_labels, np.ndarray) and np.issubdtype(real_labels.dtype, np.integer):
         real_labels = torch.as_tensor(real_labels)  # numpy classes, taken as n_classes takes numpy ints
     n_classes = _check_classes(n_classes, real, real_labels, dataset)
-    _check_real_values(real, kind, dataset)
-    if real is not None and kind == "images" and real.numel():
-        wrong = real_range_warning(real)
+    ends = _check_real_values(real, kind, dataset)
+    if ends is not None and kind == "images":
+        wrong = real_range_warning(*ends)
         if wrong is not None:  # a warning, not a refusal: a loop may train on another range on purpose
             warn_user(wrong)
     if not isinstance(model, str):  # run.json holds it as text (its reader refuses anything else)
@@ -2643,7 +2643,7 @@ REAL_ON_MODES_PCT = 90.0
 REAL_ON_MODES_STD = 5.0
 
 
-def _check_real_values(real: Tensor | None, kind: str, dataset: str | None) -> None:
+def _check_real_values(real: Tensor | None, kind: str, dataset: str | None) -> tuple[float, float] | None:
     """`TrackingError` unless ``real``'s values are finite (NaN or inf in them made every grid measure
     read 0, "matches", and every 2D snapshot unreadable: bounds not finite) and, for a 2D toy with modes
     to count (``ring8``, ``grid25``: `gan_core.data.mode_count`), lie on that toy's modes: the mode
@@ -2652,16 +2652,18 @@ def _check_real_values(real: Tensor | None, kind: str, dataset: str | None) -> N
     0 modes covered and a false ``mode_collapse`` whatever G did. At least `REAL_ON_MODES_PCT` % of
     ``real``'s points must be within `REAL_ON_MODES_STD` std of a centre.
 
-    Finite is checked in one pass that allocates nothing (``torch.aminmax``: NaN or inf anywhere makes a
-    bound not finite, one sync at init), the examples at fault counted only when it finds some."""
+    Returns ``real``'s smallest and largest value (what `real_range_warning` reads), None for no examples
+    or complex ones. Finite is checked on those ends, in one pass that allocates nothing
+    (``torch.aminmax``: NaN or inf anywhere makes an end not finite; one sync at init), the examples at
+    fault counted only when it finds some."""
     if real is None or not real.numel():
-        return
+        return None
+    ends = None
     if real.is_complex():
         finite_ends = bool(torch.isfinite(real).all())
-    elif real.is_floating_point():
-        finite_ends = all(math.isfinite(float(v)) for v in torch.aminmax(real.detach()))
     else:
-        finite_ends = True  # (integers: always finite)
+        ends = tuple(float(v) for v in torch.aminmax(real.detach()))
+        finite_ends = all(math.isfinite(v) for v in ends)
     if not finite_ends:
         finite = torch.isfinite(real)
         bad = (~finite).reshape(len(real), -1).any(dim=1)
@@ -2673,7 +2675,7 @@ def _check_real_values(real: Tensor | None, kind: str, dataset: str | None) -> N
             "them)"
         )
     if kind != "points" or not dataset or not mode_count(dataset):
-        return
+        return ends
     from gan_core.config import GANConfig
 
     toy = load_data(GANConfig(dataset=dataset))
@@ -2688,6 +2690,7 @@ def _check_real_values(real: Tensor | None, kind: str, dataset: str | None) -> N
             f"{REAL_ON_MODES_PCT:g}% there), or dataset='' for points of your own (measured on a grid: "
             "grid_kl, grid_js)"
         )
+    return ends
 
 
 def _image_layout(real: Tensor) -> tuple[str, str] | None:
