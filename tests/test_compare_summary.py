@@ -139,6 +139,18 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     assert label_color(colors["first"]) != label_color(colors["second"])
 
 
+def test_the_pinned_run_column_shows_a_default_run_id_whole(runs_root):
+    """A newcomer's default run, digits-nonsaturating-20261206-043304-0b70 (41 characters), lost its last
+    character in Compare's pinned run column, capped at 260 px."""
+    run_id = "digits-nonsaturating-20261206-043304-0b70"
+    finished(runs_root, run_id, steps=4)
+    at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT).run()
+    at.multiselect(key="cmp_runs").set_value([run_id]).run()
+    assert not at.exception
+    width = json.loads(at.dataframe[0].proto.columns)["run"]["width"]
+    assert 41 * 6.6 + 16 <= width <= 360  # (Source Sans: 6.6 px a character, and the cell's padding)
+
+
 def test_a_column_is_as_wide_as_its_longest_text_within_its_bounds():
     """Compare's summary columns fit their texts (`ui.common.text_column_width`): past 100,000 steps the
     fixed 115 px cut "100,499 (until stop" and an 85 px "best" cut "1.42 @100,00", which read as another

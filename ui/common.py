@@ -713,7 +713,8 @@ def environment_table(environment: dict[str, Any]) -> pd.DataFrame:
 def run_column_width(run_ids: list[str], least: int = 120, most: int = 520) -> int:
     """Pixels of a table's run column that show the longest id whole, so that what tells a branch from its
     parent (its "-at2000" end) is never cut, and no more (`text_column_width`); at least ``least`` (the
-    header's width), at most ``most`` (the Runs page's 520; Compare's summary, pinned at 768 px, 260)."""
+    header's width), at most ``most`` (the Runs page's 520; Compare's summary, pinned, 340: a default
+    41-character id whole, where 260 cut its last character)."""
     return text_column_width(run_ids, least, most)
 
 
