@@ -640,6 +640,13 @@ def _cut_label(label: str, max_chars: int = MAX_LABEL_CHARS) -> str:
     return label if len(text) <= max_chars else html.escape(text[: max_chars - 1] + "…")
 
 
+def _marker_depth(label: str, plot_px: float) -> float:
+    """How far (px) a vertical event marker's ``label`` reaches down from the top of a plot ``plot_px``
+    tall, cut as `_event_layers` cuts it there (`_label_chars`): a reference label lower down is clear."""
+    shown = html.unescape(_cut_label(label, _label_chars(int(plot_px))))
+    return len(shown) * LABEL_CHARS_AT_PX / MAX_LABEL_CHARS + CAP_PX / 2
+
+
 def _event_layers(
     markers: Sequence[tuple[float, str, str, str, str]],
     x_span: float,
@@ -1050,6 +1057,9 @@ LABEL_BELOW_TOP_SHARE = 0.2
 REFERENCE_CHAR_PX = 5.5  # a reference line's label at 9 px: `LEGEND_CHAR_PX` scaled (4.4-5.0 measured)
 MARKER_LABEL_PX = 16  # a vertical event label's width at 10 px, with its padding, left of its line
 REFERENCE_LABEL_PX = 13  # a reference line's label at 9 px, with its gap to the line, in height
+REFERENCE_PAD_PX = 3  # a reference line's label's gap to its line (plotly's default)
+# ... where a curve crosses the label's place: clear of a quality chart's point markers (6 px) on the line
+REFERENCE_CROSSED_PAD_PX = 7
 
 
 def _segments(curves: Sequence[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, ...]:
@@ -1094,6 +1104,7 @@ def _hline_shapes(
     plot_px: float = MIN_PLOT_PX,
     curves: Sequence[tuple[np.ndarray, np.ndarray]] = (),
     plot_height_px: float = METRIC_HEIGHT - MARGIN["t"] - MARGIN["b"],
+    avoid_depths: Sequence[float] = (),
 ) -> list[dict[str, Any]]:
     """Dashed reference lines ``(y, label)`` across the plot, labelled at their left end by default.
     ``span``: the extent of the chart's data and reference lines in data units (plotly pads its axis a
@@ -1103,9 +1114,11 @@ def _hline_shapes(
     is written under the label it would cover, with its value (``classifier, held out (0.994)``).
 
     ``avoid``: where event markers cross the plot, as fractions of its width (0 its left edge, 1 its
-    right), each a line with its label written down its left side (`_event_layers`). A label that one
-    would print over, on a plot ``plot_px`` wide (the narrowest it is drawn), goes to the line's right
-    end, or its middle, whichever is clear (it stays at the left when none is).
+    right), each a line with its label written down its left side (`_event_layers`), from the plot's
+    top to ``avoid_depths`` px below it (`_marker_depth`; without them, the whole height). A label that
+    one would print over, on a plot ``plot_px`` wide (the narrowest it is drawn), goes to the line's
+    right end, or its middle, whichever is clear (it stays at the left when none is; the browser then
+    hides the markers' labels it is written over: `ui.live_chart`).
 
     ``curves``: the lines the chart draws, ``(x, y)`` with x in fractions of the plot's width and y in
     data units (NaN for a gap), on a plot ``plot_height_px`` tall. With a ``span``, a label goes where
@@ -1115,17 +1128,20 @@ def _hline_shapes(
     sits where the curves converge (chance, equilibrium), so the left end, where a run starts far from
     it, is often clear; where a run's curves cross it all along, no place is."""
     avoid = [float(a) for a in avoid]
-    # Each marker's line and its label, in pixels of the plot: the label's box ends at the line.
-    marker_spans = [(a * plot_px - MARKER_LABEL_PX, a * plot_px + 2.0) for a in avoid]
+    depths = [float(d) for d in avoid_depths] if len(avoid_depths) == len(avoid) else [math.inf] * len(avoid)
+    # Each marker's line and its label, in pixels of the plot: the label's box ends at the line and
+    # reaches down from the plot's top
+    marker_spans = [(a * plot_px - MARKER_LABEL_PX, a * plot_px + 2.0, d) for a, d in zip(avoid, depths)]
 
     def box(end: str, label: str) -> tuple[float, float]:
         width = len(html.unescape(label)) * REFERENCE_CHAR_PX + 6.0
         start = {"start": 0.0, "middle": (plot_px - width) / 2, "end": plot_px - width}[end]
         return start, start + width
 
-    def clear(end: str, label: str) -> bool:
+    def clear(end: str, label: str, top_px: float = 0.0) -> bool:
+        """Whether a label at ``end``, its top ``top_px`` below the plot's, is clear of every marker's."""
         start, stop = box(end, label)
-        return not any(low < stop and start < high for low, high in marker_spans)
+        return not any(low < stop and start < high and top_px < depth for low, high, depth in marker_spans)
 
     # (a log axis has no place for a line at 0 or below)
     hlines = [(float(y), label) for y, label in hlines if not log_y or y > 0]
@@ -1160,6 +1176,7 @@ def _hline_shapes(
     for y, label in hlines:
         joined = None  # the shape whose label says this line's too, where no place of its own is clear
         below = False
+        crossed = False  # a curve passes through the label's place (along its line, at a ceiling)
         end = next((e for e in ("start", "end", "middle") if clear(e, label)), "start")
         if known_span:
             low, high = (position(v) for v in span)
@@ -1178,6 +1195,8 @@ def _hline_shapes(
                 places = []
                 for side in sides:
                     y_box = (at - label_h, at) if side else (at, at + label_h)
+                    # its top in px below the plot's (plotly's padding of the axis left out: a little high)
+                    top_px = (high - y_box[1]) / (high - low) * plot_height_px
                     for e in ("start", "end", "middle"):
                         start, stop = box(e, label)
                         crossings = (
@@ -1185,11 +1204,12 @@ def _hline_shapes(
                             if segments is not None
                             else 0
                         )
-                        blocked = not clear(e, label)
+                        blocked = not clear(e, label, top_px)
                         places.append(
                             (blocked, over(e, label, y_box) is not None, crossings, len(places), e, side)
                         )
                 end, below = min(places)[4:]  # the first of the least crossed
+                crossed = min(places)[2] > 0
                 y_box = (at - label_h, at) if below else (at, at + label_h)
                 joined = over(end, label, y_box) if min(places)[1] else None
                 if joined is None:
@@ -1217,6 +1237,9 @@ def _hline_shapes(
                     "text": label,
                     "textposition": end,
                     "yanchor": "top" if below else "bottom",
+                    # off the line by a marker's radius more where a curve runs along it (mode_kl at
+                    # ln K all run long, every sample in one mode): its markers no longer cut the text
+                    "padding": REFERENCE_CROSSED_PAD_PX if crossed else REFERENCE_PAD_PX,
                     "font": {"size": 9, "color": REFERENCE_COLOR, "shadow": TEXT_HALO},
                 },
             }
@@ -1692,14 +1715,19 @@ def metric_figure(
     # what a reference line's label could be printed over: the lines drawn bold (smoothed, when smoothed)
     drawn = [means[c] if smoothed is None else smoothed[:, i] for i, c in enumerate(columns)]
     width = last - first
+    span = yrange or _y_span([*means.values(), *bands.values()], hlines, log_y)
+    if from_zero and not log_y and span is not None:  # the axis plotly draws reaches down to 0 ("tozero")
+        span = (min(span[0], 0.0), max(span[1], 0.0))
+    plot_height = height - MARGIN["t"] - MARGIN["b"]
     references = _hline_shapes(
         hlines,
         log_y,
-        yrange or _y_span([*means.values(), *bands.values()], hlines, log_y),
+        span,
         avoid=(marked - first) / width if width > 0 else (),
         plot_px=min_plot_px,
         curves=[((step - first) / width, line) for line in drawn] if width > 0 else (),
-        plot_height_px=height - MARGIN["t"] - MARGIN["b"],
+        plot_height_px=plot_height,
+        avoid_depths=[_marker_depth(m[1], plot_height) for m in event_list],
     )
     return _finish(traces, layout, event_list, _x_extent(spanned, event_list), references, min_plot_px)
 
@@ -2765,12 +2793,15 @@ def compare_figure(
     marked = np.array([m[0] for m in markers], dtype=np.float64)
     spanned = np.concatenate([s[np.isfinite(s)] for s in steps] + [marked])
     first, width = (spanned.min(), np.ptp(spanned)) if spanned.size else (0.0, 0.0)
+    plot_height = METRIC_HEIGHT - MARGIN["t"] - MARGIN["b"]
     references = _hline_shapes(
         hlines,
         log_y,
         yrange or span,
         avoid=(marked - first) / width if width > 0 else (),
         curves=[((x - first) / width, y) for x, y in drawn] if width > 0 else (),
+        plot_height_px=plot_height,
+        avoid_depths=[_marker_depth(m[1], plot_height) for m in markers],
     )
     figure = _finish(traces, layout, markers, _x_extent(steps, markers), references)
     return _x_revision(figure, column, time_axis)

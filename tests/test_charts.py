@@ -2124,12 +2124,15 @@ def test_quality_legends_fit_the_narrowest_chart():
     ("flag_step", "label_at"),
     [
         (None, "start"),  # nothing in the way: at the line's left end, as before
-        (260, "end"),  # d_leads near the left: the label goes to the right end
+        # d_leads near the left: its label reaches ~50 px down from the plot's top, and this line (0.95
+        # of an axis to ~21) lies near the foot: the label stays, its marker's line under it
+        (260, "start"),
         (2900, "start"),  # near the right: it stays
     ],
 )
 def test_a_reference_label_keeps_clear_of_the_event_markers(flag_step, label_at):
-    """On the PRDC chart a d_leads marker near the start was printed over "real vs real: 0.94–0.97"."""
+    """On the PRDC chart a d_leads marker near the start was printed over "real vs real: 0.94–0.97"
+    (`test_a_reference_label_moves_only_where_a_marker_label_reaches_it`: the line near the top)."""
     events = [BASELINE]
     if flag_step is not None:
         events.append(event(flag_step, "flag", "d_leads", flag="d_leads"))
@@ -2140,6 +2143,64 @@ def test_a_reference_label_keeps_clear_of_the_event_markers(flag_step, label_at)
     if flag_step is not None:
         (marker,) = event_shapes(prdc)
         assert marker.x0 == flag_step
+
+
+def test_a_reference_label_moves_only_where_a_marker_label_reaches_it():
+    """A marker's label is written down from the plot's top (`_marker_depth`): a reference label near
+    the top is moved from under it, one lower down stays where it reads first, at the left."""
+    depth = chart_builders._marker_depth("d_leads", 200)
+    assert 40 < depth < 60  # 7 characters at 10 px, and half its cap
+
+    def end(y: float) -> str:
+        (shape,) = chart_builders._hline_shapes(
+            [(y, "real vs real: 0.94–0.97")],
+            False,
+            (0.0, 1.0),
+            avoid=(0.05,),
+            plot_height_px=200,
+            avoid_depths=(depth,),
+        )
+        return shape["label"]["textposition"]
+
+    assert end(0.95) == "end"  # its label under the line, ~10 px from the top: under d_leads' label
+    assert end(0.6) == "start"  # ~80 px down: clear of it
+    assert end(0.2) == "start"
+    # without the depths every marker is taken to reach the whole height, as before
+    (shape,) = chart_builders._hline_shapes([(0.2, "real vs real")], False, (0.0, 1.0), avoid=(0.05,))
+    assert shape["label"]["textposition"] == "end"
+
+
+def test_a_reference_label_along_a_curve_keeps_clear_of_its_points():
+    """mode_kl at ln 8 all run long (every sample in one mode): its points lay on the ceiling's label."""
+    x = np.linspace(0.0, 1.0, 8)
+    on = chart_builders._hline_shapes(
+        [(math.log(8), "ln 8 = 2.08: all in one mode")],
+        False,
+        (0.0, math.log(8)),
+        curves=[(x, np.full(8, math.log(8)))],
+    )
+    off = chart_builders._hline_shapes(
+        [(math.log(8), "ln 8 = 2.08: all in one mode")],
+        False,
+        (0.0, math.log(8)),
+        curves=[(x, np.full(8, 0.3))],
+    )
+    assert on[0]["label"]["padding"] == charts.REFERENCE_CROSSED_PAD_PX > charts.REFERENCE_PAD_PX
+    assert off[0]["label"]["padding"] == charts.REFERENCE_PAD_PX
+    assert on[0]["label"]["yanchor"] == off[0]["label"]["yanchor"] == "top"  # at the top: under the line
+
+
+def test_a_quality_chart_from_zero_places_its_labels_on_the_axis_drawn():
+    """A collapsed run's mode_kl, all at ln 8: its span was that one value, and the ceiling's label was
+    put above the line, out of the plot's top under the legend; the axis drawn reaches down to 0."""
+    steps = np.arange(500.0, 4001.0, 500.0)
+    view = {"step": steps, "mode_kl": np.full(steps.size, math.log(8))}
+    (ceiling,) = [
+        s
+        for s in charts.quality_figures(view, coverage_total=8)["kl_modes"].layout.shapes
+        if s.label.text and s.label.text.startswith("ln 8")
+    ]
+    assert ceiling.label.yanchor == "top"
 
 
 def test_reference_labels_take_the_end_no_marker_crosses():

@@ -367,6 +367,28 @@ function label(chart, figure) {
   chart.querySelectorAll(".modebar-btn").forEach((button) => button.setAttribute("tabindex", "-1"));
 }
 
+// ---- A reference line's label before a marker's ----
+// A reference line's label ("ln 8 = 2.08: all in one mode", the ceiling mode_kl sits on in a collapse) goes
+// where no event marker's vertical label is (`charts._hline_shapes`), which, on a narrow chart with flags
+// all along, may be nowhere: there, read as drawn, the marker labels it crosses are hidden (their lines and
+// caps stay, each cap's hover names its flag, and the page's other charts label it). Two labels printed over
+// each other read as neither, and the reference says what is unique to its chart.
+function hideCrossedMarkerLabels(chart) {
+  const references = [...chart.querySelectorAll(".shape-label-text")]
+    .map((text) => text.getBoundingClientRect())
+    .filter((box) => box.width > 0 && box.height > 0);
+  const specs = (chart._fullLayout && chart._fullLayout.annotations) || [];
+  chart.querySelectorAll("g.annotation").forEach((group) => {
+    const spec = specs[Number(group.getAttribute("data-index"))];
+    if (!spec || spec.textangle !== -90) return;  // (a marker's label: written down its line)
+    const text = group.querySelector(".annotation-text") || group;
+    const box = text.getBoundingClientRect();
+    const crossed = references.some((ref) => ref.left < box.right && box.left < ref.right
+      && ref.top < box.bottom && box.top < ref.bottom);
+    group.style.visibility = crossed ? "hidden" : "";
+  });
+}
+
 // Draw the chart's figure fitted to its width: drawn with the fit its last figure took, measured, and
 // drawn again while the measure asks for another fit (twice at most: the title, then the margin)
 async function drawFitted(Plotly, chart, resized) {
@@ -393,6 +415,7 @@ async function drawFitted(Plotly, chart, resized) {
   chart.fit = fit;
   chart.drawnLowered = align;  // (`lowered`: not `align`, a div's own HTML attribute, a string)
   label(chart, figure);
+  hideCrossedMarkerLabels(chart);
   if (chart.rowGroup) lineUp(chart.rowGroup);
 }
 
@@ -611,6 +634,9 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
       if (chart.listening) return;
       chart.listening = true;
       chart.on("plotly_relayout", (event) => followZoom(chart, event));
+      // a zoom or pan draws the labels again where they now fall (a row's lining up does too)
+      chart.on("plotly_afterplot", () => hideCrossedMarkerLabels(chart));
+      chart.on("plotly_relayout", () => hideCrossedMarkerLabels(chart));
       // A click reports the x under it (and whether that is at the lines' end), read from where the
       // button went up on the subplot under it: plotly_click needs a hovered point and a press and release
       // on one element, and each refresh's Plotly.react clears the hover and may replace the element
