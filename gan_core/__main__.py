@@ -41,7 +41,13 @@ import torch
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
 from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, DataSource, load_data, read_points_csv
-from gan_core.diagnostics import grid_divergences, image_metrics, label_fidelity, mode_metrics
+from gan_core.diagnostics import (
+    class_diversity,
+    grid_divergences,
+    image_metrics,
+    label_fidelity,
+    mode_metrics,
+)
 from gan_core.distributed import DistContext, DistributedError, from_env, shutdown
 from gan_core.downstream import (
     CONDITIONAL_RUN,
@@ -966,12 +972,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "--inception-weights PATH"
             )
     split = cfg.seed if G is not None else args.seed
-    result = evaluate_samples(samples, cfg, source, inception=inception, seed=split)
+    # a conditional G is drawn with the classes in turn (its default): its diversity within each
+    asked = (
+        balanced_labels(EVALUATE_RUN_SAMPLES, model_classes(G)).numpy()
+        if G is not None and model_classes(G) >= 2
+        else None
+    )
+    result = evaluate_samples(samples, cfg, source, inception=inception, seed=split, labels=asked)
     if G is not None:  # which G was scored: the run, and the checkpoint and step its weights are from
         result = {"run": str(loaded.run_path), "checkpoint": loaded.checkpoint, "step": loaded.step, **result}
-    if G is not None and model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS:
+    if asked is not None and cfg.dataset in CLASSIFIED_DATASETS:
         # as the run's evaluator scores it: the classes asked for in turn, named by the data's classifier
-        asked = balanced_labels(EVALUATE_RUN_SAMPLES, model_classes(G)).numpy()
         result["label_fidelity"] = label_fidelity(get_classifier(cfg).predict(drawn), asked)
         result["gan_train_test"] = gan_train_test(cfg, G, seed=args.seed)
         try:
@@ -1078,12 +1089,15 @@ def evaluate_samples(
     *,
     inception: Path | None = None,
     seed: int = 0,
+    labels: np.ndarray | None = None,
 ) -> dict:
     """The metrics of samples read by `read_samples` against ``cfg``'s real data, JSON-ready.
 
     ``source`` names the samples in errors (image sizes are checked here, against the loaded data).
     ``inception``: the Inception weights file, to measure in its space too. ``seed``: the run seed whose
-    real half the feature-space metrics measure against (`evaluation.split_seed`).
+    real half the feature-space metrics measure against (`evaluation.split_seed`). ``labels`` (N,): the
+    class each sample was drawn for (a conditional G's): ``diversity`` is then measured within each
+    class (`diagnostics.class_diversity`), as a conditional run records it, where the data has labels.
     """
     data = load_data(cfg, "cpu")
     real = data.examples().numpy()
@@ -1109,6 +1123,9 @@ def evaluate_samples(
         if cfg.dataset in CLASSIFIED_DATASETS:
             classifier = get_classifier(cfg)
         metrics.update(image_metrics(fake, real, classifier))
+        real_labels = data.example_labels() if labels is not None else None
+        if real_labels is not None:  # as a conditional run measures it: within each class asked for
+            metrics["diversity"] = class_diversity(fake, labels, real, real_labels.numpy())
         if classifier is not None:
             metrics["classifier_accuracy"] = classifier.held_out_accuracy
         # Image quality in the classifier's feature space, against the same real half a run of this

@@ -14,10 +14,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import gan_core.__main__ as cli_module
 from gan_core.__main__ import build_parser
+from gan_core.config import GANConfig
+from gan_core.data import load_data
 from gan_core.downstream import CONDITIONAL_RUN
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, _describe_holder
 from tests.test_cli import TINY
@@ -167,11 +170,34 @@ def test_a_checkpoints_bare_name_is_looked_up_in_the_runs_checkpoints(ring8, cli
 def test_evaluate_gives_a_conditional_runs_label_fidelity(conditional_digits, cli, monkeypatch):
     monkeypatch.setattr(cli_module, "gan_train_test", lambda *a, **k: {"skipped": True})  # tested elsewhere
     monkeypatch.setattr(cli_module, "augmentation_probe", lambda *a, **k: {"skipped": True})
+    asked = []  # the classes its diversity is measured within (the test below: how it is)
+    monkeypatch.setattr(
+        cli_module, "class_diversity", lambda fake, labels, *real: asked.append(labels) or 0.25
+    )
     res = cli("evaluate", "--run", str(conditional_digits))
     assert res.returncode == 0, res.stderr
     got = json.loads(res.stdout)
     assert 0.0 <= got["label_fidelity"] <= 1.0
+    assert got["diversity"] == 0.25  # within each class, as the run records it
+    (labels,) = asked
+    assert labels.tolist() == [i % 10 for i in range(cli_module.EVALUATE_RUN_SAMPLES)]  # in turn, G's default
     assert "label_fidelity" in cli("evaluate", "--help").stdout
+
+
+def test_evaluate_measures_a_conditional_gs_diversity_within_each_class():
+    """evaluate --run printed a conditional G's diversity across classes (1.17) where its run recorded
+    it within each (0.076: collapsed in every class, its rows of one image each): what the README warns
+    a collapse across classes hides. Ten real digits of each class, each repeated: one image a class."""
+    cfg = GANConfig(dataset="digits", device="cpu")
+    data = load_data(cfg)
+    images, labels = data.examples().numpy(), np.asarray(data.labels)
+    firsts = np.array([np.flatnonzero(labels == k)[0] for k in range(10)])
+    asked = np.arange(200) % 10
+    samples = (images[firsts[asked]] + 1.0) / 2.0  # to [0, 1], as a file of samples holds them
+    across = cli_module.evaluate_samples(samples, cfg)["diversity"]
+    within = cli_module.evaluate_samples(samples, cfg, labels=asked)["diversity"]
+    assert across >= 0.5  # ten different digits: spread as real ones are
+    assert 0.0 <= within <= 0.01  # one image per class
 
 
 # -------------------------------------------------------- 4. a resume given fewer steps than the run is at
