@@ -56,6 +56,7 @@ from gan_core.presets import (
     healthy_preset_for,
     healthy_recipe_not_used,
     read_pictures,
+    trains_as_the_defaults,
 )
 from gan_core.quoting import quoted
 from gan_core.registry import (
@@ -140,6 +141,7 @@ __all__ = [
     "headline_evaluation",
     "healthy_preset_for",
     "healthy_recipe_not_used",
+    "trains_as_the_defaults",
     "list_uploads",
     "load_data",
     "metrics_csv_bytes",

@@ -42,6 +42,7 @@ with engine_loading():
         row_samples,
         split_changes,
         trained_accuracy,
+        trains_as_the_defaults,
     )
     from ui.common import (
         AWAITED_KEY,
@@ -431,11 +432,15 @@ with st.container(key="train_notes"):
     # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
     if start_note:
         st.caption(start_note)
-    # A 2D dataset picked in the form: the defaults are tuned for the 8x8 digits (on grid25 G's points stay
-    # on a thin line), and the Guide's healthy recipe for it is one click away.
-    form_dataset_preset = (  # (none while the form holds a preset: its own caption says what it shows)
+    # A 2D dataset picked in the form of defaults: they are tuned for the 8x8 digits (on grid25 G's points
+    # stay on a thin line), and the Guide's healthy recipe for it is one click away. (None while the form
+    # holds a preset, whose own caption says what it shows, or settings of the user's own.)
+    form_dataset_preset = (
         healthy_recipe_not_used(form_cfg)
-        if form_cfg is not None and form_cfg.is_points and form_preset(form_cfg) is None
+        if form_cfg is not None
+        and form_cfg.is_points
+        and form_preset(form_cfg) is None
+        and trains_as_the_defaults(form_cfg)
         else None
     )
     if form_dataset_preset is not None:

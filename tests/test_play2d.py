@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 from gan_core import charts
 from gan_core.config import GANConfig
 from gan_core.losses import get_loss
-from gan_core.presets import PRESETS, healthy_preset_for, healthy_recipe_not_used
+from gan_core.presets import PRESETS, healthy_preset_for, healthy_recipe_not_used, trains_as_the_defaults
 from gan_core.runner import Runner
 from ui.live_chart import read_payload
 
@@ -176,8 +176,21 @@ def test_a_form_holding_the_healthy_recipe_run_longer_names_no_preset(runs_root)
     at = watching("", **recipe)  # (as a run's settings loaded into the form leave it: no preset picked)
     assert not at.exception
     assert not [c.value for c in at.caption if "For a healthy" in c.value]
+    # settings of the user's own (the recipe with lr_g raised, to see what it does): "the defaults are
+    # tuned for the digits" would be untrue, and naming the recipe they started from no help
     edited = watching("", **{**recipe, "lr_g": 0.001})
-    assert [c.value for c in edited.caption if c.value.startswith("For a healthy ring8 run")]
+    assert not edited.exception
+    assert not [c.value for c in edited.caption if "For a healthy" in c.value]
+    # the defaults with ring8 picked and run longer (a Run field): named
+    longer = watching("", dataset="ring8", steps=9000)
+    assert [c.value for c in longer.caption if c.value.startswith("For a healthy ring8 run")]
+
+
+def test_only_the_defaults_on_a_2d_dataset_count_as_the_defaults():
+    assert trains_as_the_defaults(GANConfig(dataset="ring8", steps=9000, seed=4))
+    assert trains_as_the_defaults(GANConfig())
+    assert not trains_as_the_defaults(GANConfig(dataset="ring8", lr_d=5e-3))
+    assert not trains_as_the_defaults(PRESETS["healthy-grid25"].config(lr_d=5e-3))
 
 
 def test_a_train_view_with_no_run_offers_the_newest_run_and_opens_it(runs_root):
