@@ -260,7 +260,10 @@ def _d_leads(loss: GANLoss) -> str:
 
 FLAGS: dict[str, FlagInfo] = {
     "d_overpowers": FlagInfo(
-        "D tells real from fake almost perfectly, so G gets little useful signal.",
+        # (not "G gets little signal": with the non-saturating loss G's gradient stays large, pushed hard,
+        # as the charts and the Guide show; with the saturating minimax it fades: vanishing_gradients)
+        "D tells real from fake almost perfectly: it rejects each of G's forgeries at once, and G, however "
+        "hard it is pushed, cannot catch up.",
         "Lower lr_d or d_steps, or add label smoothing, instance noise or spectral norm.",
         by_loss=_d_overpowers,
     ),
