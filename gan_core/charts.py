@@ -2751,8 +2751,12 @@ def compare_figure(
         message = f"none of the chosen runs logged {column}" if ended and views else "no data yet"
         return _x_revision(_message_figure(column, message, METRIC_HEIGHT, column), column, time_axis)
     markers = sorted(markers, key=lambda m: m[0])[-MAX_EVENT_LABELS:]
-    # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0)
+    # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0), and
+    # a feature-space metric's "real vs real" value, one line for the runs' (`compare_baseline`)
     hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
+    baseline = compare_baseline(column, {run_id: (events or {}).get(run_id, ()) for run_id in views})
+    if baseline is not None:
+        hlines.append(baseline)
     span = _y_span([y for _, y in drawn], hlines, log_y)
     yrange = None if log_y else _bounded_yrange([column], span)  # (float noise not magnified)
     off_axis: dict[str, list[Any]] = {}
@@ -2783,7 +2787,8 @@ def compare_figure(
         layout["xaxis"]["title"]["text"] = time_axis.title
         # (the unified hover's title: the time under the cursor; each run's step is in its line's hover)
         layout["xaxis"]["unifiedhovertitle"] = {"text": f"%{{x:.4~g}} {time_axis.unit} of training"}
-    layout["yaxis"] = _y_axis(column, log_y, yrange)
+    # (a quality metric's unit says which way is better: "Fréchet distance (0 = matches)")
+    layout["yaxis"] = _y_axis(QUALITY_UNITS.get(column, column), log_y, yrange)
     if sparse_seen:  # markers, which plotly's autorange pads below step 0: from 0, as in the Train view
         layout["xaxis"]["rangemode"] = "tozero"
         steps = [*steps, np.zeros(1)]  # (where the axis starts, for the markers' and lines' labels)
@@ -3737,6 +3742,63 @@ def quality_baselines(events: Events) -> dict[str, float]:
             if column in FEATURE_COLUMNS and number and math.isfinite(value):
                 found[column] = float(value)
     return found
+
+
+def quality_baseline_rows(events: Events) -> int | None:
+    """n, the images of each real half the run's latest ``baseline`` event measured (and of G's measured
+    against it), or None: no baseline, or one recorded before it said (a run of an earlier version)."""
+    rows = None
+    for event in _records(events):
+        if event.get("kind") == "baseline" and isinstance(event.get("fields"), Mapping):
+            value = event["fields"].get("rows")
+            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+            rows = int(value) if number and value > 0 else None
+    return rows
+
+
+def compare_baseline(column: str, events: Mapping[str, Events]) -> tuple[float, str] | None:
+    """Compare's reference line for a feature-space metric ``column`` (`FEATURE_COLUMNS`): the chosen
+    runs' "real vs real" values (`quality_baselines` of each run's ``events``, run id -> events), as
+    ``(y, label)``: ``"real vs real"`` at the one value they share (to 3 significant digits), or their
+    mean labelled with their range (``"real vs real: 1.03–1.53"``: runs of other seeds, or measured at
+    another n, `compare_sample_size_note`); None for another column or no run with a baseline."""
+    if column not in FEATURE_COLUMNS:
+        return None
+    values = [
+        found[column] for run_events in events.values() if column in (found := quality_baselines(run_events))
+    ]
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    if f"{low:.3g}" == f"{high:.3g}":
+        return (sum(values) / len(values), "real vs real")
+    return (sum(values) / len(values), f"real vs real: {low:.3g}–{high:.3g}")
+
+
+def compare_sample_size_note(column: str, events: Mapping[str, Events]) -> str | None:
+    """A line for Compare's chart of a feature-space metric ``column`` whose runs measured it at different
+    n (`quality_baseline_rows` of each run's ``events``: an acgan run's 718 digits beside another's 898),
+    else None. The Fréchet distance is biased upward at smaller n, and precision, recall, density and
+    coverage move with it (their k-nearest-neighbour radii); KID, unbiased, does not: no note. Runs that
+    did not record n are left out."""
+    if column not in FEATURE_COLUMNS or column.startswith("kid"):
+        return None
+    by_rows: dict[int, list[str]] = {}
+    for run_id, run_events in events.items():
+        rows = quality_baseline_rows(run_events)
+        if rows is not None:
+            by_rows.setdefault(rows, []).append(run_id)
+    if len(by_rows) < 2:
+        return None
+    sizes = ", ".join(
+        f"n = {rows} ({len(runs)} run{'s' if len(runs) > 1 else ''})"
+        for rows, runs in sorted(by_rows.items())
+    )
+    return (
+        f"{column} was measured at different sample sizes: {sizes}. It depends on n (the Fréchet distance "
+        "is biased upward at smaller n): read each run against its own real-vs-real value (its Train view's "
+        "dashed line), not against another run's."
+    )
 
 
 def _quality_columns(names: Sequence[str]) -> list[str]:

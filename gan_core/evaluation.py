@@ -283,8 +283,8 @@ class Evaluator:
                 self._events.append(("eval_error", {"error": str(exc)}))
                 networks = self._networks(images, None)
             self._split = RealSplitQuality(networks, self.data.examples(), self._split_seed)
-            if self._split.baselines:  # the charts' "real vs real" lines
-                self._events.insert(0, ("baseline", dict(self._split.baselines)))
+            if self._split.baselines:  # the charts' "real vs real" lines, and n, which they depend on
+                self._events.insert(0, ("baseline", {**self._split.baselines, "rows": self._split.rows}))
         return self._split
 
     def _networks(self, images: bool, weights: str | Path | None) -> dict[str, torch.nn.Module]:

@@ -407,6 +407,7 @@ for i, metric in enumerate(metrics):
             literal(off_axis) if off_axis else None,
             literal(untimed) if untimed else None,
             charts.compare_scale_note(metric, losses),
+            charts.compare_sample_size_note(metric, events),
             # (of the runs that measured it: one "(not measured)" in the legend is no part of it)
             charts.compare_conditioning_note(metric, conditional, frames),
         ):

@@ -377,7 +377,10 @@ def test_a_conditional_and_an_unconditional_run_s_diversity_are_said_to_differ(r
     figures = charts(at)
     (line,) = [s for s in figures["cmp_chart_label_fidelity"]["layout"]["shapes"] if s.get("label")]
     assert (line["y0"], line["y1"], line["label"]["text"]) == (1.0, 1.0, "every sample its class")
-    assert not [s for s in figures["cmp_chart_fd_cls"]["layout"].get("shapes", ()) if s.get("label")]
+    # fd_cls: the runs' "real vs real" line alone (`charts.compare_baseline`), its unit on the axis
+    labelled = [s for s in figures["cmp_chart_fd_cls"]["layout"].get("shapes", ()) if s.get("label")]
+    assert [s["label"]["text"].startswith("real vs real") for s in labelled] == [True]
+    assert figures["cmp_chart_fd_cls"]["layout"]["yaxis"]["title"]["text"] == "Fréchet distance (0 = matches)"
     # two unconditional runs: nothing to say
     finished(runs_root, "plain-2", seed=2, **digits)
     at.multiselect(key="cmp_runs").set_value(["plain", "plain-2"]).run()

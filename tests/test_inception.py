@@ -192,7 +192,7 @@ def test_a_run_measures_inception_space_when_the_environment_names_the_weights(
     assert all(math.isfinite(metrics[c]) for c in INCEPTION_COLUMNS)
     assert evaluator.feature_rows == 7
     ((kind, fields),) = evaluator.take_events()
-    assert kind == "baseline" and set(fields) == set(INCEPTION_COLUMNS)
+    assert kind == "baseline" and set(fields) == {*INCEPTION_COLUMNS, "rows"} and fields["rows"] == 7
     assert evaluator.take_events() == []
 
 
@@ -207,7 +207,7 @@ def test_unreadable_weights_in_the_environment_leave_the_classifier_space_measur
     assert math.isfinite(metrics["fd_cls"]) and "fid" not in metrics
     events = dict(evaluator.take_events())
     assert set(events) == {"baseline", "eval_error", "class_shares"}  # (the shares: every evaluation's)
-    assert set(events["baseline"]) == set(CLS_COLUMNS)
+    assert set(events["baseline"]) == {*CLS_COLUMNS, "rows"}
     assert "cannot be read as tensors" in events["eval_error"]["error"]
     evaluator.evaluate(trainer.G)
     assert [kind for kind, _ in evaluator.take_events()] == ["class_shares"]  # the error said once

@@ -105,9 +105,12 @@ def test_a_digits_run_records_the_feature_columns_at_each_evaluation_and_one_bas
     events = run.read_events()
     baseline = events[events["kind"] == "baseline"]
     assert len(baseline) == 1 and int(baseline["step"].iloc[0]) == 20
-    fields = baseline["fields"].iloc[0]
+    fields = dict(baseline["fields"].iloc[0])
     expected = RealSplitQuality(feature_networks(cfg), load_data(cfg).examples(), split_seed(cfg.seed))
+    assert fields.pop("rows") == expected.rows == 898  # n, which the values depend on
     assert fields == pytest.approx(expected.baselines, rel=1e-6)
+    assert baseline["detail"].iloc[0].startswith("real vs real (n = 898): fd_cls=")
+    assert charts.quality_baseline_rows(events) == 898
     # the charts draw each measured column's baseline as a dashed line
     figures = charts.quality_figures(rows, events)
     assert {"fd_cls", "kid_cls", "prdc_cls"} <= set(figures)

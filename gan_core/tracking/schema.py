@@ -141,8 +141,9 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     # what looks wrong in how a loop of your own calls the API (`gan_core.tracking.checks`, or calls after the
     # last g_step at finish): ``check`` names it, ``detail`` says it, the rest are the numbers it read
     "warning": ("check",),
-    # the feature-space metrics between two disjoint halves of the real data (the "as good as real" lines)
-    "baseline": FEATURE_COLUMNS,
+    # the feature-space metrics between two disjoint halves of the real data (the "as good as real" lines),
+    # and ``rows``, n, the images of each half (and of G's measured against it: the values depend on n)
+    "baseline": (*FEATURE_COLUMNS, "rows"),
     # at each evaluation that labels G's samples, which classes (digit-like images) or modes (ring8, grid25)
     # they fall in (`evaluation.share_fields`): ``per`` "class" or "mode", one ``names``, ``share`` (G's)
     # and ``real_share`` (0-1) entry per class or mode, ``samples`` (G's, evaluated), and for a
@@ -277,7 +278,8 @@ def event_detail(kind: str, fields: Mapping[str, Any]) -> str:
     if kind == "eval_error":
         return str(fields.get("error"))
     if kind == "baseline":
-        return "real vs real: " + ", ".join(f"{k}={_shown(v)}" for k, v in fields.items())
+        at = f" (n = {fields['rows']})" if "rows" in fields else ""
+        return f"real vs real{at}: " + ", ".join(f"{k}={_shown(v)}" for k, v in fields.items() if k != "rows")
     if kind == "class_shares":
         return _shares_detail(fields)
     if kind == "environment":
