@@ -117,6 +117,10 @@ CALM_ACCURACY = (0.35, 0.65)  # `equilibrium`'s calm: both smoothed accuracies w
 # third of the steps above 0.65), and the hold alone (`HOLD_STEPS`, under a second at 170 steps/s) let
 # equilibrium be raised and cleared 11 times in 15,000 steps there: a banner that blinked, a comb of markers.
 KEEP_MARGIN = 0.05
+# ... and its quality floors, laxer by this share while it is up (`quality_poor`'s ``keep``): healthy-grid25
+# (seed 0) raised it at step 7,821, cleared it at 8,000 on hq_pct 48.5 against 50, and raised it again at
+# 8,600 (a 2026-12-06 review); an evaluation's hq_pct moves by a few points from one to the next.
+QUALITY_KEEP_SHARE = 0.1
 SEVERITIES = ("failure", "watch", "healthy")
 
 
@@ -325,15 +329,18 @@ def quality_judged(metrics: Mapping[str, float], coverage_total: int | None) -> 
     return any(_measured(metrics, name) is not None for name in judged)
 
 
-def quality_poor(metrics: Mapping[str, float], coverage_total: int | None) -> bool:
+def quality_poor(metrics: Mapping[str, float], coverage_total: int | None, keep: bool = False) -> bool:
     """Whether one evaluation says the samples are poor: coverage (``modes_covered`` or
     ``classes_covered``) below `QUALITY_COVERAGE_FRACTION` of ``coverage_total``, ``hq_pct`` below
     `QUALITY_HQ_PCT`, ``diversity`` below `QUALITY_DIVERSITY`, or ``grid_js`` above `QUALITY_GRID_JS`.
-    Metrics not measured (absent or NaN) say nothing (`quality_judged`: whether any was)."""
+    Metrics not measured (absent or NaN) say nothing (`quality_judged`: whether any was). ``keep``:
+    judged for an ``equilibrium`` already up, each floor `QUALITY_KEEP_SHARE` laxer (hq_pct 45, not 50):
+    one evaluation's noise at a floor no longer clears it."""
+    lax = 1.0 - QUALITY_KEEP_SHARE if keep else 1.0
 
     def below(name: str, floor: float) -> bool:
         value = _measured(metrics, name)
-        return value is not None and value < floor
+        return value is not None and value < floor * lax
 
     grid_js = _measured(metrics, "grid_js")
     coverage_floor = QUALITY_COVERAGE_FRACTION * coverage_total if coverage_total else -math.inf
@@ -342,7 +349,7 @@ def quality_poor(metrics: Mapping[str, float], coverage_total: int | None) -> bo
         or below("classes_covered", coverage_floor)
         or below("hq_pct", QUALITY_HQ_PCT)
         or below("diversity", QUALITY_DIVERSITY)
-        or (grid_js is not None and grid_js > QUALITY_GRID_JS)
+        or (grid_js is not None and grid_js > QUALITY_GRID_JS / lax)
     )
 
 
@@ -618,7 +625,10 @@ class FlagMonitor:
         no metric measured (a measurement that raised) keeps the last one."""
         if any(_measured(metrics, name) is not None for name in metrics):
             self.evaluated = quality_judged(metrics, self.coverage_total)
-            self.quality_poor = quality_poor(metrics, self.coverage_total) or "mode_collapse" in self.active
+            kept = self._states["equilibrium"].on  # (up: judged against laxer floors, as its calm is)
+            self.quality_poor = (
+                quality_poor(metrics, self.coverage_total, kept) or "mode_collapse" in self.active
+            )
 
 
 def check_monitor_state(state: dict) -> None:
