@@ -616,12 +616,14 @@ class RunView:
     @property
     def single_steps(self) -> dict[str, Any] | None:
         """The single steps taken since the run was last paused (the Train view's Step, D step, G step):
-        ``{"d": n, "g": n, "full": n, "last_d": {D_METRICS column: value}}``, with
+        ``{"d": n, "g": n, "full": n, "last_d": {D_METRICS column: value}, "newest": mode}``, with
         ``last_d`` the newest D-only update's metrics (it writes no metrics row: a D-only update is no
-        generator step) or None; None while the run is not paused, or before its first single step."""
+        generator step) or None, and ``newest`` the newest single step's mode ("d", "g" or "full": a G-only
+        or full step's values are the metrics row it wrote); None while the run is not paused, or before
+        its first single step."""
         if self.status != "paused":
             return None
-        found: dict[str, Any] = {"d": 0, "g": 0, "full": 0, "last_d": None}
+        found: dict[str, Any] = {"d": 0, "g": 0, "full": 0, "last_d": None, "newest": None}
         for event in reversed(self.events):  # newest first, back to the pause
             kind = event.get("kind")
             if kind == "status":
@@ -629,6 +631,7 @@ class RunView:
             if kind in ("step_d", "step_g", "step_full"):
                 mode = kind.removeprefix("step_")
                 found[mode] += 1
+                found["newest"] = found["newest"] or mode
                 if mode == "d" and found["last_d"] is None:
                     fields = event.get("fields") or {}
                     found["last_d"] = {

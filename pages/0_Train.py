@@ -11,6 +11,7 @@ was resumed or deleted elsewhere (`watch_ended`).
 from __future__ import annotations
 
 import functools
+import math
 
 import streamlit as st
 
@@ -593,7 +594,7 @@ def progress_line(view: RunView) -> None:
         st.progress(0.0, text=f"step {step:,} (open-ended) · {rate_txt}{tail}{job_txt}")
     single = view.single_steps
     if single is not None:  # while paused: what each click did, a D-only update above all (it adds no row)
-        st.caption(single_steps_text(single))
+        st.caption(single_steps_text(single, latest))
 
 
 def samples_per_step(
@@ -612,8 +613,18 @@ def samples_per_step(
     return float(view.cfg.batch_size * d_steps)
 
 
-def single_steps_text(single: dict) -> str:
-    """The line under the progress bar for `RunView.single_steps`."""
+# What the line under the progress bar says of the newest G-only or full single step (its metrics row):
+# G's side of a G-only update (D is not updated: its verdict on the fakes G was pushed against), both
+# sides of a full one
+SINGLE_STEP_COLUMNS = {
+    "g": ("g_loss", "d_fake", "g_grad_norm"),
+    "full": ("d_loss", "g_loss", "d_acc_real", "d_acc_fake"),
+}
+
+
+def single_steps_text(single: dict, latest: dict | None = None) -> str:
+    """The line under the progress bar for `RunView.single_steps`; ``latest``, the run's newest metrics
+    row: a G-only or full single step's values when it is the newest single step (it wrote that row)."""
     counts = [
         f"{n} {name}"
         for name, n in (("D-only", single["d"]), ("G-only", single["g"]), ("full", single["full"]))
@@ -631,6 +642,16 @@ def single_steps_text(single: dict) -> str:
             f". The last D-only update: {values}; it trains D alone, so the step count (G updates) "
             "stays where it is"
         )
+    newest = single.get("newest")
+    if newest in SINGLE_STEP_COLUMNS and latest:
+        values = ", ".join(
+            f"{k} {latest[k]:.4g}"
+            for k in SINGLE_STEP_COLUMNS[newest]
+            if isinstance(latest.get(k), int | float) and math.isfinite(latest[k])
+        )
+        if values:
+            name = "G-only update" if newest == "g" else "full step"
+            said += f". The last {name} (step {int(latest['step']):,}): {values}"
     return said + "."
 
 

@@ -669,11 +669,17 @@ def test_pause_step_d_step_g_step_resume_stop(runs_root):
     at.run()
     assert runner.current_step == step + 2 and len(runner.store) == rows + 1
     assert status_line(at).startswith("**Status:** `paused`")
-    assert [
+    (said,) = [
         c.value
         for c in at.caption
         if c.value.startswith("Single steps since the pause: 1 D-only, 1 G-only, 1 full (")
     ]
+    # the G-only update's own numbers, from the row it wrote (a student saw only the D-only one's)
+    row = runner.store.view().iloc[-1]
+    assert said.endswith(
+        f". The last G-only update (step {step + 2:,}): g_loss {row['g_loss']:.4g}, d_fake "
+        f"{row['d_fake']:.4g}, g_grad_norm {row['g_grad_norm']:.4g}."
+    )
 
     at.button(key="btn_resume").click().run()
     assert runner.wait_until(lambda r: r.status == "running", TIMEOUT)
