@@ -207,8 +207,12 @@ forgery at once, and the digits stay blurred and few at first (seed 0: 2, 5, 6 a
 at steps 500 to 2,000). The red `exploding_gradients` flag that comes first (step 161 on seed 0) is G's
 gradient above 100 for 5 steps in a row (223 against D's 42 at its peak on seed 0); it clears by step
 750. A fading G gradient is the failure of the saturating `minimax` loss, next. *Settings that tend to
-show it:* `lr_d` 10× `lr_g` with `d_steps` 5 and no spectral norm. *Remedies:* a lower `lr_d`, fewer
-`d_steps`, label smoothing, instance noise, spectral norm.""",
+show it:* `lr_d` 10× `lr_g` with `d_steps` 5 and no spectral norm. Raising `lr_d` ten times alone, mid-run,
+on a healthy 2D run is not the same experiment: on healthy-grid25 (lr_d 5e-4 → 5e-3) Adam's larger steps
+overshot, `d_loss` spiked to 35, `hq_pct` fell from 69% to 2%, and D then flattened to an output near 0.5
+everywhere with its gradient near 0: a D that has stopped learning, not one that wins, which the
+accuracies alone read as calm. *Remedies:* a lower `lr_d`, fewer `d_steps`, label smoothing, instance
+noise, spectral norm.""",
     "d-overpowers",
 )
 scenario(
