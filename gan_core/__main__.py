@@ -996,8 +996,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
         except DownstreamError as exc:
             raise CLIError(f"--augment-k / --augment-generated: {exc}") from None
+    sizes = result.get("feature_rows")
+    if sizes and sizes["generated"] < sizes["real"]:  # (the JSON stays one object on stdout)
+        print(f"warning: {feature_rows_warning(sizes['generated'], sizes['real'])}", file=sys.stderr)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def feature_rows_warning(generated: int, real: int) -> str:
+    """What `evaluate` says on stderr when fewer samples than the baseline's n were measured."""
+    return (
+        f"the feature-space metrics measured {_count(generated, 'generated image')} against {real} real; "
+        f"their baseline is at n = {real}, and they depend on n (fd_cls is biased upward at smaller n, "
+        f"recall and coverage move with it): give at least {real} samples (sample --n 1000) to compare "
+        "with the baseline"
+    )
 
 
 IMAGE_FORMAT = "images as .npy (N x C x H x W or N x H x W, values in [0, 1])"

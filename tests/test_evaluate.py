@@ -257,3 +257,19 @@ def test_bad_flags_exit_2_with_one_line(tmp_path, cli, digits_01, args, words):
 def test_unknown_dataset_is_refused_by_argparse(cli):
     res = cli("evaluate", "--dataset", "imagenet", "--samples", "x.npy")
     assert res.returncode == 2 and "invalid choice: 'imagenet'" in res.stderr
+
+
+def test_fewer_samples_than_the_baselines_n_are_scored_with_a_warning(tmp_path, cli, digits_01):
+    """50 real digits scored fd_cls 13.5 beside a baseline of 1.03 at n = 898, and recall 0.999, with
+    nothing saying the two are not comparable (a reviewer's). The JSON on stdout stays one object."""
+    np.save(tmp_path / "few.npy", digits_01[:50])
+    res = cli("evaluate", "--dataset", "digits", "--samples", str(tmp_path / "few.npy"))
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout)
+    assert got["feature_rows"] == {"real": 898, "generated": 50}
+    (warning,) = [line for line in res.stderr.splitlines() if line.startswith("warning:")]
+    assert "50 generated images against 898 real" in warning and "at least 898" in warning
+    np.save(tmp_path / "enough.npy", digits_01[:900])
+    res = cli("evaluate", "--dataset", "digits", "--samples", str(tmp_path / "enough.npy"))
+    assert res.returncode == 0 and json.loads(res.stdout)["feature_rows"]["generated"] == 898
+    assert "warning:" not in res.stderr
