@@ -309,7 +309,8 @@ FLAGS: dict[str, FlagInfo] = {
     "equilibrium": FlagInfo(
         "D can no longer tell real from fake and the last evaluation says the samples are good: the "
         "healthy signature of a GAN at equilibrium.",
-        "Keep training and watch that the samples keep improving.",
+        "Keep training (a finished run: resume it for more steps) and watch that the samples keep "
+        "improving.",
         severity="healthy",
     ),
 }
