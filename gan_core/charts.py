@@ -3794,10 +3794,14 @@ def compare_sample_size_note(column: str, events: Mapping[str, Events]) -> str |
         f"n = {rows} ({len(runs)} run{'s' if len(runs) > 1 else ''})"
         for rows, runs in sorted(by_rows.items())
     )
+    why = (
+        "the Fréchet distance is biased upward at smaller n"
+        if column.startswith(("fd_", "fid"))
+        else "its k-nearest-neighbour radii shrink as n grows"
+    )
     return (
-        f"{column} was measured at different sample sizes: {sizes}. It depends on n (the Fréchet distance "
-        "is biased upward at smaller n): read each run against its own real-vs-real value (its Train view's "
-        "dashed line), not against another run's."
+        f"{column} was measured at different sample sizes: {sizes}. It depends on n ({why}): read each "
+        "run against its own real-vs-real value (its Train view's dashed line), not against another run's."
     )
 
 

@@ -60,7 +60,9 @@ def test_a_note_says_when_the_runs_measured_at_different_sample_sizes():
     note = charts.compare_sample_size_note("fd_cls", events)
     assert note is not None
     assert "n = 718 (1 run), n = 898 (2 runs)" in note and "own real-vs-real" in note
-    assert charts.compare_sample_size_note("precision_cls", events) is not None  # k-NN radii move with n
+    assert "biased upward" in note
+    prdc = charts.compare_sample_size_note("precision_cls", events)  # k-NN radii move with n
+    assert prdc is not None and "k-nearest-neighbour radii" in prdc and "Fréchet" not in prdc
     assert charts.compare_sample_size_note("kid_cls", events) is None  # unbiased
     assert charts.compare_sample_size_note("d_loss", events) is None
     assert charts.compare_sample_size_note("fd_cls", {"a": [baseline(1.03)], "c": [baseline(1.04)]}) is None
