@@ -4030,6 +4030,8 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
 
     def hover(i: int) -> str:
         text = f"{words}{labels[i]}: {share[i]:.1%} of G's samples, real {real[i]:.1%}"
+        if nearest is not None:  # (red judges where G's points go, high quality or not: the outline)
+            text += f"; {nearest[i]:.1%} nearest it"
         return text + (" (missed)" if gone[i] else "")
 
     texts = [hover(i) for i in range(len(names))]
@@ -4059,7 +4061,13 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
                 "y": share[gone],
                 "text": [texts[i] for i in np.flatnonzero(gone)],
                 "textposition": "none",
-                "name": f"missed (< {MISSED_FRACTION:.0%} of real)",
+                # for modes judged on the outline, G's points nearest each (a 0 % bar beside an outline
+                # is no miss: G's points are there, off the cluster; a student read it as one)
+                "name": (
+                    f"missed (nearest < {MISSED_FRACTION:.0%} of real)"
+                    if nearest is not None
+                    else f"missed (< {MISSED_FRACTION:.0%} of real)"
+                ),
                 "marker": {"color": MISSED_COLOR},
             }
         )

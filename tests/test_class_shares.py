@@ -132,6 +132,13 @@ def test_a_blob_beside_a_mode_is_no_high_quality_share_but_all_nearest_it():
     assert list(outline.y) == np.eye(8)[3].tolist() and outline.marker.line.color == charts.FAKE_COLOR
     assert go.Figure(figure).layout.yaxis.range[1] == 1.0  # the outline's 100 % in view
     assert not [name for name in bars(charts.class_share_figure(record())) if name.startswith("nearest")]
+    # red judges the outline: a 0 % bar whose mode holds G's points nearby is no miss, and says so
+    (missed,) = [name for name in bars(figure) if name.startswith("missed")]
+    assert missed == "missed (nearest < 50% of real)"
+    (kept,) = [t for t in go.Figure(figure).data if t.name == "G's share"]
+    assert (
+        list(kept.x) == [3] and kept.text[0] == "mode 3: 0.0% of G's samples, real 12.5%; 100.0% nearest it"
+    )
 
 
 @pytest.fixture(scope="module")
