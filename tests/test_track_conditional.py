@@ -72,9 +72,11 @@ def test_without_real_labels_diversity_is_not_measured_and_the_rest_is(tmp_path,
     [
         (
             {"n_classes": -1},
-            "n_classes=-1 is invalid: allowed a whole number from 0 (unconditional) to 100000",
+            "n_classes=-1 is invalid: allowed 0 (unconditional) or a whole number from 2 to 100000",
         ),
-        ({"n_classes": True}, "n_classes=True is invalid: allowed a whole number from 0 (unconditional) to"),
+        ({"n_classes": True}, "n_classes=True is invalid: allowed 0 (unconditional) or a whole number from"),
+        # one class is no conditioning (a reviewer's n_classes=1 was taken)
+        ({"n_classes": 1}, "n_classes=1 is invalid: allowed 0 (unconditional) or a whole number from 2 to"),
         (
             {"n_classes": 5, "dataset": "digits"},
             "n_classes=5 but dataset='digits' has 10 classes, which its "
@@ -98,7 +100,17 @@ def test_without_real_labels_diversity_is_not_measured_and_the_rest_is(tmp_path,
             "real_labels hold classes from 0 to 3: allowed 0 to 2 (n_classes=3)",
         ),
     ],
-    ids=["negative", "bool", "not-the-datasets", "no-classes", "no-real", "short", "float", "out-of-range"],
+    ids=[
+        "negative",
+        "bool",
+        "one",
+        "not-the-datasets",
+        "no-classes",
+        "no-real",
+        "short",
+        "float",
+        "out-of-range",
+    ],
 )
 def test_bad_classes_are_refused_before_anything_is_written(tmp_path, options, message):
     labels = {

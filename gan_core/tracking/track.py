@@ -2495,7 +2495,7 @@ def _checked_counts(**given: Any) -> tuple[int, ...]:
 
 
 def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: str | None) -> int:
-    """`TrackingError` unless ``n_classes`` is a whole number ≥ 0 (the classes of a built-in classified
+    """`TrackingError` unless ``n_classes`` is 0 or a whole number ≥ 2 (the classes of a built-in classified
     ``dataset`` when it names one: the classifier's are the ones asked for) and ``labels``, when given,
     are the class index of each ``real`` example ((N,) integer, each in [0, n_classes)). Returns
     ``n_classes`` as an int (a numpy integer is taken)."""
@@ -2503,9 +2503,11 @@ def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: st
 
     if isinstance(n_classes, np.integer):  # as the counts take them (`_checked_counts`)
         n_classes = int(n_classes)
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or not 0 <= n_classes <= MAX_CLASSES:
+    # (1 is no conditioning: one class to ask for; the evaluation's class metrics need two or more)
+    whole = not isinstance(n_classes, bool) and isinstance(n_classes, int)
+    if not whole or not (n_classes == 0 or 2 <= n_classes <= MAX_CLASSES):
         raise TrackingError(
-            f"n_classes={n_classes!r} is invalid: allowed a whole number from 0 (unconditional) to "
+            f"n_classes={n_classes!r} is invalid: allowed 0 (unconditional) or a whole number from 2 to "
             f"{MAX_CLASSES}"
         )
     known = coverage_total(dataset) if dataset in CLASSIFIED_DATASETS else None
