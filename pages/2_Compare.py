@@ -56,6 +56,7 @@ ZOOM_KEY = "_cmp_zoom"  # (low, high): the steps they are zoomed on, drawn finer
 # seconds, seconds to minutes): a chart of the other axis is a new element, which starts whole
 TIME_AXES = "compare_time_{unit}"
 CHART_KEYS = {"step": "cmp_chart", "time": "cmp_tchart_{unit}"}  # (each metric's: `chart_key`)
+RUN_LEGENDS = "compare_runs"  # the metric charts' legends, a run shown and hidden in all (`live_chart`)
 SAMPLES_GRID = "cmp_samples"  # the samples' container: one panel per run, as many columns as fit
 SAMPLES_HEIGHT = 360
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
@@ -400,6 +401,7 @@ for i, metric in enumerate(metrics):
             x_group=x_group,
             on_zoom=keep_zoom if time_axis is None else None,
             zoomed=zoomed is not None,
+            legend_group=RUN_LEGENDS,  # a run hidden in one chart's legend is hidden in all of them
         )
         off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
         untimed = charts.compare_untimed_note(fig)

@@ -405,6 +405,7 @@ async function drawFitted(Plotly, chart, resized) {
   for (let pass = 0; pass < 4; pass++) {
     const shown = fitted(figure, fit, chart.clientWidth, align);
     withLinkedRange(chart, shown.layout);
+    shown.data = withLinkedLegend(chart, shown.data);
     chart.style.height = `${shown.layout.height}px`;
     await Plotly.react(chart, shown.data, shown.layout, CONFIG);
     chart.ownTop = shown.layout.margin.t - align;
@@ -517,6 +518,93 @@ function followZoom(chart, event) {
   }
 }
 
+// ---- Traces shown and hidden together ----
+// Charts of one legend group (`live_chart`'s ``legend_group``: Compare's, a line per run in each) show and
+// hide a run together: a click on its legend entry in any chart hides its traces (those of its legend
+// group, as plotly's own click does) in every chart of the group, and in every figure they draw after it;
+// a double-click shows it alone, or, alone already, every run again. What is hidden lives as long as a
+// chart of the group is on the page, as a zoom does (`X_LINKS`).
+// group -> {hidden: Set of legend groups, charts: the charts on the page when it was set}
+const LEGEND_LINKS = (window.__liveChartLegendLinks = window.__liveChartLegendLinks || new Map());
+
+function legendKey(trace) {
+  return trace.legendgroup || trace.name || "";
+}
+
+// The group's hidden legend groups now (empty: none), dropping them when no chart they were set on is left
+function linkedHidden(group) {
+  const link = LEGEND_LINKS.get(group);
+  if (!link) return new Set();
+  link.charts = link.charts.filter((ref) => {
+    const chart = ref.deref();
+    return chart !== undefined && chart.isConnected;
+  });
+  if (!link.charts.length) {
+    LEGEND_LINKS.delete(group);
+    return new Set();
+  }
+  return link.hidden;
+}
+
+// ``data`` (a figure's traces about to be drawn) with the group's hidden runs as legend entries only. Each
+// trace a copy: plotly.js's restyle writes ``visible`` into the traces it draws, and the figure's own must
+// keep what the server said (a run shown again takes its ``visible`` from them).
+function withLinkedLegend(chart, data) {
+  if (!chart.legendGroup) return data;
+  const hidden = linkedHidden(chart.legendGroup);
+  return data.map((trace) => {
+    const copy = {...trace};
+    if (hidden.has(legendKey(trace)) && trace.visible !== false) copy.visible = "legendonly";
+    return copy;
+  });
+}
+
+function groupCharts(group) {
+  return [...document.querySelectorAll(".live-chart")].filter(
+    (each) => each.legendGroup === group && each.isConnected
+  );
+}
+
+function followLegend(chart, event, isolate) {
+  const group = chart.legendGroup;
+  const trace = group && event && event.data ? event.data[event.curveNumber] : undefined;
+  if (!trace) return true;  // (plotly's own toggle)
+  const key = legendKey(trace);
+  const charts = groupCharts(group);
+  const hidden = new Set(linkedHidden(group));
+  if (isolate) {
+    const keys = new Set();
+    for (const each of charts) {
+      for (const t of (each.figure && each.figure.data) || []) {
+        if (t.showlegend !== false && (t.name || t.legendgroup)) keys.add(legendKey(t));
+      }
+    }
+    const others = [...keys].filter((k) => k !== key);
+    const alone = !hidden.has(key) && others.every((k) => hidden.has(k));
+    hidden.clear();
+    if (!alone) others.forEach((k) => hidden.add(k));
+  } else if (hidden.has(key)) {
+    hidden.delete(key);
+  } else {
+    hidden.add(key);
+  }
+  if (hidden.size) LEGEND_LINKS.set(group, {hidden: hidden, charts: charts.map((each) => new WeakRef(each))});
+  else LEGEND_LINKS.delete(group);
+  for (const each of charts) {
+    if (each._fullData === undefined || !each.figure) continue;
+    const indices = [], visible = [];
+    each.figure.data.forEach((t, i) => {
+      if (i >= each._fullData.length) return;
+      indices.push(i);
+      visible.push(hidden.has(legendKey(t)) && t.visible !== false ? "legendonly" : (t.visible ?? true));
+    });
+    const last = (each.queue || Promise.resolve()).catch(() => undefined);  // after its draw in flight
+    each.queue = last.then(() => window.Plotly.restyle(each, {visible: visible}, indices))
+      .catch((e) => console.error(e));
+  }
+  return false;
+}
+
 // ---- The plots of a row at one height ----
 // Charts of one row group (`live_chart`'s ``row_group``) that the page lays out side by side, in as many
 // columns as fit (`chart_grid_style`): which share a row is known here only, and changes with the window's
@@ -607,6 +695,7 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
   chart.zoomReport = data.zoomable ? setTriggerValue : null;
   chart.rowGroup = data.row || null;
   chart.xGroup = data.xgroup || null;
+  chart.legendGroup = data.legendgroup || null;
   // The server draws a range finer (``zoomed``) that this page does not show zoomed (its charts mounted
   // anew, after another page: the range is forgotten here): told that the charts are whole, once
   if (chart.zoomReport && chart.xGroup) {
@@ -634,6 +723,21 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
       if (chart.listening) return;
       chart.listening = true;
       chart.on("plotly_relayout", (event) => followZoom(chart, event));
+      // (returning false keeps plotly from toggling this chart alone: `followLegend` does all of them). A
+      // click is taken once plotly's double-click delay has passed without a second: plotly tells of the
+      // first click of a double-click too, which would hide the run the double-click then shows alone.
+      chart.on("plotly_legendclick", (event) => {
+        if (!chart.legendGroup) return true;
+        clearTimeout(chart.pendingLegend);
+        chart.pendingLegend = setTimeout(() => followLegend(chart, event, false), DOUBLE_CLICK_MS);
+        return false;
+      });
+      chart.on("plotly_legenddoubleclick", (event) => {
+        if (!chart.legendGroup) return true;
+        clearTimeout(chart.pendingLegend);
+        followLegend(chart, event, true);
+        return false;
+      });
       // a zoom or pan draws the labels again where they now fall (a row's lining up does too)
       chart.on("plotly_afterplot", () => hideCrossedMarkerLabels(chart));
       chart.on("plotly_relayout", () => hideCrossedMarkerLabels(chart));
@@ -722,11 +826,13 @@ def payload(
     x_group: str | None = None,
     zoomable: bool = False,
     zoomed: bool = False,
+    legend_group: str | None = None,
 ) -> bytes:
     """What a chart's element is sent: one line of JSON with the chart's ``height`` (pixels), the URL of
     plotly.js, whether a click reports the step (``pickable``), the chart's ``row_group`` (as ``row``) and
     ``x_group`` (as ``xgroup``; each null for none: `live_chart`), whether it reports a zoom of its group
-    (``zoomable``) and whether the server drew it zoomed (``zoomed``), then ``figure_json`` (a figure
+    (``zoomable``), whether the server drew it zoomed (``zoomed``) and its ``legend_group`` (as
+    ``legendgroup``, null for none), then ``figure_json`` (a figure
     written by ``plotly.io.to_json``), as UTF-8 bytes. Streamlit forwards bytes as they are (its `bytes`
     data), where a dict holding the figure's text is written as JSON twice per rerun (once to send, once
     to name the element), escaping every quote of the figure each time, and parsed twice by the browser."""
@@ -739,6 +845,7 @@ def payload(
             "xgroup": x_group,
             "zoomable": zoomable,
             "zoomed": zoomed,
+            "legendgroup": legend_group,
         }
     )
     body = figure_json.encode() if isinstance(figure_json, str) else figure_json
@@ -767,6 +874,7 @@ def live_chart(
     x_group: str | None = None,
     on_zoom: Callable[[tuple[float, float] | None], None] | None = None,
     zoomed: bool = False,
+    legend_group: str | None = None,
 ) -> None:
     """Draw ``figure`` (a plotly figure: a ``{"data", "layout"}`` dict as `gan_core.charts` builds them, or
     a ``go.Figure``) in the current container as the element ``key``: the same element, updated in place,
@@ -797,7 +905,13 @@ def live_chart(
     drawn again from one finer in that range. One chart of the group reports each zoom: the one zoomed
     if it has ``on_zoom``, else the first on the page that has. ``zoomed``: the figure was drawn for a
     range so reported; a page that shows the charts whole (mounted anew after another page, which
-    forgets the range) reports that they are (``on_zoom(None)``)."""
+    forgets the range) reports that they are (``on_zoom(None)``).
+
+    ``legend_group``: a name for charts whose legends show and hide one set of things together
+    (Compare's runs, each a legend group of its traces: `charts.compare_figure`): a click on an entry
+    hides its traces in every chart of the group, kept through every refresh, and a double-click shows
+    it alone (again: every one), as plotly's own legend does in one chart. TensorBoard and W&B hide a
+    run everywhere at once; one chart at a time, ten charts took ten clicks."""
     sent = st.session_state.setdefault(_SENT, {})
     last = sent.get(key)
     if version is not None and last is not None and last[0] == version and height in (None, last[1]):
@@ -826,6 +940,7 @@ def live_chart(
         x_group=x_group,
         zoomable=on_zoom is not None and x_group is not None,
         zoomed=zoomed,
+        legend_group=legend_group,
     )
     # The element takes its chart's height, which the browser fits to the width (`_JS`): the figure's,
     # less for an equal-scale view, more for a title or legend that needs more lines there.

@@ -371,6 +371,66 @@ def test_compare_charts_fit_their_legends_to_the_width_drawn_at_and_say_their_va
     expect(samples).to_have_attribute("aria-label", re.compile(r"^step \d+: "))
 
 
+# Each Compare metric chart's runs and whether they are drawn: chart key -> {run id: plotly's visible}
+RUNS_SHOWN = """() => Object.fromEntries(
+  [...document.querySelectorAll('[class*="st-key-cmp_chart_"] .live-chart')].map((gd) => [
+    [...gd.closest('[class*="st-key-cmp_chart_"]').classList].find((c) => c.startsWith('st-key-'))
+      .slice('st-key-'.length),
+    Object.fromEntries((gd._fullData || []).filter((t) => t.showlegend !== false && t.legendgroup)
+      .map((t) => [t.legendgroup, t.visible])),
+  ]))"""
+
+
+def runs_shown(page: Page, expected: dict[str, object], others: object = True) -> dict:
+    """Wait until every Compare metric chart shows each run as ``expected`` (run id -> True or
+    "legendonly"), and every other legend group (the other runs, the edge marks' keys) as ``others``;
+    return what they show."""
+    page.wait_for_function(
+        f"""([expected, others]) => {{
+          const shown = ({RUNS_SHOWN})();
+          const charts = Object.values(shown);
+          return charts.length >= 4 && charts.every((runs) => Object.keys(runs).length >= 4
+            && Object.entries(runs).every(([run, v]) => v === (expected[run] ?? others)));
+        }}""",
+        arg=[expected, others],
+        timeout=UI_TIMEOUT,
+    )
+    return page.evaluate(RUNS_SHOWN)
+
+
+def test_a_run_hidden_in_one_compare_legend_is_hidden_in_every_chart_and_stays_hidden(chart_server, page):
+    """Plotly's legend hid a run in the chart clicked only: hiding one run of five took a click in each of
+    the page's charts (TensorBoard and W&B hide a run everywhere at once). A click on a run's entry now
+    hides it in every metric chart, through a redraw of the page; a double-click shows it alone, and a
+    second double-click every run again."""
+    open_compare(page, chart_server)
+    page.wait_for_function(COMPARE_FITTED, timeout=UI_TIMEOUT)
+    hidden = RUN_IDS[1]
+    entries = page.locator(".st-key-cmp_chart_d_loss .legend .traces")
+    texts = [e["text"] for e in chart_boxes(page, "cmp_chart_d_loss")["legend"]]
+    entries.nth(next(i for i, t in enumerate(texts) if shows(t, hidden))).click()
+    shown = runs_shown(page, {hidden: "legendonly"})
+    assert all(runs[hidden] == "legendonly" for runs in shown.values()), shown
+    # a redraw of every chart (the log scale turned on) keeps it hidden
+    page.get_by_text("log scale", exact=True).click()
+    page.wait_for_function(
+        "() => document.querySelector('.st-key-cmp_chart_d_loss .js-plotly-plot')._fullLayout.yaxis.type"
+        " === 'log'",
+        timeout=UI_TIMEOUT,
+    )
+    page.wait_for_function(COMPARE_FITTED, timeout=UI_TIMEOUT)
+    runs_shown(page, {hidden: "legendonly"})
+    # a double-click on another run's entry (in another chart) shows it alone; again, every run
+    alone = RUN_IDS[2]
+    entries = page.locator(".st-key-cmp_chart_g_loss .legend .traces")
+    texts = [e["text"] for e in chart_boxes(page, "cmp_chart_g_loss")["legend"]]
+    entry = entries.nth(next(i for i, t in enumerate(texts) if shows(t, alone)))
+    entry.dblclick()
+    runs_shown(page, {alone: True}, others="legendonly")  # (the edge marks' keys too, as plotly's own)
+    entry.dblclick()
+    runs_shown(page, {})
+
+
 def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_were_cleared(chart_server, page):
     """Every run taken out (the slider is not drawn), then one added: the slider shows that run's newest
     snapshot, and its picture is of that step (the browser's slider once came back at step 0)."""
