@@ -8,9 +8,9 @@ digit-like images the classifier trained once on the real data. `Evaluator.evalu
 Image quality in a feature space (`gan_core.feature_metrics`: the Fréchet distance, KID, precision,
 recall, density and coverage) is measured on digits, mnist and fashion-mnist in the classifier's space
 (the ``_cls`` columns). Sample sizes: the real data is split once, at random (the run's seed), into two
-disjoint halves of ``n = min(1000, N // 2)`` images (898 for the 1,797 digits, 1,000 for mnist); G's
-first ``n`` evaluation samples are measured against the first half, and the second half against the
-first gives the *baseline* (`Evaluator.take_events`), what "as good as real" reads at this ``n``:
+disjoint halves of ``n = min(1000, N // 2)`` images (898 for the 1,797 digits, 1,000 for mnist); ``n``
+of G's evaluation samples, drawn at random, are measured against the first half, and the second half
+against the first gives the *baseline* (`Evaluator.take_events`), what "as good as real" reads at this ``n``:
 the Fréchet distance is biased upward at small ``n``, so a run's value is compared with its own
 baseline, never with a figure measured at another ``n``. KID is the unbiased estimate on the whole
 ``n`` + ``n`` rows (no subsets).
@@ -154,6 +154,9 @@ def inception_features(weights: str | Path) -> InceptionFeatures:
         return _inception_cache[key]
 
 
+FAKE_SUBSET_STREAM = 1  # `RealSplitQuality.measure`'s seed, past the split's
+
+
 class RealSplitQuality:
     """The real data split once, at random (``seed``), into two disjoint halves of ``rows`` = min(1000,
     N // 2) images; an `ImageQuality` per feature space on the first half (``spaces``), and the
@@ -188,9 +191,10 @@ class RealSplitQuality:
         ValueError for fewer than 7 images."""
         fake = torch.as_tensor(fake)
         if len(fake) > self.rows:
-            chosen = torch.randperm(len(fake), generator=torch.Generator().manual_seed(self.seed))[
-                : self.rows
-            ]
+            # a stream of its own: the split's would pick, from the real data scored as a file of samples
+            # (all of it, in its order), its first half, the reference itself (fd_cls 0, every PRDC 1)
+            stream = torch.Generator().manual_seed(self.seed + FAKE_SUBSET_STREAM)
+            chosen = torch.randperm(len(fake), generator=stream)[: self.rows]
             fake = fake[chosen.sort().values.to(fake.device)]
         metrics: dict[str, float] = {}
         for space, quality in self.spaces.items():

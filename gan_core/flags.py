@@ -309,8 +309,7 @@ FLAGS: dict[str, FlagInfo] = {
     "equilibrium": FlagInfo(
         "D can no longer tell real from fake and the last evaluation says the samples are good: the "
         "healthy signature of a GAN at equilibrium.",
-        "Keep training (a finished run: resume it for more steps) and watch that the samples keep "
-        "improving.",
+        "Keep training (a finished run: resume it for more steps) and watch that the samples keep improving.",
         severity="healthy",
     ),
 }
@@ -426,6 +425,9 @@ class FlagMonitor:
         # equilibrium waits for one, and an evaluation of metrics without a floor (only fid, say) is none.
         self.evaluated = False
         self.quality_poor = False  # what the last evaluation said (`quality_poor`)
+        # ... against the floors made laxer (`QUALITY_KEEP_SHARE`): what keeps an equilibrium up, and only
+        # that (one that clears for another reason is raised again against the floors themselves)
+        self.quality_poor_lax = False
         self._alpha = 1.0 / SMOOTH_STEPS
         self._ema: dict[str, float] = {}
         self._unmeasured: tuple[
@@ -597,7 +599,8 @@ class FlagMonitor:
             lead = LEAD_ACCURACY - (KEEP_MARGIN if self._states["d_leads"].on else 0.0)
             self._set("d_leads", ahead and max(acc_real, acc_fake) > lead, changes)
         failing = any(name in self.active for name in FAILURE_FLAGS)
-        good = self.evaluated and not self.quality_poor
+        kept = self._states["equilibrium"].on
+        good = self.evaluated and not (self.quality_poor_lax if kept else self.quality_poor)
         self._set("equilibrium", ahead and calm and good and not failing, changes)
         return changes
 
@@ -617,19 +620,19 @@ class FlagMonitor:
         changes: list[tuple[str, bool]] = []
         self._set("mode_collapse", collapsed, changes)
         self._judge(metrics)
-        if not self.evaluated or self.quality_poor:  # at once: the samples say otherwise, or nothing
+        poor = self.quality_poor_lax if self._states["equilibrium"].on else self.quality_poor
+        if not self.evaluated or poor:  # at once: the samples say otherwise, or nothing
             self._drop("equilibrium", changes)
         return changes
 
     def _judge(self, metrics: Mapping[str, float]) -> None:
-        """Take one evaluation's verdict on the samples (`evaluated`, `quality_poor`); an evaluation with
-        no metric measured (a measurement that raised) keeps the last one."""
+        """Take one evaluation's verdict on the samples (`evaluated`, `quality_poor`, `quality_poor_lax`);
+        one with no metric measured (a measurement that raised) keeps the last one."""
         if any(_measured(metrics, name) is not None for name in metrics):
             self.evaluated = quality_judged(metrics, self.coverage_total)
-            kept = self._states["equilibrium"].on  # (up: judged against laxer floors, as its calm is)
-            self.quality_poor = (
-                quality_poor(metrics, self.coverage_total, kept) or "mode_collapse" in self.active
-            )
+            collapsed = "mode_collapse" in self.active
+            self.quality_poor = quality_poor(metrics, self.coverage_total) or collapsed
+            self.quality_poor_lax = quality_poor(metrics, self.coverage_total, keep=True) or collapsed
 
 
 def check_monitor_state(state: dict) -> None:

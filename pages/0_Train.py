@@ -526,7 +526,10 @@ elif view is None:
         + (
             f" ({form_cfg.dataset}: see the preset named above)"
             if form_dataset_preset is not None
+            # (the digits' defaults said of a form of the user's own, on ring8 with lr_d raised: not theirs)
             else " (the default trains an MLP GAN on the 8x8 digits in under a minute on a CPU)"
+            if form_cfg is None or form_cfg.dataset == GANConfig().dataset
+            else ""
         )
         + ", or open an earlier run on the **Runs** page."
     )

@@ -394,6 +394,21 @@ def test_an_evaluation_just_under_a_floor_keeps_equilibrium_up_but_does_not_rais
     fresh = evaluated(FlagMonitor(coverage_total=25), near)
     assert feed(fresh, record(), BALANCE_WARMUP_STEPS + 3 * HOLD_STEPS) == [] and fresh.active == set()
     assert quality_poor(near, 25) and not quality_poor(near, 25, keep=True)
+
+
+def test_an_equilibrium_cleared_for_its_calm_is_raised_again_against_the_floors_themselves():
+    """A reviewer's sequence: equilibrium up, an evaluation just under a floor keeps it, D's accuracies
+    then leave the calm band (cleared), and back in it, with no new evaluation, it was raised again on the
+    laxer floors' verdict."""
+    near = {"modes_covered": 25.0, "hq_pct": 48.5, "grid_js": 0.3}
+    monitor = evaluated(FlagMonitor(coverage_total=25), {**near, "hq_pct": 70.0})
+    feed(monitor, record(), BALANCE_WARMUP_STEPS + HOLD_STEPS)
+    assert monitor.update_eval(near) == [] and monitor.active == {"equilibrium"}
+    events = feed(monitor, record(acc_real=0.8, acc_fake=0.8), 3 * HOLD_STEPS)
+    assert ("equilibrium", False) in [(n, up) for _, n, up in events]
+    assert feed(monitor, record(), 3 * HOLD_STEPS) == [] and "equilibrium" not in monitor.active
+    monitor.update_eval({**near, "hq_pct": 70.0})  # a good evaluation: raised again
+    assert [(n, up) for _, n, up in feed(monitor, record(), 2 * HOLD_STEPS)] == [("equilibrium", True)]
     assert quality_poor({"grid_js": 0.46}, None) and not quality_poor({"grid_js": 0.46}, None, keep=True)
 
 

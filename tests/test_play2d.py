@@ -181,6 +181,8 @@ def test_a_form_holding_the_healthy_recipe_run_longer_names_no_preset(runs_root)
     edited = watching("", **{**recipe, "lr_g": 0.001})
     assert not edited.exception
     assert not [c.value for c in edited.caption if "For a healthy" in c.value]
+    (hint,) = [i.value for i in edited.info if "Press **Start**" in i.value]
+    assert "8x8" not in hint  # (the digits' defaults are not what this form trains)
     # the defaults with ring8 picked and run longer (a Run field): named
     longer = watching("", dataset="ring8", steps=9000)
     assert [c.value for c in longer.caption if c.value.startswith("For a healthy ring8 run")]

@@ -72,6 +72,11 @@ def test_a_file_of_samples_sorted_by_class_scores_as_shuffled(digits_split):
     assert scored["fd_cls"] <= 3 * split.baselines["fd_cls"]
     assert scored["recall_cls"] >= 0.85 and scored["coverage_cls"] >= 0.85
     assert split.measure(by_class) == scored  # the subset is drawn with the split's seed: the same each time
+    # the real data itself, in its order, as a file of samples: its subset is not the reference half
+    # (drawn with the split's own seed it was: fd_cls 0 and every PRDC 1, a reviewer's)
+    itself = split.measure(examples)
+    assert 0.2 * split.baselines["fd_cls"] <= itself["fd_cls"] <= 2 * split.baselines["fd_cls"]
+    assert itself["precision_cls"] < 0.999 and itself["recall_cls"] < 0.999
     # fewer than its rows: all of them, in any order
     few = by_class[:300]
     assert split.measure(few) == pytest.approx(split.measure(few.flip(0)), rel=1e-5, abs=1e-7)
