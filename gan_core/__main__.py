@@ -1147,6 +1147,8 @@ def evaluate_samples(
             networks = feature_networks(cfg, inception=inception)
         except InceptionError as exc:
             raise CLIError(str(exc)) from None
+        if "cls" in networks:  # (the SVC's accuracy above names classes; this MLP's space is measured in)
+            metrics["feature_network_accuracy"] = networks["cls"].held_out_accuracy
         split = RealSplitQuality(networks, data.examples(), split_seed(seed))
         if split.spaces:
             if len(fake) < NEAREST_K + 2:
