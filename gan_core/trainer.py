@@ -281,10 +281,32 @@ def _mapped_mesh(G: torch.nn.Module, noise: Tensor) -> dict[str, np.ndarray]:
     }
 
 
-def real_view(examples: Tensor, kind: str, seed: int) -> dict[str, np.ndarray]:
+def real_view(
+    examples: Tensor, kind: str, seed: int, labels: Tensor | None = None, n_classes: int = 0
+) -> dict[str, np.ndarray]:
     """Real data to show beside G's output, fixed by ``seed``: ``{"points": (1000, 2)}`` or ``{"grid"}`` of
-    64 images, drawn with replacement from ``examples`` ((N, 2) points or (N, C, H, W) images in [-1, 1])."""
+    64 images, drawn with replacement from ``examples`` ((N, 2) points or (N, C, H, W) images in [-1, 1]).
+    For a class-conditional run's images (``labels``, (N,) the examples' classes, and ``n_classes`` ≥ 2)
+    the grid is laid out as G's (`class_grid`): a row per class, `GRID_COLUMNS` real images of that class
+    each, with ``"labels"`` and ``"columns"`` as `snapshot_view` keeps them, so that row r of G's grid is
+    read against row r of the real one (a class without examples: any, that row unlabelled)."""
     rng = torch.Generator().manual_seed(seed + 2)
+    if kind != "points" and labels is not None and n_classes >= 2:
+        classes = labels.cpu()
+        rows, chosen, named = min(n_classes, MAX_GRID_CLASSES), [], []
+        for row in range(rows):
+            pool = torch.nonzero(classes == row).flatten()
+            if not len(pool):
+                pool = torch.arange(len(classes))
+            pick = pool[torch.randint(0, len(pool), (GRID_COLUMNS,), generator=rng)]
+            chosen.append(pick)
+            named.append(classes[pick])
+        idx = torch.cat(chosen).to(examples.device)
+        return {
+            "grid": image_grid(examples[idx].float().cpu().numpy(), nrow=GRID_COLUMNS),
+            "labels": torch.cat(named).numpy().astype(np.int64),
+            "columns": np.array(GRID_COLUMNS, dtype=np.int64),
+        }
     n = FIXED_NOISE_POINTS if kind == "points" else FIXED_NOISE_IMAGES
     idx = torch.randint(0, examples.shape[0], (n,), generator=rng, device="cpu").to(examples.device)
     chosen = examples[idx].float().cpu().numpy()
@@ -610,8 +632,10 @@ class Trainer:
         )
 
     def real_view(self) -> dict[str, np.ndarray]:
-        """Real data to show beside G's output: 1000 points or a 64-image grid (fixed per run)."""
-        return real_view(self.data.examples(), self.data.kind, self.cfg.seed)
+        """Real data to show beside G's output: 1000 points or a 64-image grid (fixed per run); for a
+        class-conditional run a row per class, as G's grid (`real_view`)."""
+        labels = self.data.example_labels() if self.n_classes >= 2 else None
+        return real_view(self.data.examples(), self.data.kind, self.cfg.seed, labels, self.n_classes)
 
     # ------------------------------------------------------------------ checkpoints
     def state_dict(self) -> dict[str, Any]:

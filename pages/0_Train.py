@@ -858,8 +858,13 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
     real = view.real_view()
     if real is not None and "grid" in real:
         with right:
-            figure = lambda: charts.image_grid_figure(real["grid"], title="real")  # noqa: E731
-            live_chart(figure, "chart_real", height=height, version=charts.inputs_digest(real["grid"]))
+            # a conditional run's real grid has a row per class, as G's (labelled where it says its classes)
+            real_rows = view.grid_labels(real).rows if "labels" in real else []
+            real_grid = functools.partial(
+                charts.image_grid_figure, real["grid"], title="real", row_labels=real_rows or None
+            )
+            version = charts.inputs_digest(real["grid"], real_rows)
+            live_chart(real_grid, "chart_real", height=height, version=version)
 
 
 def points_samples(
