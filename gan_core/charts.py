@@ -1555,6 +1555,7 @@ def metric_figure(
     steps_from_zero: bool = False,
     height: int = METRIC_HEIGHT,
     min_plot_px: float = MIN_PLOT_PX,
+    fit_outliers: bool = True,
 ) -> Figure:
     """One line per metric column of a `MetricStore` view (`View`: its DataFrame, or its columns as
     arrays), against ``step``.
@@ -1589,6 +1590,12 @@ def metric_figure(
     the narrowest its plot is drawn, which the legend's rows and the marker labels' spacing are fitted
     to. A reference line's label is written at the end of its line that no event marker crosses
     (`_hline_shapes`).
+
+    ``fit_outliers`` False (a linear axis with no ``yrange``): the axis fits the columns' values, their
+    bands' ends included, without their outliers (`robust_yrange`, as Compare's: a value that leaps more
+    than ten times past a column's own), which are marked at its edge ("above the axis", the value in
+    the hover) and listed in ``layout.meta.off_axis`` (column -> [points, [[side, furthest value]]]):
+    one step's d_loss of 35 beside losses near 1.4 flattened the rest of a run to lines.
     """
     smoothing = _check_smoothing(smoothing)
     columns = list(columns)
@@ -1679,9 +1686,34 @@ def metric_figure(
             if trace["name"] in columns:
                 trace["mode"] = "lines+markers"
                 trace["marker"] = {"size": 6}
+    off_axis: dict[str, list[Any]] = {}
+    if not fit_outliers and not log_y and yrange is None:
+        hline_ys = [float(y) for y, _ in hlines]
+        ends = [v for pair in bands.values() for v in pair]
+        fitted = robust_yrange([*means.values(), *ends], False, keep=hline_ys)
+        if fitted is not None:
+            yrange = fitted
+            index = np.arange(len(step))
+            for position, c in enumerate(columns):
+                color = _metric_color(c, position)
+                # a point's band's end where it has one (past it whenever its mean is), else its mean
+                low, high = bands.get(c, (None, None))
+                sources = [(f"{c} max", high), (f"{c} min", low)] if c in bands else [(c, means[c])]
+                out, far = np.zeros(len(step), dtype=bool), {}
+                for what, values in sources:
+                    for side, (at, beyond) in _beyond_axis(index, values, fitted, False).items():
+                        at = at.astype(np.int64)
+                        out[at] = True
+                        edges[side].append((step[at], color, [f"{what} {v:.4g}" for v in beyond]))
+                        value = float(beyond.max() if side == "above" else beyond.min())
+                        far[side] = (max if side == "above" else min)(far.get(side, value), value)
+                if far:
+                    off_axis[c] = [int(out.sum()), [[side, value] for side, value in far.items()]]
     traces.extend(_single_step_traces(view, columns, records, log_y))
     traces.extend(_edge_traces(edges))
     layout = _base_layout(title, height)
+    if off_axis:
+        layout["meta"] = {"off_axis": off_axis}
     layout["hovermode"] = "x unified"
     layout["dragmode"] = "zoom"  # dragging zooms (a click reports the step: `ui.live_chart`)
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}
@@ -1750,12 +1782,14 @@ def loss_figure(
     loss: GANLoss | None = None,
     height: int = METRIC_HEIGHT,
     min_plot_px: float = MIN_PLOT_PX,
+    fit_outliers: bool = True,
 ) -> Figure:
     """D's and G's losses, with D's two halves dashed. A line marks D's loss at equilibrium where the loss
     has one (`GANLoss.equilibrium_d_loss`: 2·ln 2 for the BCE losses, less under label smoothing); none
     for the other objectives, nor for no loss or a name the registry does not know. The loss: ``loss``
     (the run's, smoothed as it trains: `RunView.loss`), else the registry's ``loss_name`` (unsmoothed).
-    (``height`` and ``min_plot_px``, here and in the other metric charts: `metric_figure`'s.)"""
+    (``height``, ``min_plot_px`` and ``fit_outliers``, here and in the other metric charts:
+    `metric_figure`'s.)"""
     if loss is None:
         loss = LOSSES.get(loss_name)  # None for no name
     hlines = []
@@ -1773,6 +1807,7 @@ def loss_figure(
         dashed=("d_loss_real", "d_loss_fake"),
         height=height,
         min_plot_px=min_plot_px,
+        fit_outliers=fit_outliers,
     )
 
 
@@ -2039,26 +2074,62 @@ def training_figure(
     loss_name: str | None = None,
     midpoint: float | None = 0.5,
     loss: GANLoss | None = None,
+    fit_outliers: bool = False,
 ) -> Figure:
     """The Train view's metric charts as the panels of one figure (`panels_figure`): losses (``log_y``,
     ``loss_name``, ``loss``: `loss_figure`'s; pass the run's smoothed ``loss``, `RunView.loss`, so the
     equilibrium line follows its label smoothing), D's accuracy (split at the median score where ``midpoint``
     is None: `accuracy_figure`'s ``median``), D's output (``midpoint``: `d_output_figure`'s) and the gradient
-    norms (log scale), each `PANEL_PLOT_PX` tall."""
+    norms (log scale), each `PANEL_PLOT_PX` tall. The losses' linear axis fits their values without
+    their outliers unless ``fit_outliers`` (`metric_figure`'s); those it leaves out are in
+    ``layout.meta.off_axis`` (`training_off_axis_note`)."""
     wide = PANEL_MIN_PLOT_PX
     # Split at the median only for a critic (no fixed threshold): hinge's scores are unbounded (no
     # midpoint) yet its verdict is a fixed threshold, score > 0. No loss named: as the midpoint says.
     if loss is None:
         loss = LOSSES.get(loss_name or "")
     median = loss.is_critic if loss is not None else midpoint is None
-    return panels_figure(
+    losses = loss_figure(
+        view,
+        events,
+        smoothing,
+        log_y,
+        loss=loss,
+        height=PANEL_HEIGHT,
+        min_plot_px=wide,
+        fit_outliers=fit_outliers,
+    )
+    figure = panels_figure(
         [
             # (each panel's labels placed for its narrowest: the page's main column)
-            loss_figure(view, events, smoothing, log_y, loss=loss, height=PANEL_HEIGHT, min_plot_px=wide),
+            losses,
             accuracy_figure(view, events, smoothing, height=PANEL_HEIGHT, min_plot_px=wide, median=median),
             d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT, min_plot_px=wide),
             grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT, min_plot_px=wide),
         ]
+    )
+    off_axis = (losses["layout"].get("meta") or {}).get("off_axis")
+    if off_axis:
+        figure["layout"].setdefault("meta", {})["off_axis"] = off_axis
+    return figure
+
+
+def training_off_axis_note(figure: Mapping[str, Any]) -> str | None:
+    """The line under the Train view's metric charts (`training_figure`) whose losses' axis leaves some
+    values out (fitted to the rest: `robust_yrange`), naming the columns, how many points each and how far
+    they go; None when it leaves none out."""
+    off = ((figure.get("layout") or {}).get("meta") or {}).get("off_axis") or {}
+    if not off:
+        return None
+    columns = "; ".join(
+        f"{column} ({count} {'point' if count == 1 else 'points'}, "
+        + " and ".join(f"{'up to' if side == 'above' else 'down to'} {value:.3g}" for side, value in far)
+        + ")"
+        for column, (count, far) in off.items()
+    )
+    return (
+        f"Off the losses' axis, which fits the rest: {columns}, marked at its edge with their values in the "
+        "hover. To draw them, turn on Fit the losses to outliers too."
     )
 
 
@@ -3759,7 +3830,7 @@ def quality_baseline_rows(events: Events) -> int | None:
 def compare_baseline(column: str, events: Mapping[str, Events]) -> tuple[float, str] | None:
     """Compare's reference line for a feature-space metric ``column`` (`FEATURE_COLUMNS`): the chosen
     runs' "real vs real" values (`quality_baselines` of each run's ``events``, run id -> events), as
-    ``(y, label)``: ``"real vs real"`` at the one value they share (to 3 significant digits), or their
+    ``(y, label)``: ``"real vs real: 0.969"`` at the one value they share (to 3 significant digits), or their
     mean labelled with their range (``"real vs real: 1.03–1.53"``: runs of other seeds, or measured at
     another n, `compare_sample_size_note`); None for another column or no run with a baseline."""
     if column not in FEATURE_COLUMNS:
@@ -3770,8 +3841,8 @@ def compare_baseline(column: str, events: Mapping[str, Events]) -> tuple[float, 
     if not values:
         return None
     low, high = min(values), max(values)
-    if f"{low:.3g}" == f"{high:.3g}":
-        return (sum(values) / len(values), "real vs real")
+    if f"{low:.3g}" == f"{high:.3g}":  # (its value: a line at a plot's top edge has no tick to read it by)
+        return (sum(values) / len(values), f"real vs real: {low:.3g}")
     return (sum(values) / len(values), f"real vs real: {low:.3g}–{high:.3g}")
 
 
@@ -3790,10 +3861,12 @@ def compare_sample_size_note(column: str, events: Mapping[str, Events]) -> str |
             by_rows.setdefault(rows, []).append(run_id)
     if len(by_rows) < 2:
         return None
-    sizes = ", ".join(
-        f"n = {rows} ({len(runs)} run{'s' if len(runs) > 1 else ''})"
-        for rows, runs in sorted(by_rows.items())
-    )
+
+    def named(runs: list[str]) -> str:  # (run ids are folder names: the page shows the note as text)
+        shown = ", ".join(runs[:MANY_RUNS_NAMED])
+        return shown + (f" and {len(runs) - MANY_RUNS_NAMED} more" if len(runs) > MANY_RUNS_NAMED else "")
+
+    sizes = "; ".join(f"n = {rows} ({named(runs)})" for rows, runs in sorted(by_rows.items()))
     why = (
         "the Fréchet distance is biased upward at smaller n"
         if column.startswith(("fd_", "fid"))

@@ -1013,6 +1013,7 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     evaluation, or at the one at or before ``picked``, the snapshot step the user scrubbed back to."""
     smoothing = st.session_state.get("smoothing", 0.6)
     log_y = st.session_state.get("log_y", False)
+    fit_outliers = st.session_state.get("fit_outliers", False)
     # The columns the charts draw, not every column of the store (learning rates, samples/s...), NaN and
     # inf shown as such, not as gaps; the quality metrics from the rows that measured them.
     store = view.store
@@ -1023,8 +1024,12 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     midpoint = view.midpoint
     # The four metric charts as the panels of one figure: one draw in the browser at each refresh, not
     # four (each draw's cost is mostly fixed), and a zoom on steps in one panel applies to all.
-    figure = charts.training_figure(frame, events, smoothing, log_y=log_y, midpoint=midpoint, loss=view.loss)
+    figure = charts.training_figure(
+        frame, events, smoothing, log_y=log_y, midpoint=midpoint, loss=view.loss, fit_outliers=fit_outliers
+    )
     metric_chart(st.container(), figure, "chart_metrics", run_id=view.run_id)
+    # (always one element: a note that comes and goes would move everything under it)
+    st.caption(charts.training_off_axis_note(figure) or "")
     # The quality groups measured so far, in as many columns as fit (`chart_grid_style`), each chart keyed
     # by its place: the "no evaluation yet" placeholder turns into the first quality chart, in place.
     total = coverage_total(view.dataset) if view.dataset else None
@@ -1144,6 +1149,13 @@ def live_parts() -> None:
 opts = st.container(horizontal=True)
 opts.slider("EMA smoothing", 0.0, 0.99, kept_value("smoothing", 0.6), 0.01, key="smoothing", width=280)
 opts.toggle("log scale (losses)", kept_value("log_y", False), key="log_y")
+opts.toggle(
+    "Fit the losses to outliers too",
+    kept_value("fit_outliers", False),
+    key="fit_outliers",
+    help="Off: the losses' axis fits their values without those that leap more than ten times past the "
+    "rest (one step's d_loss of 35 beside losses near 1.4), marked at its edge and named under the charts.",
+)
 
 # Streamlit dims an element while its refresh is pending ("stale"). The live part refreshes every second
 # and its charts are updated in place, so on a busy machine (two runs training on 2 cores) the dimming
