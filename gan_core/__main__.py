@@ -1008,8 +1008,8 @@ def feature_rows_warning(generated: int, real: int) -> str:
     return (
         f"the feature-space metrics measured {_count(generated, 'generated image')} against {real} real; "
         f"their baseline is at n = {real}, and they depend on n (fd_cls is biased upward at smaller n, "
-        f"recall and coverage move with it): give at least {real} samples (sample --n 1000) to compare "
-        "with the baseline"
+        f"recall and coverage move with it): give at least {real} samples to compare with the baseline "
+        "(a run's G: sample --n 1000)"
     )
 
 

@@ -405,11 +405,12 @@ for i, metric in enumerate(metrics):
         )
         off_axis = charts.compare_off_axis_note(fig)  # (run ids are folder names: shown as text)
         untimed = charts.compare_untimed_note(fig)
+        sizes = charts.compare_sample_size_note(metric, events)  # (names runs: as text too)
         for note in (
             literal(off_axis) if off_axis else None,
             literal(untimed) if untimed else None,
             charts.compare_scale_note(metric, losses),
-            charts.compare_sample_size_note(metric, events),
+            literal(sizes) if sizes else None,
             # (of the runs that measured it: one "(not measured)" in the legend is no part of it)
             charts.compare_conditioning_note(metric, conditional, frames),
         ):

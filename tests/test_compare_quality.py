@@ -34,7 +34,7 @@ def reference_labels(figure: dict) -> list[tuple[float, str]]:
 def test_the_runs_baselines_are_one_line_and_the_axis_says_which_way_is_better():
     views = {"a": measured([60.0, 40.0]), "b": measured([80.0, 50.0])}
     same = charts.compare_figure(views, "fd_cls", events={"a": [baseline(1.031)], "b": [baseline(1.0312)]})
-    assert reference_labels(same) == [(round((1.031 + 1.0312) / 2, 6), "real vs real")]
+    assert reference_labels(same) == [(round((1.031 + 1.0312) / 2, 6), "real vs real: 1.03")]
     assert (
         same["layout"]["yaxis"]["title"]["text"]
         == charts.QUALITY_UNITS["fd_cls"]
@@ -46,7 +46,7 @@ def test_the_runs_baselines_are_one_line_and_the_axis_says_which_way_is_better()
     assert reference_labels(apart) == [(round((1.031 + 1.526) / 2, 6), "real vs real: 1.03–1.53")]
     # a run without a baseline (a 2D run, one of an earlier version) adds none; no run with one: no line
     one = charts.compare_figure(views, "fd_cls", events={"a": [baseline(1.031)], "b": []})
-    assert reference_labels(one) == [(1.031, "real vs real")]
+    assert reference_labels(one) == [(1.031, "real vs real: 1.03")]
     assert reference_labels(charts.compare_figure(views, "fd_cls", events={})) == []
     # another column: its own name on the axis, no baseline
     losses = {"a": pd.DataFrame({"step": [1, 2], "d_loss": [1.3, 1.2]})}
@@ -59,7 +59,11 @@ def test_a_note_says_when_the_runs_measured_at_different_sample_sizes():
     events = {"a": [baseline(1.03)], "b": [baseline(1.53, 718)], "c": [baseline(1.04)]}
     note = charts.compare_sample_size_note("fd_cls", events)
     assert note is not None
-    assert "n = 718 (1 run), n = 898 (2 runs)" in note and "own real-vs-real" in note
+    assert "n = 718 (b); n = 898 (a, c)" in note and "own real-vs-real" in note
+    many = {f"r{i}": [baseline(1.0)] for i in range(6)} | {"acgan": [baseline(1.5, 718)]}
+    assert "n = 718 (acgan); n = 898 (r0, r1, r2, r3 and 2 more)" in charts.compare_sample_size_note(
+        "fd_cls", many
+    )
     assert "biased upward" in note
     prdc = charts.compare_sample_size_note("precision_cls", events)  # k-NN radii move with n
     assert prdc is not None and "k-nearest-neighbour radii" in prdc and "Fréchet" not in prdc
