@@ -654,8 +654,11 @@ def _event_layers(
     min_plot_px: float = MIN_PLOT_PX,
     plot_height_px: float = METRIC_HEIGHT,
     x_start: float | None = None,
+    groups: Sequence[str] | None = None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Shapes, annotations and one hover trace for vertical event markers.
+    """Shapes, annotations and one hover trace for vertical event markers (``groups``, one per marker:
+    each its run's, Compare's; the shape and label named after it, and a hover trace per group in its
+    legend group, so that a run hidden from the legend hides its flags too: `ui.live_chart`).
 
     ``markers`` are ``(step, label, kind, colour, hover)``, oldest first: a line across the whole plot
     height (yref paper) in the kind's dash and width and the given colour; the label written down from
@@ -719,6 +722,7 @@ def _event_layers(
                 "y1": 1.0,
                 "layer": "below",
                 "line": {"color": color, "width": width, "dash": dash},
+                **({"name": groups[i]} if groups is not None else {}),
             }
         )
         if i in labelled:
@@ -739,6 +743,7 @@ def _event_layers(
                     # a white halo round each letter (CSS text-shadow) rather than a box behind the label:
                     # a box blanked the curves under it, gaps that read as missing rows
                     "font": {"size": 10, "color": label_color(color), "shadow": TEXT_HALO},
+                    **({"name": groups[i]} if groups is not None else {}),
                 }
             )
     traces = []
@@ -749,11 +754,15 @@ def _event_layers(
             at_step.setdefault(step, []).append(hover)
         # a unified hover shows one point of a trace: each cap's names every marker at its step
         hovers = ["<br>".join(at_step[step]) for step in steps]
-        traces.append(
-            {
+        heights = np.maximum(1.0 - drop * np.asarray(levels, dtype=np.float64), 0.0)
+        parts = [(None, list(range(len(markers))))]
+        if groups is not None:
+            parts = [(g, [i for i, each in enumerate(groups) if each == g]) for g in dict.fromkeys(groups)]
+        for group, chosen in parts:
+            trace = {
                 "type": "scatter",
-                "x": np.asarray(steps, dtype=np.float64),
-                "y": np.maximum(1.0 - drop * np.asarray(levels, dtype=np.float64), 0.0),
+                "x": np.asarray([steps[i] for i in chosen], dtype=np.float64),
+                "y": heights[chosen],
                 "yaxis": "y2",
                 "mode": "markers",
                 "name": "events",
@@ -761,15 +770,18 @@ def _event_layers(
                 "cliponaxis": False,
                 "marker": {
                     "symbol": [
-                        "triangle-down-open" if k.endswith("_cleared") else "triangle-down" for k in kinds
+                        "triangle-down-open" if kinds[i].endswith("_cleared") else "triangle-down"
+                        for i in chosen
                     ],
                     "size": 8,
-                    "color": list(colors),
+                    "color": [colors[i] for i in chosen],
                 },
-                "text": list(hovers),
+                "text": [hovers[i] for i in chosen],
                 "hovertemplate": "%{text}<extra></extra>",
             }
-        )
+            if group is not None:
+                trace["legendgroup"] = group
+            traces.append(trace)
     return shapes, annotations, traces
 
 
@@ -1497,9 +1509,10 @@ def _finish(
     x_extent: tuple[float, float],
     shapes: list[dict[str, Any]],
     min_plot_px: float = MIN_PLOT_PX,
+    groups: Sequence[str] | None = None,
 ) -> Figure:
-    """Add the event markers and the pinned axis, make room for the legend (on a plot as narrow as
-    ``min_plot_px``), and build the figure.
+    """Add the event markers (``groups``: `_event_layers`') and the pinned axis, make room for the
+    legend (on a plot as narrow as ``min_plot_px``), and build the figure.
 
     The x axis autoranges from ``x_extent``'s first step (`_x_extent`; from 0 where that is within
     `AXIS_FROM_ZERO` of the last: a run from its first steps starts where its quality charts, drawn from
@@ -1517,7 +1530,7 @@ def _finish(
     if 0 < first <= AXIS_FROM_ZERO * last:  # a run from its first steps: from 0, as the quality charts
         first = 0.0
     marker_shapes, annotations, marker_traces = _event_layers(
-        markers, last - first, max_chars, min_plot_px, plot_px, x_start=first
+        markers, last - first, max_chars, min_plot_px, plot_px, x_start=first, groups=groups
     )
     if last > first:  # (one step alone: plotly's range around it)
         layout["xaxis"]["autorangeoptions"] = {"minallowed": first}
@@ -2710,7 +2723,7 @@ def compare_figure(
     events = events or {}
     traces: list[dict[str, Any]] = []
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
-    markers: list[tuple[float, str, str, str, str]] = []
+    markers: list[tuple[Any, ...]] = []  # (step, label, kind, colour, hover, run id)
     steps = []
     drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
     # (run, colour, x, value, step) of its points
@@ -2810,7 +2823,7 @@ def compare_figure(
             where = at if time_axis is None else float(time_axis.x(str(run_id), np.array([at]))[0])
             when = "" if time_axis is None else f" at {time_axis.words(where)}"
             hover = f"{html.escape(str(run_id))}, step {at:g}{when}: {label}"
-            markers.append((where, label, _flag_marker_kind(kind, fields), color, hover))
+            markers.append((where, label, _flag_marker_kind(kind, fields), color, hover, str(run_id)))
     if untimed and not drawn:  # no run's line to draw against time
         message = f"no training time recorded (time_s) by the runs that logged {column}: draw against step"
         return _x_revision(_message_figure(column, message, METRIC_HEIGHT, column), column, time_axis)
@@ -2822,6 +2835,8 @@ def compare_figure(
         message = f"none of the chosen runs logged {column}" if ended and views else "no data yet"
         return _x_revision(_message_figure(column, message, METRIC_HEIGHT, column), column, time_axis)
     markers = sorted(markers, key=lambda m: m[0])[-MAX_EVENT_LABELS:]
+    groups = [m[5] for m in markers]  # each flag's run: hidden with it from the legend
+    markers = [m[:5] for m in markers]
     # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0), and
     # a feature-space metric's "real vs real" value, one line for the runs' (`compare_baseline`)
     hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
@@ -2879,7 +2894,7 @@ def compare_figure(
         plot_height_px=plot_height,
         avoid_depths=[_marker_depth(m[1], plot_height) for m in markers],
     )
-    figure = _finish(traces, layout, markers, _x_extent(steps, markers), references)
+    figure = _finish(traces, layout, markers, _x_extent(steps, markers), references, groups=groups)
     return _x_revision(figure, column, time_axis)
 
 

@@ -11,6 +11,7 @@ import json
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import orjson
@@ -88,6 +89,23 @@ def traces_named(fig, name):
 def only_trace(fig, name):
     (trace,) = traces_named(fig, name)
     return trace
+
+
+def flag_caps(fig):
+    """A Compare chart's flag caps, one hover trace per run (`charts._event_layers`' ``groups``), as one:
+    their points in the traces' order, each trace's legend group its run's."""
+    traces = traces_named(fig, "events")
+    assert len({t.legendgroup for t in traces}) == len(traces)  # one a run
+    joined = lambda attr: [v for t in traces for v in attr(t)]  # noqa: E731
+    return SimpleNamespace(
+        x=joined(lambda t: t.x),
+        y=joined(lambda t: t.y),
+        text=joined(lambda t: t.text),
+        marker=SimpleNamespace(
+            color=joined(lambda t: t.marker.color), symbol=joined(lambda t: t.marker.symbol)
+        ),
+        groups=[t.legendgroup for t in traces],
+    )
 
 
 def event_shapes(fig):
@@ -1630,7 +1648,7 @@ def test_compare_stacks_the_caps_of_flags_raised_at_one_step(view):
         event(250, "flag", "x", flag="d_leads"),
     ]
     fig = charts.compare_figure(frames, "d_loss", events=events)
-    caps = only_trace(fig, "events")
+    caps = flag_caps(fig)
     assert list(caps.x) == [100.0, 100.0, 100.0, 102.0, 250.0]
     same_step = "run-a, step 100: d_leads<br>run-b, step 100: d_leads<br>run-c, step 100: d_leads"
     alone = ["run-d, step 102: d_leads cleared", "run-d, step 250: d_leads"]
@@ -1640,6 +1658,27 @@ def test_compare_stacks_the_caps_of_flags_raised_at_one_step(view):
     drops = [(1.0 - y) * plot_px for y in caps.y]  # pixels below the top edge, on the plot as drawn
     assert drops == pytest.approx([k * charts.CAP_STACK_PX for k in (0, 1, 2, 3, 0)], abs=1e-3)
     assert charts.CAP_PX <= charts.CAP_STACK_PX <= 1.5 * charts.CAP_PX  # apart, and still a column
+
+
+def test_compare_names_each_flags_line_label_and_cap_after_its_run(view):
+    """A run hidden from a Compare legend kept its flags drawn on every chart (a newcomer read them as the
+    shown run's): each flag's line, label and cap now carry its run, which the browser hides with it."""
+    frames = {name: view for name in ("one", "two")}
+    events = {
+        "one": [event(100, "flag", "x", flag="d_leads")],
+        "two": [event(200, "flag", "x", flag="mode_collapse")],
+    }
+    fig = charts.compare_figure(frames, "d_loss", events=events)
+    assert [(s.x0, s.name) for s in event_shapes(fig)] == [(100.0, "one"), (200.0, "two")]
+    labels = [a for a in fig.layout.annotations if a.textangle == -90]
+    assert [(a.x, a.name) for a in labels] == [(100.0, "one"), (200.0, "two")]
+    caps = flag_caps(fig)
+    assert caps.groups == ["one", "two"] and caps.x == [100.0, 200.0]
+    # the Train view's flags are no run's: no names, one trace of caps
+    train = go.Figure(charts.loss_figure(frames["one"], events["one"]))
+    assert [s.name for s in event_shapes(train)] == [None]
+    (cap,) = traces_named(train, "events")
+    assert cap.legendgroup is None
 
 
 def test_compare_marks_each_runs_flags_in_its_colour(view):
@@ -1665,7 +1704,7 @@ def test_compare_marks_each_runs_flags_in_its_colour(view):
         (80.0, charts.PALETTE[1], "solid"),
         (200.0, charts.PALETTE[0], "dash"),
     ]
-    caps = only_trace(fig, "events")
+    caps = flag_caps(fig)
     assert caps.text[0] == "run-b, step 30: exploding_gradients"
     assert caps.text[3] == "run-a, step 200: d_overpowers cleared"
     assert list(caps.y) == [1.0, 1.0, 1.0, 1.0]  # far apart: every cap at the top edge

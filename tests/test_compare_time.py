@@ -18,7 +18,7 @@ from gan_core.registry import RunRegistry
 from gan_core.rundir import RunDir
 from gan_core.store import MetricStore
 from gan_core.trainer import RECORD_COLUMNS
-from tests.test_charts import charts, edge_marks, event, event_shapes, only_trace, record_rows
+from tests.test_charts import charts, edge_marks, event, event_shapes, flag_caps, record_rows
 from tests.test_compare_address import address, opened, warnings
 from tests.test_compare_page import APP_DIR, finished
 from tests.test_compare_page import charts as page_charts
@@ -128,7 +128,7 @@ def test_two_runs_are_drawn_at_their_times_their_flags_too_and_the_hover_says_ti
     assert [s.x0 for s in shapes] == pytest.approx([10.0, 40.0, 50.0])
     assert [s.line.dash for s in shapes] == ["solid", "dash", "solid"]
     assert [s.x0 for s in event_shapes(by_step)] == [100.0, 100.0, 400.0]
-    caps = only_trace(fig, "events")
+    caps = flag_caps(fig)
     assert list(caps.text) == [
         "fast, step 100 at 10 s: d_leads",
         "fast, step 400 at 40 s: d_leads cleared",
@@ -170,7 +170,7 @@ def test_minutes_scale_every_x_and_the_flags_and_edge_marks_say_their_step():
     above = edge_marks(fig, "above")
     assert above and [m[0] for m in above] == pytest.approx(np.arange(251, 300) / 60)
     assert above[0][2] == "fast: 1000 (step 251)"
-    assert only_trace(fig, "events").text[0] == "fast, step 300 at 5 min: diverged"
+    assert flag_caps(fig).text[0] == "fast, step 300 at 5 min: diverged"
     assert charts.compare_off_axis_note(fig.to_plotly_json()).startswith(
         "Off this axis, which fits the other values: fast ("
     )

@@ -406,6 +406,7 @@ async function drawFitted(Plotly, chart, resized) {
     const shown = fitted(figure, fit, chart.clientWidth, align);
     withLinkedRange(chart, shown.layout);
     shown.data = withLinkedLegend(chart, shown.data);
+    withLinkedLegendLayout(chart, shown.layout);
     chart.style.height = `${shown.layout.height}px`;
     await Plotly.react(chart, shown.data, shown.layout, CONFIG);
     chart.ownTop = shown.layout.margin.t - align;
@@ -559,6 +560,19 @@ function withLinkedLegend(chart, data) {
   });
 }
 
+// ``layout`` (a figure's about to be drawn) with the shapes and labels of the group's hidden runs hidden:
+// Compare's flags, named after their run (`charts._event_layers`' groups); in place, as `withLinkedRange`
+function withLinkedLegendLayout(chart, layout) {
+  if (!chart.legendGroup) return layout;
+  const hidden = linkedHidden(chart.legendGroup);
+  for (const name of ["shapes", "annotations"]) {
+    if (!Array.isArray(layout[name]) || !hidden.size) continue;
+    layout[name] = layout[name].map((item) => (item.name !== undefined && hidden.has(item.name)
+      ? {...item, visible: false} : item));
+  }
+  return layout;
+}
+
 function groupCharts(group) {
   return [...document.querySelectorAll(".live-chart")].filter(
     (each) => each.legendGroup === group && each.isConnected
@@ -598,8 +612,16 @@ function followLegend(chart, event, isolate) {
       indices.push(i);
       visible.push(hidden.has(legendKey(t)) && t.visible !== false ? "legendonly" : (t.visible ?? true));
     });
+    // and its flags' lines and labels, named after their run
+    const layoutUpdate = {};
+    for (const name of ["shapes", "annotations"]) {
+      ((each.layout && each.layout[name]) || []).forEach((item, i) => {
+        if (item.name !== undefined) layoutUpdate[`${name}[${i}].visible`] = !hidden.has(item.name);
+      });
+    }
     const last = (each.queue || Promise.resolve()).catch(() => undefined);  // after its draw in flight
     each.queue = last.then(() => window.Plotly.restyle(each, {visible: visible}, indices))
+      .then(() => (Object.keys(layoutUpdate).length ? window.Plotly.relayout(each, layoutUpdate) : undefined))
       .catch((e) => console.error(e));
   }
   return false;

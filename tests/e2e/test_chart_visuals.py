@@ -381,6 +381,16 @@ RUNS_SHOWN = """() => Object.fromEntries(
   ]))"""
 
 
+# A run's flags on each Compare metric chart: its lines and labels drawn (visible), its caps' visible
+DIVERGING_FLAGS = """(run) => Object.fromEntries(
+  [...document.querySelectorAll('[class*="st-key-cmp_chart_"] .live-chart')].map((gd) => [
+    [...gd.closest('[class*="st-key-cmp_chart_"]').classList].find((c) => c.startsWith('st-key-')),
+    {shapes: (gd._fullLayout.shapes || []).filter((s) => s.name === run).map((s) => s.visible),
+     labels: (gd._fullLayout.annotations || []).filter((a) => a.name === run).map((a) => a.visible),
+     caps: gd._fullData.filter((t) => t.name === 'events' && t.legendgroup === run).map((t) => t.visible)},
+  ]).filter(([, f]) => f.shapes.length))"""
+
+
 def runs_shown(page: Page, expected: dict[str, object], others: object = True) -> dict:
     """Wait until every Compare metric chart shows each run as ``expected`` (run id -> True or
     "legendonly"), and every other legend group (the other runs, the edge marks' keys) as ``others``;
@@ -420,6 +430,18 @@ def test_a_run_hidden_in_one_compare_legend_is_hidden_in_every_chart_and_stays_h
     )
     page.wait_for_function(COMPARE_FITTED, timeout=UI_TIMEOUT)
     runs_shown(page, {hidden: "legendonly"})
+    # a run hidden takes its flags with it: the diverging run's lines, labels and caps on every chart
+    entries = page.locator(".st-key-cmp_chart_d_loss .legend .traces")
+    texts = [e["text"] for e in chart_boxes(page, "cmp_chart_d_loss")["legend"]]
+    entries.nth(next(i for i, t in enumerate(texts) if shows(t, DIVERGING))).click()
+    runs_shown(page, {hidden: "legendonly", DIVERGING: "legendonly"})
+    flags = page.evaluate(DIVERGING_FLAGS, DIVERGING)
+    assert flags and all(f["shapes"] and not any(f["shapes"]) for f in flags.values()), flags
+    assert all(not any(f["labels"]) and set(f["caps"]) == {"legendonly"} for f in flags.values()), flags
+    entries.nth(next(i for i, t in enumerate(texts) if shows(t, DIVERGING))).click()
+    runs_shown(page, {hidden: "legendonly"})
+    flags = page.evaluate(DIVERGING_FLAGS, DIVERGING)
+    assert all(all(f["shapes"]) and set(f["caps"]) == {True} for f in flags.values()), flags
     # a double-click on another run's entry (in another chart) shows it alone; again, every run
     alone = RUN_IDS[2]
     entries = page.locator(".st-key-cmp_chart_g_loss .legend .traces")
