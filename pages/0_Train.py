@@ -860,10 +860,11 @@ def image_samples(view: RunView, step: int, snap: dict) -> None:
         with right:
             # a conditional run's real grid has a row per class, as G's (labelled where it says its classes)
             real_rows = view.grid_labels(real).rows if "labels" in real else []
+            real_title = "real: a row per class, as G's" if real_rows else "real"
             real_grid = functools.partial(
-                charts.image_grid_figure, real["grid"], title="real", row_labels=real_rows or None
+                charts.image_grid_figure, real["grid"], title=real_title, row_labels=real_rows or None
             )
-            version = charts.inputs_digest(real["grid"], real_rows)
+            version = charts.inputs_digest(real["grid"], real_title, real_rows)
             live_chart(real_grid, "chart_real", height=height, version=version)
 
 

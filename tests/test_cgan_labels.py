@@ -258,7 +258,9 @@ def test_a_conditional_runs_real_grid_has_a_row_per_class_as_gs(runs_root):
     at.query_params["run"] = "cond"
     at.run()
     assert not at.exception
-    assert row_annotations(chart_figure(at, "chart_real")) == [str(c) for c in range(10)]
+    real_figure = chart_figure(at, "chart_real")
+    assert row_annotations(real_figure) == [str(c) for c in range(10)]
+    assert real_figure["layout"]["title"]["text"] == "real: a row per class, as G's"
     # an unconditional run's real grid is as before: 64 at random, no rows labelled
     runner = Runner(GANConfig(**{**TINY_COND, "conditioning": "none"}, steps=2), runs_root, "plain").start()
     assert runner.wait(TIMEOUT)
