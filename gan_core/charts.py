@@ -749,11 +749,13 @@ def _event_layers(
     traces = []
     if markers:
         steps, _, kinds, colors, hovers = zip(*markers)
-        at_step: dict[float, list[str]] = {}
-        for step, hover in zip(steps, hovers):
-            at_step.setdefault(step, []).append(hover)
-        # a unified hover shows one point of a trace: each cap's names every marker at its step
-        hovers = ["<br>".join(at_step[step]) for step in steps]
+        # a unified hover shows one point of a trace: each cap's names every marker at its step (of its
+        # run, each run's caps a trace of their own: a run hidden takes its flags' hovers with it)
+        owners = groups if groups is not None else [None] * len(markers)
+        at_step: dict[tuple[str | None, float], list[str]] = {}
+        for owner, step, hover in zip(owners, steps, hovers):
+            at_step.setdefault((owner, step), []).append(hover)
+        hovers = ["<br>".join(at_step[owner, step]) for owner, step in zip(owners, steps)]
         heights = np.maximum(1.0 - drop * np.asarray(levels, dtype=np.float64), 0.0)
         parts = [(None, list(range(len(markers))))]
         if groups is not None:
@@ -1703,7 +1705,10 @@ def metric_figure(
     if not fit_outliers and not log_y and yrange is None:
         hline_ys = [float(y) for y, _ in hlines]
         ends = [v for pair in bands.values() for v in pair]
-        fitted = robust_yrange([*means.values(), *ends], False, keep=hline_ys)
+        # a column's band ends where it has them, which hold every value of its points: a one-step spike
+        # averaged into its point (35.5 among ten rows: 4.8) is no leap there, and would keep it in range
+        lines = [means[c] for c in columns if c not in bands]
+        fitted = robust_yrange([*lines, *ends], False, keep=hline_ys)
         if fitted is not None:
             yrange = fitted
             index = np.arange(len(step))
@@ -1711,10 +1716,19 @@ def metric_figure(
                 color = _metric_color(c, position)
                 # a point's band's end where it has one (past it whenever its mean is), else its mean
                 low, high = bands.get(c, (None, None))
-                sources = [(f"{c} max", high), (f"{c} min", low)] if c in bands else [(c, means[c])]
+                # (side, name, values): the band's max above, its min below (a point of one row, its min its
+                # max, is marked once), else the mean either way
+                sources = (
+                    [("above", f"{c} max", high), ("below", f"{c} min", low)]
+                    if c in bands
+                    else [(side, c, means[c]) for side in ("above", "below")]
+                )
                 out, far = np.zeros(len(step), dtype=bool), {}
-                for what, values in sources:
-                    for side, (at, beyond) in _beyond_axis(index, values, fitted, False).items():
+                for wanted, what, values in sources:
+                    beyond_sides = _beyond_axis(index, values, fitted, False)
+                    for side, (at, beyond) in beyond_sides.items():
+                        if side != wanted:
+                            continue
                         at = at.astype(np.int64)
                         out[at] = True
                         edges[side].append((step[at], color, [f"{what} {v:.4g}" for v in beyond]))

@@ -289,22 +289,23 @@ def real_view(
     For a class-conditional run's images (``labels``, (N,) the examples' classes, and ``n_classes`` ≥ 2)
     the grid is laid out as G's (`class_grid`): a row per class, `GRID_COLUMNS` real images of that class
     each, with ``"labels"`` and ``"columns"`` as `snapshot_view` keeps them, so that row r of G's grid is
-    read against row r of the real one (a class without examples: any, that row unlabelled)."""
+    read against row r of the real one (a class without examples among them, a rare one of a large folder
+    sampled: a blank row, still labelled, the others' labels kept)."""
     rng = torch.Generator().manual_seed(seed + 2)
     if kind != "points" and labels is not None and n_classes >= 2:
         classes = labels.cpu()
-        rows, chosen, named = min(n_classes, MAX_GRID_CLASSES), [], []
-        for row in range(rows):
+        tiles = []
+        for row in range(min(n_classes, MAX_GRID_CLASSES)):
             pool = torch.nonzero(classes == row).flatten()
-            if not len(pool):
-                pool = torch.arange(len(classes))
-            pick = pool[torch.randint(0, len(pool), (GRID_COLUMNS,), generator=rng)]
-            chosen.append(pick)
-            named.append(classes[pick])
-        idx = torch.cat(chosen).to(examples.device)
+            if len(pool):
+                pick = pool[torch.randint(0, len(pool), (GRID_COLUMNS,), generator=rng)]
+                tiles.append(examples[pick.to(examples.device)].float().cpu())
+            else:  # (black, as the lowest value: nothing drawn)
+                tiles.append(torch.full((GRID_COLUMNS, *examples.shape[1:]), -1.0))
+        rows = len(tiles)
         return {
-            "grid": image_grid(examples[idx].float().cpu().numpy(), nrow=GRID_COLUMNS),
-            "labels": torch.cat(named).numpy().astype(np.int64),
+            "grid": image_grid(torch.cat(tiles).numpy(), nrow=GRID_COLUMNS),
+            "labels": np.repeat(np.arange(rows, dtype=np.int64), GRID_COLUMNS),
             "columns": np.array(GRID_COLUMNS, dtype=np.int64),
         }
     n = FIXED_NOISE_POINTS if kind == "points" else FIXED_NOISE_IMAGES

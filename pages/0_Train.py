@@ -1155,7 +1155,8 @@ opts.toggle(
     kept_value("fit_outliers", False),
     key="fit_outliers",
     help="Off: the losses' axis fits their values without those that leap more than ten times past the "
-    "rest (one step's d_loss of 35 beside losses near 1.4), marked at its edge and named under the charts.",
+    "rest (one step's d_loss of 35 beside losses near 1.4), marked at its edge and named under the charts. "
+    "The log scale draws every value.",
 )
 
 # Streamlit dims an element while its refresh is pending ("stale"). The live part refreshes every second

@@ -22,6 +22,7 @@ from gan_core.data import dataset_classes, load_data
 from gan_core.registry import RunRegistry
 from gan_core.rundir import GRID_LABELS_CHUNK, RunDir
 from gan_core.runner import Runner
+from gan_core.trainer import real_view
 from ui.live_chart import read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
@@ -261,6 +262,15 @@ def test_a_conditional_runs_real_grid_has_a_row_per_class_as_gs(runs_root):
     real_figure = chart_figure(at, "chart_real")
     assert row_annotations(real_figure) == [str(c) for c in range(10)]
     assert real_figure["layout"]["title"]["text"] == "real: a row per class, as G's"
+    # a class missing from the examples (a rare one of a large folder, sampled): its row blank, the others
+    # labelled still (its row filled with other classes' images took every row's label away)
+    few = labels.copy()
+    few[few == 3] = 4
+    missing = real_view(data.examples(), "images", 0, torch.as_tensor(few), 10)
+    assert missing["labels"].tolist() == [c for c in range(10) for _ in range(8)]
+    blank = torch.as_tensor(missing["grid"][1:, 1:, 0]).unfold(0, 8, 9).unfold(1, 8, 9)[3]
+    assert (blank == 0).all() and (tiles[4] > 0).any()  # row 3: black tiles; row 4 digits
+    assert RunRegistry(runs_root).view("cond").grid_labels(missing).rows == [str(c) for c in range(10)]
     # an unconditional run's real grid is as before: 64 at random, no rows labelled
     runner = Runner(GANConfig(**{**TINY_COND, "conditioning": "none"}, steps=2), runs_root, "plain").start()
     assert runner.wait(TIMEOUT)

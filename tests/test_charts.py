@@ -1650,9 +1650,11 @@ def test_compare_stacks_the_caps_of_flags_raised_at_one_step(view):
     fig = charts.compare_figure(frames, "d_loss", events=events)
     caps = flag_caps(fig)
     assert list(caps.x) == [100.0, 100.0, 100.0, 102.0, 250.0]
-    same_step = "run-a, step 100: d_leads<br>run-b, step 100: d_leads<br>run-c, step 100: d_leads"
+    # each run's cap names its own flag (a unified hover shows every run's cap at the step): a run hidden
+    # from the legend takes its flag's hover with it, and no flag is named twice
+    own = [f"run-{c}, step 100: d_leads" for c in "abc"]
     alone = ["run-d, step 102: d_leads cleared", "run-d, step 250: d_leads"]
-    assert list(caps.text) == [same_step] * 3 + alone
+    assert list(caps.text) == own + alone
     assert list(caps.marker.color) == [charts.PALETTE[i] for i in (0, 1, 2, 3, 3)]
     plot_px = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b  # the legend's rows apart
     drops = [(1.0 - y) * plot_px for y in caps.y]  # pixels below the top edge, on the plot as drawn

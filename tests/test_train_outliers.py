@@ -7,8 +7,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import plotly.io as pio
+import pytest
 
 from gan_core import charts
+from gan_core.store import MetricStore
+from gan_core.tracking.schema import RECORD_COLUMNS
+from tests.test_charts import record_rows
 
 
 def run_view(spike: float | None) -> pd.DataFrame:
@@ -57,6 +61,34 @@ def test_a_run_without_outliers_is_drawn_as_before():
     assert pio.to_json(plain) == pio.to_json(charts.loss_figure(run_view(None), fit_outliers=True))
     mild = charts.loss_figure(run_view(4.0), fit_outliers=False)  # three times the rest: its own scale
     assert loss_range(mild) is None
+
+
+def store_view(n: int, spike: float = 35.5) -> dict:
+    """The Train view's view (`charts.metric_view`, 300 points) of a store of ``n`` rows, one step's d_loss
+    ``spike`` among losses near 1.38, half-way."""
+    rows = record_rows(n)
+    rng = np.random.default_rng(0)
+    d = 1.38 + 0.05 * rng.standard_normal(n)
+    for column, values in (("d_loss", d), ("d_loss_real", d / 2), ("d_loss_fake", d / 2)):
+        rows[:, RECORD_COLUMNS.index(column)] = values
+    rows[:, RECORD_COLUMNS.index("g_loss")] = 0.7 + 0.05 * rng.standard_normal(n)
+    rows[n // 2, RECORD_COLUMNS.index("d_loss")] = spike
+    store = MetricStore(RECORD_COLUMNS, capacity=1 << 16)
+    store.extend(rows)
+    return charts.metric_view(store, 300)
+
+
+@pytest.mark.parametrize("n", [200, 900, 3000, 10000])
+def test_a_spike_is_left_off_whatever_the_points_it_is_averaged_into(n):
+    """The fit read each point's mean: a one-step spike averaged into a point of ten rows (3,000 steps, the
+    default run) read 4.8, no leap, and kept the axis up to 35.5 (a reviewer's). The band's max holds it."""
+    figure = charts.training_figure(store_view(n), smoothing=0.6)
+    low, high = figure["layout"]["yaxis"]["range"]  # (the losses panel's)
+    assert 0.3 < low < 0.7 and 1.4 < high < 1.8, (n, low, high)
+    note = charts.training_off_axis_note(figure)
+    assert note is not None and note.startswith(
+        "Off the losses' axis, which fits the rest: d_loss (1 point, up to 35.5)"
+    )
 
 
 def test_the_train_views_panels_carry_the_note():

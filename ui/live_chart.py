@@ -606,22 +606,29 @@ function followLegend(chart, event, isolate) {
   else LEGEND_LINKS.delete(group);
   for (const each of charts) {
     if (each._fullData === undefined || !each.figure) continue;
-    const indices = [], visible = [];
-    each.figure.data.forEach((t, i) => {
-      if (i >= each._fullData.length) return;
-      indices.push(i);
-      visible.push(hidden.has(legendKey(t)) && t.visible !== false ? "legendonly" : (t.visible ?? true));
-    });
-    // and its flags' lines and labels, named after their run
-    const layoutUpdate = {};
-    for (const name of ["shapes", "annotations"]) {
-      ((each.layout && each.layout[name]) || []).forEach((item, i) => {
-        if (item.name !== undefined) layoutUpdate[`${name}[${i}].visible`] = !hidden.has(item.name);
+    // the traces, from the figure drawn when it is applied (after a draw in flight, whose traces may differ)
+    const showRuns = () => {
+      const indices = [], visible = [];
+      each.figure.data.forEach((t, i) => {
+        if (i >= each._fullData.length) return;
+        indices.push(i);
+        visible.push(hidden.has(legendKey(t)) && t.visible !== false ? "legendonly" : (t.visible ?? true));
       });
-    }
+      return window.Plotly.restyle(each, {visible: visible}, indices);
+    };
+    // and its flags' lines and labels, named after their run (read when applied: a draw in flight may
+    // bring other flags, at other places in the layout)
+    const hideFlags = () => {
+      const layoutUpdate = {};
+      for (const name of ["shapes", "annotations"]) {
+        ((each.layout && each.layout[name]) || []).forEach((item, i) => {
+          if (item.name !== undefined) layoutUpdate[`${name}[${i}].visible`] = !hidden.has(item.name);
+        });
+      }
+      return Object.keys(layoutUpdate).length ? window.Plotly.relayout(each, layoutUpdate) : undefined;
+    };
     const last = (each.queue || Promise.resolve()).catch(() => undefined);  // after its draw in flight
-    each.queue = last.then(() => window.Plotly.restyle(each, {visible: visible}, indices))
-      .then(() => (Object.keys(layoutUpdate).length ? window.Plotly.relayout(each, layoutUpdate) : undefined))
+    each.queue = last.then(showRuns).then(hideFlags)
       .catch((e) => console.error(e));
   }
   return false;
