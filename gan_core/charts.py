@@ -2145,18 +2145,26 @@ def training_off_axis_note(figure: Mapping[str, Any]) -> str | None:
     """The line under the Train view's metric charts (`training_figure`) whose losses' axis leaves some
     values out (fitted to the rest: `robust_yrange`), naming the columns, how many points each and how far
     they go; None when it leaves none out."""
-    off = ((figure.get("layout") or {}).get("meta") or {}).get("off_axis") or {}
-    if not off:
+    columns = _off_axis_items(figure)
+    if columns is None:
         return None
-    columns = "; ".join(
-        f"{column} ({count} {'point' if count == 1 else 'points'}, "
-        + " and ".join(f"{'up to' if side == 'above' else 'down to'} {value:.3g}" for side, value in far)
-        + ")"
-        for column, (count, far) in off.items()
-    )
     return (
         f"Off the losses' axis, which fits the rest: {columns}, marked at its edge with their values in the "
         "hover. To draw them, turn on Fit the losses to outliers too."
+    )
+
+
+def _off_axis_items(figure: Mapping[str, Any]) -> str | None:
+    """A figure's ``layout.meta.off_axis`` (name -> [points, [[side, furthest value], ...]]) in words,
+    ``"d_loss (1 point, up to 35.5); ..."``; None when it has none."""
+    off = ((figure.get("layout") or {}).get("meta") or {}).get("off_axis") or {}
+    if not off:
+        return None
+    return "; ".join(
+        f"{name} ({count} {'point' if count == 1 else 'points'}, "
+        + " and ".join(f"{'up to' if side == 'above' else 'down to'} {value:.3g}" for side, value in far)
+        + ")"
+        for name, (count, far) in off.items()
     )
 
 
@@ -2655,15 +2663,9 @@ def compare_off_axis_note(figure: Mapping[str, Any]) -> str | None:
     """The line under a Compare chart (`compare_figure`) whose axis leaves some runs' values out (fitted
     to the others: `robust_yrange`), naming those runs, how many points each and how far they go; None
     when it leaves none out."""
-    off = ((figure.get("layout") or {}).get("meta") or {}).get("off_axis") or {}
-    if not off:
+    runs = _off_axis_items(figure)
+    if runs is None:
         return None
-    runs = "; ".join(
-        f"{run_id} ({count} {'point' if count == 1 else 'points'}, "
-        + " and ".join(f"{'up to' if side == 'above' else 'down to'} {value:.3g}" for side, value in far)
-        + ")"
-        for run_id, (count, far) in off.items()
-    )
     return (
         f"Off this axis, which fits the other values: {runs}, marked at its edge with their values in the "
         "hover. To draw them, turn on Fit the axis to outliers too."
