@@ -1724,16 +1724,15 @@ def metric_figure(
                     else [(side, c, means[c]) for side in ("above", "below")]
                 )
                 out, far = np.zeros(len(step), dtype=bool), {}
-                for wanted, what, values in sources:
-                    beyond_sides = _beyond_axis(index, values, fitted, False)
-                    for side, (at, beyond) in beyond_sides.items():
-                        if side != wanted:
-                            continue
-                        at = at.astype(np.int64)
-                        out[at] = True
-                        edges[side].append((step[at], color, [f"{what} {v:.4g}" for v in beyond]))
-                        value = float(beyond.max() if side == "above" else beyond.min())
-                        far[side] = (max if side == "above" else min)(far.get(side, value), value)
+                for side, what, values in sources:
+                    if side not in (found := _beyond_axis(index, values, fitted, False)):
+                        continue
+                    at, beyond = found[side]
+                    at = at.astype(np.int64)
+                    out[at] = True
+                    edges[side].append((step[at], color, [f"{what} {v:.4g}" for v in beyond]))
+                    value = float(beyond.max() if side == "above" else beyond.min())
+                    far[side] = (max if side == "above" else min)(far.get(side, value), value)
                 if far:
                     off_axis[c] = [int(out.sum()), [[side, value] for side, value in far.items()]]
     traces.extend(_single_step_traces(view, columns, records, log_y))
@@ -2856,7 +2855,7 @@ def compare_figure(
     # the reference line the Train view's quality chart draws with this metric (label_fidelity's 1.0), and
     # a feature-space metric's "real vs real" value, one line for the runs' (`compare_baseline`)
     hlines = [QUALITY_REFERENCES[column]] if column in QUALITY_REFERENCES else []
-    baseline = compare_baseline(column, {run_id: (events or {}).get(run_id, ()) for run_id in views})
+    baseline = compare_baseline(column, {run_id: events.get(run_id, ()) for run_id in views})
     if baseline is not None:
         hlines.append(baseline)
     span = _y_span([y for _, y in drawn], hlines, log_y)
@@ -3834,28 +3833,28 @@ def quality_baselines(events: Events) -> dict[str, float]:
     """The feature-space metrics' "real vs real" values (column -> value) from the run's latest
     ``baseline`` event (a resumed run measures them again); finite numbers only (events.csv is a file
     anyone may have edited)."""
-    found: dict[str, float] = {}
+    fields = _latest_baseline(events)
+    return {column: float(fields[column]) for column in FEATURE_COLUMNS if _finite_number(fields.get(column))}
+
+
+def _latest_baseline(events: Events) -> Mapping[str, Any]:
+    """The fields of a run's latest ``baseline`` event (a resumed run measures them again), {} for none."""
+    found: Mapping[str, Any] = {}
     for event in _records(events):
-        if event.get("kind") != "baseline" or not isinstance(event.get("fields"), Mapping):
-            continue
-        found = {}
-        for column, value in event["fields"].items():
-            number = isinstance(value, int | float) and not isinstance(value, bool)
-            if column in FEATURE_COLUMNS and number and math.isfinite(value):
-                found[column] = float(value)
+        if event.get("kind") == "baseline" and isinstance(event.get("fields"), Mapping):
+            found = event["fields"]
     return found
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def quality_baseline_rows(events: Events) -> int | None:
     """n, the images of each real half the run's latest ``baseline`` event measured (and of G's measured
     against it), or None: no baseline, or one recorded before it said (a run of an earlier version)."""
-    rows = None
-    for event in _records(events):
-        if event.get("kind") == "baseline" and isinstance(event.get("fields"), Mapping):
-            value = event["fields"].get("rows")
-            number = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-            rows = int(value) if number and value > 0 else None
-    return rows
+    rows = _latest_baseline(events).get("rows")
+    return int(rows) if _finite_number(rows) and rows > 0 else None
 
 
 def compare_baseline(column: str, events: Mapping[str, Events]) -> tuple[float, str] | None:

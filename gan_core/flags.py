@@ -599,8 +599,7 @@ class FlagMonitor:
             lead = LEAD_ACCURACY - (KEEP_MARGIN if self._states["d_leads"].on else 0.0)
             self._set("d_leads", ahead and max(acc_real, acc_fake) > lead, changes)
         failing = any(name in self.active for name in FAILURE_FLAGS)
-        kept = self._states["equilibrium"].on
-        good = self.evaluated and not (self.quality_poor_lax if kept else self.quality_poor)
+        good = self.evaluated and not self._samples_poor()
         self._set("equilibrium", ahead and calm and good and not failing, changes)
         return changes
 
@@ -620,10 +619,14 @@ class FlagMonitor:
         changes: list[tuple[str, bool]] = []
         self._set("mode_collapse", collapsed, changes)
         self._judge(metrics)
-        poor = self.quality_poor_lax if self._states["equilibrium"].on else self.quality_poor
-        if not self.evaluated or poor:  # at once: the samples say otherwise, or nothing
+        if not self.evaluated or self._samples_poor():  # at once: the samples say otherwise, or nothing
             self._drop("equilibrium", changes)
         return changes
+
+    def _samples_poor(self) -> bool:
+        """The last evaluation's verdict as ``equilibrium`` reads it: against the laxer floors while it
+        is up (`QUALITY_KEEP_SHARE`), against the floors themselves to raise it."""
+        return self.quality_poor_lax if self._states["equilibrium"].on else self.quality_poor
 
     def _judge(self, metrics: Mapping[str, float]) -> None:
         """Take one evaluation's verdict on the samples (`evaluated`, `quality_poor`, `quality_poor_lax`);
