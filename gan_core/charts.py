@@ -848,23 +848,37 @@ def _edge_positions(
 
 def _edge_traces(
     marks: Mapping[str, list[tuple[np.ndarray, str, list[str]]]],
+    runs: Mapping[str, list[str]] | None = None,
 ) -> list[dict[str, Any]]:
     """One trace per `EDGE_MARKS` kind found, pinned to its edge: ``marks[kind]`` is a list of
     ``(steps, colour, hover texts)``, one per line (a metric, or a run), each point in its line's colour;
-    and a grey legend key per kind, which also shows and hides them."""
+    and a grey legend key per kind, which also shows and hides them.
+
+    ``runs`` (Compare's: kind -> the run of each of ``marks[kind]``'s parts, in order): one trace per kind
+    and run instead, its run in ``meta.run``, so that a run hidden from a linked legend takes its marks
+    with it (`ui.live_chart`'s ``legend_group``); the kind's key (``meta.marks_key``) still shows and
+    hides every run's."""
     traces = []
     for kind, parts in marks.items():
-        parts = [p for p in parts if len(p[0])]
-        if not parts:
+        owners = list((runs or {}).get(kind, [None] * len(parts)))
+        kept = [(p, owner) for p, owner in zip(parts, owners) if len(p[0])]
+        if not kept:
             continue
         name, symbol, height = EDGE_MARKS[kind]
-        x = np.concatenate([p[0] for p in parts])
-        colors = [color for steps, color, _ in parts for _ in range(len(steps))]
-        texts = [text for _, _, part_texts in parts for text in part_texts]
         common = {"type": "scatter", "yaxis": "y2", "mode": "markers", "legendgroup": f"edge_{kind}"}
-        traces.append(_legend_key(common, name, symbol))
-        traces.append(
-            {
+        key = _legend_key(common, name, symbol)
+        if runs is not None:
+            key["meta"] = {"marks_key": True}
+        traces.append(key)
+        # (one trace of every part, or, by run, one of each run's parts in their order)
+        batches: dict[str | None, list[tuple[np.ndarray, str, list[str]]]] = {}
+        for part, owner in kept:
+            batches.setdefault(owner if runs is not None else None, []).append(part)
+        for owner, batch in batches.items():
+            x = np.concatenate([p[0] for p in batch])
+            colors = [color for steps, color, _ in batch for _ in range(len(steps))]
+            texts = [text for _, _, part_texts in batch for text in part_texts]
+            trace = {
                 **common,
                 "x": _wire_steps(x),
                 "y": np.full(len(x), height, dtype=np.float32),
@@ -875,7 +889,9 @@ def _edge_traces(
                 "text": texts,
                 "hovertemplate": "%{text}<extra></extra>",
             }
-        )
+            if owner is not None:
+                trace["meta"] = {"run": owner}
+            traces.append(trace)
     return traces
 
 
@@ -2694,7 +2710,8 @@ def compare_figure(
 
     ``events`` (run id -> its events): each run's flags raised and cleared, as vertical markers in the
     run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
-    the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour. The legend
+    the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour, a trace of each
+    run's, hidden with it from a linked legend (`_edge_traces`' ``runs``). The legend
     lists every run in full, in as many rows as it takes (`_fit_legend`). ``colors`` (run id ->
     "#rrggbb") and ``dashes`` (run id -> plotly dash), a run's `run_styles`: each run's colour and line
     dash; by default the runs take `PALETTE` in order, solid.
@@ -2738,6 +2755,7 @@ def compare_figure(
     events = events or {}
     traces: list[dict[str, Any]] = []
     edges: dict[str, list[tuple[np.ndarray, str, list[str]]]] = {kind: [] for kind in EDGE_MARKS}
+    owners: dict[str, list[str]] = {kind: [] for kind in EDGE_MARKS}  # each of edges[kind]'s run
     markers: list[tuple[Any, ...]] = []  # (step, label, kind, colour, hover, run id)
     steps = []
     drawn: list[tuple[np.ndarray, np.ndarray]] = []  # (step, value) of each run's line
@@ -2828,6 +2846,7 @@ def compare_figure(
         for kind, (at, texts) in found.items():
             texts = [f"{html.escape(str(run_id))}: {text}" for text in texts]
             edges[kind].append((x[at], color, _at_steps(texts, step[at], time_axis)))
+            owners[kind].append(str(run_id))
         for event in _records(events.get(run_id, ())):
             kind, at = event.get("kind"), _event_step(event)
             if kind not in ("flag", "flag_cleared") or at is None:
@@ -2874,13 +2893,14 @@ def compare_figure(
                     at = at.astype(np.int64)
                     texts = [f"{html.escape(run_id)}: {v:.4g}" for v in values]
                     edges[side].append((x[at], color, _at_steps(texts, step[at], time_axis)))
+                    owners[side].append(run_id)
                 if beyond:
                     far = [
                         [side, float(values.max() if side == "above" else values.min())]
                         for side, (_, values) in beyond.items()
                     ]
                     off_axis[run_id] = [sum(len(at) for at, _ in beyond.values()), far]
-    traces.extend(_edge_traces(edges))
+    traces.extend(_edge_traces(edges, owners))  # (a run's marks hidden with it: `_edge_traces`)
     layout = _base_layout(column, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
     layout["xaxis"] = {"title": {"text": "step", "standoff": 4}}

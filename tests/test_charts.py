@@ -122,12 +122,26 @@ def edge_marks(fig, kind):
     group = [t for t in fig.data if t.legendgroup == f"edge_{kind}"]
     if not group:
         return []
-    key, marks = group
+    key, *traces = group  # (Compare's: a trace of each run's, `edge_runs`)
     assert key.showlegend is not False and list(key.x) == [None] and key.name == charts.EDGE_MARKS[kind][0]
-    assert marks.showlegend is False and marks.yaxis == "y2" and marks.cliponaxis is False
-    np.testing.assert_allclose(marks.y, charts.EDGE_MARKS[kind][2], rtol=1e-6)
+    found = []
+    for marks in traces:
+        assert marks.showlegend is False and marks.yaxis == "y2" and marks.cliponaxis is False
+        np.testing.assert_allclose(marks.y, charts.EDGE_MARKS[kind][2], rtol=1e-6)
+        found += list(zip(np.asarray(marks.x).tolist(), marks.marker.color, marks.text))
     assert fig.layout.yaxis2.overlaying == "y" and tuple(fig.layout.yaxis2.range) == (0.0, 1.0)
-    return list(zip(np.asarray(marks.x).tolist(), marks.marker.color, marks.text))
+    return found
+
+
+def edge_runs(fig, kind):
+    """Compare's marks of one `charts.EDGE_MARKS` kind by run: run id -> its trace's hover texts; the
+    kind's key says it is one (``meta.marks_key``), for the linked legend's double-click to pass over."""
+    group = [t for t in fig.data if t.legendgroup == f"edge_{kind}"]
+    key, *traces = group
+    assert key.meta == {"marks_key": True}
+    runs = [t.meta["run"] for t in traces]
+    assert len(set(runs)) == len(runs), runs  # one trace a run
+    return {t.meta["run"]: list(t.text) for t in traces}
 
 
 def band_polygons(trace):
@@ -905,6 +919,7 @@ def test_training_figure_legend_entries_stay_in_their_panel(view):
         panel = panel_of(fig, index)
         (marks,) = [t for t in panel["traces"] if t.name == "NaN" and t.showlegend is False]
         assert marks.yaxis == PANEL_AXES[index][2]
+        assert marks.meta is None  # (a metric's marks, no run's: Compare's name theirs, `edge_runs`)
 
 
 def test_training_figure_of_an_empty_view_is_four_placeholders(empty_view):

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from gan_core import charts as chart_builders
 from gan_core import track
-from tests.test_charts import charts, edge_marks
+from tests.test_charts import charts, edge_marks, edge_runs
 from tests.test_compare_page import APP_DIR, TIMEOUT
 from tests.test_compare_page import charts as page_charts
 
@@ -78,6 +78,22 @@ def test_a_diverged_run_no_longer_flattens_the_others_and_its_values_are_marked_
     fitted = charts.compare_figure(frames, "d_loss", colors=colors, fit_outliers=True)
     assert y_range(fitted) is None and edge_marks(fitted, "above") == []
     assert chart_builders.compare_off_axis_note(fitted.to_plotly_json()) is None
+
+
+def test_each_runs_marks_at_the_edge_are_its_own_trace_so_its_legend_entry_hides_them():
+    """Compare's linked legend hid a run's line and flags in every chart, but its marks at the edge stayed:
+    they were one trace per kind for every run. Each run's are now a trace of their own, the run named in
+    its ``meta`` (`ui.live_chart` hides it with the run), under the kind's one key."""
+    healthy, diverged = healthy_d_loss(), diverged_d_loss()
+    second = diverged * 2.0  # a second diverged run, beyond the axis from the same step
+    frames = {"ring8-a": frame(healthy), "diverged": frame(diverged), "diverged-2": frame(second)}
+    fig = charts.compare_figure(frames, "d_loss")
+    runs = edge_runs(fig, "above")
+    assert sorted(runs) == ["diverged", "diverged-2"]  # the healthy run has none
+    assert len(runs["diverged"]) == len(runs["diverged-2"]) == 49
+    assert all(t.startswith("diverged: ") for t in runs["diverged"])
+    assert all(t.startswith("diverged-2: ") for t in runs["diverged-2"])
+    assert len(edge_marks(fig, "above")) == 98  # every point of both, once
 
 
 def test_the_smoothed_lines_are_fitted_too_and_a_hyperparameter_is_never():

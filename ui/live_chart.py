@@ -532,6 +532,13 @@ function legendKey(trace) {
   return trace.legendgroup || trace.name || "";
 }
 
+// Whether ``hidden`` (a group's hidden legend groups) hides ``trace``: by its legend group, or, for a run's
+// marks at an edge (`charts._edge_traces`: grouped by kind, each trace of one run), by its run too
+function hiddenBy(hidden, trace) {
+  return hidden.has(legendKey(trace)) || (trace.meta && trace.meta.run !== undefined
+    && hidden.has(String(trace.meta.run)));
+}
+
 // The group's hidden legend groups now (empty: none), dropping them when no chart they were set on is left
 function linkedHidden(group) {
   const link = LEGEND_LINKS.get(group);
@@ -555,7 +562,7 @@ function withLinkedLegend(chart, data) {
   const hidden = linkedHidden(chart.legendGroup);
   return data.map((trace) => {
     const copy = {...trace};
-    if (hidden.has(legendKey(trace)) && trace.visible !== false) copy.visible = "legendonly";
+    if (hiddenBy(hidden, trace) && trace.visible !== false) copy.visible = "legendonly";
     return copy;
   });
 }
@@ -590,7 +597,10 @@ function followLegend(chart, event, isolate) {
     const keys = new Set();
     for (const each of charts) {
       for (const t of (each.figure && each.figure.data) || []) {
-        if (t.showlegend !== false && (t.name || t.legendgroup)) keys.add(legendKey(t));
+        // (the runs: a key of marks at an edge stays, the run shown alone keeps its own marks)
+        if (t.showlegend !== false && (t.name || t.legendgroup) && !(t.meta && t.meta.marks_key)) {
+          keys.add(legendKey(t));
+        }
       }
     }
     const others = [...keys].filter((k) => k !== key);
@@ -612,7 +622,7 @@ function followLegend(chart, event, isolate) {
       each.figure.data.forEach((t, i) => {
         if (i >= each._fullData.length) return;
         indices.push(i);
-        visible.push(hidden.has(legendKey(t)) && t.visible !== false ? "legendonly" : (t.visible ?? true));
+        visible.push(hiddenBy(hidden, t) && t.visible !== false ? "legendonly" : (t.visible ?? true));
       });
       return window.Plotly.restyle(each, {visible: visible}, indices);
     };

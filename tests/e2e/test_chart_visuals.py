@@ -376,7 +376,8 @@ RUNS_SHOWN = """() => Object.fromEntries(
   [...document.querySelectorAll('[class*="st-key-cmp_chart_"] .live-chart')].map((gd) => [
     [...gd.closest('[class*="st-key-cmp_chart_"]').classList].find((c) => c.startsWith('st-key-'))
       .slice('st-key-'.length),
-    Object.fromEntries((gd._fullData || []).filter((t) => t.showlegend !== false && t.legendgroup)
+    Object.fromEntries((gd._fullData || [])
+      .filter((t) => t.showlegend !== false && t.legendgroup && !(t.meta && t.meta.marks_key))
       .map((t) => [t.legendgroup, t.visible])),
   ]))"""
 
@@ -391,9 +392,19 @@ DIVERGING_FLAGS = """(run) => Object.fromEntries(
   ]).filter(([, f]) => f.shapes.length))"""
 
 
+# A run's marks at the edge (its NaN, its values beyond the axis) on each Compare metric chart that has
+# them, and the marks' keys there: chart key -> {marks: [visible], keys: [visible]}
+RUN_MARKS = """(run) => Object.fromEntries(
+  [...document.querySelectorAll('[class*="st-key-cmp_chart_"] .live-chart')].map((gd) => [
+    [...gd.closest('[class*="st-key-cmp_chart_"]').classList].find((c) => c.startsWith('st-key-')),
+    {marks: gd._fullData.filter((t) => t.meta && t.meta.run === run).map((t) => t.visible),
+     keys: gd._fullData.filter((t) => t.meta && t.meta.marks_key).map((t) => t.visible)},
+  ]).filter(([, m]) => m.marks.length))"""
+
+
 def runs_shown(page: Page, expected: dict[str, object], others: object = True) -> dict:
     """Wait until every Compare metric chart shows each run as ``expected`` (run id -> True or
-    "legendonly"), and every other legend group (the other runs, the edge marks' keys) as ``others``;
+    "legendonly"), and every other run as ``others``;
     return what they show."""
     page.wait_for_function(
         f"""([expected, others]) => {{
@@ -411,8 +422,8 @@ def runs_shown(page: Page, expected: dict[str, object], others: object = True) -
 def test_a_run_hidden_in_one_compare_legend_is_hidden_in_every_chart_and_stays_hidden(chart_server, page):
     """Plotly's legend hid a run in the chart clicked only: hiding one run of five took a click in each of
     the page's charts (TensorBoard and W&B hide a run everywhere at once). A click on a run's entry now
-    hides it in every metric chart, through a redraw of the page; a double-click shows it alone, and a
-    second double-click every run again."""
+    hides it in every metric chart, its flags and its marks at the edge with it, through a redraw of the
+    page; a double-click shows it alone, and a second double-click every run again."""
     open_compare(page, chart_server)
     page.wait_for_function(COMPARE_FITTED, timeout=UI_TIMEOUT)
     hidden = RUN_IDS[1]
@@ -438,19 +449,30 @@ def test_a_run_hidden_in_one_compare_legend_is_hidden_in_every_chart_and_stays_h
     flags = page.evaluate(DIVERGING_FLAGS, DIVERGING)
     assert flags and all(f["shapes"] and not any(f["shapes"]) for f in flags.values()), flags
     assert all(not any(f["labels"]) and set(f["caps"]) == {"legendonly"} for f in flags.values()), flags
+    # and its marks at the edge (its NaN from the divergence on), the marks' keys staying
+    marks = page.evaluate(RUN_MARKS, DIVERGING)
+    assert marks and all(set(m["marks"]) == {"legendonly"} for m in marks.values()), marks
+    assert all(m["keys"] and set(m["keys"]) == {True} for m in marks.values()), marks
     entries.nth(next(i for i, t in enumerate(texts) if shows(t, DIVERGING))).click()
     runs_shown(page, {hidden: "legendonly"})
     flags = page.evaluate(DIVERGING_FLAGS, DIVERGING)
     assert all(all(f["shapes"]) and set(f["caps"]) == {True} for f in flags.values()), flags
+    marks = page.evaluate(RUN_MARKS, DIVERGING)
+    assert marks and all(set(m["marks"]) == {True} for m in marks.values()), marks
     # a double-click on another run's entry (in another chart) shows it alone; again, every run
     alone = RUN_IDS[2]
     entries = page.locator(".st-key-cmp_chart_g_loss .legend .traces")
     texts = [e["text"] for e in chart_boxes(page, "cmp_chart_g_loss")["legend"]]
     entry = entries.nth(next(i for i, t in enumerate(texts) if shows(t, alone)))
     entry.dblclick()
-    runs_shown(page, {alone: True}, others="legendonly")  # (the edge marks' keys too, as plotly's own)
+    runs_shown(page, {alone: True}, others="legendonly")
+    marks = page.evaluate(RUN_MARKS, DIVERGING)  # the others' marks go with them; the keys stay
+    assert marks and all(set(m["marks"]) == {"legendonly"} for m in marks.values()), marks
+    assert all(set(m["keys"]) == {True} for m in marks.values()), marks
     entry.dblclick()
     runs_shown(page, {})
+    marks = page.evaluate(RUN_MARKS, DIVERGING)
+    assert marks and all(set(m["marks"]) == {True} for m in marks.values()), marks
 
 
 def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_were_cleared(chart_server, page):
