@@ -96,6 +96,8 @@ RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 # A message for the next full draw of the page: (kind, text) or (kind, text, the status it holds for)
 # (`show_flash`)
 FLASH_KEY = "_flash"
+# The sidebar's changes a toast last said were not applied yet (the Apply button's label), said once
+APPLY_TOLD_KEY = "_apply_told"
 # What to do with a run that kept no checkpoint (`no_checkpoint_note`): the form shows its settings once
 # the run is opened (`load_run_settings`).
 NEW_RUN_INSTEAD = (
@@ -464,6 +466,17 @@ with st.container(key="train_notes"):
             st.button(
                 label, key="btn_apply", on_click=acted(apply_changes), args=(view, changes), type="primary"
             )
+            # The form is in the sidebar and Apply up here: a reader scrolled down to the charts edited a
+            # field and saw nothing happen. A toast, where the eyes are, once for each set of changes.
+            if st.session_state.get(APPLY_TOLD_KEY) != label:
+                st.session_state[APPLY_TOLD_KEY] = label
+                pending = ", ".join(f"`{k}` → {v}" for k, v in changes.items())
+                st.toast(
+                    f"Not applied yet: {pending}. **Apply changes** is at the top of the page.",
+                    icon=":material/tune:",
+                )
+        else:
+            st.session_state.pop(APPLY_TOLD_KEY, None)
         if fixed:
             st.caption(
                 "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "

@@ -152,6 +152,15 @@ def test_after_a_branch_the_train_view_offers_no_apply_and_the_form_shows_the_br
     assert at.session_state["cfg_lr_g"] == pytest.approx(1e-3) and at.session_state["cfg_width"] == 16
     edit(at, lr_d=1e-4)
     assert apply_label(at) == "Apply changes: lr_d → 0.0001"  # what the user changed, nothing else
+    # said where a reader scrolled down to the charts sees it (Apply is at the top), once
+    (told,) = at.toast
+    assert told.value == "Not applied yet: `lr_d` → 0.0001. **Apply changes** is at the top of the page."
+    at.run()
+    assert apply_label(at) == "Apply changes: lr_d → 0.0001" and not at.toast
+    edit(at, lr_d=2e-4)
+    assert [t.value.split(".")[0] for t in at.toast] == ["Not applied yet: `lr_d` → 0"]  # (0.0002: anew)
+    assert "0.0002" in at.toast[0].value
+    edit(at, lr_d=1e-4)
     at.button(key="btn_apply").click().run()
     assert at.success[0].value == "Applied: lr_d = 0.0001"
     at.run()
