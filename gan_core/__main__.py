@@ -70,6 +70,7 @@ from gan_core.inception import (
 )
 from gan_core.models import balanced_labels, model_classes
 from gan_core.presets import PRESETS, get_preset
+from gan_core.quoting import json_error
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
 from gan_core.rundir import (
     PICKLED_DATA,
@@ -444,9 +445,7 @@ def config_from_args(args: argparse.Namespace) -> GANConfig:
         except OSError as exc:  # a named pipe or a folder too, at once (`read_regular`)
             raise CLIError(f"--config {args.config}: cannot read ({exc.strerror})") from None
         except json.JSONDecodeError as exc:
-            raise CLIError(
-                f"--config {args.config}: not valid JSON ({exc.msg} at line {exc.lineno})"
-            ) from None
+            raise CLIError(f"--config {args.config}: not valid JSON ({json_error(exc)})") from None
         if not isinstance(from_file, dict):
             raise CLIError(f"--config {args.config}: must hold a JSON object of config fields")
         data.update(from_file)

@@ -26,7 +26,7 @@ from gan_core.losses import LOSSES as _LOSS_REGISTRY
 from gan_core.models import CONDITIONINGS as _CONDITIONING_REGISTRY
 from gan_core.models import DCGAN_SIZES  # noqa: F401  (re-exported: importable from here as before)
 from gan_core.models import MODELS as _MODEL_REGISTRY
-from gan_core.quoting import quoted
+from gan_core.quoting import json_error, quoted
 
 # The most steps a run may take, and the largest step count any field holds (steps, sample_every, ...):
 # run files naming a larger step are damaged (rundir), and the tracking API takes no more either.
@@ -459,7 +459,7 @@ class GANConfig:
         try:
             data = json.loads(text)
         except json.JSONDecodeError as exc:
-            raise ConfigError("config", text, f"valid JSON ({exc.msg} at line {exc.lineno})") from None
+            raise ConfigError("config", text, f"valid JSON ({json_error(exc)})") from None
         return cls.from_dict(data)
 
     def replace(self, **changes: Any) -> GANConfig:

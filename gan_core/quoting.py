@@ -48,3 +48,10 @@ def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
     except ValueError:  # a container holding an int too long to print
         return f"a {type(value).__name__} too long to print"
     return clipped(text, limit)
+
+
+def json_error(exc: Any) -> str:
+    """A `json.JSONDecodeError` in words for a message: what json found and where, "Expecting value at
+    line 1, column 4". (Its ``msg`` alone may end in "at", as "Invalid control character at", where
+    ``str(exc)`` goes on with ": line 1 column 9 (char 8)": read with "at line 1" after it, "at at".)"""
+    return f"{exc.msg.removesuffix(' at')} at line {exc.lineno}, column {exc.colno}"

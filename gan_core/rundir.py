@@ -75,7 +75,7 @@ import torch
 from gan_core.config import MAX_STEPS, ConfigError, GANConfig
 from gan_core.files import NotRegularFileError, file_kind, open_regular, read_regular
 from gan_core.losses import LOSSES
-from gan_core.quoting import PATH_LIMIT, clipped, quoted
+from gan_core.quoting import PATH_LIMIT, clipped, json_error, quoted
 from gan_core.tracking.schema import DATA_KINDS, EVAL_COLUMNS, FORMAT_VERSION, OWNED_SOURCES, SOURCES
 
 RUNS_ENV = "GAN_DASHBOARD_RUNS"  # the runs folder the dashboard and the command line share, if set
@@ -1773,7 +1773,7 @@ def json_reason(exc: ValueError) -> str:
     decoding them or from ``json.loads``. Python 3.11 refuses an integer literal longer than
     ``sys.get_int_max_str_digits()`` (4300 digits) with a plain ValueError, not a JSONDecodeError."""
     if isinstance(exc, json.JSONDecodeError):
-        return f"not valid JSON ({exc.msg} at line {exc.lineno})"
+        return f"not valid JSON ({json_error(exc)})"
     if isinstance(exc, UnicodeDecodeError):
         return f"not UTF-8 text (byte {exc.start})"
     limit = getattr(sys, "get_int_max_str_digits", lambda: 0)()

@@ -152,7 +152,7 @@ def test_long_values_are_quoted_cut_short():
         GANConfig.from_json("{" + "x" * 5000)
     assert str(info.value) == (
         f"config='{{{'x' * 98}…' (5,001 characters) is invalid: allowed valid JSON (Expecting property name "
-        "enclosed in double quotes at line 1)"
+        "enclosed in double quotes at line 1, column 2)"
     )
 
 

@@ -93,6 +93,19 @@ def refused_resume(root: Path, run_id: str = "good") -> str:
 
 
 # ---------------------------------------------------------------------------------------------- 1. json
+def test_garbage_in_status_json_is_said_with_where_json_stopped_once(root):
+    """A control character in status.json was "Invalid control character at at line 1": json's own message
+    ends in "at"."""
+    (root / "good" / "status.json").write_text('{"status": "run\nning"}')
+    status, problems = RunDir.open(root, "good").read_status_checked()
+    assert status == {}
+    assert problems == ["status.json is not valid JSON (Invalid control character at line 1, column 16)"]
+    (root / "good" / "status.json").write_text('{"status": ')
+    assert RunDir.open(root, "good").read_status_checked()[1] == [
+        "status.json is not valid JSON (Expecting value at line 1, column 12)"
+    ]
+
+
 def test_a_number_json_will_not_read_is_a_damaged_file_named(root):
     run = root / "good"
     status = (run / "status.json").read_text()

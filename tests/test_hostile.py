@@ -570,7 +570,10 @@ WRONG_TYPES = [
     ('{"data_path": "a\\u0000b", "dataset": "points"}', "data_path='a\\x00b' is invalid"),
     ('{"lr": 0.1}', "unknown field 'lr': known fields: batch_size, beta1"),
     ("[1, 2]", "must hold a JSON object of config fields"),
-    ('{"lr_g": 0.001,}', "not valid JSON (Expecting property name enclosed in double quotes at line 1)"),
+    (
+        '{"lr_g": 0.001,}',
+        "not valid JSON (Expecting property name enclosed in double quotes at line 1, column 16)",
+    ),
 ]
 
 
