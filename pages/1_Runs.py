@@ -34,6 +34,7 @@ with engine_loading():
     )
     from ui.common import (
         ACTED_KEY,
+        COMPARE_PAGE,
         CONTINUE_ERRORS,
         acted,
         address_problem,
@@ -144,6 +145,11 @@ st.session_state.pop(ACTED_KEY, None)  # this run draws what every click so far 
 
 # (the address's run, the run shown in its place): the page says why while it shows that run
 ADDRESS_INSTEAD_KEY = "_runs_address_instead"
+# The table's rows in view at once (more scroll inside it), and its header's and each row's pixels as
+# Streamlit's grid draws them
+RUNS_TABLE_ROWS = 14
+RUNS_TABLE_HEADER_PX = 35
+RUNS_TABLE_ROW_PX = 35
 
 
 def listing_changes(shown: dict[str, str]) -> None:
@@ -197,12 +203,19 @@ table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
 table["parent_step"] = [("" if pd.isna(v) else str(int(v))) for v in table["parent_step"]]
 
 
+# The run ids darker: Streamlit draws a pinned column's text faded, its own grey at 3.9:1 on white (under
+# the 4.5:1 WCAG AA asks of text), the faintest column and the one that names the runs; black, faded so,
+# is drawn at (102, 102, 102), 5.7:1 (and white on the dark theme's background)
+run_text = "#ffffff" if st.context.theme.type == "dark" else "#000000"
 picked = st.dataframe(
-    table,
+    table.style.map(lambda _: f"color: {run_text}", subset=["run_id"]),
     key="runs_table",
     hide_index=True,
     on_select="rerun",
-    selection_mode="single-row",
+    # ticked rows: the last one ticked is the run shown below; two or more are compared with one click
+    selection_mode="multi-row",
+    # a week's runs in view (the default showed 10 rows of 31 in a 400 px box over an empty half screen)
+    height=RUNS_TABLE_HEADER_PX + RUNS_TABLE_ROW_PX * min(len(table), RUNS_TABLE_ROWS) + 2,
     # What tells runs apart first, seen without scrolling at 1,500 px: the id, how it stands, its flags and
     # when it was made; lineage, size and config after; the long texts last (the run picked below shows
     # its error and problems in full).
@@ -287,13 +300,23 @@ picked = st.dataframe(
 )
 selected_rows = picked.selection.rows if picked is not None else []
 run_ids = table["run_id"].tolist()
-ticked = run_ids[selected_rows[0]] if selected_rows and selected_rows[0] < len(run_ids) else None
+ticked = [run_ids[row] for row in selected_rows if row < len(run_ids)]
 # A row ticked in the table picks its run below (the menu keeps its own state once drawn, so it is set
 # here, before it is drawn); untick it and the menu stays where it is. A run that left the folder (a
 # delete) gives way to the newest.
-if ticked is not None and ticked != st.session_state.get("_runs_ticked"):
-    st.session_state["runs_pick"] = ticked
+newly = [run_id for run_id in ticked if run_id not in st.session_state.get("_runs_ticked", [])]
+if newly:
+    st.session_state["runs_pick"] = newly[-1]
 st.session_state["_runs_ticked"] = ticked
+if len(ticked) >= 2:  # (Compare's address names the runs it compares)
+    st.page_link(
+        COMPARE_PAGE,
+        label=f"Compare the {len(ticked)} ticked runs",
+        icon=":material/compare_arrows:",
+        query_params={"runs": ",".join(ticked)},
+    )
+else:
+    st.caption("Tick a run to show it below; tick two or more to compare them.")
 if st.session_state.get("runs_pick") not in run_ids:  # drawn first: the run the address or the Train view
     # names (a user who watches a run and comes here to branch or export it), else the newest
     named = (address_run(), st.session_state.get("run_id"))

@@ -259,7 +259,7 @@ summary = compare_summary(views)
 differing, partial = settings_tables(views)
 swept = summary_settings(differing, skip=summary.columns)
 summary = summary.join(swept, on="run")
-run_width = run_column_width(summary["run"].tolist(), least=80, most=340)  # (a default id whole)
+run_width = run_column_width(summary["run"].tolist(), least=80)  # (a default id whole)
 newest_help = (
     "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
 )

@@ -587,6 +587,7 @@ def watch(run_id: str | None) -> None:
 # The Train view's script, as dashboard.py registers it (`st.switch_page` takes a page's path from the app's
 # folder, not the entry script's: dashboard.py only names the pages).
 TRAIN_PAGE = "pages/0_Train.py"
+COMPARE_PAGE = "pages/2_Compare.py"  # (its address names the runs it compares: ``?runs=a,b``)
 
 
 def go_to_train() -> None:
@@ -710,11 +711,12 @@ def environment_table(environment: dict[str, Any]) -> pd.DataFrame:
     return hparams_table(dict(environment_rows(environment)))
 
 
-def run_column_width(run_ids: list[str], least: int = 120, most: int = 520) -> int:
+def run_column_width(run_ids: list[str], least: int = 120, most: int = 340) -> int:
     """Pixels of a table's run column that show the longest id whole, so that what tells a branch from its
     parent (its "-at2000" end) is never cut, and no more (`text_column_width`); at least ``least`` (the
-    header's width), at most ``most`` (the Runs page's 520; Compare's summary, pinned, 340: a default
-    41-character id whole, where 260 cut its last character)."""
+    header's width), at most ``most`` (340: a default 41-character id whole, where 260 cut its last
+    character; one id of 98 characters at 520 left the Runs page's table at 1280 px only its status, step
+    and quality beside it: a longer id is cut, whole in the Runs page's menu of runs)."""
     return text_column_width(run_ids, least, most)
 
 

@@ -104,6 +104,28 @@ def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit
     expect(status).to_be_visible(timeout=FIRST_LOAD_MS)
 
 
+def test_runs_ticked_in_the_table_are_compared_with_one_click(streamlit_server, page):
+    """Going from Runs to Compare with several runs meant typing each name into Compare's menu: the table
+    ticked one row. Two ticked now offer a link to Compare, which opens with both."""
+    for run_id, seed in (("c1", 4), ("c2", 5), ("c3", 6)):
+        finished_run(streamlit_server, run_id, seed=seed)
+    page.goto(f"{streamlit_server.url}/Runs")
+    shown = page.get_by_role("combobox", name="Run", exact=True)
+    expect(shown).to_have_value("c3", timeout=FIRST_LOAD_MS)
+    expect(page.get_by_text("tick two or more to compare them")).to_be_visible()
+    tick_row(page, "c1", shown)
+    link = page.get_by_role("link", name=re.compile(r"^Compare the \d ticked runs"))
+    expect(link).to_have_count(0)  # one run is no comparison
+    tick_row(page, "c2", shown)  # the last ticked is the one shown below
+    expect(link).to_have_text(re.compile("Compare the 2 ticked runs"), timeout=UI_TIMEOUT)
+    link.click()
+    expect(page).to_have_url(re.compile(r"/Compare\?runs=c2(%2C|,)c1"), timeout=UI_TIMEOUT)
+    picker = page.get_by_test_id("stMultiSelect").first
+    expect(picker).to_contain_text("c1", timeout=UI_TIMEOUT)
+    expect(picker).to_contain_text("c2")
+    expect(picker).not_to_contain_text("c3")
+
+
 def test_a_number_beyond_what_a_branch_field_holds_is_said_and_branch_makes_nothing(streamlit_server, page):
     """steps = 10**16 + 1 typed in the branch form (past 2**53): the browser never sends it, and Branch
     made the run with the field's last value. Clicked at once, the click is stopped in the
