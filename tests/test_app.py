@@ -542,6 +542,9 @@ def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
     assert not missing.exception and not missing.error and watched(missing) is None
     (waiting,) = [i.value for i in missing.info if i.value.startswith("Waiting for run")]
     assert waiting.startswith("Waiting for run `not-yet`: the runs folder (") and str(runs_root) in waiting
+    # where a loop started without the variable writes, and how to make it write here (the commonest cause)
+    told = f"start it with `GAN_DASHBOARD_RUNS` set to ` {runs_root.resolve()} ` (or pass that folder as "
+    assert waiting.endswith(f"{told}`root=`)."), waiting
     assert "`gan_core.track.init('not-yet', ...)`" in waiting and "Press **Start**" not in waiting
     assert missing.query_params["run"] == "not-yet"
     # a visit to another page (its links drop ?run=), then back: still waited for, named again
