@@ -140,6 +140,27 @@ def test_scores_in_zero_one_are_no_misuse_for_a_loss_without_a_sigmoid(tmp_path,
     assert warnings_of(tmp_path, "scores") == []
 
 
+@pytest.mark.parametrize("loss", ["nonsaturating", "minimax"])
+def test_a_young_ds_logits_all_in_zero_one_are_no_probabilities_when_d_loss_is_their_loss(tmp_path, loss):
+    """A plain GAN's D at a low learning rate, its raw logits all in (0, 1) for its first 50 rows (3 seeds
+    of 10 in a review): said to be probabilities, a banner telling the user to distrust a g_overpowers
+    that was right. Its d_loss is the loss of those logits: they are logits, and nothing is said."""
+    objective = get_loss(loss)
+    run = track.init("young", root=tmp_path, loss=loss, commit_every=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        for step in range(CHECKED_ROWS):
+            real = torch.linspace(0.3, 0.9, 16) + 0.001 * step
+            fake = torch.linspace(0.05, 0.6, 16)
+            d_loss = sum(objective.d(real, fake, 1.0))
+            run.d_step(real, fake, d_loss=d_loss, d_grad_norm=1.0)
+            run.g_step(0.7, g_grad_norm=1.0)
+        run.finish()
+    assert warnings_of(tmp_path, "young") == []
+    frame = RunDir.open(tmp_path, "young").read_metrics()  # (the signature the check reads, in every row)
+    assert (frame["d_acc_real"] == 1).all() and (frame["d_acc_fake"] == 0).all()
+
+
 def test_a_d_that_looks_so_for_a_while_then_splits_is_not_called_probabilities(tmp_path):
     """Every one of the first rows must read so: 49 that do, then one where D calls a fake fake, is a D."""
     run = track.init("early", root=tmp_path, loss="nonsaturating", commit_every=0.0)

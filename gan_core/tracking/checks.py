@@ -8,6 +8,8 @@ them from a real run; a run's first rows can:
   (`GANLoss.probability_output`: minimax, nonsaturating), whose threshold is 0, or logit(t/2) < 0 under label
   smoothing. Every value is then in [0, 1], above it, so every row reads d_acc_real 1, d_acc_fake 0, and
   d_real, d_fake within [0.5, sigmoid(1)]: a D that calls everything real, whose flags (g_overpowers) follow.
+  (A young D's logits may all sit in (0, 1) too: where the loop's own d_loss is the loss of its values as
+  logits, they are logits, and nothing is said.)
 - ``d_loss_penalty``: a ``d_loss`` given without its halves that is not their sum, the halves computed
   from the logits by the loss: most often D's whole objective with a gradient penalty (WGAN-GP, R1) in
   it, which the built-in trainer's d_loss leaves out (README's metrics.csv table), or a loss with other
@@ -66,6 +68,9 @@ class RowChecks:
         # under label smoothing) is real
         self._probabilities = loss is not None and loss.probability_output
         self._probability_rows = 0
+        # of those rows, the ones whose d_loss (given without its halves) is the loss of the values as
+        # logits: the user's loss took them as logits (`_see_probabilities`)
+        self._logit_losses = 0
         # the halves are the named loss's own; with loss="" (another objective) the user's, or blank
         self._penalty = loss is not None
         self._penalty_rows = 0
@@ -91,7 +96,7 @@ class RowChecks:
             found += self._see_order(record, given)
         if given is not None:
             if self._probabilities:
-                found += self._see_probabilities(record)
+                found += self._see_probabilities(record, given)
                 # probabilities explain a d_loss that is not the halves computed from them: said once
                 self._penalty = self._penalty and not found
             if self._penalty:
@@ -124,7 +129,12 @@ class RowChecks:
         )
         return [Finding("g_step_first", step, message, {"rows": self._order_rows})]
 
-    def _see_probabilities(self, record: Mapping[str, float]) -> list[Finding]:
+    def _see_probabilities(self, record: Mapping[str, float], given: tuple[bool, ...]) -> list[Finding]:
+        """``probabilities``: every one of the first `DECIDING_ROWS` rows with a D update reads as sigmoid
+        outputs passed as logits would, unless most of those whose ``d_loss`` was given alone hold the
+        loss of those values as logits (its halves, computed here, sum to it): the user's own loss took
+        them as logits, a young D's scores all in (0, 1) (a sigmoid D trained with nn.BCELoss gives
+        -log p, which differs from softplus(-p) by 0.1 or more)."""
         acc_real, acc_fake = record.get("d_acc_real", math.nan), record.get("d_acc_fake", math.nan)
         d_real, d_fake = record.get("d_real", math.nan), record.get("d_fake", math.nan)
         if not all(math.isfinite(v) for v in (acc_real, acc_fake, d_real, d_fake)):
@@ -134,9 +144,17 @@ class RowChecks:
             self._probabilities = False  # a D that is not all sigmoid outputs: no more to see
             return []
         self._probability_rows += 1
+        if given[_TOTAL] and not (given[_REAL] or given[_FAKE]):
+            total, real, fake = (record.get(k, math.nan) for k in ("d_loss", "d_loss_real", "d_loss_fake"))
+            self._logit_losses += bool(
+                all(math.isfinite(v) for v in (total, real, fake))
+                and abs(total - (real + fake)) <= PENALTY_TOLERANCE * max(1.0, abs(total))
+            )
         if self._probability_rows < DECIDING_ROWS:
             return []
         self._probabilities = False
+        if self._logit_losses > self._probability_rows / 2:
+            return []
         name = self.loss.name if self.loss is not None else ""
         threshold = self.loss.threshold if self.loss is not None else 0.0
         step = int(record["step"])
