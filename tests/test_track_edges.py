@@ -316,3 +316,36 @@ def test_a_tuple_passed_as_logits_says_what_was_given_and_how_to_mend_it(tmp_pat
     with pytest.raises(track.TrackingError, match=r"got a float and a tensor \(8, 1\)$"):
         run.d_step(0.5, logits)
     run.finish()
+
+
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_an_own_snapshot_at_a_watched_step_is_the_one_kept_and_said_once(tmp_path, commit_every):
+    """run.snapshot(G, own_noise) at a step watch() pictures too (a review's every 500 with sample_every
+    50): one file a step, the later writer's, silently; with rows committed in batches the watched picture
+    came after it. The user's picture is now the one kept, whichever came first, said once."""
+    torch.manual_seed(0)
+    G = torch.nn.Linear(4, 2)
+    fixed, own = torch.randn(16, 4), 10.0 + torch.randn(16, 4)
+    real = torch.randn(64, 2)
+    run = track.init("own-snap", root=tmp_path, real=real, sample_every=5, commit_every=commit_every)
+    run.watch(G, fixed)
+    with pytest.warns(track.TrackingWarning) as caught:
+        for step in range(1, 13):
+            run.d_step(torch.randn(8), torch.randn(8), d_grad_norm=1.0)
+            run.g_step(0.5, g_grad_norm=1.0)
+            if step in (10, 11, 12):
+                run.snapshot(G, own)
+        run.finish()
+    said = [str(w.message) for w in caught if "snapshot()" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("snapshot() at step 10, a step watch() pictures too")
+    folder = RunDir.open(tmp_path, "own-snap")
+    steps = dict(folder.snapshot_steps())
+    assert sorted(steps) == [0, 5, 10, 11, 12]  # (watch pictures step 0, G as given)
+    with torch.no_grad():
+        mine, watched = G(own).numpy(), G(fixed).numpy()
+    for step in (10, 11, 12):  # the user's, at the watched step 10 too
+        points = folder.load_snapshot(steps[step])["points"]
+        assert abs(points - mine).max() < 1e-4, step
+    assert abs(folder.load_snapshot(steps[5])["points"] - watched).max() < 1e-4
+    events = [e for e in events_of(tmp_path, "own-snap") if e["kind"] == "warning"]
+    assert [json.loads(e["fields"])["check"] for e in events] == ["snapshot_step"]

@@ -627,6 +627,10 @@ class TrackedRun:
         self._output_shape: tuple[int, ...] | None = None  # G's output at the last snapshot (`_view`)
         self._warned_size = False  # `_warn_other_size` said it (once a run)
         self._warned_eval = False  # an evaluation that failed was said as a `TrackingWarning` (once a run)
+        # the steps pictured by the user's own `snapshot` calls, which the watched snapshot of the same step
+        # leaves alone (one picture a step), and whether that was said (once a run)
+        self._own_snapshot_steps: set[int] = set()
+        self._warned_snapshot_step = False
         self._G: torch.nn.Module | None = None
         self._D: torch.nn.Module | None = None
         self._fixed_noise: Tensor | None = None
@@ -1382,7 +1386,11 @@ class TrackedRun:
         `TrackingError` without a G and noise, a conditional run's noise without labels, labels that are
         not (N,) integer classes in 0..n_classes-1 (or any labels for an unconditional run), a G whose
         output no snapshot can draw (see `watch`), a G that fails on ``noise`` (its error, torch's, is the
-        `TrackingError`'s cause and is quoted in it), or after `finish`."""
+        `TrackingError`'s cause and is quoted in it), or after `finish`.
+
+        A run keeps one picture a step: at a step that `watch` pictures too (every ``sample_every``), this
+        call's picture is the one kept, whichever came first, and a `TrackingWarning` says once that the
+        watched series has a picture of other noise there."""
         self._check_open()
         if noise is not None:
             if not isinstance(noise, Tensor) or noise.dim() < 2:
@@ -1399,6 +1407,19 @@ class TrackedRun:
                 _check_labels(labels, "labels", self.n_classes, len(noise), "noise rows", "one per noise row")
                 labels = labels.to(device=noise.device, dtype=torch.long)  # as `class_grid` makes them
         self._snapshot(G, noise, labels)
+        if self.step and (noise is not None and noise is not self._fixed_noise or G not in (None, self._G)):
+            self._own_snapshot_steps.add(self.step)
+            if self._G is not None and self.step % self.sample_every == 0 and not self._warned_snapshot_step:
+                self._warned_snapshot_step = True
+                self._warn(
+                    f"snapshot() at step {self.step}, a step watch() pictures too (every sample_every = "
+                    f"{self.sample_every}): a run keeps one picture a step, and this one, of your noise, "
+                    "replaces the watched fixed noise's there (the Train view's slider jumps at it). Call "
+                    "snapshot() at other steps, or give init a sample_every that does not meet yours "
+                    "(said once a run)",
+                    "snapshot_step",
+                    step=self.step,
+                )
 
     def _snapshot(
         self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
@@ -1527,6 +1548,7 @@ class TrackedRun:
                 and self.step
                 and self.step % self.sample_every
                 and self._diverged_at is None
+                and self.step not in self._own_snapshot_steps  # (the user's own picture of it kept)
             ):
                 self._snapshot()
         except Exception as exc:  # a failing last picture must not hide the run's status
@@ -1810,7 +1832,8 @@ class TrackedRun:
             sink.log_rows(written)
         if self._G is not None:
             for step, _, _ in written:
-                if step % self.sample_every == 0:
+                # (a step the user pictured with their own `snapshot` keeps theirs)
+                if step % self.sample_every == 0 and step not in self._own_snapshot_steps:
                     self._snapshot()
 
     def _poll_commands(self) -> None:
