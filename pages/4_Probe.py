@@ -33,6 +33,7 @@ with engine_loading():
     from ui.common import (
         address_problem,
         address_run,
+        checked_number,
         literal,
         open_view,
         readable_run_ids,
@@ -286,10 +287,13 @@ with walk_tab:
     )
     label = class_menu(CLASS_KEYS[0], "The class G draws all along the walk")
     row = st.container(horizontal=True)
-    seed_a = row.number_input("Seed A", 0, MAX_PAGE_SEED, 0, 1, key="walk_seed_a", width=150)
-    seed_b = row.number_input("Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", width=150)
+    seed_a, refused_a = checked_number(row, "Seed A", 0, MAX_PAGE_SEED, 0, 1, key="walk_seed_a", width=150)
+    seed_b, refused_b = checked_number(row, "Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", width=150)
     steps = row.slider("Steps", probe.MIN_WALK_STEPS, probe.MAX_WALK_STEPS, 10, key="walk_steps", width=280)
     mode = row.radio("Path", probe.WALK_MODES, key="walk_mode", horizontal=True)
+    for refused in (refused_a, refused_b):
+        if refused:
+            st.error(refused, icon=":material/pin:")
     try:
         samples = probe.walk(models, int(seed_a), int(seed_b), int(steps), mode, label)
         if models.is_points:
@@ -333,9 +337,14 @@ with ask_tab:
     try:
         if source == "generated":
             row = st.container(horizontal=True)
-            n = row.number_input("How many", 1, 64, 8, 1, key="ask_n", width=150)
-            seed = row.number_input("Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", width=150)
-            samples = probe.generate(models, int(seed), int(n), label)
+            n, refused_n = checked_number(row, "How many", 1, 64, 8, 1, key="ask_n", width=150)
+            seed, refused_seed = checked_number(
+                row, "Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", width=150
+            )
+            for refused in (refused_n, refused_seed):
+                if refused:
+                    st.error(refused, icon=":material/pin:")
+            samples = probe.generate(models, seed, n, label)
         elif models.is_points:
             file = st.file_uploader(
                 "CSV of 2D points: two numeric columns x,y, header optional",
@@ -480,14 +489,17 @@ with uses_tab:
         st.info(literal(unmeasurable))
     else:
         row = st.container(horizontal=True)
-        k = row.number_input(
-            "Real images per class (k)", 1, 100, 10, 1, key="uses_k", width=200,
+        k, refused_k = checked_number(
+            row, "Real images per class (k)", 1, 100, 10, 1, key="uses_k", width=200,
             help="The augmentation probe's classifier is trained on k real images per class, then on the "
             "same plus G's",
         )  # fmt: skip
-        m = row.number_input(
-            "G's images per class added", 1, 1000, 100, 10, key="uses_m", width=200,
+        m, refused_m = checked_number(
+            row, "G's images per class added", 1, 1000, 100, 10, key="uses_m", width=200,
         )  # fmt: skip
+        for refused in (refused_k, refused_m):
+            if refused:
+                st.error(refused, icon=":material/pin:")
         if row.button("Measure", key="uses_measure", help="A few seconds on digits, up to a minute on mnist"):
             try:
                 with st.spinner("Training the classifiers…"):

@@ -208,3 +208,37 @@ def test_a_batch_of_images_with_an_unreadable_file_shows_the_readable_ones(runs_
     assert warning.value.startswith("1 of 3 files not read") and "fake.png" in warning.value
     table = at.dataframe[0].value
     assert table["file"].tolist() == ["a.png", "b.png"] and set(table["verdict"]) <= {"real", "fake"}
+
+
+# ------------------------------------------------------------------------------- 8: numbers out of range
+def test_a_number_out_of_range_is_said_and_the_last_in_range_one_used(runs_root):
+    """Seed A 3,000,000,000 or How many 500 stayed in their fields, outlined in red, while the page went
+    on with the old values without a word (the fields' own min/max). Said now, with what is used."""
+    finished_run(runs_root, "pts")
+    at = page("pts").run()
+    at.number_input(key="walk_seed_a").set_value(7).run()  # in range: used
+    assert not at.exception and not at.error
+    at.number_input(key="walk_seed_a").set_value(3_000_000_000)
+    at.number_input(key="ask_n").set_value(500)
+    at.run()
+    assert not at.exception
+    said = [e.value for e in at.error]
+    assert said == [
+        "Seed A 3,000,000,000 is out of range: allowed 0 to 2,147,483,647. Used: 7.",
+        "How many 500 is out of range: allowed 1 to 64. Used: 8.",
+    ]
+    run_dir = RunDir.open(runs_root, "pts")
+    models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
+    figures = charts_by_key(at)
+    np.testing.assert_allclose(  # the walk from seed 7, the value used
+        trace_xy(figures["probe_walk_chart"], "latent walk"),
+        probe.walk(models, 7, 1, 10, "slerp"),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    assert len(at.dataframe[0].value) == 8
+    at.number_input(key="ask_n").set_value(-4).run()
+    assert "How many -4 is out of range: allowed 1 to 64. Used: 8." in [e.value for e in at.error]
+    at.number_input(key="walk_seed_a").set_value(2).run()
+    at.number_input(key="ask_n").set_value(3).run()
+    assert not at.error and len(at.dataframe[0].value) == 3

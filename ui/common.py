@@ -768,3 +768,24 @@ def line_swatch(color: str, dash: str = "solid") -> str:
         '<svg width="24" height="10" role="img" aria-label="line" style="vertical-align:middle">'
         f'<line x1="1" y1="5" x2="23" y2="5" stroke="{color}" stroke-width="3"{pattern}/></svg>'
     )
+
+
+def checked_number(
+    where: Any, label: str, low: int, high: int, default: int, step: int, key: str, **kwargs: Any
+) -> tuple[int, str | None]:
+    """A whole-number field that allows ``low`` to ``high``, and the value to use: the one typed when it is
+    in range, else the last one that was (at first ``default``), with a message that says so (None when
+    the typed one is used). Drawn in ``where`` (a container, or ``st``) with ``kwargs`` (width, help).
+
+    The field has no min/max of its own: Streamlit's number input, given them, keeps a value typed past
+    them in the field, outlined in red, while the page goes on with the last value without a word (a
+    seed of 3,000,000,000 on the Probe page). The sidebar's fields refuse their values the same way
+    (`ui.sidebar`'s ``NUMBER_SPECS``)."""
+    kept = f"_{key}_in_range"
+    value = where.number_input(label, value=default, step=step, key=key, **kwargs)
+    if value is not None and low <= value <= high:
+        st.session_state[kept] = int(value)
+        return int(value), None
+    used = int(st.session_state.get(kept, default))
+    typed = "empty" if value is None else f"{int(value):,}"
+    return used, f"{label} {typed} is out of range: allowed {low:,} to {high:,}. Used: {used:,}."
