@@ -434,13 +434,14 @@ with ask_tab:
                     f"real {chosen}?"
                 )
             if models.is_points:  # the table beside the picture, numbered alike
-                left, right = st.columns([2, 3])
+                # (halves: the table's six columns whole at 1280 px, where 2/5 cut D's score and output)
+                left, right = st.columns(2)
                 # the verdict beside the number, where a narrow column shows it without scrolling sideways
                 order = ["#", "verdict", *(c for c in table.columns if c not in ("#", "verdict"))]
                 narrow = {
-                    "#": st.column_config.NumberColumn("#", width="small"),
-                    "x": st.column_config.NumberColumn("x", format="%.3f", width="small"),
-                    "y": st.column_config.NumberColumn("y", format="%.3f", width="small"),
+                    "#": st.column_config.NumberColumn("#", width=40),
+                    "x": st.column_config.NumberColumn("x", format="%.3f", width=65),
+                    "y": st.column_config.NumberColumn("y", format="%.3f", width=65),
                 }
                 left.dataframe(
                     table,
