@@ -2930,6 +2930,9 @@ def compare_figure(
         avoid_depths=[_marker_depth(m[1], plot_height) for m in markers],
     )
     figure = _finish(traces, layout, markers, _x_extent(steps, markers), references, groups=groups)
+    # a run an entry, as many as the user picks: as many to a row as fit the chart's width in the browser
+    # (`ui.live_chart`), not only the narrowest plot's, which the rows here are planned for
+    figure["layout"].setdefault("meta", {})["legend_fill"] = True
     return _x_revision(figure, column, time_axis)
 
 

@@ -164,7 +164,10 @@ function escapeMarkup(text) {  // plain text as plotly.js's pseudo-HTML shows it
 
 // The legend ``name`` of ``layout`` (one the server shared out in rows: entrywidthmode "fraction") with
 // as many entries to a row as fit a plot ``plotPx`` wide, the server's number at most: the rows it adds
-// to the plan's (in place; 0 for another legend). An entry wider than the plot alone on its row has its
+// to the plan's (in place; 0 for another legend). A figure whose ``layout.meta.legend_fill`` says so
+// (Compare's, a run an entry, as many as the user picks) takes more than the server's number where they
+// fit, its plan being for the narrowest plot: ten runs of 34-character ids were one a row at 1920 px,
+// 200 px of legend over every chart. An entry wider than the plot alone on its row has its
 // name cut to fit (`cutToWidth`): its trace's index -> the name it shows, set in ``shown``.
 function fitLegendRows(layout, data, name, plotPx, shown) {
   const legend = layout[name];
@@ -178,7 +181,8 @@ function fitLegendRows(layout, data, name, plotPx, shown) {
   MEASURE.font = `${font.size || 12}px ${font.family || "sans-serif"}`;
   const widest = Math.max(...entries.map(({text}) => MEASURE.measureText(text).width)) + LEGEND_SYMBOL_PX;
   const planned = Math.max(1, Math.round(LEGEND_SHARE / legend.entrywidth));
-  const perRow = Math.max(1, Math.min(planned, Math.floor(plotPx / widest)));
+  const most = layout.meta && layout.meta.legend_fill ? entries.length : planned;
+  const perRow = Math.max(1, Math.min(most, Math.floor(plotPx / widest)));
   legend.entrywidth = LEGEND_SHARE / perRow;
   if (widest > plotPx) {  // (one to a row, then): the names too wide for the plot, cut
     for (const {index, text} of entries) {

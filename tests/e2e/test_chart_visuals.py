@@ -328,13 +328,14 @@ def test_compare_charts_fit_their_legends_to_the_width_drawn_at_and_say_their_va
     legend, which st.plotly_chart ran past the chart's edge (two runs' ids cut to one text there); it is
     cut in its middle with an ellipsis, only there. At 1440 and 768 px (the sidebar then closed, the
     charts wider) every id is whole. Each chart is one image to a screen reader, its text the chart's
-    title and each run's newest value under its whole id; the toolbars are out of the tab order."""
+    title and each run's newest value under its whole id; the toolbars are out of the tab order. At 1920
+    px two ids fit a row of the legend and take one."""
     open_compare(page, chart_server)
     run_ids = legend_runs(chart_boxes(page, "cmp_chart_d_loss"))
     assert set(run_ids) >= {*RUN_IDS, DIVERGING} and len(run_ids) <= 5
     keys = ["cmp_chart_d_loss", "cmp_chart_g_loss", "cmp_chart_d_acc_real", "cmp_chart_d_acc_fake"]
-    cut_at = {}
-    for width in (1440, 1024, 768):
+    cut_at, fits_more = {}, {}
+    for width in (1920, 1440, 1024, 768):
         page.set_viewport_size({"width": width, "height": 1000})
         page.wait_for_function(COMPARE_FITTED, timeout=UI_TIMEOUT)
         for key in keys:
@@ -355,6 +356,13 @@ def test_compare_charts_fit_their_legends_to_the_width_drawn_at_and_say_their_va
             for text, run_id, px in zip(texts, run_ids, whole):
                 assert (text != run_id) == (px + symbol > plot), (width, run_id, text, px, plot)
             cut_at[width] = [text for text, run_id in zip(texts, run_ids) if text != run_id]
+            # as many entries a row as fit the plot drawn, not only the narrowest plot's, which the server
+            # plans for (ten runs were one a row at 1920 px, 200 px of legend over each chart)
+            entries = len(boxes["legend"])
+            fit = min(entries, max(1, int(plot // (max(whole) + symbol))))
+            rows = len({round(e["top"]) for e in boxes["legend"]})
+            assert rows == -(-entries // fit), (width, key, plot, rows, fit, entries)
+            fits_more[width] = fits_more.get(width, False) or fit > 1
             chart = page.locator(f".st-key-{key} .live-chart")
             expect(chart).to_have_attribute("role", "img")
             label = chart.get_attribute("aria-label")
@@ -365,7 +373,8 @@ def test_compare_charts_fit_their_legends_to_the_width_drawn_at_and_say_their_va
             tabbable = chart.locator(".modebar-btn:not([tabindex='-1'])")
             expect(tabbable).to_have_count(0)
     # the 40-character ids are cut at 1024 px (the case this test is for), and whole at 1440 and 768 px
-    assert cut_at[1024] and cut_at[1440] == [] and cut_at[768] == [], cut_at
+    assert cut_at[1024] and cut_at[1920] == cut_at[1440] == cut_at[768] == [], cut_at
+    assert fits_more == {1920: True, 1440: False, 1024: False, 768: False}, fits_more
     samples = page.locator(".st-key-cmp_samples_0 .live-chart")
     expect(samples).to_have_attribute("role", "img")
     expect(samples).to_have_attribute("aria-label", re.compile(r"^step \d+: "))
