@@ -405,9 +405,13 @@ def delete(run_id: str) -> None:
         st.session_state["_runs_flash"] = ("error", literal(exc))
 
 
-def delete_popover(where, run_id: str) -> None:
+def delete_popover(where, run_id: str, busy: str | None = None) -> None:
+    """Delete's confirmation; off with ``busy`` (why: the run trains now), which the registry would refuse
+    only after "This cannot be undone"."""
     # The popover keeps its open state on the server (on_change="rerun") so that `delete` can close it.
-    with where.popover("Delete", key=delete_popover_key(run_id), on_change="rerun"):
+    with where.popover(
+        "Delete", key=delete_popover_key(run_id), on_change="rerun", disabled=busy is not None, help=busy
+    ):
         st.write(f"Delete run **{literal(run_id)}** and all its files? This cannot be undone.")
         st.button(
             "Delete for good", key="runs_delete", type="primary", on_click=acted(delete), args=(run_id,)
@@ -583,7 +587,12 @@ if kept:  # Resume and branch need a checkpoint of ours: without one the device 
         "named. A run trained on one device goes on on any other.",
     )
 download_buttons(actions, view, "runs_dl_")
-delete_popover(actions, run_id)
+# (a run that trains now: its writer holds the folder, and the registry refuses to delete it)
+busy = None
+if view.status in ("running", "paused", "idle") and (view.runner is not None or view.external):
+    who = f"{view.trained_by} trains it" if view.external else "this server trains it"
+    busy = f"{view.status.capitalize()}: {who}. Stop it first, then delete it."
+delete_popover(actions, run_id, busy)
 if no_checkpoint:
     st.caption(no_checkpoint)
 

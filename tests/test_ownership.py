@@ -19,6 +19,7 @@ import json
 import os
 import resource
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -260,7 +261,14 @@ def test_two_servers_on_one_runs_folder(tmp_path, monkeypatch):
         table = at.dataframe(key="runs_table").value
         assert table.set_index("run_id").loc["served", "status"] == "running"
         assert not [b for b in at.button if b.key == "runs_resume"]  # offered for ended runs only
-        at.button(key="runs_delete").click().run()
+        # Delete is off, and says why, where it offered "This cannot be undone" and then refused
+        (delete,) = [p for p in at.get("popover") if p.key == "runs_delete_pop:served"]
+        assert delete.proto.popover.disabled
+        assert delete.proto.popover.help == (
+            f"Running: process {server_a.pid} on {socket.gethostname()} trains it. Stop it first, then "
+            "delete it."
+        )
+        at.button(key="runs_delete").click().run()  # (a click that got through anyway is refused)
         errors = [e.value for e in at.error]
         assert len(errors) == 1 and f"run 'served' is in use by process {server_a.pid}" in errors[0], errors
         assert (root / "served" / "config.json").is_file()
