@@ -148,6 +148,11 @@ ADDRESS_INSTEAD_KEY = "_runs_address_instead"
 # The table's rows in view at once (more scroll inside it), and its header's and each row's pixels as
 # Streamlit's grid draws them
 RUNS_TABLE_ROWS = 14
+STYLED_ROWS = 1_000
+# The run ids of the table last drawn, and how many times they changed in this session with the rows
+# ticked in the table drawn for the last change (`picked`)
+TABLE_IDS_KEY = "_runs_table_ids"
+TABLE_GENERATION_KEY = "_runs_table_generation"
 RUNS_TABLE_HEADER_PX = 35
 RUNS_TABLE_ROW_PX = 35
 
@@ -171,7 +176,9 @@ def listing_changes(shown: dict[str, str]) -> None:
     if said is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
-        st.caption(said)
+        # the button beside the words, not at the right edge, where the table's toolbar (shown while the
+        # pointer is over the table) is drawn over it
+        st.caption(said, width="content")
         if st.button("Refresh the list", key="runs_refresh", icon=":material/refresh:"):
             st.rerun(scope="app")
 
@@ -206,12 +213,28 @@ table["parent_step"] = [("" if pd.isna(v) else str(int(v))) for v in table["pare
 # The run ids darker: Streamlit draws a pinned column's text faded, its own grey at 3.9:1 on white (under
 # the 4.5:1 WCAG AA asks of text), the faintest column and the one that names the runs; black, faded so,
 # is drawn at (102, 102, 102), 5.7:1 (and white on the dark theme's background)
+# (a Styler costs about 0.1 s a thousand rows at every draw: past `STYLED_ROWS` the ids stay as drawn)
 run_text = "#ffffff" if st.context.theme.type == "dark" else "#000000"
+styled = table.style.map(lambda _: f"color: {run_text}", subset=["run_id"])
+# Ticks are kept by run, not by row: Streamlit keeps a table's ticked row positions when its rows change,
+# so a run made or deleted (then "Refresh the list") moved every tick onto another run, and the Compare
+# link and the menu below with them. A list of other runs is a table of its own (its key's generation),
+# its ticks those of the runs still in it.
+run_ids = table["run_id"].tolist()
+if st.session_state.get(TABLE_IDS_KEY) not in (None, run_ids):
+    # (the ticks of the new table's first draw, fixed for it: a default that changed from one draw to the
+    # next would make it another table at each tick)
+    ticks = [run_ids.index(r) for r in st.session_state.get("_runs_ticked", []) if r in run_ids]
+    generation = st.session_state.get(TABLE_GENERATION_KEY, (0, []))[0] + 1
+    st.session_state[TABLE_GENERATION_KEY] = (generation, ticks)
+st.session_state[TABLE_IDS_KEY] = run_ids
+generation, kept_ticks = st.session_state.get(TABLE_GENERATION_KEY, (0, []))
 picked = st.dataframe(
-    table.style.map(lambda _: f"color: {run_text}", subset=["run_id"]),
-    key="runs_table",
+    styled if len(table) <= STYLED_ROWS else table,
+    key=f"runs_table-{generation}" if generation else "runs_table",
     hide_index=True,
     on_select="rerun",
+    selection_default={"selection": {"rows": kept_ticks}} if kept_ticks else None,
     # ticked rows: the last one ticked is the run shown below; two or more are compared with one click
     selection_mode="multi-row",
     # a week's runs in view (the default showed 10 rows of 31 in a 400 px box over an empty half screen)
@@ -299,14 +322,13 @@ picked = st.dataframe(
     },
 )
 selected_rows = picked.selection.rows if picked is not None else []
-run_ids = table["run_id"].tolist()
 ticked = [run_ids[row] for row in selected_rows if row < len(run_ids)]
 # A row ticked in the table picks its run below (the menu keeps its own state once drawn, so it is set
 # here, before it is drawn); untick it and the menu stays where it is. A run that left the folder (a
-# delete) gives way to the newest.
+# delete) gives way to the newest. (Rows ticked all at once, by the header's box, leave it too.)
 newly = [run_id for run_id in ticked if run_id not in st.session_state.get("_runs_ticked", [])]
-if newly:
-    st.session_state["runs_pick"] = newly[-1]
+if len(newly) == 1:
+    st.session_state["runs_pick"] = newly[0]
 st.session_state["_runs_ticked"] = ticked
 if len(ticked) >= 2:  # (Compare's address names the runs it compares)
     st.page_link(

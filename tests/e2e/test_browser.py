@@ -190,7 +190,7 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
 
     page.get_by_role("link", name="Runs").click()
     expect(page.get_by_role("heading", name="Runs")).to_be_visible(timeout=UI_TIMEOUT)
-    table = page.locator(".st-key-runs_table")
+    table = page.locator('[class*="st-key-runs_table"]')
     expect(table).to_be_visible(timeout=UI_TIMEOUT)
     expect(table.get_by_text(run_id, exact=True)).to_have_count(1)  # the grid's accessible copy
     expect(page.get_by_role("combobox", name="Run")).to_have_value(run_id)  # the newest is picked

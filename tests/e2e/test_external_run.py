@@ -134,7 +134,7 @@ def runs_page_lists(page: Page, url: str, writer: Writer, wanted: str) -> None:
     which is in the page but hidden."""
     run_id = writer.run.name
     cells = page.locator('[role="gridcell"]')
-    row = page.locator('.st-key-runs_table [role="row"]').filter(
+    row = page.locator('[class*="st-key-runs_table"] [role="row"]').filter(
         has=cells.filter(has_text=re.compile(rf"^{re.escape(run_id)}$"))
     )
     no_runs = page.get_by_text(re.compile(r"^No runs yet"))

@@ -32,7 +32,7 @@ def test_a_delete_closes_its_confirmation_instead_of_offering_the_next_run(strea
     finished_run(streamlit_server, "r2", seed=1)
     with page.expect_websocket(lambda ws: ws.url.endswith("/_stcore/stream")) as socket:
         page.goto(f"{streamlit_server.url}/Runs")
-    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.locator('[class*="st-key-runs_table"]')).to_be_visible(timeout=FIRST_LOAD_MS)
     shown = page.get_by_role("combobox", name="Run", exact=True)
     expect(shown).to_have_value("r2", timeout=UI_TIMEOUT)  # the newest run is shown first
     confirm = page.get_by_role("button", name="Delete for good", exact=True)
@@ -61,7 +61,7 @@ def tick_row(page, run_id: str, shown) -> None:
     grid's accessible copy (hidden, and filled in after the canvas is drawn: waited for). A click that
     lands while the page reruns is lost, so it is made again (at most three times); a second click on a
     ticked row unticks it, which leaves the menu where it is."""
-    table = page.locator(".st-key-runs_table")
+    table = page.locator('[class*="st-key-runs_table"]')
     cell = page.locator('[role="gridcell"]').filter(has_text=re.compile(rf"^{re.escape(run_id)}$"))
     row = table.locator('[role="row"]').filter(has=cell)  # (``has`` is looked for inside each row)
     expect(row).to_have_count(1, timeout=UI_TIMEOUT)
@@ -84,7 +84,7 @@ def test_a_row_ticked_in_the_table_picks_its_run_for_the_buttons_below(streamlit
     finished_run(streamlit_server, "t1", seed=2)
     finished_run(streamlit_server, "t2", seed=3)
     page.goto(f"{streamlit_server.url}/Runs")
-    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.locator('[class*="st-key-runs_table"]')).to_be_visible(timeout=FIRST_LOAD_MS)
     shown = page.get_by_role("combobox", name="Run", exact=True)
     expect(shown).to_have_value("t2", timeout=UI_TIMEOUT)  # the newest
 
@@ -118,6 +118,14 @@ def test_runs_ticked_in_the_table_are_compared_with_one_click(streamlit_server, 
     expect(link).to_have_count(0)  # one run is no comparison
     tick_row(page, "c2", shown)  # the last ticked is the one shown below
     expect(link).to_have_text(re.compile("Compare the 2 ticked runs"), timeout=UI_TIMEOUT)
+    expect(link).to_have_attribute("href", re.compile(r"runs=c2(%2C|,)c1$"))
+    # a run made meanwhile (a terminal's, a script's), the list drawn again: the ticks stay on their runs
+    # (they stayed on their rows, c3 and c2 then, and the link and the menu went with them)
+    finished_run(streamlit_server, "c4", seed=7)
+    page.get_by_role("button", name="Refresh the list").click(timeout=UI_TIMEOUT)
+    expect(page.locator('[role="gridcell"]').filter(has_text=re.compile("^c4$"))).to_have_count(1)
+    expect(link).to_have_attribute("href", re.compile(r"runs=c2(%2C|,)c1$"), timeout=UI_TIMEOUT)
+    expect(shown).to_have_value("c2")
     link.click()
     expect(page).to_have_url(re.compile(r"/Compare\?runs=c2(%2C|,)c1"), timeout=UI_TIMEOUT)
     picker = page.get_by_test_id("stMultiSelect").first
@@ -134,7 +142,7 @@ def test_a_number_beyond_what_a_branch_field_holds_is_said_and_branch_makes_noth
     root = streamlit_server.runs_root
     before = {p.name for p in root.iterdir()}
     page.goto(f"{streamlit_server.url}/Runs?run=parent")
-    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.locator('[class*="st-key-runs_table"]')).to_be_visible(timeout=FIRST_LOAD_MS)
     expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value("parent", timeout=UI_TIMEOUT)
     page.get_by_role("button", name="Rewind / branch").click()
     body = page.get_by_test_id("stPopoverBody")
@@ -169,7 +177,7 @@ def test_a_fresh_servers_first_visit_by_a_pages_address_gets_the_dashboards_menu
         lambda r: None if r.url.startswith((server.url, "data:", "blob:")) else elsewhere.append(r.url),
     )
     page.goto(f"{server.url}/Runs?run=r1")  # the server's first session
-    expect(page.locator(".st-key-runs_table")).to_be_visible(timeout=FIRST_LOAD_MS)
+    expect(page.locator('[class*="st-key-runs_table"]')).to_be_visible(timeout=FIRST_LOAD_MS)
     expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value("r1", timeout=UI_TIMEOUT)
     links = page.get_by_test_id("stSidebarNav").get_by_role("link")
     expect(links).to_have_count(5, timeout=UI_TIMEOUT)
