@@ -598,11 +598,15 @@ function followLegend(chart, event, isolate) {
   const charts = groupCharts(group);
   const hidden = new Set(linkedHidden(group));
   if (isolate) {
+    // A run shown alone among the runs (a key of marks at an edge stays: the run keeps its own marks); a
+    // kind of marks shown alone among the kinds (the runs stay: hidden, they would take every mark with
+    // them, and the chart was left empty)
+    const marksKey = (t) => Boolean(t.meta && t.meta.marks_key);
+    const ofMarks = marksKey(trace);
     const keys = new Set();
     for (const each of charts) {
       for (const t of (each.figure && each.figure.data) || []) {
-        // (the runs: a key of marks at an edge stays, the run shown alone keeps its own marks)
-        if (t.showlegend !== false && (t.name || t.legendgroup) && !(t.meta && t.meta.marks_key)) {
+        if (t.showlegend !== false && (t.name || t.legendgroup) && marksKey(t) === ofMarks) {
           keys.add(legendKey(t));
         }
       }

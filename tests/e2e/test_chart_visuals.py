@@ -482,6 +482,36 @@ def test_a_run_hidden_in_one_compare_legend_is_hidden_in_every_chart_and_stays_h
     runs_shown(page, {})
     marks = page.evaluate(RUN_MARKS, DIVERGING)
     assert marks and all(set(m["marks"]) == {True} for m in marks.values()), marks
+    # a double-click on a kind of marks' key shows that kind alone among the kinds, the runs staying (the
+    # runs were hidden, and every mark with them: an empty chart)
+    entries = page.locator(".st-key-cmp_chart_g_loss .legend .traces")
+    texts = [e["text"] for e in chart_boxes(page, "cmp_chart_g_loss")["legend"]]
+    kind = "NaN"
+    entries.nth(texts.index(kind)).dblclick()
+    shown_kinds = """([key, run]) => {
+      const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+      const of = (t) => [t.legendgroup, t.visible];
+      return {keys: Object.fromEntries(gd._fullData.filter((t) => t.meta && t.meta.marks_key).map(of)),
+              marks: Object.fromEntries(gd._fullData.filter((t) => t.meta && t.meta.run === run).map(of))};
+    }"""
+    page.wait_for_function(
+        f"""(args) => {{ const s = ({shown_kinds})(args);
+          return Object.entries(s.keys).every(([k, v]) => v === (k === 'edge_nan' ? true : 'legendonly'));
+        }}""",
+        arg=["cmp_chart_g_loss", DIVERGING],
+        timeout=UI_TIMEOUT,
+    )
+    state = page.evaluate(shown_kinds, ["cmp_chart_g_loss", DIVERGING])
+    assert len(state["keys"]) >= 2, state  # (another kind to hide: the diverged run's values off the axis)
+    assert state["marks"]["edge_nan"] is True, state
+    assert all(v == "legendonly" for k, v in state["marks"].items() if k != "edge_nan"), state
+    runs_shown(page, {})  # every run still drawn
+    entries.nth(texts.index(kind)).dblclick()  # alone already: every kind again
+    page.wait_for_function(
+        f"(args) => Object.values(({shown_kinds})(args).keys).every((v) => v === true)",
+        arg=["cmp_chart_g_loss", DIVERGING],
+        timeout=UI_TIMEOUT,
+    )
 
 
 def test_compare_samples_slider_comes_back_at_the_chosen_step_after_the_runs_were_cleared(chart_server, page):
