@@ -39,6 +39,12 @@ PENALTY_TOLERANCE = 1e-2  # |d_loss - (d_loss_real + d_loss_fake)| above this (t
 # bfloat16's rounding of a d_loss summed in it reaches 5.5e-3 of it (review: 65-69% of a genuine bf16
 # loop's rows were past 1e-3); a gradient penalty worth noting is larger
 PENALTY_SHARE = 0.8  # the share of the judged rows that must differ
+# |d_loss - (d_loss_real + d_loss_fake)| at most this (times max(1, |d_loss|)) in a row of a `probabilities`
+# suspect: the loop's d_loss is the loss of the values as logits (a float32 loss and the halves computed
+# here from the same values agree to ~1e-7). nn.BCELoss of sigmoid outputs p is -log p where the halves are
+# softplus(-p); the two cross (at p near 0.66 on both sides) and differ by under 1e-2 on about 1.2 % of the
+# (p_real, p_fake) square, by under 1e-4 on 0.012 %
+LOGIT_LOSS_TOLERANCE = 1e-4
 
 # `_Update.given`'s order: the numbers d_step was given (loss_real, loss_fake, total, the gradient norm)
 _REAL, _FAKE, _TOTAL = 0, 1, 2
@@ -132,9 +138,10 @@ class RowChecks:
     def _see_probabilities(self, record: Mapping[str, float], given: tuple[bool, ...]) -> list[Finding]:
         """``probabilities``: every one of the first `DECIDING_ROWS` rows with a D update reads as sigmoid
         outputs passed as logits would, unless most of those whose ``d_loss`` was given alone hold the
-        loss of those values as logits (its halves, computed here, sum to it): the user's own loss took
-        them as logits, a young D's scores all in (0, 1) (a sigmoid D trained with nn.BCELoss gives
-        -log p, which differs from softplus(-p) by 0.1 or more)."""
+        loss of those values as logits (its halves, computed here, sum to it within
+        `LOGIT_LOSS_TOLERANCE`): the user's own loss took them as logits, a young D's scores all in (0, 1)
+        (a sigmoid D trained with nn.BCELoss gives -log p, which differs from softplus(-p) but where the
+        two cross: see `LOGIT_LOSS_TOLERANCE`)."""
         acc_real, acc_fake = record.get("d_acc_real", math.nan), record.get("d_acc_fake", math.nan)
         d_real, d_fake = record.get("d_real", math.nan), record.get("d_fake", math.nan)
         if not all(math.isfinite(v) for v in (acc_real, acc_fake, d_real, d_fake)):
@@ -148,7 +155,7 @@ class RowChecks:
             total, real, fake = (record.get(k, math.nan) for k in ("d_loss", "d_loss_real", "d_loss_fake"))
             self._logit_losses += bool(
                 all(math.isfinite(v) for v in (total, real, fake))
-                and abs(total - (real + fake)) <= PENALTY_TOLERANCE * max(1.0, abs(total))
+                and abs(total - (real + fake)) <= LOGIT_LOSS_TOLERANCE * max(1.0, abs(total))
             )
         if self._probability_rows < DECIDING_ROWS:
             return []
