@@ -627,9 +627,11 @@ class TrackedRun:
         self._output_shape: tuple[int, ...] | None = None  # G's output at the last snapshot (`_view`)
         self._warned_size = False  # `_warn_other_size` said it (once a run)
         self._warned_eval = False  # an evaluation that failed was said as a `TrackingWarning` (once a run)
-        # the steps pictured by the user's own `snapshot` calls, which the watched snapshot of the same step
-        # leaves alone (one picture a step), and whether that was said (once a run)
+        # the watched steps (every sample_every) pictured by the user's own `snapshot` calls whose rows are
+        # not written yet, and the last step so pictured: the watched snapshot of the same step, or the
+        # last one at `finish`, leaves theirs alone (one picture a step); whether that was said (once a run)
         self._own_snapshot_steps: set[int] = set()
+        self._last_own_snapshot = 0
         self._warned_snapshot_step = False
         self._G: torch.nn.Module | None = None
         self._D: torch.nn.Module | None = None
@@ -1408,7 +1410,9 @@ class TrackedRun:
                 labels = labels.to(device=noise.device, dtype=torch.long)  # as `class_grid` makes them
         self._snapshot(G, noise, labels)
         if self.step and (noise is not None and noise is not self._fixed_noise or G not in (None, self._G)):
-            self._own_snapshot_steps.add(self.step)
+            self._last_own_snapshot = self.step
+            if self._G is not None and self.step % self.sample_every == 0:
+                self._own_snapshot_steps.add(self.step)
             if self._G is not None and self.step % self.sample_every == 0 and not self._warned_snapshot_step:
                 self._warned_snapshot_step = True
                 self._warn(
@@ -1548,7 +1552,7 @@ class TrackedRun:
                 and self.step
                 and self.step % self.sample_every
                 and self._diverged_at is None
-                and self.step not in self._own_snapshot_steps  # (the user's own picture of it kept)
+                and self.step != self._last_own_snapshot  # (the user's own picture of it kept)
             ):
                 self._snapshot()
         except Exception as exc:  # a failing last picture must not hide the run's status
@@ -1835,6 +1839,7 @@ class TrackedRun:
                 # (a step the user pictured with their own `snapshot` keeps theirs)
                 if step % self.sample_every == 0 and step not in self._own_snapshot_steps:
                     self._snapshot()
+                self._own_snapshot_steps.discard(step)
 
     def _poll_commands(self) -> None:
         got = self._poller.poll()
