@@ -4158,7 +4158,7 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
         text = f"{words}{labels[i]}: {share[i]:.1%} of G's samples, real {real[i]:.1%}"
         if nearest is not None:  # (red judges where G's points go, high quality or not: the outline)
             text += f"; {nearest[i]:.1%} nearest it"
-        return text + (" (missed)" if gone[i] else "")
+        return text + (" (under-represented)" if gone[i] else "")
 
     texts = [hover(i) for i in range(len(names))]
     common = {
@@ -4189,10 +4189,12 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
                 "textposition": "none",
                 # for modes judged on the outline, G's points nearest each (a 0 % bar beside an outline
                 # is no miss: G's points are there, off the cluster; a student read it as one)
+                # ("under-represented", not "missed": `classes_covered` counts a class G draws once, and
+                # a student read 6 red bars beside "8 of 10 covered" as a contradiction)
                 "name": (
-                    f"missed (nearest < {MISSED_FRACTION:.0%} of real)"
+                    f"under-represented (nearest < {MISSED_FRACTION:.0%} of real)"
                     if nearest is not None
-                    else f"missed (< {MISSED_FRACTION:.0%} of real)"
+                    else f"under-represented (< {MISSED_FRACTION:.0%} of real)"
                 ),
                 "marker": {"color": MISSED_COLOR},
             }

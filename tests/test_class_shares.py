@@ -133,8 +133,8 @@ def test_a_blob_beside_a_mode_is_no_high_quality_share_but_all_nearest_it():
     assert go.Figure(figure).layout.yaxis.range[1] == 1.0  # the outline's 100 % in view
     assert not [name for name in bars(charts.class_share_figure(record())) if name.startswith("nearest")]
     # red judges the outline: a 0 % bar whose mode holds G's points nearby is no miss, and says so
-    (missed,) = [name for name in bars(figure) if name.startswith("missed")]
-    assert missed == "missed (nearest < 50% of real)"
+    (missed,) = [name for name in bars(figure) if name.startswith("under-represented")]
+    assert missed == "under-represented (nearest < 50% of real)"
     (kept,) = [t for t in go.Figure(figure).data if t.name == "G's share"]
     assert (
         list(kept.x) == [3] and kept.text[0] == "mode 3: 0.0% of G's samples, real 12.5%; 100.0% nearest it"
@@ -188,19 +188,21 @@ def test_the_events_line_says_the_shares_and_what_is_missed():
     line = event_detail("class_shares", fields)
     # what is missed first: a table cell cut short (grid25's 25 modes) still says it
     assert line.startswith(
-        "missed classes: 9; lowest fidelity: 9 0.10, 1 0.80, 0 0.90; G's samples per class: "
+        "under-represented classes: 9; lowest fidelity: 9 0.10, 1 0.80, 0 0.90; G's samples per class: "
     )
     assert line.endswith(
         "0: 10.0%, 1: 10.0%, 2: 10.0%, 3: 10.0%, 4: 10.0%, 5: 10.0%, 6: 10.0%, 7: 10.0%, 8: 20.0%, 9: 0.0%"
     )
     mode = event_detail("class_shares", {"per": "mode", "names": ["0", "1"], "share": [0.5, 0.0004],
                                          "real_share": [0.5, 0.5]})  # fmt: skip
-    assert mode == "missed modes: 1; G's samples per mode: 0: 50.0%, 1: <0.1%"  # one sample is no 0.0 %
+    assert (
+        mode == "under-represented modes: 1; G's samples per mode: 0: 50.0%, 1: <0.1%"
+    )  # one sample is no 0.0 %
     # a ring G spread evenly but not yet tight on its clusters misses no mode (judged where its samples go)
     spread = {"per": "mode", "names": ["0", "1"], "share": [0.02, 0.02], "real_share": [0.5, 0.5],
               "nearest": [0.5, 0.5]}  # fmt: skip
     assert event_detail("class_shares", spread) == (
-        "no mode missed; G's samples nearest each mode: 0: 50.0%, 1: 50.0%; "
+        "no mode under-represented; G's samples nearest each mode: 0: 50.0%, 1: 50.0%; "
         "high-quality per mode: 0: 2.0%, 1: 2.0%"
     )  # (each share named: modes at 2.0% read as missed beside "no mode missed")
     assert not missed([0.02, 0.02], [0.5, 0.5], [0.5, 0.5]).any() and missed([0.02, 0.02], [0.5, 0.5]).all()
@@ -287,8 +289,8 @@ def bars(figure) -> dict[str, go.Bar]:
 def test_the_chart_draws_gs_share_against_the_real_share_and_missed_classes_in_red():
     figure = charts.class_share_figure(record())
     shown = bars(figure)
-    assert set(shown) == {"G's share", "missed (< 50% of real)"}
-    missed_bars = shown["missed (< 50% of real)"]
+    assert set(shown) == {"G's share", "under-represented (< 50% of real)"}
+    missed_bars = shown["under-represented (< 50% of real)"]
     assert list(missed_bars.x) == [2, 4] and list(missed_bars.y) == [0.0, 0.04]
     assert missed_bars.marker.color == charts.MISSED_COLOR
     assert shown["G's share"].marker.color == charts.FAKE_COLOR and len(shown["G's share"].x) == 8

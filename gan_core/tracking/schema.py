@@ -232,7 +232,9 @@ def _shares_detail(fields: Mapping[str, Any]) -> str:
     if len(share) == len(real) == len(names):
         gone = [n for n, m in zip(names, missed(numbers(share), numbers(real), nearest)) if m]
         plural = {"class": "classes"}.get(per, f"{per}s")
-        said.append(f"missed {plural}: {', '.join(gone)}" if gone else f"no {per} missed")
+        said.append(
+            f"under-represented {plural}: {', '.join(gone)}" if gone else f"no {per} under-represented"
+        )
     fidelity = numbers(fields.get("fidelity") or [])
     known = sorted((v, n) for n, v in zip(names, fidelity) if math.isfinite(v))
     if known:
