@@ -41,6 +41,7 @@ with engine_loading():
         address_run,
         download_buttons,
         environment_table,
+        filter_runs,
         go_to_train,
         hparams_table,
         listing_changes_text,
@@ -195,10 +196,23 @@ if not rows:
     st.stop()
 
 st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({row["run_id"]: row["status"] for row in rows})
+all_ids = [row["run_id"] for row in rows]  # (the menu under the table offers every run, the filter aside)
+# A week of runs: the grid's own search only highlights; this keeps the runs that match
+wanted = st.text_input(
+    "Filter runs",
+    key="runs_filter",
+    placeholder="words in a run's id, status, dataset, model, loss or flags (all of them must match)",
+)
+shown_rows = filter_runs(rows, wanted)
+if not shown_rows:
+    st.caption(f"No run of the {len(rows)} matches {literal(wanted.strip())}.")
+    shown_rows = rows
+elif len(shown_rows) < len(rows):
+    st.caption(f"{len(shown_rows)} of {len(rows)} runs match.")
 # (each run's latest row and evaluation in full are for programs: `python -m gan_core runs --json`)
-table = pd.DataFrame(rows)
+table = pd.DataFrame(shown_rows)
 # The latest evaluation's headline metric, its value (a number: a sweep's runs sort by it) and its step
-names, values, steps = zip(*(headline_evaluation(row["last_eval"]) for row in rows))
+names, values, steps = zip(*(headline_evaluation(row["last_eval"]) for row in shown_rows))
 table["quality"] = list(names)
 table["quality_value"] = pd.array(values, dtype="Float64")
 table["quality_step"] = pd.array(steps, dtype="Int64")
@@ -322,30 +336,35 @@ picked = st.dataframe(
     },
 )
 selected_rows = picked.selection.rows if picked is not None else []
-ticked = [run_ids[row] for row in selected_rows if row < len(run_ids)]
+before = st.session_state.get("_runs_ticked", [])
+# the runs ticked: those the filter hides now stay ticked (for Compare), then the table's
+ticked = [r for r in before if r in all_ids and r not in run_ids]
+ticked += [run_ids[row] for row in selected_rows if row < len(run_ids)]
 # A row ticked in the table picks its run below (the menu keeps its own state once drawn, so it is set
 # here, before it is drawn); untick it and the menu stays where it is. A run that left the folder (a
 # delete) gives way to the newest. (Rows ticked all at once, by the header's box, leave it too.)
-newly = [run_id for run_id in ticked if run_id not in st.session_state.get("_runs_ticked", [])]
+newly = [run_id for run_id in ticked if run_id not in before]
 if len(newly) == 1:
     st.session_state["runs_pick"] = newly[0]
 st.session_state["_runs_ticked"] = ticked
 if len(ticked) >= 2:  # (Compare's address names the runs it compares)
+    hidden = len(set(ticked) - set(run_ids))
     st.page_link(
         COMPARE_PAGE,
-        label=f"Compare the {len(ticked)} ticked runs",
+        label=f"Compare the {len(ticked)} ticked runs"
+        + (f" ({hidden} of them hidden by the filter)" if hidden else ""),
         icon=":material/compare_arrows:",
         query_params={"runs": ",".join(ticked)},
     )
 else:
-    st.caption("Tick a run to show it below; tick two or more to compare them.")
-if st.session_state.get("runs_pick") not in run_ids:  # drawn first: the run the address or the Train view
+    st.caption("Tick a run to show it below (or pick it in the menu); tick two or more to compare them.")
+if st.session_state.get("runs_pick") not in all_ids:  # drawn first: the run the address or the Train view
     # names (a user who watches a run and comes here to branch or export it), else the newest
     named = (address_run(), st.session_state.get("run_id"))
-    st.session_state["runs_pick"] = next((r for r in named if r in run_ids), run_ids[0])
+    st.session_state["runs_pick"] = next((r for r in named if r in all_ids), all_ids[0])
     st.session_state[ADDRESS_INSTEAD_KEY] = (address_run(), st.session_state["runs_pick"])
-run_id = st.selectbox("Run", run_ids, key="runs_pick")
-problem = address_problem(run_ids)
+run_id = st.selectbox("Run", all_ids, key="runs_pick")
+problem = address_problem(all_ids)
 if problem and st.session_state.get(ADDRESS_INSTEAD_KEY) == (address_run(), run_id):
     # said above the table while the page shows the run it picked in the named one's place
     watched = run_id == st.session_state.get("run_id")

@@ -505,3 +505,36 @@ def test_the_step_columns_separate_thousands_as_the_line_above_does(runs_root):
     assert columns["step"]["type_config"] == {"type": "number", "format": "localized"}
     assert columns["steps"]["type_config"] == {"type": "number", "format": "localized"}
     assert len("1,200") * 7.2 + 16 <= columns["step"]["width"] <= 120
+
+
+def test_the_filter_keeps_the_runs_holding_every_word_and_the_menu_every_run(runs_root):
+    """Among 31 runs the grid's own search highlighted matches and hid none: the filter keeps the runs that
+    hold every word (id, status, dataset, model, loss, flags), case apart; none matching shows them all,
+    saying so; the menu under the table still offers every run."""
+    from ui.common import filter_runs
+
+    rows = [
+        {"run_id": "ring8-a", "status": "finished", "dataset": "ring8", "loss": "hinge", "flags": ""},
+        {"run_id": "ring8-b", "status": "interrupted", "dataset": "ring8", "loss": "minimax", "flags": None},
+        {"run_id": "digits-c", "dataset": "digits", "loss": "hinge", "flags": "d_leads"},
+    ]
+    ids = lambda kept: [row["run_id"] for row in kept]  # noqa: E731
+    assert ids(filter_runs(rows, "")) == ids(filter_runs(rows, "   ")) == ["ring8-a", "ring8-b", "digits-c"]
+    assert ids(filter_runs(rows, "RING8 Hinge")) == ["ring8-a"]
+    assert ids(filter_runs(rows, "interrupted")) == ["ring8-b"]
+    assert ids(filter_runs(rows, "d_leads")) == ["digits-c"]
+    assert ids(filter_runs(rows, "ring8 digits")) == []
+    assert ids(filter_runs(rows, "none")) == []  # (a blank field is no word "None")
+
+    finished_run(runs_root, "sweep-lr1")
+    finished_run(runs_root, "sweep-lr2", seed=1)
+    finished_run(runs_root, "other", seed=2)
+    at = runs_page()
+    at.text_input(key="runs_filter").input("SWEEP").run()
+    assert not at.exception
+    assert sorted(at.dataframe[0].value["run_id"]) == ["sweep-lr1", "sweep-lr2"]
+    assert "2 of 3 runs match." in [c.value for c in at.caption]
+    assert sorted(at.selectbox(key="runs_pick").options) == ["other", "sweep-lr1", "sweep-lr2"]
+    at.text_input(key="runs_filter").input("nothing-like-it").run()
+    assert sorted(at.dataframe[0].value["run_id"]) == ["other", "sweep-lr1", "sweep-lr2"]
+    assert any(c.value.startswith("No run of the 3 matches") for c in at.caption)

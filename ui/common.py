@@ -14,7 +14,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -789,3 +789,24 @@ def checked_number(
     used = int(st.session_state.get(kept, default))
     typed = "empty" if value is None else f"{int(value):,}"
     return used, f"{label} {typed} is out of range: allowed {low:,} to {high:,}. Used: {used:,}."
+
+
+# What the Runs page's filter looks in: a run's id and what tells runs apart in its table
+RUN_FILTER_FIELDS = (
+    "run_id", "status", "source", "dataset", "model", "conditioning", "loss", "flags", "flags_raised",
+    "parent",
+)  # fmt: skip
+
+
+def filter_runs(rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """The runs of ``rows`` (the registry's summaries) that hold every word of ``text``: each word, case
+    apart, in one of the run's `RUN_FILTER_FIELDS` (``ring8 hinge`` picks the ring8 runs with the hinge loss,
+    ``interrupted``, ``mode_collapse`` or ``-at2000`` what it says); every run for a blank ``text``."""
+    words = text.lower().split()
+    if not words:
+        return list(rows)
+
+    def haystack(row: Mapping[str, Any]) -> str:
+        return " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
+
+    return [row for row in rows if all(word in haystack(row) for word in words)]
