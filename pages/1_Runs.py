@@ -149,13 +149,13 @@ ADDRESS_INSTEAD_KEY = "_runs_address_instead"
 # The table's rows in view at once (more scroll inside it), and its header's and each row's pixels as
 # Streamlit's grid draws them
 RUNS_TABLE_ROWS = 14
-STYLED_ROWS = 1_000
+RUNS_TABLE_HEADER_PX = 35
+RUNS_TABLE_ROW_PX = 35
+STYLED_ROWS = 1_000  # the rows up to which the run ids are drawn darker (a Styler's cost grows with them)
 # The run ids of the table last drawn, and how many times they changed in this session with the rows
 # ticked in the table drawn for the last change (`picked`)
 TABLE_IDS_KEY = "_runs_table_ids"
 TABLE_GENERATION_KEY = "_runs_table_generation"
-RUNS_TABLE_HEADER_PX = 35
-RUNS_TABLE_ROW_PX = 35
 
 
 def listing_changes(shown: dict[str, str]) -> None:
