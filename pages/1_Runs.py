@@ -56,6 +56,7 @@ with engine_loading():
         run_data,
         runs_root,
         show_flash,
+        table_height,
         text_column_width,
         training_now_text,
         watch,
@@ -146,11 +147,8 @@ st.session_state.pop(ACTED_KEY, None)  # this run draws what every click so far 
 
 # (the address's run, the run shown in its place): the page says why while it shows that run
 ADDRESS_INSTEAD_KEY = "_runs_address_instead"
-# The table's rows in view at once (more scroll inside it), and its header's and each row's pixels as
-# Streamlit's grid draws them
+# The table's rows in view at once (more scroll inside it)
 RUNS_TABLE_ROWS = 14
-RUNS_TABLE_HEADER_PX = 35
-RUNS_TABLE_ROW_PX = 35
 STYLED_ROWS = 1_000  # the rows up to which the run ids are drawn darker (a Styler's cost grows with them)
 # The run ids of the table last drawn, and how many times they changed in this session with the rows
 # ticked in the table drawn for the last change (`picked`)
@@ -252,7 +250,7 @@ picked = st.dataframe(
     # ticked rows: the last one ticked is the run shown below; two or more are compared with one click
     selection_mode="multi-row",
     # a week's runs in view (the default showed 10 rows of 31 in a 400 px box over an empty half screen)
-    height=RUNS_TABLE_HEADER_PX + RUNS_TABLE_ROW_PX * min(len(table), RUNS_TABLE_ROWS) + 2,
+    height=table_height(len(table), RUNS_TABLE_ROWS),
     # What tells runs apart first, seen without scrolling at 1,500 px: the id, how it stands, its flags and
     # when it was made; lineage, size and config after; the long texts last (the run picked below shows
     # its error and problems in full).

@@ -44,6 +44,7 @@ with engine_loading():
         run_banners,
         run_column_width,
         steady_select_slider,
+        table_height,
         text_column_width,
     )
     from ui.live_chart import chart_grid_style, chart_key, live_chart
@@ -59,10 +60,7 @@ CHART_KEYS = {"step": "cmp_chart", "time": "cmp_tchart_{unit}"}  # (each metric'
 RUN_LEGENDS = "compare_runs"  # the metric charts' legends, a run shown and hidden in all (`live_chart`)
 SAMPLES_GRID = "cmp_samples"  # the samples' container: one panel per run, as many columns as fit
 SAMPLES_HEIGHT = 360
-# "Settings that differ": the rows in view at once, and Streamlit's grid's header and row pixels
-SETTINGS_ROWS = 25
-TABLE_HEADER_PX = 35
-TABLE_ROW_PX = 35
+SETTINGS_ROWS = 25  # "Settings that differ": the rows in view at once (Streamlit's default showed ten)
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 SAMPLE_STEP_KEY = "cmp_sample_kept"  # the samples' step last chosen (this page's own)
 SAMPLE_RUNS_KEY = "cmp_sample_runs"  # the runs it was chosen among
@@ -514,12 +512,6 @@ field_width = min(
 field_column = {"_index": st.column_config.TextColumn("field", width=field_width, pinned=True)}
 
 
-def settings_height(table: pd.DataFrame) -> int:
-    """Pixels of a settings table that show its rows whole, up to `SETTINGS_ROWS` (more scroll inside it;
-    Streamlit's default showed ten, a sweep's 20 differing fields cut in half)."""
-    return TABLE_HEADER_PX + TABLE_ROW_PX * min(len(table), SETTINGS_ROWS) + 2
-
-
 if len(views) < 2:
     st.caption("Choose two or more runs to see what differs.")
 elif differing.empty:
@@ -528,14 +520,24 @@ elif differing.empty:
         "run's events)."
     )
 else:
-    st.dataframe(differing, key="cmp_diff", column_config=field_column, height=settings_height(differing))
+    st.dataframe(
+        differing,
+        key="cmp_diff",
+        column_config=field_column,
+        height=table_height(len(differing), SETTINGS_ROWS),
+    )
 if len(views) >= 2 and not partial.empty:
     with st.expander(f"Settings only some of these runs have ({len(partial)})"):
         st.caption(
             f"The same wherever set, {ABSENT} where a run has no such setting (a built-in run's and your own "
             "loop's differ)."
         )
-        st.dataframe(partial, key="cmp_partial", column_config=field_column, height=settings_height(partial))
+        st.dataframe(
+            partial,
+            key="cmp_partial",
+            column_config=field_column,
+            height=table_height(len(partial), SETTINGS_ROWS),
+        )
 
 lineage = pd.DataFrame(
     [

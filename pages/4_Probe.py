@@ -39,6 +39,7 @@ with engine_loading():
         readable_run_ids,
         registry,
         run_banners,
+        table_height,
         watched_view,
     )
 
@@ -57,7 +58,6 @@ LABELLED_POINTS = 50
 # stays a sharp 8x8 of blocks rather than a blur.
 THUMBNAIL_ROW_PX = 72
 THUMBNAIL_ROWS_SHOWN = 10
-TABLE_HEADER_PX = 38  # st.dataframe's header row and borders
 MAX_PAGE_SEED = 2**31 - 1  # a browser number input is exact up to 2**53; a round limit is easier to read
 # Errors that mean "this input or this checkpoint cannot be used": shown, never raised.
 PROBE_ERRORS = (
@@ -248,6 +248,14 @@ else:
     D_AND_CLASS = ""
 
 
+def say_refused(*messages: str | None) -> None:
+    """Under a row of number fields: each of its numbers out of range, and the value used instead
+    (`checked_number`'s messages; None: in range)."""
+    for message in messages:
+        if message:
+            st.error(message, icon=":material/pin:")
+
+
 def class_menu(key: str, help_text: str) -> int | None:
     """The Class menu of a tab where the class acts (class-conditional runs; None otherwise). The two
     tabs' menus hold one choice: a change in one is copied to the other."""
@@ -291,9 +299,7 @@ with walk_tab:
     seed_b, refused_b = checked_number(row, "Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", width=150)
     steps = row.slider("Steps", probe.MIN_WALK_STEPS, probe.MAX_WALK_STEPS, 10, key="walk_steps", width=280)
     mode = row.radio("Path", probe.WALK_MODES, key="walk_mode", horizontal=True)
-    for refused in (refused_a, refused_b):
-        if refused:
-            st.error(refused, icon=":material/pin:")
+    say_refused(refused_a, refused_b)
     try:
         samples = probe.walk(models, int(seed_a), int(seed_b), int(steps), mode, label)
         if models.is_points:
@@ -341,9 +347,7 @@ with ask_tab:
             seed, refused_seed = checked_number(
                 row, "Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", width=150
             )
-            for refused in (refused_n, refused_seed):
-                if refused:
-                    st.error(refused, icon=":material/pin:")
+            say_refused(refused_n, refused_seed)
             samples = probe.generate(models, seed, n, label)
         elif models.is_points:
             file = st.file_uploader(
@@ -473,7 +477,7 @@ with ask_tab:
                     column_config=column_config,
                     row_height=THUMBNAIL_ROW_PX,
                     # every row in view up to THUMBNAIL_ROWS_SHOWN, then a scrolling table
-                    height=THUMBNAIL_ROW_PX * min(len(table), THUMBNAIL_ROWS_SHOWN) + TABLE_HEADER_PX,
+                    height=table_height(len(table), THUMBNAIL_ROWS_SHOWN, THUMBNAIL_ROW_PX),
                 )
     except PROBE_ERRORS as exc:
         st.error(literal(exc))
@@ -498,9 +502,7 @@ with uses_tab:
         m, refused_m = checked_number(
             row, "G's images per class added", 1, 1000, 100, 10, key="uses_m", width=200,
         )  # fmt: skip
-        for refused in (refused_k, refused_m):
-            if refused:
-                st.error(refused, icon=":material/pin:")
+        say_refused(refused_k, refused_m)
         if row.button("Measure", key="uses_measure", help="A few seconds on digits, up to a minute on mnist"):
             try:
                 with st.spinner("Training the classifiers…"):

@@ -711,6 +711,17 @@ def environment_table(environment: dict[str, Any]) -> pd.DataFrame:
     return hparams_table(dict(environment_rows(environment)))
 
 
+# Streamlit's grid (st.dataframe): its header row and borders, and a row of one line of text, in pixels
+TABLE_HEADER_PX = 37
+TABLE_ROW_PX = 35
+
+
+def table_height(rows: int, most: int, row_px: int = TABLE_ROW_PX) -> int:
+    """Pixels of an st.dataframe that show ``rows`` rows whole, ``most`` at most (more scroll inside it;
+    Streamlit's default shows ten), each ``row_px`` tall (its ``row_height``)."""
+    return TABLE_HEADER_PX + row_px * min(rows, most)
+
+
 def run_column_width(run_ids: list[str], least: int = 120, most: int = 340) -> int:
     """Pixels of a table's run column that show the longest id whole, so that what tells a branch from its
     parent (its "-at2000" end) is never cut, and no more (`text_column_width`); at least ``least`` (the

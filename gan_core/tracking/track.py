@@ -1411,9 +1411,10 @@ class TrackedRun:
         self._snapshot(G, noise, labels)
         if self.step and (noise is not None and noise is not self._fixed_noise or G not in (None, self._G)):
             self._last_own_snapshot = self.step
-            if self._G is not None and self.step % self.sample_every == 0:
+            watched = self._G is not None and self.step % self.sample_every == 0
+            if watched:
                 self._own_snapshot_steps.add(self.step)
-            if self._G is not None and self.step % self.sample_every == 0 and not self._warned_snapshot_step:
+            if watched and not self._warned_snapshot_step:
                 self._warned_snapshot_step = True
                 self._warn(
                     f"snapshot() at step {self.step}, a step watch() pictures too (every sample_every = "
