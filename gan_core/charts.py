@@ -1727,7 +1727,6 @@ def metric_figure(
         fitted = robust_yrange([*lines, *ends], False, keep=hline_ys)
         if fitted is not None:
             yrange = fitted
-            index = np.arange(len(step))
             for position, c in enumerate(columns):
                 color = _metric_color(c, position)
                 # a point's band's end where it has one (past it whenever its mean is), else its mean
@@ -1739,18 +1738,11 @@ def metric_figure(
                     if c in bands
                     else [(side, c, means[c]) for side in ("above", "below")]
                 )
-                out, far = np.zeros(len(step), dtype=bool), {}
-                for side, what, values in sources:
-                    if side not in (found := _beyond_axis(index, values, fitted, False)):
-                        continue
-                    at, beyond = found[side]
-                    at = at.astype(np.int64)
-                    out[at] = True
+                hits, entry = _off_axis(sources, fitted, False)
+                for side, what, at, beyond in hits:
                     edges[side].append((step[at], color, [f"{what} {v:.4g}" for v in beyond]))
-                    value = float(beyond.max() if side == "above" else beyond.min())
-                    far[side] = (max if side == "above" else min)(far.get(side, value), value)
-                if far:
-                    off_axis[c] = [int(out.sum()), [[side, value] for side, value in far.items()]]
+                if entry is not None:
+                    off_axis[c] = entry
     traces.extend(_single_step_traces(view, columns, records, log_y))
     traces.extend(_edge_traces(edges))
     layout = _base_layout(title, height)
@@ -2667,6 +2659,33 @@ def _beyond_axis(
     return {side: (step[at], value[at]) for side, at in sides.items() if at.any()}
 
 
+def _off_axis(
+    sources: Sequence[tuple[str, str, np.ndarray]], yrange: tuple[float, float], log_y: bool
+) -> tuple[list[tuple[str, str, np.ndarray, np.ndarray]], list[Any] | None]:
+    """One line's points beyond the fitted axis ``yrange`` (`robust_yrange`), as the Train view's losses
+    and Compare mark them at its edge. ``sources``: ``(side, name, values)``, the values (one per point
+    of the line) judged on that side, "above" or "below" (a band's max above and its min below, or the
+    values themselves either way). Returns ``(side, name, indices, values)`` of each source with points
+    beyond, and the line's ``layout.meta.off_axis`` entry, ``[points, [[side, furthest value], ...]]`` (a
+    point beyond on both sides counted once), or None when none is."""
+    hits: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+    far: dict[str, float] = {}
+    out: np.ndarray | None = None
+    for side, name, values in sources:
+        found = _beyond_axis(np.arange(len(values)), values, yrange, log_y).get(side)
+        if found is None:
+            continue
+        at, beyond = found[0].astype(np.int64), found[1]
+        out = np.zeros(len(values), dtype=bool) if out is None else out
+        out[at] = True
+        hits.append((side, name, at, beyond))
+        value = float(beyond.max() if side == "above" else beyond.min())
+        far[side] = (max if side == "above" else min)(far.get(side, value), value)
+    if out is None:
+        return hits, None
+    return hits, [int(out.sum()), [[side, value] for side, value in far.items()]]
+
+
 def compare_log_y(column: str, log_y: bool) -> bool:
     """Whether Compare draws ``column`` on a log axis: a gradient norm always (`GRAD_NORM_COLUMNS`), as the
     Train view draws them (a vanishing G gradient and an exploding D's are powers of ten apart), any other
@@ -2888,18 +2907,13 @@ def compare_figure(
         if fitted is not None:
             yrange = span = fitted
             for run_id, color, x, value, step in placed:
-                beyond = _beyond_axis(np.arange(len(x)), value, fitted, log_y)
-                for side, (at, values) in beyond.items():
-                    at = at.astype(np.int64)
+                hits, entry = _off_axis([(side, run_id, value) for side in ("above", "below")], fitted, log_y)
+                for side, _, at, values in hits:
                     texts = [f"{html.escape(run_id)}: {v:.4g}" for v in values]
                     edges[side].append((x[at], color, _at_steps(texts, step[at], time_axis)))
                     owners[side].append(run_id)
-                if beyond:
-                    far = [
-                        [side, float(values.max() if side == "above" else values.min())]
-                        for side, (_, values) in beyond.items()
-                    ]
-                    off_axis[run_id] = [sum(len(at) for at, _ in beyond.values()), far]
+                if entry is not None:
+                    off_axis[run_id] = entry
     traces.extend(_edge_traces(edges, owners))  # (a run's marks hidden with it: `_edge_traces`)
     layout = _base_layout(column, METRIC_HEIGHT)
     layout["hovermode"] = "x unified"
