@@ -560,7 +560,9 @@ class RunView:
         """What the tracking API found wrong in the calls of the loop that records this run (``warning``
         events: logits that look like probabilities, a d_loss with a penalty in it, calls after the last
         g_step, ...), the newest of each ``check``, oldest first: each one ``{"step", "check", "detail"}``,
-        the detail as the event holds it (text from a file: shown as text)."""
+        the detail as the event holds it (text from a file: shown as text). A check whose newest event
+        withdraws it (its ``withdrawn`` field: the step it was said at, `gan_core.tracking.checks`) is
+        not among them."""
         newest: dict[str, dict[str, Any]] = {}
         for event in self.events:
             if event.get("kind") != "warning":
@@ -568,6 +570,8 @@ class RunView:
             fields = event.get("fields") if isinstance(event.get("fields"), dict) else {}
             check = str(fields.get("check") or "")
             newest.pop(check, None)  # a check said again goes to its new place
+            if fields.get("withdrawn") is not None:
+                continue
             newest[check] = {
                 "step": event.get("step"),
                 "check": check,

@@ -17,7 +17,7 @@ import gan_core.track as track
 from gan_core.losses import get_loss, gradient_penalty
 from gan_core.registry import RunRegistry
 from gan_core.rundir import RunDir
-from gan_core.tracking.checks import CHECKED_ROWS, DECIDING_ROWS
+from gan_core.tracking.checks import CHECKED_ROWS, DECIDING_ROWS, UNJUDGED_DECIDING_ROWS
 
 
 def ring(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -190,6 +190,98 @@ def test_a_d_that_looks_so_for_a_while_then_splits_is_not_called_probabilities(t
             run.g_step(0.5, g_grad_norm=1.0)
         run.finish()
     assert warnings_of(tmp_path, "early") == []
+
+
+def young_loop(run, steps: int, split_at: int | None = None) -> None:
+    """A loop that gives d_step no d_loss (a Lightning module that returns none, a loop that passes its
+    halves or nothing): D's raw logits all in (0, 1) for its first rows (a young D at a low learning rate,
+    a review's ring8 MLP for ~80 rows); from step ``split_at`` on (if any) its fakes' logits go below 0."""
+    for step in range(1, steps + 1):
+        real = torch.linspace(0.3, 0.9, 16) + 0.001 * (step % 7)
+        fake = torch.linspace(0.05, 0.6, 16) - (2.0 if split_at is not None and step >= split_at else 0.0)
+        run.d_step(real, fake, d_grad_norm=1.0)
+        run.g_step(0.7, g_grad_norm=1.0)
+
+
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_a_young_ds_logits_in_zero_one_without_a_d_loss_are_not_called_probabilities_early(
+    tmp_path, commit_every
+):
+    """No d_loss to tell logits from probabilities: a review's Lightning D (raw logits, no d_loss
+    returned) held every logit in (0, 1) for ~80 rows and got the probabilities banner at row 50, telling
+    the user to distrust accuracies that were right. Without a d_loss the rows must read so for
+    `UNJUDGED_DECIDING_ROWS`."""
+    run = track.init("young-no-loss", root=tmp_path, loss="nonsaturating", commit_every=commit_every)
+    split = UNJUDGED_DECIDING_ROWS - 20
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        young_loop(run, UNJUDGED_DECIDING_ROWS + 50, split_at=split)
+        run.finish()
+    assert tracking_warnings(caught) == []
+    assert warnings_of(tmp_path, "young-no-loss") == []
+    frame = RunDir.open(tmp_path, "young-no-loss").read_metrics()  # the signature, until the split
+    assert len(frame) == UNJUDGED_DECIDING_ROWS + 50
+    head = frame[frame["step"] < split]
+    assert len(head) == split - 1
+    assert (head["d_acc_real"] == 1).all() and (head["d_acc_fake"] == 0).all()
+
+
+def test_probabilities_without_a_d_loss_are_said_later_and_withdrawn_when_a_row_proves_them_logits(tmp_path):
+    """Said at `UNJUDGED_DECIDING_ROWS` rows that all read as probabilities; the first row whose d_fake is
+    below 0.5 (a negative value, which no probability is) withdraws it: a second warning event naming the
+    step it was said at, and the Train view's banner (the run view's ``warnings``) is gone."""
+    run = track.init("late", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+    split = UNJUDGED_DECIDING_ROWS + 30
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        young_loop(run, UNJUDGED_DECIDING_ROWS + 10)
+        assert (
+            RunRegistry(tmp_path).view("late").warnings[0]["step"] == UNJUDGED_DECIDING_ROWS
+        )  # a banner now
+        young_loop(run, 40, split_at=split - UNJUDGED_DECIDING_ROWS - 10)
+        run.finish()
+    said = tracking_warnings(caught)
+    assert len(said) == 2, said
+    assert said[0].startswith(
+        f"d_step's logits look like probabilities: in each of the first {UNJUDGED_DECIDING_ROWS} rows with a "
+        f"D update (to step {UNJUDGED_DECIDING_ROWS})"
+    )
+    assert said[1].startswith(f"Withdrawn: the logits were no probabilities. At step {split} d_fake is ")
+    assert f"What was said at step {UNJUDGED_DECIDING_ROWS} does not hold" in said[1]
+    assert warnings_of(tmp_path, "late") == [
+        (UNJUDGED_DECIDING_ROWS, said[0], {"check": "probabilities", "rows": UNJUDGED_DECIDING_ROWS}),
+        (split, said[1], {"check": "probabilities", "withdrawn": UNJUDGED_DECIDING_ROWS}),
+    ]
+    assert RunRegistry(tmp_path).view("late").warnings == []
+
+
+def test_a_lightning_modules_probabilities_are_said_in_its_own_terms():
+    """A Lightning user calls no d_step: the advice names what training_step returns (as the penalty
+    check's does)."""
+    from gan_core.tracking.checks import RowChecks
+
+    checks = RowChecks(get_loss("nonsaturating"), lightning=True)
+    record = {"d_acc_real": 1.0, "d_acc_fake": 0.0, "d_real": 0.62, "d_fake": 0.55}
+    found = []
+    for step in range(1, UNJUDGED_DECIDING_ROWS + 1):
+        found += checks.see({**record, "step": float(step)}, (False, False, False, True))
+    assert [(f.check, f.step) for f in found] == [("probabilities", UNJUDGED_DECIDING_ROWS)]
+    assert found[0].message.startswith(
+        "The real_logits and fake_logits training_step returns look like probabilities"
+    )
+    assert "return D(x) itself, not torch.sigmoid(D(x))" in found[0].message
+    assert "d_step" not in found[0].message
+
+
+def test_probabilities_said_stay_said_while_every_row_reads_so(tmp_path):
+    """A real misuse never leaves [0.5, sigmoid(1)]: nothing withdrawn in a long run, the banner stays."""
+    run = track.init("kept", root=tmp_path, loss="minimax", commit_every=0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bce_loop(run, 3 * CHECKED_ROWS, sigmoid=True)
+        run.finish()
+    assert len(tracking_warnings(caught)) == 1
+    assert [w["step"] for w in RunRegistry(tmp_path).view("kept").warnings] == [DECIDING_ROWS]
 
 
 # ---------------------------------------------------------------------------- 2. d_loss with a penalty

@@ -8,8 +8,11 @@ them from a real run; a run's first rows can:
   (`GANLoss.probability_output`: minimax, nonsaturating), whose threshold is 0, or logit(t/2) < 0 under label
   smoothing. Every value is then in [0, 1], above it, so every row reads d_acc_real 1, d_acc_fake 0, and
   d_real, d_fake within [0.5, sigmoid(1)]: a D that calls everything real, whose flags (g_overpowers) follow.
-  (A young D's logits may all sit in (0, 1) too: where the loop's own d_loss is the loss of its values as
-  logits, they are logits, and nothing is said.)
+  A young D's logits may all sit in (0, 1) too: where the loop's own d_loss is the loss of its values as
+  logits, they are logits, and nothing is said; where no d_loss says which (none given, or given with its
+  halves), the rows must read so for longer (`UNJUDGED_DECIDING_ROWS`), and a row that proves them logits
+  after it was said (d_real or d_fake outside [0.5, sigmoid(1)], which no values in [0, 1] give) withdraws
+  it (a second ``probabilities`` finding, its ``withdrawn`` field the step it was said at).
 - ``d_loss_penalty``: a ``d_loss`` given without its halves that is not their sum, the halves computed
   from the logits by the loss: most often D's whole objective with a gradient penalty (WGAN-GP, R1) in
   it, which the built-in trainer's d_loss leaves out (README's metrics.csv table), or a loss with other
@@ -33,6 +36,9 @@ from gan_core.losses import GANLoss
 
 CHECKED_ROWS = 100  # the rows of a run looked at, at most: then the checks end
 DECIDING_ROWS = 50  # the rows each check judges before it decides
+# the rows the probabilities check judges where no d_loss tells logits from probabilities: a review's young
+# Lightning D (ring8 MLP, no d_loss returned) held every logit in (0, 1) for its first ~80 rows
+UNJUDGED_DECIDING_ROWS = 200
 SIGMOID_OF_ONE = 1 / (1 + math.exp(-1))  # 0.7311: the most a mean of sigmoid(p) over p in [0, 1] reaches
 PROBABILITY_SLACK = 1e-4  # float32's rounding of that mean
 PENALTY_TOLERANCE = 1e-2  # |d_loss - (d_loss_real + d_loss_fake)| above this (times max(1, |d_loss|)):
@@ -77,6 +83,10 @@ class RowChecks:
         # of those rows, the ones whose d_loss (given without its halves) is the loss of the values as
         # logits: the user's loss took them as logits (`_see_probabilities`)
         self._logit_losses = 0
+        # of those rows, the ones whose d_loss was given alone: what the logit-loss test could judge
+        self._judged_rows = 0
+        # the step it was said at, watched until a row proves the values logits (then withdrawn)
+        self._probabilities_said: int | None = None
         # the halves are the named loss's own; with loss="" (another objective) the user's, or blank
         self._penalty = loss is not None
         self._penalty_rows = 0
@@ -88,7 +98,9 @@ class RowChecks:
 
     @property
     def done(self) -> bool:
-        return not (self._probabilities or self._penalty or self._order)
+        return not (
+            self._probabilities or self._penalty or self._order or self._probabilities_said is not None
+        )
 
     def see(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
         """Judge one committed row (``record``: column -> host value) whose last D update was given the
@@ -101,6 +113,8 @@ class RowChecks:
         if self._order:
             found += self._see_order(record, given)
         if given is not None:
+            if self._probabilities_said is not None:
+                found += self._see_logits_after_all(record)
             if self._probabilities:
                 found += self._see_probabilities(record, given)
                 # probabilities explain a d_loss that is not the halves computed from them: said once
@@ -108,7 +122,9 @@ class RowChecks:
             if self._penalty:
                 found += self._see_penalty(record, given)
         if self._seen >= CHECKED_ROWS:
-            self._probabilities = self._penalty = self._order = False
+            self._penalty = self._order = False
+            # (the probabilities check, where no d_loss judged the rows, reads up to its own number)
+            self._probabilities = self._probabilities and self._seen < UNJUDGED_DECIDING_ROWS
         return found
 
     def _see_order(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
@@ -153,29 +169,74 @@ class RowChecks:
         self._probability_rows += 1
         if given[_TOTAL] and not (given[_REAL] or given[_FAKE]):
             total, real, fake = (record.get(k, math.nan) for k in ("d_loss", "d_loss_real", "d_loss_fake"))
+            self._judged_rows += 1
             self._logit_losses += bool(
                 all(math.isfinite(v) for v in (total, real, fake))
                 and abs(total - (real + fake)) <= LOGIT_LOSS_TOLERANCE * max(1.0, abs(total))
             )
         if self._probability_rows < DECIDING_ROWS:
             return []
-        self._probabilities = False
         if self._logit_losses > self._probability_rows / 2:
+            self._probabilities = False  # the loop's own loss took them as logits
             return []
+        if (
+            self._judged_rows <= self._probability_rows / 2
+            and self._probability_rows < UNJUDGED_DECIDING_ROWS
+        ):
+            return []  # no d_loss said which: a young D's logits may sit in (0, 1) this long
+        self._probabilities = False
         name = self.loss.name if self.loss is not None else ""
         threshold = self.loss.threshold if self.loss is not None else 0.0
         step = int(record["step"])
+        rows = self._probability_rows
+        self._probabilities_said = step
+        passed, expects, fix = (
+            (
+                "The real_logits and fake_logits training_step returns",
+                "They should be",
+                "return D(x) itself, not torch.sigmoid(D(x))",
+            )
+            if self.lightning
+            else ("d_step's logits", "d_step expects", "pass D(x) itself, not torch.sigmoid(D(x))")
+        )
         message = (
-            f"d_step's logits look like probabilities: in each of the first {DECIDING_ROWS} rows with a D "
+            f"{passed} look like probabilities: in each of the first {rows} rows with a D "
             f"update (to step {step}) d_acc_real is 1 and d_acc_fake 0 (every score above {threshold:.3g}: "
             f"D calls every example real) and d_real, d_fake stay within [0.5, {SIGMOID_OF_ONE:.4f}], "
-            "what sigmoid makes of values in [0, 1]: the logits passed are most likely D's outputs after a "
-            f"sigmoid. d_step expects D's raw outputs before any sigmoid (for loss {name!r}, D says real "
-            f"when the logit > {threshold:.3g}): pass D(x) itself, not torch.sigmoid(D(x)) (a D ending in "
+            "what sigmoid makes of values in [0, 1]: they are most likely D's outputs after a "
+            f"sigmoid. {expects} D's raw outputs before any sigmoid (for loss {name!r}, D says real "
+            f"when the logit > {threshold:.3g}): {fix} (a D ending in "
             "nn.Sigmoid: drop it and train with BCEWithLogitsLoss); as passed, the accuracies, d_real, "
-            "d_fake, the loss halves and the flags (g_overpowers) read them wrong"
+            "d_fake, the loss halves and the flags (g_overpowers) read them wrong. (Raw logits of a young D "
+            "can all sit in (0, 1) too: if these are raw, this is withdrawn at the first row whose d_real "
+            "or d_fake leaves that range)"
         )
-        return [Finding("probabilities", step, message, {"rows": DECIDING_ROWS})]
+        return [Finding("probabilities", step, message, {"rows": rows})]
+
+    def _see_logits_after_all(self, record: Mapping[str, float]) -> list[Finding]:
+        """The ``probabilities`` finding withdrawn at the first row whose d_real or d_fake (the mean of
+        sigmoid of the values passed) is outside [0.5, sigmoid(1)]: values in [0, 1] cannot give it, so
+        they were logits (a young D's, all in (0, 1) until then)."""
+        said = self._probabilities_said
+        high = SIGMOID_OF_ONE + PROBABILITY_SLACK
+        for name in ("d_real", "d_fake"):
+            value = record.get(name, math.nan)
+            if math.isfinite(value) and not (0.5 - PROBABILITY_SLACK <= value <= high):
+                self._probabilities_said = None
+                step = int(record["step"])
+                which = (
+                    "below 0.5, which only a negative value gives"
+                    if value < 0.5
+                    else (f"above {SIGMOID_OF_ONE:.4f}, which only a value above 1 gives")
+                )
+                message = (
+                    f"Withdrawn: the logits were no probabilities. At step {step} {name} is {value:.4g}, "
+                    f"{which} (a probability is in [0, 1]): they are D's raw outputs, whose first rows all "
+                    f"sat in (0, 1). What was said at step {said} does not hold; the accuracies, d_real, "
+                    "d_fake and the flags read them right"
+                )
+                return [Finding("probabilities", step, message, {"withdrawn": said})]
+        return []
 
     def _see_penalty(self, record: Mapping[str, float], given: tuple[bool, ...]) -> list[Finding]:
         if not given[_TOTAL] or (given[_REAL] and given[_FAKE]):

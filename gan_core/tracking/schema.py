@@ -139,7 +139,8 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     # them ``too_large``, the first few ``names``), links ``outside`` the allowed folders, ``other_types``
     "data": ("count", "too_large", "names", "outside", "other_types"),
     # what looks wrong in how a loop of your own calls the API (`gan_core.tracking.checks`, or calls after the
-    # last g_step at finish): ``check`` names it, ``detail`` says it, the rest are the numbers it read
+    # last g_step at finish): ``check`` names it, ``detail`` says it, the rest are the numbers it read; one
+    # with ``withdrawn`` (the step it was said at) takes back what that check said (a row proved it wrong)
     "warning": ("check",),
     # the feature-space metrics between two disjoint halves of the real data (the "as good as real" lines),
     # and ``rows``, n, the images of each half (and of G's measured against it: the values depend on n)
