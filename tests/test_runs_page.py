@@ -538,3 +538,20 @@ def test_the_filter_keeps_the_runs_holding_every_word_and_the_menu_every_run(run
     at.text_input(key="runs_filter").input("nothing-like-it").run()
     assert sorted(at.dataframe[0].value["run_id"]) == ["other", "sweep-lr1", "sweep-lr2"]
     assert any(c.value.startswith("No run of the 3 matches") for c in at.caption)
+
+
+@pytest.mark.parametrize(("base", "color"), [("dark", "#ffffff"), ("light", "#000000")])
+def test_run_ids_are_drawn_in_the_servers_theme_on_the_pages_first_run(runs_root, base, color):
+    """The tab's theme (`st.context.theme`) is unknown on a page's first run: with --theme.base dark the
+    run ids were drawn black on the dark background, unreadable until the first click redrew them."""
+    from streamlit import config
+
+    finished_run(runs_root, "one")
+    before = config.get_option("theme.base")
+    config.set_option("theme.base", base)
+    try:
+        at = runs_page()
+    finally:
+        config.set_option("theme.base", before)
+    styles = at.dataframe[0].proto.arrow_data.styler.styles
+    assert styles.count(f"{{ color: {color} }}") == 1 and "col0" in styles, styles
