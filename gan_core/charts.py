@@ -163,6 +163,34 @@ def label_color(color: str) -> str:
     return "#000000"  # (not reached: black is 21:1)
 
 
+# A table's pinned column (the run column of Compare's summary) is drawn by Streamlit's grid with its text
+# faded: black at (102, 102, 102) on white, measured on screenshots, so 0.6 of the text over the cell.
+PINNED_TEXT_OPACITY = 0.6
+THEME_BACKGROUNDS = {"light": "#ffffff", "dark": "#0e1117"}  # Streamlit's own page backgrounds
+
+
+def _blend(color: str, over: str, share: float) -> str:
+    """``color`` drawn at opacity ``share`` over ``over`` ("#rrggbb" each)."""
+    top, bottom = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in (color, over))
+    return "#" + "".join(f"{round(b + (t - b) * share):02x}" for t, b in zip(top, bottom, strict=True))
+
+
+@functools.cache
+def run_cell_style(color: str, theme: str = "light") -> str:
+    """CSS for a run's id in a table's pinned column, tying it to its lines drawn in ``color``
+    ("#rrggbb"): the cell tinted with that colour, its text black (white on the dark theme), the tint
+    as strong as keeps the faded text (`PINNED_TEXT_OPACITY`) at `MIN_TEXT_CONTRAST` or more, up to 30 %.
+    Text in the colour itself, darkened to 4.5:1 (`label_color`), faded so read at 2.3-2.6:1 (a review's
+    measurement in Compare's summary). ``theme``: "light" or "dark" (`THEME_BACKGROUNDS`)."""
+    page = THEME_BACKGROUNDS.get(theme, THEME_BACKGROUNDS["light"])
+    text = "#ffffff" if theme == "dark" else "#000000"
+    for percent in range(30, -1, -1):
+        cell = _blend(color, page, percent / 100)
+        if contrast_ratio(_blend(text, cell, PINNED_TEXT_OPACITY), cell) >= MIN_TEXT_CONTRAST:
+            return f"color: {text}; background-color: {cell}"
+    return f"color: {text}"  # (not reached for black or white text on the page's own background)
+
+
 # D's output heatmap: pale tints, so the points drawn over it stay the strongest marks on the chart.
 HEATMAP_FAKE_TINT = "#dcc3e8"
 HEATMAP_REAL_TINT = "#bfe5c9"

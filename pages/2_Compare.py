@@ -253,8 +253,9 @@ styles = st.session_state["cmp_styles"] = charts.run_styles(list(views), st.sess
 colors = {run_id: color for run_id, (color, _) in styles.items()}
 dashes = {run_id: dash for run_id, (_, dash) in styles.items()}
 
-# The runs at a glance, above their charts: one row each, in their colours' order, the run named in its colour
-# (its charts' colour, darkened where needed to read on white), pinned while the table scrolls sideways.
+# The runs at a glance, above their charts: one row each, in their colours' order, the run's cell tinted with
+# its charts' colour (its text black: a pinned column's text is faded, and coloured text read at 2.3:1),
+# pinned while the table scrolls sideways.
 summary = compare_summary(views)
 # Beside each run's results, the settings that differ between the runs (a sweep's lr_d, seed, ...: which
 # setting won), the first few; all of them under the charts, in "Settings that differ"
@@ -265,10 +266,9 @@ run_width = run_column_width(summary["run"].tolist(), least=80)  # (a default id
 newest_help = (
     "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
 )
+theme = st.context.theme.type or st.get_option("theme.base")  # (the server's on a tab's first run)
 st.dataframe(
-    summary.style.apply(
-        lambda runs: [f"color: {charts.label_color(colors[r])}" for r in runs], subset=["run"]
-    ),
+    summary.style.apply(lambda runs: [charts.run_cell_style(colors[r], theme) for r in runs], subset=["run"]),
     key="cmp_summary",
     hide_index=True,
     # what tells the runs apart first, seen without scrolling on a 768 px window: how far each got and how

@@ -10,11 +10,12 @@ import re
 
 import numpy as np
 import pandas as pd
+import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
 from gan_core import track
-from gan_core.charts import label_color
+from gan_core.charts import PALETTE, PINNED_TEXT_OPACITY, contrast_ratio, run_cell_style
 from gan_core.registry import (
     HEADLINE_QUALITY,
     RunRegistry,
@@ -131,12 +132,32 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     assert shown["step"].tolist() == ["20 of 20", "20 of 20"]
     assert shown["quality"].tolist() == ["modes_covered", "modes_covered"]
     assert [d.value.columns.tolist() == [*COLUMNS, "seed"] for d in at.dataframe].count(True) == 1
-    # each run named in its charts' colour (darkened where it would not read on white)
+    # each run's cell tinted with its charts' colour, its text black
     colors = {run_id: color for run_id, (color, _) in at.session_state["cmp_styles"].items()}
     styles = at.dataframe[0].proto.arrow_data.styler.styles
     for row, run_id in enumerate(["second", "first"]):
-        assert re.search(rf"_row{row}_col0 {{ color: {label_color(colors[run_id])} }}", styles)
-    assert label_color(colors["first"]) != label_color(colors["second"])
+        assert f"_row{row}_col0 {{ {run_cell_style(colors[run_id])} }}" in styles, styles
+    assert run_cell_style(colors["first"]) != run_cell_style(colors["second"])
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_a_runs_cell_reads_at_aa_faded_as_a_pinned_column_draws_it_and_shows_its_colour(theme):
+    """Run ids in their lines' colours (darkened to 4.5:1 on white) were drawn faded by the pinned column:
+    2.3-2.6:1 in a review's measurement. The cell now takes the colour, its text black (white in dark),
+    faded to `PINNED_TEXT_OPACITY` and still at 4.5:1 or more; in the light theme the tint is strong enough
+    to see (the page's white at least 15 levels away in a channel) and no two colours share one."""
+    cells = set()
+    for color in PALETTE:
+        style = run_cell_style(color, theme)
+        text, cell = re.fullmatch(r"color: (#[0-9a-f]{6}); background-color: (#[0-9a-f]{6})", style).groups()
+        assert text == ("#ffffff" if theme == "dark" else "#000000")
+        channels = [(int(text[i : i + 2], 16), int(cell[i : i + 2], 16)) for i in (1, 3, 5)]
+        faded = "#" + "".join(f"{round(c + (t - c) * PINNED_TEXT_OPACITY):02x}" for t, c in channels)
+        assert 4.5 <= contrast_ratio(faded, cell) <= 21
+        if theme == "light":
+            assert max(255 - int(cell[i : i + 2], 16) for i in (1, 3, 5)) >= 15, (color, cell)
+        cells.add(cell)
+    assert len(cells) == len(PALETTE)
 
 
 def test_the_pinned_run_column_shows_a_default_run_id_whole(runs_root):
