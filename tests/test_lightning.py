@@ -507,6 +507,54 @@ def test_a_checkpoint_without_the_callbacks_step_is_said(example, tmp_path):
     assert RunDir.open(tmp_path, "old").read_metrics()["step"].tolist() == list(range(1, 25))
 
 
+def warning_events(root, run_id: str) -> list[tuple[int, str]]:
+    events = RunDir.open(root, run_id).read_events().to_dict("records")
+    return [(e["step"], e["fields"]["check"]) for e in events if e["kind"] == "warning"]
+
+
+def test_a_resume_without_a_checkpoint_says_the_weights_are_not_restored(example, tmp_path):
+    """resume=True without fit(ckpt_path=...) went on from the run's last row with freshly built G and D,
+    unsaid (a review's losses jumped back to their first values at step 551)."""
+    fit_with(example, example.DigitsGAN(), GANTrackingCallback("again", root=str(tmp_path)), max_epochs=1)
+    callback = GANTrackingCallback("again", root=str(tmp_path), resume=True)
+    with pytest.warns(
+        TrackingWarning, match=r"^resume=True without trainer.fit\(..., ckpt_path=...\)"
+    ) as said:
+        fit_with(example, example.DigitsGAN(), callback, max_epochs=1)
+    message = next(str(w.message) for w in said if "resume=True without" in str(w.message))
+    assert "the run's rows go on from its last step, 12, but Lightning restored no checkpoint" in message
+    assert RunDir.open(tmp_path, "again").read_metrics()["step"].tolist() == list(range(1, 25))
+    assert warning_events(tmp_path, "again") == [(12, "unrestored")]  # the Train view's banner
+
+
+def test_a_checkpoint_restored_into_a_new_run_says_whose_steps_count(example, tmp_path):
+    """A checkpoint of run "first" restored into a new run: its rows start at step 1 while Lightning's
+    global_step (max_steps) goes on from the checkpoint's; a review's fit ended at 200 of 1,700, stopped."""
+    callback = GANTrackingCallback("first", root=str(tmp_path))
+    trainer = fit_with(example, example.DigitsGAN(), callback, max_epochs=1)
+    trainer.save_checkpoint(tmp_path / "first.ckpt")
+    callback = GANTrackingCallback("second", root=str(tmp_path))
+    with pytest.warns(TrackingWarning, match=r"restored run 'first' at step 12 into a new run") as said:
+        fit_with(example, example.DigitsGAN(), callback, ckpt_path=str(tmp_path / "first.ckpt"), max_epochs=2)
+    message = next(str(w.message) for w in said if "into a new run" in str(w.message))
+    assert "while Lightning's global_step goes on from the checkpoint's (24)" in message
+    assert RunDir.open(tmp_path, "second").read_metrics()["step"].tolist() == list(range(1, 13))
+    assert warning_events(tmp_path, "second") == [(0, "unrestored")]
+    assert warning_events(tmp_path, "first") == []
+
+
+def test_a_resume_from_its_own_checkpoint_or_a_new_run_warns_nothing_of_this(example, tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*(resume=True without|into a new run)")
+        trainer = fit_with(example, example.DigitsGAN(), GANTrackingCallback("own", root=str(tmp_path)))
+        trainer.save_checkpoint(tmp_path / "own.ckpt")
+        callback = GANTrackingCallback("own", root=str(tmp_path), resume=True)
+        fit_with(example, example.DigitsGAN(), callback, ckpt_path=str(tmp_path / "own.ckpt"), max_epochs=2)
+    assert warning_events(tmp_path, "own") == []
+
+
 def test_fast_dev_run_records_nothing_and_leaves_the_id_free(example, tmp_path):
     """Under fast_dev_run the callback made a real run, stopped by "Lightning's max_steps=1" the user
     never set, and the real fit with the same id then failed with RunDirError."""

@@ -56,7 +56,9 @@ Resuming: ``trainer.fit(module, loader, ckpt_path=...)`` with ``GANTrackingCallb
 resume=True)`` goes on from the checkpoint's step: the callback keeps the run's id and step in
 Lightning's checkpoints (`state_dict`), and the rows and snapshots after that step, of a history the
 checkpoint never saw, are replaced (``resume`` event: ``from_step``, ``replaced``). Without ``ckpt_path``,
-``resume=True`` goes on from the run's last row. Under ``Trainer(fast_dev_run=...)`` nothing is recorded
+``resume=True`` goes on from the run's last row, with a ``warning`` (check ``unrestored``) that Lightning
+restored no weights; a checkpoint restored into a new run is said the same way (its rows start at 1, its
+``global_step`` at the checkpoint's). Under ``Trainer(fast_dev_run=...)`` nothing is recorded
 (no run folder; a `TrackingWarning` says so) but ``training_step``'s returned dict is still checked.
 
 Under a distributed strategy (``ddp``) every rank tracks (`gan_core.track.init` on each; ranks other than
@@ -266,6 +268,8 @@ class GANTrackingCallback(pl.Callback):
                 f"GANTrackingCallback({run_id!r}, ..., resume=True) to continue it (with trainer.fit(..., "
                 "ckpt_path=...) it goes on from the checkpoint's step)"
             ) from None
+        if trainer.is_global_zero:
+            self._say_unrestored(trainer, resume, resume_from, checkpoint)
         if self._validated and self._recorded_at_resume(trainer, resume_from):
             self._validated = {}
         self._wrap_clip_gradients(pl_module)
@@ -458,6 +462,41 @@ class GANTrackingCallback(pl.Callback):
             )
             return run_id, True, None
         return run_id, False, None
+
+    def _say_unrestored(
+        self, trainer: pl.Trainer, resume: bool, resume_from: int | None, checkpoint: dict[str, Any] | None
+    ) -> None:
+        """Warn (a `TrackingWarning` and a ``warning`` event, the Train view's banner) where the run's steps
+        and the model's state part: ``resume=True`` with no ``fit(ckpt_path=...)``, the rows going on from
+        the run's last step with the weights the module was built with (a review's losses jumped back to
+        their first values at step 551, unsaid); or a checkpoint restored into a new run, whose rows start
+        at step 1 while Lightning's ``global_step`` goes on from the checkpoint's (``max_steps`` then ends
+        the fit early)."""
+        run = self.run
+        if resume and resume_from is None and trainer.ckpt_path is None and run.step > 0:
+            run._warn(
+                f"resume=True without trainer.fit(..., ckpt_path=...): the run's rows go on from its last "
+                f"step, {run.step:,}, but Lightning restored no checkpoint, so G and D train on from the "
+                "weights the module was built with (unless your code loaded them). To go on from where the "
+                "run was, pass the checkpoint saved by its fit: trainer.fit(module, loader, ckpt_path=...)",
+                "unrestored",
+                step=run.step,
+            )
+        elif not resume and trainer.ckpt_path is not None:
+            source = (
+                f"run {checkpoint['run_id']!r} at step {checkpoint['step']:,}"
+                if checkpoint
+                else "a checkpoint"
+            )
+            run._warn(
+                f"trainer.fit(..., ckpt_path=...) restored {source} into a new run, whose rows start at "
+                "step 1, while Lightning's global_step goes on from the checkpoint's "
+                f"({trainer.global_step:,}): max_steps counts the checkpoint's steps too, and your own "
+                "loggers' steps are not the dashboard's. To continue that run instead, pass "
+                "GANTrackingCallback(its id, ..., resume=True)",
+                "unrestored",
+                step=0,
+            )
 
     def _recorded_at_resume(self, trainer: pl.Trainer, resume_from: int | None) -> bool:
         """True when the checkpoint's validation values (`state_dict`) are in its step's row already: a fit
