@@ -98,6 +98,10 @@ RESUMABLE = ("stopped", "failed", "interrupted", "finished")
 FLASH_KEY = "_flash"
 # The sidebar's changes a toast last said were not applied yet (the Apply button's label), said once
 APPLY_TOLD_KEY = "_apply_told"
+# What Apply changes applied, said once in a toast by the next full draw: a message kept above the charts
+# until the next click pushed them 72 px down for as long as the run went on (a review: 110 s and more),
+# while the change is marked on every chart at its step
+APPLIED_KEY = "_applied"
 # What to do with a run that kept no checkpoint (`no_checkpoint_note`): the form shows its settings once
 # the run is opened (`load_run_settings`).
 NEW_RUN_INSTEAD = (
@@ -278,10 +282,7 @@ def apply_changes(view: RunView, changes: dict) -> None:
         return
     try:
         view.apply_changes(**changes)
-        st.session_state[FLASH_KEY] = (
-            "success",
-            "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items()),
-        )
+        st.session_state[APPLIED_KEY] = "Applied: " + ", ".join(f"{k} = {v}" for k, v in changes.items())
         rebase_form(view.run_id, changes)  # the run's settings now, no longer a pending edit
     except (RunnerError, ValueError) as exc:
         st.session_state[FLASH_KEY] = ("error", literal(exc))
@@ -339,6 +340,9 @@ status = view.status if view is not None else "idle"
 controls = st.container(horizontal=True)
 with st.container():
     flash = show_flash(FLASH_KEY, status, form_inputs())  # until the next click or edit (`show_flash`)
+applied = st.session_state.pop(APPLIED_KEY, None)
+if applied:
+    st.toast(applied, icon=":material/check_circle:")
 
 live = view is not None and view.live and view.status not in ENDED  # trained by this server
 external = view is not None and view.external  # written by another process, watched through its folder

@@ -191,7 +191,7 @@ def test_applying_a_change_moves_no_button_under_the_pointer(start_server, page)
     expect(apply).to_be_visible(timeout=UI_TIMEOUT)
     before = button(page, "Pause").bounding_box()
     apply.click()
-    expect(page.get_by_test_id("stAlert").filter(has_text="Applied: d_steps = 2")).to_be_visible(
+    expect(page.get_by_test_id("stToast").filter(has_text="Applied: d_steps = 2")).to_be_visible(
         timeout=UI_TIMEOUT
     )
     expect(apply).to_have_count(0)
