@@ -382,6 +382,34 @@ def test_config_must_map_names_to_values(tmp_path):
     assert json.loads((tmp_path / "namespace" / "run.json").read_text())["hparams"] == vars(args)
 
 
+def test_config_numbers_held_in_tensors_or_numpy_are_recorded_as_numbers(tmp_path):
+    """A review's config={"lr": torch.tensor(0.1)} was recorded as the text "tensor(0.1000)", which
+    Compare could only diff as text."""
+    import numpy as np
+
+    config = {
+        "lr": torch.tensor(0.25),
+        "steps": torch.tensor([3]),
+        "beta1": np.float32(0.5),
+        "n": np.int64(7),
+        "flag": torch.tensor(True),
+        "weights": torch.tensor([1.0, 2.0]),
+        "name": "dcgan",
+    }
+    track.init("numbers", root=tmp_path, config=config).finish()
+    held = json.loads((tmp_path / "numbers" / "run.json").read_text())["hparams"]
+    assert held == {
+        "lr": 0.25,
+        "steps": 3,
+        "beta1": 0.5,
+        "n": 7,
+        "flag": "tensor(True)",  # a truth value is no number: its text, as before
+        "weights": "tensor([1., 2.])",  # more than one number: its text
+        "name": "dcgan",
+    }
+    assert type(held["steps"]) is int and type(held["lr"]) is float
+
+
 def test_init_under_torchrun_before_the_process_group_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(

@@ -311,6 +311,17 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
     return float(value)
 
 
+def _config_number(value: Any) -> Any:
+    """A config value as run.json keeps it: a one-element tensor (not a bool) or a numpy number as its
+    Python number (``.item()``, one read at init), so that Compare diffs and sorts it as a number; any other
+    value as given (what JSON cannot hold is written as its text)."""
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype is not torch.bool:
+        return value.item()
+    if isinstance(value, np.generic) and not isinstance(value, np.bool_):
+        return value.item()
+    return value
+
+
 def _checked_metrics(metrics: Any, call: str) -> dict[str, Tensor | float]:
     """``metrics`` as `TrackedRun.log` keeps them: name -> a copied one-element tensor or a float;
     `TrackingError` (naming ``call``) for what `log` refuses."""
@@ -2219,8 +2230,9 @@ def init(
     `GANLoss.smoothed`), D's loss halves not given are computed with target t, and each row records it in
     its ``label_smoothing`` column.
     ``config``: your hyperparameters, a mapping of free-form JSON values (e.g. ``vars(args)``, or argparse's
-    Namespace itself), shown as a table and diffed in Compare; a value JSON cannot hold (a tensor, a
-    path, a function) is recorded as its text, ``str(value)``. ``real``: a batch of real examples, (N, 2)
+    Namespace itself), shown as a table and diffed in Compare; a one-element tensor or a numpy number is
+    recorded as its number, a value JSON cannot hold (a larger tensor, a path, a function) as its text,
+    ``str(value)``. ``real``: a batch of real examples, (N, 2)
     points or (N, C, H, W) images in [-1, 1] (images in another range, [0, 1] or 0..255 say, are recorded with
     a `TrackingWarning` saying how to map them; (N, H, W) or channels last, a `TrackingError` with the fix
     unless ``data_kind`` is given), shown beside G's samples and used as the quality metrics'
@@ -2364,6 +2376,8 @@ def _init_main(
         raise TrackingError(
             f"config must map names to values (a dict, or argparse's Namespace), got {type(config).__name__}"
         )
+    if config is not None:  # a one-element tensor or a numpy number as its number, not "tensor(0.1000)"
+        config = {name: _config_number(value) for name, value in config.items()}
     kind = _data_kind(real, data_kind)
     _check_real_fits(real, kind, dataset, inferred=data_kind is None)
     if isinstance(real_labels, np.ndarray) and np.issubdtype(real_labels.dtype, np.integer):
