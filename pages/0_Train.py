@@ -613,7 +613,8 @@ def progress_line(view: RunView) -> None:
         left = f", about {whole_seconds(seconds)} left" if seconds is not None else ""
         st.progress(min(1.0, step / target), text=f"step {step:,} / {target:,} · {rate_txt}{left}{job_txt}")
     else:
-        tail = f" · {whole_seconds(float(elapsed))} elapsed" if view.status == "running" else ""
+        # (the run's own clock, time_s: pauses and evaluations left out, so not the wall clock's "elapsed")
+        tail = f" · {whole_seconds(float(elapsed))} of training" if view.status == "running" else ""
         st.progress(0.0, text=f"step {step:,} (open-ended) · {rate_txt}{tail}{job_txt}")
     single = view.single_steps
     if single is not None:  # while paused: what each click did, a D-only update above all (it adds no row)

@@ -364,6 +364,8 @@ def test_the_progress_line_says_when_the_next_evaluation_comes_while_the_run_tra
             assert not at.exception
             progress = at.get("progress")[0].text
             assert progress.startswith("step 3 (open-ended) · ")
+            # the run's time_s, not the wall clock's (a review read "elapsed" against a clock with pauses)
+            assert re.search(r" · \d+ s of training( · |$)", progress), progress
             assert progress.endswith(" · next evaluation at step 50") == (watched_g and real), progress
         finally:
             run.finish()
