@@ -769,14 +769,16 @@ SWATCH_DASHES = {"solid": "", "dash": "6,4", "dot": "2,3", "dashdot": "6,3,2,3"}
 
 def line_swatch(color: str, dash: str = "solid") -> str:
     """A short line in ``color`` ("#rrggbb") and plotly ``dash`` (`SWATCH_DASHES`' names) as inline SVG
-    markup, as a legend draws a run's line: what names a run beside its samples on Compare."""
+    markup, as a legend draws a run's line: what names a run beside its samples on Compare. Decoration,
+    hidden from assistive technology (``aria-hidden``): the run's name beside it says which run it is (a
+    screen reader said "line" before every run's name)."""
     if dash not in SWATCH_DASHES:
         raise ValueError(f"dash {dash!r} is unknown: allowed {', '.join(SWATCH_DASHES)}")
     if not re.fullmatch(r"#[0-9a-fA-F]{6}", color):
         raise ValueError(f"color {color!r} is not #rrggbb")
     pattern = f' stroke-dasharray="{SWATCH_DASHES[dash]}"' if SWATCH_DASHES[dash] else ""
     return (
-        '<svg width="24" height="10" role="img" aria-label="line" style="vertical-align:middle">'
+        '<svg width="24" height="10" aria-hidden="true" focusable="false" style="vertical-align:middle">'
         f'<line x1="1" y1="5" x2="23" y2="5" stroke="{color}" stroke-width="3"{pattern}/></svg>'
     )
 

@@ -318,20 +318,132 @@ function formatNumber(value) {
   return String(Number(value.toPrecision(Math.abs(value) >= 1000 ? 6 : 3)));
 }
 
+function formatPercent(value) {  // a share (0-1) as a percentage axis shows it, and its hover (to 0.1 %)
+  return `${Number((value * 100).toFixed(1))}%`;
+}
+
+// The full layout's axis that a trace's ``ref`` ("x", "y2" ...) names
+function axisOf(full, ref, letter) {
+  const id = String(ref || letter).slice(1);
+  return full[`${letter}axis${id}`] || {};
+}
+
+// An axis' title as the figure gives it ("" for none: plotly.js's full layout has a placeholder there,
+// "Click to enter X axis title")
+function axisTitle(layout, ref, letter) {
+  const title = (layout[`${letter}axis${String(ref || letter).slice(1)}`] || {}).title;
+  return plainText(String((typeof title === "string" ? title : title && title.text) || ""));
+}
+
+// Items said one after the other: by commas, or by semicolons where an item has commas of its own ("G's
+// map of the plane z1, z2 (of 4)")
+function listed(items) {
+  return items.join(items.some((item) => item.includes(",")) ? "; " : ", ");
+}
+
+// A bar chart's (or a chart of categories': an x axis with a tick label at each) values, read by category:
+// [{label, y}] in the order of the ticks, each point at the tick within half a category of it (the real
+// share's level line over each class's bar: two points a class), else its x as it is
+function byCategory(trace, ticks) {
+  const found = new Map();
+  for (let i = 0; i < Math.min(trace.x.length, trace.y.length); i++) {
+    const x = trace.x[i], y = Number(trace.y[i]);
+    if (trace.y[i] === null || !Number.isFinite(y)) continue;
+    let key = null, label = null;
+    if (ticks) {
+      const at = Number(x);
+      let best = -1;
+      ticks.forEach((tick, t) => {
+        const off = Math.abs(at - tick.at);
+        if (off < 0.5 && (best < 0 || off < Math.abs(at - ticks[best].at))) best = t;
+      });
+      if (best < 0) continue;
+      key = best;
+      label = ticks[best].label;
+    } else {
+      key = typeof x === "number" ? x : String(x);
+      label = typeof x === "number" ? formatNumber(x) : plainText(String(x));
+    }
+    if (!found.has(key)) found.set(key, {key, label, y});
+  }
+  const values = [...found.values()];
+  return ticks ? values.sort((a, b) => a.key - b.key) : values;
+}
+
+// "G's share per class 0: 12%, 1: 11%", "real share 10% per class": a trace of a chart of categories
+function categoryWords(layout, full, trace, name) {
+  const xa = axisOf(full, trace.xaxis, "x"), ya = axisOf(full, trace.yaxis, "y");
+  const format = /%$/.test(String(ya.tickformat || "")) ? formatPercent : formatNumber;  // (".0%": shares)
+  const ticks = xa.tickvals && xa.ticktext && xa.tickvals.length
+    ? Array.from(xa.tickvals, (at, i) => ({at: Number(at), label: plainText(String(xa.ticktext[i] ?? at))}))
+    : null;
+  // (not twice: "fidelity per class" on the axis "class asked for")
+  const per = / per /.test(` ${name} `) ? "" : axisTitle(layout, trace.xaxis, "x");
+  const values = byCategory(trace, ticks);
+  const words = values.map(({y}) => format(y));
+  if (!values.length) {  // a level across the categories, on none of them (a mean's dashed line)
+    const ys = Array.from(trace.y || [], Number).filter((y) => Number.isFinite(y));
+    return ys.length && ys.every((y) => y === ys[0]) ? `${name} ${format(ys[0])}` : name;
+  }
+  if (ticks && values.length === ticks.length && values.length > 1 && words.every((w) => w === words[0])) {
+    return `${name} ${words[0]} ${per ? `per ${per}` : "each"}`;
+  }
+  const pairs = values.map(({label}, i) => `${label}: ${words[i]}`);
+  return `${name}${per ? ` per ${per}` : ""} ${listed(pairs)}`;
+}
+
+// "an image 73 by 73 pixels, its rows labelled 0, 1, 2": an image trace (a sample grid), its size in its own
+// pixels and the labels written at its left (a class-conditional grid's classes: `charts.image_grid_figure`)
+function imageWords(chart, figure, trace) {
+  const drawn = ((chart.calcdata || [])[trace.index] || [])[0] || {};
+  let words = drawn.w > 0 && drawn.h > 0 ? `an image ${drawn.w} by ${drawn.h} pixels` : "an image";
+  const left = Number(trace.x0 || 0) - Number(trace.dx || 1) / 2;
+  const rows = (figure.layout.annotations || [])
+    .filter((note) => note.xref === (trace.xaxis || "x") && note.yref === (trace.yaxis || "y")
+      && Number(note.x) <= left && note.text)
+    .map((note) => plainText(String(note.text)));
+  if (rows.length) words += `, its rows labelled ${listed(rows)}`;
+  return words;
+}
+
+// A note written on a plot or on the figure (placed on the paper or an axis' domain, not at a data
+// point): a placeholder's message ("no data yet"), a 2D view's "50 of 50 generated points outside this
+// view". Not a panel's title, a marker's label (written down its line) or a label at data coordinates (a
+// grid's row labels, said with its image).
+function isNote(note) {
+  const placed = (ref) => ref === "paper" || / domain$/.test(String(ref || ""));
+  return Boolean(note && note.text) && note.visible !== false && note.textangle !== -90
+    && placed(note.xref) && placed(note.yref);
+}
+
 // "Losses, step 3000: d_loss 1.32, g_loss 0.85": a chart's title, and each line's newest finite value with
 // its x (a step, on the metric charts); the training panels (`charts.panels_figure`) each so, one after
-// the other; a chart of points (the 2D view) names what it shows.
+// the other. A chart of categories (bars: the per-class shares) says each trace's value per category; an
+// image (a sample grid) its title once and what the figure knows of it; a chart of points, or a plane of
+// equal scale (the 2D view, whose lines are no series over x), names what it shows; and each says the
+// notes written on it (a placeholder's "no data yet").
 function describe(chart, figure) {
   const layout = figure.layout, full = chart._fullLayout || {};
-  const axes = Object.keys(full).filter((name) => /^xaxis\d*$/.test(name)).map((name) => full[name]);
-  const named = axes.find((axis) => axis && axis.title && axis.title.text);
-  const axis = named ? plainText(String(named.title.text)) : "x";
+  const axes = Object.keys(layout).filter((name) => /^xaxis\d*$/.test(name));
+  const named = axes.map((name) => axisTitle(layout, `x${name.slice(5)}`, "x")).find((title) => title);
+  const axis = named || "x";
   const panels = layout.meta && Array.isArray(layout.meta.panels) ? layout.meta.panels : null;
+  const annotations = layout.annotations || [];
+  // what each panel says (the whole chart's one, legend and yaxis null): its title, its lines' newest values,
+  // its categories' and images' words, the names of its other traces, its notes
+  const said = (title, legend, yaxis) => ({title, legend, yaxis, lines: [], parts: [], names: [], notes: []});
   const sections = panels
-    ? panels.map((panel) => ({
-      title: plainText(String(((layout.annotations || [])[panel.title] || {}).text || "")),
-      legend: panel.legend, lines: [], names: []}))
-    : [{title: plainText(titleText(layout)) || "chart", legend: null, lines: [], names: []}];
+    ? panels.map((panel) => said(
+      plainText(String((annotations[panel.title] || {}).text || "")), panel.legend, panel.yaxis))
+    : [said(plainText(titleText(layout)), null, null)];
+  const titles = new Set(panels ? panels.map((panel) => panel.title) : []);
+  annotations.forEach((note, i) => {
+    if (titles.has(i) || !isNote(note)) return;
+    // (a panel's notes on its own plot: "y3 domain" on its yaxis3)
+    const yaxis = `yaxis${String(note.yref).replace(/ domain$/, "").slice(1)}`;
+    const section = sections.find((each) => each.yaxis === null || each.yaxis === yaxis);
+    if (section) section.notes.push(plainText(String(note.text)));
+  });
   for (const trace of chart._fullData || []) {
     if (trace.visible !== true || !trace.name || trace.showlegend === false) continue;
     const legend = trace.legend || "legend";
@@ -339,7 +451,18 @@ function describe(chart, figure) {
     if (!section) continue;
     // (the figure's own name: a legend may show it cut, `cutToWidth`)
     const name = plainText(String(((figure.data || [])[trace.index] || trace).name));
-    if (!String(trace.mode || "").includes("lines") || !trace.x || !trace.y) {
+    if (trace.type === "image") {  // (named after the chart's title: said once)
+      const words = imageWords(chart, figure, trace);
+      section.parts.push(name && name !== section.title ? `${name}: ${words}` : words);
+      continue;
+    }
+    const xa = axisOf(full, trace.xaxis, "x"), ya = axisOf(full, trace.yaxis, "y");
+    if (trace.x && trace.y && (trace.type === "bar" || (xa.tickvals && xa.ticktext))) {
+      section.parts.push(categoryWords(layout, full, trace, name));
+      continue;
+    }
+    const plane = ya.scaleanchor === xa._id;  // (equal scale: a 2D view's path, arrows or mesh)
+    if (plane || !String(trace.mode || "").includes("lines") || !trace.x || !trace.y) {
       if (!section.names.includes(name)) section.names.push(name);
       continue;
     }
@@ -351,13 +474,19 @@ function describe(chart, figure) {
     }
   }
   const where = (x) => `${axis} ${formatNumber(x)}`;
-  return sections.map(({title, lines, names}) => {
-    if (!lines.length) return names.length ? `${title}: ${names.join(", ")}` : title;
-    const at = Math.max(...lines.map((line) => line.x));
-    const values = lines.map(
-      (line) => `${line.name} ${formatNumber(line.y)}${line.x === at ? "" : ` (${where(line.x)})`}`
-    );
-    return `${title}, ${where(at)}: ${values.join(", ")}`;
+  return sections.map(({title, lines, parts, names, notes}) => {
+    let words;
+    if (lines.length) {
+      const at = Math.max(...lines.map((line) => line.x));
+      const values = lines.map(
+        (line) => `${line.name} ${formatNumber(line.y)}${line.x === at ? "" : ` (${where(line.x)})`}`
+      );
+      title = `${title || (panels ? "" : "chart")}, ${where(at)}`;
+      words = [values.join(", "), ...parts];
+    } else words = parts.length ? parts : names.length ? [listed(names)] : [];
+    words = [...words, ...notes].join("; ");
+    if (!words) return title || (panels ? "" : "chart");
+    return title ? `${title}: ${words}` : words;
   }).join("; ");
 }
 
