@@ -106,6 +106,10 @@ QUALITY_GRID_JS = 0.45
 # What `quality_poor` judges: an evaluation that measured none of these says nothing about the samples.
 QUALITY_METRICS = ("modes_covered", "classes_covered", "hq_pct", "diversity", "grid_js")
 LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this
+D_OVERPOWERS_ACCURACY = 0.95  # `d_overpowers`: both smoothed accuracies above this
+G_OVERPOWERS_ACCURACY = 0.35  # `g_overpowers`: smoothed d_acc_fake below this (well below chance)
+VANISHING_ACCURACY = 0.9  # `vanishing_gradients`: both smoothed accuracies above this ...
+VANISHING_SHARE = 0.05  # ... and smoothed g_grad_norm below this share of its peak
 # `equilibrium`'s calm: D's smoothed outputs within this of the midpoint (0.5 ± 0.2; t/2 ± 0.2 under label
 # smoothing, where a D that cannot tell outputs t/2: Salimans et al. 2016, §3.4)
 CALM_OUTPUT = 0.2
@@ -118,8 +122,8 @@ CALM_ACCURACY = (0.35, 0.65)  # `equilibrium`'s calm: both smoothed accuracies w
 # equilibrium be raised and cleared 11 times in 15,000 steps there: a banner that blinked, a comb of markers.
 KEEP_MARGIN = 0.05
 # ... and its quality floors, laxer by this share while it is up (`quality_poor`'s ``keep``): healthy-grid25
-# (seed 0) raised it at step 7,821, cleared it at 8,000 on hq_pct 48.5 against 50, and raised it again at
-# 8,600 (a 2026-12-06 review); an evaluation's hq_pct moves by a few points from one to the next.
+# (seed 0, as trained then) raised it at step 7,821, cleared it at 8,000 on hq_pct 48.5 against 50, and raised
+# it again at 8,600 (a 2026-12-06 review); an evaluation's hq_pct moves by a few points from one to the next.
 QUALITY_KEEP_SHARE = 0.1
 SEVERITIES = ("failure", "watch", "healthy")
 
@@ -576,11 +580,13 @@ class FlagMonitor:
         d_fake = self._smooth("d_fake", record["d_fake"])
         judged = self.steps_seen > BALANCE_WARMUP_STEPS  # the balance flags wait for D to learn anything
         ahead = judged and not self.critic  # (a critic ahead is a critic doing its job: see __init__)
-        self._set("d_overpowers", ahead and acc_real > 0.95 and acc_fake > 0.95, changes)
-        self._set("g_overpowers", judged and acc_fake < 0.35, changes)
+        overpowers = D_OVERPOWERS_ACCURACY
+        self._set("d_overpowers", ahead and acc_real > overpowers and acc_fake > overpowers, changes)
+        self._set("g_overpowers", judged and acc_fake < G_OVERPOWERS_ACCURACY, changes)
+        saturated = acc_real > VANISHING_ACCURACY and acc_fake > VANISHING_ACCURACY
         self._set(
             "vanishing_gradients",
-            judged and acc_real > 0.9 and acc_fake > 0.9 and g_norm < 0.05 * self._peak_g_norm,
+            judged and saturated and g_norm < VANISHING_SHARE * self._peak_g_norm,
             changes,
         )
         norms = [record[k] for k in ("g_grad_norm", "d_grad_norm") if k not in self._unmeasured]

@@ -106,8 +106,8 @@ PRESETS: dict[str, Preset] = {
             "Healthy equilibrium (grid25)",
             "The ring8 recipe with a wider network and faster learning rates for 25 clusters: G's points "
             "spread over the whole 5x5 grid, then tighten onto every cluster. D stays ahead for thousands "
-            "of steps (about 75% right on the reals) before it comes back to 50%: equilibrium from step "
-            "7,821 on seed 0.",
+            "of steps (about 75% right on the reals) before it comes back toward 50%: equilibrium first "
+            "raised at step 6,842 on seed 0.",
             (),
             # 25 clusters need the capacity: at width 64 the ring8 recipe covers 20-22 of them with 35%
             # of the samples high quality at 24,000 steps; width 128 at lr 5e-4 reaches 25 of 25.

@@ -83,3 +83,27 @@ def test_the_guide_shows_each_picture():
     for name in PRESETS:
         assert sum(c.startswith(f"{PRESETS[name].title}, seed ") for c in captions) == 1
     assert any(c.startswith("the defaults") for c in captions)
+
+
+def test_each_picture_has_a_text_alternative_saying_what_it_shows():
+    # (a review: the ten pictures had no text for a screen reader) The alt text names the run, every flag
+    # it raised and what to see in it; it is not the caption again.
+    at = AppTest.from_file(
+        str(PICTURES_MANIFEST.parents[2] / "pages" / "3_Guide.py"), default_timeout=60
+    ).run()
+    assert not at.exception
+    images = {image.proto.imgs[0].caption: image.proto.imgs[0].alt for image in at.get("image")}
+    assert len(images) == len(PRESETS) + 1
+    pictures = read_pictures()
+    for name in (DEFAULT_PICTURE, *PRESETS):
+        title = PRESETS[name].title if name in PRESETS else "the defaults"
+        start = f"{title}, seed " if name in PRESETS else title  # (the defaults say more: "(digits, ...)")
+        ((caption, alt),) = [(c, a) for c, a in images.items() if c.startswith(start)]
+        assert alt.strip() and alt != caption and alt.startswith("Screenshot of the Train view")
+        assert title in alt and f"at step {pictures[name]['steps']:,}" in alt
+        for flag, step in pictures[name]["flags_raised"].items():
+            assert f"{flag} (" in alt and f"at step {step:,}" in alt
+        if not pictures[name]["flags_raised"]:
+            assert "No flag raised." in alt
+        if name in PRESETS:
+            assert PRESETS[name].watch_for in alt
