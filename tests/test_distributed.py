@@ -486,6 +486,47 @@ def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_togethe
     assert job["step"].tolist() == [0] and job["fields"].iloc[0]["world_size"] == 2
 
 
+def _tracked_rank_diverges(rank: int, port: int, root: str) -> None:
+    """A user's own DDP loop, tracked, whose rank 1 alone passes a NaN g_loss at step 5: the job's row is
+    not finite, rank 0's run diverges there, and every rank ends with its reason and status."""
+    import gan_core.track as track
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    torch.manual_seed(0)
+    D = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
+    opt_d = torch.optim.SGD(D.parameters(), 1e-2)
+    run = track.init("nan-job", root=root, loss="nonsaturating")
+    for step in range(1, MAX_TRACKED_STEPS + 1):
+        real_logits, fake_logits = D(torch.randn(8, 2) + 2), D(torch.randn(8, 2))
+        d_loss = (
+            torch.nn.functional.softplus(-real_logits).mean()
+            + torch.nn.functional.softplus(fake_logits).mean()
+        )
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+        run.g_step(torch.tensor(float("nan") if rank == 1 and step == 5 else 0.7))
+        if run.should_stop:
+            break
+    run.finish()
+    ended = {"step": run.step, "status": run.status, "reason": run.stop_reason, "error": run.error}
+    (Path(root) / f"ended{rank}.json").write_text(json.dumps(ended))
+
+
+def test_a_divergence_ends_every_rank_failed_with_its_reason(tmp_path):
+    """A NaN on rank 1 made the job's row diverge on rank 0 (failed), while rank 1's run read "stopped"
+    with stop_reason "stop", as if someone had pressed Stop."""
+    _spawn_two(_tracked_rank_diverges, tmp_path)
+    ended = [json.loads((tmp_path / f"ended{r}.json").read_text()) for r in range(2)]
+    assert [(e["step"], e["status"], e["reason"]) for e in ended] == [(5, "failed", "diverged")] * 2
+    assert ended[0]["error"] == "diverged at step 5: g_loss not finite"
+    assert ended[1]["error"] == "diverged at step 5: rank 0's row of the job's values is not finite"
+    assert _status(tmp_path / "nan-job")["status"] == "failed"
+
+
 def _tracked_rank_fails(rank: int, port: int, root: str, before_g_step: bool = False) -> None:
     """A user's own DDP loop, tracked, in which rank 1 raises at step 5: before its update (rank 0 then
     fails in the loss's all-reduce inside DDP's backward), or ``before_g_step`` (rank 0 then fails in

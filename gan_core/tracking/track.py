@@ -379,6 +379,11 @@ def _moved(x: Tensor, device: torch.device) -> Tensor:
     return x.to(device)
 
 
+# `TrackedRun.stop_reason` as a job's ranks agree on it (`_agree_on_stop`: the largest code wins)
+STOP_CODES = {"steps": 1, "stop": 2, "diverged": 3}
+STOP_REASONS = {code: reason for reason, code in STOP_CODES.items()}
+
+
 def _refusable(method):
     """`d_step`, `g_step` or `log` remembering a call it refused (a `TrackingError`) as ``_refused``: (the
     step the loop had reached, the call's name, the message), so that `finish` does not read the calls
@@ -1095,11 +1100,17 @@ class TrackedRun:
         the signal came to another rank)."""
         dist = self._dist
         assert dist is not None
-        stop, paused, signalled = dist.agree_max(int(self._should_stop), 0, int(_SIGTERM.requested))
+
+        def wish() -> int:  # why this rank would stop, as a code (the most serious reason wins)
+            return STOP_CODES.get(self.stop_reason, STOP_CODES["stop"]) if self._should_stop else 0
+
+        stop, paused, signalled = dist.agree_max(wish(), 0, int(_SIGTERM.requested))
         while paused:  # rank 0 is paused: a `RankRun` meets each of its ticks until it goes on or ends
-            stop, paused, signalled = dist.agree_max(int(self._should_stop), 0, int(_SIGTERM.requested))
-        if stop and not self._should_stop:
-            self._should_stop, self.stop_reason = True, "stop"
+            stop, paused, signalled = dist.agree_max(wish(), 0, int(_SIGTERM.requested))
+        if stop > wish():  # another rank's reason: rank 0's Stop or divergence (its row's values not finite)
+            self._should_stop, self.stop_reason = True, STOP_REASONS[stop]
+            if self.stop_reason == "diverged" and not dist.is_main:
+                self.error = f"diverged at step {self.step}: rank 0's row of the job's values is not finite"
         if signalled:
             if dist.is_main and not _SIGTERM.requested:
                 self.flush()  # the last step's row first: the event is after it
@@ -2052,7 +2063,8 @@ class RankRun(TrackedRun):
         if not self._finished:
             self._finished = True
             stopped = self.stop_reason == "stop" or self.short_of_target()  # as rank 0's run
-            self.status = status or ("stopped" if stopped else "finished")
+            failed = self.error is not None or self.stop_reason == "diverged"
+            self.status = status or ("failed" if failed else "stopped" if stopped else "finished")
             _ACTIVE.discard(self)
             _SIGTERM.after_finish()  # as rank 0's run: the handler goes with the last open run
 
