@@ -17,7 +17,7 @@ import gan_core.track as track
 from gan_core.losses import get_loss, gradient_penalty
 from gan_core.registry import RunRegistry
 from gan_core.rundir import RunDir
-from gan_core.tracking.checks import CHECKED_ROWS, DECIDING_ROWS, UNJUDGED_DECIDING_ROWS
+from gan_core.tracking.checks import CHECKED_ROWS, DECIDING_ROWS, NO_D_LOSS_DECIDING_ROWS
 
 
 def ring(n: int, generator: torch.Generator) -> torch.Tensor:
@@ -210,47 +210,47 @@ def test_a_young_ds_logits_in_zero_one_without_a_d_loss_are_not_called_probabili
     """No d_loss to tell logits from probabilities: a review's Lightning D (raw logits, no d_loss
     returned) held every logit in (0, 1) for ~80 rows and got the probabilities banner at row 50, telling
     the user to distrust accuracies that were right. Without a d_loss the rows must read so for
-    `UNJUDGED_DECIDING_ROWS`."""
+    `NO_D_LOSS_DECIDING_ROWS`."""
     run = track.init("young-no-loss", root=tmp_path, loss="nonsaturating", commit_every=commit_every)
-    split = UNJUDGED_DECIDING_ROWS - 20
+    split = NO_D_LOSS_DECIDING_ROWS - 20
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        young_loop(run, UNJUDGED_DECIDING_ROWS + 50, split_at=split)
+        young_loop(run, NO_D_LOSS_DECIDING_ROWS + 50, split_at=split)
         run.finish()
     assert tracking_warnings(caught) == []
     assert warnings_of(tmp_path, "young-no-loss") == []
     frame = RunDir.open(tmp_path, "young-no-loss").read_metrics()  # the signature, until the split
-    assert len(frame) == UNJUDGED_DECIDING_ROWS + 50
+    assert len(frame) == NO_D_LOSS_DECIDING_ROWS + 50
     head = frame[frame["step"] < split]
     assert len(head) == split - 1
     assert (head["d_acc_real"] == 1).all() and (head["d_acc_fake"] == 0).all()
 
 
 def test_probabilities_without_a_d_loss_are_said_later_and_withdrawn_when_a_row_proves_them_logits(tmp_path):
-    """Said at `UNJUDGED_DECIDING_ROWS` rows that all read as probabilities; the first row whose d_fake is
+    """Said at `NO_D_LOSS_DECIDING_ROWS` rows that all read as probabilities; the first row whose d_fake is
     below 0.5 (a negative value, which no probability is) withdraws it: a second warning event naming the
     step it was said at, and the Train view's banner (the run view's ``warnings``) is gone."""
     run = track.init("late", root=tmp_path, loss="nonsaturating", commit_every=0.0)
-    split = UNJUDGED_DECIDING_ROWS + 30
+    split = NO_D_LOSS_DECIDING_ROWS + 30
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        young_loop(run, UNJUDGED_DECIDING_ROWS + 10)
+        young_loop(run, NO_D_LOSS_DECIDING_ROWS + 10)
         assert (
-            RunRegistry(tmp_path).view("late").warnings[0]["step"] == UNJUDGED_DECIDING_ROWS
+            RunRegistry(tmp_path).view("late").warnings[0]["step"] == NO_D_LOSS_DECIDING_ROWS
         )  # a banner now
-        young_loop(run, 40, split_at=split - UNJUDGED_DECIDING_ROWS - 10)
+        young_loop(run, 40, split_at=split - NO_D_LOSS_DECIDING_ROWS - 10)
         run.finish()
     said = tracking_warnings(caught)
     assert len(said) == 2, said
     assert said[0].startswith(
-        f"d_step's logits look like probabilities: in each of the first {UNJUDGED_DECIDING_ROWS} rows with a "
-        f"D update (to step {UNJUDGED_DECIDING_ROWS})"
+        f"d_step's logits look like probabilities: in each of the first {NO_D_LOSS_DECIDING_ROWS} rows "
+        f"with a D update (to step {NO_D_LOSS_DECIDING_ROWS})"
     )
-    assert said[1].startswith(f"Withdrawn: the logits were no probabilities. At step {split} d_fake is ")
-    assert f"What was said at step {UNJUDGED_DECIDING_ROWS} does not hold" in said[1]
+    assert said[1].startswith(f"Withdrawn: the logits were not probabilities. At step {split} d_fake is ")
+    assert f"What was said at step {NO_D_LOSS_DECIDING_ROWS} does not hold" in said[1]
     assert warnings_of(tmp_path, "late") == [
-        (UNJUDGED_DECIDING_ROWS, said[0], {"check": "probabilities", "rows": UNJUDGED_DECIDING_ROWS}),
-        (split, said[1], {"check": "probabilities", "withdrawn": UNJUDGED_DECIDING_ROWS}),
+        (NO_D_LOSS_DECIDING_ROWS, said[0], {"check": "probabilities", "rows": NO_D_LOSS_DECIDING_ROWS}),
+        (split, said[1], {"check": "probabilities", "withdrawn": NO_D_LOSS_DECIDING_ROWS}),
     ]
     assert RunRegistry(tmp_path).view("late").warnings == []
 
@@ -263,14 +263,61 @@ def test_a_lightning_modules_probabilities_are_said_in_its_own_terms():
     checks = RowChecks(get_loss("nonsaturating"), lightning=True)
     record = {"d_acc_real": 1.0, "d_acc_fake": 0.0, "d_real": 0.62, "d_fake": 0.55}
     found = []
-    for step in range(1, UNJUDGED_DECIDING_ROWS + 1):
+    for step in range(1, NO_D_LOSS_DECIDING_ROWS + 1):
         found += checks.see({**record, "step": float(step)}, (False, False, False, True))
-    assert [(f.check, f.step) for f in found] == [("probabilities", UNJUDGED_DECIDING_ROWS)]
+    assert [(f.check, f.step) for f in found] == [("probabilities", NO_D_LOSS_DECIDING_ROWS)]
     assert found[0].message.startswith(
         "The real_logits and fake_logits training_step returns look like probabilities"
     )
     assert "return D(x) itself, not torch.sigmoid(D(x))" in found[0].message
     assert "d_step" not in found[0].message
+
+
+@pytest.mark.parametrize("gap", ["every other row", "one row", "nan rows"])
+def test_probabilities_without_a_d_loss_are_said_past_rows_without_d_measures(gap):
+    """A review: one row without a D update (or without D measures) in the first 200 and the check, cut
+    at 200 rows of any kind, could never have its 200 rows with one: a misuse went unsaid."""
+    from gan_core.tracking.checks import PROBABILITY_CHECKED_ROWS, RowChecks
+
+    checks = RowChecks(get_loss("nonsaturating"))
+    probabilities = {"d_acc_real": 1.0, "d_acc_fake": 0.0, "d_real": 0.68, "d_fake": 0.6}
+    unmeasured = dict.fromkeys(probabilities, math.nan)
+    found, d_rows = [], 0
+    for step in range(1, PROBABILITY_CHECKED_ROWS + 1):
+        skip = {"every other row": step % 2 == 0, "one row": step == 150, "nan rows": step % 10 == 0}[gap]
+        record = {**(unmeasured if gap == "nan rows" and skip else probabilities), "step": float(step)}
+        given = None if skip and gap != "nan rows" else (False, False, False, True)
+        d_rows += given is not None and not (gap == "nan rows" and skip)
+        found += [(f.check, f.step, f.fields) for f in checks.see(record, given)]
+        if found:
+            break
+    assert found == [("probabilities", step, {"rows": NO_D_LOSS_DECIDING_ROWS})]
+    assert d_rows == NO_D_LOSS_DECIDING_ROWS
+
+
+def test_a_run_resumed_after_its_probabilities_warning_withdraws_it_at_a_row_of_logits(tmp_path):
+    """The checks live in the process: a young D's run warned at step 200, then resumed (a Lightning fit
+    from its checkpoint), kept the banner for ever, every later row proving its values logits."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = track.init("resumed", root=tmp_path, loss="nonsaturating", commit_every=0.0)
+        young_loop(run, NO_D_LOSS_DECIDING_ROWS + 5)
+        run.finish()
+        assert [w["step"] for w in RunRegistry(tmp_path).view("resumed").warnings] == [
+            NO_D_LOSS_DECIDING_ROWS
+        ]
+        run = track.init("resumed", root=tmp_path, loss="nonsaturating", commit_every=0.0, resume=True)
+        young_loop(run, 10, split_at=3)
+        run.finish()
+    said = [m for m in tracking_warnings(caught) if "probabilities" in m]
+    assert len(said) == 2 and said[1].startswith(
+        f"Withdrawn: the logits were not probabilities. At step {NO_D_LOSS_DECIDING_ROWS + 8} d_fake is "
+    )
+    assert [f for _, _, f in warnings_of(tmp_path, "resumed")] == [
+        {"check": "probabilities", "rows": NO_D_LOSS_DECIDING_ROWS},
+        {"check": "probabilities", "withdrawn": NO_D_LOSS_DECIDING_ROWS},
+    ]
+    assert RunRegistry(tmp_path).view("resumed").warnings == []
 
 
 def test_probabilities_said_stay_said_while_every_row_reads_so(tmp_path):

@@ -10,7 +10,7 @@ them from a real run; a run's first rows can:
   d_real, d_fake within [0.5, sigmoid(1)]: a D that calls everything real, whose flags (g_overpowers) follow.
   A young D's logits may all sit in (0, 1) too: where the loop's own d_loss is the loss of its values as
   logits, they are logits, and nothing is said; where no d_loss says which (none given, or given with its
-  halves), the rows must read so for longer (`UNJUDGED_DECIDING_ROWS`), and a row that proves them logits
+  halves), the rows must read so for longer (`NO_D_LOSS_DECIDING_ROWS`), and a row that proves them logits
   after it was said (d_real or d_fake outside [0.5, sigmoid(1)], which no values in [0, 1] give) withdraws
   it (a second ``probabilities`` finding, its ``withdrawn`` field the step it was said at).
 - ``d_loss_penalty``: a ``d_loss`` given without its halves that is not their sum, the halves computed
@@ -21,8 +21,11 @@ them from a real run; a run's first rows can:
   before d_step in each iteration, each row pairing a G update with the iteration before's D update.
 
 They read only the host values of rows already committed (no tensor op, no device sync: the training
-loop's steps cost nothing more), and only the first `CHECKED_ROWS` rows of a run: each check decides on
-`DECIDING_ROWS` rows that it can judge, says what it found once, and every check ends there.
+loop's steps cost nothing more), and only a run's first rows: `CHECKED_ROWS` (the probabilities check, up to
+`PROBABILITY_CHECKED_ROWS` for the rows with a D update it needs); each check decides on `DECIDING_ROWS`
+rows that it can judge (`NO_D_LOSS_DECIDING_ROWS`, see above) and says what it found once. A probabilities
+finding is then watched, a comparison a row, until a row withdraws it (for a misuse, all run long); a
+run resumed after one goes on watching it (`RowChecks.said_before`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ CHECKED_ROWS = 100  # the rows of a run looked at, at most: then the checks end
 DECIDING_ROWS = 50  # the rows each check judges before it decides
 # the rows the probabilities check judges where no d_loss tells logits from probabilities: a review's young
 # Lightning D (ring8 MLP, no d_loss returned) held every logit in (0, 1) for its first ~80 rows
-UNJUDGED_DECIDING_ROWS = 200
+NO_D_LOSS_DECIDING_ROWS = 200
+# the rows the probabilities check reads, at most, to find the rows with a D update it decides on: a loop
+# that updates D every other step, or skips one step's, needs more rows than those
+PROBABILITY_CHECKED_ROWS = 4 * NO_D_LOSS_DECIDING_ROWS
 SIGMOID_OF_ONE = 1 / (1 + math.exp(-1))  # 0.7311: the most a mean of sigmoid(p) over p in [0, 1] reaches
 PROBABILITY_SLACK = 1e-4  # float32's rounding of that mean
 PENALTY_TOLERANCE = 1e-2  # |d_loss - (d_loss_real + d_loss_fake)| above this (times max(1, |d_loss|)):
@@ -84,7 +90,7 @@ class RowChecks:
         # logits: the user's loss took them as logits (`_see_probabilities`)
         self._logit_losses = 0
         # of those rows, the ones whose d_loss was given alone: what the logit-loss test could judge
-        self._judged_rows = 0
+        self._d_loss_only_rows = 0
         # the step it was said at, watched until a row proves the values logits (then withdrawn)
         self._probabilities_said: int | None = None
         # the halves are the named loss's own; with loss="" (another objective) the user's, or blank
@@ -96,6 +102,14 @@ class RowChecks:
         self._order = True
         self._order_rows = 0
 
+    def said_before(self, step: int) -> None:
+        """A run resumed after its probabilities finding at ``step`` (its newest ``probabilities`` event,
+        not withdrawn): that finding is watched as if said in this process, so that a row proving the
+        values logits withdraws it (a young D's Lightning fit resumed from its checkpoint kept the banner
+        for ever), and the check is not made again."""
+        self._probabilities = False
+        self._probabilities_said = step
+
     @property
     def done(self) -> bool:
         return not (
@@ -104,8 +118,8 @@ class RowChecks:
 
     def see(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
         """Judge one committed row (``record``: column -> host value) whose last D update was given the
-        numbers ``given`` (`_Update.given`; None for a step without a D update); returns what was found,
-        each check at most once a run."""
+        numbers ``given`` (`_Update.given`; None for a step without a D update); returns what was found:
+        each check at most once a run, and a probabilities finding's withdrawal."""
         if self.done:
             return []
         self._seen += 1
@@ -123,8 +137,8 @@ class RowChecks:
                 found += self._see_penalty(record, given)
         if self._seen >= CHECKED_ROWS:
             self._penalty = self._order = False
-            # (the probabilities check, where no d_loss judged the rows, reads up to its own number)
-            self._probabilities = self._probabilities and self._seen < UNJUDGED_DECIDING_ROWS
+            # (the probabilities check reads on until it has the rows with a D update it decides on)
+            self._probabilities = self._probabilities and self._seen < PROBABILITY_CHECKED_ROWS
         return found
 
     def _see_order(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
@@ -152,9 +166,10 @@ class RowChecks:
         return [Finding("g_step_first", step, message, {"rows": self._order_rows})]
 
     def _see_probabilities(self, record: Mapping[str, float], given: tuple[bool, ...]) -> list[Finding]:
-        """``probabilities``: every one of the first `DECIDING_ROWS` rows with a D update reads as sigmoid
-        outputs passed as logits would, unless most of those whose ``d_loss`` was given alone hold the
-        loss of those values as logits (its halves, computed here, sum to it within
+        """``probabilities``: every one of the first `DECIDING_ROWS` rows with a D update (where most gave
+        ``d_loss`` alone; else `NO_D_LOSS_DECIDING_ROWS`) reads as sigmoid outputs passed as logits
+        would (rows without D measures are passed over), unless most of those whose ``d_loss`` was given
+        alone hold the loss of those values as logits (its halves, computed here, sum to it within
         `LOGIT_LOSS_TOLERANCE`): the user's own loss took them as logits, a young D's scores all in (0, 1)
         (a sigmoid D trained with nn.BCELoss gives -log p, which differs from softplus(-p) but where the
         two cross: see `LOGIT_LOSS_TOLERANCE`)."""
@@ -169,7 +184,7 @@ class RowChecks:
         self._probability_rows += 1
         if given[_TOTAL] and not (given[_REAL] or given[_FAKE]):
             total, real, fake = (record.get(k, math.nan) for k in ("d_loss", "d_loss_real", "d_loss_fake"))
-            self._judged_rows += 1
+            self._d_loss_only_rows += 1
             self._logit_losses += bool(
                 all(math.isfinite(v) for v in (total, real, fake))
                 and abs(total - (real + fake)) <= LOGIT_LOSS_TOLERANCE * max(1.0, abs(total))
@@ -180,8 +195,8 @@ class RowChecks:
             self._probabilities = False  # the loop's own loss took them as logits
             return []
         if (
-            self._judged_rows <= self._probability_rows / 2
-            and self._probability_rows < UNJUDGED_DECIDING_ROWS
+            self._d_loss_only_rows <= self._probability_rows / 2
+            and self._probability_rows < NO_D_LOSS_DECIDING_ROWS
         ):
             return []  # no d_loss said which: a young D's logits may sit in (0, 1) this long
         self._probabilities = False
@@ -230,7 +245,7 @@ class RowChecks:
                     else (f"above {SIGMOID_OF_ONE:.4f}, which only a value above 1 gives")
                 )
                 message = (
-                    f"Withdrawn: the logits were no probabilities. At step {step} {name} is {value:.4g}, "
+                    f"Withdrawn: the logits were not probabilities. At step {step} {name} is {value:.4g}, "
                     f"{which} (a probability is in [0, 1]): they are D's raw outputs, whose first rows all "
                     f"sat in (0, 1). What was said at step {said} does not hold; the accuracies, d_real, "
                     "d_fake and the flags read them right"

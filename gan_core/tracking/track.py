@@ -758,6 +758,14 @@ class TrackedRun:
         fields = events["fields"].tolist() if "fields" in events.columns else []
         raised = [f.get("flag") for k, f in zip(kinds, fields) if k == "flag" and isinstance(f, dict)]
         self._baseline_recorded = "baseline" in kinds
+        # a probabilities finding not withdrawn: watched on, so that a row proving them logits withdraws it
+        steps = events["step"].tolist() if "step" in events.columns else [None] * len(kinds)
+        said = [
+            (step, f) for k, f, step in zip(kinds, fields, steps, strict=True)
+            if k == "warning" and isinstance(f, dict) and f.get("check") == "probabilities"
+        ]  # fmt: skip
+        if said and said[-1][1].get("withdrawn") is None and self._row_checks is not None:
+            self._row_checks.said_before(int(said[-1][0] or 0))
         if frame.empty:
             return
         last = frame.iloc[-1]  # (the reader's numeric columns hold numbers or NaN, "flags" text)
@@ -1318,14 +1326,15 @@ class TrackedRun:
     def _commit_batch(self, batch: _Batch) -> dict[str, float] | None:
         rows = batch.rows(self.columns)
         row = self._commit_rows(rows)
-        if self._row_checks is not None:  # the first rows only: host values, no op, no sync
+        if self._row_checks is not None:  # the first rows (a probabilities finding's watch: on): host values
             self._check_rows(batch.steps, rows)
         return row
 
     def _check_rows(self, steps: list[_Step], rows: list[tuple[dict[str, float], set[str]]]) -> None:
         """Feed committed rows to the run's `RowChecks` (with the numbers each row's D update was given),
         each finding a `TrackingWarning` and a ``warning`` event at its row; the checks are dropped when
-        they are done, so that later batches pay nothing."""
+        they are done, so that later batches pay nothing (a probabilities finding is watched until a row
+        withdraws it: a comparison a row, `RowChecks`)."""
         checks = self._row_checks
         for step, (record, _) in zip(steps, rows, strict=True):
             if checks is None or (self._diverged_at is not None and record["step"] > self._diverged_at):
