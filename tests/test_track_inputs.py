@@ -388,7 +388,11 @@ def test_config_numbers_held_in_tensors_or_numpy_are_recorded_as_numbers(tmp_pat
     import numpy as np
 
     config = {
-        "lr": torch.tensor(0.25),
+        "lr": torch.tensor(0.1),
+        "lr_d": torch.tensor(3e-4, dtype=torch.float16),
+        "wd": torch.tensor(1e-5, dtype=torch.bfloat16),
+        "gp": torch.tensor(0.1, dtype=torch.float64),
+        "beta2": np.float32(0.999),
         "steps": torch.tensor([3]),
         "beta1": np.float32(0.5),
         "n": np.int64(7),
@@ -399,7 +403,11 @@ def test_config_numbers_held_in_tensors_or_numpy_are_recorded_as_numbers(tmp_pat
     track.init("numbers", root=tmp_path, config=config).finish()
     held = json.loads((tmp_path / "numbers" / "run.json").read_text())["hparams"]
     assert held == {
-        "lr": 0.25,
+        "lr": 0.1,  # as written (float32's value is 0.10000000149011612: Compare read it as another lr)
+        "lr_d": 0.0003,  # float16's 0.00030004978 at its shortest
+        "wd": float(str(np.float32(torch.tensor(1e-5, dtype=torch.bfloat16).item()))),  # bfloat16's own
+        "gp": 0.1,
+        "beta2": 0.999,
         "steps": 3,
         "beta1": 0.5,
         "n": 7,

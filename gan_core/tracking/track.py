@@ -313,13 +313,25 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
 
 def _config_number(value: Any) -> Any:
     """A config value as run.json keeps it: a one-element tensor (not a bool) or a numpy number as its
-    Python number (``.item()``, one read at init), so that Compare diffs and sorts it as a number; any other
-    value as given (what JSON cannot hold is written as its text)."""
+    Python number (``.item()``, one read at init; a float32 or half one at the shortest digits that give
+    it back, 0.1 and not 0.10000000149011612, as the same setting given as a Python number is recorded),
+    so that Compare diffs and sorts it as a number; any other value as given (what JSON cannot hold is
+    written as its text)."""
     if isinstance(value, Tensor) and value.numel() == 1 and value.dtype is not torch.bool:
-        return value.item()
+        number = value.item()
+        if isinstance(number, float) and value.dtype in _SHORT_FLOATS:  # as written: 0.1, not 0.100000001
+            return float(str(_SHORT_FLOATS[value.dtype](number)))
+        return number
+    if isinstance(value, np.floating) and value.dtype.itemsize < 8:
+        return float(str(value))  # numpy prints a float32 or half at its shortest exact digits
     if isinstance(value, np.generic) and not isinstance(value, np.bool_):
         return value.item()
     return value
+
+
+# A float tensor narrower than float64, as numpy prints it shortest (bfloat16 through float32, which holds
+# every bfloat16 exactly): torch.tensor(0.1).item() is 0.10000000149011612, a value no one wrote
+_SHORT_FLOATS = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 
 
 def _checked_metrics(metrics: Any, call: str) -> dict[str, Tensor | float]:
