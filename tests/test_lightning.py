@@ -523,8 +523,9 @@ def test_a_resume_without_a_checkpoint_says_the_weights_are_not_restored(example
         fit_with(example, example.DigitsGAN(), callback, max_epochs=1)
     message = next(str(w.message) for w in said if "resume=True without" in str(w.message))
     assert "the run's rows go on from its last step, 12, but Lightning restored no checkpoint" in message
+    assert "and Lightning's global_step (max_steps) from 0" in message
     assert RunDir.open(tmp_path, "again").read_metrics()["step"].tolist() == list(range(1, 25))
-    assert warning_events(tmp_path, "again") == [(12, "unrestored")]  # the Train view's banner
+    assert warning_events(tmp_path, "again") == [(12, "not_restored")]  # the Train view's banner
 
 
 def test_a_checkpoint_restored_into_a_new_run_says_whose_steps_count(example, tmp_path):
@@ -539,7 +540,7 @@ def test_a_checkpoint_restored_into_a_new_run_says_whose_steps_count(example, tm
     message = next(str(w.message) for w in said if "into a new run" in str(w.message))
     assert "while Lightning's global_step goes on from the checkpoint's (24)" in message
     assert RunDir.open(tmp_path, "second").read_metrics()["step"].tolist() == list(range(1, 13))
-    assert warning_events(tmp_path, "second") == [(0, "unrestored")]
+    assert warning_events(tmp_path, "second") == [(0, "checkpoint_into_new_run")]
     assert warning_events(tmp_path, "first") == []
 
 
@@ -552,7 +553,11 @@ def test_a_resume_from_its_own_checkpoint_or_a_new_run_warns_nothing_of_this(exa
         trainer.save_checkpoint(tmp_path / "own.ckpt")
         callback = GANTrackingCallback("own", root=str(tmp_path), resume=True)
         fit_with(example, example.DigitsGAN(), callback, ckpt_path=str(tmp_path / "own.ckpt"), max_epochs=2)
-    assert warning_events(tmp_path, "own") == []
+        # a script that always passes resume=True, its first fit: a new run, nothing to restore
+        warnings.filterwarnings("ignore", message="no run .* in .*: a new one starts")
+        fit_with(example, example.DigitsGAN(), GANTrackingCallback("fresh", root=str(tmp_path), resume=True))
+    assert warning_events(tmp_path, "own") == [] and warning_events(tmp_path, "fresh") == []
+    assert RunDir.open(tmp_path, "fresh").read_metrics()["step"].tolist() == list(range(1, 13))
 
 
 def test_fast_dev_run_records_nothing_and_leaves_the_id_free(example, tmp_path):

@@ -56,10 +56,11 @@ Resuming: ``trainer.fit(module, loader, ckpt_path=...)`` with ``GANTrackingCallb
 resume=True)`` goes on from the checkpoint's step: the callback keeps the run's id and step in
 Lightning's checkpoints (`state_dict`), and the rows and snapshots after that step, of a history the
 checkpoint never saw, are replaced (``resume`` event: ``from_step``, ``replaced``). Without ``ckpt_path``,
-``resume=True`` goes on from the run's last row, with a ``warning`` (check ``unrestored``) that Lightning
-restored no weights; a checkpoint restored into a new run is said the same way (its rows start at 1, its
-``global_step`` at the checkpoint's). Under ``Trainer(fast_dev_run=...)`` nothing is recorded
-(no run folder; a `TrackingWarning` says so) but ``training_step``'s returned dict is still checked.
+``resume=True`` goes on from the run's last row, with a ``warning`` (check ``not_restored``) that
+Lightning restored no weights; a checkpoint restored into a new run is said too (``checkpoint_into_new_run``:
+its rows start at 1, its ``global_step`` at the checkpoint's). Under ``Trainer(fast_dev_run=...)``
+nothing is recorded (no run folder; a `TrackingWarning` says so) but ``training_step``'s returned dict is
+still checked.
 
 Under a distributed strategy (``ddp``) every rank tracks (`gan_core.track.init` on each; ranks other than
 0 get a `RankRun`) and only global rank 0 writes: each row holds the ranks' values averaged in one
@@ -269,7 +270,7 @@ class GANTrackingCallback(pl.Callback):
                 "ckpt_path=...) it goes on from the checkpoint's step)"
             ) from None
         if trainer.is_global_zero:
-            self._say_unrestored(trainer, resume, resume_from, checkpoint)
+            self._say_checkpoint_mismatch(trainer, resume, resume_from, checkpoint)
         if self._validated and self._recorded_at_resume(trainer, resume_from):
             self._validated = {}
         self._wrap_clip_gradients(pl_module)
@@ -463,7 +464,7 @@ class GANTrackingCallback(pl.Callback):
             return run_id, True, None
         return run_id, False, None
 
-    def _say_unrestored(
+    def _say_checkpoint_mismatch(
         self, trainer: pl.Trainer, resume: bool, resume_from: int | None, checkpoint: dict[str, Any] | None
     ) -> None:
         """Warn (a `TrackingWarning` and a ``warning`` event, the Train view's banner) where the run's steps
@@ -477,9 +478,10 @@ class GANTrackingCallback(pl.Callback):
             run._warn(
                 f"resume=True without trainer.fit(..., ckpt_path=...): the run's rows go on from its last "
                 f"step, {run.step:,}, but Lightning restored no checkpoint, so G and D train on from the "
-                "weights the module was built with (unless your code loaded them). To go on from where the "
-                "run was, pass the checkpoint saved by its fit: trainer.fit(module, loader, ckpt_path=...)",
-                "unrestored",
+                "weights the module was built with (unless your code loaded them), and Lightning's "
+                "global_step (max_steps) from 0. To go on from where the run was, pass the checkpoint saved "
+                "by its fit: trainer.fit(module, loader, ckpt_path=...)",
+                "not_restored",
                 step=run.step,
             )
         elif not resume and trainer.ckpt_path is not None:
@@ -494,7 +496,7 @@ class GANTrackingCallback(pl.Callback):
                 f"({trainer.global_step:,}): max_steps counts the checkpoint's steps too, and your own "
                 "loggers' steps are not the dashboard's. To continue that run instead, pass "
                 "GANTrackingCallback(its id, ..., resume=True)",
-                "unrestored",
+                "checkpoint_into_new_run",
                 step=0,
             )
 
