@@ -382,7 +382,9 @@ function categoryWords(layout, full, trace, name) {
   const values = byCategory(trace, ticks);
   const words = values.map(({y}) => format(y));
   if (!values.length) {  // a level across the categories, on none of them (a mean's dashed line)
-    const ys = Array.from(trace.y || [], Number).filter((y) => Number.isFinite(y));
+    // (null is no value: Number(null) would read it as 0)
+    const ys = Array.from(trace.y || []).filter((y) => y !== null && y !== undefined).map(Number)
+      .filter((y) => Number.isFinite(y));
     return ys.length && ys.every((y) => y === ys[0]) ? `${name} ${format(ys[0])}` : name;
   }
   if (ticks && values.length === ticks.length && values.length > 1 && words.every((w) => w === words[0])) {

@@ -123,6 +123,20 @@ def test_a_per_class_chart_reads_gs_share_of_each_class_and_the_real_share(blank
     )
 
 
+def test_a_bar_trace_with_no_value_reads_none_not_zero(blank):
+    """A trace of categories whose values are all missing (None: a share not measured) read "nb 0"
+    (JavaScript's Number(null) is 0): it is named, with no value."""
+    figure = {
+        "data": [
+            {"type": "bar", "x": [0, 1], "y": [0.5, 0.25], "name": "measured"},
+            {"type": "scatter", "mode": "lines", "x": [-0.4, 1.4], "y": [None, None], "name": "nb"},
+        ],
+        "layout": {"title": {"text": "Shares"}, "xaxis": {"tickvals": [0, 1], "ticktext": ["a", "b"]}},
+    }
+    (text,) = read_aloud(blank, figure)
+    assert text == "Shares: measured a: 0.5, b: 0.25; nb"
+
+
 def test_a_sample_grid_reads_its_title_once_and_what_it_shows(blank):
     """An image figure (a sample grid, the real one, Probe's walk) read its title twice ("real: real"):
     now its title, once, then the image, its size in its own pixels and its rows' labels where it has
