@@ -597,3 +597,36 @@ def test_d_leads_once_up_stays_above_its_lower_bound():
     assert feed(monitor, record(acc_fake=0.78), 20 * HOLD_STEPS) == []
     events = feed(monitor, record(acc_fake=0.73), 20 * HOLD_STEPS)
     assert [(n, up) for _, n, up in events] == [("d_leads", False)]
+
+
+def test_the_modules_threshold_text_the_guide_shows_says_its_constants():
+    """The Guide prints this module's docstring from "Thresholds" on: each number in it is its constant's
+    (a threshold changed in code and not in words would teach students another flag)."""
+    from gan_core import flags as f
+
+    doc = f.__doc__
+    low, high = f.CALM_ACCURACY
+    said = [
+        f"both above {f.D_OVERPOWERS_ACCURACY:g}",
+        f"d_acc_fake below {f.G_OVERPOWERS_ACCURACY:g} (",
+        f"below {f.VANISHING_SHARE:.0%} of its peak",
+        f"smoothed accuracies above {f.VANISHING_ACCURACY:g})",
+        f"above {f.EXPLODING_NORM:g} (the warning sign",
+        f"for {f.EXPLODING_RAISE_STEPS} steps,",
+        f"{f.HOLD_STEPS} steps in a row below {f.EXPLODING_NORM:g}",
+        f"at most {f.COLLAPSE_FLOORS['modes_covered']:g}, or diversity at most half its best or at most "
+        f"{f.COLLAPSE_FLOORS['diversity']:g}",
+        f"judged from step {f.COLLAPSE_WARMUP_STEPS:,}",
+        f"d_acc_fake above {f.LEAD_ACCURACY:g} while",
+        f"either accuracy is above {f.LEAD_ACCURACY - f.KEEP_MARGIN:g}",
+        f"within {low:g}-{high:g} and",
+        f"within {f.CALM_OUTPUT:g} of the loss's midpoint ({0.5 - f.CALM_OUTPUT:g}-{0.5 + f.CALM_OUTPUT:g}",
+        f"``hq_pct`` at least {f.QUALITY_HQ_PCT:g}",
+        f"``diversity`` at\n  least {f.QUALITY_DIVERSITY:g}",
+        f"at most {f.QUALITY_GRID_JS:g} where",
+        f"accuracies are within {low - f.KEEP_MARGIN:.2f}-{high + f.KEEP_MARGIN:.2f} and the outputs",
+        f"{f.CALM_OUTPUT + f.KEEP_MARGIN:g} of the midpoint (and the other",
+        f"within a band {f.KEEP_MARGIN:g} wider",
+    ]
+    missing = [text for text in said if text not in doc]
+    assert missing == [], missing
