@@ -58,6 +58,7 @@ with engine_loading():
         show_flash,
         table_height,
         text_column_width,
+        theme_type,
         training_now_text,
         watch,
     )
@@ -226,10 +227,7 @@ table["parent_step"] = [("" if pd.isna(v) else str(int(v))) for v in table["pare
 # the 4.5:1 WCAG AA asks of text), the faintest column and the one that names the runs; black, faded so,
 # is drawn at (102, 102, 102), 5.7:1 (and white on the dark theme's background)
 # (a Styler costs about 0.1 s a thousand rows at every draw: past `STYLED_ROWS` the ids stay as drawn)
-# (the tab's theme is known from a page's second run on; on its first, the server's: --theme.base dark drew
-# black ids on the dark background until the first click)
-theme = st.context.theme.type or st.get_option("theme.base")
-run_text = "#ffffff" if theme == "dark" else "#000000"
+run_text = "#ffffff" if theme_type() == "dark" else "#000000"
 styled = table.style.map(lambda _: f"color: {run_text}", subset=["run_id"])
 # Ticks are kept by run, not by row: Streamlit keeps a table's ticked row positions when its rows change,
 # so a run made or deleted (then "Refresh the list") moved every tick onto another run, and the Compare

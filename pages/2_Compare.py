@@ -46,6 +46,7 @@ with engine_loading():
         steady_select_slider,
         table_height,
         text_column_width,
+        theme_type,
     )
     from ui.live_chart import chart_grid_style, chart_key, live_chart
 
@@ -266,7 +267,7 @@ run_width = run_column_width(summary["run"].tolist(), least=80)  # (a default id
 newest_help = (
     "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
 )
-theme = st.context.theme.type or st.get_option("theme.base")  # (the server's on a tab's first run)
+theme = theme_type()
 st.dataframe(
     summary.style.apply(lambda runs: [charts.run_cell_style(colors[r], theme) for r in runs], subset=["run"]),
     key="cmp_summary",

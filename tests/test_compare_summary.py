@@ -140,6 +140,28 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     assert run_cell_style(colors["first"]) != run_cell_style(colors["second"])
 
 
+def test_on_the_dark_theme_the_summary_cells_are_drawn_for_it_from_the_first_run(runs_root):
+    """The tab says its theme from a page's second run on: on the first, the server's (--theme.base dark)."""
+    from streamlit import config
+
+    finished(runs_root, "first", steps=20, eval_every=10)
+    finished(runs_root, "second", steps=20, eval_every=10, seed=1)
+    before = config.get_option("theme.base")
+    config.set_option("theme.base", "dark")
+    try:
+        at = AppTest.from_file(str(APP_DIR / "pages/2_Compare.py"), default_timeout=TIMEOUT)
+        at.query_params["runs"] = "first,second"
+        at.run()
+    finally:
+        config.set_option("theme.base", before)
+    assert not at.exception
+    colors = {run_id: color for run_id, (color, _) in at.session_state["cmp_styles"].items()}
+    styles = at.dataframe[0].proto.arrow_data.styler.styles
+    for row, run_id in enumerate(["first", "second"]):
+        assert f"_row{row}_col0 {{ {run_cell_style(colors[run_id], 'dark')} }}" in styles, styles
+    assert "color: #ffffff" in run_cell_style(colors["first"], "dark")
+
+
 @pytest.mark.parametrize("theme", ["light", "dark"])
 def test_a_runs_cell_reads_at_aa_faded_as_a_pinned_column_draws_it_and_shows_its_colour(theme):
     """Run ids in their lines' colours (darkened to 4.5:1 on white) were drawn faded by the pinned column:

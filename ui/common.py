@@ -716,6 +716,13 @@ TABLE_HEADER_PX = 37
 TABLE_ROW_PX = 35
 
 
+def theme_type() -> str:
+    """"light" or "dark": the tab's theme (`st.context.theme`), or, on a page's first run, before the tab
+    has said it, the server's (``theme.base``, .streamlit/config.toml's "light" unless started with
+    --theme.base dark): text drawn for the wrong one was black on the dark background until a click."""
+    return st.context.theme.type or st.get_option("theme.base") or "light"
+
+
 def table_height(rows: int, most: int, row_px: int = TABLE_ROW_PX) -> int:
     """Pixels of an st.dataframe that show ``rows`` rows whole, ``most`` at most (more scroll inside it;
     Streamlit's default shows ten), each ``row_px`` tall (its ``row_height``)."""
