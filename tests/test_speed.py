@@ -171,6 +171,18 @@ def test_the_time_left_is_read_from_a_steady_rate(seed):
     assert np.ptp(ends) < 0.6 * np.ptp(window_ends)
 
 
+def test_the_time_left_waits_for_the_runs_first_steps():
+    """A 200-step loop said "about 2 min 8 s left" at step 5 (its slow first steps) and took 25 s."""
+    from gan_core.speed import ETA_MIN_STEPS
+
+    meter = StepRate()
+    meter.update(3.8, 5.0)  # 1.3 steps/s so far
+    assert meter.steady_rate == pytest.approx(5 / 3.8) and meter.seconds_left(5, 200) is None
+    meter.update(5.7, float(ETA_MIN_STEPS))  # then 8 steps/s
+    assert 1.0 < meter.steady_rate < 8.0
+    assert meter.seconds_left(ETA_MIN_STEPS, 200) == pytest.approx((200 - ETA_MIN_STEPS) / meter.steady_rate)
+
+
 def test_the_steady_rate_follows_a_lasting_change_and_starts_from_the_runs_average():
     meter = StepRate(time_constant=30.0)
     assert meter.steady_rate is None and meter.seconds_left(0, 100) is None
