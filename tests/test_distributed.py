@@ -486,17 +486,23 @@ def test_tracking_api_under_ddp_averages_over_ranks_and_stops_every_rank_togethe
     assert job["step"].tolist() == [0] and job["fields"].iloc[0]["world_size"] == 2
 
 
-def _tracked_rank_diverges(rank: int, port: int, root: str) -> None:
-    """A user's own DDP loop, tracked, whose rank 1 alone passes a NaN g_loss at step 5: the job's row is
-    not finite, rank 0's run diverges there, and every rank ends with its reason and status."""
-    import gan_core.track as track
-
+def _linear_critic_job(rank: int, port: int) -> tuple[torch.nn.Module, torch.optim.Optimizer]:
+    """Rank ``rank`` of a two-process gloo job, with a one-layer D in DDP and its SGD: the smallest loop
+    whose ranks meet in collectives."""
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
     torch.set_num_threads(1)
     dist.init_process_group("gloo", rank=rank, world_size=2)
     torch.manual_seed(0)
     D = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
-    opt_d = torch.optim.SGD(D.parameters(), 1e-2)
+    return D, torch.optim.SGD(D.parameters(), 1e-2)
+
+
+def _tracked_rank_diverges(rank: int, port: int, root: str) -> None:
+    """A user's own DDP loop, tracked, whose rank 1 alone passes a NaN g_loss at step 5: the job's row is
+    not finite, rank 0's run diverges there, and every rank ends with its reason and status."""
+    import gan_core.track as track
+
+    D, opt_d = _linear_critic_job(rank, port)
     run = track.init("nan-job", root=root, loss="nonsaturating")
     for step in range(1, MAX_TRACKED_STEPS + 1):
         real_logits, fake_logits = D(torch.randn(8, 2) + 2), D(torch.randn(8, 2))
@@ -533,12 +539,7 @@ def _tracked_rank_fails(rank: int, port: int, root: str, before_g_step: bool = F
     its `g_step`, in the collective that averages the step's values)."""
     import gan_core.track as track
 
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=2)
-    torch.manual_seed(0)
-    D = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
-    opt_d = torch.optim.SGD(D.parameters(), 1e-2)
+    D, opt_d = _linear_critic_job(rank, port)
     with track.init("broken", root=root, loss="nonsaturating") as run:
         for step in range(1, MAX_TRACKED_STEPS + 1):
             if rank == 1 and step == 5 and not before_g_step:

@@ -17,6 +17,7 @@ import pytest
 from playwright.sync_api import Page
 
 from gan_core import charts
+from tests.test_class_shares import record
 from ui import live_chart
 from ui.common import line_swatch
 
@@ -70,16 +71,8 @@ def read_aloud(page: Page, *figures: Mapping[str, Any] | Any) -> list[str]:
 
 
 def shares(**overrides: Any) -> dict[str, Any]:
-    """A ``class_shares`` record (`RunView.class_shares`): classes 2 and 4 under-represented."""
-    record = {
-        "step": 500,
-        "per": "class",
-        "names": [str(c) for c in range(10)],
-        "share": [0.12, 0.11, 0.0, 0.13, 0.04, 0.1, 0.12, 0.14, 0.12, 0.12],
-        "real_share": [0.1] * 10,
-        "fidelity": None,
-    }
-    return {**record, **overrides}
+    """A ``class_shares`` record (`RunView.class_shares`) at step 500: classes 2 and 4 under-represented."""
+    return record(**{"step": 500, **overrides})
 
 
 # a conditional G's fidelity per class asked for (mean 0.84)
