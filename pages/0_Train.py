@@ -763,7 +763,12 @@ def status_line(view: RunView) -> None:
                 "healthy": (st.success, ":material/check_circle:"),
                 "watch": (st.info, ":material/visibility:"),
             }.get(info.severity, (st.warning, ":material/warning:"))
-            show(f"**{name}** — {info.explanation} *Suggestion:* {info.suggestion_for(view.loss)}", icon=icon)
+            # (a run that has ended: the flags it ended with, not a contest going on: "while G still learns")
+            when = " (up when the run ended)" if view.status in ENDED else ""
+            show(
+                f"**{name}**{when} — {info.explanation} *Suggestion:* {info.suggestion_for(view.loss)}",
+                icon=icon,
+            )
 
 
 # The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the

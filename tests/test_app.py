@@ -598,7 +598,8 @@ def test_flags_show_as_a_banner_with_a_suggestion_and_on_the_runs_page(runs_root
     at.session_state["run_id"] = "flagged"
     at.run()
     (banner,) = [w.value for w in at.warning]
-    assert banner.startswith("**d_overpowers** — D tells real from fake almost perfectly")
+    # (the run has finished: the flags it ended with)
+    assert banner.startswith("**d_overpowers** (up when the run ended) — D tells real from fake almost")
     assert "*Suggestion:* Lower lr_d or d_steps" in banner
     at.switch_page("pages/1_Runs.py").run()
     row = at.dataframe[0].value.set_index("run_id").loc["flagged"]

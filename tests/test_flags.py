@@ -563,6 +563,7 @@ def test_the_train_views_banner_suggests_for_the_runs_loss(runs_root):
     at.session_state["run_id"] = "critic"
     at.run()
     (banner,) = [w.value for w in at.info if w.value.startswith("**d_leads**")]
+    assert banner.startswith("**d_leads** (up when the run ended) — D is clearly ahead")  # (finished)
     assert f"*Suggestion:* {FLAGS['d_leads'].suggestion_for(LOSSES['wgan-gp'])}" in banner
     assert "gp_weight" in banner and "label smoothing" not in banner
 

@@ -717,9 +717,9 @@ TABLE_ROW_PX = 35
 
 
 def theme_type() -> str:
-    """"light" or "dark": the tab's theme (`st.context.theme`), or, on a page's first run, before the tab
-    has said it, the server's (``theme.base``, .streamlit/config.toml's "light" unless started with
-    --theme.base dark): text drawn for the wrong one was black on the dark background until a click."""
+    """The theme, "light" or "dark": the tab's (`st.context.theme`), or, on a page's first run, before
+    the tab has said it, the server's (``theme.base``, .streamlit/config.toml's "light" unless started
+    with --theme.base dark): text drawn for the wrong one was black on the dark background until a click."""
     return st.context.theme.type or st.get_option("theme.base") or "light"
 
 
