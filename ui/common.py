@@ -826,7 +826,8 @@ def filter_runs(rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     if not words:
         return list(rows)
 
-    def haystack(row: Mapping[str, Any]) -> str:
-        return " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
+    def holds(row: Mapping[str, Any]) -> bool:
+        haystack = " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
+        return all(word in haystack for word in words)
 
-    return [row for row in rows if all(word in haystack(row) for word in words)]
+    return [row for row in rows if holds(row)]

@@ -62,6 +62,12 @@ LOGIT_LOSS_TOLERANCE = 1e-4
 _REAL, _FAKE, _TOTAL = 0, 1, 2
 
 
+def _sigmoid_of_unit(value: float) -> bool:
+    """Whether ``value`` (a row's d_real or d_fake: the mean of sigmoid over the values passed) is one that
+    values in [0, 1] give: within [0.5, sigmoid(1)], give or take float32's rounding."""
+    return 0.5 - PROBABILITY_SLACK <= value <= SIGMOID_OF_ONE + PROBABILITY_SLACK
+
+
 @dataclass(frozen=True)
 class Finding:
     """One check's verdict: its name (``check``, the event's field), the step of the row it decided at,
@@ -177,8 +183,7 @@ class RowChecks:
         d_real, d_fake = record.get("d_real", math.nan), record.get("d_fake", math.nan)
         if not all(math.isfinite(v) for v in (acc_real, acc_fake, d_real, d_fake)):
             return []  # a row with no D measures (a rank without an update): not judged
-        high = SIGMOID_OF_ONE + PROBABILITY_SLACK
-        if not (acc_real == 1 and acc_fake == 0 and 0.5 <= d_real <= high and 0.5 <= d_fake <= high):
+        if not (acc_real == 1 and acc_fake == 0 and _sigmoid_of_unit(d_real) and _sigmoid_of_unit(d_fake)):
             self._probabilities = False  # a D that is not all sigmoid outputs: no more to see
             return []
         self._probability_rows += 1
@@ -233,10 +238,9 @@ class RowChecks:
         sigmoid of the values passed) is outside [0.5, sigmoid(1)]: values in [0, 1] cannot give it, so
         they were logits (a young D's, all in (0, 1) until then)."""
         said = self._probabilities_said
-        high = SIGMOID_OF_ONE + PROBABILITY_SLACK
         for name in ("d_real", "d_fake"):
             value = record.get(name, math.nan)
-            if math.isfinite(value) and not (0.5 - PROBABILITY_SLACK <= value <= high):
+            if math.isfinite(value) and not _sigmoid_of_unit(value):
                 self._probabilities_said = None
                 step = int(record["step"])
                 which = (

@@ -318,20 +318,16 @@ def _config_number(value: Any) -> Any:
     so that Compare diffs and sorts it as a number; any other value as given (what JSON cannot hold is
     written as its text)."""
     if isinstance(value, Tensor) and value.numel() == 1 and value.dtype is not torch.bool:
-        number = value.item()
-        if isinstance(number, float) and value.dtype in _SHORT_FLOATS:  # as written: 0.1, not 0.100000001
-            return float(str(_SHORT_FLOATS[value.dtype](number)))
-        return number
+        # as the numpy number of its dtype (bfloat16, which numpy lacks, through float32: exact)
+        value = value.detach().reshape(()).cpu()
+        value = (value.float() if value.dtype is torch.bfloat16 else value).numpy()[()]
     if isinstance(value, np.floating) and value.dtype.itemsize < 8:
-        return float(str(value))  # numpy prints a float32 or half at its shortest exact digits
+        # numpy prints a float32 or half at its shortest exact digits: 0.1, where .item() gives the
+        # 0.10000000149011612 float32 holds, a value no one wrote
+        return float(str(value))
     if isinstance(value, np.generic) and not isinstance(value, np.bool_):
         return value.item()
     return value
-
-
-# A float tensor narrower than float64, as numpy prints it shortest (bfloat16 through float32, which holds
-# every bfloat16 exactly): torch.tensor(0.1).item() is 0.10000000149011612, a value no one wrote
-_SHORT_FLOATS = {torch.float32: np.float32, torch.bfloat16: np.float32, torch.float16: np.float16}
 
 
 def _checked_metrics(metrics: Any, call: str) -> dict[str, Tensor | float]:
