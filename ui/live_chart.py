@@ -331,7 +331,7 @@ function axisOf(full, ref, letter) {
 // An axis' title as the figure gives it ("" for none: plotly.js's full layout has a placeholder there,
 // "Click to enter X axis title")
 function axisTitle(layout, ref, letter) {
-  const title = (layout[`${letter}axis${String(ref || letter).slice(1)}`] || {}).title;
+  const title = axisOf(layout, ref, letter).title;
   return plainText(String((typeof title === "string" ? title : title && title.text) || ""));
 }
 
