@@ -767,13 +767,13 @@ class TrackedRun:
         raised = [f.get("flag") for k, f in zip(kinds, fields) if k == "flag" and isinstance(f, dict)]
         self._baseline_recorded = "baseline" in kinds
         # a probabilities finding not withdrawn: watched on, so that a row proving them logits withdraws it
-        steps = events["step"].tolist() if "step" in events.columns else [None] * len(kinds)
+        steps = events["step"].tolist() if "step" in events.columns else [0] * len(kinds)  # (whole numbers)
         said = [
             (step, f) for k, f, step in zip(kinds, fields, steps, strict=True)
             if k == "warning" and isinstance(f, dict) and f.get("check") == "probabilities"
         ]  # fmt: skip
         if said and said[-1][1].get("withdrawn") is None and self._row_checks is not None:
-            self._row_checks.said_before(int(said[-1][0] or 0))
+            self._row_checks.said_before(int(said[-1][0]))
         if frame.empty:
             return
         last = frame.iloc[-1]  # (the reader's numeric columns hold numbers or NaN, "flags" text)
