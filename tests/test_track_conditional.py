@@ -183,3 +183,81 @@ def test_a_conditional_grids_rows_are_labelled_with_their_classes(tmp_path, digi
         assert registry.view(runner.run_id).grid_classes == [str(c) for c in range(10)]
     finally:
         registry.stop_all()
+
+
+def test_a_conditional_runs_real_grid_is_a_row_per_class_as_gs(tmp_path, digits):
+    """A review: the real grid beside a tracked conditional run's G grid was 64 random digits, unlabelled,
+    though the README says it is laid out as G's, a row of real images of each class."""
+    from gan_core.registry import RunRegistry
+
+    real, labels = digits
+    track.init("cond", root=tmp_path, real=real, real_labels=labels, n_classes=10).finish()
+    track.init("plain", root=tmp_path, real=real).finish()
+    registry = RunRegistry(tmp_path)
+    shown = registry.view("cond").real_view()
+    assert shown["grid"].shape == (10 * 9 + 1, GRID_COLUMNS * 9 + 1, 3)
+    assert shown["labels"].tolist() == [c for c in range(10) for _ in range(GRID_COLUMNS)]
+    assert "labels" not in registry.view("plain").real_view()  # unconditional: the 8 x 8 square as before
+    assert registry.view("plain").real_view()["grid"].shape == (73, 73, 3)
+
+
+def test_snapshot_labels_need_noise_and_may_be_numpy_as_inits(tmp_path, digits):
+    """A review: snapshot(labels=...) without noise drew the watched grid, the labels dropped unsaid; numpy
+    classes, taken by init's real_labels, were refused by snapshot."""
+    import numpy as np
+
+    real, labels = digits
+    G = Prototypes(real, labels, varied=False)
+    run = track.init("cond", root=tmp_path, real=real[:64], n_classes=10)
+    run.watch(G, torch.randn(8, 8))
+    with pytest.raises(track.TrackingError, match=r"without noise: .* allowed: snapshot\(G, noise, labels"):
+        run.snapshot(labels=torch.full((80,), 3))
+    run.step = 1  # (a later step's picture: the one at step 0 is the watched one)
+    run.snapshot(G, torch.randn(16, 8), labels=np.full(16, 3))
+    run.finish()
+    folder = RunDir.open(tmp_path, "cond")
+    steps = folder.snapshot_steps()
+    assert [step for step, _ in steps] == [0, 1]
+    picture = folder.load_snapshot(steps[-1][1])
+    assert picture["labels"].tolist() == [3] * 16
+    with pytest.raises(track.TrackingError, match=r"labels of ndarray are invalid: allowed a \(N,\) integer"):
+        track.init("again", root=tmp_path, real=real[:64], n_classes=10).watch(G, torch.randn(8, 8)).snapshot(
+            G, torch.randn(16, 8), labels=np.full(16, 3.0)
+        )
+
+
+class ConditionalPointsG(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(8, 2)
+
+    def forward(self, z, labels):
+        return z[:, :2] + self.embed(labels)
+
+
+class ConditionalPointsD(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear, self.embed = nn.Linear(2, 1), nn.Embedding(8, 2)
+
+    def forward(self, x, y):
+        return self.linear(x).flatten() + (self.embed(y) * x).sum(1)
+
+
+def test_a_conditional_d_on_points_is_said_as_ds_failure_not_gs(tmp_path):
+    """A review: watch(G, noise, D=a projection D) on 2D points said G(noise, labels) failed, naming G's
+    noise; the heatmap had called D(x) without labels."""
+    points = torch.randn(256, 2)
+    classes = torch.randint(0, 8, (256,))
+    run = track.init("pts", root=tmp_path, real=points, real_labels=classes, n_classes=8)
+    with pytest.raises(track.TrackingError, match=r"watch: D failed on the 2D view's points") as said:
+        run.watch(ConditionalPointsG(), torch.randn(16, 2), D=ConditionalPointsD())
+    assert "missing 1 required positional argument" in str(said.value) and "D=None" in str(said.value)
+    assert "G(noise, labels) (labels" not in str(said.value)
+    run.watch(ConditionalPointsG(), torch.randn(16, 2))  # without D: G's points, as the message offers
+    run.finish()
+    # a G that fails is still said as G's, D given or not
+    run = track.init("pts2", root=tmp_path, real=points, real_labels=classes, n_classes=8)
+    with pytest.raises(track.TrackingError, match=r"the snapshot G\(noise, labels\)"):
+        run.watch(ConditionalPointsG(), torch.randn(16, 5, 3), D=ConditionalPointsD())
+    run.finish()

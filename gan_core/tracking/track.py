@@ -697,7 +697,9 @@ class TrackedRun:
         if existing and existing != self.columns:
             self._set_columns(existing)
         if self._real is not None and meta.data_kind in ("points", "images"):
-            self.run_dir.save_snapshot("real", real_view(self._real, meta.data_kind, seed))
+            # a conditional run's given classes lay it out as G's grid, a row per class (`real_view`)
+            view = real_view(self._real, meta.data_kind, seed, self._real_labels, meta.n_classes)
+            self.run_dir.save_snapshot("real", view)
         self._baseline_recorded = False  # the feature spaces' baselines are in events.csv
         if self.step or replaced:  # a folder continued (resume=True): its rows go on from the last one
             self._resume_monitor()
@@ -830,6 +832,13 @@ class TrackedRun:
         except TrackingError as exc:  # G ran, but its output cannot be drawn (`_output_problem`)
             raise TrackingError(f"watch: {exc}") from None
         except Exception as exc:
+            if D is not None and self._d_failed(G, fixed_noise, bounds, labels):
+                raise TrackingError(
+                    f"watch: D failed on the 2D view's points (D's heatmap over the data's window, and G's "
+                    f"points), called D(x) with x (N, 2) and no labels: {type(exc).__name__}: {exc}; "
+                    "allowed: a D that takes D(x) alone (a conditional D whose labels default), or D=None "
+                    "(G's points without D's heatmap)"
+                ) from exc
             and_d = ", whose output D takes" if D is not None else ""
             call, grid = "G(fixed_noise)", ""
             if labels is not None:
@@ -861,6 +870,15 @@ class TrackedRun:
             for sink in self.sinks:
                 sink.log_snapshot(self.step, view)
         return self
+
+    def _d_failed(self, G: torch.nn.Module, noise: Tensor, bounds: Any, labels: Tensor | None) -> bool:
+        """Whether a view that failed with D is drawn without it: D's failure, not G's (for `watch`'s
+        message: a conditional D called D(x) by the heatmap was said as G failing on its noise)."""
+        try:
+            self._view(G, noise, None, bounds, labels)
+        except Exception:
+            return False
+        return True
 
     @_refusable
     def d_step(
@@ -1423,8 +1441,9 @@ class TrackedRun:
     ) -> None:
         """Save what ``G`` (default: the watched one) makes of ``noise`` (default: the watched fixed noise;
         for a class-conditional run its grid, one row per class) at the current step, as the Train view
-        shows it; ``labels`` ((N,) int64) the classes a conditional G is asked for with ``noise``.
-        `TrackingError` without a G and noise, a conditional run's noise without labels, labels that are
+        shows it; ``labels`` ((N,) int64, a tensor or a numpy integer array) the classes a conditional G is
+        asked for with ``noise``. `TrackingError` without a G and noise, a conditional run's noise without
+        labels, labels without noise (the watched grid has its own classes), labels that are
         not (N,) integer classes in 0..n_classes-1 (or any labels for an unconditional run), a G whose
         output no snapshot can draw (see `watch`), a G that fails on ``noise`` (its error, torch's, is the
         `TrackingError`'s cause and is quoted in it), or after `finish`.
@@ -1433,6 +1452,14 @@ class TrackedRun:
         call's picture is the one kept, whichever came first, and a `TrackingWarning` says once that the
         watched series has a picture of other noise there."""
         self._check_open()
+        if labels is not None and noise is None:  # the watched grid's own classes would be drawn instead
+            raise TrackingError(
+                "snapshot(labels=...) without noise: labels are the classes asked of G with your noise, one "
+                "per noise row; allowed: snapshot(G, noise, labels=...), or snapshot() for the watched grid "
+                "(a row per class)"
+            )
+        if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.integer):
+            labels = torch.as_tensor(labels)  # numpy classes, taken as init's real_labels takes them
         if noise is not None:
             if not isinstance(noise, Tensor) or noise.dim() < 2:
                 shape = tuple(noise.shape) if isinstance(noise, Tensor) else type(noise).__name__
