@@ -653,6 +653,7 @@ else:  # a user's own run: where it came from, and their hyperparameters as a ta
         f"Recorded by **{literal(meta.source)}** · loss **{literal(meta.loss or 'unknown')}** · data "
         f"**{literal(meta.dataset or meta.data_kind)}**"
         + (f" · model **{literal(meta.model)}**" if meta.model else "")
+        + (f" · conditional, **{meta.n_classes}** classes" if meta.n_classes else "")
         + ". Resume and branching here are for runs the dashboard trains; "
         + (how[0] if how else "this run goes on only in its own loop.")
     )

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+import torch
 from streamlit.proto.LabelVisibility_pb2 import LabelVisibility
 from streamlit.testing.v1 import AppTest
 
@@ -555,3 +556,13 @@ def test_run_ids_are_drawn_in_the_servers_theme_on_the_pages_first_run(runs_root
         config.set_option("theme.base", before)
     styles = at.dataframe[0].proto.arrow_data.styler.styles
     assert styles.count(f"{{ color: {color} }}") == 1 and "col0" in styles, styles
+
+
+def test_a_conditional_run_of_the_users_own_loop_says_its_classes(runs_root):
+    """A review: the Train view said "conditional, 10 classes" of a run the Runs page summed up without."""
+    track.init("cond", root=runs_root, real=torch.randn(64, 1, 8, 8), n_classes=10).finish()
+    track.init("plain", root=runs_root, real=torch.randn(64, 1, 8, 8)).finish()
+    for run_id, said in (("cond", True), ("plain", False)):
+        at = runs_page_at(run_id)
+        (line,) = [m.value for m in at.markdown if m.value.startswith("Recorded by")]
+        assert ("· conditional, **10** classes." in line) is said, line
