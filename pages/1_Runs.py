@@ -17,6 +17,7 @@ st.set_page_config(page_title="GAN dashboard — Runs", page_icon="⚔️", layo
 
 with engine_loading():
     from gan_core.app import (
+        ABSENT,
         DEVICE_CHOICES,
         HEADLINE_QUALITY,
         MUTABLE_FIELDS,
@@ -246,6 +247,7 @@ picked = st.dataframe(
     styled if len(table) <= STYLED_ROWS else table,
     key=f"runs_table-{generation}" if generation else "runs_table",
     hide_index=True,
+    placeholder=ABSENT,  # "—" for a run not evaluated yet (Streamlit's default says "None")
     on_select="rerun",
     selection_default={"selection": {"rows": kept_ticks}} if kept_ticks else None,
     # ticked rows: the last one ticked is the run shown below; two or more are compared with one click
@@ -300,7 +302,7 @@ picked = st.dataframe(
             format="%.4g",
             width=70,
             help="its value at that evaluation (lower is better for fid, fd_cls and grid_js; higher for "
-            "the others); a click on the header sorts the runs by it; None: no evaluation yet",
+            f"the others); a click on the header sorts the runs by it; {ABSENT}: no evaluation yet",
         ),
         "quality_step": st.column_config.NumberColumn(
             "@ step", format="localized", width=65, help="the step of that evaluation"

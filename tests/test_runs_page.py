@@ -12,6 +12,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import torch
 from streamlit.proto.LabelVisibility_pb2 import LabelVisibility
@@ -566,3 +567,12 @@ def test_a_conditional_run_of_the_users_own_loop_says_its_classes(runs_root):
         at = runs_page_at(run_id)
         (line,) = [m.value for m in at.markdown if m.value.startswith("Recorded by")]
         assert ("· conditional, **10** classes." in line) is said, line
+
+
+def test_a_run_not_evaluated_yet_shows_a_dash_not_none(runs_root):
+    """A review: the quality "value" and "@ step" cells of a run not evaluated yet read "None"."""
+    track.init("fresh", root=runs_root, real=torch.randn(64, 1, 8, 8)).finish()
+    table = runs_page().dataframe(key="runs_table")
+    (row,) = table.value.to_dict("records")
+    assert row["quality"] == "" and pd.isna(row["quality_value"]) and pd.isna(row["quality_step"])
+    assert table.proto.placeholder == "—"
