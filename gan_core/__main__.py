@@ -625,10 +625,17 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         file=sys.stderr,
         dynamic_ncols=True,
     )
+    said = runner.status  # a Pause or Resume from the dashboard is said in the terminal as it comes
+    paused_at = runner.current_step
     try:
         # Poll a few times a second: waking on every step would steal the GIL from training.
         while not runner.wait(timeout=0.25):
             _update_bar(bar, runner)
+            if runner.status != said and runner.status in ("running", "paused"):
+                said = runner.status
+                if said == "paused":  # (seen up to 0.25 s late: a resumed run has trained on since)
+                    paused_at = runner.current_step
+                bar.write(_paused_or_resumed(runner, paused_at), file=sys.stderr)
         _update_bar(bar, runner)
     finally:
         bar.close()
@@ -638,15 +645,41 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         print(f"error: run failed: {runner.error}", file=sys.stderr)
         print(runner.run_dir.path)
         return 1
-    if interrupted and runner.status == "stopped":  # said, or it reads like a run that finished
-        how = "Ctrl-C" if interrupted == signal.SIGINT else signal.Signals(interrupted).name
+    if runner.status == "stopped":  # said, or it reads like a run that finished
+        if interrupted:
+            how = " (Ctrl-C)" if interrupted == signal.SIGINT else f" ({signal.Signals(interrupted).name})"
+        elif runner.file_command is not None and runner.file_command[0] == "stop":
+            how = f" (Stop {_command_source(runner.file_command[1])})"
+        else:  # another rank of the job asked
+            how = ""
         print(
-            f"stopped at step {runner.current_step} ({how}); continue with: python -m gan_core train "
+            f"stopped at step {runner.current_step}{how}; continue with: python -m gan_core train "
             f"--resume {shlex.quote(str(runner.run_dir.path))}",
             file=sys.stderr,
         )
     print(runner.run_dir.path)
-    return 128 + interrupted if interrupted else 0  # 130 after Ctrl-C, 143 after SIGTERM
+    # 130 after Ctrl-C, 143 after SIGTERM; 0 after a Stop asked for (the dashboard's: the other ranks of a
+    # torchrun job end with 0 too, and torchrun reports no failure)
+    return 128 + interrupted if interrupted else 0
+
+
+def _command_source(source: str) -> str:
+    """Where a command came from, for the terminal: "from the dashboard", or the command file's own word,
+    quoted (text from a file: control characters escaped)."""
+    return "from the dashboard" if source == "dashboard" else f"from {source!r}"
+
+
+def _paused_or_resumed(runner: Runner, paused_at: int) -> str:
+    """The line a Pause or Resume of the run (from its command file: the dashboard's buttons) gets in the
+    terminal, above the progress bar, which stands still while paused; ``paused_at``: the step it paused
+    at, where it resumed from."""
+    source = f" {_command_source(runner.file_command[1])}" if runner.file_command is not None else ""
+    if runner.status == "paused":
+        return (
+            f"paused at step {paused_at}{source}: Resume there to go on, or Ctrl-C here to stop "
+            "(checkpoint and files flushed)"
+        )
+    return f"resumed at step {paused_at}{source}"
 
 
 def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) -> Runner:
@@ -1158,7 +1191,7 @@ def evaluate_samples(
             metrics.update(split.measure(torch.from_numpy(fake)))
             metrics["baseline"] = split.baselines
             metrics["feature_rows"] = {"real": split.rows, "generated": min(len(fake), split.rows)}
-    for name in ("modes_covered", "classes_covered"):  # counts: 8, not 8.0
+    for name in COUNT_METRICS:  # counts: 8, not 8.0
         if name in metrics:
             metrics[name] = int(metrics[name])
     # NaN (e.g. diversity against a one-image folder) is not JSON: print null
@@ -1254,9 +1287,13 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+COUNT_METRICS = ("modes_covered", "classes_covered")  # quality metrics that count: printed as integers
+
+
 def runs_json(rows: list[dict[str, Any]]) -> str:
     """`run_listing`'s rows as JSON for programs: the flags as lists of names (the Runs page's text joins
-    them with ", "), a row's step and other whole-number columns (``d_steps``) as integers."""
+    them with ", "), a row's step and other whole-number columns (``d_steps``) as integers, and so the
+    counts of its latest evaluation (`COUNT_METRICS`)."""
     out = []
     for row in rows:
         row = dict(row)
@@ -1267,6 +1304,12 @@ def runs_json(rows: list[dict[str, Any]]) -> str:
             if isinstance(last.get(key), float) and last[key].is_integer():
                 last[key] = int(last[key])
         row["last"] = last
+        evaluated = dict(row.get("last_eval") or {})
+        for key in COUNT_METRICS:  # counts: 8, as evaluate prints them, not 8.0
+            if isinstance(evaluated.get(key), float) and evaluated[key].is_integer():
+                evaluated[key] = int(evaluated[key])
+        if row.get("last_eval") is not None:
+            row["last_eval"] = evaluated
         out.append(row)
     return json.dumps(out, indent=1, default=str)
 

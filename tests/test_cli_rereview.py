@@ -91,6 +91,48 @@ def test_a_stopped_cli_run_says_where_it_stopped_and_how_to_go_on(tmp_path, sign
     assert Path(out.strip().splitlines()[-1]) == path
 
 
+def test_a_pause_resume_and_stop_from_the_dashboard_are_said_in_the_terminal(tmp_path):
+    """A review: Stop from the dashboard ended a CLI run with only its folder printed, as one that finished
+    its steps; a Pause froze the progress bar without a word."""
+    import time
+
+    from gan_core.tracking.commands import send_command
+
+    root = tmp_path / "runs"
+    proc = start_cli(root, "asked")
+    folder = root / "asked"
+    wait_for_rows(proc, folder / "metrics.csv", 3)
+
+    def reaches(status):
+        deadline = time.monotonic() + TIMEOUT
+        while RunDir.open(root, "asked").read_status().get("status") != status:
+            assert proc.poll() is None and time.monotonic() < deadline, status
+            time.sleep(0.05)
+
+    send_command(folder, "pause", source="dashboard")
+    reaches("paused")
+    paused_at = RunDir.open(root, "asked").read_status()["step"]
+    send_command(folder, "resume", source="dashboard")
+    reaches("running")
+    send_command(folder, "stop", source="my sweep")  # another program, by its own name
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert proc.returncode == 0, err
+    lines = [line.strip() for line in err.splitlines() if line.strip()]
+    said = [line for line in lines if line.startswith(("paused at", "resumed at", "stopped at"))]
+    step = RunDir.open(root, "asked").read_status()["step"]
+    path = shlex.quote(str(folder.resolve()))
+    assert said[0] == (
+        f"paused at step {paused_at} from the dashboard: Resume there to go on, or Ctrl-C here to stop "
+        "(checkpoint and files flushed)"
+    )
+    assert said[1] == f"resumed at step {paused_at} from the dashboard"
+    assert said[2:] == [
+        f"stopped at step {step} (Stop from 'my sweep'); continue with: python -m gan_core train "
+        f"--resume {path}"
+    ]
+    assert step >= paused_at and Path(out.strip().splitlines()[-1]) == folder.resolve()
+
+
 @pytest.fixture
 def ring8(tmp_path, cli, monkeypatch):
     """Run 'ring8' (4 steps, checkpoints at 2 and 4) in $GAN_DASHBOARD_RUNS = tmp/runs; working in tmp."""
@@ -351,3 +393,18 @@ def test_a_preset_trained_on_other_data_is_named_after_that_data(tmp_path, cli):
     res = cli("train", "--preset", "healthy-ring8", "--steps", "1", "--out", str(tmp_path / "own"), *TINY)
     assert res.returncode == 0, res.stderr
     assert [p.name for p in (tmp_path / "own").iterdir()][0].startswith("healthy-ring8-")
+
+
+def test_runs_json_gives_the_latest_evaluations_counts_as_integers():
+    """A review: ``runs --json`` said ``"modes_covered": 8.0`` where ``evaluate`` prints 8."""
+    evaluated = {"modes_covered": 8.0, "hq_pct": 91.0}
+    rows = [
+        {"run_id": "a", "flags": "", "last": {"step": 5.0}, "last_eval": evaluated},
+        {"run_id": "b", "flags": "", "last": {}, "last_eval": None},
+    ]
+    text = cli_module.runs_json(rows)
+    assert '"modes_covered": 8,' in text and '"hq_pct": 91.0' in text
+    listed = json.loads(text)
+    assert listed[0]["last_eval"] == {"modes_covered": 8, "hq_pct": 91.0}
+    assert listed[1]["last_eval"] is None
+    assert evaluated["modes_covered"] == 8.0  # (the rows given are left as they were)
