@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -278,13 +279,16 @@ def test_bad_calls_get_one_clear_message(tmp_path):
 def test_pause_resume_and_stop_from_the_dashboard_reach_the_loop(tmp_path):
     gan = ToyGAN()
     run = track.init("ctl", root=tmp_path)
-    errors = []
+    errors, said = [], []
 
     def loop():
         try:
-            while not run.should_stop:
-                gan.step(run)
-            run.finish()
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                while not run.should_stop:
+                    gan.step(run)
+                run.finish()
+            said.extend(str(w.message) for w in caught if issubclass(w.category, track.TrackingWarning))
         except Exception as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -316,6 +320,12 @@ def test_pause_resume_and_stop_from_the_dashboard_reach_the_loop(tmp_path):
     assert commands == ["pause", "resume", "stop"]
     statuses = events.loc[events["kind"] == "status", "detail"].tolist()
     assert statuses == ["running", "paused", "running", "stopped"]
+    # the script's terminal is told why its loop waits (a review: it seemed to hang without a word)
+    paused_at = int(events.loc[events["kind"] == "status", "step"].tolist()[1])
+    assert said == [
+        f"run 'ctl' paused at step {paused_at} by 'script': the loop waits in g_step until Resume there "
+        "(Stop ends it: should_stop becomes True)"
+    ]
 
 
 def test_a_command_to_a_folder_that_is_no_run_is_refused(tmp_path):

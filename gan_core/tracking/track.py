@@ -1920,6 +1920,12 @@ class TrackedRun:
             if command == "pause" and self.status == "running":
                 self.flush()  # the dashboard shows every trained step while the run is paused
                 self._set_status("paused")
+                # said in the script's terminal, where the loop would seem to hang without a word
+                asker = "the dashboard" if source == "dashboard" else repr(source)
+                warn_user(
+                    f"run {self.run_id!r} paused at step {self.step} by {asker}: the loop waits in g_step "
+                    "until Resume there (Stop ends it: should_stop becomes True)"
+                )
                 got = None
                 while got is None or got[0] == "pause":  # held here until Resume or Stop
                     got = self._poller.poll(force=True)
