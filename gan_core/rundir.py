@@ -266,15 +266,18 @@ def thinned(items: list, cap: int, stride: int = 1) -> tuple[list, int]:
         stride *= 2
 
 
-def current_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def current_events(events: list[dict[str, Any]], rewound_to: int | None = None) -> list[dict[str, Any]]:
     """The run's history as charts show it: events.csv is an append-only log, and after a ``resume`` or
     ``branch`` event at step N the events logged before it at steps after N belong to a stretch the run
-    went back on (its rows were replaced); they are left out here, and stay in the file."""
+    went back on (its rows were replaced); they are left out here, and stay in the file. ``rewound_to``:
+    the step a resume about to be recorded goes back to, as if its event were the log's last."""
     kept: list[dict[str, Any]] = []
     for event in events:
         if event.get("kind") in REWIND_EVENTS:
             kept = [e for e in kept if _step_of(e) <= int(event["step"])]
         kept.append(event)
+    if rewound_to is not None:
+        kept = [e for e in kept if _step_of(e) <= rewound_to]
     return kept
 
 

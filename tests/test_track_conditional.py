@@ -261,3 +261,42 @@ def test_a_conditional_d_on_points_is_said_as_ds_failure_not_gs(tmp_path):
     with pytest.raises(track.TrackingError, match=r"the snapshot G\(noise, labels\)"):
         run.watch(ConditionalPointsG(), torch.randn(16, 5, 3), D=ConditionalPointsD())
     run.finish()
+
+
+def test_a_resume_from_an_earlier_step_drops_what_the_replaced_rows_raised_and_recorded(tmp_path, digits):
+    """A review: a Lightning run resumed from a checkpoint before its first evaluation never drew its
+    feature spaces' baselines again (the replaced rows' ``baseline`` event counted as recorded), and the
+    Runs page listed a flag only the replaced rows had raised."""
+    real, labels = digits
+    G = Prototypes(real, labels, varied=True)
+    D = nn.Linear(64, 1)
+
+    def train(run, until):
+        run.watch(G, torch.randn(64, 8))
+        while run.step < until:
+            logits = D(real[:16].reshape(16, -1))
+            run.d_step(logits, -logits.detach(), d_loss=logits.mean(), d_grad_norm=1.0)
+            run.g_step(logits.mean().detach(), g_grad_norm=1.0)
+
+    options = {"root": tmp_path, "real": real, "dataset": "digits", "eval_every": 6, "sample_every": 6}
+    with track.init("back", **options) as run:
+        train(run, 8)
+    folder = RunDir.open(tmp_path, "back").claim("test")
+    folder.append_event(7, "flag", "d_leads raised", {"flag": "d_leads"})  # raised by rows 6-8 only
+    folder.release()
+    assert list(folder.read_events().query("kind == 'baseline'")["step"]) == [6]
+    with track.init("back", resume=True, resume_from=3, **options) as run:
+        train(run, 8)
+    events = RunDir.open(tmp_path, "back").read_events()
+    resumed = events.index[events["kind"] == "resume"][0]
+    assert list(events.loc[resumed:].query("kind == 'baseline'")["step"]) == [6]  # recorded again
+    assert "d_leads" not in RunDir.open(tmp_path, "back").read_status()["flags_raised"]
+    # a resume from the last row keeps what its rows raised and recorded
+    folder = RunDir.open(tmp_path, "back").claim("test")
+    folder.append_event(8, "flag", "d_leads raised", {"flag": "d_leads"})
+    folder.release()
+    with track.init("back", resume=True, steps=9, **options) as run:
+        train(run, 9)
+    events = RunDir.open(tmp_path, "back").read_events()
+    assert (events["kind"] == "baseline").sum() == 2
+    assert "d_leads" in RunDir.open(tmp_path, "back").read_status()["flags_raised"]

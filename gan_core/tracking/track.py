@@ -75,6 +75,7 @@ from gan_core.rundir import (
     RunDir,
     RunLock,
     RunMeta,
+    current_events,
     default_runs_root,
     header_text,
     lock_holder,
@@ -761,21 +762,22 @@ class TrackedRun:
         """The flag monitor of a continued folder, from its rows and events (`FlagMonitor.
         resume_from_records`): the flags up at its last row stay up without a new event (they vanished
         from the rows with no ``flag_cleared``, and came back as a second raise), the collapse judged
-        against the best its evaluations reached; and its baselines are not recorded twice."""
+        against the best its evaluations reached; and its baselines are not recorded twice. Only the events
+        of the history it goes on from count (`current_events`): a resume from an earlier checkpoint drops
+        the flags, the baselines and the findings of the rows it replaces."""
         frame = self.run_dir.read_metrics()
-        events = self.run_dir.read_events()
-        kinds = events["kind"].tolist() if "kind" in events.columns else []
-        fields = events["fields"].tolist() if "fields" in events.columns else []
+        events = current_events(self.run_dir.read_events().to_dict("records"), rewound_to=self.step)
+        kinds = [event.get("kind") for event in events]
+        fields = [event.get("fields") for event in events]
         raised = [f.get("flag") for k, f in zip(kinds, fields) if k == "flag" and isinstance(f, dict)]
         self._baseline_recorded = "baseline" in kinds
         # a probabilities finding not withdrawn: watched on, so that a row proving them logits withdraws it
-        steps = events["step"].tolist() if "step" in events.columns else [0] * len(kinds)  # (whole numbers)
         said = [
-            (step, f) for k, f, step in zip(kinds, fields, steps, strict=True)
+            (event.get("step"), f) for event, k, f in zip(events, kinds, fields, strict=True)
             if k == "warning" and isinstance(f, dict) and f.get("check") == "probabilities"
         ]  # fmt: skip
         if said and said[-1][1].get("withdrawn") is None and self._row_checks is not None:
-            self._row_checks.said_before(int(said[-1][0]))
+            self._row_checks.said_before(int(said[-1][0]))  # (the events reader's steps: whole numbers)
         if frame.empty:
             return
         last = frame.iloc[-1]  # (the reader's numeric columns hold numbers or NaN, "flags" text)
