@@ -316,6 +316,14 @@ def test_a_training_step_that_returns_nothing_is_told_so(example, tmp_path):
                        r"\(got nothing: it returned None or an empty dict\)"):  # fmt: skip
         fit(example, Silent(), GANTrackingCallback("silent", root=str(tmp_path)))
 
+    class BareLoss(example.DigitsGAN):  # a review: "(got ['loss'])" named a key the module never wrote
+        def training_step(self, batch, batch_idx):
+            return super().training_step(batch, batch_idx)["g_loss"]
+
+    with pytest.raises(TrackingError, match=r"must return a dict with real_logits, fake_logits, g_loss .*"
+                       r"\(got one tensor, which Lightning holds as \{'loss': \.\.\.\}\)"):  # fmt: skip
+        fit(example, BareLoss(), GANTrackingCallback("bare", root=str(tmp_path)))
+
 
 def test_max_steps_that_end_training_short_of_the_target_say_why(example, tmp_path):
     run = fit(

@@ -127,8 +127,9 @@ def test_a_genuine_d_of_the_same_loop_warns_nothing(tmp_path, loss):
 
 @pytest.mark.parametrize("loss", ["lsgan", "hinge", "wgan"])
 def test_scores_in_zero_one_are_no_misuse_for_a_loss_without_a_sigmoid(tmp_path, loss):
-    """The check follows the loss's attributes (midpoint 0.5, threshold 0), not its name: an lsgan D's
-    scores near its targets, or hinge's, may sit in [0, 1]."""
+    """The check follows the loss's attributes (threshold 0.5, none), not its name: an lsgan D's scores
+    near its targets may sit in [0, 1], and a critic's are judged by their median; a hinge D's, for
+    fewer than `NO_D_LOSS_DECIDING_ROWS` rows (a young D's)."""
     run = track.init("scores", root=tmp_path, loss=loss, commit_every=0.0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", track.TrackingWarning)
@@ -253,6 +254,62 @@ def test_probabilities_without_a_d_loss_are_said_later_and_withdrawn_when_a_row_
         (split, said[1], {"check": "probabilities", "withdrawn": NO_D_LOSS_DECIDING_ROWS}),
     ]
     assert RunRegistry(tmp_path).view("late").warnings == []
+
+
+def hinge_loop(run, steps: int) -> None:
+    """A DCGAN-style D that ends in a sigmoid (the PyTorch tutorial's) trained with the hinge loss, its
+    outputs passed to d_step as the logits: a review's run said nothing in 80 rows."""
+    generator = torch.Generator().manual_seed(1)
+    G, D = networks()
+    opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    for _ in range(steps):
+        real, fake = ring(32, generator), G(torch.randn(32, 4, generator=generator))
+        real_out, fake_out = torch.sigmoid(D(real)), torch.sigmoid(D(fake.detach()))
+        d_loss = torch.relu(1 - real_out).mean() + torch.relu(1 + fake_out).mean()
+        opt_d.zero_grad()
+        d_loss.backward()
+        opt_d.step()
+        run.d_step(real_out, fake_out, d_loss=d_loss, d_params=D)
+        g_loss = -torch.sigmoid(D(fake)).mean()
+        opt_g.zero_grad()
+        g_loss.backward()
+        opt_g.step()
+        run.g_step(g_loss, g_params=G)
+
+
+def test_a_hinge_ds_sigmoid_outputs_are_said_after_the_rows_no_d_loss_can_decide(tmp_path):
+    """hinge's loss of values in [0, 1] is the same as logits or as probabilities, so the d_loss given
+    cannot say which: said at `NO_D_LOSS_DECIDING_ROWS` rows, in hinge's own terms."""
+    run = track.init("hinge", root=tmp_path, loss="hinge", commit_every=0.0)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        hinge_loop(run, NO_D_LOSS_DECIDING_ROWS + 10)
+        run.finish()
+    said = tracking_warnings(caught)
+    assert len(said) == 1, said
+    assert said[0].startswith(
+        f"d_step's logits look like probabilities: in each of the first {NO_D_LOSS_DECIDING_ROWS} rows with "
+        f"a D update (to step {NO_D_LOSS_DECIDING_ROWS}) d_acc_real is 1 and d_acc_fake 0 (every score above "
+        "0: D calls every example real) and d_real, d_fake (the mean scores) stay within [0, 1]: "
+    )
+    assert "(a D ending in nn.Sigmoid: drop it: hinge takes D's raw scores)" in said[0]
+    frame = RunDir.open(tmp_path, "hinge").read_metrics()
+    assert frame["d_real"].between(0, 1).all() and frame["d_fake"].between(0, 1).all()
+    # and withdrawn at a row of raw scores below 0, which no probability gives
+    from gan_core.tracking.checks import RowChecks
+
+    checks = RowChecks(get_loss("hinge"))
+    record = {"d_acc_real": 1.0, "d_acc_fake": 0.0, "d_real": 0.62, "d_fake": 0.55}
+    found = []
+    for step in range(1, NO_D_LOSS_DECIDING_ROWS + 1):
+        found += checks.see({**record, "step": float(step)}, (False, False, True, True))
+    found += checks.see({**record, "d_fake": -0.3, "step": 201.0}, (False, False, True, True))
+    assert [(f.check, f.step, f.fields) for f in found] == [
+        ("probabilities", NO_D_LOSS_DECIDING_ROWS, {"rows": NO_D_LOSS_DECIDING_ROWS}),
+        ("probabilities", 201, {"withdrawn": NO_D_LOSS_DECIDING_ROWS}),
+    ]
+    assert "d_fake is -0.3, below 0, which only a negative value gives" in found[1].message
 
 
 def test_a_lightning_modules_probabilities_are_said_in_its_own_terms():

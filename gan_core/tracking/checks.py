@@ -4,15 +4,18 @@
 Three misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell
 them from a real run; a run's first rows can:
 
-- ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose output is sigmoid(score)
-  (`GANLoss.probability_output`: minimax, nonsaturating), whose threshold is 0, or logit(t/2) < 0 under label
-  smoothing. Every value is then in [0, 1], above it, so every row reads d_acc_real 1, d_acc_fake 0, and
-  d_real, d_fake within [0.5, sigmoid(1)]: a D that calls everything real, whose flags (g_overpowers) follow.
+- ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose threshold is 0 or below:
+  one whose output is sigmoid(score) (`GANLoss.probability_output`: minimax, nonsaturating; logit(t/2) < 0
+  under label smoothing), or hinge, whose scores are read raw (a DCGAN D ending in nn.Sigmoid, as the
+  PyTorch tutorial's, trained with hinge). Every value is then in [0, 1], above the threshold, so every row
+  reads d_acc_real 1, d_acc_fake 0, and d_real, d_fake within [output(0), output(1)]: [0.5, sigmoid(1)]
+  for a sigmoid loss, [0, 1] for hinge: a D that calls everything real, whose flags (g_overpowers) follow.
   A young D's logits may all sit in (0, 1) too: where the loop's own d_loss is the loss of its values as
-  logits, they are logits, and nothing is said; where no d_loss says which (none given, or given with its
-  halves), the rows must read so for longer (`NO_D_LOSS_DECIDING_ROWS`), and a row that proves them logits
-  after it was said (d_real or d_fake outside [0.5, sigmoid(1)], which no values in [0, 1] give) withdraws
-  it (a second ``probabilities`` finding, its ``withdrawn`` field the step it was said at).
+  logits, they are logits, and nothing is said (a sigmoid loss only: hinge's loss of values in [0, 1] is
+  the same either way); where no d_loss says which (none given, given with its halves, or hinge), the rows
+  must read so for longer (`NO_D_LOSS_DECIDING_ROWS`), and a row that proves them logits after it was said
+  (d_real or d_fake outside that range, which no values in [0, 1] give) withdraws it (a second
+  ``probabilities`` finding, its ``withdrawn`` field the step it was said at).
 - ``d_loss_penalty``: a ``d_loss`` given without its halves that is not their sum, the halves computed
   from the logits by the loss: most often D's whole objective with a gradient penalty (WGAN-GP, R1) in
   it, which the built-in trainer's d_loss leaves out (README's metrics.csv table), or a loss with other
@@ -35,6 +38,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import torch
+
 from gan_core.losses import GANLoss
 
 CHECKED_ROWS = 100  # the rows of a run looked at, at most: then the checks end
@@ -45,7 +50,6 @@ NO_D_LOSS_DECIDING_ROWS = 200
 # the rows the probabilities check reads, at most, to find the rows with a D update it decides on: a loop
 # that updates D every other step, or skips one step's, needs more rows than those
 PROBABILITY_CHECKED_ROWS = 4 * NO_D_LOSS_DECIDING_ROWS
-SIGMOID_OF_ONE = 1 / (1 + math.exp(-1))  # 0.7311: the most a mean of sigmoid(p) over p in [0, 1] reaches
 PROBABILITY_SLACK = 1e-4  # float32's rounding of that mean
 PENALTY_TOLERANCE = 1e-2  # |d_loss - (d_loss_real + d_loss_fake)| above this (times max(1, |d_loss|)):
 # bfloat16's rounding of a d_loss summed in it reaches 5.5e-3 of it (review: 65-69% of a genuine bf16
@@ -62,10 +66,12 @@ LOGIT_LOSS_TOLERANCE = 1e-4
 _REAL, _FAKE, _TOTAL = 0, 1, 2
 
 
-def _sigmoid_of_unit(value: float) -> bool:
-    """Whether ``value`` (a row's d_real or d_fake: the mean of sigmoid over the values passed) is one that
-    values in [0, 1] give: within [0.5, sigmoid(1)], give or take float32's rounding."""
-    return 0.5 - PROBABILITY_SLACK <= value <= SIGMOID_OF_ONE + PROBABILITY_SLACK
+def unit_outputs(loss: GANLoss) -> tuple[float, float]:
+    """(output(0), output(1)): the range of a row's d_real or d_fake (the mean of the loss's output over
+    the values passed) where every value is in [0, 1]: [0.5, sigmoid(1)] for a sigmoid loss, [0, 1] for
+    hinge's raw scores."""
+    low, high = loss.output(torch.tensor([0.0, 1.0], dtype=torch.float64)).tolist()
+    return low, high
 
 
 @dataclass(frozen=True)
@@ -88,9 +94,10 @@ class RowChecks:
         self.loss = loss
         self.lightning = lightning
         self._seen = 0
-        # a sigmoid loss's logits: D's output sigmoid(score), a score above the threshold (0, or below 0
-        # under label smoothing) is real
-        self._probabilities = loss is not None and loss.probability_output
+        # a loss whose threshold is 0 or below (a sigmoid loss's: 0, or below 0 under label smoothing;
+        # hinge's 0), where values in [0, 1] are all called real; the range their mean output stays in
+        self._probabilities = loss is not None and loss.threshold is not None and loss.threshold <= 0
+        self._unit = unit_outputs(loss) if self._probabilities else (math.nan, math.nan)
         self._probability_rows = 0
         # of those rows, the ones whose d_loss (given without its halves) is the loss of the values as
         # logits: the user's loss took them as logits (`_see_probabilities`)
@@ -112,9 +119,9 @@ class RowChecks:
         """A run resumed after its probabilities finding at ``step`` (its newest ``probabilities`` event,
         not withdrawn): that finding is watched as if said in this process, so that a row proving the
         values logits withdraws it (a young D's Lightning fit resumed from its checkpoint kept the banner
-        for ever), and the check is not made again."""
+        for ever), and the check is not made again (a loss it is not made for: nothing to watch)."""
+        self._probabilities_said = step if self._probabilities else None
         self._probabilities = False
-        self._probabilities_said = step
 
     @property
     def done(self) -> bool:
@@ -183,11 +190,12 @@ class RowChecks:
         d_real, d_fake = record.get("d_real", math.nan), record.get("d_fake", math.nan)
         if not all(math.isfinite(v) for v in (acc_real, acc_fake, d_real, d_fake)):
             return []  # a row with no D measures (a rank without an update): not judged
-        if not (acc_real == 1 and acc_fake == 0 and _sigmoid_of_unit(d_real) and _sigmoid_of_unit(d_fake)):
+        if not (acc_real == 1 and acc_fake == 0 and self._of_unit(d_real) and self._of_unit(d_fake)):
             self._probabilities = False  # a D that is not all sigmoid outputs: no more to see
             return []
         self._probability_rows += 1
-        if given[_TOTAL] and not (given[_REAL] or given[_FAKE]):
+        # (hinge's loss of values in [0, 1] is the same as logits or as probabilities: it cannot say)
+        if given[_TOTAL] and not (given[_REAL] or given[_FAKE]) and self.loss.probability_output:
             total, real, fake = (record.get(k, math.nan) for k in ("d_loss", "d_loss_real", "d_loss_fake"))
             self._d_loss_only_rows += 1
             self._logit_losses += bool(
@@ -219,34 +227,46 @@ class RowChecks:
             if self.lightning
             else ("d_step's logits", "d_step expects", "pass D(x) itself, not torch.sigmoid(D(x))")
         )
+        low, high = self._unit
+        if self.loss.probability_output:
+            seen = f"stay within [{low:.4g}, {high:.4f}], what sigmoid makes of values in [0, 1]"
+            drop = "drop it and train with BCEWithLogitsLoss"
+        else:  # hinge: its mean raw scores
+            seen = f"(the mean scores) stay within [{low:.4g}, {high:.4g}]"
+            drop = f"drop it: {name} takes D's raw scores"
         message = (
             f"{passed} look like probabilities: in each of the first {rows} rows with a D "
             f"update (to step {step}) d_acc_real is 1 and d_acc_fake 0 (every score above {threshold:.3g}: "
-            f"D calls every example real) and d_real, d_fake stay within [0.5, {SIGMOID_OF_ONE:.4f}], "
-            "what sigmoid makes of values in [0, 1]: they are most likely D's outputs after a "
-            f"sigmoid. {expects} D's raw outputs before any sigmoid (for loss {name!r}, D says real "
-            f"when the logit > {threshold:.3g}): {fix} (a D ending in "
-            "nn.Sigmoid: drop it and train with BCEWithLogitsLoss); as passed, the accuracies, d_real, "
-            "d_fake, the loss halves and the flags (g_overpowers) read them wrong. (Raw logits of a young D "
-            "can all sit in (0, 1) too: if these are raw, this is withdrawn at the first row whose d_real "
-            "or d_fake leaves that range)"
+            f"D calls every example real) and d_real, d_fake {seen}: they are most likely D's outputs "
+            f"after a sigmoid. {expects} D's raw outputs before any sigmoid (for loss {name!r}, D says real "
+            f"when the logit > {threshold:.3g}): {fix} (a D ending in nn.Sigmoid: {drop}); as passed, the "
+            "accuracies, d_real, d_fake, the loss halves and the flags (g_overpowers) read them wrong. (Raw "
+            "logits of a young D can all sit in (0, 1) too: if these are raw, this is withdrawn at the first "
+            "row whose d_real or d_fake leaves that range)"
         )
         return [Finding("probabilities", step, message, {"rows": rows})]
 
+    def _of_unit(self, value: float) -> bool:
+        """Whether ``value`` (a row's d_real or d_fake: the mean output over the values passed) is one that
+        values in [0, 1] give (`unit_outputs`), give or take float32's rounding."""
+        low, high = self._unit
+        return low - PROBABILITY_SLACK <= value <= high + PROBABILITY_SLACK
+
     def _see_logits_after_all(self, record: Mapping[str, float]) -> list[Finding]:
-        """The ``probabilities`` finding withdrawn at the first row whose d_real or d_fake (the mean of
-        sigmoid of the values passed) is outside [0.5, sigmoid(1)]: values in [0, 1] cannot give it, so
-        they were logits (a young D's, all in (0, 1) until then)."""
+        """The ``probabilities`` finding withdrawn at the first row whose d_real or d_fake (the mean output
+        of the values passed) is outside the range values in [0, 1] give (`unit_outputs`): they were
+        logits (a young D's, all in (0, 1) until then)."""
         said = self._probabilities_said
+        low, high = self._unit
         for name in ("d_real", "d_fake"):
             value = record.get(name, math.nan)
-            if math.isfinite(value) and not _sigmoid_of_unit(value):
+            if math.isfinite(value) and not self._of_unit(value):
                 self._probabilities_said = None
                 step = int(record["step"])
                 which = (
-                    "below 0.5, which only a negative value gives"
-                    if value < 0.5
-                    else (f"above {SIGMOID_OF_ONE:.4f}, which only a value above 1 gives")
+                    f"below {low:.4g}, which only a negative value gives"
+                    if value < low
+                    else (f"above {high:.4f}, which only a value above 1 gives")
                 )
                 message = (
                     f"Withdrawn: the logits were not probabilities. At step {step} {name} is {value:.4g}, "

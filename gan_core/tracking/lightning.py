@@ -30,8 +30,9 @@ and betas in every row, and D's updates per row as ``d_steps``.
 One row per batch in which G stepped. With several D updates in a batch (a critic's ``n_critic``), return
 the last one's logits and loss: only the last D update's values go into a row, ``d_steps`` counts them all.
 A batch with D updates but no G update carries its D updates to the next G update's row. The dashboard's
-step counts G steps (rows); Lightning's ``global_step``, and the step your own loggers (TensorBoard, CSV)
-plot against, counts every optimizer step: (d_steps + 1) per G step, 2 x with one D update.
+step counts G steps (rows); Lightning's ``global_step`` (``max_steps``, ModelCheckpoint's ``step=``) counts
+every optimizer step: (d_steps + 1) per G step, 2 x with one D update; the step your own loggers
+(TensorBoard, CSV) plot against counts batches, from 0 (the dashboard's step - 1 where every batch steps G).
 
 What ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and one-element tensors) goes
 into the batch's row as custom metrics, named as logged (the value logged at that step, not Lightning's
@@ -665,6 +666,8 @@ class GANTrackingCallback(pl.Callback):
             got = sorted(outputs) if isinstance(outputs, Mapping) else type(outputs).__name__
             if outputs is None or (isinstance(outputs, Mapping) and not outputs):  # (Lightning makes None {})
                 got = "nothing: it returned None or an empty dict"
+            elif isinstance(outputs, Mapping) and list(outputs) == ["loss"]:  # Lightning's wrap of a tensor
+                got = "one tensor, which Lightning holds as {'loss': ...}"
             raise track.TrackingError(
                 f"{type(pl_module).__name__}.training_step must return a dict with {', '.join(missing)} "
                 f"for GANTrackingCallback (got {got}); see gan_core.tracking.lightning"
