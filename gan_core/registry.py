@@ -898,10 +898,11 @@ class RunRegistry:
     def _check_room(self) -> None:
         active = [r for r in self._runners.values() if r.status not in ENDED]
         if len(active) >= self.max_active:
-            names = ", ".join(r.run_id for r in active)
+            names = ", ".join(r.run_id + (" (paused)" if r.status == "paused" else "") for r in active)
             raise RegistryError(
                 f"{len(active)} runs are already training ({names}); the limit is {self.max_active}: "
-                "stop one first (or raise GAN_DASHBOARD_MAX_RUNS)"
+                "stop one first (its Train view's Stop: the Runs page opens it), or raise "
+                "GAN_DASHBOARD_MAX_RUNS"
             )
 
     def _add(self, runner: Runner) -> None:

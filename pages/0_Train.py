@@ -361,10 +361,13 @@ sent_there = (
 )
 
 start_disabled = form_cfg is None or bool(form_error)
+# The red button is what goes on: Start, or Resume while the run shown is paused (a student pressed the red
+# Start to go on, as GAN Lab's one play button does, and a new run took the page, the paused one unseen)
+paused_here = status == "paused" and controllable
 controls.button(
     "Start",
     key="btn_start",
-    type="primary",
+    type="secondary" if paused_here else "primary",
     disabled=start_disabled,
     on_click=acted(start_run),
     args=(form_cfg, start_request()),
@@ -390,6 +393,7 @@ if view is not None and not owned:  # a user's loop: only the loop can go on fro
 controls.button(
     "Resume",
     key="btn_resume",
+    type="primary" if paused_here else "secondary",
     disabled=not (status == "paused" and controllable or resumable),
     on_click=acted(resume_clicked),
     args=(view, resume_changes),
@@ -1157,9 +1161,11 @@ def live_parts() -> None:
         progress_line(current)
         # The other runs this server trains: Stop stops only the run shown, and a second Start left the
         # first training unseen (a newcomer stopped "everything" while it went on).
-        others = {r.run_id: r.current_step for r in registry().active() if r.status == "running"}
+        others = {r.run_id: r.current_step for r in registry().active() if r.status in ("running", "paused")}
         others.pop(current.run_id, None)
-        also = training_now_text(others, lead="Also training on this server")
+        paused = {r.run_id for r in registry().active() if r.status == "paused"} & set(others)
+        lead = "Also on this server" if paused else "Also training on this server"
+        also = training_now_text(others, lead=lead, paused=paused)
         if also:
             st.caption(also + " (the Runs page opens them)")
     with samples_box:

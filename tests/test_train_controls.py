@@ -404,3 +404,26 @@ def test_pause_and_stop_off_for_a_run_whose_writer_reads_no_commands_say_why(run
     finally:
         runner.stop()
         assert runner.wait(TIMEOUT)
+
+
+def test_while_the_run_shown_is_paused_resume_is_the_red_button_and_a_paused_run_is_named(runs_root):
+    """A review: with the run paused, the red Start (GAN Lab's one play button goes on) started a new run,
+    and the paused one was named nowhere on the page ("Also training" named running runs only)."""
+    cfg = GANConfig(**{**TINY, "steps": 0, "checkpoint_every": 0})
+    other = live_run(cfg, step=3)
+    shown_run = live_run(cfg, step=4)
+    at = app()
+    at.session_state["run_id"] = shown_run.run_id
+    at.run()
+    assert not at.exception
+    types = {key: at.button(key=key).proto.type for key in ("btn_start", "btn_resume")}
+    assert types == {"btn_start": "secondary", "btn_resume": "primary"}
+    also = [c.value for c in at.caption if c.value.startswith("Also")]
+    assert also == [f"Also on this server: {other.run_id} paused at step 3 (the Runs page opens them)"]
+    shown_run.resume()
+    assert shown_run.wait_until(lambda r: r.status == "running", TIMEOUT)
+    at.run()
+    types = {key: at.button(key=key).proto.type for key in ("btn_start", "btn_resume")}
+    assert types == {"btn_start": "primary", "btn_resume": "secondary"}
+    stop(shown_run.run_id)
+    stop(other.run_id)

@@ -542,14 +542,18 @@ def listing_changes_text(shown: dict[str, str], now: dict[str, str]) -> str | No
     return "Since this list was drawn: " + "; ".join(said) if said else None
 
 
-def training_now_text(steps: dict[str, int], lead: str = "Training now") -> str | None:
+def training_now_text(
+    steps: dict[str, int], lead: str = "Training now", paused: Iterable[str] = ()
+) -> str | None:
     """The runs training now and the step each has reached (``steps``: run id -> step,
     `RunRegistry.steps_now`), as one Markdown line after ``lead``, ids as text, at most `MAX_CHANGES_SHOWN`
-    named then how many more; None when none trains."""
+    named then how many more; those in ``paused`` said "paused at step"; None when none trains."""
     if not steps:
         return None
+    paused = set(paused)
     named = [
-        f"{literal(run_id)} at step {step:,}" for run_id, step in list(steps.items())[:MAX_CHANGES_SHOWN]
+        f"{literal(run_id)} {'paused ' if run_id in paused else ''}at step {step:,}"
+        for run_id, step in list(steps.items())[:MAX_CHANGES_SHOWN]
     ]
     more = f" and {len(steps) - MAX_CHANGES_SHOWN} more" if len(steps) > MAX_CHANGES_SHOWN else ""
     return f"{lead}: " + ", ".join(named) + more
