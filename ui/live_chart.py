@@ -535,6 +535,16 @@ async function drawFitted(Plotly, chart, resized) {
   // `fitWidth` says it was fitted (a grid settling 316 -> 980 -> 316 px left charts drawn 980 px wide)
   const stale = chart._fullLayout !== undefined && Math.abs(chart._fullLayout.width - chart.offsetWidth) > 1;
   if ((resized || stale) && chart.layout !== undefined) await Plotly.Plots.resize(chart);
+  // A figure whose axes are tied otherwise than the last one's is drawn afresh: Plotly.react keeps the
+  // domain an axis had, so an equal-scale 2D view (`scaleanchor`, `constrain: "domain"`) drawn in place
+  // of an image strip (the Probe's walk, another run picked) spread its x axis over the whole width, to
+  // 9.7 where the data ends at 2.5. (Purged, the chart's plotly.js handlers are made again: `listen`.)
+  const shape = axesShape(figure.layout);
+  if (chart.axesShape !== undefined && chart.axesShape !== shape && chart._fullLayout !== undefined) {
+    Plotly.purge(chart);
+    chart.plotlyListening = false;
+  }
+  chart.axesShape = shape;
   let fit = chart.fit || NO_FIT;
   const align = chart.rowGroup ? chart.lowered || 0 : 0;
   for (let pass = 0; pass < 4; pass++) {
@@ -554,6 +564,37 @@ async function drawFitted(Plotly, chart, resized) {
   label(chart, figure);
   hideCrossedMarkerLabels(chart);
   if (chart.rowGroup) lineUp(chart.rowGroup);
+}
+
+// The chart's plotly.js handlers (a purge, `drawFitted`, takes them away: made again at the next draw)
+function listen(chart) {
+  if (chart.plotlyListening) return;
+  chart.plotlyListening = true;
+  chart.on("plotly_relayout", (event) => followZoom(chart, event));
+  // (returning false keeps plotly from toggling this chart alone: `followLegend` does all of them). A
+  // click is taken once plotly's double-click delay has passed without a second: plotly tells of the
+  // first click of a double-click too, which would hide the run the double-click then shows alone.
+  chart.on("plotly_legendclick", (event) => {
+    if (!chart.legendGroup) return true;
+    clearTimeout(chart.pendingLegend);
+    chart.pendingLegend = setTimeout(() => followLegend(chart, event, false), DOUBLE_CLICK_MS);
+    return false;
+  });
+  chart.on("plotly_legenddoubleclick", (event) => {
+    if (!chart.legendGroup) return true;
+    clearTimeout(chart.pendingLegend);
+    followLegend(chart, event, true);
+    return false;
+  });
+  // a zoom or pan draws the labels again where they now fall (a row's lining up does too)
+  chart.on("plotly_afterplot", () => hideCrossedMarkerLabels(chart));
+  chart.on("plotly_relayout", () => hideCrossedMarkerLabels(chart));
+}
+
+// How a figure's axes are tied: each axis' name with its scaleanchor and constrain ("xaxis:y:domain|...")
+function axesShape(layout) {
+  return Object.keys(layout || {}).filter((key) => /^[xy]axis\d*$/.test(key)).sort()
+    .map((key) => `${key}:${layout[key].scaleanchor || ""}:${layout[key].constrain || ""}`).join("|");
 }
 
 // ---- Step axes zoomed together ----
@@ -898,27 +939,9 @@ export default function ({ data: payload, parentElement, setTriggerValue }) {
     next.layout.font = {family: getComputedStyle(chart).fontFamily, ...(next.layout.font || {})};
     chart.figure = next;
     return redraw(Plotly, chart).then(() => {
+      listen(chart);
       if (chart.listening) return;
       chart.listening = true;
-      chart.on("plotly_relayout", (event) => followZoom(chart, event));
-      // (returning false keeps plotly from toggling this chart alone: `followLegend` does all of them). A
-      // click is taken once plotly's double-click delay has passed without a second: plotly tells of the
-      // first click of a double-click too, which would hide the run the double-click then shows alone.
-      chart.on("plotly_legendclick", (event) => {
-        if (!chart.legendGroup) return true;
-        clearTimeout(chart.pendingLegend);
-        chart.pendingLegend = setTimeout(() => followLegend(chart, event, false), DOUBLE_CLICK_MS);
-        return false;
-      });
-      chart.on("plotly_legenddoubleclick", (event) => {
-        if (!chart.legendGroup) return true;
-        clearTimeout(chart.pendingLegend);
-        followLegend(chart, event, true);
-        return false;
-      });
-      // a zoom or pan draws the labels again where they now fall (a row's lining up does too)
-      chart.on("plotly_afterplot", () => hideCrossedMarkerLabels(chart));
-      chart.on("plotly_relayout", () => hideCrossedMarkerLabels(chart));
       // A click reports the x under it (and whether that is at the lines' end), read from where the
       // button went up on the subplot under it: plotly_click needs a hovered point and a press and release
       // on one element, and each refresh's Plotly.react clears the hover and may replace the element

@@ -28,7 +28,7 @@ from tests.test_probe import TIMEOUT, finished_run
 
 pytestmark = pytest.mark.e2e
 
-CONDITIONAL, UNCONDITIONAL = "cond", "plain"
+CONDITIONAL, UNCONDITIONAL, POINTS = "cond", "plain", "ring"
 TAB = "G and D as tools"
 # A page's first load in a fresh server imports torch and the rest: 30-40 s on a loaded 2-core machine.
 FIRST_LOAD_MS = 90_000
@@ -43,8 +43,8 @@ GAIN = re.compile(r"^([+-]\d+\.\d) points$")
 @pytest.fixture(scope="module")
 def tools_server(tmp_path_factory) -> Iterator[Server]:
     """A server over two finished digits runs: the conditional-digits preset's first steps, and a tiny
-    unconditional one. The conditional run trains in this process while the server starts (the page is
-    first loaded once it has finished)."""
+    unconditional one; and a tiny ring8 run. The conditional run trains in this process while the server
+    starts (the page is first loaded once it has finished)."""
     root = tmp_path_factory.mktemp("probe-tools") / "runs"
     cfg = get_preset("conditional-digits").config(  # acgan alone: its mode-seeking term needs ~750 steps
         device="cpu", steps=CONDITIONAL_STEPS, eval_every=CONDITIONAL_STEPS, ms_weight=0.0
@@ -52,6 +52,7 @@ def tools_server(tmp_path_factory) -> Iterator[Server]:
     runner = Runner(cfg, root, CONDITIONAL).start()
     try:
         finished_run(root, UNCONDITIONAL, dataset="digits")
+        finished_run(root, POINTS)  # (ring8)
         with serve(root, root.parent / "streamlit.log") as server:
             assert runner.wait(TIMEOUT) and runner.status == "finished"
             yield server
@@ -163,3 +164,32 @@ def test_an_unconditional_run_is_told_it_needs_a_conditional_one(tools_server, p
     expect(button(page, "Measure")).to_have_count(0)
     expect(panel.get_by_role("spinbutton")).to_have_count(0)
     expect(panel.get_by_test_id("stMetric")).to_have_count(0)
+
+
+WALK_AXES = """() => {
+  const chart = document.querySelector(".st-key-probe_walk_chart .js-plotly-plot");
+  const full = chart && chart._fullLayout;
+  if (!full) return null;
+  return {title: (full.title || {}).text || "", range: full.xaxis.range, domain: full.xaxis.domain};
+}"""
+
+
+def test_a_2d_runs_walk_picked_after_an_image_runs_is_drawn_at_equal_scale(tools_server, page):
+    """A review: the walk of a ring8 run picked after a digits run's spread its x axis over the whole
+    width, to 9.7 where the view ends at 2.5 (Plotly.react kept the image strip's domain); a reload drew
+    it right."""
+    page.goto(f"{tools_server.url}/Probe?run={UNCONDITIONAL}")
+    page.wait_for_function(
+        f"() => ({WALK_AXES})()?.title.startsWith('G along the slerp path:')", timeout=FIRST_LOAD_MS
+    )
+    page.get_by_label("Run").first.click()
+    page.get_by_role("option", name=POINTS, exact=True).click()
+    page.wait_for_function(f'() => ({WALK_AXES})()?.title.endsWith("over D\'s output")', timeout=UI_TIMEOUT)
+    axes = page.evaluate(WALK_AXES)
+    low, high = axes["range"]
+    assert -3.5 < low < -1.5 and 1.5 < high < 3.5, axes  # the view's window, about [-2.5, 2.5]
+    assert axes["domain"][0] == 0 and 0.2 < axes["domain"][1] < 0.9, axes  # square, beside its strip
+    # and the charts' own handlers came back with the fresh draw: a zoom is still followed
+    assert page.evaluate(
+        "() => document.querySelector('.st-key-probe_walk_chart .js-plotly-plot').plotlyListening === true"
+    )
