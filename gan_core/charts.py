@@ -66,6 +66,9 @@ MIN_ARROW_FRACTION = 0.02
 # Where G pushes its points: orange, against the heatmap's green and purple and the points' own colours
 # (dark grey arrows read as part of the clusters they sat on).
 ARROW_COLOR = "#e8772e"
+# A stroke and a head that read among 1,000 points and the mesh's lines at a laptop's 2D view (~450 px): at
+# 1.5 and 7 px a review's arrows were "short orange strokes hidden among the points"
+ARROW_LINE_PX, ARROW_HEAD_PX = 2.5, 10
 ARROW_NAME = "where G pushes its points"
 MESH_TOGGLE = "G's map of the noise"  # the 2D view's toggle for the mesh (`points_figure`'s ``mesh``)
 MESH_COLOR = "#3d3d3d"
@@ -3068,14 +3071,14 @@ def _arrow_trace(fake: np.ndarray, grads: np.ndarray, width: float) -> dict[str,
     gap = np.full(len(base), np.nan)
     x = np.column_stack([base[:, 0], tip[:, 0], gap]).ravel()
     y = np.column_stack([base[:, 1], tip[:, 1], gap]).ravel()
-    sizes = np.tile([0, 7, 0], len(base))
+    sizes = np.tile([0, ARROW_HEAD_PX, 0], len(base))
     return {
         "type": "scatter",
         "x": x,
         "y": y,
         "mode": "lines+markers",
         "name": ARROW_NAME,
-        "line": {"color": ARROW_COLOR, "width": 1.5},
+        "line": {"color": ARROW_COLOR, "width": ARROW_LINE_PX},
         "marker": {"symbol": "arrow", "size": sizes, "angleref": "previous", "color": ARROW_COLOR},
         "hoverinfo": "skip",
     }
