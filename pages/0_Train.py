@@ -53,6 +53,7 @@ with engine_loading():
         download_buttons,
         drawn,
         hparams_table,
+        keep_focus,
         kept_value,
         literal,
         no_checkpoint_note,
@@ -1203,6 +1204,18 @@ st.html(
     + chart_grid_style(QUALITY_GRID, charts.SMALL_CHART_MIN_PX)
     + chart_grid_style(CUSTOM_GRID, charts.SMALL_CHART_MIN_PX)
     + "</style>"
+)
+# Keyboard focus kept on the controls: a button pressed goes disabled or away (Pause, Resume, Apply, Stop),
+# and the browser put the focus back on the page's start, 18 Tabs from the next control (`keep_focus`).
+keep_focus(
+    "train_focus",
+    {
+        "btn_pause": ["btn_resume", "btn_step"],
+        "btn_resume": ["btn_pause"],
+        "btn_apply": ["btn_pause", "btn_resume"],
+        "btn_stop": ["btn_resume", "btn_start"],
+        "btn_start": ["btn_pause", "btn_stop"],
+    },
 )
 # A run that moves on, or may at any moment: one written elsewhere, and a paused one, which another tab
 # can resume (this tab, not refreshing while paused, went on showing "paused" as the run trained on).

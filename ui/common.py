@@ -542,6 +542,49 @@ def listing_changes_text(shown: dict[str, str], now: dict[str, str]) -> str | No
     return "Since this list was drawn: " + "; ".join(said) if said else None
 
 
+_KEEP_FOCUS_JS = """
+(() => {
+  const next = %s;
+  const keeper = window.__ganKeepFocus || (window.__ganKeepFocus = {next: {}, pressed: null, until: 0});
+  keeper.next = next;  // (the page drawn last: its buttons)
+  if (keeper.installed) return;
+  keeper.installed = true;
+  document.addEventListener("click", (event) => {
+    const box = event.target.closest && event.target.closest("[class*='st-key-']");
+    const key = box && [...box.classList].find((name) => name.startsWith("st-key-"));
+    keeper.pressed = key && keeper.next[key.slice(7)] ? key.slice(7) : null;
+    keeper.until = performance.now() + %d;
+  }, true);
+  setInterval(() => {
+    if (!keeper.pressed) return;
+    if (performance.now() > keeper.until) { keeper.pressed = null; return; }
+    const active = document.activeElement;
+    if (active && active !== document.body && active.isConnected && !active.disabled) return;
+    for (const key of keeper.next[keeper.pressed] || []) {
+      const button = document.querySelector(`.st-key-${key} button`);
+      if (button && !button.disabled) { button.focus(); keeper.pressed = null; return; }
+    }
+  }, 150);
+})();
+"""
+KEEP_FOCUS_MS = 10_000  # how long after a press its button's focus is looked after (a slow rerun included)
+
+
+def keep_focus(key: str, next_of: Mapping[str, list[str]]) -> None:
+    """Keep the keyboard's focus among a page's buttons: when the button of key K (a key of ``next_of``)
+    is pressed, by click or by key, and then goes disabled or away (Pause while paused, Apply once
+    applied), so that the browser drops the focus to the page's start, the first enabled one of
+    ``next_of[K]`` takes it (Pause -> Resume), within `KEEP_FOCUS_MS`. Focus the user has moved elsewhere
+    meanwhile is left where it is. One script for the page (`st.html`'s JavaScript, ours alone: no text
+    from a user in it), in a hidden container of ``key``."""
+    script = _KEEP_FOCUS_JS % (json.dumps({k: list(v) for k, v in next_of.items()}), KEEP_FOCUS_MS)
+    with st.container(key=key):
+        st.html(
+            f"<style>.st-key-{key} {{display: none;}}</style><script>{script}</script>",
+            unsafe_allow_javascript=True,
+        )
+
+
 def training_now_text(
     steps: dict[str, int], lead: str = "Training now", paused: Iterable[str] = ()
 ) -> str | None:

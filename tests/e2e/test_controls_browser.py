@@ -199,3 +199,42 @@ def test_applying_a_change_moves_no_button_under_the_pointer(start_server, page)
     assert before is not None and after is not None
     assert abs(after["y"] - before["y"]) <= 1 and abs(after["x"] - before["x"]) <= 1, (before, after)
     expect(status(page)).to_have_text(re.compile(r"^Status: running · run "))
+
+
+def focus_in(page: Page, key: str) -> None:
+    """Wait until the keyboard's focus is on the button of ``key``."""
+    page.wait_for_function(
+        "(key) => document.activeElement?.closest(`.st-key-${key}`) != null", arg=key, timeout=UI_TIMEOUT
+    )
+
+
+def test_the_keyboards_focus_stays_on_the_controls_as_pause_resume_and_apply_come_and_go(start_server, page):
+    """A review, keyboard only: after Enter on Pause, Resume or Apply changes the focus fell to the page's
+    start (the button pressed went disabled or away), 18 Tabs from the next control."""
+    server = start_server()
+    socket = open_fresh(page, server.url)
+    set_number(page, socket, "Run", "steps", 0)
+    set_number(page, socket, "Model", "width", 16)
+    button(page, "Start").click()
+    expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
+    button(page, "Pause").focus()
+    page.keyboard.press("Enter")
+    expect(status(page)).to_have_text(re.compile(r"^Status: paused · run "), timeout=UI_TIMEOUT)
+    focus_in(page, "btn_resume")
+    page.keyboard.press("Enter")  # Resume, where the focus went
+    expect(status(page)).to_have_text(re.compile(r"^Status: running · run "), timeout=UI_TIMEOUT)
+    focus_in(page, "btn_pause")
+    set_number(page, socket, "Optimizer", "d_steps", 2)
+    apply = page.get_by_role("button", name=re.compile(r"^Apply changes: d_steps → 2"))
+    apply.focus()
+    page.keyboard.press("Enter")
+    expect(apply).to_have_count(0, timeout=UI_TIMEOUT)
+    focus_in(page, "btn_pause")
+    # focus the user moved elsewhere meanwhile is theirs: a press of Pause, then a Tab into the sidebar
+    button(page, "Pause").focus()
+    page.keyboard.press("Enter")
+    sidebar_field = page.get_by_test_id("stSidebar").get_by_role("spinbutton", name="d_steps", exact=True)
+    sidebar_field.focus()
+    expect(status(page)).to_have_text(re.compile(r"^Status: paused · run "), timeout=UI_TIMEOUT)
+    page.wait_for_timeout(1000)  # (the keeper looks every 150 ms)
+    assert page.evaluate("() => document.activeElement?.closest('[data-testid=stSidebar]') != null")
