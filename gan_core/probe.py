@@ -554,6 +554,38 @@ def parse_points_upload(data: bytes, name: str) -> np.ndarray:
             raise ProbeError(str(exc)) from None
 
 
+TYPED_POINTS_EXAMPLE = "0, 0; 1.5, -2"
+MAX_TYPED_CHARS = 20_000  # a few hundred points typed or pasted; more come as a CSV upload
+
+
+def parse_typed_points(text: str) -> np.ndarray:
+    """Points typed by hand to ask D about: pairs separated by ``;`` or line breaks, x and y by a comma or
+    spaces (``"0, 0; 1.5, -2"``), as (N, 2) float32, 1 <= N <= `MAX_ASK_POINTS`. `ProbeError` naming the
+    first pair that is not two finite numbers (within float32), or the count, with what is allowed."""
+    allowed = f"allowed pairs x, y separated by ';' (e.g. {TYPED_POINTS_EXAMPLE!r})"
+    if len(text) > MAX_TYPED_CHARS:
+        raise ProbeError(
+            f"{len(text):,} characters typed: allowed up to {MAX_TYPED_CHARS:,} (more points: upload a CSV)"
+        )
+    pairs = [part.strip() for part in re.split(r"[;\n]", text) if part.strip()]
+    if not pairs:
+        raise ProbeError(f"no point typed: {allowed}")
+    if len(pairs) > MAX_ASK_POINTS:
+        raise ProbeError(f"{len(pairs):,} points typed: allowed up to {MAX_ASK_POINTS:,}")
+    limit = float(np.finfo(np.float32).max)
+    points = []
+    for number, pair in enumerate(pairs, start=1):
+        fields = [f for f in re.split(r"[,\s]+", pair) if f]
+        try:
+            values = [float(f) for f in fields]
+        except ValueError:
+            values = []
+        if len(values) != 2 or not all(math.isfinite(v) and abs(v) <= limit for v in values):
+            raise ProbeError(f"point {number} ({pair[:40]!r}) is not two finite numbers x, y: {allowed}")
+        points.append(values)
+    return np.asarray(points, dtype=np.float32)
+
+
 @dataclass(frozen=True)
 class ImageUploads:
     """The readable files of an upload batch and why the others were not read."""

@@ -334,10 +334,11 @@ with ask_tab:
         + ("." if D_AND_CLASS else ""),
     )
     upload_label = "Upload a CSV of points" if models.is_points else "Upload images"
-    source = st.radio(
-        "Samples", ["generated", "upload"], key="ask_source", horizontal=True,
-        format_func=lambda s: "G's samples from a seed" if s == "generated" else upload_label,
-    )  # fmt: skip
+    # points of one's own, typed (GAN Lab's "what does D say here?"), beside a CSV for many
+    sources = {"generated": "G's samples from a seed", "upload": upload_label}
+    if models.is_points:
+        sources = {"generated": sources["generated"], "typed": "Points you type", "upload": upload_label}
+    source = st.radio("Samples", list(sources), key="ask_source", horizontal=True, format_func=sources.get)
     samples = None
     names = None  # the uploaded files read, one per image
     try:
@@ -349,6 +350,15 @@ with ask_tab:
             )
             say_refused(refused_n, refused_seed)
             samples = probe.generate(models, seed, n, label)
+        elif source == "typed":
+            typed = st.text_input(
+                "Points x, y",
+                value=probe.TYPED_POINTS_EXAMPLE,
+                key="ask_typed",
+                help=f"Pairs separated by ';' (or one per line), up to {probe.MAX_ASK_POINTS:,}: where the "
+                "training data lies, between its clusters, far away",
+            )
+            samples = probe.parse_typed_points(typed)
         elif models.is_points:
             file = st.file_uploader(
                 "CSV of 2D points: two numeric columns x,y, header optional",

@@ -12,6 +12,7 @@ from gan_core import probe
 from gan_core.config import GANConfig
 from gan_core.rundir import RunDir
 from gan_core.trainer import Trainer
+from tests.test_literal import shown
 from tests.test_probe import (
     RED,
     TIMEOUT,
@@ -242,3 +243,41 @@ def test_a_number_out_of_range_is_said_and_the_last_in_range_one_used(runs_root)
     at.number_input(key="walk_seed_a").set_value(2).run()
     at.number_input(key="ask_n").set_value(3).run()
     assert not at.error and len(at.dataframe[0].value) == 3
+
+
+# ------------------------------------------------------------------------------- 7: points typed by hand
+def test_points_typed_by_hand_are_asked_and_a_bad_pair_is_named(runs_root):
+    """A review: a student asking D "what about (0, 0)?" had to write a CSV file (GAN Lab answers where
+    the pointer is). Typed pairs are asked as an upload's are; a digits run offers no typing."""
+    np.testing.assert_array_equal(
+        probe.parse_typed_points("0, 0; 1.5 -2\n-1,3;"), [[0, 0], [1.5, -2], [-1, 3]]
+    )
+    cases = {
+        "": r"no point typed: allowed pairs x, y separated by ';' \(e\.g\. '0, 0; 1\.5, -2'\)",
+        "1, 2; 3": r"point 2 \('3'\) is not two finite numbers x, y",
+        "1, 2, 3": r"point 1 \('1, 2, 3'\) is not two finite numbers",
+        "nan, 1": r"point 1 \('nan, 1'\) is not two finite",
+        "1e39, 0": r"point 1 .* is not two finite",
+        "a, b": r"point 1 \('a, b'\)",
+        ";".join(["0,0"] * (probe.MAX_ASK_POINTS + 1)): r"1,001 points typed: allowed up to 1,000",
+    }
+    for text, message in cases.items():
+        with pytest.raises(probe.ProbeError, match=message):
+            probe.parse_typed_points(text)
+
+    finished_run(runs_root, "pts")
+    at = page("pts").run()
+    at.radio(key="ask_source").set_value("typed").run()
+    assert at.text_input(key="ask_typed").value == "0, 0; 1.5, -2"
+    at.text_input(key="ask_typed").set_value("2, 0; 0, 0").run()
+    assert not at.exception and not at.error
+    (table,) = [d.value for d in at.dataframe if "x" in d.value.columns]
+    assert table[["x", "y"]].to_numpy().tolist() == [[2.0, 0.0], [0.0, 0.0]]
+    np.testing.assert_allclose(trace_xy(charts_by_key(at)["probe_ask_chart"], "asked"), [[2, 0], [0, 0]])
+    at.text_input(key="ask_typed").set_value("2, 0; 0").run()
+    assert [shown(e.value) for e in at.error] == [
+        "point 2 ('0') is not two finite numbers x, y: allowed pairs x, y separated by ';' "
+        "(e.g. '0, 0; 1.5, -2')"
+    ]
+    finished_run(runs_root, "img", **DIGITS)
+    assert "typed" not in page("img").run().radio(key="ask_source").options
