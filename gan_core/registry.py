@@ -95,6 +95,25 @@ class RegistryError(RuntimeError):
     """A request the registry refuses (too many active runs, deleting a live run, unknown run)."""
 
 
+def _refuse_at_limit(active: list[Runner], limit: int) -> None:
+    if len(active) >= limit:
+        names = ", ".join(r.run_id + (" (paused)" if r.status == "paused" else "") for r in active)
+        raise RunLimitError(
+            f"{len(active)} runs are already training ({names}); the limit is {limit}: stop one first (its "
+            "Train view's Stop), or raise GAN_DASHBOARD_MAX_RUNS",
+            [r.run_id for r in active],
+        )
+
+
+class RunLimitError(RegistryError):
+    """A start refused at the run limit; ``runs``: the ids of the runs training or paused, one of which
+    to stop (`RunRegistry.check_room`)."""
+
+    def __init__(self, message: str, runs: list[str]):
+        super().__init__(message)
+        self.runs = runs
+
+
 @dataclass(frozen=True)
 class Job:
     """The processes that train a run, or trained it last: ``world_size`` of them talking over ``backend``
@@ -828,7 +847,7 @@ class RunRegistry:
                     return self._runners[started]
                 raise RegistryError(refusal or f"run {started!r} was started by this request already")
             try:
-                self._check_room()
+                self._check_room_held()
                 run_dir = RunDir.create(self.runs_root, cfg, run_id, name)
                 runner = Runner(cfg, self.runs_root, data=data, run_dir=run_dir)
             except Exception as exc:
@@ -868,7 +887,7 @@ class RunRegistry:
             if current is not None and current.status not in ENDED:
                 raise RegistryError(f"run {run_id!r} is {current.status} here: it needs no resume")
             run_dir = RunDir.open(self.runs_root, run_id)
-            self._check_room()
+            self._check_room_held()
             runner = Runner.reopen(run_dir, changes, data=data)
             self._add(runner)
             self._disk_cache.pop(run_id, None)
@@ -890,20 +909,19 @@ class RunRegistry:
         """
         parent = RunDir.open(self.runs_root, run_id)
         with self._lock:
-            self._check_room()
+            self._check_room_held()
             runner = Runner.branch(parent, step, changes, run_id=new_run_id, data=data)
             self._add(runner)
         return runner.start(paused=paused)
 
-    def _check_room(self) -> None:
-        active = [r for r in self._runners.values() if r.status not in ENDED]
-        if len(active) >= self.max_active:
-            names = ", ".join(r.run_id + (" (paused)" if r.status == "paused" else "") for r in active)
-            raise RegistryError(
-                f"{len(active)} runs are already training ({names}); the limit is {self.max_active}: "
-                "stop one first (its Train view's Stop: the Runs page opens it), or raise "
-                "GAN_DASHBOARD_MAX_RUNS"
-            )
+    def _check_room_held(self) -> None:
+        """`check_room` under the registry's lock (held by the caller: `active` takes it)."""
+        _refuse_at_limit([r for r in self._runners.values() if r.status not in ENDED], self.max_active)
+
+    def check_room(self) -> None:
+        """`RunLimitError` when ``max_active`` runs train or are paused here: a new one is refused (asked
+        before a start loads its data, seconds for a folder; asked again as it starts)."""
+        _refuse_at_limit(self.active(), self.max_active)
 
     def _add(self, runner: Runner) -> None:
         """Hold ``runner`` (under the lock), forgetting the oldest ended runners beyond KEEP_ENDED_RUNNERS.

@@ -10,6 +10,7 @@ was resumed or deleted elsewhere (`watch_ended`).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 
@@ -30,6 +31,7 @@ with engine_loading():
         GANConfig,
         RegistryError,
         RunDirError,
+        RunLimitError,
         RunnerError,
         RunView,
         SampleRate,
@@ -103,6 +105,11 @@ APPLY_TOLD_KEY = "_apply_told"
 # until the next click pushed them 72 px down for as long as the run went on (a review: 110 s and more),
 # while the change is marked on every chart at its step
 APPLIED_KEY = "_applied"
+# The runs a Start refused at the run limit named (`RunLimitError.runs`): a Stop for each under the refusal,
+# until the next click (a student clicking presets one after another had to find them on the Runs page)
+AT_LIMIT_KEY = "_at_limit"
+MAX_LIMIT_STOPS = 4  # Stop buttons under such a refusal, at most (GAN_DASHBOARD_MAX_RUNS may be larger)
+STOP_WAIT_SECONDS = 30.0  # a Stop to make room waits for the run's checkpoint and files, at most
 # What to do with a run that kept no checkpoint (`no_checkpoint_note`): the form shows its settings once
 # the run is opened (`load_run_settings`).
 NEW_RUN_INSTEAD = (
@@ -152,6 +159,7 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
         )
 
     try:
+        registry().check_room()  # (before the data's load: seconds for a folder, to be refused after)
         device = resolve_device(cfg.device)
         # errors here leave no run folder behind; a folder's links are read only inside the allowed folders
         data = load_data(cfg, device, progress, allowed_roots=data_roots())
@@ -161,6 +169,8 @@ def start_run(cfg: GANConfig, request: str, preset: str | None = None) -> None:
             f"Preset “{get_preset(preset).title}” was not started (the form is as it was): " if preset else ""
         )
         st.session_state[FLASH_KEY] = ("error", refused + literal(exc))
+        if isinstance(exc, RunLimitError):  # (with the refusal it goes with)
+            st.session_state[AT_LIMIT_KEY] = (st.session_state[FLASH_KEY], exc.runs)
         return
     finally:
         next_start_request()  # a click after this one is a new request
@@ -198,6 +208,37 @@ def command(view: RunView, action: str, *args) -> None:
     if not acted:
         pending = f"{action} is still pending: the current step is slow."
         st.session_state[FLASH_KEY] = ("warning", pending, view.status)  # said until the status changes
+
+
+def stop_to_make_room(run_id: str) -> None:
+    runner = registry().runner(run_id)
+    if runner is not None and runner.status not in ENDED:
+        with contextlib.suppress(RunnerError):  # (it may have ended meanwhile: room all the same)
+            runner.stop()
+        runner.wait(STOP_WAIT_SECONDS)
+    st.session_state.pop(AT_LIMIT_KEY, None)
+    st.session_state[FLASH_KEY] = ("info", f"Stopped {literal(run_id)}: Start has room for a run now.")
+
+
+def at_limit_stops() -> None:
+    """Under a Start refused at the run limit: a Stop button for each run that filled it (still training
+    or paused), until the next click."""
+    refusal, named = st.session_state.get(AT_LIMIT_KEY) or (None, [])
+    if not named or st.session_state.get(FLASH_KEY) != refusal:  # (drawn with the refusal, gone with it)
+        st.session_state.pop(AT_LIMIT_KEY, None)
+        return
+    live = {r.run_id: r for r in registry().active()}
+    row = st.container(horizontal=True, vertical_alignment="center")
+    for run_id in [r for r in named if r in live][:MAX_LIMIT_STOPS]:
+        step = live[run_id].current_step
+        row.button(
+            f"Stop {run_id}",
+            key=f"btn_limit_stop:{run_id}",
+            on_click=acted(stop_to_make_room),
+            args=(run_id,),
+            help=f"{'Paused' if live[run_id].status == 'paused' else 'Training'} at step {step:,}: stop it "
+            "(checkpoint and files flushed; Resume on the Runs page goes on from it), then press Start again",
+        )
 
 
 def resume_clicked(view: RunView, changes: dict) -> None:
@@ -444,6 +485,7 @@ with st.container(key="train_notes"):
     # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
     if start_note:
         st.caption(start_note)
+    at_limit_stops()
     # A 2D dataset picked in the form of defaults: they are tuned for the 8x8 digits (on grid25 G's points
     # stay on a thin line), and the Guide's healthy recipe for it is one click away. (None while the form
     # holds a preset, whose own caption says what it shows, or settings of the user's own.)

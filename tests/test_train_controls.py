@@ -427,3 +427,27 @@ def test_while_the_run_shown_is_paused_resume_is_the_red_button_and_a_paused_run
     assert types == {"btn_start": "primary", "btn_resume": "secondary"}
     stop(shown_run.run_id)
     stop(other.run_id)
+
+
+def test_a_start_refused_at_the_run_limit_offers_to_stop_the_runs_that_fill_it(runs_root, monkeypatch):
+    """A review: presets clicked one after another left runs training; the third was refused with "stop
+    one first", and Stop acts on the run shown only: the others were to be found on the Runs page."""
+    monkeypatch.setenv("GAN_DASHBOARD_MAX_RUNS", "2")
+    first = live_run(GANConfig(**TINY_FORM), step=3)
+    second = live_run(GANConfig(**TINY_FORM), step=4)
+    second.resume()
+    at = app(**TINY_FORM).run()
+    at.button(key="btn_start").click().run()
+    (error,) = [shown(e.value) for e in at.error]
+    assert error.startswith(f"2 runs are already training ({first.run_id} (paused), {second.run_id});")
+    stops = {b.key: b for b in at.button if b.key.startswith("btn_limit_stop:")}
+    assert list(stops) == [f"btn_limit_stop:{first.run_id}", f"btn_limit_stop:{second.run_id}"]
+    assert stops[f"btn_limit_stop:{first.run_id}"].help.startswith("Paused at step 3: stop it")
+    stops[f"btn_limit_stop:{second.run_id}"].click().run()
+    assert second.status == "stopped" and first.status == "paused"
+    assert [shown(i.value) for i in at.info] == [f"Stopped {second.run_id}: Start has room for a run now."]
+    assert not [b for b in at.button if b.key.startswith("btn_limit_stop:")]  # gone with the refusal
+    at.button(key="btn_start").click().run()
+    assert not at.error and len(registry().active()) == 2
+    for runner in registry().active():
+        stop(runner.run_id)
