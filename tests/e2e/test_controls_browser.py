@@ -177,15 +177,21 @@ def test_a_second_tab_follows_a_pause_and_a_resume_made_in_the_first(start_serve
         context.close()
 
 
-def test_applying_a_change_moves_no_button_under_the_pointer(start_server, page):
-    """The "Applied" message was drawn above the buttons: a click on Apply changes moved the row of
-    buttons down onto the pointer, and a second click there (a double click) paused the run."""
-    server = start_server()
+def start_small_run(page: Page, server) -> WebSocket:
+    """An open-ended run of a small MLP started from a fresh server's Train view, training; the page's
+    socket."""
     socket = open_fresh(page, server.url)
     set_number(page, socket, "Run", "steps", 0)
     set_number(page, socket, "Model", "width", 16)
     button(page, "Start").click()
     expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
+    return socket
+
+
+def test_applying_a_change_moves_no_button_under_the_pointer(start_server, page):
+    """The "Applied" message was drawn above the buttons: a click on Apply changes moved the row of
+    buttons down onto the pointer, and a second click there (a double click) paused the run."""
+    socket = start_small_run(page, start_server())
     set_number(page, socket, "Optimizer", "d_steps", 2)
     apply = page.get_by_role("button", name=re.compile(r"^Apply changes: d_steps → 2"))
     expect(apply).to_be_visible(timeout=UI_TIMEOUT)
@@ -211,12 +217,7 @@ def focus_in(page: Page, key: str) -> None:
 def test_the_keyboards_focus_stays_on_the_controls_as_pause_resume_and_apply_come_and_go(start_server, page):
     """A review, keyboard only: after Enter on Pause, Resume or Apply changes the focus fell to the page's
     start (the button pressed went disabled or away), 18 Tabs from the next control."""
-    server = start_server()
-    socket = open_fresh(page, server.url)
-    set_number(page, socket, "Run", "steps", 0)
-    set_number(page, socket, "Model", "width", 16)
-    button(page, "Start").click()
-    expect(button(page, "Pause")).to_be_enabled(timeout=UI_TIMEOUT)
+    socket = start_small_run(page, start_server())
     button(page, "Pause").focus()
     page.keyboard.press("Enter")
     expect(status(page)).to_have_text(re.compile(r"^Status: paused · run "), timeout=UI_TIMEOUT)
