@@ -2954,7 +2954,9 @@ def compare_figure(
         # (the unified hover's title: the time under the cursor; each run's step is in its line's hover)
         layout["xaxis"]["unifiedhovertitle"] = {"text": f"%{{x:.4~g}} {time_axis.unit} of training"}
     # (a quality metric's unit says which way is better: "Fréchet distance (0 = matches)")
-    layout["yaxis"] = _y_axis(QUALITY_UNITS.get(column, column), log_y, yrange)
+    # (a log axis labelled for the data's span: without it, plotly labelled every digit of a loss' 0.5 to 1,
+    # "1 0.9 0.8 0.7 0.6 0.5" in each other's way)
+    layout["yaxis"] = _y_axis(QUALITY_UNITS.get(column, column), log_y, yrange, span=span if log_y else None)
     if sparse_seen:  # markers, which plotly's autorange pads below step 0: from 0, as in the Train view
         layout["xaxis"]["rangemode"] = "tozero"
         steps = [*steps, np.zeros(1)]  # (where the axis starts, for the markers' and lines' labels)

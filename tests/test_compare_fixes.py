@@ -209,6 +209,10 @@ def test_a_bounded_quality_metric_s_axis_spans_at_least_a_tenth_of_its_range():
     varied = pd.DataFrame({"step": steps, "grid_js": [0.6, 0.4, 0.3, 0.2, 0.1]})
     assert "range" not in gan_charts.compare_figure({"a": varied}, "grid_js")["layout"]["yaxis"]
     assert "range" not in gan_charts.compare_figure({"a": flat}, "grid_js", log_y=True)["layout"]["yaxis"]
+    # a log axis of a loss between 0.06 and 1 labelled 1, 2, 5 a decade (with no span, plotly labelled every
+    # digit, "1 0.9 0.8 ... 0.1 0.09 ... 0.06", in each other's way on a 10-run Compare)
+    loss = pd.DataFrame({"step": steps, "d_loss": [0.95, 0.5, 0.2, 0.1, 0.06]})
+    assert gan_charts.compare_figure({"a": loss}, "d_loss", log_y=True)["layout"]["yaxis"]["dtick"] == "D2"
     # the Train view's quality chart (from 0): a share of high-quality samples flat near 0 is not blown
     # up either (grid_js is drawn there with its ln 2 line: from 0 to ln 2 already)
     near_zero = pd.DataFrame({"step": steps, "hq_pct": 1e-6 + noise})
