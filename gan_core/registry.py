@@ -1342,28 +1342,25 @@ def best_value(column: str, values: np.ndarray) -> int | None:
 SUMMARY_METRICS = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 
 
-def _number(value: float) -> str:
-    return f"{value:.3g}"
-
-
 def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
     """Compare's table of the chosen runs, one row per run in ``views``' order (the order of their
-    colours), all text, as the page shows it:
+    colours), its values as numbers where they are (a click on a column's header sorts them as numbers:
+    as text, -0.707 came after -0.352 and 105 before 12.3):
 
     - ``run``, ``status``, ``step`` (reached, "of" the steps it trains to: ``"81 of 400"``; ``"1,200
       (until stopped)"`` for an open-ended run; the step alone where the target is not recorded), ``source``,
       ``loss`` and ``dataset`` (`RunMeta.data_name`; "" where unknown);
-    - the newest value of each of `SUMMARY_METRICS`: the run's newest row's (`MetricStore.latest`, what
-      its charts end at), or where that is no finite number the newest finite one in its metrics.csv
-      (`RunDir.last_measured`: a run that diverged has its last finite one, a loop that skipped D's
-      update on its last step the one before), followed by ``@step`` (the diverged run's g_loss
-      ``"9.18e+08 @80"``, its last row step 81); "" where none;
+    - the newest value of each of `SUMMARY_METRICS` (a float, NaN where none): the run's newest row's
+      (`MetricStore.latest`, what its charts end at), or where that is no finite number the newest
+      finite one in its metrics.csv (`RunDir.last_measured`: a run that diverged has its last finite
+      one, a loop that skipped D's update on its last step the one before); ``newest @`` names those
+      not of its last row, with their step (the diverged run's ``"g_loss @80"``, its last row step 81),
+      "" where all are;
     - ``quality``: the run's headline quality metric (`headline_quality` of what it measured, the Runs
-      page's), ``latest`` and ``best`` (`HEADLINE_BEST`) of its evaluations, each ``"value @step"``;
-      "" before its first evaluation;
-    - ``flags raised``: every flag the run raised (`RunView.flags_raised`), ", "-joined.
-
-    Values have 3 significant digits (``f"{v:.3g}"``), as a table's narrow column shows them whole."""
+      page's, "" before its first evaluation), ``latest`` and ``best`` (`HEADLINE_BEST`) of its
+      evaluations (floats, NaN before the first) with their steps, ``latest @`` and ``best @`` (Int64,
+      NA before the first);
+    - ``flags raised``: every flag the run raised (`RunView.flags_raised`), ", "-joined."""
     rows = []
     for run_id, view in views.items():
         step, target = view.current_step, view.target_steps
@@ -1395,10 +1392,13 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
             elif (found := view.run_dir.last_measured([column])) is not None:
                 newest[column] = (found[0], found[1][column])
         for column in SUMMARY_METRICS:
-            at, value = newest.get(column, (None, math.nan))
-            row[column] = "" if at is None else _number(value) + ("" if at == last else f" @{int(at):,}")
+            row[column] = float(newest.get(column, (None, math.nan))[1])
+        row["newest @"] = ", ".join(
+            f"{column} @{int(at):,}" for column, (at, _) in newest.items() if at != last
+        )
         quality = headline_quality(view.store.exact_measured)
-        row["quality"], row["latest"], row["best"] = quality or "", "", ""
+        row["quality"] = quality or ""
+        row["latest"], row["latest @"], row["best"], row["best @"] = math.nan, None, math.nan, None
         if quality is not None:
             evaluations = view.store.exact_view([quality])
             values = evaluations[quality].to_numpy(dtype=np.float64)
@@ -1406,14 +1406,17 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
             finite = np.flatnonzero(np.isfinite(values))
             if finite.size:
                 newest_eval = finite[-1]
-                row["latest"] = f"{_number(values[newest_eval])} @{int(steps[newest_eval]):,}"
+                row["latest"], row["latest @"] = float(values[newest_eval]), int(steps[newest_eval])
                 best = best_value(quality, values)
-                row["best"] = f"{_number(values[best])} @{int(steps[best]):,}"
+                row["best"], row["best @"] = float(values[best]), int(steps[best])
         row["flags raised"] = ", ".join(view.flags_raised)
         rows.append(row)
-    columns = ["run", "status", "step", "source", "loss", "dataset", *SUMMARY_METRICS]
-    columns += ["quality", "latest", "best", "flags raised"]
-    return pd.DataFrame(rows, columns=columns, dtype=object)
+    columns = ["run", "status", "step", "source", "loss", "dataset", *SUMMARY_METRICS, "newest @"]
+    columns += ["quality", "latest", "latest @", "best", "best @", "flags raised"]
+    table = pd.DataFrame(rows, columns=columns)
+    for column in ("latest @", "best @"):
+        table[column] = table[column].astype("Int64")
+    return table
 
 
 def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1486,7 +1489,8 @@ def summary_settings(
     its columns, as the settings name them: ``(loss)``, ``(dataset)``, ``(source)``). A setting named
     as one of the summary's columns (a loop's ``config={"loss": ...}``) is shown as ``"loss (setting)"``.
     What answers a sweep's "which setting won" beside each run's quality, in the same texts as the full
-    table."""
+    table, but a field whose values are all numbers (``lr_g``, ``seed``): floats, NaN where a run lacks
+    it, so that a click on its header sorts the runs by it (as text, 1e-05 came after 0.001)."""
     if most < 0:
         raise ValueError(f"most must be 0 or more, got {most}")
     skip = set(skip)
@@ -1494,6 +1498,11 @@ def summary_settings(
     fields = [field for field in differing.index if field not in skipped]
     fields = sorted(fields, key=lambda field: field in BOOKKEEPING_SETTINGS)[:most]  # (stable)
     shown = differing.loc[fields].T.rename_axis(index="run", columns=None)
+    for name in fields:  # a field of numbers (lr_g, seed) as numbers: sorted so, `ABSENT` as NaN
+        numbers = pd.to_numeric(shown[name].replace(ABSENT, None), errors="coerce")
+        texts = shown[name][shown[name] != ABSENT]
+        if numbers.notna().sum() == len(texts) and not texts.isin(["True", "False", "nan", "inf"]).any():
+            shown[name] = numbers.astype("float64")
     return shown.rename(columns={field: f"{field} (setting)" for field in fields if field in skip})
 
 

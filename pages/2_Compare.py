@@ -265,7 +265,10 @@ swept = summary_settings(differing, skip=summary.columns)
 summary = summary.join(swept, on="run")
 run_width = run_column_width(summary["run"].tolist(), least=80)  # (a default id whole)
 newest_help = (
-    "its newest value (@step: where that is not at the run's last step, a diverged run's last finite one)"
+    "its newest value (newest @: where that is not of the run's last row, a diverged run's last finite one)"
+)
+setting_help = (
+    "a setting that differs between these runs (all of them: Settings that differ, under the charts)"
 )
 theme = theme_type()
 st.dataframe(
@@ -280,9 +283,12 @@ st.dataframe(
         "step",
         "quality",
         "latest",
+        "latest @",
         "best",
+        "best @",
         *swept.columns,
         *SUMMARY_METRICS,
+        "newest @",
         "flags raised",
         "loss",
         "dataset",
@@ -304,35 +310,47 @@ st.dataframe(
         "loss": st.column_config.TextColumn("loss", width=100),
         "dataset": st.column_config.TextColumn("dataset", width=75),
         **{
-            m: st.column_config.TextColumn(m, width=text_column_width(summary[m], 100, 160), help=newest_help)
+            m: st.column_config.NumberColumn(m, format="%.3g", width=80, help=newest_help)
             for m in SUMMARY_METRICS
         },
+        "newest @": st.column_config.TextColumn(
+            "newest @",
+            width=text_column_width(summary["newest @"], 80, 200),
+            help="the values left of this that are not of the run's last row (a diverged run's last finite "
+            "g_loss), with the step each is of",
+        ),
         "quality": st.column_config.TextColumn(
             "quality",
             width=110,
             help="the run's headline quality metric, as the Runs page picks it: the first it measured of "
             + ", ".join(HEADLINE_QUALITY),
         ),
-        "latest": st.column_config.TextColumn(
-            "latest",
-            width=text_column_width(summary["latest"], 85, 160),
-            help="its latest evaluation, @ its step",
+        "latest": st.column_config.NumberColumn(
+            "latest", format="%.3g", width=70, help="its latest evaluation (its step: latest @)"
         ),
-        "best": st.column_config.TextColumn(
+        "latest @": st.column_config.NumberColumn("@ step", format="localized", width=70),
+        "best": st.column_config.NumberColumn(
             "best",
-            width=text_column_width(summary["best"], 85, 160),
-            help="its best evaluation, @ its step: the lowest fid, fd_cls or grid_js, the most modes or "
-            "classes covered, the diversity nearest the real data's 1.0",
+            format="%.3g",
+            width=70,
+            help="its best evaluation (its step: best @): the lowest fid, fd_cls or grid_js, the most modes "
+            "or classes covered, the diversity nearest the real data's 1.0",
         ),
+        "best @": st.column_config.NumberColumn("@ step", format="localized", width=70),
         "flags raised": st.column_config.TextColumn(
             "flags raised", width=200, help="every flag raised during the run, cleared since or not"
         ),
         **{
-            field: st.column_config.TextColumn(
-                field,
-                width=text_column_width([field, *summary[field].astype(str)], 60, 160),
-                help="a setting that differs between these runs (all of them: Settings that differ, "
-                "under the charts)",
+            field: (
+                st.column_config.NumberColumn(
+                    field, format="%.6g", width=text_column_width([field], 60, 160), help=setting_help
+                )
+                if pd.api.types.is_float_dtype(summary[field])
+                else st.column_config.TextColumn(
+                    field,
+                    width=text_column_width([field, *summary[field].astype(str)], 60, 160),
+                    help=setting_help,
+                )
             )
             for field in swept.columns
         },

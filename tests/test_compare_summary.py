@@ -36,9 +36,12 @@ COLUMNS = [
     "g_loss",
     "d_acc_real",
     "d_acc_fake",
+    "newest @",
     "quality",
     "latest",
+    "latest @",
     "best",
+    "best @",
     "flags raised",
 ]
 
@@ -92,15 +95,17 @@ def test_the_summary_says_how_far_each_run_got_its_newest_values_and_its_best_qu
         "hinge",
         "digits",
     ]
-    # newest values as the run's last row holds them, 3 significant digits
+    # newest values as the run's last row holds them, as numbers (a header's click sorts them so: as
+    # text, a review's -0.707 came after -0.352)
     last = pd.read_csv(tmp_path / "ring8-a" / "metrics.csv").iloc[-1]
     for column in ("d_loss", "g_loss", "d_acc_real", "d_acc_fake"):
-        assert rows.loc["ring8-a", column] == f"{last[column]:.3g}"
-    assert rows.loc["open", ["d_loss", "g_loss"]].tolist() == ["0.25", "2.25"]
+        assert rows.loc["ring8-a", column] == pytest.approx(last[column], rel=1e-6)
+        assert table[column].dtype == np.float64
+    assert rows.loc["open", ["d_loss", "g_loss", "newest @"]].tolist() == [0.25, 2.25, ""]
     # the diverged run: its last step's d_loss, and its newest finite g_loss, at the step before
     blew_up = rows.loc["blew-up"]
     assert blew_up["status"] == "failed" and blew_up["step"] == "4 of 50"
-    assert (blew_up["d_loss"], blew_up["g_loss"]) == ("4", "2.25 @3")
+    assert (blew_up["d_loss"], blew_up["g_loss"], blew_up["newest @"]) == (4.0, 2.25, "g_loss @3")
     assert blew_up["flags raised"].split(", ")[0] == "diverged"
     raised = {e["fields"]["flag"] for e in registry.view("ring8-a").events if e["kind"] == "flag"}
     assert set(filter(None, rows.loc["ring8-a", "flags raised"].split(", "))) == raised  # its own, exactly
@@ -110,12 +115,16 @@ def test_the_summary_says_how_far_each_run_got_its_newest_values_and_its_best_qu
     assert evaluations["step"].tolist() == [10, 20, 30]
     modes = evaluations["modes_covered"].to_numpy()
     best = int(np.argmax(modes))  # (the first of equals)
-    assert rows.loc["ring8-a", ["quality", "latest", "best"]].tolist() == [
+    assert rows.loc["ring8-a", ["quality", "latest", "latest @", "best", "best @"]].tolist() == [
         "modes_covered",
-        f"{modes[-1]:.3g} @30",
-        f"{modes[best]:.3g} @{10 * (best + 1)}",
+        modes[-1],
+        30,
+        modes[best],
+        10 * (best + 1),
     ]
-    assert rows.loc["open", ["quality", "latest", "best"]].tolist() == ["", "", ""]  # no evaluation
+    assert str(table["latest @"].dtype) == "Int64" and table["latest"].dtype == np.float64
+    unevaluated = rows.loc["open", ["quality", "latest", "latest @", "best", "best @"]]
+    assert unevaluated.iloc[0] == "" and unevaluated.iloc[1:].isna().all()  # no evaluation
 
 
 def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_root):
@@ -128,7 +137,7 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     shown = at.dataframe[0].value
     assert shown["run"].tolist() == ["second", "first"] and shown.columns.tolist() == [*COLUMNS, "seed"]
     # the settings that differ beside the runs' results, as "Settings that differ" writes them
-    assert shown["seed"].tolist() == ["1", "0"]
+    assert shown["seed"].tolist() == [1.0, 0.0]  # a setting of numbers as numbers: sorted so
     assert shown["step"].tolist() == ["20 of 20", "20 of 20"]
     assert shown["quality"].tolist() == ["modes_covered", "modes_covered"]
     assert [d.value.columns.tolist() == [*COLUMNS, "seed"] for d in at.dataframe].count(True) == 1
@@ -217,4 +226,4 @@ def test_the_page_sizes_the_summary_columns_from_their_texts(runs_root):
     columns = json.loads(at.dataframe[0].proto.columns)
     # "3 (until stopped)", 17 characters: past the 115 px least
     assert columns["step"]["width"] >= 17 * 7.2 + 16 and columns["step"]["width"] > 115
-    assert columns["best"]["width"] == 85 and columns["d_loss"]["width"] == 100  # short texts: the least
+    assert columns["newest @"]["width"] == 80  # short texts (none here): the least
