@@ -613,8 +613,9 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         # the first one says why: a Ctrl-C in torchrun's terminal reaches a worker as SIGINT, then as the
         # SIGTERM torchrun sends its workers on the SIGINT it got itself (the report said "SIGTERM")
         interrupted = interrupted or signum
-        if runner.status in ("running", "paused"):
-            runner.stop()
+        if runner.status in ("running", "paused"):  # recorded as the tracking API's runs say it
+            name = signal.Signals(interrupted).name
+            runner.stop("interrupted (Ctrl-C)" if interrupted == signal.SIGINT else f"terminated ({name})")
 
     previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     bar = tqdm(

@@ -380,6 +380,7 @@ class Runner:
         self.trainer: Trainer | None = None
         self.device: str | None = None
         self.error: str | None = None
+        self._stop_reason: str | None = None  # why a `stop` was asked, where the asker said (its error)
         # D's "cannot tell" output under the label smoothing in force (t/2: `GANLoss.smoothed`); `_emit`
         # keeps it to each record's, through mid-run changes and resumes.
         loss = get_loss(cfg.loss)
@@ -605,7 +606,12 @@ class Runner:
             raise RunnerError(f"run {self.run_id} is a multi-process job: single steps are not offered")
         self._command("step", mode)
 
-    def stop(self) -> None:
+    def stop(self, reason: str | None = None) -> None:
+        """Stop the run (a checkpoint, the files flushed): it ends ``stopped``, with ``reason`` as its
+        error where one is given (the command line's "terminated (SIGTERM)": a scheduler's end told apart
+        from a Stop, as the tracking API's runs say it)."""
+        if reason is not None:
+            self._stop_reason = reason
         self._command("stop")
 
     def run_to(self, step: int) -> None:
@@ -1150,6 +1156,8 @@ class Runner:
             self.run_dir.close()
         except OSError as exc:
             final, self.error = "failed", self.error or f"closing metrics.csv failed: {exc}"
+        if final == "stopped" and self.error is None:
+            self.error = self._stop_reason
         with self._cond:
             self._status = final
             self._commands.clear()

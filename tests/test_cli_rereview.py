@@ -83,6 +83,9 @@ def test_a_stopped_cli_run_says_where_it_stopped_and_how_to_go_on(tmp_path, sign
     out, err = proc.communicate(timeout=TIMEOUT)
     assert proc.returncode == 128 + signums[0], err
     step = RunDir.open(root, "stopped").read_status()["step"]
+    # and recorded so, as the tracking API's runs are (a review: a scheduler's SIGTERM read as a Stop)
+    said = "interrupted (Ctrl-C)" if signums[0] == signal.SIGINT else "terminated (SIGTERM)"
+    assert RunDir.open(root, "stopped").read_status()["error"] == said
     path = (root / "stopped").resolve()
     assert err.strip().splitlines()[-1] == (
         f"stopped at step {step} ({how}); continue with: python -m gan_core train --resume "

@@ -111,7 +111,7 @@ def test_sigterm_stops_a_cli_run_cleanly(tmp_path):
     steps = run.read_metrics()["step"].tolist()
     assert status["status"] == "stopped" and steps == list(range(1, status["step"] + 1))
     assert run.checkpoints()[-1][0] == status["step"]  # a checkpoint at the very step it stopped at
-    assert run.read_events()["detail"].iloc[-1] == "stopped"
+    assert run.read_events()["detail"].iloc[-1] == "stopped: terminated (SIGTERM)"  # a scheduler's end, said
 
 
 # A hundred start/stop cycles in a fresh interpreter, so that no earlier test's freed memory moves the

@@ -322,9 +322,12 @@ def test_pause_resume_and_stop_from_the_dashboard_reach_the_loop(tmp_path):
     assert statuses == ["running", "paused", "running", "stopped"]
     # the script's terminal is told why its loop waits (a review: it seemed to hang without a word)
     paused_at = int(events.loc[events["kind"] == "status", "step"].tolist()[1])
+    stopped_at = int(events.loc[events["kind"] == "command", "step"].tolist()[2])
     assert said == [
         f"run 'ctl' paused at step {paused_at} by 'script': the loop waits in g_step until Resume there "
-        "(Stop ends it: should_stop becomes True)"
+        "(Stop ends it: should_stop becomes True)",
+        f"run 'ctl' asked to stop at step {stopped_at} by 'script': should_stop is True, and the run ends "
+        "stopped at finish()",
     ]
 
 

@@ -1918,6 +1918,11 @@ class TrackedRun:
             if command == "stop":
                 if not self._should_stop:  # a divergence or the target already ends it: kept as the reason
                     self._should_stop, self.stop_reason = True, "stop"
+                    asker = "the dashboard" if source == "dashboard" else repr(source)
+                    warn_user(
+                        f"run {self.run_id!r} asked to stop at step {self.step} by {asker}: should_stop is "
+                        "True, and the run ends stopped at finish()"
+                    )
                 return
             if command == "pause" and self.status == "running":
                 self.flush()  # the dashboard shows every trained step while the run is paused

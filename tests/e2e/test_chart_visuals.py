@@ -550,7 +550,7 @@ def test_compare_summary_leads_the_page_and_reads_at_768_px(chart_server, chart_
     page.goto(f"{chart_server.url}/Compare?runs={RUN_IDS[1]},{DIVERGING}&metrics=d_loss")
     page.wait_for_function(f"() => ({SUMMARY_CELLS})() !== null", timeout=UI_TIMEOUT)
     header, *rows = page.evaluate(SUMMARY_CELLS)
-    assert header[:6] == ["run", "status", "step", "quality", "latest", "best"], header
+    assert header[:6] == ["run", "status", "step", "quality", "latest", "@ step"], header
     assert [row[0] for row in rows] == [RUN_IDS[1], DIVERGING]
     reached = int(pd.read_csv(chart_runs / DIVERGING / "metrics.csv")["step"].max())
     assert rows[0][1:3] == ["finished", "60 of 60"] and rows[1][1:3] == ["failed", f"{reached} of 600"]
