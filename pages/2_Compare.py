@@ -275,6 +275,7 @@ st.dataframe(
     summary.style.apply(lambda runs: [charts.run_cell_style(colors[r], theme) for r in runs], subset=["run"]),
     key="cmp_summary",
     hide_index=True,
+    placeholder=ABSENT,  # "—" before a run's first evaluation (Streamlit's default says "None")
     # what tells the runs apart first, seen without scrolling on a 768 px window: how far each got and how
     # good it is, its newest losses and the flags it raised; what it is (also in "Settings that differ") last
     column_order=[

@@ -138,6 +138,7 @@ def test_the_page_draws_the_summary_above_the_charts_in_the_runs_colours(runs_ro
     assert shown["run"].tolist() == ["second", "first"] and shown.columns.tolist() == [*COLUMNS, "seed"]
     # the settings that differ beside the runs' results, as "Settings that differ" writes them
     assert shown["seed"].tolist() == [1.0, 0.0]  # a setting of numbers as numbers: sorted so
+    assert at.dataframe[0].proto.placeholder == "—"  # a value a run lacks: not Streamlit's "None"
     assert shown["step"].tolist() == ["20 of 20", "20 of 20"]
     assert shown["quality"].tolist() == ["modes_covered", "modes_covered"]
     assert [d.value.columns.tolist() == [*COLUMNS, "seed"] for d in at.dataframe].count(True) == 1
