@@ -1,6 +1,6 @@
 """A tiny GAN LightningModule on the bundled 8x8 digits, watched by the dashboard through GANTrackingCallback.
 
-    python examples/lightning_gan.py --steps 300 --out runs --run-id lit
+    python examples/lightning_gan.py --steps 300 --run-id lit
     streamlit run dashboard.py        # Runs page: "lit", live while it trains
 
 The lines marked "# track" are all the module and the trainer need (see gan_core.tracking.lightning).

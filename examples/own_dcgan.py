@@ -1,7 +1,7 @@
 """A plain PyTorch DCGAN on the bundled 8x8 digits, watched by the dashboard through gan_core.track.
 
     streamlit run dashboard.py        # first; open http://localhost:8501/?run=mine (it waits for the run)
-    python examples/own_dcgan.py --steps 300 --out runs --run-id mine   # then, in another terminal
+    python examples/own_dcgan.py --steps 300 --run-id mine   # then, in another terminal
 
 The lines marked "# track" are all the loop needs to get the dashboard's charts, flags and snapshots."""
 

@@ -563,9 +563,10 @@ if awaited is not None:
         f"writing it (your loop's `gan_core.track.init('{awaited}', ...)`, `python -m gan_core train "
         f"--run-id {awaited}`, a torchrun job); or press **Start**, or open another run on the **Runs** "
         "page. A loop or a command writes to `$GAN_DASHBOARD_RUNS`, else to `runs` in the folder it was "
-        "started from: if it is already training, it may be writing elsewhere; start it with "
-        f"`GAN_DASHBOARD_RUNS` set to {literal(str(registry().runs_root.resolve()))} (or pass that folder "
-        "as `root=`).",
+        "started from, unless its `--out` or `root=` names another: if it is already training, it may be "
+        f"writing elsewhere; start it with `GAN_DASHBOARD_RUNS` set to "
+        f"{literal(str(registry().runs_root.resolve()))} and no `--out`, or pass that folder as `--out` or "
+        "`root=`.",
         icon=":material/hourglass_empty:",
     )
     st.fragment(await_run, run_every=REFRESH_SECONDS)(awaited)

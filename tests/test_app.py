@@ -545,8 +545,9 @@ def test_a_new_session_watches_the_live_run_and_a_link_names_any_run(runs_root):
     (waiting,) = [i.value for i in missing.info if i.value.startswith("Waiting for run")]
     assert waiting.startswith("Waiting for run `not-yet`: the runs folder (") and str(runs_root) in waiting
     # where a loop started without the variable writes, and how to make it write here (the commonest cause)
-    told = f"start it with `GAN_DASHBOARD_RUNS` set to ` {runs_root.resolve()} ` (or pass that folder as "
-    assert waiting.endswith(f"{told}`root=`)."), waiting
+    told = f"start it with `GAN_DASHBOARD_RUNS` set to ` {runs_root.resolve()} ` and no `--out`, or pass "
+    assert waiting.endswith(f"{told}that folder as `--out` or `root=`."), waiting
+    assert "unless its `--out` or `root=` names another" in waiting  # (a review's --out runs, unseen here)
     assert "`gan_core.track.init('not-yet', ...)`" in waiting and "Press **Start**" not in waiting
     assert missing.query_params["run"] == "not-yet"
     # a visit to another page (its links drop ?run=), then back: still waited for, named again
