@@ -93,6 +93,7 @@ from gan_core.runner import (
     follow,
     unusable_checkpoint,
 )
+from gan_core.tracking.commands import asker
 from gan_core.tracking.schema import SOURCES
 from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
@@ -650,7 +651,7 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         if interrupted:
             how = " (Ctrl-C)" if interrupted == signal.SIGINT else f" ({signal.Signals(interrupted).name})"
         elif runner.file_command is not None and runner.file_command[0] == "stop":
-            how = f" (Stop {_command_source(runner.file_command[1])})"
+            how = f" (Stop from {asker(runner.file_command[1])})"
         else:  # another rank of the job asked
             how = ""
         print(
@@ -664,17 +665,11 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
     return 128 + interrupted if interrupted else 0
 
 
-def _command_source(source: str) -> str:
-    """Where a command came from, for the terminal: "from the dashboard", or the command file's own word,
-    quoted (text from a file: control characters escaped)."""
-    return "from the dashboard" if source == "dashboard" else f"from {source!r}"
-
-
 def _paused_or_resumed(runner: Runner, paused_at: int) -> str:
     """The line a Pause or Resume of the run (from its command file: the dashboard's buttons) gets in the
     terminal, above the progress bar, which stands still while paused; ``paused_at``: the step it paused
     at, where it resumed from."""
-    source = f" {_command_source(runner.file_command[1])}" if runner.file_command is not None else ""
+    source = f" from {asker(runner.file_command[1])}" if runner.file_command is not None else ""
     if runner.status == "paused":
         return (
             f"paused at step {paused_at}{source}: Resume there to go on, or Ctrl-C here to stop "

@@ -42,6 +42,12 @@ def _seq(raw: dict) -> int:
 MAX_SOURCE = 64  # characters of a command's source: a name for the events table, not a message
 
 
+def asker(source: str) -> str:
+    """Who sent a command, for a terminal's line: "the dashboard", or the command file's own word for
+    the sender, quoted (text from a file: control characters escaped)."""
+    return "the dashboard" if source == "dashboard" else repr(source)
+
+
 def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str = "script") -> int:
     """Ask the process writing ``run_dir`` (a `RunDir`, or the run folder's path) to ``command`` (one of
     `COMMANDS`); returns the command's sequence number. ``source`` says who asks, as the run's

@@ -87,7 +87,7 @@ from gan_core.rundir import (
 )
 from gan_core.store import MetricStore
 from gan_core.tracking.checks import RowChecks
-from gan_core.tracking.commands import CommandPoller
+from gan_core.tracking.commands import CommandPoller, asker
 from gan_core.tracking.measures import (
     GradNorms,
     NoGradients,
@@ -1460,8 +1460,7 @@ class TrackedRun:
                 "per noise row; allowed: snapshot(G, noise, labels=...), or snapshot() for the watched grid "
                 "(a row per class)"
             )
-        if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.integer):
-            labels = torch.as_tensor(labels)  # numpy classes, taken as init's real_labels takes them
+        labels = _numpy_classes(labels)  # (as init's real_labels)
         if noise is not None:
             if not isinstance(noise, Tensor) or noise.dim() < 2:
                 shape = tuple(noise.shape) if isinstance(noise, Tensor) else type(noise).__name__
@@ -1918,20 +1917,18 @@ class TrackedRun:
             if command == "stop":
                 if not self._should_stop:  # a divergence or the target already ends it: kept as the reason
                     self._should_stop, self.stop_reason = True, "stop"
-                    asker = "the dashboard" if source == "dashboard" else repr(source)
                     warn_user(
-                        f"run {self.run_id!r} asked to stop at step {self.step} by {asker}: should_stop is "
-                        "True, and the run ends stopped at finish()"
+                        f"run {self.run_id!r} asked to stop at step {self.step} by {asker(source)}: "
+                        "should_stop is True, and the run ends stopped at finish()"
                     )
                 return
             if command == "pause" and self.status == "running":
                 self.flush()  # the dashboard shows every trained step while the run is paused
                 self._set_status("paused")
                 # said in the script's terminal, where the loop would seem to hang without a word
-                asker = "the dashboard" if source == "dashboard" else repr(source)
                 warn_user(
-                    f"run {self.run_id!r} paused at step {self.step} by {asker}: the loop waits in g_step "
-                    "until Resume there (Stop ends it: should_stop becomes True)"
+                    f"run {self.run_id!r} paused at step {self.step} by {asker(source)}: the loop waits in "
+                    "g_step until Resume there (Stop ends it: should_stop becomes True)"
                 )
                 got = None
                 while got is None or got[0] == "pause":  # held here until Resume or Stop
@@ -2449,8 +2446,7 @@ def _init_main(
         config = {name: _config_number(value) for name, value in config.items()}
     kind = _data_kind(real, data_kind)
     _check_real_fits(real, kind, dataset, inferred=data_kind is None)
-    if isinstance(real_labels, np.ndarray) and np.issubdtype(real_labels.dtype, np.integer):
-        real_labels = torch.as_tensor(real_labels)  # numpy classes, taken as n_classes takes numpy ints
+    real_labels = _numpy_classes(real_labels)  # (numpy classes taken as n_classes takes numpy ints)
     n_classes = _check_classes(n_classes, real, real_labels, dataset)
     ends = _check_real_values(real, kind, dataset)
     if ends is not None and kind == "images":
@@ -2658,6 +2654,14 @@ def _check_labels(labels: Any, what: str, n_classes: int, count: int, of: str, a
                 f"{what} hold classes from {low} to {high}: allowed 0 to {n_classes - 1} (n_classes="
                 f"{n_classes})"
             )
+
+
+def _numpy_classes(labels: Any) -> Any:
+    """A numpy integer array of classes as a tensor (`_check_labels` judges it then); anything else as
+    given."""
+    if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.integer):
+        return torch.as_tensor(labels)
+    return labels
 
 
 def _integer(dtype: torch.dtype) -> bool:
