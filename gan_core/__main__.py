@@ -627,18 +627,22 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         file=sys.stderr,
         dynamic_ncols=True,
     )
-    said = runner.status  # a Pause or Resume from the dashboard is said in the terminal as it comes
-    paused_at = runner.current_step
+    said = 0  # the commands from the dashboard said so far: each Pause and Resume, in the terminal
+
+    def say_commands() -> None:
+        nonlocal said
+        for command, source, step in runner.file_commands[said:]:
+            said += 1
+            if command in ("pause", "resume"):
+                bar.write(_paused_or_resumed(command, source, step), file=sys.stderr)
+
     try:
         # Poll a few times a second: waking on every step would steal the GIL from training.
         while not runner.wait(timeout=0.25):
             _update_bar(bar, runner)
-            if runner.status != said and runner.status in ("running", "paused"):
-                said = runner.status
-                if said == "paused":  # (seen up to 0.25 s late: a resumed run has trained on since)
-                    paused_at = runner.current_step
-                bar.write(_paused_or_resumed(runner, paused_at), file=sys.stderr)
+            say_commands()
         _update_bar(bar, runner)
+        say_commands()  # (a Pause and a Resume within the last poll: both said, in order)
     finally:
         bar.close()
         for sig, handler in previous.items():
@@ -650,8 +654,8 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
     if runner.status == "stopped":  # said, or it reads like a run that finished
         if interrupted:
             how = " (Ctrl-C)" if interrupted == signal.SIGINT else f" ({signal.Signals(interrupted).name})"
-        elif runner.file_command is not None and runner.file_command[0] == "stop":
-            how = f" (Stop from {asker(runner.file_command[1])})"
+        elif stops := [source for command, source, _ in runner.file_commands if command == "stop"]:
+            how = f" (Stop from {asker(stops[0])})"
         else:  # another rank of the job asked
             how = ""
         print(
@@ -665,17 +669,15 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
     return 128 + interrupted if interrupted else 0
 
 
-def _paused_or_resumed(runner: Runner, paused_at: int) -> str:
+def _paused_or_resumed(command: str, source: str, step: int) -> str:
     """The line a Pause or Resume of the run (from its command file: the dashboard's buttons) gets in the
-    terminal, above the progress bar, which stands still while paused; ``paused_at``: the step it paused
-    at, where it resumed from."""
-    source = f" from {asker(runner.file_command[1])}" if runner.file_command is not None else ""
-    if runner.status == "paused":
+    terminal, above the progress bar, which stands still while paused; ``step``: the step it came at."""
+    if command == "pause":
         return (
-            f"paused at step {paused_at}{source}: Resume there to go on, or Ctrl-C here to stop "
+            f"paused at step {step} from {asker(source)}: Resume there to go on, or Ctrl-C here to stop "
             "(checkpoint and files flushed)"
         )
-    return f"resumed at step {paused_at}{source}"
+    return f"resumed at step {step} from {asker(source)}"
 
 
 def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) -> Runner:

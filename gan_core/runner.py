@@ -371,9 +371,9 @@ class Runner:
         self._folder_sink = RunDirSink(self.run_dir, RECORD_COLUMNS, cfg.keep_snapshots)
         self.sinks: list[Sink] = [StoreSink(self.store), self._folder_sink, *sinks]
         self._poller: CommandPoller | None = None  # `watch_command_file`
-        # the newest command read from the command file, (command, source: "dashboard", "script", ...),
-        # for the command line to say who paused, resumed or stopped its run
-        self.file_command: tuple[str, str] | None = None
+        # the commands read from the command file, in order: (command, source: "dashboard", "script", ...,
+        # the step it came at), for the command line to say each (who paused, resumed or stopped its run)
+        self.file_commands: list[tuple[str, str, int]] = []
         self.events: list[dict[str, Any]] = []
         self.snapshots: list[tuple[int, dict[str, np.ndarray]]] = []  # (step, Trainer.snapshot())
         self.real_view: dict[str, np.ndarray] | None = None
@@ -922,8 +922,8 @@ class Runner:
         if got is None:
             return
         command, source = got
-        self.file_command = got
         self._flush()  # the command's event at the last step trained, recorded first
+        self.file_commands.append((command, source, self.current_step))
         self._event("command", command=command, source=source)
         with self._cond:
             self._commands.append((command, None))
