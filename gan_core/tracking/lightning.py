@@ -36,7 +36,8 @@ every optimizer step: (d_steps + 1) per G step, 2 x with one D update; the step 
 
 What ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and one-element tensors) goes
 into the batch's row as custom metrics, named as logged (the value logged at that step, not Lightning's
-epoch mean; a built-in column's name, ``d_loss`` say, is left out: the row has its own).
+epoch mean; a built-in column's name is left out, the row has its own: the losses silently, as they come
+from ``training_step``'s return, any other, ``d_acc_real`` say, said once in a `TrackingWarning`).
 
 What the module logs in validation (``validation_step``, ``on_validation_epoch_end``: a torchmetrics FID
 or KID, a classifier's score, a reconstruction error) goes in too, named as logged (``val/fid``), as
@@ -120,6 +121,9 @@ _OWN_INIT_KEYS = {
 # A run of this id that ended with no row (a training_step that broke the contract at its first batch) is
 # started again in its folder by a callback without resume=True: nothing recorded is lost.
 _REUSABLE_STATUSES = ("failed", "stopped")
+# The built-in columns a row takes from training_step's return: a self.log of one of these names in
+# training (the usual Lightning habit) is no loss to say.
+_RETURNED_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss")
 # Batches that returned a GAN step's values with no optimizer step seen through Lightning's hook before the
 # callback says so (a few: a loop that accumulates gradients steps its optimizers every few batches).
 UNSEEN_STEPS_ERROR_BATCHES = 10
@@ -525,7 +529,7 @@ class GANTrackingCallback(pl.Callback):
             result = log(name, value, *args, **kwargs)
             trainer = pl_module.trainer
             if trainer.training:
-                self._collect(name, value)
+                self._collect(trainer, name, value)
             elif trainer.validating and not trainer.sanity_checking and isinstance(name, str):
                 self._val_logged.add(name)  # (its value: Lightning's for the epoch, `_validation_values`)
             return result
@@ -533,7 +537,7 @@ class GANTrackingCallback(pl.Callback):
         logged._gan_tracking = True
         pl_module.log = logged
 
-    def _collect(self, name: Any, value: Any) -> None:
+    def _collect(self, trainer: pl.Trainer, name: Any, value: Any) -> None:
         if isinstance(value, Tensor) and value.numel() == 1:
             # (a torch.bool one, a comparison, Lightning logs as 0/1: so does the row, where run.log
             # itself refuses a truth value)
@@ -543,7 +547,18 @@ class GANTrackingCallback(pl.Callback):
         else:
             return  # a torchmetrics Metric, a dict: Lightning's to compute, no number per step here
         if isinstance(name, str) and not is_custom_column(name):
-            return  # a built-in column (d_loss, g_loss): the row has its own, from training_step's return
+            # A built-in column: the row has its own. The losses come from training_step's return (logging
+            # them too is the usual Lightning habit: nothing to say); any other (a d_acc_real of one's own
+            # threshold, an fid) would be lost unsaid.
+            if name not in _RETURNED_COLUMNS:
+                self._say(
+                    trainer,
+                    f"training:{name}",
+                    f"training_step's self.log({name!r}, ...) is not recorded on the dashboard under that "
+                    f"name: {name!r} is a built-in column ({track.builtin_source(name)}); self.log it as "
+                    f"'train/{name}' (any name that is no built-in column) to see it under Custom metrics",
+                )
+            return
         try:
             check_metric_name(name)
         except ValueError as exc:
@@ -568,7 +583,7 @@ class GANTrackingCallback(pl.Callback):
             if not keys:
                 self._say(
                     trainer,
-                    name,
+                    f"validation:{name}",
                     f"validation's self.log({name!r}, ...) is not recorded on the dashboard: Lightning keeps "
                     "no value of it for the validation (logged with on_epoch=False); log it with "
                     "on_epoch=True, validation's default",
@@ -580,13 +595,13 @@ class GANTrackingCallback(pl.Callback):
                 ):
                     self._say(
                         trainer,
-                        key,
+                        f"validation:{key}",
                         f"validation's {key!r} is no number ({type(value).__name__}): not recorded",
                     )
                 elif not is_custom_column(key):
                     self._say(
                         trainer,
-                        key,
+                        f"validation:{key}",
                         f"validation's {key!r} is not recorded on the dashboard under that name: {key!r} is "
                         f"a built-in column ({track.builtin_source(key)}); self.log it as 'val/{key}' (any "
                         "name that is no built-in column) to see it under Custom metrics",
@@ -597,7 +612,7 @@ class GANTrackingCallback(pl.Callback):
                     except ValueError as exc:
                         self._say(
                             trainer,
-                            key,
+                            f"validation:{key}",
                             f"self.log in validation of {exc}; it is not recorded on the dashboard",
                         )
         # Host values now, in one transfer (a sync Lightning's own logging of them makes anyway)
@@ -606,8 +621,8 @@ class GANTrackingCallback(pl.Callback):
         )
 
     def _say(self, trainer: pl.Trainer, key: str, message: str) -> None:
-        """``message`` as a `TrackingWarning`, once a name (``key``), on rank 0 only."""
-        key = f"validation:{key}"
+        """``message`` as a `TrackingWarning`, once a ``key`` ("validation:NAME", "training:NAME"), on rank
+        0 only."""
         if key not in self._said and trainer.is_global_zero:
             self._said.add(key)
             track.warn_user(message)
