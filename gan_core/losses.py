@@ -24,9 +24,10 @@ A `GANLoss` bundles, for one objective:
   * hinge: score > 0, half-way between its margins -1 and +1;
   * wgan, wgan-gp (``is_critic``, ``threshold`` None): the critic's loss is unchanged by adding a
     constant to every score, so no fixed threshold means anything; the threshold is the median of the
-    batch's pooled real and fake scores.
-    With as many real as fake samples, a perfect separation puts the median between the two groups
-    (both accuracies 1.0), and indistinguishable scores interleave around it (both near 0.5).
+    batch's pooled real and fake scores (`median_accuracy`; for batches of two sizes, the point with as
+    many pooled scores at or below it as there are fakes).
+    A perfect separation puts it between the two groups (both accuracies 1.0), and indistinguishable
+    scores interleave around it (both near 0.5).
 
 Label smoothing (``real_target`` t = 1 - ``label_smoothing`` < 1) applies to minimax, nonsaturating and
 lsgan; hinge and the Wasserstein losses have no targets to smooth and ignore it. It moves the verdict:
@@ -137,8 +138,18 @@ def threshold_accuracy(real_logits: Tensor, fake_logits: Tensor, threshold: floa
 
 
 def median_accuracy(real_logits: Tensor, fake_logits: Tensor) -> LossPair:
-    """Accuracy against the median of the pooled scores: needs no labels and no fixed offset."""
-    return threshold_accuracy(real_logits, fake_logits, torch.cat([real_logits, fake_logits]).median())
+    """(acc_real, acc_fake) of a critic, whose scores have no fixed offset: against the median of the
+    pooled scores (the lower one, torch.median's), needs no labels. ``real_logits`` and ``fake_logits`` of
+    any shapes, flattened; 0-d float tensors in [0, 1].
+
+    With batches of two sizes the median would call a perfect critic's 64 reals and 16 fakes 0.625 and
+    1.0 (a review): the threshold is the pooled scores' n_fake-th smallest (`torch.kthvalue`), with as
+    many scores at or below it as there are fakes; for batches of one size that is the median itself."""
+    real, fake = real_logits.reshape(-1), fake_logits.reshape(-1)
+    pooled = torch.cat([real, fake])
+    if real.numel() == fake.numel() or fake.numel() == 0:
+        return threshold_accuracy(real, fake, pooled.median())
+    return threshold_accuracy(real, fake, pooled.kthvalue(fake.numel()).values)
 
 
 # D's loss at the equilibrium of the original game (Goodfellow et al. 2014, Theorem 1: there D(x) = 1/2

@@ -137,6 +137,21 @@ def test_critic_accuracy_ignores_score_offset(name):
     assert acc_fake.item() == pytest.approx(0.5, abs=0.02)
 
 
+@pytest.mark.parametrize("name", ["wgan", "wgan-gp"])
+@pytest.mark.parametrize("n_real, n_fake", [(64, 16), (16, 64), (5, 3)])
+def test_critic_accuracy_on_batches_of_two_sizes(name, n_real, n_fake):
+    """A review: the pooled median called a perfect critic's 64 reals and 16 fakes (0.625, 1.0); the split
+    keeps as many scores at or below it as there are fakes."""
+    loss = get_loss(name)
+    gen = torch.Generator().manual_seed(2)
+    real, fake = 5.0 + torch.rand(n_real, generator=gen), -6.0 + torch.rand(n_fake, generator=gen)
+    assert [v.item() for v in loss.accuracy(real, fake)] == [1.0, 1.0]
+    same = torch.randn(n_real * 400 + n_fake * 400, generator=gen)  # cannot tell: near the fakes' share
+    acc_real, acc_fake = loss.accuracy(same[: n_real * 400], same[n_real * 400 :])
+    assert acc_real.item() == pytest.approx(n_real / (n_real + n_fake), abs=0.02)
+    assert acc_fake.item() == pytest.approx(n_fake / (n_real + n_fake), abs=0.02)
+
+
 def test_unknown_loss_names_the_allowed_ones():
     with pytest.raises(ValueError, match="unknown loss 'bogus'.*minimax.*wgan-gp"):
         get_loss("bogus")

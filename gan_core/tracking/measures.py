@@ -232,7 +232,7 @@ def d_metrics_steps(
         if all(t is not None for t in given):
             halves.append(torch.stack(list(given)))
         elif any(t is not None for t in given):  # some given, some the loss's own: row by row
-            own = loss.d(stacked[:k], stacked[k:], 1.0, dim=1)[len(halves)]  # (K,)
+            own = loss.d(stacked[:k], stacked[k:], loss.real_target, dim=1)[len(halves)]  # (K,)
             halves.append(torch.stack([own[i] if t is None else t for i, t in enumerate(given)]))
         else:
             halves.append(None)
@@ -240,7 +240,7 @@ def d_metrics_steps(
         total = None
     else:
         if any(t is None for t in d_loss) and (halves[0] is None or halves[1] is None):
-            own = loss.d(stacked[:k], stacked[k:], 1.0, dim=1)
+            own = loss.d(stacked[:k], stacked[k:], loss.real_target, dim=1)
             halves = [own[i] if h is None else h for i, h in enumerate(halves)]
         total = torch.stack(
             [halves[0][i] + halves[1][i] if t is None else t.reshape(()) for i, t in enumerate(d_loss)]
