@@ -77,6 +77,7 @@ from gan_core.registry import (
 from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
 from gan_core.speed import SampleRate, StepRate, row_samples
+from gan_core.store import shared_rows_per_point
 from gan_core.tracking.schema import ENDED, EVAL_COLUMNS, SOURCES, STEP_METRICS
 from gan_core.trainer import resolve_device
 from gan_core.uploads import UploadsError, delete_upload, list_uploads, upload_of, uploads_root
@@ -155,6 +156,7 @@ __all__ = [
     "run_zip_bytes",
     "save_points_upload",
     "settings_tables",
+    "shared_rows_per_point",
     "summary_settings",
     "split_changes",
     "trained_accuracy",

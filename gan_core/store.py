@@ -36,7 +36,7 @@ from __future__ import annotations
 import itertools
 import math
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from numbers import Integral
 
 import numpy as np
@@ -465,9 +465,14 @@ class MetricStore:
         *,
         nonfinite: bool = False,
         steps: tuple[float, float] | None = None,
+        rows_per_point: int | None = None,
     ) -> pd.DataFrame:
         """`view_columns` as a DataFrame (its columns in the same order)."""
-        return pd.DataFrame(self.view_columns(max_points, columns, nonfinite=nonfinite, steps=steps))
+        return pd.DataFrame(
+            self.view_columns(
+                max_points, columns, nonfinite=nonfinite, steps=steps, rows_per_point=rows_per_point
+            )
+        )
 
     def view_columns(
         self,
@@ -476,6 +481,7 @@ class MetricStore:
         *,
         nonfinite: bool = False,
         steps: tuple[float, float] | None = None,
+        rows_per_point: int | None = None,
     ) -> dict[str, np.ndarray]:
         """At most ``max_points`` points summarising every row appended so far, oldest first, as a dict of
         1-D numpy arrays of one length (column name -> values); `view` gives the same as a DataFrame.
@@ -495,9 +501,18 @@ class MetricStore:
         reach into it are summarised by at most ``max_points`` points of their own, as finely as the store
         keeps them, and the rest as without it, so at most about twice ``max_points`` in all, every row
         still in exactly one point. `ValueError` unless ``low < high``, both finite.
+
+        ``rows_per_point``: the rows each point summarises (outside a zoomed range), in place of the
+        fewest that keep to ``max_points``: runs drawn side by side at one resolution, so that a branch
+        and its parent draw their shared rows as the same points (`shared_rows_per_point`). Rounded up
+        to a whole number of buckets; a positive int.
         """
         if isinstance(max_points, bool) or not isinstance(max_points, Integral) or max_points < 1:
             raise ValueError(f"max_points must be a positive int, got {max_points!r}")
+        if rows_per_point is not None and (
+            isinstance(rows_per_point, bool) or not isinstance(rows_per_point, Integral) or rows_per_point < 1
+        ):
+            raise ValueError(f"rows_per_point must be a positive int, got {rows_per_point!r}")
         if steps is not None:
             low, high = (float(v) for v in steps)
             if not (math.isfinite(low) and math.isfinite(high) and low < high):
@@ -537,7 +552,7 @@ class MetricStore:
         if has_partial:
             rows[-1] = partial_rows
         n_points = len(rows)
-        group = max(1, -(-n_points // max_points))
+        group = max(1, -(-n_points // max_points) if rows_per_point is None else -(-rows_per_point // size))
         # Groups aligned from the first bucket, so points stay put between reads as the run grows.
         starts = np.arange(0, n_points, group)
         if steps is not None and n_points:
@@ -603,3 +618,35 @@ class MetricStore:
             frame[f"{c}_nonfinite"] = bits[:, j]
         frame["rows"] = np.ones(len(kept), dtype=np.int64)
         return pd.DataFrame(frame)
+
+
+# Runs drawn side by side share one resolution when the longest needs at most this many times the rows per
+# point each of them would take on its own (a run far shorter keeps its own, finer points: at the longest's
+# resolution it would be a few points)
+SHARED_RESOLUTION_SPREAD = 8
+
+
+def shared_rows_per_point(stores: Mapping[str, MetricStore], max_points: int) -> dict[str, int | None]:
+    """The ``rows_per_point`` (`MetricStore.view_columns`) that draws ``stores`` side by side at one
+    resolution: the rows a point of the longest of them summarises, for it and every store within
+    `SHARED_RESOLUTION_SPREAD` times its resolution; None (its own, finer) for a store far shorter. Each
+    store's points start at its first row, a whole number of its buckets each (bucket sizes are powers
+    of two: the shared figure is a multiple of the largest), so that rows two runs share from their start
+    (a branch's, copied from its parent up to the step it branched at) are summarised into the same
+    points, at most ``max_points`` a run. A review: a parent of 6,000 rows and its branch of 11,791 drew
+    their first 5,500 identical rows as points of 6 and of 12 rows, two different curves.
+
+    ``stores``: name -> store; ``max_points`` a positive int. Returns name -> rows per point or None."""
+    if isinstance(max_points, bool) or not isinstance(max_points, Integral) or max_points < 1:
+        raise ValueError(f"max_points must be a positive int, got {max_points!r}")
+    sizes = {name: store.bucket_size for name, store in stores.items()}
+    # (a store's points on its own: its buckets, the partial one counted, grouped to max_points)
+    buckets = {name: math.ceil(len(store) / sizes[name]) for name, store in stores.items()}
+    own = {name: sizes[name] * max(1, math.ceil(buckets[name] / max_points)) for name in stores}
+    if not own:
+        return {}
+    widest = max(own.values())
+    sharing = [name for name, rows in own.items() if rows * SHARED_RESOLUTION_SPREAD >= widest]
+    unit = max(sizes[name] for name in sharing)
+    rows = math.ceil(widest / unit) * unit
+    return {name: rows if name in sharing else None for name in stores}

@@ -29,6 +29,7 @@ with engine_loading():
         compare_summary,
         quoted,
         settings_tables,
+        shared_rows_per_point,
         summary_settings,
     )
     from ui.common import (
@@ -373,8 +374,12 @@ def keep_zoom(steps: tuple[float, float] | None) -> None:
 # Zoomed on a range of steps (the step charts report it: `live_chart`'s on_zoom), that range drawn from as
 # many points as the whole, as finely as each run's summary keeps it (the time axis draws the whole)
 zoomed = st.session_state.get(ZOOM_KEY) if x_axis == "step" else None
+# One resolution for the runs (`shared_rows_per_point`): a branch's rows shared with its parent drawn as
+# the same points as the parent's
+rows_per_point = shared_rows_per_point({run_id: view.store for run_id, view in views.items()}, CHART_POINTS)
 downsampled = {
-    run_id: view.store.view(CHART_POINTS, nonfinite=True, steps=zoomed) for run_id, view in views.items()
+    run_id: view.store.view(CHART_POINTS, nonfinite=True, steps=zoomed, rows_per_point=rows_per_point[run_id])
+    for run_id, view in views.items()
 }
 events = {run_id: view.events for run_id, view in views.items()}
 losses = {run_id: view.loss for run_id, view in views.items()}  # smoothed as each run trains

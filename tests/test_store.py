@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gan_core.store import MetricStore
+from gan_core.store import MetricStore, shared_rows_per_point
 
 COLUMNS = ("step", "a", "b")
 
@@ -364,3 +364,45 @@ def test_a_step_range_must_be_finite_and_rising(steps):
     store.append([1, 1.0])
     with pytest.raises(ValueError, match="low < high"):
         store.view_columns(10, steps=steps)
+
+
+def _filled(values: np.ndarray) -> MetricStore:
+    store = MetricStore(["step", "d_loss"], capacity=64)
+    for step, value in enumerate(values, start=1):
+        store.append([float(step), float(value)])
+    return store
+
+
+def test_a_branch_and_its_parent_draw_their_shared_rows_as_the_same_points():
+    """A review: a parent of 6,000 rows and its branch of 11,791 drew their first 5,500 identical rows as
+    points of 6 and of 12 rows (different bands and peaks on Compare): one resolution for both."""
+    gen = np.random.default_rng(0)
+    shared = gen.normal(size=550)
+    parent = _filled(np.concatenate([shared, gen.normal(size=50)]))  # 600 rows: buckets of 16
+    branch = _filled(np.concatenate([shared, gen.normal(size=629)]))  # 1,179 rows: buckets of 32
+    assert (parent.bucket_size, branch.bucket_size) == (16, 32)
+    rows = shared_rows_per_point({"parent": parent, "branch": branch}, max_points=10)
+    assert rows["parent"] == rows["branch"] and 118 <= rows["parent"] <= 160
+    views = {
+        name: store.view(10, rows_per_point=rows[name])
+        for name, store in (("parent", parent), ("branch", branch))
+    }
+    assert len(views["parent"]) <= 10 and len(views["branch"]) <= 10
+    inside = {name: view[view["step"] <= 550] for name, view in views.items()}
+    assert len(inside["parent"]) >= 3
+    pd.testing.assert_frame_equal(inside["parent"], inside["branch"])
+    # each on its own (as before): the same rows drawn as other points
+    alone = {name: store.view(10) for name, store in (("parent", parent), ("branch", branch))}
+    assert alone["parent"]["rows"].iloc[0] != alone["branch"]["rows"].iloc[0]
+
+
+def test_a_far_shorter_run_keeps_its_own_finer_points():
+    long, short = _filled(np.zeros(1_000)), _filled(np.zeros(40))
+    rows = shared_rows_per_point({"long": long, "short": short}, max_points=20)
+    assert rows["short"] is None and rows["long"] >= 50
+    assert len(short.view(20, rows_per_point=None)) == 20
+    assert shared_rows_per_point({}, 5) == {}
+    with pytest.raises(ValueError, match="max_points must be a positive int"):
+        shared_rows_per_point({"long": long}, 0)
+    with pytest.raises(ValueError, match="rows_per_point must be a positive int, got 0"):
+        long.view(20, rows_per_point=0)
