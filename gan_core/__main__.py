@@ -628,13 +628,23 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         dynamic_ncols=True,
     )
     said = 0  # the commands from the dashboard said so far: each Pause and Resume, in the terminal
+    # this run's events read so far (a resumed run's earlier ones were said when they came), and the
+    # evaluation errors said: each once (a review: a mistyped $GAN_DASHBOARD_INCEPTION_WEIGHTS was said
+    # in events.csv only, and FID never came)
+    events_read, errors_said = len(runner.events), set()
 
     def say_commands() -> None:
-        nonlocal said
+        nonlocal said, events_read
         for command, source, step in runner.file_commands[said:]:
             said += 1
             if command in ("pause", "resume"):
                 bar.write(_paused_or_resumed(command, source, step), file=sys.stderr)
+        for event in runner.events[events_read:]:
+            events_read += 1
+            error = event.get("fields", {}).get("error") if event.get("kind") == "eval_error" else None
+            if error and error not in errors_said:
+                errors_said.add(error)
+                bar.write(f"warning: quality evaluation at step {event['step']}: {error}", file=sys.stderr)
 
     try:
         # Poll a few times a second: waking on every step would steal the GIL from training.

@@ -2179,6 +2179,56 @@ def training_figure(
     return figure
 
 
+# The eval_error events `quality_notes` names, the newest distinct ones (an error each evaluation repeats
+# is one)
+QUALITY_ERRORS_SHOWN = 3
+
+
+def quality_notes(
+    events: Events, measured: Sequence[str], data_kind: str, dataset: str | None
+) -> tuple[list[str], str]:
+    """What a run's quality charts leave out, and why: (errors, gaps).
+
+    ``errors``: its ``eval_error`` events (an Inception weights file that is not one, a classifier that
+    cannot be trained here), each distinct error once at the newest step it was recorded, the newest
+    `QUALITY_ERRORS_SHOWN`, oldest first, as "Quality evaluation at step N: ERROR" (text from the run's
+    files: a page shows it as text). A review: a mistyped $GAN_DASHBOARD_INCEPTION_WEIGHTS was said in
+    events.csv only, and FID never came.
+    ``gaps``: for an image run evaluated at least once (``measured``: the quality columns it has measured,
+    `MetricStore.exact_measured`), the feature spaces it was not measured in and what would measure them:
+    Inception's (``fid``, ``kid``, ...: its weights file named by `INCEPTION_ENV` where the run trains) and
+    the classifier's (``fd_cls``, ...: digits, mnist and fashion-mnist only); "" otherwise."""
+    from gan_core.classifier import CLASSIFIED_DATASETS
+    from gan_core.inception import INCEPTION_ENV
+
+    newest: dict[str, int | None] = {}
+    for event in _records(events):
+        fields = event.get("fields")
+        if event.get("kind") == "eval_error" and isinstance(fields, Mapping) and fields.get("error"):
+            error = str(fields["error"])
+            newest.pop(error, None)  # (re-inserted: the order is the newest step's)
+            step = _event_step(event)
+            newest[error] = None if step is None else int(step)
+    errors = [
+        f"Quality evaluation{'' if step is None else f' at step {step:,}'}: {error}"
+        for error, step in list(newest.items())[-QUALITY_ERRORS_SHOWN:]
+    ]
+    gaps = []
+    if data_kind == "images" and any(c in EVAL_COLUMNS for c in measured):
+        if "fid" not in measured:
+            gaps.append(
+                "No FID, KID or Inception-space precision and recall: a run measures them only where "
+                f"${INCEPTION_ENV} names Inception's weights file when it trains (README: Image quality in a "
+                "feature space)."
+            )
+        if "fd_cls" not in measured and dataset not in CLASSIFIED_DATASETS:
+            gaps.append(
+                "No classifier-space metrics (fd_cls, kid_cls, precision_cls ...): they are measured on "
+                f"{', '.join(CLASSIFIED_DATASETS)}, whose classifier the dashboard trains."
+            )
+    return errors, " ".join(gaps)
+
+
 def training_off_axis_note(figure: Mapping[str, Any]) -> str | None:
     """The line under the Train view's metric charts (`training_figure`) whose losses' axis leaves some
     values out (fitted to the rest: `robust_yrange`), naming the columns, how many points each and how far

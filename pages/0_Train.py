@@ -1142,6 +1142,13 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
             row_group=QUALITY_GRID,
             run_id=view.run_id,
         )
+    # What the quality charts leave out and why (an Inception weights file that is not one; no FID
+    # without one): the errors in full, the gaps in one line, always drawn (a line that came and went
+    # would move what follows)
+    errors, gaps = charts.quality_notes(events, store.exact_measured, view.data_kind, view.dataset)
+    for error in errors:  # (from the run's events.csv: as text)
+        st.warning(literal(error), icon=":material/warning:")
+    st.caption(gaps)
     # Which classes or modes G's samples fell in (not a metric over steps: a click picks no snapshot), in
     # a container drawn whether or not there is one yet, so that the custom metrics keep their place
     shares, share_box = view.class_shares(picked), st.container()
