@@ -1212,3 +1212,12 @@ def test_a_zoom_on_steps_draws_the_training_panels_finer_there_for_that_run_only
     at.session_state["_train_zoom"] = ("other", (600.0, 750.0))
     at.run()
     assert d_loss_steps() == whole
+
+
+@pytest.mark.parametrize("dataset, own", [("digits", "8 px"), ("folder", "32 px")])
+def test_the_image_size_menu_says_what_size_the_datasets_own_is(dataset, own):
+    """A review: a folder of 64 px images trained at 32, the menu saying only "dataset's own"."""
+    at = app(dataset=dataset).run()
+    assert not at.exception, [e.value for e in at.exception]
+    options = at.sidebar.selectbox(key="cfg_image_size").options
+    assert options[0] == f"dataset's own ({own})" and options[1:3] == ["8 px", "16 px"]

@@ -329,6 +329,7 @@ def test_a_short_run_trains_on_a_streamed_folder_from_the_command_line(tmp_path,
     first = cli(*args, "--steps", "4", "--run-id", "a")
     assert first.returncode == 0, first.stderr
     assert "loaded 13 images in" in first.stderr and "streamed" in first.stderr
+    assert "each one's centred square at 16 px" in first.stderr  # (a review: the crop and size unsaid)
     assert "decoding into the cache" in first.stderr  # the progress bar
     second = cli(*args, "--steps", "4", "--run-id", "b", "--quiet")
     assert second.returncode == 0, second.stderr
