@@ -415,7 +415,11 @@ def require_labels(cfg: GANConfig, source: DataSource) -> DataSource:
     classes (a folder of images without class subfolders): the message says which data have labels."""
     if not cfg.is_conditional or source.n_classes >= 2:
         return source
-    what = "its images are not sorted into class subfolders" if cfg.dataset == "folder" else "it has none"
+    what = (
+        _unlabelled_folder_reason(Path(cfg.data_path).expanduser())
+        if cfg.dataset == "folder"
+        else "it has none"
+    )
     where = f" {cfg.data_path}" if cfg.data_path else ""
     raise DataError(
         f"conditioning={cfg.conditioning!r} needs class labels, and the {cfg.dataset} data{where} has none "
@@ -1210,6 +1214,34 @@ def folder_labels(root: Path, kept: Sequence[str | Path]) -> tuple[torch.Tensor 
     class_names = sorted(set(top))
     class_index = {name: i for i, name in enumerate(class_names)}
     return torch.tensor([class_index[name] for name in top], dtype=torch.int64), class_names
+
+
+def _unlabelled_folder_reason(root: Path) -> str:
+    """Why the folder at ``root`` has no classes by `folder_labels`' rule, in words for `require_labels`:
+    no subfolders, one only, or images lying outside the class subfolders (how many, the first few
+    named). A review: a folder with cats/, dogs/ and 30 loose images was said to have no subfolders."""
+    try:
+        paths = image_paths(root, [], [])
+    except (OSError, DataError):  # gone since it loaded: the rule, unchecked
+        return "its images are not all sorted into two or more class subfolders"
+    folders = [parts[:-1] for parts in relative_parts(root, paths)]
+    names = [parts[-1] for parts in relative_parts(root, paths)]
+    inner = None  # the innermost folder wrapping every image (a single class's, or a ZIP's wrapper)
+    while folders and all(folders) and len({parts[0] for parts in folders}) == 1:
+        inner = folders[0][0]
+        folders = [parts[1:] for parts in folders]
+    classes = sorted({parts[0] for parts in folders if parts})
+    loose = [name for name, parts in zip(names, folders) if not parts]
+    if not classes:
+        if inner is not None:
+            return f"its images are all in one subfolder, {inner}/: one class, where labels need two or more"
+        return "its images are not sorted into class subfolders"
+    shown = ", ".join(f"{name}/" for name in classes[:5]) + (", ..." if len(classes) > 5 else "")
+    first = ", ".join(repr(name) for name in loose[:3]) + (", ..." if len(loose) > 3 else "")
+    return (
+        f"{len(loose):,} of its {len(paths):,} images lie outside its class subfolders ({shown}): {first}; "
+        "every image must be inside one of them: move those into one, or out of the folder"
+    )
 
 
 # ---------------------------------------------------------------------------------------------- registry

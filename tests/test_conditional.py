@@ -130,6 +130,19 @@ def test_unlabelled_data_is_refused_with_one_clear_message(tmp_path):
         load_data(cfg)
     with pytest.raises(DataError, match="class subfolders"):
         Trainer(cfg)
+    # A review: class subfolders beside loose images, or one subfolder only, were said as no subfolders
+    (flat / "cats").mkdir()
+    (flat / "dogs").mkdir()
+    for name in ("cats", "dogs"):
+        Image.new("L", (8, 8)).save(flat / name / "a.png")
+    said = r"4 of its 6 images lie outside its class subfolders \(cats/, dogs/\): '0.png', '1.png', '2.png', "
+    with pytest.raises(DataError, match=said + ".*move those into one"):
+        load_data(cfg)
+    one = tmp_path / "one" / "wrap" / "cats"
+    one.mkdir(parents=True)
+    Image.new("L", (8, 8)).save(one / "a.png")
+    with pytest.raises(DataError, match=r"all in one subfolder, cats/: one class"):
+        load_data(GANConfig(dataset="folder", data_path=str(tmp_path / "one"), conditioning="acgan"))
     sorted_ = tmp_path / "sorted"
     for name in ("cat", "dog"):
         (sorted_ / name).mkdir(parents=True)
