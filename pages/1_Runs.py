@@ -447,14 +447,21 @@ def delete(run_id: str) -> None:
         st.session_state["_runs_flash"] = ("error", literal(exc))
 
 
-def delete_popover(where, run_id: str, busy: str | None = None) -> None:
+def delete_popover(where, run_id: str, busy: str | None = None, branches: tuple[str, ...] = ()) -> None:
     """Delete's confirmation; off with ``busy`` (why: the run trains now), which the registry would refuse
-    only after "This cannot be undone"."""
+    only after "This cannot be undone". ``branches``: the runs branched from it, named (they keep their
+    rows, and their lineage names a run that is gone)."""
     # The popover keeps its open state on the server (on_change="rerun") so that `delete` can close it.
     with where.popover(
         "Delete", key=delete_popover_key(run_id), on_change="rerun", disabled=busy is not None, help=busy
     ):
         st.write(f"Delete run **{literal(run_id)}** and all its files? This cannot be undone.")
+        if branches:  # (a review: a parent deleted without a word of its branches)
+            named = ", ".join(f"**{literal(branch)}**" for branch in branches)
+            st.write(
+                f"Branched from it: {named}. They keep their own rows (the parent's up to their branch "
+                "step included); Compare can no longer set them beside it."
+            )
         st.button(
             "Delete for good", key="runs_delete", type="primary", on_click=acted(delete), args=(run_id,)
         )
@@ -634,13 +641,14 @@ busy = None
 if view.status in ("running", "paused", "idle") and (view.runner is not None or view.external):
     who = f"{view.trained_by} trains it" if view.external else "this server trains it"
     busy = f"{view.status.capitalize()}: {who}. Stop it first, then delete it."
-delete_popover(actions, run_id, busy)
+children = [r for r in rows if r["parent"] == run_id]
+delete_popover(actions, run_id, busy, tuple(r["run_id"] for r in children))
 if no_checkpoint:
     st.caption(no_checkpoint)
 
 if view.parent:
-    st.markdown(f"Branched from **{literal(view.parent)}** at step {view.parent_step}.")
-children = [r for r in rows if r["parent"] == run_id]
+    gone = "" if view.parent in all_ids else " (deleted since: its rows up to then are this run's own)"
+    st.markdown(f"Branched from **{literal(view.parent)}** at step {view.parent_step}{gone}.")
 if children:
     st.markdown(
         "Branches: " + ", ".join(f"**{literal(r['run_id'])}** at step {r['parent_step']}" for r in children)

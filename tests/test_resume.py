@@ -404,6 +404,16 @@ def test_runs_page_resumes_a_stopped_run_and_branches_a_new_one(runs_root):
     (lineage,) = [d.value for d in cmp.dataframe if "parent" in d.value.columns]
     assert lineage.set_index("run")["parent"].to_dict() == {"r1": "", child: "r1"}
 
+    # A review: the parent deleted without a word of its branch, which then named it as if it were there
+    at = page("pages/1_Runs.py").run()
+    at.selectbox(key="runs_pick").select("r1").run()
+    assert any(f"Branched from it: **{child}**" in m.value for m in at.markdown)
+    at.button(key="runs_delete").click().run()
+    assert not at.exception and "r1" not in registry().statuses()
+    at = page("pages/1_Runs.py").run()
+    at.selectbox(key="runs_pick").select(child).run()
+    assert any(f"Branched from **r1** at step {kept[0][0]} (deleted since" in m.value for m in at.markdown)
+
 
 def test_a_training_thread_never_parses_python_source_as_it_resumes_or_fails(tmp_path, monkeypatch):
     # numpy reads every .npy header with ast.literal_eval, and a traceback is formatted with ast.parse;
