@@ -603,6 +603,7 @@ def test_training_time_leaves_out_set_up_and_goes_on_after_a_resume(tmp_path):
     events = RunDir.open(tmp_path, "clock").read_events()
     resumed = events[events["kind"] == "resume"]
     assert len(resumed) == 1 and resumed["fields"].iloc[0]["from_step"] == 3
+    assert resumed["detail"].iloc[0] == "from its last row, at step 3"  # (said "from_step=3, replaced=0")
 
 
 @pytest.mark.parametrize("name", ["rows", "fid_min", "loss_max", "x_nonfinite"])

@@ -705,7 +705,10 @@ class TrackedRun:
         if self.step or replaced:  # a folder continued (resume=True): its rows go on from the last one
             self._resume_monitor()
             if resume_from is None:
-                self._event("resume", from_step=self.step, replaced=0)
+                # (in words, as the checkpoint's below: it read "from_step=1000, replaced=0", a review)
+                self._event(
+                    "resume", f"from its last row, at step {self.step}", from_step=self.step, replaced=0
+                )
             else:  # as a built-in run's resume says it (`gan_core.runner.Runner._restore`)
                 dropped = (
                     f"; {replaced} row{'s' * (replaced != 1)} logged after it replaced" if replaced else ""
