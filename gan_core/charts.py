@@ -3852,6 +3852,7 @@ QUALITY_GROUPS = (
     ("js", "Jensen-Shannon divergence (2D grid)", ("grid_js",)),
     # class-conditional runs: does G draw the class asked for; (acgan) does D's class head name it
     ("labels", "Label fidelity", ("label_fidelity", "d_class_acc")),
+    # (what G's samples show needs a classifier: a folder's acgan run measures D's class head alone)
     # Image quality in a feature space (gan_core.feature_metrics), one chart per scale and space; each
     # column's "real vs real" baseline (the run's ``baseline`` event) drawn as its dashed line.
     ("fd_cls", "Fréchet distance (classifier features)", ("fd_cls",)),
@@ -4119,6 +4120,8 @@ def quality_figures(
         columns = [c for c in wanted if c in measured_at and measured_at[c].size]
         if not columns:
             continue
+        if name == "labels" and columns == ["d_class_acc"]:  # D's class head alone: data with no classifier
+            title = LABELS_D_ONLY_TITLE  # (a review: "Label fidelity" over D's accuracy alone)
         measured = {c: np.asarray(values)[measured_at[columns[0]]] for c, values in view.items()}
         lines = [QUALITY_REFERENCES[c] for c in columns if c in QUALITY_REFERENCES]
         known = [baselines[c] for c in columns if c in baselines]
@@ -4156,6 +4159,8 @@ def quality_figures(
     return figures or pending
 
 
+# The "labels" chart's title when it draws D's class head alone (acgan on data with no classifier)
+LABELS_D_ONLY_TITLE = "D's class accuracy (held-out reals)"
 CUSTOM_TITLE = "Custom metrics"
 
 

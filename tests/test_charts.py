@@ -2511,3 +2511,12 @@ def test_a_placeholder_cannot_be_zoomed():
     assert (
         pending["layout"]["xaxis"]["fixedrange"] is True and pending["layout"]["yaxis"]["fixedrange"] is True
     )
+
+
+def test_the_labels_chart_of_d_s_class_head_alone_is_titled_for_what_it_draws():
+    """A review: a folder's acgan run (no classifier: no label_fidelity) drew D's held-out class accuracy
+    alone under "Label fidelity", which is whether G draws the class asked for."""
+    alone = charts.quality_figures(quality_store({"d_class_acc": 0.5}).view())["labels"]
+    both = charts.quality_figures(quality_store({"d_class_acc": 0.5, "label_fidelity": 0.4}).view())["labels"]
+    assert alone.layout.title.text == charts.LABELS_D_ONLY_TITLE == "D's class accuracy (held-out reals)"
+    assert both.layout.title.text == "Label fidelity"
