@@ -33,10 +33,14 @@ def networks(seed: int = 0) -> tuple[nn.Module, nn.Module]:
     return G, D
 
 
-def bce_loop(run, steps: int, sigmoid: bool, g_first: bool = False) -> None:
+def bce_loop(
+    run, steps: int, sigmoid: bool, g_first: bool = False, clip: float | None = None, pass_norm: bool = False
+) -> None:
     """A small GAN on the ring, as a user writes one: with ``sigmoid`` the classic mistake, D's outputs
     through a sigmoid and nn.BCELoss, and those probabilities passed to d_step as its logits; with
-    ``g_first`` G's update (and its g_step) comes first in each iteration, D's after it."""
+    ``g_first`` G's update (and its g_step) comes first in each iteration, D's after it; with ``clip``
+    both networks' gradients clipped to that norm (clip_grad_norm_), the norm it returns passed to
+    d_step and g_step with ``pass_norm``, else the clipped gradients read from the parameters."""
     generator = torch.Generator().manual_seed(1)
     G, D = networks()
     opt_d = torch.optim.Adam(D.parameters(), lr=2e-3, betas=(0.5, 0.999))
@@ -49,16 +53,24 @@ def bce_loop(run, steps: int, sigmoid: bool, g_first: bool = False) -> None:
         d_loss = bce(real_out, torch.ones_like(real_out)) + bce(fake_out, torch.zeros_like(fake_out))
         opt_d.zero_grad()
         d_loss.backward()
+        norm = nn.utils.clip_grad_norm_(D.parameters(), clip) if clip is not None else None
         opt_d.step()
-        run.d_step(real_out, fake_out, d_loss=d_loss, d_params=D)
+        if pass_norm:
+            run.d_step(real_out, fake_out, d_loss=d_loss, d_grad_norm=norm)
+        else:
+            run.d_step(real_out, fake_out, d_loss=d_loss, d_params=D)
 
     def g_update(fake):
         g_out = out(D(fake))
         g_loss = bce(g_out, torch.ones_like(g_out))
         opt_g.zero_grad()
         g_loss.backward()
+        norm = nn.utils.clip_grad_norm_(G.parameters(), clip) if clip is not None else None
         opt_g.step()
-        run.g_step(g_loss, g_params=G)
+        if pass_norm:
+            run.g_step(g_loss, g_grad_norm=norm)
+        else:
+            run.g_step(g_loss, g_params=G)
 
     for _ in range(steps):
         real, z = ring(32, generator), torch.randn(32, 4, generator=generator)
@@ -670,6 +682,43 @@ def test_a_divergence_found_a_batch_late_ends_the_run_at_its_row(tmp_path):
 
 
 # ---------------------------------------------------------------------------- 5. cosmetics
+# ---------------------------------------------------------------------------------- 4. clipped norms
+@pytest.mark.parametrize("commit_every", [0.0, 60.0])
+def test_gradient_norms_read_after_a_clip_are_said_once_per_network(tmp_path, commit_every):
+    """A review: clip_grad_norm_(D.parameters(), 1.0) before d_step(d_params=D) recorded 0.99999964 for a
+    norm of 3.6, every row flat at 1.0, and exploding_gradients could never be raised, unsaid."""
+    run = track.init("clipped", root=tmp_path, commit_every=commit_every)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        bce_loop(run, CHECKED_ROWS + 20, sigmoid=False, clip=0.05)
+        run.finish()
+    said = tracking_warnings(caught)
+    assert len(said) == 2, said
+    assert said[0].startswith("d_grad_norm is 0.05 in ") and f"of the first {DECIDING_ROWS} rows" in said[0]
+    assert "clip_grad_norm_(D.parameters(), 0.05); run.d_step(..., d_grad_norm=norm)" in said[0]
+    assert said[1].startswith("g_grad_norm is 0.05 in ") and "run.g_step(..., g_grad_norm=norm)" in said[1]
+    checks = [(f["check"], f["column"]) for _, _, f in warnings_of(tmp_path, "clipped")]
+    assert checks == [("clipped_norm", "d_grad_norm"), ("clipped_norm", "g_grad_norm")]
+    frame = RunDir.open(tmp_path, "clipped").read_metrics()  # what it read: the clipped norm
+    assert (frame["d_grad_norm"] - 0.05).abs().lt(1e-6).mean() > 0.5
+
+
+def test_the_norm_clip_grad_norm_returns_and_an_unclipped_loop_warn_nothing(tmp_path):
+    for run_id, clip, pass_norm in (
+        ("returned", 0.05, True),
+        ("unclipped", None, False),
+        ("rare", 50.0, False),
+    ):
+        run = track.init(run_id, root=tmp_path, commit_every=0.0)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", track.TrackingWarning)
+            bce_loop(run, CHECKED_ROWS + 20, sigmoid=False, clip=clip, pass_norm=pass_norm)
+            run.finish()
+        assert warnings_of(tmp_path, run_id) == []
+    frame = RunDir.open(tmp_path, "returned").read_metrics()  # the norm before the clip, as returned
+    assert frame["d_grad_norm"].gt(0.06).mean() > 0.5
+
+
 def test_a_command_records_who_sent_it(tmp_path):
     """send_command from a script was recorded "pause (from dashboard)": the dashboard's buttons say
     dashboard, a script by default script, or the source it names."""

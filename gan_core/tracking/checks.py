@@ -1,7 +1,7 @@
 """What the first committed rows of a tracked run say about how its loop calls `TrackedRun.d_step` and
 `TrackedRun.g_step`.
 
-Three misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell
+Four misuses give numbers of the right shape and the wrong meaning, and nothing at the call can tell
 them from a real run; a run's first rows can:
 
 - ``probabilities``: D's outputs after a sigmoid passed as logits, for a loss whose threshold is 0 or below:
@@ -22,6 +22,11 @@ them from a real run; a run's first rows can:
   targets (label smoothing).
 - ``g_step_first``: a first row without a D update and a D update in every row after it: g_step called
   before d_step in each iteration, each row pairing a G update with the iteration before's D update.
+- ``clipped_norm``: a gradient norm measured from the parameters (``d_params=``, ``g_params=``, or the
+  Lightning callback's hook) that holds one value, to `CLIP_DIGITS` significant digits, on most of the
+  rows: the gradients were clipped (``clip_grad_norm_(params, max_norm)`` leaves their norm at max_norm
+  whenever it was above it) before the tracker read them, so the chart shows max_norm and an exploding
+  norm (`exploding_gradients`) never shows. A norm that is not clipped never repeats so.
 
 They read only the host values of rows already committed (no tensor op, no device sync: the training
 loop's steps cost nothing more), and only a run's first rows: `CHECKED_ROWS` (the probabilities check, up to
@@ -62,8 +67,13 @@ PENALTY_SHARE = 0.8  # the share of the judged rows that must differ
 # (p_real, p_fake) square, by under 1e-4 on 0.012 %
 LOGIT_LOSS_TOLERANCE = 1e-4
 
+# the clipped_norm check: a norm's value rounded to this many significant digits (clip_grad_norm_ leaves a
+# clipped norm at max_norm * (1 +- 1e-6)), and the share of the judged rows that must hold the same one
+CLIP_DIGITS = 5
+CLIP_SHARE = 0.5
+
 # `_Update.given`'s order: the numbers d_step was given (loss_real, loss_fake, total, the gradient norm)
-_REAL, _FAKE, _TOTAL = 0, 1, 2
+_REAL, _FAKE, _TOTAL, _NORM = 0, 1, 2, 3
 
 
 def unit_outputs(loss: GANLoss) -> tuple[float, float]:
@@ -114,6 +124,8 @@ class RowChecks:
         # g_step before d_step: the first row without a D update, every one after it with one
         self._order = True
         self._order_rows = 0
+        # clipped norms: each network's measured norms so far (rounded to CLIP_DIGITS), until decided
+        self._clip: dict[str, list[float] | None] = {"d_grad_norm": [], "g_grad_norm": []}
 
     def said_before(self, step: int) -> None:
         """A run resumed after its probabilities finding at ``step`` (its newest ``probabilities`` event,
@@ -126,19 +138,31 @@ class RowChecks:
     @property
     def done(self) -> bool:
         return not (
-            self._probabilities or self._penalty or self._order or self._probabilities_said is not None
+            self._probabilities
+            or self._penalty
+            or self._order
+            or self._probabilities_said is not None
+            or any(norms is not None for norms in self._clip.values())
         )
 
-    def see(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
+    def see(
+        self, record: Mapping[str, float], given: tuple[bool, ...] | None, g_measured: bool = False
+    ) -> list[Finding]:
         """Judge one committed row (``record``: column -> host value) whose last D update was given the
-        numbers ``given`` (`_Update.given`; None for a step without a D update); returns what was found:
-        each check at most once a run, and a probabilities finding's withdrawal."""
+        numbers ``given`` (`_Update.given`; None for a step without a D update), and whose G norm was
+        measured from G's parameters (``g_measured``) rather than given; returns what was found: each
+        check at most once a run, and a probabilities finding's withdrawal."""
         if self.done:
             return []
         self._seen += 1
         found = []
         if self._order:
             found += self._see_order(record, given)
+        # (the Lightning callback measures both norms itself, in its hook, and passes them as given)
+        if given is not None and (not given[_NORM] or self.lightning):
+            found += self._see_clipped(record, "d_grad_norm")
+        if g_measured or self.lightning:
+            found += self._see_clipped(record, "g_grad_norm")
         if given is not None:
             if self._probabilities_said is not None:
                 found += self._see_logits_after_all(record)
@@ -150,9 +174,49 @@ class RowChecks:
                 found += self._see_penalty(record, given)
         if self._seen >= CHECKED_ROWS:
             self._penalty = self._order = False
+            self._clip = dict.fromkeys(self._clip)
             # (the probabilities check reads on until it has the rows with a D update it decides on)
             self._probabilities = self._probabilities and self._seen < PROBABILITY_CHECKED_ROWS
         return found
+
+    def _see_clipped(self, record: Mapping[str, float], column: str) -> list[Finding]:
+        """``clipped_norm``: of the first `DECIDING_ROWS` rows whose ``column`` (d_grad_norm, g_grad_norm)
+        was measured from the parameters, finite and above 0 (a network with no gradient is no clip), at
+        least `CLIP_SHARE` hold one value to `CLIP_DIGITS` significant digits."""
+        norms = self._clip[column]
+        value = record.get(column, math.nan)
+        if norms is None or not (math.isfinite(value) and value > 0):
+            return []
+        norms.append(float(f"{value:.{CLIP_DIGITS - 1}e}"))
+        if len(norms) < DECIDING_ROWS:
+            return []
+        self._clip[column] = None
+        most = max(set(norms), key=norms.count)
+        count = norms.count(most)
+        if count < CLIP_SHARE * len(norms):
+            return []
+        step = int(record["step"])
+        net = column[0].upper()
+        if self.lightning:
+            fix = (
+                f"clip with self.clip_gradients({'opt_d' if net == 'D' else 'opt_g'}, gradient_clip_val="
+                f"{most:.4g}, gradient_clip_algorithm='norm'), which the callback reads before it clips "
+                "(a clip_grad_norm_ of your own runs before the callback's hook and is read clipped)"
+            )
+        else:
+            call = "d_step" if net == "D" else "g_step"
+            fix = (
+                f"pass the norm clip_grad_norm_ returns: norm = clip_grad_norm_({net}.parameters(), "
+                f"{most:.4g}); run.{call}(..., {column}=norm), in place of {net.lower()}_params="
+            )
+        message = (
+            f"{column} is {most:.4g} in {count} of the first {len(norms)} rows that measured it (to step "
+            f"{step}): {net}'s gradients were most likely clipped to that norm "
+            f"(torch.nn.utils.clip_grad_norm_) before the tracker read them, so the chart shows the clipped "
+            f"norm and an exploding one (exploding_gradients) cannot show. To record the norm before the "
+            f"clip, {fix}"
+        )
+        return [Finding("clipped_norm", step, message, {"column": column, "value": most, "rows": count})]
 
     def _see_order(self, record: Mapping[str, float], given: tuple[bool, ...] | None) -> list[Finding]:
         """``g_step_first``: the run's first row has no D update and each of the next `DECIDING_ROWS` has

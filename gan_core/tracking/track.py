@@ -909,9 +909,12 @@ class TrackedRun:
         host values only): probabilities passed as logits, or a ``d_loss`` that is not the sum of the halves
         computed, are said once in a `TrackingWarning` and a ``warning`` event. ``d_grad_norm``, or the total
         L2 norm of ``d_params``' gradients (`measures.grad_norm`; pass D itself, whose trainable parameters
-        are listed once, or any iterable of parameters), else NaN; both given, a `TrackingError`. Only the
-        gradient norm is computed now, and the logits and tensors given are copied (one op), so that the loop
-        may change them in place afterwards; the rest is computed with the step's batch (see the module).
+        are listed once, or any iterable of parameters: their gradients as they are now, so after a
+        ``clip_grad_norm_`` pass the norm it returns as ``d_grad_norm`` instead, the norm before the clip; a
+        norm read at one clipped value on most first rows is said, `checks`), else NaN; both given, a
+        `TrackingError`. Only the gradient norm is computed now, and the logits and tensors given are copied
+        (one op), so that the loop may change them in place afterwards; the rest is computed with the
+        step's batch (see the module).
         Nothing here waits on the device."""
         if self._finished:
             self._check_open()
@@ -1372,7 +1375,7 @@ class TrackedRun:
                 break  # rows after a divergence are not kept
             update = step.update
             given = None if update is None or update is _NO_UPDATE else update.given
-            for finding in checks.see(record, given):
+            for finding in checks.see(record, given, g_measured=bool(step.g_parts)):
                 self._warn(finding.message, finding.check, step=finding.step, **finding.fields)
             if checks.done:
                 self._row_checks = checks = None
