@@ -606,7 +606,8 @@ def _train(args: argparse.Namespace, runner: Runner) -> int:
         try:
             resumed = runner.resume_state  # from a checkpoint: TensorBoard drops the history after it too
             purge = int(resumed[0]["step"]) + 1 if resumed is not None else 0
-            runner.add_sink(TensorBoardSink(runner.run_dir.path / "tensorboard", purge_step=purge))
+            log_dir = runner.run_dir.path / "tensorboard"
+            runner.add_sink(TensorBoardSink(log_dir, purge_step=purge, hparams=runner.cfg.to_dict()))
         except ImportError as exc:
             runner.run_dir.release()
             raise CLIError(str(exc)) from None

@@ -413,24 +413,42 @@ def test_tensorboard_sink_holds_the_same_scalars(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     gan = ToyGAN()
-    with track.init("tb", root=tmp_path, tensorboard=True) as run:
-        for _ in range(5):
+    config = {"lr": 2e-4, "layers": [64, 64], "note": None}
+    with track.init("tb", root=tmp_path, tensorboard=True, config=config) as run:
+        for i in range(5):
             gan.step(run)
+            run.log({"spiky": math.inf if i == 1 else -math.inf if i == 2 else math.nan if i == 3 else 1.0})
         run.log({"my_metric": 0.5})
         gan.step(run)
     accumulator = EventAccumulator(str(tmp_path / "tb" / "tensorboard"))
     accumulator.Reload()
     frame = RunDir.open(tmp_path, "tb").read_metrics()
-    # every column with a value, under its panel's group (as TensorBoard groups them: before the "/")
+    # every column with a value, under its panel's group (as TensorBoard groups them: before the "/");
+    # +-inf too, as metrics.csv keeps it (a review: TensorBoard's dropped it), a blank (NaN) left out
     tags = set(accumulator.Tags()["scalars"])
     for column in frame.columns.drop(["step", "flags"]):
         values = frame[column].to_numpy(dtype=float)
-        if not np.isfinite(values).any():
+        if np.isnan(values).all():
             assert tensorboard_tag(column) not in tags, column
             continue
         scalars = accumulator.Scalars(tensorboard_tag(column))
-        assert [e.step for e in scalars] == frame["step"][np.isfinite(values)].tolist(), column
-        np.testing.assert_allclose([e.value for e in scalars], values[np.isfinite(values)], rtol=1e-6)
+        assert [e.step for e in scalars] == frame["step"][~np.isnan(values)].tolist(), column
+        np.testing.assert_allclose([e.value for e in scalars], values[~np.isnan(values)], rtol=1e-6)
+    assert [e.value for e in accumulator.Scalars("custom/spiky")] == [1.0, math.inf, -math.inf, 1.0]
+    # the settings, for the HParams tab (in this run's own folder) and as text (a review: config never
+    # reached TensorBoard)
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator as Plugins
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    plugins = Plugins(str(tmp_path / "tb" / "tensorboard"))
+    plugins.Reload()
+    content = plugins.PluginTagToContent("hparams")["_hparams_/session_start_info"]
+    start = plugin_data_pb2.HParamsPluginData.FromString(content).session_start_info
+    assert start.hparams["lr"].number_value == 2e-4 and start.hparams["loss"].string_value == "nonsaturating"
+    assert start.hparams["layers"].string_value == "[64, 64]" and start.hparams["note"].string_value == "null"
+    assert list((tmp_path / "tb" / "tensorboard").iterdir()) == list(
+        (tmp_path / "tb" / "tensorboard").glob("events.out.tfevents.*")
+    )  # one file: no add_hparams sub-folder
     assert {"losses/d_loss", "d_accuracy/d_acc_real", "grad_norms/g_grad_norm", "custom/my_metric"} <= tags
     assert "hparams/lr_g" not in tags  # (no optimizer given: not measured)
     (status,) = accumulator.Tensors("status/text_summary")

@@ -10,6 +10,7 @@ opens; needs the ``tensorboard`` package, the ``[tensorboard]`` extra).
 
 from __future__ import annotations
 
+import json
 import math
 import operator
 from collections.abc import Callable, Mapping, Sequence
@@ -146,9 +147,15 @@ class TensorBoardSink(Sink):
     dashboard's panels), events as text and image grids as images, written by
     ``torch.utils.tensorboard.SummaryWriter`` to ``log_dir``; the final status as text at the last step.
     A blank (NaN) is left out: every quality column is blank between two evaluations, and a step that
-    did not measure a value has none (a diverged run's NaN shows in the dashboard and metrics.csv). 2D
-    point snapshots are not drawn (images only). `ImportError` with the install line when the
-    ``tensorboard`` package is missing.
+    did not measure a value has none (a diverged run's NaN shows in the dashboard and metrics.csv); +-inf
+    is written, as metrics.csv keeps it. 2D point snapshots are not drawn (images only). `ImportError`
+    with the install line when the ``tensorboard`` package is missing.
+
+    ``hparams``: the run's settings (name -> value: the built-in trainer's config, or a loop's own
+    ``config`` with its loss), written once for TensorBoard's HParams tab (`torch.utils.tensorboard.
+    summary.hparams`, into this writer's own file, not the sub-folder ``add_hparams`` makes: one run, one
+    folder), against the losses' tags, and as JSON text (``config``). Values that are no number, string
+    or bool (a list, a dict, None) are given as their JSON text.
 
     ``purge_step``: ``SummaryWriter``'s own, which marks a (re)start (a ``SessionLog.START`` event) at that
     step. A new run passes 0; a run resumed from a checkpoint at step N passes N + 1, and TensorBoard
@@ -157,9 +164,12 @@ class TensorBoardSink(Sink):
     loader purges at a START only after an earlier one: hence the new run's at 0; its Rust data server
     drops a tag's later points when its steps go back.)"""
 
-    def __init__(self, log_dir: str | Path, purge_step: int | None = None):
+    def __init__(
+        self, log_dir: str | Path, purge_step: int | None = None, hparams: Mapping[str, Any] | None = None
+    ):
         try:
             from torch.utils.tensorboard import SummaryWriter
+            from torch.utils.tensorboard.summary import hparams as hparams_summaries
         except ImportError as exc:  # torch raises this when tensorboard is not installed
             raise ImportError(
                 "TensorBoard logging needs the tensorboard package: pip install tensorboard (or "
@@ -167,10 +177,22 @@ class TensorBoardSink(Sink):
             ) from None
         self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
         self.last_step = 0 if purge_step is None else max(purge_step - 1, 0)  # (a new run: 0, as before)
+        if hparams:  # (a review: a loop's config=vars(args) never reached TensorBoard, no HParams tab)
+            shown = {
+                str(k): v if isinstance(v, bool | int | float | str) else json.dumps(v, default=str)
+                for k, v in hparams.items()
+            }
+            metrics = {tensorboard_tag(c): 0.0 for c in ("d_loss", "g_loss")}  # (tags only: no values)
+            for summary in hparams_summaries(shown, metrics):
+                self.writer.file_writer.add_summary(summary)
+            text = json.dumps(shown, indent=1, default=str)  # as code: Markdown would fold its lines
+            self.writer.add_text(
+                "config", "\n".join(f"    {line}" for line in text.splitlines()), self.last_step
+            )
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
         for name, value in metrics.items():
-            if name != "step" and isinstance(value, int | float) and math.isfinite(value):
+            if name != "step" and isinstance(value, int | float) and not math.isnan(value):
                 self.writer.add_scalar(tensorboard_tag(name), value, step)
         self.last_step = max(self.last_step, int(step))
 

@@ -2512,7 +2512,8 @@ def _init_main(
             try:
                 # resumed at a checkpoint's step: TensorBoard drops the later history too (purge_step)
                 purge = 0 if made else resume_from + 1 if resume_from is not None else None
-                sinks.append(TensorBoardSink(log_dir, purge_step=purge))
+                settings = {"loss": loss or "(your own)", **meta.hparams}  # (config's own "loss" wins)
+                sinks.append(TensorBoardSink(log_dir, purge_step=purge, hparams=settings))
             except OSError as exc:  # SummaryWriter makes the folder: under a file, no permission, ...
                 raise TrackingError(
                     f"tensorboard={str(log_dir)!r}: the folder cannot be made or written "
