@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import re
 import runpy
 import sys
 import weakref
@@ -785,3 +786,24 @@ def test_a_resume_without_its_real_examples_says_to_pass_them(tmp_path, nets):
     with pytest.raises(RunDirError, match=r"data_kind='points', not 'other' \(pass the same real examples"):
         track.init("points", root=tmp_path, resume=True)
     assert RunDir.open(tmp_path, "points").read_metrics()["step"].tolist() == [1]
+
+
+def test_a_one_element_numpy_array_is_logged_as_its_number(tmp_path):
+    """A review (a W&B user): np.array(1.5), what np.mean of an array's slice can give, was refused as
+    "got ndarray" though the README says numpy numbers are taken."""
+    import numpy as np
+
+    with track.init("arrays", root=tmp_path) as run:
+        run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+        run.log({"zero_d": np.array(1.5), "one": np.array([2], dtype=np.int64), "f32": np.float32(0.25)})
+        run.g_step(np.array(0.75), g_grad_norm=1.0)
+        for bad, said in (
+            (np.array([1.0, 2.0]), "got a numpy array of shape (2,)"),
+            (np.array("a"), "got a numpy array of dtype <U1"),
+            (np.array(True), "got a bool (True)"),
+        ):
+            with pytest.raises(track.TrackingError, match=re.escape(said)):
+                run.log({"bad": bad})
+    row = RunDir.open(tmp_path, "arrays").read_metrics().iloc[0]
+    assert (row["zero_d"], row["one"], row["f32"], row["g_loss"]) == (1.5, 2.0, 0.25, 0.75)
+    assert "bad" not in RunDir.open(tmp_path, "arrays").read_metrics().columns

@@ -301,6 +301,11 @@ def _scalar(value: Any, what: str, detach: bool = True) -> Tensor | float:
         if detach:
             value = value.detach()
         return value if value.dim() == 0 else value.reshape(())  # no reshape op for the usual 0-d loss
+    if isinstance(value, np.ndarray):  # a one-element array (np.mean's of a list, an 0-d array) as its number
+        if value.size != 1 or value.dtype.kind not in "biuf":  # (a review: np.array(1.5) was refused)
+            kind = f"of shape {value.shape}" if value.size != 1 else f"of dtype {value.dtype}"
+            raise TrackingError(f"{what} must be a scalar number (one element), got a numpy array {kind}")
+        value = value.reshape(()).item()
     if isinstance(value, bool | np.bool_):
         kind = "numpy.bool" if isinstance(value, np.bool_) else "bool"
         raise TrackingError(
@@ -1400,10 +1405,11 @@ class TrackedRun:
 
         One value per name a step: a name logged again before the step's `g_step` (a penalty logged at
         every critic update) keeps the last value given (log the mean yourself for another summary).
-        Values are recorded as float64: a Python number, numpy number, float64 or integer tensor exactly
-        (integers to 2**53), a float32/half tensor as its float32 value; in a multi-process job a tensor
-        is averaged over the ranks as float32. NaN is recorded as a blank cell, as a step that did not log
-        the name (the charts cannot tell them apart); +-inf is kept and marked at the chart's edge.
+        Values are recorded as float64: a Python number, numpy number or one-element numpy array, float64
+        or integer tensor exactly (integers to 2**53), a float32/half tensor as its float32 value; in a
+        multi-process job a tensor is averaged over the ranks as float32. NaN is recorded as a blank cell,
+        as a step that did not log the name (the charts cannot tell them apart); +-inf is kept and marked
+        at the chart's edge.
 
         `TrackingError` for a bad name, a value that is no number (a truth value included: Python's,
         numpy's or a torch.bool tensor; cast it to float if 0/1 is meant) or a tensor of more than one
