@@ -141,6 +141,8 @@ class FlagInfo:
     suggestion: str
     severity: str = "failure"
     by_loss: Callable[[GANLoss], str] | None = None
+    # the explanation for a known loss, where what the flag means depends on it (`explanation_for`)
+    explained_by_loss: Callable[[GANLoss], str] | None = None
 
     def __post_init__(self) -> None:
         if self.severity not in SEVERITIES:
@@ -153,6 +155,14 @@ class FlagInfo:
         if loss is None or self.by_loss is None:
             return self.suggestion
         return self.by_loss(loss)
+
+    def explanation_for(self, loss: GANLoss | None) -> str:
+        """What the flag means for a run trained with ``loss`` (None: unknown): ``explanation`` unless the
+        objective changes it (d_overpowers: G pushed hard by the non-saturating loss, starved by the
+        saturating minimax)."""
+        if loss is None or self.explained_by_loss is None:
+            return self.explanation
+        return self.explained_by_loss(loss)
 
 
 # The remedies, by what the loss says of itself (`GANLoss`), never by its name; the standard ones of the
@@ -178,6 +188,16 @@ def _d_overpowers(loss: GANLoss) -> str:
     if loss.is_critic:
         return f"Lower lr_d or d_steps (the critic's n_critic), or {_hold_critic(loss)}."
     return f"Lower lr_d or d_steps, or add {_d_noise(loss)} or spectral norm."
+
+
+def _d_overpowers_means(loss: GANLoss) -> str:
+    if loss.saturating_g:  # (a review: "however hard it is pushed" beside vanishing_gradients' banner)
+        return (
+            "D tells real from fake almost perfectly: it rejects each of G's forgeries at once, and G's "
+            "saturating loss, flat where D is sure, gives G almost no gradient to catch up with "
+            "(vanishing_gradients)."
+        )
+    return FLAGS["d_overpowers"].explanation
 
 
 def _g_overpowers(loss: GANLoss) -> str:
@@ -274,6 +294,7 @@ FLAGS: dict[str, FlagInfo] = {
         "hard it is pushed, cannot catch up.",
         "Lower lr_d or d_steps, or add label smoothing, instance noise or spectral norm.",
         by_loss=_d_overpowers,
+        explained_by_loss=_d_overpowers_means,
     ),
     "g_overpowers": FlagInfo(
         "D calls most fakes real: G is outrunning a D that has not learned the data.",
@@ -281,7 +302,8 @@ FLAGS: dict[str, FlagInfo] = {
         by_loss=_g_overpowers,
     ),
     "vanishing_gradients": FlagInfo(
-        "G's gradient has faded to a few percent of its peak while D wins: G has stopped learning.",
+        "G's gradient has faded below 5% of its peak (often by orders of magnitude: the log axis shows how "
+        "far) while D wins: G has stopped learning.",
         "If G's loss is the saturating minimax, use the non-saturating loss; else weaken D (lower lr_d, "
         "label smoothing, instance noise).",
         by_loss=_vanishing_gradients,

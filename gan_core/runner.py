@@ -1034,7 +1034,8 @@ class Runner:
         for name, raised in changes:  # at the record's step (the trainer may be a step further)
             if raised:
                 more = self.monitor.diverged_fields if name == "diverged" else {}
-                self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name, **more)
+                meaning = FLAGS[name].explanation_for(self.trainer.loss)
+                self._event("flag", f"{name}: {meaning}", step=step, flag=name, **more)
             else:
                 self._event("flag_cleared", step=step, flag=name)
         if "diverged" in self.monitor.active:

@@ -813,10 +813,8 @@ def status_line(view: RunView) -> None:
             }.get(info.severity, (st.warning, ":material/warning:"))
             # (a run that has ended: the flags it ended with, not a contest going on: "while G still learns")
             when = " (up when the run ended)" if view.status in ENDED else ""
-            show(
-                f"**{name}**{when} — {info.explanation} *Suggestion:* {info.suggestion_for(view.loss)}",
-                icon=icon,
-            )
+            meaning, remedy = info.explanation_for(view.loss), info.suggestion_for(view.loss)
+            show(f"**{name}**{when} — {meaning} *Suggestion:* {remedy}", icon=icon)
 
 
 # The snapshot slider's last stop. Not a step: at this stop the view follows each new snapshot while the

@@ -631,3 +631,16 @@ def test_the_modules_threshold_text_the_guide_shows_says_its_constants():
     ]
     missing = [text for text in said if text not in doc]
     assert missing == [], missing
+
+
+def test_d_overpowers_says_what_it_means_for_gs_loss():
+    """A review (a student on the vanishing-gradients preset): d_overpowers' banner said G was pushed
+    "however hard", beside vanishing_gradients' "G has stopped learning": true of the non-saturating loss,
+    not of the saturating minimax, whose G gets almost no gradient where D is sure."""
+    info = FLAGS["d_overpowers"]
+    starved = info.explanation_for(LOSSES["minimax"])
+    assert "saturating loss" in starved and "vanishing_gradients" in starved and "however hard" not in starved
+    for name in ("nonsaturating", "lsgan", "hinge", "wgan-gp"):
+        assert info.explanation_for(LOSSES[name]) == info.explanation and "however hard" in info.explanation
+    assert info.explanation_for(None) == info.explanation
+    assert FLAGS["mode_collapse"].explanation_for(LOSSES["minimax"]) == FLAGS["mode_collapse"].explanation

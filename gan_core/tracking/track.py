@@ -1892,7 +1892,8 @@ class TrackedRun:
             for name, raised in changes:
                 if raised:
                     more = self.monitor.diverged_fields if name == "diverged" else {}
-                    self._event("flag", f"{name}: {FLAGS[name].explanation}", step=step, flag=name, **more)
+                    meaning = FLAGS[name].explanation_for(self.loss)
+                    self._event("flag", f"{name}: {meaning}", step=step, flag=name, **more)
                 else:
                     self._event("flag_cleared", step=step, flag=name)
             if "diverged" in self.monitor.active:  # before or after a Stop: the run ends failed, here
