@@ -422,15 +422,31 @@ def wasserstein_reference(
     return Reference((mean_real + mean_fake) / 2.0, mean_real, mean_fake)
 
 
+# D's output this close to its midpoint is a coin toss, not a verdict (`Verdicts.close_calls`)
+CLOSE_CALL = 0.05
+
+
 @dataclass(frozen=True)
 class Verdicts:
-    """D's view of each sample: raw score, output (`GANLoss.output`), verdict (True = real)."""
+    """D's view of each sample: raw score, output (`GANLoss.output`), verdict (True = real); ``midpoint``:
+    D's output at "cannot tell" (`GANLoss.midpoint`: 0.5, t/2 under label smoothing), None for a loss
+    whose scores have none (hinge, a critic)."""
 
     scores: np.ndarray
     outputs: np.ndarray
     real: np.ndarray
     threshold: float
     rule: str
+    midpoint: float | None = None
+
+    @property
+    def close_calls(self) -> int:
+        """How many verdicts are coin tosses: an output within `CLOSE_CALL` of the midpoint (a D at
+        equilibrium gives 0.49 and 0.51, "fake" and "real", as firm-looking as 0.01 and 0.99; a review).
+        0 without a midpoint."""
+        if self.midpoint is None:
+            return 0
+        return int((np.abs(self.outputs - self.midpoint) < CLOSE_CALL).sum())
 
     def table(self) -> pd.DataFrame:
         verdict = np.where(self.real, "real", "fake").astype(object)
@@ -473,7 +489,7 @@ def ask_d(
                 rule += "; D now scores G's samples above the real data, so G fools it on average"
         if not math.isfinite(threshold):
             raise ProbeError(f"the reference score is {threshold}: D's scores are not finite")
-    return Verdicts(scores, outputs, scores > threshold, threshold, rule)
+    return Verdicts(scores, outputs, scores > threshold, threshold, rule, loss.midpoint)
 
 
 @torch.no_grad()

@@ -431,10 +431,15 @@ with ask_tab:
                 pictures = probe.thumbnails(samples, px=2 * THUMBNAIL_ROW_PX)
                 table.insert(1, "sample", [charts.png_data_uri(p) for p in pictures])
                 column_config["sample"] = st.column_config.ImageColumn("sample")
-            called_real = int(verdicts.real.sum())
-            st.markdown(
-                f"D calls **{called_real} of {len(table)}** real. Rule for {cfg.loss}: {verdicts.rule}."
+            called_real, close = int(verdicts.real.sum()), verdicts.close_calls
+            unsure = (
+                f" {close} of the {len(table)} are coin tosses: D's output within {probe.CLOSE_CALL} of "
+                f"{verdicts.midpoint:.3g}, where it cannot tell."
+                if close
+                else ""
             )
+            said = f"D calls **{called_real} of {len(table)}** real. Rule for {cfg.loss}: {verdicts.rule}."
+            st.markdown(said + unsure)
             chosen = literal(models.class_names[label]) if label is not None else ""
             if models.d_has_class_head:
                 st.caption(

@@ -164,6 +164,17 @@ def test_ask_d_follows_the_losses_accuracy_rule(loss_name):
     assert table["verdict"].tolist() == ["real" if r else "fake" for r in expected]
 
 
+def test_ask_d_counts_its_coin_tosses():
+    """A review: at equilibrium Ask D called 0.4877 "fake" and 0.5109 "real", "D calls 4 of 8 real", as
+    firm as 0.01 and 0.99: verdicts within CLOSE_CALL of D's midpoint are counted as coin tosses."""
+    points = np.array([[-0.04, 0], [0.04, 0], [2.2, 0], [-3.0, 0]], dtype=np.float32)
+    verdicts = probe.ask_d(FirstCoordinate(), "nonsaturating", points)  # outputs 0.49, 0.51, 0.90, 0.05
+    assert verdicts.midpoint == 0.5 and verdicts.close_calls == 2
+    smoothed = probe.ask_d(FirstCoordinate(), get_loss("nonsaturating").smoothed(0.2), points)
+    assert smoothed.midpoint == pytest.approx(0.4) and smoothed.close_calls == 0  # its midpoint is t/2
+    assert probe.ask_d(FirstCoordinate(), "hinge", points).close_calls == 0  # raw scores: no midpoint
+
+
 def test_ask_d_wasserstein_compares_with_the_midpoint_of_real_and_fake():
     cfg = GANConfig(**{**TINY, "loss": "wgan-gp"})
     models = probe.ProbeModels(cfg, ConstantG(), FirstCoordinate(), (2,), 0)
