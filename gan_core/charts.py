@@ -96,6 +96,8 @@ METRIC_COLORS = {
     "d_fake": FAKE_COLOR,
     "d_grad_norm": D_COLOR,
     "g_grad_norm": G_COLOR,
+    "lr_d": D_COLOR,
+    "lr_g": G_COLOR,
 }
 # For metrics without a colour of their own and for runs on the compare chart: Okabe & Ito's palette
 # ("Color Universal Design", Okabe and Ito 2008; Wong, Nature Methods 8:441, 2011), whose colours stay
@@ -1968,6 +1970,49 @@ def grad_norm_figure(
     )
 
 
+# The learning rates: a panel of their own under the gradient norms while one has changed in the run (a
+# scheduler in your loop, an Apply in the Train view; a review: a StepLR's staircase was drawn nowhere but
+# Compare), none at fixed rates (a flat line says nothing)
+LR_COLUMNS = ("lr_d", "lr_g")
+LR_TITLE = "Learning rates"
+
+
+def changing_lr_columns(view: View | None) -> list[str]:
+    """The `LR_COLUMNS` ``view`` holds when one of them took two values or more in it (its points' extremes
+    apart by more than float32's rounding); [] otherwise."""
+    if _is_empty(view):
+        return []
+    table = _table(view, [f"{c}{part}" for c in LR_COLUMNS for part in ("", "_min", "_max")])
+    present = [c for c in LR_COLUMNS if c in table]
+    for c in present:
+        found = [np.asarray(table[k], dtype=np.float64) for k in (c, f"{c}_min", f"{c}_max") if k in table]
+        values = np.concatenate([v[np.isfinite(v)] for v in found])
+        if values.size and values.max() > values.min() * (1 + 1e-6):
+            return present
+    return []
+
+
+def lr_figure(
+    view: View | None,
+    events: Events = (),
+    *,
+    height: int = METRIC_HEIGHT,
+    min_plot_px: float = MIN_PLOT_PX,
+) -> Figure:
+    """The learning rates in force at each step (`LR_COLUMNS` the view has), never smoothed (a setting, not
+    a measurement), on a log axis: a scheduler's decay spans decades."""
+    return metric_figure(
+        view,
+        [c for c in LR_COLUMNS if view is not None and c in view],
+        title=LR_TITLE,
+        log_y=True,
+        events=events,
+        y_title="learning rate",
+        height=height,
+        min_plot_px=min_plot_px,
+    )
+
+
 # The Train view's four metric charts as one figure (`training_figure`): a browser draws a figure in a
 # mostly fixed time (about 75 ms for a metric chart on the 2-core test machine, whatever its points),
 # so four panels in one figure cost it one draw per refresh instead of four. The panels are stacked,
@@ -2145,7 +2190,8 @@ def training_figure(
     ``loss_name``, ``loss``: `loss_figure`'s; pass the run's smoothed ``loss``, `RunView.loss`, so the
     equilibrium line follows its label smoothing), D's accuracy (split at the median score where ``midpoint``
     is None: `accuracy_figure`'s ``median``), D's output (``midpoint``: `d_output_figure`'s) and the gradient
-    norms (log scale), each `PANEL_PLOT_PX` tall. The losses' linear axis fits their values without
+    norms (log scale), and the learning rates where one changed in the run (`lr_figure`), each
+    `PANEL_PLOT_PX` tall. The losses' linear axis fits their values without
     their outliers unless ``fit_outliers`` (`metric_figure`'s); those it leaves out are in
     ``layout.meta.off_axis`` (`training_off_axis_note`)."""
     wide = PANEL_MIN_PLOT_PX
@@ -2172,6 +2218,11 @@ def training_figure(
             d_output_figure(view, events, smoothing, midpoint, height=PANEL_HEIGHT, min_plot_px=wide),
             grad_norm_figure(view, events, smoothing, log_y=True, height=PANEL_HEIGHT, min_plot_px=wide),
         ]
+        + (
+            [lr_figure(view, events, height=PANEL_HEIGHT, min_plot_px=wide)]
+            if changing_lr_columns(view)
+            else []
+        )
     )
     off_axis = (losses["layout"].get("meta") or {}).get("off_axis")
     if off_axis:
@@ -4049,7 +4100,7 @@ def metric_view(
     (`MetricStore.view_columns`), of the columns drawn only (a view's cost grows with its columns, and it
     is taken at every refresh); with ``steps`` (low, high), the range the charts are zoomed on, that
     range in up to ``points`` points of its own. The quality charts draw from `evaluations`."""
-    drawn = [c for c in dict.fromkeys((*METRIC_COLUMNS, *custom)) if c in store.columns]
+    drawn = [c for c in dict.fromkeys((*METRIC_COLUMNS, *LR_COLUMNS, *custom)) if c in store.columns]
     return store.view_columns(points, drawn, nonfinite=True, steps=steps)
 
 

@@ -56,13 +56,15 @@ charts = ValidatedCharts()
 
 def record_rows(n, start=1):
     """n rows in RECORD_COLUMNS order: metric j is 1.5 + sin(step / (5 + j)), except g_loss = sin(step / 9),
-    which crosses zero (for the log-axis tests)."""
+    which crosses zero (for the log-axis tests), and the learning rates, fixed at 2e-4."""
     steps = np.arange(start, start + n, dtype=np.float64)
     rows = np.empty((n, len(RECORD_COLUMNS)))
     rows[:, 0] = steps
     for j in range(1, len(RECORD_COLUMNS)):
         rows[:, j] = 1.5 + np.sin(steps / (5 + j))
     rows[:, RECORD_COLUMNS.index("g_loss")] = np.sin(steps / 9)
+    for column in chart_builders.LR_COLUMNS:  # fixed, as most runs' are (a changing one adds a panel)
+        rows[:, RECORD_COLUMNS.index(column)] = 2e-4
     return rows
 
 
@@ -2520,3 +2522,34 @@ def test_the_labels_chart_of_d_s_class_head_alone_is_titled_for_what_it_draws():
     both = charts.quality_figures(quality_store({"d_class_acc": 0.5, "label_fidelity": 0.4}).view())["labels"]
     assert alone.layout.title.text == charts.LABELS_D_ONLY_TITLE == "D's class accuracy (held-out reals)"
     assert both.layout.title.text == "Label fidelity"
+
+
+def test_a_learning_rate_that_changes_gets_its_own_panel_and_fixed_rates_none():
+    """A review (a W&B user): a StepLR halving lr_g every 100 steps was drawn nowhere on the Train view."""
+
+    def store(lr_g):
+        kept = MetricStore(RECORD_COLUMNS, capacity=64)
+        for step in range(1, 301):
+            row = dict.fromkeys(RECORD_COLUMNS, 0.5)
+            row.update(
+                dict.fromkeys(EVAL_COLUMNS, float("nan")), step=float(step), lr_d=2e-4, lr_g=lr_g(step)
+            )
+            kept.append([row[c] for c in RECORD_COLUMNS])
+        return chart_builders.metric_view(kept, 100)
+
+    def titles(view):
+        figure = chart_builders.training_figure(view)
+        return [a["text"] for a in figure["layout"]["annotations"] if a.get("text") in PANEL_TITLES]
+
+    PANEL_TITLES = ("Losses", "D accuracy", "D's output", "Gradient norms", chart_builders.LR_TITLE)
+    stepped = store(lambda step: 2e-4 * 0.5 ** (step // 100))
+    assert chart_builders.changing_lr_columns(stepped) == ["lr_d", "lr_g"]
+    assert titles(stepped) == list(PANEL_TITLES)
+    panel = validated(chart_builders.lr_figure(stepped))
+    lines = {t.name: t for t in panel.data if t.name in ("lr_d", "lr_g")}
+    assert panel.layout.yaxis.type == "log" and set(lines) == {"lr_d", "lr_g"}
+    # (step 300 alone at 2.5e-5, averaged into the last point with the steps before it at 5e-5)
+    assert 2.5e-5 <= min(lines["lr_g"].y) <= 5e-5 and max(lines["lr_g"].y) == pytest.approx(2e-4)
+    fixed = store(lambda step: 2e-4)
+    assert chart_builders.changing_lr_columns(fixed) == [] and titles(fixed) == list(PANEL_TITLES[:4])
+    assert chart_builders.changing_lr_columns(None) == []
