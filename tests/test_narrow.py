@@ -116,19 +116,19 @@ def test_healthy_flag_lines_differ_from_failures_without_colour():
 def test_panels_figure_plans_its_bands_for_the_browser():
     """The training panels carry their plan in pixels (layout.meta), from which the browser lays them out
     again with more legend rows: each band, plot, y axis, legend and title annotation, as drawn."""
+    # (every column of the view is a sine, the learning rates too: their panel is the fifth)
     figure = charts.training_figure(metric_view(), [], 0.0)
     layout = figure["layout"]
     plan = layout["meta"]
     panels = plan["panels"]
-    assert len(panels) == 4 and plan["legend_row"] == charts.LEGEND_ROW_PX
+    assert len(panels) == 5 and plan["legend_row"] == charts.LEGEND_ROW_PX
     bands, plots = [p["band"] for p in panels], [p["plot"] for p in panels]
-    assert layout["height"] == sum(bands) + sum(plots) + plan["gap"] * 3 + plan["bottom"]
+    assert layout["height"] == sum(bands) + sum(plots) + plan["gap"] * 4 + plan["bottom"]
     assert layout["margin"]["t"] == bands[0] and layout["margin"]["b"] == plan["bottom"]
     area = layout["height"] - bands[0] - plan["bottom"]
     top = 0
-    for panel, band, plot, title in zip(
-        panels, bands, plots, ["Losses", "D accuracy", "D's output", "Gradient"]
-    ):
+    titles = ["Losses", "D accuracy", "D's output", "Gradient", "Learning rates"]
+    for panel, band, plot, title in zip(panels, bands, plots, titles, strict=True):
         domain = layout[panel["yaxis"]]["domain"]
         assert domain[1] == pytest.approx(1 - (top + band - bands[0]) / area)
         assert domain[0] == pytest.approx(1 - (top + band + plot - bands[0]) / area)
