@@ -459,16 +459,14 @@ def config_form(uploads_root: Path) -> FormCheck:
                 "image_size",
                 _choices("image_size", (0, 8, 16, 28, 32, 64)),
                 key="cfg_image_size",
-                # the size "its own" is, said (a review: a folder of 64 px images trained at 32 unsaid)
-                format_func=lambda v: (
-                    f"{v} px"
-                    if v
-                    else f"dataset's own ({spec.image_size} px)"
-                    if spec.image_size
-                    else "dataset's own"
-                ),
+                format_func=lambda v: "dataset's own" if v == 0 else f"{v} px",
                 help=_help("image_size"),
             )
+            # the size "its own" is, said (a review: a folder of 64 px images trained at 32 unsaid); a
+            # caption, not the option's label: a label that changed with the dataset made the menu a new
+            # widget, its value reset and Start left off
+            if spec.image_size and not st.session_state.get("cfg_image_size"):
+                st.caption(f"dataset's own: {spec.image_size} px")
             st.selectbox(
                 "channels",
                 (0, 1, 3),
