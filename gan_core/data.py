@@ -1224,8 +1224,9 @@ def _unlabelled_folder_reason(root: Path) -> str:
         paths = image_paths(root, [], [])
     except (OSError, DataError):  # gone since it loaded: the rule, unchecked
         return "its images are not all sorted into two or more class subfolders"
-    folders = [parts[:-1] for parts in relative_parts(root, paths)]
-    names = [parts[-1] for parts in relative_parts(root, paths)]
+    relative = relative_parts(root, paths)
+    folders = [parts[:-1] for parts in relative]
+    names = [parts[-1] for parts in relative]
     inner = None  # the innermost folder wrapping every image (a single class's, or a ZIP's wrapper)
     while folders and all(folders) and len({parts[0] for parts in folders}) == 1:
         inner = folders[0][0]
