@@ -21,14 +21,24 @@ Bad input exits with status 2 and one line on stderr saying what is wrong and wh
 
 from __future__ import annotations
 
+import os
+import signal
+
+if __name__ == "__main__":  # before the imports below load torch (seconds, longer on a busy machine)
+
+    def _interrupted_while_loading(signum, frame) -> None:
+        # Ctrl-C there printed Python's traceback through importlib, 30 lines deep; nothing is written yet
+        os.write(2, b"interrupted (Ctrl-C) while loading; nothing was written\n")
+        os._exit(128 + signal.SIGINT)
+
+    signal.signal(signal.SIGINT, _interrupted_while_loading)
+
 import argparse
 import contextlib
 import dataclasses
 import datetime as dt
 import json
-import os
 import shlex
-import signal
 import stat
 import sys
 from dataclasses import dataclass
@@ -101,6 +111,7 @@ from gan_core.trainer import generator_from_checkpoint, resolve_device
 MAX_SAMPLES = 100_000
 MAX_SEED = 2**31 - 1  # as the config's seed
 EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell says of a command it interrupted
 
 
 class CLIError(Exception):
@@ -472,6 +483,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         dist.broadcast({"config": runner.cfg.to_dict(), "resume": runner.resume_state})
     try:
         return _train(args, runner)
+    except KeyboardInterrupt:  # a Ctrl-C before training began (TensorBoard loading, say): said by main()
+        if runner.status == "idle" and args.resume is None and args.rewind is None:
+            runner.run_dir.discard()  # this new run's folder holds its config alone: none left behind
+        raise
     finally:
         if dist is not None:
             del runner  # its trainer's DDP wrappers hold the process group, which shutdown() frees
@@ -523,7 +538,11 @@ def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
             f"--out {args.out}: cannot make the run's folder there ({cause.strerror or cause}); allowed: a "
             "folder of runs this user can write to (made if missing, with its parents)"
         ) from None
-    return Runner(cfg, args.out, data=data, run_dir=run_dir, dist=dist)
+    try:
+        return Runner(cfg, args.out, data=data, run_dir=run_dir, dist=dist)
+    except BaseException:  # (a Ctrl-C): the new folder holds its config alone, none left behind
+        run_dir.discard()
+        raise
 
 
 def follow_train(dist: DistContext) -> int:
@@ -1375,7 +1394,11 @@ def main(argv: list[str] | None = None) -> int:
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:  # before training starts (data loading, sampling, scoring): one line
+        print(f"interrupted (Ctrl-C) during {args.command}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: main() says a Ctrl-C from here on
     sys.exit(main())
