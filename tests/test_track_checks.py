@@ -745,6 +745,29 @@ def test_a_command_records_who_sent_it(tmp_path):
     assert run.status == "stopped"
 
 
+def test_two_commands_that_stat_alike_are_still_read_while_the_file_is_fresh(tmp_path, monkeypatch):
+    """Two writes within one timestamp tick, the second on the first's freed inode at the same size, stat
+    alike: the poller read nothing and missed the Stop (a review). A file changed within RACY_NS is read."""
+    from gan_core.tracking import commands
+
+    run = track.init("racy", root=tmp_path)
+    poller = commands.CommandPoller(run.run_dir.path)
+    track.send_command(run.run_dir, "pause")
+    assert poller.poll(force=True) == ("pause", "script")
+    alike = poller._mtime
+    monkeypatch.setattr(poller, "_stat", lambda: alike)  # the next writes stat as the pause did
+    track.send_command(run.run_dir, "resume")
+    track.send_command(run.run_dir, "stop", source="sweep")
+    assert poller.poll(force=True) == ("stop", "sweep")  # the newest counts, as documented
+    reads = []
+    monkeypatch.setattr(commands, "_read", lambda path: reads.append(path) or {})
+    stale = (alike[0] - commands.RACY_NS - 1, *alike[1:])  # changed longer ago than that: no read
+    monkeypatch.setattr(poller, "_stat", lambda: stale)
+    poller._mtime = stale
+    assert poller.poll(force=True) is None and reads == []
+    run.finish()
+
+
 @pytest.mark.parametrize("source", ["", "   ", "x" * 65, "two\nlines", 3])
 def test_a_command_source_that_is_no_short_name_is_refused(tmp_path, source):
     run = track.init("src", root=tmp_path)

@@ -7,9 +7,10 @@ folder instead, atomically (a temp file renamed over it): ``{"seq": n, "command"
 "dashboard" from its buttons, "script" by default from `gan_core.track.send_command`). That is the only
 file a reader ever writes in a run folder, and the writer only reads it: each file has one writer. The
 writer's `CommandPoller` looks at the file's mtime at most once per step and at most every
-`POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when it changed, and acts on a
-``seq`` it has not seen; a command sent before the writer started is not acted on. Only the newest
-command counts: Pause then Stop before the writer looks is a Stop.
+`POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when it changed (or changed in the
+last `RACY_NS`: two writes in one timestamp tick can stat alike), and acts on a ``seq`` it has not seen;
+a command sent before the writer started is not acted on. Only the newest command counts: Pause then
+Stop before the writer looks is a Stop.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from gan_core.rundir import RunDir, RunDirError, atomic_write_text, now_iso, rea
 COMMANDS_NAME = "commands.json"
 COMMANDS = ("pause", "resume", "stop")
 POLL_SECONDS = 0.2
+RACY_NS = 2_000_000_000  # a file changed this recently (ns) is read even when its stat looks unchanged
 
 
 def _read(path: Path) -> dict:
@@ -109,7 +111,9 @@ class CommandPoller:
             return None
         self._next = now + self.interval
         mtime = self._stat()
-        if mtime == self._mtime:
+        # Unchanged: nothing new, unless the file changed within `RACY_NS` of now, where two writes in one
+        # timestamp tick on a reused inode at one size look alike (git's "racy clean" case): read again.
+        if mtime == self._mtime and (mtime is None or time.time_ns() - mtime[0] > RACY_NS):
             return None
         self._mtime = mtime
         raw = _read(self.path)
