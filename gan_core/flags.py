@@ -24,12 +24,14 @@ Thresholds (the Guide page shows the same):
   judged from step 2,000 (below).
 - ``diverged``: a NaN or Inf in a loss or gradient norm: immediate, never cleared; the run stops as
   failed.
-- ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8 while neither
-  ``d_overpowers`` nor ``g_overpowers`` is up (a D sure of the reals that calls most fakes real too is not
-  ahead: it calls everything real): D is clearly ahead on at least one side (it catches most fakes, or is
-  sure of the reals) but G still gets a signal. Common on the default digits run, whose D ends catching
-  about 97% of fakes; it becomes ``d_overpowers`` when D is near-perfect on both sides. Once up, it stays
-  up while either accuracy is above 0.75.
+- ``d_leads`` (watch, not a failure): smoothed d_acc_real or d_acc_fake above 0.8, with their mean above
+  0.6, while neither ``d_overpowers`` nor ``g_overpowers`` is up (a D sure of the reals that calls most
+  fakes real too is not ahead: it calls everything real; nor is one that catches every fake by calling the
+  reals fake too, its mean near chance, as a hinge D that cannot tell does, both outputs at one offset
+  below 0): D is clearly ahead on at least one side (it catches most fakes, or is sure of the reals) but
+  G still gets a signal. Common on the default digits run, whose D ends catching about 97% of fakes; it
+  becomes ``d_overpowers`` when D is near-perfect on both sides. Once up, it stays up while either
+  accuracy is above 0.75 and their mean above 0.55.
 - ``equilibrium`` (healthy): smoothed accuracies within 0.35-0.65 and, for probability outputs, D(x) and
   D(G(z)) within 0.2 of the loss's midpoint (0.3-0.7; t/2 ± 0.2 under label smoothing with real target t,
   where a D that cannot tell outputs t/2), with no failure flag up, and only while the last evaluation said
@@ -105,7 +107,11 @@ QUALITY_DIVERSITY = 0.5  # generated spread over real spread
 QUALITY_GRID_JS = 0.45
 # What `quality_poor` judges: an evaluation that measured none of these says nothing about the samples.
 QUALITY_METRICS = ("modes_covered", "classes_covered", "hq_pct", "diversity", "grid_js")
-LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this
+LEAD_ACCURACY = 0.8  # `d_leads`: smoothed accuracy on one side above this ...
+# ... and the two sides' mean above this: a D that catches every fake by calling the reals fake too is no
+# D ahead (a review: a hinge run on ring8, D(x) and D(G(z)) both near -0.5, d_acc_real 0 and d_acc_fake 1,
+# said "D is clearly ahead" for 1,000 steps; hinge's D loss is flat at 2 for any one offset in [-1, 1])
+LEAD_MEAN_ACCURACY = 0.6
 D_OVERPOWERS_ACCURACY = 0.95  # `d_overpowers`: both smoothed accuracies above this
 G_OVERPOWERS_ACCURACY = 0.35  # `g_overpowers`: smoothed d_acc_fake below this (well below chance)
 VANISHING_ACCURACY = 0.9  # `vanishing_gradients`: both smoothed accuracies above this ...
@@ -624,8 +630,10 @@ class FlagMonitor:
         if "d_overpowers" in self.active or "g_overpowers" in self.active:
             self._drop("d_leads", changes)
         else:
-            lead = LEAD_ACCURACY - (KEEP_MARGIN if self._states["d_leads"].on else 0.0)
-            self._set("d_leads", ahead and max(acc_real, acc_fake) > lead, changes)
+            keep = KEEP_MARGIN if self._states["d_leads"].on else 0.0
+            lead = max(acc_real, acc_fake) > LEAD_ACCURACY - keep
+            tells = (acc_real + acc_fake) / 2 > LEAD_MEAN_ACCURACY - keep  # (not one verdict for all)
+            self._set("d_leads", ahead and lead and tells, changes)
         failing = any(name in self.active for name in FAILURE_FLAGS)
         good = self.evaluated and not self._samples_poor()
         self._set("equilibrium", ahead and calm and good and not failing, changes)

@@ -471,6 +471,25 @@ def test_g_overpowers_leaves_no_d_leads_beside_it():
     assert monitor.active == {"g_overpowers"}
 
 
+@pytest.mark.parametrize(("acc_real", "up"), [(0.0, False), (0.15, False), (0.25, True), (0.5, True)])
+def test_a_d_that_catches_every_fake_by_calling_the_reals_fake_too_does_not_lead(acc_real, up):
+    """A review: a hinge run on ring8 whose D could not tell (D(x) and D(G(z)) both near -0.5, its loss
+    flat at 2) read d_acc_real 0 and d_acc_fake 1, and said "D is clearly ahead" for 1,000 steps."""
+    monitor = FlagMonitor(midpoint=None)  # (hinge's raw scores: no midpoint)
+    feed(monitor, record(acc_real, 1.0, -0.5, -0.5), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+    assert ("d_leads" in monitor.active) is up
+    assert monitor.active <= {"d_leads"}
+
+
+def test_d_leads_once_up_is_cleared_when_its_mean_falls_to_chance():
+    monitor = FlagMonitor()
+    feed(monitor, record(0.5, 0.9), BALANCE_WARMUP_STEPS + 2 * HOLD_STEPS)
+    assert "d_leads" in monitor.active
+    assert feed(monitor, record(0.2, 0.95), 20 * HOLD_STEPS) == []  # mean 0.575: kept
+    events = feed(monitor, record(0.1, 0.95), 20 * HOLD_STEPS)  # 0.525
+    assert [(n, up) for _, n, up in events] == [("d_leads", False)]
+
+
 def test_monitor_state_round_trips_the_quality_verdict():
     monitor = evaluated(FlagMonitor(coverage_total=8), {"modes_covered": 1.0})
     restored = FlagMonitor(coverage_total=8)
@@ -618,8 +637,10 @@ def test_the_modules_threshold_text_the_guide_shows_says_its_constants():
         f"at most {f.COLLAPSE_FLOORS['modes_covered']:g}, or diversity at most half its best or at most "
         f"{f.COLLAPSE_FLOORS['diversity']:g}",
         f"judged from step {f.COLLAPSE_WARMUP_STEPS:,}",
-        f"d_acc_fake above {f.LEAD_ACCURACY:g} while",
-        f"either accuracy is above {f.LEAD_ACCURACY - f.KEEP_MARGIN:g}",
+        f"d_acc_fake above {f.LEAD_ACCURACY:g}, with",
+        f"either\n  accuracy is above {f.LEAD_ACCURACY - f.KEEP_MARGIN:g}",
+        f"with their mean above\n  {f.LEAD_MEAN_ACCURACY:g}",
+        f"their mean above {f.LEAD_MEAN_ACCURACY - f.KEEP_MARGIN:g}.",
         f"within {low:g}-{high:g} and",
         f"within {f.CALM_OUTPUT:g} of the loss's midpoint ({0.5 - f.CALM_OUTPUT:g}-{0.5 + f.CALM_OUTPUT:g}",
         f"``hq_pct`` at least {f.QUALITY_HQ_PCT:g}",
