@@ -542,12 +542,18 @@ def test_the_filter_keeps_the_runs_holding_every_word_and_the_menu_every_run(run
     assert any(c.value.startswith("No run of the 3 matches") for c in at.caption)
 
 
+@pytest.mark.parametrize("tab_says", [None, "light"])
 @pytest.mark.parametrize(("base", "color"), [("dark", "#ffffff"), ("light", "#000000")])
-def test_run_ids_are_drawn_in_the_servers_theme_on_the_pages_first_run(runs_root, base, color):
-    """The tab's theme (`st.context.theme`) is unknown on a page's first run: with --theme.base dark the
-    run ids were drawn black on the dark background, unreadable until the first click redrew them."""
+def test_run_ids_are_drawn_in_the_servers_theme_on_the_pages_first_run(
+    runs_root, monkeypatch, base, color, tab_says
+):
+    """The tab's theme (`st.context.theme`) is unknown on a page's first run, and a fresh tab says "light"
+    whatever the server's (a review, in Chromium): with --theme.base dark the run ids were drawn black on
+    the dark background, unreadable until the first click redrew them."""
     from streamlit import config
+    from streamlit.runtime.context import ContextProxy, StreamlitTheme
 
+    monkeypatch.setattr(ContextProxy, "theme", property(lambda self: StreamlitTheme({"type": tab_says})))
     finished_run(runs_root, "one")
     before = config.get_option("theme.base")
     config.set_option("theme.base", base)

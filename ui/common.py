@@ -764,10 +764,11 @@ TABLE_ROW_PX = 35
 
 
 def theme_type() -> str:
-    """The theme, "light" or "dark": the tab's (`st.context.theme`), or, on a page's first run, before
-    the tab has said it, the server's (``theme.base``, .streamlit/config.toml's "light" unless started
-    with --theme.base dark): text drawn for the wrong one was black on the dark background until a click."""
-    return st.context.theme.type or st.get_option("theme.base") or "light"
+    """The theme, "light" or "dark": the server's (``theme.base``, .streamlit/config.toml's "light" unless
+    started with --theme.base dark; the minimal toolbar has no menu to change it in the tab), else the
+    tab's (`st.context.theme`), which is unknown on a page's first run and says "light" on a fresh tab's
+    (Streamlit's issue 11920): the Runs page's run ids were drawn black on the dark background there."""
+    return st.get_option("theme.base") or st.context.theme.type or "light"
 
 
 def table_height(rows: int, most: int, row_px: int = TABLE_ROW_PX) -> int:
