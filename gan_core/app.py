@@ -71,6 +71,7 @@ from gan_core.registry import (
     compare_csv_bytes,
     compare_summary,
     headline_evaluation,
+    listing_settings,
     settings_tables,
     summary_settings,
 )
@@ -155,6 +156,7 @@ __all__ = [
     "resolve_device",
     "run_zip_bytes",
     "save_points_upload",
+    "listing_settings",
     "settings_tables",
     "shared_rows_per_point",
     "summary_settings",

@@ -33,7 +33,7 @@ import shutil
 import stat
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -442,53 +442,17 @@ class RunView:
         return every if isinstance(every, int) and not isinstance(every, bool) and every > 0 else None
 
     def settings(self) -> dict[str, Any]:
-        """The run's settings in force now, as Compare lines runs up: first what run.json says it is
-        (``(source)``, ``(loss)``, ``(dataset)``, ``(model)``: the same rows whoever trained it, left out
-        where unknown; ``(dataset)`` of a run that named none is its kind of data, `RunMeta.data_name`);
-        then a run the product trains: its config with the mid-run changes in force (`hparams`).
-
-        A user's own run (`gan_core.track`, Lightning): what the run recorded it trained with, then its
-        free-form hyperparameters (run.json's ``hparams``, the ``config`` given to `gan_core.track.init`).
-        Recorded: the optimizer settings of its last row (`SETTINGS_FROM_ROWS`, read from the optimizers
-        it was given: the lr they were stepping with, a scheduler's included) and status.json's
-        ``steps`` (the target; 0: open-ended), ``sample_every``, ``eval_every`` and ``seed`` (the one given
-        to init: it fixes the real examples shown and the quality metrics' samples; runs written before
-        they were recorded have none of the last three, and none is made up). Where the config names a
-        recorded field with another value, the recorded one is the field's and the config's is shown
-        beside it as ``config.<field>`` (a config ``lr_g`` of 2e-3 whose optimizer ran at 1e-3); an equal
-        one, or one nothing recorded, is the field's own."""
-        what = {  # "" is unknown (a user's run that named none): no value, not an empty one
-            name: value
-            for name, value in (
-                ("(source)", self.meta.source),
-                ("(loss)", self.meta.loss),
-                ("(dataset)", self.meta.data_name),
-                ("(model)", self.meta.model),
-            )
-            if value
-        }
-        if self.owned:
-            own = {**self.cfg.to_dict(), **self.hparams}
-            return {**what, **{k: v for k, v in own.items() if k not in ("loss", "dataset", "model")}}
-        last = self.run_dir.last_metrics()
-        status = self._disk_status or {}  # checked (`checked_status`): a count here is a whole number
-        recorded = {
-            **{
-                k: (int(v) if k == "d_steps" and float(v).is_integer() else v)
-                for k in SETTINGS_FROM_ROWS
-                if math.isfinite(v := last.get(k, math.nan))
-            },
-            **{k: status[k] for k in TRACKED_COUNTS if k in status},
-        }
-        if self.meta.n_classes:  # a class-conditional G (`gan_core.track.init`'s n_classes)
-            recorded = {"conditioning": self.conditioning, "n_classes": self.meta.n_classes, **recorded}
-        settings = {**what, **recorded}
-        for name, value in self.meta.hparams.items():
-            if name not in settings:
-                settings[name] = value
-            elif not _same_setting(settings[name], value):
-                settings[f"config.{name}"] = value
-        return settings
+        """The run's settings in force now, as Compare lines runs up (`run_settings`): a run the product
+        trains, its config with the mid-run changes in force (`hparams`); a user's own run, what it
+        recorded it trained with (its last row, status.json), then its free-form hyperparameters."""
+        return run_settings(
+            self.meta,
+            self.cfg if self.owned else None,
+            self.hparams if self.owned else {},
+            {} if self.owned else self.run_dir.last_metrics(),
+            self._disk_status or {},  # checked (`checked_status`): a count here is a whole number
+            self.conditioning,
+        )
 
     def checkpoint_steps(self) -> list[int]:
         """Steps of the checkpoints kept on disk (what `RunRegistry.branch` can start from)."""
@@ -1222,15 +1186,20 @@ class RunRegistry:
         lagging = state in WRITTEN or "step" not in status
         if not runner and lagging and row_step is not None and step < row_step <= MAX_STEPS:
             step = int(row_step)
+        conditioning = conditioning_words(
+            meta, cfg, runner.trainer.n_classes if runner and runner.trainer is not None else None
+        )
+        if cfg is None:
+            in_force: dict[str, Any] = {}
+        else:
+            in_force = runner.hparams if runner else listed_hparams(cfg, latest["last"], status)
         return {
             "run_id": run_dir.run_id,
             "status": state,
             "source": meta.source,
             "dataset": meta.dataset,
             "model": meta.model,
-            "conditioning": conditioning_words(
-                meta, cfg, runner.trainer.n_classes if runner and runner.trainer is not None else None
-            ),
+            "conditioning": conditioning,
             "loss": meta.loss,
             "step": step,
             # the target in force (a resume or an applied change moves it); config.json's for older runs
@@ -1247,6 +1216,8 @@ class RunRegistry:
             "parent": status.get("parent") or "",
             "parent_step": status.get("parent_step"),
             "problems": "; ".join(problems + run_dir.special_files(("metrics.csv", "events.csv"))),
+            # what the Runs page shows of a sweep's settings and filters by (`run_settings`)
+            "settings": run_settings(meta, cfg, in_force, latest["last"], status, conditioning),
             **latest,
         }
 
@@ -1419,6 +1390,80 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
     return table
 
 
+def run_settings(
+    meta: RunMeta,
+    cfg: GANConfig | None,
+    in_force: Mapping[str, Any],
+    last: Mapping[str, float],
+    status: Mapping[str, Any],
+    conditioning: str,
+) -> dict[str, Any]:
+    """A run's settings, field -> value, as Compare and the Runs page show them: first what run.json says
+    it is (``(source)``, ``(loss)``, ``(dataset)``, ``(model)``: the same rows whoever trained it, left out
+    where unknown; ``(dataset)`` of a run that named none is its kind of data, `RunMeta.data_name`); then
+    a run the product trains (``cfg``): its config with ``in_force`` over it (the mid-run hyperparameters
+    in force: `RunView.hparams`, or `listed_hparams` from a listing's last row).
+
+    A user's own run (`gan_core.track`, Lightning; ``cfg`` None): what the run recorded it trained with,
+    then its free-form hyperparameters (run.json's ``hparams``, the ``config`` given to
+    `gan_core.track.init`). Recorded: the optimizer settings of ``last``, its last row
+    (`SETTINGS_FROM_ROWS`, read from the optimizers it was given: the lr they were stepping with, a
+    scheduler's included) and ``status``' ``steps`` (the target; 0: open-ended), ``sample_every``,
+    ``eval_every`` and ``seed`` (the one given to init: it fixes the real examples shown and the quality
+    metrics' samples; runs written before they were recorded have none of the last three, and none is
+    made up); with ``conditioning`` (`conditioning_words`) and ``n_classes`` for a class-conditional G.
+    Where the config names a recorded field with another value, the recorded one is the field's and the
+    config's is shown beside it as ``config.<field>`` (a config ``lr_g`` of 2e-3 whose optimizer ran at
+    1e-3); an equal one, or one nothing recorded, is the field's own."""
+    what = {  # "" is unknown (a user's run that named none): no value, not an empty one
+        name: value
+        for name, value in (
+            ("(source)", meta.source),
+            ("(loss)", meta.loss),
+            ("(dataset)", meta.data_name),
+            ("(model)", meta.model),
+        )
+        if value
+    }
+    if cfg is not None:
+        own = {**cfg.to_dict(), **in_force}
+        return {**what, **{k: v for k, v in own.items() if k not in ("loss", "dataset", "model")}}
+    recorded = {
+        **{
+            k: (int(v) if k == "d_steps" and float(v).is_integer() else v)
+            for k in SETTINGS_FROM_ROWS
+            if math.isfinite(v := last.get(k, math.nan))
+        },
+        **{k: status[k] for k in TRACKED_COUNTS if k in status},
+    }
+    if meta.n_classes:  # a class-conditional G (`gan_core.track.init`'s n_classes)
+        recorded = {"conditioning": conditioning, "n_classes": meta.n_classes, **recorded}
+    settings = {**what, **recorded}
+    for name, value in meta.hparams.items():
+        if name not in settings:
+            settings[name] = value
+        elif not _same_setting(settings[name], value):
+            settings[f"config.{name}"] = value
+    return settings
+
+
+def listed_hparams(cfg: GANConfig, last: Mapping[str, float], status: Mapping[str, Any]) -> dict[str, Any]:
+    """The mid-run hyperparameters in force of a run the product trains, from what a listing reads: each
+    `MUTABLE_FIELDS` metrics column of its last row (``last``: lr_g, lr_d, d_steps, ...), as the config
+    types it, and ``status``' ``steps`` (the target in force); a field no row holds (``sample_every``,
+    ``eval_every``: bookkeeping) as config.json has it. What `RunView.hparams` gives but for those fields'
+    mid-run changes, which it reads from events.csv."""
+    values: dict[str, Any] = {k: getattr(cfg, k) for k in MUTABLE_FIELDS}
+    for k, value in last.items():
+        if k in values and math.isfinite(value):
+            with contextlib.suppress(TypeError, ValueError, OverflowError):
+                values[k] = type(values[k])(value)
+    steps = status.get("steps")
+    if isinstance(steps, int) and not isinstance(steps, bool) and steps >= 0:
+        values["steps"] = steps
+    return values
+
+
 def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Compare's two tables of the runs' `RunView.settings` (one column per run id, one row per field,
     in order of first appearance; `ABSENT` where a run lacks the field):
@@ -1436,7 +1481,14 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
     The first row is each run's ``(status)`` (finished, interrupted, failed, stopped, running, ...): listed
     among those that differ when the runs' differ, and whenever one has not finished, though all say the
     same (two interrupted runs' curves end short of their target as a finished run's do not)."""
-    settings = {run_id: {"(status)": view.status, **view.settings()} for run_id, view in views.items()}
+    return settings_frames(
+        {run_id: {"(status)": view.status, **view.settings()} for run_id, view in views.items()}
+    )
+
+
+def settings_frames(settings: Mapping[str, Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """`settings_tables`' two tables of ``settings`` (run id -> field -> value, `run_settings`' with the
+    run's ``(status)`` first): what Compare draws of its views and the Runs page of its listing's rows."""
     fields = list(dict.fromkeys(k for values in settings.values() for k in values))
 
     def text(value: Any) -> str:
@@ -1450,7 +1502,7 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
         index=pd.Index(fields, name="field"),
         dtype=object,
     )
-    if len(views) < 2:
+    if len(settings) < 2:
         return table.iloc[0:0], table.iloc[0:0]
     # (from the values, not the table: a run's own value may be the text ABSENT shows)
     present = [[text(values[k]) for values in settings.values() if k in values] for k in fields]
@@ -1504,6 +1556,30 @@ def summary_settings(
         if numbers.notna().sum() == len(texts) and not texts.isin(["True", "False", "nan", "inf"]).any():
             shown[name] = numbers.astype("float64")
     return shown.rename(columns={field: f"{field} (setting)" for field in fields if field in skip})
+
+
+# The settings the Runs page shows as columns beside each run (the ones that differ between the listed runs,
+# those that shape training first): a sweep's swept few, sortable; every one is reachable by the filter
+LISTED_SETTINGS = 4
+# The run's facts the Runs page has columns of its own for (`summary_settings`' ``skip``)
+LISTED_FACTS = ("source", "dataset", "model", "loss")
+LISTED_COLUMNS = ("steps",)  # settings it shows already in columns of its own (the target: "of steps")
+
+
+def listing_settings(rows: Sequence[Mapping[str, Any]], most: int = LISTED_SETTINGS) -> pd.DataFrame:
+    """The settings that differ between the listed runs (``rows``: `RunRegistry.summaries`' rows, each
+    with its ``settings``, `run_settings`) as the Runs page's columns: a row per run (index: run id, in
+    ``rows``' order), a column per field, the first ``most`` of them, those that shape training before
+    the `BOOKKEEPING_SETTINGS` (`summary_settings`, whose types they have: a field of numbers as floats,
+    sortable), without the facts and settings the page has columns for (`LISTED_FACTS`, `LISTED_COLUMNS`).
+    No columns for fewer than two rows or where every run has the same settings. A review: a sweep's two
+    ring8 runs at lr 2e-4 and 1e-3 were told apart on the Runs page by their ids' timestamps alone."""
+    differing, _ = settings_frames(
+        {row["run_id"]: {"(status)": row["status"], **(row.get("settings") or {})} for row in rows}
+    )
+    differing = differing.drop(index=[f for f in LISTED_COLUMNS if f in differing.index])
+    shown = summary_settings(differing, skip=LISTED_FACTS, most=most)
+    return shown.reindex([row["run_id"] for row in rows]) if len(shown.columns) else shown
 
 
 def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
@@ -1689,6 +1765,7 @@ def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], erro
         "parent": status.get("parent") or "",
         "parent_step": None,
         "problems": "",
+        "settings": {},
         "last": {},
         "last_eval": None,
         "quality": "",

@@ -31,6 +31,7 @@ with engine_loading():
         get_loss,
         headline_evaluation,
         list_uploads,
+        listing_settings,
         upload_of,
     )
     from ui.common import (
@@ -134,6 +135,10 @@ def uploads_section() -> None:
             )
 
 
+SETTING_HELP = (
+    "a setting that differs between the runs listed (the first few; any setting is found by the filter: "
+    "lr_g=1e-3)"
+)
 LISTING_CHECK_SECONDS = 2.0  # how often the page looks for runs new, gone or moved on (`listing_changes`)
 
 st.title("Runs")
@@ -201,7 +206,8 @@ all_ids = [row["run_id"] for row in rows]  # (the menu under the table offers ev
 wanted = st.text_input(
     "Filter runs",
     key="runs_filter",
-    placeholder="words in a run's id, status, dataset, model, loss or flags (all of them must match)",
+    placeholder="words in a run's id, status, dataset, model, loss or flags, or a setting: lr_g=1e-3 (all "
+    "must match)",
 )
 shown_rows = filter_runs(rows, wanted)
 if not shown_rows:
@@ -216,7 +222,13 @@ names, values, steps = zip(*(headline_evaluation(row["last_eval"]) for row in sh
 table["quality"] = list(names)
 table["quality_value"] = pd.array(values, dtype="Float64")
 table["quality_step"] = pd.array(steps, dtype="Int64")
-table = table.drop(columns=["last", "last_eval"])
+table = table.drop(columns=["last", "last_eval", "settings"])
+# Beside each run, the settings that differ between the runs listed (a sweep's lr_g, seed, ...: sortable,
+# told apart without opening them; the filter narrows them to a sweep's), a setting named as one of the
+# table's own columns (a loop's config "status") as "status (setting)"
+swept = listing_settings(shown_rows)
+swept = swept.rename(columns={c: f"{c} (setting)" for c in swept.columns if c in table.columns})
+table = table.join(swept, on="run_id")
 # When it was created, in this machine's time zone as the run ids are; a value that is no time is left blank.
 created = pd.to_datetime(table["created"], utc=True, errors="coerce", format="ISO8601")
 table["created"] = created.dt.tz_convert(dt.datetime.now().astimezone().tzinfo)
@@ -264,6 +276,7 @@ picked = st.dataframe(
         "quality",
         "quality_value",
         "quality_step",
+        *swept.columns,
         "flags",
         "flags_raised",
         "created",
@@ -279,6 +292,14 @@ picked = st.dataframe(
         "problems",
     ],  # fmt: skip
     column_config={
+        **{
+            name: (
+                st.column_config.NumberColumn(name, format="%.4g", help=SETTING_HELP)
+                if pd.api.types.is_numeric_dtype(swept[name])
+                else st.column_config.TextColumn(name, help=SETTING_HELP)
+            )
+            for name in swept.columns
+        },
         # pinned: a row scrolled sideways to its loss or size still says which run it is (as on Compare)
         "run_id": st.column_config.TextColumn(
             "run", width=run_column_width(table["run_id"].tolist()), pinned=True

@@ -869,13 +869,39 @@ RUN_FILTER_FIELDS = (
 def filter_runs(rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     """The runs of ``rows`` (the registry's summaries) that hold every word of ``text``: each word, case
     apart, in one of the run's `RUN_FILTER_FIELDS` (``ring8 hinge`` picks the ring8 runs with the hinge loss,
-    ``interrupted``, ``mode_collapse`` or ``-at2000`` what it says); every run for a blank ``text``."""
+    ``interrupted``, ``mode_collapse`` or ``-at2000`` what it says), and each ``name=value`` word a
+    setting of the run (its ``settings``, `gan_core.registry.run_settings`: the config's fields, a loop's
+    own ``config``, and its facts: ``loss=hinge``, ``dataset``, ``model``, ``source``) with that value
+    (`setting_matches`: ``lr_g=1e-3`` is 0.001); every run for a blank ``text``."""
     words = text.lower().split()
     if not words:
         return list(rows)
 
     def holds(row: Mapping[str, Any]) -> bool:
         haystack = " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
-        return all(word in haystack for word in words)
+        settings = {str(name).lower(): value for name, value in (row.get("settings") or {}).items()}
+        for word in words:
+            name, is_setting, wanted = word.partition("=")
+            name = name if name in settings else f"({name})"  # (its facts: "(loss)", "(dataset)", ...)
+            if is_setting and name in settings:
+                if not setting_matches(settings[name], wanted):
+                    return False
+            elif word not in haystack:  # (a word with "=" in a run id: as any other word)
+                return False
+        return True
 
     return [row for row in rows if holds(row)]
+
+
+def setting_matches(value: Any, wanted: str) -> bool:
+    """Whether a run's setting ``value`` is what a filter's ``name=value`` word asks (``wanted``, lower
+    case): the same number (``1e-3`` is 0.001, ``64`` is 64.0; to 1e-9 relative, a float's last digits
+    apart), else the same text, case apart (``hinge``, ``true``, a list or dict as JSON)."""
+    try:
+        number = float(wanted)
+    except ValueError:
+        number = None
+    if number is not None and isinstance(value, int | float) and not isinstance(value, bool):
+        return math.isclose(float(value), number, rel_tol=1e-9)
+    shown = json.dumps(value) if isinstance(value, dict | list) or value is None else str(value)
+    return shown.lower() == wanted
