@@ -43,8 +43,9 @@ def _setup():
     return dist.get_rank(), G, D, G_ddp, D_ddp, opt_g, opt_d
 
 
-def _train_step(run, rank, gen, G, D, G_ddp, D_ddp, opt_g, opt_d, log=None):
-    """One step of the user's loop, as README's DDP example makes it; ``log``: what this rank logs."""
+def _train_step(run, rank, gen, G, D, G_ddp, D_ddp, opt_g, opt_d, log=None, d_step=True):
+    """One step of the user's loop, as README's DDP example makes it; ``log``: what this rank logs;
+    ``d_step`` False: D is updated, but not told to the run."""
     import torch
 
     bce = torch.nn.BCEWithLogitsLoss()
@@ -55,7 +56,8 @@ def _train_step(run, rank, gen, G, D, G_ddp, D_ddp, opt_g, opt_d, log=None):
     opt_d.zero_grad()
     d_loss.backward()
     opt_d.step()
-    run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
+    if d_step:
+        run.d_step(real_logits, fake_logits, d_loss=d_loss, d_params=D)
     g_logits = D(fake)
     g_loss = bce(g_logits, torch.ones_like(g_logits))
     opt_g.zero_grad()
@@ -128,6 +130,46 @@ def mismatch_worker(root: str) -> None:
                 raise
     finally:
         (Path(root) / f"said{rank}.json").write_text(json.dumps(said))
+
+
+def d_step_worker(root: str) -> None:
+    """Steps 1-2 alike; step 3: rank 1 calls no d_step (caught, said, taken again alike); then both ranks
+    leave the loop after step 4 of their target 10 (rank 1's finish short of it is said)."""
+    import torch
+
+    import gan_core.track as track
+    from gan_core.tracking.track import TrackingError
+
+    rank, *nets = _setup()
+    gen = torch.Generator().manual_seed(100 + rank)
+    said = []
+    try:
+        with track.init("dskip", root=root, loss="nonsaturating", steps=10, commit_every=60) as run:
+            for _ in range(2):
+                _train_step(run, rank, gen, *nets)
+            try:
+                _train_step(run, rank, gen, *nets, d_step=rank == 0)
+            except TrackingError as exc:
+                said.append((run.step, str(exc)))
+            for _ in range(2):
+                _train_step(run, rank, gen, *nets)
+    finally:
+        (Path(root) / f"said{rank}.json").write_text(json.dumps(said))
+
+
+def init_worker(root: str) -> None:
+    """Rank 1 given half rank 0's steps and another loss."""
+    import gan_core.track as track
+    from gan_core.tracking.track import TrackingError
+
+    rank, *_ = _setup()
+    said = ""
+    try:
+        loss = "hinge" if rank else "nonsaturating"
+        track.init("halves", root=root, steps=10 if rank == 0 else 5, loss=loss)
+    except TrackingError as exc:
+        said = str(exc)
+    (Path(root) / f"said{rank}.json").write_text(json.dumps(said))
 
 
 def refused_worker(root: str) -> None:
@@ -283,6 +325,49 @@ def test_ranks_logging_other_names_get_a_tracking_error_at_that_step_on_every_ra
     status = _status(run)
     assert status["status"] == "failed" and status["step"] == 6  # the status says the rows' last step
     assert status["error"].startswith("TrackingError: step 7 of the 2-process job: every rank must log")
+
+
+def test_a_rank_that_calls_no_d_step_gets_a_tracking_error_at_that_step_on_every_rank(tmp_path):
+    """A review: rank 1 skipping d_step at one step sent NaN where rank 0's D values went; averaged, the
+    row read NaN and the job failed "diverged" (advice: lower the learning rates); rank 0 skipping it left
+    the row blank without a word. Then rank 1 finished short of its target, which said nothing."""
+    proc = _torchrun("d_step_worker", tmp_path)
+    err = _communicate(proc)
+    assert proc.returncode == 0, err[-3000:]
+    said = [json.loads((tmp_path / f"said{r}.json").read_text()) for r in range(2)]
+    assert [[s for s, _ in rank] for rank in said] == [[2], [2]]
+    assert said[1][0][1] == (
+        "step 3 of the 2-process job: every rank must call d_step alike; this rank (rank 1) called no "
+        "d_step before g_step, rank 0 did (D's losses, accuracies and gradient norm are averaged over the "
+        "ranks): call d_step on every rank at a step, or on none"
+    )
+    assert "this rank (rank 0) called d_step before g_step, rank 1 did not" in said[0][0][1]
+    rows = _rows(tmp_path / "dskip")
+    assert rows["step"].astype(int).tolist() == [1, 2, 3, 4]
+    assert rows["d_loss"].between(0.1, 5.0).all() and rows["d_steps"].tolist() == [1, 1, 1, 1]
+    status = _status(tmp_path / "dskip")
+    assert (status["status"], status["step"], "diverged" in json.dumps(status)) == ("stopped", 4, False)
+    assert (
+        "rank 1: the run was finished at step 4 of its target 10 before the job stopped: if the other ranks "
+        "go on, they wait for this one at their next step and the run fails" in err
+    )
+    assert "rank 0: the run was finished" not in err  # (rank 0 writes the run: its status says so)
+
+
+def test_ranks_given_other_steps_or_loss_are_refused_at_init_on_every_rank(tmp_path):
+    """A review: rank 1 given half rank 0's steps ended the job at its own target, "finished" at step 100
+    of 200."""
+    proc = _torchrun("init_worker", tmp_path)
+    err = _communicate(proc)
+    assert proc.returncode == 0, err[-3000:]
+    said = {json.loads((tmp_path / f"said{r}.json").read_text()) for r in range(2)}
+    assert said == {
+        "init: the 2 processes of the job were given other steps (rank 0 10, rank 1 5), loss (rank 0 "
+        "'nonsaturating', rank 1 'hinge'): every rank must call init with the same steps, loss, "
+        "label_smoothing (each rank stops at steps and measures D by the loss; rank 0 alone writes the "
+        "run, with its own config and the rest)"
+    }
+    assert not (tmp_path / "halves").exists()
 
 
 def test_a_refused_start_under_torchrun_ends_every_rank_with_its_error_and_no_abort(tmp_path):

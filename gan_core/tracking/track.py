@@ -454,8 +454,8 @@ class _Step:
     last D update (or None) and ``tensors``, one copy on the device (or None) of the values of ``names``
     followed by the ``g_parts`` values of G's `GradNorms.norms` (0 when G's norm was not measured from
     its parameters). ``layout`` (in a multi-process job only, else None): what decides where its values
-    sit in the vector the ranks average, (``names``, ``g_parts``, the names `log` was given as numbers),
-    which every rank must send alike (`TrackedRun._averaged`)."""
+    sit in the vector the ranks average, (``names``, ``g_parts``, the names `log` was given as numbers,
+    whether D was updated), which every rank must send alike (`TrackedRun._averaged`)."""
 
     __slots__ = ("known", "update", "g_parts", "tensors", "names", "unmeasured", "layout")
 
@@ -536,7 +536,7 @@ class _RanksDisagree(Exception):
 
 def _described(layout: tuple[tuple[str, ...], int, tuple[str, ...]]) -> str:
     """What a step's `_Step.layout` says of the user's calls: the names `log` was given (numbers said)."""
-    names, _, numbers = layout
+    names, _, numbers, _ = layout
     logged = [(n, "") for n in names if n not in G_METRICS] + [(n, " (a number)") for n in numbers]
     return "[" + ", ".join(f"{name!r}{kind}" for name, kind in sorted(logged)) + "]"
 
@@ -559,6 +559,13 @@ def _disagreement(layouts: list[tuple], rank: int, steps: list[int]) -> str:
             f"(a tensor is averaged over the ranks, a number is rank 0's); {me} logged {said}, rank "
             f"{other} {said_there}: call run.log with the same names on every rank (a value that only "
             "rank 0 has, too: any number on the others)"
+        )
+    if mine[at][3] != theirs[at][3]:
+        said, said_there = ("called d_step", "did not") if mine[at][3] else ("called no d_step", "did")
+        return (
+            f"step {step} of the {len(layouts)}-process job: every rank must call d_step alike; {me} "
+            f"{said} before g_step, rank {other} {said_there} (D's losses, accuracies and gradient norm "
+            "are averaged over the ranks): call d_step on every rank at a step, or on none"
         )
     how = {0: "without g_params", 1: "with g_params"}
     return (
@@ -1222,8 +1229,13 @@ class TrackedRun:
                     g_parts = len(parts)
                 copied = torch.stack(tensors)
         layout = None
-        if averaged:
-            layout = (tuple(names), g_parts, tuple(n for n in numbers if n not in G_METRICS))
+        if averaged:  # (whether D was updated too: a rank without one sends NaN where the others' go)
+            layout = (
+                tuple(names),
+                g_parts,
+                tuple(n for n in numbers if n not in G_METRICS),
+                update is not None,
+            )
         self._steps.append(_Step(known, update, g_parts, copied, tuple(names), self._unmeasured, layout))
 
     def flush(self) -> dict[str, float] | None:
@@ -2129,6 +2141,18 @@ class RankRun(TrackedRun):
     def finish(self, status: str | None = None, error: str | None = None) -> None:
         if not self._finished:
             self._finished = True
+            if self.short_of_target() and not self._ended_by_exception:
+                # This rank leaves a job that has not agreed to stop: the others, if they go on, wait for
+                # it at their next step, and rank 0's run fails "its own output says why" (a review: it
+                # said nothing).
+                warnings.warn(
+                    f"rank {self._dist.rank}: the run was finished at step {self.step} of its target "
+                    f"{self.steps} before the job stopped: if the other ranks go on, they wait for this "
+                    "one at their next step and the run fails; every rank must run the loop until "
+                    "run.should_stop",
+                    TrackingWarning,
+                    stacklevel=2,
+                )
             stopped = self.stop_reason == "stop" or self.short_of_target()  # as rank 0's run
             failed = self.error is not None or self.stop_reason == "diverged"
             self.status = status or ("failed" if failed else "stopped" if stopped else "finished")
@@ -2385,6 +2409,8 @@ def init(
             "before torch.distributed.init_process_group: call that first, so that rank 0 alone writes "
             "the run and the other ranks join it"
         )
+    if dist is not None:  # before anything is written: every rank measures its steps by these
+        _ranks_agree(dist, {"steps": steps, "loss": loss, "label_smoothing": arguments["label_smoothing"]})
     if dist is not None and not dist.is_main:
         started = dist.broadcast(None)  # rank 0's run id and step, once its folder is made
         if started is None:
@@ -2404,6 +2430,26 @@ def init(
     if dist is not None:
         dist.broadcast((run.run_id, run.step))
     return run
+
+
+def _ranks_agree(dist: DistContext, settings: dict[str, Any]) -> None:
+    """Raise `TrackingError` on every rank of ``dist``'s job, before anything is written, where the ranks
+    passed `init` other values of ``settings``: those each rank measures its steps by (its target, D's
+    threshold). One collective (`DistContext.gather`), at init only. A review: rank 1 given half rank 0's
+    ``steps`` ended the job at its own target, recorded "finished" at step 100 of 200."""
+    found = dist.gather(settings)
+    differ = [
+        f"{name} (rank 0 {found[0][name]!r}, rank {rank} {theirs[name]!r})"
+        for name in settings
+        for rank, theirs in enumerate(found)
+        if theirs[name] != found[0][name]
+    ]
+    if differ:
+        raise TrackingError(
+            f"init: the {dist.world_size} processes of the job were given other {', '.join(differ)}: "
+            f"every rank must call init with the same {', '.join(settings)} (each rank stops at steps and "
+            "measures D by the loss; rank 0 alone writes the run, with its own config and the rest)"
+        )
 
 
 def _init_main(
