@@ -370,6 +370,24 @@ def test_ranks_given_other_steps_or_loss_are_refused_at_init_on_every_rank(tmp_p
     assert not (tmp_path / "halves").exists()
 
 
+def test_a_name_logged_as_a_tensor_on_one_rank_and_a_number_on_another_is_said_as_such():
+    """A review: "every rank must log the same names" of ranks that had logged the same names, ``rk`` a
+    number on rank 0 and a tensor on rank 1."""
+    from gan_core.tracking.track import _disagreement
+
+    layouts = [
+        [(("g_loss", "rkt"), 1, ("rk",), True)],  # rank 0: rk a number
+        [(("g_loss", "rk", "rkt"), 1, (), True)],  # rank 1: rk a tensor
+    ]
+    assert _disagreement(layouts, 1, [5]) == (
+        "step 5 of the 2-process job: every rank must log each name as the same kind, a tensor on every "
+        "rank (averaged over the ranks) or a number (rank 0's); this rank (rank 1) logged ['rk', 'rkt'], "
+        "rank 0 ['rk' (a number), 'rkt']"
+    )
+    other = [[(("g_loss", "rkt"), 1, (), True)], layouts[1]]  # rk on rank 1 only: other names
+    assert "every rank must log the same names each step" in _disagreement(other, 1, [5])
+
+
 def test_a_refused_start_under_torchrun_ends_every_rank_with_its_error_and_no_abort(tmp_path):
     for _ in range(1):  # (the abort came on one start in a few without the finally)
         proc = _torchrun("refused_worker", tmp_path)

@@ -534,11 +534,16 @@ class _RanksDisagree(Exception):
     that step, which records nothing; `TrackedRun.g_step` raises it as a `TrackingError`."""
 
 
-def _described(layout: tuple[tuple[str, ...], int, tuple[str, ...]]) -> str:
+def _described(layout: tuple[tuple[str, ...], int, tuple[str, ...], bool]) -> str:
     """What a step's `_Step.layout` says of the user's calls: the names `log` was given (numbers said)."""
     names, _, numbers, _ = layout
     logged = [(n, "") for n in names if n not in G_METRICS] + [(n, " (a number)") for n in numbers]
     return "[" + ", ".join(f"{name!r}{kind}" for name, kind in sorted(logged)) + "]"
+
+
+def _logged_names(layout: tuple[tuple[str, ...], int, tuple[str, ...], bool]) -> set[str]:
+    names, _, numbers, _ = layout
+    return {n for n in names if n not in G_METRICS} | set(numbers)
 
 
 def _disagreement(layouts: list[tuple], rank: int, steps: list[int]) -> str:
@@ -554,6 +559,12 @@ def _disagreement(layouts: list[tuple], rank: int, steps: list[int]) -> str:
     if at >= min(len(mine), len(theirs)) or _described(mine[at]) != _described(theirs[at]):
         said = _described(mine[at]) if at < len(mine) else "[]"
         said_there = _described(theirs[at]) if at < len(theirs) else "[]"
+        if at < min(len(mine), len(theirs)) and _logged_names(mine[at]) == _logged_names(theirs[at]):
+            return (  # the same names, one a tensor on one rank and a number on another
+                f"step {step} of the {len(layouts)}-process job: every rank must log each name as the same "
+                f"kind, a tensor on every rank (averaged over the ranks) or a number (rank 0's); {me} "
+                f"logged {said}, rank {other} {said_there}"
+            )
         return (
             f"step {step} of the {len(layouts)}-process job: every rank must log the same names each step "
             f"(a tensor is averaged over the ranks, a number is rank 0's); {me} logged {said}, rank "
