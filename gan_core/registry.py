@@ -1582,20 +1582,33 @@ def listing_settings(rows: Sequence[Mapping[str, Any]], most: int = LISTED_SETTI
     return shown.reindex([row["run_id"] for row in rows]) if len(shown.columns) else shown
 
 
+# What Compare's download says of each run beside its key columns, from run.json (`RunMeta`): what it trained
+EXPORT_FACTS = ("loss", "dataset", "model")
+
+
 def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
     """Compare's download: the chosen runs' metrics.csv rows as one long CSV, each row led by its
-    ``run_id`` and the run's ``source`` (run.json's: trainer, api, lightning), the runs in ``views``'
-    order, each run's rows as its file holds them (a live run's up to its last whole line). Its columns
-    are the union of the runs' headers in metrics.csv's order (`CSV_COLUMNS`), the runs' own metrics
-    after the schema's numbers and before ``flags``; a cell a run's file lacks is blank. Cells are copied
-    as text, not parsed: what is written is what the runs wrote. A row with more fields than its file's
-    header (a torn write) is left out, one with fewer is padded with blanks; a file that cannot be read
-    (gone, unreadable) adds no rows. A run's own metric named ``run_id`` or ``source`` (`EXPORT_KEY_COLUMNS`,
-    reserved since; a folder written before may hold one) is kept under ``run_id (logged)`` or ``source
-    (logged)``, so that the leading columns stay the only ones of their names (no metric name holds a
-    space: the new names are no other metric's). UTF-8 bytes, a header line only for no rows."""
+    ``run_id`` and the run's ``source`` (run.json's: trainer, api, lightning), then what the run is, the
+    same on each of its rows: its ``loss``, ``dataset`` (`RunMeta.data_name`) and ``model`` (blank where
+    unknown), and the settings that differ between the runs (`settings_tables`' first table, in full
+    precision; blank where a run lacks one), but those the rows hold already (``lr_g``, ``d_steps``, ...:
+    a row's value in force), so that a sweep's export groups by what it swept without a join with each
+    run's config.json (a review). A setting named as a column before it, or as one of the runs' metrics,
+    is headed ``"<name> (setting)"``.
+
+    The runs in ``views``' order, each run's rows as its file holds them (a live run's up to its last
+    whole line). Its metric columns are the union of the runs' headers in metrics.csv's order
+    (`CSV_COLUMNS`), the runs' own metrics after the schema's numbers and before ``flags``; a cell a
+    run's file lacks is blank. Cells are copied as text, not parsed: what is written is what the runs
+    wrote. A row with more fields than its file's header (a torn write) is left out, one with fewer is
+    padded with blanks; a file that cannot be read (gone, unreadable) adds no rows. A run's own metric
+    named ``run_id`` or ``source`` (`EXPORT_KEY_COLUMNS`, reserved since; a folder written before may hold
+    one) or as one of `EXPORT_FACTS` is kept under ``"<name> (logged)"``, so that the leading columns
+    stay the only ones of their names (no metric name holds a space: the new names are no other
+    metric's). UTF-8 bytes, a header line only for no rows."""
     known = {name: i for i, name in enumerate(CSV_COLUMNS)}
-    tables: list[tuple[str, str, list[str], list[list[str]]]] = []
+    leading = (*EXPORT_KEY_COLUMNS, *EXPORT_FACTS)
+    tables: list[tuple[str, list[str], list[str], list[list[str]]]] = []
     names: dict[str, None] = {}
     for run_id, view in views.items():
         try:
@@ -1606,18 +1619,31 @@ def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
         if not rows:
             continue
         header, body = rows[0], [row for row in rows[1:] if row and len(row) <= len(rows[0])]
-        header = [f"{name} (logged)" if name in EXPORT_KEY_COLUMNS else name for name in header]
+        header = [f"{name} (logged)" if name in leading else name for name in header]
         names.update(dict.fromkeys(header))
-        tables.append((run_id, view.meta.source, header, body))
+        facts = [view.meta.source, view.meta.loss, view.meta.data_name, view.meta.model]
+        tables.append((run_id, facts, header, body))
     last = len(CSV_COLUMNS) - len(TEXT_COLUMNS)  # the runs' own metrics go before the text columns
     columns = sorted(names, key=lambda name: known.get(name, last - 0.5))  # (stable: own ones in order)
+    settings = {run_id: view.settings() for run_id, view in views.items()}
+    differing, _ = settings_frames(
+        {run_id: {"(status)": views[run_id].status, **values} for run_id, values in settings.items()}
+    )
+    swept = [f for f in differing.index if not f.startswith("(") and not (f in MUTABLE_FIELDS and f in names)]
+    heads = [f"{f} (setting)" if f in names or f in leading else f for f in swept]
+
+    def cell(value: Any) -> str:
+        return json.dumps(value) if isinstance(value, dict | list) or value is None else str(value)
+
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow([*EXPORT_KEY_COLUMNS, *columns])
-    for run_id, source, header, body in tables:
+    writer.writerow([*leading, *heads, *columns])
+    for run_id, facts, header, body in tables:
+        own = settings[run_id]
+        constant = [run_id, *facts, *(cell(own[f]) if f in own else "" for f in swept)]
         at = [header.index(name) if name in header else None for name in columns]
         for row in body:
-            writer.writerow([run_id, source, *("" if i is None or i >= len(row) else row[i] for i in at)])
+            writer.writerow([*constant, *("" if i is None or i >= len(row) else row[i] for i in at)])
     return out.getvalue().encode("utf-8")
 
 

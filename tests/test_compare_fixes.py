@@ -112,9 +112,14 @@ def test_the_chosen_runs_rows_download_as_one_csv_in_metrics_csv_order(runs_root
 
     views = {run_id: registry().view(run_id) for run_id in ("mine", "built")}
     table = pd.read_csv(io.BytesIO(compare_csv_bytes(views)), keep_default_na=False, dtype=str)
-    assert list(table.columns) == ["run_id", "source", *CSV_COLUMNS[:-1], "fake_std", "flags"]
+    # what each run is, and the settings that differ (the target steps: 0, open-ended, and 4), lead
+    leading = ["run_id", "source", "loss", "dataset", "model", "steps"]
+    assert list(table.columns) == [*leading, *CSV_COLUMNS[:-1], "fake_std", "flags"]
     assert table["run_id"].tolist() == ["mine"] * 3 + ["built"] * 4
     assert table["source"].tolist() == ["api"] * 3 + ["trainer"] * 4
+    assert table["model"].tolist() == [""] * 3 + ["mlp"] * 4  # (blank: the loop named none)
+    assert set(table["loss"]) == {"nonsaturating"} and set(table["dataset"]) == {"ring8"}
+    assert table["steps"].tolist() == ["0"] * 3 + ["4"] * 4
     assert table["step"].tolist() == ["1", "2", "3", "1", "2", "3", "4"]
     assert table["fake_std"].tolist() == ["0", "1", "2", "", "", "", ""]  # blank for the run without
     # each cell as the run's file holds it
@@ -124,6 +129,30 @@ def test_the_chosen_runs_rows_download_as_one_csv_in_metrics_csv_order(runs_root
     at = compare(["mine", "built"])
     (button,) = [b for b in at.get("download_button") if user_key_from_element_id(b.proto.id) == "cmp_csv"]
     assert button.proto.label == "Download CSV"
+
+
+def test_a_sweeps_download_says_each_runs_settings_that_differ_on_each_of_its_rows(runs_root):
+    """A review: a sweep's export had lr_g and lr_d (rows hold them) but no loss, dataset, seed or a loop's
+    own config: grouping by them took a join with each run's config.json."""
+    finished(runs_root, "low", steps=3, loss="hinge")
+    finished(runs_root, "high", steps=3, seed=7)
+    for run_id, step in (("own", 2.5), ("own-2", 3.5)):  # a config key named as a metric column
+        with track.init(run_id, root=runs_root, config={"step": step, "arch": [8, 8]}) as run:
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(0.7))
+    from ui.common import registry
+
+    views = {run_id: registry().view(run_id) for run_id in ("low", "high")}
+    table = pd.read_csv(io.BytesIO(compare_csv_bytes(views)), keep_default_na=False, dtype=str)
+    assert list(table.columns[:6]) == ["run_id", "source", "loss", "dataset", "model", "seed"]
+    assert table["loss"].tolist() == ["hinge"] * 3 + ["nonsaturating"] * 3
+    assert table["seed"].tolist() == ["0"] * 3 + ["7"] * 3
+    assert "lr_g (setting)" not in table.columns  # (the rows' own lr_g: the value in force at each)
+    views = {run_id: registry().view(run_id) for run_id in ("own", "own-2")}
+    table = pd.read_csv(io.BytesIO(compare_csv_bytes(views)), keep_default_na=False, dtype=str)
+    assert list(table.columns[:6]) == ["run_id", "source", "loss", "dataset", "model", "step (setting)"]
+    assert table["step (setting)"].tolist() == ["2.5", "3.5"] and table["step"].tolist() == ["1", "1"]
+    assert "arch" not in table.columns  # (the same in both: no difference)
 
 
 # ------------------------------------------------------------------------------------ run status
