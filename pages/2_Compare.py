@@ -62,6 +62,7 @@ CHART_KEYS = {"step": "cmp_chart", "time": "cmp_tchart_{unit}"}  # (each metric'
 RUN_LEGENDS = "compare_runs"  # the metric charts' legends, a run shown and hidden in all (`live_chart`)
 SAMPLES_GRID = "cmp_samples"  # the samples' container: one panel per run, as many columns as fit
 SAMPLES_HEIGHT = 360
+QUALITY_FORMAT = "%.4g"  # as the Runs page's value column (fd_cls 133.2 there read 133 here)
 SETTINGS_ROWS = 25  # "Settings that differ": the rows in view at once (Streamlit's default showed ten)
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
 SAMPLE_STEP_KEY = "cmp_sample_kept"  # the samples' step last chosen (this page's own)
@@ -328,12 +329,12 @@ st.dataframe(
             + ", ".join(HEADLINE_QUALITY),
         ),
         "latest": st.column_config.NumberColumn(
-            "latest", format="%.3g", width=70, help="its latest evaluation (its step: latest @)"
+            "latest", format=QUALITY_FORMAT, width=70, help="its latest evaluation (its step: latest @)"
         ),
         "latest @": st.column_config.NumberColumn("@ step", format="localized", width=70),
         "best": st.column_config.NumberColumn(
             "best",
-            format="%.3g",
+            format=QUALITY_FORMAT,
             width=70,
             help="its best evaluation (its step: best @): the lowest fid, fd_cls or grid_js, the most modes "
             "or classes covered, the diversity nearest the real data's 1.0",

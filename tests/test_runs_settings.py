@@ -116,3 +116,18 @@ def test_a_filter_word_name_value_picks_the_runs_with_that_setting(sweep):
 )
 def test_setting_matches(value, wanted, same):
     assert setting_matches(value, wanted) is same
+
+
+def test_compares_quality_cells_are_as_precise_as_the_runs_pages(sweep):
+    """A review: fd_cls read 133.2 on the Runs page and 133 in Compare's summary."""
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_runs_page import APP_DIR, TIMEOUT
+
+    runs = json.loads(runs_page().dataframe(key="runs_table").proto.columns)
+    at = AppTest.from_file(str(APP_DIR / "pages" / "2_Compare.py"), default_timeout=TIMEOUT)
+    at.query_params["runs"] = "lr-low,lr-high"
+    summary = json.loads(at.run().dataframe[0].proto.columns)  # (the summary: the first table)
+    shown = runs["quality_value"]["type_config"]["format"]
+    assert shown == "%.4g"
+    assert [summary[c]["type_config"]["format"] for c in ("latest", "best")] == [shown] * 2
