@@ -4216,6 +4216,8 @@ def quality_figures(
 # The "labels" chart's title when it draws D's class head alone (acgan on data with no classifier)
 LABELS_D_ONLY_TITLE = "D's class accuracy (held-out reals)"
 CUSTOM_TITLE = "Custom metrics"
+# A custom metric's chart where the run has rows but none holds a value of it (a NaN is recorded blank)
+NO_CUSTOM_VALUE = "no value to draw: NaN or blank at every step so far"
 
 
 def _measured(view: View, column: str) -> np.ndarray:
@@ -4243,6 +4245,9 @@ def custom_metric_figures(
             continue
         table = _table(view)
         kept = _measured(table, column)
+        if not kept.any():  # (rows, none with a value: "no data yet" read as if log had not been called)
+            figures[column] = _message_figure(column, NO_CUSTOM_VALUE, METRIC_HEIGHT, None)
+            continue
         sparse = not kept.all()
         figures[column] = metric_figure(
             {c: np.asarray(values)[kept] for c, values in table.items()} if sparse else table,

@@ -1856,6 +1856,19 @@ def test_a_sparse_custom_metric_draws_its_steps_from_zero_and_keeps_its_own_valu
     assert figures["dense"].layout.xaxis.rangemode is None  # logged every step: as the loss charts
 
 
+def test_a_custom_metric_logged_as_nan_at_every_step_says_so_not_no_data_yet():
+    """A review: a metric logged as NaN at each of 300 steps (recorded blank) read "no data yet"."""
+    view = pd.DataFrame({"step": [1.0, 2.0, 3.0], "all_nan": [np.nan] * 3, "some": [np.nan, 1.0, np.nan]})
+    figures = charts.custom_metric_figures(view, ["all_nan", "some"])
+    (said,) = [a.text for a in figures["all_nan"].layout.annotations]
+    assert said == "no value to draw: NaN or blank at every step so far"
+    assert not figures["some"].layout.annotations or all(
+        a.text != said for a in figures["some"].layout.annotations
+    )
+    empty = charts.custom_metric_figures(view.iloc[0:0], ["all_nan"])["all_nan"]
+    assert [a.text for a in empty.layout.annotations] == ["no value yet"]  # (no rows at all)
+
+
 def test_inputs_digest_changes_with_what_a_figure_is_drawn_from_and_only_with_it(view):
     snapshot = {"points": np.arange(6.0).reshape(3, 2), "bounds": np.array([0.0, 1.0, 0.0, 1.0])}
     digest = chart_builders.inputs_digest(view, EVENTS, snapshot, {"title": "t"}, 3)
