@@ -1488,38 +1488,38 @@ def settings_tables(views: dict[str, RunView]) -> tuple[pd.DataFrame, pd.DataFra
 
 def settings_frames(settings: Mapping[str, Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame]:
     """`settings_tables`' two tables of ``settings`` (run id -> field -> value, `run_settings`' with the
-    run's ``(status)`` first): what Compare draws of its views and the Runs page of its listing's rows."""
+    run's ``(status)`` first): what Compare draws of its views and the Runs page of its listing's rows.
+    Each value is written as text once (a loop's config may hold long lists: the Runs page draws this
+    at every rerun)."""
     fields = list(dict.fromkeys(k for values in settings.values() for k in values))
 
     def text(value: Any) -> str:
         return json.dumps(value) if isinstance(value, dict | list) or value is None else str(value)
 
+    texts = {run_id: {k: text(v) for k, v in values.items()} for run_id, values in settings.items()}
     table = pd.DataFrame(
-        {
-            run_id: [text(values[k]) if k in values else ABSENT for k in fields]
-            for run_id, values in settings.items()
-        },
+        {run_id: [written.get(k, ABSENT) for k in fields] for run_id, written in texts.items()},
         index=pd.Index(fields, name="field"),
         dtype=object,
     )
     if len(settings) < 2:
         return table.iloc[0:0], table.iloc[0:0]
     # (from the values, not the table: a run's own value may be the text ABSENT shows)
-    present = [[text(values[k]) for values in settings.values() if k in values] for k in fields]
+    present = [[written[k] for written in texts.values() if k in written] for k in fields]
     differ = np.array([len(set(found)) > 1 for found in present], dtype=bool)
     differ[0] |= any(values["(status)"] != "finished" for values in settings.values())
     shared = np.array([len(found) == len(settings) for found in present], dtype=bool)
 
-    def short(value: Any) -> str:
-        full = text(value)  # (a float's that is short already, "10.0" or "0.0002", is kept)
+    def short(value: Any, full: str) -> str:  # (a float's that is short already, "10.0" or "0.0002", is kept)
         return format(value, ".6g") if isinstance(value, float) and len(full) > 10 else full
 
     for row, name in enumerate(fields):  # floats to 6 digits where that still tells the runs apart
-        found = [values[name] for values in settings.values() if name in values]
-        if len({short(v) for v in found}) == len({text(v) for v in found}):
-            table.iloc[row] = [
-                short(values[name]) if name in values else ABSENT for values in settings.values()
-            ]
+        found = [(values[name], written[name]) for values, written in zip(settings.values(), texts.values())
+                 if name in values]  # fmt: skip
+        shorts = [short(v, full) for v, full in found]
+        if len(set(shorts)) == len(set(present[row])) and shorts != present[row]:
+            kept = iter(shorts)
+            table.iloc[row] = [next(kept) if name in values else ABSENT for values in settings.values()]
     return table[differ], table[~differ & ~shared]
 
 
@@ -1591,10 +1591,10 @@ def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
     ``run_id`` and the run's ``source`` (run.json's: trainer, api, lightning), then what the run is, the
     same on each of its rows: its ``loss``, ``dataset`` (`RunMeta.data_name`) and ``model`` (blank where
     unknown), and the settings that differ between the runs (`settings_tables`' first table, in full
-    precision; blank where a run lacks one), but those the rows hold already (``lr_g``, ``d_steps``, ...:
-    a row's value in force), so that a sweep's export groups by what it swept without a join with each
-    run's config.json (a review). A setting named as a column before it, or as one of the runs' metrics,
-    is headed ``"<name> (setting)"``.
+    precision; blank where a run lacks one), but those every run's rows hold already (``lr_g``,
+    ``d_steps``, ...: a row's value in force), so that a sweep's export groups by what it swept without a
+    join with each run's config.json (a review). A setting named as a column before it, or as one of the
+    runs' metrics, is headed ``"<name> (setting)"``.
 
     The runs in ``views``' order, each run's rows as its file holds them (a live run's up to its last
     whole line). Its metric columns are the union of the runs' headers in metrics.csv's order
@@ -1629,7 +1629,19 @@ def compare_csv_bytes(views: dict[str, RunView]) -> bytes:
     differing, _ = settings_frames(
         {run_id: {"(status)": views[run_id].status, **values} for run_id, values in settings.items()}
     )
-    swept = [f for f in differing.index if not f.startswith("(") and not (f in MUTABLE_FIELDS and f in names)]
+
+    # (a mid-run field every run's rows hold is there at each row; one a run's rows lack, a loop's config
+    # lr_g without the optimizer given, is kept: "lr_g (setting)")
+    def holds(header: list[str], body: list[list[str]], name: str) -> bool:  # a value in its last row
+        at = header.index(name) if name in header else None
+        return at is not None and bool(body) and at < len(body[-1]) and body[-1][at] != ""
+
+    swept = [
+        f
+        for f in differing.index
+        if not f.startswith("(")
+        and not (f in MUTABLE_FIELDS and tables and all(holds(h, b, f) for _, _, h, b in tables))
+    ]
     heads = [f"{f} (setting)" if f in names or f in leading else f for f in swept]
 
     def cell(value: Any) -> str:

@@ -57,6 +57,7 @@ with engine_loading():
         run_column_width,
         run_data,
         runs_root,
+        setting_format,
         show_flash,
         table_height,
         text_column_width,
@@ -294,7 +295,7 @@ picked = st.dataframe(
     column_config={
         **{
             name: (
-                st.column_config.NumberColumn(name, format="%.4g", help=SETTING_HELP)
+                st.column_config.NumberColumn(name, format=setting_format(swept[name]), help=SETTING_HELP)
                 if pd.api.types.is_numeric_dtype(swept[name])
                 else st.column_config.TextColumn(name, help=SETTING_HELP)
             )

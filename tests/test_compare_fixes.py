@@ -153,6 +153,14 @@ def test_a_sweeps_download_says_each_runs_settings_that_differ_on_each_of_its_ro
     assert list(table.columns[:6]) == ["run_id", "source", "loss", "dataset", "model", "step (setting)"]
     assert table["step (setting)"].tolist() == ["2.5", "3.5"] and table["step"].tolist() == ["1", "1"]
     assert "arch" not in table.columns  # (the same in both: no difference)
+    # a loop's config lr_g, its optimizer not given (no lr_g in its rows), beside a built-in run's
+    with track.init("own-lr", root=runs_root, config={"lr_g": 5e-4}) as run:
+        run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+        run.g_step(torch.tensor(0.7))
+    views = {run_id: registry().view(run_id) for run_id in ("own-lr", "low")}
+    table = pd.read_csv(io.BytesIO(compare_csv_bytes(views)), keep_default_na=False, dtype=str)
+    assert table["lr_g (setting)"].tolist() == ["0.0005", "0.0002", "0.0002", "0.0002"]
+    assert table["lr_g"].tolist() == ["", "0.0002", "0.0002", "0.0002"]  # (the rows' own)
 
 
 # ------------------------------------------------------------------------------------ run status

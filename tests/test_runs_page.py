@@ -565,6 +565,18 @@ def test_run_ids_are_drawn_in_the_servers_theme_on_the_pages_first_run(
     assert styles.count(f"{{ color: {color} }}") == 1 and "col0" in styles, styles
 
 
+@pytest.mark.parametrize(("tab_says", "theme"), [("dark", "dark"), ("light", "light"), (None, "light")])
+def test_a_theme_file_as_the_servers_base_leaves_the_theme_to_the_tab(monkeypatch, tab_says, theme):
+    """``theme.base`` may name a theme file (a path or URL, Streamlit 1.67): no "light" or "dark" there."""
+    from streamlit.runtime.context import ContextProxy, StreamlitTheme
+
+    import ui.common as common
+
+    monkeypatch.setattr(ContextProxy, "theme", property(lambda self: StreamlitTheme({"type": tab_says})))
+    monkeypatch.setattr(common.st, "get_option", lambda name: "themes/midnight.toml")
+    assert common.theme_type() == theme
+
+
 def test_a_conditional_run_of_the_users_own_loop_says_its_classes(runs_root):
     """A review: the Train view said "conditional, 10 classes" of a run the Runs page summed up without."""
     track.init("cond", root=runs_root, real=torch.randn(64, 1, 8, 8), n_classes=10).finish()

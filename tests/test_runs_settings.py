@@ -71,7 +71,9 @@ def test_the_runs_page_shows_them_after_the_quality_and_sorts_them_as_numbers(sw
     order = list(table.proto.column_order)
     assert order.index("quality_step") + 1 == order.index("lr_g") < order.index("seed") < order.index("flags")
     columns = json.loads(table.proto.columns)
-    assert columns["lr_g"]["type_config"] == {"type": "number", "format": "%.4g"}
+    assert columns["lr_g"]["type_config"] == {"type": "number", "format": "%.6g"}
+    # a column of whole numbers whole: "%.4g" wrote a seed of 123456 1.235e+05, its neighbours alike
+    assert columns["seed"]["type_config"] == {"type": "number", "format": "%d"}
     assert "differs between the runs listed" in columns["lr_g"]["help"]
 
 
@@ -112,6 +114,10 @@ def test_a_filter_word_name_value_picks_the_runs_with_that_setting(sweep):
         ("hinge", "hin", False),
         (None, "null", True),
         ({"a": 1}, '{"a":', False),
+        ([64, 64], "[64,64]", True),  # (a filter word holds no space: JSON without them)
+        ({"a": [1, 2]}, '{"a":[1,2]}', True),
+        (10**400, "1", False),  # (past float's range: compared as text, no OverflowError)
+        (10**400, "1" + "0" * 400, True),
     ],
 )
 def test_setting_matches(value, wanted, same):
@@ -131,3 +137,16 @@ def test_compares_quality_cells_are_as_precise_as_the_runs_pages(sweep):
     shown = runs["quality_value"]["type_config"]["format"]
     assert shown == "%.4g"
     assert [summary[c]["type_config"]["format"] for c in ("latest", "best")] == [shown] * 2
+
+
+def test_a_settings_column_of_whole_numbers_is_written_whole_and_any_other_to_six_digits():
+    import numpy as np
+    import pandas as pd
+
+    from ui.common import setting_format
+
+    assert setting_format(pd.Series([123456.0, 123457.0, np.nan])) == "%d"
+    assert setting_format(pd.Series([2e-4, 1e-3])) == "%.6g"
+    assert setting_format(pd.Series([1.0, 2.5])) == "%.6g"
+    assert setting_format(pd.Series([np.nan, np.nan])) == "%.6g"
+    assert setting_format(pd.Series([1e20, 2e20])) == "%.6g"  # (whole, but past what %d writes exactly)

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import PIL.Image
 import streamlit as st
@@ -768,7 +769,8 @@ def theme_type() -> str:
     started with --theme.base dark; the minimal toolbar has no menu to change it in the tab), else the
     tab's (`st.context.theme`), which is unknown on a page's first run and says "light" on a fresh tab's
     (Streamlit's issue 11920): the Runs page's run ids were drawn black on the dark background there."""
-    return st.get_option("theme.base") or st.context.theme.type or "light"
+    base = st.get_option("theme.base")  # (or a theme file's path or URL: then the tab's word)
+    return base if base in ("light", "dark") else st.context.theme.type or "light"
 
 
 def table_height(rows: int, most: int, row_px: int = TABLE_ROW_PX) -> int:
@@ -893,15 +895,26 @@ def filter_runs(rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
     return [row for row in rows if holds(row)]
 
 
+def setting_format(values: pd.Series) -> str:
+    """A settings column's number format: whole numbers whole (a seed of 123456, which "%.4g" wrote
+    1.235e+05, its neighbours alike), others to 6 significant digits, as Compare's settings."""
+    finite = values[np.isfinite(values)]
+    whole = bool(len(finite)) and bool((finite == finite.round()).all()) and bool(finite.abs().lt(1e15).all())
+    return "%d" if whole else "%.6g"
+
+
 def setting_matches(value: Any, wanted: str) -> bool:
     """Whether a run's setting ``value`` is what a filter's ``name=value`` word asks (``wanted``, lower
     case): the same number (``1e-3`` is 0.001, ``64`` is 64.0; to 1e-9 relative, a float's last digits
-    apart), else the same text, case apart (``hinge``, ``true``, a list or dict as JSON)."""
+    apart), else the same text, case apart (``hinge``, ``true``, a list or dict as JSON without spaces:
+    ``layers=[64,64]``)."""
     try:
         number = float(wanted)
-    except ValueError:
-        number = None
-    if number is not None and isinstance(value, int | float) and not isinstance(value, bool):
-        return math.isclose(float(value), number, rel_tol=1e-9)
-    shown = json.dumps(value) if isinstance(value, dict | list) or value is None else str(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return math.isclose(float(value), number, rel_tol=1e-9)
+    except (ValueError, OverflowError):  # no number; an int past float's range (10**400): its text
+        pass
+    # a list or dict as compact JSON: a filter word holds no space ([64,64])
+    compact = json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else None
+    shown = compact if compact is not None else "null" if value is None else str(value)
     return shown.lower() == wanted
