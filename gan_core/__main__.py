@@ -31,7 +31,8 @@ if __name__ == "__main__":  # before the imports below load torch (seconds, long
         os.write(2, b"interrupted (Ctrl-C) while loading; nothing was written\n")
         os._exit(128 + signal.SIGINT)
 
-    signal.signal(signal.SIGINT, _interrupted_while_loading)
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:  # (ignored, as a script's background job's)
+        signal.signal(signal.SIGINT, _interrupted_while_loading)
 
 import argparse
 import contextlib
@@ -1400,5 +1401,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    signal.signal(signal.SIGINT, signal.default_int_handler)  # loaded: main() says a Ctrl-C from here on
+    if signal.getsignal(signal.SIGINT) is _interrupted_while_loading:  # loaded: main() says a Ctrl-C now
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.exit(main())

@@ -54,6 +54,23 @@ def test_ctrl_c_while_torch_loads_says_one_line_and_writes_nothing(tmp_path):
     assert out == "" and not root.exists()
 
 
+def test_a_cli_started_with_sigint_ignored_keeps_ignoring_it(tmp_path):
+    """A review: a sweep script's background job (SIGINT ignored, as a non-interactive shell starts one)
+    exited 130 on the terminal's Ctrl-C while it loaded, where it went on before."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gan_core", "runs", str(tmp_path), "--json"], cwd=ROOT,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )  # fmt: skip
+    maps, deadline = Path(f"/proc/{proc.pid}/maps"), time.monotonic() + TIMEOUT
+    while "libtorch" not in maps.read_text():
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=TIMEOUT)
+    assert (proc.returncode, out, err) == (0, "[]\n", "")
+
+
 @pytest.mark.parametrize("where", ["_load_reporting", "Runner"])
 def test_ctrl_c_while_the_data_loads_or_the_run_is_made_leaves_no_folder(tmp_path, cli, monkeypatch, where):
     def interrupted(*args, **kwargs):

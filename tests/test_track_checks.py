@@ -7,6 +7,7 @@ source; a `RunDir` that prints as its folder."""
 from __future__ import annotations
 
 import math
+import time
 import warnings
 
 import pytest
@@ -761,10 +762,28 @@ def test_two_commands_that_stat_alike_are_still_read_while_the_file_is_fresh(tmp
     assert poller.poll(force=True) == ("stop", "sweep")  # the newest counts, as documented
     reads = []
     monkeypatch.setattr(commands, "_read", lambda path: reads.append(path) or {})
-    stale = (alike[0] - commands.RACY_NS - 1, *alike[1:])  # changed longer ago than that: no read
+    stale = (alike[0] - commands.RACY_NS - 1, *alike[1:])  # changed longer before it was read: no read
     monkeypatch.setattr(poller, "_stat", lambda: stale)
-    poller._mtime = stale
-    assert poller.poll(force=True) is None and reads == []
+    assert poller.poll(force=True) is None and len(reads) == 1  # (a change: read, nothing new)
+    assert poller.poll(force=True) is None and len(reads) == 1  # unchanged and not racy: not read
+    run.finish()
+
+
+def test_a_racy_read_is_read_again_however_long_the_next_poll_waits(tmp_path, monkeypatch):
+    """The review of that fix: "changed recently" measured against the next poll missed the Stop when
+    that poll came more than RACY_NS later (a step longer than 2 s); against the read, as git's rule."""
+    from gan_core.tracking import commands
+
+    run = track.init("racy-slow", root=tmp_path)
+    poller = commands.CommandPoller(run.run_dir.path)
+    track.send_command(run.run_dir, "pause")
+    assert poller.poll(force=True) == ("pause", "script")  # read at once: racy
+    alike = poller._mtime
+    monkeypatch.setattr(poller, "_stat", lambda: alike)
+    track.send_command(run.run_dir, "stop")
+    now = time.time_ns()
+    monkeypatch.setattr(commands.time, "time_ns", lambda: now + 10 * commands.RACY_NS)  # a slow step
+    assert poller.poll(force=True) == ("stop", "script")
     run.finish()
 
 

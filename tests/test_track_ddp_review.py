@@ -370,6 +370,26 @@ def test_ranks_given_other_steps_or_loss_are_refused_at_init_on_every_rank(tmp_p
     assert not (tmp_path / "halves").exists()
 
 
+def test_a_rank_finished_short_of_its_target_on_purpose_says_nothing():
+    """The review of that warning: ``run.finish("finished")`` (and Lightning's ``stopped`` at its
+    max_epochs) ends the run on purpose on every rank; only a plain finish() short of it is said."""
+    import warnings
+    from types import SimpleNamespace
+
+    from gan_core.tracking.track import RankRun, TrackingWarning
+
+    def finished(*args):
+        run = RankRun("job", 3, "nonsaturating", 10, SimpleNamespace(rank=1), (None, None))
+        with warnings.catch_warnings(record=True) as said:
+            warnings.simplefilter("always")
+            run.finish(*args)
+        return [str(w.message) for w in said if issubclass(w.category, TrackingWarning)]
+
+    assert finished("finished") == finished("stopped", "max_epochs reached") == []
+    (said,) = finished()
+    assert said.startswith("rank 1: the run was finished at step 3 of its target 10 before the job stopped")
+
+
 def test_a_name_logged_as_a_tensor_on_one_rank_and_a_number_on_another_is_said_as_such():
     """A review: "every rank must log the same names" of ranks that had logged the same names, ``rk`` a
     number on rank 0 and a tensor on rank 1."""

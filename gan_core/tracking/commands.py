@@ -7,10 +7,10 @@ folder instead, atomically (a temp file renamed over it): ``{"seq": n, "command"
 "dashboard" from its buttons, "script" by default from `gan_core.track.send_command`). That is the only
 file a reader ever writes in a run folder, and the writer only reads it: each file has one writer. The
 writer's `CommandPoller` looks at the file's mtime at most once per step and at most every
-`POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when it changed (or changed in the
-last `RACY_NS`: two writes in one timestamp tick can stat alike), and acts on a ``seq`` it has not seen;
-a command sent before the writer started is not acted on. Only the newest command counts: Pause then
-Stop before the writer looks is a Stop.
+`POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when it changed (or was read within
+`RACY_NS` of its change: two writes in one timestamp tick can stat alike), and acts on a ``seq`` it has
+not seen; a command sent before the writer started is not acted on. Only the newest command counts:
+Pause then Stop before the writer looks is a Stop.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from gan_core.rundir import RunDir, RunDirError, atomic_write_text, now_iso, rea
 COMMANDS_NAME = "commands.json"
 COMMANDS = ("pause", "resume", "stop")
 POLL_SECONDS = 0.2
-RACY_NS = 2_000_000_000  # a file changed this recently (ns) is read even when its stat looks unchanged
+RACY_NS = 2_000_000_000  # a file read this soon (ns) after its change is read again, its stat unchanged
 
 
 def _read(path: Path) -> dict:
@@ -93,6 +93,7 @@ class CommandPoller:
         self.interval = interval
         self._next = 0.0
         self._mtime = self._stat()
+        self._racy = self._mtime is not None and time.time_ns() - self._mtime[0] <= RACY_NS
         self._seen = _seq(_read(self.path))  # commands from before this writer started are not its own
 
     def _stat(self) -> tuple[int, int, int] | None:
@@ -111,11 +112,13 @@ class CommandPoller:
             return None
         self._next = now + self.interval
         mtime = self._stat()
-        # Unchanged: nothing new, unless the file changed within `RACY_NS` of now, where two writes in one
-        # timestamp tick on a reused inode at one size look alike (git's "racy clean" case): read again.
-        if mtime == self._mtime and (mtime is None or time.time_ns() - mtime[0] > RACY_NS):
+        # Unchanged: nothing new, unless it was read within `RACY_NS` of its change, where a write later
+        # in the same timestamp tick, on the freed inode at one size, stats alike (git's "racy clean"
+        # rule): then read again, once its change is older than that.
+        if mtime == self._mtime and not self._racy:
             return None
         self._mtime = mtime
+        self._racy = mtime is not None and time.time_ns() - mtime[0] <= RACY_NS
         raw = _read(self.path)
         seq = _seq(raw)
         if seq <= self._seen or raw.get("command") not in COMMANDS:

@@ -2152,7 +2152,8 @@ class RankRun(TrackedRun):
     def finish(self, status: str | None = None, error: str | None = None) -> None:
         if not self._finished:
             self._finished = True
-            if self.short_of_target() and not self._ended_by_exception:
+            early = status is None and error is None and not self._ended_by_exception
+            if early and self.short_of_target():  # (a status given, Lightning's "stopped": on purpose)
                 # This rank leaves a job that has not agreed to stop: the others, if they go on, wait for
                 # it at their next step, and rank 0's run fails "its own output says why" (a review: it
                 # said nothing).
