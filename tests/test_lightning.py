@@ -298,6 +298,40 @@ def test_norms_are_taken_before_the_modules_own_clipping(example, tmp_path):
     assert "clip_gradients" not in module.__dict__  # the module's own method again after training
 
 
+def test_a_scheduler_stepped_in_training_step_leaves_each_row_the_lr_its_step_applied(example, tmp_path):
+    """A review: with Lightning's manual pattern (``sch.step()`` at the end of training_step) each row read
+    the lr after its scheduler stepped, 0.00095 for a step that ran at 0.001."""
+    applied: dict[str, list[float]] = {"d": [], "g": []}
+
+    class Scheduled(example.DigitsGAN):
+        def configure_optimizers(self):
+            opt_d, opt_g = super().configure_optimizers()
+            return [opt_d, opt_g], [
+                torch.optim.lr_scheduler.ExponentialLR(opt_d, 0.97),
+                torch.optim.lr_scheduler.ExponentialLR(opt_g, 0.95),
+            ]
+
+        def training_step(self, batch, batch_idx):
+            (real,) = batch
+            opt_d, opt_g = self.optimizers()
+            applied["d"].append(opt_d.param_groups[0]["lr"])
+            fake, real_logits, fake_logits, d_loss = d_update(self, opt_d, real)
+            g_loss = softplus(-self.D(fake)).mean()
+            opt_g.zero_grad()
+            self.manual_backward(g_loss)
+            applied["g"].append(opt_g.param_groups[0]["lr"])
+            opt_g.step()
+            for scheduler in self.lr_schedulers():
+                scheduler.step()
+            return dict(real_logits=real_logits, fake_logits=fake_logits, d_loss=d_loss, g_loss=g_loss)
+
+    fit(example, Scheduled(), GANTrackingCallback("sched", root=str(tmp_path)))
+    rows = RunDir.open(tmp_path, "sched").read_metrics()
+    assert len(rows) == 12 and applied["g"][1] == pytest.approx(applied["g"][0] * 0.95)
+    assert rows["lr_d"].to_numpy() == pytest.approx(applied["d"], rel=1e-12)
+    assert rows["lr_g"].to_numpy() == pytest.approx(applied["g"], rel=1e-12)
+
+
 def test_the_first_rows_time_is_its_batchs_not_the_instant_after_its_updates(example, tmp_path):
     """The step clock started at the first d_step, which the callback makes at the batch's end: row 1's
     samples_per_s read 100-400 times the others' and flattened Compare's chart."""

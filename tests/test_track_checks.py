@@ -800,3 +800,20 @@ def test_a_run_dir_prints_as_its_folder(tmp_path):
     run = track.init("shown", root=tmp_path)
     assert repr(run.run_dir) == str(run.run_dir) == f"RunDir({str(tmp_path.resolve() / 'shown')!r})"
     run.finish()
+
+
+def test_applied_lrs_go_into_the_next_row_only(tmp_path):
+    """A scheduler stepped before g_step moved the optimizers' lr on to the next step's: the step tells
+    its row the lr its updates applied (the Lightning callback does, from each optimizer's step)."""
+    net = nn.Linear(2, 1)
+    opt_d, opt_g = torch.optim.SGD(net.parameters(), lr=0.1), torch.optim.SGD(net.parameters(), lr=0.01)
+    run = track.init("applied", root=tmp_path, opt_d=opt_d, opt_g=opt_g, commit_every=0.0)
+    for step in range(3):
+        run.d_step(torch.randn(4), torch.randn(4), d_grad_norm=1.0)
+        if step == 1:
+            run.applied_lrs(lr_d=0.2)  # (lr_g: the optimizer's, as read)
+        run.g_step(0.5, g_grad_norm=1.0)
+    run.finish()
+    rows = RunDir.open(tmp_path, "applied").read_metrics()
+    assert rows["lr_d"].tolist() == pytest.approx([0.1, 0.2, 0.1], rel=1e-12)
+    assert rows["lr_g"].tolist() == pytest.approx([0.01] * 3, rel=1e-12)

@@ -212,6 +212,7 @@ class GANTrackingCallback(pl.Callback):
         self._before_clip: dict[int, Tensor] = {}  # id(optimizer) -> its norm before training_step clipped it
         self._d_norms: list[Tensor] = []  # this batch's D updates' gradient norms, on the device
         self._g_norm: Tensor | None = None
+        self._lrs: dict[str, float] = {}  # "lr_d", "lr_g": what this batch's updates applied
         self._unseen = 0  # batches that returned a step's values, no optimizer step seen yet (-1: some seen)
 
     # ------------------------------------------------------------------ Lightning's hooks
@@ -306,6 +307,11 @@ class GANTrackingCallback(pl.Callback):
         norm = self._before_clip.pop(id(raw), None)  # measured before training_step clipped them
         if norm is None:
             norm = grad_norm(p for group in optimizer.param_groups for p in group["params"])  # on the device
+        # the lr this update applies: a scheduler stepped later in training_step moves the optimizer's on
+        # before the batch's end, where the row is written (a review: each row read the next step's lr)
+        lr = optimizer.param_groups[0].get("lr") if optimizer.param_groups else None
+        if isinstance(lr, int | float) and not isinstance(lr, bool):
+            self._lrs[f"lr_{role}"] = float(lr)
         if role == "d":
             self._d_norms.append(norm)
         else:
@@ -343,6 +349,8 @@ class GANTrackingCallback(pl.Callback):
                     validated, self._validated = self._validated, {}
                     run.log(validated)
                 if g_norm is not None:
+                    lrs, self._lrs = self._lrs, {}
+                    run.applied_lrs(**lrs)  # (the lr each update applied, not the scheduler's next)
                     run.g_step(out["g_loss"], g_grad_norm=g_norm)  # ends the step (its row: with its batch)
                 self._unseen = -1  # optimizer steps seen: no warning
             elif self._unseen >= 0 and isinstance(outputs, Mapping) and "g_loss" in outputs:

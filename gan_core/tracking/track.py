@@ -688,6 +688,7 @@ class TrackedRun:
         self._bounds: tuple[float, float, float, float] | None = None
         self._pending_d: list[_Update] = []  # this step's D updates (the row keeps the last)
         self._batch = 0  # the last D update's batch size (samples_per_s)
+        self._applied_lr: dict[str, float] | None = None  # `applied_lrs`, for the next row
         self._grad_norms: dict[int, tuple[torch.nn.Module, GradNorms]] = {}
         self._pending_log: dict[str, Tensor | float] = {}
         self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
@@ -1738,6 +1739,13 @@ class TrackedRun:
         if self._last_commit is None:
             self._last_commit = time.perf_counter()
 
+    def applied_lrs(self, lr_d: float | None = None, lr_g: float | None = None) -> None:
+        """The learning rates this step's updates applied, for the row `g_step` writes next, where the
+        optimizers' own have moved on before it (a scheduler stepped inside the step: Lightning's manual
+        optimization steps it in ``training_step``, before the callback's `g_step`; the row read the
+        next step's lr, 0.00095 for a step at 0.001). Host floats; None leaves that optimizer's read."""
+        self._applied_lr = {k: float(v) for k, v in (("lr_d", lr_d), ("lr_g", lr_g)) if v is not None}
+
     def short_of_target(self) -> bool:
         """True when the run has a ``steps`` target, is short of it, and nothing (a Stop, a divergence)
         ended it."""
@@ -1868,6 +1876,9 @@ class TrackedRun:
             lr = opt.param_groups[0].get("lr")
             if type(lr) is float or isinstance(lr, int | float):
                 row["lr_g"] = float(lr)
+        if self._applied_lr:  # (`applied_lrs`: this step's own, for this row only)
+            row.update(self._applied_lr)
+            self._applied_lr = None
 
     def _commit_rows(self, rows: list[tuple[dict[str, float], set[str]]]) -> dict[str, float] | None:
         """Write steps' rows, oldest first: each one's flags and events, the quality metrics on an
@@ -2121,6 +2132,7 @@ class RankRun(TrackedRun):
         self._G = self._D = None
         self._pending_d, self._pending_log = [], {}
         self._batch = 0
+        self._applied_lr = None
         self._grad_norms = {}
         self._unmeasured = set()
         self._init_batches(0.0)  # every step is sent at once: the ranks' collectives meet step by step
