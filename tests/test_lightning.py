@@ -332,6 +332,27 @@ def test_a_scheduler_stepped_in_training_step_leaves_each_row_the_lr_its_step_ap
     assert rows["lr_g"].to_numpy() == pytest.approx(applied["g"], rel=1e-12)
 
 
+def test_a_training_metric_logged_for_the_epoch_only_is_recorded_as_its_epochs_mean(example, tmp_path):
+    """A review: ``self.log(name, d_loss, on_step=False, on_epoch=True)`` put each batch's value in its
+    row, where Lightning's loggers record the epoch's mean."""
+
+    class EpochMean(example.DigitsGAN):
+        def training_step(self, batch, batch_idx):
+            out = super().training_step(batch, batch_idx)
+            self.log("train/d_loss_epoch", out["d_loss"], on_step=False, on_epoch=True)
+            self.log("train/g_loss_step", out["g_loss"])  # (on_step, training's default: each row's own)
+            return out
+
+    fit(example, EpochMean(), GANTrackingCallback("epochs", root=str(tmp_path)), max_epochs=2)
+    rows = RunDir.open(tmp_path, "epochs").read_metrics()
+    assert len(rows) == 24
+    logged = rows["train/d_loss_epoch"]
+    assert logged.notna().tolist() == [i in (12, 23) for i in range(24)]  # the next row, then the last
+    assert logged[12] == pytest.approx(rows["d_loss"][:12].mean(), rel=1e-5)
+    assert logged[23] == pytest.approx(rows["d_loss"][12:].mean(), rel=1e-5)
+    assert rows["train/g_loss_step"].to_numpy() == pytest.approx(rows["g_loss"].to_numpy(), rel=1e-5)
+
+
 def test_the_first_rows_time_is_its_batchs_not_the_instant_after_its_updates(example, tmp_path):
     """The step clock started at the first d_step, which the callback makes at the batch's end: row 1's
     samples_per_s read 100-400 times the others' and flattened Compare's chart."""

@@ -205,6 +205,9 @@ class GANTrackingCallback(pl.Callback):
         self._dev_seen: set[str] = set()  # under fast_dev_run, the roles this batch's optimizer steps had
         self._logged: dict[str, Tensor | float] = {}  # the batch's self.log values (`_wrap_log`)
         self._val_logged: set[str] = set()  # names the module self.log-ged in this validation
+        # names training_step self.log-ged with on_step=False this epoch: recorded at its end, as Lightning's
+        # loggers do (a review: each row held the batch's value under a name meant as the epoch's mean)
+        self._epoch_logged: set[str] = set()
         self._validated: dict[str, float] = {}  # the last validation's values, for the next G step's row
         self._said: set[str] = set()  # what the callback warned of once: "fast_dev_run", names (validation's
         # prefixed "validation:")
@@ -235,6 +238,7 @@ class GANTrackingCallback(pl.Callback):
             optimizers[role] = optimizers[role] or optimizer
         self._d_norms, self._g_norm, self._unseen = [], None, 0
         self._before_clip, self._dev_seen, self._logged, self._val_logged = {}, set(), {}, set()
+        self._epoch_logged = set()
         self._validated = {}
         if self._dev_run:  # Lightning's quick check of the loop, which logs and checkpoints nothing either
             if "fast_dev_run" not in self._said:
@@ -400,6 +404,17 @@ class GANTrackingCallback(pl.Callback):
     def on_validation_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._val_logged = set()
 
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        # training_step's names logged with on_step=False: their epoch values (Lightning's, as its loggers
+        # record them) go into the next G step's row, the last row at the end, as a validation's do
+        names, self._epoch_logged = self._epoch_logged, set()
+        if self.run is None or not names:
+            return
+        values = self._validation_values(trainer, names, "training")
+        if trainer.world_size > 1:  # rank 0's, as for a validation: every rank logs the same names
+            values = trainer.strategy.broadcast(values, src=0)
+        self._validated.update(values)
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning's trainer.validate() after the fit, and its sanity check before it, record nothing
         if self.run is None or trainer.sanity_checking or trainer.state.fn != "fit":
@@ -537,7 +552,11 @@ class GANTrackingCallback(pl.Callback):
             result = log(name, value, *args, **kwargs)
             trainer = pl_module.trainer
             if trainer.training:
-                self._collect(trainer, name, value)
+                on_step = kwargs.get("on_step", args[2] if len(args) > 2 else None)
+                if on_step is False and isinstance(name, str):  # its epoch's value, not each batch's
+                    self._epoch_logged.add(name)
+                else:
+                    self._collect(trainer, name, value)
             elif trainer.validating and not trainer.sanity_checking and isinstance(name, str):
                 self._val_logged.add(name)  # (its value: Lightning's for the epoch, `_validation_values`)
             return result
@@ -576,25 +595,29 @@ class GANTrackingCallback(pl.Callback):
             return
         self._logged[name] = value
 
-    def _validation_values(self, trainer: pl.Trainer) -> dict[str, float]:
-        """The numbers the module logged in this validation (`_val_logged`) as Lightning aggregated them
-        over its batches: ``trainer.callback_metrics``, which holds each name logged with ``on_epoch=True``
-        (validation's default) as its epoch value (a mean, or a torchmetrics Metric's ``compute()``;
-        synced over the ranks where logged with ``sync_dist=True``), one per dataloader
-        (``name/dataloader_idx_K``) with several. What cannot be recorded is said once a name (on rank 0):
-        a name logged with ``on_epoch=False`` (no epoch value), a built-in column's name (the dashboard's
-        own: ``fid`` is its evaluation's), a name the run's columns do not allow."""
+    def _validation_values(
+        self, trainer: pl.Trainer, names: set[str] | None = None, where: str = "validation"
+    ) -> dict[str, float]:
+        """The numbers the module logged in this validation (`_val_logged`; or ``names``, those
+        ``training_step`` logged with ``on_step=False`` in this epoch, ``where`` "training") as Lightning
+        aggregated them over its batches: ``trainer.callback_metrics``, which holds each name logged
+        with ``on_epoch=True`` (validation's default) as its epoch value (a mean, or a torchmetrics
+        Metric's ``compute()``; synced over the ranks where logged with ``sync_dist=True``), one per
+        dataloader (``name/dataloader_idx_K``) with several. What cannot be recorded is said once a name
+        (on rank 0): a name logged with ``on_epoch=False`` (no epoch value), a built-in column's name (the
+        dashboard's own: ``fid`` is its evaluation's), a name the run's columns do not allow."""
         metrics = trainer.callback_metrics
         found: dict[str, Any] = {}
-        for name in sorted(self._val_logged):
+        prefix = "val" if where == "validation" else "train"
+        for name in sorted(self._val_logged if names is None else names):
             keys = [k for k in metrics if k == name or k.startswith(f"{name}/dataloader_idx_")]
             if not keys:
                 self._say(
                     trainer,
-                    f"validation:{name}",
-                    f"validation's self.log({name!r}, ...) is not recorded on the dashboard: Lightning keeps "
-                    "no value of it for the validation (logged with on_epoch=False); log it with "
-                    "on_epoch=True, validation's default",
+                    f"{where}:{name}",
+                    f"{where}'s self.log({name!r}, ...) is not recorded on the dashboard: Lightning keeps "
+                    f"no value of it for the {'validation' if names is None else 'epoch'} (logged with "
+                    "on_epoch=False); log it with on_epoch=True",
                 )
             for key in keys:
                 value = metrics[key]
@@ -603,16 +626,16 @@ class GANTrackingCallback(pl.Callback):
                 ):
                     self._say(
                         trainer,
-                        f"validation:{key}",
-                        f"validation's {key!r} is no number ({type(value).__name__}): not recorded",
+                        f"{where}:{key}",
+                        f"{where}'s {key!r} is no number ({type(value).__name__}): not recorded",
                     )
                 elif not is_custom_column(key):
                     self._say(
                         trainer,
-                        f"validation:{key}",
-                        f"validation's {key!r} is not recorded on the dashboard under that name: {key!r} is "
-                        f"a built-in column ({track.builtin_source(key)}); self.log it as 'val/{key}' (any "
-                        "name that is no built-in column) to see it under Custom metrics",
+                        f"{where}:{key}",
+                        f"{where}'s {key!r} is not recorded on the dashboard under that name: {key!r} is "
+                        f"a built-in column ({track.builtin_source(key)}); self.log it as '{prefix}/{key}' "
+                        "(any name that is no built-in column) to see it under Custom metrics",
                     )
                 else:
                     try:
@@ -620,8 +643,8 @@ class GANTrackingCallback(pl.Callback):
                     except ValueError as exc:
                         self._say(
                             trainer,
-                            f"validation:{key}",
-                            f"self.log in validation of {exc}; it is not recorded on the dashboard",
+                            f"{where}:{key}",
+                            f"self.log in {where} of {exc}; it is not recorded on the dashboard",
                         )
         # Host values now, in one transfer (a sync Lightning's own logging of them makes anyway)
         return track.host_values(
