@@ -150,3 +150,10 @@ def test_a_settings_column_of_whole_numbers_is_written_whole_and_any_other_to_si
     assert setting_format(pd.Series([1.0, 2.5])) == "%.6g"
     assert setting_format(pd.Series([np.nan, np.nan])) == "%.6g"
     assert setting_format(pd.Series([1e20, 2e20])) == "%.6g"  # (whole, but past what %d writes exactly)
+
+
+def test_the_cli_runs_json_gives_each_runs_settings(sweep, cli):
+    res = cli("runs", str(sweep), "--json")
+    listed = {row["run_id"]: row["settings"] for row in json.loads(res.stdout)}
+    assert listed["lr-high"]["lr_g"] == pytest.approx(1e-3) and listed["lr-high"]["seed"] == 1
+    assert listed["own"]["lr"] == pytest.approx(5e-4) and listed["own"]["layers"] == [64, 64]
