@@ -420,6 +420,24 @@ def test_a_sigterm_stops_the_run_as_it_stops_a_cli_run(example, tmp_path):
     assert (status["status"], status["error"], status["step"]) == ("stopped", "terminated (SIGTERM)", 3)
 
 
+@pytest.mark.parametrize(
+    ("options", "said"),
+    [
+        ({"eval_every": 0}, "GANTrackingCallback: eval_every=0 is invalid: allowed a whole number"),
+        ({"steps": -1}, "GANTrackingCallback: steps=-1 is invalid"),
+        ({"seed": 1.5}, "GANTrackingCallback: seed=1.5 is invalid"),
+    ],
+)
+def test_a_bad_count_is_said_when_the_callback_is_made(options, said):
+    """A review: eval_every=0 was refused only when fit() started, and nothing said how to turn the
+    quality evaluation off."""
+    with pytest.raises(TrackingError) as caught:
+        GANTrackingCallback("x", **options)
+    assert str(caught.value).startswith(said)
+    assert ("an eval_every past the run's steps" in str(caught.value)) is ("eval_every" in options)
+    GANTrackingCallback("x", eval_every=10**9, steps=10, seed=3)  # (what it allows: no error)
+
+
 def test_an_unknown_option_is_said_when_the_callback_is_made():
     """A typo (evl_every) was a TypeError naming init() when fit() started, with no options listed."""
     said = r"GANTrackingCallback got unknown options evl_every: allowed run_id, .*init's .*eval_every"

@@ -105,6 +105,8 @@ from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
 from gan_core.tracking.schema import check_metric_name, is_custom_column
 
+_COUNTS = ("sample_every", "eval_every", "seed")  # init's counts the callback passes on (and steps)
+
 # init keywords the callback fills in itself.
 _OWN_INIT_KEYS = {
     "run_id",
@@ -195,6 +197,18 @@ class GANTrackingCallback(pl.Callback):
                 f"GANTrackingCallback got unknown options {', '.join(unknown)}: allowed {', '.join(own)}, "
                 f"and init's {', '.join(allowed)}"
             )
+        # The counts' values too (a review: eval_every=0 was refused only when fit() started)
+        counts = {"steps": steps, **{k: v for k, v in init_options.items() if k in _COUNTS}}
+        try:
+            track.checked_counts(**counts)
+        except track.TrackingError as exc:
+            hint = (
+                " (no quality evaluation: an eval_every past the run's steps; no snapshot nor evaluation: "
+                "no fixed_noise)"
+                if "eval_every=" in str(exc)
+                else ""
+            )
+            raise track.TrackingError(f"GANTrackingCallback: {exc}{hint}") from None
         self.run_id, self.root, self.loss, self.steps = run_id, root, loss, steps
         self.real, self.fixed_noise = real, fixed_noise
         self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr

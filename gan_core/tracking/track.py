@@ -2547,7 +2547,7 @@ def _init_main(
             f"resume_from={resume_from!r} is invalid: allowed None, or with resume=True the checkpoint's "
             "step, a whole number >= 0"
         )
-    steps, sample_every, eval_every, seed = _checked_counts(
+    steps, sample_every, eval_every, seed = checked_counts(
         steps=steps, sample_every=sample_every, eval_every=eval_every, seed=seed
     )
     if (
@@ -2659,7 +2659,7 @@ def _checked_label_smoothing(value: Any) -> float:
     return float(value)
 
 
-def _checked_counts(**given: Any) -> tuple[int, ...]:
+def checked_counts(**given: Any) -> tuple[int, ...]:
     """``given``'s values (steps, sample_every, eval_every, seed) as ints, checked against the built-in
     config's own bounds (`GANConfig`: the API takes what a built-in run takes, so that the pages showing
     both read them alike, and a seed fits every generator it seeds: `_evaluation_config` builds a
@@ -2693,7 +2693,7 @@ def _check_classes(n_classes: Any, real: Tensor | None, labels: Any, dataset: st
     ``n_classes`` as an int (a numpy integer is taken)."""
     from gan_core.classifier import CLASSIFIED_DATASETS
 
-    if isinstance(n_classes, np.integer):  # as the counts take them (`_checked_counts`)
+    if isinstance(n_classes, np.integer):  # as the counts take them (`checked_counts`)
         n_classes = int(n_classes)
     # (1 is no conditioning: one class to ask for; the evaluation's class metrics need two or more)
     whole = not isinstance(n_classes, bool) and isinstance(n_classes, int)
