@@ -222,7 +222,9 @@ class GANTrackingCallback(pl.Callback):
         # names training_step self.log-ged with on_step=False this epoch: recorded at its end, as Lightning's
         # loggers do (a review: each row held the batch's value under a name meant as the epoch's mean)
         self._epoch_logged: set[str] = set()
-        self._validated: dict[str, float] = {}  # the last validation's values, for the next G step's row
+        # the last validation's values, and the last epoch's of training_step's on_step=False names
+        # (`on_train_epoch_end`), for the next G step's row (`_validation_values` reads both)
+        self._validated: dict[str, float] = {}
         self._said: set[str] = set()  # what the callback warned of once: "fast_dev_run", names (validation's
         # prefixed "validation:")
         self._roles: dict[int, str] = {}  # id(optimizer) -> "d" or "g"
