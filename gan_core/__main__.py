@@ -81,7 +81,7 @@ from gan_core.inception import (
 )
 from gan_core.models import balanced_labels, model_classes
 from gan_core.presets import PRESETS, get_preset
-from gan_core.quoting import json_error
+from gan_core.quoting import json_error, quoted
 from gan_core.registry import HEADLINE_QUALITY, RunRegistry
 from gan_core.rundir import (
     PICKLED_DATA,
@@ -319,6 +319,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="a class-conditional run: every sample of this class index, 0..classes-1 (default: the "
         "classes in turn, 0, 1, ..., 0, 1, ..., so that a .png grid shows each)",
     )
+    sample.add_argument(
+        "--labels-out",
+        type=Path,
+        metavar="PATH",
+        help="a class-conditional run: also write the class each sample was drawn for, one integer per "
+        "sample in --out's order, as .npy (N,) or .csv (a 'label' column), for `evaluate --labels`",
+    )
 
     evaluate = sub.add_parser(
         "evaluate",
@@ -368,6 +375,16 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         help="the samples: 2D points as .csv (two numeric columns, header optional) or .npy (N x 2); "
         "images as .npy (N x C x H x W or N x H x W, values in [0, 1], as `sample --out X.npy` writes)",
+    )
+    evaluate.add_argument(
+        "--labels",
+        type=Path,
+        metavar="PATH",
+        help="with --samples of images from a class-conditional G: the class each sample was drawn for, "
+        "as `sample --labels-out` writes it (.npy (N,) integers, or .csv of one integer column, header "
+        "optional): diversity is then measured within each class, as a conditional run records it, and "
+        "label_fidelity where the dataset has a classifier (without it, diversity across the whole file "
+        "reads a G that draws one image per class as diverse)",
     )
     evaluate.add_argument(
         "--data-path",
@@ -856,44 +873,64 @@ def _check_checkpoint_option(path: Path, run: RunDir) -> None:
         raise CLIError(f"--checkpoint: {exc}; allowed: {allowed}") from None
 
 
+def _check_out_file(flag: str, path: Path, suffixes: tuple[str, ...]) -> str:
+    """``path``'s suffix (lower case) after `CLIError` for a file ``flag`` cannot write: an unknown
+    format (``suffixes`` allowed), a folder, something not a regular file, a missing folder."""
+    allowed = ", ".join(suffixes[:-1]) + f" or {suffixes[-1]}" if len(suffixes) > 1 else suffixes[0]
+    suffix = path.suffix.lower()
+    if suffix not in suffixes:
+        raise CLIError(f"{flag} {path}: unknown format {suffix or '(none)'}; allowed {', '.join(suffixes)}")
+    if path.is_dir():
+        raise CLIError(f"{flag} {path} is a folder: give a file name ending {allowed}")
+    with contextlib.suppress(OSError):  # (none there yet: written below)
+        mode = path.stat().st_mode
+        if not stat.S_ISREG(mode):  # a named pipe: writing it would wait for a reader that never comes
+            raise CLIError(
+                f"{flag} {path} is {file_kind(mode)}, not a regular file: give a file name ending {allowed}"
+            )
+    if not path.resolve().parent.is_dir():
+        raise CLIError(f"{flag} {path}: folder {path.resolve().parent} does not exist")
+    return suffix
+
+
 def cmd_sample(args: argparse.Namespace) -> int:
     if not 1 <= args.n <= MAX_SAMPLES:
         raise CLIError(f"--n {args.n} is invalid: allowed 1..{MAX_SAMPLES}")
-    suffix = args.out.suffix.lower()
-    if suffix not in (".csv", ".npy", ".png"):
-        raise CLIError(f"--out {args.out}: unknown format {suffix or '(none)'}; allowed .csv, .npy, .png")
-    if args.out.is_dir():
-        raise CLIError(f"--out {args.out} is a folder: give a file name ending .csv, .npy or .png")
-    with contextlib.suppress(OSError):  # (none there yet: written below)
-        mode = args.out.stat().st_mode
-        if not stat.S_ISREG(mode):  # a named pipe: writing it would wait for a reader that never comes
+    suffix = _check_out_file("--out", args.out, (".csv", ".npy", ".png"))
+    if args.labels_out is not None:
+        _check_out_file("--labels-out", args.labels_out, (".npy", ".csv"))
+        if args.labels_out.resolve() == args.out.resolve():
             raise CLIError(
-                f"--out {args.out} is {file_kind(mode)}, not a regular file: give a file name ending .csv, "
-                ".npy or .png"
+                f"--labels-out {args.labels_out} is --out's file: give the labels a file of their own"
             )
-    if not args.out.resolve().parent.is_dir():
-        raise CLIError(f"--out {args.out}: folder {args.out.resolve().parent} does not exist")
     _check_out_of_runs(args)
     if not 0 <= args.seed <= MAX_SEED:
         raise CLIError(f"--seed {args.seed} is invalid: allowed 0..{MAX_SEED}")
     loaded = _run_generator(args)
     cfg, G = loaded.cfg, loaded.G
     n_classes = model_classes(G)
-    if args.label is not None and not n_classes:
-        raise CLIError(
-            f"--label {args.label}: {loaded.run_path} is not class-conditional (conditioning none); "
-            "--label needs a run trained with conditioning concat, projection or acgan"
-        )
+    for flag, value in (("--label", args.label), ("--labels-out", args.labels_out)):
+        if value is not None and not n_classes:
+            raise CLIError(
+                f"{flag} {value}: {loaded.run_path} is not class-conditional (conditioning none); "
+                f"{flag} needs a run trained with conditioning concat, projection or acgan"
+            )
     if args.label is not None and not 0 <= args.label < n_classes:
         raise CLIError(f"--label {args.label} is invalid: this run's classes are 0..{n_classes - 1}")
+    # a conditional G: one class, or the classes in turn over the whole file (`balanced_labels`)
+    labels = (
+        None
+        if not n_classes
+        else torch.full((args.n,), args.label, dtype=torch.int64)
+        if args.label is not None
+        else balanced_labels(args.n, n_classes)
+    )
     rng = torch.Generator().manual_seed(args.seed)
     with torch.no_grad():
         chunks = []
         for i in range(0, args.n, 1024):
             z = torch.randn(min(1024, args.n - i), cfg.latent_dim, generator=rng)
-            # a conditional G: one class, or the classes in turn (G's default mix, `balanced_labels`)
-            labels = None if args.label is None else torch.full((len(z),), args.label, dtype=torch.int64)
-            chunks.append(G(z, labels) if n_classes else G(z))
+            chunks.append(G(z) if labels is None else G(z, labels[i : i + len(z)]))
     samples = torch.cat(chunks).numpy().astype(np.float32)
     points = samples.ndim == 2
     if suffix == ".csv":
@@ -920,23 +957,30 @@ def cmd_sample(args: argparse.Namespace) -> int:
         else ""
     )
     print(f"wrote {args.n} samples{which} from step {loaded.step} of {loaded.run_path} to {args.out}")
+    if args.labels_out is not None:
+        if args.labels_out.suffix.lower() == ".npy":
+            np.save(args.labels_out, labels.numpy())
+        else:
+            np.savetxt(args.labels_out, labels.numpy(), fmt="%d", header="label", comments="")
+        print(f"wrote their {args.n} class labels to {args.labels_out}")
     return 0
 
 
 def _check_out_of_runs(args: argparse.Namespace) -> None:
-    """`CLIError` when ``sample --out`` lies in a run's folder (`run_folder_around`: the ``--run`` one,
-    wherever it is, or any other): writing it could replace the run's metrics.csv, a checkpoint or
-    another of its files, even while the run trains."""
+    """`CLIError` when ``sample --out`` or ``--labels-out`` lies in a run's folder (`run_folder_around`:
+    the ``--run`` one, wherever it is, or any other): writing it could replace the run's metrics.csv, a
+    checkpoint or another of its files, even while the run trains."""
     run = None
     with contextlib.suppress(CLIError):  # no such run: said by `_run_generator`, after the --out checks
         run = run_folder("--run", args.run, default_runs_root()).path
-    around = run_folder_around(args.out, default_runs_root(), run)
-    if around is not None:
-        folder, what = around
-        raise CLIError(
-            f"--out {args.out}: inside {what} ({str(folder)!r}), where only a run writes its files; "
-            "allowed: a file outside every run folder"
-        )
+    for flag, path in (("--out", args.out), ("--labels-out", args.labels_out)):
+        around = None if path is None else run_folder_around(path, default_runs_root(), run)
+        if around is not None:
+            folder, what = around
+            raise CLIError(
+                f"{flag} {path}: inside {what} ({str(folder)!r}), where only a run writes its files; "
+                "allowed: a file outside every run folder"
+            )
 
 
 EVALUATE_RUN_SAMPLES = 1000
@@ -979,8 +1023,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         raise CLIError("--samples needs --dataset: the real data to score them against")
     if args.run is None and args.checkpoint is not None:
         raise CLIError("--checkpoint goes with --run")
+    if args.run is not None and args.labels is not None:
+        raise CLIError(
+            "--labels goes with --samples; a class-conditional run's G is drawn with every class in turn "
+            "and its diversity measured within each"
+        )
     _check_augment_flags(args)
     G = None
+    asked = None  # the class each sample was drawn for: diversity is then measured within each
     if args.run is not None:
         if args.dataset is not None:
             raise CLIError("--run scores against the run's own data: leave out --dataset")
@@ -1020,6 +1070,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         )
         samples = read_samples(args.samples, cfg)
         source = f"--samples {args.samples}"
+        if args.labels is not None:
+            if cfg.is_points:
+                raise CLIError(f"--labels: dataset {cfg.dataset} holds 2D points, which have no classes")
+            asked = read_labels(args.labels, len(samples))
     inception = None
     if args.inception or args.inception_weights is not None:
         if cfg.is_points:
@@ -1037,18 +1091,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
                 "--inception-weights PATH"
             )
     split = cfg.seed if G is not None else args.seed
-    # a conditional G is drawn with the classes in turn (its default): its diversity within each
-    asked = (
-        balanced_labels(EVALUATE_RUN_SAMPLES, model_classes(G)).numpy()
-        if G is not None and model_classes(G) >= 2
-        else None
-    )
+    if G is not None and model_classes(G) >= 2:  # drawn with the classes in turn (G's default mix)
+        asked = balanced_labels(EVALUATE_RUN_SAMPLES, model_classes(G)).numpy()
     result = evaluate_samples(samples, cfg, source, inception=inception, seed=split, labels=asked)
     if G is not None:  # which G was scored: the run, and the checkpoint and step its weights are from
         result = {"run": str(loaded.run_path), "checkpoint": loaded.checkpoint, "step": loaded.step, **result}
-    if asked is not None and cfg.dataset in CLASSIFIED_DATASETS:
-        # as the run's evaluator scores it: the classes asked for in turn, named by the data's classifier
-        result["label_fidelity"] = label_fidelity(get_classifier(cfg).predict(drawn), asked)
+    if G is not None and asked is not None and cfg.dataset in CLASSIFIED_DATASETS:
         result["gan_train_test"] = gan_train_test(cfg, G, seed=args.seed)
         try:
             result["augmentation"] = augmentation_probe(
@@ -1156,6 +1204,64 @@ def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
     return array
 
 
+LABELS_FORMAT = ".npy (N,) integers, or .csv of one integer column (header optional)"
+
+
+def read_labels(path: Path, n: int) -> np.ndarray:
+    """``evaluate --labels``: the class each of the ``n`` samples was drawn for, (n,) int64, as `sample
+    --labels-out` writes it. `CLIError` for an unreadable file, a count that is not ``n``, or values that
+    are not whole numbers >= 0 (the dataset's classes are checked by `evaluate_samples`)."""
+    where = f"--labels {path}"
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".npy"):
+        raise CLIError(f"{where}: unknown format {suffix or '(none)'}; allowed {LABELS_FORMAT}")
+    try:
+        file = os.fdopen(open_regular(path), "rb")  # a named pipe or a folder is refused at once
+    except FileNotFoundError:
+        raise CLIError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise CLIError(f"{where}: {exc.strerror or exc}") from None
+    with file:
+        try:
+            if suffix == ".npy":
+                array = np.load(file, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe
+            else:
+                array = _labels_csv(file.read().decode("utf-8"), where)
+        except UnicodeDecodeError:
+            raise CLIError(f"{where}: not UTF-8 text; allowed {LABELS_FORMAT}") from None
+        except (ValueError, OSError, EOFError) as exc:
+            raise CLIError(
+                f"{where}: cannot read it ({numpy_load_reason(exc)}); allowed {LABELS_FORMAT}"
+            ) from None
+    if array.ndim != 1 or not np.issubdtype(array.dtype, np.integer):
+        shape = " x ".join(map(str, array.shape)) or "a scalar"
+        raise CLIError(f"{where}: holds {array.dtype} values of shape {shape}; allowed {LABELS_FORMAT}")
+    if len(array) != n:
+        raise CLIError(
+            f"{where}: has {_count(len(array), 'label')} for {_count(n, 'sample')}; allowed one per sample"
+        )
+    if len(array) and array.min() < 0:
+        raise CLIError(f"{where}: label {int(array.min())} is negative; allowed class indices 0, 1, ...")
+    return array.astype(np.int64)
+
+
+def _labels_csv(text: str, where: str) -> np.ndarray:
+    """A labels .csv's integers, (n,) int64: one per line, a first line that is no number taken as a header
+    ("label"), blank lines skipped. `CLIError` naming the first line that is not one whole number."""
+    lines = [(number, line.strip()) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+    if lines and not lines[0][1].lstrip("+-").isdigit():
+        lines = lines[1:]
+    values = []
+    for number, line in lines:
+        try:
+            values.append(int(line))
+        except ValueError:
+            raise CLIError(
+                f"{where}: line {number} holds {quoted(line)}, not one whole number; allowed {LABELS_FORMAT}"
+            ) from None
+    return np.asarray(values, dtype=np.int64)
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}{'' if n == 1 else 's'}"
 
@@ -1202,8 +1308,18 @@ def evaluate_samples(
             classifier = get_classifier(cfg)
         metrics.update(image_metrics(fake, real, classifier))
         real_labels = data.example_labels() if labels is not None else None
+        if labels is not None and real_labels is None:
+            raise CLIError(f"--labels: dataset {cfg.dataset} has no classes to measure samples within")
+        if labels is not None and len(labels) and labels.max() >= data.n_classes:
+            raise CLIError(
+                f"--labels: label {int(labels.max())} is out of range; dataset {cfg.dataset} has "
+                f"{data.n_classes} classes, 0..{data.n_classes - 1}"
+            )
         if real_labels is not None:  # as a conditional run measures it: within each class asked for
             metrics["diversity"] = class_diversity(fake, labels, real, real_labels.numpy())
+        if labels is not None and classifier is not None:
+            # as the run's evaluator scores it: the class asked for, named by the data's classifier
+            metrics["label_fidelity"] = label_fidelity(classifier.predict(fake), labels)
         if classifier is not None:
             metrics["classifier_accuracy"] = classifier.held_out_accuracy
         # Image quality in the classifier's feature space, against the same real half a run of this

@@ -128,3 +128,18 @@ def png_claiming(width: int, height: int) -> bytes:
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)  # 8-bit gray, no interlace
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+
+
+@pytest.fixture(scope="module")
+def conditional_digits(tmp_path_factory):
+    """A tiny class-conditional (acgan) digits run, 4 steps, trained once per test module: its folder."""
+    from tests.test_cli import TINY
+
+    runs = tmp_path_factory.mktemp("conditional") / "runs"
+    res = subprocess.run(
+        [sys.executable, "-m", "gan_core", "train", "--dataset", "digits", "--conditioning", "acgan",
+         "--steps", "4", "--checkpoint-every", "2", "--out", str(runs), "--run-id", "cd", *TINY],
+        cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    return runs / "cd"

@@ -145,19 +145,6 @@ def ring8(tmp_path, cli, monkeypatch):
     return train(cli, runs, "ring8", steps=4)
 
 
-@pytest.fixture(scope="module")
-def conditional_digits(tmp_path_factory):
-    """A tiny class-conditional (acgan) digits run, 4 steps: its folder."""
-    runs = tmp_path_factory.mktemp("conditional") / "runs"
-    res = subprocess.run(
-        [sys.executable, "-m", "gan_core", "train", "--dataset", "digits", "--conditioning", "acgan",
-         "--steps", "4", "--checkpoint-every", "2", "--out", str(runs), "--run-id", "cd", *TINY],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
-    assert res.returncode == 0, res.stderr
-    return runs / "cd"
-
-
 # -------------------------------------------------------- 3. and 6. evaluate's augmentation flags
 @pytest.mark.parametrize(
     ("flags", "message"),
