@@ -813,7 +813,12 @@ def status_line(view: RunView) -> None:
             }.get(info.severity, (st.warning, ":material/warning:"))
             # (a run that has ended: the flags it ended with, not a contest going on: "while G still learns")
             when = " (up when the run ended)" if view.status in ENDED else ""
-            meaning, remedy = info.explanation_for(view.loss), info.suggestion_for(view.loss)
+            meaning = info.explanation_for(view.loss)
+            remedy = info.suggestion_for(
+                view.loss,
+                conditional=bool(view.conditioning),
+                ms_weight=view.cfg.ms_weight if view.cfg is not None else None,
+            )
             show(f"**{name}**{when} — {meaning} *Suggestion:* {remedy}", icon=icon)
 
 

@@ -665,3 +665,38 @@ def test_d_overpowers_says_what_it_means_for_gs_loss():
         assert info.explanation_for(LOSSES[name]) == info.explanation and "however hard" in info.explanation
     assert info.explanation_for(None) == info.explanation
     assert FLAGS["mode_collapse"].explanation_for(LOSSES["minimax"]) == FLAGS["mode_collapse"].explanation
+
+
+def test_a_conditional_runs_mode_collapse_suggests_mode_seeking_not_the_toy_datas_cures():
+    """A conditional G collapses inside its classes; the banner said "give G a small latent_dim (2 for
+    ring8)" where the cure is ms_weight (a review on an acgan digits run)."""
+    info = FLAGS["mode_collapse"]
+    plain = info.suggestion_for(LOSSES["nonsaturating"])
+    assert "latent_dim" in plain and "ms_weight" not in plain and "MSGAN" not in plain
+    unset = info.suggestion_for(LOSSES["nonsaturating"], conditional=True, ms_weight=0.0)
+    assert "ms_weight 0.1" in unset and "latent_dim" not in unset and "new run" in unset
+    raised = info.suggestion_for(LOSSES["nonsaturating"], conditional=True, ms_weight=0.05)
+    assert raised.startswith("Raise ms_weight (now 0.05;")
+    own_loop = info.suggestion_for(None, conditional=True)  # a user's loop: no ms_weight setting to name
+    assert "MSGAN" in own_loop and "ms_weight" not in own_loop
+    # the other flags' suggestions do not change with conditioning
+    for name, flag in FLAGS.items():
+        if name != "mode_collapse":
+            assert flag.suggestion_for(LOSSES["hinge"], conditional=True) == flag.suggestion_for(
+                LOSSES["hinge"]
+            )
+
+
+def test_the_train_views_mode_collapse_banner_on_a_conditional_run_names_ms_weight(runs_root):
+    from gan_core.rundir import RunDir
+    from tests.test_app import app, finished_run
+
+    finished_run(runs_root, "cond", dataset="digits", conditioning="acgan", steps=4)
+    edited = RunDir.open(runs_root, "cond").claim("editing it by hand")
+    edited.write_status({"flags": ["mode_collapse"], "flags_raised": ["mode_collapse"]})
+    edited.release()
+    at = app()
+    at.session_state["run_id"] = "cond"
+    at.run()
+    (banner,) = [w.value for w in at.warning if w.value.startswith("**mode_collapse**")]
+    assert banner.endswith(FLAGS["mode_collapse"].suggestion_for(None, conditional=True, ms_weight=0.0))
