@@ -16,6 +16,7 @@ import sys
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -212,6 +213,9 @@ def test_real_labels_name_their_dtype_and_complex_ones_are_refused(tmp_path):
     for labels, got in (
         (torch.zeros(12), "torch.float32"),
         (torch.zeros(12, dtype=torch.cfloat), "torch.complex64"),
+        # numpy's, as a tensor's are (they said "of ndarray", neither shape nor dtype)
+        (np.zeros(12), "torch.float64"),
+        (np.zeros(12, dtype=bool), "torch.bool"),
     ):
         with pytest.raises(track.TrackingError) as caught:
             track.init("bad", root=root, real=torch.randn(12, 2), n_classes=3, real_labels=labels)

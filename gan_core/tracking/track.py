@@ -2741,9 +2741,11 @@ def _check_labels(labels: Any, what: str, n_classes: int, count: int, of: str, a
 
 
 def _numpy_classes(labels: Any) -> Any:
-    """A numpy integer array of classes as a tensor (`_check_labels` judges it then); anything else as
-    given."""
-    if isinstance(labels, np.ndarray) and np.issubdtype(labels.dtype, np.integer):
+    """A numpy array of numbers or bools as a tensor, for `_check_labels` to judge as it judges a tensor
+    (an integer one passes; a float one is named by its shape and dtype); anything else as given."""
+    if isinstance(labels, np.ndarray) and (
+        np.issubdtype(labels.dtype, np.number) or labels.dtype == np.bool_
+    ):
         return torch.as_tensor(labels)
     return labels
 
