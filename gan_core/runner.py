@@ -155,19 +155,21 @@ def newest_checkpoint(run_dir: RunDir) -> tuple[int, Path] | tuple[None, None]:
         try:
             run_dir.load_checkpoint(path)  # refused before anything is read: what it is, said
         except RunDirError as exc:
-            raise unusable_checkpoint(run_dir, step, str(exc)) from None
+            raise unusable_checkpoint(run_dir, step, str(exc), path) from None
         # (a regular file since it was listed: it goes on from that, checked as any other)
     return step, path
 
 
-def unusable_checkpoint(run_dir: RunDir, step: int, reason: str) -> UnusableCheckpointError:
-    """`UnusableCheckpointError`: ``reason`` (why the checkpoint of ``step`` cannot be used), then the
-    older kept checkpoints (regular files), newest first, or that there is none; ``older`` holds their
-    steps."""
+def unusable_checkpoint(
+    run_dir: RunDir, step: int, reason: str, path: Path | None = None
+) -> UnusableCheckpointError:
+    """`UnusableCheckpointError`: ``reason`` (why the checkpoint of ``step``, at ``path``, cannot be used),
+    then the older kept checkpoints (regular files), newest first, or that there is none; ``older`` holds
+    their steps."""
     older = [s for s, _ in reversed(run_dir.checkpoints()) if s < step]
     steps = ", ".join(map(str, older))
     said = f"older kept checkpoints: steps {steps}" if older else "no older checkpoint is kept"
-    return UnusableCheckpointError(f"{reason}; {said}", older)
+    return UnusableCheckpointError(f"{reason}; {said}", older, path)
 
 
 def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> dict[str, Any]:
@@ -178,7 +180,7 @@ def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> 
         _check_resumable(cfg, state, step, f"checkpoint {path.name} of run {run_dir.run_id!r}")
     except RunDirError as exc:
         # (`checkpoints` lists regular files only: a link or a folder under a checkpoint's name is none)
-        raise unusable_checkpoint(run_dir, step, str(exc)) from None
+        raise unusable_checkpoint(run_dir, step, str(exc), path) from None
     return state
 
 
@@ -319,11 +321,12 @@ class UnusableCheckpointError(RunDirError):
     """The checkpoint a resume would go on from cannot be used (corrupt, not a file, damaged parts); the
     message ends with the older kept checkpoints, and ``older`` holds their steps, newest first: where a
     new run can be branched from instead (each surface names how: the CLI's ``--rewind``, the Runs
-    page's Rewind / branch)."""
+    page's Rewind / branch). ``path``: the unusable checkpoint, where known."""
 
-    def __init__(self, message: str, older: list[int]):
+    def __init__(self, message: str, older: list[int], path: Path | None = None):
         super().__init__(message)
         self.older = older
+        self.path = path
 
 
 class Runner:
@@ -443,13 +446,26 @@ class Runner:
         file_step, path = newest_checkpoint(run_dir)
         if path is None:
             # A run that failed writing its first checkpoint says so in status.json's error (`_writing`).
-            error = str(run_dir.read_status().get("error") or "")
+            status = run_dir.read_status()
+            error = str(status.get("error") or "")
             failed_write = error.partition("cannot write checkpoints/")[2]
-            why = (
-                f"writing its first one failed: checkpoints/{failed_write}"
-                if failed_write
-                else f"it ended before its first one: checkpoint_every={cfg.checkpoint_every}"
-            )
+            reached, every = status.get("step"), cfg.checkpoint_every
+            if failed_write:
+                why = f"writing its first one failed: checkpoints/{failed_write}"
+            elif isinstance(reached, int) and (
+                status.get("status") in ("stopped", "finished") or (every and reached >= every)
+            ):  # it wrote one: at its checkpoint_every, or when it stopped or finished
+                ended = status.get("status") in ("stopped", "finished")
+                wrote = f"{status['status']} at step {reached}" if ended else f"reached step {reached}"
+                why = (
+                    f"its checkpoints folder holds none, though it {wrote} with checkpoint_every={every}: "
+                    "they were moved or deleted"
+                )
+            elif isinstance(reached, int):  # killed: a stop or the end writes one, a kill cannot
+                first = f"its first one at step {every}" if every else "the one it writes when it ends"
+                why = f"it stopped at step {reached}, before {first} (checkpoint_every={every})"
+            else:
+                why = f"it ended before its first one: checkpoint_every={every}"
             raise RunDirError(
                 f"run {run_dir.run_id!r} has no checkpoint to continue from ({why}); start a new run"
                 + (" where there is room to write one" if failed_write else "")

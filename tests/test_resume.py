@@ -193,7 +193,28 @@ def test_resume_refusals(tmp_path):
     stopped_at(tmp_path, "bare", 4)
     for _, path in RunDir.open(tmp_path, "bare").checkpoints():
         path.unlink()
-    with pytest.raises(RunDirError, match="no checkpoint to continue from"):
+    with pytest.raises(RunDirError) as caught:
+        registry.resume("bare")
+    assert str(caught.value) == (  # (not "it ended before its first one": a stop writes one)
+        "run 'bare' has no checkpoint to continue from (its checkpoints folder holds none, though it "
+        "stopped at step 4 with checkpoint_every=1000: they were moved or deleted); start a new run"
+    )
+
+    # killed before its first: said so, with the step its rows reach (a review: a preset run killed at
+    # step 686 of checkpoint_every 5000)
+    def edit_status(fields):
+        edited = RunDir.open(tmp_path, "bare").claim("editing it by hand")
+        edited.write_status(fields)
+        edited.release()
+
+    edit_status({"status": "running", "step": 686})
+    with pytest.raises(RunDirError) as caught:
+        registry.resume("bare")
+    assert "(it stopped at step 686, before its first one at step 1000 (checkpoint_every=1000))" in str(
+        caught.value
+    )
+    edit_status({"status": "running", "step": 1500})
+    with pytest.raises(RunDirError, match="though it reached step 1500 with checkpoint_every=1000: they"):
         registry.resume("bare")
 
     # A run whose folder another live process holds (as a CLI run training it would) is neither
