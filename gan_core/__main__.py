@@ -755,7 +755,12 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         )
     names = {f.name for f in dataclasses.fields(GANConfig)}
     changes = {k: v for k, v in vars(args).items() if k in names}
-    cfg = run_dir.read_config()
+    try:
+        cfg = run_dir.read_config()
+    except RunDirError as exc:  # said as every refusal of the option is: which option, why, what is allowed
+        said = str(exc).removeprefix(f"run {run_dir.run_id!r}: ")
+        what = "a resume" if option == "--resume" else "a branch"
+        raise CLIError(f"{option} {folder}: {said}; {what} needs the config.json its run wrote") from None
     # Where it trains now (auto unless --device), not where it trained before: before anything is written,
     # so that bad data or an unavailable device changes nothing.
     device = continue_device(changes)
@@ -777,6 +782,11 @@ def continued_runner(args: argparse.Namespace, dist: DistContext | None = None) 
         said = str(exc).removeprefix(f"run {run_dir.run_id!r}: ")  # the option names the run already
         if isinstance(exc, UnusableCheckpointError) and exc.older:  # the latest one, or --from-step's
             said += f"; branch a new run from one: --rewind {folder} --from-step {exc.older[0]}"
+            if option == "--resume" and exc.path is not None:  # or go on in place from the older one
+                said += (
+                    f"; or go on in this run from step {exc.older[0]}: move checkpoints/{exc.path.name} out "
+                    f"of {folder} and resume again (its rows after step {exc.older[0]} are then replaced)"
+                )
         raise CLIError(f"{option} {folder}: {said}") from None
 
 

@@ -166,7 +166,11 @@ def test_a_newest_checkpoint_that_is_a_symlink_is_refused_never_passed_by(root, 
         "inside the run's folder (its checkpoints/), never through a link; older kept checkpoints: steps 4, 2"
     )
     line = one_line_error(cli("train", "--resume", "base", "--steps", "8", "--out", str(root), *TINY))
-    assert line == f"error: --resume base: {said}; branch a new run from one: --rewind base --from-step 4"
+    assert line == (
+        f"error: --resume base: {said}; branch a new run from one: --rewind base --from-step 4; or go on in "
+        "this run from step 4: move checkpoints/step_00000006.pt out of base and resume again (its rows "
+        "after step 4 are then replaced)"
+    )
     line = one_line_error(cli("train", "--rewind", "base", "--out", str(root), *TINY))
     assert line == f"error: --rewind base: {said}; branch a new run from one: --rewind base --from-step 4"
     line = one_line_error(cli("sample", "--run", "base", "--out", "s.csv", "--n", "2"))
@@ -206,3 +210,18 @@ def test_sample_of_a_run_whose_newest_checkpoint_is_truncated_names_the_older_an
     )
     assert done.returncode == 0, done.stderr
     assert "from step 4 of" in done.stdout
+
+
+# ------------------------------------------------------------------ a run folder without its config.json
+@pytest.mark.parametrize("option", ["--resume", "--rewind"])
+def test_a_run_without_its_config_is_refused_as_the_option_refuses(root, cli, option):
+    """It said "error: run 'base': unreadable config.json: ..." without the option or what it needs."""
+    (root / "base" / "config.json").unlink()
+    res = cli(
+        "train", option, "base", "--steps", "8", *(["--from-step", "4"] if option == "--rewind" else [])
+    )
+    what = "a resume" if option == "--resume" else "a branch"
+    assert one_line_error(res) == (
+        f"error: {option} base: unreadable config.json: No such file or directory; {what} needs the "
+        "config.json its run wrote"
+    )

@@ -8,6 +8,7 @@ resume makes of it.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -104,6 +105,18 @@ def test_garbage_in_status_json_is_said_with_where_json_stopped_once(root):
     assert RunDir.open(root, "good").read_status_checked()[1] == [
         "status.json is not valid JSON (Expecting value at line 1, column 12)"
     ]
+
+
+def test_a_run_resumed_past_a_damaged_status_json_keeps_when_it_was_created(root):
+    """Its created time went with the damaged file, for good: `runs` showed "-" and listed it last."""
+    made = os.stat(root / "good" / "config.json").st_mtime
+    (root / "good" / "status.json").write_text("{not json")
+    runner = Runner.reopen(RunDir.open(root, "good"), {"steps": 24}).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished", runner.error
+    created = RunDir.open(root, "good").read_status()["created"]
+    assert abs(dt.datetime.fromisoformat(created).timestamp() - made) <= 0.002  # (to the millisecond)
+    row = next(r for r in RunRegistry(root).summaries() if r["run_id"] == "good")
+    assert row["created"] == created
 
 
 def test_a_number_json_will_not_read_is_a_damaged_file_named(root):
@@ -365,7 +378,9 @@ def test_a_metrics_header_of_5000_bytes_is_quoted_cut_short(root):
 
 
 # ---------------------------------------------------------------------------------------------- 11. older
-def test_a_corrupt_latest_checkpoint_names_the_older_ones_and_how_to_branch_from_them(root, cli, monkeypatch):
+def test_a_corrupt_latest_checkpoint_names_the_older_ones_and_how_to_branch_from_them(
+    root, cli, monkeypatch, tmp_path
+):
     from streamlit.testing.v1 import AppTest
 
     from gan_core.rundir import RUNS_ENV
@@ -388,7 +403,9 @@ def test_a_corrupt_latest_checkpoint_names_the_older_ones_and_how_to_branch_from
     result = cli("train", "--resume", str(folder), "--steps", "40", "--quiet")
     assert result.returncode == 2
     assert result.stderr == (
-        f"error: --resume {folder}: {corrupt}; branch a new run from one: --rewind {folder} --from-step 10\n"
+        f"error: --resume {folder}: {corrupt}; branch a new run from one: --rewind {folder} --from-step 10; "
+        f"or go on in this run from step 10: move checkpoints/step_00000020.pt out of {folder} and resume "
+        "again (its rows after step 10 are then replaced)\n"
     )
     # The Runs page's Resume says it too, naming the menu that does it there.
     monkeypatch.setenv(RUNS_ENV, str(root))
@@ -407,6 +424,17 @@ def test_a_corrupt_latest_checkpoint_names_the_older_ones_and_how_to_branch_from
     child = RunDir.from_path(Path(result.stdout.strip()))
     assert child.read_status()["status"] == "finished" and child.last_metrics_step() == 12
     assert fingerprint(root / "good") == before
+    # and so does the other way: the damaged checkpoint moved out, the run goes on in place from step 10
+    latest.rename(tmp_path / "damaged.pt")
+    result = cli("train", "--resume", str(folder), "--steps", "24", "--quiet")
+    assert result.returncode == 0, result.stderr
+    resumed = RunDir.open(root, "good")
+    assert pd.read_csv(folder / "metrics.csv")["step"].tolist() == list(
+        range(1, 25)
+    )  # 11-20 replaced, none twice
+    assert resumed.read_status()["status"] == "finished"
+    events = resumed.read_events()
+    assert events[events["kind"] == "resume"]["step"].tolist() == [10]
 
 
 # ---------------------------------------------------------------------------------------------- 12. rows
