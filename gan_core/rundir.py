@@ -875,8 +875,24 @@ class RunDir:
     def write_status(self, status: dict[str, Any]) -> None:
         current = self.read_status()
         current.update(status, updated=now_iso())
+        if "created" not in current:  # status.json lost it (damaged, deleted): kept by the run's first files
+            created = self._created_from_files()
+            if created is not None:
+                current["created"] = created
         with self._writing("status.json"):
             atomic_write_text(self.path / "status.json", json.dumps(current, indent=2) + "\n")
+
+    def _created_from_files(self) -> str | None:
+        """When the run was made, as `now_iso` writes it, from the files written then: config.json (never
+        rewritten), else run.json (which a loop resumed with other settings rewrites), by modification
+        time; None when neither is there."""
+        for name in ("config.json", META_NAME):
+            try:
+                made = os.stat(self.path / name).st_mtime
+            except OSError:
+                continue
+            return dt.datetime.fromtimestamp(made, dt.timezone.utc).isoformat(timespec="milliseconds")
+        return None
 
     def read_status(self) -> dict[str, Any]:
         """status.json with every known field of the right type (`checked_status`); {} where it is
