@@ -28,11 +28,18 @@ def clipped(text: str, limit: int = QUOTE_LIMIT) -> str:
 
 def quoted(value: Any, limit: int = QUOTE_LIMIT) -> str:
     """``value`` as a message quotes it: ``repr`` (a text in quotes, its control characters escaped), cut
-    as `clipped` cuts: ``'abc…' (5,000 characters)``; a whole number too long for it, by its digits."""
+    as `clipped` cuts, at ``limit`` characters as shown between the quotes (escapes included): ``'abc…'
+    (5,000 characters)``; a whole number too long for it, by its digits."""
     if isinstance(value, str):
-        if len(value) <= limit:
-            return repr(value)
-        return f"{value[: limit - 1] + '…'!r} ({len(value):,} characters)"
+        shown = repr(value)
+        if len(shown) <= limit + 2:  # (its quotes)
+            return shown
+        # ``limit`` characters as shown: an escape (a control byte's \x0c, 4 of them) counts as what it
+        # takes on the line, so that a header of binary garbage is no longer than one of letters
+        cut = value[: limit - 1]
+        while len(repr(cut)) - 2 > limit - 1:
+            cut = cut[:-1]
+        return f"{cut + '…'!r} ({len(value):,} characters)"
     if isinstance(value, int) and not isinstance(value, bool):
         sign = "-" if value < 0 else ""
         try:

@@ -22,6 +22,12 @@ def test_long_text_is_cut_at_the_limit_with_an_ellipsis_and_its_length():
     assert quoted("y" * (QUOTE_LIMIT + 1), 10) == f"'{'y' * 9}…' ({QUOTE_LIMIT + 1:,} characters)"
     # the kept part is ``limit`` characters of the text, whatever it holds
     assert quoted("é" * 300, 20) == f"'{'é' * 19}…' (300 characters)"
+    # ... as shown: escapes count as the characters they take (a binary header printed 500 of them)
+    garbage = "\x0c\x03é" * 100
+    said = quoted(garbage)
+    assert len(said) - len(" (300 characters)") - 2 <= QUOTE_LIMIT and said.endswith("…' (300 characters)")
+    assert said.startswith("'\\x0c\\x03é\\x0c") and len(said) >= QUOTE_LIMIT - 10 + len(" (300 characters)")
+    assert quoted("\x00" * 30) == "'" + "\\x00" * 24 + "…' (30 characters)"  # short, but 120 shown
     path = "/data/" + "deep/" * 100
     assert quoted(path, PATH_LIMIT) == f"'{path[: PATH_LIMIT - 1]}…' ({len(path):,} characters)"
 
