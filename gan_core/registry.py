@@ -24,11 +24,13 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import difflib
 import io
 import json
 import math
 import numbers
 import os
+import re
 import shutil
 import stat
 import threading
@@ -1580,6 +1582,128 @@ def listing_settings(rows: Sequence[Mapping[str, Any]], most: int = LISTED_SETTI
     differing = differing.drop(index=[f for f in LISTED_COLUMNS if f in differing.index])
     shown = summary_settings(differing, skip=LISTED_FACTS, most=most)
     return shown.reindex([row["run_id"] for row in rows]) if len(shown.columns) else shown
+
+
+# What a filter of the runs (the Runs page's, `python -m gan_core runs --filter`) looks in: a run's id and
+# what tells runs apart in its table
+RUN_FILTER_FIELDS = (
+    "run_id", "status", "source", "dataset", "model", "conditioning", "loss", "flags", "flags_raised",
+    "parent",
+)  # fmt: skip
+# A filter word that asks a setting: name, operator, value (the longest operator first: "<=" before "<")
+_SETTING_WORD = re.compile(r"^([^<>=!]+)(<=|>=|!=|=|<|>)(.*)$")
+FILTER_SYNTAX = (
+    "words found in a run's id, status, dataset, model, loss or flags, and settings as name=value, "
+    "name!=value or name<value (also <=, >, >=; numbers), all of which must match"
+)
+
+
+def _filter_words(text: str) -> list[tuple[str, str, str | None, str]]:
+    """``text``'s words, lower case, as (word, name, operator, value): ``lr_g<1e-3`` -> ("lr_g<1e-3",
+    "lr_g", "<", "1e-3"), a plain word -> (word, word, None, "")."""
+    words = []
+    for word in text.lower().split():
+        asked = _SETTING_WORD.match(word)
+        words.append((word, asked[1], asked[2], asked[3]) if asked else (word, word, None, ""))
+    return words
+
+
+def _row_settings(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {str(name).lower(): value for name, value in (row.get("settings") or {}).items()}
+
+
+def filter_runs(rows: Sequence[Mapping[str, Any]], text: str) -> list[Mapping[str, Any]]:
+    """The runs of ``rows`` (`RunRegistry.summaries`' rows) that hold every word of ``text``: each word,
+    case apart, in one of the run's `RUN_FILTER_FIELDS` (``ring8 hinge`` picks the ring8 runs with the
+    hinge loss, ``interrupted``, ``mode_collapse`` or ``-at2000`` what it says), and each ``name=value``
+    word a setting of the run (its ``settings``, `run_settings`: the config's fields, a loop's own
+    ``config``, and its facts: ``loss=hinge``, ``dataset``, ``model``, ``source``) with that value
+    (`setting_matches`: ``lr_g=1e-3`` is 0.001), ``name!=value`` one without it, and ``name<value``
+    (``<=``, ``>``, ``>=``) one whose number compares so (`setting_compares`; a setting that is no number
+    never does). A word whose name is no setting of the run is looked for as a plain word. Every run for a
+    blank ``text``. `FILTER_SYNTAX` says it in a line."""
+    words = _filter_words(text)
+    if not words:
+        return list(rows)
+
+    def holds(row: Mapping[str, Any]) -> bool:
+        haystack = " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
+        settings = _row_settings(row)
+        for word, name, operator, wanted in words:
+            name = name if name in settings else f"({name})"  # (its facts: "(loss)", "(dataset)", ...)
+            if operator is not None and name in settings:
+                if not setting_compares(settings[name], operator, wanted):
+                    return False
+            elif word not in haystack:  # (a word with "=" in a run id: as any other word)
+                return False
+        return True
+
+    return [row for row in rows if holds(row)]
+
+
+def filter_hint(rows: Sequence[Mapping[str, Any]], text: str) -> str:
+    """What to tell a user whose filter ``text`` matches none of ``rows``: the setting names it asks that
+    no run has (a typo, "lr=" for "lr_g="), with the settings these runs have, else how a filter reads
+    (`FILTER_SYNTAX`). One line."""
+    names: dict[str, None] = {}
+    for row in rows:
+        names.update(dict.fromkeys(name for name in _row_settings(row) if not name.startswith("(")))
+    unknown = [
+        name
+        for _, name, operator, _ in _filter_words(text)
+        if operator is not None and name not in names and name not in LISTED_FACTS
+    ]
+    if unknown:
+        asked = ", ".join(map(quoted, dict.fromkeys(unknown)))
+        # the names nearest a typo first (difflib's ratio, as Python's own "Did you mean"), then the rest
+        near = dict.fromkeys(
+            c for name in unknown for c in difflib.get_close_matches(name, list(names), 3, 0.5)
+        )
+        closest = f" (closest: {', '.join(near)})" if near else ""
+        known = ", ".join(sorted(names)[:20]) + (", ..." if len(names) > 20 else "")
+        return (
+            f"No run has a setting named {asked}{closest}; these runs' settings: {known or 'none'} (and "
+            f"{', '.join(LISTED_FACTS)})."
+        )
+    return f"A filter takes {FILTER_SYNTAX}."
+
+
+def setting_matches(value: Any, wanted: str) -> bool:
+    """Whether a run's setting ``value`` is what a filter's ``name=value`` word asks (``wanted``, lower
+    case): the same number (``1e-3`` is 0.001, ``64`` is 64.0; to 1e-9 relative, a float's last digits
+    apart), else the same text, case apart (``hinge``, ``true``, a list or dict as JSON without spaces:
+    ``layers=[64,64]``)."""
+    try:
+        number = float(wanted)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return math.isclose(float(value), number, rel_tol=1e-9)
+    except (ValueError, OverflowError):  # no number; an int past float's range (10**400): its text
+        pass
+    # a list or dict as compact JSON: a filter word holds no space ([64,64])
+    compact = json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else None
+    shown = compact if compact is not None else "null" if value is None else str(value)
+    return shown.lower() == wanted
+
+
+def setting_compares(value: Any, operator: str, wanted: str) -> bool:
+    """Whether a run's setting ``value`` answers a filter word's ``operator`` ("=", "!=", "<", "<=", ">",
+    ">=") and ``wanted``: "=" and "!=" as `setting_matches` (and not), the others on numbers only (a
+    bool, a text or a ``wanted`` that is no number: False), "<=" and ">=" holding for values equal as
+    "=" takes them (to 1e-9 relative)."""
+    if operator in ("=", "!="):
+        return setting_matches(value, wanted) == (operator == "=")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        bound = float(wanted)
+    except (ValueError, OverflowError):
+        return False
+    if math.isnan(bound) or (isinstance(value, float) and math.isnan(value)):
+        return False
+    # (an int and a float compare exactly in Python, an int past float's range too: 10**400 > 1.0)
+    if operator in ("<=", ">=") and setting_matches(value, wanted):
+        return True
+    return value < bound if operator.startswith("<") else value > bound
 
 
 # What Compare's download says of each run beside its key columns, from run.json (`RunMeta`): what it trained

@@ -28,6 +28,8 @@ with engine_loading():
         UploadsError,
         delete_upload,
         field_docs,
+        filter_hint,
+        filter_runs,
         get_loss,
         headline_evaluation,
         list_uploads,
@@ -43,7 +45,6 @@ with engine_loading():
         address_run,
         download_buttons,
         environment_table,
-        filter_runs,
         go_to_train,
         hparams_table,
         listing_changes_text,
@@ -202,20 +203,26 @@ if not rows:
     st.stop()
 
 st.fragment(listing_changes, run_every=LISTING_CHECK_SECONDS)({row["run_id"]: row["status"] for row in rows})
-all_ids = [row["run_id"] for row in rows]  # (the menu under the table offers every run, the filter aside)
-# A week of runs: the grid's own search only highlights; this keeps the runs that match
+all_ids = [row["run_id"] for row in rows]
+# A week of runs: the grid's own search only highlights; this keeps the runs that match, in the table and
+# in the menu under it (a run the filter hides was shown below the table, which read as a bug: two reviews)
 wanted = st.text_input(
     "Filter runs",
     key="runs_filter",
-    placeholder="words in a run's id, status, dataset, model, loss or flags, or a setting: lr_g=1e-3 (all "
-    "must match)",
+    placeholder="words in a run's id, status, dataset, model, loss or flags, or settings: lr_g=1e-3 "
+    "seed!=0 lr_d<1e-3 (all must match)",
 )
 shown_rows = filter_runs(rows, wanted)
-if not shown_rows:
-    st.caption(f"No run of the {len(rows)} matches {literal(wanted.strip())}.")
-    shown_rows = rows
-elif len(shown_rows) < len(rows):
+if not shown_rows:  # (no table of every run under it: that read as the filter's result)
+    st.warning(
+        f"No run of the {len(rows)} matches {literal(wanted.strip())}. {literal(filter_hint(rows, wanted))}",
+        icon=":material/filter_alt_off:",
+    )
+    uploads_section()
+    st.stop()
+if len(shown_rows) < len(rows):
     st.caption(f"{len(shown_rows)} of {len(rows)} runs match.")
+shown_ids = [row["run_id"] for row in shown_rows]
 # (each run's latest row and evaluation in full are for programs: `python -m gan_core runs --json`)
 table = pd.DataFrame(shown_rows)
 # The latest evaluation's headline metric, its value (a number: a sweep's runs sort by it) and its step
@@ -381,12 +388,12 @@ if len(ticked) >= 2:  # (Compare's address names the runs it compares)
     )
 else:
     st.caption("Tick a run to show it below (or pick it in the menu); tick two or more to compare them.")
-if st.session_state.get("runs_pick") not in all_ids:  # drawn first: the run the address or the Train view
-    # names (a user who watches a run and comes here to branch or export it), else the newest
+if st.session_state.get("runs_pick") not in shown_ids:  # drawn first: the run the address or the Train
+    # view names (a user who watches a run and comes here to branch or export it), else the newest shown
     named = (address_run(), st.session_state.get("run_id"))
-    st.session_state["runs_pick"] = next((r for r in named if r in all_ids), all_ids[0])
+    st.session_state["runs_pick"] = next((r for r in named if r in shown_ids), shown_ids[0])
     st.session_state[ADDRESS_INSTEAD_KEY] = (address_run(), st.session_state["runs_pick"])
-run_id = st.selectbox("Run", all_ids, key="runs_pick")
+run_id = st.selectbox("Run", shown_ids, key="runs_pick")
 problem = address_problem(all_ids)
 if problem and st.session_state.get(ADDRESS_INSTEAD_KEY) == (address_run(), run_id):
     # said above the table while the page shows the run it picked in the named one's place

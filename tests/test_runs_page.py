@@ -509,11 +509,13 @@ def test_the_step_columns_separate_thousands_as_the_line_above_does(runs_root):
     assert len("1,200") * 7.2 + 16 <= columns["step"]["width"] <= 120
 
 
-def test_the_filter_keeps_the_runs_holding_every_word_and_the_menu_every_run(runs_root):
+def test_the_filter_keeps_the_runs_holding_every_word_in_the_table_and_the_menu(runs_root):
     """Among 31 runs the grid's own search highlighted matches and hid none: the filter keeps the runs that
-    hold every word (id, status, dataset, model, loss, flags), case apart; none matching shows them all,
-    saying so; the menu under the table still offers every run."""
-    from ui.common import filter_runs
+    hold every word (id, status, dataset, model, loss, flags), case apart, in the table and in the menu
+    under it (a run it hid was shown below the table: two reviews); none matching shows no table (every
+    run under "No run matches" read as the filter's result), saying why."""
+    from gan_core.registry import filter_runs
+    from tests.test_literal import shown
 
     rows = [
         {"run_id": "ring8-a", "status": "finished", "dataset": "ring8", "loss": "hinge", "flags": ""},
@@ -532,14 +534,28 @@ def test_the_filter_keeps_the_runs_holding_every_word_and_the_menu_every_run(run
     finished_run(runs_root, "sweep-lr2", seed=1)
     finished_run(runs_root, "other", seed=2)
     at = runs_page()
+    at.selectbox(key="runs_pick").set_value("other").run()  # a run the filter below hides
     at.text_input(key="runs_filter").input("SWEEP").run()
     assert not at.exception
     assert sorted(at.dataframe[0].value["run_id"]) == ["sweep-lr1", "sweep-lr2"]
     assert "2 of 3 runs match." in [c.value for c in at.caption]
-    assert sorted(at.selectbox(key="runs_pick").options) == ["other", "sweep-lr1", "sweep-lr2"]
+    menu = at.selectbox(key="runs_pick")
+    assert sorted(menu.options) == ["sweep-lr1", "sweep-lr2"] and menu.value in menu.options
     at.text_input(key="runs_filter").input("nothing-like-it").run()
-    assert sorted(at.dataframe[0].value["run_id"]) == ["other", "sweep-lr1", "sweep-lr2"]
-    assert any(c.value.startswith("No run of the 3 matches") for c in at.caption)
+    assert not at.exception
+    assert [shown(w.value) for w in at.warning] == [
+        "No run of the 3 matches nothing-like-it. A filter takes words found in a run's id, status, dataset, "
+        "model, loss or flags, and settings as name=value, name!=value or name<value (also <=, >, >=; "
+        "numbers), all of which must match."
+    ]
+    assert not [d for d in at.dataframe if d.key == "runs_table"]
+    at.text_input(key="runs_filter").input("lr=1e-3").run()  # a setting no run has: named
+    (said,) = [shown(w.value) for w in at.warning]
+    assert said.startswith(
+        "No run of the 3 matches lr=1e-3. No run has a setting named 'lr' (closest: lr_g, lr_d); these runs' "
+        "settings: batch_size, beta1, "
+    )
+    assert said.endswith(", ... (and source, dataset, model, loss).")
 
 
 @pytest.mark.parametrize("tab_says", [None, "light"])

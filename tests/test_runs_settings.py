@@ -10,9 +10,15 @@ import pytest
 import torch
 
 import gan_core.track as track
-from gan_core.registry import LISTED_SETTINGS, RunRegistry, listing_settings
+from gan_core.registry import (
+    LISTED_SETTINGS,
+    RunRegistry,
+    filter_runs,
+    listing_settings,
+    setting_compares,
+    setting_matches,
+)
 from tests.test_runs_page import finished_run, runs_page
-from ui.common import filter_runs, setting_matches
 
 
 @pytest.fixture
@@ -98,6 +104,44 @@ def test_a_filter_word_name_value_picks_the_runs_with_that_setting(sweep):
     # the run's facts by name too: its loss, dataset, model and source
     assert ids("dataset=ring8") == ids("loss=nonsaturating source=trainer") == ["lr-high", "lr-low"]
     assert ids("source=api") == ["own"]
+
+
+def test_a_filter_word_compares_a_settings_number_or_says_it_is_not_that_value(sweep):
+    """A sweep's user asks for a range (W&B's filters have them): lr_g<1e-3 showed "No run matches"."""
+    rows = RunRegistry(sweep).summaries()
+    ids = lambda text: sorted(row["run_id"] for row in filter_runs(rows, text))  # noqa: E731
+    assert ids("lr_g<1e-3") == ids("lr_g<=2e-4") == ids("lr_g<0.000201") == ["lr-low"]
+    assert ids("lr_g>=1e-3") == ids("lr_g>2e-4") == ids("lr_g!=2e-4") == ["lr-high"]
+    assert ids("lr_g<=1e-3 lr_g>=2e-4") == ["lr-high", "lr-low"]  # (equal, as "=" takes it: 1e-9 relative)
+    assert ids("lr_g<2e-4") == ids("lr_g>1e-3") == []
+    assert ids("loss!=hinge") == ["lr-high", "lr-low", "own"]  # (a fact too)
+    assert ids("dataset!=ring8") == ["own"]  # (a loop that names none)
+    assert ids("lr<1e-3") == ["own"]  # (the loop's own config)
+    assert ids("status<1") == ids("lr_g<abc") == ids("layers>1") == []  # text, a list: never a number
+
+
+@pytest.mark.parametrize(
+    ("value", "operator", "wanted", "holds"),
+    [
+        (0.001, "<", "1e-2", True),
+        (0.001, "<", "1e-3", False),
+        (0.001, "<=", "1e-3", True),
+        (0.1 + 0.2, ">=", "0.3", True),  # (a float's last digits apart)
+        (0.1 + 0.2, "<=", "0.3", True),
+        (64, ">", "63.5", True),
+        (True, ">", "0", False),  # (a bool is no number here)
+        ("64", ">", "1", False),  # (a text is none either)
+        (float("nan"), "<", "1", False),
+        (5, "<", "nan", False),
+        (5, "<", "inf", True),
+        (10**400, ">", "1", True),  # (past float's range: compared as inf)
+        ("hinge", "!=", "minimax", True),
+        ("hinge", "!=", "HINGE".lower(), False),
+        (None, "=", "null", True),
+    ],
+)
+def test_setting_compares(value, operator, wanted, holds):
+    assert setting_compares(value, operator, wanted) is holds
 
 
 @pytest.mark.parametrize(

@@ -861,60 +861,9 @@ def checked_number(
     return used, f"{label} {typed} is out of range: allowed {low:,} to {high:,}. Used: {used:,}."
 
 
-# What the Runs page's filter looks in: a run's id and what tells runs apart in its table
-RUN_FILTER_FIELDS = (
-    "run_id", "status", "source", "dataset", "model", "conditioning", "loss", "flags", "flags_raised",
-    "parent",
-)  # fmt: skip
-
-
-def filter_runs(rows: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
-    """The runs of ``rows`` (the registry's summaries) that hold every word of ``text``: each word, case
-    apart, in one of the run's `RUN_FILTER_FIELDS` (``ring8 hinge`` picks the ring8 runs with the hinge loss,
-    ``interrupted``, ``mode_collapse`` or ``-at2000`` what it says), and each ``name=value`` word a
-    setting of the run (its ``settings``, `gan_core.registry.run_settings`: the config's fields, a loop's
-    own ``config``, and its facts: ``loss=hinge``, ``dataset``, ``model``, ``source``) with that value
-    (`setting_matches`: ``lr_g=1e-3`` is 0.001); every run for a blank ``text``."""
-    words = text.lower().split()
-    if not words:
-        return list(rows)
-
-    def holds(row: Mapping[str, Any]) -> bool:
-        haystack = " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
-        settings = {str(name).lower(): value for name, value in (row.get("settings") or {}).items()}
-        for word in words:
-            name, is_setting, wanted = word.partition("=")
-            name = name if name in settings else f"({name})"  # (its facts: "(loss)", "(dataset)", ...)
-            if is_setting and name in settings:
-                if not setting_matches(settings[name], wanted):
-                    return False
-            elif word not in haystack:  # (a word with "=" in a run id: as any other word)
-                return False
-        return True
-
-    return [row for row in rows if holds(row)]
-
-
 def setting_format(values: pd.Series) -> str:
     """A settings column's number format: whole numbers whole (a seed of 123456, which "%.4g" wrote
     1.235e+05, its neighbours alike), others to 6 significant digits, as Compare's settings."""
     finite = values[np.isfinite(values)]
     whole = bool(len(finite)) and bool((finite == finite.round()).all()) and bool(finite.abs().lt(1e15).all())
     return "%d" if whole else "%.6g"
-
-
-def setting_matches(value: Any, wanted: str) -> bool:
-    """Whether a run's setting ``value`` is what a filter's ``name=value`` word asks (``wanted``, lower
-    case): the same number (``1e-3`` is 0.001, ``64`` is 64.0; to 1e-9 relative, a float's last digits
-    apart), else the same text, case apart (``hinge``, ``true``, a list or dict as JSON without spaces:
-    ``layers=[64,64]``)."""
-    try:
-        number = float(wanted)
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return math.isclose(float(value), number, rel_tol=1e-9)
-    except (ValueError, OverflowError):  # no number; an int past float's range (10**400): its text
-        pass
-    # a list or dict as compact JSON: a filter word holds no space ([64,64])
-    compact = json.dumps(value, separators=(",", ":")) if isinstance(value, dict | list) else None
-    shown = compact if compact is not None else "null" if value is None else str(value)
-    return shown.lower() == wanted
