@@ -1144,11 +1144,13 @@ class Runner:
             with contextlib.suppress(Exception):  # they may be gone already
                 self.dist.agree(stop=True)
             self._job_ended = True
-        diverged = False
+        # a record found diverged (here, or in the loop: records are read a step late, so the weights are
+        # a step past the diverged row's and no better)
+        diverged = "diverged" in self.monitor.active
         try:  # the last trained step whose record was still on its way: recorded like the others
             self._flush()
         except Exception as exc:  # its record diverged (or a sink failed): the run ends failed, with it
-            diverged = isinstance(exc, DivergedError)
+            diverged = diverged or isinstance(exc, DivergedError)
             if final != "failed":
                 final, self.error = "failed", f"{type(exc).__name__}: {exc}"
         trainer = self.trainer
