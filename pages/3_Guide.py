@@ -80,6 +80,19 @@ A GAN is a contest between a forger and the police. The generator **G**, the for
 as real or fake. Training succeeds when both improve together until D can no longer tell — and fails
 when one side overpowers the other, or when G settles on a few kinds of output.
 
+### Words used here
+
+| word | what it means |
+| --- | --- |
+| **loss** (sidebar, Loss group) | the objective the two train on. `minimax`: the original game (Goodfellow et al. 2014), D learns to score real as 1 and fake as 0, G minimises log(1 − D(G(z))), whose push fades once D is sure. `nonsaturating`: the same D, G maximises log D(G(z)) instead, which keeps pushing G when D is sure (the usual choice). `lsgan`: squared distances to the targets instead of logs (Mao et al. 2017). `hinge`: D pushes real scores above +1 and fake ones below −1, G raises its fakes' score (Lim & Ye 2017; Miyato et al. 2018). `wgan`, `wgan-gp`, the Wasserstein losses: D is a *critic* whose score is unbounded: the gap between its mean real and fake scores estimates how far G's samples are from the data (Arjovsky et al. 2017); kept smooth by clipping its weights (`clip_value`) or by a gradient penalty (`gp_weight`, Gulrajani et al. 2017) |
+| **D's output, accuracy** | D's output on a sample is its probability that the sample is real (a score for `hinge` and the critics); D calls a sample real above the loss's threshold (0.5 for a probability), and its accuracy is the share it gets right, on reals (`d_acc_real`) and on fakes (`d_acc_fake`) |
+| **`d_steps`** | D's updates per G update (a critic's *n_critic*, 5 in the WGAN papers): more makes D stronger |
+| **label smoothing** | D is trained to score reals 1 − s instead of 1 (one-sided, Salimans et al. 2016), so it is never rewarded for certainty: a gentler D. Only for losses with targets (`minimax`, `nonsaturating`, `lsgan`) |
+| **instance noise** | Gaussian noise of that standard deviation added to every sample D sees, real and fake (Sønderby et al. 2017): it blurs the two sets into each other so that D cannot separate them perfectly, and its gradient for G stays informative |
+| **spectral norm** | each of D's layers is rescaled so that it stretches no input by more than 1 (Miyato et al. 2018): D cannot become arbitrarily steep, which steadies training |
+| **mode, mode collapse** | a mode is one cluster of the data (one of ring8's 8 blobs, one digit); G *collapses* when it draws only a few of them, or the same few samples for every noise |
+| **equilibrium** | where D can no longer tell: its accuracies near 50% and its outputs near 0.5 while G's samples look like the data |
+
 ### The charts
 
 | chart | what it shows | healthy |

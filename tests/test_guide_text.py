@@ -65,6 +65,12 @@ TERMS = {
     "MSGAN": "noise vectors",
     "GAN hacks": "training tips",
     "PRDC": "precision, recall, density, coverage",
+    # (used in the banners' suggestions and the charts' table; a student review found them unexplained)
+    "instance noise": "Gaussian noise",
+    "spectral norm": "stretches no input",
+    "label smoothing": "instead of 1",
+    "nonsaturating": "keeps pushing G",
+    "lsgan": "squared distances",
 }
 
 
