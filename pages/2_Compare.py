@@ -226,7 +226,8 @@ opts.download_button(
     mime="text/csv",
     key="cmp_csv",
     icon=":material/download:",
-    help="The chosen runs' metrics.csv rows in one table, each led by its run_id and source",
+    help="The chosen runs' metrics.csv rows in one table, each led by its run_id, source, loss, dataset and "
+    "model, then the settings that differ between the runs (the README's metrics.csv columns say each)",
 )
 
 data_note = charts.compare_data_note({run_id: view.meta.data_name for run_id, view in views.items()})
