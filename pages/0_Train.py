@@ -121,6 +121,8 @@ CHART_POINTS = 300
 # the row groups whose plots the browser lines up)
 QUALITY_GRID = "quality_charts"
 CUSTOM_GRID = "custom_charts"
+POINTS_GRID = "points_view"  # the 2D view and its history: two columns where each gets POINTS_MIN_PX
+POINTS_MIN_PX = 440  # the view's colour bar and its notes fit whole from about this width
 STEP_AXES = "train_steps"  # the charts over steps, zoomed together (`live_chart`'s x_group)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
 
@@ -973,7 +975,10 @@ def points_samples(
     half_range = charts.heatmap_half_range(
         [s.get("heatmap") for s in (snap, *(v for _, v in shown))], view.loss
     )
-    main, history = st.columns(2)
+    # side by side where both fit (`POINTS_GRID`), the history under the view on a narrow page: two fixed
+    # columns left an 800 px window a 170 px view, its colour bar's title and notes cut (a review)
+    with st.container(horizontal=True, key=POINTS_GRID):
+        main, history = st.container(), st.container()
     with main:
         title = f"step {step}: real vs generated over D's verdict"
         options = {
@@ -1256,6 +1261,7 @@ st.html(
     # the quality charts and the custom metrics in as many columns as fit
     + chart_grid_style(QUALITY_GRID, charts.SMALL_CHART_MIN_PX)
     + chart_grid_style(CUSTOM_GRID, charts.SMALL_CHART_MIN_PX)
+    + chart_grid_style(POINTS_GRID, POINTS_MIN_PX)
     + "</style>"
 )
 # Keyboard focus kept on the controls: a button pressed goes disabled or away (Pause, Resume, Apply, Stop),

@@ -93,6 +93,26 @@ def test_charts_fit_a_phone_and_read_as_images(ring_server, page):
     assert all(chart["role"] == "img" and chart["label"] for chart in charts)
 
 
+BOX = (
+    "(s) => { const e = document.querySelector(s); if (!e) return null; const r = e.getBoundingClientRect(); "
+    "return {left: r.left, right: r.right, top: r.top, bottom: r.bottom, width: r.width}; }"
+)
+
+
+def test_the_2d_view_takes_the_whole_row_of_a_narrow_window_its_history_below(ring_server, page):
+    """At 800 px two fixed columns left the view 170 px wide, its colour bar's title and notes cut (a
+    review): where the two do not fit side by side, the history goes under the view."""
+    page.set_viewport_size({"width": 800, "height": 1000})
+    page.goto(f"{ring_server.url}/?run={RING8}")
+    for selector in (".st-key-chart_samples .main-svg", ".st-key-chart_history_0 .main-svg"):
+        page.wait_for_function(f"(s) => ({BOX})(s) !== null", arg=selector, timeout=UI_TIMEOUT)
+    row = page.evaluate(BOX, ".st-key-points_view")
+    view = page.evaluate(BOX, ".st-key-chart_samples .main-svg")
+    history = page.evaluate(BOX, ".st-key-chart_history_0 .main-svg")
+    assert view["width"] >= 0.9 * row["width"], (view, row)
+    assert history["top"] >= view["bottom"] - 2, (history, view)
+
+
 # The backgrounds, as (r, g, b) 0-255: the page's, the sidebar's, and each chart's paper and plot as
 # plotly.js drew them (its full layout)
 BACKGROUNDS = """() => {
