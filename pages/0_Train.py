@@ -535,6 +535,11 @@ with st.container(key="train_notes"):
                 "Changed in the sidebar: " + ", ".join(fixed) + " — these need a new run (press Start). "
                 "Only " + ", ".join(MUTABLE_FIELDS) + " change mid-run."
             )
+    elif live and owned:  # a value no run can take, typed to change this one: say what became of it
+        st.caption(
+            "Apply changes is off while the sidebar holds a value no run can take (its message says which "
+            "and what is allowed): this run goes on with its own settings until the value is corrected."
+        )
 
     if resume_note:
         st.caption(resume_note)

@@ -731,6 +731,15 @@ def test_mid_run_learning_rate_change(runs_root):
     assert runner.hparams["lr_g"] == pytest.approx(new_lr, rel=1e-12)
     at.run()
     assert "btn_apply" not in {b.key for b in at.button}  # applied: nothing left to apply
+    # a value no run can take, typed to change this one: said what became of it (only "Start needs a
+    # valid lr_g" was, a student review)
+    at.session_state["cfg_lr_g"] = 5.0
+    at.run()
+    assert not at.exception and "btn_apply" not in {b.key for b in at.button}
+    assert any(c.value.startswith("Apply changes is off while the sidebar holds a value") for c in at.caption)
+    at.session_state["cfg_lr_g"] = new_lr
+    at.run()
+    assert not any(c.value.startswith("Apply changes is off") for c in at.caption)
 
     after = before + 4
     runner.run_to(after)
