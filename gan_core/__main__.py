@@ -39,6 +39,7 @@ import contextlib
 import dataclasses
 import datetime as dt
 import json
+import math
 import shlex
 import stat
 import sys
@@ -82,7 +83,14 @@ from gan_core.inception import (
 from gan_core.models import balanced_labels, model_classes
 from gan_core.presets import PRESETS, get_preset
 from gan_core.quoting import json_error, quoted
-from gan_core.registry import HEADLINE_QUALITY, RunRegistry
+from gan_core.registry import (
+    FILTER_SYNTAX,
+    HEADLINE_QUALITY,
+    RunRegistry,
+    filter_hint,
+    filter_runs,
+    listing_settings,
+)
 from gan_core.rundir import (
     PICKLED_DATA,
     RUN_ID_RULE,
@@ -443,8 +451,9 @@ def build_parser() -> argparse.ArgumentParser:
         "up, its latest d_loss, g_loss, d_acc_real and d_acc_fake, its latest evaluation's headline quality "
         "metric ("
         + ", ".join(HEADLINE_QUALITY)
-        + ": the first measured), when it was made, who recorded it and "
-        "its data, model and loss; a run's error and what its files have wrong (status.json, metrics.csv's "
+        + ": the first measured), when it was made, who recorded it, "
+        "its data, model and loss, and the settings that differ between the runs listed (a sweep's lr_g, "
+        "seed, ...; the first four); a run's error and what its files have wrong (status.json, metrics.csv's "
         "header and last row, events.csv) on a line below it. A "
         "folder that cannot be read is listed as unreadable, with why; folders holding a run under a name "
         "that is no run id are named on stderr.",
@@ -455,6 +464,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=Path,
         default=default_runs_root(),
         help=f"the runs folder (default: ${RUNS_ENV} if set, as the dashboard uses it, else runs/ here)",
+    )
+    runs.add_argument(
+        "--filter",
+        metavar="TEXT",
+        help="only the runs the Runs page's filter keeps for TEXT: " + FILTER_SYNTAX + " (e.g. 'ring8 "
+        "lr_g<1e-3 seed!=0'; quote it)",
     )
     runs.add_argument(
         "--json",
@@ -1405,9 +1420,27 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
         except (TypeError, ValueError):
             return "-"
 
+    # the settings that differ between the runs listed, as the Runs page's columns (`listing_settings`:
+    # a sweep's lr_g and seed; `--filter` narrows them to what it swept), in one cell: "lr_g=0.001 seed=2"
+    swept = listing_settings(rows)
+
+    def settings(run_id: str) -> str:
+        if not len(swept.columns):
+            return ""
+        values = swept.loc[run_id]
+        cells = []
+        for name in swept.columns:
+            value = values[name]
+            if isinstance(value, float) and math.isnan(value):
+                continue  # (a run without it)
+            shown = format(value, ".6g") if isinstance(value, float) else str(value)
+            cells.append(f"{name}={shown}")
+        return terminal_text(" ".join(cells), RUNS_WHAT_LIMIT)
+
     header = (
         *("run", "status", "step", "flags up", *RUNS_LATEST),
         *("quality (step)", "created", "source", "data · model · conditioning · loss"),
+        *(("settings that differ",) if len(swept.columns) else ()),
     )
     lines: list[tuple[tuple[str, ...], list[str]]] = []
     for row in rows:
@@ -1424,6 +1457,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
             created(row.get("created", "")),
             terminal_text(row.get("source") or "-", 12),
             terminal_text(what or "-", RUNS_WHAT_LIMIT),
+            *((settings(row["run_id"]) or "-",) if len(swept.columns) else ()),
         )
         notes = [
             f"{label}: {terminal_text(row[key])}"
@@ -1458,6 +1492,10 @@ def runs_json(rows: list[dict[str, Any]]) -> str:
         row = dict(row)
         for key in ("flags", "flags_raised"):
             row[key] = [name for name in str(row.get(key) or "").split(", ") if name]
+        # its settings, not its facts ("(loss)", "(source)", ...: the filter's names for the row's own
+        # loss, source, dataset and model fields, which the object holds already)
+        settings = row.get("settings") or {}
+        row["settings"] = {k: v for k, v in settings.items() if not (k.startswith("(") and k.endswith(")"))}
         last = dict(row.get("last") or {})
         for key in ("step", "d_steps"):
             if isinstance(last.get(key), float) and last[key].is_integer():
@@ -1478,13 +1516,22 @@ def cmd_runs(args: argparse.Namespace) -> int:
     note = RunRegistry(args.folder).misnamed_note(terminal_text)
     if note:  # on stderr: the table and the JSON list keep their shape
         print(note, file=sys.stderr)
+    kept = filter_runs(rows, args.filter) if args.filter else rows
+    if rows and not kept:  # on stderr: the JSON list stays one ([])
+        print(
+            f"No run of the {len(rows)} in {terminal_text(args.folder)} matches "
+            f"{terminal_text(args.filter)}. {terminal_text(filter_hint(rows, args.filter))}",
+            file=sys.stderr,
+        )
     if args.json:
-        text = runs_json(rows)
+        text = runs_json(kept)
     elif not rows:
         folder = terminal_text(args.folder)
         text = f"No runs in {folder}: train one with `python -m gan_core train --out {folder}`."
+    elif not kept:
+        return 0
     else:
-        text = _runs_table(rows)
+        text = _runs_table(kept)
     return _write_out(text)
 
 

@@ -323,6 +323,7 @@ def test_a_benchmarks_help_names_its_command_and_explains_every_flag(module):
 # -------------------------------------------------------- 12. README's command line section; preset names
 def test_readmes_runs_sample_has_the_listings_header(tmp_path, cli):
     train(cli, tmp_path, "r", steps=2)
+    train(cli, tmp_path, "r-seed-1", steps=2, seed=1)  # (a sweep: its settings that differ, last)
     header = cli("runs", str(tmp_path)).stdout.splitlines()[0]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     sample = readme.split("$ python -m gan_core runs\n", 1)[1].splitlines()[0]

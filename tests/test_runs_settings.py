@@ -201,3 +201,24 @@ def test_the_cli_runs_json_gives_each_runs_settings(sweep, cli):
     listed = {row["run_id"]: row["settings"] for row in json.loads(res.stdout)}
     assert listed["lr-high"]["lr_g"] == pytest.approx(1e-3) and listed["lr-high"]["seed"] == 1
     assert listed["own"]["lr"] == pytest.approx(5e-4) and listed["own"]["layers"] == [64, 64]
+
+
+def test_the_cli_runs_table_shows_the_settings_that_differ_and_takes_the_pages_filter(sweep, cli):
+    """Over ssh a sweep's rows all read "ring8 · nonsaturating": told apart by their ids alone (a review)."""
+    res = cli("runs", str(sweep), "--filter", "lr-")
+    assert res.returncode == 0, res.stderr
+    header, *lines = res.stdout.splitlines()
+    assert header.endswith("settings that differ")
+    ends = {line.split()[0]: line.rsplit("  ", 1)[-1].strip() for line in lines}
+    assert ends == {"lr-low": "lr_g=0.0002 seed=0", "lr-high": "lr_g=0.001 seed=1"}
+    res = cli("runs", str(sweep), "--filter", "lr_g<1e-3")
+    assert [line.split()[0] for line in res.stdout.splitlines()[1:]] == ["lr-low"]
+    res = cli("runs", str(sweep), "--filter", "lr_x=1", "--json")
+    assert res.returncode == 0 and json.loads(res.stdout) == []
+    assert res.stderr.startswith(
+        f"No run of the 3 in {sweep} matches lr_x=1. No run has a setting named 'lr_x'"
+    )
+    # --json: the settings without the facts the object holds already (its loss, source, dataset, model)
+    (listed,) = json.loads(cli("runs", str(sweep), "--json", "--filter", "own").stdout)
+    assert listed["source"] == "api" and not [k for k in listed["settings"] if k.startswith("(")]
+    assert listed["settings"]["lr"] == pytest.approx(5e-4)
