@@ -186,7 +186,7 @@ def weights_label(option) -> str:
     # its key), as it would not with a step or status in it that changes at every rerun.
     if option != CURRENT:
         return f"checkpoint at step {option}"
-    return "current (live weights)" if training else "its last weights (in memory, in no checkpoint)"
+    return "current (live weights)" if training else "its last weights (in memory only)"
 
 
 held = st.session_state.get(f"probe_weights_{run_id}")
@@ -198,7 +198,7 @@ if held is not None and held != CURRENT and held not in options:
         "newest keep_checkpoints): the weights below are the menu's first entry."
     )
 weights = pick.selectbox(
-    "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=260
+    "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=300
 )
 again = False
 if weights == CURRENT and training:  # an ended run's weights change no more
