@@ -45,7 +45,7 @@ import stat
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, BinaryIO, NoReturn
 
 import numpy as np
 import torch
@@ -1155,6 +1155,17 @@ IMAGE_FORMAT = "images as .npy (N x C x H x W or N x H x W, values in [0, 1])"
 POINTS_FORMAT = "2D points as .csv (two numeric columns) or .npy (N x 2)"
 
 
+def _open_input(path: Path, where: str) -> BinaryIO:
+    """``path`` opened for reading as a regular file (`open_regular`: a named pipe or a folder is refused
+    at once); `CLIError` naming ``where`` (the flag and the path) when it cannot be."""
+    try:
+        return os.fdopen(open_regular(path), "rb")
+    except FileNotFoundError:
+        raise CLIError(f"{where}: no such file") from None
+    except OSError as exc:
+        raise CLIError(f"{where}: {exc.strerror or exc}") from None
+
+
 def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
     """The samples file: (N, 2) float64 points for a point dataset, else float32 images (N, [C,] H, W).
 
@@ -1169,13 +1180,7 @@ def read_samples(path: Path, cfg: GANConfig) -> np.ndarray:
             f"{where}: unknown format {suffix or '(none)'}; allowed .csv or .npy "
             f"(dataset {cfg.dataset} takes {want})"
         )
-    try:
-        file = os.fdopen(open_regular(path), "rb")  # a named pipe or a folder is refused at once
-    except FileNotFoundError:
-        raise CLIError(f"{where}: no such file") from None
-    except OSError as exc:
-        raise CLIError(f"{where}: {exc.strerror or exc}") from None
-    with file:
+    with _open_input(path, where) as file:
         if suffix == ".csv":
             if not cfg.is_points:
                 raise CLIError(f"{where}: a .csv holds 2D points; dataset {cfg.dataset} takes {want}")
@@ -1240,13 +1245,7 @@ def read_labels(path: Path, n: int) -> np.ndarray:
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".npy"):
         raise CLIError(f"{where}: unknown format {suffix or '(none)'}; allowed {LABELS_FORMAT}")
-    try:
-        file = os.fdopen(open_regular(path), "rb")  # a named pipe or a folder is refused at once
-    except FileNotFoundError:
-        raise CLIError(f"{where}: no such file") from None
-    except OSError as exc:
-        raise CLIError(f"{where}: {exc.strerror or exc}") from None
-    with file:
+    with _open_input(path, where) as file:
         try:
             if suffix == ".npy":
                 array = np.load(file, allow_pickle=False)  # never unpickle: a .npy from anyone must be safe

@@ -569,19 +569,25 @@ def test_resumed_runs_follow_the_same_rule(last_eval, up):
         assert ("equilibrium" in monitor.active) is up
 
 
-def test_the_train_views_banner_suggests_for_the_runs_loss(runs_root):
-    # A wgan-gp run told to smooth its labels (which the Wasserstein losses ignore) was the reviewer's find.
+def banner_of(runs_root, run_id: str, flag: str, **config) -> str:
+    """The Train view's banner of ``flag`` on a finished run of ``config`` whose status.json says it is up."""
     from gan_core.rundir import RunDir
     from tests.test_app import app, finished_run
 
-    finished_run(runs_root, "critic", loss="wgan-gp")
-    edited = RunDir.open(runs_root, "critic").claim("editing it by hand")
-    edited.write_status({"flags": ["d_leads"], "flags_raised": ["d_leads"]})
+    finished_run(runs_root, run_id, **config)
+    edited = RunDir.open(runs_root, run_id).claim("editing it by hand")
+    edited.write_status({"flags": [flag], "flags_raised": [flag]})
     edited.release()
     at = app()
-    at.session_state["run_id"] = "critic"
+    at.session_state["run_id"] = run_id
     at.run()
-    (banner,) = [w.value for w in at.info if w.value.startswith("**d_leads**")]
+    (banner,) = [w.value for w in [*at.info, *at.warning] if w.value.startswith(f"**{flag}**")]
+    return banner
+
+
+def test_the_train_views_banner_suggests_for_the_runs_loss(runs_root):
+    # A wgan-gp run told to smooth its labels (which the Wasserstein losses ignore) was the reviewer's find.
+    banner = banner_of(runs_root, "critic", "d_leads", loss="wgan-gp")
     assert banner.startswith("**d_leads** (up when the run ended) — D is clearly ahead")  # (finished)
     assert f"*Suggestion:* {FLAGS['d_leads'].suggestion_for(LOSSES['wgan-gp'])}" in banner
     assert "gp_weight" in banner and "label smoothing" not in banner
@@ -688,15 +694,5 @@ def test_a_conditional_runs_mode_collapse_suggests_mode_seeking_not_the_toy_data
 
 
 def test_the_train_views_mode_collapse_banner_on_a_conditional_run_names_ms_weight(runs_root):
-    from gan_core.rundir import RunDir
-    from tests.test_app import app, finished_run
-
-    finished_run(runs_root, "cond", dataset="digits", conditioning="acgan", steps=4)
-    edited = RunDir.open(runs_root, "cond").claim("editing it by hand")
-    edited.write_status({"flags": ["mode_collapse"], "flags_raised": ["mode_collapse"]})
-    edited.release()
-    at = app()
-    at.session_state["run_id"] = "cond"
-    at.run()
-    (banner,) = [w.value for w in at.warning if w.value.startswith("**mode_collapse**")]
+    banner = banner_of(runs_root, "cond", "mode_collapse", dataset="digits", conditioning="acgan", steps=4)
     assert banner.endswith(FLAGS["mode_collapse"].suggestion_for(None, conditional=True, ms_weight=0.0))
