@@ -46,6 +46,7 @@ with engine_loading():
     # (a chart drawn through live_chart is fitted to its width in the browser: a long title is broken into
     # lines on a narrow screen, where st.plotly_chart cut it at the chart's right edge)
     from ui.live_chart import live_chart
+    from ui.sidebar import refused_labels, watch_refused_numbers
 
 CURRENT = "current"
 # The page's copy of a live run's weights: (run id, training or ended, ProbeModels). Taken when the run is
@@ -69,7 +70,27 @@ PROBE_ERRORS = (
     downstream.DownstreamError,
 )
 
+# The page's whole-number fields whose typed value the browser may refuse to send (past 2**53): each says
+# so and which value it uses (`checked_number`), as the sidebar's do, rather than Streamlit's red outline
+# alone (a student review: a seed of 99999999999999999999)
+PROBE_REFUSED_KEY = "probe_refused_numbers"
+WHOLE_NUMBER_FIELDS = [
+    "Seed A",
+    "Seed B",
+    "How many",
+    "Seed",
+    "Real images per class (k)",
+    "G's images per class added",
+]
+REFUSED = refused_labels(PROBE_REFUSED_KEY)
+
 st.title("Probe the networks")
+watch_refused_numbers(
+    PROBE_REFUSED_KEY,
+    scope='[data-testid="stMain"]',
+    buttons=".st-key-uses_measure",
+    integers=WHOLE_NUMBER_FIELDS,
+)
 st.caption(
     "Walk between two noise vectors and see what G makes along the way, or ask D what it makes of samples "
     "you choose — with the live weights of a run training here, or with any saved checkpoint."
@@ -295,8 +316,12 @@ with walk_tab:
     )
     label = class_menu(CLASS_KEYS[0], "The class G draws all along the walk")
     row = st.container(horizontal=True)
-    seed_a, refused_a = checked_number(row, "Seed A", 0, MAX_PAGE_SEED, 0, 1, key="walk_seed_a", width=150)
-    seed_b, refused_b = checked_number(row, "Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", width=150)
+    seed_a, refused_a = checked_number(
+        row, "Seed A", 0, MAX_PAGE_SEED, 0, 1, key="walk_seed_a", refused=REFUSED, width=150
+    )
+    seed_b, refused_b = checked_number(
+        row, "Seed B", 0, MAX_PAGE_SEED, 1, 1, key="walk_seed_b", refused=REFUSED, width=150
+    )
     steps = row.slider("Steps", probe.MIN_WALK_STEPS, probe.MAX_WALK_STEPS, 10, key="walk_steps", width=280)
     mode = row.radio("Path", probe.WALK_MODES, key="walk_mode", horizontal=True)
     say_refused(refused_a, refused_b)
@@ -344,9 +369,11 @@ with ask_tab:
     try:
         if source == "generated":
             row = st.container(horizontal=True)
-            n, refused_n = checked_number(row, "How many", 1, 64, 8, 1, key="ask_n", width=150)
+            n, refused_n = checked_number(
+                row, "How many", 1, 64, 8, 1, key="ask_n", refused=REFUSED, width=150
+            )
             seed, refused_seed = checked_number(
-                row, "Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", width=150
+                row, "Seed", 0, MAX_PAGE_SEED, 0, 1, key="ask_seed", refused=REFUSED, width=150
             )
             say_refused(refused_n, refused_seed)
             samples = probe.generate(models, seed, n, label)
@@ -510,12 +537,12 @@ with uses_tab:
     else:
         row = st.container(horizontal=True)
         k, refused_k = checked_number(
-            row, "Real images per class (k)", 1, 100, 10, 1, key="uses_k", width=200,
+            row, "Real images per class (k)", 1, 100, 10, 1, key="uses_k", refused=REFUSED, width=200,
             help="The augmentation probe's classifier is trained on k real images per class, then on the "
             "same plus G's",
         )  # fmt: skip
         m, refused_m = checked_number(
-            row, "G's images per class added", 1, 1000, 100, 10, key="uses_m", width=200,
+            row, "G's images per class added", 1, 1000, 100, 10, key="uses_m", refused=REFUSED, width=200,
         )  # fmt: skip
         say_refused(refused_k, refused_m)
         if row.button("Measure", key="uses_measure", help="A few seconds on digits, up to a minute on mnist"):

@@ -405,9 +405,11 @@ def page(run_id: str | None = None) -> AppTest:
 def charts_by_key(at: AppTest) -> dict[str, dict]:
     """The page's figures by key: its charts are live charts (ui/live_chart.py), their figures in the
     element's bytes."""
+    components = {user_key_from_element_id(c.proto.id): c for c in at.get("bidi_component")}
     return {
-        user_key_from_element_id(c.proto.id): read_payload(c.proto.bytes)["figure"]
-        for c in at.get("bidi_component")
+        key: read_payload(c.proto.bytes)["figure"]
+        for key, c in components.items()
+        if key != "probe_refused_numbers"  # (the watcher of numbers the browser refused: no chart)
     }
 
 

@@ -245,6 +245,25 @@ def test_a_number_out_of_range_is_said_and_the_last_in_range_one_used(runs_root)
     assert not at.error and len(at.dataframe[0].value) == 3
 
 
+def test_a_number_the_browser_will_not_send_is_said_with_the_value_used(runs_root):
+    """A seed of 99999999999999999999 (past 2**53) never reaches the server: Streamlit outlined the field
+    in red and the page went on with the last seed without a word (a student review). The browser's
+    watcher reports the field (as the sidebar's does); the page says so and which value it uses."""
+    finished_run(runs_root, "pts")
+    at = page("pts").run()
+    at.number_input(key="walk_seed_a").set_value(7).run()
+    at.session_state["probe_refused_numbers"] = {"refused": ["Seed A"]}  # as the browser's watcher says it
+    at.run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [
+        "Seed A: the number typed is beyond what a number field can hold, so the browser did not send it "
+        "(the field is outlined in red): allowed 0 to 2,147,483,647. Used: 7."
+    ]
+    at.session_state["probe_refused_numbers"] = {"refused": []}  # corrected in the browser
+    at.run()
+    assert not at.error
+
+
 # ------------------------------------------------------------------------------- 7: points typed by hand
 def test_points_typed_by_hand_are_asked_and_a_bad_pair_is_named(runs_root):
     """A review: a student asking D "what about (0, 0)?" had to write a CSV file (GAN Lab answers where

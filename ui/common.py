@@ -14,7 +14,7 @@ import math
 import os
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -841,11 +841,21 @@ def line_swatch(color: str, dash: str = "solid") -> str:
 
 
 def checked_number(
-    where: Any, label: str, low: int, high: int, default: int, step: int, key: str, **kwargs: Any
+    where: Any,
+    label: str,
+    low: int,
+    high: int,
+    default: int,
+    step: int,
+    key: str,
+    refused: Sequence[str] = (),
+    **kwargs: Any,
 ) -> tuple[int, str | None]:
     """A whole-number field that allows ``low`` to ``high``, and the value to use: the one typed when it is
     in range, else the last one that was (at first ``default``), with a message that says so (None when
     the typed one is used). Drawn in ``where`` (a container, or ``st``) with ``kwargs`` (width, help).
+    ``refused``: the labels of the fields whose number the browser would not send (`ui.sidebar.
+    refused_labels`: past 2**53, 16 digits and more), said as out of range too.
 
     The field has no min/max of its own: Streamlit's number input, given them, keeps a value typed past
     them in the field, outlined in red, while the page goes on with the last value without a word (a
@@ -853,6 +863,12 @@ def checked_number(
     (`ui.sidebar`'s ``NUMBER_SPECS``)."""
     kept = f"_{key}_in_range"
     value = where.number_input(label, value=default, step=step, key=key, **kwargs)
+    if label in refused:  # (the field still holds its last value sent: said, not used as if typed)
+        used = int(st.session_state.get(kept, default))
+        return used, (
+            f"{label}: the number typed is beyond what a number field can hold, so the browser did not send "
+            f"it (the field is outlined in red): allowed {low:,} to {high:,}. Used: {used:,}."
+        )
     if value is not None and low <= value <= high:
         st.session_state[kept] = int(value)
         return int(value), None

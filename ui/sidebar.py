@@ -364,6 +364,14 @@ def refused_numbers(key: str = REFUSED_KEY) -> list[str]:
     return [name for name in refused or () if name in NUMBER_SPECS]
 
 
+def refused_labels(key: str) -> list[str]:
+    """The labels of the number fields whose typed value the browser refused to send, as the watcher
+    element of ``key`` (`watch_refused_numbers`) last said; [] outside a browser."""
+    state = st.session_state.get(key)
+    refused = state.get("refused") if hasattr(state, "get") else None
+    return [label for label in refused or () if isinstance(label, str)]
+
+
 def refused_number_message(key: str = REFUSED_KEY, held: Mapping[str, Any] | None = None) -> str | None:
     """Why a form cannot be used while the browser refuses a number typed in it (`refused_numbers` of
     ``key``): the field, what the form still holds (``held``: field -> value, by default the sidebar's
@@ -385,17 +393,20 @@ def watch_refused_numbers(
     key: str = REFUSED_KEY,
     scope: str = '[data-testid="stSidebar"]',
     buttons: str = ".st-key-btn_start, .st-key-btn_resume, .st-key-btn_apply",
+    integers: list[str] | None = None,
 ) -> None:
     """Mount the element that reports the refused numbers of one form (`REFUSED_KEY`: the sidebar's) as
-    session state ``key`` (read by `refused_numbers`): the number fields inside ``scope`` (a CSS selector
-    of the element's own ancestor: the sidebar, ``[data-testid="stPopoverBody"]`` for a form in a
-    popover), a click on ``buttons`` (CSS selectors) stopped while one is refused. It takes no room."""
+    session state ``key`` (read by `refused_numbers`, or `refused_labels` for fields of another page):
+    the number fields inside ``scope`` (a CSS selector of the element's own ancestor: the sidebar,
+    ``[data-testid="stPopoverBody"]`` for a form in a popover), a click on ``buttons`` (CSS selectors)
+    stopped while one is refused. ``integers``: the labels of its whole-number fields (default: the
+    sidebar's). It takes no room."""
     st.html(f"<style>.st-key-{key} {{display: none;}}</style>")
     _refused_numbers_element(
         key=key,
         data={
-            "refused": refused_numbers(key),
-            "integers": [name for name in NUMBER_SPECS if _is_integer(name)],
+            "refused": refused_labels(key) if integers is not None else refused_numbers(key),
+            "integers": integers if integers is not None else [n for n in NUMBER_SPECS if _is_integer(n)],
             "slot": key,
             "scope": scope,
             "buttons": buttons,

@@ -193,3 +193,21 @@ def test_a_2d_runs_walk_picked_after_an_image_runs_is_drawn_at_equal_scale(tools
     assert page.evaluate(
         "() => document.querySelector('.st-key-probe_walk_chart .js-plotly-plot').plotlyListening === true"
     )
+
+
+def test_a_seed_the_browser_will_not_send_is_said_with_the_seed_used(tools_server, page):
+    """A seed of 99999999999999999999 (past 2**53) never reaches the server: Streamlit outlined the field
+    in red and the walk went on with the last seed without a word (a student review)."""
+    page.goto(f"{tools_server.url}/Probe?run={POINTS}")
+    field = page.get_by_label("Seed A")
+    field.fill("99999999999999999999", timeout=FIRST_LOAD_MS)
+    field.press("Tab")
+    said = page.get_by_text("Seed A: the number typed is beyond what a number field can hold")
+    expect(said).to_have_text(
+        "Seed A: the number typed is beyond what a number field can hold, so the browser did not send it "
+        "(the field is outlined in red): allowed 0 to 2,147,483,647. Used: 0.",
+        timeout=UI_TIMEOUT,
+    )
+    field.fill("5")
+    field.press("Tab")
+    expect(said).to_have_count(0, timeout=UI_TIMEOUT)
