@@ -2467,7 +2467,7 @@ def compare_environment_note(environments: Mapping[str, Mapping[str, Any] | None
     )
     return (
         f"These runs trained in different environments ({said}): even with the same settings and seed "
-        "their numbers differ, so a gap between them is not only their settings'."
+        "their numbers differ, so a gap between them is not due to their settings alone."
     )
 
 
