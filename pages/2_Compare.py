@@ -65,6 +65,7 @@ SAMPLES_HEIGHT = 360
 QUALITY_FORMAT = "%.4g"  # as the Runs page's value column (fd_cls 133.2 there read 133 here)
 SETTINGS_ROWS = 25  # "Settings that differ": the rows in view at once (Streamlit's default showed ten)
 DEFAULT_METRICS = ["d_loss", "g_loss", "d_acc_real", "d_acc_fake"]
+DEFAULT_OWN_METRICS = 4  # the runs' own metrics drawn by default, at most (those every chosen run logged)
 SAMPLE_STEP_KEY = "cmp_sample_kept"  # the samples' step last chosen (this page's own)
 SAMPLE_RUNS_KEY = "cmp_sample_runs"  # the runs it was chosen among
 ADDRESS_KEY = "cmp_address"  # the address' runs and metrics as this page last wrote them
@@ -180,7 +181,11 @@ if unknown_metrics:
 # A metric chosen stays offered when the run that logged it is taken out (its chart then says that none
 # of the chosen runs logged it, or "no data yet" beside a live run): the choice is not dropped, and it is
 # back when the run is.
-chosen_metrics = kept_value("cmp_metrics", DEFAULT_METRICS)
+# (by default the schema's four, then the runs' own metrics that every chosen run logged, the first
+# `DEFAULT_OWN_METRICS` of them: a loop's own numbers are what its user came to compare, and were drawn only
+# once picked in the menu, as W&B draws every key logged: a review)
+shared_own = [m for m in custom if all(m in view.custom_columns for view in views.values())]
+chosen_metrics = kept_value("cmp_metrics", [*DEFAULT_METRICS, *shared_own[:DEFAULT_OWN_METRICS]])
 # The quality metrics some chosen run measured (a digits run has no modes_covered, none fid without
 # Inception's weights), and every per-step one.
 measured = {c for view in views.values() for c in view.store.exact_measured}

@@ -306,6 +306,23 @@ def test_a_runs_own_metric_of_any_accepted_name_is_drawn_under_a_key_of_its_own(
         assert line["customdata"] == pytest.approx([k, k + 1, k + 2], abs=1e-6)  # its raw values
 
 
+def test_the_own_metrics_every_chosen_run_logged_are_drawn_by_default(runs_root):
+    """A loop's own numbers were drawn only once picked in the Metrics menu (W&B draws every key logged):
+    the schema's four, then the first four own metrics that every chosen run logged."""
+    own = ["fake_std", "my_score", "a1", "a2", "a3"]
+    for run_id, names in (("own-a", [*own, "only_a"]), ("own-b", own)):
+        with track.init(run_id, root=runs_root, loss="nonsaturating", dataset="ring8") as run:
+            for i in range(3):
+                run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+                run.log({name: float(i) for name in names})
+                run.g_step(torch.tensor(0.7))
+    at = compare()
+    assert not at.exception
+    shown = at.multiselect(key="cmp_metrics").value
+    assert shown == ["d_loss", "g_loss", "d_acc_real", "d_acc_fake", "fake_std", "my_score", "a1", "a2"]
+    assert "only_a" in at.multiselect(key="cmp_metrics").options  # (offered, not drawn: one run has it)
+
+
 def test_runs_on_different_data_are_said_so_once_above_the_charts(runs_root):
     finished(runs_root, "ring-a")
     finished(runs_root, "ring-b", seed=1)
