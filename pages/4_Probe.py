@@ -206,7 +206,7 @@ def weights_label(option) -> str:
     # The menu keeps its choice when this label changes as the run ends (a keyed widget's identity is
     # its key), as it would not with a step or status in it that changes at every rerun.
     if option != CURRENT:
-        return f"checkpoint at step {option}"
+        return f"checkpoint at step {option:,}"
     return "current (live weights)" if training else "its last weights (in memory only)"
 
 
@@ -251,7 +251,7 @@ cfg, loss = models.cfg, models.loss
 conditional = f" · {cfg.conditioning} conditioning, {models.n_classes} classes" if models.n_classes else ""
 st.caption(
     f"`{run_id}` ({view.status}) · {cfg.dataset} · {cfg.model} · {cfg.loss} · latent_dim {cfg.latent_dim}"
-    f"{conditional} · G and D at step {models.step}"
+    f"{conditional} · G and D at step {models.step:,}"
 )
 CLASS_KEYS = (f"probe_walk_class_{run_id}", f"probe_ask_class_{run_id}")  # one choice, shown in two tabs
 if models.d_takes_class:
@@ -584,12 +584,12 @@ with uses_tab:
                 cards[2].metric(
                     "D as a classifier (d_class_acc)",
                     f"{accuracy:.1%}",
-                    f"D at step {models.step}",
+                    f"D at step {models.step:,}",
                     delta_color="off",
                     delta_arrow="off",
                     border=True,
                     help=f"The share of the {n_images} held-out real images whose class D's class head "
-                    f"names, measured for the weights probed (step {models.step}): what the run's "
+                    f"names, measured for the weights probed (step {models.step:,}): what the run's "
                     "d_class_acc column records at its evaluations",
                 )
             st.caption(

@@ -576,3 +576,13 @@ def test_page_measures_g_and_d_as_tools_for_a_conditional_run_only(runs_root):
     at = page("plain").run()
     assert not at.exception and any("class-conditional run" in i.value for i in at.info)
     assert "uses_measure" not in [b.key for b in at.button]
+
+
+def test_steps_are_written_with_thousands_separators_as_on_the_other_pages(runs_root):
+    """Probe wrote "checkpoint at step 13499" where the Train view writes "13,499" (a review)."""
+    finished_run(runs_root, "long", steps=1001, checkpoint_every=1000, sample_every=1000, eval_every=1000)
+    at = page("long").run()
+    assert not at.exception
+    weights = at.selectbox(key="probe_weights_long")
+    assert weights.options == ["checkpoint at step 1,001", "checkpoint at step 1,000"]  # (as shown)
+    assert any(c.value.endswith("G and D at step 1,001") for c in at.caption)
