@@ -450,12 +450,10 @@ class Runner:
             error = str(status.get("error") or "")
             failed_write = error.partition("cannot write checkpoints/")[2]
             reached, every = status.get("step"), cfg.checkpoint_every
+            ended = status.get("status") in ("stopped", "finished")  # (a stop or the end writes one)
             if failed_write:
                 why = f"writing its first one failed: checkpoints/{failed_write}"
-            elif isinstance(reached, int) and (
-                status.get("status") in ("stopped", "finished") or (every and reached >= every)
-            ):  # it wrote one: at its checkpoint_every, or when it stopped or finished
-                ended = status.get("status") in ("stopped", "finished")
+            elif isinstance(reached, int) and (ended or (every and reached >= every)):  # it wrote one
                 wrote = f"{status['status']} at step {reached}" if ended else f"reached step {reached}"
                 why = (
                     f"its checkpoints folder holds none, though it {wrote} with checkpoint_every={every}: "

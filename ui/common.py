@@ -863,16 +863,15 @@ def checked_number(
     (`ui.sidebar`'s ``NUMBER_SPECS``)."""
     kept = f"_{key}_in_range"
     value = where.number_input(label, value=default, step=step, key=key, **kwargs)
+    if label not in refused and value is not None and low <= value <= high:
+        st.session_state[kept] = int(value)
+        return int(value), None
+    used = int(st.session_state.get(kept, default))
     if label in refused:  # (the field still holds its last value sent: said, not used as if typed)
-        used = int(st.session_state.get(kept, default))
         return used, (
             f"{label}: the number typed is beyond what a number field can hold, so the browser did not send "
             f"it (the field is outlined in red): allowed {low:,} to {high:,}. Used: {used:,}."
         )
-    if value is not None and low <= value <= high:
-        st.session_state[kept] = int(value)
-        return int(value), None
-    used = int(st.session_state.get(kept, default))
     typed = "empty" if value is None else f"{int(value):,}"
     return used, f"{label} {typed} is out of range: allowed {low:,} to {high:,}. Used: {used:,}."
 

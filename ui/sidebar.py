@@ -359,9 +359,7 @@ def _number(name: str) -> Any:
 def refused_numbers(key: str = REFUSED_KEY) -> list[str]:
     """The number fields whose typed value the browser refused to send (see `REFUSED_KEY`), as the
     watcher element of ``key`` last said; [] outside a browser (or before it said anything)."""
-    state = st.session_state.get(key)
-    refused = state.get("refused") if hasattr(state, "get") else None
-    return [name for name in refused or () if name in NUMBER_SPECS]
+    return [name for name in refused_labels(key) if name in NUMBER_SPECS]
 
 
 def refused_labels(key: str) -> list[str]:
