@@ -38,11 +38,13 @@ import argparse
 import contextlib
 import dataclasses
 import datetime as dt
+import difflib
 import json
 import math
 import shlex
 import stat
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn
@@ -118,6 +120,7 @@ from gan_core.tracking.sink import TensorBoardSink
 from gan_core.trainer import generator_from_checkpoint, resolve_device
 
 MAX_SAMPLES = 100_000
+SHOWN_CLASSES = 20  # the most classes a refused --label lists
 MAX_SEED = 2**31 - 1  # as the config's seed
 EXIT_BAD_INPUT = 2
 EXIT_INTERRUPTED = 128 + signal.SIGINT  # 130, as a shell says of a command it interrupted
@@ -323,9 +326,10 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("--checkpoint", type=Path, help=CHECKPOINT_HELP)
     sample.add_argument(
         "--label",
-        type=int,
-        help="a class-conditional run: every sample of this class index, 0..classes-1 (default: the "
-        "classes in turn, 0, 1, ..., 0, 1, ..., so that a .png grid shows each)",
+        metavar="CLASS",
+        help="a class-conditional run: every sample of this class, by its name (a folder's subfolder, "
+        "fashion-mnist's 'Sneaker') or its index 0..classes-1 (a name first where one is also an index) "
+        "(default: the classes in turn, 0, 1, ..., 0, 1, ..., so that a .png grid shows each)",
     )
     sample.add_argument(
         "--labels-out",
@@ -837,6 +841,7 @@ class _RunG:
     step: int
     run_path: Path
     checkpoint: str  # its file's name, step_00001000.pt
+    class_names: tuple[str, ...] = ()  # a conditional G's classes, as its checkpoint names them
 
 
 def _run_generator(args: argparse.Namespace) -> _RunG:
@@ -879,7 +884,8 @@ def _run_generator(args: argparse.Namespace) -> _RunG:
     name = path.name
     source = f"checkpoint {name} of run {run.run_id!r}"
     cfg, G = generator_from_checkpoint(state, source=source)
-    return _RunG(cfg, G, source, state["step"], run.path, name)  # the step checked by load_checkpoint
+    names = tuple(str(name) for name in state.get("class_names") or ())  # (before names: none)
+    return _RunG(cfg, G, source, state["step"], run.path, name, names)  # the step checked by load_checkpoint
 
 
 def _check_checkpoint_option(path: Path, run: RunDir) -> None:
@@ -940,14 +946,13 @@ def cmd_sample(args: argparse.Namespace) -> int:
                 f"{flag} {value}: {loaded.run_path} is not class-conditional (conditioning none); "
                 f"{flag} needs a run trained with conditioning concat, projection or acgan"
             )
-    if args.label is not None and not 0 <= args.label < n_classes:
-        raise CLIError(f"--label {args.label} is invalid: this run's classes are 0..{n_classes - 1}")
+    label = class_index(args.label, n_classes, loaded.class_names) if args.label is not None else None
     # a conditional G: one class, or the classes in turn over the whole file (`balanced_labels`)
     labels = (
         None
         if not n_classes
-        else torch.full((args.n,), args.label, dtype=torch.int64)
-        if args.label is not None
+        else torch.full((args.n,), label, dtype=torch.int64)
+        if label is not None
         else balanced_labels(args.n, n_classes)
     )
     rng = torch.Generator().manual_seed(args.seed)
@@ -975,8 +980,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
         Image.fromarray(image_grid(samples)).save(args.out)
     which = (
-        f" of class {args.label}"
-        if args.label is not None
+        f" of class {class_words(label, loaded.class_names)}"
+        if label is not None
         else f" ({n_classes} classes in turn)"
         if n_classes
         else ""
@@ -989,6 +994,34 @@ def cmd_sample(args: argparse.Namespace) -> int:
             np.savetxt(args.labels_out, labels.numpy(), fmt="%d", header="label", comments="")
         print(f"wrote their {args.n} class labels to {args.labels_out}")
     return 0
+
+
+def class_words(index: int, names: Sequence[str]) -> str:
+    """Class ``index`` as the command line says it: "2 'triangles'" where ``names`` names it otherwise
+    than by its index, else "2"."""
+    name = names[index] if 0 <= index < len(names) else str(index)
+    return str(index) if name == str(index) else f"{index} {quoted(name)}"
+
+
+def class_index(given: str, n_classes: int, names: Sequence[str]) -> int:
+    """The class ``sample --label`` names: a class's name in ``names`` (the checkpoint's: a folder's
+    subfolders), else its index 0..``n_classes``-1. `CLIError` naming the classes otherwise (the first
+    `SHOWN_CLASSES` of them, the nearest names to a typo first)."""
+    if given in names[:n_classes]:
+        return list(names).index(given)
+    with contextlib.suppress(ValueError):
+        index = int(given.strip())
+        if 0 <= index < n_classes:
+            return index
+    named = [class_words(i, names) for i in range(min(n_classes, SHOWN_CLASSES))]
+    more = f", ... ({n_classes:,} in all)" if n_classes > SHOWN_CLASSES else ""
+    words = [name for i, name in enumerate(names[:n_classes]) if name != str(i)]  # (digits': indices)
+    near = difflib.get_close_matches(given, words, 3, 0.5)
+    hint = f"; nearest: {', '.join(quoted(n) for n in near)}" if near else ""
+    raise CLIError(
+        f"--label {quoted(given)} is not one of this run's classes: {', '.join(named)}{more} "
+        f"(a name, or an index 0..{n_classes - 1}){hint}"
+    )
 
 
 def _check_out_of_runs(args: argparse.Namespace) -> None:

@@ -184,13 +184,14 @@ def conditioning_words(meta: RunMeta, cfg: GANConfig | None, n_classes: int | No
     line, Compare's settings, ``python -m gan_core runs``): "acgan-conditional, 10 classes" for a built-in
     run (its conditioning), "conditional, 10 classes" for a user's own loop (`gan_core.track`'s
     ``n_classes``); "" for an unconditional run. ``n_classes``: the classes where known otherwise (a live
-    trainer's data); else run.json's, else those the config's dataset always has
-    (`data.dataset_classes`); a count nothing records (a folder's, from disk) is left out."""
+    trainer's data); else run.json's (its ``n_classes``, else its ``class_names``), else those the config's
+    dataset always has (`data.dataset_classes`); a count nothing records (a folder's from before run.json
+    named its classes, from disk) is left out."""
     conditional = cfg is not None and cfg.is_conditional
     if not (conditional or meta.n_classes):
         return ""
     if not n_classes:
-        names = dataset_classes(cfg.dataset) if conditional else None
+        names = (meta.class_names or dataset_classes(cfg.dataset)) if conditional else None
         n_classes = meta.n_classes or (len(names) if names else 0)
     words = f"{cfg.conditioning}-conditional" if conditional else "conditional"
     return f"{words}, {n_classes} classes" if n_classes else words
@@ -278,15 +279,16 @@ class RunView:
     def grid_classes(self) -> list[str]:
         """The classes of a class-conditional run's sample grid, row r being class r (the first
         `MAX_GRID_CLASSES`): their names where this server trains the run (its data's: a folder's
-        subfolders, fashion-mnist's garments), else for a built-in run read from disk those its config's
-        dataset always has (`data.dataset_classes`: digits, mnist, fashion-mnist, cifar10), else their
-        indices; for the rows' labels (`grid_labels`). [] for an unconditional run, and for a built-in run
-        on a folder read from disk (its classes are its subfolders: the grid's own labels number them)."""
+        subfolders, fashion-mnist's garments); for a built-in run read from disk those run.json names
+        (`RunMeta.class_names`, written once its data loaded), else those its config's dataset always has
+        (`data.dataset_classes`: digits, mnist, fashion-mnist, cifar10); else their indices; for the rows'
+        labels (`grid_labels`). [] for an unconditional run, and for a run on a folder from before run.json
+        named its classes (the grid's own labels number them)."""
         trainer = self.runner.trainer if self.runner is not None else None
         if trainer is not None:
             n_classes, names = trainer.n_classes, list(trainer.data.class_names)
-        elif self.cfg is not None and self.cfg.is_conditional:
-            names = list(dataset_classes(self.cfg.dataset) or ())
+        elif self.cfg is not None and self.cfg.is_conditional:  # run.json's names, else its dataset's
+            names = list(self.meta.class_names or dataset_classes(self.cfg.dataset) or ())
             n_classes = len(names)
         else:
             n_classes, names = self.meta.n_classes, []

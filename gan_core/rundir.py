@@ -538,7 +538,9 @@ class RunMeta:
     (then accuracies are medians and D's outputs raw scores). ``data_kind``: ``points`` (2D), ``images`` or
     ``other``. ``dataset`` and ``model``: names when known, else ``""``. ``hparams``: the user's own
     hyperparameters, free-form JSON values (a built-in run: its config). ``n_classes``: the classes a
-    class-conditional G is asked for (0: unconditional; run.json without it: 0)."""
+    class-conditional G is asked for (0: unconditional; run.json without it: 0). ``class_names``: the
+    classes' names, class c named ``class_names[c]`` (a built-in run's data's, written once it is loaded: a
+    folder's subfolders; () where none is known, run.json without it included)."""
 
     source: str
     loss: str = ""
@@ -548,6 +550,7 @@ class RunMeta:
     hparams: dict[str, Any] = field(default_factory=dict)
     format: int = FORMAT_VERSION
     n_classes: int = 0
+    class_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.source not in SOURCES:
@@ -564,6 +567,13 @@ class RunMeta:
             raise ValueError(
                 f"n_classes={shown_value(self.n_classes)} is invalid: allowed a whole number from 0 "
                 f"(unconditional) to {MAX_CLASSES}"
+            )
+        names = self.class_names
+        texts = isinstance(names, tuple) and all(isinstance(name, str) for name in names)
+        if not (texts and len(names) <= MAX_CLASSES):
+            raise ValueError(
+                f"class_names={shown_value(names)} is invalid: allowed a tuple of at most {MAX_CLASSES:,} "
+                "names (text), one per class"
             )
 
     @property
@@ -604,6 +614,8 @@ class RunMeta:
         }
         if self.n_classes:
             data["n_classes"] = self.n_classes
+        if self.class_names:
+            data["class_names"] = list(self.class_names)
         return json.dumps(data, indent=2, sort_keys=False, default=str) + "\n"
 
     @classmethod
@@ -623,13 +635,25 @@ class RunMeta:
         version = raw.get("format", FORMAT_VERSION)
         if not _is_int(version) or not version >= 1:
             raise RunDirError(f"{where}: format is {shown_value(version)}, not a version number")
+        names = raw.get("class_names", [])
+        if not isinstance(names, list):
+            raise RunDirError(f"{where}: class_names is {shown_value(names)}, not a list of names (text)")
+        for i, name in enumerate(names):
+            if not isinstance(name, str):
+                raise RunDirError(f"{where}: class_names[{i}] is {shown_value(name)}, not a name (text)")
         if version > FORMAT_VERSION:
             raise RunDirError(
                 f"{where}: format {version} is newer than this version reads ({FORMAT_VERSION}); "
                 "upgrade gan-dashboard"
             )
         try:
-            return cls(hparams=hparams, format=int(version), n_classes=raw.get("n_classes", 0), **texts)
+            return cls(
+                hparams=hparams,
+                format=int(version),
+                n_classes=raw.get("n_classes", 0),
+                class_names=tuple(names),
+                **texts,
+            )
         except ValueError as exc:
             raise RunDirError(f"{where}: {exc}") from None
 

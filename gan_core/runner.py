@@ -736,6 +736,7 @@ class Runner:
             self.trainer = trainer
             self._data = None
             self.device = str(self.trainer.device)
+            self._record_class_names()
             self.evaluator = Evaluator(
                 self.cfg, self.trainer.data, self.trainer.fixed_noise, held_out=self.trainer.held_out
             )
@@ -964,6 +965,17 @@ class Runner:
         self._emit(values, unmeasured=unmeasured)
         self._snapshot_unless_current()
         self._event(f"step_{mode}", "single step while paused")
+
+    def _record_class_names(self) -> None:
+        """A class-conditional run's class names into run.json (`RunMeta.class_names`) once its data is
+        loaded, so that its sample grids' rows and the command line name the classes of a folder (its
+        subfolders) when the run is read from disk, as while this process trains it."""
+        names = tuple(self.trainer.class_state()["class_names"])
+        if not names:
+            return
+        meta = self.run_dir.read_meta()
+        if meta.format > 1 and meta.class_names != names:  # (a folder from before run.json: as it is)
+            self.run_dir.write_meta(dataclasses.replace(meta, class_names=names))
 
     def _data_event(self) -> None:
         """A ``data`` event at the trainer's step (0, or the step a resume goes on from) when the data

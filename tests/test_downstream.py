@@ -120,7 +120,10 @@ def test_a_short_conditional_run_already_draws_its_classes(tmp_path, cli):
     predicted = get_classifier(GANConfig(dataset="digits")).predict(images * 2 - 1)
     assert 0.8 <= (predicted == 3).mean() <= 1.0
     refused = cli("sample", "--run", str(tmp_path / "cd"), "--label", "10", "--out", str(out))
-    assert refused.returncode == 2 and "classes are 0..9" in refused.stderr
+    assert refused.returncode == 2 and refused.stderr == (
+        "error: --label '10' is not one of this run's classes: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9 "
+        "(a name, or an index 0..9)\n"
+    )
     # an unconditional run is scored without them
     cli("train", "--steps", "20", "--out", str(tmp_path), "--run-id", "plain", "--quiet")
     plain = json.loads(cli("evaluate", "--run", str(tmp_path / "plain")).stdout)
