@@ -635,6 +635,9 @@ def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits
     assert rows["val/rank_mean"].dropna().to_dict() == {4: 0.5, 6: 0.5}
     assert rows["val/rank"].dropna().to_dict() == {4: 0.0, 6: 0.0}
     assert "val/rank_1_only" not in rows.columns
+    # training_step's self.log: the mean over the ranks, a Python number as a tensor (a number was rank
+    # 0's own, 0.0, where its tensor read 0.5)
+    assert rows["train/rank"].tolist() == [0.5] * 6 and rows["train/rank_t"].tolist() == [0.5] * 6
 
 
 # ---------------------------------------------------------------------- leaving the job

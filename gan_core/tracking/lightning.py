@@ -586,7 +586,9 @@ class GANTrackingCallback(pl.Callback):
             # itself refuses a truth value)
             value = value.detach().float() if value.dtype is torch.bool else value.detach()
         elif isinstance(value, int | float):  # (a Python bool as 0/1, as Lightning logs it)
-            value = float(value)
+            # as a tensor, as Lightning holds it: averaged over the ranks as a tensor is (`run.log`); a
+            # Python float run.log keeps as rank 0's (0.0 of a rank logged as 0 and 1, where 0.5 is meant)
+            value = torch.tensor(float(value), dtype=torch.float64)
         else:
             return  # a torchmetrics Metric, a dict: Lightning's to compute, no number per step here
         if isinstance(name, str) and not is_custom_column(name):
