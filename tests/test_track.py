@@ -480,6 +480,36 @@ def test_a_resume_from_a_step_leaves_tensorboard_one_history(tmp_path):
     assert [s.step for s in statuses] == [7]  # (the first run's "finished" at step 8 is purged with it)
 
 
+def test_a_resume_from_a_step_past_the_last_row_says_the_gap(tmp_path):
+    """A checkpoint newer than the rows (rows to 4, resume_from=7): steps 5 to 7 have no row, said at init
+    (a review found metrics.csv going 3, 4, 8 without a word); a resume_from at or below the last row
+    says nothing of it."""
+    gan = ToyGAN()
+    with track.init("gap", root=tmp_path) as run:
+        for _ in range(4):
+            gan.step(run)
+    said = (
+        r"^resume_from=7: run 'gap''s rows end at step 4, so steps 5 to 7 have no row \(its charts show "
+        r"the gap\): .* resume from your checkpoint of step 4 or earlier \(resume_from= its step\)$"
+    )
+    with pytest.warns(track.TrackingWarning, match=said) as caught:
+        run = track.init("gap", root=tmp_path, resume=True, resume_from=7)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    with run:
+        gan.step(run)
+    run_dir = RunDir.open(tmp_path, "gap")
+    assert run_dir.read_metrics()["step"].tolist() == [1, 2, 3, 4, 8]
+    events = run_dir.read_events()
+    warned = events[events["kind"] == "warning"]
+    assert warned["fields"].tolist() == [{"check": "rows_missing", "last_row": 4, "from_step": 7}]
+    assert warned["step"].tolist() == [7]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", track.TrackingWarning)
+        with track.init("gap", root=tmp_path, resume=True, resume_from=8) as run:  # its last row: no gap
+            gan.step(run)
+    assert run_dir.read_metrics()["step"].tolist() == [1, 2, 3, 4, 8, 9]
+
+
 # ------------------------------------------------------------------------------------------ older folders
 def test_run_folders_of_the_previous_format_open_resume_and_compare(tmp_path):
     """Folders written by the version before run.json (committed under tests/fixtures/format1) open with

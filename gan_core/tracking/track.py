@@ -739,6 +739,18 @@ class TrackedRun:
                 )
                 detail = f"from the checkpoint at step {self.step}{dropped}"
                 self._event("resume", detail, from_step=self.step, replaced=replaced)
+                last = run_dir.last_metrics_step() or 0
+                if last < self.step:  # a checkpoint newer than the rows: a gap, said where it begins
+                    self._warn(
+                        f"resume_from={self.step}: run {self.run_id!r}'s rows end at step {last}, so steps "
+                        f"{last + 1} to {self.step} have no row (its charts show the gap): a checkpoint "
+                        "newer than the rows (the steps a kill lost before they were written), or another "
+                        f"run's? To go on without a gap, resume from your checkpoint of step {last} or "
+                        "earlier (resume_from= its step)",
+                        "rows_missing",
+                        last_row=last,
+                        from_step=self.step,
+                    )
         self._record_new_hparams(run_dir.read_meta())
         if self.steps and self.step >= self.steps:  # continued at its target: the loop takes no step
             self._should_stop, self.stop_reason = True, "steps"
@@ -2388,7 +2400,8 @@ def init(
     ``resume_from``: with ``resume=True``, the step (G steps, a whole number >= 0) of the checkpoint your
     loop continues from: the folder's rows and snapshots after it, a history the checkpoint never saw, are
     dropped (the ``resume`` event counts them as ``replaced``, and the charts leave out that stretch's
-    events) and the run goes on from it; None (the default): from the folder's last row. Without
+    events) and the run goes on from it (a step past the last row: a `TrackingWarning` and a ``warning``
+    event name the steps left without a row); None (the default): from the folder's last row. Without
     ``resume=True``, a `TrackingError`.
     ``commit_every``:
     seconds between the batches in which steps are measured and written (see `TrackedRun.g_step`; 0:
