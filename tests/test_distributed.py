@@ -640,6 +640,44 @@ def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits
     assert rows["train/rank"].tolist() == [0.5] * 6 and rows["train/rank_t"].tolist() == [0.5] * 6
 
 
+def test_a_lightning_rank_that_fails_reads_as_that_in_rank_0s_run_not_as_gloos_words(tmp_path):
+    """Rank 1's training_step raises at G step 4: rank 0's run is failed at step 3, its last row, saying
+    the job's collective failed at step 4 because another rank most likely ended, as a loop of one's own
+    says it (it recorded gloo's raw "[.../pair.cc:561] Connection closed by peer ... GLHF!"). The ranks
+    started directly, as torchrun starts them (its agent may SIGTERM rank 0 first)."""
+    port = str(_free_port())
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(APP_DIR / "tests" / "fixtures" / "lightning_crash_ddp.py"), str(tmp_path)],
+            cwd=APP_DIR,
+            env={
+                **_env(),
+                "RANK": str(rank),
+                "LOCAL_RANK": str(rank),
+                "WORLD_SIZE": "2",
+                "LOCAL_WORLD_SIZE": "2",
+                "GROUP_RANK": "0",
+                "MASTER_ADDR": "127.0.0.1",
+                "MASTER_PORT": port,
+                "TORCHELASTIC_RUN_ID": "test",
+            },  # fmt: skip
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for rank in range(2)
+    ]
+    errors = [proc.communicate(timeout=JOB_TIMEOUT)[1] for proc in procs]
+    assert procs[1].returncode != 0 and "injected failure on rank 1 at step 4" in errors[1]
+    assert procs[0].returncode != 0, errors[0][-2000:]
+    status = _status(tmp_path / "ddp-crash")
+    assert status["status"] == "failed" and status["step"] == 3, status
+    assert _rows(tmp_path / "ddp-crash")["step"].tolist() == [1, 2, 3]
+    assert status["error"].startswith("a collective of the 2-process job failed at step 4 (another rank most")
+    said = r": RuntimeError: Connection (closed|reset) by peer \[127\.0\.0\.1\]:\d+$"
+    assert re.search(said, status["error"]), status["error"]
+
+
 # ---------------------------------------------------------------------- leaving the job
 
 

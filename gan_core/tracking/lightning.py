@@ -470,8 +470,8 @@ class GANTrackingCallback(pl.Callback):
             self._finish("stopped", "interrupted (Ctrl-C)")
         elif type(exception).__name__ == "SIGTERMException":  # Lightning's, on a SIGTERM: as a CLI run's
             self._finish("stopped", "terminated (SIGTERM)")
-        else:
-            self._finish("failed", f"{type(exception).__name__}: {exception}")
+        elif self.run is not None:  # (a broken collective of a DDP job: another rank's end, said so)
+            self._finish("failed", self.run.failure(exception))
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._finish()  # only if training ended without on_train_end (a no-op otherwise)

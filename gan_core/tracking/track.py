@@ -1812,12 +1812,13 @@ class TrackedRun:
             status = int(exc.code) if isinstance(exc.code, int) else 1  # what Python exits with for it
             self.finish("failed", error=f"the script exited with status {status} (sys.exit({exc.code!r}))")
         else:
-            self.finish("failed", error=self._failure(exc))
+            self.finish("failed", error=self.failure(exc))
 
-    def _failure(self, exc: BaseException) -> str:
-        """The error a failed run records for ``exc``. In a multi-process job a broken collective (gloo's
-        "Connection closed by peer", torch.distributed's `DistError`) is most often another rank's end,
-        seen here: the message says so (rank 0's own error alone reads as a network fault)."""
+    def failure(self, exc: BaseException) -> str:
+        """The error a failed run records for ``exc`` ("ValueError: ..."; the Lightning callback's too). In
+        a multi-process job a broken collective (gloo's "Connection closed by peer", torch.distributed's
+        `DistError`) is most often another rank's end, seen here: the message says so (rank 0's own error
+        alone reads as a network fault)."""
         text = f"{type(exc).__name__}: {exc}"
         if self._dist is None:
             return text
