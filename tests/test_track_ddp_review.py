@@ -406,6 +406,14 @@ def test_a_name_logged_as_a_tensor_on_one_rank_and_a_number_on_another_is_said_a
     )
     other = [[(("g_loss", "rkt"), 1, (), True)], layouts[1]]  # rk on rank 1 only: other names
     assert "every rank must log the same names each step" in _disagreement(other, 1, [5])
+    # the Lightning callback's run, a name self.logged on rank 0 alone: said in self.log's words (a
+    # review: "call run.log with the same names", a call the Lightning user never made)
+    assert _disagreement(other, 1, [5], lightning=True) == (
+        "step 5 of the 2-process job: every rank must self.log the same names in training_step each step "
+        "(the row holds their mean over the ranks); this rank (rank 1) logged ['rk', 'rkt'], rank 0 "
+        "['rkt']: self.log each name on every rank, not under `if self.global_rank == 0` (with "
+        "rank_zero_only=True too)"
+    )
 
 
 def test_a_refused_start_under_torchrun_ends_every_rank_with_its_error_and_no_abort(tmp_path):

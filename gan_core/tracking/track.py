@@ -546,9 +546,10 @@ def _logged_names(layout: tuple[tuple[str, ...], int, tuple[str, ...], bool]) ->
     return {n for n in names if n not in G_METRICS} | set(numbers)
 
 
-def _disagreement(layouts: list[tuple], rank: int, steps: list[int]) -> str:
+def _disagreement(layouts: list[tuple], rank: int, steps: list[int], lightning: bool = False) -> str:
     """`_RanksDisagree`'s message on ``rank``: the first of ``steps`` whose layouts differ between this
-    rank and rank 0 (on rank 0: the first rank that differs), as the user called `log` and `g_step`."""
+    rank and rank 0 (on rank 0: the first rank that differs), as the user called `log` and `g_step`, or
+    with ``lightning`` (the callback's run) `self.log` in ``training_step``."""
     other = 0
     if layouts[rank] == layouts[0]:  # (this rank is rank 0, or sends as it does: the first that does not)
         other = next(r for r, found in enumerate(layouts) if found != layouts[0])
@@ -564,6 +565,13 @@ def _disagreement(layouts: list[tuple], rank: int, steps: list[int]) -> str:
                 f"step {step} of the {len(layouts)}-process job: every rank must log each name as the same "
                 f"kind, a tensor on every rank (averaged over the ranks) or a number (rank 0's); {me} "
                 f"logged {said}, rank {other} {said_there}"
+            )
+        if lightning:  # (the callback logs what self.log takes as a tensor: averaged over the ranks)
+            return (
+                f"step {step} of the {len(layouts)}-process job: every rank must self.log the same names in "
+                f"training_step each step (the row holds their mean over the ranks); {me} logged {said}, "
+                f"rank {other} {said_there}: self.log each name on every rank, not under "
+                "`if self.global_rank == 0` (with rank_zero_only=True too)"
             )
         return (
             f"step {step} of the {len(layouts)}-process job: every rank must log the same names each step "
@@ -642,6 +650,7 @@ class TrackedRun:
         self.run_dir = run_dir
         self.run_id = run_dir.run_id
         self.meta = meta
+        self._source = meta.source  # who calls (a RankRun has no meta: its init's source)
         # recorded in each row; D's threshold, midpoint and default loss halves follow it (t/2)
         self.label_smoothing = label_smoothing
         self.loss = get_loss(meta.loss).smoothed(label_smoothing) if meta.loss else None
@@ -1352,7 +1361,9 @@ class TrackedRun:
                 return out[:-1]
         layouts = dist.gather(layout)
         if any(other != layout for other in layouts):
-            raise _RanksDisagree(_disagreement(layouts, dist.rank, [int(s.known["step"]) for s in steps]))
+            steps_at = [int(s.known["step"]) for s in steps]
+            lightning = self._source == "lightning"  # (said in self.log's words)
+            raise _RanksDisagree(_disagreement(layouts, dist.rank, steps_at, lightning))
         values = torch.cat(parts) if len(parts) > 1 else parts[0]
         self._agreed = (layout, values.numel())
         return dist.reduce_mean(values)
@@ -2128,8 +2139,10 @@ class RankRun(TrackedRun):
         dist: DistContext,
         optimizers,
         label_smoothing: float = 0.0,
+        source: str = "api",
     ):
         self._dist = dist
+        self._source = source
         self.run_dir = None  # type: ignore[assignment]
         self.run_id = run_id
         self.label_smoothing = label_smoothing
@@ -2454,7 +2467,7 @@ def init(
         if started is None:
             raise TrackingError("rank 0 could not start the run (its error says why)")
         smoothing = arguments["label_smoothing"]
-        rank_run = RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g), smoothing)
+        rank_run = RankRun(started[0], started[1], loss, steps, dist, (opt_d, opt_g), smoothing, source)
         _install_hooks()  # ended at exit, and on a SIGTERM, with rank 0's run
         _ACTIVE.add(rank_run)
         _SIGTERM.install(deferred=True)
