@@ -929,3 +929,18 @@ def test_a_validation_over_several_dataloaders_records_each_ones_value(example, 
     rows = RunDir.open(tmp_path, "loaders").read_metrics()
     assert logged_at(rows, "val/loader/dataloader_idx_0") == {4: 0.0, 6: 0.0}
     assert logged_at(rows, "val/loader/dataloader_idx_1") == {4: 1.0, 6: 1.0}
+
+
+def test_a_trainer_of_one_process_in_a_torchrun_job_is_told_to_pass_devices(example, tmp_path, monkeypatch):
+    """torchrun --nproc-per-node 2 of a Trainer left at devices=1: the refusal names Trainer(devices=2), not
+    init_process_group (a review: the tracking API's advice, a call no Lightning user makes)."""
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    said = (
+        r"^this process is one of a 2-process job \(WORLD_SIZE=2, as torchrun --nproc-per-node 2 sets\), "
+        r"but the Trainer trains in 1 \(devices=1\): pass Trainer\(devices=2, \.\.\.\) \(devices x num_nodes "
+        r"= the job's processes\) so that Lightning joins the job, as examples/lightning_gan.py --devices 2 "
+        r"does$"
+    )
+    with pytest.raises(TrackingError, match=said):
+        example.train(STEPS, str(tmp_path), "one-of-two")
+    assert not (tmp_path / "one-of-two").exists()  # nothing made: the job's other rank may make it

@@ -76,6 +76,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
@@ -265,6 +266,15 @@ class GANTrackingCallback(pl.Callback):
                     "returns what the callback needs"
                 )
             return
+        world = os.environ.get("WORLD_SIZE", "1")
+        if trainer.world_size == 1 and world.isdigit() and int(world) > 1:
+            # (init's own refusal says to call init_process_group, which a Lightning user never calls)
+            raise track.TrackingError(
+                f"this process is one of a {world}-process job (WORLD_SIZE={world}, as torchrun "
+                f"--nproc-per-node {world} sets), but the Trainer trains in 1 (devices=1): pass "
+                f"Trainer(devices={world}, ...) (devices x num_nodes = the job's processes) so that "
+                f"Lightning joins the job, as examples/lightning_gan.py --devices {world} does"
+            )
         run_id, resume, resume_from = self._continued(trainer, checkpoint)
         if resume_from is not None and checkpoint is not None:  # saved after a validation, before its row
             self._validated = dict(checkpoint.get("validation", {}))
