@@ -457,8 +457,9 @@ def build_parser() -> argparse.ArgumentParser:
         + ", ".join(HEADLINE_QUALITY)
         + ": the first measured), when it was made, who recorded it, "
         "its data, model and loss, and the settings that differ between the runs listed (a sweep's lr_g, "
-        "seed, ...; the first four); a run's error and what its files have wrong (status.json, metrics.csv's "
-        "header and last row, events.csv) on a line below it. A "
+        "seed, ...; the first four; a loop of one's own reads lr_g and lr_d from its optimizers at its last "
+        "row, a scheduler's decay included); a run's error and what its files have wrong (status.json, "
+        "metrics.csv's header and last row, events.csv) on a line below it. A "
         "folder that cannot be read is listed as unreadable, with why; folders holding a run under a name "
         "that is no run id are named on stderr.",
     )
