@@ -1098,9 +1098,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         conditional = model_classes(G) >= 2 and cfg.dataset in CLASSIFIED_DATASETS
         given = _augment_flags(args)
         if given and not conditional:
+            what = (  # (a conditional run on a folder: conditional, but with no classifier to read it)
+                f"is class-conditional on {cfg.dataset}, which has no classifier here"
+                if model_classes(G) >= 2
+                else "is not class-conditional"
+            )
             raise CLIError(
-                f"{given[0]}: run {loaded.run_path.name!r} is not {CONDITIONAL_RUN}; the augmentation "
-                "probe needs one (leave the flag out)"
+                f"{given[0]}: run {loaded.run_path.name!r} {what}; the augmentation probe needs "
+                f"{CONDITIONAL_RUN} (leave the flag out)"
             )
         if conditional:
             k = AUGMENT_K if args.augment_k is None else args.augment_k
@@ -1171,8 +1176,39 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     sizes = result.get("feature_rows")
     if sizes and sizes["generated"] < sizes["real"]:  # (the JSON stays one object on stdout)
         print(f"warning: {feature_rows_warning(sizes['generated'], sizes['real'])}", file=sys.stderr)
+    conditional_g = G is not None and model_classes(G) >= 2
+    for note in unmeasured_notes(cfg, inception is not None, conditional_g):
+        print(f"note: {note}", file=sys.stderr)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def unmeasured_notes(cfg: GANConfig, inception: bool, conditional_g: bool) -> list[str]:
+    """What `evaluate` did not measure of images on ``cfg``'s data, and what would, one line each for
+    stderr, as the dashboard says it under a run's quality chart (`charts.quality_notes`): Inception's
+    metrics without ``inception``; the classifier's off `CLASSIFIED_DATASETS` (a folder of one's own
+    gets diversity alone without Inception's); GAN-train/test for a conditional G (``conditional_g``)
+    there. [] for 2D points (their metrics need neither)."""
+    if cfg.is_points:
+        return []
+    notes = []
+    if not inception:
+        notes.append(
+            "not measured: FID, KID and Inception-space precision and recall; add --inception "
+            f"(Inception's weights: ${INCEPTION_ENV}, --inception-weights PATH, or --download to fetch them)"
+        )
+    if cfg.dataset not in CLASSIFIED_DATASETS:
+        classified = ", ".join(CLASSIFIED_DATASETS)
+        notes.append(
+            "not measured: the classifier-space metrics (fd_cls, kid_cls, precision_cls, ...), measured on "
+            f"{classified} only, whose classifier the dashboard trains"
+        )
+        if conditional_g:
+            notes.append(
+                "not measured: label_fidelity, GAN-train, GAN-test and the augmentation probe, which read "
+                f"a class-conditional G's samples with the classifier of {classified}"
+            )
+    return notes
 
 
 def feature_rows_warning(generated: int, real: int) -> str:

@@ -153,8 +153,8 @@ def ring8(tmp_path, cli, monkeypatch):
          "split's smallest class (default 10)"),
         (["--augment-generated", "0"], "error: --augment-generated 0: G's samples per class; allowed 1 to "
          "10,000 (default 100)"),
-        (["--augment-k", "1"], f"error: --augment-k: run 'ring8' is not {CONDITIONAL_RUN}; the augmentation "
-         "probe needs one (leave the flag out)"),
+        (["--augment-k", "1"], f"error: --augment-k: run 'ring8' is not class-conditional; the augmentation "
+         f"probe needs {CONDITIONAL_RUN} (leave the flag out)"),
     ],
 )  # fmt: skip
 def test_evaluate_refuses_augmentation_flags_that_cannot_apply(ring8, cli, flags, message):

@@ -15,10 +15,10 @@ from gan_core.rundir import PICKLED_DATA
 def evaluate(cli, *args):
     res = cli("evaluate", *args)
     assert res.returncode == 0, res.stderr
-    # nothing on stderr but `feature_rows_warning`'s line, for fewer samples than the baseline's n
-    assert [
-        line for line in res.stderr.splitlines() if not line.startswith("warning: the feature-space")
-    ] == []
+    # nothing on stderr but `feature_rows_warning`'s line, for fewer samples than the baseline's n, and
+    # what was not measured (`unmeasured_notes`)
+    said = ("warning: the feature-space", "note: not measured: ")
+    assert [line for line in res.stderr.splitlines() if not line.startswith(said)] == []
     return json.loads(res.stdout)  # one JSON object and nothing else
 
 
@@ -145,6 +145,23 @@ def test_image_dataset_without_a_classifier_gets_diversity_only(tmp_path, cli):
     out = evaluate(cli, *args, "--samples", str(tmp_path / "f.npy"))
     assert set(out) == {"dataset", "n_samples", "diversity"}
     assert out["diversity"] == pytest.approx(1.0, abs=0.3)  # uniform noise against uniform noise
+    # what was not, and what would measure it, said on stderr as the dashboard says it under its chart (a
+    # review: diversity alone, without a word, where the run's page named what was missing)
+    assert cli("evaluate", *args, "--samples", str(tmp_path / "f.npy")).stderr.splitlines() == [
+        "note: not measured: FID, KID and Inception-space precision and recall; add --inception "
+        "(Inception's weights: $GAN_DASHBOARD_INCEPTION_WEIGHTS, --inception-weights PATH, or --download "
+        "to fetch them)",
+        "note: not measured: the classifier-space metrics (fd_cls, kid_cls, precision_cls, ...), measured "
+        "on digits, mnist, fashion-mnist only, whose classifier the dashboard trains",
+    ]
+    digits = cli("evaluate", "--dataset", "digits", "--samples", str(tmp_path / "f.npy"))
+    assert [line for line in digits.stderr.splitlines() if line.startswith("note: ")] == [
+        "note: not measured: FID, KID and Inception-space precision and recall; add --inception "
+        "(Inception's weights: $GAN_DASHBOARD_INCEPTION_WEIGHTS, --inception-weights PATH, or --download "
+        "to fetch them)"
+    ]
+    np.savetxt(tmp_path / "p.csv", rng.normal(size=(50, 2)), delimiter=",")
+    assert "note:" not in cli("evaluate", "--dataset", "ring8", "--samples", str(tmp_path / "p.csv")).stderr
 
 
 # ---------------------------------------------------------------------------------------------- bad input

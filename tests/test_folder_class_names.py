@@ -122,3 +122,26 @@ def test_a_folder_from_before_run_json_is_left_as_it_is(shapes_run, tmp_path):
     assert runner.wait(120) and runner.status == "finished", runner.error
     assert not (old / run_id / "run.json").exists()
     assert RunRegistry(old).view(run_id).grid_classes == []  # (its grids' own labels number the rows)
+
+
+def test_evaluate_of_a_conditional_folder_run_says_what_it_could_not_measure(shapes_run, cli):
+    """A folder run's evaluate: diversity within its classes, and on stderr what was not measured and
+    why; ``--augment-k`` refused as a conditional run's, not as "not a class-conditional run"."""
+    root, run_id = shapes_run
+    res = cli("evaluate", "--run", str(root / run_id))
+    assert res.returncode == 0, res.stderr
+    assert set(json.loads(res.stdout)) == {"run", "checkpoint", "step", "dataset", "n_samples", "diversity"}
+    notes = res.stderr.splitlines()
+    assert [note.split(";")[0].split(",")[0] for note in notes] == [
+        "note: not measured: FID",
+        "note: not measured: the classifier-space metrics (fd_cls",
+        "note: not measured: label_fidelity",
+    ]
+    assert notes[2].endswith("which read a class-conditional G's samples with the classifier of digits, "
+                             "mnist, fashion-mnist")  # fmt: skip
+    refused = one_line_error(cli("evaluate", "--run", str(root / run_id), "--augment-k", "5"))
+    assert refused.startswith(
+        "error: --augment-k: run 'shapes' is class-conditional on folder, which has no classifier here; the "
+        "augmentation probe needs a class-conditional run (conditioning concat, projection or acgan, on "
+        "digits, mnist or fashion-mnist)"
+    )
