@@ -24,5 +24,12 @@ PAGES = [
 ]
 
 page = st.navigation(PAGES)
+# The menu's links showed keyboard focus only as the faint grey of a hover (Streamlit sets no outline on
+# them): the focus ring Streamlit draws on buttons, on the link that has it. A page of style alone takes no
+# room (`st.html`).
+st.html(
+    "<style>[data-testid='stSidebarNavLink']:focus-visible "
+    "{outline: 2px solid rgba(255, 75, 75, 0.8); outline-offset: -2px;}</style>"
+)
 on_page(page)  # messages drawn on another page go (`ui.starting.on_page`)
 page.run()

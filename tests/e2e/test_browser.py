@@ -257,6 +257,22 @@ def test_a_hidden_page_is_not_refreshed_and_catches_up_once_shown(streamlit_serv
     expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
 
 
+def test_the_menus_links_show_keyboard_focus_as_a_ring(streamlit_server, page):
+    """Tab from the page's top reaches the menu's links, each drawn with a focus ring while it has the
+    focus (a keyboard user's review: only a hover's faint grey, Streamlit setting no outline there)."""
+    page.goto(f"{streamlit_server.url}/Guide")
+    expect(page.get_by_role("heading", name="How to read the dashboard")).to_be_visible(timeout=UI_TIMEOUT)
+    focused = "() => {const e = document.activeElement; const s = getComputedStyle(e); "
+    focused += "return [e.getAttribute('data-testid'), e.textContent, s.outlineStyle, s.outlineWidth]}"
+    seen = []
+    for _ in range(4):  # past "Skip to main content" to the first links
+        page.keyboard.press("Tab")
+        seen.append(page.evaluate(focused))
+    links = [item for item in seen if item[0] == "stSidebarNavLink"]
+    assert [item[1] for item in links][:2] == ["Train", "Runs"], seen
+    assert all(item[2:] == ["solid", "2px"] for item in links), links
+
+
 def test_server_shutdown_stops_a_live_run_cleanly(start_server, page):
     server = start_server()
     socket = open_app(page, server.url)
