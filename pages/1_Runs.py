@@ -387,7 +387,10 @@ if len(ticked) >= 2:  # (Compare's address names the runs it compares)
         query_params={"runs": ",".join(ticked)},
     )
 else:
-    st.caption("Tick a run to show it below (or pick it in the menu); tick two or more to compare them.")
+    st.caption(
+        "Tick a run to show it below (or pick it in the menu); tick two or more to compare them. By "
+        "keyboard: Tab into the table, the arrow keys to a run's row, Shift+Space ticks it (or unticks it)."
+    )
 if st.session_state.get("runs_pick") not in shown_ids:  # drawn first: the run the address or the Train
     # view names (a user who watches a run and comes here to branch or export it), else the newest shown
     named = (address_run(), st.session_state.get("run_id"))

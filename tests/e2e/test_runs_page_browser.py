@@ -134,6 +134,32 @@ def test_runs_ticked_in_the_table_are_compared_with_one_click(streamlit_server, 
     expect(picker).not_to_contain_text("c3")
 
 
+def test_runs_are_ticked_by_keyboard_as_the_page_says(streamlit_server, page):
+    """A keyboard user found no way to tick a row (the arrow keys never reach the tick column): the page
+    now says Shift+Space, glide-data-grid's key for the row the focus is on, and it ticks."""
+    for run_id, seed in (("k1", 8), ("k2", 9)):
+        finished_run(streamlit_server, run_id, seed=seed)
+    page.goto(f"{streamlit_server.url}/Runs")
+    shown = page.get_by_role("combobox", name="Run", exact=True)
+    expect(shown).to_have_value("k2", timeout=FIRST_LOAD_MS)  # the newest first
+    expect(page.get_by_text("the arrow keys to a run's row, Shift+Space ticks it")).to_be_visible()
+    page.get_by_label("Filter runs").fill("seed>7")  # these two alone (the module's other runs have less)
+    page.keyboard.press("Enter")
+    expect(page.locator('[role="gridcell"]').filter(has_text=re.compile("^k[12]$"))).to_have_count(2)
+    expect(page.locator('[role="row"]')).to_have_count(3, timeout=UI_TIMEOUT)  # and the header
+    page.get_by_test_id("stDataFrame").locator("canvas").first.focus()
+    page.keyboard.press("ArrowDown")  # the first row's cell: k2's
+    page.keyboard.press("ArrowDown")  # k1's
+    page.keyboard.press("Shift+Space")
+    expect(shown).to_have_value("k1", timeout=UI_TIMEOUT)  # the run ticked last is the one shown below
+    page.keyboard.press("ArrowUp")
+    page.keyboard.press("Shift+Space")
+    expect(shown).to_have_value("k2", timeout=UI_TIMEOUT)
+    link = page.get_by_role("link", name=re.compile(r"^Compare the \d ticked runs"))
+    expect(link).to_have_text(re.compile("Compare the 2 ticked runs"), timeout=UI_TIMEOUT)
+    expect(link).to_have_attribute("href", re.compile(r"runs=(k1(%2C|,)k2|k2(%2C|,)k1)$"))
+
+
 def test_a_number_beyond_what_a_branch_field_holds_is_said_and_branch_makes_nothing(streamlit_server, page):
     """steps = 10**16 + 1 typed in the branch form (past 2**53): the browser never sends it, and Branch
     made the run with the field's last value. Clicked at once, the click is stopped in the
