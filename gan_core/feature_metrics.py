@@ -32,6 +32,7 @@ Batches go to the feature network as given (on its device, if it does not move t
 from __future__ import annotations
 
 import threading
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -61,6 +62,16 @@ class FeatureRows(nn.Module):
         if rows.ndim != 2 or rows.shape[1] != self.num_features:
             raise ValueError(f"feature rows of shape {tuple(rows.shape)}; allowed (N, {self.num_features})")
         return rows
+
+
+def _value_range(batch: torch.Tensor) -> tuple[float, float] | None:
+    """(lowest, highest) finite value of a floating batch of images, (N, C, H, W); None for another
+    (integer pixels, rows of features, empty)."""
+    batch = torch.as_tensor(batch)
+    if not batch.is_floating_point() or batch.ndim != 4 or batch.numel() == 0:
+        return None
+    finite = batch[torch.isfinite(batch)]
+    return (float(finite.min()), float(finite.max())) if finite.numel() else None
 
 
 class ImageQuality:
@@ -111,6 +122,8 @@ class ImageQuality:
         self.batch_size = batch_size
         self.seed = seed
         self._lock = threading.Lock()
+        self._real_range = _value_range(real)  # (lowest, highest) pixel value, for `_check_range`
+        self._range_said = False
         self.real_features = self._features(real, "real")
         self._k_real: torch.Tensor | None = None  # KID's real-real kernel, made at the first measure
         n_real = len(self.real_features)
@@ -148,6 +161,23 @@ class ImageQuality:
             raise ValueError(f"{name}: the feature network gave non-finite values")
         return rows.numpy()
 
+    def _check_range(self, fake: torch.Tensor) -> None:
+        """Warn once when ``fake``'s values lie more than a quarter of the real range outside it."""
+        ranges = (self._real_range, _value_range(fake))
+        if self._range_said or None in ranges:
+            return
+        (low, high), (fake_low, fake_high) = ranges
+        margin = 0.25 * max(high - low, 1e-6)
+        if fake_low < low - margin or fake_high > high + margin:
+            self._range_said = True
+            warnings.warn(
+                f"the generated images' values range over [{fake_low:.2f}, {fake_high:.2f}], the real "
+                f"images' over [{low:.2f}, {high:.2f}]: pass both in one range (G's tanh output is in "
+                "[-1, 1]; (G(z) + 1) / 2 for real images in [0, 1]), or the metrics compare the ranges, "
+                "not the images",
+                stacklevel=3,
+            )
+
     def _kid(self, fake_features: np.ndarray) -> tuple[float, float]:
         """KID's mean and standard deviation over ``kid_subsets`` random subsets, as torchmetrics'
         `KernelInceptionDistance.compute` draws them, from a generator of this instance's own seed: the
@@ -183,7 +213,11 @@ class ImageQuality:
         return float(values.mean()), float(values.std(unbiased=False))
 
     def measure(self, fake: torch.Tensor) -> dict[str, float]:
-        """The seven measurements of ``fake`` (N, ...) against the real set; N >= nearest_k + 2."""
+        """The seven measurements of ``fake`` (N, ...) against the real set; N >= nearest_k + 2. A
+        `UserWarning` (once an instance) where ``fake``'s values reach well outside the real set's range
+        (G's tanh output in [-1, 1] beside real images in [0, 1]: the feature network reads them as other
+        images, and every metric moves)."""
+        self._check_range(fake)
         fake_features = self._features(fake, "fake")
         if len(fake_features) < self.nearest_k + 2:
             raise ValueError(
