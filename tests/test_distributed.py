@@ -622,7 +622,7 @@ def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits
     (the tracker's collective refuses that: `_RanksDisagree`). Rank 0's values, as Lightning's own loggers
     record them, go to every rank: the synced mean, rank 0's own unsynced value, nothing of a name only
     rank 1 logged; after G step 3 into row 4, after the last (6) into row 6."""
-    command = torchrun_command(APP_DIR / "tests" / "fixtures" / "lightning_val_ddp.py", tmp_path)
+    command = torchrun_command(APP_DIR / "tests" / "fixtures" / "lightning_ddp.py", tmp_path)
     done = subprocess.run(
         command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=JOB_TIMEOUT
     )
@@ -648,7 +648,7 @@ def test_a_lightning_rank_that_fails_reads_as_that_in_rank_0s_run_not_as_gloos_w
     port = str(_free_port())
     procs = [
         subprocess.Popen(
-            [sys.executable, str(APP_DIR / "tests" / "fixtures" / "lightning_crash_ddp.py"), str(tmp_path)],
+            [sys.executable, str(APP_DIR / "tests" / "fixtures" / "lightning_ddp.py"), tmp_path, "crash"],
             cwd=APP_DIR,
             env={
                 **_env(),
