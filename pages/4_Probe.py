@@ -54,6 +54,7 @@ CURRENT = "current"
 # opened), so that what is probed stays put while the run trains on.
 LIVE_COPY = "probe_live_copy"
 LABELLED_POINTS = 50
+WALK_POINTS_HEIGHT = 600  # px: a 2D walk alone on its row gets a plot of ~460 px square
 # Ask D's table rows for images: tall enough to show each sample at about 64 px. The pictures are made
 # twice that, in whole pixels (`probe.thumbnails`), so that the table only ever shrinks them: an 8x8 digit
 # stays a sharp 8x8 of blocks rather than a blur.
@@ -338,6 +339,8 @@ with walk_tab:
                 threshold=loss.threshold,
                 path=samples,
                 title=f"G along the {mode} path from seed {seed_a} (A) to seed {seed_b} (B), over D's output",
+                # the page's width is the chart's: at the Train view's 420 px the square plot took a third
+                height=WALK_POINTS_HEIGHT,
             )
         else:
             fig = charts.image_grid_figure(
