@@ -596,9 +596,12 @@ class GANTrackingCallback(pl.Callback):
             # itself refuses a truth value)
             value = value.detach().float() if value.dtype is torch.bool else value.detach()
         elif isinstance(value, int | float):  # (a Python bool as 0/1, as Lightning logs it)
-            # as a tensor, as Lightning holds it: averaged over the ranks as a tensor is (`run.log`); a
-            # Python float run.log keeps as rank 0's (0.0 of a rank logged as 0 and 1, where 0.5 is meant)
-            value = torch.tensor(float(value), dtype=torch.float64)
+            # under DDP as a tensor, as Lightning holds it: averaged over the ranks as a tensor is
+            # (`run.log`), where a Python float is kept as rank 0's (0.0 of a rank logged as 0 and 1, where
+            # 0.5 is meant); in one process the number itself (no copy to the device)
+            value = float(value)
+            if trainer.world_size > 1:
+                value = torch.tensor(value, dtype=torch.float64)
         else:
             return  # a torchmetrics Metric, a dict: Lightning's to compute, no number per step here
         if isinstance(name, str) and not is_custom_column(name):
