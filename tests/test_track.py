@@ -480,6 +480,40 @@ def test_a_resume_from_a_step_leaves_tensorboard_one_history(tmp_path):
     assert [s.step for s in statuses] == [7]  # (the first run's "finished" at step 8 is purged with it)
 
 
+def test_tensorboard_gets_a_diverged_rows_nan_and_the_runs_end_in_hparams(tmp_path):
+    """A review: a failed run's HParams read STATUS_SUCCESS (torch's hparams() writes it at the start), and
+    its NaN loss was left out of TensorBoard, whose charts then ended at the step before, unmarked. The
+    diverged row's losses are NaN there; the blanks of other steps stay out; the session ends failed."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator as Plugins
+    from tensorboard.plugins.hparams import api_pb2, plugin_data_pb2
+
+    ends = {}
+    for name, nan_at in (("nan", 3), ("fine", None)):
+        run = track.init(name, root=tmp_path, tensorboard=True, config={"lr": 1e-3}, commit_every=0)
+        for step in range(1, 5):
+            run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+            run.g_step(torch.tensor(float("nan") if step == nan_at else 0.7))
+            if run.should_stop:
+                break
+        run.finish()
+        plugins = Plugins(str(tmp_path / name / "tensorboard"))
+        plugins.Reload()
+        content = plugins.PluginTagToContent("hparams")["_hparams_/session_end_info"]
+        ends[name] = plugin_data_pb2.HParamsPluginData.FromString(content).session_end_info.status
+        accumulator = EventAccumulator(str(tmp_path / name / "tensorboard"), size_guidance={"scalars": 0})
+        accumulator.Reload()
+        g_loss = [(e.step, e.value) for e in accumulator.Scalars("losses/g_loss")]
+        d_grad = accumulator.Tags()["scalars"]
+        if nan_at is not None:
+            assert [s for s, _ in g_loss] == [1, 2, 3] and math.isnan(g_loss[-1][1])
+            assert [round(v, 6) for _, v in g_loss[:2]] == [0.7, 0.7]
+        else:
+            assert [s for s, _ in g_loss] == [1, 2, 3, 4] and not any(math.isnan(v) for _, v in g_loss)
+        assert "grad_norms/d_grad_norm" not in d_grad  # (never measured: no NaN of it, diverged or not)
+    assert ends == {"nan": api_pb2.STATUS_FAILURE, "fine": api_pb2.STATUS_SUCCESS}
+
+
 def test_a_resume_from_a_step_past_the_last_row_says_the_gap(tmp_path):
     """A checkpoint newer than the rows (rows to 4, resume_from=7): steps 5 to 7 have no row, said at init
     (a review found metrics.csv going 3, 4, 8 without a word); a resume_from at or below the last row

@@ -35,6 +35,10 @@ TENSORBOARD_GROUPS = {
 }
 
 
+# A run's end as HParams' session status (tensorboard's api_pb2.Status); others STATUS_UNKNOWN.
+SESSION_STATUS = {"finished": "STATUS_SUCCESS", "failed": "STATUS_FAILURE"}
+
+
 def tensorboard_tag(column: str) -> str:
     """A metrics.csv column's TensorBoard tag: ``<group>/<column>`` (`TENSORBOARD_GROUPS`; a run's own
     metrics under ``custom/``), e.g. ``losses/d_loss``, ``quality/fd_cls``, ``custom/my_metric``."""
@@ -147,15 +151,17 @@ class TensorBoardSink(Sink):
     dashboard's panels), events as text and image grids as images, written by
     ``torch.utils.tensorboard.SummaryWriter`` to ``log_dir``; the final status as text at the last step.
     A blank (NaN) is left out: every quality column is blank between two evaluations, and a step that
-    did not measure a value has none (a diverged run's NaN shows in the dashboard and metrics.csv); +-inf
-    is written, as metrics.csv keeps it. 2D point snapshots are not drawn (images only). `ImportError`
-    with the install line when the ``tensorboard`` package is missing.
+    did not measure a value has none; but the NaN of a column that raised ``diverged`` is written at its
+    step (TensorBoard marks a NaN point, as the dashboard does); +-inf is written, as metrics.csv keeps
+    it. 2D point snapshots are not drawn (images only). `ImportError` with the install line when the
+    ``tensorboard`` package is missing.
 
     ``hparams``: the run's settings (name -> value: the built-in trainer's config, or a loop's own
     ``config`` with its loss), written once for TensorBoard's HParams tab (`torch.utils.tensorboard.
     summary.hparams`, into this writer's own file, not the sub-folder ``add_hparams`` makes: one run, one
-    folder), against the losses' tags, and as JSON text (``config``). Values that are no number, string
-    or bool (a list, a dict, None) are given as their JSON text.
+    folder), against the losses' tags, and as JSON text (``config``); the session's end with the run's
+    status (`finalize`: finished a success, failed a failure, another end unknown). Values that are no
+    number, string or bool (a list, a dict, None) are given as their JSON text.
 
     ``purge_step``: ``SummaryWriter``'s own, which marks a (re)start (a ``SessionLog.START`` event) at that
     step. A new run passes 0; a run resumed from a checkpoint at step N passes N + 1, and TensorBoard
@@ -176,6 +182,9 @@ class TensorBoardSink(Sink):
                 f"pip install '/path/to/checkout[tensorboard]'); {exc}"
             ) from None
         self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
+        self._session_end: Any = None  # HParams' session end, its status set by `finalize`
+        self._blank: tuple[int, set[str]] = (-1, set())  # the last row's step and its NaN columns
+        self._diverged: tuple[int, set[str]] | None = None  # a ``diverged`` flag's step and columns
         self.last_step = 0 if purge_step is None else max(purge_step - 1, 0)  # (a new run: 0, as before)
         if hparams:  # (a review: a loop's config=vars(args) never reached TensorBoard, no HParams tab)
             shown = {
@@ -183,7 +192,8 @@ class TensorBoardSink(Sink):
                 for k, v in hparams.items()
             }
             metrics = {tensorboard_tag(c): 0.0 for c in ("d_loss", "g_loss")}  # (tags only: no values)
-            for summary in hparams_summaries(shown, metrics):
+            experiment, start, self._session_end = hparams_summaries(shown, metrics)
+            for summary in (experiment, start):  # (its end: torch's says success, written at `finalize`)
                 self.writer.file_writer.add_summary(summary)
             text = json.dumps(shown, indent=1, default=str)  # as code: Markdown would fold its lines
             self.writer.add_text(
@@ -191,16 +201,37 @@ class TensorBoardSink(Sink):
             )
 
     def log_metrics(self, step: int, metrics: Mapping[str, float], flags: Sequence[str] = ()) -> None:
+        blank = set()
         for name, value in metrics.items():
-            if name != "step" and isinstance(value, int | float) and not math.isnan(value):
-                self.writer.add_scalar(tensorboard_tag(name), value, step)
+            if name != "step" and isinstance(value, int | float):
+                if math.isnan(value):
+                    blank.add(name)
+                else:
+                    self.writer.add_scalar(tensorboard_tag(name), value, step)
         self.last_step = max(self.last_step, int(step))
+        self._blank = (int(step), blank)
+        self._write_divergence()
+
+    def _write_divergence(self) -> None:
+        """The NaN of the columns whose divergence raised ``diverged`` (its event's ``columns``) at its row,
+        once both have come (`log_metrics`, `log_event`, in either order): TensorBoard marks a NaN point
+        where the dashboard does. Another blank (a step that did not measure a value) is left out."""
+        if self._diverged is None or self._blank[0] != self._diverged[0]:
+            return
+        step, columns = self._diverged
+        for name in sorted(columns & self._blank[1]):  # (an infinite one was written with the row)
+            self.writer.add_scalar(tensorboard_tag(name), math.nan, step)
+        self._diverged = None
 
     def amend_row(self, step: int, metrics: Mapping[str, float]) -> None:
         self.log_metrics(step, metrics)  # (scalars of their own: the step's others are there already)
 
     def log_event(self, event: Mapping[str, Any]) -> None:
         self.writer.add_text(f"events/{event['kind']}", str(event["detail"]), int(event["step"]))
+        fields = event.get("fields") or {}
+        if event["kind"] == "flag" and fields.get("flag") == "diverged":
+            self._diverged = (int(event["step"]), {str(c) for c in fields.get("columns", ())})
+            self._write_divergence()
 
     def log_snapshot(self, step: int, view: Mapping[str, np.ndarray]) -> None:
         if "grid" in view:
@@ -208,4 +239,13 @@ class TensorBoardSink(Sink):
 
     def finalize(self, status: str) -> None:
         self.writer.add_text("status", status, self.last_step)
+        if self._session_end is not None:
+            from tensorboard.plugins.hparams.api_pb2 import Status
+            from tensorboard.plugins.hparams.plugin_data_pb2 import HParamsPluginData
+
+            value = self._session_end.value[0]
+            data = HParamsPluginData.FromString(value.metadata.plugin_data.content)
+            data.session_end_info.status = Status.Value(SESSION_STATUS.get(status, "STATUS_UNKNOWN"))
+            value.metadata.plugin_data.content = data.SerializeToString()
+            self.writer.file_writer.add_summary(self._session_end)
         self.writer.close()
