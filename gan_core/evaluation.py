@@ -367,7 +367,8 @@ class Evaluator:
 
     @torch.no_grad()
     def evaluate(self, G: torch.nn.Module, D: torch.nn.Module | None = None) -> dict[str, float]:
-        """The quality columns for G now; with ``D`` and `held_out` (acgan) also ``d_class_acc``."""
+        """The quality columns for G now; with ``D`` and `held_out` (acgan) also ``d_class_acc``.
+        ValueError, saying how many, where G's samples hold NaN or infinite values."""
         was_training = G.training
         G.eval()
         try:
@@ -376,6 +377,13 @@ class Evaluator:
             grid = G(self.fixed_noise).float().cpu().numpy() if spread else None
         finally:
             G.train(was_training)
+        for samples in (fake, grid) if grid is not None else (fake,):
+            bad = int((~np.isfinite(samples.reshape(len(samples), -1)).all(axis=1)).sum())
+            if bad:  # (scikit-learn's classifier answered in 700 characters of advice on imputers)
+                raise ValueError(
+                    f"G's samples hold NaN or infinite values ({bad:,} of {len(samples):,} samples): no "
+                    "quality metric is measured of them (G's weights or inputs went non-finite?)"
+                )
         metrics: dict[str, float] = {}
         if self.points:
             if self.data.centers is not None:

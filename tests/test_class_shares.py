@@ -159,6 +159,23 @@ def test_an_unconditional_digits_evaluation_records_the_classifiers_shares(digit
     assert "fidelity" not in fields
 
 
+@pytest.mark.parametrize("dataset", ["digits", "ring8"])
+def test_an_evaluation_of_non_finite_samples_says_so_in_one_line(digits, dataset):
+    """A review: a G gone NaN failed its evaluation with scikit-learn's 700 characters on imputers."""
+    cfg = GANConfig(dataset=dataset)
+    data = digits if dataset == "digits" else RING8
+    evaluator = Evaluator(cfg, data, torch.randn(64, cfg.latent_dim))
+    sample = data.examples()[0].clone()
+    sample.view(-1)[0] = float("nan")
+    said = (
+        r"^G's samples hold NaN or infinite values \(\d{1,3}(,\d{3})* of \d{1,3}(,\d{3})* samples\): no "
+        r"quality metric is measured of them \(G's weights or inputs went non-finite\?\)$"
+    )
+    with pytest.raises(ValueError, match=said):
+        evaluator.evaluate(OnePlace(sample))
+    evaluator.evaluate(OnePlace(data.examples()[0]))  # (the same G, finite: measured)
+
+
 def test_a_conditional_evaluation_records_each_classes_fidelity(digits):
     from tests.test_conditional import TableG
 
