@@ -172,6 +172,23 @@ def unusable_checkpoint(
     return UnusableCheckpointError(f"{reason}; {said}", older, path)
 
 
+def _check_steps_left(who: str, step: int, applied: dict[str, Any], in_force: dict[str, Any]) -> None:
+    """`RunnerError` when a run going on from ``step`` (``who``: "run X", "a branch of run X from step
+    N") would train no step: ``steps`` (the ``applied`` changes', else the one ``in_force``) at or below
+    it, saying that steps is the total to reach. Nothing for steps 0 (until stopped)."""
+    steps = applied.get("steps", in_force["steps"])
+    if not steps or step < steps:
+        return
+    if "steps" in applied:  # (read as the run's own steps, "trained its steps=100" misled)
+        reached = f"is at step {step}, {'past' if step > steps else 'at'} the steps={steps} asked"
+    else:
+        reached = f"has trained its steps={steps}" + (f" (at step {step})" if step != steps else "")
+    raise RunnerError(
+        f"{who} {reached}: give a steps above {step} (steps is the total to reach, counted from the run's "
+        "start), or steps=0 to train until stopped"
+    )
+
+
 def _resumable_state(run_dir: RunDir, cfg: GANConfig, step: int, path: Path) -> dict[str, Any]:
     """The checkpoint of ``step`` at ``path``, loaded (weights only) and checked (`_check_resumable`) for a
     run of ``cfg`` to go on from; `UnusableCheckpointError` saying why not and naming the older ones."""
@@ -472,16 +489,8 @@ class Runner:
         run_dir.check_metrics_writable(CSV_COLUMNS)  # what the thread rewrites and appends to
         in_force = hparams_in_force(cfg, state)
         applied = resume_changes(cfg, in_force, changes)
-        step, steps = int(state["step"]), applied.get("steps", in_force["steps"])
-        if steps and step >= steps:
-            if "steps" in applied:  # (read as the run's own steps, "trained its steps=100" misled)
-                reached = f"is at step {step}, {'past' if step > steps else 'at'} the steps={steps} asked"
-            else:
-                reached = f"has trained its steps={steps}" + (f" (at step {step})" if step != steps else "")
-            raise RunnerError(
-                f"run {run_dir.run_id} {reached}: give a steps above {step}, or steps=0 to train until "
-                "stopped"
-            )
+        step = int(state["step"])
+        _check_steps_left(f"run {run_dir.run_id}", step, applied, in_force)
         device = continue_device(changes)
         runner = cls(cfg.replace(device=device), run_dir.root, data=data, run_dir=run_dir, dist=dist)
         runner._resume = (state, applied)
@@ -536,7 +545,14 @@ class Runner:
         step, checkpoint = parent.checkpoint_at(step)
         cfg = parent.read_config()
         state = _resumable_state(parent, cfg, step, checkpoint)
-        resume_changes(cfg, hparams_in_force(cfg, state), changes)
+        in_force = hparams_in_force(cfg, state)
+        # said of the run branched from, before the branch's folder is made (it named that folder's id)
+        _check_steps_left(
+            f"a branch of run {parent.run_id} from step {step}",
+            step,
+            resume_changes(cfg, in_force, changes),
+            in_force,
+        )
         child = parent.branch(step, run_id)  # only now is anything written (the child is claimed)
         try:
             return cls.reopen(child, changes, data=data, dist=dist)

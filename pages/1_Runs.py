@@ -579,6 +579,18 @@ def own_loop_continued(view: RunView) -> tuple[str, str] | None:
 MORE_STEPS = 1000  # a branch from the step a run ended at trains this many more unless changed
 
 
+def branch_steps_problem(step: int, steps: float) -> str | None:
+    """What Branch would refuse of ``steps`` (the total to reach) for a branch from ``step``: one at or
+    below it trains nothing. Said as it is typed, as a value the config refuses is (a review: refused
+    only after the click, naming the branch's own id)."""
+    if steps and steps <= step:
+        return (
+            f"steps={steps:,} is at or below step {step:,}, where the branch starts: steps is the total to "
+            f"reach, counted from the run's start; give more than {step:,}, or 0 to train until stopped"
+        )
+    return None
+
+
 def branch_form(view: RunView, kept: list[int]) -> None:
     """The popover's form: a checkpoint, then the mid-run settings, prefilled with those in force at that
     checkpoint; the ones the user changes are what the branch asks ("what if D learned slower from here?").
@@ -613,8 +625,8 @@ def branch_form(view: RunView, kept: list[int]) -> None:
         "as it is) and its settings at that step: change any to ask what if. It trains on the device "
         f"chosen beside ({literal(chosen_device()['device'])})."
         + (
-            f" The run had trained all its {in_force['steps']} steps there: `steps` is set to "
-            f"{MORE_STEPS:,} more."
+            f" The run had trained all its {in_force['steps']:,} steps there: `steps`, the total to reach, "
+            f"is set to {step + MORE_STEPS:,} ({MORE_STEPS:,} more)."
             if trained_out
             else ""
         )
@@ -635,6 +647,8 @@ def branch_form(view: RunView, kept: list[int]) -> None:
             view.cfg.replace(**{**in_force, **wanted})
         except ConfigError as exc:
             refused = literal(exc)
+        else:
+            refused = branch_steps_problem(step, wanted["steps"])
     if refused:
         st.error(refused)
     st.button(

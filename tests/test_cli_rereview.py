@@ -236,8 +236,8 @@ def test_evaluate_measures_a_conditional_gs_diversity_within_each_class():
 def test_a_resume_below_the_runs_step_says_the_steps_asked_are_past(ring8, cli):
     res = cli("train", "--resume", "ring8", "--steps", "3", "--quiet")
     assert one_line_error(res) == (
-        "error: --resume ring8: run ring8 is at step 4, past the steps=3 asked: give a steps above 4, or "
-        "steps=0 to train until stopped"
+        "error: --resume ring8: run ring8 is at step 4, past the steps=3 asked: give a steps above 4 (steps "
+        "is the total to reach, counted from the run's start), or steps=0 to train until stopped"
     )
 
 

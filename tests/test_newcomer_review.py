@@ -69,6 +69,24 @@ def test_a_refused_branch_says_why_in_its_popover_beside_branch_and_keeps_the_fo
     assert not at.error and not at.button(key="runs_branch").disabled
 
 
+def test_a_branch_steps_at_or_below_its_checkpoint_is_refused_as_it_is_typed(runs_root):
+    """A review: steps=1000 for a branch from step 2500 was refused only after the click, naming the
+    branch's own id ("run X-at1000-at2500 is at step 2500, past the steps=1000 asked"), a run never made."""
+    stopped_run(runs_root, "parent")
+    at = dashboard().run()
+    at.switch_page("pages/1_Runs.py").run()
+    step = int(at.selectbox(key="runs_branch_step:parent").value)
+    at.number_input(key="runs_branch_steps").set_value(step).run()
+    refusal = (
+        f"steps={step:,} is at or below step {step:,}, where the branch starts: steps is the total to reach, "
+        f"counted from the run's start; give more than {step:,}, or 0 to train until stopped"
+    )
+    assert [shown(e.value) for e in at.error] == [refusal]
+    assert at.button(key="runs_branch").disabled
+    at.number_input(key="runs_branch_steps").set_value(0).run()  # until stopped: allowed
+    assert not at.error and not at.button(key="runs_branch").disabled
+
+
 def test_a_branch_refused_at_the_click_says_why_under_the_button(runs_root, monkeypatch):
     """What the registry refuses that the form cannot know before the click (here: the run's limit) is
     said right under Branch, in the popover."""

@@ -187,7 +187,7 @@ def test_resume_refusals(tmp_path):
     live.wait(TIMEOUT)
 
     finished(Runner(GANConfig(**TINY, steps=4), tmp_path, "done").start())  # trained all its steps
-    with pytest.raises(RunnerError, match=r"has trained its steps=4: give a steps above 4, or steps=0"):
+    with pytest.raises(RunnerError, match=r"has trained its steps=4: give a steps above 4 \(steps is the"):
         registry.resume("done")
 
     stopped_at(tmp_path, "bare", 4)
@@ -331,6 +331,9 @@ def test_branch_records_its_parent_and_leaves_it_untouched(tmp_path):
         registry.branch("parent", 5)
     with pytest.raises(ConfigError, match="loss='hinge' cannot change"):
         registry.branch("parent", 10, {"loss": "hinge"})
+    # a steps it is past, said of the run branched from (it named the branch's id, a folder never made)
+    with pytest.raises(RunnerError, match=r"^a branch of run parent from step 15 is at step 15, past the "):
+        registry.branch("parent", 15, {"steps": 12})
     assert sorted(p.name for p in tmp_path.iterdir()) == ["parent"]  # refused before any folder is made
 
     same = finished(registry.branch("parent", 10))
