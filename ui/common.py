@@ -418,7 +418,10 @@ def watched_view() -> RunView | None:
         try:
             view = registry().view(run_id)
         except (RunDirError, RegistryError, ValueError) as exc:
-            st.session_state[LOST_KEY] = (run_id, str(exc))
+            folder = registry().runs_root / run_id
+            # a folder gone is said as that, not with the lookup's hint for a mistyped id (a review)
+            gone = f"its folder {folder} is gone" if not os.path.lexists(folder) else str(exc)
+            st.session_state[LOST_KEY] = (run_id, gone)
             view = None
     else:
         view = open_view(run_id, to="shown")

@@ -270,7 +270,7 @@ def test_a_run_whose_folder_is_deleted_while_it_is_watched_is_said_gone(external
     subprocess.run(["rm", "-rf", str(writer.run)], check=False)  # (rm may race the writer: retried)
     poll(lambda: not subprocess.run(["rm", "-rf", str(writer.run)]).returncode, 10, "rm -rf failed")
     gone = page.get_by_test_id("stAlertContentError").filter(
-        has_text=f"Run {RUN_ID} cannot be shown any more: no run '{RUN_ID}' in "
+        has_text=f"Run {RUN_ID} cannot be shown any more: its folder {writer.run} is gone. "
     )
     expect(gone).to_have_count(1, timeout=UI_TIMEOUT)
     for name in ("Pause", "Resume", "Step", "Stop"):
