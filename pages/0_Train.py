@@ -484,8 +484,11 @@ controls.button(
 # in the page, and the browser draws an element at a new place afresh: at a run's end the live charts
 # vanished for a moment, the page shrank, and the reader's scroll was clamped and lost.
 with st.container(key="train_notes"):
-    # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view)
+    # why Start is disabled, and what to do, beside it (the sidebar's message may be out of view); mid-run
+    # Apply changes is off for the same value (a review: "Start needs" while the run's Apply vanished)
     if start_note:
+        if live and owned:
+            start_note = start_note.replace("Start needs", "Start and Apply changes need", 1)
         st.caption(start_note)
     at_limit_stops()
     # A 2D dataset picked in the form of defaults: they are tuned for the 8x8 digits (on grid25 G's points

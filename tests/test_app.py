@@ -737,6 +737,10 @@ def test_mid_run_learning_rate_change(runs_root):
     at.run()
     assert not at.exception and "btn_apply" not in {b.key for b in at.button}
     assert any(c.value.startswith("Apply changes is off while the sidebar holds a value") for c in at.caption)
+    # and beside Start, where the note said only Start needed it (a resume/branch user's review)
+    assert "Start and Apply changes need a valid lr_g: see the message in the sidebar." in [
+        c.value for c in at.caption
+    ]
     at.session_state["cfg_lr_g"] = new_lr
     at.run()
     assert not any(c.value.startswith("Apply changes is off") for c in at.caption)
