@@ -144,7 +144,15 @@ def run_folder(option: str, value: str, runs_folder: Path) -> RunDir:
         try:
             return RunDir.from_path(path)
         except RunDirError as exc:  # a folder, but no run: which option named it, and why
-            raise CLIError(f"{option} {value}: {exc}") from None
+            # the run of that id in the runs folder, where a folder of the name here (a data folder,
+            # `--data-path shapes --run-id shapes`) hid it: said, as the path wins (a newcomer's review)
+            there = runs_folder / value
+            hint = ""
+            with contextlib.suppress(RunDirError, OSError):
+                if value == path.name and validate_run_id(value) and holds_run(there):
+                    quoted_path = shlex.quote(str(there))
+                    hint = f"; a run {value!r} is in the runs folder: give its path, {quoted_path}"
+            raise CLIError(f"{option} {value}: {exc}{hint}") from None
     if any(sep in value for sep in {os.sep, os.altsep} - {None}):  # a path, and only a path
         raise CLIError(f"{option} {value}: no such run folder (give {RUN_HELP})")
     try:

@@ -87,6 +87,17 @@ def test_resume_looks_up_a_run_id_in_the_out_folder(tmp_path, shared, cli):
     assert pd.read_csv(shared / "mine" / "metrics.csv")["step"].tolist() == [1, 2, 3, 4]  # untouched
 
 
+def test_a_folder_that_is_no_run_hiding_a_run_id_names_the_run(tmp_path, shared, cli):
+    """A newcomer's data folder ./mine beside a run 'mine' in the runs folder: the path wins, and its
+    refusal names the run and its path (it said only that ./mine holds no run.json)."""
+    (tmp_path / "work" / "mine").mkdir()  # (the working folder: `shared`'s)
+    line = one_line_error(cli("sample", "--run", "mine", "--n", "3", "--out", "s.npy"))
+    assert line.startswith("error: --run mine: ") and line.endswith(
+        f"; a run 'mine' is in the runs folder: give its path, {shared / 'mine'}"
+    )
+    assert not Path("s.npy").exists()
+
+
 def test_a_path_wins_over_a_run_id_of_the_same_name(tmp_path, shared, cli):
     here = train(cli, tmp_path / "work", "mine", steps=2, seed=1)  # ./mine, beside $GAN_DASHBOARD_RUNS/mine
     for given in ("mine", "./mine", str(here)):
