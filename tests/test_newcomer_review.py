@@ -132,6 +132,33 @@ def test_a_run_killed_before_its_first_checkpoint_says_why_it_cannot_resume_in_t
     assert "latest checkpoint" not in resume.help
 
 
+def test_resumes_help_names_the_checkpoint_and_the_rows_trained_again(runs_root):
+    """A review: Resume of a run killed at step 1,872 went back to 1,601 unannounced ("from its latest
+    checkpoint"). Killed at step 12 with checkpoints at 5 and 10: the help says 10 and the 2 rows after."""
+    cfg = GANConfig(**TINY, steps=0, checkpoint_every=5)
+    runner = Runner(cfg, runs_root, "killed12").start(paused=True)
+    runner.run_to(12)
+    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 12, TIMEOUT)
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+    run = RunDir.open(runs_root, "killed12")
+    for step, path in run.checkpoints():
+        if step == 12:  # the one a clean stop saves: a kill saves none
+            path.unlink()
+    run.claim("test").write_status({"status": "running"})  # its writer gone: interrupted
+    run.release()
+    at = dashboard()
+    at.query_params["run"] = "killed12"
+    at.run()
+    assert not at.exception
+    resume = at.button(key="btn_resume")
+    assert not resume.disabled
+    assert (
+        resume.help
+        == "Continue this run from its latest checkpoint, at step 10: its 2 rows after it are trained again"
+    )
+
+
 def test_a_run_killed_before_its_first_checkpoint_says_why_on_the_runs_page(runs_root):
     killed_before_its_first_checkpoint(runs_root, "killme2")
     at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT).run()
