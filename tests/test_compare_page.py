@@ -21,7 +21,7 @@ from gan_core.runner import Runner
 from ui.live_chart import chart_grid_style, chart_key, read_payload
 
 APP_DIR = Path(__file__).resolve().parents[1]
-TIMEOUT = 60
+TIMEOUT = 180  # seconds for a tiny run to finish (a 1,500-step one passed 60 on a loaded 2-core machine)
 TINY = dict(
     dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=30, checkpoint_every=0
 )
