@@ -50,6 +50,9 @@ FOLLOW_WATCH_S = 32.0
 LAG_S = 5.0
 HOLD_S = 6.0  # how long a scrubbed-back view must stay put (several refreshes)
 KEEP_UP_WATCH_S = 30.0
+# s: a refresh that sends several hundred kB can take 5 s on a loaded 2-core machine (CI: 5.03 s once);
+# a page that falls further behind at every refresh passes it within the watch
+KEEP_UP_LAG_S = 8.0
 FLICKER_WATCH_S = 16.0
 # Fewer timer checks than this in the flicker watch, or samples in the follow watch, and the browser was too
 # busy to have watched at all (on a 2-core machine at load 12 its 50 ms timer ran about once a second; the
@@ -292,26 +295,28 @@ def test_the_page_keeps_up_with_a_run_it_refreshes_heavily_and_shows_where_it_st
     # (time, the run's last step then, the step the page showed just after)
     samples: list[tuple[float, int, int]] = []
     start = time.monotonic()
-    while time.monotonic() - start < KEEP_UP_WATCH_S:
-        now, trained = time.monotonic(), last_row_step(metrics)
-        samples.append((now, trained, shown_step(page)))
-        page.wait_for_timeout(500)
+    try:
+        while time.monotonic() - start < KEEP_UP_WATCH_S:
+            now, trained = time.monotonic(), last_row_step(metrics)
+            samples.append((now, trained, shown_step(page)))
+            page.wait_for_timeout(500)
+    finally:  # the run is open-ended: a failed watch must not leave the module's server training it
+        button(page, "Stop").click()
+        expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
     behind = []
     for i, (t, _, shown) in enumerate(samples):
-        earlier = [trained for u, trained, _ in samples if u <= t - LAG_S]
+        earlier = [trained for u, trained, _ in samples if u <= t - KEEP_UP_LAG_S]
         later = [trained for _, trained, _ in samples[i + 1 :]]
-        # no further behind than the run was LAG_S ago, and never ahead of it
+        # no further behind than the run was KEEP_UP_LAG_S ago, and never ahead of it
         if earlier and later and not earlier[-1] <= shown <= later[0]:
             behind.append((round(t - start, 1), earlier[-1], shown, later[0]))
     assert len(samples) >= MIN_CHECKS, f"the page was read only {len(samples)} times"
     assert samples[-1][1] - samples[0][1] >= 20 * SAMPLE_EVERY, f"the run hardly trained: {samples}"
     assert not behind, (
-        "the page fell behind the run (s into the watch, the run's step LAG_S before, shown, the run's step "
-        f"just after): {behind[:10]}"
+        "the page fell behind the run (s into the watch, the run's step KEEP_UP_LAG_S before, shown, the "
+        f"run's step just after): {behind[:10]}"
     )
 
-    button(page, "Stop").click()
-    expect(status(page)).to_have_text(re.compile(r"^Status: stopped"), timeout=UI_TIMEOUT)
     # The run's last row, not one from a queued refresh: the progress line, drawn in the same script run
     # as the status but further down the page, reaches it (its element can come a moment after the
     # status's, while the browser draws the charts between them), and stays there.
