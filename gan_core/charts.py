@@ -4220,6 +4220,21 @@ CUSTOM_TITLE = "Custom metrics"
 NO_CUSTOM_VALUE = "no value to draw: NaN or blank at every step so far"
 
 
+def custom_metric_groups(columns: Sequence[str]) -> list[tuple[str, list[str]]]:
+    """A run's custom metrics in sections by the part of their names before the first ``/``, as
+    TensorBoard's scalar dashboard and W&B's panels group them (``val/fid`` and ``val/kid/mean`` in
+    ``val``): ``[(group, names), ...]``, the metrics with no such part first, under ``""`` (``fake_std``,
+    ``/x``), then each group in the order the run first logged one of its metrics, and in a group the
+    metrics in the order logged (``columns``' order: a metric a run logs later joins the end of its group,
+    a new group the end of the list). A group is never empty; no group for an empty ``columns``."""
+    groups: dict[str, list[str]] = {}
+    for name in columns:
+        head, slash, _ = name.partition("/")
+        groups.setdefault(head if slash and head else "", []).append(name)
+    ungrouped = groups.pop("", None)
+    return ([("", ungrouped)] if ungrouped else []) + list(groups.items())
+
+
 def _measured(view: View, column: str) -> np.ndarray:
     """Which points of ``view`` measured ``column``: a value, or an inf among its rows (the mean of a
     point that holds one is NaN, its kind in ``column``_nonfinite's bits: drawn as an edge mark). A NaN

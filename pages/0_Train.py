@@ -72,7 +72,7 @@ with engine_loading():
         watched_view,
         whole_seconds,
     )
-    from ui.live_chart import chart_grid_style, custom_chart_key, live_chart, live_refresh
+    from ui.live_chart import chart_grid_style, chart_key, custom_chart_key, live_chart, live_refresh
     from ui.sidebar import (
         config_form,
         edited_fields,
@@ -120,7 +120,9 @@ CHART_POINTS = 300
 # The keys of the containers that flow the quality charts and the custom metrics into columns (and of
 # the row groups whose plots the browser lines up)
 QUALITY_GRID = "quality_charts"
-CUSTOM_GRID = "custom_charts"
+CUSTOM_GRID = "custom_charts"  # (a group's: `chart_key(CUSTOM_GRID, group)`, styled by this prefix)
+GROUP_KEY = "custom_group"  # a group of custom metrics' section, folded or not: `chart_key(GROUP_KEY, group)`
+FOLDED_KEY = "_folded_groups"  # the custom metrics' groups the session folded away
 POINTS_GRID = "points_view"  # the 2D view and its history: two columns where each gets POINTS_MIN_PX
 POINTS_MIN_PX = 440  # the view's colour bar and its notes fit whole from about this width
 STEP_AXES = "train_steps"  # the charts over steps, zoomed together (`live_chart`'s x_group)
@@ -1186,12 +1188,50 @@ def charts_panel(view: RunView, picked: int | None = None) -> None:
     custom = view.custom_columns
     if custom:  # the run's own metrics (logged through gan_core.track), in as many columns as fit
         st.subheader(charts.CUSTOM_TITLE)
-        figures = charts.custom_metric_figures(frame, custom, events, smoothing=smoothing)
-        box = st.container(horizontal=True, key=CUSTOM_GRID)
-        for name in custom:
-            metric_chart(
-                box, figures[name], custom_chart_key(name), row_group=CUSTOM_GRID, run_id=view.run_id
+        custom_metrics(view, frame, events, smoothing)
+
+
+def custom_metrics(view: RunView, frame: charts.View, events: charts.Events, smoothing: float) -> None:
+    """A run's own metrics in as many columns as fit: those with no ``group/`` in their names first, then
+    one section a group (`charts.custom_metric_groups`: ``val/fid`` under "val"), each a stateful expander
+    the reader folds away, its charts then neither built nor sent at the refreshes (a loop logging 30
+    metrics drew 30 charts in one grid). Folded stays folded over the session: from one run to the next
+    (a section's key is its group's name) and after a visit to another page (`FOLDED_KEY`)."""
+    groups = charts.custom_metric_groups(view.custom_columns)
+    folded = st.session_state.setdefault(FOLDED_KEY, set())
+    opened = []
+    for group, _ in groups:
+        key = chart_key(GROUP_KEY, group)
+        if group and key not in st.session_state and group in folded:  # (a widget not drawn last run)
+            st.session_state[key] = False
+        opened.append(not group or st.session_state.get(key, True))
+    shown = [name for (_, names), drawn in zip(groups, opened, strict=True) if drawn for name in names]
+    figures = charts.custom_metric_figures(frame, shown, events, smoothing=smoothing)
+    for (group, names), drawn in zip(groups, opened, strict=True):
+        grid = chart_key(CUSTOM_GRID, group) if group else CUSTOM_GRID
+        if group:
+            key = chart_key(GROUP_KEY, group)
+            # (the label is the section's identity with its key: a count in it would unfold the section
+            # whenever a metric joined it)
+            section = st.expander(
+                f"{group}/", expanded=True, key=key, on_change=folded_changed, args=(key, group)
             )
+        else:
+            section = st.container()
+        if not drawn:
+            continue
+        box = section.container(horizontal=True, key=grid)
+        for name in names:
+            metric_chart(box, figures[name], custom_chart_key(name), row_group=grid, run_id=view.run_id)
+
+
+def folded_changed(key: str, group: str) -> None:
+    """A custom metrics section unfolded or folded: remembered for the session (`custom_metrics`)."""
+    folded = st.session_state.setdefault(FOLDED_KEY, set())
+    if st.session_state.get(key, True):
+        folded.discard(group)
+    else:
+        folded.add(group)
 
 
 def live_body() -> None:
@@ -1279,7 +1319,8 @@ st.html(
     ".st-key-live_refresh {display: none;} "
     # the quality charts and the custom metrics in as many columns as fit
     + chart_grid_style(QUALITY_GRID, charts.SMALL_CHART_MIN_PX)
-    + chart_grid_style(CUSTOM_GRID, charts.SMALL_CHART_MIN_PX)
+    # (each group's too, and a lone chart one column wide as the others)
+    + chart_grid_style(CUSTOM_GRID, charts.SMALL_CHART_MIN_PX, prefix=True, keep_columns=True)
     + chart_grid_style(POINTS_GRID, POINTS_MIN_PX)
     + "</style>"
 )

@@ -940,7 +940,9 @@ def test_the_quality_charts_flow_into_columns_of_one_row_group(runs_root):
     assert x_groups["chart_samples"] is None
     styles = " ".join(html.proto.body for html in at.get("html"))
     rule = chart_grid_style("quality_charts", charts.SMALL_CHART_MIN_PX)
-    assert rule in styles and chart_grid_style("custom_charts", charts.SMALL_CHART_MIN_PX) in styles
+    assert rule in styles
+    custom = chart_grid_style("custom_charts", charts.SMALL_CHART_MIN_PX, prefix=True, keep_columns=True)
+    assert custom in styles
 
 
 def test_a_chart_grids_style_is_equal_columns_of_a_least_width():
@@ -948,6 +950,11 @@ def test_a_chart_grids_style_is_equal_columns_of_a_least_width():
     assert rule == (
         ".stHorizontalBlock.st-key-quality_charts {display: grid; "
         "grid-template-columns: repeat(auto-fit, minmax(min(260px, 100%), 1fr));}"
+    )
+    # with prefix: every container keyed so (a custom metrics group's `chart_key("custom_charts", group)`)
+    assert chart_grid_style("custom_charts", 260, prefix=True, keep_columns=True) == (
+        '.stHorizontalBlock[class*="st-key-custom_charts"] {display: grid; '
+        "grid-template-columns: repeat(auto-fill, minmax(min(260px, 100%), 1fr));}"
     )
     for width in (0, -5, 2.5, True):
         with pytest.raises(

@@ -1869,6 +1869,21 @@ def test_a_custom_metric_logged_as_nan_at_every_step_says_so_not_no_data_yet():
     assert [a.text for a in empty.layout.annotations] == ["no value yet"]  # (no rows at all)
 
 
+def test_custom_metrics_group_by_their_names_first_part_in_the_order_logged():
+    """TensorBoard's sections: the part before the first "/", the ungrouped first; a name that starts
+    with "/" has no group; a new metric joins its group's end, a new group the list's end."""
+    names = ["val/fid", "fake_std", "train/a", "/x", "val/kid/mean", "train/", "b"]
+    assert charts.custom_metric_groups(names) == [
+        ("", ["fake_std", "/x", "b"]),
+        ("val", ["val/fid", "val/kid/mean"]),
+        ("train", ["train/a", "train/"]),
+    ]
+    grown = charts.custom_metric_groups([*names, "val/is", "ema/fid"])
+    assert grown[1] == ("val", ["val/fid", "val/kid/mean", "val/is"]) and grown[-1] == ("ema", ["ema/fid"])
+    assert charts.custom_metric_groups(["val/fid"]) == [("val", ["val/fid"])]  # (no empty "" group)
+    assert charts.custom_metric_groups([]) == []
+
+
 def test_inputs_digest_changes_with_what_a_figure_is_drawn_from_and_only_with_it(view):
     snapshot = {"points": np.arange(6.0).reshape(3, 2), "bounds": np.array([0.0, 1.0, 0.0, 1.0])}
     digest = chart_builders.inputs_digest(view, EVENTS, snapshot, {"title": "t"}, 3)

@@ -82,9 +82,56 @@ def test_custom_metrics_of_any_accepted_name_draw_in_the_train_view(tmp_path, mo
     assert not at.run().exception and not at.error
     keys = [element.key for element in at.get("bidi_component")]
     custom = [key for key in keys if key.startswith("chart_custom")]
-    assert custom == [custom_chart_key(name) for name in names]  # one chart per metric, in log order
+    # one chart per metric, in log order, ema/fid in its group's section after the metrics of none
+    assert custom == [custom_chart_key(name) for name in names if "/" not in name] + ["chart_custom_ema/fid"]
     assert "chart_custom_fake_std" in custom and "chart_custom_ema/fid" in custom  # plain names read as such
     assert not any("__" in key or key.endswith("_") for key in custom)
+
+
+def test_custom_metrics_are_in_a_section_per_group_that_folds_away_for_the_session(tmp_path, monkeypatch):
+    """``train/...`` and ``val/...`` in a section each, after the metrics with no group; a folded
+    section's charts are not sent at all, the others' still are, and a section folded before a visit to
+    another page (the widget's own state gone) is still folded."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui.live_chart import chart_key, custom_chart_key
+
+    names = ["train/d_gap", "fake_std", "val/fid", "train/g_gap", "real_std", "val/kid"]
+    toy = Toy()
+    for run_id, logged in (("grouped", names), ("plain", ["fake_std"])):
+        run = track.init(run_id, root=tmp_path, loss="nonsaturating", real=toy.real, steps=3)
+        for _ in range(3):
+            toy.step(run, {name: float(i) for i, name in enumerate(logged)})
+        run.finish()
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(tmp_path))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.query_params["run"] = "grouped"
+
+    def drawn() -> tuple[list[str], list[str]]:
+        assert not at.run().exception and not at.error
+        keys = [element.key for element in at.get("bidi_component")]
+        return [key for key in keys if key.startswith("chart_custom")], [e.label for e in at.get("expander")]
+
+    sections = ["train/", "val/"]
+    every = ["fake_std", "real_std", "train/d_gap", "train/g_gap", "val/fid", "val/kid"]
+    charts_sent, labels = drawn()
+    assert charts_sent == [custom_chart_key(name) for name in every]
+    assert [label for label in labels if label in sections] == sections
+    train = chart_key("custom_group", "train")
+    at.session_state[train] = False  # (as a click on its header leaves it)
+    charts_sent, labels = drawn()
+    assert charts_sent == [custom_chart_key(name) for name in every if not name.startswith("train/")]
+    assert [label for label in labels if label in sections] == sections  # (folded, not gone)
+    at.session_state[train] = True
+    assert drawn()[0] == [custom_chart_key(name) for name in every]
+    # val folded (`_folded_groups`, as its header's click leaves it), then a run with no sections watched
+    # (Streamlit drops the state of the sections it did not draw) and this one again: val still folded
+    at.session_state[chart_key("custom_group", "val")] = False
+    at.session_state["_folded_groups"] = {"val"}
+    at.session_state["run_id"] = "plain"  # (as the Runs page's Open sets it)
+    assert drawn() == (["chart_custom_fake_std"], [label for label in labels if label not in sections])
+    at.session_state["run_id"] = "grouped"
+    assert drawn()[0] == [custom_chart_key(name) for name in every if not name.startswith("val/")]
 
 
 def test_a_custom_charts_key_is_one_per_name_and_never_holds_the_components_delimiter():

@@ -1154,13 +1154,17 @@ def live_chart(
     _COMPONENT(key=key, data=data, height=height, **callbacks)
 
 
-def chart_grid_style(key: str, min_width: int) -> str:
+def chart_grid_style(key: str, min_width: int, prefix: bool = False, keep_columns: bool = False) -> str:
     """The CSS rule that lays out the charts of the container ``key`` (``st.container(horizontal=True,
     key=key)``, Streamlit's wrapping row) in as many equal columns as fit, each at least ``min_width``
     pixels wide (> 0; the container's whole width where it is narrower), together filling the row: for
-    a page's ``<style>`` (`st.html`), where it applies whenever the container is drawn. Give each chart a
-    ``row_group`` (`live_chart`) to line up the plots of a row. ``ValueError`` for a ``min_width`` not > 0
-    or a ``key`` that is not a plain name (letters, digits, ``_`` and ``-``)."""
+    a page's ``<style>`` (`st.html`), where it applies whenever the container is drawn; with ``prefix``,
+    to every such container whose key starts with ``key`` (one a section: `chart_key`'s keys). With
+    ``keep_columns``, fewer charts than fit keep their one column's width (CSS grid's ``auto-fill``, as
+    TensorBoard's cards: a section of one chart lines up with the next section's columns), where otherwise
+    they share the row (``auto-fit``). Give each chart a ``row_group`` (`live_chart`) to line up the plots
+    of a row. ``ValueError`` for a ``min_width`` not > 0 or a ``key`` that is not a plain name (letters,
+    digits, ``_`` and ``-``)."""
     if isinstance(min_width, bool) or not (isinstance(min_width, int) and min_width > 0):
         raise ValueError(f"min_width must be a whole number of pixels > 0, got {min_width!r}")
     if not re.fullmatch(r"[A-Za-z0-9_-]+", key):
@@ -1170,9 +1174,11 @@ def chart_grid_style(key: str, min_width: int) -> str:
     # through its API (``width`` fixes one). Equal columns rather than a least width that grows: a chart
     # alone on the last row stays one column wide, and each column's step axes line up down the page.
     # (.stHorizontalBlock: more specific than Streamlit's own class, whichever style sheet comes last.)
+    selector = f'[class*="st-key-{key}"]' if prefix else f".st-key-{key}"
     return (
-        f".stHorizontalBlock.st-key-{key} {{display: grid; "
-        f"grid-template-columns: repeat(auto-fit, minmax(min({min_width}px, 100%), 1fr));}}"
+        f".stHorizontalBlock{selector} {{display: grid; "
+        f"grid-template-columns: repeat({'auto-fill' if keep_columns else 'auto-fit'}, "
+        f"minmax(min({min_width}px, 100%), 1fr));}}"
     )
 
 

@@ -8,12 +8,13 @@ four rows: its row's other charts are lowered to match, and only while they shar
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterator
 
 import pandas as pd
 import pytest
-from playwright.sync_api import Page
+from playwright.sync_api import Page, expect
 
 from gan_core import track
 from gan_core.charts import LEGEND_ROW_PX, SMALL_CHART_MIN_PX
@@ -208,6 +209,69 @@ def test_custom_metrics_take_the_same_columns(grid_server, page):
         [f"chart_custom_{name}" for name in CUSTOM_NAMES[:3]],
         [f"chart_custom_{name}" for name in CUSTOM_NAMES[3:]],
     ]
+
+
+GROUPED = "grouped-grid"
+GROUPED_NAMES = ["fake_std", "train/d_gap", "train/g_gap", "train/lr_ratio", "val/fid"]
+# (keys with a "/", `chart_key`'s plain form: Streamlit's class names write it as "-")
+TRAIN_CHARTS = '[class*="st-key-chart_custom_train-"]'
+VAL_CHART = ".st-key-chart_custom_val-fid"
+
+
+@pytest.fixture
+def grouped_run(grid_server) -> Iterator[Callable[[int], int]]:
+    """A user's loop logging metrics in two groups (train/, val/), open-ended and left open while the test
+    runs (the page watches it live, refreshing); yields a function that trains N more steps, commits them
+    and returns the run's step."""
+    toy = Toy()
+    run = track.init(GROUPED, root=grid_server.runs_root, loss="nonsaturating", real=toy.real, steps=0)
+
+    def train(steps: int) -> int:
+        for _ in range(steps):
+            toy.step(run, {name: float(run.step * (i + 1)) for i, name in enumerate(GROUPED_NAMES)})
+        run.flush()
+        return run.step
+
+    train(3)
+    try:
+        yield train
+    finally:
+        run.finish()
+
+
+def test_custom_metrics_sections_take_the_columns_and_fold_away_while_the_run_goes_on(
+    grid_server, grouped_run, page
+):
+    """A section a group (train/, val/) under the metrics with none; a group's charts in the grid's
+    columns; folded, its charts leave the page and stay away through the refreshes of a run that trains
+    on, and unfolded they come back laid out."""
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(f"{grid_server.url}/?run={GROUPED}")
+    page.wait_for_selector(f"{VAL_CHART} .live-chart[aria-label]", timeout=UI_TIMEOUT)
+    train = [name for name in GROUPED_NAMES if name.startswith("train/")]
+    rows = laid_out(page, "chart_custom_train-", "custom_charts_train", len(train), 3)
+    assert_columns_fill_the_row(page, "custom_charts_train", rows, 3)
+    sections = page.get_by_test_id("stExpander")
+    # (each header's text: its icon's name, then its label)
+    headers = [text.split()[-1] for text in sections.locator("summary").all_inner_texts()]
+    assert headers[-2:] == ["train/", "val/"]
+    # the metric of no group above them, one column wide as theirs (not stretched over the row)
+    alone = laid_out(page, "chart_custom_fake_std", "custom_charts", 1, 1)
+    # (the sections' columns are a little narrower: the expander's padding; stretched, it was ~980 px)
+    assert rows[0][0]["width"] <= alone[0][0]["width"] <= 1.1 * rows[0][0]["width"], (alone, rows)
+
+    header = sections.locator("summary").filter(has_text="train/")
+    header.click()
+    expect(page.locator(TRAIN_CHARTS)).to_have_count(0, timeout=UI_TIMEOUT)
+    step = grouped_run(3)  # refreshes that draw the new rows
+    expect(page.get_by_test_id("stProgress")).to_have_text(
+        re.compile(rf"^step {step:,} "), timeout=UI_TIMEOUT
+    )
+    assert page.locator(TRAIN_CHARTS).count() == 0
+    expect(page.locator(f"{VAL_CHART} .live-chart")).to_be_visible()
+
+    header.click()
+    laid_out(page, "chart_custom_train-", "custom_charts_train", len(train), 3)
 
 
 # ------------------------------------------------------------------------------- step axes zoomed together
