@@ -1142,6 +1142,22 @@ class RunDir:
         found = self._last_row(None, 64 * 1024, measured=False)
         return found[0] if found is not None else None
 
+    def ended_without_rows(self, source: str) -> bool:
+        """True for a run of ``source`` (run.json's: "api", "lightning") that ended (failed, stopped, or a
+        writer that died, "running" in status.json with no process holding the folder: the caller checks
+        that) before its first row: no metrics row, no snapshot but the start's at step 0. Such a run (a
+        loop that broke at its first batch) starts again in its folder when run again under its id: nothing
+        it recorded is lost, its events keep the earlier end. False for anything unreadable."""
+        try:
+            return (
+                self.read_meta().source == source
+                and self.read_status().get("status") in ("failed", "stopped", "running")
+                and self.last_metrics_step() is None
+                and all(step == 0 for step, _ in self.snapshot_steps())
+            )
+        except (RunDirError, OSError, ValueError):
+            return False
+
     def first_metrics_step(self) -> int | None:
         """The lowest step of metrics.csv's complete rows with a usable step in its first 64 KiB (the first
         row's, in a file in step order), or None if it has none there (or it cannot be read): 1 for a run

@@ -341,6 +341,8 @@ def test_a_training_metric_logged_for_the_epoch_only_is_recorded_as_its_epochs_m
             out = super().training_step(batch, batch_idx)
             self.log("train/d_loss_epoch", out["d_loss"], on_step=False, on_epoch=True)
             self.log("train/g_loss_step", out["g_loss"])  # (on_step, training's default: each row's own)
+            # both: each row's own, and the epoch's mean as train/gap_epoch (its epoch value was dropped)
+            self.log("train/gap", out["g_loss"] - out["d_loss"], on_step=True, on_epoch=True)
             return out
 
     fit(example, EpochMean(), GANTrackingCallback("epochs", root=str(tmp_path)), max_epochs=2)
@@ -351,6 +353,11 @@ def test_a_training_metric_logged_for_the_epoch_only_is_recorded_as_its_epochs_m
     assert logged[12] == pytest.approx(rows["d_loss"][:12].mean(), rel=1e-5)
     assert logged[23] == pytest.approx(rows["d_loss"][12:].mean(), rel=1e-5)
     assert rows["train/g_loss_step"].to_numpy() == pytest.approx(rows["g_loss"].to_numpy(), rel=1e-5)
+    gap = (rows["g_loss"] - rows["d_loss"]).to_numpy()
+    assert rows["train/gap"].to_numpy() == pytest.approx(gap, rel=1e-4, abs=1e-6)
+    epochs = rows["train/gap_epoch"]
+    assert epochs.notna().tolist() == [i in (12, 23) for i in range(24)]
+    assert [epochs[12], epochs[23]] == pytest.approx([gap[:12].mean(), gap[12:].mean()], rel=1e-4, abs=1e-6)
 
 
 def test_the_first_rows_time_is_its_batchs_not_the_instant_after_its_updates(example, tmp_path):
@@ -359,7 +366,8 @@ def test_the_first_rows_time_is_its_batchs_not_the_instant_after_its_updates(exa
     fit(example, example.DigitsGAN(), GANTrackingCallback("clock", root=str(tmp_path)))
     speed = RunDir.open(tmp_path, "clock").read_metrics()["samples_per_s"].to_numpy()
     later = float(np.median(speed[1:]))
-    assert 0.2 * later < speed[0] < 5 * later
+    # (the bug: 100-400x; a machine whose hypervisor took 76% of its CPU time gave one batch over 5x)
+    assert 0.1 * later < speed[0] < 10 * later, (speed[0], later)
 
 
 def test_a_training_step_that_returns_nothing_is_told_so(example, tmp_path):

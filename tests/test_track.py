@@ -215,6 +215,30 @@ def test_one_writer_per_run_folder_and_resume_continues_the_rows(tmp_path):
     assert RunDir.open(tmp_path, "one").read_metrics()["step"].tolist() == [1, 2]
 
 
+def test_a_loop_that_broke_at_its_first_batch_starts_again_under_its_id(tmp_path):
+    """Run again after a fix, the same command found its id taken ("choose another run id, or pass
+    resume=True") though the run had recorded nothing; now it starts again in its folder, the earlier
+    failure kept in its events, as the Lightning callback's does. A run with a row is still refused."""
+    gan = ToyGAN()
+    with pytest.raises(RuntimeError, match="shape bug"), track.init("fixed", root=tmp_path, steps=3):
+        raise RuntimeError("shape bug")  # (before any d_step)
+    assert RunDir.open(tmp_path, "fixed").read_status()["status"] == "failed"
+    said = r"^run 'fixed' ended with no row recorded: it starts again"
+    with pytest.warns(track.TrackingWarning, match=said):
+        run = track.init("fixed", root=tmp_path, steps=3)
+    with run:
+        while not run.should_stop:
+            gan.step(run)
+    folder = RunDir.open(tmp_path, "fixed")
+    assert folder.read_metrics()["step"].tolist() == [1, 2, 3]
+    assert folder.read_status()["status"] == "finished"
+    said = folder.read_events()["detail"].tolist()  # the status events, the earlier end first
+    assert said[:3] == ["running", "failed: RuntimeError: shape bug", "running"] and said[-1] == "finished"
+    with pytest.raises(RunDirError, match="already exists"):  # rows recorded: never started over
+        track.init("fixed", root=tmp_path, steps=3)
+    assert folder.read_metrics()["step"].tolist() == [1, 2, 3]
+
+
 def test_a_resume_with_a_new_config_records_each_change_and_run_json_takes_it(tmp_path):
     gan = ToyGAN()
     with track.init("cfg", root=tmp_path, config={"lr": 2e-4, "beta1": 0.5, "depth": 3}) as first:

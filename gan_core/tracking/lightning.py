@@ -35,9 +35,13 @@ every optimizer step: (d_steps + 1) per G step, 2 x with one D update; the step 
 (TensorBoard, CSV) plot against counts batches, from 0 (the dashboard's step - 1 where every batch steps G).
 
 What ``training_step`` logs with ``self.log`` / ``self.log_dict`` (numbers and one-element tensors) goes
-into the batch's row as custom metrics, named as logged (the value logged at that step, not Lightning's
-epoch mean; a built-in column's name is left out, the row has its own: the losses silently, as they come
-from ``training_step``'s return, any other, ``d_acc_real`` say, said once in a `TrackingWarning`).
+into the batch's row as custom metrics, named as logged (the value logged at that step; a built-in
+column's name is left out, the row has its own: the losses silently, as they come from ``training_step``'s
+return, any other, ``d_acc_real`` say, said once in a `TrackingWarning`). A name logged with
+``on_step=False`` goes in once an epoch instead, as Lightning's epoch value (its mean, or a Metric's
+``compute()``), and one logged with ``on_step=True, on_epoch=True`` both ways: each batch's value under its
+name, the epoch's as ``NAME_epoch`` (the name Lightning's own loggers give it), each in the row of the first
+G step after the epoch, the last row at the end.
 
 What the module logs in validation (``validation_step``, ``on_validation_epoch_end``: a torchmetrics FID
 or KID, a classifier's score, a reconstruction error) goes in too, named as logged (``val/fid``), as
@@ -122,8 +126,8 @@ _OWN_INIT_KEYS = {
     "resume_from",
 }
 # A run of this id that ended with no row (a training_step that broke the contract at its first batch) is
-# started again in its folder by a callback without resume=True: nothing recorded is lost.
-_REUSABLE_STATUSES = ("failed", "stopped")
+# started again in its folder by a callback without resume=True: nothing recorded is lost
+# (`RunDir.ended_without_rows`).
 # The built-in columns a row takes from training_step's return: a self.log of one of these names in
 # training (the usual Lightning habit) is no loss to say.
 _RETURNED_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss")
@@ -221,7 +225,8 @@ class GANTrackingCallback(pl.Callback):
         self._logged: dict[str, Tensor | float] = {}  # the batch's self.log values (`_wrap_log`)
         self._val_logged: set[str] = set()  # names the module self.log-ged in this validation
         # names training_step self.log-ged with on_step=False this epoch: recorded at its end, as Lightning's
-        # loggers do (a review: each row held the batch's value under a name meant as the epoch's mean)
+        # loggers do (a review: each row held the batch's value under a name meant as the epoch's mean); and
+        # NAME_epoch for a NAME logged with on_step=True and on_epoch=True (its epoch value was dropped)
         self._epoch_logged: set[str] = set()
         # the last validation's values, and the last epoch's of training_step's on_step=False names
         # (`on_train_epoch_end`), for the next G step's row (`_validation_values` reads both)
@@ -431,8 +436,9 @@ class GANTrackingCallback(pl.Callback):
         self._val_logged = set()
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        # training_step's names logged with on_step=False: their epoch values (Lightning's, as its loggers
-        # record them) go into the next G step's row, the last row at the end, as a validation's do
+        # training_step's names logged with on_step=False, and NAME_epoch of those logged on_step and
+        # on_epoch: their epoch values (Lightning's, as its loggers record them) go into the next G step's
+        # row, the last row at the end, as a validation's do
         names, self._epoch_logged = self._epoch_logged, set()
         if self.run is None or not names:
             return
@@ -510,7 +516,7 @@ class GANTrackingCallback(pl.Callback):
         if resume or run_id is None or not trainer.is_global_zero:
             return run_id, resume, None
         root = Path(self.root) if self.root is not None else track.default_runs_root()
-        if (root / run_id).exists() and _ended_without_rows(root, run_id):
+        if (root / run_id).exists() and _ended_without_rows(root, run_id):  # (init restarts its own too)
             track.warn_user(
                 f"run {run_id!r} ended with no row recorded: it starts again in its folder "
                 "(its events keep the earlier end)"
@@ -579,10 +585,13 @@ class GANTrackingCallback(pl.Callback):
             trainer = pl_module.trainer
             if trainer.training:
                 on_step = kwargs.get("on_step", args[2] if len(args) > 2 else None)
+                on_epoch = kwargs.get("on_epoch", args[3] if len(args) > 3 else None)
                 if on_step is False and isinstance(name, str):  # its epoch's value, not each batch's
                     self._epoch_logged.add(name)
                 else:
                     self._collect(trainer, name, value)
+                    if on_epoch and isinstance(name, str):  # and its epoch's, as Lightning's loggers name it
+                        self._epoch_logged.add(f"{name}_epoch")
             elif trainer.validating and not trainer.sanity_checking and isinstance(name, str):
                 self._val_logged.add(name)  # (its value: Lightning's for the epoch, `_validation_values`)
             return result
@@ -790,13 +799,7 @@ def _why_ended(trainer: pl.Trainer) -> str:
 def _ended_without_rows(root: Path, run_id: str) -> bool:
     """True for a Lightning run in ``root`` that ended (failed or stopped) before its first row."""
     try:
-        folder = RunDir.open(root, run_id)
-        return (
-            folder.read_meta().source == "lightning"
-            and folder.read_status().get("status") in _REUSABLE_STATUSES
-            and folder.last_metrics_step() is None
-            and all(step == 0 for step, _ in folder.snapshot_steps())  # (the start's snapshot only)
-        )
+        return RunDir.open(root, run_id).ended_without_rows("lightning")
     except (RunDirError, OSError, ValueError):
         return False
 

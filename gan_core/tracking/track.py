@@ -2411,6 +2411,9 @@ def init(
     step) if there is one; if ``root`` holds no run ``run_id``, a new one starts with a `TrackingWarning`
     saying so (a first start, or a mistyped id or root); a run already past ``steps`` takes no step
     (`should_stop` at once), with a `TrackingWarning` and a ``warning`` event saying the step reached.
+    Without ``resume``, a run of this id that ended before its first row (a loop that broke at its first
+    batch, run again) starts again in its folder, with a `TrackingWarning` (its events keep the earlier
+    end; `RunDir.ended_without_rows`); any other run of the id is refused (below).
     ``resume_from``: with ``resume=True``, the step (G steps, a whole number >= 0) of the checkpoint your
     loop continues from: the folder's rows and snapshots after it, a history the checkpoint never saw, are
     dropped (the ``resume`` event counts them as ``replaced``, and the charts leave out that stretch's
@@ -2603,6 +2606,13 @@ def _init_main(
     root = Path(root) if root is not None else default_runs_root()
     run_id = run_id or _default_run_id(None)
     _refuse_if_in_use(root, run_id)
+    if not resume and _ended_without_rows(root, run_id, source):  # (a loop that broke at its first batch,
+        # run again under its id: a refusal made the user pick another id or pass resume=True each time)
+        warn_user(
+            f"run {run_id!r} ended with no row recorded: it starts again in its folder (its events keep "
+            "the earlier end)"
+        )
+        resume = True
     # A folder this call makes is removed again if the start fails below (no run that lists as
     # "interrupted 0/open" forever); one continued with resume=True keeps what it held, released.
     made = not resume or not (root / run_id).exists()
@@ -2659,6 +2669,17 @@ def _init_main(
     _ACTIVE.add(run)
     _SIGTERM.install(deferred=dist is not None)  # a job's ranks end at one step (`_agree_on_stop`)
     return run
+
+
+def _ended_without_rows(root: Path, run_id: str, source: str) -> bool:
+    """`RunDir.ended_without_rows` of run ``run_id`` in ``root``, which no process holds (checked before);
+    False where there is no such run."""
+    if not (root / run_id).is_dir():
+        return False
+    try:
+        return RunDir.open(root, run_id).ended_without_rows(source)
+    except (OSError, ValueError):  # (a RunDirError is a ValueError)
+        return False
 
 
 def _refuse_if_in_use(root: Path, run_id: str) -> None:
