@@ -189,12 +189,42 @@ def no_dead_tab(request) -> Iterator[None]:
             pytest.fail(f"a tab died (Streamlit's frontend closed its connection): {said[0][:300]}")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[pytest.TestReport]:
+    """Keep each phase's report on the test (``item.rep_call``): `page` reads whether the test failed."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+STOP_AFTER_FAILURE_MS = 15_000
+
+
+def stop_what_it_trains(page: Page) -> None:
+    """After a failed test, press its page's Stop if a run is training there: a test that failed half way
+    left its open-ended run training in the module's shared server, and the next tests, slowed by it on
+    2 cores, timed out in turn (one failure read as two in CI). Best effort: a page that cannot do it
+    (closed, another page, no run) is left as it is."""
+    stop = page.get_by_role("button", name="Stop", exact=True)
+    try:
+        if stop.count() == 1 and stop.is_enabled():
+            stop.click(timeout=STOP_AFTER_FAILURE_MS)
+            page.get_by_test_id("stMarkdown").filter(has_text="Status: stopped").wait_for(
+                timeout=STOP_AFTER_FAILURE_MS
+            )
+    except Exception:  # noqa: BLE001 (the test's own failure is what is reported)
+        pass
+
+
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
+def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
     try:
         page = context.new_page()
         page.set_default_timeout(30_000)
         yield page
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            stop_what_it_trains(page)
     finally:
         context.close()

@@ -143,6 +143,11 @@ def test_train_pause_step_resume_stop_export_and_other_pages(streamlit_server, p
         re.compile(rf"^step {paused + 1:,} / {TARGET_STEPS:,}"), timeout=UI_TIMEOUT
     )
     expect(status(page)).to_have_text(re.compile(r"^Status: paused"))
+    # the step's snapshot, which can reach the page a refresh after its progress line (CI read the one
+    # before it as the newest, and the step's arrived during the wait below)
+    expect(page.locator(SNAPSHOT_TITLE).first).to_have_text(
+        re.compile(rf"step {paused + 1}\b"), timeout=UI_TIMEOUT
+    )
 
     # Replay: a click early on the loss chart (plotly.js's click on the line) shows an early snapshot, and
     # the view stays there while the run trains on.

@@ -17,7 +17,7 @@ from .conftest import Server, serve
 
 pytestmark = pytest.mark.e2e
 
-UI_TIMEOUT = 30_000  # ms
+UI_TIMEOUT = 90_000  # ms: a fresh server's first page loads torch (over 30 s in CI on a loaded machine)
 TRAIN_TIMEOUT = 120  # s
 TINY = dict(width=16, latent_dim=4, batch_size=16, device="cpu", checkpoint_every=0, steps=60)
 DIGITS, RING8 = "digits-sizes", "ring8-sizes"
