@@ -1197,29 +1197,26 @@ def custom_metrics(view: RunView, frame: charts.View, events: charts.Events, smo
     the reader folds away, its charts then neither built nor sent at the refreshes (a loop logging 30
     metrics drew 30 charts in one grid). Folded stays folded over the session: from one run to the next
     (a section's key is its group's name) and after a visit to another page (`FOLDED_KEY`)."""
-    groups = charts.custom_metric_groups(view.custom_columns)
     folded = st.session_state.setdefault(FOLDED_KEY, set())
-    opened = []
-    for group, _ in groups:
-        key = chart_key(GROUP_KEY, group)
-        if group and key not in st.session_state and group in folded:  # (a widget not drawn last run)
+    sections = []  # (group, its metrics, its section's key or None, whether it is open)
+    for group, names in charts.custom_metric_groups(view.custom_columns):
+        key = chart_key(GROUP_KEY, group) if group else None
+        if key and key not in st.session_state and group in folded:  # (a widget not drawn last run)
             st.session_state[key] = False
-        opened.append(not group or st.session_state.get(key, True))
-    shown = [name for (_, names), drawn in zip(groups, opened, strict=True) if drawn for name in names]
+        sections.append((group, names, key, key is None or st.session_state.get(key, True)))
+    shown = [name for _, names, _, drawn in sections if drawn for name in names]
     figures = charts.custom_metric_figures(frame, shown, events, smoothing=smoothing)
-    for (group, names), drawn in zip(groups, opened, strict=True):
-        grid = chart_key(CUSTOM_GRID, group) if group else CUSTOM_GRID
-        if group:
-            key = chart_key(GROUP_KEY, group)
-            # (the label is the section's identity with its key: a count in it would unfold the section
-            # whenever a metric joined it)
-            section = st.expander(
-                f"{group}/", expanded=True, key=key, on_change=folded_changed, args=(key, group)
-            )
-        else:
-            section = st.container()
+    for group, names, key, drawn in sections:
+        # (the label is the section's identity with its key: a count in it would unfold the section
+        # whenever a metric joined it)
+        section = (
+            st.expander(f"{group}/", expanded=True, key=key, on_change=folded_changed, args=(key, group))
+            if key
+            else st.container()
+        )
         if not drawn:
             continue
+        grid = chart_key(CUSTOM_GRID, group) if group else CUSTOM_GRID
         box = section.container(horizontal=True, key=grid)
         for name in names:
             metric_chart(box, figures[name], custom_chart_key(name), row_group=grid, run_id=view.run_id)

@@ -83,7 +83,6 @@ import math
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -105,7 +104,7 @@ except ImportError:  # the older package name, when only it is installed
             "(pip install '/path/to/checkout[lightning]', or pip install 'lightning>=2.4')"
         ) from None
 
-from gan_core.rundir import RunDir, RunDirError
+from gan_core.rundir import RunDirError
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
 from gan_core.tracking.schema import check_metric_name, is_custom_column
@@ -125,9 +124,6 @@ _OWN_INIT_KEYS = {
     "source",
     "resume_from",
 }
-# A run of this id that ended with no row (a training_step that broke the contract at its first batch) is
-# started again in its folder by a callback without resume=True: nothing recorded is lost
-# (`RunDir.ended_without_rows`).
 # The built-in columns a row takes from training_step's return: a self.log of one of these names in
 # training (the usual Lightning habit) is no loss to say.
 _RETURNED_COLUMNS = ("d_loss", "d_loss_real", "d_loss_fake", "g_loss")
@@ -497,8 +493,9 @@ class GANTrackingCallback(pl.Callback):
         """(run_id, resume, resume_from) for `track.init`. With ``resume=True`` and a checkpoint restored
         by ``fit(ckpt_path=...)``: the run goes on from the checkpoint's step (rows after it replaced; a
         checkpoint with no step of this callback's, or another run's, goes on from the last row, warned).
-        Without ``resume``: a run of this id that ended with no row is started again in its folder (any
-        other existing run: init's `RunDirError`, which `on_train_start` words for this callback)."""
+        Without ``resume``: a run of this id that ended with no row is started again in its folder by
+        `track.init` (any other existing run: init's `RunDirError`, which `on_train_start` words for this
+        callback)."""
         run_id, resume = self.run_id, bool(self.init_options.get("resume", False))
         if resume and trainer.ckpt_path is not None:
             if checkpoint is not None and run_id in (None, checkpoint["run_id"]):
@@ -512,17 +509,8 @@ class GANTrackingCallback(pl.Callback):
                 f"fit(ckpt_path=...) restored a checkpoint {what}: the run's rows go on from its last one, "
                 "which may lie past the checkpoint's step"
             )
-        # (only rank 0 starts the run: the other ranks' init takes its id and step, whatever they pass)
-        if resume or run_id is None or not trainer.is_global_zero:
-            return run_id, resume, None
-        root = Path(self.root) if self.root is not None else track.default_runs_root()
-        if (root / run_id).exists() and _ended_without_rows(root, run_id):  # (init restarts its own too)
-            track.warn_user(
-                f"run {run_id!r} ended with no row recorded: it starts again in its folder "
-                "(its events keep the earlier end)"
-            )
-            return run_id, True, None
-        return run_id, False, None
+        # (a run of this id that ended with no row: `track.init` starts it again in its folder itself)
+        return run_id, resume, None
 
     def _say_checkpoint_mismatch(
         self, trainer: pl.Trainer, resume: bool, resume_from: int | None, checkpoint: dict[str, Any] | None
@@ -794,14 +782,6 @@ def _why_ended(trainer: pl.Trainer) -> str:
             "the callback's steps end training"
         )
     return " (max_time, or a callback that stopped the Trainer)"
-
-
-def _ended_without_rows(root: Path, run_id: str) -> bool:
-    """True for a Lightning run in ``root`` that ended (failed or stopped) before its first row."""
-    try:
-        return RunDir.open(root, run_id).ended_without_rows("lightning")
-    except (RunDirError, OSError, ValueError):
-        return False
 
 
 __all__ = ["GANTrackingCallback"]
