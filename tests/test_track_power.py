@@ -64,21 +64,30 @@ def metrics_rows(root: Path, run_id: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO((root / run_id / "metrics.csv").read_text())))
 
 
+def train_view_of(root: Path, monkeypatch, runs: dict[str, list[str]], shown: str):
+    """An AppTest of the dashboard on ``root``, which gets a finished 4-step run of a user's loop for each
+    of ``runs`` (run id -> the metrics it logs), its address naming run ``shown``."""
+    from streamlit.testing.v1 import AppTest
+
+    toy = Toy()
+    for run_id, names in runs.items():
+        run = track.init(run_id, root=root, loss="nonsaturating", real=toy.real, steps=4)
+        for _ in range(4):
+            toy.step(run, {name: float(i) for i, name in enumerate(names)})
+        run.finish()
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(root))
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
+    at.query_params["run"] = shown
+    return at
+
+
 # ------------------------------------------------------------------------- 1. every name log() takes draws
 def test_custom_metrics_of_any_accepted_name_draw_in_the_train_view(tmp_path, monkeypatch):
-    from streamlit.testing.v1 import AppTest
 
     from ui.live_chart import custom_chart_key
 
     names = ["_x", "a__b", "x_", "fake_std", "ema/fid", "a.b-c"]
-    toy = Toy()
-    run = track.init("odd-names", root=tmp_path, loss="nonsaturating", real=toy.real, steps=4)
-    for _ in range(4):
-        toy.step(run, {name: float(i) for i, name in enumerate(names)})
-    run.finish()
-    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(tmp_path))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    at.query_params["run"] = "odd-names"
+    at = train_view_of(tmp_path, monkeypatch, {"odd-names": names}, "odd-names")
     assert not at.run().exception and not at.error
     keys = [element.key for element in at.get("bidi_component")]
     custom = [key for key in keys if key.startswith("chart_custom")]
@@ -92,20 +101,11 @@ def test_custom_metrics_are_in_a_section_per_group_that_folds_away_for_the_sessi
     """``train/...`` and ``val/...`` in a section each, after the metrics with no group; a folded
     section's charts are not sent at all, the others' still are, and a section folded before a visit to
     another page (the widget's own state gone) is still folded."""
-    from streamlit.testing.v1 import AppTest
 
     from ui.live_chart import chart_key, custom_chart_key
 
     names = ["train/d_gap", "fake_std", "val/fid", "train/g_gap", "real_std", "val/kid"]
-    toy = Toy()
-    for run_id, logged in (("grouped", names), ("plain", ["fake_std"])):
-        run = track.init(run_id, root=tmp_path, loss="nonsaturating", real=toy.real, steps=3)
-        for _ in range(3):
-            toy.step(run, {name: float(i) for i, name in enumerate(logged)})
-        run.finish()
-    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(tmp_path))
-    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=60)
-    at.query_params["run"] = "grouped"
+    at = train_view_of(tmp_path, monkeypatch, {"grouped": names, "plain": ["fake_std"]}, "grouped")
 
     def drawn() -> tuple[list[str], list[str]]:
         assert not at.run().exception and not at.error
