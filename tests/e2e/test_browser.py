@@ -267,6 +267,8 @@ def test_the_menus_links_show_keyboard_focus_as_a_ring(streamlit_server, page):
     focus (a keyboard user's review: only a hover's faint grey, Streamlit setting no outline there)."""
     page.goto(f"{streamlit_server.url}/Guide")
     expect(page.get_by_role("heading", name="How to read the dashboard")).to_be_visible(timeout=UI_TIMEOUT)
+    # the menu is drawn apart from the page's body: in CI the Tabs once ran before it was there
+    expect(page.get_by_test_id("stSidebarNavLink").last).to_be_visible(timeout=UI_TIMEOUT)
     focused = "() => {const e = document.activeElement; const s = getComputedStyle(e); "
     focused += "return [e.getAttribute('data-testid'), e.textContent, s.outlineStyle, s.outlineWidth]}"
     seen = []

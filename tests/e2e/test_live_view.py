@@ -174,7 +174,9 @@ def test_the_sample_view_follows_the_newest_snapshot_until_scrubbed_back(streaml
         assert trained[-1] - trained[0] >= 10 * SAMPLE_EVERY, (
             f"the run hardly trained: {trained[0]} -> {trained[-1]}"
         )
-        assert len({shown for _, _, shown in watched}) >= 10  # it moved on, snapshot after snapshot
+        # it moved on, snapshot after snapshot (a frozen view shows one or two; under load in CI a
+        # refresh took up to 4 s, and 8 were shown in the 32 s watch)
+        assert len({shown for _, _, shown in watched}) >= 5
 
         # Scrubbed back to the first snapshot, the view stays there while the run trains on.
         slider = page.get_by_role("slider", name="Snapshot at step")
