@@ -621,7 +621,8 @@ def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits
     """Every rank validates; a name one rank logs and another does not would make the ranks' rows differ
     (the tracker's collective refuses that: `_RanksDisagree`). Rank 0's values, as Lightning's own loggers
     record them, go to every rank: the synced mean, rank 0's own unsynced value, nothing of a name only
-    rank 1 logged; after G step 3 into row 4, after the last (6) into row 6."""
+    rank 1 logged; after G step 3 into row 4, after the last (6) into row 6. The same for what the
+    module's own on_train_epoch_end logs."""
     command = torchrun_command(APP_DIR / "tests" / "fixtures" / "lightning_ddp.py", tmp_path)
     done = subprocess.run(
         command, cwd=APP_DIR, env=_env(), capture_output=True, text=True, timeout=JOB_TIMEOUT
@@ -638,6 +639,11 @@ def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits
     # training_step's self.log: the mean over the ranks, a Python number as a tensor (a number was rank
     # 0's own, 0.0, where its tensor read 0.5)
     assert rows["train/rank"].tolist() == [0.5] * 6 and rows["train/rank_t"].tolist() == [0.5] * 6
+    # the module's own on_train_batch_end: each batch's row, as training_step's; its on_train_epoch_end:
+    # as a validation's, the epoch's only one into the last row
+    assert rows["train/batch_end_rank"].tolist() == [0.5] * 6
+    assert rows["train/epoch_end_rank"].dropna().to_dict() == {6: 0.0}
+    assert rows["train/epoch_end_rank_mean"].dropna().to_dict() == {6: 0.5}
 
 
 def test_a_lightning_rank_that_fails_reads_as_that_in_rank_0s_run_not_as_gloos_words(tmp_path):

@@ -952,3 +952,75 @@ def test_a_trainer_of_one_process_in_a_torchrun_job_is_told_to_pass_devices(exam
     with pytest.raises(TrackingError, match=said):
         example.train(STEPS, str(tmp_path), "one-of-two")
     assert not (tmp_path / "one-of-two").exists()  # nothing made: the job's other rank may make it
+
+
+class EndHooks:
+    """The example's module, logging in its own on_train_batch_end (each batch's epoch * 100 + index, and
+    its returned g_loss) and on_train_epoch_end (10 + the epoch; and 2 + the epoch as a tensor's mean)."""
+
+    def __new__(cls, example):
+        class Logged(example.DigitsGAN):
+            def on_train_batch_end(self, outputs, batch, batch_idx):
+                self.log("train/batch_end", float(100 * self.current_epoch + batch_idx))
+                self.log("train/g_loss_again", outputs["g_loss"])
+
+            def on_train_epoch_end(self):
+                self.log("train/epoch_end", 10.0 + self.current_epoch)
+                self.log("train/epoch_mean", torch.tensor([1.0, 3.0]).mean() + self.current_epoch)
+
+        return Logged()
+
+
+def test_the_modules_own_batch_and_epoch_end_hooks_log_into_the_rows_lightning_gives_them(example, tmp_path):
+    """A review: Lightning calls a module's own on_train_batch_end and on_train_epoch_end after the
+    callbacks' hooks. What the module logged in the first went into the next batch's row (the last batch's
+    nowhere); in the second, into the next epoch's first row (the last epoch's nowhere). Now each batch's
+    goes into its own row, and each epoch's into the row after it, the last into the last row, as a
+    validation's does."""
+    module = EndHooks(example)
+    fit(example, module, GANTrackingCallback("hooks", root=str(tmp_path)), max_epochs=3)
+    rows = RunDir.open(tmp_path, "hooks").read_metrics()
+    assert rows["step"].tolist() == list(range(1, 37))
+    assert rows["train/batch_end"].tolist() == [100 * epoch + i for epoch in range(3) for i in range(12)]
+    assert rows["train/g_loss_again"].to_numpy() == pytest.approx(rows["g_loss"].to_numpy(), rel=1e-5)
+    assert logged_at(rows, "train/epoch_end") == {13: 10.0, 25: 11.0, 36: 12.0}
+    assert logged_at(rows, "train/epoch_mean") == {13: 2.0, 25: 3.0, 36: 4.0}
+    assert "on_train_batch_end" not in vars(module)  # the module's own hook again after the fit
+
+
+def test_a_checkpoint_saved_at_an_epochs_end_carries_what_the_modules_epoch_end_logged(example, tmp_path):
+    """ModelCheckpoint saves at an epoch's end after the module's on_train_epoch_end, before the row that
+    holds what it logged: a resume from that checkpoint puts the value in the row the unbroken run did."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    class Preempted(example.L.Callback):
+        def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+            if trainer.current_epoch == 1 and batch_idx == 5:
+                raise RuntimeError("preempted")
+
+    checkpoints = tmp_path / "ckpt"
+
+    def fit_epochs(extra=(), ckpt_path=None, resume=False):
+        saver = ModelCheckpoint(dirpath=checkpoints, save_last=True, every_n_epochs=1)
+        callback = GANTrackingCallback("ends", root=str(tmp_path), resume=resume)
+        fit_with(
+            example,
+            EndHooks(example),
+            callback,
+            [saver, *extra],
+            ckpt_path,
+            max_epochs=2,
+            enable_checkpointing=True,
+        )
+        return RunDir.open(tmp_path, "ends").read_metrics()
+
+    with pytest.raises(RuntimeError, match="preempted"):
+        fit_epochs([Preempted()])
+    rows = RunDir.open(tmp_path, "ends").read_metrics()
+    assert rows["step"].tolist() == list(range(1, 18))  # epoch 0's 12, then 5
+    assert logged_at(rows, "train/epoch_end") == {13: 10.0}
+
+    rows = fit_epochs(ckpt_path=str(checkpoints / "last.ckpt"), resume=True)  # saved at step 12
+    assert rows["step"].tolist() == list(range(1, 25))
+    assert logged_at(rows, "train/epoch_end") == {13: 10.0, 24: 11.0}
+    assert rows["train/batch_end"].tolist() == [100 * epoch + i for epoch in range(2) for i in range(12)]

@@ -41,7 +41,11 @@ return, any other, ``d_acc_real`` say, said once in a `TrackingWarning`). A name
 ``on_step=False`` goes in once an epoch instead, as Lightning's epoch value (its mean, or a Metric's
 ``compute()``), and one logged with ``on_step=True, on_epoch=True`` both ways: each batch's value under its
 name, the epoch's as ``NAME_epoch`` (the name Lightning's own loggers give it), each in the row of the first
-G step after the epoch, the last row at the end.
+G step after the epoch, the last row at the end. What the module's own ``on_train_batch_end`` logs goes
+into its batch's row, as ``training_step``'s does (the callback writes the row once that hook returned,
+through a wrapper on the instance for the fit: Lightning calls the module's hook after the callbacks');
+what its ``on_train_epoch_end`` logs, as an epoch's value does: the epoch value Lightning keeps (with
+``sync_dist=True`` the mean over the ranks, otherwise rank 0's), into the row after the epoch.
 
 What the module logs in validation (``validation_step``, ``on_validation_epoch_end``: a torchmetrics FID
 or KID, a classifier's score, a reconstruction error) goes in too, named as logged (``val/fid``), as
@@ -215,6 +219,7 @@ class GANTrackingCallback(pl.Callback):
         self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr
         self.init_options = init_options
         self.run: track.TrackedRun | None = None
+        self._trainer: pl.Trainer | None = None  # the fit's, for `state_dict` (None outside a fit)
         self._checkpoint: dict[str, Any] | None = None  # the state a fit's ckpt_path restored (`state_dict`)
         self._dev_run = False  # this fit is Trainer(fast_dev_run=...): checked, not recorded
         self._dev_seen: set[str] = set()  # under fast_dev_run, the roles this batch's optimizer steps had
@@ -224,6 +229,9 @@ class GANTrackingCallback(pl.Callback):
         # loggers do (a review: each row held the batch's value under a name meant as the epoch's mean); and
         # NAME_epoch for a NAME logged with on_step=True and on_epoch=True (its epoch value was dropped)
         self._epoch_logged: set[str] = set()
+        # names the module's own on_train_epoch_end self.log-ged: Lightning calls it after the callbacks'
+        # hook, so they are read at the next epoch's start (or the training's end, or a checkpoint's save)
+        self._end_logged: set[str] = set()
         # the last validation's values, and the last epoch's of training_step's on_step=False names
         # (`on_train_epoch_end`), for the next G step's row (`_validation_values` reads both)
         self._validated: dict[str, float] = {}
@@ -238,7 +246,7 @@ class GANTrackingCallback(pl.Callback):
 
     # ------------------------------------------------------------------ Lightning's hooks
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.run = None
+        self.run, self._trainer = None, trainer
         checkpoint, self._checkpoint = self._checkpoint, None  # restored for this fit only
         self._dev_run = bool(trainer.fast_dev_run)
         if pl_module.automatic_optimization:
@@ -256,7 +264,7 @@ class GANTrackingCallback(pl.Callback):
             optimizers[role] = optimizers[role] or optimizer
         self._d_norms, self._g_norm, self._unseen = [], None, 0
         self._before_clip, self._dev_seen, self._logged, self._val_logged = {}, set(), {}, set()
-        self._epoch_logged = set()
+        self._epoch_logged, self._end_logged = set(), set()
         self._validated = {}
         if self._dev_run:  # Lightning's quick check of the loop, which logs and checkpoints nothing either
             if "fast_dev_run" not in self._said:
@@ -312,6 +320,7 @@ class GANTrackingCallback(pl.Callback):
             self._validated = {}
         self._wrap_clip_gradients(pl_module)
         self._wrap_log(pl_module)
+        self._wrap_batch_end(trainer, pl_module)
         if self.fixed_noise is not None:
             self.run.watch(G, self.fixed_noise.to(device), D=D)
 
@@ -351,10 +360,16 @@ class GANTrackingCallback(pl.Callback):
     def on_train_batch_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
-        run = self.run
         if self._dev_run and self._dev_seen:
             self._outputs(outputs, pl_module, need_d="d" in self._dev_seen, need_g="g" in self._dev_seen)
             self._dev_seen = set()
+        # A tracked batch's row is written by `_end_batch`, after the module's own on_train_batch_end,
+        # which Lightning calls after this hook (`_wrap_batch_end`)
+
+    def _end_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any) -> None:
+        """Write the batch's row: after the module's own ``on_train_batch_end`` (what it logs there is
+        the batch's, as Lightning's loggers have it), from the wrapper `_wrap_batch_end` puts on it."""
+        run = self.run
         if run is not None:
             d_norms, g_norm = self._d_norms, self._g_norm
             self._d_norms, self._g_norm = [], None
@@ -403,15 +418,20 @@ class GANTrackingCallback(pl.Callback):
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         _unwrap_clip_gradients(pl_module)
         run, max_steps = self.run, trainer.max_steps
-        if run is not None and self._validated:  # a validation no G step followed: the last row's
-            validated, self._validated = self._validated, {}
+        if run is not None:
+            self._read_epoch_end(trainer)
+        # What no G step followed goes into the last row: the last validation's values, the last epoch's
+        # (training_step's on_step=False names, the module's on_train_epoch_end), and what the module's
+        # on_train_batch_end logged after the last row (Lightning calls it after the callbacks' hook: each
+        # batch's goes into the next row, as a validation's does)
+        if run is not None and (self._validated or self._logged):
+            final = {**self._logged, **self._validated}
+            self._validated, self._logged = {}, {}
             try:
-                run.log_final(validated)
+                run.log_final(final)
             except track.TrackingError as exc:  # (a diverged run's record ended before the step)
                 if trainer.is_global_zero:
-                    track.warn_user(
-                        f"the last validation's {', '.join(sorted(validated))} not recorded: {exc}"
-                    )
+                    track.warn_user(f"the last {', '.join(sorted(final))} not recorded: {exc}")
         if run is None or not run.short_of_target():
             self._finish()  # finished; stopped after the dashboard's Stop; failed when it diverged
         elif 0 < max_steps <= trainer.global_step:
@@ -443,6 +463,20 @@ class GANTrackingCallback(pl.Callback):
             values = trainer.strategy.broadcast(values, src=0)
         self._validated.update(values)
 
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._read_epoch_end(trainer)
+
+    def _read_epoch_end(self, trainer: pl.Trainer) -> None:
+        """The epoch values of what the module's own ``on_train_epoch_end`` logged (which Lightning calls
+        after this callback's): for the next G step's row, as a validation's."""
+        names, self._end_logged = self._end_logged, set()
+        if self.run is None or not names:
+            return
+        values = self._validation_values(trainer, names, "on_train_epoch_end")
+        if trainer.world_size > 1:  # rank 0's, as for a validation: every rank logs the same names
+            values = trainer.strategy.broadcast(values, src=0)
+        self._validated.update(values)
+
     def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         # Lightning's trainer.validate() after the fit, and its sanity check before it, record nothing
         if self.run is None or trainer.sanity_checking or trainer.state.fn != "fit":
@@ -460,8 +494,16 @@ class GANTrackingCallback(pl.Callback):
         if run is None:
             return {}
         state: dict[str, Any] = {"run_id": run.run_id, "step": run.step}
-        if self._validated:  # saved after a validation (ModelCheckpoint's on_validation_end), before its row
-            state["validation"] = dict(self._validated)
+        # Saved after a validation (ModelCheckpoint's on_validation_end) or at an epoch's end (its
+        # on_train_epoch_end, which Lightning calls after the module's): the values for the next row.
+        # (This process's values, with no collective: the checkpoint holds rank 0's.)
+        pending = dict(self._validated)
+        if self._end_logged:
+            pending.update(
+                self._validation_values(self._trainer, set(self._end_logged), "on_train_epoch_end")
+            )
+        if pending:
+            state["validation"] = pending
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
@@ -487,6 +529,7 @@ class GANTrackingCallback(pl.Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._finish()  # only if training ended without on_train_end (a no-op otherwise)
+        self._trainer = None
         _unwrap_clip_gradients(pl_module)
 
     def _continued(self, trainer: pl.Trainer, checkpoint: dict[str, Any] | None) -> tuple[Any, bool, Any]:
@@ -571,7 +614,13 @@ class GANTrackingCallback(pl.Callback):
         def logged(name: str, value: Any, *args: Any, **kwargs: Any) -> Any:
             result = log(name, value, *args, **kwargs)
             trainer = pl_module.trainer
-            if trainer.training:
+            if (
+                trainer.training
+                and pl_module._current_fx_name == "on_train_epoch_end"
+                and isinstance(name, str)
+            ):
+                self._end_logged.add(name)  # (its value: Lightning's for the epoch, `_read_epoch_end`)
+            elif trainer.training:
                 on_step = kwargs.get("on_step", args[2] if len(args) > 2 else None)
                 on_epoch = kwargs.get("on_epoch", args[3] if len(args) > 3 else None)
                 if on_step is False and isinstance(name, str):  # its epoch's value, not each batch's
@@ -686,6 +735,22 @@ class GANTrackingCallback(pl.Callback):
             self._said.add(key)
             track.warn_user(message)
 
+    def _wrap_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Write each batch's row (`_end_batch`) once the module's own ``on_train_batch_end`` returned:
+        Lightning calls the module's hook after the callbacks', and what it logs there belongs to the
+        batch's row (a review: it went into the next batch's row, the last batch's nowhere). The module's
+        method, wrapped on the instance for the training, as ``log`` is."""
+        _unwrap(pl_module, "on_train_batch_end")
+        batch_end = pl_module.on_train_batch_end
+
+        def on_train_batch_end(*args: Any, **kwargs: Any) -> Any:  # (outputs, batch, batch_idx)
+            result = batch_end(*args, **kwargs)
+            self._end_batch(trainer, pl_module, args[0] if args else kwargs.get("outputs"))
+            return result
+
+        on_train_batch_end._gan_tracking = True
+        pl_module.on_train_batch_end = on_train_batch_end
+
     def _wrap_clip_gradients(self, pl_module: pl.LightningModule) -> None:
         """Measure an optimizer's gradient norm when ``training_step`` clips them
         (``self.clip_gradients(optimizer, ...)``, Lightning's way under manual optimization), before the
@@ -756,10 +821,11 @@ def _same(recorded: float, value: float) -> bool:
 
 
 def _unwrap_clip_gradients(pl_module: pl.LightningModule) -> None:
-    """The module's own ``clip_gradients`` and ``log`` again, where `GANTrackingCallback` wrapped them on
-    the instance."""
+    """The module's own ``clip_gradients``, ``log`` and ``on_train_batch_end`` again, where
+    `GANTrackingCallback` wrapped them on the instance."""
     _unwrap(pl_module, "clip_gradients")
     _unwrap(pl_module, "log")
+    _unwrap(pl_module, "on_train_batch_end")
 
 
 def _unwrap(pl_module: pl.LightningModule, method: str) -> None:
