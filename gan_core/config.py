@@ -290,7 +290,11 @@ class GANConfig:
     )
     checkpoint_every: int = field(
         default=1000,
-        metadata=_doc("checkpoint every N steps; 0 = only when the run ends", _STEP_COUNT, group="Run"),
+        metadata=_doc(
+            "checkpoint every N steps, and at a pause; 0 = only when the run ends or pauses",
+            _STEP_COUNT,
+            group="Run",
+        ),
     )
     keep_checkpoints: int = field(
         default=3, metadata=_doc("rolling checkpoints kept per run", NumberRange(1, 100), group="Run")

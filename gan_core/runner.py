@@ -373,6 +373,7 @@ class Runner:
         self.cfg = cfg
         self.dist = dist
         self._mid_step = False  # inside a step: the ranks are in DDP's collectives, not at a boundary
+        self._d_only_since_checkpoint = False  # a D-only single step since the newest checkpoint
         self._pending: PendingRow | None = None  # the last step, its scalars on their way (`_emit_lagged`)
         self._recorded_step: int | None = None  # the last step emitted (`current_step`)
         self._job_ended = False  # the ranks agreed to stop: none waits for this one any more
@@ -960,9 +961,10 @@ class Runner:
             self._commands.append((command, None))
 
     def _single_step(self, mode: str) -> None:
-        """One step while paused, and a snapshot after it (before its event: whoever waits for the event
-        finds the picture): the step-by-step exercise is to update D and see its verdict move, update G
-        and see its points move, so each single step is shown, not only those at ``sample_every``."""
+        """One step while paused, and a snapshot and a checkpoint after it (`_checkpoint_paused`; both
+        before its event: whoever waits for the event finds the picture and the checkpoint): the
+        step-by-step exercise is to update D and see its verdict move, update G and see its points move,
+        so each single step is shown, not only those at ``sample_every``."""
         self._mid_step = True  # (a failure inside its updates leaves weights no row has: no checkpoint)
         if mode == "d":
             metrics = self.trainer.d_step()
@@ -970,6 +972,8 @@ class Runner:
             detail = ", ".join(f"{k}={v:.4g}" for k, v in metrics.items())
             # A D-only update trains no G step: the snapshot replaces the one at this same step.
             self._snapshot()
+            self._d_only_since_checkpoint = True  # D changed at the same step: its checkpoint is older
+            self._checkpoint_paused()
             # the D-only update's own metrics, as fields: it trains no G step, so it has no metrics row
             self._event("step_d", detail, step=self.trainer.step_count, **metrics)
             return
@@ -980,6 +984,7 @@ class Runner:
         self._mid_step = False
         self._emit(values, unmeasured=unmeasured)
         self._snapshot_unless_current()
+        self._checkpoint_paused()
         self._event(f"step_{mode}", "single step while paused")
 
     def _record_class_names(self) -> None:
@@ -1003,9 +1008,26 @@ class Runner:
 
     def _pause(self) -> None:
         """Pause between two steps (every trained step recorded: `_handle_commands` flushed first), with
-        the networks' snapshot at that step first, so that a paused run shows where it stands."""
+        the networks' snapshot at that step first, so that a paused run shows where it stands, and their
+        checkpoint (`_checkpoint_paused`)."""
         self._snapshot_unless_current()
+        self._checkpoint_paused()
         self._set_status("paused")
+
+    def _checkpoint_paused(self) -> None:
+        """A checkpoint of a paused run's networks as they stand (at a pause, after each single step): a
+        paused run can be left for hours, and a server killed meanwhile (kill -9, a machine's restart)
+        lost every step since the last ``checkpoint_every``, single steps included. Not at step 0 (no G
+        step, as at the run's end), nor again at a step whose checkpoint is the newest unless a D-only
+        step changed D there (``force``). The step's row is recorded first: a resume goes on from the
+        newest checkpoint that metrics.csv reaches."""
+        step = self.trainer.step_count
+        if step == 0:
+            return
+        self._flush()
+        kept = self.run_dir.checkpoints()
+        if not kept or kept[-1][0] != step or self._d_only_since_checkpoint:
+            self._save_checkpoint()
 
     def _snapshot_unless_current(self) -> None:
         """A snapshot at the trainer's step, unless the newest is of that step already: the networks
@@ -1114,6 +1136,7 @@ class Runner:
             self._cond.notify_all()
 
     def _save_checkpoint(self) -> None:
+        self._d_only_since_checkpoint = False
         state = self.trainer.state_dict()
         state["flags"] = self.monitor.state_dict()  # so a resumed run raises flags as an unbroken one
         state["snapshot_stride"] = self._folder_sink.stride  # and thins its snapshots as an unbroken one

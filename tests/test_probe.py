@@ -521,7 +521,8 @@ def test_page_probes_the_current_weights_of_a_live_run(runs_root):
     at = page(runner.run_id).run()
     assert not at.exception and not at.error
     weights = at.selectbox(key=f"probe_weights_{runner.run_id}")
-    assert weights.options == ["current (live weights)"]  # no checkpoint yet: only the live weights
+    # checkpoint_every=0, and the pause's checkpoint of step 4 (a paused run's weights are kept)
+    assert weights.options == ["current (live weights)", "checkpoint at step 4"]
     assert any("G and D at step 4" in c.value for c in at.caption)
     models = probe.load_models(runner.models_state())
     expected = probe.walk(models, 0, 1, 10, "slerp")

@@ -380,7 +380,7 @@ def test_a_divergence_on_a_g_only_step_names_the_columns_it_measured(tmp_path):
     runner = Runner(GANConfig(**TINY, steps=0), tmp_path, "g-only").start(paused=True)
     assert runner.wait_until(lambda r: r.trainer is not None and len(r.snapshots) == 1, TIMEOUT)
     runner.step()
-    assert runner.wait_until(paused_at(1), TIMEOUT)
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_full" for e in r.events), TIMEOUT)
     with torch.no_grad():
         for p in runner.trainer.G.parameters():
             p.fill_(float("nan"))
@@ -391,7 +391,12 @@ def test_a_divergence_on_a_g_only_step_names_the_columns_it_measured(tmp_path):
     assert "g_loss" in error
     (flag,) = [e for e in runner.events if e["kind"] == "flag" and e["fields"]["flag"] == "diverged"]
     assert "d_grad_norm" in flag["fields"]["unmeasured"] and "g_loss" in flag["fields"]["columns"]
-    assert RunDir.open(tmp_path, "g-only").checkpoints() == []  # (its only step's weights are NaN)
+    # The pause after step 1 checkpointed it; the step that diverged is in no checkpoint (its weights are
+    # NaN): a resume goes on from step 1's finite weights
+    ((step, path),) = RunDir.open(tmp_path, "g-only").checkpoints()
+    assert step == 1
+    state = torch.load(path, weights_only=True)
+    assert all(torch.isfinite(t).all() for t in state["generator"].values())
 
 
 def test_a_command_to_an_ended_run_says_resume_continues_it(tmp_path):
@@ -403,6 +408,53 @@ def test_a_command_to_an_ended_run_says_resume_continues_it(tmp_path):
     assert runner.wait_until(ended, TIMEOUT) and runner.status == "stopped"
     with pytest.raises(RunnerError, match=r"^run ended is stopped: Resume continues it .*, or Start trains"):
         runner.pause()
+
+
+def same_weights(saved: dict, module: torch.nn.Module) -> bool:
+    live = module.state_dict()
+    return saved.keys() == live.keys() and all(torch.equal(saved[k], live[k]) for k in live)
+
+
+def test_a_paused_run_is_checkpointed_as_it_stands_at_the_pause_and_after_each_single_step(tmp_path):
+    """A paused run can be left for hours: a server killed meanwhile lost every step since the last
+    checkpoint_every (here none: 0), single steps included. The pause checkpoints the networks as they
+    stand, a D-only step rewrites that step's checkpoint with the new D, a G step adds its own; a resume
+    after a crash (the newest checkpoint metrics.csv reaches) goes on from the last single step."""
+    from gan_core.runner import newest_checkpoint
+
+    cfg = GANConfig(**{**TINY, "sample_every": 1000}, eval_every=1000, checkpoint_every=0, steps=0)
+    runner = Runner(cfg, tmp_path, "kept").start()
+    assert runner.wait_until(lambda r: r.current_step >= 3, TIMEOUT)
+    runner.pause()
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    paused = runner.current_step
+    run_dir = RunDir.open(tmp_path, "kept")
+
+    def newest() -> tuple[int, dict]:
+        step, path = newest_checkpoint(run_dir)
+        return step, torch.load(path, weights_only=True)
+
+    step, state = newest()
+    assert [s for s, _ in run_dir.checkpoints()] == [paused] and step == paused
+    assert same_weights(state["generator"], runner.trainer.G) and same_weights(
+        state["discriminator"], runner.trainer.D
+    )
+    runner.step("d")
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_d" for e in r.events), TIMEOUT)
+    step, after_d = newest()
+    assert step == paused and same_weights(after_d["discriminator"], runner.trainer.D)
+    assert not same_weights(state["discriminator"], runner.trainer.D)  # D's update is in it
+    runner.step("g")
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_g" for e in r.events), TIMEOUT)
+    step, after_g = newest()
+    assert step == paused + 1 and after_g["step"] == paused + 1
+    assert same_weights(after_g["generator"], runner.trainer.G)
+    assert [s for s, _ in run_dir.checkpoints()] == [paused, paused + 1]
+    runner.resume()  # and a pause later in the run, at a step already checkpointed: nothing new
+    assert runner.wait_until(lambda r: r.current_step >= paused + 3, TIMEOUT)
+    runner.stop()
+    assert runner.wait(TIMEOUT) and runner.status == "stopped"
+    assert run_dir.checkpoints()[-1][0] == runner.current_step  # the run's end: its final one, as before
 
 
 def test_a_pause_and_each_single_step_are_snapshotted(tmp_path):
