@@ -149,7 +149,15 @@ for run_id in chosen:
     if view is not None:
         views[run_id] = view
         run_banners(view, prefix=f"{literal(run_id)}: ", failed=False)
-custom = list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
+# the runs' own metrics in their sections (`charts.custom_metric_groups`, as the Train view draws them):
+# val/fid beside val/kid in the menu, whichever order the runs logged them in
+custom = [
+    name
+    for _, names in charts.custom_metric_groups(
+        list(dict.fromkeys(c for view in views.values() for c in view.custom_columns))
+    )
+    for name in names
+]
 # The address' metrics: the schema's, and the chosen runs' own; any other is said, not drawn.
 named_metrics = (address_names("metrics") or []) if linked else []
 unknown_metrics = [m for m in named_metrics if m not in STEP_METRICS and m not in custom]

@@ -323,6 +323,24 @@ def test_the_own_metrics_every_chosen_run_logged_are_drawn_by_default(runs_root)
     assert "only_a" in at.multiselect(key="cmp_metrics").options  # (offered, not drawn: one run has it)
 
 
+def test_the_own_metrics_are_offered_and_drawn_by_default_in_their_sections(runs_root):
+    """The Metrics menu listed a run's own metrics in the order logged, val/fid far from val/kid: now in
+    the Train view's sections (`charts.custom_metric_groups`), the names without a section first, and the
+    default the first four of that order that every run logged."""
+    logged = ["val/fid", "loss_gap", "train/gp", "val/kid", "score"]
+    for run_id in ("sec-a", "sec-b"):
+        with track.init(run_id, root=runs_root, loss="nonsaturating", dataset="ring8") as run:
+            for i in range(3):
+                run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+                run.log({name: float(i) for name in logged})
+                run.g_step(torch.tensor(0.7))
+    at = compare()
+    assert not at.exception
+    menu = at.multiselect(key="cmp_metrics")
+    assert [m for m in menu.options if m in logged] == ["loss_gap", "score", "val/fid", "val/kid", "train/gp"]
+    assert menu.value[4:] == ["loss_gap", "score", "val/fid", "val/kid"]
+
+
 def test_runs_on_different_data_are_said_so_once_above_the_charts(runs_root):
     finished(runs_root, "ring-a")
     finished(runs_root, "ring-b", seed=1)
