@@ -644,6 +644,7 @@ def test_lightning_validation_under_ddp_records_rank_0s_values_and_no_rank_waits
     assert rows["train/batch_end_rank"].tolist() == [0.5] * 6
     assert rows["train/epoch_end_rank"].dropna().to_dict() == {6: 0.0}
     assert rows["train/epoch_end_rank_mean"].dropna().to_dict() == {6: 0.5}
+    assert rows["train/epoch_end_rank0_only"].dropna().to_dict() == {6: 7.0}
 
 
 def test_a_lightning_rank_that_fails_reads_as_that_in_rank_0s_run_not_as_gloos_words(tmp_path):

@@ -1024,3 +1024,27 @@ def test_a_checkpoint_saved_at_an_epochs_end_carries_what_the_modules_epoch_end_
     assert rows["step"].tolist() == list(range(1, 25))
     assert logged_at(rows, "train/epoch_end") == {13: 10.0, 24: 11.0}
     assert rows["train/batch_end"].tolist() == [100 * epoch + i for epoch in range(2) for i in range(12)]
+
+
+@pytest.mark.parametrize("hook", ["on_train_epoch_start", "on_train_epoch_end"])
+def test_under_ddp_every_rank_meets_in_the_epochs_broadcast_whatever_it_logged(hook):
+    """A rank that logged nothing for the epoch skipped the broadcast of rank 0's epoch values: a name
+    logged on rank 0 only (``if self.trainer.is_global_zero: self.log(..., rank_zero_only=True)`` in
+    on_train_epoch_end, Lightning's way for a metric computed once) left rank 0 alone in the collective,
+    and the job hung. Here rank 1 of 2, having logged nothing: it takes rank 0's values."""
+    from types import SimpleNamespace
+
+    sent = []
+
+    def broadcast(values, src):
+        sent.append((values, src))
+        return {"val/fid": 12.5}  # rank 0's
+
+    trainer = SimpleNamespace(
+        world_size=2, is_global_zero=False, callback_metrics={}, strategy=SimpleNamespace(broadcast=broadcast)
+    )
+    callback = GANTrackingCallback("ranks")
+    callback.run = object()  # (a run is being tracked; nothing is written here)
+    getattr(callback, hook)(trainer, None)
+    assert sent == [({}, 0)]
+    assert callback._validated == {"val/fid": 12.5}  # for the next G step's row, as on rank 0

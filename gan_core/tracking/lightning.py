@@ -456,12 +456,7 @@ class GANTrackingCallback(pl.Callback):
         # on_epoch: their epoch values (Lightning's, as its loggers record them) go into the next G step's
         # row, the last row at the end, as a validation's do
         names, self._epoch_logged = self._epoch_logged, set()
-        if self.run is None or not names:
-            return
-        values = self._validation_values(trainer, names, "training")
-        if trainer.world_size > 1:  # rank 0's, as for a validation: every rank logs the same names
-            values = trainer.strategy.broadcast(values, src=0)
-        self._validated.update(values)
+        self._take_epoch_values(trainer, names, "training")
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._read_epoch_end(trainer)
@@ -470,10 +465,17 @@ class GANTrackingCallback(pl.Callback):
         """The epoch values of what the module's own ``on_train_epoch_end`` logged (which Lightning calls
         after this callback's): for the next G step's row, as a validation's."""
         names, self._end_logged = self._end_logged, set()
-        if self.run is None or not names:
+        self._take_epoch_values(trainer, names, "on_train_epoch_end")
+
+    def _take_epoch_values(self, trainer: pl.Trainer, names: set[str], where: str) -> None:
+        """The epoch values of ``names`` (`_validation_values`) for the next G step's row. Under DDP every
+        rank meets in one broadcast of rank 0's values, whatever names it logged itself: a name logged on
+        rank 0 only (``if self.trainer.is_global_zero: self.log(..., rank_zero_only=True)``, Lightning's
+        way for a metric computed once) left rank 0 alone in the collective, and the job hung."""
+        if self.run is None:
             return
-        values = self._validation_values(trainer, names, "on_train_epoch_end")
-        if trainer.world_size > 1:  # rank 0's, as for a validation: every rank logs the same names
+        values = self._validation_values(trainer, names, where) if names else {}
+        if trainer.world_size > 1:
             values = trainer.strategy.broadcast(values, src=0)
         self._validated.update(values)
 
