@@ -1442,6 +1442,12 @@ class RunDir:
                 old.unlink(missing_ok=True)
         return path
 
+    def remove_checkpoint(self, step: int) -> None:
+        """Delete the checkpoint of ``step`` (nothing to do without one). `RunDirError` if it cannot be."""
+        path = self.path / "checkpoints" / f"step_{step:08d}.pt"
+        with self._writing(f"checkpoints/{path.name}"):
+            path.unlink(missing_ok=True)
+
     def checkpoints(self) -> list[tuple[int, Path]]:
         """The kept checkpoints as (step, path), oldest first: the regular files of checkpoints/ named
         step_NNNNNNNN.pt. A folder, a named pipe or a symlink of such a name is no checkpoint (a link is
@@ -1522,14 +1528,14 @@ class RunDir:
 
     def _when_checkpointed(self) -> str:
         """When this run saves checkpoints, by its config.json, as " (every N steps (checkpoint_every) and
-        when it ends)"; "" for a run without a readable config (a user's loop saves none)."""
+        when it ends or pauses)"; "" for a run without a readable config (a user's loop saves none)."""
         try:
             every = self.read_config().checkpoint_every
         except Exception:  # no config.json, or a damaged one: said where it is read
             return ""
         if every == 0:
-            return " (it saves one only when it ends: checkpoint_every is 0)"
-        return f" (it saves one every {every} steps, checkpoint_every, and when it ends)"
+            return " (it saves one only when it ends or pauses: checkpoint_every is 0)"
+        return f" (it saves one every {every} steps, checkpoint_every, and when it ends or pauses)"
 
     def latest_checkpoint(self) -> Path | None:
         found = self.checkpoints()

@@ -374,6 +374,7 @@ class Runner:
         self.dist = dist
         self._mid_step = False  # inside a step: the ranks are in DDP's collectives, not at a boundary
         self._d_only_since_checkpoint = False  # a D-only single step since the newest checkpoint
+        self._paused_checkpoint: int | None = None  # the step of this pause's own checkpoint, while paused
         self._pending: PendingRow | None = None  # the last step, its scalars on their way (`_emit_lagged`)
         self._recorded_step: int | None = None  # the last step emitted (`current_step`)
         self._job_ended = False  # the ranks agreed to stop: none waits for this one any more
@@ -1011,6 +1012,7 @@ class Runner:
         the networks' snapshot at that step first, so that a paused run shows where it stands, and their
         checkpoint (`_checkpoint_paused`)."""
         self._snapshot_unless_current()
+        self._paused_checkpoint = None  # (an earlier pause's stays: a point the run went on from)
         self._checkpoint_paused()
         self._set_status("paused")
 
@@ -1019,15 +1021,26 @@ class Runner:
         paused run can be left for hours, and a server killed meanwhile (kill -9, a machine's restart)
         lost every step since the last ``checkpoint_every``, single steps included. Not at step 0 (no G
         step, as at the run's end), nor again at a step whose checkpoint is the newest unless a D-only
-        step changed D there (``force``). The step's row is recorded first: a resume goes on from the
-        newest checkpoint that metrics.csv reaches."""
+        step changed D there. One a pause: a single step's replaces the pause's (or the previous single
+        step's), so that stepping never pushes the ``checkpoint_every`` ones a rewind goes back to out of
+        the ``keep_checkpoints`` kept. The step's row is recorded first: a resume goes on from the newest
+        checkpoint that metrics.csv reaches."""
         step = self.trainer.step_count
         if step == 0:
             return
         self._flush()
         kept = self.run_dir.checkpoints()
-        if not kept or kept[-1][0] != step or self._d_only_since_checkpoint:
-            self._save_checkpoint()
+        if kept and kept[-1][0] == step and not self._d_only_since_checkpoint:
+            return  # (``checkpoint_every``'s, or this pause's own, of these very weights)
+        new = step not in {s for s, _ in kept}  # (else the same file rewritten: a D-only step's)
+        replaced = self._paused_checkpoint if new else None
+        # one more kept while the pause's previous one is still there: written first, then removed, so
+        # that a crash in between leaves one of the two
+        self._save_checkpoint(extra=replaced is not None)
+        if replaced is not None:
+            self.run_dir.remove_checkpoint(replaced)
+        if new:  # (a ``checkpoint_every`` one a D-only step rewrote stays: it is no pause's own)
+            self._paused_checkpoint = step
 
     def _snapshot_unless_current(self) -> None:
         """A snapshot at the trainer's step, unless the newest is of that step already: the networks
@@ -1135,12 +1148,14 @@ class Runner:
             )
             self._cond.notify_all()
 
-    def _save_checkpoint(self) -> None:
+    def _save_checkpoint(self, extra: bool = False) -> None:
+        """Checkpoint the networks, optimizers, flags and RNG at the trainer's step, the newest
+        ``keep_checkpoints`` kept (one more with ``extra``: `_checkpoint_paused` removes one itself)."""
         self._d_only_since_checkpoint = False
         state = self.trainer.state_dict()
         state["flags"] = self.monitor.state_dict()  # so a resumed run raises flags as an unbroken one
         state["snapshot_stride"] = self._folder_sink.stride  # and thins its snapshots as an unbroken one
-        self.run_dir.save_checkpoint(state, self.cfg.keep_checkpoints)
+        self.run_dir.save_checkpoint(state, self.cfg.keep_checkpoints + extra)
 
     def _set_status(self, status: str) -> None:
         with self._cond:

@@ -666,8 +666,8 @@ kept = view.checkpoint_steps() if view.owned else []
 branch_help = no_checkpoint
 if not kept and view.owned and not view.ended and view.cfg is not None:  # training, none saved yet
     every = view.cfg.checkpoint_every
-    first = f"its first at step {every} (checkpoint_every)"
-    saves = first if every else "one only when it ends (checkpoint_every=0)"
+    first = f"its first at step {every:,} (checkpoint_every) or a pause"
+    saves = first if every else "one only when it ends or pauses (checkpoint_every=0)"
     branch_help = f"No checkpoint yet: Rewind / branch starts from one, and this run saves {saves}"
 with actions.popover("Rewind / branch", key="runs_branch_pop", disabled=not kept, help=branch_help):
     if kept:

@@ -115,7 +115,7 @@ def test_resume_of_a_run_whose_metrics_csv_lost_its_header_says_what_the_train_v
 
 
 @pytest.mark.parametrize(
-    ("every", "when"), [(1000, "every 1000 steps, checkpoint_every, and when it ends"), (0, "")]
+    ("every", "when"), [(1000, "every 1000 steps, checkpoint_every, and when it ends or pauses"), (0, "")]
 )
 def test_rewind_of_a_run_without_a_checkpoint_yet_says_when_it_saves_one(tmp_path, cli, every, when):
     root = tmp_path / "runs"
@@ -124,7 +124,8 @@ def test_rewind_of_a_run_without_a_checkpoint_yet_says_when_it_saves_one(tmp_pat
     rewound = cli("train", "--rewind", str(run.path), *TINY)
     assert rewound.returncode == 2
     (line,) = rewound.stderr.strip().splitlines()
-    saves = f"(it saves one {when})" if every else "(it saves one only when it ends: checkpoint_every is 0)"
+    never = "(it saves one only when it ends or pauses: checkpoint_every is 0)"
+    saves = f"(it saves one {when})" if every else never
     assert line == (
         f"error: --rewind {run.path}: run 'dup' has no checkpoint yet {saves}: branch from it once it has "
         "saved one"

@@ -178,21 +178,25 @@ def test_a_run_killed_before_its_first_checkpoint_says_why_on_the_runs_page(runs
 
 
 def test_a_run_still_training_before_its_first_checkpoint_says_when_branching_opens(runs_root):
-    runner = registry().start(GANConfig(**TINY, steps=0, checkpoint_every=500), paused=True)
-    runner.run_to(3)
-    assert runner.wait_until(lambda r: r.status == "paused" and r.current_step == 3, TIMEOUT)
+    runner = registry().start(GANConfig(**TINY, steps=0, checkpoint_every=90_000))
+    assert runner.wait_until(lambda r: r.current_step >= 3, TIMEOUT)
     at = AppTest.from_file(str(APP_DIR / "pages" / "1_Runs.py"), default_timeout=TIMEOUT).run()
     assert not at.exception
     (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
     assert popover.proto.popover.disabled
     assert popover.proto.popover.help == (
-        "No checkpoint yet: Rewind / branch starts from one, and this run saves its first at step 500 "
-        "(checkpoint_every)"
+        "No checkpoint yet: Rewind / branch starts from one, and this run saves its first at step 90,000 "
+        "(checkpoint_every) or a pause"
     )
     assert not [c for c in at.caption if c.value.startswith("No checkpoint was saved")]  # not ended
+    runner.pause()  # a pause checkpoints the run where it stands: branching opens
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    at.run()
+    (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
+    assert not popover.proto.popover.disabled and not popover.proto.popover.help
     runner.stop()
     assert runner.wait(TIMEOUT)
-    at.run()  # stopped: its final checkpoint opens branching, with no such note
+    at.run()  # stopped: its final checkpoint, with no such note
     (popover,) = [p for p in at.get("popover") if p.key == "runs_branch_pop"]
     assert not popover.proto.popover.disabled and not popover.proto.popover.help
 
@@ -236,7 +240,8 @@ def test_the_probe_offers_live_weights_only_while_the_run_trains(runs_root):
     at.session_state["probe_run"] = runner.run_id
     at.run()
     weights = at.selectbox(key=f"probe_weights_{runner.run_id}")
-    assert weights.options == ["current (live weights)"]
+    # (checkpoint_every=0: the one checkpoint is the pause's, of the same weights)
+    assert weights.options == ["current (live weights)", "checkpoint at step 4"]
     runner.stop()  # it ends: its last weights are saved in the final checkpoint, at step 4
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
     at.run()

@@ -449,12 +449,49 @@ def test_a_paused_run_is_checkpointed_as_it_stands_at_the_pause_and_after_each_s
     step, after_g = newest()
     assert step == paused + 1 and after_g["step"] == paused + 1
     assert same_weights(after_g["generator"], runner.trainer.G)
-    assert [s for s, _ in run_dir.checkpoints()] == [paused, paused + 1]
-    runner.resume()  # and a pause later in the run, at a step already checkpointed: nothing new
-    assert runner.wait_until(lambda r: r.current_step >= paused + 3, TIMEOUT)
+    # one checkpoint a pause: the single step's replaced the pause's (stepping pushes none of the kept
+    # ones out, the checkpoint_every ones a rewind goes back to)
+    assert [s for s, _ in run_dir.checkpoints()] == [paused + 1]
+    runner.step()
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_full" for e in r.events), TIMEOUT)
+    assert [s for s, _ in run_dir.checkpoints()] == [paused + 2]
+    runner.resume()
+    assert runner.wait_until(lambda r: r.current_step >= paused + 5, TIMEOUT)
+    runner.pause()  # a later pause keeps the earlier one's: a point the run went on from
+    assert runner.wait_until(lambda r: r.status == "paused", TIMEOUT)
+    second = runner.current_step
+    assert [s for s, _ in run_dir.checkpoints()] == [paused + 2, second]
+    runner.step("g")
+    assert runner.wait_until(lambda r: r.current_step == second + 1, TIMEOUT)
+    assert runner.wait_until(lambda r: [e["kind"] for e in r.events].count("step_g") == 2, TIMEOUT)
+    assert [s for s, _ in run_dir.checkpoints()] == [paused + 2, second + 1]
     runner.stop()
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
     assert run_dir.checkpoints()[-1][0] == runner.current_step  # the run's end: its final one, as before
+
+
+def test_single_steps_never_push_the_periodic_checkpoints_out(tmp_path):
+    """With keep_checkpoints=2 and a checkpoint every 4 steps, a pause at step 8 (checkpointed already)
+    saves none; a D step there rewrites step 8's with the new D; three full steps then take one place
+    of the two, not three: step 8's stays beside the newest single step's (it is no pause's own, though
+    rewritten), and only step 4's, the oldest, makes room, as a pause's or a stop's checkpoint would."""
+    cfg = GANConfig(**{**TINY, "sample_every": 1000}, eval_every=1000, checkpoint_every=4, keep_checkpoints=2)
+    runner = Runner(cfg, tmp_path, "periodic").start(paused=True)
+    runner.run_to(8)
+    assert runner.wait_until(paused_at(8), TIMEOUT)
+    run_dir = RunDir.open(tmp_path, "periodic")
+    assert [s for s, _ in run_dir.checkpoints()] == [4, 8]
+    runner.step("d")
+    assert runner.wait_until(lambda r: any(e["kind"] == "step_d" for e in r.events), TIMEOUT)
+    assert [s for s, _ in run_dir.checkpoints()] == [4, 8]
+    for n in range(1, 4):
+        runner.step()
+        assert runner.wait_until(
+            lambda r, n=n: [e["kind"] for e in r.events].count("step_full") == n, TIMEOUT
+        )
+    assert [s for s, _ in run_dir.checkpoints()] == [8, 11]
+    runner.stop()
+    assert runner.wait(TIMEOUT)
 
 
 def test_a_pause_and_each_single_step_are_snapshotted(tmp_path):
