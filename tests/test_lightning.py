@@ -1048,3 +1048,37 @@ def test_under_ddp_every_rank_meets_in_the_epochs_broadcast_whatever_it_logged(h
     getattr(callback, hook)(trainer, None)
     assert sent == [({}, 0)]
     assert callback._validated == {"val/fid": 12.5}  # for the next G step's row, as on rank 0
+
+
+def test_a_checkpoint_saved_at_a_batchs_end_holds_that_batchs_step_and_a_resume_loses_no_row(
+    example, tmp_path
+):
+    """A review: ModelCheckpoint(every_n_train_steps=...) saves in its on_train_batch_end, before the
+    module's own hook, after which the callback writes the batch's row: the checkpoint said one G step
+    fewer than its weights had (4 for global_step 10: 5 G steps), and a resume from it left a row out.
+    Each checkpoint holds its weights' step, and the resumed run has every row, once."""
+    from lightning.pytorch.callbacks import ModelCheckpoint
+
+    checkpoints = tmp_path / "ckpt"
+    saver = ModelCheckpoint(dirpath=checkpoints, every_n_train_steps=10, save_top_k=-1)
+    fit_with(
+        example,
+        EndHooks(example),
+        GANTrackingCallback("batches", root=str(tmp_path)),
+        [saver],
+        enable_checkpointing=True,
+    )
+    assert RunDir.open(tmp_path, "batches").read_metrics()["train/batch_end"].tolist() == list(range(12))
+    saved = {}
+    for path in checkpoints.glob("*.ckpt"):
+        state = torch.load(path, weights_only=False)
+        (tracked,) = [v for k, v in state["callbacks"].items() if "GANTrackingCallback" in k]
+        saved[state["global_step"]] = tracked["step"]
+    assert saved == {10: 5, 20: 10}  # one D and one G update a batch: 2 optimizer steps a G step
+
+    callback = GANTrackingCallback("batches", root=str(tmp_path), resume=True)
+    fit_with(example, EndHooks(example), callback, ckpt_path=str(checkpoints / "epoch=0-step=10.ckpt"))
+    rows = RunDir.open(tmp_path, "batches").read_metrics()
+    assert rows["step"].tolist() == list(range(1, 13))
+    # what the module logged in its on_train_batch_end, the checkpoints' batches' too, in each batch's row
+    assert rows["train/batch_end"].tolist() == list(range(12))

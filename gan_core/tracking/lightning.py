@@ -82,6 +82,7 @@ the mean over the ranks), sent to every rank in one broadcast so that all log th
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
 import os
@@ -219,6 +220,8 @@ class GANTrackingCallback(pl.Callback):
         self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr
         self.init_options = init_options
         self.run: track.TrackedRun | None = None
+        # (trainer, module, outputs) of a batch whose row is yet to be written (`_write_pending_batch`)
+        self._pending_batch: tuple[Any, Any, Any] | None = None
         self._trainer: pl.Trainer | None = None  # the fit's, for `state_dict` (None outside a fit)
         self._checkpoint: dict[str, Any] | None = None  # the state a fit's ckpt_path restored (`state_dict`)
         self._dev_run = False  # this fit is Trainer(fast_dev_run=...): checked, not recorded
@@ -246,7 +249,7 @@ class GANTrackingCallback(pl.Callback):
 
     # ------------------------------------------------------------------ Lightning's hooks
     def on_train_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self.run, self._trainer = None, trainer
+        self.run, self._trainer, self._pending_batch = None, trainer, None
         checkpoint, self._checkpoint = self._checkpoint, None  # restored for this fit only
         self._dev_run = bool(trainer.fast_dev_run)
         if pl_module.automatic_optimization:
@@ -364,7 +367,16 @@ class GANTrackingCallback(pl.Callback):
             self._outputs(outputs, pl_module, need_d="d" in self._dev_seen, need_g="g" in self._dev_seen)
             self._dev_seen = set()
         # A tracked batch's row is written by `_end_batch`, after the module's own on_train_batch_end,
-        # which Lightning calls after this hook (`_wrap_batch_end`)
+        # which Lightning calls after this hook (`_wrap_batch_end`); a checkpoint saved meanwhile counts it
+        # (`state_dict`)
+        if self.run is not None:
+            self._pending_batch = (trainer, pl_module, outputs)
+
+    def _write_pending_batch(self) -> None:
+        """The batch's row, if `on_train_batch_end` left it to be written (once)."""
+        pending, self._pending_batch = self._pending_batch, None
+        if pending is not None:
+            self._end_batch(*pending)
 
     def _end_batch(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any) -> None:
         """Write the batch's row: after the module's own ``on_train_batch_end`` (what it logs there is
@@ -421,9 +433,9 @@ class GANTrackingCallback(pl.Callback):
         if run is not None:
             self._read_epoch_end(trainer)
         # What no G step followed goes into the last row: the last validation's values, the last epoch's
-        # (training_step's on_step=False names, the module's on_train_epoch_end), and what the module's
-        # on_train_batch_end logged after the last row (Lightning calls it after the callbacks' hook: each
-        # batch's goes into the next row, as a validation's does)
+        # (training_step's on_step=False names, the module's on_train_epoch_end), and what the module
+        # logged after the last row was written (in its on_train_batch_end after a checkpoint's save there,
+        # or in a batch with no G step)
         if run is not None and (self._validated or self._logged):
             final = {**self._logged, **self._validated}
             self._validated, self._logged = {}, {}
@@ -491,15 +503,21 @@ class GANTrackingCallback(pl.Callback):
 
     def state_dict(self) -> dict[str, Any]:
         """What travels in Lightning's checkpoints: the run's id and its step (G steps) when the checkpoint
-        was saved, so that ``trainer.fit(..., ckpt_path=...)`` with ``resume=True`` goes on from there."""
+        was saved, so that ``trainer.fit(..., ckpt_path=...)`` with ``resume=True`` goes on from there.
+        Saved at a batch's end (ModelCheckpoint's ``every_n_train_steps``, in its on_train_batch_end)
+        before the batch's row is written (`on_train_batch_end`), the step counts the batch's G step: the
+        step of the weights saved (a review: one G step short, and the resume lost a row), the row then
+        written as usual, with what the module logs in its own on_train_batch_end."""
         run = self.run
         if run is None:
             return {}
-        state: dict[str, Any] = {"run_id": run.run_id, "step": run.step}
+        g_step_pending = self._pending_batch is not None and self._g_norm is not None
+        state: dict[str, Any] = {"run_id": run.run_id, "step": run.step + g_step_pending}
         # Saved after a validation (ModelCheckpoint's on_validation_end) or at an epoch's end (its
-        # on_train_epoch_end, which Lightning calls after the module's): the values for the next row.
-        # (This process's values, with no collective: the checkpoint holds rank 0's.)
-        pending = dict(self._validated)
+        # on_train_epoch_end, which Lightning calls after the module's): the values for the next row,
+        # unless the pending G step's row takes them. (This process's values, with no collective: the
+        # checkpoint holds rank 0's.)
+        pending = {} if g_step_pending else dict(self._validated)
         if self._end_logged:
             pending.update(
                 self._validation_values(self._trainer, set(self._end_logged), "on_train_epoch_end")
@@ -522,6 +540,11 @@ class GANTrackingCallback(pl.Callback):
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException
     ) -> None:
         _unwrap_clip_gradients(pl_module)  # (Lightning calls no callback's teardown after an exception)
+        if trainer.world_size == 1:  # the row of a batch whose updates were made (the module's own
+            # on_train_batch_end raised): kept, as before that hook; under DDP no collective now
+            with contextlib.suppress(Exception):
+                self._write_pending_batch()
+        self._pending_batch = None
         if isinstance(exception, KeyboardInterrupt):
             self._finish("stopped", "interrupted (Ctrl-C)")
         elif type(exception).__name__ == "SIGTERMException":  # Lightning's, on a SIGTERM: as a CLI run's
@@ -531,7 +554,7 @@ class GANTrackingCallback(pl.Callback):
 
     def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
         self._finish()  # only if training ended without on_train_end (a no-op otherwise)
-        self._trainer = None
+        self._trainer, self._pending_batch = None, None
         _unwrap_clip_gradients(pl_module)
 
     def _continued(self, trainer: pl.Trainer, checkpoint: dict[str, Any] | None) -> tuple[Any, bool, Any]:
@@ -747,7 +770,7 @@ class GANTrackingCallback(pl.Callback):
 
         def on_train_batch_end(*args: Any, **kwargs: Any) -> Any:  # (outputs, batch, batch_idx)
             result = batch_end(*args, **kwargs)
-            self._end_batch(trainer, pl_module, args[0] if args else kwargs.get("outputs"))
+            self._write_pending_batch()
             return result
 
         on_train_batch_end._gan_tracking = True
