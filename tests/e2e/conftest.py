@@ -155,17 +155,18 @@ def streamlit_server(tmp_path_factory, browser: Browser) -> Iterator[Server]:
 
 
 @pytest.fixture
-def start_server(tmp_path, browser: Browser) -> Iterator[Callable[[], Server]]:
-    """A factory for dedicated servers (e.g. one a test shuts down itself), each warmed up (`warm_up`);
-    all stopped at the end."""
+def start_server(tmp_path, browser: Browser) -> Iterator[Callable[..., Server]]:
+    """A factory for dedicated servers (e.g. one a test shuts down itself), each warmed up (`warm_up`)
+    unless ``start(warm=False)`` (a test of a fresh server's first session); all stopped at the end."""
     numbers = itertools.count()
     with contextlib.ExitStack() as stack:
 
-        def start() -> Server:
+        def start(warm: bool = True) -> Server:
             folder = tmp_path / f"server{next(numbers)}"
             folder.mkdir()
             server = stack.enter_context(serve(folder / "runs", folder / "streamlit.log"))
-            warm_up(server, browser)
+            if warm:
+                warm_up(server, browser)
             return server
 
         yield start

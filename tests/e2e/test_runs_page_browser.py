@@ -193,7 +193,7 @@ def test_a_fresh_servers_first_visit_by_a_pages_address_gets_the_dashboards_menu
     script run calls st.navigation: a first visit to /Runs (a bookmark) never ran dashboard.py, and every
     page showed the folder's menu ("dashboard" first, no icons). `through_the_router` reruns it through
     the router, on the same page, with its address."""
-    server = start_server()
+    server = start_server(warm=False)  # (a warmed-up server's first session ran dashboard.py)
     finished_run(server, "r1")
     # and no page asks anything of another host (a Material page icon made the tab's icon an image from
     # fonts.gstatic.com at every page view)
