@@ -8,6 +8,7 @@ changing, the buttons' enabled state following the run, and the file a download 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import signal
@@ -17,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from playwright.sync_api import Page, WebSocket, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 
 from gan_core.registry import RunRegistry
@@ -43,6 +45,12 @@ SNAPSHOT_BELOW = """(before) => {
   const match = title && title.textContent.match(/step (\\d+)/);
   return match !== null && Number(match[1]) < before;
 }"""
+
+
+# Whether the app's style for the menu's focus ring (dashboard.py) is in the page
+FOCUS_RING_STYLED = """() => [...document.querySelectorAll('style')]
+  .some((style) => style.textContent.includes("stSidebarNavLink")
+    && style.textContent.includes("focus-visible"))"""
 
 
 def script_finished(payload: str | bytes) -> bool:
@@ -267,13 +275,19 @@ def test_the_menus_links_show_keyboard_focus_as_a_ring(streamlit_server, page):
     focus (a keyboard user's review: only a hover's faint grey, Streamlit setting no outline there)."""
     page.goto(f"{streamlit_server.url}/Guide")
     expect(page.get_by_role("heading", name="How to read the dashboard")).to_be_visible(timeout=UI_TIMEOUT)
-    # the menu is drawn apart from the page's body: in CI the Tabs once ran before it was there
+    # the menu, and the app's style for its focus ring, are drawn apart from the page's body: in CI the
+    # Tabs once ran before the menu was there, and once before the style was (the first link read "none")
     expect(page.get_by_test_id("stSidebarNavLink").last).to_be_visible(timeout=UI_TIMEOUT)
+    page.wait_for_function(FOCUS_RING_STYLED, timeout=UI_TIMEOUT)
     focused = "() => {const e = document.activeElement; const s = getComputedStyle(e); "
     focused += "return [e.getAttribute('data-testid'), e.textContent, s.outlineStyle, s.outlineWidth]}"
     seen = []
+    ringed = "() => getComputedStyle(document.activeElement).outlineStyle === 'solid'"
     for _ in range(4):  # past "Skip to main content" to the first links
         page.keyboard.press("Tab")
+        if page.evaluate(focused)[0] == "stSidebarNavLink":  # (its ring drawn at the next frame, at most)
+            with contextlib.suppress(PlaywrightTimeoutError):
+                page.wait_for_function(ringed, timeout=2_000)
         seen.append(page.evaluate(focused))
     links = [item for item in seen if item[0] == "stSidebarNavLink"]
     assert [item[1] for item in links][:2] == ["Train", "Runs"], seen
