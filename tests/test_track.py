@@ -479,6 +479,46 @@ def test_tensorboard_sink_holds_the_same_scalars(tmp_path):
     assert status.step == 6 and status.tensor_proto.string_val == [b"finished"]
 
 
+def hparams_table(logdir: Path) -> tuple[list[str], list[str]]:
+    """The metrics' tags and the hyperparameters' names of TensorBoard's HParams table for the runs under
+    ``logdir``, as its hparams plugin computes them (`backend_context.Context.experiment_from_metadata`)."""
+    from tensorboard import context as tb_context
+    from tensorboard.backend.event_processing import data_provider, plugin_event_multiplexer
+    from tensorboard.plugins import base_plugin
+    from tensorboard.plugins.hparams import backend_context
+
+    multiplexer = plugin_event_multiplexer.EventMultiplexer()
+    multiplexer.AddRunsFromDirectory(str(logdir))
+    multiplexer.Reload()
+    provider = data_provider.MultiplexerDataProvider(multiplexer, str(logdir))
+    context = backend_context.Context(
+        base_plugin.TBContext(logdir=str(logdir), multiplexer=multiplexer, data_provider=provider)
+    )
+    ctx = tb_context.RequestContext()
+    experiment = context.experiment_from_metadata(
+        ctx, "", True, context.hparams_metadata(ctx, ""), context.hparams_from_data_provider(ctx, "", 100)
+    )
+    return sorted(m.name.tag for m in experiment.metric_infos), sorted(
+        h.name for h in experiment.hparam_infos
+    )
+
+
+def test_tensorboards_hparams_table_offers_every_metric_a_sweep_logged(tmp_path):
+    """A review: the HParams tab's table listed the two losses only (the experiment summary named them), so
+    a sweep's runs could not be sorted there by their FID or their own val/fid. Without that summary
+    TensorBoard takes every scalar tag the runs logged."""
+    for run_id, lr in (("lr-a", 1e-4), ("lr-b", 2e-4)):
+        logdir = tmp_path / "tb" / run_id
+        with track.init(run_id, root=tmp_path, tensorboard=str(logdir), config={"lr": lr}) as run:
+            for i in range(3):
+                run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
+                run.log({"val/fid": 10.0 - i})
+                run.g_step(torch.tensor(0.7))
+    metrics, hparams = hparams_table(tmp_path / "tb")
+    assert {"custom/val/fid", "losses/d_loss", "losses/g_loss", "d_accuracy/d_acc_real"} <= set(metrics)
+    assert hparams == ["loss", "lr"]
+
+
 def test_a_resume_from_a_step_leaves_tensorboard_one_history(tmp_path):
     from tensorboard.backend.event_processing.plugin_event_accumulator import EventAccumulator
     from tensorboard.util import tensor_util

@@ -159,7 +159,8 @@ class TensorBoardSink(Sink):
     ``hparams``: the run's settings (name -> value: the built-in trainer's config, or a loop's own
     ``config`` with its loss), written once for TensorBoard's HParams tab (`torch.utils.tensorboard.
     summary.hparams`, into this writer's own file, not the sub-folder ``add_hparams`` makes: one run, one
-    folder), against the losses' tags, and as JSON text (``config``); the session's end with the run's
+    folder; the table's metrics are every scalar tag the runs logged, as TensorBoard infers them where no
+    experiment summary lists them), and as JSON text (``config``); the session's end with the run's
     status (`finalize`: finished a success, failed a failure, another end unknown). Values that are no
     number, string or bool (a list, a dict, None) are given as their JSON text.
 
@@ -191,10 +192,12 @@ class TensorBoardSink(Sink):
                 str(k): v if isinstance(v, bool | int | float | str) else json.dumps(v, default=str)
                 for k, v in hparams.items()
             }
-            metrics = {tensorboard_tag(c): 0.0 for c in ("d_loss", "g_loss")}  # (tags only: no values)
-            experiment, start, self._session_end = hparams_summaries(shown, metrics)
-            for summary in (experiment, start):  # (its end: torch's says success, written at `finalize`)
-                self.writer.file_writer.add_summary(summary)
+            # The session's start only, no experiment summary (its list of metrics): TensorBoard then
+            # builds the HParams table from the runs' sessions and every scalar tag they logged, the
+            # quality metrics and the loop's own (val/fid) too, as W&B's sweep table shows every key (a
+            # review: it listed the two losses only, and a sweep could not be sorted by its FID there)
+            _, start, self._session_end = hparams_summaries(shown, {})
+            self.writer.file_writer.add_summary(start)  # (its end: torch's says success, at `finalize`)
             text = json.dumps(shown, indent=1, default=str)  # as code: Markdown would fold its lines
             self.writer.add_text(
                 "config", "\n".join(f"    {line}" for line in text.splitlines()), self.last_step
