@@ -1032,8 +1032,10 @@ class Runner:
         kept = self.run_dir.checkpoints()
         if kept and kept[-1][0] == step and not self._d_only_since_checkpoint:
             return  # (``checkpoint_every``'s, or this pause's own, of these very weights)
-        new = step not in {s for s, _ in kept}  # (else the same file rewritten: a D-only step's)
-        replaced = self._paused_checkpoint if new else None
+        steps = {s for s, _ in kept}
+        new = step not in steps  # (else the same file rewritten: a D-only step's)
+        # (the pause's own, unless a checkpoint_every one a single step reached has pushed it out)
+        replaced = self._paused_checkpoint if new and self._paused_checkpoint in steps else None
         # one more kept while the pause's previous one is still there: written first, then removed, so
         # that a crash in between leaves one of the two
         self._save_checkpoint(extra=replaced is not None)

@@ -217,7 +217,8 @@ if held is not None and held != CURRENT and held not in options:
     # the menu falls back to its first entry, said here, not swapped in without a word
     st.info(
         f"The checkpoint at step {literal(held)} is no longer in the run's folder (the run keeps only its "
-        "newest keep_checkpoints): the weights below are the menu's first entry."
+        "newest keep_checkpoints, and a paused run's single step replaces the pause's checkpoint): the "
+        "weights below are the menu's first entry."
     )
 weights = pick.selectbox(
     "Weights", options, format_func=weights_label, key=f"probe_weights_{run_id}", width=300
@@ -243,7 +244,11 @@ try:
         models = copy[2]
     else:
         path = saved[weights]
-        models = checkpoint_models(root, run_id, weights, path.name, path.stat().st_mtime_ns)
+        try:
+            stamp = path.stat().st_mtime_ns
+        except FileNotFoundError:  # removed since the menu was listed (a single step while paused): again
+            st.rerun()
+        models = checkpoint_models(root, run_id, weights, path.name, stamp)
 except (*PROBE_ERRORS, OSError) as exc:
     st.error(f"These weights cannot be probed: {literal(exc)}")
     st.stop()

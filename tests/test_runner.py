@@ -530,3 +530,23 @@ def test_a_pause_and_each_single_step_are_snapshotted(tmp_path):
     ]
     runner.stop()
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
+
+
+def test_a_single_step_onto_a_periodic_checkpoint_leaves_keep_checkpoints_as_it_is(tmp_path):
+    """A review: a single step that reached a checkpoint_every step saved it with keep_checkpoints kept,
+    which pushed the pause's own out; the next step still counted on removing that one and saved with
+    one more kept: two checkpoints where keep_checkpoints=1."""
+    cfg = GANConfig(**{**TINY, "sample_every": 1000}, eval_every=1000, checkpoint_every=4, keep_checkpoints=1)
+    runner = Runner(cfg, tmp_path, "one").start(paused=True)
+    runner.run_to(5)
+    assert runner.wait_until(paused_at(5), TIMEOUT)
+    run_dir = RunDir.open(tmp_path, "one")
+    assert [s for s, _ in run_dir.checkpoints()] == [5]  # the pause's (step 4's made room: keep 1)
+    for n, kept in zip(range(1, 5), ([6], [7], [8], [9]), strict=True):
+        runner.step()
+        assert runner.wait_until(
+            lambda r, n=n: [e["kind"] for e in r.events].count("step_full") == n, TIMEOUT
+        )
+        assert [s for s, _ in run_dir.checkpoints()] == kept
+    runner.stop()
+    assert runner.wait(TIMEOUT)

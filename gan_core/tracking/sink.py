@@ -160,7 +160,8 @@ class TensorBoardSink(Sink):
     ``config`` with its loss), written once for TensorBoard's HParams tab (`torch.utils.tensorboard.
     summary.hparams`, into this writer's own file, not the sub-folder ``add_hparams`` makes: one run, one
     folder; the table's metrics are every scalar tag the runs logged, as TensorBoard infers them where no
-    experiment summary lists them), and as JSON text (``config``); the session's end with the run's
+    experiment summary lists them: one run of an earlier version in the same logdir, whose summary named
+    the losses, sets that list for all), and as JSON text (``config``); the session's end with the run's
     status (`finalize`: finished a success, failed a failure, another end unknown). Values that are no
     number, string or bool (a list, a dict, None) are given as their JSON text.
 
