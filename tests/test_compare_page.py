@@ -306,16 +306,21 @@ def test_a_runs_own_metric_of_any_accepted_name_is_drawn_under_a_key_of_its_own(
         assert line["customdata"] == pytest.approx([k, k + 1, k + 2], abs=1e-6)  # its raw values
 
 
-def test_the_own_metrics_every_chosen_run_logged_are_drawn_by_default(runs_root):
-    """A loop's own numbers were drawn only once picked in the Metrics menu (W&B draws every key logged):
-    the schema's four, then the first four own metrics that every chosen run logged."""
-    own = ["fake_std", "my_score", "a1", "a2", "a3"]
-    for run_id, names in (("own-a", [*own, "only_a"]), ("own-b", own)):
+def own_loop_runs(runs_root, logged: dict[str, list[str]]) -> None:
+    """A run of one's own loop for each run id, 3 steps, each step logging its names (the step's index)."""
+    for run_id, names in logged.items():
         with track.init(run_id, root=runs_root, loss="nonsaturating", dataset="ring8") as run:
             for i in range(3):
                 run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
                 run.log({name: float(i) for name in names})
                 run.g_step(torch.tensor(0.7))
+
+
+def test_the_own_metrics_every_chosen_run_logged_are_drawn_by_default(runs_root):
+    """A loop's own numbers were drawn only once picked in the Metrics menu (W&B draws every key logged):
+    the schema's four, then the first four own metrics that every chosen run logged."""
+    own = ["fake_std", "my_score", "a1", "a2", "a3"]
+    own_loop_runs(runs_root, {"own-a": [*own, "only_a"], "own-b": own})
     at = compare()
     assert not at.exception
     shown = at.multiselect(key="cmp_metrics").value
@@ -328,12 +333,7 @@ def test_the_own_metrics_are_offered_and_drawn_by_default_in_their_sections(runs
     the Train view's sections (`charts.custom_metric_groups`), the names without a section first, and the
     default the first four of that order that every run logged."""
     logged = ["val/fid", "loss_gap", "train/gp", "val/kid", "score"]
-    for run_id in ("sec-a", "sec-b"):
-        with track.init(run_id, root=runs_root, loss="nonsaturating", dataset="ring8") as run:
-            for i in range(3):
-                run.d_step(torch.randn(8), torch.randn(8), d_loss=torch.tensor(1.0))
-                run.log({name: float(i) for name in logged})
-                run.g_step(torch.tensor(0.7))
+    own_loop_runs(runs_root, {"sec-a": logged, "sec-b": logged})
     at = compare()
     assert not at.exception
     menu = at.multiselect(key="cmp_metrics")
