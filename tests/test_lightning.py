@@ -578,7 +578,7 @@ def test_a_resume_from_a_lightning_checkpoint_goes_on_from_its_step(example, tmp
     assert [(e["step"], e["fields"]) for e in resumes] == [(12, {"from_step": 12, "replaced": 5})]
     assert resumes[0]["detail"] == "from the checkpoint at step 12; 5 rows logged after it replaced"
     # the checkpoint carries the callback's step: it saved 24 at the end
-    state = torch.load(checkpoints / "last.ckpt", weights_only=False)["callbacks"]
+    state = torch.load(checkpoints / "last.ckpt", weights_only=True)["callbacks"]
     assert {"run_id": "res", "step": 24} in state.values()
 
 
@@ -587,7 +587,7 @@ def test_a_checkpoint_without_the_callbacks_step_is_said(example, tmp_path):
     trainer = fit_with(example, example.DigitsGAN(), callback, max_epochs=1)
     path = tmp_path / "old.ckpt"
     trainer.save_checkpoint(path)
-    saved = torch.load(path, weights_only=False)
+    saved = torch.load(path, weights_only=True)
     saved["callbacks"] = {}  # as a checkpoint saved without the callback
     torch.save(saved, path)
     callback = GANTrackingCallback("old", root=str(tmp_path), resume=True)
@@ -1071,7 +1071,7 @@ def test_a_checkpoint_saved_at_a_batchs_end_holds_that_batchs_step_and_a_resume_
     assert RunDir.open(tmp_path, "batches").read_metrics()["train/batch_end"].tolist() == list(range(12))
     saved = {}
     for path in checkpoints.glob("*.ckpt"):
-        state = torch.load(path, weights_only=False)
+        state = torch.load(path, weights_only=True)
         (tracked,) = [v for k, v in state["callbacks"].items() if "GANTrackingCallback" in k]
         saved[state["global_step"]] = tracked["step"]
     assert saved == {10: 5, 20: 10}  # one D and one G update a batch: 2 optimizer steps a G step
