@@ -4498,3 +4498,91 @@ def class_share_figure(record: Mapping[str, Any]) -> Figure:
             )
     _fit_legend(layout, traces, PANEL_MIN_PLOT_PX)  # (drawn as wide as the training panels)
     return _figure(traces, layout)
+
+
+VERDICT_BINS = 40  # the bins of `verdicts_figure`'s two histograms, over the outputs' range
+VERDICT_PLOT_PX = 260
+
+
+def verdicts_figure(
+    real: np.ndarray,
+    fake: np.ndarray,
+    threshold: float,
+    *,
+    probability: bool = False,
+    midpoint: float | None = None,
+    x_title: str = "D's output",
+    title: str = "D's verdicts: real against G's samples",
+) -> Figure:
+    """The distribution of D's output on a batch of real samples and on one of G's: two histograms on
+    shared bins, each bar the share (0-1) of its own batch (so batches of any size compare), real in
+    `REAL_COLOR`, G's in `FAKE_COLOR`, overlaid, with D's decision threshold as a dashed vertical line
+    (an output above it is called real) and, where it differs from the threshold, the output at which D
+    cannot tell (``midpoint``, dotted). Apart: D tells them apart; on top of each other: it cannot.
+
+    ``real`` (N,) and ``fake`` (M,): D's outputs (`GANLoss.output`), ``threshold`` in the same units.
+    ``probability``: outputs are sigmoid probabilities, binned over [0, 1]; else over the range of both
+    batches and the threshold. Non-finite outputs are left out. ValueError where neither batch has a
+    finite output."""
+    real = np.asarray(real, dtype=np.float64).ravel()
+    fake = np.asarray(fake, dtype=np.float64).ravel()
+    real, fake = real[np.isfinite(real)], fake[np.isfinite(fake)]
+    if not len(real) and not len(fake):
+        raise ValueError("no finite D output to draw")
+    if probability:
+        low, high = 0.0, 1.0
+    else:
+        pooled = np.concatenate([real, fake, [threshold] if math.isfinite(threshold) else []])
+        low, high = float(pooled.min()), float(pooled.max())
+        if high - low < 1e-9:  # every output the same: a bin around it
+            low, high = low - 0.5, high + 0.5
+    edges = np.linspace(low, high, VERDICT_BINS + 1)
+    centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
+    traces: list[dict[str, Any]] = []
+    for name, values, color in (("real", real, REAL_COLOR), ("G's samples", fake, FAKE_COLOR)):
+        counts, _ = np.histogram(np.clip(values, low, high), bins=edges)
+        share = counts / max(len(values), 1)
+        traces.append(
+            {
+                "type": "bar",
+                "x": centres,
+                "y": share,
+                "width": width,
+                "name": f"{name} ({len(values):,})",
+                "marker": {"color": color, "opacity": 0.55, "line": {"width": 0}},
+                "customdata": np.stack([edges[:-1], edges[1:], counts], axis=1),
+                "hovertemplate": (
+                    f"{name}: %{{y:.1%}} (%{{customdata[2]:,}}) between %{{customdata[0]:.3g}} and "
+                    "%{customdata[1]:.3g}<extra></extra>"
+                ),
+                "xaxis": "x",
+                "yaxis": "y",
+            }
+        )
+    lines = [(threshold, "threshold", "dash")]
+    if midpoint is not None and math.isfinite(midpoint) and abs(midpoint - threshold) > 1e-9:
+        lines.append((midpoint, "cannot tell", "dot"))
+    for at, name, dash in lines:
+        if math.isfinite(at):
+            traces.append(
+                {
+                    "type": "scatter",
+                    "mode": "lines",
+                    "x": [at, at],
+                    "y": [0.0, 1.0],
+                    "yaxis": "y2",
+                    "xaxis": "x",
+                    "name": f"{name} {at:.3g}",
+                    "line": {"color": REFERENCE_COLOR, "dash": dash, "width": 1.5},
+                    "hoverinfo": "skip",
+                }
+            )
+    layout = _base_layout(title, VERDICT_PLOT_PX)
+    layout["barmode"] = "overlay"
+    layout["bargap"] = 0
+    layout["xaxis"] = {"title": {"text": x_title}, "range": [low, high], "zeroline": False}
+    layout["yaxis"] = {"title": {"text": "share of its batch"}, "tickformat": ".0%", "rangemode": "tozero"}
+    # the threshold's line spans the plot's height whatever the bars' (an axis of its own, 0-1, not shown)
+    layout["yaxis2"] = {"overlaying": "y", "range": [0.0, 1.0], "visible": False, "fixedrange": True}
+    _fit_legend(layout, traces)
+    return _figure(traces, layout)

@@ -355,10 +355,11 @@ def real_samples(run_dir: RunDir, cfg: GANConfig, n: int = REFERENCE_BATCH, seed
 
 
 def real_labelled(
-    run_dir: RunDir, cfg: GANConfig, n: int = REFERENCE_BATCH, seed: int = 0
+    run_dir: RunDir, cfg: GANConfig, n: int = REFERENCE_BATCH, seed: int = 0, label: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """`real_samples` and their class labels ((n,) int64; None for data without labels, or 2D points
-    read from the run's folder)."""
+    read from the run's folder); with ``label``, only samples of that class (fewer than ``n`` where the
+    class has fewer; a ProbeError for data without labels)."""
     examples: Tensor | None = None
     labels: Tensor | None = None
     if cfg.is_points:
@@ -370,7 +371,12 @@ def real_labelled(
         data = load_data(cfg)
         examples, labels = data.examples(), data.labels
     generator = torch.Generator().manual_seed(seed)
-    chosen = torch.randperm(examples.shape[0], generator=generator)[: min(n, examples.shape[0])]
+    chosen = torch.randperm(examples.shape[0], generator=generator)
+    if label is not None:
+        if labels is None:
+            raise ProbeError(f"run {run_dir.run_id!r}'s real data have no class labels to pick {label} by")
+        chosen = chosen[labels.cpu()[chosen] == int(label)]
+    chosen = chosen[: min(n, len(chosen))]
     return examples[chosen].float().cpu().numpy(), None if labels is None else labels[chosen].cpu().numpy()
 
 
@@ -472,6 +478,10 @@ def ask_d(
     """
     loss = loss_name if isinstance(loss_name, GANLoss) else get_loss(loss_name)
     scores = d_scores(D, samples, labels)
+    return _verdicts(loss, scores, reference)
+
+
+def _verdicts(loss: GANLoss, scores: np.ndarray, reference: Reference | float | None) -> Verdicts:
     outputs = loss.output(torch.from_numpy(scores)).numpy()
     if loss.threshold is not None:
         threshold, rule = loss.threshold, loss.threshold_rule
@@ -490,6 +500,81 @@ def ask_d(
         if not math.isfinite(threshold):
             raise ProbeError(f"the reference score is {threshold}: D's scores are not finite")
     return Verdicts(scores, outputs, scores > threshold, threshold, rule, loss.midpoint)
+
+
+MAX_SEPARATION_SAMPLES = 1024  # per side: real and G's, for `separation`
+
+
+@dataclass(frozen=True)
+class Separation:
+    """D's verdicts on a batch of real samples and on as many of G's (`separation`).
+
+    ``real`` and ``fake``: D's `Verdicts` on each (the run's rule; a critic's reference is half-way
+    between the two batches' mean scores). ``auc``: the ROC AUC of D's score as a test of "real"
+    (`sklearn.metrics.roc_auc_score`; the chance that a random real sample scores above a random one of
+    G's, ties counting half): 0.5 D cannot tell them apart, 1 it separates them completely, under 0.5 it
+    scores G's samples above the real ones. Unlike an accuracy it needs no threshold, so it means the
+    same for every loss, a critic's included."""
+
+    real: Verdicts
+    fake: Verdicts
+    auc: float
+    output_threshold: float  # the threshold as D's output (`GANLoss.output` of the score threshold)
+
+    @property
+    def acc_real(self) -> float:
+        """The share (0-1) of the real samples D calls real, as the run's ``d_acc_real`` counts them."""
+        return float(self.real.real.mean()) if len(self.real.real) else math.nan
+
+    @property
+    def acc_fake(self) -> float:
+        """The share (0-1) of G's samples D calls fake, as the run's ``d_acc_fake`` counts them."""
+        return float((~self.fake.real).mean()) if len(self.fake.real) else math.nan
+
+
+def separation(
+    models: ProbeModels,
+    real: np.ndarray,
+    real_labels: np.ndarray | None = None,
+    seed: int = 0,
+    label: int | None = None,
+) -> Separation:
+    """How well D tells ``real`` samples ((N, 2) points or (N, C, H, W) images in [-1, 1], as
+    `real_labelled` gives them; at most `MAX_SEPARATION_SAMPLES`) from as many of G's, drawn from
+    ``seed`` (of class ``label``; None: G's balanced default, every class in turn).
+
+    A conditional D that reads labels is asked about each real sample under its own class
+    (``real_labels`` (N,), required there) and about each of G's under the class G was asked for. A
+    ProbeError for no real samples, too many, missing labels, or scores that are not finite (D's weights
+    are finite, `load_models`, but its output can still overflow)."""
+    from sklearn.metrics import roc_auc_score  # imported here: scikit-learn takes a second to import
+
+    n = len(real)
+    if not 1 <= n <= MAX_SEPARATION_SAMPLES:
+        raise ProbeError(
+            f"{n} real samples: D's separation needs 1 to {MAX_SEPARATION_SAMPLES:,} (and as many of G's)"
+        )
+    if models.d_takes_class and real_labels is None:
+        raise ProbeError("a class-conditional D is asked about real samples under their labels: none given")
+    fake = generate(models, seed, n, label)
+    asked = class_labels(models, label, n)
+    if models.n_classes and asked is None:  # G's balanced default, asked of D alike
+        asked = balanced_labels(n, models.n_classes)
+    loss = models.loss
+    real_scores = d_scores(models.D, real, real_labels if models.d_takes_class else None)
+    fake_scores = d_scores(models.D, fake, asked if models.d_takes_class else None)
+    bad = int((~np.isfinite(real_scores)).sum() + (~np.isfinite(fake_scores)).sum())
+    if bad:
+        raise ProbeError(f"D's score is not finite on {bad} of the {2 * n} samples: no separation to measure")
+    reference = None
+    if loss.is_critic:  # the two batches' own means, as `wasserstein_reference` takes them
+        mean_real, mean_fake = float(real_scores.mean()), float(fake_scores.mean())
+        reference = Reference((mean_real + mean_fake) / 2.0, mean_real, mean_fake)
+    judged = [_verdicts(loss, scores, reference) for scores in (real_scores, fake_scores)]
+    truth = np.concatenate([np.ones(n), np.zeros(n)])
+    auc = float(roc_auc_score(truth, np.concatenate([real_scores, fake_scores])))
+    at = float(loss.output(torch.tensor(judged[0].threshold, dtype=torch.float64)))
+    return Separation(judged[0], judged[1], auc, at)
 
 
 @torch.no_grad()

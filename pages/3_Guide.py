@@ -126,7 +126,10 @@ the minimum and maximum hidden inside each plotted point, so spikes survive down
 
 D's verdict, real or fake, as the accuracy charts count it, by loss (the Probe page's Ask D uses the same
 fixed thresholds; for a critic, the D of the Wasserstein losses explained below the table, it compares a
-score with half-way between D's mean scores on real data and on G's samples):
+score with half-way between D's mean scores on real data and on G's samples). To see a checkpoint's D
+on many samples at once, the Probe page's Ask D → *Real against G's* draws its outputs on a batch of real
+samples and one of G's as two histograms, with the ROC AUC of its scores: 0.5 when D cannot tell them
+apart, 1 when it separates them completely, for every loss alike:
 
 | loss | D calls a sample real when | D's output when it cannot tell |
 | --- | --- | --- |

@@ -80,6 +80,8 @@ WHOLE_NUMBER_FIELDS = [
     "Seed B",
     "How many",
     "Seed",
+    "Samples of each",
+    "Seed of G's",
     "Real images per class (k)",
     "G's images per class added",
 ]
@@ -112,6 +114,13 @@ def checkpoint_models(root: str, run_id: str, step: int, name: str, mtime_ns: in
 def real_batch(root: str, run_id: str) -> tuple[np.ndarray, np.ndarray | None]:
     run_dir = RunDir.open(root, run_id)
     return probe.real_labelled(run_dir, run_dir.read_config())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def real_set(root: str, run_id: str, n: int, label: int | None) -> tuple[np.ndarray, np.ndarray | None]:
+    # the real side of D's separation: n samples (of class ``label``), the same ones at every rerun
+    run_dir = RunDir.open(root, run_id)
+    return probe.real_labelled(run_dir, run_dir.read_config(), n, label=label)
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -311,6 +320,48 @@ def real_points() -> np.ndarray:
     return real["points"] if real is not None and "points" in real else np.zeros((0, 2))
 
 
+def show_separation(label: int | None) -> None:
+    """Ask D's "Real against G's": D's outputs on a batch of real samples and on as many of G's, as two
+    histograms, with the ROC AUC of its scores and its accuracies by the run's rule (`probe.separation`)."""
+    row = st.container(horizontal=True)
+    n, refused_n = checked_number(
+        row, "Samples of each", 16, probe.MAX_SEPARATION_SAMPLES, 256, 16, key="sep_n", refused=REFUSED,
+        width=150, help="Real samples, and as many of G's",
+    )  # fmt: skip
+    seed, refused_seed = checked_number(
+        row, "Seed of G's", 0, MAX_PAGE_SEED, 0, 1, key="sep_seed", refused=REFUSED, width=150
+    )
+    say_refused(refused_n, refused_seed)
+    real, real_labels = real_set(root, run_id, n, label)
+    if len(real) == 0:
+        st.info("The real data hold no sample of this class.")
+        return
+    found = probe.separation(models, real, real_labels, seed, label)
+    fewer = f" (the class has {len(real):,})" if len(real) < n else ""
+    st.markdown(
+        f"**ROC AUC {found.auc:.3f}** over {len(real):,} real samples and as many of G's{fewer}: the chance "
+        "that D scores a random real sample above a random one of G's. 0.5: D cannot tell them apart "
+        "(the equilibrium); 1: it separates them completely; under 0.5: it scores G's above the real "
+        f"ones. By the run's rule D calls **{found.acc_real:.0%}** of the real samples real and "
+        f"**{found.acc_fake:.0%}** of G's fake (`d_acc_real`, `d_acc_fake`)."
+    )
+    fig = charts.verdicts_figure(
+        found.real.outputs,
+        found.fake.outputs,
+        found.output_threshold,
+        probability=loss.probability_output,
+        midpoint=loss.midpoint,
+        x_title="D's output, sigmoid(score)" if loss.probability_output else "D's score",
+        title=f"D's verdicts at step {models.step:,}: real against G's samples",
+    )
+    live_chart(fig, "probe_separation_chart")
+    st.caption(
+        f"Rule for {cfg.loss}: {found.real.rule}. Two humps apart: D tells real from G's (early training, or "
+        "a D that overpowers G). Humps on top of each other around the threshold: it cannot (the "
+        "equilibrium). The real samples are the run's training data; D is in eval mode, as in every probe."
+    )
+
+
 walk_tab, ask_tab, uses_tab = st.tabs(["Latent walk", "Ask D", "G and D as tools"])
 
 # ------------------------------------------------------------------------------------------------ latent walk
@@ -371,6 +422,7 @@ with ask_tab:
     sources = {"generated": "G's samples from a seed", "upload": upload_label}
     if models.is_points:
         sources = {"generated": sources["generated"], "typed": "Points you type", "upload": upload_label}
+    sources["separation"] = "Real against G's: can D tell?"
     source = st.radio("Samples", list(sources), key="ask_source", horizontal=True, format_func=sources.get)
     samples = None
     names = None  # the uploaded files read, one per image
@@ -394,6 +446,8 @@ with ask_tab:
                 "training data lies, between its clusters, far away",
             )
             samples = probe.parse_typed_points(typed)
+        elif source == "separation":
+            show_separation(label)
         elif models.is_points:
             file = st.file_uploader(
                 "CSV of 2D points: two numeric columns x,y, header optional",
@@ -419,9 +473,9 @@ with ask_tab:
                         f"{len(read.refused)} of {len(files)} files not read, left out below: "
                         + literal(" | ".join(read.refused))
                     )
-        if samples is None:
+        if samples is None and source != "separation":
             st.caption("Upload a file to see D's verdict on it.")
-        else:
+        elif samples is not None:
             reference = None
             if loss.is_critic:  # no fixed threshold: D's verdict needs a reference score
                 real, real_labels = real_batch(root, run_id)

@@ -203,6 +203,71 @@ def test_ask_d_marks_a_non_finite_score():
     assert table["verdict"].tolist() == ["real", "none (score not finite)"]
 
 
+def mann_whitney_auc(real: np.ndarray, fake: np.ndarray) -> float:
+    """The ROC AUC by its definition: the share of (real, fake) pairs where real scores higher, ties half."""
+    above = (real[:, None] > fake[None, :]).sum() + 0.5 * (real[:, None] == fake[None, :]).sum()
+    return float(above / (len(real) * len(fake)))
+
+
+@pytest.mark.parametrize("loss_name", ["nonsaturating", "hinge", "wgan-gp"])
+def test_separation_measures_how_well_d_tells_real_from_g(loss_name):
+    """G's samples all score -1 (the point (-1, 0)); the real ones spread from -3 to 3."""
+    cfg = GANConfig(**{**TINY, "loss": loss_name})
+    models = probe.ProbeModels(cfg, ConstantG(), FirstCoordinate(), (2,), 0)
+    real = np.column_stack([np.linspace(-3.0, 3.0, 13), np.zeros(13)]).astype(np.float32)
+    found = probe.separation(models, real)
+    assert found.auc == pytest.approx(mann_whitney_auc(real[:, 0], np.full(13, -1.0)), abs=1e-12)
+    assert 0.6 < found.auc < 0.9  # 9 of 13 above -1, one tied
+    np.testing.assert_allclose(found.real.scores, real[:, 0], rtol=0, atol=0)
+    np.testing.assert_allclose(found.fake.scores, np.full(13, -1.0), rtol=0, atol=0)
+    loss = get_loss(loss_name)
+    if loss.is_critic:  # half-way between the batches' means: 0 and -1
+        assert found.real.threshold == pytest.approx(-0.5) and found.output_threshold == pytest.approx(-0.5)
+        assert found.acc_real == pytest.approx(7 / 13) and found.acc_fake == 1.0  # 0 to 3 above -0.5
+    else:  # the loss's own threshold, as the training accuracies use it
+        assert found.real.threshold == loss.threshold == 0.0
+        expected = float(loss.output(torch.tensor(0.0, dtype=torch.float64)))
+        assert found.output_threshold == pytest.approx(expected)
+        assert found.acc_real == pytest.approx(6 / 13) and found.acc_fake == 1.0
+    # D separates them completely: AUC 1; G's above the real ones: AUC 0
+    assert probe.separation(models, real[real[:, 0] > -1]).auc == 1.0
+    assert probe.separation(models, real[real[:, 0] < -1]).auc == 0.0
+
+
+def test_separation_refuses_what_it_cannot_measure():
+    models = probe.ProbeModels(GANConfig(**TINY), ConstantG(), FirstCoordinate(), (2,), 0)
+    with pytest.raises(probe.ProbeError, match="needs 1 to 1,024"):
+        probe.separation(models, np.zeros((0, 2), dtype=np.float32))
+    with pytest.raises(probe.ProbeError, match="needs 1 to 1,024"):
+        probe.separation(models, np.zeros((probe.MAX_SEPARATION_SAMPLES + 1, 2), dtype=np.float32))
+    real = np.array([[np.inf, 0.0], [1.0, 0.0]], dtype=np.float32)
+    with pytest.raises(probe.ProbeError, match="not finite on 1 of the 4 samples"):
+        probe.separation(models, real)
+    cfg = GANConfig(**{**TINY, "dataset": "digits", "conditioning": "projection"})
+    G, D = build_models(cfg, (1, 8, 8), 10)
+    conditional = probe.ProbeModels(cfg, G.eval(), D.eval(), (1, 8, 8), 0, 10, tuple("0123456789"))
+    with pytest.raises(probe.ProbeError, match="under their labels"):
+        probe.separation(conditional, np.zeros((4, 1, 8, 8), dtype=np.float32))
+
+
+def test_separation_of_a_conditional_d_asks_each_sample_under_its_class(tmp_path):
+    runner = finished_run(tmp_path, "cond", dataset="digits", conditioning="projection")
+    run_dir, cfg = runner.run_dir, runner.cfg
+    models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
+    real, labels = probe.real_labelled(run_dir, cfg, 64, label=3)
+    assert 0 < len(real) <= 64 and labels.tolist() == [3] * len(real)
+    found = probe.separation(models, real, labels, seed=1, label=3)
+    fake = probe.generate(models, 1, len(real), 3)
+    threes = torch.full((len(real),), 3)
+    np.testing.assert_allclose(found.real.scores, probe.d_scores(models.D, real, threes), rtol=1e-12)
+    np.testing.assert_allclose(found.fake.scores, probe.d_scores(models.D, fake, threes), rtol=1e-12)
+    assert found.auc == pytest.approx(mann_whitney_auc(found.real.scores, found.fake.scores), abs=1e-12)
+    # 2D points read from the run's folder have no labels to pick a class by
+    points = finished_run(tmp_path, "pts")
+    with pytest.raises(probe.ProbeError, match="no class labels"):
+        probe.real_labelled(points.run_dir, points.cfg, 64, label=0)
+
+
 # ---------------------------------------------------------------------------------------------- uploads
 def png_bytes(array: np.ndarray, fmt: str = "PNG") -> bytes:
     buffer = io.BytesIO()
@@ -483,6 +548,26 @@ def test_page_walks_and_asks_d_on_a_finished_2d_run(runs_root):
     assert table["verdict"].tolist() == verdicts.table()["verdict"].tolist()
     np.testing.assert_allclose(trace_xy(figures["probe_ask_chart"], "asked"), samples, rtol=1e-5, atol=1e-6)
     assert any("half-way" in m.value for m in at.markdown)
+
+
+def test_page_shows_whether_d_can_tell_real_from_g(runs_root):
+    finished_run(runs_root, "pts", loss="nonsaturating")
+    at = page("pts").run()
+    at.radio(key="ask_source").set_value("separation").run()
+    assert not at.exception and not at.error
+    at.number_input(key="sep_n").set_value(128).run()
+    assert not at.exception and not at.error
+    figure = charts_by_key(at)["probe_separation_chart"]
+    run_dir = RunDir.open(runs_root, "pts")
+    models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
+    real, _ = probe.real_labelled(run_dir, models.cfg, 128)
+    found = probe.separation(models, real)
+    assert any(f"ROC AUC {found.auc:.3f}** over 128 real samples" in m.value for m in at.markdown)
+    shares = {name: trace_xy(figure, name)[:, 1] for name in ("real (128)", "G's samples (128)")}
+    for name, share in shares.items():  # each batch's histogram, in shares of its own 128
+        assert share.sum() == pytest.approx(1.0, abs=1e-9), name
+    assert trace_xy(figure, "threshold 0.5")[:, 0].tolist() == [0.5, 0.5]
+    assert not np.array_equal(shares["real (128)"], shares["G's samples (128)"])
 
 
 def test_page_on_an_image_run_and_a_corrupt_checkpoint(runs_root):

@@ -7,6 +7,7 @@ augmentation probe with and without G's images, and D's own class accuracy, ever
 range such a G reaches, with the caption's counts matching the digits split. An unconditional run gets
 the message that these need a class-conditional run, and no Measure button. The AppTest version
 (tests/test_probe.py) checks the figures equal the engine's; this one checks what Chromium shows a user.
+Ask D's "Real against G's" histograms are checked as drawn on the same conditional run.
 """
 
 from __future__ import annotations
@@ -211,3 +212,37 @@ def test_a_seed_the_browser_will_not_send_is_said_with_the_seed_used(tools_serve
     field.fill("5")
     field.press("Tab")
     expect(said).to_have_count(0, timeout=UI_TIMEOUT)
+
+
+SEPARATION_CHART = """() => {
+  const chart = document.querySelector(".st-key-probe_separation_chart .js-plotly-plot");
+  const full = chart && chart._fullData;
+  if (!full) return null;
+  return {
+    bars: full.filter(t => t.type === "bar").map(t => [t.name, t.y.length, t.y.reduce((a, b) => a + b, 0)]),
+    lines: full.filter(t => t.type === "scatter").map(t => t.name),
+    drawn: chart.querySelectorAll(".barlayer .point").length,
+  };
+}"""
+AUC = re.compile(r"ROC AUC (\d\.\d{3}) over (\d+) real samples")
+
+
+def test_ask_d_shows_whether_d_tells_real_from_g_on_a_conditional_run(tools_server, page):
+    """Ask D → Real against G's on the acgan run: the class picked (0) restricts the real samples to its
+    178 digits; two histograms of shares that each sum to 1, the threshold line, and the AUC read out."""
+    page.goto(f"{tools_server.url}/Probe?run={CONDITIONAL}")
+    page.get_by_role("tab", name="Ask D").click(timeout=FIRST_LOAD_MS)
+    panel = page.get_by_role("tabpanel", name="Ask D")
+    panel.get_by_text("Real against G's: can D tell?").click()
+    page.wait_for_function(f"() => ({SEPARATION_CHART})()?.drawn > 0", timeout=UI_TIMEOUT)
+    drawn = page.evaluate(SEPARATION_CHART)
+    zeros = sum(
+        labels == 0 for labels in load_data(get_preset("conditional-digits").config()).labels.tolist()
+    )
+    assert [name for name, _, _ in drawn["bars"]] == [f"real ({zeros})", f"G's samples ({zeros})"], drawn
+    for name, bins, total in drawn["bars"]:
+        assert bins == 40 and abs(total - 1.0) < 1e-9, (name, total)
+    assert drawn["lines"] == ["threshold 0.5"], drawn
+    said = panel.get_by_text(AUC).inner_text()
+    auc, n = AUC.search(said).groups()
+    assert 0.0 <= float(auc) <= 1.0 and int(n) == zeros, said
