@@ -9,7 +9,7 @@ are relative to this file; the Runs page is at ``/Runs``, and so on, from each f
 
 import streamlit as st
 
-from ui.starting import on_page
+from ui.starting import ignored_arguments_note, on_page
 
 # No icons: Streamlit makes a page's icon the browser tab's icon, and for a Material icon that is an
 # image fetched from fonts.gstatic.com at every page view (a request to Google from a dashboard that needs
@@ -32,4 +32,5 @@ st.html(
     "{outline: 2px solid rgba(255, 75, 75, 0.8); outline-offset: -2px;}</style>"
 )
 on_page(page)  # messages drawn on another page go (`ui.starting.on_page`)
+ignored_arguments_note()
 page.run()

@@ -391,7 +391,9 @@ class GANConfig:
         for name, allowed in NUMBER_RANGES.items():  # (in field order: the first bad field is said)
             in_range(name, allowed)
         if _DATASET_REGISTRY[self.dataset].needs_data_path and not self.data_path.strip():
-            raise ConfigError("data_path", self.data_path, f"a path to the {self.dataset} data")
+            spec = _DATASET_REGISTRY[self.dataset]
+            what = "a CSV file of 2D points" if spec.is_points else "a folder of images"
+            raise ConfigError("data_path", self.data_path, f"the path of {what}")
         if "\x00" in self.data_path:  # no file system takes it; os calls would fail later, less clearly
             raise ConfigError("data_path", self.data_path, "a path without NUL characters")
         dataset = _DATASET_REGISTRY[self.dataset]

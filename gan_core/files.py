@@ -73,3 +73,30 @@ def read_regular(path: str | Path) -> bytes:
     folder, a device)."""
     with os.fdopen(open_regular(path), "rb") as file:
         return file.read()
+
+
+def runs_folder_problem(folder: str | Path) -> str | None:
+    """Why ``folder`` cannot be a runs folder, as one line naming it, or None where it can: it is a folder,
+    or is made here (with its parents) as the dashboard's registry would make it.
+
+    The problems: it, or the nearest of its parents that exists, is something other than a folder (a
+    file, a named pipe: `file_kind`), or it cannot be made (no permission, a read-only file system, a
+    folder like /proc where nothing can be made: the system's reason). A runs folder the process may
+    read but not write is no problem here: its runs are shown, and starting one says why it cannot."""
+    folder = Path(folder)
+    for nearest in (folder, *folder.parents):
+        try:
+            mode = nearest.stat().st_mode
+        except (FileNotFoundError, NotADirectoryError):  # (a path under a file: its parent is the problem)
+            continue
+        except OSError as exc:
+            return f"{str(folder)!r} cannot be read ({exc.strerror or exc})"
+        if not stat.S_ISDIR(mode):
+            where = "it" if nearest == folder else f"its parent {str(nearest)!r}"
+            return f"{str(folder)!r} is not a folder: {where} is {file_kind(mode)}"
+        break
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return f"{str(folder)!r} cannot be made ({exc.strerror or exc})"
+    return None

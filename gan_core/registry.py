@@ -47,6 +47,7 @@ from gan_core.config import MUTABLE_FIELDS, RECORDING_FIELDS, ConfigError, GANCo
 from gan_core.data import DataSource, dataset_classes
 from gan_core.distributed import job_fields
 from gan_core.environment import ENVIRONMENT_FIELDS
+from gan_core.files import runs_folder_problem
 from gan_core.flags import FLAGS, SEVERITIES
 from gan_core.losses import GANLoss, get_loss
 from gan_core.quoting import quoted
@@ -781,7 +782,9 @@ class RunRegistry:
         if max_active < 1:
             raise ValueError(f"max_active={max_active} is invalid: allowed 1 or more")
         self.runs_root = Path(runs_root).resolve()
-        self.runs_root.mkdir(parents=True, exist_ok=True)
+        problem = runs_folder_problem(self.runs_root)  # (and makes it where it is missing)
+        if problem:
+            raise RegistryError(f"the runs folder cannot be used: {problem}")
         self.max_active = max_active
         self._runners: dict[str, Runner] = {}
         self._disk_cache: dict[str, _DiskRun] = {}  # runs read from their folders, by id
@@ -1588,6 +1591,7 @@ def listing_settings(rows: Sequence[Mapping[str, Any]], most: int = LISTED_SETTI
 
 # What a filter of the runs (the Runs page's, `python -m gan_core runs --filter`) looks in: a run's id and
 # what tells runs apart in its table
+STATUS_FACT = "status"  # ``status=failed``, ``status!=finished``: a run's status, as a setting is asked
 RUN_FILTER_FIELDS = (
     "run_id", "status", "source", "dataset", "model", "conditioning", "loss", "flags", "flags_raised",
     "parent",
@@ -1596,7 +1600,7 @@ RUN_FILTER_FIELDS = (
 _SETTING_WORD = re.compile(r"^([^<>=!]+)(<=|>=|!=|=|<|>)(.*)$")
 FILTER_SYNTAX = (
     "words found in a run's id, status, dataset, model, loss or flags, and settings as name=value, "
-    "name!=value or name<value (also <=, >, >=; numbers), all of which must match"
+    "name!=value or name<value (also <=, >, >=; numbers; status=failed too), all of which must match"
 )
 
 
@@ -1632,6 +1636,10 @@ def filter_runs(rows: Sequence[Mapping[str, Any]], text: str) -> list[Mapping[st
         haystack = " ".join(str(row.get(name) or "") for name in RUN_FILTER_FIELDS).lower()
         settings = _row_settings(row)
         for word, name, operator, wanted in words:
+            if name == STATUS_FACT and operator in ("=", "!=") and name not in settings:  # status=failed
+                if (str(row.get("status") or "").lower() == wanted) != (operator == "="):
+                    return False
+                continue
             name = name if name in settings else f"({name})"  # (its facts: "(loss)", "(dataset)", ...)
             if operator is not None and name in settings:
                 if not setting_compares(settings[name], operator, wanted):
@@ -1653,7 +1661,7 @@ def filter_hint(rows: Sequence[Mapping[str, Any]], text: str) -> str:
     unknown = [
         name
         for _, name, operator, _ in _filter_words(text)
-        if operator is not None and name not in names and name not in LISTED_FACTS
+        if operator is not None and name not in names and name not in (*LISTED_FACTS, STATUS_FACT)
     ]
     if unknown:
         asked = ", ".join(map(quoted, dict.fromkeys(unknown)))
@@ -1665,7 +1673,7 @@ def filter_hint(rows: Sequence[Mapping[str, Any]], text: str) -> str:
         known = ", ".join(sorted(names)[:20]) + (", ..." if len(names) > 20 else "")
         return (
             f"No run has a setting named {asked}{closest}; these runs' settings: {known or 'none'} (and "
-            f"{', '.join(LISTED_FACTS)})."
+            f"{', '.join((*LISTED_FACTS, STATUS_FACT))}); a plain word is looked for in ids, statuses, flags."
         )
     return f"A filter takes {FILTER_SYNTAX}."
 

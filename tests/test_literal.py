@@ -187,7 +187,7 @@ def test_plain_words_stay_as_they_are_and_everything_else_is_code():
 
 
 def test_a_config_error_shows_its_words_plain_and_only_the_quoted_spaces_in_code():
-    text = "data_path='   ' is invalid: allowed a path to the points data"
+    text = "data_path='   ' is invalid: allowed the path of a CSV file of 2D points"
     markdown = literal(text)
     assert shown(markdown) == text
     assert in_code(markdown) == ["'   '"]

@@ -546,7 +546,7 @@ def test_the_filter_keeps_the_runs_holding_every_word_in_the_table_and_the_menu(
     assert [shown(w.value) for w in at.warning] == [
         "No run of the 3 matches nothing-like-it. A filter takes words found in a run's id, status, dataset, "
         "model, loss or flags, and settings as name=value, name!=value or name<value (also <=, >, >=; "
-        "numbers), all of which must match."
+        "numbers; status=failed too), all of which must match."
     ]
     assert not [d for d in at.dataframe if d.key == "runs_table"]
     at.text_input(key="runs_filter").input("lr=1e-3").run()  # a setting no run has: named
@@ -555,7 +555,10 @@ def test_the_filter_keeps_the_runs_holding_every_word_in_the_table_and_the_menu(
         "No run of the 3 matches lr=1e-3. No run has a setting named 'lr' (closest: lr_g, lr_d); these runs' "
         "settings: batch_size, beta1, "
     )
-    assert said.endswith(", ... (and source, dataset, model, loss).")
+    assert said.endswith(
+        ", ... (and source, dataset, model, loss, status); a plain word is looked for in ids, statuses, "
+        "flags."
+    )
 
 
 @pytest.mark.parametrize("tab_says", [None, "light"])

@@ -104,6 +104,10 @@ def test_a_filter_word_name_value_picks_the_runs_with_that_setting(sweep):
     # the run's facts by name too: its loss, dataset, model and source
     assert ids("dataset=ring8") == ids("loss=nonsaturating source=trainer") == ["lr-high", "lr-low"]
     assert ids("source=api") == ["own"]
+    # the run's status as a setting is asked (a newcomer's review: status=failed found nothing), except in
+    # a run whose own config has a setting of that name ("own": status MINE), where the setting is asked
+    assert ids("status=finished") == ids("STATUS=Finished lr") == ["lr-high", "lr-low"]
+    assert ids("status!=finished") == ["own"] and ids("status=failed") == []
 
 
 def test_a_filter_word_compares_a_settings_number_or_says_it_is_not_that_value(sweep):

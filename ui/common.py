@@ -377,7 +377,15 @@ def registry() -> RunRegistry:
         max_active = int(os.environ.get(MAX_RUNS_ENV, DEFAULT_MAX_ACTIVE))
     except ValueError:
         max_active = DEFAULT_MAX_ACTIVE
-    return _registry(str(runs_root().resolve()), max(1, max_active))
+    try:
+        return _registry(str(runs_root().resolve()), max(1, max_active))
+    except RegistryError as exc:  # the runs folder is a file, or cannot be made: said, not a traceback
+        st.error(
+            f"{literal(str(exc)[:1].upper() + str(exc)[1:])}. Set {RUNS_ENV} to a folder this server can "
+            "write (or unset it for runs/ beside dashboard.py), then restart the dashboard.",
+            icon=":material/folder_off:",
+        )
+        st.stop()
 
 
 # The run the address names (``?run=ID``, a valid id) that the runs folder does not hold yet: a link opened

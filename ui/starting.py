@@ -9,8 +9,11 @@ engine inside `engine_loading`, which says what is happening until the imports a
 
 from __future__ import annotations
 
+import shlex
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import streamlit as st
 from streamlit.navigation.page import StreamlitPage
@@ -85,3 +88,20 @@ def on_page(page: StreamlitPage) -> None:
     if st.session_state.get(_PAGE_KEY) != page.url_path:
         st.session_state[_PAGE_KEY] = page.url_path
         drop_flashes()
+
+
+def ignored_arguments_note() -> None:
+    """A warning where the dashboard was started with arguments for its script (``streamlit run
+    dashboard.py -- --runs DIR``): it reads none, and they were silently ignored (a newcomer's review)."""
+    # (``streamlit run`` makes sys.argv the script and its arguments; anything else, pytest's AppTest,
+    # runs it with its own)
+    given = sys.argv[1:] if Path(sys.argv[0]).name == "dashboard.py" else []
+    if given:
+        from gan_core.app import RUNS_ENV  # (the engine's import: only for a server started so)
+
+        st.warning(
+            f"The dashboard takes no arguments after `--` and ignored these: `{shlex.join(given)}`. Choose "
+            f"the runs folder with the environment variable {RUNS_ENV} (`{RUNS_ENV}=DIR streamlit run "
+            "dashboard.py`); the README lists the others.",
+            icon=":material/warning:",
+        )

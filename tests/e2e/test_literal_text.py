@@ -88,7 +88,7 @@ def test_crafted_error_and_parent_are_shown_literally(streamlit_server, page):
 # Messages as the config writes them: plain words stay plain text (not a narrow block of code font), and
 # only what is not (spaces a browser would merge, a bracket) is in code, shown exactly.
 TYPICAL = {
-    "spaces": ("data_path='   ' is invalid: allowed a path to the points data", ["'   '"]),
+    "spaces": ("data_path='   ' is invalid: allowed the path of a CSV file of 2D points", ["'   '"]),
     "bracket": ("lr_d=7.0 is invalid: allowed a number in (0.0, 1.0]", ["1.0]"]),
     "address": ("see http://evil.example/x.png for the plot", ["http://evil.example/x.png"]),
 }
