@@ -274,18 +274,19 @@ picked = st.dataframe(
     selection_mode="multi-row",
     # a week's runs in view (the default showed 10 rows of 31 in a 400 px box over an empty half screen)
     height=table_height(len(table), RUNS_TABLE_ROWS),
-    # What tells runs apart first, seen without scrolling at 1,500 px: the id, how it stands, its flags and
-    # when it was made; lineage, size and config after; the long texts last (the run picked below shows
-    # its error and problems in full).
+    # What tells runs apart first, seen without scrolling at 1,440 px: the id, how it stands and its flags
+    # up (before the quality and a sweep's settings, which pushed them out of view: a newcomer's review),
+    # then when it was made; lineage, size and config after; the long texts last (the run picked below
+    # shows its error and problems in full).
     column_order=[
         "run_id",
         "status",
         "step",
+        "flags",
         "quality",
         "quality_value",
         "quality_step",
         *swept.columns,
-        "flags",
         "flags_raised",
         "created",
         "steps",
