@@ -132,6 +132,9 @@ EVENT_STYLES = {
     "watch_cleared": ("#9ec5e8", "dash", 1.1),
     "hparam": ("#6c757d", "dot", 1.0),
 }
+# A raised flag's line drawn in its run's colour (Compare): dotted, not solid. Solid in the colour of the
+# run's own curve, d_leads at step 300 read as d_acc_fake dropping to 0 there (a newcomer's review).
+RUN_MARKER_DASH = "dot"
 EVENT_PRIORITY = tuple(EVENT_STYLES)  # the kind a marker shared by several events at one step takes
 KEY_COLOR = "#444444"  # legend keys of marks drawn in their metric's (or run's) colour
 REFERENCE_COLOR = "#555555"
@@ -694,7 +697,8 @@ def _event_layers(
     legend group, so that a run hidden from the legend hides its flags too: `ui.live_chart`).
 
     ``markers`` are ``(step, label, kind, colour, hover)``, oldest first: a line across the whole plot
-    height (yref paper) in the kind's dash and width and the given colour; the label written down from
+    height (yref paper) in the kind's dash and width and the given colour (with ``groups``, a run's
+    colour, a solid dash drawn dotted: `RUN_MARKER_DASH`); the label written down from
     the plot's top edge, inside the plot (cut to ``max_chars``, what the plot's height holds), so that
     it is never cut off by the edge of the figure; a small
     cap at the top edge (filled for a raised flag, open for a cleared one) that carries the hover text.
@@ -744,6 +748,8 @@ def _event_layers(
     shapes, annotations = [], []
     for i, (step, label, kind, color, hover) in enumerate(markers):
         _, dash, width = EVENT_STYLES[kind]
+        if groups is not None and dash == "solid":  # (in its run's colour: `RUN_MARKER_DASH`)
+            dash = RUN_MARKER_DASH
         shapes.append(
             {
                 "type": "line",
@@ -2860,7 +2866,8 @@ def compare_figure(
     per-step metrics' charts name one (`_say_unmeasured`).
 
     ``events`` (run id -> its events): each run's flags raised and cleared, as vertical markers in the
-    run's colour (solid raised, dashed cleared), labelled with the flag and hovered with the run. Values
+    run's colour (dotted raised, dashed cleared; `RUN_MARKER_DASH`), labelled with the flag and hovered
+    with the run. Values
     the chart cannot place (see `metric_figure`) are pinned to the edge in the run's colour, a trace of each
     run's, hidden with it from a linked legend (`_edge_traces`' ``runs``). The legend
     lists every run in full, in as many rows as it takes (`_fit_legend`). ``colors`` (run id ->

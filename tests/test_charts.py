@@ -1718,9 +1718,9 @@ def test_compare_marks_each_runs_flags_in_its_colour(view):
     fig = charts.compare_figure(frames, "g_grad_norm", log_y=True, events=events)
     shapes = event_shapes(fig)
     assert [(s.x0, s.line.color, s.line.dash) for s in shapes] == [
-        (30.0, charts.PALETTE[1], "solid"),
-        (60.0, charts.PALETTE[0], "solid"),
-        (80.0, charts.PALETTE[1], "solid"),
+        (30.0, charts.PALETTE[1], "dot"),
+        (60.0, charts.PALETTE[0], "dot"),
+        (80.0, charts.PALETTE[1], "dot"),
         (200.0, charts.PALETTE[0], "dash"),
     ]
     caps = flag_caps(fig)
