@@ -1546,7 +1546,9 @@ def summary_settings(
     column per field, the first ``most`` fields, those that shape training before the
     `BOOKKEEPING_SETTINGS`, but ``(status)`` and the run's facts the summary shows already (``skip``,
     its columns, as the settings name them: ``(loss)``, ``(dataset)``, ``(source)``). A setting named
-    as one of the summary's columns (a loop's ``config={"loss": ...}``) is shown as ``"loss (setting)"``.
+    as one of the summary's columns (a loop's ``config={"loss": ...}``) is shown as ``"loss (setting)"``,
+    and a fact the summary has no column for by its bare name (``(model)`` as ``model``) where no setting
+    has that name.
     What answers a sweep's "which setting won" beside each run's quality, in the same texts as the full
     table, but a field whose values are all numbers (``lr_g``, ``seed``): floats, NaN where a run lacks
     it, so that a click on its header sorts the runs by it (as text, 1e-05 came after 0.001)."""
@@ -1562,7 +1564,14 @@ def summary_settings(
         texts = shown[name][shown[name] != ABSENT]
         if numbers.notna().sum() == len(texts) and not texts.isin(["True", "False", "nan", "inf"]).any():
             shown[name] = numbers.astype("float64")
-    return shown.rename(columns={field: f"{field} (setting)" for field in fields if field in skip})
+    names = {field: f"{field} (setting)" for field in fields if field in skip}
+    # a fact by its bare name ("(model)" read as a note: a newcomer's review), unless a setting or a column
+    # of the summary has that name
+    for fact in fields:
+        bare = fact[1:-1] if fact.startswith("(") and fact.endswith(")") else None
+        if bare and bare not in fields and bare not in skip:
+            names[fact] = bare
+    return shown.rename(columns=names)
 
 
 # The settings the Runs page shows as columns beside each run (the ones that differ between the listed runs,

@@ -91,7 +91,7 @@ def test_the_summary_shows_the_first_settings_that_differ_beside_each_run():
     # eval_every), then the first SUMMARY_SETTINGS
     assert SUMMARY_SETTINGS == 8
     assert shown.columns.tolist() == [
-        "(model)",
+        "model",  # the fact by its bare name: "(model)" read as a note (a newcomer's review)
         "lr_d",
         "lr_g",
         "seed",
@@ -107,6 +107,9 @@ def test_the_summary_shows_the_first_settings_that_differ_beside_each_run():
     # a loop's own setting named as a summary column: shown, named apart from it
     own = pd.DataFrame({"a": ["x", "1"], "b": ["y", "2"]}, index=pd.Index(["quality", "seed"], name="field"))
     assert summary_settings(own, skip=["run", "quality"]).columns.tolist() == ["quality (setting)", "seed"]
+    # a loop's own "model" setting beside the run's fact: the fact keeps its parentheses
+    both = pd.DataFrame({"a": ["mlp", "G1"], "b": ["dcgan", "G2"]}, index=pd.Index(["(model)", "model"]))
+    assert summary_settings(both, skip=["run"]).columns.tolist() == ["(model)", "model"]
     with pytest.raises(ValueError, match="most must be 0 or more, got -1"):
         summary_settings(differing, most=-1)
 
