@@ -503,6 +503,7 @@ def _verdicts(loss: GANLoss, scores: np.ndarray, reference: Reference | float | 
 
 
 MAX_SEPARATION_SAMPLES = 1024  # per side: real and G's, for `separation`
+EXTREME_SAMPLES = 8  # G's samples shown at each end of D's verdicts (`Separation.extremes`)
 
 
 @dataclass(frozen=True)
@@ -520,6 +521,15 @@ class Separation:
     fake: Verdicts
     auc: float
     output_threshold: float  # the threshold as D's output (`GANLoss.output` of the score threshold)
+    generated: np.ndarray  # G's samples D was asked about, in ``fake``'s order: (N, 2) or (N, C, H, W)
+
+    def extremes(self, k: int = EXTREME_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
+        """G's ``k`` samples D scores highest (the most real-looking to it, highest first) and its ``k``
+        lowest (the ones it rejects most, lowest first): what D accepts and what gives G away. Fewer
+        where there are fewer samples; ties keep the samples' order."""
+        order = np.argsort(-self.fake.scores, kind="stable")
+        k = max(0, min(k, len(order)))
+        return self.generated[order[:k]], self.generated[order[::-1][:k]]
 
     @property
     def acc_real(self) -> float:
@@ -574,7 +584,7 @@ def separation(
     truth = np.concatenate([np.ones(n), np.zeros(n)])
     auc = float(roc_auc_score(truth, np.concatenate([real_scores, fake_scores])))
     at = float(loss.output(torch.tensor(judged[0].threshold, dtype=torch.float64)))
-    return Separation(judged[0], judged[1], auc, at)
+    return Separation(judged[0], judged[1], auc, at, np.asarray(fake))
 
 
 @torch.no_grad()

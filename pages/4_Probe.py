@@ -355,6 +355,15 @@ def show_separation(label: int | None) -> None:
         title=f"D's verdicts at step {models.step:,}: real against G's samples",
     )
     live_chart(fig, "probe_separation_chart")
+    if not models.is_points:  # which of G's images D accepts, and which give G away (2D: the heatmap)
+        accepted, rejected = found.extremes()
+        left, right = st.columns(2)
+        for column, images, key, title in (
+            (left, accepted, "probe_separation_accepted", "G's samples D scores highest (most real to it)"),
+            (right, rejected, "probe_separation_rejected", "G's samples D scores lowest (it rejects most)"),
+        ):
+            with column:
+                live_chart(charts.image_grid_figure(probe.strip(images), title=title), key)
     st.caption(
         f"Rule for {cfg.loss}: {found.real.rule}. Two humps apart: D tells real from G's (early training, or "
         "a D that overpowers G). Humps on top of each other around the threshold: it cannot (the "

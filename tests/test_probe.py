@@ -234,6 +234,25 @@ def test_separation_measures_how_well_d_tells_real_from_g(loss_name):
     assert probe.separation(models, real[real[:, 0] < -1]).auc == 0.0
 
 
+class FirstNoise(nn.Module):
+    """A constructed G: the point (z_0, 0), so that D = `FirstCoordinate` scores each sample z_0."""
+
+    def forward(self, z):
+        return torch.stack([z[:, 0], torch.zeros_like(z[:, 0])], dim=1)
+
+
+def test_separation_shows_the_samples_d_accepts_and_rejects_most():
+    models = probe.ProbeModels(GANConfig(**TINY), FirstNoise(), FirstCoordinate(), (2,), 0)
+    real = np.zeros((20, 2), dtype=np.float32)
+    found = probe.separation(models, real, seed=3)
+    z0 = probe.latent(3, TINY["latent_dim"], 20)[:, 0].numpy()
+    np.testing.assert_array_equal(found.generated[:, 0], z0)
+    accepted, rejected = found.extremes(5)
+    np.testing.assert_array_equal(accepted[:, 0], np.sort(z0)[::-1][:5])  # highest first
+    np.testing.assert_array_equal(rejected[:, 0], np.sort(z0)[:5])  # lowest first
+    assert [len(x) for x in found.extremes(50)] == [20, 20] and [len(x) for x in found.extremes(0)] == [0, 0]
+
+
 def test_separation_refuses_what_it_cannot_measure():
     models = probe.ProbeModels(GANConfig(**TINY), ConstantG(), FirstCoordinate(), (2,), 0)
     with pytest.raises(probe.ProbeError, match="needs 1 to 1,024"):
@@ -557,7 +576,9 @@ def test_page_shows_whether_d_can_tell_real_from_g(runs_root):
     assert not at.exception and not at.error
     at.number_input(key="sep_n").set_value(128).run()
     assert not at.exception and not at.error
-    figure = charts_by_key(at)["probe_separation_chart"]
+    figures = charts_by_key(at)
+    figure = figures["probe_separation_chart"]
+    assert "probe_separation_accepted" not in figures  # (2D: D's heatmap shows where it accepts)
     run_dir = RunDir.open(runs_root, "pts")
     models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
     real, _ = probe.real_labelled(run_dir, models.cfg, 128)

@@ -243,6 +243,9 @@ def test_ask_d_shows_whether_d_tells_real_from_g_on_a_conditional_run(tools_serv
     for name, bins, total in drawn["bars"]:
         assert bins == 40 and abs(total - 1.0) < 1e-9, (name, total)
     assert drawn["lines"] == ["threshold 0.5"], drawn
+    for key in ("probe_separation_accepted", "probe_separation_rejected"):  # G's 8 at each end, as images
+        drawn = f"document.querySelector('.st-key-{key} .js-plotly-plot')?._fullData?.[0]?.type"
+        page.wait_for_function(f"() => {drawn} === 'image'", timeout=UI_TIMEOUT)
     said = panel.get_by_text(AUC).inner_text()
     auc, n = AUC.search(said).groups()
     assert 0.0 <= float(auc) <= 1.0 and int(n) == zeros, said
