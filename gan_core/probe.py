@@ -369,7 +369,8 @@ def real_labelled(
             examples = None
     if examples is None:
         data = load_data(cfg)
-        examples, labels = data.examples(), data.labels
+        # (the labels of `examples` row for row: a large set's examples are a fixed subsample of it)
+        examples, labels = data.examples(), data.example_labels()
     generator = torch.Generator().manual_seed(seed)
     chosen = torch.randperm(examples.shape[0], generator=generator)
     if label is not None:
@@ -481,7 +482,10 @@ def ask_d(
     return _verdicts(loss, scores, reference)
 
 
-def _verdicts(loss: GANLoss, scores: np.ndarray, reference: Reference | float | None) -> Verdicts:
+def _verdicts(
+    loss: GANLoss, scores: np.ndarray, reference: Reference | float | None, rule: str | None = None
+) -> Verdicts:
+    # ``rule``: a critic's threshold in words, where ``reference`` is a float taken otherwise than half-way
     outputs = loss.output(torch.from_numpy(scores)).numpy()
     if loss.threshold is not None:
         threshold, rule = loss.threshold, loss.threshold_rule
@@ -492,7 +496,10 @@ def _verdicts(loss: GANLoss, scores: np.ndarray, reference: Reference | float | 
                 "(wasserstein_reference: half-way between D's mean score on real data and on G's samples)"
             )
         threshold = float(reference.value if isinstance(reference, Reference) else reference)
-        rule = f"score > {threshold:.4g}, half-way between D's mean score on real data and on G's samples"
+        rule = (
+            rule
+            or f"score > {threshold:.4g}, half-way between D's mean score on real data and on G's samples"
+        )
         if isinstance(reference, Reference):
             rule += f" ({reference.mean_real:.4g} and {reference.mean_fake:.4g})"
             if reference.mean_fake > reference.mean_real:
@@ -510,18 +517,22 @@ EXTREME_SAMPLES = 8  # G's samples shown at each end of D's verdicts (`Separatio
 class Separation:
     """D's verdicts on a batch of real samples and on as many of G's (`separation`).
 
-    ``real`` and ``fake``: D's `Verdicts` on each (the run's rule; a critic's reference is half-way
-    between the two batches' mean scores). ``auc``: the ROC AUC of D's score as a test of "real"
-    (`sklearn.metrics.roc_auc_score`; the chance that a random real sample scores above a random one of
-    G's, ties counting half): 0.5 D cannot tell them apart, 1 it separates them completely, under 0.5 it
-    scores G's samples above the real ones. Unlike an accuracy it needs no threshold, so it means the
-    same for every loss, a critic's included."""
+    ``real`` and ``fake``: D's `Verdicts` on each, by the rule of the run's accuracy metrics
+    (`GANLoss.accuracy`): the loss's fixed threshold, or for a critic the median of the two batches'
+    pooled scores (`losses.median_accuracy`), so that ``acc_real`` and ``acc_fake`` are what the run's
+    ``d_acc_real`` and ``d_acc_fake`` would say of these batches. ``auc``: the ROC AUC of D's score as
+    a test of "real" (`sklearn.metrics.roc_auc_score`; the chance that a random real sample scores above
+    a random one of G's, ties counting half): 0.5 D cannot tell them apart, 1 it separates them
+    completely, under 0.5 it scores G's samples above the real ones. Unlike an accuracy it needs no
+    threshold, so it means the same for every loss, a critic's included."""
 
     real: Verdicts
     fake: Verdicts
     auc: float
     output_threshold: float  # the threshold as D's output (`GANLoss.output` of the score threshold)
     generated: np.ndarray  # G's samples D was asked about, in ``fake``'s order: (N, 2) or (N, C, H, W)
+    acc_real: float  # the share (0-1) of the real samples D calls real: `GANLoss.accuracy`, as d_acc_real
+    acc_fake: float  # the share (0-1) of G's samples D calls fake, as d_acc_fake
 
     def extremes(self, k: int = EXTREME_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
         """G's ``k`` samples D scores highest (the most real-looking to it, highest first) and its ``k``
@@ -530,16 +541,6 @@ class Separation:
         order = np.argsort(-self.fake.scores, kind="stable")
         k = max(0, min(k, len(order)))
         return self.generated[order[:k]], self.generated[order[::-1][:k]]
-
-    @property
-    def acc_real(self) -> float:
-        """The share (0-1) of the real samples D calls real, as the run's ``d_acc_real`` counts them."""
-        return float(self.real.real.mean()) if len(self.real.real) else math.nan
-
-    @property
-    def acc_fake(self) -> float:
-        """The share (0-1) of G's samples D calls fake, as the run's ``d_acc_fake`` counts them."""
-        return float((~self.fake.real).mean()) if len(self.fake.real) else math.nan
 
 
 def separation(
@@ -566,25 +567,36 @@ def separation(
         )
     if models.d_takes_class and real_labels is None:
         raise ProbeError("a class-conditional D is asked about real samples under their labels: none given")
-    fake = generate(models, seed, n, label)
     asked = class_labels(models, label, n)
-    if models.n_classes and asked is None:  # G's balanced default, asked of D alike
+    if models.n_classes and asked is None:  # G's balanced default, asked of G and D explicitly
         asked = balanced_labels(n, models.n_classes)
+    z = latent(seed, models.cfg.latent_dim, n)
+    chunks = []
+    with torch.no_grad():  # (in chunks of `generate`'s most, as `d_scores` asks D in chunks)
+        for i in range(0, n, MAX_ASK_GENERATED):
+            part = None if asked is None else asked[i : i + MAX_ASK_GENERATED]
+            chunks.append(_generated(models.G, z[i : i + MAX_ASK_GENERATED], part).float())
+    fake = torch.cat(chunks).numpy()
     loss = models.loss
     real_scores = d_scores(models.D, real, real_labels if models.d_takes_class else None)
     fake_scores = d_scores(models.D, fake, asked if models.d_takes_class else None)
     bad = int((~np.isfinite(real_scores)).sum() + (~np.isfinite(fake_scores)).sum())
     if bad:
         raise ProbeError(f"D's score is not finite on {bad} of the {2 * n} samples: no separation to measure")
-    reference = None
-    if loss.is_critic:  # the two batches' own means, as `wasserstein_reference` takes them
-        mean_real, mean_fake = float(real_scores.mean()), float(fake_scores.mean())
-        reference = Reference((mean_real + mean_fake) / 2.0, mean_real, mean_fake)
-    judged = [_verdicts(loss, scores, reference) for scores in (real_scores, fake_scores)]
+    pair = torch.from_numpy(real_scores), torch.from_numpy(fake_scores)
+    acc_real, acc_fake = (float(a) for a in loss.accuracy(*pair))
+    reference, rule = None, None
+    if loss.is_critic:  # the run's own rule for a critic: the pooled scores' median (`median_accuracy`)
+        reference = float(torch.cat(pair).median())
+        rule = (
+            f"score > {reference:.4g}, the median of the {2 * n:,} pooled scores, as a critic's d_acc_real "
+            "and d_acc_fake are taken (its scores have no fixed zero)"
+        )
+    judged = [_verdicts(loss, scores, reference, rule) for scores in (real_scores, fake_scores)]
     truth = np.concatenate([np.ones(n), np.zeros(n)])
     auc = float(roc_auc_score(truth, np.concatenate([real_scores, fake_scores])))
     at = float(loss.output(torch.tensor(judged[0].threshold, dtype=torch.float64)))
-    return Separation(judged[0], judged[1], auc, at, np.asarray(fake))
+    return Separation(judged[0], judged[1], auc, at, fake, acc_real, acc_fake)
 
 
 @torch.no_grad()

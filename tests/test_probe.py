@@ -15,6 +15,7 @@ from streamlit.runtime.state.common import user_key_from_element_id
 from streamlit.testing.v1 import AppTest
 from torch import nn
 
+import gan_core.data as data_module
 from gan_core import downstream, probe
 from gan_core.config import GANConfig
 from gan_core.data import load_data
@@ -221,9 +222,15 @@ def test_separation_measures_how_well_d_tells_real_from_g(loss_name):
     np.testing.assert_allclose(found.real.scores, real[:, 0], rtol=0, atol=0)
     np.testing.assert_allclose(found.fake.scores, np.full(13, -1.0), rtol=0, atol=0)
     loss = get_loss(loss_name)
-    if loss.is_critic:  # half-way between the batches' means: 0 and -1
-        assert found.real.threshold == pytest.approx(-0.5) and found.output_threshold == pytest.approx(-0.5)
-        assert found.acc_real == pytest.approx(7 / 13) and found.acc_fake == 1.0  # 0 to 3 above -0.5
+    # the accuracies are the run's own d_acc_real and d_acc_fake of these two batches
+    pair = torch.from_numpy(real[:, 0]).double(), torch.full((13,), -1.0, dtype=torch.float64)
+    expected = [float(a) for a in loss.accuracy(*pair)]
+    assert [found.acc_real, found.acc_fake] == pytest.approx(expected, abs=1e-6)  # (float32 means)
+    if loss.is_critic:  # the pooled scores' (lower) median, as a critic's accuracies take it: -1
+        assert found.real.threshold == -1.0 and found.output_threshold == -1.0
+        assert "median of the 26 pooled scores" in found.real.rule
+        assert found.acc_real == pytest.approx(8 / 13) and found.acc_fake == 1.0  # -0.5 to 3 above -1
+        assert found.real.real.sum() == 8 and not found.fake.real.any()
     else:  # the loss's own threshold, as the training accuracies use it
         assert found.real.threshold == loss.threshold == 0.0
         expected = float(loss.output(torch.tensor(0.0, dtype=torch.float64)))
@@ -251,6 +258,11 @@ def test_separation_shows_the_samples_d_accepts_and_rejects_most():
     np.testing.assert_array_equal(accepted[:, 0], np.sort(z0)[::-1][:5])  # highest first
     np.testing.assert_array_equal(rejected[:, 0], np.sort(z0)[:5])  # lowest first
     assert [len(x) for x in found.extremes(50)] == [20, 20] and [len(x) for x in found.extremes(0)] == [0, 0]
+    # more samples than Ask D's generate() gives at once: G is asked in chunks, the same noise throughout
+    many = probe.separation(models, np.zeros((probe.MAX_SEPARATION_SAMPLES, 2), dtype=np.float32), seed=3)
+    z0 = probe.latent(3, TINY["latent_dim"], probe.MAX_SEPARATION_SAMPLES)[:, 0].numpy()
+    np.testing.assert_array_equal(many.generated[:, 0], z0)
+    np.testing.assert_array_equal(many.fake.scores, z0.astype(np.float64))
 
 
 def test_separation_refuses_what_it_cannot_measure():
@@ -269,7 +281,7 @@ def test_separation_refuses_what_it_cannot_measure():
         probe.separation(conditional, np.zeros((4, 1, 8, 8), dtype=np.float32))
 
 
-def test_separation_of_a_conditional_d_asks_each_sample_under_its_class(tmp_path):
+def test_separation_of_a_conditional_d_asks_each_sample_under_its_class(tmp_path, monkeypatch):
     runner = finished_run(tmp_path, "cond", dataset="digits", conditioning="projection")
     run_dir, cfg = runner.run_dir, runner.cfg
     models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
@@ -281,6 +293,17 @@ def test_separation_of_a_conditional_d_asks_each_sample_under_its_class(tmp_path
     np.testing.assert_allclose(found.real.scores, probe.d_scores(models.D, real, threes), rtol=1e-12)
     np.testing.assert_allclose(found.fake.scores, probe.d_scores(models.D, fake, threes), rtol=1e-12)
     assert found.auc == pytest.approx(mann_whitney_auc(found.real.scores, found.fake.scores), abs=1e-12)
+    # the labels are the images' own where the examples are a subsample of a large set (a review: they
+    # were the first labels of the whole set, and D was asked about each real 3 under another class)
+    monkeypatch.setattr(data_module, "MAX_WHOLE_EXAMPLES", 1000)
+    monkeypatch.setattr(data_module, "EXAMPLES_FOR_TOYS", 900)
+    data = load_data(cfg)
+    assert len(data.examples()) == 900 < len(data.labels)  # (the subsample)
+    real, labels = probe.real_labelled(run_dir, cfg, 64, label=3)
+    assert len(real) > 40 and labels.tolist() == [3] * len(real)
+    pixels = data.examples().reshape(900, -1).numpy()
+    rows = [int(np.flatnonzero((pixels == image.reshape(1, -1)).all(axis=1))[0]) for image in real]
+    assert data.example_labels()[rows].tolist() == [3] * len(real)  # each image is a 3
     # 2D points read from the run's folder have no labels to pick a class by
     points = finished_run(tmp_path, "pts")
     with pytest.raises(probe.ProbeError, match="no class labels"):
