@@ -4517,15 +4517,15 @@ def verdicts_figure(
     threshold: float,
     *,
     probability: bool = False,
-    midpoint: float | None = None,
     x_title: str = "D's output",
     title: str = "D's verdicts: real against G's samples",
 ) -> Figure:
     """The distribution of D's output on a batch of real samples and on one of G's: two histograms on
     shared bins, each bar the share (0-1) of its own batch (so batches of any size compare), real in
     `REAL_COLOR`, G's in `FAKE_COLOR`, overlaid, with D's decision threshold as a dashed vertical line
-    (an output above it is called real) and, where it differs from the threshold, the output at which D
-    cannot tell (``midpoint``, dotted). Apart: D tells them apart; on top of each other: it cannot.
+    (an output above it is called real; for every built-in loss also the output at which D cannot tell,
+    `GANLoss.midpoint`, label smoothing included). Apart: D tells them apart; on top of each other: it
+    cannot.
 
     ``real`` (N,) and ``fake`` (M,): D's outputs (`GANLoss.output`), ``threshold`` in the same units.
     ``probability``: outputs are sigmoid probabilities, binned over [0, 1]; else over the range of both
@@ -4566,24 +4566,20 @@ def verdicts_figure(
                 "yaxis": "y",
             }
         )
-    lines = [(threshold, "threshold", "dash")]
-    if midpoint is not None and math.isfinite(midpoint) and abs(midpoint - threshold) > 1e-9:
-        lines.append((midpoint, "cannot tell", "dot"))
-    for at, name, dash in lines:
-        if math.isfinite(at):
-            traces.append(
-                {
-                    "type": "scatter",
-                    "mode": "lines",
-                    "x": [at, at],
-                    "y": [0.0, 1.0],
-                    "yaxis": "y2",
-                    "xaxis": "x",
-                    "name": f"{name} {at:.3g}",
-                    "line": {"color": REFERENCE_COLOR, "dash": dash, "width": 1.5},
-                    "hoverinfo": "skip",
-                }
-            )
+    if math.isfinite(threshold):
+        traces.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "x": [threshold, threshold],
+                "y": [0.0, 1.0],
+                "yaxis": "y2",
+                "xaxis": "x",
+                "name": f"threshold {threshold:.3g}",
+                "line": {"color": REFERENCE_COLOR, "dash": "dash", "width": 1.5},
+                "hoverinfo": "skip",
+            }
+        )
     layout = _base_layout(title, VERDICT_PLOT_PX)
     layout["barmode"] = "overlay"
     layout["bargap"] = 0

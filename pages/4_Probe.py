@@ -350,7 +350,6 @@ def show_separation(label: int | None) -> None:
         found.fake.outputs,
         found.output_threshold,
         probability=loss.probability_output,
-        midpoint=loss.midpoint,
         x_title="D's output, sigmoid(score)" if loss.probability_output else "D's score",
         title=f"D's verdicts at step {models.step:,}: real against G's samples",
     )

@@ -2586,7 +2586,7 @@ def test_a_learning_rate_that_changes_gets_its_own_panel_and_fixed_rates_none():
 def test_verdicts_figure_draws_each_batch_as_shares_of_itself_with_the_threshold():
     real = np.array([0.91, 0.81, 0.86, 0.96])  # (none on a bin edge)
     fake = np.array([0.11, 0.21, 0.61, np.nan, 0.16, 0.31])  # the NaN is left out: 5 of G's drawn
-    figure = charts.verdicts_figure(real, fake, 0.5, probability=True, midpoint=0.5)
+    figure = charts.verdicts_figure(real, fake, 0.5, probability=True)
     bars = {t["name"]: t for t in figure["data"] if t["type"] == "bar"}
     assert set(bars) == {"real (4)", "G's samples (5)"}
     for trace, expected in ((bars["real (4)"], real), (bars["G's samples (5)"], fake[np.isfinite(fake)])):
@@ -2598,15 +2598,10 @@ def test_verdicts_figure_draws_each_batch_as_shares_of_itself_with_the_threshold
             at = int(np.argmin(np.abs(x - value)))
             assert y[at] >= 1 / len(expected) - 1e-12
     lines = [t for t in figure["data"] if t["type"] == "scatter"]
-    assert [t["name"] for t in lines] == ["threshold 0.5"]  # the midpoint is the threshold: one line
+    assert [t["name"] for t in lines] == ["threshold 0.5"]
     assert list(lines[0]["x"]) == [0.5, 0.5]
     assert list(figure["layout"]["xaxis"]["range"]) == [0.0, 1.0]
-    # label smoothing: "cannot tell" where the threshold is not; raw scores: the range holds the threshold
-    smoothed = charts.verdicts_figure(real, fake, 0.45, probability=True, midpoint=0.4)
-    assert [t["name"] for t in smoothed["data"] if t["type"] == "scatter"] == [
-        "threshold 0.45",
-        "cannot tell 0.4",
-    ]
+    # raw scores: the range holds the threshold
     scores = charts.verdicts_figure(np.array([2.0, 3.0]), np.array([1.0]), -4.0)
     assert list(scores["layout"]["xaxis"]["range"]) == [-4.0, 3.0]
     with pytest.raises(ValueError, match="no finite D output"):
