@@ -181,6 +181,18 @@ class FlagInfo:
         return self.explained_by_loss(loss)
 
 
+def failures_first(name: str, up: Iterable[str]) -> list[str]:
+    """The failure flags among ``up`` (the flags up with ``name``, in banner order) whose suggestions come
+    before ``name``'s own: every one for a flag to watch or the healthy signature (``watch``,
+    ``healthy``), none for a failure. A banner says so, for the remedies can pull apart: ``d_leads``
+    says lower lr_d while ``mode_collapse`` says lr_g no higher than lr_d (a newcomer's review, after
+    lowering lr_d below lr_g). Names this version does not know are left out."""
+    info = FLAGS.get(name)
+    if info is None or info.severity == "failure":
+        return []
+    return [other for other in up if other != name and other in FLAGS and FLAGS[other].severity == "failure"]
+
+
 # The remedies, by what the loss says of itself (`GANLoss`), never by its name; the standard ones of the
 # literature: label smoothing and instance noise (Salimans et al. 2016; Sønderby et al. 2017), spectral norm
 # (Miyato et al. 2018), the non-saturating G loss (Goodfellow et al. 2014), n_critic, gp_weight 10 and

@@ -38,6 +38,7 @@ with engine_loading():
         StepRate,
         charts,
         coverage_total,
+        failures_first,
         get_preset,
         healthy_recipe_not_used,
         load_data,
@@ -842,6 +843,10 @@ def status_line(view: RunView) -> None:
                 conditional=bool(view.conditioning),
                 ms_weight=view.cfg.ms_weight if view.cfg is not None else None,
             )
+            first = failures_first(name, view.flags)  # (their banners are above: a failure's remedy first)
+            if first:
+                whose = "its suggestion" if len(first) == 1 else "theirs"
+                remedy += f" With {', '.join(first)} up, act on {whose} first."
             show(f"**{name}**{when} — {meaning} *Suggestion:* {remedy}", icon=icon)
 
 

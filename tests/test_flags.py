@@ -17,6 +17,7 @@ from gan_core.flags import (
     LEAD_ACCURACY,
     QUALITY_GRID_JS,
     FlagMonitor,
+    failures_first,
     quality_judged,
     quality_poor,
 )
@@ -696,3 +697,32 @@ def test_a_conditional_runs_mode_collapse_suggests_mode_seeking_not_the_toy_data
 def test_the_train_views_mode_collapse_banner_on_a_conditional_run_names_ms_weight(runs_root):
     banner = banner_of(runs_root, "cond", "mode_collapse", dataset="digits", conditioning="acgan", steps=4)
     assert banner.endswith(FLAGS["mode_collapse"].suggestion_for(None, conditional=True, ms_weight=0.0))
+
+
+def test_a_watch_flags_suggestion_defers_to_the_failures_up_beside_it(runs_root):
+    """A newcomer lowered lr_d below lr_g: d_leads said lower lr_d while mode_collapse said lr_g no higher
+    than lr_d. A flag to watch now names the failures whose banners (above it) come first."""
+    assert failures_first("d_leads", ["mode_collapse", "d_overpowers", "d_leads", "flag_of_v9"]) == [
+        "mode_collapse",
+        "d_overpowers",
+    ]
+    assert failures_first("equilibrium", ["diverged", "equilibrium"]) == ["diverged"]
+    assert failures_first("mode_collapse", ["mode_collapse", "d_overpowers"]) == []  # a failure's own
+    assert failures_first("d_leads", ["d_leads", "equilibrium"]) == []
+    assert failures_first("flag_of_v9", ["diverged"]) == []
+    from gan_core.rundir import RunDir
+    from tests.test_app import app, finished_run
+
+    finished_run(runs_root, "both")
+    edited = RunDir.open(runs_root, "both").claim("editing it by hand")
+    edited.write_status({"flags": ["d_leads", "mode_collapse"], "flags_raised": ["d_leads", "mode_collapse"]})
+    edited.release()
+    at = app()
+    at.session_state["run_id"] = "both"
+    at.run()
+    assert not at.exception
+    banners = [w.value for w in [*at.warning, *at.info] if w.value.startswith("**")]
+    (watch,) = [b for b in banners if b.startswith("**d_leads**")]
+    (failure,) = [b for b in banners if b.startswith("**mode_collapse**")]
+    assert watch.endswith(" With mode_collapse up, act on its suggestion first.")
+    assert "act on" not in failure
