@@ -12,7 +12,8 @@ Ctrl-C or SIGTERM stops a run cleanly (final checkpoint, files flushed).
 ``sample`` writes samples from a run's latest checkpoint. ``evaluate`` scores a file of samples from any
 model, or a run's G, with the yardstick a run uses (`gan_core.diagnostics`, `gan_core.evaluation`: the
 feature-space metrics with their baselines; Inception's with ``--inception``) and prints the metrics as
-one JSON object (a run's G: naming its checkpoint and step); a class-conditional run's G also gets
+one JSON object (a run's G: naming its checkpoint and step, with how well its D tells the run's real
+samples from its G's, ``d_separation``); a class-conditional run's G also gets
 GAN-train, GAN-test and the augmentation probe (`gan_core.downstream`). ``runs`` lists a runs folder's
 runs with the dashboard's Runs page's columns, newest first by creation, with each run's latest losses
 and accuracies (``--json`` for programs).
@@ -84,6 +85,7 @@ from gan_core.inception import (
 )
 from gan_core.models import balanced_labels, model_classes
 from gan_core.presets import PRESETS, get_preset
+from gan_core.probe import ProbeError, load_models, real_labelled, separation
 from gan_core.quoting import json_error, quoted
 from gan_core.registry import (
     FILTER_SYNTAX,
@@ -851,6 +853,8 @@ class _RunG:
     run_path: Path
     checkpoint: str  # its file's name, step_00001000.pt
     class_names: tuple[str, ...] = ()  # a conditional G's classes, as its checkpoint names them
+    state: dict[str, Any] | None = None  # the checkpoint read (D's weights beside G's: `d_separation`)
+    run: RunDir | None = None
 
 
 def _run_generator(args: argparse.Namespace) -> _RunG:
@@ -894,7 +898,8 @@ def _run_generator(args: argparse.Namespace) -> _RunG:
     source = f"checkpoint {name} of run {run.run_id!r}"
     cfg, G = generator_from_checkpoint(state, source=source)
     names = tuple(str(name) for name in state.get("class_names") or ())  # (before names: none)
-    return _RunG(cfg, G, source, state["step"], run.path, name, names)  # the step checked by load_checkpoint
+    # (the step checked by load_checkpoint)
+    return _RunG(cfg, G, source, state["step"], run.path, name, names, state, run)
 
 
 def _check_checkpoint_option(path: Path, run: RunDir) -> None:
@@ -1051,6 +1056,7 @@ def _check_out_of_runs(args: argparse.Namespace) -> None:
 
 
 EVALUATE_RUN_SAMPLES = 1000
+EVALUATE_SEPARATION_SAMPLES = 512  # real samples, and as many of G's, that D's separation is measured on
 # The augmentation probe's settings: real images per class, and G's samples per class added (at most
 # enough for 10 classes of 28 x 28 images to stay near 300 MB as float32)
 AUGMENT_K, AUGMENT_GENERATED, MAX_AUGMENT_GENERATED = 10, 100, 10_000
@@ -1181,6 +1187,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             )
         except DownstreamError as exc:
             raise CLIError(f"--augment-k / --augment-generated: {exc}") from None
+    if G is not None:
+        try:
+            result["d_separation"] = d_separation(loaded, args.seed)
+        except (ProbeError, DataError, RunDirError) as exc:  # (a D with NaN weights, its data gone)
+            print(f"note: d_separation not measured: {exc}", file=sys.stderr)
     sizes = result.get("feature_rows")
     if sizes and sizes["generated"] < sizes["real"]:  # (the JSON stays one object on stdout)
         print(f"warning: {feature_rows_warning(sizes['generated'], sizes['real'])}", file=sys.stderr)
@@ -1189,6 +1200,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"note: {note}", file=sys.stderr)
     print(json.dumps(result, indent=2))
     return 0
+
+
+def d_separation(loaded: _RunG, seed: int) -> dict[str, Any]:
+    """How well the checkpoint's D tells `EVALUATE_SEPARATION_SAMPLES` of the run's real samples from as
+    many of its G's (from ``seed``), as the Probe page's "Real against G's" measures it
+    (`gan_core.probe.separation`): ``auc`` (ROC AUC of D's scores: 0.5 it cannot tell, 1 it separates
+    them), ``d_acc_real`` and ``d_acc_fake`` (by the run's own accuracy rule) and ``samples`` (per
+    side). ProbeError for a D with NaN or inf weights; DataError where the run's data are gone."""
+    models = load_models(loaded.state, source=loaded.source)
+    real, labels = real_labelled(loaded.run, loaded.cfg, EVALUATE_SEPARATION_SAMPLES, seed=seed)
+    found = separation(models, real, labels, seed=seed)
+    accuracies = {"d_acc_real": found.acc_real, "d_acc_fake": found.acc_fake}
+    return {"auc": found.auc, **accuracies, "samples": len(real)}
 
 
 def unmeasured_notes(cfg: GANConfig, inception: bool, conditional_g: bool) -> list[str]:

@@ -203,9 +203,26 @@ def test_evaluate_names_the_run_checkpoint_and_step_it_scored(tmp_path, cli):
     assert list(got)[:5] == ["run", "checkpoint", "step", "dataset", "n_samples"]
     assert (got["dataset"], got["checkpoint"], got["step"]) == ("ring8", "step_00000012.pt", 12)
     assert Path(got["run"]) == (root / "r").resolve()
+    # and how well that checkpoint's D tells the run's real points from its G's, as the Probe page's
+    # "Real against G's" measures it on the same samples
+    from gan_core import probe
+    from gan_core.rundir import RunDir
+
+    run_dir = RunDir.open(root, "r")
+    models = probe.checkpoint_models(run_dir, run_dir.latest_checkpoint())
+    real, labels = probe.real_labelled(run_dir, models.cfg, 512)
+    found = probe.separation(models, real, labels)
+    assert got["d_separation"] == {
+        "auc": pytest.approx(found.auc, abs=1e-12),
+        "d_acc_real": pytest.approx(found.acc_real, abs=1e-12),
+        "d_acc_fake": pytest.approx(found.acc_fake, abs=1e-12),
+        "samples": 512,
+    }
+    assert 0.0 <= got["d_separation"]["auc"] <= 1.0
     older = root / "r" / "checkpoints" / "step_00000008.pt"
     got = json.loads(cli("evaluate", "--run", str(root / "r"), "--checkpoint", str(older)).stdout)
     assert (got["checkpoint"], got["step"]) == ("step_00000008.pt", 8)
+    assert got["d_separation"]["samples"] == 512  # (the older checkpoint's D)
     # samples from elsewhere have no run nor step
     assert cli("sample", "--run", str(root / "r"), "--out", str(tmp_path / "s.csv")).returncode == 0
     scored = json.loads(cli("evaluate", "--dataset", "ring8", "--samples", str(tmp_path / "s.csv")).stdout)
