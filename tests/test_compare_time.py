@@ -126,7 +126,7 @@ def test_two_runs_are_drawn_at_their_times_their_flags_too_and_the_hover_says_ti
         np.testing.assert_array_equal(lines(by_step)[name].x, np.arange(1, steps + 1))
     shapes = event_shapes(fig)
     assert [s.x0 for s in shapes] == pytest.approx([10.0, 40.0, 50.0])
-    assert [s.line.dash for s in shapes] == ["solid", "dash", "solid"]
+    assert [s.line.dash for s in shapes] == ["dot", "dash", "dot"]  # (raised: dotted in the run's colour)
     assert [s.x0 for s in event_shapes(by_step)] == [100.0, 100.0, 400.0]
     caps = flag_caps(fig)
     assert list(caps.text) == [
