@@ -365,6 +365,8 @@ def real_labelled(
     if cfg.is_points:
         try:
             examples = torch.as_tensor(run_dir.load_snapshot("real")["points"], dtype=torch.float32)
+            # (drawn with replacement: a 100-point CSV's 1,000 hold each point 10 times; a review)
+            examples = torch.unique(examples, dim=0)
         except (RunDirError, KeyError, OSError, ValueError):
             examples = None
     if examples is None:
@@ -537,10 +539,11 @@ class Separation:
     def extremes(self, k: int = EXTREME_SAMPLES) -> tuple[np.ndarray, np.ndarray]:
         """G's ``k`` samples D scores highest (the most real-looking to it, highest first) and its ``k``
         lowest (the ones it rejects most, lowest first): what D accepts and what gives G away. Fewer
-        where there are fewer samples; ties keep the samples' order."""
-        order = np.argsort(-self.fake.scores, kind="stable")
-        k = max(0, min(k, len(order)))
-        return self.generated[order[:k]], self.generated[order[::-1][:k]]
+        where there are fewer samples (under 2k, the two share samples); ties keep the samples' order."""
+        k = max(0, min(k, len(self.generated)))
+        highest = np.argsort(-self.fake.scores, kind="stable")[:k]
+        lowest = np.argsort(self.fake.scores, kind="stable")[:k]
+        return self.generated[highest], self.generated[lowest]
 
 
 def separation(
@@ -584,7 +587,8 @@ def separation(
     if bad:
         raise ProbeError(f"D's score is not finite on {bad} of the {2 * n} samples: no separation to measure")
     pair = torch.from_numpy(real_scores), torch.from_numpy(fake_scores)
-    acc_real, acc_fake = (float(a) for a in loss.accuracy(*pair))
+    # (shares of n, k/n exactly: `accuracy`'s float32 mean wrote 0.11999999731779099 for 0.12)
+    acc_real, acc_fake = (round(float(a) * n) / n for a in loss.accuracy(*pair))
     reference, rule = None, None
     if loss.is_critic:  # the run's own rule for a critic: the pooled scores' median (`median_accuracy`)
         reference = float(torch.cat(pair).median())

@@ -1569,7 +1569,7 @@ def summary_settings(
     # of the summary has that name
     for fact in fields:
         bare = fact[1:-1] if fact.startswith("(") and fact.endswith(")") else None
-        if bare and bare not in fields and bare not in skip:
+        if bare and bare not in differing.index and bare not in skip:  # (any setting: shown or not)
             names[fact] = bare
     return shown.rename(columns=names)
 

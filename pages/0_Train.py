@@ -845,8 +845,9 @@ def status_line(view: RunView) -> None:
             )
             first = failures_first(name, view.flags)  # (their banners are above: a failure's remedy first)
             if first:
-                whose = "its suggestion" if len(first) == 1 else "theirs"
-                remedy += f" With {', '.join(first)} up, act on {whose} first."
+                named = " and ".join([", ".join(first[:-1]), first[-1]] if len(first) > 1 else first)
+                whose = "its suggestion" if len(first) == 1 else "their suggestions"
+                remedy += f" With {named} up, act on {whose} first."
             show(f"**{name}**{when} — {meaning} *Suggestion:* {remedy}", icon=icon)
 
 

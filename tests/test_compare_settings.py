@@ -110,6 +110,10 @@ def test_the_summary_shows_the_first_settings_that_differ_beside_each_run():
     # a loop's own "model" setting beside the run's fact: the fact keeps its parentheses
     both = pd.DataFrame({"a": ["mlp", "G1"], "b": ["dcgan", "G2"]}, index=pd.Index(["(model)", "model"]))
     assert summary_settings(both, skip=["run"]).columns.tolist() == ["(model)", "model"]
+    # ... shown or not: a loop's "model" setting past the first SUMMARY_SETTINGS (a review)
+    fields = ["(model)", *(f"s{i}" for i in range(SUMMARY_SETTINGS)), "model"]
+    late = pd.DataFrame({"a": ["mlp"] * len(fields), "b": ["x"] * len(fields)}, index=pd.Index(fields))
+    assert summary_settings(late, skip=["run"]).columns.tolist()[0] == "(model)"
     with pytest.raises(ValueError, match="most must be 0 or more, got -1"):
         summary_settings(differing, most=-1)
 

@@ -726,3 +726,12 @@ def test_a_watch_flags_suggestion_defers_to_the_failures_up_beside_it(runs_root)
     (failure,) = [b for b in banners if b.startswith("**mode_collapse**")]
     assert watch.endswith(" With mode_collapse up, act on its suggestion first.")
     assert "act on" not in failure
+    edited = RunDir.open(runs_root, "both").claim("editing it by hand")
+    three = ["d_leads", "mode_collapse", "d_overpowers", "vanishing_gradients"]
+    edited.write_status({"flags": three, "flags_raised": three})
+    edited.release()
+    at.run()
+    (watch,) = [w.value for w in [*at.warning, *at.info] if w.value.startswith("**d_leads**")]
+    assert watch.endswith(
+        " With d_overpowers, vanishing_gradients and mode_collapse up, act on their suggestions first."
+    )

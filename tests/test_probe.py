@@ -229,7 +229,7 @@ def test_separation_measures_how_well_d_tells_real_from_g(loss_name):
     if loss.is_critic:  # the pooled scores' (lower) median, as a critic's accuracies take it: -1
         assert found.real.threshold == -1.0 and found.output_threshold == -1.0
         assert "median of the 26 pooled scores" in found.real.rule
-        assert found.acc_real == pytest.approx(8 / 13) and found.acc_fake == 1.0  # -0.5 to 3 above -1
+        assert found.acc_real == 8 / 13 and found.acc_fake == 1.0  # -0.5 to 3 above -1 (k/n exactly)
         assert found.real.real.sum() == 8 and not found.fake.real.any()
     else:  # the loss's own threshold, as the training accuracies use it
         assert found.real.threshold == loss.threshold == 0.0
@@ -258,6 +258,11 @@ def test_separation_shows_the_samples_d_accepts_and_rejects_most():
     np.testing.assert_array_equal(accepted[:, 0], np.sort(z0)[::-1][:5])  # highest first
     np.testing.assert_array_equal(rejected[:, 0], np.sort(z0)[:5])  # lowest first
     assert [len(x) for x in found.extremes(50)] == [20, 20] and [len(x) for x in found.extremes(0)] == [0, 0]
+    # ties keep the samples' order at both ends (a review: the lowest came reversed)
+    scores = np.array([1.0, 0.0, 0.0, 0.0, 2.0])
+    verdicts = probe.Verdicts(scores, scores, scores > 0.5, 0.5, "rule")
+    tied = probe.Separation(verdicts, verdicts, 0.5, 0.5, np.arange(5), 0.5, 0.5)
+    assert [x.tolist() for x in tied.extremes(3)] == [[4, 0, 1], [1, 2, 3]]
     # more samples than Ask D's generate() gives at once: G is asked in chunks, the same noise throughout
     many = probe.separation(models, np.zeros((probe.MAX_SEPARATION_SAMPLES, 2), dtype=np.float32), seed=3)
     z0 = probe.latent(3, TINY["latent_dim"], probe.MAX_SEPARATION_SAMPLES)[:, 0].numpy()
@@ -306,6 +311,15 @@ def test_separation_of_a_conditional_d_asks_each_sample_under_its_class(tmp_path
     assert data.example_labels()[rows].tolist() == [3] * len(real)  # each image is a 3
     # 2D points read from the run's folder have no labels to pick a class by
     points = finished_run(tmp_path, "pts")
+    # ... and are drawn with replacement there: each distinct point counts once (a review: a 100-point
+    # CSV's samples/real.npz held 1,000, and D's separation said 512 real samples of 100)
+    held = points.run_dir.load_snapshot("real")["points"]
+    repeated = RunDir.open(tmp_path, "pts").claim("editing it by hand")
+    repeated.save_snapshot("real", {"points": np.repeat(held[:100], 10, axis=0)})
+    repeated.release()
+    real, _ = probe.real_labelled(RunDir.open(tmp_path, "pts"), points.cfg, 512)
+    distinct = len(np.unique(held[:100], axis=0))
+    assert len(real) == distinct and 90 <= distinct <= 100
     with pytest.raises(probe.ProbeError, match="no class labels"):
         probe.real_labelled(points.run_dir, points.cfg, 64, label=0)
 
