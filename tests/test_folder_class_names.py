@@ -130,7 +130,9 @@ def test_evaluate_of_a_conditional_folder_run_says_what_it_could_not_measure(sha
     root, run_id = shapes_run
     res = cli("evaluate", "--run", str(root / run_id))
     assert res.returncode == 0, res.stderr
-    assert set(json.loads(res.stdout)) == {"run", "checkpoint", "step", "dataset", "n_samples", "diversity"}
+    scored = json.loads(res.stdout)
+    assert set(scored) == {"run", "checkpoint", "step", "dataset", "n_samples", "diversity", "d_separation"}
+    assert scored["d_separation"]["samples"] >= 16 and 0.0 <= scored["d_separation"]["auc"] <= 1.0
     notes = res.stderr.splitlines()
     assert [note.split(";")[0].split(",")[0] for note in notes] == [
         "note: not measured: FID",
