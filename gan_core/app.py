@@ -46,7 +46,7 @@ from gan_core.export import (
     run_zip_bytes,
     save_points_upload,
 )
-from gan_core.flags import FLAGS, failures_first
+from gan_core.flags import FLAGS, failures_first_words
 from gan_core.losses import LOSSES as LOSS_SPECS
 from gan_core.losses import get_loss
 from gan_core.presets import (
@@ -96,7 +96,7 @@ __all__ = [
     "ENDED",
     "EVAL_COLUMNS",
     "FLAGS",
-    "failures_first",
+    "failures_first_words",
     "HEADLINE_QUALITY",
     "IMAGE_EXTENSIONS",
     "LOSSES",

@@ -193,6 +193,17 @@ def failures_first(name: str, up: Iterable[str]) -> list[str]:
     return [other for other in up if other != name and other in FLAGS and FLAGS[other].severity == "failure"]
 
 
+def failures_first_words(name: str, up: Iterable[str]) -> str:
+    """`failures_first` as the sentence ``name``'s banner ends with ("With mode_collapse up, act on its
+    suggestion first."), "" where no failure comes first."""
+    first = failures_first(name, up)
+    if not first:
+        return ""
+    named = " and ".join([", ".join(first[:-1]), first[-1]] if len(first) > 1 else first)
+    whose = "its suggestion" if len(first) == 1 else "their suggestions"
+    return f"With {named} up, act on {whose} first."
+
+
 # The remedies, by what the loss says of itself (`GANLoss`), never by its name; the standard ones of the
 # literature: label smoothing and instance noise (Salimans et al. 2016; Sønderby et al. 2017), spectral norm
 # (Miyato et al. 2018), the non-saturating G loss (Goodfellow et al. 2014), n_critic, gp_weight 10 and

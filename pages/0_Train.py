@@ -38,7 +38,7 @@ with engine_loading():
         StepRate,
         charts,
         coverage_total,
-        failures_first,
+        failures_first_words,
         get_preset,
         healthy_recipe_not_used,
         load_data,
@@ -843,11 +843,8 @@ def status_line(view: RunView) -> None:
                 conditional=bool(view.conditioning),
                 ms_weight=view.cfg.ms_weight if view.cfg is not None else None,
             )
-            first = failures_first(name, view.flags)  # (their banners are above: a failure's remedy first)
-            if first:
-                named = " and ".join([", ".join(first[:-1]), first[-1]] if len(first) > 1 else first)
-                whose = "its suggestion" if len(first) == 1 else "their suggestions"
-                remedy += f" With {named} up, act on {whose} first."
+            first = failures_first_words(name, view.flags)  # (their banners are above it)
+            remedy += f" {first}" if first else ""
             show(f"**{name}**{when} — {meaning} *Suggestion:* {remedy}", icon=icon)
 
 

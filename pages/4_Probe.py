@@ -111,14 +111,11 @@ def checkpoint_models(root: str, run_id: str, step: int, name: str, mtime_ns: in
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
-def real_batch(root: str, run_id: str) -> tuple[np.ndarray, np.ndarray | None]:
-    run_dir = RunDir.open(root, run_id)
-    return probe.real_labelled(run_dir, run_dir.read_config())
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def real_set(root: str, run_id: str, n: int, label: int | None) -> tuple[np.ndarray, np.ndarray | None]:
-    # the real side of D's separation: n samples (of class ``label``), the same ones at every rerun
+def real_set(
+    root: str, run_id: str, n: int = probe.REFERENCE_BATCH, label: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    # n real samples (of class ``label``) and their labels, the same ones at every rerun: a critic's
+    # reference (Ask D), the real side of D's separation
     run_dir = RunDir.open(root, run_id)
     return probe.real_labelled(run_dir, run_dir.read_config(), n, label=label)
 
@@ -486,7 +483,7 @@ with ask_tab:
         elif samples is not None:
             reference = None
             if loss.is_critic:  # no fixed threshold: D's verdict needs a reference score
-                real, real_labels = real_batch(root, run_id)
+                real, real_labels = real_set(root, run_id)
                 reference = probe.wasserstein_reference(models, real, real_labels=real_labels, label=label)
             asked = probe.class_labels(models, label, len(samples))
             verdicts = probe.ask_d(models.D, loss, samples, reference, asked)
