@@ -90,17 +90,20 @@ from gan_core.quoting import json_error, quoted
 from gan_core.registry import (
     FILTER_SYNTAX,
     HEADLINE_QUALITY,
+    RegistryError,
     RunRegistry,
     filter_hint,
     filter_runs,
     listing_settings,
 )
 from gan_core.rundir import (
+    MAX_NOTES_CHARS,
     PICKLED_DATA,
     RUN_ID_RULE,
     RUNS_ENV,
     RunDir,
     RunDirError,
+    checked_notes,
     default_runs_root,
     holds_run,
     image_grid,
@@ -231,7 +234,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m gan_core",
         description="Train GANs and inspect their runs (the engine behind the GAN dashboard).",
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate,runs}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="{train,sample,evaluate,runs,notes}")
 
     train = sub.add_parser(
         "train",
@@ -261,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
         "healthy-ring8-20261130-120102-ab12; with --rewind, DIR's name then -atSTEP)",
     )
     train.add_argument("--quiet", action="store_true", help="no progress bar")
+    train.add_argument(
+        "--notes",
+        metavar="TEXT",
+        help="notes of your own on the run (what you try, what you expect; quote them), shown on the "
+        "dashboard's Runs page, Train view and Compare and found by the runs filter; with --resume they "
+        "replace the run's ('' clears them), which are kept without it. See also `python -m gan_core "
+        "notes`",
+    )
     train.add_argument(
         "--tensorboard",
         action="store_true",
@@ -493,6 +504,35 @@ def build_parser() -> argparse.ArgumentParser:
         "metrics.csv's last row, and `last_eval`: its latest evaluation's quality metrics and step (blank "
         "cells left out)",
     )
+    notes = sub.add_parser(
+        "notes",
+        help="print a run's notes, or set them",
+        description="Print a run's notes (free text of your own about it, which the dashboard shows on "
+        "the Runs page, the Train view and Compare, and the runs filter searches), or replace them with "
+        f"TEXT. At most {MAX_NOTES_CHARS:,} characters; line breaks and tabs are kept, other control "
+        "characters refused. Refused while another process writes the run (a terminal's train, a loop "
+        "through gan_core.track: give them there, with train --notes or run.notes = ...); a run the "
+        "dashboard trains is written by the dashboard's process, so set its notes there.",
+    )
+    notes.add_argument(
+        "run",
+        metavar="RUN",
+        help=f"the run: its folder (e.g. runs/NAME), or its run id (NAME) in the runs folder, ${RUNS_ENV} "
+        "if set, else runs/ here",
+    )
+    notes.add_argument(
+        "text",
+        nargs="?",
+        metavar="TEXT",
+        help="the new notes (quote them); - reads them from standard input; '' removes them (default: print "
+        "the run's notes)",
+    )
+    notes.add_argument(
+        "--append",
+        metavar="TEXT",
+        help="add TEXT after the run's notes, on a line of its own (- reads it from standard input), "
+        "instead of replacing them",
+    )
     return parser
 
 
@@ -530,6 +570,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     if dist is not None:  # what every rank trains: the config, and the checkpoint it goes on from
         dist.broadcast({"config": runner.cfg.to_dict(), "resume": runner.resume_state})
     try:
+        if args.notes is not None:  # under the runner's claim, before its first step
+            runner.run_dir.write_notes(args.notes)
         return _train(args, runner)
     except KeyboardInterrupt:  # a Ctrl-C before training began (TensorBoard loading, say): said by main()
         if runner.status == "idle" and args.resume is None and args.rewind is None:
@@ -544,6 +586,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 def _train_runner(args: argparse.Namespace, dist: DistContext | None) -> Runner:
     if args.run_id is not None:  # before the data loads (minutes for a large folder)
         validate_run_id(args.run_id)
+    if args.notes is not None:  # (said before anything is made)
+        checked_notes(args.notes)
     if args.resume is not None or args.rewind is not None:
         if args.preset is not None:
             raise CLIError("--preset cannot be used with --resume or --rewind: the run keeps its config.json")
@@ -1478,6 +1522,7 @@ def evaluate_samples(
 RUNS_LATEST = ("d_loss", "g_loss", "d_acc_real", "d_acc_fake")
 RUNS_TEXT_LIMIT = 40  # characters of a text cell in the `runs` table; the rest is cut ("…")
 RUNS_WHAT_LIMIT = 72  # the "data · model · conditioning · loss" cell's: a conditional run's is long
+RUNS_NOTES_LIMIT = 100  # characters of a run's notes' first line, on the line under it
 
 
 def run_listing(folder: Path) -> list[dict[str, Any]]:
@@ -1565,6 +1610,9 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
             for key, label in (("error", "error"), ("problems", "problems"))
             if row.get(key)
         ]
+        if row.get("notes"):  # their first line (`notes RUN` prints them whole)
+            first, *more = str(row["notes"]).splitlines()
+            notes.append(f"notes: {terminal_text(first, RUNS_NOTES_LIMIT)}{' [...]' if more else ''}")
         lines.append((cells, notes))
     widths = [max(len(h), *(len(cells[i]) for cells, _ in lines)) for i, h in enumerate(header)]
     numeric = {2, *range(4, 4 + len(RUNS_LATEST))}  # right-aligned
@@ -1636,6 +1684,29 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return _write_out(text)
 
 
+def cmd_notes(args: argparse.Namespace) -> int:
+    """Print run ``args.run``'s notes, or set them (`RunRegistry.set_notes`: the folder claimed for the
+    write)."""
+    run = run_folder("RUN", args.run, default_runs_root())
+    if args.text is not None and args.append is not None:
+        raise CLIError("give TEXT (the new notes) or --append TEXT (added to them), not both")
+    if args.text is None and args.append is None:
+        notes = run.read_notes()
+        return _write_out(notes) if notes else 0
+    given = args.text if args.append is None else args.append
+    text = sys.stdin.read() if given == "-" else given
+    if args.append is not None:
+        before = run.read_notes()
+        text = f"{before}\n{text}" if before and text.strip() else before or text
+    try:
+        kept = RunRegistry(run.root).set_notes(run.run_id, text)
+    except RegistryError as exc:
+        raise CLIError(str(exc)) from None
+    count = f"{len(kept):,} characters" if kept else "none"
+    print(f"run {run.run_id!r}: notes {'set' if kept else 'removed'} ({count})", file=sys.stderr)
+    return 0
+
+
 def _write_out(text: str) -> int:
     """Print ``text`` and flush it; 0, or 1 when the reader went away first (`runs --json | head`), said
     nowhere: the recipe of Python's signal module documentation ("Note on SIGPIPE"), the flush inside, so
@@ -1658,7 +1729,13 @@ def _write_out(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        commands = {"train": cmd_train, "sample": cmd_sample, "evaluate": cmd_evaluate, "runs": cmd_runs}
+        commands = {
+            "train": cmd_train,
+            "sample": cmd_sample,
+            "evaluate": cmd_evaluate,
+            "runs": cmd_runs,
+            "notes": cmd_notes,
+        }
         return commands[args.command](args)
     except (CLIError, ConfigError, DataError, RunDirError, DistributedError, ValueError) as exc:
         # One line whatever the message holds (torch's own load errors span several); under torchrun a

@@ -77,7 +77,15 @@ from gan_core.registry import (
     settings_tables,
     summary_settings,
 )
-from gan_core.rundir import RUN_ID_RULE, RUNS_ENV, RunDir, RunDirError, validate_run_id
+from gan_core.rundir import (
+    MAX_NOTES_CHARS,
+    RUN_ID_RULE,
+    RUNS_ENV,
+    RunDir,
+    RunDirError,
+    notes_line,
+    validate_run_id,
+)
 from gan_core.runner import RunnerError, UnusableCheckpointError, continue_device
 from gan_core.speed import SampleRate, StepRate, row_samples
 from gan_core.store import shared_rows_per_point
@@ -98,6 +106,8 @@ __all__ = [
     "FLAGS",
     "failures_first_words",
     "HEADLINE_QUALITY",
+    "MAX_NOTES_CHARS",
+    "notes_line",
     "IMAGE_EXTENSIONS",
     "LOSSES",
     "LOSS_SPECS",

@@ -60,11 +60,14 @@ from gan_core.rundir import (
     RunDirError,
     RunLock,
     RunMeta,
+    UnclaimedError,
     UnreadableRun,
+    checked_notes,
     checked_status,
     current_events,
     holds_run,
     inside,
+    notes_line,
     os_reason,
     scan_runs,
     validate_run_id,
@@ -598,6 +601,19 @@ class RunView:
                 continue
             found = _share_record(event.get("fields"), at) or found  # (events.csv's order is time's)
         return found
+
+    def notes_read(self) -> tuple[str, str | None]:
+        """(the run's notes, ``""`` for none; why they cannot be read, or None): read from its folder when
+        asked (`RunDir.read_notes`), so notes written since this view was made are seen."""
+        try:
+            return self.run_dir.read_notes(), None
+        except RunDirError as exc:
+            return "", str(exc)
+
+    @property
+    def notes(self) -> str:
+        """The run's notes, ``""`` when it has none or they cannot be read (`notes_read` says why)."""
+        return self.notes_read()[0]
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -1186,6 +1202,10 @@ class RunRegistry:
             problems += [short] if short else []
         if not runner:  # (a runner's files are its own writing)
             problems += self._file_problems(run_dir)
+        try:
+            notes = run_dir.read_notes()
+        except RunDirError as exc:  # (its message names the run: the problems column is the run's own)
+            notes, problems = "", [*problems, str(exc).removeprefix(f"run {run_dir.run_id!r}: ")]
         latest = latest_values(run_dir)
         # The step its rows reach where status.json lags them (a run trained elsewhere writes it every few
         # seconds) or has no usable step; an ended run's own step stands.
@@ -1219,6 +1239,7 @@ class RunRegistry:
                 sorted(runner.monitor.raised) if runner else status.get("flags_raised", [])
             ),
             "error": (runner.error if runner else status.get("error")) or "",
+            "notes": notes,
             "size_mb": round(folder_bytes(run_dir.path) / 1e6, 2),
             "parent": status.get("parent") or "",
             "parent_step": status.get("parent_step"),
@@ -1248,6 +1269,34 @@ class RunRegistry:
             tail.poll()
             found += tail.problems
         return found
+
+    def set_notes(self, run_id: str, text: str) -> str:
+        """Replace run ``run_id``'s notes with ``text`` (`RunDir.write_notes`; ``""`` removes them) and
+        return them as kept (line ends made ``\\n``, surrounding blank space dropped). A run that trains
+        here is written under its runner's claim; any other is claimed for the write (`RunLock`), so that
+        two processes never write one folder. `RegistryError` while another process writes the run (a
+        terminal's ``train``, a user's loop: there its notes are given to ``train --notes`` or
+        `gan_core.track.init`, or set by ``run.notes = ...``); `RunDirError` for text that is not
+        allowed (`checked_notes`, said before anything is claimed), an unknown run or a folder that
+        cannot be written."""
+        validate_run_id(run_id)
+        text = checked_notes(text)
+        runner = self.runner(run_id)
+        if runner is not None:
+            with contextlib.suppress(UnclaimedError):  # (ended and released since: claimed below)
+                return runner.run_dir.write_notes(text)
+        run_dir = RunDir.open(self.runs_root, run_id)
+        try:
+            run_dir.claim("writing its notes")
+        except RunBusyError as exc:
+            raise RegistryError(
+                f"cannot change the notes now: {exc}. Notes of a run another process writes are set there "
+                "(train --notes, or notes= and run.notes in gan_core.track)"
+            ) from None
+        try:
+            return run_dir.write_notes(text)
+        finally:
+            run_dir.release()
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it
@@ -1338,7 +1387,8 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
       page's, "" before its first evaluation), ``latest`` and ``best`` (`HEADLINE_BEST`) of its
       evaluations (floats, NaN before the first) with their steps, ``latest @`` and ``best @`` (Int64,
       NA before the first);
-    - ``flags raised``: every flag the run raised (`RunView.flags_raised`), ", "-joined."""
+    - ``flags raised``: every flag the run raised (`RunView.flags_raised`), ", "-joined;
+    - ``notes``: the user's notes on the run in one line (`notes_line`), "" for none."""
     rows = []
     for run_id, view in views.items():
         step, target = view.current_step, view.target_steps
@@ -1356,6 +1406,7 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
             "source": view.meta.source,
             "loss": view.meta.loss,
             "dataset": view.meta.data_name,
+            "notes": notes_line(view.notes),
         }
         # The store's newest row (what the charts draw; a live run's file runs ahead of it); a column it
         # left blank (a NaN: a divergence, or a loop that did not update D on that step), from the newest
@@ -1390,7 +1441,7 @@ def compare_summary(views: dict[str, RunView]) -> pd.DataFrame:
         row["flags raised"] = ", ".join(view.flags_raised)
         rows.append(row)
     columns = ["run", "status", "step", "source", "loss", "dataset", *SUMMARY_METRICS, "newest @"]
-    columns += ["quality", "latest", "latest @", "best", "best @", "flags raised"]
+    columns += ["quality", "latest", "latest @", "best", "best @", "flags raised", "notes"]
     table = pd.DataFrame(rows, columns=columns)
     for column in ("latest @", "best @"):
         table[column] = table[column].astype("Int64")
@@ -1603,12 +1654,12 @@ def listing_settings(rows: Sequence[Mapping[str, Any]], most: int = LISTED_SETTI
 STATUS_FACT = "status"  # ``status=failed``, ``status!=finished``: a run's status, as a setting is asked
 RUN_FILTER_FIELDS = (
     "run_id", "status", "source", "dataset", "model", "conditioning", "loss", "flags", "flags_raised",
-    "parent",
+    "parent", "notes",
 )  # fmt: skip
 # A filter word that asks a setting: name, operator, value (the longest operator first: "<=" before "<")
 _SETTING_WORD = re.compile(r"^([^<>=!]+)(<=|>=|!=|=|<|>)(.*)$")
 FILTER_SYNTAX = (
-    "words found in a run's id, status, dataset, model, loss or flags, and settings as name=value, "
+    "words found in a run's id, status, dataset, model, loss, flags or notes, and settings as name=value, "
     "name!=value or name<value (also <=, >, >=; numbers; status=failed too), all of which must match"
 )
 
@@ -1629,8 +1680,9 @@ def _row_settings(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def filter_runs(rows: Sequence[Mapping[str, Any]], text: str) -> list[Mapping[str, Any]]:
     """The runs of ``rows`` (`RunRegistry.summaries`' rows) that hold every word of ``text``: each word,
-    case apart, in one of the run's `RUN_FILTER_FIELDS` (``ring8 hinge`` picks the ring8 runs with the
-    hinge loss, ``interrupted``, ``mode_collapse`` or ``-at2000`` what it says), and each ``name=value``
+    case apart, in one of the run's `RUN_FILTER_FIELDS`, its notes among them (``ring8 hinge`` picks the
+    ring8 runs with the hinge loss, ``interrupted``, ``mode_collapse``, ``-at2000`` or a word of the notes
+    what it says), and each ``name=value``
     word a setting of the run (its ``settings``, `run_settings`: the config's fields, a loop's own
     ``config``, and its facts: ``loss=hinge``, ``dataset``, ``model``, ``source``) with that value
     (`setting_matches`: ``lr_g=1e-3`` is 0.001), ``name!=value`` one without it, and ``name<value``
@@ -1682,7 +1734,8 @@ def filter_hint(rows: Sequence[Mapping[str, Any]], text: str) -> str:
         known = ", ".join(sorted(names)[:20]) + (", ..." if len(names) > 20 else "")
         return (
             f"No run has a setting named {asked}{closest}; these runs' settings: {known or 'none'} (and "
-            f"{', '.join((*LISTED_FACTS, STATUS_FACT))}); a plain word is looked for in ids, statuses, flags."
+            f"{', '.join((*LISTED_FACTS, STATUS_FACT))}); a plain word is looked for in ids, statuses, "
+            "flags, notes."
         )
     return f"A filter takes {FILTER_SYNTAX}."
 
@@ -1942,6 +1995,7 @@ def _unreadable_row(run_id: str, path: Path | None, status: dict[str, Any], erro
         "flags": "",
         "flags_raised": "",
         "error": error,
+        "notes": "",
         "size_mb": round(folder_bytes(path) / 1e6, 2) if path is not None else 0.0,
         "parent": status.get("parent") or "",
         "parent_step": None,

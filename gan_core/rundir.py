@@ -61,6 +61,7 @@ import stat
 import sys
 import threading
 import time
+import unicodedata
 import weakref
 import zipfile
 from collections.abc import Callable, Sequence
@@ -105,10 +106,47 @@ _CHECKPOINT_RE = re.compile(r"step_(\d+)\.pt")
 REWIND_EVENTS = ("resume", "branch")
 LOCK_NAME = ".lock"  # the file a writer's claim (`RunLock`) is taken on
 CLAIM_WAIT_SECONDS = 1.0
+NOTES_NAME = "notes.txt"  # a run's notes: free text a user writes of it (`RunDir.write_notes`)
+MAX_NOTES_CHARS = 10_000  # characters of a run's notes: a paragraph or a page, not a lab book
 
 
 class RunDirError(ValueError):
     """A run id, run path or run file is invalid; the message says what is allowed."""
+
+
+class UnclaimedError(RunDirError):
+    """A write to a run folder without its claim (`RunDir.claim`)."""
+
+
+def checked_notes(text: str) -> str:
+    """A run's notes as they are kept: ``text`` with Windows and old Mac line ends as ``\\n`` and
+    surrounding blank space dropped (``""``: no notes). `RunDirError` saying what is allowed for what is
+    no text, longer than `MAX_NOTES_CHARS`, or holds a control character other than a line break or a
+    tab (text pasted from a terminal: an escape sequence)."""
+    if not isinstance(text, str):
+        raise RunDirError(f"notes must be text, got {type(text).__name__}")
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if len(text) > MAX_NOTES_CHARS:
+        raise RunDirError(f"notes are {len(text):,} characters long; allowed: at most {MAX_NOTES_CHARS:,}")
+    for at, char in enumerate(text):
+        if char not in "\n\t" and unicodedata.category(char) == "Cc":
+            raise RunDirError(
+                f"notes hold the control character U+{ord(char):04X} at character {at + 1}; allowed: "
+                "printable text, line breaks and tabs"
+            )
+    return text
+
+
+def notes_line(notes: str, limit: int = 120) -> str:
+    """A run's notes in one line of at most ``limit`` characters, for a table's cell: the first line
+    that is not blank, ending in "…" where anything was left out (more characters or more lines)."""
+    lines = [line.strip() for line in notes.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    first = lines[0]
+    if len(first) > limit:
+        return first[: limit - 1].rstrip() + "…"
+    return first + (" …" if len(lines) > 1 else "")
 
 
 def now_iso() -> str:
@@ -672,6 +710,9 @@ class RunDir:
         self._metrics_fd: int | None = None
         self._metrics_size = 0  # metrics.csv's length after the last whole row: a failed write goes back
         self._lock: RunLock | None = None
+        # held while the claim is given up, and while notes are written under it: a page writing the notes
+        # of a run that trains here never writes after the training thread released the folder
+        self._claim_guard = threading.Lock()
         self._events_current = False  # events.csv checked to have today's columns (`_upgrade_events`)
 
     def __repr__(self) -> str:
@@ -696,7 +737,8 @@ class RunDir:
             self.close()
         finally:
             if self._lock is not None:
-                self._lock.release()
+                with self._claim_guard:
+                    self._lock.release()
 
     def holder(self) -> dict[str, Any] | None:
         """Who holds the folder's claim now, or None (see `lock_holder`)."""
@@ -716,7 +758,7 @@ class RunDir:
         """Around every write: the claim must be held, and an OSError (a full disk, a lost mount) becomes
         one `RunDirError` naming the run, the file and the cause."""
         if not self.claimed:
-            raise RunDirError(f"run {self.run_id!r}: {name} written without the folder's claim (a bug)")
+            raise UnclaimedError(f"run {self.run_id!r}: {name} written without the folder's claim (a bug)")
         try:
             yield
         except OSError as exc:
@@ -895,6 +937,43 @@ class RunDir:
         """Replace run.json with ``meta`` (a continued tracked run's new hyperparameters); claim needed."""
         with self._writing(META_NAME):
             atomic_write_text(self.path / META_NAME, meta.to_json())
+
+    def read_notes(self) -> str:
+        """The run's notes (notes.txt, `write_notes`), ``""`` when it has none. `RunDirError` naming the
+        file and what is wrong for one that is no regular file, cannot be read, is no UTF-8 text or holds
+        more than `MAX_NOTES_CHARS` (a file not written here: its text is not read into a page)."""
+        path = self.path / NOTES_NAME
+        try:
+            with os.fdopen(open_regular(path), "rb") as file:
+                data = file.read(MAX_NOTES_CHARS * 4 + 1)  # (UTF-8: at most 4 bytes a character)
+        except FileNotFoundError:
+            return ""
+        except OSError as exc:
+            reason = os_reason(exc)
+            raise RunDirError(f"run {self.run_id!r}: {NOTES_NAME} cannot be read ({reason})") from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise RunDirError(
+                f"run {self.run_id!r}: {NOTES_NAME} is not UTF-8 text (byte {exc.start})"
+            ) from None
+        try:
+            return checked_notes(text)
+        except RunDirError as exc:
+            raise RunDirError(f"run {self.run_id!r}: {NOTES_NAME}: {exc}") from None
+
+    def write_notes(self, text: str) -> str:
+        """Replace the run's notes with ``text`` (`checked_notes`: `RunDirError` for text that is not
+        allowed, nothing written), atomically; ``""`` removes them. Returns the notes as kept. Needs the
+        folder's claim (`UnclaimedError` without it, also when another thread gave it up meanwhile)."""
+        text = checked_notes(text)
+        with self._claim_guard, self._writing(NOTES_NAME):
+            if text:
+                atomic_write_text(self.path / NOTES_NAME, text + "\n")
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.path / NOTES_NAME)
+        return text
 
     def write_status(self, status: dict[str, Any]) -> None:
         current = self.read_status()

@@ -42,6 +42,7 @@ with engine_loading():
         get_preset,
         healthy_recipe_not_used,
         load_data,
+        notes_line,
         resolve_device,
         row_samples,
         split_changes,
@@ -60,6 +61,7 @@ with engine_loading():
         kept_value,
         literal,
         no_checkpoint_note,
+        notes_popover,
         registry,
         resume_run,
         run_banners,
@@ -128,6 +130,7 @@ POINTS_GRID = "points_view"  # the 2D view and its history: two columns where ea
 POINTS_MIN_PX = 440  # the view's colour bar and its notes fit whole from about this width
 STEP_AXES = "train_steps"  # the charts over steps, zoomed together (`live_chart`'s x_group)
 MAX_HOSTS_SHOWN = 4  # a job's host names on the status line; beyond that, how many more
+NOTES_SHOWN = 200  # characters of a run's notes under the status line (the Notes button: all of them)
 
 
 @st.cache_resource(show_spinner=False)
@@ -801,6 +804,9 @@ def status_line(view: RunView) -> None:
     elif not view.live:
         text += " · shown from its folder"  # (not trained here now: Resume, where offered, goes on)
     st.markdown(text)
+    notes = view.notes  # (read each refresh: notes saved in another tab or a terminal are seen)
+    if notes:  # a line of them; the Notes button under the charts shows them whole and edits them
+        st.caption(f"**Notes:** {literal(notes_line(notes, NOTES_SHOWN))}")
     # The banners, as many as there are flags, in one container: the progress line after it keeps its
     # place when a flag is raised or cleared (else, until the refresh ended, the page showed the new
     # progress line above the old one).
@@ -1343,4 +1349,6 @@ st.fragment(live_body)()
 if view is not None and not refreshing:  # an ended run another tab or a terminal may resume or delete
     st.fragment(watch_ended, run_every=ENDED_CHECK_SECONDS)()
 
-download_buttons(st.container(horizontal=True), view, "dl_")
+bottom_row = st.container(horizontal=True)
+download_buttons(bottom_row, view, "dl_")
+notes_popover(bottom_row, view, "train_")

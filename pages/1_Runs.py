@@ -34,6 +34,7 @@ with engine_loading():
         headline_evaluation,
         list_uploads,
         listing_settings,
+        notes_line,
         upload_of,
     )
     from ui.common import (
@@ -51,6 +52,7 @@ with engine_loading():
         literal,
         misnamed_caption,
         no_checkpoint_note,
+        notes_popover,
         open_view,
         registry,
         resume_run,
@@ -209,8 +211,8 @@ all_ids = [row["run_id"] for row in rows]
 wanted = st.text_input(
     "Filter runs",
     key="runs_filter",
-    placeholder="words in a run's id, status, dataset, model, loss or flags, or settings: lr_g=1e-3 "
-    "seed!=0 lr_d<1e-3 (all must match)",
+    placeholder="words in a run's id, status, dataset, model, loss, flags or notes, or settings: "
+    "lr_g=1e-3 seed!=0 lr_d<1e-3 (all must match)",
 )
 shown_rows = filter_runs(rows, wanted)
 if not shown_rows:  # (no table of every run under it: that read as the filter's result)
@@ -231,6 +233,8 @@ table["quality"] = list(names)
 table["quality_value"] = pd.array(values, dtype="Float64")
 table["quality_step"] = pd.array(steps, dtype="Int64")
 table = table.drop(columns=["last", "last_eval", "settings"])
+table["notes"] = [notes_line(notes) for notes in table["notes"]]  # (the run picked below: whole)
+notes_column = ["notes"] if table["notes"].astype(bool).any() else []  # (a column of blanks: not drawn)
 # Beside each run, the settings that differ between the runs listed (a sweep's lr_g, seed, ...: sortable,
 # told apart without opening them; the filter narrows them to a sweep's), a setting named as one of the
 # table's own columns (a loop's config "status") as "status (setting)"
@@ -283,6 +287,7 @@ picked = st.dataframe(
         "status",
         "step",
         "flags",
+        *notes_column,
         "quality",
         "quality_value",
         "quality_step",
@@ -342,6 +347,12 @@ picked = st.dataframe(
             "flags up",
             width=text_column_width(table["flags"].astype(str), 90, 320),
             help="flags up now, or when the run ended",
+        ),
+        "notes": st.column_config.TextColumn(
+            "notes",
+            width=text_column_width(table["notes"], 60, 280),
+            help="your notes on the run, their first line (the run picked below shows them whole, and its "
+            "Notes button edits them); the filter finds their words",
         ),
         "flags_raised": st.column_config.TextColumn(
             "flags raised",
@@ -689,9 +700,13 @@ if view.status in ("running", "paused", "idle") and (view.runner is not None or 
     who = f"{view.trained_by} trains it" if view.external else "this server trains it"
     busy = f"{view.status.capitalize()}: {who}. Stop it first, then delete it."
 children = [r for r in rows if r["parent"] == run_id]
+notes_popover(actions, view, "runs_")
 delete_popover(actions, run_id, busy, tuple(r["run_id"] for r in children))
 if no_checkpoint:
     st.caption(no_checkpoint)
+notes = view.notes
+if notes:  # (text from a file: shown as written, `literal`)
+    st.markdown("**Notes**  \n" + literal(notes))
 
 if view.parent:
     gone = "" if view.parent in all_ids else " (deleted since: its rows up to then are this run's own)"

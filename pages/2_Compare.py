@@ -287,6 +287,7 @@ setting_help = (
     "a setting that differs between these runs (all of them: Settings that differ, under the charts)"
 )
 theme = theme_type()
+notes_column = ["notes"] if summary["notes"].astype(bool).any() else []  # (a column of blanks: not drawn)
 st.dataframe(
     summary.style.apply(lambda runs: [charts.run_cell_style(colors[r], theme) for r in runs], subset=["run"]),
     key="cmp_summary",
@@ -298,6 +299,7 @@ st.dataframe(
         "run",
         "status",
         "step",
+        *notes_column,
         "quality",
         "latest",
         "latest @",
@@ -326,6 +328,11 @@ st.dataframe(
         ),
         "loss": st.column_config.TextColumn("loss", width=100),
         "dataset": st.column_config.TextColumn("dataset", width=75),
+        "notes": st.column_config.TextColumn(
+            "notes",
+            width=text_column_width(summary["notes"], 60, 260),
+            help="your notes on the run, their first line (the Runs page and the Train view show them whole)",
+        ),
         **{
             m: st.column_config.NumberColumn(m, format="%.3g", width=80, help=newest_help)
             for m in SUMMARY_METRICS

@@ -43,6 +43,7 @@ COLUMNS = [
     "best",
     "best @",
     "flags raised",
+    "notes",
 ]
 
 

@@ -545,7 +545,7 @@ def test_the_filter_keeps_the_runs_holding_every_word_in_the_table_and_the_menu(
     assert not at.exception
     assert [shown(w.value) for w in at.warning] == [
         "No run of the 3 matches nothing-like-it. A filter takes words found in a run's id, status, dataset, "
-        "model, loss or flags, and settings as name=value, name!=value or name<value (also <=, >, >=; "
+        "model, loss, flags or notes, and settings as name=value, name!=value or name<value (also <=, >, >=; "
         "numbers; status=failed too), all of which must match."
     ]
     assert not [d for d in at.dataframe if d.key == "runs_table"]
@@ -557,7 +557,7 @@ def test_the_filter_keeps_the_runs_holding_every_word_in_the_table_and_the_menu(
     )
     assert said.endswith(
         ", ... (and source, dataset, model, loss, status); a plain word is looked for in ids, statuses, "
-        "flags."
+        "flags, notes."
     )
 
 

@@ -28,6 +28,7 @@ from gan_core.app import (
     DATASET_SPECS,
     DEFAULT_MAX_ACTIVE,
     ENDED,
+    MAX_NOTES_CHARS,
     RUN_ID_RULE,
     RUNS_ENV,
     DataError,
@@ -752,6 +753,82 @@ def download_buttons(container, view: RunView, key_prefix: str) -> None:
         on_click="ignore",
         help="The whole run folder: config, metrics, events, samples, checkpoints",
     )
+
+
+NOTES_PLACEHOLDER = (
+    "What this run tries and what you saw, e.g. 'lr_d halved: does D still lead? G collapsed onto 3 modes "
+    "at step 1,200'. Found by the Runs page's filter."
+)
+
+
+def _save_notes(run_id: str, area_key: str, said_key: str) -> None:
+    """Save's callback: the text area's notes written (`RunRegistry.set_notes`); what came of it is said
+    under the area (`notes_popover`) and, saved, in a toast."""
+    try:
+        kept = registry().set_notes(run_id, st.session_state.get(area_key, ""))
+    except (RegistryError, RunDirError) as exc:
+        st.session_state[said_key] = ("error", literal(exc))
+        return
+    st.session_state[area_key] = st.session_state[f"{area_key}:read"] = kept  # (as kept: trimmed)
+    st.session_state.pop(said_key, None)
+    st.toast(
+        f"Notes of {literal(run_id)} saved." if kept else f"Notes of {literal(run_id)} removed.",
+        icon=":material/edit_note:",
+    )
+
+
+def notes_popover(where, view: RunView, key_prefix: str) -> None:
+    """A "Notes" popover in ``where`` (a page's row of buttons): run ``view``'s notes in a text area, and
+    Save (`RunRegistry.set_notes`, under the folder's claim: two processes never write one folder).
+
+    The area starts from the notes in the folder and follows them while the user has not edited it
+    (notes saved meanwhile from another tab or ``python -m gan_core notes``); what the user typed is kept
+    across the page's reruns. Save is off while another process writes the run (a terminal's train, a
+    user's loop), which alone may write its folder then: the help says where its notes are set. A refusal
+    (text not allowed, the run taken meanwhile) is said under the area, the text kept to be corrected."""
+    notes, problem = view.notes_read()
+    area_key = f"{key_prefix}notes:{view.run_id}"
+    read_key, said_key = f"{area_key}:read", f"{area_key}:said"
+    if st.session_state.get(read_key) != notes:  # new notes in the folder: shown unless the user edits
+        if st.session_state.get(area_key, notes) == st.session_state.get(read_key, notes):
+            st.session_state[area_key] = notes
+        st.session_state[read_key] = notes
+    elsewhere = view.external  # (its writer holds the folder: only it may write there now)
+    label = (
+        "Notes"
+        if not notes
+        else f"Notes ({len(notes.splitlines())} line{'s' if len(notes.splitlines()) > 1 else ''})"
+    )
+    with where.popover(label, icon=":material/edit_note:", key=f"{area_key}:pop"):
+        if problem:
+            st.warning(f"{literal(problem)}. Saving replaces that file.")
+        st.text_area(
+            f"Notes of run {view.run_id}",
+            key=area_key,
+            max_chars=MAX_NOTES_CHARS,
+            height=180,
+            placeholder=NOTES_PLACEHOLDER,
+            label_visibility="collapsed",
+            disabled=elsewhere,
+        )
+        st.button(
+            "Save notes",
+            key=f"{area_key}:save",
+            type="primary",
+            disabled=elsewhere,
+            on_click=acted(_save_notes),
+            args=(view.run_id, area_key, said_key),
+            help=(
+                f"{literal(view.trained_by)} writes this run: its notes are set there while it trains (train "
+                "--notes, or notes= and run.notes = ... in gan_core.track), or here once it ends"
+            )
+            if elsewhere
+            else "Keep these notes in the run's folder (notes.txt): shown on the Runs page, the Train "
+            "view and Compare, and found by the Runs page's filter",
+        )
+        said = st.session_state.get(said_key)
+        if said:
+            getattr(st, said[0])(said[1])
 
 
 def hparams_table(hparams: dict[str, Any]) -> pd.DataFrame:

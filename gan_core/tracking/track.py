@@ -73,8 +73,10 @@ from gan_core.quoting import quoted
 from gan_core.rundir import (
     MAX_CLASSES,
     RunDir,
+    RunDirError,
     RunLock,
     RunMeta,
+    checked_notes,
     current_events,
     default_runs_root,
     header_text,
@@ -1625,6 +1627,28 @@ class TrackedRun:
         return store
 
     @property
+    def notes(self) -> str:
+        """The run's notes (`init`'s ``notes``), ``""`` for none. Set them with ``run.notes = text``: the
+        folder's notes.txt is replaced at once (`gan_core.rundir.checked_notes` says what text is
+        allowed: a `TrackingError` otherwise, and after `finish`, when the folder is no longer this
+        run's to write: then the dashboard or ``python -m gan_core notes`` sets them). Read from the
+        folder: a `gan_core.rundir.RunDirError` for a notes.txt that cannot be read."""
+        return self.run_dir.read_notes()
+
+    @notes.setter
+    def notes(self, text: str) -> None:
+        if self._finished:
+            raise TrackingError(
+                "notes cannot be set after finish (the run folder is no longer this run's to write): set "
+                f"them in the dashboard, or with python -m gan_core notes {self.run_id} TEXT"
+            )
+        try:
+            text = checked_notes(text)
+        except RunDirError as exc:
+            raise TrackingError(str(exc)) from None
+        self.run_dir.write_notes(text)  # (a full disk: the RunDirError naming the file and the cause)
+
+    @property
     def recorded_step(self) -> int:
         """The step the run's record ends at, as status.json, the Runs page and the banner say it: after a
         divergence the step whose row diverged (the run's last row: the loop learns of it up to a batch
@@ -2177,6 +2201,19 @@ class RankRun(TrackedRun):
     def watch(self, G: torch.nn.Module, fixed_noise: Tensor, D: torch.nn.Module | None = None) -> TrackedRun:
         return self
 
+    @property
+    def notes(self) -> str:
+        """``""``: rank 0 alone keeps the run's notes (set them there; here a setting is checked, not
+        kept)."""
+        return ""
+
+    @notes.setter
+    def notes(self, text: str) -> None:
+        try:
+            checked_notes(text)
+        except RunDirError as exc:
+            raise TrackingError(str(exc)) from None
+
     def snapshot(
         self, G: torch.nn.Module | None = None, noise: Tensor | None = None, labels: Tensor | None = None
     ) -> None:
@@ -2368,6 +2405,7 @@ def init(
     resume: bool = False,
     resume_from: int | None = None,
     source: str = "api",
+    notes: str | None = None,
 ) -> TrackedRun:
     """Start recording a run of your own training loop into ``<root>/<run_id>/``.
 
@@ -2427,6 +2465,12 @@ def init(
     loop of your own) or ``"lightning"`` (what `gan_core.tracking.lightning.GANTrackingCallback` passes);
     any other value, ``"trainer"`` included (the built-in trainer's, whose runs the dashboard can resume
     and branch), is a `TrackingError`.
+    ``notes``: free text of your own about the run (what you are trying, what you saw; at most
+    `gan_core.rundir.MAX_NOTES_CHARS` characters, no control characters but line breaks and tabs, else a
+    `TrackingError`), kept in the folder's notes.txt, shown on the Runs page, the Train view and Compare
+    and found by the runs filter; None (the default) keeps a resumed run's notes, ``""`` clears them.
+    Change them later with ``run.notes = ...`` (`TrackedRun.notes`), or once the run ended from the
+    dashboard or ``python -m gan_core notes``.
 
     Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
     ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a
@@ -2530,6 +2574,7 @@ def _init_main(
     resume: bool,
     resume_from: int | None,
     source: str,
+    notes: str | None,
     dist: DistContext | None,
 ) -> TrackedRun:
     if loss and loss not in _losses():
@@ -2580,6 +2625,11 @@ def _init_main(
     steps, sample_every, eval_every, seed = checked_counts(
         steps=steps, sample_every=sample_every, eval_every=eval_every, seed=seed
     )
+    if notes is not None:  # said before a folder is made
+        try:
+            notes = checked_notes(notes)
+        except RunDirError as exc:
+            raise TrackingError(str(exc)) from None
     if (
         isinstance(commit_every, bool)
         or not isinstance(commit_every, int | float)
@@ -2621,6 +2671,8 @@ def _init_main(
     try:
         # rows and snapshots after the checkpoint's step go (no writer has the folder open yet)
         replaced = run_dir.rewind_to(resume_from) if resume_from is not None and not made else 0
+        if notes is not None:
+            run_dir.write_notes(notes)
         if tensorboard:
             log_dir = run_dir.path / "tensorboard" if tensorboard is True else Path(tensorboard)
             try:
