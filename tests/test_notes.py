@@ -1,0 +1,315 @@
+"""A run's notes: free text kept in its folder's notes.txt (`RunDir.write_notes`, `checked_notes`), written
+under the folder's claim (`RunRegistry.set_notes`), read by the listing, the views and Compare, found by
+the runs filter, and given from the command line (``train --notes``, ``notes RUN``) and the tracking API
+(``init(notes=...)``, ``run.notes``)."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import threading
+
+import pytest
+
+import gan_core.track as track
+from gan_core.config import GANConfig
+from gan_core.registry import RegistryError, RunRegistry, compare_summary, filter_runs
+from gan_core.rundir import (
+    MAX_NOTES_CHARS,
+    NOTES_NAME,
+    RunDir,
+    RunDirError,
+    UnclaimedError,
+    checked_notes,
+    lock_holder,
+    notes_line,
+)
+from gan_core.runner import Runner
+from tests.conftest import claimed_elsewhere
+from tests.test_track import ToyGAN
+
+TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", sample_every=5)
+TIMEOUT = 60
+
+
+def finished_run(root, run_id, **overrides) -> Runner:
+    runner = Runner(GANConfig(**{**TINY, "steps": 10, **overrides}), root, run_id).start()
+    assert runner.wait(TIMEOUT) and runner.status == "finished"
+    return runner
+
+
+# ---------------------------------------------------------------------------------------- the text itself
+def test_notes_are_kept_with_unix_line_ends_and_without_surrounding_blank_space():
+    assert checked_notes("  lr 2e-4\r\nD leads\rat 1,200\n\n") == "lr 2e-4\nD leads\nat 1,200"
+    assert checked_notes("a\tb") == "a\tb"  # a tab is kept
+    assert checked_notes(" \n\t ") == ""  # blank: no notes
+    family = (
+        "G collapsed 👨\u200d👩\u200d👧 modes"  # (an emoji's zero-width joiners are no control characters)
+    )
+    assert checked_notes(family) == family
+
+
+def test_notes_up_to_the_limit_are_kept_and_one_character_more_is_refused():
+    assert len(checked_notes("x" * MAX_NOTES_CHARS)) == MAX_NOTES_CHARS
+    with pytest.raises(RunDirError, match=r"10,001 characters long; allowed: at most 10,000"):
+        checked_notes("x" * (MAX_NOTES_CHARS + 1))
+
+
+@pytest.mark.parametrize(("text", "code", "at"), [("red \x1b[31m", "001B", 5), ("nul\x00", "0000", 4)])
+def test_a_control_character_is_refused_naming_it_and_where_it_is(text, code, at):
+    with pytest.raises(
+        RunDirError, match=rf"control character U\+{code} at character {at}; allowed: printable"
+    ):
+        checked_notes(text)
+
+
+def test_notes_that_are_no_text_are_refused():
+    with pytest.raises(RunDirError, match="notes must be text, got int"):
+        checked_notes(3)
+
+
+def test_a_notes_line_is_the_first_line_that_is_not_blank_cut_with_an_ellipsis():
+    assert notes_line("") == ""
+    assert notes_line("\n  one  \ntwo") == "one …"  # more lines: said
+    assert notes_line("only") == "only"
+    assert notes_line("abcdefghij", limit=6) == "abcde…"
+    assert notes_line("abcdef", limit=6) == "abcdef"
+
+
+# ---------------------------------------------------------------------------------------- the run folder
+def test_notes_are_written_under_the_claim_read_back_and_removed_by_empty_text(tmp_path):
+    finished_run(tmp_path, "r")
+    run = RunDir.open(tmp_path, "r")
+    assert run.read_notes() == ""
+    with pytest.raises(UnclaimedError, match="written without the folder's claim"):
+        run.write_notes("no claim")
+    assert not (run.path / NOTES_NAME).exists()
+    run.claim("test")
+    try:
+        assert run.write_notes(" first try\r\n") == "first try"
+        assert (run.path / NOTES_NAME).read_bytes() == b"first try\n"
+        assert RunDir.open(tmp_path, "r").read_notes() == "first try"
+        with pytest.raises(RunDirError, match="control character"):
+            run.write_notes("bad \x07")
+        assert run.read_notes() == "first try"  # refused: the notes kept are untouched
+        assert run.write_notes("") == ""
+        assert not (run.path / NOTES_NAME).exists()
+        assert run.write_notes("") == ""  # (none to remove: no error)
+    finally:
+        run.release()
+
+
+@pytest.mark.parametrize(
+    ("content", "said"),
+    [
+        (b"\xff\xfe notes", "notes.txt is not UTF-8 text (byte 0)"),
+        (b"beep \x07", "notes.txt: notes hold the control character U+0007"),
+        (b"x" * (MAX_NOTES_CHARS + 1), "notes.txt: notes are 10,001 characters long"),
+    ],
+)
+def test_a_damaged_notes_file_is_named_in_the_listing_and_the_run_is_still_listed(tmp_path, content, said):
+    finished_run(tmp_path, "r")
+    (tmp_path / "r" / NOTES_NAME).write_bytes(content)
+    with pytest.raises(RunDirError, match=re.escape(f"run 'r': {said}")):
+        RunDir.open(tmp_path, "r").read_notes()
+    (row,) = RunRegistry(tmp_path).summaries()
+    assert row["status"] == "finished" and row["notes"] == ""
+    assert said in row["problems"] and "run 'r'" not in row["problems"]
+    notes, problem = RunRegistry(tmp_path).view("r").notes_read()
+    assert notes == "" and said in problem
+
+
+def test_a_notes_file_that_is_a_named_pipe_is_never_opened(tmp_path):
+    finished_run(tmp_path, "r")
+    os.mkfifo(tmp_path / "r" / NOTES_NAME)
+    with pytest.raises(RunDirError, match="notes.txt cannot be read"):
+        RunDir.open(tmp_path, "r").read_notes()  # (opening a pipe for reading would wait for a writer)
+
+
+# ---------------------------------------------------------------------------------------- the registry
+def test_set_notes_claims_an_ended_run_for_the_write_and_gives_the_claim_back(tmp_path):
+    finished_run(tmp_path, "r")
+    registry = RunRegistry(tmp_path)
+    view = registry.view("r")
+    assert view.notes == ""
+    assert registry.set_notes("r", "baseline\r\nD leads at 5  ") == "baseline\nD leads at 5"
+    assert lock_holder(tmp_path / "r") is None  # released
+    assert view.notes == "baseline\nD leads at 5"  # (the same view: notes are read when asked)
+    (row,) = registry.summaries()
+    assert row["notes"] == "baseline\nD leads at 5"
+    assert registry.set_notes("r", "") == "" and registry.summaries()[0]["notes"] == ""
+
+
+def test_set_notes_is_refused_while_another_process_writes_the_run_and_nothing_is_written(tmp_path):
+    finished_run(tmp_path, "r")
+    registry = RunRegistry(tmp_path)
+    registry.set_notes("r", "before")
+    with claimed_elsewhere(tmp_path / "r") as holder:
+        with pytest.raises(RegistryError) as refused:
+            registry.set_notes("r", "after")
+        said = str(refused.value)
+        assert said.startswith("cannot change the notes now: run 'r' is in use by process")
+        assert str(holder.pid) in said and "train --notes" in said
+    assert RunDir.open(tmp_path, "r").read_notes() == "before"
+    assert registry.set_notes("r", "after") == "after"  # once it let go
+
+
+def test_set_notes_refuses_text_that_is_not_allowed_before_claiming(tmp_path):
+    finished_run(tmp_path, "r")
+    # (the text's refusal is said, not the holder's)
+    with claimed_elsewhere(tmp_path / "r"), pytest.raises(RunDirError, match="control character U\\+001B"):
+        RunRegistry(tmp_path).set_notes("r", "\x1b[2J")
+    with pytest.raises(RunDirError, match="no run 'gone'|does not exist|no such run|not found"):
+        RunRegistry(tmp_path).set_notes("gone", "x")
+
+
+def test_notes_of_a_run_that_trains_here_are_written_under_its_runners_claim(tmp_path):
+    registry = RunRegistry(tmp_path)
+    runner = registry.start(GANConfig(**{**TINY, "steps": 0}), run_id="live")  # open-ended: trains on
+    try:
+        assert runner.run_dir.claimed
+        assert registry.set_notes("live", "written while it trains") == "written while it trains"
+        assert runner.run_dir.claimed  # the runner keeps its claim
+        assert registry.view("live").notes == "written while it trains"
+    finally:
+        runner.stop()
+        assert runner.wait(TIMEOUT)
+    assert lock_holder(tmp_path / "live") is None
+    assert registry.set_notes("live", "after it ended") == "after it ended"  # claimed for the write now
+
+
+def test_notes_written_as_the_run_here_ends_land_under_its_claim_or_one_of_their_own(tmp_path):
+    """The page's thread writes notes while the training thread ends the run and gives its claim up:
+    every write lands, under the runner's claim while it holds it, else under one taken for the write
+    (a write that found the claim gone is retried so), none refused."""
+    registry = RunRegistry(tmp_path)
+    runner = registry.start(GANConfig(**{**TINY, "steps": 0}), run_id="ending")
+    ended = threading.Event()
+    written, errors = [], []
+
+    def write() -> None:
+        after = 0
+        while after < 20:  # until 20 writes after the run ended
+            after += ended.is_set()
+            try:
+                written.append(registry.set_notes("ending", f"note {len(written)}"))
+            except Exception as exc:  # (never: the claim is this process's, or free)
+                errors.append(exc)
+                return
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    runner.stop()
+    assert runner.wait(TIMEOUT)
+    ended.set()
+    writer.join(TIMEOUT)
+    assert errors == [] and len(written) >= 20
+    assert RunDir.open(tmp_path, "ending").read_notes() == written[-1] == f"note {len(written) - 1}"
+    assert lock_holder(tmp_path / "ending") is None
+
+
+def test_the_filter_finds_a_word_of_the_notes_and_compare_shows_their_first_line(tmp_path):
+    finished_run(tmp_path, "a")
+    finished_run(tmp_path, "b", seed=1)
+    registry = RunRegistry(tmp_path)
+    registry.set_notes("a", "Baseline\nD overpowers G by step 8")
+    rows = registry.summaries()
+    assert [row["run_id"] for row in filter_runs(rows, "overpowers")] == ["a"]
+    assert [row["run_id"] for row in filter_runs(rows, "BASELINE ring8")] == ["a"]  # case apart, with others
+    assert filter_runs(rows, "baseline seed=1") == []
+    table = compare_summary({run_id: registry.view(run_id) for run_id in ("a", "b")})
+    assert table["notes"].tolist() == ["Baseline …", ""]
+
+
+# ---------------------------------------------------------------------------------------- the tracking API
+def test_init_keeps_notes_and_run_notes_replaces_them_until_finish(tmp_path):
+    gan = ToyGAN()
+    run = track.init("mine", root=tmp_path, real=gan.real, steps=3, notes="first try\r\n")
+    assert run.notes == "first try"
+    assert (tmp_path / "mine" / NOTES_NAME).read_text() == "first try\n"
+    while not run.should_stop:
+        gan.step(run)
+    run.notes = "collapsed at step 2"
+    assert RunDir.open(tmp_path, "mine").read_notes() == "collapsed at step 2"
+    with pytest.raises(track.TrackingError, match="control character U\\+001B"):
+        run.notes = "\x1b[31m"
+    assert run.notes == "collapsed at step 2"
+    run.finish()
+    with pytest.raises(track.TrackingError, match="cannot be set after finish.*gan_core notes mine TEXT"):
+        run.notes = "late"
+    assert RunRegistry(tmp_path).set_notes("mine", "from the dashboard") == "from the dashboard"
+
+
+def test_a_resumed_run_keeps_its_notes_unless_given_new_ones(tmp_path):
+    gan = ToyGAN()
+    with track.init("r", root=tmp_path, real=gan.real, steps=2, notes="kept") as run:
+        while not run.should_stop:
+            gan.step(run)
+    with track.init("r", root=tmp_path, real=gan.real, steps=4, resume=True) as run:
+        assert run.notes == "kept"
+        gan.step(run)
+    with track.init("r", root=tmp_path, real=gan.real, steps=6, resume=True, notes="") as run:
+        assert run.notes == ""
+    assert not (tmp_path / "r" / NOTES_NAME).exists()
+
+
+def test_init_refuses_notes_that_are_not_allowed_before_making_a_folder(tmp_path):
+    with pytest.raises(track.TrackingError, match="notes are 10,001 characters long"):
+        track.init("never", root=tmp_path, notes="x" * (MAX_NOTES_CHARS + 1))
+    assert not (tmp_path / "never").exists()
+
+
+# ---------------------------------------------------------------------------------------- the command line
+def test_train_notes_and_the_notes_command_print_set_append_and_clear(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(tmp_path))
+    made = cli(
+        "train", "--dataset", "ring8", "--steps", "5", "--width", "16", "--batch-size", "16",
+        "--quiet", "--out", str(tmp_path), "--run-id", "c", "--notes", "from the terminal\r\nlr 1e-3",
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "c" / NOTES_NAME).read_text() == "from the terminal\nlr 1e-3\n"
+    shown = cli("notes", "c")
+    assert (shown.returncode, shown.stdout) == (0, "from the terminal\nlr 1e-3\n")
+    added = cli("notes", str(tmp_path / "c"), "--append", "collapsed at 4")  # (by its path too)
+    assert added.returncode == 0 and "notes set (40 characters)" in added.stderr
+    assert cli("notes", "c").stdout == "from the terminal\nlr 1e-3\ncollapsed at 4\n"
+    listed = cli("runs", str(tmp_path))
+    assert "    notes: from the terminal [...]" in listed.stdout.splitlines()
+    assert [
+        row["notes"] for row in __import__("json").loads(cli("runs", str(tmp_path), "--json").stdout)
+    ] == ["from the terminal\nlr 1e-3\ncollapsed at 4"]
+    cleared = cli("notes", "c", "")
+    assert cleared.returncode == 0 and "notes removed" in cleared.stderr
+    shown = cli("notes", "c")
+    assert (shown.returncode, shown.stdout) == (0, "")
+    assert "notes:" not in cli("runs", str(tmp_path)).stdout
+
+
+def test_the_notes_command_says_what_is_wrong_in_one_line(tmp_path, cli, monkeypatch):
+    monkeypatch.setenv("GAN_DASHBOARD_RUNS", str(tmp_path))
+    finished_run(tmp_path, "c")
+    both = cli("notes", "c", "a", "--append", "b")
+    assert both.returncode == 2 and both.stderr == (
+        "error: give TEXT (the new notes) or --append TEXT (added to them), not both\n"
+    )
+    bad = cli("notes", "c", "\x1b[2J")
+    assert bad.returncode == 2 and "control character U+001B at character 1" in bad.stderr
+    assert bad.stderr.count("\n") == 1
+    with claimed_elsewhere(tmp_path / "c"):
+        busy = cli("notes", "c", "x")
+    assert busy.returncode == 2 and busy.stderr.startswith("error: cannot change the notes now: run 'c'")
+    assert RunDir.open(tmp_path, "c").read_notes() == ""
+    refused = cli(
+        "train", "--dataset", "ring8", "--steps", "5", "--quiet", "--out", str(tmp_path), "--run-id", "n",
+        "--notes", "\x07",
+    )  # fmt: skip
+    assert refused.returncode == 2 and "U+0007" in refused.stderr
+    assert not (tmp_path / "n").exists()  # said before a folder is made
+
+
+def test_notes_read_from_standard_input(tmp_path, cli, monkeypatch):
+    finished_run(tmp_path, "c")
+    monkeypatch.setattr("sys.stdin", io.StringIO("piped\nnotes\n"))
+    assert cli("notes", str(tmp_path / "c"), "-").returncode == 0
+    assert RunDir.open(tmp_path, "c").read_notes() == "piped\nnotes"
