@@ -313,3 +313,11 @@ def test_notes_read_from_standard_input(tmp_path, cli, monkeypatch):
     monkeypatch.setattr("sys.stdin", io.StringIO("piped\nnotes\n"))
     assert cli("notes", str(tmp_path / "c"), "-").returncode == 0
     assert RunDir.open(tmp_path, "c").read_notes() == "piped\nnotes"
+
+
+def test_the_lightning_callback_takes_notes_and_refuses_bad_ones_where_it_is_made():
+    from gan_core.tracking.lightning import GANTrackingCallback
+
+    assert GANTrackingCallback("l", notes="a Lightning run").init_options == {"notes": "a Lightning run"}
+    with pytest.raises(track.TrackingError, match="GANTrackingCallback: notes hold the control character"):
+        GANTrackingCallback("l", notes="\x1b[0m")

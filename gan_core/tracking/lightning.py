@@ -109,7 +109,7 @@ except ImportError:  # the older package name, when only it is installed
             "(pip install '/path/to/checkout[lightning]', or pip install 'lightning>=2.4')"
         ) from None
 
-from gan_core.rundir import RunDirError
+from gan_core.rundir import RunDirError, checked_notes
 from gan_core.tracking import track
 from gan_core.tracking.measures import grad_norm
 from gan_core.tracking.schema import check_metric_name, is_custom_column
@@ -142,10 +142,11 @@ class GANTrackingCallback(pl.Callback):
 
     ``run_id``, ``root``, ``loss``, ``real``, ``steps`` and ``init_options`` (``label_smoothing``,
     ``dataset``, ``model``, ``data_kind``, ``sample_every``, ``eval_every``, ``seed``, ``tensorboard``,
-    ``resume``) mean what they mean for `gan_core.track.init`: ``real`` is a batch of real examples, (N, 2)
-    points or (N, C, H, W) images in [-1, 1], any device (moved to the module's); ``steps`` the target number
-    of G steps (rows), 0 for open-ended; reaching it stops the trainer. ``fixed_noise``: G's input for the
-    snapshots, (N, *latent_shape) (64 images make an 8 x 8 grid); None: no snapshots and no quality metrics.
+    ``resume``, ``notes``) mean what they mean for `gan_core.track.init`: ``real`` is a batch of real
+    examples, (N, 2) points or (N, C, H, W) images in [-1, 1], any device (moved to the module's); ``steps``
+    the target number of G steps (rows), 0 for open-ended; reaching it stops the trainer. ``fixed_noise``:
+    G's input for the snapshots, (N, *latent_shape) (64 images make an 8 x 8 grid); None: no snapshots and
+    no quality metrics.
     ``generator_attr`` / ``discriminator_attr``: the module's attributes holding G and D
     (``torch.nn.Module``); an optimizer is D's or G's by which of the two own its parameters.
 
@@ -215,6 +216,11 @@ class GANTrackingCallback(pl.Callback):
                 else ""
             )
             raise track.TrackingError(f"GANTrackingCallback: {exc}{hint}") from None
+        if init_options.get("notes") is not None:  # (said here too, not when fit() starts)
+            try:
+                checked_notes(init_options["notes"])
+            except RunDirError as exc:
+                raise track.TrackingError(f"GANTrackingCallback: {exc}") from None
         self.run_id, self.root, self.loss, self.steps = run_id, root, loss, steps
         self.real, self.fixed_noise = real, fixed_noise
         self.generator_attr, self.discriminator_attr = generator_attr, discriminator_attr
