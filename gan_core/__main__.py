@@ -13,7 +13,8 @@ Ctrl-C or SIGTERM stops a run cleanly (final checkpoint, files flushed).
 model, or a run's G, with the yardstick a run uses (`gan_core.diagnostics`, `gan_core.evaluation`: the
 feature-space metrics with their baselines; Inception's with ``--inception``) and prints the metrics as
 one JSON object (a run's G: naming its checkpoint and step, with how well its D tells the run's real
-samples from its G's, ``d_separation``); a class-conditional run's G also gets
+samples from its G's, ``d_separation``, and whether G copies its training set, ``data_copying``); a
+class-conditional run's G also gets
 GAN-train, GAN-test and the augmentation probe (`gan_core.downstream`). ``runs`` lists a runs folder's
 runs with the dashboard's Runs page's columns, newest first by creation, with each run's latest losses
 and accuracies (``--json`` for programs).
@@ -85,7 +86,14 @@ from gan_core.inception import (
 )
 from gan_core.models import balanced_labels, model_classes
 from gan_core.presets import PRESETS, get_preset
-from gan_core.probe import ProbeError, load_models, real_labelled, separation
+from gan_core.probe import (
+    ProbeError,
+    data_copying,
+    load_models,
+    real_labelled,
+    separation,
+    training_set,
+)
 from gan_core.quoting import json_error, quoted
 from gan_core.registry import (
     FILTER_SYNTAX,
@@ -1236,6 +1244,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             result["d_separation"] = d_separation(loaded, args.seed)
         except (ProbeError, DataError, RunDirError) as exc:  # (a D with NaN weights, its data gone)
             print(f"note: d_separation not measured: {exc}", file=sys.stderr)
+        try:
+            result["data_copying"] = copying(loaded, args.seed)
+        except (ProbeError, DataError, RunDirError) as exc:  # (ring8's data: drawn afresh, no set to copy)
+            print(f"note: data_copying not measured: {exc}", file=sys.stderr)
     sizes = result.get("feature_rows")
     if sizes and sizes["generated"] < sizes["real"]:  # (the JSON stays one object on stdout)
         print(f"warning: {feature_rows_warning(sizes['generated'], sizes['real'])}", file=sys.stderr)
@@ -1257,6 +1269,27 @@ def d_separation(loaded: _RunG, seed: int) -> dict[str, Any]:
     found = separation(models, real, labels, seed=seed)
     accuracies = {"d_acc_real": found.acc_real, "d_acc_fake": found.acc_fake}
     return {"auc": found.auc, **accuracies, "samples": len(real)}
+
+
+def copying(loaded: _RunG, seed: int) -> dict[str, Any]:
+    """Whether the checkpoint's G reproduces its training examples, as the Probe page's *Does G copy?*
+    measures it (`gan_core.probe.data_copying`, `COPY_SAMPLES` of G's samples from ``seed``):
+    ``close_share`` (the share of G's samples nearer a training example than 95% of the training
+    examples lie to any other; about 0.05 when G does not copy), ``ratio`` (the median distance of G's
+    samples to their nearest training example over that of the training examples to their nearest
+    other), ``threshold`` (that 5% distance), ``reading`` (`COPY_READINGS`' key), ``samples`` and
+    ``training_examples``. ProbeError for data drawn afresh at each batch (ring8, ...); DataError where
+    the run's data are gone."""
+    models = load_models(loaded.state, source=loaded.source)
+    found = data_copying(models, training_set(loaded.run, loaded.cfg), seed=seed)
+    return {
+        "close_share": found.close_share,
+        "ratio": found.ratio,
+        "threshold": found.threshold,
+        "reading": found.reading,
+        "samples": len(found.generated),
+        "training_examples": len(found.training),
+    }
 
 
 def unmeasured_notes(cfg: GANConfig, inception: bool, conditional_g: bool) -> list[str]:

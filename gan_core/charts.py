@@ -4519,6 +4519,8 @@ def verdicts_figure(
     probability: bool = False,
     x_title: str = "D's output",
     title: str = "D's verdicts: real against G's samples",
+    names: tuple[str, str] = ("real", "G's samples"),
+    threshold_name: str = "threshold",
 ) -> Figure:
     """The distribution of D's output on a batch of real samples and on one of G's: two histograms on
     shared bins, each bar the share (0-1) of its own batch (so batches of any size compare), real in
@@ -4530,7 +4532,8 @@ def verdicts_figure(
     ``real`` (N,) and ``fake`` (M,): D's outputs (`GANLoss.output`), ``threshold`` in the same units.
     ``probability``: outputs are sigmoid probabilities, binned over [0, 1]; else over the range of both
     batches and the threshold. Non-finite outputs are left out. ValueError where neither batch has a
-    finite output."""
+    finite output. ``names``: the two batches' legend names; ``threshold_name``: the line's. (The Probe's
+    copying check draws its two distributions of distances the same way.)"""
     real = np.asarray(real, dtype=np.float64).ravel()
     fake = np.asarray(fake, dtype=np.float64).ravel()
     real, fake = real[np.isfinite(real)], fake[np.isfinite(fake)]
@@ -4546,7 +4549,7 @@ def verdicts_figure(
     edges = np.linspace(low, high, VERDICT_BINS + 1)
     centres, width = (edges[:-1] + edges[1:]) / 2, edges[1] - edges[0]
     traces: list[dict[str, Any]] = []
-    for name, values, color in (("real", real, REAL_COLOR), ("G's samples", fake, FAKE_COLOR)):
+    for name, values, color in ((names[0], real, REAL_COLOR), (names[1], fake, FAKE_COLOR)):
         counts, _ = np.histogram(np.clip(values, low, high), bins=edges)
         share = counts / max(len(values), 1)
         traces.append(
@@ -4575,7 +4578,7 @@ def verdicts_figure(
                 "y": [0.0, 1.0],
                 "yaxis": "y2",
                 "xaxis": "x",
-                "name": f"threshold {threshold:.3g}",
+                "name": f"{threshold_name} {threshold:.3g}",
                 "line": {"color": REFERENCE_COLOR, "dash": "dash", "width": 1.5},
                 "hoverinfo": "skip",
             }

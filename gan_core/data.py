@@ -1259,6 +1259,7 @@ class DatasetSpec:
     labels_from_folders: bool = False  # labelled when its images lie in class subfolders (folder)
     reads_data_path: bool = False  # data_path is read (needed, or a torchvision root defaulting to ./data)
     downloads: bool = False  # torchvision can download it (config ``download``)
+    generated: bool = False  # drawn afresh at every batch (the toys): no finite set of examples
 
 
 _TORCHVISION = dict(load=_load_torchvision, is_points=False, reads_data_path=True, downloads=True)
@@ -1267,7 +1268,7 @@ _TORCHVISION = dict(load=_load_torchvision, is_points=False, reads_data_path=Tru
 # IMAGE_DATASETS) from it, which the CLI offers; the sidebar reads it for its menu and for which fields to
 # show. A new dataset is one loader and one entry.
 DATASETS: dict[str, DatasetSpec] = {
-    **{name: DatasetSpec(_load_toy, is_points=True) for name in _TOYS},
+    **{name: DatasetSpec(_load_toy, is_points=True, generated=True) for name in _TOYS},
     "points": DatasetSpec(_load_points, is_points=True, needs_data_path=True, reads_data_path=True),
     "digits": DatasetSpec(_load_digits, is_points=False, image_size=8, labelled=True),
     "mnist": DatasetSpec(**_TORCHVISION, image_size=28, labelled=True),

@@ -54,6 +54,7 @@ from torch import Tensor, nn
 from gan_core.checkpoint_fit import check_checkpoint_step, check_own_checkpoint
 from gan_core.config import ConfigError, GANConfig
 from gan_core.data import (
+    DATASETS,
     IMAGE_EXTENSIONS,
     DataError,
     decode_image,
@@ -275,6 +276,14 @@ def walk(
 def strip(images: np.ndarray) -> np.ndarray:
     """Images (N, C, H, W) in [-1, 1] as one row: an (H', W', 3) uint8 grid."""
     return image_grid(images, nrow=len(images))
+
+
+def pairs(top: np.ndarray, bottom: np.ndarray) -> np.ndarray:
+    """Two rows of as many images each ((N, C, H, W) in [-1, 1]: ``top`` over ``bottom``, column by
+    column) as an (H', W', 3) uint8 grid: a sample above what it is compared with."""
+    if top.shape != bottom.shape:
+        raise ValueError(f"pairs of images need two rows alike, got {top.shape} and {bottom.shape}")
+    return image_grid(np.concatenate([top, bottom]), nrow=max(len(top), 1))
 
 
 @torch.no_grad()
@@ -601,6 +610,148 @@ def separation(
     auc = float(roc_auc_score(truth, np.concatenate([real_scores, fake_scores])))
     at = float(loss.output(torch.tensor(judged[0].threshold, dtype=torch.float64)))
     return Separation(judged[0], judged[1], auc, at, fake, acc_real, acc_fake)
+
+
+# ---------------------------------------------------------------------------------------------- copying
+COPY_SAMPLES = 512  # G's samples `data_copying` draws by default
+MAX_COPY_SAMPLES = 2_048
+MAX_COPY_QUERIES = 2_048  # training examples whose nearest other example makes the baseline
+COPY_QUANTILE = 0.05  # the baseline's share "close": G's close share is about this when G does not copy
+CLOSEST_SHOWN = 8  # G's samples nearest a training example, shown beside it (`Copying.closest`)
+COPY_ALARM = 3 * COPY_QUANTILE  # G's close share that reads as copies (`Copying.reading`), with ratio < 1
+APART_RATIO = 1.25  # G's median distance over the data's own beyond which G's samples lie apart from it
+COPY_READINGS = {
+    "copies": "G's samples sit closer to training examples than the data's own examples sit to one another: "
+    "signs of copying (memorisation); look at the pairs",
+    "apart": "G's samples lie farther from every training example than the data's own examples lie from one "
+    "another: no copies; G does not reach the data yet (a matter of quality, not of memorisation)",
+    "like_the_data": "G's samples lie about as near the training examples as the data's own examples lie to "
+    "one another: no sign of copying",
+}
+
+
+@dataclass(frozen=True)
+class Copying:
+    """Whether G reproduces examples of its training set (data copying, memorisation), by nearest
+    neighbours in the data's own space (`data_copying`).
+
+    ``fake_distance`` (N,): each of G's samples' Euclidean distance to its nearest training example
+    (``nearest``: that example's index in ``training``); ``real_distance`` (Q,): the distance of each of Q
+    training examples to its nearest *other* training example (leave-one-out), the baseline: how close
+    the data's own examples lie to one another, which is how close a new sample from the data's
+    distribution lies to the training set. ``threshold``: the baseline's `COPY_QUANTILE` quantile (5%);
+    ``close_share``: the share (0-1) of G's samples nearer a training example than that. A G that draws
+    from the data's distribution without copying has about 5% of its samples there; a G that reproduces
+    training examples has far more, with ``ratio`` (the median of ``fake_distance`` over the median of
+    ``real_distance``) well under 1. A ratio well over 1 says the opposite: G's samples lie farther from
+    every training example than the data's own do (off the data, not copies).
+
+    The test of Meehan, Chaudhuri and Dasgupta, "A Non-Parametric Test to Detect Data-Copying in
+    Generative Models" (AISTATS 2020), compares the same two distances with held-out data; a run here
+    keeps no held-out set, so the baseline is leave-one-out within the training set. Distances are in
+    the data's units: 2D coordinates, or images as vectors of pixels in [-1, 1]."""
+
+    generated: np.ndarray  # G's samples: (N, 2) or (N, C, H, W), in [-1, 1]
+    fake_distance: np.ndarray  # (N,) float64
+    nearest: np.ndarray  # (N,) int64, indices into ``training``
+    real_distance: np.ndarray  # (Q,) float64
+    training: np.ndarray  # (M, ...) the training examples compared with
+    threshold: float
+    close_share: float
+    ratio: float
+
+    @property
+    def reading(self) -> str:
+        """What the two distances say, one of `COPY_READINGS`: ``"copies"`` where at least
+        `COPY_ALARM` (3x the 5% expected) of G's samples are close and their median distance is under the
+        data's own (``ratio`` < 1); ``"apart"`` where G's samples lie farther from the training set than
+        its own examples do (``ratio`` > `APART_RATIO`, 1.25), and ``"like_the_data"`` between."""
+        if self.close_share >= COPY_ALARM and self.ratio < 1:
+            return "copies"
+        return "apart" if self.ratio > APART_RATIO else "like_the_data"
+
+    def closest(self, k: int = CLOSEST_SHOWN) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """G's ``k`` samples nearest a training example (nearest first; ties keep their order), the
+        training example nearest each, and their distances: where copies would show."""
+        order = np.argsort(self.fake_distance, kind="stable")[: max(0, k)]
+        return self.generated[order], self.training[self.nearest[order]], self.fake_distance[order]
+
+
+def training_set(run_dir: RunDir, cfg: GANConfig) -> np.ndarray:
+    """The examples run ``cfg`` trained on, float32 on the CPU, as `DataSource.examples` gives them: the
+    whole set up to its `MAX_WHOLE_EXAMPLES`, a fixed sample of 10,000 of a larger one. A `ProbeError`
+    for generated data (ring8, grid25, ...: drawn afresh at every batch, so there is no set to copy);
+    `DataError` where the data are gone (a folder moved since)."""
+    if DATASETS[cfg.dataset].generated:
+        raise ProbeError(
+            f"{cfg.dataset} is drawn afresh at every batch: G has no training set to copy (the check applies "
+            "to a finite set: images, or 2D points from a CSV)"
+        )
+    return load_data(cfg).examples().float().cpu().numpy()
+
+
+def data_copying(
+    models: ProbeModels,
+    training: np.ndarray,
+    seed: int = 0,
+    n: int = COPY_SAMPLES,
+    label: int | None = None,
+) -> Copying:
+    """Compare ``n`` of G's samples (drawn from ``seed``; of class ``label``, None: G's balanced default)
+    with ``training`` ((M, 2) points or (M, C, H, W) images in [-1, 1], `training_set`): `Copying`.
+
+    Nearest neighbours by exhaustive search (`sklearn.neighbors.NearestNeighbors`, ``algorithm="brute"``,
+    Euclidean) over the whole of ``training``; the baseline over `MAX_COPY_QUERIES` of its examples
+    (chosen by ``seed``). A ProbeError for fewer than two training examples (no baseline), an ``n``
+    outside 1 to `MAX_COPY_SAMPLES`, samples whose shape is not the training set's, or G's samples that
+    are not finite."""
+    from sklearn.neighbors import NearestNeighbors  # imported here: scikit-learn takes a second to import
+
+    if not 1 <= n <= MAX_COPY_SAMPLES:
+        raise ProbeError(f"n={n}: the copying check draws 1 to {MAX_COPY_SAMPLES:,} of G's samples")
+    training = np.asarray(training, dtype=np.float32)
+    m = len(training)
+    if m < 2:
+        raise ProbeError(
+            f"{m} training example: the copying check needs at least 2 (one to compare each with)"
+        )
+    if training.shape[1:] != tuple(models.sample_shape):
+        raise ProbeError(
+            f"the training examples have shape {training.shape[1:]}, G's samples "
+            f"{tuple(models.sample_shape)}: they cannot be compared"
+        )
+    asked = class_labels(models, label, n)
+    if models.n_classes and asked is None:
+        asked = balanced_labels(n, models.n_classes)
+    z = latent(seed, models.cfg.latent_dim, n)
+    chunks = []
+    with torch.no_grad():
+        for i in range(0, n, MAX_ASK_GENERATED):
+            part = None if asked is None else asked[i : i + MAX_ASK_GENERATED]
+            chunks.append(_generated(models.G, z[i : i + MAX_ASK_GENERATED], part).float())
+    fake = torch.cat(chunks).numpy()
+    if not np.isfinite(fake).all():
+        raise ProbeError("G's samples are not all finite: there is nothing to compare")
+    flat = training.reshape(m, -1)
+    search = NearestNeighbors(n_neighbors=1, algorithm="brute").fit(flat)
+    fake_distance, nearest = search.kneighbors(fake.reshape(n, -1), n_neighbors=1)
+    generator = np.random.default_rng(seed)
+    queries = np.sort(generator.choice(m, size=min(m, MAX_COPY_QUERIES), replace=False))
+    # (the nearest of a training example is itself, at 0; the second its nearest other: a duplicate at 0)
+    real_distance = search.kneighbors(flat[queries], n_neighbors=2)[0][:, 1]
+    fake_distance, real_distance = fake_distance[:, 0].astype(np.float64), real_distance.astype(np.float64)
+    threshold = float(np.quantile(real_distance, COPY_QUANTILE))
+    baseline = float(np.median(real_distance))
+    return Copying(
+        generated=fake,
+        fake_distance=fake_distance,
+        nearest=nearest[:, 0].astype(np.int64),
+        real_distance=real_distance,
+        training=training,
+        threshold=threshold,
+        close_share=float(np.mean(fake_distance < threshold)),
+        ratio=float(np.median(fake_distance)) / baseline if baseline > 0 else math.inf,
+    )
 
 
 @torch.no_grad()

@@ -53,6 +53,7 @@ CURRENT = "current"
 # picked and then only on "Take the current weights again", not at every rerun (a seed changed, a tab
 # opened), so that what is probed stays put while the run trains on.
 LIVE_COPY = "probe_live_copy"
+COPY_RESULT = "probe_copying"  # Does G copy?'s last result, with what it was asked of (`show_copying`)
 LABELLED_POINTS = 50
 WALK_POINTS_HEIGHT = 600  # px: a 2D walk alone on its row gets a plot of ~460 px square
 # Ask D's table rows for images: tall enough to show each sample at about 64 px. The pictures are made
@@ -118,6 +119,13 @@ def real_set(
     # reference (Ask D), the real side of D's separation
     run_dir = RunDir.open(root, run_id)
     return probe.real_labelled(run_dir, run_dir.read_config(), n, label=label)
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def training_examples(root: str, run_id: str) -> np.ndarray:
+    # the examples the run trained on (up to 10,000 of a larger set), for the copying check
+    run_dir = RunDir.open(root, run_id)
+    return probe.training_set(run_dir, run_dir.read_config())
 
 
 @st.cache_data(max_entries=8, show_spinner=False)
@@ -367,7 +375,100 @@ def show_separation(label: int | None) -> None:
     )
 
 
-walk_tab, ask_tab, uses_tab = st.tabs(["Latent walk", "Ask D", "G and D as tools"])
+def show_copying() -> None:
+    """ "Does G copy?": G's samples against the training set by nearest neighbours (`probe.data_copying`):
+    how near each of G's samples lies to a training example, beside how near the data's own examples lie
+    to one another, and G's samples nearest a training example beside it. Measured on a click (a few
+    seconds on 28 px images); the result is kept for these weights and settings."""
+    st.caption(
+        "A GAN can learn to reproduce its training examples rather than the distribution they come from "
+        "(memorisation). For each of G's samples this finds the nearest training example, and compares that "
+        "distance with how near the data's own examples lie to one another: a sample from the data's "
+        "distribution lies about that near, a copy much nearer (Meehan et al. 2020's data-copying test, "
+        "with the training set's own examples, left out one at a time, as the reference)."
+    )
+    try:
+        training = training_examples(root, run_id)
+    except PROBE_ERRORS as exc:
+        st.info(literal(exc))
+        return
+    row = st.container(horizontal=True, vertical_alignment="bottom")
+    n, refused_n = checked_number(
+        row, "G's samples", 16, probe.MAX_COPY_SAMPLES, probe.COPY_SAMPLES, 16, key="copy_n", refused=REFUSED,
+        width=150, help="Each is compared with every training example",
+    )  # fmt: skip
+    seed, refused_seed = checked_number(
+        row, "Seed of G's", 0, MAX_PAGE_SEED, 0, 1, key="copy_seed", refused=REFUSED, width=150
+    )
+    say_refused(refused_n, refused_seed)
+    asked = (run_id, models.step, weights, int(n), int(seed))
+    if row.button("Compare with the training set", key="copy_measure", type="primary"):
+        try:
+            with st.spinner(f"Comparing with {len(training):,} training examples…"):
+                st.session_state[COPY_RESULT] = (
+                    asked,
+                    probe.data_copying(models, training, int(seed), int(n)),
+                )
+        except PROBE_ERRORS as exc:
+            st.error(literal(exc))
+            return
+    shown = st.session_state.get(COPY_RESULT)
+    if shown is None or shown[0] != asked:
+        st.caption(f"The training set: {len(training):,} examples of shape {tuple(training.shape[1:])}.")
+        return
+    found = shown[1]
+    cards = st.columns(3)
+    cards[0].metric(
+        "Near a training example",
+        f"{found.close_share:.1%}",
+        border=True,
+        help=f"The share of G's samples nearer a training example than {1 - probe.COPY_QUANTILE:.0%} of the "
+        f"training examples lie to any other ({found.threshold:.3g}); about {probe.COPY_QUANTILE:.0%} when "
+        "G does not copy",
+    )
+    cards[1].metric(
+        "Distance ratio",
+        f"{found.ratio:.2f}",
+        border=True,
+        help="The median distance of G's samples to their nearest training example, over the median distance "
+        "of a training example to its nearest other: under 1, nearer than the data's own; over 1, farther",
+    )
+    cards[2].metric(
+        "Training examples", f"{len(found.training):,}", border=True, help="G's samples are compared with all"
+    )
+    say = {"copies": st.warning, "apart": st.info, "like_the_data": st.success}[found.reading]
+    say(probe.COPY_READINGS[found.reading] + ".")
+    units = "2D coordinates" if models.is_points else "pixels in [-1, 1]"
+    fig = charts.verdicts_figure(
+        found.real_distance,
+        found.fake_distance,
+        found.threshold,
+        x_title=f"distance to the nearest training example (Euclidean, {units})",
+        title=f"Nearest training example at step {models.step:,}: G's samples against the data's own",
+        names=("training examples, to their nearest other", "G's samples, to their nearest training example"),
+        threshold_name=f"{probe.COPY_QUANTILE:.0%} of training examples nearer than",
+    )
+    live_chart(fig, "probe_copying_chart")
+    if not models.is_points:  # (2D: the distances say it; the Train view's scatter shows where they lie)
+        samples, nearest, distances = found.closest()
+        half = (len(samples) + 1) // 2
+        for column, part, key in zip(
+            st.columns(2), (slice(0, half), slice(half, None)), ("probe_copying_pairs", "probe_copying_more")
+        ):
+            if len(samples[part]):
+                shown = ", ".join(f"{d:.3g}" for d in distances[part])
+                title = f"G's samples nearest a training example (top) and it (bottom): {shown}"
+                with column:
+                    live_chart(
+                        charts.image_grid_figure(probe.pairs(samples[part], nearest[part]), title), key
+                    )
+        st.caption(
+            "Nearest first, with their distances. A copy looks like its training example pixel for pixel; a "
+            "sample that only shares its digit, its pose or its colours does not."
+        )
+
+
+walk_tab, ask_tab, copy_tab, uses_tab = st.tabs(["Latent walk", "Ask D", "Does G copy?", "G and D as tools"])
 
 # ------------------------------------------------------------------------------------------------ latent walk
 with walk_tab:
@@ -592,6 +693,9 @@ with ask_tab:
         st.error(literal(exc))
 
 # ------------------------------------------------------------------------------ the uses of a trained GAN
+with copy_tab:
+    show_copying()
+
 with uses_tab:
     st.caption(
         "A trained class-conditional G is a source of labelled data; an acgan D is a classifier. Scored on "

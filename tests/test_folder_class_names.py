@@ -131,7 +131,10 @@ def test_evaluate_of_a_conditional_folder_run_says_what_it_could_not_measure(sha
     res = cli("evaluate", "--run", str(root / run_id))
     assert res.returncode == 0, res.stderr
     scored = json.loads(res.stdout)
-    assert set(scored) == {"run", "checkpoint", "step", "dataset", "n_samples", "diversity", "d_separation"}
+    assert set(scored) == {
+        *("run", "checkpoint", "step", "dataset", "n_samples", "diversity", "d_separation", "data_copying")
+    }
+    assert scored["data_copying"]["samples"] == 512 and scored["data_copying"]["training_examples"] >= 2
     assert scored["d_separation"]["samples"] >= 16 and 0.0 <= scored["d_separation"]["auc"] <= 1.0
     notes = res.stderr.splitlines()
     assert [note.split(";")[0].split(",")[0] for note in notes] == [

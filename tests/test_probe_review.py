@@ -176,10 +176,10 @@ def test_the_walk_has_a_colour_bar_and_the_class_menu_is_only_where_it_acts(runs
     finished_run(runs_root, "c", **DIGITS, conditioning="concat")
     at = page("c").run()
     assert not at.exception and not at.error
-    walk_tab, ask_tab, uses_tab = at.tabs
+    walk_tab, ask_tab, copy_tab, uses_tab = at.tabs
     assert [s.key for s in walk_tab.selectbox] == ["probe_walk_class_c"]
     assert [s.key for s in ask_tab.selectbox] == ["probe_ask_class_c"]
-    assert not uses_tab.selectbox
+    assert not copy_tab.selectbox and not uses_tab.selectbox
     assert [s.key for s in at.selectbox if s.label == "Class"] == ["probe_walk_class_c", "probe_ask_class_c"]
     at.selectbox(key="probe_walk_class_c").set_value(6).run()
     assert at.selectbox(key="probe_ask_class_c").value == 6
