@@ -116,6 +116,7 @@ from gan_core.rundir import (
     holds_run,
     image_grid,
     inside,
+    notes_line,
     numpy_load_reason,
     validate_run_id,
 )
@@ -575,11 +576,21 @@ def cmd_train(args: argparse.Namespace) -> int:
             with contextlib.suppress(Exception):
                 dist.broadcast(None)
         raise
+    if args.notes is not None:  # under the runner's claim, before the other ranks are told to start
+        try:
+            runner.run_dir.write_notes(args.notes)
+        except BaseException:
+            if dist is not None:
+                with contextlib.suppress(Exception):
+                    dist.broadcast(None)
+            if args.resume is None:  # a new folder (a branch's too) holding its config alone: none left
+                runner.run_dir.discard()
+            else:
+                runner.run_dir.release()
+            raise
     if dist is not None:  # what every rank trains: the config, and the checkpoint it goes on from
         dist.broadcast({"config": runner.cfg.to_dict(), "resume": runner.resume_state})
     try:
-        if args.notes is not None:  # under the runner's claim, before its first step
-            runner.run_dir.write_notes(args.notes)
         return _train(args, runner)
     except KeyboardInterrupt:  # a Ctrl-C before training began (TensorBoard loading, say): said by main()
         if runner.status == "idle" and args.resume is None and args.rewind is None:
@@ -1644,8 +1655,7 @@ def _runs_table(rows: list[dict[str, Any]]) -> str:
             if row.get(key)
         ]
         if row.get("notes"):  # their first line (`notes RUN` prints them whole)
-            first, *more = str(row["notes"]).splitlines()
-            notes.append(f"notes: {terminal_text(first, RUNS_NOTES_LIMIT)}{' [...]' if more else ''}")
+            notes.append(f"notes: {terminal_text(notes_line(str(row['notes']), RUNS_NOTES_LIMIT))}")
         lines.append((cells, notes))
     widths = [max(len(h), *(len(cells[i]) for cells, _ in lines)) for i, h in enumerate(header)]
     numeric = {2, *range(4, 4 + len(RUNS_LATEST))}  # right-aligned
@@ -1718,25 +1728,34 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_notes(args: argparse.Namespace) -> int:
-    """Print run ``args.run``'s notes, or set them (`RunRegistry.set_notes`: the folder claimed for the
-    write)."""
+    """Print run ``args.run``'s notes (control characters written out, `terminal_text`, line breaks and
+    tabs kept), or set them or add to them (`RunRegistry.set_notes`: read and written under the folder's
+    claim). ``-`` reads the text from standard input, which must hold some: an empty pipe (a command
+    before it that failed) is refused, never read as "remove the notes"."""
     run = run_folder("RUN", args.run, default_runs_root())
     if args.text is not None and args.append is not None:
         raise CLIError("give TEXT (the new notes) or --append TEXT (added to them), not both")
     if args.text is None and args.append is None:
         notes = run.read_notes()
-        return _write_out(notes) if notes else 0
+        shown = "\n".join("\t".join(map(terminal_text, line.split("\t"))) for line in notes.split("\n"))
+        return _write_out(shown) if notes else 0
     given = args.text if args.append is None else args.append
-    text = sys.stdin.read() if given == "-" else given
-    if args.append is not None:
-        before = run.read_notes()
-        text = f"{before}\n{text}" if before and text.strip() else before or text
+    if given == "-":
+        if sys.stdin.isatty():
+            print("Type the notes, then Ctrl-D on a line of its own:", file=sys.stderr)
+        given = sys.stdin.read()
+        if not given.strip():
+            raise CLIError(
+                "standard input held no text (did the command before the pipe fail?); to remove the "
+                "notes, give '' as TEXT"
+            )
     try:
-        kept = RunRegistry(run.root).set_notes(run.run_id, text)
+        kept = RunRegistry(run.root).set_notes(run.run_id, given, append=args.append is not None)
     except RegistryError as exc:
         raise CLIError(str(exc)) from None
-    count = f"{len(kept):,} characters" if kept else "none"
-    print(f"run {run.run_id!r}: notes {'set' if kept else 'removed'} ({count})", file=sys.stderr)
+    count = f"{len(kept):,} character{'s' if len(kept) != 1 else ''}"
+    said = f"notes set ({count})" if kept else "notes removed"
+    print(f"run {run.run_id!r}: {said}", file=sys.stderr)
     return 0
 
 

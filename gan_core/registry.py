@@ -53,6 +53,7 @@ from gan_core.losses import GANLoss, get_loss
 from gan_core.quoting import quoted
 from gan_core.rundir import (
     LOCK_NAME,
+    MAX_NOTES_CHARS,
     MAX_STEPS,
     RUN_ID_RULE,
     RunBusyError,
@@ -67,6 +68,7 @@ from gan_core.rundir import (
     current_events,
     holds_run,
     inside,
+    lock_holder,
     notes_line,
     os_reason,
     scan_runs,
@@ -97,8 +99,36 @@ MISNAMED_CHARS = 40  # a name it quotes is cut to this many characters
 KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts nothing (`RunRegistry.start`)
 
 
+def notes_elsewhere(run_dir: RunDir) -> str:
+    """Where the notes of ``run_dir``, which another process writes now, can be set: one sentence for
+    `RunRegistry.set_notes`' refusal, from the holder's command line (`lock_holder`): a dashboard's
+    server, a terminal's ``train``, or a loop of one's own (``run.notes``)."""
+    held = lock_holder(run_dir.path) or {}
+    command = str(held.get("command") or "")
+    if "streamlit" in command:
+        return "The dashboard that trains it sets them: its Notes button, on the Runs page or the Train view."
+    if "gan_core" in command and " train" in command:
+        return "A terminal's train takes them at its start (--notes); here they can be set once it ends."
+    return (
+        "The process that writes it sets them (run.notes = ... in gan_core.track); here they can be set "
+        "once it ends."
+    )
+
+
 class RegistryError(RuntimeError):
     """A request the registry refuses (too many active runs, deleting a live run, unknown run)."""
+
+
+class NotesChangedError(RegistryError):
+    """`RunRegistry.set_notes` was given the notes an edit started from, and the run's notes are other
+    now (``current``): written meanwhile by another tab or a terminal. Nothing was written."""
+
+    def __init__(self, run_id: str, current: str):
+        self.run_id, self.current = run_id, current
+        super().__init__(
+            f"the notes of run {run_id!r} were changed elsewhere (another tab, a terminal) since this edit "
+            "began: nothing was saved"
+        )
 
 
 def _refuse_at_limit(active: list[Runner], limit: int) -> None:
@@ -807,6 +837,7 @@ class RunRegistry:
         # start request id -> (the run id it started, or None; the refusal's message, or None)
         self._requests: dict[str, tuple[str | None, str | None]] = {}
         self._lock = threading.Lock()
+        self._notes_lock = threading.Lock()  # writers of notes in this process take turns (`set_notes`)
 
     # ------------------------------------------------------------------ live runs
     def start(
@@ -1270,33 +1301,57 @@ class RunRegistry:
             found += tail.problems
         return found
 
-    def set_notes(self, run_id: str, text: str) -> str:
-        """Replace run ``run_id``'s notes with ``text`` (`RunDir.write_notes`; ``""`` removes them) and
-        return them as kept (line ends made ``\\n``, surrounding blank space dropped). A run that trains
-        here is written under its runner's claim; any other is claimed for the write (`RunLock`), so that
-        two processes never write one folder. `RegistryError` while another process writes the run (a
-        terminal's ``train``, a user's loop: there its notes are given to ``train --notes`` or
-        `gan_core.track.init`, or set by ``run.notes = ...``); `RunDirError` for text that is not
-        allowed (`checked_notes`, said before anything is claimed), an unknown run or a folder that
-        cannot be written."""
+    def set_notes(self, run_id: str, text: str, *, append: bool = False, expected: str | None = None) -> str:
+        """Replace run ``run_id``'s notes with ``text`` (``""`` removes them), or with ``append`` add it
+        after them on a line of its own, and return them as kept (`RunDir.update_notes`: read and written
+        under the folder's claim, line ends made ``\\n``, surrounding blank space dropped). A run that
+        trains here is written under its runner's claim; any other is claimed for the write (`RunLock`),
+        so that two processes never write one folder, and writers in this process take turns.
+
+        ``expected``: the notes the new text was written from (an editor's starting point): where the
+        run's notes are other now (another tab, a terminal wrote them meanwhile), `NotesChangedError`
+        with them, nothing written. `RegistryError` while another process writes the run, saying where
+        its notes are set then (the dashboard that trains it; the process's own ``run.notes``; here once
+        it ends); `RunDirError` for text that is not allowed (`checked_notes`, said before anything is
+        claimed; a blank ``append``; an append past `MAX_NOTES_CHARS`, with the count already there), an
+        unknown run or a folder that cannot be written."""
         validate_run_id(run_id)
         text = checked_notes(text)
-        runner = self.runner(run_id)
-        if runner is not None:
-            with contextlib.suppress(UnclaimedError):  # (ended and released since: claimed below)
-                return runner.run_dir.write_notes(text)
-        run_dir = RunDir.open(self.runs_root, run_id)
-        try:
-            run_dir.claim("writing its notes")
-        except RunBusyError as exc:
-            raise RegistryError(
-                f"cannot change the notes now: {exc}. Notes of a run another process writes are set there "
-                "(train --notes, or notes= and run.notes in gan_core.track)"
-            ) from None
-        try:
-            return run_dir.write_notes(text)
-        finally:
-            run_dir.release()
+        if append and not text:
+            raise RunDirError(
+                "nothing to append: the text is blank; allowed: text with a non-blank character"
+            )
+
+        def change(current: str) -> str:
+            if expected is not None and current != expected:
+                raise NotesChangedError(run_id, current)
+            if not append or not current:
+                return text
+            joined = f"{current}\n{text}"
+            if len(joined) > MAX_NOTES_CHARS:
+                raise RunDirError(
+                    f"the notes would be {len(joined):,} characters long ({len(current):,} there, "
+                    f"{len(text):,} added, and a line break); allowed: at most {MAX_NOTES_CHARS:,}"
+                )
+            return joined
+
+        with self._notes_lock:
+            runner = self.runner(run_id)
+            if runner is not None:
+                with contextlib.suppress(UnclaimedError):  # (ended and released since: claimed below)
+                    return runner.run_dir.update_notes(change)
+            run_dir = RunDir.open(self.runs_root, run_id)
+            try:
+                run_dir.claim("writing its notes")
+            except RunBusyError as exc:
+                raise RegistryError(
+                    f"cannot change the notes of run {run_id!r} now: {exc.holder} writes the run, and only "
+                    f"one process writes a run folder at a time. {notes_elsewhere(run_dir)}"
+                ) from None
+            try:
+                return run_dir.update_notes(change)
+            finally:
+                run_dir.release()
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it

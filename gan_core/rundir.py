@@ -129,10 +129,16 @@ def checked_notes(text: str) -> str:
     if len(text) > MAX_NOTES_CHARS:
         raise RunDirError(f"notes are {len(text):,} characters long; allowed: at most {MAX_NOTES_CHARS:,}")
     for at, char in enumerate(text):
-        if char not in "\n\t" and unicodedata.category(char) == "Cc":
+        kind = unicodedata.category(char)
+        if char not in "\n\t" and kind == "Cc":
             raise RunDirError(
                 f"notes hold the control character U+{ord(char):04X} at character {at + 1}; allowed: "
                 "printable text, line breaks and tabs"
+            )
+        if kind == "Cs":  # (bytes that were no UTF-8, as Python reads them from a terminal or a pipe)
+            raise RunDirError(
+                f"notes hold U+{ord(char):04X} at character {at + 1}, half of a character (bytes that are no "
+                "UTF-8 text read as such); allowed: UTF-8 text"
             )
     return text
 
@@ -144,7 +150,7 @@ def notes_line(notes: str, limit: int = 120) -> str:
     if not lines:
         return ""
     first = lines[0]
-    if len(first) > limit:
+    if len(first) > limit or (len(lines) > 1 and len(first) + 2 > limit):
         return first[: limit - 1].rstrip() + "…"
     return first + (" …" if len(lines) > 1 else "")
 
@@ -419,7 +425,12 @@ def trained_elsewhere(status: dict[str, Any]) -> bool:
 
 
 class RunBusyError(RunDirError):
-    """The run folder is claimed by another writer (another process, or another runner in this one)."""
+    """The run folder is claimed by another writer (another process, or another runner in this one);
+    ``holder`` names it in words ("process 4242 on node-a (training it: python -m gan_core train ...)")."""
+
+    def __init__(self, message: str, holder: str = "another process"):
+        super().__init__(message)
+        self.holder = holder
 
 
 def _describe_holder(info: dict[str, Any]) -> str:
@@ -499,7 +510,8 @@ class RunLock:
                 who = _describe_holder(held) if held else "another process"
                 raise RunBusyError(
                     f"run {run_id!r} is in use by {who}; allowed: one writer at a time (stop it there "
-                    "first, or wait until it ends)"
+                    "first, or wait until it ends)",
+                    who,
                 ) from None
             # The lock file may have been removed (a delete) between open and flock: then this lock guards
             # nothing. Only the file still at the path counts.
@@ -712,7 +724,7 @@ class RunDir:
         self._lock: RunLock | None = None
         # held while the claim is given up, and while notes are written under it: a page writing the notes
         # of a run that trains here never writes after the training thread released the folder
-        self._claim_guard = threading.Lock()
+        self._claim_guard = threading.RLock()
         self._events_current = False  # events.csv checked to have today's columns (`_upgrade_events`)
 
     def __repr__(self) -> str:
@@ -940,19 +952,34 @@ class RunDir:
 
     def read_notes(self) -> str:
         """The run's notes (notes.txt, `write_notes`), ``""`` when it has none. `RunDirError` naming the
-        file and what is wrong for one that is no regular file, cannot be read, is no UTF-8 text or holds
-        more than `MAX_NOTES_CHARS` (a file not written here: its text is not read into a page)."""
+        file and what is wrong for one that is a symlink (never followed: it could show a file from
+        outside the runs folder) or no regular file, cannot be read, is larger than `MAX_NOTES_CHARS`
+        could be, is no UTF-8 text (a byte-order mark is dropped) or holds what `checked_notes` refuses:
+        its text is never read into a page then."""
         path = self.path / NOTES_NAME
         try:
-            with os.fdopen(open_regular(path), "rb") as file:
-                data = file.read(MAX_NOTES_CHARS * 4 + 1)  # (UTF-8: at most 4 bytes a character)
+            fd = open_regular(path, os.O_RDONLY | os.O_NOFOLLOW)
         except FileNotFoundError:
             return ""
         except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise RunDirError(
+                    f"run {self.run_id!r}: {NOTES_NAME} is a symlink, which is never followed; allowed: a "
+                    "regular file"
+                ) from None
             reason = os_reason(exc)
             raise RunDirError(f"run {self.run_id!r}: {NOTES_NAME} cannot be read ({reason})") from None
+        with os.fdopen(fd, "rb") as file:
+            size = os.fstat(fd).st_size
+            most = MAX_NOTES_CHARS * 4  # (UTF-8: at most 4 bytes a character)
+            if size > most:
+                raise RunDirError(
+                    f"run {self.run_id!r}: {NOTES_NAME} is {size:,} bytes, more than {MAX_NOTES_CHARS:,} "
+                    "characters take; allowed: at most that many characters"
+                )
+            data = file.read(most + 1)
         try:
-            text = data.decode("utf-8")
+            text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise RunDirError(
                 f"run {self.run_id!r}: {NOTES_NAME} is not UTF-8 text (byte {exc.start})"
@@ -963,11 +990,22 @@ class RunDir:
             raise RunDirError(f"run {self.run_id!r}: {NOTES_NAME}: {exc}") from None
 
     def write_notes(self, text: str) -> str:
-        """Replace the run's notes with ``text`` (`checked_notes`: `RunDirError` for text that is not
-        allowed, nothing written), atomically; ``""`` removes them. Returns the notes as kept. Needs the
-        folder's claim (`UnclaimedError` without it, also when another thread gave it up meanwhile)."""
-        text = checked_notes(text)
+        """Replace the run's notes with ``text`` (`update_notes`); returns them as kept."""
+        return self.update_notes(lambda _: text)
+
+    def update_notes(self, change: Callable[[str], str]) -> str:
+        """Replace the run's notes with ``change(the notes it has)`` (`checked_notes`: `RunDirError` for
+        text that is not allowed, nothing written), atomically, and return them as kept; ``""`` removes
+        them. The notes are read and written under the folder's claim, which this needs (`UnclaimedError`
+        without it, also when another thread gave it up meanwhile), so no other writer comes between: an
+        append never loses a line written at the same time. Whatever ``change`` raises goes up, nothing
+        written. The notes it is given are ``""`` for a damaged notes.txt, which is replaced."""
         with self._claim_guard, self._writing(NOTES_NAME):
+            try:
+                current = self.read_notes()
+            except RunDirError:
+                current = ""
+            text = checked_notes(change(current))
             if text:
                 atomic_write_text(self.path / NOTES_NAME, text + "\n")
             else:

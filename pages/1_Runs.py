@@ -417,6 +417,9 @@ if problem and st.session_state.get(ADDRESS_INSTEAD_KEY) == (address_run(), run_
     address_said.error(f"{problem} Shown below: {instead}, {literal(run_id)}.", icon=":material/link_off:")
 
 
+NOTES_INLINE_LINES = 8  # lines of a run's notes shown under its buttons; the rest in an expander
+
+
 def open_in_train(run_id: str) -> None:
     watch(run_id)
 
@@ -706,7 +709,13 @@ if no_checkpoint:
     st.caption(no_checkpoint)
 notes = view.notes
 if notes:  # (text from a file: shown as written, `literal`)
-    st.markdown("**Notes**  \n" + literal(notes))
+    lines = notes.splitlines()
+    if len(lines) <= NOTES_INLINE_LINES:
+        st.markdown("**Notes**  \n" + literal(notes))
+    else:  # a page of notes would push the run's configuration and events far down
+        st.markdown("**Notes**  \n" + literal("\n".join(lines[:NOTES_INLINE_LINES])))
+        with st.expander(f"All {len(lines)} lines of the notes"):
+            st.markdown(literal(notes))
 
 if view.parent:
     gone = "" if view.parent in all_ids else " (deleted since: its rows up to then are this run's own)"

@@ -14,7 +14,7 @@ import pytest
 
 import gan_core.track as track
 from gan_core.config import GANConfig
-from gan_core.registry import RegistryError, RunRegistry, compare_summary, filter_runs
+from gan_core.registry import NotesChangedError, RegistryError, RunRegistry, compare_summary, filter_runs
 from gan_core.rundir import (
     MAX_NOTES_CHARS,
     NOTES_NAME,
@@ -75,6 +75,8 @@ def test_a_notes_line_is_the_first_line_that_is_not_blank_cut_with_an_ellipsis()
     assert notes_line("only") == "only"
     assert notes_line("abcdefghij", limit=6) == "abcde…"
     assert notes_line("abcdef", limit=6) == "abcdef"
+    assert notes_line("abcdef\nmore", limit=6) == "abcde…"  # (" …" would pass the limit)
+    assert notes_line("abcd\nmore", limit=6) == "abcd …"
 
 
 # ---------------------------------------------------------------------------------------- the run folder
@@ -106,6 +108,8 @@ def test_notes_are_written_under_the_claim_read_back_and_removed_by_empty_text(t
         (b"\xff\xfe notes", "notes.txt is not UTF-8 text (byte 0)"),
         (b"beep \x07", "notes.txt: notes hold the control character U+0007"),
         (b"x" * (MAX_NOTES_CHARS + 1), "notes.txt: notes are 10,001 characters long"),
+        (b"x" * 50_000, "notes.txt is 50,000 bytes, more than 10,000 characters take"),
+        ("é".encode() * 20_001, "notes.txt is 40,002 bytes, more than 10,000 characters take"),
     ],
 )
 def test_a_damaged_notes_file_is_named_in_the_listing_and_the_run_is_still_listed(tmp_path, content, said):
@@ -149,8 +153,11 @@ def test_set_notes_is_refused_while_another_process_writes_the_run_and_nothing_i
         with pytest.raises(RegistryError) as refused:
             registry.set_notes("r", "after")
         said = str(refused.value)
-        assert said.startswith("cannot change the notes now: run 'r' is in use by process")
-        assert str(holder.pid) in said and "train --notes" in said
+        assert said.startswith(f"cannot change the notes of run 'r' now: process {holder.pid} on ")
+        assert "writes the run, and only one process writes a run folder at a time." in said
+        # (its holder is a script of its own: where notes are set then)
+        assert said.endswith("The process that writes it sets them (run.notes = ... in gan_core.track); here "
+                             "they can be set once it ends.")  # fmt: skip
     assert RunDir.open(tmp_path, "r").read_notes() == "before"
     assert registry.set_notes("r", "after") == "after"  # once it let go
 
@@ -272,15 +279,15 @@ def test_train_notes_and_the_notes_command_print_set_append_and_clear(tmp_path, 
     shown = cli("notes", "c")
     assert (shown.returncode, shown.stdout) == (0, "from the terminal\nlr 1e-3\n")
     added = cli("notes", str(tmp_path / "c"), "--append", "collapsed at 4")  # (by its path too)
-    assert added.returncode == 0 and "notes set (40 characters)" in added.stderr
+    assert added.returncode == 0 and added.stderr == "run 'c': notes set (40 characters)\n"
     assert cli("notes", "c").stdout == "from the terminal\nlr 1e-3\ncollapsed at 4\n"
     listed = cli("runs", str(tmp_path))
-    assert "    notes: from the terminal [...]" in listed.stdout.splitlines()
+    assert "    notes: from the terminal …" in listed.stdout.splitlines()
     assert [
         row["notes"] for row in __import__("json").loads(cli("runs", str(tmp_path), "--json").stdout)
     ] == ["from the terminal\nlr 1e-3\ncollapsed at 4"]
     cleared = cli("notes", "c", "")
-    assert cleared.returncode == 0 and "notes removed" in cleared.stderr
+    assert cleared.returncode == 0 and cleared.stderr == "run 'c': notes removed\n"
     shown = cli("notes", "c")
     assert (shown.returncode, shown.stdout) == (0, "")
     assert "notes:" not in cli("runs", str(tmp_path)).stdout
@@ -298,7 +305,7 @@ def test_the_notes_command_says_what_is_wrong_in_one_line(tmp_path, cli, monkeyp
     assert bad.stderr.count("\n") == 1
     with claimed_elsewhere(tmp_path / "c"):
         busy = cli("notes", "c", "x")
-    assert busy.returncode == 2 and busy.stderr.startswith("error: cannot change the notes now: run 'c'")
+    assert busy.returncode == 2 and busy.stderr.startswith("error: cannot change the notes of run 'c' now")
     assert RunDir.open(tmp_path, "c").read_notes() == ""
     refused = cli(
         "train", "--dataset", "ring8", "--steps", "5", "--quiet", "--out", str(tmp_path), "--run-id", "n",
@@ -321,3 +328,110 @@ def test_the_lightning_callback_takes_notes_and_refuses_bad_ones_where_it_is_mad
     assert GANTrackingCallback("l", notes="a Lightning run").init_options == {"notes": "a Lightning run"}
     with pytest.raises(track.TrackingError, match="GANTrackingCallback: notes hold the control character"):
         GANTrackingCallback("l", notes="\x1b[0m")
+
+
+# ---------------------------------------------------------------------------------------- after a review
+def test_a_symlinked_notes_file_is_never_followed(tmp_path):
+    finished_run(tmp_path / "runs", "r")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("outside the runs folder")
+    (tmp_path / "runs" / "r" / NOTES_NAME).symlink_to(secret)
+    with pytest.raises(RunDirError, match="notes.txt is a symlink, which is never followed"):
+        RunDir.open(tmp_path / "runs", "r").read_notes()
+    (row,) = RunRegistry(tmp_path / "runs").summaries()
+    assert row["notes"] == "" and "outside" not in str(row)
+    assert RunRegistry(tmp_path / "runs").set_notes("r", "mine") == "mine"  # the link itself replaced
+    assert secret.read_text() == "outside the runs folder"
+    assert not (tmp_path / "runs" / "r" / NOTES_NAME).is_symlink()
+
+
+def test_a_byte_order_mark_is_dropped_and_a_lone_surrogate_refused(tmp_path):
+    finished_run(tmp_path, "r")
+    (tmp_path / "r" / NOTES_NAME).write_bytes(b"\xef\xbb\xbfwritten in Notepad\r\n")
+    assert RunDir.open(tmp_path, "r").read_notes() == "written in Notepad"
+    with pytest.raises(RunDirError, match=r"U\+DCFF at character 4, half of a character.*allowed: UTF-8"):
+        RunRegistry(tmp_path).set_notes("r", "bad\udcff")
+    with pytest.raises(track.TrackingError, match=r"U\+D800"):
+        track.init("t", root=tmp_path, notes="\ud800")
+
+
+def test_an_append_adds_a_line_under_the_claim_and_a_blank_one_is_refused(tmp_path):
+    finished_run(tmp_path, "r")
+    registry = RunRegistry(tmp_path)
+    assert registry.set_notes("r", "first", append=True) == "first"  # (none there: the text alone)
+    assert registry.set_notes("r", "  second\n", append=True) == "first\nsecond"
+    with pytest.raises(RunDirError, match="nothing to append: the text is blank"):
+        registry.set_notes("r", " \n ", append=True)
+    registry.set_notes("r", "x" * (MAX_NOTES_CHARS - 5))
+    with pytest.raises(RunDirError, match=r"would be 10,001 characters long \(9,995 there, 5 added"):
+        registry.set_notes("r", "12345", append=True)
+    assert len(RunDir.open(tmp_path, "r").read_notes()) == MAX_NOTES_CHARS - 5  # untouched
+
+
+def test_appends_from_two_threads_both_land(tmp_path):
+    finished_run(tmp_path, "r")
+    registry, other = RunRegistry(tmp_path), RunRegistry(tmp_path)  # (two servers, in effect)
+    errors: list[Exception] = []
+
+    def add(reg: RunRegistry, who: str) -> None:
+        for i in range(30):
+            try:
+                reg.set_notes("r", f"{who} {i}", append=True)
+            except RegistryError:  # the other holds the claim for an instant: tried again
+                try:
+                    reg.set_notes("r", f"{who} {i}", append=True)
+                except Exception as exc:
+                    errors.append(exc)
+
+    threads = [threading.Thread(target=add, args=(reg, who)) for reg, who in ((registry, "a"), (other, "b"))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+    lines = RunDir.open(tmp_path, "r").read_notes().splitlines()
+    assert errors == []
+    assert sorted(lines) == sorted([f"a {i}" for i in range(30)] + [f"b {i}" for i in range(30)])
+
+
+def test_notes_changed_since_an_edit_began_are_not_overwritten(tmp_path):
+    finished_run(tmp_path, "r")
+    registry = RunRegistry(tmp_path)
+    registry.set_notes("r", "from the page")
+    registry.set_notes("r", "from a terminal")  # meanwhile
+    with pytest.raises(NotesChangedError) as changed:
+        registry.set_notes("r", "the page's edit", expected="from the page")
+    assert changed.value.current == "from a terminal"
+    assert "were changed elsewhere (another tab, a terminal) since this edit began" in str(changed.value)
+    assert RunDir.open(tmp_path, "r").read_notes() == "from a terminal"
+    assert registry.set_notes("r", "the page's edit", expected="from a terminal") == "the page's edit"
+
+
+def test_the_notes_command_refuses_empty_standard_input_and_says_one_character(tmp_path, cli, monkeypatch):
+    finished_run(tmp_path, "c")
+    RunRegistry(tmp_path).set_notes("c", "kept")
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    empty = cli("notes", str(tmp_path / "c"), "-")
+    assert empty.returncode == 2 and "standard input held no text" in empty.stderr
+    assert RunDir.open(tmp_path, "c").read_notes() == "kept"
+    blank = cli("notes", str(tmp_path / "c"), "--append", "  ")
+    assert blank.returncode == 2 and blank.stderr == (
+        "error: nothing to append: the text is blank; allowed: text with a non-blank character\n"
+    )
+    one = cli("notes", str(tmp_path / "c"), "x")
+    assert one.stderr == "run 'c': notes set (1 character)\n"
+    (tmp_path / "c" / NOTES_NAME).write_text("tab\there \u202eevil")
+    shown = cli("notes", str(tmp_path / "c"))
+    assert shown.stdout == "tab\there \\u202eevil\n"  # (a bidi control written out; the tab kept)
+
+
+def test_a_train_whose_notes_cannot_be_written_leaves_no_folder(tmp_path, cli, monkeypatch):
+    from gan_core.rundir import RunDir as Folder
+
+    def fail(self, text):
+        raise RunDirError(f"run {self.run_id!r}: cannot write notes.txt: No space left on device")
+
+    monkeypatch.setattr(Folder, "write_notes", fail)
+    made = cli("train", "--dataset", "ring8", "--steps", "3", "--quiet", "--out", str(tmp_path),
+               "--run-id", "n", "--notes", "fine text")  # fmt: skip
+    assert made.returncode == 2 and "No space left on device" in made.stderr
+    assert not (tmp_path / "n").exists()

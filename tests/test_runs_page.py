@@ -613,3 +613,43 @@ def test_a_run_not_evaluated_yet_shows_a_dash_not_none(runs_root):
     (row,) = table.value.to_dict("records")
     assert row["quality"] == "" and pd.isna(row["quality_value"]) and pd.isna(row["quality_step"])
     assert table.proto.placeholder == "—"
+
+
+def test_the_notes_area_starts_from_the_folder_again_after_another_run_and_never_saves_a_stale_edit(
+    runs_root,
+):
+    """A review: Streamlit drops a text area's value while it is not drawn (another run shown), and the
+    area came back empty, so that Save removed the notes. It starts from the folder again; and an edit
+    begun before the notes changed elsewhere is not saved over them without a word."""
+    finished_run(runs_root, "r1")
+    finished_run(runs_root, "r2", seed=1)
+    registry().set_notes("r1", "important: D leads at 800")
+    at = runs_page()
+    at.selectbox(key="runs_pick").select("r1").run()
+    assert at.text_area(key="runs_notes:r1").value == "important: D leads at 800"
+    at.selectbox(key="runs_pick").select("r2").run()
+    assert at.text_area(key="runs_notes:r2").value == ""
+    at.selectbox(key="runs_pick").select("r1").run()
+    assert at.text_area(key="runs_notes:r1").value == "important: D leads at 800"  # (it came back empty)
+    at.button(key="runs_notes:r1:save").click().run()
+    assert not at.exception
+    assert RunDir.open(runs_root, "r1").read_notes() == "important: D leads at 800"
+
+    at.text_area(key="runs_notes:r1").input("my edit").run()
+    registry().set_notes("r1", "written in a terminal meanwhile")
+    at.run()
+    assert at.text_area(key="runs_notes:r1").value == "my edit"  # an edit is kept
+    at.button(key="runs_notes:r1:save").click().run()
+    assert RunDir.open(runs_root, "r1").read_notes() == "written in a terminal meanwhile"
+    (said,) = [w.value for w in at.warning if "changed elsewhere" in w.value]
+    assert "written in a terminal meanwhile" in shown(said) and "Save again to replace them" in said
+    at.button(key="runs_notes:r1:save").click().run()  # the user's choice, now knowing
+    assert RunDir.open(runs_root, "r1").read_notes() == "my edit"
+    assert not [w for w in at.warning if "changed elsewhere" in w.value]
+    # notes written elsewhere while the area is as it was shown: it follows them
+    registry().set_notes("r1", "a third version")
+    at.run()
+    assert at.text_area(key="runs_notes:r1").value == "a third version"
+    assert [m.value for m in at.markdown if m.value.startswith("**Notes**")] == [
+        "**Notes**  \na third version"
+    ]

@@ -34,6 +34,7 @@ from gan_core.app import (
     DataError,
     DataSource,
     GANConfig,
+    NotesChangedError,
     RegistryError,
     RunDirError,
     RunnerError,
@@ -762,14 +763,27 @@ NOTES_PLACEHOLDER = (
 
 
 def _save_notes(run_id: str, area_key: str, said_key: str) -> None:
-    """Save's callback: the text area's notes written (`RunRegistry.set_notes`); what came of it is said
-    under the area (`notes_popover`) and, saved, in a toast."""
+    """Save's callback: the text area's notes written (`RunRegistry.set_notes`), if the run's notes are
+    still those the edit began from (``area_key:base``); what came of it is said under the area
+    (`notes_popover`) and, saved, in a toast. Notes changed elsewhere meanwhile are not overwritten:
+    said, with them, and a second Save replaces them."""
+    base_key = f"{area_key}:base"
     try:
-        kept = registry().set_notes(run_id, st.session_state.get(area_key, ""))
+        kept = registry().set_notes(
+            run_id, st.session_state.get(area_key, ""), expected=st.session_state.get(base_key)
+        )
+    except NotesChangedError as exc:
+        st.session_state[base_key] = exc.current  # (the next Save replaces these)
+        now = f" They now read: {literal(exc.current)}" if exc.current else " There are none now."
+        st.session_state[said_key] = (
+            "warning",
+            f"{literal(exc)}.{now}  \nSave again to replace them with yours.",
+        )
+        return
     except (RegistryError, RunDirError) as exc:
         st.session_state[said_key] = ("error", literal(exc))
         return
-    st.session_state[area_key] = st.session_state[f"{area_key}:read"] = kept  # (as kept: trimmed)
+    st.session_state[area_key] = st.session_state[base_key] = kept  # (as kept: trimmed)
     st.session_state.pop(said_key, None)
     st.toast(
         f"Notes of {literal(run_id)} saved." if kept else f"Notes of {literal(run_id)} removed.",
@@ -781,27 +795,27 @@ def notes_popover(where, view: RunView, key_prefix: str) -> None:
     """A "Notes" popover in ``where`` (a page's row of buttons): run ``view``'s notes in a text area, and
     Save (`RunRegistry.set_notes`, under the folder's claim: two processes never write one folder).
 
-    The area starts from the notes in the folder and follows them while the user has not edited it
-    (notes saved meanwhile from another tab or ``python -m gan_core notes``); what the user typed is kept
-    across the page's reruns. Save is off while another process writes the run (a terminal's train, a
-    user's loop), which alone may write its folder then: the help says where its notes are set. A refusal
-    (text not allowed, the run taken meanwhile) is said under the area, the text kept to be corrected."""
+    The area starts from the notes in the folder, kept as the edit's base (``:base``), and follows them
+    while the user has not edited it (notes saved meanwhile from another tab or ``python -m gan_core
+    notes``); what the user typed is kept across the page's reruns. An area Streamlit dropped (the popover
+    not drawn for a while: another run or page shown) starts again from the folder, never empty. Save
+    writes only over the notes the edit began from (`_save_notes`). Save is off while another process
+    writes the run (a terminal's train, a user's loop), which alone may write its folder then: the help
+    says where its notes are set. A refusal (text not allowed, the run taken meanwhile) is said under
+    the area, the text kept to be corrected."""
     notes, problem = view.notes_read()
     area_key = f"{key_prefix}notes:{view.run_id}"
-    read_key, said_key = f"{area_key}:read", f"{area_key}:said"
-    if st.session_state.get(read_key) != notes:  # new notes in the folder: shown unless the user edits
-        if st.session_state.get(area_key, notes) == st.session_state.get(read_key, notes):
-            st.session_state[area_key] = notes
-        st.session_state[read_key] = notes
+    base_key, said_key = f"{area_key}:base", f"{area_key}:said"
+    base = st.session_state.get(base_key)
+    if area_key not in st.session_state or (notes != base and st.session_state[area_key] == base):
+        st.session_state[area_key] = st.session_state[base_key] = notes  # (new, or not edited)
+        st.session_state.pop(said_key, None)
     elsewhere = view.external  # (its writer holds the folder: only it may write there now)
-    label = (
-        "Notes"
-        if not notes
-        else f"Notes ({len(notes.splitlines())} line{'s' if len(notes.splitlines()) > 1 else ''})"
-    )
+    count = len(notes.splitlines())
+    label = f"Notes ({count} line{'s' if count > 1 else ''})" if notes else "Notes"
     with where.popover(label, icon=":material/edit_note:", key=f"{area_key}:pop"):
         if problem:
-            st.warning(f"{literal(problem)}. Saving replaces that file.")
+            st.warning(f"{literal(problem)}.")
         st.text_area(
             f"Notes of run {view.run_id}",
             key=area_key,

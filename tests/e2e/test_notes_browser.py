@@ -161,7 +161,7 @@ def test_notes_refused_are_said_under_the_area_and_leave_the_file_as_it_was(stre
     with claimed_elsewhere(server.runs_root / "n2") as other:
         area.fill("written while held")
         save_button(page).click()
-        held = f"cannot change the notes now: run 'n2' is in use by process {other.pid}"
+        held = f"cannot change the notes of run 'n2' now: process {other.pid}"
         expect(error_said(page, held)).to_be_visible(timeout=UI_TIMEOUT)
         assert notes_file(server, "n2") == "red alert\n"
     expect(page.get_by_role("combobox", name="Run", exact=True)).to_have_value("n2")  # the app is up
