@@ -519,9 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="Print a run's notes (free text of your own about it, which the dashboard shows on "
         "the Runs page, the Train view and Compare, and the runs filter searches), or replace them with "
         f"TEXT. At most {MAX_NOTES_CHARS:,} characters; line breaks and tabs are kept, other control "
-        "characters refused. Refused while another process writes the run (a terminal's train, a loop "
-        "through gan_core.track: give them there, with train --notes or run.notes = ...); a run the "
-        "dashboard trains is written by the dashboard's process, so set its notes there.",
+        "characters refused. A run another process writes (a train in another terminal, a loop through "
+        "gan_core.track, Lightning) is sent them, and writes them itself between two steps: this waits up "
+        "to 5 s for its answer. A run another dashboard trains takes no notes from here: set them there.",
     )
     notes.add_argument(
         "run",

@@ -621,12 +621,12 @@ CLOSEST_SHOWN = 8  # G's samples nearest a training example, shown beside it (`C
 COPY_ALARM = 3 * COPY_QUANTILE  # G's close share that reads as copies (`Copying.reading`), with ratio < 1
 APART_RATIO = 1.25  # G's median distance over the data's own beyond which G's samples lie apart from it
 COPY_READINGS = {
-    "copies": "G's samples sit closer to training examples than the data's own examples sit to one another: "
-    "signs of copying (memorisation); look at the pairs",
-    "apart": "G's samples lie farther from every training example than the data's own examples lie from one "
-    "another: no copies; G does not reach the data yet (a matter of quality, not of memorisation)",
-    "like_the_data": "G's samples lie about as near the training examples as the data's own examples lie to "
-    "one another: no sign of copying",
+    "copies": "Signs of copying (memorisation): G's samples sit closer to training examples than the data's "
+    "own examples sit to one another; look at the pairs below",
+    "apart": "No sign of copying: G's samples lie farther from every training example than the data's own "
+    "examples lie from one another (new samples, not yet as near the data as its own: a matter of quality)",
+    "like_the_data": "No sign of copying: G's samples lie about as near the training examples as the data's "
+    "own examples lie to one another, as new samples of the data would",
 }
 
 

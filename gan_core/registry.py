@@ -53,9 +53,9 @@ from gan_core.losses import GANLoss, get_loss
 from gan_core.quoting import quoted
 from gan_core.rundir import (
     LOCK_NAME,
-    MAX_NOTES_CHARS,
     MAX_STEPS,
     RUN_ID_RULE,
+    NotesChangedError,
     RunBusyError,
     RunDir,
     RunDirError,
@@ -63,12 +63,12 @@ from gan_core.rundir import (
     RunMeta,
     UnclaimedError,
     UnreadableRun,
-    checked_notes,
     checked_status,
     current_events,
     holds_run,
     inside,
     lock_holder,
+    notes_change,
     notes_line,
     os_reason,
     scan_runs,
@@ -76,7 +76,7 @@ from gan_core.rundir import (
 )
 from gan_core.runner import ENDED, Evaluating, Runner, RunnerError, hparams_in_force
 from gan_core.store import MetricStore
-from gan_core.tracking.commands import send_command
+from gan_core.tracking.commands import send_command, send_notes
 from gan_core.tracking.schema import (
     CSV_COLUMNS,
     D_METRICS,
@@ -100,35 +100,18 @@ KEEP_REQUESTS = 256  # start requests remembered, so that a repeated one starts 
 
 
 def notes_elsewhere(run_dir: RunDir) -> str:
-    """Where the notes of ``run_dir``, which another process writes now, can be set: one sentence for
-    `RunRegistry.set_notes`' refusal, from the holder's command line (`lock_holder`): a dashboard's
-    server, a terminal's ``train``, or a loop of one's own (``run.notes``)."""
+    """Where the notes of ``run_dir`` can be set while another process writes it and takes no notes
+    requests (`send_notes`): one sentence for `RunRegistry.set_notes`' refusal, from the holder's command
+    line (`lock_holder`): another dashboard's server, or any other (an older version's train or loop, a
+    delete or a resume starting)."""
     held = lock_holder(run_dir.path) or {}
-    command = str(held.get("command") or "")
-    if "streamlit" in command:
+    if "streamlit" in str(held.get("command") or ""):
         return "The dashboard that trains it sets them: its Notes button, on the Runs page or the Train view."
-    if "gan_core" in command and " train" in command:
-        return "A terminal's train takes them at its start (--notes); here they can be set once it ends."
-    return (
-        "The process that writes it sets them (run.notes = ... in gan_core.track); here they can be set "
-        "once it ends."
-    )
+    return "It takes no notes from here: set them there (run.notes = ... in a loop), or here once it ends."
 
 
 class RegistryError(RuntimeError):
     """A request the registry refuses (too many active runs, deleting a live run, unknown run)."""
-
-
-class NotesChangedError(RegistryError):
-    """`RunRegistry.set_notes` was given the notes an edit started from, and the run's notes are other
-    now (``current``): written meanwhile by another tab or a terminal. Nothing was written."""
-
-    def __init__(self, run_id: str, current: str):
-        self.run_id, self.current = run_id, current
-        super().__init__(
-            f"the notes of run {run_id!r} were changed elsewhere (another tab, a terminal) since this edit "
-            "began: nothing was saved"
-        )
 
 
 def _refuse_at_limit(active: list[Runner], limit: int) -> None:
@@ -381,6 +364,14 @@ class RunView:
         if self.runner is not None:
             return True
         return self.external and bool((self._disk_status or {}).get("commands"))
+
+    @property
+    def notes_writable(self) -> bool:
+        """Whether notes can be saved for the run now (`RunRegistry.set_notes`): one nobody writes, one
+        this server trains, or one another process writes that takes notes requests (status.json
+        ``notes_requests``: a terminal's train, a loop through `gan_core.track`); not one another
+        dashboard trains, or an older version's writer."""
+        return not self.external or bool((self._disk_status or {}).get("notes_requests"))
 
     @property
     def trained_by(self) -> str | None:
@@ -1301,40 +1292,34 @@ class RunRegistry:
             found += tail.problems
         return found
 
-    def set_notes(self, run_id: str, text: str, *, append: bool = False, expected: str | None = None) -> str:
+    def set_notes(
+        self,
+        run_id: str,
+        text: str,
+        *,
+        append: bool = False,
+        expected: str | None = None,
+        timeout: float = ACK_SECONDS,
+    ) -> str:
         """Replace run ``run_id``'s notes with ``text`` (``""`` removes them), or with ``append`` add it
         after them on a line of its own, and return them as kept (`RunDir.update_notes`: read and written
-        under the folder's claim, line ends made ``\\n``, surrounding blank space dropped). A run that
-        trains here is written under its runner's claim; any other is claimed for the write (`RunLock`),
-        so that two processes never write one folder, and writers in this process take turns.
+        under the folder's claim, line ends made ``\\n``, surrounding blank space dropped). Two processes
+        never write one folder: a run that trains here is written under its runner's claim; a run another
+        process writes that reads notes requests (status.json ``notes_requests``: a terminal's ``train``,
+        a loop through `gan_core.track`, Lightning) is sent them (`send_notes`), and this waits up to
+        ``timeout`` seconds for its answer; any other run is claimed for the write (`RunLock`). Writers
+        in this process take turns.
 
         ``expected``: the notes the new text was written from (an editor's starting point): where the
         run's notes are other now (another tab, a terminal wrote them meanwhile), `NotesChangedError`
-        with them, nothing written. `RegistryError` while another process writes the run, saying where
-        its notes are set then (the dashboard that trains it; the process's own ``run.notes``; here once
-        it ends); `RunDirError` for text that is not allowed (`checked_notes`, said before anything is
-        claimed; a blank ``append``; an append past `MAX_NOTES_CHARS`, with the count already there), an
+        with them, nothing written. `RegistryError` while a process that takes no notes requests writes
+        the run (another dashboard, an older version), saying where its notes are set then, or when the
+        writer did not answer within ``timeout`` (a long step: it writes them when it next looks);
+        `RunDirError` for text that is not allowed (`checked_notes`, said before anything is claimed or
+        sent; a blank ``append``; an append past `MAX_NOTES_CHARS`, with the count already there), an
         unknown run or a folder that cannot be written."""
         validate_run_id(run_id)
-        text = checked_notes(text)
-        if append and not text:
-            raise RunDirError(
-                "nothing to append: the text is blank; allowed: text with a non-blank character"
-            )
-
-        def change(current: str) -> str:
-            if expected is not None and current != expected:
-                raise NotesChangedError(run_id, current)
-            if not append or not current:
-                return text
-            joined = f"{current}\n{text}"
-            if len(joined) > MAX_NOTES_CHARS:
-                raise RunDirError(
-                    f"the notes would be {len(joined):,} characters long ({len(current):,} there, "
-                    f"{len(text):,} added, and a line break); allowed: at most {MAX_NOTES_CHARS:,}"
-                )
-            return joined
-
+        change = notes_change(run_id, text, append=append, expected=expected)
         with self._notes_lock:
             runner = self.runner(run_id)
             if runner is not None:
@@ -1344,14 +1329,43 @@ class RunRegistry:
             try:
                 run_dir.claim("writing its notes")
             except RunBusyError as exc:
-                raise RegistryError(
-                    f"cannot change the notes of run {run_id!r} now: {exc.holder} writes the run, and only "
-                    f"one process writes a run folder at a time. {notes_elsewhere(run_dir)}"
-                ) from None
+                status = run_dir.read_status()  # (a writer that ended may have left these: not asked)
+                takes = status.get("notes_requests") and status.get("status") in ("running", "paused", "idle")
+                if not takes:
+                    raise RegistryError(
+                        f"cannot change the notes of run {run_id!r} now: {exc.holder} writes the run, and "
+                        f"only one process writes a run folder at a time. {notes_elsewhere(run_dir)}"
+                    ) from None
+                return self._send_notes(run_dir, exc.holder, text, append, expected, timeout)
             try:
                 return run_dir.update_notes(change)
             finally:
                 run_dir.release()
+
+    def _send_notes(
+        self, run_dir: RunDir, holder: str, text: str, append: bool, expected: str | None, timeout: float
+    ) -> str:
+        """`set_notes` for a run ``holder`` writes: the request sent, its answer awaited in status.json."""
+        seq = send_notes(run_dir, text, append=append, expected=expected, source="dashboard")
+        deadline = time.monotonic() + timeout
+        while True:
+            answer = run_dir.read_status().get("notes_request") or {}
+            if answer.get("seq") == seq:
+                break
+            if time.monotonic() >= deadline:
+                raise RegistryError(
+                    f"the notes were sent to {holder}, which writes run {run_dir.run_id!r}, and it has not "
+                    f"taken them within {timeout:g} s (a long step?): it writes them when it next looks, "
+                    "between two steps"
+                )
+            time.sleep(0.05)  # (a poll: the answer is a file another process writes)
+        if answer.get("changed"):
+            raise NotesChangedError(run_dir.run_id, run_dir.read_notes())
+        if answer.get("error"):
+            raise RegistryError(
+                f"{holder}, which writes run {run_dir.run_id!r}, refused the notes: {answer['error']}"
+            )
+        return run_dir.read_notes()
 
     def delete(self, run_id: str) -> None:
         """Remove a run folder, readable or not. Refused (`RegistryError`, the folder left exactly as it

@@ -143,6 +143,47 @@ def checked_notes(text: str) -> str:
     return text
 
 
+class NotesChangedError(RunDirError):
+    """Notes were to be written over those an edit began from (``expected``, `notes_change`), and the
+    run's notes are other now (``current``): written meanwhile by another tab or a terminal. Nothing was
+    written."""
+
+    def __init__(self, run_id: str, current: str):
+        self.run_id, self.current = run_id, current
+        super().__init__(
+            f"the notes of run {run_id!r} were changed elsewhere (another tab, a terminal) since this edit "
+            "began: nothing was saved"
+        )
+
+
+def notes_change(
+    run_id: str, text: str, *, append: bool = False, expected: str | None = None
+) -> Callable[[str], str]:
+    """What `RunDir.update_notes` applies to a run's notes to set them to ``text``, or with ``append`` to
+    add it on a line of its own. `RunDirError` at once for text that is not allowed (`checked_notes`) or
+    a blank ``append``; the change itself raises `NotesChangedError` where the notes are no longer
+    ``expected`` (when given), and `RunDirError` for an append past `MAX_NOTES_CHARS`, with the count
+    already there."""
+    text = checked_notes(text)
+    if append and not text:
+        raise RunDirError("nothing to append: the text is blank; allowed: text with a non-blank character")
+
+    def change(current: str) -> str:
+        if expected is not None and current != expected:
+            raise NotesChangedError(run_id, current)
+        if not append or not current:
+            return text
+        joined = f"{current}\n{text}"
+        if len(joined) > MAX_NOTES_CHARS:
+            raise RunDirError(
+                f"the notes would be {len(joined):,} characters long ({len(current):,} there, "
+                f"{len(text):,} added, and a line break); allowed: at most {MAX_NOTES_CHARS:,}"
+            )
+        return joined
+
+    return change
+
+
 def notes_line(notes: str, limit: int = 120) -> str:
     """A run's notes in one line of at most ``limit`` characters, for a table's cell: the first line
     that is not blank, ending in "…" where anything was left out (more characters or more lines)."""
@@ -2002,6 +2043,15 @@ def _text_or_null(value: Any) -> bool:
     return value is None or isinstance(value, str)
 
 
+def _notes_answer(value: Any) -> bool:
+    return value is None or (
+        isinstance(value, dict)
+        and _is_int(value.get("seq"))
+        and _text_or_null(value.get("error"))
+        and isinstance(value.get("changed"), bool)
+    )
+
+
 def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
     """status.json's known fields: field -> (check, what is allowed)."""
     from gan_core.tracking.schema import STATUSES
@@ -2009,6 +2059,9 @@ def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
     return {
         # the writer looks at commands.json (`gan_core.tracking.commands`): Pause and Stop can reach it
         "commands": (lambda v: isinstance(v, bool), "true or false"),
+        # and notes_request.json: notes sent to it (`send_notes`), answered in "notes_request"
+        "notes_requests": (lambda v: isinstance(v, bool), "true or false"),
+        "notes_request": (_notes_answer, '{"seq": integer, "error": text or null, "changed": true or false}'),
         "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
         "step": (_is_step, STEP_ALLOWED),
         "steps": (_is_step, STEP_ALLOWED),  # the target in force (0: open)

@@ -51,7 +51,7 @@ from gan_core.rundir import (
     this_process,
 )
 from gan_core.store import MetricStore
-from gan_core.tracking.commands import CommandPoller
+from gan_core.tracking.commands import CommandPoller, answer_notes
 from gan_core.tracking.readback import PendingRow
 from gan_core.tracking.schema import CSV_COLUMNS, ENDED, RECORD_COLUMNS, STATUSES, event_detail
 from gan_core.tracking.sink import RunDirSink, Sink, StoreSink
@@ -393,6 +393,7 @@ class Runner:
         self._folder_sink = RunDirSink(self.run_dir, RECORD_COLUMNS, cfg.keep_snapshots)
         self.sinks: list[Sink] = [StoreSink(self.store), self._folder_sink, *sinks]
         self._poller: CommandPoller | None = None  # `watch_command_file`
+        self._notes_answer: dict[str, Any] | None = None  # the last notes request's answer (`answer_notes`)
         # the commands read from the command file, in order: (command, source: "dashboard", "script", ...,
         # the step it came at), for the command line to say each (who paused, resumed or stopped its run)
         self.file_commands: list[tuple[str, str, int]] = []
@@ -952,6 +953,10 @@ class Runner:
 
     def _poll_command_file(self) -> None:
         got = self._poller.poll() if self._poller is not None else None
+        if self._poller is not None and self._poller.notes is not None:  # notes from another process
+            request, self._poller.notes = self._poller.notes, None
+            self._notes_answer = answer_notes(self.run_dir, request)
+            self._write_status()  # the answer its sender waits for
         if got is None:
             return
         command, source = got
@@ -1189,6 +1194,8 @@ class Runner:
                 "torch": torch.__version__,
                 "train_seconds": self.trainer.train_seconds if self.trainer else 0.0,
                 "commands": self._poller is not None,  # Pause/Stop from another process reach it
+                "notes_requests": self._poller is not None,  # and notes (`send_notes`), answered here:
+                "notes_request": self._notes_answer,
                 **job_fields(self.dist),
                 "flags": sorted(self.monitor.active),
                 "flags_raised": sorted(self.monitor.raised),

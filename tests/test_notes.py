@@ -6,18 +6,24 @@ the runs filter, and given from the command line (``train --notes``, ``notes RUN
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 
 import gan_core.track as track
 from gan_core.config import GANConfig
-from gan_core.registry import NotesChangedError, RegistryError, RunRegistry, compare_summary, filter_runs
+from gan_core.registry import RegistryError, RunRegistry, compare_summary, filter_runs
 from gan_core.rundir import (
     MAX_NOTES_CHARS,
     NOTES_NAME,
+    NotesChangedError,
+    RunBusyError,
     RunDir,
     RunDirError,
     UnclaimedError,
@@ -26,7 +32,7 @@ from gan_core.rundir import (
     notes_line,
 )
 from gan_core.runner import Runner
-from tests.conftest import claimed_elsewhere
+from tests.conftest import APP_DIR, claimed_elsewhere
 from tests.test_track import ToyGAN
 
 TINY = dict(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", sample_every=5)
@@ -156,8 +162,9 @@ def test_set_notes_is_refused_while_another_process_writes_the_run_and_nothing_i
         assert said.startswith(f"cannot change the notes of run 'r' now: process {holder.pid} on ")
         assert "writes the run, and only one process writes a run folder at a time." in said
         # (its holder is a script of its own: where notes are set then)
-        assert said.endswith("The process that writes it sets them (run.notes = ... in gan_core.track); here "
-                             "they can be set once it ends.")  # fmt: skip
+        assert said.endswith(
+            "It takes no notes from here: set them there (run.notes = ... in a loop), or here once it ends."
+        )
     assert RunDir.open(tmp_path, "r").read_notes() == "before"
     assert registry.set_notes("r", "after") == "after"  # once it let go
 
@@ -283,9 +290,8 @@ def test_train_notes_and_the_notes_command_print_set_append_and_clear(tmp_path, 
     assert cli("notes", "c").stdout == "from the terminal\nlr 1e-3\ncollapsed at 4\n"
     listed = cli("runs", str(tmp_path))
     assert "    notes: from the terminal …" in listed.stdout.splitlines()
-    assert [
-        row["notes"] for row in __import__("json").loads(cli("runs", str(tmp_path), "--json").stdout)
-    ] == ["from the terminal\nlr 1e-3\ncollapsed at 4"]
+    rows = json.loads(cli("runs", str(tmp_path), "--json").stdout)
+    assert [row["notes"] for row in rows] == ["from the terminal\nlr 1e-3\ncollapsed at 4"]
     cleared = cli("notes", "c", "")
     assert cleared.returncode == 0 and cleared.stderr == "run 'c': notes removed\n"
     shown = cli("notes", "c")
@@ -435,3 +441,120 @@ def test_a_train_whose_notes_cannot_be_written_leaves_no_folder(tmp_path, cli, m
                "--run-id", "n", "--notes", "fine text")  # fmt: skip
     assert made.returncode == 2 and "No space left on device" in made.stderr
     assert not (tmp_path / "n").exists()
+
+
+# ------------------------------------------------------------------------------- a run another process writes
+def wait_for_status(folder, wanted: str, timeout: float = TIMEOUT) -> dict:
+    """status.json of ``folder`` once it reads ``wanted`` (polled: another thread or process writes it)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = RunDir.from_path(folder).read_status() if (folder / "status.json").exists() else {}
+        if status.get("status") == wanted:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"{folder} never read {wanted}")
+
+
+class LoopInAThread:
+    """A user's loop through `gan_core.track`, open-ended, stepping in a thread of this process until
+    stopped: it holds the run folder's claim, as a loop in another process would (flock is per open
+    file), and answers notes requests between its steps."""
+
+    def __init__(self, root, run_id: str):
+        self.gan = ToyGAN()
+        self.run = track.init(run_id, root=root, real=self.gan.real, steps=0, commit_every=0)
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._loop)
+
+    def _loop(self) -> None:
+        while not self.done.is_set() and not self.run.should_stop:
+            self.gan.step(self.run)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join(TIMEOUT)
+        self.run.finish()
+
+
+def test_notes_of_a_run_a_loop_writes_are_sent_to_it_and_written_by_it(tmp_path):
+    registry = RunRegistry(tmp_path)
+    with LoopInAThread(tmp_path, "loop") as loop:
+        status = wait_for_status(tmp_path / "loop", "running")
+        assert status["notes_requests"] is True
+        assert registry.view("loop").notes_writable
+        with pytest.raises(RunBusyError):  # (the loop holds the folder: nobody else writes it)
+            RunDir.open(tmp_path, "loop").claim("test", wait=0)
+        assert registry.set_notes("loop", "sent while it trains\r\n") == "sent while it trains"
+        assert registry.set_notes("loop", "and a line", append=True) == "sent while it trains\nand a line"
+        assert loop.run.notes == "sent while it trains\nand a line"
+        with pytest.raises(NotesChangedError) as changed:
+            registry.set_notes("loop", "stale edit", expected="sent while it trains")
+        assert changed.value.current == "sent while it trains\nand a line"
+        answer = RunDir.open(tmp_path, "loop").read_status()["notes_request"]
+        assert answer["changed"] is True and "changed elsewhere" in answer["error"]
+        # paused, it still answers (its loop waits in g_step, looking at its files)
+        assert registry.view("loop").control("pause")
+        wait_for_status(tmp_path / "loop", "paused")
+        assert registry.set_notes("loop", "written while paused") == "written while paused"
+        assert registry.view("loop").control("resume")
+    assert RunDir.open(tmp_path, "loop").read_notes() == "written while paused"
+    events = [e["kind"] for e in registry.view("loop").events]
+    assert "command" in events and "notes" not in events  # (notes are no event of the run's history)
+
+
+def test_notes_of_a_terminals_train_are_sent_to_it(tmp_path, cli):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gan_core", "train", "--dataset", "ring8", "--steps", "0", "--width", "16",
+         "--batch-size", "16", "--quiet", "--out", str(tmp_path), "--run-id", "t", "--notes", "at start"],
+        cwd=APP_DIR, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        wait_for_status(tmp_path / "t", "running")
+        assert RunDir.open(tmp_path, "t").read_notes() == "at start"
+        added = cli("notes", str(tmp_path / "t"), "--append", "from a second terminal")
+        assert added.returncode == 0, added.stderr
+        assert added.stderr == "run 't': notes set (31 characters)\n"
+    finally:
+        proc.terminate()
+        proc.wait(TIMEOUT)
+    assert RunDir.open(tmp_path, "t").read_notes() == "at start\nfrom a second terminal"
+
+
+def test_a_writer_that_does_not_answer_in_time_is_said_and_one_that_takes_no_requests_refused(tmp_path):
+    finished_run(tmp_path, "r")
+    folder = RunDir.open(tmp_path, "r")
+    with claimed_elsewhere(tmp_path / "r"):
+        # the holder reads no requests, while status.json says a live writer does: no answer comes
+        status = folder.read_status()
+        (tmp_path / "r" / "status.json").write_text(
+            json.dumps({**status, "status": "running", "notes_requests": True})
+        )
+        with pytest.raises(RegistryError, match=r"has not taken them within 0\.3 s \(a long step\?\)"):
+            RunRegistry(tmp_path).set_notes("r", "waiting", timeout=0.3)
+        (tmp_path / "r" / "status.json").write_text(json.dumps({**status, "status": "running"}))
+        with pytest.raises(RegistryError, match="only one process writes a run folder at a time"):
+            RunRegistry(tmp_path).set_notes("r", "refused")
+    assert folder.read_notes() == ""
+
+
+def test_a_malformed_notes_request_is_answered_with_its_error(tmp_path):
+    from gan_core.tracking.commands import NOTES_REQUEST_NAME, CommandPoller, answer_notes
+
+    finished_run(tmp_path, "r")
+    run_dir = RunDir.open(tmp_path, "r").claim("test")
+    try:
+        poller = CommandPoller(run_dir.path, interval=0)
+        (run_dir.path / NOTES_REQUEST_NAME).write_text(json.dumps({"seq": 1, "text": 3, "append": False}))
+        assert poller.poll(force=True) is None and poller.notes["seq"] == 1
+        answer = answer_notes(run_dir, poller.notes)
+        assert answer == {"seq": 1, "error": "notes_request.json is malformed: its text, append or expected",
+                          "changed": False}  # fmt: skip
+        bad = {"seq": 2, "text": "\x1b", "append": False, "expected": None}
+        assert "control character U+001B" in answer_notes(run_dir, bad)["error"]
+        assert run_dir.read_notes() == ""
+    finally:
+        run_dir.release()

@@ -755,15 +755,16 @@ def test_two_commands_that_stat_alike_are_still_read_while_the_file_is_fresh(tmp
     poller = commands.CommandPoller(run.run_dir.path)
     track.send_command(run.run_dir, "pause")
     assert poller.poll(force=True) == ("pause", "script")
-    alike = poller._mtime
-    monkeypatch.setattr(poller, "_stat", lambda: alike)  # the next writes stat as the pause did
+    watched = poller._commands  # (commands.json's watcher; notes_request.json has one of its own)
+    alike = watched._mtime
+    monkeypatch.setattr(watched, "_stat", lambda: alike)  # the next writes stat as the pause did
     track.send_command(run.run_dir, "resume")
     track.send_command(run.run_dir, "stop", source="sweep")
     assert poller.poll(force=True) == ("stop", "sweep")  # the newest counts, as documented
     reads = []
     monkeypatch.setattr(commands, "_read", lambda path: reads.append(path) or {})
     stale = (alike[0] - commands.RACY_NS - 1, *alike[1:])  # changed longer before it was read: no read
-    monkeypatch.setattr(poller, "_stat", lambda: stale)
+    monkeypatch.setattr(watched, "_stat", lambda: stale)
     assert poller.poll(force=True) is None and len(reads) == 1  # (a change: read, nothing new)
     assert poller.poll(force=True) is None and len(reads) == 1  # unchanged and not racy: not read
     run.finish()
@@ -778,8 +779,9 @@ def test_a_racy_read_is_read_again_however_long_the_next_poll_waits(tmp_path, mo
     poller = commands.CommandPoller(run.run_dir.path)
     track.send_command(run.run_dir, "pause")
     assert poller.poll(force=True) == ("pause", "script")  # read at once: racy
-    alike = poller._mtime
-    monkeypatch.setattr(poller, "_stat", lambda: alike)
+    watched = poller._commands
+    alike = watched._mtime
+    monkeypatch.setattr(watched, "_stat", lambda: alike)
     track.send_command(run.run_dir, "stop")
     now = time.time_ns()
     monkeypatch.setattr(commands.time, "time_ns", lambda: now + 10 * commands.RACY_NS)  # a slow step

@@ -799,10 +799,11 @@ def notes_popover(where, view: RunView, key_prefix: str) -> None:
     while the user has not edited it (notes saved meanwhile from another tab or ``python -m gan_core
     notes``); what the user typed is kept across the page's reruns. An area Streamlit dropped (the popover
     not drawn for a while: another run or page shown) starts again from the folder, never empty. Save
-    writes only over the notes the edit began from (`_save_notes`). Save is off while another process
-    writes the run (a terminal's train, a user's loop), which alone may write its folder then: the help
-    says where its notes are set. A refusal (text not allowed, the run taken meanwhile) is said under
-    the area, the text kept to be corrected."""
+    writes only over the notes the edit began from (`_save_notes`). For a run another process writes
+    (a terminal's train, a user's loop) they are sent to it, which writes them (`RunView.notes_writable`);
+    Save is off only where that process takes none (another dashboard's run): the help says where its
+    notes are set. A refusal (text not allowed, the run taken meanwhile, no answer in time) is said
+    under the area, the text kept to be corrected."""
     notes, problem = view.notes_read()
     area_key = f"{key_prefix}notes:{view.run_id}"
     base_key, said_key = f"{area_key}:base", f"{area_key}:said"
@@ -810,7 +811,7 @@ def notes_popover(where, view: RunView, key_prefix: str) -> None:
     if area_key not in st.session_state or (notes != base and st.session_state[area_key] == base):
         st.session_state[area_key] = st.session_state[base_key] = notes  # (new, or not edited)
         st.session_state.pop(said_key, None)
-    elsewhere = view.external  # (its writer holds the folder: only it may write there now)
+    elsewhere = not view.notes_writable  # (its writer holds the folder and takes no notes from here)
     count = len(notes.splitlines())
     label = f"Notes ({count} line{'s' if count > 1 else ''})" if notes else "Notes"
     with where.popover(label, icon=":material/edit_note:", key=f"{area_key}:pop"):
@@ -833,12 +834,17 @@ def notes_popover(where, view: RunView, key_prefix: str) -> None:
             on_click=acted(_save_notes),
             args=(view.run_id, area_key, said_key),
             help=(
-                f"{literal(view.trained_by)} writes this run: its notes are set there while it trains (train "
-                "--notes, or notes= and run.notes = ... in gan_core.track), or here once it ends"
+                f"{literal(view.trained_by)} writes this run and takes no notes from here (another "
+                "dashboard, or an older version): set them there, or here once it ends"
             )
             if elsewhere
             else "Keep these notes in the run's folder (notes.txt): shown on the Runs page, the Train "
-            "view and Compare, and found by the Runs page's filter",
+            "view and Compare, and found by the Runs page's filter"
+            + (
+                f"; {literal(view.trained_by)}, which writes this run, writes them between two steps"
+                if view.external
+                else ""
+            ),
         )
         said = st.session_state.get(said_key)
         if said:

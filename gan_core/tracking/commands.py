@@ -4,8 +4,10 @@ The dashboard cannot call into a run it does not train (a terminal's ``python -m
 user's loop through `gan_core.track`, rank 0 of a torchrun job). It writes ``commands.json`` in the run's
 folder instead, atomically (a temp file renamed over it): ``{"seq": n, "command": "pause", "source":
 "dashboard", "time": ...}`` (``source``: who sent it, as the run's ``command`` event records it:
-"dashboard" from its buttons, "script" by default from `gan_core.track.send_command`). That is the only
-file a reader ever writes in a run folder, and the writer only reads it: each file has one writer. The
+"dashboard" from its buttons, "script" by default from `gan_core.track.send_command`). Notes for the
+run go the same way, in ``notes_request.json`` (`send_notes`; the writer writes them into notes.txt and
+answers in status.json, `answer_notes`). Those are the only files a reader ever writes in a run folder,
+and the writer only reads them: each file has one writer. The
 writer's `CommandPoller` looks at the file's mtime at most once per step and at most every
 `POLL_SECONDS` (one ``os.stat``, about a microsecond), reads it only when it changed (or was read within
 `RACY_NS` of its change: two writes in one timestamp tick can stat alike), and acts on a ``seq`` it has
@@ -20,9 +22,19 @@ import os
 import time
 from pathlib import Path
 
-from gan_core.rundir import RunDir, RunDirError, atomic_write_text, now_iso, read_regular
+from gan_core.rundir import (
+    NotesChangedError,
+    RunDir,
+    RunDirError,
+    atomic_write_text,
+    checked_notes,
+    notes_change,
+    now_iso,
+    read_regular,
+)
 
 COMMANDS_NAME = "commands.json"
+NOTES_REQUEST_NAME = "notes_request.json"  # notes for a run another process writes (`send_notes`)
 COMMANDS = ("pause", "resume", "stop")
 POLL_SECONDS = 0.2
 RACY_NS = 2_000_000_000  # a file read this soon (ns) after its change is read again, its stat unchanged
@@ -85,32 +97,25 @@ def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str 
     return seq
 
 
-class CommandPoller:
-    """The writer's side: `poll` returns a new command (or None), cheaply enough to call every step."""
+class _Watched:
+    """One file a reader writes and the writer polls (commands.json, notes_request.json): its content
+    when it changed since the last look and holds a sequence number not seen before."""
 
-    def __init__(self, folder: Path, interval: float = POLL_SECONDS):
-        self.path = Path(folder) / COMMANDS_NAME
-        self.interval = interval
-        self._next = 0.0
+    def __init__(self, path: Path):
+        self.path = path
         self._mtime = self._stat()
         self._racy = self._mtime is not None and time.time_ns() - self._mtime[0] <= RACY_NS
-        self._seen = _seq(_read(self.path))  # commands from before this writer started are not its own
+        self._seen = _seq(_read(self.path))  # requests from before this writer started are not its own
 
     def _stat(self) -> tuple[int, int, int] | None:
-        # every atomic rename is a new inode: two commands within one timestamp tick are still told apart
+        # every atomic rename is a new inode: two writes within one timestamp tick are still told apart
         try:
             st = os.stat(self.path)
         except OSError:
             return None
         return st.st_mtime_ns, st.st_ino, st.st_size
 
-    def poll(self, force: bool = False) -> tuple[str, str] | None:
-        """(command, source) when a command arrived since the last poll, else None. Looks at the file at
-        most every ``interval`` seconds unless ``force``."""
-        now = time.monotonic()
-        if not force and now < self._next:
-            return None
-        self._next = now + self.interval
+    def new(self) -> dict | None:
         mtime = self._stat()
         # Unchanged: nothing new, unless it was read within `RACY_NS` of its change, where a write later
         # in the same timestamp tick, on the freed inode at one size, stats alike (git's "racy clean"
@@ -121,8 +126,93 @@ class CommandPoller:
         self._racy = mtime is not None and time.time_ns() - mtime[0] <= RACY_NS
         raw = _read(self.path)
         seq = _seq(raw)
-        if seq <= self._seen or raw.get("command") not in COMMANDS:
+        if seq <= self._seen:
             return None
         self._seen = seq
+        return raw
+
+
+class CommandPoller:
+    """The writer's side: `poll` returns a new command (or None), cheaply enough to call every step, and
+    keeps a notes request that arrived (`notes`, for the writer to answer with `answer_notes`)."""
+
+    def __init__(self, folder: Path, interval: float = POLL_SECONDS):
+        self.path = Path(folder) / COMMANDS_NAME
+        self.interval = interval
+        self._next = 0.0
+        self._commands = _Watched(self.path)
+        self._notes = _Watched(Path(folder) / NOTES_REQUEST_NAME)
+        self.notes: dict | None = None  # the newest notes request not yet answered
+
+    def poll(self, force: bool = False) -> tuple[str, str] | None:
+        """(command, source) when a command arrived since the last poll, else None. Looks at the files
+        at most every ``interval`` seconds unless ``force``; a notes request seen is kept in `notes`."""
+        now = time.monotonic()
+        if not force and now < self._next:
+            return None
+        self._next = now + self.interval
+        request = self._notes.new()
+        if request is not None:
+            self.notes = request
+        raw = self._commands.new()
+        if raw is None or raw.get("command") not in COMMANDS:
+            return None
         source = raw.get("source")
         return raw["command"], source if isinstance(source, str) else "the dashboard"
+
+
+def send_notes(
+    run_dir: RunDir | str | os.PathLike,
+    text: str,
+    *,
+    append: bool = False,
+    expected: str | None = None,
+    source: str = "script",
+) -> int:
+    """Ask the process writing ``run_dir`` to set its notes to ``text`` (with ``append``, to add it on a
+    line of its own; ``expected``: only over these notes, see `gan_core.rundir.notes_change`) through
+    notes_request.json, written atomically as commands.json is; returns the request's sequence number.
+    The writer answers in status.json's ``notes_request`` (``{"seq", "error", "changed"}``) when it next
+    looks, between two steps (`answer_notes`). `RunDirError` for text that is not allowed
+    (`checked_notes`) or a file that cannot be written."""
+    checked_notes(text)
+    if not isinstance(run_dir, RunDir):
+        run_dir = RunDir.from_path(run_dir)
+    path = run_dir.path / NOTES_REQUEST_NAME
+    data = {
+        "seq": _seq(_read(path)) + 1,
+        "text": text,
+        "append": bool(append),
+        "expected": expected,
+        "source": str(source)[:MAX_SOURCE],
+        "time": now_iso(),
+    }
+    try:
+        atomic_write_text(path, json.dumps(data) + "\n")
+    except OSError as exc:
+        raise RunDirError(
+            f"run {run_dir.run_id!r}: cannot write {NOTES_REQUEST_NAME}: {exc.strerror or exc}"
+        ) from None
+    return data["seq"]
+
+
+def answer_notes(run_dir: RunDir, request: dict) -> dict:
+    """The writer's side of `send_notes`: apply ``request`` (`CommandPoller.notes`) to ``run_dir``, whose
+    claim this process holds (`RunDir.update_notes`), and return the answer for status.json's
+    ``notes_request``: ``{"seq": n, "error": None or why not, "changed": True where ``expected`` no
+    longer held}``. Never raises for a request's content: a malformed one is answered with its error."""
+    seq = _seq(request)
+    text, append, expected = request.get("text"), request.get("append"), request.get("expected")
+    if not isinstance(text, str) or not isinstance(append, bool) or not isinstance(expected, str | None):
+        return {
+            "seq": seq,
+            "error": f"{NOTES_REQUEST_NAME} is malformed: its text, append or expected",
+            "changed": False,
+        }
+    try:
+        run_dir.update_notes(notes_change(run_dir.run_id, text, append=append, expected=expected))
+    except NotesChangedError as exc:
+        return {"seq": seq, "error": str(exc), "changed": True}
+    except RunDirError as exc:  # (not allowed, a full disk: said to the asker)
+        return {"seq": seq, "error": str(exc), "changed": False}
+    return {"seq": seq, "error": None, "changed": False}

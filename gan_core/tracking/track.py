@@ -89,7 +89,7 @@ from gan_core.rundir import (
 )
 from gan_core.store import MetricStore
 from gan_core.tracking.checks import RowChecks
-from gan_core.tracking.commands import CommandPoller, asker
+from gan_core.tracking.commands import CommandPoller, answer_notes, asker
 from gan_core.tracking.measures import (
     GradNorms,
     NoGradients,
@@ -705,6 +705,7 @@ class TrackedRun:
         self._unmeasured: set[str] = set()  # columns this step did not measure (`FlagMonitor.update`)
         self._init_batches(commit_every)
         self._poller = CommandPoller(run_dir.path)
+        self._notes_answer: dict[str, Any] | None = None  # the last notes request's answer
         self._should_stop = False
         self._diverged_at: int | None = None  # the step whose row diverged: the run's last row
         # how the loop calls d_step, judged on the first committed rows' host values (`checks`), then None
@@ -2004,8 +2005,17 @@ class TrackedRun:
                     self._snapshot()
                 self._own_snapshot_steps.discard(step)
 
+    def _answer_notes(self) -> None:
+        """Notes sent by another process (`send_notes`: the dashboard's Notes, ``python -m gan_core
+        notes``), which this run, the folder's one writer, writes; the answer goes to status.json."""
+        if self._poller.notes is not None:
+            request, self._poller.notes = self._poller.notes, None
+            self._notes_answer = answer_notes(self.run_dir, request)
+            self._write_status()
+
     def _poll_commands(self) -> None:
         got = self._poller.poll()
+        self._answer_notes()
         while got is not None:
             command, source = got
             self._event("command", command=command, source=source)
@@ -2028,6 +2038,7 @@ class TrackedRun:
                 got = None
                 while got is None or got[0] == "pause":  # held here until Resume or Stop
                     got = self._poller.poll(force=True)
+                    self._answer_notes()
                     if got is None:
                         if _SIGTERM.held:  # a SIGTERM while paused: the paused step is whole
                             _SIGTERM.act()
@@ -2138,6 +2149,8 @@ class TrackedRun:
                 "torch": torch.__version__,
                 "train_seconds": self._train_seconds,
                 "commands": True,  # Pause/Resume/Stop reach it through commands.json
+                "notes_requests": True,  # and notes, through notes_request.json (`_answer_notes`)
+                "notes_request": self._notes_answer,
                 **job_fields(self._dist),
                 "flags": sorted(self.monitor.active),
                 "flags_raised": sorted(self.monitor.raised),
@@ -2469,8 +2482,9 @@ def init(
     `gan_core.rundir.MAX_NOTES_CHARS` characters, no control characters but line breaks and tabs, else a
     `TrackingError`), kept in the folder's notes.txt, shown on the Runs page, the Train view and Compare
     and found by the runs filter; None (the default) keeps a resumed run's notes, ``""`` clears them.
-    Change them later with ``run.notes = ...`` (`TrackedRun.notes`), or once the run ended from the
-    dashboard or ``python -m gan_core notes``.
+    Change them later with ``run.notes = ...`` (`TrackedRun.notes`), or from the dashboard or ``python -m
+    gan_core notes``, which send them to this run while it trains (it writes them between two steps,
+    paused too: its folder has one writer) and write them themselves once it ended.
 
     Under an initialised `torch.distributed` process group of more than one rank (torchrun, Lightning's
     ``ddp``), call it on every rank with the same arguments: rank 0 writes the run, every other rank gets a

@@ -188,9 +188,10 @@ def wait_for_status(run, wanted: str, proc: subprocess.Popen, timeout: float) ->
         time.sleep(0.2)
 
 
-def test_save_is_off_while_a_terminals_train_writes_the_run(streamlit_server, page):
-    """A run a terminal trains is written by that process alone: its notes (train --notes) are shown, the
-    area and Save are off (the help says where they are set), and on once it has stopped."""
+def test_notes_saved_for_a_run_a_terminal_trains_are_written_by_that_process(streamlit_server, page):
+    """A run a terminal trains is written by that process alone: its notes (train --notes) are shown, and
+    notes saved here are sent to it (notes_request.json), which writes them between two steps; the page
+    says saved once it has, and the file holds them while it goes on training."""
     server = streamlit_server
     run = server.runs_root / "cli"
     command = [sys.executable, "-m", "gan_core", "train", *TINY_FLAGS, "--device", "cpu", "--steps", "0"]
@@ -205,23 +206,20 @@ def test_save_is_off_while_a_terminals_train_writes_the_run(streamlit_server, pa
         expect(labelled(page, "Notes (1 line)")).to_be_visible()
         area = open_notes(page, "cli")
         expect(area).to_have_value("from the terminal")
-        expect(area).to_be_disabled()
-        expect(save_button(page)).to_be_disabled()
+        expect(area).to_be_enabled()
+        area.fill("from the terminal\nand from the dashboard, while it trains")
+        save_button(page).click()
+        expect(page.get_by_test_id("stToast").filter(has_text="Notes of cli saved.")).to_be_visible(
+            timeout=UI_TIMEOUT
+        )
+        assert notes_file(server, "cli") == "from the terminal\nand from the dashboard, while it trains\n"
+        assert proc.poll() is None and disk_status(run) == "running"  # (it trains on)
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)  # stopped cleanly, as Ctrl-C in the terminal
         proc.wait(TIMEOUT)
     assert disk_status(run) == "stopped"
-    open_runs_page(page, server, "cli")
-    area = open_notes(page, "cli")
-    expect(area).to_be_enabled(timeout=UI_TIMEOUT)
-    expect(save_button(page)).to_be_enabled()
-    area.fill("stopped by hand")
-    save_button(page).click()
-    expect(page.get_by_test_id("stToast").filter(has_text="Notes of cli saved.")).to_be_visible(
-        timeout=UI_TIMEOUT
-    )
-    assert notes_file(server, "cli") == "stopped by hand\n"
+    assert notes_file(server, "cli") == "from the terminal\nand from the dashboard, while it trains\n"
 
 
 def test_the_runs_filter_finds_a_word_of_the_notes(streamlit_server, page):
