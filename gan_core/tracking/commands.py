@@ -85,15 +85,18 @@ def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str 
         if not isinstance(run_dir, str | os.PathLike):
             raise TypeError(f"run_dir must be a RunDir or a run folder's path, got {type(run_dir).__name__}")
         run_dir = RunDir.from_path(run_dir)
-    path = run_dir.path / COMMANDS_NAME
+    return _write_request(run_dir, COMMANDS_NAME, {"command": command, "source": source})
+
+
+def _write_request(run_dir: RunDir, name: str, fields: dict) -> int:
+    """Write a reader's request file ``name`` in ``run_dir`` atomically, ``fields`` with the next ``seq``
+    and the time; returns that seq. `RunDirError` naming the file when it cannot be written."""
+    path = run_dir.path / name
     seq = _seq(_read(path)) + 1
-    data = {"seq": seq, "command": command, "source": source, "time": now_iso()}
     try:
-        atomic_write_text(path, json.dumps(data) + "\n")
+        atomic_write_text(path, json.dumps({"seq": seq, **fields, "time": now_iso()}) + "\n")
     except OSError as exc:
-        raise RunDirError(
-            f"run {run_dir.run_id!r}: cannot write {COMMANDS_NAME}: {exc.strerror or exc}"
-        ) from None
+        raise RunDirError(f"run {run_dir.run_id!r}: cannot write {name}: {exc.strerror or exc}") from None
     return seq
 
 
@@ -178,22 +181,8 @@ def send_notes(
     checked_notes(text)
     if not isinstance(run_dir, RunDir):
         run_dir = RunDir.from_path(run_dir)
-    path = run_dir.path / NOTES_REQUEST_NAME
-    data = {
-        "seq": _seq(_read(path)) + 1,
-        "text": text,
-        "append": bool(append),
-        "expected": expected,
-        "source": str(source)[:MAX_SOURCE],
-        "time": now_iso(),
-    }
-    try:
-        atomic_write_text(path, json.dumps(data) + "\n")
-    except OSError as exc:
-        raise RunDirError(
-            f"run {run_dir.run_id!r}: cannot write {NOTES_REQUEST_NAME}: {exc.strerror or exc}"
-        ) from None
-    return data["seq"]
+    fields = {"text": text, "append": bool(append), "expected": expected, "source": str(source)[:MAX_SOURCE]}
+    return _write_request(run_dir, NOTES_REQUEST_NAME, fields)
 
 
 def answer_notes(run_dir: RunDir, request: dict) -> dict:
