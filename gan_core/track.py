@@ -13,7 +13,7 @@ freeing what still holds the group) in a ``finally``.
 
 from gan_core.distributed import shutdown as destroy_process_group
 from gan_core.rundir import default_runs_root
-from gan_core.tracking.commands import send_command
+from gan_core.tracking.commands import send_command, send_notes
 from gan_core.tracking.track import RankRun, TrackedRun, TrackingError, TrackingWarning, init
 
 __all__ = [
@@ -25,4 +25,5 @@ __all__ = [
     "destroy_process_group",
     "init",
     "send_command",
+    "send_notes",
 ]
