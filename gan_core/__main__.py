@@ -521,7 +521,7 @@ def build_parser() -> argparse.ArgumentParser:
         f"TEXT. At most {MAX_NOTES_CHARS:,} characters; line breaks and tabs are kept, other control "
         "characters refused. A run another process writes (a train in another terminal, a loop through "
         "gan_core.track, Lightning) is sent them, and writes them itself between two steps: this waits up "
-        "to 5 s for its answer. A run another dashboard trains takes no notes from here: set them there.",
+        "to 5 s for its answer.",
     )
     notes.add_argument(
         "run",

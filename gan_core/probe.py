@@ -615,7 +615,7 @@ def separation(
 # ---------------------------------------------------------------------------------------------- copying
 COPY_SAMPLES = 512  # G's samples `data_copying` draws by default
 MAX_COPY_SAMPLES = 2_048
-MAX_COPY_QUERIES = 2_048  # training examples whose nearest other example makes the baseline
+MAX_COPY_QUERIES = 1_000  # training examples whose nearest other example makes the baseline
 COPY_QUANTILE = 0.05  # the baseline's share "close": G's close share is about this when G does not copy
 CLOSEST_SHOWN = 8  # G's samples nearest a training example, shown beside it (`Copying.closest`)
 COPY_ALARM = 3 * COPY_QUANTILE  # G's close share that reads as copies (`Copying.reading`), with ratio < 1

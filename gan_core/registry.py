@@ -52,6 +52,7 @@ from gan_core.flags import FLAGS, SEVERITIES
 from gan_core.losses import GANLoss, get_loss
 from gan_core.quoting import quoted
 from gan_core.rundir import (
+    CLAIM_WAIT_SECONDS,
     LOCK_NAME,
     MAX_STEPS,
     RUN_ID_RULE,
@@ -112,6 +113,11 @@ def notes_elsewhere(run_dir: RunDir) -> str:
 
 class RegistryError(RuntimeError):
     """A request the registry refuses (too many active runs, deleting a live run, unknown run)."""
+
+
+class NotesPendingError(RegistryError):
+    """Notes sent to the process that writes a run (`RunRegistry.set_notes`) were not taken in time: it
+    may still write them when it next looks."""
 
 
 def _refuse_at_limit(active: list[Runner], limit: int) -> None:
@@ -369,8 +375,8 @@ class RunView:
     def notes_writable(self) -> bool:
         """Whether notes can be saved for the run now (`RunRegistry.set_notes`): one nobody writes, one
         this server trains, or one another process writes that takes notes requests (status.json
-        ``notes_requests``: a terminal's train, a loop through `gan_core.track`); not one another
-        dashboard trains, or an older version's writer."""
+        ``notes_requests``: a terminal's train, a loop through `gan_core.track`, another dashboard's run);
+        not an older version's writer."""
         return not self.external or bool((self._disk_status or {}).get("notes_requests"))
 
     @property
@@ -1313,7 +1319,7 @@ class RunRegistry:
         ``expected``: the notes the new text was written from (an editor's starting point): where the
         run's notes are other now (another tab, a terminal wrote them meanwhile), `NotesChangedError`
         with them, nothing written. `RegistryError` while a process that takes no notes requests writes
-        the run (another dashboard, an older version), saying where its notes are set then, or when the
+        the run (an older version), saying where its notes are set then; `NotesPendingError` when the
         writer did not answer within ``timeout`` (a long step: it writes them when it next looks);
         `RunDirError` for text that is not allowed (`checked_notes`, said before anything is claimed or
         sent; a blank ``append``; an append past `MAX_NOTES_CHARS`, with the count already there), an
@@ -1326,37 +1332,59 @@ class RunRegistry:
                 with contextlib.suppress(UnclaimedError):  # (ended and released since: claimed below)
                     return runner.run_dir.update_notes(change)
             run_dir = RunDir.open(self.runs_root, run_id)
-            try:
-                run_dir.claim("writing its notes")
+            status = run_dir.read_status()  # (a writer that ended may have left these: not asked)
+            takes = status.get("notes_requests") and status.get("status") in ("running", "paused", "idle")
+            try:  # (a live writer that takes requests holds it: no wait for a claim that will not come)
+                run_dir.claim("writing its notes", wait=0 if takes else CLAIM_WAIT_SECONDS)
             except RunBusyError as exc:
-                status = run_dir.read_status()  # (a writer that ended may have left these: not asked)
-                takes = status.get("notes_requests") and status.get("status") in ("running", "paused", "idle")
                 if not takes:
                     raise RegistryError(
                         f"cannot change the notes of run {run_id!r} now: {exc.holder} writes the run, and "
                         f"only one process writes a run folder at a time. {notes_elsewhere(run_dir)}"
                     ) from None
-                return self._send_notes(run_dir, exc.holder, text, append, expected, timeout)
+                return self._send_notes(run_dir, exc.holder, change, (text, append, expected), timeout)
             try:
                 return run_dir.update_notes(change)
             finally:
                 run_dir.release()
 
     def _send_notes(
-        self, run_dir: RunDir, holder: str, text: str, append: bool, expected: str | None, timeout: float
+        self,
+        run_dir: RunDir,
+        holder: str,
+        change: Callable[[str], str],
+        request: tuple[str, bool, str | None],
+        timeout: float,
     ) -> str:
-        """`set_notes` for a run ``holder`` writes: the request sent, its answer awaited in status.json."""
-        seq = send_notes(run_dir, text, append=append, expected=expected, source="dashboard")
+        """`set_notes` for a run ``holder`` writes: ``request`` (text, append, expected) sent
+        (`send_notes`) and its answer awaited in status.json, matched by the request's id. Where the
+        writer lets the folder go before it answers (it ended), the notes are written here under the
+        folder's claim (``change``), unless its last answer was this request's."""
+        text, append, expected = request
+        key = send_notes(run_dir, text, append=append, expected=expected, source="dashboard")
         deadline = time.monotonic() + timeout
         while True:
             answer = run_dir.read_status().get("notes_request") or {}
-            if answer.get("seq") == seq:
+            if answer.get("id") == key:
                 break
+            if lock_holder(run_dir.path) is None:  # the writer ended without taking them: written here
+                try:
+                    run_dir.claim("writing its notes", wait=0)
+                except RunBusyError:  # (another writer came meanwhile: asked again on the next look)
+                    pass
+                else:
+                    try:
+                        answer = run_dir.read_status().get("notes_request") or {}
+                        if answer.get("id") == key:  # answered just before it let go
+                            break
+                        return run_dir.update_notes(change)
+                    finally:
+                        run_dir.release()
             if time.monotonic() >= deadline:
-                raise RegistryError(
+                raise NotesPendingError(
                     f"the notes were sent to {holder}, which writes run {run_dir.run_id!r}, and it has not "
                     f"taken them within {timeout:g} s (a long step?): it writes them when it next looks, "
-                    "between two steps"
+                    "between two steps, unless other notes are sent to it before"
                 )
             time.sleep(0.05)  # (a poll: the answer is a file another process writes)
         if answer.get("changed"):

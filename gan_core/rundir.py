@@ -1040,12 +1040,16 @@ class RunDir:
         them. The notes are read and written under the folder's claim, which this needs (`UnclaimedError`
         without it, also when another thread gave it up meanwhile), so no other writer comes between: an
         append never loses a line written at the same time. Whatever ``change`` raises goes up, nothing
-        written. The notes it is given are ``""`` for a damaged notes.txt, which is replaced."""
+        written. A notes.txt that cannot be read (`read_notes`: not UTF-8, a symlink, a folder) is never
+        written over: its `RunDirError` says so, and what to do (nothing a user wrote is lost)."""
         with self._claim_guard, self._writing(NOTES_NAME):
             try:
                 current = self.read_notes()
-            except RunDirError:
-                current = ""
+            except RunDirError as exc:
+                raise RunDirError(
+                    f"{exc}; it is kept as it is, not written over: move it out of the run folder (or "
+                    "mend it), then save the notes again"
+                ) from None
             text = checked_notes(change(current))
             if text:
                 atomic_write_text(self.path / NOTES_NAME, text + "\n")
@@ -2047,6 +2051,7 @@ def _notes_answer(value: Any) -> bool:
     return value is None or (
         isinstance(value, dict)
         and _is_int(value.get("seq"))
+        and _text_or_null(value.get("id"))
         and _text_or_null(value.get("error"))
         and isinstance(value.get("changed"), bool)
     )
@@ -2061,7 +2066,10 @@ def _status_fields() -> dict[str, tuple[Callable[[Any], bool], str]]:
         "commands": (lambda v: isinstance(v, bool), "true or false"),
         # and notes_request.json: notes sent to it (`send_notes`), answered in "notes_request"
         "notes_requests": (lambda v: isinstance(v, bool), "true or false"),
-        "notes_request": (_notes_answer, '{"seq": integer, "error": text or null, "changed": true or false}'),
+        "notes_request": (
+            _notes_answer,
+            '{"seq": integer, "id": text, "error": text or null, "changed": true or false}',
+        ),
         "status": (lambda v: isinstance(v, str) and v in STATUSES, f"one of {', '.join(STATUSES)}"),
         "step": (_is_step, STEP_ALLOWED),
         "steps": (_is_step, STEP_ALLOWED),  # the target in force (0: open)

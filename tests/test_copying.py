@@ -65,7 +65,7 @@ def test_a_g_that_returns_training_examples_reads_as_copies():
 def test_a_g_that_draws_the_datas_distribution_afresh_reads_like_the_data():
     """Fresh N(0, I) points against 3,000 training ones: their nearest training point lies as far as a
     training point's nearest other, so about 5% fall under the baseline's 5% quantile (2-10% at n=2,048)
-    and the medians agree (0.85-1.2). The baseline is taken over 2,048 of the 3,000."""
+    and the medians agree (0.85-1.2). The baseline is taken over 1,000 of the 3,000."""
     training = gaussian_points(3000)
     found = probe.data_copying(models_of(Fresh()), training, seed=2, n=2048)
     assert 0.02 <= found.close_share <= 0.10

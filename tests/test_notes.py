@@ -346,9 +346,10 @@ def test_a_symlinked_notes_file_is_never_followed(tmp_path):
         RunDir.open(tmp_path / "runs", "r").read_notes()
     (row,) = RunRegistry(tmp_path / "runs").summaries()
     assert row["notes"] == "" and "outside" not in str(row)
-    assert RunRegistry(tmp_path / "runs").set_notes("r", "mine") == "mine"  # the link itself replaced
+    with pytest.raises(RunDirError, match="it is kept as it is, not written over: move it out"):
+        RunRegistry(tmp_path / "runs").set_notes("r", "mine")
     assert secret.read_text() == "outside the runs folder"
-    assert not (tmp_path / "runs" / "r" / NOTES_NAME).is_symlink()
+    assert (tmp_path / "runs" / "r" / NOTES_NAME).is_symlink()  # (nothing written, nothing lost)
 
 
 def test_a_byte_order_mark_is_dropped_and_a_lone_surrogate_refused(tmp_path):
@@ -551,10 +552,67 @@ def test_a_malformed_notes_request_is_answered_with_its_error(tmp_path):
         (run_dir.path / NOTES_REQUEST_NAME).write_text(json.dumps({"seq": 1, "text": 3, "append": False}))
         assert poller.poll(force=True) is None and poller.notes["seq"] == 1
         answer = answer_notes(run_dir, poller.notes)
-        assert answer == {"seq": 1, "error": "notes_request.json is malformed: its text, append or expected",
-                          "changed": False}  # fmt: skip
+        malformed = "notes_request.json is malformed: its text, append or expected"
+        assert answer == {"seq": 1, "id": None, "changed": False, "error": malformed}
         bad = {"seq": 2, "text": "\x1b", "append": False, "expected": None}
         assert "control character U+001B" in answer_notes(run_dir, bad)["error"]
         assert run_dir.read_notes() == ""
     finally:
         run_dir.release()
+
+
+def test_notes_that_cannot_be_read_are_never_written_over(tmp_path):
+    """A review: an append over a notes.txt in Latin-1 returned the appended line alone, the old text gone."""
+    finished_run(tmp_path, "r")
+    (tmp_path / "r" / NOTES_NAME).write_bytes("caf\xe9 au lait".encode("latin-1"))
+    for append in (False, True):
+        with pytest.raises(RunDirError, match=r"not UTF-8 text \(byte 3\); it is kept as it is"):
+            RunRegistry(tmp_path).set_notes("r", "one more line", append=append)
+    assert (tmp_path / "r" / NOTES_NAME).read_bytes() == "caf\xe9 au lait".encode("latin-1")
+
+
+def test_two_requests_under_one_sequence_number_are_told_apart_by_their_id(tmp_path):
+    """Two senders that read one seq and both wrote the next: the writer takes the file there, the later,
+    and answers it by its id (the earlier's sender is not told it saved)."""
+    from gan_core.tracking.commands import CommandPoller, answer_notes, send_notes
+
+    finished_run(tmp_path, "r")
+    run_dir = RunDir.open(tmp_path, "r").claim("test")
+    try:
+        poller = CommandPoller(run_dir.path, interval=0)
+        first = send_notes(run_dir, "from A")
+        assert poller.poll(force=True) is None and poller.notes["id"] == first
+        answer = answer_notes(run_dir, poller.notes)
+        assert answer["id"] == first and answer["error"] is None
+        poller.notes = None
+        # B read seq 1 before A's was written, and writes seq 1 too
+        request = json.loads((run_dir.path / "notes_request.json").read_text())
+        (run_dir.path / "notes_request.json").write_text(json.dumps({**request, "id": "b", "text": "from B"}))
+        poller.poll(force=True)
+        assert poller.notes is not None and poller.notes["id"] == "b"  # a new request, though seq 1
+        assert answer_notes(run_dir, poller.notes)["id"] == "b"
+        poller.notes = None
+        assert poller.poll(force=True) is None and poller.notes is None  # (and once only)
+        assert run_dir.read_notes() == "from B"
+    finally:
+        run_dir.release()
+
+
+def test_notes_sent_to_a_writer_that_ends_without_taking_them_are_written_by_the_sender(tmp_path):
+    """A review: a request arriving as the writer ended was never taken, and the page said it would be."""
+    finished_run(tmp_path, "r")
+    folder = tmp_path / "r"
+    status = json.loads((folder / "status.json").read_text())
+    with claimed_elsewhere(folder) as holder:
+        # it says it takes requests, and ends before it looks
+        (folder / "status.json").write_text(
+            json.dumps({**status, "status": "running", "notes_requests": True})
+        )
+        ended = threading.Timer(0.5, holder.stdin.close)
+        ended.start()
+        try:
+            assert RunRegistry(tmp_path).set_notes("r", "kept anyway", timeout=TIMEOUT) == "kept anyway"
+        finally:
+            ended.cancel()
+    assert RunDir.open(tmp_path, "r").read_notes() == "kept anyway"
+    assert lock_holder(folder) is None

@@ -35,6 +35,7 @@ from gan_core.app import (
     DataSource,
     GANConfig,
     NotesChangedError,
+    NotesPendingError,
     RegistryError,
     RunDirError,
     RunnerError,
@@ -42,6 +43,7 @@ from gan_core.app import (
     RunView,
     UnusableCheckpointError,
     check_data_path,
+    checked_notes,
     continue_device,
     environment_rows,
     load_data,
@@ -780,6 +782,10 @@ def _save_notes(run_id: str, area_key: str, said_key: str) -> None:
             f"{literal(exc)}.{now}  \nSave again to replace them with yours.",
         )
         return
+    except NotesPendingError as exc:  # (they may land later: then they are the edit's base)
+        st.session_state[base_key] = checked_notes(st.session_state.get(area_key, ""))
+        st.session_state[said_key] = ("warning", literal(exc))
+        return
     except (RegistryError, RunDirError) as exc:
         st.session_state[said_key] = ("error", literal(exc))
         return
@@ -801,8 +807,8 @@ def notes_popover(where, view: RunView, key_prefix: str) -> None:
     not drawn for a while: another run or page shown) starts again from the folder, never empty. Save
     writes only over the notes the edit began from (`_save_notes`). For a run another process writes
     (a terminal's train, a user's loop) they are sent to it, which writes them (`RunView.notes_writable`);
-    Save is off only where that process takes none (another dashboard's run): the help says where its
-    notes are set. A refusal (text not allowed, the run taken meanwhile, no answer in time) is said
+    Save is off only where that process takes none (an older version's): the help says where its notes
+    are set. A refusal (text not allowed, the run taken meanwhile, no answer in time) is said
     under the area, the text kept to be corrected."""
     notes, problem = view.notes_read()
     area_key = f"{key_prefix}notes:{view.run_id}"
@@ -834,8 +840,8 @@ def notes_popover(where, view: RunView, key_prefix: str) -> None:
             on_click=acted(_save_notes),
             args=(view.run_id, area_key, said_key),
             help=(
-                f"{literal(view.trained_by)} writes this run and takes no notes from here (another "
-                "dashboard, or an older version): set them there, or here once it ends"
+                f"{literal(view.trained_by)} writes this run and takes no notes from here (an older "
+                "version): set them there, or here once it ends"
             )
             if elsewhere
             else "Keep these notes in the run's folder (notes.txt): shown on the Runs page, the Train "

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import time
 from pathlib import Path
 
@@ -85,19 +86,20 @@ def send_command(run_dir: RunDir | str | os.PathLike, command: str, source: str 
         if not isinstance(run_dir, str | os.PathLike):
             raise TypeError(f"run_dir must be a RunDir or a run folder's path, got {type(run_dir).__name__}")
         run_dir = RunDir.from_path(run_dir)
-    return _write_request(run_dir, COMMANDS_NAME, {"command": command, "source": source})
+    return _write_request(run_dir, COMMANDS_NAME, {"command": command, "source": source})[0]
 
 
-def _write_request(run_dir: RunDir, name: str, fields: dict) -> int:
-    """Write a reader's request file ``name`` in ``run_dir`` atomically, ``fields`` with the next ``seq``
-    and the time; returns that seq. `RunDirError` naming the file when it cannot be written."""
+def _write_request(run_dir: RunDir, name: str, fields: dict) -> tuple[int, str]:
+    """Write a reader's request file ``name`` in ``run_dir`` atomically: ``fields`` with the next ``seq``,
+    a random ``id`` (two senders may read one seq: the writer tells them apart by it, and answers by
+    it) and the time; returns (seq, id). `RunDirError` naming the file when it cannot be written."""
     path = run_dir.path / name
-    seq = _seq(_read(path)) + 1
+    seq, key = _seq(_read(path)) + 1, secrets.token_hex(8)
     try:
-        atomic_write_text(path, json.dumps({"seq": seq, **fields, "time": now_iso()}) + "\n")
+        atomic_write_text(path, json.dumps({"seq": seq, "id": key, **fields, "time": now_iso()}) + "\n")
     except OSError as exc:
         raise RunDirError(f"run {run_dir.run_id!r}: cannot write {name}: {exc.strerror or exc}") from None
-    return seq
+    return seq, key
 
 
 class _Watched:
@@ -108,7 +110,9 @@ class _Watched:
         self.path = path
         self._mtime = self._stat()
         self._racy = self._mtime is not None and time.time_ns() - self._mtime[0] <= RACY_NS
-        self._seen = _seq(_read(self.path))  # requests from before this writer started are not its own
+        first = _read(self.path)
+        self._seen = _seq(first)  # requests from before this writer started are not its own
+        self._seen_id = first.get("id")
 
     def _stat(self) -> tuple[int, int, int] | None:
         # every atomic rename is a new inode: two writes within one timestamp tick are still told apart
@@ -128,10 +132,12 @@ class _Watched:
         self._mtime = mtime
         self._racy = mtime is not None and time.time_ns() - mtime[0] <= RACY_NS
         raw = _read(self.path)
-        seq = _seq(raw)
-        if seq <= self._seen:
+        seq, key = _seq(raw), raw.get("id")
+        # a new sequence number, or the same one under another id: two senders that read one number
+        # and both wrote the next (two dashboards, a terminal); the later file is the one there
+        if seq < self._seen or (seq == self._seen and (key is None or key == self._seen_id)):
             return None
-        self._seen = seq
+        self._seen, self._seen_id = seq, key
         return raw
 
 
@@ -171,18 +177,19 @@ def send_notes(
     append: bool = False,
     expected: str | None = None,
     source: str = "script",
-) -> int:
+) -> str:
     """Ask the process writing ``run_dir`` to set its notes to ``text`` (with ``append``, to add it on a
     line of its own; ``expected``: only over these notes, see `gan_core.rundir.notes_change`) through
-    notes_request.json, written atomically as commands.json is; returns the request's sequence number.
-    The writer answers in status.json's ``notes_request`` (``{"seq", "error", "changed"}``) when it next
-    looks, between two steps (`answer_notes`). `RunDirError` for text that is not allowed
-    (`checked_notes`) or a file that cannot be written."""
+    notes_request.json, written atomically as commands.json is; returns the request's id. The writer
+    answers in status.json's ``notes_request`` (``{"seq", "id", "error", "changed"}``) when it next looks,
+    between two steps (`answer_notes`). Only the newest request waits there: one sent over another the
+    writer has not read yet replaces it (its sender is answered by nobody, and says so). `RunDirError`
+    for text that is not allowed (`checked_notes`) or a file that cannot be written."""
     checked_notes(text)
     if not isinstance(run_dir, RunDir):
         run_dir = RunDir.from_path(run_dir)
     fields = {"text": text, "append": bool(append), "expected": expected, "source": str(source)[:MAX_SOURCE]}
-    return _write_request(run_dir, NOTES_REQUEST_NAME, fields)
+    return _write_request(run_dir, NOTES_REQUEST_NAME, fields)[1]
 
 
 def answer_notes(run_dir: RunDir, request: dict) -> dict:
@@ -190,18 +197,15 @@ def answer_notes(run_dir: RunDir, request: dict) -> dict:
     claim this process holds (`RunDir.update_notes`), and return the answer for status.json's
     ``notes_request``: ``{"seq": n, "error": None or why not, "changed": True where ``expected`` no
     longer held}``. Never raises for a request's content: a malformed one is answered with its error."""
-    seq = _seq(request)
+    seq, key = _seq(request), request.get("id")
     text, append, expected = request.get("text"), request.get("append"), request.get("expected")
     if not isinstance(text, str) or not isinstance(append, bool) or not isinstance(expected, str | None):
-        return {
-            "seq": seq,
-            "error": f"{NOTES_REQUEST_NAME} is malformed: its text, append or expected",
-            "changed": False,
-        }
+        error = f"{NOTES_REQUEST_NAME} is malformed: its text, append or expected"
+        return {"seq": seq, "id": key, "error": error, "changed": False}
     try:
         run_dir.update_notes(notes_change(run_dir.run_id, text, append=append, expected=expected))
     except NotesChangedError as exc:
-        return {"seq": seq, "error": str(exc), "changed": True}
-    except RunDirError as exc:  # (not allowed, a full disk: said to the asker)
-        return {"seq": seq, "error": str(exc), "changed": False}
-    return {"seq": seq, "error": None, "changed": False}
+        return {"seq": seq, "id": key, "error": str(exc), "changed": True}
+    except RunDirError as exc:  # (not allowed, a full disk, a damaged notes.txt: said to the asker)
+        return {"seq": seq, "id": key, "error": str(exc), "changed": False}
+    return {"seq": seq, "id": key, "error": None, "changed": False}
