@@ -1295,9 +1295,10 @@ def copying(loaded: _RunG, seed: int) -> dict[str, Any]:
     found = data_copying(models, training_set(loaded.run, loaded.cfg), seed=seed)
     return {
         "close_share": found.close_share,
-        "ratio": found.ratio,
+        "ratio": found.ratio if math.isfinite(found.ratio) else None,  # (JSON has no Infinity)
         "threshold": found.threshold,
         "reading": found.reading,
+        "p_value": found.close_p_value,
         "samples": len(found.generated),
         "training_examples": len(found.training),
     }

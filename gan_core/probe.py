@@ -618,11 +618,12 @@ MAX_COPY_SAMPLES = 2_048
 MAX_COPY_QUERIES = 1_000  # training examples whose nearest other example makes the baseline
 COPY_QUANTILE = 0.05  # the baseline's share "close": G's close share is about this when G does not copy
 CLOSEST_SHOWN = 8  # G's samples nearest a training example, shown beside it (`Copying.closest`)
-COPY_ALARM = 3 * COPY_QUANTILE  # G's close share that reads as copies (`Copying.reading`), with ratio < 1
+COPY_P_VALUE = 0.001  # a close share this unlikely for a G drawing new samples reads as copies
 APART_RATIO = 1.25  # G's median distance over the data's own beyond which G's samples lie apart from it
 COPY_READINGS = {
-    "copies": "Signs of copying (memorisation): G's samples sit closer to training examples than the data's "
-    "own examples sit to one another; look at the pairs below",
+    "copies": "Signs of copying (memorisation): more of G's samples sit close to a training example than new "
+    "samples of the data would. A G crowding into the data's densest part (mode collapse) can read so too: "
+    "look at the pairs below, where a copy matches its training example pixel for pixel",
     "apart": "No sign of copying: G's samples lie farther from every training example than the data's own "
     "examples lie from one another (new samples, not yet as near the data as its own: a matter of quality)",
     "like_the_data": "No sign of copying: G's samples lie about as near the training examples as the data's "
@@ -646,27 +647,43 @@ class Copying:
     ``real_distance``) well under 1. A ratio well over 1 says the opposite: G's samples lie farther from
     every training example than the data's own do (off the data, not copies).
 
-    The test of Meehan, Chaudhuri and Dasgupta, "A Non-Parametric Test to Detect Data-Copying in
-    Generative Models" (AISTATS 2020), compares the same two distances with held-out data; a run here
-    keeps no held-out set, so the baseline is leave-one-out within the training set. Distances are in
-    the data's units: 2D coordinates, or images as vectors of pixels in [-1, 1]."""
+    After Meehan, Chaudhuri and Dasgupta, "A Non-Parametric Test to Detect Data-Copying in Generative
+    Models" (AISTATS 2020), which compares the same two distances with held-out data, cell by cell of a
+    partition of the space. Here a run keeps no held-out set, so the baseline is leave-one-out within the
+    training set (each distinct example once: ``duplicates`` left out), and the comparison is global:
+    a G crowding into the data's densest part (mode collapse, or one class of many) lies near training
+    examples without copying them, and can read as copies too (`COPY_READINGS` says so). Distances are
+    in the data's units: 2D coordinates, or images as vectors of pixels in [-1, 1]."""
 
     generated: np.ndarray  # G's samples: (N, 2) or (N, C, H, W), in [-1, 1]
     fake_distance: np.ndarray  # (N,) float64
     nearest: np.ndarray  # (N,) int64, indices into ``training``
     real_distance: np.ndarray  # (Q,) float64
-    training: np.ndarray  # (M, ...) the training examples compared with
+    training: np.ndarray  # (M, ...) the distinct training examples compared with
     threshold: float
     close_share: float
     ratio: float
+    duplicates: int = 0  # training examples left out as repeats of an earlier one
+
+    @property
+    def close_p_value(self) -> float:
+        """The chance of at least this many of G's samples near a training example if each were so with
+        the baseline's `COPY_QUANTILE` (5%) chance, as a G drawing new samples of the data's distribution
+        would be: the one-sided binomial test (`scipy.stats.binomtest`)."""
+        from scipy.stats import binomtest  # (scikit-learn's own dependency)
+
+        k = int(round(self.close_share * len(self.fake_distance)))
+        return float(binomtest(k, len(self.fake_distance), COPY_QUANTILE, alternative="greater").pvalue)
 
     @property
     def reading(self) -> str:
-        """What the two distances say, one of `COPY_READINGS`: ``"copies"`` where at least
-        `COPY_ALARM` (3x the 5% expected) of G's samples are close and their median distance is under the
-        data's own (``ratio`` < 1); ``"apart"`` where G's samples lie farther from the training set than
-        its own examples do (``ratio`` > `APART_RATIO`, 1.25), and ``"like_the_data"`` between."""
-        if self.close_share >= COPY_ALARM and self.ratio < 1:
+        """What the two distances say, one of `COPY_READINGS`: ``"copies"`` where more of G's samples lie
+        near a training example than a G drawing new samples would put there by chance (`close_p_value`
+        under `COPY_P_VALUE`, whatever the median says: a G copying a third of its samples and missing
+        the data with the rest is still copying); else ``"apart"`` where G's samples lie farther from the
+        training set than its own examples do (``ratio`` > `APART_RATIO`, 1.25), ``"like_the_data"``
+        between."""
+        if self.close_p_value < COPY_P_VALUE:
             return "copies"
         return "apart" if self.ratio > APART_RATIO else "like_the_data"
 
@@ -710,10 +727,18 @@ def data_copying(
     if not 1 <= n <= MAX_COPY_SAMPLES:
         raise ProbeError(f"n={n}: the copying check draws 1 to {MAX_COPY_SAMPLES:,} of G's samples")
     training = np.asarray(training, dtype=np.float32)
+    # Each distinct example once: a duplicate's nearest other lies at 0, which made the baseline's 5%
+    # threshold 0 and an exact copy "not near" (a review); the first of each, in the set's order.
+    if len(training):
+        first = np.unique(training.reshape(len(training), -1), axis=0, return_index=True)[1]
+        duplicates = len(training) - len(first)
+        training = training[np.sort(first)]
+    else:
+        duplicates = 0
     m = len(training)
     if m < 2:
         raise ProbeError(
-            f"{m} training example: the copying check needs at least 2 (one to compare each with)"
+            f"{m} distinct training example: the copying check needs at least 2 (to compare each with)"
         )
     if training.shape[1:] != tuple(models.sample_shape):
         raise ProbeError(
@@ -750,6 +775,7 @@ def data_copying(
         training=training,
         threshold=threshold,
         close_share=float(np.mean(fake_distance < threshold)),
+        duplicates=duplicates,
         ratio=float(np.median(fake_distance)) / baseline if baseline > 0 else math.inf,
     )
 

@@ -121,9 +121,10 @@ def real_set(
     return probe.real_labelled(run_dir, run_dir.read_config(), n, label=label)
 
 
-@st.cache_data(max_entries=2, show_spinner=False)
+@st.cache_resource(max_entries=2, show_spinner=False)
 def training_examples(root: str, run_id: str) -> np.ndarray:
-    # the examples the run trained on (up to 10,000 of a larger set), for the copying check
+    # the examples the run trained on (a fixed 10,000 of a set over 60,000), for the copying check: one
+    # read-only array shared by the sessions (cache_data would copy mnist's 188 MB at every rerun)
     run_dir = RunDir.open(root, run_id)
     return probe.training_set(run_dir, run_dir.read_config())
 
@@ -384,8 +385,8 @@ def show_copying() -> None:
         "A GAN can learn to reproduce its training examples rather than the distribution they come from "
         "(memorisation). For each of G's samples this finds the nearest training example, and compares that "
         "distance with how near the data's own examples lie to one another: a sample from the data's "
-        "distribution lies about that near, a copy much nearer (Meehan et al. 2020's data-copying test, "
-        "with the training set's own examples, left out one at a time, as the reference)."
+        "distribution lies about that near, a copy much nearer (after Meehan et al. 2020's data-copying "
+        "test, with the training set's own examples, left out one at a time, as the reference)."
     )
     try:
         training = training_examples(root, run_id)
@@ -424,7 +425,8 @@ def show_copying() -> None:
         border=True,
         help=f"The share of G's samples nearer a training example than {1 - probe.COPY_QUANTILE:.0%} of the "
         f"training examples lie to any other ({found.threshold:.3g}); about {probe.COPY_QUANTILE:.0%} when "
-        "G does not copy",
+        f"G does not copy (this many or more by chance: p = {found.close_p_value:.2g}, a one-sided binomial "
+        "test)",
     )
     cards[1].metric(
         "Distance ratio",
@@ -433,8 +435,12 @@ def show_copying() -> None:
         help="The median distance of G's samples to their nearest training example, over the median distance "
         "of a training example to its nearest other: under 1, nearer than the data's own; over 1, farther",
     )
+    repeats = f"; {found.duplicates:,} repeats of another example left out" if found.duplicates else ""
     cards[2].metric(
-        "Training examples", f"{len(found.training):,}", border=True, help="G's samples are compared with all"
+        "Training examples",
+        f"{len(found.training):,}",
+        border=True,
+        help=f"The distinct examples G's samples are compared with, all of them{repeats}",
     )
     say = {"copies": st.warning, "apart": st.info, "like_the_data": st.success}[found.reading]
     say(probe.COPY_READINGS[found.reading] + ".")
