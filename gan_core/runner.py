@@ -1220,10 +1220,12 @@ class Runner:
         # a record found diverged (here, or in the loop: records are read a step late, so the weights are
         # a step past the diverged row's and no better)
         diverged = "diverged" in self.monitor.active
+        unrecorded = False  # the last trained step's row could not be written: the weights are past the rows
         try:  # the last trained step whose record was still on its way: recorded like the others
             self._flush()
         except Exception as exc:  # its record diverged (or a sink failed): the run ends failed, with it
             diverged = diverged or isinstance(exc, DivergedError)
+            unrecorded = True
             if final != "failed":
                 final, self.error = "failed", f"{type(exc).__name__}: {exc}"
         trainer = self.trainer
@@ -1231,8 +1233,13 @@ class Runner:
         # job ended, seen at the ranks' vote) or in a step before its first update left the networks as
         # the last row has them: they are checkpointed too, so the run resumes from there (not when that
         # row diverged: no checkpoint holds non-finite weights).
-        sound = trainer is not None and (
-            final != "failed" or (not diverged and not (self._mid_step and trainer.updated))
+        # Nor when the last step's row was lost (a full disk, a file size limit): a checkpoint a step past
+        # the rows would resume into a history missing that step (seen under load in CI, where the failing
+        # write was the one still on its way at the end); the run resumes from its last checkpoint instead.
+        sound = (
+            trainer is not None
+            and not unrecorded
+            and (final != "failed" or (not diverged and not (self._mid_step and trainer.updated)))
         )
         try:
             if trainer is not None and trainer.step_count > 0 and sound:

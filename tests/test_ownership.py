@@ -521,3 +521,33 @@ def test_the_runs_page_resumes_a_cuda_trained_run_on_the_device_it_names(tmp_pat
     assert runner.wait(TIMEOUT) and runner.status == "stopped"
     moved = [e["detail"] for e in runner.events if e["kind"] == "device"]
     assert moved == ([] if torch.cuda.is_available() else ["device: cuda -> cpu"])
+
+
+def test_a_run_whose_last_row_could_not_be_written_keeps_no_checkpoint_past_its_rows(tmp_path, monkeypatch):
+    """CI under load: the row still on its way at the end was the one a file size limit refused, and the
+    final checkpoint was taken a step past the rows; the resume from it left that step without a row. A
+    failed write now ends the run with its last checkpoint at or before its last row."""
+    from gan_core.rundir import RunDirError
+
+    written = []
+    real_append = RunDir.append_record
+
+    def append(self, record):
+        if len(written) >= 37:
+            raise RunDirError(f"run {self.run_id!r}: cannot write metrics.csv: File too large")
+        written.append(record[0])
+        real_append(self, record)
+
+    monkeypatch.setattr(RunDir, "append_record", append)
+    cfg = GANConfig(dataset="ring8", width=16, latent_dim=4, batch_size=16, device="cpu", steps=0,
+                    checkpoint_every=10, sample_every=1000)  # fmt: skip
+    runner = Runner(cfg, tmp_path, "capped").start()
+    assert runner.wait(TIMEOUT) and runner.status == "failed" and "File too large" in runner.error
+    run_dir = RunDir.open(tmp_path, "capped")
+    last_row = run_dir.last_metrics_step()
+    assert last_row == 37
+    assert max(step for step, _ in run_dir.checkpoints()) <= last_row
+    monkeypatch.setattr(RunDir, "append_record", real_append)
+    resumed = Runner.reopen(RunDir.from_path(run_dir.path), {"steps": 50}).start()
+    assert resumed.wait(TIMEOUT) and resumed.status == "finished", resumed.error
+    one_history(run_dir.path)
