@@ -150,6 +150,28 @@ def test_a_resume_from_an_earlier_checkpoint_leaves_tensorboard_one_history(tmp_
     assert [e.step for e in accumulator.Tensors("status/text_summary")] == [12]
 
 
+def test_a_resumed_tensorboard_writer_sorts_after_the_earlier_ones_started_the_same_second(tmp_path):
+    """CI: a resume within the second of its first writer made an event file whose name sorted first
+    (counter 10 before 9), and TensorBoard read the restart as the older history. The sink now starts
+    its file in a later second than any there."""
+    import os
+    import time
+
+    from torch.utils.tensorboard import SummaryWriter  # noqa: F401  (imported first: a second or two)
+
+    from gan_core.tracking.sink import TensorBoardSink
+
+    now = int(time.time())
+    earlier = tmp_path / f"events.out.tfevents.{now}.host.99999.9"
+    earlier.write_bytes(b"")
+    sink = TensorBoardSink(tmp_path, purge_step=5)
+    sink.writer.flush()
+    ours = [n for n in os.listdir(tmp_path) if n.startswith("events.out.tfevents.") and n != earlier.name]
+    assert len(ours) == 1 and int(ours[0].split(".")[3]) > now
+    assert sorted([earlier.name, ours[0]]) == [earlier.name, ours[0]]  # TensorBoard's order: ours last
+    sink.finalize("finished")
+
+
 def test_resume_and_rewind_from_the_command_line(tmp_path, cli):
     root = tmp_path / "runs"
     res = cli("train", "--dataset", "ring8", "--steps", "12", "--checkpoint-every", "4", "--seed", "1",

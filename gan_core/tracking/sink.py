@@ -10,9 +10,12 @@ opens; needs the ``tensorboard`` package, the ``[tensorboard]`` extra).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import operator
+import os
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -146,6 +149,22 @@ class RunDirSink(Sink):
         self.run_dir.close()
 
 
+def _after_earlier_writers(log_dir: Path) -> None:
+    """Wait, at most a second, until this second is past the newest event file's in ``log_dir``: TensorBoard
+    reads a folder's event files in the order of their names, ``events.out.tfevents.<seconds>.<host>.<pid>.
+    <counter>``, and a resume started within the second of its earlier writer (a short run, a test) could
+    sort before it by pid or counter ("10" before "9"), its restart then read as the older history (a
+    flaky CI run: TensorBoard purged the resumed steps instead of the discarded ones)."""
+    newest = 0
+    with contextlib.suppress(OSError):  # (a folder not made yet: no earlier writer)
+        for name in os.listdir(log_dir):
+            parts = name.split(".")
+            if name.startswith("events.out.tfevents.") and len(parts) > 3 and parts[3].isdigit():
+                newest = max(newest, int(parts[3]))
+    while time.time() < newest + 1:  # (a poll of the clock: at most one second, at a resume only)
+        time.sleep(min(0.05, newest + 1 - time.time()))
+
+
 class TensorBoardSink(Sink):
     """The same records as TensorBoard scalars (tag ``<group>/<column>``, `tensorboard_tag`: grouped as the
     dashboard's panels), events as text and image grids as images, written by
@@ -183,6 +202,7 @@ class TensorBoardSink(Sink):
                 "TensorBoard logging needs the tensorboard package: pip install tensorboard (or "
                 f"pip install '/path/to/checkout[tensorboard]'); {exc}"
             ) from None
+        _after_earlier_writers(Path(log_dir))
         self.writer = SummaryWriter(log_dir=str(log_dir), purge_step=purge_step)
         self._session_end: Any = None  # HParams' session end, its status set by `finalize`
         self._blank: tuple[int, set[str]] = (-1, set())  # the last row's step and its NaN columns
