@@ -732,6 +732,40 @@ def test_destroy_process_group_frees_the_ddp_wrappers_a_raising_main_left_in_its
     assert [entry.name for entry in raised.traceback][-1] == "main"  # the traceback kept, its locals not
 
 
+# A fresh process, as a rank is: DDP's constructor imports torch._dynamo, which imports
+# torch.distributed.nn.functional, whose signatures take the group as a default at that import.
+_GROUP_AFTER_DESTROY = """
+import gc, os, sys, weakref
+import torch, torch.distributed as dist
+import gan_core.track as track
+dist.init_process_group("gloo", init_method="file://" + sys.argv[1], rank=0, world_size=1)
+ddp = torch.nn.parallel.DistributedDataParallel(torch.nn.Linear(2, 1))
+ddp(torch.randn(4, 2)).sum().backward()
+group = weakref.ref(dist.group.WORLD)
+del ddp
+track.destroy_process_group()
+from torch.distributed.nn.functional import all_reduce
+print(group() is not None, all_reduce.__defaults__[-1])
+"""
+
+
+def test_destroy_process_group_frees_the_group_that_torch_distributed_nn_took_as_a_default(tmp_path):
+    """CI: a 2-rank job aborted at exit ("terminate called without an active exception") after a clean
+    finish: the group, held by torch.distributed.nn.functional's default arguments since DDP imported it,
+    outlived destroy_process_group with its gloo threads, until the interpreter's own teardown. It is freed
+    at the call now, and those functions default to None again (the default group, at call time)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _GROUP_AFTER_DESTROY, str(tmp_path / "store")],
+        cwd=APP_DIR,
+        env={**os.environ, "PYTHONPATH": str(APP_DIR), "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["False", "None"]
+
+
 def test_destroy_process_group_frees_the_ddp_wrappers_of_a_main_that_returned(gloo_world_of_one):
     """A DDP wrapper in a reference cycle outlives the main() that made it until a collection (a process's
     first DDP step leaves one; 12 of 20 2-rank jobs aborted with torch's call alone): it is collected
