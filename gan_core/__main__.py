@@ -43,6 +43,7 @@ import datetime as dt
 import difflib
 import json
 import math
+import re
 import shlex
 import stat
 import sys
@@ -542,6 +543,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="add TEXT after the run's notes, on a line of its own (- reads it from standard input), "
         "instead of replacing them",
     )
+    for command in (train, sample, evaluate, runs, notes):  # (for `_flag_of`)
+        command.set_defaults(command_parser=command)
     return parser
 
 
@@ -1730,16 +1733,21 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 def cmd_notes(args: argparse.Namespace) -> int:
     """Print run ``args.run``'s notes (control characters written out, `terminal_text`, line breaks and
-    tabs kept), or set them or add to them (`RunRegistry.set_notes`: read and written under the folder's
-    claim). ``-`` reads the text from standard input, which must hold some: an empty pipe (a command
-    before it that failed) is refused, never read as "remove the notes"."""
+    tabs kept; none: said on stderr, stdout left empty), or set them or add to them
+    (`RunRegistry.set_notes`: read and written under the folder's claim). ``-`` reads the text from
+    standard input, which must hold some: an empty pipe (a command before it that failed) is refused,
+    never read as "remove the notes"."""
     run = run_folder("RUN", args.run, default_runs_root())
     if args.text is not None and args.append is not None:
         raise CLIError("give TEXT (the new notes) or --append TEXT (added to them), not both")
     if args.text is None and args.append is None:
         notes = run.read_notes()
         shown = "\n".join("\t".join(map(terminal_text, line.split("\t"))) for line in notes.split("\n"))
-        return _write_out(shown) if notes else 0
+        if not notes:  # (said on stderr: stdout stays empty, as `notes RUN > file` expects)
+            how = f"python -m gan_core notes {shlex.quote(args.run)} TEXT"
+            print(f"run {run.run_id!r} has no notes; to set them: {how}", file=sys.stderr)
+            return 0
+        return _write_out(shown)
     given = args.text if args.append is None else args.append
     if given == "-":
         if sys.stdin.isatty():
@@ -1779,6 +1787,14 @@ def _write_out(text: str) -> int:
     return 0
 
 
+def _flag_of(args: argparse.Namespace, field: str) -> str | None:
+    """The option of ``args``'s command that sets config field ``field`` (``data_path`` ->
+    ``--data-path``), read from the command's usage line; None where it has none."""
+    flag = "--" + field.replace("_", "-")
+    usage = args.command_parser.format_usage()
+    return flag if re.search(rf"(\[|\| ){re.escape(flag)}[ \]]", usage) else None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
@@ -1792,8 +1808,11 @@ def main(argv: list[str] | None = None) -> int:
         return commands[args.command](args)
     except (CLIError, ConfigError, DataError, RunDirError, DistributedError, ValueError) as exc:
         # One line whatever the message holds (torch's own load errors span several); under torchrun a
-        # job that cannot start (a device this machine lacks) says so on each rank the same way
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
+        # job that cannot start (a device this machine lacks) says so on each rank the same way. A config
+        # value names the option that sets it ("data_path='' is invalid ... (set with --data-path)").
+        flag = _flag_of(args, exc.field) if isinstance(exc, ConfigError) else None
+        said = f" (set with {flag})" if flag and flag not in str(exc) else ""
+        print(f"error: {' '.join(str(exc).split())}{said}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:  # a path that cannot be written or read (a file where a folder should be, ...)
         where = f"{exc.filename}: " if exc.filename else ""

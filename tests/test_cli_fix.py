@@ -144,7 +144,8 @@ def test_an_image_size_out_of_range_names_0_the_datasets_own_as_allowed(tmp_path
     refused = cli(command, "--dataset", "digits", "--image-size", size, *args)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines() == [
-        f"error: image_size={size} is invalid: allowed 0 (the dataset's own) or a number in [4, 128]"
+        f"error: image_size={size} is invalid: allowed 0 (the dataset's own) or a number in [4, 128] "
+        "(set with --image-size)"
     ]
     assert not (tmp_path / "runs").exists()
 

@@ -315,7 +315,7 @@ def test_a_float_field_float32_holds_is_accepted_and_trains_as_itself(field, val
 def test_train_refuses_a_learning_rate_that_is_0_in_float32_and_makes_nothing(tmp_path, cli):
     res = cli("train", "--lr-g", "1e-50", "--out", str(tmp_path / "runs"), "--run-id", "r", *TINY)
     assert res.returncode == 2 and res.stdout == ""
-    assert res.stderr == f"error: lr_g=1e-50 {BELOW} a number in [1.18e-38, 1.0]\n"
+    assert res.stderr == f"error: lr_g=1e-50 {BELOW} a number in [1.18e-38, 1.0] (set with --lr-g)\n"
     assert not (tmp_path / "runs").exists()
 
 
@@ -347,3 +347,24 @@ def test_the_own_loop_example_is_under_100_lines_as_the_readme_says():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     said = re.search(r"examples/own_dcgan\.py`?\]\(examples/own_dcgan\.py\), (\d+) lines", readme)
     assert said is not None and int(said.group(1)) == lines < 100
+
+
+def test_a_config_value_refused_names_the_option_that_sets_it(tmp_path, cli):
+    """A newcomer's `train --dataset points` without its CSV read "data_path='' is invalid", the config
+    field's name, which no option of the command has; the error now names --data-path, from a flag or
+    from a --config file alike, and a field with no option of its own is said as before."""
+    missing = cli("train", "--dataset", "points", "--steps", "5", "--out", str(tmp_path), *TINY)
+    assert missing.returncode == 2
+    assert missing.stderr == (
+        "error: data_path='' is invalid: allowed the path of a CSV file of 2D points (set with --data-path)\n"
+    )
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"lr_g": 5.0}))
+    from_file = cli("train", "--config", str(config), "--out", str(tmp_path), *TINY)
+    assert from_file.returncode == 2
+    said = "lr_g=5.0 is invalid: allowed a number in (0.0, 1.0] (set with --lr-g)\n"
+    assert from_file.stderr.endswith(said)
+    assert from_file.stderr.count("\n") == 1
+    config.write_text(json.dumps({"no_such_field": 1}))
+    unknown = cli("train", "--config", str(config), "--out", str(tmp_path), *TINY)
+    assert unknown.returncode == 2 and "(set with" not in unknown.stderr

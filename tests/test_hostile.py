@@ -643,10 +643,11 @@ def test_a_float_beyond_float32_is_said_to_be_so(runs_root, cli, monkeypatch, tm
         "lr_g=1e+300 is beyond float32's range (±3.4e+38), the precision training runs in; allowed a number "
         "in (0.0, 1.0]"
     )
-    assert refused(cli_train(cli, runs_root, "--lr-g", "1e300")) == f"error: {message}"
+    said = f"error: {message} (set with --lr-g)"  # (the command line names its option)
+    assert refused(cli_train(cli, runs_root, "--lr-g", "1e300")) == said
     config = tmp_path / "config.json"
     config.write_text('{"lr_g": 1e300}')
-    assert refused(cli("train", "--config", str(config), "--out", str(runs_root))) == f"error: {message}"
+    assert refused(cli("train", "--config", str(config), "--out", str(runs_root))) == said
     at = app(lr_g=1e300).run()  # typed into the sidebar
     still_up(at)
     assert errors(at) == [message]

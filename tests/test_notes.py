@@ -295,7 +295,8 @@ def test_train_notes_and_the_notes_command_print_set_append_and_clear(tmp_path, 
     cleared = cli("notes", "c", "")
     assert cleared.returncode == 0 and cleared.stderr == "run 'c': notes removed\n"
     shown = cli("notes", "c")
-    assert (shown.returncode, shown.stdout) == (0, "")
+    assert (shown.returncode, shown.stdout) == (0, "")  # (nothing to a file: `notes c > notes.txt`)
+    assert shown.stderr == "run 'c' has no notes; to set them: python -m gan_core notes c TEXT\n"
     assert "notes:" not in cli("runs", str(tmp_path)).stdout
 
 
