@@ -56,7 +56,7 @@ import numpy as np
 import torch
 
 from gan_core.classifier import CLASSIFIED_DATASETS, get_classifier
-from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import DATASETS, MUTABLE_FIELDS, ConfigChangeError, ConfigError, GANConfig
 from gan_core.data import MAX_POINTS_ROWS, DataError, DataSource, load_data, read_points_csv
 from gan_core.diagnostics import (
     class_diversity,
@@ -1787,6 +1787,13 @@ def _write_out(text: str) -> int:
     return 0
 
 
+def _a_bad_value(exc: Exception) -> bool:
+    """True for a `ConfigError` about a config field's value (not an unknown field of a --config file, nor
+    a field a continued run cannot change, `ConfigChangeError`): the error names the option that sets it."""
+    fields = {field.name for field in dataclasses.fields(GANConfig)}
+    return isinstance(exc, ConfigError) and not isinstance(exc, ConfigChangeError) and exc.field in fields
+
+
 def _flag_of(args: argparse.Namespace, field: str) -> str | None:
     """The option of ``args``'s command that sets config field ``field`` (``data_path`` ->
     ``--data-path``), read from the command's usage line; None where it has none."""
@@ -1810,7 +1817,7 @@ def main(argv: list[str] | None = None) -> int:
         # One line whatever the message holds (torch's own load errors span several); under torchrun a
         # job that cannot start (a device this machine lacks) says so on each rank the same way. A config
         # value names the option that sets it ("data_path='' is invalid ... (set with --data-path)").
-        flag = _flag_of(args, exc.field) if isinstance(exc, ConfigError) else None
+        flag = _flag_of(args, exc.field) if _a_bad_value(exc) else None
         said = f" (set with {flag})" if flag and flag not in str(exc) else ""
         print(f"error: {' '.join(str(exc).split())}{said}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -102,6 +102,11 @@ class ConfigError(ValueError):
         super().__init__(message or f"{field_name}={quoted(value)} is invalid: allowed {allowed}")
 
 
+class ConfigChangeError(ConfigError):
+    """A field that a continued run (a resume, a rewind, a branch) cannot change was given another value:
+    the value may be valid, the change is not (``allowed``: the value the run was trained with)."""
+
+
 @dataclass(frozen=True)
 class NumberRange:
     """The values a number field allows: from ``lo`` to ``hi``, an end included unless it is open.

@@ -21,6 +21,7 @@ rank is left waiting (on NCCL set ``TORCH_NCCL_ASYNC_ERROR_HANDLING=1``, torchru
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import gc
 import inspect
@@ -29,6 +30,7 @@ import re
 import socket
 import sys
 import traceback
+import warnings
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -222,23 +224,41 @@ def current() -> DistContext | None:
     return _known[1]
 
 
-def _release_import_time_defaults(group: Any) -> None:
-    """Put None (the default group, looked up at call time: what these functions mean) back where
-    `torch.distributed.nn.functional`'s functions hold ``group`` as a default argument.
+def _release_import_time_defaults() -> None:
+    """Put None (the default group, looked up at call time: what these signatures mean) back wherever a
+    loaded ``torch.distributed`` module holds a process group as a default argument: its functions, and
+    the methods of its classes.
 
-    That module writes ``group=group.WORLD`` in its signatures (broadcast, gather, scatter, reduce,
-    all_gather, all_to_all, all_reduce, ...), evaluated once, at its import: imported before
+    Such modules write ``group=group.WORLD`` in their signatures (`torch.distributed.nn.functional`'s
+    broadcast, gather, all_reduce, ...; ZeroRedundancyOptimizer's ``_broadcast_object``;
+    ``ShardedGradScaler.__init__``), evaluated once, at the module's import: imported before
     ``init_process_group`` the default is None; imported after it (DDP's constructor imports
-    ``torch._dynamo``, which imports it), the default is the group object itself, which then outlives
-    ``destroy_process_group`` (measured: 10 references, the group and its gloo threads alive at exit)."""
-    module = sys.modules.get("torch.distributed.nn.functional")
-    if module is None or group is None:
+    ``torch._dynamo``, which imports `torch.distributed.nn.functional`), the default is the group object
+    itself, which then outlives ``destroy_process_group`` (measured: 10 references, the group and its gloo
+    threads alive at exit). Called as every group is destroyed, any group held so is about to be dead: None
+    is what the module would hold had it been imported before."""
+    group_type = getattr(dist, "ProcessGroup", None)
+    if group_type is None:
         return
-    for value in vars(module).values():
-        function = inspect.unwrap(value) if callable(value) else None
-        defaults = getattr(function, "__defaults__", None)
-        if defaults and any(d is group for d in defaults):
-            function.__defaults__ = tuple(None if d is group else d for d in defaults)
+    loaded = list(sys.modules.items())
+    modules = [m for name, m in loaded if m is not None and name.startswith("torch.distributed")]
+    with warnings.catch_warnings():  # (a deprecated object, torch.distributed.reduce_op, warns if looked at)
+        warnings.simplefilter("ignore")
+        for value in (value for module in modules for value in list(vars(module).values())):
+            with contextlib.suppress(AttributeError, TypeError, ValueError):  # (an odd object: skipped)
+                members = list(vars(value).values()) if isinstance(value, type) else []
+                for candidate in (value, *members):
+                    _groups_out_of_defaults(candidate, group_type)
+
+
+def _groups_out_of_defaults(candidate: Any, group_type: type) -> None:
+    """None in place of each ``group_type`` among ``candidate``'s default arguments (a function, a
+    classmethod or staticmethod, a decorated function: the one it wraps); nothing for anything else."""
+    function = getattr(candidate, "__func__", candidate)
+    function = inspect.unwrap(function) if callable(function) else None
+    defaults = getattr(function, "__defaults__", None)
+    if defaults and any(isinstance(d, group_type) for d in defaults):
+        function.__defaults__ = tuple(None if isinstance(d, group_type) else d for d in defaults)
 
 
 def shutdown() -> None:
@@ -256,17 +276,17 @@ def shutdown() -> None:
     Why: a gloo group still held after ``destroy_process_group`` is freed during the interpreter's
     shutdown, where its worker threads, taking the GIL, abort the process ("terminate called without an
     active exception", SIGABRT; pytorch/pytorch#179291), and torchrun reports a finished job as failed.
-    One holder no collection frees: `torch.distributed.nn.functional` imported after the group was made
-    (DDP's constructor imports ``torch._dynamo``, which imports it) keeps the group in its functions'
-    default arguments (`_release_import_time_defaults`); the group then outlived every such call, with its
+    One holder no collection frees: torch's own modules imported after the group was made keep it in
+    their default arguments (`torch.distributed.nn.functional`, which DDP's constructor imports through
+    ``torch._dynamo``; `_release_import_time_defaults`); the group then outlived every such call, with its
     worker threads, and a job under load aborted at exit now and then (a CI run, 1 job in hundreds).
     Measured with a 5-step 2-rank DDP job under torchrun, 20 launches each (``python -m
     benchmarks.ddp_exit``): torch's call alone aborted 6 to 13 of 20 (the wrappers in globals, in a
     ``main()`` that returned or raised), this call 0 of 20 in each case."""
     global _known
     _known = None
-    if dist.is_available() and dist.is_initialized():
-        _release_import_time_defaults(dist.group.WORLD)
+    if dist.is_available():
+        _release_import_time_defaults()
     leaving = sys.exc_info()[1]  # in a `finally` (or an `except`), the exception on its way out
     if leaving is not None:
         traceback.clear_frames(leaving.__traceback__)  # frames still executing are left as they are

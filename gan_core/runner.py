@@ -32,7 +32,7 @@ import numpy as np
 import torch
 
 from gan_core.checkpoint_fit import check_checkpoint_step, check_own_checkpoint
-from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigError, GANConfig
+from gan_core.config import CONTINUE_FIELDS, MUTABLE_FIELDS, ConfigChangeError, GANConfig
 from gan_core.data import DataSource
 from gan_core.distributed import PAUSE_TICK_SECONDS, DistContext, collective_failure, job_fields
 from gan_core.environment import environment
@@ -245,7 +245,7 @@ def resume_changes(
     may_change = MUTABLE_FIELDS + CONTINUE_FIELDS
     for name in changes:
         if name not in may_change and getattr(wanted, name) != getattr(cfg, name):
-            raise ConfigError(
+            raise ConfigChangeError(
                 name,
                 changes[name],
                 quoted(getattr(cfg, name)),

@@ -365,6 +365,13 @@ def test_a_config_value_refused_names_the_option_that_sets_it(tmp_path, cli):
     said = "lr_g=5.0 is invalid: allowed a number in (0.0, 1.0] (set with --lr-g)\n"
     assert from_file.stderr.endswith(said)
     assert from_file.stderr.count("\n") == 1
-    config.write_text(json.dumps({"no_such_field": 1}))
-    unknown = cli("train", "--config", str(config), "--out", str(tmp_path), *TINY)
-    assert unknown.returncode == 2 and "(set with" not in unknown.stderr
+    for unknown_field in ("no_such_field", "out"):  # (--out is an option, never a config field)
+        config.write_text(json.dumps({unknown_field: 1}))
+        unknown = cli("train", "--config", str(config), "--out", str(tmp_path), *TINY)
+        assert unknown.returncode == 2 and "(set with" not in unknown.stderr
+        assert unknown.stderr.startswith(f"error: unknown field '{unknown_field}'")
+    first = cli("train", "--dataset", "ring8", "--steps", "2", "--out", str(tmp_path), "--run-id", "r", *TINY)
+    assert first.returncode == 0, first.stderr
+    changed = cli("train", "--resume", str(tmp_path / "r"), "--width", "32", "--steps", "4", "--quiet")
+    assert changed.returncode == 2 and "width=32 cannot change when a run continues" in changed.stderr
+    assert "(set with" not in changed.stderr  # (the option is there; the change is what a resume refuses)
