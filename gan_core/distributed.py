@@ -237,9 +237,6 @@ def _release_import_time_defaults() -> None:
     itself, which then outlives ``destroy_process_group`` (measured: 10 references, the group and its gloo
     threads alive at exit). Called as every group is destroyed, any group held so is about to be dead: None
     is what the module would hold had it been imported before."""
-    group_type = getattr(dist, "ProcessGroup", None)
-    if group_type is None:
-        return
     loaded = list(sys.modules.items())
     modules = [m for name, m in loaded if m is not None and name.startswith("torch.distributed")]
     with warnings.catch_warnings():  # (a deprecated object, torch.distributed.reduce_op, warns if looked at)
@@ -248,7 +245,7 @@ def _release_import_time_defaults() -> None:
             with contextlib.suppress(AttributeError, TypeError, ValueError):  # (an odd object: skipped)
                 members = list(vars(value).values()) if isinstance(value, type) else []
                 for candidate in (value, *members):
-                    _groups_out_of_defaults(candidate, group_type)
+                    _groups_out_of_defaults(candidate, dist.ProcessGroup)
 
 
 def _groups_out_of_defaults(candidate: Any, group_type: type) -> None:
