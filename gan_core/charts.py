@@ -2976,9 +2976,12 @@ def compare_figure(
             traces.extend(unplaced)
             nonpositive.append(str(run_id))
             continue
+        # (values beyond float32's range are edge marks, below, not points: one 1e308 would otherwise
+        # carry the smoothed line off every chart for the rest of the run, as `metric_figure` does)
+        line_drawable = _drawable(line_raw)
         lines = _line_traces(
             line_x,
-            _positive(line_raw) if log_y else line_raw,
+            _positive(line_drawable) if log_y else line_drawable,
             name=str(run_id),
             color=color,
             smoothing=0.0 if sparse else smoothing,

@@ -2211,15 +2211,19 @@ def _row_values(
     line: bytes, step_at: int, wanted: dict[str, int], measured: bool, width: int
 ) -> tuple[int, dict[str, float]] | None:
     """A metrics.csv line's (step, values of ``wanted``: column -> index), a cell that is no number NaN;
-    None if its step is not `STEP_ALLOWED`, if it holds fewer than ``width`` fields (the header's: a row
-    cut short, which the readers leave out), or with ``measured`` if no wanted value is finite."""
+    None if its step is not `STEP_ALLOWED`, if it holds other than ``width`` fields when given (the
+    header's: a row cut short or too long) or opens a quote it does not close (`Misfits`: the readers
+    leave those out), or with ``measured`` if no wanted value is finite."""
     if not line.strip():
         return None
+    text = line.decode("utf-8", "replace")
     try:
-        cells = next(csv.reader([line.decode("utf-8", "replace")]), [])
+        if '"' in text and _opens_quote(text.rstrip("\r")):
+            return None
+        cells = next(csv.reader([text]), [])
     except csv.Error:  # a carriage return inside the row, say: not a row a reader can use
         return None
-    if len(cells) < width:
+    if width and len(cells) != width:
         return None
 
     def number(i: int) -> float:
@@ -2275,35 +2279,82 @@ def no_usable_step(rows: int, row: int, raw: Any) -> str:
     )
 
 
-def short_lines(data: AnyStr, width: int) -> list[int]:
-    """The indices (from 0) of the lines of ``data`` (CSV rows, text or bytes, one a line) that hold
-    fewer than ``width`` fields: rows cut short (a torn write, a hand edit), whose missing cells a CSV
-    reader would fill with blanks. Blank lines are not rows. Counted from the commas, and by `csv` for a
+@dataclass(frozen=True)
+class Misfits:
+    """The lines of a CSV text (indices from 0) that no reader may read as rows of its header: rows
+    ``short`` of fields (a torn write, a hand edit: a reader fills their missing cells with blanks),
+    rows with more fields than the header (``long``: pandas' fast parser cuts a first such row down to
+    the header's width, its cells shifted under the wrong names), and rows that open a quote they do not
+    close (``unclosed``: a reader reads on through the lines after it as one cell, hiding every later
+    row). Every writer of these files writes a row on one line (`csv_cell`)."""
+
+    short: list[int]
+    long: list[int]
+    unclosed: list[int]
+
+    def __bool__(self) -> bool:
+        return bool(self.short or self.long or self.unclosed)
+
+    def left_out(self) -> set[int]:
+        return {*self.short, *self.long, *self.unclosed}
+
+
+def misfit_lines(data: AnyStr, width: int) -> Misfits:
+    """The `Misfits` among the lines of ``data`` (CSV rows, text or bytes, one a line) under a header of
+    ``width`` fields. Blank lines are not rows. Fields are counted from the commas, and by `csv` for a
     line holding a quote; ``data`` without a quote whose commas are ``width`` - 1 a line (every file this
-    package writes) is answered by two counts over it, without a loop over its lines."""
+    package writes) is answered by two counts over it, without a loop over its lines (a long row and a
+    short one whose commas make up for each other then pass: a reader still leaves out the long one)."""
     comma, quote, newline = (",", '"', "\n") if isinstance(data, str) else (b",", b'"', b"\n")
     # (what follows the last newline is a line only when it holds something: nothing, in whole lines)
     whole = data.count(newline) + bool(data[data.rfind(newline) + 1 :].strip())
     if quote not in data and data.count(comma) == whole * (width - 1):
-        return []  # counted without splitting: a file of a million rows is not copied line by line
+        return Misfits([], [], [])  # counted without splitting: a file of a million rows is not copied
     lines = data.split(newline)
     if lines and not lines[-1].strip():
         lines.pop()
-    found = []
+    found = Misfits([], [], [])
     for i, line in enumerate(lines):
         if not line.strip():
             continue
         if quote in line:
-            text = line if isinstance(line, str) else line.decode("utf-8", "replace")
+            text = (line if isinstance(line, str) else line.decode("utf-8", "replace")).rstrip("\r")
             try:
-                fields = len(next(csv.reader([text.rstrip("\r")]), []))
+                if _opens_quote(text):
+                    found.unclosed.append(i)
+                    continue
+                fields = len(next(csv.reader([text]), []))
             except csv.Error:
                 fields = width  # (not a row a reader can split: its own reader says so)
         else:
             fields = line.count(comma) + 1
         if fields < width:
-            found.append(i)
+            found.short.append(i)
+        elif fields > width:
+            found.long.append(i)
     return found
+
+
+def _opens_quote(line: str) -> bool:
+    """Whether CSV line ``line`` (without its line end) opens a quoted cell it does not close: a reader
+    then reads on into the next line, here a second one given to `csv.reader` (one row, not two)."""
+    return len(list(csv.reader([line, "x"]))) == 1
+
+
+def unclosed_quote_line(rows: int, steps: Sequence[str]) -> str:
+    """The problem line for ``rows`` metrics.csv rows that open a quote they do not close, left out;
+    ``steps``: the step cells of the first few, as written."""
+    named = ", ".join(quoted(s) if _whole_step(s) is None else s for s in steps[:5])
+    more = f" and {rows - min(rows, 5)} more" if rows > 5 else ""
+    return (
+        f'metrics.csv: {plural(rows, "row")} opening a quote (") it does not close left out: '
+        f"{'step' if rows == 1 else 'steps'} {named}{more}; a row is one line, and a quoted cell ends on it"
+    )
+
+
+def long_rows_line(rows: int) -> str:
+    """The problem line for ``rows`` metrics.csv rows with more fields than its header, left out."""
+    return f"metrics.csv: {plural(rows, 'row')} with more fields than its header left out"
 
 
 def cut_short_line(rows: int, steps: Sequence[str]) -> str:
@@ -2418,15 +2469,13 @@ def forgiving_csv(text: str) -> tuple[pd.DataFrame, int] | None:
     return None
 
 
-def _read_csv_text(text: str, name: str, run_id: str, problems: list[str]) -> pd.DataFrame:
-    """A CSV text as `forgiving_csv` reads it, the rows it left out said in ``problems``."""
+def _read_csv_text(text: str, run_id: str) -> tuple[pd.DataFrame, int]:
+    """metrics.csv's text as `forgiving_csv` reads it, and how many rows it left out (more fields than
+    its header)."""
     found = forgiving_csv(text)
     if found is None:
-        raise RunDirError(f"run {run_id!r}: {name} cannot be read as CSV")
-    frame, skipped = found
-    if skipped:
-        problems.append(f"{name}: {plural(skipped, 'row')} with more fields than its header left out")
-    return frame
+        raise RunDirError(f"run {run_id!r}: metrics.csv cannot be read as CSV")
+    return found
 
 
 def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> tuple[pd.DataFrame, list[str]]:
@@ -2447,15 +2496,28 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         width = len(next(csv.reader([head.rstrip("\r")]), []))
     except csv.Error:
         width = head.count(",") + 1
-    short = short_lines(body, width) if width > 1 else []
-    if short:
+    misfits = misfit_lines(body, width) if width > 1 else Misfits([], [], [])
+    unclosed: list[str] = []  # (their steps, as written)
+    if misfits:
         # A row cut short (a torn write in the middle, a hand edit): pandas would fill its missing cells
-        # with blanks, which in a column measured every step read as NaN, a failure the charts mark.
+        # with blanks, which in a column measured every step read as NaN, a failure the charts mark. A
+        # row too long, pandas' fast parser cuts down to the header when it is the first (its cells then
+        # read under the wrong names); a quote left open, it reads on to the end of the file as one cell.
         rows = body.split("\n")
-        problems.append(cut_short_line(len(short), [rows[i].split(",", 1)[0].strip() for i in short[:5]]))
-        left = set(short)
+
+        def steps(found: list[int]) -> list[str]:
+            return [rows[i].split(",", 1)[0].strip() for i in found[:5]]
+
+        if misfits.short:
+            problems.append(cut_short_line(len(misfits.short), steps(misfits.short)))
+        unclosed = steps(misfits.unclosed)
+        left = misfits.left_out()
         text = head + newline + "\n".join(row for i, row in enumerate(rows) if i not in left)
-    frame = _read_csv_text(text, "metrics.csv", run_id, problems) if text.strip() else pd.DataFrame()
+    frame, skipped = _read_csv_text(text, run_id) if text.strip() else (pd.DataFrame(), 0)
+    if skipped or misfits.long:
+        problems.append(long_rows_line(skipped + len(misfits.long)))
+    if misfits.unclosed:
+        problems.append(unclosed_quote_line(len(misfits.unclosed), unclosed))
     try:
         header = next(csv.reader([text.partition("\n")[0].rstrip("\r")]), [])
     except csv.Error:  # (pandas read it with its quotes as plain characters: no names to compare)

@@ -195,6 +195,20 @@ def test_a_value_the_chart_marks_otherwise_is_not_marked_twice():
     assert [t for _, _, t in edge_marks(fig, "above")] == ["a: 1e+11"]
 
 
+def test_a_value_beyond_float32_does_not_carry_a_runs_smoothed_line_off_the_chart():
+    """One 1e308 at step 60 of 200 (a hand-edited file, an overflow in float64): Compare smoothed the raw
+    values, so every smoothed point after it was near 1e276, which no chart can draw: the run's line
+    ended at step 59 beside an edge mark, where the Train view drew it whole (found by review)."""
+    values = healthy_d_loss()[:200].copy()
+    values[59] = 1e308
+    fig = charts.compare_figure({"a": frame(values)}, "d_loss", smoothing=0.6)
+    (line,) = [t for t in fig.data if t.name == "a" and t.showlegend is not False]
+    y = np.asarray(line.y, dtype=np.float64)
+    assert np.isnan(y[59]) and np.isfinite(np.delete(y, 59)).all()
+    assert (y[60:] > 1.2).all() and (y[60:] < 1.5).all()  # the healthy values' 1.21 to 1.49, smoothed
+    assert [t for _, _, t in edge_marks(fig, "huge")] == ["a: 1e+308"]
+
+
 def test_the_page_fits_its_axes_without_a_diverged_run_and_says_so(runs_root):
     """On the page: a loop whose d_loss went to 1e11 beside a healthy one; the chart's axis fits the healthy
     one, the line under it names the diverged run, and the toggle fits the axis to every value."""

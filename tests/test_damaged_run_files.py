@@ -490,3 +490,40 @@ def test_a_run_whose_rows_reach_its_step_has_no_such_problem(root):
     assert RunRegistry(root).view("good").problems == [] and summary(root)["problems"] == ""
     edit_status(root / "good", step=12)  # rows beyond status.json's step (a kill between status writes)
     assert RunRegistry(root).view("good").problems == [] and summary(root)["problems"] == ""
+
+
+# --------------------------------------------------- 13. rows that do not fit the header (found by review)
+def test_rows_longer_than_a_header_that_lost_a_column_are_left_out_never_read_shifted(root):
+    """A header missing d_loss_real over rows of every column: pandas' fast parser cut the first row down to
+    the header, every cell after the gap read under its neighbour's name (g_loss held d_loss_fake's
+    values, lr_g a samples/s), with no problem said; the listing showed the shifted last row too."""
+    path = root / "good" / "metrics.csv"
+    header, body = path.read_bytes().split(b"\n", 1)
+    path.write_bytes(header.replace(b",d_loss_real,", b",", 1) + b"\n" + body)
+    frame, problems = RunDir.open(root, "good").read_metrics_checked()
+    assert len(frame) == 0 and problems[0] == "metrics.csv: 20 rows with more fields than its header left out"
+    view = RunRegistry(root).view("good")
+    assert len(view.store) == 0
+    assert "metrics.csv: 20 rows with more fields than its header left out" in view.problems
+    row = summary(root)
+    assert row["last"] == {} and row["status"] == "finished"
+
+
+def test_a_row_opening_a_quote_it_does_not_close_hides_no_later_row(root):
+    """`,"unterminated` at the end of step 8's row: the readers read on from the quote to the end of the
+    file as one cell and dropped it as one row too long, so steps 9-20 were never charted while the
+    listing, reading the last row alone, showed step 20."""
+    path = root / "good" / "metrics.csv"
+    lines = path.read_bytes().split(b"\n")
+    lines[8] += b',"unterminated'  # step 8's row (line 1 is the header)
+    path.write_bytes(b"\n".join(lines))
+    said = (
+        'metrics.csv: 1 row opening a quote (") it does not close left out: step 8; a row is one line, and '
+        "a quoted cell ends on it"
+    )
+    frame, problems = RunDir.open(root, "good").read_metrics_checked()
+    assert frame["step"].tolist() == [*range(1, 8), *range(9, 21)]
+    assert problems == [said, "metrics.csv: step 8 has no row; its charts draw a line across the gap"]
+    view = RunRegistry(root).view("good")
+    assert view.store.view()["step"].tolist() == frame["step"].tolist() and view.problems[:2] == problems
+    assert summary(root)["last"]["step"] == 20

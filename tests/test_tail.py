@@ -242,6 +242,31 @@ def test_bad_cells_are_gaps_and_problem_lines_as_a_whole_read_says(writer):
     ]
 
 
+def test_rows_too_long_or_opening_a_quote_are_left_out_as_a_whole_read_says(writer):
+    """A first row too long (pandas cut it to the header, its cells under the wrong names) and a row that
+    opens a quote it does not close (read on to the end of the file as one cell: every later row lost),
+    in one chunk and in many: the tail and a whole read keep the same rows and say the same."""
+    with open(metrics_path(writer), "ab") as f:
+        f.write(b"1" + b",0.5" * (N_METRICS - 1) + b",,9\n")  # the first row, one field too many
+    append(writer, range(2, 5))
+    with open(metrics_path(writer), "ab") as f:
+        f.write(b"5" + b",0.5" * (N_METRICS - 1) + b',"unterminated\n')
+    append(writer, range(6, 10))
+    frame, expected = writer.read_metrics_checked(RECORD_COLUMNS)
+    for chunk_bytes in (1 << 20, 200):
+        tail = MetricsTail(metrics_path(writer), "ext", chunk_bytes=chunk_bytes)
+        rows = tail.poll().rows
+        assert rows[:, 0].tolist() == [2, 3, 4, 6, 7, 8, 9]
+        np.testing.assert_array_equal(rows, frame[list(RECORD_COLUMNS)].to_numpy(np.float64))
+        assert tail.problems == expected
+    assert expected == [
+        "metrics.csv: 1 row with more fields than its header left out",
+        'metrics.csv: 1 row opening a quote (") it does not close left out: step 5; a row is one line, and a '
+        "quoted cell ends on it",
+        "metrics.csv: step 5 has no row; its charts draw a line across the gap",
+    ]
+
+
 def test_a_file_without_a_step_column_is_read_as_one_without_rows_and_said(tmp_path):
     """It made the whole run unopenable (its checkpoints and samples too)."""
     path = tmp_path / "metrics.csv"

@@ -71,14 +71,16 @@ from gan_core.rundir import (
     events_frame,
     forgiving_csv,
     header_text,
+    long_rows_line,
+    misfit_lines,
     no_step_line,
     no_usable_step,
     open_regular,
     os_reason,
     plural,
-    short_lines,
     shown_value,
     stray_cr_line,
+    unclosed_quote_line,
     usable_steps,
 )
 from gan_core.store import MetricStore
@@ -295,9 +297,9 @@ class MetricsTail:
                 f"(the first at line {line})"
             )
         if self._long_rows:
-            found.append(
-                f"metrics.csv: {plural(self._long_rows, 'row')} with more fields than its header left out"
-            )
+            found.append(long_rows_line(self._long_rows))
+        if self._unclosed_rows[0]:
+            found.append(unclosed_quote_line(*self._unclosed_rows))
         if self._missing:
             named = ", ".join(self._missing[:6])
             if len(self._missing) > 6:
@@ -431,6 +433,7 @@ class MetricsTail:
         self._text_cells: dict[str, list[Any]] = {}  # column -> [first row, its text, rows]
         self._no_step: list[Any] | None = None  # [rows, the first's row, its step cell]
         self._short_rows: list[Any] = [0, []]  # [rows cut short, the step cells of the first few]
+        self._unclosed_rows: list[Any] = [0, []]  # [rows opening a quote they do not close, as above]
         self._cr_rows = [0, 0]  # [the first's line in the file, rows] of rows holding a \r inside
 
     def _pending_reset(self) -> Iterator[TailChunk]:
@@ -596,8 +599,9 @@ class MetricsTail:
     def _rows(self, data: bytes, at: int, record: bool) -> np.ndarray:
         """``data`` (whole lines at byte ``at`` of the file) as rows of `columns`, without those that have
         no usable step, hold a carriage return inside (which a CSV reader would break into two rows of
-        nonsense) or fewer fields than the header (cut short: their missing cells would read as NaN, a
-        failure): left out and noted, as `RunDir.read_metrics_checked` does."""
+        nonsense), fewer or more fields than the header (cut short: their missing cells would read as
+        NaN, a failure) or open a quote they do not close (`rundir.Misfits`): left out and noted, as
+        `RunDir.read_metrics_checked` does."""
         lines = data.split(b"\n") if b"\r" in data and stray_cr_line(data) is not None else []
         damaged = [i for i, line in enumerate(lines) if b"\r" in line.rstrip(b"\r")]  # (\r\r\n ends one)
         if damaged:
@@ -615,16 +619,19 @@ class MetricsTail:
             except UnicodeDecodeError as exc:
                 if record and self._not_utf8 is None:
                     self._not_utf8 = at + exc.start  # (its place in the file, before any row is left out)
-        short = short_lines(data, len(self._names))
-        if short:  # rows cut short: left out whole, as a whole read leaves them out (`short_lines`)
+        misfits = misfit_lines(data, len(self._names))
+        if misfits:  # rows cut short, too long or opening a quote: left out whole, as a whole read does
             lines = data.split(b"\n")
             if record:
-                self._short_rows[0] += len(short)
-                self._short_rows[1] += [
-                    lines[i].split(b",", 1)[0].decode("utf-8", "replace").strip()
-                    for i in short[: 5 - len(self._short_rows[1])]
-                ]
-            left = set(short)
+                self._long_rows += len(misfits.long)
+                noting = ((misfits.short, self._short_rows), (misfits.unclosed, self._unclosed_rows))
+                for found, noted in noting:
+                    noted[0] += len(found)
+                    noted[1] += [
+                        lines[i].split(b",", 1)[0].decode("utf-8", "replace").strip()
+                        for i in found[: 5 - len(noted[1])]
+                    ]
+            left = misfits.left_out()
             data = b"\n".join(line for i, line in enumerate(lines) if i not in left)
             if not data.strip():
                 return np.empty((0, len(self.columns)))
