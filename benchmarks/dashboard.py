@@ -1,6 +1,7 @@
 """Dashboard benchmarks: refresh cost vs run length, store memory, Start-to-first-point, watched vs unwatched.
 
-    python -m benchmarks.dashboard [--skip-browser | --train-view | --first-point | --watched [--hidden]]
+    python -m benchmarks.dashboard [--skip-browser | --train-view | --first-point | --watched [--hidden]
+                                    | --draw-cost | --watched-own [--own-steps N]]
 
 1. Chart refresh at 1e3, 1e5 and 1e6 recorded steps: what the Train view does each second — the store's
    downsampled view, the metric charts (four panels of one figure), and its JSON as the page sends it —
@@ -21,6 +22,11 @@
    of the four charts as four figures (as the Train view drew them before) against the one figure of
    four panels (`charts.training_figure`, as it draws them now), on ``--repeats`` successive refreshes
    of a growing run, alternating, each timed from the first call to the frame after the last.
+6. ``--watched-own``: a user's own loop, examples/own_dcgan.py (`gan_core.track`), in a process of its own
+   for ``--own-steps`` steps, watched live by a headless Chromium on its Train view (``?run=ID``) against
+   the same with no browser session, with torch at its default threads and at ``OMP_NUM_THREADS=1``, in
+   ``--rounds`` rounds whose order alternates; steps/s from the run's own training time (``time_s`` of
+   its last row: the script's imports and data loading left out).
 """
 
 from __future__ import annotations
@@ -567,6 +573,53 @@ def bench_draw_cost(repeats: int) -> None:
         pw.stop()
 
 
+def bench_watched_own(steps: int, rounds: int) -> None:
+    """examples/own_dcgan.py for ``steps`` steps, watched and unwatched, at torch's default threads and at
+    one (``OMP_NUM_THREADS=1``), ``rounds`` times each, the order alternating by round: each run's steps/s
+    from its last row's ``time_s`` (training only), and the ratios watched ÷ unwatched."""
+    import csv
+
+    from playwright.sync_api import sync_playwright
+
+    runs = Path(tempfile.mkdtemp()) / "runs"
+    server = Server(runs)
+    pw = sync_playwright().start()
+    browser = launch(pw)
+    rates: dict[tuple[str, bool], list[float]] = {}
+    try:
+        for round_ in range(rounds):
+            for threads in ("default", "1"):
+                for watched in (False, True) if round_ % 2 == 0 else (True, False):
+                    run_id = f"own-{round_}-{threads}-{'watched' if watched else 'alone'}"
+                    env = dict(os.environ, GAN_DASHBOARD_RUNS=str(runs))
+                    if threads != "default":
+                        env["OMP_NUM_THREADS"] = threads
+                    page = None
+                    if watched:  # the page waits for the run and follows it live
+                        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+                        page.goto(f"{server.url}/?run={run_id}")
+                        page.get_by_text(run_id).first.wait_for(timeout=60_000)
+                    command = [sys.executable, "examples/own_dcgan.py", "--steps", str(steps)]
+                    command += ["--out", str(runs), "--run-id", run_id]
+                    subprocess.run(command, cwd=ROOT, env=env, check=True, stdout=subprocess.DEVNULL)
+                    if page is not None:
+                        page.close()
+                    with open(runs / run_id / "metrics.csv", newline="") as f:
+                        last = list(csv.DictReader(f))[-1]
+                    rate = float(last["step"]) / float(last["time_s"])
+                    rates.setdefault((threads, watched), []).append(rate)
+                    print(f"   {run_id}: {rate:.1f} steps/s", flush=True)
+    finally:
+        browser.close()
+        pw.stop()
+        server.close()
+    print(f"6. examples/own_dcgan.py, {steps} steps, steps/s watched ÷ unwatched ({rounds} rounds)")
+    for threads in ("default", "1"):
+        alone, seen = (statistics.mean(rates[(threads, w)]) for w in (False, True))
+        which = "OMP_NUM_THREADS=1" if threads == "1" else f"torch's default, {os.cpu_count()} cores"
+        print(f"   {which}: unwatched {alone:.1f}, watched {seen:.1f}, ratio {seen / alone:.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.dashboard", description=__doc__.splitlines()[0]
@@ -601,6 +654,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     only.add_argument("--train-view", action="store_true", help="only 1b")
     only.add_argument("--draw-cost", action="store_true", help="only 5")
+    only.add_argument("--watched-own", action="store_true", help="only 6")
+    parser.add_argument(
+        "--own-steps", type=int, default=300, help="steps of each run of 6 (default: %(default)s)"
+    )
     parser.add_argument(
         "--server-option",
         action="append",
@@ -616,6 +673,9 @@ def main(argv: list[str] | None = None) -> None:
     SERVER_OPTIONS[:] = args.server_option
     if args.draw_cost:
         bench_draw_cost(args.repeats)
+        return
+    if args.watched_own:
+        bench_watched_own(args.own_steps, args.rounds)
         return
     everything = not (args.first_point or args.watched or args.train_view)
     if everything:

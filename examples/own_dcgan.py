@@ -2,7 +2,6 @@
 
     streamlit run dashboard.py        # first; open http://localhost:8501/?run=mine (it waits for the run)
     python examples/own_dcgan.py --steps 300 --run-id mine   # then, in another terminal
-
 The lines marked "# track" are all the loop needs to get the dashboard's charts, flags and snapshots."""
 
 import argparse
@@ -49,7 +48,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--nz", type=int, default=32, help="latent size")
     parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
+    if (args := parser.parse_args()).batch_size < 1 or args.nz < 1 or not 0 < args.lr <= 1:
+        parser.error("out of range; allowed: --batch-size and --nz at least 1, --lr in (0, 1]")
     if args.run_id and (Path(args.out) / args.run_id).exists():  # this example starts a new run each time
         sys.exit(f"error: run {args.run_id!r} already exists in {args.out!r}: give another --run-id, or none")
     torch.manual_seed(args.seed)

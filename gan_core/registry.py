@@ -32,6 +32,7 @@ import numbers
 import os
 import re
 import shutil
+import socket
 import stat
 import threading
 import time
@@ -270,6 +271,14 @@ def _share_record(fields: Any, step: float) -> dict[str, Any] | None:
     }
 
 
+def machine_cores() -> int:
+    """The CPU cores this process may run on (`os.sched_getaffinity` where the system has it, else
+    `os.cpu_count`): the cores a run's threads and the dashboard share."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
 @dataclass
 class RunView:
     """What a page reads of one run, live or on disk."""
@@ -395,6 +404,31 @@ class RunView:
             return "another process"
         host = held.get("host")
         return f"process {pid}" + (f" on {host}" if isinstance(host, str) and host else "")
+
+    @property
+    def cores_contended(self) -> str | None:
+        """A line for a run another process trains on this machine's CPU with torch on at least as many
+        threads as the cores this process may use (`external`; its writer's claim names this host; its
+        newest ``environment`` event says device ``cpu`` and ``torch_threads``): watching it here takes
+        cores its steps wait for (every op of torch's waits for all its threads, so one thread put off a
+        core holds up the step), with the measured cost and how to leave the dashboard a core
+        (``OMP_NUM_THREADS``). None otherwise, and on a machine of one core (no core to leave)."""
+        if not self.external:
+            return None
+        environment = self.environment or {}
+        threads = environment.get("torch_threads")
+        if environment.get("device") != "cpu" or not isinstance(threads, int) or isinstance(threads, bool):
+            return None
+        cores = machine_cores()
+        if cores < 2 or threads < cores or (self.run_dir.holder() or {}).get("host") != socket.gethostname():
+            return None
+        return (
+            f"This run trains on this machine's CPU with torch on {threads} threads, all of its {cores} "
+            "cores: while this page watches it, the dashboard and the browser take cores its steps wait for "
+            "(examples/own_dcgan.py on 2 cores: 0.58 of its speed unwatched; 0.89 started with "
+            f"`OMP_NUM_THREADS=1`). Start the run with `OMP_NUM_THREADS={cores - 1}` to leave the dashboard "
+            "a core, or close this page while it trains."
+        )
 
     @property
     def label_smoothing(self) -> float:

@@ -804,6 +804,9 @@ def status_line(view: RunView) -> None:
     elif not view.live:
         text += " · shown from its folder"  # (not trained here now: Resume, where offered, goes on)
     st.markdown(text)
+    contended = view.cores_contended  # (a run on this machine's CPU whose torch takes every core)
+    if contended:
+        st.caption(f":material/speed: {contended}")
     notes = view.notes  # (read each refresh: notes saved in another tab or a terminal are seen)
     if notes:  # a line of them; the Notes button under the charts shows them whole and edits them
         st.caption(f"**Notes:** {literal(notes_line(notes, NOTES_SHOWN))}")

@@ -591,7 +591,8 @@ lineage = pd.DataFrame(
         {
             "run": run_id,
             "parent": view.parent or "",
-            "parent_step": "" if view.parent_step is None else view.parent_step,
+            # text, blank for a run that is no branch (a column of "" and ints fails Arrow's conversion)
+            "parent_step": "" if view.parent_step is None else str(view.parent_step),
         }
         for run_id, view in views.items()
     ]

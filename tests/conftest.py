@@ -46,6 +46,29 @@ def note_runs_left_training(request):
         _LEFT_TRAINING.append((request.node.nodeid, left))
 
 
+@pytest.fixture(autouse=True)
+def tables_arrow_takes(monkeypatch):
+    """Every table a page draws is one Arrow converts as it is: Streamlit otherwise logs the conversion's
+    error with its traceback on each draw and mends the columns behind it (`dataframe_util`: a column of
+    "" and ints, say), which a test through AppTest never saw."""
+    import streamlit.dataframe_util as dataframe_util
+
+    mended: list[str] = []
+    logger = dataframe_util._LOGGER
+    info = logger.info
+
+    def noted(message, *args, **kwargs):
+        if str(message).startswith("Serialization of dataframe to Arrow table was unsuccessful"):
+            exc = kwargs.get("exc_info")
+            mended.append(f"{type(exc).__name__}: {exc}" if isinstance(exc, BaseException) else str(message))
+        return info(message, *args, **kwargs)
+
+    monkeypatch.setattr(logger, "info", noted)
+    yield
+    if mended:
+        pytest.fail(f"a table Arrow could not take as it was (Streamlit mended it): {mended[0]}")
+
+
 def pytest_terminal_summary(terminalreporter):
     if _LEFT_TRAINING:
         terminalreporter.section("runs left training by a test")

@@ -3,6 +3,7 @@ side at a step chosen on a slider (each run's snapshot nearest it; a damaged one
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -517,3 +518,22 @@ def test_a_line_swatch_is_a_legends_line_and_refuses_what_it_cannot_draw():
         line_swatch("#0072b2", "longdash")
     with pytest.raises(ValueError, match="is not #rrggbb"):
         line_swatch('red" onload="x')
+
+
+def test_a_branched_runs_lineage_is_a_table_arrow_takes_as_it_is(runs_root, monkeypatch):
+    """The lineage table held "" and ints in one column: each draw of the page logged pyarrow's
+    ArrowTypeError with its traceback, Streamlit mending the column behind it (found by a newcomer's pass)."""
+    import logging
+
+    import streamlit.dataframe_util as dataframe_util
+
+    finished(runs_root, "parent")
+    finished(runs_root, "branch", seed=1)
+    status = RunDir.open(runs_root, "branch").path / "status.json"
+    status.write_text(json.dumps({**json.loads(status.read_text()), "parent": "parent", "parent_step": 10}))
+    mended: list[logging.LogRecord] = []
+    monkeypatch.setattr(dataframe_util._LOGGER, "info", lambda *a, **k: mended.append(a[0]))
+    at = compare()
+    (lineage,) = [d.value for d in at.dataframe if "parent_step" in d.value.columns]
+    assert dict(zip(lineage["run"], lineage["parent_step"])) == {"parent": "", "branch": "10"}
+    assert mended == []

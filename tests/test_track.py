@@ -977,3 +977,40 @@ def test_log_final_after_a_divergence_the_loop_ran_past_is_refused(tmp_path):
         run.log_final({"val/score": 1.0})
     run.finish()
     assert "val/score" not in RunDir.open(tmp_path, "nan").read_metrics().columns
+
+
+# ------------------------------------------------------------------ a run on the cores the dashboard needs
+@pytest.mark.parametrize(
+    ("threads", "cores", "said"), [(2, 2, True), (3, 2, True), (1, 2, False), (1, 1, False)]
+)
+def test_a_live_cpu_run_whose_torch_takes_every_core_says_what_watching_costs_it(
+    tmp_path, monkeypatch, threads, cores, said
+):
+    """A loop on this machine's CPU with torch on every core, watched live: the dashboard and the browser
+    took cores its steps waited for (0.58 of its unwatched speed on 2 cores) and nothing said so."""
+    import gan_core.registry as registry_module
+
+    monkeypatch.setattr(registry_module, "machine_cores", lambda: cores)
+    before = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        gan = ToyGAN()
+        with track.init("cpu", root=tmp_path, steps=0) as run:
+            gan.step(run)
+            line = RunRegistry(tmp_path).view("cpu").cores_contended
+            monkeypatch.setattr(registry_module.socket, "gethostname", lambda: "another-host")
+            elsewhere = RunRegistry(tmp_path).view("cpu").cores_contended
+            monkeypatch.undo()
+            monkeypatch.setattr(registry_module, "machine_cores", lambda: cores)
+        ended = RunRegistry(tmp_path).view("cpu").cores_contended
+    finally:
+        torch.set_num_threads(before)
+    if said:
+        assert line.startswith(
+            f"This run trains on this machine's CPU with torch on {threads} threads, all of its {cores} cores"
+        )
+        assert line.endswith(f"Start the run with `OMP_NUM_THREADS={cores - 1}` to leave the dashboard a "
+                             "core, or close this page while it trains.")  # fmt: skip
+    else:
+        assert line is None
+    assert elsewhere is None and ended is None  # a writer on another host; a run that ended

@@ -807,3 +807,20 @@ def test_a_one_element_numpy_array_is_logged_as_its_number(tmp_path):
     row = RunDir.open(tmp_path, "arrays").read_metrics().iloc[0]
     assert (row["zero_d"], row["one"], row["f32"], row["g_loss"]) == (1.5, 2.0, 0.25, 0.75)
     assert "bad" not in RunDir.open(tmp_path, "arrays").read_metrics().columns
+
+
+@pytest.mark.parametrize("flags", [["--batch-size", "0"], ["--nz", "-1"], ["--lr", "0"], ["--lr", "1.5"]])
+def test_the_own_dcgan_example_refuses_its_flags_out_of_range_before_any_run(
+    tmp_path, monkeypatch, capsys, flags
+):
+    """--batch-size 0 ended in a traceback about the logits' shape and left a failed run behind; --lr 0
+    finished a run in which nothing learned: refused in one line naming the bounds, nothing written."""
+    monkeypatch.setattr(sys, "argv", ["own_dcgan.py", "--steps", "5", "--out", str(tmp_path), *flags])
+    with pytest.raises(SystemExit) as caught:
+        runpy.run_path(str(ROOT / "examples" / "own_dcgan.py"), run_name="__main__")
+    assert caught.value.code == 2
+    said = capsys.readouterr().err.splitlines()[-1]
+    assert (
+        said == "own_dcgan.py: error: out of range; allowed: --batch-size and --nz at least 1, --lr in (0, 1]"
+    )
+    assert list(tmp_path.iterdir()) == []
