@@ -217,12 +217,15 @@ PRESETS: dict[str, Preset] = {
             "Divergence",
             "Adam without its running average of squared gradients (beta2 0) takes huge steps whenever a "
             "gradient shrinks: gradient norms shoot above 100, a loss turns NaN within a few hundred steps "
-            "and the run stops as failed, with every record up to that step kept.",
+            "and the run stops as failed, with every record up to that step kept. It checkpoints every 25 "
+            "steps (the last three kept): branch from the earliest with beta2 0.99 and Adam's average "
+            "tames it.",
             ("exploding_gradients", "diverged"),
             # Adam's step is its momentum over the root of its average squared gradient; with beta2 0
             # that average is the latest gradient alone, so the step is unbounded (NaN at steps 72-214
             # on seeds 0-2 even at lr 1e-4; huge learning rates alone do not get there: Adam caps each
-            # step near lr, and ReLU units die first). sample_every 10: snapshots up to the end.
+            # step near lr, and ReLU units die first). sample_every 10: snapshots up to the end;
+            # checkpoint_every 25: a step to branch from before it (a checkpoint of these models ~1 ms).
             dict(
                 dataset="ring8",
                 spectral_norm=False,
@@ -232,6 +235,7 @@ PRESETS: dict[str, Preset] = {
                 beta2=0.0,
                 steps=3000,
                 sample_every=10,
+                checkpoint_every=25,
             ),
         ),
     )

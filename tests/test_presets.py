@@ -14,11 +14,13 @@ from gan_core.evaluation import Evaluator
 from gan_core.flags import FAILURE_FLAGS, FlagMonitor
 from gan_core.losses import get_loss
 from gan_core.presets import PRESETS, get_preset, preset_config
+from gan_core.registry import RunRegistry
+from gan_core.runner import Runner
 from gan_core.trainer import Trainer
 from ui.common import registry
 
 APP_DIR = Path(__file__).resolve().parents[1]
-TIMEOUT = 60
+TIMEOUT = 180  # seconds for a run of a few hundred steps on a loaded 2-core machine
 ISSUE_SCENARIOS = {
     "healthy-ring8",
     "healthy-digits",
@@ -272,3 +274,19 @@ def test_guide_links_every_preset_and_its_button_starts_it(runs_root):
     assert runner.cfg == get_preset("g-outruns").config()
     runner.stop()
     assert runner.wait(TIMEOUT)
+
+
+def test_the_divergence_preset_keeps_a_checkpoint_before_it_blows_up_and_beta2_then_tames_it(runs_root):
+    """Its first checkpoint was due at step 1,000 while it diverges at steps 72-214: nothing to branch
+    from, so the obvious next experiment (back to before the blow-up, Adam's beta2 at 0.99) could not be
+    run (found by a newcomer's pass). It checkpoints every 25 steps now."""
+    cfg = get_preset("divergence").config(seed=0, device="cpu", steps=600)
+    runner = Runner(cfg, runs_root, "diverged").start()
+    assert runner.wait(TIMEOUT) and runner.status == "failed"
+    registry = RunRegistry(runs_root)
+    failed_at = registry.view("diverged").current_step
+    kept = registry.view("diverged").checkpoint_steps()
+    assert len(kept) == 3 and kept[-1] < failed_at <= kept[-1] + 25  # the last three, all before it
+    branch = registry.branch("diverged", kept[0], {"beta2": 0.99}, new_run_id="tamed")
+    assert branch.wait(TIMEOUT) and branch.status == "finished", branch.error
+    assert "diverged" not in registry.view("tamed").flags
