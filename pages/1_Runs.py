@@ -180,16 +180,24 @@ def listing_changes(shown: dict[str, str]) -> None:
     training = training_now_text(
         registry().steps_now(run_id for run_id, state in now.items() if state == "running")
     )
-    if training:
-        st.caption(training)
     said = listing_changes_text(shown, now)
-    if said is None:
+    if said is None and training is None:
         return
     with st.container(horizontal=True, vertical_alignment="center"):
         # the button beside the words, not at the right edge, where the table's toolbar (shown while the
-        # pointer is over the table) is drawn over it
-        st.caption(said, width="content")
-        if st.button("Refresh the list", key="runs_refresh", icon=":material/refresh:"):
+        # pointer is over the table) is drawn over it; offered while runs train too, whose steps in the
+        # table stay those of when it was drawn (a newcomer read the two steps as a fault)
+        with st.container(width="content"):
+            if training:
+                st.caption(training, width="content")
+            if said:
+                st.caption(said, width="content")
+        if st.button(
+            "Refresh the list",
+            key="runs_refresh",
+            icon=":material/refresh:",
+            help="Draw the table again: its steps and statuses are those of when it was drawn",
+        ):
             st.rerun(scope="app")
 
 

@@ -481,6 +481,9 @@ def test_the_runs_training_now_are_said_with_the_step_each_has_reached(runs_root
         at = runs_page()
         said = [c.value for c in at.caption if c.value.startswith("Training now")]
         assert said == ["Training now: live at step 3"]
+        # the table's steps are as drawn: the button that draws it again is beside the line
+        (refresh,) = [b for b in at.button if b.key == "runs_refresh"]
+        assert refresh.label == "Refresh the list"
         for _ in range(4):  # rows written; status.json not yet (it is written every 2 s)
             gan.step(run)
         assert registry().steps_now(["live", "gone", "done"]) == {"live": 7, "done": 20}
