@@ -898,9 +898,8 @@ def _update_bar(bar, runner: Runner) -> None:
     steps = runner.hparams["steps"] or None
     if bar.total != steps:  # a resumed run may train to another steps
         bar.total = steps
-    bar.update(runner.current_step - bar.n)
     latest = runner.store.latest()
-    if latest:
+    if latest:  # (before the update, which draws the bar: the values drawn are those of its step)
         bar.set_postfix(
             d_loss=f"{latest['d_loss']:.3f}",
             g_loss=f"{latest['g_loss']:.3f}",
@@ -908,6 +907,7 @@ def _update_bar(bar, runner: Runner) -> None:
             acc_fake=f"{latest['d_acc_fake']:.2f}",
             refresh=False,
         )
+    bar.update(runner.current_step - bar.n)
 
 
 @dataclass(frozen=True)

@@ -375,3 +375,15 @@ def test_a_config_value_refused_names_the_option_that_sets_it(tmp_path, cli):
     changed = cli("train", "--resume", str(tmp_path / "r"), "--width", "32", "--steps", "4", "--quiet")
     assert changed.returncode == 2 and "width=32 cannot change when a run continues" in changed.stderr
     assert "(set with" not in changed.stderr  # (the option is there; the change is what a resume refuses)
+
+
+def test_trains_progress_bar_draws_each_step_with_the_values_of_that_step(tmp_path, cli):
+    """The last two drawings of the bar both read 100% with other losses and accuracies (the update drew
+    the postfix of the poll before; closing drew the new one): a newcomer read a log of them as a glitch."""
+    done = cli("train", "--dataset", "ring8", "--steps", "60", "--width", "16", "--batch-size", "16",
+               "--checkpoint-every", "0", "--out", str(tmp_path), "--run-id", "bar")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    finals = [part for part in re.split(r"[\r\n]", done.stderr) if "60/60" in part]
+    assert finals  # the last update (when tqdm draws it), then close()
+    postfixes = {part.rsplit("step/s", 1)[-1] for part in finals}
+    assert len(postfixes) == 1 and "d_loss=" in next(iter(postfixes)), finals
