@@ -333,7 +333,8 @@ def _diverged(loss: GANLoss) -> str:
     return (
         "Keep Adam's beta2 at its usual 0.99-0.999 (a small beta2 divides by the latest gradient alone: a "
         "small one makes a huge step, at any learning rate), lower the learning rates (e.g. 10x) and "
-        "restart; wgan-gp or spectral norm help stability."
+        "restart, or branch with that change from a checkpoint before the blow-up (Runs page, Rewind / "
+        "branch); wgan-gp or spectral norm help stability."
     )
 
 
