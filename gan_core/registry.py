@@ -407,13 +407,14 @@ class RunView:
 
     @property
     def cores_contended(self) -> str | None:
-        """A line for a run another process trains on this machine's CPU with torch on at least as many
-        threads as the cores this process may use (`external`; its writer's claim names this host; its
+        """A line for a run another process trains now (running) on this machine's CPU with torch on at
+        least as many threads as the cores this process may use (`external`; its writer's claim names this
+        host; its
         newest ``environment`` event says device ``cpu`` and ``torch_threads``): watching it here takes
         cores its steps wait for (every op of torch's waits for all its threads, so one thread put off a
         core holds up the step), with the measured cost and how to leave the dashboard a core
         (``OMP_NUM_THREADS``). None otherwise, and on a machine of one core (no core to leave)."""
-        if not self.external:
+        if not self.external or self.status != "running":  # (paused or loading: no step waits)
             return None
         environment = self.environment or {}
         threads = environment.get("torch_threads")

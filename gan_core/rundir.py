@@ -2303,12 +2303,15 @@ def misfit_lines(data: AnyStr, width: int) -> Misfits:
     """The `Misfits` among the lines of ``data`` (CSV rows, text or bytes, one a line) under a header of
     ``width`` fields. Blank lines are not rows. Fields are counted from the commas, and by `csv` for a
     line holding a quote; ``data`` without a quote whose commas are ``width`` - 1 a line (every file this
-    package writes) is answered by two counts over it, without a loop over its lines (a long row and a
-    short one whose commas make up for each other then pass: a reader still leaves out the long one)."""
+    package writes) is answered by a few counts over it, without a loop over its lines (a long row and
+    a short one whose commas make up for each other then pass, unless the long one is the first, which
+    pandas' fast parser would cut down: a reader leaves out a later long one, and fills a short one's
+    missing cells with blanks)."""
     comma, quote, newline = (",", '"', "\n") if isinstance(data, str) else (b",", b'"', b"\n")
     # (what follows the last newline is a line only when it holds something: nothing, in whole lines)
     whole = data.count(newline) + bool(data[data.rfind(newline) + 1 :].strip())
-    if quote not in data and data.count(comma) == whole * (width - 1):
+    first = data[: data.find(newline)] if newline in data else data
+    if quote not in data and data.count(comma) == whole * (width - 1) and first.count(comma) == width - 1:
         return Misfits([], [], [])  # counted without splitting: a file of a million rows is not copied
     lines = data.split(newline)
     if lines and not lines[-1].strip():
@@ -2496,7 +2499,7 @@ def _metrics_frame(data: bytes, columns: Sequence[str] | None, run_id: str) -> t
         width = len(next(csv.reader([head.rstrip("\r")]), []))
     except csv.Error:
         width = head.count(",") + 1
-    misfits = misfit_lines(body, width) if width > 1 else Misfits([], [], [])
+    misfits = misfit_lines(body, width)  # (a one-column file's rows too: one may be long or open a quote)
     unclosed: list[str] = []  # (their steps, as written)
     if misfits:
         # A row cut short (a torn write in the middle, a hand edit): pandas would fill its missing cells

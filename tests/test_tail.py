@@ -10,7 +10,7 @@ import pytest
 
 from gan_core.config import GANConfig
 from gan_core.registry import RunRegistry
-from gan_core.rundir import RunDir
+from gan_core.rundir import RunDir, _metrics_frame
 from gan_core.store import MetricStore
 from gan_core.tracking.schema import CSV_COLUMNS, EVAL_COLUMNS, RECORD_COLUMNS
 from gan_core.tracking.tail import MARK_BYTES, EventsTail, MetricsTail
@@ -372,3 +372,24 @@ def test_registry_view_follows_rows_another_writer_appends(writer, tmp_path):
     third = registry.view("ext")
     assert third.store is not second.store and len(second.store) == 8  # a page's old store untouched
     assert third.store.view(300)["step"].tolist() == [1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'step\n1\n2\n"3\n4\n5\n',  # one column: a quote left open swallowed steps 4 and 5 in a whole read
+        b"step\n1,9\n2\n3\n",  # one column: a long first row was read as step 1
+        b"step,a,b\n1,7,0.5,0.6\n2,0.5\n3,0.5,0.6\n",  # a long first row whose comma a short row makes up
+    ],
+    ids=["one-column-quote", "one-column-long", "long-first-row-made-up"],
+)
+def test_a_whole_read_and_the_tail_keep_the_same_rows_of_a_file_the_fast_count_missed(tmp_path, data):
+    """Found by review: a one-column header skipped the checks in a whole read, and a long first row passed
+    the commas' count when a short row made up for it (pandas then cut it down, its cells shifted)."""
+    path = tmp_path / "metrics.csv"
+    path.write_bytes(data)
+    frame, said = _metrics_frame(data, ["step"], "r")  # (a whole read of the file's bytes)
+    for chunk_bytes in (1 << 20, 8):
+        tail = MetricsTail(path, "r", columns=("step",), chunk_bytes=chunk_bytes)
+        assert tail.poll().rows[:, 0].tolist() == frame["step"].tolist()
+        assert sorted(tail.problems) == sorted(said) and said
