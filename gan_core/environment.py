@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
+import os
 import platform
 import re
 from collections.abc import Mapping
@@ -63,6 +64,14 @@ def environment(device: torch.device | str) -> dict[str, Any]:
         "platform": f"{platform.system()} {platform.machine()}".strip(),
         "gan_dashboard": package_version(),
     }
+
+
+def machine_cores() -> int:
+    """The CPU cores this process may run on (`os.sched_getaffinity` where the system has it, else
+    `os.cpu_count`): the cores a run's threads, data workers and the dashboard share."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 @functools.cache

@@ -61,6 +61,7 @@ from gan_core.data import (
     reference_index,
     relative_parts,
 )
+from gan_core.environment import machine_cores
 
 if TYPE_CHECKING:
     from gan_core.config import GANConfig
@@ -68,8 +69,7 @@ if TYPE_CHECKING:
 FORMAT_VERSION = 1
 # Worker processes: decoding a folder of at least DECODE_IN_WORKERS_FROM files (fewer decode in this
 # process: starting workers costs more than they save), and reading a stream's batches.
-_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-DECODE_WORKERS = min(8, _CPUS)
+DECODE_WORKERS = min(8, machine_cores())
 DECODE_IN_WORKERS_FROM = 2048
 DECODE_CHUNK = 256  # files one worker decodes per task
 STREAM_WORKERS = 2

@@ -47,7 +47,7 @@ import pandas as pd
 from gan_core.config import MUTABLE_FIELDS, RECORDING_FIELDS, ConfigError, GANConfig
 from gan_core.data import DataSource, dataset_classes
 from gan_core.distributed import job_fields
-from gan_core.environment import ENVIRONMENT_FIELDS
+from gan_core.environment import ENVIRONMENT_FIELDS, machine_cores
 from gan_core.files import runs_folder_problem
 from gan_core.flags import FLAGS, SEVERITIES
 from gan_core.losses import GANLoss, get_loss
@@ -271,14 +271,6 @@ def _share_record(fields: Any, step: float) -> dict[str, Any] | None:
     }
 
 
-def machine_cores() -> int:
-    """The CPU cores this process may run on (`os.sched_getaffinity` where the system has it, else
-    `os.cpu_count`): the cores a run's threads and the dashboard share."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
 @dataclass
 class RunView:
     """What a page reads of one run, live or on disk."""
@@ -409,10 +401,9 @@ class RunView:
     def cores_contended(self) -> str | None:
         """A line for a run another process trains now (running) on this machine's CPU with torch on at
         least as many threads as the cores this process may use (`external`; its writer's claim names this
-        host; its
-        newest ``environment`` event says device ``cpu`` and ``torch_threads``): watching it here takes
-        cores its steps wait for (every op of torch's waits for all its threads, so one thread put off a
-        core holds up the step), with the measured cost and how to leave the dashboard a core
+        host; its newest ``environment`` event says device ``cpu`` and ``torch_threads``): watching it
+        here takes cores its steps wait for (every op of torch's waits for all its threads, so one thread
+        put off a core holds up the step), with the measured cost and how to leave the dashboard a core
         (``OMP_NUM_THREADS``). None otherwise, and on a machine of one core (no core to leave)."""
         if not self.external or self.status != "running":  # (paused or loading: no step waits)
             return None

@@ -2347,11 +2347,9 @@ def _opens_quote(line: str) -> bool:
 def unclosed_quote_line(rows: int, steps: Sequence[str]) -> str:
     """The problem line for ``rows`` metrics.csv rows that open a quote they do not close, left out;
     ``steps``: the step cells of the first few, as written."""
-    named = ", ".join(quoted(s) if _whole_step(s) is None else s for s in steps[:5])
-    more = f" and {rows - min(rows, 5)} more" if rows > 5 else ""
     return (
         f'metrics.csv: {plural(rows, "row")} opening a quote (") it does not close left out: '
-        f"{'step' if rows == 1 else 'steps'} {named}{more}; a row is one line, and a quoted cell ends on it"
+        f"{_steps_named(rows, steps)}; a row is one line, and a quoted cell ends on it"
     )
 
 
@@ -2363,13 +2361,19 @@ def long_rows_line(rows: int) -> str:
 def cut_short_line(rows: int, steps: Sequence[str]) -> str:
     """The problem line for ``rows`` metrics.csv rows with fewer fields than its header, left out; ``steps``:
     the step cells of the first few, as written."""
-    named = ", ".join(quoted(s) if _whole_step(s) is None else s for s in steps[:5])
-    more = f" and {rows - min(rows, 5)} more" if rows > 5 else ""
     return (
         f"metrics.csv: {plural(rows, 'row')} with fewer fields than its header (cut short) left out: "
-        f"{'step' if rows == 1 else 'steps'} {named}{more}; a row holds one field per column, a blank one "
-        "for a value not measured"
+        f"{_steps_named(rows, steps)}; a row holds one field per column, a blank one for a value not "
+        "measured"
     )
+
+
+def _steps_named(rows: int, steps: Sequence[str]) -> str:
+    """ "step 4" or "steps 4, 'x', 9 and 3 more": the step cells (as written) of the first few of ``rows``
+    rows a problem line names, a cell that is no step quoted."""
+    named = ", ".join(quoted(s) if _whole_step(s) is None else s for s in steps[:5])
+    more = f" and {rows - min(rows, 5)} more" if rows > 5 else ""
+    return f"{'step' if rows == 1 else 'steps'} {named}{more}"
 
 
 def _decoded(data: bytes, name: str, problems: list[str]) -> str:
